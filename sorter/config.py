@@ -1,0 +1,28 @@
+"""Constants shared across modules. Importing this must stay cheap (no numpy, no cv2)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+CLASS_NAMES: tuple[str, str] = ("cat", "dog")
+#: Folder each label is moved into, inside the sorted directory.
+CLASS_FOLDERS: dict[str, str] = {"cat": "cats", "dog": "dogs"}
+#: Where sorter keeps its own state (journal, lock) inside a sorted directory.
+STATE_DIR = ".sorter"
+
+IMAGE_EXTENSIONS = frozenset(
+    {".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".webp", ".bmp", ".dib", ".tif", ".tiff"}
+)
+#: Extensions (and prefixes) of files that are still being written by a browser or sync client.
+TEMPORARY_SUFFIXES = frozenset({".part", ".crdownload", ".tmp", ".download", ".partial", ".swp"})
+
+#: Hard limits checked before decoding, so a hostile file costs milliseconds, not gigabytes.
+MAX_IMAGE_PIXELS = 120_000_000  # above a 108 MP phone sensor
+MAX_FILE_BYTES = 256 * 1024 * 1024
+
+DEFAULT_IMAGE_SIZE = 128
+DEFAULT_MIN_CONFIDENCE = 0.0
+DEFAULT_BATCH_SIZE = 64
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+BUNDLED_MODEL = PACKAGE_DIR / "models" / "default.keras"

@@ -1,0 +1,232 @@
+"""Finding image files and decoding them: the one preprocessing contract shared by
+training (`model.train`) and inference (`sort`, `watch`, `evaluate`).
+
+Contract: `load_image(path, size)` returns a `size x size x 3` uint8 array, RGB order, the
+whole photo stretched to a square (the training photos were stretched to 200x200 the same
+way), EXIF orientation applied. Scaling to 0..1 lives inside the saved model.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import struct
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from sorter.config import (
+    IMAGE_EXTENSIONS,
+    MAX_FILE_BYTES,
+    MAX_IMAGE_PIXELS,
+    TEMPORARY_SUFFIXES,
+)
+from sorter.errors import ImageError
+
+# OpenCV reads this once, when cv2 is first imported: it refuses to allocate decoders for
+# larger images. We also check the header ourselves (below) in case cv2 was imported first.
+os.environ.setdefault("OPENCV_IO_MAX_IMAGE_PIXELS", str(MAX_IMAGE_PIXELS))
+
+import cv2  # noqa: E402
+import numpy as np  # noqa: E402
+
+cv2.setNumThreads(1)  # we parallelise across files; per-call threads only fight for 2 cores
+
+
+def is_image_name(name: str) -> bool:
+    """True for names with an image extension (any case) that are not hidden/temporary."""
+    if name.startswith("."):
+        return False
+    suffix = os.path.splitext(name)[1].lower()
+    return suffix in IMAGE_EXTENSIONS and suffix not in TEMPORARY_SUFFIXES
+
+
+@dataclass(frozen=True)
+class Skipped:
+    path: Path
+    reason: str
+
+
+def scan_folder(
+    root: Path, *, recursive: bool = False, exclude: frozenset[str] = frozenset()
+) -> Iterator[Path | Skipped]:
+    """Yield image paths under `root` in a stable order, and `Skipped` for entries that look
+    like images but must not be touched (symlinks, FIFOs, devices).
+
+    Never follows symlinks, never opens a file. Top-level names in `exclude` (the output
+    folders, `.sorter`) are not entered.
+    """
+    try:
+        entries = sorted(os.scandir(root), key=lambda e: e.name)
+    except OSError as exc:
+        yield Skipped(root, f"cannot list folder: {exc.strerror or exc}")
+        return
+    for entry in entries:
+        if entry.name in exclude:
+            continue
+        path = Path(entry.path)
+        try:
+            if entry.is_symlink():
+                if is_image_name(entry.name):
+                    yield Skipped(path, "symbolic link, not followed")
+                continue
+            if entry.is_dir(follow_symlinks=False):
+                if recursive and not entry.name.startswith("."):
+                    yield from scan_folder(path, recursive=True)
+                continue
+            if not is_image_name(entry.name):
+                continue
+            if not entry.is_file(follow_symlinks=False):
+                yield Skipped(path, "not a regular file")
+                continue
+        except OSError as exc:  # vanished or unreadable while listing
+            yield Skipped(path, f"cannot inspect: {exc.strerror or exc}")
+            continue
+        yield path
+
+
+def read_image_bytes(path: Path, max_bytes: int = MAX_FILE_BYTES) -> bytes:
+    """Read a whole regular file without following a symlink and without ever blocking on a
+    FIFO or device (O_NONBLOCK, then fstat before reading)."""
+    flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+    try:
+        fd = os.open(path, flags)
+    except OSError as exc:
+        raise ImageError(f"cannot open: {exc.strerror or exc}") from exc
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise ImageError("not a regular file")
+        if info.st_size == 0:
+            raise ImageError("empty file")
+        if info.st_size > max_bytes:
+            raise ImageError(f"file too large ({info.st_size // 2**20} MiB)")
+        chunks = []
+        remaining = info.st_size
+        while remaining > 0:
+            chunk = os.read(fd, min(remaining, 1 << 20))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            remaining -= len(chunk)
+        return b"".join(chunks)
+    except OSError as exc:
+        raise ImageError(f"cannot read: {exc.strerror or exc}") from exc
+    finally:
+        os.close(fd)
+
+
+@dataclass(frozen=True)
+class Header:
+    format: str
+    width: int
+    height: int
+    scan_offset: int = 0  # JPEG: where the first scan starts (for the truncation check)
+
+
+def _jpeg_header(data: bytes) -> Header | None:
+    pos, width, height = 2, 0, 0
+    n = len(data)
+    while pos + 4 <= n:
+        if data[pos] != 0xFF:
+            return None
+        marker = data[pos + 1]
+        if marker == 0xFF:  # fill byte
+            pos += 1
+            continue
+        if marker in (0xD8, 0x01) or 0xD0 <= marker <= 0xD7:
+            pos += 2
+            continue
+        (length,) = struct.unpack(">H", data[pos + 2 : pos + 4])
+        if marker in (0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF):
+            if pos + 9 > n:
+                return None
+            height, width = struct.unpack(">HH", data[pos + 5 : pos + 9])
+        if marker == 0xDA:  # start of scan: the header is over
+            return Header("jpeg", width, height, pos) if width and height else None
+        pos += 2 + length
+    return None
+
+
+def read_header(data: bytes) -> Header | None:
+    """Dimensions from the header alone, for the formats where that is cheap. None when the
+    format is not one of these (OpenCV's own pixel limit still applies to the rest)."""
+    if data[:3] == b"\xff\xd8\xff":
+        return _jpeg_header(data)
+    if data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) >= 24:
+        width, height = struct.unpack(">II", data[16:24])
+        return Header("png", width, height)
+    if data[:2] == b"BM" and len(data) >= 26:
+        width, height = struct.unpack("<ii", data[18:26])
+        return Header("bmp", abs(width), abs(height))
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP" and len(data) >= 30:
+        chunk = data[12:16]
+        if chunk == b"VP8X":
+            width = 1 + int.from_bytes(data[24:27], "little")
+            height = 1 + int.from_bytes(data[27:30], "little")
+            return Header("webp", width, height)
+        if chunk == b"VP8 ":
+            width, height = struct.unpack("<HH", data[26:30])
+            return Header("webp", width & 0x3FFF, height & 0x3FFF)
+        if chunk == b"VP8L":
+            bits = int.from_bytes(data[21:25], "little")
+            return Header("webp", (bits & 0x3FFF) + 1, ((bits >> 14) & 0x3FFF) + 1)
+    return None
+
+
+def _check(header: Header | None, data: bytes) -> None:
+    if header is None:
+        return
+    if header.width <= 0 or header.height <= 0:
+        raise ImageError("invalid image header")
+    if header.width * header.height > MAX_IMAGE_PIXELS:
+        raise ImageError(
+            f"image too large to decode safely ({header.width}x{header.height} pixels)"
+        )
+    if header.format == "jpeg":
+        # Entropy-coded data never contains FF D9, so an end-of-image marker after the first
+        # scan is the cheap, reliable sign that the file is complete.
+        if data.rfind(b"\xff\xd9") < header.scan_offset:
+            raise ImageError("truncated JPEG (no end-of-image marker)")
+    elif header.format == "png" and b"IEND" not in data[-64:]:
+        raise ImageError("truncated PNG (no IEND chunk)")
+
+
+def _reduced_flag(header: Header | None, size: int) -> int:
+    """Let libjpeg decode at 1/2, 1/4 or 1/8 scale (DCT scaling) when the result is still at
+    least `size` on its shorter side: a 12 MP photo then costs a fraction of a full decode."""
+    if header is None or header.format != "jpeg":
+        return cv2.IMREAD_COLOR
+    shorter = min(header.width, header.height)
+    for factor, flag in (
+        (8, cv2.IMREAD_REDUCED_COLOR_8),
+        (4, cv2.IMREAD_REDUCED_COLOR_4),
+        (2, cv2.IMREAD_REDUCED_COLOR_2),
+    ):
+        if shorter // factor >= size:
+            return flag
+    return cv2.IMREAD_COLOR
+
+
+def decode_image(data: bytes, size: int) -> np.ndarray:
+    """Decode encoded bytes into the model's input: (size, size, 3) uint8 RGB."""
+    header = read_header(data)
+    _check(header, data)
+    buffer = np.frombuffer(data, dtype=np.uint8)
+    try:
+        # IMREAD_COLOR: 8-bit BGR whatever the source (grey, alpha, 16-bit), EXIF-rotated.
+        image = cv2.imdecode(buffer, _reduced_flag(header, size))
+    except cv2.error as exc:
+        raise ImageError(f"cannot decode: {str(exc).strip().splitlines()[-1]}") from exc
+    if image is None or image.size == 0:
+        raise ImageError("not a readable image (corrupt or unsupported format)")
+    if image.ndim == 2:
+        image = cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
+    interpolation = cv2.INTER_AREA if min(image.shape[:2]) >= size else cv2.INTER_LINEAR
+    image = cv2.resize(image, (size, size), interpolation=interpolation)
+    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+
+
+def load_image(path: Path, size: int) -> np.ndarray:
+    """The preprocessing used everywhere: file -> (size, size, 3) uint8 RGB."""
+    return decode_image(read_image_bytes(path), size)

@@ -1,0 +1,65 @@
+"""Pure planning: predictions -> where each file goes. No file is touched here, so the
+plan can be printed (dry run), tested and journaled before anything moves."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from sorter.config import CLASS_FOLDERS
+
+Status = Literal["move", "unsure", "unreadable", "skipped"]
+
+
+@dataclass(frozen=True)
+class Decision:
+    source: Path
+    status: Status
+    label: str | None = None
+    confidence: float | None = None
+    destination: Path | None = None
+    reason: str | None = None
+
+
+def free_name(name: str, taken: set[str]) -> str:
+    """`name` if free, else `stem (1).ext`, `stem (2).ext`, ... `taken` holds casefolded
+    names, so a case-only difference never clobbers on case-insensitive filesystems."""
+    if name.casefold() not in taken:
+        return name
+    stem, ext = os.path.splitext(name)
+    n = 1
+    while f"{stem} ({n}){ext}".casefold() in taken:
+        n += 1
+    return f"{stem} ({n}){ext}"
+
+
+class Planner:
+    """Plans destinations for a stream of predictions, remembering every name it has
+    handed out so two files of one run never get the same destination."""
+
+    def __init__(self, root: Path, existing: dict[str, set[str]], min_confidence: float) -> None:
+        self.root = root
+        self.min_confidence = min_confidence
+        # casefolded names per destination folder: those already on disk plus those planned
+        self.taken = {folder: {n.casefold() for n in names} for folder, names in existing.items()}
+
+    def reserve(self, folder: str, name: str) -> str:
+        """Pick and remember a free name in `folder` (also used when a move must retry)."""
+        taken = self.taken.setdefault(folder, set())
+        chosen = free_name(name, taken)
+        taken.add(chosen.casefold())
+        return chosen
+
+    def decide(self, source: Path, label: str | None, confidence: float | None, error: str | None) -> Decision:
+        if label is None or confidence is None:
+            return Decision(source, "unreadable", reason=error or "cannot decode")
+        if confidence < self.min_confidence:
+            return Decision(
+                source, "unsure", label, confidence,
+                reason=f"confidence {confidence:.0%} below --min-confidence {self.min_confidence:.0%}",
+            )
+        folder = CLASS_FOLDERS[label]
+        name = self.reserve(folder, source.name)
+        return Decision(source, "move", label, confidence, self.root / folder / name)

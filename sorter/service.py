@@ -1,0 +1,556 @@
+"""Use-cases: train, evaluate, sort, undo, watch. Each returns typed results (or reports
+progress through a callback); none of them prints. Heavy modules are imported inside the
+functions that need them so `undo` and `--help` never load TensorFlow."""
+
+from __future__ import annotations
+
+import json
+import platform
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+from sorter import __version__
+from sorter.config import BUNDLED_MODEL, CLASS_NAMES
+from sorter.errors import UsageError
+
+Progress = Callable[[int, int], None]
+
+
+def _no_progress(done: int, total: int) -> None:
+    pass
+
+
+# --------------------------------------------------------------------------- models
+
+
+def resolve_model_path(model: Path | None) -> Path:
+    from sorter.model import check_model_path
+
+    path = model if model is not None else BUNDLED_MODEL
+    check_model_path(path)
+    return path
+
+
+def load_classifier(model: Path | None):
+    from sorter.model import KerasClassifier
+
+    return KerasClassifier.load(resolve_model_path(model))
+
+
+# --------------------------------------------------------------------------- evaluate
+
+
+@dataclass(frozen=True)
+class Mistake:
+    path: str
+    true_label: str
+    predicted: str
+    confidence: float
+
+
+@dataclass(frozen=True)
+class EvalResult:
+    n: int
+    accuracy: float
+    confusion: dict[str, dict[str, int]]  # confusion[true][predicted]
+    precision: dict[str, float]
+    recall: dict[str, float]
+    unreadable: list[str]
+    mistakes: list[Mistake] = field(default_factory=list)  # most confident first
+    split: str = "all"
+
+    def to_json(self) -> dict:
+        data = asdict(self)
+        data["mistakes"] = data["mistakes"][:50]
+        return data
+
+
+def evaluate_items(
+    classifier, items: list[tuple[Path, int]], progress: Progress = _no_progress, split: str = "all"
+) -> EvalResult:
+    from sorter.inference import classify
+
+    confusion = {t: dict.fromkeys(CLASS_NAMES, 0) for t in CLASS_NAMES}
+    unreadable: list[str] = []
+    mistakes: list[Mistake] = []
+    labels = dict(items)
+    done = 0
+    for prediction in classify(classifier, [p for p, _ in items]):
+        done += 1
+        progress(done, len(items))
+        if prediction.label is None:
+            unreadable.append(f"{prediction.path}: {prediction.error}")
+            continue
+        true = CLASS_NAMES[labels[prediction.path]]
+        confusion[true][prediction.label] += 1
+        if prediction.label != true:
+            mistakes.append(
+                Mistake(str(prediction.path), true, prediction.label, prediction.confidence)
+            )
+    n = sum(sum(row.values()) for row in confusion.values())
+    correct = sum(confusion[c][c] for c in CLASS_NAMES)
+    precision, recall = {}, {}
+    for c in CLASS_NAMES:
+        predicted = sum(confusion[t][c] for t in CLASS_NAMES)
+        actual = sum(confusion[c].values())
+        precision[c] = confusion[c][c] / predicted if predicted else 0.0
+        recall[c] = confusion[c][c] / actual if actual else 0.0
+    mistakes.sort(key=lambda m: -m.confidence)
+    return EvalResult(
+        n=n,
+        accuracy=correct / n if n else 0.0,
+        confusion=confusion,
+        precision=precision,
+        recall=recall,
+        unreadable=unreadable,
+        mistakes=mistakes,
+        split=split,
+    )
+
+
+def evaluate(
+    data_dir: Path,
+    model: Path | None,
+    split: str = "all",
+    report_dir: Path | None = None,
+    progress: Progress = _no_progress,
+) -> EvalResult:
+    from sorter.datasets import list_labelled
+    from sorter.datasets import split as make_split
+
+    classifier = load_classifier(model)
+    if split == "all":
+        files = list_labelled(data_dir)
+        items = [(p, CLASS_NAMES.index(label)) for label, paths in files.items() for p in paths]
+    else:
+        meta = classifier.metadata.get("training", {})
+        if "seed" not in meta:
+            raise UsageError("this model's metadata does not record its split; use --split all")
+        parts = make_split(
+            data_dir, float(meta["validation_split"]), int(meta["seed"]), meta.get("limit")
+        )
+        items = parts.validation if split == "validation" else parts.train
+    if not items:
+        raise UsageError(f"no images to evaluate in {data_dir} (split: {split})")
+    result = evaluate_items(classifier, items, progress, split)
+    if report_dir is not None:
+        from sorter.report import write_evaluation_report
+
+        write_evaluation_report(result, report_dir, classifier.image_size)
+    return result
+
+
+# --------------------------------------------------------------------------- train
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    model_path: Path
+    metadata_path: Path
+    curves_path: Path
+    validation: EvalResult | None
+    epochs_run: int
+    best_epoch: int
+    seconds: float
+    broken: list[str]
+    n_train: int
+    n_validation: int
+
+
+def _versions() -> dict[str, str]:
+    import cv2
+    import keras
+    import numpy
+    import tensorflow
+
+    return {
+        "sorter": __version__,
+        "python": platform.python_version(),
+        "keras": keras.__version__,
+        "tensorflow": tensorflow.__version__,
+        "opencv": cv2.__version__,
+        "numpy": numpy.__version__,
+    }
+
+
+def train(config, *, resume: bool = False, on_event=lambda e: None) -> TrainResult:
+    """Train a model on a PetImages-style folder and save it with its metadata JSON."""
+    from sorter.datasets import split as make_split
+    from sorter.model import KerasClassifier, metadata_path
+    from sorter.report import write_training_curves
+    from sorter.training import run_training
+
+    if config.out.suffix.lower() != ".keras":
+        raise UsageError(f"--out must end in .keras (got {config.out.name})")
+    if config.epochs < 1:
+        raise UsageError("--epochs must be at least 1")
+    parts = make_split(config.data_dir, config.validation_split, config.seed, config.limit)
+    model, state = run_training(
+        config, parts.train, parts.validation, resume=resume, on_event=on_event
+    )
+    config.out.parent.mkdir(parents=True, exist_ok=True)
+    model.save(config.out)
+    validation = None
+    if parts.validation:
+        # Measured through the same inference path `sort` and `evaluate` use, so that
+        # `sorter evaluate --split validation` reproduces this number exactly.
+        validation = evaluate_items(KerasClassifier(model, {}), parts.validation, split="validation")
+    curves = config.out.with_name(config.out.stem + "-curves.png")
+    write_training_curves(state.history, curves)
+    metadata = {
+        "format": "sorter-model/1",
+        "class_names": list(CLASS_NAMES),
+        "output": "sigmoid probability of 'dog'",
+        "input": {
+            "size": config.image_size,
+            "channels": "RGB",
+            "dtype": "uint8",
+            "preprocessing": "sorter.images.load_image: EXIF-rotated, whole image stretched "
+            "to a square (INTER_AREA), 0..255; rescaling inside the model",
+        },
+        "validation_accuracy": validation.accuracy if validation else None,
+        "validation_n": validation.n if validation else 0,
+        "training": {
+            "command": " ".join(["sorter", *sys.argv[1:]]),
+            "data_dir": str(config.data_dir),
+            "images_per_class_found": parts.counts,
+            "n_train": len(parts.train),
+            "n_validation": len(parts.validation),
+            "validation_split": config.validation_split,
+            "seed": config.seed,
+            "limit": config.limit,
+            "epochs_requested": config.epochs,
+            "epochs_run": state.epoch,
+            "best_epoch": state.best_epoch,
+            "batch_size": config.batch_size,
+            "learning_rate": config.learning_rate,
+            "seconds": round(state.seconds, 1),
+            "broken_files": state.broken,
+            "history": state.history,
+        },
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "versions": _versions(),
+    }
+    meta_file = metadata_path(config.out)
+    meta_file.write_text(json.dumps(metadata, indent=2) + "\n")
+    return TrainResult(
+        model_path=config.out,
+        metadata_path=meta_file,
+        curves_path=curves,
+        validation=validation,
+        epochs_run=state.epoch,
+        best_epoch=state.best_epoch,
+        seconds=state.seconds,
+        broken=state.broken,
+        n_train=len(parts.train),
+        n_validation=len(parts.validation),
+    )
+
+
+# --------------------------------------------------------------------------- sort
+
+FileStatus = str  # "moved" | "planned" | "unsure" | "unreadable" | "skipped" | "vanished" | "failed"
+
+
+@dataclass(frozen=True)
+class FileResult:
+    path: Path
+    status: FileStatus
+    label: str | None = None
+    confidence: float | None = None
+    destination: Path | None = None
+    reason: str | None = None
+
+    def to_json(self) -> dict:
+        return {
+            "path": str(self.path),
+            "status": self.status,
+            "label": self.label,
+            "confidence": None if self.confidence is None else round(self.confidence, 4),
+            "destination": None if self.destination is None else str(self.destination),
+            "reason": self.reason,
+        }
+
+
+@dataclass(frozen=True)
+class SortSummary:
+    folder: Path
+    dry_run: bool
+    counts: dict[str, int]  # status -> files
+    moved_to: dict[str, int]  # "cats"/"dogs" -> files moved (or planned, in a dry run)
+    recovered: int = 0
+    seconds: float = 0.0
+
+
+def output_folders() -> frozenset[str]:
+    from sorter.config import CLASS_FOLDERS, STATE_DIR
+
+    return frozenset({*CLASS_FOLDERS.values(), STATE_DIR})
+
+
+def _existing_names(root: Path) -> dict[str, set[str]]:
+    import os
+
+    from sorter.config import CLASS_FOLDERS
+
+    names: dict[str, set[str]] = {}
+    for folder in CLASS_FOLDERS.values():
+        try:
+            names[folder] = set(os.listdir(root / folder))
+        except (FileNotFoundError, NotADirectoryError):
+            names[folder] = set()
+    return names
+
+
+def check_folder(root: Path) -> Path:
+    if not root.exists():
+        raise UsageError(f"folder not found: {root}")
+    if not root.is_dir():
+        raise UsageError(f"not a folder: {root}")
+    from sorter.config import CLASS_FOLDERS
+
+    for folder in CLASS_FOLDERS.values():
+        target = root / folder
+        if target.is_symlink() or (target.exists() and not target.is_dir()):
+            raise UsageError(f"{target} exists and is not a folder; rename it so sorter can use it")
+    return root.absolute()
+
+
+class Sorter:
+    """Sorts files of one folder through one loaded classifier. Used by `sort_folder` once
+    and by the watcher for every batch that arrives; the caller holds the folder lock."""
+
+    def __init__(self, root: Path, classifier, *, min_confidence: float = 0.0, dry_run: bool = False) -> None:
+        self.root = root
+        self.classifier = classifier
+        self.min_confidence = min_confidence
+        self.dry_run = dry_run
+        self._journal = None
+
+    def close(self) -> None:
+        if self._journal is not None:
+            self._journal.close()
+            self._journal = None
+
+    def journal(self):
+        from sorter.journal import Journal
+
+        if self._journal is None:
+            self._journal = Journal(self.root)
+        return self._journal
+
+    def sort_paths(self, paths: list[Path], batch_size: int | None = None):
+        """Classify, plan and move `paths`; yield one FileResult per path."""
+        from sorter.config import DEFAULT_BATCH_SIZE
+        from sorter.inference import classify
+        from sorter.planning import Planner
+
+        batch_size = batch_size or DEFAULT_BATCH_SIZE
+        planner = Planner(self.root, _existing_names(self.root), self.min_confidence)
+        chunk = []
+        for prediction in classify(self.classifier, paths, batch_size=batch_size):
+            chunk.append(planner.decide(prediction.path, prediction.label, prediction.confidence, prediction.error))
+            if len(chunk) >= batch_size:
+                yield from self._apply(chunk, planner)
+                chunk = []
+        yield from self._apply(chunk, planner)
+
+    def _apply(self, decisions, planner):
+        """Journal a batch of intents (one fsync), move, then mark them done (one fsync)."""
+        from sorter.moves import move_no_replace, sync_dirs
+
+        moves = [d for d in decisions if d.status == "move"]
+        results: dict[Path, FileResult] = {}
+        if moves and not self.dry_run:
+            journal = self.journal()
+            for folder in {d.destination.parent for d in moves}:
+                if not folder.is_dir():
+                    folder.mkdir()
+                    journal.append("mkdir", path=folder.name)
+            pending = [(d, d.destination) for d in moves]
+            while pending:
+                seqs = journal.intents([(d.source, dst) for d, dst in pending])
+                done, abandoned, retry = [], [], []
+                for (decision, dst), seq in zip(pending, seqs, strict=True):
+                    try:
+                        move_no_replace(decision.source, dst)
+                    except FileExistsError:
+                        # Someone created that name since we listed the folder: pick another.
+                        abandoned.append(seq)
+                        retry.append((decision, dst.parent / planner.reserve(dst.parent.name, dst.name)))
+                        continue
+                    except FileNotFoundError:
+                        abandoned.append(seq)
+                        results[decision.source] = FileResult(
+                            decision.source, "vanished", decision.label, decision.confidence,
+                            reason="file disappeared before it could be moved",
+                        )
+                        continue
+                    except OSError as exc:
+                        abandoned.append(seq)
+                        results[decision.source] = FileResult(
+                            decision.source, "failed", decision.label, decision.confidence,
+                            reason=f"cannot move: {exc.strerror or exc}",
+                        )
+                        continue
+                    done.append(seq)
+                    results[decision.source] = FileResult(
+                        decision.source, "moved", decision.label, decision.confidence, dst
+                    )
+                sync_dirs([dst.parent for _, dst in pending] + [d.source.parent for d, _ in pending])
+                journal.mark("done", done)
+                journal.mark("abandon", abandoned)
+                pending = retry
+        for d in decisions:
+            if d.source in results:
+                yield results[d.source]
+            elif d.status == "move":
+                yield FileResult(d.source, "planned", d.label, d.confidence, d.destination)
+            else:
+                yield FileResult(d.source, d.status, d.label, d.confidence, None, d.reason)
+
+
+def sort_folder(
+    root: Path,
+    *,
+    model: Path | None = None,
+    recursive: bool = False,
+    dry_run: bool = False,
+    min_confidence: float = 0.0,
+    classifier=None,
+    on_start: Callable[[int], None] = lambda total: None,
+    on_result: Callable[[FileResult], None] = lambda result: None,
+    lock_wait: float = 0.0,
+) -> SortSummary:
+    """Sort the images of `root` into `root/cats` and `root/dogs`."""
+    from sorter.images import Skipped, scan_folder
+    from sorter.journal import recover
+    from sorter.lock import FolderLock
+
+    started = time.monotonic()
+    root = check_folder(root)
+    if not 0.0 <= min_confidence <= 1.0:
+        raise UsageError("--min-confidence must be between 0 and 1")
+    if classifier is None:
+        classifier = load_classifier(model)
+    counts: dict[str, int] = {}
+    moved_to: dict[str, int] = {}
+    lock = FolderLock(root, wait=lock_wait)
+    recovered = 0
+    if not dry_run:
+        lock.acquire()
+    try:
+        if not dry_run:
+            recovered_info = recover(root)
+            recovered = recovered_info.completed
+        entries = list(scan_folder(root, recursive=recursive, exclude=output_folders()))
+        on_start(len(entries))
+        sorter = Sorter(root, classifier, min_confidence=min_confidence, dry_run=dry_run)
+        try:
+            paths = []
+            for entry in entries:
+                if isinstance(entry, Skipped):
+                    result = FileResult(entry.path, "skipped", reason=entry.reason)
+                    counts["skipped"] = counts.get("skipped", 0) + 1
+                    on_result(result)
+                else:
+                    paths.append(entry)
+            for result in sorter.sort_paths(paths):
+                counts[result.status] = counts.get(result.status, 0) + 1
+                if result.destination is not None:
+                    folder = result.destination.parent.name
+                    moved_to[folder] = moved_to.get(folder, 0) + 1
+                on_result(result)
+        finally:
+            sorter.close()
+    finally:
+        lock.release()
+    return SortSummary(root, dry_run, counts, moved_to, recovered, time.monotonic() - started)
+
+
+# --------------------------------------------------------------------------- undo
+
+
+@dataclass(frozen=True)
+class UndoResult:
+    folder: Path
+    runs: int
+    restored: list[tuple[Path, Path]]  # (from, back to)
+    conflicts: list[str]  # kept where they are: something else occupies the old path
+    missing: list[str]  # no longer where sorter put them
+
+
+def undo(root: Path, *, all_runs: bool = False, lock_wait: float = 0.0) -> UndoResult:
+    """Move files back where the journal says they came from, newest first, never
+    overwriting. Plain undo reverses the latest run; `all_runs` every run in the journal."""
+    import os
+    import shutil
+
+    from sorter.journal import Journal, read_runs, recover, state_dir
+    from sorter.lock import FolderLock
+    from sorter.moves import finish_link_move, move_no_replace, sync_dirs
+
+    root = check_folder(root)
+    if not state_dir(root).is_dir():
+        raise UsageError(f"nothing to undo: {root} has no sorter journal")
+    restored: list[tuple[Path, Path]] = []
+    conflicts: list[str] = []
+    missing: list[str] = []
+    with FolderLock(root, wait=lock_wait):
+        recover(root)
+        runs = [r for r in read_runs(root) if any(m.done and not m.undone for m in r.moves)]
+        if not runs:
+            raise UsageError(f"nothing to undo in {root}")
+        chosen = runs if all_runs else runs[-1:]
+        with Journal(root, run="undo") as journal:
+            for run in reversed(chosen):
+                journal.run = run.run
+                undone: list[int] = []
+                marked = 0
+                for move in sorted(run.moves, key=lambda m: -m.seq):
+                    if not move.done or move.undone:
+                        continue
+                    src, dst = root / move.src, root / move.dst
+                    if os.path.lexists(src) and os.path.lexists(dst):
+                        if finish_link_move(dst, src):  # crash inside an earlier undo
+                            undone.append(move.seq)
+                        else:
+                            conflicts.append(f"{move.dst}: {move.src} exists again; left in place")
+                        continue
+                    if os.path.lexists(src):  # an earlier undo moved it, then crashed
+                        undone.append(move.seq)
+                        continue
+                    if not os.path.lexists(dst):
+                        missing.append(f"{move.dst}: no longer there (was {move.src})")
+                        continue
+                    src.parent.mkdir(parents=True, exist_ok=True)
+                    try:
+                        move_no_replace(dst, src)
+                    except FileExistsError:
+                        conflicts.append(f"{move.dst}: {move.src} exists again; left in place")
+                        continue
+                    except OSError as exc:
+                        conflicts.append(f"{move.dst}: cannot move back ({exc.strerror or exc})")
+                        continue
+                    undone.append(move.seq)
+                    restored.append((dst, src))
+                    if len(undone) - marked >= 256:  # one fsync per 256 files, not per file
+                        sync_dirs([root, *{p.parent for pair in restored[-256:] for p in pair}])
+                        journal.mark("undo", undone[marked:])
+                        marked = len(undone)
+                sync_dirs([root, *{p.parent for pair in restored for p in pair}])
+                journal.mark("undo", undone[marked:])
+                for folder in run.created_dirs:
+                    try:
+                        (root / folder).rmdir()  # only if empty: it was ours
+                    except OSError:
+                        pass
+        remaining = any(m.done and not m.undone for r in read_runs(root) for m in r.moves)
+        if not remaining and not conflicts and not missing:
+            # Everything sorter ever did here is reversed: leave the folder as it was found.
+            shutil.rmtree(state_dir(root), ignore_errors=True)
+    return UndoResult(root, len(chosen), restored, conflicts, missing)

@@ -1,0 +1,210 @@
+"""Training on a `tf.data` pipeline: parallel decode through the shared preprocessing
+function, cache, shuffle, augmentation (training only), prefetch; checkpoints every epoch
+and resume. Keras and TensorFlow only; no knowledge of the CLI."""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from sorter.errors import ImageError, UsageError
+from sorter.images import load_image
+from sorter.model import build_model, import_keras
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    data_dir: Path
+    out: Path
+    epochs: int = 40
+    image_size: int = 128
+    validation_split: float = 0.2
+    seed: int = 1337
+    batch_size: int = 64
+    learning_rate: float = 3e-3
+    patience: int = 8
+    limit: int | None = None  # images per class; for quick experiments and tests
+    width: int = 1
+
+
+@dataclass(frozen=True)
+class EpochDone:
+    epoch: int  # 1-based
+    epochs: int
+    metrics: dict[str, float]
+    seconds: float
+    best: bool
+
+
+@dataclass(frozen=True)
+class BatchDone:
+    epoch: int
+    batch: int
+    batches: int
+
+
+@dataclass
+class TrainState:
+    """Everything `--resume` needs beyond the checkpointed model itself."""
+
+    config: dict
+    epoch: int = 0  # epochs completed
+    best_epoch: int = 0
+    best_val_loss: float = math.inf
+    history: list[dict[str, float]] = field(default_factory=list)
+    seconds: float = 0.0
+    broken: list[str] = field(default_factory=list)
+
+
+def checkpoint_dir(out: Path) -> Path:
+    return out.with_name(out.stem + ".checkpoints")
+
+
+def _dataset(items, config: TrainConfig, training: bool, broken: list[str]):
+    import tensorflow as tf
+
+    size = config.image_size
+
+    def decode(path_bytes):
+        path = Path(path_bytes.decode())
+        try:
+            return load_image(path, size), True
+        except ImageError as exc:
+            broken.append(f"{path}: {exc}")
+            return np.zeros((size, size, 3), np.uint8), False
+
+    def tf_decode(path, label):
+        image, ok = tf.numpy_function(decode, [path], [tf.uint8, tf.bool])
+        image.set_shape((size, size, 3))
+        ok.set_shape(())
+        return image, label, ok
+
+    paths = [str(p) for p, _ in items]
+    labels = np.array([y for _, y in items], np.float32)
+    ds = tf.data.Dataset.from_tensor_slices((paths, labels))
+    ds = ds.map(tf_decode, num_parallel_calls=tf.data.AUTOTUNE)
+    ds = ds.filter(lambda image, label, ok: ok).map(lambda image, label, ok: (image, label))
+    ds = ds.cache()  # decoded once, then epochs read from memory
+    if training:
+        ds = ds.shuffle(min(len(items), 20_000), seed=config.seed, reshuffle_each_iteration=True)
+    ds = ds.batch(config.batch_size)
+    if training:
+        augment = _augmenter(config.seed)
+        ds = ds.map(
+            lambda x, y: (augment(tf.cast(x, tf.float32), training=True), y),
+            num_parallel_calls=tf.data.AUTOTUNE,
+        )
+    return ds.prefetch(tf.data.AUTOTUNE)
+
+
+def _augmenter(seed: int):
+    from sorter.model import augmenter
+
+    return augmenter(seed)
+
+
+def _compile(model, config: TrainConfig, steps_per_epoch: int) -> None:
+    keras = import_keras()
+    total = max(1, steps_per_epoch * config.epochs)
+    warmup = min(steps_per_epoch, total // 10)
+    schedule = keras.optimizers.schedules.CosineDecay(
+        initial_learning_rate=config.learning_rate / 10,
+        decay_steps=total - warmup,
+        alpha=0.01,
+        warmup_target=config.learning_rate,
+        warmup_steps=warmup,
+    )
+    model.compile(
+        optimizer=keras.optimizers.AdamW(learning_rate=schedule, weight_decay=5e-4),
+        loss=keras.losses.BinaryCrossentropy(),
+        metrics=[keras.metrics.BinaryAccuracy(name="accuracy")],
+    )
+
+
+def run_training(
+    config: TrainConfig,
+    train_items,
+    val_items,
+    *,
+    resume: bool,
+    on_event: Callable[[EpochDone | BatchDone], None] = lambda e: None,
+):
+    """Train (or continue), leaving `best.keras`, `last.keras` and `state.json` in the
+    checkpoint folder after every epoch. Returns (best model, TrainState)."""
+    keras = import_keras()
+    keras.utils.set_random_seed(config.seed)
+    ckpt = checkpoint_dir(config.out)
+    state_file = ckpt / "state.json"
+
+    broken: list[str] = []
+    train_ds = _dataset(train_items, config, training=True, broken=broken)
+    val_ds = _dataset(val_items, config, training=False, broken=broken) if val_items else None
+    steps = math.ceil(len(train_items) / config.batch_size)
+
+    if resume:
+        if not state_file.is_file() or not (ckpt / "last.keras").is_file():
+            raise UsageError(f"nothing to resume: no checkpoint in {ckpt}")
+        state = TrainState(**json.loads(state_file.read_text()))
+        # Our own checkpoint; still loaded with safe_mode on.
+        model = keras.saving.load_model(ckpt / "last.keras", safe_mode=True)
+    else:
+        if ckpt.exists():
+            shutil.rmtree(ckpt)
+        ckpt.mkdir(parents=True)
+        state = TrainState(config={k: str(v) for k, v in asdict(config).items()})
+        model = build_model(config.image_size, config.width)
+        _compile(model, config, steps)
+
+    class Checkpoint(keras.callbacks.Callback):
+        def __init__(self) -> None:
+            super().__init__()
+            self.started = time.monotonic()
+
+        def on_epoch_begin(self, epoch, logs=None):
+            self.started = time.monotonic()
+
+        def on_train_batch_end(self, batch, logs=None):
+            on_event(BatchDone(state.epoch + 1, batch + 1, steps))
+
+        def on_epoch_end(self, epoch, logs=None):
+            metrics = {k: float(v) for k, v in (logs or {}).items()}
+            seconds = time.monotonic() - self.started
+            state.epoch = epoch + 1
+            state.seconds += seconds
+            state.history.append(metrics)
+            state.broken = sorted(set(broken))
+            val_loss = metrics.get("val_loss", metrics.get("loss", math.inf))
+            best = val_loss < state.best_val_loss
+            if best:
+                state.best_val_loss, state.best_epoch = val_loss, state.epoch
+                self.model.save(ckpt / "best.keras")
+            # Write-then-rename so a kill mid-save never leaves a torn checkpoint.
+            self.model.save(ckpt / "last.tmp.keras")
+            (ckpt / "last.tmp.keras").replace(ckpt / "last.keras")
+            state_file.with_suffix(".tmp").write_text(json.dumps(asdict(state), indent=1))
+            state_file.with_suffix(".tmp").replace(state_file)
+            on_event(EpochDone(state.epoch, config.epochs, metrics, seconds, best))
+            if state.epoch - state.best_epoch >= config.patience:
+                self.model.stop_training = True  # early stopping on validation loss
+
+    if state.epoch < config.epochs and state.epoch - state.best_epoch < config.patience:
+        model.fit(
+            train_ds,
+            validation_data=val_ds,
+            epochs=config.epochs,
+            initial_epoch=state.epoch,
+            callbacks=[Checkpoint()],
+            verbose=0,
+        )
+    best = keras.saving.load_model(ckpt / "best.keras", safe_mode=True, compile=False)
+    # Ship weights only: a fresh, uncompiled copy has no optimizer state (a third the size).
+    final = build_model(config.image_size, config.width)
+    final.set_weights(best.get_weights())
+    return final, state
