@@ -5,6 +5,9 @@ After a crash at any instant the file is at its source or at its destination (re
 atomic; the link fallback can leave both names on one inode, which recovery resolves), so
 the state on disk tells which side of the rename a pending intent is on. Undo is journaled
 the same way ("undo"), which makes undo idempotent and itself crash-safe.
+
+Names are stored as the filesystem gave them: a name that is not valid UTF-8 round-trips
+through `surrogateescape`, so such a file can be journaled, moved and put back.
 """
 
 from __future__ import annotations
@@ -41,16 +44,24 @@ def journal_path(root: Path) -> Path:
     return state_dir(root) / JOURNAL_NAME
 
 
+def _encode(record: dict) -> bytes:
+    return (json.dumps(record, ensure_ascii=False) + "\n").encode("utf-8", "surrogateescape")
+
+
 def _read_lines(path: Path) -> Iterator[dict]:
     try:
-        with open(path, encoding="utf-8") as f:
+        # surrogateescape: undecodable bytes (a non-UTF-8 file name, or a multi-byte
+        # character cut by a crash) must never make the journal unreadable.
+        with open(path, encoding="utf-8", errors="surrogateescape") as f:
             for line in f:
                 if not line.endswith("\n"):
                     break  # torn last line from a crash mid-append: the intent never happened
                 try:
-                    yield json.loads(line)
+                    record = json.loads(line)
                 except ValueError:
-                    continue
+                    continue  # a torn line that a later append completed (see Journal.__init__)
+                if isinstance(record, dict):
+                    yield record
     except FileNotFoundError:
         return
 
@@ -97,7 +108,13 @@ class Journal:
         self.seq = 0
         directory = state_dir(root)
         directory.mkdir(exist_ok=True)
-        self._fd = os.open(journal_path(root), os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        self._fd = os.open(journal_path(root), os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
+        size = os.fstat(self._fd).st_size
+        if size and os.pread(self._fd, 1, size - 1) != b"\n":
+            # A crash cut the last record short. Without this newline our first record would
+            # be glued onto the fragment and lost with it (an intent lost = a move undo cannot
+            # see); with it, the fragment stays a line of its own that readers skip.
+            self._write(b"\n")
 
     def close(self) -> None:
         os.close(self._fd)
@@ -108,22 +125,21 @@ class Journal:
     def __exit__(self, *exc) -> None:
         self.close()
 
-    def append(self, op: str, **fields) -> None:
-        record = {"op": op, "run": self.run, "time": round(time.time(), 3), **fields}
-        os.write(self._fd, (json.dumps(record, ensure_ascii=False) + "\n").encode())
+    def _write(self, data: bytes) -> None:
+        view = memoryview(data)
+        while view:  # os.write may write less than asked (signals, full disk)
+            view = view[os.write(self._fd, view):]
         os.fsync(self._fd)
+
+    def append(self, op: str, **fields) -> None:
+        self._write(_encode({"op": op, "run": self.run, "time": round(time.time(), 3), **fields}))
 
     def append_many(self, op: str, items: list[dict]) -> None:
         """Several records, one write and one fsync (a batch of moves costs two fsyncs)."""
         if not items:
             return
         now = round(time.time(), 3)
-        lines = [
-            json.dumps({"op": op, "run": self.run, "time": now, **fields}, ensure_ascii=False) + "\n"
-            for fields in items
-        ]
-        os.write(self._fd, "".join(lines).encode())
-        os.fsync(self._fd)
+        self._write(b"".join(_encode({"op": op, "run": self.run, "time": now, **fields}) for fields in items))
 
     def intents(self, pairs: list[tuple[Path, Path]]) -> list[int]:
         """Journal intended moves before making them; returns their sequence numbers."""
@@ -154,12 +170,18 @@ def recover(root: Path) -> Recovered:
     Runs under the folder lock, before any new work."""
     from sorter.moves import finish_link_move, sync_dirs
 
-    completed, rolled_back, missing = [], [], []
+    completed, rolled_back, undone, missing = [], [], [], []
     for run in read_runs(root):
         for move in run.moves:
-            if move.done or move.abandoned:
+            if move.abandoned or move.undone:
                 continue
             src, dst = root / move.src, root / move.dst
+            if move.done:
+                # Both names on one inode after a move that was done: an undo died inside the
+                # link fallback. Finish it, or the next sort would file the photo twice.
+                if os.path.lexists(src) and finish_link_move(dst, src):
+                    undone.append(move)
+                continue
             if os.path.lexists(dst) and os.path.lexists(src):
                 (completed if finish_link_move(src, dst) else rolled_back).append(move)
             elif os.path.lexists(dst):
@@ -168,11 +190,15 @@ def recover(root: Path) -> Recovered:
                 rolled_back.append(move)
                 if not os.path.lexists(src):
                     missing.append(move.src)
-    if completed or rolled_back:
-        sync_dirs([root])
+    if completed or rolled_back or undone:
+        settled = completed + undone
+        sync_dirs([root, *{(root / m.dst).parent for m in settled}, *{(root / m.src).parent for m in settled}])
         with Journal(root, run="recovery") as journal:
-            for op, moves in (("done", completed), ("abandon", rolled_back)):
+            for op, moves in (("done", completed), ("abandon", rolled_back), ("undo", undone)):
+                by_run: dict[str, list[int]] = {}
                 for move in moves:
-                    journal.run = move.run
-                    journal.mark(op, [move.seq])
+                    by_run.setdefault(move.run, []).append(move.seq)
+                for run_id, seqs in by_run.items():
+                    journal.run = run_id
+                    journal.mark(op, seqs)
     return Recovered(len(completed), len(rolled_back), missing)

@@ -19,13 +19,15 @@ class FolderLock:
         self._fd: int | None = None
 
     def acquire(self) -> None:
-        self.path.parent.mkdir(exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
         deadline = time.monotonic() + self.wait
         while True:
+            self.path.parent.mkdir(exist_ok=True)
+            try:
+                fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+            except FileNotFoundError:  # .sorter removed between the two lines (undo)
+                continue
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
             except BlockingIOError:
                 if time.monotonic() >= deadline:
                     holder = os.pread(fd, 64, 0).decode(errors="replace").strip() or "unknown"
@@ -34,10 +36,25 @@ class FolderLock:
                         f"another sorter (pid {holder}) is working on {self.path.parent.parent}; "
                         "wait for it to finish or stop it"
                     ) from None
+                os.close(fd)
                 time.sleep(0.1)
+                continue
+            if self._is_current(fd):
+                break
+            # The previous holder removed .sorter/ (a complete undo does) while we waited: a
+            # lock on an unlinked file excludes nobody, so lock the file that is there now.
+            os.close(fd)
         os.ftruncate(fd, 0)
         os.pwrite(fd, str(os.getpid()).encode(), 0)
         self._fd = fd
+
+    def _is_current(self, fd: int) -> bool:
+        try:
+            here = os.stat(self.path, follow_symlinks=False)
+        except FileNotFoundError:
+            return False
+        mine = os.fstat(fd)
+        return (here.st_dev, here.st_ino) == (mine.st_dev, mine.st_ino)
 
     def release(self) -> None:
         if self._fd is not None:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import platform
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -177,6 +176,20 @@ def _versions() -> dict[str, str]:
     }
 
 
+def _train_command(config) -> str:
+    """The command that reproduces this model (every option spelled out)."""
+    import shlex
+
+    parts = [
+        "sorter", "train", str(config.data_dir), "--out", str(config.out), "--epochs", str(config.epochs),
+        "--image-size", str(config.image_size), "--validation-split", str(config.validation_split),
+        "--seed", str(config.seed), "--batch-size", str(config.batch_size), "--patience", str(config.patience),
+    ]
+    if config.limit is not None:
+        parts += ["--limit", str(config.limit)]
+    return shlex.join(parts)
+
+
 def train(config, *, resume: bool = False, on_event=lambda e: None) -> TrainResult:
     """Train a model on a PetImages-style folder and save it with its metadata JSON."""
     from sorter.datasets import split as make_split
@@ -215,7 +228,7 @@ def train(config, *, resume: bool = False, on_event=lambda e: None) -> TrainResu
         "validation_accuracy": validation.accuracy if validation else None,
         "validation_n": validation.n if validation else 0,
         "training": {
-            "command": " ".join(["sorter", *sys.argv[1:]]),
+            "command": _train_command(config),
             "data_dir": str(config.data_dir),
             "images_per_class_found": parts.counts,
             "n_train": len(parts.train),
@@ -369,8 +382,10 @@ class Sorter:
             journal = self.journal()
             for folder in {d.destination.parent for d in moves}:
                 if not folder.is_dir():
-                    folder.mkdir()
+                    # Journaled first: a crash right after mkdir must not leave an empty
+                    # cats/ that undo does not know it may remove.
                     journal.append("mkdir", path=folder.name)
+                    folder.mkdir(exist_ok=True)
             pending = [(d, d.destination) for d in moves]
             while pending:
                 seqs = journal.intents([(d.source, dst) for d, dst in pending])
@@ -484,11 +499,29 @@ class UndoResult:
     missing: list[str]  # no longer where sorter put them
 
 
+def _forget(root: Path) -> None:
+    """Everything sorter did in `root` is reversed: remove the folders it created (when
+    empty, whichever run created them, crashed runs included) and its state, so the folder
+    is path-for-path as it was found."""
+    import shutil
+
+    from sorter.journal import journal_path, read_runs, state_dir
+
+    for folder in dict.fromkeys(f for run in read_runs(root) for f in run.created_dirs):
+        try:
+            (root / folder).rmdir()  # only if empty: it was ours
+        except OSError:
+            pass
+    # The journal goes first: a crash part-way leaves at most an empty-of-meaning .sorter/,
+    # which the next undo removes.
+    journal_path(root).unlink(missing_ok=True)
+    shutil.rmtree(state_dir(root), ignore_errors=True)
+
+
 def undo(root: Path, *, all_runs: bool = False, lock_wait: float = 0.0) -> UndoResult:
     """Move files back where the journal says they came from, newest first, never
     overwriting. Plain undo reverses the latest run; `all_runs` every run in the journal."""
     import os
-    import shutil
 
     from sorter.journal import Journal, read_runs, recover, state_dir
     from sorter.lock import FolderLock
@@ -504,6 +537,7 @@ def undo(root: Path, *, all_runs: bool = False, lock_wait: float = 0.0) -> UndoR
         recover(root)
         runs = [r for r in read_runs(root) if any(m.done and not m.undone for m in r.moves)]
         if not runs:
+            _forget(root)  # e.g. a run that moved nothing, or an undo killed while tidying up
             raise UsageError(f"nothing to undo in {root}")
         chosen = runs if all_runs else runs[-1:]
         with Journal(root, run="undo") as journal:
@@ -527,8 +561,8 @@ def undo(root: Path, *, all_runs: bool = False, lock_wait: float = 0.0) -> UndoR
                     if not os.path.lexists(dst):
                         missing.append(f"{move.dst}: no longer there (was {move.src})")
                         continue
-                    src.parent.mkdir(parents=True, exist_ok=True)
                     try:
+                        src.parent.mkdir(parents=True, exist_ok=True)  # a subfolder since removed
                         move_no_replace(dst, src)
                     except FileExistsError:
                         conflicts.append(f"{move.dst}: {move.src} exists again; left in place")
@@ -551,6 +585,190 @@ def undo(root: Path, *, all_runs: bool = False, lock_wait: float = 0.0) -> UndoR
                         pass
         remaining = any(m.done and not m.undone for r in read_runs(root) for m in r.moves)
         if not remaining and not conflicts and not missing:
-            # Everything sorter ever did here is reversed: leave the folder as it was found.
-            shutil.rmtree(state_dir(root), ignore_errors=True)
+            _forget(root)
     return UndoResult(root, len(chosen), restored, conflicts, missing)
+
+
+# --------------------------------------------------------------------------- watch
+
+import threading  # noqa: E402 - kept with the section that uses it
+from contextlib import contextmanager, nullcontext  # noqa: E402
+
+
+@dataclass(frozen=True)
+class WatchNotice:
+    """Something the watcher wants the user to know that is not about one file."""
+
+    message: str
+    warning: bool = False
+
+
+@dataclass(frozen=True)
+class WatchSummary:
+    folder: Path
+    counts: dict[str, int]  # status -> files
+    moved_to: dict[str, int]  # "cats"/"dogs" -> files moved
+    mode: str  # how changes were noticed: "inotify", "polling every 1 s", ...
+    seconds: float
+
+
+@contextmanager
+def _stop_on_signals(stop: threading.Event):
+    """SIGINT/SIGTERM set `stop`; the loop finishes the batch in hand and returns. A second
+    signal abandons the batch (KeyboardInterrupt): the journal makes that safe too.
+
+    The handler only calls `stop.set()`, and the main thread never waits on `stop` (it
+    polls `is_set()`), so the handler cannot block on a lock the main thread holds."""
+    import signal
+
+    if threading.current_thread() is not threading.main_thread():
+        yield  # signals are delivered to the main thread only; the caller owns `stop`
+        return
+
+    def handler(signum, frame) -> None:
+        if stop.is_set():
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            raise KeyboardInterrupt
+        stop.set()
+
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
+class _State:
+    """Keeps the lock and journal real while the folder is watched for days: if someone
+    empties the folder (`rm -rf DIR/*` takes `.sorter/` too), the lock and journal would
+    live on as deleted files, and a concurrent `sorter sort` or a later `undo` would not
+    see them."""
+
+    def __init__(self, root: Path, lock) -> None:
+        self.root = root
+        self.lock = lock
+        self._lock_inode = self._inode(lock.path)
+
+    @staticmethod
+    def _inode(path: Path) -> int | None:
+        try:
+            return path.stat().st_ino
+        except OSError:
+            return None
+
+    def check(self, sorter: Sorter) -> None:
+        from sorter.journal import journal_path
+        from sorter.lock import FolderLock
+
+        if self._inode(self.lock.path) != self._lock_inode:
+            fresh = FolderLock(self.root)
+            fresh.acquire()  # FolderLocked if another sorter got in meanwhile: we stop
+            self.lock.release()
+            self.lock, self._lock_inode = fresh, self._inode(fresh.path)
+        if not journal_path(self.root).exists():
+            sorter.close()  # the next move opens a new journal (and a new run)
+
+
+def watch_folder(
+    root: Path,
+    *,
+    model: Path | None = None,
+    recursive: bool = False,
+    min_confidence: float = 0.0,
+    polling: bool = False,
+    classifier=None,
+    on_result: Callable[[FileResult], None] = lambda result: None,
+    on_notice: Callable[[WatchNotice], None] = lambda notice: None,
+    stop: threading.Event | None = None,
+    settings=None,
+    batch_size: int | None = None,
+) -> WatchSummary:
+    """Sort the images of `root`, then every image that arrives, until `stop` is set (or
+    SIGINT/SIGTERM, when called from the main thread without `stop`).
+
+    Holds the folder lock throughout, so `sorter sort`/`undo` on the same folder are
+    refused while it runs. Files already there go through the same completeness check as
+    new ones: a download in progress when the watcher starts is not moved half-written.
+    """
+    from sorter.config import DEFAULT_BATCH_SIZE
+    from sorter.images import Skipped
+    from sorter.journal import recover
+    from sorter.lock import FolderLock
+    from sorter.watch import Watcher, WatchSettings
+
+    started = time.monotonic()
+    root = check_folder(root)
+    if not 0.0 <= min_confidence <= 1.0:
+        raise UsageError("--min-confidence must be between 0 and 1")
+    batch_size = batch_size or DEFAULT_BATCH_SIZE
+    counts: dict[str, int] = {}
+    moved_to: dict[str, int] = {}
+    mode = ""
+
+    def report(result: FileResult, watcher: Watcher) -> None:
+        counts[result.status] = counts.get(result.status, 0) + 1
+        if result.status == "moved" and result.destination is not None:
+            folder = result.destination.parent.name
+            moved_to[folder] = moved_to.get(folder, 0) + 1
+        elif result.status in ("unsure", "unreadable", "skipped", "failed"):
+            watcher.settle(result.path)  # left in place: look again only once it changes
+        on_result(result)
+
+    own_stop = stop is None
+    stop = threading.Event() if stop is None else stop
+    with _stop_on_signals(stop) if own_stop else nullcontext():
+        # The lock before the model: a second watcher on this folder fails in milliseconds.
+        lock = FolderLock(root)
+        lock.acquire()
+        state = _State(root, lock)
+        try:
+            recovered = recover(root)
+            if recovered.completed or recovered.rolled_back:
+                on_notice(WatchNotice(
+                    f"settled {recovered.completed + recovered.rolled_back} move(s) "
+                    "interrupted by an earlier crash"
+                ))
+            if classifier is None:
+                classifier = load_classifier(model)
+            sorter = Sorter(root, classifier, min_confidence=min_confidence)
+            notify = lambda message: on_notice(WatchNotice(message, warning=True))  # noqa: E731
+            try:
+                with Watcher(
+                    root, recursive=recursive, polling=polling,
+                    settings=settings or WatchSettings(), on_notice=notify,
+                ) as watcher:
+                    mode = watcher.mode
+                    first_scan = True
+                    while not stop.is_set():
+                        found = watcher.scan_if_due()
+                        if first_scan and found is not None:
+                            first_scan = False
+                            on_notice(WatchNotice(
+                                f"watching {root} ({watcher.mode}); {found} image(s) already there"
+                            ))
+                        batch = watcher.take_ready(batch_size)
+                        if not batch:
+                            watcher.wait()
+                            continue
+                        state.check(sorter)
+                        paths = []
+                        for entry in batch:
+                            if isinstance(entry, Skipped):
+                                report(FileResult(entry.path, "skipped", reason=entry.reason), watcher)
+                            else:
+                                paths.append(entry)
+                        try:
+                            for result in sorter.sort_paths(paths, batch_size=batch_size):
+                                report(result, watcher)
+                        except OSError as exc:
+                            # Disk full, permissions on cats/, ...: not fatal to a service; the
+                            # files are still in place and the next scan offers them again.
+                            notify(f"could not sort {len(paths)} file(s): {exc}; retrying at the next scan")
+            finally:
+                sorter.close()
+        finally:
+            state.lock.release()
+    return WatchSummary(root, counts, moved_to, mode, time.monotonic() - started)
+

@@ -90,7 +90,7 @@ def _dataset(items, config: TrainConfig, training: bool, broken: list[str]):
     labels = np.array([y for _, y in items], np.float32)
     ds = tf.data.Dataset.from_tensor_slices((paths, labels))
     ds = ds.map(tf_decode, num_parallel_calls=tf.data.AUTOTUNE)
-    ds = ds.filter(lambda image, label, ok: ok).map(lambda image, label, ok: (image, label))
+    ds = ds.filter(_decoded_ok).map(_drop_flag)
     ds = ds.cache()  # decoded once, then epochs read from memory
     if training:
         ds = ds.shuffle(min(len(items), 20_000), seed=config.seed, reshuffle_each_iteration=True)
@@ -102,6 +102,14 @@ def _dataset(items, config: TrainConfig, training: bool, broken: list[str]):
             num_parallel_calls=tf.data.AUTOTUNE,
         )
     return ds.prefetch(tf.data.AUTOTUNE)
+
+
+def _decoded_ok(image, label, ok):
+    return ok
+
+
+def _drop_flag(image, label, ok):
+    return image, label
 
 
 def _augmenter(seed: int):

@@ -1,0 +1,170 @@
+"""Shared fixtures: real image files written with OpenCV, a fake classifier for fast
+in-process tests, and a tiny real Keras model for the tests that need one."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+DATASET = Path(os.environ.get("SORTER_DATASET", REPO.parent / "shared" / "datasets" / "dogs-vs-cats-200"))
+SAMPLES = REPO / "sample_images"
+
+needs_dataset = pytest.mark.skipif(
+    not (DATASET / "Cat").is_dir(),
+    reason=f"labelled photos not found at {DATASET} (set SORTER_DATASET to run these tests)",
+)
+
+
+def write_image(path: Path, colour=(0, 0, 255), size=(48, 64), **params) -> Path:
+    """A real image file; the format follows the extension. `colour` is BGR."""
+    image = np.zeros((size[0], size[1], 3), np.uint8)
+    image[:] = colour
+    path.parent.mkdir(parents=True, exist_ok=True)
+    ok, data = cv2.imencode(path.suffix.lower(), image, list(params.get("flags", [])))
+    assert ok
+    path.write_bytes(data.tobytes())
+    return path
+
+
+class FakeClassifier:
+    """Stands in for the network behind the real interface: red pictures are dogs, blue
+    pictures are cats, grey ones are 50/50. Deterministic and instant."""
+
+    image_size = 32
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def predict(self, batch):
+        self.calls += 1
+        batch = np.asarray(batch, np.float32)
+        red, blue = batch[..., 0].mean(axis=(1, 2)), batch[..., 2].mean(axis=(1, 2))
+        return np.clip(0.5 + (red - blue) / 510.0, 0.0, 1.0)
+
+
+@pytest.fixture
+def fake_classifier() -> FakeClassifier:
+    return FakeClassifier()
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory) -> Path:
+    """An untrained network of the real architecture at 32 px: loads in a second."""
+    from sorter.model import build_model
+
+    path = tmp_path_factory.mktemp("model") / "tiny.keras"
+    build_model(image_size=32).save(path)
+    return path
+
+
+def tree(root: Path) -> dict[str, bytes]:
+    """Every regular file under root (not .sorter/) by relative path -> contents."""
+    files = {}
+    for path in sorted(root.rglob("*")):
+        rel = path.relative_to(root)
+        if rel.parts[0] == ".sorter" or path.is_symlink() or not path.is_file():
+            continue
+        files[str(rel)] = path.read_bytes()
+    return files
+
+
+# ---------------------------------------------------------------------------- safety (issue 6)
+
+
+def layout(root: Path) -> dict[str, object]:
+    """Path-for-path picture of a folder, `.sorter/` included: every folder, file (by a
+    hash of its bytes), symlink (by target) and special file. Equal layouts mean undo left
+    nothing behind and put everything back."""
+    import hashlib
+    import stat
+
+    entries: dict[str, object] = {}
+    for dirpath, dirnames, filenames in os.walk(root):  # never follows symlinks
+        for name in dirnames + filenames:
+            path = os.path.join(dirpath, name)
+            rel = os.path.relpath(path, root)
+            mode = os.lstat(path).st_mode
+            if stat.S_ISLNK(mode):
+                entries[rel] = ("link", os.readlink(path))
+            elif stat.S_ISDIR(mode):
+                entries[rel] = "dir"
+            elif stat.S_ISREG(mode):
+                with open(path, "rb") as f:
+                    entries[rel] = ("file", hashlib.sha256(f.read()).hexdigest())
+            else:
+                entries[rel] = ("special", stat.S_IFMT(mode))
+    return entries
+
+
+def inventory(root: Path) -> dict[str, int]:
+    """Contents hash -> how many regular files under root (not `.sorter/`) hold it: equal
+    inventories mean nothing was lost and nothing duplicated, wherever the files are now."""
+    counts: dict[str, int] = {}
+    for rel, entry in layout(root).items():
+        if rel.split(os.sep)[0] != ".sorter" and isinstance(entry, tuple) and entry[0] == "file":
+            counts[entry[1]] = counts.get(entry[1], 0) + 1
+    return counts
+
+
+MESSY_NAMES = [
+    "IMG_0001.jpg", "img_0001.JPG", "Rex.jpg", "rex.jpg", "photo (1).jpg", "photo.jpg",
+    "chat noir é.png", "猫 の 写真.jpeg", "  leading space.png", "trailing space .bmp",
+    "über-hund.webp", "a'quote\".png", "dots.in.name.tif", "x.jpg",
+]
+
+
+def make_messy_folder(
+    root: Path, n: int, seed: int, *, outside: Path | None = None, existing: tuple[str, ...] = ("cats", "dogs")
+) -> Path:
+    """A folder as people have them: `n` small photos with random names (unicode, spaces,
+    case-only twins), names already taken in cats/ and dogs/, a nested tree (for
+    --recursive) whose names collide with the top level, an empty folder, broken, empty and
+    truncated files, a non-image, a FIFO and symlinks pointing out of the folder."""
+    import random
+
+    rng = random.Random(seed)
+    formats = [".jpg", ".png", ".bmp", ".JPG", ".jpeg", ".webp", ".tif"]
+    alphabet = "abcdefghijKLMNOP 0123-_éü猫"
+
+    def photo(path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        size = rng.randint(8, 24)
+        pixels = np.random.default_rng(rng.randrange(2**32)).integers(0, 256, (size, size, 3), dtype=np.uint8)
+        ok, data = cv2.imencode(path.suffix.lower(), pixels)
+        assert ok
+        path.write_bytes(data.tobytes())
+
+    def random_name() -> str:
+        stem = "".join(rng.choice(alphabet) for _ in range(rng.randint(1, 10))).strip() or "x"
+        return stem + rng.choice(formats)
+
+    folders = [root, root / "sub dir", root / "sub dir" / "ünï", root / "2019"]
+    names = list(MESSY_NAMES)
+    made = 0
+    while made < n:
+        name = names.pop() if names else random_name()
+        folder = rng.choice(folders)
+        if (folder / name).exists() or name.casefold() in {"cats", "dogs"}:
+            continue
+        photo(folder / name)
+        made += 1
+    for folder in existing:
+        for name in ("Rex.jpg", "x.jpg", "IMG_0001.jpg", "x (1).jpg", "photo.JPG"):
+            photo(root / folder / name)
+    (root / "empty folder").mkdir()
+    (root / "notes.txt").write_text("not a photo\n")
+    (root / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 this is not really a jpeg")
+    (root / "empty.png").write_bytes(b"")
+    ok, jpeg = cv2.imencode(".jpg", np.full((32, 32, 3), 99, np.uint8))
+    (root / "sub dir" / "truncated.jpg").write_bytes(jpeg.tobytes()[: len(jpeg) // 2])
+    os.mkfifo(root / "pipe.jpg")
+    if outside is not None:
+        photo(outside / "secret.jpg")
+        (root / "link.jpg").symlink_to(outside / "secret.jpg")
+        (root / "linked dir").symlink_to(outside, target_is_directory=True)
+    return root

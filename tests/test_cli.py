@@ -1,0 +1,54 @@
+"""The command-line surface: version, help with examples for every command, fast start."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+from typer.testing import CliRunner
+
+from sorter import __version__
+from sorter.cli import app
+
+runner = CliRunner()
+COMMANDS = ["train", "evaluate", "sort", "undo", "watch"]
+
+
+def test_version() -> None:
+    result = runner.invoke(app, ["--version"])
+    assert result.exit_code == 0 and result.stdout.strip() == f"sorter {__version__}"
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_every_command_has_help_with_examples(command: str) -> None:
+    result = runner.invoke(app, [command, "--help"])
+    assert result.exit_code == 0, result.output
+    assert "Example" in result.stdout
+
+
+def test_every_command_is_in_the_readme() -> None:
+    from conftest import REPO
+
+    readme = (REPO / "README.md").read_text()
+    for command in COMMANDS:
+        assert f"sorter {command}" in readme
+
+
+def test_help_and_undo_do_not_import_tensorflow(tmp_path) -> None:
+    code = (
+        "import sys\n"
+        "from typer.testing import CliRunner\n"
+        "from sorter.cli import app\n"
+        "r = CliRunner().invoke(app, ['sort', '--help'])\n"
+        f"r = CliRunner().invoke(app, ['undo', {str(tmp_path)!r}])\n"
+        "assert r.exit_code == 2, r.output\n"
+        "print(sorted(m for m in ('tensorflow', 'keras', 'cv2', 'numpy') if m in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_unknown_option_is_a_usage_error() -> None:
+    result = runner.invoke(app, ["sort", "--frobnicate"])
+    assert result.exit_code == 2

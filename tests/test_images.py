@@ -1,0 +1,147 @@
+"""The preprocessing contract: every supported format decodes to (size, size, 3) uint8
+RGB; broken and hostile files fail fast with a one-line reason."""
+
+from __future__ import annotations
+
+import os
+import struct
+import time
+import zlib
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from conftest import DATASET, needs_dataset, write_image
+
+from sorter.errors import ImageError
+from sorter.images import Skipped, is_image_name, load_image, read_header, scan_folder
+
+
+@pytest.mark.parametrize("name", ["a.jpg", "b.JPEG", "c.png", "d.webp", "e.bmp", "f.tif", "g.TIFF"])
+def test_every_supported_format_decodes_to_rgb(tmp_path: Path, name: str) -> None:
+    path = write_image(tmp_path / name, colour=(255, 0, 0))  # BGR blue
+    image = load_image(path, 32)
+    assert image.shape == (32, 32, 3) and image.dtype == np.uint8
+    assert image[..., 2].mean() > 200 and image[..., 0].mean() < 50  # RGB order: blue last
+
+
+def test_greyscale_alpha_and_16_bit_images(tmp_path: Path) -> None:
+    grey = tmp_path / "grey.png"
+    cv2.imwrite(str(grey), np.full((40, 50), 128, np.uint8))
+    alpha = tmp_path / "alpha.png"
+    cv2.imwrite(str(alpha), np.dstack([np.full((40, 50, 3), 200, np.uint8), np.zeros((40, 50), np.uint8)]))
+    deep = tmp_path / "deep.png"
+    cv2.imwrite(str(deep), np.full((40, 50, 3), 65535, np.uint16))
+    for path in (grey, alpha, deep):
+        image = load_image(path, 24)
+        assert image.shape == (24, 24, 3) and image.dtype == np.uint8
+    assert load_image(deep, 24).min() == 255
+
+
+def test_exif_orientation_is_applied(tmp_path: Path) -> None:
+    # A 40x80 (portrait) JPEG whose EXIF says "rotate 90": it must come out landscape-rotated.
+    image = np.zeros((80, 40, 3), np.uint8)
+    image[:40] = (0, 0, 255)  # top half red (BGR)
+    ok, jpeg = cv2.imencode(".jpg", image)
+    exif = b"Exif\x00\x00" + b"MM\x00\x2a\x00\x00\x00\x08" + struct.pack(">H", 1) + struct.pack(">HHIHH", 0x0112, 3, 1, 6, 0) + b"\x00\x00\x00\x00"
+    app1 = b"\xff\xe1" + struct.pack(">H", len(exif) + 2) + exif
+    data = jpeg.tobytes()
+    rotated = tmp_path / "rotated.jpg"
+    rotated.write_bytes(data[:2] + app1 + data[2:])
+    plain = tmp_path / "plain.jpg"
+    plain.write_bytes(data)
+    a, b = load_image(rotated, 16), load_image(plain, 16)
+    # Plain: red on top. Orientation 6 (rotate 90 clockwise): red on the right.
+    assert b[:8, :, 0].mean() > 200 and b[8:, :, 0].mean() < 50
+    assert a[:, 8:, 0].mean() > 200 and a[:, :8, 0].mean() < 50
+
+
+def test_large_jpeg_is_decoded_at_reduced_size_with_the_same_result(tmp_path: Path) -> None:
+    rng = np.random.default_rng(0)
+    big = cv2.resize(rng.integers(0, 255, (30, 40, 3), dtype=np.uint8), (4000, 3000), interpolation=cv2.INTER_CUBIC)
+    path = tmp_path / "phone.jpg"
+    cv2.imwrite(str(path), big)
+    fast = load_image(path, 128)
+    full = cv2.cvtColor(cv2.resize(cv2.imread(str(path)), (128, 128), interpolation=cv2.INTER_AREA), cv2.COLOR_BGR2RGB)
+    assert np.abs(fast.astype(int) - full.astype(int)).mean() < 3
+
+
+def _png_chunk(kind: bytes, body: bytes) -> bytes:
+    return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+
+def test_decompression_bomb_is_refused_from_its_header(tmp_path: Path) -> None:
+    ihdr = struct.pack(">IIBBBBB", 20000, 20000, 8, 2, 0, 0, 0)
+    bomb = tmp_path / "bomb.png"
+    bomb.write_bytes(
+        b"\x89PNG\r\n\x1a\n" + _png_chunk(b"IHDR", ihdr)
+        + _png_chunk(b"IDAT", zlib.compress(b"\x00" * 100_000)) + _png_chunk(b"IEND", b"")
+    )
+    started = time.monotonic()
+    with pytest.raises(ImageError, match="too large to decode safely"):
+        load_image(bomb, 64)
+    assert time.monotonic() - started < 1.0
+    assert read_header(bomb.read_bytes()).width == 20000
+
+
+@pytest.mark.parametrize(
+    "content, reason",
+    [
+        (b"", "empty file"),
+        (b"this is not an image", "not a readable image"),
+        (None, "truncated JPEG"),
+    ],
+)
+def test_broken_files_raise_one_line_reasons(tmp_path: Path, content, reason: str) -> None:
+    path = tmp_path / "broken.jpg"
+    if content is None:
+        noise = np.random.default_rng(1).integers(0, 255, (200, 200, 3), dtype=np.uint8)
+        content = cv2.imencode(".jpg", noise)[1].tobytes()
+        content = content[: len(content) // 2]
+    path.write_bytes(content)
+    with pytest.raises(ImageError, match=reason) as info:
+        load_image(path, 32)
+    assert "\n" not in str(info.value)
+
+
+def test_fifo_is_never_opened_for_a_blocking_read(tmp_path: Path) -> None:
+    fifo = tmp_path / "pipe.jpg"
+    os.mkfifo(fifo)
+    with pytest.raises(ImageError, match="not a regular file"):
+        load_image(fifo, 32)
+
+
+def test_scan_skips_links_and_special_files_and_never_enters_outputs(tmp_path: Path) -> None:
+    write_image(tmp_path / "a.jpg")
+    write_image(tmp_path / "cats" / "old.jpg")
+    write_image(tmp_path / "sub" / "b.png")
+    (tmp_path / "notes.txt").write_text("hi")
+    (tmp_path / "link.jpg").symlink_to(tmp_path / "a.jpg")
+    os.mkfifo(tmp_path / "fifo.jpg")
+    (tmp_path / "linkdir").symlink_to(tmp_path / "sub")
+    flat = list(scan_folder(tmp_path, exclude=frozenset({"cats"})))
+    assert [p.name for p in flat if isinstance(p, Path)] == ["a.jpg"]
+    assert sorted(s.path.name for s in flat if isinstance(s, Skipped)) == ["fifo.jpg", "link.jpg"]
+    deep = [p for p in scan_folder(tmp_path, recursive=True, exclude=frozenset({"cats"})) if isinstance(p, Path)]
+    assert [p.relative_to(tmp_path).as_posix() for p in deep] == ["a.jpg", "sub/b.png"]
+
+
+def test_image_names() -> None:
+    assert is_image_name("IMG_0001.JPG") and is_image_name("x.jpeg") and is_image_name("y.WebP")
+    assert not is_image_name(".hidden.jpg") and not is_image_name("a.jpg.part") and not is_image_name("a.txt")
+
+
+@needs_dataset
+def test_training_and_sorting_preprocess_a_file_identically(tmp_path: Path) -> None:
+    """The tf.data training pipeline and `sort` share one function: same file, same tensor."""
+    import tensorflow as tf
+
+    from sorter.training import TrainConfig, _dataset
+
+    path = DATASET / "Cat" / "0.jpg"
+    config = TrainConfig(data_dir=DATASET, out=tmp_path / "m.keras", image_size=64, batch_size=1)
+    (batch, _), = _dataset([(path, 0)], config, training=False, broken=[]).take(1)
+    expected = load_image(path, 64)
+    assert batch.dtype == tf.uint8
+    np.testing.assert_array_equal(batch.numpy()[0], expected)

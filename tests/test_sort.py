@@ -1,0 +1,178 @@
+"""`sorter sort`: where files go, what is left alone, and what the user sees."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+from conftest import tree, write_image
+from typer.testing import CliRunner
+
+from sorter import service
+from sorter.cli import app
+from sorter.planning import free_name
+
+RED, BLUE, GREY = (0, 0, 255), (255, 0, 0), (128, 128, 128)  # BGR: the fake says red = dog
+runner = CliRunner()
+
+
+def sort(root: Path, classifier, **options) -> service.SortSummary:
+    return service.sort_folder(root, classifier=classifier, **options)
+
+
+def test_photos_are_moved_into_cats_and_dogs(tmp_path: Path, fake_classifier) -> None:
+    write_image(tmp_path / "rex.jpg", RED)
+    write_image(tmp_path / "tom.png", BLUE)
+    write_image(tmp_path / "IMG_1.JPEG", BLUE)
+    (tmp_path / "notes.txt").write_text("not a photo")
+    before = tree(tmp_path)
+
+    summary = sort(tmp_path, fake_classifier)
+
+    assert set(tree(tmp_path)) == {"dogs/rex.jpg", "cats/tom.png", "cats/IMG_1.JPEG", "notes.txt"}
+    assert sorted(tree(tmp_path).values()) == sorted(before.values())  # same bytes, nothing lost
+    assert summary.moved_to == {"dogs": 1, "cats": 2}
+    assert fake_classifier.calls == 1  # one model call for the whole batch
+
+
+def test_name_collisions_get_a_free_name_and_nothing_is_overwritten(tmp_path: Path, fake_classifier) -> None:
+    write_image(tmp_path / "cats" / "tom.jpg", BLUE, size=(10, 10))
+    write_image(tmp_path / "cats" / "Photo.JPG", BLUE, size=(11, 11))
+    write_image(tmp_path / "tom.jpg", BLUE, size=(12, 12))
+    write_image(tmp_path / "photo.jpg", BLUE, size=(13, 13))  # differs only in case
+    write_image(tmp_path / "a" / "x.jpg", BLUE, size=(14, 14))  # two files planned onto one name
+    write_image(tmp_path / "b" / "x.jpg", BLUE, size=(15, 15))
+    before = sorted(tree(tmp_path).values())
+
+    sort(tmp_path, fake_classifier, recursive=True)
+
+    assert sorted(tree(tmp_path)) == [
+        "cats/Photo.JPG", "cats/photo (1).jpg", "cats/tom (1).jpg", "cats/tom.jpg", "cats/x (1).jpg", "cats/x.jpg",
+    ]
+    assert sorted(tree(tmp_path).values()) == before
+
+
+def test_free_name_is_case_insensitive() -> None:
+    assert free_name("a.jpg", set()) == "a.jpg"
+    assert free_name("a.jpg", {"a.jpg", "a (1).jpg"}) == "a (2).jpg"
+    assert free_name("A.JPG", {"a.jpg"}) == "A (1).JPG"
+
+
+def test_sorted_folders_are_not_sorted_again(tmp_path: Path, fake_classifier) -> None:
+    write_image(tmp_path / "cats" / "red-but-filed-as-cat.jpg", RED)
+    write_image(tmp_path / "dogs" / "blue-but-filed-as-dog.jpg", BLUE)
+    sort(tmp_path, fake_classifier, recursive=True)
+    assert set(tree(tmp_path)) == {"cats/red-but-filed-as-cat.jpg", "dogs/blue-but-filed-as-dog.jpg"}
+
+
+def test_unsure_images_stay_in_place(tmp_path: Path, fake_classifier) -> None:
+    write_image(tmp_path / "blurry.jpg", GREY)
+    write_image(tmp_path / "rex.jpg", RED)
+    summary = sort(tmp_path, fake_classifier, min_confidence=0.8)
+    assert set(tree(tmp_path)) == {"blurry.jpg", "dogs/rex.jpg"}
+    assert summary.counts == {"unsure": 1, "moved": 1}
+
+
+def test_dry_run_changes_nothing(tmp_path: Path, fake_classifier) -> None:
+    write_image(tmp_path / "rex.jpg", RED)
+    before = sorted(p.name for p in tmp_path.rglob("*"))
+    summary = sort(tmp_path, fake_classifier, dry_run=True)
+    assert sorted(p.name for p in tmp_path.rglob("*")) == before  # not even .sorter/
+    assert summary.moved_to == {"dogs": 1} and summary.counts == {"planned": 1}
+
+
+def test_broken_special_and_linked_files_are_left_alone(tmp_path: Path, fake_classifier) -> None:
+    outside = tmp_path / "outside"
+    write_image(outside / "secret.jpg", RED)
+    root = tmp_path / "photos"
+    write_image(root / "rex.jpg", RED)
+    (root / "empty.jpg").write_bytes(b"")
+    (root / "garbage.png").write_bytes(b"\x89PNG\r\n\x1a\n garbage")
+    (root / "link.jpg").symlink_to(outside / "secret.jpg")
+    os.mkfifo(root / "fifo.jpg")
+    results = []
+
+    summary = sort(root, fake_classifier, on_result=results.append)
+
+    assert summary.counts == {"moved": 1, "unreadable": 2, "skipped": 2}
+    assert set(tree(root)) == {"dogs/rex.jpg", "empty.jpg", "garbage.png"}
+    assert (root / "link.jpg").is_symlink() and (root / "fifo.jpg").exists()
+    assert (outside / "secret.jpg").exists()
+    reasons = {r.path.name: r.reason for r in results if r.reason}
+    assert reasons["empty.jpg"] == "empty file"
+    assert reasons["link.jpg"] == "symbolic link, not followed"
+
+
+def test_everything_sorter_keeps_lives_in_dot_sorter(tmp_path: Path, fake_classifier) -> None:
+    write_image(tmp_path / "rex.jpg", RED)
+    sort(tmp_path, fake_classifier)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".sorter", "dogs"]
+    assert sorted(p.name for p in (tmp_path / ".sorter").iterdir()) == ["journal.jsonl", "lock"]
+
+
+# ---------------------------------------------------------------------------- CLI
+
+
+def test_cli_sorts_with_a_saved_model_and_prints_a_summary(tmp_path: Path, tiny_model: Path) -> None:
+    write_image(tmp_path / "a.jpg", RED)
+    write_image(tmp_path / "b.png", BLUE)
+    (tmp_path / "broken.jpg").write_bytes(b"nope")
+    result = runner.invoke(app, ["sort", str(tmp_path), "--model", str(tiny_model)])
+    assert result.exit_code == 0, result.output
+    assert "moved to cats/" in result.stdout and "left in place: unreadable" in result.stdout
+    assert "broken.jpg: not a readable image" in result.stderr
+    assert sorted(tree(tmp_path)) == ["broken.jpg", *sorted(f"{d}/{n}" for d, n in _where(tmp_path))]
+
+
+def _where(root: Path):
+    for folder in ("cats", "dogs"):
+        for path in (root / folder).glob("*") if (root / folder).is_dir() else []:
+            yield folder, path.name
+
+
+def test_cli_json_prints_one_object_and_nothing_else(tmp_path: Path, tiny_model: Path) -> None:
+    write_image(tmp_path / "a.jpg", RED)
+    (tmp_path / "broken.jpg").write_bytes(b"nope")
+    result = runner.invoke(app, ["sort", str(tmp_path), "--model", str(tiny_model), "--json", "--dry-run"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    files = {Path(f["path"]).name: f for f in data["files"]}
+    assert files["a.jpg"]["status"] == "planned" and files["a.jpg"]["label"] in ("cat", "dog")
+    assert 0.5 <= files["a.jpg"]["confidence"] <= 1.0
+    assert files["a.jpg"]["destination"].endswith(("cats/a.jpg", "dogs/a.jpg"))
+    assert files["broken.jpg"]["status"] == "unreadable"
+    assert data["dry_run"] is True and (tmp_path / "a.jpg").exists()
+
+
+@pytest.mark.parametrize(
+    "args, code, message",
+    [
+        (["sort", "{tmp}/missing"], 2, "folder not found"),
+        (["sort", "{tmp}", "--model", "{tmp}/model.h5"], 1, "legacy HDF5 (.h5) models are refused"),
+        (["sort", "{tmp}", "--model", "{tmp}/model.pkl"], 1, "pickled models are refused"),
+        (["sort", "{tmp}", "--model", "{tmp}/nope.keras"], 1, "model not found"),
+        (["sort", "{tmp}", "--model", "{tmp}/fake.keras"], 1, "cannot load model"),
+        (["sort", "{tmp}", "--min-confidence", "2"], 2, "Invalid value"),
+        (["undo", "{tmp}"], 2, "nothing to undo"),
+    ],
+)
+def test_bad_input_gets_one_clear_line_and_an_exit_code(tmp_path: Path, args, code: int, message: str) -> None:
+    (tmp_path / "model.h5").write_bytes(b"x")
+    (tmp_path / "model.pkl").write_bytes(b"x")
+    (tmp_path / "fake.keras").write_bytes(b"not a zip")
+    result = runner.invoke(app, [a.format(tmp=tmp_path) for a in args])
+    assert result.exit_code == code
+    assert message in result.stderr
+    assert "Traceback" not in result.output
+
+
+def test_a_locked_folder_is_refused_with_a_clear_message(tmp_path: Path, tiny_model: Path) -> None:
+    from sorter.lock import FolderLock
+
+    write_image(tmp_path / "a.jpg", RED)
+    with FolderLock(tmp_path):
+        result = runner.invoke(app, ["sort", str(tmp_path), "--model", str(tiny_model)])
+    assert result.exit_code == 1
+    assert "another sorter" in result.stderr and (tmp_path / "a.jpg").exists()

@@ -1,0 +1,120 @@
+"""Training, resume, evaluation and the pictures that explain a model."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from conftest import DATASET, needs_dataset, tree, write_image
+from typer.testing import CliRunner
+
+from sorter.cli import app
+
+runner = CliRunner()
+
+
+def make_dataset(root: Path, per_class: int = 24, cat_dir: str = "Cat", dog_dir: str = "Dog") -> Path:
+    """A learnable toy PetImages folder: blue-ish 'cats', red-ish 'dogs', plus a broken file."""
+    rng = np.random.default_rng(0)
+    for folder, channel in ((cat_dir, 0), (dog_dir, 2)):
+        (root / folder).mkdir(parents=True)
+        for i in range(per_class):
+            image = rng.integers(0, 90, (40, 40, 3), dtype=np.uint8)
+            image[..., channel] += 150
+            cv2.imwrite(str(root / folder / f"{i}.jpg"), image)
+    (root / cat_dir / "broken.jpg").write_bytes(b"\xff\xd8\xff not really")
+    return root
+
+
+def train_args(data: Path, out: Path, *extra: str) -> list[str]:
+    return ["train", str(data), "--out", str(out), "--image-size", "32", "--batch-size", "8", "--seed", "7", *extra]
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory) -> tuple[Path, Path]:
+    root = tmp_path_factory.mktemp("train")
+    data = make_dataset(root / "data", cat_dir="cats", dog_dir="DOGS")  # plural, any case
+    out = root / "model.keras"
+    result = runner.invoke(app, train_args(data, out, "--epochs", "1"))
+    assert result.exit_code == 0, result.output
+    return data, out
+
+
+def test_train_saves_a_model_metadata_and_curves(trained) -> None:
+    data, out = trained
+    meta = json.loads(out.with_suffix(".json").read_text())
+    assert meta["class_names"] == ["cat", "dog"] and meta["input"]["size"] == 32
+    assert meta["training"]["seed"] == 7 and meta["training"]["epochs_run"] == 1
+    assert meta["training"]["n_train"] + meta["training"]["n_validation"] == 48  # balanced: 24 + 24
+    assert [b.split(":")[0] for b in meta["training"]["broken_files"]] == [str(data / "cats" / "broken.jpg")]
+    assert 0.0 <= meta["validation_accuracy"] <= 1.0
+    assert set(meta["versions"]) >= {"keras", "tensorflow", "opencv", "sorter"}
+    assert "sorter train" in meta["training"]["command"]
+    curves = cv2.imread(str(out.with_name("model-curves.png")))
+    assert curves is not None and curves.shape[1] > 400
+
+
+def test_resume_continues_from_the_last_checkpoint(trained, tmp_path: Path) -> None:
+    data, out = trained
+    result = runner.invoke(app, train_args(data, out, "--epochs", "2", "--resume"))
+    assert result.exit_code == 0, result.output
+    meta = json.loads(out.with_suffix(".json").read_text())
+    assert meta["training"]["epochs_run"] == 2 and len(meta["training"]["history"]) == 2
+    assert "epoch   2/2" in result.stderr and "epoch   1/2" not in result.stderr
+
+
+def test_resume_without_a_checkpoint_is_a_clear_error(tmp_path: Path) -> None:
+    data = make_dataset(tmp_path / "data", per_class=4)
+    result = runner.invoke(app, train_args(data, tmp_path / "new.keras", "--resume"))
+    assert result.exit_code == 2 and "nothing to resume" in result.stderr
+
+
+def test_train_refuses_a_folder_without_classes(tmp_path: Path) -> None:
+    (tmp_path / "Horse").mkdir()
+    result = runner.invoke(app, ["train", str(tmp_path)])
+    assert result.exit_code == 2 and "missing: cat, dog" in result.stderr
+
+
+def test_evaluate_reproduces_the_recorded_validation_accuracy(trained, tmp_path: Path) -> None:
+    data, out = trained
+    result = runner.invoke(app, ["evaluate", str(data), "--model", str(out), "--split", "validation", "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    meta = json.loads(out.with_suffix(".json").read_text())
+    assert report["accuracy"] == pytest.approx(meta["validation_accuracy"])
+    assert report["n"] == meta["training"]["n_validation"]
+    assert set(report["confusion"]) == {"cat", "dog"}
+
+
+def test_evaluate_writes_a_confusion_matrix_and_a_contact_sheet(trained, tmp_path: Path) -> None:
+    data, out = trained
+    result = runner.invoke(app, ["evaluate", str(data), "--model", str(out), "--report", str(tmp_path / "r")])
+    assert result.exit_code == 0, result.output
+    assert "accuracy on 48 images" in result.stdout
+    for name in ("confusion.png", "mistakes.png"):
+        assert cv2.imread(str(tmp_path / "r" / name)) is not None
+
+
+def test_a_trained_model_loads_and_sorts(trained, tmp_path: Path) -> None:
+    _, out = trained
+    write_image(tmp_path / "a.jpg", (0, 0, 255))
+    write_image(tmp_path / "b.jpg", (255, 0, 0))
+    result = runner.invoke(app, ["sort", str(tmp_path), "--model", str(out)])
+    assert result.exit_code == 0, result.output
+    assert {p.split("/")[0] for p in tree(tmp_path)} <= {"cats", "dogs"} and len(tree(tmp_path)) == 2
+
+
+@needs_dataset
+def test_one_epoch_on_real_photos_then_sort_them(tmp_path: Path) -> None:
+    out = tmp_path / "real.keras"
+    result = runner.invoke(app, train_args(DATASET, out, "--epochs", "1", "--limit", "24"))
+    assert result.exit_code == 0, result.output
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    for i, folder in enumerate(("Cat", "Dog")):
+        (photos / f"{i}.jpg").write_bytes((DATASET / folder / "9999.jpg").read_bytes())
+    assert runner.invoke(app, ["sort", str(photos), "--model", str(out)]).exit_code == 0
+    assert len(tree(photos)) == 2
