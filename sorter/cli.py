@@ -268,7 +268,7 @@ def sort_command(
                     detail = f" ({result.label}, {result.confidence:.0%})" if result.status == "unsure" else ""
                     progress.console.print(
                         f"[{STATUS_STYLE.get(result.status, '')}]{result.status}[/]: "
-                        f"{result.path}{detail}: {result.reason}",
+                        f"{escape(str(result.path))}{detail}: {escape(str(result.reason))}",
                         soft_wrap=True,
                     )
 
@@ -329,13 +329,200 @@ def undo(
         raise fail(exc) from None
     except OSError as exc:
         raise fail(SorterError(f"{exc.filename or directory}: {exc.strerror or exc}")) from None
+    # File names are escaped: "[b].jpg" is a fine photo name and not rich markup.
     for line in result.conflicts:
-        err.print(f"[yellow]kept[/]: {line}", soft_wrap=True)
+        err.print(f"[yellow]kept[/]: {escape(line)}", soft_wrap=True)
     for line in result.missing:
-        err.print(f"[yellow]missing[/]: {line}", soft_wrap=True)
+        err.print(f"[yellow]missing[/]: {escape(line)}", soft_wrap=True)
     runs = "run" if result.runs == 1 else "runs"
-    out.print(f"Restored {len(result.restored)} file(s) from {result.runs} {runs} in {result.folder}.")
+    out.print(
+        f"Restored {len(result.restored)} file(s) from {result.runs} {runs} in {result.folder}.",
+        soft_wrap=True, markup=False,
+    )
 
+
+# --------------------------------------------------------------------------- watch
+
+
+class _WatchLog:
+    """One line per decision: rich on a terminal, plain on a pipe (journald adds its own
+    timestamps), and plain timestamped lines appended to --log-file."""
+
+    def __init__(self, root: Path, log_file) -> None:
+        self.root = root
+        self.file = log_file
+        self.rich = err.is_terminal
+
+    def line(self, plain: str, styled: str | None = None) -> None:
+        if self.rich:
+            from datetime import datetime
+
+            err.print(f"[dim]{datetime.now():%H:%M:%S}[/] {styled or escape(plain)}", soft_wrap=True)
+        else:
+            sys.stderr.write(plain + "\n")
+            sys.stderr.flush()
+        self.to_file(plain)
+
+    def to_file(self, plain: str) -> None:
+        from datetime import datetime
+
+        if self.file is not None:
+            self.file.write(f"{datetime.now().isoformat(sep=' ', timespec='seconds')} {plain}\n")
+            self.file.flush()
+
+    def _rel(self, path: Path) -> str:
+        try:
+            return str(path.relative_to(self.root))
+        except ValueError:
+            return str(path)
+
+    def result(self, result) -> None:
+        name = self._rel(result.path)
+        if result.status == "moved":
+            where = self._rel(result.destination)
+            detail = f"({result.label}, {result.confidence:.0%})"
+            self.line(f"moved {name} -> {where} {detail}",
+                      f"[green]moved[/] {escape(name)} -> {escape(where)} [dim]{detail}[/]")
+            return
+        detail = f" ({result.label}, {result.confidence:.0%})" if result.status == "unsure" else ""
+        plain = f"{result.status}: {name}{detail}: {result.reason}"
+        self.line(plain, f"[{STATUS_STYLE.get(result.status, '')}]{result.status}[/]: {escape(plain.split(': ', 1)[1])}")
+
+    def notice(self, notice) -> None:
+        self.line(notice.message, f"[yellow]{escape(notice.message)}[/]" if notice.warning else None)
+
+
+def escape(text: str) -> str:
+    from rich.markup import escape as rich_escape
+
+    return rich_escape(text)
+
+
+def _systemd_quote(arg: str) -> str:
+    """One ExecStart word: `%` and `$` are systemd specifiers/variables even inside quotes."""
+    arg = arg.replace("%", "%%").replace("$", "$$")
+    if arg and not any(c in arg for c in " \t\n\"'\\;"):
+        return arg
+    return '"' + arg.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+
+
+def _sorter_executable() -> list[str]:
+    import os
+    import shutil
+
+    argv0 = sys.argv[0]
+    if not argv0 or Path(argv0).name == "__main__.py":  # python -m sorter
+        return [os.path.abspath(sys.executable), "-m", "sorter"]
+    if os.sep not in argv0:
+        argv0 = shutil.which(argv0) or argv0
+    # abspath, not resolve(): a venv's bin/ entry must stay the venv's, not its symlink target.
+    return [os.path.abspath(argv0)]
+
+
+def systemd_unit(directory: Path, args: list[str]) -> str:
+    command = " ".join(_systemd_quote(a) for a in [*_sorter_executable(), "watch", str(directory), *args])
+    description = f"sorter: sort new photos in {directory} into cats/ and dogs/".replace("%", "%%")
+    return f"""\
+# A systemd user service that runs `sorter watch`. Save it as
+# ~/.config/systemd/user/sorter-watch.service (mkdir -p ~/.config/systemd/user), then:
+#   systemctl --user daemon-reload
+#   systemctl --user enable --now sorter-watch.service
+#   loginctl enable-linger "$USER"   # keep it running while you are logged out
+# Logs: journalctl --user -u sorter-watch.service -f
+
+[Unit]
+Description={description}
+
+[Service]
+Type=simple
+ExecStart={command}
+# Exit 1 means something to retry later: the folder is locked by a running `sorter sort`,
+# or a share is not mounted yet. SIGTERM (systemctl stop) exits 0 and is not restarted.
+Restart=on-failure
+RestartSec=10
+# Decisions go to stderr line by line, which the journal records.
+Environment=PYTHONUNBUFFERED=1
+# A background job: leave the CPU to whatever the user is doing.
+Nice=10
+
+[Install]
+WantedBy=default.target
+"""
+
+
+@app.command("watch")
+def watch_command(
+    directory: Annotated[Path, typer.Argument(help="The folder to watch.", show_default=False)],
+    model: ModelOption = None,
+    recursive: Annotated[
+        bool, typer.Option("--recursive", "-r", help="Also sort images in (and arriving in) subfolders.")
+    ] = False,
+    min_confidence: Annotated[
+        float, typer.Option(min=0.0, max=1.0, help="Leave images the model is less sure about (0.5-1) in place.")
+    ] = 0.0,
+    log_file: Annotated[
+        Optional[Path], typer.Option("--log-file", help="Also append each decision, timestamped, to this file.")
+    ] = None,
+    polling: Annotated[
+        bool,
+        typer.Option("--polling", help="List the folder every second instead of using file events (network shares)."),
+    ] = False,
+    print_unit: Annotated[
+        bool, typer.Option("--print-systemd-unit", help="Print a systemd user unit running this command, and exit.")
+    ] = False,
+) -> None:
+    """Sort the photos already in DIRECTORY, then every photo that arrives, until stopped
+    with Ctrl-C or SIGTERM. A file is moved only once it is complete: closed by its writer
+    or unchanged for a moment; downloads (.part, .crdownload) wait for their final name.
+
+    Examples:
+
+      sorter watch ~/Pictures/inbox
+
+      sorter watch /mnt/camera-share --polling --log-file ~/sorter-watch.log
+
+      sorter watch ~/Pictures/inbox --print-systemd-unit > ~/.config/systemd/user/sorter-watch.service
+    """
+    from sorter import service
+
+    if print_unit:
+        try:
+            folder = service.check_folder(directory)
+            args = ["--model", str(service.resolve_model_path(model).absolute())] if model is not None else []
+        except SorterError as exc:
+            raise fail(exc) from None
+        args += ["--recursive"] * recursive + ["--polling"] * polling
+        if min_confidence:
+            args += ["--min-confidence", f"{min_confidence:g}"]
+        if log_file is not None:
+            args += ["--log-file", str(log_file.absolute())]
+        print(systemd_unit(folder, args), end="")  # not rich: no markup, emoji codes or wrapping
+        return
+
+    try:
+        log_handle = open(log_file, "a", encoding="utf-8") if log_file is not None else None
+    except OSError as exc:
+        raise fail(SorterError(f"cannot open log file {log_file}: {exc.strerror or exc}")) from None
+    log = _WatchLog(directory.absolute(), log_handle)
+    try:
+        try:
+            summary = service.watch_folder(
+                directory, model=model, recursive=recursive, min_confidence=min_confidence, polling=polling,
+                on_result=log.result, on_notice=log.notice,
+            )
+        except (SorterError, OSError) as exc:
+            error = exc if isinstance(exc, SorterError) else SorterError(
+                f"{exc.filename or directory}: {exc.strerror or exc}"
+            )
+            log.to_file(f"Error: {error}")  # the terminal/journal gets it from fail() below
+            raise fail(error) from None
+        moved = sum(summary.moved_to.values())
+        split = ", ".join(f"{folder}: {n}" for folder, n in sorted(summary.moved_to.items()))
+        log.line(f"stopped watching {summary.folder}: moved {moved} file(s){f' ({split})' if split else ''}"
+                 + (f"; undo with: sorter undo {summary.folder}" if moved else ""))
+    finally:
+        if log_handle is not None:
+            log_handle.close()
 
 def main() -> None:
     try:

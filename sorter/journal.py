@@ -108,7 +108,12 @@ class Journal:
         self.seq = 0
         directory = state_dir(root)
         directory.mkdir(exist_ok=True)
+        created = not journal_path(root).exists()
         self._fd = os.open(journal_path(root), os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
+        if created:
+            from sorter.moves import sync_dirs
+
+            sync_dirs([directory, root])  # the journal's own name must survive a power cut too
         size = os.fstat(self._fd).st_size
         if size and os.pread(self._fd, 1, size - 1) != b"\n":
             # A crash cut the last record short. Without this newline our first record would

@@ -92,9 +92,25 @@ def open_for_writing(path: Path) -> bool | None:
         os.close(fd)
 
 
+#: How long watchdog may hold an IN_MOVED_FROM to pair it with its IN_MOVED_TO (see below).
+MOVE_PAIRING_DELAY = 0.05
+
+
 def _native_observer() -> BaseObserver:
     from watchdog.observers import Observer
 
+    try:
+        from watchdog.observers.inotify_move_event_grouper import InotifyMoveEventGrouper
+    except ImportError:  # not Linux, or another watchdog layout: only slower, still correct
+        pass
+    else:
+        # watchdog holds every IN_MOVED_FROM for 0.5 s to pair it with an IN_MOVED_TO, in a
+        # FIFO, so every later event waits behind it. Each of our own moves out of DIR is
+        # such an unpaired move (cats/ is not watched), which made each file arriving after
+        # a move wait up to half a second. The two halves of a rename come in one read, so
+        # 50 ms still pairs them; and an unpaired move reads as deleted + created, which
+        # this module treats exactly like a move anyway.
+        InotifyMoveEventGrouper.delay = min(InotifyMoveEventGrouper.delay, MOVE_PAIRING_DELAY)
     return Observer()
 
 
@@ -140,7 +156,8 @@ class _Events(FileSystemEventHandler):
         elif kind == "moved":
             w.forget(src)
             if event.dest_path:
-                w.note(os.fsdecode(event.dest_path))
+                # Renaming to the final name is how downloaders and rsync say "done".
+                w.note(os.fsdecode(event.dest_path), closed=True)
         elif kind == "deleted":
             w.forget(src)
         # opened / closed_no_write / attrib: readers (us included) and chmod; nothing new.
@@ -150,8 +167,8 @@ class Watcher:
     """Candidates in (observer thread, scans), ready paths out (the caller's thread).
 
     Use as a context manager: it starts the observer on entry (falling back to polling when
-    the inotify limits are hit) and stops it on exit. The first `take_ready` call after
-    entry scans the folder, so files already there are picked up like new arrivals.
+    the inotify limits are hit) and stops it on exit. The first `scan_if_due` call scans
+    the folder, so files already there go through the same checks as new arrivals.
     """
 
     def __init__(
@@ -193,8 +210,7 @@ class Watcher:
     def __exit__(self, *exc) -> None:
         observer, self._observer = self._observer, None
         if observer is not None:
-            observer.stop()
-            observer.join(timeout=5)
+            self._stop_quietly(observer)
 
     def _start_observer(self) -> BaseObserver:
         handler = _Events(self)
@@ -219,12 +235,21 @@ class Watcher:
 
     @staticmethod
     def _stop_quietly(observer: BaseObserver) -> None:
+        import logging
+
+        # watchdog 7's inotify emitter can log a harmless "called when the thread is
+        # inactive" error while it stops, which would land in the user's log as an error.
+        emitter_log = logging.getLogger("watchdog.observers.inotify")
+        level = emitter_log.level
+        emitter_log.setLevel(logging.CRITICAL)
         try:
             observer.stop()
             if observer.is_alive():
                 observer.join(timeout=5)
         except Exception:  # half-started: nothing to save, only threads to end
             pass
+        finally:
+            emitter_log.setLevel(level)
 
     def _check_observer(self) -> None:
         """Restart an observer whose thread died (the scan covered the gap meanwhile)."""
@@ -284,14 +309,14 @@ class Watcher:
         already. Returns how many were added. Raises SorterError if the folder is gone."""
         from sorter.images import Skipped, scan_folder
 
-        found: set[Path] = set()
+        found: dict[Path, None] = {}  # a set that keeps the scan's name order
         for entry in scan_folder(self.root, recursive=self.recursive, exclude=self._excluded):
             if isinstance(entry, Skipped) and entry.path == self.root:  # the folder itself is unlistable
                 if not self.root.is_dir():
                     raise SorterError(f"the watched folder {self.root} no longer exists")
                 self.notify(f"cannot list {self.root}: {entry.reason}; will retry")
                 return 0
-            found.add(entry.path if isinstance(entry, Skipped) else entry)
+            found[entry.path if isinstance(entry, Skipped) else entry] = None
         now = self.clock()
         added = 0
         with self._lock:
@@ -302,12 +327,9 @@ class Watcher:
                     added += 1
         return added
 
-    def scan_due(self) -> bool:
-        return self.clock() >= self._next_scan
-
     def scan_if_due(self) -> int | None:
         """Scan when the interval has passed (and at the first call); None otherwise."""
-        if not self.scan_due():
+        if self.clock() < self._next_scan:
             return None
         self._next_scan = self.clock() + self.settings.rescan_interval
         self._check_observer()

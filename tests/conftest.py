@@ -101,11 +101,12 @@ def layout(root: Path) -> dict[str, object]:
     return entries
 
 
-def inventory(root: Path) -> dict[str, int]:
-    """Contents hash -> how many regular files under root (not `.sorter/`) hold it: equal
-    inventories mean nothing was lost and nothing duplicated, wherever the files are now."""
+def inventory(where: Path | dict[str, object]) -> dict[str, int]:
+    """Contents hash -> how many regular files under a folder (or in a `layout` of one),
+    `.sorter/` aside, hold it: equal inventories mean nothing was lost and nothing
+    duplicated, wherever the files are now."""
     counts: dict[str, int] = {}
-    for rel, entry in layout(root).items():
+    for rel, entry in (layout(where) if isinstance(where, Path) else where).items():
         if rel.split(os.sep)[0] != ".sorter" and isinstance(entry, tuple) and entry[0] == "file":
             counts[entry[1]] = counts.get(entry[1], 0) + 1
     return counts

@@ -44,7 +44,8 @@ def test_exif_orientation_is_applied(tmp_path: Path) -> None:
     image = np.zeros((80, 40, 3), np.uint8)
     image[:40] = (0, 0, 255)  # top half red (BGR)
     ok, jpeg = cv2.imencode(".jpg", image)
-    exif = b"Exif\x00\x00" + b"MM\x00\x2a\x00\x00\x00\x08" + struct.pack(">H", 1) + struct.pack(">HHIHH", 0x0112, 3, 1, 6, 0) + b"\x00\x00\x00\x00"
+    orientation_entry = struct.pack(">HHIHH", 0x0112, 3, 1, 6, 0)  # tag 0x0112 = 6
+    exif = b"Exif\x00\x00" + b"MM\x00\x2a\x00\x00\x00\x08" + struct.pack(">H", 1) + orientation_entry + b"\x00\x00\x00\x00"
     app1 = b"\xff\xe1" + struct.pack(">H", len(exif) + 2) + exif
     data = jpeg.tobytes()
     rotated = tmp_path / "rotated.jpg"

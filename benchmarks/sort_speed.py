@@ -1,0 +1,423 @@
+"""How fast does `sorter sort` go, next to the tutorial it grew from and the decoding limit?
+
+    python benchmarks/sort_speed.py            # full run (about 10 minutes on 2 cores)
+    python benchmarks/sort_speed.py --quick    # smoke run (about 2 minutes)
+
+Everything is measured in one run, on the same files, so the ratios hold even on a busy
+machine (the absolute rates do not):
+
+- tutorial: the per-file loop this project grew from (OpenCV grayscale 50x50, one
+  `model.predict` per file) on a sample of the small photos;
+- decode limit: OpenCV reduced-size JPEG decoding (IMREAD_REDUCED_COLOR_*) plus the resize to
+  the model's input size, spread over every core with threads, and nothing else;
+- sorter: `sorter sort` end to end as a subprocess, really moving the files, on a fresh copy
+  of N and of 2N files (copy time excluded); steady-state rate = N / (T(2N) - T(N)), so
+  imports and model loading cancel out. Peak RSS comes from wait4() on each run.
+
+Inputs are generated in a temporary folder: small photos (200x200) come from
+../shared/datasets/dogs-vs-cats-200 when it is there (copied to the temp folder only) and are
+synthesised otherwise; phone photos (4032x3024, ~4 MB) are synthesised. The model is the
+bundled one when it exists, else an untrained network of the same architecture: speed does
+not depend on the weights.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shlex
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+
+import cv2  # noqa: E402
+import numpy as np  # noqa: E402
+
+REPO = Path(__file__).resolve().parent.parent
+DATASET = Path(os.environ.get("SORTER_DATASET", REPO.parent / "shared" / "datasets" / "dogs-vs-cats-200"))
+BUNDLED_MODEL = REPO / "sorter" / "models" / "default.keras"
+PHONE_SIZE = (4032, 3024)  # width, height of a 12 MP phone photo
+HEAVY_MODULES = ("tensorflow", "keras", "numpy", "cv2")
+
+TARGETS = {
+    "small_vs_tutorial": 50.0,  # at least
+    "phone_vs_decode_limit": 0.7,  # at least
+    "startup_s": 3.0,  # at most
+    "light_command_s": 0.5,  # at most
+    "peak_rss_mb": 1536.0,  # at most
+}
+
+
+# ----------------------------------------------------------------------------- inputs
+
+
+def make_small_photos(folder: Path, count: int, seed: int) -> str:
+    """`count` 200x200 JPEGs: real photos when the dataset is here, else synthetic ones."""
+    folder.mkdir(parents=True)
+    cats = sorted((DATASET / "Cat").glob("*.jpg")) if (DATASET / "Cat").is_dir() else []
+    dogs = sorted((DATASET / "Dog").glob("*.jpg")) if (DATASET / "Dog").is_dir() else []
+    if len(cats) + len(dogs) >= count:
+        pairs = [p for pair in zip(cats, dogs, strict=False) for p in pair] + cats[len(dogs):] + dogs[len(cats):]
+        for i, source in enumerate(pairs[:count]):
+            shutil.copyfile(source, folder / f"{i:06d}.jpg")
+        return f"{DATASET.name} (copied)"
+    # Synthetic: random crops of a few smooth noise pictures with colour shifts, JPEG q90
+    # (about the size and entropy of the real 200x200 photos).
+    rng = np.random.default_rng(seed)
+    bases = [
+        cv2.resize(rng.integers(0, 256, (24, 24, 3), dtype=np.uint8), (400, 400), interpolation=cv2.INTER_CUBIC)
+        for _ in range(8)
+    ]
+    for i in range(count):
+        base = bases[i % len(bases)]
+        y, x = rng.integers(0, 200, 2)
+        crop = base[y : y + 200, x : x + 200].astype(np.int16) + rng.integers(-40, 40, 3, dtype=np.int16)
+        crop += rng.integers(-12, 13, crop.shape, dtype=np.int16)
+        ok, data = cv2.imencode(".jpg", np.clip(crop, 0, 255).astype(np.uint8), [cv2.IMWRITE_JPEG_QUALITY, 90])
+        assert ok
+        (folder / f"{i:06d}.jpg").write_bytes(data.tobytes())
+    return "synthetic"
+
+
+def make_phone_photos(folder: Path, count: int, seed: int, distinct: int = 4) -> str:
+    """`count` 4032x3024 JPEGs of about 4 MB: a few distinct pictures (upscaled with grain,
+    so they compress like real photos), written under many names."""
+    folder.mkdir(parents=True)
+    rng = np.random.default_rng(seed)
+    width, height = PHONE_SIZE
+    encoded = []
+    for _ in range(distinct):
+        small = rng.integers(0, 256, (60, 80, 3), dtype=np.uint8)
+        image = cv2.resize(cv2.GaussianBlur(small, (5, 5), 0), (width, height), interpolation=cv2.INTER_CUBIC)
+        grain = rng.integers(-12, 13, image.shape, dtype=np.int16)
+        image = np.clip(image.astype(np.int16) + grain, 0, 255).astype(np.uint8)
+        ok, data = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 94])
+        assert ok
+        encoded.append(data.tobytes())
+    for i in range(count):
+        (folder / f"IMG_{i:04d}.jpg").write_bytes(encoded[i % distinct])
+    return f"synthetic, {np.mean([len(d) for d in encoded]) / 2**20:.1f} MiB each"
+
+
+def fresh_copy(source: Path, count: int, target: Path) -> Path:
+    if target.exists():
+        shutil.rmtree(target)
+    target.mkdir(parents=True)
+    for path in sorted(source.iterdir())[:count]:
+        shutil.copyfile(path, target / path.name)
+    return target
+
+
+# ----------------------------------------------------------------------------- model
+
+
+def real_model(explicit: Path | None, workdir: Path) -> tuple[Path, str]:
+    if explicit is not None:
+        return explicit, str(explicit)
+    if BUNDLED_MODEL.is_file():
+        return BUNDLED_MODEL, "bundled sorter/models/default.keras"
+    from sorter.model import build_model
+
+    path = workdir / "untrained.keras"
+    build_model(128).save(path)
+    return path, "untrained build_model(128) (no bundled model; speed does not depend on weights)"
+
+
+def model_input_size(path: Path) -> int:
+    import keras
+
+    return int(keras.saving.load_model(path, compile=False, safe_mode=True).input_shape[1])
+
+
+# ----------------------------------------------------------------------------- the tutorial
+
+
+def tutorial_model():
+    """The kind of network the tutorial trained: 50x50 grayscale, three conv/pool blocks."""
+    import keras
+    from keras import layers
+
+    model = keras.Sequential(
+        [
+            keras.Input((50, 50, 1)),
+            layers.Conv2D(32, 5, activation="relu", padding="same"),
+            layers.MaxPooling2D(2),
+            layers.Conv2D(64, 5, activation="relu", padding="same"),
+            layers.MaxPooling2D(2),
+            layers.Conv2D(128, 5, activation="relu", padding="same"),
+            layers.MaxPooling2D(2),
+            layers.Flatten(),
+            layers.Dense(1024, activation="relu"),
+            layers.Dense(1, activation="sigmoid"),
+        ]
+    )
+    model.compile(optimizer="adam", loss="binary_crossentropy")
+    return model
+
+
+def run_tutorial(paths: list[Path]) -> dict:
+    model = tutorial_model()
+    model.predict(np.zeros((1, 50, 50, 1), np.float32), verbose=0)  # build before the clock
+    started = time.perf_counter()
+    for path in paths:
+        image = cv2.resize(cv2.imread(str(path), cv2.IMREAD_GRAYSCALE), (50, 50))
+        model.predict(image.reshape(1, 50, 50, 1) / 255.0, verbose=0)
+    seconds = time.perf_counter() - started
+    return {"files": len(paths), "seconds": seconds, "rate": len(paths) / seconds}
+
+
+# ----------------------------------------------------------------------------- decode limit
+
+
+def reduced_flag(width: int, height: int, size: int) -> int:
+    for factor, flag in ((8, cv2.IMREAD_REDUCED_COLOR_8), (4, cv2.IMREAD_REDUCED_COLOR_4), (2, cv2.IMREAD_REDUCED_COLOR_2)):
+        if min(width, height) // factor >= size:
+            return flag
+    return cv2.IMREAD_COLOR
+
+
+def run_decode_limit(paths: list[Path], size: int, flag: int) -> dict:
+    cv2.setNumThreads(1)  # parallel across files, like sorter
+
+    def decode(path: Path) -> None:
+        image = cv2.imdecode(np.frombuffer(path.read_bytes(), np.uint8), flag)
+        cv2.resize(image, (size, size), interpolation=cv2.INTER_AREA)
+
+    threads = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 2
+    with ThreadPoolExecutor(threads) as pool:
+        list(pool.map(decode, paths[:threads]))  # warm the pool
+        started = time.perf_counter()
+        list(pool.map(decode, paths))
+        seconds = time.perf_counter() - started
+    return {"files": len(paths), "threads": threads, "seconds": seconds, "rate": len(paths) / seconds}
+
+
+# ----------------------------------------------------------------------------- subprocesses
+
+
+SORTER_COMMAND: list[str] = []  # --sorter-command
+
+
+def sorter_command() -> list[str]:
+    if SORTER_COMMAND:
+        return SORTER_COMMAND
+    script = Path(sys.executable).parent / "sorter"
+    return [str(script)] if script.exists() else [sys.executable, "-m", "sorter"]
+
+
+def timed(argv: list[str], keep_stderr: bool = False) -> dict:
+    """Run a command; wall time, exit code and the peak RSS of that process alone (wait4)."""
+    started = time.perf_counter()
+    process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    stderr = process.stderr.read()
+    _, status, usage = os.wait4(process.pid, 0)
+    seconds = time.perf_counter() - started
+    process.returncode = os.waitstatus_to_exitcode(status)
+    process.stderr.close()
+    rss_kb = usage.ru_maxrss if sys.platform != "darwin" else usage.ru_maxrss / 1024
+    return {
+        "seconds": seconds,
+        "exit_code": process.returncode,
+        "peak_rss_mb": rss_kb / 1024,
+        "cpu_s": usage.ru_utime + usage.ru_stime,
+        "stderr": stderr.decode(errors="replace")[None if keep_stderr else -2000 :],
+    }
+
+
+def sort_run(source: Path, count: int, work: Path, model: Path) -> dict:
+    folder = fresh_copy(source, count, work / "run")
+    result = timed([*sorter_command(), "sort", str(folder), "--model", str(model)])
+    if result["exit_code"] != 0:
+        raise SystemExit(f"sorter sort failed ({result['exit_code']}):\n{result['stderr']}")
+    moved = sum(len(os.listdir(folder / name)) for name in ("cats", "dogs") if (folder / name).is_dir())
+    if moved != count:
+        raise SystemExit(f"sorter sort moved {moved} of {count} files:\n{result['stderr']}")
+    result["files"] = count
+    return result
+
+
+def steady_state(source: Path, n: int, work: Path, model: Path, repeat: int) -> dict:
+    """Fastest of `repeat` runs at N and at 2N (alternating, so drifting load hits both)."""
+    runs: dict[int, list[dict]] = {n: [], 2 * n: []}
+    for _ in range(repeat):
+        for count in runs:
+            runs[count].append(sort_run(source, count, work, model))
+    small, large = (min(runs[count], key=lambda r: r["seconds"]) for count in runs)
+    extra = large["seconds"] - small["seconds"]
+    return {
+        "n": n,
+        "repeat": repeat,
+        "t_n": small["seconds"],
+        "t_2n": large["seconds"],
+        "rate": n / extra if extra > 0 else float("inf"),
+        "startup_estimate_s": 2 * small["seconds"] - large["seconds"],  # T(N) - N / rate
+        "peak_rss_mb": {"n": small["peak_rss_mb"], "2n": large["peak_rss_mb"]},
+        "cpu_s": {"n": small["cpu_s"], "2n": large["cpu_s"]},
+    }
+
+
+def with_importtime(args: list[str]) -> list[str]:
+    return [sys.executable, "-X", "importtime", "-m", "sorter", *args]
+
+
+def heavy_imports(stderr: str) -> list[str]:
+    """Top-level heavy packages in a `python -X importtime` report."""
+    names = {line.rsplit("|", 1)[-1].strip() for line in stderr.splitlines() if line.startswith("import time:")}
+    return sorted(m for m in HEAVY_MODULES if m in names)
+
+
+def light_commands(work: Path, phone_source: Path, model: Path) -> dict:
+    # A real undo: sort 20 phone photos, then time putting them back.
+    folder = fresh_copy(phone_source, 20, work / "undo")
+    done = timed([*sorter_command(), "sort", str(folder), "--model", str(model)])
+    assert done["exit_code"] == 0, done["stderr"]
+    undo = timed(with_importtime(["undo", str(folder)]), keep_stderr=True)
+    assert undo["exit_code"] == 0 and len(os.listdir(folder)) == 20, undo["stderr"][-2000:]
+    help_ = min((timed([*sorter_command(), "--help"]) for _ in range(3)), key=lambda r: r["seconds"])
+    help_imports = timed(with_importtime(["--help"]), keep_stderr=True)
+    empty = work / "empty"
+    empty.mkdir()
+    startup = min(
+        (timed([*sorter_command(), "sort", str(empty), "--model", str(model)]) for _ in range(2)),
+        key=lambda r: r["seconds"],
+    )
+    return {
+        "help_s": help_["seconds"],
+        "undo_s": undo["seconds"],
+        "undo_files": 20,
+        "startup_empty_folder_s": startup["seconds"],
+        "startup_peak_rss_mb": startup["peak_rss_mb"],
+        "heavy_imports": {"--help": heavy_imports(help_imports["stderr"]), "undo": heavy_imports(undo["stderr"])},
+    }
+
+
+# ----------------------------------------------------------------------------- report
+
+
+def verdict(ok: bool) -> str:
+    return "ok" if ok else "MISSED"
+
+
+def report(r: dict) -> None:
+    s, p, light = r["small"], r["phone"], r["light"]
+    rss = [*s["sorter"]["peak_rss_mb"].values(), *p["sorter"]["peak_rss_mb"].values()]
+    print()
+    print(f"sorter speed — {r['machine']['cores']} cores, load {r['machine']['load_before']:.1f} -> "
+          f"{r['machine']['load_after']:.1f}; model: {r['model']}")
+    print(f"{'':40s}{'files':>8s}{'rate /s':>10s}  notes")
+    print(f"small photos 200x200 ({s['inputs']})")
+    print(f"  {'tutorial per-file loop':38s}{s['tutorial']['files']:8d}{s['tutorial']['rate']:10.1f}")
+    print(f"  {'decode limit':38s}{s['decode_limit']['files']:8d}{s['decode_limit']['rate']:10.0f}  "
+          f"{s['decode_limit']['threads']} threads")
+    print(f"  {'sorter sort (steady state)':38s}{2 * s['sorter']['n']:8d}{s['sorter']['rate']:10.0f}  "
+          f"T(N)={s['sorter']['t_n']:.1f}s T(2N)={s['sorter']['t_2n']:.1f}s")
+    print(f"phone photos 4032x3024 ({p['inputs']})")
+    print(f"  {'decode limit':38s}{p['decode_limit']['files']:8d}{p['decode_limit']['rate']:10.1f}  "
+          f"{p['decode_limit']['threads']} threads")
+    print(f"  {'sorter sort (steady state)':38s}{2 * p['sorter']['n']:8d}{p['sorter']['rate']:10.1f}  "
+          f"T(N)={p['sorter']['t_n']:.1f}s T(2N)={p['sorter']['t_2n']:.1f}s")
+    print()
+    ratios = r["ratios"]
+    rows = [
+        ("small: sorter / tutorial", f"{ratios['small_vs_tutorial']:.1f}x", f">= {TARGETS['small_vs_tutorial']:g}x",
+         ratios["small_vs_tutorial"] >= TARGETS["small_vs_tutorial"]),
+        ("phone: sorter / decode limit", f"{ratios['phone_vs_decode_limit']:.2f}x",
+         f">= {TARGETS['phone_vs_decode_limit']:g}x", ratios["phone_vs_decode_limit"] >= TARGETS["phone_vs_decode_limit"]),
+        ("start-up: sort on an empty folder", f"{light['startup_empty_folder_s']:.2f} s", f"<= {TARGETS['startup_s']:g} s",
+         light["startup_empty_folder_s"] <= TARGETS["startup_s"]),
+        ("  (intercept 2T(N)-T(2N), small/phone)",
+         f"{s['sorter']['startup_estimate_s']:.1f}/{p['sorter']['startup_estimate_s']:.1f} s", "", None),
+        ("sorter --help", f"{light['help_s']:.2f} s", f"<= {TARGETS['light_command_s']:g} s",
+         light["help_s"] <= TARGETS["light_command_s"]),
+        (f"sorter undo ({light['undo_files']} files)", f"{light['undo_s']:.2f} s", f"<= {TARGETS['light_command_s']:g} s",
+         light["undo_s"] <= TARGETS["light_command_s"]),
+        ("heavy imports in --help / undo",
+         f"{','.join(light['heavy_imports']['--help']) or 'none'} / {','.join(light['heavy_imports']['undo']) or 'none'}",
+         "none", not any(light["heavy_imports"].values())),
+        ("peak RSS small N/2N, phone N/2N", " / ".join(f"{v:.0f}" for v in rss) + " MB",
+         f"<= {TARGETS['peak_rss_mb']:g} MB", max(rss) <= TARGETS["peak_rss_mb"]),
+    ]
+    for name, value, target, ok in rows:
+        print(f"{name:40s}{value:>24s}  {target:12s}{'' if ok is None else verdict(ok)}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="small N for a smoke run")
+    parser.add_argument("--small", type=int, help="N for the small photos (2N are generated; default 5000)")
+    parser.add_argument("--phone", type=int, help="N for the phone photos (2N are generated; default 100)")
+    parser.add_argument("--tutorial-files", type=int, help="small photos the tutorial loop runs on (default 500)")
+    parser.add_argument("--model", type=Path, help="a .keras model (default: bundled, else an untrained one)")
+    parser.add_argument("--json-out", type=Path, help="write the results here as JSON")
+    parser.add_argument("--repeat", type=int, default=2, help="runs of sorter sort at N and at 2N; the fastest counts")
+    parser.add_argument("--sorter-command", help="how to run sorter (default: the `sorter` beside this Python)")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    if args.sorter_command:
+        SORTER_COMMAND.extend(shlex.split(args.sorter_command))
+    n_small = args.small or (1000 if args.quick else 5000)
+    n_phone = args.phone or (16 if args.quick else 100)
+    n_tutorial = args.tutorial_files or (100 if args.quick else 500)
+
+    load_before = os.getloadavg()[0]
+    with tempfile.TemporaryDirectory(prefix="sorter-bench-") as tmp:
+        work = Path(tmp)
+        model, model_note = real_model(args.model, work)
+        size = model_input_size(model)
+        print(f"generating {2 * n_small} small and {2 * n_phone} phone photos in {work} ...", flush=True)
+        small_inputs = make_small_photos(work / "small", 2 * n_small, args.seed)
+        phone_inputs = make_phone_photos(work / "phone", 2 * n_phone, args.seed)
+        small_files = sorted((work / "small").iterdir())
+        phone_files = sorted((work / "phone").iterdir())
+
+        print("tutorial loop ...", flush=True)
+        step = max(1, len(small_files) // n_tutorial)
+        tutorial = run_tutorial(small_files[::step][:n_tutorial])
+        print("decode limits ...", flush=True)
+        small_limit = run_decode_limit(small_files, size, reduced_flag(200, 200, size))
+        phone_limit = run_decode_limit(phone_files, size, reduced_flag(*PHONE_SIZE, size))
+        print("sorter sort: small photos N and 2N ...", flush=True)
+        small_sorter = steady_state(work / "small", n_small, work, model, args.repeat)
+        print("sorter sort: phone photos N and 2N ...", flush=True)
+        phone_sorter = steady_state(work / "phone", n_phone, work, model, args.repeat)
+        print("start-up, --help, undo ...", flush=True)
+        light = light_commands(work, work / "phone", model)
+
+    results = {
+        "machine": {
+            "cores": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
+            "platform": platform.platform(),
+            "python": platform.python_version(),
+            "load_before": load_before,
+            "load_after": os.getloadavg()[0],
+        },
+        "model": model_note,
+        "model_input_size": size,
+        "quick": args.quick,
+        "small": {"inputs": small_inputs, "tutorial": tutorial, "decode_limit": small_limit, "sorter": small_sorter},
+        "phone": {"inputs": phone_inputs, "decode_limit": phone_limit, "sorter": phone_sorter},
+        "light": light,
+        "ratios": {
+            "small_vs_tutorial": small_sorter["rate"] / tutorial["rate"],
+            "small_vs_decode_limit": small_sorter["rate"] / small_limit["rate"],
+            "phone_vs_decode_limit": phone_sorter["rate"] / phone_limit["rate"],
+        },
+        "targets": TARGETS,
+    }
+    report(results)
+    if args.json_out:
+        args.json_out.write_text(json.dumps(results, indent=2) + "\n")
+        print(f"\nresults: {args.json_out}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,317 @@
+"""Never lose a photo: kill -9 at random instants, crashes frozen at the worst moment,
+two sorters at once, a stale lock, and hostile files.
+
+The contract checked everywhere: the *inventory* (how many files hold each content, wherever
+they are) never changes, and after `undo --all` the *layout* (every path, `.sorter/` too)
+is exactly what it was before the first sort."""
+
+from __future__ import annotations
+
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from conftest import FakeClassifier, inventory, layout, make_messy_folder, write_image
+from typer.testing import CliRunner
+
+from sorter import service
+from sorter.cli import app
+from sorter.errors import FolderLocked
+from sorter.journal import Journal, journal_path, read_runs
+from sorter.lock import FolderLock
+from sorter.moves import move_no_replace
+
+RED, BLUE = (0, 0, 255), (255, 0, 0)  # BGR: the fake says red = dog
+runner = CliRunner()
+#: What a finished sort of `make_messy_folder` leaves outside cats/ and dogs/.
+LEFT_IN_PLACE = {"notes.txt", "broken.jpg", "empty.png", os.path.join("sub dir", "truncated.jpg"),
+                 "pipe.jpg", "link.jpg", "linked dir"}
+
+
+def sorter(*args) -> list[str]:
+    return [sys.executable, "-m", "sorter", *map(str, args)]
+
+
+def journal_size(root: Path) -> int:
+    try:
+        return journal_path(root).stat().st_size
+    except FileNotFoundError:
+        return 0
+
+
+def files_in(root: Path, *folders: str) -> int:
+    total = 0
+    for folder in folders:
+        try:
+            total += len(os.listdir(root / folder))
+        except FileNotFoundError:
+            pass
+    return total
+
+
+def kill_after(command: list[str], started: Callable[[], bool], delay: float) -> subprocess.CompletedProcess:
+    """Run `command`, wait until `started()` (its work on the folder has begun), let it
+    run `delay` seconds more, then SIGKILL it: no handler, no cleanup, as in a power cut."""
+    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 60
+    while proc.poll() is None and not started() and time.monotonic() < deadline:
+        time.sleep(0.001)
+    time.sleep(delay)
+    proc.send_signal(signal.SIGKILL)
+    _, stderr = proc.communicate(timeout=60)
+    return subprocess.CompletedProcess(command, proc.returncode, None, stderr)
+
+
+def left_outside(root: Path) -> set[str]:
+    """Everything but folders outside cats/, dogs/ and .sorter/."""
+    return {rel for rel, entry in layout(root).items()
+            if entry != "dir" and rel.split(os.sep)[0] not in ("cats", "dogs", ".sorter")}
+
+
+def pending_intents(root: Path) -> int:
+    return sum(not (m.done or m.abandoned) for run in read_runs(root) for m in run.moves)
+
+
+# ---------------------------------------------------------------------------- kill -9
+
+
+def test_kill_9_at_random_instants_loses_and_duplicates_nothing(tmp_path, tiny_model) -> None:
+    """Each killed run costs a TensorFlow start-up (seconds), so the kills are few and aimed:
+    a random instant within the first batches of moves (or of the recovery before them)."""
+    rng = random.Random(1234)
+    root = make_messy_folder(tmp_path / "photos", 300, seed=0, outside=tmp_path / "outside")
+    original = layout(root)
+    contents = inventory(root)
+    sort = sorter("sort", root, "--model", tiny_model, "--recursive")
+    interrupted = 0
+
+    for _ in range(5):  # each killed run starts by settling the one killed before it
+        before = journal_size(root)
+        result = kill_after(sort, lambda before=before: journal_size(root) > before, rng.uniform(0.0, 0.06))
+        assert inventory(root) == contents, result.stderr.decode()
+        if result.returncode == -signal.SIGKILL and (pending_intents(root) or left_outside(root) != LEFT_IN_PLACE):
+            interrupted += 1
+
+    finished = subprocess.run(sort, capture_output=True, text=True, timeout=120)
+    assert finished.returncode == 0, finished.stderr
+    assert pending_intents(root) == 0
+    assert inventory(root) == contents
+    assert left_outside(root) == LEFT_IN_PLACE  # the rerun finished the job
+
+    undo = sorter("undo", root, "--all")
+    for _ in range(3):
+        if not (root / ".sorter").exists():
+            break
+        sorted_files = files_in(root, "cats", "dogs")
+        kill_after(undo, lambda n=sorted_files: files_in(root, "cats", "dogs") < n, rng.uniform(0.0, 0.02))
+        assert inventory(root) == contents
+
+    if (root / ".sorter").exists():
+        last = subprocess.run(undo, capture_output=True, text=True, timeout=60)
+        # "nothing to undo" (exit 2) when a killed undo had already put everything back
+        assert last.returncode == 0 or "nothing to undo" in last.stderr, last.stderr
+    assert layout(root) == original
+    # The kills must have landed mid-sort at least once, or this test proved little.
+    assert interrupted >= 1
+
+
+def test_two_sorts_started_together_lose_nothing(tmp_path, tiny_model) -> None:
+    # No dogs/ yet: whichever sorter creates it, undo --all must remove it again.
+    root = make_messy_folder(tmp_path / "photos", 150, seed=3, outside=tmp_path / "outside", existing=("cats",))
+    original = layout(root)
+    sort = sorter("sort", root, "--model", tiny_model, "--recursive")
+
+    procs = [subprocess.Popen(sort, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    results = [(p.wait(timeout=120), p.communicate()) for p in procs]
+
+    codes = sorted(code for code, _ in results)
+    assert codes in ([0, 0], [0, 1]), results
+    for code, (_, stderr) in results:
+        if code == 1:  # one line of ours (TensorFlow may have said something before it)
+            errors = [line for line in stderr.splitlines() if "Error" in line]
+            assert len(errors) == 1 and errors[0].startswith("Error: another sorter (pid "), stderr
+    assert inventory(root) == inventory(original)
+    assert left_outside(root) == LEFT_IN_PLACE
+    assert subprocess.run(sorter("undo", root, "--all"), capture_output=True, timeout=60).returncode == 0
+    assert layout(root) == original
+
+
+# ---------------------------------------------------------------------------- frozen crashes
+
+
+def test_a_crash_in_the_middle_of_a_batch_is_settled_and_finished_by_the_next_sort(tmp_path: Path) -> None:
+    """The state a kill leaves, built by hand: intents journaled, some moves made, one move
+    stopped inside the link fallback (both names on one inode), a torn last journal line."""
+    names = [f"dog {i}.jpg" for i in range(10)]
+    for i, name in enumerate(names):
+        write_image(tmp_path / name, RED, size=(8 + i, 8))
+    original = layout(tmp_path)
+    with Journal(tmp_path) as crashed:
+        crashed.append("mkdir", path="dogs")
+        (tmp_path / "dogs").mkdir()
+        crashed.intents([(tmp_path / n, tmp_path / "dogs" / n) for n in names])
+    for name in names[:4]:
+        move_no_replace(tmp_path / name, tmp_path / "dogs" / name)
+    os.link(tmp_path / names[4], tmp_path / "dogs" / names[4])  # killed before the unlink
+    with open(journal_path(tmp_path), "a") as f:
+        f.write('{"op": "done", "run": "x", "se')  # killed mid-append
+
+    summary = service.sort_folder(tmp_path, classifier=FakeClassifier())
+
+    assert summary.recovered == 5 and summary.counts == {"moved": 5}
+    assert sorted(os.listdir(tmp_path / "dogs")) == sorted(names)
+    assert inventory(tmp_path) == inventory(original)
+    assert pending_intents(tmp_path) == 0
+    service.undo(tmp_path, all_runs=True)
+    assert layout(tmp_path) == original
+
+
+def test_a_record_appended_after_a_torn_line_is_not_lost(tmp_path: Path) -> None:
+    write_image(tmp_path / "tom.jpg", BLUE)
+    before = layout(tmp_path)
+    (tmp_path / ".sorter").mkdir()
+    journal_path(tmp_path).write_text('{"op": "move", "run": "r", "seq": 1, "src": "a.jpg", "ds')  # killed mid-append
+
+    service.sort_folder(tmp_path, classifier=FakeClassifier())  # journals "mkdir cats" first
+    assert (tmp_path / "cats" / "tom.jpg").exists()
+    service.undo(tmp_path)
+
+    assert layout(tmp_path) == before  # cats/ removed: its mkdir record survived
+
+
+def test_a_sort_after_an_undo_killed_mid_move_does_not_file_a_photo_twice(tmp_path: Path) -> None:
+    for i in range(3):
+        write_image(tmp_path / f"{i}.jpg", RED, size=(8 + i, 8))
+    original = layout(tmp_path)
+    service.sort_folder(tmp_path, classifier=FakeClassifier())
+    os.link(tmp_path / "dogs" / "1.jpg", tmp_path / "1.jpg")  # undo killed inside the link fallback
+
+    service.sort_folder(tmp_path, classifier=FakeClassifier())
+
+    assert inventory(tmp_path) == inventory(original)
+    service.undo(tmp_path, all_runs=True)
+    assert layout(tmp_path) == original
+
+
+# ---------------------------------------------------------------------------- the lock
+
+
+def test_a_held_lock_refuses_a_second_sorter_with_a_clear_message(tmp_path: Path) -> None:
+    write_image(tmp_path / "rex.jpg", RED)
+    service.sort_folder(tmp_path, classifier=FakeClassifier())
+    with FolderLock(tmp_path):
+        with pytest.raises(FolderLocked, match=r"another sorter \(pid \d+\) is working on"):
+            service.sort_folder(tmp_path, classifier=FakeClassifier())
+        result = runner.invoke(app, ["undo", str(tmp_path)])
+    assert result.exit_code == 1
+    assert result.stderr == (
+        f"Error: another sorter (pid {os.getpid()}) is working on {tmp_path}; wait for it to finish or stop it\n"
+    )
+    assert (tmp_path / "dogs" / "rex.jpg").exists()
+
+
+def test_a_lock_left_by_a_killed_process_is_taken_over(tmp_path: Path) -> None:
+    write_image(tmp_path / "rex.jpg", RED)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys, time\nfrom pathlib import Path\nfrom sorter.lock import FolderLock\n"
+         "FolderLock(Path(sys.argv[1])).acquire()\nprint('locked', flush=True)\ntime.sleep(60)\n", str(tmp_path)],
+        stdout=subprocess.PIPE, text=True,
+    )
+    try:
+        assert holder.stdout.readline() == "locked\n"
+        with pytest.raises(FolderLocked, match=f"pid {holder.pid}"):
+            service.sort_folder(tmp_path, classifier=FakeClassifier())
+    finally:
+        holder.kill()
+        holder.wait()
+
+    summary = service.sort_folder(tmp_path, classifier=FakeClassifier())
+
+    assert summary.counts == {"moved": 1}
+
+
+def test_a_waiting_sorter_locks_the_new_lock_file_after_undo_removed_the_old_one(tmp_path: Path) -> None:
+    first = FolderLock(tmp_path)
+    first.acquire()
+    second = FolderLock(tmp_path, wait=10)
+    waiter = threading.Thread(target=second.acquire)
+    waiter.start()
+    time.sleep(0.3)  # the waiter is now retrying
+    shutil.rmtree(tmp_path / ".sorter")  # what a complete undo does before it releases
+    first.release()
+    waiter.join(10)
+    try:
+        assert not waiter.is_alive()
+        with pytest.raises(FolderLocked):
+            FolderLock(tmp_path).acquire()  # the waiter's lock excludes newcomers
+    finally:
+        second.release()
+
+
+# ---------------------------------------------------------------------------- hostile files
+
+
+def fake_png(width: int, height: int) -> bytes:
+    """A tiny PNG whose header claims `width x height` pixels."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\0" * 64))
+            + chunk(b"IEND", b""))
+
+
+def test_hostile_files_are_left_in_place_reported_and_cost_milliseconds(tmp_path: Path) -> None:
+    outside = tmp_path / "outside"
+    write_image(outside / "secret.jpg", RED)
+    write_image(outside / "album" / "inner.jpg", RED)
+    root = tmp_path / "photos"
+    root.mkdir()
+    (root / "bomb.png").write_bytes(fake_png(20000, 20000))
+    noise = np.random.default_rng(0).integers(0, 256, (96, 96, 3), dtype=np.uint8)
+    jpeg = cv2.imencode(".jpg", noise)[1].tobytes()
+    (root / "truncated.jpg").write_bytes(jpeg[: len(jpeg) * 6 // 10])
+    (root / "zero.jpg").write_bytes(b"")
+    os.mkfifo(root / "x.jpg")
+    (root / "y.jpg").symlink_to(outside / "secret.jpg")
+    (root / "album").symlink_to(outside / "album", target_is_directory=True)
+    write_image(root / "rex.jpg", RED)
+    before, outside_before = layout(root), layout(outside)
+    results = []
+
+    started = time.monotonic()
+    worker = threading.Thread(
+        target=service.sort_folder, args=(root,),
+        kwargs={"classifier": FakeClassifier(), "recursive": True, "on_result": results.append}, daemon=True,
+    )
+    worker.start()
+    worker.join(30)  # a FIFO opened for reading would block here forever
+    elapsed = time.monotonic() - started
+
+    assert not worker.is_alive(), "sort blocked on a hostile file"
+    reasons = {r.path.name: (r.status, r.reason) for r in results}
+    assert reasons == {
+        "bomb.png": ("unreadable", "image too large to decode safely (20000x20000 pixels)"),
+        "truncated.jpg": ("unreadable", "truncated JPEG (no end-of-image marker)"),
+        "zero.jpg": ("unreadable", "empty file"),
+        "x.jpg": ("skipped", "not a regular file"),
+        "y.jpg": ("skipped", "symbolic link, not followed"),
+        "rex.jpg": ("moved", None),
+    }
+    after = {k: v for k, v in layout(root).items() if k.split(os.sep)[0] != ".sorter"}
+    assert after == {k: v for k, v in before.items() if k != "rex.jpg"} | {"dogs": "dir", "dogs/rex.jpg": before["rex.jpg"]}
+    assert layout(outside) == outside_before
+    assert elapsed < 10  # milliseconds of work; generous for a loaded CI machine

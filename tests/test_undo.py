@@ -1,0 +1,327 @@
+"""`sorter undo`: every run is reversible, newest first, and never overwrites.
+
+After `sort` then `undo --all` the folder must be path-for-path and byte-for-byte as it was
+(`layout` compares every folder, file, link and FIFO, `.sorter/` included)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+from conftest import FakeClassifier, inventory, layout, make_messy_folder, write_image
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from typer.testing import CliRunner
+
+from sorter import service
+from sorter.cli import app
+from sorter.errors import UsageError
+
+RED, BLUE, GREY = (0, 0, 255), (255, 0, 0), (128, 128, 128)  # BGR: the fake says red = dog
+runner = CliRunner()
+
+
+def sort(root: Path, **options) -> service.SortSummary:
+    return service.sort_folder(root, classifier=FakeClassifier(), **options)
+
+
+def test_sort_then_undo_all_restores_a_messy_tree_exactly(tmp_path: Path) -> None:
+    root = make_messy_folder(tmp_path / "photos", 120, seed=7, outside=tmp_path / "outside")
+    before = layout(root)
+
+    summary = sort(root, recursive=True)
+    assert sum(summary.moved_to.values()) == 120
+    assert inventory(root) == inventory(before)
+
+    result = service.undo(root, all_runs=True)
+
+    assert len(result.restored) == 120 and not result.conflicts and not result.missing
+    assert layout(root) == before
+
+
+def test_plain_undo_reverses_only_the_latest_run_and_undo_all_the_rest(tmp_path: Path) -> None:
+    write_image(tmp_path / "rex.jpg", RED)  # run 1 creates dogs/ only
+    write_image(tmp_path / "sub" / "fido.png", RED)
+    original = layout(tmp_path)
+    sort(tmp_path, recursive=True)
+    write_image(tmp_path / "tom.jpg", BLUE)  # run 2 creates cats/
+    write_image(tmp_path / "rex2.jpg", RED)
+    between = layout(tmp_path)
+    sort(tmp_path)
+    assert sorted(os.listdir(tmp_path / "cats")) == ["tom.jpg"]
+
+    latest = service.undo(tmp_path)
+
+    assert latest.runs == 1 and len(latest.restored) == 2
+    assert without_state(layout(tmp_path)) == without_state(between)  # cats/ was run 2's: gone
+    everything = service.undo(tmp_path, all_runs=True)
+    assert everything.runs == 1 and len(everything.restored) == 2
+    assert layout(tmp_path) == original | {"tom.jpg": between["tom.jpg"], "rex2.jpg": between["rex2.jpg"]}
+
+
+def test_undo_all_reverses_several_runs_newest_first(tmp_path: Path) -> None:
+    write_image(tmp_path / "a.jpg", RED, size=(10, 10))
+    original = layout(tmp_path)
+    sort(tmp_path)
+    write_image(tmp_path / "a.jpg", RED, size=(11, 11))  # same name again: run 2 files it as "a (1).jpg"
+    added = layout(tmp_path)["a.jpg"]
+    sort(tmp_path)
+    assert sorted(os.listdir(tmp_path / "dogs")) == ["a (1).jpg", "a.jpg"]
+
+    result = service.undo(tmp_path, all_runs=True)
+
+    # Run 2 is reversed first, so its a.jpg gets the old path; run 1's a.jpg then finds it
+    # taken and is kept in dogs/ rather than overwriting anything.
+    assert result.runs == 2 and len(result.restored) == 1
+    assert result.conflicts == ["dogs/a.jpg: a.jpg exists again; left in place"]
+    assert layout(tmp_path)["a.jpg"] == added
+    assert layout(tmp_path)["dogs/a.jpg"] == original["a.jpg"]
+
+
+def test_a_file_now_at_the_old_path_is_kept_and_reported(tmp_path: Path) -> None:
+    write_image(tmp_path / "rex.jpg", RED, size=(10, 10))
+    write_image(tmp_path / "tom.jpg", BLUE)
+    original = layout(tmp_path)
+    sort(tmp_path)
+    write_image(tmp_path / "rex.jpg", GREY, size=(12, 12))  # the user put a new photo there
+    newcomer = layout(tmp_path)["rex.jpg"]
+
+    result = runner.invoke(app, ["undo", str(tmp_path)])
+
+    assert result.exit_code == 0, result.output
+    assert result.stderr == "kept: dogs/rex.jpg: rex.jpg exists again; left in place\n"
+    assert result.stdout == f"Restored 1 file(s) from 1 run in {tmp_path}.\n"
+    assert layout(tmp_path)["rex.jpg"] == newcomer  # never overwritten
+    assert layout(tmp_path)["dogs/rex.jpg"] == original["rex.jpg"]
+    assert (tmp_path / ".sorter" / "journal.jsonl").exists()  # kept so the undo can be finished
+
+    os.rename(tmp_path / "rex.jpg", tmp_path.parent / f"{tmp_path.name}-newcomer.jpg")
+    result = runner.invoke(app, ["undo", str(tmp_path)])
+    assert result.exit_code == 0 and result.stdout == f"Restored 1 file(s) from 1 run in {tmp_path}.\n"
+    assert layout(tmp_path) == original
+
+
+def test_undo_prints_names_that_look_like_markup_verbatim(tmp_path: Path) -> None:
+    write_image(tmp_path / "x[" / "]y.jpg", RED)  # the path reads "x[/]y.jpg": a rich closing tag
+    sort(tmp_path, recursive=True)
+    write_image(tmp_path / "x[" / "]y.jpg", BLUE)
+
+    result = runner.invoke(app, ["undo", str(tmp_path)])
+
+    assert result.exit_code == 0, result.output
+    assert result.stderr == "kept: dogs/]y.jpg: x[/]y.jpg exists again; left in place\n"
+
+
+def test_a_sorted_file_removed_by_the_user_is_reported_missing(tmp_path: Path) -> None:
+    write_image(tmp_path / "rex.jpg", RED)
+    write_image(tmp_path / "fido.jpg", RED, size=(9, 9))
+    sort(tmp_path)
+    (tmp_path / "dogs" / "rex.jpg").unlink()
+
+    result = service.undo(tmp_path)
+
+    assert result.missing == ["dogs/rex.jpg: no longer there (was rex.jpg)"]
+    assert (tmp_path / "fido.jpg").exists()
+
+
+def test_undo_recreates_a_subfolder_removed_since_the_sort(tmp_path: Path) -> None:
+    write_image(tmp_path / "trip" / "day 1" / "rex.jpg", RED)
+    original = layout(tmp_path)
+    sort(tmp_path, recursive=True)
+    os.rmdir(tmp_path / "trip" / "day 1")
+    os.rmdir(tmp_path / "trip")
+
+    service.undo(tmp_path, all_runs=True)
+
+    assert layout(tmp_path) == original
+
+
+def test_undo_reports_a_path_it_cannot_recreate_and_carries_on(tmp_path: Path) -> None:
+    write_image(tmp_path / "trip" / "rex.jpg", RED)
+    write_image(tmp_path / "tom.jpg", BLUE)
+    sort(tmp_path, recursive=True)
+    os.rmdir(tmp_path / "trip")
+    (tmp_path / "trip").write_text("a file where the folder was")
+
+    result = service.undo(tmp_path, all_runs=True)
+
+    assert result.restored == [(tmp_path / "cats" / "tom.jpg", tmp_path / "tom.jpg")]
+    assert len(result.conflicts) == 1 and result.conflicts[0].startswith("dogs/rex.jpg:")
+    assert (tmp_path / "dogs" / "rex.jpg").exists()
+
+
+def test_folders_created_by_a_crashed_run_are_removed_by_undo_all(tmp_path: Path) -> None:
+    """A run killed after creating dogs/ but before moving anything; the rerun then finds
+    dogs/ already there. undo --all must still remove it."""
+    from sorter.journal import Journal
+
+    write_image(tmp_path / "rex.jpg", RED)
+    original = layout(tmp_path)
+    with Journal(tmp_path) as crashed:
+        crashed.append("mkdir", path="dogs")
+    (tmp_path / "dogs").mkdir()
+    sort(tmp_path)
+
+    service.undo(tmp_path, all_runs=True)
+
+    assert layout(tmp_path) == original
+
+
+def test_undo_when_nothing_was_moved_tidies_up_and_says_so(tmp_path: Path) -> None:
+    write_image(tmp_path / "blurry.jpg", GREY)
+    original = layout(tmp_path)
+    sort(tmp_path, min_confidence=0.9)  # nothing moves, but .sorter/ holds the lock file
+    assert (tmp_path / ".sorter").is_dir()
+
+    result = runner.invoke(app, ["undo", str(tmp_path)])
+
+    assert result.exit_code == 2
+    assert result.stderr == f"Error: nothing to undo in {tmp_path}\n"
+    assert layout(tmp_path) == original
+
+
+def test_cli_undo_messages_and_exit_codes(tmp_path: Path) -> None:
+    missing = runner.invoke(app, ["undo", str(tmp_path / "nope")])
+    assert missing.exit_code == 2 and missing.stderr == f"Error: folder not found: {tmp_path / 'nope'}\n"
+
+    never_sorted = runner.invoke(app, ["undo", str(tmp_path)])
+    assert never_sorted.exit_code == 2
+    assert never_sorted.stderr == f"Error: nothing to undo: {tmp_path} has no sorter journal\n"
+
+    write_image(tmp_path / "rex.jpg", RED)
+    write_image(tmp_path / "tom.jpg", BLUE)
+    sort(tmp_path)
+    write_image(tmp_path / "kitty.jpg", BLUE)
+    sort(tmp_path)
+    done = runner.invoke(app, ["undo", str(tmp_path), "--all"])
+    assert done.exit_code == 0, done.output
+    assert done.stdout == f"Restored 3 file(s) from 2 runs in {tmp_path}.\n" and done.stderr == ""
+
+    again = runner.invoke(app, ["undo", str(tmp_path)])
+    assert again.exit_code == 2 and again.stderr.startswith("Error: nothing to undo")
+    assert again.stderr.count("\n") == 1 and "Traceback" not in again.output
+
+
+def test_undo_moves_files_back_without_tensorflow(tmp_path: Path) -> None:
+    write_image(tmp_path / "rex.jpg", RED)
+    sort(tmp_path)
+    code = (
+        "import sys\n"
+        "from typer.testing import CliRunner\n"
+        "from sorter.cli import app\n"
+        f"r = CliRunner().invoke(app, ['undo', {str(tmp_path)!r}])\n"
+        "assert r.exit_code == 0, r.output\n"
+        "print(sorted(m for m in ('tensorflow', 'keras', 'cv2', 'numpy') if m in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+    assert (tmp_path / "rex.jpg").exists() and not (tmp_path / ".sorter").exists()
+
+
+def test_within_run_collisions_never_clobber_and_undo_untangles_them(tmp_path: Path) -> None:
+    # Five files planned onto "x.jpg" in one run, case twins among them, one name taken.
+    write_image(tmp_path / "dogs" / "x.jpg", RED, size=(5, 5))
+    for i, path in enumerate(["x.jpg", "X.JPG", "a/x.jpg", "a/b/x.jpg", "B/X.jpg", "x (1).jpg"]):
+        write_image(tmp_path / path, RED, size=(6 + i, 6))
+    original = layout(tmp_path)
+
+    sort(tmp_path, recursive=True)
+
+    names = sorted(os.listdir(tmp_path / "dogs"))
+    assert len(names) == 7 and len({n.casefold() for n in names}) == 7
+    assert inventory(tmp_path) == inventory(original)
+    service.undo(tmp_path, all_runs=True)
+    assert layout(tmp_path) == original
+
+
+def test_a_name_taken_during_the_run_gets_another_name(tmp_path: Path) -> None:
+    """Someone drops dogs/rex.jpg into the folder between planning and moving."""
+    write_image(tmp_path / "rex.jpg", RED, size=(10, 10))
+    original = layout(tmp_path)
+
+    class Intruder(FakeClassifier):
+        def predict(self, batch):
+            write_image(tmp_path / "dogs" / "rex.jpg", RED, size=(20, 20))
+            return super().predict(batch)
+
+    summary = service.sort_folder(tmp_path, classifier=Intruder())
+
+    assert summary.counts == {"moved": 1}
+    assert layout(tmp_path)["dogs/rex (1).jpg"] == original["rex.jpg"]
+    intruder = layout(tmp_path)["dogs/rex.jpg"]
+    service.undo(tmp_path)
+    assert layout(tmp_path) == original | {"dogs": "dir", "dogs/rex.jpg": intruder}
+
+
+def test_names_that_are_not_utf8_survive_the_journal(tmp_path: Path) -> None:
+    name = os.fsdecode(b"caf\xe9 \xff.jpg")
+    write_image(tmp_path / name, RED)
+    original = layout(tmp_path)
+
+    sort(tmp_path)
+    assert os.listdir(tmp_path / "dogs") == [name]
+    service.undo(tmp_path)
+
+    assert layout(tmp_path) == original
+
+
+def test_undo_of_a_folder_that_is_not_a_folder_is_a_usage_error(tmp_path: Path) -> None:
+    (tmp_path / "f.jpg").write_bytes(b"x")
+    with pytest.raises(UsageError, match="not a folder"):
+        service.undo(tmp_path / "f.jpg")
+
+
+# ---------------------------------------------------------------------------- property
+
+
+STEMS = ["a", "A", "b", "photo", "Photo", "photo (1)", "IMG_1", "é", "É", "猫", "x y"]
+EXTS = [".jpg", ".JPG", ".png", ".Png"]
+FOLDERS = ["", "sub", "sub/deeper", "Sub", "cats", "dogs", "nested/cats", "x y"]
+COLOURS = [RED, BLUE, GREY]
+
+trees = st.lists(
+    st.tuples(st.sampled_from(FOLDERS), st.sampled_from(STEMS), st.sampled_from(EXTS), st.sampled_from(COLOURS)),
+    min_size=1,
+    max_size=14,
+    unique_by=lambda t: (t[0], t[1] + t[2]),
+)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(tree=trees, recursive=st.booleans(), min_confidence=st.sampled_from([0.0, 0.7]), runs=st.integers(1, 2))
+def test_sort_then_undo_all_restores_any_tree(tree, recursive, min_confidence, runs) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        for i, (folder, stem, ext, colour) in enumerate(tree):
+            write_image(root / folder / (stem + ext), colour, size=(4 + i, 4))
+        before = layout(root)
+        existing = {f: set(os.listdir(root / f)) if (root / f).is_dir() else set() for f in ("cats", "dogs")}
+
+        for _ in range(runs):
+            sort(root, recursive=recursive, min_confidence=min_confidence)
+
+        assert inventory(root) == inventory(before)
+        for folder in ("cats", "dogs"):
+            if (root / folder).is_dir():
+                # Names sorter gave differ, even ignoring case, from each other and from
+                # the names already there (a case-insensitive filesystem would clobber).
+                new = [n.casefold() for n in os.listdir(root / folder) if n not in existing[folder]]
+                assert len(set(new)) == len(new)
+                assert not set(new) & {n.casefold() for n in existing[folder]}
+        if (root / ".sorter" / "journal.jsonl").exists():
+            service.undo(root, all_runs=True)
+        else:
+            with pytest.raises(UsageError, match="nothing to undo"):
+                service.undo(root, all_runs=True)
+        assert layout(root) == before
+
+
+# ---------------------------------------------------------------------------- helpers
+
+
+def without_state(entries: dict[str, object]) -> dict[str, object]:
+    return {rel: e for rel, e in entries.items() if rel.split(os.sep)[0] != ".sorter"}

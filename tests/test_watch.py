@@ -1,0 +1,397 @@
+"""`sorter watch`: a real watcher process on a real folder, fed the way files really arrive
+(copied in at once, written slowly, downloaded under a temporary name, deleted half way),
+plus fast in-process tests of the pieces (`sorter.watch.Watcher`, `service.watch_folder`).
+
+The subprocess tests share one watcher (starting one costs a TensorFlow import), so each
+uses its own file names; the SIGTERM test stops it and therefore comes last.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from conftest import REPO, write_image
+
+from sorter import service, watch
+from sorter.errors import FolderLocked
+from sorter.lock import FolderLock
+
+RED, BLUE, GREY = (0, 0, 255), (255, 0, 0), (128, 128, 128)  # BGR: the fake says red = dog
+
+
+def noise_jpeg(seed: int, size: int = 64) -> bytes:
+    """A distinct real JPEG per seed, so every file can be traced by its bytes."""
+    pixels = np.random.default_rng(seed).integers(0, 256, (size, size, 3), dtype=np.uint8)
+    ok, data = cv2.imencode(".jpg", pixels)
+    assert ok
+    return data.tobytes()
+
+
+def wait_until(condition: Callable[[], bool], timeout: float, interval: float = 0.01) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(interval)
+    return condition()
+
+
+def sorted_to(root: Path, name: str) -> Path | None:
+    for folder in ("cats", "dogs"):
+        if (root / folder / name).is_file():
+            return root / folder / name
+    return None
+
+
+@dataclass
+class Watching:
+    root: Path
+    process: subprocess.Popen
+    stderr: Path
+    log: Path
+
+    def output(self) -> str:
+        return self.stderr.read_text(errors="replace")
+
+    def assert_alive(self) -> None:
+        assert self.process.poll() is None, f"watcher exited {self.process.returncode}:\n{self.output()}"
+
+    def assert_sorted(self, files: dict[str, bytes], timeout: float = 10.0) -> None:
+        """Every file ends up, byte for byte, in cats/ or dogs/, and is gone from the top."""
+        def done() -> bool:
+            return all(sorted_to(self.root, n) is not None and not (self.root / n).exists() for n in files)
+
+        assert wait_until(done, timeout), f"not sorted in {timeout}s:\n{self.output()}"
+        for name, data in files.items():
+            assert sorted_to(self.root, name).read_bytes() == data  # type: ignore[union-attr]
+
+
+def start_watcher(root: Path, model: Path, *args: str, ready_timeout: float = 60.0) -> Watching:
+    stderr = root.parent / f"{root.name}.stderr"
+    log = root.parent / f"{root.name}.log"
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONUNBUFFERED": "1"}
+    with open(stderr, "wb") as err:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "sorter", "watch", str(root), "--model", str(model), "--log-file", str(log), *args],
+            stdout=subprocess.DEVNULL, stderr=err, env=env, cwd=REPO,
+        )
+    w = Watching(root, process, stderr, log)
+    if not wait_until(lambda: "watching " in w.output() or process.poll() is not None, ready_timeout, 0.05):
+        process.kill()
+        pytest.fail(f"watcher did not start:\n{w.output()}")
+    w.assert_alive()
+    return w
+
+
+def stop(w: Watching) -> None:
+    if w.process.poll() is None:
+        w.process.send_signal(signal.SIGTERM)
+        try:
+            w.process.wait(10)
+        except subprocess.TimeoutExpired:
+            w.process.kill()
+            w.process.wait()
+
+
+PRE_EXISTING = {f"old-{i}.jpg": noise_jpeg(1000 + i) for i in range(5)}
+
+
+@pytest.fixture(scope="module")
+def inbox(tmp_path_factory, tiny_model: Path) -> Iterator[Watching]:
+    root = tmp_path_factory.mktemp("watch") / "inbox"
+    root.mkdir()
+    for name, data in PRE_EXISTING.items():
+        (root / name).write_bytes(data)
+    w = start_watcher(root, tiny_model)
+    yield w
+    stop(w)
+
+
+# ------------------------------------------------------------------ a real watcher process
+
+
+def test_images_already_there_are_sorted_at_start(inbox: Watching) -> None:
+    inbox.assert_sorted(PRE_EXISTING)
+    assert "5 image(s) already there" in inbox.output()
+
+
+def test_a_burst_of_100_files_is_sorted_and_nothing_is_lost(inbox: Watching) -> None:
+    files = {f"burst-{i:03}.jpg": noise_jpeg(i) for i in range(100)}
+    for name, data in files.items():
+        (inbox.root / name).write_bytes(data)
+    inbox.assert_sorted(files, timeout=30)
+    inbox.assert_alive()
+
+
+def test_a_slow_writer_is_never_moved_before_it_is_complete(inbox: Watching) -> None:
+    data = noise_jpeg(2000, size=96)
+    path = inbox.root / "slow.jpg"
+    chunks = [data[i : i + len(data) // 8 + 1] for i in range(0, len(data), len(data) // 8 + 1)]
+    with open(path, "wb") as f:
+        for i, chunk in enumerate(chunks):
+            f.write(chunk)
+            f.flush()
+            # One pause longer than the settle interval: an idle writer still holds the file.
+            time.sleep(0.8 if i == 3 else 0.15)
+            assert path.exists() and sorted_to(inbox.root, "slow.jpg") is None, "moved while being written"
+    inbox.assert_sorted({"slow.jpg": data})
+
+
+def test_a_writer_that_reopens_to_append_is_not_moved_half_written(inbox: Watching) -> None:
+    # Close-and-reopen looks complete after every chunk; the JPEG end-of-image check keeps
+    # the partial file in place (reported unreadable) until the last chunk lands.
+    data = noise_jpeg(2001)
+    path = inbox.root / "appended.jpg"
+    third = len(data) // 3
+    for end in (third, 2 * third):
+        with open(path, "ab") as f:
+            f.write(data[end - third : end])
+        time.sleep(0.4)  # long enough to be taken, if it were taken
+        assert sorted_to(inbox.root, "appended.jpg") is None, "moved while incomplete"
+    with open(path, "ab") as f:
+        f.write(data[2 * third :])
+    inbox.assert_sorted({"appended.jpg": data})
+    assert "unreadable: appended.jpg: truncated JPEG" in inbox.output()
+
+
+def test_a_download_is_sorted_only_under_its_final_name(inbox: Watching) -> None:
+    data = noise_jpeg(3000)
+    part = inbox.root / "cat-video-still.jpg.part"
+    chrome = inbox.root / "Unconfirmed 4521.crdownload"
+    hidden = inbox.root / ".cat.jpg"
+    for temp in (part, chrome, hidden):
+        temp.write_bytes(data)
+    time.sleep(1.5)  # well past the settle interval: they would have been taken by now
+    assert part.exists() and chrome.exists() and hidden.exists()
+    part.rename(inbox.root / "cat-video-still.jpg")
+    inbox.assert_sorted({"cat-video-still.jpg": data})
+    assert chrome.exists() and hidden.exists()
+    chrome.unlink()
+    hidden.unlink()
+
+
+def test_files_deleted_before_they_are_processed_are_survived(inbox: Watching) -> None:
+    with open(inbox.root / "gone-while-writing.jpg", "wb") as f:
+        f.write(noise_jpeg(4000)[:500])
+        os.unlink(f.name)
+        f.write(b"more")
+    (inbox.root / "gone-at-once.jpg").write_bytes(noise_jpeg(4001))
+    (inbox.root / "gone-at-once.jpg").unlink()
+    after = {"after-deletions.jpg": noise_jpeg(4002)}
+    (inbox.root / "after-deletions.jpg").write_bytes(after["after-deletions.jpg"])
+    inbox.assert_sorted(after)
+    inbox.assert_alive()
+    assert "Traceback" not in inbox.output()
+
+
+def test_median_delay_from_complete_to_sorted_is_under_a_second(inbox: Watching) -> None:
+    delays = []
+    for i in range(12):
+        name = f"timed-{i:02}.jpg"
+        data = noise_jpeg(5000 + i)
+        (inbox.root / name).write_bytes(data)  # closed on return: complete from here
+        written = time.monotonic()
+        assert wait_until(lambda n=name: sorted_to(inbox.root, n) is not None, 10, 0.002), inbox.output()
+        delays.append(time.monotonic() - written)
+    median = statistics.median(delays)
+    print(f"\nwatch delay, complete -> sorted: median {median * 1000:.0f} ms, "
+          f"max {max(delays) * 1000:.0f} ms over {len(delays)} files")
+    assert median < 1.0
+
+
+def test_emptying_the_watched_folder_is_survived(inbox: Watching) -> None:
+    import shutil
+
+    for entry in list(inbox.root.iterdir()):  # cats/, dogs/ and .sorter/ too
+        shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
+    files = {"after-empty.jpg": noise_jpeg(6000)}
+    (inbox.root / "after-empty.jpg").write_bytes(files["after-empty.jpg"])
+    inbox.assert_sorted(files)
+    inbox.assert_alive()
+    # The lock and journal are real files again: `undo` and a concurrent `sort` see them.
+    assert (inbox.root / ".sorter" / "lock").is_file()
+    assert "after-empty.jpg" in (inbox.root / ".sorter" / "journal.jsonl").read_text()
+
+
+def test_a_concurrent_sort_or_second_watch_is_refused(inbox: Watching, tiny_model: Path) -> None:
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    command = [sys.executable, "-m", "sorter"]
+    sort = subprocess.Popen([*command, "sort", str(inbox.root), "--model", str(tiny_model)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    second = subprocess.run([*command, "watch", str(inbox.root), "--model", str(tiny_model)],
+                            capture_output=True, text=True, env=env, timeout=30)
+    assert second.returncode == 1
+    assert "another sorter" in second.stderr and f"pid {inbox.process.pid}" in second.stderr
+    _, stderr = sort.communicate(timeout=60)
+    assert sort.returncode == 1
+    assert "another sorter" in stderr and "Traceback" not in stderr
+    inbox.assert_alive()
+
+
+def test_every_decision_is_logged_with_a_timestamp(inbox: Watching) -> None:
+    lines = inbox.log.read_text().splitlines()
+    assert any(" moved burst-000.jpg -> " in line for line in lines)
+    assert all(line[:4].isdigit() and line[10] == " " for line in lines)  # 2025-01-31 12:00:00 ...
+
+
+def test_sigterm_stops_the_watcher_with_exit_status_0(inbox: Watching) -> None:
+    # Keep it busy: the batch in hand is finished, not torn.
+    files = {f"last-{i}.jpg": noise_jpeg(7000 + i) for i in range(20)}
+    for name, data in files.items():
+        (inbox.root / name).write_bytes(data)
+    time.sleep(0.3)
+    started = time.monotonic()
+    inbox.process.send_signal(signal.SIGTERM)
+    assert inbox.process.wait(timeout=10) == 0, inbox.output()
+    assert time.monotonic() - started < 5
+    assert "stopped watching" in inbox.output()
+    for name, data in files.items():  # each one either sorted or untouched: never lost
+        where = sorted_to(inbox.root, name) or inbox.root / name
+        assert where.read_bytes() == data
+
+
+# ------------------------------------------------------------------ the command line, no model
+
+
+def test_print_systemd_unit(tmp_path: Path) -> None:
+    folder = tmp_path / "my pets 100%"
+    folder.mkdir()
+    result = subprocess.run(
+        [sys.executable, "-m", "sorter", "watch", str(folder), "--print-systemd-unit", "--recursive", "--polling"],
+        capture_output=True, text=True, timeout=30,
+    )
+    assert result.returncode == 0, result.stderr
+    unit = result.stdout
+    exec_start = next(line for line in unit.splitlines() if line.startswith("ExecStart="))
+    quoted_dir = '"' + str(folder).replace("%", "%%") + '"'
+    assert exec_start == f"ExecStart={sys.executable} -m sorter watch {quoted_dir} --recursive --polling"
+    assert "Restart=on-failure" in unit and "WantedBy=default.target" in unit
+    assert not (folder / ".sorter").exists()  # printing the unit watches nothing
+
+
+def test_print_systemd_unit_for_a_missing_folder_fails(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from sorter.cli import app
+
+    result = CliRunner().invoke(app, ["watch", str(tmp_path / "nope"), "--print-systemd-unit"])
+    assert result.exit_code == 2
+    assert "folder not found" in result.output
+
+
+# ------------------------------------------------------------------ the pieces, in process
+
+
+def test_only_final_image_names_outside_the_output_folders_are_candidates(tmp_path: Path) -> None:
+    w = watch.Watcher(tmp_path)
+    for name in ["a.jpg", "B.PNG", "a.jpg.part", "x.crdownload", "y.tmp", "z.download", ".hidden.jpg",
+                 "notes.txt", "cats/a.jpg", "dogs/b.jpg", ".sorter/journal.jsonl", "sub/c.jpg"]:
+        w.note(tmp_path / name)
+    w.note("/elsewhere/d.jpg")
+    assert w.pending() == 2
+    recursive = watch.Watcher(tmp_path, recursive=True)
+    for name in ["sub/c.jpg", "sub/.git/e.jpg", "cats/a.jpg", "sub/cats/f.jpg"]:
+        recursive.note(tmp_path / name)
+    assert recursive.pending() == 2  # sub/c.jpg and sub/cats/f.jpg: only the top cats/ is ours
+
+
+def test_open_for_writing_sees_a_writer(tmp_path: Path) -> None:
+    path = tmp_path / "x.jpg"
+    with open(path, "wb") as f:
+        f.write(b"abc")
+        assert watch.open_for_writing(path) is True
+    assert watch.open_for_writing(path) is False
+    assert watch.open_for_writing(tmp_path / "missing.jpg") is None
+
+
+def test_inotify_limit_falls_back_to_polling_with_the_sysctl_fix(tmp_path: Path, monkeypatch) -> None:
+    class Exhausted:
+        def schedule(self, *args, **kwargs):
+            raise OSError(errno.ENOSPC, "inotify watch limit reached")
+
+        def stop(self) -> None:
+            pass
+
+        def is_alive(self) -> bool:
+            return False
+
+    monkeypatch.setattr(watch, "_native_observer", Exhausted)
+    notices: list[str] = []
+    with watch.Watcher(tmp_path, on_notice=notices.append) as w:
+        assert w.mode.startswith("polling")
+    assert len(notices) == 1 and "sudo sysctl fs.inotify.max_user_watches=524288" in notices[0]
+
+
+def run_in_thread(root: Path, classifier, **options) -> tuple[threading.Event, threading.Thread, list]:
+    stop_event = threading.Event()
+    results: list = []
+    box: dict = {}
+
+    def target() -> None:
+        try:
+            box["summary"] = service.watch_folder(
+                root, classifier=classifier, stop=stop_event, on_result=results.append, **options
+            )
+        except BaseException as exc:  # surfaced by the test through `results`
+            results.append(exc)
+
+    thread = threading.Thread(target=target, daemon=True)
+    thread.start()
+    return stop_event, thread, results
+
+
+def test_files_left_in_place_are_reported_once_not_at_every_scan(tmp_path: Path, fake_classifier) -> None:
+    write_image(tmp_path / "blurry.jpg", GREY)
+    write_image(tmp_path / "rex.jpg", RED)
+    fast = watch.WatchSettings(rescan_interval=0.1, settle=0.1)
+    stop_event, thread, results = run_in_thread(tmp_path, fake_classifier, min_confidence=0.9, settings=fast)
+    try:
+        assert wait_until(lambda: (tmp_path / "dogs" / "rex.jpg").exists(), 10)
+        time.sleep(0.6)  # several rescans
+        assert [r.status for r in results if r.path.name == "blurry.jpg"] == ["unsure"]
+        write_image(tmp_path / "blurry.jpg", RED)  # changed: looked at again
+        assert wait_until(lambda: (tmp_path / "dogs" / "blurry.jpg").exists(), 10), results
+    finally:
+        stop_event.set()
+        thread.join(10)
+    assert not thread.is_alive()
+    assert all(not isinstance(r, BaseException) for r in results), results
+
+
+def test_a_locked_folder_is_refused_before_the_model_loads(tmp_path: Path) -> None:
+    with FolderLock(tmp_path), pytest.raises(FolderLocked, match="another sorter"):
+        service.watch_folder(tmp_path, model=tmp_path / "never-loaded.keras", stop=threading.Event())
+
+
+def test_polling_mode_sorts_what_is_there_and_what_arrives(tmp_path: Path, fake_classifier) -> None:
+    write_image(tmp_path / "before.jpg", RED)
+    notices: list = []
+    quick = watch.WatchSettings(poll_interval=0.2)
+    stop_event, thread, results = run_in_thread(
+        tmp_path, fake_classifier, polling=True, settings=quick, on_notice=notices.append
+    )
+    try:
+        assert wait_until(lambda: (tmp_path / "dogs" / "before.jpg").exists(), 10), results
+        (tmp_path / "copy.png.part").write_bytes(cv2.imencode(".png", np.full((16, 16, 3), BLUE, np.uint8))[1].tobytes())
+        time.sleep(1.0)  # several polls: a temporary name is never taken
+        assert (tmp_path / "copy.png.part").exists()
+        (tmp_path / "copy.png.part").rename(tmp_path / "copy.png")
+        assert wait_until(lambda: (tmp_path / "cats" / "copy.png").exists(), 10), results
+    finally:
+        stop_event.set()
+        thread.join(10)
+    assert any("polling every 0.2 s" in n.message for n in notices)
+    assert [r.status for r in results] == ["moved", "moved"]
