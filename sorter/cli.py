@@ -28,8 +28,15 @@ out = Console(highlight=False)
 err = Console(stderr=True, highlight=False)
 
 
+def escape(text: str) -> str:
+    """File names are data, not rich markup (a name like `x[/]` must print as itself)."""
+    from rich.markup import escape as rich_escape
+
+    return rich_escape(text)
+
+
 def fail(exc: SorterError) -> typer.Exit:
-    err.print(f"[red]Error:[/red] {exc}", soft_wrap=True)
+    err.print(f"[red]Error:[/red] {escape(str(exc))}", soft_wrap=True)
     return typer.Exit(exc.exit_code)
 
 
@@ -286,7 +293,7 @@ def sort_command(
             "moved_to": summary.moved_to, "files": results,
         }))
         return
-    table = Table(title=f"{'Plan for' if dry_run else 'Sorted'} {summary.folder}", title_justify="left")
+    table = Table(title=f"{'Plan for' if dry_run else 'Sorted'} {escape(str(summary.folder))}", title_justify="left")
     table.add_column("result")
     table.add_column("files", justify="right")
     for folder in ("cats", "dogs"):
@@ -390,12 +397,6 @@ class _WatchLog:
 
     def notice(self, notice) -> None:
         self.line(notice.message, f"[yellow]{escape(notice.message)}[/]" if notice.warning else None)
-
-
-def escape(text: str) -> str:
-    from rich.markup import escape as rich_escape
-
-    return rich_escape(text)
 
 
 def _systemd_quote(arg: str) -> str:

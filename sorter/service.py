@@ -451,14 +451,16 @@ def sort_folder(
     if not 0.0 <= min_confidence <= 1.0:
         raise UsageError("--min-confidence must be between 0 and 1")
     if classifier is None:
-        classifier = load_classifier(model)
+        resolve_model_path(model)  # a wrong --model fails before anything else happens
     counts: dict[str, int] = {}
     moved_to: dict[str, int] = {}
     lock = FolderLock(root, wait=lock_wait)
     recovered = 0
     if not dry_run:
-        lock.acquire()
+        lock.acquire()  # before the (slow) model load: a second sorter is refused at once
     try:
+        if classifier is None:
+            classifier = load_classifier(model)
         if not dry_run:
             recovered_info = recover(root)
             recovered = recovered_info.completed

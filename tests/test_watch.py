@@ -190,11 +190,14 @@ def test_files_deleted_before_they_are_processed_are_survived(inbox: Watching) -
         f.write(b"more")
     (inbox.root / "gone-at-once.jpg").write_bytes(noise_jpeg(4001))
     (inbox.root / "gone-at-once.jpg").unlink()
+    (inbox.root / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 not really a JPEG")
     after = {"after-deletions.jpg": noise_jpeg(4002)}
     (inbox.root / "after-deletions.jpg").write_bytes(after["after-deletions.jpg"])
     inbox.assert_sorted(after)
     inbox.assert_alive()
     assert "Traceback" not in inbox.output()
+    assert (inbox.root / "broken.jpg").exists()  # unreadable: reported and left where it is
+    assert wait_until(lambda: "unreadable: broken.jpg: " in inbox.output(), 5)
 
 
 def test_median_delay_from_complete_to_sorted_is_under_a_second(inbox: Watching) -> None:
@@ -394,4 +397,18 @@ def test_polling_mode_sorts_what_is_there_and_what_arrives(tmp_path: Path, fake_
         stop_event.set()
         thread.join(10)
     assert any("polling every 0.2 s" in n.message for n in notices)
+    assert [r.status for r in results] == ["moved", "moved"]
+
+
+def test_recursive_mode_sorts_files_arriving_in_new_subfolders(tmp_path: Path, fake_classifier) -> None:
+    stop_event, thread, results = run_in_thread(tmp_path, fake_classifier, recursive=True)
+    try:
+        assert wait_until(lambda: bool(results) or (tmp_path / ".sorter").exists(), 10)
+        write_image(tmp_path / "trip" / "day 1" / "rex.jpg", RED)  # folders made just before the file
+        write_image(tmp_path / "top.png", BLUE)
+        assert wait_until(lambda: {p.name for p in tmp_path.glob("*/*")} >= {"rex.jpg", "top.png"}, 10), results
+        assert (tmp_path / "dogs" / "rex.jpg").exists() and (tmp_path / "cats" / "top.png").exists()
+    finally:
+        stop_event.set()
+        thread.join(10)
     assert [r.status for r in results] == ["moved", "moved"]
