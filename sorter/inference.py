@@ -1,7 +1,7 @@
-"""Classify a stream of files: one worker thread per core, each decoding a batch and running
-the model on it (OpenCV and TensorFlow both release the GIL), so every core is busy with its own
-batch and no core waits on another. Memory stays flat: at most workers + 1 batches are in
-flight."""
+"""Classify a stream of files on one thread per core: files are decoded one per task (OpenCV
+releases the GIL) and decoded batches go through the model as tasks of the same pool
+(TensorFlow releases it too), so decoding and inference share the cores without waiting on
+each other. Memory stays flat: at most 2 x workers + 1 batches are in flight."""
 
 from __future__ import annotations
 
@@ -54,8 +54,7 @@ def default_workers() -> int:
     return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 2)
 
 
-def _classify_batch(classifier: Classifier, paths: list[Path], size: int) -> list[Prediction]:
-    decoded = [(path, _decode(path, size)) for path in paths]
+def _predict(classifier: Classifier, decoded: list[tuple[Path, np.ndarray | str]]) -> list[Prediction]:
     images = [d for _, d in decoded if isinstance(d, np.ndarray)]
     probabilities = iter(classifier.predict(np.stack(images)) if images else [])
     return [
@@ -73,29 +72,36 @@ def classify(
 ) -> Iterator[Prediction]:
     """Yield one Prediction per path, in input order, batch by batch.
 
-    `classifier.predict` is called from several threads at once. Measured on 2 cores
-    (benchmarks/sort_speed.py): decode-and-predict per core beats a decode pool feeding one
-    model call that spreads over both cores, because the two never wait for each other.
+    One pool of `workers` threads (one per core) runs both kinds of task: decoding a file,
+    and running the model on a decoded batch. `classifier.predict` is therefore called from
+    several threads at once; each call then does best on one core (see KerasClassifier).
+    Measured on 2 cores (benchmarks/sort_speed.py), that beats one model call spread over
+    both cores while a separate pool decodes: the two no longer wait on each other.
     """
     size = classifier.image_size
     workers = workers or default_workers()
     iterator = iter(paths)
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        pending: deque[Future[list[Prediction]]] = deque()
+        decoding: deque[list[tuple[Path, Future[np.ndarray | str]]]] = deque()
+        predicting: deque[Future[list[Prediction]]] = deque()
 
-        def submit_next() -> None:
+        def decode_next() -> None:
             batch = list(islice(iterator, batch_size))
             if batch:
-                pending.append(pool.submit(_classify_batch, classifier, batch, size))
+                decoding.append([(path, pool.submit(_decode, path, size)) for path in batch])
 
-        # One batch queued beyond the busy workers, so no core idles while results are used.
+        # Enough queued that no core idles; little enough that memory stays flat.
         for _ in range(workers + 1):
-            submit_next()
+            decode_next()
         try:
-            while pending:
-                results = pending.popleft().result()
-                submit_next()
-                yield from results
-        finally:
-            for future in pending:  # stopped early (Ctrl-C, an error): drop the queued work
+            while decoding or predicting:
+                if decoding and len(predicting) < workers:
+                    batch = decoding.popleft()
+                    decode_next()
+                    decoded = [(path, future.result()) for path, future in batch]
+                    predicting.append(pool.submit(_predict, classifier, decoded))
+                else:
+                    yield from predicting.popleft().result()
+        finally:  # stopped early (Ctrl-C, an error): drop the queued work
+            for future in [*predicting, *(future for batch in decoding for _, future in batch)]:
                 future.cancel()

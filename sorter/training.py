@@ -118,19 +118,24 @@ def _augmenter(seed: int):
     return augmenter(seed)
 
 
-def _compile(model, config: TrainConfig, steps_per_epoch: int) -> None:
+def _schedule(config: TrainConfig, steps_per_epoch: int):
+    """One epoch of linear warm-up, then cosine decay to 1% over the remaining epochs."""
     keras = import_keras()
     total = max(1, steps_per_epoch * config.epochs)
     warmup = min(steps_per_epoch, total // 10)
-    schedule = keras.optimizers.schedules.CosineDecay(
+    return keras.optimizers.schedules.CosineDecay(
         initial_learning_rate=config.learning_rate / 10,
         decay_steps=total - warmup,
         alpha=0.01,
         warmup_target=config.learning_rate,
         warmup_steps=warmup,
     )
+
+
+def _compile(model, config: TrainConfig, steps_per_epoch: int) -> None:
+    keras = import_keras()
     model.compile(
-        optimizer=keras.optimizers.AdamW(learning_rate=schedule, weight_decay=5e-4),
+        optimizer=keras.optimizers.AdamW(learning_rate=_schedule(config, steps_per_epoch), weight_decay=5e-4),
         loss=keras.losses.BinaryCrossentropy(),
         metrics=[keras.metrics.BinaryAccuracy(name="accuracy")],
     )
@@ -162,6 +167,10 @@ def run_training(
         state = TrainState(**json.loads(state_file.read_text()))
         # Our own checkpoint; still loaded with safe_mode on.
         model = keras.saving.load_model(ckpt / "last.keras", safe_mode=True)
+        # `--resume --epochs N` may change the horizon: the cosine schedule follows it, and
+        # the optimizer keeps its step count and moments.
+        model.optimizer.learning_rate = _schedule(config, steps)
+        state.config["epochs"] = str(config.epochs)
     else:
         if ckpt.exists():
             shutil.rmtree(ckpt)

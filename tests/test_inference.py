@@ -1,0 +1,88 @@
+"""`classify`: decoding and inference run in parallel, yet results come back in input order,
+one per file, with bounded work in flight (flat memory however large the folder)."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import numpy as np
+from conftest import FakeClassifier, write_image
+
+from sorter.inference import classify
+
+RED, BLUE = (0, 0, 255), (255, 0, 0)  # BGR: the fake says red = dog
+
+
+class RecordingClassifier(FakeClassifier):
+    """The fake, noting batch sizes and how many predict calls overlap (it is called from
+    several threads at once)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.batch_sizes: list[int] = []
+        self.threads: set[int] = set()
+        self._lock = threading.Lock()
+
+    def predict(self, batch):
+        with self._lock:
+            self.batch_sizes.append(len(batch))
+            self.threads.add(threading.get_ident())
+        return super().predict(batch)
+
+
+def test_results_come_back_in_input_order_with_failures_in_place(tmp_path: Path) -> None:
+    paths = []
+    for i in range(53):
+        if i % 10 == 7:
+            path = tmp_path / f"{i:03d}.jpg"
+            path.write_bytes(b"not a jpeg")
+        else:
+            path = write_image(tmp_path / f"{i:03d}.png", RED if i % 2 else BLUE)
+        paths.append(path)
+    classifier = RecordingClassifier()
+
+    predictions = list(classify(classifier, paths, batch_size=8, workers=2))
+
+    assert [p.path for p in predictions] == paths
+    for i, prediction in enumerate(predictions):
+        if i % 10 == 7:
+            assert prediction.label is None and prediction.error
+        else:
+            assert prediction.label == ("dog" if i % 2 else "cat")
+    assert max(classifier.batch_sizes) <= 8
+    assert sum(classifier.batch_sizes) == 53 - 5
+
+
+def test_work_in_flight_is_bounded_however_long_the_stream(tmp_path: Path) -> None:
+    image = write_image(tmp_path / "one.png", RED)
+    pulled = 0
+
+    def endless():
+        nonlocal pulled
+        while True:
+            pulled += 1
+            yield image
+
+    stream = classify(FakeClassifier(), endless(), batch_size=4, workers=2)
+    for _ in range(40):
+        next(stream)
+    stream.close()
+    # 40 consumed; at most (2 x workers + 1) batches of 4 read ahead of them.
+    assert pulled <= 40 + (2 * 2 + 1) * 4
+
+
+def test_an_empty_stream_never_calls_the_model() -> None:
+    classifier = RecordingClassifier()
+    assert list(classify(classifier, [], workers=2)) == []
+    assert classifier.batch_sizes == []
+
+
+def test_the_real_model_agrees_with_a_plain_keras_call(tmp_path: Path, tiny_model: Path) -> None:
+    from sorter.model import KerasClassifier
+
+    classifier = KerasClassifier.load(tiny_model)
+    batch = np.random.default_rng(0).integers(0, 256, (5, 32, 32, 3), dtype=np.uint8)
+    plain = classifier.model(batch.astype(np.float32), training=False).numpy().reshape(-1)
+    assert np.allclose(classifier.predict(batch), plain, atol=1e-5)
+    assert classifier.predict(batch[:0]).shape == (0,)
