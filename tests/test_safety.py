@@ -95,12 +95,20 @@ def test_kill_9_at_random_instants_loses_and_duplicates_nothing(tmp_path, tiny_m
     sort = sorter("sort", root, "--model", tiny_model, "--recursive")
     interrupted = 0
 
-    for _ in range(5):  # each killed run starts by settling the one killed before it
+    for _ in range(10):  # each killed run starts by settling the one killed before it
         before = journal_size(root)
-        result = kill_after(sort, lambda before=before: journal_size(root) > before, rng.uniform(0.0, 0.06))
+        result = kill_after(sort, lambda before=before: journal_size(root) > before, rng.uniform(0.0, 0.03))
         assert inventory(root) == contents, result.stderr.decode()
         if result.returncode == -signal.SIGKILL and (pending_intents(root) or left_outside(root) != LEFT_IN_PLACE):
             interrupted += 1
+        elif left_outside(root) == LEFT_IN_PLACE:
+            # The run finished before the kill (timing on a busy machine): start over, so
+            # the remaining kills still have a sort to interrupt.
+            reset = subprocess.run(sorter("undo", root, "--all"), capture_output=True, text=True, timeout=60)
+            assert reset.returncode == 0, reset.stderr
+            assert layout(root) == original
+        if interrupted >= 4:
+            break
 
     finished = subprocess.run(sort, capture_output=True, text=True, timeout=120)
     assert finished.returncode == 0, finished.stderr
