@@ -293,7 +293,9 @@ def sort_command(
             "moved_to": summary.moved_to, "files": results,
         }))
         return
-    table = Table(title=f"{'Plan for' if dry_run else 'Sorted'} {escape(str(summary.folder))}", title_justify="left")
+    # The folder on its own line: as a table title, rich would wrap a long path to the table's width.
+    out.print(f"{'Plan for' if dry_run else 'Sorted'} {summary.folder}", markup=False, soft_wrap=True)
+    table = Table()
     table.add_column("result")
     table.add_column("files", justify="right")
     for folder in ("cats", "dogs"):
