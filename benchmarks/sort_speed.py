@@ -36,6 +36,8 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from sorter.config import cpu_cores
+
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
@@ -197,7 +199,7 @@ def run_decode_limit(paths: list[Path], size: int, flag: int) -> dict:
         image = cv2.imdecode(np.frombuffer(path.read_bytes(), np.uint8), flag)
         cv2.resize(image, (size, size), interpolation=cv2.INTER_AREA)
 
-    threads = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 2
+    threads = cpu_cores()
     with ThreadPoolExecutor(threads) as pool:
         list(pool.map(decode, paths[:threads]))  # warm the pool
         started = time.perf_counter()
@@ -435,7 +437,7 @@ def main() -> None:
 
     results = {
         "machine": {
-            "cores": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
+            "cores": cpu_cores(),
             "platform": platform.platform(),
             "python": platform.python_version(),
             "load_before": load_before,

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from sorter.config import DEFAULT_BATCH_SIZE
+from sorter.config import DEFAULT_BATCH_SIZE, cpu_cores
 from sorter.errors import ImageError
 from sorter.images import load_image
 from sorter.model import Classifier
@@ -48,12 +48,6 @@ def _decode(path: Path, size: int) -> np.ndarray | str:
         return f"cannot decode: {type(exc).__name__}: {exc}"
 
 
-def default_workers() -> int:
-    import os
-
-    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 2)
-
-
 def _predict(classifier: Classifier, decoded: list[tuple[Path, np.ndarray | str]]) -> list[Prediction]:
     images = [d for _, d in decoded if isinstance(d, np.ndarray)]
     probabilities = iter(classifier.predict(np.stack(images)) if images else [])
@@ -79,7 +73,7 @@ def classify(
     both cores while a separate pool decodes: the two no longer wait on each other.
     """
     size = classifier.image_size
-    workers = workers or default_workers()
+    workers = workers or cpu_cores()
     iterator = iter(paths)
     with ThreadPoolExecutor(max_workers=workers) as pool:
         decoding: deque[list[tuple[Path, Future[np.ndarray | str]]]] = deque()

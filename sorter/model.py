@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from sorter.config import CLASS_NAMES
+from sorter.config import CLASS_NAMES, cpu_cores
 from sorter.errors import ModelError
 
 # Keras releases before 3.12 have known safe_mode bypasses in .keras loading (2025 CVEs).
@@ -200,10 +200,9 @@ class KerasClassifier:
         loads; a process that already runs TensorFlow (training) keeps its settings."""
         import tensorflow as tf
 
-        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 2
         try:
             tf.config.threading.set_intra_op_parallelism_threads(1)
-            tf.config.threading.set_inter_op_parallelism_threads(max(2, cores))
+            tf.config.threading.set_inter_op_parallelism_threads(max(2, cpu_cores()))
         except RuntimeError:  # runtime already initialised
             pass
 

@@ -6,11 +6,14 @@ from __future__ import annotations
 
 import json
 import platform
+import threading
 import time
 from collections.abc import Callable
+from contextlib import contextmanager, nullcontext
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sorter import __version__
 from sorter.config import BUNDLED_MODEL, CLASS_NAMES
@@ -299,6 +302,20 @@ class SortSummary:
     seconds: float = 0.0
 
 
+@dataclass
+class Tally:
+    """Counts per status and per destination folder, shared by `sort` and `watch`."""
+
+    counts: dict[str, int] = field(default_factory=dict)
+    moved_to: dict[str, int] = field(default_factory=dict)
+
+    def add(self, result: FileResult) -> None:
+        self.counts[result.status] = self.counts.get(result.status, 0) + 1
+        if result.destination is not None:
+            folder = result.destination.parent.name
+            self.moved_to[folder] = self.moved_to.get(folder, 0) + 1
+
+
 def output_folders() -> frozenset[str]:
     from sorter.config import CLASS_FOLDERS, STATE_DIR
 
@@ -343,11 +360,13 @@ class Sorter:
         self.min_confidence = min_confidence
         self.dry_run = dry_run
         self._journal = None
+        self._planner = None
 
     def close(self) -> None:
         if self._journal is not None:
             self._journal.close()
             self._journal = None
+        self._planner = None  # the folder may have changed under us (emptied, say): list it again
 
     def journal(self):
         from sorter.journal import Journal
@@ -356,14 +375,31 @@ class Sorter:
             self._journal = Journal(self.root)
         return self._journal
 
-    def sort_paths(self, paths: list[Path], batch_size: int | None = None):
-        """Classify, plan and move `paths`; yield one FileResult per path."""
-        from sorter.config import DEFAULT_BATCH_SIZE
-        from sorter.inference import classify
+    def planner(self):
+        """One planner for the Sorter's life: the watcher does not list cats/ and dogs/
+        again for every batch. Names taken behind its back are still safe: the move is
+        no-replace, and a collision re-plans (see `_apply`)."""
         from sorter.planning import Planner
 
+        if self._planner is None:
+            self._planner = Planner(self.root, _existing_names(self.root), self.min_confidence)
+        return self._planner
+
+    def sort_entries(self, entries, batch_size: int | None = None):
+        """Classify, plan and move image paths; yield one FileResult per entry. Entries the
+        scan already skipped (`images.Skipped`) are reported as such, first."""
+        from sorter.config import DEFAULT_BATCH_SIZE
+        from sorter.images import Skipped
+        from sorter.inference import classify
+
         batch_size = batch_size or DEFAULT_BATCH_SIZE
-        planner = Planner(self.root, _existing_names(self.root), self.min_confidence)
+        paths = []
+        for entry in entries:
+            if isinstance(entry, Skipped):
+                yield FileResult(entry.path, "skipped", reason=entry.reason)
+            else:
+                paths.append(entry)
+        planner = self.planner()
         chunk = []
         for prediction in classify(self.classifier, paths, batch_size=batch_size):
             chunk.append(planner.decide(prediction.path, prediction.label, prediction.confidence, prediction.error))
@@ -442,7 +478,7 @@ def sort_folder(
     lock_wait: float = 0.0,
 ) -> SortSummary:
     """Sort the images of `root` into `root/cats` and `root/dogs`."""
-    from sorter.images import Skipped, scan_folder
+    from sorter.images import scan_folder
     from sorter.journal import recover
     from sorter.lock import FolderLock
 
@@ -452,8 +488,7 @@ def sort_folder(
         raise UsageError("--min-confidence must be between 0 and 1")
     if classifier is None:
         resolve_model_path(model)  # a wrong --model fails before anything else happens
-    counts: dict[str, int] = {}
-    moved_to: dict[str, int] = {}
+    tally = Tally()
     lock = FolderLock(root, wait=lock_wait)
     recovered = 0
     if not dry_run:
@@ -468,25 +503,14 @@ def sort_folder(
         on_start(len(entries))
         sorter = Sorter(root, classifier, min_confidence=min_confidence, dry_run=dry_run)
         try:
-            paths = []
-            for entry in entries:
-                if isinstance(entry, Skipped):
-                    result = FileResult(entry.path, "skipped", reason=entry.reason)
-                    counts["skipped"] = counts.get("skipped", 0) + 1
-                    on_result(result)
-                else:
-                    paths.append(entry)
-            for result in sorter.sort_paths(paths):
-                counts[result.status] = counts.get(result.status, 0) + 1
-                if result.destination is not None:
-                    folder = result.destination.parent.name
-                    moved_to[folder] = moved_to.get(folder, 0) + 1
+            for result in sorter.sort_entries(entries):
+                tally.add(result)
                 on_result(result)
         finally:
             sorter.close()
     finally:
         lock.release()
-    return SortSummary(root, dry_run, counts, moved_to, recovered, time.monotonic() - started)
+    return SortSummary(root, dry_run, tally.counts, tally.moved_to, recovered, time.monotonic() - started)
 
 
 # --------------------------------------------------------------------------- undo
@@ -501,6 +525,15 @@ class UndoResult:
     missing: list[str]  # no longer where sorter put them
 
 
+def _remove_if_empty(root: Path, folders) -> None:
+    """Remove folders sorter created (cats/, dogs/) once empty: only then were they ours."""
+    for folder in dict.fromkeys(folders):
+        try:
+            (root / folder).rmdir()
+        except OSError:
+            pass
+
+
 def _forget(root: Path) -> None:
     """Everything sorter did in `root` is reversed: remove the folders it created (when
     empty, whichever run created them, crashed runs included) and its state, so the folder
@@ -509,11 +542,7 @@ def _forget(root: Path) -> None:
 
     from sorter.journal import journal_path, read_runs, state_dir
 
-    for folder in dict.fromkeys(f for run in read_runs(root) for f in run.created_dirs):
-        try:
-            (root / folder).rmdir()  # only if empty: it was ours
-        except OSError:
-            pass
+    _remove_if_empty(root, (f for run in read_runs(root) for f in run.created_dirs))
     # The journal goes first: a crash part-way leaves at most an empty-of-meaning .sorter/,
     # which the next undo removes.
     journal_path(root).unlink(missing_ok=True)
@@ -580,11 +609,7 @@ def undo(root: Path, *, all_runs: bool = False, lock_wait: float = 0.0) -> UndoR
                         marked = len(undone)
                 sync_dirs([root, *{p.parent for pair in restored for p in pair}])
                 journal.mark("undo", undone[marked:])
-                for folder in run.created_dirs:
-                    try:
-                        (root / folder).rmdir()  # only if empty: it was ours
-                    except OSError:
-                        pass
+                _remove_if_empty(root, run.created_dirs)
         remaining = any(m.done and not m.undone for r in read_runs(root) for m in r.moves)
         if not remaining and not conflicts and not missing:
             _forget(root)
@@ -592,10 +617,6 @@ def undo(root: Path, *, all_runs: bool = False, lock_wait: float = 0.0) -> UndoR
 
 
 # --------------------------------------------------------------------------- watch
-
-import threading  # noqa: E402 - kept with the section that uses it
-from contextlib import contextmanager, nullcontext  # noqa: E402
-from typing import TYPE_CHECKING  # noqa: E402
 
 if TYPE_CHECKING:  # watchdog is imported only when a watch starts
     from sorter.watch import WatchSettings
@@ -699,7 +720,6 @@ def watch_folder(
     new ones: a download in progress when the watcher starts is not moved half-written.
     """
     from sorter.config import DEFAULT_BATCH_SIZE
-    from sorter.images import Skipped
     from sorter.journal import recover
     from sorter.lock import FolderLock
     from sorter.watch import Watcher, WatchSettings
@@ -709,16 +729,12 @@ def watch_folder(
     if not 0.0 <= min_confidence <= 1.0:
         raise UsageError("--min-confidence must be between 0 and 1")
     batch_size = batch_size or DEFAULT_BATCH_SIZE
-    counts: dict[str, int] = {}
-    moved_to: dict[str, int] = {}
+    tally = Tally()
     mode = ""
 
     def report(result: FileResult, watcher: Watcher) -> None:
-        counts[result.status] = counts.get(result.status, 0) + 1
-        if result.status == "moved" and result.destination is not None:
-            folder = result.destination.parent.name
-            moved_to[folder] = moved_to.get(folder, 0) + 1
-        elif result.status in ("unsure", "unreadable", "skipped", "failed"):
+        tally.add(result)  # watch never plans without moving: a destination means moved
+        if result.status in ("unsure", "unreadable", "skipped", "failed"):
             watcher.settle(result.path)  # left in place: look again only once it changes
         on_result(result)
 
@@ -766,23 +782,17 @@ def watch_folder(
                             watcher.wait()
                             continue
                         state.check(sorter)
-                        paths = []
-                        for entry in batch:
-                            if isinstance(entry, Skipped):
-                                report(FileResult(entry.path, "skipped", reason=entry.reason), watcher)
-                            else:
-                                paths.append(entry)
                         try:
-                            for result in sorter.sort_paths(paths, batch_size=batch_size):
+                            for result in sorter.sort_entries(batch, batch_size=batch_size):
                                 report(result, watcher)
                         except OSError as exc:
                             # Disk full, permissions on cats/, ...: not fatal to a service; the
                             # files are still in place and the next scan offers them again.
-                            notify(f"could not sort {len(paths)} file(s): {exc}; retrying at the next scan")
+                            notify(f"could not sort {len(batch)} file(s): {exc}; retrying at the next scan")
                     mode = watcher.mode  # after the loop: the observer may have fallen back to polling
             finally:
                 sorter.close()
         finally:
             state.lock.release()
-    return WatchSummary(root, counts, moved_to, mode, time.monotonic() - started)
+    return WatchSummary(root, tally.counts, tally.moved_to, mode, time.monotonic() - started)
 

@@ -16,7 +16,7 @@ import numpy as np
 
 from sorter.errors import ImageError, UsageError
 from sorter.images import load_image
-from sorter.model import build_model, import_keras
+from sorter.model import augmenter, build_model, import_keras
 
 
 @dataclass(frozen=True)
@@ -96,7 +96,7 @@ def _dataset(items, config: TrainConfig, training: bool, broken: list[str]):
         ds = ds.shuffle(min(len(items), 20_000), seed=config.seed, reshuffle_each_iteration=True)
     ds = ds.batch(config.batch_size)
     if training:
-        augment = _augmenter(config.seed)
+        augment = augmenter(config.seed)
         ds = ds.map(
             lambda x, y: (augment(tf.cast(x, tf.float32), training=True), y),
             num_parallel_calls=tf.data.AUTOTUNE,
@@ -110,12 +110,6 @@ def _decoded_ok(image, label, ok):
 
 def _drop_flag(image, label, ok):
     return image, label
-
-
-def _augmenter(seed: int):
-    from sorter.model import augmenter
-
-    return augmenter(seed)
 
 
 def _schedule(config: TrainConfig, steps_per_epoch: int):

@@ -3,7 +3,10 @@ in-process tests, and a tiny real Keras model for the tests that need one."""
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import cv2
@@ -169,3 +172,19 @@ def make_messy_folder(
         (root / "link.jpg").symlink_to(outside / "secret.jpg")
         (root / "linked dir").symlink_to(outside, target_is_directory=True)
     return root
+
+
+HEAVY_MODULES = ("tensorflow", "keras", "cv2", "numpy")
+
+
+def heavy_imports_after(*invocations: tuple[list[str], int | None]) -> list[str]:
+    """Run CLI invocations (args, expected exit code or None) in a fresh interpreter and
+    return which heavy modules they imported: commands that need no model must import none."""
+    lines = ["import json, sys", "from typer.testing import CliRunner", "from sorter.cli import app"]
+    for args, code in invocations:
+        lines.append(f"r = CliRunner().invoke(app, {args!r})")
+        if code is not None:
+            lines.append(f"assert r.exit_code == {code}, r.output")
+    lines.append(f"print(json.dumps(sorted(m for m in {HEAVY_MODULES!r} if m in sys.modules)))")
+    out = subprocess.run([sys.executable, "-c", "\n".join(lines)], capture_output=True, text=True, check=True)
+    return json.loads(out.stdout)

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import pytest
 from typer.testing import CliRunner
 
@@ -36,17 +33,9 @@ def test_every_command_is_in_the_readme() -> None:
 
 
 def test_help_and_undo_do_not_import_tensorflow(tmp_path) -> None:
-    code = (
-        "import sys\n"
-        "from typer.testing import CliRunner\n"
-        "from sorter.cli import app\n"
-        "r = CliRunner().invoke(app, ['sort', '--help'])\n"
-        f"r = CliRunner().invoke(app, ['undo', {str(tmp_path)!r}])\n"
-        "assert r.exit_code == 2, r.output\n"
-        "print(sorted(m for m in ('tensorflow', 'keras', 'cv2', 'numpy') if m in sys.modules))\n"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "[]"
+    from conftest import heavy_imports_after
+
+    assert heavy_imports_after((["sort", "--help"], None), (["undo", str(tmp_path)], 2)) == []
 
 
 def test_unknown_option_is_a_usage_error() -> None:
