@@ -127,17 +127,21 @@ def real_model(explicit: Path | None, workdir: Path) -> tuple[Path, str]:
         return explicit, str(explicit)
     if BUNDLED_MODEL.is_file():
         return BUNDLED_MODEL, "bundled sorter/models/default.keras"
-    from sorter.model import build_model
+    from sorter.lite import export_int8
+    from sorter.model import build_model, runtime_path
 
     path = workdir / "untrained.keras"
-    build_model(128).save(path)
+    model = build_model(128)
+    model.save(path)
+    export_int8(model, np.random.default_rng(0).integers(0, 256, (64, 128, 128, 3), dtype=np.uint8), runtime_path(path))
     return path, "untrained build_model(128) (no bundled model; speed does not depend on weights)"
 
 
 def model_input_size(path: Path) -> int:
-    import keras
+    from sorter.lite import LiteClassifier
+    from sorter.model import check_model_path
 
-    return int(keras.saving.load_model(path, compile=False, safe_mode=True).input_shape[1])
+    return LiteClassifier.load(check_model_path(path)).image_size
 
 
 # ----------------------------------------------------------------------------- the tutorial
@@ -321,13 +325,15 @@ def light_commands(work: Path, phone_source: Path, model: Path) -> dict:
 
 
 def versions() -> dict[str, str]:
+    from importlib.metadata import version
+
     import keras
     import tensorflow
 
     import sorter
 
     return {"sorter": sorter.__version__, "tensorflow": tensorflow.__version__, "keras": keras.__version__,
-            "opencv": cv2.__version__, "numpy": np.__version__}
+            "ai-edge-litert": version("ai-edge-litert"), "opencv": cv2.__version__, "numpy": np.__version__}
 
 
 def ratio(a: float | None, b: float) -> float | None:
@@ -399,7 +405,7 @@ def main() -> None:
     parser.add_argument("--small", type=int, help="N for the small photos (2N are generated; default 5000)")
     parser.add_argument("--phone", type=int, help="N for the phone photos (2N are generated; default 100)")
     parser.add_argument("--tutorial-files", type=int, help="small photos for the tutorial loop (default 500)")
-    parser.add_argument("--model", type=Path, help="a .keras model (default: bundled, else an untrained one)")
+    parser.add_argument("--model", type=Path, help="MODEL.keras with MODEL.tflite (default: bundled, else untrained)")
     parser.add_argument("--json-out", type=Path, help="write the results here as JSON")
     parser.add_argument("--repeat", type=int, default=2, help="runs of sorter sort at N and at 2N; the fastest counts")
     parser.add_argument("--sorter-command", help="how to run sorter (default: the `sorter` beside this Python)")

@@ -23,7 +23,7 @@ from pathlib import Path
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", type=Path, help="a .keras model (default: build a tiny untrained one)")
+    parser.add_argument("--model", type=Path, help="MODEL.keras with MODEL.tflite (default: a tiny untrained one)")
     parser.add_argument("--files", type=int, default=25)
     parser.add_argument("--pixels", type=int, default=64, help="height of the test photos (noise JPEGs)")
     parser.add_argument("--gap", type=float, default=0.3, help="seconds between files")
@@ -36,10 +36,13 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="watch-latency-"))
     model = args.model
     if model is None:
-        from sorter.model import build_model
+        from sorter.lite import export_int8
+        from sorter.model import build_model, runtime_path
 
         model = work / "tiny.keras"
-        build_model(image_size=32).save(model)
+        network = build_model(image_size=32)
+        network.save(model)
+        export_int8(network, np.random.default_rng(0).integers(0, 256, (32, 32, 32, 3), dtype=np.uint8), runtime_path(model))
     root = work / "inbox"
     root.mkdir()
     log = work / "stderr"

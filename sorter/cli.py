@@ -66,7 +66,9 @@ def main_options(
 
 ModelOption = Annotated[
     Optional[Path],
-    typer.Option("--model", "-m", help="A .keras model trained by `sorter train` (default: the bundled model)."),
+    typer.Option(
+        "--model", "-m", help="MODEL.keras from `sorter train` (runs its int8 MODEL.tflite; default: the bundled model)."
+    ),
 ]
 
 
@@ -88,8 +90,9 @@ def train(
 ) -> None:
     """Train a cats-vs-dogs model on a labelled folder.
 
-    Saves MODEL.keras, MODEL.json (metadata) and MODEL-curves.png; checkpoints go to
-    MODEL.checkpoints/ after every epoch, so an interrupted run continues with --resume.
+    Saves MODEL.keras, MODEL.tflite (the int8 model that sort runs), MODEL.json (metadata)
+    and MODEL-curves.png; checkpoints go to MODEL.checkpoints/ after every epoch, so an
+    interrupted run continues with --resume.
 
     Example:
 
@@ -135,7 +138,7 @@ def train(
     accuracy = f"{result.validation.accuracy:.2%} on {result.validation.n}" if result.validation else "n/a"
     out.print(f"Saved {result.model_path} ({result.epochs_run} epochs, best {result.best_epoch}, "
               f"{result.seconds / 60:.1f} min); validation accuracy {accuracy}")
-    out.print(f"Metadata {result.metadata_path}; curves {result.curves_path}")
+    out.print(f"Int8 model for sorting {result.runtime_path}; metadata {result.metadata_path}; curves {result.curves_path}")
 
 
 # --------------------------------------------------------------------------- evaluate

@@ -1,6 +1,6 @@
 """Classify a stream of files on one thread per core: files are decoded one per task (OpenCV
 releases the GIL) and decoded batches go through the model as tasks of the same pool
-(TensorFlow releases it too), so decoding and inference share the cores without waiting on
+(LiteRT releases it too), so decoding and inference share the cores without waiting on
 each other. Memory stays flat: at most 2 x workers + 1 batches are in flight."""
 
 from __future__ import annotations
@@ -68,7 +68,7 @@ def classify(
 
     One pool of `workers` threads (one per core) runs both kinds of task: decoding a file,
     and running the model on a decoded batch. `classifier.predict` is therefore called from
-    several threads at once; each call then does best on one core (see KerasClassifier).
+    several threads at once; each call then does best on one core (see LiteClassifier).
     Measured on 2 cores (benchmarks/sort_speed.py), that beats one model call spread over
     both cores while a separate pool decodes: the two no longer wait on each other.
     """

@@ -1,18 +1,20 @@
-"""Keras only: build the network, save and load it safely, predict in batches.
+"""The network: build it (Keras), find a saved one and its metadata safely, and the
+interface sort, watch and evaluate use to run it (implemented by `sorter.lite`).
 
-TensorFlow is imported lazily (inside functions) so that commands that never touch a model
-(`--help`, `undo`) start instantly.
+TensorFlow is imported lazily (inside functions): only training needs it.
 """
 
 from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from sorter.config import CLASS_NAMES, cpu_cores
+from sorter.config import CLASS_NAMES
 from sorter.errors import ModelError
 
 # Keras releases before 3.12 have known safe_mode bypasses in .keras loading (2025 CVEs).
@@ -32,29 +34,37 @@ def _quiet_tensorflow() -> None:
     os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
 
+@contextmanager
+def quiet_stderr() -> Iterator[None]:
+    """TensorFlow and LiteRT print banners and converter logs (absl, oneDNN, XNNPACK)
+    straight to file descriptor 2, past Python's logging: hide what they print inside."""
+    saved = os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)
+    try:
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
 def import_keras():
     _quiet_tensorflow()
     import sys
 
     if "keras" not in sys.modules:
-        # TensorFlow's C++ runtime prints start-up banners (absl, oneDNN) straight to file
-        # descriptor 2, past Python's logging: hide them for the import only.
-        saved = os.dup(2)
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, 2)
         # Keras imports matplotlib.pyplot, when installed, for plotting helpers sorter never
         # calls: 0.5 s of a 2.5 s start. Hidden for this import only (`report` imports it).
         hide_matplotlib = "matplotlib" not in sys.modules
         if hide_matplotlib:
             sys.modules["matplotlib"] = None
         try:
-            import tensorflow  # noqa: F401
+            with quiet_stderr():
+                import tensorflow  # noqa: F401
         finally:
             if hide_matplotlib:
                 del sys.modules["matplotlib"]
-            os.dup2(saved, 2)
-            os.close(saved)
-            os.close(devnull)
     import keras
 
     version = tuple(int(p) for p in keras.__version__.split(".")[:2])
@@ -134,14 +144,24 @@ def metadata_path(model_path: Path) -> Path:
     return model_path.with_suffix(".json")
 
 
-def check_model_path(path: Path) -> None:
+def runtime_path(model_path: Path) -> Path:
+    """The int8 model that `sorter train` writes beside MODEL.keras, and that sort runs."""
+    return model_path.with_suffix(".tflite")
+
+
+def check_model_path(path: Path) -> Path:
+    """A model given by the user (MODEL.keras or its MODEL.tflite) -> the file to run."""
     suffix = path.suffix.lower()
     if suffix in REFUSED_SUFFIXES:
         raise ModelError(f"{path}: {REFUSED_SUFFIXES[suffix]}")
-    if suffix != ".keras":
-        raise ModelError(f"{path}: not a Keras 3 model (expected a .keras file)")
+    if suffix not in (".keras", ".tflite"):
+        raise ModelError(f"{path}: not a sorter model (expected MODEL.keras from `sorter train`, or its MODEL.tflite)")
     if not path.is_file():
         raise ModelError(f"model not found: {path}")
+    runtime = runtime_path(path)
+    if not runtime.is_file():
+        raise ModelError(f"{runtime.name} not found beside {path}: `sorter train` writes it (the model sort runs)")
+    return runtime
 
 
 def read_metadata(path: Path) -> dict[str, Any]:
@@ -162,74 +182,3 @@ class Classifier(Protocol):
     def predict(self, batch) -> Any:
         """(n, size, size, 3) uint8 RGB -> (n,) float probabilities of 'dog'."""
         ...
-
-
-class KerasClassifier:
-    def __init__(self, model, metadata: dict[str, Any]) -> None:
-        import threading
-
-        self.model = model
-        self.metadata = metadata
-        self.image_size = int(model.input_shape[1])
-        self._call = None
-        self._lock = threading.Lock()
-
-    def _compiled(self):
-        """The network as one graph with its weights frozen into constants, traced on first
-        use (an empty folder never pays for it). Frozen, Grappler folds each BatchNorm into
-        the convolution before it: ~1.3x the throughput of calling through variables, with
-        probabilities equal to within ~1e-6 (float rounding; no label changed on 1,000
-        photos with a trained checkpoint). One graph for every batch size: per-call
-        `model.predict` costs ~30 ms of overhead, which is what made the tutorial slow."""
-        with self._lock:  # `classify` predicts from several threads
-            if self._call is None:
-                import tensorflow as tf
-                from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
-
-                model = self.model
-                spec = tf.TensorSpec([None, self.image_size, self.image_size, 3], tf.uint8)
-                traced = tf.function(lambda x: model(tf.cast(x, tf.float32), training=False)).get_concrete_function(spec)
-                self._call = convert_variables_to_constants_v2(traced)
-            return self._call
-
-    @staticmethod
-    def _one_thread_per_call() -> None:
-        """`classify` runs one model call per core at once; each call then does best on one
-        thread (measured on 2 cores: ~10% more than two calls of two threads fighting).
-        Only possible before TensorFlow starts its runtime, i.e. before the first model
-        loads; a process that already runs TensorFlow (training) keeps its settings."""
-        import tensorflow as tf
-
-        try:
-            tf.config.threading.set_intra_op_parallelism_threads(1)
-            tf.config.threading.set_inter_op_parallelism_threads(max(2, cpu_cores()))
-        except RuntimeError:  # runtime already initialised
-            pass
-
-    @classmethod
-    def load(cls, path: Path) -> KerasClassifier:
-        check_model_path(path)
-        metadata = read_metadata(path)
-        keras = import_keras()
-        cls._one_thread_per_call()
-        try:
-            model = keras.saving.load_model(path, compile=False, safe_mode=True)
-        except Exception as exc:  # keras raises many types for a bad file
-            first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise ModelError(f"{path}: cannot load model ({first_line[:200]})") from exc
-        shape = model.input_shape
-        if len(shape) != 4 or shape[1] != shape[2] or shape[3] != 3 or model.output_shape[-1] != 1:
-            raise ModelError(f"{path}: not a sorter model (input {shape}, output {model.output_shape})")
-        return cls(model, metadata)
-
-    def predict(self, batch):
-        import numpy as np
-
-        if len(batch) == 0:
-            return np.zeros((0,), dtype=np.float32)
-        import tensorflow as tf
-
-        outputs = self._compiled()(tf.constant(batch))
-        if isinstance(outputs, (list, tuple)):
-            outputs = outputs[0]
-        return outputs.numpy().reshape(-1)

@@ -63,6 +63,25 @@ class TrainState:
     broken: list[str] = field(default_factory=list)
 
 
+#: Training photos that set the int8 model's value ranges (see `sorter.lite.export_int8`).
+CALIBRATION_IMAGES = 512
+
+
+def calibration_images(items, image_size: int, seed: int, n: int = CALIBRATION_IMAGES) -> np.ndarray:
+    """A seeded sample of training photos, decoded exactly as `sort` decodes them."""
+    import random
+
+    images = []
+    for path, _ in random.Random(seed).sample(list(items), min(n, len(items))):
+        try:
+            images.append(load_image(path, image_size))
+        except ImageError:
+            continue  # the training run reports broken files
+    if not images:
+        raise UsageError("no readable training photos to calibrate the int8 model with")
+    return np.stack(images)
+
+
 def checkpoint_dir(out: Path) -> Path:
     return out.with_name(out.stem + ".checkpoints")
 

@@ -38,6 +38,15 @@ def test_help_and_undo_do_not_import_tensorflow(tmp_path) -> None:
     assert heavy_imports_after((["sort", "--help"], None), (["undo", str(tmp_path)], 2)) == []
 
 
+def test_sort_runs_the_bundled_model_without_importing_tensorflow(tmp_path) -> None:
+    from conftest import heavy_imports_after, write_image
+
+    write_image(tmp_path / "a.jpg")
+    # TensorFlow is only for training: sorting needs the decoder and LiteRT (start-up < 1 s).
+    assert heavy_imports_after((["sort", str(tmp_path)], 0)) == ["cv2", "numpy"]
+    assert len(list(tmp_path.glob("*s/a.jpg"))) == 1
+
+
 def test_unknown_option_is_a_usage_error() -> None:
     result = runner.invoke(app, ["sort", "--frobnicate"])
     assert result.exit_code == 2

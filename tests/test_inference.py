@@ -78,11 +78,31 @@ def test_an_empty_stream_never_calls_the_model() -> None:
     assert classifier.batch_sizes == []
 
 
-def test_the_real_model_agrees_with_a_plain_keras_call(tmp_path: Path, tiny_model: Path) -> None:
-    from sorter.model import KerasClassifier
+def test_the_int8_model_agrees_with_the_keras_model_it_was_exported_from(tiny_model: Path) -> None:
+    import keras
 
-    classifier = KerasClassifier.load(tiny_model)
-    batch = np.random.default_rng(0).integers(0, 256, (5, 32, 32, 3), dtype=np.uint8)
-    plain = classifier.model(batch.astype(np.float32), training=False).numpy().reshape(-1)
-    assert np.allclose(classifier.predict(batch), plain, atol=1e-5)
+    from sorter.lite import LiteClassifier
+    from sorter.model import runtime_path
+
+    classifier = LiteClassifier.load(runtime_path(tiny_model))
+    assert classifier.image_size == 32
+    batch = np.random.default_rng(1).integers(0, 256, (5, 32, 32, 3), dtype=np.uint8)
+    plain = keras.saving.load_model(tiny_model).predict(batch.astype(np.float32), verbose=0).reshape(-1)
+    assert np.allclose(classifier.predict(batch), plain, atol=0.05)  # int8 rounding, not a different model
+    assert classifier.predict(batch[:2]).shape == (2,)  # another batch size re-plans, same answers
+    assert np.allclose(classifier.predict(batch[:2]), classifier.predict(batch)[:2])
     assert classifier.predict(batch[:0]).shape == (0,)
+
+
+def test_one_classifier_serves_every_worker_thread_at_once(tiny_model: Path) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from sorter.lite import LiteClassifier
+    from sorter.model import runtime_path
+
+    classifier = LiteClassifier.load(runtime_path(tiny_model))
+    batches = [np.full((3, 32, 32, 3), i * 15, np.uint8) for i in range(16)]
+    alone = [classifier.predict(b) for b in batches]
+    with ThreadPoolExecutor(max_workers=6) as pool:  # more threads than interpreters: they wait
+        together = list(pool.map(classifier.predict, batches))
+    assert all(np.array_equal(a, b) for a, b in zip(alone, together, strict=True))

@@ -154,6 +154,8 @@ def test_cli_json_prints_one_object_and_nothing_else(tmp_path: Path, tiny_model:
         (["sort", "{tmp}", "--model", "{tmp}/model.pkl"], 1, "pickled models are refused"),
         (["sort", "{tmp}", "--model", "{tmp}/nope.keras"], 1, "model not found"),
         (["sort", "{tmp}", "--model", "{tmp}/fake.keras"], 1, "cannot load model"),
+        (["sort", "{tmp}", "--model", "{tmp}/only.keras"], 1, "only.tflite not found beside"),
+        (["sort", "{tmp}", "--model", "{tmp}/labels.csv"], 1, "not a sorter model"),
         (["sort", "{tmp}", "--min-confidence", "2"], 2, "Invalid value"),
         (["undo", "{tmp}"], 2, "nothing to undo"),
     ],
@@ -162,6 +164,9 @@ def test_bad_input_gets_one_clear_line_and_an_exit_code(tmp_path: Path, args, co
     (tmp_path / "model.h5").write_bytes(b"x")
     (tmp_path / "model.pkl").write_bytes(b"x")
     (tmp_path / "fake.keras").write_bytes(b"not a zip")
+    (tmp_path / "fake.tflite").write_bytes(b"not a flatbuffer")
+    (tmp_path / "only.keras").write_bytes(b"a model without its int8 export")
+    (tmp_path / "labels.csv").write_bytes(b"file,label")
     result = runner.invoke(app, [a.format(tmp=tmp_path) for a in args])
     assert result.exit_code == code
     assert message in result.stderr

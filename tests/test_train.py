@@ -51,6 +51,8 @@ def test_train_saves_a_model_metadata_and_curves(trained) -> None:
     assert meta["training"]["n_train"] + meta["training"]["n_validation"] == 48  # balanced: 24 + 24
     assert [b.split(":")[0] for b in meta["training"]["broken_files"]] == [str(data / "cats" / "broken.jpg")]
     assert 0.0 <= meta["validation_accuracy"] <= 1.0
+    assert meta["validation_accuracy_float"] == meta["training"]["history"][0]["val_accuracy"]
+    assert out.with_suffix(".tflite").stat().st_size > 0 and "int8" in meta["runtime"]
     assert set(meta["versions"]) >= {"keras", "tensorflow", "opencv", "sorter"}
     assert "sorter train" in meta["training"]["command"]
     curves = cv2.imread(str(out.with_name("model-curves.png")))
