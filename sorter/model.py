@@ -110,7 +110,9 @@ def build_model(image_size: int, width: int = 1):
     x = layers.Activation("relu")(x)
     x = layers.GlobalAveragePooling2D()(x)
     x = layers.Dropout(0.3)(x)
-    outputs = layers.Dense(1, activation="sigmoid", name="p_dog")(x)
+    # float32 even under mixed precision: a bfloat16 sigmoid rounds probabilities near 0 and
+    # 1, which the loss then sees.
+    outputs = layers.Dense(1, activation="sigmoid", name="p_dog", dtype="float32")(x)
     return keras.Model(inputs, outputs, name="sorter_cnn")
 
 

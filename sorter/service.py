@@ -258,6 +258,7 @@ def train(config, *, resume: bool = False, on_event=lambda e: None) -> TrainResu
             "best_epoch": state.best_epoch,
             "batch_size": config.batch_size,
             "learning_rate": config.learning_rate,
+            "precision": state.precision,
             "seconds": round(state.seconds, 1),
             "broken_files": state.broken,
             "history": state.history,

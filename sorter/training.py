@@ -8,7 +8,9 @@ import json
 import math
 import shutil
 import time
-from collections.abc import Callable
+import warnings
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -61,6 +63,23 @@ class TrainState:
     history: list[dict[str, float]] = field(default_factory=list)
     seconds: float = 0.0
     broken: list[str] = field(default_factory=list)
+    precision: str = "float32"  # Keras dtype policy of the training run
+
+
+def fast_precision() -> str:
+    """bfloat16 mixed precision where the hardware computes it natively (a GPU, or a CPU
+    with AVX512-BF16 or AMX: measured 1.56x faster steps on 2 Zen 4 cores), float32
+    elsewhere (emulated bfloat16 is slower). Variables, and so saved weights, stay float32."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            flags = set(f.read().split())
+    except OSError:
+        flags = set()
+    if flags & {"avx512_bf16", "amx_bf16"}:
+        return "mixed_bfloat16"
+    import tensorflow as tf
+
+    return "mixed_bfloat16" if tf.config.list_physical_devices("GPU") else "float32"
 
 
 #: Training photos that set the int8 model's value ranges (see `sorter.lite.export_int8`).
@@ -80,6 +99,18 @@ def calibration_images(items, image_size: int, seed: int, n: int = CALIBRATION_I
     if not images:
         raise UsageError("no readable training photos to calibrate the int8 model with")
     return np.stack(images)
+
+
+@contextmanager
+def _global_policy(keras, policy: str) -> Iterator[str]:
+    """Keras's dtype policy is process-wide: set it for the training run only, and put it
+    back afterwards, also after an error or Ctrl-C."""
+    before = keras.mixed_precision.global_policy().name
+    keras.mixed_precision.set_global_policy(policy)
+    try:
+        yield policy
+    finally:
+        keras.mixed_precision.set_global_policy(before)
 
 
 def checkpoint_dir(out: Path) -> Path:
@@ -173,68 +204,76 @@ def run_training(
     train_ds = _dataset(train_items, config, training=True, broken=broken)
     val_ds = _dataset(val_items, config, training=False, broken=broken) if val_items else None
     steps = math.ceil(len(train_items) / config.batch_size)
+    # Entered after the datasets are built: the augmentation layers keep computing in float32.
+    with _global_policy(keras, fast_precision()) as precision:
+        if resume:
+            if not state_file.is_file() or not (ckpt / "last.keras").is_file():
+                raise UsageError(f"nothing to resume: no checkpoint in {ckpt}")
+            state = TrainState(**json.loads(state_file.read_text()))
+            # Our own checkpoint; still loaded with safe_mode on.
+            model = keras.saving.load_model(ckpt / "last.keras", safe_mode=True)
+            # `--resume --epochs N` may change the horizon: the cosine schedule follows it, and
+            # the optimizer keeps its step count and moments.
+            model.optimizer.learning_rate = _schedule(config, steps)
+            state.config["epochs"] = str(config.epochs)
+        else:
+            if ckpt.exists():
+                shutil.rmtree(ckpt)
+            ckpt.mkdir(parents=True)
+            state = TrainState(config={k: str(v) for k, v in asdict(config).items()}, precision=precision)
+            model = build_model(config.image_size, config.width)
+            _compile(model, config, steps)
 
-    if resume:
-        if not state_file.is_file() or not (ckpt / "last.keras").is_file():
-            raise UsageError(f"nothing to resume: no checkpoint in {ckpt}")
-        state = TrainState(**json.loads(state_file.read_text()))
-        # Our own checkpoint; still loaded with safe_mode on.
-        model = keras.saving.load_model(ckpt / "last.keras", safe_mode=True)
-        # `--resume --epochs N` may change the horizon: the cosine schedule follows it, and
-        # the optimizer keeps its step count and moments.
-        model.optimizer.learning_rate = _schedule(config, steps)
-        state.config["epochs"] = str(config.epochs)
-    else:
-        if ckpt.exists():
-            shutil.rmtree(ckpt)
-        ckpt.mkdir(parents=True)
-        state = TrainState(config={k: str(v) for k, v in asdict(config).items()})
-        model = build_model(config.image_size, config.width)
-        _compile(model, config, steps)
+        class Checkpoint(keras.callbacks.Callback):
+            def __init__(self) -> None:
+                super().__init__()
+                self.started = time.monotonic()
 
-    class Checkpoint(keras.callbacks.Callback):
-        def __init__(self) -> None:
-            super().__init__()
-            self.started = time.monotonic()
+            def on_epoch_begin(self, epoch, logs=None):
+                self.started = time.monotonic()
 
-        def on_epoch_begin(self, epoch, logs=None):
-            self.started = time.monotonic()
+            def on_train_batch_end(self, batch, logs=None):
+                on_event(BatchDone(state.epoch + 1, batch + 1, steps))
 
-        def on_train_batch_end(self, batch, logs=None):
-            on_event(BatchDone(state.epoch + 1, batch + 1, steps))
+            def on_epoch_end(self, epoch, logs=None):
+                metrics = {k: float(v) for k, v in (logs or {}).items()}
+                seconds = time.monotonic() - self.started
+                state.epoch = epoch + 1
+                state.seconds += seconds
+                state.history.append(metrics)
+                state.broken = sorted(set(broken))
+                val_loss = metrics.get("val_loss", metrics.get("loss", math.inf))
+                best = val_loss < state.best_val_loss
+                if best:
+                    state.best_val_loss, state.best_epoch = val_loss, state.epoch
+                    self.model.save(ckpt / "best.keras")
+                # Write-then-rename so a kill mid-save never leaves a torn checkpoint.
+                self.model.save(ckpt / "last.tmp.keras")
+                (ckpt / "last.tmp.keras").replace(ckpt / "last.keras")
+                state_file.with_suffix(".tmp").write_text(json.dumps(asdict(state), indent=1))
+                state_file.with_suffix(".tmp").replace(state_file)
+                on_event(EpochDone(state.epoch, config.epochs, metrics, seconds, best))
+                if state.epoch - state.best_epoch >= config.patience:
+                    self.model.stop_training = True  # early stopping on validation loss
 
-        def on_epoch_end(self, epoch, logs=None):
-            metrics = {k: float(v) for k, v in (logs or {}).items()}
-            seconds = time.monotonic() - self.started
-            state.epoch = epoch + 1
-            state.seconds += seconds
-            state.history.append(metrics)
-            state.broken = sorted(set(broken))
-            val_loss = metrics.get("val_loss", metrics.get("loss", math.inf))
-            best = val_loss < state.best_val_loss
-            if best:
-                state.best_val_loss, state.best_epoch = val_loss, state.epoch
-                self.model.save(ckpt / "best.keras")
-            # Write-then-rename so a kill mid-save never leaves a torn checkpoint.
-            self.model.save(ckpt / "last.tmp.keras")
-            (ckpt / "last.tmp.keras").replace(ckpt / "last.keras")
-            state_file.with_suffix(".tmp").write_text(json.dumps(asdict(state), indent=1))
-            state_file.with_suffix(".tmp").replace(state_file)
-            on_event(EpochDone(state.epoch, config.epochs, metrics, seconds, best))
-            if state.epoch - state.best_epoch >= config.patience:
-                self.model.stop_training = True  # early stopping on validation loss
-
-    if state.epoch < config.epochs and state.epoch - state.best_epoch < config.patience:
-        model.fit(
-            train_ds,
-            validation_data=val_ds,
-            epochs=config.epochs,
-            initial_epoch=state.epoch,
-            callbacks=[Checkpoint()],
-            verbose=0,
-        )
-    best = keras.saving.load_model(ckpt / "best.keras", safe_mode=True, compile=False)
-    # Ship weights only: a fresh, uncompiled copy has no optimizer state (a third the size).
+        if state.epoch < config.epochs and state.epoch - state.best_epoch < config.patience:
+            with warnings.catch_warnings():
+                # "`shuffle=True` was passed, but will be ignored": the pipeline shuffles.
+                warnings.filterwarnings("ignore", message=".*shuffle=True.*")
+                # "Your input ran out of data": printed once, at the end of the first epoch,
+                # because the filtered pipeline's length is only known after one pass.
+                warnings.filterwarnings("ignore", message=".*ran out of data.*")
+                model.fit(
+                    train_ds,
+                    validation_data=val_ds,
+                    epochs=config.epochs,
+                    initial_epoch=state.epoch,
+                    callbacks=[Checkpoint()],
+                    verbose=0,
+                )
+        best = keras.saving.load_model(ckpt / "best.keras", safe_mode=True, compile=False)
+    # Ship weights only: a fresh, uncompiled float32 copy has no optimizer state (a third
+    # the size) and no bfloat16 casts for the int8 export to trip on.
     final = build_model(config.image_size, config.width)
     final.set_weights(best.get_weights())
     return final, state
