@@ -149,8 +149,10 @@ def model_input_size(path: Path) -> int:
 
 def tutorial_model():
     """The kind of network the tutorial trained: 50x50 grayscale, three conv/pool blocks."""
-    import keras
-    from keras import layers
+    from sorter.model import import_keras  # TensorFlow without its start-up banners
+
+    keras = import_keras()
+    layers = keras.layers
 
     model = keras.Sequential(
         [
