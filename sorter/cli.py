@@ -15,6 +15,7 @@ import typer
 from rich.console import Console
 
 from sorter import __version__
+from sorter.config import DEFAULT_IMAGE_SIZE
 from sorter.errors import SorterError
 
 app = typer.Typer(
@@ -80,7 +81,7 @@ def train(
     data_dir: Annotated[Path, typer.Argument(help="Folder with Cat/ and Dog/ (or cats/, dogs/) subfolders.")],
     out_path: Annotated[Path, typer.Option("--out", "-o", help="Where to save the .keras model.")] = Path("model.keras"),
     epochs: Annotated[int, typer.Option(min=1, help="Maximum epochs (early stopping may end sooner).")] = 40,
-    image_size: Annotated[int, typer.Option(min=32, max=512, help="Input size in pixels (square).")] = 128,
+    image_size: Annotated[int, typer.Option(min=32, max=512, help="Input size in pixels (square).")] = DEFAULT_IMAGE_SIZE,
     validation_split: Annotated[float, typer.Option(min=0.0, max=0.9, help="Fraction held out for validation.")] = 0.2,
     seed: Annotated[int, typer.Option(help="Seed for the split, shuffling and initial weights.")] = 1337,
     batch_size: Annotated[int, typer.Option(min=1, help="Images per training step.")] = 64,

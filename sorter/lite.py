@@ -43,7 +43,7 @@ def export_int8(model, calibration, path: Path) -> Path:
         for start in range(0, len(calibration), 8):
             yield [calibration[start : start + 8]]
 
-    converter = tf.lite.TFLiteConverter.from_concrete_functions([frozen])
+    converter = tf.lite.TFLiteConverter.from_concrete_functions([frozen], model)
     converter.optimizations = [tf.lite.Optimize.DEFAULT]
     converter.representative_dataset = representative
     with quiet_stderr(), warnings.catch_warnings():

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from sorter.config import DEFAULT_IMAGE_SIZE
 from sorter.errors import ImageError, UsageError
 from sorter.images import load_image
 from sorter.model import augmenter, build_model, import_keras
@@ -26,7 +27,7 @@ class TrainConfig:
     data_dir: Path
     out: Path
     epochs: int = 40
-    image_size: int = 128
+    image_size: int = DEFAULT_IMAGE_SIZE
     validation_split: float = 0.2
     seed: int = 1337
     batch_size: int = 64
