@@ -127,13 +127,11 @@ def real_model(explicit: Path | None, workdir: Path) -> tuple[Path, str]:
         return explicit, str(explicit)
     if BUNDLED_MODEL.is_file():
         return BUNDLED_MODEL, "bundled sorter/models/default.keras"
-    from sorter.lite import export_int8
-    from sorter.model import build_model, runtime_path
+    from sorter.lite import save_model
+    from sorter.model import build_model
 
     path = workdir / "untrained.keras"
-    model = build_model(128)
-    model.save(path)
-    export_int8(model, np.random.default_rng(0).integers(0, 256, (64, 128, 128, 3), dtype=np.uint8), runtime_path(path))
+    save_model(build_model(128), path, np.random.default_rng(0).integers(0, 256, (64, 128, 128, 3), dtype=np.uint8))
     return path, "untrained build_model(128) (no bundled model; speed does not depend on weights)"
 
 

@@ -36,13 +36,12 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="watch-latency-"))
     model = args.model
     if model is None:
-        from sorter.lite import export_int8
-        from sorter.model import build_model, runtime_path
+        from sorter.lite import save_model
+        from sorter.model import build_model
 
         model = work / "tiny.keras"
-        network = build_model(image_size=32)
-        network.save(model)
-        export_int8(network, np.random.default_rng(0).integers(0, 256, (32, 32, 32, 3), dtype=np.uint8), runtime_path(model))
+        noise = np.random.default_rng(0).integers(0, 256, (32, 32, 32, 3), dtype=np.uint8)
+        save_model(build_model(image_size=32), model, noise)
     root = work / "inbox"
     root.mkdir()
     log = work / "stderr"

@@ -18,9 +18,19 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from sorter.config import cpu_cores
 from sorter.errors import ModelError
-from sorter.model import import_keras, quiet_stderr
+from sorter.model import import_keras, quiet_stderr, runtime_path
+
+
+def save_model(model, path: Path, calibration) -> Path:
+    """Save a Keras model as sorter models are saved: MODEL.keras (for resuming and
+    re-exporting) and beside it MODEL.tflite, its int8 export that sorting runs. Returns
+    the .tflite path. `calibration`: see `export_int8`."""
+    model.save(path)
+    return export_int8(model, calibration, runtime_path(path))
 
 
 def export_int8(model, calibration, path: Path) -> Path:
@@ -78,7 +88,7 @@ class LiteClassifier:
         shape, outputs = list(details["shape"]), interpreter.get_output_details()
         if len(shape) != 4 or shape[1] != shape[2] or shape[3] != 3 or len(outputs) != 1:
             raise ModelError(f"not a sorter model (input {shape}, {len(outputs)} outputs)")
-        if details["dtype"].__name__ != "uint8":
+        if details["dtype"] is not np.uint8:
             raise ModelError(f"not a sorter model (input type {details['dtype'].__name__}, expected uint8)")
         self.image_size = int(shape[1])
         self._input, self._output = details["index"], outputs[0]["index"]
@@ -99,8 +109,6 @@ class LiteClassifier:
 
     def predict(self, batch):
         """(n, size, size, 3) uint8 RGB -> (n,) float32 probabilities of 'dog'."""
-        import numpy as np
-
         batch = np.ascontiguousarray(batch, dtype=np.uint8)
         if len(batch) == 0:
             return np.zeros((0,), dtype=np.float32)

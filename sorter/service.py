@@ -40,10 +40,10 @@ def resolve_model_path(model: Path | None) -> Path:
 
 def load_classifier(model: Path | None):
     from sorter.lite import LiteClassifier
-    from sorter.model import check_model_path, read_metadata
+    from sorter.model import read_metadata, runtime_path
 
     path = resolve_model_path(model)
-    return LiteClassifier.load(check_model_path(path), read_metadata(path))
+    return LiteClassifier.load(runtime_path(path), read_metadata(path))
 
 
 # --------------------------------------------------------------------------- evaluate
@@ -203,8 +203,8 @@ def _train_command(config) -> str:
 def train(config, *, resume: bool = False, on_event=lambda e: None) -> TrainResult:
     """Train a model on a PetImages-style folder and save it with its metadata JSON."""
     from sorter.datasets import split as make_split
-    from sorter.lite import LiteClassifier, export_int8
-    from sorter.model import metadata_path, runtime_path
+    from sorter.lite import LiteClassifier, save_model
+    from sorter.model import metadata_path
     from sorter.report import write_training_curves
     from sorter.training import calibration_images, run_training
 
@@ -217,8 +217,7 @@ def train(config, *, resume: bool = False, on_event=lambda e: None) -> TrainResu
         config, parts.train, parts.validation, resume=resume, on_event=on_event
     )
     config.out.parent.mkdir(parents=True, exist_ok=True)
-    model.save(config.out)
-    runtime = export_int8(model, calibration_images(parts.train, config.image_size, config.seed), runtime_path(config.out))
+    runtime = save_model(model, config.out, calibration_images(parts.train, config.image_size, config.seed))
     validation = None
     if parts.validation:
         # Measured on the int8 model through the same inference path `sort` and `evaluate`

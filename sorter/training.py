@@ -103,13 +103,13 @@ def calibration_images(items, image_size: int, seed: int, n: int = CALIBRATION_I
 
 
 @contextmanager
-def _global_policy(keras, policy: str) -> Iterator[str]:
-    """Keras's dtype policy is process-wide: set it for the training run only, and put it
-    back afterwards, also after an error or Ctrl-C."""
+def _global_policy(keras, policy: str) -> Iterator[None]:
+    """Keras's dtype policy is process-wide: set it while the model is built only, and put
+    it back afterwards, also after an error."""
     before = keras.mixed_precision.global_policy().name
     keras.mixed_precision.set_global_policy(policy)
     try:
-        yield policy
+        yield
     finally:
         keras.mixed_precision.set_global_policy(before)
 
@@ -205,76 +205,79 @@ def run_training(
     train_ds = _dataset(train_items, config, training=True, broken=broken)
     val_ds = _dataset(val_items, config, training=False, broken=broken) if val_items else None
     steps = math.ceil(len(train_items) / config.batch_size)
-    # Entered after the datasets are built: the augmentation layers keep computing in float32.
-    with _global_policy(keras, fast_precision()) as precision:
-        if resume:
-            if not state_file.is_file() or not (ckpt / "last.keras").is_file():
-                raise UsageError(f"nothing to resume: no checkpoint in {ckpt}")
-            state = TrainState(**json.loads(state_file.read_text()))
-            # Our own checkpoint; still loaded with safe_mode on.
-            model = keras.saving.load_model(ckpt / "last.keras", safe_mode=True)
-            # `--resume --epochs N` may change the horizon: the cosine schedule follows it, and
-            # the optimizer keeps its step count and moments.
-            model.optimizer.learning_rate = _schedule(config, steps)
-            state.config["epochs"] = str(config.epochs)
-        else:
-            if ckpt.exists():
-                shutil.rmtree(ckpt)
-            ckpt.mkdir(parents=True)
-            state = TrainState(config={k: str(v) for k, v in asdict(config).items()}, precision=precision)
+
+    if resume:
+        if not state_file.is_file() or not (ckpt / "last.keras").is_file():
+            raise UsageError(f"nothing to resume: no checkpoint in {ckpt}")
+        state = TrainState(**json.loads(state_file.read_text()))
+        # Our own checkpoint; still loaded with safe_mode on.
+        model = keras.saving.load_model(ckpt / "last.keras", safe_mode=True)
+        # `--resume --epochs N` may change the horizon: the cosine schedule follows it, and
+        # the optimizer keeps its step count and moments.
+        model.optimizer.learning_rate = _schedule(config, steps)
+        state.config["epochs"] = str(config.epochs)
+    else:
+        if ckpt.exists():
+            shutil.rmtree(ckpt)
+        ckpt.mkdir(parents=True)
+        precision = fast_precision()
+        state = TrainState(config={k: str(v) for k, v in asdict(config).items()}, precision=precision)
+        # Layers take their dtype policy when built (a resumed model keeps its saved ones);
+        # the augmentation layers, built with the datasets above, stay float32.
+        with _global_policy(keras, precision):
             model = build_model(config.image_size, config.width)
             _compile(model, config, steps)
 
-        class Checkpoint(keras.callbacks.Callback):
-            def __init__(self) -> None:
-                super().__init__()
-                self.started = time.monotonic()
+    class Checkpoint(keras.callbacks.Callback):
+        def __init__(self) -> None:
+            super().__init__()
+            self.started = time.monotonic()
 
-            def on_epoch_begin(self, epoch, logs=None):
-                self.started = time.monotonic()
+        def on_epoch_begin(self, epoch, logs=None):
+            self.started = time.monotonic()
 
-            def on_train_batch_end(self, batch, logs=None):
-                on_event(BatchDone(state.epoch + 1, batch + 1, steps))
+        def on_train_batch_end(self, batch, logs=None):
+            on_event(BatchDone(state.epoch + 1, batch + 1, steps))
 
-            def on_epoch_end(self, epoch, logs=None):
-                metrics = {k: float(v) for k, v in (logs or {}).items()}
-                seconds = time.monotonic() - self.started
-                state.epoch = epoch + 1
-                state.seconds += seconds
-                state.history.append(metrics)
-                state.broken = sorted(set(broken))
-                val_loss = metrics.get("val_loss", metrics.get("loss", math.inf))
-                best = val_loss < state.best_val_loss
-                if best:
-                    state.best_val_loss, state.best_epoch = val_loss, state.epoch
-                    self.model.save(ckpt / "best.keras")
-                # Write-then-rename so a kill mid-save never leaves a torn checkpoint.
-                self.model.save(ckpt / "last.tmp.keras")
-                (ckpt / "last.tmp.keras").replace(ckpt / "last.keras")
-                state_file.with_suffix(".tmp").write_text(json.dumps(asdict(state), indent=1))
-                state_file.with_suffix(".tmp").replace(state_file)
-                on_event(EpochDone(state.epoch, config.epochs, metrics, seconds, best))
-                if state.epoch - state.best_epoch >= config.patience:
-                    self.model.stop_training = True  # early stopping on validation loss
+        def on_epoch_end(self, epoch, logs=None):
+            metrics = {k: float(v) for k, v in (logs or {}).items()}
+            seconds = time.monotonic() - self.started
+            state.epoch = epoch + 1
+            state.seconds += seconds
+            state.history.append(metrics)
+            state.broken = sorted(set(broken))
+            val_loss = metrics.get("val_loss", metrics.get("loss", math.inf))
+            best = val_loss < state.best_val_loss
+            if best:
+                state.best_val_loss, state.best_epoch = val_loss, state.epoch
+                self.model.save(ckpt / "best.keras")
+            # Write-then-rename so a kill mid-save never leaves a torn checkpoint.
+            self.model.save(ckpt / "last.tmp.keras")
+            (ckpt / "last.tmp.keras").replace(ckpt / "last.keras")
+            state_file.with_suffix(".tmp").write_text(json.dumps(asdict(state), indent=1))
+            state_file.with_suffix(".tmp").replace(state_file)
+            on_event(EpochDone(state.epoch, config.epochs, metrics, seconds, best))
+            if state.epoch - state.best_epoch >= config.patience:
+                self.model.stop_training = True  # early stopping on validation loss
 
-        if state.epoch < config.epochs and state.epoch - state.best_epoch < config.patience:
-            with warnings.catch_warnings():
-                # "`shuffle=True` was passed, but will be ignored": the pipeline shuffles.
-                warnings.filterwarnings("ignore", message=".*shuffle=True.*")
-                # "Your input ran out of data": printed once, at the end of the first epoch,
-                # because the filtered pipeline's length is only known after one pass.
-                warnings.filterwarnings("ignore", message=".*ran out of data.*")
-                model.fit(
-                    train_ds,
-                    validation_data=val_ds,
-                    epochs=config.epochs,
-                    initial_epoch=state.epoch,
-                    callbacks=[Checkpoint()],
-                    verbose=0,
-                )
-        best = keras.saving.load_model(ckpt / "best.keras", safe_mode=True, compile=False)
-    # Ship weights only: a fresh, uncompiled float32 copy has no optimizer state (a third
-    # the size) and no bfloat16 casts for the int8 export to trip on.
+    if state.epoch < config.epochs and state.epoch - state.best_epoch < config.patience:
+        with warnings.catch_warnings():
+            # "`shuffle=True` was passed, but will be ignored": the pipeline shuffles.
+            warnings.filterwarnings("ignore", message=".*shuffle=True.*")
+            # "Your input ran out of data": printed once, at the end of the first epoch,
+            # because the filtered pipeline's length is only known after one pass.
+            warnings.filterwarnings("ignore", message=".*ran out of data.*")
+            model.fit(
+                train_ds,
+                validation_data=val_ds,
+                epochs=config.epochs,
+                initial_epoch=state.epoch,
+                callbacks=[Checkpoint()],
+                verbose=0,
+            )
+    best = keras.saving.load_model(ckpt / "best.keras", safe_mode=True, compile=False)
+    # Ship weights only: a fresh, uncompiled copy (float32: the policy is back to default)
+    # has no optimizer state (a third the size) and no bfloat16 casts for the int8 export.
     final = build_model(config.image_size, config.width)
     final.set_weights(best.get_weights())
     return final, state

@@ -59,13 +59,11 @@ def fake_classifier() -> FakeClassifier:
 def tiny_model(tmp_path_factory) -> Path:
     """An untrained network of the real architecture at 32 px, saved as `sorter train`
     saves one: tiny.keras and its int8 tiny.tflite (calibrated on noise). Loads in ms."""
-    from sorter.lite import export_int8
-    from sorter.model import build_model, runtime_path
+    from sorter.lite import save_model
+    from sorter.model import build_model
 
     path = tmp_path_factory.mktemp("model") / "tiny.keras"
-    model = build_model(image_size=32)
-    model.save(path)
-    export_int8(model, np.random.default_rng(0).integers(0, 256, (32, 32, 32, 3), dtype=np.uint8), runtime_path(path))
+    save_model(build_model(image_size=32), path, np.random.default_rng(0).integers(0, 256, (32, 32, 32, 3), dtype=np.uint8))
     return path
 
 
