@@ -15,7 +15,7 @@ import typer
 from rich.console import Console
 
 from sorter import __version__
-from sorter.config import DEFAULT_IMAGE_SIZE
+from sorter.config import DEFAULT_IMAGE_SIZE, DEFAULT_LEARNING_RATE
 from sorter.errors import SorterError
 
 app = typer.Typer(
@@ -88,6 +88,13 @@ def train(
     patience: Annotated[int, typer.Option(min=1, help="Stop after this many epochs without a better validation loss.")] = 8,
     limit: Annotated[Optional[int], typer.Option(min=1, help="Use at most this many images per class.")] = None,
     resume: Annotated[bool, typer.Option("--resume", help="Continue an interrupted run from its last checkpoint.")] = False,
+    learning_rate: Annotated[
+        float, typer.Option(min=1e-6, max=1.0, help="Peak learning rate (one epoch of warm-up, then cosine decay).")
+    ] = DEFAULT_LEARNING_RATE,
+    init_from: Annotated[
+        Optional[Path],
+        typer.Option(help="Fine-tune MODEL.keras (trained on the same split) instead of starting from random weights."),
+    ] = None,
 ) -> None:
     """Train a cats-vs-dogs model on a labelled folder.
 
@@ -98,6 +105,11 @@ def train(
     Example:
 
       sorter train ../shared/datasets/dogs-vs-cats-200 --out model.keras --epochs 30
+
+    Fine-tune it at a larger size (same data, seed and split):
+
+      sorter train ../shared/datasets/dogs-vs-cats-200 --out big.keras
+        --init-from model.keras --image-size 192 --epochs 10 --learning-rate 5e-4
     """
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
@@ -107,7 +119,7 @@ def train(
     config = TrainConfig(
         data_dir=data_dir, out=out_path, epochs=epochs, image_size=image_size,
         validation_split=validation_split, seed=seed, batch_size=batch_size,
-        patience=patience, limit=limit,
+        patience=patience, limit=limit, learning_rate=learning_rate, init_from=init_from,
     )
     with Progress(
         TextColumn("epoch {task.fields[epoch]}/{task.fields[epochs]}"), BarColumn(),

@@ -23,6 +23,8 @@ MAX_FILE_BYTES = 256 * 1024 * 1024
 
 #: Training input size of the bundled model (1.3x the compute of 128 px; see README, The model).
 DEFAULT_IMAGE_SIZE = 144
+#: Peak learning rate of `sorter train` (a fine-tune with --init-from wants about a tenth).
+DEFAULT_LEARNING_RATE = 3e-3
 DEFAULT_MIN_CONFIDENCE = 0.0
 DEFAULT_BATCH_SIZE = 64
 

@@ -194,10 +194,47 @@ def _train_command(config) -> str:
         "sorter", "train", str(config.data_dir), "--out", str(config.out), "--epochs", str(config.epochs),
         "--image-size", str(config.image_size), "--validation-split", str(config.validation_split),
         "--seed", str(config.seed), "--batch-size", str(config.batch_size), "--patience", str(config.patience),
+        "--learning-rate", str(config.learning_rate),
     ]
     if config.limit is not None:
         parts += ["--limit", str(config.limit)]
+    if config.init_from is not None:
+        parts += ["--init-from", str(config.init_from)]
     return shlex.join(parts)
+
+
+def _parent_model(config, counts: dict[str, int]) -> dict | None:
+    """What `--init-from` starts from, checked to have trained on this run's training photos
+    only: with another split, this run's validation photos would include photos that model
+    learned, and the accuracy recorded here would flatter it."""
+    from sorter.model import metadata_path, read_metadata
+
+    path = config.init_from
+    if path is None:
+        return None
+    if path.suffix.lower() != ".keras" or not path.is_file():
+        raise UsageError(f"--init-from {path}: expected a MODEL.keras written by `sorter train`")
+    parent = read_metadata(path)
+    training = parent.get("training")
+    if not training:
+        raise UsageError(f"--init-from {path}: no {metadata_path(path).name} beside it to check its training split")
+    ours = {"seed": config.seed, "validation_split": config.validation_split, "limit": config.limit,
+            "images_per_class_found": counts}
+    for key, value in ours.items():
+        if training.get(key) != value:
+            raise UsageError(
+                f"--init-from {path}: trained on another split ({key} {training.get(key)}, here {value}); "
+                "its training photos would leak into this run's validation"
+            )
+    return {
+        "model": str(path),
+        "image_size": parent.get("input", {}).get("size"),
+        "validation_accuracy": parent.get("validation_accuracy"),
+        "command": training.get("command"),
+        "epochs_run": training.get("epochs_run"),
+        "seconds": training.get("seconds"),
+        "init_from": training.get("init_from"),
+    }
 
 
 def train(config, *, resume: bool = False, on_event=lambda e: None) -> TrainResult:
@@ -213,6 +250,7 @@ def train(config, *, resume: bool = False, on_event=lambda e: None) -> TrainResu
     if config.epochs < 1:
         raise UsageError("--epochs must be at least 1")
     parts = make_split(config.data_dir, config.validation_split, config.seed, config.limit)
+    parent = _parent_model(config, parts.counts)
     model, state = run_training(
         config, parts.train, parts.validation, resume=resume, on_event=on_event
     )
@@ -259,6 +297,8 @@ def train(config, *, resume: bool = False, on_event=lambda e: None) -> TrainResu
             "learning_rate": config.learning_rate,
             "precision": state.precision,
             "seconds": round(state.seconds, 1),
+            # A fine-tuned model: the run it started from (reproduce that first).
+            "init_from": parent,
             "broken_files": state.broken,
             "history": state.history,
         },

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from sorter.config import DEFAULT_IMAGE_SIZE
+from sorter.config import DEFAULT_IMAGE_SIZE, DEFAULT_LEARNING_RATE
 from sorter.errors import ImageError, UsageError
 from sorter.images import load_image
 from sorter.model import augmenter, build_model, import_keras
@@ -31,10 +31,11 @@ class TrainConfig:
     validation_split: float = 0.2
     seed: int = 1337
     batch_size: int = 64
-    learning_rate: float = 3e-3
+    learning_rate: float = DEFAULT_LEARNING_RATE
     patience: int = 8
     limit: int | None = None  # images per class; for quick experiments and tests
     width: int = 1
+    init_from: Path | None = None  # a trained MODEL.keras to fine-tune instead of random weights
 
 
 @dataclass(frozen=True)
@@ -177,6 +178,19 @@ def _schedule(config: TrainConfig, steps_per_epoch: int):
     )
 
 
+def _start_from(keras, model, path: Path) -> None:
+    """Fine-tuning: copy a trained model's weights. The network is convolutional up to its
+    global pooling, so weights trained at one input size load at any other."""
+    try:
+        source = keras.saving.load_model(path, safe_mode=True, compile=False)
+    except Exception as exc:  # Keras raises many types for a bad archive
+        raise UsageError(f"--init-from {path}: not a loadable .keras model ({exc})") from None
+    try:
+        model.set_weights(source.get_weights())
+    except ValueError:
+        raise UsageError(f"--init-from {path}: a different network from the one `sorter train` builds") from None
+
+
 def _compile(model, config: TrainConfig, steps_per_epoch: int) -> None:
     keras = import_keras()
     model.compile(
@@ -226,6 +240,8 @@ def run_training(
         # the augmentation layers, built with the datasets above, stay float32.
         with _global_policy(keras, precision):
             model = build_model(config.image_size, config.width)
+            if config.init_from is not None:
+                _start_from(keras, model, config.init_from)
             _compile(model, config, steps)
 
     class Checkpoint(keras.callbacks.Callback):

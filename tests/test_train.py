@@ -69,6 +69,37 @@ def test_resume_continues_from_the_last_checkpoint(trained, tmp_path: Path) -> N
     assert "epoch   2/2" in result.stderr and "epoch   1/2" not in result.stderr
 
 
+def test_fine_tuning_starts_from_a_trained_model_at_another_size(trained, tmp_path: Path) -> None:
+    import keras
+
+    data, parent = trained
+    out = tmp_path / "big.keras"
+    # A learning rate so small that the weights must still be the parent's after one epoch.
+    extra = ("--epochs", "1", "--init-from", str(parent), "--learning-rate", "1e-6")
+    result = runner.invoke(app, train_args(data, out, "--image-size", "48", *extra))  # the last option wins
+    assert result.exit_code == 0, result.output
+    meta = json.loads(out.with_suffix(".json").read_text())
+    assert meta["input"]["size"] == 48 and meta["training"]["init_from"]["model"] == str(parent)
+    assert meta["training"]["init_from"]["image_size"] == 32
+    assert "--init-from" in meta["training"]["command"] and "--learning-rate 1e-06" in meta["training"]["command"]
+    before = keras.saving.load_model(parent, compile=False).get_layer(index=2).get_weights()[0]
+    after = keras.saving.load_model(out, compile=False).get_layer(index=2).get_weights()[0]
+    assert np.allclose(before, after, atol=1e-3)
+
+
+def test_fine_tuning_refuses_a_model_trained_on_another_split(trained, tmp_path: Path) -> None:
+    data, parent = trained
+    result = runner.invoke(app, train_args(data, tmp_path / "m.keras", "--init-from", str(parent), "--seed", "8"))
+    assert result.exit_code == 2
+    assert "trained on another split (seed 7, here 8)" in result.stderr and "leak" in result.stderr
+
+
+def test_fine_tuning_needs_a_keras_model(trained, tmp_path: Path) -> None:
+    data, _ = trained
+    result = runner.invoke(app, train_args(data, tmp_path / "m.keras", "--init-from", str(tmp_path / "none.keras")))
+    assert result.exit_code == 2 and "expected a MODEL.keras written by `sorter train`" in result.stderr
+
+
 def test_resume_without_a_checkpoint_is_a_clear_error(tmp_path: Path) -> None:
     data = make_dataset(tmp_path / "data", per_class=4)
     result = runner.invoke(app, train_args(data, tmp_path / "new.keras", "--resume"))
