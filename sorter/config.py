@@ -21,7 +21,8 @@ TEMPORARY_SUFFIXES = frozenset({".part", ".crdownload", ".tmp", ".download", ".p
 MAX_IMAGE_PIXELS = 120_000_000  # above a 108 MP phone sensor
 MAX_FILE_BYTES = 256 * 1024 * 1024
 
-#: Training input size of the bundled model (1.3x the compute of 128 px; see README, The model).
+#: Input size `sorter train` starts at (the bundled model was then fine-tuned at 192 px with
+#: --init-from; see README, The model).
 DEFAULT_IMAGE_SIZE = 144
 #: Peak learning rate of `sorter train` (a fine-tune with --init-from wants about a tenth).
 DEFAULT_LEARNING_RATE = 3e-3

@@ -23,8 +23,10 @@ def _text(img, text: str, org, scale=0.45, colour=BLACK, thickness=1) -> None:
     cv2.putText(img, text, org, FONT, scale, colour, thickness, cv2.LINE_AA)
 
 
-def _panel(img, x0, y0, w, h, series: dict[str, list[float]], title: str, y_range) -> None:
+def _panel(img, x0, y0, w, h, series: dict[str, list[float]], title: str, y_range, marker=None) -> None:
     lo, hi = y_range
+    # Legend where the curves are not: top right for falling losses, bottom right for accuracy.
+    legend_y = y0 + 18 if title == "loss" else y0 + h - 16 * len(series) - 4
     cv2.rectangle(img, (x0, y0), (x0 + w, y0 + h), GREY, 1)
     _text(img, title, (x0, y0 - 8), 0.55)
     for i in range(5):
@@ -33,6 +35,11 @@ def _panel(img, x0, y0, w, h, series: dict[str, list[float]], title: str, y_rang
         cv2.line(img, (x0, y), (x0 + w, y), (235, 235, 235), 1)
         _text(img, f"{value:.2f}", (x0 - 42, y + 4), 0.38)
     n = max(len(v) for v in series.values()) if series else 0
+    if marker is not None and n > 1:
+        epoch, label = marker  # e.g. where a fine-tune started from its parent's epochs
+        x = int(x0 + w * epoch / (n - 1))
+        cv2.line(img, (x, y0), (x, y0 + h), GREY, 1)
+        _text(img, label, (x + 4, y0 + h // 2), 0.38, (120, 120, 120))
     for legend_row, (name, values) in enumerate(series.items()):
         if not values:
             continue
@@ -40,20 +47,23 @@ def _panel(img, x0, y0, w, h, series: dict[str, list[float]], title: str, y_rang
         ys = [y0 + h - h * (min(max(v, lo), hi) - lo) / ((hi - lo) or 1) for v in values]
         points = np.array(list(zip(xs, ys, strict=True)), np.int32).reshape(-1, 1, 2)
         cv2.polylines(img, [points], False, COLOURS.get(name, BLACK), 2, cv2.LINE_AA)
-        _text(img, name, (x0 + w - 110, y0 + 18 + 16 * legend_row), 0.42, COLOURS.get(name, BLACK))
+        _text(img, name, (x0 + w - 110, legend_y + 16 * legend_row), 0.42, COLOURS.get(name, BLACK))
     _text(img, f"epochs: {n}", (x0 + w // 2 - 30, y0 + h + 20), 0.42)
 
 
-def write_training_curves(history: list[dict[str, float]], path: Path) -> Path:
-    """Loss and accuracy per epoch, training and validation, as one PNG."""
+def write_training_curves(
+    history: list[dict[str, float]], path: Path, marker: tuple[int, str] | None = None
+) -> Path:
+    """Loss and accuracy per epoch, training and validation, as one PNG; `marker` draws a
+    labelled line after that many epochs."""
     img = np.full((340, 900, 3), 255, np.uint8)
     keys = {k for row in history for k in row}
     losses = {k: [row.get(k, np.nan) for row in history] for k in ("loss", "val_loss") if k in keys}
     accs = {k: [row.get(k, np.nan) for row in history] for k in ("accuracy", "val_accuracy") if k in keys}
     top = max([v for s in losses.values() for v in s if v == v] or [1.0])
-    _panel(img, 60, 40, 360, 250, losses, "loss", (0.0, max(0.1, top)))
+    _panel(img, 60, 40, 360, 250, losses, "loss", (0.0, max(0.1, top)), marker)
     low = min([v for s in accs.values() for v in s if v == v] or [0.5])
-    _panel(img, 510, 40, 360, 250, accs, "accuracy", (min(0.5, low), 1.0))
+    _panel(img, 510, 40, 360, 250, accs, "accuracy", (min(0.5, low), 1.0), marker)
     path.parent.mkdir(parents=True, exist_ok=True)
     cv2.imwrite(str(path), cv2.cvtColor(img, cv2.COLOR_RGB2BGR))
     return path

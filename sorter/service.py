@@ -203,15 +203,16 @@ def _train_command(config) -> str:
     return shlex.join(parts)
 
 
-def _parent_model(config, counts: dict[str, int]) -> dict | None:
-    """What `--init-from` starts from, checked to have trained on this run's training photos
-    only: with another split, this run's validation photos would include photos that model
-    learned, and the accuracy recorded here would flatter it."""
+def _parent_model(config, counts: dict[str, int]) -> tuple[dict | None, list[dict]]:
+    """What `--init-from` starts from (a summary for the metadata, and its epochs for the
+    curves), checked to have trained on this run's training photos only: with another split,
+    this run's validation photos would include photos that model learned, and the accuracy
+    recorded here would flatter it."""
     from sorter.model import metadata_path, read_metadata
 
     path = config.init_from
     if path is None:
-        return None
+        return None, []
     if path.suffix.lower() != ".keras" or not path.is_file():
         raise UsageError(f"--init-from {path}: expected a MODEL.keras written by `sorter train`")
     parent = read_metadata(path)
@@ -234,7 +235,7 @@ def _parent_model(config, counts: dict[str, int]) -> dict | None:
         "epochs_run": training.get("epochs_run"),
         "seconds": training.get("seconds"),
         "init_from": training.get("init_from"),
-    }
+    }, list(training.get("history") or [])
 
 
 def train(config, *, resume: bool = False, on_event=lambda e: None) -> TrainResult:
@@ -250,7 +251,7 @@ def train(config, *, resume: bool = False, on_event=lambda e: None) -> TrainResu
     if config.epochs < 1:
         raise UsageError("--epochs must be at least 1")
     parts = make_split(config.data_dir, config.validation_split, config.seed, config.limit)
-    parent = _parent_model(config, parts.counts)
+    parent, parent_history = _parent_model(config, parts.counts)
     model, state = run_training(
         config, parts.train, parts.validation, resume=resume, on_event=on_event
     )
@@ -262,7 +263,11 @@ def train(config, *, resume: bool = False, on_event=lambda e: None) -> TrainResu
         # use, so that `sorter evaluate --split validation` reproduces this number exactly.
         validation = evaluate_items(LiteClassifier.load(runtime), parts.validation, split="validation")
     curves = config.out.with_name(config.out.stem + "-curves.png")
-    write_training_curves(state.history, curves)
+    if parent_history:  # a fine-tune: its parent's epochs first, then a line where it started
+        marker = (len(parent_history) - 1, f"--init-from, {config.image_size} px")
+        write_training_curves(parent_history + state.history, curves, marker)
+    else:
+        write_training_curves(state.history, curves)
     metadata = {
         "format": "sorter-model/1",
         "class_names": list(CLASS_NAMES),

@@ -82,6 +82,8 @@ def test_fine_tuning_starts_from_a_trained_model_at_another_size(trained, tmp_pa
     assert meta["input"]["size"] == 48 and meta["training"]["init_from"]["model"] == str(parent)
     assert meta["training"]["init_from"]["image_size"] == 32
     assert "--init-from" in meta["training"]["command"] and "--learning-rate 1e-06" in meta["training"]["command"]
+    assert len(meta["training"]["history"]) == 1  # its own epochs; the curves show the parent's too
+    assert cv2.imread(str(out.with_name("big-curves.png"))) is not None
     before = keras.saving.load_model(parent, compile=False).get_layer(index=2).get_weights()[0]
     after = keras.saving.load_model(out, compile=False).get_layer(index=2).get_weights()[0]
     assert np.allclose(before, after, atol=1e-3)
