@@ -215,6 +215,8 @@ def _parent_model(config, counts: dict[str, int]) -> tuple[dict | None, list[dic
         return None, []
     if path.suffix.lower() != ".keras" or not path.is_file():
         raise UsageError(f"--init-from {path}: expected a MODEL.keras written by `sorter train`")
+    if path.resolve() == config.out.resolve():
+        raise UsageError(f"--init-from {path} is also --out: the run would overwrite the model it starts from")
     parent = read_metadata(path)
     training = parent.get("training")
     if not training:

@@ -184,7 +184,8 @@ def _start_from(keras, model, path: Path) -> None:
     try:
         source = keras.saving.load_model(path, safe_mode=True, compile=False)
     except Exception as exc:  # Keras raises many types for a bad archive
-        raise UsageError(f"--init-from {path}: not a loadable .keras model ({exc})") from None
+        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+        raise UsageError(f"--init-from {path}: not a loadable .keras model ({reason})") from None
     try:
         model.set_weights(source.get_weights())
     except ValueError:

@@ -97,9 +97,11 @@ def test_fine_tuning_refuses_a_model_trained_on_another_split(trained, tmp_path:
 
 
 def test_fine_tuning_needs_a_keras_model(trained, tmp_path: Path) -> None:
-    data, _ = trained
+    data, parent = trained
     result = runner.invoke(app, train_args(data, tmp_path / "m.keras", "--init-from", str(tmp_path / "none.keras")))
     assert result.exit_code == 2 and "expected a MODEL.keras written by `sorter train`" in result.stderr
+    result = runner.invoke(app, train_args(data, parent, "--init-from", str(parent)))
+    assert result.exit_code == 2 and "would overwrite the model it starts from" in result.stderr
 
 
 def test_resume_without_a_checkpoint_is_a_clear_error(tmp_path: Path) -> None:
