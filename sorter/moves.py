@@ -1,7 +1,12 @@
 """The only code that moves a user's file. Every move is atomic and never replaces an
 existing file: `renameat2(RENAME_NOREPLACE)` where the kernel has it, else hard-link then
 unlink (the link fails if the name exists), and across filesystems copy, fsync, verify,
-then unlink. Never check-then-rename, which races."""
+then unlink. Never check-then-rename, which races.
+
+Inside a sorted folder the folders on both sides are opened one name at a time without
+following symbolic links, and the move is made relative to them: a `cats/` swapped for a
+link to somewhere else between the scan and the move makes that move fail, instead of
+sending the photo out of the folder."""
 
 from __future__ import annotations
 
@@ -19,8 +24,9 @@ _libc = None
 _renameat2_works = True
 
 
-def _renameat2(src: Path, dst: Path) -> bool:
-    """True when done; False when the kernel/filesystem lacks the call (use a fallback)."""
+def _renameat2(src: Path, dst: Path, src_dir: int = _AT_FDCWD, dst_dir: int = _AT_FDCWD) -> bool:
+    """True when done; False when the kernel/filesystem lacks the call (use a fallback).
+    With folder descriptors, `src` and `dst` are names inside them."""
     global _libc, _renameat2_works
     if not _renameat2_works:
         return False
@@ -31,7 +37,7 @@ def _renameat2(src: Path, dst: Path) -> bool:
         except (OSError, AttributeError):
             _renameat2_works = False
             return False
-    result = _libc.renameat2(_AT_FDCWD, os.fsencode(src), _AT_FDCWD, os.fsencode(dst), _RENAME_NOREPLACE)
+    result = _libc.renameat2(src_dir, os.fsencode(src), dst_dir, os.fsencode(dst), _RENAME_NOREPLACE)
     if result == 0:
         return True
     code = ctypes.get_errno()
@@ -70,24 +76,77 @@ def _copy_across(src: Path, dst: Path) -> None:
     os.unlink(src)
 
 
-def move_no_replace(src: Path, dst: Path) -> None:
+#: Folder descriptors need POSIX `openat` semantics (not on Windows).
+_DIR_FDS = hasattr(os, "O_DIRECTORY") and hasattr(os, "O_NOFOLLOW") and os.link in os.supports_dir_fd
+
+
+def open_folder_beneath(root: Path, folder: Path) -> int:
+    """A descriptor of `folder`, which lies inside `root`: `root` is opened as given (the
+    user named it), every name below it without following a symbolic link (ELOOP or
+    ENOTDIR if one is there now)."""
+    fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        for name in folder.relative_to(root).parts:
+            try:
+                inner = os.open(name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=fd)
+            except OSError as exc:
+                if exc.errno in (errno.ELOOP, errno.ENOTDIR):
+                    raise OSError(exc.errno, f"{name} is no longer a folder (a symbolic link or a file now)") from None
+                raise
+            os.close(fd)
+            fd = inner
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def move_no_replace(src: Path, dst: Path, root: Path | None = None) -> None:
     """Move `src` to `dst`. Raises FileExistsError if `dst` exists; never overwrites.
+    With `root` (the sorted folder both lie in), no symbolic link below it is followed.
 
     The directories are not fsync'd here: callers batch that with `sync_dirs`."""
-    if not (sys_platform_is_linux() and _renameat2(src, dst)):
+    if root is None or not _DIR_FDS:
+        return _move(src, dst)
+    src_dir = open_folder_beneath(root, src.parent)
+    try:
+        dst_dir = src_dir if dst.parent == src.parent else open_folder_beneath(root, dst.parent)
         try:
-            os.link(src, dst, follow_symlinks=False)
-        except OSError as exc:
-            if exc.errno == errno.EXDEV:
-                _copy_across(src, dst)
-                return
-            if exc.errno in (errno.EPERM, errno.ENOTSUP, errno.EMLINK) and not os.path.lexists(dst):
-                # Filesystems without hard links: fall back to a plain rename, re-checking
-                # the name right before (the only non-atomic path, and only on such filesystems).
-                os.rename(src, dst)
-                return
-            raise
-        os.unlink(src)
+            _move(Path(src.name), Path(dst.name), src_dir, dst_dir, (src, dst))
+        finally:
+            if dst_dir != src_dir:
+                os.close(dst_dir)
+    finally:
+        os.close(src_dir)
+
+
+def _move(src: Path, dst: Path, src_dir: int | None = None, dst_dir: int | None = None, paths=None) -> None:
+    """The move itself; with folder descriptors, `src` and `dst` are names inside them."""
+    at = (_AT_FDCWD if src_dir is None else src_dir, _AT_FDCWD if dst_dir is None else dst_dir)
+    if sys_platform_is_linux() and _renameat2(src, dst, *at):
+        return
+    try:
+        os.link(src, dst, src_dir_fd=src_dir, dst_dir_fd=dst_dir, follow_symlinks=False)
+    except OSError as exc:
+        if exc.errno == errno.EXDEV:
+            # A mount point inside the sorted folder: rare enough to copy by full path.
+            _copy_across(*(paths or (src, dst)))
+            return
+        if exc.errno in (errno.EPERM, errno.ENOTSUP, errno.EMLINK) and not _lexists(dst, dst_dir):
+            # Filesystems without hard links: fall back to a plain rename, re-checking
+            # the name right before (the only non-atomic path, and only on such filesystems).
+            os.rename(src, dst, src_dir_fd=src_dir, dst_dir_fd=dst_dir)
+            return
+        raise
+    os.unlink(src, dir_fd=src_dir)
+
+
+def _lexists(name: Path, dir_fd: int | None) -> bool:
+    try:
+        os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
+    except FileNotFoundError:
+        return False
+    return True
 
 
 def finish_link_move(src: Path, dst: Path) -> bool:

@@ -490,7 +490,7 @@ class Sorter:
                 done, abandoned, retry = [], [], []
                 for (decision, dst), seq in zip(pending, seqs, strict=True):
                     try:
-                        move_no_replace(decision.source, dst)
+                        move_no_replace(decision.source, dst, self.root)
                     except FileExistsError:
                         # Someone created that name since we listed the folder: pick another.
                         abandoned.append(seq)
@@ -656,7 +656,7 @@ def undo(root: Path, *, all_runs: bool = False, lock_wait: float = 0.0) -> UndoR
                         continue
                     try:
                         src.parent.mkdir(parents=True, exist_ok=True)  # a subfolder since removed
-                        move_no_replace(dst, src)
+                        move_no_replace(dst, src, root)
                     except FileExistsError:
                         conflicts.append(f"{move.dst}: {move.src} exists again; left in place")
                         continue

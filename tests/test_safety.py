@@ -323,3 +323,29 @@ def test_hostile_files_are_left_in_place_reported_and_cost_milliseconds(tmp_path
     assert after == {k: v for k, v in before.items() if k != "rex.jpg"} | {"dogs": "dir", "dogs/rex.jpg": before["rex.jpg"]}
     assert layout(outside) == outside_before
     assert elapsed < 10  # milliseconds of work; generous for a loaded CI machine
+
+
+def test_a_class_folder_swapped_for_a_link_after_the_scan_keeps_the_photos_home(tmp_path: Path) -> None:
+    """Between the scan and the moves, someone replaces dogs/ with a link to another folder:
+    the moves fail and say why, and nothing lands outside the sorted folder."""
+    root, outside = tmp_path / "photos", tmp_path / "outside"
+    write_image(root / "rex.jpg", RED)
+    write_image(root / "tom.jpg", BLUE)
+    (root / "dogs").mkdir()
+    outside.mkdir()
+
+    class SwapsDogsWhileThinking(FakeClassifier):
+        def predict(self, batch):
+            (root / "dogs").rmdir()
+            (root / "dogs").symlink_to(outside, target_is_directory=True)
+            return super().predict(batch)
+
+    results = []
+    service.sort_folder(root, classifier=SwapsDogsWhileThinking(), on_result=results.append)
+
+    assert {r.path.name: (r.status, r.reason) for r in results} == {
+        "rex.jpg": ("failed", "cannot move: dogs is no longer a folder (a symbolic link or a file now)"),
+        "tom.jpg": ("moved", None),
+    }
+    assert (root / "rex.jpg").is_file() and (root / "cats" / "tom.jpg").is_file()
+    assert os.listdir(outside) == []
