@@ -190,6 +190,11 @@ def _check(header: Header | None, data: bytes) -> None:
             raise ImageError("truncated JPEG (no end-of-image marker)")
     elif header.format == "png" and b"IEND" not in data[-64:]:
         raise ImageError("truncated PNG (no IEND chunk)")
+    elif header.format == "webp" and len(data) < 8 + int.from_bytes(data[4:8], "little"):
+        raise ImageError("truncated WebP (shorter than its RIFF header says)")
+    elif header.format == "bmp" and len(data) < int.from_bytes(data[2:6], "little"):
+        # Some writers leave the size field 0; it can only be shorter than a complete file.
+        raise ImageError("truncated BMP (shorter than its header says)")
 
 
 def _reduced_flag(header: Header | None, size: int) -> int:
