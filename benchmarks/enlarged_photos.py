@@ -1,0 +1,76 @@
+"""Does the model hold its accuracy on photos the size a phone takes?
+
+Takes a seeded sample of the validation photos recorded in the model's metadata (never
+trained on), enlarges each to 1600x1200 (4:3: stretched, as a phone photo is when sorter
+squares it) and re-encodes it as a JPEG, then runs `sorter evaluate` on the originals and on
+the enlarged copies. The two accuracies should agree.
+
+    python benchmarks/enlarged_photos.py                      # the bundled model, 500 per class
+    python benchmarks/enlarged_photos.py --model build/default.keras --per-class 2000
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+DATASET = Path(__file__).resolve().parents[1] / ".." / "shared" / "datasets" / "dogs-vs-cats-200"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", type=Path, help="MODEL.keras with MODEL.tflite (default: the bundled model)")
+    parser.add_argument("--data", type=Path, default=DATASET)
+    parser.add_argument("--per-class", type=int, default=500)
+    parser.add_argument("--size", default="1600x1200", help="WIDTHxHEIGHT of the enlarged photos")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+
+    import cv2
+
+    from sorter.config import BUNDLED_MODEL
+    from sorter.datasets import split
+    from sorter.model import read_metadata
+
+    if not args.data.is_dir():
+        sys.exit(f"dataset not found: {args.data}")
+    model = args.model or BUNDLED_MODEL
+    training = read_metadata(model).get("training") or {}
+    held_out = split(args.data, training.get("validation_split", 0.2), training.get("seed", 1337)).validation
+    width, height = (int(v) for v in args.size.split("x"))
+    rng = random.Random(args.seed)
+    work = Path(tempfile.mkdtemp(prefix="enlarged-"))
+    try:
+        for label, folder in enumerate(("Cat", "Dog")):
+            photos = [p for p, y in held_out if y == label]
+            for path in rng.sample(photos, min(args.per_class, len(photos))):
+                (work / "original" / folder).mkdir(parents=True, exist_ok=True)
+                (work / "enlarged" / folder).mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(path, work / "original" / folder / path.name)
+                big = cv2.resize(cv2.imread(str(path)), (width, height), interpolation=cv2.INTER_CUBIC)
+                cv2.imwrite(str(work / "enlarged" / folder / path.name), big, [cv2.IMWRITE_JPEG_QUALITY, 92])
+        sorter = str(Path(sys.executable).with_name("sorter"))
+        accuracy = {}
+        for name in ("original", "enlarged"):
+            run = subprocess.run(
+                [sorter, "evaluate", str(work / name), "--model", str(model), "--json"],
+                capture_output=True, text=True, check=True,
+            )
+            accuracy[name] = json.loads(run.stdout)["accuracy"]
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    n = 2 * args.per_class
+    print(f"model {model}: {n} validation photos")
+    print(f"  as they are (200x200)      {accuracy['original']:.2%}")
+    print(f"  enlarged to {args.size} JPEG {accuracy['enlarged']:.2%}")
+    print(f"  difference                 {accuracy['enlarged'] - accuracy['original']:+.2%}")
+
+
+if __name__ == "__main__":
+    main()
