@@ -20,7 +20,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-DATASET = Path(__file__).resolve().parents[1] / ".." / "shared" / "datasets" / "dogs-vs-cats-200"
+from sort_speed import BUNDLED_MODEL, DATASET, sorter_command  # this folder is on sys.path
 
 
 def main() -> None:
@@ -34,7 +34,6 @@ def main() -> None:
 
     import cv2
 
-    from sorter.config import BUNDLED_MODEL
     from sorter.datasets import split
     from sorter.model import read_metadata
 
@@ -48,18 +47,17 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="enlarged-"))
     try:
         for label, folder in enumerate(("Cat", "Dog")):
+            (work / "original" / folder).mkdir(parents=True)
+            (work / "enlarged" / folder).mkdir(parents=True)
             photos = [p for p, y in held_out if y == label]
             for path in rng.sample(photos, min(args.per_class, len(photos))):
-                (work / "original" / folder).mkdir(parents=True, exist_ok=True)
-                (work / "enlarged" / folder).mkdir(parents=True, exist_ok=True)
                 shutil.copyfile(path, work / "original" / folder / path.name)
                 big = cv2.resize(cv2.imread(str(path)), (width, height), interpolation=cv2.INTER_CUBIC)
                 cv2.imwrite(str(work / "enlarged" / folder / path.name), big, [cv2.IMWRITE_JPEG_QUALITY, 92])
-        sorter = str(Path(sys.executable).with_name("sorter"))
         accuracy = {}
         for name in ("original", "enlarged"):
             run = subprocess.run(
-                [sorter, "evaluate", str(work / name), "--model", str(model), "--json"],
+                [*sorter_command(), "evaluate", str(work / name), "--model", str(model), "--json"],
                 capture_output=True, text=True, check=True,
             )
             accuracy[name] = json.loads(run.stdout)["accuracy"]

@@ -23,10 +23,12 @@ def _text(img, text: str, org, scale=0.45, colour=BLACK, thickness=1) -> None:
     cv2.putText(img, text, org, FONT, scale, colour, thickness, cv2.LINE_AA)
 
 
-def _panel(img, x0, y0, w, h, series: dict[str, list[float]], title: str, y_range, marker=None) -> None:
+def _panel(
+    img, x0, y0, w, h, series: dict[str, list[float]], title: str, y_range, marker=None, legend_top=True
+) -> None:
     lo, hi = y_range
     # Legend where the curves are not: top right for falling losses, bottom right for accuracy.
-    legend_y = y0 + 18 if title == "loss" else y0 + h - 16 * len(series) - 4
+    legend_y = y0 + 18 if legend_top else y0 + h - 16 * len(series) - 4
     cv2.rectangle(img, (x0, y0), (x0 + w, y0 + h), GREY, 1)
     _text(img, title, (x0, y0 - 8), 0.55)
     for i in range(5):
@@ -63,7 +65,7 @@ def write_training_curves(
     top = max([v for s in losses.values() for v in s if v == v] or [1.0])
     _panel(img, 60, 40, 360, 250, losses, "loss", (0.0, max(0.1, top)), marker)
     low = min([v for s in accs.values() for v in s if v == v] or [0.5])
-    _panel(img, 510, 40, 360, 250, accs, "accuracy", (min(0.5, low), 1.0), marker)
+    _panel(img, 510, 40, 360, 250, accs, "accuracy", (min(0.5, low), 1.0), marker, legend_top=False)
     path.parent.mkdir(parents=True, exist_ok=True)
     cv2.imwrite(str(path), cv2.cvtColor(img, cv2.COLOR_RGB2BGR))
     return path

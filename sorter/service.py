@@ -265,11 +265,9 @@ def train(config, *, resume: bool = False, on_event=lambda e: None) -> TrainResu
         # use, so that `sorter evaluate --split validation` reproduces this number exactly.
         validation = evaluate_items(LiteClassifier.load(runtime), parts.validation, split="validation")
     curves = config.out.with_name(config.out.stem + "-curves.png")
-    if parent_history:  # a fine-tune: its parent's epochs first, then a line where it started
-        marker = (len(parent_history) - 1, f"--init-from, {config.image_size} px")
-        write_training_curves(parent_history + state.history, curves, marker)
-    else:
-        write_training_curves(state.history, curves)
+    # A fine-tune: its parent's epochs first, then a line where it started.
+    marker = (len(parent_history) - 1, f"--init-from, {config.image_size} px") if parent_history else None
+    write_training_curves(parent_history + state.history, curves, marker)
     metadata = {
         "format": "sorter-model/1",
         "class_names": list(CLASS_NAMES),
