@@ -37,6 +37,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from sorter.config import cpu_cores
+from sorter.model import runtime_path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
@@ -51,12 +52,39 @@ PHONE_SIZE = (4032, 3024)  # width, height of a 12 MP phone photo
 HEAVY_MODULES = ("tensorflow", "keras", "numpy", "cv2")
 
 TARGETS = {
-    "small_vs_tutorial": 50.0,  # at least
+    # Issue 11 re-based this from 50x: the ImageNet backbone costs about twice the small
+    # from-scratch network per photo.
+    "small_vs_tutorial": 25.0,  # at least
     "phone_vs_decode_limit": 0.7,  # at least
-    "startup_s": 3.0,  # at most
+    "startup_s": 1.0,  # at most
     "light_command_s": 0.5,  # at most
-    "peak_rss_mb": 1536.0,  # at most
+    "peak_rss_mb": 1024.0,  # at most
+    "tflite_mb": 6.0,  # at most
 }
+#: CPU features that decide how fast int8 and float kernels run (benchmarks differ by CPU).
+CPU_FEATURES = ("avx2", "fma", "avx512f", "avx512_vnni", "avx_vnni", "avx512_bf16", "amx_int8", "amx_bf16",
+                "asimd", "asimddp", "i8mm", "sve")
+
+
+def cpu_features() -> list[str]:
+    """The features above that this CPU has (from /proc/cpuinfo; empty elsewhere)."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            flags = set(f.read().split())
+    except OSError:
+        return []
+    return [name for name in CPU_FEATURES if name in flags]
+
+
+def cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
 
 
 # ----------------------------------------------------------------------------- inputs
@@ -127,12 +155,16 @@ def real_model(explicit: Path | None, workdir: Path) -> tuple[Path, str]:
         return explicit, str(explicit)
     if BUNDLED_MODEL.is_file():
         return BUNDLED_MODEL, "bundled sorter/models/default.keras"
-    from sorter.lite import save_model
-    from sorter.model import build_model
+    import keras
 
+    from sorter.backbone import build_backbone
+    from sorter.lite import save_model
+
+    backbone = build_backbone(192)
+    network = keras.Model(backbone.input, keras.layers.Dense(3, activation="softmax")(backbone.output))
     path = workdir / "untrained.keras"
-    save_model(build_model(128), path, np.random.default_rng(0).integers(0, 256, (64, 128, 128, 3), dtype=np.uint8))
-    return path, "untrained build_model(128) (no bundled model; speed does not depend on weights)"
+    save_model(network, path, np.random.default_rng(0).integers(0, 256, (64, 192, 192, 3), dtype=np.uint8))
+    return path, "untrained EfficientNet-Lite0 at 192 px (no bundled model; speed does not depend on weights)"
 
 
 def model_input_size(path: Path) -> int:
@@ -358,7 +390,8 @@ def report(r: dict) -> None:
     machine = r["machine"]
     print()
     print(f"sorter {machine['versions']['sorter']}: {machine['cores']} cores, load {machine['load_before']:.1f} -> "
-          f"{machine['load_after']:.1f}; model: {r['model']}")
+          f"{machine['load_after']:.1f}; model: {r['model']} ({r['model_input_size']} px)")
+    print(f"CPU: {machine['cpu']}; features: {', '.join(machine['cpu_features']) or 'none of ' + '/'.join(CPU_FEATURES)}")
     print(f"{'':40s}{'files':>8s}{'rate /s':>10s}  notes")
     for name, data in (("small photos 200x200", s), ("phone photos 4032x3024", p)):
         print(f"{name} ({data['inputs']})")
@@ -390,6 +423,8 @@ def report(r: dict) -> None:
          "none", not any(light["heavy_imports"].values())),
         ("peak RSS small N/2N, phone N/2N", " / ".join(f"{v:.0f}" for v in rss) + " MB",
          f"<= {TARGETS['peak_rss_mb']:g} MB", at_most(max(rss), TARGETS["peak_rss_mb"])),
+        (".tflite size", f"{r['tflite_mb']:.2f} MB", f"<= {TARGETS['tflite_mb']:g} MB",
+         at_most(r["tflite_mb"], TARGETS["tflite_mb"])),
     ]
     for name, value, target, ok in rows:
         print(f"{name:40s}{value:>24s}  {target:12s}{'' if ok is None else 'ok' if ok else 'MISSED'}")
@@ -444,6 +479,8 @@ def main() -> None:
     results = {
         "machine": {
             "cores": cpu_cores(),
+            "cpu": cpu_model(),
+            "cpu_features": cpu_features(),
             "platform": platform.platform(),
             "python": platform.python_version(),
             "load_before": load_before,
@@ -452,6 +489,7 @@ def main() -> None:
         },
         "model": model_note,
         "model_input_size": size,
+        "tflite_mb": runtime_path(model).stat().st_size / 1e6,
         "quick": args.quick,
         "small": {"inputs": small_inputs, "tutorial": tutorial, "decode_limit": small_limit, "sorter": small_sorter},
         "phone": {"inputs": phone_inputs, "decode_limit": phone_limit, "sorter": phone_sorter},

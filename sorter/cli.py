@@ -15,7 +15,6 @@ import typer
 from rich.console import Console
 
 from sorter import __version__
-from sorter.config import DEFAULT_IMAGE_SIZE, DEFAULT_LEARNING_RATE
 from sorter.errors import SorterError
 
 app = typer.Typer(
@@ -78,25 +77,48 @@ ModelOption = Annotated[
 
 @app.command()
 def train(
-    data_dir: Annotated[Path, typer.Argument(help="Folder with Cat/ and Dog/ (or cats/, dogs/) subfolders.")],
+    data_dir: Annotated[
+        Path, typer.Argument(help="Folder with Cat/ and Dog/ (or cats/, dogs/) subfolders, and optionally Other/.")
+    ],
     out_path: Annotated[Path, typer.Option("--out", "-o", help="Where to save the .keras model.")] = Path("model.keras"),
-    epochs: Annotated[int, typer.Option(min=1, help="Maximum epochs (early stopping may end sooner).")] = 40,
-    image_size: Annotated[int, typer.Option(min=32, max=512, help="Input size in pixels (square).")] = DEFAULT_IMAGE_SIZE,
+    other: Annotated[
+        Optional[Path],
+        typer.Option(help="Photos that are neither cats nor dogs (sub-folders per kind), for a third outcome. "
+                     "Default: DATA_DIR/Other/ when there is one."),
+    ] = None,
+    backbone: Annotated[
+        str,
+        typer.Option(help="efficientnet-lite0: start from ImageNet weights (needs sorter[train]); "
+                     "none: the small network, from random weights (cats and dogs only)."),
+    ] = "efficientnet-lite0",
+    epochs: Annotated[
+        Optional[int], typer.Option(min=1, help="Maximum epochs (early stopping may end sooner). [default: 8 / 40]")
+    ] = None,
+    image_size: Annotated[
+        Optional[int], typer.Option(min=32, max=512, help="Input size in pixels (square). [default: 192 / 144]")
+    ] = None,
     validation_split: Annotated[float, typer.Option(min=0.0, max=0.9, help="Fraction held out for validation.")] = 0.2,
     seed: Annotated[int, typer.Option(help="Seed for the split, shuffling and initial weights.")] = 1337,
-    batch_size: Annotated[int, typer.Option(min=1, help="Images per training step.")] = 64,
+    batch_size: Annotated[Optional[int], typer.Option(min=1, help="Images per training step. [default: 128 / 64]")] = None,
     patience: Annotated[int, typer.Option(min=1, help="Stop after this many epochs without a better validation loss.")] = 8,
     limit: Annotated[Optional[int], typer.Option(min=1, help="Use at most this many images per class.")] = None,
     resume: Annotated[bool, typer.Option("--resume", help="Continue an interrupted run from its last checkpoint.")] = False,
     learning_rate: Annotated[
-        float, typer.Option(min=1e-6, max=1.0, help="Peak learning rate (one epoch of warm-up, then cosine decay).")
-    ] = DEFAULT_LEARNING_RATE,
+        Optional[float],
+        typer.Option(min=1e-6, max=1.0, help="Peak learning rate (warm-up, then cosine decay). [default: 5e-4 / 3e-3]"),
+    ] = None,
     init_from: Annotated[
         Optional[Path],
-        typer.Option(help="Fine-tune MODEL.keras (trained on the same split) instead of starting from random weights."),
+        typer.Option(help="With --backbone none: fine-tune MODEL.keras (trained on the same split) instead of "
+                     "starting from random weights."),
     ] = None,
 ) -> None:
-    """Train a cats-vs-dogs model on a labelled folder.
+    """Train a model on a labelled folder: cat or dog, and with non-pets (--other, or an
+    Other/ folder) a third outcome, neither. Defaults are given as backbone / none.
+
+    The default backbone starts from EfficientNet-Lite0's ImageNet weights: the frozen part
+    runs once over every photo (cached in MODEL.checkpoints/), then the top block and the
+    classifier are fine-tuned. Non-pets are validated on whole kinds held out of training.
 
     Saves MODEL.keras, MODEL.tflite (the int8 model that sort runs), MODEL.json (metadata)
     and MODEL-curves.png; checkpoints go to MODEL.checkpoints/ after every epoch, so an
@@ -104,32 +126,33 @@ def train(
 
     Example:
 
-      sorter train ../shared/datasets/dogs-vs-cats-200 --out model.keras --epochs 30
-
-    Fine-tune it at a larger size (same data, seed and split):
-
-      sorter train ../shared/datasets/dogs-vs-cats-200 --out big.keras
-        --init-from model.keras --image-size 192 --epochs 10 --learning-rate 5e-4
+      sorter train ../shared/datasets/dogs-vs-cats-200 --out model.keras
+        --other ../shared/datasets/caltech101-not-pets
     """
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-    from sorter import service
+    from sorter import trainer
     from sorter.training import BatchDone, EpochDone, TrainConfig
 
     config = TrainConfig(
         data_dir=data_dir, out=out_path, epochs=epochs, image_size=image_size,
         validation_split=validation_split, seed=seed, batch_size=batch_size,
         patience=patience, limit=limit, learning_rate=learning_rate, init_from=init_from,
+        backbone=backbone, other=other,
     )
     with Progress(
-        TextColumn("epoch {task.fields[epoch]}/{task.fields[epochs]}"), BarColumn(),
+        TextColumn("{task.fields[what]}"), BarColumn(),
         MofNCompleteColumn(), TimeRemainingColumn(), console=err, transient=True,
     ) as progress:
-        task = progress.add_task("train", total=None, epoch=1, epochs=epochs)
+        task = progress.add_task("train", total=None, what="starting")
+
+        def on_cache(name: str, done: int, total: int) -> None:
+            progress.update(task, completed=done, total=total, what=f"caching features of {name} (chunks)")
 
         def on_event(event) -> None:
             if isinstance(event, BatchDone):
-                progress.update(task, completed=event.batch, total=event.batches, epoch=event.epoch)
+                progress.update(task, completed=event.batch, total=event.batches,
+                                what=f"epoch {event.epoch}/{config.epochs or '?'}")
             elif isinstance(event, EpochDone):
                 m = event.metrics
                 star = " *" if event.best else ""
@@ -138,10 +161,10 @@ def train(
                     f"acc {m.get('accuracy', 0):.4f}  val_loss {m.get('val_loss', float('nan')):.4f}  "
                     f"val_acc {m.get('val_accuracy', float('nan')):.4f}  {event.seconds:.0f}s{star}"
                 )
-                progress.reset(task, total=None, epoch=event.epoch + 1, epochs=event.epochs)
+                progress.reset(task, total=None, what=f"epoch {event.epoch + 1}/{event.epochs}")
 
         try:
-            result = service.train(config, resume=resume, on_event=on_event)
+            result = trainer.train(config, resume=resume, on_event=on_event, on_cache=on_cache)
         except SorterError as exc:
             raise fail(exc) from None
     if result.broken:
@@ -151,6 +174,9 @@ def train(
     accuracy = f"{result.validation.accuracy:.2%} on {result.validation.n}" if result.validation else "n/a"
     out.print(f"Saved {result.model_path} ({result.epochs_run} epochs, best {result.best_epoch}, "
               f"{result.seconds / 60:.1f} min); validation accuracy {accuracy}")
+    if result.validation is not None:
+        for line in result.validation.rate_lines():
+            out.print(f"  {line}")
     out.print(f"Int8 model for sorting {result.runtime_path}; metadata {result.metadata_path}; curves {result.curves_path}")
 
 
@@ -159,7 +185,9 @@ def train(
 
 @app.command()
 def evaluate(
-    data_dir: Annotated[Path, typer.Argument(help="Labelled folder with Cat/ and Dog/ subfolders.")],
+    data_dir: Annotated[
+        Path, typer.Argument(help="Labelled folder with Cat/ and Dog/ subfolders, and optionally Other/ (non-pets).")
+    ],
     model: ModelOption = None,
     split: Annotated[
         str,
@@ -168,9 +196,16 @@ def evaluate(
     report: Annotated[
         Optional[Path], typer.Option(help="Write confusion.png and mistakes.png (contact sheet) here.")
     ] = None,
+    other: Annotated[
+        Optional[Path],
+        typer.Option(help="Non-pet photos to include besides DATA_DIR/Other/ (with --split: default, the "
+                     "folder the model trained with)."),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")] = False,
 ) -> None:
     """Measure a model on a labelled folder: accuracy, precision/recall, confusion matrix.
+    With an Other/ folder (photos that are neither, in subfolders if you like): the 3x3
+    matrix, pet accuracy, non-pets left out and pets lost to neither.
 
     Examples:
 
@@ -180,14 +215,14 @@ def evaluate(
     """
     from rich.table import Table
 
-    from sorter import service
+    from sorter import evaluation
 
     if split not in ("all", "validation", "training"):
         raise typer.BadParameter("must be one of: all, validation, training", param_hint="--split")
     try:
         with _progress(not as_json) as (progress, task):
-            result = service.evaluate(
-                data_dir, model, split=split, report_dir=report,
+            result = evaluation.evaluate(
+                data_dir, model, split=split, report_dir=report, other=other,
                 progress=lambda done, total: progress.update(task, completed=done, total=total),
             )
     except SorterError as exc:
@@ -198,12 +233,14 @@ def evaluate(
         print(json.dumps(result.to_json()))
         return
     out.print(f"[bold]{result.accuracy:.2%}[/bold] accuracy on {result.n} images (split: {split})")
-    table = Table("true \\ predicted", "cat", "dog", "precision", "recall")
-    for label in ("cat", "dog"):
-        row = result.confusion[label]
-        table.add_row(label, str(row["cat"]), str(row["dog"]),
+    columns = list(next(iter(result.confusion.values())))
+    table = Table("true \\ predicted", *columns, "precision", "recall")
+    for label, row in result.confusion.items():
+        table.add_row(label, *(str(row[c]) for c in columns),
                       f"{result.precision[label]:.2%}", f"{result.recall[label]:.2%}")
     out.print(table)
+    for line in result.rate_lines():
+        out.print(line, markup=False)
     if report is not None:
         out.print(f"Report: {report / 'confusion.png'}, {report / 'mistakes.png'}")
 
@@ -239,9 +276,21 @@ def _progress(enabled: bool):
 
 
 STATUS_STYLE = {
-    "moved": "green", "planned": "cyan", "unsure": "yellow", "unreadable": "red",
+    "moved": "green", "planned": "cyan", "neither": "blue", "unsure": "yellow", "unreadable": "red",
     "skipped": "dim", "vanished": "yellow", "failed": "red",
 }
+#: Statuses of files left in place, in the order the summary table lists them.
+LEFT_IN_PLACE = ("neither", "unsure", "unreadable", "skipped", "vanished", "failed")
+
+
+def _detail(result) -> str:
+    """What the model said about a file it left in place: (dog, 61%) when unsure, (97%)
+    when neither."""
+    if result.status == "unsure":
+        return f" ({result.label}, {result.confidence:.0%})"
+    if result.status == "neither":
+        return f" ({result.confidence:.0%})"
+    return ""
 
 
 @app.command("sort")
@@ -256,7 +305,8 @@ def sort_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout and nothing else.")] = False,
 ) -> None:
     """Move every cat photo in DIRECTORY into DIRECTORY/cats/ and every dog photo into
-    DIRECTORY/dogs/. Nothing is ever overwritten; `sorter undo` reverses a run.
+    DIRECTORY/dogs/; photos of neither (with a three-class model) stay where they are.
+    Nothing is ever overwritten; `sorter undo` reverses a run.
 
     Examples:
 
@@ -288,10 +338,9 @@ def sort_command(
                         soft_wrap=True, markup=False,
                     )
                 elif result.status not in ("moved", "planned"):
-                    detail = f" ({result.label}, {result.confidence:.0%})" if result.status == "unsure" else ""
                     progress.console.print(
                         f"[{STATUS_STYLE.get(result.status, '')}]{result.status}[/]: "
-                        f"{escape(str(result.path))}{detail}: {escape(str(result.reason))}",
+                        f"{escape(str(result.path))}{_detail(result)}: {escape(str(result.reason))}",
                         soft_wrap=True,
                     )
 
@@ -317,7 +366,7 @@ def sort_command(
     for folder in ("cats", "dogs"):
         verb = "would move to" if dry_run else "moved to"
         table.add_row(f"{verb} {folder}/", str(summary.moved_to.get(folder, 0)))
-    for status in ("unsure", "unreadable", "skipped", "vanished", "failed"):
+    for status in LEFT_IN_PLACE:
         if summary.counts.get(status):
             table.add_row(f"left in place: {status}", str(summary.counts[status]), style=STATUS_STYLE[status])
     out.print(table)
@@ -409,8 +458,7 @@ class _WatchLog:
             self.line(f"moved {name} -> {where} {detail}",
                       f"[green]moved[/] {escape(name)} -> {escape(where)} [dim]{detail}[/]")
             return
-        detail = f" ({result.label}, {result.confidence:.0%})" if result.status == "unsure" else ""
-        plain = f"{result.status}: {name}{detail}: {result.reason}"
+        plain = f"{result.status}: {name}{_detail(result)}: {result.reason}"
         self.line(plain, f"[{STATUS_STYLE.get(result.status, '')}]{result.status}[/]: {escape(plain.split(': ', 1)[1])}")
 
     def notice(self, notice) -> None:
@@ -493,6 +541,7 @@ def watch_command(
     """Sort the photos already in DIRECTORY, then every photo that arrives, until stopped
     with Ctrl-C or SIGTERM. A file is moved only once it is complete: closed by its writer
     or unchanged for a moment; downloads (.part, .crdownload) wait for their final name.
+    Photos of neither (with a three-class model) stay where they are.
 
     Examples:
 
@@ -503,11 +552,14 @@ def watch_command(
       sorter watch ~/Pictures/inbox --print-systemd-unit > ~/.config/systemd/user/sorter-watch.service
     """
     from sorter import service
+    from sorter.planning import NEITHER_REASON
 
     if print_unit:
         try:
             folder = service.check_folder(directory)
-            args = ["--model", str(service.resolve_model_path(model).absolute())] if model is not None else []
+            from sorter.lite import resolve_model_path
+
+            args = ["--model", str(resolve_model_path(model).absolute())] if model is not None else []
         except SorterError as exc:
             raise fail(exc) from None
         args += ["--recursive"] * recursive + ["--polling"] * polling
@@ -537,7 +589,9 @@ def watch_command(
             raise fail(error) from None
         moved = sum(summary.moved_to.values())
         split = ", ".join(f"{folder}: {n}" for folder, n in sorted(summary.moved_to.items()))
+        neither = summary.counts.get("neither", 0)
         log.line(f"stopped watching {summary.folder}: moved {moved} file(s){f' ({split})' if split else ''}"
+                 + (f"; left {neither} in place: {NEITHER_REASON}" if neither else "")
                  + (f"; undo with: sorter undo {summary.folder}" if moved else ""))
     finally:
         if log_handle is not None:

@@ -6,6 +6,8 @@ import os
 from pathlib import Path
 
 CLASS_NAMES: tuple[str, str] = ("cat", "dog")
+#: The third outcome of a three-class model: neither a cat nor a dog (stays where it is).
+OTHER = "other"
 #: Folder each label is moved into, inside the sorted directory.
 CLASS_FOLDERS: dict[str, str] = {"cat": "cats", "dog": "dogs"}
 #: Where sorter keeps its own state (journal, lock) inside a sorted directory.
@@ -21,11 +23,6 @@ TEMPORARY_SUFFIXES = frozenset({".part", ".crdownload", ".tmp", ".download", ".p
 MAX_IMAGE_PIXELS = 120_000_000  # above a 108 MP phone sensor
 MAX_FILE_BYTES = 256 * 1024 * 1024
 
-#: Input size `sorter train` starts at (the bundled model was then fine-tuned at 192 px with
-#: --init-from; see README, The model).
-DEFAULT_IMAGE_SIZE = 144
-#: Peak learning rate of `sorter train` (a fine-tune with --init-from wants about a tenth).
-DEFAULT_LEARNING_RATE = 3e-3
 DEFAULT_MIN_CONFIDENCE = 0.0
 DEFAULT_BATCH_SIZE = 64
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from sorter.config import DEFAULT_BATCH_SIZE, cpu_cores
+from sorter.config import CLASS_NAMES, DEFAULT_BATCH_SIZE, cpu_cores
 from sorter.errors import ImageError
 from sorter.images import load_image
 from sorter.model import Classifier
@@ -23,20 +23,27 @@ from sorter.model import Classifier
 @dataclass(frozen=True)
 class Prediction:
     path: Path
-    p_dog: float | None  # None when the file could not be decoded
+    probabilities: tuple[float, ...] | None  # one per class name; None when the file could not be decoded
+    class_names: tuple[str, ...] = CLASS_NAMES
     error: str | None = None
 
     @property
-    def label(self) -> str | None:
-        if self.p_dog is None:
+    def _top(self) -> int | None:
+        # A tie goes to the later class: dog over cat (as when p_dog >= 0.5 meant dog), and
+        # neither over a pet, so a coin toss leaves the photo where it is.
+        if self.probabilities is None:
             return None
-        return "dog" if self.p_dog >= 0.5 else "cat"
+        return max(range(len(self.probabilities)), key=lambda i: (self.probabilities[i], i))
+
+    @property
+    def label(self) -> str | None:
+        top = self._top
+        return None if top is None else self.class_names[top]
 
     @property
     def confidence(self) -> float | None:
-        if self.p_dog is None:
-            return None
-        return max(self.p_dog, 1.0 - self.p_dog)
+        top = self._top
+        return None if top is None else self.probabilities[top]
 
 
 def _decode(path: Path, size: int) -> np.ndarray | str:
@@ -49,10 +56,13 @@ def _decode(path: Path, size: int) -> np.ndarray | str:
 
 
 def _predict(classifier: Classifier, decoded: list[tuple[Path, np.ndarray | str]]) -> list[Prediction]:
+    names = tuple(classifier.class_names)
     images = [d for _, d in decoded if isinstance(d, np.ndarray)]
-    probabilities = iter(classifier.predict(np.stack(images)) if images else [])
+    rows = iter(np.asarray(classifier.predict(np.stack(images))).tolist() if images else [])
     return [
-        Prediction(path, float(next(probabilities))) if isinstance(result, np.ndarray) else Prediction(path, None, result)
+        Prediction(path, tuple(next(rows)), names)
+        if isinstance(result, np.ndarray)
+        else Prediction(path, None, names, result)
         for path, result in decoded
     ]
 

@@ -20,9 +20,9 @@ from typing import Any
 
 import numpy as np
 
-from sorter.config import cpu_cores
+from sorter.config import BUNDLED_MODEL, CLASS_NAMES, OTHER, cpu_cores
 from sorter.errors import ModelError
-from sorter.model import import_keras, quiet_stderr, runtime_path
+from sorter.model import check_model_path, import_keras, quiet_stderr, read_metadata, runtime_path
 
 
 def save_model(model, path: Path, calibration) -> Path:
@@ -67,6 +67,20 @@ def export_int8(model, calibration, path: Path) -> Path:
     return path
 
 
+#: The class lists a model may have: two-class models output one sigmoid column, p(dog);
+#: three-class models a softmax row in this order.
+KNOWN_CLASS_NAMES = (CLASS_NAMES, (*CLASS_NAMES, OTHER))
+
+
+def class_names_of(metadata: dict[str, Any]) -> tuple[str, ...]:
+    """The model's classes, from its metadata JSON (models without one are cat/dog)."""
+    names = tuple(metadata.get("class_names") or CLASS_NAMES)
+    if names not in KNOWN_CLASS_NAMES:
+        expected = " or ".join(str(list(known)) for known in KNOWN_CLASS_NAMES)
+        raise ModelError(f"unsupported class_names {list(names)} in its metadata (expected {expected})")
+    return names
+
+
 class LiteClassifier:
     """A LiteRT interpreter per core, each on one thread: `inference.classify` runs one
     batch per core at once (measured on 2 cores: ~10% more than one call on both cores)
@@ -76,6 +90,7 @@ class LiteClassifier:
         from ai_edge_litert.interpreter import Interpreter
 
         self.metadata = metadata
+        self.class_names = class_names_of(metadata)
         self._free: queue.SimpleQueue = queue.SimpleQueue()
         # XNNPACK is applied at the first allocation, which prints "INFO: Created TensorFlow
         # Lite XNNPACK delegate for CPU." to descriptor 2: allocate here, quietly.
@@ -85,11 +100,17 @@ class LiteClassifier:
                 interpreter.allocate_tensors()
                 self._free.put([interpreter, None])  # None: no batch size allocated yet
         details = interpreter.get_input_details()[0]
-        shape, outputs = list(details["shape"]), interpreter.get_output_details()
+        shape, outputs = [int(d) for d in details["shape"]], interpreter.get_output_details()
         if len(shape) != 4 or shape[1] != shape[2] or shape[3] != 3 or len(outputs) != 1:
             raise ModelError(f"not a sorter model (input {shape}, {len(outputs)} outputs)")
         if details["dtype"] is not np.uint8:
             raise ModelError(f"not a sorter model (input type {details['dtype'].__name__}, expected uint8)")
+        output_shape = [int(d) for d in outputs[0]["shape"]]
+        columns = output_shape[1:]
+        # One column is an old sigmoid model, p(dog); otherwise one probability per class.
+        if columns not in ([1], [len(self.class_names)]) or (columns == [1] and self.class_names != CLASS_NAMES):
+            raise ModelError(f"not a sorter model (output {output_shape} for classes {list(self.class_names)})")
+        self._sigmoid = columns == [1]
         self.image_size = int(shape[1])
         self._input, self._output = details["index"], outputs[0]["index"]
 
@@ -108,10 +129,10 @@ class LiteClassifier:
             raise ModelError(f"{path}: cannot load model ({first_line[:200]})") from exc
 
     def predict(self, batch):
-        """(n, size, size, 3) uint8 RGB -> (n,) float32 probabilities of 'dog'."""
+        """(n, size, size, 3) uint8 RGB -> (n, len(class_names)) float32 probabilities."""
         batch = np.ascontiguousarray(batch, dtype=np.uint8)
         if len(batch) == 0:
-            return np.zeros((0,), dtype=np.float32)
+            return np.zeros((0, len(self.class_names)), dtype=np.float32)
         slot = self._free.get()
         try:
             interpreter, allocated = slot
@@ -121,6 +142,23 @@ class LiteClassifier:
                 slot[1] = len(batch)
             interpreter.set_tensor(self._input, batch)
             interpreter.invoke()
-            return interpreter.get_tensor(self._output).reshape(-1).astype(np.float32)
+            output = interpreter.get_tensor(self._output).reshape(len(batch), -1).astype(np.float32)
         finally:
             self._free.put(slot)
+        if self._sigmoid:
+            return np.stack([1.0 - output[:, 0], output[:, 0]], axis=1)
+        return output
+
+
+def resolve_model_path(model: Path | None) -> Path:
+    """The model the user named (or the bundled one), checked before any work starts."""
+    path = model if model is not None else BUNDLED_MODEL
+    check_model_path(path)
+    return path
+
+
+def load_classifier(model: Path | None) -> LiteClassifier:
+    """The int8 model sort, watch and evaluate run: MODEL.tflite beside the named MODEL.keras
+    (or the bundled one), with the class names its metadata records."""
+    path = resolve_model_path(model)
+    return LiteClassifier.load(runtime_path(path), read_metadata(path))

@@ -180,7 +180,10 @@ class Classifier(Protocol):
     """What `sort`, `watch` and `evaluate` need from a model (tests use a fake)."""
 
     image_size: int
+    #: ("cat", "dog") or ("cat", "dog", "other"): the columns `predict` returns.
+    class_names: tuple[str, ...]
 
     def predict(self, batch) -> Any:
-        """(n, size, size, 3) uint8 RGB -> (n,) float probabilities of 'dog'."""
+        """(n, size, size, 3) uint8 RGB -> (n, len(class_names)) float32 probabilities,
+        each row summing to 1."""
         ...

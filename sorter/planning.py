@@ -8,9 +8,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from sorter.config import CLASS_FOLDERS
+from sorter.config import CLASS_FOLDERS, OTHER
 
-Status = Literal["move", "unsure", "unreadable", "skipped"]
+Status = Literal["move", "neither", "unsure", "unreadable", "skipped"]
+#: Why a photo a three-class model calls "other" stays where it is.
+NEITHER_REASON = "not a cat or a dog"
 
 
 @dataclass(frozen=True)
@@ -55,6 +57,8 @@ class Planner:
     def decide(self, source: Path, label: str | None, confidence: float | None, error: str | None) -> Decision:
         if label is None or confidence is None:
             return Decision(source, "unreadable", reason=error or "cannot decode")
+        if label == OTHER:  # whatever its confidence: --min-confidence is about filing pets
+            return Decision(source, "neither", label, confidence, reason=NEITHER_REASON)
         if confidence < self.min_confidence:
             return Decision(
                 source, "unsure", label, confidence,

@@ -10,7 +10,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from sorter.config import CLASS_NAMES
+from sorter.config import OTHER
 
 WHITE = (255, 255, 255)
 GREY = (200, 200, 200)
@@ -71,14 +71,18 @@ def write_training_curves(
     return path
 
 
-def write_confusion_matrix(confusion: dict[str, dict[str, int]], path: Path) -> Path:
-    cell, margin = 150, 120
-    n = len(CLASS_NAMES)
-    img = np.full((margin + cell * n + 40, margin + cell * n + 20, 3), 255, np.uint8)
-    total_per_row = {t: sum(confusion[t].values()) or 1 for t in CLASS_NAMES}
-    for i, true in enumerate(CLASS_NAMES):
+def write_confusion_matrix(confusion: dict[str, dict[str, int]], path: Path, notes: list[str] = ()) -> Path:
+    """confusion[true][predicted] as shaded cells (rows: true classes, columns: predicted),
+    and `notes` (one line each) below it."""
+    cell, margin, line = 150, 120, 26
+    rows = list(confusion)
+    columns = list(next(iter(confusion.values()), {}))
+    height = margin + cell * len(rows) + 40 + line * len(notes)
+    img = np.full((height, margin + cell * len(columns) + 20, 3), 255, np.uint8)
+    total_per_row = {t: sum(confusion[t].values()) or 1 for t in rows}
+    for i, true in enumerate(rows):
         _text(img, true, (20, margin + cell * i + cell // 2), 0.6)
-        for j, predicted in enumerate(CLASS_NAMES):
+        for j, predicted in enumerate(columns):
             share = confusion[true][predicted] / total_per_row[true]
             shade = int(255 - 180 * share)
             x, y = margin + cell * j, margin + cell * i
@@ -86,44 +90,70 @@ def write_confusion_matrix(confusion: dict[str, dict[str, int]], path: Path) -> 
             cv2.rectangle(img, (x, y), (x + cell, y + cell), GREY, 1)
             _text(img, str(confusion[true][predicted]), (x + 40, y + cell // 2), 0.8, BLACK, 2)
             _text(img, f"{share:.1%}", (x + 45, y + cell // 2 + 28), 0.5)
-    for j, predicted in enumerate(CLASS_NAMES):
+    for j, predicted in enumerate(columns):
         _text(img, predicted, (margin + cell * j + 55, margin - 15), 0.6)
     _text(img, "predicted ->", (margin, 40), 0.55)
     _text(img, "true", (20, margin - 15), 0.55)
+    for k, note in enumerate(notes):
+        _text(img, note, (20, margin + cell * len(rows) + 30 + line * k), 0.55)
     path.parent.mkdir(parents=True, exist_ok=True)
     cv2.imwrite(str(path), img)
     return path
 
 
-def write_contact_sheet(mistakes, path: Path, thumb: int = 160, columns: int = 6, limit: int = 36) -> Path:
-    """Thumbnails of the most confident mistakes, captioned true -> predicted (confidence)."""
+#: Each kind of mistake (evaluation.Mistake.kind) gets its own block on the contact sheet.
+MISTAKE_TITLES = {
+    "swapped": "cats and dogs swapped",
+    "pet_called_neither": "pets called neither (left in place)",
+    "non_pet_filed": "non-pets filed as pets",
+}
+
+
+def write_contact_sheet(
+    mistakes, path: Path, kinds=("swapped",), thumb: int = 160, columns: int = 6, limit: int = 36
+) -> Path:
+    """Thumbnails of the most confident mistakes, captioned true -> predicted (confidence),
+    one block per kind of mistake, so that many confident mistakes of one kind never hide
+    the others: each kind gets an equal share of `limit`."""
     from sorter.errors import ImageError
     from sorter.images import load_image
 
-    shown = list(mistakes)[:limit]
-    rows = max(1, (len(shown) + columns - 1) // columns)
+    header = 30
     caption = 34
-    img = np.full((rows * (thumb + caption), columns * thumb, 3), 255, np.uint8)
-    if not shown:
-        _text(img, "no mistakes", (10, 30), 0.6)
-    for k, mistake in enumerate(shown):
-        r, c = divmod(k, columns)
-        x, y = c * thumb, r * (thumb + caption)
-        try:
-            picture = load_image(Path(mistake.path), thumb)
-            img[y : y + thumb, x : x + thumb] = cv2.cvtColor(picture, cv2.COLOR_RGB2BGR)
-        except ImageError:
-            pass
-        _text(img, f"{mistake.true_label} -> {mistake.predicted}", (x + 4, y + thumb + 14), 0.42)
-        _text(img, f"{mistake.confidence:.1%}  {Path(mistake.path).name[:12]}", (x + 4, y + thumb + 29), 0.38)
+    share = max(columns, limit // len(kinds) // columns * columns)
+    blocks = [(kind, [m for m in mistakes if m.kind == kind]) for kind in kinds]
+    heights = [header + (thumb + caption) * -(-min(len(found), share) // columns) for _, found in blocks]
+    img = np.full((max(sum(heights), header), columns * thumb, 3), 255, np.uint8)
+    top = 0
+    for (kind, found), height in zip(blocks, heights, strict=True):
+        title = f"{MISTAKE_TITLES[kind]}: {len(found) or 'none'}"
+        if len(found) > share:
+            title += f" (the {share} most confident)"
+        _text(img, title, (6, top + 20), 0.55, BLACK, 1)
+        for k, mistake in enumerate(found[:share]):
+            r, c = divmod(k, columns)
+            x, y = c * thumb, top + header + r * (thumb + caption)
+            try:
+                picture = load_image(Path(mistake.path), thumb)
+                img[y : y + thumb, x : x + thumb] = cv2.cvtColor(picture, cv2.COLOR_RGB2BGR)
+            except ImageError:
+                pass
+            _text(img, f"{mistake.true_label} -> {mistake.predicted}", (x + 4, y + thumb + 14), 0.42)
+            _text(img, f"{mistake.confidence:.1%}  {Path(mistake.path).name[:12]}", (x + 4, y + thumb + 29), 0.38)
+        top += height
     path.parent.mkdir(parents=True, exist_ok=True)
     cv2.imwrite(str(path), img)
     return path
 
 
 def write_evaluation_report(result, report_dir: Path, image_size: int) -> list[Path]:
+    """confusion.png (with pet accuracy, non-pets left out and pets lost to neither under it)
+    and mistakes.png; a three-way evaluation (an "other" column) shows all three kinds of
+    mistake, even those it has none of."""
     report_dir.mkdir(parents=True, exist_ok=True)
+    three_way = any(OTHER in row for row in result.confusion.values())
+    kinds = tuple(MISTAKE_TITLES) if three_way else ("swapped",)
     return [
-        write_confusion_matrix(result.confusion, report_dir / "confusion.png"),
-        write_contact_sheet(result.mistakes, report_dir / "mistakes.png"),
+        write_confusion_matrix(result.confusion, report_dir / "confusion.png", result.rate_lines()),
+        write_contact_sheet(result.mistakes, report_dir / "mistakes.png", kinds),
     ]

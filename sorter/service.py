@@ -1,22 +1,18 @@
-"""Use-cases: train, evaluate, sort, undo, watch. Each returns typed results (or reports
-progress through a callback); none of them prints. Heavy modules are imported inside the
-functions that need them so `undo` and `--help` never load TensorFlow."""
+"""Use-cases: sort, undo, watch (train is `sorter.trainer`, evaluate `sorter.evaluation`).
+Each returns typed results (or reports progress through a callback); none of them prints.
+Heavy modules are imported inside the functions that need them so `undo` and `--help`
+never load TensorFlow."""
 
 from __future__ import annotations
 
-import json
-import platform
 import threading
 import time
 from collections.abc import Callable
 from contextlib import contextmanager, nullcontext
-from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sorter import __version__
-from sorter.config import BUNDLED_MODEL, CLASS_NAMES
 from sorter.errors import UsageError
 
 Progress = Callable[[int, int], None]
@@ -26,310 +22,10 @@ def _no_progress(done: int, total: int) -> None:
     pass
 
 
-# --------------------------------------------------------------------------- models
-
-
-def resolve_model_path(model: Path | None) -> Path:
-    """The model the user named (or the bundled one), checked before any work starts."""
-    from sorter.model import check_model_path
-
-    path = model if model is not None else BUNDLED_MODEL
-    check_model_path(path)
-    return path
-
-
-def load_classifier(model: Path | None):
-    from sorter.lite import LiteClassifier
-    from sorter.model import read_metadata, runtime_path
-
-    path = resolve_model_path(model)
-    return LiteClassifier.load(runtime_path(path), read_metadata(path))
-
-
-# --------------------------------------------------------------------------- evaluate
-
-
-@dataclass(frozen=True)
-class Mistake:
-    path: str
-    true_label: str
-    predicted: str
-    confidence: float
-
-
-@dataclass(frozen=True)
-class EvalResult:
-    n: int
-    accuracy: float
-    confusion: dict[str, dict[str, int]]  # confusion[true][predicted]
-    precision: dict[str, float]
-    recall: dict[str, float]
-    unreadable: list[str]
-    mistakes: list[Mistake] = field(default_factory=list)  # most confident first
-    split: str = "all"
-
-    def to_json(self) -> dict:
-        data = asdict(self)
-        data["mistakes"] = data["mistakes"][:50]
-        return data
-
-
-def evaluate_items(
-    classifier, items: list[tuple[Path, int]], progress: Progress = _no_progress, split: str = "all"
-) -> EvalResult:
-    from sorter.inference import classify
-
-    confusion = {t: dict.fromkeys(CLASS_NAMES, 0) for t in CLASS_NAMES}
-    unreadable: list[str] = []
-    mistakes: list[Mistake] = []
-    labels = dict(items)
-    done = 0
-    for prediction in classify(classifier, [p for p, _ in items]):
-        done += 1
-        progress(done, len(items))
-        if prediction.label is None:
-            unreadable.append(f"{prediction.path}: {prediction.error}")
-            continue
-        true = CLASS_NAMES[labels[prediction.path]]
-        confusion[true][prediction.label] += 1
-        if prediction.label != true:
-            mistakes.append(
-                Mistake(str(prediction.path), true, prediction.label, prediction.confidence)
-            )
-    n = sum(sum(row.values()) for row in confusion.values())
-    correct = sum(confusion[c][c] for c in CLASS_NAMES)
-    precision, recall = {}, {}
-    for c in CLASS_NAMES:
-        predicted = sum(confusion[t][c] for t in CLASS_NAMES)
-        actual = sum(confusion[c].values())
-        precision[c] = confusion[c][c] / predicted if predicted else 0.0
-        recall[c] = confusion[c][c] / actual if actual else 0.0
-    mistakes.sort(key=lambda m: -m.confidence)
-    return EvalResult(
-        n=n,
-        accuracy=correct / n if n else 0.0,
-        confusion=confusion,
-        precision=precision,
-        recall=recall,
-        unreadable=unreadable,
-        mistakes=mistakes,
-        split=split,
-    )
-
-
-def evaluate(
-    data_dir: Path,
-    model: Path | None,
-    split: str = "all",
-    report_dir: Path | None = None,
-    progress: Progress = _no_progress,
-) -> EvalResult:
-    from sorter.datasets import list_labelled
-    from sorter.datasets import split as make_split
-
-    classifier = load_classifier(model)
-    if split == "all":
-        files = list_labelled(data_dir)
-        items = [(p, CLASS_NAMES.index(label)) for label, paths in files.items() for p in paths]
-    else:
-        meta = classifier.metadata.get("training", {})
-        if "seed" not in meta:
-            raise UsageError("this model's metadata does not record its split; use --split all")
-        parts = make_split(
-            data_dir, float(meta["validation_split"]), int(meta["seed"]), meta.get("limit")
-        )
-        items = parts.validation if split == "validation" else parts.train
-    if not items:
-        raise UsageError(f"no images to evaluate in {data_dir} (split: {split})")
-    result = evaluate_items(classifier, items, progress, split)
-    if report_dir is not None:
-        from sorter.report import write_evaluation_report
-
-        write_evaluation_report(result, report_dir, classifier.image_size)
-    return result
-
-
-# --------------------------------------------------------------------------- train
-
-
-@dataclass(frozen=True)
-class TrainResult:
-    model_path: Path
-    runtime_path: Path
-    metadata_path: Path
-    curves_path: Path
-    validation: EvalResult | None
-    epochs_run: int
-    best_epoch: int
-    seconds: float
-    broken: list[str]
-    n_train: int
-    n_validation: int
-
-
-def _versions() -> dict[str, str]:
-    from importlib.metadata import version
-
-    import cv2
-    import keras
-    import numpy
-    import tensorflow
-
-    return {
-        "sorter": __version__,
-        "python": platform.python_version(),
-        "keras": keras.__version__,
-        "tensorflow": tensorflow.__version__,
-        "ai-edge-litert": version("ai-edge-litert"),
-        "opencv": cv2.__version__,
-        "numpy": numpy.__version__,
-    }
-
-
-def _train_command(config) -> str:
-    """The command that reproduces this model (every option spelled out)."""
-    import shlex
-
-    parts = [
-        "sorter", "train", str(config.data_dir), "--out", str(config.out), "--epochs", str(config.epochs),
-        "--image-size", str(config.image_size), "--validation-split", str(config.validation_split),
-        "--seed", str(config.seed), "--batch-size", str(config.batch_size), "--patience", str(config.patience),
-        "--learning-rate", str(config.learning_rate),
-    ]
-    if config.limit is not None:
-        parts += ["--limit", str(config.limit)]
-    if config.init_from is not None:
-        parts += ["--init-from", str(config.init_from)]
-    return shlex.join(parts)
-
-
-def _parent_model(config, counts: dict[str, int]) -> tuple[dict | None, list[dict]]:
-    """What `--init-from` starts from (a summary for the metadata, and its epochs for the
-    curves), checked to have trained on this run's training photos only: with another split,
-    this run's validation photos would include photos that model learned, and the accuracy
-    recorded here would flatter it."""
-    from sorter.model import metadata_path, read_metadata
-
-    path = config.init_from
-    if path is None:
-        return None, []
-    if path.suffix.lower() != ".keras" or not path.is_file():
-        raise UsageError(f"--init-from {path}: expected a MODEL.keras written by `sorter train`")
-    if path.resolve() == config.out.resolve():
-        raise UsageError(f"--init-from {path} is also --out: the run would overwrite the model it starts from")
-    parent = read_metadata(path)
-    training = parent.get("training")
-    if not training:
-        raise UsageError(f"--init-from {path}: no {metadata_path(path).name} beside it to check its training split")
-    ours = {"seed": config.seed, "validation_split": config.validation_split, "limit": config.limit,
-            "images_per_class_found": counts}
-    for key, value in ours.items():
-        if training.get(key) != value:
-            raise UsageError(
-                f"--init-from {path}: trained on another split ({key} {training.get(key)}, here {value}); "
-                "its training photos would leak into this run's validation"
-            )
-    return {
-        "model": str(path),
-        "image_size": parent.get("input", {}).get("size"),
-        "validation_accuracy": parent.get("validation_accuracy"),
-        "command": training.get("command"),
-        "epochs_run": training.get("epochs_run"),
-        "seconds": training.get("seconds"),
-        "init_from": training.get("init_from"),
-    }, list(training.get("history") or [])
-
-
-def train(config, *, resume: bool = False, on_event=lambda e: None) -> TrainResult:
-    """Train a model on a PetImages-style folder and save it with its metadata JSON."""
-    from sorter.datasets import split as make_split
-    from sorter.lite import LiteClassifier, save_model
-    from sorter.model import metadata_path
-    from sorter.report import write_training_curves
-    from sorter.training import calibration_images, run_training
-
-    if config.out.suffix.lower() != ".keras":
-        raise UsageError(f"--out must end in .keras (got {config.out.name})")
-    if config.epochs < 1:
-        raise UsageError("--epochs must be at least 1")
-    parts = make_split(config.data_dir, config.validation_split, config.seed, config.limit)
-    parent, parent_history = _parent_model(config, parts.counts)
-    model, state = run_training(
-        config, parts.train, parts.validation, resume=resume, on_event=on_event
-    )
-    config.out.parent.mkdir(parents=True, exist_ok=True)
-    runtime = save_model(model, config.out, calibration_images(parts.train, config.image_size, config.seed))
-    validation = None
-    if parts.validation:
-        # Measured on the int8 model through the same inference path `sort` and `evaluate`
-        # use, so that `sorter evaluate --split validation` reproduces this number exactly.
-        validation = evaluate_items(LiteClassifier.load(runtime), parts.validation, split="validation")
-    curves = config.out.with_name(config.out.stem + "-curves.png")
-    # A fine-tune: its parent's epochs first, then a line where it started.
-    marker = (len(parent_history) - 1, f"--init-from, {config.image_size} px") if parent_history else None
-    write_training_curves(parent_history + state.history, curves, marker)
-    metadata = {
-        "format": "sorter-model/1",
-        "class_names": list(CLASS_NAMES),
-        "output": "sigmoid probability of 'dog'",
-        "input": {
-            "size": config.image_size,
-            "channels": "RGB",
-            "dtype": "uint8",
-            "preprocessing": "sorter.images.load_image: EXIF-rotated, whole image stretched "
-            "to a square (INTER_AREA), 0..255; rescaling inside the model",
-        },
-        "runtime": f"{runtime.name}: int8 LiteRT export of the .keras model (sorter.lite), the model sort runs",
-        "validation_accuracy": validation.accuracy if validation else None,
-        "validation_n": validation.n if validation else 0,
-        # The float Keras model's accuracy at its best epoch, before int8 quantisation.
-        "validation_accuracy_float": state.history[state.best_epoch - 1].get("val_accuracy")
-        if state.best_epoch and parts.validation
-        else None,
-        "training": {
-            "command": _train_command(config),
-            "data_dir": str(config.data_dir),
-            "images_per_class_found": parts.counts,
-            "n_train": len(parts.train),
-            "n_validation": len(parts.validation),
-            "validation_split": config.validation_split,
-            "seed": config.seed,
-            "limit": config.limit,
-            "epochs_requested": config.epochs,
-            "epochs_run": state.epoch,
-            "best_epoch": state.best_epoch,
-            "batch_size": config.batch_size,
-            "learning_rate": config.learning_rate,
-            "precision": state.precision,
-            "seconds": round(state.seconds, 1),
-            # A fine-tuned model: the run it started from (reproduce that first).
-            "init_from": parent,
-            "broken_files": state.broken,
-            "history": state.history,
-        },
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "versions": _versions(),
-    }
-    meta_file = metadata_path(config.out)
-    meta_file.write_text(json.dumps(metadata, indent=2) + "\n")
-    return TrainResult(
-        model_path=config.out,
-        runtime_path=runtime,
-        metadata_path=meta_file,
-        curves_path=curves,
-        validation=validation,
-        epochs_run=state.epoch,
-        best_epoch=state.best_epoch,
-        seconds=state.seconds,
-        broken=state.broken,
-        n_train=len(parts.train),
-        n_validation=len(parts.validation),
-    )
-
-
 # --------------------------------------------------------------------------- sort
 
-FileStatus = str  # "moved" | "planned" | "unsure" | "unreadable" | "skipped" | "vanished" | "failed"
+# "moved" | "planned" | "neither" | "unsure" | "unreadable" | "skipped" | "vanished" | "failed"
+FileStatus = str
 
 
 @dataclass(frozen=True)
@@ -538,6 +234,7 @@ def sort_folder(
     lock_wait: float = 0.0,
 ) -> SortSummary:
     """Sort the images of `root` into `root/cats` and `root/dogs`."""
+    from sorter import lite
     from sorter.images import scan_folder
     from sorter.journal import recover
     from sorter.lock import FolderLock
@@ -547,7 +244,7 @@ def sort_folder(
     if not 0.0 <= min_confidence <= 1.0:
         raise UsageError("--min-confidence must be between 0 and 1")
     if classifier is None:
-        resolve_model_path(model)  # a wrong --model fails before anything else happens
+        lite.resolve_model_path(model)  # a wrong --model fails before anything else happens
     tally = Tally()
     lock = FolderLock(root, wait=lock_wait)
     recovered = 0
@@ -555,7 +252,7 @@ def sort_folder(
         lock.acquire()  # before the (slow) model load: a second sorter is refused at once
     try:
         if classifier is None:
-            classifier = load_classifier(model)
+            classifier = lite.load_classifier(model)
         if not dry_run:
             recovered_info = recover(root)
             recovered = recovered_info.completed
@@ -779,6 +476,7 @@ def watch_folder(
     refused while it runs. Files already there go through the same completeness check as
     new ones: a download in progress when the watcher starts is not moved half-written.
     """
+    from sorter import lite
     from sorter.config import DEFAULT_BATCH_SIZE
     from sorter.journal import recover
     from sorter.lock import FolderLock
@@ -794,7 +492,7 @@ def watch_folder(
 
     def report(result: FileResult, watcher: Watcher) -> None:
         tally.add(result)  # watch never plans without moving: a destination means moved
-        if result.status in ("unsure", "unreadable", "skipped", "failed"):
+        if result.status in ("neither", "unsure", "unreadable", "skipped", "failed"):
             watcher.settle(result.path)  # left in place: look again only once it changes
         on_result(result)
 
@@ -813,7 +511,7 @@ def watch_folder(
                     "interrupted by an earlier crash"
                 ))
             if classifier is None:
-                classifier = load_classifier(model)
+                classifier = lite.load_classifier(model)
             import numpy as np
 
             # Trace the model's graph now rather than on the first file to arrive (~0.5 s).

@@ -16,7 +16,6 @@ from pathlib import Path
 
 import numpy as np
 
-from sorter.config import DEFAULT_IMAGE_SIZE, DEFAULT_LEARNING_RATE
 from sorter.errors import ImageError, UsageError
 from sorter.images import load_image
 from sorter.model import augmenter, build_model, import_keras
@@ -24,18 +23,24 @@ from sorter.model import augmenter, build_model, import_keras
 
 @dataclass(frozen=True)
 class TrainConfig:
+    """A training run. Options left None take the backbone's defaults (`trainer.DEFAULTS`)."""
+
     data_dir: Path
     out: Path
-    epochs: int = 40
-    image_size: int = DEFAULT_IMAGE_SIZE
+    epochs: int | None = None
+    image_size: int | None = None
     validation_split: float = 0.2
     seed: int = 1337
-    batch_size: int = 64
-    learning_rate: float = DEFAULT_LEARNING_RATE
+    batch_size: int | None = None
+    learning_rate: float | None = None
     patience: int = 8
     limit: int | None = None  # images per class; for quick experiments and tests
     width: int = 1
     init_from: Path | None = None  # a trained MODEL.keras to fine-tune instead of random weights
+    #: "efficientnet-lite0": ImageNet-pretrained (sorter.transfer); "none": the small
+    #: network of `build_model`, from random weights.
+    backbone: str = "efficientnet-lite0"
+    other: Path | None = None  # photos that are neither (else the data folder's Other/, if any)
 
 
 @dataclass(frozen=True)
@@ -201,6 +206,48 @@ def _compile(model, config: TrainConfig, steps_per_epoch: int) -> None:
     )
 
 
+def checkpoint_callback(keras, config: TrainConfig, state: TrainState, steps: int, broken: list[str], on_event):
+    """After every epoch: `best.keras` when validation loss improved, `last.keras` and
+    `state.json` always (each write-then-rename), an EpochDone event, and early stopping
+    after `config.patience` epochs without improvement."""
+    ckpt = checkpoint_dir(config.out)
+    state_file = ckpt / "state.json"
+
+    class Checkpoint(keras.callbacks.Callback):
+        def __init__(self) -> None:
+            super().__init__()
+            self.started = time.monotonic()
+
+        def on_epoch_begin(self, epoch, logs=None):
+            self.started = time.monotonic()
+
+        def on_train_batch_end(self, batch, logs=None):
+            on_event(BatchDone(state.epoch + 1, batch + 1, steps))
+
+        def on_epoch_end(self, epoch, logs=None):
+            metrics = {k: float(v) for k, v in (logs or {}).items()}
+            seconds = time.monotonic() - self.started
+            state.epoch = epoch + 1
+            state.seconds += seconds
+            state.history.append(metrics)
+            state.broken = sorted(set(broken))
+            val_loss = metrics.get("val_loss", metrics.get("loss", math.inf))
+            best = val_loss < state.best_val_loss
+            if best:
+                state.best_val_loss, state.best_epoch = val_loss, state.epoch
+                self.model.save(ckpt / "best.keras")
+            # Write-then-rename so a kill mid-save never leaves a torn checkpoint.
+            self.model.save(ckpt / "last.tmp.keras")
+            (ckpt / "last.tmp.keras").replace(ckpt / "last.keras")
+            state_file.with_suffix(".tmp").write_text(json.dumps(asdict(state), indent=1))
+            state_file.with_suffix(".tmp").replace(state_file)
+            on_event(EpochDone(state.epoch, config.epochs, metrics, seconds, best))
+            if state.epoch - state.best_epoch >= config.patience:
+                self.model.stop_training = True  # early stopping on validation loss
+
+    return Checkpoint()
+
+
 def run_training(
     config: TrainConfig,
     train_items,
@@ -245,38 +292,6 @@ def run_training(
                 _start_from(keras, model, config.init_from)
             _compile(model, config, steps)
 
-    class Checkpoint(keras.callbacks.Callback):
-        def __init__(self) -> None:
-            super().__init__()
-            self.started = time.monotonic()
-
-        def on_epoch_begin(self, epoch, logs=None):
-            self.started = time.monotonic()
-
-        def on_train_batch_end(self, batch, logs=None):
-            on_event(BatchDone(state.epoch + 1, batch + 1, steps))
-
-        def on_epoch_end(self, epoch, logs=None):
-            metrics = {k: float(v) for k, v in (logs or {}).items()}
-            seconds = time.monotonic() - self.started
-            state.epoch = epoch + 1
-            state.seconds += seconds
-            state.history.append(metrics)
-            state.broken = sorted(set(broken))
-            val_loss = metrics.get("val_loss", metrics.get("loss", math.inf))
-            best = val_loss < state.best_val_loss
-            if best:
-                state.best_val_loss, state.best_epoch = val_loss, state.epoch
-                self.model.save(ckpt / "best.keras")
-            # Write-then-rename so a kill mid-save never leaves a torn checkpoint.
-            self.model.save(ckpt / "last.tmp.keras")
-            (ckpt / "last.tmp.keras").replace(ckpt / "last.keras")
-            state_file.with_suffix(".tmp").write_text(json.dumps(asdict(state), indent=1))
-            state_file.with_suffix(".tmp").replace(state_file)
-            on_event(EpochDone(state.epoch, config.epochs, metrics, seconds, best))
-            if state.epoch - state.best_epoch >= config.patience:
-                self.model.stop_training = True  # early stopping on validation loss
-
     if state.epoch < config.epochs and state.epoch - state.best_epoch < config.patience:
         with warnings.catch_warnings():
             # "`shuffle=True` was passed, but will be ignored": the pipeline shuffles.
@@ -289,7 +304,7 @@ def run_training(
                 validation_data=val_ds,
                 epochs=config.epochs,
                 initial_epoch=state.epoch,
-                callbacks=[Checkpoint()],
+                callbacks=[checkpoint_callback(keras, config, state, steps, broken, on_event)],
                 verbose=0,
             )
     best = keras.saving.load_model(ckpt / "best.keras", safe_mode=True, compile=False)

@@ -39,20 +39,45 @@ class FakeClassifier:
     pictures are cats, grey ones are 50/50. Deterministic and instant."""
 
     image_size = 32
+    class_names: tuple[str, ...] = ("cat", "dog")
 
     def __init__(self) -> None:
         self.calls = 0
 
+    def p_dog(self, batch: np.ndarray) -> np.ndarray:
+        red, blue = batch[..., 0].mean(axis=(1, 2)), batch[..., 2].mean(axis=(1, 2))
+        return np.clip(0.5 + (red - blue) / 510.0, 0.0, 1.0)
+
+    def predict(self, batch):
+        self.calls += 1
+        p_dog = self.p_dog(np.asarray(batch, np.float32))
+        return np.stack([1.0 - p_dog, p_dog], axis=1).astype(np.float32)
+
+
+class ThreeClassFake(FakeClassifier):
+    """A three-class model: the green channel is how sure it is the picture is neither a cat
+    nor a dog; the rest splits between cat and dog as for FakeClassifier. Pure green is
+    "other" at 100%, pure red a dog at 100%."""
+
+    class_names = ("cat", "dog", "other")
+
     def predict(self, batch):
         self.calls += 1
         batch = np.asarray(batch, np.float32)
-        red, blue = batch[..., 0].mean(axis=(1, 2)), batch[..., 2].mean(axis=(1, 2))
-        return np.clip(0.5 + (red - blue) / 510.0, 0.0, 1.0)
+        p_other = batch[..., 1].mean(axis=(1, 2)) / 255.0
+        p_dog = self.p_dog(batch)
+        pet = 1.0 - p_other
+        return np.stack([pet * (1.0 - p_dog), pet * p_dog, p_other], axis=1).astype(np.float32)
 
 
 @pytest.fixture
 def fake_classifier() -> FakeClassifier:
     return FakeClassifier()
+
+
+@pytest.fixture
+def three_class_fake() -> ThreeClassFake:
+    return ThreeClassFake()
 
 
 @pytest.fixture(scope="session")

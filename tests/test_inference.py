@@ -7,9 +7,10 @@ import threading
 from pathlib import Path
 
 import numpy as np
+import pytest
 from conftest import FakeClassifier, write_image
 
-from sorter.inference import classify
+from sorter.inference import Prediction, classify
 
 RED, BLUE = (0, 0, 255), (255, 0, 0)  # BGR: the fake says red = dog
 
@@ -85,13 +86,79 @@ def test_the_int8_model_agrees_with_the_keras_model_it_was_exported_from(tiny_mo
     from sorter.model import runtime_path
 
     classifier = LiteClassifier.load(runtime_path(tiny_model))
-    assert classifier.image_size == 32
+    assert classifier.image_size == 32 and classifier.class_names == ("cat", "dog")
     batch = np.random.default_rng(1).integers(0, 256, (5, 32, 32, 3), dtype=np.uint8)
     plain = keras.saving.load_model(tiny_model).predict(batch.astype(np.float32), verbose=0).reshape(-1)
-    assert np.allclose(classifier.predict(batch), plain, atol=0.05)  # int8 rounding, not a different model
-    assert classifier.predict(batch[:2]).shape == (2,)  # another batch size re-plans, same answers
-    assert np.allclose(classifier.predict(batch[:2]), classifier.predict(batch)[:2])
-    assert classifier.predict(batch[:0]).shape == (0,)
+    probabilities = classifier.predict(batch)
+    # A two-class model's one sigmoid column, p(dog), comes back as rows of (p(cat), p(dog)).
+    assert probabilities.shape == (5, 2) and probabilities.dtype == np.float32
+    assert np.allclose(probabilities[:, 1], plain, atol=0.05)  # int8 rounding, not a different model
+    assert np.allclose(probabilities.sum(axis=1), 1.0)
+    assert classifier.predict(batch[:2]).shape == (2, 2)  # another batch size re-plans, same answers
+    assert np.allclose(classifier.predict(batch[:2]), probabilities[:2])
+    assert classifier.predict(batch[:0]).shape == (0, 2)
+
+
+@pytest.fixture(scope="module")
+def three_class_model(tmp_path_factory) -> Path:
+    """A tiny softmax network over (cat, dog, other), exported as `sorter train` exports."""
+    import keras
+
+    from sorter.lite import export_int8
+
+    inputs = keras.Input((32, 32, 3))
+    x = keras.layers.Rescaling(1 / 255)(inputs)
+    x = keras.layers.GlobalAveragePooling2D()(x)
+    outputs = keras.layers.Dense(3, activation="softmax")(x)
+    path = tmp_path_factory.mktemp("three") / "three.tflite"
+    calibration = np.random.default_rng(0).integers(0, 256, (16, 32, 32, 3), dtype=np.uint8)
+    return export_int8(keras.Model(inputs, outputs), calibration, path)
+
+
+def test_a_three_class_model_gives_one_probability_per_class(three_class_model: Path, tmp_path: Path) -> None:
+    from sorter.lite import LiteClassifier
+
+    classifier = LiteClassifier.load(three_class_model, {"class_names": ["cat", "dog", "other"]})
+    assert classifier.class_names == ("cat", "dog", "other")
+    probabilities = classifier.predict(np.random.default_rng(2).integers(0, 256, (4, 32, 32, 3), dtype=np.uint8))
+    assert probabilities.shape == (4, 3)
+    assert np.allclose(probabilities.sum(axis=1), 1.0, atol=0.02)  # int8 softmax
+    images = [write_image(tmp_path / f"{i}.png", (i * 60, 255 - i * 60, 90)) for i in range(4)]
+    for prediction in classify(classifier, images):
+        assert prediction.label in ("cat", "dog", "other") and len(prediction.probabilities) == 3
+
+
+@pytest.mark.parametrize(
+    "names, message",
+    [
+        (["cat", "dog"], "not a sorter model (output [1, 3] for classes ['cat', 'dog'])"),
+        (["dog", "cat", "other"], "unsupported class_names ['dog', 'cat', 'other'] in its metadata"),
+    ],
+)
+def test_classes_that_do_not_match_the_outputs_are_refused(three_class_model: Path, names, message: str) -> None:
+    from sorter.errors import ModelError
+    from sorter.lite import LiteClassifier
+
+    with pytest.raises(ModelError) as caught:
+        LiteClassifier.load(three_class_model, {"class_names": names})
+    assert message in str(caught.value)
+
+
+def test_a_sigmoid_model_cannot_claim_three_classes(tiny_model: Path) -> None:
+    from sorter.errors import ModelError
+    from sorter.lite import LiteClassifier
+    from sorter.model import runtime_path
+
+    with pytest.raises(ModelError, match=r"output \[1, 1\] for classes \['cat', 'dog', 'other'\]"):
+        LiteClassifier.load(runtime_path(tiny_model), {"class_names": ["cat", "dog", "other"]})
+
+
+def test_ties_go_to_the_later_class() -> None:
+    assert Prediction(Path("a"), (0.5, 0.5)).label == "dog"  # as when p_dog >= 0.5 meant dog
+    three = ("cat", "dog", "other")
+    tie = Prediction(Path("a"), (0.1, 0.45, 0.45), three)
+    assert (tie.label, tie.confidence) == ("other", 0.45)
+    assert Prediction(Path("a"), None, three, "broken").label is None
 
 
 def test_one_classifier_serves_every_worker_thread_at_once(tiny_model: Path) -> None:

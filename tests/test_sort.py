@@ -7,14 +7,17 @@ import os
 from pathlib import Path
 
 import pytest
-from conftest import tree, write_image
+from conftest import ThreeClassFake, tree, write_image
 from typer.testing import CliRunner
 
-from sorter import service
+from sorter import lite, service
 from sorter.cli import app
 from sorter.planning import free_name
 
 RED, BLUE, GREY = (0, 0, 255), (255, 0, 0), (128, 128, 128)  # BGR: the fake says red = dog
+# For ThreeClassFake, green is "other": GREEN 100% other; PALE_GREEN 55% other (cat 22.5%,
+# dog 22.5%); GREENISH_RED a dog at 61%.
+GREEN, PALE_GREEN, GREENISH_RED = (0, 255, 0), (255, 140, 255), (0, 100, 255)
 runner = CliRunner()
 
 
@@ -73,6 +76,25 @@ def test_unsure_images_stay_in_place(tmp_path: Path, fake_classifier) -> None:
     summary = sort(tmp_path, fake_classifier, min_confidence=0.8)
     assert set(tree(tmp_path)) == {"blurry.jpg", "dogs/rex.jpg"}
     assert summary.counts == {"unsure": 1, "moved": 1}
+
+
+def test_photos_of_neither_stay_in_place_whatever_the_confidence(tmp_path: Path, three_class_fake) -> None:
+    write_image(tmp_path / "car.png", GREEN)
+    write_image(tmp_path / "maybe a car.png", PALE_GREEN)  # top class "other", but only 55%
+    write_image(tmp_path / "dim dog.png", GREENISH_RED)
+    write_image(tmp_path / "rex.png", RED)
+    write_image(tmp_path / "tom.png", BLUE)
+    results = []
+
+    summary = sort(tmp_path, three_class_fake, min_confidence=0.8, on_result=results.append)
+
+    assert set(tree(tmp_path)) == {"car.png", "maybe a car.png", "dim dog.png", "dogs/rex.png", "cats/tom.png"}
+    assert summary.counts == {"neither": 2, "unsure": 1, "moved": 2}
+    assert summary.moved_to == {"dogs": 1, "cats": 1}
+    found = {r.path.name: (r.status, r.label, round(r.confidence, 2), r.destination, r.reason) for r in results}
+    assert found["car.png"] == ("neither", "other", 1.0, None, "not a cat or a dog")
+    assert found["maybe a car.png"] == ("neither", "other", 0.55, None, "not a cat or a dog")
+    assert found["dim dog.png"] == ("unsure", "dog", 0.61, None, "confidence 61% below --min-confidence 80%")
 
 
 def test_dry_run_changes_nothing(tmp_path: Path, fake_classifier) -> None:
@@ -144,6 +166,52 @@ def test_cli_json_prints_one_object_and_nothing_else(tmp_path: Path, tiny_model:
     assert files["a.jpg"]["destination"].endswith(("cats/a.jpg", "dogs/a.jpg"))
     assert files["broken.jpg"]["status"] == "unreadable"
     assert data["dry_run"] is True and (tmp_path / "a.jpg").exists()
+
+
+def test_cli_leaves_neither_in_place_with_its_own_line_and_summary_row(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setattr(lite, "load_classifier", lambda model: ThreeClassFake())
+    write_image(tmp_path / "car.png", GREEN)
+    write_image(tmp_path / "rex.png", RED)
+
+    result = runner.invoke(app, ["sort", str(tmp_path)])
+
+    assert result.exit_code == 0, result.output
+    assert result.stderr.splitlines() == [f"neither: {tmp_path / 'car.png'} (100%): not a cat or a dog"]
+    rows = [" ".join(line.strip("│┃ ").split()) for line in result.stdout.splitlines()]
+    assert "moved to dogs/ │ 1" in rows and "left in place: neither │ 1" in rows
+    assert "Undo with: sorter undo" in result.stdout  # a file was moved
+    assert set(tree(tmp_path)) == {"car.png", "dogs/rex.png"}
+
+
+def test_cli_dry_run_lists_neither_too(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setattr(lite, "load_classifier", lambda model: ThreeClassFake())
+    write_image(tmp_path / "car.png", GREEN)
+
+    result = runner.invoke(app, ["sort", str(tmp_path), "--dry-run"])
+
+    assert result.exit_code == 0, result.output
+    assert f"neither: {tmp_path / 'car.png'} (100%): not a cat or a dog" in result.stderr
+    rows = [" ".join(line.strip("│┃ ").split()) for line in result.stdout.splitlines()]
+    assert "left in place: neither │ 1" in rows and "would move to dogs/ │ 0" in rows
+    assert set(tree(tmp_path)) == {"car.png"}
+
+
+def test_cli_json_reports_neither(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setattr(lite, "load_classifier", lambda model: ThreeClassFake())
+    write_image(tmp_path / "car.png", GREEN)
+    write_image(tmp_path / "rex.png", RED)
+
+    result = runner.invoke(app, ["sort", str(tmp_path), "--json"])
+
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["counts"] == {"neither": 1, "moved": 1} and data["moved_to"] == {"dogs": 1}
+    files = {Path(f["path"]).name: f for f in data["files"]}
+    assert files["car.png"] == {
+        "path": str(tmp_path / "car.png"), "status": "neither", "label": "other", "confidence": 1.0,
+        "destination": None, "reason": "not a cat or a dog",
+    }
+    assert files["rex.png"]["status"] == "moved" and (tmp_path / "car.png").exists()
 
 
 @pytest.mark.parametrize(

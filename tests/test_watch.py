@@ -23,13 +23,14 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from conftest import REPO, write_image
+from conftest import REPO, ThreeClassFake, write_image
 
 from sorter import service, watch
 from sorter.errors import FolderLocked
 from sorter.lock import FolderLock
 
 RED, BLUE, GREY = (0, 0, 255), (255, 0, 0), (128, 128, 128)  # BGR: the fake says red = dog
+GREEN = (0, 255, 0)  # ThreeClassFake: neither a cat nor a dog, at 100%
 
 
 def noise_jpeg(seed: int, size: int = 64) -> bytes:
@@ -412,3 +413,72 @@ def test_recursive_mode_sorts_files_arriving_in_new_subfolders(tmp_path: Path, f
         stop_event.set()
         thread.join(10)
     assert [r.status for r in results] == ["moved", "moved"]
+
+
+def test_photos_of_neither_stay_in_place_and_are_reported_once(tmp_path: Path, three_class_fake) -> None:
+    write_image(tmp_path / "car.png", GREEN)
+    write_image(tmp_path / "rex.png", RED)
+    fast = watch.WatchSettings(rescan_interval=0.1, settle=0.1)
+    stop_event, thread, results = run_in_thread(tmp_path, three_class_fake, settings=fast)
+    try:
+        assert wait_until(lambda: (tmp_path / "dogs" / "rex.png").exists(), 10), results
+        write_image(tmp_path / "plane.png", GREEN)  # arriving while watched
+        assert wait_until(lambda: any(r.path.name == "plane.png" for r in results), 10), results
+        time.sleep(0.6)  # several rescans: neither is not looked at again
+    finally:
+        stop_event.set()
+        thread.join(10)
+    assert not thread.is_alive()
+    found = sorted((r.path.name, r.status, r.label, r.destination, r.reason) for r in results)
+    assert found == [
+        ("car.png", "neither", "other", None, "not a cat or a dog"),
+        ("plane.png", "neither", "other", None, "not a cat or a dog"),
+        ("rex.png", "moved", "dog", tmp_path / "dogs" / "rex.png", None),
+    ]
+    assert (tmp_path / "car.png").exists() and (tmp_path / "plane.png").exists()
+
+
+def test_cli_watch_logs_neither_and_counts_it_when_it_stops(tmp_path: Path, monkeypatch) -> None:
+    """The command itself, in process: the watch stops once it has decided on both files."""
+    from typer.testing import CliRunner
+
+    from sorter.cli import app
+
+    write_image(tmp_path / "car.png", GREEN)
+    write_image(tmp_path / "rex.png", RED)
+    real_watch_folder = service.watch_folder
+
+    def watch_two_files(directory, *, model, on_result, **options):
+        stop_event, seen = threading.Event(), []
+        timer = threading.Timer(30, stop_event.set)  # never hang the suite
+        timer.start()
+
+        def result(decision) -> None:
+            on_result(decision)
+            seen.append(decision)
+            if len(seen) == 2:
+                stop_event.set()
+
+        try:
+            return real_watch_folder(
+                directory, classifier=ThreeClassFake(), stop=stop_event, on_result=result,
+                settings=watch.WatchSettings(settle=0.1), **options,
+            )
+        finally:
+            timer.cancel()
+
+    monkeypatch.setattr(service, "watch_folder", watch_two_files)
+    log = tmp_path.parent / f"{tmp_path.name}.log"
+
+    result = CliRunner().invoke(app, ["watch", str(tmp_path), "--log-file", str(log)])
+
+    assert result.exit_code == 0, result.output
+    lines = result.stderr.splitlines()
+    assert "neither: car.png (100%): not a cat or a dog" in lines
+    assert "moved rex.png -> dogs/rex.png (dog, 100%)" in lines
+    assert lines[-1] == (
+        f"stopped watching {tmp_path}: moved 1 file(s) (dogs: 1); left 1 in place: not a cat or a dog; "
+        f"undo with: sorter undo {tmp_path}"
+    )
+    assert any(line.endswith(" neither: car.png (100%): not a cat or a dog") for line in log.read_text().splitlines())
+    assert (tmp_path / "car.png").exists() and (tmp_path / "dogs" / "rex.png").exists()

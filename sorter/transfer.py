@@ -1,0 +1,273 @@
+"""Training on top of the ImageNet backbone, in a way 2 CPU cores can afford.
+
+The network is EfficientNet-Lite0 (`sorter.backbone`) plus one softmax layer over cat, dog
+and other. Most of it stays frozen, so it need only run once per photo:
+
+1. *Cache.* The frozen part (stem and blocks 0-14) runs once over every photo and its output
+   (a 6x6x192 map at 192 px) is kept on disk as float16, in chunks, so a killed run resumes
+   where it stopped. Training photos are cached twice: as they are, and as an augmented
+   view (mirrored, a random crop of 60-100% of the photo, brightness and contrast jitter).
+2. *Probe.* The softmax layer alone is fitted on the pooled features (seconds), so the
+   fine-tune below starts from a sensible head instead of a random one.
+3. *Fine-tune.* The top block (block 15), the 1x1 head convolution and the softmax train
+   together on the cached maps, batch norm frozen at its ImageNet statistics, with
+   checkpoints every epoch and `--resume`, like the from-scratch network.
+
+Measured on 2 CPU cores (AVX-512): caching costs ~8 ms a photo; an epoch of the fine-tune
+over ~40,000 cached maps takes a minute or two.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import random
+import shutil
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from sorter.backbone import Weights, imagenet_backbone
+from sorter.errors import ImageError, UsageError
+from sorter.images import load_image
+from sorter.model import import_keras
+from sorter.training import BatchDone, EpochDone, TrainConfig, TrainState, checkpoint_callback, checkpoint_dir
+
+#: The last frozen block; everything above it is fine-tuned.
+CUT_BLOCK = 14
+CHUNK = 1024
+#: Views cached per training photo: 0 is the photo as sort sees it, 1 an augmented one.
+TRAIN_VIEWS = 2
+CACHE_FORMAT = "sorter-cache/1"
+
+
+@dataclass(frozen=True)
+class Cached:
+    maps: np.ndarray  # (n, h, w, c) float16
+    labels: np.ndarray  # (n,) int
+    broken: list[str]
+
+
+def build_classifier(image_size: int, n_classes: int) -> tuple[object, Weights]:
+    """The backbone with its ImageNet weights and a fresh softmax over `n_classes`."""
+    keras = import_keras()
+    backbone, weights = imagenet_backbone(image_size)
+    x = keras.layers.Dropout(0.2, name="dropout")(backbone.output)
+    outputs = keras.layers.Dense(n_classes, activation="softmax", name="classes", dtype="float32")(x)
+    return keras.Model(backbone.input, outputs, name="sorter_efficientnet_lite0"), weights
+
+
+def split_at_cut(model):
+    """(frozen bottom: pixels -> map, trainable top: map -> probabilities), sharing layers."""
+    keras = import_keras()
+    cut = model.get_layer(f"blocks.{CUT_BLOCK}.add").output
+    bottom = keras.Model(model.input, cut, name="frozen")
+    top = keras.Model(cut, model.output, name="top")
+    for layer in top.layers:
+        # Batch norm keeps its ImageNet statistics (and runs in inference mode) when frozen.
+        layer.trainable = type(layer).__name__ != "BatchNormalization"
+    return bottom, top
+
+
+def augmented_view(image: np.ndarray, rng: random.Random) -> np.ndarray:
+    """Mirrored, a random crop of 60-100% of the area (aspect 3:4 to 4:3) resized back, and
+    brightness/contrast jitter: the spread of framing and light a camera roll has."""
+    import cv2
+
+    size = image.shape[0]
+    area = rng.uniform(0.6, 1.0)
+    aspect = math.exp(rng.uniform(math.log(3 / 4), math.log(4 / 3)))
+    w = min(size, round(size * math.sqrt(area * aspect)))
+    h = min(size, round(size * math.sqrt(area / aspect)))
+    x0, y0 = rng.randint(0, size - w), rng.randint(0, size - h)
+    crop = cv2.resize(image[y0 : y0 + h, x0 : x0 + w], (size, size), interpolation=cv2.INTER_LINEAR)
+    crop = crop[:, ::-1]
+    contrast, brightness = rng.uniform(0.8, 1.2), rng.uniform(-25, 25)
+    mean = crop.mean()
+    return np.clip((crop.astype(np.float32) - mean) * contrast + mean + brightness, 0, 255).astype(np.uint8)
+
+
+def _manifest(items, image_size: int, views: int, seed: int) -> dict:
+    digest = hashlib.sha256()
+    for path, label in items:
+        digest.update(f"{path}\t{label}\n".encode())
+    return {"format": CACHE_FORMAT, "image_size": image_size, "cut_block": CUT_BLOCK, "views": views,
+            "seed": seed, "n": len(items), "items_sha256": digest.hexdigest()}
+
+
+def cache_maps(
+    bottom, items, folder: Path, *, views: int, seed: int, on_progress: Callable[[int, int], None] = lambda d, t: None
+) -> Cached:
+    """Run the frozen bottom over every photo (and view) once, chunk by chunk on disk.
+    A chunk is written whole (write-then-rename) or not at all, so a run killed at any
+    point resumes at the first missing chunk."""
+    size = int(bottom.input_shape[1])
+    manifest = _manifest(items, size, views, seed)
+    manifest_file = folder / "manifest.json"
+    if folder.exists() and (not manifest_file.is_file() or json.loads(manifest_file.read_text()) != manifest):
+        shutil.rmtree(folder)  # cached for other photos, sizes or views
+    folder.mkdir(parents=True, exist_ok=True)
+    manifest_file.write_text(json.dumps(manifest, indent=1))
+
+    maps, labels, broken = [], [], []
+    chunks = math.ceil(len(items) / CHUNK)
+    for index in range(chunks):
+        chunk = items[index * CHUNK : (index + 1) * CHUNK]
+        file = folder / f"chunk-{index:05d}.npz"
+        if not file.is_file():
+            _cache_chunk(bottom, chunk, file, views, seed, index)
+        with np.load(file, allow_pickle=False) as data:
+            ok = data["ok"]
+            maps.append(data["maps"])
+            labels.append(np.tile(np.array([y for _, y in chunk], np.int64)[ok], views))
+            broken += [f"{p}: {e}" for p, e in zip((str(p) for p, _ in chunk), data["errors"].tolist(), strict=True) if e]
+        on_progress(index + 1, chunks)
+    return Cached(np.concatenate(maps), np.concatenate(labels), broken)
+
+
+def _cache_chunk(bottom, chunk, file: Path, views: int, seed: int, index: int) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from sorter.config import cpu_cores
+
+    size = int(bottom.input_shape[1])
+
+    def decode(path: Path) -> np.ndarray | str:
+        try:
+            return load_image(path, size)
+        except ImageError as exc:
+            return str(exc)
+
+    with ThreadPoolExecutor(cpu_cores()) as pool:
+        decoded = list(pool.map(decode, [p for p, _ in chunk]))
+    images = [d for d in decoded if isinstance(d, np.ndarray)]
+    errors = np.array([d if isinstance(d, str) else "" for d in decoded])
+    ok = errors == ""
+    out = []
+    if images:
+        batch = np.stack(images)
+        rng = random.Random(f"{seed}-{index}")
+        for view in range(views):
+            pixels = batch if view == 0 else np.stack([augmented_view(image, rng) for image in batch])
+            out.append(bottom.predict(pixels, batch_size=64, verbose=0).astype(np.float16))
+    maps = np.concatenate(out) if out else np.zeros((0, *bottom.output_shape[1:]), np.float16)
+    temporary = file.with_name(file.stem + ".tmp.npz")
+    np.savez(temporary, maps=maps, ok=ok, errors=errors)
+    temporary.replace(file)
+
+
+def _probe(model, train: Cached, class_weight: dict[int, float], seed: int) -> None:
+    """Fit the softmax layer alone on pooled features: logistic regression, in seconds."""
+    keras = import_keras()
+    cut, pooled = model.get_layer(f"blocks.{CUT_BLOCK}.add").output, model.get_layer("features").output
+    features = keras.Model(cut, pooled).predict(train.maps, batch_size=256, verbose=0)
+    dense = model.get_layer("classes")
+    probe = keras.Sequential([keras.Input((features.shape[1],)), keras.layers.Dense(dense.units, activation="softmax")])
+    probe.compile(optimizer=keras.optimizers.Adam(1e-3), loss="sparse_categorical_crossentropy")
+    keras.utils.set_random_seed(seed)
+    probe.fit(features, train.labels, batch_size=256, epochs=15, class_weight=class_weight, verbose=0)
+    dense.set_weights(probe.layers[-1].get_weights())
+
+
+def class_weights(labels: np.ndarray, n_classes: int) -> dict[int, float]:
+    """Each class counts as much as the others in the loss, however many photos it has
+    (there are fewer 'other' photos than pets)."""
+    counts = np.bincount(labels, minlength=n_classes)
+    return {c: float(len(labels) / (n_classes * counts[c])) if counts[c] else 0.0 for c in range(n_classes)}
+
+
+def run_transfer(
+    config: TrainConfig,
+    train_items,
+    val_items,
+    n_classes: int,
+    *,
+    resume: bool,
+    on_event: Callable[[EpochDone | BatchDone], None] = lambda e: None,
+    on_cache: Callable[[str, int, int], None] = lambda name, done, total: None,
+):
+    """Cache, probe, fine-tune; returns (the whole network with its best weights, TrainState,
+    Weights). Checkpoints of the top part go where `sorter.training` puts them."""
+    keras = import_keras()
+    import tensorflow as tf
+
+    keras.utils.set_random_seed(config.seed)
+    ckpt = checkpoint_dir(config.out)
+    state_file = ckpt / "state.json"
+    model, weights = build_classifier(config.image_size, n_classes)
+    bottom, top = split_at_cut(model)
+
+    if resume:
+        if not state_file.is_file() or not (ckpt / "last.keras").is_file():
+            raise UsageError(f"nothing to resume: no checkpoint in {ckpt}")
+        state = TrainState(**json.loads(state_file.read_text()))
+        state.config["epochs"] = str(config.epochs)
+    else:
+        if (ckpt / "state.json").exists():
+            for stale in ("state.json", "last.keras", "best.keras"):
+                (ckpt / stale).unlink(missing_ok=True)
+        ckpt.mkdir(parents=True, exist_ok=True)
+        state = TrainState(config={k: str(v) for k, v in asdict(config).items()}, precision="float32")
+
+    cache = ckpt / f"cache-{config.image_size}px"
+    train = cache_maps(bottom, train_items, cache / "train", views=TRAIN_VIEWS, seed=config.seed,
+                       on_progress=lambda d, t: on_cache("training photos", d, t))
+    val = cache_maps(bottom, val_items, cache / "validation", views=1, seed=config.seed,
+                     on_progress=lambda d, t: on_cache("validation photos", d, t)) if val_items else None
+    if len(train.labels) == 0:
+        raise UsageError("no readable training photos")
+    weights_by_class = class_weights(train.labels, n_classes)
+
+    steps = math.ceil(len(train.labels) / config.batch_size)
+    if resume:
+        # Our own checkpoint, loaded with safe_mode on; it carries the optimizer's state.
+        trainer = keras.saving.load_model(ckpt / "last.keras", safe_mode=True)
+    else:
+        _probe(model, train, weights_by_class, config.seed)
+        trainer = top
+        trainer.compile(
+            optimizer=keras.optimizers.AdamW(learning_rate=_schedule(keras, config, steps), weight_decay=1e-4),
+            loss=keras.losses.SparseCategoricalCrossentropy(),
+            metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
+        )
+
+    def dataset(cached: Cached, training: bool):
+        ds = tf.data.Dataset.from_tensor_slices((cached.maps, cached.labels))
+        if training:
+            ds = ds.shuffle(len(cached.labels), seed=config.seed, reshuffle_each_iteration=True)
+            weights_table = tf.constant([weights_by_class[c] for c in range(n_classes)], tf.float32)
+            ds = ds.map(lambda x, y: (x, y, tf.gather(weights_table, y)))
+        return ds.batch(config.batch_size).map(_to_float).prefetch(tf.data.AUTOTUNE)
+
+    if state.epoch < config.epochs and state.epoch - state.best_epoch < config.patience:
+        trainer.fit(
+            dataset(train, True),
+            validation_data=dataset(val, False) if val is not None else None,
+            epochs=config.epochs,
+            initial_epoch=state.epoch,
+            callbacks=[checkpoint_callback(keras, config, state, steps, train.broken, on_event)],
+            verbose=0,
+        )
+    best = keras.saving.load_model(ckpt / "best.keras", safe_mode=True, compile=False)
+    top.set_weights(best.get_weights())  # shared layers: `model` now holds the best weights
+    state.broken = sorted(set(train.broken + (val.broken if val else [])))
+    return model, state, weights
+
+
+def _to_float(x, *rest):
+    import tensorflow as tf
+
+    return (tf.cast(x, tf.float32), *rest)
+
+
+def _schedule(keras, config: TrainConfig, steps_per_epoch: int):
+    """Half an epoch of warm-up, then cosine decay to 1%."""
+    total = max(1, steps_per_epoch * config.epochs)
+    warmup = min(steps_per_epoch // 2, total // 10)
+    return keras.optimizers.schedules.CosineDecay(
+        initial_learning_rate=config.learning_rate / 10, decay_steps=total - warmup, alpha=0.01,
+        warmup_target=config.learning_rate, warmup_steps=warmup,
+    )

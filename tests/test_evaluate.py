@@ -1,0 +1,157 @@
+"""`sorter evaluate`: cats vs dogs, and with an Other/ folder the three-way picture: the 3x3
+confusion matrix, pet accuracy, non-pets left out, pets lost to neither, and a contact
+sheet that shows every kind of mistake."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import cv2
+import pytest
+from conftest import FakeClassifier, ThreeClassFake, write_image
+from typer.testing import CliRunner
+
+from sorter import evaluation, lite
+from sorter.cli import app
+
+RED, BLUE, GREEN = (0, 0, 255), (255, 0, 0), (0, 255, 0)  # BGR: dog, cat, and (three-class) other
+runner = CliRunner()
+
+
+def labelled(root: Path, other: str | None = "Other") -> Path:
+    """Cat/ 3 cats and a dog; Dog/ 4 dogs and a non-pet; `other`/ non-pets in folders per
+    kind, one of them a dog: a mistake of each kind for the three-class fake."""
+    for i in range(3):
+        write_image(root / "Cat" / f"cat{i}.png", BLUE)
+    write_image(root / "Cat" / "looks like a dog.png", RED)
+    for i in range(4):
+        write_image(root / "Dog" / f"dog{i}.png", RED)
+    write_image(root / "Dog" / "looks like neither.png", GREEN)
+    if other is not None:
+        for kind, n in (("cars", 2), ("food", 2)):
+            for i in range(n):
+                write_image(root / other / kind / f"{kind}{i}.png", GREEN)
+        write_image(root / other / "people" / "looks like a dog.png", RED)
+    return root
+
+
+def use(monkeypatch, classifier) -> None:
+    monkeypatch.setattr(lite, "load_classifier", lambda model: classifier)
+
+
+THREE_BY_THREE = {
+    "cat": {"cat": 3, "dog": 1, "other": 0},
+    "dog": {"cat": 0, "dog": 4, "other": 1},
+    "other": {"cat": 0, "dog": 1, "other": 4},
+}
+
+
+def test_an_other_folder_gives_the_three_by_three_and_its_three_numbers(tmp_path: Path, monkeypatch) -> None:
+    use(monkeypatch, ThreeClassFake())
+    data = labelled(tmp_path / "data")
+
+    result = runner.invoke(app, ["evaluate", str(data), "--report", str(tmp_path / "report")])
+
+    assert result.exit_code == 0, result.output
+    lines = [" ".join(line.strip("│┃ ").split()) for line in result.stdout.splitlines()]
+    assert "78.57% accuracy on 14 images (split: all)" in lines
+    assert "true \\ predicted ┃ cat ┃ dog ┃ other ┃ precision ┃ recall" in lines
+    assert "cat │ 3 │ 1 │ 0 │ 100.00% │ 75.00%" in lines
+    assert "dog │ 0 │ 4 │ 1 │ 66.67% │ 80.00%" in lines
+    assert "other │ 0 │ 1 │ 4 │ 80.00% │ 80.00%" in lines
+    first = lines.index("pet accuracy: 77.78% (7 of 9 pets in the right folder)")
+    assert lines[first : first + 3] == [
+        "pet accuracy: 77.78% (7 of 9 pets in the right folder)",
+        "non-pets left out: 80.00% (4 of 5 non-pets left in place)",
+        "pets lost to neither: 11.11% (1 of 9 pets left in place)",
+    ]
+    confusion = cv2.imread(str(tmp_path / "report" / "confusion.png"))
+    assert confusion.shape == (120 + 3 * 150 + 40 + 3 * 26, 120 + 3 * 150 + 20, 3)  # 3x3, three lines under it
+    sheet = cv2.imread(str(tmp_path / "report" / "mistakes.png"))
+    assert sheet.shape[0] == 3 * (30 + 160 + 34)  # a block per kind of mistake, one photo in each
+
+
+def test_json_has_the_matrix_the_three_numbers_and_each_kind_of_mistake(tmp_path: Path, monkeypatch) -> None:
+    use(monkeypatch, ThreeClassFake())
+    data = labelled(tmp_path / "data", other="other")  # any case
+
+    result = runner.invoke(app, ["evaluate", str(data), "--json"])
+
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["confusion"] == THREE_BY_THREE
+    assert list(report["confusion"]) == ["cat", "dog", "other"]
+    assert report["n"] == 14 and report["accuracy"] == pytest.approx(11 / 14)
+    assert report["pet_accuracy"] == pytest.approx(7 / 9)
+    assert report["non_pets_left_out"] == pytest.approx(4 / 5)
+    assert report["pets_lost_to_neither"] == pytest.approx(1 / 9)
+    kinds = {Path(m["path"]).parent.name + "/" + Path(m["path"]).name: (m["predicted"], m["kind"])
+             for m in report["mistakes"]}
+    assert kinds == {
+        "Cat/looks like a dog.png": ("dog", "swapped"),
+        "Dog/looks like neither.png": ("other", "pet_called_neither"),
+        "people/looks like a dog.png": ("dog", "non_pet_filed"),
+    }
+
+
+def test_a_two_class_model_files_every_non_pet_and_gets_a_zero_other_column(tmp_path: Path, monkeypatch) -> None:
+    use(monkeypatch, FakeClassifier())
+    data = labelled(tmp_path / "data", other="OTHER")
+
+    result = runner.invoke(app, ["evaluate", str(data), "--json"])
+
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    # Green is 50/50 for the two-class fake: a tie, which goes to dog.
+    assert report["confusion"] == {
+        "cat": {"cat": 3, "dog": 1, "other": 0},
+        "dog": {"cat": 0, "dog": 5, "other": 0},
+        "other": {"cat": 0, "dog": 5, "other": 0},
+    }
+    assert report["non_pets_left_out"] == 0.0 and report["pets_lost_to_neither"] == 0.0
+    assert report["pet_accuracy"] == pytest.approx(8 / 9)
+    assert sum(m["kind"] == "non_pet_filed" for m in report["mistakes"]) == 5
+
+
+def test_cats_and_dogs_only_look_as_before(tmp_path: Path, monkeypatch) -> None:
+    use(monkeypatch, FakeClassifier())
+    data = labelled(tmp_path / "data", other=None)
+
+    result = runner.invoke(app, ["evaluate", str(data), "--report", str(tmp_path / "report")])
+
+    assert result.exit_code == 0, result.output
+    assert "true \\ predicted ┃ cat ┃ dog ┃ precision ┃ recall" in " ".join(result.stdout.split())
+    assert "other" not in result.stdout and "pet accuracy" not in result.stdout
+    sheet = cv2.imread(str(tmp_path / "report" / "mistakes.png"))
+    assert sheet.shape[0] == 30 + 160 + 34  # one block: cats and dogs swapped
+    report = evaluation.evaluate(data, None)
+    assert report.confusion == {"cat": {"cat": 3, "dog": 1}, "dog": {"cat": 0, "dog": 5}}
+    assert report.non_pets_left_out is None and report.pet_accuracy == report.accuracy
+
+
+def test_a_three_class_model_on_pets_only_shows_pets_lost_to_neither(tmp_path: Path, monkeypatch) -> None:
+    use(monkeypatch, ThreeClassFake())
+    data = labelled(tmp_path / "data", other=None)
+
+    result = runner.invoke(app, ["evaluate", str(data)])
+
+    assert result.exit_code == 0, result.output
+    lines = [" ".join(line.strip("│┃ ").split()) for line in result.stdout.splitlines()]
+    assert "dog │ 0 │ 4 │ 1 │ 80.00% │ 80.00%" in lines  # rows: the true classes there are
+    assert "pets lost to neither: 11.11% (1 of 9 pets left in place)" in lines
+    assert not any(line.startswith("non-pets left out") for line in lines)
+
+
+def test_many_confident_mistakes_of_one_kind_never_hide_the_others(tmp_path: Path) -> None:
+    from sorter.report import write_contact_sheet
+
+    photo = write_image(tmp_path / "x.png", RED)
+    mistakes = [evaluation.Mistake(str(photo), "other", "dog", 0.99, "non_pet_filed")] * 40
+    mistakes.append(evaluation.Mistake(str(photo), "dog", "other", 0.51, "pet_called_neither"))
+    kinds = ("swapped", "pet_called_neither", "non_pet_filed")
+
+    sheet = cv2.imread(str(write_contact_sheet(mistakes, tmp_path / "mistakes.png", kinds)))
+
+    # "none" for swaps (its title only), one photo of a pet called neither, 12 (two rows) of 40 non-pets
+    assert sheet.shape[0] == 30 + (30 + 194) + (30 + 2 * 194)
