@@ -19,7 +19,7 @@ from sorter.errors import UsageError
 
 #: What each backbone trains best with, when the command line does not say.
 DEFAULTS = {
-    "efficientnet-lite0": {"image_size": 192, "learning_rate": 5e-4, "epochs": 8, "batch_size": 128},
+    "efficientnet-lite0": {"image_size": 224, "learning_rate": 2e-4, "epochs": 4, "batch_size": 128},
     "none": {"image_size": 144, "learning_rate": 3e-3, "epochs": 40, "batch_size": 64},
 }
 
