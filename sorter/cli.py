@@ -88,24 +88,24 @@ def train(
     ] = None,
     backbone: Annotated[
         str,
-        typer.Option(help="efficientnet-lite0: start from ImageNet weights (needs sorter[train]); "
+        typer.Option(help="efficientnet-lite0: start from ImageNet weights (needs sorter\\[train]); "
                      "none: the small network, from random weights (cats and dogs only)."),
     ] = "efficientnet-lite0",
     epochs: Annotated[
-        Optional[int], typer.Option(min=1, help="Maximum epochs (early stopping may end sooner). [default: 4 / 40]")
+        Optional[int], typer.Option(min=1, help="Maximum epochs (early stopping may end sooner). (default: 2 / 40)")
     ] = None,
     image_size: Annotated[
-        Optional[int], typer.Option(min=32, max=512, help="Input size in pixels (square). [default: 224 / 144]")
+        Optional[int], typer.Option(min=32, max=512, help="Input size in pixels (square). (default: 224 / 144)")
     ] = None,
     validation_split: Annotated[float, typer.Option(min=0.0, max=0.9, help="Fraction held out for validation.")] = 0.2,
     seed: Annotated[int, typer.Option(help="Seed for the split, shuffling and initial weights.")] = 1337,
-    batch_size: Annotated[Optional[int], typer.Option(min=1, help="Images per training step. [default: 128 / 64]")] = None,
+    batch_size: Annotated[Optional[int], typer.Option(min=1, help="Images per training step. (default: 128 / 64)")] = None,
     patience: Annotated[int, typer.Option(min=1, help="Stop after this many epochs without a better validation loss.")] = 8,
     limit: Annotated[Optional[int], typer.Option(min=1, help="Use at most this many images per class.")] = None,
     resume: Annotated[bool, typer.Option("--resume", help="Continue an interrupted run from its last checkpoint.")] = False,
     learning_rate: Annotated[
         Optional[float],
-        typer.Option(min=1e-6, max=1.0, help="Peak learning rate (warm-up, then cosine decay). [default: 2e-4 / 3e-3]"),
+        typer.Option(min=1e-6, max=1.0, help="Peak learning rate (warm-up, then cosine decay). (default: 2e-4 / 3e-3)"),
     ] = None,
     init_from: Annotated[
         Optional[Path],

@@ -19,7 +19,7 @@ from sorter.errors import UsageError
 
 #: What each backbone trains best with, when the command line does not say.
 DEFAULTS = {
-    "efficientnet-lite0": {"image_size": 224, "learning_rate": 2e-4, "epochs": 4, "batch_size": 128},
+    "efficientnet-lite0": {"image_size": 224, "learning_rate": 2e-4, "epochs": 2, "batch_size": 128},
     "none": {"image_size": 144, "learning_rate": 3e-3, "epochs": 40, "batch_size": 64},
 }
 
@@ -222,7 +222,8 @@ def train(
             "batch_size": config.batch_size,
             "learning_rate": config.learning_rate,
             "precision": state.precision,
-            "seconds": round(state.seconds, 1),
+            "seconds": round(state.seconds, 1),  # the epochs
+            "cache_seconds": round(state.cache_seconds, 1),  # caching the backbone's features
             # A fine-tuned model: the run it started from (reproduce that first).
             "init_from": parent,
             "broken_files": state.broken,

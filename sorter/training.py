@@ -71,6 +71,7 @@ class TrainState:
     seconds: float = 0.0
     broken: list[str] = field(default_factory=list)
     precision: str = "float32"  # Keras dtype policy of the training run
+    cache_seconds: float = 0.0  # time spent caching the frozen backbone's features (sorter.transfer)
 
 
 def fast_precision() -> str:

