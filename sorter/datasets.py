@@ -70,8 +70,12 @@ def _images_below(folder: Path) -> list[Path]:
 def list_labelled(data_dir: Path, other_dir: Path | None = None) -> dict[str, list[Path]]:
     """Image files per class, sorted by name (numeric names in numeric order); "other" when
     the folder has an Other/ (or `other_dir` is given), with its sub-folders."""
+    return _list_folders(class_folders(data_dir, other_dir))
+
+
+def _list_folders(folders: dict[str, Path]) -> dict[str, list[Path]]:
     files: dict[str, list[Path]] = {}
-    for label, folder in class_folders(data_dir, other_dir).items():
+    for label, folder in folders.items():
         if label == OTHER:
             files[label] = _images_below(folder)
         else:
@@ -118,7 +122,8 @@ def split(
     depend on whether there are others."""
     if not 0.0 <= validation_split < 1.0:
         raise UsageError("--validation-split must be in [0, 1)")
-    files = list_labelled(data_dir, other_dir)
+    folders = class_folders(data_dir, other_dir)
+    files = _list_folders(folders)
     others = files.pop(OTHER, None)
     counts = {label: len(paths) for label, paths in files.items()}
     per_class = min(counts.values())
@@ -139,8 +144,7 @@ def split(
         validation += [(p, index) for p in paths[cut:]]
     kinds: dict[str, list[str]] = {}
     if others:
-        root = class_folders(data_dir, other_dir)[OTHER]
-        other_train, other_validation, kinds = _split_kinds(others, root, validation_split, seed, limit)
+        other_train, other_validation, kinds = _split_kinds(others, folders[OTHER], validation_split, seed, limit)
         counts[OTHER] = len(others)
         train += other_train
         validation += other_validation

@@ -15,13 +15,6 @@ from typing import TYPE_CHECKING
 
 from sorter.errors import UsageError
 
-Progress = Callable[[int, int], None]
-
-
-def _no_progress(done: int, total: int) -> None:
-    pass
-
-
 # --------------------------------------------------------------------------- sort
 
 # "moved" | "planned" | "neither" | "unsure" | "unreadable" | "skipped" | "vanished" | "failed"

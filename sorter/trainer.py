@@ -151,14 +151,11 @@ def train(
         raise UsageError(f"--out must end in .keras (got {config.out.name})")
     if config.epochs < 1:
         raise UsageError("--epochs must be at least 1")
-    if config.backbone == "none" and config.other is not None:
-        raise UsageError("--other needs the pretrained backbone: the from-scratch network (--backbone none) "
-                         "knows cats and dogs only")
     parts = make_split(config.data_dir, config.validation_split, config.seed, config.limit, config.other)
     parent, parent_history = _parent_model(config, {k: v for k, v in parts.counts.items() if k != OTHER})
     three_way = OTHER in parts.counts
     if config.backbone == "none" and three_way:
-        raise UsageError(f"{config.data_dir} has an Other/ folder: train it with the pretrained backbone "
+        raise UsageError("non-pets (--other, or an Other/ folder): train it with the pretrained backbone "
                          "(--backbone efficientnet-lite0); the from-scratch network knows cats and dogs only")
     class_names = (*CLASS_NAMES, OTHER) if three_way else CLASS_NAMES
     weights = None

@@ -170,11 +170,12 @@ def _drop_flag(image, label, ok):
     return image, label
 
 
-def _schedule(config: TrainConfig, steps_per_epoch: int):
-    """One epoch of linear warm-up, then cosine decay to 1% over the remaining epochs."""
+def cosine_schedule(config: TrainConfig, steps_per_epoch: int, warmup_epochs: float = 1.0):
+    """Linear warm-up (`warmup_epochs`, at most a tenth of the run), then cosine decay to 1%
+    over the remaining steps."""
     keras = import_keras()
     total = max(1, steps_per_epoch * config.epochs)
-    warmup = min(steps_per_epoch, total // 10)
+    warmup = min(int(steps_per_epoch * warmup_epochs), total // 10)
     return keras.optimizers.schedules.CosineDecay(
         initial_learning_rate=config.learning_rate / 10,
         decay_steps=total - warmup,
@@ -182,6 +183,28 @@ def _schedule(config: TrainConfig, steps_per_epoch: int):
         warmup_target=config.learning_rate,
         warmup_steps=warmup,
     )
+
+
+def require_checkpoint(config: TrainConfig) -> Path:
+    """The checkpoint folder of the run `--resume` continues, or a one-line error."""
+    ckpt = checkpoint_dir(config.out)
+    if not (ckpt / "state.json").is_file() or not (ckpt / "last.keras").is_file():
+        raise UsageError(f"nothing to resume: no checkpoint in {ckpt}")
+    return ckpt
+
+
+def resume_checkpoint(config: TrainConfig, schedule) -> tuple[TrainState, object]:
+    """The state and the compiled `last.keras` of an interrupted run. `--resume --epochs N`
+    may change the horizon: the learning rate follows `schedule` (built for the new N), and
+    the optimizer keeps its step count and moments."""
+    keras = import_keras()
+    ckpt = require_checkpoint(config)
+    state = TrainState(**json.loads((ckpt / "state.json").read_text()))
+    # Our own checkpoint; still loaded with safe_mode on.
+    model = keras.saving.load_model(ckpt / "last.keras", safe_mode=True)
+    model.optimizer.learning_rate = schedule
+    state.config["epochs"] = str(config.epochs)
+    return state, model
 
 
 def _start_from(keras, model, path: Path) -> None:
@@ -201,7 +224,7 @@ def _start_from(keras, model, path: Path) -> None:
 def _compile(model, config: TrainConfig, steps_per_epoch: int) -> None:
     keras = import_keras()
     model.compile(
-        optimizer=keras.optimizers.AdamW(learning_rate=_schedule(config, steps_per_epoch), weight_decay=5e-4),
+        optimizer=keras.optimizers.AdamW(learning_rate=cosine_schedule(config, steps_per_epoch), weight_decay=5e-4),
         loss=keras.losses.BinaryCrossentropy(),
         metrics=[keras.metrics.BinaryAccuracy(name="accuracy")],
     )
@@ -262,7 +285,6 @@ def run_training(
     keras = import_keras()
     keras.utils.set_random_seed(config.seed)
     ckpt = checkpoint_dir(config.out)
-    state_file = ckpt / "state.json"
 
     broken: list[str] = []
     train_ds = _dataset(train_items, config, training=True, broken=broken)
@@ -270,15 +292,7 @@ def run_training(
     steps = math.ceil(len(train_items) / config.batch_size)
 
     if resume:
-        if not state_file.is_file() or not (ckpt / "last.keras").is_file():
-            raise UsageError(f"nothing to resume: no checkpoint in {ckpt}")
-        state = TrainState(**json.loads(state_file.read_text()))
-        # Our own checkpoint; still loaded with safe_mode on.
-        model = keras.saving.load_model(ckpt / "last.keras", safe_mode=True)
-        # `--resume --epochs N` may change the horizon: the cosine schedule follows it, and
-        # the optimizer keeps its step count and moments.
-        model.optimizer.learning_rate = _schedule(config, steps)
-        state.config["epochs"] = str(config.epochs)
+        state, model = resume_checkpoint(config, cosine_schedule(config, steps))
     else:
         if ckpt.exists():
             shutil.rmtree(ckpt)

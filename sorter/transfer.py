@@ -38,10 +38,21 @@ from pathlib import Path
 import numpy as np
 
 from sorter.backbone import Weights, imagenet_backbone
+from sorter.config import cpu_cores
 from sorter.errors import ImageError, UsageError
 from sorter.images import load_image
 from sorter.model import import_keras
-from sorter.training import BatchDone, EpochDone, TrainConfig, TrainState, checkpoint_callback, checkpoint_dir
+from sorter.training import (
+    BatchDone,
+    EpochDone,
+    TrainConfig,
+    TrainState,
+    checkpoint_callback,
+    checkpoint_dir,
+    cosine_schedule,
+    require_checkpoint,
+    resume_checkpoint,
+)
 
 #: The last frozen block; everything above it is fine-tuned.
 CUT_BLOCK = 14
@@ -138,8 +149,6 @@ def cache_maps(
 def _cache_chunk(bottom, chunk, file: Path, views: int, seed: int, index: int) -> None:
     from concurrent.futures import ThreadPoolExecutor
 
-    from sorter.config import cpu_cores
-
     size = int(bottom.input_shape[1])
 
     def decode(path: Path) -> np.ndarray | str:
@@ -203,21 +212,15 @@ def run_transfer(
 
     keras.utils.set_random_seed(config.seed)
     ckpt = checkpoint_dir(config.out)
-    state_file = ckpt / "state.json"
     model, weights = build_classifier(config.image_size, n_classes)
     bottom, top = split_at_cut(model)
-
     if resume:
-        if not state_file.is_file() or not (ckpt / "last.keras").is_file():
-            raise UsageError(f"nothing to resume: no checkpoint in {ckpt}")
-        state = TrainState(**json.loads(state_file.read_text()))
-        state.config["epochs"] = str(config.epochs)
+        require_checkpoint(config)  # before the (long) caching: no checkpoint fails at once
     else:
-        if (ckpt / "state.json").exists():
-            for stale in ("state.json", "last.keras", "best.keras"):
-                (ckpt / stale).unlink(missing_ok=True)
+        # A fresh run keeps the feature cache (valid while its manifest matches) and nothing else.
+        for stale in ("state.json", "last.keras", "best.keras"):
+            (ckpt / stale).unlink(missing_ok=True)
         ckpt.mkdir(parents=True, exist_ok=True)
-        state = TrainState(config={k: str(v) for k, v in asdict(config).items()}, precision="float32")
 
     cache = ckpt / f"cache-{config.image_size}px"
     started = time.monotonic()
@@ -225,23 +228,27 @@ def run_transfer(
                        on_progress=lambda d, t: on_cache("training photos", d, t))
     val = cache_maps(bottom, val_items, cache / "validation", views=1, seed=config.seed,
                      on_progress=lambda d, t: on_cache("validation photos", d, t)) if val_items else None
-    state.cache_seconds += time.monotonic() - started
+    cache_seconds = time.monotonic() - started
     if len(train.labels) == 0:
         raise UsageError("no readable training photos")
+    broken = sorted(set(train.broken + (val.broken if val else [])))
     weights_by_class = class_weights(train.labels, n_classes)
 
     steps = math.ceil(len(train.labels) / config.batch_size)
+    # Half an epoch of warm-up: the probe has already given the softmax sensible weights.
+    schedule = cosine_schedule(config, steps, warmup_epochs=0.5)
     if resume:
-        # Our own checkpoint, loaded with safe_mode on; it carries the optimizer's state.
-        trainer = keras.saving.load_model(ckpt / "last.keras", safe_mode=True)
+        state, trainer = resume_checkpoint(config, schedule)  # `trainer`: the top part, compiled
     else:
+        state = TrainState(config={k: str(v) for k, v in asdict(config).items()}, precision="float32")
         _probe(model, train, weights_by_class, config.seed)
         trainer = top
         trainer.compile(
-            optimizer=keras.optimizers.AdamW(learning_rate=_schedule(keras, config, steps), weight_decay=1e-4),
+            optimizer=keras.optimizers.AdamW(learning_rate=schedule, weight_decay=1e-4),
             loss=keras.losses.SparseCategoricalCrossentropy(),
             metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
         )
+    state.cache_seconds += cache_seconds
 
     def dataset(cached: Cached, training: bool):
         if training:
@@ -262,12 +269,12 @@ def run_transfer(
                 validation_data=dataset(val, False) if val is not None else None,
                 epochs=config.epochs,
                 initial_epoch=state.epoch,
-                callbacks=[checkpoint_callback(keras, config, state, steps, train.broken, on_event)],
+                callbacks=[checkpoint_callback(keras, config, state, steps, broken, on_event)],
                 verbose=0,
             )
     best = keras.saving.load_model(ckpt / "best.keras", safe_mode=True, compile=False)
     top.set_weights(best.get_weights())  # shared layers: `model` now holds the best weights
-    state.broken = sorted(set(train.broken + (val.broken if val else [])))
+    state.broken = broken
     return model, state, weights
 
 
@@ -281,13 +288,3 @@ def _weighted_to_float(maps, labels, weights):
     import tensorflow as tf
 
     return tf.cast(maps, tf.float32), labels, weights
-
-
-def _schedule(keras, config: TrainConfig, steps_per_epoch: int):
-    """Half an epoch of warm-up, then cosine decay to 1%."""
-    total = max(1, steps_per_epoch * config.epochs)
-    warmup = min(steps_per_epoch // 2, total // 10)
-    return keras.optimizers.schedules.CosineDecay(
-        initial_learning_rate=config.learning_rate / 10, decay_steps=total - warmup, alpha=0.01,
-        warmup_target=config.learning_rate, warmup_steps=warmup,
-    )
