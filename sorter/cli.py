@@ -408,9 +408,12 @@ def undo(
         err.print(f"[yellow]kept[/]: {escape(line)}", soft_wrap=True)
     for line in result.missing:
         err.print(f"[yellow]missing[/]: {escape(line)}", soft_wrap=True)
+    for more, what in ((result.more_conflicts, "kept"), (result.more_missing, "missing")):
+        if more:
+            err.print(f"[yellow]{what}[/]: {more} more file(s)", soft_wrap=True)
     runs = "run" if result.runs == 1 else "runs"
     out.print(
-        f"Restored {len(result.restored)} file(s) from {result.runs} {runs} in {result.folder}.",
+        f"Restored {result.restored} file(s) from {result.runs} {runs} in {result.folder}.",
         soft_wrap=True, markup=False,
     )
 

@@ -50,39 +50,42 @@ class Skipped:
 def scan_folder(
     root: Path, *, recursive: bool = False, exclude: frozenset[str] = frozenset()
 ) -> Iterator[Path | Skipped]:
-    """Yield image paths under `root` in a stable order, and `Skipped` for entries that look
-    like images but must not be touched (symlinks, FIFOs, devices).
+    """Yield image paths under `root` as the filesystem lists them (no sorting: a folder of
+    a million names is never held in memory), and `Skipped` for entries that look like
+    images but must not be touched (symlinks, FIFOs, devices).
 
     Never follows symlinks, never opens a file. Top-level names in `exclude` (the output
-    folders, `.sorter`) are not entered.
+    folders, `.sorter`) are not entered. Files may be moved out of a folder while it is
+    listed (that is what sorting does): POSIX still lists every other entry exactly once.
     """
     try:
-        entries = sorted(os.scandir(root), key=lambda e: e.name)
+        listing = os.scandir(root)
     except OSError as exc:
         yield Skipped(root, f"cannot list folder: {exc.strerror or exc}")
         return
-    for entry in entries:
-        if entry.name in exclude:
-            continue
-        path = Path(entry.path)
-        try:
-            if entry.is_symlink():
-                if is_image_name(entry.name):
-                    yield Skipped(path, "symbolic link, not followed")
+    with listing:
+        for entry in listing:
+            if entry.name in exclude:
                 continue
-            if entry.is_dir(follow_symlinks=False):
-                if recursive and not entry.name.startswith("."):
-                    yield from scan_folder(path, recursive=True)
+            path = Path(entry.path)
+            try:
+                if entry.is_symlink():
+                    if is_image_name(entry.name):
+                        yield Skipped(path, "symbolic link, not followed")
+                    continue
+                if entry.is_dir(follow_symlinks=False):
+                    if recursive and not entry.name.startswith("."):
+                        yield from scan_folder(path, recursive=True)
+                    continue
+                if not is_image_name(entry.name):
+                    continue
+                if not entry.is_file(follow_symlinks=False):
+                    yield Skipped(path, "not a regular file")
+                    continue
+            except OSError as exc:  # vanished or unreadable while listing
+                yield Skipped(path, f"cannot inspect: {exc.strerror or exc}")
                 continue
-            if not is_image_name(entry.name):
-                continue
-            if not entry.is_file(follow_symlinks=False):
-                yield Skipped(path, "not a regular file")
-                continue
-        except OSError as exc:  # vanished or unreadable while listing
-            yield Skipped(path, f"cannot inspect: {exc.strerror or exc}")
-            continue
-        yield path
+            yield path
 
 
 def read_image_bytes(path: Path, max_bytes: int = MAX_FILE_BYTES) -> bytes:

@@ -1,10 +1,17 @@
 """An append-only, fsync'd journal of moves in `DIR/.sorter/journal.jsonl`.
 
 Each move is written as an intent ("move") before the rename and confirmed ("done") after.
-After a crash at any instant the file is at its source or at its destination (renames are
+After a crash at any instant each file is at its source or at its destination (renames are
 atomic; the link fallback can leave both names on one inode, which recovery resolves), so
-the state on disk tells which side of the rename a pending intent is on. Undo is journaled
-the same way ("undo"), which makes undo idempotent and itself crash-safe.
+the state on disk tells which side of the rename a pending intent is on. A photo and its
+companions (`IMG_1.HEIC` + `IMG_1.MOV`) are one *group*: their intents share a `group` (the
+first member's sequence number) and `size`, and recovery settles a group as a whole, so it
+ends wholly before or wholly after. Undo is journaled the same way ("unmove" intents, then
+"undo"; "keep" when a returned file stays sorted), which makes undo crash-safe too.
+
+The journal is read as a stream: what stays in memory is one byte of state per move and
+the few intents still pending, never the records themselves, so a million-move journal
+costs about a megabyte to recover from or undo.
 
 Names are stored as the filesystem gave them: a name that is not valid UTF-8 round-trips
 through `surrogateescape`, so such a file can be journaled, moved and put back.
@@ -17,23 +24,63 @@ import os
 import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from sorter.config import STATE_DIR
 
 JOURNAL_NAME = "journal.jsonl"
 
+# One byte of state per move, indexed by its sequence number within its run.
+INTENT, DONE, UNDONE, ABANDONED = 1, 2, 4, 8
 
-@dataclass
-class MoveRecord:
+
+@dataclass(frozen=True)
+class Move:
+    """One journaled move (or undo intent): paths relative to the sorted folder."""
+
     run: str
     seq: int
-    src: str  # relative to the sorted folder
+    src: str
     dst: str
-    done: bool = False
-    undone: bool = False
-    abandoned: bool = False
+    group: int  # the sequence number of its group's first member (its own when alone)
+    size: int = 1  # members in its group
+
+
+@dataclass
+class RunState:
+    run: str
+    started: float
+    created_dirs: list[str] = field(default_factory=list)
+    flags: bytearray = field(default_factory=bytearray)
+    start: int = -1  # byte offset of its first "move" record
+    end: int = 0  # byte offset just past its last "move" record
+
+    def set(self, seq: int, flag: int) -> None:
+        if seq >= len(self.flags):
+            self.flags.extend(bytes(seq + 1 - len(self.flags)))
+        self.flags[seq] |= flag
+
+    def has(self, seq: int, flag: int) -> bool:
+        return seq < len(self.flags) and bool(self.flags[seq] & flag)
+
+    def undoable(self, seq: int) -> bool:
+        return seq < len(self.flags) and self.flags[seq] & (DONE | UNDONE) == DONE
+
+    @property
+    def sorted_files(self) -> int:
+        """Moves done and not undone: what `undo` of this run would put back."""
+        return sum(1 for flag in self.flags if flag & (DONE | UNDONE) == DONE)
+
+
+@dataclass
+class JournalState:
+    runs: dict[str, RunState] = field(default_factory=dict)  # oldest first
+    moving: dict[tuple[str, int], Move] = field(default_factory=dict)  # intents neither done nor abandoned
+    returning: dict[tuple[str, int], Move] = field(default_factory=dict)  # undo intents not yet settled
+
+    def undoable_runs(self) -> list[RunState]:
+        return [run for run in self.runs.values() if run.sorted_files]
 
 
 def state_dir(root: Path) -> Path:
@@ -48,54 +95,74 @@ def _encode(record: dict) -> bytes:
     return (json.dumps(record, ensure_ascii=False) + "\n").encode("utf-8", "surrogateescape")
 
 
-def _read_lines(path: Path) -> Iterator[dict]:
+def _records(path: Path, start: int = 0, end: int | None = None) -> Iterator[tuple[int, int, dict]]:
+    """(offset, next offset, record) for each whole record from byte `start` to `end`."""
     try:
-        # surrogateescape: undecodable bytes (a non-UTF-8 file name, or a multi-byte
-        # character cut by a crash) must never make the journal unreadable.
-        with open(path, encoding="utf-8", errors="surrogateescape") as f:
-            for line in f:
-                if not line.endswith("\n"):
-                    break  # torn last line from a crash mid-append: the intent never happened
-                try:
-                    record = json.loads(line)
-                except ValueError:
-                    continue  # a torn line that a later append completed (see Journal.__init__)
-                if isinstance(record, dict):
-                    yield record
+        f = open(path, "rb")
     except FileNotFoundError:
         return
+    with f:
+        f.seek(start)
+        offset = start
+        for raw in f:
+            if end is not None and offset >= end:
+                break
+            after = offset + len(raw)
+            if not raw.endswith(b"\n"):
+                break  # torn last line from a crash mid-append: the intent never happened
+            try:
+                # surrogateescape: undecodable bytes (a non-UTF-8 file name, or a multi-byte
+                # character cut by a crash) must never make the journal unreadable.
+                record = json.loads(raw.decode("utf-8", "surrogateescape"))
+            except ValueError:
+                record = None  # a torn line that a later append completed (see Journal.__init__)
+            if isinstance(record, dict):
+                yield offset, after, record
+            offset = after
 
 
-@dataclass
-class Run:
-    run: str
-    started: float
-    moves: list[MoveRecord]
-    created_dirs: list[str]
+def _move(run: str, record: dict) -> Move:
+    seq = record["seq"]
+    return Move(run, seq, record["src"], record["dst"], record.get("group", seq), record.get("size", 1))
 
 
-def read_runs(root: Path) -> list[Run]:
-    """All runs in the journal, oldest first, with each move's latest state."""
-    runs: dict[str, Run] = {}
-    moves: dict[tuple[str, int], MoveRecord] = {}
-    for rec in _read_lines(journal_path(root)):
-        op, run_id = rec.get("op"), rec.get("run", "")
-        run = runs.setdefault(run_id, Run(run_id, rec.get("time", 0.0), [], []))
+def scan(root: Path) -> JournalState:
+    """One pass over the journal: each run's per-move state and the pending intents."""
+    state = JournalState()
+    for offset, after, rec in _records(journal_path(root)):
+        op, run_id, seq = rec.get("op"), rec.get("run", ""), rec.get("seq")
+        run = state.runs.get(run_id)
+        if run is None:
+            run = state.runs[run_id] = RunState(run_id, rec.get("time", 0.0))
         if op == "move":
-            move = MoveRecord(run_id, rec["seq"], rec["src"], rec["dst"])
-            moves[(run_id, rec["seq"])] = move
-            run.moves.append(move)
+            run.set(seq, INTENT)
+            state.moving[(run_id, seq)] = _move(run_id, rec)
+            if run.start < 0:
+                run.start = offset
+            run.end = after
         elif op == "mkdir":
             run.created_dirs.append(rec["path"])
-        elif op in ("done", "undo", "abandon") and (run_id, rec.get("seq")) in moves:
-            move = moves[(run_id, rec["seq"])]
-            if op == "done":
-                move.done = True
-            elif op == "undo":
-                move.undone = True
-            else:
-                move.abandoned = True
-    return [r for r in runs.values() if r.moves or r.created_dirs]
+        elif op == "unmove":
+            state.returning[(run_id, seq)] = _move(run_id, rec)
+        elif op in ("done", "abandon") and run.has(seq, INTENT):
+            run.set(seq, DONE if op == "done" else ABANDONED)
+            state.moving.pop((run_id, seq), None)
+        elif op in ("undo", "keep"):
+            if op == "undo" and run.has(seq, INTENT):
+                run.set(seq, UNDONE)
+            state.returning.pop((run_id, seq), None)
+    for run_id in [r for r, run in state.runs.items() if not run.flags and not run.created_dirs]:
+        del state.runs[run_id]  # only marks (the recovery's own run, say)
+    return state
+
+
+def moves_of(root: Path, run: RunState) -> Iterator[Move]:
+    """The run's moves in journal order, read from its own stretch of the file."""
+    if run.start < 0:
+        return
+    for _, _, rec in _records(journal_path(root), run.start, run.end):
+        if rec.get("op") == "move" and rec.get("run") == run.run:
+            yield _move(run.run, rec)
 
 
 class Journal:
@@ -146,15 +213,29 @@ class Journal:
         now = round(time.time(), 3)
         self._write(b"".join(_encode({"op": op, "run": self.run, "time": now, **fields}) for fields in items))
 
-    def intents(self, pairs: list[tuple[Path, Path]]) -> list[int]:
-        """Journal intended moves before making them; returns their sequence numbers."""
-        seqs = list(range(self.seq + 1, self.seq + 1 + len(pairs)))
-        self.seq += len(pairs)
-        self.append_many(
-            "move",
-            [{"seq": n, "src": self._rel(s), "dst": self._rel(d)} for n, (s, d) in zip(seqs, pairs, strict=True)],
-        )
+    def intents(self, groups: list[list[tuple[Path, Path]]]) -> list[list[int]]:
+        """Journal intended moves, one group of (source, destination) pairs per photo, before
+        making them; returns their sequence numbers, group by group."""
+        seqs, records = [], []
+        for pairs in groups:
+            first = self.seq + 1
+            numbers = list(range(first, first + len(pairs)))
+            self.seq += len(pairs)
+            seqs.append(numbers)
+            for n, (src, dst) in zip(numbers, pairs, strict=True):
+                record = {"seq": n, "src": self._rel(src), "dst": self._rel(dst)}
+                if len(pairs) > 1:
+                    record |= {"group": first, "size": len(pairs)}
+                records.append(record)
+        self.append_many("move", records)
         return seqs
+
+    def returning(self, moves: list[Move]) -> None:
+        """Journal that these sorted files are about to be moved back (undo's intents)."""
+        self.append_many("unmove", [
+            {"seq": m.seq, "src": m.src, "dst": m.dst, **({"group": m.group, "size": m.size} if m.size > 1 else {})}
+            for m in moves
+        ])
 
     def mark(self, op: str, seqs: list[int]) -> None:
         self.append_many(op, [{"seq": n} for n in seqs])
@@ -165,45 +246,90 @@ class Journal:
 
 @dataclass(frozen=True)
 class Recovered:
-    completed: int  # interrupted moves found done and recorded
+    completed: int  # interrupted moves found done (or finished with their group) and recorded
     rolled_back: int  # interrupted moves that never happened
     missing: list[str]  # files at neither place (removed by someone else)
 
 
-def recover(root: Path) -> Recovered:
-    """Settle every move whose outcome the journal does not record, from the state on disk.
-    Runs under the folder lock, before any new work."""
-    from sorter.moves import finish_link_move, sync_dirs
+def _groups(moves) -> dict[tuple[str, int], list[Move]]:
+    groups: dict[tuple[str, int], list[Move]] = {}
+    for move in moves:
+        groups.setdefault((move.run, move.group), []).append(move)
+    return groups
 
-    completed, rolled_back, undone, missing = [], [], [], []
-    for run in read_runs(root):
-        for move in run.moves:
-            if move.abandoned or move.undone:
-                continue
-            src, dst = root / move.src, root / move.dst
-            if move.done:
-                # Both names on one inode after a move that was done: an undo died inside the
-                # link fallback. Finish it, or the next sort would file the photo twice.
-                if os.path.lexists(src) and finish_link_move(dst, src):
-                    undone.append(move)
-                continue
-            if os.path.lexists(dst) and os.path.lexists(src):
-                (completed if finish_link_move(src, dst) else rolled_back).append(move)
-            elif os.path.lexists(dst):
-                completed.append(move)
-            else:
-                rolled_back.append(move)
-                if not os.path.lexists(src):
-                    missing.append(move.src)
-    if completed or rolled_back or undone:
-        settled = completed + undone
-        sync_dirs([root, *{(root / m.dst).parent for m in settled}, *{(root / m.src).parent for m in settled}])
+
+def _where(root: Path, path_a: str, path_b: str) -> str:
+    """Which of two names a file of an interrupted move is at: "a", "b" or "gone". Both
+    names on one inode (killed inside the link fallback): finish the move to "b"."""
+    from sorter.moves import finish_link_move
+
+    a, b = root / path_a, root / path_b
+    if os.path.lexists(a) and os.path.lexists(b):
+        return "b" if finish_link_move(a, b) else "a"  # a different file at b: not ours
+    if os.path.lexists(b):
+        return "b"
+    return "a" if os.path.lexists(a) else "gone"
+
+
+def _settle_group(root: Path, members: list[Move], went_before: bool, backwards: bool = False) -> dict[int, str]:
+    """Where each member of an interrupted group ends: "a" (where it was), "b" (where it
+    was going: its destination, or for an undo its source) or "gone". If any member got to
+    "b" (now, or `went_before` as the journal says), the rest follow it there, so the group
+    ends whole."""
+    from sorter.moves import move_no_replace
+
+    ends = {m.seq: (m.dst, m.src) if backwards else (m.src, m.dst) for m in members}
+    where = {seq: _where(root, *pair) for seq, pair in ends.items()}
+    if went_before or "b" in where.values():
+        for seq, (a, b) in ends.items():
+            if where[seq] == "a":
+                try:
+                    (root / b).parent.mkdir(parents=True, exist_ok=True)
+                    move_no_replace(root / a, root / b, root)
+                    where[seq] = "b"
+                except OSError:
+                    pass  # "b" is taken by a file that is not ours: it stays
+    return where
+
+
+def recover(root: Path) -> Recovered:
+    """Settle every move (and every undo) whose outcome the journal does not record, from
+    the state on disk, a group at a time. Runs under the folder lock, before any new work;
+    idempotent."""
+    from sorter.moves import sync_dirs
+
+    state = scan(root)
+    marks: dict[tuple[str, str], list[int]] = {}  # (run, op) -> seqs
+    completed = rolled_back = 0
+    missing: list[str] = []
+    touched: set[Path] = set()
+    for (run_id, group), members in _groups(state.moving.values()).items():
+        run = state.runs[run_id]
+        size = members[0].size
+        pending = {m.seq for m in members}
+        moved_before = any(run.has(s, DONE) for s in range(group, group + size) if s not in pending)
+        where = _settle_group(root, members, moved_before)
+        for m in members:
+            done = where[m.seq] == "b"
+            completed += done
+            rolled_back += not done
+            if where[m.seq] == "gone":
+                missing.append(m.src)
+            marks.setdefault((run_id, "done" if done else "abandon"), []).append(m.seq)
+            touched |= {(root / m.src).parent, (root / m.dst).parent}
+    for (run_id, group), members in _groups(state.returning.values()).items():
+        run = state.runs[run_id]
+        pending = {m.seq for m in members}
+        # A torn write of the group's "undo" marks: members marked are back, so the rest follow.
+        returned_before = any(run.has(s, UNDONE) for s in range(group, group + members[0].size) if s not in pending)
+        where = _settle_group(root, members, returned_before, backwards=True)
+        for m in members:
+            marks.setdefault((run_id, "undo" if where[m.seq] == "b" else "keep"), []).append(m.seq)
+            touched |= {(root / m.src).parent, (root / m.dst).parent}
+    if marks:
+        sync_dirs([root, *touched])
         with Journal(root, run="recovery") as journal:
-            for op, moves in (("done", completed), ("abandon", rolled_back), ("undo", undone)):
-                by_run: dict[str, list[int]] = {}
-                for move in moves:
-                    by_run.setdefault(move.run, []).append(move.seq)
-                for run_id, seqs in by_run.items():
-                    journal.run = run_id
-                    journal.mark(op, seqs)
-    return Recovered(len(completed), len(rolled_back), missing)
+            for (run_id, op), seqs in marks.items():
+                journal.run = run_id
+                journal.mark(op, seqs)
+    return Recovered(completed, rolled_back, missing)

@@ -4,10 +4,14 @@ plan can be printed (dry run), tested and journaled before anything moves."""
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+import numpy as np
+
+from sorter.companions import renamed
 from sorter.config import CLASS_FOLDERS, OTHER
 
 Status = Literal["move", "neither", "unsure", "unreadable", "skipped"]
@@ -23,47 +27,92 @@ class Decision:
     confidence: float | None = None
     destination: Path | None = None
     reason: str | None = None
+    #: The photo's companions (see `companions.py`): (where each is, where it goes, or None
+    #: when it stays with its photo).
+    companions: tuple[tuple[Path, Path | None], ...] = ()
 
 
-def free_name(name: str, taken: set[str]) -> str:
-    """`name` if free, else `stem (1).ext`, `stem (2).ext`, ... `taken` holds casefolded
-    names, so a case-only difference never clobbers on case-insensitive filesystems."""
-    if name.casefold() not in taken:
-        return name
-    stem, ext = os.path.splitext(name)
-    n = 1
-    while f"{stem} ({n}){ext}".casefold() in taken:
+def free_names(names: list[str], taken) -> list[str]:
+    """`names` (a photo's first, then its companions') if all are free, else all with the
+    same `stem (n)`: IMG_1.HEIC + IMG_1.MOV -> IMG_1 (1).HEIC + IMG_1 (1).MOV. `taken`
+    compares casefolded names, so a case-only difference never clobbers on
+    case-insensitive filesystems."""
+    stem = os.path.splitext(names[0])[0]
+    n = 0
+    while any(renamed(name, stem, n).casefold() in taken for name in names):
         n += 1
-    return f"{stem} ({n}){ext}"
+    return [renamed(name, stem, n) for name in names]
+
+
+def free_name(name: str, taken) -> str:
+    """`name` if free, else `stem (1).ext`, `stem (2).ext`, ..."""
+    return free_names([name], taken)[0]
+
+
+class NameIndex:
+    """The casefolded names in one destination folder, as 8-byte hashes: a folder of a
+    million names costs 8 MB, not the ~100 MB of a set of strings. A hash collision can
+    only make a free name look taken (the file then gets `name (1).jpg`); the move itself
+    never replaces a file whatever the plan says."""
+
+    _MERGE_AT = 65_536
+
+    def __init__(self, names: Iterable[str] = ()) -> None:
+        self._sorted = np.unique(np.fromiter((hash(n.casefold()) for n in names), dtype=np.int64))
+        self._recent: set[int] = set()
+
+    def __contains__(self, name: str) -> bool:
+        key = hash(name.casefold())
+        if key in self._recent:
+            return True
+        i = int(np.searchsorted(self._sorted, key))
+        return i < len(self._sorted) and int(self._sorted[i]) == key
+
+    def add(self, name: str) -> None:
+        self._recent.add(hash(name.casefold()))
+        if len(self._recent) >= self._MERGE_AT:  # a watcher runs for months: keep it compact
+            recent = np.fromiter(self._recent, dtype=np.int64, count=len(self._recent))
+            self._sorted = np.union1d(self._sorted, recent)
+            self._recent.clear()
 
 
 class Planner:
     """Plans destinations for a stream of predictions, remembering every name it has
     handed out so two files of one run never get the same destination."""
 
-    def __init__(self, root: Path, existing: dict[str, set[str]], min_confidence: float) -> None:
+    def __init__(self, root: Path, existing: dict[str, Iterable[str]], min_confidence: float) -> None:
         self.root = root
         self.min_confidence = min_confidence
-        # casefolded names per destination folder: those already on disk plus those planned
-        self.taken = {folder: {n.casefold() for n in names} for folder, names in existing.items()}
+        # names per destination folder: those already on disk plus those planned
+        self.taken = {folder: NameIndex(names) for folder, names in existing.items()}
 
-    def reserve(self, folder: str, name: str) -> str:
-        """Pick and remember a free name in `folder` (also used when a move must retry)."""
-        taken = self.taken.setdefault(folder, set())
-        chosen = free_name(name, taken)
-        taken.add(chosen.casefold())
+    def reserve(self, folder: str, names: list[str]) -> list[str]:
+        """Pick and remember free names in `folder` for a photo and its companions (also
+        used when a move must retry)."""
+        taken = self.taken.setdefault(folder, NameIndex())
+        chosen = free_names(names, taken)
+        for name in chosen:
+            taken.add(name)
         return chosen
 
-    def decide(self, source: Path, label: str | None, confidence: float | None, error: str | None) -> Decision:
+    def decide(
+        self, source: Path, label: str | None, confidence: float | None, error: str | None,
+        companions: tuple[Path, ...] = (),
+    ) -> Decision:
+        stay = tuple((c, None) for c in companions)
         if label is None or confidence is None:
-            return Decision(source, "unreadable", reason=error or "cannot decode")
+            return Decision(source, "unreadable", reason=error or "cannot decode", companions=stay)
         if label == OTHER:  # whatever its confidence: --min-confidence is about filing pets
-            return Decision(source, "neither", label, confidence, reason=NEITHER_REASON)
+            return Decision(source, "neither", label, confidence, reason=NEITHER_REASON, companions=stay)
         if confidence < self.min_confidence:
             return Decision(
                 source, "unsure", label, confidence,
                 reason=f"confidence {confidence:.0%} below --min-confidence {self.min_confidence:.0%}",
+                companions=stay,
             )
         folder = CLASS_FOLDERS[label]
-        name = self.reserve(folder, source.name)
-        return Decision(source, "move", label, confidence, self.root / folder / name)
+        name, *others = self.reserve(folder, [source.name, *(c.name for c in companions)])
+        return Decision(
+            source, "move", label, confidence, self.root / folder / name,
+            companions=tuple((c, self.root / folder / n) for c, n in zip(companions, others, strict=True)),
+        )

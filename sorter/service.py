@@ -29,6 +29,8 @@ class FileResult:
     confidence: float | None = None
     destination: Path | None = None
     reason: str | None = None
+    #: The photo's companions: (where each was, where it is now, or None if it stayed).
+    companions: tuple[tuple[Path, Path | None], ...] = ()
 
     def to_json(self) -> dict:
         return {
@@ -38,6 +40,9 @@ class FileResult:
             "confidence": None if self.confidence is None else round(self.confidence, 4),
             "destination": None if self.destination is None else str(self.destination),
             "reason": self.reason,
+            "companions": [
+                {"path": str(path), "destination": None if dst is None else str(dst)} for path, dst in self.companions
+            ],
         }
 
 
@@ -49,6 +54,7 @@ class SortSummary:
     moved_to: dict[str, int]  # "cats"/"dogs" -> files moved (or planned, in a dry run)
     recovered: int = 0
     seconds: float = 0.0
+    companions: int = 0  # companion files moved (or planned) with their photos
 
 
 @dataclass
@@ -57,12 +63,14 @@ class Tally:
 
     counts: dict[str, int] = field(default_factory=dict)
     moved_to: dict[str, int] = field(default_factory=dict)
+    companions: int = 0
 
     def add(self, result: FileResult) -> None:
         self.counts[result.status] = self.counts.get(result.status, 0) + 1
         if result.destination is not None:
             folder = result.destination.parent.name
             self.moved_to[folder] = self.moved_to.get(folder, 0) + 1
+            self.companions += sum(dst is not None for _, dst in result.companions)
 
 
 def output_folders() -> frozenset[str]:
@@ -71,18 +79,16 @@ def output_folders() -> frozenset[str]:
     return frozenset({*CLASS_FOLDERS.values(), STATE_DIR})
 
 
-def _existing_names(root: Path) -> dict[str, set[str]]:
+def _names_in(folder: Path):
+    """The names in `folder`, streamed (a million-file cats/ is never listed into memory)."""
     import os
 
-    from sorter.config import CLASS_FOLDERS
-
-    names: dict[str, set[str]] = {}
-    for folder in CLASS_FOLDERS.values():
-        try:
-            names[folder] = set(os.listdir(root / folder))
-        except (FileNotFoundError, NotADirectoryError):
-            names[folder] = set()
-    return names
+    try:
+        with os.scandir(folder) as listing:
+            for entry in listing:
+                yield entry.name
+    except (FileNotFoundError, NotADirectoryError):
+        return
 
 
 def check_folder(root: Path) -> Path:
@@ -128,38 +134,81 @@ class Sorter:
         """One planner for the Sorter's life: the watcher does not list cats/ and dogs/
         again for every batch. Names taken behind its back are still safe: the move is
         no-replace, and a collision re-plans (see `_apply`)."""
+        from sorter.config import CLASS_FOLDERS
         from sorter.planning import Planner
 
         if self._planner is None:
-            self._planner = Planner(self.root, _existing_names(self.root), self.min_confidence)
+            existing = {folder: _names_in(self.root / folder) for folder in CLASS_FOLDERS.values()}
+            self._planner = Planner(self.root, existing, self.min_confidence)
         return self._planner
 
     def sort_entries(self, entries, batch_size: int | None = None):
-        """Classify, plan and move image paths; yield one FileResult per entry. Entries the
-        scan already skipped (`images.Skipped`) are reported as such, first."""
+        """Classify, plan and move image paths batch by batch as `entries` yields them;
+        yield one FileResult per entry. Memory does not grow with the number of entries.
+        Entries the scan skipped (`images.Skipped`) are reported as such as they come."""
+        from collections import deque
+
+        from sorter.companions import find_companions
         from sorter.config import DEFAULT_BATCH_SIZE
         from sorter.images import Skipped
         from sorter.inference import classify
 
         batch_size = batch_size or DEFAULT_BATCH_SIZE
-        paths = []
-        for entry in entries:
-            if isinstance(entry, Skipped):
+        skipped: deque[Skipped] = deque()
+
+        def photos():
+            for entry in entries:
+                if isinstance(entry, Skipped):
+                    skipped.append(entry)
+                else:
+                    yield entry
+
+        def reported():
+            while skipped:
+                entry = skipped.popleft()
                 yield FileResult(entry.path, "skipped", reason=entry.reason)
-            else:
-                paths.append(entry)
+
         planner = self.planner()
         chunk = []
-        for prediction in classify(self.classifier, paths, batch_size=batch_size):
-            chunk.append(planner.decide(prediction.path, prediction.label, prediction.confidence, prediction.error))
+        for prediction in classify(self.classifier, photos(), batch_size=batch_size):
+            yield from reported()
+            # Looked up now, right before the move, so they are the companions of this moment.
+            companions = find_companions(prediction.path) if prediction.label is not None else ()
+            chunk.append(planner.decide(
+                prediction.path, prediction.label, prediction.confidence, prediction.error, companions
+            ))
             if len(chunk) >= batch_size:
                 yield from self._apply(chunk, planner)
                 chunk = []
         yield from self._apply(chunk, planner)
+        yield from reported()
+
+    def _move_group(self, pairs: list[tuple[Path, Path]]) -> list[bool]:
+        """Move a photo, then its companions. A companion that vanished meanwhile is left
+        out (False); any other failure puts back the members already moved and is raised,
+        so a group is never left split. A crash in between is settled by `recover`."""
+        from sorter.moves import move_no_replace
+
+        moved: list[bool] = []
+        for src, dst in pairs:
+            try:
+                move_no_replace(src, dst, self.root)
+            except FileNotFoundError:
+                if not moved:
+                    raise  # the photo itself is gone
+                moved.append(False)
+                continue
+            except OSError:
+                for (back_to, now_at), done in zip(pairs, moved, strict=False):
+                    if done:
+                        move_no_replace(now_at, back_to, self.root)
+                raise
+            moved.append(True)
+        return moved
 
     def _apply(self, decisions, planner):
         """Journal a batch of intents (one fsync), move, then mark them done (one fsync)."""
-        from sorter.moves import move_no_replace, sync_dirs
+        from sorter.moves import sync_dirs
 
         moves = [d for d in decisions if d.status == "move"]
         results: dict[Path, FileResult] = {}
@@ -171,37 +220,41 @@ class Sorter:
                     # cats/ that undo does not know it may remove.
                     journal.append("mkdir", path=folder.name)
                     folder.mkdir(exist_ok=True)
-            pending = [(d, d.destination) for d in moves]
+            pending = [(d, [(d.source, d.destination), *d.companions]) for d in moves]
             while pending:
-                seqs = journal.intents([(d.source, dst) for d, dst in pending])
-                done, abandoned, retry = [], [], []
-                for (decision, dst), seq in zip(pending, seqs, strict=True):
+                seqs = journal.intents([pairs for _, pairs in pending])
+                done, abandoned, retry, touched = [], [], [], []
+                for (decision, pairs), group in zip(pending, seqs, strict=True):
+                    touched += [p.parent for pair in pairs for p in pair]
+                    failure = None
                     try:
-                        move_no_replace(decision.source, dst, self.root)
+                        moved = self._move_group(pairs)
                     except FileExistsError:
-                        # Someone created that name since we listed the folder: pick another.
-                        abandoned.append(seq)
-                        retry.append((decision, dst.parent / planner.reserve(dst.parent.name, dst.name)))
+                        # Someone created one of those names since we listed the folder: pick
+                        # names that are all free again, for the whole group.
+                        abandoned += group
+                        folder = pairs[0][1].parent
+                        names = planner.reserve(folder.name, [src.name for src, _ in pairs])
+                        retry.append((decision, [(src, folder / n) for (src, _), n in zip(pairs, names, strict=True)]))
                         continue
                     except FileNotFoundError:
-                        abandoned.append(seq)
-                        results[decision.source] = FileResult(
-                            decision.source, "vanished", decision.label, decision.confidence,
-                            reason="file disappeared before it could be moved",
-                        )
-                        continue
+                        failure = ("vanished", "file disappeared before it could be moved")
                     except OSError as exc:
-                        abandoned.append(seq)
+                        failure = ("failed", f"cannot move: {exc.strerror or exc}")
+                    if failure is not None:
+                        abandoned += group
                         results[decision.source] = FileResult(
-                            decision.source, "failed", decision.label, decision.confidence,
-                            reason=f"cannot move: {exc.strerror or exc}",
+                            decision.source, failure[0], decision.label, decision.confidence, reason=failure[1],
+                            companions=tuple((src, None) for src, _ in pairs[1:]),
                         )
                         continue
-                    done.append(seq)
+                    done += [seq for seq, ok in zip(group, moved, strict=True) if ok]
+                    abandoned += [seq for seq, ok in zip(group, moved, strict=True) if not ok]
+                    where = tuple((src, dst if ok else None) for (src, dst), ok in zip(pairs, moved, strict=True))
                     results[decision.source] = FileResult(
-                        decision.source, "moved", decision.label, decision.confidence, dst
+                        decision.source, "moved", decision.label, decision.confidence, pairs[0][1], companions=where[1:]
                     )
-                sync_dirs([dst.parent for _, dst in pending] + [d.source.parent for d, _ in pending])
+                sync_dirs(touched)
                 journal.mark("done", done)
                 journal.mark("abandon", abandoned)
                 pending = retry
@@ -209,9 +262,9 @@ class Sorter:
             if d.source in results:
                 yield results[d.source]
             elif d.status == "move":
-                yield FileResult(d.source, "planned", d.label, d.confidence, d.destination)
+                yield FileResult(d.source, "planned", d.label, d.confidence, d.destination, companions=d.companions)
             else:
-                yield FileResult(d.source, d.status, d.label, d.confidence, None, d.reason)
+                yield FileResult(d.source, d.status, d.label, d.confidence, None, d.reason, companions=d.companions)
 
 
 def sort_folder(
@@ -226,7 +279,10 @@ def sort_folder(
     on_result: Callable[[FileResult], None] = lambda result: None,
     lock_wait: float = 0.0,
 ) -> SortSummary:
-    """Sort the images of `root` into `root/cats` and `root/dogs`."""
+    """Sort the images of `root` into `root/cats` and `root/dogs`, streaming: the folder is
+    listed, classified and moved a batch at a time, so a million files cost no more memory
+    than a thousand. `on_start` gets the number of entries from a cheap first pass (names
+    only, no file opened)."""
     from sorter import lite
     from sorter.images import scan_folder
     from sorter.journal import recover
@@ -249,8 +305,8 @@ def sort_folder(
         if not dry_run:
             recovered_info = recover(root)
             recovered = recovered_info.completed
-        entries = list(scan_folder(root, recursive=recursive, exclude=output_folders()))
-        on_start(len(entries))
+        on_start(sum(1 for _ in scan_folder(root, recursive=recursive, exclude=output_folders())))
+        entries = scan_folder(root, recursive=recursive, exclude=output_folders())
         sorter = Sorter(root, classifier, min_confidence=min_confidence, dry_run=dry_run)
         try:
             for result in sorter.sort_entries(entries):
@@ -260,111 +316,14 @@ def sort_folder(
             sorter.close()
     finally:
         lock.release()
-    return SortSummary(root, dry_run, tally.counts, tally.moved_to, recovered, time.monotonic() - started)
+    return SortSummary(
+        root, dry_run, tally.counts, tally.moved_to, recovered, time.monotonic() - started, tally.companions
+    )
 
 
 # --------------------------------------------------------------------------- undo
-
-
-@dataclass(frozen=True)
-class UndoResult:
-    folder: Path
-    runs: int
-    restored: list[tuple[Path, Path]]  # (from, back to)
-    conflicts: list[str]  # kept where they are: something else occupies the old path
-    missing: list[str]  # no longer where sorter put them
-
-
-def _remove_if_empty(root: Path, folders) -> None:
-    """Remove folders sorter created (cats/, dogs/) once empty: only then were they ours."""
-    for folder in dict.fromkeys(folders):
-        try:
-            (root / folder).rmdir()
-        except OSError:
-            pass
-
-
-def _forget(root: Path) -> None:
-    """Everything sorter did in `root` is reversed: remove the folders it created (when
-    empty, whichever run created them, crashed runs included) and its state, so the folder
-    is path-for-path as it was found."""
-    import shutil
-
-    from sorter.journal import journal_path, read_runs, state_dir
-
-    _remove_if_empty(root, (f for run in read_runs(root) for f in run.created_dirs))
-    # The journal goes first: a crash part-way leaves at most an empty-of-meaning .sorter/,
-    # which the next undo removes.
-    journal_path(root).unlink(missing_ok=True)
-    shutil.rmtree(state_dir(root), ignore_errors=True)
-
-
-def undo(root: Path, *, all_runs: bool = False, lock_wait: float = 0.0) -> UndoResult:
-    """Move files back where the journal says they came from, newest first, never
-    overwriting. Plain undo reverses the latest run; `all_runs` every run in the journal."""
-    import os
-
-    from sorter.journal import Journal, read_runs, recover, state_dir
-    from sorter.lock import FolderLock
-    from sorter.moves import finish_link_move, move_no_replace, sync_dirs
-
-    root = check_folder(root)
-    if not state_dir(root).is_dir():
-        raise UsageError(f"nothing to undo: {root} has no sorter journal")
-    restored: list[tuple[Path, Path]] = []
-    conflicts: list[str] = []
-    missing: list[str] = []
-    with FolderLock(root, wait=lock_wait):
-        recover(root)
-        runs = [r for r in read_runs(root) if any(m.done and not m.undone for m in r.moves)]
-        if not runs:
-            _forget(root)  # e.g. a run that moved nothing, or an undo killed while tidying up
-            raise UsageError(f"nothing to undo in {root}")
-        chosen = runs if all_runs else runs[-1:]
-        with Journal(root, run="undo") as journal:
-            for run in reversed(chosen):
-                journal.run = run.run
-                undone: list[int] = []
-                marked = 0
-                for move in sorted(run.moves, key=lambda m: -m.seq):
-                    if not move.done or move.undone:
-                        continue
-                    src, dst = root / move.src, root / move.dst
-                    if os.path.lexists(src) and os.path.lexists(dst):
-                        if finish_link_move(dst, src):  # crash inside an earlier undo
-                            undone.append(move.seq)
-                        else:
-                            conflicts.append(f"{move.dst}: {move.src} exists again; left in place")
-                        continue
-                    if os.path.lexists(src):  # an earlier undo moved it, then crashed
-                        undone.append(move.seq)
-                        continue
-                    if not os.path.lexists(dst):
-                        missing.append(f"{move.dst}: no longer there (was {move.src})")
-                        continue
-                    try:
-                        src.parent.mkdir(parents=True, exist_ok=True)  # a subfolder since removed
-                        move_no_replace(dst, src, root)
-                    except FileExistsError:
-                        conflicts.append(f"{move.dst}: {move.src} exists again; left in place")
-                        continue
-                    except OSError as exc:
-                        conflicts.append(f"{move.dst}: cannot move back ({exc.strerror or exc})")
-                        continue
-                    undone.append(move.seq)
-                    restored.append((dst, src))
-                    if len(undone) - marked >= 256:  # one fsync per 256 files, not per file
-                        sync_dirs([root, *{p.parent for pair in restored[-256:] for p in pair}])
-                        journal.mark("undo", undone[marked:])
-                        marked = len(undone)
-                sync_dirs([root, *{p.parent for pair in restored for p in pair}])
-                journal.mark("undo", undone[marked:])
-                _remove_if_empty(root, run.created_dirs)
-        remaining = any(m.done and not m.undone for r in read_runs(root) for m in r.moves)
-        if not remaining and not conflicts and not missing:
-            _forget(root)
-    return UndoResult(root, len(chosen), restored, conflicts, missing)
-
+# Its own module (`sorter.restore`); named here too, beside the other use-cases.
+from sorter.restore import UndoResult, undo  # noqa: E402, F401
 
 # --------------------------------------------------------------------------- watch
 

@@ -27,7 +27,7 @@ from typer.testing import CliRunner
 from sorter import service
 from sorter.cli import app
 from sorter.errors import FolderLocked
-from sorter.journal import Journal, journal_path, read_runs
+from sorter.journal import Journal, journal_path, moves_of, scan
 from sorter.lock import FolderLock
 from sorter.moves import move_no_replace
 
@@ -79,7 +79,7 @@ def left_outside(root: Path) -> set[str]:
 
 
 def pending_intents(root: Path) -> int:
-    return sum(not (m.done or m.abandoned) for run in read_runs(root) for m in run.moves)
+    return len(scan(root).moving)
 
 
 # ---------------------------------------------------------------------------- kill -9
@@ -167,7 +167,7 @@ def test_a_crash_in_the_middle_of_a_batch_is_settled_and_finished_by_the_next_so
     with Journal(tmp_path) as crashed:
         crashed.append("mkdir", path="dogs")
         (tmp_path / "dogs").mkdir()
-        crashed.intents([(tmp_path / n, tmp_path / "dogs" / n) for n in names])
+        crashed.intents([[(tmp_path / n, tmp_path / "dogs" / n)] for n in names])
     for name in names[:4]:
         move_no_replace(tmp_path / name, tmp_path / "dogs" / name)
     os.link(tmp_path / names[4], tmp_path / "dogs" / names[4])  # killed before the unlink
@@ -202,7 +202,11 @@ def test_a_sort_after_an_undo_killed_mid_move_does_not_file_a_photo_twice(tmp_pa
         write_image(tmp_path / f"{i}.jpg", RED, size=(8 + i, 8))
     original = layout(tmp_path)
     service.sort_folder(tmp_path, classifier=FakeClassifier())
-    os.link(tmp_path / "dogs" / "1.jpg", tmp_path / "1.jpg")  # undo killed inside the link fallback
+    (run,) = scan(tmp_path).runs.values()
+    (move,) = [m for m in moves_of(tmp_path, run) if m.src == "1.jpg"]
+    with Journal(tmp_path, run=run.run) as journal:
+        journal.returning([move])  # undo journals its intent, then is killed inside the link fallback:
+    os.link(tmp_path / "dogs" / "1.jpg", tmp_path / "1.jpg")
 
     service.sort_folder(tmp_path, classifier=FakeClassifier())
 

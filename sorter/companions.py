@@ -1,0 +1,70 @@
+"""Files that belong with a photo and move with it: a Live Photo's video (`IMG_1234.MOV`
+beside `IMG_1234.HEIC`), Apple's edits (`IMG_1234.AAE`), the sidecars of Lightroom,
+darktable and digiKam (`IMG_1234.xmp`, `IMG_1234.HEIC.xmp`), Google Takeout's metadata
+(`IMG_1234.jpg.json`) and a camera's raw file (`IMG_1234.CR2` beside `IMG_1234.JPG`).
+
+Found by looking up each candidate name beside the photo (a few `lstat` calls), never by
+listing the folder, so the cost per photo is the same in a folder of ten files or of a
+million. A companion named by the stem alone (`IMG_1234.MOV`) belongs to a photo only when
+no other photo shares that stem: with `IMG_1234.HEIC` and `IMG_1234.JPG` side by side,
+which one the video belongs to is a guess, so it stays where it is.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+from sorter.config import IMAGE_EXTENSIONS
+
+#: Companions that share the photo's stem: IMG_1234.HEIC -> IMG_1234.MOV.
+STEM_EXTENSIONS = (
+    ".mov", ".mp4", ".aae", ".xmp",
+    ".dng", ".cr2", ".cr3", ".nef", ".arw", ".raf", ".orf", ".rw2",
+)
+#: Companions named after the photo's whole name: IMG_1234.HEIC -> IMG_1234.HEIC.xmp.
+NAME_SUFFIXES = (".xmp", ".json", ".supplemental-metadata.json")
+
+
+def _spellings(suffix: str) -> list[str]:
+    # Cameras write upper case, most tools lower case; other mixtures are too rare to probe.
+    return list(dict.fromkeys((suffix, suffix.upper())))
+
+
+def _is_file(path: Path) -> bool:
+    try:
+        return stat.S_ISREG(os.lstat(path).st_mode)  # never a link, a FIFO or a folder
+    except OSError:
+        return False
+
+
+def _shares_stem_with_another_photo(photo: Path, stem: str) -> bool:
+    return any(
+        name != photo.name and _is_file(photo.with_name(name))
+        for ext in sorted(IMAGE_EXTENSIONS)
+        for name in _spellings(stem + ext)
+    )
+
+
+def find_companions(photo: Path) -> tuple[Path, ...]:
+    """The companions of `photo` present beside it now, in a stable order."""
+    stem = os.path.splitext(photo.name)[0]
+    by_name = [photo.with_name(photo.name + s) for suffix in NAME_SUFFIXES for s in _spellings(suffix)]
+    by_stem = [photo.with_name(stem + s) for ext in STEM_EXTENSIONS for s in _spellings(ext)]
+    found = [p for p in by_name if _is_file(p)]
+    shared = [p for p in by_stem if _is_file(p)]
+    if shared and not _shares_stem_with_another_photo(photo, stem):
+        found += shared
+    # On a case-insensitive filesystem both spellings find the same file: keep it once.
+    unique: dict[tuple[int, int], Path] = {}
+    for path in found:
+        info = os.lstat(path)
+        unique.setdefault((info.st_dev, info.st_ino), path)
+    return tuple(unique.values())
+
+
+def renamed(name: str, stem: str, n: int) -> str:
+    """`name` (which starts with `stem`) as the n-th free variant of its group's names:
+    IMG_1234.MOV with n=1 -> IMG_1234 (1).MOV; n=0 leaves it as it is."""
+    return name if n == 0 else f"{stem} ({n}){name[len(stem):]}"
