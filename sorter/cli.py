@@ -15,7 +15,7 @@ import typer
 from rich.console import Console
 
 from sorter import __version__
-from sorter.errors import SorterError
+from sorter.errors import SorterError, UsageError
 
 app = typer.Typer(
     help="Sort a folder of photos into cats/ and dogs/ with a small neural network.",
@@ -293,6 +293,12 @@ def _detail(result) -> str:
     return ""
 
 
+def _with_companions(result) -> str:
+    """ (+ IMG_1.MOV, IMG_1.AAE) for a photo that moves with its companions."""
+    names = [path.name for path, dst in result.companions if dst is not None]
+    return f" (+ {', '.join(names)})" if names else ""
+
+
 @app.command("sort")
 def sort_command(
     directory: Annotated[Path, typer.Argument(help="The folder to sort.", show_default=False)],
@@ -303,6 +309,10 @@ def sort_command(
         float, typer.Option(min=0.0, max=1.0, help="Leave images the model is less sure about (0.5-1) in place.")
     ] = 0.0,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout and nothing else.")] = False,
+    as_jsonl: Annotated[
+        bool,
+        typer.Option("--jsonl", help="Print one JSON object per file as it is done, then a summary line (any folder size)."),
+    ] = False,
 ) -> None:
     """Move every cat photo in DIRECTORY into DIRECTORY/cats/ and every dog photo into
     DIRECTORY/dogs/; photos of neither (with a three-class model) stay where they are.
@@ -315,25 +325,31 @@ def sort_command(
       sorter sort ~/Pictures/pets --dry-run --min-confidence 0.9
 
       sorter sort ~/Pictures/pets --recursive --json > report.json
+
+      sorter sort /mnt/archive --recursive --jsonl > report.jsonl
     """
     from rich.table import Table
 
     from sorter import service
 
+    if as_json and as_jsonl:
+        raise fail(UsageError("--json and --jsonl: choose one"))
     results = []
     try:
-        with _progress(not as_json) as (progress, task):
+        with _progress(not (as_json or as_jsonl)) as (progress, task):
 
             def on_start(total: int) -> None:
                 progress.update(task, total=total)
 
             def on_result(result) -> None:
                 progress.advance(task)
-                if as_json:
+                if as_jsonl:
+                    print(json.dumps(result.to_json()), flush=True)
+                elif as_json:
                     results.append(result.to_json())
                 elif dry_run and result.status == "planned":
                     progress.console.print(
-                        f"would move {result.path.name} -> {result.destination.parent.name}/"
+                        f"would move {result.path.name}{_with_companions(result)} -> {result.destination.parent.name}/"
                         f"{result.destination.name} ({result.label}, {result.confidence:.0%})",
                         soft_wrap=True, markup=False,
                     )
@@ -352,11 +368,15 @@ def sort_command(
         raise fail(exc) from None
     except OSError as exc:
         raise fail(SorterError(f"{exc.filename or directory}: {exc.strerror or exc}")) from None
+    totals = {
+        "folder": str(summary.folder), "dry_run": dry_run, "counts": summary.counts,
+        "moved_to": summary.moved_to, "companions": summary.companions,
+    }
+    if as_jsonl:
+        print(json.dumps({"summary": totals}))
+        return
     if as_json:
-        print(json.dumps({
-            "folder": str(summary.folder), "dry_run": dry_run, "counts": summary.counts,
-            "moved_to": summary.moved_to, "files": results,
-        }))
+        print(json.dumps({**totals, "files": results}))
         return
     # The folder on its own line: as a table title, rich would wrap a long path to the table's width.
     out.print(f"{'Plan for' if dry_run else 'Sorted'} {summary.folder}", markup=False, soft_wrap=True)
@@ -366,6 +386,9 @@ def sort_command(
     for folder in ("cats", "dogs"):
         verb = "would move to" if dry_run else "moved to"
         table.add_row(f"{verb} {folder}/", str(summary.moved_to.get(folder, 0)))
+    if summary.companions:
+        verb = "would move" if dry_run else "moved"
+        table.add_row(f"{verb} with their photos: companions", str(summary.companions))
     for status in LEFT_IN_PLACE:
         if summary.counts.get(status):
             table.add_row(f"left in place: {status}", str(summary.counts[status]), style=STATUS_STYLE[status])

@@ -1,0 +1,254 @@
+"""Files that belong together move together: a photo's Live Photo video, Apple's edits,
+XMP sidecars and Takeout metadata go where the photo goes, as one journaled group, and
+come back with it on undo. A crash leaves no group split once any sorter command has run."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+from conftest import FakeClassifier, ThreeClassFake, inventory, layout, write_image
+from typer.testing import CliRunner
+
+from sorter import lite, service
+from sorter.cli import app
+from sorter.journal import Journal, journal_path, moves_of, recover, scan
+
+RED, BLUE, GREEN = (0, 0, 255), (255, 0, 0), (0, 255, 0)  # BGR: red = dog
+runner = CliRunner()
+
+
+def names(folder: Path) -> set[str]:
+    return set(os.listdir(folder)) if folder.is_dir() else set()
+
+
+def companion(path: Path, text: str = "") -> Path:
+    """A companion file: unique bytes, so the inventory tells every file apart."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(f"{path.name} {text}".encode())
+    return path
+
+
+def iphone_folder(root: Path) -> Path:
+    """What an iPhone export and a photo tool leave: Live Photos, edits, sidecars."""
+    write_image(root / "IMG_0001.JPG", RED)  # a Live Photo of a dog, edited, with a sidecar
+    for name in ("IMG_0001.MOV", "IMG_0001.AAE", "IMG_0001.JPG.xmp"):
+        companion(root / name)
+    write_image(root / "IMG_0002.jpg", BLUE)  # from Google Takeout
+    companion(root / "IMG_0002.jpg.json")
+    write_image(root / "DSC_0003.jpg", BLUE)  # raw + JPEG, darktable sidecar by stem
+    companion(root / "DSC_0003.NEF")
+    companion(root / "DSC_0003.xmp")
+    write_image(root / "IMG_0004.png", RED)  # nothing with it
+    companion(root / "notes.txt")
+    return root
+
+
+def test_companions_move_with_their_photo(tmp_path: Path) -> None:
+    iphone_folder(tmp_path)
+
+    summary = service.sort_folder(tmp_path, classifier=FakeClassifier())
+
+    assert names(tmp_path / "dogs") == {"IMG_0001.JPG", "IMG_0001.MOV", "IMG_0001.AAE", "IMG_0001.JPG.xmp", "IMG_0004.png"}
+    assert names(tmp_path / "cats") == {"IMG_0002.jpg", "IMG_0002.jpg.json", "DSC_0003.jpg", "DSC_0003.NEF", "DSC_0003.xmp"}
+    assert names(tmp_path) == {"cats", "dogs", ".sorter", "notes.txt"}
+    assert summary.counts == {"moved": 4} and summary.companions == 6
+
+
+def test_undo_all_puts_every_group_back_exactly(tmp_path: Path) -> None:
+    before = layout(iphone_folder(tmp_path))
+    service.sort_folder(tmp_path, classifier=FakeClassifier())
+
+    result = service.undo(tmp_path, all_runs=True)
+
+    assert result.restored == 10 and not result.conflicts
+    assert layout(tmp_path) == before
+
+
+def test_a_name_collision_renames_the_whole_group_the_same_way(tmp_path: Path) -> None:
+    iphone_folder(tmp_path)
+    companion(tmp_path / "dogs" / "IMG_0001.MOV", "an older video already filed")  # only the video's name is taken
+
+    service.sort_folder(tmp_path, classifier=FakeClassifier())
+
+    assert names(tmp_path / "dogs") == {
+        "IMG_0001.MOV", "IMG_0001 (1).JPG", "IMG_0001 (1).MOV", "IMG_0001 (1).AAE", "IMG_0001 (1).JPG.xmp",
+        "IMG_0004.png",
+    }
+    assert (tmp_path / "dogs" / "IMG_0001.MOV").read_bytes() == b"IMG_0001.MOV an older video already filed"
+
+
+def test_a_companion_of_a_photo_left_in_place_stays_too(tmp_path: Path) -> None:
+    write_image(tmp_path / "IMG_0005.JPG", GREEN)  # neither a cat nor a dog
+    companion(tmp_path / "IMG_0005.MOV")
+    write_image(tmp_path / "IMG_0006.JPG", (0, 100, 255))  # a dog at 61%: unsure at --min-confidence 0.9
+    companion(tmp_path / "IMG_0006.AAE")
+    (tmp_path / "IMG_0007.JPG").write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")  # unreadable
+    companion(tmp_path / "IMG_0007.MOV")
+
+    summary = service.sort_folder(tmp_path, classifier=ThreeClassFake(), min_confidence=0.9)
+
+    assert summary.counts == {"neither": 1, "unsure": 1, "unreadable": 1} and summary.companions == 0
+    assert names(tmp_path) - {".sorter"} == {
+        "IMG_0005.JPG", "IMG_0005.MOV", "IMG_0006.JPG", "IMG_0006.AAE", "IMG_0007.JPG", "IMG_0007.MOV"}
+
+
+def test_a_video_two_photos_could_own_stays_while_named_sidecars_follow_their_photo(tmp_path: Path) -> None:
+    write_image(tmp_path / "IMG_0008.JPG", RED)
+    write_image(tmp_path / "IMG_0008.PNG", BLUE)  # same stem, another photo: whose video is it?
+    companion(tmp_path / "IMG_0008.MOV")
+    companion(tmp_path / "IMG_0008.PNG.xmp")
+
+    service.sort_folder(tmp_path, classifier=FakeClassifier())
+
+    assert names(tmp_path / "dogs") == {"IMG_0008.JPG"}
+    assert names(tmp_path / "cats") == {"IMG_0008.PNG", "IMG_0008.PNG.xmp"}
+    assert "IMG_0008.MOV" in names(tmp_path)
+
+
+def test_dry_run_and_json_list_each_photos_companions(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setattr(lite, "load_classifier", lambda model: FakeClassifier())
+    iphone_folder(tmp_path)
+    before = layout(tmp_path)
+
+    plan = runner.invoke(app, ["sort", str(tmp_path), "--dry-run"])
+    report = runner.invoke(app, ["sort", str(tmp_path), "--dry-run", "--json"])
+
+    assert plan.exit_code == 0 and report.exit_code == 0
+    assert "would move IMG_0001.JPG (+ IMG_0001.JPG.xmp, IMG_0001.MOV, IMG_0001.AAE) -> dogs/IMG_0001.JPG" in plan.stderr
+    files = {Path(f["path"]).name: f for f in json.loads(report.stdout)["files"]}
+    assert files["IMG_0002.jpg"]["companions"] == [
+        {"path": str(tmp_path / "IMG_0002.jpg.json"), "destination": str(tmp_path / "cats" / "IMG_0002.jpg.json")}
+    ]
+    assert files["IMG_0004.png"]["companions"] == []
+    assert layout(tmp_path) == before
+
+
+def test_jsonl_prints_a_line_per_file_as_it_goes_then_a_summary(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setattr(lite, "load_classifier", lambda model: FakeClassifier())
+    iphone_folder(tmp_path)
+
+    result = runner.invoke(app, ["sort", str(tmp_path), "--jsonl"])
+
+    assert result.exit_code == 0, result.output
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert sorted(Path(line["path"]).name for line in lines[:-1]) == [
+        "DSC_0003.jpg", "IMG_0001.JPG", "IMG_0002.jpg", "IMG_0004.png"]
+    assert lines[-1]["summary"]["counts"] == {"moved": 4} and lines[-1]["summary"]["companions"] == 6
+    assert runner.invoke(app, ["sort", str(tmp_path), "--json", "--jsonl"]).exit_code == 2
+
+
+# ---------------------------------------------------------------------------- crashes
+
+
+def sorted_photo_with_companions(root: Path) -> tuple[str, list]:
+    """Sort IMG_0001.JPG + .MOV + .AAE into dogs/ and return its run and its three moves."""
+    write_image(root / "IMG_0001.JPG", RED)
+    companion(root / "IMG_0001.MOV")
+    companion(root / "IMG_0001.AAE")
+    service.sort_folder(root, classifier=FakeClassifier())
+    (run,) = scan(root).runs.values()
+    return run.run, list(moves_of(root, run))
+
+
+def test_a_group_cut_by_a_crash_is_finished_by_the_next_command(tmp_path: Path) -> None:
+    """Intents journaled, the photo moved, then a kill: the next sort moves the rest of the
+    group after it rather than leaving the video behind."""
+    write_image(tmp_path / "IMG_0001.JPG", RED)
+    companion(tmp_path / "IMG_0001.MOV")
+    companion(tmp_path / "IMG_0001.AAE")
+    before = layout(tmp_path)
+    (tmp_path / "dogs").mkdir()
+    with Journal(tmp_path) as crashed:
+        crashed.intents([[(tmp_path / n, tmp_path / "dogs" / n) for n in ("IMG_0001.JPG", "IMG_0001.MOV", "IMG_0001.AAE")]])
+    os.rename(tmp_path / "IMG_0001.JPG", tmp_path / "dogs" / "IMG_0001.JPG")
+
+    summary = service.sort_folder(tmp_path, classifier=FakeClassifier())
+
+    assert summary.recovered == 3
+    assert names(tmp_path / "dogs") == {"IMG_0001.JPG", "IMG_0001.MOV", "IMG_0001.AAE"}
+    assert inventory(tmp_path) == inventory(before)
+
+
+def test_a_group_whose_photo_never_moved_is_rolled_back_whole(tmp_path: Path) -> None:
+    write_image(tmp_path / "IMG_0001.JPG", RED)
+    companion(tmp_path / "IMG_0001.MOV")
+    with Journal(tmp_path) as crashed:
+        crashed.intents([[(tmp_path / n, tmp_path / "dogs" / n) for n in ("IMG_0001.JPG", "IMG_0001.MOV")]])
+
+    assert recover(tmp_path).rolled_back == 2
+    assert names(tmp_path) == {"IMG_0001.JPG", "IMG_0001.MOV", ".sorter"}
+
+
+def test_an_undo_cut_by_a_crash_is_finished_for_the_whole_group(tmp_path: Path) -> None:
+    run, moves = sorted_photo_with_companions(tmp_path)
+    with Journal(tmp_path, run=run) as crashed:
+        crashed.returning(moves)
+    os.rename(tmp_path / "dogs" / "IMG_0001.JPG", tmp_path / "IMG_0001.JPG")  # killed after the first
+
+    recover(tmp_path)
+
+    assert {"IMG_0001.JPG", "IMG_0001.MOV", "IMG_0001.AAE"} <= names(tmp_path) and not names(tmp_path / "dogs")
+    assert runner.invoke(app, ["undo", str(tmp_path)]).exit_code == 2  # nothing left to undo
+    assert not (tmp_path / ".sorter").exists()
+
+
+def groups_split(root: Path) -> list[str]:
+    """Stems (IMG_0001) whose files are not all in one folder, three of them."""
+    folders: dict[str, list[str]] = {}
+    for rel in inventory_paths(root):
+        folders.setdefault(os.path.basename(rel).split(".")[0], []).append(os.path.dirname(rel))
+    return sorted(stem for stem, where in folders.items() if len(set(where)) != 1 or len(where) != 3)
+
+
+def inventory_paths(root: Path) -> list[str]:
+    return [rel for rel, entry in layout(root).items()
+            if entry != "dir" and rel.split(os.sep)[0] != ".sorter"]
+
+
+def test_kill_9_during_sort_and_undo_splits_no_group(tmp_path: Path, tiny_model: Path) -> None:
+    """Live Photos sorted by a real subprocess, SIGKILLed at random instants; after each
+    kill, the recovery every command starts with leaves every group whole."""
+    from test_safety import journal_size, kill_after
+
+    rng = random.Random(7)
+    root = tmp_path / "roll"
+    pixels = random.Random(1)
+    for i in range(120):
+        write_image(root / f"IMG_{i:04d}.JPG", tuple(pixels.randrange(256) for _ in range(3)), size=(8 + i % 9, 8))
+        companion(root / f"IMG_{i:04d}.MOV")
+        companion(root / f"IMG_{i:04d}.AAE")
+    original, contents = layout(root), inventory(root)
+    sort = [sys.executable, "-m", "sorter", "sort", str(root), "--model", str(tiny_model)]
+    interrupted = 0
+    for _ in range(8):
+        before = journal_size(root)
+        result = kill_after(sort, lambda before=before: journal_size(root) > before, rng.uniform(0.0, 0.03))
+        assert inventory(root) == contents, result.stderr.decode()
+        recover(root)
+        assert groups_split(root) == []
+        interrupted += result.returncode == -signal.SIGKILL
+        if not any(name.endswith(".JPG") for name in os.listdir(root)):
+            break
+    assert subprocess.run(sort, capture_output=True, timeout=120).returncode == 0
+    assert groups_split(root) == [] and inventory(root) == contents
+    assert not {n for n in os.listdir(root) if n.startswith("IMG_")}
+
+    undo = [sys.executable, "-m", "sorter", "undo", str(root), "--all"]
+    for _ in range(3):
+        if not journal_path(root).exists():
+            break
+        kill_after(undo, lambda: len(os.listdir(root)) > 3, rng.uniform(0.0, 0.02))
+        assert inventory(root) == contents
+        recover(root)
+        assert groups_split(root) == []
+    if journal_path(root).exists():
+        last = subprocess.run(undo, capture_output=True, text=True, timeout=60)
+        assert last.returncode == 0 or "nothing to undo" in last.stderr, last.stderr
+    assert layout(root) == original
+    assert interrupted >= 1
