@@ -4,6 +4,7 @@ plan can be printed (dry run), tested and journaled before anything moves."""
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -13,6 +14,21 @@ from sorter.config import CLASS_FOLDERS, OTHER
 Status = Literal["move", "neither", "unsure", "unreadable", "skipped"]
 #: Why a photo a three-class model calls "other" stays where it is.
 NEITHER_REASON = "not a cat or a dog"
+#: Statuses of files left in place (those of results the sort could not move included), in
+#: the order summaries list them.
+LEFT_IN_PLACE = ("neither", "unsure", "unreadable", "skipped", "vanished", "failed")
+
+
+def reason_kind(reason: str | None) -> str:
+    """A reason without what belongs to one file, for counting files by it in summaries:
+    "confidence 61% below --min-confidence 90%" -> "confidence below --min-confidence 90%",
+    "cannot open: Permission denied" -> "cannot open", "file too large (300 MiB)" -> "file too
+    large". Reasons are "what: detail" or "what (detail)" by convention, so new ones group too."""
+    if not reason:
+        return "no reason given"
+    kind = reason.split(": ", 1)[0]
+    kind = re.sub(r" \([^()]*\d[^()]*\)", "", kind)  # per-file numbers: (300 MiB), (20000x20000 pixels)
+    return re.sub(r"^confidence \d+% below", "confidence below", kind)
 
 
 @dataclass(frozen=True)

@@ -49,20 +49,30 @@ class SortSummary:
     moved_to: dict[str, int]  # "cats"/"dogs" -> files moved (or planned, in a dry run)
     recovered: int = 0
     seconds: float = 0.0
+    reasons: dict[tuple[str, str], int] = field(default_factory=dict)  # (status, reason kind) -> files
+    review_page: Path | None = None  # DIR/.sorter/review.html, when the run wrote one
+    review_error: str | None = None  # why it could not
 
 
 @dataclass
 class Tally:
-    """Counts per status and per destination folder, shared by `sort` and `watch`."""
+    """Counts per status, per destination folder and per reason a file was left in place
+    (its kind: see `planning.reason_kind`), shared by `sort` and `watch`."""
 
     counts: dict[str, int] = field(default_factory=dict)
     moved_to: dict[str, int] = field(default_factory=dict)
+    reasons: dict[tuple[str, str], int] = field(default_factory=dict)
 
     def add(self, result: FileResult) -> None:
+        from sorter.planning import reason_kind
+
         self.counts[result.status] = self.counts.get(result.status, 0) + 1
         if result.destination is not None:
             folder = result.destination.parent.name
             self.moved_to[folder] = self.moved_to.get(folder, 0) + 1
+        if result.reason is not None:
+            key = (result.status, reason_kind(result.reason))
+            self.reasons[key] = self.reasons.get(key, 0) + 1
 
 
 def output_folders() -> frozenset[str]:
@@ -231,6 +241,7 @@ def sort_folder(
     from sorter.images import scan_folder
     from sorter.journal import recover
     from sorter.lock import FolderLock
+    from sorter.review import ReviewPage
 
     started = time.monotonic()
     root = check_folder(root)
@@ -241,6 +252,8 @@ def sort_folder(
     tally = Tally()
     lock = FolderLock(root, wait=lock_wait)
     recovered = 0
+    review = None if dry_run else ReviewPage(root)  # a dry run changes nothing, .sorter/ included
+    review_page = review_error = None
     if not dry_run:
         lock.acquire()  # before the (slow) model load: a second sorter is refused at once
     try:
@@ -255,12 +268,22 @@ def sort_folder(
         try:
             for result in sorter.sort_entries(entries):
                 tally.add(result)
+                if review is not None:
+                    review.add(result)
                 on_result(result)
         finally:
             sorter.close()
+        if review is not None and review.count:
+            try:  # the photos are sorted and journaled by now: a page that cannot be written is no failure
+                review_page = review.write()
+            except OSError as exc:
+                review_error = f"could not write the review page: {exc.strerror or exc}"
     finally:
         lock.release()
-    return SortSummary(root, dry_run, tally.counts, tally.moved_to, recovered, time.monotonic() - started)
+    return SortSummary(
+        root, dry_run, tally.counts, tally.moved_to, recovered, time.monotonic() - started,
+        tally.reasons, review_page, review_error,
+    )
 
 
 # --------------------------------------------------------------------------- undo
@@ -360,6 +383,9 @@ def undo(root: Path, *, all_runs: bool = False, lock_wait: float = 0.0) -> UndoR
                 sync_dirs([root, *{p.parent for pair in restored for p in pair}])
                 journal.mark("undo", undone[marked:])
                 _remove_if_empty(root, run.created_dirs)
+        from sorter.review import page_path
+
+        page_path(root).unlink(missing_ok=True)  # it showed a run that is now undone
         remaining = any(m.done and not m.undone for r in read_runs(root) for m in r.moves)
         if not remaining and not conflicts and not missing:
             _forget(root)
