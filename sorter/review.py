@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote
 
-from sorter.config import CLASS_FOLDERS, STATE_DIR
+from sorter.config import STATE_DIR
 from sorter.planning import LEFT_IN_PLACE, reason_kind
 
 REVIEW_NAME = "review.html"
@@ -72,9 +72,9 @@ class Group:
 class ReviewPage:
     """Collects a run's results one at a time (`add`), then writes the page (`write`)."""
 
-    def __init__(self, root: Path, *, per_group: int = PER_GROUP) -> None:
+    def __init__(self, root: Path, *, per_group: int | None = None) -> None:
         self.root = root
-        self.per_group = per_group
+        self.per_group = per_group or PER_GROUP
         self.groups: dict[tuple[str, str], Group] = {}
         self.count = 0
 
@@ -88,7 +88,7 @@ class ReviewPage:
         else:
             key = (result.status, reason_kind(result.reason))
             where, came_from = result.path, None
-            if key not in self.groups and len(self.groups) >= MAX_REASON_GROUPS + len(CLASS_FOLDERS):
+            if key not in self.groups and sum(g.status != "moved" for g in self.groups.values()) >= MAX_REASON_GROUPS:
                 key = (result.status, "other reasons")
         group = self.groups.get(key)
         if group is None:
