@@ -25,7 +25,9 @@ REVIEW_NAME = "review.html"
 PER_GROUP = 100
 #: Longer side of a thumbnail, in pixels (and in CSS pixels on the page).
 THUMB_PX = 128
-JPEG_QUALITY = 70
+#: Measured on 100 of the dataset's photos at 128 px: 2.6 KB a thumbnail (70: 3.1 KB; Huffman
+#: tables optimised save 10 %), 3.5 KiB in base64.
+JPEG_QUALITY = 60
 #: Distinct reasons shown as groups of their own; further ones join their status's "other reasons".
 MAX_REASON_GROUPS = 24
 #: Statuses whose file is not worth decoding again, or is not a regular file where it was found.
@@ -157,7 +159,7 @@ class ReviewPage:
             label = "neither" if entry.status == "neither" else entry.label
             caption = f'<b>{_text(label or "")} {entry.confidence:.1%}</b>'
         else:
-            caption = f'<b class="bad">{_text(reason_kind(entry.reason))}</b>'
+            caption = f'<b class="bad">{_text(entry.status)}</b>'  # the reason heads the group, and is in the title
         return (
             f'<figure title="{_text(title)}"><div class="pic">{picture}</div>'
             f'<figcaption>{caption}<span class="name">{_text(os.path.basename(name))}</span></figcaption></figure>\n'
@@ -197,7 +199,7 @@ def _thumbnail(path: Path) -> tuple[str, int, int] | None:
         image = load_thumbnail(path, THUMB_PX)
     except Exception:  # ImageError, and a decoder bug costs one thumbnail, not the page (see inference._decode)
         return None
-    ok, data = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
+    ok, data = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY, cv2.IMWRITE_JPEG_OPTIMIZE, 1])
     if not ok:
         return None
     height, width = image.shape[:2]
@@ -240,6 +242,7 @@ h2 .why::before {{ content: "\\2014  "; }}
 figure {{ margin: 0; width: 144px; background: #fff; border: 1px solid #dde1e6; border-radius: 6px;
   padding: 6px 0 4px; text-align: center; }}
 .pic {{ height: {THUMB_PX}px; display: flex; align-items: center; justify-content: center; }}
+code {{ font-size: 13px; }}
 .pic img {{ display: block; border-radius: 3px; }}
 .none {{ display: flex; width: {THUMB_PX}px; height: 96px; align-items: center; justify-content: center;
   background: #eceff2; color: #7a848d; border-radius: 3px; }}
@@ -255,7 +258,7 @@ figcaption b {{ display: block; }}
 <header>
 <h1>Sorted {_text(str(root))}</h1>
 <p class="sub">{datetime.now():%Y-%m-%d %H:%M} &middot; {files}: {moved:,} moved, {total - moved:,} left in place
-&middot; least confident first; click a photo to open it &middot; <code>sorter undo</code> reverses the run</p>
+&middot; least confident first &middot; click a photo to open it &middot; <code>sorter undo</code> reverses the run</p>
 <nav>
 {chips}</nav>
 </header>

@@ -54,6 +54,10 @@ class SortSummary:
     review_error: str | None = None  # why it could not
 
 
+#: Distinct (status, reason kind) pairs a Tally counts apart.
+MAX_REASONS = 256
+
+
 @dataclass
 class Tally:
     """Counts per status, per destination folder and per reason a file was left in place
@@ -72,6 +76,8 @@ class Tally:
             self.moved_to[folder] = self.moved_to.get(folder, 0) + 1
         if result.reason is not None:
             key = (result.status, reason_kind(result.reason))
+            if key not in self.reasons and len(self.reasons) >= MAX_REASONS:
+                key = (result.status, "other reasons")  # bounded, should a new reason not follow the convention
             self.reasons[key] = self.reasons.get(key, 0) + 1
 
 

@@ -134,7 +134,8 @@ def test_the_page_shows_every_file_where_it_now_is_with_names_escaped(tmp_path: 
     assert where["cats/猫 é.png"]["title"] == "cats/猫 é.png (was sub dir/猫 é.png)"
     assert where["blurry.jpg"]["caption"] == "dog 50.0%"  # the fake's 50/50 grey, below 80%
     unreadable = "not a readable image (corrupt or unsupported format)"
-    assert where["broken.jpg"]["img"] is None and where["broken.jpg"]["caption"] == unreadable
+    assert where["broken.jpg"]["img"] is None and where["broken.jpg"]["caption"] == "unreadable"
+    assert where["broken.jpg"]["title"] == f"broken.jpg: {unreadable}"
     for figure in page.figures():  # every link leads to the file where it now is
         assert linked_file(tmp_path, figure["href"]).is_file(), figure
     assert linked_file(tmp_path, where["dogs/caf\N{REPLACEMENT CHARACTER}.png"]["href"]).name == os.fsdecode(b"caf\xe9.png")
