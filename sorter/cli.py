@@ -306,7 +306,8 @@ class _FileLog:
     def __init__(self, root: Path, log_file: Path | None, *, echo: bool = True, clock: bool = True) -> None:
         self.root = root
         try:
-            self.file = open(log_file, "a", encoding="utf-8") if log_file is not None else None
+            # surrogateescape: a file name that is not UTF-8 is logged as its bytes, not a crash.
+            self.file = open(log_file, "a", encoding="utf-8", errors="surrogateescape") if log_file is not None else None
         except OSError as exc:
             raise fail(SorterError(f"cannot open log file {log_file}: {exc.strerror or exc}")) from None
         self.echo = echo

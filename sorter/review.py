@@ -117,7 +117,10 @@ class ReviewPage:
         thumbnails = _thumbnails([e for g in groups for e in g.shown() if e.status not in NO_PREVIEW])
         path = page_path(self.root)
         temporary = path.with_name(path.name + ".tmp")
-        with open(temporary, "w", encoding="utf-8") as f:
+        temporary.unlink(missing_ok=True)
+        # A new file, never one that is there already (a link put there would be written through).
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
+        with open(fd, "w", encoding="utf-8") as f:
             f.write(_head(self.root, self.count, groups))
             for n, group in enumerate(groups):
                 f.write(self._section(n, group, thumbnails))

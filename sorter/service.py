@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sorter.errors import UsageError
+from sorter.planning import reason_kind
 
 # --------------------------------------------------------------------------- sort
 
@@ -68,8 +69,6 @@ class Tally:
     reasons: dict[tuple[str, str], int] = field(default_factory=dict)
 
     def add(self, result: FileResult) -> None:
-        from sorter.planning import reason_kind
-
         self.counts[result.status] = self.counts.get(result.status, 0) + 1
         if result.destination is not None:
             folder = result.destination.parent.name
