@@ -279,8 +279,13 @@ STATUS_STYLE = {
     "moved": "green", "planned": "cyan", "neither": "blue", "unsure": "yellow", "unreadable": "red",
     "skipped": "dim", "vanished": "yellow", "failed": "red",
 }
-#: Statuses of files left in place, in the order the summary table lists them.
-LEFT_IN_PLACE = ("neither", "unsure", "unreadable", "skipped", "vanished", "failed")
+#: Rows of reasons for files left in place in the summary table, so it fits on a screen
+#: whatever the folder: the most frequent, then one row for the rest.
+MAX_REASON_ROWS = 8
+
+LogFileOption = Annotated[
+    Optional[Path], typer.Option("--log-file", help="Also append a line per file, timestamped, to this file.")
+]
 
 
 def _detail(result) -> str:
@@ -299,15 +304,135 @@ def _with_companions(result) -> str:
     return f" (+ {', '.join(names)})" if names else ""
 
 
+class _FileLog:
+    """One line per file: rich on a terminal, plain on a pipe (journald adds its own
+    timestamps), and plain timestamped lines appended to --log-file. `echo=False` writes the
+    file alone (sort without --verbose); `clock` puts the time before terminal lines (watch)."""
+
+    def __init__(self, root: Path, log_file: Path | None, *, echo: bool = True, clock: bool = True) -> None:
+        self.root = root
+        try:
+            # surrogateescape: a file name that is not UTF-8 is logged as its bytes, not a crash.
+            self.file = open(log_file, "a", encoding="utf-8", errors="surrogateescape") if log_file is not None else None
+        except OSError as exc:
+            raise fail(SorterError(f"cannot open log file {log_file}: {exc.strerror or exc}")) from None
+        self.echo = echo
+        self.clock = clock
+        self.rich = err.is_terminal
+
+    def __enter__(self) -> _FileLog:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        if self.file is not None:
+            self.file.close()
+
+    def fail(self, exc: SorterError | OSError, directory: Path) -> typer.Exit:
+        """`fail()` for an error that ends the command, after noting it in the log file (the
+        terminal or journal gets it from `fail`)."""
+        error = exc if isinstance(exc, SorterError) else SorterError(
+            f"{exc.filename or directory}: {exc.strerror or exc}"
+        )
+        self.to_file(f"Error: {error}")
+        return fail(error)
+
+    def line(self, plain: str, styled: str | None = None) -> None:
+        if self.echo and self.rich:
+            from datetime import datetime
+
+            clock = f"[dim]{datetime.now():%H:%M:%S}[/] " if self.clock else ""
+            err.print(f"{clock}{styled or escape(plain)}", soft_wrap=True)
+        elif self.echo:
+            sys.stderr.write(plain + "\n")
+            sys.stderr.flush()
+        self.to_file(plain)
+
+    def to_file(self, plain: str) -> None:
+        from datetime import datetime
+
+        if self.file is not None:
+            self.file.write(f"{datetime.now().isoformat(sep=' ', timespec='seconds')} {plain}\n")
+            self.file.flush()
+
+    def _rel(self, path: Path) -> str:
+        try:
+            return str(path.relative_to(self.root))
+        except ValueError:
+            return str(path)
+
+    def result(self, result) -> None:
+        if not self.echo and self.file is None:
+            return
+        name = self._rel(result.path)
+        if result.status in ("moved", "planned"):
+            verb = "moved" if result.status == "moved" else "would move"
+            where = self._rel(result.destination)
+            detail = f"({result.label}, {result.confidence:.0%})"
+            name += _with_companions(result)
+            self.line(f"{verb} {name} -> {where} {detail}",
+                      f"[{STATUS_STYLE[result.status]}]{verb}[/] {escape(name)} -> {escape(where)} [dim]{detail}[/]")
+            return
+        plain = f"{result.status}: {name}{_detail(result)}: {result.reason}"
+        self.line(plain, f"[{STATUS_STYLE.get(result.status, '')}]{result.status}[/]: {escape(plain.split(': ', 1)[1])}")
+
+    def notice(self, notice) -> None:
+        self.line(notice.message, f"[yellow]{escape(notice.message)}[/]" if notice.warning else None)
+
+
+def _moved(moved_to: dict[str, int], verb: str = "moved") -> str:
+    split = ", ".join(f"{folder}: {n}" for folder, n in sorted(moved_to.items()))
+    return f"{verb} {sum(moved_to.values())} file(s){f' ({split})' if split else ''}"
+
+
+def _reason_rows(reasons: dict[tuple[str, str], int]) -> list[tuple[str, str, int]]:
+    """(status, reason, files) rows for what was left in place: the MAX_REASON_ROWS most
+    frequent reasons in status order, then "N other reasons" with the files of the rest."""
+    from sorter.planning import LEFT_IN_PLACE
+
+    order = {status: i for i, status in enumerate(LEFT_IN_PLACE)}
+    by_count = sorted(reasons.items(), key=lambda item: (-item[1], order.get(item[0][0], len(order)), item[0]))
+    shown, rest = by_count[:MAX_REASON_ROWS], by_count[MAX_REASON_ROWS:]
+    if len(rest) == 1:  # a row saying "1 other reason" is no shorter than the reason itself
+        shown, rest = by_count, []
+    shown.sort(key=lambda item: (order.get(item[0][0], len(order)), -item[1], item[0]))
+    rows = [(status, kind, files) for (status, kind), files in shown]
+    if rest:
+        rows.append(("", f"{len(rest)} other reasons", sum(files for _, files in rest)))
+    return rows
+
+
+def _summary_table(summary):
+    from rich.table import Table
+
+    table = Table()
+    table.add_column("result")
+    table.add_column("reason")
+    table.add_column("files", justify="right")
+    verb = "would move to" if summary.dry_run else "moved to"
+    for folder in ("cats", "dogs"):
+        table.add_row(f"{verb} {folder}/", "", str(summary.moved_to.get(folder, 0)))
+    if summary.companions:
+        moved = "would move with their photos" if summary.dry_run else "moved with their photos"
+        table.add_row(moved, "companions", str(summary.companions))
+    for status, reason, files in _reason_rows(summary.reasons):
+        table.add_row(f"left in place: {status}" if status else "left in place", escape(reason), str(files),
+                      style=STATUS_STYLE.get(status, ""))
+    return table
+
+
 @app.command("sort")
 def sort_command(
     directory: Annotated[Path, typer.Argument(help="The folder to sort.", show_default=False)],
     model: ModelOption = None,
     recursive: Annotated[bool, typer.Option("--recursive", "-r", help="Also sort images in subfolders.")] = False,
-    dry_run: Annotated[bool, typer.Option("--dry-run", "-n", help="Print the plan; change nothing.")] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", "-n", help="Show the plan; change nothing.")] = False,
     min_confidence: Annotated[
         float, typer.Option(min=0.0, max=1.0, help="Leave images the model is less sure about (0.5-1) in place.")
     ] = 0.0,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Print a line for every file (on stderr), not just the summary.")
+    ] = False,
+    log_file: LogFileOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout and nothing else.")] = False,
     as_jsonl: Annotated[
         bool,
@@ -318,59 +443,56 @@ def sort_command(
     DIRECTORY/dogs/; photos of neither (with a three-class model) stay where they are.
     Nothing is ever overwritten; `sorter undo` reverses a run.
 
+    Prints a progress bar and a summary, with the files left in place counted by reason;
+    DIRECTORY/.sorter/review.html shows every group as thumbnails, least confident first.
+
     Examples:
 
       sorter sort ~/Pictures/pets
 
-      sorter sort ~/Pictures/pets --dry-run --min-confidence 0.9
+      sorter sort ~/Pictures/pets --dry-run --verbose --min-confidence 0.9
 
       sorter sort ~/Pictures/pets --recursive --json > report.json
 
       sorter sort /mnt/archive --recursive --jsonl > report.jsonl
     """
-    from rich.table import Table
-
     from sorter import service
 
     if as_json and as_jsonl:
         raise fail(UsageError("--json and --jsonl: choose one"))
     results = []
-    try:
-        with _progress(not (as_json or as_jsonl)) as (progress, task):
+    with _FileLog(directory.absolute(), log_file, echo=verbose, clock=False) as log:
+        try:
+            with _progress(not (as_json or as_jsonl)) as (progress, task):
 
-            def on_start(total: int) -> None:
-                progress.update(task, total=total)
+                def on_start(total: int) -> None:
+                    progress.update(task, total=total)
 
-            def on_result(result) -> None:
-                progress.advance(task)
-                if as_jsonl:
-                    print(json.dumps(result.to_json()), flush=True)
-                elif as_json:
-                    results.append(result.to_json())
-                elif dry_run and result.status == "planned":
-                    progress.console.print(
-                        f"would move {result.path.name}{_with_companions(result)} -> {result.destination.parent.name}/"
-                        f"{result.destination.name} ({result.label}, {result.confidence:.0%})",
-                        soft_wrap=True, markup=False,
-                    )
-                elif result.status not in ("moved", "planned"):
-                    progress.console.print(
-                        f"[{STATUS_STYLE.get(result.status, '')}]{result.status}[/]: "
-                        f"{escape(str(result.path))}{_detail(result)}: {escape(str(result.reason))}",
-                        soft_wrap=True,
-                    )
+                def on_result(result) -> None:
+                    progress.advance(task)
+                    if as_jsonl:
+                        print(json.dumps(result.to_json()), flush=True)
+                    elif as_json:
+                        results.append(result.to_json())
+                    log.result(result)
 
-            summary = service.sort_folder(
-                directory, model=model, recursive=recursive, dry_run=dry_run,
-                min_confidence=min_confidence, on_start=on_start, on_result=on_result,
-            )
-    except SorterError as exc:
-        raise fail(exc) from None
-    except OSError as exc:
-        raise fail(SorterError(f"{exc.filename or directory}: {exc.strerror or exc}")) from None
+                summary = service.sort_folder(
+                    directory, model=model, recursive=recursive, dry_run=dry_run,
+                    min_confidence=min_confidence, on_start=on_start, on_result=on_result,
+                )
+        except (SorterError, OSError) as exc:
+            raise log.fail(exc, directory) from None
+        left = sum(summary.reasons.values())
+        verb = "would move" if dry_run else "moved"
+        log.to_file(f"{'planned' if dry_run else 'sorted'} {summary.folder}: {_moved(summary.moved_to, verb)}"
+                    + (f"; left {left} in place" if left else "")
+                    + (f"; review: {summary.review_page}" if summary.review_page else ""))
+    if summary.review_error:
+        err.print(f"[yellow]{escape(summary.review_error)}[/]", soft_wrap=True)
     totals = {
         "folder": str(summary.folder), "dry_run": dry_run, "counts": summary.counts,
         "moved_to": summary.moved_to, "companions": summary.companions,
+        "review_page": None if summary.review_page is None else str(summary.review_page),
     }
     if as_jsonl:
         print(json.dumps({"summary": totals}))
@@ -380,25 +502,15 @@ def sort_command(
         return
     # The folder on its own line: as a table title, rich would wrap a long path to the table's width.
     out.print(f"{'Plan for' if dry_run else 'Sorted'} {summary.folder}", markup=False, soft_wrap=True)
-    table = Table()
-    table.add_column("result")
-    table.add_column("files", justify="right")
-    for folder in ("cats", "dogs"):
-        verb = "would move to" if dry_run else "moved to"
-        table.add_row(f"{verb} {folder}/", str(summary.moved_to.get(folder, 0)))
-    if summary.companions:
-        verb = "would move" if dry_run else "moved"
-        table.add_row(f"{verb} with their photos: companions", str(summary.companions))
-    for status in LEFT_IN_PLACE:
-        if summary.counts.get(status):
-            table.add_row(f"left in place: {status}", str(summary.counts[status]), style=STATUS_STYLE[status])
-    out.print(table)
+    out.print(_summary_table(summary))
     if summary.recovered:
         out.print(f"Finished {summary.recovered} move(s) interrupted by an earlier crash.")
     if dry_run:
-        out.print("Dry run: nothing was changed.")
-    elif summary.moved_to:
-        out.print(f"Undo with: sorter undo {summary.folder}", markup=False)
+        out.print("Dry run: nothing was changed." + ("" if verbose else " Every file's plan: --verbose."))
+    if summary.review_page is not None:
+        out.print(f"Review: {summary.review_page}", markup=False, soft_wrap=True)
+    if summary.moved_to and not dry_run:
+        out.print(f"Undo with: sorter undo {summary.folder}", markup=False, soft_wrap=True)
 
 
 # --------------------------------------------------------------------------- undo
@@ -442,53 +554,6 @@ def undo(
 
 
 # --------------------------------------------------------------------------- watch
-
-
-class _WatchLog:
-    """One line per decision: rich on a terminal, plain on a pipe (journald adds its own
-    timestamps), and plain timestamped lines appended to --log-file."""
-
-    def __init__(self, root: Path, log_file) -> None:
-        self.root = root
-        self.file = log_file
-        self.rich = err.is_terminal
-
-    def line(self, plain: str, styled: str | None = None) -> None:
-        if self.rich:
-            from datetime import datetime
-
-            err.print(f"[dim]{datetime.now():%H:%M:%S}[/] {styled or escape(plain)}", soft_wrap=True)
-        else:
-            sys.stderr.write(plain + "\n")
-            sys.stderr.flush()
-        self.to_file(plain)
-
-    def to_file(self, plain: str) -> None:
-        from datetime import datetime
-
-        if self.file is not None:
-            self.file.write(f"{datetime.now().isoformat(sep=' ', timespec='seconds')} {plain}\n")
-            self.file.flush()
-
-    def _rel(self, path: Path) -> str:
-        try:
-            return str(path.relative_to(self.root))
-        except ValueError:
-            return str(path)
-
-    def result(self, result) -> None:
-        name = self._rel(result.path)
-        if result.status == "moved":
-            where = self._rel(result.destination)
-            detail = f"({result.label}, {result.confidence:.0%})"
-            self.line(f"moved {name} -> {where} {detail}",
-                      f"[green]moved[/] {escape(name)} -> {escape(where)} [dim]{detail}[/]")
-            return
-        plain = f"{result.status}: {name}{_detail(result)}: {result.reason}"
-        self.line(plain, f"[{STATUS_STYLE.get(result.status, '')}]{result.status}[/]: {escape(plain.split(': ', 1)[1])}")
-
-    def notice(self, notice) -> None:
-        self.line(notice.message, f"[yellow]{escape(notice.message)}[/]" if notice.warning else None)
 
 
 def _systemd_quote(arg: str) -> str:
@@ -596,32 +661,18 @@ def watch_command(
         print(systemd_unit(folder, args), end="")  # not rich: no markup, emoji codes or wrapping
         return
 
-    try:
-        log_handle = open(log_file, "a", encoding="utf-8") if log_file is not None else None
-    except OSError as exc:
-        raise fail(SorterError(f"cannot open log file {log_file}: {exc.strerror or exc}")) from None
-    log = _WatchLog(directory.absolute(), log_handle)
-    try:
+    with _FileLog(directory.absolute(), log_file) as log:
         try:
             summary = service.watch_folder(
                 directory, model=model, recursive=recursive, min_confidence=min_confidence, polling=polling,
                 on_result=log.result, on_notice=log.notice,
             )
         except (SorterError, OSError) as exc:
-            error = exc if isinstance(exc, SorterError) else SorterError(
-                f"{exc.filename or directory}: {exc.strerror or exc}"
-            )
-            log.to_file(f"Error: {error}")  # the terminal/journal gets it from fail() below
-            raise fail(error) from None
-        moved = sum(summary.moved_to.values())
-        split = ", ".join(f"{folder}: {n}" for folder, n in sorted(summary.moved_to.items()))
+            raise log.fail(exc, directory) from None
         neither = summary.counts.get("neither", 0)
-        log.line(f"stopped watching {summary.folder}: moved {moved} file(s){f' ({split})' if split else ''}"
+        log.line(f"stopped watching {summary.folder}: {_moved(summary.moved_to)}"
                  + (f"; left {neither} in place: {NEITHER_REASON}" if neither else "")
-                 + (f"; undo with: sorter undo {summary.folder}" if moved else ""))
-    finally:
-        if log_handle is not None:
-            log_handle.close()
+                 + (f"; undo with: sorter undo {summary.folder}" if summary.moved_to else ""))
 
 
 

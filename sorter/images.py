@@ -216,8 +216,9 @@ def _reduced_flag(header: Header | None, size: int) -> int:
     return cv2.IMREAD_COLOR
 
 
-def decode_image(data: bytes, size: int) -> np.ndarray:
-    """Decode encoded bytes into the model's input: (size, size, 3) uint8 RGB."""
+def _decode_bgr(data: bytes, size: int) -> np.ndarray:
+    """Checked, EXIF-rotated 8-bit BGR, at a reduced JPEG scale whose shorter side is still
+    at least `size`."""
     header = read_header(data)
     _check(header, data)
     buffer = np.frombuffer(data, dtype=np.uint8)
@@ -230,6 +231,12 @@ def decode_image(data: bytes, size: int) -> np.ndarray:
         raise ImageError("not a readable image (corrupt or unsupported format)")
     if image.ndim == 2:
         image = cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
+    return image
+
+
+def decode_image(data: bytes, size: int) -> np.ndarray:
+    """Decode encoded bytes into the model's input: (size, size, 3) uint8 RGB."""
+    image = _decode_bgr(data, size)
     interpolation = cv2.INTER_AREA if min(image.shape[:2]) >= size else cv2.INTER_LINEAR
     image = cv2.resize(image, (size, size), interpolation=interpolation)
     return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
@@ -238,3 +245,15 @@ def decode_image(data: bytes, size: int) -> np.ndarray:
 def load_image(path: Path, size: int) -> np.ndarray:
     """The preprocessing used everywhere: file -> (size, size, 3) uint8 RGB."""
     return decode_image(read_image_bytes(path), size)
+
+
+def load_thumbnail(path: Path, size: int) -> np.ndarray:
+    """A picture for people (the review page): BGR, its longer side at most `size`, the
+    aspect ratio kept. Same checks and reduced JPEG decode as `load_image`, so a hostile or
+    huge file raises ImageError instead of being decoded."""
+    image = _decode_bgr(read_image_bytes(path), size)
+    height, width = image.shape[:2]
+    scale = size / max(height, width)
+    if scale >= 1:
+        return image
+    return cv2.resize(image, (max(1, round(width * scale)), max(1, round(height * scale))), interpolation=cv2.INTER_AREA)

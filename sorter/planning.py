@@ -4,12 +4,11 @@ plan can be printed (dry run), tested and journaled before anything moves."""
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
-
-import numpy as np
 
 from sorter.companions import renamed
 from sorter.config import CLASS_FOLDERS, OTHER
@@ -17,6 +16,21 @@ from sorter.config import CLASS_FOLDERS, OTHER
 Status = Literal["move", "neither", "unsure", "unreadable", "skipped"]
 #: Why a photo a three-class model calls "other" stays where it is.
 NEITHER_REASON = "not a cat or a dog"
+#: Statuses of files left in place (those of results the sort could not move included), in
+#: the order summaries list them.
+LEFT_IN_PLACE = ("neither", "unsure", "unreadable", "skipped", "vanished", "failed")
+
+
+def reason_kind(reason: str | None) -> str:
+    """A reason without what belongs to one file, for counting files by it in summaries:
+    "confidence 61% below --min-confidence 90%" -> "confidence below --min-confidence 90%",
+    "cannot open: Permission denied" -> "cannot open", "file too large (300 MiB)" -> "file too
+    large". Reasons are "what: detail" or "what (detail)" by convention, so new ones group too."""
+    if not reason:
+        return "no reason given"
+    kind = reason.split(": ", 1)[0]
+    kind = re.sub(r" \([^()]*\d[^()]*\)", "", kind)  # per-file numbers: (300 MiB), (20000x20000 pixels)
+    return re.sub(r"^confidence \d+% below", "confidence below", kind)
 
 
 @dataclass(frozen=True)
@@ -58,6 +72,9 @@ class NameIndex:
     _MERGE_AT = 65_536
 
     def __init__(self, names: Iterable[str] = ()) -> None:
+        import numpy as np  # here, not at the top: `undo` reads this module's reasons, without numpy
+
+        self._np = np
         self._sorted = np.unique(np.fromiter((hash(n.casefold()) for n in names), dtype=np.int64))
         self._recent: set[int] = set()
 
@@ -65,12 +82,13 @@ class NameIndex:
         key = hash(name.casefold())
         if key in self._recent:
             return True
-        i = int(np.searchsorted(self._sorted, key))
+        i = int(self._np.searchsorted(self._sorted, key))
         return i < len(self._sorted) and int(self._sorted[i]) == key
 
     def add(self, name: str) -> None:
         self._recent.add(hash(name.casefold()))
         if len(self._recent) >= self._MERGE_AT:  # a watcher runs for months: keep it compact
+            np = self._np
             recent = np.fromiter(self._recent, dtype=np.int64, count=len(self._recent))
             self._sorted = np.union1d(self._sorted, recent)
             self._recent.clear()

@@ -175,8 +175,9 @@ def undo(root: Path, *, all_runs: bool = False, lock_wait: float = 0.0) -> UndoR
         if not state.undoable_runs() and not undoer.conflicts.total and not undoer.missing.total:
             _forget(root, state)
         else:
-            # The review page describes a run that is no longer there.
-            (state_dir(root) / "review.html").unlink(missing_ok=True)
+            from sorter.review import page_path
+
+            page_path(root).unlink(missing_ok=True)  # it showed a run that is now undone
     c, m = undoer.conflicts, undoer.missing
     return UndoResult(
         root, len(chosen), undoer.restored, c.shown, m.shown, c.total - len(c.shown), m.total - len(m.shown)

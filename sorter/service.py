@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sorter.errors import UsageError
+from sorter.planning import reason_kind
 
 # --------------------------------------------------------------------------- sort
 
@@ -55,15 +56,24 @@ class SortSummary:
     recovered: int = 0
     seconds: float = 0.0
     companions: int = 0  # companion files moved (or planned) with their photos
+    reasons: dict[tuple[str, str], int] = field(default_factory=dict)  # (status, reason kind) -> files
+    review_page: Path | None = None  # DIR/.sorter/review.html, when the run wrote one
+    review_error: str | None = None  # why it could not
+
+
+#: Distinct (status, reason kind) pairs a Tally counts apart.
+MAX_REASONS = 256
 
 
 @dataclass
 class Tally:
-    """Counts per status and per destination folder, shared by `sort` and `watch`."""
+    """Counts per status, per destination folder and per reason a file was left in place
+    (its kind: see `planning.reason_kind`), shared by `sort` and `watch`."""
 
     counts: dict[str, int] = field(default_factory=dict)
     moved_to: dict[str, int] = field(default_factory=dict)
     companions: int = 0
+    reasons: dict[tuple[str, str], int] = field(default_factory=dict)
 
     def add(self, result: FileResult) -> None:
         self.counts[result.status] = self.counts.get(result.status, 0) + 1
@@ -71,6 +81,11 @@ class Tally:
             folder = result.destination.parent.name
             self.moved_to[folder] = self.moved_to.get(folder, 0) + 1
             self.companions += sum(dst is not None for _, dst in result.companions)
+        if result.reason is not None:
+            key = (result.status, reason_kind(result.reason))
+            if key not in self.reasons and len(self.reasons) >= MAX_REASONS:
+                key = (result.status, "other reasons")  # bounded, should a new reason not follow the convention
+            self.reasons[key] = self.reasons.get(key, 0) + 1
 
 
 def output_folders() -> frozenset[str]:
@@ -287,6 +302,7 @@ def sort_folder(
     from sorter.images import scan_folder
     from sorter.journal import recover
     from sorter.lock import FolderLock
+    from sorter.review import ReviewPage
 
     started = time.monotonic()
     root = check_folder(root)
@@ -297,6 +313,8 @@ def sort_folder(
     tally = Tally()
     lock = FolderLock(root, wait=lock_wait)
     recovered = 0
+    review = None if dry_run else ReviewPage(root)  # a dry run changes nothing, .sorter/ included
+    review_page = review_error = None
     if not dry_run:
         lock.acquire()  # before the (slow) model load: a second sorter is refused at once
     try:
@@ -311,13 +329,21 @@ def sort_folder(
         try:
             for result in sorter.sort_entries(entries):
                 tally.add(result)
+                if review is not None:
+                    review.add(result)
                 on_result(result)
         finally:
             sorter.close()
+        if review is not None and review.count:
+            try:  # the photos are sorted and journaled by now: a page that cannot be written is no failure
+                review_page = review.write()
+            except OSError as exc:
+                review_error = f"could not write the review page: {exc.strerror or exc}"
     finally:
         lock.release()
     return SortSummary(
-        root, dry_run, tally.counts, tally.moved_to, recovered, time.monotonic() - started, tally.companions
+        root, dry_run, tally.counts, tally.moved_to, recovered, time.monotonic() - started,
+        companions=tally.companions, reasons=tally.reasons, review_page=review_page, review_error=review_error,
     )
 
 

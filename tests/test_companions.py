@@ -116,11 +116,12 @@ def test_dry_run_and_json_list_each_photos_companions(tmp_path: Path, monkeypatc
     iphone_folder(tmp_path)
     before = layout(tmp_path)
 
-    plan = runner.invoke(app, ["sort", str(tmp_path), "--dry-run"])
+    plan = runner.invoke(app, ["sort", str(tmp_path), "--dry-run", "--verbose"])
     report = runner.invoke(app, ["sort", str(tmp_path), "--dry-run", "--json"])
 
     assert plan.exit_code == 0 and report.exit_code == 0
     assert "would move IMG_0001.JPG (+ IMG_0001.JPG.xmp, IMG_0001.MOV, IMG_0001.AAE) -> dogs/IMG_0001.JPG" in plan.stderr
+    assert "would move with their photos │ companions │     6" in plan.stdout
     files = {Path(f["path"]).name: f for f in json.loads(report.stdout)["files"]}
     assert files["IMG_0002.jpg"]["companions"] == [
         {"path": str(tmp_path / "IMG_0002.jpg.json"), "destination": str(tmp_path / "cats" / "IMG_0002.jpg.json")}

@@ -18,7 +18,7 @@ RED, BLUE, GREY = (0, 0, 255), (255, 0, 0), (128, 128, 128)  # BGR: the fake say
 # For ThreeClassFake, green is "other": GREEN 100% other; PALE_GREEN 55% other (cat 22.5%,
 # dog 22.5%); GREENISH_RED a dog at 61%.
 GREEN, PALE_GREEN, GREENISH_RED = (0, 255, 0), (255, 140, 255), (0, 100, 255)
-runner = CliRunner()
+runner = CliRunner(env={"COLUMNS": "160"})  # summary rows on one line each, whatever the terminal
 
 
 def sort(root: Path, classifier, **options) -> service.SortSummary:
@@ -131,7 +131,7 @@ def test_everything_sorter_keeps_lives_in_dot_sorter(tmp_path: Path, fake_classi
     write_image(tmp_path / "rex.jpg", RED)
     sort(tmp_path, fake_classifier)
     assert sorted(p.name for p in tmp_path.iterdir()) == [".sorter", "dogs"]
-    assert sorted(p.name for p in (tmp_path / ".sorter").iterdir()) == ["journal.jsonl", "lock"]
+    assert sorted(p.name for p in (tmp_path / ".sorter").iterdir()) == ["journal.jsonl", "lock", "review.html"]
 
 
 # ---------------------------------------------------------------------------- CLI
@@ -143,9 +143,15 @@ def test_cli_sorts_with_a_saved_model_and_prints_a_summary(tmp_path: Path, tiny_
     (tmp_path / "broken.jpg").write_bytes(b"nope")
     result = runner.invoke(app, ["sort", str(tmp_path), "--model", str(tiny_model)])
     assert result.exit_code == 0, result.output
-    assert "moved to cats/" in result.stdout and "left in place: unreadable" in result.stdout
-    assert "broken.jpg: not a readable image" in result.stderr
+    assert "moved to cats/" in result.stdout
+    assert "left in place: unreadable │ not a readable image (corrupt or unsupported format) │ 1" in rows(result)
+    assert result.stderr == ""  # no line per file: that is --verbose
     assert sorted(tree(tmp_path)) == ["broken.jpg", *sorted(f"{d}/{n}" for d, n in _where(tmp_path))]
+
+
+def rows(result) -> list[str]:
+    """The summary table's rows, white space folded: "left in place: neither │ not a cat or a dog │ 1"."""
+    return [" ".join(line.strip("│┃ ").split()) for line in result.stdout.splitlines()]
 
 
 def _where(root: Path):
@@ -174,26 +180,38 @@ def test_cli_leaves_neither_in_place_with_its_own_line_and_summary_row(tmp_path:
     write_image(tmp_path / "rex.png", RED)
 
     result = runner.invoke(app, ["sort", str(tmp_path)])
-
     assert result.exit_code == 0, result.output
-    assert result.stderr.splitlines() == [f"neither: {tmp_path / 'car.png'} (100%): not a cat or a dog"]
-    rows = [" ".join(line.strip("│┃ ").split()) for line in result.stdout.splitlines()]
-    assert "moved to dogs/ │ 1" in rows and "left in place: neither │ 1" in rows
+    assert result.stderr == ""
+    assert "moved to dogs/ │ │ 1" in rows(result) and "left in place: neither │ not a cat or a dog │ 1" in rows(result)
     assert "Undo with: sorter undo" in result.stdout  # a file was moved
+    assert f"Review: {tmp_path / '.sorter' / 'review.html'}" in result.stdout
     assert set(tree(tmp_path)) == {"car.png", "dogs/rex.png"}
 
+    runner.invoke(app, ["undo", str(tmp_path)])
+    verbose = runner.invoke(app, ["sort", str(tmp_path), "--verbose"])
+    assert verbose.stderr.splitlines() == [
+        "neither: car.png (100%): not a cat or a dog", "moved rex.png -> dogs/rex.png (dog, 100%)",
+    ]
 
-def test_cli_dry_run_lists_neither_too(tmp_path: Path, monkeypatch) -> None:
+
+def test_cli_dry_run_shows_the_plan_in_the_summary_and_every_file_with_verbose(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setattr(lite, "load_classifier", lambda model: ThreeClassFake())
     write_image(tmp_path / "car.png", GREEN)
+    write_image(tmp_path / "rex.png", RED)
 
     result = runner.invoke(app, ["sort", str(tmp_path), "--dry-run"])
 
     assert result.exit_code == 0, result.output
-    assert f"neither: {tmp_path / 'car.png'} (100%): not a cat or a dog" in result.stderr
-    rows = [" ".join(line.strip("│┃ ").split()) for line in result.stdout.splitlines()]
-    assert "left in place: neither │ 1" in rows and "would move to dogs/ │ 0" in rows
-    assert set(tree(tmp_path)) == {"car.png"}
+    assert result.stderr == ""
+    assert "left in place: neither │ not a cat or a dog │ 1" in rows(result) and "would move to dogs/ │ │ 1" in rows(result)
+    assert "Dry run: nothing was changed. Every file's plan: --verbose." in result.stdout
+    assert "Review:" not in result.stdout and "Undo" not in result.stdout
+
+    verbose = runner.invoke(app, ["sort", str(tmp_path), "--dry-run", "-v"])
+    assert verbose.stderr.splitlines() == [
+        "neither: car.png (100%): not a cat or a dog", "would move rex.png -> dogs/rex.png (dog, 100%)",
+    ]
+    assert set(tree(tmp_path)) == {"car.png", "rex.png"} and not (tmp_path / ".sorter").exists()
 
 
 def test_cli_json_reports_neither(tmp_path: Path, monkeypatch) -> None:

@@ -1,0 +1,324 @@
+"""What a person sees of a sort: a summary that fits on a screen, every file with --verbose
+and --log-file, and the review page `DIR/.sorter/review.html` (read back with an HTML
+parser here, and rendered in headless Chromium where it is installed)."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import re
+import shutil
+import subprocess
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import unquote_to_bytes
+
+import cv2
+import numpy as np
+import pytest
+from conftest import SAMPLES, FakeClassifier, write_image
+from typer.testing import CliRunner
+
+from sorter import lite, review, service
+from sorter.cli import app
+from sorter.service import FileResult
+
+RED, BLUE, GREY = (0, 0, 255), (255, 0, 0), (128, 128, 128)  # BGR: the fake says red = dog
+MARKUP_NAME = '<b>&"x\'.jpg'
+runner = CliRunner(env={"COLUMNS": "160"})
+
+
+class Page(HTMLParser):
+    """The page's groups (`section` with its data- attributes) and their photos (`figure`:
+    title, link, image, caption), names and attributes unescaped as a browser reads them."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.groups: list[dict] = []
+        self.tags: list[str] = []  # every start tag inside a figure: markup in a name would add some
+        self._figure: dict | None = None
+        self._into: str | None = None
+        self.feed(text)
+
+    def handle_starttag(self, tag: str, attrs) -> None:
+        a = dict(attrs)
+        if tag == "section":
+            self.groups.append({**{k[5:]: v for k, v in a.items() if k.startswith("data-")}, "figures": []})
+        elif tag == "figure":
+            self._figure = {"title": a["title"], "href": None, "img": None, "caption": "", "name": ""}
+            self.groups[-1]["figures"].append(self._figure)
+        elif self._figure is not None:
+            self.tags.append(tag)
+            if tag == "a":
+                self._figure["href"] = a["href"]
+            elif tag == "img":
+                self._figure["img"] = a["src"]
+            elif tag == "b":
+                self._into = "caption"
+            elif tag == "span" and a.get("class") == "name":
+                self._into = "name"
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "figure":
+            self._figure = None
+        if tag in ("b", "span"):
+            self._into = None
+
+    def handle_data(self, data: str) -> None:
+        if self._figure is not None and self._into:
+            self._figure[self._into] += data
+
+    def figures(self) -> list[dict]:
+        return [f for g in self.groups for f in g["figures"]]
+
+    def counts(self) -> tuple[dict[str, int], dict[str, int]]:
+        """Files per status and per destination folder, as `sorter sort --json` counts them."""
+        counts: dict[str, int] = {}
+        moved_to: dict[str, int] = {}
+        for group in self.groups:
+            counts[group["status"]] = counts.get(group["status"], 0) + int(group["count"])
+            if group["status"] == "moved":
+                moved_to[group["folder"]] = int(group["count"])
+        return counts, moved_to
+
+
+def page_of(root: Path) -> tuple[str, Page]:
+    text = (root / ".sorter" / "review.html").read_text(encoding="utf-8")
+    return text, Page(text)
+
+
+def linked_file(root: Path, href: str) -> Path:
+    """Where a link of the page (in DIR/.sorter/) leads: relative, URL-quoted bytes."""
+    assert not re.match(r"^[a-z]+:", href) and not href.startswith("/"), href
+    return Path(os.fsdecode(os.path.normpath(os.fsencode(root / ".sorter") + b"/" + unquote_to_bytes(href))))
+
+
+def thumbnail_size(src: str) -> tuple[int, int]:
+    prefix = "data:image/jpeg;base64,"
+    assert src.startswith(prefix)
+    image = cv2.imdecode(np.frombuffer(base64.b64decode(src[len(prefix):]), np.uint8), cv2.IMREAD_COLOR)
+    return image.shape[1], image.shape[0]
+
+
+@pytest.fixture
+def fake(monkeypatch) -> None:
+    monkeypatch.setattr(lite, "load_classifier", lambda model: FakeClassifier())
+
+
+# ---------------------------------------------------------------------------- the page
+
+
+def test_the_page_shows_every_file_where_it_now_is_with_names_escaped(tmp_path: Path, fake) -> None:
+    write_image(tmp_path / "rex.jpg", RED, size=(200, 300))  # landscape: the thumbnail keeps its shape
+    write_image(tmp_path / MARKUP_NAME, BLUE)
+    write_image(tmp_path / "a #1 100% ?.png", BLUE)
+    write_image(tmp_path / "sub dir" / "猫 é.png", BLUE)
+    write_image(tmp_path / os.fsdecode(b"caf\xe9.png"), RED)  # not UTF-8
+    write_image(tmp_path / "blurry.jpg", GREY)
+    (tmp_path / "broken.jpg").write_bytes(b"\xff\xd8\xff nothing after")
+    write_image(tmp_path / "cats" / MARKUP_NAME, BLUE)  # taken: the new one becomes "... (1).jpg"
+
+    result = runner.invoke(app, ["sort", str(tmp_path), "--recursive", "--min-confidence", "0.8"])
+
+    assert result.exit_code == 0, result.output
+    assert f"Review: {tmp_path / '.sorter' / 'review.html'}" in result.stdout
+    text, page = page_of(tmp_path)
+    assert "<b>&" not in text and "&lt;b&gt;&amp;&quot;x&#x27;.jpg" in text
+    assert set(page.tags) <= {"div", "a", "img", "span", "figcaption", "b"} and page.tags.count("b") == 7
+    where = {f["title"].split(" (was ")[0].split(": ")[0]: f for f in page.figures()}
+    assert set(where) == {
+        "dogs/rex.jpg", f"cats/{MARKUP_NAME[:-4]} (1).jpg", "cats/a #1 100% ?.png", "cats/猫 é.png",
+        "dogs/caf\N{REPLACEMENT CHARACTER}.png", "blurry.jpg", "broken.jpg",
+    }
+    assert where["cats/猫 é.png"]["title"] == "cats/猫 é.png (was sub dir/猫 é.png)"
+    assert where["blurry.jpg"]["caption"] == "dog 50.0%"  # the fake's 50/50 grey, below 80%
+    unreadable = "not a readable image (corrupt or unsupported format)"
+    assert where["broken.jpg"]["img"] is None and where["broken.jpg"]["caption"] == "unreadable"
+    assert where["broken.jpg"]["title"] == f"broken.jpg: {unreadable}"
+    for figure in page.figures():  # every link leads to the file where it now is
+        assert linked_file(tmp_path, figure["href"]).is_file(), figure
+    assert linked_file(tmp_path, where["dogs/caf\N{REPLACEMENT CHARACTER}.png"]["href"]).name == os.fsdecode(b"caf\xe9.png")
+    assert thumbnail_size(where["dogs/rex.jpg"]["img"]) == (128, 85)
+    assert thumbnail_size(where["cats/a #1 100% ?.png"]["img"]) == (64, 48)  # small photos are not enlarged
+    assert [(g["status"], g.get("folder") or g["reason"], g["count"]) for g in page.groups] == [
+        ("moved", "cats", "3"), ("moved", "dogs", "2"),
+        ("unsure", "confidence below --min-confidence 80%", "1"), ("unreadable", unreadable, "1"),
+    ]
+
+
+def test_photos_are_shown_least_confident_first_and_a_large_group_says_how_many_it_shows(tmp_path: Path) -> None:
+    confidences = np.random.default_rng(0).uniform(0.5, 1.0, 5000)
+    page = review.ReviewPage(tmp_path, per_group=40)
+    (tmp_path / ".sorter").mkdir()
+    for i, confidence in enumerate(confidences):  # files that are not there: placeholders, quickly
+        page.add(FileResult(tmp_path / f"{i}.jpg", "moved", "cat", float(confidence), tmp_path / "cats" / f"{i}.jpg"))
+    assert len(page.groups[("moved", "cats/")].kept) == 40  # memory: 40 kept, whatever the folder
+
+    page.write()
+    text, parsed = page_of(tmp_path)
+
+    assert "showing the 40 least confident of 5,000" in text
+    shown = [float(f["caption"].split()[1].rstrip("%")) / 100 for f in parsed.figures()]
+    assert shown == pytest.approx(sorted(confidences)[:40], abs=0.00051)
+
+
+def test_reasons_beyond_the_cap_share_a_group_per_status(tmp_path: Path) -> None:
+    page = review.ReviewPage(tmp_path)
+    for i in range(review.MAX_REASON_GROUPS + 5):
+        page.add(FileResult(tmp_path / f"{i}.jpg", "unreadable", reason=f"odd reason number{i}"))
+    assert len(page.groups) == review.MAX_REASON_GROUPS + 1
+    assert page.groups[("unreadable", "other reasons")].count == 5
+
+
+def test_undo_removes_the_page_of_the_run_it_undoes(tmp_path: Path) -> None:
+    write_image(tmp_path / "rex.jpg", RED)
+    service.sort_folder(tmp_path, classifier=FakeClassifier())
+    write_image(tmp_path / "tom.jpg", BLUE)
+    summary = service.sort_folder(tmp_path, classifier=FakeClassifier())
+    assert summary.review_page == tmp_path / ".sorter" / "review.html" and summary.review_page.is_file()
+    assert "tom.jpg" in summary.review_page.read_text() and "rex.jpg" not in summary.review_page.read_text()
+
+    service.undo(tmp_path)  # the latest run: its page goes, the journal of the first stays
+    assert sorted(os.listdir(tmp_path / ".sorter")) == ["journal.jsonl", "lock"]
+    service.sort_folder(tmp_path, classifier=FakeClassifier())
+    service.undo(tmp_path, all_runs=True)
+    assert sorted(os.listdir(tmp_path)) == ["rex.jpg", "tom.jpg"]
+
+
+def test_the_page_is_never_written_through_a_link_left_in_its_place(tmp_path: Path) -> None:
+    root, outside = tmp_path / "photos", tmp_path / "precious.txt"
+    outside.write_text("keep me")
+    write_image(root / "rex.jpg", RED)
+    (root / ".sorter").mkdir()
+    (root / ".sorter" / "review.html.tmp").symlink_to(outside)
+    (root / ".sorter" / "review.html").symlink_to(outside)
+
+    summary = service.sort_folder(root, classifier=FakeClassifier())
+
+    assert outside.read_text() == "keep me"
+    assert not summary.review_page.is_symlink() and "rex.jpg" in summary.review_page.read_text()
+
+
+def test_a_dry_run_or_an_empty_folder_writes_no_page(tmp_path: Path, fake) -> None:
+    assert service.sort_folder(tmp_path, classifier=FakeClassifier()).review_page is None
+    write_image(tmp_path / "rex.jpg", RED)
+    result = runner.invoke(app, ["sort", str(tmp_path), "--dry-run", "--json"])
+    assert json.loads(result.stdout)["review_page"] is None
+    assert not (tmp_path / ".sorter" / "review.html").exists()
+
+
+# ---------------------------------------------------------------------------- the terminal
+
+
+def messy_folder(root: Path, unsure: int) -> list[str]:
+    """`unsure` grey photos (the fake's 50/50) and files left in place for eleven other reasons."""
+    for i in range(unsure):
+        write_image(root / f"grey-{i:04d}.png", GREY, size=(8, 8))
+    write_image(root / "rex.jpg", RED)
+    ok, jpeg = cv2.imencode(".jpg", np.zeros((16, 16, 3), np.uint8))
+    ok, png = cv2.imencode(".png", np.zeros((16, 16, 3), np.uint8))
+    odd = {
+        "empty.jpg": b"",
+        "half.jpg": jpeg.tobytes()[:-10],
+        "half.png": png.tobytes()[:40],
+        "junk.jpg": b"\xff\xd8\xff junk",
+        "huge.png": png.tobytes()[:16] + (30000).to_bytes(4, "big") * 2 + png.tobytes()[24:],
+        "zero.png": png.tobytes()[:16] + bytes(8) + png.tobytes()[24:],
+        "short.bmp": b"BM" + (10_000).to_bytes(4, "little") + bytes(12) + (4).to_bytes(4, "little") * 2 + b"rest",
+        "short.webp": b"RIFF" + (10_000).to_bytes(4, "little") + b"WEBPVP8 " + bytes(10) + bytes([16, 0, 16, 0]),
+    }
+    for name, data in odd.items():
+        (root / name).write_bytes(data)
+    (root / "link.jpg").symlink_to(root / "rex.jpg")
+    os.mkfifo(root / "pipe.jpg")
+    return sorted([*odd, "link.jpg", "pipe.jpg", "rex.jpg", *(f"grey-{i:04d}.png" for i in range(unsure))])
+
+
+def test_the_summary_counts_files_by_reason_and_fits_on_a_screen(tmp_path: Path, fake) -> None:
+    messy_folder(tmp_path, unsure=300)
+
+    result = runner.invoke(app, ["sort", str(tmp_path), "--min-confidence", "0.9"])
+
+    assert result.exit_code == 0, result.output
+    assert result.stderr == ""
+    lines = result.stdout.splitlines()
+    assert len(lines) <= 20 and "grey-" not in result.stdout
+    rows = [" ".join(line.strip("│┃ ").split()) for line in lines]
+    assert "left in place: unsure │ confidence below --min-confidence 90% │ 300" in rows
+    assert "left in place: unreadable │ truncated JPEG (no end-of-image marker) │ 1" in rows
+    assert "left in place: unreadable │ image too large to decode safely │ 1" in rows  # not per file size
+    assert "left in place │ 3 other reasons │ 3" in rows  # 11 reasons: 8 rows, then the rest in one
+    assert sum(int(r.rsplit("│", 1)[1]) for r in rows if r.startswith(("moved to", "left in place"))) == 311
+
+
+def test_verbose_prints_every_file_and_log_file_writes_every_file(tmp_path: Path, fake) -> None:
+    names = messy_folder(tmp_path / "photos", unsure=20)
+    write_image(tmp_path / "photos" / os.fsdecode(b"caf\xe9.png"), GREY, size=(8, 8))  # not UTF-8
+    names = sorted([*names, os.fsdecode(b"caf\xe9.png")])
+    log = tmp_path / "sort.log"
+
+    quiet = runner.invoke(app, ["sort", str(tmp_path / "photos"), "--min-confidence", "0.9", "--dry-run",
+                                "--log-file", str(log)])
+    verbose = runner.invoke(app, ["sort", str(tmp_path / "photos"), "--min-confidence", "0.9", "-v"])
+
+    assert quiet.exit_code == 0 and verbose.exit_code == 0, verbose.output
+    assert quiet.stderr == ""
+    logged = log.read_text(errors="surrogateescape").splitlines()
+    assert all(re.match(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d ", line) for line in logged)
+    assert len(logged) == len(names) + 1 and logged[-1].endswith(
+        f"planned {tmp_path / 'photos'}: would move 1 file(s) (dogs: 1); left {len(names) - 1} in place"
+    )
+    assert sorted(file_of(line[20:]) for line in logged[:-1]) == names  # a line per file, whatever became of it
+    printed = verbose.stderr.splitlines()
+    # On stderr a name that is not UTF-8 shows as Python escapes it (caf\udce9.png); the log keeps its bytes.
+    assert sorted(file_of(line) for line in printed) == sorted(n.encode("utf-8", "backslashreplace").decode() for n in names)
+    assert "moved rex.jpg -> dogs/rex.jpg (dog, 100%)" in printed
+    assert "unsure: grey-0003.png (dog, 50%): confidence 50% below --min-confidence 90%" in printed
+    assert "skipped: pipe.jpg: not a regular file" in printed
+
+
+def file_of(line: str) -> str:
+    """The file a line of --verbose or --log-file is about."""
+    moved = re.match(r"(?:moved|would move) (.+?) -> ", line)
+    return moved.group(1) if moved else re.match(r"\w+: (.+?)(?: \(|: )", line).group(1)
+
+
+def test_a_log_file_that_cannot_be_opened_is_one_clear_error(tmp_path: Path, fake) -> None:
+    result = runner.invoke(app, ["sort", str(tmp_path), "--log-file", str(tmp_path / "no" / "such.log")])
+    assert result.exit_code == 1 and result.stderr.startswith("Error: cannot open log file")
+
+
+# ---------------------------------------------------------------------------- a real browser
+
+
+def chromium() -> str | None:
+    return shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+@pytest.mark.skipif(chromium() is None, reason="chromium not installed (Debian: apt-get install chromium)")
+def test_the_page_of_the_sample_images_renders_in_chromium_with_the_runs_counts(tmp_path: Path) -> None:
+    folder = tmp_path / "pets"
+    shutil.copytree(SAMPLES, folder)
+    result = runner.invoke(app, ["sort", str(folder), "--json"])  # the bundled model
+    assert result.exit_code == 0, result.output
+    run = json.loads(result.stdout)
+    page = Path(run["review_page"])
+    browser = [chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
+               "--user-data-dir=" + str(tmp_path / "profile")]
+
+    dom = subprocess.run([*browser, "--dump-dom", page.as_uri()], capture_output=True, text=True, timeout=120)
+    shot = tmp_path / "review.png"
+    subprocess.run([*browser, f"--screenshot={shot}", "--window-size=1000,900", page.as_uri()],
+                   capture_output=True, timeout=120, check=True)
+
+    rendered = Page(dom.stdout)
+    assert rendered.counts() == (run["counts"], run["moved_to"]) == ({"moved": 7, "neither": 3}, {"cats": 4, "dogs": 3})
+    shown = re.findall(r'class="count">(\d+)<', dom.stdout)  # the numbers a person reads
+    assert [int(n) for n in shown] == [int(g["count"]) for g in rendered.groups]
+    assert len([f for f in rendered.figures() if f["img"]]) == 10
+    image = cv2.imread(str(shot))
+    assert image is not None and image.shape[:2] == (900, 1000)
+    not_white = (image.min(axis=2) < 235).mean()
+    # Measured: 56 and 0.17 with the photos; the same page without its images 21 and 0.03.
+    assert image.std() > 35 and not_white > 0.1, (image.std(), not_white)
