@@ -63,9 +63,10 @@ def _uint(data: bytes, pos: int, size: int) -> int:
     return int.from_bytes(data[pos : pos + size], "big") if size else 0
 
 
-def _item_locations(data: bytes, body: int, idat: int) -> dict[int, tuple[int, int]]:
+def _item_locations(data: bytes, body: int, end: int, idat: int) -> dict[int, tuple[int, int]]:
     """`iloc`: item id -> (first byte, end) of its bytes in `data`; items built from other
-    items (construction method 2) are left out, their parts are items of their own."""
+    items (construction method 2) are left out, their parts are items of their own. Counts
+    that claim more entries than the box holds are refused, not looped over."""
     version = data[body]
     sizes = data[body + 4] << 8 | data[body + 5]
     offset_size, length_size, base_size = sizes >> 12, sizes >> 8 & 15, sizes >> 4 & 15
@@ -74,6 +75,8 @@ def _item_locations(data: bytes, body: int, idat: int) -> dict[int, tuple[int, i
     count, pos = _uint(data, body + 6, wide), body + 6 + wide
     locations = {}
     for _ in range(count):
+        if pos > end:
+            raise IndexError("iloc entries past the end of the box")
         item, pos = _uint(data, pos, wide), pos + wide
         method = 0
         if version in (1, 2):
@@ -81,6 +84,8 @@ def _item_locations(data: bytes, body: int, idat: int) -> dict[int, tuple[int, i
         base = _uint(data, pos + 2, base_size)
         extents, pos = _uint(data, pos + 2 + base_size, 2), pos + 4 + base_size
         first, last = len(data), 0
+        if pos + extents * (index_size + offset_size + length_size) > end:
+            raise IndexError("iloc extents past the end of the box")
         for _ in range(extents):
             pos += index_size
             offset, length = _uint(data, pos, offset_size), _uint(data, pos + offset_size, length_size)
@@ -130,7 +135,7 @@ def _read_container(data: bytes) -> Container | None:
         for child, start, stop in _boxes(data, *meta.get(b"iprp", (0, 0))):
             if child == b"ipco":
                 sizes += [struct.unpack_from(">II", data, s + 4) for k, s, _ in _boxes(data, start, stop) if k == b"ispe"]
-        locations = _item_locations(data, meta[b"iloc"][0], meta.get(b"idat", (0, 0))[0]) if b"iloc" in meta else {}
+        locations = _item_locations(data, *meta[b"iloc"], meta.get(b"idat", (0, 0))[0]) if b"iloc" in meta else {}
         complete = complete and all(last <= len(data) for _, last in locations.values())
         types = _item_types(data, *meta[b"iinf"]) if b"iinf" in meta else {}
         sizes += [_grid_size(data, first) for item, (first, last) in locations.items()
@@ -163,13 +168,16 @@ def _pillow():
     return Image, ImageOps
 
 
-def decode(data: bytes, format: str, size: int) -> np.ndarray:
+def decode(data: bytes, fmt: str, size: int) -> np.ndarray:
     """Decode to uint8 RGB, the right way up. For HEIC/HEIF, the smallest stored thumbnail
     whose sides are both at least `size` when there is one (an iPhone stores a 320x240 one
     beside its 4032x3024 photo), else the primary image."""
-    Image, ImageOps = _pillow()
     try:
-        with Image.open(io.BytesIO(data), formats=["AVIF" if format == "avif" else "HEIF"]) as image:
+        Image, ImageOps = _pillow()
+    except ImportError as exc:  # a broken install: one file's reason, not a crash
+        raise ImageError(f"cannot decode {fmt.upper()}: {exc}") from exc
+    try:
+        with Image.open(io.BytesIO(data), formats=["AVIF" if fmt == "avif" else "HEIF"]) as image:
             # pillow-heif picks the thumbnail in `draft`, and only one that is a scaled copy of
             # the image (same aspect ratio, crop and rotation). Pillow's AVIF plugin has no draft.
             image.draft("RGB", (size, size))
@@ -179,4 +187,4 @@ def decode(data: bytes, format: str, size: int) -> np.ndarray:
             return np.asarray(image if image.mode == "RGB" else image.convert("RGB"))
     except (OSError, SyntaxError, ValueError, EOFError, RuntimeError) as exc:
         reason = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
-        raise ImageError(f"cannot decode {format.upper()}: {reason}") from exc
+        raise ImageError(f"cannot decode {fmt.upper()}: {reason}") from exc

@@ -6,6 +6,7 @@ Every file here is written by pillow-heif (HEVC) or Pillow (AV1) themselves."""
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import os
@@ -19,6 +20,8 @@ import numpy as np
 import pillow_heif
 import pytest
 from conftest import FakeClassifier, tree
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from PIL import ExifTags, Image, features
 from typer.testing import CliRunner
 
@@ -158,6 +161,41 @@ def test_truncated_files_are_reported_as_truncated(tmp_path: Path, suffix: str, 
 
     with pytest.raises(ImageError, match=rf"^truncated {name} \({reason}\)$"):
         load_image(path, 32)
+
+
+@needs_hevc_encoder
+@settings(max_examples=300, deadline=None)
+@given(edits=st.lists(st.tuples(st.integers(0, 2000), st.integers(0, 255)), min_size=1, max_size=8))
+def test_a_damaged_header_gives_a_size_or_a_reason_and_nothing_else(edits: list[tuple[int, int]]) -> None:
+    """Bytes overwritten anywhere in the boxes (sizes, counts, offsets) either still parse or
+    raise ImageError: never another exception, never a loop over counts the file cannot hold."""
+    data = bytearray(small_tiled_heic())
+    for at, value in edits:
+        data[at % len(data)] = value
+    try:
+        read_header(bytes(data))
+    except ImageError:
+        pass
+
+
+@pytest.mark.parametrize("count", [b"\xff\xff", b"\x7f\xff"])
+@needs_hevc_encoder
+def test_an_item_count_the_box_cannot_hold_is_refused_at_once(count: bytes) -> None:
+    data = small_tiled_heic()
+    iloc = data.find(b"iloc") + 4
+    assert data[iloc] in (0, 1)  # 16-bit item count after version, flags and the field sizes
+    with pytest.raises(ImageError, match="^invalid HEIF header$"):
+        read_header(data[: iloc + 6] + count + data[iloc + 8 :])
+
+
+@functools.cache
+def small_tiled_heic() -> bytes:
+    """A 600x400 HEIC in 256 px tiles with a thumbnail: every box this module reads."""
+    buffer = io.BytesIO()
+    Image.fromarray(picture(RED, GREEN, BLUE, WHITE, height=400, width=600)).save(
+        buffer, format="HEIF", quality=50, tile_size=256, thumbnails=[128]
+    )
+    return buffer.getvalue()
 
 
 def _box(kind: bytes, *parts: bytes, version: int | None = None) -> bytes:
