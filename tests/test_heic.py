@@ -28,7 +28,7 @@ from typer.testing import CliRunner
 from sorter import lite
 from sorter.cli import app
 from sorter.errors import ImageError
-from sorter.images import Skipped, load_image, read_header, scan_folder
+from sorter.images import Skipped, is_image_name, load_image, read_header, scan_folder
 
 pillow_heif.register_heif_opener()
 
@@ -256,6 +256,10 @@ def test_a_stored_thumbnail_that_covers_the_input_size_is_decoded_instead_of_the
 
     assert covered[..., 2].mean() > 200 and covered[..., 0].mean() < 50  # blue: the thumbnail
     assert too_small[..., 0].mean() > 200 and too_small[..., 2].mean() < 50  # red: the primary image
+
+
+def test_phone_and_camera_extensions_are_images_in_any_case() -> None:
+    assert all(is_image_name(name) for name in ("IMG_0001.HEIC", "a.heic", "b.HEIF", "DSCF0001.HIF", "c.AVIF"))
 
 
 @needs_hevc_encoder
