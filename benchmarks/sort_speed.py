@@ -118,9 +118,18 @@ def make_small_photos(folder: Path, count: int, seed: int) -> str:
     return "synthetic"
 
 
-def make_phone_photos(folder: Path, count: int, seed: int, distinct: int = 4) -> str:
-    """`count` 4032x3024 JPEGs of about 4 MB: a few distinct pictures (upscaled with grain,
-    so they compress like real photos), written under many names."""
+def jpeg_q94(image: np.ndarray) -> bytes:
+    ok, data = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 94])
+    assert ok
+    return data.tobytes()
+
+
+def make_phone_photos(
+    folder: Path, count: int, seed: int, distinct: int = 4, encode=jpeg_q94, suffix: str = ".jpg"
+) -> str:
+    """`count` 4032x3024 photos (JPEGs of about 4 MB by default): a few distinct pictures
+    (upscaled with grain, so they compress like real photos), written under many names.
+    `encode` turns a BGR picture into a file's bytes; the same seed gives the same pictures."""
     folder.mkdir(parents=True)
     rng = np.random.default_rng(seed)
     width, height = PHONE_SIZE
@@ -129,12 +138,9 @@ def make_phone_photos(folder: Path, count: int, seed: int, distinct: int = 4) ->
         small = rng.integers(0, 256, (60, 80, 3), dtype=np.uint8)
         image = cv2.resize(cv2.GaussianBlur(small, (5, 5), 0), (width, height), interpolation=cv2.INTER_CUBIC)
         grain = rng.integers(-12, 13, image.shape, dtype=np.int16)
-        image = np.clip(image.astype(np.int16) + grain, 0, 255).astype(np.uint8)
-        ok, data = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 94])
-        assert ok
-        encoded.append(data.tobytes())
+        encoded.append(encode(np.clip(image.astype(np.int16) + grain, 0, 255).astype(np.uint8)))
     for i in range(count):
-        (folder / f"IMG_{i:04d}.jpg").write_bytes(encoded[i % distinct])
+        (folder / f"IMG_{i:04d}{suffix}").write_bytes(encoded[i % distinct])
     return f"synthetic, {np.mean([len(d) for d in encoded]) / 2**20:.1f} MiB each"
 
 
@@ -234,11 +240,16 @@ def run_decode_limit(paths: list[Path], size: int, flag: int) -> dict:
         image = cv2.imdecode(np.frombuffer(path.read_bytes(), np.uint8), flag)
         cv2.resize(image, (size, size), interpolation=cv2.INTER_AREA)
 
+    return on_every_core(decode, paths)
+
+
+def on_every_core(work, paths: list[Path]) -> dict:
+    """`work(path)` for every path, on one thread per core (as sorter decodes): files/s."""
     threads = cpu_cores()
     with ThreadPoolExecutor(threads) as pool:
-        list(pool.map(decode, paths[:threads]))  # warm the pool
+        list(pool.map(work, paths[:threads]))  # warm the pool
         started = time.perf_counter()
-        list(pool.map(decode, paths))
+        list(pool.map(work, paths))
         seconds = time.perf_counter() - started
     return {"files": len(paths), "threads": threads, "seconds": seconds, "rate": len(paths) / seconds}
 
@@ -436,17 +447,23 @@ def report(r: dict) -> None:
         print("n/a: T(2N) - T(N) was lost in start-up noise; run with a larger --small/--phone")
 
 
+def benchmark_parser(doc: str, quick: str) -> argparse.ArgumentParser:
+    """The options the benchmarks that run `sorter sort` share; `quick` says what --quick does."""
+    parser = argparse.ArgumentParser(description=doc.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help=quick)
+    parser.add_argument("--model", type=Path, help="MODEL.keras with MODEL.tflite (default: bundled, else untrained)")
+    parser.add_argument("--repeat", type=int, default=2, help="runs of sorter sort at N and at 2N; the fastest counts")
+    parser.add_argument("--seed", type=int, default=0)
+    return parser
+
+
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="small N for a smoke run")
+    parser = benchmark_parser(__doc__, "small N for a smoke run")
     parser.add_argument("--small", type=int, help="N for the small photos (2N are generated; default 5000)")
     parser.add_argument("--phone", type=int, help="N for the phone photos (2N are generated; default 100)")
     parser.add_argument("--tutorial-files", type=int, help="small photos for the tutorial loop (default 500)")
-    parser.add_argument("--model", type=Path, help="MODEL.keras with MODEL.tflite (default: bundled, else untrained)")
     parser.add_argument("--json-out", type=Path, help="write the results here as JSON")
-    parser.add_argument("--repeat", type=int, default=2, help="runs of sorter sort at N and at 2N; the fastest counts")
     parser.add_argument("--sorter-command", help="how to run sorter (default: the `sorter` beside this Python)")
-    parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     if args.sorter_command:
         SORTER_COMMAND.extend(shlex.split(args.sorter_command))

@@ -14,7 +14,8 @@ CLASS_FOLDERS: dict[str, str] = {"cat": "cats", "dog": "dogs"}
 STATE_DIR = ".sorter"
 
 IMAGE_EXTENSIONS = frozenset(
-    {".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".webp", ".bmp", ".dib", ".tif", ".tiff"}
+    {".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".webp", ".bmp", ".dib", ".tif", ".tiff",
+     ".heic", ".heif", ".hif", ".avif"}  # .hif: HEIF from Fujifilm, Sony and Canon cameras
 )
 #: Extensions (and prefixes) of files that are still being written by a browser or sync client.
 TEMPORARY_SUFFIXES = frozenset({".part", ".crdownload", ".tmp", ".download", ".partial", ".swp"})

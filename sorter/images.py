@@ -4,6 +4,9 @@ training (`model.train`) and inference (`sort`, `watch`, `evaluate`).
 Contract: `load_image(path, size)` returns a `size x size x 3` uint8 array, RGB order, the
 whole photo stretched to a square (the training photos were stretched to 200x200 the same
 way), EXIF orientation applied. Scaling to 0..1 lives inside the saved model.
+
+OpenCV decodes JPEG, PNG, WebP, BMP and TIFF; HEIC/HEIF/AVIF go through `sorter.heif`, with
+the same checks first (size from the header, truncation) and the same resize after.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from sorter import heif
 from sorter.config import (
     IMAGE_EXTENSIONS,
     MAX_FILE_BYTES,
@@ -125,6 +129,7 @@ class Header:
     width: int
     height: int
     scan_offset: int = 0  # JPEG: where the first scan starts (for the truncation check)
+    truncated: str = ""  # HEIF/AVIF: why the file is incomplete, from its boxes ("" when it is not)
 
 
 def _jpeg_header(data: bytes) -> Header | None:
@@ -154,6 +159,10 @@ def _jpeg_header(data: bytes) -> Header | None:
 def read_header(data: bytes) -> Header | None:
     """Dimensions from the header alone, for the formats where that is cheap. None when the
     format is not one of these (OpenCV's own pixel limit still applies to the rest)."""
+    if data[4:8] == b"ftyp":
+        container = heif.read_container(data)
+        return None if container is None else Header(container.format, container.width, container.height,
+                                                     truncated=container.truncated)
     if data[:3] == b"\xff\xd8\xff":
         return _jpeg_header(data)
     if data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) >= 24:
@@ -177,9 +186,14 @@ def read_header(data: bytes) -> Header | None:
     return None
 
 
+HEIF_FORMATS = frozenset({"heic", "heif", "avif"})
+
+
 def _check(header: Header | None, data: bytes) -> None:
     if header is None:
         return
+    if header.truncated:
+        raise ImageError(f"truncated {header.format.upper()} ({header.truncated})")
     if header.width <= 0 or header.height <= 0:
         raise ImageError("invalid image header")
     if header.width * header.height > MAX_IMAGE_PIXELS:
@@ -221,6 +235,8 @@ def _decode_bgr(data: bytes, size: int) -> np.ndarray:
     at least `size`."""
     header = read_header(data)
     _check(header, data)
+    if header is not None and header.format in HEIF_FORMATS:
+        return cv2.cvtColor(heif.decode(data, header.format, size), cv2.COLOR_RGB2BGR)
     buffer = np.frombuffer(data, dtype=np.uint8)
     try:
         # IMREAD_COLOR: 8-bit BGR whatever the source (grey, alpha, 16-bit), EXIF-rotated.
@@ -236,10 +252,13 @@ def _decode_bgr(data: bytes, size: int) -> np.ndarray:
 
 def decode_image(data: bytes, size: int) -> np.ndarray:
     """Decode encoded bytes into the model's input: (size, size, 3) uint8 RGB."""
-    image = _decode_bgr(data, size)
+    return cv2.cvtColor(_square(_decode_bgr(data, size), size), cv2.COLOR_BGR2RGB)
+
+
+def _square(image: np.ndarray, size: int) -> np.ndarray:
+    """The whole picture stretched to size x size: area averaging when shrinking."""
     interpolation = cv2.INTER_AREA if min(image.shape[:2]) >= size else cv2.INTER_LINEAR
-    image = cv2.resize(image, (size, size), interpolation=interpolation)
-    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+    return cv2.resize(image, (size, size), interpolation=interpolation)
 
 
 def load_image(path: Path, size: int) -> np.ndarray:
