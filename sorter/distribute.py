@@ -249,8 +249,8 @@ def _cpu_devices(tf) -> list[str]:
         raise UsageError(f"{CPU_REPLICAS_ENV} must be a whole number from 1 to 64 (got {raw!r})")
     wanted = int(raw)
     cpu = tf.config.list_physical_devices("CPU")[0]
-    if len(tf.config.list_logical_devices("CPU")) != wanted:
-        try:
+    if wanted > 1 and len(tf.config.get_logical_device_configuration(cpu) or []) != wanted:
+        try:  # before anything lists the logical devices: that sets them up for good
             tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * wanted)
         except RuntimeError:
             raise SorterError(f"{CPU_REPLICAS_ENV}={wanted}: TensorFlow's devices were set up before this run "
@@ -304,6 +304,9 @@ def _keras_multi_worker_fixes() -> Iterator[None]:
 def _cause(exc: Exception) -> str:
     """The line of a TensorFlow error that says what happened (it comes after a graph
     traceback): e.g. "Collective ops is aborted by: Socket closed"."""
-    lines = [line for line in str(exc).splitlines() if line.strip()
+    import re
+
+    lines = [re.sub(r"^\{\{function_node [^}]*\}\}\s*", "", line) for line in str(exc).splitlines()]
+    lines = [line for line in lines if line.strip()
              and not line.startswith((" ", "\t", "Graph execution error", "Detected at node"))]
     return (lines[0] if lines else type(exc).__name__)[:160]
