@@ -146,21 +146,26 @@ class Distribution:
 
     @contextmanager
     def fitting(self) -> Iterator[None]:
-        """Around `model.fit`: Keras's fixes for several workers, and a worker that left the
-        cluster turned into one line that says how to go on."""
+        """Around `model.fit`: Keras's fixes for several workers (`_keras_multi_worker_fixes`)."""
+        with _keras_multi_worker_fixes() if self.workers > 1 else nullcontext():
+            yield
+
+    @contextmanager
+    def peers_watched(self) -> Iterator[None]:
+        """Around everything a worker does with the others: a peer that died (killed, or
+        stopped by an error of its own) becomes one line that says how to go on, instead of
+        TensorFlow's traceback from whichever collective noticed."""
         if self.workers == 1:
             yield
             return
         import tensorflow as tf
 
-        with _keras_multi_worker_fixes():
-            try:
-                yield
-            except (tf.errors.UnavailableError, tf.errors.CancelledError, tf.errors.InternalError,
-                    tf.errors.AbortedError, tf.errors.DeadlineExceededError) as exc:
-                reason = _cause(exc)
-                raise SorterError(f"a worker left the cluster ({reason}); start every worker again "
-                                  "with --resume to continue from the chief's last checkpoint") from None
+        try:
+            yield
+        except (tf.errors.UnavailableError, tf.errors.CancelledError, tf.errors.InternalError,
+                tf.errors.AbortedError, tf.errors.DeadlineExceededError) as exc:
+            raise SorterError(f"a worker left the cluster ({_cause(exc)}); start every worker again "
+                              "with --resume to continue from the chief's last checkpoint") from None
 
     def from_chief(self, variables: list, numbers: list[float]) -> list[float]:
         """Give every worker the chief's values of `variables` (assigned in place) and of

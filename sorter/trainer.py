@@ -173,18 +173,19 @@ def train(
                          "(--backbone efficientnet-lite0); the from-scratch network knows cats and dogs only")
     class_names = (*CLASS_NAMES, OTHER) if three_way else CLASS_NAMES
     dist = start(config.distribute)  # multi-worker: waits here for every worker in TF_CONFIG
-    dist.check_same_photos(parts.train + parts.validation)
     weights = None
-    if config.backbone == "none":
-        model, state = run_training(config, parts.train, parts.validation, resume=resume, on_event=on_event,
-                                    dist=dist)
-    else:
-        from sorter.transfer import run_transfer
+    with dist.peers_watched():
+        dist.check_same_photos(parts.train + parts.validation)
+        if config.backbone == "none":
+            model, state = run_training(config, parts.train, parts.validation, resume=resume, on_event=on_event,
+                                        dist=dist)
+        else:
+            from sorter.transfer import run_transfer
 
-        model, state, weights = run_transfer(
-            config, parts.train, parts.validation, len(class_names), resume=resume, on_event=on_event,
-            on_cache=on_cache, dist=dist,
-        )
+            model, state, weights = run_transfer(
+                config, parts.train, parts.validation, len(class_names), resume=resume, on_event=on_event,
+                on_cache=on_cache, dist=dist,
+            )
     if not dist.is_chief:
         dist.finish(checkpoint_dir(config.out))
         return WorkerDone(dist.index, dist.workers, state.epoch, state.seconds)
