@@ -351,7 +351,8 @@ def run_training(
     keras.utils.set_random_seed(config.seed)
     ckpt = dist.scratch(checkpoint_dir(config.out))
     if len(train_items) < dist.workers:
-        raise UsageError(f"{len(train_items)} training photos for {dist.workers} workers: each needs at least one")
+        raise UsageError("no training photos (--validation-split holds them all out)" if dist.workers == 1 else
+                         f"{len(train_items)} training photos for {dist.workers} workers: each needs at least one")
 
     broken: list[str] = []
     train_ds = dist.dataset(lambda repeat: _dataset(dist.shard(train_items), config, True, broken, repeat))
