@@ -114,10 +114,10 @@ def train(
     ] = None,
     distribute: Annotated[
         str,
-        typer.Option(help="none: one device. mirrored: every GPU of this machine (tf.distribute.MirroredStrategy). "
-                     "multi-worker: one process per machine, the cluster in TF_CONFIG "
-                     "(MultiWorkerMirroredStrategy; worker 0, or the chief, saves). Under a strategy --batch-size "
-                     "is per replica and the peak learning rate is multiplied by the number of replicas."),
+        typer.Option(help="tf.distribute. none: one device. mirrored: every GPU of this machine. multi-worker: "
+                     "one process per machine, the cluster in TF_CONFIG (worker 0, or the chief, saves). Under a "
+                     "strategy --batch-size is per replica and the peak learning rate is multiplied by the number "
+                     "of replicas."),
     ] = "none",
 ) -> None:
     """Train a model on a labelled folder: cat or dog, and with non-pets (--other, or an
