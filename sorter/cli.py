@@ -112,6 +112,13 @@ def train(
         typer.Option(help="With --backbone none: fine-tune MODEL.keras (trained on the same split) instead of "
                      "starting from random weights."),
     ] = None,
+    distribute: Annotated[
+        str,
+        typer.Option(help="tf.distribute. none: one device. mirrored: every GPU of this machine. multi-worker: "
+                     "one process per machine, the cluster in TF_CONFIG (worker 0, or the chief, saves). Under a "
+                     "strategy --batch-size is per replica and the peak learning rate is multiplied by the number "
+                     "of replicas."),
+    ] = "none",
 ) -> None:
     """Train a model on a labelled folder: cat or dog, and with non-pets (--other, or an
     Other/ folder) a third outcome, neither. Defaults are given as backbone / none.
@@ -122,7 +129,8 @@ def train(
 
     Saves MODEL.keras, MODEL.tflite (the int8 model that sort runs), MODEL.json (metadata)
     and MODEL-curves.png; checkpoints go to MODEL.checkpoints/ after every epoch, so an
-    interrupted run continues with --resume.
+    interrupted run continues with --resume (on several machines: every worker again with
+    --resume, and they continue from the chief's checkpoint).
 
     Example:
 
@@ -132,13 +140,14 @@ def train(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     from sorter import trainer
+    from sorter.trainer import WorkerDone
     from sorter.training import BatchDone, EpochDone, TrainConfig
 
     config = TrainConfig(
         data_dir=data_dir, out=out_path, epochs=epochs, image_size=image_size,
         validation_split=validation_split, seed=seed, batch_size=batch_size,
         patience=patience, limit=limit, learning_rate=learning_rate, init_from=init_from,
-        backbone=backbone, other=other,
+        backbone=backbone, other=other, distribute=distribute,
     )
     with Progress(
         TextColumn("{task.fields[what]}"), BarColumn(),
@@ -167,6 +176,10 @@ def train(
             result = trainer.train(config, resume=resume, on_event=on_event, on_cache=on_cache)
         except SorterError as exc:
             raise fail(exc) from None
+    if isinstance(result, WorkerDone):
+        out.print(f"Worker {result.index} of {result.workers} done ({result.epochs_run} epochs, "
+                  f"{result.seconds / 60:.1f} min); the chief saves the model")
+        return
     if result.broken:
         err.print(f"skipped {len(result.broken)} unreadable file(s):")
         for line in result.broken[:20]:

@@ -39,6 +39,16 @@ class TrainResult:
     n_validation: int
 
 
+@dataclass(frozen=True)
+class WorkerDone:
+    """What a worker other than the chief returns: the chief saves the model and its files."""
+
+    index: int
+    workers: int
+    epochs_run: int
+    seconds: float
+
+
 def with_defaults(config):
     """Fill the options left unset (None) from the backbone's defaults."""
     if config.backbone not in DEFAULTS:
@@ -88,6 +98,8 @@ def train_command(config) -> str:
         parts += ["--limit", str(config.limit)]
     if config.init_from is not None:
         parts += ["--init-from", str(config.init_from)]
+    if config.distribute != "none":
+        parts += ["--distribute", config.distribute]
     return shlex.join(parts)
 
 
@@ -136,15 +148,17 @@ def train(
     resume: bool = False,
     on_event: Callable = lambda e: None,
     on_cache: Callable[[str, int, int], None] = lambda name, done, total: None,
-) -> TrainResult:
+) -> TrainResult | WorkerDone:
     """Train a model on a PetImages-style folder (plus non-pets, for a three-way model) and
-    save it with its metadata JSON."""
+    save it with its metadata JSON. Under `--distribute multi-worker`, only the chief saves
+    anything; the other workers return a WorkerDone."""
     from sorter.datasets import split as make_split
+    from sorter.distribute import start
     from sorter.evaluation import evaluate_items
     from sorter.lite import LiteClassifier, save_model
     from sorter.model import metadata_path
     from sorter.report import write_training_curves
-    from sorter.training import calibration_images, run_training
+    from sorter.training import calibration_images, checkpoint_dir, run_training
 
     config = with_defaults(config)
     if config.out.suffix.lower() != ".keras":
@@ -158,16 +172,23 @@ def train(
         raise UsageError("non-pets (--other, or an Other/ folder): train it with the pretrained backbone "
                          "(--backbone efficientnet-lite0); the from-scratch network knows cats and dogs only")
     class_names = (*CLASS_NAMES, OTHER) if three_way else CLASS_NAMES
+    dist = start(config.distribute)  # multi-worker: waits here for every worker in TF_CONFIG
     weights = None
-    if config.backbone == "none":
-        model, state = run_training(config, parts.train, parts.validation, resume=resume, on_event=on_event)
-    else:
-        from sorter.transfer import run_transfer
+    with dist.peers_watched():
+        dist.check_same_photos(parts.train + parts.validation)
+        if config.backbone == "none":
+            model, state = run_training(config, parts.train, parts.validation, resume=resume, on_event=on_event,
+                                        dist=dist)
+        else:
+            from sorter.transfer import run_transfer
 
-        model, state, weights = run_transfer(
-            config, parts.train, parts.validation, len(class_names), resume=resume, on_event=on_event,
-            on_cache=on_cache,
-        )
+            model, state, weights = run_transfer(
+                config, parts.train, parts.validation, len(class_names), resume=resume, on_event=on_event,
+                on_cache=on_cache, dist=dist,
+            )
+    if not dist.is_chief:
+        dist.finish(checkpoint_dir(config.out))
+        return WorkerDone(dist.index, dist.workers, state.epoch, state.seconds)
     config.out.parent.mkdir(parents=True, exist_ok=True)
     runtime = save_model(model, config.out, calibration_images(parts.train, config.image_size, config.seed))
     metadata = {"format": "sorter-model/1", "class_names": list(class_names)}
@@ -216,8 +237,15 @@ def train(
             "epochs_requested": config.epochs,
             "epochs_run": state.epoch,
             "best_epoch": state.best_epoch,
-            "batch_size": config.batch_size,
-            "learning_rate": config.learning_rate,
+            "batch_size": config.batch_size,  # per replica
+            "learning_rate": config.learning_rate,  # before scaling with the replicas
+            # How it was trained: tf.distribute strategy, processes, replicas in all, and what
+            # a step took (batch × replicas) at what peak learning rate (× replicas).
+            "distribute": {
+                **dist.to_json(),
+                "global_batch_size": dist.global_batch(config.batch_size),
+                "peak_learning_rate": dist.learning_rate(config.learning_rate),
+            },
             "precision": state.precision,
             "seconds": round(state.seconds, 1),  # the epochs
             "cache_seconds": round(state.cache_seconds, 1),  # caching the backbone's features

