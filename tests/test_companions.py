@@ -12,6 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from conftest import FakeClassifier, ThreeClassFake, inventory, layout, write_image
 from typer.testing import CliRunner
 
@@ -253,3 +254,45 @@ def test_kill_9_during_sort_and_undo_splits_no_group(tmp_path: Path, tiny_model:
         assert last.returncode == 0 or "nothing to undo" in last.stderr, last.stderr
     assert layout(root) == original
     assert interrupted >= 1
+
+
+def test_an_iphone_export_is_sorted_with_every_group_intact_and_undone_exactly(tmp_path: Path, monkeypatch) -> None:
+    """The issue's folder: HEICs with Live Photo videos, edits and sidecars, JPEGs, an AVIF."""
+    pillow_heif = pytest.importorskip("pillow_heif")
+    from PIL import Image, features
+
+    if not pillow_heif.libheif_info()["HEIF"] or not features.check("avif"):
+        pytest.skip("this libheif/Pillow build cannot write HEIC or AVIF test files")
+    monkeypatch.setattr(lite, "load_classifier", lambda model: FakeClassifier())
+    pillow_heif.register_heif_opener()
+    red, blue = Image.new("RGB", (64, 48), (255, 0, 0)), Image.new("RGB", (64, 48), (0, 0, 255))  # dog, cat
+    for i in range(1, 7):
+        (red if i % 2 else blue).save(tmp_path / f"IMG_{i:04d}.HEIC", format="HEIF", quality=80)
+        companion(tmp_path / f"IMG_{i:04d}.MOV")
+        if i <= 3:
+            companion(tmp_path / f"IMG_{i:04d}.AAE")
+            companion(tmp_path / f"IMG_{i:04d}.HEIC.xmp")
+    companion(tmp_path / "dogs" / "IMG_0001.MOV", "already filed")  # collides: group 1 becomes "IMG_0001 (1)"
+    red.save(tmp_path / "IMG_0007.JPG")
+    blue.save(tmp_path / "IMG_0008.avif", format="AVIF")
+    companion(tmp_path / "IMG_0008.avif.json")
+    before = layout(tmp_path)
+
+    result = runner.invoke(app, ["sort", str(tmp_path)])
+
+    assert result.exit_code == 0, result.output
+    assert names(tmp_path) == {"cats", "dogs", ".sorter"}
+    assert names(tmp_path / "dogs") == {
+        "IMG_0001.MOV", "IMG_0001 (1).HEIC", "IMG_0001 (1).MOV", "IMG_0001 (1).AAE", "IMG_0001 (1).HEIC.xmp",
+        "IMG_0003.HEIC", "IMG_0003.MOV", "IMG_0003.AAE", "IMG_0003.HEIC.xmp",
+        "IMG_0005.HEIC", "IMG_0005.MOV", "IMG_0007.JPG",
+    }
+    assert names(tmp_path / "cats") == {
+        "IMG_0002.HEIC", "IMG_0002.MOV", "IMG_0002.AAE", "IMG_0002.HEIC.xmp",
+        "IMG_0004.HEIC", "IMG_0004.MOV", "IMG_0006.HEIC", "IMG_0006.MOV", "IMG_0008.avif", "IMG_0008.avif.json",
+    }
+    assert len(result.stdout.splitlines()) < 15 and "Review:" in result.stdout
+    assert (tmp_path / ".sorter" / "review.html").is_file()
+
+    assert runner.invoke(app, ["undo", str(tmp_path), "--all"]).exit_code == 0
+    assert layout(tmp_path) == before
