@@ -48,6 +48,7 @@ class Entry:
     label: str | None
     confidence: float | None
     reason: str | None
+    companions: tuple[str, ...] = ()  # names of the files that went (or stayed) with it
 
 
 @dataclass
@@ -97,7 +98,8 @@ class ReviewPage:
             group = self.groups[key] = Group(*key)
         self.count += 1
         reason = None if result.reason is None else result.reason[:300]
-        entry = Entry(where, came_from, result.status, result.label, result.confidence, reason)
+        companions = tuple((dst or src).name for src, dst in getattr(result, "companions", ()))
+        entry = Entry(where, came_from, result.status, result.label, result.confidence, reason, companions)
         group.add(entry, self.count, self.per_group)
 
     def _rel(self, path: Path) -> str:
@@ -151,6 +153,12 @@ class ReviewPage:
         title = name if entry.came_from is None else f"{name} (was {entry.came_from})"
         if entry.reason:
             title += f": {entry.reason}"
+        with_it = ""
+        if entry.companions:
+            title += f" (with {', '.join(entry.companions)})"
+            extensions = sorted({os.path.splitext(n)[1].lstrip(".").upper() or n for n in entry.companions})
+            with_it = f'<span class="with">+ {_text(" ".join(extensions))}</span>'
+
         if thumbnail is not None:
             uri, width, height = thumbnail
             picture = f'<img src="{uri}" width="{width}" height="{height}" alt="{_text(name)}">'
@@ -165,7 +173,8 @@ class ReviewPage:
             caption = f'<b class="bad">{_text(entry.status)}</b>'  # the reason heads the group, and is in the title
         return (
             f'<figure title="{_text(title)}"><div class="pic">{picture}</div>'
-            f'<figcaption>{caption}<span class="name">{_text(os.path.basename(name))}</span></figcaption></figure>\n'
+            f'<figcaption>{caption}<span class="name">{_text(os.path.basename(name))}</span>{with_it}'
+            '</figcaption></figure>\n'
         )
 
 
@@ -253,6 +262,7 @@ figcaption {{ padding: 4px 6px 0; font-size: 12px; }}
 figcaption b {{ display: block; }}
 .bad {{ color: #b3261e; font-weight: 600; }}
 .name {{ display: block; color: #5a6570; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }}
+.with {{ display: block; color: #2d6a8a; font-size: 11px; }}
 .moved {{ --c: #2e7d32; }} .neither {{ --c: #1565c0; }} .unsure {{ --c: #e0a100; }}
 .unreadable, .failed {{ --c: #c62828; }} .skipped, .vanished {{ --c: #8a939b; }}
 </style>
