@@ -543,10 +543,10 @@ def undo(
 
       sorter undo ~/Pictures/pets --all
     """
-    from sorter import service
+    from sorter import restore
 
     try:
-        result = service.undo(directory, all_runs=all_runs)
+        result = restore.undo(directory, all_runs=all_runs)
     except SorterError as exc:
         raise fail(exc) from None
     except OSError as exc:

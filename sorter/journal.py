@@ -82,6 +82,21 @@ class JournalState:
     def undoable_runs(self) -> list[RunState]:
         return [run for run in self.runs.values() if run.sorted_files]
 
+    def settle(self, run: RunState, op: str, seq: int) -> None:
+        """What an outcome record ("done", "abandon", "undo", "keep") says of a move."""
+        if op in ("done", "abandon"):
+            if run.has(seq, INTENT):
+                run.set(seq, DONE if op == "done" else ABANDONED)
+                self.moving.pop((run.run, seq), None)
+            return
+        if op == "undo" and run.has(seq, INTENT):
+            run.set(seq, UNDONE)
+        self.returning.pop((run.run, seq), None)
+
+
+#: Records that settle a move or an undo intent.
+_OUTCOMES = frozenset({"done", "abandon", "undo", "keep"})
+
 
 def state_dir(root: Path) -> Path:
     return root / STATE_DIR
@@ -121,6 +136,12 @@ def _records(path: Path, start: int = 0, end: int | None = None) -> Iterator[tup
             offset = after
 
 
+def _record(move: Move) -> dict:
+    """The fields of a "move" or "unmove" record; a group's only for a group of several."""
+    group = {"group": move.group, "size": move.size} if move.size > 1 else {}
+    return {"seq": move.seq, "src": move.src, "dst": move.dst, **group}
+
+
 def _move(run: str, record: dict) -> Move:
     seq = record["seq"]
     return Move(run, seq, record["src"], record["dst"], record.get("group", seq), record.get("size", 1))
@@ -144,13 +165,8 @@ def scan(root: Path) -> JournalState:
             run.created_dirs.append(rec["path"])
         elif op == "unmove":
             state.returning[(run_id, seq)] = _move(run_id, rec)
-        elif op in ("done", "abandon") and run.has(seq, INTENT):
-            run.set(seq, DONE if op == "done" else ABANDONED)
-            state.moving.pop((run_id, seq), None)
-        elif op in ("undo", "keep"):
-            if op == "undo" and run.has(seq, INTENT):
-                run.set(seq, UNDONE)
-            state.returning.pop((run_id, seq), None)
+        elif op in _OUTCOMES:
+            state.settle(run, op, seq)
     for run_id in [r for r, run in state.runs.items() if not run.flags and not run.created_dirs]:
         del state.runs[run_id]  # only marks (the recovery's own run, say)
     return state
@@ -222,20 +238,16 @@ class Journal:
             numbers = list(range(first, first + len(pairs)))
             self.seq += len(pairs)
             seqs.append(numbers)
-            for n, (src, dst) in zip(numbers, pairs, strict=True):
-                record = {"seq": n, "src": self._rel(src), "dst": self._rel(dst)}
-                if len(pairs) > 1:
-                    record |= {"group": first, "size": len(pairs)}
-                records.append(record)
+            records += [
+                _record(Move(self.run, n, self._rel(src), self._rel(dst), first, len(pairs)))
+                for n, (src, dst) in zip(numbers, pairs, strict=True)
+            ]
         self.append_many("move", records)
         return seqs
 
     def returning(self, moves: list[Move]) -> None:
         """Journal that these sorted files are about to be moved back (undo's intents)."""
-        self.append_many("unmove", [
-            {"seq": m.seq, "src": m.src, "dst": m.dst, **({"group": m.group, "size": m.size} if m.size > 1 else {})}
-            for m in moves
-        ])
+        self.append_many("unmove", [_record(m) for m in moves])
 
     def mark(self, op: str, seqs: list[int]) -> None:
         self.append_many(op, [{"seq": n} for n in seqs])
@@ -249,6 +261,7 @@ class Recovered:
     completed: int  # interrupted moves found done (or finished with their group) and recorded
     rolled_back: int  # interrupted moves that never happened
     missing: list[str]  # files at neither place (removed by someone else)
+    state: JournalState  # the journal as it reads now, settled: what `scan` would return
 
 
 def _groups(moves) -> dict[tuple[str, int], list[Move]]:
@@ -332,4 +345,6 @@ def recover(root: Path) -> Recovered:
             for (run_id, op), seqs in marks.items():
                 journal.run = run_id
                 journal.mark(op, seqs)
-    return Recovered(completed, rolled_back, missing)
+                for seq in seqs:
+                    state.settle(state.runs[run_id], op, seq)
+    return Recovered(completed, rolled_back, missing, state)

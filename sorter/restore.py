@@ -151,7 +151,7 @@ class _Undoer:
 def undo(root: Path, *, all_runs: bool = False, lock_wait: float = 0.0) -> UndoResult:
     """Move files back where the journal says they came from, newest run first, never
     overwriting. Plain undo reverses the latest run; `all_runs` every run in the journal."""
-    from sorter.journal import Journal, recover, scan, state_dir
+    from sorter.journal import Journal, recover, state_dir
     from sorter.lock import FolderLock
     from sorter.service import check_folder
 
@@ -159,8 +159,7 @@ def undo(root: Path, *, all_runs: bool = False, lock_wait: float = 0.0) -> UndoR
     if not state_dir(root).is_dir():
         raise UsageError(f"nothing to undo: {root} has no sorter journal")
     with FolderLock(root, wait=lock_wait):
-        recover(root)
-        state = scan(root)
+        state = recover(root).state
         runs = state.undoable_runs()
         if not runs:
             _forget(root, state)  # e.g. a run that moved nothing, or an undo killed while tidying up
@@ -171,8 +170,8 @@ def undo(root: Path, *, all_runs: bool = False, lock_wait: float = 0.0) -> UndoR
             for run in reversed(chosen):
                 undoer.run(run)
                 _remove_if_empty(root, run.created_dirs)
-        state = scan(root)
-        if not state.undoable_runs() and not undoer.conflicts.total and not undoer.missing.total:
+        # What stays sorted: the runs not chosen, and the files reported as kept or missing.
+        if len(chosen) == len(runs) and not undoer.conflicts.total and not undoer.missing.total:
             _forget(root, state)
         else:
             from sorter.review import page_path

@@ -98,7 +98,7 @@ class ReviewPage:
             group = self.groups[key] = Group(*key)
         self.count += 1
         reason = None if result.reason is None else result.reason[:300]
-        companions = tuple((dst or src).name for src, dst in getattr(result, "companions", ()))
+        companions = tuple((dst or src).name for src, dst in result.companions)
         entry = Entry(where, came_from, result.status, result.label, result.confidence, reason, companions)
         group.add(entry, self.count, self.per_group)
 

@@ -1,4 +1,4 @@
-"""Use-cases: sort, undo, watch (train is `sorter.trainer`, evaluate `sorter.evaluation`).
+"""Use-cases: sort and watch (undo is `sorter.restore`, train `sorter.trainer`, evaluate `sorter.evaluation`).
 Each returns typed results (or reports progress through a callback); none of them prints.
 Heavy modules are imported inside the functions that need them so `undo` and `--help`
 never load TensorFlow."""
@@ -346,10 +346,6 @@ def sort_folder(
         companions=tally.companions, reasons=tally.reasons, review_page=review_page, review_error=review_error,
     )
 
-
-# --------------------------------------------------------------------------- undo
-# Its own module (`sorter.restore`); named here too, beside the other use-cases.
-from sorter.restore import UndoResult, undo  # noqa: E402, F401
 
 # --------------------------------------------------------------------------- watch
 

@@ -16,7 +16,7 @@ import pytest
 from conftest import FakeClassifier, ThreeClassFake, inventory, layout, write_image
 from typer.testing import CliRunner
 
-from sorter import lite, service
+from sorter import lite, restore, service
 from sorter.cli import app
 from sorter.journal import Journal, journal_path, moves_of, recover, scan
 
@@ -65,7 +65,7 @@ def test_undo_all_puts_every_group_back_exactly(tmp_path: Path) -> None:
     before = layout(iphone_folder(tmp_path))
     service.sort_folder(tmp_path, classifier=FakeClassifier())
 
-    result = service.undo(tmp_path, all_runs=True)
+    result = restore.undo(tmp_path, all_runs=True)
 
     assert result.restored == 10 and not result.conflicts
     assert layout(tmp_path) == before

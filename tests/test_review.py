@@ -20,7 +20,7 @@ import pytest
 from conftest import SAMPLES, FakeClassifier, write_image
 from typer.testing import CliRunner
 
-from sorter import lite, review, service
+from sorter import lite, restore, review, service
 from sorter.cli import app
 from sorter.service import FileResult
 
@@ -179,10 +179,10 @@ def test_undo_removes_the_page_of_the_run_it_undoes(tmp_path: Path) -> None:
     assert summary.review_page == tmp_path / ".sorter" / "review.html" and summary.review_page.is_file()
     assert "tom.jpg" in summary.review_page.read_text() and "rex.jpg" not in summary.review_page.read_text()
 
-    service.undo(tmp_path)  # the latest run: its page goes, the journal of the first stays
+    restore.undo(tmp_path)  # the latest run: its page goes, the journal of the first stays
     assert sorted(os.listdir(tmp_path / ".sorter")) == ["journal.jsonl", "lock"]
     service.sort_folder(tmp_path, classifier=FakeClassifier())
-    service.undo(tmp_path, all_runs=True)
+    restore.undo(tmp_path, all_runs=True)
     assert sorted(os.listdir(tmp_path)) == ["rex.jpg", "tom.jpg"]
 
 

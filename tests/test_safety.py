@@ -24,7 +24,7 @@ import pytest
 from conftest import FakeClassifier, inventory, layout, make_messy_folder, write_image
 from typer.testing import CliRunner
 
-from sorter import service
+from sorter import restore, service
 from sorter.cli import app
 from sorter.errors import FolderLocked
 from sorter.journal import Journal, journal_path, moves_of, scan
@@ -180,7 +180,7 @@ def test_a_crash_in_the_middle_of_a_batch_is_settled_and_finished_by_the_next_so
     assert sorted(os.listdir(tmp_path / "dogs")) == sorted(names)
     assert inventory(tmp_path) == inventory(original)
     assert pending_intents(tmp_path) == 0
-    service.undo(tmp_path, all_runs=True)
+    restore.undo(tmp_path, all_runs=True)
     assert layout(tmp_path) == original
 
 
@@ -192,7 +192,7 @@ def test_a_record_appended_after_a_torn_line_is_not_lost(tmp_path: Path) -> None
 
     service.sort_folder(tmp_path, classifier=FakeClassifier())  # journals "mkdir cats" first
     assert (tmp_path / "cats" / "tom.jpg").exists()
-    service.undo(tmp_path)
+    restore.undo(tmp_path)
 
     assert layout(tmp_path) == before  # cats/ removed: its mkdir record survived
 
@@ -211,7 +211,7 @@ def test_a_sort_after_an_undo_killed_mid_move_does_not_file_a_photo_twice(tmp_pa
     service.sort_folder(tmp_path, classifier=FakeClassifier())
 
     assert inventory(tmp_path) == inventory(original)
-    service.undo(tmp_path, all_runs=True)
+    restore.undo(tmp_path, all_runs=True)
     assert layout(tmp_path) == original
 
 

@@ -174,11 +174,16 @@ def test_cli_json_prints_one_object_and_nothing_else(tmp_path: Path, tiny_model:
     assert data["dry_run"] is True and (tmp_path / "a.jpg").exists()
 
 
-def test_cli_leaves_neither_in_place_with_its_own_line_and_summary_row(tmp_path: Path, monkeypatch) -> None:
+@pytest.fixture
+def car_and_rex(tmp_path: Path, monkeypatch) -> Path:
+    """A car (neither) and a dog, sorted by a three-class model through the CLI."""
     monkeypatch.setattr(lite, "load_classifier", lambda model: ThreeClassFake())
     write_image(tmp_path / "car.png", GREEN)
     write_image(tmp_path / "rex.png", RED)
+    return tmp_path
 
+
+def test_cli_leaves_neither_in_place_with_its_own_line_and_summary_row(tmp_path: Path, car_and_rex) -> None:
     result = runner.invoke(app, ["sort", str(tmp_path)])
     assert result.exit_code == 0, result.output
     assert result.stderr == ""
@@ -194,11 +199,7 @@ def test_cli_leaves_neither_in_place_with_its_own_line_and_summary_row(tmp_path:
     ]
 
 
-def test_cli_dry_run_shows_the_plan_in_the_summary_and_every_file_with_verbose(tmp_path: Path, monkeypatch) -> None:
-    monkeypatch.setattr(lite, "load_classifier", lambda model: ThreeClassFake())
-    write_image(tmp_path / "car.png", GREEN)
-    write_image(tmp_path / "rex.png", RED)
-
+def test_cli_dry_run_shows_the_plan_in_the_summary_and_every_file_with_verbose(tmp_path: Path, car_and_rex) -> None:
     result = runner.invoke(app, ["sort", str(tmp_path), "--dry-run"])
 
     assert result.exit_code == 0, result.output
@@ -214,11 +215,7 @@ def test_cli_dry_run_shows_the_plan_in_the_summary_and_every_file_with_verbose(t
     assert set(tree(tmp_path)) == {"car.png", "rex.png"} and not (tmp_path / ".sorter").exists()
 
 
-def test_cli_json_reports_neither(tmp_path: Path, monkeypatch) -> None:
-    monkeypatch.setattr(lite, "load_classifier", lambda model: ThreeClassFake())
-    write_image(tmp_path / "car.png", GREEN)
-    write_image(tmp_path / "rex.png", RED)
-
+def test_cli_json_reports_neither(tmp_path: Path, car_and_rex) -> None:
     result = runner.invoke(app, ["sort", str(tmp_path), "--json"])
 
     assert result.exit_code == 0, result.output

@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from sorter import service
+from sorter import restore, service
 from sorter.cli import app
 from sorter.errors import UsageError
 
@@ -35,7 +35,7 @@ def test_sort_then_undo_all_restores_a_messy_tree_exactly(tmp_path: Path) -> Non
     assert sum(summary.moved_to.values()) == 120
     assert inventory(root) == inventory(before)
 
-    result = service.undo(root, all_runs=True)
+    result = restore.undo(root, all_runs=True)
 
     assert result.restored == 120 and not result.conflicts and not result.missing
     assert layout(root) == before
@@ -52,11 +52,11 @@ def test_plain_undo_reverses_only_the_latest_run_and_undo_all_the_rest(tmp_path:
     sort(tmp_path)
     assert sorted(os.listdir(tmp_path / "cats")) == ["tom.jpg"]
 
-    latest = service.undo(tmp_path)
+    latest = restore.undo(tmp_path)
 
     assert latest.runs == 1 and latest.restored == 2
     assert without_state(layout(tmp_path)) == without_state(between)  # cats/ was run 2's: gone
-    everything = service.undo(tmp_path, all_runs=True)
+    everything = restore.undo(tmp_path, all_runs=True)
     assert everything.runs == 1 and everything.restored == 2
     assert layout(tmp_path) == original | {"tom.jpg": between["tom.jpg"], "rex2.jpg": between["rex2.jpg"]}
 
@@ -70,7 +70,7 @@ def test_undo_all_reverses_several_runs_newest_first(tmp_path: Path) -> None:
     sort(tmp_path)
     assert sorted(os.listdir(tmp_path / "dogs")) == ["a (1).jpg", "a.jpg"]
 
-    result = service.undo(tmp_path, all_runs=True)
+    result = restore.undo(tmp_path, all_runs=True)
 
     # Run 2 is reversed first, so its a.jpg gets the old path; run 1's a.jpg then finds it
     # taken and is kept in dogs/ rather than overwriting anything.
@@ -120,7 +120,7 @@ def test_a_sorted_file_removed_by_the_user_is_reported_missing(tmp_path: Path) -
     sort(tmp_path)
     (tmp_path / "dogs" / "rex.jpg").unlink()
 
-    result = service.undo(tmp_path)
+    result = restore.undo(tmp_path)
 
     assert result.missing == ["dogs/rex.jpg: no longer there (was rex.jpg)"]
     assert (tmp_path / "fido.jpg").exists()
@@ -133,7 +133,7 @@ def test_undo_recreates_a_subfolder_removed_since_the_sort(tmp_path: Path) -> No
     os.rmdir(tmp_path / "trip" / "day 1")
     os.rmdir(tmp_path / "trip")
 
-    service.undo(tmp_path, all_runs=True)
+    restore.undo(tmp_path, all_runs=True)
 
     assert layout(tmp_path) == original
 
@@ -145,7 +145,7 @@ def test_undo_reports_a_path_it_cannot_recreate_and_carries_on(tmp_path: Path) -
     os.rmdir(tmp_path / "trip")
     (tmp_path / "trip").write_text("a file where the folder was")
 
-    result = service.undo(tmp_path, all_runs=True)
+    result = restore.undo(tmp_path, all_runs=True)
 
     assert result.restored == 1 and (tmp_path / "tom.jpg").exists() and not (tmp_path / "cats").exists()
     assert len(result.conflicts) == 1 and result.conflicts[0].startswith("dogs/rex.jpg:")
@@ -164,7 +164,7 @@ def test_folders_created_by_a_crashed_run_are_removed_by_undo_all(tmp_path: Path
     (tmp_path / "dogs").mkdir()
     sort(tmp_path)
 
-    service.undo(tmp_path, all_runs=True)
+    restore.undo(tmp_path, all_runs=True)
 
     assert layout(tmp_path) == original
 
@@ -223,7 +223,7 @@ def test_within_run_collisions_never_clobber_and_undo_untangles_them(tmp_path: P
     names = sorted(os.listdir(tmp_path / "dogs"))
     assert len(names) == 7 and len({n.casefold() for n in names}) == 7
     assert inventory(tmp_path) == inventory(original)
-    service.undo(tmp_path, all_runs=True)
+    restore.undo(tmp_path, all_runs=True)
     assert layout(tmp_path) == original
 
 
@@ -242,7 +242,7 @@ def test_a_name_taken_during_the_run_gets_another_name(tmp_path: Path) -> None:
     assert summary.counts == {"moved": 1}
     assert layout(tmp_path)["dogs/rex (1).jpg"] == original["rex.jpg"]
     intruder = layout(tmp_path)["dogs/rex.jpg"]
-    service.undo(tmp_path)
+    restore.undo(tmp_path)
     assert layout(tmp_path) == original | {"dogs": "dir", "dogs/rex.jpg": intruder}
 
 
@@ -253,7 +253,7 @@ def test_names_that_are_not_utf8_survive_the_journal(tmp_path: Path) -> None:
 
     sort(tmp_path)
     assert os.listdir(tmp_path / "dogs") == [name]
-    service.undo(tmp_path)
+    restore.undo(tmp_path)
 
     assert layout(tmp_path) == original
 
@@ -261,7 +261,7 @@ def test_names_that_are_not_utf8_survive_the_journal(tmp_path: Path) -> None:
 def test_undo_of_a_folder_that_is_not_a_folder_is_a_usage_error(tmp_path: Path) -> None:
     (tmp_path / "f.jpg").write_bytes(b"x")
     with pytest.raises(UsageError, match="not a folder"):
-        service.undo(tmp_path / "f.jpg")
+        restore.undo(tmp_path / "f.jpg")
 
 
 # ---------------------------------------------------------------------------- property
@@ -302,10 +302,10 @@ def test_sort_then_undo_all_restores_any_tree(tree, recursive, min_confidence, r
                 assert len(set(new)) == len(new)
                 assert not set(new) & {n.casefold() for n in existing[folder]}
         if (root / ".sorter" / "journal.jsonl").exists():
-            service.undo(root, all_runs=True)
+            restore.undo(root, all_runs=True)
         else:
             with pytest.raises(UsageError, match="nothing to undo"):
-                service.undo(root, all_runs=True)
+                restore.undo(root, all_runs=True)
         assert layout(root) == before
 
 
