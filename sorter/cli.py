@@ -82,9 +82,9 @@ def train(
     ],
     out_path: Annotated[Path, typer.Option("--out", "-o", help="Where to save the .keras model.")] = Path("model.keras"),
     other: Annotated[
-        Optional[Path],
-        typer.Option(help="Photos that are neither cats nor dogs (sub-folders per kind), for a third outcome. "
-                     "Default: DATA_DIR/Other/ when there is one."),
+        Optional[list[Path]],
+        typer.Option(help="Photos that are neither cats nor dogs (sub-folders per kind), for a third outcome; "
+                     "repeat it for several folders. Default: DATA_DIR/Other/ when there is one."),
     ] = None,
     backbone: Annotated[
         str,
@@ -147,7 +147,7 @@ def train(
         data_dir=data_dir, out=out_path, epochs=epochs, image_size=image_size,
         validation_split=validation_split, seed=seed, batch_size=batch_size,
         patience=patience, limit=limit, learning_rate=learning_rate, init_from=init_from,
-        backbone=backbone, other=other, distribute=distribute,
+        backbone=backbone, other=tuple(other or ()), distribute=distribute,
     )
     with Progress(
         TextColumn("{task.fields[what]}"), BarColumn(),
@@ -188,7 +188,7 @@ def train(
     out.print(f"Saved {result.model_path} ({result.epochs_run} epochs, best {result.best_epoch}, "
               f"{result.seconds / 60:.1f} min); validation accuracy {accuracy}")
     if result.validation is not None:
-        for line in result.validation.rate_lines():
+        for line in result.validation.rate_lines() + result.validation.calibration_lines():
             out.print(f"  {line}")
     out.print(f"Int8 model for sorting {result.runtime_path}; metadata {result.metadata_path}; curves {result.curves_path}")
 
@@ -210,9 +210,9 @@ def evaluate(
         Optional[Path], typer.Option(help="Write confusion.png and mistakes.png (contact sheet) here.")
     ] = None,
     other: Annotated[
-        Optional[Path],
-        typer.Option(help="Non-pet photos to include besides DATA_DIR/Other/ (with --split: default, the "
-                     "folder the model trained with)."),
+        Optional[list[Path]],
+        typer.Option(help="Non-pet photos to include instead of DATA_DIR/Other/, repeatable (with --split: "
+                     "default, the folders the model trained with)."),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")] = False,
 ) -> None:
@@ -235,7 +235,7 @@ def evaluate(
     try:
         with _progress(not as_json) as (progress, task):
             result = evaluation.evaluate(
-                data_dir, model, split=split, report_dir=report, other=other,
+                data_dir, model, split=split, report_dir=report, other=tuple(other or ()),
                 progress=lambda done, total: progress.update(task, completed=done, total=total),
             )
     except SorterError as exc:
@@ -252,8 +252,14 @@ def evaluate(
         table.add_row(label, *(str(row[c]) for c in columns),
                       f"{result.precision[label]:.2%}", f"{result.recall[label]:.2%}")
     out.print(table)
-    for line in result.rate_lines():
+    for line in result.rate_lines() + result.calibration_lines():
         out.print(line, markup=False)
+    if result.by_kind:
+        kinds = Table("kind", "belongs", "photos", "where it belongs", title="by kind")
+        where = {"cat": "cats/", "dog": "dogs/", "other": "left in place"}
+        for kind in result.by_kind:
+            kinds.add_row(escape(kind.kind), where[kind.expected], str(kind.n), f"{kind.rate:.1%}")
+        out.print(kinds)
     if report is not None:
         out.print(f"Report: {report / 'confusion.png'}, {report / 'mistakes.png'}")
 

@@ -18,16 +18,26 @@ FOLDER_NAMES = {"cat": {"cat", "cats"}, "dog": {"dog", "dogs"}, OTHER: {"other",
 ALL_CLASSES = (*CLASS_NAMES, OTHER)
 
 
+#: A folder of non-pets with at least this many kinds (sub-folders) holds whole kinds out for
+#: validation; one with fewer (everyday-not-pets: people, animals, places, ...) holds out a share
+#: of each kind instead, since holding out "people" would mean never training on a person.
+MIN_KINDS_TO_HOLD_OUT = 10
+
+
 @dataclass(frozen=True)
 class Split:
     train: list[tuple[Path, int]]  # (photo, index into ALL_CLASSES)
     validation: list[tuple[Path, int]]
     counts: dict[str, int]  # images found per class, before balancing
-    #: Kinds of "other" photo (sub-folders) on each side: validation holds whole kinds out.
-    other_kinds: dict[str, list[str]] = field(default_factory=dict)
+    #: Kinds of "other" photo (sub-folders) on each side, per folder of non-pets: a folder with
+    #: many kinds holds whole kinds out, one with few holds out a share of each (`_split_kinds`).
+    other_kinds: dict[str, dict[str, list[str]]] = field(default_factory=dict)
+    #: The kind of each non-pet photo ("people", "airplanes", ...), for per-kind numbers.
+    kind_of: dict[Path, str] = field(default_factory=dict)
 
 
-def class_folders(data_dir: Path, other_dir: Path | None = None) -> dict[str, Path]:
+def class_folders(data_dir: Path, other_dirs: tuple[Path, ...] | Path | None = ()) -> dict[str, Path]:
+    """Cat/, Dog/ and, when DATA_DIR has one, Other/ (the --other folders are listed apart)."""
     if not data_dir.is_dir():
         raise UsageError(f"data folder not found: {data_dir}")
     found: dict[str, Path] = {}
@@ -43,11 +53,25 @@ def class_folders(data_dir: Path, other_dir: Path | None = None) -> dict[str, Pa
             f"{data_dir} needs one folder per class (Cat/ and Dog/, or cats/ and dogs/); "
             f"missing: {', '.join(missing)}"
         )
-    if other_dir is not None:
+    for other_dir in _as_tuple(other_dirs):
         if not other_dir.is_dir():
             raise UsageError(f"--other folder not found: {other_dir}")
-        found[OTHER] = other_dir
     return found
+
+
+def _as_tuple(other_dirs: tuple[Path, ...] | Path | None) -> tuple[Path, ...]:
+    if other_dirs is None:
+        return ()
+    return (other_dirs,) if isinstance(other_dirs, Path) else tuple(other_dirs)
+
+
+def other_roots(data_dir: Path, other_dirs: tuple[Path, ...] | Path | None = ()) -> tuple[Path, ...]:
+    """Every folder of non-pets: the --other folders, or else DATA_DIR's Other/."""
+    given = _as_tuple(other_dirs)
+    if given:
+        return given
+    inside = class_folders(data_dir).get(OTHER)
+    return (inside,) if inside else ()
 
 
 def _by_name(path: Path) -> tuple[int, int | str]:
@@ -67,54 +91,76 @@ def _images_below(folder: Path) -> list[Path]:
     return found
 
 
-def list_labelled(data_dir: Path, other_dir: Path | None = None) -> dict[str, list[Path]]:
+def list_labelled(data_dir: Path, other_dirs: tuple[Path, ...] | Path | None = ()) -> dict[str, list[Path]]:
     """Image files per class, sorted by name (numeric names in numeric order); "other" when
-    the folder has an Other/ (or `other_dir` is given), with its sub-folders."""
-    return _list_folders(class_folders(data_dir, other_dir))
-
-
-def _list_folders(folders: dict[str, Path]) -> dict[str, list[Path]]:
-    files: dict[str, list[Path]] = {}
-    for label, folder in folders.items():
-        if label == OTHER:
-            files[label] = _images_below(folder)
-        else:
-            files[label] = sorted(
-                (p for p in folder.iterdir() if is_image_name(p.name) and p.is_file() and not p.is_symlink()),
-                key=_by_name,
-            )
+    the folder has an Other/ (or --other folders are given), with their sub-folders."""
+    files = _list_pets(class_folders(data_dir, other_dirs))
+    roots = other_roots(data_dir, other_dirs)
+    if roots:
+        files[OTHER] = [p for root in roots for p in _images_below(root)]
     return files
 
 
+def _list_pets(folders: dict[str, Path]) -> dict[str, list[Path]]:
+    return {
+        label: sorted(
+            (p for p in folder.iterdir() if is_image_name(p.name) and p.is_file() and not p.is_symlink()),
+            key=_by_name,
+        )
+        for label, folder in folders.items()
+        if label in CLASS_NAMES
+    }
+
+
+def kind_of(path: Path, root: Path) -> str:
+    """A non-pet photo's kind: its first sub-folder below its folder of non-pets."""
+    parts = path.relative_to(root).parts
+    return parts[0] if len(parts) > 1 else "."
+
+
 def _split_kinds(paths: list[Path], root: Path, validation_split: float, seed: int, limit: int | None):
-    """Others split by kind (the first sub-folder below the Other folder): whole kinds are
-    held out, so validation measures photos of things the run never saw."""
+    """Others split by kind (the first sub-folder below the Other folder). With many kinds,
+    whole kinds are held out, so validation measures photos of things the run never saw; with
+    few (fewer than MIN_KINDS_TO_HOLD_OUT), the same share of each kind is held out."""
     rng = random.Random(f"{seed}-other")
     if limit is not None and len(paths) > limit:
         paths = sorted(rng.sample(paths, limit), key=lambda p: str(p))
     kinds: dict[str, list[Path]] = {}
     for path in paths:
-        parts = path.relative_to(root).parts
-        kinds.setdefault(parts[0] if len(parts) > 1 else ".", []).append(path)
+        kinds.setdefault(kind_of(path, root), []).append(path)
+    index = ALL_CLASSES.index(OTHER)
+    if len(kinds) < MIN_KINDS_TO_HOLD_OUT:
+        train, validation = [], []
+        for kind in sorted(kinds):
+            photos = list(kinds[kind])
+            rng.shuffle(photos)
+            cut = len(photos) - round(len(photos) * validation_split)
+            train += [(p, index) for p in photos[:cut]]
+            validation += [(p, index) for p in sorted(photos[cut:], key=str)]
+        names = sorted(kinds)
+        return train, validation, {"train": names, "validation": names, "held_out": "a share of each kind"}
     order = sorted(kinds)
     rng.shuffle(order)
-    want, held, validation = validation_split * len(paths), 0, []
+    want, held, held_out = validation_split * len(paths), 0, []
     for kind in order:
-        if held >= want or len(validation) + 1 == len(order):
+        if held >= want or len(held_out) + 1 == len(order):
             break
-        validation.append(kind)
+        held_out.append(kind)
         held += len(kinds[kind])
-    train_kinds = sorted(k for k in kinds if k not in validation)
-    index = ALL_CLASSES.index(OTHER)
+    train_kinds = sorted(k for k in kinds if k not in held_out)
     return (
         [(p, index) for k in train_kinds for p in kinds[k]],
-        [(p, index) for k in sorted(validation) for p in kinds[k]],
-        {"train": train_kinds, "validation": sorted(validation)},
+        [(p, index) for k in sorted(held_out) for p in kinds[k]],
+        {"train": train_kinds, "validation": sorted(held_out), "held_out": "whole kinds"},
     )
 
 
 def split(
-    data_dir: Path, validation_split: float, seed: int, limit: int | None = None, other_dir: Path | None = None
+    data_dir: Path,
+    validation_split: float,
+    seed: int,
+    limit: int | None = None,
+    other_dirs: tuple[Path, ...] | Path | None = (),
 ) -> Split:
     """Pets balanced (same count per class), shuffled with `seed`, the last
     `validation_split` of each class held out; "other" photos, when there are any, split by
@@ -122,9 +168,8 @@ def split(
     depend on whether there are others."""
     if not 0.0 <= validation_split < 1.0:
         raise UsageError("--validation-split must be in [0, 1)")
-    folders = class_folders(data_dir, other_dir)
-    files = _list_folders(folders)
-    others = files.pop(OTHER, None)
+    folders = class_folders(data_dir, other_dirs)
+    files = _list_pets(folders)
     counts = {label: len(paths) for label, paths in files.items()}
     per_class = min(counts.values())
     if limit is not None:
@@ -142,11 +187,16 @@ def split(
         cut = per_class - n_val
         train += [(p, index) for p in paths[:cut]]
         validation += [(p, index) for p in paths[cut:]]
-    kinds: dict[str, list[str]] = {}
-    if others:
-        other_train, other_validation, kinds = _split_kinds(others, folders[OTHER], validation_split, seed, limit)
-        counts[OTHER] = len(others)
+    kinds: dict[str, dict[str, list[str]]] = {}
+    kind_by_path: dict[Path, str] = {}
+    for root in other_roots(data_dir, other_dirs):
+        others = _images_below(root)
+        if not others:
+            continue
+        other_train, other_validation, kinds[str(root)] = _split_kinds(others, root, validation_split, seed, limit)
+        counts[OTHER] = counts.get(OTHER, 0) + len(others)
         train += other_train
         validation += other_validation
+        kind_by_path.update((p, kind_of(p, root)) for p, _ in other_train + other_validation)
     rng.shuffle(train)
-    return Split(train, validation, counts, kinds)
+    return Split(train, validation, counts, kinds, kind_by_path)

@@ -25,12 +25,59 @@ from sorter.errors import ModelError
 from sorter.model import check_model_path, import_keras, quiet_stderr, read_metadata, runtime_path
 
 
+def head_path(model_path: Path) -> Path:
+    """The float softmax layer (and its temperature) of a model whose .tflite ends at the
+    pooled features: MODEL.head.npz beside MODEL.keras."""
+    return model_path.with_suffix(".head.npz")
+
+
 def save_model(model, path: Path, calibration) -> Path:
     """Save a Keras model as sorter models are saved: MODEL.keras (for resuming and
     re-exporting) and beside it MODEL.tflite, its int8 export that sorting runs. Returns
-    the .tflite path. `calibration`: see `export_int8`."""
+    the .tflite path. `calibration`: see `export_int8`.
+
+    A model on the backbone is exported up to its pooled features ("features"), and its
+    softmax layer ("classes") is written beside it as MODEL.head.npz, run in float by
+    `LiteClassifier`. Why: an int8 softmax output has 256 steps, so its confidence saturated
+    at 255/256 = 99.6 % for almost every photo, and neither --min-confidence nor the review
+    page could tell a doubtful photo from a sure one; in float, with a temperature fitted on
+    validation photos (`write_head`), the confidence means what it says. The features are
+    also what a personal head would be fitted on."""
     model.save(path)
+    names = {layer.name for layer in model.layers}
+    if {"features", "classes"} <= names:
+        keras = import_keras()
+        features = keras.Model(model.input, model.get_layer("features").output)
+        kernel, bias = model.get_layer("classes").get_weights()
+        write_head(head_path(path), kernel, bias, 1.0)
+        return export_int8(features, calibration, runtime_path(path))
     return export_int8(model, calibration, runtime_path(path))
+
+
+def write_head(path: Path, kernel: np.ndarray, bias: np.ndarray, temperature: float) -> None:
+    """Written whole (write-then-rename); plain arrays, read back with allow_pickle=False."""
+    temporary = path.with_name(path.name + ".tmp.npz")
+    np.savez(temporary, kernel=np.asarray(kernel, np.float32), bias=np.asarray(bias, np.float32),
+             temperature=np.float32(temperature))
+    temporary.replace(path)
+
+
+def read_head(path: Path) -> tuple[np.ndarray, np.ndarray, float]:
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            kernel, bias, temperature = data["kernel"], data["bias"], float(data["temperature"])
+    except (OSError, ValueError, KeyError) as exc:
+        raise ModelError(f"{path}: unreadable model head ({exc})") from exc
+    if kernel.ndim != 2 or bias.shape != (kernel.shape[1],) or not temperature > 0:
+        raise ModelError(f"{path}: not a sorter model head (kernel {kernel.shape}, bias {bias.shape})")
+    return kernel.astype(np.float64), bias.astype(np.float64), temperature
+
+
+def softmax(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
+    z = np.asarray(logits, np.float64) / temperature
+    z -= z.max(axis=1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=1, keepdims=True)
 
 
 def export_int8(model, calibration, path: Path) -> Path:
@@ -86,10 +133,18 @@ class LiteClassifier:
     batch per core at once (measured on 2 cores: ~10% more than one call on both cores)
     and an interpreter must not be shared between threads, so a call borrows a free one."""
 
-    def __init__(self, model_bytes: bytes, metadata: dict[str, Any], workers: int | None = None) -> None:
+    def __init__(
+        self,
+        model_bytes: bytes,
+        metadata: dict[str, Any],
+        workers: int | None = None,
+        head: tuple[np.ndarray, np.ndarray, float] | None = None,
+    ) -> None:
         from ai_edge_litert.interpreter import Interpreter
 
         self.metadata = metadata
+        #: (kernel, bias, temperature) of a model whose .tflite ends at its pooled features.
+        self.head = head
         self.class_names = class_names_of(metadata)
         self._free: queue.SimpleQueue = queue.SimpleQueue()
         # XNNPACK is applied at the first allocation, which prints "INFO: Created TensorFlow
@@ -107,8 +162,13 @@ class LiteClassifier:
             raise ModelError(f"not a sorter model (input type {details['dtype'].__name__}, expected uint8)")
         output_shape = [int(d) for d in outputs[0]["shape"]]
         columns = output_shape[1:]
-        # One column is an old sigmoid model, p(dog); otherwise one probability per class.
-        if columns not in ([1], [len(self.class_names)]) or (columns == [1] and self.class_names != CLASS_NAMES):
+        # One column is an old sigmoid model, p(dog); otherwise one probability per class, or
+        # the pooled features its float head turns into them.
+        if head is not None:
+            if columns != [head[0].shape[0]] or head[0].shape[1] != len(self.class_names):
+                raise ModelError(f"not a sorter model (output {output_shape}, head {list(head[0].shape)} "
+                                 f"for classes {list(self.class_names)})")
+        elif columns not in ([1], [len(self.class_names)]) or (columns == [1] and self.class_names != CLASS_NAMES):
             raise ModelError(f"not a sorter model (output {output_shape} for classes {list(self.class_names)})")
         self._sigmoid = columns == [1]
         self.image_size = int(shape[1])
@@ -116,12 +176,15 @@ class LiteClassifier:
 
     @classmethod
     def load(cls, path: Path, metadata: dict[str, Any] | None = None) -> LiteClassifier:
+        """`path`: MODEL.tflite; its MODEL.head.npz beside it when the metadata names one."""
         try:
             data = path.read_bytes()
         except OSError as exc:
             raise ModelError(f"{path}: cannot read model ({exc.strerror})") from exc
+        metadata = metadata or {}
+        head = read_head(path.with_name(metadata["head"]["file"])) if metadata.get("head") else None
         try:
-            return cls(data, metadata or {})
+            return cls(data, metadata, head=head)
         except ModelError as exc:
             raise ModelError(f"{path}: {exc}") from exc
         except Exception as exc:  # LiteRT raises ValueError/RuntimeError for a bad file
@@ -130,9 +193,20 @@ class LiteClassifier:
 
     def predict(self, batch):
         """(n, size, size, 3) uint8 RGB -> (n, len(class_names)) float32 probabilities."""
+        output = self.run(batch)
+        if self.head is not None:
+            kernel, bias, temperature = self.head
+            return softmax(output @ kernel + bias, temperature).astype(np.float32)
+        if self._sigmoid:
+            return np.stack([1.0 - output[:, 0], output[:, 0]], axis=1)
+        return output
+
+    def run(self, batch) -> np.ndarray:
+        """The .tflite's own output: probabilities, or the pooled features of a model with a head."""
         batch = np.ascontiguousarray(batch, dtype=np.uint8)
         if len(batch) == 0:
-            return np.zeros((0, len(self.class_names)), dtype=np.float32)
+            columns = self.head[0].shape[0] if self.head is not None else 1 if self._sigmoid else len(self.class_names)
+            return np.zeros((0, columns), dtype=np.float32)
         slot = self._free.get()
         try:
             interpreter, allocated = slot
@@ -145,8 +219,6 @@ class LiteClassifier:
             output = interpreter.get_tensor(self._output).reshape(len(batch), -1).astype(np.float32)
         finally:
             self._free.put(slot)
-        if self._sigmoid:
-            return np.stack([1.0 - output[:, 0], output[:, 0]], axis=1)
         return output
 
 

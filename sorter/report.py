@@ -154,6 +154,7 @@ def write_evaluation_report(result, report_dir: Path, image_size: int) -> list[P
     three_way = any(OTHER in row for row in result.confusion.values())
     kinds = tuple(MISTAKE_TITLES) if three_way else ("swapped",)
     return [
-        write_confusion_matrix(result.confusion, report_dir / "confusion.png", result.rate_lines()),
+        write_confusion_matrix(result.confusion, report_dir / "confusion.png",
+                               result.rate_lines() + result.calibration_lines() + result.kind_lines()),
         write_contact_sheet(result.mistakes, report_dir / "mistakes.png", kinds),
     ]

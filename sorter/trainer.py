@@ -86,8 +86,8 @@ def train_command(config) -> str:
     parts = [
         "sorter", "train", str(config.data_dir), "--out", str(config.out), "--backbone", config.backbone,
     ]
-    if config.other is not None:
-        parts += ["--other", str(config.other)]
+    for folder in config.other:
+        parts += ["--other", str(folder)]
     parts += [
         "--epochs", str(config.epochs), "--image-size", str(config.image_size),
         "--validation-split", str(config.validation_split), "--seed", str(config.seed),
@@ -154,8 +154,8 @@ def train(
     anything; the other workers return a WorkerDone."""
     from sorter.datasets import split as make_split
     from sorter.distribute import start
-    from sorter.evaluation import evaluate_items
-    from sorter.lite import LiteClassifier, save_model
+    from sorter.evaluation import fit_temperature, measure, score_items, validation_scenes
+    from sorter.lite import LiteClassifier, head_path, read_head, save_model, write_head
     from sorter.model import metadata_path
     from sorter.report import write_training_curves
     from sorter.training import calibration_images, checkpoint_dir, run_training
@@ -192,12 +192,26 @@ def train(
     config.out.parent.mkdir(parents=True, exist_ok=True)
     runtime = save_model(model, config.out, calibration_images(parts.train, config.image_size, config.seed))
     metadata = {"format": "sorter-model/1", "class_names": list(class_names)}
+    head = head_path(config.out)
+    if head.is_file():
+        metadata["head"] = {"file": head.name, "temperature": 1.0}
     validation = None
     if parts.validation:
         # Measured on the int8 model through the same inference path `sort` and `evaluate`
         # use, so that `sorter evaluate --split validation` reproduces this number exactly.
         classifier = LiteClassifier.load(runtime, metadata)
-        validation = evaluate_items(classifier, parts.validation, split="validation")
+        scored = score_items(classifier, parts.validation, kinds=parts.kind_of)
+        scenes = validation_scenes(classifier, parts, config.seed) if three_way else None
+        if "head" in metadata:
+            # Calibrated on the validation photos (with their pets in scenes): one number that
+            # changes no decision, only what the confidence says.
+            temperature = fit_temperature(scored.joined(scenes))
+            kernel, bias, _ = read_head(head)
+            write_head(head, kernel, bias, temperature)
+            metadata["head"]["temperature"] = round(temperature, 4)
+            scored = scored.with_temperature(temperature)
+            scenes = scenes.with_temperature(temperature) if scenes is not None else None
+        validation = measure(scored, "validation", scenes)
     curves = config.out.with_name(config.out.stem + "-curves.png")
     # A fine-tune: its parent's epochs first, then a line where it started.
     marker = (len(parent_history) - 1, f"--init-from, {config.image_size} px") if parent_history else None
@@ -211,7 +225,9 @@ def train(
             "preprocessing": "sorter.images.load_image: EXIF-rotated, whole image stretched "
             "to a square (INTER_AREA), 0..255; rescaling inside the model",
         },
-        "runtime": f"{runtime.name}: int8 LiteRT export of the .keras model (sorter.lite), the model sort runs",
+        "runtime": f"{runtime.name}: int8 LiteRT export of the .keras model (sorter.lite), the model sort runs"
+        + (f"; it ends at the pooled features, and {head.name} holds the float softmax layer and its temperature"
+           if "head" in metadata else ""),
         "backbone": {"name": config.backbone, "weights": weights.to_json() if weights else None},
         "validation_accuracy": validation.accuracy if validation else None,
         "validation_n": validation.n if validation else 0,
@@ -223,7 +239,7 @@ def train(
         "training": {
             "command": train_command(config),
             "data_dir": str(config.data_dir),
-            "other_dir": str(config.other) if config.other else None,
+            "other_dirs": [str(folder) for folder in config.other],
             "images_per_class_found": {k: v for k, v in parts.counts.items() if k != OTHER},
             "other_images_found": parts.counts.get(OTHER, 0),
             # Validation holds out whole kinds of non-pet photo: its number is about kinds

@@ -43,7 +43,7 @@ class TrainConfig:
     #: "efficientnet-lite0": ImageNet-pretrained (sorter.transfer); "none": the small
     #: network of `build_model`, from random weights.
     backbone: str = "efficientnet-lite0"
-    other: Path | None = None  # photos that are neither (else the data folder's Other/, if any)
+    other: tuple[Path, ...] = ()  # folders of photos that are neither (else the data folder's Other/, if any)
     distribute: str = "none"  # see sorter.distribute: none, mirrored or multi-worker
 
 

@@ -36,8 +36,9 @@ from pathlib import Path
 
 import numpy as np
 
+from sorter.augment import OTHER_CROP_AREA, PET_CROP_AREA, crop_view, scene_view
 from sorter.backbone import Weights, imagenet_backbone
-from sorter.config import cpu_cores
+from sorter.config import CLASS_NAMES, cpu_cores
 from sorter.distribute import Distribution
 from sorter.errors import ImageError, UsageError
 from sorter.images import load_image
@@ -60,7 +61,8 @@ CUT_BLOCK = 14
 CHUNK = 1024
 #: Views cached per training photo: 0 is the photo as sort sees it, 1-3 augmented ones.
 TRAIN_VIEWS = 4
-CACHE_FORMAT = "sorter-cache/1"
+#: /2: non-pets cropped down to a tenth, pets also pasted into scenes (`sorter.augment`).
+CACHE_FORMAT = "sorter-cache/2"
 
 
 @dataclass(frozen=True)
@@ -68,6 +70,7 @@ class Cached:
     maps: np.ndarray  # (n, h, w, c) float16
     labels: np.ndarray  # (n,) int
     broken: list[str]
+    index: np.ndarray  # (n,) position of each map's photo in the items cached
 
 
 def build_classifier(image_size: int, n_classes: int) -> tuple[object, Weights]:
@@ -91,24 +94,6 @@ def split_at_cut(model):
     return bottom, top
 
 
-def augmented_view(image: np.ndarray, rng: random.Random) -> np.ndarray:
-    """Mirrored, a random crop of 60-100% of the area (aspect 3:4 to 4:3) resized back, and
-    brightness/contrast jitter: the spread of framing and light a camera roll has."""
-    import cv2
-
-    size = image.shape[0]
-    area = rng.uniform(0.6, 1.0)
-    aspect = math.exp(rng.uniform(math.log(3 / 4), math.log(4 / 3)))
-    w = min(size, round(size * math.sqrt(area * aspect)))
-    h = min(size, round(size * math.sqrt(area / aspect)))
-    x0, y0 = rng.randint(0, size - w), rng.randint(0, size - h)
-    crop = cv2.resize(image[y0 : y0 + h, x0 : x0 + w], (size, size), interpolation=cv2.INTER_LINEAR)
-    crop = crop[:, ::-1]
-    contrast, brightness = rng.uniform(0.8, 1.2), rng.uniform(-25, 25)
-    mean = crop.mean()
-    return np.clip((crop.astype(np.float32) - mean) * contrast + mean + brightness, 0, 255).astype(np.uint8)
-
-
 def _manifest(items, image_size: int, views: int, seed: int) -> dict:
     digest = hashlib.sha256()
     for path, label in items:
@@ -118,7 +103,14 @@ def _manifest(items, image_size: int, views: int, seed: int) -> dict:
 
 
 def cache_maps(
-    bottom, items, folder: Path, *, views: int, seed: int, on_progress: Callable[[int, int], None] = lambda d, t: None
+    bottom,
+    items,
+    folder: Path,
+    *,
+    views: int,
+    seed: int,
+    scenes: list[Path] = (),
+    on_progress: Callable[[int, int], None] = lambda d, t: None,
 ) -> Cached:
     """Run the frozen bottom over every photo (and view) once, chunk by chunk on disk.
     A chunk is written whole (write-then-rename) or not at all, so a run killed at any
@@ -131,23 +123,40 @@ def cache_maps(
     folder.mkdir(parents=True, exist_ok=True)
     manifest_file.write_text(json.dumps(manifest, indent=1))
 
-    maps, labels, broken = [], [], []
+    maps, labels, broken, positions = [], [], [], []
     chunks = math.ceil(len(items) / CHUNK)
     for index in range(chunks):
         chunk = items[index * CHUNK : (index + 1) * CHUNK]
         file = folder / f"chunk-{index:05d}.npz"
         if not file.is_file():
-            _cache_chunk(bottom, chunk, file, views, seed, index)
+            _cache_chunk(bottom, chunk, file, views, seed, index, list(scenes))
         with np.load(file, allow_pickle=False) as data:
             ok = data["ok"]
             maps.append(data["maps"])
             labels.append(np.tile(np.array([y for _, y in chunk], np.int64)[ok], views))
+            positions.append(np.tile(np.arange(index * CHUNK, index * CHUNK + len(chunk))[ok], views))
             broken += [f"{p}: {e}" for p, e in zip((str(p) for p, _ in chunk), data["errors"].tolist(), strict=True) if e]
         on_progress(index + 1, chunks)
-    return Cached(np.concatenate(maps), np.concatenate(labels), broken)
+    if not maps:
+        empty = np.zeros(0, np.int64)
+        return Cached(np.zeros((0, *bottom.output_shape[1:]), np.float16), empty, broken, empty)
+    return Cached(np.concatenate(maps), np.concatenate(labels), broken, np.concatenate(positions))
 
 
-def _cache_chunk(bottom, chunk, file: Path, views: int, seed: int, index: int) -> None:
+def training_view(image: np.ndarray, label: int, view: int, kin: list[np.ndarray], scenes, rng: random.Random):
+    """View `view` (1 or more) of a training photo: pets a mild crop, and in the last view
+    pasted into a scene (alone, or with another pet of its kind from `kin`); non-pets a crop
+    of any size. `scenes()` decodes a random non-pet photo to paste onto."""
+    pet = label < len(CLASS_NAMES)
+    if pet and view == TRAIN_VIEWS - 1:
+        scene = scenes()
+        if scene is not None:
+            group = [image, rng.choice(kin)] if rng.random() < 1 / 3 else [image]
+            return scene_view(group, scene, rng)
+    return crop_view(image, rng, PET_CROP_AREA if pet else OTHER_CROP_AREA)
+
+
+def _cache_chunk(bottom, chunk, file: Path, views: int, seed: int, index: int, scenes: list[Path]) -> None:
     from concurrent.futures import ThreadPoolExecutor
 
     size = int(bottom.input_shape[1])
@@ -161,14 +170,29 @@ def _cache_chunk(bottom, chunk, file: Path, views: int, seed: int, index: int) -
     with ThreadPoolExecutor(cpu_cores()) as pool:
         decoded = list(pool.map(decode, [p for p, _ in chunk]))
     images = [d for d in decoded if isinstance(d, np.ndarray)]
+    labels = [y for (_, y), d in zip(chunk, decoded, strict=True) if isinstance(d, np.ndarray)]
     errors = np.array([d if isinstance(d, str) else "" for d in decoded])
     ok = errors == ""
     out = []
     if images:
         batch = np.stack(images)
         rng = random.Random(f"{seed}-{index}")
+        kin = {y: [im for im, label in zip(images, labels, strict=True) if label == y] for y in set(labels)}
+
+        def scene() -> np.ndarray | None:
+            for _ in range(3):  # a broken scene photo: try another
+                if not scenes:
+                    return None
+                found = decode(rng.choice(scenes))
+                if isinstance(found, np.ndarray):
+                    return found
+            return None
+
         for view in range(views):
-            pixels = batch if view == 0 else np.stack([augmented_view(image, rng) for image in batch])
+            pixels = batch if view == 0 else np.stack([
+                training_view(image, label, view, kin[label], scene, rng)
+                for image, label in zip(images, labels, strict=True)
+            ])
             out.append(bottom.predict(pixels, batch_size=64, verbose=0).astype(np.float16))
     maps = np.concatenate(out) if out else np.zeros((0, *bottom.output_shape[1:]), np.float16)
     temporary = file.with_name(file.stem + ".tmp.npz")
@@ -226,8 +250,9 @@ def run_transfer(
 
     cache = ckpt / f"cache-{config.image_size}px"
     started = time.monotonic()
+    scenes = [p for p, y in train_items if y == len(CLASS_NAMES)]  # pets are pasted onto non-pets
     train = cache_maps(bottom, dist.shard(train_items), cache / "train", views=TRAIN_VIEWS, seed=config.seed,
-                       on_progress=lambda d, t: on_cache("training photos", d, t))
+                       scenes=scenes, on_progress=lambda d, t: on_cache("training photos", d, t))
     val = cache_maps(bottom, dist.shard(val_items), cache / "validation", views=1, seed=config.seed,
                      on_progress=lambda d, t: on_cache("validation photos", d, t)) if val_items else None
     cache_seconds = time.monotonic() - started

@@ -66,8 +66,22 @@ def test_an_other_folder_gives_the_three_by_three_and_its_three_numbers(tmp_path
         "non-pets left out: 80.00% (4 of 5 non-pets left in place)",
         "pets lost to neither: 11.11% (1 of 9 pets left in place)",
     ]
+    # The fake is 100 % sure of everything, its three mistakes too: calibration says so.
+    assert lines[first + 3 : first + 8] == [
+        "expected calibration error: 21.43% (15 bins)",
+        "--min-confidence 0.50: 64.3% moved, 22.22% of them to the wrong folder",
+        "--min-confidence 0.80: 64.3% moved, 22.22% of them to the wrong folder",
+        "--min-confidence 0.90: 64.3% moved, 22.22% of them to the wrong folder",
+        "--min-confidence 0.95: 64.3% moved, 22.22% of them to the wrong folder",
+    ]
+    # Each kind of photo (the sub-folders of Other/ are kinds) and where it belongs.
+    assert "kind ┃ belongs ┃ photos ┃ where it belongs" in lines
+    for row in ("cat │ cats/ │ 4 │ 75.0%", "dog │ dogs/ │ 5 │ 80.0%", "cars │ left in place │ 2 │ 100.0%",
+                "food │ left in place │ 2 │ 100.0%", "people │ left in place │ 1 │ 0.0%"):
+        assert row in lines
     confusion = cv2.imread(str(tmp_path / "report" / "confusion.png"))
-    assert confusion.shape == (120 + 3 * 150 + 40 + 3 * 26, 120 + 3 * 150 + 20, 3)  # 3x3, three lines under it
+    # 3x3, then three rates, the calibration error, four coverage lines and five kinds under it
+    assert confusion.shape == (120 + 3 * 150 + 40 + 13 * 26, 120 + 3 * 150 + 20, 3)
     sheet = cv2.imread(str(tmp_path / "report" / "mistakes.png"))
     assert sheet.shape[0] == 3 * (30 + 160 + 34)  # a block per kind of mistake, one photo in each
 
@@ -86,6 +100,13 @@ def test_json_has_the_matrix_the_three_numbers_and_each_kind_of_mistake(tmp_path
     assert report["pet_accuracy"] == pytest.approx(7 / 9)
     assert report["non_pets_left_out"] == pytest.approx(4 / 5)
     assert report["pets_lost_to_neither"] == pytest.approx(1 / 9)
+    assert report["ece"] == pytest.approx(3 / 14)
+    assert report["coverage"][0] == {"min_confidence": 0.5, "moved": pytest.approx(9 / 14),
+                                     "error_among_moved": pytest.approx(2 / 9), "n_moved": 9}
+    assert {k["kind"]: (k["expected"], k["n"], k["right"]) for k in report["by_kind"]} == {
+        "cat": ("cat", 4, 3), "dog": ("dog", 5, 4), "cars": ("other", 2, 2), "food": ("other", 2, 2),
+        "people": ("other", 1, 0),
+    }
     kinds = {Path(m["path"]).parent.name + "/" + Path(m["path"]).name: (m["predicted"], m["kind"])
              for m in report["mistakes"]}
     assert kinds == {

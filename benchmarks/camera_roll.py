@@ -1,0 +1,95 @@
+"""Does the model sort a camera roll? Issue 17's targets, measured in one run.
+
+Runs `sorter evaluate --split validation --json` with a model (default: the bundled one) on
+the validation photos its metadata records, never trained on: studio pets, the same pets
+pasted small into everyday scenes, and every kind of non-pet (Caltech-101 kinds held out
+whole; a share of each of the everyday kinds and of the drawn text graphics). Prints each
+kind's share where it belongs, the calibration error and what --min-confidence moves, and
+each target with PASS or MISS.
+
+    python benchmarks/camera_roll.py
+    python benchmarks/camera_roll.py --model build/v10/default.keras
+
+The text graphics are drawn again if their folder is missing (benchmarks/make_text_graphics.py,
+the same seed and count as the metadata's command).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+from sort_speed import BUNDLED_MODEL, DATASET, sorter_command  # this folder is on sys.path
+
+HERE = Path(__file__).resolve().parent
+#: The everyday kinds each target covers (`everyday-not-pets` and the drawn text graphics).
+PEOPLE = {"people"}
+DOCUMENTS = {"documents", "slides", "pages", "charts", "screens"}
+ANIMALS = {"animals"}
+
+
+def share(kinds: list[dict], names) -> tuple[float, int]:
+    chosen = [k for k in kinds if names(k)]
+    n = sum(k["n"] for k in chosen)
+    return (sum(k["right"] for k in chosen) / n if n else float("nan")), n
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", type=Path, default=BUNDLED_MODEL)
+    parser.add_argument("--data", type=Path, default=DATASET)
+    args = parser.parse_args()
+
+    from sorter.model import read_metadata
+
+    training = read_metadata(args.model).get("training") or {}
+    for folder in training.get("other_dirs", []):
+        if not Path(folder).is_dir() and Path(folder).name == "text-graphics":
+            print(f"drawing the text graphics again into {folder}")
+            subprocess.run([sys.executable, str(HERE / "make_text_graphics.py"), folder], check=True)
+    run = subprocess.run([*sorter_command(), "evaluate", str(args.data), "--model", str(args.model),
+                          "--split", "validation", "--json"], capture_output=True, text=True)
+    if run.returncode != 0:
+        sys.exit(run.stderr.strip() or f"sorter evaluate exited with {run.returncode}")
+    report = json.loads(run.stdout)
+    kinds = report["by_kind"]
+    print(f"model: {args.model}\ncommand: {training.get('command', '?')}\n")
+    print(f"{'kind':<24} {'belongs':<14} {'photos':>6} {'where it belongs':>17}")
+    for k in kinds:
+        where = {"cat": "cats/", "dog": "dogs/", "other": "left in place"}[k["expected"]]
+        print(f"{k['kind']:<24} {where:<14} {k['n']:>6} {k['rate']:>16.1%}")
+    print()
+    everyday = set().union(PEOPLE, DOCUMENTS, ANIMALS, {"places", "food", "things"})
+    studio, n_studio = share(kinds, lambda k: k["kind"] in ("cat", "dog"))
+    scenes, n_scenes = share(kinds, lambda k: k["kind"].endswith(" in a scene"))
+    people, n_people = share(kinds, lambda k: k["kind"] in PEOPLE)
+    documents, n_documents = share(kinds, lambda k: k["kind"] in DOCUMENTS)
+    animals, n_animals = share(kinds, lambda k: k["kind"] in ANIMALS)
+    held_out, n_held_out = share(kinds, lambda k: k["expected"] == "other" and k["kind"] not in everyday)
+    rows = [
+        ("studio pets in the right folder", studio, n_studio, ">=", 0.985),
+        ("pets in scenes in the right folder", scenes, n_scenes, ">=", 0.92),
+        ("pets lost to neither", report["pets_lost_to_neither"], None, "<=", 0.01),
+        ("people left in place", people, n_people, ">=", 0.98),
+        ("documents and screenshots left in place", documents, n_documents, ">=", 0.99),
+        ("other animals left in place", animals, n_animals, ">=", 0.95),
+        ("held-out kinds (Caltech) left in place", held_out, n_held_out, ">=", 0.98),
+        ("expected calibration error", report["ece"], None, "<=", 0.02),
+    ]
+    for name, value, n, op, target in rows:
+        ok = value >= target if op == ">=" else value <= target
+        count = f" ({n} photos)" if n else ""
+        print(f"{name:<42} {value:>8.2%}  target {op} {target:.1%}  {'PASS' if ok else 'MISS'}{count}")
+    print()
+    for c in report["coverage"]:
+        print(f"--min-confidence {c['min_confidence']:.2f}: {c['moved']:.1%} moved, "
+              f"{c['error_among_moved']:.2%} of them to the wrong folder")
+    print(f"\n(reproduce: {shlex.join([*sorter_command(), 'evaluate', str(args.data), '--split', 'validation'])})")
+
+
+if __name__ == "__main__":
+    main()

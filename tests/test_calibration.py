@@ -1,0 +1,73 @@
+"""Confidence that means what it says: the temperature fitted on validation photos, the
+expected calibration error, what --min-confidence moves, and the float head of a model."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from sorter.augment import crop_view, scene_view, scenes_for_validation
+from sorter.errors import ModelError
+from sorter.evaluation import Scored, coverage_table, expected_calibration_error, fit_temperature, measure
+from sorter.lite import read_head, softmax, write_head
+
+NAMES = ("cat", "dog", "other")
+
+
+def overconfident(n: int = 4000, true_temperature: float = 3.0, seed: int = 0) -> Scored:
+    """Photos whose labels are drawn from softmax(z / 3) while the model says softmax(z):
+    a model three times too sure of itself."""
+    rng = np.random.default_rng(seed)
+    logits = rng.normal(0, 4, (n, 3))
+    truth = softmax(logits, true_temperature)
+    true = np.array([rng.choice(3, p=row) for row in truth])
+    return Scored([Path(f"{i}.jpg") for i in range(n)], true, softmax(logits), NAMES, ["x"] * n, [])
+
+
+def test_the_fitted_temperature_undoes_overconfidence() -> None:
+    scored = overconfident()
+    before = expected_calibration_error(scored)
+    temperature = fit_temperature(scored)
+    after = expected_calibration_error(scored.with_temperature(temperature))
+    assert temperature == pytest.approx(3.0, rel=0.15)
+    assert before > 0.1 and after < 0.03
+    # A temperature changes no decision: the same class wins for every photo.
+    assert (scored.with_temperature(temperature).probabilities.argmax(1) == scored.probabilities.argmax(1)).all()
+
+
+def test_coverage_counts_what_moves_and_what_is_wrong_among_it() -> None:
+    probabilities = np.array([[0.97, 0.02, 0.01],  # a sure cat, right
+                              [0.85, 0.10, 0.05],  # a cat at 85 %, really a dog
+                              [0.60, 0.30, 0.10],  # an unsure cat, right
+                              [0.05, 0.05, 0.90]])  # neither: never moved
+    scored = Scored([Path(f"{i}") for i in range(4)], np.array([0, 1, 0, 2]), probabilities, NAMES, ["x"] * 4, [])
+    table = {c.min_confidence: (c.moved, c.error_among_moved) for c in coverage_table(scored)}
+    assert table == {0.5: (0.75, pytest.approx(1 / 3)), 0.8: (0.5, 0.5), 0.9: (0.25, 0.0), 0.95: (0.25, 0.0)}
+    result = measure(scored)
+    assert [(k.kind, k.n, k.right) for k in result.by_kind] == [("x", 4, 3)]
+
+
+def test_a_head_round_trips_and_a_damaged_one_is_one_line(tmp_path: Path) -> None:
+    head = tmp_path / "m.head.npz"
+    write_head(head, np.ones((8, 3)), np.zeros(3), 1.7)
+    kernel, bias, temperature = read_head(head)
+    assert kernel.shape == (8, 3) and bias.shape == (3,) and temperature == pytest.approx(1.7)
+    head.write_bytes(b"not a zip")
+    with pytest.raises(ModelError, match=r"m\.head\.npz: unreadable model head"):
+        read_head(head)
+    np.savez(head, kernel=np.ones((8, 3)), bias=np.zeros(4), temperature=1.0)
+    with pytest.raises(ModelError, match="not a sorter model head"):
+        read_head(head)
+
+
+def test_training_views_keep_the_input_contract_and_are_seeded() -> None:
+    rng = np.random.default_rng(0)
+    pet, scene = (rng.integers(0, 255, (64, 64, 3), dtype=np.uint8) for _ in range(2))
+    for view in (crop_view(pet, random.Random(1), (0.1, 1.0)), scene_view([pet, pet], scene, random.Random(1), fence=1.0)):
+        assert view.shape == (64, 64, 3) and view.dtype == np.uint8
+    assert (scene_view([pet], scene, random.Random(5)) == scene_view([pet], scene, random.Random(5))).all()
+    composed = scenes_for_validation([(pet, 0), (pet, 1)], [scene], seed=3)
+    assert [label for _, label in composed] == [0, 1]
