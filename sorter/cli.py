@@ -40,6 +40,11 @@ def fail(exc: SorterError) -> typer.Exit:
     return typer.Exit(exc.exit_code)
 
 
+def as_error(exc: SorterError | OSError, where: Path) -> SorterError:
+    """An OSError (disk full, permissions) as the one-line error it is for the user."""
+    return exc if isinstance(exc, SorterError) else SorterError(f"{exc.filename or where}: {exc.strerror or exc}")
+
+
 def _version(value: bool) -> None:
     if value:
         print(f"sorter {__version__}")
@@ -215,6 +220,7 @@ def evaluate(
                      "default, the folders the model trained with)."),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")] = False,
+    no_personal: NoPersonalOption = False,
 ) -> None:
     """Measure a model on a labelled folder: accuracy, precision/recall, confusion matrix.
     With an Other/ folder (photos that are neither, in subfolders if you like): the 3x3
@@ -235,7 +241,7 @@ def evaluate(
     try:
         with _progress(not as_json) as (progress, task):
             result = evaluation.evaluate(
-                data_dir, model, split=split, report_dir=report, other=tuple(other or ()),
+                data_dir, model, split=split, report_dir=report, other=tuple(other or ()), personal=not no_personal,
                 progress=lambda done, total: progress.update(task, completed=done, total=total),
             )
     except SorterError as exc:
@@ -302,6 +308,11 @@ STATUS_STYLE = {
 #: whatever the folder: the most frequent, then one row for the rest.
 MAX_REASON_ROWS = 8
 
+NoPersonalOption = Annotated[
+    bool,
+    typer.Option("--no-personal", help="Ignore the personal model `sorter learn` made: the model's own decisions."),
+]
+
 LogFileOption = Annotated[
     Optional[Path], typer.Option("--log-file", help="Also append a line per file, timestamped, to this file.")
 ]
@@ -349,9 +360,7 @@ class _FileLog:
     def fail(self, exc: SorterError | OSError, directory: Path) -> typer.Exit:
         """`fail()` for an error that ends the command, after noting it in the log file (the
         terminal or journal gets it from `fail`)."""
-        error = exc if isinstance(exc, SorterError) else SorterError(
-            f"{exc.filename or directory}: {exc.strerror or exc}"
-        )
+        error = as_error(exc, directory)
         self.to_file(f"Error: {error}")
         return fail(error)
 
@@ -430,6 +439,8 @@ def _summary_table(summary):
     verb = "would move to" if summary.dry_run else "moved to"
     for folder in ("cats", "dogs"):
         table.add_row(f"{verb} {folder}/", "", str(summary.moved_to.get(folder, 0)))
+        for named in sorted(f for f in summary.moved_to if f.startswith(folder + "/")):
+            table.add_row(f"{verb} {escape(named)}/", "named pet", str(summary.moved_to[named]))
     if summary.companions:
         moved = "would move with their photos" if summary.dry_run else "moved with their photos"
         table.add_row(moved, "companions", str(summary.companions))
@@ -457,6 +468,7 @@ def sort_command(
         bool,
         typer.Option("--jsonl", help="Print one JSON object per file as it is done, then a summary line (any folder size)."),
     ] = False,
+    no_personal: NoPersonalOption = False,
 ) -> None:
     """Move every cat photo in DIRECTORY into DIRECTORY/cats/ and every dog photo into
     DIRECTORY/dogs/; photos of neither (with a three-class model) stay where they are.
@@ -497,7 +509,7 @@ def sort_command(
 
                 summary = service.sort_folder(
                     directory, model=model, recursive=recursive, dry_run=dry_run,
-                    min_confidence=min_confidence, on_start=on_start, on_result=on_result,
+                    min_confidence=min_confidence, on_start=on_start, on_result=on_result, personal=not no_personal,
                 )
         except (SorterError, OSError) as exc:
             raise log.fail(exc, directory) from None
@@ -511,7 +523,7 @@ def sort_command(
     totals = {
         "folder": str(summary.folder), "dry_run": dry_run, "counts": summary.counts,
         "moved_to": summary.moved_to, "companions": summary.companions,
-        "review_page": None if summary.review_page is None else str(summary.review_page),
+        "review_page": None if summary.review_page is None else str(summary.review_page), "model": summary.model,
     }
     if as_jsonl:
         print(json.dumps({"summary": totals}))
@@ -521,6 +533,8 @@ def sort_command(
         return
     # The folder on its own line: as a table title, rich would wrap a long path to the table's width.
     out.print(f"{'Plan for' if dry_run else 'Sorted'} {summary.folder}", markup=False, soft_wrap=True)
+    if " + " in summary.model:  # a personal model: say so (the bundled model alone goes without saying)
+        out.print(f"With {summary.model}", markup=False, soft_wrap=True)
     out.print(_summary_table(summary))
     if summary.recovered:
         out.print(f"Finished {summary.recovered} move(s) interrupted by an earlier crash.")
@@ -553,10 +567,8 @@ def undo(
 
     try:
         result = restore.undo(directory, all_runs=all_runs)
-    except SorterError as exc:
-        raise fail(exc) from None
-    except OSError as exc:
-        raise fail(SorterError(f"{exc.filename or directory}: {exc.strerror or exc}")) from None
+    except (SorterError, OSError) as exc:
+        raise fail(as_error(exc, directory)) from None
     # File names are escaped: "[b].jpg" is a fine photo name and not rich markup.
     for line in result.conflicts:
         err.print(f"[yellow]kept[/]: {escape(line)}", soft_wrap=True)
@@ -647,6 +659,7 @@ def watch_command(
     print_unit: Annotated[
         bool, typer.Option("--print-systemd-unit", help="Print a systemd user unit running this command, and exit.")
     ] = False,
+    no_personal: NoPersonalOption = False,
 ) -> None:
     """Sort the photos already in DIRECTORY, then every photo that arrives, until stopped
     with Ctrl-C or SIGTERM. A file is moved only once it is complete: closed by its writer
@@ -672,7 +685,7 @@ def watch_command(
             args = ["--model", str(resolve_model_path(model).absolute())] if model is not None else []
         except SorterError as exc:
             raise fail(exc) from None
-        args += ["--recursive"] * recursive + ["--polling"] * polling
+        args += ["--recursive"] * recursive + ["--polling"] * polling + ["--no-personal"] * no_personal
         if min_confidence:
             args += ["--min-confidence", f"{min_confidence:g}"]
         if log_file is not None:
@@ -684,7 +697,7 @@ def watch_command(
         try:
             summary = service.watch_folder(
                 directory, model=model, recursive=recursive, min_confidence=min_confidence, polling=polling,
-                on_result=log.result, on_notice=log.notice,
+                on_result=log.result, on_notice=log.notice, personal=not no_personal,
             )
         except (SorterError, OSError) as exc:
             raise log.fail(exc, directory) from None
@@ -693,6 +706,89 @@ def watch_command(
                  + (f"; left {neither} in place: {NEITHER_REASON}" if neither else "")
                  + (f"; undo with: sorter undo {summary.folder}" if summary.moved_to else ""))
 
+
+
+# --------------------------------------------------------------------------- learn
+
+
+@app.command()
+def learn(
+    directory: Annotated[
+        Optional[Path], typer.Argument(help="A sorted folder whose mistakes you put right.", show_default=False)
+    ] = None,
+    model: ModelOption = None,
+    forget: Annotated[
+        bool, typer.Option("--forget", help="Delete the personal model and everything it learnt, and exit.")
+    ] = False,
+) -> None:
+    """Learn from the photos you put right in DIRECTORY since sorter sorted it: a photo moved
+    from dogs/ to cats/ (or out of both: neither), a photo left in place that you filed, photos
+    you put into cats/ or dogs/ yourself, and your named pets (cats/Luna/ with 5 or more photos).
+    From then on sort, watch and evaluate use the personal model (--no-personal ignores it).
+
+    Prints the corrections by kind, how many of them the personal model places right when each
+    is held out of the fit, and how its decisions on the model's reference pets move; a model
+    that would put more than 0.5% of them in the wrong place is refused (exit 1).
+
+    Examples:
+
+      sorter learn ~/Pictures/roll
+
+      sorter learn --forget
+    """
+    from sorter import learning
+
+    if forget:
+        removed = learning.forget()
+        out.print(f"Forgot the personal model ({', '.join(str(p) for p in removed)})" if removed
+                  else "There was no personal model to forget.", markup=False, soft_wrap=True)
+        return
+    if directory is None:
+        raise fail(UsageError("give the folder to learn from (or --forget)"))
+    try:
+        with _progress(True) as (progress, task):
+            result = learning.learn(
+                directory, model=model,
+                progress=lambda what, done, total: progress.update(task, description=what, completed=done, total=total),
+            )
+    except (SorterError, OSError) as exc:
+        raise fail(as_error(exc, directory)) from None
+    for line in result.unreadable:
+        err.print(f"unreadable: {escape(line)}", soft_wrap=True)
+    for line in _learn_lines(result):
+        out.print(line, markup=False, soft_wrap=True)
+    if result.refused:
+        raise fail(SorterError(f"refused: {result.refused}"))
+
+
+def _learn_lines(result) -> list[str]:
+    lines = [f"Found {result.found} photo(s) you placed in {result.folder} ({result.new} new)"
+             + (f"; {result.kept} kept as sorted, held as they are" if result.kept else "")]
+    if result.dropped:
+        lines.append(f"Dropped {result.dropped} example(s) learnt on another model.")
+    if not result.kinds and not result.pets:
+        lines.append("Nothing to learn: move a wrongly sorted photo where it belongs (or file your own into "
+                     "cats/ or dogs/), then run `sorter learn` again.")
+        return lines
+    lines.append(f"{'kind':<24} {'photos':>6} {'bundled':>8} {'personal (held out)':>20}")
+    for k in result.kinds:
+        lines.append(f"{k.kind:<24} {k.photos:>6} {k.bundled_right:>8} {k.personal_right:>20}")
+    for pet in result.pets:
+        lines.append(f"{pet.name}: {pet.photos} photo(s); " + (
+            f"{pet.recognised} of them put into its folder when held out" if pet.learnt
+            else "too few to learn (5 or more)"))
+    if result.reference is not None:
+        r = result.reference
+        lines.append(f"Reference pets ({r.pets}): {r.wrong_before} in the wrong place before, {r.wrong_after} after"
+                     + (f"; {r.into_named} into a named pet's folder" if result.pets else ""))
+    else:
+        lines.append("This model has no reference set (MODEL.reference.npz): its pets could not be checked.")
+    if result.model_path is not None:
+        if result.pull == 0:
+            lines.append("Held out, no change of the head places more of them right: it keeps the model's decisions.")
+        lines.append(f"Saved {result.model_path}: sort, watch and evaluate now use {result.description} "
+                     "(--no-personal ignores it; `sorter learn --forget` deletes it).")
+    return lines
 
 
 def main() -> None:

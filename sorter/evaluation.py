@@ -360,14 +360,17 @@ def evaluate(
     report_dir: Path | None = None,
     progress: Progress = _no_progress,
     other: tuple[Path, ...] = (),
+    personal: bool = True,
 ) -> EvalResult:
     """`other`: folders of non-pet photos instead of DATA_DIR/Other/; with a split, the
-    folders the model trained with (from its metadata) unless given."""
+    folders the model trained with (from its metadata) unless given. `personal`: with the
+    user's personal model, when there is one for this model (`sorter.personal`)."""
     from sorter import lite
+    from sorter import personal as personal_model
     from sorter.datasets import ALL_CLASSES, kind_of, list_labelled, other_roots
     from sorter.datasets import split as make_split
 
-    classifier = lite.load_classifier(model)
+    classifier = personal_model.personalise(lite.load_classifier(model), model, personal)
     scenes = None
     if split == "all":
         files = list_labelled(data_dir, other)  # with "other" when the folder has an Other/

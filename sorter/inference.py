@@ -26,6 +26,8 @@ class Prediction:
     probabilities: tuple[float, ...] | None  # one per class name; None when the file could not be decoded
     class_names: tuple[str, ...] = CLASS_NAMES
     error: str | None = None
+    #: A named pet of the personal model (its sub-folder: "Luna" of cats/Luna/), when recognised.
+    pet: str | None = None
 
     @property
     def _top(self) -> int | None:
@@ -58,13 +60,40 @@ def _decode(path: Path, size: int) -> np.ndarray | str:
 def _predict(classifier: Classifier, decoded: list[tuple[Path, np.ndarray | str]]) -> list[Prediction]:
     names = tuple(classifier.class_names)
     images = [d for _, d in decoded if isinstance(d, np.ndarray)]
-    rows = iter(np.asarray(classifier.predict(np.stack(images))).tolist() if images else [])
-    return [
-        Prediction(path, tuple(next(rows)), names)
-        if isinstance(result, np.ndarray)
-        else Prediction(path, None, names, result)
-        for path, result in decoded
-    ]
+    # A personal model also names the pets it recognises (`personal.PersonalClassifier`).
+    named = getattr(classifier, "predict_named", None)
+    if not images:
+        probabilities, pets = np.zeros((0, len(names))), []
+    elif named is not None:
+        probabilities, pets = named(np.stack(images))
+    else:
+        probabilities = classifier.predict(np.stack(images))
+        pets = [None] * len(images)
+    rows = iter(zip(np.asarray(probabilities).tolist(), pets, strict=True))
+    predictions = []
+    for path, result in decoded:
+        if isinstance(result, np.ndarray):
+            row, pet = next(rows)
+            predictions.append(Prediction(path, tuple(row), names, pet=pet))
+        else:
+            predictions.append(Prediction(path, None, names, result))
+    return predictions
+
+
+def _features(classifier, decoded: list[tuple[Path, np.ndarray | str]]) -> list[tuple[Path, np.ndarray | str]]:
+    images = [d for _, d in decoded if isinstance(d, np.ndarray)]
+    rows = iter(classifier.run(np.stack(images)) if images else [])
+    return [(path, next(rows) if isinstance(result, np.ndarray) else result) for path, result in decoded]
+
+
+def features(
+    classifier, paths: Iterable[Path], *, batch_size: int = DEFAULT_BATCH_SIZE
+) -> Iterator[tuple[Path, np.ndarray | str]]:
+    """(path, pooled features) per path, in input order, for a model whose .tflite ends at its
+    pooled features (`LiteClassifier.run`); (path, why) for a file that cannot be decoded.
+    The same decoding and the same pool as `classify`: what `sorter learn` fits on is what
+    `sort` runs."""
+    return _pipeline(classifier, paths, _features, batch_size, None)
 
 
 def classify(
@@ -82,12 +111,16 @@ def classify(
     Measured on 2 cores (benchmarks/sort_speed.py), that beats one model call spread over
     both cores while a separate pool decodes: the two no longer wait on each other.
     """
+    return _pipeline(classifier, paths, _predict, batch_size, workers)
+
+
+def _pipeline(classifier, paths: Iterable[Path], run_batch, batch_size: int, workers: int | None):
     size = classifier.image_size
     workers = workers or cpu_cores()
     iterator = iter(paths)
     with ThreadPoolExecutor(max_workers=workers) as pool:
         decoding: deque[list[tuple[Path, Future[np.ndarray | str]]]] = deque()
-        predicting: deque[Future[list[Prediction]]] = deque()
+        predicting: deque[Future[list]] = deque()
 
         def decode_next() -> None:
             batch = list(islice(iterator, batch_size))
@@ -103,7 +136,7 @@ def classify(
                     batch = decoding.popleft()
                     decode_next()
                     decoded = [(path, future.result()) for path, future in batch]
-                    predicting.append(pool.submit(_predict, classifier, decoded))
+                    predicting.append(pool.submit(run_batch, classifier, decoded))
                 else:
                     yield from predicting.popleft().result()
         finally:  # stopped early (Ctrl-C, an error): drop the queued work

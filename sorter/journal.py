@@ -9,6 +9,10 @@ first member's sequence number) and `size`, and recovery settles a group as a wh
 ends wholly before or wholly after. Undo is journaled the same way ("unmove" intents, then
 "undo"; "keep" when a returned file stays sorted), which makes undo crash-safe too.
 
+After each batch a "seen" record per photo notes what sorter decided and the file's identity
+(device, inode, size) where it then was: what `sorter learn` compares with the folder as the
+user left it, to find the photos they put right. Moves and undo never read these records.
+
 The journal is read as a stream: what stays in memory is one byte of state per move and
 the few intents still pending, never the records themselves, so a million-move journal
 costs about a megabyte to recover from or undo.
@@ -170,6 +174,33 @@ def scan(root: Path) -> JournalState:
     for run_id in [r for r, run in state.runs.items() if not run.flags and not run.created_dirs]:
         del state.runs[run_id]  # only marks (the recovery's own run, say)
     return state
+
+
+@dataclass(frozen=True)
+class Seen:
+    """What a run decided about one photo ("seen" record): where the file was after the run
+    (relative to the folder), the label, "moved"/"neither"/"unsure", its identity, and for a
+    moved photo its move's sequence number (so an undone move can be told apart)."""
+
+    run: str
+    path: str
+    label: str
+    status: str
+    identity: tuple[int, int, int]  # st_dev, st_ino, st_size
+    seq: int | None = None
+
+
+def seen_of(root: Path) -> Iterator[Seen]:
+    """Every "seen" record, oldest first, streamed."""
+    for _, _, rec in _records(journal_path(root)):
+        if rec.get("op") == "seen":
+            try:
+                identity = tuple(int(n) for n in rec["id"])
+                if len(identity) != 3:
+                    continue
+                yield Seen(rec.get("run", ""), rec["path"], rec["label"], rec["status"], identity, rec.get("seq"))
+            except (KeyError, TypeError, ValueError):
+                continue  # written by a newer or damaged sorter: not worth failing `learn` over
 
 
 def moves_of(root: Path, run: RunState) -> Iterator[Move]:

@@ -13,6 +13,7 @@ Exporting needs TensorFlow (train time only); running needs only `ai_edge_litert
 
 from __future__ import annotations
 
+import hashlib
 import queue
 import warnings
 from pathlib import Path
@@ -143,6 +144,8 @@ class LiteClassifier:
         from ai_edge_litert.interpreter import Interpreter
 
         self.metadata = metadata
+        #: Which network this is, for the personal model fitted on its features (`sorter.personal`).
+        self.fingerprint = hashlib.sha256(model_bytes).hexdigest()[:32]
         #: (kernel, bias, temperature) of a model whose .tflite ends at its pooled features.
         self.head = head
         self.class_names = class_names_of(metadata)

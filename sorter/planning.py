@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -98,16 +98,23 @@ class Planner:
     """Plans destinations for a stream of predictions, remembering every name it has
     handed out so two files of one run never get the same destination."""
 
-    def __init__(self, root: Path, existing: dict[str, Iterable[str]], min_confidence: float) -> None:
+    def __init__(
+        self, root: Path, existing: dict[str, Iterable[str]], min_confidence: float,
+        list_names: Callable[[str], Iterable[str]] = lambda folder: (),
+    ) -> None:
         self.root = root
         self.min_confidence = min_confidence
         # names per destination folder: those already on disk plus those planned
         self.taken = {folder: NameIndex(names) for folder, names in existing.items()}
+        #: The names in a folder first planned into after the start (a named pet's, cats/Luna).
+        self.list_names = list_names
 
     def reserve(self, folder: str, names: list[str]) -> list[str]:
         """Pick and remember free names in `folder` for a photo and its companions (also
         used when a move must retry)."""
-        taken = self.taken.setdefault(folder, NameIndex())
+        taken = self.taken.get(folder)
+        if taken is None:
+            taken = self.taken[folder] = NameIndex(self.list_names(folder))
         chosen = free_names(names, taken)
         for name in chosen:
             taken.add(name)
@@ -115,8 +122,9 @@ class Planner:
 
     def decide(
         self, source: Path, label: str | None, confidence: float | None, error: str | None,
-        companions: tuple[Path, ...] = (),
+        companions: tuple[Path, ...] = (), pet: str | None = None,
     ) -> Decision:
+        """`pet`: a named pet the personal model recognised (a sub-folder name: cats/Luna/)."""
         stay = tuple((c, None) for c in companions)
         if label is None or confidence is None:
             return Decision(source, "unreadable", reason=error or "cannot decode", companions=stay)
@@ -128,7 +136,7 @@ class Planner:
                 reason=f"confidence {confidence:.0%} below --min-confidence {self.min_confidence:.0%}",
                 companions=stay,
             )
-        folder = CLASS_FOLDERS[label]
+        folder = CLASS_FOLDERS[label] + (f"/{pet}" if pet else "")
         name, *others = self.reserve(folder, [source.name, *(c.name for c in companions)])
         return Decision(
             source, "move", label, confidence, self.root / folder / name,

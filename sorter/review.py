@@ -80,13 +80,15 @@ class ReviewPage:
         self.per_group = per_group or PER_GROUP
         self.groups: dict[tuple[str, str], Group] = {}
         self.count = 0
+        #: What sorted the photos, when it is not the bundled model alone ("bundled model + 37 corrections").
+        self.model = ""
 
     def add(self, result) -> None:
         """Take one `service.FileResult`; a planned (dry-run) result has nothing to show."""
         if result.status == "planned":
             return
         if result.status == "moved":
-            key = ("moved", f"{result.destination.parent.name}/")
+            key = ("moved", f"{self._rel(result.destination.parent)}/")
             where, came_from = result.destination, self._rel(result.path)
         else:
             key = (result.status, reason_kind(result.reason))
@@ -123,7 +125,7 @@ class ReviewPage:
         # A new file, never one that is there already (a link put there would be written through).
         fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
         with open(fd, "w", encoding="utf-8") as f:
-            f.write(_head(self.root, self.count, groups))
+            f.write(_head(self.root, self.count, groups, self.model))
             for n, group in enumerate(groups):
                 f.write(self._section(n, group, thumbnails))
             f.write("</main>\n</body>\n</html>\n")
@@ -218,7 +220,7 @@ def _thumbnail(path: Path) -> tuple[str, int, int] | None:
     return f"data:image/jpeg;base64,{base64.b64encode(data.tobytes()).decode('ascii')}", width, height
 
 
-def _head(root: Path, total: int, groups: list[Group]) -> str:
+def _head(root: Path, total: int, groups: list[Group], model: str = "") -> str:
     from datetime import datetime
 
     moved = sum(g.count for g in groups if g.status == "moved")
@@ -271,7 +273,8 @@ figcaption b {{ display: block; }}
 <header>
 <h1>Sorted {_text(str(root))}</h1>
 <p class="sub">{datetime.now():%Y-%m-%d %H:%M} &middot; {files}: {moved:,} moved, {total - moved:,} left in place
-&middot; least confident first &middot; click a photo to open it &middot; <code>sorter undo</code> reverses the run</p>
+&middot; least confident first &middot; click a photo to open it &middot; <code>sorter undo</code> reverses the run
+{f"&middot; sorted with {_text(model)}" if model and model != "bundled model" else ""}</p>
 <nav>
 {chips}</nav>
 </header>

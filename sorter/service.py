@@ -59,6 +59,7 @@ class SortSummary:
     reasons: dict[tuple[str, str], int] = field(default_factory=dict)  # (status, reason kind) -> files
     review_page: Path | None = None  # DIR/.sorter/review.html, when the run wrote one
     review_error: str | None = None  # why it could not
+    model: str = ""  # what sorted: "bundled model", or "bundled model + 37 corrections"
 
 
 #: Distinct (status, reason kind) pairs a Tally counts apart.
@@ -78,7 +79,7 @@ class Tally:
     def add(self, result: FileResult) -> None:
         self.counts[result.status] = self.counts.get(result.status, 0) + 1
         if result.destination is not None:
-            folder = result.destination.parent.name
+            folder = _folder_of(result.destination)
             self.moved_to[folder] = self.moved_to.get(folder, 0) + 1
             self.companions += sum(dst is not None for _, dst in result.companions)
         if result.reason is not None:
@@ -86,6 +87,16 @@ class Tally:
             if key not in self.reasons and len(self.reasons) >= MAX_REASONS:
                 key = (result.status, "other reasons")  # bounded, should a new reason not follow the convention
             self.reasons[key] = self.reasons.get(key, 0) + 1
+
+
+def _folder_of(destination: Path) -> str:
+    """"cats", or "cats/Luna" for a named pet's folder (`sorter learn`)."""
+    from sorter.config import CLASS_FOLDERS
+
+    parent = destination.parent
+    if parent.parent.name in CLASS_FOLDERS.values():
+        return f"{parent.parent.name}/{parent.name}"
+    return parent.name
 
 
 def output_folders() -> frozenset[str]:
@@ -154,7 +165,7 @@ class Sorter:
 
         if self._planner is None:
             existing = {folder: _names_in(self.root / folder) for folder in CLASS_FOLDERS.values()}
-            self._planner = Planner(self.root, existing, self.min_confidence)
+            self._planner = Planner(self.root, existing, self.min_confidence, lambda folder: _names_in(self.root / folder))
         return self._planner
 
     def sort_entries(self, entries, batch_size: int | None = None):
@@ -190,7 +201,7 @@ class Sorter:
             # Looked up now, right before the move, so they are the companions of this moment.
             companions = find_companions(prediction.path) if prediction.label is not None else ()
             chunk.append(planner.decide(
-                prediction.path, prediction.label, prediction.confidence, prediction.error, companions
+                prediction.path, prediction.label, prediction.confidence, prediction.error, companions, prediction.pet
             ))
             if len(chunk) >= batch_size:
                 yield from self._apply(chunk, planner)
@@ -221,20 +232,56 @@ class Sorter:
             moved.append(True)
         return moved
 
+    def _missing_folders(self, folder: Path) -> list[Path]:
+        missing = []
+        while folder != self.root and not folder.is_dir():
+            missing.append(folder)
+            folder = folder.parent
+        return missing[::-1]
+
+    def _note_seen(self, decisions, results: dict[Path, FileResult], first_seq: dict[Path, int]) -> None:
+        """One "seen" record per photo sorter decided about (moved, or left as neither or
+        unsure), with its identity where it now is: what `sorter learn` compares the folder
+        with later. A batch costs one more write and fsync; a photo that cannot be stat'ed
+        (gone meanwhile) is simply not recorded."""
+        import os
+
+        records = []
+        for d in decisions:
+            result = results.get(d.source)
+            if result is not None and result.status != "moved":
+                continue  # vanished or failed: nothing was decided that a user could correct
+            if result is None and d.status not in ("neither", "unsure"):
+                continue
+            where = result.destination if result is not None else d.source
+            try:
+                st = os.lstat(where)
+            except OSError:
+                continue
+            record = {"path": os.path.relpath(where, self.root), "label": d.label,
+                      "status": "moved" if result is not None else d.status, "id": [st.st_dev, st.st_ino, st.st_size]}
+            if d.source in first_seq:
+                record["seq"] = first_seq[d.source]
+            records.append(record)
+        if records:
+            self.journal().append_many("seen", records)
+
     def _apply(self, decisions, planner):
         """Journal a batch of intents (one fsync), move, then mark them done (one fsync)."""
         from sorter.moves import sync_dirs
 
         moves = [d for d in decisions if d.status == "move"]
         results: dict[Path, FileResult] = {}
+        first_seq: dict[Path, int] = {}  # each moved photo's sequence number, for its "seen" record
         if moves and not self.dry_run:
             journal = self.journal()
-            for folder in {d.destination.parent for d in moves}:
-                if not folder.is_dir():
+            for folder in sorted({d.destination.parent for d in moves}):
+                # cats/, or cats/ then cats/Luna/ for a named pet (the parent first).
+                for created in self._missing_folders(folder):
                     # Journaled first: a crash right after mkdir must not leave an empty
                     # cats/ that undo does not know it may remove.
-                    journal.append("mkdir", path=folder.name)
-                    folder.mkdir(exist_ok=True)
+                    journal.append("mkdir", path=str(created.relative_to(self.root)))
+                    created.mkdir(exist_ok=True)
             pending = [(d, [(d.source, d.destination), *d.companions]) for d in moves]
             while pending:
                 seqs = journal.intents([pairs for _, pairs in pending])
@@ -272,7 +319,11 @@ class Sorter:
                 sync_dirs(touched)
                 journal.mark("done", done)
                 journal.mark("abandon", abandoned)
+                for (decision, _), group in zip(pending, seqs, strict=True):
+                    first_seq[decision.source] = group[0]
                 pending = retry
+        if not self.dry_run:
+            self._note_seen(decisions, results, first_seq)
         for d in decisions:
             if d.source in results:
                 yield results[d.source]
@@ -293,12 +344,15 @@ def sort_folder(
     on_start: Callable[[int], None] = lambda total: None,
     on_result: Callable[[FileResult], None] = lambda result: None,
     lock_wait: float = 0.0,
+    personal: bool = True,
 ) -> SortSummary:
     """Sort the images of `root` into `root/cats` and `root/dogs`, streaming: the folder is
     listed, classified and moved a batch at a time, so a million files cost no more memory
     than a thousand. `on_start` gets the number of entries from a cheap first pass (names
-    only, no file opened)."""
+    only, no file opened). `personal`: with the user's personal model, when there is one
+    for this model (`sorter.personal`)."""
     from sorter import lite
+    from sorter import personal as personal_model
     from sorter.images import scan_folder
     from sorter.journal import recover
     from sorter.lock import FolderLock
@@ -320,6 +374,9 @@ def sort_folder(
     try:
         if classifier is None:
             classifier = lite.load_classifier(model)
+        classifier = personal_model.personalise(classifier, model, personal)
+        if review is not None:
+            review.model = personal_model.describe(classifier, model)
         if not dry_run:
             recovered_info = recover(root)
             recovered = recovered_info.completed
@@ -344,6 +401,7 @@ def sort_folder(
     return SortSummary(
         root, dry_run, tally.counts, tally.moved_to, recovered, time.monotonic() - started,
         companions=tally.companions, reasons=tally.reasons, review_page=review_page, review_error=review_error,
+        model=personal_model.describe(classifier, model),
     )
 
 
@@ -442,6 +500,7 @@ def watch_folder(
     stop: threading.Event | None = None,
     settings: WatchSettings | None = None,
     batch_size: int | None = None,
+    personal: bool = True,
 ) -> WatchSummary:
     """Sort the images of `root`, then every image that arrives, until `stop` is set (or
     SIGINT/SIGTERM, when called from the main thread without `stop`).
@@ -449,11 +508,13 @@ def watch_folder(
     Holds the folder lock throughout, so `sorter sort`/`undo` on the same folder are
     refused while it runs. Files already there go through the same completeness check as
     new ones: a download in progress when the watcher starts is not moved half-written.
+    A personal model written by `sorter learn` meanwhile is used from the next batch on.
     """
     from sorter import lite
     from sorter.config import DEFAULT_BATCH_SIZE
     from sorter.journal import recover
     from sorter.lock import FolderLock
+    from sorter.personal import Follower, describe
     from sorter.watch import Watcher, WatchSettings
 
     started = time.monotonic()
@@ -486,12 +547,16 @@ def watch_folder(
                 ))
             if classifier is None:
                 classifier = lite.load_classifier(model)
+            follower = Follower(classifier, model, personal)
+            classifier = follower.classifier
             import numpy as np
 
             # Trace the model's graph now rather than on the first file to arrive (~0.5 s).
             size = classifier.image_size
             classifier.predict(np.zeros((1, size, size, 3), np.uint8))
             sorter = Sorter(root, classifier, min_confidence=min_confidence)
+            if describe(classifier, model) != describe(follower.base, model):
+                on_notice(WatchNotice(f"sorting with {describe(classifier, model)}"))
 
             def notify(message: str) -> None:
                 on_notice(WatchNotice(message, warning=True))
@@ -514,6 +579,10 @@ def watch_folder(
                             watcher.wait()
                             continue
                         state.check(sorter)
+                        changed = follower.check()  # one stat: a new personal model from `sorter learn`?
+                        if changed is not None:
+                            sorter.classifier = follower.classifier
+                            on_notice(WatchNotice(changed))
                         try:
                             for result in sorter.sort_entries(batch, batch_size=batch_size):
                                 report(result, watcher)

@@ -104,6 +104,15 @@ def make_dataset(root: Path, per_class: int = 24, cat_dir: str = "Cat", dog_dir:
     return root
 
 
+@pytest.fixture(autouse=True)
+def own_personal_model(tmp_path_factory, monkeypatch) -> Path:
+    """Every test has its own $XDG_DATA_HOME: a developer's personal model (`sorter learn`)
+    must never change what a test sorts, and a test must never write one into their home."""
+    data = tmp_path_factory.mktemp("xdg-data")
+    monkeypatch.setenv("XDG_DATA_HOME", str(data))
+    return data
+
+
 @pytest.fixture
 def fake_classifier() -> FakeClassifier:
     return FakeClassifier()

@@ -1,0 +1,41 @@
+"""Write MODEL.reference.npz, the reference set `sorter learn` checks a personal model on: the
+pooled features of up to 1,000 validation photos per class (cat, dog, other) of the split the
+model's metadata records, never trained on.
+
+    python benchmarks/make_reference_set.py sorter/models/default.keras ../shared/datasets/dogs-vs-cats-200
+    python benchmarks/make_reference_set.py build/v10/default.keras DATA --other ../shared/datasets/caltech101-not-pets
+
+The non-pet folders default to those the metadata names (skipped when not here). Needs only the
+plain install (the model's int8 .tflite computes the features); ~1 min for 3,000 photos at
+224 px on 2 cores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("model", type=Path, help="MODEL.keras (with MODEL.tflite ending at its pooled features)")
+    parser.add_argument("data", type=Path, help="the labelled folder the model was trained on (Cat/, Dog/)")
+    parser.add_argument("--other", type=Path, action="append", default=[], help="non-pet folders (repeatable)")
+    parser.add_argument("--per-class", type=int, default=1000)
+    args = parser.parse_args()
+
+    from sorter.reference import make_reference, read_reference
+
+    started = time.monotonic()
+    path = make_reference(args.model, args.data, tuple(args.other), per_class=args.per_class)
+    reference = read_reference(args.model)
+    counts = {name: int((reference.labels == i).sum()) for i, name in enumerate(reference.class_names)}
+    print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB): {counts} in {time.monotonic() - started:.0f} s")
+
+
+if __name__ == "__main__":
+    main()
