@@ -52,7 +52,8 @@ def photos(
         used = {p.resolve() for p, _ in parts.train + parts.validation}
     pets = list_labelled(data)
     pool = {label: [p for p in pets[label] if p.resolve() not in used] for label in ("cat", "dog")}
-    pool["other"] = [p for p in list_labelled(data, others)["other"] if p.resolve() not in used]
+    pool["other"] = [p for p in list_labelled(data, others)["other"]
+                     if p.resolve() not in used and p.parent.resolve() not in {f.resolve() for f in recurring}]
     rng = random.Random(seed)
     a: dict[Path, str] = {}
     b: dict[Path, str] = {}

@@ -784,7 +784,7 @@ def _learn_lines(result) -> list[str]:
     else:
         lines.append("This model has no reference set (MODEL.reference.npz): its pets could not be checked.")
     if result.model_path is not None:
-        if result.pull == 0:
+        if not any(result.pull or ()):
             lines.append("Held out, no change of the head places more of them right: it keeps the model's decisions.")
         lines.append(f"Saved {result.model_path}: sort, watch and evaluate now use {result.description} "
                      "(--no-personal ignores it; `sorter learn --forget` deletes it).")

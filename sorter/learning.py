@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from sorter.config import CLASS_FOLDERS
+from sorter.config import CLASS_FOLDERS, OTHER
 from sorter.errors import ModelError
 from sorter.heads import Head, fit_softmax, folds, one_hot, principal_basis
 from sorter.personal import Examples, PersonalModel, PetHead, normalised
@@ -102,7 +102,7 @@ class LearnResult:
     kinds: list[KindReport]
     pets: list[PetReport]
     reference: ReferenceReport | None
-    pull: float | None
+    pull: tuple[float, float] | None  # see `choose_head`
     model_path: Path | None  # written; None when refused or nothing to learn
     refused: str | None = None
     description: str = ""
@@ -144,7 +144,8 @@ def learn(
                            seconds=time.monotonic() - started)
     labels = np.array([names.index(label) for label in examples.labels])
     reference_rows = anchor.features if anchor is not None else np.zeros((0, examples.features.shape[1]))
-    problem = Problem.make(bundled, examples.features[~kept], labels[~kept], examples.features[kept], reference_rows)
+    problem = Problem.make(bundled, names, examples.features[~kept], labels[~kept], examples.features[kept],
+                           reference_rows)
     choice = choose_head(problem, check, progress)
     pet_heads, pet_reports = fit_pets(examples, anchor, progress)
     report = reference_report(check, bundled, choice.head, pet_heads) if check is not None else None
@@ -209,7 +210,7 @@ def _learnable(examples: Examples, names: tuple[str, ...]) -> Examples:
 @dataclass(frozen=True)
 class Choice:
     head: Head
-    pull: float
+    pull: tuple[float, float]  # how hard the examples pull: the rest, the swaps
     predicted: np.ndarray  # each example's label (index) from the head fitted without it
     refused: str | None = None
 
@@ -223,6 +224,7 @@ class Problem:
     where they vary (`basis`)."""
 
     bundled: Head
+    bundled_names: tuple[str, ...]
     features: np.ndarray
     labels: np.ndarray
     kept: np.ndarray
@@ -230,15 +232,24 @@ class Problem:
     basis: np.ndarray
 
     @classmethod
-    def make(cls, bundled: Head, features: np.ndarray, labels: np.ndarray, kept: np.ndarray,
+    def make(cls, bundled: Head, names: tuple[str, ...], features: np.ndarray, labels: np.ndarray, kept: np.ndarray,
              reference: np.ndarray) -> Problem:
         basis = principal_basis(np.concatenate([features, kept, reference]), BASIS)
-        return cls(bundled, features, labels, kept, reference, basis)
+        return cls(bundled, names, features, labels, kept, reference, basis)
 
-    def fit(self, pull: float, rows: np.ndarray | None = None, kept_rows: np.ndarray | None = None) -> Head:
+    @property
+    def swaps(self) -> np.ndarray:
+        """Mask of the examples the bundled head takes for the other pet (a cat it calls a dog):
+        pulled apart from the rest (`choose_head`), since such mistakes are mostly the model's
+        ordinary confusions, which a few examples rarely teach it to avoid."""
+        predicted = _top(self.bundled.probabilities(self.features))
+        pets = [i for i, name in enumerate(self.bundled_names) if name != OTHER]
+        return np.isin(self.labels, pets) & np.isin(predicted, pets) & (predicted != self.labels)
+
+    def fit(self, pulls: np.ndarray, rows: np.ndarray | None = None, kept_rows: np.ndarray | None = None) -> Head:
         """The bundled head moved by the examples (`rows` of them; default all), each weighing
-        `pull` anchors, and held to the bundled head's probabilities on the anchors (the kept
-        photos, `kept_rows` of them, and the reference half)."""
+        its `pulls` anchors, and held to the bundled head's probabilities on the anchors (the
+        kept photos, `kept_rows` of them, and the reference half)."""
         rows = np.arange(len(self.labels)) if rows is None else rows
         kept = self.kept if kept_rows is None else self.kept[kept_rows]
         anchors = np.concatenate([kept, self.reference])
@@ -246,27 +257,27 @@ class Problem:
         n = len(anchors) or ROWS_WITHOUT_REFERENCE
         features = np.concatenate([self.features[rows], anchors])
         targets = np.concatenate([one_hot(self.labels[rows], classes), self.bundled.probabilities(anchors)])
-        weights = np.concatenate([np.full(len(rows), pull / n), np.full(len(anchors), 1.0 / n)])
+        weights = np.concatenate([pulls[rows] / n, np.full(len(anchors), 1.0 / n)])
         return fit_softmax(features, targets, weights, self.bundled, l2=L2, basis=self.basis)
 
-    def cross_validated(self, pull: float) -> tuple[np.ndarray, int]:
+    def cross_validated(self, pulls: np.ndarray) -> tuple[np.ndarray, int]:
         """Each example's predicted label from a head fitted without it, and how many kept
         photos a head fitted without them would move (FOLDS folds of each)."""
         predicted = _top(self.bundled.probabilities(self.features))
         moved = 0
-        if pull == 0:
+        if not pulls.any():
             return predicted, 0
         kept_labels = _top(self.bundled.probabilities(self.kept))
         kept_folds = folds(len(self.kept), FOLDS)
         for i, held in enumerate(folds(len(self.labels), FOLDS)):
             held_kept = kept_folds[i] if i < len(kept_folds) else np.zeros(0, np.int64)
-            head = self.fit(pull, np.setdiff1d(np.arange(len(self.labels)), held),
+            head = self.fit(pulls, np.setdiff1d(np.arange(len(self.labels)), held),
                             np.setdiff1d(np.arange(len(self.kept)), held_kept))
             predicted[held] = _top(head.probabilities(self.features[held]))
             moved += int((_top(head.probabilities(self.kept[held_kept])) != kept_labels[held_kept]).sum())
         # Folds of kept photos beyond the examples' folds (fewer examples than FOLDS): held out alone.
         for held_kept in kept_folds[len(self.labels):]:
-            head = self.fit(pull, None, np.setdiff1d(np.arange(len(self.kept)), held_kept))
+            head = self.fit(pulls, None, np.setdiff1d(np.arange(len(self.kept)), held_kept))
             moved += int((_top(head.probabilities(self.kept[held_kept])) != kept_labels[held_kept]).sum())
         return predicted, moved
 
@@ -283,30 +294,39 @@ def wrong(head: Head, reference) -> tuple[int, int]:
 
 
 def choose_head(problem: Problem, check, progress: Progress) -> Choice:
-    """Of the heads fitted with each pull in PULLS, the one that, held out, puts the most
-    examples right net of the kept photos it would move, among those that keep the check half
-    of the reference pets where they were (to MAX_WORSE). Ties go to the smaller pull, the
-    head nearest the bundled one; pull 0 is the bundled head itself, chosen when no pull
-    gains anything (corrections that do not generalise yet)."""
-    bundled_right = int((_top(problem.bundled.probabilities(problem.features)) == problem.labels).sum())
-    best = Choice(problem.bundled, 0.0, _top(problem.bundled.probabilities(problem.features)))
-    best_score = bundled_right
+    """How hard the examples pull: for the rest, then for the swaps (`Problem.swaps`), each
+    from PULLS or 0, the pull whose head, held out, puts the most examples right net of the
+    kept photos it would move, among the heads that keep the check half of the reference pets
+    where they were (to MAX_WORSE). Ties go to the smaller pull, the head nearest the bundled
+    one; (0, 0) is the bundled head itself, chosen when no pull gains anything (corrections
+    that do not generalise yet)."""
+    swaps = problem.swaps
+    bundled_predicted = _top(problem.bundled.probabilities(problem.features))
+    best = Choice(problem.bundled, (0.0, 0.0), bundled_predicted)
+    best_score = int((bundled_predicted == problem.labels).sum())
     least_worse: float | None = None
     pets = int(check.pets.sum()) if check is not None else 0
-    for i, pull in enumerate(PULLS):
-        progress("fitting", i, len(PULLS))
-        head = problem.fit(pull)
+    steps = [(pull, 0.0) for pull in PULLS] + [(None, pull) for pull in PULLS]
+    for i, (rest, swap) in enumerate(steps):
+        progress("fitting", i, len(steps))
+        pull = (best.pull[0] if rest is None else rest, swap)
+        if rest is None and not swaps.any():
+            continue
+        pulls = np.where(swaps, pull[1], pull[0])
+        if not pulls.any():
+            continue
+        head = problem.fit(pulls)
         if pets:
             worse = (wrong(head, check)[0] - wrong(problem.bundled, check)[0]) / pets
             if worse > MAX_WORSE:
                 least_worse = worse if least_worse is None else min(least_worse, worse)
                 continue
-        predicted, moved = problem.cross_validated(pull)
+        predicted, moved = problem.cross_validated(pulls)
         score = int((predicted == problem.labels).sum()) - moved
         if score > best_score:
             best, best_score = Choice(head, pull, predicted), score
-    progress("fitting", len(PULLS), len(PULLS))
-    if best.pull == 0 and least_worse is not None:
+    progress("fitting", len(steps), len(steps))
+    if not any(best.pull) and least_worse is not None:
         return replace(best, refused=f"the personal model would put {least_worse:.1%} more of the reference pets in "
                                      f"the wrong place (at most {MAX_WORSE:.1%}); nothing was saved")
     return best
