@@ -416,3 +416,19 @@ def test_real_photos_corrections_on_one_folder_reduce_mistakes_on_another(tmp_pa
     right_before, pets = pets_right(b_names, before)
     right_after, _ = pets_right(b_names, after)
     assert right_after >= right_before - max(1, 0.005 * pets)
+
+
+def test_evaluate_uses_the_personal_model_unless_no_personal(tmp_path: Path, fake_model) -> None:
+    learning.learn(sorted_and_corrected(tmp_path / "roll", fake_model), model=fake_model)
+    data = tmp_path / "data"
+    for i in range(4):
+        photo(data / "Cat" / f"{i}.png", "cat", 500 + i)
+        photo(data / "Dog" / f"{i}.png", "dog", 510 + i)
+        goat(data / "Other" / "goats" / f"{i}.png", 520 + i)
+
+    def accuracy(*extra: str) -> float:
+        result = invoke("evaluate", data, "--model", fake_model, "--json", *extra)
+        assert result.exit_code == 0, result.output
+        return json.loads(result.stdout)["accuracy"]
+
+    assert accuracy() == 1.0 and accuracy("--no-personal") == 8 / 12  # the goats: dogs to the model alone
