@@ -60,15 +60,21 @@ class Found:
     def kind(self) -> str:
         """"dog -> cat", "cat -> neither", "neither -> dog", "unsure -> cat", "added -> cat",
         "cat -> cats/Luna" ..."""
-        return f"{_name(self.was, self.was_pet) if self.was else 'added'} -> {_name(_said(self.label), self.pet)}"
+        return f"{decision_name(self.was, self.was_pet) if self.was else 'added'} -> {placed_name(self.label, self.pet)}"
 
 
 def _said(label: str) -> str:
     return "neither" if label == OTHER else label
 
 
-def _name(label: str, pet: str | None) -> str:
-    return f"{CLASS_FOLDERS[label]}/{pet}" if pet else label
+def decision_name(decision: str, pet: str | None) -> str:
+    """How a kind names sorter's decision: cat, neither, unsure, cats/Luna."""
+    return f"{CLASS_FOLDERS[decision]}/{pet}" if pet else decision
+
+
+def placed_name(label: str, pet: str | None) -> str:
+    """How a kind names where the user has a photo: cat, neither, cats/Luna."""
+    return decision_name(_said(label), pet)
 
 
 def place(root: Path, path: Path) -> tuple[str, str | None]:

@@ -197,9 +197,9 @@ def _gather(found, base, progress: Progress) -> tuple[Examples, int, list[str], 
 
 
 def _was(found) -> str:
-    if found.was is None:
-        return ""
-    return f"{CLASS_FOLDERS[found.was]}/{found.was_pet}" if found.was_pet else found.was
+    from sorter.corrections import decision_name
+
+    return decision_name(found.was, found.was_pet) if found.was is not None else ""
 
 
 def _learnable(examples: Examples, names: tuple[str, ...]) -> Examples:

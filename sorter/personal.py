@@ -178,12 +178,10 @@ class Examples:
 
     def placed(self) -> np.ndarray:
         """Where the user has each photo, as `was` names sorter's decisions: cat, cats/Luna, neither."""
-        from sorter.config import CLASS_FOLDERS, OTHER
+        from sorter.corrections import placed_name
 
-        return np.array([
-            "neither" if label == OTHER else f"{CLASS_FOLDERS[label]}/{pet}" if pet else label
-            for label, pet in zip(self.labels, self.pets, strict=True)
-        ], dtype=str)
+        return np.array([placed_name(str(label), str(pet)) for label, pet in zip(self.labels, self.pets, strict=True)],
+                        dtype=str)
 
     def kept(self) -> np.ndarray:
         """Mask of the photos sorter decided about that the user left as they were (anchors)."""

@@ -45,8 +45,9 @@ class UndoResult:
 
 
 def _remove_if_empty(root: Path, folders) -> None:
-    """Remove folders sorter created (cats/, dogs/) once empty: only then were they ours."""
-    for folder in dict.fromkeys(folders):
+    """Remove folders sorter created (cats/, dogs/, cats/Luna/) once empty: only then were they
+    ours. Deepest first: cats/Luna/ must go before cats/ can."""
+    for folder in sorted(dict.fromkeys(folders), key=lambda f: -len(Path(f).parts)):
         try:
             (root / folder).rmdir()
         except OSError:

@@ -71,6 +71,7 @@ class Tally:
     """Counts per status, per destination folder and per reason a file was left in place
     (its kind: see `planning.reason_kind`), shared by `sort` and `watch`."""
 
+    root: Path | None = None  # destinations are counted by their folder relative to it: cats, cats/Luna
     counts: dict[str, int] = field(default_factory=dict)
     moved_to: dict[str, int] = field(default_factory=dict)
     companions: int = 0
@@ -79,7 +80,8 @@ class Tally:
     def add(self, result: FileResult) -> None:
         self.counts[result.status] = self.counts.get(result.status, 0) + 1
         if result.destination is not None:
-            folder = _folder_of(result.destination)
+            parent = result.destination.parent
+            folder = parent.relative_to(self.root).as_posix() if self.root else parent.name
             self.moved_to[folder] = self.moved_to.get(folder, 0) + 1
             self.companions += sum(dst is not None for _, dst in result.companions)
         if result.reason is not None:
@@ -87,16 +89,6 @@ class Tally:
             if key not in self.reasons and len(self.reasons) >= MAX_REASONS:
                 key = (result.status, "other reasons")  # bounded, should a new reason not follow the convention
             self.reasons[key] = self.reasons.get(key, 0) + 1
-
-
-def _folder_of(destination: Path) -> str:
-    """"cats", or "cats/Luna" for a named pet's folder (`sorter learn`)."""
-    from sorter.config import CLASS_FOLDERS
-
-    parent = destination.parent
-    if parent.parent.name in CLASS_FOLDERS.values():
-        return f"{parent.parent.name}/{parent.name}"
-    return parent.name
 
 
 def output_folders() -> frozenset[str]:
@@ -364,7 +356,7 @@ def sort_folder(
         raise UsageError("--min-confidence must be between 0 and 1")
     if classifier is None:
         lite.resolve_model_path(model)  # a wrong --model fails before anything else happens
-    tally = Tally()
+    tally = Tally(root)
     lock = FolderLock(root, wait=lock_wait)
     recovered = 0
     review = None if dry_run else ReviewPage(root)  # a dry run changes nothing, .sorter/ included
@@ -522,7 +514,7 @@ def watch_folder(
     if not 0.0 <= min_confidence <= 1.0:
         raise UsageError("--min-confidence must be between 0 and 1")
     batch_size = batch_size or DEFAULT_BATCH_SIZE
-    tally = Tally()
+    tally = Tally(root)
     mode = ""
 
     def report(result: FileResult, watcher: Watcher) -> None:
