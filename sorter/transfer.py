@@ -38,6 +38,7 @@ import numpy as np
 
 from sorter.backbone import Weights, imagenet_backbone
 from sorter.config import cpu_cores
+from sorter.decoder_output import captured, quietly
 from sorter.distribute import Distribution
 from sorter.errors import ImageError, UsageError
 from sorter.images import load_image
@@ -154,11 +155,11 @@ def _cache_chunk(bottom, chunk, file: Path, views: int, seed: int, index: int) -
 
     def decode(path: Path) -> np.ndarray | str:
         try:
-            return load_image(path, size)
+            return quietly(load_image, path, size)
         except ImageError as exc:
             return str(exc)
 
-    with ThreadPoolExecutor(cpu_cores()) as pool:
+    with captured(), ThreadPoolExecutor(cpu_cores()) as pool:
         decoded = list(pool.map(decode, [p for p, _ in chunk]))
     images = [d for d in decoded if isinstance(d, np.ndarray)]
     errors = np.array([d if isinstance(d, str) else "" for d in decoded])
