@@ -387,12 +387,15 @@ class _FileLog:
             verb = "moved" if result.status == "moved" else "would move"
             where = self._rel(result.destination)
             detail = f"({result.label}, {result.confidence:.0%})"
-            name += _with_companions(result)
-            self.line(f"{verb} {name} -> {where} {detail}",
-                      f"[{STATUS_STYLE[result.status]}]{verb}[/] {escape(name)} -> {escape(where)} [dim]{detail}[/]")
-            return
-        plain = f"{result.status}: {name}{_detail(result)}: {result.reason}"
-        self.line(plain, f"[{STATUS_STYLE.get(result.status, '')}]{result.status}[/]: {escape(plain.split(': ', 1)[1])}")
+            group = name + _with_companions(result)
+            self.line(f"{verb} {group} -> {where} {detail}",
+                      f"[{STATUS_STYLE[result.status]}]{verb}[/] {escape(group)} -> {escape(where)} [dim]{detail}[/]")
+        else:
+            plain = f"{result.status}: {name}{_detail(result)}: {result.reason}"
+            self.line(plain, f"[{STATUS_STYLE.get(result.status, '')}]{result.status}[/]: {escape(plain.split(': ', 1)[1])}")
+        # What the decoder printed about the file ("Corrupt JPEG data: ..."), under its line.
+        for warning in result.warnings:
+            self.line(f"warning: {name}: {warning}", f"[yellow]warning[/]: {escape(name)}: {escape(warning)}")
 
     def notice(self, notice) -> None:
         self.line(notice.message, f"[yellow]{escape(notice.message)}[/]" if notice.warning else None)

@@ -9,7 +9,7 @@ import threading
 import time
 from collections.abc import Callable
 from contextlib import contextmanager, nullcontext
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -32,6 +32,8 @@ class FileResult:
     reason: str | None = None
     #: The photo's companions: (where each was, where it is now, or None if it stayed).
     companions: tuple[tuple[Path, Path | None], ...] = ()
+    #: What the decoder printed about the photo ("Corrupt JPEG data: ..."): it may still be sorted.
+    warnings: tuple[str, ...] = ()
 
     def to_json(self) -> dict:
         return {
@@ -44,6 +46,7 @@ class FileResult:
             "companions": [
                 {"path": str(path), "destination": None if dst is None else str(dst)} for path, dst in self.companions
             ],
+            "warnings": list(self.warnings),
         }
 
 
@@ -183,19 +186,27 @@ class Sorter:
                 entry = skipped.popleft()
                 yield FileResult(entry.path, "skipped", reason=entry.reason)
 
+        def with_warnings(results):
+            for result in results:
+                printed = warned.pop(result.path, ())
+                yield replace(result, warnings=printed) if printed else result
+
         planner = self.planner()
         chunk = []
+        warned: dict[Path, tuple[str, ...]] = {}  # of this chunk's photos: planning has no use for them
         for prediction in classify(self.classifier, photos(), batch_size=batch_size):
             yield from reported()
+            if prediction.warnings:
+                warned[prediction.path] = prediction.warnings
             # Looked up now, right before the move, so they are the companions of this moment.
             companions = find_companions(prediction.path) if prediction.label is not None else ()
             chunk.append(planner.decide(
                 prediction.path, prediction.label, prediction.confidence, prediction.error, companions
             ))
             if len(chunk) >= batch_size:
-                yield from self._apply(chunk, planner)
+                yield from with_warnings(self._apply(chunk, planner))
                 chunk = []
-        yield from self._apply(chunk, planner)
+        yield from with_warnings(self._apply(chunk, planner))
         yield from reported()
 
     def _move_group(self, pairs: list[tuple[Path, Path]]) -> list[bool]:
