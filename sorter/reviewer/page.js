@@ -180,7 +180,7 @@
   }
 
   function takeBack() {
-    return change("/api/undo", undefined, (photo) => `took back: ${photo.name} is in ${place(photo.path)} again`);
+    return change("/api/undo", {}, (photo) => `took back: ${photo.name} is in ${place(photo.path)} again`);
   }
 
   // The card below or above: the nearest by horizontal position in the next row.

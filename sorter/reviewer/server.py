@@ -100,7 +100,7 @@ class App:
     def _has_token(self, value: str | None) -> bool:
         return value is not None and hmac.compare_digest(value.encode(), self.token.encode())
 
-    def handle(self, method: str, target: str, headers, body: Callable[[], bytes | None]) -> Reply:
+    def handle(self, method: str, target: str, headers, body: bytes) -> Reply:
         if (headers.get("Host") or "").lower() not in self.hosts:
             return _error(403, "this server answers only to 127.0.0.1, [::1] and localhost")
         url = urlsplit(target)
@@ -121,7 +121,7 @@ class App:
             if not self._has_token(headers.get("X-Sorter-Token")) or (origin is not None and origin not in self.origins):
                 return _error(403, "a change needs the page's token")
             if url.path == "/api/move":
-                return self._move(body())
+                return self._move(body)
             return self._answer(self.session.take_back)
         if method == "GET" and url.path not in POST_PATHS:
             return self._get(url.path, query)
@@ -173,9 +173,9 @@ class App:
             photos = session.catalog.page(key, cursor)
         return _json({"photos": [session.card(p) for p in photos]})
 
-    def _move(self, raw: bytes | None) -> Reply:
+    def _move(self, raw: bytes) -> Reply:
         try:
-            request = json.loads(raw or b"")
+            request = json.loads(raw)
             photo_id, choice = request["id"], request["to"]
         except (ValueError, KeyError, TypeError):
             return _error(400, 'expected {"id": NUMBER, "to": "cat" | "dog" | "neither"}')
@@ -201,13 +201,17 @@ class _Handler(BaseHTTPRequestHandler):
     sys_version = ""
 
     def _reply(self, method: str) -> None:
-        def body() -> bytes | None:
+        try:
             length = int(self.headers.get("Content-Length") or 0)
-            return self.rfile.read(length) if 0 <= length <= MAX_BODY else None
-
-        reply = self.server.app.handle(method, self.path, self.headers, body)  # type: ignore[attr-defined]
-        if method == "POST" and int(self.headers.get("Content-Length") or 0) and not reply.status == 200:
-            self.close_connection = True  # a refused POST's body may be unread: do not read it as the next request
+        except ValueError:
+            length = -1
+        if 0 <= length <= MAX_BODY:
+            # Read whether or not it is used: left unread, it would be taken for the next request.
+            body = self.rfile.read(length)
+            reply = self.server.app.handle(method, self.path, self.headers, body)  # type: ignore[attr-defined]
+        else:
+            reply = _error(413, "request too large")
+            self.close_connection = True
         self.send_response(reply.status)
         kind = reply.content_type + ("" if reply.content_type == "image/jpeg" else "; charset=utf-8")
         self.send_header("Content-Type", kind)
