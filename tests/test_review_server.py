@@ -83,9 +83,17 @@ class Client:
         return status, json.loads(data) if data.startswith(b"{") else data
 
     def cards(self) -> dict[str, dict]:
+        """The page's first load: every card by name (and the catalog's generation, which a move names)."""
         status, groups = self.json("GET", "/api/groups")
         assert status == 200
+        self.generation = groups["generation"]
         return {p["name"]: {**p, "heading": (g["status"], g["title"])} for g in groups["groups"] for p in g["photos"]}
+
+    def move(self, photo: int, to: str, **kwargs):
+        return self.json("POST", "/api/move", {"id": photo, "to": to, "generation": self.generation}, **kwargs)
+
+    def thumbnail(self, photo: int):
+        return self.request("GET", f"/thumb/{photo}?v={self.generation}")
 
 
 @pytest.fixture
@@ -125,7 +133,7 @@ def served(folder):
 
 
 def move(client: Client, name: str, to: str, **kwargs):
-    return client.json("POST", "/api/move", {"id": client.cards()[name]["id"], "to": to}, **kwargs)
+    return client.move(client.cards()[name]["id"], to, **kwargs)
 
 
 # ---------------------------------------------------------------------------- security
@@ -139,7 +147,7 @@ def test_without_the_token_everything_is_refused_and_nothing_moves(served) -> No
         assert client.request("GET", path, headers={"Cookie": f"sorter-review-{client.port}=guess"}, cookie=False)[0] == 403
     assert client.request("GET", "/?token=guess", cookie=False)[0] == 403
     person = client.cards()["person.jpg"]["id"]
-    body = json.dumps({"id": person, "to": "neither"}).encode()
+    body = json.dumps({"id": person, "to": "neither", "generation": client.generation}).encode()
     assert client.request("POST", "/api/move", body, cookie=False)[0] == 403  # the header alone
     assert client.request("POST", "/api/move", body, token=False)[0] == 403  # the cookie alone: CSRF
     assert client.request("POST", "/api/undo", b"", token=False)[0] == 403
@@ -179,10 +187,11 @@ def test_paths_never_come_from_the_request(served) -> None:
                  "/cats/cat.jpg", "/page.js/../../journal.jsonl", "/.sorter/journal.jsonl"):
         status, _, body = client.request("GET", path)
         assert status in (400, 404) and secret not in body, (path, status)
+    client.cards()
     for bad in ({"id": "../outside/secret.jpg", "to": "cat"}, {"id": str(outside / "secret.jpg"), "to": "dog"},
                 {"id": True, "to": "cat"}, {"id": 0.0, "to": "cat"}, {"id": 0, "to": "../cats"},
                 {"id": 0, "to": "/tmp"}, {"id": 10**9, "to": "cat"}, {"path": "cats/cat.jpg", "to": "dog"}):
-        status, _ = client.json("POST", "/api/move", bad)
+        status, _ = client.json("POST", "/api/move", {**bad, "generation": client.generation})
         assert status in (400, 409), bad
     assert client.json("GET", "/api/photos?group=g0&after=../1")[0] == 400
     assert layout(root) == sorted_layout
@@ -207,13 +216,14 @@ def test_a_symbolic_link_is_never_listed_served_or_moved(served) -> None:
     cat = cards["cat.jpg"]["id"]
     (root / "cats" / "cat.jpg").unlink()
     (root / "cats" / "cat.jpg").symlink_to(outside / "secret.jpg")
-    assert client.request("GET", f"/thumb/{cat}")[0] == 404
-    status, answer = client.json("POST", "/api/move", {"id": cat, "to": "dog"})
+    assert client.thumbnail(cards["tree.jpg"]["id"])[0] == 200
+    assert client.thumbnail(cat)[0] == 404
+    status, answer = client.move(cat, "dog")
     assert status == 409 and "no longer there" in answer["error"]
     # A folder on the way swapped for a link: not followed either.
     (root / "dogs").rename(root / "dogs-real")
     (root / "dogs").symlink_to(outside, target_is_directory=True)
-    assert client.request("GET", f"/thumb/{cards['person.jpg']['id']}")[0] == 404
+    assert client.thumbnail(cards["person.jpg"]["id"])[0] == 404
     assert (root / "cats" / "cat.jpg").is_symlink() and sorted(os.listdir(outside)) == ["secret.jpg"]
 
 
@@ -276,6 +286,20 @@ def test_a_busy_folder_is_a_clear_message_and_nothing_moves(served) -> None:
     assert move(client, "person.jpg", "cat")[0] == 200 and (root / "cats" / "person.MOV").is_file()
 
 
+def test_after_another_sorter_changed_the_folder_a_click_asks_for_a_reload_which_lists_it_again(served) -> None:
+    client, root, _, before = served
+    cards = client.cards()
+    old = client.generation
+    assert runner.invoke(app, ["undo", str(root)]).exit_code == 0  # the sort, taken back behind the page's back
+    status, answer = client.move(cards["cat.jpg"]["id"], "dog")
+    assert status == 409 and answer["error"].endswith("reload the page")
+    assert {k: v for k, v in layout(root).items() if not k.startswith(".sorter")} == before  # the lock aside
+    reloaded = client.cards()  # the page's reload
+    assert client.generation != old and reloaded["cat.jpg"]["path"] == "cat.jpg"
+    assert client.request("GET", f"/thumb/{cards['cat.jpg']['id']}?v={old}")[0] == 404  # an old page's numbers
+    assert client.move(reloaded["cat.jpg"]["id"], "cat")[0] == 200 and (root / "cats" / "cat.jpg").is_file()
+
+
 def test_a_large_group_pages_least_confident_first(tmp_path: Path) -> None:
     root, outside = tmp_path / "pets", tmp_path / "outside"
     root.mkdir()
@@ -287,7 +311,8 @@ def test_a_large_group_pages_least_confident_first(tmp_path: Path) -> None:
         cats = next(g for g in groups["groups"] if g["title"] == "cats/")
         assert cats["count"] == 132 and len(cats["photos"]) == 100
         # A correction out of the first page shifts nothing for the next one: it pages by cursor.
-        assert client.json("POST", "/api/move", {"id": cats["photos"][0]["id"], "to": "dog"})[0] == 200
+        client.generation = groups["generation"]
+        assert client.move(cats["photos"][0]["id"], "dog")[0] == 200
         _, more = client.json("GET", f"/api/photos?group={cats['key']}&after={cats['photos'][-1]['id']}")
         shown = cats["photos"] + more["photos"]
         assert len(shown) == 132 and len({p["id"] for p in shown}) == 132

@@ -88,7 +88,12 @@ class Filed:
 
 class Catalog:
     def __init__(self, root: Path) -> None:
+        import secrets
+
         self.root = root
+        #: Names this catalog's numbering: a page loaded from an older catalog (before another
+        #: sorter changed the folder) must not move photo 17 of this one.
+        self.generation = secrets.token_hex(4)
         self.photos: list[Photo] = []
         self.groups: dict[str, Group] = {}
         self._by_title: dict[tuple[str, str], str] = {}
@@ -113,7 +118,7 @@ class Catalog:
         if key is None:
             reasons = sum(g.status != "moved" for g in self.groups.values())
             if status != "moved" and title != PUT_BACK and reasons >= MAX_REASON_GROUPS:
-                status, title = status, "other reasons"
+                title = "other reasons"
                 key = self._by_title.get((status, title))
         if key is None:
             key = f"g{len(self.groups)}"

@@ -5,7 +5,6 @@
 
 (() => {
   const token = document.querySelector('meta[name="sorter-token"]').content;
-  const nonce = document.querySelector('meta[name="sorter-nonce"]').content;
   const main = document.getElementById("groups");
   const chips = document.getElementById("chips");
   const status = document.getElementById("status");
@@ -13,6 +12,7 @@
   const KEYS = { c: "cat", d: "dog", n: "neither" };
   const sections = new Map(); // group key -> {group, el, grid, count, chip, more, cursor}
   let pageSize = 100;
+  let generation = ""; // the server's numbering of the photos this page shows
 
   function el(tag, props = {}, ...children) {
     const node = document.createElement(tag);
@@ -46,10 +46,10 @@
   const place = (path) => (path.includes("/") ? path.slice(0, path.lastIndexOf("/") + 1) : "the folder");
 
   function card(photo) {
-    const thumb = `/thumb/${photo.id}?v=${nonce}`;
+    const thumb = `/thumb/${photo.id}?v=${generation}`;
     const img = el("img", { src: thumb, alt: photo.name, loading: "lazy", decoding: "async" });
     img.addEventListener("error", () => img.replaceWith(el("span", { class: "none", text: "no preview" })));
-    const link = el("a", { href: `/view/${photo.id}?v=${nonce}`, target: "_blank", rel: "noopener" }, img);
+    const link = el("a", { href: `/view/${photo.id}?v=${generation}`, target: "_blank", rel: "noopener" }, img);
     let said;
     if (photo.confidence !== null) {
       const label = photo.label === "other" ? "neither" : photo.label;
@@ -162,8 +162,10 @@
   async function change(path, body, done) {
     const focused = document.activeElement && document.activeElement.closest("figure");
     const wasFocused = body && focused && Number(focused.dataset.id) === body.id ? focusAfter(focused) : null;
+    const started = performance.now();
     try {
       const data = await api(path, body);
+      performance.measure("sorter-change", { start: started }); // request to answer, for benchmarks/review_server.py
       for (const group of data.groups) section(group);
       const figure = put(data.photo);
       counts(data.groups);
@@ -176,7 +178,7 @@
   }
 
   function correct(id, choice) {
-    return change("/api/move", { id, to: choice }, (photo) => `${photo.name} is in ${place(photo.path)}`);
+    return change("/api/move", { id, to: choice, generation }, (photo) => `${photo.name} is in ${place(photo.path)}`);
   }
 
   function takeBack() {
@@ -227,6 +229,7 @@
     try {
       const data = await api("/api/groups");
       pageSize = data.page;
+      generation = data.generation;
       document.getElementById("title").textContent = `Review ${data.folder}`;
       document.title = `sorter review: ${data.folder}`;
       document.getElementById("sub").textContent =

@@ -60,6 +60,7 @@ CSP = (
 )
 PHOTO_URL = re.compile(r"/(thumb|view)/(\d{1,9})")
 CHOICES = ("cat", "dog", "neither")
+EXPECTED = 'expected {"id": NUMBER, "to": "cat" | "dog" | "neither", "generation": "..."}'
 POST_PATHS = frozenset({"/api/move", "/api/undo"})
 GET_PATHS = frozenset({"/", "/api/groups", "/api/photos", *ASSETS})
 
@@ -88,7 +89,6 @@ class App:
         self.port = port
         self.token = secrets.token_urlsafe(32)
         self.cookie = f"sorter-review-{port}"
-        self.nonce = secrets.token_hex(4)  # in thumbnail URLs: a photo number means another photo next session
         self.hosts = {f"127.0.0.1:{port}", f"localhost:{port}", f"[::1]:{port}"}
         self.origins = {f"http://{host}" for host in self.hosts}
         self._page = resources.files("sorter.reviewer").joinpath("page.html").read_text(encoding="utf-8")
@@ -133,12 +133,16 @@ class App:
 
     def _get(self, path: str, query: dict[str, list[str]]) -> Reply:
         if path == "/":
-            page = self._page.replace("{{token}}", html.escape(self.token)).replace("{{nonce}}", self.nonce)
+            page = self._page.replace("{{token}}", html.escape(self.token))
             return Reply(200, page.encode(), "text/html")
         if path in ASSETS:
             name, kind = ASSETS[path]
             return Reply(200, resources.files("sorter.reviewer").joinpath(name).read_bytes(), kind)
         if path == "/api/groups":
+            try:
+                self.session.refresh()
+            except FolderLocked:
+                pass  # a sort is running: the page shows the folder as last listed, and a click says busy
             return _json(self._groups(first_page=True))
         if path == "/api/photos":
             return self._photos(query)
@@ -146,6 +150,8 @@ class App:
         if photo is None:
             return _error(404, "not found")
         size = VIEW_PX if photo.group(1) == "view" else THUMB_PX
+        if query.get("v", [""])[0] != self.session.catalog.generation:
+            return _error(404, "no such photo in this listing: reload the page")
         data = self.session.thumbnail(int(photo.group(2)), size, THUMB_QUALITY)
         if data is None:
             return _error(404, "no preview")
@@ -158,6 +164,7 @@ class App:
             listed = [(g.to_json(), session.catalog.page(g.key) if first_page else []) for g in groups]
         return {
             "folder": str(session.root), "total": len(session.catalog.photos), "page": PAGE,
+            "generation": session.catalog.generation,
             "groups": [{**group, "photos": [session.card(p) for p in photos]} for group, photos in listed],
         }
 
@@ -176,12 +183,12 @@ class App:
     def _move(self, raw: bytes) -> Reply:
         try:
             request = json.loads(raw)
-            photo_id, choice = request["id"], request["to"]
+            photo_id, choice, generation = request["id"], request["to"], request["generation"]
         except (ValueError, KeyError, TypeError):
-            return _error(400, 'expected {"id": NUMBER, "to": "cat" | "dog" | "neither"}')
-        if type(photo_id) is not int or choice not in CHOICES:
-            return _error(400, 'expected {"id": NUMBER, "to": "cat" | "dog" | "neither"}')
-        return self._answer(lambda: self.session.correct(photo_id, choice))
+            return _error(400, EXPECTED)
+        if type(photo_id) is not int or choice not in CHOICES or not isinstance(generation, str):
+            return _error(400, EXPECTED)
+        return self._answer(lambda: self.session.correct(photo_id, choice, generation))
 
     def _answer(self, change: Callable) -> Reply:
         try:

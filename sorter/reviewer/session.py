@@ -30,6 +30,7 @@ from sorter.reviewer.catalog import REVIEW_RUN_PREFIX, Catalog, Photo, load_cata
 Choice = Literal["cat", "dog", "neither"]
 #: The label a correction is journaled with (what `sorter learn` will read).
 LABELS = {"cat": "cat", "dog": "dog", "neither": OTHER}
+CHANGED = "another sorter changed the folder since this page was loaded; reload the page"
 
 
 @dataclass(frozen=True)
@@ -110,23 +111,28 @@ class Session:
 
     # ---------------------------------------------------------------- correcting
 
-    def _journal_stamp(self) -> tuple[int, int, int] | None:
+    def _journal_stamp(self) -> tuple:
+        """Changes when anyone writes the journal or the record of photos left in place."""
         from sorter.journal import journal_path
+        from sorter.verdicts import verdicts_path
 
-        try:
-            info = os.stat(journal_path(self.root))
-        except FileNotFoundError:
-            return None
-        return (info.st_ino, info.st_size, info.st_mtime_ns)
+        stamp = []
+        for path in (journal_path(self.root), verdicts_path(self.root)):
+            try:
+                info = os.stat(path)
+                stamp.append((info.st_ino, info.st_size, info.st_mtime_ns))
+            except FileNotFoundError:
+                stamp.append(None)
+        return tuple(stamp)
 
-    def _settle(self) -> None:
-        """Under the lock, before a move: if someone else wrote the journal since we last
-        looked (a sort, perhaps killed), settle it as every command does first. Skipped when
-        only we wrote it, so a correction does not read a 100,000-move journal."""
-        from sorter.journal import recover
-
+    def _check_unchanged(self) -> None:
+        """Under the lock, before a move: if another sorter wrote the journal since we listed
+        the folder (a sort, a watch, an undo), what the page shows may be wrong, and a crashed
+        sort may have left moves to settle: refuse, and let the page's reload list it again
+        (`refresh`, which settles the journal first as every command does). Our own writes do
+        not count, so a correction never reads a 100,000-move journal."""
         if self._journal_stamp() != self._seen:
-            recover(self.root)
+            raise ReviewConflict(CHANGED)
 
     def _session_journal(self):
         from sorter.journal import Journal
@@ -150,15 +156,36 @@ class Session:
         origin = os.path.dirname(photo.origin or "")
         return self.root / origin if origin and _real_folder(self.root, origin) else self.root
 
-    def correct(self, photo_id: int, choice: Choice) -> Photo:
+    def refresh(self) -> None:
+        """List the folder again if another sorter changed it since (a sort, a watch, an
+        undo wrote the journal or the record of photos left in place): the page is being
+        (re)loaded. The photos get new numbers, so corrections made before can no longer be
+        taken back with `u` (`sorter undo` still can). Raises FolderLocked while a sort runs."""
+        from sorter.journal import recover
+        from sorter.lock import FolderLock
+
+        with self._moving:
+            if self._journal_stamp() == self._seen:
+                return
+            with FolderLock(self.root):
+                catalog = load_catalog(self.root, recover(self.root).state)
+                self._seen = self._journal_stamp()
+            with self.lock:
+                self.catalog = catalog
+                self._corrections.clear()
+
+    def correct(self, photo_id: int, choice: Choice, generation: str) -> Photo:
         """File the photo (with its companions) as `choice`, journaled; the photo as it is now.
-        Raises FolderLocked (busy) or ReviewConflict."""
+        `generation`: the catalog the page's numbers are from. Raises FolderLocked (busy) or
+        ReviewConflict."""
         from sorter.companions import find_companions
         from sorter.filing import file_groups
         from sorter.journal import Move
         from sorter.lock import FolderLock
 
         with self._moving:
+            if generation != self.catalog.generation:
+                raise ReviewConflict(CHANGED)
             photo = self.photo(photo_id)
             if photo is None:
                 raise ReviewConflict(f"no photo number {photo_id}")
@@ -166,7 +193,7 @@ class Session:
             if target is None:
                 return photo
             with FolderLock(self.root):
-                self._settle()
+                self._check_unchanged()
                 source = self.root / photo.path
                 try:
                     if not stat.S_ISREG(os.lstat(source).st_mode):
@@ -204,7 +231,7 @@ class Session:
                 raise ReviewConflict("nothing to take back")
             last = self._corrections[-1]
             with FolderLock(self.root):
-                self._settle()
+                self._check_unchanged()
                 journal = self._journal
                 if journal is None or not journal.is_current() or journal.run != last.run:
                     self._corrections.clear()
