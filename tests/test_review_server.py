@@ -178,6 +178,21 @@ def test_a_foreign_host_or_origin_is_refused(served) -> None:
     assert layout(root) == sorted_layout
 
 
+def test_it_listens_on_the_loopback_addresses_only(served) -> None:
+    import socket
+
+    client = served[0]
+    listening = subprocess.run(["ss", "-Hltn", f"sport = :{client.port}"], capture_output=True, text=True)
+    if listening.returncode != 0:
+        pytest.skip("ss (iproute2) not available")
+    addresses = {line.split()[3].rsplit(":", 1)[0] for line in listening.stdout.splitlines()}
+    assert addresses <= {"127.0.0.1", "[::1]"} and "127.0.0.1" in addresses
+    if socket.has_ipv6 and "[::1]" in addresses:
+        connection = http.client.HTTPConnection("::1", client.port, timeout=10)
+        connection.request("GET", "/api/groups", headers={"Host": f"[::1]:{client.port}", "Cookie": client.cookie})
+        assert connection.getresponse().status == 200
+
+
 def test_paths_never_come_from_the_request(served) -> None:
     client, root, outside, _ = served
     sorted_layout = layout(root)
