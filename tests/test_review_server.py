@@ -254,6 +254,22 @@ def test_names_are_data_never_markup(served) -> None:
 # ---------------------------------------------------------------------------- corrections
 
 
+def test_what_each_card_says_comes_from_the_journal_and_the_last_sorts_record(served) -> None:
+    client, root, _, _ = served
+    moves = [json.loads(line) for line in journal_path(root).read_text().splitlines()]
+    person = next(r for r in moves if r.get("src") == "person.jpg")
+    assert person["label"] == "dog" and 0.99 < person["confidence"] <= 1.0
+    assert "label" not in next(r for r in moves if r.get("src") == "person.MOV")  # a companion: its photo's
+    cards = client.cards()
+    assert (cards["person.jpg"]["heading"], cards["person.jpg"]["label"]) == (("moved", "dogs/"), "dog")
+    assert cards["person.jpg"]["confidence"] == person["confidence"] and cards["person.jpg"]["with"] == ["person.MOV"]
+    assert cards["tree.jpg"]["heading"] == ("neither", "not a cat or a dog") and cards["tree.jpg"]["confidence"] == 1.0
+    write_image(root / "late.jpg", RED)  # arrived after the sort: no word about it yet
+    assert "late.jpg" not in client.cards()  # the folder is listed when it starts, not on every load
+    (root / ".sorter" / "left.jsonl").touch()  # another sorter wrote: the reload lists the folder again
+    assert client.cards()["late.jpg"]["heading"] == ("unsorted", "not sorted yet")
+
+
 def test_a_correction_moves_the_photo_with_its_companion_journaled_and_sorter_undo_reverses_it(served) -> None:
     client, root, _, before = served
     status, answer = move(client, "person.jpg", "neither")
