@@ -698,6 +698,44 @@ def watch_command(
 
 
 
+# --------------------------------------------------------------------------- review
+
+
+@app.command("review")
+def review_command(
+    directory: Annotated[Path, typer.Argument(help="A folder sorted by `sorter sort` or `sorter watch`.")],
+    port: Annotated[int, typer.Option(min=0, max=65535, help="Port on 127.0.0.1 and ::1 (0: any free one).")] = 0,
+    no_browser: Annotated[bool, typer.Option("--no-browser", help="Print the URL; do not open a browser.")] = False,
+) -> None:
+    """Look through a sort in the browser and put it right: a local page with the folder's
+    photos grouped as the review page groups them, least confident first, each with Cat, Dog
+    and Neither buttons (keys c, d, n; u takes back the last). A click moves the photo, with
+    its companions, at once: journaled, and undone by `sorter undo` like any move.
+
+    Prints the page's URL (with its secret token) as the first line, opens it, and serves
+    until Ctrl-C. Only this machine can reach it (127.0.0.1 and ::1).
+
+    Examples:
+
+      sorter review ~/Pictures/pets
+
+      sorter review ~/Pictures/pets --port 8765 --no-browser
+    """
+    from sorter.reviewer.server import serve
+
+    def ready(started) -> None:
+        print(started.url, flush=True)
+        err.print(f"Reviewing {escape(str(started.folder))}: {started.photos:,} photo(s). Stop with Ctrl-C.",
+                  soft_wrap=True)
+
+    try:
+        serve(directory, port=port, open_browser=not no_browser, on_ready=ready)
+    except SorterError as exc:
+        raise fail(exc) from None
+    except OSError as exc:
+        raise fail(SorterError(f"{exc.filename or directory}: {exc.strerror or exc}")) from None
+
+
 def main() -> None:
     import os
 
