@@ -396,12 +396,15 @@ class _FileLog:
             verb = "moved" if result.status == "moved" else "would move"
             where = self._rel(result.destination)
             detail = f"({result.label}, {result.confidence:.0%})"
-            name += _with_companions(result)
-            self.line(f"{verb} {name} -> {where} {detail}",
-                      f"[{STATUS_STYLE[result.status]}]{verb}[/] {escape(name)} -> {escape(where)} [dim]{detail}[/]")
-            return
-        plain = f"{result.status}: {name}{_detail(result)}: {result.reason}"
-        self.line(plain, f"[{STATUS_STYLE.get(result.status, '')}]{result.status}[/]: {escape(plain.split(': ', 1)[1])}")
+            group = name + _with_companions(result)
+            self.line(f"{verb} {group} -> {where} {detail}",
+                      f"[{STATUS_STYLE[result.status]}]{verb}[/] {escape(group)} -> {escape(where)} [dim]{detail}[/]")
+        else:
+            plain = f"{result.status}: {name}{_detail(result)}: {result.reason}"
+            self.line(plain, f"[{STATUS_STYLE.get(result.status, '')}]{result.status}[/]: {escape(plain.split(': ', 1)[1])}")
+        # What the decoder printed about the file ("Corrupt JPEG data: ..."), under its line.
+        for warning in result.warnings:
+            self.line(f"warning: {name}: {warning}", f"[yellow]warning[/]: {escape(name)}: {escape(warning)}")
 
     def notice(self, notice) -> None:
         self.line(notice.message, f"[yellow]{escape(notice.message)}[/]" if notice.warning else None)
@@ -706,6 +709,42 @@ def watch_command(
                  + (f"; left {neither} in place: {NEITHER_REASON}" if neither else "")
                  + (f"; undo with: sorter undo {summary.folder}" if summary.moved_to else ""))
 
+
+
+# --------------------------------------------------------------------------- review
+
+
+@app.command("review")
+def review_command(
+    directory: Annotated[Path, typer.Argument(help="A folder sorted by `sorter sort` or `sorter watch`.")],
+    port: Annotated[int, typer.Option(min=0, max=65535, help="Port on 127.0.0.1 and ::1 (0: any free one).")] = 0,
+    no_browser: Annotated[bool, typer.Option("--no-browser", help="Print the URL; do not open a browser.")] = False,
+) -> None:
+    """Look through a sort in the browser and put it right: a local page with the folder's
+    photos grouped as the review page groups them, least confident first, each with Cat, Dog
+    and Neither buttons (keys c, d, n; u takes back the last). A click moves the photo, with
+    its companions, at once: journaled, and undone by `sorter undo` like any move.
+
+    Prints the page's URL (with its secret token) as the first line, opens it, and serves
+    until Ctrl-C. Only this machine can reach it (127.0.0.1 and ::1).
+
+    Examples:
+
+      sorter review ~/Pictures/pets
+
+      sorter review ~/Pictures/pets --port 8765 --no-browser
+    """
+    from sorter.reviewer.server import serve
+
+    def ready(started) -> None:
+        print(started.url, flush=True)
+        err.print(f"Reviewing {escape(str(started.folder))}: {started.photos:,} photo(s). Stop with Ctrl-C.",
+                  soft_wrap=True)
+
+    try:
+        serve(directory, port=port, open_browser=not no_browser, on_ready=ready)
+    except (SorterError, OSError) as exc:
+        raise fail(as_error(exc, directory)) from None
 
 
 # --------------------------------------------------------------------------- learn

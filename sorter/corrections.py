@@ -26,6 +26,7 @@ from pathlib import Path
 from sorter.config import CLASS_FOLDERS, OTHER, STATE_DIR
 from sorter.images import is_image_name
 from sorter.journal import Seen, moves_of, scan, seen_of
+from sorter.reviewer.catalog import REVIEW_RUN_PREFIX
 
 Identity = tuple[int, int, int]  # st_dev, st_ino, st_size
 
@@ -152,8 +153,11 @@ def find(root: Path) -> list[Found]:
         elif label != OTHER or (seen.status == "neither" and _sampled(identity, every)):
             found.append(Found(path, identity, label, pet, seen.status))
     # Photos in cats/ or dogs/ with no "seen" record: the user's own, unless an older sorter
-    # (before "seen" records) moved them there.
-    sorted_before = {root / m.dst for run in state.undoable_runs() for m in moves_of(root, run) if run.undoable(m.seq)}
+    # (before "seen" records) moved them there. A `sorter review` correction is the user's.
+    sorted_before = {
+        root / m.dst for run in state.undoable_runs() if not run.run.startswith(REVIEW_RUN_PREFIX)
+        for m in moves_of(root, run) if run.undoable(m.seq)
+    }
     for identity, path in by_identity.items():
         if path in accounted or path in sorted_before:
             continue

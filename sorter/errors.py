@@ -23,3 +23,8 @@ class FolderLocked(SorterError):
 
 class ImageError(Exception):
     """One image could not be read; reported per file, never fatal to a run."""
+
+
+class ReviewConflict(SorterError):
+    """A correction the review server cannot make as asked: the photo is no longer where the
+    page shows it, or there is nothing to take back. The page says so; the server goes on."""

@@ -92,12 +92,13 @@ def scan_folder(
             yield path
 
 
-def read_image_bytes(path: Path, max_bytes: int = MAX_FILE_BYTES) -> bytes:
+def read_image_bytes(path: Path, max_bytes: int = MAX_FILE_BYTES, dir_fd: int | None = None) -> bytes:
     """Read a whole regular file without following a symlink and without ever blocking on a
-    FIFO or device (O_NONBLOCK, then fstat before reading)."""
+    FIFO or device (O_NONBLOCK, then fstat before reading). With `dir_fd`, `path` is a name
+    in that folder."""
     flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
     try:
-        fd = os.open(path, flags)
+        fd = os.open(path, flags, dir_fd=dir_fd)
     except OSError as exc:
         raise ImageError(f"cannot open: {exc.strerror or exc}") from exc
     try:
@@ -266,11 +267,12 @@ def load_image(path: Path, size: int) -> np.ndarray:
     return decode_image(read_image_bytes(path), size)
 
 
-def load_thumbnail(path: Path, size: int) -> np.ndarray:
+def load_thumbnail(path: Path, size: int, dir_fd: int | None = None) -> np.ndarray:
     """A picture for people (the review page): BGR, its longer side at most `size`, the
     aspect ratio kept. Same checks and reduced JPEG decode as `load_image`, so a hostile or
-    huge file raises ImageError instead of being decoded."""
-    image = _decode_bgr(read_image_bytes(path), size)
+    huge file raises ImageError instead of being decoded. With `dir_fd`, `path` is a name in
+    that folder."""
+    image = _decode_bgr(read_image_bytes(path, dir_fd=dir_fd), size)
     height, width = image.shape[:2]
     scale = size / max(height, width)
     if scale >= 1:

@@ -1,7 +1,10 @@
 """Classify a stream of files on one thread per core: files are decoded one per task (OpenCV
 releases the GIL) and decoded batches go through the model as tasks of the same pool
 (LiteRT releases it too), so decoding and inference share the cores without waiting on
-each other. Memory stays flat: at most 2 x workers + 1 batches are in flight."""
+each other. Memory stays flat: at most 2 x workers + 1 batches are in flight.
+
+What decoders print on stderr while they work (libjpeg's "Corrupt JPEG data: ...") is kept off
+the terminal and comes back as the file's `warnings` (see `sorter.decoder_output`)."""
 
 from __future__ import annotations
 
@@ -15,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from sorter.config import CLASS_NAMES, DEFAULT_BATCH_SIZE, cpu_cores
+from sorter.decoder_output import attribute, beside, captured
 from sorter.errors import ImageError
 from sorter.images import load_image
 from sorter.model import Classifier
@@ -26,6 +30,8 @@ class Prediction:
     probabilities: tuple[float, ...] | None  # one per class name; None when the file could not be decoded
     class_names: tuple[str, ...] = CLASS_NAMES
     error: str | None = None
+    #: What the decoder printed about this file ("Corrupt JPEG data: ..."), decoded or not.
+    warnings: tuple[str, ...] = ()
     #: A named pet of the personal model (its sub-folder: "Luna" of cats/Luna/), when recognised.
     pet: str | None = None
 
@@ -57,9 +63,12 @@ def _decode(path: Path, size: int) -> np.ndarray | str:
         return f"cannot decode: {type(exc).__name__}: {exc}"
 
 
-def _predict(classifier: Classifier, decoded: list[tuple[Path, np.ndarray | str]]) -> list[Prediction]:
+Decoded = tuple[np.ndarray | str, tuple[str, ...]]  # the picture or why not, and what the decoder printed
+
+
+def _predict(classifier: Classifier, decoded: list[tuple[Path, Decoded]]) -> list[Prediction]:
     names = tuple(classifier.class_names)
-    images = [d for _, d in decoded if isinstance(d, np.ndarray)]
+    images = [d for _, (d, _) in decoded if isinstance(d, np.ndarray)]
     # A personal model also names the pets it recognises (`personal.PersonalClassifier`).
     named = getattr(classifier, "predict_named", None)
     if not images:
@@ -71,19 +80,21 @@ def _predict(classifier: Classifier, decoded: list[tuple[Path, np.ndarray | str]
         pets = [None] * len(images)
     rows = iter(zip(np.asarray(probabilities).tolist(), pets, strict=True))
     predictions = []
-    for path, result in decoded:
+    for path, (result, printed) in decoded:
         if isinstance(result, np.ndarray):
             row, pet = next(rows)
-            predictions.append(Prediction(path, tuple(row), names, pet=pet))
+            predictions.append(Prediction(path, tuple(row), names, warnings=printed, pet=pet))
         else:
-            predictions.append(Prediction(path, None, names, result))
+            predictions.append(Prediction(path, None, names, result, printed))
     return predictions
 
 
-def _features(classifier, decoded: list[tuple[Path, np.ndarray | str]]) -> list[tuple[Path, np.ndarray | str]]:
-    images = [d for _, d in decoded if isinstance(d, np.ndarray)]
+def _features(classifier, decoded: list[tuple[Path, Decoded]]) -> list[tuple[Path, np.ndarray | str]]:
+    # What the decoder printed is kept off the terminal and dropped: `learn` reports only the
+    # photos it could not read, and a photo that decodes with a warning is still learnt from.
+    images = [d for _, (d, _) in decoded if isinstance(d, np.ndarray)]
     rows = iter(classifier.run(np.stack(images)) if images else [])
-    return [(path, next(rows) if isinstance(result, np.ndarray) else result) for path, result in decoded]
+    return [(path, next(rows) if isinstance(result, np.ndarray) else result) for path, (result, _) in decoded]
 
 
 def features(
@@ -118,14 +129,15 @@ def _pipeline(classifier, paths: Iterable[Path], run_batch, batch_size: int, wor
     size = classifier.image_size
     workers = workers or cpu_cores()
     iterator = iter(paths)
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        decoding: deque[list[tuple[Path, Future[np.ndarray | str]]]] = deque()
+    # fd 2 is captured for the whole stream, not per file: one redirection, not thousands.
+    with captured(), ThreadPoolExecutor(max_workers=workers) as pool:
+        decoding: deque[list[tuple[Path, Future[Decoded]]]] = deque()
         predicting: deque[Future[list]] = deque()
 
         def decode_next() -> None:
             batch = list(islice(iterator, batch_size))
             if batch:
-                decoding.append([(path, pool.submit(_decode, path, size)) for path in batch])
+                decoding.append([(path, pool.submit(attribute, _decode, path, size)) for path in batch])
 
         # Enough queued that no core idles; little enough that memory stays flat.
         for _ in range(workers + 1):
@@ -136,7 +148,7 @@ def _pipeline(classifier, paths: Iterable[Path], run_batch, batch_size: int, wor
                     batch = decoding.popleft()
                     decode_next()
                     decoded = [(path, future.result()) for path, future in batch]
-                    predicting.append(pool.submit(run_batch, classifier, decoded))
+                    predicting.append(pool.submit(beside, run_batch, classifier, decoded))
                 else:
                     yield from predicting.popleft().result()
         finally:  # stopped early (Ctrl-C, an error): drop the queued work

@@ -12,6 +12,10 @@ ends wholly before or wholly after. Undo is journaled the same way ("unmove" int
 After each batch a "seen" record per photo notes what sorter decided and the file's identity
 (device, inode, size) where it then was: what `sorter learn` compares with the folder as the
 user left it, to find the photos they put right. Moves and undo never read these records.
+Their label repeats what a move record carries and, for a photo left in place, what
+`.sorter/left.jsonl` says (`verdicts.py`); only the identity is theirs alone, and left.jsonl
+is rewritten by every sort and not fsync'd, so `learn` cannot rely on it. (One record for
+both could come later: identity on move records and left.jsonl.)
 
 The journal is read as a stream: what stays in memory is one byte of state per move and
 the few intents still pending, never the records themselves, so a million-move journal
@@ -49,6 +53,11 @@ class Move:
     dst: str
     group: int  # the sequence number of its group's first member (its own when alone)
     size: int = 1  # members in its group
+    #: What the photo was filed as (on its group's first member): the model's label and
+    #: confidence for a sort, a person's label without a confidence for a review correction.
+    #: Journals written before these fields existed read back None.
+    label: str | None = None
+    confidence: float | None = None
 
 
 @dataclass
@@ -141,14 +150,21 @@ def _records(path: Path, start: int = 0, end: int | None = None) -> Iterator[tup
 
 
 def _record(move: Move) -> dict:
-    """The fields of a "move" or "unmove" record; a group's only for a group of several."""
+    """The fields of a "move" or "unmove" record; a group's only for a group of several, a
+    label only where one was given."""
     group = {"group": move.group, "size": move.size} if move.size > 1 else {}
-    return {"seq": move.seq, "src": move.src, "dst": move.dst, **group}
+    label = {"label": move.label} if move.label is not None else {}
+    if move.confidence is not None:
+        label["confidence"] = round(move.confidence, 4)
+    return {"seq": move.seq, "src": move.src, "dst": move.dst, **group, **label}
 
 
 def _move(run: str, record: dict) -> Move:
     seq = record["seq"]
-    return Move(run, seq, record["src"], record["dst"], record.get("group", seq), record.get("size", 1))
+    return Move(
+        run, seq, record["src"], record["dst"], record.get("group", seq), record.get("size", 1),
+        record.get("label"), record.get("confidence"),
+    )
 
 
 def scan(root: Path) -> JournalState:
@@ -203,6 +219,15 @@ def seen_of(root: Path) -> Iterator[Seen]:
                 continue  # written by a newer or damaged sorter: not worth failing `learn` over
 
 
+def sorted_moves(root: Path, state: JournalState) -> Iterator[Move]:
+    """The moves done and not undone, of every run, in the order they were made (a file
+    filed by a sort, then moved again by a review, comes twice: follow it by `dst`)."""
+    for _, _, rec in _records(journal_path(root)):
+        run = state.runs.get(rec.get("run", ""))
+        if rec.get("op") == "move" and run is not None and run.undoable(rec["seq"]):
+            yield _move(run.run, rec)
+
+
 def moves_of(root: Path, run: RunState) -> Iterator[Move]:
     """The run's moves in journal order, read from its own stretch of the file."""
     if run.start < 0:
@@ -238,6 +263,16 @@ class Journal:
     def close(self) -> None:
         os.close(self._fd)
 
+    def is_current(self) -> bool:
+        """False once the file was removed or replaced (a complete undo removes `.sorter/`):
+        records appended then would go nowhere anyone reads."""
+        try:
+            here = os.stat(journal_path(self.root))
+        except FileNotFoundError:
+            return False
+        mine = os.fstat(self._fd)
+        return (here.st_dev, here.st_ino) == (mine.st_dev, mine.st_ino)
+
     def __enter__(self) -> Journal:
         return self
 
@@ -260,17 +295,24 @@ class Journal:
         now = round(time.time(), 3)
         self._write(b"".join(_encode({"op": op, "run": self.run, "time": now, **fields}) for fields in items))
 
-    def intents(self, groups: list[list[tuple[Path, Path]]]) -> list[list[int]]:
+    def intents(
+        self, groups: list[list[tuple[Path, Path]]], labels: list[tuple[str | None, float | None]] | None = None
+    ) -> list[list[int]]:
         """Journal intended moves, one group of (source, destination) pairs per photo, before
-        making them; returns their sequence numbers, group by group."""
+        making them; returns their sequence numbers, group by group. `labels`: what each
+        group's photo is filed as, (label, confidence), recorded on its first member."""
         seqs, records = [], []
-        for pairs in groups:
+        for i, pairs in enumerate(groups):
             first = self.seq + 1
             numbers = list(range(first, first + len(pairs)))
             self.seq += len(pairs)
             seqs.append(numbers)
+            label, confidence = labels[i] if labels is not None else (None, None)
             records += [
-                _record(Move(self.run, n, self._rel(src), self._rel(dst), first, len(pairs)))
+                _record(Move(
+                    self.run, n, self._rel(src), self._rel(dst), first, len(pairs),
+                    *((label, confidence) if n == first else (None, None)),
+                ))
                 for n, (src, dst) in zip(numbers, pairs, strict=True)
             ]
         self.append_many("move", records)

@@ -115,6 +115,7 @@ def write_contact_sheet(
     """Thumbnails of the most confident mistakes, captioned true -> predicted (confidence),
     one block per kind of mistake, so that many confident mistakes of one kind never hide
     the others: each kind gets an equal share of `limit`."""
+    from sorter.decoder_output import quietly
     from sorter.errors import ImageError
     from sorter.images import load_image
 
@@ -134,7 +135,7 @@ def write_contact_sheet(
             r, c = divmod(k, columns)
             x, y = c * thumb, top + header + r * (thumb + caption)
             try:
-                picture = load_image(Path(mistake.path), thumb)
+                picture = quietly(load_image, Path(mistake.path), thumb)
                 img[y : y + thumb, x : x + thumb] = cv2.cvtColor(picture, cv2.COLOR_RGB2BGR)
             except ImageError:
                 pass

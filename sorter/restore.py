@@ -149,6 +149,16 @@ class _Undoer:
         self.journal.mark("keep", kept)
 
 
+def put_back(root: Path, journal, groups) -> tuple[int, list[str]]:
+    """Put back these groups of `journal`'s run (lists of its `journal.Move`s, a group's
+    members together) as `undo` does, journaled, never overwriting; the caller holds the
+    lock. The review server's take-back of one correction. (files restored, what was kept
+    and why)"""
+    undoer = _Undoer(root, journal)
+    undoer._put_back(groups)
+    return undoer.restored, undoer.conflicts.shown + undoer.missing.shown
+
+
 def undo(root: Path, *, all_runs: bool = False, lock_wait: float = 0.0) -> UndoResult:
     """Move files back where the journal says they came from, newest run first, never
     overwriting. Plain undo reverses the latest run; `all_runs` every run in the journal."""

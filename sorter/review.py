@@ -196,8 +196,10 @@ def _thumbnails(entries: list[Entry]) -> dict[Path, tuple[str, int, int]]:
     from concurrent.futures import ThreadPoolExecutor
 
     from sorter.config import cpu_cores
+    from sorter.decoder_output import captured
 
-    with ThreadPoolExecutor(max_workers=cpu_cores()) as pool:
+    # Sorting already reported what the decoders say of these files: not a second time, raw.
+    with captured(), ThreadPoolExecutor(max_workers=cpu_cores()) as pool:
         made = pool.map(_thumbnail, [entry.where for entry in entries])
         return {entry.where: thumb for entry, thumb in zip(entries, made, strict=True) if thumb is not None}
 
@@ -207,10 +209,11 @@ def _thumbnail(path: Path) -> tuple[str, int, int] | None:
 
     import cv2
 
+    from sorter.decoder_output import quietly
     from sorter.images import load_thumbnail
 
     try:
-        image = load_thumbnail(path, THUMB_PX)
+        image = quietly(load_thumbnail, path, THUMB_PX)
     except Exception:  # ImageError, and a decoder bug costs one thumbnail, not the page (see inference._decode)
         return None
     ok, data = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY, cv2.IMWRITE_JPEG_OPTIMIZE, 1])

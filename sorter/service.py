@@ -9,7 +9,7 @@ import threading
 import time
 from collections.abc import Callable
 from contextlib import contextmanager, nullcontext
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -32,6 +32,8 @@ class FileResult:
     reason: str | None = None
     #: The photo's companions: (where each was, where it is now, or None if it stayed).
     companions: tuple[tuple[Path, Path | None], ...] = ()
+    #: What the decoder printed about the photo ("Corrupt JPEG data: ..."): it may still be sorted.
+    warnings: tuple[str, ...] = ()
 
     def to_json(self) -> dict:
         return {
@@ -44,6 +46,7 @@ class FileResult:
             "companions": [
                 {"path": str(path), "destination": None if dst is None else str(dst)} for path, dst in self.companions
             ],
+            "warnings": list(self.warnings),
         }
 
 
@@ -186,50 +189,28 @@ class Sorter:
                 entry = skipped.popleft()
                 yield FileResult(entry.path, "skipped", reason=entry.reason)
 
+        def with_warnings(results):
+            for result in results:
+                printed = warned.pop(result.path, ())
+                yield replace(result, warnings=printed) if printed else result
+
         planner = self.planner()
         chunk = []
+        warned: dict[Path, tuple[str, ...]] = {}  # of this chunk's photos: planning has no use for them
         for prediction in classify(self.classifier, photos(), batch_size=batch_size):
             yield from reported()
+            if prediction.warnings:
+                warned[prediction.path] = prediction.warnings
             # Looked up now, right before the move, so they are the companions of this moment.
             companions = find_companions(prediction.path) if prediction.label is not None else ()
             chunk.append(planner.decide(
                 prediction.path, prediction.label, prediction.confidence, prediction.error, companions, prediction.pet
             ))
             if len(chunk) >= batch_size:
-                yield from self._apply(chunk, planner)
+                yield from with_warnings(self._apply(chunk, planner))
                 chunk = []
-        yield from self._apply(chunk, planner)
+        yield from with_warnings(self._apply(chunk, planner))
         yield from reported()
-
-    def _move_group(self, pairs: list[tuple[Path, Path]]) -> list[bool]:
-        """Move a photo, then its companions. A companion that vanished meanwhile is left
-        out (False); any other failure puts back the members already moved and is raised,
-        so a group is never left split. A crash in between is settled by `recover`."""
-        from sorter.moves import move_no_replace
-
-        moved: list[bool] = []
-        for src, dst in pairs:
-            try:
-                move_no_replace(src, dst, self.root)
-            except FileNotFoundError:
-                if not moved:
-                    raise  # the photo itself is gone
-                moved.append(False)
-                continue
-            except OSError:
-                for (back_to, now_at), done in zip(pairs, moved, strict=False):
-                    if done:
-                        move_no_replace(now_at, back_to, self.root)
-                raise
-            moved.append(True)
-        return moved
-
-    def _missing_folders(self, folder: Path) -> list[Path]:
-        missing = []
-        while folder != self.root and not folder.is_dir():
-            missing.append(folder)
-            folder = folder.parent
-        return missing[::-1]
 
     def _note_seen(self, decisions, results: dict[Path, FileResult], first_seq: dict[Path, int]) -> None:
         """One "seen" record per photo sorter decided about (moved, or left as neither or
@@ -259,61 +240,30 @@ class Sorter:
             self.journal().append_many("seen", records)
 
     def _apply(self, decisions, planner):
-        """Journal a batch of intents (one fsync), move, then mark them done (one fsync)."""
-        from sorter.moves import sync_dirs
+        """Move a batch's photos with their companions, journaled (see `filing.file_groups`)."""
+        from sorter.filing import file_groups
 
         moves = [d for d in decisions if d.status == "move"]
         results: dict[Path, FileResult] = {}
         first_seq: dict[Path, int] = {}  # each moved photo's sequence number, for its "seen" record
         if moves and not self.dry_run:
-            journal = self.journal()
-            for folder in sorted({d.destination.parent for d in moves}):
-                # cats/, or cats/ then cats/Luna/ for a named pet (the parent first).
-                for created in self._missing_folders(folder):
-                    # Journaled first: a crash right after mkdir must not leave an empty
-                    # cats/ that undo does not know it may remove.
-                    journal.append("mkdir", path=str(created.relative_to(self.root)))
-                    created.mkdir(exist_ok=True)
-            pending = [(d, [(d.source, d.destination), *d.companions]) for d in moves]
-            while pending:
-                seqs = journal.intents([pairs for _, pairs in pending])
-                done, abandoned, retry, touched = [], [], [], []
-                for (decision, pairs), group in zip(pending, seqs, strict=True):
-                    touched += [p.parent for pair in pairs for p in pair]
-                    failure = None
-                    try:
-                        moved = self._move_group(pairs)
-                    except FileExistsError:
-                        # Someone created one of those names since we listed the folder: pick
-                        # names that are all free again, for the whole group.
-                        abandoned += group
-                        folder = pairs[0][1].parent
-                        names = planner.reserve(folder.name, [src.name for src, _ in pairs])
-                        retry.append((decision, [(src, folder / n) for (src, _), n in zip(pairs, names, strict=True)]))
-                        continue
-                    except FileNotFoundError:
-                        failure = ("vanished", "file disappeared before it could be moved")
-                    except OSError as exc:
-                        failure = ("failed", f"cannot move: {exc.strerror or exc}")
-                    if failure is not None:
-                        abandoned += group
-                        results[decision.source] = FileResult(
-                            decision.source, failure[0], decision.label, decision.confidence, reason=failure[1],
-                            companions=tuple((src, None) for src, _ in pairs[1:]),
-                        )
-                        continue
-                    done += [seq for seq, ok in zip(group, moved, strict=True) if ok]
-                    abandoned += [seq for seq, ok in zip(group, moved, strict=True) if not ok]
-                    where = tuple((src, dst if ok else None) for (src, dst), ok in zip(pairs, moved, strict=True))
-                    results[decision.source] = FileResult(
-                        decision.source, "moved", decision.label, decision.confidence, pairs[0][1], companions=where[1:]
+            filed = file_groups(
+                self.root, self.journal(), [[(d.source, d.destination), *d.companions] for d in moves],
+                # By the folder's path: a named pet's is "cats/Luna", not "Luna".
+                lambda folder, names: planner.reserve(folder.relative_to(self.root).as_posix(), names),
+                [(d.label, d.confidence) for d in moves],
+            )
+            for d, outcome in zip(moves, filed, strict=True):
+                if outcome.failure is not None:
+                    status, reason = outcome.failure
+                    results[d.source] = FileResult(
+                        d.source, status, d.label, d.confidence, reason=reason, companions=outcome.members[1:]
                     )
-                sync_dirs(touched)
-                journal.mark("done", done)
-                journal.mark("abandon", abandoned)
-                for (decision, _), group in zip(pending, seqs, strict=True):
-                    first_seq[decision.source] = group[0]
-                pending = retry
+                else:
+                    results[d.source] = FileResult(
+                        d.source, "moved", d.label, d.confidence, outcome.members[0][1], companions=outcome.members[1:]
+                    )
+                    first_seq[d.source] = outcome.seqs[0]
         if not self.dry_run:
             self._note_seen(decisions, results, first_seq)
         for d in decisions:
@@ -349,6 +299,7 @@ def sort_folder(
     from sorter.journal import recover
     from sorter.lock import FolderLock
     from sorter.review import ReviewPage
+    from sorter.verdicts import VerdictLog
 
     started = time.monotonic()
     root = check_folder(root)
@@ -375,14 +326,17 @@ def sort_folder(
         on_start(sum(1 for _ in scan_folder(root, recursive=recursive, exclude=output_folders())))
         entries = scan_folder(root, recursive=recursive, exclude=output_folders())
         sorter = Sorter(root, classifier, min_confidence=min_confidence, dry_run=dry_run)
+        verdicts = VerdictLog(root, fresh=True)
         try:
             for result in sorter.sort_entries(entries):
                 tally.add(result)
                 if review is not None:
                     review.add(result)
+                    verdicts.add(result)
                 on_result(result)
         finally:
             sorter.close()
+            verdicts.close()
         if review is not None and review.count:
             try:  # the photos are sorted and journaled by now: a page that cannot be written is no failure
                 review_page = review.write()
@@ -421,7 +375,7 @@ class WatchSummary:
 
 
 @contextmanager
-def _stop_on_signals(stop: threading.Event):
+def stop_on_signals(stop: threading.Event):
     """SIGINT/SIGTERM set `stop`; the loop finishes the batch in hand and returns. A second
     signal abandons the batch (KeyboardInterrupt): the journal makes that safe too.
 
@@ -507,6 +461,7 @@ def watch_folder(
     from sorter.journal import recover
     from sorter.lock import FolderLock
     from sorter.personal import Follower, describe
+    from sorter.verdicts import VerdictLog
     from sorter.watch import Watcher, WatchSettings
 
     started = time.monotonic()
@@ -516,16 +471,18 @@ def watch_folder(
     batch_size = batch_size or DEFAULT_BATCH_SIZE
     tally = Tally(root)
     mode = ""
+    verdicts = VerdictLog(root)
 
     def report(result: FileResult, watcher: Watcher) -> None:
         tally.add(result)  # watch never plans without moving: a destination means moved
+        verdicts.add(result)
         if result.status in ("neither", "unsure", "unreadable", "skipped", "failed"):
             watcher.settle(result.path)  # left in place: look again only once it changes
         on_result(result)
 
     own_stop = stop is None
     stop = threading.Event() if stop is None else stop
-    with _stop_on_signals(stop) if own_stop else nullcontext():
+    with stop_on_signals(stop) if own_stop else nullcontext():
         # The lock before the model: a second watcher on this folder fails in milliseconds.
         lock = FolderLock(root)
         lock.acquire()
@@ -585,6 +542,7 @@ def watch_folder(
                     mode = watcher.mode  # after the loop: the observer may have fallen back to polling
             finally:
                 sorter.close()
+                verdicts.close()
         finally:
             state.lock.release()
     return WatchSummary(root, tally.counts, tally.moved_to, mode, time.monotonic() - started)

@@ -209,8 +209,11 @@ def train(
             kernel, bias, _ = read_head(head)
             write_head(head, kernel, bias, temperature)
             metadata["head"]["temperature"] = round(temperature, 4)
-            scored = scored.with_temperature(temperature)
-            scenes = scenes.with_temperature(temperature) if scenes is not None else None
+            # Scored again through the calibrated head, so that `sorter evaluate --split
+            # validation` reproduces every number recorded here exactly.
+            classifier = LiteClassifier.load(runtime, metadata)
+            scored = score_items(classifier, parts.validation, kinds=parts.kind_of)
+            scenes = validation_scenes(classifier, parts, config.seed) if three_way else None
         validation = measure(scored, "validation", scenes)
     curves = config.out.with_name(config.out.stem + "-curves.png")
     # A fine-tune: its parent's epochs first, then a line where it started.

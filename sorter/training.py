@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from sorter.decoder_output import captured, quietly
 from sorter.distribute import Distribution
 from sorter.errors import ImageError, UsageError
 from sorter.images import load_image
@@ -103,11 +104,12 @@ def calibration_images(items, image_size: int, seed: int, n: int = CALIBRATION_I
     import random
 
     images = []
-    for path, _ in random.Random(seed).sample(list(items), min(n, len(items))):
-        try:
-            images.append(load_image(path, image_size))
-        except ImageError:
-            continue  # the training run reports broken files
+    with captured():
+        for path, _ in random.Random(seed).sample(list(items), min(n, len(items))):
+            try:
+                images.append(quietly(load_image, path, image_size))
+            except ImageError:
+                continue  # the training run reports broken files
     if not images:
         raise UsageError("no readable training photos to calibrate the int8 model with")
     return np.stack(images)
@@ -139,7 +141,7 @@ def _dataset(items, config: TrainConfig, training: bool, broken: list[str], repe
     def decode(path_bytes):
         path = Path(path_bytes.decode())
         try:
-            return load_image(path, size), True
+            return quietly(load_image, path, size), True
         except ImageError as exc:
             broken.append(f"{path}: {exc}")
             return np.zeros((size, size, 3), np.uint8), False

@@ -39,6 +39,7 @@ import numpy as np
 from sorter.augment import OTHER_CROP_AREA, PET_CROP_AREA, crop_view, scene_view
 from sorter.backbone import Weights, imagenet_backbone
 from sorter.config import CLASS_NAMES, cpu_cores
+from sorter.decoder_output import captured, quietly
 from sorter.distribute import Distribution
 from sorter.errors import ImageError, UsageError
 from sorter.images import load_image
@@ -163,11 +164,11 @@ def _cache_chunk(bottom, chunk, file: Path, views: int, seed: int, index: int, s
 
     def decode(path: Path) -> np.ndarray | str:
         try:
-            return load_image(path, size)
+            return quietly(load_image, path, size)
         except ImageError as exc:
             return str(exc)
 
-    with ThreadPoolExecutor(cpu_cores()) as pool:
+    with captured(), ThreadPoolExecutor(cpu_cores()) as pool:
         decoded = list(pool.map(decode, [p for p, _ in chunk]))
     images = [d for d in decoded if isinstance(d, np.ndarray)]
     labels = [y for (_, y), d in zip(chunk, decoded, strict=True) if isinstance(d, np.ndarray)]

@@ -46,6 +46,15 @@ def write_image(path: Path, colour=(0, 0, 255), size=(48, 64), **params) -> Path
     return path
 
 
+def jpeg_with_extra_bytes(path: Path, colour=(0, 0, 255), extra: int = 33) -> Path:
+    """A JPEG with `extra` junk bytes before its end-of-image marker: it decodes whole, and
+    libjpeg prints "Corrupt JPEG data: N extraneous bytes before marker 0xd9" on fd 2."""
+    data = write_image(path, colour).read_bytes()
+    end = data.rindex(b"\xff\xd9")
+    path.write_bytes(data[:end] + b"\x12" * extra + data[end:])
+    return path
+
+
 class FakeClassifier:
     """Stands in for the network behind the real interface: red pictures are dogs, blue
     pictures are cats, grey ones are 50/50. Deterministic and instant."""

@@ -9,7 +9,7 @@ from sorter import __version__
 from sorter.cli import app
 
 runner = CliRunner()
-COMMANDS = ["train", "evaluate", "sort", "undo", "watch", "learn"]
+COMMANDS = ["train", "evaluate", "sort", "undo", "watch", "review", "learn"]
 
 
 def test_version() -> None:

@@ -432,3 +432,60 @@ def test_evaluate_uses_the_personal_model_unless_no_personal(tmp_path: Path, fak
         return json.loads(result.stdout)["accuracy"]
 
     assert accuracy() == 1.0 and accuracy("--no-personal") == 8 / 12  # the goats: dogs to the model alone
+
+
+
+# ---------------------------------------------------------------------------- with `sorter review`
+
+
+def review(root: Path, choices: dict[str, str]) -> None:
+    """Put photos right as a click in `sorter review` does: path (where it is now) -> choice."""
+    from sorter.reviewer.session import Session
+
+    session = Session(root)
+    try:
+        ids = {p.path: p.id for p in session.catalog.photos}
+        for path, choice in choices.items():
+            session.correct(ids[path], choice, session.catalog.generation)
+    finally:
+        session.close()
+
+
+def test_corrections_made_in_sorter_review_are_learnt_like_those_made_with_mv(tmp_path: Path, fake_model) -> None:
+    roll = roll_with_goats(tmp_path / "roll")
+    photo(roll / "blue.png", "cat", 7)
+    assert invoke("sort", roll, "--model", fake_model).exit_code == 0
+    review(roll, {**{f"dogs/goat{i}.png": "neither" for i in range(3)}, "cats/blue.png": "dog"})
+
+    found = sorted(f.kind for f in corrections.find(roll.absolute()) if not f.kept)
+    assert found == ["cat -> dog", *["dog -> neither"] * 3]
+
+
+def test_a_review_correction_of_a_photo_sorted_before_seen_records_is_the_users_label(tmp_path: Path, fake_model) -> None:
+    roll = roll_with_goats(tmp_path / "roll")
+    assert invoke("sort", roll, "--model", fake_model).exit_code == 0
+    journal = roll / ".sorter" / "journal.jsonl"
+    older = [line for line in journal.read_text().splitlines() if json.loads(line)["op"] != "seen"]
+    journal.write_text("".join(f"{line}\n" for line in older))  # as an older sorter left it
+    review(roll, {"dogs/goat0.png": "cat"})
+
+    assert [f.kind for f in corrections.find(roll.absolute()) if not f.kept] == ["added -> cat"]
+
+
+def test_a_named_pets_photos_are_listed_in_sorter_review(tmp_path: Path, fake_model) -> None:
+    from sorter.reviewer.session import Session
+
+    roll = tmp_path / "roll"
+    for i in range(6):
+        luna(roll / "cats" / "Luna" / f"luna{i}.png", 50 + i)
+    assert invoke("learn", roll, "--model", fake_model).exit_code == 0
+    later = tmp_path / "later"
+    luna(later / "luna.png", 90)
+    photo(later / "cat.png", "cat", 91)
+    assert invoke("sort", later, "--model", fake_model).exit_code == 0
+    session = Session(later)
+    try:
+        photos = {p.path: (p.status, p.current) for p in session.catalog.photos}
+    finally:
+        session.close()
+    assert photos == {"cats/Luna/luna.png": ("moved", "cat"), "cats/cat.png": ("moved", "cat")}

@@ -224,7 +224,7 @@ def test_cli_json_reports_neither(tmp_path: Path, car_and_rex) -> None:
     files = {Path(f["path"]).name: f for f in data["files"]}
     assert files["car.png"] == {
         "path": str(tmp_path / "car.png"), "status": "neither", "label": "other", "confidence": 1.0,
-        "destination": None, "reason": "not a cat or a dog", "companions": [],
+        "destination": None, "reason": "not a cat or a dog", "companions": [], "warnings": [],
     }
     assert files["rex.png"]["status"] == "moved" and (tmp_path / "car.png").exists()
 

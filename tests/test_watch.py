@@ -23,7 +23,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from conftest import REPO, ThreeClassFake, write_image
+from conftest import REPO, ThreeClassFake, jpeg_with_extra_bytes, write_image
 
 from sorter import service, watch
 from sorter.errors import FolderLocked
@@ -249,6 +249,18 @@ def test_every_decision_is_logged_with_a_timestamp(inbox: Watching) -> None:
     lines = inbox.log.read_text().splitlines()
     assert any(" moved burst-000.jpg -> " in line for line in lines)
     assert all(line[:4].isdigit() and line[10] == " " for line in lines)  # 2025-01-31 12:00:00 ...
+
+
+def test_a_decoder_warning_is_logged_under_the_files_name_never_raw(inbox: Watching) -> None:
+    data = jpeg_with_extra_bytes(inbox.root.parent / "junk.jpg").read_bytes()
+    (inbox.root / "junk.jpg").write_bytes(data)
+    inbox.assert_sorted({"junk.jpg": data})
+    assert wait_until(lambda: "warning: junk.jpg: Corrupt JPEG data: " in inbox.output(), 5), inbox.output()
+    lines = inbox.output().splitlines()
+    assert not any(line.startswith("Corrupt JPEG") for line in lines)
+    moved = next(i for i, line in enumerate(lines) if line.startswith("moved junk.jpg -> "))
+    assert lines[moved + 1].startswith("warning: junk.jpg: Corrupt JPEG data: ")
+    assert any(line.endswith(f" {lines[moved + 1]}") for line in inbox.log.read_text().splitlines())
 
 
 def test_sigterm_stops_the_watcher_with_exit_status_0(inbox: Watching) -> None:

@@ -1,0 +1,246 @@
+// The review page: draws the groups the server sends, moves a card when a photo is filed
+// anew, and pages ("show 100 more"). Every name is put in the page with textContent or as
+// an attribute value, never as markup.
+"use strict";
+
+(() => {
+  const token = document.querySelector('meta[name="sorter-token"]').content;
+  const main = document.getElementById("groups");
+  const chips = document.getElementById("chips");
+  const status = document.getElementById("status");
+  const BUTTONS = [["cat", "Cat"], ["dog", "Dog"], ["neither", "Neither"]];
+  const KEYS = { c: "cat", d: "dog", n: "neither" };
+  const sections = new Map(); // group key -> {group, el, grid, count, chip, more, cursor}
+  let pageSize = 100;
+  let generation = ""; // the server's numbering of the photos this page shows
+
+  function el(tag, props = {}, ...children) {
+    const node = document.createElement(tag);
+    for (const [name, value] of Object.entries(props)) {
+      if (name === "text") node.textContent = value;
+      else if (name === "class") node.className = value;
+      else node.setAttribute(name, value);
+    }
+    node.append(...children);
+    return node;
+  }
+
+  function say(text, bad = false) {
+    status.textContent = text;
+    status.className = bad ? "bad" : "";
+  }
+
+  async function api(path, body) {
+    const init = body === undefined ? {} : {
+      method: "POST",
+      headers: { "Content-Type": "application/json", "X-Sorter-Token": token },
+      body: JSON.stringify(body),
+    };
+    const response = await fetch(path, { credentials: "same-origin", ...init });
+    const data = await response.json().catch(() => ({ error: `${response.status} ${response.statusText}` }));
+    if (!response.ok) throw new Error(data.error || response.statusText);
+    return data;
+  }
+
+  const percent = (value) => `${(value * 100).toFixed(1)}%`;
+  const place = (path) => (path.includes("/") ? path.slice(0, path.lastIndexOf("/") + 1) : "the folder");
+
+  function card(photo) {
+    const thumb = `/thumb/${photo.id}?v=${generation}`;
+    const img = el("img", { src: thumb, alt: photo.name, loading: "lazy", decoding: "async" });
+    img.addEventListener("error", () => img.replaceWith(el("span", { class: "none", text: "no preview" })));
+    const link = el("a", { href: `/view/${photo.id}?v=${generation}`, target: "_blank", rel: "noopener" }, img);
+    let said;
+    if (photo.confidence !== null) {
+      const label = photo.label === "other" ? "neither" : photo.label;
+      said = el("b", { text: `${label} ${percent(photo.confidence)}` });
+    } else {
+      said = el("b", { class: photo.label ? "" : "bad", text: photo.label || "no confidence" });
+    }
+    const caption = el("figcaption", {}, said);
+    if (photo.choice) caption.append(el("b", { class: "you", text: `you: ${photo.choice === "other" ? "neither" : photo.choice}` }));
+    caption.append(el("span", { class: "name", text: photo.name }));
+    if (photo.with.length) {
+      const kinds = [...new Set(photo.with.map((n) => (n.includes(".") ? n.slice(n.lastIndexOf(".") + 1).toUpperCase() : n)))];
+      caption.append(el("span", { class: "with", text: `+ ${kinds.sort().join(" ")}` }));
+    }
+    const choices = el("div", { class: "choices", role: "group", "aria-label": `file ${photo.name} as` });
+    for (const [choice, name] of BUTTONS) {
+      const button = el("button", { type: "button", "aria-pressed": String(photo.current === choice), text: name });
+      button.addEventListener("click", () => correct(photo.id, choice));
+      choices.append(button);
+    }
+    let title = photo.path;
+    if (photo.origin) title += ` (was ${photo.origin})`;
+    if (photo.reason) title += `: ${photo.reason}`;
+    if (photo.with.length) title += ` (with ${photo.with.join(", ")})`;
+    const figure = el("figure", { tabindex: "-1", title }, el("div", { class: "pic" }, link), caption, choices);
+    figure.dataset.id = photo.id;
+    figure.dataset.order = JSON.stringify([photo.confidence || 0, photo.id]);
+    return figure;
+  }
+
+  function before(a, b) {
+    return a[0] < b[0] || (a[0] === b[0] && a[1] < b[1]);
+  }
+
+  // Into its group's grid at its place, least confident first, replacing an older card of it.
+  function put(photo) {
+    const old = document.querySelector(`figure[data-id="${photo.id}"]`);
+    const figure = card(photo);
+    const grid = sections.get(photo.group).grid;
+    const order = JSON.parse(figure.dataset.order);
+    const next = [...grid.children].find((f) => f !== old && before(order, JSON.parse(f.dataset.order)));
+    grid.insertBefore(figure, next || null);
+    if (old) old.remove();
+    return figure;
+  }
+
+  function heading(group) {
+    if (group.status === "moved") return ["Moved to ", el("span", { class: "where", text: group.title })];
+    if (group.status === "unsorted") return ["Not sorted yet"];
+    return [`Left in place: ${group.status} `, el("span", { class: "why", text: group.title })];
+  }
+
+  function section(group) {
+    let s = sections.get(group.key);
+    if (s) return s;
+    const count = el("span", { class: "count" });
+    const more = el("button", { type: "button", class: "more" });
+    const grid = el("div", { class: "grid" });
+    const node = el("section", { id: group.key, class: `group ${group.status}` },
+      el("h2", {}, ...heading(group), " ", count), grid, more);
+    const chip = el("a", { class: `chip ${group.status}`, href: `#${group.key}` });
+    s = { group, el: node, grid, count, chip, more, cursor: null };
+    more.addEventListener("click", () => showMore(s));
+    // In rank order: groups that appear later (a first "you said neither") go after their peers.
+    const after = [...sections.values()].filter((o) => o.group.rank > group.rank).sort((a, b) => a.group.rank - b.group.rank)[0];
+    main.insertBefore(node, after ? after.el : null);
+    chips.insertBefore(chip, after ? after.chip : null);
+    sections.set(group.key, s);
+    return s;
+  }
+
+  function counts(groups) {
+    for (const group of groups) {
+      const s = section(group);
+      s.group = group;
+      s.count.textContent = group.count.toLocaleString();
+      const title = group.status === "moved" ? group.title : `${group.status}: ${group.title}`;
+      s.chip.replaceChildren(`${title} `, el("b", { text: group.count.toLocaleString() }));
+      const hidden = group.count - s.grid.children.length;
+      s.more.hidden = hidden <= 0 || s.cursor === "end";
+      s.more.textContent = `show ${Math.min(pageSize, hidden).toLocaleString()} more (${hidden.toLocaleString()} not shown)`;
+      s.el.hidden = group.count === 0 && s.grid.children.length === 0;
+      s.chip.hidden = s.el.hidden;
+    }
+  }
+
+  function loaded(s, photos) {
+    for (const photo of photos) {
+      if (!document.querySelector(`figure[data-id="${photo.id}"]`)) put(photo);
+    }
+    // The server pages from the last photo it sent (a cursor), whatever moved in meanwhile.
+    s.cursor = photos.length < pageSize ? "end" : photos[photos.length - 1].id;
+  }
+
+  async function showMore(s) {
+    try {
+      const data = await api(`/api/photos?group=${encodeURIComponent(s.group.key)}&after=${s.cursor}`);
+      loaded(s, data.photos);
+      counts([s.group]);
+    } catch (error) {
+      say(error.message, true);
+    }
+  }
+
+  function focusAfter(figure) {
+    // The next card of the same group, so c, d, n can go down a group without arrows.
+    return figure && (figure.nextElementSibling || figure.previousElementSibling);
+  }
+
+  async function change(path, body, done) {
+    const focused = document.activeElement && document.activeElement.closest("figure");
+    const wasFocused = body && focused && Number(focused.dataset.id) === body.id ? focusAfter(focused) : null;
+    const started = performance.now();
+    try {
+      const data = await api(path, body);
+      performance.measure("sorter-change", { start: started }); // request to answer, for benchmarks/review_server.py
+      for (const group of data.groups) section(group);
+      const figure = put(data.photo);
+      counts(data.groups);
+      say(done(data.photo));
+      (wasFocused || figure).focus({ preventScroll: !!wasFocused });
+      if (!wasFocused) figure.scrollIntoView({ block: "nearest" });
+    } catch (error) {
+      say(error.message, true);
+    }
+  }
+
+  function correct(id, choice) {
+    return change("/api/move", { id, to: choice, generation }, (photo) => `${photo.name} is in ${place(photo.path)}`);
+  }
+
+  function takeBack() {
+    return change("/api/undo", {}, (photo) => `took back: ${photo.name} is in ${place(photo.path)} again`);
+  }
+
+  // The card below or above: the nearest by horizontal position in the next row.
+  function vertical(figure, down) {
+    const here = figure.getBoundingClientRect();
+    let best = null;
+    let bestScore = Infinity;
+    for (const other of document.querySelectorAll("figure")) {
+      const r = other.getBoundingClientRect();
+      const dy = down ? r.top - here.top : here.top - r.top;
+      if (dy <= 4) continue;
+      const score = dy * 10000 + Math.abs(r.left - here.left);
+      if (score < bestScore) [best, bestScore] = [other, score];
+    }
+    return best;
+  }
+
+  document.addEventListener("keydown", (event) => {
+    if (event.ctrlKey || event.metaKey || event.altKey) return;
+    const all = [...document.querySelectorAll("figure")];
+    const figure = document.activeElement && document.activeElement.closest("figure");
+    let target = null;
+    if (event.key === "u") {
+      takeBack();
+    } else if (event.key in KEYS) {
+      if (figure) correct(Number(figure.dataset.id), KEYS[event.key]);
+      else say("choose a photo first: arrow keys or a click", true);
+    } else if (event.key === "ArrowRight" || event.key === "ArrowLeft") {
+      const i = all.indexOf(figure);
+      target = figure ? all[i + (event.key === "ArrowRight" ? 1 : -1)] : all[0];
+    } else if (event.key === "ArrowDown" || event.key === "ArrowUp") {
+      target = figure ? vertical(figure, event.key === "ArrowDown") : all[0];
+    } else {
+      return;
+    }
+    event.preventDefault();
+    if (target) {
+      target.focus({ preventScroll: true });
+      target.scrollIntoView({ block: "nearest" });
+    }
+  });
+
+  async function start() {
+    try {
+      const data = await api("/api/groups");
+      pageSize = data.page;
+      generation = data.generation;
+      document.getElementById("title").textContent = `Review ${data.folder}`;
+      document.title = `sorter review: ${data.folder}`;
+      document.getElementById("sub").textContent =
+        `${data.total.toLocaleString()} photos · least confident first · click a photo to see it larger`;
+      for (const group of data.groups) loaded(section(group), group.photos);
+      counts(data.groups);
+      performance.mark("sorter-cards");
+    } catch (error) {
+      say(error.message, true);
+    }
+  }
+
+  start();
+})();

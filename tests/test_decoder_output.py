@@ -1,0 +1,161 @@
+"""What decoders print on stderr (libjpeg's "Corrupt JPEG data: ..."): never raw on the
+terminal, reported under the file's name instead (issue 17, item 5).
+
+Only a subprocess shows what really reaches file descriptor 2, so the user-facing tests run
+`python -m sorter`; the pieces are tested in-process with pytest's fd-level `capfd`."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+from conftest import REPO, FakeClassifier, jpeg_with_extra_bytes, make_dataset, write_image
+
+from sorter.decoder_output import attribute, beside, captured
+from sorter.images import load_image
+
+RED, BLUE = (0, 0, 255), (255, 0, 0)
+WARNING = re.compile(r"Corrupt JPEG data: \d+ extraneous bytes before marker 0xd9")
+
+
+def sorter(*args, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "sorter", *map(str, args)], capture_output=True, text=True, timeout=120, cwd=REPO,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", **(env or {})},
+    )
+
+
+@pytest.fixture
+def folder(tmp_path: Path) -> Path:
+    root = tmp_path / "photos"
+    jpeg_with_extra_bytes(root / "junk.jpg", RED)
+    write_image(root / "tom.jpg", BLUE)
+    return root
+
+
+# ------------------------------------------------------------------ what the user sees
+
+
+def test_sort_keeps_the_warning_off_the_terminal_and_still_moves_the_photo(folder: Path, tiny_model: Path) -> None:
+    result = sorter("sort", folder, "--model", tiny_model)
+
+    assert result.returncode == 0, result.stderr
+    # Twice before: once classifying, once making the review page's thumbnail.
+    assert "Corrupt JPEG" not in result.stderr + result.stdout
+    assert result.stderr == ""
+    assert not (folder / "junk.jpg").exists()
+    assert [p.name for p in folder.glob("*s/junk.jpg")] == ["junk.jpg"]
+
+
+def test_verbose_and_the_log_file_give_the_warning_under_the_files_name(folder: Path, tiny_model: Path) -> None:
+    log = folder.parent / "sort.log"
+    result = sorter("sort", folder, "--model", tiny_model, "--verbose", "--log-file", log)
+
+    assert result.returncode == 0, result.stderr
+    lines = result.stderr.splitlines()
+    moved = next(i for i, line in enumerate(lines) if line.startswith("moved junk.jpg -> "))
+    assert WARNING.fullmatch(lines[moved + 1].removeprefix("warning: junk.jpg: "))
+    assert not any(line.startswith("Corrupt JPEG") for line in lines)  # only the line under its name
+    logged = [line.split(" ", 2)[2] for line in log.read_text().splitlines()]  # date, time, text
+    assert lines[moved + 1] in logged
+
+
+def test_jsonl_carries_the_warnings_of_each_file(folder: Path, tiny_model: Path) -> None:
+    result = sorter("sort", folder, "--model", tiny_model, "--jsonl", "--dry-run")
+
+    assert result.returncode == 0 and result.stderr == "", result.stderr
+    files = {Path(r["path"]).name: r for r in map(json.loads, result.stdout.splitlines()) if "path" in r}
+    assert files["junk.jpg"]["status"] == "planned" and [WARNING.fullmatch(w) is not None for w in
+                                                         files["junk.jpg"]["warnings"]] == [True]
+    assert files["tom.jpg"]["warnings"] == []
+
+
+def test_evaluate_keeps_decoder_warnings_off_the_terminal(tmp_path: Path, tiny_model: Path) -> None:
+    for i in range(3):
+        jpeg_with_extra_bytes(tmp_path / "Cat" / f"{i}.jpg", BLUE)
+        jpeg_with_extra_bytes(tmp_path / "Dog" / f"{i}.jpg", RED)
+    result = sorter("evaluate", tmp_path, "--model", tiny_model, "--json")
+
+    assert result.returncode == 0, result.stderr
+    assert "Corrupt JPEG" not in result.stderr + result.stdout
+    assert json.loads(result.stdout)["n"] == 6
+
+
+@pytest.mark.slow
+def test_train_keeps_decoder_warnings_off_the_terminal(tmp_path: Path) -> None:
+    data = make_dataset(tmp_path / "data", per_class=12)
+    for i in range(4):  # decoded in tf.data's threads, and for the int8 calibration
+        jpeg_with_extra_bytes(data / "Cat" / f"junk{i}.jpg", BLUE)
+        jpeg_with_extra_bytes(data / "Dog" / f"junk{i}.jpg", RED)
+    result = sorter("train", data, "--out", tmp_path / "m.keras", "--backbone", "none", "--image-size", "32",
+                    "--batch-size", "8", "--epochs", "1")
+
+    assert result.returncode == 0, result.stderr
+    assert "Corrupt JPEG" not in result.stderr + result.stdout
+
+
+# ------------------------------------------------------------------ the pieces
+
+
+def test_each_message_goes_to_the_call_that_printed_it_whatever_the_threads(tmp_path: Path, capfd) -> None:
+    paths = [
+        jpeg_with_extra_bytes(tmp_path / f"{i}.jpg", extra=8 + i) if i % 7 == 0 else write_image(tmp_path / f"{i}.jpg")
+        for i in range(120)
+    ]
+    with captured(), ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(lambda path: attribute(load_image, path, 32), paths))
+
+    warned = {path.name for path, (_, printed) in zip(paths, results, strict=True) if printed}
+    assert warned == {f"{i}.jpg" for i in range(0, 120, 7)}
+    assert all(len(printed) == 1 and WARNING.fullmatch(printed[0]) for _, printed in results if printed)
+    assert capfd.readouterr().err == ""
+
+
+def test_what_others_print_meanwhile_is_passed_on_unchanged(tmp_path: Path, capfd) -> None:
+    paths = [jpeg_with_extra_bytes(tmp_path / f"{i}.jpg") for i in range(20)]
+    with captured(), ThreadPoolExecutor(2) as pool:
+        noise = [pool.submit(beside, os.write, 2, f"another library {i}\n".encode()) for i in range(10)]
+        decoded = list(pool.map(lambda path: attribute(load_image, path, 32), paths))
+        os.write(2, b"from no call at all\n")
+        print("python's own stderr", file=sys.stderr)
+        assert [future.result() for future in noise]
+
+    err = capfd.readouterr().err.splitlines()
+    assert sorted(err) == sorted([*(f"another library {i}" for i in range(10)), "from no call at all",
+                                  "python's own stderr"])
+    assert all(len(printed) == 1 for _, printed in decoded)
+
+
+def test_an_exception_is_raised_after_its_message_is_claimed(tmp_path: Path, capfd) -> None:
+    def decode_then_fail(path: Path):
+        load_image(path, 32)
+        raise ValueError("no")
+
+    path = jpeg_with_extra_bytes(tmp_path / "junk.jpg")
+    with pytest.raises(ValueError, match="no"):
+        attribute(decode_then_fail, path)
+    assert attribute(load_image, path, 32)[1] and capfd.readouterr().err == ""
+
+
+def test_sorting_in_process_puts_the_warning_in_the_result(folder: Path, capfd) -> None:
+    from sorter.service import sort_folder
+
+    results = []
+    sort_folder(folder, classifier=FakeClassifier(), on_result=results.append)
+    warned = {r.path.name: r.warnings for r in results}
+    assert warned["tom.jpg"] == () and WARNING.fullmatch(warned["junk.jpg"][0])
+    assert "Corrupt JPEG" not in capfd.readouterr().err
+
+
+def test_training_decodes_quietly(tmp_path: Path, capfd) -> None:
+    from sorter.training import calibration_images
+
+    items = [(jpeg_with_extra_bytes(tmp_path / f"{i}.jpg"), 0) for i in range(4)]
+    assert calibration_images(items, 32, seed=0).shape == (4, 32, 32, 3)
+    assert capfd.readouterr().err == ""

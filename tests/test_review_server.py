@@ -1,0 +1,438 @@
+"""`sorter review`: the local server a person corrects a sort with. Security with plain HTTP
+requests (no token, a foreign Host, paths, a GET that would change something, symbolic
+links, markup in names: all refused, nothing moved), a correction checked on disk, in the
+journal and undone by `sorter undo`, and the page driven in a real browser (Playwright and
+Debian's Chromium)."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from conftest import ThreeClassFake, layout, write_image
+from typer.testing import CliRunner
+
+from sorter import service
+from sorter.cli import app
+from sorter.journal import journal_path
+from sorter.lock import FolderLock
+from sorter.reviewer import server as review_server
+
+RED, BLUE, GREEN = (0, 0, 255), (255, 0, 0), (0, 255, 0)  # BGR: the fake says red = dog, green = neither
+MARKUP_NAME = "<img src=x onerror=\"document.title='pwned'\">'&.jpg"
+runner = CliRunner()
+
+
+def make_folder(root: Path, outside: Path, extra: int = 0) -> dict[str, object]:
+    """A sorted folder: a person the model took for a dog (with its Live Photo video), a cat,
+    a tree left in place, a name full of markup, and a link to a photo outside. Sorted
+    through the real sort path; returns the layout before the sort."""
+    write_image(root / "person.jpg", RED)
+    (root / "person.MOV").write_bytes(b"a live photo's video")
+    write_image(root / "cat.jpg", BLUE)
+    write_image(root / "tree.jpg", GREEN)
+    write_image(root / MARKUP_NAME, BLUE)
+    write_image(outside / "secret.jpg", (7, 7, 7))
+    (root / "link.jpg").symlink_to(outside / "secret.jpg")
+    for n in range(extra):  # blue with a little red: cats, each at its own confidence
+        write_image(root / f"cat-{n:03d}.jpg", (255, 0, n))
+    before = layout(root)
+    service.sort_folder(root, classifier=ThreeClassFake())
+    return before
+
+
+class Client:
+    """Plain HTTP to the review server, as a browser would speak it (or an attacker)."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.port = int(re.match(r"http://127\.0\.0\.1:(\d+)/", url).group(1))
+        self.token = url.split("token=", 1)[1]
+        self.cookie = f"sorter-review-{self.port}={self.token}"
+
+    def request(self, method: str, path: str, body: bytes | None = None, *, host: str | None = None,
+                cookie: bool = True, token: bool = True, headers: dict | None = None):
+        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+        sent = {"Host": host or f"127.0.0.1:{self.port}", **(headers or {})}
+        if cookie:
+            sent["Cookie"] = self.cookie
+        if token and method == "POST":
+            sent["X-Sorter-Token"] = self.token
+        connection.putrequest(method, path, skip_host=True)
+        for name, value in sent.items():
+            connection.putheader(name, value)
+        connection.putheader("Content-Length", str(len(body or b"")))
+        connection.endheaders(body)
+        response = connection.getresponse()
+        data = response.read()
+        connection.close()
+        return response.status, dict(response.getheaders()), data
+
+    def json(self, method: str, path: str, value=None, **kwargs):
+        status, _, data = self.request(method, path, None if value is None else json.dumps(value).encode(), **kwargs)
+        return status, json.loads(data) if data.startswith(b"{") else data
+
+    def cards(self) -> dict[str, dict]:
+        """The page's first load: every card by name (and the catalog's generation, which a move names)."""
+        status, groups = self.json("GET", "/api/groups")
+        assert status == 200
+        self.generation = groups["generation"]
+        return {p["name"]: {**p, "heading": (g["status"], g["title"])} for g in groups["groups"] for p in g["photos"]}
+
+    def move(self, photo: int, to: str, **kwargs):
+        return self.json("POST", "/api/move", {"id": photo, "to": to, "generation": self.generation}, **kwargs)
+
+    def thumbnail(self, photo: int):
+        return self.request("GET", f"/thumb/{photo}?v={self.generation}")
+
+
+@pytest.fixture
+def folder(tmp_path: Path):
+    root, outside = tmp_path / "pets", tmp_path / "outside"
+    root.mkdir()
+    outside.mkdir()
+    return root, outside, make_folder(root, outside)
+
+
+def start(root: Path):
+    stop, ready = threading.Event(), []
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            review_server.serve(root, open_browser=False, on_ready=ready.append, stop=stop)
+        except BaseException as exc:  # noqa: BLE001 - surfaced in the test
+            errors.append(exc)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not ready and not errors and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert ready, errors
+    return Client(ready[0].url), stop, thread
+
+
+@pytest.fixture
+def served(folder):
+    root, outside, before = folder
+    client, stop, thread = start(root)
+    yield client, root, outside, before
+    stop.set()
+    thread.join(10)
+
+
+def move(client: Client, name: str, to: str, **kwargs):
+    return client.move(client.cards()[name]["id"], to, **kwargs)
+
+
+# ---------------------------------------------------------------------------- security
+
+
+def test_without_the_token_everything_is_refused_and_nothing_moves(served) -> None:
+    client, root, _, _ = served
+    sorted_layout = layout(root)
+    for path in ("/", "/api/groups", "/page.js", "/thumb/0", "/view/0", "/api/photos?group=g0"):
+        assert client.request("GET", path, cookie=False)[0] == 403, path
+        assert client.request("GET", path, headers={"Cookie": f"sorter-review-{client.port}=guess"}, cookie=False)[0] == 403
+    assert client.request("GET", "/?token=guess", cookie=False)[0] == 403
+    person = client.cards()["person.jpg"]["id"]
+    body = json.dumps({"id": person, "to": "neither", "generation": client.generation}).encode()
+    assert client.request("POST", "/api/move", body, cookie=False)[0] == 403  # the header alone
+    assert client.request("POST", "/api/move", body, token=False)[0] == 403  # the cookie alone: CSRF
+    assert client.request("POST", "/api/undo", b"", token=False)[0] == 403
+    assert layout(root) == sorted_layout
+
+
+def test_the_url_sets_a_strict_cookie_and_leaves_the_address_bar(served) -> None:
+    client, _, _, _ = served
+    status, headers, _ = client.request("GET", f"/?token={client.token}", cookie=False)
+    assert status == 303 and headers["Location"] == "/"
+    assert headers["Set-Cookie"] == f"{client.cookie}; Path=/; HttpOnly; SameSite=Strict"
+    status, headers, page = client.request("GET", "/")
+    assert status == 200 and "script-src 'self'" in headers["Content-Security-Policy"]
+    assert b"<script src=\"/page.js\"" in page and b"http" not in page.replace(b"http-equiv", b"")  # no CDN
+
+
+def test_a_foreign_host_or_origin_is_refused(served) -> None:
+    client, root, _, _ = served
+    sorted_layout = layout(root)
+    # DNS rebinding: evil.example resolves to 127.0.0.1, and the browser sends its own name.
+    port = client.port
+    for host in (f"evil.example:{port}", "127.0.0.1", f"127.0.0.1:{port + 1}", f"localhost.evil:{port}"):
+        assert client.request("GET", "/api/groups", host=host)[0] == 403, host
+        assert move(client, "person.jpg", "neither", host=host)[0] == 403, host
+    for host in (f"localhost:{client.port}", f"[::1]:{client.port}", f"LOCALHOST:{client.port}"):
+        assert client.request("GET", "/api/groups", host=host)[0] == 200, host
+    assert move(client, "person.jpg", "neither", headers={"Origin": "http://evil.example"})[0] == 403
+    assert layout(root) == sorted_layout
+
+
+def test_it_listens_on_the_loopback_addresses_only(served) -> None:
+    import socket
+
+    client = served[0]
+    listening = subprocess.run(["ss", "-Hltn", f"sport = :{client.port}"], capture_output=True, text=True)
+    if listening.returncode != 0:
+        pytest.skip("ss (iproute2) not available")
+    addresses = {line.split()[3].rsplit(":", 1)[0] for line in listening.stdout.splitlines()}
+    assert addresses <= {"127.0.0.1", "[::1]"} and "127.0.0.1" in addresses
+    if socket.has_ipv6 and "[::1]" in addresses:
+        connection = http.client.HTTPConnection("::1", client.port, timeout=10)
+        connection.request("GET", "/api/groups", headers={"Host": f"[::1]:{client.port}", "Cookie": client.cookie})
+        assert connection.getresponse().status == 200
+
+
+def test_paths_never_come_from_the_request(served) -> None:
+    client, root, outside, _ = served
+    sorted_layout = layout(root)
+    secret = (outside / "secret.jpg").read_bytes()
+    for path in ("/thumb/../../outside/secret.jpg", "/thumb/..%2F..%2Foutside%2Fsecret.jpg", "/../outside/secret.jpg",
+                 f"/thumb/{outside / 'secret.jpg'}", "//etc/passwd", "/thumb/-1", "/thumb/999999", "/thumb/0x1",
+                 "/cats/cat.jpg", "/page.js/../../journal.jsonl", "/.sorter/journal.jsonl"):
+        status, _, body = client.request("GET", path)
+        assert status in (400, 404) and secret not in body, (path, status)
+    client.cards()
+    for bad in ({"id": "../outside/secret.jpg", "to": "cat"}, {"id": str(outside / "secret.jpg"), "to": "dog"},
+                {"id": True, "to": "cat"}, {"id": 0.0, "to": "cat"}, {"id": 0, "to": "../cats"},
+                {"id": 0, "to": "/tmp"}, {"id": 10**9, "to": "cat"}, {"path": "cats/cat.jpg", "to": "dog"}):
+        status, _ = client.json("POST", "/api/move", {**bad, "generation": client.generation})
+        assert status in (400, 409), bad
+    assert client.json("GET", "/api/photos?group=g0&after=../1")[0] == 400
+    assert layout(root) == sorted_layout
+
+
+def test_a_get_never_changes_anything(served) -> None:
+    client, root, _, _ = served
+    sorted_layout = layout(root)
+    person = client.cards()["person.jpg"]["id"]
+    for path in (f"/api/move?id={person}&to=neither", "/api/undo"):
+        status, headers, _ = client.request("GET", path)
+        assert status == 405 and headers["Allow"] == "POST"
+    assert client.request("PUT", "/api/move", b"{}")[0] == 405
+    assert layout(root) == sorted_layout
+
+
+def test_a_symbolic_link_is_never_listed_served_or_moved(served) -> None:
+    client, root, outside, _ = served
+    cards = client.cards()
+    assert "link.jpg" not in cards and (root / "link.jpg").is_symlink()
+    # A photo swapped for a link after the page listed it: neither its thumbnail nor a move follows it.
+    cat = cards["cat.jpg"]["id"]
+    (root / "cats" / "cat.jpg").unlink()
+    (root / "cats" / "cat.jpg").symlink_to(outside / "secret.jpg")
+    assert client.thumbnail(cards["tree.jpg"]["id"])[0] == 200
+    assert client.thumbnail(cat)[0] == 404
+    status, answer = client.move(cat, "dog")
+    assert status == 409 and "no longer there" in answer["error"]
+    # A folder on the way swapped for a link: not followed either.
+    (root / "dogs").rename(root / "dogs-real")
+    (root / "dogs").symlink_to(outside, target_is_directory=True)
+    assert client.thumbnail(cards["person.jpg"]["id"])[0] == 404
+    assert (root / "cats" / "cat.jpg").is_symlink() and sorted(os.listdir(outside)) == ["secret.jpg"]
+
+
+def test_names_are_data_never_markup(served) -> None:
+    client, _, _, _ = served
+    cards = client.cards()
+    assert cards[MARKUP_NAME]["path"] == f"cats/{MARKUP_NAME}"  # sent as JSON, drawn with textContent
+    status, headers, page = client.request("GET", "/")
+    assert status == 200 and MARKUP_NAME.encode() not in page and b"onerror" not in page
+    assert headers["X-Content-Type-Options"] == "nosniff"
+
+
+# ---------------------------------------------------------------------------- corrections
+
+
+def test_what_each_card_says_comes_from_the_journal_and_the_last_sorts_record(served) -> None:
+    client, root, _, _ = served
+    moves = [json.loads(line) for line in journal_path(root).read_text().splitlines()]
+    person = next(r for r in moves if r.get("src") == "person.jpg")
+    assert person["label"] == "dog" and 0.99 < person["confidence"] <= 1.0
+    assert "label" not in next(r for r in moves if r.get("src") == "person.MOV")  # a companion: its photo's
+    cards = client.cards()
+    assert (cards["person.jpg"]["heading"], cards["person.jpg"]["label"]) == (("moved", "dogs/"), "dog")
+    assert cards["person.jpg"]["confidence"] == person["confidence"] and cards["person.jpg"]["with"] == ["person.MOV"]
+    assert cards["tree.jpg"]["heading"] == ("neither", "not a cat or a dog") and cards["tree.jpg"]["confidence"] == 1.0
+    write_image(root / "late.jpg", RED)  # arrived after the sort: no word about it yet
+    assert "late.jpg" not in client.cards()  # the folder is listed when it starts, not on every load
+    (root / ".sorter" / "left.jsonl").touch()  # another sorter wrote: the reload lists the folder again
+    assert client.cards()["late.jpg"]["heading"] == ("unsorted", "not sorted yet")
+
+
+def test_a_correction_moves_the_photo_with_its_companion_journaled_and_sorter_undo_reverses_it(served) -> None:
+    client, root, _, before = served
+    status, answer = move(client, "person.jpg", "neither")
+    assert status == 200 and answer["photo"]["path"] == "person.jpg" and answer["photo"]["current"] == "neither"
+    assert (root / "person.jpg").is_file() and (root / "person.MOV").is_file()
+    assert not (root / "dogs" / "person.jpg").exists()
+    groups = {g["title"]: g["count"] for g in answer["groups"]}
+    assert groups["dogs/"] == 0 and groups["you said neither"] == 1
+    records = [json.loads(line) for line in journal_path(root).read_text().splitlines()]
+    review = [r for r in records if r["run"].startswith("review-")]
+    assert [(r["op"], r.get("src"), r.get("dst"), r.get("label")) for r in review] == [
+        ("move", "dogs/person.jpg", "person.jpg", "other"), ("move", "dogs/person.MOV", "person.MOV", None),
+        ("done", None, None, None), ("done", None, None, None),
+    ]
+    # Already there: nothing to do, nothing journaled.
+    assert move(client, "person.jpg", "neither")[0] == 200
+    assert len(journal_path(root).read_text().splitlines()) == len(records)
+
+    first = runner.invoke(app, ["undo", str(root)])  # the review session is the latest run
+    assert first.exit_code == 0 and "Restored 2 file(s) from 1 run" in first.stdout
+    assert (root / "dogs" / "person.jpg").is_file() and (root / "dogs" / "person.MOV").is_file()
+    assert runner.invoke(app, ["undo", str(root)]).exit_code == 0  # then the sort
+    assert layout(root) == before
+
+
+def test_u_takes_back_the_last_correction_and_undo_then_reverses_the_sort(served) -> None:
+    client, root, _, before = served
+    assert move(client, "cat.jpg", "dog")[0] == 200 and (root / "dogs" / "cat.jpg").is_file()
+    status, answer = client.json("POST", "/api/undo", {})
+    assert status == 200 and answer["photo"]["path"] == "cats/cat.jpg" and (root / "cats" / "cat.jpg").is_file()
+    assert client.json("POST", "/api/undo", {}) == (409, {"error": "nothing to take back"})
+    result = runner.invoke(app, ["undo", str(root)])  # the review took nothing back for good: the sort is next
+    assert result.exit_code == 0 and layout(root) == before
+
+
+def test_a_busy_folder_is_a_clear_message_and_nothing_moves(served) -> None:
+    client, root, _, _ = served
+    sorted_layout = layout(root)
+    with FolderLock(root):  # a sort or watch of the same folder
+        status, answer = move(client, "person.jpg", "cat")
+    assert status == 409 and answer["busy"] is True
+    assert re.fullmatch(r"busy: another sorter \(pid \d+\) is working on .*pets; wait for it to finish or stop it",
+                        answer["error"])
+    assert layout(root) == sorted_layout
+    assert move(client, "person.jpg", "cat")[0] == 200 and (root / "cats" / "person.MOV").is_file()
+
+
+def test_after_another_sorter_changed_the_folder_a_click_asks_for_a_reload_which_lists_it_again(served) -> None:
+    client, root, _, before = served
+    cards = client.cards()
+    old = client.generation
+    assert runner.invoke(app, ["undo", str(root)]).exit_code == 0  # the sort, taken back behind the page's back
+    status, answer = client.move(cards["cat.jpg"]["id"], "dog")
+    assert status == 409 and answer["error"].endswith("reload the page")
+    assert {k: v for k, v in layout(root).items() if not k.startswith(".sorter")} == before  # the lock aside
+    reloaded = client.cards()  # the page's reload
+    assert client.generation != old and reloaded["cat.jpg"]["path"] == "cat.jpg"
+    assert client.request("GET", f"/thumb/{cards['cat.jpg']['id']}?v={old}")[0] == 404  # an old page's numbers
+    assert client.move(reloaded["cat.jpg"]["id"], "cat")[0] == 200 and (root / "cats" / "cat.jpg").is_file()
+
+
+def test_a_large_group_pages_least_confident_first(tmp_path: Path) -> None:
+    root, outside = tmp_path / "pets", tmp_path / "outside"
+    root.mkdir()
+    outside.mkdir()
+    make_folder(root, outside, extra=130)
+    client, stop, thread = start(root)
+    try:
+        _, groups = client.json("GET", "/api/groups")
+        cats = next(g for g in groups["groups"] if g["title"] == "cats/")
+        assert cats["count"] == 132 and len(cats["photos"]) == 100
+        # A correction out of the first page shifts nothing for the next one: it pages by cursor.
+        client.generation = groups["generation"]
+        assert client.move(cats["photos"][0]["id"], "dog")[0] == 200
+        _, more = client.json("GET", f"/api/photos?group={cats['key']}&after={cats['photos'][-1]['id']}")
+        shown = cats["photos"] + more["photos"]
+        assert len(shown) == 132 and len({p["id"] for p in shown}) == 132
+        keys = [(p["confidence"], p["id"]) for p in shown]
+        assert keys == sorted(keys)
+    finally:
+        stop.set()
+        thread.join(10)
+
+
+def test_the_command_prints_the_url_first_and_stops_on_ctrl_c(folder) -> None:
+    root, _, _ = folder
+    process = subprocess.Popen([sys.executable, "-m", "sorter", "review", str(root), "--no-browser"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        url = process.stdout.readline().strip()
+        assert re.fullmatch(r"http://127\.0\.0\.1:\d+/\?token=[\w-]{43}", url), url
+        assert Client(url).request("GET", "/api/groups")[0] == 200
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=20) == 0
+        assert "Reviewing" in process.stderr.read()
+    finally:
+        process.kill()
+
+
+# ---------------------------------------------------------------------------- a real browser
+
+
+def browser_missing() -> str | None:
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        return "playwright is not installed (pip install 'sorter[test]')"
+    if shutil.which("chromium") is None:
+        return "chromium not installed (Debian: apt-get install chromium)"
+    return None
+
+
+@pytest.mark.skipif(browser_missing() is not None, reason=str(browser_missing()))
+def test_in_chromium_neither_moves_the_person_out_of_dogs_and_u_takes_it_back(served) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    client, root, _, before = served
+
+    def wait_for(path: Path) -> None:
+        deadline = time.monotonic() + 10
+        while not path.is_file() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert path.is_file(), path
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=shutil.which("chromium"), args=["--no-sandbox"])
+        try:
+            page = browser.new_page()
+            page.goto(client.url)
+            assert page.url == client.url.split("?")[0]  # the token left the address bar
+            dogs = page.locator("section", has=page.get_by_role("heading", name=re.compile("Moved to dogs")))
+            person = dogs.locator("figure", has_text="person.jpg")
+            expect(person.get_by_role("button", name="Dog", exact=True)).to_have_attribute("aria-pressed", "true")
+            expect(person).to_contain_text("+ MOV")
+
+            person.get_by_role("button", name="Neither", exact=True).click()
+            wait_for(root / "person.jpg")
+            assert (root / "person.MOV").is_file() and not (root / "dogs" / "person.jpg").exists()
+            put_back = page.locator("section", has=page.get_by_role("heading", name=re.compile("you said neither")))
+            moved = put_back.locator("figure", has_text="person.jpg")
+            expect(moved.get_by_role("button", name="Neither", exact=True)).to_have_attribute("aria-pressed", "true")
+            expect(page.get_by_role("heading", name=re.compile("Moved to dogs"))).to_have_count(0)  # empty: hidden
+
+            page.keyboard.press("u")
+            wait_for(root / "dogs" / "person.jpg")
+            expect(person.get_by_role("button", name="Dog", exact=True)).to_have_attribute("aria-pressed", "true")
+            assert (root / "dogs" / "person.MOV").is_file() and not (root / "person.jpg").exists()
+
+            # Keys: arrows to the tree, `d` files it in dogs/.
+            page.keyboard.press("ArrowRight")
+            while "tree.jpg" not in page.evaluate("document.activeElement.textContent"):
+                page.keyboard.press("ArrowRight")
+            page.keyboard.press("d")
+            wait_for(root / "dogs" / "tree.jpg")
+            page.keyboard.press("u")
+            wait_for(root / "tree.jpg")
+
+            # The name full of markup is text: no element made of it, no script run.
+            expect(page.locator("figure", has_text="onerror")).to_have_count(1)
+            assert page.locator("img[src=x]").count() == 0 and page.title() != "pwned"
+        finally:
+            browser.close()
+    records = [json.loads(line) for line in journal_path(root).read_text().splitlines()]
+    assert [r["op"] for r in records if r["run"].startswith("review-")].count("undo") == 3  # person (2 files), tree
+    result = runner.invoke(app, ["undo", str(root)])  # every correction was taken back: undo reverses the sort
+    assert result.exit_code == 0 and layout(root) == before
