@@ -12,6 +12,8 @@ OTHER = "other"
 CLASS_FOLDERS: dict[str, str] = {"cat": "cats", "dog": "dogs"}
 #: Where sorter keeps its own state (journal, lock) inside a sorted directory.
 STATE_DIR = ".sorter"
+#: Journal runs of the review server (`sorter review`): their labels are a person's, not the model's.
+REVIEW_RUN_PREFIX = "review-"
 
 IMAGE_EXTENSIONS = frozenset(
     {".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".webp", ".bmp", ".dib", ".tif", ".tiff",

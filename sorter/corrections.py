@@ -23,10 +23,9 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
-from sorter.config import CLASS_FOLDERS, OTHER, STATE_DIR
+from sorter.config import CLASS_FOLDERS, OTHER, REVIEW_RUN_PREFIX, STATE_DIR
 from sorter.images import is_image_name
 from sorter.journal import Seen, moves_of, scan, seen_of
-from sorter.reviewer.catalog import REVIEW_RUN_PREFIX
 
 Identity = tuple[int, int, int]  # st_dev, st_ino, st_size
 

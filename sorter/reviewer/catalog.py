@@ -22,12 +22,10 @@ import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sorter.config import CLASS_FOLDERS, OTHER, STATE_DIR
+from sorter.config import CLASS_FOLDERS, OTHER, REVIEW_RUN_PREFIX, STATE_DIR
 from sorter.planning import LEFT_IN_PLACE, reason_kind
 from sorter.review import MAX_REASON_GROUPS
 
-#: Journal runs of the review server: their labels are a person's, not the model's.
-REVIEW_RUN_PREFIX = "review-"
 #: Photos sent per group at a time: the page's "show 100 more".
 PAGE = 100
 #: What a card's buttons say, by where its photo is.

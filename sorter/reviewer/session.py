@@ -23,9 +23,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from sorter.config import CLASS_FOLDERS, OTHER
+from sorter.config import CLASS_FOLDERS, OTHER, REVIEW_RUN_PREFIX
 from sorter.errors import ReviewConflict
-from sorter.reviewer.catalog import REVIEW_RUN_PREFIX, Catalog, Photo, load_catalog
+from sorter.reviewer.catalog import Catalog, Photo, load_catalog
 
 Choice = Literal["cat", "dog", "neither"]
 #: The label a correction is journaled with (what `sorter learn` will read).
