@@ -62,8 +62,13 @@ CUT_BLOCK = 14
 CHUNK = 1024
 #: Views cached per training photo: 0 is the photo as sort sees it, 1-3 augmented ones.
 TRAIN_VIEWS = 4
-#: /2: non-pets cropped down to a tenth, pets also pasted into scenes (`sorter.augment`).
-CACHE_FORMAT = "sorter-cache/2"
+#: Of a pet's views, the last this many are the pet pasted into a scene. Measured on the
+#: validation pets pasted into validation scenes: with one scene view in four, 82.6 % of cats
+#: and 86.6 % of dogs in scenes went to the right folder, most mistakes a cat taken for a dog
+#: or the reverse (a small pet), not "neither".
+SCENE_VIEWS = 2
+#: /3: non-pets cropped down to a tenth, pets also pasted into scenes (`sorter.augment`).
+CACHE_FORMAT = "sorter-cache/3"
 
 
 @dataclass(frozen=True)
@@ -145,11 +150,11 @@ def cache_maps(
 
 
 def training_view(image: np.ndarray, label: int, view: int, kin: list[np.ndarray], scenes, rng: random.Random):
-    """View `view` (1 or more) of a training photo: pets a mild crop, and in the last view
-    pasted into a scene (alone, or with another pet of its kind from `kin`); non-pets a crop
+    """View `view` (1 or more) of a training photo: pets a mild crop, and in the last
+    SCENE_VIEWS views pasted into a scene (alone, or with another pet of its kind from `kin`); non-pets a crop
     of any size. `scenes()` decodes a random non-pet photo to paste onto."""
     pet = label < len(CLASS_NAMES)
-    if pet and view == TRAIN_VIEWS - 1:
+    if pet and view >= TRAIN_VIEWS - SCENE_VIEWS:
         scene = scenes()
         if scene is not None:
             group = [image, rng.choice(kin)] if rng.random() < 1 / 3 else [image]
