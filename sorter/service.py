@@ -5,6 +5,7 @@ never load TensorFlow."""
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -34,10 +35,20 @@ class FileResult:
     companions: tuple[tuple[Path, Path | None], ...] = ()
     #: What the decoder printed about the photo ("Corrupt JPEG data: ..."): it may still be sorted.
     warnings: tuple[str, ...] = ()
+    #: A video's frames the decision was made from (0: a photo, or a video not looked at).
+    frames: int = 0
+
+    @property
+    def is_video(self) -> bool:
+        from sorter.videos import is_video_name
+
+        return is_video_name(self.path.name)
 
     def to_json(self) -> dict:
         return {
             "path": str(self.path),
+            "kind": "video" if self.is_video else "photo",
+            "frames": self.frames if self.is_video else None,
             "status": self.status,
             "label": self.label,
             "confidence": None if self.confidence is None else round(self.confidence, 4),
@@ -63,6 +74,7 @@ class SortSummary:
     review_page: Path | None = None  # DIR/.sorter/review.html, when the run wrote one
     review_error: str | None = None  # why it could not
     model: str = ""  # what sorted: "bundled model", or "bundled model + 37 corrections"
+    videos: dict[str, int] = field(default_factory=dict)  # status -> videos (counted in `counts` too)
 
 
 #: Distinct (status, reason kind) pairs a Tally counts apart.
@@ -79,9 +91,12 @@ class Tally:
     moved_to: dict[str, int] = field(default_factory=dict)
     companions: int = 0
     reasons: dict[tuple[str, str], int] = field(default_factory=dict)
+    videos: dict[str, int] = field(default_factory=dict)
 
     def add(self, result: FileResult) -> None:
         self.counts[result.status] = self.counts.get(result.status, 0) + 1
+        if result.is_video:
+            self.videos[result.status] = self.videos.get(result.status, 0) + 1
         if result.destination is not None:
             parent = result.destination.parent
             folder = parent.relative_to(self.root).as_posix() if self.root else parent.name
@@ -102,7 +117,6 @@ def output_folders() -> frozenset[str]:
 
 def _names_in(folder: Path):
     """The names in `folder`, streamed (a million-file cats/ is never listed into memory)."""
-    import os
 
     try:
         with os.scandir(folder) as listing:
@@ -169,10 +183,11 @@ class Sorter:
         Entries the scan skipped (`images.Skipped`) are reported as such as they come."""
         from collections import deque
 
-        from sorter.companions import find_companions
+        from sorter.companions import beside_a_photo, find_companions
         from sorter.config import DEFAULT_BATCH_SIZE
         from sorter.images import Skipped
         from sorter.inference import classify
+        from sorter.videos import is_video_name
 
         batch_size = batch_size or DEFAULT_BATCH_SIZE
         skipped: deque[Skipped] = deque()
@@ -181,7 +196,11 @@ class Sorter:
             for entry in entries:
                 if isinstance(entry, Skipped):
                     skipped.append(entry)
-                else:
+                elif not is_video_name(entry.name):
+                    yield entry
+                elif not beside_a_photo(entry) and os.path.lexists(entry):
+                    # A Live Photo's video goes with its photo, never judged itself; gone by
+                    # now, it went with its photo already.
                     yield entry
 
         def reported():
@@ -191,16 +210,20 @@ class Sorter:
 
         def with_warnings(results):
             for result in results:
-                printed = warned.pop(result.path, ())
-                yield replace(result, warnings=printed) if printed else result
+                extra = extras.pop(result.path, None)
+                yield replace(result, **extra) if extra else result
 
         planner = self.planner()
         chunk = []
-        warned: dict[Path, tuple[str, ...]] = {}  # of this chunk's photos: planning has no use for them
+        # Of this chunk's files, what planning has no use for: warnings, a video's frames.
+        extras: dict[Path, dict] = {}
         for prediction in classify(self.classifier, photos(), batch_size=batch_size):
             yield from reported()
-            if prediction.warnings:
-                warned[prediction.path] = prediction.warnings
+            extra = {"warnings": prediction.warnings} if prediction.warnings else {}
+            if prediction.video is not None:
+                extra["frames"] = prediction.video.frames
+            if extra:
+                extras[prediction.path] = extra
             # Looked up now, right before the move, so they are the companions of this moment.
             companions = find_companions(prediction.path) if prediction.label is not None else ()
             chunk.append(planner.decide(
@@ -217,8 +240,6 @@ class Sorter:
         unsure), with its identity where it now is: what `sorter learn` compares the folder
         with later. A batch costs one more write and fsync; a photo that cannot be stat'ed
         (gone meanwhile) is simply not recorded."""
-        import os
-
         records = []
         for d in decisions:
             result = results.get(d.source)
@@ -323,8 +344,8 @@ def sort_folder(
         if not dry_run:
             recovered_info = recover(root)
             recovered = recovered_info.completed
-        on_start(sum(1 for _ in scan_folder(root, recursive=recursive, exclude=output_folders())))
-        entries = scan_folder(root, recursive=recursive, exclude=output_folders())
+        on_start(sum(1 for _ in scan_folder(root, recursive=recursive, exclude=output_folders(), videos=True)))
+        entries = scan_folder(root, recursive=recursive, exclude=output_folders(), videos=True)
         sorter = Sorter(root, classifier, min_confidence=min_confidence, dry_run=dry_run)
         verdicts = VerdictLog(root, fresh=True)
         try:
@@ -347,7 +368,7 @@ def sort_folder(
     return SortSummary(
         root, dry_run, tally.counts, tally.moved_to, recovered, time.monotonic() - started,
         companions=tally.companions, reasons=tally.reasons, review_page=review_page, review_error=review_error,
-        model=personal_model.describe(classifier, model),
+        model=personal_model.describe(classifier, model), videos=tally.videos,
     )
 
 
