@@ -19,7 +19,8 @@ from sorter.planning import reason_kind
 
 # --------------------------------------------------------------------------- sort
 
-# "moved" | "planned" | "neither" | "unsure" | "unreadable" | "skipped" | "vanished" | "failed"
+# "moved" | "planned" | "neither" | "unsure" | "unreadable" | "skipped" | "vanished" | "failed",
+# and in watch "joined" (a companion that arrived after its photo, moved to it)
 FileStatus = str
 
 
@@ -95,6 +96,9 @@ class Tally:
 
     def add(self, result: FileResult) -> None:
         self.counts[result.status] = self.counts.get(result.status, 0) + 1
+        if result.status == "joined":  # a companion that came after its photo: counted as one
+            self.companions += 1
+            return
         if result.is_video:
             self.videos[result.status] = self.videos.get(result.status, 0) + 1
         if result.destination is not None:
@@ -234,6 +238,28 @@ class Sorter:
                 chunk = []
         yield from with_warnings(self._apply(chunk, planner))
         yield from reported()
+
+    def join(self, late) -> list[FileResult]:
+        """Move companions that arrived after their photo (`latecomers`) to it: (path, the
+        photo's `Filed`, destination) each, journaled as a one-file group of this run."""
+        from sorter.filing import file_groups
+
+        if not late:
+            return []
+        planner = self.planner()
+        filed = file_groups(
+            self.root, self.journal(), [[(path, destination)] for path, _, destination in late],
+            lambda folder, names: planner.reserve(folder.relative_to(self.root).as_posix(), names),
+            [(photo.label, photo.confidence) for _, photo, _ in late],
+        )
+        results = []
+        for (path, photo, _), outcome in zip(late, filed, strict=True):
+            if outcome.failure is not None:
+                results.append(FileResult(path, outcome.failure[0], reason=outcome.failure[1]))
+            else:
+                results.append(FileResult(path, "joined", photo.label, photo.confidence, outcome.members[0][1],
+                                          reason=f"companion of {photo.destination.name}, which went there before"))
+        return results
 
     def _note_seen(self, decisions, results: dict[Path, FileResult], first_seq: dict[Path, int]) -> None:
         """One "seen" record per photo sorter decided about (moved, or left as neither or
@@ -395,6 +421,28 @@ class WatchSummary:
     seconds: float
 
 
+def _latecomers(batch: list, latecomers, watcher) -> tuple[list, list]:
+    """Split what the watcher found ready: companions whose photo went before them (to join
+    it), and the photos and videos to sort. A sidecar of no moved photo is left alone: its
+    photo, when it comes, takes it along."""
+    from sorter.images import Skipped, is_image_name
+    from sorter.videos import is_video_name
+
+    late, rest = [], []
+    for entry in batch:
+        if isinstance(entry, Skipped) or is_image_name(entry.name):
+            rest.append(entry)
+            continue
+        found = latecomers.destination(entry)
+        if found is not None:
+            late.append((entry, *found))
+        elif is_video_name(entry.name):
+            rest.append(entry)
+        else:
+            watcher.settle(entry)
+    return late, rest
+
+
 @contextmanager
 def stop_on_signals(stop: threading.Event):
     """SIGINT/SIGTERM set `stop`; the loop finishes the batch in hand and returns. A second
@@ -480,6 +528,7 @@ def watch_folder(
     from sorter import lite
     from sorter.config import DEFAULT_BATCH_SIZE
     from sorter.journal import recover
+    from sorter.latecomers import Filed, Latecomers
     from sorter.lock import FolderLock
     from sorter.personal import Follower, describe
     from sorter.verdicts import VerdictLog
@@ -494,9 +543,13 @@ def watch_folder(
     mode = ""
     verdicts = VerdictLog(root)
 
+    latecomers = Latecomers()
+
     def report(result: FileResult, watcher: Watcher) -> None:
         tally.add(result)  # watch never plans without moving: a destination means moved
         verdicts.add(result)
+        if result.status == "moved" and result.destination is not None:
+            latecomers.remember(Filed(result.path, result.destination, result.label, result.confidence))
         if result.status in ("neither", "unsure", "unreadable", "skipped", "failed"):
             watcher.settle(result.path)  # left in place: look again only once it changes
         on_result(result)
@@ -515,6 +568,7 @@ def watch_folder(
                     f"settled {recovered.completed + recovered.rolled_back} move(s) "
                     "interrupted by an earlier crash"
                 ))
+            latecomers.load(root)  # where the photos sorted before went, for their late companions
             if classifier is None:
                 classifier = lite.load_classifier(model)
             follower = Follower(classifier, model, personal)
@@ -553,8 +607,9 @@ def watch_folder(
                         if changed is not None:
                             sorter.classifier = follower.classifier
                             on_notice(WatchNotice(changed))
+                        late, batch = _latecomers(batch, latecomers, watcher)
                         try:
-                            for result in sorter.sort_entries(batch, batch_size=batch_size):
+                            for result in [*sorter.join(late), *sorter.sort_entries(batch, batch_size=batch_size)]:
                                 report(result, watcher)
                         except OSError as exc:
                             # Disk full, permissions on cats/, ...: not fatal to a service; the

@@ -192,6 +192,25 @@ def probe(fd: int) -> VideoInfo:
     return _parse_moov(_read(fd, moov[0], moov[1] - moov[0]))
 
 
+def incomplete(path) -> str | None:
+    """Why a video is not whole yet, from its container (a box running past the end of the
+    file, no `moov` index), or None: for `watch`, which must not take a video still being
+    recorded or copied. Anything else wrong with it is for the sort to report."""
+    try:
+        fd = _open(path)
+    except ImageError:
+        return None
+    try:
+        probe(fd)
+    except ImageError as exc:
+        return str(exc) if str(exc).startswith("truncated") else None
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+    return None
+
+
 def _u32(data: bytes, pos: int) -> int:
     return struct.unpack(">I", data[pos : pos + 4])[0]
 

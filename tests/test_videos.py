@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import struct
+import time
 from pathlib import Path
 
 import numpy as np
@@ -243,3 +244,88 @@ def test_real_clips_pets_into_their_folder_people_and_places_left(tmp_path: Path
     assert all(r.frames >= 3 for r in results), [(r.path.name, r.frames) for r in results]
     assert right >= 0.95 * len(pets), {n: where[n] for n in pets if where[n] != expected[n]}
     assert left >= 0.95 * 20, {n: where[n] for n in expected if expected[n] == "." and where[n] != "."}
+
+
+# --------------------------------------------------------------------------- watch
+
+
+def watching(root: Path):
+    """`service.watch_folder` on a thread (see test_watch.py), settled quickly."""
+    from test_watch import run_in_thread
+
+    from sorter.watch import WatchSettings
+
+    return run_in_thread(root, ThreeClassFake(), settings=WatchSettings(settle=0.2, rescan_interval=0.3))
+
+
+def stopped(stop, thread, results) -> list:
+    stop.set()
+    thread.join(10)
+    assert not thread.is_alive() and not [r for r in results if isinstance(r, BaseException)], results
+    return results
+
+
+def test_watch_sorts_a_video_only_once_its_index_is_written(tmp_path: Path, colours) -> None:
+    from test_watch import wait_until
+
+    clip = make_clip(tmp_path.parent / f"{tmp_path.name}-clip.mp4", [colours["dog"]]).read_bytes()
+    moov = _find(clip, b"moov")
+    assert moov[1] == len(clip)  # ffmpeg writes the index last, as a camera does
+    stop, thread, results = watching(tmp_path)
+    try:
+        assert wait_until(lambda: (tmp_path / ".sorter").exists(), 10)
+        with open(tmp_path / "recording.mp4", "wb") as f:
+            f.write(clip[: moov[0]])  # every frame, but no index yet
+        time.sleep(1.5)  # settled several times over: still not taken
+        assert (tmp_path / "recording.mp4").exists() and not results
+        with open(tmp_path / "recording.mp4", "ab") as f:
+            f.write(clip[moov[0]:])
+        assert wait_until(lambda: (tmp_path / "dogs" / "recording.mp4").exists(), 10), results
+    finally:
+        results = stopped(stop, thread, results)
+    assert [(r.path.name, r.status, r.frames) for r in results] == [("recording.mp4", "moved", 8)]
+
+
+def test_watch_companions_arriving_after_their_photo_join_it(tmp_path: Path, colours) -> None:
+    from test_watch import wait_until
+
+    write_image(tmp_path / "cats" / "IMG_0007.JPG", BLUE)  # the photo's name is taken in cats/
+    stop, thread, results = watching(tmp_path)
+    try:
+        write_image(tmp_path / "IMG_0007.JPG", BLUE)
+        assert wait_until(lambda: (tmp_path / "cats" / "IMG_0007 (1).JPG").exists(), 10), results
+        # Then its Live Photo video (a dog to the fake: were it judged, dogs/), edits and sidecar.
+        make_clip(tmp_path.parent / "late.MOV", [colours["dog"]]).rename(tmp_path / "IMG_0007.MOV")
+        (tmp_path / "IMG_0007.AAE").write_text("<plist/>")
+        (tmp_path / "IMG_0007.JPG.xmp").write_text("<x:xmpmeta/>")
+        joined = {"IMG_0007 (1).MOV", "IMG_0007 (1).AAE", "IMG_0007 (1).JPG.xmp"}
+        assert wait_until(lambda: joined <= {p.name for p in (tmp_path / "cats").iterdir()}, 10), results
+    finally:
+        results = stopped(stop, thread, results)
+    assert sorted((r.path.name, r.status) for r in results) == [
+        ("IMG_0007.AAE", "joined"), ("IMG_0007.JPG", "moved"), ("IMG_0007.JPG.xmp", "joined"),
+        ("IMG_0007.MOV", "joined"),
+    ]
+    assert not (tmp_path / "dogs").exists()
+    undo(tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir() if p.is_file()) == [
+        "IMG_0007.AAE", "IMG_0007.JPG", "IMG_0007.JPG.xmp", "IMG_0007.MOV",
+    ]
+
+
+def test_watch_knows_from_the_journal_where_an_earlier_sort_put_the_photo(tmp_path: Path, colours) -> None:
+    from test_watch import wait_until
+
+    write_image(tmp_path / "IMG_0008.HEIC.png", RED)  # any photo: the fake calls red a dog
+    sort(tmp_path)
+    assert (tmp_path / "dogs" / "IMG_0008.HEIC.png").exists()
+    stop, thread, results = watching(tmp_path)
+    try:
+        (tmp_path / "IMG_0008.HEIC.png.xmp").write_text("<x:xmpmeta/>")
+        (tmp_path / "unrelated.xmp").write_text("<x:xmpmeta/>")  # no photo of that name: stays
+        assert wait_until(lambda: (tmp_path / "dogs" / "IMG_0008.HEIC.png.xmp").exists(), 10), results
+        time.sleep(0.5)
+    finally:
+        results = stopped(stop, thread, results)
+    assert [(r.path.name, r.status) for r in results] == [("IMG_0008.HEIC.png.xmp", "joined")]
+    assert (tmp_path / "unrelated.xmp").exists()
