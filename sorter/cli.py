@@ -408,7 +408,11 @@ class _FileLog:
         if not self.echo and self.file is None:
             return
         name = self._rel(result.path)
-        if result.status in ("moved", "planned"):
+        if result.status == "joined":  # watch: a companion that came after its photo
+            where = self._rel(result.destination)
+            self.line(f"joined {name} -> {where} (its photo went there before it came)",
+                      f"[green]joined[/] {escape(name)} -> {escape(where)} [dim](its photo went there before it came)[/]")
+        elif result.status in ("moved", "planned"):
             verb = "moved" if result.status == "moved" else "would move"
             where = self._rel(result.destination)
             detail = f"({_video(result)}{result.label}, {result.confidence:.0%})"

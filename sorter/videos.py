@@ -192,6 +192,20 @@ def probe(fd: int) -> VideoInfo:
     return _parse_moov(_read(fd, moov[0], moov[1] - moov[0]))
 
 
+def duration(path) -> float | None:
+    """Seconds, as the MP4 index says (None for other containers, or a file that will not say)."""
+    try:
+        fd = _open(path)
+    except ImageError:
+        return None
+    try:
+        return probe(fd).seconds
+    except (ImageError, OSError):
+        return None
+    finally:
+        os.close(fd)
+
+
 def incomplete(path) -> str | None:
     """Why a video is not whole yet, from its container (a box running past the end of the
     file, no `moov` index), or None: for `watch`, which must not take a video still being

@@ -329,3 +329,18 @@ def test_watch_knows_from_the_journal_where_an_earlier_sort_put_the_photo(tmp_pa
         results = stopped(stop, thread, results)
     assert [(r.path.name, r.status) for r in results] == [("IMG_0008.HEIC.png.xmp", "joined")]
     assert (tmp_path / "unrelated.xmp").exists()
+
+
+def test_cli_verbose_summary_and_review_page_show_videos(tmp_path: Path, colours) -> None:
+    """Through the CLI with the bundled model: whatever it makes of coloured clips, each
+    video's line says how many frames it was judged from, and the summary counts videos."""
+    make_clip(tmp_path / "clip.mp4", [colours["dog"]], seconds=3)
+    (tmp_path / "notes.MOV").write_text("not a video\n")
+    result = runner.invoke(app, ["sort", str(tmp_path), "--verbose"])
+    assert result.exit_code == 0, result.output
+    assert "video, 8 frames, " in result.stderr
+    assert "unreadable: notes.MOV (video): not a video (unrecognised container)" in result.stderr
+    assert "Videos: " in result.stdout and "unreadable: 1" in result.stdout
+    page = (tmp_path / ".sorter" / "review.html").read_text()
+    assert page.count("&#9654; video") == 2 and "&#9654; video 0:03" in page  # its duration, from the index
+    assert page.count("data:image/jpeg") == 1  # the middle frame of the clip; the text file has none
