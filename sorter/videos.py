@@ -96,6 +96,11 @@ class VideoInfo:
     track: Track | None = None
 
 
+def _printable(kind: bytes) -> str:
+    """A box's type for a reason: a hostile file's bytes never reach a terminal raw."""
+    return "".join(c if c.isprintable() else "?" for c in kind.decode("latin-1"))
+
+
 class _Boxes:
     """ISO BMFF boxes within one buffer: (type, payload start, payload end)."""
 
@@ -115,7 +120,7 @@ class _Boxes:
             elif size == 0:
                 size = self.end - pos
             if size < header or pos + size > self.end:
-                raise ImageError(f"corrupt video index (a '{kind.decode('latin-1')}' box overruns its parent)")
+                raise ImageError(f"corrupt video index: a '{_printable(kind)}' box overruns its parent")
             yield kind, pos + header, pos + size
             pos += size
 
@@ -152,6 +157,8 @@ def _open(path) -> int:
 
 
 def _read(fd: int, offset: int, size: int) -> bytes:
+    if offset + size > os.fstat(fd).st_size:  # before allocating what a hostile index asks for
+        raise ImageError("truncated video (shorter than its index says)")
     data = os.pread(fd, size, offset)
     if len(data) < size:
         raise ImageError("truncated video (shorter than its index says)")
@@ -181,7 +188,7 @@ def probe(fd: int) -> VideoInfo:
         if size < header:
             raise ImageError("not a video (corrupt MP4 box)")
         if pos + size > file_size:
-            raise ImageError(f"truncated MP4 (its '{kind.decode('latin-1')}' box runs past the end of the file)")
+            raise ImageError(f"truncated MP4 (its '{_printable(kind)}' box runs past the end of the file)")
         if kind == b"moov":
             moov = (pos + header, pos + size)
         pos += size
@@ -189,7 +196,10 @@ def probe(fd: int) -> VideoInfo:
         raise ImageError("truncated MP4 (no moov index)")
     if moov[1] - moov[0] > MAX_INDEX_BYTES:
         raise ImageError(f"video index too large ({(moov[1] - moov[0]) // 2**20} MiB)")
-    return _parse_moov(_read(fd, moov[0], moov[1] - moov[0]))
+    try:
+        return _parse_moov(_read(fd, moov[0], moov[1] - moov[0]))
+    except (struct.error, IndexError, ValueError) as exc:  # tables that contradict themselves
+        raise ImageError("corrupt video index") from exc
 
 
 def duration(path) -> float | None:
@@ -236,7 +246,7 @@ def _table(data: bytes, box: tuple[int, int] | None, fields: int, width: int = 4
     start, end = box
     count = _u32(data, start + 4)
     if start + 8 + count * fields * width > end:
-        raise ImageError("corrupt video index (a sample table overruns its box)")
+        raise ImageError("corrupt video index: a sample table overruns its box")
     raw = np.frombuffer(data, f">u{width}", count * fields, start + 8)
     return raw.astype(np.int64).reshape(count, fields)
 
@@ -317,8 +327,12 @@ def _track(moov: bytes, trak: _Boxes) -> Track | None:
         return None
     # Samples per chunk, chunk by chunk: each run lasts until the next run's first chunk.
     starts = np.clip(runs[:, 0] - 1, 0, len(chunks))
-    per_chunk = np.repeat(runs[:, 1], np.diff(np.append(starts, len(chunks))))
-    chunk_of = np.repeat(np.arange(len(chunks)), per_chunk)[: len(sizes)]
+    per_chunk = np.repeat(runs[:, 1], np.diff(np.append(starts, len(chunks))))  # ValueError if unordered
+    # Only as many chunks as hold the samples, each at most all of them: a hostile table that
+    # claims billions of samples a chunk costs nothing more.
+    per_chunk = np.minimum(per_chunk, len(sizes))
+    per_chunk = per_chunk[: int(np.searchsorted(np.cumsum(per_chunk), len(sizes))) + 1]
+    chunk_of = np.repeat(np.arange(len(per_chunk)), per_chunk)[: len(sizes)]
     if len(chunk_of) < len(sizes):
         return None
     first_in_chunk = np.concatenate([[0], np.cumsum(per_chunk)[:-1]])
@@ -355,7 +369,7 @@ def _parameter_sets(config: bytes, codec: str) -> tuple[int, tuple[bytes, ...]]:
                     sets.append(config[pos + 2 : pos + 2 + n])
                     pos += 2 + n
     except (IndexError, struct.error) as exc:
-        raise ImageError("corrupt video index (codec configuration)") from exc
+        raise ImageError("corrupt video index: codec configuration") from exc
     return nal_length, tuple(sets)
 
 
