@@ -726,9 +726,11 @@ def watch_command(
             )
         except (SorterError, OSError) as exc:
             raise log.fail(exc, directory) from None
-        neither = summary.counts.get("neither", 0)
+        neither, joined = summary.counts.get("neither", 0), summary.counts.get("joined", 0)
         log.line(f"stopped watching {summary.folder}: {_moved(summary.moved_to)}"
                  + (f"; left {neither} in place: {NEITHER_REASON}" if neither else "")
+                 + (f"; {joined} companion(s) joined their photo" if joined else "")
+                 + (f"; {_videos_line(summary.videos, False).lower()}" if summary.videos else "")
                  + (f"; undo with: sorter undo {summary.folder}" if summary.moved_to else ""))
 
 

@@ -41,9 +41,9 @@ class FileResult:
 
     @property
     def is_video(self) -> bool:
-        from sorter.videos import is_video_name
+        from sorter.config import VIDEO_EXTENSIONS  # not sorter.videos: that loads OpenCV
 
-        return is_video_name(self.path.name)
+        return self.path.suffix.lower() in VIDEO_EXTENSIONS
 
     def to_json(self) -> dict:
         return {
@@ -130,6 +130,21 @@ def _names_in(folder: Path):
         return
 
 
+def judged(entries):
+    """The entries to judge: all but a Live Photo's video, which goes with its photo and is
+    never judged itself (and, gone by the time it is reached, went with its photo already).
+    Checked as each entry is reached, so a photo moved meanwhile is seen gone."""
+    from sorter.companions import beside_a_photo
+    from sorter.images import Skipped
+    from sorter.videos import is_video_name
+
+    for entry in entries:
+        if isinstance(entry, Skipped) or not is_video_name(entry.name):
+            yield entry
+        elif not beside_a_photo(entry) and os.path.lexists(entry):
+            yield entry
+
+
 def check_folder(root: Path) -> Path:
     if not root.exists():
         raise UsageError(f"folder not found: {root}")
@@ -187,24 +202,19 @@ class Sorter:
         Entries the scan skipped (`images.Skipped`) are reported as such as they come."""
         from collections import deque
 
-        from sorter.companions import beside_a_photo, find_companions
+        from sorter.companions import find_companions
         from sorter.config import DEFAULT_BATCH_SIZE
         from sorter.images import Skipped
         from sorter.inference import classify
-        from sorter.videos import is_video_name
 
         batch_size = batch_size or DEFAULT_BATCH_SIZE
         skipped: deque[Skipped] = deque()
 
         def photos():
-            for entry in entries:
+            for entry in judged(entries):
                 if isinstance(entry, Skipped):
                     skipped.append(entry)
-                elif not is_video_name(entry.name):
-                    yield entry
-                elif not beside_a_photo(entry) and os.path.lexists(entry):
-                    # A Live Photo's video goes with its photo, never judged itself; gone by
-                    # now, it went with its photo already.
+                else:
                     yield entry
 
         def reported():
@@ -370,7 +380,7 @@ def sort_folder(
         if not dry_run:
             recovered_info = recover(root)
             recovered = recovered_info.completed
-        on_start(sum(1 for _ in scan_folder(root, recursive=recursive, exclude=output_folders(), videos=True)))
+        on_start(sum(1 for _ in judged(scan_folder(root, recursive=recursive, exclude=output_folders(), videos=True))))
         entries = scan_folder(root, recursive=recursive, exclude=output_folders(), videos=True)
         sorter = Sorter(root, classifier, min_confidence=min_confidence, dry_run=dry_run)
         verdicts = VerdictLog(root, fresh=True)
@@ -419,6 +429,7 @@ class WatchSummary:
     moved_to: dict[str, int]  # "cats"/"dogs" -> files moved
     mode: str  # how changes were noticed: "inotify", "polling every 1 s", ...
     seconds: float
+    videos: dict[str, int] = field(default_factory=dict)  # status -> videos (counted in `counts` too)
 
 
 def _latecomers(batch: list, latecomers, watcher) -> tuple[list, list]:
@@ -621,5 +632,5 @@ def watch_folder(
                 verdicts.close()
         finally:
             state.lock.release()
-    return WatchSummary(root, tally.counts, tally.moved_to, mode, time.monotonic() - started)
+    return WatchSummary(root, tally.counts, tally.moved_to, mode, time.monotonic() - started, tally.videos)
 

@@ -506,9 +506,10 @@ def _pictures(path, size: int, frames: int) -> list[np.ndarray]:
     try:
         info = probe(fd)
         track = info.track
+        pictures = []
         if track is not None and len(_chosen_keyframes(track, frames)) >= min(MIN_KEYFRAMES, frames, len(track.sizes)):
             pictures = _keyframes(fd, info, size, frames, deadline)
-        else:
+        if not pictures:  # not an MP4 of H.264/HEVC with keyframes, or FFmpeg made nothing of them
             pictures = _front_to_back(fd, size, frames, deadline)
     except OSError as exc:
         raise ImageError(f"cannot read: {exc.strerror or exc}") from exc
