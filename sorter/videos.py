@@ -474,6 +474,7 @@ def _front_to_back(fd: int, size: int, frames: int, deadline: float) -> list[np.
     capture = cv2.VideoCapture(f"/proc/self/fd/{fd}", cv2.CAP_FFMPEG, _capture_params(deadline))
     try:
         if not capture.isOpened():
+            _over_time(deadline)  # FFmpeg gave up because its time was up: say so
             raise ImageError("not a readable video (corrupt or unsupported format)")
         width, height = int(capture.get(cv2.CAP_PROP_FRAME_WIDTH)), int(capture.get(cv2.CAP_PROP_FRAME_HEIGHT))
         count, fps = int(capture.get(cv2.CAP_PROP_FRAME_COUNT)), capture.get(cv2.CAP_PROP_FPS)
@@ -518,6 +519,7 @@ def _pictures(path, size: int, frames: int) -> list[np.ndarray]:
     finally:
         os.close(fd)
     if not pictures:
+        _over_time(deadline)
         raise ImageError("not a readable video (no frame could be decoded)")
     return pictures
 
