@@ -322,16 +322,32 @@ def _detail(result) -> str:
     """What the model said about a file it left in place: (dog, 61%) when unsure, (97%)
     when neither."""
     if result.status == "unsure":
-        return f" ({result.label}, {result.confidence:.0%})"
+        return f" ({_video(result)}{result.label}, {result.confidence:.0%})"
     if result.status == "neither":
-        return f" ({result.confidence:.0%})"
-    return ""
+        return f" ({_video(result)}{result.confidence:.0%})"
+    return " (video)" if result.is_video else ""
 
 
 def _with_companions(result) -> str:
     """ (+ IMG_1.MOV, IMG_1.AAE) for a photo that moves with its companions."""
     names = [path.name for path, dst in result.companions if dst is not None]
     return f" (+ {', '.join(names)})" if names else ""
+
+
+def _video(result) -> str:
+    """"video, 8 frames, " before a video's label and confidence."""
+    if not result.is_video or not result.frames:
+        return ""
+    return f"video, {result.frames} frame{'s' if result.frames > 1 else ''}, "
+
+
+def _videos_line(videos: dict[str, int], dry_run: bool) -> str:
+    """Videos: 3 moved, 2 left in place (neither: 1, unreadable: 1)."""
+    moved = videos.get("planned" if dry_run else "moved", 0)
+    left = {status: n for status, n in videos.items() if status not in ("moved", "planned")}
+    split = ", ".join(f"{status}: {n}" for status, n in sorted(left.items()))
+    return (f"Videos: {moved} {'would move' if dry_run else 'moved'}, {sum(left.values())} left in place"
+            + (f" ({split})" if split else ""))
 
 
 class _FileLog:
@@ -392,10 +408,14 @@ class _FileLog:
         if not self.echo and self.file is None:
             return
         name = self._rel(result.path)
-        if result.status in ("moved", "planned"):
+        if result.status == "joined":  # watch: a companion that came after its photo
+            where = self._rel(result.destination)
+            self.line(f"joined {name} -> {where} (its photo went there before it came)",
+                      f"[green]joined[/] {escape(name)} -> {escape(where)} [dim](its photo went there before it came)[/]")
+        elif result.status in ("moved", "planned"):
             verb = "moved" if result.status == "moved" else "would move"
             where = self._rel(result.destination)
-            detail = f"({result.label}, {result.confidence:.0%})"
+            detail = f"({_video(result)}{result.label}, {result.confidence:.0%})"
             group = name + _with_companions(result)
             self.line(f"{verb} {group} -> {where} {detail}",
                       f"[{STATUS_STYLE[result.status]}]{verb}[/] {escape(group)} -> {escape(where)} [dim]{detail}[/]")
@@ -525,7 +545,7 @@ def sort_command(
         err.print(f"[yellow]{escape(summary.review_error)}[/]", soft_wrap=True)
     totals = {
         "folder": str(summary.folder), "dry_run": dry_run, "counts": summary.counts,
-        "moved_to": summary.moved_to, "companions": summary.companions,
+        "moved_to": summary.moved_to, "companions": summary.companions, "videos": summary.videos,
         "review_page": None if summary.review_page is None else str(summary.review_page), "model": summary.model,
     }
     if as_jsonl:
@@ -539,6 +559,8 @@ def sort_command(
     if " + " in summary.model:  # a personal model: say so (the bundled model alone goes without saying)
         out.print(f"With {summary.model}", markup=False, soft_wrap=True)
     out.print(_summary_table(summary))
+    if summary.videos:
+        out.print(_videos_line(summary.videos, dry_run))
     if summary.recovered:
         out.print(f"Finished {summary.recovered} move(s) interrupted by an earlier crash.")
     if dry_run:
@@ -704,9 +726,11 @@ def watch_command(
             )
         except (SorterError, OSError) as exc:
             raise log.fail(exc, directory) from None
-        neither = summary.counts.get("neither", 0)
+        neither, joined = summary.counts.get("neither", 0), summary.counts.get("joined", 0)
         log.line(f"stopped watching {summary.folder}: {_moved(summary.moved_to)}"
                  + (f"; left {neither} in place: {NEITHER_REASON}" if neither else "")
+                 + (f"; {joined} companion(s) joined their photo" if joined else "")
+                 + (f"; {_videos_line(summary.videos, False).lower()}" if summary.videos else "")
                  + (f"; undo with: sorter undo {summary.folder}" if summary.moved_to else ""))
 
 

@@ -16,13 +16,16 @@ import os
 import stat
 from pathlib import Path
 
-from sorter.config import IMAGE_EXTENSIONS
+from sorter.config import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS
 
 #: Companions that share the photo's stem: IMG_1234.HEIC -> IMG_1234.MOV.
 STEM_EXTENSIONS = (
     ".mov", ".mp4", ".aae", ".xmp",
     ".dng", ".cr2", ".cr3", ".nef", ".arw", ".raf", ".orf", ".rw2",
 )
+#: Companions that share a video's stem: an action camera's thumbnail and low-resolution copy
+#: (.THM, .LRV), a drone's subtitles of its flight data (.SRT), a sidecar.
+VIDEO_STEM_EXTENSIONS = (".thm", ".lrv", ".srt", ".xmp")
 #: Companions named after the photo's whole name: IMG_1234.HEIC -> IMG_1234.HEIC.xmp.
 NAME_SUFFIXES = (".xmp", ".json", ".supplemental-metadata.json")
 
@@ -39,22 +42,31 @@ def _is_file(path: Path) -> bool:
         return False
 
 
-def _shares_stem_with_another_photo(photo: Path, stem: str) -> bool:
+def _shares_stem_with_another(photo: Path, stem: str, extensions) -> bool:
     return any(
         name != photo.name and _is_file(photo.with_name(name))
-        for ext in sorted(IMAGE_EXTENSIONS)
+        for ext in sorted(extensions)
         for name in _spellings(stem + ext)
     )
 
 
+def beside_a_photo(video: Path) -> bool:
+    """True when a photo with the video's stem is beside it: a Live Photo's .MOV, which is
+    that photo's companion and never judged on its own (nor, beside two photos, moved)."""
+    return _shares_stem_with_another(video, os.path.splitext(video.name)[0], IMAGE_EXTENSIONS)
+
+
 def find_companions(photo: Path) -> tuple[Path, ...]:
-    """The companions of `photo` present beside it now, in a stable order."""
+    """The companions of `photo` (or of a video) present beside it now, in a stable order."""
     stem = os.path.splitext(photo.name)[0]
+    video = os.path.splitext(photo.name)[1].lower() in VIDEO_EXTENSIONS
     by_name = [photo.with_name(photo.name + s) for suffix in NAME_SUFFIXES for s in _spellings(suffix)]
-    by_stem = [photo.with_name(stem + s) for ext in STEM_EXTENSIONS for s in _spellings(ext)]
+    stems = VIDEO_STEM_EXTENSIONS if video else STEM_EXTENSIONS
+    by_stem = [photo.with_name(stem + s) for ext in stems for s in _spellings(ext)]
     found = [p for p in by_name if _is_file(p)]
     shared = [p for p in by_stem if _is_file(p)]
-    if shared and not _shares_stem_with_another_photo(photo, stem):
+    # A video's .SRT beside another video of its stem (GX01.MP4 and GX01.MOV) is as much a guess.
+    if shared and not _shares_stem_with_another(photo, stem, IMAGE_EXTENSIONS | (VIDEO_EXTENSIONS if video else set())):
         found += shared
     # On a case-insensitive filesystem both spellings find the same file: keep it once.
     unique: dict[tuple[int, int], Path] = {}

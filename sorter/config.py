@@ -19,6 +19,8 @@ IMAGE_EXTENSIONS = frozenset(
     {".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".webp", ".bmp", ".dib", ".tif", ".tiff",
      ".heic", ".heif", ".hif", ".avif"}  # .hif: HEIF from Fujifilm, Sony and Canon cameras
 )
+#: Videos sorted as photos are (a Live Photo's .MOV beside its photo stays its companion).
+VIDEO_EXTENSIONS = frozenset({".mp4", ".mov", ".m4v", ".3gp", ".avi", ".mkv", ".webm"})
 #: Extensions (and prefixes) of files that are still being written by a browser or sync client.
 TEMPORARY_SUFFIXES = frozenset({".part", ".crdownload", ".tmp", ".download", ".partial", ".swp"})
 

@@ -52,16 +52,26 @@ class Skipped:
 
 
 def scan_folder(
-    root: Path, *, recursive: bool = False, exclude: frozenset[str] = frozenset()
+    root: Path, *, recursive: bool = False, exclude: frozenset[str] = frozenset(), videos: bool = False,
+    companions: bool = False,
 ) -> Iterator[Path | Skipped]:
-    """Yield image paths under `root` as the filesystem lists them (no sorting: a folder of
-    a million names is never held in memory), and `Skipped` for entries that look like
-    images but must not be touched (symlinks, FIFOs, devices).
+    """Yield image paths (and video paths, with `videos`: sort and watch; files that may be a
+    photo's companion, with `companions`: watch, for those that come late) under `root` as the
+    filesystem lists them (no sorting: a folder of a million names is never held in memory),
+    and `Skipped` for entries that look like images but must not be touched (symlinks, FIFOs,
+    devices).
 
     Never follows symlinks, never opens a file. Top-level names in `exclude` (the output
     folders, `.sorter`) are not entered. Files may be moved out of a folder while it is
     listed (that is what sorting does): POSIX still lists every other entry exactly once.
     """
+    from sorter.latecomers import could_be_companion
+    from sorter.videos import is_video_name  # it imports this module: here, not at the top
+
+    def wanted(name: str) -> bool:
+        return (is_image_name(name) or (videos and is_video_name(name))
+                or (companions and could_be_companion(name)))
+
     try:
         listing = os.scandir(root)
     except OSError as exc:
@@ -74,14 +84,14 @@ def scan_folder(
             path = Path(entry.path)
             try:
                 if entry.is_symlink():
-                    if is_image_name(entry.name):
+                    if wanted(entry.name):
                         yield Skipped(path, "symbolic link, not followed")
                     continue
                 if entry.is_dir(follow_symlinks=False):
                     if recursive and not entry.name.startswith("."):
-                        yield from scan_folder(path, recursive=True)
+                        yield from scan_folder(path, recursive=True, videos=videos, companions=companions)
                     continue
-                if not is_image_name(entry.name):
+                if not wanted(entry.name):
                     continue
                 if not entry.is_file(follow_symlinks=False):
                     yield Skipped(path, "not a regular file")

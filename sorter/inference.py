@@ -22,6 +22,7 @@ from sorter.decoder_output import attribute, beside, captured
 from sorter.errors import ImageError
 from sorter.images import load_image
 from sorter.model import Classifier
+from sorter.videos import Verdict, decide, is_video_name, load_frames
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,8 @@ class Prediction:
     warnings: tuple[str, ...] = ()
     #: A named pet of the personal model (its sub-folder: "Luna" of cats/Luna/), when recognised.
     pet: str | None = None
+    #: A video's decision from its frames (`videos.decide`); `probabilities` are then its frames' mean.
+    video: Verdict | None = None
 
     @property
     def _top(self) -> int | None:
@@ -45,18 +48,23 @@ class Prediction:
 
     @property
     def label(self) -> str | None:
+        if self.video is not None:
+            return self.video.label
         top = self._top
         return None if top is None else self.class_names[top]
 
     @property
     def confidence(self) -> float | None:
+        if self.video is not None:
+            return self.video.confidence
         top = self._top
         return None if top is None else self.probabilities[top]
 
 
 def _decode(path: Path, size: int) -> np.ndarray | str:
+    """A photo: (size, size, 3); a video: its frames, (n, size, size, 3)."""
     try:
-        return load_image(path, size)
+        return load_frames(path, size) if is_video_name(path.name) else load_image(path, size)
     except ImageError as exc:
         return str(exc)
     except Exception as exc:  # a decoder bug must cost one file, not the run
@@ -68,24 +76,36 @@ Decoded = tuple[np.ndarray | str, tuple[str, ...]]  # the picture or why not, an
 
 def _predict(classifier: Classifier, decoded: list[tuple[Path, Decoded]]) -> list[Prediction]:
     names = tuple(classifier.class_names)
-    images = [d for _, (d, _) in decoded if isinstance(d, np.ndarray)]
+    # A video's frames join the batch: one model call for the photos and videos of a batch.
+    images = [d if d.ndim == 4 else d[None] for _, (d, _) in decoded if isinstance(d, np.ndarray)]
     # A personal model also names the pets it recognises (`personal.PersonalClassifier`).
     named = getattr(classifier, "predict_named", None)
     if not images:
         probabilities, pets = np.zeros((0, len(names))), []
     elif named is not None:
-        probabilities, pets = named(np.stack(images))
+        probabilities, pets = named(np.concatenate(images))
     else:
-        probabilities = classifier.predict(np.stack(images))
-        pets = [None] * len(images)
-    rows = iter(zip(np.asarray(probabilities).tolist(), pets, strict=True))
+        probabilities = classifier.predict(np.concatenate(images))
+        pets = [None] * sum(len(i) for i in images)
+    probabilities, start = np.asarray(probabilities), 0
     predictions = []
     for path, (result, printed) in decoded:
-        if isinstance(result, np.ndarray):
-            row, pet = next(rows)
-            predictions.append(Prediction(path, tuple(row), names, warnings=printed, pet=pet))
-        else:
+        if not isinstance(result, np.ndarray):
             predictions.append(Prediction(path, None, names, result, printed))
+            continue
+        end = start + (len(result) if result.ndim == 4 else 1)
+        rows, named_pets = probabilities[start:end], list(pets[start:end])
+        start = end
+        if result.ndim == 3:
+            predictions.append(Prediction(path, tuple(rows[0].tolist()), names, warnings=printed, pet=named_pets[0]))
+            continue
+        verdict = decide(rows, names)
+        # A named pet when most of the frames that show one agree on its name.
+        voted = [p for p in named_pets if p is not None]
+        pet = max(set(voted), key=voted.count) if voted else None
+        pet = pet if pet is not None and voted.count(pet) * 2 > verdict.pet_frames else None
+        predictions.append(Prediction(path, tuple(rows.mean(axis=0).tolist()), names, warnings=printed,
+                                      pet=pet if verdict.label != "other" else None, video=verdict))
     return predictions
 
 

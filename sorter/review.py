@@ -151,6 +151,8 @@ class ReviewPage:
         )
 
     def _card(self, entry: Entry, thumbnail: tuple[str, int, int] | None) -> str:
+        from sorter.videos import duration, is_video_name
+
         name = self._rel(entry.where)
         title = name if entry.came_from is None else f"{name} (was {entry.came_from})"
         if entry.reason:
@@ -168,6 +170,10 @@ class ReviewPage:
             picture = f'<span class="none">{"no preview" if entry.status != "vanished" else "gone"}</span>'
         if entry.status not in NO_LINK:
             picture = f'<a href="{_href(self.root, entry.where)}">{picture}</a>'
+        if is_video_name(name):  # its thumbnail is its middle frame: say it is a video, and how long
+            seconds = duration(entry.where) if entry.status not in NO_LINK else None
+            length = "" if seconds is None else f" {int(seconds // 60)}:{round(seconds % 60):02d}"
+            with_it += f'<span class="video">&#9654; video{length}</span>'
         if entry.confidence is not None:
             label = "neither" if entry.status == "neither" else entry.label
             caption = f'<b>{_text(label or "")} {entry.confidence:.1%}</b>'
@@ -211,9 +217,10 @@ def _thumbnail(path: Path) -> tuple[str, int, int] | None:
 
     from sorter.decoder_output import quietly
     from sorter.images import load_thumbnail
+    from sorter.videos import is_video_name, middle_frame
 
     try:
-        image = quietly(load_thumbnail, path, THUMB_PX)
+        image = quietly(middle_frame if is_video_name(path.name) else load_thumbnail, path, THUMB_PX)
     except Exception:  # ImageError, and a decoder bug costs one thumbnail, not the page (see inference._decode)
         return None
     ok, data = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY, cv2.IMWRITE_JPEG_OPTIMIZE, 1])
@@ -268,6 +275,7 @@ figcaption b {{ display: block; }}
 .bad {{ color: #b3261e; font-weight: 600; }}
 .name {{ display: block; color: #5a6570; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }}
 .with {{ display: block; color: #2d6a8a; font-size: 11px; }}
+.video {{ display: block; color: #7a3d8a; font-size: 11px; }}
 .moved {{ --c: #2e7d32; }} .neither {{ --c: #1565c0; }} .unsure {{ --c: #e0a100; }}
 .unreadable, .failed {{ --c: #c62828; }} .skipped, .vanished {{ --c: #8a939b; }}
 </style>

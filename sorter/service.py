@@ -5,6 +5,7 @@ never load TensorFlow."""
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -18,7 +19,8 @@ from sorter.planning import reason_kind
 
 # --------------------------------------------------------------------------- sort
 
-# "moved" | "planned" | "neither" | "unsure" | "unreadable" | "skipped" | "vanished" | "failed"
+# "moved" | "planned" | "neither" | "unsure" | "unreadable" | "skipped" | "vanished" | "failed",
+# and in watch "joined" (a companion that arrived after its photo, moved to it)
 FileStatus = str
 
 
@@ -34,10 +36,20 @@ class FileResult:
     companions: tuple[tuple[Path, Path | None], ...] = ()
     #: What the decoder printed about the photo ("Corrupt JPEG data: ..."): it may still be sorted.
     warnings: tuple[str, ...] = ()
+    #: A video's frames the decision was made from (0: a photo, or a video not looked at).
+    frames: int = 0
+
+    @property
+    def is_video(self) -> bool:
+        from sorter.config import VIDEO_EXTENSIONS  # not sorter.videos: that loads OpenCV
+
+        return self.path.suffix.lower() in VIDEO_EXTENSIONS
 
     def to_json(self) -> dict:
         return {
             "path": str(self.path),
+            "kind": "video" if self.is_video else "photo",
+            "frames": self.frames if self.is_video else None,
             "status": self.status,
             "label": self.label,
             "confidence": None if self.confidence is None else round(self.confidence, 4),
@@ -63,6 +75,7 @@ class SortSummary:
     review_page: Path | None = None  # DIR/.sorter/review.html, when the run wrote one
     review_error: str | None = None  # why it could not
     model: str = ""  # what sorted: "bundled model", or "bundled model + 37 corrections"
+    videos: dict[str, int] = field(default_factory=dict)  # status -> videos (counted in `counts` too)
 
 
 #: Distinct (status, reason kind) pairs a Tally counts apart.
@@ -79,9 +92,15 @@ class Tally:
     moved_to: dict[str, int] = field(default_factory=dict)
     companions: int = 0
     reasons: dict[tuple[str, str], int] = field(default_factory=dict)
+    videos: dict[str, int] = field(default_factory=dict)
 
     def add(self, result: FileResult) -> None:
         self.counts[result.status] = self.counts.get(result.status, 0) + 1
+        if result.status == "joined":  # a companion that came after its photo: counted as one
+            self.companions += 1
+            return
+        if result.is_video:
+            self.videos[result.status] = self.videos.get(result.status, 0) + 1
         if result.destination is not None:
             parent = result.destination.parent
             folder = parent.relative_to(self.root).as_posix() if self.root else parent.name
@@ -102,7 +121,6 @@ def output_folders() -> frozenset[str]:
 
 def _names_in(folder: Path):
     """The names in `folder`, streamed (a million-file cats/ is never listed into memory)."""
-    import os
 
     try:
         with os.scandir(folder) as listing:
@@ -110,6 +128,21 @@ def _names_in(folder: Path):
                 yield entry.name
     except (FileNotFoundError, NotADirectoryError):
         return
+
+
+def judged(entries):
+    """The entries to judge: all but a Live Photo's video, which goes with its photo and is
+    never judged itself (and, gone by the time it is reached, went with its photo already).
+    Checked as each entry is reached, so a photo moved meanwhile is seen gone."""
+    from sorter.companions import beside_a_photo
+    from sorter.images import Skipped
+    from sorter.videos import is_video_name
+
+    for entry in entries:
+        if isinstance(entry, Skipped) or not is_video_name(entry.name):
+            yield entry
+        elif not beside_a_photo(entry) and os.path.lexists(entry):
+            yield entry
 
 
 def check_folder(root: Path) -> Path:
@@ -178,7 +211,7 @@ class Sorter:
         skipped: deque[Skipped] = deque()
 
         def photos():
-            for entry in entries:
+            for entry in judged(entries):
                 if isinstance(entry, Skipped):
                     skipped.append(entry)
                 else:
@@ -191,16 +224,20 @@ class Sorter:
 
         def with_warnings(results):
             for result in results:
-                printed = warned.pop(result.path, ())
-                yield replace(result, warnings=printed) if printed else result
+                extra = extras.pop(result.path, None)
+                yield replace(result, **extra) if extra else result
 
         planner = self.planner()
         chunk = []
-        warned: dict[Path, tuple[str, ...]] = {}  # of this chunk's photos: planning has no use for them
+        # Of this chunk's files, what planning has no use for: warnings, a video's frames.
+        extras: dict[Path, dict] = {}
         for prediction in classify(self.classifier, photos(), batch_size=batch_size):
             yield from reported()
-            if prediction.warnings:
-                warned[prediction.path] = prediction.warnings
+            extra = {"warnings": prediction.warnings} if prediction.warnings else {}
+            if prediction.video is not None:
+                extra["frames"] = prediction.video.frames
+            if extra:
+                extras[prediction.path] = extra
             # Looked up now, right before the move, so they are the companions of this moment.
             companions = find_companions(prediction.path) if prediction.label is not None else ()
             chunk.append(planner.decide(
@@ -212,13 +249,33 @@ class Sorter:
         yield from with_warnings(self._apply(chunk, planner))
         yield from reported()
 
+    def join(self, late) -> list[FileResult]:
+        """Move companions that arrived after their photo (`latecomers`) to it: (path, the
+        photo's `Filed`, destination) each, journaled as a one-file group of this run."""
+        from sorter.filing import file_groups
+
+        if not late:
+            return []
+        planner = self.planner()
+        filed = file_groups(
+            self.root, self.journal(), [[(path, destination)] for path, _, destination in late],
+            lambda folder, names: planner.reserve(folder.relative_to(self.root).as_posix(), names),
+            [(photo.label, photo.confidence) for _, photo, _ in late],
+        )
+        results = []
+        for (path, photo, _), outcome in zip(late, filed, strict=True):
+            if outcome.failure is not None:
+                results.append(FileResult(path, outcome.failure[0], reason=outcome.failure[1]))
+            else:
+                results.append(FileResult(path, "joined", photo.label, photo.confidence, outcome.members[0][1],
+                                          reason=f"companion of {photo.destination.name}, which went there before"))
+        return results
+
     def _note_seen(self, decisions, results: dict[Path, FileResult], first_seq: dict[Path, int]) -> None:
         """One "seen" record per photo sorter decided about (moved, or left as neither or
         unsure), with its identity where it now is: what `sorter learn` compares the folder
         with later. A batch costs one more write and fsync; a photo that cannot be stat'ed
         (gone meanwhile) is simply not recorded."""
-        import os
-
         records = []
         for d in decisions:
             result = results.get(d.source)
@@ -323,8 +380,8 @@ def sort_folder(
         if not dry_run:
             recovered_info = recover(root)
             recovered = recovered_info.completed
-        on_start(sum(1 for _ in scan_folder(root, recursive=recursive, exclude=output_folders())))
-        entries = scan_folder(root, recursive=recursive, exclude=output_folders())
+        on_start(sum(1 for _ in judged(scan_folder(root, recursive=recursive, exclude=output_folders(), videos=True))))
+        entries = scan_folder(root, recursive=recursive, exclude=output_folders(), videos=True)
         sorter = Sorter(root, classifier, min_confidence=min_confidence, dry_run=dry_run)
         verdicts = VerdictLog(root, fresh=True)
         try:
@@ -347,7 +404,7 @@ def sort_folder(
     return SortSummary(
         root, dry_run, tally.counts, tally.moved_to, recovered, time.monotonic() - started,
         companions=tally.companions, reasons=tally.reasons, review_page=review_page, review_error=review_error,
-        model=personal_model.describe(classifier, model),
+        model=personal_model.describe(classifier, model), videos=tally.videos,
     )
 
 
@@ -372,6 +429,29 @@ class WatchSummary:
     moved_to: dict[str, int]  # "cats"/"dogs" -> files moved
     mode: str  # how changes were noticed: "inotify", "polling every 1 s", ...
     seconds: float
+    videos: dict[str, int] = field(default_factory=dict)  # status -> videos (counted in `counts` too)
+
+
+def _latecomers(batch: list, latecomers, watcher) -> tuple[list, list]:
+    """Split what the watcher found ready: companions whose photo went before them (to join
+    it), and the photos and videos to sort. A sidecar of no moved photo is left alone: its
+    photo, when it comes, takes it along."""
+    from sorter.images import Skipped, is_image_name
+    from sorter.videos import is_video_name
+
+    late, rest = [], []
+    for entry in batch:
+        if isinstance(entry, Skipped) or is_image_name(entry.name):
+            rest.append(entry)
+            continue
+        found = latecomers.destination(entry)
+        if found is not None:
+            late.append((entry, *found))
+        elif is_video_name(entry.name):
+            rest.append(entry)
+        else:
+            watcher.settle(entry)
+    return late, rest
 
 
 @contextmanager
@@ -459,6 +539,7 @@ def watch_folder(
     from sorter import lite
     from sorter.config import DEFAULT_BATCH_SIZE
     from sorter.journal import recover
+    from sorter.latecomers import Filed, Latecomers
     from sorter.lock import FolderLock
     from sorter.personal import Follower, describe
     from sorter.verdicts import VerdictLog
@@ -473,9 +554,13 @@ def watch_folder(
     mode = ""
     verdicts = VerdictLog(root)
 
+    latecomers = Latecomers()
+
     def report(result: FileResult, watcher: Watcher) -> None:
         tally.add(result)  # watch never plans without moving: a destination means moved
         verdicts.add(result)
+        if result.status == "moved" and result.destination is not None:
+            latecomers.remember(Filed(result.path, result.destination, result.label, result.confidence))
         if result.status in ("neither", "unsure", "unreadable", "skipped", "failed"):
             watcher.settle(result.path)  # left in place: look again only once it changes
         on_result(result)
@@ -494,6 +579,7 @@ def watch_folder(
                     f"settled {recovered.completed + recovered.rolled_back} move(s) "
                     "interrupted by an earlier crash"
                 ))
+            latecomers.load(root)  # where the photos sorted before went, for their late companions
             if classifier is None:
                 classifier = lite.load_classifier(model)
             follower = Follower(classifier, model, personal)
@@ -532,8 +618,9 @@ def watch_folder(
                         if changed is not None:
                             sorter.classifier = follower.classifier
                             on_notice(WatchNotice(changed))
+                        late, batch = _latecomers(batch, latecomers, watcher)
                         try:
-                            for result in sorter.sort_entries(batch, batch_size=batch_size):
+                            for result in [*sorter.join(late), *sorter.sort_entries(batch, batch_size=batch_size)]:
                                 report(result, watcher)
                         except OSError as exc:
                             # Disk full, permissions on cats/, ...: not fatal to a service; the
@@ -545,5 +632,5 @@ def watch_folder(
                 verdicts.close()
         finally:
             state.lock.release()
-    return WatchSummary(root, tally.counts, tally.moved_to, mode, time.monotonic() - started)
+    return WatchSummary(root, tally.counts, tally.moved_to, mode, time.monotonic() - started, tally.videos)
 

@@ -1,4 +1,5 @@
-"""Filesystem events -> image paths that are complete and ready to sort. Knows nothing of
+"""Filesystem events -> image and video paths (and companions that may come late) that are
+complete and ready to sort. Knows nothing of
 models: `service.watch_folder` feeds what comes out of here to `service.Sorter`.
 
 Events are only hints. A path becomes a *candidate* when an event (or the periodic
@@ -7,7 +8,8 @@ reconciliation scan) mentions it, and is handed out only once it looks complete:
 - a close-after-write (inotify IN_CLOSE_WRITE) and no change for `closed_grace`, or
 - size and mtime unchanged for `settle` seconds, for writers that never close where we can
   see it (copies over network shares, the polling observer), and in both cases
-- no process holds it open for writing, where the kernel can tell us (a read lease).
+- no process holds it open for writing, where the kernel can tell us (a read lease), and
+- a video's container is whole (an MP4 has its `moov` index, which is written last).
 
 Temporary download names (`.part`, `.crdownload`, dot-files, ...) never become candidates;
 their rename to the final name arrives as a move whose destination is new. Our own output
@@ -56,6 +58,9 @@ class WatchSettings:
     poll_interval: float = 1.0
     #: Longest sleep of the consumer loop, which bounds how late a stop request is seen.
     idle_wait: float = 0.25
+    #: A video whose container has no index yet (see `videos.incomplete`) waits this long
+    #: unchanged: a phone pausing while it records, a copy stalled on a slow network.
+    video_index_wait: float = 60.0
 
 
 def inotify_limit_message(exc: OSError) -> str:
@@ -182,6 +187,8 @@ class Watcher:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         from sorter.images import is_image_name  # cv2 is loaded by now: the model needs it anyway
+        from sorter.latecomers import could_be_companion
+        from sorter.videos import incomplete, is_video_name
 
         self.root = root
         self.recursive = recursive
@@ -190,7 +197,10 @@ class Watcher:
         self.notify = on_notice
         self.clock = clock
         self.mode = ""
-        self._is_image_name = is_image_name
+        # Photos and videos to sort, and companions that may come after their photo.
+        self._is_wanted = lambda name: is_image_name(name) or is_video_name(name) or could_be_companion(name)
+        self._is_video_name = is_video_name
+        self._incomplete = incomplete
         self._excluded = frozenset({*CLASS_FOLDERS.values(), STATE_DIR})
         self._lock = threading.Lock()
         self._wake = threading.Event()
@@ -273,7 +283,7 @@ class Watcher:
             return False
         if len(parts) > 1 and (not self.recursive or any(p.startswith(".") for p in parts[:-1])):
             return False  # the same folders `images.scan_folder` does not enter
-        return self._is_image_name(parts[-1])
+        return self._is_wanted(parts[-1])
 
     def note(self, path: str | Path, *, closed: bool = False) -> None:
         """Something happened to `path`: (re)start its wait for completeness."""
@@ -310,7 +320,8 @@ class Watcher:
         from sorter.images import Skipped, scan_folder
 
         found: dict[Path, None] = {}  # a set that keeps the scan's name order
-        for entry in scan_folder(self.root, recursive=self.recursive, exclude=self._excluded):
+        for entry in scan_folder(self.root, recursive=self.recursive, exclude=self._excluded, videos=True,
+                                 companions=True):
             if isinstance(entry, Skipped) and entry.path == self.root:  # the folder itself is unlistable
                 if not self.root.is_dir():
                     raise SorterError(f"the watched folder {self.root} no longer exists")
@@ -386,6 +397,11 @@ class Watcher:
                 if now >= due and open_for_writing(path):
                     cand.since, cand.closed = now, False  # a writer is idle but not done
                     due = now + self.settings.settle
+                if now >= due and self._is_video_name(path.name) and now < cand.since + self.settings.video_index_wait:
+                    # A camera or a copy writes an MP4's index last: without it, not done yet.
+                    # Unchanged that long without one, it goes to be reported as truncated.
+                    if self._incomplete(path):
+                        due = min(now + self.settings.settle, cand.since + self.settings.video_index_wait)
                 if now < due:
                     next_due = due if next_due is None else min(next_due, due)
                     continue

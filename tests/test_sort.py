@@ -223,7 +223,8 @@ def test_cli_json_reports_neither(tmp_path: Path, car_and_rex) -> None:
     assert data["counts"] == {"neither": 1, "moved": 1} and data["moved_to"] == {"dogs": 1}
     files = {Path(f["path"]).name: f for f in data["files"]}
     assert files["car.png"] == {
-        "path": str(tmp_path / "car.png"), "status": "neither", "label": "other", "confidence": 1.0,
+        "path": str(tmp_path / "car.png"), "kind": "photo", "frames": None, "status": "neither", "label": "other",
+        "confidence": 1.0,
         "destination": None, "reason": "not a cat or a dog", "companions": [], "warnings": [],
     }
     assert files["rex.png"]["status"] == "moved" and (tmp_path / "car.png").exists()
