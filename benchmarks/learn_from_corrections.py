@@ -140,7 +140,7 @@ def main() -> None:
     parser.add_argument("--per-kind", type=int, default=300, help="photos of each of cat, dog, other in each folder")
     parser.add_argument("--others", type=Path, default=DATASETS / "everyday-not-pets", help="non-pet photos")
     parser.add_argument("--seed", type=int, default=18)
-    parser.add_argument("--recurring", default="llama,kangaroo",
+    parser.add_argument("--recurring", default="okapi,panda",
                         help="Caltech-101 kinds split between A and B: subjects a user has again and again ('' for none)")
     args = parser.parse_args()
 
