@@ -743,11 +743,13 @@ def review_command(
     directory: Annotated[Path, typer.Argument(help="A folder sorted by `sorter sort` or `sorter watch`.")],
     port: Annotated[int, typer.Option(min=0, max=65535, help="Port on 127.0.0.1 and ::1 (0: any free one).")] = 0,
     no_browser: Annotated[bool, typer.Option("--no-browser", help="Print the URL; do not open a browser.")] = False,
+    model: ModelOption = None,
 ) -> None:
     """Look through a sort in the browser and put it right: a local page with the folder's
     photos grouped as the review page groups them, least confident first, each with Cat, Dog
     and Neither buttons (keys c, d, n; u takes back the last). A click moves the photo, with
-    its companions, at once: journaled, and undone by `sorter undo` like any move.
+    its companions, at once: journaled, and undone by `sorter undo` like any move. "Learn from
+    my corrections" runs `sorter learn` on the folder (with --model) and shows its report.
 
     Prints the page's URL (with its secret token) as the first line, opens it, and serves
     until Ctrl-C. Only this machine can reach it (127.0.0.1 and ::1).
@@ -766,7 +768,7 @@ def review_command(
                   soft_wrap=True)
 
     try:
-        serve(directory, port=port, open_browser=not no_browser, on_ready=ready)
+        serve(directory, port=port, open_browser=not no_browser, model=model, on_ready=ready)
     except (SorterError, OSError) as exc:
         raise fail(as_error(exc, directory)) from None
 
@@ -818,40 +820,10 @@ def learn(
         raise fail(as_error(exc, directory)) from None
     for line in result.unreadable:
         err.print(f"unreadable: {escape(line)}", soft_wrap=True)
-    for line in _learn_lines(result):
+    for line in learning.report_lines(result):
         out.print(line, markup=False, soft_wrap=True)
     if result.refused:
         raise fail(SorterError(f"refused: {result.refused}"))
-
-
-def _learn_lines(result) -> list[str]:
-    lines = [f"Found {result.found} photo(s) you placed in {result.folder} ({result.new} new)"
-             + (f"; {result.kept} kept as sorted, held as they are" if result.kept else "")]
-    if result.dropped:
-        lines.append(f"Dropped {result.dropped} example(s) learnt on another model.")
-    if not result.kinds and not result.pets:
-        lines.append("Nothing to learn: move a wrongly sorted photo where it belongs (or file your own into "
-                     "cats/ or dogs/), then run `sorter learn` again.")
-        return lines
-    lines.append(f"{'kind':<24} {'photos':>6} {'bundled':>8} {'personal (held out)':>20}")
-    for k in result.kinds:
-        lines.append(f"{k.kind:<24} {k.photos:>6} {k.bundled_right:>8} {k.personal_right:>20}")
-    for pet in result.pets:
-        lines.append(f"{pet.name}: {pet.photos} photo(s); " + (
-            f"{pet.recognised} of them put into its folder when held out" if pet.learnt
-            else "too few to learn (5 or more)"))
-    if result.reference is not None:
-        r = result.reference
-        lines.append(f"Reference pets ({r.pets}): {r.wrong_before} in the wrong place before, {r.wrong_after} after"
-                     + (f"; {r.into_named} into a named pet's folder" if result.pets else ""))
-    else:
-        lines.append("This model has no reference set (MODEL.reference.npz): its pets could not be checked.")
-    if result.model_path is not None:
-        if not any(result.pull or ()):
-            lines.append("Held out, no change of the head places more of them right: it keeps the model's decisions.")
-        lines.append(f"Saved {result.model_path}: sort, watch and evaluate now use {result.description} "
-                     "(--no-personal ignores it; `sorter learn --forget` deletes it).")
-    return lines
 
 
 def main() -> None:

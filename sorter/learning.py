@@ -162,6 +162,37 @@ def learn(
     )
 
 
+def report_lines(result: LearnResult) -> list[str]:
+    """What `sorter learn` prints, and the review page's **Learn** button shows: one string a line."""
+    lines = [f"Found {result.found} photo(s) you placed in {result.folder} ({result.new} new)"
+             + (f"; {result.kept} kept as sorted, held as they are" if result.kept else "")]
+    if result.dropped:
+        lines.append(f"Dropped {result.dropped} example(s) learnt on another model.")
+    if not result.kinds and not result.pets:
+        lines.append("Nothing to learn: move a wrongly sorted photo where it belongs (or file your own into "
+                     "cats/ or dogs/), then learn again.")
+        return lines
+    lines.append(f"{'kind':<24} {'photos':>6} {'bundled':>8} {'personal (held out)':>20}")
+    for k in result.kinds:
+        lines.append(f"{k.kind:<24} {k.photos:>6} {k.bundled_right:>8} {k.personal_right:>20}")
+    for pet in result.pets:
+        lines.append(f"{pet.name}: {pet.photos} photo(s); " + (
+            f"{pet.recognised} of them put into its folder when held out" if pet.learnt
+            else "too few to learn (5 or more)"))
+    if result.reference is not None:
+        r = result.reference
+        lines.append(f"Reference pets ({r.pets}): {r.wrong_before} in the wrong place before, {r.wrong_after} after"
+                     + (f"; {r.into_named} into a named pet's folder" if result.pets else ""))
+    else:
+        lines.append("This model has no reference set (MODEL.reference.npz): its pets could not be checked.")
+    if result.model_path is not None:
+        if not any(result.pull or ()):
+            lines.append("Held out, no change of the head places more of them right: it keeps the model's decisions.")
+        lines.append(f"Saved {result.model_path}: sort, watch and evaluate now use {result.description} "
+                     "(--no-personal ignores it; `sorter learn --forget` deletes it).")
+    return lines
+
+
 def _gather(found, base, progress: Progress) -> tuple[Examples, int, list[str], int]:
     """The user's examples with this folder's found photos added: features run only for the
     photos not learnt before. Returns (examples, photos new or changed, unreadable, examples

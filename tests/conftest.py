@@ -113,6 +113,66 @@ def make_dataset(root: Path, per_class: int = 24, cat_dir: str = "Cat", dog_dir:
     return root
 
 
+# ---------------------------------------------------------------------------- `sorter learn` (issue 18)
+
+
+class FeatureFake:
+    """A model whose .tflite ends at its pooled features: (R, G, B, column stripes, row
+    stripes, 1), each 0..1, and a bundled head that reads the colours alone."""
+
+    image_size = 32
+    class_names = ("cat", "dog", "other")
+    fingerprint = "feature-fake-1"
+    metadata: dict = {}
+
+    def __init__(self) -> None:
+        kernel = np.zeros((6, 3))
+        kernel[2, 0] = kernel[0, 1] = kernel[1, 2] = 12.0  # blue: cat, red: dog, green: other
+        self.head = (kernel, np.array([-4.0, -4.0, -4.0]), 1.0)
+
+    def run(self, batch) -> np.ndarray:
+        x = np.asarray(batch, np.float32) / 255.0
+        colours = x.mean(axis=(1, 2))
+        grey = x.mean(axis=3)
+        columns = np.abs(np.diff(grey, axis=2)).mean(axis=(1, 2))
+        rows = np.abs(np.diff(grey, axis=1)).mean(axis=(1, 2))
+        return np.column_stack([colours, columns, rows, np.ones(len(x))]).astype(np.float32)
+
+    def predict(self, batch) -> np.ndarray:
+        from sorter.lite import softmax
+
+        kernel, bias, temperature = self.head
+        return softmax(self.run(batch) @ kernel + bias, temperature).astype(np.float32)
+
+
+RGB = {"cat": (30, 30, 200), "dog": (200, 30, 30), "other": (30, 200, 30)}
+
+
+@pytest.fixture
+def fake_model(tmp_path: Path, monkeypatch) -> Path:
+    """MODEL.keras (never loaded: `lite.load_classifier` gives the fake) with its reference set:
+    plain cats, dogs and non-pets, as validation photos would be."""
+    from sorter import lite
+    from sorter.reference import Reference, write_reference
+
+    model = tmp_path / "model" / "fake.keras"
+    model.parent.mkdir()
+    model.write_bytes(b"not loaded")
+    model.with_suffix(".tflite").write_bytes(b"not loaded")
+    fake = FeatureFake()
+    monkeypatch.setattr(lite, "load_classifier", lambda path: fake)
+    rng = np.random.default_rng(0)
+    batches = [np.stack([photo_array(kind, rng) for _ in range(100)]) for kind in ("cat", "dog", "other")]
+    features = np.concatenate([fake.run(b) for b in batches])
+    write_reference(model.with_suffix(".reference.npz"),
+                    Reference(features, np.repeat(np.arange(3), 100), ("cat", "dog", "other")))
+    return model
+
+
+def photo_array(kind: str, rng) -> np.ndarray:
+    return np.clip(np.array(RGB[kind], np.int16) + rng.integers(-25, 26, (32, 32, 3)), 0, 255).astype(np.uint8)
+
+
 @pytest.fixture(autouse=True)
 def own_personal_model(tmp_path_factory, monkeypatch) -> Path:
     """Every test has its own $XDG_DATA_HOME: a developer's personal model (`sorter learn`)

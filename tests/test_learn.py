@@ -3,7 +3,7 @@ it, a personal head fitted in numpy and checked on the reference pets, named pet
 `--forget` / `--no-personal` giving back the model's own decisions exactly.
 
 Most tests run a fake with the real interface of a model whose .tflite ends at its pooled
-features (`FeatureFake`): its "features" are what a photo's colours and stripes are, its
+features (`FeatureFake`, in conftest): its "features" are what a photo's colours and stripes are, its
 bundled head calls red photos dogs, blue ones cats and green ones neither, and it knows
 nothing of stripes, so a striped red goat is a dog to it until a user says otherwise. The
 tests with real photos need a real model with features (the bundled one once it is of that
@@ -18,44 +18,12 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from conftest import DATASET, tree
+from conftest import DATASET, RGB, FeatureFake, tree
 from typer.testing import CliRunner
 
 from sorter import corrections, learning, lite, personal
-from sorter.lite import softmax
-from sorter.reference import Reference, write_reference
 
 runner = CliRunner()
-
-
-class FeatureFake:
-    """A model whose .tflite ends at its pooled features: (R, G, B, column stripes, row
-    stripes, 1), each 0..1, and a bundled head that reads the colours alone."""
-
-    image_size = 32
-    class_names = ("cat", "dog", "other")
-    fingerprint = "feature-fake-1"
-    metadata: dict = {}
-
-    def __init__(self) -> None:
-        kernel = np.zeros((6, 3))
-        kernel[2, 0] = kernel[0, 1] = kernel[1, 2] = 12.0  # blue: cat, red: dog, green: other
-        self.head = (kernel, np.array([-4.0, -4.0, -4.0]), 1.0)
-
-    def run(self, batch) -> np.ndarray:
-        x = np.asarray(batch, np.float32) / 255.0
-        colours = x.mean(axis=(1, 2))
-        grey = x.mean(axis=3)
-        columns = np.abs(np.diff(grey, axis=2)).mean(axis=(1, 2))
-        rows = np.abs(np.diff(grey, axis=1)).mean(axis=(1, 2))
-        return np.column_stack([colours, columns, rows, np.ones(len(x))]).astype(np.float32)
-
-    def predict(self, batch) -> np.ndarray:
-        kernel, bias, temperature = self.head
-        return softmax(self.run(batch) @ kernel + bias, temperature).astype(np.float32)
-
-
-RGB = {"cat": (30, 30, 200), "dog": (200, 30, 30), "other": (30, 200, 30)}
 
 
 def photo(path: Path, kind: str, seed: int, stripes: str = "") -> Path:
@@ -78,28 +46,6 @@ def goat(path: Path, seed: int) -> Path:
 
 def luna(path: Path, seed: int) -> Path:
     return photo(path, "cat", seed, "rows")
-
-
-@pytest.fixture
-def fake_model(tmp_path: Path, monkeypatch) -> Path:
-    """MODEL.keras (never loaded: `lite.load_classifier` gives the fake) with its reference set:
-    plain cats, dogs and non-pets, as validation photos would be."""
-    model = tmp_path / "model" / "fake.keras"
-    model.parent.mkdir()
-    model.write_bytes(b"not loaded")
-    model.with_suffix(".tflite").write_bytes(b"not loaded")
-    fake = FeatureFake()
-    monkeypatch.setattr(lite, "load_classifier", lambda path: fake)
-    rng = np.random.default_rng(0)
-    batches = [np.stack([photo_array(kind, rng) for _ in range(100)]) for kind in ("cat", "dog", "other")]
-    features = np.concatenate([fake.run(b) for b in batches])
-    write_reference(model.with_suffix(".reference.npz"),
-                    Reference(features, np.repeat(np.arange(3), 100), ("cat", "dog", "other")))
-    return model
-
-
-def photo_array(kind: str, rng) -> np.ndarray:
-    return np.clip(np.array(RGB[kind], np.int16) + rng.integers(-25, 26, (32, 32, 3)), 0, 255).astype(np.uint8)
 
 
 def invoke(*args: str | Path):

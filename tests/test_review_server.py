@@ -1,8 +1,9 @@
 """`sorter review`: the local server a person corrects a sort with. Security with plain HTTP
 requests (no token, a foreign Host, paths, a GET that would change something, symbolic
 links, markup in names: all refused, nothing moved), a correction checked on disk, in the
-journal and undone by `sorter undo`, and the page driven in a real browser (Playwright and
-Debian's Chromium)."""
+journal and undone by `sorter undo`, the Learn button (`sorter learn` on the corrections,
+with conftest's fake model with features), and the page driven in a real browser (Playwright
+and Debian's Chromium)."""
 
 from __future__ import annotations
 
@@ -16,13 +17,14 @@ import subprocess
 import sys
 import threading
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from conftest import ThreeClassFake, layout, write_image
 from typer.testing import CliRunner
 
-from sorter import service
+from sorter import learning, lite, personal, service
 from sorter.cli import app
 from sorter.journal import journal_path
 from sorter.lock import FolderLock
@@ -104,13 +106,13 @@ def folder(tmp_path: Path):
     return root, outside, make_folder(root, outside)
 
 
-def start(root: Path):
+def start(root: Path, model: Path | None = None):
     stop, ready = threading.Event(), []
     errors: list[BaseException] = []
 
     def run() -> None:
         try:
-            review_server.serve(root, open_browser=False, on_ready=ready.append, stop=stop)
+            review_server.serve(root, open_browser=False, model=model, on_ready=ready.append, stop=stop)
         except BaseException as exc:  # noqa: BLE001 - surfaced in the test
             errors.append(exc)
 
@@ -124,9 +126,10 @@ def start(root: Path):
 
 
 @pytest.fixture
-def served(folder):
+def served(folder, fake_model):
+    """The review server of a sorted folder; its Learn button learns on the fake model with features."""
     root, outside, before = folder
-    client, stop, thread = start(root)
+    client, stop, thread = start(root, fake_model)
     yield client, root, outside, before
     stop.set()
     thread.join(10)
@@ -369,6 +372,59 @@ def test_the_command_prints_the_url_first_and_stops_on_ctrl_c(folder) -> None:
         process.kill()
 
 
+# ---------------------------------------------------------------------------- learning
+
+
+def learn(client: Client, **kwargs):
+    return client.json("POST", "/api/learn", {}, **kwargs)
+
+
+def test_learning_needs_the_token_a_post_and_our_host(served) -> None:
+    client, root, _, _ = served
+    assert move(client, "person.jpg", "neither")[0] == 200  # something to learn, were it allowed
+    assert learn(client, token=False)[0] == 403  # the cookie alone: CSRF
+    assert learn(client, cookie=False)[0] == 403  # the header alone
+    assert learn(client, host=f"evil.example:{client.port}")[0] == 403  # DNS rebinding
+    assert learn(client, headers={"Origin": "http://evil.example"})[0] == 403
+    status, headers, _ = client.request("GET", "/api/learn")
+    assert status == 405 and headers["Allow"] == "POST"
+    assert not personal.personal_dir().exists()  # nothing learnt, nothing written
+
+
+def test_the_learn_button_shows_sorter_learns_report_of_the_corrections(served, fake_model, monkeypatch) -> None:
+    client, root, _, _ = served
+    status, answer = learn(client)
+    assert status == 200 and answer["saved"] is False and answer["refused"] is None
+    assert answer["lines"][0].startswith(f"Found 0 photo(s) you placed in {root} (0 new)")
+    assert answer["lines"][1].startswith("Nothing to learn")
+
+    assert move(client, "person.jpg", "neither")[0] == 200
+    corrected = layout(root)
+    status, answer = learn(client)
+    assert status == 200, answer
+    lines = answer["lines"]
+    assert lines[0].startswith(f"Found 1 photo(s) you placed in {root} (1 new)")
+    assert [line.split()[:4] for line in lines if "->" in line] == [["dog", "->", "neither", "1"]]
+    assert answer["saved"] is True and answer["refused"] is None and lines[-1].startswith("Saved ")
+    assert (personal.personal_dir() / "personal.npz").is_file()
+    assert layout(root) == corrected  # learning changes nothing in the folder
+
+    # A refusal is one line beside the report; an error one line alone, never a traceback:
+    # a model without features, then a bug.
+    refused = replace(learning.learn(root, model=fake_model), refused="too many pets in the wrong place",
+                      model_path=None)
+    with monkeypatch.context() as patched:
+        patched.setattr(learning, "learn", lambda *args, **kwargs: refused)
+        status, answer = learn(client)
+    assert status == 200 and answer["refused"] == "refused, nothing saved: too many pets in the wrong place"
+    assert answer["saved"] is False and answer["lines"][0].startswith("Found 1 photo(s)")
+    monkeypatch.setattr(lite, "load_classifier", lambda path: ThreeClassFake())
+    status, answer = learn(client)
+    assert status == 409 and answer["error"].startswith("cannot learn: ") and "\n" not in answer["error"]
+    monkeypatch.setattr(learning, "learn", lambda *args, **kwargs: 1 / 0)
+    assert learn(client) == (500, {"error": "learning failed: ZeroDivisionError: division by zero"})
+
+
 # ---------------------------------------------------------------------------- a real browser
 
 
@@ -383,7 +439,9 @@ def browser_missing() -> str | None:
 
 
 @pytest.mark.skipif(browser_missing() is not None, reason=str(browser_missing()))
-def test_in_chromium_neither_moves_the_person_out_of_dogs_and_u_takes_it_back(served) -> None:
+def test_in_chromium_neither_moves_the_person_out_of_dogs_learn_shows_its_report_and_u_takes_it_back(
+    served, monkeypatch
+) -> None:
     from playwright.sync_api import expect, sync_playwright
 
     client, root, _, before = served
@@ -412,6 +470,17 @@ def test_in_chromium_neither_moves_the_person_out_of_dogs_and_u_takes_it_back(se
             moved = put_back.locator("figure", has_text="person.jpg")
             expect(moved.get_by_role("button", name="Neither", exact=True)).to_have_attribute("aria-pressed", "true")
             expect(page.get_by_role("heading", name=re.compile("Moved to dogs"))).to_have_count(0)  # empty: hidden
+
+            # Learn: the button waits, disabled, while sorter learns; then the report, as text.
+            gate, real_learn = threading.Event(), learning.learn
+            monkeypatch.setattr(learning, "learn", lambda *args, **kwargs: gate.wait(10) and real_learn(*args, **kwargs))
+            page.get_by_role("button", name="Learn from my corrections").click()
+            expect(page.get_by_role("button", name="learning\u2026")).to_be_disabled()
+            gate.set()
+            report = page.get_by_role("region", name="what sorter learnt")
+            expect(report).to_contain_text("dog -> neither")
+            expect(report).to_contain_text("Saved ")
+            expect(page.get_by_role("button", name="Learn from my corrections")).to_be_enabled()
 
             page.keyboard.press("u")
             wait_for(root / "dogs" / "person.jpg")

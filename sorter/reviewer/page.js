@@ -8,11 +8,14 @@
   const main = document.getElementById("groups");
   const chips = document.getElementById("chips");
   const status = document.getElementById("status");
+  const learnButton = document.getElementById("learn");
+  const report = document.getElementById("report");
   const BUTTONS = [["cat", "Cat"], ["dog", "Dog"], ["neither", "Neither"]];
   const KEYS = { c: "cat", d: "dog", n: "neither" };
   const sections = new Map(); // group key -> {group, el, grid, count, chip, more, cursor}
   let pageSize = 100;
   let generation = ""; // the server's numbering of the photos this page shows
+  let learning = false; // the server makes corrections wait while it learns: say so instead
 
   function el(tag, props = {}, ...children) {
     const node = document.createElement(tag);
@@ -160,6 +163,10 @@
   }
 
   async function change(path, body, done) {
+    if (learning) {
+      say("still learning from your corrections: correct more once it is done", true);
+      return;
+    }
     const focused = document.activeElement && document.activeElement.closest("figure");
     const wasFocused = body && focused && Number(focused.dataset.id) === body.id ? focusAfter(focused) : null;
     const started = performance.now();
@@ -184,6 +191,33 @@
   function takeBack() {
     return change("/api/undo", {}, (photo) => `took back: ${photo.name} is in ${place(photo.path)} again`);
   }
+
+  // `sorter learn` on the folder; its report goes in the panel as text, line by line.
+  async function learn() {
+    if (learning) return;
+    learning = true;
+    learnButton.disabled = true;
+    learnButton.textContent = "learning\u2026";
+    say("");
+    report.hidden = true;
+    try {
+      const data = await api("/api/learn", {});
+      const lines = [...data.lines, ...data.unreadable.map((name) => `unreadable: ${name}`)];
+      report.querySelector("pre").textContent = lines.join("\n");
+      report.hidden = false;
+      if (data.refused) say(data.refused, true);
+      else if (data.saved) say("learnt from your corrections: sort and watch now use your personal model");
+      else say("Nothing to learn: correct a photo first");
+    } catch (error) {
+      say(error.message, true);
+    } finally {
+      learning = false;
+      learnButton.disabled = false;
+      learnButton.textContent = "Learn from my corrections";
+    }
+  }
+
+  learnButton.addEventListener("click", learn);
 
   // The card below or above: the nearest by horizontal position in the next row.
   function vertical(figure, down) {

@@ -11,7 +11,8 @@ Security, as for any server a browser can reach:
   403; the cookie is HttpOnly and SameSite=Strict, named after the port (cookies ignore ports);
 - the `Host` header must name the loopback address or `localhost` with our port, or 403: a
   DNS-rebinding page on `evil.example` resolving to 127.0.0.1 sends its own name;
-- state changes are POST only (a GET gets 405) and carry the token in an `X-Sorter-Token`
+- state changes (a correction, taking one back, learning: it writes the personal model) are
+  POST only (a GET gets 405) and carry the token in an `X-Sorter-Token`
   header too, which a cross-site form cannot set and cross-site script cannot send without a
   CORS preflight we never answer; an `Origin` that is not ours is refused;
 - photos are named by number in the session's catalog (`/thumb/17`), never by path: no path
@@ -50,7 +51,7 @@ THUMB_PX = 256
 THUMB_QUALITY = 70
 #: A photo opened on its own: big enough to judge, still a re-encoded copy.
 VIEW_PX = 1280
-#: A correction's body is `{"id": 17, "to": "neither"}`.
+#: A correction's body is `{"id": 17, "to": "neither"}`; a request to learn has none.
 MAX_BODY = 1024
 ASSETS = {"/page.js": ("page.js", "text/javascript"), "/page.css": ("page.css", "text/css")}
 #: No inline script or style, nothing from elsewhere, no framing.
@@ -61,7 +62,7 @@ CSP = (
 PHOTO_URL = re.compile(r"/(thumb|view)/(\d{1,9})")
 CHOICES = ("cat", "dog", "neither")
 EXPECTED = 'expected {"id": NUMBER, "to": "cat" | "dog" | "neither", "generation": "..."}'
-POST_PATHS = frozenset({"/api/move", "/api/undo"})
+POST_PATHS = frozenset({"/api/move", "/api/undo", "/api/learn"})
 GET_PATHS = frozenset({"/", "/api/groups", "/api/photos", *ASSETS})
 
 
@@ -84,8 +85,9 @@ def _error(status: int, message: str, **more) -> Reply:
 class App:
     """What the server answers, apart from HTTP itself: the session, the token, the routes."""
 
-    def __init__(self, session: Session, port: int) -> None:
+    def __init__(self, session: Session, port: int, model: Path | None = None) -> None:
         self.session = session
+        self.model = model  # what the Learn button learns on (None: the bundled model)
         self.port = port
         self.token = secrets.token_urlsafe(32)
         self.cookie = f"sorter-review-{port}"
@@ -122,6 +124,8 @@ class App:
                 return _error(403, "a change needs the page's token")
             if url.path == "/api/move":
                 return self._move(body)
+            if url.path == "/api/learn":
+                return self._learn()
             return self._answer(self.session.take_back)
         if method == "GET" and url.path not in POST_PATHS:
             return self._get(url.path, query)
@@ -189,6 +193,27 @@ class App:
         if type(photo_id) is not int or choice not in CHOICES or not isinstance(generation, str):
             return _error(400, EXPECTED)
         return self._answer(lambda: self.session.correct(photo_id, choice, generation))
+
+    def _learn(self) -> Reply:
+        """`sorter learn`'s report as lines of text (the page shows them as text); a refusal
+        as one line beside it; an error as one line alone, whatever it is: this is the edge,
+        and a traceback would only drop the connection."""
+        from sorter.learning import report_lines
+
+        try:
+            result = self.session.learn(self.model)
+        except ReviewConflict as exc:
+            return _error(409, str(exc))
+        except SorterError as exc:
+            return _error(409, f"cannot learn: {exc}")
+        except OSError as exc:
+            return _error(500, f"cannot learn: {exc.filename or 'the folder'}: {exc.strerror or exc}")
+        except Exception as exc:  # noqa: BLE001 - the edge: one line on the page, never a dropped connection
+            return _error(500, f"learning failed: {type(exc).__name__}: {exc}")
+        return _json({
+            "lines": report_lines(result), "unreadable": result.unreadable, "saved": result.model_path is not None,
+            "refused": None if result.refused is None else f"refused, nothing saved: {result.refused}",
+        })
 
     def _answer(self, change: Callable) -> Reply:
         try:
@@ -280,18 +305,18 @@ class Started:
 
 
 def serve(
-    root: Path, *, port: int = 0, open_browser: bool = True,
+    root: Path, *, port: int = 0, open_browser: bool = True, model: Path | None = None,
     on_ready: Callable[[Started], None] = lambda started: None, stop: threading.Event | None = None,
 ) -> None:
     """Serve the review page of `root` until `stop` is set (or SIGINT/SIGTERM, when called
-    from the main thread without `stop`)."""
+    from the main thread without `stop`). `model`: what its Learn button learns on."""
     from contextlib import nullcontext
 
     from sorter.service import stop_on_signals
 
     session = Session(root)
     servers = _listen(port)
-    app = App(session, servers[0].server_address[1])
+    app = App(session, servers[0].server_address[1], model)
     for server in servers:
         server.app = app
     threads = [threading.Thread(target=s.serve_forever, kwargs={"poll_interval": 0.2}, daemon=True) for s in servers]

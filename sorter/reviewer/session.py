@@ -90,6 +90,7 @@ class Session:
             self._seen = self._journal_stamp()
         self.lock = threading.Lock()  # the catalog
         self._moving = threading.Lock()  # one correction at a time: our own flock would refuse a second
+        self._learning = threading.Lock()
         self._journal = None
         self._corrections: list[Correction] = []
 
@@ -246,6 +247,23 @@ class Session:
                 photo = self.catalog.photos[last.photo]
                 self.catalog.move(photo, last.was, last.choice)
             return photo
+
+    # ---------------------------------------------------------------- learning
+
+    def learn(self, model: Path | None):
+        """`sorter learn` on the folder: a `learning.LearnResult`. One at a time (a second is
+        a ReviewConflict), and no correction meanwhile: learning reads the journal and the
+        folder, which a correction half made would show half done. It changes nothing in the
+        folder, so it takes no folder lock, as `sorter learn` takes none; clicks wait for it."""
+        from sorter import learning
+
+        if not self._learning.acquire(blocking=False):
+            raise ReviewConflict("already learning from your corrections")
+        try:
+            with self._moving:
+                return learning.learn(self.root, model=model)
+        finally:
+            self._learning.release()
 
     # ---------------------------------------------------------------- for the page
 
