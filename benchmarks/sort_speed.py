@@ -344,8 +344,22 @@ def undo_run(folder: Path, argv: list[str], model: Path) -> dict:
     return undo
 
 
-def light_commands(work: Path, phone_source: Path, model: Path) -> dict:
-    folder = fresh_copy(phone_source, 20, work / "undo")
+def sample_pets(target: Path, count: int = 20) -> Path:
+    """`count` photos that any model worth measuring moves: the repository's sample images
+    (pets, and a few that are neither) under new names. The generated photos are noise, which
+    a three-way model rightly leaves in place, and an undo of nothing measures nothing."""
+    if target.exists():
+        shutil.rmtree(target)
+    target.mkdir(parents=True)
+    samples = sorted(p for p in (REPO / "sample_images").iterdir() if p.suffix.lower() in (".jpg", ".png"))
+    for i in range(count):
+        source = samples[i % len(samples)]
+        shutil.copyfile(source, target / f"{i:03d}-{source.name}")
+    return target
+
+
+def light_commands(work: Path, model: Path) -> dict:
+    folder = sample_pets(work / "undo")
     undo = undo_run(folder, [*sorter_command(), "undo", str(folder)], model)
     undo_imports = undo_run(folder, with_importtime(["undo", str(folder)]), model)
     help_ = min((timed([*sorter_command(), "--help"]) for _ in range(3)), key=lambda r: r["seconds"])
@@ -493,7 +507,7 @@ def main() -> None:
         print("sorter sort: phone photos N and 2N ...", flush=True)
         phone_sorter = steady_state(work / "phone", n_phone, work, model, args.repeat)
         print("start-up, --help, undo ...", flush=True)
-        light = light_commands(work, work / "phone", model)
+        light = light_commands(work, model)
 
     results = {
         "machine": {
