@@ -211,8 +211,8 @@ def test_real_clips_pets_into_their_folder_people_and_places_left(tmp_path: Path
     clips of people and places, H.264 and HEVC: the issue's targets, >= 95 % each.
 
     The people and places are photos the model leaves in place as stills: what is measured
-    is that a video is judged as its photos are. (The bundled model files 46 % of this set's
-    people photos as pets, stills or clips alike: a matter for the photo model, issue 17.)"""
+    is that a video is judged as its photos are. (The photo model's own judgment of people is
+    issue 17's: tests/test_bundled_model.py and benchmarks/camera_roll.py.)"""
     from sorter import lite
     from sorter.images import load_image
 
