@@ -612,58 +612,6 @@ def undo(
 # --------------------------------------------------------------------------- watch
 
 
-def _systemd_quote(arg: str) -> str:
-    """One ExecStart word: `%` and `$` are systemd specifiers/variables even inside quotes."""
-    arg = arg.replace("%", "%%").replace("$", "$$")
-    if arg and not any(c in arg for c in " \t\n\"'\\;"):
-        return arg
-    return '"' + arg.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
-
-
-def _sorter_executable() -> list[str]:
-    import os
-    import shutil
-
-    argv0 = sys.argv[0]
-    if not argv0 or Path(argv0).name == "__main__.py":  # python -m sorter
-        return [os.path.abspath(sys.executable), "-m", "sorter"]
-    if os.sep not in argv0:
-        argv0 = shutil.which(argv0) or argv0
-    # abspath, not resolve(): a venv's bin/ entry must stay the venv's, not its symlink target.
-    return [os.path.abspath(argv0)]
-
-
-def systemd_unit(directory: Path, args: list[str]) -> str:
-    command = " ".join(_systemd_quote(a) for a in [*_sorter_executable(), "watch", str(directory), *args])
-    description = f"sorter: sort new photos in {directory} into cats/ and dogs/".replace("%", "%%")
-    return f"""\
-# A systemd user service that runs `sorter watch`. Save it as
-# ~/.config/systemd/user/sorter-watch.service (mkdir -p ~/.config/systemd/user), then:
-#   systemctl --user daemon-reload
-#   systemctl --user enable --now sorter-watch.service
-#   loginctl enable-linger "$USER"   # keep it running while you are logged out
-# Logs: journalctl --user -u sorter-watch.service -f
-
-[Unit]
-Description={description}
-
-[Service]
-Type=simple
-ExecStart={command}
-# Exit 1 means something to retry later: the folder is locked by a running `sorter sort`,
-# or a share is not mounted yet. SIGTERM (systemctl stop) exits 0 and is not restarted.
-Restart=on-failure
-RestartSec=10
-# Decisions go to stderr line by line, which the journal records.
-Environment=PYTHONUNBUFFERED=1
-# A background job: leave the CPU to whatever the user is doing.
-Nice=10
-
-[Install]
-WantedBy=default.target
-"""
-
-
 @app.command("watch")
 def watch_command(
     directory: Annotated[Path, typer.Argument(help="The folder to watch.", show_default=False)],
@@ -715,6 +663,8 @@ def watch_command(
             args += ["--min-confidence", f"{min_confidence:g}"]
         if log_file is not None:
             args += ["--log-file", str(log_file.absolute())]
+        from sorter.systemd import systemd_unit
+
         print(systemd_unit(folder, args), end="")  # not rich: no markup, emoji codes or wrapping
         return
 
