@@ -13,14 +13,13 @@ evaluate` uses:
 - the int8 network's time per photo on one core (decoding excluded), and the photos per
   second two cores would sort if the network were all there was.
 
-Needs TensorFlow (`pip install 'sorter[train]'`) and ../shared/datasets (or SORTER_DATASET
-and SORTER_OTHER).
+Needs TensorFlow (`pip install 'sorter[train]'`), ../shared/datasets (or SORTER_DATASET) and
+the non-pet folders the model's metadata records.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import tempfile
 import time
@@ -30,8 +29,6 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from sort_speed import BUNDLED_MODEL, DATASET, cpu_features, cpu_model  # noqa: E402
-
-OTHER = Path(os.environ.get("SORTER_OTHER", DATASET.parent / "caltech101-not-pets"))
 
 
 def at_size(model, size: int):
@@ -60,7 +57,7 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[144, 160, 176, 192, 224])
     args = parser.parse_args()
 
-    from sorter.datasets import split
+    from sorter.datasets import recorded_other_dirs, split
     from sorter.evaluation import evaluate_items
     from sorter.lite import LiteClassifier, export_int8
     from sorter.model import import_keras, read_metadata
@@ -69,8 +66,8 @@ def main() -> None:
     keras = import_keras()
     meta = read_metadata(args.model)
     training = meta["training"]
-    other = OTHER if training.get("other_dir") else None
-    parts = split(DATASET, training["validation_split"], training["seed"], training["limit"], other)
+    parts = split(DATASET, training["validation_split"], training["seed"], training["limit"],
+                  recorded_other_dirs(training))
     model = keras.saving.load_model(args.model, safe_mode=True, compile=False)
     print(f"CPU: {cpu_model()}; features: {', '.join(cpu_features())}")
     print(f"model {args.model} (trained at {meta['input']['size']} px); validation: {len(parts.validation)} photos")

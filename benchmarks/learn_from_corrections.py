@@ -40,21 +40,21 @@ def photos(
     """Two disjoint folders' worth of labelled photos (path -> cat/dog/other) that the model
     never trained on; each `recurring` folder (non-pets
     the model gets wrong again and again: the neighbour's goats) split between the two."""
-    from sorter.datasets import list_labelled, split
+    from sorter.datasets import list_labelled, recorded_other_dirs, split
     from sorter.model import read_metadata
 
     training = read_metadata(model).get("training") or {}
     data = DATASETS / "dogs-vs-cats-200"
     used: set[Path] = set()
     if "seed" in training:
-        recorded = tuple(Path(p) for p in training.get("other_dirs") or [] if Path(p).is_dir())
+        recorded = tuple(p for p in recorded_other_dirs(training) if p.is_dir())
         parts = split(data, float(training["validation_split"]), int(training["seed"]), training.get("limit"), recorded)
         # Validation photos were never trained on, and the bundled model's split uses every
         # pet and every everyday photo of ../shared: the folders come from its validation side.
         used = {p.resolve() for p, _ in parts.train}
     pets = list_labelled(data)
     pool = {label: [p for p in pets[label] if p.resolve() not in used] for label in ("cat", "dog")}
-    pool["other"] = [p for p in list_labelled(data, others)["other"]
+    pool["other"] = [p for p in list_labelled(data, (others,))["other"]
                      if p.resolve() not in used and p.parent.resolve() not in {f.resolve() for f in recurring}]
     rng = random.Random(seed)
     a: dict[Path, str] = {}

@@ -30,6 +30,8 @@ OTHER_CROP_AREA = (0.1, 1.0)
 #: Side of a pasted pet, as a share of the scene's side: 0.3 is a cat across a room,
 #: 0.7 a dog filling most of a garden photo.
 SCENE_PET_SIDE = (0.3, 0.7)
+#: Share of the scenes that hold a second pet of the same kind: two cats on a sofa.
+SECOND_PET = 1 / 3
 
 
 def crop_view(image: np.ndarray, rng: random.Random, area: tuple[float, float] = PET_CROP_AREA) -> np.ndarray:
@@ -97,7 +99,7 @@ def scenes_for_validation(
     out = []
     for image, label in pets:
         group = [image]
-        if rng.random() < 1 / 3 and len(by_label[label]) > 1:
+        if rng.random() < SECOND_PET and len(by_label[label]) > 1:
             group.append(rng.choice(by_label[label]))
         out.append((scene_view(group, rng.choice(scenes), rng), label))
     return out

@@ -36,7 +36,7 @@ class Split:
     kind_of: dict[Path, str] = field(default_factory=dict)
 
 
-def class_folders(data_dir: Path, other_dirs: tuple[Path, ...] | Path | None = ()) -> dict[str, Path]:
+def class_folders(data_dir: Path, other_dirs: tuple[Path, ...] = ()) -> dict[str, Path]:
     """Cat/, Dog/ and, when DATA_DIR has one, Other/ (the --other folders are listed apart)."""
     if not data_dir.is_dir():
         raise UsageError(f"data folder not found: {data_dir}")
@@ -53,25 +53,26 @@ def class_folders(data_dir: Path, other_dirs: tuple[Path, ...] | Path | None = (
             f"{data_dir} needs one folder per class (Cat/ and Dog/, or cats/ and dogs/); "
             f"missing: {', '.join(missing)}"
         )
-    for other_dir in _as_tuple(other_dirs):
+    for other_dir in other_dirs:
         if not other_dir.is_dir():
             raise UsageError(f"--other folder not found: {other_dir}")
     return found
 
 
-def _as_tuple(other_dirs: tuple[Path, ...] | Path | None) -> tuple[Path, ...]:
-    if other_dirs is None:
-        return ()
-    return (other_dirs,) if isinstance(other_dirs, Path) else tuple(other_dirs)
-
-
-def other_roots(data_dir: Path, other_dirs: tuple[Path, ...] | Path | None = ()) -> tuple[Path, ...]:
+def other_roots(data_dir: Path, other_dirs: tuple[Path, ...] = ()) -> tuple[Path, ...]:
     """Every folder of non-pets: the --other folders, or else DATA_DIR's Other/."""
-    given = _as_tuple(other_dirs)
-    if given:
-        return given
-    inside = class_folders(data_dir).get(OTHER)
-    return (inside,) if inside else ()
+    return _roots(class_folders(data_dir, other_dirs), other_dirs)
+
+
+def recorded_other_dirs(training: dict) -> tuple[Path, ...]:
+    """The non-pet folders a model's metadata ("training") says it was trained with (models
+    from before repeatable --other record one, as "other_dir")."""
+    recorded = training.get("other_dirs") or ([training["other_dir"]] if training.get("other_dir") else [])
+    return tuple(Path(folder) for folder in recorded)
+
+
+def _roots(folders: dict[str, Path], other_dirs: tuple[Path, ...]) -> tuple[Path, ...]:
+    return tuple(other_dirs) or ((folders[OTHER],) if OTHER in folders else ())
 
 
 def _by_name(path: Path) -> tuple[int, int | str]:
@@ -91,11 +92,12 @@ def _images_below(folder: Path) -> list[Path]:
     return found
 
 
-def list_labelled(data_dir: Path, other_dirs: tuple[Path, ...] | Path | None = ()) -> dict[str, list[Path]]:
+def list_labelled(data_dir: Path, other_dirs: tuple[Path, ...] = ()) -> dict[str, list[Path]]:
     """Image files per class, sorted by name (numeric names in numeric order); "other" when
     the folder has an Other/ (or --other folders are given), with their sub-folders."""
-    files = _list_pets(class_folders(data_dir, other_dirs))
-    roots = other_roots(data_dir, other_dirs)
+    folders = class_folders(data_dir, other_dirs)
+    files = _list_pets(folders)
+    roots = _roots(folders, other_dirs)
     if roots:
         files[OTHER] = [p for root in roots for p in _images_below(root)]
     return files
@@ -160,7 +162,7 @@ def split(
     validation_split: float,
     seed: int,
     limit: int | None = None,
-    other_dirs: tuple[Path, ...] | Path | None = (),
+    other_dirs: tuple[Path, ...] = (),
 ) -> Split:
     """Pets balanced (same count per class), shuffled with `seed`, the last
     `validation_split` of each class held out; "other" photos, when there are any, split by
@@ -189,7 +191,7 @@ def split(
         validation += [(p, index) for p in paths[cut:]]
     kinds: dict[str, dict[str, list[str]]] = {}
     kind_by_path: dict[Path, str] = {}
-    for root in other_roots(data_dir, other_dirs):
+    for root in _roots(folders, other_dirs):
         others = _images_below(root)
         if not others:
             continue

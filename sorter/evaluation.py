@@ -190,6 +190,7 @@ def score_scenes(classifier, pets: list[tuple[Path, int]], scenes: list[Path], s
     held-out pets-in-scenes set (`sorter.augment.scenes_for_validation`), scored in memory."""
     from sorter.augment import scenes_for_validation
     from sorter.datasets import ALL_CLASSES
+    from sorter.decoder_output import captured, quietly
     from sorter.errors import ImageError
     from sorter.images import load_image
 
@@ -197,12 +198,13 @@ def score_scenes(classifier, pets: list[tuple[Path, int]], scenes: list[Path], s
 
     def decode(path: Path):
         try:
-            return load_image(path, size)
+            return quietly(load_image, path, size)  # what libjpeg prints stays off the terminal
         except ImageError:
             return None
 
-    chosen = [(image, label) for image, label in ((decode(p), y) for p, y in pets[::SCENE_EVERY]) if image is not None]
-    backgrounds = [image for image in (decode(p) for p in scenes) if image is not None]
+    with captured():
+        chosen = [(image, y) for image, y in ((decode(p), y) for p, y in pets[::SCENE_EVERY]) if image is not None]
+        backgrounds = [image for image in (decode(p) for p in scenes) if image is not None]
     if not chosen or not backgrounds:
         names = tuple(classifier.class_names)
         return Scored([], np.zeros(0, np.int64), np.zeros((0, len(names))), names, [], [])
@@ -367,7 +369,7 @@ def evaluate(
     user's personal model, when there is one for this model (`sorter.personal`)."""
     from sorter import lite
     from sorter import personal as personal_model
-    from sorter.datasets import ALL_CLASSES, kind_of, list_labelled, other_roots
+    from sorter.datasets import ALL_CLASSES, kind_of, list_labelled, other_roots, recorded_other_dirs
     from sorter.datasets import split as make_split
 
     classifier = personal_model.personalise(lite.load_classifier(model), model, personal)
@@ -381,9 +383,8 @@ def evaluate(
         meta = classifier.metadata.get("training", {})
         if "seed" not in meta:
             raise UsageError("this model's metadata does not record its split; use --split all")
-        recorded = meta.get("other_dirs") or ([meta["other_dir"]] if meta.get("other_dir") else [])
-        if not other and recorded:
-            other = tuple(Path(folder) for folder in recorded)
+        if not other:
+            other = recorded_other_dirs(meta)
             for folder in other:
                 if not folder.is_dir():
                     raise UsageError(f"this model trained with non-pets from {folder}, which is not here; "

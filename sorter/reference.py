@@ -88,7 +88,7 @@ def make_reference(
     class, through the model's int8 features, as `sort` sees them. `other`: the non-pet folders
     (default: those the metadata names)."""
     from sorter import lite
-    from sorter.datasets import ALL_CLASSES, split
+    from sorter.datasets import ALL_CLASSES, recorded_other_dirs, split
     from sorter.inference import features
 
     classifier = lite.load_classifier(model_path)
@@ -98,8 +98,7 @@ def make_reference(
     meta = classifier.metadata.get("training", {})
     if "seed" not in meta:
         raise UsageError(f"{model_path}: its metadata does not record its split")
-    recorded = meta.get("other_dirs") or ([meta["other_dir"]] if meta.get("other_dir") else [])
-    other = other or tuple(Path(folder) for folder in recorded if Path(folder).is_dir())
+    other = other or tuple(folder for folder in recorded_other_dirs(meta) if folder.is_dir())
     parts = split(data_dir, float(meta["validation_split"]), int(meta["seed"]), meta.get("limit"), other)
     chosen: list[tuple[Path, int]] = []
     for index in range(len(ALL_CLASSES)):

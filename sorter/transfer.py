@@ -36,7 +36,7 @@ from pathlib import Path
 
 import numpy as np
 
-from sorter.augment import OTHER_CROP_AREA, PET_CROP_AREA, crop_view, scene_view
+from sorter.augment import OTHER_CROP_AREA, PET_CROP_AREA, SECOND_PET, crop_view, scene_view
 from sorter.backbone import Weights, imagenet_backbone
 from sorter.config import CLASS_NAMES, cpu_cores
 from sorter.decoder_output import captured, quietly
@@ -157,12 +157,19 @@ def training_view(image: np.ndarray, label: int, view: int, kin: list[np.ndarray
     if pet and view >= TRAIN_VIEWS - SCENE_VIEWS:
         scene = scenes()
         if scene is not None:
-            group = [image, rng.choice(kin)] if rng.random() < 1 / 3 else [image]
+            group = [image, rng.choice(kin)] if rng.random() < SECOND_PET else [image]
             return scene_view(group, scene, rng)
     return crop_view(image, rng, PET_CROP_AREA if pet else OTHER_CROP_AREA)
 
 
 def _cache_chunk(bottom, chunk, file: Path, views: int, seed: int, index: int, scenes: list[Path]) -> None:
+    # The scene photos pasted into pets' views are decoded while the views are made, so the
+    # whole chunk, not only its first decoding, keeps what decoders print off the terminal.
+    with captured():
+        _cache_chunk_captured(bottom, chunk, file, views, seed, index, scenes)
+
+
+def _cache_chunk_captured(bottom, chunk, file: Path, views: int, seed: int, index: int, scenes: list[Path]) -> None:
     from concurrent.futures import ThreadPoolExecutor
 
     size = int(bottom.input_shape[1])
@@ -173,7 +180,7 @@ def _cache_chunk(bottom, chunk, file: Path, views: int, seed: int, index: int, s
         except ImageError as exc:
             return str(exc)
 
-    with captured(), ThreadPoolExecutor(cpu_cores()) as pool:
+    with ThreadPoolExecutor(cpu_cores()) as pool:
         decoded = list(pool.map(decode, [p for p, _ in chunk]))
     images = [d for d in decoded if isinstance(d, np.ndarray)]
     labels = [y for (_, y), d in zip(chunk, decoded, strict=True) if isinstance(d, np.ndarray)]
