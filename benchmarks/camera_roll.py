@@ -44,7 +44,7 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=DATASET)
     args = parser.parse_args()
 
-    from sorter.model import read_metadata
+    from sorter.model.network import read_metadata
 
     training = read_metadata(args.model).get("training") or {}
     for folder in training.get("other_dirs", []):

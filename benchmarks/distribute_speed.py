@@ -36,10 +36,10 @@ from sort_speed import DATASET, REPO, cpu_model  # noqa: E402
 RUN = """
 import json, sys
 from pathlib import Path
-from sorter.datasets import split
-from sorter.distribute import start
-from sorter.trainer import with_defaults
-from sorter.training import EpochDone, TrainConfig, run_training
+from sorter.training.datasets import split
+from sorter.training.distribute import start
+from sorter.training.train import with_defaults
+from sorter.training.loop import EpochDone, TrainConfig, run_training
 
 a = json.loads(sys.argv[1])
 config = with_defaults(TrainConfig(data_dir=Path(a["data"]), out=Path(a["out"]), backbone="none", epochs=a["epochs"],
@@ -102,7 +102,7 @@ def main() -> None:
     args = parser.parse_args()
     if not (args.data / "Cat").is_dir():
         raise SystemExit(f"labelled photos not found at {args.data} (set SORTER_DATASET)")
-    from sorter.model import import_keras
+    from sorter.model.network import import_keras
 
     import_keras()  # quietly
     import tensorflow as tf

@@ -35,8 +35,8 @@ def main() -> None:
 
     import cv2
 
-    from sorter.datasets import split
-    from sorter.model import read_metadata
+    from sorter.model.network import read_metadata
+    from sorter.training.datasets import split
 
     if not args.data.is_dir():
         sys.exit(f"dataset not found: {args.data}")

@@ -42,7 +42,7 @@ from sort_speed import (  # this folder is on sys.path
 )
 
 from sorter.config import cpu_cores
-from sorter.images import load_image
+from sorter.media.images import load_image
 
 pillow_heif.register_heif_opener()
 HEIC_QUALITY = 50  # x265 at 50 gives about the bytes per pixel of an iPhone HEIC on these pictures

@@ -57,11 +57,11 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[144, 160, 176, 192, 224])
     args = parser.parse_args()
 
-    from sorter.datasets import recorded_other_dirs, split
-    from sorter.evaluation import evaluate_items
-    from sorter.lite import LiteClassifier, export_int8
-    from sorter.model import import_keras, read_metadata
-    from sorter.training import calibration_images
+    from sorter.model.lite import LiteClassifier, export_int8
+    from sorter.model.network import import_keras, read_metadata
+    from sorter.training.datasets import recorded_other_dirs, split
+    from sorter.training.evaluate import evaluate_items
+    from sorter.training.loop import calibration_images
 
     keras = import_keras()
     meta = read_metadata(args.model)

@@ -40,8 +40,8 @@ def photos(
     """Two disjoint folders' worth of labelled photos (path -> cat/dog/other) that the model
     never trained on; each `recurring` folder (non-pets
     the model gets wrong again and again: the neighbour's goats) split between the two."""
-    from sorter.datasets import list_labelled, recorded_other_dirs, split
-    from sorter.model import read_metadata
+    from sorter.model.network import read_metadata
+    from sorter.training.datasets import list_labelled, recorded_other_dirs, split
 
     training = read_metadata(model).get("training") or {}
     data = DATASETS / "dogs-vs-cats-200"
@@ -85,7 +85,7 @@ def copy_folder(files: dict[Path, str], root: Path) -> tuple[dict[str, str], dic
 
 def decisions(root: Path, model: Path, personal: bool) -> dict[str, str]:
     """name -> what a sort would do with it (cat, dog, neither): a dry run, so nothing moves."""
-    from sorter import service
+    from sorter.sorting import sort
 
     decided: dict[str, str] = {}
 
@@ -95,7 +95,7 @@ def decisions(root: Path, model: Path, personal: bool) -> dict[str, str]:
         elif result.status in ("neither", "unsure"):
             decided[result.path.name] = "other"
 
-    service.sort_folder(root, model=model, dry_run=True, on_result=note, personal=personal)
+    sort.sort_folder(root, model=model, dry_run=True, on_result=note, personal=personal)
     return decided
 
 
@@ -146,8 +146,9 @@ def main() -> None:
                         help="Caltech-101 kinds split between A and B: subjects a user has again and again ('' for none)")
     args = parser.parse_args()
 
-    from sorter import learning, service
     from sorter.config import BUNDLED_MODEL
+    from sorter.learning import learn as learning
+    from sorter.sorting import sort
 
     model = args.model or BUNDLED_MODEL
     with tempfile.TemporaryDirectory(prefix="learn-bench-") as tmp:
@@ -160,7 +161,7 @@ def main() -> None:
               f"{args.per_kind} each at most; non-pets from {args.others.name}; recurring subjects: "
               f"{', '.join(k.name for k in recurring) or 'none'})")
 
-        service.sort_folder(a, model=args.model)
+        sort.sort_folder(a, model=args.model)
         a_decided = {p.name: (p.parent.name[:-1] if p.parent != a else "other")
                      for p in a.rglob("*") if p.is_file() and ".sorter" not in p.parts}
         corrected = mistakes(a_names, a_decided)

@@ -28,7 +28,7 @@ def main() -> None:
     parser.add_argument("--per-class", type=int, default=1000)
     args = parser.parse_args()
 
-    from sorter.reference import make_reference, read_reference
+    from sorter.training.reference import make_reference, read_reference
 
     started = time.monotonic()
     path = make_reference(args.model, args.data, tuple(args.other), per_class=args.per_class)

@@ -57,7 +57,8 @@ def pets_and_others(n_pets: int, n_others: int) -> tuple[list[tuple[str, str, Pa
 
 def measure(model: Path | None, n_pets: int, n_others: int, examples: int = 10, views: int = 10) -> dict:
     """Learn the pets in a fresh folder, sort new views and other pets; the counts."""
-    from sorter import learning, service
+    from sorter.learning import learn as learning
+    from sorter.sorting import sort
 
     pets, others = pets_and_others(n_pets, n_others)
     with tempfile.TemporaryDirectory(prefix="named-pets-") as tmp:
@@ -77,7 +78,7 @@ def measure(model: Path | None, n_pets: int, n_others: int, examples: int = 10, 
                 cv2.imwrite(str(later / f"{name}-view{i}.jpg"), augmented(source, 1000 + i))
         for source in others:
             cv2.imwrite(str(later / f"other-{source.parent.name}-{source.name}"), cv2.imread(str(source)))
-        service.sort_folder(later, model=model)
+        sort.sort_folder(later, model=model)
         own = sum((later / f"{species}s" / name / f"{name}-view{i}.jpg").exists()
                   for name, species, _ in pets for i in range(views))
         into_named = sum(1 for name, species, _ in pets for _ in (later / f"{species}s" / name).glob("other-*"))

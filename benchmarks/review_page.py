@@ -36,8 +36,8 @@ def main() -> None:
 
     import cv2
 
-    from sorter.review import ReviewPage, page_path
-    from sorter.service import FileResult
+    from sorter.review.page import ReviewPage, page_path
+    from sorter.sorting.results import FileResult
 
     if not (DATASET / "Cat").is_dir():
         sys.exit(f"dataset not found: {DATASET}")

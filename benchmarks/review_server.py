@@ -4,7 +4,7 @@
     python benchmarks/review_server.py --photos 100000       # and the server's RSS at 100,000
 
 Generates a flat folder of small JPEGs (see large_folder.py), sorts it through the real sort
-path (`service.sort_folder`, every file moved and journaled) with a stand-in classifier
+path (`sort.sort_folder`, every file moved and journaled) with a stand-in classifier
 that reads the colours (the bundled model would only make the set-up slower: the server
 never runs a model), then starts `sorter review --no-browser` as a process of its own and
 measures, with Debian's Chromium driven by Playwright:
@@ -79,7 +79,7 @@ def main() -> None:
 
     from playwright.sync_api import sync_playwright
 
-    from sorter import service
+    from sorter.sorting import sort
 
     work = Path(tempfile.mkdtemp(prefix="sorter-review-", dir=args.workdir))
     folder = work / "photos"
@@ -87,7 +87,7 @@ def main() -> None:
     try:
         make_folder(folder, args.photos)
         started = time.perf_counter()
-        summary = service.sort_folder(folder, classifier=ColourClassifier())
+        summary = sort.sort_folder(folder, classifier=ColourClassifier())
         results["sorted"] = {"seconds": round(time.perf_counter() - started, 1), **summary.moved_to,
                              "left": sum(summary.reasons.values())}
         print(f"sorted {args.photos:,} photos in {results['sorted']['seconds']} s: {results['sorted']}", flush=True)

@@ -37,7 +37,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from sorter.config import cpu_cores
-from sorter.model import runtime_path
+from sorter.model.network import runtime_path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
@@ -163,8 +163,8 @@ def real_model(explicit: Path | None, workdir: Path) -> tuple[Path, str]:
         return BUNDLED_MODEL, "bundled sorter/models/default.keras"
     import keras
 
-    from sorter.backbone import build_backbone
-    from sorter.lite import save_model
+    from sorter.model.backbone import build_backbone
+    from sorter.model.lite import save_model
 
     backbone = build_backbone(192)
     network = keras.Model(backbone.input, keras.layers.Dense(3, activation="softmax")(backbone.output))
@@ -174,7 +174,7 @@ def real_model(explicit: Path | None, workdir: Path) -> tuple[Path, str]:
 
 
 def model_input_size(path: Path) -> int:
-    from sorter.lite import load_classifier
+    from sorter.model.lite import load_classifier
 
     return load_classifier(path).image_size
 
@@ -184,7 +184,7 @@ def model_input_size(path: Path) -> int:
 
 def tutorial_model():
     """The kind of network the tutorial trained: 50x50 grayscale, three conv/pool blocks."""
-    from sorter.model import import_keras  # TensorFlow without its start-up banners
+    from sorter.model.network import import_keras  # TensorFlow without its start-up banners
 
     keras = import_keras()
     layers = keras.layers

@@ -34,7 +34,8 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "tests"))
 from clips import FFMPEG, make_clip  # noqa: E402
 
-from sorter import lite, videos  # noqa: E402
+from sorter.media import videos  # noqa: E402
+from sorter.model import lite  # noqa: E402
 
 PET = REPO.parent / "shared" / "datasets" / "dogs-vs-cats-200" / "Dog" / "1.jpg"
 TARGET = 0.25

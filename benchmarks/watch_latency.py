@@ -36,8 +36,8 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="watch-latency-"))
     model = args.model
     if model is None:
-        from sorter.lite import save_model
-        from sorter.model import build_model
+        from sorter.model.lite import save_model
+        from sorter.model.network import build_model
 
         model = work / "tiny.keras"
         noise = np.random.default_rng(0).integers(0, 256, (32, 32, 32, 3), dtype=np.uint8)

@@ -14,6 +14,8 @@ CLASS_FOLDERS: dict[str, str] = {"cat": "cats", "dog": "dogs"}
 STATE_DIR = ".sorter"
 #: Journal runs of the review server (`sorter review`): their labels are a person's, not the model's.
 REVIEW_RUN_PREFIX = "review-"
+#: The review page a sort writes (inside STATE_DIR); undo removes it with the run it showed.
+REVIEW_PAGE = "review.html"
 
 IMAGE_EXTENSIONS = frozenset(
     {".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".webp", ".bmp", ".dib", ".tif", ".tiff",

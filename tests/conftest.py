@@ -139,7 +139,7 @@ class FeatureFake:
         return np.column_stack([colours, columns, rows, np.ones(len(x))]).astype(np.float32)
 
     def predict(self, batch) -> np.ndarray:
-        from sorter.lite import softmax
+        from sorter.model.lite import softmax
 
         kernel, bias, temperature = self.head
         return softmax(self.run(batch) @ kernel + bias, temperature).astype(np.float32)
@@ -152,8 +152,8 @@ RGB = {"cat": (30, 30, 200), "dog": (200, 30, 30), "other": (30, 200, 30)}
 def fake_model(tmp_path: Path, monkeypatch) -> Path:
     """MODEL.keras (never loaded: `lite.load_classifier` gives the fake) with its reference set:
     plain cats, dogs and non-pets, as validation photos would be."""
-    from sorter import lite
-    from sorter.reference import Reference, write_reference
+    from sorter.model import lite
+    from sorter.training.reference import Reference, write_reference
 
     model = tmp_path / "model" / "fake.keras"
     model.parent.mkdir()
@@ -196,8 +196,8 @@ def three_class_fake() -> ThreeClassFake:
 def tiny_model(tmp_path_factory) -> Path:
     """An untrained network of the real architecture at 32 px, saved as `sorter train`
     saves one: tiny.keras and its int8 tiny.tflite (calibrated on noise). Loads in ms."""
-    from sorter.lite import save_model
-    from sorter.model import build_model
+    from sorter.model.lite import save_model
+    from sorter.model.network import build_model
 
     path = tmp_path_factory.mktemp("model") / "tiny.keras"
     save_model(build_model(image_size=32), path, np.random.default_rng(0).integers(0, 256, (32, 32, 32, 3), dtype=np.uint8))

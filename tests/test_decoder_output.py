@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 from conftest import REPO, FakeClassifier, jpeg_with_extra_bytes, make_dataset, write_image
 
-from sorter.decoder_output import attribute, beside, captured
-from sorter.images import load_image
+from sorter.media.decoder_output import attribute, beside, captured
+from sorter.media.images import load_image
 
 RED, BLUE = (0, 0, 255), (255, 0, 0)
 WARNING = re.compile(r"Corrupt JPEG data: \d+ extraneous bytes before marker 0xd9")
@@ -144,7 +144,7 @@ def test_an_exception_is_raised_after_its_message_is_claimed(tmp_path: Path, cap
 
 
 def test_sorting_in_process_puts_the_warning_in_the_result(folder: Path, capfd) -> None:
-    from sorter.service import sort_folder
+    from sorter.sorting.sort import sort_folder
 
     results = []
     sort_folder(folder, classifier=FakeClassifier(), on_result=results.append)
@@ -154,7 +154,7 @@ def test_sorting_in_process_puts_the_warning_in_the_result(folder: Path, capfd) 
 
 
 def test_training_decodes_quietly(tmp_path: Path, capfd) -> None:
-    from sorter.training import calibration_images
+    from sorter.training.loop import calibration_images
 
     items = [(jpeg_with_extra_bytes(tmp_path / f"{i}.jpg"), 0) for i in range(4)]
     assert calibration_images(items, 32, seed=0).shape == (4, 32, 32, 3)

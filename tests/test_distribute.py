@@ -24,8 +24,8 @@ from conftest import REPO, make_dataset, needs_weights, tree, write_image
 from typer.testing import CliRunner
 
 from sorter.cli import app
-from sorter.distribute import Distribution, Task, read_tf_config
 from sorter.errors import UsageError
+from sorter.training.distribute import Distribution, Task, read_tf_config
 
 runner = CliRunner()
 #: Generous: two TensorFlow processes share 2 slow cores with whatever else runs.

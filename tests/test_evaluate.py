@@ -12,8 +12,9 @@ import pytest
 from conftest import FakeClassifier, ThreeClassFake, write_image
 from typer.testing import CliRunner
 
-from sorter import evaluation, lite
 from sorter.cli import app
+from sorter.model import lite
+from sorter.training import evaluate as evaluation
 
 RED, BLUE, GREEN = (0, 0, 255), (255, 0, 0), (0, 255, 0)  # BGR: dog, cat, and (three-class) other
 runner = CliRunner()
@@ -165,7 +166,7 @@ def test_a_three_class_model_on_pets_only_shows_pets_lost_to_neither(tmp_path: P
 
 
 def test_many_confident_mistakes_of_one_kind_never_hide_the_others(tmp_path: Path) -> None:
-    from sorter.report import write_contact_sheet
+    from sorter.training.report import write_contact_sheet
 
     photo = write_image(tmp_path / "x.png", RED)
     mistakes = [evaluation.Mistake(str(photo), "other", "dog", 0.99, "non_pet_filed")] * 40

@@ -25,10 +25,10 @@ from hypothesis import strategies as st
 from PIL import ExifTags, Image, features
 from typer.testing import CliRunner
 
-from sorter import lite
 from sorter.cli import app
 from sorter.errors import ImageError
-from sorter.images import Skipped, is_image_name, load_image, read_header, scan_folder
+from sorter.media.images import Skipped, is_image_name, load_image, read_header, scan_folder
+from sorter.model import lite
 
 pillow_heif.register_heif_opener()
 
@@ -296,7 +296,7 @@ def test_jpeg_only_runs_never_import_pillow_or_pillow_heif(tmp_path: Path) -> No
     jpeg = tmp_path / "a.jpg"
     cv2.imwrite(str(jpeg), np.zeros((8, 8, 3), np.uint8))
     code = (
-        "import sys; from pathlib import Path; from sorter.images import load_image\n"
+        "import sys; from pathlib import Path; from sorter.media.images import load_image\n"
         f"load_image(Path({str(jpeg)!r}), 8)\n"
         "print(sorted(m for m in ('PIL', 'pillow_heif') if m in sys.modules))"
     )

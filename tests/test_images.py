@@ -15,7 +15,7 @@ import pytest
 from conftest import DATASET, needs_dataset, write_image
 
 from sorter.errors import ImageError
-from sorter.images import Skipped, is_image_name, load_image, read_header, scan_folder
+from sorter.media.images import Skipped, is_image_name, load_image, read_header, scan_folder
 
 
 @pytest.mark.parametrize("name", ["a.jpg", "b.JPEG", "c.png", "d.webp", "e.bmp", "f.tif", "g.TIFF"])
@@ -141,7 +141,7 @@ def test_training_and_sorting_preprocess_a_file_identically(tmp_path: Path) -> N
     """The tf.data training pipeline and `sort` share one function: same file, same tensor."""
     import tensorflow as tf
 
-    from sorter.training import TrainConfig, _dataset
+    from sorter.training.loop import TrainConfig, _dataset
 
     path = DATASET / "Cat" / "0.jpg"
     config = TrainConfig(data_dir=DATASET, out=tmp_path / "m.keras", image_size=64, batch_size=1)

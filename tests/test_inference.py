@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from conftest import FakeClassifier, write_image
 
-from sorter.inference import Prediction, classify
+from sorter.model.inference import Prediction, classify
 
 RED, BLUE = (0, 0, 255), (255, 0, 0)  # BGR: the fake says red = dog
 
@@ -82,8 +82,8 @@ def test_an_empty_stream_never_calls_the_model() -> None:
 def test_the_int8_model_agrees_with_the_keras_model_it_was_exported_from(tiny_model: Path) -> None:
     import keras
 
-    from sorter.lite import LiteClassifier
-    from sorter.model import runtime_path
+    from sorter.model.lite import LiteClassifier
+    from sorter.model.network import runtime_path
 
     classifier = LiteClassifier.load(runtime_path(tiny_model))
     assert classifier.image_size == 32 and classifier.class_names == ("cat", "dog")
@@ -104,7 +104,7 @@ def three_class_model(tmp_path_factory) -> Path:
     """A tiny softmax network over (cat, dog, other), exported as `sorter train` exports."""
     import keras
 
-    from sorter.lite import export_int8
+    from sorter.model.lite import export_int8
 
     inputs = keras.Input((32, 32, 3))
     x = keras.layers.Rescaling(1 / 255)(inputs)
@@ -116,7 +116,7 @@ def three_class_model(tmp_path_factory) -> Path:
 
 
 def test_a_three_class_model_gives_one_probability_per_class(three_class_model: Path, tmp_path: Path) -> None:
-    from sorter.lite import LiteClassifier
+    from sorter.model.lite import LiteClassifier
 
     classifier = LiteClassifier.load(three_class_model, {"class_names": ["cat", "dog", "other"]})
     assert classifier.class_names == ("cat", "dog", "other")
@@ -137,7 +137,7 @@ def test_a_three_class_model_gives_one_probability_per_class(three_class_model: 
 )
 def test_classes_that_do_not_match_the_outputs_are_refused(three_class_model: Path, names, message: str) -> None:
     from sorter.errors import ModelError
-    from sorter.lite import LiteClassifier
+    from sorter.model.lite import LiteClassifier
 
     with pytest.raises(ModelError) as caught:
         LiteClassifier.load(three_class_model, {"class_names": names})
@@ -146,8 +146,8 @@ def test_classes_that_do_not_match_the_outputs_are_refused(three_class_model: Pa
 
 def test_a_sigmoid_model_cannot_claim_three_classes(tiny_model: Path) -> None:
     from sorter.errors import ModelError
-    from sorter.lite import LiteClassifier
-    from sorter.model import runtime_path
+    from sorter.model.lite import LiteClassifier
+    from sorter.model.network import runtime_path
 
     with pytest.raises(ModelError, match=r"output \[1, 1\] for classes \['cat', 'dog', 'other'\]"):
         LiteClassifier.load(runtime_path(tiny_model), {"class_names": ["cat", "dog", "other"]})
@@ -164,8 +164,8 @@ def test_ties_go_to_the_later_class() -> None:
 def test_one_classifier_serves_every_worker_thread_at_once(tiny_model: Path) -> None:
     from concurrent.futures import ThreadPoolExecutor
 
-    from sorter.lite import LiteClassifier
-    from sorter.model import runtime_path
+    from sorter.model.lite import LiteClassifier
+    from sorter.model.network import runtime_path
 
     classifier = LiteClassifier.load(runtime_path(tiny_model))
     batches = [np.full((3, 32, 32, 3), i * 15, np.uint8) for i in range(16)]

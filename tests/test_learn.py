@@ -21,7 +21,9 @@ import pytest
 from conftest import DATASET, RGB, FeatureFake, tree
 from typer.testing import CliRunner
 
-from sorter import corrections, learning, lite, personal
+from sorter.learning import corrections
+from sorter.learning import learn as learning
+from sorter.model import lite, personal
 
 runner = CliRunner()
 
@@ -386,7 +388,7 @@ def test_evaluate_uses_the_personal_model_unless_no_personal(tmp_path: Path, fak
 
 def review(root: Path, choices: dict[str, str]) -> None:
     """Put photos right as a click in `sorter review` does: path (where it is now) -> choice."""
-    from sorter.reviewer.session import Session
+    from sorter.review.session import Session
 
     session = Session(root)
     try:
@@ -419,7 +421,7 @@ def test_a_review_correction_of_a_photo_sorted_before_seen_records_is_the_users_
 
 
 def test_a_named_pets_photos_are_listed_in_sorter_review(tmp_path: Path, fake_model) -> None:
-    from sorter.reviewer.session import Session
+    from sorter.review.session import Session
 
     roll = tmp_path / "roll"
     for i in range(6):

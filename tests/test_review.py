@@ -20,9 +20,12 @@ import pytest
 from conftest import SAMPLES, FakeClassifier, write_image
 from typer.testing import CliRunner
 
-from sorter import lite, restore, review, service
 from sorter.cli import app
-from sorter.service import FileResult
+from sorter.files import undo as restore
+from sorter.model import lite
+from sorter.review import page as review
+from sorter.sorting import sort
+from sorter.sorting.results import FileResult
 
 RED, BLUE, GREY = (0, 0, 255), (255, 0, 0), (128, 128, 128)  # BGR: the fake says red = dog
 MARKUP_NAME = '<b>&"x\'.jpg'
@@ -173,15 +176,15 @@ def test_reasons_beyond_the_cap_share_a_group_per_status(tmp_path: Path) -> None
 
 def test_undo_removes_the_page_of_the_run_it_undoes(tmp_path: Path) -> None:
     write_image(tmp_path / "rex.jpg", RED)
-    service.sort_folder(tmp_path, classifier=FakeClassifier())
+    sort.sort_folder(tmp_path, classifier=FakeClassifier())
     write_image(tmp_path / "tom.jpg", BLUE)
-    summary = service.sort_folder(tmp_path, classifier=FakeClassifier())
+    summary = sort.sort_folder(tmp_path, classifier=FakeClassifier())
     assert summary.review_page == tmp_path / ".sorter" / "review.html" and summary.review_page.is_file()
     assert "tom.jpg" in summary.review_page.read_text() and "rex.jpg" not in summary.review_page.read_text()
 
     restore.undo(tmp_path)  # the latest run: its page goes, the journal of the first stays
     assert sorted(os.listdir(tmp_path / ".sorter")) == ["journal.jsonl", "lock"]
-    service.sort_folder(tmp_path, classifier=FakeClassifier())
+    sort.sort_folder(tmp_path, classifier=FakeClassifier())
     restore.undo(tmp_path, all_runs=True)
     assert sorted(os.listdir(tmp_path)) == ["rex.jpg", "tom.jpg"]
 
@@ -194,14 +197,14 @@ def test_the_page_is_never_written_through_a_link_left_in_its_place(tmp_path: Pa
     (root / ".sorter" / "review.html.tmp").symlink_to(outside)
     (root / ".sorter" / "review.html").symlink_to(outside)
 
-    summary = service.sort_folder(root, classifier=FakeClassifier())
+    summary = sort.sort_folder(root, classifier=FakeClassifier())
 
     assert outside.read_text() == "keep me"
     assert not summary.review_page.is_symlink() and "rex.jpg" in summary.review_page.read_text()
 
 
 def test_a_dry_run_or_an_empty_folder_writes_no_page(tmp_path: Path, fake) -> None:
-    assert service.sort_folder(tmp_path, classifier=FakeClassifier()).review_page is None
+    assert sort.sort_folder(tmp_path, classifier=FakeClassifier()).review_page is None
     write_image(tmp_path / "rex.jpg", RED)
     result = runner.invoke(app, ["sort", str(tmp_path), "--dry-run", "--json"])
     assert json.loads(result.stdout)["review_page"] is None

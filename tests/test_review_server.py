@@ -24,11 +24,13 @@ import pytest
 from conftest import ThreeClassFake, layout, write_image
 from typer.testing import CliRunner
 
-from sorter import learning, lite, personal, service
 from sorter.cli import app
-from sorter.journal import journal_path
-from sorter.lock import FolderLock
-from sorter.reviewer import server as review_server
+from sorter.files.journal import journal_path
+from sorter.files.lock import FolderLock
+from sorter.learning import learn as learning
+from sorter.model import lite, personal
+from sorter.review import server as review_server
+from sorter.sorting import sort
 
 RED, BLUE, GREEN = (0, 0, 255), (255, 0, 0), (0, 255, 0)  # BGR: the fake says red = dog, green = neither
 MARKUP_NAME = "<img src=x onerror=\"document.title='pwned'\">'&.jpg"
@@ -49,7 +51,7 @@ def make_folder(root: Path, outside: Path, extra: int = 0) -> dict[str, object]:
     for n in range(extra):  # blue with a little red: cats, each at its own confidence
         write_image(root / f"cat-{n:03d}.jpg", (255, 0, n))
     before = layout(root)
-    service.sort_folder(root, classifier=ThreeClassFake())
+    sort.sort_folder(root, classifier=ThreeClassFake())
     return before
 
 

@@ -24,12 +24,13 @@ import pytest
 from conftest import FakeClassifier, inventory, layout, make_messy_folder, write_image
 from typer.testing import CliRunner
 
-from sorter import restore, service
 from sorter.cli import app
 from sorter.errors import FolderLocked
-from sorter.journal import Journal, journal_path, moves_of, scan
-from sorter.lock import FolderLock
-from sorter.moves import move_no_replace
+from sorter.files import undo as restore
+from sorter.files.journal import Journal, journal_path, moves_of, scan
+from sorter.files.lock import FolderLock
+from sorter.files.moves import move_no_replace
+from sorter.sorting import sort
 
 RED, BLUE = (0, 0, 255), (255, 0, 0)  # BGR: the fake says red = dog
 runner = CliRunner()
@@ -174,7 +175,7 @@ def test_a_crash_in_the_middle_of_a_batch_is_settled_and_finished_by_the_next_so
     with open(journal_path(tmp_path), "a") as f:
         f.write('{"op": "done", "run": "x", "se')  # killed mid-append
 
-    summary = service.sort_folder(tmp_path, classifier=FakeClassifier())
+    summary = sort.sort_folder(tmp_path, classifier=FakeClassifier())
 
     assert summary.recovered == 5 and summary.counts == {"moved": 5}
     assert sorted(os.listdir(tmp_path / "dogs")) == sorted(names)
@@ -190,7 +191,7 @@ def test_a_record_appended_after_a_torn_line_is_not_lost(tmp_path: Path) -> None
     (tmp_path / ".sorter").mkdir()
     journal_path(tmp_path).write_text('{"op": "move", "run": "r", "seq": 1, "src": "a.jpg", "ds')  # killed mid-append
 
-    service.sort_folder(tmp_path, classifier=FakeClassifier())  # journals "mkdir cats" first
+    sort.sort_folder(tmp_path, classifier=FakeClassifier())  # journals "mkdir cats" first
     assert (tmp_path / "cats" / "tom.jpg").exists()
     restore.undo(tmp_path)
 
@@ -201,14 +202,14 @@ def test_a_sort_after_an_undo_killed_mid_move_does_not_file_a_photo_twice(tmp_pa
     for i in range(3):
         write_image(tmp_path / f"{i}.jpg", RED, size=(8 + i, 8))
     original = layout(tmp_path)
-    service.sort_folder(tmp_path, classifier=FakeClassifier())
+    sort.sort_folder(tmp_path, classifier=FakeClassifier())
     (run,) = scan(tmp_path).runs.values()
     (move,) = [m for m in moves_of(tmp_path, run) if m.src == "1.jpg"]
     with Journal(tmp_path, run=run.run) as journal:
         journal.returning([move])  # undo journals its intent, then is killed inside the link fallback:
     os.link(tmp_path / "dogs" / "1.jpg", tmp_path / "1.jpg")
 
-    service.sort_folder(tmp_path, classifier=FakeClassifier())
+    sort.sort_folder(tmp_path, classifier=FakeClassifier())
 
     assert inventory(tmp_path) == inventory(original)
     restore.undo(tmp_path, all_runs=True)
@@ -220,10 +221,10 @@ def test_a_sort_after_an_undo_killed_mid_move_does_not_file_a_photo_twice(tmp_pa
 
 def test_a_held_lock_refuses_a_second_sorter_with_a_clear_message(tmp_path: Path) -> None:
     write_image(tmp_path / "rex.jpg", RED)
-    service.sort_folder(tmp_path, classifier=FakeClassifier())
+    sort.sort_folder(tmp_path, classifier=FakeClassifier())
     with FolderLock(tmp_path):
         with pytest.raises(FolderLocked, match=r"another sorter \(pid \d+\) is working on"):
-            service.sort_folder(tmp_path, classifier=FakeClassifier())
+            sort.sort_folder(tmp_path, classifier=FakeClassifier())
         result = runner.invoke(app, ["undo", str(tmp_path)])
     assert result.exit_code == 1
     assert result.stderr == (
@@ -235,19 +236,19 @@ def test_a_held_lock_refuses_a_second_sorter_with_a_clear_message(tmp_path: Path
 def test_a_lock_left_by_a_killed_process_is_taken_over(tmp_path: Path) -> None:
     write_image(tmp_path / "rex.jpg", RED)
     holder = subprocess.Popen(
-        [sys.executable, "-c", "import sys, time\nfrom pathlib import Path\nfrom sorter.lock import FolderLock\n"
+        [sys.executable, "-c", "import sys, time\nfrom pathlib import Path\nfrom sorter.files.lock import FolderLock\n"
          "FolderLock(Path(sys.argv[1])).acquire()\nprint('locked', flush=True)\ntime.sleep(60)\n", str(tmp_path)],
         stdout=subprocess.PIPE, text=True,
     )
     try:
         assert holder.stdout.readline() == "locked\n"
         with pytest.raises(FolderLocked, match=f"pid {holder.pid}"):
-            service.sort_folder(tmp_path, classifier=FakeClassifier())
+            sort.sort_folder(tmp_path, classifier=FakeClassifier())
     finally:
         holder.kill()
         holder.wait()
 
-    summary = service.sort_folder(tmp_path, classifier=FakeClassifier())
+    summary = sort.sort_folder(tmp_path, classifier=FakeClassifier())
 
     assert summary.counts == {"moved": 1}
 
@@ -306,7 +307,7 @@ def test_hostile_files_are_left_in_place_reported_and_cost_milliseconds(tmp_path
 
     started = time.monotonic()
     worker = threading.Thread(
-        target=service.sort_folder, args=(root,),
+        target=sort.sort_folder, args=(root,),
         kwargs={"classifier": FakeClassifier(), "recursive": True, "on_result": results.append}, daemon=True,
     )
     worker.start()
@@ -345,7 +346,7 @@ def test_a_class_folder_swapped_for_a_link_after_the_scan_keeps_the_photos_home(
             return super().predict(batch)
 
     results = []
-    service.sort_folder(root, classifier=SwapsDogsWhileThinking(), on_result=results.append)
+    sort.sort_folder(root, classifier=SwapsDogsWhileThinking(), on_result=results.append)
 
     assert {r.path.name: (r.status, r.reason) for r in results} == {
         "rex.jpg": ("failed", "cannot move: dogs is no longer a folder (a symbolic link or a file now)"),

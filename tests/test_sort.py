@@ -10,9 +10,11 @@ import pytest
 from conftest import ThreeClassFake, tree, write_image
 from typer.testing import CliRunner
 
-from sorter import lite, service
 from sorter.cli import app
-from sorter.planning import free_name
+from sorter.files.planning import free_name
+from sorter.model import lite
+from sorter.sorting import results
+from sorter.sorting.sort import sort_folder
 
 RED, BLUE, GREY = (0, 0, 255), (255, 0, 0), (128, 128, 128)  # BGR: the fake says red = dog
 # For ThreeClassFake, green is "other": GREEN 100% other; PALE_GREEN 55% other (cat 22.5%,
@@ -21,8 +23,8 @@ GREEN, PALE_GREEN, GREENISH_RED = (0, 255, 0), (255, 140, 255), (0, 100, 255)
 runner = CliRunner(env={"COLUMNS": "160"})  # summary rows on one line each, whatever the terminal
 
 
-def sort(root: Path, classifier, **options) -> service.SortSummary:
-    return service.sort_folder(root, classifier=classifier, **options)
+def sort(root: Path, classifier, **options) -> results.SortSummary:
+    return sort_folder(root, classifier=classifier, **options)
 
 
 def test_photos_are_moved_into_cats_and_dogs(tmp_path: Path, fake_classifier) -> None:
@@ -258,7 +260,7 @@ def test_bad_input_gets_one_clear_line_and_an_exit_code(tmp_path: Path, args, co
 
 
 def test_a_locked_folder_is_refused_with_a_clear_message(tmp_path: Path, tiny_model: Path) -> None:
-    from sorter.lock import FolderLock
+    from sorter.files.lock import FolderLock
 
     write_image(tmp_path / "a.jpg", RED)
     with FolderLock(tmp_path):

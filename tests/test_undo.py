@@ -15,17 +15,19 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from sorter import restore, service
 from sorter.cli import app
 from sorter.errors import UsageError
-from sorter.journal import scan
+from sorter.files import undo as restore
+from sorter.files.journal import scan
+from sorter.sorting import results
+from sorter.sorting.sort import sort_folder
 
 RED, BLUE, GREY = (0, 0, 255), (255, 0, 0), (128, 128, 128)  # BGR: the fake says red = dog
 runner = CliRunner()
 
 
-def sort(root: Path, **options) -> service.SortSummary:
-    return service.sort_folder(root, classifier=FakeClassifier(), **options)
+def sort(root: Path, **options) -> results.SortSummary:
+    return sort_folder(root, classifier=FakeClassifier(), **options)
 
 
 def test_sort_then_undo_all_restores_a_messy_tree_exactly(tmp_path: Path) -> None:
@@ -156,7 +158,7 @@ def test_undo_reports_a_path_it_cannot_recreate_and_carries_on(tmp_path: Path) -
 def test_folders_created_by_a_crashed_run_are_removed_by_undo_all(tmp_path: Path) -> None:
     """A run killed after creating dogs/ but before moving anything; the rerun then finds
     dogs/ already there. undo --all must still remove it."""
-    from sorter.journal import Journal
+    from sorter.files.journal import Journal
 
     write_image(tmp_path / "rex.jpg", RED)
     original = layout(tmp_path)
@@ -238,7 +240,7 @@ def test_a_name_taken_during_the_run_gets_another_name(tmp_path: Path) -> None:
             write_image(tmp_path / "dogs" / "rex.jpg", RED, size=(20, 20))
             return super().predict(batch)
 
-    summary = service.sort_folder(tmp_path, classifier=Intruder())
+    summary = sort_folder(tmp_path, classifier=Intruder())
 
     assert summary.counts == {"moved": 1}
     assert layout(tmp_path)["dogs/rex (1).jpg"] == original["rex.jpg"]

@@ -16,11 +16,11 @@ from clips import make_clip, needs_ffmpeg
 from conftest import DATASET, ThreeClassFake, needs_dataset, write_image
 from typer.testing import CliRunner
 
-from sorter import videos
 from sorter.cli import app
 from sorter.errors import ImageError
-from sorter.restore import undo
-from sorter.service import sort_folder
+from sorter.files.undo import undo
+from sorter.media import container, videos
+from sorter.sorting.sort import sort_folder
 
 pytestmark = needs_ffmpeg
 runner = CliRunner(env={"COLUMNS": "160"})
@@ -61,7 +61,7 @@ def test_only_the_keyframes_are_decoded(tmp_path: Path, colours) -> None:
     clip = make_clip(tmp_path / "a.mp4", [colours["dog"]], seconds=10, fps=10)  # 100 frames, 10 keyframes
     fd = os.open(clip, os.O_RDONLY)
     try:
-        info = videos.probe(fd)
+        info = container.probe(fd)
     finally:
         os.close(fd)
     assert info.track is not None and info.track.codec == "h264" and len(info.track.keyframes) >= 10
@@ -213,8 +213,8 @@ def test_real_clips_pets_into_their_folder_people_and_places_left(tmp_path: Path
     The people and places are photos the model leaves in place as stills: what is measured
     is that a video is judged as its photos are. (The photo model's own judgment of people is
     issue 17's: tests/test_bundled_model.py and benchmarks/camera_roll.py.)"""
-    from sorter import lite
-    from sorter.images import load_image
+    from sorter.media.images import load_image
+    from sorter.model import lite
 
     rng = np.random.default_rng(19)
     cats = [DATASET / "Cat" / f"{i}.jpg" for i in rng.choice(5000, 10, replace=False)]
@@ -255,7 +255,7 @@ def watching(root: Path):
     """`service.watch_folder` on a thread (see test_watch.py), settled quickly."""
     from test_watch import run_in_thread
 
-    from sorter.watch import WatchSettings
+    from sorter.watching.watcher import WatchSettings
 
     return run_in_thread(root, ThreeClassFake(), settings=WatchSettings(settle=0.2, rescan_interval=0.3))
 
@@ -351,7 +351,7 @@ def test_cli_verbose_summary_and_review_page_show_videos(tmp_path: Path, colours
 def test_a_damaged_index_costs_one_file_never_the_run(tmp_path: Path, colours) -> None:
     """Bytes of the moov index changed at random: each file decodes or is refused with a
     reason, never an exception, a hang or a crash (300 such files ran in 2.7 s when measured)."""
-    from sorter.inference import _decode
+    from sorter.model.inference import _decode
 
     clip = make_clip(tmp_path / "clip.mp4", [colours["dog"]]).read_bytes()
     moov = _find(clip, b"moov")

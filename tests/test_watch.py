@@ -1,6 +1,6 @@
 """`sorter watch`: a real watcher process on a real folder, fed the way files really arrive
 (copied in at once, written slowly, downloaded under a temporary name, deleted half way),
-plus fast in-process tests of the pieces (`sorter.watch.Watcher`, `service.watch_folder`).
+plus fast in-process tests of the pieces (`sorter.watching.watcher.Watcher`, `watch.watch_folder`).
 
 The subprocess tests share one watcher (starting one costs a TensorFlow import), so each
 uses its own file names; the SIGTERM test stops it and therefore comes last.
@@ -25,9 +25,9 @@ import numpy as np
 import pytest
 from conftest import REPO, ThreeClassFake, jpeg_with_extra_bytes, write_image
 
-from sorter import service, watch
 from sorter.errors import FolderLocked
-from sorter.lock import FolderLock
+from sorter.files.lock import FolderLock
+from sorter.watching import watch, watcher
 
 RED, BLUE, GREY = (0, 0, 255), (255, 0, 0), (128, 128, 128)  # BGR: the fake says red = dog
 GREEN = (0, 255, 0)  # ThreeClassFake: neither a cat nor a dog, at 100%
@@ -312,13 +312,13 @@ def test_print_systemd_unit_for_a_missing_folder_fails(tmp_path: Path) -> None:
 
 
 def test_only_final_image_names_outside_the_output_folders_are_candidates(tmp_path: Path) -> None:
-    w = watch.Watcher(tmp_path)
+    w = watcher.Watcher(tmp_path)
     for name in ["a.jpg", "B.PNG", "a.jpg.part", "x.crdownload", "y.tmp", "z.download", ".hidden.jpg",
                  "notes.txt", "cats/a.jpg", "dogs/b.jpg", ".sorter/journal.jsonl", "sub/c.jpg"]:
         w.note(tmp_path / name)
     w.note("/elsewhere/d.jpg")
     assert w.pending() == 2
-    recursive = watch.Watcher(tmp_path, recursive=True)
+    recursive = watcher.Watcher(tmp_path, recursive=True)
     for name in ["sub/c.jpg", "sub/.git/e.jpg", "cats/a.jpg", "sub/cats/f.jpg"]:
         recursive.note(tmp_path / name)
     assert recursive.pending() == 2  # sub/c.jpg and sub/cats/f.jpg: only the top cats/ is ours
@@ -328,9 +328,9 @@ def test_open_for_writing_sees_a_writer(tmp_path: Path) -> None:
     path = tmp_path / "x.jpg"
     with open(path, "wb") as f:
         f.write(b"abc")
-        assert watch.open_for_writing(path) is True
-    assert watch.open_for_writing(path) is False
-    assert watch.open_for_writing(tmp_path / "missing.jpg") is None
+        assert watcher.open_for_writing(path) is True
+    assert watcher.open_for_writing(path) is False
+    assert watcher.open_for_writing(tmp_path / "missing.jpg") is None
 
 
 def test_inotify_limit_falls_back_to_polling_with_the_sysctl_fix(tmp_path: Path, monkeypatch) -> None:
@@ -344,9 +344,9 @@ def test_inotify_limit_falls_back_to_polling_with_the_sysctl_fix(tmp_path: Path,
         def is_alive(self) -> bool:
             return False
 
-    monkeypatch.setattr(watch, "_native_observer", Exhausted)
+    monkeypatch.setattr(watcher, "_native_observer", Exhausted)
     notices: list[str] = []
-    with watch.Watcher(tmp_path, on_notice=notices.append) as w:
+    with watcher.Watcher(tmp_path, on_notice=notices.append) as w:
         assert w.mode.startswith("polling")
     assert len(notices) == 1 and "sudo sysctl fs.inotify.max_user_watches=524288" in notices[0]
 
@@ -358,7 +358,7 @@ def run_in_thread(root: Path, classifier, **options) -> tuple[threading.Event, t
 
     def target() -> None:
         try:
-            box["summary"] = service.watch_folder(
+            box["summary"] = watch.watch_folder(
                 root, classifier=classifier, stop=stop_event, on_result=results.append, **options
             )
         except BaseException as exc:  # surfaced by the test through `results`
@@ -372,7 +372,7 @@ def run_in_thread(root: Path, classifier, **options) -> tuple[threading.Event, t
 def test_files_left_in_place_are_reported_once_not_at_every_scan(tmp_path: Path, fake_classifier) -> None:
     write_image(tmp_path / "blurry.jpg", GREY)
     write_image(tmp_path / "rex.jpg", RED)
-    fast = watch.WatchSettings(rescan_interval=0.1, settle=0.1)
+    fast = watcher.WatchSettings(rescan_interval=0.1, settle=0.1)
     stop_event, thread, results = run_in_thread(tmp_path, fake_classifier, min_confidence=0.9, settings=fast)
     try:
         assert wait_until(lambda: (tmp_path / "dogs" / "rex.jpg").exists(), 10)
@@ -389,13 +389,13 @@ def test_files_left_in_place_are_reported_once_not_at_every_scan(tmp_path: Path,
 
 def test_a_locked_folder_is_refused_before_the_model_loads(tmp_path: Path) -> None:
     with FolderLock(tmp_path), pytest.raises(FolderLocked, match="another sorter"):
-        service.watch_folder(tmp_path, model=tmp_path / "never-loaded.keras", stop=threading.Event())
+        watch.watch_folder(tmp_path, model=tmp_path / "never-loaded.keras", stop=threading.Event())
 
 
 def test_polling_mode_sorts_what_is_there_and_what_arrives(tmp_path: Path, fake_classifier) -> None:
     write_image(tmp_path / "before.jpg", RED)
     notices: list = []
-    quick = watch.WatchSettings(poll_interval=0.2)
+    quick = watcher.WatchSettings(poll_interval=0.2)
     stop_event, thread, results = run_in_thread(
         tmp_path, fake_classifier, polling=True, settings=quick, on_notice=notices.append
     )
@@ -430,7 +430,7 @@ def test_recursive_mode_sorts_files_arriving_in_new_subfolders(tmp_path: Path, f
 def test_photos_of_neither_stay_in_place_and_are_reported_once(tmp_path: Path, three_class_fake) -> None:
     write_image(tmp_path / "car.png", GREEN)
     write_image(tmp_path / "rex.png", RED)
-    fast = watch.WatchSettings(rescan_interval=0.1, settle=0.1)
+    fast = watcher.WatchSettings(rescan_interval=0.1, settle=0.1)
     stop_event, thread, results = run_in_thread(tmp_path, three_class_fake, settings=fast)
     try:
         assert wait_until(lambda: (tmp_path / "dogs" / "rex.png").exists(), 10), results
@@ -458,7 +458,7 @@ def test_cli_watch_logs_neither_and_counts_it_when_it_stops(tmp_path: Path, monk
 
     write_image(tmp_path / "car.png", GREEN)
     write_image(tmp_path / "rex.png", RED)
-    real_watch_folder = service.watch_folder
+    real_watch_folder = watch.watch_folder
 
     def watch_two_files(directory, *, model, on_result, **options):
         stop_event, seen = threading.Event(), []
@@ -474,12 +474,12 @@ def test_cli_watch_logs_neither_and_counts_it_when_it_stops(tmp_path: Path, monk
         try:
             return real_watch_folder(
                 directory, classifier=ThreeClassFake(), stop=stop_event, on_result=result,
-                settings=watch.WatchSettings(settle=0.1), **options,
+                settings=watcher.WatchSettings(settle=0.1), **options,
             )
         finally:
             timer.cancel()
 
-    monkeypatch.setattr(service, "watch_folder", watch_two_files)
+    monkeypatch.setattr(watch, "watch_folder", watch_two_files)
     log = tmp_path.parent / f"{tmp_path.name}.log"
 
     result = CliRunner().invoke(app, ["watch", str(tmp_path), "--log-file", str(log)])

@@ -1,0 +1,84 @@
+"""cli: the `sorter` command, a module per command family, each thin: parse, call one
+use-case, render with rich. The only code that imports typer and rich.
+
+Errors are translated here, once (`console.fail`): a `SorterError` becomes one `Error: ...`
+line on stderr and its exit code; never a traceback.
+
+May import: every wing and use-case below it (lazily, inside the command, so `--help`
+loads none of them), `sorter.config`, `sorter.errors`.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+
+from sorter import __version__
+from sorter.cli import learning, review, sorting, training, watching
+from sorter.cli.console import err
+
+app = typer.Typer(
+    help="Sort a folder of photos into cats/ and dogs/ with a small neural network.",
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode="rich",
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"sorter {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_options(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version and exit.")
+    ] = False,
+) -> None:
+    """Sort a folder of photos into cats/ and dogs/ with a small neural network.
+
+    Examples:
+
+      sorter sort ~/Pictures/pets
+
+      sorter sort ~/Pictures/pets --dry-run
+
+      sorter undo ~/Pictures/pets
+    """
+
+
+
+# One short line each in `sorter --help`; the whole text is in `sorter COMMAND --help`.
+app.command(short_help="Train a model on labelled photos (cats, dogs, and what is neither).")(training.train)
+app.command(short_help="Measure a model on photos it never trained on.")(training.evaluate)
+app.command("sort", short_help="Move a folder's photos into cats/ and dogs/.")(sorting.sort_command)
+app.command(short_help="Put back what a sort moved.")(sorting.undo)
+app.command("watch", short_help="Keep a folder sorted as photos arrive.")(watching.watch_command)
+app.command("review", short_help="Check and correct a sort in the browser.")(review.review_command)
+app.command(short_help="Learn from the corrections you made.")(learning.learn)
+
+
+def main() -> None:
+    import os
+
+    code: int | str | None = 0
+    try:
+        app()
+    except SystemExit as exc:
+        code = exc.code
+    except KeyboardInterrupt:
+        err.print("Interrupted.")
+        code = 130
+    if isinstance(code, str):  # a message passed to sys.exit
+        err.print(code, markup=False)
+        code = 1
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # Everything the run wrote is closed and fsync'd by now; skipping interpreter teardown
+    # saves about a second of TensorFlow shutting down its thread pools.
+    os._exit(code or 0)

@@ -1,0 +1,57 @@
+"""The terminal: stdout for results, stderr for diagnostics and progress, and the one place
+a `SorterError` becomes a one-line `Error: ...` and its exit code."""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from pathlib import Path
+
+import typer
+from rich.console import Console
+
+from sorter.errors import SorterError
+
+out = Console(highlight=False)
+err = Console(stderr=True, highlight=False)
+
+
+def escape(text: str) -> str:
+    """File names are data, not rich markup (a name like `x[/]` must print as itself)."""
+    from rich.markup import escape as rich_escape
+
+    return rich_escape(text)
+
+
+def fail(exc: SorterError) -> typer.Exit:
+    err.print(f"[red]Error:[/red] {escape(str(exc))}", soft_wrap=True)
+    return typer.Exit(exc.exit_code)
+
+
+def as_error(exc: SorterError | OSError, where: Path) -> SorterError:
+    """An OSError (disk full, permissions) as the one-line error it is for the user."""
+    return exc if isinstance(exc, SorterError) else SorterError(f"{exc.filename or where}: {exc.strerror or exc}")
+
+
+class NullProgress:
+    def update(self, *args, **kwargs) -> None:
+        pass
+
+    def advance(self, *args, **kwargs) -> None:
+        pass
+
+    console = err
+
+
+@contextmanager
+def progress_bar(enabled: bool):
+    if not enabled or not err.is_terminal:
+        yield NullProgress(), None
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    with Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+        console=err, transient=True,
+    ) as progress:
+        yield progress, progress.add_task("classifying", total=None)
+

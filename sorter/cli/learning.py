@@ -1,0 +1,61 @@
+"""`sorter learn`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from sorter.cli.console import as_error, err, escape, fail, out, progress_bar
+from sorter.cli.options import ModelOption
+from sorter.errors import SorterError, UsageError
+
+
+def learn(
+    directory: Annotated[
+        Optional[Path], typer.Argument(help="A sorted folder whose mistakes you put right.", show_default=False)
+    ] = None,
+    model: ModelOption = None,
+    forget: Annotated[
+        bool, typer.Option("--forget", help="Delete the personal model and everything it learnt, and exit.")
+    ] = False,
+) -> None:
+    """Learn from the photos you put right in DIRECTORY since sorter sorted it: a photo moved
+    from dogs/ to cats/ (or out of both: neither), a photo left in place that you filed, photos
+    you put into cats/ or dogs/ yourself, and your named pets (cats/Luna/ with 5 or more photos).
+    From then on sort, watch and evaluate use the personal model (--no-personal ignores it).
+
+    Prints the corrections by kind, how many of them the personal model places right when each
+    is held out of the fit, and how its decisions on the model's reference pets move; a model
+    that would put more than 0.5% of them in the wrong place is refused (exit 1).
+
+    Examples:
+
+      sorter learn ~/Pictures/roll
+
+      sorter learn --forget
+    """
+    from sorter.learning import learn as learning
+
+    if forget:
+        removed = learning.forget()
+        out.print(f"Forgot the personal model ({', '.join(str(p) for p in removed)})" if removed
+                  else "There was no personal model to forget.", markup=False, soft_wrap=True)
+        return
+    if directory is None:
+        raise fail(UsageError("give the folder to learn from (or --forget)"))
+    try:
+        with progress_bar(True) as (progress, task):
+            result = learning.learn(
+                directory, model=model,
+                progress=lambda what, done, total: progress.update(task, description=what, completed=done, total=total),
+            )
+    except (SorterError, OSError) as exc:
+        raise fail(as_error(exc, directory)) from None
+    for line in result.unreadable:
+        err.print(f"unreadable: {escape(line)}", soft_wrap=True)
+    for line in learning.report_lines(result):
+        out.print(line, markup=False, soft_wrap=True)
+    if result.refused:
+        raise fail(SorterError(f"refused: {result.refused}"))

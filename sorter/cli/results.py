@@ -1,0 +1,176 @@
+"""How sort and watch show a file's result and a run's summary: one line per file (on the
+terminal with `--verbose`, and in `--log-file`), and the summary table."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import typer
+
+from sorter.cli.console import as_error, err, escape, fail
+from sorter.errors import SorterError
+
+STATUS_STYLE = {
+    "moved": "green", "planned": "cyan", "neither": "blue", "unsure": "yellow", "unreadable": "red",
+    "skipped": "dim", "vanished": "yellow", "failed": "red",
+}
+#: Rows of reasons for files left in place in the summary table, so it fits on a screen
+#: whatever the folder: the most frequent, then one row for the rest.
+MAX_REASON_ROWS = 8
+
+
+def _detail(result) -> str:
+    """What the model said about a file it left in place: (dog, 61%) when unsure, (97%)
+    when neither."""
+    if result.status == "unsure":
+        return f" ({_video(result)}{result.label}, {result.confidence:.0%})"
+    if result.status == "neither":
+        return f" ({_video(result)}{result.confidence:.0%})"
+    return " (video)" if result.is_video else ""
+
+
+def _with_companions(result) -> str:
+    """ (+ IMG_1.MOV, IMG_1.AAE) for a photo that moves with its companions."""
+    names = [path.name for path, dst in result.companions if dst is not None]
+    return f" (+ {', '.join(names)})" if names else ""
+
+
+def _video(result) -> str:
+    """"video, 8 frames, " before a video's label and confidence."""
+    if not result.is_video or not result.frames:
+        return ""
+    return f"video, {result.frames} frame{'s' if result.frames > 1 else ''}, "
+
+
+def videos_line(videos: dict[str, int], dry_run: bool) -> str:
+    """Videos: 3 moved, 2 left in place (neither: 1, unreadable: 1)."""
+    moved = videos.get("planned" if dry_run else "moved", 0)
+    left = {status: n for status, n in videos.items() if status not in ("moved", "planned")}
+    split = ", ".join(f"{status}: {n}" for status, n in sorted(left.items()))
+    return (f"Videos: {moved} {'would move' if dry_run else 'moved'}, {sum(left.values())} left in place"
+            + (f" ({split})" if split else ""))
+
+
+class FileLog:
+    """One line per file: rich on a terminal, plain on a pipe (journald adds its own
+    timestamps), and plain timestamped lines appended to --log-file. `echo=False` writes the
+    file alone (sort without --verbose); `clock` puts the time before terminal lines (watch)."""
+
+    def __init__(self, root: Path, log_file: Path | None, *, echo: bool = True, clock: bool = True) -> None:
+        self.root = root
+        try:
+            # surrogateescape: a file name that is not UTF-8 is logged as its bytes, not a crash.
+            self.file = open(log_file, "a", encoding="utf-8", errors="surrogateescape") if log_file is not None else None
+        except OSError as exc:
+            raise fail(SorterError(f"cannot open log file {log_file}: {exc.strerror or exc}")) from None
+        self.echo = echo
+        self.clock = clock
+        self.rich = err.is_terminal
+
+    def __enter__(self) -> FileLog:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        if self.file is not None:
+            self.file.close()
+
+    def fail(self, exc: SorterError | OSError, directory: Path) -> typer.Exit:
+        """`fail()` for an error that ends the command, after noting it in the log file (the
+        terminal or journal gets it from `fail`)."""
+        error = as_error(exc, directory)
+        self.to_file(f"Error: {error}")
+        return fail(error)
+
+    def line(self, plain: str, styled: str | None = None) -> None:
+        if self.echo and self.rich:
+            from datetime import datetime
+
+            clock = f"[dim]{datetime.now():%H:%M:%S}[/] " if self.clock else ""
+            err.print(f"{clock}{styled or escape(plain)}", soft_wrap=True)
+        elif self.echo:
+            sys.stderr.write(plain + "\n")
+            sys.stderr.flush()
+        self.to_file(plain)
+
+    def to_file(self, plain: str) -> None:
+        from datetime import datetime
+
+        if self.file is not None:
+            self.file.write(f"{datetime.now().isoformat(sep=' ', timespec='seconds')} {plain}\n")
+            self.file.flush()
+
+    def _rel(self, path: Path) -> str:
+        try:
+            return str(path.relative_to(self.root))
+        except ValueError:
+            return str(path)
+
+    def result(self, result) -> None:
+        if not self.echo and self.file is None:
+            return
+        name = self._rel(result.path)
+        if result.status == "joined":  # watch: a companion that came after its photo
+            where = self._rel(result.destination)
+            self.line(f"joined {name} -> {where} (its photo went there before it came)",
+                      f"[green]joined[/] {escape(name)} -> {escape(where)} [dim](its photo went there before it came)[/]")
+        elif result.status in ("moved", "planned"):
+            verb = "moved" if result.status == "moved" else "would move"
+            where = self._rel(result.destination)
+            detail = f"({_video(result)}{result.label}, {result.confidence:.0%})"
+            group = name + _with_companions(result)
+            self.line(f"{verb} {group} -> {where} {detail}",
+                      f"[{STATUS_STYLE[result.status]}]{verb}[/] {escape(group)} -> {escape(where)} [dim]{detail}[/]")
+        else:
+            plain = f"{result.status}: {name}{_detail(result)}: {result.reason}"
+            self.line(plain, f"[{STATUS_STYLE.get(result.status, '')}]{result.status}[/]: {escape(plain.split(': ', 1)[1])}")
+        # What the decoder printed about the file ("Corrupt JPEG data: ..."), under its line.
+        for warning in result.warnings:
+            self.line(f"warning: {name}: {warning}", f"[yellow]warning[/]: {escape(name)}: {escape(warning)}")
+
+    def notice(self, notice) -> None:
+        self.line(notice.message, f"[yellow]{escape(notice.message)}[/]" if notice.warning else None)
+
+
+def moved_line(moved_to: dict[str, int], verb: str = "moved") -> str:
+    split = ", ".join(f"{folder}: {n}" for folder, n in sorted(moved_to.items()))
+    return f"{verb} {sum(moved_to.values())} file(s){f' ({split})' if split else ''}"
+
+
+def _reason_rows(reasons: dict[tuple[str, str], int]) -> list[tuple[str, str, int]]:
+    """(status, reason, files) rows for what was left in place: the MAX_REASON_ROWS most
+    frequent reasons in status order, then "N other reasons" with the files of the rest."""
+    from sorter.files.planning import LEFT_IN_PLACE
+
+    order = {status: i for i, status in enumerate(LEFT_IN_PLACE)}
+    by_count = sorted(reasons.items(), key=lambda item: (-item[1], order.get(item[0][0], len(order)), item[0]))
+    shown, rest = by_count[:MAX_REASON_ROWS], by_count[MAX_REASON_ROWS:]
+    if len(rest) == 1:  # a row saying "1 other reason" is no shorter than the reason itself
+        shown, rest = by_count, []
+    shown.sort(key=lambda item: (order.get(item[0][0], len(order)), -item[1], item[0]))
+    rows = [(status, kind, files) for (status, kind), files in shown]
+    if rest:
+        rows.append(("", f"{len(rest)} other reasons", sum(files for _, files in rest)))
+    return rows
+
+
+def summary_table(summary):
+    from rich.table import Table
+
+    table = Table()
+    table.add_column("result")
+    table.add_column("reason")
+    table.add_column("files", justify="right")
+    verb = "would move to" if summary.dry_run else "moved to"
+    for folder in ("cats", "dogs"):
+        table.add_row(f"{verb} {folder}/", "", str(summary.moved_to.get(folder, 0)))
+        for named in sorted(f for f in summary.moved_to if f.startswith(folder + "/")):
+            table.add_row(f"{verb} {escape(named)}/", "named pet", str(summary.moved_to[named]))
+    if summary.companions:
+        moved = "would move with their photos" if summary.dry_run else "moved with their photos"
+        table.add_row(moved, "companions", str(summary.companions))
+    for status, reason, files in _reason_rows(summary.reasons):
+        table.add_row(f"left in place: {status}" if status else "left in place", escape(reason), str(files),
+                      style=STATUS_STYLE.get(status, ""))
+    return table
+

@@ -1,0 +1,46 @@
+"""`sorter review`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from sorter.cli.console import as_error, err, escape, fail
+from sorter.cli.options import ModelOption
+from sorter.errors import SorterError
+
+
+def review_command(
+    directory: Annotated[Path, typer.Argument(help="A folder sorted by `sorter sort` or `sorter watch`.")],
+    port: Annotated[int, typer.Option(min=0, max=65535, help="Port on 127.0.0.1 and ::1 (0: any free one).")] = 0,
+    no_browser: Annotated[bool, typer.Option("--no-browser", help="Print the URL; do not open a browser.")] = False,
+    model: ModelOption = None,
+) -> None:
+    """Look through a sort in the browser and put it right: a local page with the folder's
+    photos grouped as the review page groups them, least confident first, each with Cat, Dog
+    and Neither buttons (keys c, d, n; u takes back the last). A click moves the photo, with
+    its companions, at once: journaled, and undone by `sorter undo` like any move. "Learn from
+    my corrections" runs `sorter learn` on the folder (with --model) and shows its report.
+
+    Prints the page's URL (with its secret token) as the first line, opens it, and serves
+    until Ctrl-C. Only this machine can reach it (127.0.0.1 and ::1).
+
+    Examples:
+
+      sorter review ~/Pictures/pets
+
+      sorter review ~/Pictures/pets --port 8765 --no-browser
+    """
+    from sorter.review.server import serve
+
+    def ready(started) -> None:
+        print(started.url, flush=True)
+        err.print(f"Reviewing {escape(str(started.folder))}: {started.photos:,} photo(s). Stop with Ctrl-C.",
+                  soft_wrap=True)
+
+    try:
+        serve(directory, port=port, open_browser=not no_browser, model=model, on_ready=ready)
+    except (SorterError, OSError) as exc:
+        raise fail(as_error(exc, directory)) from None

@@ -1,0 +1,149 @@
+"""`sorter sort` and `sorter undo`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from sorter.cli.console import as_error, err, escape, fail, out, progress_bar
+from sorter.cli.options import LogFileOption, ModelOption, NoPersonalOption
+from sorter.cli.results import FileLog, moved_line, summary_table, videos_line
+from sorter.errors import SorterError, UsageError
+
+
+def sort_command(
+    directory: Annotated[Path, typer.Argument(help="The folder to sort.", show_default=False)],
+    model: ModelOption = None,
+    recursive: Annotated[bool, typer.Option("--recursive", "-r", help="Also sort images in subfolders.")] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", "-n", help="Show the plan; change nothing.")] = False,
+    min_confidence: Annotated[
+        float, typer.Option(min=0.0, max=1.0, help="Leave images the model is less sure about (0.5-1) in place.")
+    ] = 0.0,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Print a line for every file (on stderr), not just the summary.")
+    ] = False,
+    log_file: LogFileOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout and nothing else.")] = False,
+    as_jsonl: Annotated[
+        bool,
+        typer.Option("--jsonl", help="Print one JSON object per file as it is done, then a summary line (any folder size)."),
+    ] = False,
+    no_personal: NoPersonalOption = False,
+) -> None:
+    """Move every cat photo in DIRECTORY into DIRECTORY/cats/ and every dog photo into
+    DIRECTORY/dogs/; photos of neither (with a three-class model) stay where they are.
+    Nothing is ever overwritten; `sorter undo` reverses a run.
+
+    Prints a progress bar and a summary, with the files left in place counted by reason;
+    DIRECTORY/.sorter/review.html shows every group as thumbnails, least confident first.
+
+    Examples:
+
+      sorter sort ~/Pictures/pets
+
+      sorter sort ~/Pictures/pets --dry-run --verbose --min-confidence 0.9
+
+      sorter sort ~/Pictures/pets --recursive --json > report.json
+
+      sorter sort /mnt/archive --recursive --jsonl > report.jsonl
+    """
+    from sorter.sorting.sort import sort_folder
+
+    if as_json and as_jsonl:
+        raise fail(UsageError("--json and --jsonl: choose one"))
+    results = []
+    with FileLog(directory.absolute(), log_file, echo=verbose, clock=False) as log:
+        try:
+            with progress_bar(not (as_json or as_jsonl)) as (progress, task):
+
+                def on_start(total: int) -> None:
+                    progress.update(task, total=total)
+
+                def on_result(result) -> None:
+                    progress.advance(task)
+                    if as_jsonl:
+                        print(json.dumps(result.to_json()), flush=True)
+                    elif as_json:
+                        results.append(result.to_json())
+                    log.result(result)
+
+                summary = sort_folder(
+                    directory, model=model, recursive=recursive, dry_run=dry_run,
+                    min_confidence=min_confidence, on_start=on_start, on_result=on_result, personal=not no_personal,
+                )
+        except (SorterError, OSError) as exc:
+            raise log.fail(exc, directory) from None
+        left = sum(summary.reasons.values())
+        verb = "would move" if dry_run else "moved"
+        log.to_file(f"{'planned' if dry_run else 'sorted'} {summary.folder}: {moved_line(summary.moved_to, verb)}"
+                    + (f"; left {left} in place" if left else "")
+                    + (f"; review: {summary.review_page}" if summary.review_page else ""))
+    if summary.review_error:
+        err.print(f"[yellow]{escape(summary.review_error)}[/]", soft_wrap=True)
+    totals = {
+        "folder": str(summary.folder), "dry_run": dry_run, "counts": summary.counts,
+        "moved_to": summary.moved_to, "companions": summary.companions, "videos": summary.videos,
+        "review_page": None if summary.review_page is None else str(summary.review_page), "model": summary.model,
+    }
+    if as_jsonl:
+        print(json.dumps({"summary": totals}))
+        return
+    if as_json:
+        print(json.dumps({**totals, "files": results}))
+        return
+    # The folder on its own line: as a table title, rich would wrap a long path to the table's width.
+    out.print(f"{'Plan for' if dry_run else 'Sorted'} {summary.folder}", markup=False, soft_wrap=True)
+    if " + " in summary.model:  # a personal model: say so (the bundled model alone goes without saying)
+        out.print(f"With {summary.model}", markup=False, soft_wrap=True)
+    out.print(summary_table(summary))
+    if summary.videos:
+        out.print(videos_line(summary.videos, dry_run))
+    if summary.recovered:
+        out.print(f"Finished {summary.recovered} move(s) interrupted by an earlier crash.")
+    if dry_run:
+        out.print("Dry run: nothing was changed." + ("" if verbose else " Every file's plan: --verbose."))
+    if summary.review_page is not None:
+        out.print(f"Review: {summary.review_page}", markup=False, soft_wrap=True)
+    if summary.moved_to and not dry_run:
+        out.print(f"Undo with: sorter undo {summary.folder}", markup=False, soft_wrap=True)
+
+
+# --------------------------------------------------------------------------- undo
+
+
+def undo(
+    directory: Annotated[Path, typer.Argument(help="A folder sorted by `sorter sort` or `sorter watch`.")],
+    all_runs: Annotated[bool, typer.Option("--all", help="Undo every run in the journal, not just the latest.")] = False,
+) -> None:
+    """Put files back where they were before the latest run (or every run, with --all).
+    Never overwrites: a file that now occupies an old path is reported and kept.
+
+    Examples:
+
+      sorter undo ~/Pictures/pets
+
+      sorter undo ~/Pictures/pets --all
+    """
+    from sorter.files import undo as restore
+
+    try:
+        result = restore.undo(directory, all_runs=all_runs)
+    except (SorterError, OSError) as exc:
+        raise fail(as_error(exc, directory)) from None
+    # File names are escaped: "[b].jpg" is a fine photo name and not rich markup.
+    for line in result.conflicts:
+        err.print(f"[yellow]kept[/]: {escape(line)}", soft_wrap=True)
+    for line in result.missing:
+        err.print(f"[yellow]missing[/]: {escape(line)}", soft_wrap=True)
+    for more, what in ((result.more_conflicts, "kept"), (result.more_missing, "missing")):
+        if more:
+            err.print(f"[yellow]{what}[/]: {more} more file(s)", soft_wrap=True)
+    runs = "run" if result.runs == 1 else "runs"
+    out.print(
+        f"Restored {result.restored} file(s) from {result.runs} {runs} in {result.folder}.",
+        soft_wrap=True, markup=False,
+    )
+

@@ -1,0 +1,198 @@
+"""`sorter train` and `sorter evaluate`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from sorter.cli.console import err, escape, fail, out, progress_bar
+from sorter.cli.options import ModelOption, NoPersonalOption
+from sorter.errors import SorterError
+
+
+def train(
+    data_dir: Annotated[
+        Path, typer.Argument(help="Folder with Cat/ and Dog/ (or cats/, dogs/) subfolders, and optionally Other/.")
+    ],
+    out_path: Annotated[Path, typer.Option("--out", "-o", help="Where to save the .keras model.")] = Path("model.keras"),
+    other: Annotated[
+        Optional[list[Path]],
+        typer.Option(help="Photos that are neither cats nor dogs (sub-folders per kind), for a third outcome; "
+                     "repeat it for several folders. Default: DATA_DIR/Other/ when there is one."),
+    ] = None,
+    backbone: Annotated[
+        str,
+        typer.Option(help="efficientnet-lite0: start from ImageNet weights (needs sorter\\[train]); "
+                     "none: the small network, from random weights (cats and dogs only)."),
+    ] = "efficientnet-lite0",
+    epochs: Annotated[
+        Optional[int], typer.Option(min=1, help="Maximum epochs (early stopping may end sooner). (default: 2 / 40)")
+    ] = None,
+    image_size: Annotated[
+        Optional[int], typer.Option(min=32, max=512, help="Input size in pixels (square). (default: 224 / 144)")
+    ] = None,
+    validation_split: Annotated[float, typer.Option(min=0.0, max=0.9, help="Fraction held out for validation.")] = 0.2,
+    seed: Annotated[int, typer.Option(help="Seed for the split, shuffling and initial weights.")] = 1337,
+    batch_size: Annotated[Optional[int], typer.Option(min=1, help="Images per training step. (default: 128 / 64)")] = None,
+    patience: Annotated[int, typer.Option(min=1, help="Stop after this many epochs without a better validation loss.")] = 8,
+    limit: Annotated[Optional[int], typer.Option(min=1, help="Use at most this many images per class.")] = None,
+    resume: Annotated[bool, typer.Option("--resume", help="Continue an interrupted run from its last checkpoint.")] = False,
+    learning_rate: Annotated[
+        Optional[float],
+        typer.Option(min=1e-6, max=1.0, help="Peak learning rate (warm-up, then cosine decay). (default: 2e-4 / 3e-3)"),
+    ] = None,
+    init_from: Annotated[
+        Optional[Path],
+        typer.Option(help="With --backbone none: fine-tune MODEL.keras (trained on the same split) instead of "
+                     "starting from random weights."),
+    ] = None,
+    distribute: Annotated[
+        str,
+        typer.Option(help="tf.distribute. none: one device. mirrored: every GPU of this machine. multi-worker: "
+                     "one process per machine, the cluster in TF_CONFIG (worker 0, or the chief, saves). Under a "
+                     "strategy --batch-size is per replica and the peak learning rate is multiplied by the number "
+                     "of replicas."),
+    ] = "none",
+) -> None:
+    """Train a model on a labelled folder: cat or dog, and with non-pets (--other, or an
+    Other/ folder) a third outcome, neither. Defaults are given as backbone / none.
+
+    The default backbone starts from EfficientNet-Lite0's ImageNet weights: the frozen part
+    runs once over every photo (cached in MODEL.checkpoints/), then the top block and the
+    classifier are fine-tuned. Non-pets are validated on whole kinds held out of training.
+
+    Saves MODEL.keras, MODEL.tflite (the int8 model that sort runs), MODEL.json (metadata)
+    and MODEL-curves.png; checkpoints go to MODEL.checkpoints/ after every epoch, so an
+    interrupted run continues with --resume (on several machines: every worker again with
+    --resume, and they continue from the chief's checkpoint).
+
+    Example:
+
+      sorter train ../shared/datasets/dogs-vs-cats-200 --out model.keras
+        --other ../shared/datasets/caltech101-not-pets
+    """
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from sorter.training import train as trainer
+    from sorter.training.loop import BatchDone, EpochDone, TrainConfig
+    from sorter.training.train import WorkerDone
+
+    config = TrainConfig(
+        data_dir=data_dir, out=out_path, epochs=epochs, image_size=image_size,
+        validation_split=validation_split, seed=seed, batch_size=batch_size,
+        patience=patience, limit=limit, learning_rate=learning_rate, init_from=init_from,
+        backbone=backbone, other=tuple(other or ()), distribute=distribute,
+    )
+    with Progress(
+        TextColumn("{task.fields[what]}"), BarColumn(),
+        MofNCompleteColumn(), TimeRemainingColumn(), console=err, transient=True,
+    ) as progress:
+        task = progress.add_task("train", total=None, what="starting")
+
+        def on_cache(name: str, done: int, total: int) -> None:
+            progress.update(task, completed=done, total=total, what=f"caching features of {name} (chunks)")
+
+        def on_event(event) -> None:
+            if isinstance(event, BatchDone):
+                progress.update(task, completed=event.batch, total=event.batches,
+                                what=f"epoch {event.epoch}/{config.epochs or '?'}")
+            elif isinstance(event, EpochDone):
+                m = event.metrics
+                star = " *" if event.best else ""
+                progress.console.print(
+                    f"epoch {event.epoch:>3}/{event.epochs}  loss {m.get('loss', 0):.4f}  "
+                    f"acc {m.get('accuracy', 0):.4f}  val_loss {m.get('val_loss', float('nan')):.4f}  "
+                    f"val_acc {m.get('val_accuracy', float('nan')):.4f}  {event.seconds:.0f}s{star}"
+                )
+                progress.reset(task, total=None, what=f"epoch {event.epoch + 1}/{event.epochs}")
+
+        try:
+            result = trainer.train(config, resume=resume, on_event=on_event, on_cache=on_cache)
+        except SorterError as exc:
+            raise fail(exc) from None
+    if isinstance(result, WorkerDone):
+        out.print(f"Worker {result.index} of {result.workers} done ({result.epochs_run} epochs, "
+                  f"{result.seconds / 60:.1f} min); the chief saves the model")
+        return
+    if result.broken:
+        err.print(f"skipped {len(result.broken)} unreadable file(s):")
+        for line in result.broken[:20]:
+            err.print(f"  {line}", soft_wrap=True)
+    accuracy = f"{result.validation.accuracy:.2%} on {result.validation.n}" if result.validation else "n/a"
+    out.print(f"Saved {result.model_path} ({result.epochs_run} epochs, best {result.best_epoch}, "
+              f"{result.seconds / 60:.1f} min); validation accuracy {accuracy}")
+    if result.validation is not None:
+        for line in result.validation.rate_lines() + result.validation.calibration_lines():
+            out.print(f"  {line}")
+    out.print(f"Int8 model for sorting {result.runtime_path}; metadata {result.metadata_path}; curves {result.curves_path}")
+
+
+def evaluate(
+    data_dir: Annotated[
+        Path, typer.Argument(help="Labelled folder with Cat/ and Dog/ subfolders, and optionally Other/ (non-pets).")
+    ],
+    model: ModelOption = None,
+    split: Annotated[
+        str,
+        typer.Option(help="all: every image; validation/training: the split recorded in the model's metadata."),
+    ] = "all",
+    report: Annotated[
+        Optional[Path], typer.Option(help="Write confusion.png and mistakes.png (contact sheet) here.")
+    ] = None,
+    other: Annotated[
+        Optional[list[Path]],
+        typer.Option(help="Non-pet photos to include instead of DATA_DIR/Other/, repeatable (with --split: "
+                     "default, the folders the model trained with)."),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")] = False,
+    no_personal: NoPersonalOption = False,
+) -> None:
+    """Measure a model on a labelled folder: accuracy, precision/recall, confusion matrix.
+    With an Other/ folder (photos that are neither, in subfolders if you like): the 3x3
+    matrix, pet accuracy, non-pets left out and pets lost to neither.
+
+    Examples:
+
+      sorter evaluate ../shared/datasets/dogs-vs-cats-200 --split validation
+
+      sorter evaluate photos/ --json --report report/
+    """
+    from rich.table import Table
+
+    from sorter.training import evaluate as evaluation
+
+    if split not in ("all", "validation", "training"):
+        raise typer.BadParameter("must be one of: all, validation, training", param_hint="--split")
+    try:
+        with progress_bar(not as_json) as (progress, task):
+            result = evaluation.evaluate(
+                data_dir, model, split=split, report_dir=report, other=tuple(other or ()), personal=not no_personal,
+                progress=lambda done, total: progress.update(task, completed=done, total=total),
+            )
+    except SorterError as exc:
+        raise fail(exc) from None
+    for line in result.unreadable:
+        err.print(f"unreadable: {line}", soft_wrap=True)
+    if as_json:
+        print(json.dumps(result.to_json()))
+        return
+    out.print(f"[bold]{result.accuracy:.2%}[/bold] accuracy on {result.n} images (split: {split})")
+    columns = list(next(iter(result.confusion.values())))
+    table = Table("true \\ predicted", *columns, "precision", "recall")
+    for label, row in result.confusion.items():
+        table.add_row(label, *(str(row[c]) for c in columns),
+                      f"{result.precision[label]:.2%}", f"{result.recall[label]:.2%}")
+    out.print(table)
+    for line in result.rate_lines() + result.calibration_lines():
+        out.print(line, markup=False)
+    if result.by_kind:
+        kinds = Table("kind", "belongs", "photos", "where it belongs", title="by kind")
+        where = {"cat": "cats/", "dog": "dogs/", "other": "left in place"}
+        for kind in result.by_kind:
+            kinds.add_row(escape(kind.kind), where[kind.expected], str(kind.n), f"{kind.rate:.1%}")
+        out.print(kinds)
+    if report is not None:
+        out.print(f"Report: {report / 'confusion.png'}, {report / 'mistakes.png'}")

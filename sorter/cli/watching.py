@@ -1,0 +1,85 @@
+"""`sorter watch`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from sorter.cli.console import fail
+from sorter.cli.options import ModelOption, NoPersonalOption
+from sorter.cli.results import FileLog, moved_line, videos_line
+from sorter.errors import SorterError
+
+
+def watch_command(
+    directory: Annotated[Path, typer.Argument(help="The folder to watch.", show_default=False)],
+    model: ModelOption = None,
+    recursive: Annotated[
+        bool, typer.Option("--recursive", "-r", help="Also sort images in (and arriving in) subfolders.")
+    ] = False,
+    min_confidence: Annotated[
+        float, typer.Option(min=0.0, max=1.0, help="Leave images the model is less sure about (0.5-1) in place.")
+    ] = 0.0,
+    log_file: Annotated[
+        Optional[Path], typer.Option("--log-file", help="Also append each decision, timestamped, to this file.")
+    ] = None,
+    polling: Annotated[
+        bool,
+        typer.Option("--polling", help="List the folder every second instead of using file events (network shares)."),
+    ] = False,
+    print_unit: Annotated[
+        bool, typer.Option("--print-systemd-unit", help="Print a systemd user unit running this command, and exit.")
+    ] = False,
+    no_personal: NoPersonalOption = False,
+) -> None:
+    """Sort the photos already in DIRECTORY, then every photo that arrives, until stopped
+    with Ctrl-C or SIGTERM. A file is moved only once it is complete: closed by its writer
+    or unchanged for a moment; downloads (.part, .crdownload) wait for their final name.
+    Photos of neither (with a three-class model) stay where they are.
+
+    Examples:
+
+      sorter watch ~/Pictures/inbox
+
+      sorter watch /mnt/camera-share --polling --log-file ~/sorter-watch.log
+
+      sorter watch ~/Pictures/inbox --print-systemd-unit > ~/.config/systemd/user/sorter-watch.service
+    """
+    from sorter.files.folder import check_folder
+    from sorter.files.planning import NEITHER_REASON
+    from sorter.watching import watch
+
+    if print_unit:
+        try:
+            folder = check_folder(directory)
+            from sorter.model.lite import resolve_model_path
+
+            args = ["--model", str(resolve_model_path(model).absolute())] if model is not None else []
+        except SorterError as exc:
+            raise fail(exc) from None
+        args += ["--recursive"] * recursive + ["--polling"] * polling + ["--no-personal"] * no_personal
+        if min_confidence:
+            args += ["--min-confidence", f"{min_confidence:g}"]
+        if log_file is not None:
+            args += ["--log-file", str(log_file.absolute())]
+        from sorter.watching.systemd import systemd_unit
+
+        print(systemd_unit(folder, args), end="")  # not rich: no markup, emoji codes or wrapping
+        return
+
+    with FileLog(directory.absolute(), log_file) as log:
+        try:
+            summary = watch.watch_folder(
+                directory, model=model, recursive=recursive, min_confidence=min_confidence, polling=polling,
+                on_result=log.result, on_notice=log.notice, personal=not no_personal,
+            )
+        except (SorterError, OSError) as exc:
+            raise log.fail(exc, directory) from None
+        neither, joined = summary.counts.get("neither", 0), summary.counts.get("joined", 0)
+        log.line(f"stopped watching {summary.folder}: {moved_line(summary.moved_to)}"
+                 + (f"; left {neither} in place: {NEITHER_REASON}" if neither else "")
+                 + (f"; {joined} companion(s) joined their photo" if joined else "")
+                 + (f"; {videos_line(summary.videos, False).lower()}" if summary.videos else "")
+                 + (f"; undo with: sorter undo {summary.folder}" if summary.moved_to else ""))

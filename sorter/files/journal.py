@@ -1,0 +1,423 @@
+"""An append-only, fsync'd journal of moves in `DIR/.sorter/journal.jsonl`.
+
+Each move is written as an intent ("move") before the rename and confirmed ("done") after.
+After a crash at any instant each file is at its source or at its destination (renames are
+atomic; the link fallback can leave both names on one inode, which recovery resolves), so
+the state on disk tells which side of the rename a pending intent is on. A photo and its
+companions (`IMG_1.HEIC` + `IMG_1.MOV`) are one *group*: their intents share a `group` (the
+first member's sequence number) and `size`, and recovery settles a group as a whole, so it
+ends wholly before or wholly after. Undo is journaled the same way ("unmove" intents, then
+"undo"; "keep" when a returned file stays sorted), which makes undo crash-safe too.
+
+After each batch a "seen" record per photo notes what sorter decided and the file's identity
+(device, inode, size) where it then was: what `sorter learn` compares with the folder as the
+user left it, to find the photos they put right. Moves and undo never read these records.
+Their label repeats what a move record carries and, for a photo left in place, what
+`.sorter/left.jsonl` says (`verdicts.py`); only the identity is theirs alone, and left.jsonl
+is rewritten by every sort and not fsync'd, so `learn` cannot rely on it. (One record for
+both could come later: identity on move records and left.jsonl.)
+
+The journal is read as a stream: what stays in memory is one byte of state per move and
+the few intents still pending, never the records themselves, so a million-move journal
+costs about a megabyte to recover from or undo.
+
+Names are stored as the filesystem gave them: a name that is not valid UTF-8 round-trips
+through `surrogateescape`, so such a file can be journaled, moved and put back.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sorter.config import STATE_DIR
+
+JOURNAL_NAME = "journal.jsonl"
+
+# One byte of state per move, indexed by its sequence number within its run.
+INTENT, DONE, UNDONE, ABANDONED = 1, 2, 4, 8
+
+
+@dataclass(frozen=True)
+class Move:
+    """One journaled move (or undo intent): paths relative to the sorted folder."""
+
+    run: str
+    seq: int
+    src: str
+    dst: str
+    group: int  # the sequence number of its group's first member (its own when alone)
+    size: int = 1  # members in its group
+    #: What the photo was filed as (on its group's first member): the model's label and
+    #: confidence for a sort, a person's label without a confidence for a review correction.
+    #: Journals written before these fields existed read back None.
+    label: str | None = None
+    confidence: float | None = None
+
+
+@dataclass
+class RunState:
+    run: str
+    started: float
+    created_dirs: list[str] = field(default_factory=list)
+    flags: bytearray = field(default_factory=bytearray)
+    start: int = -1  # byte offset of its first "move" record
+    end: int = 0  # byte offset just past its last "move" record
+
+    def set(self, seq: int, flag: int) -> None:
+        if seq >= len(self.flags):
+            self.flags.extend(bytes(seq + 1 - len(self.flags)))
+        self.flags[seq] |= flag
+
+    def has(self, seq: int, flag: int) -> bool:
+        return seq < len(self.flags) and bool(self.flags[seq] & flag)
+
+    def undoable(self, seq: int) -> bool:
+        return seq < len(self.flags) and self.flags[seq] & (DONE | UNDONE) == DONE
+
+    @property
+    def sorted_files(self) -> int:
+        """Moves done and not undone: what `undo` of this run would put back."""
+        return sum(1 for flag in self.flags if flag & (DONE | UNDONE) == DONE)
+
+
+@dataclass
+class JournalState:
+    runs: dict[str, RunState] = field(default_factory=dict)  # oldest first
+    moving: dict[tuple[str, int], Move] = field(default_factory=dict)  # intents neither done nor abandoned
+    returning: dict[tuple[str, int], Move] = field(default_factory=dict)  # undo intents not yet settled
+
+    def undoable_runs(self) -> list[RunState]:
+        return [run for run in self.runs.values() if run.sorted_files]
+
+    def settle(self, run: RunState, op: str, seq: int) -> None:
+        """What an outcome record ("done", "abandon", "undo", "keep") says of a move."""
+        if op in ("done", "abandon"):
+            if run.has(seq, INTENT):
+                run.set(seq, DONE if op == "done" else ABANDONED)
+                self.moving.pop((run.run, seq), None)
+            return
+        if op == "undo" and run.has(seq, INTENT):
+            run.set(seq, UNDONE)
+        self.returning.pop((run.run, seq), None)
+
+
+#: Records that settle a move or an undo intent.
+_OUTCOMES = frozenset({"done", "abandon", "undo", "keep"})
+
+
+def state_dir(root: Path) -> Path:
+    return root / STATE_DIR
+
+
+def journal_path(root: Path) -> Path:
+    return state_dir(root) / JOURNAL_NAME
+
+
+def _encode(record: dict) -> bytes:
+    return (json.dumps(record, ensure_ascii=False) + "\n").encode("utf-8", "surrogateescape")
+
+
+def _records(path: Path, start: int = 0, end: int | None = None) -> Iterator[tuple[int, int, dict]]:
+    """(offset, next offset, record) for each whole record from byte `start` to `end`."""
+    try:
+        f = open(path, "rb")
+    except FileNotFoundError:
+        return
+    with f:
+        f.seek(start)
+        offset = start
+        for raw in f:
+            if end is not None and offset >= end:
+                break
+            after = offset + len(raw)
+            if not raw.endswith(b"\n"):
+                break  # torn last line from a crash mid-append: the intent never happened
+            try:
+                # surrogateescape: undecodable bytes (a non-UTF-8 file name, or a multi-byte
+                # character cut by a crash) must never make the journal unreadable.
+                record = json.loads(raw.decode("utf-8", "surrogateescape"))
+            except ValueError:
+                record = None  # a torn line that a later append completed (see Journal.__init__)
+            if isinstance(record, dict):
+                yield offset, after, record
+            offset = after
+
+
+def _record(move: Move) -> dict:
+    """The fields of a "move" or "unmove" record; a group's only for a group of several, a
+    label only where one was given."""
+    group = {"group": move.group, "size": move.size} if move.size > 1 else {}
+    label = {"label": move.label} if move.label is not None else {}
+    if move.confidence is not None:
+        label["confidence"] = round(move.confidence, 4)
+    return {"seq": move.seq, "src": move.src, "dst": move.dst, **group, **label}
+
+
+def _move(run: str, record: dict) -> Move:
+    seq = record["seq"]
+    return Move(
+        run, seq, record["src"], record["dst"], record.get("group", seq), record.get("size", 1),
+        record.get("label"), record.get("confidence"),
+    )
+
+
+def scan(root: Path) -> JournalState:
+    """One pass over the journal: each run's per-move state and the pending intents."""
+    state = JournalState()
+    for offset, after, rec in _records(journal_path(root)):
+        op, run_id, seq = rec.get("op"), rec.get("run", ""), rec.get("seq")
+        run = state.runs.get(run_id)
+        if run is None:
+            run = state.runs[run_id] = RunState(run_id, rec.get("time", 0.0))
+        if op == "move":
+            run.set(seq, INTENT)
+            state.moving[(run_id, seq)] = _move(run_id, rec)
+            if run.start < 0:
+                run.start = offset
+            run.end = after
+        elif op == "mkdir":
+            run.created_dirs.append(rec["path"])
+        elif op == "unmove":
+            state.returning[(run_id, seq)] = _move(run_id, rec)
+        elif op in _OUTCOMES:
+            state.settle(run, op, seq)
+    for run_id in [r for r, run in state.runs.items() if not run.flags and not run.created_dirs]:
+        del state.runs[run_id]  # only marks (the recovery's own run, say)
+    return state
+
+
+@dataclass(frozen=True)
+class Seen:
+    """What a run decided about one photo ("seen" record): where the file was after the run
+    (relative to the folder), the label, "moved"/"neither"/"unsure", its identity, and for a
+    moved photo its move's sequence number (so an undone move can be told apart)."""
+
+    run: str
+    path: str
+    label: str
+    status: str
+    identity: tuple[int, int, int]  # st_dev, st_ino, st_size
+    seq: int | None = None
+
+
+def seen_of(root: Path) -> Iterator[Seen]:
+    """Every "seen" record, oldest first, streamed."""
+    for _, _, rec in _records(journal_path(root)):
+        if rec.get("op") == "seen":
+            try:
+                identity = tuple(int(n) for n in rec["id"])
+                if len(identity) != 3:
+                    continue
+                yield Seen(rec.get("run", ""), rec["path"], rec["label"], rec["status"], identity, rec.get("seq"))
+            except (KeyError, TypeError, ValueError):
+                continue  # written by a newer or damaged sorter: not worth failing `learn` over
+
+
+def sorted_moves(root: Path, state: JournalState) -> Iterator[Move]:
+    """The moves done and not undone, of every run, in the order they were made (a file
+    filed by a sort, then moved again by a review, comes twice: follow it by `dst`)."""
+    for _, _, rec in _records(journal_path(root)):
+        run = state.runs.get(rec.get("run", ""))
+        if rec.get("op") == "move" and run is not None and run.undoable(rec["seq"]):
+            yield _move(run.run, rec)
+
+
+def moves_of(root: Path, run: RunState) -> Iterator[Move]:
+    """The run's moves in journal order, read from its own stretch of the file."""
+    if run.start < 0:
+        return
+    for _, _, rec in _records(journal_path(root), run.start, run.end):
+        if rec.get("op") == "move" and rec.get("run") == run.run:
+            yield _move(run.run, rec)
+
+
+class Journal:
+    """Appends records for one run. Every record is flushed and fsync'd before returning,
+    so an intent is on disk before the move it announces."""
+
+    def __init__(self, root: Path, run: str | None = None) -> None:
+        self.root = root
+        self.run = run or f"{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:6]}"
+        self.seq = 0
+        directory = state_dir(root)
+        directory.mkdir(exist_ok=True)
+        created = not journal_path(root).exists()
+        self._fd = os.open(journal_path(root), os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
+        if created:
+            from sorter.files.moves import sync_dirs
+
+            sync_dirs([directory, root])  # the journal's own name must survive a power cut too
+        size = os.fstat(self._fd).st_size
+        if size and os.pread(self._fd, 1, size - 1) != b"\n":
+            # A crash cut the last record short. Without this newline our first record would
+            # be glued onto the fragment and lost with it (an intent lost = a move undo cannot
+            # see); with it, the fragment stays a line of its own that readers skip.
+            self._write(b"\n")
+
+    def close(self) -> None:
+        os.close(self._fd)
+
+    def is_current(self) -> bool:
+        """False once the file was removed or replaced (a complete undo removes `.sorter/`):
+        records appended then would go nowhere anyone reads."""
+        try:
+            here = os.stat(journal_path(self.root))
+        except FileNotFoundError:
+            return False
+        mine = os.fstat(self._fd)
+        return (here.st_dev, here.st_ino) == (mine.st_dev, mine.st_ino)
+
+    def __enter__(self) -> Journal:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def _write(self, data: bytes) -> None:
+        view = memoryview(data)
+        while view:  # os.write may write less than asked (signals, full disk)
+            view = view[os.write(self._fd, view):]
+        os.fsync(self._fd)
+
+    def append(self, op: str, **fields) -> None:
+        self._write(_encode({"op": op, "run": self.run, "time": round(time.time(), 3), **fields}))
+
+    def append_many(self, op: str, items: list[dict]) -> None:
+        """Several records, one write and one fsync (a batch of moves costs two fsyncs)."""
+        if not items:
+            return
+        now = round(time.time(), 3)
+        self._write(b"".join(_encode({"op": op, "run": self.run, "time": now, **fields}) for fields in items))
+
+    def intents(
+        self, groups: list[list[tuple[Path, Path]]], labels: list[tuple[str | None, float | None]] | None = None
+    ) -> list[list[int]]:
+        """Journal intended moves, one group of (source, destination) pairs per photo, before
+        making them; returns their sequence numbers, group by group. `labels`: what each
+        group's photo is filed as, (label, confidence), recorded on its first member."""
+        seqs, records = [], []
+        for i, pairs in enumerate(groups):
+            first = self.seq + 1
+            numbers = list(range(first, first + len(pairs)))
+            self.seq += len(pairs)
+            seqs.append(numbers)
+            label, confidence = labels[i] if labels is not None else (None, None)
+            records += [
+                _record(Move(
+                    self.run, n, self._rel(src), self._rel(dst), first, len(pairs),
+                    *((label, confidence) if n == first else (None, None)),
+                ))
+                for n, (src, dst) in zip(numbers, pairs, strict=True)
+            ]
+        self.append_many("move", records)
+        return seqs
+
+    def returning(self, moves: list[Move]) -> None:
+        """Journal that these sorted files are about to be moved back (undo's intents)."""
+        self.append_many("unmove", [_record(m) for m in moves])
+
+    def mark(self, op: str, seqs: list[int]) -> None:
+        self.append_many(op, [{"seq": n} for n in seqs])
+
+    def _rel(self, path: Path) -> str:
+        return os.path.relpath(path, self.root)
+
+
+@dataclass(frozen=True)
+class Recovered:
+    completed: int  # interrupted moves found done (or finished with their group) and recorded
+    rolled_back: int  # interrupted moves that never happened
+    missing: list[str]  # files at neither place (removed by someone else)
+    state: JournalState  # the journal as it reads now, settled: what `scan` would return
+
+
+def _groups(moves) -> dict[tuple[str, int], list[Move]]:
+    groups: dict[tuple[str, int], list[Move]] = {}
+    for move in moves:
+        groups.setdefault((move.run, move.group), []).append(move)
+    return groups
+
+
+def _where(root: Path, path_a: str, path_b: str) -> str:
+    """Which of two names a file of an interrupted move is at: "a", "b" or "gone". Both
+    names on one inode (killed inside the link fallback): finish the move to "b"."""
+    from sorter.files.moves import finish_link_move
+
+    a, b = root / path_a, root / path_b
+    if os.path.lexists(a) and os.path.lexists(b):
+        return "b" if finish_link_move(a, b) else "a"  # a different file at b: not ours
+    if os.path.lexists(b):
+        return "b"
+    return "a" if os.path.lexists(a) else "gone"
+
+
+def _settle_group(root: Path, members: list[Move], went_before: bool, backwards: bool = False) -> dict[int, str]:
+    """Where each member of an interrupted group ends: "a" (where it was), "b" (where it
+    was going: its destination, or for an undo its source) or "gone". If any member got to
+    "b" (now, or `went_before` as the journal says), the rest follow it there, so the group
+    ends whole."""
+    from sorter.files.moves import move_no_replace
+
+    ends = {m.seq: (m.dst, m.src) if backwards else (m.src, m.dst) for m in members}
+    where = {seq: _where(root, *pair) for seq, pair in ends.items()}
+    if went_before or "b" in where.values():
+        for seq, (a, b) in ends.items():
+            if where[seq] == "a":
+                try:
+                    (root / b).parent.mkdir(parents=True, exist_ok=True)
+                    move_no_replace(root / a, root / b, root)
+                    where[seq] = "b"
+                except OSError:
+                    pass  # "b" is taken by a file that is not ours: it stays
+    return where
+
+
+def recover(root: Path) -> Recovered:
+    """Settle every move (and every undo) whose outcome the journal does not record, from
+    the state on disk, a group at a time. Runs under the folder lock, before any new work;
+    idempotent."""
+    from sorter.files.moves import sync_dirs
+
+    state = scan(root)
+    marks: dict[tuple[str, str], list[int]] = {}  # (run, op) -> seqs
+    completed = rolled_back = 0
+    missing: list[str] = []
+    touched: set[Path] = set()
+    for (run_id, group), members in _groups(state.moving.values()).items():
+        run = state.runs[run_id]
+        size = members[0].size
+        pending = {m.seq for m in members}
+        moved_before = any(run.has(s, DONE) for s in range(group, group + size) if s not in pending)
+        where = _settle_group(root, members, moved_before)
+        for m in members:
+            done = where[m.seq] == "b"
+            completed += done
+            rolled_back += not done
+            if where[m.seq] == "gone":
+                missing.append(m.src)
+            marks.setdefault((run_id, "done" if done else "abandon"), []).append(m.seq)
+            touched |= {(root / m.src).parent, (root / m.dst).parent}
+    for (run_id, group), members in _groups(state.returning.values()).items():
+        run = state.runs[run_id]
+        pending = {m.seq for m in members}
+        # A torn write of the group's "undo" marks: members marked are back, so the rest follow.
+        returned_before = any(run.has(s, UNDONE) for s in range(group, group + members[0].size) if s not in pending)
+        where = _settle_group(root, members, returned_before, backwards=True)
+        for m in members:
+            marks.setdefault((run_id, "undo" if where[m.seq] == "b" else "keep"), []).append(m.seq)
+            touched |= {(root / m.src).parent, (root / m.dst).parent}
+    if marks:
+        sync_dirs([root, *touched])
+        with Journal(root, run="recovery") as journal:
+            for (run_id, op), seqs in marks.items():
+                journal.run = run_id
+                journal.mark(op, seqs)
+                for seq in seqs:
+                    state.settle(state.runs[run_id], op, seq)
+    return Recovered(completed, rolled_back, missing, state)

@@ -1,0 +1,144 @@
+"""Pure planning: predictions -> where each file goes. No file is touched here, so the
+plan can be printed (dry run), tested and journaled before anything moves."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from sorter.config import CLASS_FOLDERS, OTHER
+from sorter.files.companions import renamed
+
+Status = Literal["move", "neither", "unsure", "unreadable", "skipped"]
+#: Why a photo a three-class model calls "other" stays where it is.
+NEITHER_REASON = "not a cat or a dog"
+#: Statuses of files left in place (those of results the sort could not move included), in
+#: the order summaries list them.
+LEFT_IN_PLACE = ("neither", "unsure", "unreadable", "skipped", "vanished", "failed")
+
+
+def reason_kind(reason: str | None) -> str:
+    """A reason without what belongs to one file, for counting files by it in summaries:
+    "confidence 61% below --min-confidence 90%" -> "confidence below --min-confidence 90%",
+    "cannot open: Permission denied" -> "cannot open", "file too large (300 MiB)" -> "file too
+    large". Reasons are "what: detail" or "what (detail)" by convention, so new ones group too."""
+    if not reason:
+        return "no reason given"
+    kind = reason.split(": ", 1)[0]
+    kind = re.sub(r" \([^()]*\d[^()]*\)", "", kind)  # per-file numbers: (300 MiB), (20000x20000 pixels)
+    return re.sub(r"^confidence \d+% below", "confidence below", kind)
+
+
+@dataclass(frozen=True)
+class Decision:
+    source: Path
+    status: Status
+    label: str | None = None
+    confidence: float | None = None
+    destination: Path | None = None
+    reason: str | None = None
+    #: The photo's companions (see `companions.py`): (where each is, where it goes, or None
+    #: when it stays with its photo).
+    companions: tuple[tuple[Path, Path | None], ...] = ()
+
+
+def free_names(names: list[str], taken) -> list[str]:
+    """`names` (a photo's first, then its companions') if all are free, else all with the
+    same `stem (n)`: IMG_1.HEIC + IMG_1.MOV -> IMG_1 (1).HEIC + IMG_1 (1).MOV. `taken`
+    compares casefolded names, so a case-only difference never clobbers on
+    case-insensitive filesystems."""
+    stem = os.path.splitext(names[0])[0]
+    n = 0
+    while any(renamed(name, stem, n).casefold() in taken for name in names):
+        n += 1
+    return [renamed(name, stem, n) for name in names]
+
+
+def free_name(name: str, taken) -> str:
+    """`name` if free, else `stem (1).ext`, `stem (2).ext`, ..."""
+    return free_names([name], taken)[0]
+
+
+class NameIndex:
+    """The casefolded names in one destination folder, as 8-byte hashes: a folder of a
+    million names costs 8 MB, not the ~100 MB of a set of strings. A hash collision can
+    only make a free name look taken (the file then gets `name (1).jpg`); the move itself
+    never replaces a file whatever the plan says."""
+
+    _MERGE_AT = 65_536
+
+    def __init__(self, names: Iterable[str] = ()) -> None:
+        import numpy as np  # here, not at the top: `undo` reads this module's reasons, without numpy
+
+        self._np = np
+        self._sorted = np.unique(np.fromiter((hash(n.casefold()) for n in names), dtype=np.int64))
+        self._recent: set[int] = set()
+
+    def __contains__(self, name: str) -> bool:
+        key = hash(name.casefold())
+        if key in self._recent:
+            return True
+        i = int(self._np.searchsorted(self._sorted, key))
+        return i < len(self._sorted) and int(self._sorted[i]) == key
+
+    def add(self, name: str) -> None:
+        self._recent.add(hash(name.casefold()))
+        if len(self._recent) >= self._MERGE_AT:  # a watcher runs for months: keep it compact
+            np = self._np
+            recent = np.fromiter(self._recent, dtype=np.int64, count=len(self._recent))
+            self._sorted = np.union1d(self._sorted, recent)
+            self._recent.clear()
+
+
+class Planner:
+    """Plans destinations for a stream of predictions, remembering every name it has
+    handed out so two files of one run never get the same destination."""
+
+    def __init__(
+        self, root: Path, existing: dict[str, Iterable[str]], min_confidence: float,
+        list_names: Callable[[str], Iterable[str]] = lambda folder: (),
+    ) -> None:
+        self.root = root
+        self.min_confidence = min_confidence
+        # names per destination folder: those already on disk plus those planned
+        self.taken = {folder: NameIndex(names) for folder, names in existing.items()}
+        #: The names in a folder first planned into after the start (a named pet's, cats/Luna).
+        self.list_names = list_names
+
+    def reserve(self, folder: str, names: list[str]) -> list[str]:
+        """Pick and remember free names in `folder` for a photo and its companions (also
+        used when a move must retry)."""
+        taken = self.taken.get(folder)
+        if taken is None:
+            taken = self.taken[folder] = NameIndex(self.list_names(folder))
+        chosen = free_names(names, taken)
+        for name in chosen:
+            taken.add(name)
+        return chosen
+
+    def decide(
+        self, source: Path, label: str | None, confidence: float | None, error: str | None,
+        companions: tuple[Path, ...] = (), pet: str | None = None,
+    ) -> Decision:
+        """`pet`: a named pet the personal model recognised (a sub-folder name: cats/Luna/)."""
+        stay = tuple((c, None) for c in companions)
+        if label is None or confidence is None:
+            return Decision(source, "unreadable", reason=error or "cannot decode", companions=stay)
+        if label == OTHER:  # whatever its confidence: --min-confidence is about filing pets
+            return Decision(source, "neither", label, confidence, reason=NEITHER_REASON, companions=stay)
+        if confidence < self.min_confidence:
+            return Decision(
+                source, "unsure", label, confidence,
+                reason=f"confidence {confidence:.0%} below --min-confidence {self.min_confidence:.0%}",
+                companions=stay,
+            )
+        folder = CLASS_FOLDERS[label] + (f"/{pet}" if pet else "")
+        name, *others = self.reserve(folder, [source.name, *(c.name for c in companions)])
+        return Decision(
+            source, "move", label, confidence, self.root / folder / name,
+            companions=tuple((c, self.root / folder / n) for c, n in zip(companions, others, strict=True)),
+        )

@@ -1,0 +1,194 @@
+"""`sorter undo`: put sorted files back where the journal says they came from, newest run
+first, never overwriting, a photo's group (its companions) together.
+
+Streams the journal: each run's moves are read back from its own stretch of the file and
+put back `CHUNK` at a time (journaled as "unmove" intents before, "undo" after), so undoing
+a million moves holds a few thousand in memory, not a million."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from itertools import groupby
+from pathlib import Path
+
+from sorter.errors import UsageError
+
+#: Moves put back per journal write (two fsyncs per chunk).
+CHUNK = 1024
+#: Lines of conflicts or missing files kept for the report; the rest are counted.
+REPORT_LINES = 1000
+
+
+@dataclass
+class Lines:
+    """A report that stays small however many files it is about."""
+
+    shown: list[str] = field(default_factory=list)
+    total: int = 0
+
+    def add(self, line: str) -> None:
+        self.total += 1
+        if len(self.shown) < REPORT_LINES:
+            self.shown.append(line)
+
+
+@dataclass(frozen=True)
+class UndoResult:
+    folder: Path
+    runs: int
+    restored: int  # files moved back
+    conflicts: list[str]  # kept where they are: something else occupies the old path
+    missing: list[str]  # no longer where sorter put them
+    more_conflicts: int = 0  # beyond the lines listed
+    more_missing: int = 0
+
+
+def _remove_if_empty(root: Path, folders) -> None:
+    """Remove folders sorter created (cats/, dogs/, cats/Luna/) once empty: only then were they
+    ours. Deepest first: cats/Luna/ must go before cats/ can."""
+    for folder in sorted(dict.fromkeys(folders), key=lambda f: -len(Path(f).parts)):
+        try:
+            (root / folder).rmdir()
+        except OSError:
+            pass
+
+
+def _forget(root: Path, state) -> None:
+    """Everything sorter did in `root` is reversed: remove the folders it created (when
+    empty, whichever run created them, crashed runs included) and its state, so the folder
+    is path-for-path as it was found."""
+    import shutil
+
+    from sorter.files.journal import journal_path, state_dir
+
+    _remove_if_empty(root, (f for run in state.runs.values() for f in run.created_dirs))
+    # The journal goes first: a crash part-way leaves at most an empty-of-meaning .sorter/,
+    # which the next undo removes.
+    journal_path(root).unlink(missing_ok=True)
+    shutil.rmtree(state_dir(root), ignore_errors=True)
+
+
+class _Undoer:
+    def __init__(self, root: Path, journal) -> None:
+        self.root = root
+        self.journal = journal
+        self.restored = 0
+        self.conflicts = Lines()
+        self.missing = Lines()
+
+    def run(self, run) -> None:
+        from sorter.files.journal import moves_of
+
+        self.journal.run = run.run
+        chunk: list[list] = []
+        undoable = (m for m in moves_of(self.root, run) if run.undoable(m.seq))
+        for _, members in groupby(undoable, key=lambda m: m.group):
+            chunk.append(list(members))
+            if sum(map(len, chunk)) >= CHUNK:
+                self._put_back(chunk)
+                chunk = []
+        self._put_back(chunk)
+
+    def _check(self, group) -> tuple[list, list]:
+        """(members to move back, members already back) of one group; conflicts and
+        missing files reported. A conflict keeps the whole group where it is."""
+        from sorter.files.moves import finish_link_move
+
+        to_move, back, conflicts = [], [], []
+        for m in group:
+            src, dst = self.root / m.src, self.root / m.dst
+            if os.path.lexists(src) and os.path.lexists(dst):
+                if finish_link_move(dst, src):  # crash inside an earlier undo's link fallback
+                    back.append(m)
+                else:
+                    conflicts.append(m)
+            elif os.path.lexists(src):  # an earlier undo moved it, then crashed
+                back.append(m)
+            elif os.path.lexists(dst):
+                to_move.append(m)
+            else:
+                self.missing.add(f"{m.dst}: no longer there (was {m.src})")
+        for m in conflicts:
+            self.conflicts.add(f"{m.dst}: {m.src} exists again; left in place")
+        if conflicts:
+            for m in to_move:
+                self.conflicts.add(f"{m.dst}: left in place with {conflicts[0].dst}")
+            return [], back
+        return to_move, back
+
+    def _put_back(self, groups) -> None:
+        from sorter.files.moves import move_no_replace, sync_dirs
+
+        checked = [self._check(g) for g in groups]
+        to_move = [m for moving, _ in checked for m in moving]
+        undone = [m.seq for _, back in checked for m in back]
+        kept: list[int] = []
+        self.journal.returning(to_move)
+        for moving, _ in checked:
+            returned = []
+            try:
+                for m in moving:
+                    (self.root / m.src).parent.mkdir(parents=True, exist_ok=True)  # a subfolder since removed
+                    move_no_replace(self.root / m.dst, self.root / m.src, self.root)
+                    returned.append(m)
+            except OSError as exc:
+                failed = moving[len(returned)]
+                if isinstance(exc, FileExistsError) and os.path.lexists(self.root / failed.src):
+                    self.conflicts.add(f"{failed.dst}: {failed.src} exists again; left in place")
+                else:  # e.g. a file now where its subfolder was
+                    self.conflicts.add(f"{failed.dst}: cannot move back ({exc.strerror or exc})")
+                for m in reversed(returned):  # the group stays whole: back into the sorted folder
+                    move_no_replace(self.root / m.src, self.root / m.dst, self.root)
+                kept += [m.seq for m in moving]
+                continue
+            undone += [m.seq for m in returned]
+            self.restored += len(returned)
+        sync_dirs([self.root, *{(self.root / p).parent for m in to_move for p in (m.src, m.dst)}])
+        self.journal.mark("undo", undone)
+        self.journal.mark("keep", kept)
+
+
+def put_back(root: Path, journal, groups) -> tuple[int, list[str]]:
+    """Put back these groups of `journal`'s run (lists of its `journal.Move`s, a group's
+    members together) as `undo` does, journaled, never overwriting; the caller holds the
+    lock. The review server's take-back of one correction. (files restored, what was kept
+    and why)"""
+    undoer = _Undoer(root, journal)
+    undoer._put_back(groups)
+    return undoer.restored, undoer.conflicts.shown + undoer.missing.shown
+
+
+def undo(root: Path, *, all_runs: bool = False, lock_wait: float = 0.0) -> UndoResult:
+    """Move files back where the journal says they came from, newest run first, never
+    overwriting. Plain undo reverses the latest run; `all_runs` every run in the journal."""
+    from sorter.files.folder import check_folder
+    from sorter.files.journal import Journal, recover, state_dir
+    from sorter.files.lock import FolderLock
+
+    root = check_folder(root)
+    if not state_dir(root).is_dir():
+        raise UsageError(f"nothing to undo: {root} has no sorter journal")
+    with FolderLock(root, wait=lock_wait):
+        state = recover(root).state
+        runs = state.undoable_runs()
+        if not runs:
+            _forget(root, state)  # e.g. a run that moved nothing, or an undo killed while tidying up
+            raise UsageError(f"nothing to undo in {root}")
+        chosen = runs if all_runs else runs[-1:]
+        with Journal(root, run="undo") as journal:
+            undoer = _Undoer(root, journal)
+            for run in reversed(chosen):
+                undoer.run(run)
+                _remove_if_empty(root, run.created_dirs)
+        # What stays sorted: the runs not chosen, and the files reported as kept or missing.
+        if len(chosen) == len(runs) and not undoer.conflicts.total and not undoer.missing.total:
+            _forget(root, state)
+        else:
+            from sorter.config import REVIEW_PAGE, STATE_DIR
+
+            (root / STATE_DIR / REVIEW_PAGE).unlink(missing_ok=True)  # it showed a run that is now undone
+    c, m = undoer.conflicts, undoer.missing
+    return UndoResult(
+        root, len(chosen), undoer.restored, c.shown, m.shown, c.total - len(c.shown), m.total - len(m.shown)
+    )

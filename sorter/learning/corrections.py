@@ -1,0 +1,160 @@
+"""Finding what a user put right in a sorted folder: the journal's "seen" records (what sorter
+decided about each photo, and the file's identity) against where each photo is now.
+
+- A photo sorter moved into cats/ that now sits in dogs/ is a correction "cat -> dog"; one
+  that now sits outside cats/ and dogs/ is "cat -> neither"; one now in cats/Luna/ is a
+  photo of Luna.
+- A photo sorter left in place (neither, or unsure) that now sits in cats/ or dogs/ is
+  "neither -> cat" (or "unsure -> cat"); one that is still outside them says nothing.
+- A photo in cats/ or dogs/ that sorter never put there is a label the user gave.
+- A photo that is gone (deleted, or moved out of the folder) says nothing: deleting is not
+  labelling. A move that sorter's own `undo` reversed is no correction either.
+
+A photo is found where it is now by its identity (device, inode, size), which a rename or a
+plain `mv` within the filesystem keeps, and else by its name (the only file of that name and
+size in the folder: a copy made by a file manager across filesystems). Costs one listing of
+the folder and one pass over its journal; changes nothing.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from dataclasses import dataclass
+from pathlib import Path
+
+from sorter.config import CLASS_FOLDERS, OTHER, REVIEW_RUN_PREFIX, STATE_DIR
+from sorter.files.journal import Seen, moves_of, scan, seen_of
+from sorter.media.images import is_image_name
+from sorter.model.personal import decision_name, placed_name, said
+
+Identity = tuple[int, int, int]  # st_dev, st_ino, st_size
+
+#: The folder each species' photos go to, and back.
+SPECIES_OF_FOLDER = {folder: label for label, folder in CLASS_FOLDERS.items()}
+
+
+@dataclass(frozen=True)
+class Found:
+    """One photo the user placed: where it is now and what that says, and what sorter had
+    decided about it (None: sorter never decided; the user put it there)."""
+
+    path: Path
+    identity: Identity
+    label: str  # "cat", "dog" or "other" (anywhere outside cats/ and dogs/)
+    pet: str | None  # the sub-folder of cats/ or dogs/ it is in: a named pet
+    was: str | None  # "cat", "dog", "neither", "unsure" (left in place), or None
+    was_pet: str | None = None
+
+    @property
+    def corrected(self) -> bool:
+        """Sorter decided otherwise: a mistake put right (a photo of a named pet moved into its
+        folder counts too). A photo left in place as unsure that the user filed is a label."""
+        return self.was not in (None, "unsure") and (self.was, self.was_pet) != (said(self.label), self.pet)
+
+    @property
+    def kept(self) -> bool:
+        """Sorter decided this, and the user left it so."""
+        return self.was not in (None, "unsure") and not self.corrected
+
+    @property
+    def kind(self) -> str:
+        """"dog -> cat", "cat -> neither", "neither -> dog", "unsure -> cat", "added -> cat",
+        "cat -> cats/Luna" ..."""
+        return f"{decision_name(self.was, self.was_pet) if self.was else 'added'} -> {placed_name(self.label, self.pet)}"
+
+
+def place(root: Path, path: Path) -> tuple[str, str | None]:
+    """(label, named pet) that a photo's place in the folder says: cats/x.jpg -> ("cat", None),
+    cats/Luna/x.jpg (or deeper) -> ("cat", "Luna"), anywhere else -> ("other", None)."""
+    parts = path.relative_to(root).parts
+    label = SPECIES_OF_FOLDER.get(parts[0]) if len(parts) > 1 else None
+    if label is None:
+        return OTHER, None
+    return label, parts[1] if len(parts) > 2 else None
+
+
+def _listing(root: Path) -> tuple[dict[Identity, Path], dict[str, list[Path]]]:
+    """Every image file below `root` (not .sorter/ or hidden folders, no links followed), by
+    identity and by name."""
+    by_identity: dict[Identity, Path] = {}
+    by_name: dict[str, list[Path]] = {}
+    for directory, subdirs, names in os.walk(root):
+        subdirs[:] = [d for d in subdirs if not d.startswith(".") and d != STATE_DIR]
+        for name in names:
+            if not is_image_name(name):
+                continue
+            path = Path(directory) / name
+            try:
+                st = os.lstat(path)
+            except OSError:
+                continue
+            if not stat.S_ISREG(st.st_mode):
+                continue
+            by_identity[(st.st_dev, st.st_ino, st.st_size)] = path
+            by_name.setdefault(name, []).append(path)
+    return by_identity, by_name
+
+
+#: Photos per folder that sorter filed (or left as neither) and the user kept there, returned
+#: too (`Found.kept`): the personal head is held to sorter's decisions on them, the user's own
+#: kind of photo, so that fitting the mistakes does not move the rest. A sample beyond this
+#: many, so that a folder of 100,000 sorted photos costs `learn` the features of ~1,000; chosen
+#: by identity, so that learning again picks the same ones.
+KEPT_PER_FOLDER = 1000
+
+
+def _sampled(identity: Identity, every: int) -> bool:
+    return hash(identity) % every == 0
+
+
+def find(root: Path) -> list[Found]:
+    """Every photo of `root` whose place says something sorter did not decide (see above),
+    and a sample of those whose place confirms what it decided (`Found.kept`)."""
+    state = scan(root)
+    latest: dict[Identity, Seen] = {}
+    for seen in seen_of(root):
+        if seen.seq is not None:
+            run = state.runs.get(seen.run)
+            if run is None or not run.undoable(seen.seq):
+                continue  # undone (or never done): the photo is back where it was
+        latest[seen.identity] = seen
+    every = max(1, -(-len(latest) // KEPT_PER_FOLDER))
+    by_identity, by_name = _listing(root)
+    accounted: set[Path] = set()
+    found: list[Found] = []
+    for identity, seen in latest.items():
+        path = by_identity.get(identity)
+        if path is None:
+            same = [p for p in by_name.get(Path(seen.path).name, []) if _size(p) == identity[2]]
+            path = same[0] if len(same) == 1 else None
+        if path is None:
+            continue  # deleted, or moved out of the folder
+        accounted.add(path)
+        label, pet = place(root, path)
+        if seen.status == "moved":
+            was, was_pet = place(root, root / seen.path)
+            if (label, pet) != (was, was_pet) or _sampled(identity, every):
+                found.append(Found(path, identity, label, pet, was, was_pet))
+        elif label != OTHER or (seen.status == "neither" and _sampled(identity, every)):
+            found.append(Found(path, identity, label, pet, seen.status))
+    # Photos in cats/ or dogs/ with no "seen" record: the user's own, unless an older sorter
+    # (before "seen" records) moved them there. A `sorter review` correction is the user's.
+    sorted_before = {
+        root / m.dst for run in state.undoable_runs() if not run.run.startswith(REVIEW_RUN_PREFIX)
+        for m in moves_of(root, run) if run.undoable(m.seq)
+    }
+    for identity, path in by_identity.items():
+        if path in accounted or path in sorted_before:
+            continue
+        label, pet = place(root, path)
+        if label != OTHER:
+            found.append(Found(path, identity, label, pet, None))
+    return found
+
+
+def _size(path: Path) -> int:
+    try:
+        return os.lstat(path).st_size
+    except OSError:
+        return -1

@@ -1,0 +1,449 @@
+"""`sorter learn`: learn from the photos a user put right, and their named pets.
+
+1. Find what the user placed in the folder (`corrections.find`): mistakes put right, photos
+   they filed themselves, photos in named sub-folders (cats/Luna/).
+2. Run the model's int8 features over the photos not seen before (only those: learning twice
+   costs a listing), and add them to the user's examples (`personal.Examples`), which
+   accumulate over folders and runs.
+3. Fit a new softmax head on the model's pooled features (`heads.fit_softmax`): the examples
+   pull it, half of the model's reference set holds it to the bundled head's decisions, and
+   how hard the examples pull is chosen from `PULLS` by cross-validation (each example held
+   out once) among the heads that keep the other half of the reference pets where they were.
+4. Fit a head per species with named pets (cats/Luna/ with at least `MIN_PET_PHOTOS` photos):
+   Luna, Milo and any other cat, on unit-length features.
+5. Refuse (nothing written) a head that puts more than `MAX_WORSE` of the reference pets in
+   the wrong place; else write the personal model (`personal.write_model`).
+
+All in numpy on features: no TensorFlow, and seconds for a few hundred examples.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+
+from sorter.config import CLASS_FOLDERS, OTHER
+from sorter.errors import ModelError
+from sorter.model.heads import Head, fit_softmax, folds, one_hot, principal_basis
+from sorter.model.personal import Examples, PersonalModel, PetHead, normalised
+
+#: How much one example weighs against one reference photo, the candidates cross-validation
+#: chooses from (see `choose_head`).
+PULLS = (0.1, 0.3, 1.0, 3.0, 10.0)
+#: The penalty on the distance from the bundled head: keeps the problem well posed when few
+#: examples and no reference set pin it down.
+L2 = 1e-3
+#: Examples weigh as if against this many reference photos when the model has no reference set.
+ROWS_WITHOUT_REFERENCE = 1000
+#: A head that puts more than this share of the reference pets in the wrong place is refused.
+MAX_WORSE = 0.005
+#: Directions (of the examples' and anchors' features) the personal head may change in.
+BASIS = 128
+#: Cross-validation folds (fewer examples: leave-one-out).
+FOLDS = 10
+#: Photos a named pet's folder needs before it is learnt.
+MIN_PET_PHOTOS = 5
+#: A photo goes into a named pet's folder only at this probability or above.
+PET_THRESHOLD = 0.8
+#: Penalty on the named-pet heads' weights (unit-length features).
+PET_L2 = 1e-4
+
+Progress = Callable[[str, int, int], None]
+
+
+@dataclass(frozen=True)
+class KindReport:
+    """One kind of correction ("dog -> cat") over every example the personal model has:
+    how many, how many the bundled head already places right, and how many the personal head
+    places right when each is held out of the fit."""
+
+    kind: str
+    photos: int
+    bundled_right: int
+    personal_right: int
+
+
+@dataclass(frozen=True)
+class PetReport:
+    name: str  # cats/Luna
+    photos: int
+    learnt: bool  # False: fewer than MIN_PET_PHOTOS photos
+    recognised: int = 0  # held out of the fit, put into its own folder
+
+
+@dataclass(frozen=True)
+class ReferenceReport:
+    """The held-out half of the model's reference set, before and after."""
+
+    pets: int
+    wrong_before: int
+    wrong_after: int
+    into_named: int = 0  # reference pets a named-pet head would claim
+    others: int = 0
+    others_wrong_before: int = 0
+    others_wrong_after: int = 0
+
+    @property
+    def worse(self) -> float:
+        return (self.wrong_after - self.wrong_before) / self.pets if self.pets else 0.0
+
+
+@dataclass(frozen=True)
+class LearnResult:
+    folder: Path
+    found: int  # photos the user placed in this folder
+    new: int  # of which not learnt before (or placed elsewhere since)
+    examples: int  # photos the user placed that the personal model learns from, every folder together
+    kept: int  # photos sorter filed that the user kept so: held to sorter's decision (anchors)
+    kinds: list[KindReport]
+    pets: list[PetReport]
+    reference: ReferenceReport | None
+    pull: tuple[float, float] | None  # see `choose_head`
+    model_path: Path | None  # written; None when refused or nothing to learn
+    refused: str | None = None
+    description: str = ""
+    unreadable: list[str] = field(default_factory=list)
+    dropped: int = 0  # examples learnt on another model, dropped
+    seconds: float = 0.0
+
+
+def learn(
+    folder: Path, *, model: Path | None = None, classifier=None, progress: Progress = lambda what, done, total: None,
+) -> LearnResult:
+    """Find the corrections in `folder`, add them to the user's examples, fit and check the
+    personal model, and write it unless it is refused. Changes nothing in `folder`."""
+    from sorter.files.folder import check_folder
+    from sorter.learning.corrections import find
+    from sorter.model import lite, personal
+    from sorter.training.reference import read_reference
+
+    started = time.monotonic()
+    root = check_folder(folder)
+    model_path = lite.resolve_model_path(model)
+    base = classifier if classifier is not None else lite.load_classifier(model)
+    if getattr(base, "head", None) is None:
+        raise ModelError(f"{model_path}: this model's .tflite ends at its probabilities, so there are no features to "
+                         "learn from; `sorter learn` needs a model trained by this version of `sorter train`")
+    bundled = Head(*base.head)
+    names = tuple(base.class_names)
+
+    found = find(root)
+    examples, new, unreadable, dropped = _gather(found, base, progress)
+    examples = _learnable(examples, names)
+    reference = read_reference(model_path)
+    anchor, check = reference.halves() if reference is not None else (None, None)
+    kept = examples.kept()
+    result = {"folder": root, "found": int(sum(not f.kept for f in found)), "new": new,
+              "examples": int((~kept).sum()), "kept": int(kept.sum()), "unreadable": unreadable, "dropped": dropped}
+    if kept.all():
+        return LearnResult(**result, kinds=[], pets=[], reference=None, pull=None, model_path=None,
+                           seconds=time.monotonic() - started)
+    labels = np.array([names.index(label) for label in examples.labels])
+    reference_rows = anchor.features if anchor is not None else np.zeros((0, examples.features.shape[1]))
+    problem = Problem.make(bundled, names, examples.features[~kept], labels[~kept], examples.features[kept],
+                           reference_rows)
+    choice = choose_head(problem, check, progress)
+    pet_heads, pet_reports = fit_pets(examples, anchor, progress)
+    report = reference_report(check, bundled, choice.head, pet_heads) if check is not None else None
+    kinds = kind_reports(examples.subset(~kept), problem, choice.predicted)
+    written, description = None, ""
+    if choice.refused is None:
+        learnt = PersonalModel(base.fingerprint, names, choice.head, result["examples"], tuple(pet_heads))
+        personal.write_examples(examples)
+        written = personal.write_model(learnt)
+        description = learnt.describe(personal.base_name(model))
+    return LearnResult(
+        **result, kinds=kinds, pets=pet_reports, reference=report, pull=choice.pull, model_path=written,
+        refused=choice.refused, description=description, seconds=time.monotonic() - started,
+    )
+
+
+def report_lines(result: LearnResult) -> list[str]:
+    """What `sorter learn` prints, and the review page's **Learn** button shows: one string a line."""
+    lines = [f"Found {result.found} photo(s) you placed in {result.folder} ({result.new} new)"
+             + (f"; {result.kept} kept as sorted, held as they are" if result.kept else "")]
+    if result.dropped:
+        lines.append(f"Dropped {result.dropped} example(s) learnt on another model.")
+    if not result.kinds and not result.pets:
+        lines.append("Nothing to learn: move a wrongly sorted photo where it belongs (or file your own into "
+                     "cats/ or dogs/), then learn again.")
+        return lines
+    lines.append(f"{'kind':<24} {'photos':>6} {'bundled':>8} {'personal (held out)':>20}")
+    for k in result.kinds:
+        lines.append(f"{k.kind:<24} {k.photos:>6} {k.bundled_right:>8} {k.personal_right:>20}")
+    for pet in result.pets:
+        lines.append(f"{pet.name}: {pet.photos} photo(s); " + (
+            f"{pet.recognised} of them put into its folder when held out" if pet.learnt
+            else "too few to learn (5 or more)"))
+    if result.reference is not None:
+        r = result.reference
+        lines.append(f"Reference pets ({r.pets}): {r.wrong_before} in the wrong place before, {r.wrong_after} after"
+                     + (f"; {r.into_named} into a named pet's folder" if result.pets else ""))
+    else:
+        lines.append("This model has no reference set (MODEL.reference.npz): its pets could not be checked.")
+    if result.model_path is not None:
+        if not any(result.pull or ()):
+            lines.append("Held out, no change of the head places more of them right: it keeps the model's decisions.")
+        lines.append(f"Saved {result.model_path}: sort, watch and evaluate now use {result.description} "
+                     "(--no-personal ignores it; `sorter learn --forget` deletes it).")
+    return lines
+
+
+def _gather(found, base, progress: Progress) -> tuple[Examples, int, list[str], int]:
+    """The user's examples with this folder's found photos added: features run only for the
+    photos not learnt before. Returns (examples, photos new or changed, unreadable, examples
+    dropped because they were learnt on another model)."""
+    from sorter.model import personal
+    from sorter.model.inference import features
+
+    stored = personal.read_examples()
+    dropped = 0
+    if stored is None or stored.base != base.fingerprint:
+        dropped = 0 if stored is None else len(stored)
+        stored = Examples.empty(base.fingerprint, base.head[0].shape[0])
+    index = stored.index()
+    rows, need, unreadable, new = [], {}, [], 0
+    for f in found:
+        at = index.get(f.identity)
+        described = (f.label, f.pet or "", _was(f), str(f.path))
+        if at is not None and (stored.labels[at], stored.pets[at], stored.was[at]) == described[:3]:
+            continue  # learnt before, and the photo has not moved since
+        new += not f.kept
+        if at is not None:
+            rows.append((f.identity, stored.features[at], *described))
+        else:
+            need[f.path] = (f, described)
+    for done, (path, result) in enumerate(features(base, list(need)), 1):
+        progress("features", done, len(need))
+        f, described = need[path]
+        if isinstance(result, np.ndarray):
+            rows.append((f.identity, result, *described))
+        else:
+            unreadable.append(f"{path}: {result}")
+    return stored.merged(rows), new, unreadable, dropped
+
+
+def _was(found) -> str:
+    from sorter.model.personal import decision_name
+
+    return decision_name(found.was, found.was_pet) if found.was is not None else ""
+
+
+def _learnable(examples: Examples, names: tuple[str, ...]) -> Examples:
+    """Rows whose label this model has (a cat/dog model cannot learn "neither")."""
+    return examples.subset(np.isin(examples.labels, names))
+
+
+@dataclass(frozen=True)
+class Choice:
+    head: Head
+    pull: tuple[float, float]  # how hard the examples pull: the rest, the swaps
+    predicted: np.ndarray  # each example's label (index) from the head fitted without it
+    refused: str | None = None
+
+
+@dataclass(frozen=True)
+class Problem:
+    """What a head is fitted on: the examples (features and labels: what the user says), the
+    photos the user kept as sorter filed them (held to the bundled head's probabilities, and
+    held out in turn like the examples, since breaking one is a new mistake), and the anchor
+    half of the reference set (held to the bundled head's probabilities), in the directions
+    where they vary (`basis`)."""
+
+    bundled: Head
+    bundled_names: tuple[str, ...]
+    features: np.ndarray
+    labels: np.ndarray
+    kept: np.ndarray
+    reference: np.ndarray
+    basis: np.ndarray
+
+    @classmethod
+    def make(cls, bundled: Head, names: tuple[str, ...], features: np.ndarray, labels: np.ndarray, kept: np.ndarray,
+             reference: np.ndarray) -> Problem:
+        basis = principal_basis(np.concatenate([features, kept, reference]), BASIS)
+        return cls(bundled, names, features, labels, kept, reference, basis)
+
+    @property
+    def swaps(self) -> np.ndarray:
+        """Mask of the examples the bundled head takes for the other pet (a cat it calls a dog):
+        pulled apart from the rest (`choose_head`), since such mistakes are mostly the model's
+        ordinary confusions, which a few examples rarely teach it to avoid."""
+        predicted = _top(self.bundled.probabilities(self.features))
+        pets = [i for i, name in enumerate(self.bundled_names) if name != OTHER]
+        return np.isin(self.labels, pets) & np.isin(predicted, pets) & (predicted != self.labels)
+
+    def fit(self, pulls: np.ndarray, rows: np.ndarray | None = None, kept_rows: np.ndarray | None = None) -> Head:
+        """The bundled head moved by the examples (`rows` of them; default all), each weighing
+        its `pulls` anchors, and held to the bundled head's probabilities on the anchors (the
+        kept photos, `kept_rows` of them, and the reference half)."""
+        rows = np.arange(len(self.labels)) if rows is None else rows
+        kept = self.kept if kept_rows is None else self.kept[kept_rows]
+        anchors = np.concatenate([kept, self.reference])
+        classes = self.bundled.kernel.shape[1]
+        n = len(anchors) or ROWS_WITHOUT_REFERENCE
+        features = np.concatenate([self.features[rows], anchors])
+        targets = np.concatenate([one_hot(self.labels[rows], classes), self.bundled.probabilities(anchors)])
+        weights = np.concatenate([pulls[rows] / n, np.full(len(anchors), 1.0 / n)])
+        return fit_softmax(features, targets, weights, self.bundled, l2=L2, basis=self.basis)
+
+    def cross_validated(self, pulls: np.ndarray) -> tuple[np.ndarray, int]:
+        """Each example's predicted label from a head fitted without it, and how many kept
+        photos a head fitted without them would move (FOLDS folds of each)."""
+        predicted = _top(self.bundled.probabilities(self.features))
+        moved = 0
+        if not pulls.any():
+            return predicted, 0
+        kept_labels = _top(self.bundled.probabilities(self.kept))
+        kept_folds = folds(len(self.kept), FOLDS)
+        for i, held in enumerate(folds(len(self.labels), FOLDS)):
+            held_kept = kept_folds[i] if i < len(kept_folds) else np.zeros(0, np.int64)
+            head = self.fit(pulls, np.setdiff1d(np.arange(len(self.labels)), held),
+                            np.setdiff1d(np.arange(len(self.kept)), held_kept))
+            predicted[held] = _top(head.probabilities(self.features[held]))
+            moved += int((_top(head.probabilities(self.kept[held_kept])) != kept_labels[held_kept]).sum())
+        # Folds of kept photos beyond the examples' folds (fewer examples than FOLDS): held out alone.
+        for held_kept in kept_folds[len(self.labels):]:
+            head = self.fit(pulls, None, np.setdiff1d(np.arange(len(self.kept)), held_kept))
+            moved += int((_top(head.probabilities(self.kept[held_kept])) != kept_labels[held_kept]).sum())
+        return predicted, moved
+
+
+def _top(p: np.ndarray) -> np.ndarray:
+    """The label as `inference.Prediction` picks it: a tie goes to the later class."""
+    return p.shape[1] - 1 - np.argmax(p[:, ::-1], axis=1)
+
+
+def wrong(head: Head, reference) -> tuple[int, int]:
+    """(pets, non-pets) of `reference` that `head` puts in the wrong place."""
+    mistaken = _top(head.probabilities(reference.features)) != reference.labels
+    return int((mistaken & reference.pets).sum()), int((mistaken & ~reference.pets).sum())
+
+
+def choose_head(problem: Problem, check, progress: Progress) -> Choice:
+    """How hard the examples pull: for the rest, then for the swaps (`Problem.swaps`), each
+    from PULLS or 0, the pull whose head, held out, puts the most examples right net of the
+    kept photos it would move, among the heads that keep the check half of the reference pets
+    where they were (to MAX_WORSE). Ties go to the smaller pull, the head nearest the bundled
+    one; (0, 0) is the bundled head itself, chosen when no pull gains anything (corrections
+    that do not generalise yet)."""
+    swaps = problem.swaps
+    bundled_predicted = _top(problem.bundled.probabilities(problem.features))
+    best = Choice(problem.bundled, (0.0, 0.0), bundled_predicted)
+    best_score = int((bundled_predicted == problem.labels).sum())
+    least_worse: float | None = None
+    pets = int(check.pets.sum()) if check is not None else 0
+    steps = [(pull, 0.0) for pull in PULLS] + [(None, pull) for pull in PULLS]
+    for i, (rest, swap) in enumerate(steps):
+        progress("fitting", i, len(steps))
+        pull = (best.pull[0] if rest is None else rest, swap)
+        if rest is None and not swaps.any():
+            continue
+        pulls = np.where(swaps, pull[1], pull[0])
+        if not pulls.any():
+            continue
+        head = problem.fit(pulls)
+        if pets:
+            worse = (wrong(head, check)[0] - wrong(problem.bundled, check)[0]) / pets
+            if worse > MAX_WORSE:
+                least_worse = worse if least_worse is None else min(least_worse, worse)
+                continue
+        predicted, moved = problem.cross_validated(pulls)
+        score = int((predicted == problem.labels).sum()) - moved
+        if score > best_score:
+            best, best_score = Choice(head, pull, predicted), score
+    progress("fitting", len(steps), len(steps))
+    if not any(best.pull) and least_worse is not None:
+        return replace(best, refused=f"the personal model would put {least_worse:.1%} more of the reference pets in "
+                                     f"the wrong place (at most {MAX_WORSE:.1%}); nothing was saved")
+    return best
+
+
+def fit_pets(examples: Examples, anchor, progress: Progress) -> tuple[list[PetHead], list[PetReport]]:
+    """A head per species with named pets: (any other cat, Luna, Milo, ...). Pets with fewer
+    than MIN_PET_PHOTOS photos are reported, not learnt. The other cats are the anchor half
+    of the reference set's and the user's own cats outside named folders."""
+    heads, reports = [], []
+    for species, folder in CLASS_FOLDERS.items():
+        mine = examples.labels == species
+        counts: dict[str, int] = {}
+        for pet in examples.pets[mine]:
+            if pet:
+                counts[pet] = counts.get(pet, 0) + 1
+        named = sorted(name for name, n in counts.items() if n >= MIN_PET_PHOTOS)
+        reports += [PetReport(f"{folder}/{name}", n, False) for name, n in sorted(counts.items()) if n < MIN_PET_PHOTOS]
+        if not named:
+            continue
+        negatives = [examples.features[mine & (examples.pets == "")]]
+        if anchor is not None and species in anchor.class_names:
+            negatives.append(anchor.features[anchor.labels == anchor.class_names.index(species)])
+        others = np.concatenate(negatives)
+        groups = [normalised(g) for g in [others] + [examples.features[mine & (examples.pets == name)] for name in named]]
+        # Directions from every photo, held-out ones too: it uses no label, so it leaks none.
+        basis = principal_basis(np.concatenate(groups), BASIS)
+        head = _fit_pet_head(groups, basis)
+        recognised = _pets_cross_validated(groups, basis)
+        heads.append(PetHead(species, tuple(named), head, PET_THRESHOLD))
+        reports += [PetReport(f"{folder}/{name}", len(groups[k + 1]), True, recognised[k]) for k, name in enumerate(named)]
+        progress("pets", len(heads), len(heads))
+    return heads, reports
+
+
+def _fit_pet_head(groups: list[np.ndarray], basis: np.ndarray) -> Head:
+    """Softmax over (others, pet 1, pet 2, ...) on normalised features, each class weighing the
+    same in total."""
+    rows = np.concatenate(groups)
+    labels = np.concatenate([np.full(len(g), k) for k, g in enumerate(groups)])
+    weights = np.concatenate([np.full(len(g), 1.0 / max(len(g), 1)) for g in groups])
+    start = Head(np.zeros((rows.shape[1], len(groups))), np.zeros(len(groups)))
+    return fit_softmax(rows, one_hot(labels, len(groups)), weights, start, l2=PET_L2, basis=basis)
+
+
+def _pets_cross_validated(groups: list[np.ndarray], basis: np.ndarray) -> list[int]:
+    """Per pet, its photos that a head fitted without them puts into its folder."""
+    recognised = []
+    for k in range(1, len(groups)):
+        hits = 0
+        for held in folds(len(groups[k]), FOLDS):
+            rest = [g if j != k else np.delete(g, held, axis=0) for j, g in enumerate(groups)]
+            p = _fit_pet_head(rest, basis).probabilities(groups[k][held])
+            hits += int(((p.argmax(axis=1) == k) & (p[:, k] >= PET_THRESHOLD)).sum())
+        recognised.append(hits)
+    return recognised
+
+
+def reference_report(check, bundled: Head, head: Head, pet_heads: list[PetHead]) -> ReferenceReport:
+    pets_before, others_before = wrong(bundled, check)
+    pets_after, others_after = wrong(head, check)
+    labels = _top(head.probabilities(check.features))
+    into_named = 0
+    for pets in pet_heads:
+        if pets.species in check.class_names:
+            rows = np.flatnonzero(check.pets & (labels == check.class_names.index(pets.species)))
+            into_named += sum(name is not None for name in pets.recognise(check.features[rows]))
+    return ReferenceReport(int(check.pets.sum()), pets_before, pets_after, into_named,
+                           int((~check.pets).sum()), others_before, others_after)
+
+
+def kind_reports(examples: Examples, problem: Problem, predicted: np.ndarray) -> list[KindReport]:
+    """Per kind ("dog -> cat", "added -> cat"), how the bundled head and the cross-validated
+    personal head place the examples."""
+    before = _top(problem.bundled.probabilities(problem.features))
+    tally: dict[str, list[int]] = {}
+    for i, (was, placed) in enumerate(zip(examples.was, examples.placed(), strict=True)):
+        entry = tally.setdefault(f"{was or 'added'} -> {placed}", [0, 0, 0])
+        entry[0] += 1
+        entry[1] += int(before[i] == problem.labels[i])
+        entry[2] += int(predicted[i] == problem.labels[i])
+    return [KindReport(kind, *counts) for kind, counts in sorted(tally.items(), key=lambda kv: (-kv[1][0], kv[0]))]
+
+
+def forget() -> list[Path]:
+    """`sorter learn --forget`: delete the personal model and the examples it learnt from."""
+    from sorter.model import personal
+
+    return personal.forget()

@@ -1,0 +1,293 @@
+"""Finding image files and decoding them: the one preprocessing contract shared by
+training (`model.train`) and inference (`sort`, `watch`, `evaluate`).
+
+Contract: `load_image(path, size)` returns a `size x size x 3` uint8 array, RGB order, the
+whole photo stretched to a square (the training photos were stretched to 200x200 the same
+way), EXIF orientation applied. Scaling to 0..1 lives inside the saved model.
+
+OpenCV decodes JPEG, PNG, WebP, BMP and TIFF; HEIC/HEIF/AVIF go through `sorter.media.heif`, with
+the same checks first (size from the header, truncation) and the same resize after.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import struct
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from sorter.config import (
+    IMAGE_EXTENSIONS,
+    MAX_FILE_BYTES,
+    MAX_IMAGE_PIXELS,
+    TEMPORARY_SUFFIXES,
+    VIDEO_EXTENSIONS,
+)
+from sorter.errors import ImageError
+from sorter.media import heif
+
+# OpenCV reads this once, when cv2 is first imported: it refuses to allocate decoders for
+# larger images. We also check the header ourselves (below) in case cv2 was imported first.
+os.environ.setdefault("OPENCV_IO_MAX_IMAGE_PIXELS", str(MAX_IMAGE_PIXELS))
+
+import cv2  # noqa: E402
+import numpy as np  # noqa: E402
+
+cv2.setNumThreads(1)  # we parallelise across files; per-call threads only fight for 2 cores
+
+
+def is_image_name(name: str) -> bool:
+    """True for names with an image extension (any case) that are not hidden/temporary."""
+    if name.startswith("."):
+        return False
+    suffix = os.path.splitext(name)[1].lower()
+    return suffix in IMAGE_EXTENSIONS and suffix not in TEMPORARY_SUFFIXES
+
+
+def is_video_name(name: str) -> bool:
+    """A name sort and watch take for a video (the container is checked when it is read)."""
+    return not name.startswith(".") and os.path.splitext(name)[1].lower() in VIDEO_EXTENSIONS
+
+
+@dataclass(frozen=True)
+class Skipped:
+    path: Path
+    reason: str
+
+
+def scan_folder(
+    root: Path, *, recursive: bool = False, exclude: frozenset[str] = frozenset(), videos: bool = False,
+    also: Callable[[str], bool] | None = None,
+) -> Iterator[Path | Skipped]:
+    """Yield image paths (and video paths, with `videos`: sort and watch; other names that `also`
+    accepts: watch, for companions that come after their photo) under `root` as the
+    filesystem lists them (no sorting: a folder of a million names is never held in memory),
+    and `Skipped` for entries that look like images but must not be touched (symlinks, FIFOs,
+    devices).
+
+    Never follows symlinks, never opens a file. Top-level names in `exclude` (the output
+    folders, `.sorter`) are not entered. Files may be moved out of a folder while it is
+    listed (that is what sorting does): POSIX still lists every other entry exactly once.
+    """
+    def wanted(name: str) -> bool:
+        return (is_image_name(name) or (videos and is_video_name(name))
+                or (also is not None and also(name)))
+
+    try:
+        listing = os.scandir(root)
+    except OSError as exc:
+        yield Skipped(root, f"cannot list folder: {exc.strerror or exc}")
+        return
+    with listing:
+        for entry in listing:
+            if entry.name in exclude:
+                continue
+            path = Path(entry.path)
+            try:
+                if entry.is_symlink():
+                    if wanted(entry.name):
+                        yield Skipped(path, "symbolic link, not followed")
+                    continue
+                if entry.is_dir(follow_symlinks=False):
+                    if recursive and not entry.name.startswith("."):
+                        yield from scan_folder(path, recursive=True, videos=videos, also=also)
+                    continue
+                if not wanted(entry.name):
+                    continue
+                if not entry.is_file(follow_symlinks=False):
+                    yield Skipped(path, "not a regular file")
+                    continue
+            except OSError as exc:  # vanished or unreadable while listing
+                yield Skipped(path, f"cannot inspect: {exc.strerror or exc}")
+                continue
+            yield path
+
+
+def read_image_bytes(path: Path, max_bytes: int = MAX_FILE_BYTES, dir_fd: int | None = None) -> bytes:
+    """Read a whole regular file without following a symlink and without ever blocking on a
+    FIFO or device (O_NONBLOCK, then fstat before reading). With `dir_fd`, `path` is a name
+    in that folder."""
+    flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+    try:
+        fd = os.open(path, flags, dir_fd=dir_fd)
+    except OSError as exc:
+        raise ImageError(f"cannot open: {exc.strerror or exc}") from exc
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise ImageError("not a regular file")
+        if info.st_size == 0:
+            raise ImageError("empty file")
+        if info.st_size > max_bytes:
+            raise ImageError(f"file too large ({info.st_size // 2**20} MiB)")
+        chunks = []
+        remaining = info.st_size
+        while remaining > 0:
+            chunk = os.read(fd, min(remaining, 1 << 20))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            remaining -= len(chunk)
+        return b"".join(chunks)
+    except OSError as exc:
+        raise ImageError(f"cannot read: {exc.strerror or exc}") from exc
+    finally:
+        os.close(fd)
+
+
+@dataclass(frozen=True)
+class Header:
+    format: str
+    width: int
+    height: int
+    scan_offset: int = 0  # JPEG: where the first scan starts (for the truncation check)
+    truncated: str = ""  # HEIF/AVIF: why the file is incomplete, from its boxes ("" when it is not)
+
+
+def _jpeg_header(data: bytes) -> Header | None:
+    pos, width, height = 2, 0, 0
+    n = len(data)
+    while pos + 4 <= n:
+        if data[pos] != 0xFF:
+            return None
+        marker = data[pos + 1]
+        if marker == 0xFF:  # fill byte
+            pos += 1
+            continue
+        if marker in (0xD8, 0x01) or 0xD0 <= marker <= 0xD7:
+            pos += 2
+            continue
+        (length,) = struct.unpack(">H", data[pos + 2 : pos + 4])
+        if marker in (0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF):
+            if pos + 9 > n:
+                return None
+            height, width = struct.unpack(">HH", data[pos + 5 : pos + 9])
+        if marker == 0xDA:  # start of scan: the header is over
+            return Header("jpeg", width, height, pos) if width and height else None
+        pos += 2 + length
+    return None
+
+
+def read_header(data: bytes) -> Header | None:
+    """Dimensions from the header alone, for the formats where that is cheap. None when the
+    format is not one of these (OpenCV's own pixel limit still applies to the rest)."""
+    if data[4:8] == b"ftyp":
+        container = heif.read_container(data)
+        return None if container is None else Header(container.format, container.width, container.height,
+                                                     truncated=container.truncated)
+    if data[:3] == b"\xff\xd8\xff":
+        return _jpeg_header(data)
+    if data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) >= 24:
+        width, height = struct.unpack(">II", data[16:24])
+        return Header("png", width, height)
+    if data[:2] == b"BM" and len(data) >= 26:
+        width, height = struct.unpack("<ii", data[18:26])
+        return Header("bmp", abs(width), abs(height))
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP" and len(data) >= 30:
+        chunk = data[12:16]
+        if chunk == b"VP8X":
+            width = 1 + int.from_bytes(data[24:27], "little")
+            height = 1 + int.from_bytes(data[27:30], "little")
+            return Header("webp", width, height)
+        if chunk == b"VP8 ":
+            width, height = struct.unpack("<HH", data[26:30])
+            return Header("webp", width & 0x3FFF, height & 0x3FFF)
+        if chunk == b"VP8L":
+            bits = int.from_bytes(data[21:25], "little")
+            return Header("webp", (bits & 0x3FFF) + 1, ((bits >> 14) & 0x3FFF) + 1)
+    return None
+
+
+HEIF_FORMATS = frozenset({"heic", "heif", "avif"})
+
+
+def _check(header: Header | None, data: bytes) -> None:
+    if header is None:
+        return
+    if header.truncated:
+        raise ImageError(f"truncated {header.format.upper()} ({header.truncated})")
+    if header.width <= 0 or header.height <= 0:
+        raise ImageError("invalid image header")
+    if header.width * header.height > MAX_IMAGE_PIXELS:
+        raise ImageError(
+            f"image too large to decode safely ({header.width}x{header.height} pixels)"
+        )
+    if header.format == "jpeg":
+        # Entropy-coded data never contains FF D9, so an end-of-image marker after the first
+        # scan is the cheap, reliable sign that the file is complete.
+        if data.rfind(b"\xff\xd9") < header.scan_offset:
+            raise ImageError("truncated JPEG (no end-of-image marker)")
+    elif header.format == "png" and b"IEND" not in data[-64:]:
+        raise ImageError("truncated PNG (no IEND chunk)")
+    elif header.format == "webp" and len(data) < 8 + int.from_bytes(data[4:8], "little"):
+        raise ImageError("truncated WebP (shorter than its RIFF header says)")
+    elif header.format == "bmp" and len(data) < int.from_bytes(data[2:6], "little"):
+        # Some writers leave the size field 0; it can only be shorter than a complete file.
+        raise ImageError("truncated BMP (shorter than its header says)")
+
+
+def _reduced_flag(header: Header | None, size: int) -> int:
+    """Let libjpeg decode at 1/2, 1/4 or 1/8 scale (DCT scaling) when the result is still at
+    least `size` on its shorter side: a 12 MP photo then costs a fraction of a full decode."""
+    if header is None or header.format != "jpeg":
+        return cv2.IMREAD_COLOR
+    shorter = min(header.width, header.height)
+    for factor, flag in (
+        (8, cv2.IMREAD_REDUCED_COLOR_8),
+        (4, cv2.IMREAD_REDUCED_COLOR_4),
+        (2, cv2.IMREAD_REDUCED_COLOR_2),
+    ):
+        if shorter // factor >= size:
+            return flag
+    return cv2.IMREAD_COLOR
+
+
+def _decode_bgr(data: bytes, size: int) -> np.ndarray:
+    """Checked, EXIF-rotated 8-bit BGR, at a reduced JPEG scale whose shorter side is still
+    at least `size`."""
+    header = read_header(data)
+    _check(header, data)
+    if header is not None and header.format in HEIF_FORMATS:
+        return cv2.cvtColor(heif.decode(data, header.format, size), cv2.COLOR_RGB2BGR)
+    buffer = np.frombuffer(data, dtype=np.uint8)
+    try:
+        # IMREAD_COLOR: 8-bit BGR whatever the source (grey, alpha, 16-bit), EXIF-rotated.
+        image = cv2.imdecode(buffer, _reduced_flag(header, size))
+    except cv2.error as exc:
+        raise ImageError(f"cannot decode: {str(exc).strip().splitlines()[-1]}") from exc
+    if image is None or image.size == 0:
+        raise ImageError("not a readable image (corrupt or unsupported format)")
+    if image.ndim == 2:
+        image = cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
+    return image
+
+
+def decode_image(data: bytes, size: int) -> np.ndarray:
+    """Decode encoded bytes into the model's input: (size, size, 3) uint8 RGB."""
+    return cv2.cvtColor(_square(_decode_bgr(data, size), size), cv2.COLOR_BGR2RGB)
+
+
+def _square(image: np.ndarray, size: int) -> np.ndarray:
+    """The whole picture stretched to size x size: area averaging when shrinking."""
+    interpolation = cv2.INTER_AREA if min(image.shape[:2]) >= size else cv2.INTER_LINEAR
+    return cv2.resize(image, (size, size), interpolation=interpolation)
+
+
+def load_image(path: Path, size: int) -> np.ndarray:
+    """The preprocessing used everywhere: file -> (size, size, 3) uint8 RGB."""
+    return decode_image(read_image_bytes(path), size)
+
+
+def load_thumbnail(path: Path, size: int, dir_fd: int | None = None) -> np.ndarray:
+    """A picture for people (the review page): BGR, its longer side at most `size`, the
+    aspect ratio kept. Same checks and reduced JPEG decode as `load_image`, so a hostile or
+    huge file raises ImageError instead of being decoded. With `dir_fd`, `path` is a name in
+    that folder."""
+    image = _decode_bgr(read_image_bytes(path, dir_fd=dir_fd), size)
+    height, width = image.shape[:2]
+    scale = size / max(height, width)
+    if scale >= 1:
+        return image
+    return cv2.resize(image, (max(1, round(width * scale)), max(1, round(height * scale))), interpolation=cv2.INTER_AREA)

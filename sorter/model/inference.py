@@ -1,0 +1,176 @@
+"""Classify a stream of files on one thread per core: files are decoded one per task (OpenCV
+releases the GIL) and decoded batches go through the model as tasks of the same pool
+(LiteRT releases it too), so decoding and inference share the cores without waiting on
+each other. Memory stays flat: at most 2 x workers + 1 batches are in flight.
+
+What decoders print on stderr while they work (libjpeg's "Corrupt JPEG data: ...") is kept off
+the terminal and comes back as the file's `warnings` (see `sorter.media.decoder_output`)."""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from itertools import islice
+from pathlib import Path
+
+import numpy as np
+
+from sorter.config import CLASS_NAMES, DEFAULT_BATCH_SIZE, cpu_cores
+from sorter.errors import ImageError
+from sorter.media.decoder_output import attribute, beside, captured
+from sorter.media.images import is_video_name, load_image
+from sorter.media.videos import Verdict, decide, load_frames
+from sorter.model.network import Classifier
+
+
+@dataclass(frozen=True)
+class Prediction:
+    path: Path
+    probabilities: tuple[float, ...] | None  # one per class name; None when the file could not be decoded
+    class_names: tuple[str, ...] = CLASS_NAMES
+    error: str | None = None
+    #: What the decoder printed about this file ("Corrupt JPEG data: ..."), decoded or not.
+    warnings: tuple[str, ...] = ()
+    #: A named pet of the personal model (its sub-folder: "Luna" of cats/Luna/), when recognised.
+    pet: str | None = None
+    #: A video's decision from its frames (`videos.decide`); `probabilities` are then its frames' mean.
+    video: Verdict | None = None
+
+    @property
+    def _top(self) -> int | None:
+        # A tie goes to the later class: dog over cat (as when p_dog >= 0.5 meant dog), and
+        # neither over a pet, so a coin toss leaves the photo where it is.
+        if self.probabilities is None:
+            return None
+        return max(range(len(self.probabilities)), key=lambda i: (self.probabilities[i], i))
+
+    @property
+    def label(self) -> str | None:
+        if self.video is not None:
+            return self.video.label
+        top = self._top
+        return None if top is None else self.class_names[top]
+
+    @property
+    def confidence(self) -> float | None:
+        if self.video is not None:
+            return self.video.confidence
+        top = self._top
+        return None if top is None else self.probabilities[top]
+
+
+def _decode(path: Path, size: int) -> np.ndarray | str:
+    """A photo: (size, size, 3); a video: its frames, (n, size, size, 3)."""
+    try:
+        return load_frames(path, size) if is_video_name(path.name) else load_image(path, size)
+    except ImageError as exc:
+        return str(exc)
+    except Exception as exc:  # a decoder bug must cost one file, not the run
+        return f"cannot decode: {type(exc).__name__}: {exc}"
+
+
+Decoded = tuple[np.ndarray | str, tuple[str, ...]]  # the picture or why not, and what the decoder printed
+
+
+def _predict(classifier: Classifier, decoded: list[tuple[Path, Decoded]]) -> list[Prediction]:
+    names = tuple(classifier.class_names)
+    # A video's frames join the batch: one model call for the photos and videos of a batch.
+    images = [d if d.ndim == 4 else d[None] for _, (d, _) in decoded if isinstance(d, np.ndarray)]
+    # A personal model also names the pets it recognises (`personal.PersonalClassifier`).
+    named = getattr(classifier, "predict_named", None)
+    if not images:
+        probabilities, pets = np.zeros((0, len(names))), []
+    elif named is not None:
+        probabilities, pets = named(np.concatenate(images))
+    else:
+        probabilities = classifier.predict(np.concatenate(images))
+        pets = [None] * sum(len(i) for i in images)
+    probabilities, start = np.asarray(probabilities), 0
+    predictions = []
+    for path, (result, printed) in decoded:
+        if not isinstance(result, np.ndarray):
+            predictions.append(Prediction(path, None, names, result, printed))
+            continue
+        end = start + (len(result) if result.ndim == 4 else 1)
+        rows, named_pets = probabilities[start:end], list(pets[start:end])
+        start = end
+        if result.ndim == 3:
+            predictions.append(Prediction(path, tuple(rows[0].tolist()), names, warnings=printed, pet=named_pets[0]))
+            continue
+        verdict = decide(rows, names)
+        # A named pet when most of the frames that show one agree on its name.
+        voted = [p for p in named_pets if p is not None]
+        pet = max(set(voted), key=voted.count) if voted else None
+        pet = pet if pet is not None and voted.count(pet) * 2 > verdict.pet_frames else None
+        predictions.append(Prediction(path, tuple(rows.mean(axis=0).tolist()), names, warnings=printed,
+                                      pet=pet if verdict.label != "other" else None, video=verdict))
+    return predictions
+
+
+def _features(classifier, decoded: list[tuple[Path, Decoded]]) -> list[tuple[Path, np.ndarray | str]]:
+    # What the decoder printed is kept off the terminal and dropped: `learn` reports only the
+    # photos it could not read, and a photo that decodes with a warning is still learnt from.
+    images = [d for _, (d, _) in decoded if isinstance(d, np.ndarray)]
+    rows = iter(classifier.run(np.stack(images)) if images else [])
+    return [(path, next(rows) if isinstance(result, np.ndarray) else result) for path, (result, _) in decoded]
+
+
+def features(
+    classifier, paths: Iterable[Path], *, batch_size: int = DEFAULT_BATCH_SIZE
+) -> Iterator[tuple[Path, np.ndarray | str]]:
+    """(path, pooled features) per path, in input order, for a model whose .tflite ends at its
+    pooled features (`LiteClassifier.run`); (path, why) for a file that cannot be decoded.
+    The same decoding and the same pool as `classify`: what `sorter learn` fits on is what
+    `sort` runs."""
+    return _pipeline(classifier, paths, _features, batch_size, None)
+
+
+def classify(
+    classifier: Classifier,
+    paths: Iterable[Path],
+    *,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    workers: int | None = None,
+) -> Iterator[Prediction]:
+    """Yield one Prediction per path, in input order, batch by batch.
+
+    One pool of `workers` threads (one per core) runs both kinds of task: decoding a file,
+    and running the model on a decoded batch. `classifier.predict` is therefore called from
+    several threads at once; each call then does best on one core (see LiteClassifier).
+    Measured on 2 cores (benchmarks/sort_speed.py), that beats one model call spread over
+    both cores while a separate pool decodes: the two no longer wait on each other.
+    """
+    return _pipeline(classifier, paths, _predict, batch_size, workers)
+
+
+def _pipeline(classifier, paths: Iterable[Path], run_batch, batch_size: int, workers: int | None):
+    size = classifier.image_size
+    workers = workers or cpu_cores()
+    iterator = iter(paths)
+    # fd 2 is captured for the whole stream, not per file: one redirection, not thousands.
+    with captured(), ThreadPoolExecutor(max_workers=workers) as pool:
+        decoding: deque[list[tuple[Path, Future[Decoded]]]] = deque()
+        predicting: deque[Future[list]] = deque()
+
+        def decode_next() -> None:
+            batch = list(islice(iterator, batch_size))
+            if batch:
+                decoding.append([(path, pool.submit(attribute, _decode, path, size)) for path in batch])
+
+        # Enough queued that no core idles; little enough that memory stays flat.
+        for _ in range(workers + 1):
+            decode_next()
+        try:
+            while decoding or predicting:
+                if decoding and len(predicting) < workers:
+                    batch = decoding.popleft()
+                    decode_next()
+                    decoded = [(path, future.result()) for path, future in batch]
+                    predicting.append(pool.submit(beside, run_batch, classifier, decoded))
+                else:
+                    yield from predicting.popleft().result()
+        finally:  # stopped early (Ctrl-C, an error): drop the queued work
+            for future in [*predicting, *(future for batch in decoding for _, future in batch)]:
+                future.cancel()

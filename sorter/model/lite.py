@@ -1,0 +1,239 @@
+"""The model that sort, watch and evaluate run: the trained Keras network, quantised to int8
+and run by LiteRT (XNNPACK).
+
+Why: on 2 CPU cores the float network in TensorFlow cost ~1.8 ms per 128 px image, four
+times what decoding the photo costs, so the network, not decoding, limited `sorter sort`.
+The int8 model runs ~3x faster (VNNI/AVX-512 integer kernels), its probabilities stay
+within a few hundredths of the float model's, and loading it needs no TensorFlow: `sort`
+starts in a fraction of a second. `sorter train` writes it beside the .keras model
+(MODEL.tflite); the .keras stays the source of truth for resuming and re-exporting.
+
+Exporting needs TensorFlow (train time only); running needs only `ai_edge_litert` and numpy.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import queue
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from sorter.config import BUNDLED_MODEL, CLASS_NAMES, OTHER, cpu_cores
+from sorter.errors import ModelError
+from sorter.model.network import check_model_path, import_keras, quiet_stderr, read_metadata, runtime_path
+
+
+def head_path(model_path: Path) -> Path:
+    """The float softmax layer (and its temperature) of a model whose .tflite ends at the
+    pooled features: MODEL.head.npz beside MODEL.keras."""
+    return model_path.with_suffix(".head.npz")
+
+
+def save_model(model, path: Path, calibration) -> Path:
+    """Save a Keras model as sorter models are saved: MODEL.keras (for resuming and
+    re-exporting) and beside it MODEL.tflite, its int8 export that sorting runs. Returns
+    the .tflite path. `calibration`: see `export_int8`.
+
+    A model on the backbone is exported up to its pooled features ("features"), and its
+    softmax layer ("classes") is written beside it as MODEL.head.npz, run in float by
+    `LiteClassifier`. Why: an int8 softmax output has 256 steps, so its confidence saturated
+    at 255/256 = 99.6 % for almost every photo, and neither --min-confidence nor the review
+    page could tell a doubtful photo from a sure one; in float, with a temperature fitted on
+    validation photos (`write_head`), the confidence means what it says. The features are
+    also what a personal head would be fitted on."""
+    model.save(path)
+    names = {layer.name for layer in model.layers}
+    if {"features", "classes"} <= names:
+        keras = import_keras()
+        features = keras.Model(model.input, model.get_layer("features").output)
+        kernel, bias = model.get_layer("classes").get_weights()
+        write_head(head_path(path), kernel, bias, 1.0)
+        return export_int8(features, calibration, runtime_path(path))
+    return export_int8(model, calibration, runtime_path(path))
+
+
+def write_head(path: Path, kernel: np.ndarray, bias: np.ndarray, temperature: float) -> None:
+    """Written whole (write-then-rename); plain arrays, read back with allow_pickle=False."""
+    temporary = path.with_name(path.name + ".tmp.npz")
+    np.savez(temporary, kernel=np.asarray(kernel, np.float32), bias=np.asarray(bias, np.float32),
+             temperature=np.float32(temperature))
+    temporary.replace(path)
+
+
+def read_head(path: Path) -> tuple[np.ndarray, np.ndarray, float]:
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            kernel, bias, temperature = data["kernel"], data["bias"], float(data["temperature"])
+    except (OSError, ValueError, KeyError) as exc:
+        raise ModelError(f"{path}: unreadable model head ({exc})") from exc
+    if kernel.ndim != 2 or bias.shape != (kernel.shape[1],) or not temperature > 0:
+        raise ModelError(f"{path}: not a sorter model head (kernel {kernel.shape}, bias {bias.shape})")
+    return kernel.astype(np.float64), bias.astype(np.float64), temperature
+
+
+def softmax(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
+    z = np.asarray(logits, np.float64) / temperature
+    z -= z.max(axis=1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def export_int8(model, calibration, path: Path) -> Path:
+    """Quantise a Keras model (uint8 RGB in, p_dog out) to a full-integer LiteRT model.
+
+    `calibration` is a (n, size, size, 3) uint8 array of typical *unaugmented* training
+    photos: the converter runs them through the network to choose each layer's int8 range,
+    so a few hundred real photos matter more than many. Written write-then-rename."""
+    import_keras()
+    import tensorflow as tf
+    from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
+
+    size = int(model.input_shape[1])
+    spec = tf.TensorSpec([None, size, size, 3], tf.uint8)
+    traced = tf.function(lambda x: model(tf.cast(x, tf.float32), training=False)).get_concrete_function(spec)
+    # Frozen first: the converter then sees constants it can quantise, not variables.
+    frozen = convert_variables_to_constants_v2(traced)
+
+    def representative():
+        for start in range(0, len(calibration), 8):
+            yield [calibration[start : start + 8]]
+
+    converter = tf.lite.TFLiteConverter.from_concrete_functions([frozen], model)
+    converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    converter.representative_dataset = representative
+    with quiet_stderr(), warnings.catch_warnings():
+        # "Statistics for quantized inputs were expected": the uint8 input is cast to float
+        # inside the graph, so there is no input range to give.
+        warnings.simplefilter("ignore", UserWarning)
+        data = converter.convert()
+    temporary = path.with_name(path.name + ".tmp")
+    temporary.write_bytes(data)
+    temporary.replace(path)
+    return path
+
+
+#: The class lists a model may have: two-class models output one sigmoid column, p(dog);
+#: three-class models a softmax row in this order.
+KNOWN_CLASS_NAMES = (CLASS_NAMES, (*CLASS_NAMES, OTHER))
+
+
+def class_names_of(metadata: dict[str, Any]) -> tuple[str, ...]:
+    """The model's classes, from its metadata JSON (models without one are cat/dog)."""
+    names = tuple(metadata.get("class_names") or CLASS_NAMES)
+    if names not in KNOWN_CLASS_NAMES:
+        expected = " or ".join(str(list(known)) for known in KNOWN_CLASS_NAMES)
+        raise ModelError(f"unsupported class_names {list(names)} in its metadata (expected {expected})")
+    return names
+
+
+class LiteClassifier:
+    """A LiteRT interpreter per core, each on one thread: `inference.classify` runs one
+    batch per core at once (measured on 2 cores: ~10% more than one call on both cores)
+    and an interpreter must not be shared between threads, so a call borrows a free one."""
+
+    def __init__(
+        self,
+        model_bytes: bytes,
+        metadata: dict[str, Any],
+        workers: int | None = None,
+        head: tuple[np.ndarray, np.ndarray, float] | None = None,
+    ) -> None:
+        from ai_edge_litert.interpreter import Interpreter
+
+        self.metadata = metadata
+        #: Which network this is, for the personal model fitted on its features (`sorter.model.personal`).
+        self.fingerprint = hashlib.sha256(model_bytes).hexdigest()[:32]
+        #: (kernel, bias, temperature) of a model whose .tflite ends at its pooled features.
+        self.head = head
+        self.class_names = class_names_of(metadata)
+        self._free: queue.SimpleQueue = queue.SimpleQueue()
+        # XNNPACK is applied at the first allocation, which prints "INFO: Created TensorFlow
+        # Lite XNNPACK delegate for CPU." to descriptor 2: allocate here, quietly.
+        with quiet_stderr():
+            for _ in range(workers or cpu_cores()):
+                interpreter = Interpreter(model_content=model_bytes, num_threads=1)
+                interpreter.allocate_tensors()
+                self._free.put([interpreter, None])  # None: no batch size allocated yet
+        details = interpreter.get_input_details()[0]
+        shape, outputs = [int(d) for d in details["shape"]], interpreter.get_output_details()
+        if len(shape) != 4 or shape[1] != shape[2] or shape[3] != 3 or len(outputs) != 1:
+            raise ModelError(f"not a sorter model (input {shape}, {len(outputs)} outputs)")
+        if details["dtype"] is not np.uint8:
+            raise ModelError(f"not a sorter model (input type {details['dtype'].__name__}, expected uint8)")
+        output_shape = [int(d) for d in outputs[0]["shape"]]
+        columns = output_shape[1:]
+        # One column is an old sigmoid model, p(dog); otherwise one probability per class, or
+        # the pooled features its float head turns into them.
+        if head is not None:
+            if columns != [head[0].shape[0]] or head[0].shape[1] != len(self.class_names):
+                raise ModelError(f"not a sorter model (output {output_shape}, head {list(head[0].shape)} "
+                                 f"for classes {list(self.class_names)})")
+        elif columns not in ([1], [len(self.class_names)]) or (columns == [1] and self.class_names != CLASS_NAMES):
+            raise ModelError(f"not a sorter model (output {output_shape} for classes {list(self.class_names)})")
+        self._sigmoid = columns == [1]
+        self.image_size = int(shape[1])
+        self._input, self._output = details["index"], outputs[0]["index"]
+
+    @classmethod
+    def load(cls, path: Path, metadata: dict[str, Any] | None = None) -> LiteClassifier:
+        """`path`: MODEL.tflite; its MODEL.head.npz beside it when the metadata names one."""
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise ModelError(f"{path}: cannot read model ({exc.strerror})") from exc
+        metadata = metadata or {}
+        head = read_head(path.with_name(metadata["head"]["file"])) if metadata.get("head") else None
+        try:
+            return cls(data, metadata, head=head)
+        except ModelError as exc:
+            raise ModelError(f"{path}: {exc}") from exc
+        except Exception as exc:  # LiteRT raises ValueError/RuntimeError for a bad file
+            first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise ModelError(f"{path}: cannot load model ({first_line[:200]})") from exc
+
+    def predict(self, batch):
+        """(n, size, size, 3) uint8 RGB -> (n, len(class_names)) float32 probabilities."""
+        output = self.run(batch)
+        if self.head is not None:
+            kernel, bias, temperature = self.head
+            return softmax(output @ kernel + bias, temperature).astype(np.float32)
+        if self._sigmoid:
+            return np.stack([1.0 - output[:, 0], output[:, 0]], axis=1)
+        return output
+
+    def run(self, batch) -> np.ndarray:
+        """The .tflite's own output: probabilities, or the pooled features of a model with a head."""
+        batch = np.ascontiguousarray(batch, dtype=np.uint8)
+        if len(batch) == 0:
+            columns = self.head[0].shape[0] if self.head is not None else 1 if self._sigmoid else len(self.class_names)
+            return np.zeros((0, columns), dtype=np.float32)
+        slot = self._free.get()
+        try:
+            interpreter, allocated = slot
+            if allocated != len(batch):
+                interpreter.resize_tensor_input(self._input, batch.shape)
+                interpreter.allocate_tensors()
+                slot[1] = len(batch)
+            interpreter.set_tensor(self._input, batch)
+            interpreter.invoke()
+            output = interpreter.get_tensor(self._output).reshape(len(batch), -1).astype(np.float32)
+        finally:
+            self._free.put(slot)
+        return output
+
+
+def resolve_model_path(model: Path | None) -> Path:
+    """The model the user named (or the bundled one), checked before any work starts."""
+    path = model if model is not None else BUNDLED_MODEL
+    check_model_path(path)
+    return path
+
+
+def load_classifier(model: Path | None) -> LiteClassifier:
+    """The int8 model sort, watch and evaluate run: MODEL.tflite beside the named MODEL.keras
+    (or the bundled one), with the class names its metadata records."""
+    path = resolve_model_path(model)
+    return LiteClassifier.load(runtime_path(path), read_metadata(path))

@@ -1,0 +1,360 @@
+"""The personal model `sorter learn` fits, where it lives, and how sort, watch and evaluate
+run it.
+
+It lives in `$XDG_DATA_HOME/sorter/` (default `~/.local/share/sorter/`): `personal.npz`, the
+head that replaces the model's softmax (and the heads of the user's named pets), and
+`examples.npz`, the photos it was fitted on (their features, labels and identities), so that
+corrections from several folders and runs accumulate. Both are written whole and renamed into
+place: a reader (a `sorter watch` picking up the new model) never sees half of one.
+
+A personal model belongs to the model whose features it was fitted on (its `base`: a hash of
+that MODEL.tflite). It is applied to that model only: to the bundled model by default, and
+with `--model PATH` only when it was learnt on that same model. A new bundled model (an
+upgrade) therefore runs without it until `sorter learn` is run again.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from sorter.config import CLASS_FOLDERS, OTHER
+from sorter.errors import SorterError
+from sorter.model.heads import Head
+
+PERSONAL_NAME = "personal.npz"
+EXAMPLES_NAME = "examples.npz"
+FORMAT = "sorter-personal/1"
+
+
+def said(label: str) -> str:
+    """How a kind names a label: cat, dog, neither."""
+    return "neither" if label == OTHER else label
+
+
+def decision_name(decision: str, pet: str | None) -> str:
+    """How a kind names sorter's decision: cat, neither, unsure, cats/Luna."""
+    return f"{CLASS_FOLDERS[decision]}/{pet}" if pet else decision
+
+
+def placed_name(label: str, pet: str | None) -> str:
+    """How a kind names where the user has a photo: cat, neither, cats/Luna."""
+    return decision_name(said(label), pet)
+
+
+def personal_dir() -> Path:
+    """$XDG_DATA_HOME/sorter, or ~/.local/share/sorter (the XDG spec ignores a relative value)."""
+    base = os.environ.get("XDG_DATA_HOME", "")
+    return (Path(base) if os.path.isabs(base) else Path.home() / ".local" / "share") / "sorter"
+
+
+def model_file() -> Path:
+    return personal_dir() / PERSONAL_NAME
+
+
+def examples_file() -> Path:
+    return personal_dir() / EXAMPLES_NAME
+
+
+def damaged(path: Path, why: str) -> SorterError:
+    return SorterError(f"{path}: damaged personal model ({why}); delete it with `sorter learn --forget`")
+
+
+def normalised(features: np.ndarray) -> np.ndarray:
+    """Features scaled to unit length: what the named-pet heads see. A pet is told from other
+    cats by the direction of its features, not by how bright or busy the photo is."""
+    features = np.asarray(features, np.float64)
+    return features / np.maximum(np.linalg.norm(features, axis=1, keepdims=True), 1e-12)
+
+
+@dataclass(frozen=True)
+class PetHead:
+    """The named pets of one species: a softmax over (any other cat, Luna, Milo, ...) on
+    normalised features. A photo is a named pet's when its probability reaches `threshold`."""
+
+    species: str
+    names: tuple[str, ...]
+    head: Head
+    threshold: float
+
+    def recognise(self, features: np.ndarray) -> list[str | None]:
+        if not len(features):
+            return []
+        p = self.head.probabilities(normalised(features))[:, 1:]
+        best = p.argmax(axis=1)
+        return [self.names[b] if p[i, b] >= self.threshold else None for i, b in enumerate(best)]
+
+
+@dataclass(frozen=True)
+class PersonalModel:
+    base: str  # the fingerprint of the model it was fitted on
+    class_names: tuple[str, ...]
+    head: Head
+    photos: int  # photos the user placed that it learnt from
+    pets: tuple[PetHead, ...] = ()
+
+    def describe(self, base_name: str) -> str:
+        """"bundled model + 37 corrections" (+ "2 named pets")."""
+        parts = [base_name, f"{self.photos} correction" + "s" * (self.photos != 1)]
+        named = sum(len(p.names) for p in self.pets)
+        if named:
+            parts.append(f"{named} named pet" + "s" * (named != 1))
+        return " + ".join(parts)
+
+
+def write_model(model: PersonalModel, path: Path | None = None) -> Path:
+    path = path or model_file()
+    arrays: dict[str, np.ndarray] = {
+        "format": np.array(FORMAT), "base": np.array(model.base), "class_names": np.array(model.class_names),
+        "kernel": model.head.kernel, "bias": model.head.bias, "temperature": np.float64(model.head.temperature),
+        "photos": np.int64(model.photos), "pet_species": np.array([p.species for p in model.pets], dtype=str),
+    }
+    for pets in model.pets:
+        prefix = f"pets_{pets.species}_"
+        arrays |= {prefix + "names": np.array(pets.names), prefix + "kernel": pets.head.kernel,
+                   prefix + "bias": pets.head.bias, prefix + "threshold": np.float64(pets.threshold)}
+    write_arrays(path, arrays)
+    return path
+
+
+def write_arrays(path: Path, arrays: dict[str, np.ndarray]) -> None:
+    """np.savez, written whole under a temporary name and renamed into place."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp.npz")
+    try:
+        np.savez(temporary, **arrays)
+        with open(temporary, "rb") as f:
+            os.fsync(f.fileno())
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
+def read_model(path: Path | None = None) -> PersonalModel | None:
+    """The personal model, or None when there is none. A file that is not one is an error
+    naming the file and `sorter learn --forget`, never a traceback."""
+    path = path or model_file()
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            if str(data["format"]) != FORMAT:
+                raise damaged(path, f"format {str(data['format'])[:40]!r}")
+            names = tuple(str(n) for n in data["class_names"])
+            head = Head(data["kernel"].astype(np.float64), data["bias"].astype(np.float64), float(data["temperature"]))
+            pets = []
+            for species in (str(s) for s in data["pet_species"]):
+                prefix = f"pets_{species}_"
+                pet_head = Head(data[prefix + "kernel"].astype(np.float64), data[prefix + "bias"].astype(np.float64))
+                pet_names = tuple(str(n) for n in data[prefix + "names"])
+                pets.append(PetHead(species, pet_names, pet_head, float(data[prefix + "threshold"])))
+            model = PersonalModel(str(data["base"]), names, head, int(data["photos"]), tuple(pets))
+    except FileNotFoundError:
+        return None
+    except SorterError:
+        raise
+    except Exception as exc:  # a truncated or foreign file: zipfile, numpy and KeyError all say so differently
+        raise damaged(path, f"{type(exc).__name__}: {str(exc)[:120]}") from exc
+    if head.kernel.ndim != 2 or head.kernel.shape[1] != len(names) or head.bias.shape != (len(names),):
+        raise damaged(path, f"kernel {list(head.kernel.shape)} for classes {list(names)}")
+    if not np.isfinite(head.kernel).all() or not head.temperature > 0:
+        raise damaged(path, "not finite")
+    for pets in model.pets:
+        if pets.head.kernel.shape != (head.kernel.shape[0], len(pets.names) + 1):
+            raise damaged(path, f"the head of the named {pets.species}s has the wrong shape")
+    return model
+
+
+@dataclass(frozen=True)
+class Examples:
+    """The photos the user placed, accumulated over folders and runs, one row each, keyed by
+    the file's identity (device, inode, size): finding the same photo again (learn run twice,
+    or the photo moved once more) updates its row instead of adding one."""
+
+    base: str
+    identities: np.ndarray  # (n, 3) int64
+    features: np.ndarray  # (n, features) float32
+    labels: np.ndarray  # (n,) str: cat, dog, other
+    pets: np.ndarray  # (n,) str: the named pet, or ""
+    was: np.ndarray  # (n,) str: what sorter had decided (cat, dog, neither, unsure, cats/Luna), or ""
+    paths: np.ndarray  # (n,) str: where it was found
+
+    @classmethod
+    def empty(cls, base: str, n_features: int) -> Examples:
+        return cls(base, np.zeros((0, 3), np.int64), np.zeros((0, n_features), np.float32),
+                   *(np.zeros(0, dtype=str) for _ in range(4)))
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def subset(self, rows: np.ndarray) -> Examples:
+        return Examples(self.base, self.identities[rows], self.features[rows], self.labels[rows], self.pets[rows],
+                        self.was[rows], self.paths[rows])
+
+    def placed(self) -> np.ndarray:
+        """Where the user has each photo, as `was` names sorter's decisions: cat, cats/Luna, neither."""
+        return np.array([placed_name(str(label), str(pet)) for label, pet in zip(self.labels, self.pets, strict=True)],
+                        dtype=str)
+
+    def kept(self) -> np.ndarray:
+        """Mask of the photos sorter decided about that the user left as they were (anchors)."""
+        return self.was == self.placed() if len(self) else np.zeros(0, bool)
+
+    def index(self) -> dict[tuple[int, int, int], int]:
+        return {tuple(int(v) for v in row): i for i, row in enumerate(self.identities)}
+
+    def merged(self, rows: list[tuple[tuple[int, int, int], np.ndarray, str, str, str, str]]) -> Examples:
+        """These rows (identity, features, label, pet, was, path) added, or replacing the row
+        of the same identity."""
+        index = self.index()
+        keep = np.ones(len(self), bool)
+        for identity, *_ in rows:
+            if identity in index:
+                keep[index[identity]] = False
+        if not rows:
+            return self
+        columns = list(zip(*rows, strict=True))
+        return Examples(
+            self.base,
+            np.concatenate([self.identities[keep], np.array(columns[0], np.int64).reshape(-1, 3)]),
+            np.concatenate([self.features[keep], np.array(columns[1], np.float32)]),
+            *(np.concatenate([old[keep], np.array(new, dtype=str)])
+              for old, new in zip((self.labels, self.pets, self.was, self.paths), columns[2:], strict=True)),
+        )
+
+
+def read_examples(path: Path | None = None) -> Examples | None:
+    path = path or examples_file()
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            examples = Examples(str(data["base"]), data["identities"].astype(np.int64), data["features"].astype(np.float32),
+                                *(data[k].astype(str) for k in ("labels", "pets", "was", "paths")))
+    except FileNotFoundError:
+        return None
+    except Exception as exc:
+        raise damaged(path, f"{type(exc).__name__}: {str(exc)[:120]}") from exc
+    n = len(examples.labels)
+    if examples.identities.shape != (n, 3) or len(examples.features) != n or not (
+        len(examples.pets) == len(examples.was) == len(examples.paths) == n
+    ):
+        raise damaged(path, "its columns differ in length")
+    return examples
+
+
+def write_examples(examples: Examples, path: Path | None = None) -> Path:
+    path = path or examples_file()
+    write_arrays(path, {"base": np.array(examples.base), "identities": examples.identities, "features": examples.features,
+                        "labels": examples.labels, "pets": examples.pets, "was": examples.was, "paths": examples.paths})
+    return path
+
+
+def stamp(path: Path) -> tuple[int, int, int] | None:
+    """What changes when the file is replaced: (mtime, size, inode), or None when absent."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_mtime_ns, st.st_size, st.st_ino
+
+
+class PersonalClassifier:
+    """The model with the personal head instead of its own softmax: the same features (the
+    int8 .tflite), a head fitted on the user's corrections, and the user's named pets."""
+
+    def __init__(self, base, model: PersonalModel, base_name: str) -> None:
+        self.base = base
+        self.model = model
+        self.image_size = base.image_size
+        self.class_names = tuple(base.class_names)
+        self.metadata = getattr(base, "metadata", {})
+        self.fingerprint = base.fingerprint
+        self.head = (model.head.kernel, model.head.bias, model.head.temperature)
+        self.description = model.describe(base_name)
+        self._pets = {p.species: p for p in model.pets}
+
+    def run(self, batch) -> np.ndarray:
+        return self.base.run(batch)
+
+    def predict(self, batch) -> np.ndarray:
+        return self.predict_named(batch)[0]
+
+    def predict_named(self, batch) -> tuple[np.ndarray, list[str | None]]:
+        """Probabilities per class, and the named pet (or None) of each photo."""
+        features = self.base.run(batch)
+        p = self.model.head.probabilities(features)
+        # The label as `inference.Prediction` picks it: a tie goes to the later class.
+        top = p.shape[1] - 1 - np.argmax(p[:, ::-1], axis=1)
+        pets: list[str | None] = [None] * len(p)
+        for species, heads in self._pets.items():
+            if species not in self.class_names:
+                continue
+            rows = np.flatnonzero(top == self.class_names.index(species))
+            for row, name in zip(rows, heads.recognise(features[rows]), strict=True):
+                pets[row] = name
+        return p.astype(np.float32), pets
+
+
+def base_name(model: Path | None) -> str:
+    return "bundled model" if model is None else f"model {model}"
+
+
+def personalise(classifier, model: Path | None = None, use: bool = True):
+    """`classifier` with the personal head when there is a personal model fitted on this very
+    model (and `use`); else `classifier` itself. A model without pooled features (an older
+    bundled model), or a classifier that is not one (a test's fake), is returned as it is."""
+    if not use or getattr(classifier, "head", None) is None or getattr(classifier, "fingerprint", None) is None:
+        return classifier
+    personal = read_model()
+    if personal is None or personal.base != classifier.fingerprint or personal.class_names != tuple(classifier.class_names):
+        return classifier
+    return PersonalClassifier(classifier, personal, base_name(model))
+
+
+def load_classifier(model: Path | None, use: bool = True):
+    """What sort, watch and evaluate run: the model (`lite.load_classifier`), personalised."""
+    from sorter.model import lite
+
+    return personalise(lite.load_classifier(model), model, use)
+
+
+def describe(classifier, model: Path | None) -> str:
+    """"bundled model", "model PATH", or with a personal head "bundled model + 37 corrections"."""
+    return getattr(classifier, "description", None) or base_name(model)
+
+
+class Follower:
+    """For `watch`: the personal model as it is now. `check` between batches costs one stat;
+    when learn has written a new one, the head is read again (the .tflite stays loaded)."""
+
+    def __init__(self, base, model: Path | None, use: bool) -> None:
+        self.base, self.model, self.use = base, model, use
+        self._stamp = stamp(model_file()) if use else None
+        self.classifier = personalise(base, model, use)
+
+    def check(self) -> str | None:
+        """None when nothing changed; else a line for the log (the new model, or why the old one stays)."""
+        if not self.use or stamp(model_file()) == self._stamp:
+            return None
+        self._stamp = stamp(model_file())
+        try:
+            self.classifier = personalise(self.base, self.model, self.use)
+        except SorterError as exc:
+            return f"{exc}; still sorting with {describe(self.classifier, self.model)}"
+        return f"now sorting with {describe(self.classifier, self.model)}"
+
+
+def forget() -> list[Path]:
+    """Delete the personal model and its examples; returns what was deleted."""
+    removed = []
+    for path in (model_file(), examples_file()):
+        try:
+            path.unlink()
+            removed.append(path)
+        except FileNotFoundError:
+            pass
+    try:
+        personal_dir().rmdir()
+    except OSError:
+        pass  # not empty (something of the user's) or already gone
+    return removed

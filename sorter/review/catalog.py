@@ -1,0 +1,235 @@
+"""The photos the review server shows: every image of the folder that sorter lists, where it
+is now, grouped as the review page groups them (cats/, dogs/, each reason photos were left
+in place for), least confident first.
+
+Where each photo's label and confidence come from:
+- in `cats/` or `dogs/`: the journal, which records every move with what the photo was filed
+  as; a photo moved again by a review keeps the model's words and gains the person's
+  (`choice`); a photo put there by hand has no confidence;
+- left in place: the last sort's verdict (`.sorter/left.jsonl`: neither, unsure at 61%,
+  unreadable ...); a photo with none (it arrived after the sort) is "not sorted yet".
+
+Memory: one `Photo` (slots, about 250 bytes with its path) per image, plus, while it is
+built, one entry per journaled move: 100,000 photos cost about 40 MB. Pure bookkeeping after
+`load_catalog`: moving a photo here changes nothing on disk (that is `session.py`).
+"""
+
+from __future__ import annotations
+
+import bisect
+import os
+import stat
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sorter.config import CLASS_FOLDERS, OTHER, REVIEW_RUN_PREFIX, STATE_DIR
+from sorter.files.planning import LEFT_IN_PLACE, reason_kind
+from sorter.review.page import MAX_REASON_GROUPS
+
+#: Photos sent per group at a time: the page's "show 100 more".
+PAGE = 100
+#: What a card's buttons say, by where its photo is.
+CURRENT = {"cats": "cat", "dogs": "dog"}
+#: The group of photos a person put back in place.
+PUT_BACK = "you said neither"
+#: The group of photos in place that no sort has judged (they arrived after it).
+UNSORTED = ("unsorted", "not sorted yet")
+
+
+@dataclass(slots=True)
+class Photo:
+    id: int
+    path: str  # relative to the folder, where it is now
+    status: str  # "moved" (in cats/ or dogs/), or why it is in place: "neither", "unsure", ...
+    label: str | None = None  # what the model said
+    confidence: float | None = None
+    reason: str | None = None
+    origin: str | None = None  # where sorter first found it, for a photo it moved
+    choice: str | None = None  # "cat", "dog" or "other", once a person said so
+    group: str = ""  # its Group's key
+
+    @property
+    def folder(self) -> str:
+        return self.path.split("/", 1)[0] if "/" in self.path else ""
+
+    @property
+    def current(self) -> str:
+        """Which button is pressed: "cat", "dog", or "neither" for a photo in place."""
+        return CURRENT.get(self.folder, "neither")
+
+    def sort_key(self) -> tuple[float, int]:
+        # A photo without a confidence (unreadable, put there by hand) counts as 0, as on the review page.
+        return (self.confidence or 0.0, self.id)
+
+
+@dataclass
+class Group:
+    key: str  # "g0", "g1", ...: what the page calls it
+    status: str
+    title: str  # "cats/", or the reason's kind
+    rank: int  # its place on the page
+    members: list[tuple[float, int]] = field(default_factory=list)  # sort keys, least confident first
+
+    def to_json(self) -> dict:
+        return {"key": self.key, "status": self.status, "title": self.title, "count": len(self.members), "rank": self.rank}
+
+
+@dataclass(frozen=True)
+class Filed:
+    """What the journal says of a photo sorter moved and that is still where it put it."""
+
+    origin: str
+    label: str | None
+    confidence: float | None
+    choice: str | None
+
+
+class Catalog:
+    def __init__(self, root: Path) -> None:
+        import secrets
+
+        self.root = root
+        #: Names this catalog's numbering: a page loaded from an older catalog (before another
+        #: sorter changed the folder) must not move photo 17 of this one.
+        self.generation = secrets.token_hex(4)
+        self.photos: list[Photo] = []
+        self.groups: dict[str, Group] = {}
+        self._by_title: dict[tuple[str, str], str] = {}
+
+    def add(self, photo: Photo) -> None:
+        photo.id = len(self.photos)
+        self.photos.append(photo)
+        self._place(photo)
+
+    def _group_of(self, photo: Photo) -> tuple[str, str]:
+        if photo.folder in CLASS_FOLDERS.values():
+            return ("moved", f"{photo.folder}/")
+        if photo.choice == OTHER:
+            return ("neither", PUT_BACK)
+        if photo.status == UNSORTED[0]:
+            return UNSORTED
+        return (photo.status, reason_kind(photo.reason))
+
+    def _place(self, photo: Photo) -> None:
+        status, title = self._group_of(photo)
+        key = self._by_title.get((status, title))
+        if key is None:
+            reasons = sum(g.status != "moved" for g in self.groups.values())
+            if status != "moved" and title != PUT_BACK and reasons >= MAX_REASON_GROUPS:
+                title = "other reasons"
+                key = self._by_title.get((status, title))
+        if key is None:
+            key = f"g{len(self.groups)}"
+            self.groups[key] = Group(key, status, title, rank=len(self.groups))
+            self._by_title[(status, title)] = key
+        photo.group = key
+        bisect.insort(self.groups[key].members, photo.sort_key())
+
+    def move(self, photo: Photo, path: str, choice: str | None) -> None:
+        """Bookkeeping after the file moved: `photo` is at `path` now, filed by a person as `choice`."""
+        members = self.groups[photo.group].members
+        del members[bisect.bisect_left(members, photo.sort_key())]
+        if photo.origin is None and photo.current == "neither":
+            photo.origin = photo.path  # where "Neither" sends it back to later
+        photo.path, photo.choice = path, choice
+        self._place(photo)
+
+    def order(self) -> None:
+        """Rank the groups as the review page does: cats/ and dogs/, then what stayed by
+        status and largest first. Done once, after loading: later groups go last, so the page
+        a person is working on never reshuffles."""
+        statuses = {s: i for i, s in enumerate(("moved", *LEFT_IN_PLACE))}
+        ranked = sorted(
+            self.groups.values(),
+            key=lambda g: (statuses.get(g.status, len(statuses)), g.status, -len(g.members), g.title),
+        )
+        for rank, group in enumerate(ranked):
+            group.rank = rank
+
+    def page(self, key: str, after: int | None = None, limit: int = PAGE) -> list[Photo]:
+        """Up to `limit` photos of a group, least confident first, from just after photo
+        `after` (a cursor, not an offset: photos moving in or out meanwhile shift nothing)."""
+        members = self.groups[key].members
+        start = 0 if after is None else bisect.bisect_right(members, self.photos[after].sort_key())
+        return [self.photos[i] for _, i in members[start:start + limit]]
+
+
+def _is_real_file(root: Path, rel: str) -> bool:
+    """`rel` is a regular file below `root` reached through real folders only (no link on the way)."""
+    path = root
+    parts = rel.split("/")
+    for n, part in enumerate(parts):
+        if part in ("", ".", "..") or (n == 0 and part == STATE_DIR):
+            return False
+        path = path / part
+        try:
+            mode = os.lstat(path).st_mode
+        except OSError:
+            return False
+        if not (stat.S_ISREG(mode) if n == len(parts) - 1 else stat.S_ISDIR(mode)):
+            return False
+    return True
+
+
+def filed_photos(root: Path, state) -> dict[str, Filed]:
+    """Where each photo sorter moved is now (relative path) -> what the journal says of it,
+    following a photo through every move still in force (a sort, then a review)."""
+    from sorter.files.journal import sorted_moves
+
+    filed: dict[str, Filed] = {}
+    for move in sorted_moves(root, state):
+        if move.seq != move.group:
+            continue  # a companion: it goes where its photo goes
+        before = filed.pop(move.src, None)
+        if move.run.startswith(REVIEW_RUN_PREFIX):
+            filed[move.dst] = Filed(
+                before.origin if before else move.src, before and before.label, before and before.confidence, move.label
+            )
+        else:
+            filed[move.dst] = Filed(before.origin if before else move.src, move.label, move.confidence, None)
+    return filed
+
+
+def load_catalog(root: Path, state) -> Catalog:
+    """Every image sorter lists in the folder (`state`: the journal, settled), grouped and ordered."""
+    from sorter.files.folder import output_folders
+    from sorter.files.verdicts import read_verdicts
+    from sorter.media.images import Skipped, is_image_name, scan_folder
+
+    filed = filed_photos(root, state)
+    verdicts = read_verdicts(root)
+    catalog = Catalog(root)
+
+    def add(rel: str) -> None:
+        info = filed.pop(rel, None)
+        folder = rel.split("/", 1)[0] if "/" in rel else ""
+        if folder in CLASS_FOLDERS.values():
+            label = next(k for k, v in CLASS_FOLDERS.items() if v == folder)
+            if info is None:
+                catalog.add(Photo(0, rel, "moved", label))
+            else:
+                catalog.add(Photo(0, rel, "moved", info.label or label, info.confidence, None, info.origin, info.choice))
+            return
+        verdict = verdicts.get(rel)
+        if info is not None and info.choice is not None:  # put back by a review
+            catalog.add(Photo(0, rel, "neither", info.label, info.confidence, PUT_BACK, info.origin, info.choice))
+        elif verdict is not None:
+            catalog.add(Photo(0, rel, verdict.status, verdict.label, verdict.confidence, verdict.reason))
+        else:
+            catalog.add(Photo(0, rel, UNSORTED[0], reason=UNSORTED[1]))
+
+    for where, exclude in [*((root / f, frozenset()) for f in CLASS_FOLDERS.values()), (root, output_folders())]:
+        for entry in scan_folder(where, exclude=exclude):
+            if not isinstance(entry, Skipped):  # symbolic links and FIFOs: never served, never moved
+                add(os.path.relpath(entry, root))
+    # Photos in subfolders (a --recursive sort, put back where they came from, or a named pet's
+    # cats/Luna/): only those sorter has a word about, so the folder's whole tree is never walked.
+    deeper = {
+        rel for rel in [*verdicts, *filed]
+        if "/" in rel and (rel.split("/", 1)[0] not in CLASS_FOLDERS.values() or rel.count("/") > 1)
+    }
+    for rel in sorted(deeper):
+        if is_image_name(os.path.basename(rel)) and _is_real_file(root, rel):
+            add(rel)
+    catalog.order()
+    return catalog

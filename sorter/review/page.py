@@ -1,0 +1,293 @@
+"""The review page of a sort: `DIR/.sorter/review.html`, thumbnails grouped by where each
+photo went (cats/, dogs/, and each reason photos were left in place for), least confident
+first, each linking to the file where it now is.
+
+One static file that opens offline from the folder itself: thumbnails are small JPEGs in
+data: URIs, and there is no script. Memory stays bounded whatever the folder's size: a group
+keeps its count and, in a heap, only its `per_group` least confident photos, and thumbnails
+are made for those alone, once the run is over, from each file where it now is.
+"""
+
+from __future__ import annotations
+
+import heapq
+import html
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import quote
+
+from sorter.config import REVIEW_PAGE, STATE_DIR
+from sorter.files.planning import LEFT_IN_PLACE, reason_kind
+
+#: Photos shown per group: the least confident, which are the ones worth a look.
+PER_GROUP = 100
+#: Longer side of a thumbnail, in pixels (and in CSS pixels on the page).
+THUMB_PX = 128
+#: Measured on 100 of the dataset's photos at 128 px: 2.6 KB a thumbnail (70: 3.1 KB; Huffman
+#: tables optimised save 10 %), 3.5 KiB in base64.
+JPEG_QUALITY = 60
+#: Distinct reasons shown as groups of their own; further ones join their status's "other reasons".
+MAX_REASON_GROUPS = 24
+#: Statuses whose file is not worth decoding again, or is not a regular file where it was found.
+NO_PREVIEW = frozenset({"unreadable", "skipped", "vanished"})
+#: Statuses whose file is no longer (or never was) a regular file at that path: no link.
+NO_LINK = frozenset({"skipped", "vanished"})
+
+
+def page_path(root: Path) -> Path:
+    return root / STATE_DIR / REVIEW_PAGE
+
+
+@dataclass(frozen=True)
+class Entry:
+    where: Path  # where the file is now
+    came_from: str | None  # relative to the folder, for a moved file
+    status: str
+    label: str | None
+    confidence: float | None
+    reason: str | None
+    companions: tuple[str, ...] = ()  # names of the files that went (or stayed) with it
+
+
+@dataclass
+class Group:
+    status: str  # "moved" for cats/ and dogs/
+    title: str  # "cats/", or the reason's kind
+    count: int = 0
+    kept: list[tuple[float, int, Entry]] = field(default_factory=list)  # heap: most confident on top
+
+    def add(self, entry: Entry, seq: int, limit: int) -> None:
+        self.count += 1
+        # Ties keep the earlier file. A file without a confidence (unreadable) counts as 0.
+        item = (-(entry.confidence or 0.0), -seq, entry)
+        if len(self.kept) < limit:
+            heapq.heappush(self.kept, item)
+        else:
+            heapq.heappushpop(self.kept, item)
+
+    def shown(self) -> list[Entry]:
+        """The kept photos, least confident first."""
+        return [entry for _, _, entry in sorted(self.kept, key=lambda item: (-item[0], -item[1]))]
+
+
+class ReviewPage:
+    """Collects a run's results one at a time (`add`), then writes the page (`write`)."""
+
+    def __init__(self, root: Path, *, per_group: int | None = None) -> None:
+        self.root = root
+        self.per_group = per_group or PER_GROUP
+        self.groups: dict[tuple[str, str], Group] = {}
+        self.count = 0
+        #: What sorted the photos, when it is not the bundled model alone ("bundled model + 37 corrections").
+        self.model = ""
+
+    def add(self, result) -> None:
+        """Take one `sorting.results.FileResult`; a planned (dry-run) result has nothing to show."""
+        if result.status == "planned":
+            return
+        if result.status == "moved":
+            key = ("moved", f"{self._rel(result.destination.parent)}/")
+            where, came_from = result.destination, self._rel(result.path)
+        else:
+            key = (result.status, reason_kind(result.reason))
+            where, came_from = result.path, None
+            if key not in self.groups and sum(g.status != "moved" for g in self.groups.values()) >= MAX_REASON_GROUPS:
+                key = (result.status, "other reasons")
+        group = self.groups.get(key)
+        if group is None:
+            group = self.groups[key] = Group(*key)
+        self.count += 1
+        reason = None if result.reason is None else result.reason[:300]
+        companions = tuple((dst or src).name for src, dst in result.companions)
+        entry = Entry(where, came_from, result.status, result.label, result.confidence, reason, companions)
+        group.add(entry, self.count, self.per_group)
+
+    def _rel(self, path: Path) -> str:
+        try:
+            return str(path.relative_to(self.root))
+        except ValueError:
+            return str(path)
+
+    def ordered_groups(self) -> list[Group]:
+        """cats/ and dogs/ first, then what was left in place by status and largest group first."""
+        order = {status: i for i, status in enumerate(("moved", *LEFT_IN_PLACE))}
+        return sorted(self.groups.values(), key=lambda g: (order.get(g.status, len(order)), g.status, -g.count, g.title))
+
+    def write(self) -> Path:
+        """Write the page (atomically: a reader never sees half of it) and return its path."""
+        groups = self.ordered_groups()
+        thumbnails = _thumbnails([e for g in groups for e in g.shown() if e.status not in NO_PREVIEW])
+        path = page_path(self.root)
+        temporary = path.with_name(path.name + ".tmp")
+        temporary.unlink(missing_ok=True)
+        # A new file, never one that is there already (a link put there would be written through).
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
+        with open(fd, "w", encoding="utf-8") as f:
+            f.write(_head(self.root, self.count, groups, self.model))
+            for n, group in enumerate(groups):
+                f.write(self._section(n, group, thumbnails))
+            f.write("</main>\n</body>\n</html>\n")
+        os.replace(temporary, path)
+        return path
+
+    def _section(self, n: int, group: Group, thumbnails: dict[Path, tuple[str, int, int]]) -> str:
+        shown = group.shown()
+        if group.status == "moved":
+            heading = f'Moved to <span class="where">{_text(group.title)}</span>'
+            attributes = f'data-status="moved" data-folder="{_text(group.title.rstrip("/"))}"'
+        else:
+            heading = f'Left in place: {_text(group.status)} <span class="why">{_text(group.title)}</span>'
+            attributes = f'data-status="{_text(group.status)}" data-reason="{_text(group.title)}"'
+        note = ""
+        if len(shown) < group.count:
+            note = f'<p class="note">showing the {len(shown):,} least confident of {group.count:,}</p>\n'
+        cards = "".join(self._card(entry, thumbnails.get(entry.where)) for entry in shown)
+        return (
+            f'<section id="g{n}" class="group {_text(group.status)}" {attributes} data-count="{group.count}">\n'
+            f'<h2>{heading} <span class="count">{group.count:,}</span></h2>\n{note}'
+            f'<div class="grid">\n{cards}</div>\n</section>\n'
+        )
+
+    def _card(self, entry: Entry, thumbnail: tuple[str, int, int] | None) -> str:
+        from sorter.media.images import is_video_name
+        from sorter.media.container import duration
+
+        name = self._rel(entry.where)
+        title = name if entry.came_from is None else f"{name} (was {entry.came_from})"
+        if entry.reason:
+            title += f": {entry.reason}"
+        with_it = ""
+        if entry.companions:
+            title += f" (with {', '.join(entry.companions)})"
+            extensions = sorted({os.path.splitext(n)[1].lstrip(".").upper() or n for n in entry.companions})
+            with_it = f'<span class="with">+ {_text(" ".join(extensions))}</span>'
+
+        if thumbnail is not None:
+            uri, width, height = thumbnail
+            picture = f'<img src="{uri}" width="{width}" height="{height}" alt="{_text(name)}">'
+        else:
+            picture = f'<span class="none">{"no preview" if entry.status != "vanished" else "gone"}</span>'
+        if entry.status not in NO_LINK:
+            picture = f'<a href="{_href(self.root, entry.where)}">{picture}</a>'
+        if is_video_name(name):  # its thumbnail is its middle frame: say it is a video, and how long
+            seconds = duration(entry.where) if entry.status not in NO_LINK else None
+            length = "" if seconds is None else f" {int(seconds // 60)}:{round(seconds % 60):02d}"
+            with_it += f'<span class="video">&#9654; video{length}</span>'
+        if entry.confidence is not None:
+            label = "neither" if entry.status == "neither" else entry.label
+            caption = f'<b>{_text(label or "")} {entry.confidence:.1%}</b>'
+        else:
+            caption = f'<b class="bad">{_text(entry.status)}</b>'  # the reason heads the group, and is in the title
+        return (
+            f'<figure title="{_text(title)}"><div class="pic">{picture}</div>'
+            f'<figcaption>{caption}<span class="name">{_text(os.path.basename(name))}</span>{with_it}'
+            '</figcaption></figure>\n'
+        )
+
+
+def _text(value: str) -> str:
+    """Escaped for HTML text and attributes; a name that is not UTF-8 shows U+FFFD."""
+    return html.escape(value.encode("utf-8", "surrogateescape").decode("utf-8", "replace"))
+
+
+def _href(root: Path, path: Path) -> str:
+    """The page lives in DIR/.sorter/: a relative link, every byte of the name URL-quoted."""
+    return "../" + quote(os.fsencode(path.relative_to(root)), safe="/")
+
+
+def _thumbnails(entries: list[Entry]) -> dict[Path, tuple[str, int, int]]:
+    """data: URI, width and height of each entry's thumbnail; none for a file that cannot
+    be decoded (it gets a placeholder). Decoded on one thread per core (OpenCV releases the GIL)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from sorter.config import cpu_cores
+    from sorter.media.decoder_output import captured
+
+    # Sorting already reported what the decoders say of these files: not a second time, raw.
+    with captured(), ThreadPoolExecutor(max_workers=cpu_cores()) as pool:
+        made = pool.map(_thumbnail, [entry.where for entry in entries])
+        return {entry.where: thumb for entry, thumb in zip(entries, made, strict=True) if thumb is not None}
+
+
+def _thumbnail(path: Path) -> tuple[str, int, int] | None:
+    import base64
+
+    import cv2
+
+    from sorter.media.decoder_output import quietly
+    from sorter.media.images import is_video_name, load_thumbnail
+    from sorter.media.videos import middle_frame
+
+    try:
+        image = quietly(middle_frame if is_video_name(path.name) else load_thumbnail, path, THUMB_PX)
+    except Exception:  # ImageError, and a decoder bug costs one thumbnail, not the page (see inference._decode)
+        return None
+    ok, data = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY, cv2.IMWRITE_JPEG_OPTIMIZE, 1])
+    if not ok:
+        return None
+    height, width = image.shape[:2]
+    return f"data:image/jpeg;base64,{base64.b64encode(data.tobytes()).decode('ascii')}", width, height
+
+
+def _head(root: Path, total: int, groups: list[Group], model: str = "") -> str:
+    from datetime import datetime
+
+    moved = sum(g.count for g in groups if g.status == "moved")
+    files = f"{total:,} file" + "s" * (total != 1)
+    chips = "".join(
+        f'<a class="chip {_text(g.status)}" href="#g{n}">'
+        f'{_text(g.title if g.status == "moved" else g.status + ": " + g.title)} <b>{g.count:,}</b></a>\n'
+        for n, g in enumerate(groups)
+    )
+    return f"""<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>sorter: {_text(root.name)}</title>
+<style>
+body {{ font: 14px/1.4 system-ui, -apple-system, "Segoe UI", sans-serif; color: #1d2329; background: #f6f7f9;
+  margin: 0; }}
+header {{ background: #fff; border-bottom: 1px solid #dde1e6; padding: 16px 24px 12px; }}
+h1 {{ font-size: 20px; margin: 0 0 2px; overflow-wrap: anywhere; }}
+.sub {{ color: #5a6570; margin: 0 0 10px; }}
+nav {{ display: flex; flex-wrap: wrap; gap: 6px; }}
+.chip {{ border: 1px solid #cfd5db; border-left: 4px solid var(--c); border-radius: 4px; padding: 2px 8px;
+  color: inherit; text-decoration: none; background: #fff; }}
+main {{ padding: 4px 24px 24px; }}
+section {{ margin-top: 18px; }}
+h2 {{ font-size: 16px; margin: 0 0 8px; padding-left: 8px; border-left: 4px solid var(--c); }}
+h2 .why {{ font-weight: normal; color: #5a6570; }}
+h2 .why::before {{ content: "\\2014  "; }}
+.count {{ background: #e9ecef; border-radius: 10px; padding: 0 8px; font-size: 13px; }}
+.note {{ color: #5a6570; margin: -4px 0 8px 12px; font-style: italic; }}
+.grid {{ display: grid; grid-template-columns: repeat(auto-fill, 144px); gap: 10px; }}
+figure {{ margin: 0; width: 144px; background: #fff; border: 1px solid #dde1e6; border-radius: 6px;
+  padding: 6px 0 4px; text-align: center; }}
+.pic {{ height: {THUMB_PX}px; display: flex; align-items: center; justify-content: center; }}
+code {{ font-size: 13px; }}
+.pic img {{ display: block; border-radius: 3px; }}
+.none {{ display: flex; width: {THUMB_PX}px; height: 96px; align-items: center; justify-content: center;
+  background: #eceff2; color: #7a848d; border-radius: 3px; }}
+figcaption {{ padding: 4px 6px 0; font-size: 12px; }}
+figcaption b {{ display: block; }}
+.bad {{ color: #b3261e; font-weight: 600; }}
+.name {{ display: block; color: #5a6570; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }}
+.with {{ display: block; color: #2d6a8a; font-size: 11px; }}
+.video {{ display: block; color: #7a3d8a; font-size: 11px; }}
+.moved {{ --c: #2e7d32; }} .neither {{ --c: #1565c0; }} .unsure {{ --c: #e0a100; }}
+.unreadable, .failed {{ --c: #c62828; }} .skipped, .vanished {{ --c: #8a939b; }}
+</style>
+</head>
+<body>
+<header>
+<h1>Sorted {_text(str(root))}</h1>
+<p class="sub">{datetime.now():%Y-%m-%d %H:%M} &middot; {files}: {moved:,} moved, {total - moved:,} left in place
+&middot; least confident first &middot; click a photo to open it &middot; <code>sorter undo</code> reverses the run
+{f"&middot; sorted with {_text(model)}" if model and model != "bundled model" else ""}</p>
+<nav>
+{chips}</nav>
+</header>
+<main>
+"""

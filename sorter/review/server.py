@@ -1,0 +1,340 @@
+"""`sorter review DIR`: a local web server for looking through a sort and putting it right.
+
+The standard library's threaded HTTP server: one local user, a page, a few JSON calls and
+thumbnails, which a framework would not make shorter. Everything the page needs is served
+from the package (app.html, app.js, app.css, served as /, /page.js and /page.css): it works offline.
+
+Security, as for any server a browser can reach:
+- it listens on 127.0.0.1 and ::1 only;
+- every request carries the session's secret token, in a cookie the first visit sets from
+  the URL's `?token=` (then redirected away, so the token leaves the address bar), or gets
+  403; the cookie is HttpOnly and SameSite=Strict, named after the port (cookies ignore ports);
+- the `Host` header must name the loopback address or `localhost` with our port, or 403: a
+  DNS-rebinding page on `evil.example` resolving to 127.0.0.1 sends its own name;
+- state changes (a correction, taking one back, learning: it writes the personal model) are
+  POST only (a GET gets 405) and carry the token in an `X-Sorter-Token`
+  header too, which a cross-site form cannot set and cross-site script cannot send without a
+  CORS preflight we never answer; an `Origin` that is not ours is refused;
+- photos are named by number in the session's catalog (`/thumb/17`), never by path: no path
+  from a request reaches the filesystem, so there is nothing to traverse, and the catalog holds
+  only the files sorter lists (no symbolic links, FIFOs or devices); thumbnails are decoded
+  and re-encoded, never the user's bytes served as they are;
+- the page builds every card with `textContent`, and its Content-Security-Policy allows no
+  inline script, so a name like `<img onerror=...>.jpg` is only ever text.
+"""
+
+from __future__ import annotations
+
+import hmac
+import html
+import json
+import re
+import secrets
+import socket
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from http.cookies import CookieError, SimpleCookie
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from importlib import resources
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+from sorter.errors import FolderLocked, ReviewConflict, SorterError
+from sorter.review.catalog import PAGE
+from sorter.review.session import Session
+
+#: Thumbnails: the review page's size and quality (2.6 KB each, see `review.JPEG_QUALITY`),
+#: at twice the pixels so they are sharp on a high-density screen.
+THUMB_PX = 256
+THUMB_QUALITY = 70
+#: A photo opened on its own: big enough to judge, still a re-encoded copy.
+VIEW_PX = 1280
+#: A correction's body is `{"id": 17, "to": "neither"}`; a request to learn has none.
+MAX_BODY = 1024
+ASSETS = {"/page.js": ("app.js", "text/javascript"), "/page.css": ("app.css", "text/css")}
+#: No inline script or style, nothing from elsewhere, no framing.
+CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; "
+    "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+)
+PHOTO_URL = re.compile(r"/(thumb|view)/(\d{1,9})")
+CHOICES = ("cat", "dog", "neither")
+EXPECTED = 'expected {"id": NUMBER, "to": "cat" | "dog" | "neither", "generation": "..."}'
+POST_PATHS = frozenset({"/api/move", "/api/undo", "/api/learn"})
+GET_PATHS = frozenset({"/", "/api/groups", "/api/photos", *ASSETS})
+
+
+@dataclass(frozen=True)
+class Reply:
+    status: int
+    body: bytes
+    content_type: str = "application/json"
+    headers: tuple[tuple[str, str], ...] = ()
+
+
+def _json(value, status: int = 200) -> Reply:
+    return Reply(status, json.dumps(value).encode())
+
+
+def _error(status: int, message: str, **more) -> Reply:
+    return _json({"error": message, **more}, status)
+
+
+class App:
+    """What the server answers, apart from HTTP itself: the session, the token, the routes."""
+
+    def __init__(self, session: Session, port: int, model: Path | None = None) -> None:
+        self.session = session
+        self.model = model  # what the Learn button learns on (None: the bundled model)
+        self.port = port
+        self.token = secrets.token_urlsafe(32)
+        self.cookie = f"sorter-review-{port}"
+        self.hosts = {f"127.0.0.1:{port}", f"localhost:{port}", f"[::1]:{port}"}
+        self.origins = {f"http://{host}" for host in self.hosts}
+        self._page = resources.files("sorter.review").joinpath("app.html").read_text(encoding="utf-8")
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/?token={self.token}"
+
+    def _has_token(self, value: str | None) -> bool:
+        return value is not None and hmac.compare_digest(value.encode(), self.token.encode())
+
+    def handle(self, method: str, target: str, headers, body: bytes) -> Reply:
+        if (headers.get("Host") or "").lower() not in self.hosts:
+            return _error(403, "this server answers only to 127.0.0.1, [::1] and localhost")
+        url = urlsplit(target)
+        query = parse_qs(url.query)
+        if method == "GET" and url.path == "/" and "token" in query:
+            if not self._has_token(query["token"][0]):
+                return _error(403, "wrong token: use the URL `sorter review` printed")
+            cookie = f"{self.cookie}={self.token}; Path=/; HttpOnly; SameSite=Strict"
+            return Reply(303, b"", "text/plain", (("Location", "/"), ("Set-Cookie", cookie)))
+        try:
+            jar = SimpleCookie(headers.get("Cookie") or "")
+        except CookieError:
+            jar = SimpleCookie()
+        if not self._has_token(jar[self.cookie].value if self.cookie in jar else None):
+            return _error(403, "no token: open the URL `sorter review` printed")
+        if method == "POST" and url.path in POST_PATHS:
+            origin = headers.get("Origin")
+            if not self._has_token(headers.get("X-Sorter-Token")) or (origin is not None and origin not in self.origins):
+                return _error(403, "a change needs the page's token")
+            if url.path == "/api/move":
+                return self._move(body)
+            if url.path == "/api/learn":
+                return self._learn()
+            return self._answer(self.session.take_back)
+        if method == "GET" and url.path not in POST_PATHS:
+            return self._get(url.path, query)
+        if url.path in POST_PATHS:
+            return Reply(405, b"changes are POST only", "text/plain", (("Allow", "POST"),))
+        if url.path in GET_PATHS or PHOTO_URL.fullmatch(url.path):
+            return Reply(405, b"GET only", "text/plain", (("Allow", "GET"),))
+        return _error(404, "not found")
+
+    def _get(self, path: str, query: dict[str, list[str]]) -> Reply:
+        if path == "/":
+            page = self._page.replace("{{token}}", html.escape(self.token))
+            return Reply(200, page.encode(), "text/html")
+        if path in ASSETS:
+            name, kind = ASSETS[path]
+            return Reply(200, resources.files("sorter.review").joinpath(name).read_bytes(), kind)
+        if path == "/api/groups":
+            try:
+                self.session.refresh()
+            except FolderLocked:
+                pass  # a sort is running: the page shows the folder as last listed, and a click says busy
+            return _json(self._groups(first_page=True))
+        if path == "/api/photos":
+            return self._photos(query)
+        photo = PHOTO_URL.fullmatch(path)
+        if photo is None:
+            return _error(404, "not found")
+        size = VIEW_PX if photo.group(1) == "view" else THUMB_PX
+        if query.get("v", [""])[0] != self.session.catalog.generation:
+            return _error(404, "no such photo in this listing: reload the page")
+        data = self.session.thumbnail(int(photo.group(2)), size, THUMB_QUALITY)
+        if data is None:
+            return _error(404, "no preview")
+        return Reply(200, data, "image/jpeg", (("Cache-Control", "private, max-age=3600"),))
+
+    def _groups(self, first_page: bool = False) -> dict:
+        session = self.session
+        with session.lock:
+            groups = sorted(session.catalog.groups.values(), key=lambda g: g.rank)
+            listed = [(g.to_json(), session.catalog.page(g.key) if first_page else []) for g in groups]
+        return {
+            "folder": str(session.root), "total": len(session.catalog.photos), "page": PAGE,
+            "generation": session.catalog.generation,
+            "groups": [{**group, "photos": [session.card(p) for p in photos]} for group, photos in listed],
+        }
+
+    def _photos(self, query: dict[str, list[str]]) -> Reply:
+        session = self.session
+        key, after = query.get("group", [""])[0], query.get("after", [""])[0]
+        with session.lock:
+            if key not in session.catalog.groups or not re.fullmatch(r"\d{1,9}", after or "0"):
+                return _error(400, "unknown group or photo")
+            cursor = int(after) if after else None
+            if cursor is not None and cursor >= len(session.catalog.photos):
+                return _error(400, "unknown photo")
+            photos = session.catalog.page(key, cursor)
+        return _json({"photos": [session.card(p) for p in photos]})
+
+    def _move(self, raw: bytes) -> Reply:
+        try:
+            request = json.loads(raw)
+            photo_id, choice, generation = request["id"], request["to"], request["generation"]
+        except (ValueError, KeyError, TypeError):
+            return _error(400, EXPECTED)
+        if type(photo_id) is not int or choice not in CHOICES or not isinstance(generation, str):
+            return _error(400, EXPECTED)
+        return self._answer(lambda: self.session.correct(photo_id, choice, generation))
+
+    def _learn(self) -> Reply:
+        """`sorter learn`'s report as lines of text (the page shows them as text); a refusal
+        as one line beside it; an error as one line alone, whatever it is: this is the edge,
+        and a traceback would only drop the connection."""
+        from sorter.learning.learn import report_lines
+
+        try:
+            result = self.session.learn(self.model)
+        except ReviewConflict as exc:
+            return _error(409, str(exc))
+        except SorterError as exc:
+            return _error(409, f"cannot learn: {exc}")
+        except OSError as exc:
+            return _error(500, f"cannot learn: {exc.filename or 'the folder'}: {exc.strerror or exc}")
+        except Exception as exc:  # noqa: BLE001 - the edge: one line on the page, never a dropped connection
+            return _error(500, f"learning failed: {type(exc).__name__}: {exc}")
+        return _json({
+            "lines": report_lines(result), "unreadable": result.unreadable, "saved": result.model_path is not None,
+            "refused": None if result.refused is None else f"refused, nothing saved: {result.refused}",
+        })
+
+    def _answer(self, change: Callable) -> Reply:
+        try:
+            photo = change()
+        except FolderLocked as exc:
+            return _error(409, f"busy: {exc}", busy=True)
+        except ReviewConflict as exc:
+            return _error(409, str(exc))
+        except OSError as exc:
+            return _error(500, f"{exc.filename or 'the folder'}: {exc.strerror or exc}")
+        return _json({"photo": self.session.card(photo), "groups": self._groups()["groups"]})
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive: a page of 100 thumbnails is not 100 connections
+    server_version = "sorter-review"
+    sys_version = ""
+
+    def _reply(self, method: str) -> None:
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            length = -1
+        if 0 <= length <= MAX_BODY:
+            # Read whether or not it is used: left unread, it would be taken for the next request.
+            body = self.rfile.read(length)
+            reply = self.server.app.handle(method, self.path, self.headers, body)  # type: ignore[attr-defined]
+        else:
+            reply = _error(413, "request too large")
+            self.close_connection = True
+        self.send_response(reply.status)
+        kind = reply.content_type + ("" if reply.content_type == "image/jpeg" else "; charset=utf-8")
+        self.send_header("Content-Type", kind)
+        self.send_header("Content-Length", str(len(reply.body)))
+        self.send_header("Content-Security-Policy", CSP)
+        self.send_header("X-Content-Type-Options", "nosniff")
+        self.send_header("Referrer-Policy", "no-referrer")
+        self.send_header("Cross-Origin-Resource-Policy", "same-origin")
+        if not any(name == "Cache-Control" for name, _ in reply.headers):
+            self.send_header("Cache-Control", "no-store")
+        for name, value in reply.headers:
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(reply.body)
+
+    def do_GET(self) -> None:  # noqa: N802 - http.server's names
+        self._reply("GET")
+
+    def do_POST(self) -> None:  # noqa: N802
+        self._reply("POST")
+
+    def do_PUT(self) -> None:  # noqa: N802
+        self._reply("PUT")
+
+    def do_DELETE(self) -> None:  # noqa: N802
+        self._reply("DELETE")
+
+    def log_message(self, format: str, *args) -> None:
+        pass  # a line per thumbnail is noise; errors reach the page
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    app: App
+
+
+class _Server6(_Server):
+    address_family = socket.AF_INET6
+
+
+def _listen(port: int) -> list[_Server]:
+    """127.0.0.1 on `port` (0: any free one), then ::1 on the same port where this machine has IPv6."""
+    try:
+        servers: list[_Server] = [_Server(("127.0.0.1", port), _Handler)]
+    except OSError as exc:
+        raise SorterError(f"cannot listen on 127.0.0.1 port {port}: {exc.strerror or exc}; choose another --port") from None
+    try:
+        servers.append(_Server6(("::1", servers[0].server_address[1]), _Handler))
+    except OSError:
+        pass  # no IPv6 loopback here: 127.0.0.1 alone
+    return servers
+
+
+@dataclass(frozen=True)
+class Started:
+    url: str
+    folder: Path
+    photos: int
+
+
+def serve(
+    root: Path, *, port: int = 0, open_browser: bool = True, model: Path | None = None,
+    on_ready: Callable[[Started], None] = lambda started: None, stop: threading.Event | None = None,
+) -> None:
+    """Serve the review page of `root` until `stop` is set (or SIGINT/SIGTERM, when called
+    from the main thread without `stop`). `model`: what its Learn button learns on."""
+    from contextlib import nullcontext
+
+    from sorter.signals import stop_on_signals
+
+    session = Session(root)
+    servers = _listen(port)
+    app = App(session, servers[0].server_address[1], model)
+    for server in servers:
+        server.app = app
+    threads = [threading.Thread(target=s.serve_forever, kwargs={"poll_interval": 0.2}, daemon=True) for s in servers]
+    own_stop = stop is None
+    stop = threading.Event() if stop is None else stop
+    for thread in threads:
+        thread.start()
+    try:
+        with stop_on_signals(stop) if own_stop else nullcontext():
+            on_ready(Started(app.url, session.root, len(session.catalog.photos)))
+            if open_browser:
+                import webbrowser
+
+                threading.Thread(target=webbrowser.open, args=(app.url,), daemon=True).start()
+            while not stop.is_set():
+                time.sleep(0.1)  # polled, not waited on: see signals.stop_on_signals
+    finally:
+        for server in servers:
+            server.shutdown()
+            server.server_close()
+        session.close()

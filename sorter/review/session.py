@@ -1,0 +1,307 @@
+"""A review session: the folder's catalog, and the corrections a person makes to it.
+
+A correction moves the photo with its companions through `filing.file_groups`, as a sort
+does: the folder's lock taken for that move alone (a sort or watch of the folder at the
+same time makes it fail with `FolderLocked`, which the page shows as "busy"), intents
+journaled before the move and marked after, names never replaced. The session's moves are
+one journal run (`review-...`), so `sorter undo` takes back a session's corrections as it
+takes back a sort; the page's `u` takes back the last one alone, journaled as undo does
+(`restore.put_back`), so `sorter undo` afterwards does not try it again.
+
+Nothing is trusted from the page but a photo's number and a button's name: paths come from
+the catalog, which holds only what sorter listed.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from sorter.config import CLASS_FOLDERS, OTHER, REVIEW_RUN_PREFIX
+from sorter.errors import ReviewConflict
+from sorter.review.catalog import Catalog, Photo, load_catalog
+
+Choice = Literal["cat", "dog", "neither"]
+#: The label a correction is journaled with (what `sorter learn` will read).
+LABELS = {"cat": "cat", "dog": "dog", "neither": OTHER}
+CHANGED = "another sorter changed the folder since this page was loaded; reload the page"
+
+
+@dataclass(frozen=True)
+class Correction:
+    photo: int
+    run: str
+    moves: list  # journal.Move of each member moved, the photo first
+    was: str  # the photo's path before
+    choice: str | None  # its `choice` before
+
+
+def _names_taken(folder: Path) -> set[str]:
+    """The names in `folder`, casefolded as `planning.free_names` compares them. Listed for
+    every correction (about 5 ms for 10,000 names) rather than kept: a kept index would go
+    stale as photos leave the folder, and a photo moved out and back would come back as
+    `name (1).jpg`."""
+    try:
+        with os.scandir(folder) as listing:
+            return {entry.name.casefold() for entry in listing}
+    except FileNotFoundError:
+        return set()
+
+
+def _reserve(folder: Path, names: list[str]) -> list[str]:
+    from sorter.files.planning import free_names
+
+    return free_names(names, _names_taken(folder))
+
+
+def _real_folder(root: Path, rel: str) -> bool:
+    """`rel` (relative to `root`) is a folder reached through real folders only."""
+    path = root
+    for part in Path(rel).parts:
+        path = path / part
+        try:
+            if not stat.S_ISDIR(os.lstat(path).st_mode):
+                return False
+        except OSError:
+            return False
+    return True
+
+
+class Session:
+    """The catalog and the corrections of one `sorter review`. Thread-safe: the server
+    answers requests on several threads (thumbnails decode in parallel); corrections are
+    made one at a time, and the catalog is read and changed under one lock."""
+
+    def __init__(self, root: Path) -> None:
+        from sorter.files.folder import check_folder
+        from sorter.files.journal import recover
+        from sorter.files.lock import FolderLock
+
+        self.root = check_folder(root)
+        with FolderLock(self.root):  # settle a crashed sort first, as every command does
+            state = recover(self.root).state
+            self.catalog: Catalog = load_catalog(self.root, state)
+            self._seen = self._journal_stamp()
+        self.lock = threading.Lock()  # the catalog
+        self._moving = threading.Lock()  # one correction at a time: our own flock would refuse a second
+        self._learning = threading.Lock()
+        self._journal = None
+        self._corrections: list[Correction] = []
+
+    def close(self) -> None:
+        if self._journal is not None:
+            self._journal.close()
+            self._journal = None
+
+    # ---------------------------------------------------------------- reading
+
+    def photo(self, photo_id: int) -> Photo | None:
+        with self.lock:
+            return self.catalog.photos[photo_id] if 0 <= photo_id < len(self.catalog.photos) else None
+
+    def where(self, photo_id: int) -> str | None:
+        """Where the photo is now, relative to the folder (read under the lock, served without it)."""
+        photo = self.photo(photo_id)
+        return None if photo is None else photo.path
+
+    # ---------------------------------------------------------------- correcting
+
+    def _journal_stamp(self) -> tuple:
+        """Changes when anyone writes the journal or the record of photos left in place."""
+        from sorter.files.journal import journal_path
+        from sorter.files.verdicts import verdicts_path
+
+        stamp = []
+        for path in (journal_path(self.root), verdicts_path(self.root)):
+            try:
+                info = os.stat(path)
+                stamp.append((info.st_ino, info.st_size, info.st_mtime_ns))
+            except FileNotFoundError:
+                stamp.append(None)
+        return tuple(stamp)
+
+    def _check_unchanged(self) -> None:
+        """Under the lock, before a move: if another sorter wrote the journal since we listed
+        the folder (a sort, a watch, an undo), what the page shows may be wrong, and a crashed
+        sort may have left moves to settle: refuse, and let the page's reload list it again
+        (`refresh`, which settles the journal first as every command does). Our own writes do
+        not count, so a correction never reads a 100,000-move journal."""
+        if self._journal_stamp() != self._seen:
+            raise ReviewConflict(CHANGED)
+
+    def _session_journal(self):
+        from sorter.files.journal import Journal
+
+        if self._journal is not None and not self._journal.is_current():
+            self._journal.close()  # `sorter undo` removed .sorter/ meanwhile: a new run in a new journal
+            self._journal = None
+        if self._journal is None:
+            run = f"{REVIEW_RUN_PREFIX}{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:6]}"
+            self._journal = Journal(self.root, run=run)
+        return self._journal
+
+    def _target(self, photo: Photo, choice: Choice) -> Path | None:
+        """The folder a correction sends the photo to; None when it is there already."""
+        if choice != "neither":
+            folder = CLASS_FOLDERS[choice]
+            return None if photo.folder == folder else self.root / folder
+        if photo.current == "neither":
+            return None
+        # Back where sorter found it, if that folder is still a real one; else the top.
+        origin = os.path.dirname(photo.origin or "")
+        return self.root / origin if origin and _real_folder(self.root, origin) else self.root
+
+    def refresh(self) -> None:
+        """List the folder again if another sorter changed it since (a sort, a watch, an
+        undo wrote the journal or the record of photos left in place): the page is being
+        (re)loaded. The photos get new numbers, so corrections made before can no longer be
+        taken back with `u` (`sorter undo` still can). Raises FolderLocked while a sort runs."""
+        from sorter.files.journal import recover
+        from sorter.files.lock import FolderLock
+
+        with self._moving:
+            if self._journal_stamp() == self._seen:
+                return
+            with FolderLock(self.root):
+                catalog = load_catalog(self.root, recover(self.root).state)
+                self._seen = self._journal_stamp()
+            with self.lock:
+                self.catalog = catalog
+                self._corrections.clear()
+
+    def correct(self, photo_id: int, choice: Choice, generation: str) -> Photo:
+        """File the photo (with its companions) as `choice`, journaled; the photo as it is now.
+        `generation`: the catalog the page's numbers are from. Raises FolderLocked (busy) or
+        ReviewConflict."""
+        from sorter.files.companions import find_companions
+        from sorter.files.filing import file_groups
+        from sorter.files.journal import Move
+        from sorter.files.lock import FolderLock
+
+        with self._moving:
+            if generation != self.catalog.generation:
+                raise ReviewConflict(CHANGED)
+            photo = self.photo(photo_id)
+            if photo is None:
+                raise ReviewConflict(f"no photo number {photo_id}")
+            target = self._target(photo, choice)
+            if target is None:
+                return photo
+            with FolderLock(self.root):
+                self._check_unchanged()
+                source = self.root / photo.path
+                try:
+                    if not stat.S_ISREG(os.lstat(source).st_mode):
+                        raise FileNotFoundError
+                except OSError:
+                    raise ReviewConflict(f"{photo.path} is no longer there; reload the page") from None
+                members = [source, *find_companions(source)]
+                names = _reserve(target, [m.name for m in members])
+                journal = self._session_journal()
+                [filed] = file_groups(
+                    self.root, journal, [[(m, target / n) for m, n in zip(members, names, strict=True)]],
+                    _reserve, [(LABELS[choice], None)],
+                )
+                self._seen = self._journal_stamp()
+            if filed.failure is not None:
+                raise ReviewConflict(f"{photo.path}: {filed.failure[1]}")
+            moved = [(src, dst) for src, dst in filed.members if dst is not None]
+            moves = [
+                Move(journal.run, seq, os.path.relpath(src, self.root), os.path.relpath(dst, self.root),
+                     filed.seqs[0], len(filed.members))
+                for (src, dst), seq in zip(moved, filed.seqs, strict=True)
+            ]
+            with self.lock:
+                self._corrections.append(Correction(photo.id, journal.run, moves, photo.path, photo.choice))
+                self.catalog.move(photo, moves[0].dst, LABELS[choice])
+            return photo
+
+    def take_back(self) -> Photo:
+        """Put the last correction back, journaled as `sorter undo` does. Raises FolderLocked or ReviewConflict."""
+        from sorter.files.lock import FolderLock
+        from sorter.files.undo import put_back
+
+        with self._moving:
+            if not self._corrections:
+                raise ReviewConflict("nothing to take back")
+            last = self._corrections[-1]
+            with FolderLock(self.root):
+                self._check_unchanged()
+                journal = self._journal
+                if journal is None or not journal.is_current() or journal.run != last.run:
+                    self._corrections.clear()
+                    raise ReviewConflict("this review's journal is gone (sorter undo?); reload the page")
+                _, kept = put_back(self.root, journal, [last.moves])
+                self._seen = self._journal_stamp()
+            if kept:
+                self._corrections.pop()  # it stays where it is: the next `u` is about the one before
+                raise ReviewConflict(f"cannot take it back: {kept[0]}")
+            with self.lock:
+                self._corrections.pop()
+                photo = self.catalog.photos[last.photo]
+                self.catalog.move(photo, last.was, last.choice)
+            return photo
+
+    # ---------------------------------------------------------------- learning
+
+    def learn(self, model: Path | None):
+        """`sorter learn` on the folder: a `learning.LearnResult`. One at a time (a second is
+        a ReviewConflict), and no correction meanwhile: learning reads the journal and the
+        folder, which a correction half made would show half done. It changes nothing in the
+        folder, so it takes no folder lock, as `sorter learn` takes none; clicks wait for it."""
+        from sorter.learning import learn as learning
+
+        if not self._learning.acquire(blocking=False):
+            raise ReviewConflict("already learning from your corrections")
+        try:
+            with self._moving:
+                return learning.learn(self.root, model=model)
+        finally:
+            self._learning.release()
+
+    # ---------------------------------------------------------------- for the page
+
+    def card(self, photo: Photo) -> dict:
+        """A photo as the page draws it. Its companions are looked up now (a few `lstat`s):
+        the page shows what would move with it."""
+        from sorter.files.companions import find_companions
+
+        companions = find_companions(self.root / photo.path) if photo.path else ()
+        return {
+            "id": photo.id, "name": os.path.basename(photo.path), "path": photo.path, "group": photo.group,
+            "current": photo.current, "label": photo.label, "confidence": photo.confidence,
+            "reason": photo.reason, "origin": photo.origin, "choice": photo.choice,
+            "with": [c.name for c in companions],
+        }
+
+    def thumbnail(self, photo_id: int, size: int, quality: int) -> bytes | None:
+        """A JPEG of the photo, its longer side `size`; None when it cannot be decoded. Read
+        through folders opened one name at a time without following a link, the file itself
+        with O_NOFOLLOW: a link put in its place since the listing is never followed."""
+        import cv2
+
+        from sorter.files.moves import open_folder_beneath
+        from sorter.media.images import load_thumbnail
+
+        rel = self.where(photo_id)
+        if rel is None:
+            return None
+        folder, name = os.path.split(rel)
+        try:
+            fd = open_folder_beneath(self.root, self.root / folder)
+        except OSError:
+            return None
+        try:
+            image = load_thumbnail(Path(name), size, dir_fd=fd)
+        except Exception:  # ImageError, and a decoder bug costs one thumbnail (see review._thumbnail)
+            return None
+        finally:
+            os.close(fd)
+        ok, data = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, quality])
+        return data.tobytes() if ok else None

@@ -1,1 +1,0 @@
-"""`sorter review`: the review server, its page and what a correction does (see server.py)."""

@@ -1,0 +1,34 @@
+"""Stopping a long-running command (watch, the review server) cleanly on SIGINT/SIGTERM."""
+
+from __future__ import annotations
+
+import threading
+from contextlib import contextmanager
+
+
+@contextmanager
+def stop_on_signals(stop: threading.Event):
+    """SIGINT/SIGTERM set `stop`; the loop finishes the batch in hand and returns. A second
+    signal abandons the batch (KeyboardInterrupt): the journal makes that safe too.
+
+    The handler only calls `stop.set()`, and the main thread never waits on `stop` (it
+    polls `is_set()`), so the handler cannot block on a lock the main thread holds."""
+    import signal
+
+    if threading.current_thread() is not threading.main_thread():
+        yield  # signals are delivered to the main thread only; the caller owns `stop`
+        return
+
+    def handler(signum, frame) -> None:
+        if stop.is_set():
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            raise KeyboardInterrupt
+        stop.set()
+
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)

@@ -1,0 +1,103 @@
+"""What a sort says of each file (`FileResult`), of a whole run (`SortSummary`), and the
+counts both `sort` and `watch` keep (`Tally`). Plain data: the CLI renders it, the review
+page and the verdicts record it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sorter.files.planning import reason_kind
+
+# "moved" | "planned" | "neither" | "unsure" | "unreadable" | "skipped" | "vanished" | "failed",
+# and in watch "joined" (a companion that arrived after its photo, moved to it)
+FileStatus = str
+
+
+@dataclass(frozen=True)
+class FileResult:
+    path: Path
+    status: FileStatus
+    label: str | None = None
+    confidence: float | None = None
+    destination: Path | None = None
+    reason: str | None = None
+    #: The photo's companions: (where each was, where it is now, or None if it stayed).
+    companions: tuple[tuple[Path, Path | None], ...] = ()
+    #: What the decoder printed about the photo ("Corrupt JPEG data: ..."): it may still be sorted.
+    warnings: tuple[str, ...] = ()
+    #: A video's frames the decision was made from (0: a photo, or a video not looked at).
+    frames: int = 0
+
+    @property
+    def is_video(self) -> bool:
+        from sorter.config import VIDEO_EXTENSIONS  # not sorter.media.videos: that loads OpenCV
+
+        return self.path.suffix.lower() in VIDEO_EXTENSIONS
+
+    def to_json(self) -> dict:
+        return {
+            "path": str(self.path),
+            "kind": "video" if self.is_video else "photo",
+            "frames": self.frames if self.is_video else None,
+            "status": self.status,
+            "label": self.label,
+            "confidence": None if self.confidence is None else round(self.confidence, 4),
+            "destination": None if self.destination is None else str(self.destination),
+            "reason": self.reason,
+            "companions": [
+                {"path": str(path), "destination": None if dst is None else str(dst)} for path, dst in self.companions
+            ],
+            "warnings": list(self.warnings),
+        }
+
+
+@dataclass(frozen=True)
+class SortSummary:
+    folder: Path
+    dry_run: bool
+    counts: dict[str, int]  # status -> files
+    moved_to: dict[str, int]  # "cats"/"dogs" -> files moved (or planned, in a dry run)
+    recovered: int = 0
+    seconds: float = 0.0
+    companions: int = 0  # companion files moved (or planned) with their photos
+    reasons: dict[tuple[str, str], int] = field(default_factory=dict)  # (status, reason kind) -> files
+    review_page: Path | None = None  # DIR/.sorter/review.html, when the run wrote one
+    review_error: str | None = None  # why it could not
+    model: str = ""  # what sorted: "bundled model", or "bundled model + 37 corrections"
+    videos: dict[str, int] = field(default_factory=dict)  # status -> videos (counted in `counts` too)
+
+
+#: Distinct (status, reason kind) pairs a Tally counts apart.
+MAX_REASONS = 256
+
+
+@dataclass
+class Tally:
+    """Counts per status, per destination folder and per reason a file was left in place
+    (its kind: see `planning.reason_kind`), shared by `sort` and `watch`."""
+
+    root: Path | None = None  # destinations are counted by their folder relative to it: cats, cats/Luna
+    counts: dict[str, int] = field(default_factory=dict)
+    moved_to: dict[str, int] = field(default_factory=dict)
+    companions: int = 0
+    reasons: dict[tuple[str, str], int] = field(default_factory=dict)
+    videos: dict[str, int] = field(default_factory=dict)
+
+    def add(self, result: FileResult) -> None:
+        self.counts[result.status] = self.counts.get(result.status, 0) + 1
+        if result.status == "joined":  # a companion that came after its photo: counted as one
+            self.companions += 1
+            return
+        if result.is_video:
+            self.videos[result.status] = self.videos.get(result.status, 0) + 1
+        if result.destination is not None:
+            parent = result.destination.parent
+            folder = parent.relative_to(self.root).as_posix() if self.root else parent.name
+            self.moved_to[folder] = self.moved_to.get(folder, 0) + 1
+            self.companions += sum(dst is not None for _, dst in result.companions)
+        if result.reason is not None:
+            key = (result.status, reason_kind(result.reason))
+            if key not in self.reasons and len(self.reasons) >= MAX_REASONS:
+                key = (result.status, "other reasons")  # bounded, should a new reason not follow the convention
+            self.reasons[key] = self.reasons.get(key, 0) + 1

@@ -1,0 +1,289 @@
+"""The sort use-case: classify, plan and move a folder's photos a batch at a time (`Sorter`,
+which `watch` reuses for every batch that arrives), and `sort_folder`, which sorts a whole
+folder once. None of it prints: results go to callbacks and a `SortSummary`. Heavy modules
+are imported inside the functions that need them, so `--help` never loads them."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+
+from sorter.errors import UsageError
+from sorter.files.folder import check_folder, output_folders
+from sorter.sorting.results import FileResult, SortSummary, Tally
+
+
+def _names_in(folder: Path):
+    """The names in `folder`, streamed (a million-file cats/ is never listed into memory)."""
+
+    try:
+        with os.scandir(folder) as listing:
+            for entry in listing:
+                yield entry.name
+    except (FileNotFoundError, NotADirectoryError):
+        return
+
+
+def judged(entries):
+    """The entries to judge: all but a Live Photo's video, which goes with its photo and is
+    never judged itself (and, gone by the time it is reached, went with its photo already).
+    Checked as each entry is reached, so a photo moved meanwhile is seen gone."""
+    from sorter.files.companions import beside_a_photo
+    from sorter.media.images import Skipped, is_video_name
+
+    for entry in entries:
+        if isinstance(entry, Skipped) or not is_video_name(entry.name):
+            yield entry
+        elif not beside_a_photo(entry) and os.path.lexists(entry):
+            yield entry
+
+class Sorter:
+    """Sorts files of one folder through one loaded classifier. Used by `sort_folder` once
+    and by the watcher for every batch that arrives; the caller holds the folder lock."""
+
+    def __init__(self, root: Path, classifier, *, min_confidence: float = 0.0, dry_run: bool = False) -> None:
+        self.root = root
+        self.classifier = classifier
+        self.min_confidence = min_confidence
+        self.dry_run = dry_run
+        self._journal = None
+        self._planner = None
+
+    def close(self) -> None:
+        if self._journal is not None:
+            self._journal.close()
+            self._journal = None
+        self._planner = None  # the folder may have changed under us (emptied, say): list it again
+
+    def journal(self):
+        from sorter.files.journal import Journal
+
+        if self._journal is None:
+            self._journal = Journal(self.root)
+        return self._journal
+
+    def planner(self):
+        """One planner for the Sorter's life: the watcher does not list cats/ and dogs/
+        again for every batch. Names taken behind its back are still safe: the move is
+        no-replace, and a collision re-plans (see `_apply`)."""
+        from sorter.config import CLASS_FOLDERS
+        from sorter.files.planning import Planner
+
+        if self._planner is None:
+            existing = {folder: _names_in(self.root / folder) for folder in CLASS_FOLDERS.values()}
+            self._planner = Planner(self.root, existing, self.min_confidence, lambda folder: _names_in(self.root / folder))
+        return self._planner
+
+    def sort_entries(self, entries, batch_size: int | None = None):
+        """Classify, plan and move image paths batch by batch as `entries` yields them;
+        yield one FileResult per entry. Memory does not grow with the number of entries.
+        Entries the scan skipped (`images.Skipped`) are reported as such as they come."""
+        from collections import deque
+
+        from sorter.config import DEFAULT_BATCH_SIZE
+        from sorter.files.companions import find_companions
+        from sorter.media.images import Skipped
+        from sorter.model.inference import classify
+
+        batch_size = batch_size or DEFAULT_BATCH_SIZE
+        skipped: deque[Skipped] = deque()
+
+        def photos():
+            for entry in judged(entries):
+                if isinstance(entry, Skipped):
+                    skipped.append(entry)
+                else:
+                    yield entry
+
+        def reported():
+            while skipped:
+                entry = skipped.popleft()
+                yield FileResult(entry.path, "skipped", reason=entry.reason)
+
+        def with_warnings(results):
+            for result in results:
+                extra = extras.pop(result.path, None)
+                yield replace(result, **extra) if extra else result
+
+        planner = self.planner()
+        chunk = []
+        # Of this chunk's files, what planning has no use for: warnings, a video's frames.
+        extras: dict[Path, dict] = {}
+        for prediction in classify(self.classifier, photos(), batch_size=batch_size):
+            yield from reported()
+            extra = {"warnings": prediction.warnings} if prediction.warnings else {}
+            if prediction.video is not None:
+                extra["frames"] = prediction.video.frames
+            if extra:
+                extras[prediction.path] = extra
+            # Looked up now, right before the move, so they are the companions of this moment.
+            companions = find_companions(prediction.path) if prediction.label is not None else ()
+            chunk.append(planner.decide(
+                prediction.path, prediction.label, prediction.confidence, prediction.error, companions, prediction.pet
+            ))
+            if len(chunk) >= batch_size:
+                yield from with_warnings(self._apply(chunk, planner))
+                chunk = []
+        yield from with_warnings(self._apply(chunk, planner))
+        yield from reported()
+
+    def join(self, late) -> list[FileResult]:
+        """Move companions that arrived after their photo (`latecomers`) to it: (path, the
+        photo's `Filed`, destination) each, journaled as a one-file group of this run."""
+        from sorter.files.filing import file_groups
+
+        if not late:
+            return []
+        planner = self.planner()
+        filed = file_groups(
+            self.root, self.journal(), [[(path, destination)] for path, _, destination in late],
+            lambda folder, names: planner.reserve(folder.relative_to(self.root).as_posix(), names),
+            [(photo.label, photo.confidence) for _, photo, _ in late],
+        )
+        results = []
+        for (path, photo, _), outcome in zip(late, filed, strict=True):
+            if outcome.failure is not None:
+                results.append(FileResult(path, outcome.failure[0], reason=outcome.failure[1]))
+            else:
+                results.append(FileResult(path, "joined", photo.label, photo.confidence, outcome.members[0][1],
+                                          reason=f"companion of {photo.destination.name}, which went there before"))
+        return results
+
+    def _note_seen(self, decisions, results: dict[Path, FileResult], first_seq: dict[Path, int]) -> None:
+        """One "seen" record per photo sorter decided about (moved, or left as neither or
+        unsure), with its identity where it now is: what `sorter learn` compares the folder
+        with later. A batch costs one more write and fsync; a photo that cannot be stat'ed
+        (gone meanwhile) is simply not recorded."""
+        records = []
+        for d in decisions:
+            result = results.get(d.source)
+            if result is not None and result.status != "moved":
+                continue  # vanished or failed: nothing was decided that a user could correct
+            if result is None and d.status not in ("neither", "unsure"):
+                continue
+            where = result.destination if result is not None else d.source
+            try:
+                st = os.lstat(where)
+            except OSError:
+                continue
+            record = {"path": os.path.relpath(where, self.root), "label": d.label,
+                      "status": "moved" if result is not None else d.status, "id": [st.st_dev, st.st_ino, st.st_size]}
+            if d.source in first_seq:
+                record["seq"] = first_seq[d.source]
+            records.append(record)
+        if records:
+            self.journal().append_many("seen", records)
+
+    def _apply(self, decisions, planner):
+        """Move a batch's photos with their companions, journaled (see `filing.file_groups`)."""
+        from sorter.files.filing import file_groups
+
+        moves = [d for d in decisions if d.status == "move"]
+        results: dict[Path, FileResult] = {}
+        first_seq: dict[Path, int] = {}  # each moved photo's sequence number, for its "seen" record
+        if moves and not self.dry_run:
+            filed = file_groups(
+                self.root, self.journal(), [[(d.source, d.destination), *d.companions] for d in moves],
+                # By the folder's path: a named pet's is "cats/Luna", not "Luna".
+                lambda folder, names: planner.reserve(folder.relative_to(self.root).as_posix(), names),
+                [(d.label, d.confidence) for d in moves],
+            )
+            for d, outcome in zip(moves, filed, strict=True):
+                if outcome.failure is not None:
+                    status, reason = outcome.failure
+                    results[d.source] = FileResult(
+                        d.source, status, d.label, d.confidence, reason=reason, companions=outcome.members[1:]
+                    )
+                else:
+                    results[d.source] = FileResult(
+                        d.source, "moved", d.label, d.confidence, outcome.members[0][1], companions=outcome.members[1:]
+                    )
+                    first_seq[d.source] = outcome.seqs[0]
+        if not self.dry_run:
+            self._note_seen(decisions, results, first_seq)
+        for d in decisions:
+            if d.source in results:
+                yield results[d.source]
+            elif d.status == "move":
+                yield FileResult(d.source, "planned", d.label, d.confidence, d.destination, companions=d.companions)
+            else:
+                yield FileResult(d.source, d.status, d.label, d.confidence, None, d.reason, companions=d.companions)
+
+
+def sort_folder(
+    root: Path,
+    *,
+    model: Path | None = None,
+    recursive: bool = False,
+    dry_run: bool = False,
+    min_confidence: float = 0.0,
+    classifier=None,
+    on_start: Callable[[int], None] = lambda total: None,
+    on_result: Callable[[FileResult], None] = lambda result: None,
+    lock_wait: float = 0.0,
+    personal: bool = True,
+) -> SortSummary:
+    """Sort the images of `root` into `root/cats` and `root/dogs`, streaming: the folder is
+    listed, classified and moved a batch at a time, so a million files cost no more memory
+    than a thousand. `on_start` gets the number of entries from a cheap first pass (names
+    only, no file opened). `personal`: with the user's personal model, when there is one
+    for this model (`sorter.model.personal`)."""
+    from sorter.files.journal import recover
+    from sorter.files.lock import FolderLock
+    from sorter.files.verdicts import VerdictLog
+    from sorter.media.images import scan_folder
+    from sorter.model import lite
+    from sorter.model import personal as personal_model
+    from sorter.review.page import ReviewPage
+
+    started = time.monotonic()
+    root = check_folder(root)
+    if not 0.0 <= min_confidence <= 1.0:
+        raise UsageError("--min-confidence must be between 0 and 1")
+    if classifier is None:
+        lite.resolve_model_path(model)  # a wrong --model fails before anything else happens
+    tally = Tally(root)
+    lock = FolderLock(root, wait=lock_wait)
+    recovered = 0
+    review = None if dry_run else ReviewPage(root)  # a dry run changes nothing, .sorter/ included
+    review_page = review_error = None
+    if not dry_run:
+        lock.acquire()  # before the (slow) model load: a second sorter is refused at once
+    try:
+        if classifier is None:
+            classifier = lite.load_classifier(model)
+        classifier = personal_model.personalise(classifier, model, personal)
+        if review is not None:
+            review.model = personal_model.describe(classifier, model)
+        if not dry_run:
+            recovered_info = recover(root)
+            recovered = recovered_info.completed
+        on_start(sum(1 for _ in judged(scan_folder(root, recursive=recursive, exclude=output_folders(), videos=True))))
+        entries = scan_folder(root, recursive=recursive, exclude=output_folders(), videos=True)
+        sorter = Sorter(root, classifier, min_confidence=min_confidence, dry_run=dry_run)
+        verdicts = VerdictLog(root, fresh=True)
+        try:
+            for result in sorter.sort_entries(entries):
+                tally.add(result)
+                if review is not None:
+                    review.add(result)
+                    verdicts.add(result)
+                on_result(result)
+        finally:
+            sorter.close()
+            verdicts.close()
+        if review is not None and review.count:
+            try:  # the photos are sorted and journaled by now: a page that cannot be written is no failure
+                review_page = review.write()
+            except OSError as exc:
+                review_error = f"could not write the review page: {exc.strerror or exc}"
+    finally:
+        lock.release()
+    return SortSummary(
+        root, dry_run, tally.counts, tally.moved_to, recovered, time.monotonic() - started,
+        companions=tally.companions, reasons=tally.reasons, review_page=review_page, review_error=review_error,
+        model=personal_model.describe(classifier, model), videos=tally.videos,
+    )

@@ -1,0 +1,204 @@
+"""Labelled folders laid out like Microsoft's PetImages (`Cat/`, `Dog/`), and the seeded,
+balanced train/validation split that `train` and `evaluate --split` share."""
+
+from __future__ import annotations
+
+import os
+import random
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sorter.config import CLASS_NAMES, OTHER
+from sorter.errors import UsageError
+from sorter.media.images import is_image_name
+
+# Accepted folder names for each class, compared case-insensitively. "Other" photos (neither
+# a cat nor a dog) may sit in sub-folders, one per kind of thing.
+FOLDER_NAMES = {"cat": {"cat", "cats"}, "dog": {"dog", "dogs"}, OTHER: {"other", "others", "neither"}}
+ALL_CLASSES = (*CLASS_NAMES, OTHER)
+
+
+#: A folder of non-pets with at least this many kinds (sub-folders) holds whole kinds out for
+#: validation; one with fewer (everyday-not-pets: people, animals, places, ...) holds out a share
+#: of each kind instead, since holding out "people" would mean never training on a person.
+MIN_KINDS_TO_HOLD_OUT = 10
+
+
+@dataclass(frozen=True)
+class Split:
+    train: list[tuple[Path, int]]  # (photo, index into ALL_CLASSES)
+    validation: list[tuple[Path, int]]
+    counts: dict[str, int]  # images found per class, before balancing
+    #: Kinds of "other" photo (sub-folders) on each side, per folder of non-pets: a folder with
+    #: many kinds holds whole kinds out, one with few holds out a share of each (`_split_kinds`).
+    other_kinds: dict[str, dict[str, list[str]]] = field(default_factory=dict)
+    #: The kind of each non-pet photo ("people", "airplanes", ...), for per-kind numbers.
+    kind_of: dict[Path, str] = field(default_factory=dict)
+
+
+def class_folders(data_dir: Path, other_dirs: tuple[Path, ...] = ()) -> dict[str, Path]:
+    """Cat/, Dog/ and, when DATA_DIR has one, Other/ (the --other folders are listed apart)."""
+    if not data_dir.is_dir():
+        raise UsageError(f"data folder not found: {data_dir}")
+    found: dict[str, Path] = {}
+    for child in sorted(data_dir.iterdir()):
+        if not child.is_dir() or child.is_symlink():
+            continue
+        for label, names in FOLDER_NAMES.items():
+            if child.name.lower() in names and label not in found:
+                found[label] = child
+    missing = [label for label in CLASS_NAMES if label not in found]
+    if missing:
+        raise UsageError(
+            f"{data_dir} needs one folder per class (Cat/ and Dog/, or cats/ and dogs/); "
+            f"missing: {', '.join(missing)}"
+        )
+    for other_dir in other_dirs:
+        if not other_dir.is_dir():
+            raise UsageError(f"--other folder not found: {other_dir}")
+    return found
+
+
+def other_roots(data_dir: Path, other_dirs: tuple[Path, ...] = ()) -> tuple[Path, ...]:
+    """Every folder of non-pets: the --other folders, or else DATA_DIR's Other/."""
+    return _roots(class_folders(data_dir, other_dirs), other_dirs)
+
+
+def recorded_other_dirs(training: dict) -> tuple[Path, ...]:
+    """The non-pet folders a model's metadata ("training") says it was trained with (models
+    from before repeatable --other record one, as "other_dir")."""
+    recorded = training.get("other_dirs") or ([training["other_dir"]] if training.get("other_dir") else [])
+    return tuple(Path(folder) for folder in recorded)
+
+
+def _roots(folders: dict[str, Path], other_dirs: tuple[Path, ...]) -> tuple[Path, ...]:
+    return tuple(other_dirs) or ((folders[OTHER],) if OTHER in folders else ())
+
+
+def _by_name(path: Path) -> tuple[int, int | str]:
+    return (0, int(path.stem)) if path.stem.isdigit() else (1, path.name)
+
+
+def _images_below(folder: Path) -> list[Path]:
+    """Image files in `folder` and its sub-folders (not following links), in a stable order."""
+    found = []
+    for directory, subdirs, names in os.walk(folder):
+        subdirs[:] = sorted(d for d in subdirs if not d.startswith("."))
+        here = Path(directory)
+        found += sorted(
+            (here / n for n in names if is_image_name(n) and not (here / n).is_symlink() and (here / n).is_file()),
+            key=_by_name,
+        )
+    return found
+
+
+def list_labelled(data_dir: Path, other_dirs: tuple[Path, ...] = ()) -> dict[str, list[Path]]:
+    """Image files per class, sorted by name (numeric names in numeric order); "other" when
+    the folder has an Other/ (or --other folders are given), with their sub-folders."""
+    folders = class_folders(data_dir, other_dirs)
+    files = _list_pets(folders)
+    roots = _roots(folders, other_dirs)
+    if roots:
+        files[OTHER] = [p for root in roots for p in _images_below(root)]
+    return files
+
+
+def _list_pets(folders: dict[str, Path]) -> dict[str, list[Path]]:
+    return {
+        label: sorted(
+            (p for p in folder.iterdir() if is_image_name(p.name) and p.is_file() and not p.is_symlink()),
+            key=_by_name,
+        )
+        for label, folder in folders.items()
+        if label in CLASS_NAMES
+    }
+
+
+def kind_of(path: Path, root: Path) -> str:
+    """A non-pet photo's kind: its first sub-folder below its folder of non-pets."""
+    parts = path.relative_to(root).parts
+    return parts[0] if len(parts) > 1 else "."
+
+
+def _split_kinds(paths: list[Path], root: Path, validation_split: float, seed: int, limit: int | None):
+    """Others split by kind (the first sub-folder below the Other folder). With many kinds,
+    whole kinds are held out, so validation measures photos of things the run never saw; with
+    few (fewer than MIN_KINDS_TO_HOLD_OUT), the same share of each kind is held out."""
+    rng = random.Random(f"{seed}-other")
+    if limit is not None and len(paths) > limit:
+        paths = sorted(rng.sample(paths, limit), key=lambda p: str(p))
+    kinds: dict[str, list[Path]] = {}
+    for path in paths:
+        kinds.setdefault(kind_of(path, root), []).append(path)
+    index = ALL_CLASSES.index(OTHER)
+    if len(kinds) < MIN_KINDS_TO_HOLD_OUT:
+        train, validation = [], []
+        for kind in sorted(kinds):
+            photos = list(kinds[kind])
+            rng.shuffle(photos)
+            cut = len(photos) - round(len(photos) * validation_split)
+            train += [(p, index) for p in photos[:cut]]
+            validation += [(p, index) for p in sorted(photos[cut:], key=str)]
+        names = sorted(kinds)
+        return train, validation, {"train": names, "validation": names, "held_out": "a share of each kind"}
+    order = sorted(kinds)
+    rng.shuffle(order)
+    want, held, held_out = validation_split * len(paths), 0, []
+    for kind in order:
+        if held >= want or len(held_out) + 1 == len(order):
+            break
+        held_out.append(kind)
+        held += len(kinds[kind])
+    train_kinds = sorted(k for k in kinds if k not in held_out)
+    return (
+        [(p, index) for k in train_kinds for p in kinds[k]],
+        [(p, index) for k in sorted(held_out) for p in kinds[k]],
+        {"train": train_kinds, "validation": sorted(held_out), "held_out": "whole kinds"},
+    )
+
+
+def split(
+    data_dir: Path,
+    validation_split: float,
+    seed: int,
+    limit: int | None = None,
+    other_dirs: tuple[Path, ...] = (),
+) -> Split:
+    """Pets balanced (same count per class), shuffled with `seed`, the last
+    `validation_split` of each class held out; "other" photos, when there are any, split by
+    whole kinds. The same arguments always give the same split, and the pets' split does not
+    depend on whether there are others."""
+    if not 0.0 <= validation_split < 1.0:
+        raise UsageError("--validation-split must be in [0, 1)")
+    folders = class_folders(data_dir, other_dirs)
+    files = _list_pets(folders)
+    counts = {label: len(paths) for label, paths in files.items()}
+    per_class = min(counts.values())
+    if limit is not None:
+        per_class = min(per_class, limit)
+    if per_class == 0:
+        raise UsageError(f"{data_dir}: no images in one of the class folders")
+    rng = random.Random(seed)
+    train: list[tuple[Path, int]] = []
+    validation: list[tuple[Path, int]] = []
+    for index, label in enumerate(CLASS_NAMES):
+        paths = list(files[label])
+        rng.shuffle(paths)
+        paths = paths[:per_class]
+        n_val = round(per_class * validation_split)
+        cut = per_class - n_val
+        train += [(p, index) for p in paths[:cut]]
+        validation += [(p, index) for p in paths[cut:]]
+    kinds: dict[str, dict[str, list[str]]] = {}
+    kind_by_path: dict[Path, str] = {}
+    for root in _roots(folders, other_dirs):
+        others = _images_below(root)
+        if not others:
+            continue
+        other_train, other_validation, kinds[str(root)] = _split_kinds(others, root, validation_split, seed, limit)
+        counts[OTHER] = counts.get(OTHER, 0) + len(others)
+        train += other_train
+        validation += other_validation
+        kind_by_path.update((p, kind_of(p, root)) for p, _ in other_train + other_validation)
+    rng.shuffle(train)
+    return Split(train, validation, counts, kinds, kind_by_path)

@@ -1,0 +1,420 @@
+"""The `evaluate` use-case: run a model over labelled photos (cats, dogs and, when the folder
+has them, photos that are neither) and measure it: the confusion matrix, precision and
+recall, pet accuracy, non-pets left out, pets lost to neither, and the mistakes by kind.
+Returns a typed result; never prints."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+
+from sorter.config import CLASS_NAMES, OTHER
+from sorter.errors import UsageError
+from sorter.model.lite import softmax
+
+Progress = Callable[[int, int], None]
+
+
+def _no_progress(done: int, total: int) -> None:
+    pass
+
+
+MistakeKind = Literal["swapped", "pet_called_neither", "non_pet_filed"]
+
+
+def mistake_kind(true: str, predicted: str) -> MistakeKind:
+    """The three ways a photo ends up in the wrong place: a cat in dogs/ (or a dog in cats/),
+    a pet left in place as neither, a non-pet filed as a pet."""
+    if true == OTHER:
+        return "non_pet_filed"
+    return "pet_called_neither" if predicted == OTHER else "swapped"
+
+
+@dataclass(frozen=True)
+class Mistake:
+    path: str
+    true_label: str
+    predicted: str
+    confidence: float
+    kind: MistakeKind
+
+
+#: --min-confidence values the coverage table shows.
+COVERAGE_THRESHOLDS = (0.5, 0.8, 0.9, 0.95)
+#: Bins of the expected calibration error (Guo et al. 2017 use 15).
+ECE_BINS = 15
+#: Validation pets pasted into scenes (`sorter.training.augment.scenes_for_validation`): every n-th.
+SCENE_EVERY = 4
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """What `--min-confidence` does: the share of photos moved (into cats/ or dogs/), and the
+    share of those moved to the wrong folder (the other pet's, or a non-pet filed at all)."""
+
+    min_confidence: float
+    moved: float
+    error_among_moved: float
+    n_moved: int
+
+
+@dataclass(frozen=True)
+class KindResult:
+    """One kind of photo: pets ("cat", "dog", "cat in a scene", ...) and each kind of non-pet
+    ("people", "documents", "stop_sign"): how many, and the share where it belongs."""
+
+    kind: str
+    expected: str  # cat, dog or other
+    n: int
+    right: int
+
+    @property
+    def rate(self) -> float:
+        return self.right / self.n if self.n else 0.0
+
+
+@dataclass(frozen=True)
+class EvalResult:
+    n: int
+    accuracy: float
+    # confusion[true][predicted]. Rows: cat, dog, and other when the folder has non-pets;
+    # columns: those, and other whenever the model can say it.
+    confusion: dict[str, dict[str, int]]
+    precision: dict[str, float]
+    recall: dict[str, float]
+    unreadable: list[str]
+    mistakes: list[Mistake] = field(default_factory=list)  # most confident first
+    split: str = "all"
+    pet_accuracy: float = 0.0  # pets in the right folder, over all pets
+    non_pets_left_out: float | None = None  # others predicted other, over all others (None: no others)
+    pets_lost_to_neither: float = 0.0  # pets predicted other, over all pets
+    #: Expected calibration error over ECE_BINS bins of the top probability (None: no photos).
+    ece: float | None = None
+    coverage: list[Coverage] = field(default_factory=list)
+    by_kind: list[KindResult] = field(default_factory=list)
+
+    def to_json(self) -> dict:
+        data = asdict(self)
+        data["mistakes"] = data["mistakes"][:50]
+        data["by_kind"] = [{**asdict(k), "rate": k.rate} for k in self.by_kind]
+        return data
+
+    def calibration_lines(self) -> list[str]:
+        """ECE, then one line per --min-confidence: what moves and how much of it is wrong."""
+        if self.ece is None:
+            return []
+        lines = [f"expected calibration error: {self.ece:.2%} ({ECE_BINS} bins)"]
+        for c in self.coverage:
+            lines.append(f"--min-confidence {c.min_confidence:.2f}: {c.moved:.1%} moved, "
+                         f"{c.error_among_moved:.2%} of them to the wrong folder")
+        return lines
+
+    def kind_lines(self) -> list[str]:
+        where = {"cat": "in cats/", "dog": "in dogs/", OTHER: "left in place"}
+        return [f"{k.kind}: {k.rate:.1%} {where[k.expected]} ({k.right} of {k.n})" for k in self.by_kind]
+
+    def rate_lines(self) -> list[str]:
+        """Pet accuracy, non-pets left out and pets lost to neither, as the terminal and
+        confusion.png show them; none when the model and the folder know only cats and dogs."""
+        if not any(OTHER in row for row in self.confusion.values()):
+            return []
+        pets = sum(sum(self.confusion[c].values()) for c in CLASS_NAMES)
+        right = sum(self.confusion[c][c] for c in CLASS_NAMES)
+        lost = sum(self.confusion[c][OTHER] for c in CLASS_NAMES)
+        lines = [f"pet accuracy: {self.pet_accuracy:.2%} ({right} of {pets} pets in the right folder)"]
+        if self.non_pets_left_out is not None:
+            others = self.confusion[OTHER]
+            lines.append(
+                f"non-pets left out: {self.non_pets_left_out:.2%} "
+                f"({others[OTHER]} of {sum(others.values())} non-pets left in place)"
+            )
+        lines.append(f"pets lost to neither: {self.pets_lost_to_neither:.2%} ({lost} of {pets} pets left in place)")
+        return lines
+
+
+@dataclass(frozen=True)
+class Scored:
+    """A model's probabilities for labelled photos, before any measuring: what a temperature
+    is fitted on and every number below is computed from."""
+
+    paths: list[Path]
+    true: np.ndarray  # (n,) index into ALL_CLASSES
+    probabilities: np.ndarray  # (n, classes) in the model's class order
+    class_names: tuple[str, ...]
+    kinds: list[str]  # each photo's kind, for the per-kind table
+    unreadable: list[str]
+
+    def with_temperature(self, temperature: float) -> Scored:
+        """The same photos with the logits divided by `temperature` (recovered from the
+        probabilities: log p is the logits up to a constant per photo)."""
+        logits = np.log(np.clip(self.probabilities.astype(np.float64), 1e-30, None))
+        return replace(self, probabilities=softmax(logits, temperature))
+
+    def joined(self, other: Scored | None) -> Scored:
+        if other is None:
+            return self
+        return replace(self, paths=self.paths + other.paths, true=np.concatenate([self.true, other.true]),
+                       probabilities=np.concatenate([self.probabilities, other.probabilities]),
+                       kinds=self.kinds + other.kinds, unreadable=self.unreadable + other.unreadable)
+
+
+def score_items(
+    classifier, items: list[tuple[Path, int]], progress: Progress = _no_progress, kinds: dict[Path, str] | None = None
+) -> Scored:
+    """Run `classifier` over labelled photos (labels index into cat, dog, other), as `sort` does."""
+    from sorter.model.inference import classify
+    from sorter.training.datasets import ALL_CLASSES
+
+    labels = dict(items)
+    paths, true, rows, unreadable = [], [], [], []
+    for done, prediction in enumerate(classify(classifier, [p for p, _ in items]), 1):
+        progress(done, len(items))
+        if prediction.probabilities is None:
+            unreadable.append(f"{prediction.path}: {prediction.error}")
+            continue
+        paths.append(prediction.path)
+        true.append(labels[prediction.path])
+        rows.append(prediction.probabilities)
+    names = tuple(classifier.class_names)
+    kinds = kinds or {}
+    return Scored(paths, np.array(true, np.int64), np.array(rows, np.float64).reshape(len(rows), len(names)), names,
+                  [kinds.get(p, ALL_CLASSES[t]) for p, t in zip(paths, true, strict=True)], unreadable)
+
+
+def score_scenes(classifier, pets: list[tuple[Path, int]], scenes: list[Path], seed: int) -> Scored:
+    """Validation pets (every SCENE_EVERY-th) pasted into validation non-pets, once each: the
+    held-out pets-in-scenes set (`sorter.training.augment.scenes_for_validation`), scored in memory."""
+    from sorter.errors import ImageError
+    from sorter.media.decoder_output import captured, quietly
+    from sorter.media.images import load_image
+    from sorter.training.augment import scenes_for_validation
+    from sorter.training.datasets import ALL_CLASSES
+
+    size = classifier.image_size
+
+    def decode(path: Path):
+        try:
+            return quietly(load_image, path, size)  # what libjpeg prints stays off the terminal
+        except ImageError:
+            return None
+
+    with captured():
+        chosen = [(image, y) for image, y in ((decode(p), y) for p, y in pets[::SCENE_EVERY]) if image is not None]
+        backgrounds = [image for image in (decode(p) for p in scenes) if image is not None]
+    if not chosen or not backgrounds:
+        names = tuple(classifier.class_names)
+        return Scored([], np.zeros(0, np.int64), np.zeros((0, len(names))), names, [], [])
+    composed = scenes_for_validation(chosen, backgrounds, seed)
+    rows = [classifier.predict(np.stack([image for image, _ in composed[i : i + 64]]))
+            for i in range(0, len(composed), 64)]
+    true = np.array([label for _, label in composed], np.int64)
+    return Scored([Path(f"scene-{i}") for i in range(len(composed))], true, np.concatenate(rows).astype(np.float64),
+                  tuple(classifier.class_names), [f"{ALL_CLASSES[t]} in a scene" for t in true], [])
+
+
+def fit_temperature(scored: Scored) -> float:
+    """The temperature that minimises the negative log-likelihood of the true classes
+    (Guo et al. 2017): one number, fitted on validation photos, which changes no decision
+    (the order of the probabilities stays) but makes a 90 % mean 90 %."""
+    from sorter.training.datasets import ALL_CLASSES
+
+    columns = [scored.class_names.index(ALL_CLASSES[t]) if ALL_CLASSES[t] in scored.class_names else -1
+               for t in scored.true]
+    keep = np.array(columns) >= 0
+    if not keep.any():
+        return 1.0
+    logits = np.log(np.clip(scored.probabilities[keep], 1e-30, None))
+    target = np.array(columns)[keep]
+
+    def nll(t: float) -> float:
+        p = softmax(logits, t)[np.arange(len(target)), target]
+        return float(-np.log(np.clip(p, 1e-30, None)).mean())
+
+    # Golden-section search on log T over [1/20, 20]: the NLL is unimodal in T.
+    lo, hi = np.log(0.05), np.log(20.0)
+    ratio = (np.sqrt(5) - 1) / 2
+    for _ in range(60):
+        a, b = hi - ratio * (hi - lo), lo + ratio * (hi - lo)
+        if nll(np.exp(a)) < nll(np.exp(b)):
+            hi = b
+        else:
+            lo = a
+    return float(np.exp((lo + hi) / 2))
+
+
+def measure(scored: Scored, split: str = "all", extra: Scored | None = None) -> EvalResult:
+    """Every number of an evaluation from the probabilities; `extra` (pets in scenes) adds
+    rows to the per-kind table only."""
+    from sorter.training.datasets import ALL_CLASSES
+
+    names = scored.class_names
+    rows = ALL_CLASSES if (scored.true == ALL_CLASSES.index(OTHER)).any() else CLASS_NAMES
+    # A two-class model on a folder with non-pets still gets an "other" column (all zeros):
+    # every non-pet it sees is a mistake, and the matrix should say so.
+    columns = ALL_CLASSES if OTHER in rows or OTHER in names else CLASS_NAMES
+    confusion = {t: dict.fromkeys(columns, 0) for t in rows}
+    mistakes: list[Mistake] = []
+    predicted_labels = _predicted(scored)
+    confidences = scored.probabilities.max(axis=1) if len(scored.paths) else np.zeros(0)
+    for path, t, label, confidence in zip(scored.paths, scored.true, predicted_labels, confidences, strict=True):
+        true = ALL_CLASSES[t]
+        confusion[true][label] += 1
+        if label != true:
+            mistakes.append(Mistake(str(path), true, label, float(confidence), mistake_kind(true, label)))
+    n = sum(sum(row.values()) for row in confusion.values())
+    correct = sum(confusion[c][c] for c in rows)
+    precision, recall = {}, {}
+    for c in columns:
+        predicted = sum(confusion[t][c] for t in rows)
+        precision[c] = confusion[c][c] / predicted if c in confusion and predicted else 0.0
+    for c in rows:
+        actual = sum(confusion[c].values())
+        recall[c] = confusion[c][c] / actual if actual else 0.0
+    pets = sum(sum(confusion[c].values()) for c in CLASS_NAMES)
+    others = sum(confusion[OTHER].values()) if OTHER in confusion else 0
+    mistakes.sort(key=lambda m: -m.confidence)
+    return EvalResult(
+        n=n,
+        accuracy=correct / n if n else 0.0,
+        confusion=confusion,
+        precision=precision,
+        recall=recall,
+        unreadable=scored.unreadable,
+        mistakes=mistakes,
+        split=split,
+        pet_accuracy=sum(confusion[c][c] for c in CLASS_NAMES) / pets if pets else 0.0,
+        non_pets_left_out=confusion[OTHER][OTHER] / others if others else None,
+        pets_lost_to_neither=sum(confusion[c].get(OTHER, 0) for c in CLASS_NAMES) / pets if pets else 0.0,
+        ece=expected_calibration_error(scored) if n else None,
+        coverage=coverage_table(scored) if n and OTHER in names else [],
+        by_kind=_by_kind(scored) + (_by_kind(extra) if extra is not None else []),
+    )
+
+
+def _predicted(scored: Scored) -> list[str]:
+    # A tie goes to the later class, as in `inference.Prediction`: neither over a pet.
+    p = scored.probabilities
+    top = (p.shape[1] - 1 - np.argmax(p[:, ::-1], axis=1)) if len(p) else np.zeros(0, np.int64)
+    return [scored.class_names[i] for i in top]
+
+
+def expected_calibration_error(scored: Scored) -> float:
+    """Mean |accuracy - confidence| over ECE_BINS equal-width bins of the top probability,
+    weighted by the photos in each bin."""
+    from sorter.training.datasets import ALL_CLASSES
+
+    confidence = scored.probabilities.max(axis=1)
+    right = np.array([label == ALL_CLASSES[t] for label, t in zip(_predicted(scored), scored.true, strict=True)])
+    bins = np.minimum((confidence * ECE_BINS).astype(int), ECE_BINS - 1)
+    total = 0.0
+    for b in range(ECE_BINS):
+        inside = bins == b
+        if inside.any():
+            total += inside.sum() * abs(right[inside].mean() - confidence[inside].mean())
+    return float(total / len(confidence))
+
+
+def coverage_table(scored: Scored) -> list[Coverage]:
+    from sorter.training.datasets import ALL_CLASSES
+
+    predicted = np.array(_predicted(scored))
+    confidence = scored.probabilities.max(axis=1)
+    true = np.array([ALL_CLASSES[t] for t in scored.true])
+    table = []
+    for threshold in COVERAGE_THRESHOLDS:
+        moved = (predicted != OTHER) & (confidence >= threshold)
+        wrong = moved & (predicted != true)
+        table.append(Coverage(threshold, float(moved.mean()), float(wrong.sum() / moved.sum()) if moved.any() else 0.0,
+                              int(moved.sum())))
+    return table
+
+
+def _by_kind(scored: Scored) -> list[KindResult]:
+    from sorter.training.datasets import ALL_CLASSES
+
+    predicted = _predicted(scored)
+    tally: dict[str, list] = {}
+    for kind, t, label in zip(scored.kinds, scored.true, predicted, strict=True):
+        entry = tally.setdefault(kind, [ALL_CLASSES[t], 0, 0])
+        entry[1] += 1
+        entry[2] += label == ALL_CLASSES[t]
+    order = {c: i for i, c in enumerate(ALL_CLASSES)}
+    return [KindResult(kind, expected, n, right)
+            for kind, (expected, n, right) in sorted(tally.items(), key=lambda kv: (order[kv[1][0]], kv[0]))]
+
+
+def evaluate_items(
+    classifier, items: list[tuple[Path, int]], progress: Progress = _no_progress, split: str = "all",
+    kinds: dict[Path, str] | None = None,
+) -> EvalResult:
+    """Run `classifier` over labelled photos; labels index into ("cat", "dog", "other")."""
+    return measure(score_items(classifier, items, progress, kinds), split)
+
+
+def evaluate(
+    data_dir: Path,
+    model: Path | None,
+    split: str = "all",
+    report_dir: Path | None = None,
+    progress: Progress = _no_progress,
+    other: tuple[Path, ...] = (),
+    personal: bool = True,
+) -> EvalResult:
+    """`other`: folders of non-pet photos instead of DATA_DIR/Other/; with a split, the
+    folders the model trained with (from its metadata) unless given. `personal`: with the
+    user's personal model, when there is one for this model (`sorter.model.personal`)."""
+    from sorter.model import lite
+    from sorter.model import personal as personal_model
+    from sorter.training.datasets import ALL_CLASSES, kind_of, list_labelled, other_roots, recorded_other_dirs
+    from sorter.training.datasets import split as make_split
+
+    classifier = personal_model.personalise(lite.load_classifier(model), model, personal)
+    scenes = None
+    if split == "all":
+        files = list_labelled(data_dir, other)  # with "other" when the folder has an Other/
+        items = [(p, ALL_CLASSES.index(label)) for label, paths in files.items() for p in paths]
+        kinds = {p: kind_of(p, root) for root in other_roots(data_dir, other) for p in files.get(OTHER, [])
+                 if p.is_relative_to(root)}
+    else:
+        meta = classifier.metadata.get("training", {})
+        if "seed" not in meta:
+            raise UsageError("this model's metadata does not record its split; use --split all")
+        if not other:
+            other = recorded_other_dirs(meta)
+            for folder in other:
+                if not folder.is_dir():
+                    raise UsageError(f"this model trained with non-pets from {folder}, which is not here; "
+                                     "give their folders with --other")
+        parts = make_split(data_dir, float(meta["validation_split"]), int(meta["seed"]), meta.get("limit"), other)
+        items = parts.validation if split == "validation" else parts.train
+        kinds = parts.kind_of
+    if not items:
+        raise UsageError(f"no images to evaluate in {data_dir} (split: {split})")
+    if split == "validation":
+        scenes = validation_scenes(classifier, parts, int(meta["seed"]))
+    result = measure(score_items(classifier, items, progress, kinds), split, scenes)
+    if report_dir is not None:
+        from sorter.training.report import write_evaluation_report
+
+        write_evaluation_report(result, report_dir, classifier.image_size)
+    return result
+
+
+def validation_scenes(classifier, parts, seed: int) -> Scored | None:
+    """The split's pets in scenes: its validation pets pasted onto its validation non-pets
+    (people, places, documents: the kinds a scene has, not the held-out Caltech objects)."""
+    from sorter.training.datasets import ALL_CLASSES
+
+    pets = [(p, y) for p, y in parts.validation if ALL_CLASSES[y] != OTHER]
+    backdrops = [p for p, y in parts.validation if ALL_CLASSES[y] == OTHER and parts.kind_of.get(p) in SCENE_KINDS]
+    if not pets or not backdrops:
+        return None
+    return score_scenes(classifier, pets, backdrops, seed)
+
+
+#: Non-pet kinds that make a scene to paste a pet into (everyday-not-pets' sub-folders).
+SCENE_KINDS = frozenset({"people", "places", "food", "things", "animals"})

@@ -1,0 +1,121 @@
+"""The reference set a model carries (MODEL.reference.npz): the pooled features of held-out
+validation photos, pets above all, with their true labels. `sorter learn` fits a personal
+head against half of it (so the head keeps the model's decisions where nobody corrected it)
+and measures on the other half how its decisions on pets move, refusing a head that puts more
+than 0.5% of them in the wrong place.
+
+Why features and not photos: a personal head changes only the last layer, so the features are
+all it needs, they ship without the photos' licences, and checking 2,000 pets costs a matrix
+product instead of a minute of decoding. float16 halves the file (1,000 pets per class and
+1,000 non-pets at 1280 features: 7.7 MB) and moves no decision that matters here: the logits
+change by ~1e-3.
+
+Made from a model and its validation split by `make_reference` (benchmarks/make_reference_set.py).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from sorter.config import OTHER
+from sorter.errors import ModelError, UsageError
+
+#: Validation photos kept per class (cat, dog, other): "a few thousand pets, a few MB".
+PER_CLASS = 1000
+
+
+def reference_path(model_path: Path) -> Path:
+    return model_path.with_suffix(".reference.npz")
+
+
+@dataclass(frozen=True)
+class Reference:
+    features: np.ndarray  # (n, features) float32
+    labels: np.ndarray  # (n,) index into class_names
+    class_names: tuple[str, ...]
+
+    def halves(self) -> tuple[Reference, Reference]:
+        """(what a fit may see, what it is measured on): every other photo of each class, so
+        both halves hold the same mix."""
+        order = np.argsort(self.labels, kind="stable")
+        fit, check = order[0::2], order[1::2]
+        return self.subset(fit), self.subset(check)
+
+    def subset(self, rows: np.ndarray) -> Reference:
+        return Reference(self.features[rows], self.labels[rows], self.class_names)
+
+    @property
+    def pets(self) -> np.ndarray:
+        """Mask of the rows that are cats or dogs."""
+        names = np.array(self.class_names)
+        return names[self.labels] != OTHER
+
+
+def read_reference(model_path: Path) -> Reference | None:
+    """The model's reference set, or None when it has none."""
+    path = reference_path(model_path)
+    if not path.is_file():
+        return None
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            features, labels = data["features"].astype(np.float32), data["labels"].astype(np.int64)
+            names = tuple(str(n) for n in data["class_names"])
+    except (OSError, ValueError, KeyError) as exc:
+        raise ModelError(f"{path}: unreadable reference set ({exc})") from exc
+    if features.ndim != 2 or labels.shape != (len(features),) or (len(labels) and labels.max() >= len(names)):
+        raise ModelError(f"{path}: not a sorter reference set")
+    return Reference(features, labels, names)
+
+
+def write_reference(path: Path, reference: Reference) -> None:
+    temporary = path.with_name(path.name + ".tmp.npz")
+    np.savez_compressed(temporary, features=reference.features.astype(np.float16), labels=reference.labels,
+                        class_names=np.array(reference.class_names))
+    os.replace(temporary, path)
+
+
+def make_reference(
+    model_path: Path, data_dir: Path, other: tuple[Path, ...] = (), *, per_class: int = PER_CLASS,
+    progress: Callable[[int, int], None] = lambda done, total: None,
+) -> Path:
+    """Write MODEL.reference.npz from the validation split the model's metadata records
+    (`sorter.training.datasets.split` with its seed, share and limit): up to `per_class` photos of each
+    class, through the model's int8 features, as `sort` sees them. `other`: the non-pet folders
+    (default: those the metadata names)."""
+    from sorter.model import lite
+    from sorter.model.inference import features
+    from sorter.training.datasets import ALL_CLASSES, recorded_other_dirs, split
+
+    classifier = lite.load_classifier(model_path)
+    if classifier.head is None:
+        raise ModelError(f"{model_path}: its .tflite ends at probabilities, not pooled features: "
+                         "retrain it with `sorter train` to give it a reference set")
+    meta = classifier.metadata.get("training", {})
+    if "seed" not in meta:
+        raise UsageError(f"{model_path}: its metadata does not record its split")
+    other = other or tuple(folder for folder in recorded_other_dirs(meta) if folder.is_dir())
+    parts = split(data_dir, float(meta["validation_split"]), int(meta["seed"]), meta.get("limit"), other)
+    chosen: list[tuple[Path, int]] = []
+    for index in range(len(ALL_CLASSES)):
+        rows = [item for item in parts.validation if item[1] == index]
+        step = max(1, len(rows) // per_class)  # spread over the whole class, and every kind of non-pet
+        chosen += rows[::step][:per_class]
+    labels = dict(chosen)
+    rows, kept = [], []
+    for done, (path, result) in enumerate(features(classifier, [p for p, _ in chosen]), 1):
+        progress(done, len(chosen))
+        if isinstance(result, np.ndarray):
+            rows.append(result)
+            kept.append(labels[path])
+    names = tuple(classifier.class_names)
+    kept_names = [ALL_CLASSES[k] for k in kept]
+    keep = [i for i, name in enumerate(kept_names) if name in names]  # a cat/dog model: no non-pets
+    reference = Reference(np.array(rows, np.float32)[keep], np.array([names.index(kept_names[i]) for i in keep]), names)
+    path = reference_path(model_path)
+    write_reference(path, reference)
+    return path

@@ -1,0 +1,293 @@
+"""The `train` use-case: split the labelled photos, train (on the ImageNet backbone, or the
+small network from scratch), save MODEL.keras with its int8 MODEL.tflite, measure the int8
+model on the validation split the way `sort` runs it, and write the metadata and curves.
+Returns a typed result; never prints."""
+
+from __future__ import annotations
+
+import json
+import platform
+import shlex
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import datetime, timezone
+from pathlib import Path
+
+from sorter import __version__
+from sorter.config import CLASS_NAMES, OTHER
+from sorter.errors import UsageError
+
+#: What each backbone trains best with, when the command line does not say.
+DEFAULTS = {
+    "efficientnet-lite0": {"image_size": 224, "learning_rate": 2e-4, "epochs": 2, "batch_size": 128},
+    "none": {"image_size": 144, "learning_rate": 3e-3, "epochs": 40, "batch_size": 64},
+}
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    model_path: Path
+    runtime_path: Path
+    metadata_path: Path
+    curves_path: Path
+    validation: object | None  # evaluation.EvalResult of the int8 model on the validation split
+    epochs_run: int
+    best_epoch: int
+    seconds: float
+    broken: list[str]
+    n_train: int
+    n_validation: int
+
+
+@dataclass(frozen=True)
+class WorkerDone:
+    """What a worker other than the chief returns: the chief saves the model and its files."""
+
+    index: int
+    workers: int
+    epochs_run: int
+    seconds: float
+
+
+def with_defaults(config):
+    """Fill the options left unset (None) from the backbone's defaults."""
+    if config.backbone not in DEFAULTS:
+        raise UsageError(f"--backbone must be one of: {', '.join(DEFAULTS)}")
+    chosen = {k: v for k, v in DEFAULTS[config.backbone].items() if getattr(config, k) is None}
+    return replace(config, **chosen)
+
+
+def _versions(backbone: str) -> dict[str, str]:
+    from importlib.metadata import version
+
+    import cv2
+    import keras
+    import numpy
+    import tensorflow
+
+    versions = {
+        "sorter": __version__,
+        "python": platform.python_version(),
+        "keras": keras.__version__,
+        "tensorflow": tensorflow.__version__,
+        "ai-edge-litert": version("ai-edge-litert"),
+        "opencv": cv2.__version__,
+        "numpy": numpy.__version__,
+    }
+    if backbone != "none":
+        from sorter.model.backbone import WEIGHTS_PACKAGE
+
+        versions[WEIGHTS_PACKAGE] = version(WEIGHTS_PACKAGE)
+    return versions
+
+
+def train_command(config) -> str:
+    """The command that reproduces this model (every option spelled out)."""
+    parts = [
+        "sorter", "train", str(config.data_dir), "--out", str(config.out), "--backbone", config.backbone,
+    ]
+    for folder in config.other:
+        parts += ["--other", str(folder)]
+    parts += [
+        "--epochs", str(config.epochs), "--image-size", str(config.image_size),
+        "--validation-split", str(config.validation_split), "--seed", str(config.seed),
+        "--batch-size", str(config.batch_size), "--patience", str(config.patience),
+        "--learning-rate", str(config.learning_rate),
+    ]
+    if config.limit is not None:
+        parts += ["--limit", str(config.limit)]
+    if config.init_from is not None:
+        parts += ["--init-from", str(config.init_from)]
+    if config.distribute != "none":
+        parts += ["--distribute", config.distribute]
+    return shlex.join(parts)
+
+
+def _parent_model(config, counts: dict[str, int]) -> tuple[dict | None, list[dict]]:
+    """What `--init-from` starts from (a summary for the metadata, and its epochs for the
+    curves), checked to have trained on this run's training photos only: with another split,
+    this run's validation photos would include photos that model learned, and the accuracy
+    recorded here would flatter it."""
+    from sorter.model.network import metadata_path, read_metadata
+
+    path = config.init_from
+    if path is None:
+        return None, []
+    if config.backbone != "none":
+        raise UsageError("--init-from fine-tunes the from-scratch network: use it with --backbone none")
+    if path.suffix.lower() != ".keras" or not path.is_file():
+        raise UsageError(f"--init-from {path}: expected a MODEL.keras written by `sorter train`")
+    if path.resolve() == config.out.resolve():
+        raise UsageError(f"--init-from {path} is also --out: the run would overwrite the model it starts from")
+    parent = read_metadata(path)
+    training = parent.get("training")
+    if not training:
+        raise UsageError(f"--init-from {path}: no {metadata_path(path).name} beside it to check its training split")
+    ours = {"seed": config.seed, "validation_split": config.validation_split, "limit": config.limit,
+            "images_per_class_found": counts}
+    for key, value in ours.items():
+        if training.get(key) != value:
+            raise UsageError(
+                f"--init-from {path}: trained on another split ({key} {training.get(key)}, here {value}); "
+                "its training photos would leak into this run's validation"
+            )
+    return {
+        "model": str(path),
+        "image_size": parent.get("input", {}).get("size"),
+        "validation_accuracy": parent.get("validation_accuracy"),
+        "command": training.get("command"),
+        "epochs_run": training.get("epochs_run"),
+        "seconds": training.get("seconds"),
+        "init_from": training.get("init_from"),
+    }, list(training.get("history") or [])
+
+
+def train(
+    config,
+    *,
+    resume: bool = False,
+    on_event: Callable = lambda e: None,
+    on_cache: Callable[[str, int, int], None] = lambda name, done, total: None,
+) -> TrainResult | WorkerDone:
+    """Train a model on a PetImages-style folder (plus non-pets, for a three-way model) and
+    save it with its metadata JSON. Under `--distribute multi-worker`, only the chief saves
+    anything; the other workers return a WorkerDone."""
+    from sorter.model.lite import LiteClassifier, head_path, read_head, save_model, write_head
+    from sorter.model.network import metadata_path
+    from sorter.training.datasets import split as make_split
+    from sorter.training.distribute import start
+    from sorter.training.evaluate import fit_temperature, measure, score_items, validation_scenes
+    from sorter.training.loop import calibration_images, checkpoint_dir, run_training
+    from sorter.training.report import write_training_curves
+
+    config = with_defaults(config)
+    if config.out.suffix.lower() != ".keras":
+        raise UsageError(f"--out must end in .keras (got {config.out.name})")
+    if config.epochs < 1:
+        raise UsageError("--epochs must be at least 1")
+    parts = make_split(config.data_dir, config.validation_split, config.seed, config.limit, config.other)
+    parent, parent_history = _parent_model(config, {k: v for k, v in parts.counts.items() if k != OTHER})
+    three_way = OTHER in parts.counts
+    if config.backbone == "none" and three_way:
+        raise UsageError("non-pets (--other, or an Other/ folder): train it with the pretrained backbone "
+                         "(--backbone efficientnet-lite0); the from-scratch network knows cats and dogs only")
+    class_names = (*CLASS_NAMES, OTHER) if three_way else CLASS_NAMES
+    dist = start(config.distribute)  # multi-worker: waits here for every worker in TF_CONFIG
+    weights = None
+    with dist.peers_watched():
+        dist.check_same_photos(parts.train + parts.validation)
+        if config.backbone == "none":
+            model, state = run_training(config, parts.train, parts.validation, resume=resume, on_event=on_event,
+                                        dist=dist)
+        else:
+            from sorter.training.transfer import run_transfer
+
+            model, state, weights = run_transfer(
+                config, parts.train, parts.validation, len(class_names), resume=resume, on_event=on_event,
+                on_cache=on_cache, dist=dist,
+            )
+    if not dist.is_chief:
+        dist.finish(checkpoint_dir(config.out))
+        return WorkerDone(dist.index, dist.workers, state.epoch, state.seconds)
+    config.out.parent.mkdir(parents=True, exist_ok=True)
+    runtime = save_model(model, config.out, calibration_images(parts.train, config.image_size, config.seed))
+    metadata = {"format": "sorter-model/1", "class_names": list(class_names)}
+    head = head_path(config.out)
+    if head.is_file():
+        metadata["head"] = {"file": head.name, "temperature": 1.0}
+    validation = None
+    if parts.validation:
+        # Measured on the int8 model through the same inference path `sort` and `evaluate`
+        # use, so that `sorter evaluate --split validation` reproduces this number exactly.
+        classifier = LiteClassifier.load(runtime, metadata)
+        scored = score_items(classifier, parts.validation, kinds=parts.kind_of)
+        scenes = validation_scenes(classifier, parts, config.seed) if three_way else None
+        if "head" in metadata:
+            # Calibrated on the validation photos (with their pets in scenes): one number that
+            # changes no decision, only what the confidence says.
+            temperature = fit_temperature(scored.joined(scenes))
+            kernel, bias, _ = read_head(head)
+            write_head(head, kernel, bias, temperature)
+            metadata["head"]["temperature"] = round(temperature, 4)
+            # Scored again through the calibrated head, so that `sorter evaluate --split
+            # validation` reproduces every number recorded here exactly.
+            classifier = LiteClassifier.load(runtime, metadata)
+            scored = score_items(classifier, parts.validation, kinds=parts.kind_of)
+            scenes = validation_scenes(classifier, parts, config.seed) if three_way else None
+        validation = measure(scored, "validation", scenes)
+    curves = config.out.with_name(config.out.stem + "-curves.png")
+    # A fine-tune: its parent's epochs first, then a line where it started.
+    marker = (len(parent_history) - 1, f"--init-from, {config.image_size} px") if parent_history else None
+    write_training_curves(parent_history + state.history, curves, marker)
+    metadata.update({
+        "output": "softmax probabilities of " + ", ".join(class_names) if three_way else "sigmoid probability of 'dog'",
+        "input": {
+            "size": config.image_size,
+            "channels": "RGB",
+            "dtype": "uint8",
+            "preprocessing": "sorter.media.images.load_image: EXIF-rotated, whole image stretched "
+            "to a square (INTER_AREA), 0..255; rescaling inside the model",
+        },
+        "runtime": f"{runtime.name}: int8 LiteRT export of the .keras model (sorter.model.lite), the model sort runs"
+        + (f"; it ends at the pooled features, and {head.name} holds the float softmax layer and its temperature"
+           if "head" in metadata else ""),
+        "backbone": {"name": config.backbone, "weights": weights.to_json() if weights else None},
+        "validation_accuracy": validation.accuracy if validation else None,
+        "validation_n": validation.n if validation else 0,
+        "validation": validation.to_json() if validation else None,
+        # The float Keras model's accuracy at its best epoch, before int8 quantisation.
+        "validation_accuracy_float": state.history[state.best_epoch - 1].get("val_accuracy")
+        if state.best_epoch and parts.validation
+        else None,
+        "training": {
+            "command": train_command(config),
+            "data_dir": str(config.data_dir),
+            "other_dirs": [str(folder) for folder in config.other],
+            "images_per_class_found": {k: v for k, v in parts.counts.items() if k != OTHER},
+            "other_images_found": parts.counts.get(OTHER, 0),
+            # Validation holds out whole kinds of non-pet photo: its number is about kinds
+            # of things the model never saw.
+            "other_kinds": parts.other_kinds,
+            "n_train": len(parts.train),
+            "n_validation": len(parts.validation),
+            "validation_split": config.validation_split,
+            "seed": config.seed,
+            "limit": config.limit,
+            "epochs_requested": config.epochs,
+            "epochs_run": state.epoch,
+            "best_epoch": state.best_epoch,
+            "batch_size": config.batch_size,  # per replica
+            "learning_rate": config.learning_rate,  # before scaling with the replicas
+            # How it was trained: tf.distribute strategy, processes, replicas in all, and what
+            # a step took (batch × replicas) at what peak learning rate (× replicas).
+            "distribute": {
+                **dist.to_json(),
+                "global_batch_size": dist.global_batch(config.batch_size),
+                "peak_learning_rate": dist.learning_rate(config.learning_rate),
+            },
+            "precision": state.precision,
+            "seconds": round(state.seconds, 1),  # the epochs
+            "cache_seconds": round(state.cache_seconds, 1),  # caching the backbone's features
+            # A fine-tuned model: the run it started from (reproduce that first).
+            "init_from": parent,
+            "broken_files": state.broken,
+            "history": state.history,
+        },
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "versions": _versions(config.backbone),
+    })
+    meta_file = metadata_path(config.out)
+    meta_file.write_text(json.dumps(metadata, indent=2) + "\n")
+    return TrainResult(
+        model_path=config.out,
+        runtime_path=runtime,
+        metadata_path=meta_file,
+        curves_path=curves,
+        validation=validation,
+        epochs_run=state.epoch,
+        best_epoch=state.best_epoch,
+        seconds=state.seconds,
+        broken=state.broken,
+        n_train=len(parts.train),
+        n_validation=len(parts.validation),
+    )

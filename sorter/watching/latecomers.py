@@ -1,0 +1,96 @@
+"""Companions that arrive after their photo has been moved (`sorter watch`): a Live Photo's
+`.MOV`, Apple's `.AAE` or an `.xmp` copied in after the photo, as phones and sync tools do
+as often as before. Such a file joins the photo where it went, under the name the photo's
+group has there (`IMG_1 (1).MOV` beside `IMG_1 (1).HEIC`), journaled in the watch's run, so
+`sorter undo` of that run takes it back with the photo.
+
+Where each photo went comes from the journal when the watch starts (the moves still sorted,
+of every run) and from each move the watch makes after; the `LIMIT` most recent photos are
+remembered (a late companion comes minutes after its photo, not months). A file joins only
+when its photo is no longer beside it and still is where it was moved to: a photo undone or
+moved on since is not followed.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import OrderedDict
+from dataclasses import dataclass
+from pathlib import Path
+
+from sorter.config import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS
+from sorter.files.companions import NAME_SUFFIXES, STEM_EXTENSIONS, VIDEO_STEM_EXTENSIONS
+
+#: Photos remembered: about 400 bytes each, so 6.5 MB at most.
+LIMIT = 16_384
+#: Extensions a file may join its photo by the stem with: a photo's companions, a video's.
+_BY_STEM = {
+    ext: (IMAGE_EXTENSIONS if ext in STEM_EXTENSIONS else frozenset())
+    | (VIDEO_EXTENSIONS if ext in VIDEO_STEM_EXTENSIONS else frozenset())
+    for ext in {*STEM_EXTENSIONS, *VIDEO_STEM_EXTENSIONS}
+}
+
+
+@dataclass(frozen=True)
+class Filed:
+    source: Path  # where the photo was
+    destination: Path  # where it went
+    label: str | None = None
+    confidence: float | None = None
+
+
+def could_be_companion(name: str) -> bool:
+    """A name a photo's or a video's companion may have (.MOV, .AAE, .xmp, .json, .SRT, ...)."""
+    folded = name.casefold()
+    return (not name.startswith(".") and (os.path.splitext(folded)[1] in _BY_STEM
+                                          or any(folded.endswith(s) for s in NAME_SUFFIXES)))
+
+
+class Latecomers:
+    """Where recently moved photos went, by their folder and stem."""
+
+    def __init__(self, limit: int = LIMIT) -> None:
+        self.limit = limit
+        self._by_stem: OrderedDict[tuple[str, str], Filed] = OrderedDict()
+
+    def remember(self, filed: Filed) -> None:
+        key = (str(filed.source.parent), os.path.splitext(filed.source.name)[0].casefold())
+        self._by_stem[key] = filed
+        self._by_stem.move_to_end(key)
+        while len(self._by_stem) > self.limit:
+            self._by_stem.popitem(last=False)
+
+    def load(self, root: Path) -> None:
+        """The moves still sorted, from the journal: each group's first member is its photo."""
+        from sorter.files.journal import scan, sorted_moves
+
+        for move in sorted_moves(root, scan(root)):
+            if move.seq == move.group:
+                self.remember(Filed(root / move.src, root / move.dst, move.label, move.confidence))
+
+    def destination(self, path: Path) -> tuple[Filed, Path] | None:
+        """The moved photo `path` belongs with and where `path` goes beside it; None when it
+        belongs with no photo moved away (or its photo is back, or gone since)."""
+        folded = path.name.casefold()
+        stem, ext = os.path.splitext(path.name)
+        tries = [(stem, ext.lower())]  # IMG_1.MOV, IMG_1.xmp
+        for suffix in NAME_SUFFIXES:  # IMG_1.HEIC.xmp, IMG_1.jpg.supplemental-metadata.json
+            if folded.endswith(suffix):
+                tries.append((os.path.splitext(path.name[: -len(suffix)])[0], None))
+        for photo_stem, by_stem in tries:
+            filed = self._by_stem.get((str(path.parent), photo_stem.casefold()))
+            if filed is None:
+                continue
+            photo_ext = os.path.splitext(filed.source.name)[1].lower()
+            if by_stem is not None and photo_ext not in _BY_STEM.get(by_stem, ()):
+                continue  # an .SRT joins a video, not a photo; a .MOV a photo, not a video
+            if by_stem is None and not path.name.startswith(filed.source.name):
+                continue
+            if os.path.lexists(filed.source) or not os.path.lexists(filed.destination):
+                return None  # the photo is back beside it (the usual rules apply), or moved on
+            source_stem = os.path.splitext(filed.source.name)[0]
+            new_stem = os.path.splitext(filed.destination.name)[0]
+            # The photo's group renamed as `stem (n)`: the companion takes the same n.
+            name = new_stem + path.name[len(source_stem):] if new_stem != source_stem else path.name
+            return filed, filed.destination.parent / name
+        return None

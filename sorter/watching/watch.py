@@ -1,0 +1,213 @@
+"""The watch use-case: sort a folder, then every file that arrives, until stopped. Each batch
+goes through the same `Sorter` as `sorter sort`; none of this prints."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from contextlib import nullcontext
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from sorter.errors import UsageError
+from sorter.files.folder import check_folder
+from sorter.signals import stop_on_signals
+from sorter.sorting.results import FileResult, Tally
+from sorter.sorting.sort import Sorter
+
+if TYPE_CHECKING:  # watchdog is imported only when a watch starts
+    from sorter.watching.watcher import WatchSettings
+
+
+@dataclass(frozen=True)
+class WatchNotice:
+    """Something the watcher wants the user to know that is not about one file."""
+
+    message: str
+    warning: bool = False
+
+
+@dataclass(frozen=True)
+class WatchSummary:
+    folder: Path
+    counts: dict[str, int]  # status -> files
+    moved_to: dict[str, int]  # "cats"/"dogs" -> files moved
+    mode: str  # how changes were noticed: "inotify", "polling every 1 s", ...
+    seconds: float
+    videos: dict[str, int] = field(default_factory=dict)  # status -> videos (counted in `counts` too)
+
+
+def _latecomers(batch: list, latecomers, watcher) -> tuple[list, list]:
+    """Split what the watcher found ready: companions whose photo went before them (to join
+    it), and the photos and videos to sort. A sidecar of no moved photo is left alone: its
+    photo, when it comes, takes it along."""
+    from sorter.media.images import Skipped, is_image_name, is_video_name
+
+    late, rest = [], []
+    for entry in batch:
+        if isinstance(entry, Skipped) or is_image_name(entry.name):
+            rest.append(entry)
+            continue
+        found = latecomers.destination(entry)
+        if found is not None:
+            late.append((entry, *found))
+        elif is_video_name(entry.name):
+            rest.append(entry)
+        else:
+            watcher.settle(entry)
+    return late, rest
+
+class _State:
+    """Keeps the lock and journal real while the folder is watched for days: if someone
+    empties the folder (`rm -rf DIR/*` takes `.sorter/` too), the lock and journal would
+    live on as deleted files, and a concurrent `sorter sort` or a later `undo` would not
+    see them."""
+
+    def __init__(self, root: Path, lock) -> None:
+        self.root = root
+        self.lock = lock
+        self._lock_inode = self._inode(lock.path)
+
+    @staticmethod
+    def _inode(path: Path) -> int | None:
+        try:
+            return path.stat().st_ino
+        except OSError:
+            return None
+
+    def check(self, sorter: Sorter) -> None:
+        from sorter.files.journal import journal_path
+        from sorter.files.lock import FolderLock
+
+        if self._inode(self.lock.path) != self._lock_inode:
+            fresh = FolderLock(self.root)
+            fresh.acquire()  # FolderLocked if another sorter got in meanwhile: we stop
+            self.lock.release()
+            self.lock, self._lock_inode = fresh, self._inode(fresh.path)
+        if not journal_path(self.root).exists():
+            sorter.close()  # the next move opens a new journal (and a new run)
+
+
+def watch_folder(
+    root: Path,
+    *,
+    model: Path | None = None,
+    recursive: bool = False,
+    min_confidence: float = 0.0,
+    polling: bool = False,
+    classifier=None,
+    on_result: Callable[[FileResult], None] = lambda result: None,
+    on_notice: Callable[[WatchNotice], None] = lambda notice: None,
+    stop: threading.Event | None = None,
+    settings: WatchSettings | None = None,
+    batch_size: int | None = None,
+    personal: bool = True,
+) -> WatchSummary:
+    """Sort the images of `root`, then every image that arrives, until `stop` is set (or
+    SIGINT/SIGTERM, when called from the main thread without `stop`).
+
+    Holds the folder lock throughout, so `sorter sort`/`undo` on the same folder are
+    refused while it runs. Files already there go through the same completeness check as
+    new ones: a download in progress when the watcher starts is not moved half-written.
+    A personal model written by `sorter learn` meanwhile is used from the next batch on.
+    """
+    from sorter.config import DEFAULT_BATCH_SIZE
+    from sorter.files.journal import recover
+    from sorter.files.lock import FolderLock
+    from sorter.files.verdicts import VerdictLog
+    from sorter.model import lite
+    from sorter.model.personal import Follower, describe
+    from sorter.watching.latecomers import Filed, Latecomers
+    from sorter.watching.watcher import Watcher, WatchSettings
+
+    started = time.monotonic()
+    root = check_folder(root)
+    if not 0.0 <= min_confidence <= 1.0:
+        raise UsageError("--min-confidence must be between 0 and 1")
+    batch_size = batch_size or DEFAULT_BATCH_SIZE
+    tally = Tally(root)
+    mode = ""
+    verdicts = VerdictLog(root)
+
+    latecomers = Latecomers()
+
+    def report(result: FileResult, watcher: Watcher) -> None:
+        tally.add(result)  # watch never plans without moving: a destination means moved
+        verdicts.add(result)
+        if result.status == "moved" and result.destination is not None:
+            latecomers.remember(Filed(result.path, result.destination, result.label, result.confidence))
+        if result.status in ("neither", "unsure", "unreadable", "skipped", "failed"):
+            watcher.settle(result.path)  # left in place: look again only once it changes
+        on_result(result)
+
+    own_stop = stop is None
+    stop = threading.Event() if stop is None else stop
+    with stop_on_signals(stop) if own_stop else nullcontext():
+        # The lock before the model: a second watcher on this folder fails in milliseconds.
+        lock = FolderLock(root)
+        lock.acquire()
+        state = _State(root, lock)
+        try:
+            recovered = recover(root)
+            if recovered.completed or recovered.rolled_back:
+                on_notice(WatchNotice(
+                    f"settled {recovered.completed + recovered.rolled_back} move(s) "
+                    "interrupted by an earlier crash"
+                ))
+            latecomers.load(root)  # where the photos sorted before went, for their late companions
+            if classifier is None:
+                classifier = lite.load_classifier(model)
+            follower = Follower(classifier, model, personal)
+            classifier = follower.classifier
+            import numpy as np
+
+            # Trace the model's graph now rather than on the first file to arrive (~0.5 s).
+            size = classifier.image_size
+            classifier.predict(np.zeros((1, size, size, 3), np.uint8))
+            sorter = Sorter(root, classifier, min_confidence=min_confidence)
+            if describe(classifier, model) != describe(follower.base, model):
+                on_notice(WatchNotice(f"sorting with {describe(classifier, model)}"))
+
+            def notify(message: str) -> None:
+                on_notice(WatchNotice(message, warning=True))
+
+            try:
+                with Watcher(
+                    root, recursive=recursive, polling=polling,
+                    settings=settings or WatchSettings(), on_notice=notify,
+                ) as watcher:
+                    first_scan = True
+                    while not stop.is_set():
+                        found = watcher.scan_if_due()
+                        if first_scan and found is not None:
+                            first_scan = False
+                            on_notice(WatchNotice(
+                                f"watching {root} ({watcher.mode}); {found} image(s) already there"
+                            ))
+                        batch = watcher.take_ready(batch_size)
+                        if not batch:
+                            watcher.wait()
+                            continue
+                        state.check(sorter)
+                        changed = follower.check()  # one stat: a new personal model from `sorter learn`?
+                        if changed is not None:
+                            sorter.classifier = follower.classifier
+                            on_notice(WatchNotice(changed))
+                        late, batch = _latecomers(batch, latecomers, watcher)
+                        try:
+                            for result in [*sorter.join(late), *sorter.sort_entries(batch, batch_size=batch_size)]:
+                                report(result, watcher)
+                        except OSError as exc:
+                            # Disk full, permissions on cats/, ...: not fatal to a service; the
+                            # files are still in place and the next scan offers them again.
+                            notify(f"could not sort {len(batch)} file(s): {exc}; retrying at the next scan")
+                    mode = watcher.mode  # after the loop: the observer may have fallen back to polling
+            finally:
+                sorter.close()
+                verdicts.close()
+        finally:
+            state.lock.release()
+    return WatchSummary(root, tally.counts, tally.moved_to, mode, time.monotonic() - started, tally.videos)
+

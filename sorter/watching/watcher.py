@@ -1,0 +1,416 @@
+"""Filesystem events -> image and video paths (and companions that may come late) that are
+complete and ready to sort. Knows nothing of
+models: `watching.watch.watch_folder` feeds what comes out of here to `sorting.sort.Sorter`.
+
+Events are only hints. A path becomes a *candidate* when an event (or the periodic
+reconciliation scan) mentions it, and is handed out only once it looks complete:
+
+- a close-after-write (inotify IN_CLOSE_WRITE) and no change for `closed_grace`, or
+- size and mtime unchanged for `settle` seconds, for writers that never close where we can
+  see it (copies over network shares, the polling observer), and in both cases
+- no process holds it open for writing, where the kernel can tell us (a read lease), and
+- a video's container is whole (an MP4 has its `moov` index, which is written last).
+
+Temporary download names (`.part`, `.crdownload`, dot-files, ...) never become candidates;
+their rename to the final name arrives as a move whose destination is new. Our own output
+(`cats/`, `dogs/`, `.sorter/`) is never a candidate either, so our moves cannot loop.
+"""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import os
+import stat
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from watchdog.events import FileSystemEvent, FileSystemEventHandler
+
+from sorter.config import CLASS_FOLDERS, STATE_DIR
+from sorter.errors import SorterError
+
+if TYPE_CHECKING:
+    from watchdog.observers.api import BaseObserver
+
+    from sorter.media.images import Skipped
+
+Notice = Callable[[str], None]
+Signature = tuple[int, int, int]  # (inode, size, mtime_ns)
+
+# Not exported by every Python's fcntl module; the value is fixed by the Linux ABI.
+_F_SETLEASE = getattr(fcntl, "F_SETLEASE", 1024)
+
+
+@dataclass(frozen=True)
+class WatchSettings:
+    #: Unchanged this long counts as complete, for writers we never see close the file.
+    settle: float = 0.5
+    #: After a close-after-write: a writer that reopens at once to append is still caught.
+    closed_grace: float = 0.1
+    #: Reconciliation scan: picks up whatever events were lost (queue overflow, a dead observer).
+    rescan_interval: float = 30.0
+    #: --polling (and the inotify-limit fallback): how often the folder is listed.
+    poll_interval: float = 1.0
+    #: Longest sleep of the consumer loop, which bounds how late a stop request is seen.
+    idle_wait: float = 0.25
+    #: A video whose container has no index yet (see `container.incomplete`) waits this long
+    #: unchanged: a phone pausing while it records, a copy stalled on a slow network.
+    video_index_wait: float = 60.0
+
+
+def inotify_limit_message(exc: OSError) -> str:
+    if exc.errno == errno.EMFILE:
+        limit = "fs.inotify.max_user_instances=1024"
+        what = "the inotify instance limit"
+    else:
+        limit = "fs.inotify.max_user_watches=524288"
+        what = "the inotify watch limit"
+    return (
+        f"{what} is reached, so native file events are unavailable; falling back to polling "
+        f"(slower to notice new files). To fix, run: sudo sysctl {limit} "
+        f"(and add {limit} to /etc/sysctl.d/90-inotify.conf to keep it after a reboot)"
+    )
+
+
+def open_for_writing(path: Path) -> bool | None:
+    """True when some process holds `path` open for writing; None when the kernel cannot
+    tell (not our file, no lease support: network filesystems). A read lease is refused
+    with EAGAIN exactly when a writer has the file open, and we drop it at once."""
+    flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+    try:
+        fd = os.open(path, flags)
+    except OSError:
+        return None
+    try:
+        fcntl.fcntl(fd, _F_SETLEASE, fcntl.F_RDLCK)
+    except OSError as exc:
+        return True if exc.errno == errno.EAGAIN else None
+    else:
+        fcntl.fcntl(fd, _F_SETLEASE, fcntl.F_UNLCK)
+        return False
+    finally:
+        os.close(fd)
+
+
+#: How long watchdog may hold an IN_MOVED_FROM to pair it with its IN_MOVED_TO (see below).
+MOVE_PAIRING_DELAY = 0.05
+
+
+def _native_observer() -> BaseObserver:
+    from watchdog.observers import Observer
+
+    try:
+        from watchdog.observers.inotify_move_event_grouper import InotifyMoveEventGrouper
+    except ImportError:  # not Linux, or another watchdog layout: only slower, still correct
+        pass
+    else:
+        # watchdog holds every IN_MOVED_FROM for 0.5 s to pair it with an IN_MOVED_TO, in a
+        # FIFO, so every later event waits behind it. Each of our own moves out of DIR is
+        # such an unpaired move (cats/ is not watched), which made each file arriving after
+        # a move wait up to half a second. The two halves of a rename come in one read, so
+        # 50 ms still pairs them; and an unpaired move reads as deleted + created, which
+        # this module treats exactly like a move anyway.
+        InotifyMoveEventGrouper.delay = min(InotifyMoveEventGrouper.delay, MOVE_PAIRING_DELAY)
+    return Observer()
+
+
+def _polling_observer(interval: float) -> BaseObserver:
+    from watchdog.observers.polling import PollingObserver
+
+    return PollingObserver(timeout=interval)
+
+
+@dataclass
+class _Candidate:
+    since: float  # last sign of activity: an event, or a change we saw ourselves
+    closed: bool = False  # a close-after-write is the latest event
+    signature: Signature | None = None  # what lstat said at the last check since `since`
+
+
+class _Events(FileSystemEventHandler):
+    """Runs on the observer thread: turns events into candidate updates, never raises."""
+
+    def __init__(self, watcher: Watcher) -> None:
+        self.watcher = watcher
+
+    def dispatch(self, event: FileSystemEvent) -> None:
+        try:
+            self._handle(event)
+        except Exception as exc:  # an exception here would kill the observer thread
+            self.watcher.notify(f"ignored a file event ({type(exc).__name__}: {exc})")
+
+    def _handle(self, event: FileSystemEvent) -> None:
+        w = self.watcher
+        kind = event.event_type
+        src = os.fsdecode(event.src_path)
+        if event.is_directory:
+            if kind in ("created", "moved") or (kind == "deleted" and Path(src) == w.root):
+                # A whole folder moved in arrives as one event: let the scan find its files.
+                # (The scan is also what notices that the watched folder itself is gone.)
+                w.rescan_soon()
+            return
+        if kind in ("created", "modified"):
+            w.note(src)
+        elif kind == "closed":
+            w.note(src, closed=True)
+        elif kind == "moved":
+            w.forget(src)
+            if event.dest_path:
+                # Renaming to the final name is how downloaders and rsync say "done".
+                w.note(os.fsdecode(event.dest_path), closed=True)
+        elif kind == "deleted":
+            w.forget(src)
+        # opened / closed_no_write / attrib: readers (us included) and chmod; nothing new.
+
+
+class Watcher:
+    """Candidates in (observer thread, scans), ready paths out (the caller's thread).
+
+    Use as a context manager: it starts the observer on entry (falling back to polling when
+    the inotify limits are hit) and stops it on exit. The first `scan_if_due` call scans
+    the folder, so files already there go through the same checks as new arrivals.
+    """
+
+    def __init__(
+        self,
+        root: Path,
+        *,
+        recursive: bool = False,
+        polling: bool = False,
+        settings: WatchSettings = WatchSettings(),
+        on_notice: Notice = lambda message: None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        from sorter.media.images import is_image_name, is_video_name  # cv2 is loaded by now: the model needs it
+        from sorter.media.container import incomplete
+        from sorter.watching.latecomers import could_be_companion
+
+        self.root = root
+        self.recursive = recursive
+        self.polling = polling
+        self.settings = settings
+        self.notify = on_notice
+        self.clock = clock
+        self.mode = ""
+        # Photos and videos to sort, and companions that may come after their photo.
+        self._is_wanted = lambda name: is_image_name(name) or is_video_name(name) or could_be_companion(name)
+        self._is_video_name = is_video_name
+        self._incomplete = incomplete
+        self._excluded = frozenset({*CLASS_FOLDERS.values(), STATE_DIR})
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._candidates: dict[Path, _Candidate] = {}
+        # Files we looked at and left in place (unsure, unreadable, ...): not again until they change.
+        self._settled: dict[Path, Signature] = {}
+        self._next_scan = 0.0
+        self._next_due: float | None = None
+        self._observer: BaseObserver | None = None
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def __enter__(self) -> Watcher:
+        self._observer = self._start_observer()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        observer, self._observer = self._observer, None
+        if observer is not None:
+            self._stop_quietly(observer)
+
+    def _start_observer(self) -> BaseObserver:
+        handler = _Events(self)
+        if not self.polling:
+            observer = _native_observer()
+            try:
+                observer.schedule(handler, str(self.root), recursive=self.recursive)
+                observer.start()
+            except OSError as exc:
+                if exc.errno not in (errno.ENOSPC, errno.EMFILE):
+                    raise
+                self._stop_quietly(observer)
+                self.notify(inotify_limit_message(exc))
+            else:
+                self.mode = "native events" if "Inotify" not in type(observer).__name__ else "inotify"
+                return observer
+        observer = _polling_observer(self.settings.poll_interval)
+        observer.schedule(handler, str(self.root), recursive=self.recursive)
+        observer.start()
+        self.mode = f"polling every {self.settings.poll_interval:g} s"
+        return observer
+
+    @staticmethod
+    def _stop_quietly(observer: BaseObserver) -> None:
+        import logging
+
+        # watchdog 7's inotify emitter can log a harmless "called when the thread is
+        # inactive" error while it stops, which would land in the user's log as an error.
+        emitter_log = logging.getLogger("watchdog.observers.inotify")
+        level = emitter_log.level
+        emitter_log.setLevel(logging.CRITICAL)
+        try:
+            observer.stop()
+            if observer.is_alive():
+                observer.join(timeout=5)
+        except Exception:  # half-started: nothing to save, only threads to end
+            pass
+        finally:
+            emitter_log.setLevel(level)
+
+    def _check_observer(self) -> None:
+        """Restart an observer whose thread died (the scan covered the gap meanwhile)."""
+        observer = self._observer
+        if observer is None:
+            return
+        if observer.is_alive() and all(e.is_alive() for e in observer.emitters):
+            return
+        self.notify("the file-event observer stopped; restarting it")
+        self._stop_quietly(observer)
+        self._observer = self._start_observer()
+
+    # ------------------------------------------------------------------ events in
+
+    def _relevant(self, path: Path) -> bool:
+        try:
+            parts = path.relative_to(self.root).parts
+        except ValueError:
+            return False
+        if not parts or parts[0] in self._excluded:
+            return False
+        if len(parts) > 1 and (not self.recursive or any(p.startswith(".") for p in parts[:-1])):
+            return False  # the same folders `images.scan_folder` does not enter
+        return self._is_wanted(parts[-1])
+
+    def note(self, path: str | Path, *, closed: bool = False) -> None:
+        """Something happened to `path`: (re)start its wait for completeness."""
+        path = Path(path)
+        if not self._relevant(path):
+            return
+        with self._lock:
+            # A fresh event supersedes what we saw before: compare signatures from here on.
+            self._candidates[path] = _Candidate(self.clock(), closed)
+        self._wake.set()
+
+    def forget(self, path: str | Path) -> None:
+        with self._lock:
+            self._candidates.pop(Path(path), None)
+
+    def rescan_soon(self) -> None:
+        self._next_scan = 0.0
+        self._wake.set()
+
+    def settle(self, path: Path) -> None:
+        """`path` was looked at and left where it is: skip it until its content changes."""
+        try:
+            st = os.lstat(path)
+        except OSError:
+            return
+        with self._lock:
+            self._settled[path] = (st.st_ino, st.st_size, st.st_mtime_ns)
+
+    # ------------------------------------------------------------------ scanning
+
+    def scan(self) -> int:
+        """Reconciliation: make a candidate of every image the folder holds that is not one
+        already. Returns how many were added. Raises SorterError if the folder is gone."""
+        from sorter.media.images import Skipped, scan_folder
+        from sorter.watching.latecomers import could_be_companion
+
+        found: dict[Path, None] = {}  # a set that keeps the scan's name order
+        for entry in scan_folder(self.root, recursive=self.recursive, exclude=self._excluded, videos=True,
+                                 also=could_be_companion):
+            if isinstance(entry, Skipped) and entry.path == self.root:  # the folder itself is unlistable
+                if not self.root.is_dir():
+                    raise SorterError(f"the watched folder {self.root} no longer exists")
+                self.notify(f"cannot list {self.root}: {entry.reason}; will retry")
+                return 0
+            found[entry.path if isinstance(entry, Skipped) else entry] = None
+        now = self.clock()
+        added = 0
+        with self._lock:
+            self._settled = {p: s for p, s in self._settled.items() if p in found}
+            for path in found:
+                if path not in self._candidates:
+                    self._candidates[path] = _Candidate(now)
+                    added += 1
+        return added
+
+    def scan_if_due(self) -> int | None:
+        """Scan when the interval has passed (and at the first call); None otherwise."""
+        if self.clock() < self._next_scan:
+            return None
+        self._next_scan = self.clock() + self.settings.rescan_interval
+        self._check_observer()
+        return self.scan()
+
+    # ------------------------------------------------------------------ ready paths out
+
+    def wait(self) -> None:
+        """Sleep until an event arrives, the next candidate may be complete, or `idle_wait`."""
+        timeout = self.settings.idle_wait
+        if self._next_due is not None:
+            timeout = min(timeout, max(0.01, self._next_due - self.clock()))
+        timeout = min(timeout, max(0.0, self._next_scan - self.clock()))
+        self._wake.wait(timeout)
+        self._wake.clear()
+
+    def take_ready(self, limit: int) -> list[Path | Skipped]:
+        """Up to `limit` complete candidates (removed from the set). Non-regular files come
+        out as `Skipped`, to be reported once; vanished ones are dropped."""
+        from sorter.media.images import Skipped
+
+        ready: list[Path | Skipped] = []
+        next_due: float | None = None
+        with self._lock:
+            now = self.clock()
+            for path, cand in list(self._candidates.items()):
+                if len(ready) >= limit:
+                    next_due = now
+                    break
+                try:
+                    st = os.lstat(path)
+                except FileNotFoundError:
+                    del self._candidates[path]  # deleted or renamed away before it was complete
+                    continue
+                except OSError as exc:
+                    del self._candidates[path]
+                    ready.append(Skipped(path, f"cannot inspect: {exc.strerror or exc}"))
+                    continue
+                if not stat.S_ISREG(st.st_mode):
+                    del self._candidates[path]
+                    if self._settled.get(path) is None:
+                        reason = "symbolic link, not followed" if stat.S_ISLNK(st.st_mode) else "not a regular file"
+                        ready.append(Skipped(path, reason))
+                    continue
+                signature = (st.st_ino, st.st_size, st.st_mtime_ns)
+                if self._settled.get(path) == signature:
+                    del self._candidates[path]  # already decided, unchanged since
+                    continue
+                if cand.signature is not None and cand.signature != signature:
+                    # Changed with no event (polling, network shares): still being written.
+                    cand.since, cand.closed = now, False
+                cand.signature = signature
+                due = cand.since + (self.settings.closed_grace if cand.closed else self.settings.settle)
+                if now >= due and open_for_writing(path):
+                    cand.since, cand.closed = now, False  # a writer is idle but not done
+                    due = now + self.settings.settle
+                if now >= due and self._is_video_name(path.name) and now < cand.since + self.settings.video_index_wait:
+                    # A camera or a copy writes an MP4's index last: without it, not done yet.
+                    # Unchanged that long without one, it goes to be reported as truncated.
+                    if self._incomplete(path):
+                        due = min(now + self.settings.settle, cand.since + self.settings.video_index_wait)
+                if now < due:
+                    next_due = due if next_due is None else min(next_due, due)
+                    continue
+                del self._candidates[path]
+                ready.append(path)
+        self._next_due = next_due
+        return ready
+
+    def pending(self) -> int:
+        with self._lock:
+            return len(self._candidates)
