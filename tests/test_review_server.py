@@ -271,7 +271,7 @@ def test_what_each_card_says_comes_from_the_journal_and_the_last_sorts_record(se
     assert cards["tree.jpg"]["heading"] == ("neither", "not a cat or a dog") and cards["tree.jpg"]["confidence"] == 1.0
     write_image(root / "late.jpg", RED)  # arrived after the sort: no word about it yet
     assert "late.jpg" not in client.cards()  # the folder is listed when it starts, not on every load
-    (root / ".sorter" / "left.jsonl").touch()  # another sorter wrote: the reload lists the folder again
+    (root / ".sorter" / "journal.jsonl").touch()  # another sorter wrote: the reload lists the folder again
     assert client.cards()["late.jpg"]["heading"] == ("unsorted", "not sorted yet")
 
 

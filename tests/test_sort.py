@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 
 from sorter.cli import app
 from sorter.files.planning import free_name
+from sorter.files.verdicts import Verdict, read_verdicts
 from sorter.model import lite
 from sorter.sorting import results
 from sorter.sorting.sort import sort_folder
@@ -98,6 +99,33 @@ def test_photos_of_neither_stay_in_place_whatever_the_confidence(tmp_path: Path,
     assert found["maybe a car.png"] == ("neither", "other", 0.55, None, "not a cat or a dog")
     assert found["dim dog.png"] == ("unsure", "dog", 0.61, None, "confidence 61% below --min-confidence 80%")
 
+
+
+def test_one_record_says_what_sort_decided_about_each_photo(tmp_path: Path, three_class_fake) -> None:
+    """The journal's "seen" record is the one record of a decision: identity, label, status,
+    confidence and reason, fsync'd with the moves. `sorter learn` and the review server both
+    read it; nothing else repeats it (no left.jsonl)."""
+    write_image(tmp_path / "car.png", GREEN)
+    write_image(tmp_path / "dim dog.png", GREENISH_RED)
+    write_image(tmp_path / "rex.png", RED)
+    (tmp_path / "broken.jpg").write_bytes(b"\xff\xd8 not a jpeg")
+    sort(tmp_path, three_class_fake, min_confidence=0.8)
+
+    assert sorted(p.name for p in (tmp_path / ".sorter").iterdir()) == ["journal.jsonl", "lock", "review.html"]
+    records = [json.loads(line) for line in (tmp_path / ".sorter" / "journal.jsonl").read_text().splitlines()]
+    seen = {r["path"]: r for r in records if r["op"] == "seen"}
+    assert set(seen) == {"car.png", "dim dog.png", "dogs/rex.png", "broken.jpg"}
+    assert (seen["car.png"]["status"], seen["car.png"]["label"], seen["car.png"]["reason"]) == (
+        "neither", "other", "not a cat or a dog")
+    assert (seen["dim dog.png"]["status"], seen["dim dog.png"]["confidence"]) == ("unsure", 0.6078)
+    assert seen["dogs/rex.png"]["status"] == "moved" and seen["dogs/rex.png"]["confidence"] == 1.0
+    assert seen["broken.jpg"]["status"] == "unreadable" and seen["broken.jpg"]["reason"]
+    st = (tmp_path / "car.png").stat()
+    assert seen["car.png"]["id"] == [st.st_dev, st.st_ino, st.st_size]
+
+    left = read_verdicts(tmp_path)  # what the review server shows of the photos left in place
+    assert set(left) == {"car.png", "dim dog.png", "broken.jpg"}
+    assert left["dim dog.png"] == Verdict("unsure", "dog", 0.6078, "confidence 61% below --min-confidence 80%")
 
 def test_dry_run_changes_nothing(tmp_path: Path, fake_classifier) -> None:
     write_image(tmp_path / "rex.jpg", RED)

@@ -9,13 +9,12 @@ first member's sequence number) and `size`, and recovery settles a group as a wh
 ends wholly before or wholly after. Undo is journaled the same way ("unmove" intents, then
 "undo"; "keep" when a returned file stays sorted), which makes undo crash-safe too.
 
-After each batch a "seen" record per photo notes what sorter decided and the file's identity
-(device, inode, size) where it then was: what `sorter learn` compares with the folder as the
-user left it, to find the photos they put right. Moves and undo never read these records.
-Their label repeats what a move record carries and, for a photo left in place, what
-`.sorter/left.jsonl` says (`verdicts.py`); only the identity is theirs alone, and left.jsonl
-is rewritten by every sort and not fsync'd, so `learn` cannot rely on it. (One record for
-both could come later: identity on move records and left.jsonl.)
+After each batch a "seen" record per photo is the one record of what sorter decided about
+it: where the file then was, its identity there (device, inode, size), the label, status
+("moved", or why it stayed: neither, unsure, unreadable, failed), the confidence and the
+reason. `sorter learn` compares the identities with the folder as the user left it, to find
+the photos they put right; the review server reads the latest record of each photo left in
+place (`verdicts.py`). Moves and undo never read these records.
 
 The journal is read as a stream: what stays in memory is one byte of state per move and
 the few intents still pending, never the records themselves, so a million-move journal
@@ -195,15 +194,19 @@ def scan(root: Path) -> JournalState:
 @dataclass(frozen=True)
 class Seen:
     """What a run decided about one photo ("seen" record): where the file was after the run
-    (relative to the folder), the label, "moved"/"neither"/"unsure", its identity, and for a
-    moved photo its move's sequence number (so an undone move can be told apart)."""
+    (relative to the folder), the label, "moved" or why it stayed ("neither", "unsure",
+    "unreadable", "failed"), its identity, for a moved photo its move's sequence number (so an
+    undone move can be told apart), and the confidence and reason sort reported. Records
+    written before confidence and reason were kept read back None for them."""
 
     run: str
     path: str
-    label: str
+    label: str | None
     status: str
     identity: tuple[int, int, int]  # st_dev, st_ino, st_size
     seq: int | None = None
+    confidence: float | None = None
+    reason: str | None = None
 
 
 def seen_of(root: Path) -> Iterator[Seen]:
@@ -214,7 +217,9 @@ def seen_of(root: Path) -> Iterator[Seen]:
                 identity = tuple(int(n) for n in rec["id"])
                 if len(identity) != 3:
                     continue
-                yield Seen(rec.get("run", ""), rec["path"], rec["label"], rec["status"], identity, rec.get("seq"))
+                confidence = rec.get("confidence")
+                yield Seen(rec.get("run", ""), rec["path"], rec["label"], rec["status"], identity, rec.get("seq"),
+                           None if confidence is None else float(confidence), rec.get("reason"))
             except (KeyError, TypeError, ValueError):
                 continue  # written by a newer or damaged sorter: not worth failing `learn` over
 

@@ -114,6 +114,8 @@ def find(root: Path) -> list[Found]:
     state = scan(root)
     latest: dict[Identity, Seen] = {}
     for seen in seen_of(root):
+        if seen.status not in ("moved", "neither", "unsure"):
+            continue  # unreadable, or a move that failed: the model decided nothing a user could correct
         if seen.seq is not None:
             run = state.runs.get(seen.run)
             if run is None or not run.undoable(seen.seq):

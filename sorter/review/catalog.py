@@ -6,7 +6,7 @@ Where each photo's label and confidence come from:
 - in `cats/` or `dogs/`: the journal, which records every move with what the photo was filed
   as; a photo moved again by a review keeps the model's words and gains the person's
   (`choice`); a photo put there by hand has no confidence;
-- left in place: the last sort's verdict (`.sorter/left.jsonl`: neither, unsure at 61%,
+- left in place: the last sort's verdict (the journal's "seen" record: neither, unsure at 61%,
   unreadable ...); a photo with none (it arrived after the sort) is "not sorted yet".
 
 Memory: one `Photo` (slots, about 250 bytes with its path) per image, plus, while it is

@@ -113,18 +113,15 @@ class Session:
     # ---------------------------------------------------------------- correcting
 
     def _journal_stamp(self) -> tuple:
-        """Changes when anyone writes the journal or the record of photos left in place."""
+        """Changes when anyone writes the journal (moves, and what a sort said of the photos it
+        left in place)."""
         from sorter.files.journal import journal_path
-        from sorter.files.verdicts import verdicts_path
 
-        stamp = []
-        for path in (journal_path(self.root), verdicts_path(self.root)):
-            try:
-                info = os.stat(path)
-                stamp.append((info.st_ino, info.st_size, info.st_mtime_ns))
-            except FileNotFoundError:
-                stamp.append(None)
-        return tuple(stamp)
+        try:
+            info = os.stat(journal_path(self.root))
+        except FileNotFoundError:
+            return ()
+        return (info.st_ino, info.st_size, info.st_mtime_ns)
 
     def _check_unchanged(self) -> None:
         """Under the lock, before a move: if another sorter wrote the journal since we listed

@@ -153,24 +153,27 @@ class Sorter:
         return results
 
     def _note_seen(self, decisions, results: dict[Path, FileResult], first_seq: dict[Path, int]) -> None:
-        """One "seen" record per photo sorter decided about (moved, or left as neither or
-        unsure), with its identity where it now is: what `sorter learn` compares the folder
-        with later. A batch costs one more write and fsync; a photo that cannot be stat'ed
-        (gone meanwhile) is simply not recorded."""
+        """One "seen" record per photo sorter decided about (moved, or left in place and why),
+        with its identity where it now is: what `sorter learn` compares the folder with later,
+        and what the review server shows of a photo left in place. A batch costs one more
+        write and fsync; a photo that cannot be stat'ed (gone meanwhile) is not recorded."""
+        from sorter.files.verdicts import LEFT
+
         records = []
         for d in decisions:
             result = results.get(d.source)
-            if result is not None and result.status != "moved":
-                continue  # vanished or failed: nothing was decided that a user could correct
-            if result is None and d.status not in ("neither", "unsure"):
-                continue
-            where = result.destination if result is not None else d.source
+            if result is None and d.status not in LEFT:
+                continue  # planned moves of a dry run never get here; "skipped" has no file to judge
+            where = result.destination if result is not None and result.status == "moved" else d.source
             try:
                 st = os.lstat(where)
             except OSError:
                 continue
-            record = {"path": os.path.relpath(where, self.root), "label": d.label,
-                      "status": "moved" if result is not None else d.status, "id": [st.st_dev, st.st_ino, st.st_size]}
+            status = result.status if result is not None else d.status
+            reason = result.reason if result is not None else d.reason
+            record = {"path": os.path.relpath(where, self.root), "label": d.label, "status": status,
+                      "id": [st.st_dev, st.st_ino, st.st_size],
+                      "confidence": None if d.confidence is None else round(d.confidence, 4), "reason": reason}
             if d.source in first_seq:
                 record["seq"] = first_seq[d.source]
             records.append(record)
@@ -233,7 +236,6 @@ def sort_folder(
     for this model (`sorter.model.personal`)."""
     from sorter.files.journal import recover
     from sorter.files.lock import FolderLock
-    from sorter.files.verdicts import VerdictLog
     from sorter.media.images import scan_folder
     from sorter.model import lite
     from sorter.model import personal as personal_model
@@ -264,17 +266,14 @@ def sort_folder(
         on_start(sum(1 for _ in judged(scan_folder(root, recursive=recursive, exclude=output_folders(), videos=True))))
         entries = scan_folder(root, recursive=recursive, exclude=output_folders(), videos=True)
         sorter = Sorter(root, classifier, min_confidence=min_confidence, dry_run=dry_run)
-        verdicts = VerdictLog(root, fresh=True)
         try:
             for result in sorter.sort_entries(entries):
                 tally.add(result)
                 if review is not None:
                     review.add(result)
-                    verdicts.add(result)
                 on_result(result)
         finally:
             sorter.close()
-            verdicts.close()
         if review is not None and review.count:
             try:  # the photos are sorted and journaled by now: a page that cannot be written is no failure
                 review_page = review.write()

@@ -116,7 +116,6 @@ def watch_folder(
     from sorter.config import DEFAULT_BATCH_SIZE
     from sorter.files.journal import recover
     from sorter.files.lock import FolderLock
-    from sorter.files.verdicts import VerdictLog
     from sorter.model import lite
     from sorter.model.personal import Follower, describe
     from sorter.watching.latecomers import Filed, Latecomers
@@ -129,13 +128,11 @@ def watch_folder(
     batch_size = batch_size or DEFAULT_BATCH_SIZE
     tally = Tally(root)
     mode = ""
-    verdicts = VerdictLog(root)
 
     latecomers = Latecomers()
 
     def report(result: FileResult, watcher: Watcher) -> None:
         tally.add(result)  # watch never plans without moving: a destination means moved
-        verdicts.add(result)
         if result.status == "moved" and result.destination is not None:
             latecomers.remember(Filed(result.path, result.destination, result.label, result.confidence))
         if result.status in ("neither", "unsure", "unreadable", "skipped", "failed"):
@@ -206,7 +203,6 @@ def watch_folder(
                     mode = watcher.mode  # after the loop: the observer may have fallen back to polling
             finally:
                 sorter.close()
-                verdicts.close()
         finally:
             state.lock.release()
     return WatchSummary(root, tally.counts, tally.moved_to, mode, time.monotonic() - started, tally.videos)

@@ -1,0 +1,151 @@
+"""Does the journal's JSON-lines format strain at a million moves, and would a SQLite catalog
+do better? (Issue 26: "choose by measurement at 1,000,000 moves".)
+
+    python benchmarks/journal_size.py                 # 1,000,000 moves (about 3 min on 2 cores)
+    python benchmarks/journal_size.py --moves 100000  # a quick look
+
+Builds, in a temporary folder, the journal a sort of N photos writes (a "move" intent, a "done"
+mark and a "seen" record per photo, in batches of 64, the format `sorter.files.journal`
+writes), then times what commands do with it:
+
+- `scan` (the one pass every command starts with: `recover` settles pending intents from it),
+  `recover`, `read_verdicts` (the review server) and the per-batch append with its fsync;
+- the same N moves as rows of a SQLite table in WAL mode with an index on the pending state,
+  one transaction per batch: the insert per batch (synchronous=FULL, so as durable as the
+  journal's fsync), finding the pending intents (what recovery needs), and reading every row
+  (what an undo of everything needs).
+
+Prints both side by side, measured in one run; the ratios are what to compare.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sqlite3
+import sys
+import tempfile
+import time
+import tracemalloc
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from sorter.files import journal  # noqa: E402
+from sorter.files.verdicts import read_verdicts  # noqa: E402
+
+BATCH = 64
+
+
+def build_journal(root: Path, moves: int) -> float:
+    """Write the journal of a sort of `moves` photos; returns its size in MB."""
+    (root / ".sorter").mkdir()
+    run, now = "20261204T030000-abcdef", 1796352000.0
+    with open(journal.journal_path(root), "wb") as f:
+        for first in range(1, moves + 1, BATCH):
+            seqs = range(first, min(first + BATCH, moves + 1))
+            f.write(b"".join(journal._encode({"op": "move", "run": run, "time": now, **journal._record(journal.Move(
+                run, n, f"IMG_{n:07d}.jpg", f"{'cats' if n % 2 else 'dogs'}/IMG_{n:07d}.jpg", n, 1, "cat", 0.9731))})
+                for n in seqs))
+            f.write(b"".join(journal._encode({"op": "done", "run": run, "time": now, "seq": n}) for n in seqs))
+            f.write(b"".join(journal._encode({"op": "seen", "run": run, "time": now, **(
+                {"path": f"cats/IMG_{n:07d}.jpg", "label": "cat", "status": "moved", "seq": n} if n % 10 else
+                {"path": f"IMG_{n:07d}.jpg", "label": "other", "status": "neither", "reason": "not a cat or a dog"}),
+                "id": [64769, 1000000 + n, 2048], "confidence": 0.9731}) for n in seqs))
+    return journal.journal_path(root).stat().st_size / 2**20
+
+
+def timed(fn) -> tuple[float, object, float]:
+    """(seconds, result, peak MB of Python allocations): timed first, then run again under
+    tracemalloc, which slows allocation-heavy code several times over."""
+    started = time.perf_counter()
+    result = fn()
+    seconds = time.perf_counter() - started
+    tracemalloc.start()
+    fn()
+    peak = tracemalloc.get_traced_memory()[1] / 2**20
+    tracemalloc.stop()
+    return seconds, result, peak
+
+
+def append_cost(root: Path, batches: int = 100) -> float:
+    """Seconds per batch of 64 intents + marks + seen records, each write fsync'd, as a sort does."""
+    with journal.Journal(root) as j:
+        started = time.perf_counter()
+        for _ in range(batches):
+            seqs = j.intents([[(root / "a.jpg", root / "cats" / "a.jpg")] for _ in range(BATCH)])
+            j.mark("done", [s[0] for s in seqs])
+            j.append_many("seen", [{"path": "cats/a.jpg", "label": "cat", "status": "moved", "id": [1, 2, 3]}] * BATCH)
+        return (time.perf_counter() - started) / batches
+
+
+def sqlite_catalog(path: Path, moves: int) -> dict[str, float]:
+    db = sqlite3.connect(path, isolation_level=None)
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA synchronous=FULL")
+    db.execute("CREATE TABLE moves (run TEXT, seq INTEGER, src TEXT, dst TEXT, grp INTEGER, size INTEGER, label TEXT,"
+               " confidence REAL, state INTEGER, PRIMARY KEY (run, seq))")
+    db.execute("CREATE INDEX pending ON moves(state) WHERE state = 1")
+    db.execute("CREATE TABLE seen (path TEXT PRIMARY KEY, run TEXT, label TEXT, status TEXT, dev INTEGER, ino INTEGER,"
+               " size INTEGER, seq INTEGER, confidence REAL, reason TEXT)")
+    run = "20261204T030000-abcdef"
+    started = time.perf_counter()
+    durable_batches = 0
+    for first in range(1, moves + 1, BATCH):
+        seqs = range(first, min(first + BATCH, moves + 1))
+        rows = [(run, n, f"IMG_{n:07d}.jpg", f"cats/IMG_{n:07d}.jpg", n, 1, "cat", 0.9731, 1) for n in seqs]
+        # A sort's three writes per batch: intents before the renames, marks after, then the seen records.
+        if durable_batches < 100:  # the first 100 batches as a sort makes them, each commit synced
+            db.execute("BEGIN"); db.executemany("INSERT INTO moves VALUES (?,?,?,?,?,?,?,?,?)", rows); db.execute("COMMIT")  # noqa: E702
+            db.execute("BEGIN"); db.executemany("UPDATE moves SET state = 2 WHERE run = ? AND seq = ?", [(run, n) for n in seqs]); db.execute("COMMIT")  # noqa: E501, E702
+            db.execute("BEGIN")
+            db.executemany("INSERT OR REPLACE INTO seen VALUES (?,?,?,?,?,?,?,?,?,?)",
+                           [(f"cats/IMG_{n:07d}.jpg", run, "cat", "moved", 64769, n, 2048, n, 0.9731, None) for n in seqs])
+            db.execute("COMMIT")
+            durable_batches += 1
+            if durable_batches == 100:
+                per_batch = (time.perf_counter() - started) / 100
+                db.execute("PRAGMA synchronous=OFF")  # the rest only fills the table, quickly
+                db.execute("BEGIN")
+        else:
+            db.executemany("INSERT INTO moves VALUES (?,?,?,?,?,?,?,?,?)", [(*r[:-1], 2) for r in rows])
+            db.executemany("INSERT OR REPLACE INTO seen VALUES (?,?,?,?,?,?,?,?,?,?)",
+                           [(f"cats/IMG_{n:07d}.jpg", run, "cat", "moved", 64769, n, 2048, n, 0.9731, None) for n in seqs])
+    if db.in_transaction:
+        db.execute("COMMIT")
+    db.close()
+    db = sqlite3.connect(path, isolation_level=None)
+    pending_s, _, _ = timed(lambda: db.execute("SELECT * FROM moves WHERE state = 1").fetchall())
+    all_s, rows, peak = timed(lambda: sum(1 for _ in db.execute("SELECT src, dst, grp, size FROM moves WHERE run = ?"
+                                                                   " ORDER BY seq DESC", (run,))))
+    left_s, _, _ = timed(lambda: db.execute("SELECT path, label, confidence, reason FROM seen WHERE status != 'moved'")
+                         .fetchall())
+    db.close()
+    size = sum(p.stat().st_size for p in path.parent.glob(path.name + "*")) / 2**20
+    return {"per_batch": per_batch, "pending": pending_s, "all": all_s, "all_peak": peak, "left": left_s, "mb": size}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--moves", type=int, default=1_000_000)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(dir=os.environ.get("TMPDIR")) as tmp:
+        root = Path(tmp) / "folder"
+        root.mkdir()
+        mb = build_journal(root, args.moves)
+        scan_s, state, scan_peak = timed(lambda: journal.scan(root))
+        recover_s, _, _ = timed(lambda: journal.recover(root))
+        verdicts_s, left, _ = timed(lambda: read_verdicts(root))
+        per_batch = append_cost(Path(tmp) / "small" if (Path(tmp) / "small").mkdir() is None else root)
+        sq = sqlite_catalog(Path(tmp) / "catalog.db", args.moves)
+    print(f"{args.moves:,} moves (a sort of as many photos), batches of {BATCH}")
+    print(f"{'':34}{'JSON lines (today)':>20}{'SQLite, WAL':>16}")
+    print(f"{'size on disk':34}{mb:>17.0f} MB{sq['mb']:>13.0f} MB")
+    print(f"{'write one batch (durable)':34}{per_batch * 1000:>17.1f} ms{sq['per_batch'] * 1000:>13.1f} ms")
+    print(f"{'start of every command (recover)':34}{recover_s:>18.2f} s{sq['pending']:>14.4f} s")
+    print(f"{'photos left in place (review)':34}{verdicts_s:>18.2f} s{sq['left']:>14.2f} s   ({len(left):,} photos)")
+    print(f"{'every move of the run (undo)':34}{scan_s:>18.2f} s{sq['all']:>14.2f} s   (JSON: the scan; then its moves)")
+    print(f"{'  peak Python memory':34}{scan_peak:>17.0f} MB{sq['all_peak']:>13.0f} MB")
+
+
+if __name__ == "__main__":
+    main()
