@@ -80,3 +80,6 @@ def test_evaluate_reproduces_the_bundled_models_recorded_accuracy(monkeypatch) -
     for key in ("pet_accuracy", "non_pets_left_out", "pets_lost_to_neither", "ece"):
         assert abs(report[key] - meta["validation"][key]) < 1e-9
     assert report["by_kind"] == meta["validation"]["by_kind"]
+    # Non-pets from other sources (validation only): read again from the folder the metadata records.
+    if Path(meta["holdout"]["folder"]).is_dir():
+        assert report["holdout"] == meta["validation"]["holdout"]

@@ -87,6 +87,34 @@ def test_an_other_folder_gives_the_three_by_three_and_its_three_numbers(tmp_path
     assert sheet.shape[0] == 3 * (30 + 160 + 34)  # a block per kind of mistake, one photo in each
 
 
+def test_a_holdout_folder_is_reported_by_kind_with_where_its_photos_went(tmp_path: Path, monkeypatch) -> None:
+    """Non-pets from other sources (validation only): each kind's share left in place, and how
+    many went into dogs/ and cats/, in the table and in --json."""
+    use(monkeypatch, ThreeClassFake())
+    data = labelled(tmp_path / "data", other=None)
+    for i in range(3):
+        write_image(tmp_path / "holdout" / "cows" / f"cow{i}.png", GREEN)
+    write_image(tmp_path / "holdout" / "cows" / "looks like a dog.png", RED)
+    write_image(tmp_path / "holdout" / "faces" / "looks like a cat.png", BLUE)
+
+    result = runner.invoke(app, ["evaluate", str(data), "--holdout", str(tmp_path / "holdout")])
+
+    assert result.exit_code == 0, result.output
+    lines = [" ".join(line.strip("│┃ ").split()) for line in result.stdout.splitlines()]
+    assert "kind ┃ photos ┃ left in place ┃ into dogs/ ┃ into cats/" in lines
+    assert "cows │ 4 │ 75.0% │ 1 │ 0" in lines and "faces │ 1 │ 0.0% │ 0 │ 1" in lines
+    report = json.loads(runner.invoke(app, ["evaluate", str(data), "--holdout", str(tmp_path / "holdout"),
+                                            "--json"]).stdout)
+    assert report["holdout"] == [
+        {"kind": "cows", "n": 4, "left": 3, "to_cats": 0, "to_dogs": 1, "rate": 0.75},
+        {"kind": "faces", "n": 1, "left": 0, "to_cats": 1, "to_dogs": 0, "rate": 0.0},
+    ]
+    assert report["holdout_dir"] == str(tmp_path / "holdout")
+    assert report["n"] == 9  # the hold-out is reported apart: the pets' numbers are the folder's alone
+    missing = runner.invoke(app, ["evaluate", str(data), "--holdout", str(tmp_path / "nowhere")])
+    assert missing.exit_code == 2 and "hold-out folder not found" in missing.stderr
+
+
 def test_json_has_the_matrix_the_three_numbers_and_each_kind_of_mistake(tmp_path: Path, monkeypatch) -> None:
     use(monkeypatch, ThreeClassFake())
     data = labelled(tmp_path / "data", other="other")  # any case

@@ -171,8 +171,10 @@ def three_way(tmp_path_factory) -> tuple[Path, Path, object]:
     # are held out), and a camera roll's few kinds (a share of each is held out).
     add_others(root / "objects", kinds=OBJECT_KINDS, per_kind=2)
     add_others(root / "everyday", kinds=("people", "places"), per_kind=5)
+    add_others(root / "holdout", kinds=("cows", "faces"), per_kind=3)  # other sources: validation only
     out = root / "three.keras"
-    result = runner.invoke(app, backbone_args(data, out, "--epochs", "1", *other_args(root)))
+    result = runner.invoke(app, backbone_args(data, out, "--epochs", "1", *other_args(root),
+                                              "--holdout", str(root / "holdout")))
     return data, out, result
 
 
@@ -227,6 +229,36 @@ def test_the_three_way_model_leaves_a_non_pet_in_place(three_way, tmp_path: Path
     files = {Path(f["path"]).name: f for f in json.loads(result.stdout)["files"]}
     assert files["car.jpg"]["status"] == "neither" and files["car.jpg"]["reason"] == "not a cat or a dog"
     assert set(tree(photos)) == {"car.jpg", "cats/cat.jpg"}
+
+
+@needs_weights
+def test_a_holdout_folder_is_scored_after_training_and_evaluate_reports_it_again(three_way) -> None:
+    data, out, result = three_way
+    assert "held-out sources (" in result.stdout and "cows: " in result.stdout and "faces: " in result.stdout
+    meta = json.loads(out.with_suffix(".json").read_text())
+    assert meta["holdout"] == {"folder": str(out.parent / "holdout")}
+    assert "--holdout " in meta["training"]["command"]
+    held = {k["kind"]: k for k in meta["validation"]["holdout"]}
+    assert set(held) == {"cows", "faces"} and all(k["n"] == 3 for k in held.values())
+    assert all(k["left"] + k["to_cats"] + k["to_dogs"] == 3 and k["rate"] == k["left"] / 3 for k in held.values())
+    # Never trained on: its photos are in no split, and evaluate reads the recorded folder again.
+    assert not any("holdout" in kind for kind in meta["training"]["other_kinds"])
+    again = runner.invoke(app, ["evaluate", str(data), "--model", str(out), "--split", "validation", "--json",
+                                *other_args(out.parent)])
+    assert again.exit_code == 0, again.output
+    assert json.loads(again.stdout)["holdout"] == meta["validation"]["holdout"]
+
+
+def test_train_refuses_a_holdout_that_overlaps_the_training_photos(tmp_path: Path) -> None:
+    data = make_dataset(tmp_path / "data")
+    add_others(tmp_path / "others", kinds=("car",), per_kind=1)
+    for holdout in (tmp_path / "others" / "car", tmp_path / "data"):
+        result = runner.invoke(app, backbone_args(data, tmp_path / "m.keras", "--other", str(tmp_path / "others"),
+                                                  "--holdout", str(holdout)))
+        assert result.exit_code == 2, result.output
+        assert "overlaps the training photos" in result.stderr and "validation only" in result.stderr
+    missing = runner.invoke(app, backbone_args(data, tmp_path / "m.keras", "--holdout", str(tmp_path / "nowhere")))
+    assert missing.exit_code == 2 and "hold-out folder not found" in missing.stderr
 
 
 @needs_weights

@@ -23,6 +23,11 @@ def train(
         typer.Option(help="Photos that are neither cats nor dogs (sub-folders per kind), for a third outcome; "
                      "repeat it for several folders. Default: DATA_DIR/Other/ when there is one."),
     ] = None,
+    holdout: Annotated[
+        Optional[Path],
+        typer.Option(help="Non-pets from sources the training photos do not share (sub-folders per kind), scored "
+                     "after training and recorded: validation only, never trained on."),
+    ] = None,
     backbone: Annotated[
         str,
         typer.Option(help="efficientnet-lite0: start from ImageNet weights (needs sorter\\[train]); "
@@ -84,7 +89,7 @@ def train(
         data_dir=data_dir, out=out_path, epochs=epochs, image_size=image_size,
         validation_split=validation_split, seed=seed, batch_size=batch_size,
         patience=patience, limit=limit, learning_rate=learning_rate, init_from=init_from,
-        backbone=backbone, other=tuple(other or ()), distribute=distribute,
+        backbone=backbone, other=tuple(other or ()), distribute=distribute, holdout=holdout,
     )
     with Progress(
         TextColumn("{task.fields[what]}"), BarColumn(),
@@ -127,6 +132,10 @@ def train(
     if result.validation is not None:
         for line in result.validation.rate_lines() + result.validation.calibration_lines():
             out.print(f"  {line}")
+        if result.validation.holdout:
+            out.print(f"  held-out sources ({result.validation.holdout_dir}):")
+            for line in result.validation.holdout_lines():
+                out.print(f"    {line}", markup=False)
     out.print(f"Int8 model for sorting {result.runtime_path}; metadata {result.metadata_path}; curves {result.curves_path}")
 
 
@@ -146,6 +155,12 @@ def evaluate(
         Optional[list[Path]],
         typer.Option(help="Non-pet photos to include instead of DATA_DIR/Other/, repeatable (with --split: "
                      "default, the folders the model trained with)."),
+    ] = None,
+    holdout: Annotated[
+        Optional[Path],
+        typer.Option(help="Non-pets from other sources (sub-folders per kind), scored by kind: how the model does "
+                     "on photos like none it trained on. With --split validation: default, the folder the model's "
+                     "metadata records."),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")] = False,
     no_personal: NoPersonalOption = False,
@@ -170,6 +185,7 @@ def evaluate(
         with progress_bar(not as_json) as (progress, task):
             result = evaluation.evaluate(
                 data_dir, model, split=split, report_dir=report, other=tuple(other or ()), personal=not no_personal,
+                holdout=holdout,
                 progress=lambda done, total: progress.update(task, completed=done, total=total),
             )
     except SorterError as exc:
@@ -194,5 +210,11 @@ def evaluate(
         for kind in result.by_kind:
             kinds.add_row(escape(kind.kind), where[kind.expected], str(kind.n), f"{kind.rate:.1%}")
         out.print(kinds)
+    if result.holdout:
+        held = Table("kind", "photos", "left in place", "into dogs/", "into cats/",
+                     title=f"held-out sources: {escape(result.holdout_dir or '')}")
+        for k in result.holdout:
+            held.add_row(escape(k.kind), str(k.n), f"{k.rate:.1%}", str(k.to_dogs), str(k.to_cats))
+        out.print(held)
     if report is not None:
         out.print(f"Report: {report / 'confusion.png'}, {report / 'mistakes.png'}")

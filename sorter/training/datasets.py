@@ -79,7 +79,7 @@ def _by_name(path: Path) -> tuple[int, int | str]:
     return (0, int(path.stem)) if path.stem.isdigit() else (1, path.name)
 
 
-def _images_below(folder: Path) -> list[Path]:
+def images_below(folder: Path) -> list[Path]:
     """Image files in `folder` and its sub-folders (not following links), in a stable order."""
     found = []
     for directory, subdirs, names in os.walk(folder):
@@ -99,7 +99,7 @@ def list_labelled(data_dir: Path, other_dirs: tuple[Path, ...] = ()) -> dict[str
     files = _list_pets(folders)
     roots = _roots(folders, other_dirs)
     if roots:
-        files[OTHER] = [p for root in roots for p in _images_below(root)]
+        files[OTHER] = [p for root in roots for p in images_below(root)]
     return files
 
 
@@ -192,7 +192,7 @@ def split(
     kinds: dict[str, dict[str, list[str]]] = {}
     kind_by_path: dict[Path, str] = {}
     for root in _roots(folders, other_dirs):
-        others = _images_below(root)
+        others = images_below(root)
         if not others:
             continue
         other_train, other_validation, kinds[str(root)] = _split_kinds(others, root, validation_split, seed, limit)

@@ -78,6 +78,24 @@ class KindResult:
 
 
 @dataclass(frozen=True)
+class HeldOut:
+    """One kind of a hold-out folder: non-pet photos from sources no training photo came from,
+    for validation only (never trained on, nothing fitted on it). How many, how many were left
+    in place, and where the rest went: what tells a model that generalises from one that
+    learnt its training sources."""
+
+    kind: str
+    n: int
+    left: int
+    to_cats: int
+    to_dogs: int
+
+    @property
+    def rate(self) -> float:
+        return self.left / self.n if self.n else 0.0
+
+
+@dataclass(frozen=True)
 class EvalResult:
     n: int
     accuracy: float
@@ -96,12 +114,24 @@ class EvalResult:
     ece: float | None = None
     coverage: list[Coverage] = field(default_factory=list)
     by_kind: list[KindResult] = field(default_factory=list)
+    #: Non-pets from other sources (`--holdout`), by kind: empty when none was scored.
+    holdout: list[HeldOut] = field(default_factory=list)
+    holdout_dir: str | None = None
 
     def to_json(self) -> dict:
         data = asdict(self)
         data["mistakes"] = data["mistakes"][:50]
         data["by_kind"] = [{**asdict(k), "rate": k.rate} for k in self.by_kind]
+        data["holdout"] = holdout_json(self.holdout)
         return data
+
+    def holdout_lines(self) -> list[str]:
+        """One line per kind of the hold-out folder: the share left in place, and where the rest went."""
+        lines = []
+        for k in self.holdout:
+            went = ", ".join(f"{n} into {folder}" for n, folder in ((k.to_dogs, "dogs/"), (k.to_cats, "cats/")) if n)
+            lines.append(f"{k.kind}: {k.rate:.1%} left in place ({k.left} of {k.n}{'; ' + went if went else ''})")
+        return lines
 
     def calibration_lines(self) -> list[str]:
         """ECE, then one line per --min-confidence: what moves and how much of it is wrong."""
@@ -295,6 +325,30 @@ def measure(scored: Scored, split: str = "all", extra: Scored | None = None) -> 
     )
 
 
+def holdout_json(kinds: list[HeldOut]) -> list[dict]:
+    return [{**asdict(k), "rate": k.rate} for k in kinds]
+
+
+def score_holdout(classifier, folder: Path, progress: Progress = _no_progress) -> tuple[list[HeldOut], list[str]]:
+    """Every photo below `folder` is a non-pet; its first sub-folder is its kind. Returns the
+    kinds, in name order, and the photos that could not be read."""
+    from sorter.training.datasets import ALL_CLASSES, images_below, kind_of
+
+    if not folder.is_dir():
+        raise UsageError(f"hold-out folder not found: {folder}")
+    paths = images_below(folder)
+    if not paths:
+        raise UsageError(f"no images in the hold-out folder {folder}")
+    scored = score_items(classifier, [(p, ALL_CLASSES.index(OTHER)) for p in paths], progress,
+                         {p: kind_of(p, folder) for p in paths})
+    tally: dict[str, dict[str, int]] = {}
+    for kind, label in zip(scored.kinds, _predicted(scored), strict=True):
+        counts = tally.setdefault(kind, dict.fromkeys(ALL_CLASSES, 0))
+        counts[label] += 1
+    kinds = [HeldOut(kind, sum(c.values()), c[OTHER], c["cat"], c["dog"]) for kind, c in sorted(tally.items())]
+    return kinds, scored.unreadable
+
+
 def _predicted(scored: Scored) -> list[str]:
     # A tie goes to the later class, as in `inference.Prediction`: neither over a pet.
     p = scored.probabilities
@@ -363,10 +417,13 @@ def evaluate(
     progress: Progress = _no_progress,
     other: tuple[Path, ...] = (),
     personal: bool = True,
+    holdout: Path | None = None,
 ) -> EvalResult:
     """`other`: folders of non-pet photos instead of DATA_DIR/Other/; with a split, the
     folders the model trained with (from its metadata) unless given. `personal`: with the
-    user's personal model, when there is one for this model (`sorter.model.personal`)."""
+    user's personal model, when there is one for this model (`sorter.model.personal`).
+    `holdout`: a folder of non-pets from other sources, scored by kind (with `validation`,
+    the one the model's metadata records, when it is here)."""
     from sorter.model import lite
     from sorter.model import personal as personal_model
     from sorter.training.datasets import ALL_CLASSES, kind_of, list_labelled, other_roots, recorded_other_dirs
@@ -397,6 +454,12 @@ def evaluate(
     if split == "validation":
         scenes = validation_scenes(classifier, parts, int(meta["seed"]))
     result = measure(score_items(classifier, items, progress, kinds), split, scenes)
+    if holdout is None and split == "validation":
+        recorded = Path((classifier.metadata.get("holdout") or {}).get("folder") or "")
+        holdout = recorded if recorded != Path("") and recorded.is_dir() else None
+    if holdout is not None:
+        held_out, unreadable = score_holdout(classifier, holdout)
+        result = replace(result, holdout=held_out, holdout_dir=str(holdout), unreadable=result.unreadable + unreadable)
     if report_dir is not None:
         from sorter.training.report import write_evaluation_report
 

@@ -45,6 +45,8 @@ class TrainConfig:
     #: network of `build_model`, from random weights.
     backbone: str = "efficientnet-lite0"
     other: tuple[Path, ...] = ()  # folders of photos that are neither (else the data folder's Other/, if any)
+    #: Non-pets from other sources, scored after training: validation only, never trained on.
+    holdout: Path | None = None
     distribute: str = "none"  # see sorter.training.distribute: none, mirrored or multi-worker
 
 

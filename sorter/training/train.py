@@ -88,6 +88,8 @@ def train_command(config) -> str:
     ]
     for folder in config.other:
         parts += ["--other", str(folder)]
+    if config.holdout is not None:
+        parts += ["--holdout", str(config.holdout)]
     parts += [
         "--epochs", str(config.epochs), "--image-size", str(config.image_size),
         "--validation-split", str(config.validation_split), "--seed", str(config.seed),
@@ -101,6 +103,20 @@ def train_command(config) -> str:
     if config.distribute != "none":
         parts += ["--distribute", config.distribute]
     return shlex.join(parts)
+
+
+def check_holdout(config) -> None:
+    """A hold-out folder is for validation only: it may share no photo with the training data."""
+    if config.holdout is None:
+        return
+    holdout = config.holdout.resolve()
+    if not holdout.is_dir():
+        raise UsageError(f"hold-out folder not found: {config.holdout}")
+    for folder in (config.data_dir, *config.other):
+        training = folder.resolve()
+        if holdout.is_relative_to(training) or training.is_relative_to(holdout):
+            raise UsageError(f"--holdout {config.holdout} overlaps the training photos in {folder}: "
+                             "a hold-out is for validation only, never trained on")
 
 
 def _parent_model(config, counts: dict[str, int]) -> tuple[dict | None, list[dict]]:
@@ -165,6 +181,7 @@ def train(
         raise UsageError(f"--out must end in .keras (got {config.out.name})")
     if config.epochs < 1:
         raise UsageError("--epochs must be at least 1")
+    check_holdout(config)
     parts = make_split(config.data_dir, config.validation_split, config.seed, config.limit, config.other)
     parent, parent_history = _parent_model(config, {k: v for k, v in parts.counts.items() if k != OTHER})
     three_way = OTHER in parts.counts
@@ -215,6 +232,14 @@ def train(
             scored = score_items(classifier, parts.validation, kinds=parts.kind_of)
             scenes = validation_scenes(classifier, parts, config.seed) if three_way else None
         validation = measure(scored, "validation", scenes)
+    if config.holdout is not None:
+        from sorter.training.evaluate import score_holdout
+
+        held_out, unreadable = score_holdout(LiteClassifier.load(runtime, metadata), config.holdout)
+        metadata["holdout"] = {"folder": str(config.holdout)}
+        if validation is not None:
+            validation = replace(validation, holdout=held_out, holdout_dir=str(config.holdout),
+                                 unreadable=validation.unreadable + unreadable)
     curves = config.out.with_name(config.out.stem + "-curves.png")
     # A fine-tune: its parent's epochs first, then a line where it started.
     marker = (len(parent_history) - 1, f"--init-from, {config.image_size} px") if parent_history else None
