@@ -150,8 +150,8 @@ class ReviewPage:
         )
 
     def _card(self, entry: Entry, thumbnail: tuple[str, int, int] | None) -> str:
-        from sorter.media.images import is_video_name
         from sorter.media.container import duration
+        from sorter.media.images import is_video_name
 
         name = self._rel(entry.where)
         title = name if entry.came_from is None else f"{name} (was {entry.came_from})"

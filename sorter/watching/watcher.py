@@ -186,8 +186,8 @@ class Watcher:
         on_notice: Notice = lambda message: None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        from sorter.media.images import is_image_name, is_video_name  # cv2 is loaded by now: the model needs it
         from sorter.media.container import incomplete
+        from sorter.media.images import is_image_name, is_video_name  # cv2 is loaded by now: the model needs it
         from sorter.watching.latecomers import could_be_companion
 
         self.root = root
