@@ -7,18 +7,23 @@ and Debian's Chromium)."""
 
 from __future__ import annotations
 
+import html
 import http.client
 import json
 import os
 import re
 import shutil
 import signal
+import socket
+import stat
 import subprocess
 import sys
 import threading
 import time
 from dataclasses import replace
 from pathlib import Path
+from urllib.parse import urlsplit
+from urllib.request import url2pathname
 
 import pytest
 from conftest import ThreeClassFake, layout, write_image
@@ -63,6 +68,10 @@ class Client:
         self.port = int(re.match(r"http://127\.0\.0\.1:(\d+)/", url).group(1))
         self.token = url.split("token=", 1)[1]
         self.cookie = f"sorter-review-{self.port}={self.token}"
+        # The secret for the X-Sorter-Token header is another one: read from the page, as its script reads it.
+        status, _, page = self.request("GET", "/")
+        found = re.search(rb'<meta name="sorter-token" content="([^"]*)">', page) if status == 200 else None
+        self.header = found.group(1).decode() if found else ""
 
     def request(self, method: str, path: str, body: bytes | None = None, *, host: str | None = None,
                 cookie: bool = True, token: bool = True, headers: dict | None = None):
@@ -71,7 +80,7 @@ class Client:
         if cookie:
             sent["Cookie"] = self.cookie
         if token and method == "POST":
-            sent["X-Sorter-Token"] = self.token
+            sent["X-Sorter-Token"] = self.header
         connection.putrequest(method, path, skip_host=True)
         for name, value in sent.items():
             connection.putheader(name, value)
@@ -108,13 +117,14 @@ def folder(tmp_path: Path):
     return root, outside, make_folder(root, outside)
 
 
-def start(root: Path, model: Path | None = None):
+def start(root: Path, model: Path | None = None, **options):
     stop, ready = threading.Event(), []
     errors: list[BaseException] = []
 
     def run() -> None:
         try:
-            review_server.serve(root, open_browser=False, model=model, on_ready=ready.append, stop=stop)
+            review_server.serve(root, model=model, on_ready=ready.append, stop=stop,
+                                **{"open_browser": False, **options})
         except BaseException as exc:  # noqa: BLE001 - surfaced in the test
             errors.append(exc)
 
@@ -372,6 +382,90 @@ def test_the_command_prints_the_url_first_and_stops_on_ctrl_c(folder) -> None:
         assert "Reviewing" in process.stderr.read()
     finally:
         process.kill()
+
+
+# ---------------------------------------------------------------------------- trying to break it
+
+
+def wait_until(done, seconds: float = 10) -> None:
+    deadline = time.monotonic() + seconds
+    while not done() and time.monotonic() < deadline:
+        time.sleep(0.01)
+
+
+def test_the_browser_is_handed_a_private_file_never_the_token(folder) -> None:
+    root, _, _ = folder
+    opened: list[str] = []  # what a browser's command line would show in `ps`
+    client, stop, thread = start(root, open_browser=True, browser=opened.append)
+    try:
+        wait_until(lambda: opened)
+        [url] = opened
+        assert url.startswith("file://") and "token" not in url and client.token not in url
+        redirect = Path(url2pathname(urlsplit(url).path))
+        assert stat.S_IMODE(redirect.stat().st_mode) == 0o600
+        assert stat.S_IMODE(redirect.parent.stat().st_mode) == 0o700
+        text = redirect.read_text()
+        refresh = html.unescape(re.search(r'<meta http-equiv="refresh" content="0;url=([^"]+)">', text).group(1))
+        script = json.loads(re.search(r"location\.replace\((\"[^\"]+\")\)", text).group(1))
+        assert refresh == script == client.url
+        status, headers, _ = client.request("GET", f"/?{urlsplit(refresh).query}", cookie=False)
+        assert status == 303 and headers["Set-Cookie"].startswith(f"{client.cookie};")  # a URL that works
+        # The header's secret is another one, never in a URL: the URL's token alone changes nothing.
+        assert client.header and client.header != client.token
+        sorted_layout = layout(root)
+        person = client.cards()["person.jpg"]["id"]
+        body = json.dumps({"id": person, "to": "neither", "generation": client.generation}).encode()
+        assert client.request("POST", "/api/move", body, token=False, headers={"X-Sorter-Token": client.token})[0] == 403
+        assert client.json("POST", "/api/undo", {}, token=False, headers={"X-Sorter-Token": client.token})[0] == 403
+        assert layout(root) == sorted_layout
+        assert client.json("POST", "/api/undo", {}) == (409, {"error": "nothing to take back"})  # the page's secret
+    finally:
+        stop.set()
+        thread.join(10)
+    assert not redirect.exists() and not redirect.parent.exists()  # removed when the server stops
+
+
+def test_a_body_nested_too_deep_is_a_400_and_nothing_on_stderr(served, capfd) -> None:
+    client, root, _, _ = served
+    sorted_layout = layout(root)
+    client.cards()
+    capfd.readouterr()
+    for body in (b"[" * 1000, b"[" * review_server.MAX_BODY, b'{"id": ' + b"[" * 1000, b'{"a": ' * 150, b"\xff{"):
+        status, _, data = client.request("POST", "/api/move", body)
+        assert (status, json.loads(data)) == (400, {"error": review_server.EXPECTED}), body[:20]
+    # Deeper than a request may carry (it would be a 413): the app below HTTP, which has no size limit.
+    from sorter.review.session import Session
+
+    session = Session(root)
+    try:
+        below = review_server.App(session, client.port)
+        headers = {"Host": f"127.0.0.1:{client.port}", "Cookie": f"{below.cookie}={below.token}",
+                   "X-Sorter-Token": below.page_token}
+        reply = below.handle("POST", "/api/move", headers, b"[" * 100_000)
+        assert (reply.status, json.loads(reply.body)) == (400, {"error": review_server.EXPECTED})
+    finally:
+        session.close()
+    assert client.request("GET", "/api/groups")[0] == 200  # still serving
+    assert capfd.readouterr().err == "" and layout(root) == sorted_layout
+
+
+def test_a_client_that_stops_mid_body_is_dropped_and_the_server_goes_on(folder, capfd) -> None:
+    root, _, _ = folder
+    client, stop, thread = start(root, client_timeout=0.5)
+    try:
+        capfd.readouterr()
+        with socket.create_connection(("127.0.0.1", client.port), timeout=10) as half:
+            half.sendall(
+                f"POST /api/move HTTP/1.1\r\nHost: 127.0.0.1:{client.port}\r\nCookie: {client.cookie}\r\n"
+                f"X-Sorter-Token: {client.header}\r\nContent-Length: 100\r\n\r\n".encode() + b'{"id": 1, ')
+            began = time.monotonic()
+            assert half.recv(1024) == b""  # closed, unanswered: half a request is no request
+            assert time.monotonic() - began < 5
+        assert client.request("GET", "/api/groups")[0] == 200
+    finally:
+        stop.set()
+        thread.join(10)
+    assert capfd.readouterr().err == ""
 
 
 # ---------------------------------------------------------------------------- learning
