@@ -468,6 +468,92 @@ def test_a_client_that_stops_mid_body_is_dropped_and_the_server_goes_on(folder, 
     assert capfd.readouterr().err == ""
 
 
+def doctored_folder(tmp_path: Path) -> tuple[Path, Path]:
+    """A sorted folder whose journal names paths outside it (`..`, absolute), as a damaged or
+    doctored journal could: a photo "from" ../stray.jpg and one "from" an absolute path, a move
+    "to" ../outside.jpg (undo would pull that file in), folders "made" at ../made and at an
+    absolute path (undo would remove them), a pending group with a member outside (recovery
+    would finish it), a "seen" record at an absolute path (learn), and one honest move.
+    Returns (folder, the folder above it)."""
+    above = tmp_path
+    root = above / "pets"
+    for name in ("stray.jpg", "abs.jpg", "good.jpg", "x.jpg"):
+        write_image(root / "dogs" / name, RED)
+    write_image(above / "outside.jpg", BLUE)
+    write_image(above / "pending.jpg", BLUE)
+    (above / "made").mkdir()
+    (above / "elsewhere").mkdir()
+    run = "20240101T000000-abcdef"
+    moves = [
+        (1, "../stray.jpg", "dogs/stray.jpg"), (2, str(above / "elsewhere" / "abs.jpg"), "dogs/abs.jpg"),
+        (3, "in.jpg", "../outside.jpg"), (4, "good.jpg", "dogs/good.jpg"), (5, "/in.jpg", "/dogs/in.jpg"),
+    ]
+    records = [{"op": "mkdir", "run": run, "time": 1.0, "path": p} for p in ("dogs", "../made", str(above / "elsewhere"))]
+    records += [{"op": "move", "run": run, "time": 1.0, "seq": n, "src": s, "dst": d, "label": "dog", "confidence": 0.9}
+                for n, s, d in moves]
+    records += [{"op": "done", "run": run, "time": 1.0, "seq": n} for n, _, _ in moves]
+    records += [  # killed mid-group: x.jpg got to dogs/, its "companion" outside did not
+        {"op": "move", "run": run, "time": 1.0, "seq": 6, "src": "x.jpg", "dst": "dogs/x.jpg", "group": 6, "size": 2},
+        {"op": "move", "run": run, "time": 1.0, "seq": 7, "src": "../pending.jpg", "dst": "dogs/pending.jpg",
+         "group": 6, "size": 2},
+    ]
+    good = (root / "dogs" / "good.jpg").stat()  # what `sorter learn` would find it by
+    records.append({"op": "seen", "run": run, "time": 1.0, "path": str(above / "good.jpg"), "label": "dog",
+                    "status": "moved", "id": [good.st_dev, good.st_ino, good.st_size], "seq": 4})
+    (root / ".sorter").mkdir()
+    journal_path(root).write_text("".join(json.dumps(r) + "\n" for r in records))
+    return root, above
+
+
+def outside_of(above: Path) -> dict[str, object]:
+    return {k: v for k, v in layout(above).items() if not k.startswith("pets")}
+
+
+def test_review_never_moves_a_photo_outside_the_folder_whatever_the_journal_says(tmp_path: Path) -> None:
+    root, above = doctored_folder(tmp_path)
+    outside = outside_of(above)
+    client, stop, thread = start(root)
+    try:
+        cards = client.cards()
+        assert cards["stray.jpg"]["origin"] is None and cards["abs.jpg"]["origin"] is None  # not taken from the journal
+        assert client.move(cards["abs.jpg"]["id"], "cat")[0] == 200 and (root / "cats" / "abs.jpg").is_file()
+        for name in ("stray.jpg", "abs.jpg"):
+            status, answer = client.move(cards[name]["id"], "neither")
+            assert status == 200 and answer["photo"]["path"] == name, answer  # the folder's top: never out of it
+            assert (root / name).is_file()
+        assert client.move(cards["stray.jpg"]["id"], "dog")[0] == 200 and (root / "dogs" / "stray.jpg").is_file()
+    finally:
+        stop.set()
+        thread.join(10)
+    assert outside_of(above) == outside
+
+
+def test_undo_recovery_learn_and_watch_never_act_on_a_journal_path_outside_the_folder(tmp_path: Path) -> None:
+    from sorter.learning import corrections
+    from sorter.watching.latecomers import Latecomers
+
+    root, above = doctored_folder(tmp_path)
+    outside = outside_of(above)
+    latecomers = Latecomers()
+    latecomers.load(root)
+    assert latecomers.destination(root / ".." / "stray.MOV") is None
+    assert latecomers.destination(above / "elsewhere" / "abs.MOV") is None
+    assert latecomers.destination(root / "good.MOV") is not None  # the honest move is still followed
+    assert all(root in found.path.parents for found in corrections.find(root))
+
+    result = runner.invoke(app, ["undo", str(root)])
+
+    assert result.exit_code == 0, result.output
+    assert "Restored 2 file(s) from 1 run" in result.stdout  # good.jpg, and x.jpg whose group recovery finished
+    assert (root / "good.jpg").is_file() and (root / "x.jpg").is_file()
+    assert (root / "dogs" / "stray.jpg").is_file() and (root / "dogs" / "abs.jpg").is_file()
+    assert not (root / "in.jpg").exists() and outside_of(above) == outside
+    kept = [line for line in result.stderr.splitlines() if "outside the folder" in line]
+    assert len(kept) == 7 and all(line.startswith("kept: ") for line in kept), result.stderr
+    assert "kept: ../stray.jpg -> dogs/stray.jpg: a path outside the folder in the journal; never acted on" in kept
+
+
+
 # ---------------------------------------------------------------------------- learning
 
 
