@@ -7,18 +7,23 @@ and Debian's Chromium)."""
 
 from __future__ import annotations
 
+import html
 import http.client
 import json
 import os
 import re
 import shutil
 import signal
+import socket
+import stat
 import subprocess
 import sys
 import threading
 import time
 from dataclasses import replace
 from pathlib import Path
+from urllib.parse import urlsplit
+from urllib.request import url2pathname
 
 import pytest
 from conftest import ThreeClassFake, layout, write_image
@@ -63,6 +68,10 @@ class Client:
         self.port = int(re.match(r"http://127\.0\.0\.1:(\d+)/", url).group(1))
         self.token = url.split("token=", 1)[1]
         self.cookie = f"sorter-review-{self.port}={self.token}"
+        # The secret for the X-Sorter-Token header is another one: read from the page, as its script reads it.
+        status, _, page = self.request("GET", "/")
+        found = re.search(rb'<meta name="sorter-token" content="([^"]*)">', page) if status == 200 else None
+        self.header = found.group(1).decode() if found else ""
 
     def request(self, method: str, path: str, body: bytes | None = None, *, host: str | None = None,
                 cookie: bool = True, token: bool = True, headers: dict | None = None):
@@ -71,7 +80,7 @@ class Client:
         if cookie:
             sent["Cookie"] = self.cookie
         if token and method == "POST":
-            sent["X-Sorter-Token"] = self.token
+            sent["X-Sorter-Token"] = self.header
         connection.putrequest(method, path, skip_host=True)
         for name, value in sent.items():
             connection.putheader(name, value)
@@ -108,13 +117,14 @@ def folder(tmp_path: Path):
     return root, outside, make_folder(root, outside)
 
 
-def start(root: Path, model: Path | None = None):
+def start(root: Path, model: Path | None = None, **options):
     stop, ready = threading.Event(), []
     errors: list[BaseException] = []
 
     def run() -> None:
         try:
-            review_server.serve(root, open_browser=False, model=model, on_ready=ready.append, stop=stop)
+            review_server.serve(root, model=model, on_ready=ready.append, stop=stop,
+                                **{"open_browser": False, **options})
         except BaseException as exc:  # noqa: BLE001 - surfaced in the test
             errors.append(exc)
 
@@ -372,6 +382,176 @@ def test_the_command_prints_the_url_first_and_stops_on_ctrl_c(folder) -> None:
         assert "Reviewing" in process.stderr.read()
     finally:
         process.kill()
+
+
+# ---------------------------------------------------------------------------- trying to break it
+
+
+def wait_until(done, seconds: float = 10) -> None:
+    deadline = time.monotonic() + seconds
+    while not done() and time.monotonic() < deadline:
+        time.sleep(0.01)
+
+
+def test_the_browser_is_handed_a_private_file_never_the_token(folder) -> None:
+    root, _, _ = folder
+    opened: list[str] = []  # what a browser's command line would show in `ps`
+    client, stop, thread = start(root, open_browser=True, browser=opened.append)
+    try:
+        wait_until(lambda: opened)
+        [url] = opened
+        assert url.startswith("file://") and "token" not in url and client.token not in url
+        redirect = Path(url2pathname(urlsplit(url).path))
+        assert stat.S_IMODE(redirect.stat().st_mode) == 0o600
+        assert stat.S_IMODE(redirect.parent.stat().st_mode) == 0o700
+        text = redirect.read_text()
+        refresh = html.unescape(re.search(r'<meta http-equiv="refresh" content="0;url=([^"]+)">', text).group(1))
+        script = json.loads(re.search(r"location\.replace\((\"[^\"]+\")\)", text).group(1))
+        assert refresh == script == client.url
+        status, headers, _ = client.request("GET", f"/?{urlsplit(refresh).query}", cookie=False)
+        assert status == 303 and headers["Set-Cookie"].startswith(f"{client.cookie};")  # a URL that works
+        # The header's secret is another one, never in a URL: the URL's token alone changes nothing.
+        assert client.header and client.header != client.token
+        sorted_layout = layout(root)
+        person = client.cards()["person.jpg"]["id"]
+        body = json.dumps({"id": person, "to": "neither", "generation": client.generation}).encode()
+        assert client.request("POST", "/api/move", body, token=False, headers={"X-Sorter-Token": client.token})[0] == 403
+        assert client.json("POST", "/api/undo", {}, token=False, headers={"X-Sorter-Token": client.token})[0] == 403
+        assert layout(root) == sorted_layout
+        assert client.json("POST", "/api/undo", {}) == (409, {"error": "nothing to take back"})  # the page's secret
+    finally:
+        stop.set()
+        thread.join(10)
+    assert not redirect.exists() and not redirect.parent.exists()  # removed when the server stops
+
+
+def test_a_body_nested_too_deep_is_a_400_and_nothing_on_stderr(served, capfd) -> None:
+    client, root, _, _ = served
+    sorted_layout = layout(root)
+    client.cards()
+    capfd.readouterr()
+    for body in (b"[" * 1000, b"[" * review_server.MAX_BODY, b'{"id": ' + b"[" * 1000, b'{"a": ' * 150, b"\xff{"):
+        status, _, data = client.request("POST", "/api/move", body)
+        assert (status, json.loads(data)) == (400, {"error": review_server.EXPECTED}), body[:20]
+    # Deeper than a request may carry (it would be a 413): the app below HTTP, which has no size limit.
+    from sorter.review.session import Session
+
+    session = Session(root)
+    try:
+        below = review_server.App(session, client.port)
+        headers = {"Host": f"127.0.0.1:{client.port}", "Cookie": f"{below.cookie}={below.token}",
+                   "X-Sorter-Token": below.page_token}
+        reply = below.handle("POST", "/api/move", headers, b"[" * 100_000)
+        assert (reply.status, json.loads(reply.body)) == (400, {"error": review_server.EXPECTED})
+    finally:
+        session.close()
+    assert client.request("GET", "/api/groups")[0] == 200  # still serving
+    assert capfd.readouterr().err == "" and layout(root) == sorted_layout
+
+
+def test_a_client_that_stops_mid_body_is_dropped_and_the_server_goes_on(folder, capfd) -> None:
+    root, _, _ = folder
+    client, stop, thread = start(root, client_timeout=0.5)
+    try:
+        capfd.readouterr()
+        with socket.create_connection(("127.0.0.1", client.port), timeout=10) as half:
+            half.sendall(
+                f"POST /api/move HTTP/1.1\r\nHost: 127.0.0.1:{client.port}\r\nCookie: {client.cookie}\r\n"
+                f"X-Sorter-Token: {client.header}\r\nContent-Length: 100\r\n\r\n".encode() + b'{"id": 1, ')
+            began = time.monotonic()
+            assert half.recv(1024) == b""  # closed, unanswered: half a request is no request
+            assert time.monotonic() - began < 5
+        assert client.request("GET", "/api/groups")[0] == 200
+    finally:
+        stop.set()
+        thread.join(10)
+    assert capfd.readouterr().err == ""
+
+
+def doctored_folder(tmp_path: Path) -> tuple[Path, Path]:
+    """A sorted folder whose journal names paths outside it (`..`, absolute), as a damaged or
+    doctored journal could: a photo "from" ../stray.jpg and one "from" an absolute path, a move
+    "to" ../outside.jpg (undo would pull that file in), folders "made" at ../made and at an
+    absolute path (undo would remove them), a pending group with a member outside (recovery
+    would finish it), a "seen" record at an absolute path (learn), and one honest move.
+    Returns (folder, the folder above it)."""
+    above = tmp_path
+    root = above / "pets"
+    for name in ("stray.jpg", "abs.jpg", "good.jpg", "x.jpg"):
+        write_image(root / "dogs" / name, RED)
+    write_image(above / "outside.jpg", BLUE)
+    write_image(above / "pending.jpg", BLUE)
+    (above / "made").mkdir()
+    (above / "elsewhere").mkdir()
+    run = "20240101T000000-abcdef"
+    moves = [
+        (1, "../stray.jpg", "dogs/stray.jpg"), (2, str(above / "elsewhere" / "abs.jpg"), "dogs/abs.jpg"),
+        (3, "in.jpg", "../outside.jpg"), (4, "good.jpg", "dogs/good.jpg"), (5, "/in.jpg", "/dogs/in.jpg"),
+    ]
+    records = [{"op": "mkdir", "run": run, "time": 1.0, "path": p} for p in ("dogs", "../made", str(above / "elsewhere"))]
+    records += [{"op": "move", "run": run, "time": 1.0, "seq": n, "src": s, "dst": d, "label": "dog", "confidence": 0.9}
+                for n, s, d in moves]
+    records += [{"op": "done", "run": run, "time": 1.0, "seq": n} for n, _, _ in moves]
+    records += [  # killed mid-group: x.jpg got to dogs/, its "companion" outside did not
+        {"op": "move", "run": run, "time": 1.0, "seq": 6, "src": "x.jpg", "dst": "dogs/x.jpg", "group": 6, "size": 2},
+        {"op": "move", "run": run, "time": 1.0, "seq": 7, "src": "../pending.jpg", "dst": "dogs/pending.jpg",
+         "group": 6, "size": 2},
+    ]
+    good = (root / "dogs" / "good.jpg").stat()  # what `sorter learn` would find it by
+    records.append({"op": "seen", "run": run, "time": 1.0, "path": str(above / "good.jpg"), "label": "dog",
+                    "status": "moved", "id": [good.st_dev, good.st_ino, good.st_size], "seq": 4})
+    (root / ".sorter").mkdir()
+    journal_path(root).write_text("".join(json.dumps(r) + "\n" for r in records))
+    return root, above
+
+
+def outside_of(above: Path) -> dict[str, object]:
+    return {k: v for k, v in layout(above).items() if not k.startswith("pets")}
+
+
+def test_review_never_moves_a_photo_outside_the_folder_whatever_the_journal_says(tmp_path: Path) -> None:
+    root, above = doctored_folder(tmp_path)
+    outside = outside_of(above)
+    client, stop, thread = start(root)
+    try:
+        cards = client.cards()
+        assert cards["stray.jpg"]["origin"] is None and cards["abs.jpg"]["origin"] is None  # not taken from the journal
+        assert client.move(cards["abs.jpg"]["id"], "cat")[0] == 200 and (root / "cats" / "abs.jpg").is_file()
+        for name in ("stray.jpg", "abs.jpg"):
+            status, answer = client.move(cards[name]["id"], "neither")
+            assert status == 200 and answer["photo"]["path"] == name, answer  # the folder's top: never out of it
+            assert (root / name).is_file()
+        assert client.move(cards["stray.jpg"]["id"], "dog")[0] == 200 and (root / "dogs" / "stray.jpg").is_file()
+    finally:
+        stop.set()
+        thread.join(10)
+    assert outside_of(above) == outside
+
+
+def test_undo_recovery_learn_and_watch_never_act_on_a_journal_path_outside_the_folder(tmp_path: Path) -> None:
+    from sorter.learning import corrections
+    from sorter.watching.latecomers import Latecomers
+
+    root, above = doctored_folder(tmp_path)
+    outside = outside_of(above)
+    latecomers = Latecomers()
+    latecomers.load(root)
+    assert latecomers.destination(root / ".." / "stray.MOV") is None
+    assert latecomers.destination(above / "elsewhere" / "abs.MOV") is None
+    assert latecomers.destination(root / "good.MOV") is not None  # the honest move is still followed
+    assert all(root in found.path.parents for found in corrections.find(root))
+
+    result = runner.invoke(app, ["undo", str(root)])
+
+    assert result.exit_code == 0, result.output
+    assert "Restored 2 file(s) from 1 run" in result.stdout  # good.jpg, and x.jpg whose group recovery finished
+    assert (root / "good.jpg").is_file() and (root / "x.jpg").is_file()
+    assert (root / "dogs" / "stray.jpg").is_file() and (root / "dogs" / "abs.jpg").is_file()
+    assert not (root / "in.jpg").exists() and outside_of(above) == outside
+    kept = [line for line in result.stderr.splitlines() if "outside the folder" in line]
+    assert len(kept) == 7 and all(line.startswith("kept: ") for line in kept), result.stderr
+    assert "kept: ../stray.jpg -> dogs/stray.jpg: a path outside the folder in the journal; never acted on" in kept
+
 
 
 # ---------------------------------------------------------------------------- learning

@@ -22,6 +22,13 @@ costs about a megabyte to recover from or undo.
 
 Names are stored as the filesystem gave them: a name that is not valid UTF-8 round-trips
 through `surrogateescape`, so such a file can be journaled, moved and put back.
+
+Every path in the journal is relative to the folder and stays inside it (`inside`): a record
+naming `../x.jpg` or `/x.jpg` (`root / "/x.jpg"` is `/x.jpg`) was not written by sorter but by
+a damaged or doctored journal, and is never acted on. That is decided here, where records are
+read, once for every reader: a `Move` cannot hold such a path, `scan` leaves such a record out
+(so recovery, undo, the review's catalog, `learn` and watch's latecomers never see it) and
+counts it in its run's `refused` for undo to report.
 """
 
 from __future__ import annotations
@@ -40,11 +47,24 @@ JOURNAL_NAME = "journal.jsonl"
 
 # One byte of state per move, indexed by its sequence number within its run.
 INTENT, DONE, UNDONE, ABANDONED = 1, 2, 4, 8
+#: Records refused per run whose lines are kept for undo's report; the rest are counted. A
+#: doctored journal could hold millions: the cost stays a few lines.
+REFUSED_SHOWN = 100
+
+
+def inside(path: object) -> bool:
+    """`path`, read from the journal, names something inside the folder: a relative path
+    made of names only, as `os.path.relpath` writes them (no `..`, `.` or empty part, no NUL,
+    not absolute). Pure: links below the folder are `moves.move_no_replace`'s to refuse."""
+    if not isinstance(path, str) or not path or "\0" in path or os.path.isabs(path):
+        return False
+    return all(part not in ("", ".", "..") for part in path.split(os.sep))
 
 
 @dataclass(frozen=True)
 class Move:
-    """One journaled move (or undo intent): paths relative to the sorted folder."""
+    """One journaled move (or undo intent): paths relative to the sorted folder and inside it
+    (`inside`), by construction: joined to the folder, neither can reach out of it."""
 
     run: str
     seq: int
@@ -58,6 +78,10 @@ class Move:
     label: str | None = None
     confidence: float | None = None
 
+    def __post_init__(self) -> None:
+        if not (inside(self.src) and inside(self.dst)):
+            raise ValueError(f"{self.src} -> {self.dst}: a path outside the folder")
+
 
 @dataclass
 class RunState:
@@ -67,6 +91,15 @@ class RunState:
     flags: bytearray = field(default_factory=bytearray)
     start: int = -1  # byte offset of its first "move" record
     end: int = 0  # byte offset just past its last "move" record
+    #: Its records that name a path outside the folder, never acted on: the first
+    #: `REFUSED_SHOWN` as lines for a report, and how many in all.
+    refused: list[str] = field(default_factory=list)
+    refused_total: int = 0
+
+    def refuse(self, what: str) -> None:
+        self.refused_total += 1
+        if len(self.refused) < REFUSED_SHOWN:
+            self.refused.append(f"{what}: a path outside the folder in the journal; never acted on")
 
     def set(self, seq: int, flag: int) -> None:
         if seq >= len(self.flags):
@@ -158,36 +191,50 @@ def _record(move: Move) -> dict:
     return {"seq": move.seq, "src": move.src, "dst": move.dst, **group, **label}
 
 
-def _move(run: str, record: dict) -> Move:
+def _move(run: str, record: dict) -> Move | None:
+    """The record's move; None when it names a path outside the folder (see `inside`)."""
     seq = record["seq"]
-    return Move(
-        run, seq, record["src"], record["dst"], record.get("group", seq), record.get("size", 1),
-        record.get("label"), record.get("confidence"),
-    )
+    try:
+        return Move(
+            run, seq, record["src"], record["dst"], record.get("group", seq), record.get("size", 1),
+            record.get("label"), record.get("confidence"),
+        )
+    except ValueError:
+        return None
 
 
 def scan(root: Path) -> JournalState:
-    """One pass over the journal: each run's per-move state and the pending intents."""
+    """One pass over the journal: each run's per-move state and the pending intents. A
+    record naming a path outside the folder is left out, as if never written (a move never
+    intended is never done, undone or recovered), and counted in its run's `refused`."""
     state = JournalState()
     for offset, after, rec in _records(journal_path(root)):
         op, run_id, seq = rec.get("op"), rec.get("run", ""), rec.get("seq")
         run = state.runs.get(run_id)
         if run is None:
             run = state.runs[run_id] = RunState(run_id, rec.get("time", 0.0))
-        if op == "move":
-            run.set(seq, INTENT)
-            state.moving[(run_id, seq)] = _move(run_id, rec)
-            if run.start < 0:
-                run.start = offset
-            run.end = after
+        if op in ("move", "unmove"):
+            move = _move(run_id, rec)
+            if move is None:
+                if op == "move":  # an "unmove" repeats a move, refused already
+                    run.refuse(f"{rec.get('src')} -> {rec.get('dst')}")
+            elif op == "move":
+                run.set(seq, INTENT)
+                state.moving[(run_id, seq)] = move
+                if run.start < 0:
+                    run.start = offset
+                run.end = after
+            else:
+                state.returning[(run_id, seq)] = move
         elif op == "mkdir":
-            run.created_dirs.append(rec["path"])
-        elif op == "unmove":
-            state.returning[(run_id, seq)] = _move(run_id, rec)
+            if inside(rec.get("path")):
+                run.created_dirs.append(rec["path"])
+            else:
+                run.refuse(str(rec.get("path")))
         elif op in _OUTCOMES:
             state.settle(run, op, seq)
     for run_id in [r for r, run in state.runs.items() if not run.flags and not run.created_dirs]:
-        del state.runs[run_id]  # only marks (the recovery's own run, say)
+        del state.runs[run_id]  # only marks (the recovery's own run, say), or refused records alone
     return state
 
 
@@ -215,7 +262,7 @@ def seen_of(root: Path) -> Iterator[Seen]:
         if rec.get("op") == "seen":
             try:
                 identity = tuple(int(n) for n in rec["id"])
-                if len(identity) != 3:
+                if len(identity) != 3 or not inside(rec["path"]):
                     continue
                 confidence = rec.get("confidence")
                 yield Seen(rec.get("run", ""), rec["path"], rec["label"], rec["status"], identity, rec.get("seq"),
@@ -230,7 +277,9 @@ def sorted_moves(root: Path, state: JournalState) -> Iterator[Move]:
     for _, _, rec in _records(journal_path(root)):
         run = state.runs.get(rec.get("run", ""))
         if rec.get("op") == "move" and run is not None and run.undoable(rec["seq"]):
-            yield _move(run.run, rec)
+            move = _move(run.run, rec)
+            if move is not None:  # refused, though its seq is done: a doctored journal reusing a seq
+                yield move
 
 
 def moves_of(root: Path, run: RunState) -> Iterator[Move]:
@@ -239,7 +288,9 @@ def moves_of(root: Path, run: RunState) -> Iterator[Move]:
         return
     for _, _, rec in _records(journal_path(root), run.start, run.end):
         if rec.get("op") == "move" and rec.get("run") == run.run:
-            yield _move(run.run, rec)
+            move = _move(run.run, rec)
+            if move is not None:  # refused: `scan` counted it in run.refused
+                yield move
 
 
 class Journal:

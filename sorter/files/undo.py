@@ -81,6 +81,9 @@ class _Undoer:
         from sorter.files.journal import moves_of
 
         self.journal.run = run.run
+        for line in run.refused:  # records naming a path outside the folder (see journal.inside)
+            self.conflicts.add(line)
+        self.conflicts.total += run.refused_total - len(run.refused)
         chunk: list[list] = []
         undoable = (m for m in moves_of(self.root, run) if run.undoable(m.seq))
         for _, members in groupby(undoable, key=lambda m: m.group):

@@ -9,18 +9,26 @@ Security, as for any server a browser can reach:
 - every request carries the session's secret token, in a cookie the first visit sets from
   the URL's `?token=` (then redirected away, so the token leaves the address bar), or gets
   403; the cookie is HttpOnly and SameSite=Strict, named after the port (cookies ignore ports);
+- the browser is never given that URL on its command line, which every local user can read
+  (`ps`): it opens a file only this user can read, which redirects to it (as Jupyter does);
 - the `Host` header must name the loopback address or `localhost` with our port, or 403: a
   DNS-rebinding page on `evil.example` resolving to 127.0.0.1 sends its own name;
 - state changes (a correction, taking one back, learning: it writes the personal model) are
-  POST only (a GET gets 405) and carry the token in an `X-Sorter-Token`
-  header too, which a cross-site form cannot set and cross-site script cannot send without a
-  CORS preflight we never answer; an `Origin` that is not ours is refused;
+  POST only (a GET gets 405) and carry a second secret in an `X-Sorter-Token` header, which
+  a cross-site form cannot set and cross-site script cannot send without a CORS preflight we
+  never answer; an `Origin` that is not ours is refused. That secret is the page's (written
+  into it), never the URL's, and never in a URL: the URL's token, which travels through a
+  terminal and a browser's history, is refused in the header, so it cannot be replayed there
+  as it is (whoever holds it can still load the page, as its user does);
 - photos are named by number in the session's catalog (`/thumb/17`), never by path: no path
   from a request reaches the filesystem, so there is nothing to traverse, and the catalog holds
   only the files sorter lists (no symbolic links, FIFOs or devices); thumbnails are decoded
   and re-encoded, never the user's bytes served as they are;
 - the page builds every card with `textContent`, and its Content-Security-Policy allows no
-  inline script, so a name like `<img onerror=...>.jpg` is only ever text.
+  inline script, so a name like `<img onerror=...>.jpg` is only ever text;
+- a request is answered, or refused, with one line: a malformed or absurdly nested body is a
+  400, an error nobody foresaw a 500, never a traceback; a client that stops sending is
+  dropped after `CLIENT_TIMEOUT`, so it cannot hold a thread for ever.
 """
 
 from __future__ import annotations
@@ -28,9 +36,12 @@ from __future__ import annotations
 import hmac
 import html
 import json
+import os
 import re
 import secrets
+import shutil
 import socket
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -53,6 +64,12 @@ THUMB_QUALITY = 70
 VIEW_PX = 1280
 #: A correction's body is `{"id": 17, "to": "neither"}`; a request to learn has none.
 MAX_BODY = 1024
+#: Seconds a connection may wait on its client, per read or write. A browser on this machine
+#: sends a whole request (1 KB at most) in a millisecond, so a wait this long is a client that
+#: stopped, or an idle keep-alive connection, which the browser reopens when it needs one
+#: (a millisecond on loopback). It bounds the socket only, not an answer: learning may take
+#: minutes while the page waits on a connection we do not read.
+CLIENT_TIMEOUT = 10.0
 ASSETS = {"/page.js": ("app.js", "text/javascript"), "/page.css": ("app.css", "text/css")}
 #: No inline script or style, nothing from elsewhere, no framing.
 CSP = (
@@ -64,6 +81,15 @@ CHOICES = ("cat", "dog", "neither")
 EXPECTED = 'expected {"id": NUMBER, "to": "cat" | "dog" | "neither", "generation": "..."}'
 POST_PATHS = frozenset({"/api/move", "/api/undo", "/api/learn"})
 GET_PATHS = frozenset({"/", "/api/groups", "/api/photos", *ASSETS})
+#: What the browser is given instead of the URL (Jupyter's redirect file): a page that sends
+#: it on at once, a link for a browser that runs no script and follows no refresh.
+REDIRECT = """<!DOCTYPE html>
+<html><head><meta charset="utf-8">
+<meta http-equiv="refresh" content="0;url={href}">
+<title>sorter review</title></head>
+<body><p><a href="{href}">Open sorter's review page</a></p>
+<script>location.replace({script})</script></body></html>
+"""
 
 
 @dataclass(frozen=True)
@@ -89,7 +115,8 @@ class App:
         self.session = session
         self.model = model  # what the Learn button learns on (None: the bundled model)
         self.port = port
-        self.token = secrets.token_urlsafe(32)
+        self.token = secrets.token_urlsafe(32)  # the URL's and the cookie's
+        self.page_token = secrets.token_urlsafe(32)  # the page's, for the X-Sorter-Token header
         self.cookie = f"sorter-review-{port}"
         self.hosts = {f"127.0.0.1:{port}", f"localhost:{port}", f"[::1]:{port}"}
         self.origins = {f"http://{host}" for host in self.hosts}
@@ -99,8 +126,9 @@ class App:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}/?token={self.token}"
 
-    def _has_token(self, value: str | None) -> bool:
-        return value is not None and hmac.compare_digest(value.encode(), self.token.encode())
+    @staticmethod
+    def _is(value: str | None, secret: str) -> bool:
+        return value is not None and hmac.compare_digest(value.encode(), secret.encode())
 
     def handle(self, method: str, target: str, headers, body: bytes) -> Reply:
         if (headers.get("Host") or "").lower() not in self.hosts:
@@ -108,7 +136,7 @@ class App:
         url = urlsplit(target)
         query = parse_qs(url.query)
         if method == "GET" and url.path == "/" and "token" in query:
-            if not self._has_token(query["token"][0]):
+            if not self._is(query["token"][0], self.token):
                 return _error(403, "wrong token: use the URL `sorter review` printed")
             cookie = f"{self.cookie}={self.token}; Path=/; HttpOnly; SameSite=Strict"
             return Reply(303, b"", "text/plain", (("Location", "/"), ("Set-Cookie", cookie)))
@@ -116,11 +144,13 @@ class App:
             jar = SimpleCookie(headers.get("Cookie") or "")
         except CookieError:
             jar = SimpleCookie()
-        if not self._has_token(jar[self.cookie].value if self.cookie in jar else None):
+        if not self._is(jar[self.cookie].value if self.cookie in jar else None, self.token):
             return _error(403, "no token: open the URL `sorter review` printed")
         if method == "POST" and url.path in POST_PATHS:
             origin = headers.get("Origin")
-            if not self._has_token(headers.get("X-Sorter-Token")) or (origin is not None and origin not in self.origins):
+            if not self._is(headers.get("X-Sorter-Token"), self.page_token) or (
+                origin is not None and origin not in self.origins
+            ):
                 return _error(403, "a change needs the page's token")
             if url.path == "/api/move":
                 return self._move(body)
@@ -137,7 +167,7 @@ class App:
 
     def _get(self, path: str, query: dict[str, list[str]]) -> Reply:
         if path == "/":
-            page = self._page.replace("{{token}}", html.escape(self.token))
+            page = self._page.replace("{{token}}", html.escape(self.page_token))
             return Reply(200, page.encode(), "text/html")
         if path in ASSETS:
             name, kind = ASSETS[path]
@@ -188,7 +218,7 @@ class App:
         try:
             request = json.loads(raw)
             photo_id, choice, generation = request["id"], request["to"], request["generation"]
-        except (ValueError, KeyError, TypeError):
+        except (ValueError, KeyError, TypeError, RecursionError):  # RecursionError: `[[[[...`, 1 KB deep
             return _error(400, EXPECTED)
         if type(photo_id) is not int or choice not in CHOICES or not isinstance(generation, str):
             return _error(400, EXPECTED)
@@ -231,6 +261,13 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive: a page of 100 thumbnails is not 100 connections
     server_version = "sorter-review"
     sys_version = ""
+    server: _Server
+
+    def setup(self) -> None:
+        # Read by StreamRequestHandler.setup, which puts it on the connection. A read that
+        # times out (half a request) ends the connection quietly: http.server catches it.
+        self.timeout = self.server.client_timeout
+        super().setup()
 
     def _reply(self, method: str) -> None:
         try:
@@ -240,7 +277,13 @@ class _Handler(BaseHTTPRequestHandler):
         if 0 <= length <= MAX_BODY:
             # Read whether or not it is used: left unread, it would be taken for the next request.
             body = self.rfile.read(length)
-            reply = self.server.app.handle(method, self.path, self.headers, body)  # type: ignore[attr-defined]
+            if len(body) < length:  # the client closed mid-body: no one to answer
+                self.close_connection = True
+                return
+            try:
+                reply = self.server.app.handle(method, self.path, self.headers, body)
+            except Exception as exc:  # noqa: BLE001 - the edge: one line on the page, never a dropped connection
+                reply = _error(500, " ".join(f"{type(exc).__name__}: {exc}".split()))
         else:
             reply = _error(413, "request too large")
             self.close_connection = True
@@ -278,6 +321,15 @@ class _Handler(BaseHTTPRequestHandler):
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     app: App
+    client_timeout: float = CLIENT_TIMEOUT
+
+    def handle_error(self, request, client_address) -> None:
+        """What escaped a connection's handler: the client went away mid-answer (a reset, a
+        broken pipe: a reload while thumbnails load), which concerns no one, or a bug in
+        answering, which is one line on stderr. Never socketserver's traceback."""
+        exc = sys.exc_info()[1]
+        if not isinstance(exc, OSError):
+            print(f"sorter review: {type(exc).__name__}: {exc}", file=sys.stderr)
 
 
 class _Server6(_Server):
@@ -297,6 +349,23 @@ def _listen(port: int) -> list[_Server]:
     return servers
 
 
+def _redirect_file(url: str) -> Path:
+    """A page that redirects to `url`, in a new folder only this user may open (0700, as
+    `mkdtemp` makes it), itself readable by this user only (0600): under $XDG_RUNTIME_DIR (a
+    per-user tmpfs, emptied at logout) where there is one, else the temporary folder. A
+    sandboxed browser that may not read either (a snap's, say) shows an error instead: the
+    URL printed first is there for that."""
+    import tempfile
+
+    runtime = os.environ.get("XDG_RUNTIME_DIR")
+    folder = Path(tempfile.mkdtemp(prefix="sorter-review-", dir=runtime if runtime and os.path.isdir(runtime) else None))
+    path = folder / "open.html"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as page:
+        page.write(REDIRECT.format(href=html.escape(url), script=json.dumps(url)))
+    return path
+
+
 @dataclass(frozen=True)
 class Started:
     url: str
@@ -307,9 +376,13 @@ class Started:
 def serve(
     root: Path, *, port: int = 0, open_browser: bool = True, model: Path | None = None,
     on_ready: Callable[[Started], None] = lambda started: None, stop: threading.Event | None = None,
+    browser: Callable[[str], object] | None = None, client_timeout: float = CLIENT_TIMEOUT,
 ) -> None:
     """Serve the review page of `root` until `stop` is set (or SIGINT/SIGTERM, when called
-    from the main thread without `stop`). `model`: what its Learn button learns on."""
+    from the main thread without `stop`). `model`: what its Learn button learns on.
+    `browser`: what opens a URL (`webbrowser.open` by default); it is given a `file://` URL of
+    a redirecting page, never the tokened URL, which is removed when the server stops.
+    `client_timeout`: see `CLIENT_TIMEOUT`."""
     from contextlib import nullcontext
 
     from sorter.signals import stop_on_signals
@@ -319,18 +392,23 @@ def serve(
     app = App(session, servers[0].server_address[1], model)
     for server in servers:
         server.app = app
+        server.client_timeout = client_timeout
     threads = [threading.Thread(target=s.serve_forever, kwargs={"poll_interval": 0.2}, daemon=True) for s in servers]
     own_stop = stop is None
     stop = threading.Event() if stop is None else stop
     for thread in threads:
         thread.start()
+    redirect: Path | None = None
     try:
         with stop_on_signals(stop) if own_stop else nullcontext():
             on_ready(Started(app.url, session.root, len(session.catalog.photos)))
             if open_browser:
-                import webbrowser
+                if browser is None:
+                    import webbrowser
 
-                threading.Thread(target=webbrowser.open, args=(app.url,), daemon=True).start()
+                    browser = webbrowser.open
+                redirect = _redirect_file(app.url)
+                threading.Thread(target=browser, args=(redirect.as_uri(),), daemon=True).start()
             while not stop.is_set():
                 time.sleep(0.1)  # polled, not waited on: see signals.stop_on_signals
     finally:
@@ -338,3 +416,5 @@ def serve(
             server.shutdown()
             server.server_close()
         session.close()
+        if redirect is not None:
+            shutil.rmtree(redirect.parent, ignore_errors=True)
