@@ -24,6 +24,17 @@ def test_every_command_has_help_with_examples(command: str) -> None:
     assert "Example" in result.stdout
 
 
+def test_sorter_help_fits_a_screen_with_one_short_line_per_command() -> None:
+    """The long text of each command is in `sorter COMMAND --help`; `sorter --help` lists them."""
+    result = CliRunner(env={"COLUMNS": "80"}).invoke(app, ["--help"])
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert len(lines) <= 24
+    rows = {line.strip("│ ").split()[0]: line for line in lines if line.strip("│ ").split()[:1] in ([c] for c in COMMANDS)}
+    assert set(rows) == set(COMMANDS)
+    assert all(len(row) <= 80 for row in rows.values())  # one line each, none wrapped
+
+
 def test_every_command_is_in_the_readme() -> None:
     from conftest import REPO
 
