@@ -173,3 +173,28 @@ def test_one_classifier_serves_every_worker_thread_at_once(tiny_model: Path) -> 
     with ThreadPoolExecutor(max_workers=6) as pool:  # more threads than interpreters: they wait
         together = list(pool.map(classifier.predict, batches))
     assert all(np.array_equal(a, b) for a, b in zip(alone, together, strict=True))
+
+
+def test_evidence_with_no_weight_changes_nothing_and_a_foreign_file_is_refused(tmp_path) -> None:
+    """ImageNet's word is weighed in by fitted weights: with none, the head decides alone; and
+    the file is read as arrays only."""
+    import pickle
+
+    from sorter.errors import ModelError
+    from sorter.model.evidence import Evidence, read_evidence, write_evidence
+
+    rng = np.random.default_rng(0)
+    features = rng.random((5, 16)).astype(np.float32)
+    p = rng.dirichlet(np.ones(3), size=5)
+    none = Evidence(rng.normal(size=(16, 1000)).astype(np.float32), np.zeros(1000, np.float32),
+                    np.zeros((3, 3)), np.zeros(3))
+    assert np.allclose(none.adjust(p, features), p)
+    towards_other = Evidence(none.kernel, none.bias, np.array([[0, 0, -1.0], [0, 0, 0], [0, 0, 0]]), np.zeros(3))
+    # The less ImageNet puts on its dogs (log mass < 0), the more "neither" gains.
+    assert (towards_other.adjust(p, features)[:, 2] > p[:, 2]).all()
+    write_evidence(tmp_path / "e.npz", towards_other)
+    assert np.allclose(read_evidence(tmp_path / "e.npz").adjust(p, features), towards_other.adjust(p, features),
+                       atol=1e-3)
+    (tmp_path / "bad.npz").write_bytes(pickle.dumps({"kernel": "anything"}))
+    with pytest.raises(ModelError, match="cannot read the model's evidence file"):
+        read_evidence(tmp_path / "bad.npz")

@@ -295,3 +295,26 @@ def test_a_locked_folder_is_refused_with_a_clear_message(tmp_path: Path, tiny_mo
         result = runner.invoke(app, ["sort", str(tmp_path), "--model", str(tiny_model)])
     assert result.exit_code == 1
     assert "another sorter" in result.stderr and (tmp_path / "a.jpg").exists()
+
+
+def test_a_neither_says_what_it_looks_like_in_every_output(tmp_path: Path) -> None:
+    """A model with ImageNet's evidence names what a photo left in place looks like: in the
+    reason (--verbose, --json, the journal) and on the review page, grouped with every other
+    "not a cat or a dog"."""
+    from sorter.files.planning import Planner, looks_like, reason_kind
+
+    planner = Planner(tmp_path, {}, 0.0, lambda folder: iter(()))
+    decision = planner.decide(tmp_path / "cow.jpg", "other", 0.97, None, looks_like="ox")
+    assert (decision.status, decision.reason) == ("neither", "not a cat or a dog: looks like ox")
+    assert reason_kind(decision.reason) == "not a cat or a dog" and looks_like(decision.reason) == "ox"
+    assert looks_like("not a cat or a dog") is None and looks_like(None) is None
+
+    from sorter.review.page import ReviewPage
+    from sorter.sorting.results import FileResult
+
+    write_image(tmp_path / "cow.jpg", GREEN)
+    (tmp_path / ".sorter").mkdir()  # a sort makes it with its journal before it writes the page
+    page = ReviewPage(tmp_path)
+    page.add(FileResult(tmp_path / "cow.jpg", "neither", "other", 0.97, reason=decision.reason))
+    html = page.write().read_text()
+    assert '<span class="looks">looks like ox</span>' in html

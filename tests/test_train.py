@@ -227,7 +227,9 @@ def test_the_three_way_model_leaves_a_non_pet_in_place(three_way, tmp_path: Path
     result = runner.invoke(app, ["sort", str(photos), "--model", str(out), "--json"])
     assert result.exit_code == 0, result.output
     files = {Path(f["path"]).name: f for f in json.loads(result.stdout)["files"]}
-    assert files["car.jpg"]["status"] == "neither" and files["car.jpg"]["reason"] == "not a cat or a dog"
+    assert files["car.jpg"]["status"] == "neither"
+    # What ImageNet sees in it (the model carries its classifier and the class names): its own words.
+    assert files["car.jpg"]["reason"].startswith("not a cat or a dog: looks like ")
     assert set(tree(photos)) == {"car.jpg", "cats/cat.jpg"}
 
 
@@ -247,6 +249,28 @@ def test_a_holdout_folder_is_scored_after_training_and_evaluate_reports_it_again
                                 *other_args(out.parent)])
     assert again.exit_code == 0, again.output
     assert json.loads(again.stdout)["holdout"] == meta["validation"]["holdout"]
+
+
+@needs_weights
+def test_the_three_way_model_weighs_what_imagenet_says_fitted_on_its_validation_photos(three_way) -> None:
+    from sorter.model import lite
+    from sorter.model.evidence import read_evidence
+
+    _, out, _ = three_way
+    meta = json.loads(out.with_suffix(".json").read_text())
+    evidence = meta["evidence"]
+    assert evidence["file"] == "three.evidence.npz" and "never the hold-out" in evidence["fitted_on"]
+    assert evidence["imagenet_classifier"]["tensors"] == ["_fc.weight", "_fc.bias"]
+    assert len(evidence["weights"]) == 3 and all(len(row) == 3 for row in evidence["weights"])
+    stored = read_evidence(out.with_suffix(".evidence.npz"))
+    assert stored.kernel.shape == (1280, 1000) and stored.weights.shape == (3, 3)
+    classifier = lite.load_classifier(out)
+    assert classifier.evidence is not None  # sort, watch and evaluate weigh it in
+    # The validation numbers were scored through it: evaluate reproduces them.
+    data, _, _ = three_way
+    again = runner.invoke(app, ["evaluate", str(data), "--model", str(out), "--split", "validation", "--json",
+                                *other_args(out.parent)])
+    assert json.loads(again.stdout)["by_kind"] == meta["validation"]["by_kind"]
 
 
 def test_train_refuses_a_holdout_that_overlaps_the_training_photos(tmp_path: Path) -> None:

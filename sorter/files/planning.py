@@ -21,6 +21,14 @@ NEITHER_REASON = "not a cat or a dog"
 LEFT_IN_PLACE = ("neither", "unsure", "unreadable", "skipped", "vanished", "failed")
 
 
+LOOKS_LIKE = NEITHER_REASON + ": looks like "
+
+
+def looks_like(reason: str | None) -> str | None:
+    """What ImageNet saw in a photo left as neither ("ox"), from its reason; None if it said nothing."""
+    return reason[len(LOOKS_LIKE):] if reason and reason.startswith(LOOKS_LIKE) else None
+
+
 def reason_kind(reason: str | None) -> str:
     """A reason without what belongs to one file, for counting files by it in summaries:
     "confidence 61% below --min-confidence 90%" -> "confidence below --min-confidence 90%",
@@ -122,14 +130,16 @@ class Planner:
 
     def decide(
         self, source: Path, label: str | None, confidence: float | None, error: str | None,
-        companions: tuple[Path, ...] = (), pet: str | None = None,
+        companions: tuple[Path, ...] = (), pet: str | None = None, looks_like: str | None = None,
     ) -> Decision:
-        """`pet`: a named pet the personal model recognised (a sub-folder name: cats/Luna/)."""
+        """`pet`: a named pet the personal model recognised (a sub-folder name: cats/Luna/);
+        `looks_like`: what ImageNet sees in a photo left as neither ("ox"), said in its reason."""
         stay = tuple((c, None) for c in companions)
         if label is None or confidence is None:
             return Decision(source, "unreadable", reason=error or "cannot decode", companions=stay)
         if label == OTHER:  # whatever its confidence: --min-confidence is about filing pets
-            return Decision(source, "neither", label, confidence, reason=NEITHER_REASON, companions=stay)
+            reason = LOOKS_LIKE + looks_like if looks_like else NEITHER_REASON
+            return Decision(source, "neither", label, confidence, reason=reason, companions=stay)
         if confidence < self.min_confidence:
             return Decision(
                 source, "unsure", label, confidence,

@@ -37,6 +37,8 @@ class Prediction:
     pet: str | None = None
     #: A video's decision from its frames (`videos.decide`); `probabilities` are then its frames' mean.
     video: Verdict | None = None
+    #: What ImageNet sees in the photo ("ox"), for a model that carries its evidence (`sorter.model.evidence`).
+    looks_like: str | None = None
 
     @property
     def _top(self) -> int | None:
@@ -78,15 +80,16 @@ def _predict(classifier: Classifier, decoded: list[tuple[Path, Decoded]]) -> lis
     names = tuple(classifier.class_names)
     # A video's frames join the batch: one model call for the photos and videos of a batch.
     images = [d if d.ndim == 4 else d[None] for _, (d, _) in decoded if isinstance(d, np.ndarray)]
-    # A personal model also names the pets it recognises (`personal.PersonalClassifier`).
+    # A personal model also names the pets it recognises (`personal.PersonalClassifier`), and a
+    # model with ImageNet's evidence says what each photo looks like (`lite.LiteClassifier`).
     named = getattr(classifier, "predict_named", None)
     if not images:
-        probabilities, pets = np.zeros((0, len(names))), []
+        probabilities, pets, looks = np.zeros((0, len(names))), [], []
     elif named is not None:
-        probabilities, pets = named(np.concatenate(images))
+        probabilities, pets, looks = named(np.concatenate(images))
     else:
         probabilities = classifier.predict(np.concatenate(images))
-        pets = [None] * sum(len(i) for i in images)
+        pets = looks = [None] * sum(len(i) for i in images)
     probabilities, start = np.asarray(probabilities), 0
     predictions = []
     for path, (result, printed) in decoded:
@@ -94,10 +97,11 @@ def _predict(classifier: Classifier, decoded: list[tuple[Path, Decoded]]) -> lis
             predictions.append(Prediction(path, None, names, result, printed))
             continue
         end = start + (len(result) if result.ndim == 4 else 1)
-        rows, named_pets = probabilities[start:end], list(pets[start:end])
+        rows, named_pets, seen_as = probabilities[start:end], list(pets[start:end]), looks[start:end]
         start = end
         if result.ndim == 3:
-            predictions.append(Prediction(path, tuple(rows[0].tolist()), names, warnings=printed, pet=named_pets[0]))
+            predictions.append(Prediction(path, tuple(rows[0].tolist()), names, warnings=printed, pet=named_pets[0],
+                                          looks_like=seen_as[0]))
             continue
         verdict = decide(rows, names)
         # A named pet when most of the frames that show one agree on its name.

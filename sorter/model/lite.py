@@ -23,6 +23,7 @@ import numpy as np
 
 from sorter.config import BUNDLED_MODEL, CLASS_NAMES, OTHER, cpu_cores
 from sorter.errors import ModelError
+from sorter.model.evidence import Evidence, read_evidence
 from sorter.model.network import check_model_path, import_keras, quiet_stderr, read_metadata, runtime_path
 
 
@@ -30,6 +31,11 @@ def head_path(model_path: Path) -> Path:
     """The float softmax layer (and its temperature) of a model whose .tflite ends at the
     pooled features: MODEL.head.npz beside MODEL.keras."""
     return model_path.with_suffix(".head.npz")
+
+
+def evidence_path(model_path: Path) -> Path:
+    """ImageNet's classifier and how its word is weighed (`sorter.model.evidence`): MODEL.evidence.npz."""
+    return model_path.with_suffix(".evidence.npz")
 
 
 def save_model(model, path: Path, calibration) -> Path:
@@ -140,6 +146,7 @@ class LiteClassifier:
         metadata: dict[str, Any],
         workers: int | None = None,
         head: tuple[np.ndarray, np.ndarray, float] | None = None,
+        evidence: Evidence | None = None,
     ) -> None:
         from ai_edge_litert.interpreter import Interpreter
 
@@ -148,6 +155,8 @@ class LiteClassifier:
         self.fingerprint = hashlib.sha256(model_bytes).hexdigest()[:32]
         #: (kernel, bias, temperature) of a model whose .tflite ends at its pooled features.
         self.head = head
+        #: What ImageNet says of the features, weighed in after the head (`sorter.model.evidence`).
+        self.evidence = evidence
         self.class_names = class_names_of(metadata)
         self._free: queue.SimpleQueue = queue.SimpleQueue()
         # XNNPACK is applied at the first allocation, which prints "INFO: Created TensorFlow
@@ -173,6 +182,10 @@ class LiteClassifier:
                                  f"for classes {list(self.class_names)})")
         elif columns not in ([1], [len(self.class_names)]) or (columns == [1] and self.class_names != CLASS_NAMES):
             raise ModelError(f"not a sorter model (output {output_shape} for classes {list(self.class_names)})")
+        if evidence is not None and (head is None or evidence.kernel.shape[0] != head[0].shape[0]
+                                     or evidence.weights.shape != (3, len(self.class_names))):
+            raise ModelError(f"not a sorter model (evidence {list(evidence.kernel.shape)} "
+                             f"and {list(evidence.weights.shape)} for output {output_shape})")
         self._sigmoid = columns == [1]
         self.image_size = int(shape[1])
         self._input, self._output = details["index"], outputs[0]["index"]
@@ -186,8 +199,9 @@ class LiteClassifier:
             raise ModelError(f"{path}: cannot read model ({exc.strerror})") from exc
         metadata = metadata or {}
         head = read_head(path.with_name(metadata["head"]["file"])) if metadata.get("head") else None
+        evidence = read_evidence(path.with_name(metadata["evidence"]["file"])) if metadata.get("evidence") else None
         try:
-            return cls(data, metadata, head=head)
+            return cls(data, metadata, head=head, evidence=evidence)
         except ModelError as exc:
             raise ModelError(f"{path}: {exc}") from exc
         except Exception as exc:  # LiteRT raises ValueError/RuntimeError for a bad file
@@ -196,13 +210,21 @@ class LiteClassifier:
 
     def predict(self, batch):
         """(n, size, size, 3) uint8 RGB -> (n, len(class_names)) float32 probabilities."""
+        return self.predict_named(batch)[0]
+
+    def predict_named(self, batch) -> tuple[np.ndarray, list[str | None], list[str | None]]:
+        """Probabilities per class, the named pet of each photo (none: only a personal model
+        names pets), and what ImageNet sees in it ("ox"), where the model carries its evidence."""
         output = self.run(batch)
-        if self.head is not None:
-            kernel, bias, temperature = self.head
-            return softmax(output @ kernel + bias, temperature).astype(np.float32)
-        if self._sigmoid:
-            return np.stack([1.0 - output[:, 0], output[:, 0]], axis=1)
-        return output
+        nothing: list[str | None] = [None] * len(output)
+        if self.head is None:
+            p = np.stack([1.0 - output[:, 0], output[:, 0]], axis=1) if self._sigmoid else output
+            return p, nothing, nothing
+        kernel, bias, temperature = self.head
+        p = softmax(output @ kernel + bias, temperature)
+        if self.evidence is None:
+            return p.astype(np.float32), nothing, nothing
+        return self.evidence.adjust(p, output).astype(np.float32), nothing, self.evidence.looks_like(output)
 
     def run(self, batch) -> np.ndarray:
         """The .tflite's own output: probabilities, or the pooled features of a model with a head."""

@@ -279,10 +279,15 @@ class PersonalClassifier:
     def predict(self, batch) -> np.ndarray:
         return self.predict_named(batch)[0]
 
-    def predict_named(self, batch) -> tuple[np.ndarray, list[str | None]]:
-        """Probabilities per class, and the named pet (or None) of each photo."""
+    def predict_named(self, batch) -> tuple[np.ndarray, list[str | None], list[str | None]]:
+        """Probabilities per class, the named pet (or None) of each photo, and what ImageNet
+        sees in it (`LiteClassifier.predict_named`)."""
         features = self.base.run(batch)
         p = self.model.head.probabilities(features)
+        evidence = getattr(self.base, "evidence", None)
+        looks: list[str | None] = [None] * len(p)
+        if evidence is not None:  # ImageNet's word weighs on the personal head as on the model's own
+            p, looks = evidence.adjust(p, features), evidence.looks_like(features)
         # The label as `inference.Prediction` picks it: a tie goes to the later class.
         top = p.shape[1] - 1 - np.argmax(p[:, ::-1], axis=1)
         pets: list[str | None] = [None] * len(p)
@@ -292,7 +297,7 @@ class PersonalClassifier:
             rows = np.flatnonzero(top == self.class_names.index(species))
             for row, name in zip(rows, heads.recognise(features[rows]), strict=True):
                 pets[row] = name
-        return p.astype(np.float32), pets
+        return p.astype(np.float32), pets, looks
 
 
 def base_name(model: Path | None) -> str:

@@ -62,6 +62,10 @@
     }
     const caption = el("figcaption", {}, said);
     if (photo.choice) caption.append(el("b", { class: "you", text: `you: ${photo.choice === "other" ? "neither" : photo.choice}` }));
+    const looks = "not a cat or a dog: looks like ";  // sorter.files.planning.LOOKS_LIKE
+    if (photo.reason && photo.reason.startsWith(looks)) {
+      caption.append(el("span", { class: "looks", text: `looks like ${photo.reason.slice(looks.length)}` }));
+    }
     caption.append(el("span", { class: "name", text: photo.name }));
     if (photo.with.length) {
       const kinds = [...new Set(photo.with.map((n) => (n.includes(".") ? n.slice(n.lastIndexOf(".") + 1).toUpperCase() : n)))];

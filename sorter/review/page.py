@@ -18,7 +18,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from sorter.config import REVIEW_PAGE, STATE_DIR
-from sorter.files.planning import LEFT_IN_PLACE, reason_kind
+from sorter.files.planning import LEFT_IN_PLACE, looks_like, reason_kind
 
 #: Photos shown per group: the least confident, which are the ones worth a look.
 PER_GROUP = 100
@@ -177,6 +177,8 @@ class ReviewPage:
         if entry.confidence is not None:
             label = "neither" if entry.status == "neither" else entry.label
             caption = f'<b>{_text(label or "")} {entry.confidence:.1%}</b>'
+            if looks_like(entry.reason):  # a "neither" that names a cow is one a user can trust
+                caption += f'<span class="looks">looks like {_text(looks_like(entry.reason))}</span>'
         else:
             caption = f'<b class="bad">{_text(entry.status)}</b>'  # the reason heads the group, and is in the title
         return (
@@ -274,6 +276,7 @@ figcaption {{ padding: 4px 6px 0; font-size: 12px; }}
 figcaption b {{ display: block; }}
 .bad {{ color: #b3261e; font-weight: 600; }}
 .name {{ display: block; color: #5a6570; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }}
+.looks {{ display: block; color: #2a6f97; }}
 .with {{ display: block; color: #2d6a8a; font-size: 11px; }}
 .video {{ display: block; color: #7a3d8a; font-size: 11px; }}
 .moved {{ --c: #2e7d32; }} .neither {{ --c: #1565c0; }} .unsure {{ --c: #e0a100; }}

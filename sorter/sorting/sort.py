@@ -122,7 +122,8 @@ class Sorter:
             # Looked up now, right before the move, so they are the companions of this moment.
             companions = find_companions(prediction.path) if prediction.label is not None else ()
             chunk.append(planner.decide(
-                prediction.path, prediction.label, prediction.confidence, prediction.error, companions, prediction.pet
+                prediction.path, prediction.label, prediction.confidence, prediction.error, companions, prediction.pet,
+                prediction.looks_like,
             ))
             if len(chunk) >= batch_size:
                 yield from with_warnings(self._apply(chunk, planner))

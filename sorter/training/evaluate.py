@@ -218,13 +218,25 @@ def score_items(
 def score_scenes(classifier, pets: list[tuple[Path, int]], scenes: list[Path], seed: int) -> Scored:
     """Validation pets (every SCENE_EVERY-th) pasted into validation non-pets, once each: the
     held-out pets-in-scenes set (`sorter.training.augment.scenes_for_validation`), scored in memory."""
+    from sorter.training.datasets import ALL_CLASSES
+
+    composed = compose_scenes(classifier.image_size, pets, scenes, seed)
+    if not composed:
+        names = tuple(classifier.class_names)
+        return Scored([], np.zeros(0, np.int64), np.zeros((0, len(names))), names, [], [])
+    rows = [classifier.predict(np.stack([image for image, _ in composed[i : i + 64]]))
+            for i in range(0, len(composed), 64)]
+    true = np.array([label for _, label in composed], np.int64)
+    return Scored([Path(f"scene-{i}") for i in range(len(composed))], true, np.concatenate(rows).astype(np.float64),
+                  tuple(classifier.class_names), [f"{ALL_CLASSES[t]} in a scene" for t in true], [])
+
+
+def compose_scenes(size: int, pets: list[tuple[Path, int]], scenes: list[Path], seed: int) -> list[tuple[np.ndarray, int]]:
+    """The pets-in-scenes images of `score_scenes`, (image, label) each; none when either list is empty."""
     from sorter.errors import ImageError
     from sorter.media.decoder_output import captured, quietly
     from sorter.media.images import load_image
     from sorter.training.augment import scenes_for_validation
-    from sorter.training.datasets import ALL_CLASSES
-
-    size = classifier.image_size
 
     def decode(path: Path):
         try:
@@ -236,14 +248,8 @@ def score_scenes(classifier, pets: list[tuple[Path, int]], scenes: list[Path], s
         chosen = [(image, y) for image, y in ((decode(p), y) for p, y in pets[::SCENE_EVERY]) if image is not None]
         backgrounds = [image for image in (decode(p) for p in scenes) if image is not None]
     if not chosen or not backgrounds:
-        names = tuple(classifier.class_names)
-        return Scored([], np.zeros(0, np.int64), np.zeros((0, len(names))), names, [], [])
-    composed = scenes_for_validation(chosen, backgrounds, seed)
-    rows = [classifier.predict(np.stack([image for image, _ in composed[i : i + 64]]))
-            for i in range(0, len(composed), 64)]
-    true = np.array([label for _, label in composed], np.int64)
-    return Scored([Path(f"scene-{i}") for i in range(len(composed))], true, np.concatenate(rows).astype(np.float64),
-                  tuple(classifier.class_names), [f"{ALL_CLASSES[t]} in a scene" for t in true], [])
+        return []
+    return scenes_for_validation(chosen, backgrounds, seed)
 
 
 def fit_temperature(scored: Scored) -> float:
@@ -470,13 +476,19 @@ def evaluate(
 def validation_scenes(classifier, parts, seed: int) -> Scored | None:
     """The split's pets in scenes: its validation pets pasted onto its validation non-pets
     (people, places, documents: the kinds a scene has, not the held-out Caltech objects)."""
+    pets, backdrops = scene_parts(parts)
+    if not pets or not backdrops:
+        return None
+    return score_scenes(classifier, pets, backdrops, seed)
+
+
+def scene_parts(parts) -> tuple[list[tuple[Path, int]], list[Path]]:
+    """The split's validation pets, and its validation non-pets that make a scene."""
     from sorter.training.datasets import ALL_CLASSES
 
     pets = [(p, y) for p, y in parts.validation if ALL_CLASSES[y] != OTHER]
     backdrops = [p for p, y in parts.validation if ALL_CLASSES[y] == OTHER and parts.kind_of.get(p) in SCENE_KINDS]
-    if not pets or not backdrops:
-        return None
-    return score_scenes(classifier, pets, backdrops, seed)
+    return pets, backdrops
 
 
 #: Non-pet kinds that make a scene to paste a pet into (everyday-not-pets' sub-folders).

@@ -226,8 +226,18 @@ def train(
             kernel, bias, _ = read_head(head)
             write_head(head, kernel, bias, temperature)
             metadata["head"]["temperature"] = round(temperature, 4)
-            # Scored again through the calibrated head, so that `sorter evaluate --split
-            # validation` reproduces every number recorded here exactly.
+            if three_way:
+                # What ImageNet says of the features, weighed in after the head: fitted on the
+                # same photos the network never trained on (sorter.model.evidence).
+                from sorter.training.evaluate import compose_scenes, scene_parts
+                from sorter.training.evidence import add_evidence
+
+                metadata["evidence"] = add_evidence(
+                    config.out, LiteClassifier.load(runtime, metadata), parts.validation,
+                    compose_scenes(config.image_size, *scene_parts(parts), config.seed),
+                )
+            # Scored again through the calibrated head (and the evidence), so that `sorter
+            # evaluate --split validation` reproduces every number recorded here exactly.
             classifier = LiteClassifier.load(runtime, metadata)
             scored = score_items(classifier, parts.validation, kinds=parts.kind_of)
             scenes = validation_scenes(classifier, parts, config.seed) if three_way else None
