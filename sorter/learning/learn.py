@@ -128,7 +128,7 @@ def learn(
     if getattr(base, "head", None) is None:
         raise ModelError(f"{model_path}: this model's .tflite ends at its probabilities, so there are no features to "
                          "learn from; `sorter learn` needs a model trained by this version of `sorter train`")
-    bundled = Head(*base.head)
+    bundled = Head(*base.head, evidence=getattr(base, "evidence", None))  # decisions as sort makes them
     names = tuple(base.class_names)
 
     found = find(root)

@@ -14,19 +14,30 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from sorter.model.evidence import Evidence
 from sorter.model.lite import softmax
 
 
 @dataclass(frozen=True)
 class Head:
-    """logits = features @ kernel + bias; probabilities = softmax(logits / temperature)."""
+    """logits = features @ kernel + bias; probabilities = softmax(logits / temperature), with
+    ImageNet's word weighed in after it when the model carries its evidence, as sorting does."""
 
     kernel: np.ndarray  # (features, classes)
     bias: np.ndarray  # (classes,)
     temperature: float = 1.0
+    evidence: Evidence | None = None
 
     def probabilities(self, features: np.ndarray) -> np.ndarray:
-        return softmax(np.asarray(features, np.float64) @ self.kernel + self.bias, self.temperature)
+        p = softmax(np.asarray(features, np.float64) @ self.kernel + self.bias, self.temperature)
+        return p if self.evidence is None else self.evidence.adjust(p, features)
+
+    def offsets(self, features: np.ndarray) -> np.ndarray:
+        """What the evidence adds to each row's logits (after the temperature): zero without it.
+        softmax(log softmax(z / T) + o) = softmax(z / T + o), so a fit can treat it as fixed."""
+        if self.evidence is None:
+            return np.zeros((len(features), self.kernel.shape[1]))
+        return self.evidence.masses(features) @ self.evidence.weights + self.evidence.offset
 
 
 def lbfgs(
@@ -95,12 +106,13 @@ def fit_softmax(
     n_dims, n_classes = basis.shape[1], start.kernel.shape[1]
     temperature = start.temperature
     logits0 = x_matrix @ start.kernel + start.bias
+    offsets = start.offsets(x_matrix)  # the evidence's part: fixed, it moves with no weight fitted here
     w = np.asarray(weights, np.float64)[:, None]
     mass = targets.sum(axis=1, keepdims=True)
 
     def objective(theta: np.ndarray) -> tuple[float, np.ndarray]:
         change = theta[: n_dims * n_classes].reshape(n_dims, n_classes)
-        logits = (logits0 + projected @ change + theta[n_dims * n_classes :]) / temperature
+        logits = (logits0 + projected @ change + theta[n_dims * n_classes :]) / temperature + offsets
         logits -= logits.max(axis=1, keepdims=True)
         log_p = logits - np.log(np.exp(logits).sum(axis=1, keepdims=True))
         value = float(-(w * targets * log_p).sum() + l2 * (theta @ theta))
@@ -111,7 +123,7 @@ def fit_softmax(
 
     theta = lbfgs(objective, np.zeros(n_dims * n_classes + n_classes))
     change = theta[: n_dims * n_classes].reshape(n_dims, n_classes)
-    return Head(start.kernel + basis @ change, start.bias + theta[n_dims * n_classes :], temperature)
+    return Head(start.kernel + basis @ change, start.bias + theta[n_dims * n_classes :], temperature, start.evidence)
 
 
 def principal_basis(features: np.ndarray, k: int) -> np.ndarray:
