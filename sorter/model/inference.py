@@ -150,11 +150,14 @@ def classify(
 
 
 def _pipeline(classifier, paths: Iterable[Path], run_batch, batch_size: int, workers: int | None):
+    from threadpoolctl import threadpool_limits
+
     size = classifier.image_size
     workers = workers or cpu_cores()
     iterator = iter(paths)
     # fd 2 is captured for the whole stream, not per file: one redirection, not thousands.
-    with captured(), ThreadPoolExecutor(max_workers=workers) as pool:
+    # One BLAS thread: the workers are the parallelism (see pyproject.toml's threadpoolctl).
+    with captured(), threadpool_limits(limits=1, user_api="blas"), ThreadPoolExecutor(max_workers=workers) as pool:
         decoding: deque[list[tuple[Path, Future[Decoded]]]] = deque()
         predicting: deque[Future[list]] = deque()
 
