@@ -1,0 +1,172 @@
+"""Where does a photo's time go in `sorter sort`? (Issue 25: find it before making anything faster.)
+
+    python benchmarks/profile_sort.py                 # 1,000 small and 60 phone photos (about 2 min)
+    python benchmarks/profile_sort.py --small 3000    # steadier numbers
+
+For small (200x200, copied from ../shared/datasets/dogs-vs-cats-200, else synthetic) and phone
+photos (4032x3024 JPEGs, synthetic), in one run:
+
+- each stage of a photo's way through sort, timed alone on one thread, in milliseconds of CPU per
+  photo: reading the file, the header checks, the (reduced) decode, the resize to the network's
+  input, the int8 network (batches of 64), the float head and ImageNet's evidence, planning,
+  the companions lookup, filing (journal intents with fsync, the renames, the marks and the
+  "seen" records, in batches of 64, in a real folder), and the review page's thumbnail, made
+  after the run for the least confident 100 photos of each group;
+- `sorter sort` end to end as a subprocess at N and 2N photos: its CPU seconds per photo in the
+  steady state ((CPU(2N) - CPU(N)) / N, so start-up cancels out), and its wall time per photo;
+- what the stages leave unexplained: Python between them, threads, progress, the scan.
+
+Prints the CPU's model and features, as the other benchmarks do.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import numpy as np  # noqa: E402
+from sort_speed import (  # noqa: E402
+    BUNDLED_MODEL,
+    cpu_features,
+    cpu_model,
+    make_phone_photos,
+    make_small_photos,
+    sort_run,
+)
+
+from sorter.config import cpu_cores  # noqa: E402
+from sorter.files.companions import find_companions  # noqa: E402
+from sorter.files.filing import file_groups  # noqa: E402
+from sorter.files.journal import Journal  # noqa: E402
+from sorter.files.planning import Planner  # noqa: E402
+from sorter.media import images  # noqa: E402
+from sorter.model import lite  # noqa: E402
+from sorter.review.page import PER_GROUP, _thumbnail  # noqa: E402
+
+BATCH = 64
+
+
+def per_photo(seconds: float, count: int) -> float:
+    return 1000 * seconds / count
+
+
+def clock(work, items) -> float:
+    """CPU seconds of this process for `work` over every item (no waiting counted; OpenCV threads too)."""
+    started = time.process_time()
+    for item in items:
+        work(item)
+    return time.process_time() - started
+
+
+def stages(folder: Path, classifier) -> dict[str, float]:
+    """Milliseconds of CPU per photo for each stage, one thread, on the photos of `folder`."""
+    size = classifier.image_size
+    paths = sorted(folder.iterdir())
+    n = len(paths)
+    out: dict[str, float] = {}
+    data = [images.read_image_bytes(p) for p in paths]  # warm the page cache, as a second sort finds it
+    out["read the file"] = per_photo(clock(images.read_image_bytes, paths), n)
+    headers = []
+    out["header checks"] = per_photo(clock(lambda d: (headers.append(images.read_header(d)),
+                                                      images._check(headers[-1], d)), data), n)
+    decoded = []
+    out["decode (reduced JPEG)"] = per_photo(clock(
+        lambda pair: decoded.append(images.cv2.imdecode(np.frombuffer(pair[0], np.uint8),
+                                                        images._reduced_flag(pair[1], size))),
+        list(zip(data, headers, strict=True))), n)
+    inputs = []
+    out["resize + colour order"] = per_photo(clock(
+        lambda image: inputs.append(images.cv2.cvtColor(images._square(image, size), images.cv2.COLOR_BGR2RGB)),
+        decoded), n)
+    batches = [np.stack(inputs[i : i + BATCH]) for i in range(0, n, BATCH)]
+    features = []
+    out["int8 network"] = per_photo(clock(lambda batch: features.append(classifier.run(batch)), batches), n)
+    kernel, bias, temperature = classifier.head
+
+    def head(f: np.ndarray) -> None:
+        p = lite.softmax(f @ kernel + bias, temperature)
+        if classifier.evidence is not None:
+            classifier.evidence.adjust(p, f)
+            classifier.evidence.looks_like(f)
+
+    out["float head + ImageNet evidence"] = per_photo(clock(head, features), n)
+    planner = Planner(folder, {"cats": iter(()), "dogs": iter(())}, 0.0, lambda f: iter(()))
+    out["planning"] = per_photo(clock(lambda p: planner.decide(p, "cat", 0.97, None), paths), n)
+    out["companions lookup"] = per_photo(clock(find_companions, paths), n)
+
+    filed_root = folder.parent / (folder.name + "-filed")
+    shutil.copytree(folder, filed_root)
+    moving = sorted(filed_root.iterdir())
+    with Journal(filed_root) as journal:
+        def file(chunk: list[Path]) -> None:
+            file_groups(filed_root, journal, [[(p, filed_root / "cats" / p.name)] for p in chunk],
+                        lambda where, names: names, [("cat", 0.97)] * len(chunk))
+            journal.append_many("seen", [{"path": f"cats/{p.name}", "label": "cat", "status": "moved",
+                                          "id": [1, 2, 3], "confidence": 0.97, "reason": None} for p in chunk])
+
+        out["filing: journal + fsync + move"] = per_photo(
+            clock(file, [moving[i : i + BATCH] for i in range(0, n, BATCH)]), n)
+    shutil.rmtree(filed_root)
+    # After the run: a thumbnail for each of the least confident PER_GROUP photos of each group
+    # of the review page, decoded again (so for every photo of a folder this small).
+    # In the steady state (N to 2N photos) only the thumbnails the larger run adds count: with
+    # cats/ and dogs/ as the groups, none once N passes 2 x PER_GROUP.
+    added = (min(2 * n, 2 * PER_GROUP) - min(n, 2 * PER_GROUP)) / n
+    out[f"review thumbnails ({added:.0%} of photos here)"] = added * per_photo(clock(_thumbnail, paths), n)
+    return out
+
+
+def end_to_end(source: Path, n: int, work: Path, model: Path) -> dict[str, float]:
+    small, large = sort_run(source, n, work, model), sort_run(source, 2 * n, work, model)
+    return {"cpu_ms": per_photo(large["cpu_s"] - small["cpu_s"], n),
+            "wall_ms": per_photo(large["seconds"] - small["seconds"], n)}
+
+
+def show(title: str, parts: dict[str, float], whole: dict[str, float]) -> None:
+    print(f"\n{title}")
+    total = sum(parts.values())
+    for name, ms in parts.items():
+        print(f"  {name:<40} {ms:>8.3f} ms  {ms / whole['cpu_ms']:>6.1%}")
+    print(f"  {'stages, summed':<40} {total:>8.3f} ms  {total / whole['cpu_ms']:>6.1%}")
+    print(f"  {'not in any stage (glue, threads)':<40} {whole['cpu_ms'] - total:>8.3f} ms  "
+          f"{(whole['cpu_ms'] - total) / whole['cpu_ms']:>6.1%}")
+    print(f"  {'sorter sort, CPU per photo':<40} {whole['cpu_ms']:>8.3f} ms  (steady state, all threads)")
+    print(f"  {'sorter sort, wall per photo':<40} {whole['wall_ms']:>8.3f} ms  ({cpu_cores()} cores: "
+          f"{whole['cpu_ms'] / whole['wall_ms'] / cpu_cores():.0%} of them busy)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--small", type=int, default=1000, help="N small photos (2N are sorted end to end)")
+    parser.add_argument("--phone", type=int, default=60, help="N phone photos (2N are sorted end to end)")
+    parser.add_argument("--model", type=Path, default=BUNDLED_MODEL)
+    args = parser.parse_args()
+    classifier = lite.load_classifier(args.model)
+    print(f"CPU: {cpu_model()}; features: {', '.join(cpu_features()) or 'unknown'}; {cpu_cores()} cores; "
+          f"model {args.model} ({classifier.image_size} px)")
+    with tempfile.TemporaryDirectory(dir=os.environ.get("TMPDIR")) as tmp:
+        work = Path(tmp)
+        origin = make_small_photos(work / "small-all", 2 * args.small, seed=0)
+        small = work / "small"
+        small.mkdir()
+        for p in sorted((work / "small-all").iterdir())[: args.small]:
+            shutil.copyfile(p, small / p.name)
+        show(f"small photos, 200x200 ({origin}), {args.small}", stages(small, classifier),
+             end_to_end(work / "small-all", args.small, work, args.model))
+        origin = make_phone_photos(work / "phone-all", 2 * args.phone, seed=0)
+        phone = work / "phone"
+        phone.mkdir()
+        for p in sorted((work / "phone-all").iterdir())[: args.phone]:
+            shutil.copyfile(p, phone / p.name)
+        show(f"phone photos, 4032x3024 ({origin}), {args.phone}", stages(phone, classifier),
+             end_to_end(work / "phone-all", args.phone, work, args.model))
+
+
+if __name__ == "__main__":
+    main()
