@@ -10,8 +10,9 @@ photos (4032x3024 JPEGs, synthetic), in one run:
   photo: reading the file, the header checks, the (reduced) decode, the resize to the network's
   input, the int8 network (batches of 64), the float head and ImageNet's evidence, planning,
   the companions lookup, filing (journal intents with fsync, the renames, the marks and the
-  "seen" records, in batches of 64, in a real folder), and the review page's thumbnail, made
-  after the run for the least confident 100 photos of each group;
+  "seen" records, in batches of 64, in a real folder), and the review page's thumbnail: for a
+  large file made from the decode that fed the network, for a small one decoded again after the
+  run for the least confident 100 photos of each group;
 - `sorter sort` end to end as a subprocess at N and 2N photos: its CPU seconds per photo in the
   steady state ((CPU(2N) - CPU(N)) / N, so start-up cancels out), and its wall time per photo;
 - what the stages leave unexplained: Python between them, threads, progress, the scan.
@@ -47,7 +48,7 @@ from sorter.files.journal import Journal  # noqa: E402
 from sorter.files.planning import Planner  # noqa: E402
 from sorter.media import images  # noqa: E402
 from sorter.model import lite  # noqa: E402
-from sorter.review.page import PER_GROUP, _thumbnail  # noqa: E402
+from sorter.review.page import PER_GROUP, THUMB_PX, _thumbnail  # noqa: E402
 
 BATCH = 64
 
@@ -118,7 +119,11 @@ def stages(folder: Path, classifier) -> dict[str, float]:
     # In the steady state (N to 2N photos) only the thumbnails the larger run adds count: with
     # cats/ and dogs/ as the groups, none once N passes 2 x PER_GROUP.
     added = (min(2 * n, 2 * PER_GROUP) - min(n, 2 * PER_GROUP)) / n
-    out[f"review thumbnails ({added:.0%} of photos here)"] = added * per_photo(clock(_thumbnail, paths), n)
+    if all(len(d) >= images.THUMBNAIL_FROM_BYTES for d in data):  # from the first decode: a resize
+        out["review thumbnails (from the first decode)"] = per_photo(clock(
+            lambda image: images.shrink(image, THUMB_PX), decoded), n)
+    else:
+        out[f"review thumbnails ({added:.0%} of photos here)"] = added * per_photo(clock(_thumbnail, paths), n)
     return out
 
 

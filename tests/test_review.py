@@ -325,3 +325,39 @@ def test_the_page_of_the_sample_images_renders_in_chromium_with_the_runs_counts(
     not_white = (image.min(axis=2) < 235).mean()
     # Measured: 56 and 0.17 with the photos; the same page without its images 21 and 0.03.
     assert image.std() > 35 and not_white > 0.1, (image.std(), not_white)
+
+
+def test_with_the_real_model_each_thumbnail_comes_from_the_decode_that_classified_it(tmp_path: Path,
+                                                                                     monkeypatch) -> None:
+    """The bundled model's input (224 px) is larger than a thumbnail (128 px): a large photo is
+    decoded once, for both. Decoding a file for the page is made to fail, and the page still
+    shows every photo."""
+    from sorter.media import images
+
+    for photo in sorted(SAMPLES.glob("photo-*.jpg"))[:4]:  # as a camera writes them: 12 MP, over 256 KB
+        big = cv2.resize(cv2.imread(str(photo)), (4000, 3000), interpolation=cv2.INTER_CUBIC)
+        cv2.imwrite(str(tmp_path / photo.name), big, [cv2.IMWRITE_JPEG_QUALITY, 95])
+        assert (tmp_path / photo.name).stat().st_size >= images.THUMBNAIL_FROM_BYTES
+    expected = {p.name: review._thumbnail(p) for p in tmp_path.iterdir()}
+
+    def no_second_decode(*args, **kwargs):
+        raise AssertionError("decoded a second time for the review page")
+
+    monkeypatch.setattr(images, "load_thumbnail", no_second_decode)
+    summary = sort.sort_folder(tmp_path)
+    assert summary.review_page is not None
+    _, page = page_of(tmp_path)
+    shown = {os.path.basename(f["title"].split(" (was ")[0].split(": ")[0]): f["img"] for f in page.figures()}
+    assert set(shown) == set(expected) and all(shown.values())
+    # The same pixels as a decode of its own: the same reduced JPEG scale serves both sizes.
+    assert {name: thumbnail_size(img) for name, img in shown.items()} == {
+        name: (w, h) for name, (_, w, h) in expected.items()}
+
+
+def test_a_group_encodes_a_thumbnail_only_for_a_photo_it_keeps() -> None:
+    group = review.Group("moved", "cats/")
+    for seq, confidence in enumerate([0.9, 0.6, 0.8], 1):
+        assert group.keeps(confidence, seq, 3)
+        group.add(review.Entry(Path(f"{seq}.jpg"), None, "moved", "cat", confidence, None), seq, 3)
+    assert not group.keeps(0.95, 4, 3)  # more confident than every one shown: not shown
+    assert group.keeps(0.7, 5, 3)  # less confident than the 0.9: takes its place

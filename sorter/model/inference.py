@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
 
@@ -20,7 +20,7 @@ import numpy as np
 from sorter.config import CLASS_NAMES, DEFAULT_BATCH_SIZE, cpu_cores
 from sorter.errors import ImageError
 from sorter.media.decoder_output import attribute, beside, captured
-from sorter.media.images import is_video_name, load_image
+from sorter.media.images import is_video_name, load_image, load_image_and_thumbnail
 from sorter.media.videos import Verdict, decide, load_frames
 from sorter.model.network import Classifier
 
@@ -39,6 +39,8 @@ class Prediction:
     video: Verdict | None = None
     #: What ImageNet sees in the photo ("ox"), for a model that carries its evidence (`sorter.model.evidence`).
     looks_like: str | None = None
+    #: The photo for people (BGR, small), when `classify` was asked for thumbnails.
+    thumbnail: np.ndarray | None = field(default=None, repr=False, compare=False)
 
     @property
     def _top(self) -> int | None:
@@ -63,10 +65,18 @@ class Prediction:
         return None if top is None else self.probabilities[top]
 
 
-def _decode(path: Path, size: int) -> np.ndarray | str:
-    """A photo: (size, size, 3); a video: its frames, (n, size, size, 3)."""
+def _decode(path: Path, size: int, thumbnail: int | None = None) -> np.ndarray | str | tuple[np.ndarray, np.ndarray]:
+    """A photo: (size, size, 3), and with `thumbnail` also its thumbnail for people (BGR, the
+    longer side at most `thumbnail` pixels), from the same decode; a video: its frames,
+    (n, size, size, 3)."""
     try:
-        return load_frames(path, size) if is_video_name(path.name) else load_image(path, size)
+        if is_video_name(path.name):
+            return load_frames(path, size)
+        # A thumbnail larger than the network's input would need a finer decode, and the input
+        # must be decoded exactly as training decodes it: then the review page makes its own.
+        if thumbnail is None or thumbnail > size:
+            return load_image(path, size)
+        return load_image_and_thumbnail(path, size, thumbnail)
     except ImageError as exc:
         return str(exc)
     except Exception as exc:  # a decoder bug must cost one file, not the run
@@ -76,7 +86,18 @@ def _decode(path: Path, size: int) -> np.ndarray | str:
 Decoded = tuple[np.ndarray | str, tuple[str, ...]]  # the picture or why not, and what the decoder printed
 
 
+def _apart(decoded: list[tuple[Path, Decoded]]) -> tuple[list[tuple[Path, Decoded]], list[np.ndarray | None]]:
+    """The pictures, and the thumbnails decoded with them (None where there is none)."""
+    pictures, thumbnails = [], []
+    for path, (result, printed) in decoded:
+        picture, thumbnail = result if isinstance(result, tuple) else (result, None)
+        pictures.append((path, (picture, printed)))
+        thumbnails.append(thumbnail)
+    return pictures, thumbnails
+
+
 def _predict(classifier: Classifier, decoded: list[tuple[Path, Decoded]]) -> list[Prediction]:
+    decoded, thumbnails = _apart(decoded)
     names = tuple(classifier.class_names)
     # A video's frames join the batch: one model call for the photos and videos of a batch.
     images = [d if d.ndim == 4 else d[None] for _, (d, _) in decoded if isinstance(d, np.ndarray)]
@@ -92,7 +113,7 @@ def _predict(classifier: Classifier, decoded: list[tuple[Path, Decoded]]) -> lis
         pets = looks = [None] * sum(len(i) for i in images)
     probabilities, start = np.asarray(probabilities), 0
     predictions = []
-    for path, (result, printed) in decoded:
+    for (path, (result, printed)), thumbnail in zip(decoded, thumbnails, strict=True):
         if not isinstance(result, np.ndarray):
             predictions.append(Prediction(path, None, names, result, printed))
             continue
@@ -101,7 +122,7 @@ def _predict(classifier: Classifier, decoded: list[tuple[Path, Decoded]]) -> lis
         start = end
         if result.ndim == 3:
             predictions.append(Prediction(path, tuple(rows[0].tolist()), names, warnings=printed, pet=named_pets[0],
-                                          looks_like=seen_as[0]))
+                                          looks_like=seen_as[0], thumbnail=thumbnail))
             continue
         verdict = decide(rows, names)
         # A named pet when most of the frames that show one agree on its name.
@@ -114,6 +135,7 @@ def _predict(classifier: Classifier, decoded: list[tuple[Path, Decoded]]) -> lis
 
 
 def _features(classifier, decoded: list[tuple[Path, Decoded]]) -> list[tuple[Path, np.ndarray | str]]:
+    decoded, _ = _apart(decoded)
     # What the decoder printed is kept off the terminal and dropped: `learn` reports only the
     # photos it could not read, and a photo that decodes with a warning is still learnt from.
     images = [d for _, (d, _) in decoded if isinstance(d, np.ndarray)]
@@ -137,8 +159,10 @@ def classify(
     *,
     batch_size: int = DEFAULT_BATCH_SIZE,
     workers: int | None = None,
+    thumbnails: int | None = None,
 ) -> Iterator[Prediction]:
-    """Yield one Prediction per path, in input order, batch by batch.
+    """Yield one Prediction per path, in input order, batch by batch; with `thumbnails`, each
+    photo's `Prediction.thumbnail` too (the review page's, from the same decode).
 
     One pool of `workers` threads (one per core) runs both kinds of task: decoding a file,
     and running the model on a decoded batch. `classifier.predict` is therefore called from
@@ -146,10 +170,11 @@ def classify(
     Measured on 2 cores (benchmarks/sort_speed.py), that beats one model call spread over
     both cores while a separate pool decodes: the two no longer wait on each other.
     """
-    return _pipeline(classifier, paths, _predict, batch_size, workers)
+    return _pipeline(classifier, paths, _predict, batch_size, workers, thumbnails)
 
 
-def _pipeline(classifier, paths: Iterable[Path], run_batch, batch_size: int, workers: int | None):
+def _pipeline(classifier, paths: Iterable[Path], run_batch, batch_size: int, workers: int | None,
+              thumbnails: int | None = None):
     from threadpoolctl import threadpool_limits
 
     size = classifier.image_size
@@ -164,7 +189,7 @@ def _pipeline(classifier, paths: Iterable[Path], run_batch, batch_size: int, wor
         def decode_next() -> None:
             batch = list(islice(iterator, batch_size))
             if batch:
-                decoding.append([(path, pool.submit(attribute, _decode, path, size)) for path in batch])
+                decoding.append([(path, pool.submit(attribute, _decode, path, size, thumbnails)) for path in batch])
 
         # Enough queued that no core idles; little enough that memory stays flat.
         for _ in range(workers + 1):

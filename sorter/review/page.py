@@ -48,6 +48,8 @@ class Entry:
     confidence: float | None
     reason: str | None
     companions: tuple[str, ...] = ()  # names of the files that went (or stayed) with it
+    #: Its thumbnail (data: URI, width, height), made from sort's own decode; None: made at `write`.
+    thumbnail: tuple[str, int, int] | None = None
 
 
 @dataclass
@@ -56,6 +58,10 @@ class Group:
     title: str  # "cats/", or the reason's kind
     count: int = 0
     kept: list[tuple[float, int, Entry]] = field(default_factory=list)  # heap: most confident on top
+
+    def keeps(self, confidence: float | None, seq: int, limit: int) -> bool:
+        """Whether `add` would keep a photo of this confidence (so its thumbnail is worth encoding)."""
+        return len(self.kept) < limit or (-(confidence or 0.0), -seq) > self.kept[0][:2]
 
     def add(self, entry: Entry, seq: int, limit: int) -> None:
         self.count += 1
@@ -100,7 +106,13 @@ class ReviewPage:
         self.count += 1
         reason = None if result.reason is None else result.reason[:300]
         companions = tuple((dst or src).name for src, dst in result.companions)
-        entry = Entry(where, came_from, result.status, result.label, result.confidence, reason, companions)
+        thumbnail = getattr(result, "thumbnail", None)
+        if thumbnail is not None and result.status not in NO_PREVIEW and group.keeps(
+                result.confidence, self.count, self.per_group):
+            thumbnail = _encoded(thumbnail)
+        else:
+            thumbnail = None  # not shown, or not given: `write` decodes the file if it shows it
+        entry = Entry(where, came_from, result.status, result.label, result.confidence, reason, companions, thumbnail)
         group.add(entry, self.count, self.per_group)
 
     def _rel(self, path: Path) -> str:
@@ -117,7 +129,9 @@ class ReviewPage:
     def write(self) -> Path:
         """Write the page (atomically: a reader never sees half of it) and return its path."""
         groups = self.ordered_groups()
-        thumbnails = _thumbnails([e for g in groups for e in g.shown() if e.status not in NO_PREVIEW])
+        shown = [e for g in groups for e in g.shown() if e.status not in NO_PREVIEW]
+        thumbnails = {e.where: e.thumbnail for e in shown if e.thumbnail is not None}
+        thumbnails |= _thumbnails([e for e in shown if e.thumbnail is None])
         path = page_path(self.root)
         temporary = path.with_name(path.name + ".tmp")
         temporary.unlink(missing_ok=True)
@@ -213,10 +227,6 @@ def _thumbnails(entries: list[Entry]) -> dict[Path, tuple[str, int, int]]:
 
 
 def _thumbnail(path: Path) -> tuple[str, int, int] | None:
-    import base64
-
-    import cv2
-
     from sorter.media.decoder_output import quietly
     from sorter.media.images import is_video_name, load_thumbnail
     from sorter.media.videos import middle_frame
@@ -225,6 +235,15 @@ def _thumbnail(path: Path) -> tuple[str, int, int] | None:
         image = quietly(middle_frame if is_video_name(path.name) else load_thumbnail, path, THUMB_PX)
     except Exception:  # ImageError, and a decoder bug costs one thumbnail, not the page (see inference._decode)
         return None
+    return _encoded(image)
+
+
+def _encoded(image) -> tuple[str, int, int] | None:
+    """A thumbnail (BGR) as the page embeds it: data: URI of a JPEG, width, height."""
+    import base64
+
+    import cv2
+
     ok, data = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY, cv2.IMWRITE_JPEG_OPTIMIZE, 1])
     if not ok:
         return None

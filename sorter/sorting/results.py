@@ -6,8 +6,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sorter.files.planning import reason_kind
+
+if TYPE_CHECKING:  # numpy is loaded by then; importing this module must not load it
+    import numpy as np
 
 # "moved" | "planned" | "neither" | "unsure" | "unreadable" | "skipped" | "vanished" | "failed",
 # and in watch "joined" (a companion that arrived after its photo, moved to it)
@@ -28,6 +32,8 @@ class FileResult:
     warnings: tuple[str, ...] = ()
     #: A video's frames the decision was made from (0: a photo, or a video not looked at).
     frames: int = 0
+    #: The photo for people (small, BGR), decoded with it, for the review page; not in `to_json`.
+    thumbnail: np.ndarray | None = field(default=None, repr=False, compare=False)
 
     @property
     def is_video(self) -> bool:

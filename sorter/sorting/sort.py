@@ -44,11 +44,16 @@ class Sorter:
     """Sorts files of one folder through one loaded classifier. Used by `sort_folder` once
     and by the watcher for every batch that arrives; the caller holds the folder lock."""
 
-    def __init__(self, root: Path, classifier, *, min_confidence: float = 0.0, dry_run: bool = False) -> None:
+    def __init__(
+        self, root: Path, classifier, *, min_confidence: float = 0.0, dry_run: bool = False,
+        thumbnails: int | None = None,
+    ) -> None:
         self.root = root
         self.classifier = classifier
         self.min_confidence = min_confidence
         self.dry_run = dry_run
+        #: Each photo's thumbnail from its own decode, for the review page (`FileResult.thumbnail`).
+        self.thumbnails = thumbnails
         self._journal = None
         self._planner = None
 
@@ -112,11 +117,13 @@ class Sorter:
         chunk = []
         # Of this chunk's files, what planning has no use for: warnings, a video's frames.
         extras: dict[Path, dict] = {}
-        for prediction in classify(self.classifier, photos(), batch_size=batch_size):
+        for prediction in classify(self.classifier, photos(), batch_size=batch_size, thumbnails=self.thumbnails):
             yield from reported()
             extra = {"warnings": prediction.warnings} if prediction.warnings else {}
             if prediction.video is not None:
                 extra["frames"] = prediction.video.frames
+            if prediction.thumbnail is not None:
+                extra["thumbnail"] = prediction.thumbnail
             if extra:
                 extras[prediction.path] = extra
             # Looked up now, right before the move, so they are the companions of this moment.
@@ -240,7 +247,7 @@ def sort_folder(
     from sorter.media.images import scan_folder
     from sorter.model import lite
     from sorter.model import personal as personal_model
-    from sorter.review.page import ReviewPage
+    from sorter.review.page import THUMB_PX, ReviewPage
 
     started = time.monotonic()
     root = check_folder(root)
@@ -266,7 +273,8 @@ def sort_folder(
             recovered = recovered_info.completed
         on_start(sum(1 for _ in judged(scan_folder(root, recursive=recursive, exclude=output_folders(), videos=True))))
         entries = scan_folder(root, recursive=recursive, exclude=output_folders(), videos=True)
-        sorter = Sorter(root, classifier, min_confidence=min_confidence, dry_run=dry_run)
+        sorter = Sorter(root, classifier, min_confidence=min_confidence, dry_run=dry_run,
+                        thumbnails=None if review is None else THUMB_PX)
         try:
             for result in sorter.sort_entries(entries):
                 tally.add(result)
