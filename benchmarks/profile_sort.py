@@ -157,21 +157,16 @@ def main() -> None:
           f"model {args.model} ({classifier.image_size} px)")
     with tempfile.TemporaryDirectory(dir=os.environ.get("TMPDIR")) as tmp:
         work = Path(tmp)
-        origin = make_small_photos(work / "small-all", 2 * args.small, seed=0)
-        small = work / "small"
-        small.mkdir()
-        for p in sorted((work / "small-all").iterdir())[: args.small]:
-            shutil.copyfile(p, small / p.name)
-        show(f"small photos, 200x200 ({origin}), {args.small}", stages(small, classifier),
-             end_to_end(work / "small-all", args.small, work, args.model))
-        origin = make_phone_photos(work / "phone-all", 2 * args.phone, seed=0)
-        phone = work / "phone"
-        phone.mkdir()
-        for p in sorted((work / "phone-all").iterdir())[: args.phone]:
-            shutil.copyfile(p, phone / p.name)
-        show(f"phone photos, 4032x3024 ({origin}), {args.phone}", stages(phone, classifier),
-             end_to_end(work / "phone-all", args.phone, work, args.model))
-
+        for kind, title, n, make in (("small", "200x200", args.small, make_small_photos),
+                                     ("phone", "4032x3024", args.phone, make_phone_photos)):
+            every = work / f"{kind}-all"  # 2N for sort's steady state; the first N for the stages
+            origin = make(every, 2 * n, seed=0)
+            first = work / kind
+            first.mkdir()
+            for path in sorted(every.iterdir())[:n]:
+                shutil.copyfile(path, first / path.name)
+            show(f"{kind} photos, {title} ({origin}), {n}", stages(first, classifier),
+                 end_to_end(every, n, work, args.model))
 
 if __name__ == "__main__":
     main()
