@@ -93,8 +93,7 @@ def stages(folder: Path, classifier) -> dict[str, float]:
     def head(f: np.ndarray) -> None:
         p = lite.softmax(f @ kernel + bias, temperature)
         if classifier.evidence is not None:
-            classifier.evidence.adjust(p, f)
-            classifier.evidence.looks_like(f)
+            classifier.evidence.judge(p, f)
 
     out["float head + ImageNet evidence"] = per_photo(clock(head, features), n)
     planner = Planner(folder, {"cats": iter(()), "dogs": iter(())}, 0.0, lambda f: iter(()))

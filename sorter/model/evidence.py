@@ -50,7 +50,10 @@ def _log_sum(logits: np.ndarray) -> np.ndarray:
 
 def imagenet_masses(kernel: np.ndarray, bias: np.ndarray, features: np.ndarray) -> np.ndarray:
     """(n, 3): the log of ImageNet's probability on its dog classes, its cat classes, the rest."""
-    logits = np.asarray(features, np.float32) @ kernel + bias
+    return _masses(np.asarray(features, np.float32) @ kernel + bias)
+
+
+def _masses(logits: np.ndarray) -> np.ndarray:
     log_p = logits - _log_sum(logits)[:, None]
     dog, cat = _log_sum(log_p[:, DOG_CLASSES]), _log_sum(log_p[:, CAT_CLASSES])
     rest = np.log(np.clip(1.0 - np.exp(dog) - np.exp(cat), 1e-9, None))
@@ -69,17 +72,20 @@ class Evidence:
     def masses(self, features: np.ndarray) -> np.ndarray:
         return imagenet_masses(self.kernel, self.bias, features)
 
-    def looks_like(self, features: np.ndarray) -> list[str | None]:
-        """ImageNet's top class for each photo, by name ("ox", "suit", "website")."""
-        if not self.names:
-            return [None] * len(features)
-        top = (np.asarray(features, np.float32) @ self.kernel + self.bias).argmax(axis=1)
-        return [self.names[i] for i in top]
-
     def adjust(self, probabilities: np.ndarray, features: np.ndarray) -> np.ndarray:
         """The head's probabilities with ImageNet's evidence weighed in."""
+        return self._weigh(probabilities, self.masses(features))
+
+    def judge(self, probabilities: np.ndarray, features: np.ndarray) -> tuple[np.ndarray, list[str | None]]:
+        """`adjust`, and ImageNet's top class for each photo by name ("ox", "suit", "website"),
+        from one product of the features with ImageNet's classifier (sorting's hot path)."""
+        logits = np.asarray(features, np.float32) @ self.kernel + self.bias
+        names = [self.names[i] for i in logits.argmax(axis=1)] if self.names else [None] * len(logits)
+        return self._weigh(probabilities, _masses(logits)), names
+
+    def _weigh(self, probabilities: np.ndarray, masses: np.ndarray) -> np.ndarray:
         logits = np.log(np.clip(np.asarray(probabilities, np.float64), 1e-30, None))
-        logits += self.masses(features) @ self.weights + self.offset
+        logits += masses @ self.weights + self.offset
         logits -= logits.max(axis=1, keepdims=True)
         p = np.exp(logits)
         return p / p.sum(axis=1, keepdims=True)

@@ -224,7 +224,8 @@ class LiteClassifier:
         p = softmax(output @ kernel + bias, temperature)
         if self.evidence is None:
             return p.astype(np.float32), nothing, nothing
-        return self.evidence.adjust(p, output).astype(np.float32), nothing, self.evidence.looks_like(output)
+        p, looks = self.evidence.judge(p, output)
+        return p.astype(np.float32), nothing, looks
 
     def run(self, batch) -> np.ndarray:
         """The .tflite's own output: probabilities, or the pooled features of a model with a head."""

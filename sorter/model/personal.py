@@ -287,7 +287,7 @@ class PersonalClassifier:
         evidence = getattr(self.base, "evidence", None)
         looks: list[str | None] = [None] * len(p)
         if evidence is not None:  # ImageNet's word weighs on the personal head as on the model's own
-            p, looks = evidence.adjust(p, features), evidence.looks_like(features)
+            p, looks = evidence.judge(p, features)
         # The label as `inference.Prediction` picks it: a tie goes to the later class.
         top = p.shape[1] - 1 - np.argmax(p[:, ::-1], axis=1)
         pets: list[str | None] = [None] * len(p)
