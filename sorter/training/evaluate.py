@@ -218,9 +218,13 @@ def score_items(
 def score_scenes(classifier, pets: list[tuple[Path, int]], scenes: list[Path], seed: int) -> Scored:
     """Validation pets (every SCENE_EVERY-th) pasted into validation non-pets, once each: the
     held-out pets-in-scenes set (`sorter.training.augment.scenes_for_validation`), scored in memory."""
+    return score_composed(classifier, compose_scenes(classifier.image_size, pets, scenes, seed))
+
+
+def score_composed(classifier, composed: list[tuple[np.ndarray, int]]) -> Scored:
+    """Pets-in-scenes images (`compose_scenes`), scored in memory."""
     from sorter.training.datasets import ALL_CLASSES
 
-    composed = compose_scenes(classifier.image_size, pets, scenes, seed)
     if not composed:
         names = tuple(classifier.class_names)
         return Scored([], np.zeros(0, np.int64), np.zeros((0, len(names))), names, [], [])

@@ -172,7 +172,14 @@ def train(
     from sorter.model.network import metadata_path
     from sorter.training.datasets import split as make_split
     from sorter.training.distribute import start
-    from sorter.training.evaluate import fit_temperature, measure, score_items, validation_scenes
+    from sorter.training.evaluate import (
+        compose_scenes,
+        fit_temperature,
+        measure,
+        scene_parts,
+        score_composed,
+        score_items,
+    )
     from sorter.training.loop import calibration_images, checkpoint_dir, run_training
     from sorter.training.report import write_training_curves
 
@@ -218,7 +225,9 @@ def train(
         # use, so that `sorter evaluate --split validation` reproduces this number exactly.
         classifier = LiteClassifier.load(runtime, metadata)
         scored = score_items(classifier, parts.validation, kinds=parts.kind_of)
-        scenes = validation_scenes(classifier, parts, config.seed) if three_way else None
+        # Decoded and pasted once, scored as often as the model changes below.
+        composed = compose_scenes(config.image_size, *scene_parts(parts), config.seed) if three_way else []
+        scenes = score_composed(classifier, composed) if composed else None
         if "head" in metadata:
             # Calibrated on the validation photos (with their pets in scenes): one number that
             # changes no decision, only what the confidence says.
@@ -229,23 +238,21 @@ def train(
             if three_way:
                 # What ImageNet says of the features, weighed in after the head: fitted on the
                 # same photos the network never trained on (sorter.model.evidence).
-                from sorter.training.evaluate import compose_scenes, scene_parts
                 from sorter.training.evidence import add_evidence
 
                 metadata["evidence"] = add_evidence(
-                    config.out, LiteClassifier.load(runtime, metadata), parts.validation,
-                    compose_scenes(config.image_size, *scene_parts(parts), config.seed),
-                )
+                    config.out, LiteClassifier.load(runtime, metadata), parts.validation, composed)
             # Scored again through the calibrated head (and the evidence), so that `sorter
             # evaluate --split validation` reproduces every number recorded here exactly.
             classifier = LiteClassifier.load(runtime, metadata)
             scored = score_items(classifier, parts.validation, kinds=parts.kind_of)
-            scenes = validation_scenes(classifier, parts, config.seed) if three_way else None
+            scenes = score_composed(classifier, composed) if composed else None
         validation = measure(scored, "validation", scenes)
     if config.holdout is not None:
         from sorter.training.evaluate import score_holdout
 
-        held_out, unreadable = score_holdout(LiteClassifier.load(runtime, metadata), config.holdout)
+        final = classifier if parts.validation else LiteClassifier.load(runtime, metadata)  # as it was last loaded
+        held_out, unreadable = score_holdout(final, config.holdout)
         metadata["holdout"] = {"folder": str(config.holdout)}
         if validation is not None:
             validation = replace(validation, holdout=held_out, holdout_dir=str(config.holdout),
