@@ -256,30 +256,47 @@ class Seen:
     reason: str | None = None
 
 
+def _seen(rec: dict) -> Seen | None:
+    try:
+        identity = tuple(int(n) for n in rec["id"])
+        if len(identity) != 3 or not inside(rec["path"]):
+            return None
+        confidence = rec.get("confidence")
+        return Seen(rec.get("run", ""), rec["path"], rec["label"], rec["status"], identity, rec.get("seq"),
+                    None if confidence is None else float(confidence), rec.get("reason"))
+    except (KeyError, TypeError, ValueError):
+        return None  # written by a newer or damaged sorter: not worth failing `learn` over
+
+
 def seen_of(root: Path) -> Iterator[Seen]:
     """Every "seen" record, oldest first, streamed."""
     for _, _, rec in _records(journal_path(root)):
-        if rec.get("op") == "seen":
-            try:
-                identity = tuple(int(n) for n in rec["id"])
-                if len(identity) != 3 or not inside(rec["path"]):
-                    continue
-                confidence = rec.get("confidence")
-                yield Seen(rec.get("run", ""), rec["path"], rec["label"], rec["status"], identity, rec.get("seq"),
-                           None if confidence is None else float(confidence), rec.get("reason"))
-            except (KeyError, TypeError, ValueError):
-                continue  # written by a newer or damaged sorter: not worth failing `learn` over
+        seen = _seen(rec) if rec.get("op") == "seen" else None
+        if seen is not None:
+            yield seen
 
 
 def sorted_moves(root: Path, state: JournalState) -> Iterator[Move]:
     """The moves done and not undone, of every run, in the order they were made (a file
     filed by a sort, then moved again by a review, comes twice: follow it by `dst`)."""
+    return (item for item in moves_and_seen(root, state) if isinstance(item, Move))
+
+
+def moves_and_seen(root: Path, state: JournalState) -> Iterator[Move | Seen]:
+    """`sorted_moves` and `seen_of` in one pass, in journal order: what the review server
+    lists a folder from, so it reads a large journal once."""
     for _, _, rec in _records(journal_path(root)):
-        run = state.runs.get(rec.get("run", ""))
-        if rec.get("op") == "move" and run is not None and run.undoable(rec["seq"]):
-            move = _move(run.run, rec)
-            if move is not None:  # refused, though its seq is done: a doctored journal reusing a seq
-                yield move
+        op = rec.get("op")
+        if op == "seen":
+            seen = _seen(rec)
+            if seen is not None:
+                yield seen
+        elif op == "move":
+            run = state.runs.get(rec.get("run", ""))
+            if run is not None and run.undoable(rec["seq"]):
+                move = _move(run.run, rec)
+                if move is not None:  # refused, though its seq is done: a doctored journal reusing a seq
+                    yield move
 
 
 def moves_of(root: Path, run: RunState) -> Iterator[Move]:

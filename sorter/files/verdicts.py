@@ -32,8 +32,13 @@ def read_verdicts(root: Path) -> dict[str, Verdict]:
 
     verdicts: dict[str, Verdict] = {}
     for seen in seen_of(root):
-        if seen.status in LEFT:
-            verdicts[seen.path] = Verdict(seen.status, seen.label, seen.confidence, seen.reason)
-        else:
-            verdicts.pop(seen.path, None)  # moved since: what was said of it in place is history
+        note(verdicts, seen)
     return verdicts
+
+
+def note(verdicts: dict[str, Verdict], seen) -> None:
+    """Take one "seen" record (`journal.Seen`, oldest first) into `verdicts`."""
+    if seen.status in LEFT:
+        verdicts[seen.path] = Verdict(seen.status, seen.label, seen.confidence, seen.reason)
+    else:
+        verdicts.pop(seen.path, None)  # moved since: what was said of it in place is history

@@ -171,33 +171,35 @@ def _is_real_file(root: Path, rel: str) -> bool:
     return True
 
 
-def filed_photos(root: Path, state) -> dict[str, Filed]:
-    """Where each photo sorter moved is now (relative path) -> what the journal says of it,
-    following a photo through every move still in force (a sort, then a review)."""
-    from sorter.files.journal import sorted_moves
-
-    filed: dict[str, Filed] = {}
-    for move in sorted_moves(root, state):
-        if move.seq != move.group:
-            continue  # a companion: it goes where its photo goes
-        before = filed.pop(move.src, None)
-        if move.run.startswith(REVIEW_RUN_PREFIX):
-            filed[move.dst] = Filed(
-                before.origin if before else move.src, before and before.label, before and before.confidence, move.label
-            )
-        else:
-            filed[move.dst] = Filed(before.origin if before else move.src, move.label, move.confidence, None)
-    return filed
+def follow(filed: dict[str, Filed], move) -> None:
+    """Take one move still in force (`journal.sorted_moves`, in order) into `filed`: where each
+    photo sorter moved is now (relative path) -> what the journal says of it, following a photo
+    through every move (a sort, then a review)."""
+    if move.seq != move.group:
+        return  # a companion: it goes where its photo goes
+    before = filed.pop(move.src, None)
+    if move.run.startswith(REVIEW_RUN_PREFIX):
+        filed[move.dst] = Filed(
+            before.origin if before else move.src, before and before.label, before and before.confidence, move.label
+        )
+    else:
+        filed[move.dst] = Filed(before.origin if before else move.src, move.label, move.confidence, None)
 
 
 def load_catalog(root: Path, state) -> Catalog:
     """Every image sorter lists in the folder (`state`: the journal, settled), grouped and ordered."""
     from sorter.files.folder import output_folders
-    from sorter.files.verdicts import read_verdicts
+    from sorter.files.journal import Move, moves_and_seen
+    from sorter.files.verdicts import Verdict, note
     from sorter.media.images import Skipped, is_image_name, scan_folder
 
-    filed = filed_photos(root, state)
-    verdicts = read_verdicts(root)
+    filed: dict[str, Filed] = {}
+    verdicts: dict[str, Verdict] = {}
+    for item in moves_and_seen(root, state):  # one pass over the journal for both, streamed
+        if isinstance(item, Move):
+            follow(filed, item)
+        else:
+            note(verdicts, item)
     catalog = Catalog(root)
 
     def add(rel: str) -> None:
