@@ -106,7 +106,7 @@ class ReviewPage:
         self.count += 1
         reason = None if result.reason is None else result.reason[:300]
         companions = tuple((dst or src).name for src, dst in result.companions)
-        thumbnail = getattr(result, "thumbnail", None)
+        thumbnail = result.thumbnail
         if thumbnail is not None and result.status not in NO_PREVIEW and group.keeps(
                 result.confidence, self.count, self.per_group):
             thumbnail = _encoded(thumbnail)
