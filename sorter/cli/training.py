@@ -49,6 +49,12 @@ def train(
         Optional[float],
         typer.Option(min=1e-6, max=1.0, help="Peak learning rate (warm-up, then cosine decay). (default: 2e-4 / 3e-3)"),
     ] = None,
+    distill: Annotated[
+        Optional[float],
+        typer.Option(min=0.0, max=100.0, help="How much keeping the pretrained network's ImageNet answers weighs "
+                     "beside the classes while fine-tuning (learning without forgetting); 0: not at all. "
+                     "(default: 0)"),
+    ] = None,
     init_from: Annotated[
         Optional[Path],
         typer.Option(help="With --backbone none: fine-tune MODEL.keras (trained on the same split) instead of "
@@ -90,6 +96,7 @@ def train(
         validation_split=validation_split, seed=seed, batch_size=batch_size,
         patience=patience, limit=limit, learning_rate=learning_rate, init_from=init_from,
         backbone=backbone, other=tuple(other or ()), distribute=distribute, holdout=holdout,
+        distill=distill,
     )
     with Progress(
         TextColumn("{task.fields[what]}"), BarColumn(),

@@ -150,3 +150,9 @@ def imagenet_backbone(image_size: int, *, imagenet_head: bool = False):
     model = build_backbone(image_size, imagenet_head=imagenet_head)
     load_imagenet_weights(model, weights)
     return model, weights
+
+
+def imagenet_classifier(weights: Weights) -> tuple[np.ndarray, np.ndarray]:
+    """ImageNet's published classifier on the pooled features: (kernel (1280, 1000), bias)."""
+    state = read_state_dict(weights.path)
+    return np.asarray(state["_fc.weight"], np.float32).T, np.asarray(state["_fc.bias"], np.float32)

@@ -53,14 +53,11 @@ def add_evidence(model_path: Path, classifier, items: list[tuple[Path, int]],
     """Fit the evidence of `classifier` (a three-way model with a float head) on the labelled
     photos `items` and the pets-in-scenes images `scenes`, write MODEL.evidence.npz, and
     return what the metadata records of it."""
-    from sorter.model.backbone import find_weights
+    from sorter.model.backbone import find_weights, imagenet_classifier
     from sorter.model.inference import features
-    from sorter.model.torch_weights import read_state_dict
 
     weights_file = find_weights()
-    state = read_state_dict(weights_file.path)
-    kernel = np.asarray(state["_fc.weight"], np.float32).T
-    bias = np.asarray(state["_fc.bias"], np.float32)
+    kernel, bias = imagenet_classifier(weights_file)
     labels = dict(items)
     rows, true = [], []
     for path, found in features(classifier, [p for p, _ in items]):

@@ -48,6 +48,9 @@ class TrainConfig:
     #: Non-pets from other sources, scored after training: validation only, never trained on.
     holdout: Path | None = None
     distribute: str = "none"  # see sorter.training.distribute: none, mirrored or multi-worker
+    #: How much keeping ImageNet's answers weighs beside the classes while fine-tuning
+    #: (`sorter.training.distill`); 0: not at all. None takes the backbone's default.
+    distill: float | None = None
 
 
 @dataclass(frozen=True)

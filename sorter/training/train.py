@@ -19,8 +19,8 @@ from sorter.errors import UsageError
 
 #: What each backbone trains best with, when the command line does not say.
 DEFAULTS = {
-    "efficientnet-lite0": {"image_size": 224, "learning_rate": 2e-4, "epochs": 2, "batch_size": 128},
-    "none": {"image_size": 144, "learning_rate": 3e-3, "epochs": 40, "batch_size": 64},
+    "efficientnet-lite0": {"image_size": 224, "learning_rate": 2e-4, "epochs": 2, "batch_size": 128, "distill": 0.0},
+    "none": {"image_size": 144, "learning_rate": 3e-3, "epochs": 40, "batch_size": 64, "distill": 0.0},
 }
 
 
@@ -53,6 +53,9 @@ def with_defaults(config):
     """Fill the options left unset (None) from the backbone's defaults."""
     if config.backbone not in DEFAULTS:
         raise UsageError(f"--backbone must be one of: {', '.join(DEFAULTS)}")
+    if config.backbone == "none" and config.distill:
+        raise UsageError("--distill keeps ImageNet's answers: it needs the pretrained backbone "
+                         "(--backbone efficientnet-lite0)")
     chosen = {k: v for k, v in DEFAULTS[config.backbone].items() if getattr(config, k) is None}
     return replace(config, **chosen)
 
@@ -96,6 +99,8 @@ def train_command(config) -> str:
         "--batch-size", str(config.batch_size), "--patience", str(config.patience),
         "--learning-rate", str(config.learning_rate),
     ]
+    if config.distill:
+        parts += ["--distill", str(config.distill)]
     if config.limit is not None:
         parts += ["--limit", str(config.limit)]
     if config.init_from is not None:
@@ -300,6 +305,7 @@ def train(
             "best_epoch": state.best_epoch,
             "batch_size": config.batch_size,  # per replica
             "learning_rate": config.learning_rate,  # before scaling with the replicas
+            "distill": config.distill,  # weight of ImageNet's answers kept (sorter.training.distill)
             # How it was trained: tf.distribute strategy, processes, replicas in all, and what
             # a step took (batch × replicas) at what peak learning rate (× replicas).
             "distribute": {

@@ -40,8 +40,9 @@ from sorter.config import CLASS_NAMES, cpu_cores
 from sorter.errors import ImageError, UsageError
 from sorter.media.decoder_output import captured, quietly
 from sorter.media.images import load_image
-from sorter.model.backbone import Weights, imagenet_backbone
+from sorter.model.backbone import Weights, imagenet_backbone, imagenet_classifier
 from sorter.model.network import import_keras
+from sorter.training import distill
 from sorter.training.augment import OTHER_CROP_AREA, PET_CROP_AREA, SECOND_PET, crop_view, scene_view
 from sorter.training.distribute import Distribution
 from sorter.training.loop import (
@@ -213,16 +214,21 @@ def _cache_chunk_captured(bottom, chunk, file: Path, views: int, seed: int, inde
     temporary.replace(file)
 
 
-def _probe(model, train: Cached, class_weight: dict[int, float], seed: int) -> None:
-    """Fit the softmax layer alone on pooled features: logistic regression, in seconds."""
+def pooled_features(model, maps: np.ndarray) -> np.ndarray:
+    """The top's pooled features of cached maps, with the weights `model` has now."""
     keras = import_keras()
     cut, pooled = model.get_layer(f"blocks.{CUT_BLOCK}.add").output, model.get_layer("features").output
-    features = keras.Model(cut, pooled).predict(train.maps, batch_size=256, verbose=0)
+    return keras.Model(cut, pooled).predict(maps, batch_size=256, verbose=0)
+
+
+def _probe(model, features: np.ndarray, labels: np.ndarray, class_weight: dict[int, float], seed: int) -> None:
+    """Fit the softmax layer alone on pooled features: logistic regression, in seconds."""
+    keras = import_keras()
     dense = model.get_layer("classes")
     probe = keras.Sequential([keras.Input((features.shape[1],)), keras.layers.Dense(dense.units, activation="softmax")])
     probe.compile(optimizer=keras.optimizers.Adam(1e-3), loss="sparse_categorical_crossentropy")
     keras.utils.set_random_seed(seed)
-    probe.fit(features, train.labels, batch_size=256, epochs=15, class_weight=class_weight, verbose=0)
+    probe.fit(features, labels, batch_size=256, epochs=15, class_weight=class_weight, verbose=0)
     dense.set_weights(probe.layers[-1].get_weights())
 
 
@@ -282,28 +288,47 @@ def run_transfer(
     steps = dist.steps(sum(counts), config.batch_size)
     # Half an epoch of warm-up: the probe has already given the softmax sensible weights.
     schedule = cosine_schedule(config, steps, warmup_epochs=0.5, dist=dist)
-    if not resume and dist.is_chief:
-        _probe(model, train, weights_by_class, config.seed)  # `top` shares the softmax layer
+    teacher = None
+    if config.distill or (not resume and dist.is_chief):
+        # The pretrained top's features: what the probe fits on, and the teacher's answers.
+        pretrained = pooled_features(model, train.maps)
+        if not resume and dist.is_chief:
+            _probe(model, pretrained, train.labels, weights_by_class, config.seed)  # `top` shares the softmax layer
+        if config.distill:
+            kernel, bias = imagenet_classifier(weights)
+            teacher = (distill.teacher_targets(pretrained, kernel, bias),
+                       distill.teacher_targets(pooled_features(model, val.maps), kernel, bias) if val else None)
+        del pretrained
     with dist.scope():
         trainer = keras.models.clone_model(top)
         trainer.set_weights(top.get_weights())
+        if teacher is None:
+            loss = keras.losses.SparseCategoricalCrossentropy()
+            accuracy = keras.metrics.SparseCategoricalAccuracy(name="accuracy")
+        else:
+            trainer = distill.distilling(trainer, kernel, bias)
+            loss, accuracy = distill.make_loss(n_classes, config.distill), distill.accuracy_metric(n_classes)
         trainer.compile(
             optimizer=keras.optimizers.AdamW(learning_rate=schedule, weight_decay=1e-4),
-            loss=keras.losses.SparseCategoricalCrossentropy(),
-            metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
+            loss=loss,
+            metrics=[accuracy],
         )
     state = continue_from_chief(trainer, config, dist, state, resume)
     state.cache_seconds += cache_seconds
 
     def dataset(cached: Cached, training: bool):
+        # Distilling, each view's target is its class and the teacher's ImageNet answers.
+        answers = None if teacher is None else teacher[0 if training else 1]
+        labels = cached.labels if answers is None else distill.targets(cached.labels, answers)
+
         def make(repeat: bool):
             if training:
                 weights = np.array([weights_by_class[c] for c in range(n_classes)], np.float32)[cached.labels]
-                ds = tf.data.Dataset.from_tensor_slices((cached.maps, cached.labels, weights))
+                ds = tf.data.Dataset.from_tensor_slices((cached.maps, labels, weights))
                 ds = ds.shuffle(len(cached.labels), seed=config.seed, reshuffle_each_iteration=True)
                 ds = (ds.repeat() if repeat else ds).batch(config.batch_size).map(_weighted_to_float)
             else:
-                ds = tf.data.Dataset.from_tensor_slices((cached.maps, cached.labels))
+                ds = tf.data.Dataset.from_tensor_slices((cached.maps, labels))
                 ds = (ds.repeat() if repeat else ds).batch(config.batch_size).map(_to_float)
             return ds.prefetch(tf.data.AUTOTUNE)
 
@@ -315,6 +340,8 @@ def run_transfer(
     if not dist.is_chief:
         return None, state, weights
     best = keras.saving.load_model(ckpt / "best.keras", safe_mode=True, compile=False)
+    if teacher is not None:
+        best = distill.student(best)  # without ImageNet's output, which stays as published
     top.set_weights(best.get_weights())  # shared layers: `model` now holds the best weights
     state.broken = broken
     return model, state, weights
