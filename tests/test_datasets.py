@@ -66,3 +66,24 @@ def test_a_missing_other_folder_is_one_line(tmp_path: Path) -> None:
     data = make_dataset(tmp_path / "data", per_class=4)
     with pytest.raises(UsageError, match="--other folder not found: .*nowhere"):
         split(data, 0.2, 7, other_dirs=(tmp_path / "nowhere",))
+
+
+def test_a_kind_from_several_sources_holds_out_whole_sources(tmp_path: Path) -> None:
+    data = make_dataset(tmp_path / "data", per_class=10)
+    rng = np.random.default_rng(3)
+    everyday = tmp_path / "everyday"
+    # People mostly from one street-fashion source, a few from two others; places from one.
+    for source, n in (("street", 40), ("park", 6), ("party", 5)):
+        for i in range(n):
+            toy_photo(everyday / "people" / f"{source}_{i}.jpg", "other", rng)
+    for i in range(10):
+        toy_photo(everyday / "places" / f"urban_{i}.jpg", "other", rng)
+    parts = split(data, 0.2, 7, other_dirs=(everyday,))
+    kinds = parts.other_kinds[str(everyday)]
+    assert kinds["held_out"] == "whole sources of each kind that has several, else a share"
+    # Holding out the street photos would leave people to learn from 11 photos: they stay in training.
+    assert kinds["validation_sources"] == {"people": ["park", "party"]}
+    held = [p for p, y in parts.validation if y == OTHER]
+    assert {p.name.split("_")[0] for p in held if parts.kind_of[p] == "people"} == {"park", "party"}
+    assert sum(parts.kind_of[p] == "places" for p in held) == 2  # one source: a share of it
+    assert not {p for p, _ in parts.train} & set(held)

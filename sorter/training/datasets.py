@@ -120,6 +120,42 @@ def kind_of(path: Path, root: Path) -> str:
     return parts[0] if len(parts) > 1 else "."
 
 
+def source_of(path: Path) -> str | None:
+    """Where a photo came from, as its name says: the part before the first underscore
+    (everyday-not-pets names its photos SOURCE_stem.jpg; a camera, IMG_ or DSC_), or None."""
+    head, underscore, _ = path.stem.partition("_")
+    return head if underscore and head else None
+
+
+def _hold_out_sources(photos: list[Path], validation_split: float, rng: random.Random):
+    """(kept, held out, sources held out) for one kind. Where its photos come from several
+    sources, whole sources are held out (in a seeded order, up to the share asked for): photos
+    of one source share a camera, a place, a style, and a validation that shares them with
+    training measures memory. A source over twice the share is never held out whole, so a kind
+    does not lose most of its training photos. One source: the same share of it instead."""
+    want = len(photos) * validation_split
+    by_source: dict[str | None, list[Path]] = {}
+    for path in photos:
+        by_source.setdefault(source_of(path), []).append(path)
+    if len(by_source) > 1 and None not in by_source and want > 0:
+        order = sorted(by_source)
+        rng.shuffle(order)
+        held: list[str] = []
+        for source in order:
+            n = len(by_source[source])
+            if sum(len(by_source[h]) for h in held) >= want:
+                break
+            if n <= 2 * want and len(held) + 1 < len(order):
+                held.append(source)
+        if held:
+            return ([p for s in sorted(by_source) if s not in held for p in by_source[s]],
+                    [p for s in held for p in by_source[s]], sorted(held))
+    shuffled = list(photos)
+    rng.shuffle(shuffled)
+    cut = len(shuffled) - round(len(shuffled) * validation_split)
+    return shuffled[:cut], shuffled[cut:], []
+
+
 def _split_kinds(paths: list[Path], root: Path, validation_split: float, seed: int, limit: int | None):
     """Others split by kind (the first sub-folder below the Other folder). With many kinds,
     whole kinds are held out, so validation measures photos of things the run never saw; with
@@ -132,15 +168,19 @@ def _split_kinds(paths: list[Path], root: Path, validation_split: float, seed: i
         kinds.setdefault(kind_of(path, root), []).append(path)
     index = ALL_CLASSES.index(OTHER)
     if len(kinds) < MIN_KINDS_TO_HOLD_OUT:
-        train, validation = [], []
+        train, validation, held_sources = [], [], {}
         for kind in sorted(kinds):
-            photos = list(kinds[kind])
-            rng.shuffle(photos)
-            cut = len(photos) - round(len(photos) * validation_split)
-            train += [(p, index) for p in photos[:cut]]
-            validation += [(p, index) for p in sorted(photos[cut:], key=str)]
+            kept, held, sources = _hold_out_sources(kinds[kind], validation_split, rng)
+            if sources:
+                held_sources[kind] = sources
+            train += [(p, index) for p in kept]
+            validation += [(p, index) for p in sorted(held, key=str)]
         names = sorted(kinds)
-        return train, validation, {"train": names, "validation": names, "held_out": "a share of each kind"}
+        if not held_sources:
+            return train, validation, {"train": names, "validation": names, "held_out": "a share of each kind"}
+        return train, validation, {"train": names, "validation": names,
+                                   "held_out": "whole sources of each kind that has several, else a share",
+                                   "validation_sources": held_sources}
     order = sorted(kinds)
     rng.shuffle(order)
     want, held, held_out = validation_split * len(paths), 0, []
