@@ -119,6 +119,12 @@ def main() -> None:
             ("pets lost to neither", report["pets_lost_to_neither"], None, "<=", 0.01),
             ("expected calibration error", report["ece"], None, "<=", 0.02),
         ])
+        safe = report.get("safe_default")
+        print("\nA default --min-confidence (issue 23: at least half the hold-out's mistakes left in place, "
+              "at most 1% of pets unsure): " + (f"{safe:.2f}" if safe is not None else "none meets it"))
+        for t in report.get("thresholds", []):
+            print(f"  --min-confidence {t['min_confidence']:.2f}: {t['mistakes_kept']:.0%} of {t['n_mistakes']} "
+                  f"mistakes left in place, {t['pets_unsure']:.1%} of {t['n_pets']} pets unsure")
     else:
         print(f"\nno hold-out folder at {args.holdout}: issue 23's targets not measured")
     print()

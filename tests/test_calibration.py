@@ -12,7 +12,9 @@ import pytest
 from sorter.errors import ModelError
 from sorter.model.lite import read_head, softmax, write_head
 from sorter.training.augment import crop_view, scene_view, scenes_for_validation
-from sorter.training.evaluate import Scored, coverage_table, expected_calibration_error, fit_temperature, measure
+from sorter.training.evaluate import coverage_table, expected_calibration_error, fit_temperature, measure
+from sorter.training.holdout import safe_default, threshold_table
+from sorter.training.scoring import Scored
 
 NAMES = ("cat", "dog", "other")
 
@@ -71,3 +73,29 @@ def test_training_views_keep_the_input_contract_and_are_seeded() -> None:
     assert (scene_view([pet], scene, random.Random(5)) == scene_view([pet], scene, random.Random(5))).all()
     composed = scenes_for_validation([(pet, 0), (pet, 1)], [scene], seed=3)
     assert [label for _, label in composed] == [0, 1]
+
+
+def scored(rows: list[tuple[str, str, float]]) -> Scored:
+    """(true label, predicted label, confidence) per photo, as a Scored."""
+    probabilities = np.array([[c if n == predicted else (1 - c) / 2 for n in NAMES] for _, predicted, c in rows])
+    true = np.array([NAMES.index(t) for t, _, _ in rows])
+    return Scored([Path(f"{i}.jpg") for i in range(len(rows))], true, probabilities, NAMES, ["x"] * len(rows), [])
+
+
+def test_a_default_min_confidence_is_safe_only_if_it_keeps_half_the_mistakes_and_loses_at_most_one_pet_in_100() -> None:
+    # 200 pets: 198 sure of themselves, one at 0.65, one at 0.85; and a non-pet among them,
+    # which does not count as a pet.
+    pets = scored([("cat", "cat", 0.99)] * 198 + [("dog", "dog", 0.65), ("cat", "dog", 0.85), ("other", "other", 0.9)])
+    # The hold-out's non-pets: four filed as pets (at 0.55, 0.65, 0.72, 0.95), the rest left in place.
+    held = scored([("other", "dog", 0.55), ("other", "cat", 0.65), ("other", "dog", 0.72), ("other", "dog", 0.95)]
+                  + [("other", "other", 0.9)] * 10)
+    rows = {t.min_confidence: t for t in threshold_table(pets, held)}
+    assert rows[0.5].mistakes_kept == 0 and rows[0.5].pets_unsure == 0
+    assert rows[0.6].mistakes_kept == 0.25 and rows[0.6].pets_unsure == 0
+    assert rows[0.7].mistakes_kept == 0.5 and rows[0.7].pets_unsure == 0.005 and rows[0.7].safe
+    assert rows[0.9].mistakes_kept == 0.75 and rows[0.9].pets_unsure == 0.01 and rows[0.9].n_pets == 200
+    assert safe_default(list(rows.values())) == 0.7
+    assert rows[0.7].line() == ("--min-confidence 0.70: 50% of the hold-out's 4 mistakes left in place, "
+                                "0.5% of the pets unsure (safe)")
+    # Every pet filed under 0.6: no threshold above 0.5 is safe.
+    assert safe_default(threshold_table(scored([("cat", "cat", 0.55)] * 10), held)) is None

@@ -249,6 +249,11 @@ def test_a_holdout_folder_is_scored_after_training_and_evaluate_reports_it_again
                                 *other_args(out.parent)])
     assert again.exit_code == 0, again.output
     assert json.loads(again.stdout)["holdout"] == meta["validation"]["holdout"]
+    # And what each default --min-confidence would do with the hold-out's mistakes and the pets.
+    thresholds = meta["validation"]["thresholds"]
+    assert [t["min_confidence"] for t in thresholds] == [0.5, 0.6, 0.7, 0.75, 0.8, 0.9]
+    assert json.loads(again.stdout)["thresholds"] == thresholds
+    assert "safe_default" in meta["validation"]
 
 
 @needs_weights

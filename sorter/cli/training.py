@@ -143,6 +143,8 @@ def train(
             out.print(f"  held-out sources ({result.validation.holdout_dir}):")
             for line in result.validation.holdout_lines():
                 out.print(f"    {line}", markup=False)
+            for line in result.validation.threshold_lines():
+                out.print(f"  {line}", markup=False)
     out.print(f"Int8 model for sorting {result.runtime_path}; metadata {result.metadata_path}; curves {result.curves_path}")
 
 
@@ -223,5 +225,7 @@ def evaluate(
         for k in result.holdout:
             held.add_row(escape(k.kind), str(k.n), f"{k.rate:.1%}", str(k.to_dogs), str(k.to_cats))
         out.print(held)
+        for line in result.threshold_lines():
+            out.print(line, markup=False)
     if report is not None:
         out.print(f"Report: {report / 'confusion.png'}, {report / 'mistakes.png'}")

@@ -5,7 +5,6 @@ Returns a typed result; never prints."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Literal
@@ -15,13 +14,16 @@ import numpy as np
 from sorter.config import CLASS_NAMES, OTHER
 from sorter.errors import UsageError
 from sorter.model.lite import softmax
-
-Progress = Callable[[int, int], None]
-
-
-def _no_progress(done: int, total: int) -> None:
-    pass
-
+from sorter.training.holdout import (
+    HeldOut,
+    Threshold,
+    holdout_json,
+    safe_default,
+    score_holdout,
+    threshold_table,
+    thresholds_json,
+)
+from sorter.training.scoring import Progress, Scored, _no_progress, predicted, score_items, score_scenes
 
 MistakeKind = Literal["swapped", "pet_called_neither", "non_pet_filed"]
 
@@ -47,8 +49,6 @@ class Mistake:
 COVERAGE_THRESHOLDS = (0.5, 0.8, 0.9, 0.95)
 #: Bins of the expected calibration error (Guo et al. 2017 use 15).
 ECE_BINS = 15
-#: Validation pets pasted into scenes (`sorter.training.augment.scenes_for_validation`): every n-th.
-SCENE_EVERY = 4
 
 
 @dataclass(frozen=True)
@@ -78,24 +78,6 @@ class KindResult:
 
 
 @dataclass(frozen=True)
-class HeldOut:
-    """One kind of a hold-out folder: non-pet photos from sources no training photo came from,
-    for validation only (never trained on, nothing fitted on it). How many, how many were left
-    in place, and where the rest went: what tells a model that generalises from one that
-    learnt its training sources."""
-
-    kind: str
-    n: int
-    left: int
-    to_cats: int
-    to_dogs: int
-
-    @property
-    def rate(self) -> float:
-        return self.left / self.n if self.n else 0.0
-
-
-@dataclass(frozen=True)
 class EvalResult:
     n: int
     accuracy: float
@@ -117,12 +99,16 @@ class EvalResult:
     #: Non-pets from other sources (`--holdout`), by kind: empty when none was scored.
     holdout: list[HeldOut] = field(default_factory=list)
     holdout_dir: str | None = None
+    #: What each default --min-confidence would do with the hold-out's mistakes and the pets.
+    thresholds: list[Threshold] = field(default_factory=list)
 
     def to_json(self) -> dict:
         data = asdict(self)
         data["mistakes"] = data["mistakes"][:50]
         data["by_kind"] = [{**asdict(k), "rate": k.rate} for k in self.by_kind]
         data["holdout"] = holdout_json(self.holdout)
+        data["thresholds"] = thresholds_json(self.thresholds)
+        data["safe_default"] = safe_default(self.thresholds) if self.thresholds else None
         return data
 
     def holdout_lines(self) -> list[str]:
@@ -132,6 +118,15 @@ class EvalResult:
             went = ", ".join(f"{n} into {folder}" for n, folder in ((k.to_dogs, "dogs/"), (k.to_cats, "cats/")) if n)
             lines.append(f"{k.kind}: {k.rate:.1%} left in place ({k.left} of {k.n}{'; ' + went if went else ''})")
         return lines
+
+    def threshold_lines(self) -> list[str]:
+        """What each --min-confidence would do as a default, and whether one is safe."""
+        if not self.thresholds:
+            return []
+        chosen = safe_default(self.thresholds)
+        verdict = (f"a safe default: --min-confidence {chosen:.2f}" if chosen is not None else
+                   "no --min-confidence is a safe default (half the mistakes kept, at most 1% of pets unsure)")
+        return [verdict, *(t.line() for t in self.thresholds)]
 
     def calibration_lines(self) -> list[str]:
         """ECE, then one line per --min-confidence: what moves and how much of it is wrong."""
@@ -164,96 +159,6 @@ class EvalResult:
             )
         lines.append(f"pets lost to neither: {self.pets_lost_to_neither:.2%} ({lost} of {pets} pets left in place)")
         return lines
-
-
-@dataclass(frozen=True)
-class Scored:
-    """A model's probabilities for labelled photos, before any measuring: what a temperature
-    is fitted on and every number below is computed from."""
-
-    paths: list[Path]
-    true: np.ndarray  # (n,) index into ALL_CLASSES
-    probabilities: np.ndarray  # (n, classes) in the model's class order
-    class_names: tuple[str, ...]
-    kinds: list[str]  # each photo's kind, for the per-kind table
-    unreadable: list[str]
-
-    def with_temperature(self, temperature: float) -> Scored:
-        """The same photos with the logits divided by `temperature` (recovered from the
-        probabilities: log p is the logits up to a constant per photo)."""
-        logits = np.log(np.clip(self.probabilities.astype(np.float64), 1e-30, None))
-        return replace(self, probabilities=softmax(logits, temperature))
-
-    def joined(self, other: Scored | None) -> Scored:
-        if other is None:
-            return self
-        return replace(self, paths=self.paths + other.paths, true=np.concatenate([self.true, other.true]),
-                       probabilities=np.concatenate([self.probabilities, other.probabilities]),
-                       kinds=self.kinds + other.kinds, unreadable=self.unreadable + other.unreadable)
-
-
-def score_items(
-    classifier, items: list[tuple[Path, int]], progress: Progress = _no_progress, kinds: dict[Path, str] | None = None
-) -> Scored:
-    """Run `classifier` over labelled photos (labels index into cat, dog, other), as `sort` does."""
-    from sorter.model.inference import classify
-    from sorter.training.datasets import ALL_CLASSES
-
-    labels = dict(items)
-    paths, true, rows, unreadable = [], [], [], []
-    for done, prediction in enumerate(classify(classifier, [p for p, _ in items]), 1):
-        progress(done, len(items))
-        if prediction.probabilities is None:
-            unreadable.append(f"{prediction.path}: {prediction.error}")
-            continue
-        paths.append(prediction.path)
-        true.append(labels[prediction.path])
-        rows.append(prediction.probabilities)
-    names = tuple(classifier.class_names)
-    kinds = kinds or {}
-    return Scored(paths, np.array(true, np.int64), np.array(rows, np.float64).reshape(len(rows), len(names)), names,
-                  [kinds.get(p, ALL_CLASSES[t]) for p, t in zip(paths, true, strict=True)], unreadable)
-
-
-def score_scenes(classifier, pets: list[tuple[Path, int]], scenes: list[Path], seed: int) -> Scored:
-    """Validation pets (every SCENE_EVERY-th) pasted into validation non-pets, once each: the
-    held-out pets-in-scenes set (`sorter.training.augment.scenes_for_validation`), scored in memory."""
-    return score_composed(classifier, compose_scenes(classifier.image_size, pets, scenes, seed))
-
-
-def score_composed(classifier, composed: list[tuple[np.ndarray, int]]) -> Scored:
-    """Pets-in-scenes images (`compose_scenes`), scored in memory."""
-    from sorter.training.datasets import ALL_CLASSES
-
-    if not composed:
-        names = tuple(classifier.class_names)
-        return Scored([], np.zeros(0, np.int64), np.zeros((0, len(names))), names, [], [])
-    rows = [classifier.predict(np.stack([image for image, _ in composed[i : i + 64]]))
-            for i in range(0, len(composed), 64)]
-    true = np.array([label for _, label in composed], np.int64)
-    return Scored([Path(f"scene-{i}") for i in range(len(composed))], true, np.concatenate(rows).astype(np.float64),
-                  tuple(classifier.class_names), [f"{ALL_CLASSES[t]} in a scene" for t in true], [])
-
-
-def compose_scenes(size: int, pets: list[tuple[Path, int]], scenes: list[Path], seed: int) -> list[tuple[np.ndarray, int]]:
-    """The pets-in-scenes images of `score_scenes`, (image, label) each; none when either list is empty."""
-    from sorter.errors import ImageError
-    from sorter.media.decoder_output import captured, quietly
-    from sorter.media.images import load_image
-    from sorter.training.augment import scenes_for_validation
-
-    def decode(path: Path):
-        try:
-            return quietly(load_image, path, size)  # what libjpeg prints stays off the terminal
-        except ImageError:
-            return None
-
-    with captured():
-        chosen = [(image, y) for image, y in ((decode(p), y) for p, y in pets[::SCENE_EVERY]) if image is not None]
-        backgrounds = [image for image in (decode(p) for p in scenes) if image is not None]
-    if not chosen or not backgrounds:
-        return []
-    return scenes_for_validation(chosen, backgrounds, seed)
 
 
 def fit_temperature(scored: Scored) -> float:
@@ -298,7 +203,7 @@ def measure(scored: Scored, split: str = "all", extra: Scored | None = None) -> 
     columns = ALL_CLASSES if OTHER in rows or OTHER in names else CLASS_NAMES
     confusion = {t: dict.fromkeys(columns, 0) for t in rows}
     mistakes: list[Mistake] = []
-    predicted_labels = _predicted(scored)
+    predicted_labels = predicted(scored)
     confidences = scored.probabilities.max(axis=1) if len(scored.paths) else np.zeros(0)
     for path, t, label, confidence in zip(scored.paths, scored.true, predicted_labels, confidences, strict=True):
         true = ALL_CLASSES[t]
@@ -309,8 +214,8 @@ def measure(scored: Scored, split: str = "all", extra: Scored | None = None) -> 
     correct = sum(confusion[c][c] for c in rows)
     precision, recall = {}, {}
     for c in columns:
-        predicted = sum(confusion[t][c] for t in rows)
-        precision[c] = confusion[c][c] / predicted if c in confusion and predicted else 0.0
+        filed = sum(confusion[t][c] for t in rows)
+        precision[c] = confusion[c][c] / filed if c in confusion and filed else 0.0
     for c in rows:
         actual = sum(confusion[c].values())
         recall[c] = confusion[c][c] / actual if actual else 0.0
@@ -335,44 +240,13 @@ def measure(scored: Scored, split: str = "all", extra: Scored | None = None) -> 
     )
 
 
-def holdout_json(kinds: list[HeldOut]) -> list[dict]:
-    return [{**asdict(k), "rate": k.rate} for k in kinds]
-
-
-def score_holdout(classifier, folder: Path, progress: Progress = _no_progress) -> tuple[list[HeldOut], list[str]]:
-    """Every photo below `folder` is a non-pet; its first sub-folder is its kind. Returns the
-    kinds, in name order, and the photos that could not be read."""
-    from sorter.training.datasets import ALL_CLASSES, images_below, kind_of
-
-    if not folder.is_dir():
-        raise UsageError(f"hold-out folder not found: {folder}")
-    paths = images_below(folder)
-    if not paths:
-        raise UsageError(f"no images in the hold-out folder {folder}")
-    scored = score_items(classifier, [(p, ALL_CLASSES.index(OTHER)) for p in paths], progress,
-                         {p: kind_of(p, folder) for p in paths})
-    tally: dict[str, dict[str, int]] = {}
-    for kind, label in zip(scored.kinds, _predicted(scored), strict=True):
-        counts = tally.setdefault(kind, dict.fromkeys(ALL_CLASSES, 0))
-        counts[label] += 1
-    kinds = [HeldOut(kind, sum(c.values()), c[OTHER], c["cat"], c["dog"]) for kind, c in sorted(tally.items())]
-    return kinds, scored.unreadable
-
-
-def _predicted(scored: Scored) -> list[str]:
-    # A tie goes to the later class, as in `inference.Prediction`: neither over a pet.
-    p = scored.probabilities
-    top = (p.shape[1] - 1 - np.argmax(p[:, ::-1], axis=1)) if len(p) else np.zeros(0, np.int64)
-    return [scored.class_names[i] for i in top]
-
-
 def expected_calibration_error(scored: Scored) -> float:
     """Mean |accuracy - confidence| over ECE_BINS equal-width bins of the top probability,
     weighted by the photos in each bin."""
     from sorter.training.datasets import ALL_CLASSES
 
     confidence = scored.probabilities.max(axis=1)
-    right = np.array([label == ALL_CLASSES[t] for label, t in zip(_predicted(scored), scored.true, strict=True)])
+    right = np.array([label == ALL_CLASSES[t] for label, t in zip(predicted(scored), scored.true, strict=True)])
     bins = np.minimum((confidence * ECE_BINS).astype(int), ECE_BINS - 1)
     total = 0.0
     for b in range(ECE_BINS):
@@ -385,13 +259,13 @@ def expected_calibration_error(scored: Scored) -> float:
 def coverage_table(scored: Scored) -> list[Coverage]:
     from sorter.training.datasets import ALL_CLASSES
 
-    predicted = np.array(_predicted(scored))
+    labels = np.array(predicted(scored))
     confidence = scored.probabilities.max(axis=1)
     true = np.array([ALL_CLASSES[t] for t in scored.true])
     table = []
     for threshold in COVERAGE_THRESHOLDS:
-        moved = (predicted != OTHER) & (confidence >= threshold)
-        wrong = moved & (predicted != true)
+        moved = (labels != OTHER) & (confidence >= threshold)
+        wrong = moved & (labels != true)
         table.append(Coverage(threshold, float(moved.mean()), float(wrong.sum() / moved.sum()) if moved.any() else 0.0,
                               int(moved.sum())))
     return table
@@ -400,9 +274,8 @@ def coverage_table(scored: Scored) -> list[Coverage]:
 def _by_kind(scored: Scored) -> list[KindResult]:
     from sorter.training.datasets import ALL_CLASSES
 
-    predicted = _predicted(scored)
     tally: dict[str, list] = {}
-    for kind, t, label in zip(scored.kinds, scored.true, predicted, strict=True):
+    for kind, t, label in zip(scored.kinds, scored.true, predicted(scored), strict=True):
         entry = tally.setdefault(kind, [ALL_CLASSES[t], 0, 0])
         entry[1] += 1
         entry[2] += label == ALL_CLASSES[t]
@@ -463,18 +336,24 @@ def evaluate(
         raise UsageError(f"no images to evaluate in {data_dir} (split: {split})")
     if split == "validation":
         scenes = validation_scenes(classifier, parts, int(meta["seed"]))
-    result = measure(score_items(classifier, items, progress, kinds), split, scenes)
+    scored = score_items(classifier, items, progress, kinds)
+    result = measure(scored, split, scenes)
     if holdout is None and split == "validation":
         recorded = Path((classifier.metadata.get("holdout") or {}).get("folder") or "")
         holdout = recorded if recorded != Path("") and recorded.is_dir() else None
     if holdout is not None:
-        held_out, unreadable = score_holdout(classifier, holdout)
-        result = replace(result, holdout=held_out, holdout_dir=str(holdout), unreadable=result.unreadable + unreadable)
+        result = with_holdout(result, holdout, *score_holdout(classifier, holdout), scored.joined(scenes))
     if report_dir is not None:
         from sorter.training.report import write_evaluation_report
 
         write_evaluation_report(result, report_dir, classifier.image_size)
     return result
+
+
+def with_holdout(result: EvalResult, folder: Path, kinds: list[HeldOut], held: Scored, pets: Scored) -> EvalResult:
+    """`result` with the hold-out's kinds and what each default --min-confidence would do."""
+    return replace(result, holdout=kinds, holdout_dir=str(folder), unreadable=result.unreadable + held.unreadable,
+                   thresholds=threshold_table(pets, held))
 
 
 def validation_scenes(classifier, parts, seed: int) -> Scored | None:

@@ -177,16 +177,10 @@ def train(
     from sorter.model.network import metadata_path
     from sorter.training.datasets import split as make_split
     from sorter.training.distribute import start
-    from sorter.training.evaluate import (
-        compose_scenes,
-        fit_temperature,
-        measure,
-        scene_parts,
-        score_composed,
-        score_items,
-    )
+    from sorter.training.evaluate import fit_temperature, measure, scene_parts
     from sorter.training.loop import calibration_images, checkpoint_dir, run_training
     from sorter.training.report import write_training_curves
+    from sorter.training.scoring import compose_scenes, score_composed, score_items
 
     config = with_defaults(config)
     if config.out.suffix.lower() != ".keras":
@@ -254,14 +248,14 @@ def train(
             scenes = score_composed(classifier, composed) if composed else None
         validation = measure(scored, "validation", scenes)
     if config.holdout is not None:
-        from sorter.training.evaluate import score_holdout
+        from sorter.training.evaluate import with_holdout
+        from sorter.training.holdout import score_holdout
 
         final = classifier if parts.validation else LiteClassifier.load(runtime, metadata)  # as it was last loaded
-        held_out, unreadable = score_holdout(final, config.holdout)
+        held_out, held = score_holdout(final, config.holdout)
         metadata["holdout"] = {"folder": str(config.holdout)}
         if validation is not None:
-            validation = replace(validation, holdout=held_out, holdout_dir=str(config.holdout),
-                                 unreadable=validation.unreadable + unreadable)
+            validation = with_holdout(validation, config.holdout, held_out, held, scored.joined(scenes))
     curves = config.out.with_name(config.out.stem + "-curves.png")
     # A fine-tune: its parent's epochs first, then a line where it started.
     marker = (len(parent_history) - 1, f"--init-from, {config.image_size} px") if parent_history else None
