@@ -4,7 +4,8 @@
     python benchmarks/profile_sort.py --small 3000    # steadier numbers
 
 For small (200x200, copied from ../shared/datasets/dogs-vs-cats-200, else synthetic) and phone
-photos (4032x3024 JPEGs, synthetic), in one run:
+photos (4032x3024 JPEGs, synthetic) and phone photos with EXIF thumbnails (of real cats and
+dogs: `sort_speed.make_thumbnailed_photos`), in one run:
 
 - each stage of a photo's way through sort, timed alone on one thread, in milliseconds of CPU per
   photo: reading the file, the header checks, the (reduced) decode, the resize to the network's
@@ -16,6 +17,10 @@ photos (4032x3024 JPEGs, synthetic), in one run:
 - `sorter sort` end to end as a subprocess at N and 2N photos: its CPU seconds per photo in the
   steady state ((CPU(2N) - CPU(N)) / N, so start-up cancels out), and its wall time per photo;
 - what the stages leave unexplained: Python between them, threads, progress, the scan.
+
+With EXIF thumbnails, every photo pays for the first look (reading the file's ends, the
+thumbnail's decode, the network on it) and only those it leaves unsure for the whole photo's
+stages (read, decode, resize, network again), counted at their share.
 
 Prints the CPU's model and features, as the other benchmarks do.
 """
@@ -38,6 +43,7 @@ from sort_speed import (  # noqa: E402
     cpu_model,
     make_phone_photos,
     make_small_photos,
+    make_thumbnailed_photos,
     sort_run,
 )
 
@@ -47,7 +53,9 @@ from sorter.files.filing import file_groups  # noqa: E402
 from sorter.files.journal import Journal  # noqa: E402
 from sorter.files.planning import Planner  # noqa: E402
 from sorter.media import images  # noqa: E402
+from sorter.media.exif_thumbnail import first_look  # noqa: E402
 from sorter.model import lite  # noqa: E402
+from sorter.model.inference import Prediction, SureEnough  # noqa: E402
 from sorter.review.page import PER_GROUP, THUMB_PX, _thumbnail  # noqa: E402
 
 BATCH = 64
@@ -126,6 +134,34 @@ def stages(folder: Path, classifier) -> dict[str, float]:
     return out
 
 
+#: The stages a photo its first look settles never reaches: decoded whole, and the network again.
+WHOLE_PHOTO = ("read the file", "header checks", "decode (reduced JPEG)", "resize + colour order", "int8 network")
+
+
+def with_first_look(folder: Path, classifier, parts: dict[str, float]) -> dict[str, float]:
+    """The stages of photos that carry an EXIF thumbnail: the first look for every photo, the
+    whole photo's stages (`parts`) only for the share the first look leaves unsure."""
+    paths = sorted(folder.iterdir())
+    n, size = len(paths), classifier.image_size
+    looks = []
+    out = {"first look: 128 KB read, EXIF, thumbnail decode": per_photo(clock(
+        lambda p: looks.append(first_look(p, size, THUMB_PX)), paths), n)}
+    images_in = [look.image for look in looks if look is not None]
+    batches = [np.stack(images_in[i : i + BATCH]) for i in range(0, len(images_in), BATCH)]
+    out["int8 network (first look)"] = per_photo(clock(classifier.run, batches), n)
+    sure = SureEnough()
+    names = tuple(classifier.class_names)
+    rows = np.concatenate([classifier.predict(batch) for batch in batches]) if batches else []
+    settled = sum(sure(Prediction(Path(), tuple(row.tolist()), names)) for row in rows)
+    share = 1 - settled / n
+    for name, ms in parts.items():
+        if name in WHOLE_PHOTO:
+            out[f"{name} ({share:.0%} unsure)"] = share * ms
+        elif not name.startswith("review"):  # the first look's thumbnail serves the review page
+            out[name] = ms
+    return out
+
+
 def end_to_end(source: Path, n: int, work: Path, model: Path) -> dict[str, float]:
     small, large = sort_run(source, n, work, model), sort_run(source, 2 * n, work, model)
     return {"cpu_ms": per_photo(large["cpu_s"] - small["cpu_s"], n),
@@ -157,15 +193,19 @@ def main() -> None:
     with tempfile.TemporaryDirectory(dir=os.environ.get("TMPDIR")) as tmp:
         work = Path(tmp)
         for kind, title, n, make in (("small", "200x200", args.small, make_small_photos),
-                                     ("phone", "4032x3024", args.phone, make_phone_photos)):
+                                     ("phone", "4032x3024", args.phone, make_phone_photos),
+                                     ("thumbnailed", "4032x3024 with EXIF thumbnails", args.phone,
+                                      lambda folder, count, seed: make_thumbnailed_photos(folder, count, seed)[0])):
             every = work / f"{kind}-all"  # 2N for sort's steady state; the first N for the stages
             origin = make(every, 2 * n, seed=0)
             first = work / kind
             first.mkdir()
             for path in sorted(every.iterdir())[:n]:
                 shutil.copyfile(path, first / path.name)
-            show(f"{kind} photos, {title} ({origin}), {n}", stages(first, classifier),
-                 end_to_end(every, n, work, args.model))
+            parts = stages(first, classifier)
+            if kind == "thumbnailed":
+                parts = with_first_look(first, classifier, parts)
+            show(f"{kind} photos, {title} ({origin}), {n}", parts, end_to_end(every, n, work, args.model))
 
 if __name__ == "__main__":
     main()

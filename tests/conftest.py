@@ -46,6 +46,48 @@ def write_image(path: Path, colour=(0, 0, 255), size=(48, 64), **params) -> Path
     return path
 
 
+#: A 3 MP photo (2048x1536): large enough for a first look at its EXIF thumbnail (`exif_thumbnail.MIN_PIXELS`).
+PHONE_SHAPE = (1536, 2048)
+
+
+def phone_photo(path: Path, photo, thumbnail=None, orientation: int = 1, **exif) -> Path:
+    """A JPEG as a phone writes one: `photo` (a BGR colour, filling PHONE_SHAPE, or a picture)
+    with, in its EXIF, `orientation` and `thumbnail` (a colour, filling 160x120, or a picture)."""
+    from sorter.media.exif_thumbnail import with_exif
+
+    def picture(what, shape):
+        return what if isinstance(what, np.ndarray) else np.full((*shape, 3), what, np.uint8)
+
+    photo = picture(photo, PHONE_SHAPE)
+    if thumbnail is None:  # a scaled copy, its longer side 160
+        scale = 160 / max(photo.shape[:2])
+        thumbnail = cv2.resize(photo, (round(photo.shape[1] * scale), round(photo.shape[0] * scale)),
+                               interpolation=cv2.INTER_AREA)
+    main = cv2.imencode(".jpg", photo)[1].tobytes()
+    small = cv2.imencode(".jpg", picture(thumbnail, (120, 160)))[1].tobytes()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(with_exif(main, small, orientation, **exif))
+    return path
+
+
+def phone_copies(folder: Path, count: int) -> dict[str, str]:
+    """`count` phone photos with EXIF thumbnails made from sample_images/ (upscaled to a longer
+    side of 2048, under new names): name -> the sample's label (cat, dog or other)."""
+    import csv
+
+    labels = {row["file"]: row["label"] for row in csv.DictReader((SAMPLES / "labels.csv").open())}
+    made = {}
+    for i in range(count):
+        name = sorted(labels)[i % len(labels)]
+        image = cv2.imread(str(SAMPLES / name))
+        scale = 2048 / max(image.shape[:2])
+        image = cv2.resize(image, (round(image.shape[1] * scale), round(image.shape[0] * scale)),
+                           interpolation=cv2.INTER_CUBIC)
+        phone_photo(folder / f"IMG_{i:04d}.jpg", image)
+        made[f"IMG_{i:04d}.jpg"] = labels[name]
+    return made
+
+
 def jpeg_with_extra_bytes(path: Path, colour=(0, 0, 255), extra: int = 33) -> Path:
     """A JPEG with `extra` junk bytes before its end-of-image marker: it decodes whole, and
     libjpeg prints "Corrupt JPEG data: N extraneous bytes before marker 0xd9" on fd 2."""

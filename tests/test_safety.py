@@ -21,7 +21,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from conftest import FakeClassifier, inventory, layout, make_messy_folder, write_image
+from conftest import FakeClassifier, inventory, layout, make_messy_folder, phone_copies, write_image
 from typer.testing import CliRunner
 
 from sorter.cli import app
@@ -132,6 +132,28 @@ def test_kill_9_at_random_instants_loses_and_duplicates_nothing(tmp_path, tiny_m
     assert layout(root) == original
     # The kills must have landed mid-sort at least once, or this test proved little.
     assert interrupted >= 1
+
+
+def test_kill_9_while_first_looks_settle_phone_photos_loses_nothing(tmp_path) -> None:
+    """The same guarantees when most photos are filed on their EXIF thumbnail's answer (the
+    bundled model, phone photos made from sample_images/): that changes how a photo is judged,
+    never how it is filed."""
+    root = tmp_path / "phone"
+    phone_copies(root, 40)
+    original, contents = layout(root), inventory(root)
+    sort = sorter("sort", root)
+    rng = random.Random(25)
+    for _ in range(3):
+        before = journal_size(root)
+        kill_after(sort, lambda before=before: journal_size(root) > before, rng.uniform(0.0, 0.05))
+        assert inventory(root) == contents
+    finished = subprocess.run(sort, capture_output=True, text=True, timeout=120)
+    assert finished.returncode == 0, finished.stderr
+    assert pending_intents(root) == 0 and inventory(root) == contents
+    assert files_in(root, "cats", "dogs") == 28  # 7 of each 10 are pets
+    undone = subprocess.run(sorter("undo", root, "--all"), capture_output=True, text=True, timeout=60)
+    assert undone.returncode == 0, undone.stderr
+    assert layout(root) == original
 
 
 def test_two_sorts_started_together_lose_nothing(tmp_path, tiny_model) -> None:

@@ -15,6 +15,7 @@ import os
 import stat
 import struct
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -105,10 +106,11 @@ def scan_folder(
             yield path
 
 
-def read_image_bytes(path: Path, max_bytes: int = MAX_FILE_BYTES, dir_fd: int | None = None) -> bytes:
-    """Read a whole regular file without following a symlink and without ever blocking on a
-    FIFO or device (O_NONBLOCK, then fstat before reading). With `dir_fd`, `path` is a name
-    in that folder."""
+@contextmanager
+def open_regular(path: Path, dir_fd: int | None = None) -> Iterator[tuple[int, int]]:
+    """(fd, size) of a regular file, opened without following a symlink and without ever
+    blocking on a FIFO or device (O_NONBLOCK, then fstat before reading). With `dir_fd`,
+    `path` is a name in that folder."""
     flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
     try:
         fd = os.open(path, flags, dir_fd=dir_fd)
@@ -118,23 +120,30 @@ def read_image_bytes(path: Path, max_bytes: int = MAX_FILE_BYTES, dir_fd: int | 
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
             raise ImageError("not a regular file")
-        if info.st_size == 0:
-            raise ImageError("empty file")
-        if info.st_size > max_bytes:
-            raise ImageError(f"file too large ({info.st_size // 2**20} MiB)")
-        chunks = []
-        remaining = info.st_size
-        while remaining > 0:
-            chunk = os.read(fd, min(remaining, 1 << 20))
-            if not chunk:
-                break
-            chunks.append(chunk)
-            remaining -= len(chunk)
-        return b"".join(chunks)
-    except OSError as exc:
-        raise ImageError(f"cannot read: {exc.strerror or exc}") from exc
+        yield fd, info.st_size
     finally:
         os.close(fd)
+
+
+def read_image_bytes(path: Path, max_bytes: int = MAX_FILE_BYTES, dir_fd: int | None = None) -> bytes:
+    """Read a whole regular file (`open_regular`)."""
+    try:
+        with open_regular(path, dir_fd) as (fd, size):
+            if size == 0:
+                raise ImageError("empty file")
+            if size > max_bytes:
+                raise ImageError(f"file too large ({size // 2**20} MiB)")
+            chunks = []
+            remaining = size
+            while remaining > 0:
+                chunk = os.read(fd, min(remaining, 1 << 20))
+                if not chunk:
+                    break
+                chunks.append(chunk)
+                remaining -= len(chunk)
+            return b"".join(chunks)
+    except OSError as exc:
+        raise ImageError(f"cannot read: {exc.strerror or exc}") from exc
 
 
 @dataclass(frozen=True)
@@ -146,7 +155,7 @@ class Header:
     truncated: str = ""  # HEIF/AVIF: why the file is incomplete, from its boxes ("" when it is not)
 
 
-def _jpeg_header(data: bytes) -> Header | None:
+def jpeg_header(data: bytes) -> Header | None:
     pos, width, height = 2, 0, 0
     n = len(data)
     while pos + 4 <= n:
@@ -178,7 +187,7 @@ def read_header(data: bytes) -> Header | None:
         return None if container is None else Header(container.format, container.width, container.height,
                                                      truncated=container.truncated)
     if data[:3] == b"\xff\xd8\xff":
-        return _jpeg_header(data)
+        return jpeg_header(data)
     if data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) >= 24:
         width, height = struct.unpack(">II", data[16:24])
         return Header("png", width, height)
@@ -266,7 +275,12 @@ def _decode_bgr(data: bytes, size: int) -> np.ndarray:
 
 def decode_image(data: bytes, size: int) -> np.ndarray:
     """Decode encoded bytes into the model's input: (size, size, 3) uint8 RGB."""
-    return cv2.cvtColor(_square(_decode_bgr(data, size), size), cv2.COLOR_BGR2RGB)
+    return square_rgb(_decode_bgr(data, size), size)
+
+
+def square_rgb(image: np.ndarray, size: int) -> np.ndarray:
+    """A decoded BGR picture as the model's input: stretched to (size, size), RGB."""
+    return cv2.cvtColor(_square(image, size), cv2.COLOR_BGR2RGB)
 
 
 def _square(image: np.ndarray, size: int) -> np.ndarray:
@@ -294,7 +308,7 @@ def load_image_and_thumbnail(path: Path, size: int, thumbnail: int) -> tuple[np.
     data = read_image_bytes(path)
     image = _decode_bgr(data, size)
     small = shrink(image, thumbnail) if len(data) >= THUMBNAIL_FROM_BYTES else None
-    return cv2.cvtColor(_square(image, size), cv2.COLOR_BGR2RGB), small
+    return square_rgb(image, size), small
 
 
 def load_thumbnail(path: Path, size: int, dir_fd: int | None = None) -> np.ndarray:

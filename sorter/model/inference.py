@@ -1,10 +1,16 @@
 """Classify a stream of files on one thread per core: files are decoded one per task (OpenCV
 releases the GIL) and decoded batches go through the model as tasks of the same pool
 (LiteRT releases it too), so decoding and inference share the cores without waiting on
-each other. Memory stays flat: at most 2 x workers + 1 batches are in flight.
+each other. Memory stays flat: at most 2 x workers + 1 batches are in flight (a batch's second
+look, below, is part of it).
 
 What decoders print on stderr while they work (libjpeg's "Corrupt JPEG data: ...") is kept off
-the terminal and comes back as the file's `warnings` (see `sorter.media.decoder_output`)."""
+the terminal and comes back as the file's `warnings` (see `sorter.media.decoder_output`).
+
+A first look (`classify(first_look=...)`, what sort and watch ask for): a large JPEG that carries
+an EXIF thumbnail is judged on it (`sorter.media.exif_thumbnail`), and only a photo the
+thumbnail leaves unsure is decoded whole and judged again, as a batch of its own that goes
+ahead of the queue; the answers still come out in input order."""
 
 from __future__ import annotations
 
@@ -12,17 +18,52 @@ from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 from itertools import islice
 from pathlib import Path
 
 import numpy as np
 
-from sorter.config import CLASS_NAMES, DEFAULT_BATCH_SIZE, cpu_cores
+from sorter.config import CLASS_NAMES, DEFAULT_BATCH_SIZE, OTHER, cpu_cores
 from sorter.errors import ImageError
 from sorter.media.decoder_output import attribute, beside, captured
+from sorter.media.exif_thumbnail import FirstLook
+from sorter.media.exif_thumbnail import first_look as look_first
 from sorter.media.images import is_video_name, load_image, load_image_and_thumbnail
 from sorter.media.videos import Verdict, decide, load_frames
 from sorter.model.network import Classifier
+
+#: How sure the model must be of a JPEG's EXIF thumbnail for its answer to stand, the photo never
+#: decoded: a cat or a dog at FIRST_LOOK_CONFIDENCE, neither at FIRST_LOOK_NEITHER. Chosen with
+#: benchmarks/first_look.py on phone-like JPEGs with 160x120 thumbnails made from the v12 model's
+#: validation pets (4,000), validation non-pets (1,426; 1,372 with issue 23's split by source),
+#: pets in scenes (1,000, on either split's backdrops) and hold-out (468), against the whole
+#: photo's answers. Pets in scenes decide: a pet small in its scene can vanish in 160x120 pixels,
+#: or pass for the other pet. With issue 23's split a cat or dog at 0.95 lost 0.50 points of
+#: them (5 answers, the surest 0.985; none with the earlier split), at 0.98 0.10, at 0.99 none
+#: on either. "Neither" at 0.999 lost 0.30 and 0.10 (the surest wrong one was 0.99978), at
+#: 0.9999 none. So no answer of any table changed,
+#: and the thumbnail settled 86 % of the pets, 29-30 % of pets in scenes, 36-42 % of non-pets,
+#: 12 % of the hold-out (63-64 % of all). A retrained model needs measuring again.
+FIRST_LOOK_CONFIDENCE = 0.99
+FIRST_LOOK_NEITHER = 0.9999
+
+
+@dataclass(frozen=True)
+class SureEnough:
+    """When a first look is the answer: how sure of a cat or dog (`sort` raises it to
+    --min-confidence), and how sure of neither."""
+
+    pet: float = FIRST_LOOK_CONFIDENCE
+    neither: float = FIRST_LOOK_NEITHER
+
+    def __call__(self, prediction: Prediction) -> bool:
+        threshold = self.neither if prediction.label == OTHER else self.pet
+        return prediction.confidence is not None and prediction.confidence >= threshold
+
+
+#: Names that may be JPEGs: the only files with an EXIF thumbnail worth a first look.
+JPEG_SUFFIXES = frozenset({".jpg", ".jpeg", ".jpe", ".jfif"})
 
 
 @dataclass(frozen=True)
@@ -65,13 +106,26 @@ class Prediction:
         return None if top is None else self.probabilities[top]
 
 
-def _decode(path: Path, size: int, thumbnail: int | None = None) -> np.ndarray | str | tuple[np.ndarray, np.ndarray]:
+@dataclass(frozen=True)
+class _Unsure:
+    """A photo its first look left unsure: decoded whole and judged again."""
+
+    path: Path
+
+
+def _decode(
+    path: Path, size: int, thumbnail: int | None = None, first_look: bool = False,
+) -> np.ndarray | str | tuple[np.ndarray, np.ndarray] | FirstLook:
     """A photo: (size, size, 3), and with `thumbnail` also its thumbnail for people (BGR, the
     longer side at most `thumbnail` pixels), from the same decode; a video: its frames,
-    (n, size, size, 3)."""
+    (n, size, size, 3). With `first_look`, a JPEG's EXIF thumbnail where it has a usable one."""
     try:
         if is_video_name(path.name):
             return load_frames(path, size)
+        if first_look and path.suffix.lower() in JPEG_SUFFIXES:
+            look = look_first(path, size, thumbnail)
+            if look is not None:
+                return look
         # A thumbnail larger than the network's input would need a finer decode, and the input
         # must be decoded exactly as training decodes it: then the review page makes its own.
         if thumbnail is None or thumbnail > size:
@@ -90,13 +144,25 @@ def _apart(decoded: list[tuple[Path, Decoded]]) -> tuple[list[tuple[Path, Decode
     """The pictures, and the thumbnails decoded with them (None where there is none)."""
     pictures, thumbnails = [], []
     for path, (result, printed) in decoded:
-        picture, thumbnail = result if isinstance(result, tuple) else (result, None)
+        if isinstance(result, FirstLook):
+            picture, thumbnail = result.image, result.thumbnail
+        else:
+            picture, thumbnail = result if isinstance(result, tuple) else (result, None)
         pictures.append((path, (picture, printed)))
         thumbnails.append(thumbnail)
     return pictures, thumbnails
 
 
-def _predict(classifier: Classifier, decoded: list[tuple[Path, Decoded]]) -> list[Prediction]:
+def _predict(classifier: Classifier, decoded: list[tuple[Path, Decoded]],
+             sure: SureEnough | None = None) -> list[Prediction | _Unsure]:
+    """The batch's predictions; a first look that is not `sure` enough is `_Unsure` instead."""
+    first = [isinstance(result, FirstLook) for _, (result, _) in decoded]
+    predictions = _predictions(classifier, decoded)
+    return [_Unsure(p.path) if looked and not (sure is not None and sure(p)) else p
+            for p, looked in zip(predictions, first, strict=True)]
+
+
+def _predictions(classifier: Classifier, decoded: list[tuple[Path, Decoded]]) -> list[Prediction]:
     decoded, thumbnails = _apart(decoded)
     names = tuple(classifier.class_names)
     # A video's frames join the batch: one model call for the photos and videos of a batch.
@@ -160,9 +226,12 @@ def classify(
     batch_size: int = DEFAULT_BATCH_SIZE,
     workers: int | None = None,
     thumbnails: int | None = None,
+    first_look: SureEnough | None = None,
 ) -> Iterator[Prediction]:
     """Yield one Prediction per path, in input order, batch by batch; with `thumbnails`, each
-    photo's `Prediction.thumbnail` too (the review page's, from the same decode).
+    photo's `Prediction.thumbnail` too (the review page's, from the same decode). With
+    `first_look`, a large JPEG's EXIF thumbnail is the answer where the model is sure enough of
+    it, and the photo is decoded whole only where it is not.
 
     One pool of `workers` threads (one per core) runs both kinds of task: decoding a file,
     and running the model on a decoded batch. `classifier.predict` is therefore called from
@@ -170,11 +239,31 @@ def classify(
     Measured on 2 cores (benchmarks/sort_speed.py), that beats one model call spread over
     both cores while a separate pool decodes: the two no longer wait on each other.
     """
-    return _pipeline(classifier, paths, _predict, batch_size, workers, thumbnails)
+    run_batch = _predict if first_look is None else partial(_predict, sure=first_look)
+    return _pipeline(classifier, paths, run_batch, batch_size, workers, thumbnails, first_look is not None)
+
+
+@dataclass
+class _Slot:
+    """One batch's results in input order, filled as they come (a second look comes later)."""
+
+    results: list
+    missing: int
+
+
+@dataclass
+class _Batch:
+    """Files on their way through the pool, and where their results go in their slot."""
+
+    slot: _Slot
+    positions: list[int]
+    files: list[tuple[Path, Future[Decoded]]]
+    second_look: bool = False
+    predicted: Future[list] | None = None
 
 
 def _pipeline(classifier, paths: Iterable[Path], run_batch, batch_size: int, workers: int | None,
-              thumbnails: int | None = None):
+              thumbnails: int | None = None, first_look: bool = False):
     from threadpoolctl import threadpool_limits
 
     size = classifier.image_size
@@ -183,13 +272,31 @@ def _pipeline(classifier, paths: Iterable[Path], run_batch, batch_size: int, wor
     # fd 2 is captured for the whole stream, not per file: one redirection, not thousands.
     # One BLAS thread: the workers are the parallelism (see pyproject.toml's threadpoolctl).
     with captured(), threadpool_limits(limits=1, user_api="blas"), ThreadPoolExecutor(max_workers=workers) as pool:
-        decoding: deque[list[tuple[Path, Future[Decoded]]]] = deque()
-        predicting: deque[Future[list]] = deque()
+        decoding: deque[_Batch] = deque()
+        predicting: deque[_Batch] = deque()
+        slots: deque[_Slot] = deque()
+
+        def decode(path: Path, first: bool) -> Future[Decoded]:
+            return pool.submit(attribute, _decode, path, size, thumbnails, first)
 
         def decode_next() -> None:
             batch = list(islice(iterator, batch_size))
             if batch:
-                decoding.append([(path, pool.submit(attribute, _decode, path, size, thumbnails)) for path in batch])
+                slots.append(_Slot([None] * len(batch), len(batch)))
+                decoding.append(_Batch(slots[-1], list(range(len(batch))), [(p, decode(p, first_look)) for p in batch]))
+
+        def file(batch: _Batch) -> None:
+            """Results into their slot; the unsure ones decoded whole, ahead of the queue."""
+            again = []
+            for position, result in zip(batch.positions, batch.predicted.result(), strict=True):
+                if isinstance(result, _Unsure):
+                    again.append((position, result.path))
+                else:
+                    batch.slot.results[position] = result
+                    batch.slot.missing -= 1
+            if again:
+                decoding.appendleft(_Batch(batch.slot, [position for position, _ in again],
+                                           [(path, decode(path, False)) for _, path in again], second_look=True))
 
         # Enough queued that no core idles; little enough that memory stays flat.
         for _ in range(workers + 1):
@@ -198,11 +305,17 @@ def _pipeline(classifier, paths: Iterable[Path], run_batch, batch_size: int, wor
             while decoding or predicting:
                 if decoding and len(predicting) < workers:
                     batch = decoding.popleft()
-                    decode_next()
-                    decoded = [(path, future.result()) for path, future in batch]
-                    predicting.append(pool.submit(beside, run_batch, classifier, decoded))
+                    if not batch.second_look:
+                        decode_next()
+                    decoded = [(path, future.result()) for path, future in batch.files]
+                    batch.predicted = pool.submit(beside, run_batch, classifier, decoded)
+                    predicting.append(batch)
                 else:
-                    yield from predicting.popleft().result()
+                    file(predicting.popleft())
+                    while slots and not slots[0].missing:
+                        yield from slots.popleft().results
         finally:  # stopped early (Ctrl-C, an error): drop the queued work
-            for future in [*predicting, *(future for batch in decoding for _, future in batch)]:
-                future.cancel()
+            for batch in [*predicting, *decoding]:
+                for future in [batch.predicted, *(future for _, future in batch.files)]:
+                    if future is not None:
+                        future.cancel()

@@ -91,7 +91,7 @@ class Sorter:
         from sorter.config import DEFAULT_BATCH_SIZE
         from sorter.files.companions import find_companions
         from sorter.media.images import Skipped
-        from sorter.model.inference import classify
+        from sorter.model.inference import FIRST_LOOK_CONFIDENCE, SureEnough, classify
 
         batch_size = batch_size or DEFAULT_BATCH_SIZE
         skipped: deque[Skipped] = deque()
@@ -117,7 +117,11 @@ class Sorter:
         chunk = []
         # Of this chunk's files, what planning has no use for: warnings, a video's frames.
         extras: dict[Path, dict] = {}
-        for prediction in classify(self.classifier, photos(), batch_size=batch_size, thumbnails=self.thumbnails):
+        # A thumbnail settles a cat or a dog only when it is sure of it by --min-confidence too:
+        # a photo near the user's threshold is looked at whole, as it always was.
+        first_look = SureEnough(pet=max(FIRST_LOOK_CONFIDENCE, self.min_confidence))
+        for prediction in classify(self.classifier, photos(), batch_size=batch_size, thumbnails=self.thumbnails,
+                                   first_look=first_look):
             yield from reported()
             extra = {"warnings": prediction.warnings} if prediction.warnings else {}
             if prediction.video is not None:
