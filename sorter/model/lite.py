@@ -272,7 +272,8 @@ class LiteClassifier:
             interpreter.set_tensor(self._input, batch)
             interpreter.invoke()
             output = interpreter.get_tensor(self._output)
-            output = output.reshape(len(batch), *(output.shape[1:] if self.map_size else (-1,))).astype(np.float32)
+            shape = output.shape[1:] if self.map_size else (-1,)
+            output = output.reshape(len(batch), *shape).astype(np.float32, copy=False)
         finally:
             self._free.put(slot)
         return output

@@ -9,7 +9,8 @@ which the new export computes as before (pooled in float instead of int8), so th
 reference set (`make_reference`) is written again from the new features, since a personal model
 and its checks belong to the exact network that computes them.
 
-    python benchmarks/reexport.py sorter/models/default.keras ../shared/datasets/dogs-vs-cats-200
+    python benchmarks/reexport.py sorter/models/default.keras ../shared/datasets/dogs-vs-cats-200 --other ...
+    (the .tflite, then the reference set)
 """
 
 from __future__ import annotations
