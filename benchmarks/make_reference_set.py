@@ -20,21 +20,30 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def model_and_data(doc: str) -> argparse.ArgumentParser:
+    """MODEL.keras, the labelled folder it was trained on and its non-pet folders (reexport.py shares them)."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
     parser.add_argument("model", type=Path, help="MODEL.keras (with MODEL.tflite ending at its pooled features)")
     parser.add_argument("data", type=Path, help="the labelled folder the model was trained on (Cat/, Dog/)")
     parser.add_argument("--other", type=Path, action="append", default=[], help="non-pet folders (repeatable)")
-    parser.add_argument("--per-class", type=int, default=1000)
-    args = parser.parse_args()
+    return parser
 
+
+def write(model: Path, data: Path, other: tuple[Path, ...], per_class: int = 1000) -> None:
     from sorter.training.reference import make_reference, read_reference
 
     started = time.monotonic()
-    path = make_reference(args.model, args.data, tuple(args.other), per_class=args.per_class)
-    reference = read_reference(args.model)
+    path = make_reference(model, data, other, per_class=per_class)
+    reference = read_reference(model)
     counts = {name: int((reference.labels == i).sum()) for i, name in enumerate(reference.class_names)}
     print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB): {counts} in {time.monotonic() - started:.0f} s")
+
+
+def main() -> None:
+    parser = model_and_data(__doc__)
+    parser.add_argument("--per-class", type=int, default=1000)
+    args = parser.parse_args()
+    write(args.model, args.data, tuple(args.other), args.per_class)
 
 
 if __name__ == "__main__":

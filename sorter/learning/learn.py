@@ -9,8 +9,8 @@
    pull it, half of the model's reference set holds it to the bundled head's decisions, and
    how hard the examples pull is chosen from `PULLS` by cross-validation (each example held
    out once) among the heads that keep the other half of the reference pets where they were.
-4. Fit a head per species with named pets (cats/Luna/ with at least `MIN_PET_PHOTOS` photos):
-   Luna, Milo and any other cat, on unit-length features.
+4. Fit a head per species with named pets (cats/Luna/ with enough photos, `sorter.learning.pets`):
+   Luna, Milo and any other cat, on the features of a second look at the pet.
 5. Refuse (nothing written) a head that puts more than `MAX_WORSE` of the reference pets in
    the wrong place; else write the personal model (`personal.write_model`).
 
@@ -26,10 +26,11 @@ from pathlib import Path
 
 import numpy as np
 
-from sorter.config import CLASS_FOLDERS, OTHER
+from sorter.config import OTHER
 from sorter.errors import ModelError
+from sorter.learning.pets import PetReport, fit_pets
 from sorter.model.heads import Head, fit_softmax, folds, one_hot, principal_basis
-from sorter.model.personal import Examples, PersonalModel, PetHead, normalised
+from sorter.model.personal import Examples, PersonalModel, PetHead
 
 #: How much one example weighs against one reference photo, the candidates cross-validation
 #: chooses from (see `choose_head`).
@@ -45,12 +46,6 @@ MAX_WORSE = 0.005
 BASIS = 128
 #: Cross-validation folds (fewer examples: leave-one-out).
 FOLDS = 10
-#: Photos a named pet's folder needs before it is learnt.
-MIN_PET_PHOTOS = 5
-#: A photo goes into a named pet's folder only at this probability or above.
-PET_THRESHOLD = 0.8
-#: Penalty on the named-pet heads' weights (unit-length features).
-PET_L2 = 1e-4
 
 Progress = Callable[[str, int, int], None]
 
@@ -65,14 +60,6 @@ class KindReport:
     photos: int
     bundled_right: int
     personal_right: int
-
-
-@dataclass(frozen=True)
-class PetReport:
-    name: str  # cats/Luna
-    photos: int
-    learnt: bool  # False: fewer than MIN_PET_PHOTOS photos
-    recognised: int = 0  # held out of the fit, put into its own folder
 
 
 @dataclass(frozen=True)
@@ -147,7 +134,7 @@ def learn(
     problem = Problem.make(bundled, names, examples.features[~kept], labels[~kept], examples.features[kept],
                            reference_rows)
     choice = choose_head(problem, check, progress)
-    pet_heads, pet_reports = fit_pets(examples, anchor, progress)
+    pet_heads, pet_reports = fit_pets(examples, anchor, check, progress)
     report = reference_report(check, bundled, choice.head, pet_heads) if check is not None else None
     kinds = kind_reports(examples.subset(~kept), problem, choice.predicted)
     written, description = None, ""
@@ -175,10 +162,7 @@ def report_lines(result: LearnResult) -> list[str]:
     lines.append(f"{'kind':<24} {'photos':>6} {'bundled':>8} {'personal (held out)':>20}")
     for k in result.kinds:
         lines.append(f"{k.kind:<24} {k.photos:>6} {k.bundled_right:>8} {k.personal_right:>20}")
-    for pet in result.pets:
-        lines.append(f"{pet.name}: {pet.photos} photo(s); " + (
-            f"{pet.recognised} of them put into its folder when held out" if pet.learnt
-            else "too few to learn (5 or more)"))
+    lines += [pet.line() for pet in result.pets]
     if result.reference is not None:
         r = result.reference
         lines.append(f"Reference pets ({r.pets}): {r.wrong_before} in the wrong place before, {r.wrong_after} after"
@@ -214,14 +198,15 @@ def _gather(found, base, progress: Progress) -> tuple[Examples, int, list[str], 
             continue  # learnt before, and the photo has not moved since
         new += not f.kept
         if at is not None:
-            rows.append((f.identity, stored.features[at], *described))
+            rows.append((f.identity, stored.features[at], stored.pet_features[at], *described))
         else:
             need[f.path] = (f, described)
-    for done, (path, result) in enumerate(features(base, list(need)), 1):
+    # With the features that name a pet (a second look at it): any photo may be a pet's, or another cat.
+    for done, (path, result) in enumerate(features(base, list(need), pets=True), 1):
         progress("features", done, len(need))
         f, described = need[path]
         if isinstance(result, np.ndarray):
-            rows.append((f.identity, result, *described))
+            rows.append((f.identity, result[0], result[1], *described))
         else:
             unreadable.append(f"{path}: {result}")
     return stored.merged(rows), new, unreadable, dropped
@@ -335,6 +320,10 @@ def choose_head(problem: Problem, check, progress: Progress) -> Choice:
     bundled_predicted = _top(problem.bundled.probabilities(problem.features))
     best = Choice(problem.bundled, (0.0, 0.0), bundled_predicted)
     best_score = int((bundled_predicted == problem.labels).sum())
+    if best_score == len(problem.labels):
+        # Every example already right (photos filed into cats/Luna/ that the model calls cats):
+        # no pull can score more, so none is tried. Saves the cross-validation, most of `learn`.
+        return best
     least_worse: float | None = None
     pets = int(check.pets.sum()) if check is not None else 0
     steps = [(pull, 0.0) for pull in PULLS] + [(None, pull) for pull in PULLS]
@@ -363,59 +352,6 @@ def choose_head(problem: Problem, check, progress: Progress) -> Choice:
     return best
 
 
-def fit_pets(examples: Examples, anchor, progress: Progress) -> tuple[list[PetHead], list[PetReport]]:
-    """A head per species with named pets: (any other cat, Luna, Milo, ...). Pets with fewer
-    than MIN_PET_PHOTOS photos are reported, not learnt. The other cats are the anchor half
-    of the reference set's and the user's own cats outside named folders."""
-    heads, reports = [], []
-    for species, folder in CLASS_FOLDERS.items():
-        mine = examples.labels == species
-        counts: dict[str, int] = {}
-        for pet in examples.pets[mine]:
-            if pet:
-                counts[pet] = counts.get(pet, 0) + 1
-        named = sorted(name for name, n in counts.items() if n >= MIN_PET_PHOTOS)
-        reports += [PetReport(f"{folder}/{name}", n, False) for name, n in sorted(counts.items()) if n < MIN_PET_PHOTOS]
-        if not named:
-            continue
-        negatives = [examples.features[mine & (examples.pets == "")]]
-        if anchor is not None and species in anchor.class_names:
-            negatives.append(anchor.features[anchor.labels == anchor.class_names.index(species)])
-        others = np.concatenate(negatives)
-        groups = [normalised(g) for g in [others] + [examples.features[mine & (examples.pets == name)] for name in named]]
-        # Directions from every photo, held-out ones too: it uses no label, so it leaks none.
-        basis = principal_basis(np.concatenate(groups), BASIS)
-        head = _fit_pet_head(groups, basis)
-        recognised = _pets_cross_validated(groups, basis)
-        heads.append(PetHead(species, tuple(named), head, PET_THRESHOLD))
-        reports += [PetReport(f"{folder}/{name}", len(groups[k + 1]), True, recognised[k]) for k, name in enumerate(named)]
-        progress("pets", len(heads), len(heads))
-    return heads, reports
-
-
-def _fit_pet_head(groups: list[np.ndarray], basis: np.ndarray) -> Head:
-    """Softmax over (others, pet 1, pet 2, ...) on normalised features, each class weighing the
-    same in total."""
-    rows = np.concatenate(groups)
-    labels = np.concatenate([np.full(len(g), k) for k, g in enumerate(groups)])
-    weights = np.concatenate([np.full(len(g), 1.0 / max(len(g), 1)) for g in groups])
-    start = Head(np.zeros((rows.shape[1], len(groups))), np.zeros(len(groups)))
-    return fit_softmax(rows, one_hot(labels, len(groups)), weights, start, l2=PET_L2, basis=basis)
-
-
-def _pets_cross_validated(groups: list[np.ndarray], basis: np.ndarray) -> list[int]:
-    """Per pet, its photos that a head fitted without them puts into its folder."""
-    recognised = []
-    for k in range(1, len(groups)):
-        hits = 0
-        for held in folds(len(groups[k]), FOLDS):
-            rest = [g if j != k else np.delete(g, held, axis=0) for j, g in enumerate(groups)]
-            p = _fit_pet_head(rest, basis).probabilities(groups[k][held])
-            hits += int(((p.argmax(axis=1) == k) & (p[:, k] >= PET_THRESHOLD)).sum())
-        recognised.append(hits)
-    return recognised
-
-
 def reference_report(check, bundled: Head, head: Head, pet_heads: list[PetHead]) -> ReferenceReport:
     pets_before, others_before = wrong(bundled, check)
     pets_after, others_after = wrong(head, check)
@@ -424,7 +360,7 @@ def reference_report(check, bundled: Head, head: Head, pet_heads: list[PetHead])
     for pets in pet_heads:
         if pets.species in check.class_names:
             rows = np.flatnonzero(check.pets & (labels == check.class_names.index(pets.species)))
-            into_named += sum(name is not None for name in pets.recognise(check.features[rows]))
+            into_named += sum(name is not None for name in pets.recognise(check.pet_features[rows]))
     return ReferenceReport(int(check.pets.sum()), pets_before, pets_after, into_named,
                            int((~check.pets).sum()), others_before, others_after)
 

@@ -202,23 +202,30 @@ def _predictions(classifier: Classifier, decoded: list[tuple[Path, Decoded]]) ->
     return predictions
 
 
-def _features(classifier, decoded: list[tuple[Path, Decoded]]) -> list[tuple[Path, np.ndarray | str]]:
+def _features(classifier, decoded: list[tuple[Path, Decoded]], run=None) -> list[tuple[Path, np.ndarray | str]]:
     decoded, _ = _apart(decoded)
     # What the decoder printed is kept off the terminal and dropped: `learn` reports only the
     # photos it could not read, and a photo that decodes with a warning is still learnt from.
     images = [d for _, (d, _) in decoded if isinstance(d, np.ndarray)]
-    rows = iter(classifier.run(np.stack(images)) if images else [])
+    rows = iter((run or classifier.run)(np.stack(images)) if images else [])
     return [(path, next(rows) if isinstance(result, np.ndarray) else result) for path, (result, _) in decoded]
 
 
+def _pet_features(classifier, decoded: list[tuple[Path, Decoded]]) -> list[tuple[Path, np.ndarray | str]]:
+    from sorter.model.second_look import pet_features
+
+    return _features(classifier, decoded, lambda batch: np.stack(pet_features(classifier, batch), axis=1))
+
+
 def features(
-    classifier, paths: Iterable[Path], *, batch_size: int = DEFAULT_BATCH_SIZE
+    classifier, paths: Iterable[Path], *, batch_size: int = DEFAULT_BATCH_SIZE, pets: bool = False,
 ) -> Iterator[tuple[Path, np.ndarray | str]]:
     """(path, pooled features) per path, in input order, for a model whose .tflite ends at its
     pooled features (`LiteClassifier.run`); (path, why) for a file that cannot be decoded.
     The same decoding and the same pool as `classify`: what `sorter learn` fits on is what
-    `sort` runs."""
-    return _pipeline(classifier, paths, _features, batch_size, None)
+    `sort` runs. With `pets`, each photo's row is (2, features): its pooled features and
+    the features that name a pet (`second_look.pet_features`)."""
+    return _pipeline(classifier, paths, _pet_features if pets else _features, batch_size, None)
 
 
 def classify(

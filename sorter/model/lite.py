@@ -51,14 +51,27 @@ def save_model(model, path: Path, calibration) -> Path:
     validation photos (`write_head`), the confidence means what it says. The features are
     also what a personal head would be fitted on."""
     model.save(path)
-    names = {layer.name for layer in model.layers}
-    if {"features", "classes"} <= names:
-        keras = import_keras()
-        features = keras.Model(model.input, model.get_layer("features").output)
+    if has_features(model):
         kernel, bias = model.get_layer("classes").get_weights()
         write_head(head_path(path), kernel, bias, 1.0)
-        return export_int8(features, calibration, runtime_path(path))
+        return export_features(model, calibration, runtime_path(path))
     return export_int8(model, calibration, runtime_path(path))
+
+
+def has_features(model) -> bool:
+    """A model on the backbone: pooled features ("features") under a softmax layer ("classes")."""
+    return {"features", "classes"} <= {layer.name for layer in model.layers}
+
+
+def export_features(model, calibration, path: Path) -> Path:
+    """The int8 network up to the last convolution's map (7 x 7 x 1280 at 224 px), the input
+    of the pooling layer: `LiteClassifier.run` averages it in float, which is the pooled
+    features the head was trained on, and `LiteClassifier.run_maps` also hands over the map,
+    whose weighting by a row of the head (a class activation map) says where the pet is for
+    a second look (`sorter.model.second_look`). Pooling after the int8 output instead of
+    inside it averages 49 quantised values in float, a finer number than one int8 mean."""
+    keras = import_keras()
+    return export_int8(keras.Model(model.input, model.get_layer("features").input), calibration, path)
 
 
 def write_head(path: Path, kernel: np.ndarray, bias: np.ndarray, temperature: float) -> None:
@@ -174,6 +187,11 @@ class LiteClassifier:
             raise ModelError(f"not a sorter model (input type {details['dtype'].__name__}, expected uint8)")
         output_shape = [int(d) for d in outputs[0]["shape"]]
         columns = output_shape[1:]
+        #: (rows, columns) of the last convolution's map when the .tflite ends there
+        #: (`export_features`), pooled here; None for one that ends at pooled features.
+        self.map_size: tuple[int, int] | None = None
+        if head is not None and len(columns) == 3:
+            self.map_size, columns = (columns[0], columns[1]), columns[2:]
         # One column is an old sigmoid model, p(dog); otherwise one probability per class, or
         # the pooled features its float head turns into them.
         if head is not None:
@@ -229,10 +247,21 @@ class LiteClassifier:
 
     def run(self, batch) -> np.ndarray:
         """The .tflite's own output: probabilities, or the pooled features of a model with a head."""
+        output = self._invoke(batch)
+        return output.mean(axis=(1, 2)) if output.ndim == 4 else output
+
+    def run_maps(self, batch) -> tuple[np.ndarray, np.ndarray | None]:
+        """(pooled features, the last convolution's map (n, rows, columns, features) or None
+        when the .tflite ends at pooled features)."""
+        output = self._invoke(batch)
+        return (output.mean(axis=(1, 2)), output) if output.ndim == 4 else (output, None)
+
+    def _invoke(self, batch) -> np.ndarray:
         batch = np.ascontiguousarray(batch, dtype=np.uint8)
         if len(batch) == 0:
             columns = self.head[0].shape[0] if self.head is not None else 1 if self._sigmoid else len(self.class_names)
-            return np.zeros((0, columns), dtype=np.float32)
+            shape = (0, *self.map_size, columns) if self.map_size is not None else (0, columns)
+            return np.zeros(shape, dtype=np.float32)
         slot = self._free.get()
         try:
             interpreter, allocated = slot
@@ -242,7 +271,9 @@ class LiteClassifier:
                 slot[1] = len(batch)
             interpreter.set_tensor(self._input, batch)
             interpreter.invoke()
-            output = interpreter.get_tensor(self._output).reshape(len(batch), -1).astype(np.float32)
+            output = interpreter.get_tensor(self._output)
+            shape = output.shape[1:] if self.map_size else (-1,)
+            output = output.reshape(len(batch), *shape).astype(np.float32, copy=False)
         finally:
             self._free.put(slot)
         return output

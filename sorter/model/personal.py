@@ -24,6 +24,7 @@ import numpy as np
 from sorter.config import CLASS_FOLDERS, OTHER
 from sorter.errors import SorterError
 from sorter.model.heads import Head
+from sorter.model.second_look import looked_again
 
 PERSONAL_NAME = "personal.npz"
 EXAMPLES_NAME = "examples.npz"
@@ -179,6 +180,12 @@ class Examples:
     pets: np.ndarray  # (n,) str: the named pet, or ""
     was: np.ndarray  # (n,) str: what sorter had decided (cat, dog, neither, unsure, cats/Luna), or ""
     paths: np.ndarray  # (n,) str: where it was found
+    #: (n, features) float32: the features that name a pet (`second_look.pet_features`).
+    pet_features: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        if self.pet_features is None:  # a model without a second look: the photo's own features
+            object.__setattr__(self, "pet_features", self.features)
 
     @classmethod
     def empty(cls, base: str, n_features: int) -> Examples:
@@ -190,7 +197,7 @@ class Examples:
 
     def subset(self, rows: np.ndarray) -> Examples:
         return Examples(self.base, self.identities[rows], self.features[rows], self.labels[rows], self.pets[rows],
-                        self.was[rows], self.paths[rows])
+                        self.was[rows], self.paths[rows], self.pet_features[rows])
 
     def placed(self) -> np.ndarray:
         """Where the user has each photo, as `was` names sorter's decisions: cat, cats/Luna, neither."""
@@ -204,9 +211,9 @@ class Examples:
     def index(self) -> dict[tuple[int, int, int], int]:
         return {tuple(int(v) for v in row): i for i, row in enumerate(self.identities)}
 
-    def merged(self, rows: list[tuple[tuple[int, int, int], np.ndarray, str, str, str, str]]) -> Examples:
-        """These rows (identity, features, label, pet, was, path) added, or replacing the row
-        of the same identity."""
+    def merged(self, rows: list[tuple[tuple[int, int, int], np.ndarray, np.ndarray, str, str, str, str]]) -> Examples:
+        """These rows (identity, features, pet features, label, pet, was, path) added, or
+        replacing the row of the same identity."""
         index = self.index()
         keep = np.ones(len(self), bool)
         for identity, *_ in rows:
@@ -220,7 +227,8 @@ class Examples:
             np.concatenate([self.identities[keep], np.array(columns[0], np.int64).reshape(-1, 3)]),
             np.concatenate([self.features[keep], np.array(columns[1], np.float32)]),
             *(np.concatenate([old[keep], np.array(new, dtype=str)])
-              for old, new in zip((self.labels, self.pets, self.was, self.paths), columns[2:], strict=True)),
+              for old, new in zip((self.labels, self.pets, self.was, self.paths), columns[3:], strict=True)),
+            np.concatenate([self.pet_features[keep], np.array(columns[2], np.float32)]),
         )
 
 
@@ -229,13 +237,17 @@ def read_examples(path: Path | None = None) -> Examples | None:
     try:
         with np.load(path, allow_pickle=False) as data:
             examples = Examples(str(data["base"]), data["identities"].astype(np.int64), data["features"].astype(np.float32),
-                                *(data[k].astype(str) for k in ("labels", "pets", "was", "paths")))
+                                *(data[k].astype(str) for k in ("labels", "pets", "was", "paths")),
+                                # Examples from before the second look: a pet named by its photo's features.
+                                data["pet_features"].astype(np.float32) if "pet_features" in data else None)
     except FileNotFoundError:
         return None
     except Exception as exc:
         raise damaged(path, f"{type(exc).__name__}: {str(exc)[:120]}") from exc
     n = len(examples.labels)
-    if examples.identities.shape != (n, 3) or len(examples.features) != n or not (
+    if examples.identities.shape != (n, 3) or len(examples.features) != n or examples.pet_features.shape != (
+        examples.features.shape
+    ) or not (
         len(examples.pets) == len(examples.was) == len(examples.paths) == n
     ):
         raise damaged(path, "its columns differ in length")
@@ -245,7 +257,8 @@ def read_examples(path: Path | None = None) -> Examples | None:
 def write_examples(examples: Examples, path: Path | None = None) -> Path:
     path = path or examples_file()
     write_arrays(path, {"base": np.array(examples.base), "identities": examples.identities, "features": examples.features,
-                        "labels": examples.labels, "pets": examples.pets, "was": examples.was, "paths": examples.paths})
+                        "labels": examples.labels, "pets": examples.pets, "was": examples.was, "paths": examples.paths,
+                        "pet_features": examples.pet_features})
     return path
 
 
@@ -282,7 +295,9 @@ class PersonalClassifier:
     def predict_named(self, batch) -> tuple[np.ndarray, list[str | None], list[str | None]]:
         """Probabilities per class, the named pet (or None) of each photo, and what ImageNet
         sees in it (`LiteClassifier.predict_named`)."""
-        features = self.base.run(batch)
+        run_maps = getattr(self.base, "run_maps", None)
+        # The map only when named pets will need a second look; the features are the same.
+        features, maps = run_maps(batch) if self._pets and run_maps is not None else (self.base.run(batch), None)
         p = self.model.head.probabilities(features)
         evidence = getattr(self.base, "evidence", None)
         looks: list[str | None] = [None] * len(p)
@@ -295,7 +310,11 @@ class PersonalClassifier:
             if species not in self.class_names:
                 continue
             rows = np.flatnonzero(top == self.class_names.index(species))
-            for row, name in zip(rows, heads.recognise(features[rows]), strict=True):
+            if not len(rows):
+                continue
+            # A second look at the pet only for the photos of its species (`second_look`).
+            named = looked_again(self.base, np.asarray(batch)[rows], features[rows], None if maps is None else maps[rows])
+            for row, name in zip(rows, heads.recognise(named), strict=True):
                 pets[row] = name
         return p.astype(np.float32), pets, looks
 

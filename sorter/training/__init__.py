@@ -3,7 +3,8 @@
 Owns the labelled data (`datasets`), the training views (`augment`), the from-scratch
 training loop (`loop`), transfer learning on the backbone (`transfer`), `--distribute`
 (`distribute`), the train use-case (`train`), the evaluate use-case (`evaluate`), the
-pictures they draw (`report`) and a model's reference set for `sorter learn` (`reference`).
+pictures they draw (`report`), re-exporting a trained model's int8 network (`export`) and a
+model's reference set for `sorter learn` (`reference`).
 
 May import: `sorter.model`, `sorter.media`, `sorter.config`, `sorter.errors`. TensorFlow is
 imported lazily, here and in `sorter.model` only.

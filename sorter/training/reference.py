@@ -38,6 +38,13 @@ class Reference:
     features: np.ndarray  # (n, features) float32
     labels: np.ndarray  # (n,) index into class_names
     class_names: tuple[str, ...]
+    #: (n, features): the features that name a pet (`second_look.pet_features`), what a named
+    #: pet's head tells the other cats by; a set made before the second look: `features`.
+    pet_features: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        if self.pet_features is None:
+            object.__setattr__(self, "pet_features", self.features)
 
     def halves(self) -> tuple[Reference, Reference]:
         """(what a fit may see, what it is measured on): every other photo of each class, so
@@ -47,7 +54,7 @@ class Reference:
         return self.subset(fit), self.subset(check)
 
     def subset(self, rows: np.ndarray) -> Reference:
-        return Reference(self.features[rows], self.labels[rows], self.class_names)
+        return Reference(self.features[rows], self.labels[rows], self.class_names, self.pet_features[rows])
 
     @property
     def pets(self) -> np.ndarray:
@@ -65,17 +72,21 @@ def read_reference(model_path: Path) -> Reference | None:
         with np.load(path, allow_pickle=False) as data:
             features, labels = data["features"].astype(np.float32), data["labels"].astype(np.int64)
             names = tuple(str(n) for n in data["class_names"])
+            pet_features = data["pet_features"].astype(np.float32) if "pet_features" in data else None
     except (OSError, ValueError, KeyError) as exc:
         raise ModelError(f"{path}: unreadable reference set ({exc})") from exc
-    if features.ndim != 2 or labels.shape != (len(features),) or (len(labels) and labels.max() >= len(names)):
+    if features.ndim != 2 or labels.shape != (len(features),) or (len(labels) and labels.max() >= len(names)) or (
+        pet_features is not None and pet_features.shape != features.shape
+    ):
         raise ModelError(f"{path}: not a sorter reference set")
-    return Reference(features, labels, names)
+    return Reference(features, labels, names, pet_features)
 
 
 def write_reference(path: Path, reference: Reference) -> None:
     temporary = path.with_name(path.name + ".tmp.npz")
     np.savez_compressed(temporary, features=reference.features.astype(np.float16), labels=reference.labels,
-                        class_names=np.array(reference.class_names))
+                        class_names=np.array(reference.class_names),
+                        pet_features=reference.pet_features.astype(np.float16))
     os.replace(temporary, path)
 
 
@@ -107,7 +118,7 @@ def make_reference(
         chosen += rows[::step][:per_class]
     labels = dict(chosen)
     rows, kept = [], []
-    for done, (path, result) in enumerate(features(classifier, [p for p, _ in chosen]), 1):
+    for done, (path, result) in enumerate(features(classifier, [p for p, _ in chosen], pets=True), 1):
         progress(done, len(chosen))
         if isinstance(result, np.ndarray):
             rows.append(result)
@@ -115,7 +126,8 @@ def make_reference(
     names = tuple(classifier.class_names)
     kept_names = [ALL_CLASSES[k] for k in kept]
     keep = [i for i, name in enumerate(kept_names) if name in names]  # a cat/dog model: no non-pets
-    reference = Reference(np.array(rows, np.float32)[keep], np.array([names.index(kept_names[i]) for i in keep]), names)
+    both = np.array(rows, np.float32)[keep]
+    reference = Reference(both[:, 0], np.array([names.index(kept_names[i]) for i in keep]), names, both[:, 1])
     path = reference_path(model_path)
     write_reference(path, reference)
     return path

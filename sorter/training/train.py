@@ -270,7 +270,8 @@ def train(
             "to a square (INTER_AREA), 0..255; rescaling inside the model",
         },
         "runtime": f"{runtime.name}: int8 LiteRT export of the .keras model (sorter.model.lite), the model sort runs"
-        + (f"; it ends at the pooled features, and {head.name} holds the float softmax layer and its temperature"
+        + (f"; it ends at the last convolution's map, pooled in float by sorter (the map gives named pets a second "
+           f"look, sorter.model.second_look), and {head.name} holds the float softmax layer and its temperature"
            if "head" in metadata else ""),
         "backbone": {"name": config.backbone, "weights": weights.to_json() if weights else None},
         "validation_accuracy": validation.accuracy if validation else None,

@@ -1,0 +1,116 @@
+"""Named pets: a user's own cat (cats/Luna/) or dog learnt from the photos in its folder, and
+how well `sorter learn` knows it.
+
+A head per species tells (any other cat, Luna, Milo, ...) apart: a softmax on unit-length
+`pet_features` (the photo's and a second look at the pet's, `sorter.model.second_look`), fitted
+on the user's photos of each pet and on other cats (the anchor half of the model's reference
+set and the user's own cats outside named folders), each class weighing the same in total.
+A photo goes into a pet's folder only at `PET_THRESHOLD` or above: an unknown cat stays in cats/.
+
+How well it knows each pet is measured twice: each of its photos held out of a fit in turn
+(would the head find it?), and the check half of the reference set's cats (other cats it has
+never seen: how many would it take for her?).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from sorter.config import CLASS_FOLDERS
+from sorter.model.heads import Head, fit_softmax, folds, one_hot, principal_basis
+from sorter.model.personal import Examples, PetHead, normalised
+
+#: Photos a named pet's folder needs before it is learnt.
+MIN_PET_PHOTOS = 5
+#: A photo goes into a named pet's folder only at this probability or above. Chosen on real
+#: photos of ten campus cats (benchmarks/named_cats.py, 10 examples a cat): see README.
+PET_THRESHOLD = 0.7
+#: Penalty on the named-pet heads' weights (unit-length features).
+PET_L2 = 1e-4
+#: Directions (of the pets' and the other cats' features) a pet head is fitted in.
+BASIS = 128
+#: Cross-validation folds (fewer photos: leave-one-out).
+FOLDS = 10
+
+Progress = Callable[[str, int, int], None]
+
+
+@dataclass(frozen=True)
+class PetReport:
+    name: str  # cats/Luna
+    photos: int
+    learnt: bool  # False: fewer than MIN_PET_PHOTOS photos
+    recognised: int = 0  # held out of the fit, put into its own folder
+    others: int = 0  # other cats (the reference set's check half) it was tried on
+    taken: int = 0  # of which put into its folder
+
+    def line(self) -> str:
+        """"cats/Luna: 10 photos, would find 9 of 10 held out; 0 of 250 other cats taken for it"."""
+        if not self.learnt:
+            return f"{self.name}: {self.photos} photo(s); too few to learn ({MIN_PET_PHOTOS} or more)"
+        kind = self.name.split("/")[0]
+        others = f"; {self.taken} of {self.others} other {kind} taken for it" if self.others else ""
+        return f"{self.name}: {self.photos} photos, would find {self.recognised} of {self.photos} held out{others}"
+
+
+def fit_pets(examples: Examples, anchor, check, progress: Progress) -> tuple[list[PetHead], list[PetReport]]:
+    """A head per species with named pets: (any other cat, Luna, Milo, ...). Pets with fewer
+    than MIN_PET_PHOTOS photos are reported, not learnt. The other cats are the anchor half
+    of the reference set's and the user's own cats outside named folders; the check half's
+    cats measure how many other cats each pet's folder would take."""
+    heads, reports = [], []
+    for species, folder in CLASS_FOLDERS.items():
+        mine = examples.labels == species
+        counts: dict[str, int] = {}
+        for pet in examples.pets[mine]:
+            if pet:
+                counts[pet] = counts.get(pet, 0) + 1
+        named = sorted(name for name, n in counts.items() if n >= MIN_PET_PHOTOS)
+        reports += [PetReport(f"{folder}/{name}", n, False) for name, n in sorted(counts.items()) if n < MIN_PET_PHOTOS]
+        if not named:
+            continue
+        negatives = [examples.pet_features[mine & (examples.pets == "")]]
+        if anchor is not None and species in anchor.class_names:
+            negatives.append(anchor.pet_features[anchor.labels == anchor.class_names.index(species)])
+        others = np.concatenate(negatives)
+        groups = [normalised(g) for g in [others] + [examples.pet_features[mine & (examples.pets == name)]
+                                                     for name in named]]
+        # Directions from every photo, held-out ones too: it uses no label, so it leaks none.
+        basis = principal_basis(np.concatenate(groups), BASIS)
+        pets = PetHead(species, tuple(named), fit_pet_head(groups, basis), PET_THRESHOLD)
+        recognised = pets_cross_validated(groups, basis)
+        strangers = np.zeros((0, others.shape[1]))
+        if check is not None and species in check.class_names:
+            strangers = check.pet_features[check.labels == check.class_names.index(species)]
+        taken = pets.recognise(strangers)
+        heads.append(pets)
+        reports += [PetReport(f"{folder}/{name}", len(groups[k + 1]), True, recognised[k], len(strangers),
+                              sum(t == name for t in taken)) for k, name in enumerate(named)]
+        progress("pets", len(heads), len(heads))
+    return heads, reports
+
+
+def fit_pet_head(groups: list[np.ndarray], basis: np.ndarray) -> Head:
+    """Softmax over (others, pet 1, pet 2, ...) on normalised features, each class weighing the
+    same in total."""
+    rows = np.concatenate(groups)
+    labels = np.concatenate([np.full(len(g), k) for k, g in enumerate(groups)])
+    weights = np.concatenate([np.full(len(g), 1.0 / max(len(g), 1)) for g in groups])
+    start = Head(np.zeros((rows.shape[1], len(groups))), np.zeros(len(groups)))
+    return fit_softmax(rows, one_hot(labels, len(groups)), weights, start, l2=PET_L2, basis=basis)
+
+
+def pets_cross_validated(groups: list[np.ndarray], basis: np.ndarray) -> list[int]:
+    """Per pet, its photos that a head fitted without them puts into its folder."""
+    recognised = []
+    for k in range(1, len(groups)):
+        hits = 0
+        for held in folds(len(groups[k]), FOLDS):
+            rest = [g if j != k else np.delete(g, held, axis=0) for j, g in enumerate(groups)]
+            p = fit_pet_head(rest, basis).probabilities(groups[k][held])
+            hits += int(((p.argmax(axis=1) == k) & (p[:, k] >= PET_THRESHOLD)).sum())
+        recognised.append(hits)
+    return recognised
