@@ -25,6 +25,7 @@ from sorter.config import BUNDLED_MODEL, CLASS_NAMES, OTHER, cpu_cores
 from sorter.errors import ModelError
 from sorter.model.evidence import Evidence, read_evidence
 from sorter.model.network import check_model_path, import_keras, quiet_stderr, read_metadata, runtime_path
+from sorter.model.second_look import judged_again
 
 
 def head_path(model_path: Path) -> Path:
@@ -233,17 +234,24 @@ class LiteClassifier:
     def predict_named(self, batch) -> tuple[np.ndarray, list[str | None], list[str | None]]:
         """Probabilities per class, the named pet of each photo (none: only a personal model
         names pets), and what ImageNet sees in it ("ox"), where the model carries its evidence."""
-        output = self.run(batch)
-        nothing: list[str | None] = [None] * len(output)
         if self.head is None:
+            output = self.run(batch)
             p = np.stack([1.0 - output[:, 0], output[:, 0]], axis=1) if self._sigmoid else output
-            return p, nothing, nothing
+            return p, [None] * len(output), [None] * len(output)
+        features, maps = self.run_maps(batch)
+        p, looks = self.judge(features)
+        # Photos the first look is unsure of look again at the pet (`sorter.model.second_look`).
+        p = judged_again(self, batch, features, maps, p)
+        return p.astype(np.float32), [None] * len(p), looks
+
+    def judge(self, features: np.ndarray) -> tuple[np.ndarray, list[str | None]]:
+        """Pooled features -> probabilities (the float head, its temperature, ImageNet's
+        evidence) and what ImageNet sees in each photo (None without the evidence)."""
         kernel, bias, temperature = self.head
-        p = softmax(output @ kernel + bias, temperature)
+        p = softmax(features @ kernel + bias, temperature)
         if self.evidence is None:
-            return p.astype(np.float32), nothing, nothing
-        p, looks = self.evidence.judge(p, output)
-        return p.astype(np.float32), nothing, looks
+            return p, [None] * len(p)
+        return self.evidence.judge(p, features)
 
     def run(self, batch) -> np.ndarray:
         """The .tflite's own output: probabilities, or the pooled features of a model with a head."""
