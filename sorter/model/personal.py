@@ -24,7 +24,7 @@ import numpy as np
 from sorter.config import CLASS_FOLDERS, OTHER
 from sorter.errors import SorterError
 from sorter.model.heads import Head
-from sorter.model.second_look import looked_again
+from sorter.model.second_look import judged_again, looked_again
 
 PERSONAL_NAME = "personal.npz"
 EXAMPLES_NAME = "examples.npz"
@@ -292,17 +292,23 @@ class PersonalClassifier:
     def predict(self, batch) -> np.ndarray:
         return self.predict_named(batch)[0]
 
+    def judge(self, features: np.ndarray) -> tuple[np.ndarray, list[str | None]]:
+        """Pooled features -> the personal head's probabilities, with ImageNet's word weighed
+        on them as on the model's own head, and what ImageNet sees in each photo."""
+        p = self.model.head.probabilities(features)
+        evidence = getattr(self.base, "evidence", None)
+        if evidence is None:
+            return p, [None] * len(p)
+        return evidence.judge(p, features)
+
     def predict_named(self, batch) -> tuple[np.ndarray, list[str | None], list[str | None]]:
         """Probabilities per class, the named pet (or None) of each photo, and what ImageNet
         sees in it (`LiteClassifier.predict_named`)."""
         run_maps = getattr(self.base, "run_maps", None)
-        # The map only when named pets will need a second look; the features are the same.
-        features, maps = run_maps(batch) if self._pets and run_maps is not None else (self.base.run(batch), None)
-        p = self.model.head.probabilities(features)
-        evidence = getattr(self.base, "evidence", None)
-        looks: list[str | None] = [None] * len(p)
-        if evidence is not None:  # ImageNet's word weighs on the personal head as on the model's own
-            p, looks = evidence.judge(p, features)
+        features, maps = run_maps(batch) if run_maps is not None else (self.base.run(batch), None)
+        p, looks = self.judge(features)
+        # Photos the first look is unsure of look again at the pet, as with the model's own head.
+        p = judged_again(self, batch, features, maps, p)
         # The label as `inference.Prediction` picks it: a tie goes to the later class.
         top = p.shape[1] - 1 - np.argmax(p[:, ::-1], axis=1)
         pets: list[str | None] = [None] * len(p)
