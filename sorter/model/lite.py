@@ -255,8 +255,7 @@ class LiteClassifier:
 
     def run(self, batch) -> np.ndarray:
         """The .tflite's own output: probabilities, or the pooled features of a model with a head."""
-        output = self._invoke(batch)
-        return output.mean(axis=(1, 2)) if output.ndim == 4 else output
+        return self.run_maps(batch)[0]
 
     def run_maps(self, batch) -> tuple[np.ndarray, np.ndarray | None]:
         """(pooled features, the last convolution's map (n, rows, columns, features) or None

@@ -24,7 +24,7 @@ import numpy as np
 from sorter.config import CLASS_FOLDERS, OTHER
 from sorter.errors import SorterError
 from sorter.model.heads import Head
-from sorter.model.second_look import judged_again, looked_again
+from sorter.model.second_look import first_look, judged_again, looked_again
 
 PERSONAL_NAME = "personal.npz"
 EXAMPLES_NAME = "examples.npz"
@@ -304,8 +304,7 @@ class PersonalClassifier:
     def predict_named(self, batch) -> tuple[np.ndarray, list[str | None], list[str | None]]:
         """Probabilities per class, the named pet (or None) of each photo, and what ImageNet
         sees in it (`LiteClassifier.predict_named`)."""
-        run_maps = getattr(self.base, "run_maps", None)
-        features, maps = run_maps(batch) if run_maps is not None else (self.base.run(batch), None)
+        features, maps = first_look(self.base, batch)
         p, looks = self.judge(features)
         # Photos the first look is unsure of look again at the pet, as with the model's own head.
         p = judged_again(self, batch, features, maps, p)

@@ -12,7 +12,10 @@ user's named pet from other cats. The features that name a pet (`pet_features`) 
 the photo's and the crop's; over the mean of the photo and its mirror image, or of all four
 (photo, mirror, crop, mirrored crop), it found as many of a pet's photos at fewer other cats
 taken for it, for one extra run of the network instead of three. Only photos the head files
-as a species with named pets get it: a sort without named pets never runs it.
+as a species with named pets get that one (`looked_again`).
+
+Where else it pays: photos the first look is unsure of (`judged_again`, below
+SECOND_LOOK_BELOW), judged again on the crop: a small pet in a scene shows at the crop's size.
 
 The crop is taken from the network's input (the whole photo stretched to 224 x 224), not from
 the file again: no second decode, at the cost of resolution when the pet is small in a large photo.
@@ -74,12 +77,26 @@ def pet_rows(kernel: np.ndarray, features: np.ndarray, pets: list[int]) -> np.nd
     return kernel[:, pets].T[logits.argmax(axis=1)]
 
 
-def pet_features(classifier, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(pooled features, the features that name a pet) of a batch. A model whose .tflite ends
-    at pooled features (no map) has no second look: both are the pooled features."""
+def first_look(classifier, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+    """(pooled features, the map or None) of a batch: None for a model whose .tflite ends at
+    pooled features, which has no second look."""
     run_maps = getattr(classifier, "run_maps", None)
-    features, maps = run_maps(batch) if run_maps is not None else (classifier.run(batch), None)
+    return run_maps(batch) if run_maps is not None else (classifier.run(batch), None)
+
+
+def pet_features(classifier, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(pooled features, the features that name a pet) of a batch. Without a map both are the
+    pooled features."""
+    features, maps = first_look(classifier, batch)
     return features, looked_again(classifier, batch, features, maps)
+
+
+def crop_features(classifier, batch: np.ndarray, features: np.ndarray, maps: np.ndarray) -> np.ndarray:
+    """The pooled features of each photo's crop around the pet its head scores highest (the
+    class activation map of `classifier.head`'s row), from the first look's features and maps."""
+    kernel = classifier.head[0]
+    pets = [i for i, name in enumerate(classifier.class_names) if name != OTHER]
+    return classifier.run(crops(np.asarray(batch, np.uint8), pet_boxes(maps, pet_rows(kernel, features, pets))))
 
 
 def looked_again(classifier, batch: np.ndarray, features: np.ndarray, maps: np.ndarray | None) -> np.ndarray:
@@ -87,10 +104,7 @@ def looked_again(classifier, batch: np.ndarray, features: np.ndarray, maps: np.n
     photo's and its pet's crop's (see the module's docstring). Without a map: the photo's features."""
     if maps is None or not len(batch):
         return features
-    kernel = classifier.head[0]
-    pets = [i for i, name in enumerate(classifier.class_names) if name != OTHER]
-    second = classifier.run(crops(np.asarray(batch, np.uint8), pet_boxes(maps, pet_rows(kernel, features, pets))))
-    return (features + second) / 2
+    return (features + crop_features(classifier, batch, features, maps)) / 2
 
 
 def judged_again(classifier, batch: np.ndarray, features: np.ndarray, maps: np.ndarray | None,
@@ -103,10 +117,7 @@ def judged_again(classifier, batch: np.ndarray, features: np.ndarray, maps: np.n
     unsure = np.flatnonzero(p.max(axis=1) < SECOND_LOOK_BELOW) if maps is not None else []
     if not len(unsure):
         return p
-    kernel = classifier.head[0]
-    pets = [i for i, name in enumerate(classifier.class_names) if name != OTHER]
-    boxes = pet_boxes(maps[unsure], pet_rows(kernel, features[unsure], pets))
-    second, _ = classifier.judge(classifier.run(crops(np.asarray(batch, np.uint8)[unsure], boxes)))
+    second, _ = classifier.judge(crop_features(classifier, np.asarray(batch)[unsure], features[unsure], maps[unsure]))
     both = np.sqrt(np.asarray(p[unsure], np.float64) * second)
     out = np.array(p, np.float64)
     out[unsure] = both / both.sum(axis=1, keepdims=True)

@@ -141,12 +141,14 @@ def _hold_out_sources(photos: list[Path], validation_split: float, rng: random.R
         order = sorted(by_source)
         rng.shuffle(order)
         held: list[str] = []
+        n_held = 0
         for source in order:
-            n = len(by_source[source])
-            if sum(len(by_source[h]) for h in held) >= want:
+            if n_held >= want:
                 break
+            n = len(by_source[source])
             if n <= 2 * want and len(held) + 1 < len(order):
                 held.append(source)
+                n_held += n
         if held:
             return ([p for s in sorted(by_source) if s not in held for p in by_source[s]],
                     [p for s in held for p in by_source[s]], sorted(held))

@@ -23,7 +23,7 @@ from sorter.training.holdout import (
     threshold_table,
     thresholds_json,
 )
-from sorter.training.scoring import Progress, Scored, _no_progress, predicted, score_items, score_scenes
+from sorter.training.scoring import Progress, Scored, no_progress, predicted, score_items, score_scenes
 
 MistakeKind = Literal["swapped", "pet_called_neither", "non_pet_filed"]
 
@@ -285,7 +285,7 @@ def _by_kind(scored: Scored) -> list[KindResult]:
 
 
 def evaluate_items(
-    classifier, items: list[tuple[Path, int]], progress: Progress = _no_progress, split: str = "all",
+    classifier, items: list[tuple[Path, int]], progress: Progress = no_progress, split: str = "all",
     kinds: dict[Path, str] | None = None,
 ) -> EvalResult:
     """Run `classifier` over labelled photos; labels index into ("cat", "dog", "other")."""
@@ -297,7 +297,7 @@ def evaluate(
     model: Path | None,
     split: str = "all",
     report_dir: Path | None = None,
-    progress: Progress = _no_progress,
+    progress: Progress = no_progress,
     other: tuple[Path, ...] = (),
     personal: bool = True,
     holdout: Path | None = None,

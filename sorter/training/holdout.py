@@ -15,7 +15,7 @@ import numpy as np
 
 from sorter.config import CLASS_NAMES, OTHER
 from sorter.errors import UsageError
-from sorter.training.scoring import Progress, Scored, _no_progress, predicted, score_items
+from sorter.training.scoring import Progress, Scored, no_progress, predicted, score_items
 
 #: --min-confidence values weighed as a default.
 THRESHOLDS = (0.5, 0.6, 0.7, 0.75, 0.8, 0.9)
@@ -71,7 +71,7 @@ def thresholds_json(rows: list[Threshold]) -> list[dict]:
     return [{**asdict(t), "safe": t.safe} for t in rows]
 
 
-def score_holdout(classifier, folder: Path, progress: Progress = _no_progress) -> tuple[list[HeldOut], Scored]:
+def score_holdout(classifier, folder: Path, progress: Progress = no_progress) -> tuple[list[HeldOut], Scored]:
     """Every photo below `folder` is a non-pet; its first sub-folder is its kind. Returns the
     kinds, in name order, and the scored photos (with those that could not be read)."""
     from sorter.training.datasets import ALL_CLASSES, images_below, kind_of

@@ -17,7 +17,7 @@ Progress = Callable[[int, int], None]
 SCENE_EVERY = 4
 
 
-def _no_progress(done: int, total: int) -> None:
+def no_progress(done: int, total: int) -> None:
     pass
 
 
@@ -48,7 +48,7 @@ class Scored:
 
 
 def score_items(
-    classifier, items: list[tuple[Path, int]], progress: Progress = _no_progress, kinds: dict[Path, str] | None = None
+    classifier, items: list[tuple[Path, int]], progress: Progress = no_progress, kinds: dict[Path, str] | None = None
 ) -> Scored:
     """Run `classifier` over labelled photos (labels index into cat, dog, other), as `sort` does."""
     from sorter.model.inference import classify
