@@ -187,14 +187,21 @@ def test_evidence_with_no_weight_changes_nothing_and_a_foreign_file_is_refused(t
     features = rng.random((5, 16)).astype(np.float32)
     p = rng.dirichlet(np.ones(3), size=5)
     none = Evidence(rng.normal(size=(16, 1000)).astype(np.float32), np.zeros(1000, np.float32),
-                    np.zeros((3, 3)), np.zeros(3))
+                    np.zeros((6, 3)), np.zeros(3))
     assert np.allclose(none.adjust(p, features), p)
-    towards_other = Evidence(none.kernel, none.bias, np.array([[0, 0, -1.0], [0, 0, 0], [0, 0, 0]]), np.zeros(3))
+    towards_other = Evidence(none.kernel, none.bias, np.array([[0, 0, -1.0], *[[0, 0, 0]] * 5]), np.zeros(3))
     # The less ImageNet puts on its dogs (log mass < 0), the more "neither" gains.
     assert (towards_other.adjust(p, features)[:, 2] > p[:, 2]).all()
     write_evidence(tmp_path / "e.npz", towards_other)
     assert np.allclose(read_evidence(tmp_path / "e.npz").adjust(p, features), towards_other.adjust(p, features),
                        atol=1e-3)
+    # A model fitted before the animal masses (format 1: dogs, cats, the rest) weighs its three.
+    np.savez(tmp_path / "old.npz", format=np.array("sorter-evidence/1"), kernel=none.kernel, bias=none.bias,
+             weights=np.array([[0, 0, -1.0], [0, 0, 0], [0, 0, 0]]), offset=np.zeros(3), names=np.array([], dtype=str))
+    old = read_evidence(tmp_path / "old.npz")
+    assert old.weights.shape == (3, 3) and old.masses(features).shape == (5, 3)
+    assert np.allclose(old.masses(features)[:, :2], towards_other.masses(features)[:, :2])
+    assert (old.adjust(p, features)[:, 2] > p[:, 2]).all()
     (tmp_path / "bad.npz").write_bytes(pickle.dumps({"kernel": "anything"}))
     with pytest.raises(ModelError, match="cannot read the model's evidence file"):
         read_evidence(tmp_path / "bad.npz")

@@ -266,9 +266,11 @@ def test_the_three_way_model_weighs_what_imagenet_says_fitted_on_its_validation_
     evidence = meta["evidence"]
     assert evidence["file"] == "three.evidence.npz" and "never the hold-out" in evidence["fitted_on"]
     assert evidence["imagenet_classifier"]["tensors"] == ["_fc.weight", "_fc.bias"]
-    assert len(evidence["weights"]) == 3 and all(len(row) == 3 for row in evidence["weights"])
+    # Six masses: ImageNet's dogs, cats, wolves-foxes-big-cats, other mammals, other animals, the rest.
+    assert evidence["masses"][-1] == "imagenet rest" and len(evidence["masses"]) == 6
+    assert len(evidence["weights"]) == 6 and all(len(row) == 3 for row in evidence["weights"])
     stored = read_evidence(out.with_suffix(".evidence.npz"))
-    assert stored.kernel.shape == (1280, 1000) and stored.weights.shape == (3, 3)
+    assert stored.kernel.shape == (1280, 1000) and stored.weights.shape == (6, 3)
     classifier = lite.load_classifier(out)
     assert classifier.evidence is not None  # sort, watch and evaluate weigh it in
     # The validation numbers were scored through it: evaluate reproduces them.

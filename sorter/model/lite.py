@@ -179,7 +179,7 @@ class LiteClassifier:
             for _ in range(workers or cpu_cores()):
                 interpreter = Interpreter(model_content=model_bytes, num_threads=1)
                 interpreter.allocate_tensors()
-                self._free.put([interpreter, None])  # None: no batch size allocated yet
+                self._free.put([interpreter, None])  # None: no batch shape allocated yet
         details = interpreter.get_input_details()[0]
         shape, outputs = [int(d) for d in details["shape"]], interpreter.get_output_details()
         if len(shape) != 4 or shape[1] != shape[2] or shape[3] != 3 or len(outputs) != 1:
@@ -202,7 +202,7 @@ class LiteClassifier:
         elif columns not in ([1], [len(self.class_names)]) or (columns == [1] and self.class_names != CLASS_NAMES):
             raise ModelError(f"not a sorter model (output {output_shape} for classes {list(self.class_names)})")
         if evidence is not None and (head is None or evidence.kernel.shape[0] != head[0].shape[0]
-                                     or evidence.weights.shape != (3, len(self.class_names))):
+                                     or evidence.weights.shape[1:] != (len(self.class_names),)):
             raise ModelError(f"not a sorter model (evidence {list(evidence.kernel.shape)} "
                              f"and {list(evidence.weights.shape)} for output {output_shape})")
         self._sigmoid = columns == [1]
@@ -272,10 +272,11 @@ class LiteClassifier:
         slot = self._free.get()
         try:
             interpreter, allocated = slot
-            if allocated != len(batch):
+            # Batches differ in length, and in size where a quick look runs (`sorter.model.quick_look`).
+            if allocated != batch.shape:
                 interpreter.resize_tensor_input(self._input, batch.shape)
                 interpreter.allocate_tensors()
-                slot[1] = len(batch)
+                slot[1] = batch.shape
             interpreter.set_tensor(self._input, batch)
             interpreter.invoke()
             output = interpreter.get_tensor(self._output)

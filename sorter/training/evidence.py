@@ -11,11 +11,12 @@ of the pets (over the 1 % target). README has the numbers.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
 
-from sorter.model.evidence import Evidence, imagenet_masses, write_evidence
+from sorter.model.evidence import GROUPS, Evidence, imagenet_masses, write_evidence
 from sorter.model.heads import Head, fit_softmax, one_hot
 from sorter.model.lite import evidence_path, softmax
 
@@ -79,6 +80,36 @@ def add_evidence(model_path: Path, classifier, items: list[tuple[Path, int]],
         "file": path.name,
         "imagenet_classifier": {**weights_file.to_json(), "tensors": ["_fc.weight", "_fc.bias"]},
         "fitted_on": f"{len(true)} validation photos and pets in scenes (never the hold-out)",
+        "masses": [name for name, _ in GROUPS] + ["imagenet rest"],
         "weights": np.round(weights, 4).tolist(),
         "offset": np.round(offset, 4).tolist(),
     }
+
+
+def refit_evidence(model_path: Path, data_dir: Path, other: tuple[Path, ...] = ()) -> dict:
+    """Fit a trained three-way model's evidence again, as `sorter train` fits it (its recorded
+    split's validation photos and their pets in scenes), and record it in its metadata: a model
+    trained before the evidence took its present masses gets them without training again.
+    Returns the metadata's new "evidence". `other`: the non-pet folders of its training
+    (default: those the metadata names, when here)."""
+    from sorter.errors import UsageError
+    from sorter.model.lite import load_classifier
+    from sorter.model.network import metadata_path, read_metadata
+    from sorter.training.datasets import recorded_other_dirs, split
+    from sorter.training.evaluate import scene_parts
+    from sorter.training.scoring import compose_scenes
+
+    metadata = read_metadata(model_path)
+    training = metadata.get("training", {})
+    if "seed" not in training or "evidence" not in metadata:
+        raise UsageError(f"{model_path}: not a three-way model whose metadata records its split and evidence")
+    other = other or tuple(folder for folder in recorded_other_dirs(training) if folder.is_dir())
+    parts = split(data_dir, float(training["validation_split"]), int(training["seed"]), training.get("limit"), other)
+    classifier = load_classifier(model_path)
+    composed = compose_scenes(classifier.image_size, *scene_parts(parts), int(training["seed"]))
+    metadata["evidence"] = add_evidence(model_path, classifier, parts.validation, composed)
+    path = metadata_path(model_path)
+    temporary = path.with_name(path.name + ".tmp")
+    temporary.write_text(json.dumps(metadata, indent=2) + "\n")
+    temporary.replace(path)
+    return metadata["evidence"]
