@@ -57,8 +57,10 @@ HEAVY_MODULES = ("tensorflow", "keras", "numpy", "cv2")
 
 TARGETS = {
     # Issue 11 re-based this from 50x: the ImageNet backbone costs about twice the small
-    # from-scratch network per photo.
+    # from-scratch network per photo. Issue 25: 25x on a CPU with AVX2 only, 40x where int8
+    # dot products run in one instruction (VNNI; `small_target`).
     "small_vs_tutorial": 25.0,  # at least
+    "small_vs_tutorial_vnni": 40.0,  # at least
     "phone_vs_decode_limit": 0.7,  # at least
     "thumbnailed_vs_decode_limit": 1.0,  # at least (issue 25: photos that carry an EXIF thumbnail)
     "startup_s": 1.0,  # at most
@@ -79,6 +81,12 @@ def cpu_features() -> list[str]:
     except OSError:
         return []
     return [name for name in CPU_FEATURES if name in flags]
+
+
+def small_target(features: list[str]) -> float:
+    """The small-photo target for this CPU: the int8 network is ~3x faster with VNNI."""
+    vnni = {"avx512_vnni", "avx_vnni", "amx_int8", "asimddp"} & set(features)
+    return TARGETS["small_vs_tutorial_vnni"] if vnni else TARGETS["small_vs_tutorial"]
 
 
 def cpu_model() -> str:
@@ -482,9 +490,10 @@ def report(r: dict) -> None:
               f"T(N)={sorter['t_n']:.1f}s T(2N)={sorter['t_2n']:.1f}s, fastest of {sorter['repeat']}")
     print()
     light_s = TARGETS["light_command_s"]
+    small = small_target(machine["cpu_features"])
     rows = [
         ("small: sorter / tutorial", fmt(ratios["small_vs_tutorial"], ".1f", "x"),
-         f">= {TARGETS['small_vs_tutorial']:g}x", at_least(ratios["small_vs_tutorial"], TARGETS["small_vs_tutorial"])),
+         f">= {small:g}x", at_least(ratios["small_vs_tutorial"], small)),
         ("phone: sorter / decode limit", fmt(ratios["phone_vs_decode_limit"], ".2f", "x"),
          f">= {TARGETS['phone_vs_decode_limit']:g}x",
          at_least(ratios["phone_vs_decode_limit"], TARGETS["phone_vs_decode_limit"])),
