@@ -68,8 +68,8 @@ def pet_boxes(maps: np.ndarray, weights: np.ndarray, margin: float = MARGIN,
     the cells `fraction` up the map's range, `margin` added on each side."""
     # All photos at once (7 us a photo; a loop over them cost 52): a batched product, then each
     # map's hot rows and columns, first and last.
-    n, rows, columns, _ = maps.shape
-    cams = np.matmul(maps.reshape(n, rows * columns, -1), np.asarray(weights, maps.dtype)[:, :, None])
+    n, rows, columns, features = maps.shape
+    cams = np.matmul(maps.reshape(n, rows * columns, features), np.asarray(weights, maps.dtype)[:, :, None])
     cams = cams.reshape(n, rows, columns)
     lifted = cams - cams.min(axis=(1, 2), keepdims=True)
     peak = lifted.max(axis=(1, 2), keepdims=True)
