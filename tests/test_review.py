@@ -329,25 +329,28 @@ def test_the_page_of_the_sample_images_renders_in_chromium_with_the_runs_counts(
 
 def test_with_the_real_model_each_thumbnail_comes_from_the_decode_that_classified_it(tmp_path: Path,
                                                                                      monkeypatch) -> None:
-    """The bundled model's input (224 px) is larger than a thumbnail (128 px): a large photo is
-    decoded once, for both. Decoding a file for the page is made to fail, and the page still
-    shows every photo."""
+    """The bundled model's input (224 px) is the size of the thumbnail sort hands over for the
+    page to cut around the pet (`framing.FRAME_PX`): a large photo is decoded once, for both.
+    Decoding a file for the page is made to fail, and the page still shows every photo."""
     from sorter.media import images
 
     for photo in sorted(SAMPLES.glob("photo-*.jpg"))[:4]:  # as a camera writes them: 12 MP, over 256 KB
         big = cv2.resize(cv2.imread(str(photo)), (4000, 3000), interpolation=cv2.INTER_CUBIC)
         cv2.imwrite(str(tmp_path / photo.name), big, [cv2.IMWRITE_JPEG_QUALITY, 95])
         assert (tmp_path / photo.name).stat().st_size >= images.THUMBNAIL_FROM_BYTES
-    expected = {p.name: review._thumbnail(p) for p in tmp_path.iterdir()}
 
     def no_second_decode(*args, **kwargs):
         raise AssertionError("decoded a second time for the review page")
 
     monkeypatch.setattr(images, "load_thumbnail", no_second_decode)
-    summary = sort.sort_folder(tmp_path)
+    results = []
+    summary = sort.sort_folder(tmp_path, on_result=results.append)
     assert summary.review_page is not None
     _, page = page_of(tmp_path)
     shown = {os.path.basename(f["title"].split(" (was ")[0].split(": ")[0]): f["img"] for f in page.figures()}
+    monkeypatch.undo()
+    # A decode of its own, cut around the same pet (where it is small in its photo).
+    expected = {r.path.name: review._thumbnail(r.destination or r.path, r.pet_box) for r in results}
     assert set(shown) == set(expected) and all(shown.values())
     # The same pixels as a decode of its own: the same reduced JPEG scale serves both sizes.
     assert {name: thumbnail_size(img) for name, img in shown.items()} == {
@@ -361,3 +364,50 @@ def test_a_group_encodes_a_thumbnail_only_for_a_photo_it_keeps() -> None:
         group.add(review.Entry(Path(f"{seq}.jpg"), None, "moved", "cat", confidence, None), seq, 3)
     assert not group.keeps(0.95, 4, 3)  # more confident than every one shown: not shown
     assert group.keeps(0.7, 5, 3)  # less confident than the 0.9: takes its place
+
+
+# ---------------------------------------------------------------------------- centred on the pet
+
+
+@pytest.mark.parametrize(("size", "quality", "decoded_by"), [((2400, 1600), 90, "sort"), ((1200, 800), 25, "the page")])
+def test_a_small_pet_in_a_large_scene_is_shown_cut_around_it(tmp_path: Path, size, quality, decoded_by) -> None:
+    """A cat pasted small into a photo of a launch pad (6 % of it): the page shows a square
+    around the cat, where it is 3 times the share of the picture, not the whole 3:2 scene.
+    The same whether the thumbnail comes from sort's decode (a large file) or the page's own."""
+    from sorter.media.images import THUMBNAIL_FROM_BYTES
+    from sorter.review.framing import square_cut
+
+    width, height = size
+    scene = cv2.resize(cv2.imread(str(SAMPLES / "photo-10.jpg")), size, interpolation=cv2.INTER_CUBIC)
+    pet = (slice(height * 5 // 8, height * 5 // 8 + height * 21 // 80), slice(width // 8, width // 8 + width * 7 // 30))
+    scene[pet] = cv2.resize(cv2.imread(str(SAMPLES / "photo-03.jpg")), (width * 7 // 30, height * 21 // 80))
+    path = tmp_path / "launch-pad-cat.jpg"
+    cv2.imwrite(str(path), scene, [cv2.IMWRITE_JPEG_QUALITY, quality])
+    assert (path.stat().st_size >= THUMBNAIL_FROM_BYTES) == (decoded_by == "sort")
+    (tmp_path / "whole.jpg").write_bytes((SAMPLES / "photo-07.jpg").read_bytes())  # a cat filling its photo
+
+    results = []
+    sort.sort_folder(tmp_path, on_result=results.append)
+    (result,) = [r for r in results if r.path == path]
+    assert result.destination == tmp_path / "cats" / path.name and result.pet_box is not None
+    y0, y1, x0, x1 = square_cut(height, width, result.pet_box, 0)
+    cat = np.zeros((height, width), bool)
+    cat[pet] = True
+    assert cat[y0:y1, x0:x1].mean() > 2.5 * cat.mean()
+    _, page = page_of(tmp_path)
+    shown = {f["name"]: thumbnail_size(f["img"]) for f in page.figures()}
+    assert shown == {"launch-pad-cat.jpg": (128, 128), "whole.jpg": (128, 96)}  # the whole photo: 128 x 85
+
+
+def test_a_cut_is_a_square_inside_the_photo_enlarged_twice_at_most_and_none_when_the_pet_fills_it() -> None:
+    from sorter.review.framing import MAX_ZOOM, around_pet, square_cut
+
+    photo = np.zeros((168, 224, 3), np.uint8)
+    assert square_cut(168, 224, (0.1, 0.9, 0.1, 0.8), 0) is None  # most of the photo: shown whole
+    assert square_cut(168, 224, (0.5, 0.8, 0.0, 0.2), 0) == (84, 134, 0, 50)  # a square of the longer side
+    assert square_cut(168, 224, (0.9, 1.0, 0.9, 1.0), 0) == (146, 168, 202, 224)  # moved inside the photo
+    # Never fewer than 64 pixels for 128: a pet of 22 pixels is shown in 64, enlarged twice.
+    assert square_cut(168, 224, (0.9, 1.0, 0.9, 1.0), 128 / MAX_ZOOM) == (104, 168, 160, 224)
+    assert around_pet(photo, (0.9, 1.0, 0.9, 1.0), 128).shape == (128, 128, 3)
+    assert around_pet(photo, None, 128).shape == around_pet(photo, (0.0, 1.0, 0.0, 1.0), 128).shape == (96, 128, 3)
+    assert around_pet(photo[:60, :80], None, 128).shape == (60, 80, 3)  # a small photo is never enlarged whole

@@ -25,6 +25,7 @@ def test_the_box_holds_the_hot_cells_and_a_margin_and_the_crop_is_the_inputs_siz
     boxes = second_look.pet_boxes(maps, weights)
     assert np.allclose(boxes[0], [5 / 7 - second_look.MARGIN, 1.0, 0.0, 2 / 7 + second_look.MARGIN])
     assert np.allclose(boxes[1], [0.0, 1.0, 0.0, 1.0])
+    assert second_look.pet_boxes(maps[:0], weights[:0]).shape == (0, 4)  # a batch with no pet to look at
     batch = np.random.default_rng(0).integers(0, 256, (2, 32, 32, 3), dtype=np.uint8)
     crops = second_look.crops(batch, boxes)
     assert crops.shape == batch.shape and crops.dtype == np.uint8

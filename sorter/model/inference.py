@@ -32,6 +32,7 @@ from sorter.media.exif_thumbnail import first_look as look_first
 from sorter.media.images import is_video_name, load_image, load_image_and_thumbnail
 from sorter.media.videos import Verdict, decide, load_frames
 from sorter.model.network import Classifier
+from sorter.model.second_look import Box
 
 #: How sure the model must be of a JPEG's EXIF thumbnail for its answer to stand, the photo never
 #: decoded: a cat or a dog at FIRST_LOOK_CONFIDENCE, neither at FIRST_LOOK_NEITHER. Chosen with
@@ -84,6 +85,9 @@ class Prediction:
     looks_like: str | None = None
     #: The photo for people (BGR, small), when `classify` was asked for thumbnails.
     thumbnail: np.ndarray | None = field(default=None, repr=False, compare=False)
+    #: Where the pet is in a photo filed as a cat or dog (`second_look.filed_boxes`): the review
+    #: page's thumbnail is cut around it. None for neither, a video, or a model without a map.
+    pet_box: Box | None = None
 
     @property
     def _top(self) -> int | None:
@@ -173,12 +177,14 @@ def _predictions(classifier: Classifier, decoded: list[tuple[Path, Decoded]]) ->
     # model with ImageNet's evidence says what each photo looks like (`lite.LiteClassifier`).
     named = getattr(classifier, "predict_named", None)
     if not images:
-        probabilities, pets, looks = np.zeros((0, len(names))), [], []
+        probabilities, pets, looks, boxes = np.zeros((0, len(names))), [], [], []
     elif named is not None:
-        probabilities, pets, looks = named(np.concatenate(images))
+        # The pet's box is the fourth answer of a classifier with a map (`second_look.filed_boxes`).
+        probabilities, pets, looks, *boxes = named(np.concatenate(images))
+        boxes = boxes[0] if boxes else [None] * len(pets)
     else:
         probabilities = classifier.predict(np.concatenate(images))
-        pets = looks = [None] * sum(len(i) for i in images)
+        pets = looks = boxes = [None] * sum(len(i) for i in images)
     probabilities, start = np.asarray(probabilities), 0
     predictions = []
     for (path, (result, printed)), thumbnail in zip(decoded, thumbnails, strict=True):
@@ -190,7 +196,7 @@ def _predictions(classifier: Classifier, decoded: list[tuple[Path, Decoded]]) ->
         start = end
         if result.ndim == 3:
             predictions.append(Prediction(path, tuple(rows[0].tolist()), names, warnings=printed, pet=named_pets[0],
-                                          looks_like=seen_as[0], thumbnail=thumbnail))
+                                          looks_like=seen_as[0], thumbnail=thumbnail, pet_box=boxes[end - 1]))
             continue
         verdict = decide(rows, names)
         # A named pet when most of the frames that show one agree on its name.

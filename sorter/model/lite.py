@@ -25,7 +25,7 @@ from sorter.config import BUNDLED_MODEL, CLASS_NAMES, OTHER, cpu_cores
 from sorter.errors import ModelError
 from sorter.model.evidence import Evidence, read_evidence
 from sorter.model.network import check_model_path, import_keras, quiet_stderr, read_metadata, runtime_path
-from sorter.model.second_look import judged_again
+from sorter.model.second_look import Box, filed_boxes, judged_again
 
 
 def head_path(model_path: Path) -> Path:
@@ -231,18 +231,19 @@ class LiteClassifier:
         """(n, size, size, 3) uint8 RGB -> (n, len(class_names)) float32 probabilities."""
         return self.predict_named(batch)[0]
 
-    def predict_named(self, batch) -> tuple[np.ndarray, list[str | None], list[str | None]]:
+    def predict_named(self, batch) -> tuple[np.ndarray, list[str | None], list[str | None], list[Box | None]]:
         """Probabilities per class, the named pet of each photo (none: only a personal model
-        names pets), and what ImageNet sees in it ("ox"), where the model carries its evidence."""
+        names pets), what ImageNet sees in it ("ox"), where the model carries its evidence, and
+        where the pet is in a photo filed as a cat or dog (`second_look.filed_boxes`)."""
         if self.head is None:
             output = self.run(batch)
             p = np.stack([1.0 - output[:, 0], output[:, 0]], axis=1) if self._sigmoid else output
-            return p, [None] * len(output), [None] * len(output)
+            return p, [None] * len(output), [None] * len(output), [None] * len(output)
         features, maps = self.run_maps(batch)
         p, looks = self.judge(features)
         # Photos the first look is unsure of look again at the pet (`sorter.model.second_look`).
         p = judged_again(self, batch, features, maps, p)
-        return p.astype(np.float32), [None] * len(p), looks
+        return p.astype(np.float32), [None] * len(p), looks, filed_boxes(self, maps, p)
 
     def judge(self, features: np.ndarray) -> tuple[np.ndarray, list[str | None]]:
         """Pooled features -> probabilities (the float head, its temperature, ImageNet's

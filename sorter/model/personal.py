@@ -24,7 +24,7 @@ import numpy as np
 from sorter.config import CLASS_FOLDERS, OTHER
 from sorter.errors import SorterError
 from sorter.model.heads import Head
-from sorter.model.second_look import first_look, judged_again, looked_again
+from sorter.model.second_look import Box, filed, filed_boxes, first_look, judged_again, looked_again
 
 PERSONAL_NAME = "personal.npz"
 EXAMPLES_NAME = "examples.npz"
@@ -301,15 +301,14 @@ class PersonalClassifier:
             return p, [None] * len(p)
         return evidence.judge(p, features)
 
-    def predict_named(self, batch) -> tuple[np.ndarray, list[str | None], list[str | None]]:
-        """Probabilities per class, the named pet (or None) of each photo, and what ImageNet
-        sees in it (`LiteClassifier.predict_named`)."""
+    def predict_named(self, batch) -> tuple[np.ndarray, list[str | None], list[str | None], list[Box | None]]:
+        """Probabilities per class, the named pet (or None) of each photo, what ImageNet sees
+        in it, and where its pet is (`LiteClassifier.predict_named`)."""
         features, maps = first_look(self.base, batch)
         p, looks = self.judge(features)
         # Photos the first look is unsure of look again at the pet, as with the model's own head.
         p = judged_again(self, batch, features, maps, p)
-        # The label as `inference.Prediction` picks it: a tie goes to the later class.
-        top = p.shape[1] - 1 - np.argmax(p[:, ::-1], axis=1)
+        top = filed(p)
         pets: list[str | None] = [None] * len(p)
         for species, heads in self._pets.items():
             if species not in self.class_names:
@@ -321,7 +320,7 @@ class PersonalClassifier:
             named = looked_again(self.base, np.asarray(batch)[rows], features[rows], None if maps is None else maps[rows])
             for row, name in zip(rows, heads.recognise(named), strict=True):
                 pets[row] = name
-        return p.astype(np.float32), pets, looks
+        return p.astype(np.float32), pets, looks, filed_boxes(self, maps, p)
 
 
 def base_name(model: Path | None) -> str:

@@ -19,6 +19,7 @@ from urllib.parse import quote
 
 from sorter.config import REVIEW_PAGE, STATE_DIR
 from sorter.files.planning import LEFT_IN_PLACE, looks_like, reason_kind
+from sorter.review.framing import FRAME_PX, around_pet
 
 #: Photos shown per group: the least confident, which are the ones worth a look.
 PER_GROUP = 100
@@ -50,6 +51,8 @@ class Entry:
     companions: tuple[str, ...] = ()  # names of the files that went (or stayed) with it
     #: Its thumbnail (data: URI, width, height), made from sort's own decode; None: made at `write`.
     thumbnail: tuple[str, int, int] | None = None
+    #: Where the pet is (`FileResult.pet_box`): a thumbnail made at `write` is cut around it too.
+    pet_box: tuple[float, float, float, float] | None = None
 
 
 @dataclass
@@ -109,10 +112,11 @@ class ReviewPage:
         thumbnail = result.thumbnail
         if thumbnail is not None and result.status not in NO_PREVIEW and group.keeps(
                 result.confidence, self.count, self.per_group):
-            thumbnail = _encoded(thumbnail)
+            thumbnail = _encoded(around_pet(thumbnail, result.pet_box, THUMB_PX))
         else:
             thumbnail = None  # not shown, or not given: `write` decodes the file if it shows it
-        entry = Entry(where, came_from, result.status, result.label, result.confidence, reason, companions, thumbnail)
+        entry = Entry(where, came_from, result.status, result.label, result.confidence, reason, companions, thumbnail,
+                      result.pet_box)
         group.add(entry, self.count, self.per_group)
 
     def _rel(self, path: Path) -> str:
@@ -222,17 +226,21 @@ def _thumbnails(entries: list[Entry]) -> dict[Path, tuple[str, int, int]]:
 
     # Sorting already reported what the decoders say of these files: not a second time, raw.
     with captured(), ThreadPoolExecutor(max_workers=cpu_cores()) as pool:
-        made = pool.map(_thumbnail, [entry.where for entry in entries])
+        made = pool.map(_thumbnail, [entry.where for entry in entries], [entry.pet_box for entry in entries])
         return {entry.where: thumb for entry, thumb in zip(entries, made, strict=True) if thumb is not None}
 
 
-def _thumbnail(path: Path) -> tuple[str, int, int] | None:
+def _thumbnail(path: Path, pet_box: tuple[float, float, float, float] | None = None) -> tuple[str, int, int] | None:
+    """The page's thumbnail of `path`, cut around `pet_box` from a decode of FRAME_PX."""
     from sorter.media.decoder_output import quietly
     from sorter.media.images import is_video_name, load_thumbnail
     from sorter.media.videos import middle_frame
 
     try:
-        image = quietly(middle_frame if is_video_name(path.name) else load_thumbnail, path, THUMB_PX)
+        if is_video_name(path.name):
+            image = quietly(middle_frame, path, THUMB_PX)
+        else:
+            image = around_pet(quietly(load_thumbnail, path, THUMB_PX if pet_box is None else FRAME_PX), pet_box, THUMB_PX)
     except Exception:  # ImageError, and a decoder bug costs one thumbnail, not the page (see inference._decode)
         return None
     return _encoded(image)

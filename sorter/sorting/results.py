@@ -34,6 +34,9 @@ class FileResult:
     frames: int = 0
     #: The photo for people (small, BGR), decoded with it, for the review page; not in `to_json`.
     thumbnail: np.ndarray | None = field(default=None, repr=False, compare=False)
+    #: Where the pet is in it (top, bottom, left, right: shares of the photo), for a photo filed
+    #: as a cat or dog: the review page's thumbnail is cut around it. Not in `to_json`.
+    pet_box: tuple[float, float, float, float] | None = None
 
     @property
     def is_video(self) -> bool:

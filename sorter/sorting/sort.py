@@ -128,6 +128,8 @@ class Sorter:
                 extra["frames"] = prediction.video.frames
             if prediction.thumbnail is not None:
                 extra["thumbnail"] = prediction.thumbnail
+            if prediction.pet_box is not None:
+                extra["pet_box"] = prediction.pet_box
             if extra:
                 extras[prediction.path] = extra
             # Looked up now, right before the move, so they are the companions of this moment.
@@ -251,7 +253,8 @@ def sort_folder(
     from sorter.media.images import scan_folder
     from sorter.model import lite
     from sorter.model import personal as personal_model
-    from sorter.review.page import THUMB_PX, ReviewPage
+    from sorter.review.framing import FRAME_PX
+    from sorter.review.page import ReviewPage
 
     started = time.monotonic()
     root = check_folder(root)
@@ -278,7 +281,7 @@ def sort_folder(
         on_start(sum(1 for _ in judged(scan_folder(root, recursive=recursive, exclude=output_folders(), videos=True))))
         entries = scan_folder(root, recursive=recursive, exclude=output_folders(), videos=True)
         sorter = Sorter(root, classifier, min_confidence=min_confidence, dry_run=dry_run,
-                        thumbnails=None if review is None else THUMB_PX)
+                        thumbnails=None if review is None else FRAME_PX)
         try:
             for result in sorter.sort_entries(entries):
                 tally.add(result)
