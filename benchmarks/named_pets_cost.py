@@ -1,0 +1,95 @@
+"""What named pets cost a sort (issue 24: at most 1.3x the time without them).
+
+    python benchmarks/named_pets_cost.py            # 2 named cats of named-cats, 512 Kaggle photos
+
+`sorter learn` learns the two cats of ../shared/datasets/named-cats with the most photos (10
+each) in a temporary data folder; then the same batches of the model's validation cats and dogs
+(half each, decoded once) go through the bundled model and through the personal model that
+names those cats, alternating, in one process on one thread each: the network, the heads and
+the second looks, without decoding or filing (which named pets do not change). Printed: the
+time per photo of each (the best of the rounds), their ratio, and how many cats got the second
+look that names a pet (`personal.LOOK_AGAIN_FROM`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+DATASETS = HERE.parent.parent / "shared" / "datasets"
+TARGET = 1.3
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--photos", type=int, default=512)
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args()
+    if not (DATASETS / "named-cats").is_dir():
+        sys.exit(f"needs {DATASETS / 'named-cats'}")
+    from sorter.learning import learn as learning
+    from sorter.media.images import load_image
+    from sorter.model import personal
+    from sorter.model.lite import load_classifier
+
+    cats = sorted((d for d in (DATASETS / "named-cats").iterdir() if d.is_dir()), key=lambda d: -len(list(d.glob("*.jpg"))))
+    base = load_classifier(None)
+    base_one = load_classifier(None)
+    with tempfile.TemporaryDirectory(prefix="named-cost-") as tmp:
+        os.environ["XDG_DATA_HOME"] = str(Path(tmp) / "data")
+        for cat in cats[:2]:
+            (Path(tmp) / "roll" / "cats" / cat.name).mkdir(parents=True)
+            for photo in sorted(cat.glob("*.jpg"))[:10]:
+                shutil.copy(photo, Path(tmp) / "roll" / "cats" / cat.name / photo.name)
+        learning.learn(Path(tmp) / "roll")
+        named = personal.personalise(base, None)
+    if named is base:
+        sys.exit("learn wrote no personal model")
+    kaggle = DATASETS / "dogs-vs-cats-200"
+    half = args.photos // 2
+    paths = sorted((kaggle / "Cat").glob("*.jpg"))[-half:] + sorted((kaggle / "Dog").glob("*.jpg"))[-half:]
+    rng = np.random.default_rng(0)
+    images = np.stack([load_image(p, base.image_size) for p in rng.permutation(paths)])
+    batches = [images[i : i + 64] for i in range(0, len(images), 64)]
+    looked = []
+    original = named.base.run
+
+    def counting(batch):  # the second looks that name a pet run the network on crops of cats
+        looked.append(len(batch))
+        return original(batch)
+
+    best = {"without named pets": float("inf"), "with 2 named cats": float("inf")}
+    for _ in range(args.rounds):
+        for name, classifier in (("without named pets", base_one), ("with 2 named cats", named)):
+            started = time.perf_counter()
+            for batch in batches:
+                classifier.predict_named(batch)
+            best[name] = min(best[name], (time.perf_counter() - started) / len(images))
+    named.base.run = counting
+    cats_filed = 0
+    for batch in batches:
+        p = named.predict_named(batch)[0]
+        cats_filed += int((p.argmax(axis=1) == 0).sum())
+    named.base.run = original
+    without, with_named = best.values()
+    print(f"{len(images)} photos (half cats), batches of 64, best of {args.rounds} rounds, one thread")
+    for name, seconds in best.items():
+        print(f"  {name:20s} {1000 * seconds:6.2f} ms a photo")
+    ratio = with_named / without
+    print(f"  ratio {ratio:.2f}x (target <= {TARGET}x): {'PASS' if ratio <= TARGET else 'MISS'}")
+    print(f"  cats filed {cats_filed}; crops run by the network {sum(looked)} "
+          f"(the second look that names a pet, and that of unsure photos); "
+          f"threshold for a second look: {personal.LOOK_AGAIN_FROM}")
+
+
+if __name__ == "__main__":
+    main()
