@@ -26,7 +26,7 @@ from urllib.parse import urlsplit
 from urllib.request import url2pathname
 
 import pytest
-from conftest import ThreeClassFake, layout, write_image
+from conftest import SAMPLES, ThreeClassFake, layout, write_image
 from typer.testing import CliRunner
 
 from sorter.cli import app
@@ -687,3 +687,42 @@ def test_in_chromium_neither_moves_the_person_out_of_dogs_learn_shows_its_report
     assert [r["op"] for r in records if r["run"].startswith("review-")].count("undo") == 3  # person (2 files), tree
     result = runner.invoke(app, ["undo", str(root)])  # every correction was taken back: undo reverses the sort
     assert result.exit_code == 0 and layout(root) == before
+
+
+def test_the_servers_thumbnail_of_a_small_pet_is_cut_around_it_and_stays_so_after_a_correction(tmp_path: Path) -> None:
+    """As on the review page: sort notes where the pet is in the "seen" record of each photo it
+    moves, and the server's thumbnail of a cat small on a launch pad is a square around the cat,
+    not the whole 3:2 scene, even once a person has moved the photo to dogs/ (the same picture)."""
+    import cv2
+    import numpy as np
+
+    from sorter.files.journal import seen_of
+
+    root = tmp_path / "pets"
+    root.mkdir()
+    scene = cv2.resize(cv2.imread(str(SAMPLES / "photo-10.jpg")), (960, 640), interpolation=cv2.INTER_CUBIC)
+    scene[400:568, 120:344] = cv2.resize(cv2.imread(str(SAMPLES / "photo-03.jpg")), (224, 168))
+    cv2.imwrite(str(root / "launch-pad-cat.jpg"), scene, [cv2.IMWRITE_JPEG_QUALITY, 90])
+    shutil.copy(SAMPLES / "photo-07.jpg", root / "whole.jpg")  # a cat filling its photo
+    sort.sort_folder(root)
+    boxes = {s.path: s.box for s in seen_of(root)}
+    assert boxes["cats/launch-pad-cat.jpg"] is not None and boxes["cats/whole.jpg"] is not None
+
+    def shown(client: Client, card: dict) -> tuple[int, int]:
+        status, _, data = client.thumbnail(card["id"])
+        assert status == 200
+        return cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR).shape[:2]
+
+    client, stop, thread = start(root)
+    try:
+        cards = client.cards()
+        height, width = shown(client, cards["launch-pad-cat.jpg"])
+        assert height == width == review_server.THUMB_PX  # a square around the cat
+        height, width = shown(client, cards["whole.jpg"])
+        assert width == review_server.THUMB_PX and height < width  # the whole photo
+        assert move(client, "launch-pad-cat.jpg", "dog")[0] == 200
+        height, width = shown(client, client.cards()["launch-pad-cat.jpg"])
+        assert height == width == review_server.THUMB_PX
+    finally:
+        stop.set()
+        thread.join(10)

@@ -243,8 +243,8 @@ class Seen:
     """What a run decided about one photo ("seen" record): where the file was after the run
     (relative to the folder), the label, "moved" or why it stayed ("neither", "unsure",
     "unreadable", "failed"), its identity, for a moved photo its move's sequence number (so an
-    undone move can be told apart), and the confidence and reason sort reported. Records
-    written before confidence and reason were kept read back None for them."""
+    undone move can be told apart) and where its pet is, and the confidence and reason sort
+    reported. What older records lack reads back None."""
 
     run: str
     path: str
@@ -254,6 +254,7 @@ class Seen:
     seq: int | None = None
     confidence: float | None = None
     reason: str | None = None
+    box: tuple[float, float, float, float] | None = None  # top, bottom, left, right: shares of the photo
 
 
 def _seen(rec: dict) -> Seen | None:
@@ -262,8 +263,10 @@ def _seen(rec: dict) -> Seen | None:
         if len(identity) != 3 or not inside(rec["path"]):
             return None
         confidence = rec.get("confidence")
+        box = tuple(float(share) for share in rec["box"]) if rec.get("box") is not None else None
         return Seen(rec.get("run", ""), rec["path"], rec["label"], rec["status"], identity, rec.get("seq"),
-                    None if confidence is None else float(confidence), rec.get("reason"))
+                    None if confidence is None else float(confidence), rec.get("reason"),
+                    box if box is None or (len(box) == 4 and all(0 <= v <= 1 for v in box)) else None)
     except (KeyError, TypeError, ValueError):
         return None  # written by a newer or damaged sorter: not worth failing `learn` over
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 import bisect
 import os
 import stat
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from sorter.config import CLASS_FOLDERS, OTHER, REVIEW_RUN_PREFIX, STATE_DIR
@@ -47,6 +47,8 @@ class Photo:
     origin: str | None = None  # where sorter first found it, for a photo it moved
     choice: str | None = None  # "cat", "dog" or "other", once a person said so
     group: str = ""  # its Group's key
+    #: Where the pet is in a photo sorter moved (its "seen" record): its thumbnail is cut around it.
+    box: tuple[float, float, float, float] | None = None
 
     @property
     def folder(self) -> str:
@@ -82,6 +84,7 @@ class Filed:
     label: str | None
     confidence: float | None
     choice: str | None
+    box: tuple[float, float, float, float] | None = None  # from its "seen" record
 
 
 class Catalog:
@@ -178,9 +181,10 @@ def follow(filed: dict[str, Filed], move) -> None:
     if move.seq != move.group:
         return  # a companion: it goes where its photo goes
     before = filed.pop(move.src, None)
-    if move.run.startswith(REVIEW_RUN_PREFIX):
+    if move.run.startswith(REVIEW_RUN_PREFIX):  # the same picture, moved by a person: its pet stays where it was
         filed[move.dst] = Filed(
-            before.origin if before else move.src, before and before.label, before and before.confidence, move.label
+            before.origin if before else move.src, before and before.label, before and before.confidence, move.label,
+            before and before.box,
         )
     else:
         filed[move.dst] = Filed(before.origin if before else move.src, move.label, move.confidence, None)
@@ -200,6 +204,8 @@ def load_catalog(root: Path, state) -> Catalog:
             follow(filed, item)
         else:
             note(verdicts, item)
+            if item.box is not None and item.path in filed:  # written right after the batch's moves
+                filed[item.path] = replace(filed[item.path], box=item.box)
     catalog = Catalog(root)
 
     def add(rel: str) -> None:
@@ -210,7 +216,8 @@ def load_catalog(root: Path, state) -> Catalog:
             if info is None:
                 catalog.add(Photo(0, rel, "moved", label))
             else:
-                catalog.add(Photo(0, rel, "moved", info.label or label, info.confidence, None, info.origin, info.choice))
+                catalog.add(Photo(0, rel, "moved", info.label or label, info.confidence, None, info.origin, info.choice,
+                                  box=info.box))
             return
         verdict = verdicts.get(rel)
         if info is not None and info.choice is not None:  # put back by a review

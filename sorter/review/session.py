@@ -278,24 +278,28 @@ class Session:
         }
 
     def thumbnail(self, photo_id: int, size: int, quality: int) -> bytes | None:
-        """A JPEG of the photo, its longer side `size`; None when it cannot be decoded. Read
+        """A JPEG of the photo, its longer side `size` (cut around its pet where sorter noted
+        one, `framing.around_pet`); None when it cannot be decoded. Read
         through folders opened one name at a time without following a link, the file itself
         with O_NOFOLLOW: a link put in its place since the listing is never followed."""
         import cv2
 
         from sorter.files.moves import open_folder_beneath
         from sorter.media.images import load_thumbnail
+        from sorter.review.framing import FRAME_PX, around_pet
 
-        rel = self.where(photo_id)
-        if rel is None:
+        photo = self.photo(photo_id)
+        if photo is None:
             return None
-        folder, name = os.path.split(rel)
+        folder, name = os.path.split(photo.path)
         try:
             fd = open_folder_beneath(self.root, self.root / folder)
         except OSError:
             return None
         try:
-            image = load_thumbnail(Path(name), size, dir_fd=fd)
+            # A pet small in its photo is shown cut around it, as on the review page (`framing`).
+            image = load_thumbnail(Path(name), max(size, FRAME_PX) if photo.box else size, dir_fd=fd)
+            image = around_pet(image, photo.box, size) if photo.box else image
         except Exception:  # ImageError, and a decoder bug costs one thumbnail (see review._thumbnail)
             return None
         finally:

@@ -108,6 +108,10 @@ class Sorter:
                 entry = skipped.popleft()
                 yield FileResult(entry.path, "skipped", reason=entry.reason)
 
+        def boxes(chunk) -> dict[Path, tuple]:
+            """Where the pet is in each of the chunk's photos that has one, for its "seen" record."""
+            return {d.source: extras[d.source]["pet_box"] for d in chunk if "pet_box" in extras.get(d.source, ())}
+
         def with_warnings(results):
             for result in results:
                 extra = extras.pop(result.path, None)
@@ -139,9 +143,9 @@ class Sorter:
                 prediction.looks_like,
             ))
             if len(chunk) >= batch_size:
-                yield from with_warnings(self._apply(chunk, planner))
+                yield from with_warnings(self._apply(chunk, planner, boxes(chunk)))
                 chunk = []
-        yield from with_warnings(self._apply(chunk, planner))
+        yield from with_warnings(self._apply(chunk, planner, boxes(chunk)))
         yield from reported()
 
     def join(self, late) -> list[FileResult]:
@@ -166,11 +170,13 @@ class Sorter:
                                           reason=f"companion of {photo.destination.name}, which went there before"))
         return results
 
-    def _note_seen(self, decisions, results: dict[Path, FileResult], first_seq: dict[Path, int]) -> None:
+    def _note_seen(self, decisions, results: dict[Path, FileResult], first_seq: dict[Path, int],
+                   boxes: dict[Path, tuple]) -> None:
         """One "seen" record per photo sorter decided about (moved, or left in place and why),
         with its identity where it now is: what `sorter learn` compares the folder with later,
-        and what the review server shows of a photo left in place. A batch costs one more
-        write and fsync; a photo that cannot be stat'ed (gone meanwhile) is not recorded."""
+        and what the review server shows of a photo left in place, or where the pet is in a
+        photo it moved (its thumbnail is cut around it). A batch costs one more write and
+        fsync; a photo that cannot be stat'ed (gone meanwhile) is not recorded."""
         from sorter.files.verdicts import LEFT
 
         records = []
@@ -190,11 +196,13 @@ class Sorter:
                       "confidence": None if d.confidence is None else round(d.confidence, 4), "reason": reason}
             if d.source in first_seq:
                 record["seq"] = first_seq[d.source]
+                if d.source in boxes:
+                    record["box"] = [round(float(share), 3) for share in boxes[d.source]]
             records.append(record)
         if records:
             self.journal().append_many("seen", records)
 
-    def _apply(self, decisions, planner):
+    def _apply(self, decisions, planner, boxes: dict[Path, tuple]):
         """Move a batch's photos with their companions, journaled (see `filing.file_groups`)."""
         from sorter.files.filing import file_groups
 
@@ -220,7 +228,7 @@ class Sorter:
                     )
                     first_seq[d.source] = outcome.seqs[0]
         if not self.dry_run:
-            self._note_seen(decisions, results, first_seq)
+            self._note_seen(decisions, results, first_seq, boxes)
         for d in decisions:
             if d.source in results:
                 yield results[d.source]
