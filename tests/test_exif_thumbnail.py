@@ -161,6 +161,10 @@ def test_a_sort_files_photos_by_a_sure_thumbnail_and_looks_again_at_unsure_ones(
     assert [p.label for p in predictions] == ["cat", "dog", "cat", "dog"]
     assert predictions[0].thumbnail.shape == (96, 128, 3)  # the review page's, from the EXIF thumbnail
     assert classifier.calls == 3  # two batches and one second look
+    # Sort asks for 224 px (the review page cuts around the pet): the 160 px EXIF thumbnail serves
+    # as it is, and the page never decodes the 12 MP photo again.
+    (wide,) = classify(FakeClassifier(), paths[:1], first_look=SureEnough(), thumbnails=224)
+    assert wide.thumbnail.shape == (120, 160, 3)
 
     summary = sort_folder(tmp_path, classifier=FakeClassifier())
     assert set(tree(tmp_path)) == {"cats/IMG_0001.jpg", "dogs/IMG_0002.jpg", "cats/IMG_0003.jpg", "dogs/small.jpg"}
