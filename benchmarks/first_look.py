@@ -95,10 +95,22 @@ def tables(size: int, metadata: dict, every: int) -> dict[str, list[tuple[np.nda
     }
 
 
-def judge(classifier, images: list[np.ndarray]) -> list[Prediction]:
-    names = tuple(classifier.class_names)
-    rows = np.concatenate([classifier.predict(np.stack(images[i : i + 64])) for i in range(0, len(images), 64)])
+def judge(classifier, images, run=None) -> list[Prediction]:
+    """Predictions of `images` in batches of 64: by `run` (probabilities of a batch), by
+    default the classifier's own `predict`."""
+    names, run = tuple(classifier.class_names), run or classifier.predict
+    rows = np.concatenate([run(np.stack(images[i : i + 64])) for i in range(0, len(images), 64)])
     return [Prediction(Path(), tuple(row.tolist()), names) for row in rows]
+
+
+def cascade(rule: SureEnough, first: list[Prediction], full: list[Prediction], truth: list[str]):
+    """The first look's answer where `rule` finds it sure enough, else the full look's: (how
+    many the first look settled, the cascade's accuracy and the full look's in %, answers changed)."""
+    settled = [rule(f) for f in first]
+    answers = [f if s else w for f, w, s in zip(first, full, settled, strict=True)]
+    accuracy = 100 * np.mean([p.label == t for p, t in zip(answers, truth, strict=True)])
+    baseline = 100 * np.mean([p.label == t for p, t in zip(full, truth, strict=True)])
+    return sum(settled), accuracy, baseline, sum(a.label != w.label for a, w in zip(answers, full, strict=True))
 
 
 def main() -> None:
@@ -130,13 +142,9 @@ def main() -> None:
     for rule in RULES:
         cells = []
         for truth, full, first in results.values():
-            settled = [rule(f) for f in first]
-            cascade = [f if s else w for f, w, s in zip(first, full, settled, strict=True)]
-            accuracy = 100 * np.mean([p.label == t for p, t in zip(cascade, truth, strict=True)])
-            baseline = 100 * np.mean([p.label == t for p, t in zip(full, truth, strict=True)])
-            changed = sum(c.label != w.label for c, w in zip(cascade, full, strict=True))
-            cells.append(f"{100 * np.mean(settled):6.1f} %  {accuracy:6.2f}/{baseline:6.2f} {accuracy - baseline:+5.2f}  "
-                         f"{changed:5d}")
+            settled, accuracy, baseline, changed = cascade(rule, first, full, truth)
+            cells.append(f"{100 * settled / len(first):6.1f} %  {accuracy:6.2f}/{baseline:6.2f} "
+                         f"{accuracy - baseline:+5.2f}  {changed:5d}")
         mark = "  <- sort's" if rule == SureEnough() else ""
         print(f"{rule.pet:>7g} / {rule.neither:<6g}  " + "  ".join(f"{cell:>34s}" for cell in cells) + mark)
     total = sum(len(t) for t, _, _ in results.values())

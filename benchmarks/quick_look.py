@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 from pathlib import Path
 
 import cv2
@@ -36,10 +35,11 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from first_look import DATASET, REPO, tables  # noqa: E402
+from first_look import DATASET, REPO, cascade, judge, tables  # noqa: E402
+from input_sizes import per_image_ms  # noqa: E402
 
 from sorter.media.images import square_rgb  # noqa: E402
-from sorter.model.inference import Prediction, SureEnough  # noqa: E402
+from sorter.model.inference import SureEnough  # noqa: E402
 
 RULES = (
     *(SureEnough(t, t) for t in (0.9, 0.99)),
@@ -53,25 +53,9 @@ def shrunk(batch: np.ndarray, size: int) -> np.ndarray:
     return np.stack([cv2.resize(image, (size, size), interpolation=cv2.INTER_AREA) for image in batch])
 
 
-def predictions(names: tuple[str, ...], rows: np.ndarray) -> list[Prediction]:
-    return [Prediction(Path(), tuple(row.tolist()), names) for row in rows]
-
-
-def in_batches(run, images: np.ndarray) -> np.ndarray:
-    return np.concatenate([run(images[i : i + 64]) for i in range(0, len(images), 64)])
-
-
-def cost(classifier, size: int, photos: int = 256) -> float:
-    """ms per photo of the network alone at `size`, one core, batches of 64 (best of 3)."""
-    batch = np.random.default_rng(0).integers(0, 256, (64, size, size, 3), dtype=np.uint8)
-    classifier.run(batch)
-    best = float("inf")
-    for _ in range(3):
-        start = time.perf_counter()
-        for _ in range(photos // 64):
-            classifier.run(batch)
-        best = min(best, (time.perf_counter() - start) / photos)
-    return 1000 * best
+def cost(classifier, size: int) -> float:
+    """ms a photo of the network alone at `size`, one core, batches of 64."""
+    return per_image_ms(classifier, size, batch=64, run=classifier.run)
 
 
 def refitted(classifier, size: int):
@@ -99,8 +83,9 @@ def refitted(classifier, size: int):
     pets = [(p, y) for p, y in parts.train if ALL_CLASSES[y] != OTHER]
     backdrops = [p for p, y in parts.train if ALL_CLASSES[y] == OTHER and parts.kind_of.get(p) in SCENE_KINDS]
     scenes = compose_scenes(classifier.image_size, pets, backdrops, 1)
+    pictures = np.stack([image for image, _ in scenes])
     x = np.vstack([np.stack([f for f, _ in rows]),
-                   in_batches(AtSize().run, np.stack([image for image, _ in scenes]))])
+                   *(AtSize().run(pictures[i : i + 64]) for i in range(0, len(pictures), 64))])
     y = np.array([label for _, label in rows] + [label for _, label in scenes])
     weights = len(y) / (3 * np.bincount(y, minlength=3))
     kernel, bias, temperature = classifier.head
@@ -119,16 +104,16 @@ def main() -> None:
     from sorter.model.lite import load_classifier
 
     classifier = load_classifier(args.model)
-    size, names = classifier.image_size, tuple(classifier.class_names)
+    size = classifier.image_size
     print(f"model: {args.model or 'bundled'} ({size} px); quick looks at {args.sizes} px"
           f"{', heads refitted' if args.refit else ''}", flush=True)
     judges = {n: refitted(classifier, n) if args.refit else (lambda f: classifier.judge(f)[0]) for n in args.sizes}
     full, quick = {}, {n: {} for n in args.sizes}
     for name, photos in tables(size, classifier.metadata, args.every).items():
         images = np.stack([square_rgb(image, size) for image, _ in photos])
-        full[name] = ([label for _, label in photos], predictions(names, in_batches(classifier.predict, images)))
+        full[name] = ([label for _, label in photos], judge(classifier, images))
         for n in args.sizes:
-            quick[n][name] = predictions(names, in_batches(lambda b, n=n: judges[n](classifier.run(shrunk(b, n))), images))
+            quick[n][name] = judge(classifier, images, lambda b, n=n: judges[n](classifier.run(shrunk(b, n))))
         print(f"{name}: {len(photos)} photos", flush=True)
     full_cost = cost(classifier, size)
     total = sum(len(truth) for truth, _ in full.values())
@@ -140,13 +125,9 @@ def main() -> None:
         for rule in RULES:
             cells, settled_all = [], 0
             for name, (truth, whole) in full.items():
-                settled = [rule(q) for q in quick[n][name]]
-                settled_all += sum(settled)
-                cascade = [q if s else w for q, w, s in zip(quick[n][name], whole, settled, strict=True)]
-                accuracy = 100 * np.mean([p.label == t for p, t in zip(cascade, truth, strict=True)])
-                baseline = 100 * np.mean([p.label == t for p, t in zip(whole, truth, strict=True)])
-                changed = sum(c.label != w.label for c, w in zip(cascade, whole, strict=True))
-                cells.append(f"{100 * np.mean(settled):5.1f} % {accuracy:6.2f} {accuracy - baseline:+5.2f} {changed:4d}")
+                settled, accuracy, baseline, changed = cascade(rule, quick[n][name], whole, truth)
+                settled_all += settled
+                cells.append(f"{100 * settled / len(truth):5.1f} % {accuracy:6.2f} {accuracy - baseline:+5.2f} {changed:4d}")
             network = quick_cost + (1 - settled_all / total) * full_cost
             print(f"{rule.pet:>7g} / {rule.neither:<6g}  " + "  ".join(f"{c:>30s}" for c in cells)
                   + f"   {network:5.2f} ({full_cost / network:.2f}x faster)")

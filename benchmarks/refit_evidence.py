@@ -10,7 +10,6 @@ elsewhere); the hold-out, to the one it records. ~3 min on 2 busy cores.
 
 from __future__ import annotations
 
-import json
 import sys
 import time
 from pathlib import Path
@@ -24,7 +23,7 @@ def main() -> None:
     from make_reference_set import model_and_data
 
     args = model_and_data(__doc__).parse_args()
-    from sorter.model.network import metadata_path, read_metadata
+    from sorter.model.network import read_metadata, write_metadata
     from sorter.training.evaluate import evaluate
     from sorter.training.evidence import refit_evidence
 
@@ -36,8 +35,7 @@ def main() -> None:
     metadata = read_metadata(args.model)
     metadata["validation"] = result.to_json()
     metadata["validation_accuracy"], metadata["validation_n"] = result.accuracy, result.n
-    path = metadata_path(args.model)
-    path.write_text(json.dumps(metadata, indent=2) + "\n")
+    write_metadata(args.model, metadata)
     print(f"validation recorded: studio pets {result.pet_accuracy:.2%}, lost to neither {result.pets_lost_to_neither:.2%}; "
           "hold-out " + ", ".join(f"{k.kind} {k.rate:.1%}" for k in result.holdout))
 

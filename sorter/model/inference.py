@@ -181,9 +181,7 @@ def _predictions(classifier: Classifier, decoded: list[tuple[Path, Decoded]]) ->
     if not images:
         probabilities, pets, looks, boxes = np.zeros((0, len(names))), [], [], []
     elif named is not None:
-        # The pet's box is the fourth answer of a classifier with a map (`second_look.filed_boxes`).
-        probabilities, pets, looks, *boxes = named(np.concatenate(images))
-        boxes = boxes[0] if boxes else [None] * len(pets)
+        probabilities, pets, looks, boxes = named(np.concatenate(images))
     else:
         probabilities = classifier.predict(np.concatenate(images))
         pets = looks = boxes = [None] * sum(len(i) for i in images)

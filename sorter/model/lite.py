@@ -273,7 +273,8 @@ class LiteClassifier:
         slot = self._free.get()
         try:
             interpreter, allocated = slot
-            # Batches differ in length, and in size where a quick look runs (`sorter.model.quick_look`).
+            # Batches differ in length, and in size where one runs at another input size
+            # (benchmarks/quick_look.py).
             if allocated != batch.shape:
                 interpreter.resize_tensor_input(self._input, batch.shape)
                 interpreter.allocate_tensors()

@@ -176,6 +176,14 @@ def read_metadata(path: Path) -> dict[str, Any]:
         raise ModelError(f"{meta_file}: unreadable model metadata ({exc})") from exc
 
 
+def write_metadata(path: Path, metadata: dict[str, Any]) -> None:
+    """MODEL.json of the model at `path`, written whole (write-then-rename)."""
+    meta_file = metadata_path(path)
+    temporary = meta_file.with_name(meta_file.name + ".tmp")
+    temporary.write_text(json.dumps(metadata, indent=2) + "\n")
+    temporary.replace(meta_file)
+
+
 class Classifier(Protocol):
     """What `sort`, `watch` and `evaluate` need from a model (tests use a fake)."""
 

@@ -19,7 +19,7 @@ from urllib.parse import quote
 
 from sorter.config import REVIEW_PAGE, STATE_DIR
 from sorter.files.planning import LEFT_IN_PLACE, looks_like, reason_kind
-from sorter.review.framing import FRAME_PX, around_pet
+from sorter.review.framing import around_pet, load_framed
 
 #: Photos shown per group: the least confident, which are the ones worth a look.
 PER_GROUP = 100
@@ -231,16 +231,16 @@ def _thumbnails(entries: list[Entry]) -> dict[Path, tuple[str, int, int]]:
 
 
 def _thumbnail(path: Path, pet_box: tuple[float, float, float, float] | None = None) -> tuple[str, int, int] | None:
-    """The page's thumbnail of `path`, cut around `pet_box` from a decode of FRAME_PX."""
+    """The page's thumbnail of `path`, cut around `pet_box` (`framing.load_framed`)."""
     from sorter.media.decoder_output import quietly
-    from sorter.media.images import is_video_name, load_thumbnail
+    from sorter.media.images import is_video_name
     from sorter.media.videos import middle_frame
 
     try:
         if is_video_name(path.name):
             image = quietly(middle_frame, path, THUMB_PX)
         else:
-            image = around_pet(quietly(load_thumbnail, path, THUMB_PX if pet_box is None else FRAME_PX), pet_box, THUMB_PX)
+            image = quietly(load_framed, path, pet_box, THUMB_PX)
     except Exception:  # ImageError, and a decoder bug costs one thumbnail, not the page (see inference._decode)
         return None
     return _encoded(image)

@@ -285,8 +285,7 @@ class Session:
         import cv2
 
         from sorter.files.moves import open_folder_beneath
-        from sorter.media.images import load_thumbnail
-        from sorter.review.framing import FRAME_PX, around_pet
+        from sorter.review.framing import load_framed
 
         photo = self.photo(photo_id)
         if photo is None:
@@ -297,9 +296,8 @@ class Session:
         except OSError:
             return None
         try:
-            # A pet small in its photo is shown cut around it, as on the review page (`framing`).
-            image = load_thumbnail(Path(name), max(size, FRAME_PX) if photo.box else size, dir_fd=fd)
-            image = around_pet(image, photo.box, size) if photo.box else image
+            # A pet small in its photo is shown cut around it, as on the review page.
+            image = load_framed(Path(name), photo.box, size, dir_fd=fd)
         except Exception:  # ImageError, and a decoder bug costs one thumbnail (see review._thumbnail)
             return None
         finally:

@@ -11,7 +11,6 @@ of the pets (over the 1 % target). README has the numbers.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -94,7 +93,7 @@ def refit_evidence(model_path: Path, data_dir: Path, other: tuple[Path, ...] = (
     (default: those the metadata names, when here)."""
     from sorter.errors import UsageError
     from sorter.model.lite import load_classifier
-    from sorter.model.network import metadata_path, read_metadata
+    from sorter.model.network import read_metadata, write_metadata
     from sorter.training.datasets import recorded_other_dirs, split
     from sorter.training.evaluate import scene_parts
     from sorter.training.scoring import compose_scenes
@@ -108,8 +107,5 @@ def refit_evidence(model_path: Path, data_dir: Path, other: tuple[Path, ...] = (
     classifier = load_classifier(model_path)
     composed = compose_scenes(classifier.image_size, *scene_parts(parts), int(training["seed"]))
     metadata["evidence"] = add_evidence(model_path, classifier, parts.validation, composed)
-    path = metadata_path(model_path)
-    temporary = path.with_name(path.name + ".tmp")
-    temporary.write_text(json.dumps(metadata, indent=2) + "\n")
-    temporary.replace(path)
+    write_metadata(model_path, metadata)
     return metadata["evidence"]

@@ -112,7 +112,6 @@ def compose_scenes(size: int, pets: list[tuple[Path, int]], scenes: list[Path], 
 
 
 def predicted(scored: Scored) -> list[str]:
-    # A tie goes to the later class, as in `inference.Prediction`: neither over a pet.
-    p = scored.probabilities
-    top = (p.shape[1] - 1 - np.argmax(p[:, ::-1], axis=1)) if len(p) else np.zeros(0, np.int64)
-    return [scored.class_names[i] for i in top]
+    from sorter.model.second_look import filed  # a tie goes to the later class: neither over a pet
+
+    return [scored.class_names[i] for i in filed(scored.probabilities)]

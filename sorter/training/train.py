@@ -5,7 +5,6 @@ Returns a typed result; never prints."""
 
 from __future__ import annotations
 
-import json
 import platform
 import shlex
 from collections.abc import Callable
@@ -174,7 +173,7 @@ def train(
     save it with its metadata JSON. Under `--distribute multi-worker`, only the chief saves
     anything; the other workers return a WorkerDone."""
     from sorter.model.lite import LiteClassifier, head_path, read_head, save_model, write_head
-    from sorter.model.network import metadata_path
+    from sorter.model.network import metadata_path, write_metadata
     from sorter.training.datasets import split as make_split
     from sorter.training.distribute import start
     from sorter.training.evaluate import fit_temperature, measure, scene_parts
@@ -319,8 +318,8 @@ def train(
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "versions": _versions(config.backbone),
     })
+    write_metadata(config.out, metadata)
     meta_file = metadata_path(config.out)
-    meta_file.write_text(json.dumps(metadata, indent=2) + "\n")
     return TrainResult(
         model_path=config.out,
         runtime_path=runtime,
