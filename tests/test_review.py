@@ -379,7 +379,7 @@ def test_a_small_pet_in_a_large_scene_is_shown_cut_around_it(tmp_path: Path, siz
 
     width, height = size
     scene = cv2.resize(cv2.imread(str(SAMPLES / "photo-10.jpg")), size, interpolation=cv2.INTER_CUBIC)
-    pet = (slice(height * 5 // 8, height * 5 // 8 + height * 21 // 80), slice(width // 8, width // 8 + width * 7 // 30))
+    pet = (slice(height * 5 // 8, height * 5 // 8 + height * 21 // 80), slice(width // 16, width // 16 + width * 7 // 30))
     scene[pet] = cv2.resize(cv2.imread(str(SAMPLES / "photo-03.jpg")), (width * 7 // 30, height * 21 // 80))
     path = tmp_path / "launch-pad-cat.jpg"
     cv2.imwrite(str(path), scene, [cv2.IMWRITE_JPEG_QUALITY, quality])

@@ -701,7 +701,7 @@ def test_the_servers_thumbnail_of_a_small_pet_is_cut_around_it_and_stays_so_afte
     root = tmp_path / "pets"
     root.mkdir()
     scene = cv2.resize(cv2.imread(str(SAMPLES / "photo-10.jpg")), (960, 640), interpolation=cv2.INTER_CUBIC)
-    scene[400:568, 120:344] = cv2.resize(cv2.imread(str(SAMPLES / "photo-03.jpg")), (224, 168))
+    scene[400:568, 60:284] = cv2.resize(cv2.imread(str(SAMPLES / "photo-03.jpg")), (224, 168))
     cv2.imwrite(str(root / "launch-pad-cat.jpg"), scene, [cv2.IMWRITE_JPEG_QUALITY, 90])
     shutil.copy(SAMPLES / "photo-07.jpg", root / "whole.jpg")  # a cat filling its photo
     sort.sort_folder(root)
