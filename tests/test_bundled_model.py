@@ -73,15 +73,15 @@ def test_evaluate_reproduces_the_bundled_models_recorded_accuracy(monkeypatch) -
     meta = json.loads(BUNDLED_MODEL.with_suffix(".json").read_text())
     others = [Path(folder) for folder in meta["training"]["other_dirs"]]
     monkeypatch.chdir(REPO)  # the folders are recorded relative to the repository
-    # Pictures drawn for training, drawn again here from their seed, byte for byte.
-    drawn = {"text-graphics": ["benchmarks/make_text_graphics.py"],
-             "photo-screens": ["benchmarks/make_photo_screens.py", "--count", "1200"]}
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    from camera_roll import DRAWN  # pictures drawn for training: drawn again from their seed, byte for byte
+
     for folder in others:
-        if folder.name in drawn and not folder.is_dir():
+        if folder.name in DRAWN and not folder.is_dir():
             if not Path("/usr/share/fonts/truetype/dejavu").is_dir():
                 pytest.skip("DejaVu fonts absent: the pictures drawn here would differ from the model's")
-            script, *options = drawn[folder.name]
-            subprocess.run([sys.executable, script, str(folder), *options], check=True)
+            script, *options = DRAWN[folder.name]
+            subprocess.run([sys.executable, f"benchmarks/{script}", str(folder), *options], check=True)
         elif not folder.is_dir():
             pytest.skip(f"non-pet photos the model was validated on not found at {folder}")
 
