@@ -87,3 +87,28 @@ def test_a_kind_from_several_sources_holds_out_whole_sources(tmp_path: Path) -> 
     assert {p.name.split("_")[0] for p in held if parts.kind_of[p] == "people"} == {"park", "party"}
     assert sum(parts.kind_of[p] == "places" for p in held) == 2  # one source: a share of it
     assert not {p for p, _ in parts.train} & set(held)
+
+
+def test_photo_screens_are_drawn_from_the_photos_given_the_same_every_time(tmp_path: Path) -> None:
+    """`benchmarks/make_photo_screens.py` composes galleries, collages, posters and calls from
+    non-pet photos (here the person, the coffee and the rocket of sample_images/), from a
+    seed: drawn twice, byte for byte the same, so a model's training data can be drawn again."""
+    import shutil
+    import subprocess
+    import sys
+
+    repo = Path(__file__).resolve().parent.parent
+    for name in ("photo-08.png", "photo-09.png", "photo-10.jpg"):
+        shutil.copy(repo / "sample_images" / name, tmp_path / name)
+    drawn = []
+    for out in ("first", "second"):
+        subprocess.run([sys.executable, str(repo / "benchmarks" / "make_photo_screens.py"), str(tmp_path / out),
+                        "--shared", str(tmp_path), "--photos", "photo-0*,photo-10*", "--count", "8"], check=True)
+        drawn.append({p.relative_to(tmp_path / out): p.read_bytes() for p in sorted((tmp_path / out).rglob("*.jpg"))})
+    assert drawn[0] == drawn[1]
+    assert sorted({p.parent.name for p in drawn[0]}) == ["calls", "collages", "galleries", "posters"]
+    assert len(drawn[0]) == 8
+
+    missing = subprocess.run([sys.executable, str(repo / "benchmarks" / "make_photo_screens.py"), str(tmp_path / "none"),
+                              "--shared", str(tmp_path / "nowhere")], capture_output=True, text=True)
+    assert missing.returncode == 2 and "no photo found under" in missing.stderr
