@@ -15,12 +15,12 @@ seed, so anyone gets the same:
 from __future__ import annotations
 
 import argparse
-import glob
 import random
 import sys
 from pathlib import Path
 
 import cv2
+from make_photo_screens import photos_under  # this folder is on sys.path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -40,10 +40,6 @@ SCENES = [
 SIZE = 224
 
 
-def found(shared: Path, patterns: list[str]) -> list[Path]:
-    return sorted(Path(p) for pattern in patterns for p in glob.glob(str(shared / pattern)))
-
-
 def main() -> None:
     from sorter.media.images import load_image
     from sorter.training.augment import scene_view
@@ -55,8 +51,8 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
     rng = random.Random(args.seed)
-    animals = {kind: found(args.shared, patterns) for kind, patterns in ANIMALS.items()}
-    scenes = found(args.shared, SCENES)
+    animals = {kind: photos_under(args.shared, patterns) for kind, patterns in ANIMALS.items()}
+    scenes = photos_under(args.shared, SCENES)
     if not scenes or not all(animals.values()):
         parser.error(f"the training photos were not found under {args.shared}")
     kinds = list(ANIMALS)

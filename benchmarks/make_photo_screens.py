@@ -44,6 +44,11 @@ POOLS = (
 )
 
 
+def photos_under(shared: Path, patterns: list[str]) -> list[Path]:
+    """The photos matching any of the globs under `shared`, in one sorted list."""
+    return sorted(Path(p) for pattern in patterns for p in glob.glob(str(shared / pattern)))
+
+
 class Photos:
     """Photos in pools (one per --photos glob): a pool is drawn first, then a photo in it,
     so that a few hundred people weigh as much as thousands of objects."""
@@ -149,8 +154,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
     rng = random.Random(args.seed)
-    pools = [sorted(Path(p) for part in pool.split(",") for p in glob.glob(str(args.shared / part)))
-             for pool in args.photos or POOLS]
+    pools = [photos_under(args.shared, pool.split(",")) for pool in args.photos or POOLS]
     photos = Photos(pools, rng)
     if not len(photos):
         parser.error(f"no photo found under {args.shared}")
