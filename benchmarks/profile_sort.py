@@ -164,8 +164,11 @@ def with_first_look(folder: Path, classifier, parts: dict[str, float]) -> dict[s
 
 def end_to_end(source: Path, n: int, work: Path, model: Path) -> dict[str, float]:
     small, large = sort_run(source, n, work, model), sort_run(source, 2 * n, work, model)
+    main = (large["main_thread_cpu_s"] - small["main_thread_cpu_s"]
+            if None not in (large["main_thread_cpu_s"], small["main_thread_cpu_s"]) else None)
     return {"cpu_ms": per_photo(large["cpu_s"] - small["cpu_s"], n),
-            "wall_ms": per_photo(large["seconds"] - small["seconds"], n)}
+            "wall_ms": per_photo(large["seconds"] - small["seconds"], n),
+            "main_thread_ms": None if main is None else per_photo(main, n)}
 
 
 def show(title: str, parts: dict[str, float], whole: dict[str, float]) -> None:
@@ -179,6 +182,9 @@ def show(title: str, parts: dict[str, float], whole: dict[str, float]) -> None:
     print(f"  {'sorter sort, CPU per photo':<40} {whole['cpu_ms']:>8.3f} ms  (steady state, all threads)")
     print(f"  {'sorter sort, wall per photo':<40} {whole['wall_ms']:>8.3f} ms  ({cpu_cores()} cores: "
           f"{whole['cpu_ms'] / whole['wall_ms'] / cpu_cores():.0%} of them busy)")
+    if whole["main_thread_ms"] is not None:  # its share of the wall time: 100 % means more cores would not help
+        print(f"  {'  of which on its main thread':<40} {whole['main_thread_ms']:>8.3f} ms  "
+              f"({whole['main_thread_ms'] / whole['wall_ms']:.0%} of the wall time: planning, filing, the rest)")
 
 
 def main() -> None:

@@ -28,6 +28,7 @@ not depend on the weights.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import platform
@@ -104,15 +105,18 @@ def cpu_model() -> str:
 
 
 def make_small_photos(folder: Path, count: int, seed: int) -> str:
-    """`count` 200x200 JPEGs: real photos when the dataset is here, else synthetic ones."""
+    """`count` 200x200 JPEGs: real photos when the dataset is here (each copied several times
+    when it holds fewer than `count`, as a subset carried to another machine does), else
+    synthetic ones."""
     folder.mkdir(parents=True)
     cats = sorted((DATASET / "Cat").glob("*.jpg")) if (DATASET / "Cat").is_dir() else []
     dogs = sorted((DATASET / "Dog").glob("*.jpg")) if (DATASET / "Dog").is_dir() else []
-    if len(cats) + len(dogs) >= count:
+    if cats or dogs:
         pairs = [p for pair in zip(cats, dogs, strict=False) for p in pair] + cats[len(dogs):] + dogs[len(cats):]
-        for i, source in enumerate(pairs[:count]):
-            shutil.copyfile(source, folder / f"{i:06d}.jpg")
-        return f"{DATASET.name} (copied)"
+        for i in range(count):
+            shutil.copyfile(pairs[i % len(pairs)], folder / f"{i:06d}.jpg")
+        repeated = f", each {count / len(pairs):.1f} times" if len(pairs) < count else ""
+        return f"{DATASET.name} (copied{repeated})"
     # Synthetic: random crops of a few smooth noise pictures with colour shifts, JPEG q90
     # (about the size and entropy of the real 200x200 photos).
     rng = np.random.default_rng(seed)
@@ -326,14 +330,28 @@ def sorter_command() -> list[str]:
 # Started from this (TensorFlow-sized) process, a command's ru_maxrss would count this
 # process's peak too: Linux charges the memory of the forked copy it exec'd from. So a tiny
 # launcher starts it, and measures it: wall time, exit code, CPU time and peak RSS (wait4).
+# It also reads the CPU time of the command's main thread every 10 ms (Linux: /proc/PID/task/PID),
+# the last reading before the end: the part of the work that no other core can take.
 LAUNCHER = """
 import json, os, subprocess, sys, time
 started = time.perf_counter()
 child = subprocess.Popen(sys.argv[1:], stdout=subprocess.DEVNULL)
-_, status, usage = os.wait4(child.pid, 0)
+main_thread, tick = None, os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+while True:
+    pid, status, usage = os.wait4(child.pid, os.WNOHANG)
+    if pid:
+        break
+    try:
+        with open(f"/proc/{child.pid}/task/{child.pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        main_thread = (int(fields[11]) + int(fields[12])) / tick  # utime + stime
+    except (OSError, IndexError, ValueError):
+        pass
+    time.sleep(0.01)
 rss = usage.ru_maxrss / (1024 if sys.platform == "darwin" else 1)
 print(json.dumps({"seconds": time.perf_counter() - started, "exit_code": os.waitstatus_to_exitcode(status),
-                  "peak_rss_mb": rss / 1024, "cpu_s": usage.ru_utime + usage.ru_stime}))
+                  "peak_rss_mb": rss / 1024, "cpu_s": usage.ru_utime + usage.ru_stime,
+                  "main_thread_cpu_s": main_thread}))
 """
 
 
@@ -440,19 +458,24 @@ def light_commands(work: Path, model: Path) -> dict:
 
 
 def versions() -> dict[str, str]:
-    from importlib.metadata import version
-
-    import keras
-    import tensorflow
+    from importlib.metadata import PackageNotFoundError, version
 
     import sorter
 
-    return {"sorter": sorter.__version__, "tensorflow": tensorflow.__version__, "keras": keras.__version__,
-            "ai-edge-litert": version("ai-edge-litert"), "opencv": cv2.__version__, "numpy": np.__version__}
+    def installed(name: str) -> str:
+        try:
+            return version(name)
+        except PackageNotFoundError:
+            return "not installed"
+
+    tensorflow = installed("tensorflow")  # the CPU-only wheel has another name
+    tensorflow = installed("tensorflow-cpu") if tensorflow == "not installed" else tensorflow
+    return {"sorter": sorter.__version__, "tensorflow": tensorflow, "keras": installed("keras"),
+            "ai-edge-litert": installed("ai-edge-litert"), "opencv": cv2.__version__, "numpy": np.__version__}
 
 
-def ratio(a: float | None, b: float) -> float | None:
-    return None if a is None else a / b
+def ratio(a: float | None, b: float | None) -> float | None:
+    return None if a is None or b is None else a / b
 
 
 def fmt(value: float | None, spec: str, unit: str = "") -> str:
@@ -480,7 +503,9 @@ def report(r: dict) -> None:
     for name, data in (("small photos 200x200", s), ("phone photos 4032x3024", p),
                        ("phone photos with EXIF thumbnails", th)):
         print(f"{name} ({data['inputs']})")
-        if "tutorial" in data:
+        if "tutorial" in data and data["tutorial"] is None:
+            print(f"  {'tutorial per-file loop':38s}{'':18s}  not run: TensorFlow is not installed here")
+        elif "tutorial" in data:
             t = data["tutorial"]
             print(f"  {'tutorial per-file loop':38s}{t['files']:8d}{t['rate']:10.1f}  "
                   f"fastest of {len(t['chunk_rates'])} chunks (slowest {min(t['chunk_rates']):.1f})")
@@ -568,9 +593,13 @@ def main() -> None:
         thumbnailed_files = sorted((work / "thumbnailed").iterdir())
         settled = settled_share(thumbnailed_files[:distinct], model)
 
-        print("tutorial loop ...", flush=True)
-        step = max(1, len(small_files) // n_tutorial)
-        tutorial = run_tutorial(small_files[::step][:n_tutorial])
+        # The tutorial's loop needs TensorFlow; sorting does not (a machine lent for a speed
+        # check may have none): then that one ratio is n/a and everything else is measured.
+        tutorial = None
+        if importlib.util.find_spec("tensorflow") is not None:
+            print("tutorial loop ...", flush=True)
+            step = max(1, len(small_files) // n_tutorial)
+            tutorial = run_tutorial(small_files[::step][:n_tutorial])
         print("decode limits ...", flush=True)
         small_limit = run_decode_limit(small_files, size, reduced_flag(200, 200, size))
         phone_limit = run_decode_limit(phone_files, size, reduced_flag(*PHONE_SIZE, size))
@@ -605,7 +634,7 @@ def main() -> None:
                         "settled_by_thumbnail": settled},
         "light": light,
         "ratios": {
-            "small_vs_tutorial": ratio(small_sorter["rate"], tutorial["rate"]),
+            "small_vs_tutorial": ratio(small_sorter["rate"], tutorial and tutorial["rate"]),
             "small_vs_decode_limit": ratio(small_sorter["rate"], small_limit["rate"]),
             "phone_vs_decode_limit": ratio(phone_sorter["rate"], phone_limit["rate"]),
             "thumbnailed_vs_decode_limit": ratio(thumbnailed_sorter["rate"], thumbnailed_limit["rate"]),

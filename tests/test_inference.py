@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from conftest import FakeClassifier, write_image
 
-from sorter.model.inference import Prediction, classify
+from sorter.model.inference import IN_NETWORK, QUEUED, Prediction, classify, network_batch
 
 RED, BLUE = (0, 0, 255), (255, 0, 0)  # BGR: the fake says red = dog
 
@@ -66,11 +66,24 @@ def test_work_in_flight_is_bounded_however_long_the_stream(tmp_path: Path) -> No
             yield image
 
     stream = classify(FakeClassifier(), endless(), batch_size=4, workers=2)
-    for _ in range(40):
+    for _ in range(400):
         next(stream)
     stream.close()
-    # 40 consumed; at most (2 x workers + 1) batches of 4 read ahead of them.
-    assert pulled <= 40 + (2 * 2 + 1) * 4
+    # 400 consumed; read ahead of them, at most QUEUED photos queued for the network, as many
+    # decoding, and one batch.
+    assert pulled <= 400 + 2 * QUEUED + 4
+
+
+def test_on_more_cores_the_network_takes_smaller_batches_so_its_memory_stays_flat(tmp_path: Path) -> None:
+    # Each core has its own interpreter, which keeps the memory of its largest batch.
+    assert network_batch(2) == 64
+    assert [network_batch(cores) for cores in (4, 8, 16, 32, 64)] == [32, 16, 8, 4, 4]
+    assert all(cores * network_batch(cores) <= IN_NETWORK for cores in range(2, 33))
+    paths = [write_image(tmp_path / f"{i:02d}.png", RED) for i in range(40)]
+    classifier = RecordingClassifier()
+
+    assert len(list(classify(classifier, paths, workers=16))) == 40
+    assert max(classifier.batch_sizes) == 8
 
 
 def test_an_empty_stream_never_calls_the_model() -> None:

@@ -1,8 +1,10 @@
 """Classify a stream of files on one thread per core: files are decoded one per task (OpenCV
 releases the GIL) and decoded batches go through the model as tasks of the same pool
 (LiteRT releases it too), so decoding and inference share the cores without waiting on
-each other. Memory stays flat: at most 2 x workers + 1 batches are in flight (a batch's second
-look, below, is part of it).
+each other. Memory stays flat: about 2 x QUEUED photos are in flight (2 x workers + 1
+batches where that is more; a batch's second look, below, is part of it), and a batch is
+smaller where there are more workers (`network_batch`), so that the interpreters' memory does
+not grow with the cores.
 
 What decoders print on stderr while they work (libjpeg's "Corrupt JPEG data: ...") is kept off
 the terminal and comes back as the file's `warnings` (see `sorter.media.decoder_output`).
@@ -24,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from sorter.config import CLASS_NAMES, DEFAULT_BATCH_SIZE, OTHER, cpu_cores
+from sorter.config import CLASS_NAMES, OTHER, cpu_cores
 from sorter.errors import ImageError
 from sorter.media.decoder_output import attribute, beside, captured
 from sorter.media.exif_thumbnail import FirstLook
@@ -223,8 +225,30 @@ def _pet_features(classifier, decoded: list[tuple[Path, Decoded]]) -> list[tuple
     return _features(classifier, decoded, lambda batch: np.stack(pet_features(classifier, batch), axis=1))
 
 
+#: Photos in the network at once over all workers, at most (where batches stay above the
+#: smallest): an interpreter's memory grows with its batch, about 2.7 MB a photo at 224 px
+#: (benchmarks/network_batch.py: 16 interpreters held 3.0 GB at batches of 64, 0.5 GB at 8).
+IN_NETWORK = 128
+
+
+#: Photos queued for the network, at least, and as many decoding ahead of them (a few MB).
+QUEUED = 128
+
+
+def network_batch(workers: int) -> int:
+    """Photos per network call: 64 on 2 cores, 16 on 8, 8 on 16, 4 from 32 on.
+
+    Smaller batches cost the network nothing (on one thread it was even faster a photo: EPYC
+    with VNNI 2.1 ms at 8 to 16 against 2.2-2.5 at 64; a 16-core Xeon 6.5 ms at 16 against 11.4
+    at 64), but the float head and ImageNet's evidence read their 5 MB kernel once a call: on 2
+    cores, batches of 16 sorted 7 % slower than of 64 (0.68 against 0.2 ms a photo for the
+    evidence), and on the 16-core Xeon batches of 4 sorted 30-50 % slower than of 64. So a batch
+    is as large as memory allows, and never below 4."""
+    return max(4, min(64, IN_NETWORK // workers))
+
+
 def features(
-    classifier, paths: Iterable[Path], *, batch_size: int = DEFAULT_BATCH_SIZE, pets: bool = False,
+    classifier, paths: Iterable[Path], *, batch_size: int | None = None, pets: bool = False,
 ) -> Iterator[tuple[Path, np.ndarray | str]]:
     """(path, pooled features) per path, in input order, for a model whose .tflite ends at its
     pooled features (`LiteClassifier.run`); (path, why) for a file that cannot be decoded.
@@ -238,7 +262,7 @@ def classify(
     classifier: Classifier,
     paths: Iterable[Path],
     *,
-    batch_size: int = DEFAULT_BATCH_SIZE,
+    batch_size: int | None = None,
     workers: int | None = None,
     thumbnails: int | None = None,
     first_look: SureEnough | None = None,
@@ -277,12 +301,13 @@ class _Batch:
     predicted: Future[list] | None = None
 
 
-def _pipeline(classifier, paths: Iterable[Path], run_batch, batch_size: int, workers: int | None,
+def _pipeline(classifier, paths: Iterable[Path], run_batch, batch_size: int | None, workers: int | None,
               thumbnails: int | None = None, first_look: bool = False):
     from threadpoolctl import threadpool_limits
 
     size = classifier.image_size
     workers = workers or cpu_cores()
+    batch_size = batch_size or network_batch(workers)
     iterator = iter(paths)
     # fd 2 is captured for the whole stream, not per file: one redirection, not thousands.
     # One BLAS thread: the workers are the parallelism (see pyproject.toml's threadpoolctl).
@@ -313,12 +338,15 @@ def _pipeline(classifier, paths: Iterable[Path], run_batch, batch_size: int, wor
                 decoding.appendleft(_Batch(batch.slot, [position for position, _ in again],
                                            [(path, decode(path, False)) for _, path in again], second_look=True))
 
-        # Enough queued that no core idles; little enough that memory stays flat.
-        for _ in range(workers + 1):
+        # Enough queued that no core idles, also while the consumer is away filing a chunk of
+        # moves (fsyncs), counted in photos, not batches: with batches of 8, as many batches as
+        # of 64 sorted 25 % slower on 2 cores; little enough that memory stays flat.
+        ahead = max(workers, -(-QUEUED // batch_size))
+        for _ in range(ahead + 1):
             decode_next()
         try:
             while decoding or predicting:
-                if decoding and len(predicting) < workers:
+                if decoding and len(predicting) < ahead:
                     batch = decoding.popleft()
                     if not batch.second_look:
                         decode_next()

@@ -210,8 +210,9 @@ class LiteClassifier:
         self._input, self._output = details["index"], outputs[0]["index"]
 
     @classmethod
-    def load(cls, path: Path, metadata: dict[str, Any] | None = None) -> LiteClassifier:
-        """`path`: MODEL.tflite; its MODEL.head.npz beside it when the metadata names one."""
+    def load(cls, path: Path, metadata: dict[str, Any] | None = None, workers: int | None = None) -> LiteClassifier:
+        """`path`: MODEL.tflite; its MODEL.head.npz beside it when the metadata names one;
+        one interpreter per core, or `workers` of them."""
         try:
             data = path.read_bytes()
         except OSError as exc:
@@ -220,7 +221,7 @@ class LiteClassifier:
         head = read_head(path.with_name(metadata["head"]["file"])) if metadata.get("head") else None
         evidence = read_evidence(path.with_name(metadata["evidence"]["file"])) if metadata.get("evidence") else None
         try:
-            return cls(data, metadata, head=head, evidence=evidence)
+            return cls(data, metadata, workers, head=head, evidence=evidence)
         except ModelError as exc:
             raise ModelError(f"{path}: {exc}") from exc
         except Exception as exc:  # LiteRT raises ValueError/RuntimeError for a bad file

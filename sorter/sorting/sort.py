@@ -124,7 +124,8 @@ class Sorter:
         # A thumbnail settles a cat or a dog only when it is sure of it by --min-confidence too:
         # a photo near the user's threshold is looked at whole, as it always was.
         first_look = SureEnough(pet=max(FIRST_LOOK_CONFIDENCE, self.min_confidence))
-        for prediction in classify(self.classifier, photos(), batch_size=batch_size, thumbnails=self.thumbnails,
+        # batch_size is how many moves share a journal's fsync; the network takes its own batches.
+        for prediction in classify(self.classifier, photos(), thumbnails=self.thumbnails,
                                    first_look=first_look):
             yield from reported()
             extra = {"warnings": prediction.warnings} if prediction.warnings else {}
