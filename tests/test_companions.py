@@ -63,6 +63,18 @@ def test_companions_move_with_their_photo(tmp_path: Path) -> None:
     assert summary.counts == {"moved": 4} and summary.companions == 6
 
 
+def test_on_more_cores_companions_are_looked_up_on_threads_and_move_the_same(tmp_path: Path, monkeypatch) -> None:
+    # Past 2 cores a chunk's lookups run on threads (the main thread sets the pace there).
+    monkeypatch.setattr("sorter.config.cpu_cores", lambda: 8)
+    iphone_folder(tmp_path)
+
+    summary = sort.sort_folder(tmp_path, classifier=FakeClassifier())
+
+    assert names(tmp_path / "dogs") == {"IMG_0001.JPG", "IMG_0001.MOV", "IMG_0001.AAE", "IMG_0001.JPG.xmp", "IMG_0004.png"}
+    assert names(tmp_path / "cats") == {"IMG_0002.jpg", "IMG_0002.jpg.json", "DSC_0003.jpg", "DSC_0003.NEF", "DSC_0003.xmp"}
+    assert summary.counts == {"moved": 4} and summary.companions == 6
+
+
 def test_undo_all_puts_every_group_back_exactly(tmp_path: Path) -> None:
     before = layout(iphone_folder(tmp_path))
     sort.sort_folder(tmp_path, classifier=FakeClassifier())
