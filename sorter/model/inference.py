@@ -240,10 +240,11 @@ def network_batch(workers: int) -> int:
 
     Smaller batches cost the network nothing (on one thread it was even faster a photo: EPYC
     with VNNI 2.1 ms at 8 to 16 against 2.2-2.5 at 64; a 16-core Xeon 6.5 ms at 16 against 11.4
-    at 64), but the float head and ImageNet's evidence read their 5 MB kernel once a call: on 2
-    cores, batches of 16 sorted 7 % slower than of 64 (0.68 against 0.2 ms a photo for the
-    evidence), and on the 16-core Xeon batches of 4 sorted 30-50 % slower than of 64. So a batch
-    is as large as memory allows, and never below 4."""
+    at 64), but sort as a whole did not follow: on 2 cores, batches of 16 sorted 7 % slower
+    than of 64, and on the 16-core Xeon batches of 4 sorted 30-50 % slower than of 64 (the
+    Python around each call, paid per batch, with many workers sharing the GIL; the head and
+    ImageNet's evidence are not it, 0.03-0.05 ms a photo at any batch). So a batch is as large
+    as memory allows, and never below 4."""
     return max(4, min(64, IN_NETWORK // workers))
 
 
