@@ -58,7 +58,7 @@ def memory(model: Path, workers: int, batch: int) -> float:
 
 def held(model: Path, workers: int, batch: int) -> float:
     before = resident_mb()
-    classifier = lite.LiteClassifier.load(lite.runtime_path(model), lite.read_metadata(model), workers=workers)
+    classifier = lite.load_classifier(model, workers)
     speed(classifier, workers, batch, photos=batch)
     return resident_mb() - before
 
@@ -71,7 +71,7 @@ def main() -> None:
     parser.add_argument("--memory-of", type=int, help=argparse.SUPPRESS)  # one batch size's memory, in a child
     args = parser.parse_args()
     if args.memory_of:
-        print(held(lite.resolve_model_path(args.model), args.workers, args.memory_of))
+        print(held(args.model, args.workers, args.memory_of))
         return
     cores = cpu_cores()
     print(f"CPU: {cpu_model()}; features: {', '.join(cpu_features()) or 'unknown'}; {cores} cores")

@@ -297,8 +297,9 @@ def resolve_model_path(model: Path | None) -> Path:
     return path
 
 
-def load_classifier(model: Path | None) -> LiteClassifier:
+def load_classifier(model: Path | None, workers: int | None = None) -> LiteClassifier:
     """The int8 model sort, watch and evaluate run: MODEL.tflite beside the named MODEL.keras
-    (or the bundled one), with the class names its metadata records."""
+    (or the bundled one), with the class names its metadata records; one interpreter per core,
+    or `workers` of them."""
     path = resolve_model_path(model)
-    return LiteClassifier.load(runtime_path(path), read_metadata(path))
+    return LiteClassifier.load(runtime_path(path), read_metadata(path), workers)

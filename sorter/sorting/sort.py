@@ -56,11 +56,15 @@ class Sorter:
         self.thumbnails = thumbnails
         self._journal = None
         self._planner = None
+        self._lookups = None  # threads for the companions lookup, past 2 cores (`_companions`)
 
     def close(self) -> None:
         if self._journal is not None:
             self._journal.close()
             self._journal = None
+        if self._lookups is not None:
+            self._lookups.shutdown()
+            self._lookups = None
         self._planner = None  # the folder may have changed under us (emptied, say): list it again
 
     def journal(self):
@@ -69,6 +73,25 @@ class Sorter:
         if self._journal is None:
             self._journal = Journal(self.root)
         return self._journal
+
+    def _companions(self, predictions) -> list[tuple[Path, ...]]:
+        """Each photo's companions, looked up now. On more than 2 cores, on threads (the
+        Sorter's, kept for its life: the watcher sorts many small batches): a lookup is some 30
+        `lstat` calls that wait on the filesystem without the GIL, and on 16 cores of a VM they
+        took 0.83 ms a photo, most of the main thread's time, which sets the pace there. On 2
+        cores the network does, and threads cost a little (the main thread's time a photo
+        0.33 -> 0.21 ms, the sort 2-5 % slower)."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        from sorter.config import cpu_cores
+        from sorter.files.companions import find_companions
+
+        def lookup(prediction) -> tuple[Path, ...]:
+            return find_companions(prediction.path) if prediction.label is not None else ()
+
+        if self._lookups is None and cpu_cores() > 2:
+            self._lookups = ThreadPoolExecutor(max_workers=cpu_cores(), thread_name_prefix="companions")
+        return list(self._lookups.map(lookup, predictions) if self._lookups is not None else map(lookup, predictions))
 
     def planner(self):
         """One planner for the Sorter's life: the watcher does not list cats/ and dogs/
@@ -87,10 +110,8 @@ class Sorter:
         yield one FileResult per entry. Memory does not grow with the number of entries.
         Entries the scan skipped (`images.Skipped`) are reported as such as they come."""
         from collections import deque
-        from concurrent.futures import ThreadPoolExecutor
 
-        from sorter.config import DEFAULT_BATCH_SIZE, cpu_cores
-        from sorter.files.companions import find_companions
+        from sorter.config import DEFAULT_BATCH_SIZE
         from sorter.media.images import Skipped
         from sorter.model.inference import FIRST_LOOK_CONFIDENCE, SureEnough, classify
 
@@ -121,50 +142,37 @@ class Sorter:
         planner = self.planner()
 
         def planned(predictions) -> list:
-            """The chunk's decisions. Its photos' companions are looked up now, right before the
-            chunk moves, so they are the companions of this moment. On more than 2 cores, on
-            threads: a lookup is some 30 `lstat` calls that wait on the filesystem without the
-            GIL, and on 16 cores of a VM they took 0.83 ms a photo, most of the main thread's
-            time, which sets the pace there. On 2 cores the network does, and the threads cost
-            a little (the main thread's time a photo 0.33 -> 0.21 ms, the sort 2-5 % slower)."""
-            lookup = lookups.map if lookups is not None else map
-            found = lookup(lambda p: find_companions(p.path) if p.label is not None else (), predictions)
+            """The chunk's decisions, its companions looked up right before it moves, so they
+            are the companions of this moment."""
             return [planner.decide(p.path, p.label, p.confidence, p.error, companions, p.pet, p.looks_like)
-                    for p, companions in zip(predictions, found, strict=True)]
+                    for p, companions in zip(predictions, self._companions(predictions), strict=True)]
 
-        cores = cpu_cores()
-        lookups = ThreadPoolExecutor(max_workers=cores, thread_name_prefix="companions") if cores > 2 else None
         chunk = []
         # Of this chunk's files, what planning has no use for: warnings, a video's frames.
         extras: dict[Path, dict] = {}
         # A thumbnail settles a cat or a dog only when it is sure of it by --min-confidence too:
         # a photo near the user's threshold is looked at whole, as it always was.
         first_look = SureEnough(pet=max(FIRST_LOOK_CONFIDENCE, self.min_confidence))
-        try:
-            # batch_size is how many moves share a journal's fsync; the network takes its own batches.
-            for prediction in classify(self.classifier, photos(), thumbnails=self.thumbnails,
-                                       first_look=first_look):
-                yield from reported()
-                extra = {"warnings": prediction.warnings} if prediction.warnings else {}
-                if prediction.video is not None:
-                    extra["frames"] = prediction.video.frames
-                if prediction.thumbnail is not None:
-                    extra["thumbnail"] = prediction.thumbnail
-                if prediction.pet_box is not None:
-                    extra["pet_box"] = prediction.pet_box
-                if extra:
-                    extras[prediction.path] = extra
-                chunk.append(prediction)
-                if len(chunk) >= batch_size:
-                    decisions = planned(chunk)
-                    yield from with_warnings(self._apply(decisions, planner, boxes(decisions)))
-                    chunk = []
-            decisions = planned(chunk)
-            yield from with_warnings(self._apply(decisions, planner, boxes(decisions)))
+        # batch_size is how many moves share a journal's fsync; the network takes its own batches.
+        for prediction in classify(self.classifier, photos(), thumbnails=self.thumbnails, first_look=first_look):
             yield from reported()
-        finally:  # done, or stopped early (an error, a closed stream)
-            if lookups is not None:
-                lookups.shutdown()
+            extra = {"warnings": prediction.warnings} if prediction.warnings else {}
+            if prediction.video is not None:
+                extra["frames"] = prediction.video.frames
+            if prediction.thumbnail is not None:
+                extra["thumbnail"] = prediction.thumbnail
+            if prediction.pet_box is not None:
+                extra["pet_box"] = prediction.pet_box
+            if extra:
+                extras[prediction.path] = extra
+            chunk.append(prediction)
+            if len(chunk) >= batch_size:
+                decisions = planned(chunk)
+                yield from with_warnings(self._apply(decisions, planner, boxes(decisions)))
+                chunk = []
+        decisions = planned(chunk)
+        yield from with_warnings(self._apply(decisions, planner, boxes(decisions)))
+        yield from reported()
 
     def join(self, late) -> list[FileResult]:
         """Move companions that arrived after their photo (`latecomers`) to it: (path, the
