@@ -33,7 +33,7 @@ import numpy as np
 
 from sorter.config import OTHER
 from sorter.media.exif_thumbnail import look, with_exif
-from sorter.media.images import decode_image, read_image_bytes
+from sorter.media.images import decode_image, decode_picture, read_image_bytes
 from sorter.model.inference import FIRST_LOOK_CONFIDENCE, FIRST_LOOK_NEITHER, Prediction, SureEnough
 
 REPO = Path(__file__).resolve().parent.parent
@@ -95,11 +95,13 @@ def tables(size: int, metadata: dict, every: int) -> dict[str, list[tuple[np.nda
     }
 
 
-def judge(classifier, images, run=None) -> list[Prediction]:
+def judge(classifier, images, run=None, closer=None) -> list[Prediction]:
     """Predictions of `images` in batches of 64: by `run` (probabilities of a batch), by
-    default the classifier's own `predict`."""
+    default the classifier's own `predict`, given each photo's `Picture` for a closer look
+    where there is one (`closer`: a whole photo's, as sort's; none for a thumbnail)."""
     names, run = tuple(classifier.class_names), run or classifier.predict
-    rows = np.concatenate([run(np.stack(images[i : i + 64])) for i in range(0, len(images), 64)])
+    rows = np.concatenate([run(np.stack(images[i : i + 64]), *([closer[i : i + 64]] if closer else []))
+                           for i in range(0, len(images), 64)])
     return [Prediction(Path(), tuple(row.tolist()), names) for row in rows]
 
 
@@ -126,7 +128,8 @@ def main() -> None:
     results = {}
     for name, photos in tables(size, classifier.metadata, args.every).items():
         files = [phone_like(image) for image, _ in photos]
-        full = judge(classifier, [decode_image(data, size) for data in files])
+        pictures = [decode_picture(data, size) for data in files]
+        full = judge(classifier, [picture.image for picture in pictures], closer=pictures)
         looks = [look(data, size, min_pixels=0) for data in files]
         # A thumbnail refused (the photo itself has black bars at two edges) is no first look:
         # confidence 0 settles nothing, and the whole photo answers, as in sort.

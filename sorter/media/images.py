@@ -302,13 +302,37 @@ def load_image(path: Path, size: int) -> np.ndarray:
 THUMBNAIL_FROM_BYTES = 256 * 1024
 
 
-def load_image_and_thumbnail(path: Path, size: int, thumbnail: int) -> tuple[np.ndarray, np.ndarray | None]:
-    """`load_image`, and for a file of THUMBNAIL_FROM_BYTES or more `load_thumbnail` from the
-    same decode (for a `thumbnail` no larger than `size`: the same reduced decode serves both)."""
+@dataclass(frozen=True)
+class Picture:
+    """A decoded photo: the network's input (`load_image`), the decode it came from (BGR, its
+    shorter side at least the input's: 378 px of a 12 MP JPEG at 1/8 scale), for a closer look
+    at more pixels where the model is unsure (`sorter.model.second_look`), and the review
+    page's thumbnail when one was asked for."""
+
+    image: np.ndarray
+    source: np.ndarray
+    thumbnail: np.ndarray | None = None
+
+    def at(self, size: int) -> np.ndarray:
+        """The photo as the network's input at `size`: (size, size, 3) uint8 RGB."""
+        return square_rgb(self.source, size)
+
+
+def decode_picture(data: bytes, size: int) -> Picture:
+    """`decode_image`, with the decode it came from."""
+    image = _decode_bgr(data, size)
+    return Picture(square_rgb(image, size), image)
+
+
+def load_picture(path: Path, size: int, thumbnail: int | None = None) -> Picture:
+    """`load_image`, with the decode it came from, and for a file of THUMBNAIL_FROM_BYTES or
+    more a `thumbnail` no larger than `size` (`load_thumbnail`) from the same reduced decode."""
     data = read_image_bytes(path)
     image = _decode_bgr(data, size)
-    small = shrink(image, thumbnail) if len(data) >= THUMBNAIL_FROM_BYTES else None
-    return square_rgb(image, size), small
+    small = None
+    if thumbnail is not None and thumbnail <= size and len(data) >= THUMBNAIL_FROM_BYTES:
+        small = shrink(image, thumbnail)
+    return Picture(square_rgb(image, size), image, small)
 
 
 def load_thumbnail(path: Path, size: int, dir_fd: int | None = None) -> np.ndarray:

@@ -31,7 +31,7 @@ from sorter.errors import ImageError
 from sorter.media.decoder_output import attribute, beside, captured
 from sorter.media.exif_thumbnail import FirstLook
 from sorter.media.exif_thumbnail import first_look as look_first
-from sorter.media.images import is_video_name, load_image, load_image_and_thumbnail
+from sorter.media.images import Picture, is_video_name, load_picture
 from sorter.media.videos import Verdict, decide, load_frames
 from sorter.model.network import Classifier
 from sorter.model.second_look import Box
@@ -125,10 +125,11 @@ class _Unsure:
 
 def _decode(
     path: Path, size: int, thumbnail: int | None = None, first_look: bool = False,
-) -> np.ndarray | str | tuple[np.ndarray, np.ndarray] | FirstLook:
-    """A photo: (size, size, 3), and with `thumbnail` also its thumbnail for people (BGR, the
-    longer side at most `thumbnail` pixels), from the same decode; a video: its frames,
-    (n, size, size, 3). With `first_look`, a JPEG's EXIF thumbnail where it has a usable one."""
+) -> np.ndarray | str | Picture | FirstLook:
+    """A photo: its `Picture` (the network's input, the decode it came from, and with
+    `thumbnail` its thumbnail for people: BGR, the longer side at most `thumbnail` pixels);
+    a video: its frames, (n, size, size, 3). With `first_look`, a JPEG's EXIF thumbnail where
+    it has a usable one."""
     try:
         if is_video_name(path.name):
             return load_frames(path, size)
@@ -138,9 +139,7 @@ def _decode(
                 return look
         # A thumbnail larger than the network's input would need a finer decode, and the input
         # must be decoded exactly as training decodes it: then the review page makes its own.
-        if thumbnail is None or thumbnail > size:
-            return load_image(path, size)
-        return load_image_and_thumbnail(path, size, thumbnail)
+        return load_picture(path, size, thumbnail)
     except ImageError as exc:
         return str(exc)
     except Exception as exc:  # a decoder bug must cost one file, not the run
@@ -150,17 +149,21 @@ def _decode(
 Decoded = tuple[np.ndarray | str, tuple[str, ...]]  # the picture or why not, and what the decoder printed
 
 
-def _apart(decoded: list[tuple[Path, Decoded]]) -> tuple[list[tuple[Path, Decoded]], list[np.ndarray | None]]:
-    """The pictures, and the thumbnails decoded with them (None where there is none)."""
-    pictures, thumbnails = [], []
+def _apart(decoded: list[tuple[Path, Decoded]]) -> tuple[list[tuple[Path, Decoded]], list[np.ndarray | None],
+                                                       list[Picture | None]]:
+    """The network's inputs, the thumbnails decoded with them (None where there is none), and
+    the photos' `Picture`s for a closer look (None for a video's frames and an EXIF thumbnail)."""
+    pictures, thumbnails, closer = [], [], []
     for path, (result, printed) in decoded:
+        picture, thumbnail, whole = result, None, None
         if isinstance(result, FirstLook):
             picture, thumbnail = result.image, result.thumbnail
-        else:
-            picture, thumbnail = result if isinstance(result, tuple) else (result, None)
+        elif isinstance(result, Picture):
+            picture, thumbnail, whole = result.image, result.thumbnail, result
         pictures.append((path, (picture, printed)))
         thumbnails.append(thumbnail)
-    return pictures, thumbnails
+        closer.append(whole)
+    return pictures, thumbnails, closer
 
 
 def _predict(classifier: Classifier, decoded: list[tuple[Path, Decoded]],
@@ -173,17 +176,20 @@ def _predict(classifier: Classifier, decoded: list[tuple[Path, Decoded]],
 
 
 def _predictions(classifier: Classifier, decoded: list[tuple[Path, Decoded]]) -> list[Prediction]:
-    decoded, thumbnails = _apart(decoded)
+    decoded, thumbnails, wholes = _apart(decoded)
     names = tuple(classifier.class_names)
     # A video's frames join the batch: one model call for the photos and videos of a batch.
     images = [d if d.ndim == 4 else d[None] for _, (d, _) in decoded if isinstance(d, np.ndarray)]
+    # Per row of the batch, the photo to look at closer where the model is unsure (`second_look`).
+    closer = [row for (_, (d, _)), whole in zip(decoded, wholes, strict=True) if isinstance(d, np.ndarray)
+              for row in ([None] * len(d) if d.ndim == 4 else [whole])]
     # A personal model also names the pets it recognises (`personal.PersonalClassifier`), and a
     # model with ImageNet's evidence says what each photo looks like (`lite.LiteClassifier`).
     named = getattr(classifier, "predict_named", None)
     if not images:
         probabilities, pets, looks, boxes = np.zeros((0, len(names))), [], [], []
     elif named is not None:
-        probabilities, pets, looks, boxes = named(np.concatenate(images))
+        probabilities, pets, looks, boxes = named(np.concatenate(images), closer)
     else:
         probabilities = classifier.predict(np.concatenate(images))
         pets = looks = boxes = [None] * sum(len(i) for i in images)
@@ -211,7 +217,7 @@ def _predictions(classifier: Classifier, decoded: list[tuple[Path, Decoded]]) ->
 
 
 def _features(classifier, decoded: list[tuple[Path, Decoded]], run=None) -> list[tuple[Path, np.ndarray | str]]:
-    decoded, _ = _apart(decoded)
+    decoded, _, _ = _apart(decoded)
     # What the decoder printed is kept off the terminal and dropped: `learn` reports only the
     # photos it could not read, and a photo that decodes with a warning is still learnt from.
     images = [d for _, (d, _) in decoded if isinstance(d, np.ndarray)]

@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import queue
 import warnings
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +26,7 @@ from sorter.config import BUNDLED_MODEL, CLASS_NAMES, OTHER, cpu_cores
 from sorter.errors import ModelError
 from sorter.model.evidence import Evidence, read_evidence
 from sorter.model.network import check_model_path, import_keras, quiet_stderr, read_metadata, runtime_path
-from sorter.model.second_look import Box, filed_boxes, judged_again
+from sorter.model.second_look import Box, Closer, filed_boxes, judged_again
 
 
 def head_path(model_path: Path) -> Path:
@@ -228,11 +229,14 @@ class LiteClassifier:
             first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise ModelError(f"{path}: cannot load model ({first_line[:200]})") from exc
 
-    def predict(self, batch):
-        """(n, size, size, 3) uint8 RGB -> (n, len(class_names)) float32 probabilities."""
-        return self.predict_named(batch)[0]
+    def predict(self, batch, closer: Sequence[Closer | None] | None = None):
+        """(n, size, size, 3) uint8 RGB -> (n, len(class_names)) float32 probabilities.
+        `closer`: per row, the photo for a closer look where the model is unsure, or None."""
+        return self.predict_named(batch, closer)[0]
 
-    def predict_named(self, batch) -> tuple[np.ndarray, list[str | None], list[str | None], list[Box | None]]:
+    def predict_named(
+        self, batch, closer: Sequence[Closer | None] | None = None,
+    ) -> tuple[np.ndarray, list[str | None], list[str | None], list[Box | None]]:
         """Probabilities per class, the named pet of each photo (none: only a personal model
         names pets), what ImageNet sees in it ("ox"), where the model carries its evidence, and
         where the pet is in a photo filed as a cat or dog (`second_look.filed_boxes`)."""
@@ -243,7 +247,7 @@ class LiteClassifier:
         features, maps = self.run_maps(batch)
         p, looks = self.judge(features)
         # Photos the first look is unsure of look again at the pet (`sorter.model.second_look`).
-        p = judged_again(self, batch, features, maps, p)
+        p = judged_again(self, batch, features, maps, p, closer)
         return p.astype(np.float32), [None] * len(p), looks, filed_boxes(self, maps, p)
 
     def judge(self, features: np.ndarray) -> tuple[np.ndarray, list[str | None]]:

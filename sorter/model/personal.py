@@ -16,6 +16,7 @@ upgrade) therefore runs without it until `sorter learn` is run again.
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,7 +25,7 @@ import numpy as np
 from sorter.config import CLASS_FOLDERS, OTHER
 from sorter.errors import SorterError
 from sorter.model.heads import Head
-from sorter.model.second_look import Box, filed, filed_boxes, first_look, judged_again, looked_again
+from sorter.model.second_look import Box, Closer, filed, filed_boxes, first_look, judged_again, looked_again
 
 #: A photo of a species with named pets gets the second look that names it only when its own
 #: features give some named pet this much (`PetHead.could_be`): the second look costs a second
@@ -304,8 +305,8 @@ class PersonalClassifier:
     def run(self, batch) -> np.ndarray:
         return self.base.run(batch)
 
-    def predict(self, batch) -> np.ndarray:
-        return self.predict_named(batch)[0]
+    def predict(self, batch, closer: Sequence[Closer | None] | None = None) -> np.ndarray:
+        return self.predict_named(batch, closer)[0]
 
     def judge(self, features: np.ndarray) -> tuple[np.ndarray, list[str | None]]:
         """Pooled features -> the personal head's probabilities, with ImageNet's word weighed
@@ -316,13 +317,15 @@ class PersonalClassifier:
             return p, [None] * len(p)
         return evidence.judge(p, features)
 
-    def predict_named(self, batch) -> tuple[np.ndarray, list[str | None], list[str | None], list[Box | None]]:
+    def predict_named(
+        self, batch, closer: Sequence[Closer | None] | None = None,
+    ) -> tuple[np.ndarray, list[str | None], list[str | None], list[Box | None]]:
         """Probabilities per class, the named pet (or None) of each photo, what ImageNet sees
         in it, and where its pet is (`LiteClassifier.predict_named`)."""
         features, maps = first_look(self.base, batch)
         p, looks = self.judge(features)
         # Photos the first look is unsure of look again at the pet, as with the model's own head.
-        p = judged_again(self, batch, features, maps, p)
+        p = judged_again(self, batch, features, maps, p, closer)
         top = filed(p)
         pets: list[str | None] = [None] * len(p)
         for species, heads in self._pets.items():
