@@ -149,3 +149,25 @@ def test_training_and_sorting_preprocess_a_file_identically(tmp_path: Path) -> N
     expected = load_image(path, 64)
     assert batch.dtype == tf.uint8
     np.testing.assert_array_equal(batch.numpy()[0], expected)
+
+
+def test_a_picture_keeps_its_decode_for_a_closer_look_and_a_sharper_crop(tmp_path: Path) -> None:
+    from sorter.media.images import load_picture
+
+    # 400 x 300, a different colour in each quarter, lossless.
+    photo = np.zeros((300, 400, 3), np.uint8)
+    photo[:150, :200] = (255, 0, 0)  # BGR: blue, top left
+    photo[:150, 200:] = (0, 255, 0)
+    photo[150:, :200] = (0, 0, 255)  # red, bottom left
+    path = tmp_path / "quarters.png"
+    cv2.imwrite(str(path), photo)
+
+    picture = load_picture(path, 224)
+    assert np.array_equal(picture.image, load_image(path, 224))  # the network's input, as ever
+    assert picture.source.shape == (300, 400, 3) and picture.thumbnail is None
+    assert picture.at(288).shape == (288, 288, 3)
+    # A box is in shares of the photo's height and width, as on the square input.
+    top_left = picture.crop((0.0, 0.5, 0.0, 0.5), 224)
+    assert top_left.shape == (224, 224, 3) and (top_left == (0, 0, 255)).all()  # RGB: blue
+    bottom_left = picture.crop((0.5, 1.0, 0.0, 0.5), 224)
+    assert (bottom_left == (255, 0, 0)).all()  # RGB: red

@@ -317,6 +317,16 @@ class Picture:
         """The photo as the network's input at `size`: (size, size, 3) uint8 RGB."""
         return square_rgb(self.source, size)
 
+    def crop(self, box: tuple[float, float, float, float], size: int) -> np.ndarray:
+        """The part of the photo in `box` (top, bottom, left, right as shares of its height and
+        width: the same shares on the network's square input) as the network's input at `size`,
+        cut from the decode, which has more pixels than the input where the photo had them."""
+        height, width = self.source.shape[:2]
+        top, bottom, left, right = box
+        y0, x0 = int(top * height), int(left * width)
+        y1, x1 = max(y0 + 1, round(bottom * height)), max(x0 + 1, round(right * width))
+        return square_rgb(self.source[y0:y1, x0:x1], size)
+
 
 def decode_picture(data: bytes, size: int) -> Picture:
     """`decode_image`, with the decode it came from."""

@@ -217,18 +217,21 @@ def _predictions(classifier: Classifier, decoded: list[tuple[Path, Decoded]]) ->
 
 
 def _features(classifier, decoded: list[tuple[Path, Decoded]], run=None) -> list[tuple[Path, np.ndarray | str]]:
-    decoded, _, _ = _apart(decoded)
+    """The pooled features of each decoded photo, by `run(batch, its Pictures)` if given."""
+    decoded, _, wholes = _apart(decoded)
     # What the decoder printed is kept off the terminal and dropped: `learn` reports only the
     # photos it could not read, and a photo that decodes with a warning is still learnt from.
     images = [d for _, (d, _) in decoded if isinstance(d, np.ndarray)]
-    rows = iter((run or classifier.run)(np.stack(images)) if images else [])
+    pictures = [w for (_, (d, _)), w in zip(decoded, wholes, strict=True) if isinstance(d, np.ndarray)]
+    rows = iter((run(np.stack(images), pictures) if run else classifier.run(np.stack(images))) if images else [])
     return [(path, next(rows) if isinstance(result, np.ndarray) else result) for path, (result, _) in decoded]
 
 
 def _pet_features(classifier, decoded: list[tuple[Path, Decoded]]) -> list[tuple[Path, np.ndarray | str]]:
     from sorter.model.second_look import pet_features
 
-    return _features(classifier, decoded, lambda batch: np.stack(pet_features(classifier, batch), axis=1))
+    return _features(classifier, decoded,
+                     lambda batch, pictures: np.stack(pet_features(classifier, batch, pictures), axis=1))
 
 
 #: Photos in the network at once over all workers, at most (where batches stay above the

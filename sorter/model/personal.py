@@ -337,7 +337,8 @@ class PersonalClassifier:
             rows = rows[heads.could_be(features[rows])]
             if not len(rows):
                 continue
-            named = looked_again(self.base, np.asarray(batch)[rows], features[rows], None if maps is None else maps[rows])
+            named = looked_again(self.base, np.asarray(batch)[rows], features[rows], None if maps is None else maps[rows],
+                                 None if closer is None else [closer[row] for row in rows])
             for row, name in zip(rows, heads.recognise(named), strict=True):
                 pets[row] = name
         return p.astype(np.float32), pets, looks, filed_boxes(self, maps, p)

@@ -22,8 +22,12 @@ And for people: each photo filed as a cat or a dog carries where its pet is (`fi
 the review page's thumbnail is cut around it (`sorter.review.framing`). The map is there for every
 photo already; the box costs one weighting of it, 0.03 ms a photo.
 
-The crop is taken from the network's input (the whole photo stretched to 224 x 224), not from
-the file again: no second decode, at the cost of resolution when the pet is small in a large photo.
+The crop is cut from the decode that fed the network (`media.images.Picture`: a 12 MP JPEG at
+1/8 scale is 504 x 378), not from the 224 px input, and not from the file again: no second
+decode, and a pet small in a large photo keeps its pixels (benchmarks/large_scenes.py: pets in
+scenes composed at 448 px, 87.5 % in the right folder with the crop cut from the input, 89.0 %
+from the decode). Where there is no decode (a video's frames, an EXIF thumbnail, a photo
+composed in memory), it is cut from the input.
 """
 
 from __future__ import annotations
@@ -38,9 +42,12 @@ from sorter.config import OTHER
 
 
 class Closer(Protocol):
-    """A photo that can be had at another input size (`sorter.media.images.Picture`)."""
+    """A photo that can be had at another input size, or a part of it, from its decode
+    (`sorter.media.images.Picture`)."""
 
     def at(self, size: int) -> np.ndarray: ...
+
+    def crop(self, box: tuple[float, float, float, float], size: int) -> np.ndarray: ...
 
 #: A photo the first look is less sure of than this looks again at its pet (`judged_again`).
 #: Measured on v13's validation split and hold-out (int8), against the first look alone: at 0.9
@@ -120,11 +127,16 @@ def pet_boxes(maps: np.ndarray, weights: np.ndarray, margin: float = MARGIN,
                      np.maximum(0.0, left - margin), np.minimum(1.0, right + margin)], axis=1)
 
 
-def crops(batch: np.ndarray, boxes: np.ndarray) -> np.ndarray:
-    """Each box cut out of its picture (n, size, size, 3) and stretched back to size x size."""
+def crops(batch: np.ndarray, boxes: np.ndarray, closer: Sequence[Closer | None] | None = None) -> np.ndarray:
+    """Each box cut out of its picture (n, size, size, 3) and stretched back to size x size;
+    where `closer` has the row's photo, cut from its decode instead, which has more pixels
+    than the network's input when the photo is larger (a pet small in a phone photo)."""
     size = batch.shape[1]
     out = np.empty_like(batch)
     for i, (top, bottom, left, right) in enumerate(boxes):
+        if closer is not None and closer[i] is not None:
+            out[i] = closer[i].crop((top, bottom, left, right), size)
+            continue
         y0, x0 = int(top * size), int(left * size)
         y1, x1 = max(y0 + 1, round(bottom * size)), max(x0 + 1, round(right * size))
         out[i] = cv2.resize(batch[i, y0:y1, x0:x1], (size, size), interpolation=cv2.INTER_LINEAR)
@@ -145,29 +157,33 @@ def first_look(classifier, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray | 
     return run_maps(batch) if run_maps is not None else (classifier.run(batch), None)
 
 
-def pet_features(classifier, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def pet_features(classifier, batch: np.ndarray, closer: Sequence[Closer | None] | None = None,
+                 ) -> tuple[np.ndarray, np.ndarray]:
     """(pooled features, the features that name a pet) of a batch. Without a map both are the
     pooled features."""
     features, maps = first_look(classifier, batch)
-    return features, looked_again(classifier, batch, features, maps)
+    return features, looked_again(classifier, batch, features, maps, closer)
 
 
 def crop_features(classifier, batch: np.ndarray, features: np.ndarray, maps: np.ndarray, *,
-                  margin: float = MARGIN, fraction: float = CAM_FRACTION) -> np.ndarray:
+                  margin: float = MARGIN, fraction: float = CAM_FRACTION,
+                  closer: Sequence[Closer | None] | None = None) -> np.ndarray:
     """The pooled features of each photo's crop around the pet its head scores highest (the
-    class activation map of `classifier.head`'s row), from the first look's features and maps."""
+    class activation map of `classifier.head`'s row), from the first look's features and maps;
+    cut from the photo's decode where `closer` has it (`crops`)."""
     kernel = classifier.head[0]
     pets = [i for i, name in enumerate(classifier.class_names) if name != OTHER]
     boxes = pet_boxes(maps, pet_rows(kernel, features, pets), margin, fraction)
-    return classifier.run(crops(np.asarray(batch, np.uint8), boxes))
+    return classifier.run(crops(np.asarray(batch, np.uint8), boxes, closer))
 
 
-def looked_again(classifier, batch: np.ndarray, features: np.ndarray, maps: np.ndarray | None) -> np.ndarray:
+def looked_again(classifier, batch: np.ndarray, features: np.ndarray, maps: np.ndarray | None,
+                 closer: Sequence[Closer | None] | None = None) -> np.ndarray:
     """The features that name a pet, from the first look's features and maps: the mean of the
     photo's and its pet's crop's (see the module's docstring). Without a map: the photo's features."""
     if maps is None or not len(batch):
         return features
-    return (features + crop_features(classifier, batch, features, maps)) / 2
+    return (features + crop_features(classifier, batch, features, maps, closer=closer)) / 2
 
 
 def judged_again(classifier, batch: np.ndarray, features: np.ndarray, maps: np.ndarray | None,
@@ -183,8 +199,9 @@ def judged_again(classifier, batch: np.ndarray, features: np.ndarray, maps: np.n
     unsure = np.flatnonzero(p.max(axis=1) < SECOND_LOOK_BELOW) if maps is not None else []
     if not len(unsure):
         return p
+    pictures = None if closer is None else [closer[row] for row in unsure]
     second, _ = classifier.judge(crop_features(classifier, np.asarray(batch)[unsure], features[unsure], maps[unsure],
-                                               margin=JUDGE_MARGIN, fraction=JUDGE_FRACTION))
+                                               margin=JUDGE_MARGIN, fraction=JUDGE_FRACTION, closer=pictures))
     neither = [i for i, name in enumerate(classifier.class_names) if name == OTHER]
     second = np.array(second, np.float64)
     second[:, neither] *= CROP_NEITHER_WEIGHT
@@ -193,9 +210,9 @@ def judged_again(classifier, batch: np.ndarray, features: np.ndarray, maps: np.n
     # Still unsure after the crop: the closer look too (measured on v14: the same answers on
     # every table as for all the unsure photos, for a third fewer runs at 288 px).
     still = _mean(logs, looks).max(axis=1) < SECOND_LOOK_BELOW
-    whole = [i for i, row in enumerate(unsure) if still[i] and closer is not None and closer[row] is not None]
+    whole = [i for i, picture in enumerate(pictures or ()) if still[i] and picture is not None]
     if whole:
-        third, _ = classifier.judge(classifier.run(np.stack([closer[unsure[i]].at(CLOSER_SIZE) for i in whole])))
+        third, _ = classifier.judge(classifier.run(np.stack([pictures[i].at(CLOSER_SIZE) for i in whole])))
         logs[whole] += np.log(np.clip(np.asarray(third, np.float64), 1e-30, None))
         looks[whole] += 1
     out = np.array(p, np.float64)
