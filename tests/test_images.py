@@ -171,3 +171,14 @@ def test_a_picture_keeps_its_decode_for_a_closer_look_and_a_sharper_crop(tmp_pat
     assert top_left.shape == (224, 224, 3) and (top_left == (0, 0, 255)).all()  # RGB: blue
     bottom_left = picture.crop((0.5, 1.0, 0.0, 0.5), 224)
     assert (bottom_left == (255, 0, 0)).all()  # RGB: red
+
+
+def test_a_large_photo_that_decodes_whole_is_kept_at_twice_the_input_at_most(tmp_path: Path) -> None:
+    from sorter.media.images import KEPT_SCALE, load_image, load_picture
+
+    # A PNG has no reduced decode: 2000 x 1500 decodes whole, 9 MB; a few hundred in flight.
+    path = tmp_path / "large.png"
+    cv2.imwrite(str(path), np.random.default_rng(0).integers(0, 255, (1500, 2000, 3), dtype=np.uint8))
+    picture = load_picture(path, 224)
+    assert picture.source.shape == (KEPT_SCALE * 224, round(2000 * KEPT_SCALE * 224 / 1500), 3)
+    assert np.array_equal(picture.image, load_image(path, 224))  # the input from the whole decode, as ever

@@ -305,9 +305,9 @@ THUMBNAIL_FROM_BYTES = 256 * 1024
 @dataclass(frozen=True)
 class Picture:
     """A decoded photo: the network's input (`load_image`), the decode it came from (BGR, its
-    shorter side at least the input's: 378 px of a 12 MP JPEG at 1/8 scale), for a closer look
-    at more pixels where the model is unsure (`sorter.model.second_look`), and the review
-    page's thumbnail when one was asked for."""
+    shorter side at least the input's: 378 px of a 12 MP JPEG at 1/8 scale; at most KEPT_SCALE
+    times it), for a closer look at more pixels where the model is unsure
+    (`sorter.model.second_look`), and the review page's thumbnail when one was asked for."""
 
     image: np.ndarray
     source: np.ndarray
@@ -328,10 +328,27 @@ class Picture:
         return square_rgb(self.source[y0:y1, x0:x1], size)
 
 
+#: A Picture keeps its decode at most this many times the input's side (its shorter side):
+#: a JPEG is decoded at a reduced scale (378 px high for a 12 MP photo at 1/8), but a PNG, a
+#: WebP or a HEIC without a thumbnail decodes whole, 36 MB for 12 MP, and a few hundred photos
+#: are in flight. Twice the input is more than the closer look's 288 px and a crop needs.
+KEPT_SCALE = 2
+
+
+def _kept(image: np.ndarray, size: int) -> np.ndarray:
+    """The decode as a Picture keeps it: shrunk (area averaging) where its shorter side is over
+    KEPT_SCALE x `size`, so that memory stays flat whatever the format."""
+    height, width = image.shape[:2]
+    scale = KEPT_SCALE * size / min(height, width)
+    if scale >= 1:
+        return image
+    return cv2.resize(image, (max(1, round(width * scale)), max(1, round(height * scale))), interpolation=cv2.INTER_AREA)
+
+
 def decode_picture(data: bytes, size: int) -> Picture:
     """`decode_image`, with the decode it came from."""
     image = _decode_bgr(data, size)
-    return Picture(square_rgb(image, size), image)
+    return Picture(square_rgb(image, size), _kept(image, size))
 
 
 def load_picture(path: Path, size: int, thumbnail: int | None = None) -> Picture:
@@ -342,7 +359,7 @@ def load_picture(path: Path, size: int, thumbnail: int | None = None) -> Picture
     small = None
     if thumbnail is not None and thumbnail <= size and len(data) >= THUMBNAIL_FROM_BYTES:
         small = shrink(image, thumbnail)
-    return Picture(square_rgb(image, size), image, small)
+    return Picture(square_rgb(image, size), _kept(image, size), small)
 
 
 def load_thumbnail(path: Path, size: int, dir_fd: int | None = None) -> np.ndarray:
