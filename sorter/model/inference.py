@@ -2,7 +2,8 @@
 releases the GIL) and decoded batches go through the model as tasks of the same pool
 (LiteRT releases it too), so decoding and inference share the cores without waiting on
 each other. Memory stays flat: about 2 x QUEUED photos are in flight (2 x workers + 1
-batches where that is more; a batch's second look, below, is part of it), and a batch is
+batches where that is more; a batch's second look, below, is part of it), each with its
+decode for a closer look (`media.images.Picture`, at most twice the input's side), and a batch is
 smaller where there are more workers (`network_batch`), so that the interpreters' memory does
 not grow with the cores.
 
