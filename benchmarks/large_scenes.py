@@ -69,7 +69,7 @@ def main() -> None:
             return self.picture.at(size)
 
         def crop(self, box, size: int) -> np.ndarray:
-            return Picture(self.picture.image, np.ascontiguousarray(self.picture.image[:, :, ::-1])).crop(box, size)
+            return Picture.of_input(self.picture.image).crop(box, size)
 
     results = {}
     for name, closer in (("from the 224 px input alone (before)", None),

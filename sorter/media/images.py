@@ -318,14 +318,26 @@ class Picture:
         return square_rgb(self.source, size)
 
     def crop(self, box: tuple[float, float, float, float], size: int) -> np.ndarray:
-        """The part of the photo in `box` (top, bottom, left, right as shares of its height and
-        width: the same shares on the network's square input) as the network's input at `size`,
-        cut from the decode, which has more pixels than the input where the photo had them."""
-        height, width = self.source.shape[:2]
-        top, bottom, left, right = box
-        y0, x0 = int(top * height), int(left * width)
-        y1, x1 = max(y0 + 1, round(bottom * height)), max(x0 + 1, round(right * width))
-        return square_rgb(self.source[y0:y1, x0:x1], size)
+        """The part of the photo in `box` (`in_box`) as the network's input at `size`, cut from
+        the decode, which has more pixels than the input where the photo had them."""
+        return square_rgb(in_box(self.source, box), size)
+
+    @classmethod
+    def of_input(cls, image: np.ndarray) -> Picture:
+        """A picture that is no more than the network's input (RGB), as a photo composed in
+        memory is: its closer look and its crops stretch the input, as they would a photo that small."""
+        return cls(image, np.ascontiguousarray(image[:, :, ::-1]))
+
+
+def in_box(image: np.ndarray, box: tuple[float, float, float, float]) -> np.ndarray:
+    """The part of `image` in `box`: (top, bottom, left, right) as shares of its height and
+    width (the same shares on the network's square input, which is the whole photo stretched),
+    at least one pixel each way."""
+    height, width = image.shape[:2]
+    top, bottom, left, right = box
+    y0, x0 = int(top * height), int(left * width)
+    y1, x1 = max(y0 + 1, round(bottom * height)), max(x0 + 1, round(right * width))
+    return image[y0:y1, x0:x1]
 
 
 #: A Picture keeps its decode at most this many times the input's side (its shorter side):
@@ -338,11 +350,7 @@ KEPT_SCALE = 2
 def _kept(image: np.ndarray, size: int) -> np.ndarray:
     """The decode as a Picture keeps it: shrunk (area averaging) where its shorter side is over
     KEPT_SCALE x `size`, so that memory stays flat whatever the format."""
-    height, width = image.shape[:2]
-    scale = KEPT_SCALE * size / min(height, width)
-    if scale >= 1:
-        return image
-    return cv2.resize(image, (max(1, round(width * scale)), max(1, round(height * scale))), interpolation=cv2.INTER_AREA)
+    return _scaled_down(image, KEPT_SCALE * size / min(image.shape[:2]))
 
 
 def decode_picture(data: bytes, size: int) -> Picture:
@@ -372,8 +380,12 @@ def load_thumbnail(path: Path, size: int, dir_fd: int | None = None) -> np.ndarr
 
 def shrink(image: np.ndarray, size: int) -> np.ndarray:
     """`image` with its longer side at most `size`, the aspect ratio kept (area averaging)."""
-    height, width = image.shape[:2]
-    scale = size / max(height, width)
+    return _scaled_down(image, size / max(image.shape[:2]))
+
+
+def _scaled_down(image: np.ndarray, scale: float) -> np.ndarray:
+    """`image` scaled by `scale` (area averaging), or as it is when that would not shrink it."""
     if scale >= 1:
         return image
+    height, width = image.shape[:2]
     return cv2.resize(image, (max(1, round(width * scale)), max(1, round(height * scale))), interpolation=cv2.INTER_AREA)

@@ -167,6 +167,13 @@ def _apart(decoded: list[tuple[Path, Decoded]]) -> tuple[list[tuple[Path, Decode
     return pictures, thumbnails, closer
 
 
+def _closer_rows(decoded: list[tuple[Path, Decoded]], wholes: list[Picture | None]) -> list[Picture | None]:
+    """Per row of the batch `decoded` makes (a video: one per frame), the photo to look at
+    closer where the model is unsure (`second_look`), or None."""
+    return [row for (_, (d, _)), whole in zip(decoded, wholes, strict=True) if isinstance(d, np.ndarray)
+            for row in ([None] * len(d) if d.ndim == 4 else [whole])]
+
+
 def _predict(classifier: Classifier, decoded: list[tuple[Path, Decoded]],
              sure: SureEnough | None = None) -> list[Prediction | _Unsure]:
     """The batch's predictions; a first look that is not `sure` enough is `_Unsure` instead."""
@@ -181,9 +188,7 @@ def _predictions(classifier: Classifier, decoded: list[tuple[Path, Decoded]]) ->
     names = tuple(classifier.class_names)
     # A video's frames join the batch: one model call for the photos and videos of a batch.
     images = [d if d.ndim == 4 else d[None] for _, (d, _) in decoded if isinstance(d, np.ndarray)]
-    # Per row of the batch, the photo to look at closer where the model is unsure (`second_look`).
-    closer = [row for (_, (d, _)), whole in zip(decoded, wholes, strict=True) if isinstance(d, np.ndarray)
-              for row in ([None] * len(d) if d.ndim == 4 else [whole])]
+    closer = _closer_rows(decoded, wholes)
     # A personal model also names the pets it recognises (`personal.PersonalClassifier`), and a
     # model with ImageNet's evidence says what each photo looks like (`lite.LiteClassifier`).
     named = getattr(classifier, "predict_named", None)
@@ -223,8 +228,8 @@ def _features(classifier, decoded: list[tuple[Path, Decoded]], run=None) -> list
     # What the decoder printed is kept off the terminal and dropped: `learn` reports only the
     # photos it could not read, and a photo that decodes with a warning is still learnt from.
     images = [d for _, (d, _) in decoded if isinstance(d, np.ndarray)]
-    pictures = [w for (_, (d, _)), w in zip(decoded, wholes, strict=True) if isinstance(d, np.ndarray)]
-    rows = iter((run(np.stack(images), pictures) if run else classifier.run(np.stack(images))) if images else [])
+    rows = iter((run(np.stack(images), _closer_rows(decoded, wholes)) if run else classifier.run(np.stack(images)))
+                if images else [])
     return [(path, next(rows) if isinstance(result, np.ndarray) else result) for path, (result, _) in decoded]
 
 

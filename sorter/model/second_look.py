@@ -39,6 +39,7 @@ import cv2
 import numpy as np
 
 from sorter.config import OTHER
+from sorter.media.images import in_box
 
 
 class Closer(Protocol):
@@ -133,13 +134,12 @@ def crops(batch: np.ndarray, boxes: np.ndarray, closer: Sequence[Closer | None] 
     than the network's input when the photo is larger (a pet small in a phone photo)."""
     size = batch.shape[1]
     out = np.empty_like(batch)
-    for i, (top, bottom, left, right) in enumerate(boxes):
+    for i, box in enumerate(boxes):
+        box = tuple(box)
         if closer is not None and closer[i] is not None:
-            out[i] = closer[i].crop((top, bottom, left, right), size)
-            continue
-        y0, x0 = int(top * size), int(left * size)
-        y1, x1 = max(y0 + 1, round(bottom * size)), max(x0 + 1, round(right * size))
-        out[i] = cv2.resize(batch[i, y0:y1, x0:x1], (size, size), interpolation=cv2.INTER_LINEAR)
+            out[i] = closer[i].crop(box, size)
+        else:
+            out[i] = cv2.resize(in_box(batch[i], box), (size, size), interpolation=cv2.INTER_LINEAR)
     return out
 
 

@@ -85,13 +85,10 @@ def score_composed(classifier, composed: list[tuple[np.ndarray, int]]) -> Scored
         return Scored([], np.zeros(0, np.int64), np.zeros((0, len(names))), names, [], [])
     from sorter.media.images import Picture
 
-    def whole(image: np.ndarray) -> Picture:
-        # A scene is a photo of the network's size: its closer look (`second_look.CLOSER_SIZE`)
-        # stretches it, as sort does for a photo that small.
-        return Picture(image, np.ascontiguousarray(image[:, :, ::-1]))
-
+    # A scene is a photo of the network's size: its closer look (`second_look.CLOSER_SIZE`)
+    # stretches it, as sort does for a photo that small.
     rows = [classifier.predict(np.stack([image for image, _ in composed[i : i + 64]]),
-                               [whole(image) for image, _ in composed[i : i + 64]])
+                               [Picture.of_input(image) for image, _ in composed[i : i + 64]])
             for i in range(0, len(composed), 64)]
     true = np.array([label for _, label in composed], np.int64)
     return Scored([Path(f"scene-{i}") for i in range(len(composed))], true, np.concatenate(rows).astype(np.float64),
