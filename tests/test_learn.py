@@ -23,6 +23,7 @@ from typer.testing import CliRunner
 
 from sorter.learning import corrections
 from sorter.learning import learn as learning
+from sorter.learning.pets import PetReport, look_alike
 from sorter.model import lite, personal
 
 runner = CliRunner()
@@ -286,6 +287,30 @@ def test_named_pets_are_learnt_sorted_into_their_folder_and_undone(tmp_path: Pat
     assert tree(later) == before and sorted(os.listdir(later)) == [f"{k}{i}.png" for k in ("cat", "luna") for i in range(3)]
     assert invoke("sort", later, "--model", fake_model, "--no-personal").exit_code == 0
     assert not (later / "cats" / "Luna").exists()
+
+
+def test_learn_says_when_two_named_pets_look_alike(tmp_path: Path, fake_model) -> None:
+    roll = tmp_path / "roll"
+    for i in range(6):  # two cats with the same look: their photos cannot be told apart
+        luna(roll / "cats" / "Luna" / f"luna{i}.png", 50 + i)
+        luna(roll / "cats" / "Lulu" / f"lulu{i}.png", 90 + i)
+
+    result = invoke("learn", roll, "--model", fake_model)
+
+    assert result.exit_code == 0, result.output
+    lines = {line.split(":")[0]: line for line in result.stdout.splitlines() if line.startswith("cats/")}
+    assert set(lines) == {"cats/Luna", "cats/Lulu"}
+    assert " looked more like Lulu)" in lines["cats/Luna"] or " looked more like Luna)" in lines["cats/Lulu"], result.stdout
+
+
+def test_a_named_pet_is_said_to_look_like_another_only_when_enough_of_its_photos_did() -> None:
+    assert look_alike(["Luna", "Milo"], 0, np.array([0, 3]), 10) == ("Milo", 3)
+    assert look_alike(["Luna", "Milo"], 0, np.array([0, 2]), 10) is None  # under a quarter of 10
+    assert look_alike(["Luna", "Milo"], 1, np.array([1, 0]), 5) is None  # one photo says little
+    assert look_alike(["Luna"], 0, np.array([0]), 10) is None
+    report = PetReport("cats/Luna", 10, True, 4, 500, 0, ("Milo", 5))
+    assert report.line() == ("cats/Luna: 10 photos, would find 4 of 10 held out (5 looked more like Milo); "
+                             "0 of 500 other cats taken for it")
 
 
 def test_learn_needs_a_folder_and_a_model_with_features(tmp_path: Path, monkeypatch) -> None:

@@ -9,7 +9,8 @@ A photo goes into a pet's folder only at `PET_THRESHOLD` or above: an unknown ca
 
 How well it knows each pet is measured twice: each of its photos held out of a fit in turn
 (would the head find it?), and the check half of the reference set's cats (other cats it has
-never seen: how many would it take for her?).
+never seen: how many would it take for her?). Where her held-out photos looked more like
+another named pet, that is said too (`look_alike`): look-alikes are where named pets fail.
 """
 
 from __future__ import annotations
@@ -36,6 +37,10 @@ PET_L2 = 1e-4
 BASIS = 128
 #: Cross-validation folds (fewer photos: leave-one-out).
 FOLDS = 10
+#: A pet whose held-out photos this share or more (and at least 2) looked more like one other
+#: named pet is said to: two black cats, or three tabby-and-whites, are where named pets fail
+#: (benchmarks/named_cats.py), and a user can do something about it (more photos of each).
+LOOK_ALIKE_SHARE = 0.25
 
 Progress = Callable[[str, int, int], None]
 
@@ -48,14 +53,19 @@ class PetReport:
     recognised: int = 0  # held out of the fit, put into its own folder
     others: int = 0  # other cats (the reference set's check half) it was tried on
     taken: int = 0  # of which put into its folder
+    #: The other named pet most of its missed held-out photos looked more like, and how many.
+    looks_like: tuple[str, int] | None = None
 
     def line(self) -> str:
-        """"cats/Luna: 10 photos, would find 9 of 10 held out; 0 of 250 other cats taken for it"."""
+        """"cats/Luna: 10 photos, would find 9 of 10 held out; 0 of 250 other cats taken for it",
+        with "(5 looked more like Milo)" after "held out" when they did."""
         if not self.learnt:
             return f"{self.name}: {self.photos} photo(s); too few to learn ({MIN_PET_PHOTOS} or more)"
         kind = self.name.split("/")[0]
+        alike = f" ({self.looks_like[1]} looked more like {self.looks_like[0]})" if self.looks_like else ""
         others = f"; {self.taken} of {self.others} other {kind} taken for it" if self.others else ""
-        return f"{self.name}: {self.photos} photos, would find {self.recognised} of {self.photos} held out{others}"
+        return (f"{self.name}: {self.photos} photos, would find {self.recognised} of {self.photos} held out"
+                f"{alike}{others}")
 
 
 def fit_pets(examples: Examples, anchor, check, progress: Progress) -> tuple[list[PetHead], list[PetReport]]:
@@ -83,14 +93,15 @@ def fit_pets(examples: Examples, anchor, check, progress: Progress) -> tuple[lis
         # Directions from every photo, held-out ones too: it uses no label, so it leaks none.
         basis = principal_basis(np.concatenate(groups), BASIS)
         pets = PetHead(species, tuple(named), fit_pet_head(groups, basis), PET_THRESHOLD)
-        recognised = pets_cross_validated(groups, basis)
+        recognised, alike = pets_cross_validated(groups, basis)
         strangers = np.zeros((0, others.shape[1]))
         if check is not None and species in check.class_names:
             strangers = check.pet_features[check.labels == check.class_names.index(species)]
         taken = pets.recognise(strangers)
         heads.append(pets)
         reports += [PetReport(f"{folder}/{name}", len(groups[k + 1]), True, recognised[k], len(strangers),
-                              sum(t == name for t in taken)) for k, name in enumerate(named)]
+                              sum(t == name for t in taken), look_alike(named, k, alike[k], len(groups[k + 1])))
+                    for k, name in enumerate(named)]
         progress("pets", len(heads), len(heads))
     return heads, reports
 
@@ -105,14 +116,29 @@ def fit_pet_head(groups: list[np.ndarray], basis: np.ndarray) -> Head:
     return fit_softmax(rows, one_hot(labels, len(groups)), weights, start, l2=PET_L2, basis=basis)
 
 
-def pets_cross_validated(groups: list[np.ndarray], basis: np.ndarray) -> list[int]:
-    """Per pet, its photos that a head fitted without them puts into its folder."""
-    recognised = []
+def pets_cross_validated(groups: list[np.ndarray], basis: np.ndarray) -> tuple[list[int], list[np.ndarray]]:
+    """Per pet, its photos that a head fitted without them puts into its folder, and how many
+    of the rest each named pet (in `groups`' order, from 0) scored above it."""
+    recognised, alike = [], []
     for k in range(1, len(groups)):
-        hits = 0
+        hits, like = 0, np.zeros(len(groups) - 1, np.int64)
         for held in folds(len(groups[k]), FOLDS):
             rest = [g if j != k else np.delete(g, held, axis=0) for j, g in enumerate(groups)]
             p = fit_pet_head(rest, basis).probabilities(groups[k][held])
-            hits += int(((p.argmax(axis=1) == k) & (p[:, k] >= PET_THRESHOLD)).sum())
+            found = (p.argmax(axis=1) == k) & (p[:, k] >= PET_THRESHOLD)
+            hits += int(found.sum())
+            nearest = p[:, 1:].argmax(axis=1)  # the named pet each photo is most like
+            missed = ~found & (nearest != k - 1)
+            like += np.bincount(nearest[missed], minlength=len(like))
         recognised.append(hits)
-    return recognised
+        alike.append(like)
+    return recognised, alike
+
+
+def look_alike(named: list[str], k: int, like: np.ndarray, photos: int) -> tuple[str, int] | None:
+    """The named pet that `named[k]`'s missed photos looked more like, when that is worth
+    saying (LOOK_ALIKE_SHARE of its photos, at least 2)."""
+    j = int(like.argmax()) if len(like) else 0
+    if not len(like) or j == k or like[j] < max(2, LOOK_ALIKE_SHARE * photos):
+        return None
+    return named[j], int(like[j])
