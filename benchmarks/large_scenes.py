@@ -36,7 +36,7 @@ def main() -> None:
     args = parser.parse_args()
     import cv2
 
-    from sorter.media.images import Picture, square_rgb
+    from sorter.media.images import Picture
     from sorter.model.lite import load_classifier
     from sorter.training.datasets import recorded_other_dirs, split
     from sorter.training.evaluate import scene_parts
@@ -56,7 +56,7 @@ def main() -> None:
     pictures = []
     for image, _ in composed:
         source = np.ascontiguousarray(cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
-        pictures.append(Picture(square_rgb(source, classifier.image_size), source))
+        pictures.append(Picture.of_decode(source, classifier.image_size))
     truth = np.array([label for _, label in composed])
 
     class CropFromInput:

@@ -138,7 +138,5 @@ def pets_cross_validated(groups: list[np.ndarray], basis: np.ndarray) -> tuple[l
 def look_alike(named: list[str], k: int, like: np.ndarray, photos: int) -> tuple[str, int] | None:
     """The named pet that `named[k]`'s missed photos looked more like, when that is worth
     saying (LOOK_ALIKE_SHARE of its photos, at least 2)."""
-    j = int(like.argmax()) if len(like) else 0
-    if not len(like) or j == k or like[j] < max(2, LOOK_ALIKE_SHARE * photos):
-        return None
-    return named[j], int(like[j])
+    j = int(like.argmax())
+    return None if j == k or like[j] < max(2, LOOK_ALIKE_SHARE * photos) else (named[j], int(like[j]))

@@ -323,6 +323,12 @@ class Picture:
         return square_rgb(in_box(self.source, box), size)
 
     @classmethod
+    def of_decode(cls, image: np.ndarray, size: int, thumbnail: np.ndarray | None = None) -> Picture:
+        """The picture of a decode (BGR): the network's input at `size`, and the decode as a
+        Picture keeps it (`_kept`)."""
+        return cls(square_rgb(image, size), _kept(image, size), thumbnail)
+
+    @classmethod
     def of_input(cls, image: np.ndarray) -> Picture:
         """A picture that is no more than the network's input (RGB), as a photo composed in
         memory is: its closer look and its crops stretch the input, as they would a photo that small."""
@@ -353,21 +359,19 @@ def _kept(image: np.ndarray, size: int) -> np.ndarray:
     return _scaled_down(image, KEPT_SCALE * size / min(image.shape[:2]))
 
 
-def decode_picture(data: bytes, size: int) -> Picture:
-    """`decode_image`, with the decode it came from."""
-    image = _decode_bgr(data, size)
-    return Picture(square_rgb(image, size), _kept(image, size))
-
-
-def load_picture(path: Path, size: int, thumbnail: int | None = None) -> Picture:
-    """`load_image`, with the decode it came from, and for a file of THUMBNAIL_FROM_BYTES or
+def decode_picture(data: bytes, size: int, thumbnail: int | None = None) -> Picture:
+    """`decode_image`, with the decode it came from, and for data of THUMBNAIL_FROM_BYTES or
     more a `thumbnail` no larger than `size` (`load_thumbnail`) from the same reduced decode."""
-    data = read_image_bytes(path)
     image = _decode_bgr(data, size)
     small = None
     if thumbnail is not None and thumbnail <= size and len(data) >= THUMBNAIL_FROM_BYTES:
         small = shrink(image, thumbnail)
-    return Picture(square_rgb(image, size), _kept(image, size), small)
+    return Picture.of_decode(image, size, small)
+
+
+def load_picture(path: Path, size: int, thumbnail: int | None = None) -> Picture:
+    """`decode_picture` of the file at `path`."""
+    return decode_picture(read_image_bytes(path), size, thumbnail)
 
 
 def load_thumbnail(path: Path, size: int, dir_fd: int | None = None) -> np.ndarray:
