@@ -8,7 +8,11 @@ whole; a share of each of the everyday kinds and of the drawn text graphics). Pr
 kind's share where it belongs, the calibration error and what --min-confidence moves, and
 each target with PASS or MISS. Then the hold-out folder (`--holdout`, default
 ../shared/datasets/holdout-not-pets: non-pets from other sources, validation only) by kind,
-against issue 23's targets: the numbers that tell judgment from memory.
+against issue 23's targets: the numbers that tell judgment from memory. Last, real photos of
+pets from a source no training photo came from (`--real-cats`, default
+../shared/datasets/named-cats: campus cats outdoors, on asphalt and grass, lying in odd poses;
+never trained on), sorted as a user would sort them (`sorter sort --dry-run`): how many go into
+cats/, with pets in scenes' target beside it.
 
     python benchmarks/camera_roll.py
     python benchmarks/camera_roll.py --model build/v10/default.keras
@@ -30,6 +34,7 @@ from pathlib import Path
 from sort_speed import BUNDLED_MODEL, DATASET, sorter_command  # this folder is on sys.path
 
 HOLDOUT = DATASET.parent / "holdout-not-pets"
+REAL_CATS = DATASET.parent / "named-cats"
 
 HERE = Path(__file__).resolve().parent
 #: The everyday kinds each target covers (`everyday-not-pets` and the drawn text graphics).
@@ -65,6 +70,7 @@ def main() -> None:
     parser.add_argument("--model", type=Path, default=BUNDLED_MODEL)
     parser.add_argument("--data", type=Path, default=DATASET)
     parser.add_argument("--holdout", type=Path, default=HOLDOUT)
+    parser.add_argument("--real-cats", type=Path, default=REAL_CATS)
     args = parser.parse_args()
 
     from sorter.model.network import read_metadata
@@ -142,11 +148,35 @@ def main() -> None:
                   f"mistakes left in place, {t['pets_unsure']:.1%} of {t['n_pets']} pets unsure")
     else:
         print(f"\nno hold-out folder at {args.holdout}: issue 23's targets not measured")
+    real_cats(args.model, args.real_cats)
     print()
     for c in report["coverage"]:
         print(f"--min-confidence {c['min_confidence']:.2f}: {c['moved']:.1%} moved, "
               f"{c['error_among_moved']:.2%} of them to the wrong folder")
     print(f"\n(reproduce: {shlex.join([*sorter_command(), 'evaluate', str(args.data), '--split', 'validation'])})")
+
+
+def real_cats(model: Path, folder: Path) -> None:
+    """Real photos of cats from another source, each folder one cat, sorted as `sort` would."""
+    if not folder.is_dir():
+        print(f"\nno folder of real cats at {folder}: not measured")
+        return
+    run = subprocess.run([*sorter_command(), "sort", str(folder), "--model", str(model), "--recursive",
+                          "--dry-run", "--json", "--no-personal"], capture_output=True, text=True)
+    if run.returncode != 0:
+        sys.exit(run.stderr.strip() or f"sorter sort exited with {run.returncode}")
+    files = [f for f in json.loads(run.stdout)["files"] if f["kind"] == "photo"]
+    wrong: dict[str, list[str]] = {}
+    for f in files:
+        if f["label"] != "cat":
+            wrong.setdefault(f["label"] or "unsure", []).append(Path(f["path"]).parent.name)
+    right = len(files) - sum(len(v) for v in wrong.values())
+    print_targets(f"real cats from another source ({folder}), never trained on", [
+        ("real cats into cats/", right / len(files) if files else float("nan"), len(files), ">=", 0.93),
+    ])
+    for label, cats in sorted(wrong.items()):
+        print(f"  {len(cats)} {'left in place' if label in ('other', 'unsure') else 'into ' + label + 's/'}: "
+              + ", ".join(f"{name} {cats.count(name)}" for name in sorted(set(cats))))
 
 
 if __name__ == "__main__":
