@@ -34,7 +34,7 @@ def train(
                      "none: the small network, from random weights (cats and dogs only)."),
     ] = "efficientnet-lite0",
     epochs: Annotated[
-        Optional[int], typer.Option(min=1, help="Maximum epochs (early stopping may end sooner). (default: 2 / 40)")
+        Optional[int], typer.Option(min=1, help="Epochs (the small network may stop sooner). (default: 2 / 40)")
     ] = None,
     image_size: Annotated[
         Optional[int], typer.Option(min=32, max=512, help="Input size in pixels (square). (default: 224 / 144)")
@@ -42,7 +42,9 @@ def train(
     validation_split: Annotated[float, typer.Option(min=0.0, max=0.9, help="Fraction held out for validation.")] = 0.2,
     seed: Annotated[int, typer.Option(help="Seed for the split, shuffling and initial weights.")] = 1337,
     batch_size: Annotated[Optional[int], typer.Option(min=1, help="Images per training step. (default: 128 / 64)")] = None,
-    patience: Annotated[int, typer.Option(min=1, help="Stop after this many epochs without a better validation loss.")] = 8,
+    patience: Annotated[int, typer.Option(min=1, help=(
+        "Stop after this many epochs without a better validation loss (the small network; "
+        "a fine-tune runs every epoch and keeps the last)."))] = 8,
     limit: Annotated[Optional[int], typer.Option(min=1, help="Use at most this many images per class.")] = None,
     resume: Annotated[bool, typer.Option("--resume", help="Continue an interrupted run from its last checkpoint.")] = False,
     learning_rate: Annotated[
@@ -134,7 +136,7 @@ def train(
         for line in result.broken[:20]:
             err.print(f"  {line}", soft_wrap=True)
     accuracy = f"{result.validation.accuracy:.2%} on {result.validation.n}" if result.validation else "n/a"
-    out.print(f"Saved {result.model_path} ({result.epochs_run} epochs, best {result.best_epoch}, "
+    out.print(f"Saved {result.model_path} ({result.epochs_run} epochs, kept epoch {result.best_epoch}, "
               f"{result.seconds / 60:.1f} min); validation accuracy {accuracy}")
     if result.validation is not None:
         for line in result.validation.rate_lines() + result.validation.calibration_lines():

@@ -277,12 +277,17 @@ def _compile(model, config: TrainConfig, steps_per_epoch: int, dist: Distributio
 
 
 def checkpoint_callback(
-    keras, config: TrainConfig, state: TrainState, steps: int, broken: list[str], on_event, ckpt: Path
+    keras, config: TrainConfig, state: TrainState, steps: int, broken: list[str], on_event, ckpt: Path,
+    *, keep_last: bool = False,
 ):
     """After every epoch: `best.keras` when validation loss improved, `last.keras` and
     `state.json` always (each write-then-rename) in `ckpt`, an EpochDone event, and early
     stopping after `config.patience` epochs without improvement. Under a strategy the logs
-    are the whole cluster's, so every worker takes the same decisions."""
+    are the whole cluster's, so every worker takes the same decisions.
+
+    With `keep_last`, every epoch is the one kept (`best.keras`, `state.best_epoch`), so no
+    early stopping: for a fine-tune whose schedule ends at a learning rate of zero, judged
+    after its temperature is fitted (`sorter.training.transfer.KEEP_LAST`)."""
     state_file = ckpt / "state.json"
 
     class Checkpoint(keras.callbacks.Callback):
@@ -304,7 +309,7 @@ def checkpoint_callback(
             state.history.append(metrics)
             state.broken = sorted(set(broken))
             val_loss = metrics.get("val_loss", metrics.get("loss", math.inf))
-            best = val_loss < state.best_val_loss
+            best = keep_last or val_loss < state.best_val_loss
             if best:
                 state.best_val_loss, state.best_epoch = val_loss, state.epoch
                 self.model.save(ckpt / "best.keras")
