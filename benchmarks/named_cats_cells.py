@@ -36,25 +36,23 @@ CELLS = 25
 DRAWS = 3
 
 
-def unit(a: np.ndarray) -> np.ndarray:
-    return a / (np.linalg.norm(a, axis=-1, keepdims=True) + 1e-9)
-
-
 def looks(classifier, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(pooled features, maps) of the photos and of their pet crops, side by side."""
+    from sorter.config import OTHER
     from sorter.model import second_look
+    from sorter.model.personal import normalised
 
     def run(batch):
         pairs = [second_look.first_look(classifier, batch[i : i + 32]) for i in range(0, len(batch), 32)]
         return np.vstack([f for f, _ in pairs]), np.vstack([m for _, m in pairs])
 
     features, maps = run(images)
-    pets = [i for i, name in enumerate(classifier.class_names) if name != "other"]
+    pets = [i for i, name in enumerate(classifier.class_names) if name != OTHER]
     boxes = second_look.pet_boxes(maps, second_look.pet_rows(classifier.head[0], features, pets))
     crop_features, crop_maps = run(second_look.crops(images, boxes))
     cells = np.concatenate([maps.reshape(len(images), -1, maps.shape[-1]),
                             crop_maps.reshape(len(images), -1, maps.shape[-1])], axis=1).astype(np.float32)
-    return unit((features + crop_features) / 2), cells
+    return normalised((features + crop_features) / 2), cells
 
 
 def main() -> None:
@@ -66,6 +64,7 @@ def main() -> None:
         sys.exit(f"named cats not found at {args.photos}")
     from sorter.media.images import load_image
     from sorter.model.lite import load_classifier
+    from sorter.model.personal import normalised
 
     classifier = load_classifier(args.model)
     if getattr(classifier, "run_maps", None) is None:
@@ -74,7 +73,7 @@ def main() -> None:
     who = [p.parent.name for p in paths]
     pooled, cells = looks(classifier, np.stack([load_image(p, classifier.image_size) for p in paths]))
     strongest = np.argsort(-np.linalg.norm(cells, axis=-1), axis=1)[:, :CELLS]
-    cells = unit(cells)
+    cells = normalised(cells)
     queries = np.take_along_axis(cells, strongest[:, :, None], axis=1)
 
     print(f"{'named cats':<38} {'photos':>6} {'pooled':>7} {'cells':>6}")
@@ -91,7 +90,7 @@ def main() -> None:
                 examples[cat] = mine[:EXAMPLES]
             used = {i for chosen in examples.values() for i in chosen}
             others = [i for i, w in enumerate(who) if w in named and i not in used]
-            centroids = unit(np.stack([pooled[examples[c]].mean(axis=0) for c in named]))
+            centroids = normalised(np.stack([pooled[examples[c]].mean(axis=0) for c in named]))
             their_cells = [cells[examples[c]].reshape(-1, cells.shape[-1]) for c in named]
             for i in others:
                 truth = named.index(who[i])

@@ -77,7 +77,7 @@ def normalised(features: np.ndarray) -> np.ndarray:
     """Features scaled to unit length: what the named-pet heads see. A pet is told from other
     cats by the direction of its features, not by how bright or busy the photo is."""
     features = np.asarray(features, np.float64)
-    return features / np.maximum(np.linalg.norm(features, axis=1, keepdims=True), 1e-12)
+    return features / np.maximum(np.linalg.norm(features, axis=-1, keepdims=True), 1e-12)
 
 
 @dataclass(frozen=True)

@@ -276,6 +276,11 @@ def _compile(model, config: TrainConfig, steps_per_epoch: int, dist: Distributio
     )
 
 
+def kept_checkpoint(ckpt: Path, keep_last: bool = False) -> Path:
+    """The checkpoint whose weights a run ends with (`checkpoint_callback`)."""
+    return ckpt / ("last.keras" if keep_last else "best.keras")
+
+
 def checkpoint_callback(
     keras, config: TrainConfig, state: TrainState, steps: int, broken: list[str], on_event, ckpt: Path,
     *, keep_last: bool = False,
@@ -285,9 +290,10 @@ def checkpoint_callback(
     stopping after `config.patience` epochs without improvement. Under a strategy the logs
     are the whole cluster's, so every worker takes the same decisions.
 
-    With `keep_last`, every epoch is the one kept (`best.keras`, `state.best_epoch`), so no
-    early stopping: for a fine-tune whose schedule ends at a learning rate of zero, judged
-    after its temperature is fitted (`sorter.training.transfer.KEEP_LAST`)."""
+    With `keep_last`, every epoch is the one kept (`state.best_epoch`; its weights are
+    `last.keras`, so no `best.keras` is written), and so no early stopping: for a fine-tune
+    whose schedule ends at a learning rate of zero, judged after its temperature is fitted
+    (`sorter.training.transfer.KEEP_LAST`). `state.best_val_loss` stays the lowest loss."""
     state_file = ckpt / "state.json"
 
     class Checkpoint(keras.callbacks.Callback):
@@ -309,10 +315,14 @@ def checkpoint_callback(
             state.history.append(metrics)
             state.broken = sorted(set(broken))
             val_loss = metrics.get("val_loss", metrics.get("loss", math.inf))
-            best = keep_last or val_loss < state.best_val_loss
+            improved = val_loss < state.best_val_loss
+            if improved:
+                state.best_val_loss = val_loss
+                if not keep_last:
+                    self.model.save(kept_checkpoint(ckpt))
+            best = keep_last or improved
             if best:
-                state.best_val_loss, state.best_epoch = val_loss, state.epoch
-                self.model.save(ckpt / "best.keras")
+                state.best_epoch = state.epoch
             # Write-then-rename so a kill mid-save never leaves a torn checkpoint.
             self.model.save(ckpt / "last.tmp.keras")
             (ckpt / "last.tmp.keras").replace(ckpt / "last.keras")
@@ -386,7 +396,7 @@ def run_training(
     fit(model, train_ds, val_ds, config, state, dist, callback, len(train_items), len(val_items))
     if not dist.is_chief:
         return None, state
-    best = keras.saving.load_model(ckpt / "best.keras", safe_mode=True, compile=False)
+    best = keras.saving.load_model(kept_checkpoint(ckpt), safe_mode=True, compile=False)
     # Ship weights only: a fresh, uncompiled copy (float32: the policy is back to default)
     # has no optimizer state (a third the size) and no bfloat16 casts for the int8 export.
     final = build_model(config.image_size, config.width)

@@ -56,6 +56,7 @@ from sorter.training.loop import (
     continue_from_chief,
     cosine_schedule,
     fit,
+    kept_checkpoint,
 )
 
 #: The last frozen block; everything above it is fine-tuned.
@@ -348,7 +349,7 @@ def run_transfer(
         callback, sum(counts), n_val)
     if not dist.is_chief:
         return None, state, weights
-    best = keras.saving.load_model(ckpt / "best.keras", safe_mode=True, compile=False)
+    best = keras.saving.load_model(kept_checkpoint(ckpt, KEEP_LAST), safe_mode=True, compile=False)
     if teacher is not None:
         best = distill.student(best)  # without ImageNet's output, which stays as published
     top.set_weights(best.get_weights())  # shared layers: `model` now holds the best weights
