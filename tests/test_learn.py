@@ -289,6 +289,49 @@ def test_named_pets_are_learnt_sorted_into_their_folder_and_undone(tmp_path: Pat
     assert not (later / "cats" / "Luna").exists()
 
 
+def test_a_named_cat_the_model_takes_for_a_dog_still_goes_into_her_folder(tmp_path: Path, fake_model) -> None:
+    """The pet head knows what is not a cat (the reference set's dogs and non-pets), so sort asks
+    it about every photo: Luna in red evening light is a dog to the model, but her stripes are
+    hers. Plain dogs and striped goats stay dogs."""
+    roll = tmp_path / "roll"
+    for i in range(6):
+        luna(roll / "cats" / "Luna" / f"luna{i}.png", 50 + i)
+    assert invoke("learn", roll, "--model", fake_model).exit_code == 0
+
+    later = tmp_path / "later"
+    later.mkdir()
+    for i in range(3):
+        rng = np.random.default_rng(70 + i)
+        evening = np.clip(np.array((160, 30, 125), np.int16) + rng.integers(-25, 26, (32, 32, 3)), 0, 255)
+        evening[::2] //= 3  # her stripes
+        cv2.imwrite(str(later / f"evening{i}.png"), evening.astype(np.uint8)[:, :, ::-1])
+        photo(later / f"dog{i}.png", "dog", 80 + i)
+        goat(later / f"goat{i}.png", 90 + i)
+    assert {name: label for name, (label, _, _) in plan(later, fake_model, "--no-personal").items()
+            if name.startswith("evening")} == {f"evening{i}.png": "dog" for i in range(3)}
+
+    decided = plan(later, fake_model)
+
+    assert {name: (label, where) for name, (label, _, where) in decided.items()} == {
+        **{f"evening{i}.png": ("cat", f"cats/Luna/evening{i}.png") for i in range(3)},
+        **{f"{kind}{i}.png": ("dog", f"dogs/{kind}{i}.png") for kind in ("dog", "goat") for i in range(3)},
+    }
+
+
+def test_a_personal_model_from_before_keeps_naming_only_the_photos_filed_as_its_species(tmp_path: Path) -> None:
+    """A pet head learnt before it knew what is not a cat (other cats, then the named pets) is
+    read as it was written, and says so (`others`)."""
+    from sorter.model.heads import Head
+
+    older = personal.PetHead("cat", ("Luna",), Head(np.zeros((6, 2)), np.zeros(2)), 0.75)
+    newer = personal.PetHead("dog", ("Rex", "Max"), Head(np.zeros((6, 4)), np.zeros(4)), 0.75, others=2)
+    model = personal.PersonalModel("base", ("cat", "dog", "other"), Head(np.zeros((6, 3)), np.zeros(3)), 0, (older, newer))
+
+    read = personal.read_model(personal.write_model(model, tmp_path / "personal.npz"))
+
+    assert [(p.species, p.names, p.others) for p in read.pets] == [("cat", ("Luna",), 1), ("dog", ("Rex", "Max"), 2)]
+
+
 def test_learn_says_when_two_named_pets_look_alike(tmp_path: Path, fake_model) -> None:
     roll = tmp_path / "roll"
     for i in range(6):  # two cats with the same look: their photos cannot be told apart

@@ -355,12 +355,10 @@ def choose_head(problem: Problem, check, progress: Progress) -> Choice:
 def reference_report(check, bundled: Head, head: Head, pet_heads: list[PetHead]) -> ReferenceReport:
     pets_before, others_before = wrong(bundled, check)
     pets_after, others_after = wrong(head, check)
-    labels = _top(head.probabilities(check.features))
+    # Sort asks a named pet's head about every photo, whatever it is filed as (`PersonalClassifier`).
     into_named = 0
     for pets in pet_heads:
-        if pets.species in check.class_names:
-            rows = np.flatnonzero(check.pets & (labels == check.class_names.index(pets.species)))
-            into_named += sum(name is not None for name in pets.recognise(check.pet_features[rows]))
+        into_named += sum(name is not None for name in pets.recognise(check.pet_features[check.pets]))
     return ReferenceReport(int(check.pets.sum()), pets_before, pets_after, into_named,
                            int((~check.pets).sum()), others_before, others_after)
 

@@ -1,11 +1,15 @@
 """Named pets: a user's own cat (cats/Luna/) or dog learnt from the photos in its folder, and
 how well `sorter learn` knows it.
 
-A head per species tells (any other cat, Luna, Milo, ...) apart: a softmax on unit-length
-`pet_features` (the photo's and a second look at the pet's, `sorter.model.second_look`), fitted
-on the user's photos of each pet and on other cats (the anchor half of the model's reference
-set and the user's own cats outside named folders), each class weighing the same in total.
-A photo goes into a pet's folder only at `PET_THRESHOLD` or above: an unknown cat stays in cats/.
+A head per species tells (any other cat, anything but a cat, Luna, Milo, ...) apart: a softmax
+on unit-length `pet_features` (the photo's and a second look at the pet's,
+`sorter.model.second_look`), fitted on the user's photos of each pet, on other cats (the anchor
+half of the model's reference set and the user's own cats outside named folders) and on
+everything else (the anchor half's dogs and non-pets, and the user's), each class weighing the
+same in total. A photo goes into a pet's folder only at `PET_THRESHOLD` or above: an unknown cat
+stays in cats/. Since the head knows what is not a cat, sort asks it about every photo, not only
+those filed as cats: a user's own cat that the model takes for a dog (a black-and-white cat
+lying on asphalt) is still hers.
 
 How well it knows each pet is measured twice: each of its photos held out of a fit in turn
 (would the head find it?), and the check half of the reference set's cats (other cats it has
@@ -31,6 +35,8 @@ MIN_PET_PHOTOS = 5
 #: the bundled v14, 0.7 / 0.75 / 0.8 found 55 / 54 / 51 of 83 of the cats' own photos and took
 #: 3.5 / 2.5 / 2.3 % of the other cats (v13 at 0.7: 52 of 83 and 2.8 %).
 PET_THRESHOLD = 0.75
+#: Classes of a pet head before the named pets: other cats, and anything but a cat.
+OTHERS = 2
 #: Penalty on the named-pet heads' weights (unit-length features).
 PET_L2 = 1e-4
 #: Directions (of the pets' and the other cats' features) a pet head is fitted in.
@@ -84,31 +90,34 @@ def fit_pets(examples: Examples, anchor, check, progress: Progress) -> tuple[lis
         reports += [PetReport(f"{folder}/{name}", n, False) for name, n in sorted(counts.items()) if n < MIN_PET_PHOTOS]
         if not named:
             continue
-        negatives = [examples.pet_features[mine & (examples.pets == "")]]
+        others, elsewhere = [examples.pet_features[mine & (examples.pets == "")]], [examples.pet_features[~mine]]
         if anchor is not None and species in anchor.class_names:
-            negatives.append(anchor.pet_features[anchor.labels == anchor.class_names.index(species)])
-        others = np.concatenate(negatives)
-        groups = [normalised(g) for g in [others] + [examples.pet_features[mine & (examples.pets == name)]
-                                                     for name in named]]
-        # Directions from every photo, held-out ones too: it uses no label, so it leaks none.
-        basis = principal_basis(np.concatenate(groups), BASIS)
-        pets = PetHead(species, tuple(named), fit_pet_head(groups, basis), PET_THRESHOLD)
+            same = anchor.labels == anchor.class_names.index(species)
+            others.append(anchor.pet_features[same])
+            elsewhere.append(anchor.pet_features[~same])
+        groups = [normalised(np.concatenate(g)) for g in (others, elsewhere)] + [
+            normalised(examples.pet_features[mine & (examples.pets == name)]) for name in named]
+        # Directions from the species' photos, held-out ones too (it uses no label, so it leaks
+        # none), but not from the dogs and non-pets: with them, half the directions went to
+        # telling a cat from a dog, and fewer of a pet's photos were found (see README).
+        basis = principal_basis(np.concatenate([groups[0], *groups[OTHERS:]]), BASIS)
+        pets = PetHead(species, tuple(named), fit_pet_head(groups, basis), PET_THRESHOLD, OTHERS)
         recognised, alike = pets_cross_validated(groups, basis)
-        strangers = np.zeros((0, others.shape[1]))
+        strangers = np.zeros((0, groups[0].shape[1]))
         if check is not None and species in check.class_names:
             strangers = check.pet_features[check.labels == check.class_names.index(species)]
         taken = pets.recognise(strangers)
         heads.append(pets)
-        reports += [PetReport(f"{folder}/{name}", len(groups[k + 1]), True, recognised[k], len(strangers),
-                              sum(t == name for t in taken), look_alike(named, k, alike[k], len(groups[k + 1])))
+        reports += [PetReport(f"{folder}/{name}", len(groups[OTHERS + k]), True, recognised[k], len(strangers),
+                              sum(t == name for t in taken), look_alike(named, k, alike[k], len(groups[OTHERS + k])))
                     for k, name in enumerate(named)]
         progress("pets", len(heads), len(heads))
     return heads, reports
 
 
 def fit_pet_head(groups: list[np.ndarray], basis: np.ndarray) -> Head:
-    """Softmax over (others, pet 1, pet 2, ...) on normalised features, each class weighing the
-    same in total."""
+    """Softmax over (other cats, not a cat, pet 1, pet 2, ...) on normalised features, each
+    class weighing the same in total (an empty class: none)."""
     rows = np.concatenate(groups)
     labels = np.concatenate([np.full(len(g), k) for k, g in enumerate(groups)])
     weights = np.concatenate([np.full(len(g), 1.0 / max(len(g), 1)) for g in groups])
@@ -118,17 +127,17 @@ def fit_pet_head(groups: list[np.ndarray], basis: np.ndarray) -> Head:
 
 def pets_cross_validated(groups: list[np.ndarray], basis: np.ndarray) -> tuple[list[int], list[np.ndarray]]:
     """Per pet, its photos that a head fitted without them puts into its folder, and how many
-    of the rest each named pet (in `groups`' order, from 0) scored above it."""
+    of the rest each named pet (in `groups`' order after the OTHERS, from 0) scored above it."""
     recognised, alike = [], []
-    for k in range(1, len(groups)):
-        hits, like = 0, np.zeros(len(groups) - 1, np.int64)
+    for k in range(OTHERS, len(groups)):
+        hits, like = 0, np.zeros(len(groups) - OTHERS, np.int64)
         for held in folds(len(groups[k]), FOLDS):
             rest = [g if j != k else np.delete(g, held, axis=0) for j, g in enumerate(groups)]
             p = fit_pet_head(rest, basis).probabilities(groups[k][held])
             found = (p.argmax(axis=1) == k) & (p[:, k] >= PET_THRESHOLD)
             hits += int(found.sum())
-            nearest = p[:, 1:].argmax(axis=1)  # the named pet each photo is most like
-            missed = ~found & (nearest != k - 1)
+            nearest = p[:, OTHERS:].argmax(axis=1)  # the named pet each photo is most like
+            missed = ~found & (nearest != k - OTHERS)
             like += np.bincount(nearest[missed], minlength=len(like))
         recognised.append(hits)
         alike.append(like)

@@ -27,7 +27,7 @@ from sorter.errors import SorterError
 from sorter.model.heads import Head
 from sorter.model.second_look import Box, Closer, filed, filed_boxes, first_look, judged_again, looked_again
 
-#: A photo of a species with named pets gets the second look that names it only when its own
+#: A photo gets the second look that names a pet only when its own
 #: features give some named pet this much (`PetHead.could_be`): the second look costs a second
 #: run of the network, and most cats are nobody's Luna. Measured on the named-cats photos
 #: (10 examples a cat, every rotation, 3 draws): from 0.05 to 0.5 no answer changed (own photos
@@ -82,27 +82,35 @@ def normalised(features: np.ndarray) -> np.ndarray:
 
 @dataclass(frozen=True)
 class PetHead:
-    """The named pets of one species: a softmax over (any other cat, Luna, Milo, ...) on
-    normalised features. A photo is a named pet's when its probability reaches `threshold`."""
+    """The named pets of one species: a softmax over (any other cat, anything but a cat, Luna,
+    Milo, ...) on normalised features; its first `others` classes are no named pet (1 in a
+    model learnt before "anything but a cat": other cats only). A photo is a named pet's when
+    its probability reaches `threshold`."""
 
     species: str
     names: tuple[str, ...]
     head: Head
     threshold: float
+    others: int = 1
+
+    def named(self, features: np.ndarray) -> tuple[list[str | None], np.ndarray]:
+        """Per photo, the named pet it is (or None), and that pet's probability."""
+        if not len(features):
+            return [], np.zeros(0)
+        p = self.head.probabilities(normalised(features))[:, self.others:]
+        best = p.argmax(axis=1)
+        chance = p[np.arange(len(p)), best]
+        return [self.names[b] if chance[i] >= self.threshold else None for i, b in enumerate(best)], chance
 
     def recognise(self, features: np.ndarray) -> list[str | None]:
-        if not len(features):
-            return []
-        p = self.head.probabilities(normalised(features))[:, 1:]
-        best = p.argmax(axis=1)
-        return [self.names[b] if p[i, b] >= self.threshold else None for i, b in enumerate(best)]
+        return self.named(features)[0]
 
     def could_be(self, features: np.ndarray) -> np.ndarray:
         """Mask of the photos whose own features (before a second look) give some named pet at
         least LOOK_AGAIN_FROM: only those are worth the second look that decides."""
         if not len(features):
             return np.zeros(0, bool)
-        return self.head.probabilities(normalised(features))[:, 1:].max(axis=1) >= LOOK_AGAIN_FROM
+        return self.head.probabilities(normalised(features))[:, self.others:].max(axis=1) >= LOOK_AGAIN_FROM
 
 
 @dataclass(frozen=True)
@@ -165,7 +173,9 @@ def read_model(path: Path | None = None) -> PersonalModel | None:
                 prefix = f"pets_{species}_"
                 pet_head = Head(data[prefix + "kernel"].astype(np.float64), data[prefix + "bias"].astype(np.float64))
                 pet_names = tuple(str(n) for n in data[prefix + "names"])
-                pets.append(PetHead(species, pet_names, pet_head, float(data[prefix + "threshold"])))
+                # The classes before the named pets: other cats (and, since, anything but a cat).
+                others = pet_head.kernel.shape[-1] - len(pet_names)
+                pets.append(PetHead(species, pet_names, pet_head, float(data[prefix + "threshold"]), others))
             model = PersonalModel(str(data["base"]), names, head, int(data["photos"]), tuple(pets))
     except FileNotFoundError:
         return None
@@ -178,7 +188,9 @@ def read_model(path: Path | None = None) -> PersonalModel | None:
     if not np.isfinite(head.kernel).all() or not head.temperature > 0:
         raise damaged(path, "not finite")
     for pets in model.pets:
-        if pets.head.kernel.shape != (head.kernel.shape[0], len(pets.names) + 1):
+        if pets.head.kernel.shape[0] != head.kernel.shape[0] or pets.others not in (1, 2) or (
+            pets.head.bias.shape != (pets.others + len(pets.names),)
+        ):
             raise damaged(path, f"the head of the named {pets.species}s has the wrong shape")
     return model
 
@@ -326,22 +338,40 @@ class PersonalClassifier:
         p, looks = self.judge(features)
         # Photos the first look is unsure of look again at the pet, as with the model's own head.
         p = judged_again(self, batch, features, maps, p, closer)
-        top = filed(p)
         pets: list[str | None] = [None] * len(p)
         for species, heads in self._pets.items():
             if species not in self.class_names:
                 continue
-            rows = np.flatnonzero(top == self.class_names.index(species))
-            # A second look at the pet only for the photos of its species that could be one of
-            # its named pets (`second_look`, `PetHead.could_be`).
+            # Every photo, whatever it was filed as, when its head knows what is not its species
+            # (`learning.pets`): a user's cat the model takes for a dog is still hers. An older
+            # head (others == 1) knows only cats from cats: the photos filed as its species.
+            # A second look only for the photos that could be a named pet (`PetHead.could_be`).
+            rows = np.flatnonzero([name is None for name in pets])
+            if heads.others == 1:
+                rows = rows[filed(p[rows]) == self.class_names.index(species)]
             rows = rows[heads.could_be(features[rows])]
             if not len(rows):
                 continue
             named = looked_again(self.base, np.asarray(batch)[rows], features[rows], None if maps is None else maps[rows],
                                  None if closer is None else [closer[row] for row in rows])
-            for row, name in zip(rows, heads.recognise(named), strict=True):
-                pets[row] = name
+            names, chances = heads.named(named)
+            for row, name, chance in zip(rows, names, chances, strict=True):
+                if name is not None:
+                    pets[row] = name
+                    p[row] = as_species(p[row], self.class_names.index(species), chance)
         return p.astype(np.float32), pets, looks, filed_boxes(self, maps, p)
+
+
+def as_species(row: np.ndarray, species: int, chance: float) -> np.ndarray:
+    """A photo's probabilities once a named pet of `species` was recognised in it at `chance`:
+    unchanged where the photo was filed as that species already; else `chance` for the species
+    and the rest shared as before, so that it is filed with its pet (a named cat the model took
+    for a dog goes into cats/Luna, with the pet head's confidence)."""
+    if filed(row[None])[0] == species:
+        return row
+    rest = np.delete(row, species)
+    rest = rest / rest.sum() * (1.0 - chance) if rest.sum() > 0 else np.full(len(rest), (1.0 - chance) / len(rest))
+    return np.insert(rest, species, chance)
 
 
 def base_name(model: Path | None) -> str:
