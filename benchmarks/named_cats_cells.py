@@ -40,7 +40,7 @@ def looks(classifier, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(pooled features, maps) of the photos and of their pet crops, side by side."""
     from sorter.config import OTHER
     from sorter.model import second_look
-    from sorter.model.personal import normalised
+    from sorter.model.pet_heads import normalised
 
     def run(batch):
         pairs = [second_look.first_look(classifier, batch[i : i + 32]) for i in range(0, len(batch), 32)]
@@ -64,7 +64,7 @@ def main() -> None:
         sys.exit(f"named cats not found at {args.photos}")
     from sorter.media.images import load_image
     from sorter.model.lite import load_classifier
-    from sorter.model.personal import normalised
+    from sorter.model.pet_heads import normalised
 
     classifier = load_classifier(args.model)
     if getattr(classifier, "run_maps", None) is None:

@@ -8,7 +8,7 @@ each) in a temporary data folder; then the same batches of the model's validatio
 names those cats, alternating, in one process on one thread each: the network, the heads and
 the second looks, without decoding or filing (which named pets do not change). Printed: the
 time per photo of each (the best of the rounds), their ratio, and how many cats got the second
-look that names a pet (`personal.LOOK_AGAIN_FROM`).
+look that names a pet (`pet_heads.LOOK_AGAIN_FROM`).
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ def main() -> None:
         sys.exit(f"needs {DATASETS / 'named-cats'}")
     from sorter.learning import learn as learning
     from sorter.media.images import load_image
-    from sorter.model import personal
+    from sorter.model import personal, pet_heads
     from sorter.model.lite import load_classifier
 
     cats = sorted((d for d in (DATASETS / "named-cats").iterdir() if d.is_dir()), key=lambda d: -len(list(d.glob("*.jpg"))))
@@ -88,7 +88,7 @@ def main() -> None:
     print(f"  ratio {ratio:.2f}x (target <= {TARGET}x): {'PASS' if ratio <= TARGET else 'MISS'}")
     print(f"  cats filed {cats_filed}; crops run by the network {sum(looked)} "
           f"(the second look that names a pet, and that of unsure photos); "
-          f"threshold for a second look: {personal.LOOK_AGAIN_FROM}")
+          f"threshold for a second look: {pet_heads.LOOK_AGAIN_FROM}")
 
 
 if __name__ == "__main__":

@@ -30,7 +30,8 @@ from sorter.config import OTHER
 from sorter.errors import ModelError
 from sorter.learning.pets import PetReport, fit_pets
 from sorter.model.heads import Head, fit_softmax, folds, one_hot, principal_basis
-from sorter.model.personal import Examples, PersonalModel, PetHead
+from sorter.model.personal import Examples, PersonalModel
+from sorter.model.pet_heads import PetHead
 
 #: How much one example weighs against one reference photo, the candidates cross-validation
 #: chooses from (see `choose_head`).

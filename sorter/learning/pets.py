@@ -26,7 +26,8 @@ import numpy as np
 
 from sorter.config import CLASS_FOLDERS
 from sorter.model.heads import Head, fit_softmax, folds, one_hot, principal_basis
-from sorter.model.personal import Examples, PetHead, normalised
+from sorter.model.personal import Examples
+from sorter.model.pet_heads import PetHead, cohort_of, named_chances, normalised
 
 #: Photos a named pet's folder needs before it is learnt.
 MIN_PET_PHOTOS = 5
@@ -35,6 +36,9 @@ MIN_PET_PHOTOS = 5
 #: the bundled v14, 0.7 / 0.75 / 0.8 found 55 / 54 / 51 of 83 of the cats' own photos and took
 #: 3.5 / 2.5 / 2.3 % of the other cats (v13 at 0.7: 52 of 83 and 2.8 %).
 PET_THRESHOLD = 0.75
+#: The same, where a photo's likeness to the pet's own photos counts too (`pet_heads.named_chances`:
+#: a model with a reference set, whose cats make the cohort). Chosen on the same photos: see README.
+LIKENESS_THRESHOLD = 0.96
 #: Classes of a pet head before the named pets: other cats, and anything but a cat.
 OTHERS = 2
 #: Penalty on the named-pet heads' weights (unit-length features).
@@ -91,18 +95,23 @@ def fit_pets(examples: Examples, anchor, check, progress: Progress) -> tuple[lis
         if not named:
             continue
         others, elsewhere = [examples.pet_features[mine & (examples.pets == "")]], [examples.pet_features[~mine]]
+        cohort = None
         if anchor is not None and species in anchor.class_names:
             same = anchor.labels == anchor.class_names.index(species)
             others.append(anchor.pet_features[same])
             elsewhere.append(anchor.pet_features[~same])
+            cohort = cohort_of(anchor.pet_features[same])
         groups = [normalised(np.concatenate(g)) for g in (others, elsewhere)] + [
             normalised(examples.pet_features[mine & (examples.pets == name)]) for name in named]
         # Directions from the species' photos, held-out ones too (it uses no label, so it leaks
         # none), but not from the dogs and non-pets: with them, half the directions went to
         # telling a cat from a dog, and fewer of a pet's photos were found (see README).
         basis = principal_basis(np.concatenate([groups[0], *groups[OTHERS:]]), BASIS)
-        pets = PetHead(species, tuple(named), fit_pet_head(groups, basis), PET_THRESHOLD, OTHERS)
-        recognised, alike = pets_cross_validated(groups, basis)
+        threshold = PET_THRESHOLD if cohort is None else LIKENESS_THRESHOLD
+        own, owners = np.concatenate(groups[OTHERS:]), np.repeat(np.arange(len(named)), [len(g) for g in groups[OTHERS:]])
+        pets = PetHead(species, tuple(named), fit_pet_head(groups, basis), threshold, OTHERS,
+                       *((own.astype(np.float32), owners, cohort) if cohort is not None else ()))
+        recognised, alike = pets_cross_validated(groups, basis, cohort, threshold)
         strangers = np.zeros((0, groups[0].shape[1]))
         if check is not None and species in check.class_names:
             strangers = check.pet_features[check.labels == check.class_names.index(species)]
@@ -125,18 +134,23 @@ def fit_pet_head(groups: list[np.ndarray], basis: np.ndarray) -> Head:
     return fit_softmax(rows, one_hot(labels, len(groups)), weights, start, l2=PET_L2, basis=basis)
 
 
-def pets_cross_validated(groups: list[np.ndarray], basis: np.ndarray) -> tuple[list[int], list[np.ndarray]]:
-    """Per pet, its photos that a head fitted without them puts into its folder, and how many
-    of the rest each named pet (in `groups`' order after the OTHERS, from 0) scored above it."""
+def pets_cross_validated(groups: list[np.ndarray], basis: np.ndarray, cohort: np.ndarray | None, threshold: float,
+                         ) -> tuple[list[int], list[np.ndarray]]:
+    """Per pet, its photos that a head fitted without them (and their likeness to the pets'
+    other photos, where there is a cohort) puts into its folder, and how many of the rest each
+    named pet (in `groups`' order after the OTHERS, from 0) scored above it."""
     recognised, alike = [], []
     for k in range(OTHERS, len(groups)):
         hits, like = 0, np.zeros(len(groups) - OTHERS, np.int64)
         for held in folds(len(groups[k]), FOLDS):
             rest = [g if j != k else np.delete(g, held, axis=0) for j, g in enumerate(groups)]
-            p = fit_pet_head(rest, basis).probabilities(groups[k][held])
-            found = (p.argmax(axis=1) == k) & (p[:, k] >= PET_THRESHOLD)
+            photos = groups[k][held]
+            owners = np.repeat(np.arange(len(rest) - OTHERS), [len(g) for g in rest[OTHERS:]])
+            p = named_chances(fit_pet_head(rest, basis).probabilities(photos)[:, OTHERS:], photos,
+                              np.concatenate(rest[OTHERS:]), owners, cohort)
+            nearest = p.argmax(axis=1)  # the named pet each photo is most like
+            found = (nearest == k - OTHERS) & (p[:, k - OTHERS] >= threshold)
             hits += int(found.sum())
-            nearest = p[:, OTHERS:].argmax(axis=1)  # the named pet each photo is most like
             missed = ~found & (nearest != k - OTHERS)
             like += np.bincount(nearest[missed], minlength=len(like))
         recognised.append(hits)

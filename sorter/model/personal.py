@@ -2,7 +2,8 @@
 run it.
 
 It lives in `$XDG_DATA_HOME/sorter/` (default `~/.local/share/sorter/`): `personal.npz`, the
-head that replaces the model's softmax (and the heads of the user's named pets), and
+head that replaces the model's softmax (and the heads of the user's named pets, with their
+example photos' features and the cohort of other cats their likeness is scored against), and
 `examples.npz`, the photos it was fitted on (their features, labels and identities), so that
 corrections from several folders and runs accumulate. Both are written whole and renamed into
 place: a reader (a `sorter watch` picking up the new model) never sees half of one.
@@ -25,15 +26,8 @@ import numpy as np
 from sorter.config import CLASS_FOLDERS, OTHER
 from sorter.errors import SorterError
 from sorter.model.heads import Head
+from sorter.model.pet_heads import PetHead
 from sorter.model.second_look import Box, Closer, filed, filed_boxes, first_look, judged_again, looked_again
-
-#: A photo gets the second look that names a pet only when its own
-#: features give some named pet this much (`PetHead.could_be`): the second look costs a second
-#: run of the network, and most cats are nobody's Luna. Measured on the named-cats photos
-#: (10 examples a cat, every rotation, 3 draws): from 0.05 to 0.5 no answer changed (own photos
-#: found 69.1 %, other campus cats taken 5.5 %, Kaggle cats 0.2 %, as with every photo looked
-#: at), and at 0.2, 95 % of the Kaggle cats and 65 % of the other campus cats skip it.
-LOOK_AGAIN_FROM = 0.2
 
 PERSONAL_NAME = "personal.npz"
 EXAMPLES_NAME = "examples.npz"
@@ -73,46 +67,6 @@ def damaged(path: Path, why: str) -> SorterError:
     return SorterError(f"{path}: damaged personal model ({why}); delete it with `sorter learn --forget`")
 
 
-def normalised(features: np.ndarray) -> np.ndarray:
-    """Features scaled to unit length: what the named-pet heads see. A pet is told from other
-    cats by the direction of its features, not by how bright or busy the photo is."""
-    features = np.asarray(features, np.float64)
-    return features / np.maximum(np.linalg.norm(features, axis=-1, keepdims=True), 1e-12)
-
-
-@dataclass(frozen=True)
-class PetHead:
-    """The named pets of one species: a softmax over (any other cat, anything but a cat, Luna,
-    Milo, ...) on normalised features; its first `others` classes are no named pet (1 in a
-    model learnt before "anything but a cat": other cats only). A photo is a named pet's when
-    its probability reaches `threshold`."""
-
-    species: str
-    names: tuple[str, ...]
-    head: Head
-    threshold: float
-    others: int = 1
-
-    def named(self, features: np.ndarray) -> tuple[list[str | None], np.ndarray]:
-        """Per photo, the named pet it is (or None), and that pet's probability."""
-        if not len(features):
-            return [], np.zeros(0)
-        p = self.head.probabilities(normalised(features))[:, self.others:]
-        best = p.argmax(axis=1)
-        chance = p[np.arange(len(p)), best]
-        return [self.names[b] if chance[i] >= self.threshold else None for i, b in enumerate(best)], chance
-
-    def recognise(self, features: np.ndarray) -> list[str | None]:
-        return self.named(features)[0]
-
-    def could_be(self, features: np.ndarray) -> np.ndarray:
-        """Mask of the photos whose own features (before a second look) give some named pet at
-        least LOOK_AGAIN_FROM: only those are worth the second look that decides."""
-        if not len(features):
-            return np.zeros(0, bool)
-        return self.head.probabilities(normalised(features))[:, self.others:].max(axis=1) >= LOOK_AGAIN_FROM
-
-
 @dataclass(frozen=True)
 class PersonalModel:
     base: str  # the fingerprint of the model it was fitted on
@@ -141,6 +95,9 @@ def write_model(model: PersonalModel, path: Path | None = None) -> Path:
         prefix = f"pets_{pets.species}_"
         arrays |= {prefix + "names": np.array(pets.names), prefix + "kernel": pets.head.kernel,
                    prefix + "bias": pets.head.bias, prefix + "threshold": np.float64(pets.threshold)}
+        if pets.examples is not None and pets.owners is not None and pets.cohort is not None:
+            arrays |= {prefix + "examples": pets.examples.astype(np.float16), prefix + "owners": pets.owners,
+                       prefix + "cohort": pets.cohort.astype(np.float16)}
     write_arrays(path, arrays)
     return path
 
@@ -175,7 +132,12 @@ def read_model(path: Path | None = None) -> PersonalModel | None:
                 pet_names = tuple(str(n) for n in data[prefix + "names"])
                 # The classes before the named pets: other cats (and, since, anything but a cat).
                 others = pet_head.kernel.shape[-1] - len(pet_names)
-                pets.append(PetHead(species, pet_names, pet_head, float(data[prefix + "threshold"]), others))
+                likeness_of = [data[prefix + k] if prefix + k in data else None for k in ("examples", "owners", "cohort")]
+                if likeness_of[0] is not None:
+                    likeness_of = [likeness_of[0].astype(np.float32), likeness_of[1].astype(np.int64),
+                                   likeness_of[2].astype(np.float32)]
+                pets.append(PetHead(species, pet_names, pet_head, float(data[prefix + "threshold"]), others,
+                                    *likeness_of))
             model = PersonalModel(str(data["base"]), names, head, int(data["photos"]), tuple(pets))
     except FileNotFoundError:
         return None
@@ -192,6 +154,13 @@ def read_model(path: Path | None = None) -> PersonalModel | None:
             pets.head.bias.shape != (pets.others + len(pets.names),)
         ):
             raise damaged(path, f"the head of the named {pets.species}s has the wrong shape")
+        if pets.examples is not None and (
+            pets.examples.ndim != 2 or pets.examples.shape[1] != head.kernel.shape[0] or pets.owners.shape
+            != (len(pets.examples),) or not np.isin(np.arange(len(pets.names)), pets.owners).all()
+            or pets.owners.min() < 0 or pets.owners.max() >= len(pets.names)
+            or pets.cohort is None or pets.cohort.ndim != 3 or pets.cohort.shape[2] != head.kernel.shape[0]
+        ):
+            raise damaged(path, f"the example photos of the named {pets.species}s do not fit their head")
     return model
 
 

@@ -12,7 +12,7 @@ user's named pet from other cats. The features that name a pet (`pet_features`) 
 the photo's and the crop's; over the mean of the photo and its mirror image, or of all four
 (photo, mirror, crop, mirrored crop), it found as many of a pet's photos at fewer other cats
 taken for it, for one extra run of the network instead of three. Only photos that could be a
-named pet get that one (`looked_again`, `personal.PetHead.could_be`).
+named pet get that one (`looked_again`, `pet_heads.PetHead.could_be`).
 
 Where else it pays: photos the first look is unsure of (`judged_again`, below
 SECOND_LOOK_BELOW), judged again on the crop: a small pet in a scene shows at the crop's size;
