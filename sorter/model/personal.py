@@ -135,7 +135,8 @@ def read_model(path: Path | None = None) -> PersonalModel | None:
                 likeness_of = [data[prefix + k] if prefix + k in data else None for k in ("examples", "owners", "cohort")]
                 if likeness_of[0] is not None:
                     likeness_of = [likeness_of[0].astype(np.float32), likeness_of[1].astype(np.int64),
-                                   likeness_of[2].astype(np.float32)]
+                                   # (groups, 10, features) as first written: the same strangers in order
+                                   likeness_of[2].astype(np.float32).reshape(-1, likeness_of[2].shape[-1])]
                 pets.append(PetHead(species, pet_names, pet_head, float(data[prefix + "threshold"]), others,
                                     *likeness_of))
             model = PersonalModel(str(data["base"]), names, head, int(data["photos"]), tuple(pets))
@@ -158,7 +159,7 @@ def read_model(path: Path | None = None) -> PersonalModel | None:
             pets.examples.ndim != 2 or pets.examples.shape[1] != head.kernel.shape[0] or pets.owners.shape
             != (len(pets.examples),) or not np.isin(np.arange(len(pets.names)), pets.owners).all()
             or pets.owners.min() < 0 or pets.owners.max() >= len(pets.names)
-            or pets.cohort is None or pets.cohort.ndim != 3 or pets.cohort.shape[2] != head.kernel.shape[0]
+            or pets.cohort is None or pets.cohort.ndim != 2 or pets.cohort.shape[1] != head.kernel.shape[0]
         ):
             raise damaged(path, f"the example photos of the named {pets.species}s do not fit their head")
     return model
