@@ -1,0 +1,143 @@
+"""Named pets on real photos, many draws: the curve of a named cat's photos found against other
+cats named, for the pet head alone and with the photo's likeness to the pet's own photos.
+
+`benchmarks/named_cats.py` sorts as a user would, four rotations, the first k photos of each cat
+as its examples: one point of the curve, on 83 photos at k = 10. This measures the whole curve
+on more photos, with features held in memory: four-cat groups of `../shared/datasets/named-cats`
+(look-alikes together), k random photos of each as examples, three draws; each draw fits the pet
+head as `sorter learn` does (`learning.pets.fit_pets`, against the bundled model's reference
+set) and scores every other photo: the named cats' other photos, the other campus cats, Kaggle
+cats and dogs of the validation split that are not in the reference set, and the hold-out's
+non-pets. sort asks a pet head about every photo whatever it is filed as, so filing plays no
+part. Printed: photos of named cats found (named, and as the right cat) at 1 / 2 / 3 % of the
+other campus cats named, and at the shipped threshold, for the head's own word and for its
+word with the likeness (`model.pet_heads.named_chances`).
+
+    python benchmarks/named_cats_draws.py [--examples 10] [--model MODEL.keras]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+DATASETS = HERE.parent.parent / "shared" / "datasets"
+NAMED_CATS = DATASETS / "named-cats"
+KAGGLE = DATASETS / "dogs-vs-cats-200"
+HOLDOUT = DATASETS / "holdout-not-pets"
+GROUPS = (("fred", "kit", "putu", "plum"), ("belle", "toothless", "oreo", "kit"),
+          ("ashy", "lily", "m33y_thai", "plum"), ("toothless", "fred", "oreo", "putu"), ("fred", "kit"),
+          ("lily", "m33y_thai", "ashy"))
+DRAWS = 3
+RATES = (0.01, 0.02, 0.03)
+
+
+def photos(model: Path | None) -> list[tuple[Path, str]]:
+    """(path, who): every named cat's photo by its name; Kaggle cats and dogs of the model's
+    validation split left out of its reference set (`make_reference` keeps every other one of
+    each class, from the first); the hold-out's non-pets."""
+    from sorter.model import lite
+    from sorter.model.network import read_metadata
+    from sorter.training.datasets import split
+
+    meta = read_metadata(lite.resolve_model_path(model)).get("training", {})
+    parts = split(KAGGLE, float(meta.get("validation_split", 0.2)), int(meta.get("seed", 1337)), meta.get("limit"), ())
+    chosen = [(p, d.name) for d in sorted(NAMED_CATS.iterdir()) if d.is_dir() for p in sorted(d.glob("*.jpg"))]
+    for label, who in ((0, "kaggle cat"), (1, "kaggle dog")):
+        chosen += [(p, who) for p in [p for p, k in parts.validation if k == label][1::2][:450]]
+    return chosen + [(p, "hold-out") for p in sorted(HOLDOUT.rglob("*.jpg"))]
+
+
+def pet_features(classifier, paths: list[Path]) -> np.ndarray:
+    """The features that name a pet, as `sorter learn` and sort compute them."""
+    from sorter.model.inference import features
+
+    rows = [result for _, result in features(classifier, paths, pets=True)]
+    return np.stack([r[1] if isinstance(r, np.ndarray) else np.full(rows[0].shape[1], np.nan) for r in rows])
+
+
+def draw(who: np.ndarray, pet: np.ndarray, names: tuple[str, ...], k: int, seed: int, anchor, check):
+    """Fit the named cats' head on k random photos each; per other photo: (who, best name, the
+    head's own word for it, its word with the likeness)."""
+    from sorter.learning.pets import fit_pets
+    from sorter.model.personal import Examples
+
+    rng = np.random.default_rng(seed)
+    examples = {name: rng.permutation(np.flatnonzero(who == name))[:k] for name in names}
+    rows = np.concatenate(list(examples.values()))
+    n = len(rows)
+    learnt = Examples("draw", np.zeros((n, 3), np.int64), pet[rows].astype(np.float32), np.full(n, "cat"),
+                      np.repeat(names, [len(examples[name]) for name in names]), np.full(n, ""), np.full(n, ""),
+                      pet[rows].astype(np.float32))
+    heads, _ = fit_pets(learnt, anchor, check, lambda *_: None)
+    head = heads[0]
+    rest = np.setdiff1d(np.arange(len(who)), rows)
+    from sorter.model.pet_heads import normalised
+
+    own_word = head.head.probabilities(normalised(pet[rest]))[:, head.others:]
+    with_likeness = head.chances(pet[rest])
+    order = [head.names.index(name) for name in names]
+    return who[rest], np.array(names), own_word[:, order], with_likeness[:, order], head.threshold
+
+
+def curve(results, scores: int, threshold: float | None) -> str:
+    kinds, right, best = [], [], []
+    for who, names, *p, _ in results:
+        chance = p[scores]
+        kinds.append(np.where(np.isin(who, names), "own", np.where(np.char.startswith(who, "kaggle")
+                                                                    | (who == "hold-out"), who, "other cat")))
+        right.append(names[chance.argmax(axis=1)] == who)
+        best.append(chance.max(axis=1))
+    kind, right, best = np.concatenate(kinds), np.concatenate(right), np.concatenate(best)
+    others = np.sort(best[kind == "other cat"])[::-1]
+    cells = []
+    for rate in RATES:
+        cut = others[int(rate * len(others))]
+        cells.append(f"{(right & (best > cut) & (kind == 'own')).sum():>4}")
+    if threshold is not None:
+        named = best >= threshold
+        cells.append(f"{(right & named & (kind == 'own')).sum():>4} at {named[kind == 'other cat'].mean():.1%}")
+        cells += [f"{named[kind == k].mean():.1%}" for k in ("kaggle cat", "kaggle dog", "hold-out")]
+    return "  ".join(cells) + f"  (of {(kind == 'own').sum()})"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", type=Path, help="MODEL.keras with pooled features (default: the bundled model)")
+    parser.add_argument("--examples", type=int, default=10, help="photos of each named cat (default 10)")
+    args = parser.parse_args()
+    if not NAMED_CATS.is_dir() or not KAGGLE.is_dir() or not HOLDOUT.is_dir():
+        sys.exit(f"needs the named-cats, dogs-vs-cats-200 and holdout-not-pets photos under {DATASETS}")
+    from sorter.learning.pets import PET_THRESHOLD
+    from sorter.model import lite
+    from sorter.training.reference import read_reference
+
+    classifier = lite.load_classifier(args.model)
+    reference = read_reference(lite.resolve_model_path(args.model))
+    if reference is None:
+        sys.exit("this model has no reference set (benchmarks/make_reference_set.py)")
+    anchor, check = reference.halves()
+    chosen = photos(args.model)
+    who = np.array([w for _, w in chosen])
+    pet = pet_features(classifier, [p for p, _ in chosen])
+    keep = ~np.isnan(pet).any(axis=1)
+    who, pet = who[keep], pet[keep]
+    results = []
+    for seed in range(DRAWS):
+        for group in GROUPS:
+            names = tuple(n for n in group if (who == n).sum() >= args.examples + 2)
+            results.append(draw(who, pet, names, args.examples, 100 + seed, anchor, check))
+    print(f"{args.examples} examples a cat, {DRAWS} draws of {len(GROUPS)} groups; a named cat's photos found at "
+          + " / ".join(f"{r:.0%}" for r in RATES) + " of the other campus cats named; then at the threshold "
+          "(other campus cats named), Kaggle cats, Kaggle dogs, hold-out named")
+    print(f"  the head's own word:    {curve(results, 0, PET_THRESHOLD)}")
+    print(f"  with the likeness:      {curve(results, 1, results[0][-1])}")
+
+
+if __name__ == "__main__":
+    main()
