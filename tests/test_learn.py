@@ -11,6 +11,7 @@ format, or SORTER_FEATURE_MODEL) and the labelled photos in ../shared."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 from pathlib import Path
@@ -337,7 +338,7 @@ def test_a_personal_model_from_before_keeps_naming_only_the_photos_filed_as_its_
     assert read.pets[1].owners.tolist() == [0] * 6 + [1] * 6 and read.pets[1].cohort.shape == (30, 6)
     assert np.allclose(read.pets[1].examples, newer.examples, atol=1e-3)  # kept as float16
 
-    orphan = pet_heads.PetHead(*list(vars(newer).values())[:6], np.zeros(12, np.int64), newer.cohort)  # Max has no photo
+    orphan = dataclasses.replace(newer, owners=np.zeros(12, np.int64))  # Max has no photo
     personal.write_model(personal.PersonalModel("base", model.class_names, model.head, 0, (orphan,)), tmp_path / "bad.npz")
     with pytest.raises(SorterError, match="example photos of the named dogs do not fit their head"):
         personal.read_model(tmp_path / "bad.npz")
