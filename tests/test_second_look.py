@@ -84,9 +84,9 @@ def test_real_photos_two_named_cats_find_most_of_their_other_photos() -> None:
     with the bundled model; then their other photos and every other cat of the set sorted
     (benchmarks/named_cats.py, one rotation, no Kaggle photos). Measured: 20 of 25, 1 of 105 with
     v13; 17 of 25, 3 of 105 with v14; 17 of 25, 3 of 105 once the pet head knows what is not a
-    cat; 18 of 25, 1 of 105 with the likeness to the pets' photos counted too. Learn says it
-    would find 8 of fred's 10 held out but 2 of kit's, who on asphalt looks like a dog: held out,
-    her photos are less like her other nine than her later photos are like all ten (6 of 10)."""
+    cat; 17-18 of 25, 1 of 105 with the likeness to the pets' photos counted too. Learn says it
+    would find 8-9 of fred's 10 held out but 2-3 of kit's, who on asphalt looks like a dog: held
+    out, her photos are less like her other nine than her later photos are like all ten (6 of 10)."""
     sys.path.insert(0, str(REPO / "benchmarks"))
     from named_cats import cat_photos, rotation
 

@@ -25,14 +25,17 @@ LOOK_AGAIN_FROM = 0.2
 #: How much a photo's likeness to a named pet's own photos, scored against strangers, adds to
 #: what the pet's head says (`named_chances`): its logit plus this many standard deviations.
 #: Measured on the named-cats photos (four-cat groups, 10 random examples, three draws: 381
-#: photos of named cats; the head that knows what is not a cat): at 1 / 2 / 3 % of the other
-#: campus cats named, the head alone found 173 / 207 / 224 of them; plus 0.25 / 0.5 / 1 times
-#: the likeness's z-score, 191 / 226 / 252, 205 / 235 / 251 and 173 / 225 / 244, with no more
-#: Kaggle cats, dogs or hold-out non-pets named (0-0.2 %).
+#: photos of named cats; the head that knows what is not a cat; the 3 nearest examples): at
+#: 1 / 2 / 3 % of the other campus cats named, the head alone found 173 / 207 / 224 of them;
+#: plus 0.25 / 0.5 / 1 times the likeness's z-score, 191 / 226 / 252, 205 / 235 / 251 and
+#: 173 / 225 / 244, with no more Kaggle cats, dogs or hold-out non-pets named (0-0.2 %).
 COHORT_WEIGHT = 0.5
 #: A named pet's likeness to a photo: the mean cosine of the photo's features to her nearest
-#: this many example photos (nearest 1: 193 / 237 / 248; the centroid: 165 / 216 / 236).
-NEAREST = 3
+#: this many example photos. `benchmarks/named_cats_draws.py`, at 1 / 2 / 3 % of the other
+#: campus cats, 10 examples a cat: nearest 1, 200 / 235 / 247; 2, 196 / 231 / 245; 3, 205 / 229
+#: / 242 (the head alone 173 / 207 / 224); 5 examples: 241 / 317 / 362, 253 / 303 / 351, 235 /
+#: 278 / 351 (the head alone 232 / 296 / 342). Only the nearest one gains at both counts.
+NEAREST = 1
 #: Pseudo-pets a photo's likeness to a named pet is compared with, at most: each is as many of
 #: the cohort's strangers (the reference set's cats, never the user's) as she has example photos,
 #: so that a stranger's likeness to them is a fair comparison. Measured with 5 examples a cat
@@ -50,8 +53,8 @@ def normalised(features: np.ndarray) -> np.ndarray:
 
 
 def likeness(similar: np.ndarray) -> np.ndarray:
-    """(n, ...) the mean of the NEAREST highest cosines along the last axis: a photo's likeness
-    to a pet (or pseudo-pet) from its cosines to her photos."""
+    """(n, ...) the mean of the NEAREST highest cosines along the last axis (the highest, with
+    NEAREST 1): a photo's likeness to a pet (or pseudo-pet) from its cosines to her photos."""
     nearest = min(NEAREST, similar.shape[-1])
     return np.sort(similar, axis=-1)[..., -nearest:].mean(axis=-1)
 
