@@ -28,7 +28,10 @@ LOOK_AGAIN_FROM = 0.2
 #: photos of named cats; the head that knows what is not a cat; the 3 nearest examples): at
 #: 1 / 2 / 3 % of the other campus cats named, the head alone found 173 / 207 / 224 of them;
 #: plus 0.25 / 0.5 / 1 times the likeness's z-score, 191 / 226 / 252, 205 / 235 / 251 and
-#: 173 / 225 / 244, with no more Kaggle cats, dogs or hold-out non-pets named (0-0.2 %).
+#: 173 / 225 / 244, with no more Kaggle cats, dogs or hold-out non-pets named (0-0.2 %). With
+#: the nearest example (`benchmarks/named_cats_draws.py`, 10 / 5 examples a cat): 0.35, 195 /
+#: 232 / 250 and 227 / 317 / 364; 0.5, 200 / 235 / 247 and 241 / 317 / 362; 0.75, 197 / 228 /
+#: 240 and 250 / 304 / 359.
 COHORT_WEIGHT = 0.5
 #: A named pet's likeness to a photo: the mean cosine of the photo's features to her nearest
 #: this many example photos. `benchmarks/named_cats_draws.py`, at 1 / 2 / 3 % of the other
