@@ -26,9 +26,9 @@ import numpy as np
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
-DATASETS = HERE.parent.parent / "shared" / "datasets"
-NAMED_CATS = DATASETS / "named-cats"
-KAGGLE = DATASETS / "dogs-vs-cats-200"
+sys.path.insert(0, str(HERE))
+from named_cats import DATASETS, KAGGLE, NAMED_CATS, cat_photos  # noqa: E402  (after the path above)
+
 HOLDOUT = DATASETS / "holdout-not-pets"
 GROUPS = (("fred", "kit", "putu", "plum"), ("belle", "toothless", "oreo", "kit"),
           ("ashy", "lily", "m33y_thai", "plum"), ("toothless", "fred", "oreo", "putu"), ("fred", "kit"),
@@ -47,7 +47,7 @@ def photos(model: Path | None) -> list[tuple[Path, str]]:
 
     meta = read_metadata(lite.resolve_model_path(model)).get("training", {})
     parts = split(KAGGLE, float(meta.get("validation_split", 0.2)), int(meta.get("seed", 1337)), meta.get("limit"), ())
-    chosen = [(p, d.name) for d in sorted(NAMED_CATS.iterdir()) if d.is_dir() for p in sorted(d.glob("*.jpg"))]
+    chosen = [(p, name) for name, paths in cat_photos().items() for p in paths]
     for label, who in ((0, "kaggle cat"), (1, "kaggle dog")):
         chosen += [(p, who) for p in [p for p, k in parts.validation if k == label][1::2][:450]]
     return chosen + [(p, "hold-out") for p in sorted(HOLDOUT.rglob("*.jpg"))]
@@ -66,6 +66,7 @@ def draw(who: np.ndarray, pet: np.ndarray, names: tuple[str, ...], k: int, seed:
     head's own word for it, its word with the likeness)."""
     from sorter.learning.pets import fit_pets
     from sorter.model.personal import Examples
+    from sorter.model.pet_heads import normalised
 
     rng = np.random.default_rng(seed)
     examples = {name: rng.permutation(np.flatnonzero(who == name))[:k] for name in names}
@@ -77,8 +78,6 @@ def draw(who: np.ndarray, pet: np.ndarray, names: tuple[str, ...], k: int, seed:
     heads, _ = fit_pets(learnt, anchor, check, lambda *_: None)
     head = heads[0]
     rest = np.setdiff1d(np.arange(len(who)), rows)
-    from sorter.model.pet_heads import normalised
-
     own_word = head.head.probabilities(normalised(pet[rest]))[:, head.others:]
     with_likeness = head.chances(pet[rest])
     order = [head.names.index(name) for name in names]

@@ -110,9 +110,8 @@ def fit_pets(examples: Examples, anchor, check, progress: Progress) -> tuple[lis
         # telling a cat from a dog, and fewer of a pet's photos were found (see README).
         basis = principal_basis(np.concatenate([groups[0], *groups[OTHERS:]]), BASIS)
         threshold = PET_THRESHOLD if cohort is None else LIKENESS_THRESHOLD
-        own, owners = np.concatenate(groups[OTHERS:]), np.repeat(np.arange(len(named)), [len(g) for g in groups[OTHERS:]])
-        pets = PetHead(species, tuple(named), fit_pet_head(groups, basis), threshold, OTHERS,
-                       *((own.astype(np.float32), owners, cohort) if cohort is not None else ()))
+        likeness_of = () if cohort is None else (*pooled(groups[OTHERS:]), cohort)
+        pets = PetHead(species, tuple(named), fit_pet_head(groups, basis), threshold, OTHERS, *likeness_of)
         recognised, alike = pets_cross_validated(groups, basis, cohort, threshold)
         strangers = np.zeros((0, groups[0].shape[1]))
         if check is not None and species in check.class_names:
@@ -136,6 +135,11 @@ def fit_pet_head(groups: list[np.ndarray], basis: np.ndarray) -> Head:
     return fit_softmax(rows, one_hot(labels, len(groups)), weights, start, l2=PET_L2, basis=basis)
 
 
+def pooled(pets: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """The named pets' photos in one array (float32), and whose each is (index into `pets`)."""
+    return np.concatenate(pets).astype(np.float32), np.repeat(np.arange(len(pets)), [len(g) for g in pets])
+
+
 def pets_cross_validated(groups: list[np.ndarray], basis: np.ndarray, cohort: np.ndarray | None, threshold: float,
                          ) -> tuple[list[int], list[np.ndarray]]:
     """Per pet, its photos that a head fitted without them (and their likeness to the pets'
@@ -147,9 +151,8 @@ def pets_cross_validated(groups: list[np.ndarray], basis: np.ndarray, cohort: np
         for held in folds(len(groups[k]), FOLDS):
             rest = [g if j != k else np.delete(g, held, axis=0) for j, g in enumerate(groups)]
             photos = groups[k][held]
-            owners = np.repeat(np.arange(len(rest) - OTHERS), [len(g) for g in rest[OTHERS:]])
             p = named_chances(fit_pet_head(rest, basis).probabilities(photos)[:, OTHERS:], photos,
-                              np.concatenate(rest[OTHERS:]), owners, cohort)
+                              *pooled(rest[OTHERS:]), cohort)
             nearest = p.argmax(axis=1)  # the named pet each photo is most like
             found = (nearest == k - OTHERS) & (p[:, k - OTHERS] >= threshold)
             hits += int(found.sum())

@@ -95,7 +95,7 @@ def write_model(model: PersonalModel, path: Path | None = None) -> Path:
         prefix = f"pets_{pets.species}_"
         arrays |= {prefix + "names": np.array(pets.names), prefix + "kernel": pets.head.kernel,
                    prefix + "bias": pets.head.bias, prefix + "threshold": np.float64(pets.threshold)}
-        if pets.examples is not None and pets.owners is not None and pets.cohort is not None:
+        if pets.examples is not None:  # with its owners and cohort (`PetHead`, checked on reading)
             arrays |= {prefix + "examples": pets.examples.astype(np.float16), prefix + "owners": pets.owners,
                        prefix + "cohort": pets.cohort.astype(np.float16)}
     write_arrays(path, arrays)
@@ -132,11 +132,10 @@ def read_model(path: Path | None = None) -> PersonalModel | None:
                 pet_names = tuple(str(n) for n in data[prefix + "names"])
                 # The classes before the named pets: other cats (and, since, anything but a cat).
                 others = pet_head.kernel.shape[-1] - len(pet_names)
-                likeness_of = [data[prefix + k] if prefix + k in data else None for k in ("examples", "owners", "cohort")]
-                if likeness_of[0] is not None:
-                    likeness_of = [likeness_of[0].astype(np.float32), likeness_of[1].astype(np.int64),
-                                   # (groups, 10, features) as first written: the same strangers in order
-                                   likeness_of[2].astype(np.float32).reshape(-1, likeness_of[2].shape[-1])]
+                # The example photos and cohort, since a pet's likeness counts (none before).
+                likeness_of = () if prefix + "examples" not in data else (
+                    data[prefix + "examples"].astype(np.float32), data[prefix + "owners"].astype(np.int64),
+                    data[prefix + "cohort"].astype(np.float32))
                 pets.append(PetHead(species, pet_names, pet_head, float(data[prefix + "threshold"]), others,
                                     *likeness_of))
             model = PersonalModel(str(data["base"]), names, head, int(data["photos"]), tuple(pets))
