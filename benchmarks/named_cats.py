@@ -11,6 +11,7 @@ pairs among them (the two black cats, the two black-and-white ones, the tabby-an
 
     python benchmarks/named_cats.py                 # the bundled model, every rotation, k = 5, 10, 20
     python benchmarks/named_cats.py --model /tmp/m/default.keras --examples 10
+    python benchmarks/named_cats.py --left-in-cats  # most of their other photos left unnamed in cats/
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ class CatResult:
     held_out: int  # what learn said: its photos found when held out
     taken: int  # what learn said: reference cats taken for it
     taken_of: int
+    unnamed_like: int = 0  # what learn said: of her photos left unnamed in cats/, those not learnt as other cats
 
 
 @dataclass(frozen=True)
@@ -81,8 +83,11 @@ def kaggle_photos(model: Path | None, n: int) -> list[Path]:
 
 
 def rotation(model: Path | None, names: tuple[str, ...], k: int, index: int, others: list[Path],
-             photos: dict[str, list[Path]]) -> RotationResult:
-    """Learn the named cats from k photos each in a fresh folder and sort the rest."""
+             photos: dict[str, list[Path]], left_in_cats: bool = False) -> RotationResult:
+    """Learn the named cats from k photos each in a fresh folder and sort the rest. With
+    `left_in_cats`, two of every three of each named cat's other photos are in that folder's
+    cats/ too, unnamed (a user names a few of her photos and leaves the rest where sort put
+    them), and the third is sorted."""
     from sorter.learning import learn as learning
     from sorter.sorting import sort
 
@@ -95,8 +100,13 @@ def rotation(model: Path | None, names: tuple[str, ...], k: int, index: int, oth
             (roll / "cats" / name).mkdir(parents=True)
             for source in photos[name][:k]:
                 shutil.copy(source, roll / "cats" / name / source.name)
-            own_files[name] = [f"{name}--{s.name}" for s in photos[name][k:]]
-            for source in photos[name][k:]:
+            rest = photos[name][k:]
+            if left_in_cats:
+                for source in [s for i, s in enumerate(rest) if i % 3]:
+                    shutil.copy(source, roll / "cats" / f"{name}--{source.name}")
+                rest = rest[::3]
+            own_files[name] = [f"{name}--{s.name}" for s in rest]
+            for source in rest:
                 shutil.copy(source, later / f"{name}--{source.name}")
         for cat, files in photos.items():
             if cat not in names:
@@ -117,7 +127,7 @@ def rotation(model: Path | None, names: tuple[str, ...], k: int, index: int, oth
             r = reports[f"cats/{name}"]
             # getattr: a sorter from before issue 24 (for a before-and-after) did not count them.
             cats.append(CatResult(index, name, k, found, len(own_files[name]), r.recognised, getattr(r, "taken", 0),
-                                  getattr(r, "others", 0)))
+                                  getattr(r, "others", 0), getattr(r, "unnamed_like", 0)))
         into = [f.name for name in names for f in (later / "cats" / name).glob("other-*")]
         return RotationResult(cats, sum(n.startswith("other-cat--") for n in into),
                               sum(len(f) for c, f in photos.items() if c not in names),
@@ -125,14 +135,14 @@ def rotation(model: Path | None, names: tuple[str, ...], k: int, index: int, oth
 
 
 def measure(model: Path | None, ks: tuple[int, ...], rotations=ROTATIONS, n_others: int = 200,
-            ) -> dict[int, list[RotationResult]]:
+            left_in_cats: bool = False) -> dict[int, list[RotationResult]]:
     photos, others = cat_photos(), kaggle_photos(model, n_others)
     results: dict[int, list[RotationResult]] = {}
     for k in ks:
         for index, names in enumerate(rotations, 1):
-            named = tuple(n for n in names if len(photos[n]) >= k + MIN_LEFT)
+            named = tuple(n for n in names if len(photos[n]) >= k + MIN_LEFT * (3 if left_in_cats else 1))
             if named:
-                results.setdefault(k, []).append(rotation(model, named, k, index, others, photos))
+                results.setdefault(k, []).append(rotation(model, named, k, index, others, photos, left_in_cats))
     return results
 
 
@@ -161,11 +171,12 @@ def report(results: dict[int, list[RotationResult]]) -> list[str]:
     lines = []
     for k, rotations in results.items():
         lines.append(f"\n## {k} examples a cat")
-        lines.append(f"{'rot':>3} {'cat':<10} {'own into its folder':>20} {'learn: held out':>16} {'ref cats taken':>15}")
+        lines.append(f"{'rot':>3} {'cat':<10} {'own into its folder':>20} {'learn: held out':>16} {'ref cats taken':>15}"
+                     f" {'left in cats/, like her':>24}")
         for r in rotations:
             for c in r.cats:
                 lines.append(f"{c.rotation:>3} {c.cat:<10} {f'{c.own}/{c.own_total}':>20} "
-                             f"{f'{c.held_out}/{c.examples}':>16} {f'{c.taken}/{c.taken_of}':>15}")
+                             f"{f'{c.held_out}/{c.examples}':>16} {f'{c.taken}/{c.taken_of}':>15} {c.unnamed_like:>24}")
             lines.append(f"{'':>3} other cats into a named folder {r.other_cats}/{r.other_cats_total}, other pets "
                          f"{r.other_pets}/{r.other_pets_total}, learn {r.learn_seconds:.1f} s")
         own = sum(c.own for r in rotations for c in r.cats)
@@ -187,10 +198,13 @@ def main() -> None:
     parser.add_argument("--model", type=Path, help="MODEL.keras with pooled features (default: the bundled model)")
     parser.add_argument("--examples", type=int, action="append", help="photos a named cat (repeatable; default 5, 10, 20)")
     parser.add_argument("--others", type=int, default=200, help="Kaggle cats and dogs sorted with them")
+    parser.add_argument("--left-in-cats", action="store_true",
+                        help="two of every three of a named cat's other photos left unnamed in cats/ when learning")
     args = parser.parse_args()
     if not NAMED_CATS.is_dir():
         sys.exit(f"needs the named-cats photos at {NAMED_CATS}")
-    print("\n".join(report(measure(args.model, tuple(args.examples or (5, 10, 20)), n_others=args.others))))
+    print("\n".join(report(measure(args.model, tuple(args.examples or (5, 10, 20)), n_others=args.others,
+                                   left_in_cats=args.left_in_cats))))
     seconds, photos = learn_seconds(args.model, cat_photos())
     print(f"\nlearn, 4 cats x up to 20 photos ({photos} photos): {seconds:.1f} s; target <= "
           f"{LEARN_SECONDS_TARGET:.0f} s: {verdict(seconds <= LEARN_SECONDS_TARGET)}")

@@ -320,6 +320,58 @@ def test_a_named_cat_the_model_takes_for_a_dog_still_goes_into_her_folder(tmp_pa
     }
 
 
+def test_her_photos_left_unnamed_in_cats_are_not_learnt_as_other_cats(tmp_path: Path, fake_model) -> None:
+    """A user names a few of Luna's photos and leaves the rest of her where sort put them, in
+    cats/: those are not "some other cat" (learnt so, they would teach her head that she is
+    someone else). Plain cats left there still are other cats."""
+    roll = tmp_path / "roll"
+    for i in range(6):
+        luna(roll / f"luna{i}.png", 20 + i)
+        photo(roll / f"cat{i}.png", "cat", i)
+    assert invoke("sort", roll, "--model", fake_model).exit_code == 0
+    assert {p.name for p in (roll / "cats").iterdir()} == {*(f"luna{i}.png" for i in range(6)),
+                                                          *(f"cat{i}.png" for i in range(6))}
+    for i in range(6):
+        luna(roll / "cats" / "Luna" / f"named{i}.png", 50 + i)
+    for i in range(12):  # and more of her, filed by hand
+        luna(roll / "cats" / f"more{i}.png", 100 + i)
+
+    result = invoke("learn", roll, "--model", fake_model)
+
+    assert result.exit_code == 0, result.output
+    assert ("cats/Luna: 6 photos, would find 6 of 6 held out; 0 of 50 other cats taken for it; "
+            "18 left in cats/ look like it, not learnt as other cats") in result.stdout
+    later = tmp_path / "later"
+    for i in range(3):
+        luna(later / f"luna{i}.png", 70 + i)
+        photo(later / f"cat{i}.png", "cat", 80 + i)
+    assert invoke("sort", later, "--model", fake_model).exit_code == 0
+    assert set(tree(later)) == {*(f"cats/Luna/luna{i}.png" for i in range(3)), *(f"cats/cat{i}.png" for i in range(3))}
+
+
+def test_a_photo_sorter_named_and_the_user_took_out_of_her_folder_is_always_another_cat() -> None:
+    """Of the cats outside named folders, those a first head takes for a named pet are left out
+    of "other cats", except a photo sorter put into cats/Luna/ that the user moved back to
+    cats/: that one says "not her" outright."""
+    from sorter.learning.pets import strangers_of
+    from sorter.model.heads import Head
+
+    rows = np.eye(4, dtype=np.float32)
+    examples = personal.Examples("base", np.zeros((4, 3), np.int64), rows, np.array(["cat", "cat", "cat", "dog"]),
+                                 np.array(["", "", "", ""]), np.array(["cats/Luna", "cat", "", "dog"]),
+                                 np.array(["a", "b", "c", "d"]), rows)
+    # A first head that takes the second photo for Luna and the third for no one.
+    first = pet_heads.PetHead("cat", ("Luna",), Head(np.diag([0.0, 0, 0, 0]), np.zeros(4)), 0.9, 2)
+    sure = dataclasses.replace(first, head=Head(np.array([[0.0, 0, 9, 0], [0, 0, 9, 0], [9, 0, 0, 0], [0] * 4]),
+                                                np.zeros(4)))
+
+    kept, like = strangers_of(examples, examples.labels == "cat", "cats", lambda: (sure,), 1)
+
+    assert kept.tolist() == [rows[0].tolist(), rows[2].tolist()] and like.tolist() == [1]
+    nobody = examples.labels == "none"
+    assert strangers_of(examples, nobody, "cats", lambda: pytest.fail("no photo to ask about"), 1)[1].tolist() == [0]
+
+
 def test_a_personal_model_from_before_keeps_naming_only_the_photos_filed_as_its_species(tmp_path: Path) -> None:
     """A pet head learnt before it knew what is not a cat (other cats, then the named pets) is
     read as it was written, and says so (`others`)."""
