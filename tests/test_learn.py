@@ -372,6 +372,49 @@ def test_a_photo_sorter_named_and_the_user_took_out_of_her_folder_is_always_anot
     assert strangers_of(examples, nobody, "cats", lambda: pytest.fail("no photo to ask about"), 1)[1].tolist() == [0]
 
 
+def test_name_pets_moves_her_photos_already_in_cats_into_her_folder_and_nothing_else(tmp_path: Path,
+                                                                                    fake_model) -> None:
+    """`sort --name-pets` after `learn`: the photos a first sort put into cats/ are looked at
+    again, hers go into cats/Luna/ (journaled, undone like any move); other cats, and a dog
+    photo the user filed in cats/ herself, stay as they are; a photo she took out of Luna's
+    folder is not put back."""
+    roll = tmp_path / "roll"
+    for i in range(4):
+        luna(roll / f"luna{i}.png", 20 + i)
+        photo(roll / f"cat{i}.png", "cat", i)
+    assert invoke("sort", roll, "--model", fake_model).exit_code == 0
+    photo(roll / "cats" / "red.png", "dog", 40)  # the user's call: a cat, whatever the model says
+    for i in range(6):
+        luna(roll / "cats" / "Luna" / f"named{i}.png", 50 + i)
+    assert invoke("learn", roll, "--model", fake_model).exit_code == 0
+    photo(roll / "new.png", "cat", 60)  # not sorted yet
+
+    result = invoke("sort", roll, "--model", fake_model, "--name-pets", "--json")
+
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["moved_to"] == {"cats": 1, "cats/Luna": 4} and report["counts"] == {"moved": 5, "kept": 5}
+    kept = {Path(f["path"]).name: f["reason"] for f in report["files"] if f["status"] == "kept"}
+    assert kept == dict.fromkeys([f"cat{i}.png" for i in range(4)] + ["red.png"], "already in cats/: not a named pet")
+    assert set(tree(roll)) == {*(f"cats/Luna/luna{i}.png" for i in range(4)), *(f"cats/Luna/named{i}.png" for i in range(6)),
+                               *(f"cats/cat{i}.png" for i in range(4)), "cats/red.png", "cats/new.png"}
+
+    os.rename(roll / "cats" / "Luna" / "luna0.png", roll / "cats" / "luna0.png")  # not her, says the user
+    again = invoke("sort", roll, "--model", fake_model, "--name-pets")
+    assert again.exit_code == 0, again.output
+    assert (roll / "cats" / "luna0.png").exists() and "left in place: kept" in again.stdout
+    assert invoke("undo", roll).exit_code == 0  # the last run moved nothing: this undoes the one that named
+    assert {p.name for p in (roll / "cats").glob("luna*.png")} == {f"luna{i}.png" for i in range(4)}
+    assert not list((roll / "cats" / "Luna").glob("luna*")) and (roll / "new.png").exists()
+
+
+def test_name_pets_needs_named_pets(tmp_path: Path, fake_model) -> None:
+    photo(tmp_path / "cat.png", "cat", 1)
+    result = invoke("sort", tmp_path, "--model", fake_model, "--name-pets")
+    assert result.exit_code == 2 and result.stderr.startswith("Error: --name-pets: no named pets learnt;")
+    assert (tmp_path / "cat.png").exists() and not (tmp_path / "cats").exists()
+
+
 def test_a_personal_model_from_before_keeps_naming_only_the_photos_filed_as_its_species(tmp_path: Path) -> None:
     """A pet head learnt before it knew what is not a cat (other cats, then the named pets) is
     read as it was written, and says so (`others`)."""

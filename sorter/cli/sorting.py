@@ -32,6 +32,11 @@ def sort_command(
         typer.Option("--jsonl", help="Print one JSON object per file as it is done, then a summary line (any folder size)."),
     ] = False,
     no_personal: NoPersonalOption = False,
+    name_pets: Annotated[
+        bool,
+        typer.Option("--name-pets", help="Also look again at the photos already in cats/ and dogs/ (not in a pet's "
+                     "folder), and move those it recognises as a pet you named (`sorter learn`) into its folder."),
+    ] = False,
 ) -> None:
     """Move every cat photo in DIRECTORY into DIRECTORY/cats/ and every dog photo into
     DIRECTORY/dogs/; photos of neither (with a three-class model) stay where they are.
@@ -49,6 +54,8 @@ def sort_command(
       sorter sort ~/Pictures/pets --recursive --json > report.json
 
       sorter sort /mnt/archive --recursive --jsonl > report.jsonl
+
+      sorter sort ~/Pictures/pets --name-pets    # after naming cats/Luna/ and `sorter learn`
     """
     from sorter.sorting.sort import sort_folder
 
@@ -73,6 +80,7 @@ def sort_command(
                 summary = sort_folder(
                     directory, model=model, recursive=recursive, dry_run=dry_run,
                     min_confidence=min_confidence, on_start=on_start, on_result=on_result, personal=not no_personal,
+                    name_pets=name_pets,
                 )
         except (SorterError, OSError) as exc:
             raise log.fail(exc, directory) from None

@@ -13,7 +13,8 @@ from typing import Literal
 from sorter.config import CLASS_FOLDERS, OTHER
 from sorter.files.companions import renamed
 
-Status = Literal["move", "neither", "unsure", "unreadable", "skipped"]
+#: "kept": a photo already in cats/ or dogs/ that `sort --name-pets` looked at again and leaves.
+Status = Literal["move", "neither", "unsure", "unreadable", "skipped", "kept"]
 #: Why a photo a three-class model calls "other" stays where it is.
 NEITHER_REASON = "not a cat or a dog"
 #: Statuses of files left in place (those of results the sort could not move included), in

@@ -366,6 +366,13 @@ def load_classifier(model: Path | None, use: bool = True):
     return personalise(lite.load_classifier(model), model, use)
 
 
+def named_pets(classifier) -> dict[str, tuple[str, ...]]:
+    """The named pets a classifier recognises, by species ({"cat": ("Luna",)}); none without a
+    personal model."""
+    model = getattr(classifier, "model", None)
+    return {p.species: p.names for p in model.pets} if isinstance(model, PersonalModel) else {}
+
+
 def describe(classifier, model: Path | None) -> str:
     """"bundled model", "model PATH", or with a personal head "bundled model + 37 corrections"."""
     return getattr(classifier, "description", None) or base_name(model)

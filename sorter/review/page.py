@@ -92,8 +92,9 @@ class ReviewPage:
         self.model = ""
 
     def add(self, result) -> None:
-        """Take one `sorting.results.FileResult`; a planned (dry-run) result has nothing to show."""
-        if result.status == "planned":
+        """Take one `sorting.results.FileResult`; a planned (dry-run) result has nothing to show,
+        nor a photo `sort --name-pets` left in cats/ as it was ("kept")."""
+        if result.status in ("planned", "kept"):
             return
         if result.status == "moved":
             key = ("moved", f"{self._rel(result.destination.parent)}/")

@@ -1,7 +1,8 @@
 """sorting: `sorter sort`: classify, plan and move a folder's photos a batch at a time.
 
 Owns what a sort says of each file (`results`) and the sort use-case (`sort`: the `Sorter`
-that `watch` reuses for every batch, and `sort_folder`).
+that `watch` reuses for every batch, and `sort_folder`; `named_again`: `--name-pets`, the
+photos already in cats/ and dogs/ looked at again for the user's named pets).
 
 May import: `sorter.review` (the page a sort writes), `sorter.model`, `sorter.media`,
 `sorter.files`, `sorter.config`, `sorter.errors`.

@@ -105,15 +105,21 @@ class Sorter:
             self._planner = Planner(self.root, existing, self.min_confidence, lambda folder: _names_in(self.root / folder))
         return self._planner
 
-    def sort_entries(self, entries, batch_size: int | None = None):
+    def sort_entries(self, entries, batch_size: int | None = None, within: str | None = None):
         """Classify, plan and move image paths batch by batch as `entries` yields them;
         yield one FileResult per entry. Memory does not grow with the number of entries.
-        Entries the scan skipped (`images.Skipped`) are reported as such as they come."""
+        Entries the scan skipped (`images.Skipped`) are reported as such as they come.
+        `within`: the entries are already in that species' folder (`sort --name-pets`): only
+        a photo recognised as one of its named pets moves, into the pet's folder; every other
+        stays, "kept", and is not journaled as seen (sorter decided nothing about it)."""
         from collections import deque
 
         from sorter.config import DEFAULT_BATCH_SIZE
+        from sorter.files.companions import find_companions
+        from sorter.files.planning import Decision
         from sorter.media.images import Skipped
         from sorter.model.inference import FIRST_LOOK_CONFIDENCE, SureEnough, classify
+        from sorter.sorting.named_again import kept_reason
 
         batch_size = batch_size or DEFAULT_BATCH_SIZE
         skipped: deque[Skipped] = deque()
@@ -144,8 +150,17 @@ class Sorter:
         def planned(predictions) -> list:
             """The chunk's decisions, its companions looked up right before it moves, so they
             are the companions of this moment."""
+            if within is not None:
+                return [named_or_kept(p) for p in predictions]
             return [planner.decide(p.path, p.label, p.confidence, p.error, companions, p.pet, p.looks_like)
                     for p, companions in zip(predictions, self._companions(predictions), strict=True)]
+
+        def named_or_kept(p):
+            if p.label == within and p.pet:
+                d = planner.decide(p.path, p.label, p.confidence, p.error, find_companions(p.path), p.pet)
+                if d.status == "move":  # not below --min-confidence
+                    return d
+            return Decision(p.path, "kept", p.label, p.confidence, reason=kept_reason(within))
 
         chunk = []
         # Of this chunk's files, what planning has no use for: warnings, a video's frames.
@@ -276,12 +291,15 @@ def sort_folder(
     on_result: Callable[[FileResult], None] = lambda result: None,
     lock_wait: float = 0.0,
     personal: bool = True,
+    name_pets: bool = False,
 ) -> SortSummary:
     """Sort the images of `root` into `root/cats` and `root/dogs`, streaming: the folder is
     listed, classified and moved a batch at a time, so a million files cost no more memory
     than a thousand. `on_start` gets the number of entries from a cheap first pass (names
     only, no file opened). `personal`: with the user's personal model, when there is one
-    for this model (`sorter.model.personal`)."""
+    for this model (`sorter.model.personal`). `name_pets`: then the photos already in cats/
+    and dogs/ are looked at again for the named pets (`named_again`); the paths this run
+    moved there are remembered to be skipped, so that run's memory grows with them."""
     from sorter.files.journal import recover
     from sorter.files.lock import FolderLock
     from sorter.media.images import scan_folder
@@ -289,6 +307,7 @@ def sort_folder(
     from sorter.model import personal as personal_model
     from sorter.review.framing import FRAME_PX
     from sorter.review.page import ReviewPage
+    from sorter.sorting import named_again
 
     started = time.monotonic()
     root = check_folder(root)
@@ -307,21 +326,39 @@ def sort_folder(
         if classifier is None:
             classifier = lite.load_classifier(model)
         classifier = personal_model.personalise(classifier, model, personal)
+        named = personal_model.named_pets(classifier) if name_pets else {}
+        if name_pets and not named:
+            raise UsageError("--name-pets: no named pets learnt" + (" (--no-personal)" if not personal else "")
+                             + "; put 5 or more photos of a pet into cats/NAME/ or dogs/NAME/, then run `sorter learn`")
         if review is not None:
             review.model = personal_model.describe(classifier, model)
         if not dry_run:
             recovered_info = recover(root)
             recovered = recovered_info.completed
-        on_start(sum(1 for _ in judged(scan_folder(root, recursive=recursive, exclude=output_folders(), videos=True))))
+        again = sum(1 for species in named for _ in named_again.entries(root, species, set(), set()))
+        on_start(again + sum(1 for _ in judged(scan_folder(root, recursive=recursive, exclude=output_folders(),
+                                                           videos=True))))
         entries = scan_folder(root, recursive=recursive, exclude=output_folders(), videos=True)
         sorter = Sorter(root, classifier, min_confidence=min_confidence, dry_run=dry_run,
                         thumbnails=None if review is None else FRAME_PX)
+        moved: set[Path] = set()  # with --name-pets: what this run filed, not to be looked at again
+
+        def take(result: FileResult) -> None:
+            tally.add(result)
+            if review is not None:
+                review.add(result)
+            on_result(result)
+
         try:
             for result in sorter.sort_entries(entries):
-                tally.add(result)
-                if review is not None:
-                    review.add(result)
-                on_result(result)
+                take(result)
+                if named and result.status == "moved":
+                    moved.add(result.destination)
+            if named:
+                skip = named_again.taken_out(root)
+                for species in named:
+                    for result in sorter.sort_entries(named_again.entries(root, species, skip, moved), within=species):
+                        take(result)
         finally:
             sorter.close()
         if review is not None and review.count:
