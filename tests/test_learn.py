@@ -399,6 +399,10 @@ def test_name_pets_moves_her_photos_already_in_cats_into_her_folder_and_nothing_
     assert set(tree(roll)) == {*(f"cats/Luna/luna{i}.png" for i in range(4)), *(f"cats/Luna/named{i}.png" for i in range(6)),
                                *(f"cats/cat{i}.png" for i in range(4)), "cats/red.png", "cats/new.png"}
 
+    # What sorter put into her folder is not learnt back as her photos: only the six the user named.
+    relearnt = invoke("learn", roll, "--model", fake_model)
+    assert "cats/Luna: 6 photos, would find 6 of 6 held out" in relearnt.stdout, relearnt.output
+
     os.rename(roll / "cats" / "Luna" / "luna0.png", roll / "cats" / "luna0.png")  # not her, says the user
     again = invoke("sort", roll, "--model", fake_model, "--name-pets")
     assert again.exit_code == 0, again.output
