@@ -51,6 +51,9 @@ class CatResult:
     taken: int  # what learn said: reference cats taken for it
     taken_of: int
     unnamed_like: int = 0  # what learn said: of her photos left unnamed in cats/, those not learnt as other cats
+    left: int = 0  # her photos left unnamed in cats/ (`left_in_cats`)
+    left_named: int = 0  # of which `sort --name-pets` then moved into her folder
+    left_wrong: int = 0  # other named cats' photos left in cats/ that it moved into her folder
 
 
 @dataclass(frozen=True)
@@ -120,6 +123,8 @@ def rotation(model: Path | None, names: tuple[str, ...], k: int, index: int, oth
         if result.refused:
             raise SystemExit(f"refused: {result.refused}")
         sort.sort_folder(later, model=model)
+        if left_in_cats:  # then her photos already in cats/, as the user would after learning
+            sort.sort_folder(roll, model=model, name_pets=True)
         reports = {p.name: p for p in result.pets}
         cats = []
         for name in names:
@@ -127,7 +132,10 @@ def rotation(model: Path | None, names: tuple[str, ...], k: int, index: int, oth
             r = reports[f"cats/{name}"]
             # getattr: a sorter from before issue 24 (for a before-and-after) did not count them.
             cats.append(CatResult(index, name, k, found, len(own_files[name]), r.recognised, getattr(r, "taken", 0),
-                                  getattr(r, "others", 0), getattr(r, "unnamed_like", 0)))
+                                  getattr(r, "others", 0), getattr(r, "unnamed_like", 0),
+                                  len(photos[name][k:]) - len(own_files[name]) if left_in_cats else 0,
+                                  sum(1 for f in (roll / "cats" / name).glob(f"{name}--*")),
+                                  sum(1 for f in (roll / "cats" / name).glob("*--*") if not f.name.startswith(f"{name}--"))))
         into = [f.name for name in names for f in (later / "cats" / name).glob("other-*")]
         return RotationResult(cats, sum(n.startswith("other-cat--") for n in into),
                               sum(len(f) for c, f in photos.items() if c not in names),
@@ -172,11 +180,12 @@ def report(results: dict[int, list[RotationResult]]) -> list[str]:
     for k, rotations in results.items():
         lines.append(f"\n## {k} examples a cat")
         lines.append(f"{'rot':>3} {'cat':<10} {'own into its folder':>20} {'learn: held out':>16} {'ref cats taken':>15}"
-                     f" {'left in cats/, like her':>24}")
+                     f" {'left in cats/: like her, --name-pets':>38}")
         for r in rotations:
             for c in r.cats:
+                left = f"{c.unnamed_like}, {c.left_named}/{c.left}" if c.left else ""
                 lines.append(f"{c.rotation:>3} {c.cat:<10} {f'{c.own}/{c.own_total}':>20} "
-                             f"{f'{c.held_out}/{c.examples}':>16} {f'{c.taken}/{c.taken_of}':>15} {c.unnamed_like:>24}")
+                             f"{f'{c.held_out}/{c.examples}':>16} {f'{c.taken}/{c.taken_of}':>15} {left:>38}")
             lines.append(f"{'':>3} other cats into a named folder {r.other_cats}/{r.other_cats_total}, other pets "
                          f"{r.other_pets}/{r.other_pets_total}, learn {r.learn_seconds:.1f} s")
         own = sum(c.own for r in rotations for c in r.cats)
@@ -186,6 +195,12 @@ def report(results: dict[int, list[RotationResult]]) -> list[str]:
         target = OWN_TARGET.get(k)
         lines.append(f"own photos into their folder: {own}/{own_total} ({own / max(1, own_total):.0%})"
                      + (f"; target >= {target:.0%}: {verdict(own >= target * own_total)}" if target else ""))
+        left = sum(c.left for r in rotations for c in r.cats)
+        if left:
+            named = sum(c.left_named for r in rotations for c in r.cats)
+            wrong = sum(c.left_wrong for r in rotations for c in r.cats)
+            lines.append(f"own photos left in cats/, then into their folder by sort --name-pets: {named}/{left} "
+                         f"({named / left:.0%}); into another named cat's folder: {wrong}")
         lines.append(f"other cats into a named folder: {cats:.1%}; target <= {OTHER_CATS_TARGET:.0%}: "
                      f"{verdict(cats <= OTHER_CATS_TARGET)}")
         lines.append(f"other pets into a named folder: {pets:.1%}; target <= {OTHER_PETS_TARGET:.0%}: "

@@ -341,6 +341,7 @@ def test_her_photos_left_unnamed_in_cats_are_not_learnt_as_other_cats(tmp_path: 
     assert result.exit_code == 0, result.output
     assert ("cats/Luna: 6 photos, would find 6 of 6 held out; 0 of 50 other cats taken for it; "
             "18 left in cats/ look like it, not learnt as other cats") in result.stdout
+    assert f"already in cats/ or dogs/ into their folders: sorter sort {roll} --name-pets" in result.stdout
     later = tmp_path / "later"
     for i in range(3):
         luna(later / f"luna{i}.png", 70 + i)

@@ -19,6 +19,7 @@ All in numpy on features: no TensorFlow, and seconds for a few hundred examples.
 
 from __future__ import annotations
 
+import shlex
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -175,6 +176,9 @@ def report_lines(result: LearnResult) -> list[str]:
             lines.append("Held out, no change of the head places more of them right: it keeps the model's decisions.")
         lines.append(f"Saved {result.model_path}: sort, watch and evaluate now use {result.description} "
                      "(--no-personal ignores it; `sorter learn --forget` deletes it).")
+        if any(pet.unnamed_like for pet in result.pets):
+            lines.append(f"To move your named pets' photos already in cats/ or dogs/ into their folders: "
+                         f"sorter sort {shlex.quote(str(result.folder))} --name-pets")
     return lines
 
 
