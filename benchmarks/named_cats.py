@@ -179,13 +179,14 @@ def report(results: dict[int, list[RotationResult]]) -> list[str]:
     lines = []
     for k, rotations in results.items():
         lines.append(f"\n## {k} examples a cat")
+        any_left = any(c.left for r in rotations for c in r.cats)
         lines.append(f"{'rot':>3} {'cat':<10} {'own into its folder':>20} {'learn: held out':>16} {'ref cats taken':>15}"
-                     f" {'left in cats/: like her, --name-pets':>38}")
+                     + (f" {'left in cats/: like her, --name-pets':>38}" if any_left else ""))
         for r in rotations:
             for c in r.cats:
-                left = f"{c.unnamed_like}, {c.left_named}/{c.left}" if c.left else ""
+                left = f" {f'{c.unnamed_like}, {c.left_named}/{c.left}':>38}" if any_left else ""
                 lines.append(f"{c.rotation:>3} {c.cat:<10} {f'{c.own}/{c.own_total}':>20} "
-                             f"{f'{c.held_out}/{c.examples}':>16} {f'{c.taken}/{c.taken_of}':>15} {left:>38}")
+                             f"{f'{c.held_out}/{c.examples}':>16} {f'{c.taken}/{c.taken_of}':>15}{left}")
             lines.append(f"{'':>3} other cats into a named folder {r.other_cats}/{r.other_cats_total}, other pets "
                          f"{r.other_pets}/{r.other_pets_total}, learn {r.learn_seconds:.1f} s")
         own = sum(c.own for r in rotations for c in r.cats)

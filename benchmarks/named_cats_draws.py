@@ -53,11 +53,12 @@ def photos(model: Path | None) -> list[tuple[Path, str]]:
     return chosen + [(p, "hold-out") for p in sorted(HOLDOUT.rglob("*.jpg"))]
 
 
-def pet_features(classifier, paths: list[Path]) -> np.ndarray:
-    """The features that name a pet, as `sorter learn` and sort compute them."""
+def pet_features(classifier, paths: list[Path], margin: float) -> np.ndarray:
+    """The features that name a pet, as `sorter learn` and sort compute them (cut as the
+    reference set's were: `margin`)."""
     from sorter.model.inference import features
 
-    rows = [result for _, result in features(classifier, paths, pets=True)]
+    rows = [result for _, result in features(classifier, paths, pets=True, margin=margin)]
     return np.stack([r[1] if isinstance(r, np.ndarray) else np.full(rows[0].shape[1], np.nan) for r in rows])
 
 
@@ -75,7 +76,7 @@ def draw(who: np.ndarray, pet: np.ndarray, names: tuple[str, ...], k: int, seed:
     learnt = Examples("draw", np.zeros((n, 3), np.int64), pet[rows].astype(np.float32), np.full(n, "cat"),
                       np.repeat(names, [len(examples[name]) for name in names]), np.full(n, ""), np.full(n, ""),
                       pet[rows].astype(np.float32))
-    heads, _ = fit_pets(learnt, anchor, check, lambda *_: None)
+    heads, _ = fit_pets(learnt, anchor, check, lambda *_: None, anchor.pet_margin)
     head = heads[0]
     rest = np.setdiff1d(np.arange(len(who)), rows)
     own_word = head.head.probabilities(normalised(pet[rest]))[:, head.others:]
@@ -123,7 +124,7 @@ def main() -> None:
     anchor, check = reference.halves()
     chosen = photos(args.model)
     who = np.array([w for _, w in chosen])
-    pet = pet_features(classifier, [p for p, _ in chosen])
+    pet = pet_features(classifier, [p for p, _ in chosen], reference.pet_margin)
     keep = ~np.isnan(pet).any(axis=1)
     who, pet = who[keep], pet[keep]
     results = []

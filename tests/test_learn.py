@@ -434,6 +434,7 @@ def test_a_personal_model_from_before_keeps_naming_only_the_photos_filed_as_its_
     read = personal.read_model(personal.write_model(model, tmp_path / "personal.npz"))
 
     assert [(p.species, p.names, p.others) for p in read.pets] == [("cat", ("Luna",), 1), ("dog", ("Rex", "Max"), 2)]
+    assert [p.margin for p in read.pets] == [pet_heads.FIRST_MARGIN] * 2  # the crop they were fitted on
     assert read.pets[0].examples is None and read.pets[0].cohort is None
     assert read.pets[1].owners.tolist() == [0] * 6 + [1] * 6 and read.pets[1].cohort.shape == (30, 6)
     assert np.allclose(read.pets[1].examples, newer.examples, atol=1e-3)  # kept as float16
@@ -442,6 +443,52 @@ def test_a_personal_model_from_before_keeps_naming_only_the_photos_filed_as_its_
     personal.write_model(personal.PersonalModel("base", model.class_names, model.head, 0, (orphan,)), tmp_path / "bad.npz")
     with pytest.raises(SorterError, match="example photos of the named dogs do not fit their head"):
         personal.read_model(tmp_path / "bad.npz")
+
+
+def test_a_pet_learnt_with_the_crop_from_before_is_shown_photos_cut_the_same_way(tmp_path: Path) -> None:
+    """A pet head and the user's stored examples from before the crop around the pet moved
+    (second_look.MARGIN) say no margin: they had the first one, and keep it; the examples'
+    features that name a pet are unknown for another margin until learnt again."""
+    from sorter.model import second_look
+    from sorter.model.heads import Head
+
+    head = pet_heads.PetHead("cat", ("Luna",), Head(np.zeros((6, 3)), np.zeros(3)), 0.92, 2, margin=0.05)
+    model = personal.PersonalModel("base", ("cat", "dog", "other"), Head(np.zeros((6, 3)), np.zeros(3)), 0, (head,))
+    path = personal.write_model(model, tmp_path / "personal.npz")
+    assert personal.read_model(path).pets[0].margin == 0.05 == second_look.MARGIN
+    with np.load(path) as data:  # as written before pet heads said their margin
+        np.savez(path, **{k: data[k] for k in data.files if k != "pets_cat_margin"})
+    assert personal.read_model(path).pets[0].margin == pet_heads.FIRST_MARGIN == 0.15
+
+    rows = np.ones((2, 6), np.float32)
+    examples = personal.Examples("base", np.zeros((2, 3), np.int64), rows, np.array(["cat", "cat"]),
+                                 np.array(["Luna", ""]), np.array(["", ""]), np.array(["a", "b"]), rows)
+    assert examples.pet_margin == pet_heads.FIRST_MARGIN and examples.with_pet_margin(0.15) is examples
+    moved = examples.with_pet_margin(0.05)
+    assert moved.pet_margin == 0.05 and np.isnan(moved.pet_features).all() and (moved.features == rows).all()
+    read = personal.read_examples(personal.write_examples(moved, tmp_path / "examples.npz"))
+    assert read.pet_margin == 0.05 and read.subset(np.array([1])).pet_margin == 0.05
+
+
+def test_learn_computes_the_features_that_name_a_pet_again_where_their_crop_moved(tmp_path: Path, fake_model) -> None:
+    """Stored examples whose features that name a pet were cut at another margin: learnt again
+    from the photos of the folder being learnt, left out of the pets elsewhere until then."""
+    a, b = tmp_path / "a", tmp_path / "b"
+    for i in range(6):
+        luna(a / "cats" / "Luna" / f"luna{i}.png", 50 + i)
+        photo(b / "cats" / f"cat{i}.png", "cat", i)
+    assert invoke("learn", a, "--model", fake_model).exit_code == 0
+    stored = personal.read_examples()
+    personal.write_examples(dataclasses.replace(stored, pet_margin=0.3))  # as if learnt with another crop
+
+    elsewhere = invoke("learn", b, "--model", fake_model)
+    assert elsewhere.exit_code == 0, elsewhere.output
+    assert "cats/Luna: " not in elsewhere.stdout and "named pet" not in elsewhere.stdout  # unknown: not in b
+    assert np.isnan(personal.read_examples().pet_features[personal.read_examples().pets == "Luna"]).all()
+
+    again = invoke("learn", a, "--model", fake_model)
+    assert "cats/Luna: 6 photos, would find 6 of 6 held out" in again.stdout, again.output
+    assert personal.read_examples().pet_margin == pet_heads.FIRST_MARGIN  # the fake's reference set's
 
 
 def test_a_photo_more_like_her_own_photos_than_like_other_cats_is_more_surely_hers() -> None:

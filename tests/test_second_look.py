@@ -84,9 +84,10 @@ def test_real_photos_two_named_cats_find_most_of_their_other_photos() -> None:
     with the bundled model; then their other photos and every other cat of the set sorted
     (benchmarks/named_cats.py, one rotation, no Kaggle photos). Measured: 20 of 25, 1 of 105 with
     v13; 17 of 25, 3 of 105 with v14; 17 of 25, 3 of 105 once the pet head knows what is not a
-    cat; 17-18 of 25, 1 of 105 with the likeness to the pets' photos counted too. Learn says it
-    would find 8-9 of fred's 10 held out but 2-3 of kit's, who on asphalt looks like a dog: held
-    out, her photos are less like her other nine than her later photos are like all ten (6 of 10)."""
+    cat; 17-18 of 25, 1 of 105 with the likeness to the pets' photos counted too; 18 of 25, 2 of
+    105 with the closer crop. Learn says it would find 8-9 of fred's 10 held out but 2-5 of kit's,
+    who on asphalt looks like a dog: held out, her photos are less like her other nine than her
+    later photos are like all ten (6 of 10)."""
     sys.path.insert(0, str(REPO / "benchmarks"))
     from named_cats import cat_photos, rotation
 
@@ -105,13 +106,13 @@ def test_real_photos_a_named_cats_photos_left_in_cats_do_not_teach_that_she_is_a
     when learning (a user names ten and leaves the rest where sort put them), the third sorted.
     Measured: fred 5 of 5, kit 1 of 4; learn leaves 10 of fred's 10 and 5 of kit's 8 out of
     "other cats". When every one of them was learnt as another cat: fred 3 of 5, kit 1 of 4, and
-    learn said it would find 6 of fred's 10 held out instead of 9."""
+    learn said it would find 6 of fred's 10 held out instead of 9 (8 with the closer crop)."""
     sys.path.insert(0, str(REPO / "benchmarks"))
     from named_cats import cat_photos, rotation
 
     result = rotation(None, ("fred", "kit"), 10, 1, [], cat_photos(), left_in_cats=True)
     fred = next(c for c in result.cats if c.cat == "fred")
-    assert fred.own >= 4 and fred.held_out >= 8 and fred.unnamed_like >= 8, result
+    assert fred.own >= 4 and fred.held_out >= 7 and fred.unnamed_like >= 8, result
     assert result.other_cats <= 0.03 * result.other_cats_total, result
 
 

@@ -33,6 +33,7 @@ from sorter.learning.pets import PetReport, fit_pets
 from sorter.model.heads import Head, fit_softmax, folds, one_hot, principal_basis
 from sorter.model.personal import Examples, PersonalModel
 from sorter.model.pet_heads import PetHead
+from sorter.model.second_look import MARGIN
 
 #: How much one example weighs against one reference photo, the candidates cross-validation
 #: chooses from (see `choose_head`).
@@ -121,9 +122,12 @@ def learn(
     names = tuple(base.class_names)
 
     found = find(root)
-    examples, new, unreadable, dropped = _gather(found, base, progress)
-    examples = _learnable(examples, names)
     reference = read_reference(model_path)
+    # The features that name a pet are cut as the reference set's cats were: a pet's head
+    # tells her from those, and is shown them at sort time cut the same way (`PetHead.margin`).
+    margin = reference.pet_margin if reference is not None else MARGIN
+    examples, new, unreadable, dropped = _gather(found, base, progress, margin)
+    examples = _learnable(examples, names)
     anchor, check = reference.halves() if reference is not None else (None, None)
     kept = examples.kept()
     result = {"folder": root, "found": int(sum(not f.kept for f in found)), "new": new,
@@ -136,7 +140,7 @@ def learn(
     problem = Problem.make(bundled, names, examples.features[~kept], labels[~kept], examples.features[kept],
                            reference_rows)
     choice = choose_head(problem, check, progress)
-    pet_heads, pet_reports = fit_pets(examples, anchor, check, progress)
+    pet_heads, pet_reports = fit_pets(examples, anchor, check, progress, margin)
     report = reference_report(check, bundled, choice.head, pet_heads) if check is not None else None
     kinds = kind_reports(examples.subset(~kept), problem, choice.predicted)
     written, description = None, ""
@@ -182,10 +186,12 @@ def report_lines(result: LearnResult) -> list[str]:
     return lines
 
 
-def _gather(found, base, progress: Progress) -> tuple[Examples, int, list[str], int]:
+def _gather(found, base, progress: Progress, margin: float) -> tuple[Examples, int, list[str], int]:
     """The user's examples with this folder's found photos added: features run only for the
-    photos not learnt before. Returns (examples, photos new or changed, unreadable, examples
-    dropped because they were learnt on another model)."""
+    photos not learnt before, or whose features that name a pet were cut at another margin
+    (`Examples.with_pet_margin`: those of other folders stay unknown until learnt there again).
+    Returns (examples, photos new or changed, unreadable, examples dropped because they were
+    learnt on another model)."""
     from sorter.model import personal
     from sorter.model.inference import features
 
@@ -194,20 +200,23 @@ def _gather(found, base, progress: Progress) -> tuple[Examples, int, list[str], 
     if stored is None or stored.base != base.fingerprint:
         dropped = 0 if stored is None else len(stored)
         stored = Examples.empty(base.fingerprint, base.head[0].shape[0])
+    stored = stored.with_pet_margin(margin)
+    known = ~np.isnan(stored.pet_features).any(axis=1)  # else cut at another margin: computed again
     index = stored.index()
     rows, need, unreadable, new = [], {}, [], 0
     for f in found:
         at = index.get(f.identity)
         described = (f.label, f.pet or "", _was(f), str(f.path))
-        if at is not None and (stored.labels[at], stored.pets[at], stored.was[at]) == described[:3]:
+        same = at is not None and (stored.labels[at], stored.pets[at], stored.was[at]) == described[:3]
+        if same and known[at]:
             continue  # learnt before, and the photo has not moved since
-        new += not f.kept
-        if at is not None:
+        new += not f.kept and not same
+        if at is not None and known[at]:
             rows.append((f.identity, stored.features[at], stored.pet_features[at], *described))
         else:
             need[f.path] = (f, described)
     # With the features that name a pet (a second look at it): any photo may be a pet's, or another cat.
-    for done, (path, result) in enumerate(features(base, list(need), pets=True), 1):
+    for done, (path, result) in enumerate(features(base, list(need), pets=True, margin=margin), 1):
         progress("features", done, len(need))
         f, described = need[path]
         if isinstance(result, np.ndarray):

@@ -29,6 +29,7 @@ from sorter.config import CLASS_FOLDERS
 from sorter.model.heads import Head, fit_softmax, folds, one_hot, principal_basis
 from sorter.model.personal import Examples
 from sorter.model.pet_heads import PetHead, cohort_of, named_chances, normalised
+from sorter.model.second_look import MARGIN
 
 #: Photos a named pet's folder needs before it is learnt.
 MIN_PET_PHOTOS = 5
@@ -96,12 +97,16 @@ class PetReport:
                 f"{alike}{others}{unnamed}")
 
 
-def fit_pets(examples: Examples, anchor, check, progress: Progress) -> tuple[list[PetHead], list[PetReport]]:
+def fit_pets(examples: Examples, anchor, check, progress: Progress, margin: float = MARGIN,
+             ) -> tuple[list[PetHead], list[PetReport]]:
     """A head per species with named pets: (any other cat, Luna, Milo, ...). Pets with fewer
     than MIN_PET_PHOTOS photos are reported, not learnt. The other cats are the anchor half
     of the reference set's and the user's own cats outside named folders (`strangers_of`);
-    the check half's cats measure how many other cats each pet's folder would take."""
+    the check half's cats measure how many other cats each pet's folder would take. `margin`:
+    the crop margin of every features that name a pet here (`PetHead.margin`). A photo whose
+    features that name a pet are unknown (learnt at another margin, not seen since) is left out."""
     heads, reports = [], []
+    examples = examples.subset(~np.isnan(examples.pet_features).any(axis=1))
     # A photo sorter itself put into her folder and the user left there is no example of her:
     # the head chose it, so learning it back teaches nothing and makes the held-out count
     # read high (fred, 10 photos named by the user and 10 by `sort --name-pets`: "would find
@@ -123,9 +128,9 @@ def fit_pets(examples: Examples, anchor, check, progress: Progress) -> tuple[lis
         anchor_cats = [] if same is None else [anchor.pet_features[same]]
         elsewhere = [examples.pet_features[~mine]] + ([] if same is None else [anchor.pet_features[~same]])
         own = [examples.pet_features[mine & placed & (examples.pets == name)] for name in named]
-        first = partial(species_head, species, named, anchor_cats, elsewhere, own, cohort)
+        first = partial(species_head, species, named, anchor_cats, elsewhere, own, cohort, margin)
         unnamed, like = strangers_of(examples, mine, folder, first, len(named))
-        pets, groups, basis = species_head(species, named, [unnamed, *anchor_cats], elsewhere, own, cohort)
+        pets, groups, basis = species_head(species, named, [unnamed, *anchor_cats], elsewhere, own, cohort, margin)
         recognised, alike = pets_cross_validated(groups, basis, cohort, pets.threshold)
         strangers = np.zeros((0, groups[0].shape[1]))
         if check is not None and species in check.class_names:
@@ -141,7 +146,8 @@ def fit_pets(examples: Examples, anchor, check, progress: Progress) -> tuple[lis
 
 
 def species_head(species: str, named: list[str], others: list[np.ndarray], elsewhere: list[np.ndarray],
-                 pets: list[np.ndarray], cohort: np.ndarray | None) -> tuple[PetHead, list[np.ndarray], np.ndarray]:
+                 pets: list[np.ndarray], cohort: np.ndarray | None, margin: float = MARGIN,
+                 ) -> tuple[PetHead, list[np.ndarray], np.ndarray]:
     """The head of one species' named pets, and what it was fitted on: its groups (other cats,
     anything but a cat, each pet; normalised) and its directions."""
     groups = [normalised(np.concatenate(g)) for g in (others, elsewhere)] + [normalised(g) for g in pets]
@@ -151,7 +157,7 @@ def species_head(species: str, named: list[str], others: list[np.ndarray], elsew
     basis = principal_basis(np.concatenate([groups[0], *groups[OTHERS:]]), BASIS)
     threshold = PET_THRESHOLD if cohort is None else LIKENESS_THRESHOLD
     likeness_of = () if cohort is None else (*pooled(groups[OTHERS:]), cohort)
-    head = PetHead(species, tuple(named), fit_pet_head(groups, basis), threshold, OTHERS, *likeness_of)
+    head = PetHead(species, tuple(named), fit_pet_head(groups, basis), threshold, OTHERS, *likeness_of, margin=margin)
     return head, groups, basis
 
 

@@ -233,11 +233,12 @@ def _features(classifier, decoded: list[tuple[Path, Decoded]], run=None) -> list
     return [(path, next(rows) if isinstance(result, np.ndarray) else result) for path, (result, _) in decoded]
 
 
-def _pet_features(classifier, decoded: list[tuple[Path, Decoded]]) -> list[tuple[Path, np.ndarray | str]]:
+def _pet_features(classifier, decoded: list[tuple[Path, Decoded]], margin: float
+                  ) -> list[tuple[Path, np.ndarray | str]]:
     from sorter.model.second_look import pet_features
 
     return _features(classifier, decoded,
-                     lambda batch, pictures: np.stack(pet_features(classifier, batch, pictures), axis=1))
+                     lambda batch, pictures: np.stack(pet_features(classifier, batch, pictures, margin), axis=1))
 
 
 #: Photos in the network at once over all workers, at most (where batches stay above the
@@ -271,13 +272,20 @@ def network_batch(workers: int) -> int:
 
 def features(
     classifier, paths: Iterable[Path], *, batch_size: int | None = None, pets: bool = False,
+    margin: float | None = None,
 ) -> Iterator[tuple[Path, np.ndarray | str]]:
     """(path, pooled features) per path, in input order, for a model whose .tflite ends at its
     pooled features (`LiteClassifier.run`); (path, why) for a file that cannot be decoded.
     The same decoding and the same pool as `classify`: what `sorter learn` fits on is what
     `sort` runs. With `pets`, each photo's row is (2, features): its pooled features and
-    the features that name a pet (`second_look.pet_features`)."""
-    return _pipeline(classifier, paths, _pet_features if pets else _features, batch_size, None)
+    the features that name a pet (`second_look.pet_features`; its crop `margin` around the pet,
+    by default `second_look.MARGIN`)."""
+    if pets:
+        from sorter.model.second_look import MARGIN
+
+        return _pipeline(classifier, paths, partial(_pet_features, margin=MARGIN if margin is None else margin),
+                         batch_size, None)
+    return _pipeline(classifier, paths, _features, batch_size, None)
 
 
 def classify(

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -26,7 +26,7 @@ import numpy as np
 from sorter.config import CLASS_FOLDERS, OTHER
 from sorter.errors import SorterError
 from sorter.model.heads import Head
-from sorter.model.pet_heads import PetHead
+from sorter.model.pet_heads import FIRST_MARGIN, PetHead
 from sorter.model.second_look import Box, Closer, filed, filed_boxes, first_look, judged_again, looked_again
 
 PERSONAL_NAME = "personal.npz"
@@ -94,7 +94,8 @@ def write_model(model: PersonalModel, path: Path | None = None) -> Path:
     for pets in model.pets:
         prefix = f"pets_{pets.species}_"
         arrays |= {prefix + "names": np.array(pets.names), prefix + "kernel": pets.head.kernel,
-                   prefix + "bias": pets.head.bias, prefix + "threshold": np.float64(pets.threshold)}
+                   prefix + "bias": pets.head.bias, prefix + "threshold": np.float64(pets.threshold),
+                   prefix + "margin": np.float64(pets.margin)}
         if pets.examples is not None:  # with its owners and cohort (`PetHead`, checked on reading)
             arrays |= {prefix + "examples": pets.examples.astype(np.float16), prefix + "owners": pets.owners,
                        prefix + "cohort": pets.cohort.astype(np.float16)}
@@ -136,8 +137,11 @@ def read_model(path: Path | None = None) -> PersonalModel | None:
                 likeness_of = () if prefix + "examples" not in data else (
                     data[prefix + "examples"].astype(np.float32), data[prefix + "owners"].astype(np.int64),
                     data[prefix + "cohort"].astype(np.float32))
-                pets.append(PetHead(species, pet_names, pet_head, float(data[prefix + "threshold"]), others,
-                                    *likeness_of))
+                pet_head_of = PetHead(species, pet_names, pet_head, float(data[prefix + "threshold"]), others,
+                                      *likeness_of)
+                if prefix + "margin" in data:  # since the margin moved (before: FIRST_MARGIN)
+                    pet_head_of = replace(pet_head_of, margin=float(data[prefix + "margin"]))
+                pets.append(pet_head_of)
             model = PersonalModel(str(data["base"]), names, head, int(data["photos"]), tuple(pets))
     except FileNotFoundError:
         return None
@@ -177,8 +181,12 @@ class Examples:
     pets: np.ndarray  # (n,) str: the named pet, or ""
     was: np.ndarray  # (n,) str: what sorter had decided (cat, dog, neither, unsure, cats/Luna), or ""
     paths: np.ndarray  # (n,) str: where it was found
-    #: (n, features) float32: the features that name a pet (`second_look.pet_features`).
+    #: (n, features) float32: the features that name a pet (`second_look.pet_features`); NaN in
+    #: a row whose photo was learnt with another crop margin and not seen since (`sorter learn`
+    #: computes it again where it finds the photo).
     pet_features: np.ndarray | None = None
+    #: The crop margin of `pet_features` (`second_look.MARGIN`; a file that does not say: the first).
+    pet_margin: float = FIRST_MARGIN
 
     def __post_init__(self) -> None:
         if self.pet_features is None:  # a model without a second look: the photo's own features
@@ -194,7 +202,16 @@ class Examples:
 
     def subset(self, rows: np.ndarray) -> Examples:
         return Examples(self.base, self.identities[rows], self.features[rows], self.labels[rows], self.pets[rows],
-                        self.was[rows], self.paths[rows], self.pet_features[rows])
+                        self.was[rows], self.paths[rows], self.pet_features[rows], self.pet_margin)
+
+    def with_pet_margin(self, margin: float) -> Examples:
+        """These examples for features that name a pet cut at `margin`: as they are when that
+        is their margin, else with every row's pet features unknown (NaN) until computed again."""
+        if margin == self.pet_margin:
+            return self
+        unknown = np.full_like(self.pet_features, np.nan)
+        return Examples(self.base, self.identities, self.features, self.labels, self.pets, self.was, self.paths,
+                        unknown, margin)
 
     def placed(self) -> np.ndarray:
         """Where the user has each photo, as `was` names sorter's decisions: cat, cats/Luna, neither."""
@@ -226,6 +243,7 @@ class Examples:
             *(np.concatenate([old[keep], np.array(new, dtype=str)])
               for old, new in zip((self.labels, self.pets, self.was, self.paths), columns[3:], strict=True)),
             np.concatenate([self.pet_features[keep], np.array(columns[2], np.float32)]),
+            self.pet_margin,
         )
 
 
@@ -236,7 +254,8 @@ def read_examples(path: Path | None = None) -> Examples | None:
             examples = Examples(str(data["base"]), data["identities"].astype(np.int64), data["features"].astype(np.float32),
                                 *(data[k].astype(str) for k in ("labels", "pets", "was", "paths")),
                                 # Examples from before the second look: a pet named by its photo's features.
-                                data["pet_features"].astype(np.float32) if "pet_features" in data else None)
+                                data["pet_features"].astype(np.float32) if "pet_features" in data else None,
+                                float(data["pet_margin"]) if "pet_margin" in data else FIRST_MARGIN)
     except FileNotFoundError:
         return None
     except Exception as exc:
@@ -255,7 +274,7 @@ def write_examples(examples: Examples, path: Path | None = None) -> Path:
     path = path or examples_file()
     write_arrays(path, {"base": np.array(examples.base), "identities": examples.identities, "features": examples.features,
                         "labels": examples.labels, "pets": examples.pets, "was": examples.was, "paths": examples.paths,
-                        "pet_features": examples.pet_features})
+                        "pet_features": examples.pet_features, "pet_margin": np.array(examples.pet_margin)})
     return path
 
 
@@ -322,7 +341,7 @@ class PersonalClassifier:
             if not len(rows):
                 continue
             named = looked_again(self.base, np.asarray(batch)[rows], features[rows], None if maps is None else maps[rows],
-                                 None if closer is None else [closer[row] for row in rows])
+                                 None if closer is None else [closer[row] for row in rows], heads.margin)
             names, chances = heads.named(named)
             for row, name, chance in zip(rows, names, chances, strict=True):
                 if name is not None:

@@ -14,6 +14,11 @@ import numpy as np
 
 from sorter.model.heads import Head
 
+#: The margin of the crop around the pet (`second_look.MARGIN`) in the features that name a pet,
+#: before it was 0.05: what a reference set, a learnt pet head or a user's stored example that
+#: does not say its margin had. Each keeps its own (`PetHead.margin`): a head is shown the
+#: features it was fitted on.
+FIRST_MARGIN = 0.15
 #: A photo gets the second look that names a pet only when its own
 #: features give some named pet this much (`PetHead.could_be`): the second look costs a second
 #: run of the network, and most cats are nobody's Luna. Measured on the named-cats photos
@@ -114,6 +119,8 @@ class PetHead:
     examples: np.ndarray | None = None
     owners: np.ndarray | None = None
     cohort: np.ndarray | None = None
+    #: The crop margin of the features it was fitted on and is shown (`second_look.looked_again`).
+    margin: float = FIRST_MARGIN
 
     def chances(self, features: np.ndarray) -> np.ndarray:
         """(n, pets): how sure it is that each photo is each named pet (`named_chances`)."""

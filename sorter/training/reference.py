@@ -24,6 +24,7 @@ import numpy as np
 
 from sorter.config import OTHER
 from sorter.errors import ModelError, UsageError
+from sorter.model.pet_heads import FIRST_MARGIN
 
 #: Validation photos kept per class (cat, dog, other): "a few thousand pets, a few MB".
 PER_CLASS = 1000
@@ -41,6 +42,8 @@ class Reference:
     #: (n, features): the features that name a pet (`second_look.pet_features`), what a named
     #: pet's head tells the other cats by; a set made before the second look: `features`.
     pet_features: np.ndarray | None = None
+    #: The crop margin of `pet_features` (`second_look.MARGIN`; a set that does not say: the first).
+    pet_margin: float = FIRST_MARGIN
 
     def __post_init__(self) -> None:
         if self.pet_features is None:
@@ -54,7 +57,8 @@ class Reference:
         return self.subset(fit), self.subset(check)
 
     def subset(self, rows: np.ndarray) -> Reference:
-        return Reference(self.features[rows], self.labels[rows], self.class_names, self.pet_features[rows])
+        return Reference(self.features[rows], self.labels[rows], self.class_names, self.pet_features[rows],
+                         self.pet_margin)
 
     @property
     def pets(self) -> np.ndarray:
@@ -73,20 +77,22 @@ def read_reference(model_path: Path) -> Reference | None:
             features, labels = data["features"].astype(np.float32), data["labels"].astype(np.int64)
             names = tuple(str(n) for n in data["class_names"])
             pet_features = data["pet_features"].astype(np.float32) if "pet_features" in data else None
+            margin = float(data["pet_margin"]) if "pet_margin" in data else FIRST_MARGIN
     except (OSError, ValueError, KeyError) as exc:
         raise ModelError(f"{path}: unreadable reference set ({exc})") from exc
     if features.ndim != 2 or labels.shape != (len(features),) or (len(labels) and labels.max() >= len(names)) or (
         pet_features is not None and pet_features.shape != features.shape
     ):
         raise ModelError(f"{path}: not a sorter reference set")
-    return Reference(features, labels, names, pet_features)
+    return Reference(features, labels, names, pet_features, margin)
 
 
 def write_reference(path: Path, reference: Reference) -> None:
     temporary = path.with_name(path.name + ".tmp.npz")
     np.savez_compressed(temporary, features=reference.features.astype(np.float16), labels=reference.labels,
                         class_names=np.array(reference.class_names),
-                        pet_features=reference.pet_features.astype(np.float16))
+                        pet_features=reference.pet_features.astype(np.float16),
+                        pet_margin=np.array(reference.pet_margin))
     os.replace(temporary, path)
 
 
@@ -100,6 +106,7 @@ def make_reference(
     (default: those the metadata names)."""
     from sorter.model import lite
     from sorter.model.inference import features
+    from sorter.model.second_look import MARGIN
     from sorter.training.datasets import ALL_CLASSES, recorded_other_dirs, split
 
     classifier = lite.load_classifier(model_path)
@@ -118,7 +125,7 @@ def make_reference(
         chosen += rows[::step][:per_class]
     labels = dict(chosen)
     rows, kept = [], []
-    for done, (path, result) in enumerate(features(classifier, [p for p, _ in chosen], pets=True), 1):
+    for done, (path, result) in enumerate(features(classifier, [p for p, _ in chosen], pets=True, margin=MARGIN), 1):
         progress(done, len(chosen))
         if isinstance(result, np.ndarray):
             rows.append(result)
@@ -127,7 +134,8 @@ def make_reference(
     kept_names = [ALL_CLASSES[k] for k in kept]
     keep = [i for i, name in enumerate(kept_names) if name in names]  # a cat/dog model: no non-pets
     both = np.array(rows, np.float32)[keep]
-    reference = Reference(both[:, 0], np.array([names.index(kept_names[i]) for i in keep]), names, both[:, 1])
+    reference = Reference(both[:, 0], np.array([names.index(kept_names[i]) for i in keep]), names, both[:, 1],
+                          MARGIN)
     path = reference_path(model_path)
     write_reference(path, reference)
     return path
