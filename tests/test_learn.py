@@ -418,6 +418,8 @@ def test_name_pets_needs_named_pets(tmp_path: Path, fake_model) -> None:
     result = invoke("sort", tmp_path, "--model", fake_model, "--name-pets")
     assert result.exit_code == 2 and result.stderr.startswith("Error: --name-pets: no named pets learnt;")
     assert (tmp_path / "cat.png").exists() and not (tmp_path / "cats").exists()
+    both = invoke("sort", tmp_path, "--model", fake_model, "--name-pets", "--no-personal")
+    assert both.exit_code == 2 and "--name-pets and --no-personal" in both.stderr
 
 
 def test_a_personal_model_from_before_keeps_naming_only_the_photos_filed_as_its_species(tmp_path: Path) -> None:

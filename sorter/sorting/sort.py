@@ -313,6 +313,8 @@ def sort_folder(
     root = check_folder(root)
     if not 0.0 <= min_confidence <= 1.0:
         raise UsageError("--min-confidence must be between 0 and 1")
+    if name_pets and not personal:
+        raise UsageError("--name-pets and --no-personal: your named pets are in the personal model; choose one")
     if classifier is None:
         lite.resolve_model_path(model)  # a wrong --model fails before anything else happens
     tally = Tally(root)
@@ -328,8 +330,8 @@ def sort_folder(
         classifier = personal_model.personalise(classifier, model, personal)
         named = personal_model.named_pets(classifier) if name_pets else {}
         if name_pets and not named:
-            raise UsageError("--name-pets: no named pets learnt" + (" (--no-personal)" if not personal else "")
-                             + "; put 5 or more photos of a pet into cats/NAME/ or dogs/NAME/, then run `sorter learn`")
+            raise UsageError("--name-pets: no named pets learnt; put 5 or more photos of a pet into cats/NAME/ or "
+                             "dogs/NAME/, then run `sorter learn`")
         if review is not None:
             review.model = personal_model.describe(classifier, model)
         if not dry_run:
