@@ -10,6 +10,7 @@ path wins: a photo judged again by a later sort or watch shows its newest verdic
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,6 +35,20 @@ def read_verdicts(root: Path) -> dict[str, Verdict]:
     for seen in seen_of(root):
         note(verdicts, seen)
     return verdicts
+
+
+def standing_seen(root: Path, state) -> Iterator:
+    """`journal.seen_of`, less the records of a move that was undone (or never done) by the
+    journal's `state` (`journal.scan`): that photo went back where it was, and the record no
+    longer says where it is. What `sorter learn` and `sort --name-pets` read."""
+    from sorter.files.journal import seen_of
+
+    for seen in seen_of(root):
+        if seen.seq is not None:
+            run = state.runs.get(seen.run)
+            if run is None or not run.undoable(seen.seq):
+                continue
+        yield seen
 
 
 def note(verdicts: dict[str, Verdict], seen) -> None:

@@ -24,7 +24,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sorter.config import CLASS_FOLDERS, OTHER, REVIEW_RUN_PREFIX, STATE_DIR
-from sorter.files.journal import Seen, moves_of, scan, seen_of
+from sorter.files.journal import Seen, moves_of, scan
+from sorter.files.verdicts import standing_seen
 from sorter.media.images import is_image_name
 from sorter.model.personal import decision_name, placed_name, said
 
@@ -113,13 +114,9 @@ def find(root: Path) -> list[Found]:
     and a sample of those whose place confirms what it decided (`Found.kept`)."""
     state = scan(root)
     latest: dict[Identity, Seen] = {}
-    for seen in seen_of(root):
+    for seen in standing_seen(root, state):
         if seen.status not in ("moved", "neither", "unsure"):
             continue  # unreadable, or a move that failed: the model decided nothing a user could correct
-        if seen.seq is not None:
-            run = state.runs.get(seen.run)
-            if run is None or not run.undoable(seen.seq):
-                continue  # undone (or never done): the photo is back where it was
         latest[seen.identity] = seen
     every = max(1, -(-len(latest) // KEPT_PER_FOLDER))
     by_identity, by_name = _listing(root)

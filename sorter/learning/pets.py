@@ -166,7 +166,7 @@ def species_head(species: str, named: list[str], others: list[np.ndarray], elsew
     return head, groups, basis
 
 
-def strangers_of(examples: Examples, mine: np.ndarray, folder: str, first: Callable[[], tuple[PetHead, ...]],
+def strangers_of(examples: Examples, mine: np.ndarray, folder: str, first: Callable[[], tuple[PetHead, list, np.ndarray]],
                  pets: int) -> tuple[np.ndarray, np.ndarray]:
     """The user's own photos of the species outside named folders that are learnt as other
     cats, and per named pet how many were not, because they look like her.

@@ -35,7 +35,7 @@ from sorter.media.exif_thumbnail import first_look as look_first
 from sorter.media.images import Picture, is_video_name, load_picture
 from sorter.media.videos import Verdict, decide, load_frames
 from sorter.model.network import Classifier
-from sorter.model.second_look import Box
+from sorter.model.second_look import MARGIN, Box
 
 #: How sure the model must be of a JPEG's EXIF thumbnail for its answer to stand, the photo never
 #: decoded: a cat or a dog at FIRST_LOOK_CONFIDENCE, neither at FIRST_LOOK_NEITHER. Chosen with
@@ -272,20 +272,14 @@ def network_batch(workers: int) -> int:
 
 def features(
     classifier, paths: Iterable[Path], *, batch_size: int | None = None, pets: bool = False,
-    margin: float | None = None,
+    margin: float = MARGIN,
 ) -> Iterator[tuple[Path, np.ndarray | str]]:
     """(path, pooled features) per path, in input order, for a model whose .tflite ends at its
     pooled features (`LiteClassifier.run`); (path, why) for a file that cannot be decoded.
     The same decoding and the same pool as `classify`: what `sorter learn` fits on is what
     `sort` runs. With `pets`, each photo's row is (2, features): its pooled features and
-    the features that name a pet (`second_look.pet_features`; its crop `margin` around the pet,
-    by default `second_look.MARGIN`)."""
-    if pets:
-        from sorter.model.second_look import MARGIN
-
-        return _pipeline(classifier, paths, partial(_pet_features, margin=MARGIN if margin is None else margin),
-                         batch_size, None)
-    return _pipeline(classifier, paths, _features, batch_size, None)
+    the features that name a pet (`second_look.pet_features`, its crop `margin` around the pet)."""
+    return _pipeline(classifier, paths, partial(_pet_features, margin=margin) if pets else _features, batch_size, None)
 
 
 def classify(

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -137,11 +137,10 @@ def read_model(path: Path | None = None) -> PersonalModel | None:
                 likeness_of = () if prefix + "examples" not in data else (
                     data[prefix + "examples"].astype(np.float32), data[prefix + "owners"].astype(np.int64),
                     data[prefix + "cohort"].astype(np.float32))
-                pet_head_of = PetHead(species, pet_names, pet_head, float(data[prefix + "threshold"]), others,
-                                      *likeness_of)
-                if prefix + "margin" in data:  # since the margin moved (before: FIRST_MARGIN)
-                    pet_head_of = replace(pet_head_of, margin=float(data[prefix + "margin"]))
-                pets.append(pet_head_of)
+                # The crop margin of its features, since it moved (before: FIRST_MARGIN).
+                margin = float(data[prefix + "margin"]) if prefix + "margin" in data else FIRST_MARGIN
+                pets.append(PetHead(species, pet_names, pet_head, float(data[prefix + "threshold"]), others,
+                                    *likeness_of, margin=margin))
             model = PersonalModel(str(data["base"]), names, head, int(data["photos"]), tuple(pets))
     except FileNotFoundError:
         return None

@@ -29,37 +29,31 @@ def kept_reason(species: str) -> str:
 
 
 def taken_out(root: Path) -> set[Identity]:
-    """Photos sorter moved into a named pet's folder (cats/Luna/x.jpg) whose latest "seen"
-    record says so and whose move was not undone: wherever such a photo is now, if it is no
-    longer there, the user took it out. One pass over the journal."""
-    from sorter.files.journal import scan, seen_of
+    """Photos whose latest move by sorter that still stands put them into a named pet's
+    folder (cats/Luna/x.jpg): wherever such a photo is now, if it is no longer there, the user
+    took it out. One pass over the journal."""
+    from sorter.files.journal import scan
+    from sorter.files.verdicts import standing_seen
 
-    state = scan(root)
-    latest: dict[Identity, str] = {}
-    for seen in seen_of(root):
-        if seen.status != "moved" or seen.seq is None:
-            continue
-        run = state.runs.get(seen.run)
-        if run is None or not run.undoable(seen.seq):
-            latest.pop(seen.identity, None)  # undone: back where it was, named by nobody
-            continue
-        latest[seen.identity] = seen.path
+    latest = {seen.identity: seen.path for seen in standing_seen(root, scan(root)) if seen.status == "moved"}
     return {identity for identity, path in latest.items() if len(Path(path).parts) > 2}
 
 
-def entries(root: Path, species: str, skip: set[Identity], moved: set[Path]) -> Iterator:
+def entries(root: Path, species: str, skip: set[Identity] = frozenset()) -> Iterator[Path]:
     """The photos (and videos) at the top of the species' folder, as `scan_folder` yields
-    them, less those the user took out of a pet's folder (`skip`) and those this very run has
-    just moved there (`moved`: the model has already said they are nobody's). What a scan
-    would skip there (a link) is already filed, and not reported again."""
+    them, less those the user took out of a pet's folder (`skip`: one `lstat` a photo, only
+    when there are some). What a scan would skip there (a link) is already filed, and not
+    reported again."""
     from sorter.media.images import Skipped, scan_folder
 
     for entry in scan_folder(root / CLASS_FOLDERS[species], videos=True):
-        if isinstance(entry, Skipped) or entry in moved:
+        if isinstance(entry, Skipped):
             continue
-        try:
-            st = os.lstat(entry)
-        except OSError:
-            continue  # gone meanwhile
-        if (st.st_dev, st.st_ino, st.st_size) not in skip:
-            yield entry
+        if skip:
+            try:
+                st = os.lstat(entry)
+            except OSError:
+                continue  # gone meanwhile
+            if (st.st_dev, st.st_ino, st.st_size) in skip:
+                continue
+        yield entry

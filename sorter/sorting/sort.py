@@ -297,9 +297,9 @@ def sort_folder(
     listed, classified and moved a batch at a time, so a million files cost no more memory
     than a thousand. `on_start` gets the number of entries from a cheap first pass (names
     only, no file opened). `personal`: with the user's personal model, when there is one
-    for this model (`sorter.model.personal`). `name_pets`: then the photos already in cats/
-    and dogs/ are looked at again for the named pets (`named_again`); the paths this run
-    moved there are remembered to be skipped, so that run's memory grows with them."""
+    for this model (`sorter.model.personal`). `name_pets`: first the photos already in cats/
+    and dogs/ are looked at again for the named pets (`named_again`), then the folder is
+    sorted as always (before the sort, so that what it files is not looked at twice)."""
     from sorter.files.journal import recover
     from sorter.files.lock import FolderLock
     from sorter.media.images import scan_folder
@@ -337,30 +337,21 @@ def sort_folder(
         if not dry_run:
             recovered_info = recover(root)
             recovered = recovered_info.completed
-        again = sum(1 for species in named for _ in named_again.entries(root, species, set(), set()))
+        again = sum(1 for species in named for _ in judged(named_again.entries(root, species)))
         on_start(again + sum(1 for _ in judged(scan_folder(root, recursive=recursive, exclude=output_folders(),
                                                            videos=True))))
-        entries = scan_folder(root, recursive=recursive, exclude=output_folders(), videos=True)
         sorter = Sorter(root, classifier, min_confidence=min_confidence, dry_run=dry_run,
                         thumbnails=None if review is None else FRAME_PX)
-        moved: set[Path] = set()  # with --name-pets: what this run filed, not to be looked at again
-
-        def take(result: FileResult) -> None:
-            tally.add(result)
-            if review is not None:
-                review.add(result)
-            on_result(result)
-
+        skip = named_again.taken_out(root) if named else set()
+        passes = [(named_again.entries(root, species, skip), species) for species in named]
+        passes.append((scan_folder(root, recursive=recursive, exclude=output_folders(), videos=True), None))
         try:
-            for result in sorter.sort_entries(entries):
-                take(result)
-                if named and result.status == "moved":
-                    moved.add(result.destination)
-            if named:
-                skip = named_again.taken_out(root)
-                for species in named:
-                    for result in sorter.sort_entries(named_again.entries(root, species, skip, moved), within=species):
-                        take(result)
+            for entries, within in passes:
+                for result in sorter.sort_entries(entries, within=within):
+                    tally.add(result)
+                    if review is not None:
+                        review.add(result)
+                    on_result(result)
         finally:
             sorter.close()
         if review is not None and review.count:
