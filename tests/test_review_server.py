@@ -20,6 +20,7 @@ import subprocess
 import sys
 import threading
 import time
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -621,68 +622,78 @@ def browser_missing() -> str | None:
 
 
 @pytest.mark.skipif(browser_missing() is not None, reason=str(browser_missing()))
-def test_in_chromium_neither_moves_the_person_out_of_dogs_learn_shows_its_report_and_u_takes_it_back(
-    served, monkeypatch
-) -> None:
-    from playwright.sync_api import expect, sync_playwright
+def wait_for(path: Path) -> None:
+    """Until the click's move is on disk: the page answers the click before the test looks."""
+    deadline = time.monotonic() + 10
+    while not path.is_file() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert path.is_file(), path
 
-    client, root, _, before = served
 
-    def wait_for(path: Path) -> None:
-        deadline = time.monotonic() + 10
-        while not path.is_file() and time.monotonic() < deadline:
-            time.sleep(0.01)
-        assert path.is_file(), path
+@contextmanager
+def chromium_page(url: str):
+    """The review page in Debian's Chromium, driven by Playwright (its own browser download is not reachable)."""
+    from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=shutil.which("chromium"), args=["--no-sandbox"])
         try:
             page = browser.new_page()
-            page.goto(client.url)
-            assert page.url == client.url.split("?")[0]  # the token left the address bar
-            dogs = page.locator("section", has=page.get_by_role("heading", name=re.compile("Moved to dogs")))
-            person = dogs.locator("figure", has_text="person.jpg")
-            expect(person.get_by_role("button", name="Dog", exact=True)).to_have_attribute("aria-pressed", "true")
-            expect(person).to_contain_text("+ MOV")
-
-            person.get_by_role("button", name="Neither", exact=True).click()
-            wait_for(root / "person.jpg")
-            assert (root / "person.MOV").is_file() and not (root / "dogs" / "person.jpg").exists()
-            put_back = page.locator("section", has=page.get_by_role("heading", name=re.compile("you said neither")))
-            moved = put_back.locator("figure", has_text="person.jpg")
-            expect(moved.get_by_role("button", name="Neither", exact=True)).to_have_attribute("aria-pressed", "true")
-            expect(page.get_by_role("heading", name=re.compile("Moved to dogs"))).to_have_count(0)  # empty: hidden
-
-            # Learn: the button waits, disabled, while sorter learns; then the report, as text.
-            gate, real_learn = threading.Event(), learning.learn
-            monkeypatch.setattr(learning, "learn", lambda *args, **kwargs: gate.wait(10) and real_learn(*args, **kwargs))
-            page.get_by_role("button", name="Learn from my corrections").click()
-            expect(page.get_by_role("button", name="learning\u2026")).to_be_disabled()
-            gate.set()
-            report = page.get_by_role("region", name="what sorter learnt")
-            expect(report).to_contain_text("dog -> neither")
-            expect(report).to_contain_text("Saved ")
-            expect(page.get_by_role("button", name="Learn from my corrections")).to_be_enabled()
-
-            page.keyboard.press("u")
-            wait_for(root / "dogs" / "person.jpg")
-            expect(person.get_by_role("button", name="Dog", exact=True)).to_have_attribute("aria-pressed", "true")
-            assert (root / "dogs" / "person.MOV").is_file() and not (root / "person.jpg").exists()
-
-            # Keys: arrows to the tree, `d` files it in dogs/.
-            page.keyboard.press("ArrowRight")
-            while "tree.jpg" not in page.evaluate("document.activeElement.textContent"):
-                page.keyboard.press("ArrowRight")
-            page.keyboard.press("d")
-            wait_for(root / "dogs" / "tree.jpg")
-            page.keyboard.press("u")
-            wait_for(root / "tree.jpg")
-
-            # The name full of markup is text: no element made of it, no script run.
-            expect(page.locator("figure", has_text="onerror")).to_have_count(1)
-            assert page.locator("img[src=x]").count() == 0 and page.title() != "pwned"
+            page.goto(url)
+            yield page
         finally:
             browser.close()
+
+
+def test_in_chromium_neither_moves_the_person_out_of_dogs_learn_shows_its_report_and_u_takes_it_back(
+    served, monkeypatch
+) -> None:
+    from playwright.sync_api import expect
+
+    client, root, _, before = served
+    with chromium_page(client.url) as page:
+        assert page.url == client.url.split("?")[0]  # the token left the address bar
+        dogs = page.locator("section", has=page.get_by_role("heading", name=re.compile("Moved to dogs")))
+        person = dogs.locator("figure", has_text="person.jpg")
+        expect(person.get_by_role("button", name="Dog", exact=True)).to_have_attribute("aria-pressed", "true")
+        expect(person).to_contain_text("+ MOV")
+
+        person.get_by_role("button", name="Neither", exact=True).click()
+        wait_for(root / "person.jpg")
+        assert (root / "person.MOV").is_file() and not (root / "dogs" / "person.jpg").exists()
+        put_back = page.locator("section", has=page.get_by_role("heading", name=re.compile("you said neither")))
+        moved = put_back.locator("figure", has_text="person.jpg")
+        expect(moved.get_by_role("button", name="Neither", exact=True)).to_have_attribute("aria-pressed", "true")
+        expect(page.get_by_role("heading", name=re.compile("Moved to dogs"))).to_have_count(0)  # empty: hidden
+
+        # Learn: the button waits, disabled, while sorter learns; then the report, as text.
+        gate, real_learn = threading.Event(), learning.learn
+        monkeypatch.setattr(learning, "learn", lambda *args, **kwargs: gate.wait(10) and real_learn(*args, **kwargs))
+        page.get_by_role("button", name="Learn from my corrections").click()
+        expect(page.get_by_role("button", name="learning\u2026")).to_be_disabled()
+        gate.set()
+        report = page.get_by_role("region", name="what sorter learnt")
+        expect(report).to_contain_text("dog -> neither")
+        expect(report).to_contain_text("Saved ")
+        expect(page.get_by_role("button", name="Learn from my corrections")).to_be_enabled()
+
+        page.keyboard.press("u")
+        wait_for(root / "dogs" / "person.jpg")
+        expect(person.get_by_role("button", name="Dog", exact=True)).to_have_attribute("aria-pressed", "true")
+        assert (root / "dogs" / "person.MOV").is_file() and not (root / "person.jpg").exists()
+
+        # Keys: arrows to the tree, `d` files it in dogs/.
+        page.keyboard.press("ArrowRight")
+        while "tree.jpg" not in page.evaluate("document.activeElement.textContent"):
+            page.keyboard.press("ArrowRight")
+        page.keyboard.press("d")
+        wait_for(root / "dogs" / "tree.jpg")
+        page.keyboard.press("u")
+        wait_for(root / "tree.jpg")
+
+        # The name full of markup is text: no element made of it, no script run.
+        expect(page.locator("figure", has_text="onerror")).to_have_count(1)
+        assert page.locator("img[src=x]").count() == 0 and page.title() != "pwned"
     records = [json.loads(line) for line in journal_path(root).read_text().splitlines()]
     assert [r["op"] for r in records if r["run"].startswith("review-")].count("undo") == 3  # person (2 files), tree
     result = runner.invoke(app, ["undo", str(root)])  # every correction was taken back: undo reverses the sort

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from itertools import groupby
 from pathlib import Path
 
+from sorter.config import REVIEW_RUN_PREFIX
 from sorter.errors import UsageError
 
 #: Moves put back per journal write (two fsyncs per chunk).
@@ -86,9 +87,16 @@ class _Undoer:
         self.conflicts.total += run.refused_total - len(run.refused)
         chunk: list[list] = []
         undoable = (m for m in moves_of(self.root, run) if run.undoable(m.seq))
-        for _, members in groupby(undoable, key=lambda m: m.group):
-            chunk.append(list(members))
-            if sum(map(len, chunk)) >= CHUNK:
+        groups = (list(members) for _, members in groupby(undoable, key=lambda m: m.group))
+        review = run.run.startswith(REVIEW_RUN_PREFIX)
+        if review:
+            # A review may move one photo twice (cats/ -> dogs/ -> cats/Luna/): newest first and
+            # one at a time, so each move is checked where the one after it left the photo. A
+            # person's clicks: few enough to hold; a sort or watch moves each photo once and streams.
+            groups = reversed(list(groups))
+        for members in groups:
+            chunk.append(members)
+            if review or sum(map(len, chunk)) >= CHUNK:
                 self._put_back(chunk)
                 chunk = []
         self._put_back(chunk)
@@ -187,10 +195,11 @@ def undo(root: Path, *, all_runs: bool = False, lock_wait: float = 0.0) -> UndoR
         # What stays sorted: the runs not chosen, and the files reported as kept or missing.
         if len(chosen) == len(runs) and not undoer.conflicts.total and not undoer.missing.total:
             _forget(root, state)
-        else:
+        elif not all(run.run.startswith(REVIEW_RUN_PREFIX) for run in chosen):
             from sorter.config import REVIEW_PAGE, STATE_DIR
 
-            (root / STATE_DIR / REVIEW_PAGE).unlink(missing_ok=True)  # it showed a run that is now undone
+            # It showed a sort that is now undone (a review's corrections undone leave that sort as it was).
+            (root / STATE_DIR / REVIEW_PAGE).unlink(missing_ok=True)
     c, m = undoer.conflicts, undoer.missing
     return UndoResult(
         root, len(chosen), undoer.restored, c.shown, m.shown, c.total - len(c.shown), m.total - len(m.shown)

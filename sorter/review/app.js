@@ -12,10 +12,13 @@
   const report = document.getElementById("report");
   const BUTTONS = [["cat", "Cat"], ["dog", "Dog"], ["neither", "Neither"]];
   const KEYS = { c: "cat", d: "dog", n: "neither" };
+  const SPECIES = [["cat", "cats/"], ["dog", "dogs/"]];
+  const MAX_NAME = 64; // sorter.review.session.MAX_PET_NAME
   const sections = new Map(); // group key -> {group, el, grid, count, chip, more, cursor}
   let pageSize = 100;
   let generation = ""; // the server's numbering of the photos this page shows
   let learning = false; // the server makes corrections wait while it learns: say so instead
+  const petLists = {}; // species -> the <datalist> of its named pets, which a name's field offers
 
   function el(tag, props = {}, ...children) {
     const node = document.createElement(tag);
@@ -45,6 +48,16 @@
     return data;
   }
 
+  function showPets(pets) {
+    for (const [species] of SPECIES) {
+      if (!petLists[species]) {
+        petLists[species] = el("datalist", { id: `pets-${species}` });
+        document.body.append(petLists[species]);
+      }
+      petLists[species].replaceChildren(...(pets[species] || []).map((name) => el("option", { value: name })));
+    }
+  }
+
   const percent = (value) => `${(value * 100).toFixed(1)}%`;
   const place = (path) => (path.includes("/") ? path.slice(0, path.lastIndexOf("/") + 1) : "the folder");
 
@@ -61,7 +74,10 @@
       said = el("b", { class: photo.label ? "" : "bad", text: photo.label || "no confidence" });
     }
     const caption = el("figcaption", {}, said);
-    if (photo.choice) caption.append(el("b", { class: "you", text: `you: ${photo.choice === "other" ? "neither" : photo.choice}` }));
+    if (photo.choice) {
+      const you = photo.pet || (photo.choice === "other" ? "neither" : photo.choice);
+      caption.append(el("b", { class: "you", text: `you: ${you}` }));
+    }
     const looks = "not a cat or a dog: looks like ";  // sorter.files.planning.LOOKS_LIKE
     if (photo.reason && photo.reason.startsWith(looks)) {
       caption.append(el("span", { class: "looks", text: `looks like ${photo.reason.slice(looks.length)}` }));
@@ -73,18 +89,67 @@
     }
     const choices = el("div", { class: "choices", role: "group", "aria-label": `file ${photo.name} as` });
     for (const [choice, name] of BUTTONS) {
-      const button = el("button", { type: "button", "aria-pressed": String(photo.current === choice), text: name });
+      const pressed = photo.current === choice && !photo.pet; // in cats/Luna/: "Cat" takes it out
+      const button = el("button", { type: "button", "aria-pressed": String(pressed), text: name });
       button.addEventListener("click", () => correct(photo.id, choice));
       choices.append(button);
     }
+    // In a named pet's folder: its folder, pressed; else "Name…", which opens the name's field.
+    const naming = el("div", { class: "naming" });
+    const nameButton = el("button", {
+      type: "button", class: "pet", "aria-pressed": String(!!photo.pet), title: "into a named pet's folder (key p)",
+      text: photo.pet ? `${photo.current === "dog" ? "dogs" : "cats"}/${photo.pet}/` : "Name\u2026",
+    });
+    naming.append(nameButton);
     let title = photo.path;
     if (photo.origin) title += ` (was ${photo.origin})`;
     if (photo.reason) title += `: ${photo.reason}`;
     if (photo.with.length) title += ` (with ${photo.with.join(", ")})`;
-    const figure = el("figure", { tabindex: "-1", title }, el("div", { class: "pic" }, link), caption, choices);
+    const figure = el("figure", { tabindex: "-1", title }, el("div", { class: "pic" }, link), caption, choices, naming);
+    figure.photo = photo;
+    nameButton.addEventListener("click", () => openNaming(figure));
     figure.dataset.id = photo.id;
     figure.dataset.order = JSON.stringify([photo.confidence || 0, photo.id]);
     return figure;
+  }
+
+  // The name's field in place of the "Name…" button: which species' folder and the name (the
+  // pets already named offered as it is typed); Enter files the photo there, Escape closes it.
+  function openNaming(figure) {
+    const photo = figure.photo;
+    const naming = figure.querySelector(".naming");
+    const button = naming.querySelector("button.pet");
+    const open = naming.querySelector("form");
+    if (open) {
+      open.querySelector("input").focus();
+      return;
+    }
+    const species = el("select", { "aria-label": "species" },
+      ...SPECIES.map(([value, folder]) => el("option", { value, text: folder })));
+    species.value = photo.current === "dog" ? "dog" : "cat";
+    const input = el("input", {
+      type: "text", "aria-label": "pet's name", placeholder: "pet's name", maxlength: String(MAX_NAME),
+      autocomplete: "off", spellcheck: "false", list: `pets-${species.value}`,
+    });
+    input.value = photo.pet || "";
+    species.addEventListener("change", () => input.setAttribute("list", `pets-${species.value}`));
+    const form = el("form", { class: "name-form" }, input,
+      el("div", {}, species, el("button", { type: "submit", text: "Name" })));
+    form.addEventListener("submit", (event) => {
+      event.preventDefault();
+      if (!input.value.trim()) say("type the pet's name", true);
+      else correct(photo.id, species.value, input.value);
+    });
+    form.addEventListener("keydown", (event) => {
+      if (event.key !== "Escape") return;
+      event.preventDefault();
+      form.remove();
+      button.hidden = false;
+      figure.focus();
+    });
+    button.hidden = true;
+    naming.append(form);
+    input.focus();
   }
 
   function before(a, b) {
@@ -178,9 +243,10 @@
       const data = await api(path, body);
       performance.measure("sorter-change", { start: started }); // request to answer, for benchmarks/review_server.py
       for (const group of data.groups) section(group);
+      showPets(data.pets);
       const figure = put(data.photo);
       counts(data.groups);
-      say(done(data.photo));
+      say(done(data.photo, data));
       (wasFocused || figure).focus({ preventScroll: !!wasFocused });
       if (!wasFocused) figure.scrollIntoView({ block: "nearest" });
     } catch (error) {
@@ -188,8 +254,18 @@
     }
   }
 
-  function correct(id, choice) {
-    return change("/api/move", { id, to: choice, generation }, (photo) => `${photo.name} is in ${place(photo.path)}`);
+  function correct(id, choice, pet) {
+    const body = pet === undefined ? { id, to: choice, generation } : { id, to: choice, pet, generation };
+    return change("/api/move", body, (photo, data) => {
+      const where = `${photo.name} is in ${place(photo.path)}`;
+      if (!photo.pet) return where;
+      // How many photos her folder holds, against what learn needs to know her.
+      const count = data.groups.find((g) => g.key === photo.group).count;
+      const photos = `${count} photo${count === 1 ? "" : "s"} of ${photo.pet}`;
+      return count < data.min_pet_photos
+        ? `${where}: ${photos}, name ${data.min_pet_photos} or more to learn ${photo.pet}`
+        : `${where}: ${photos}; Learn from my corrections, and sorts put ${photo.pet}'s photos there`;
+    });
   }
 
   function takeBack() {
@@ -240,11 +316,15 @@
 
   document.addEventListener("keydown", (event) => {
     if (event.ctrlKey || event.metaKey || event.altKey) return;
+    if (event.target.closest && event.target.closest("input, select")) return; // typing a pet's name
     const all = [...document.querySelectorAll("figure")];
     const figure = document.activeElement && document.activeElement.closest("figure");
     let target = null;
     if (event.key === "u") {
       takeBack();
+    } else if (event.key === "p") {
+      if (figure) openNaming(figure);
+      else say("choose a photo first: arrow keys or a click", true);
     } else if (event.key in KEYS) {
       if (figure) correct(Number(figure.dataset.id), KEYS[event.key]);
       else say("choose a photo first: arrow keys or a click", true);
@@ -268,6 +348,7 @@
       const data = await api("/api/groups");
       pageSize = data.page;
       generation = data.generation;
+      showPets(data.pets);
       document.getElementById("title").textContent = `Review ${data.folder}`;
       document.title = `sorter review: ${data.folder}`;
       document.getElementById("sub").textContent =

@@ -1,6 +1,6 @@
 """The photos the review server shows: every image of the folder that sorter lists, where it
-is now, grouped as the review page groups them (cats/, dogs/, each reason photos were left
-in place for), least confident first.
+is now, grouped as the review page groups them (cats/, dogs/, each named pet's folder such as
+cats/Luna/, each reason photos were left in place for), least confident first.
 
 Where each photo's label and confidence come from:
 - in `cats/` or `dogs/`: the journal, which records every move with what the photo was filed
@@ -55,6 +55,12 @@ class Photo:
         return self.path.split("/", 1)[0] if "/" in self.path else ""
 
     @property
+    def pet(self) -> str | None:
+        """The named pet whose folder it is in (cats/Luna/x.jpg: "Luna"), as `sorter learn` reads it."""
+        parts = self.path.split("/")
+        return parts[1] if len(parts) > 2 and parts[0] in CLASS_FOLDERS.values() else None
+
+    @property
     def current(self) -> str:
         """Which button is pressed: "cat", "dog", or "neither" for a photo in place."""
         return CURRENT.get(self.folder, "neither")
@@ -98,6 +104,8 @@ class Catalog:
         self.photos: list[Photo] = []
         self.groups: dict[str, Group] = {}
         self._by_title: dict[tuple[str, str], str] = {}
+        #: The named pets' folders by species ({"cat": {"Luna"}}): what the page offers to name a photo.
+        self.pets: dict[str, set[str]] = {label: set() for label in CLASS_FOLDERS}
 
     def add(self, photo: Photo) -> None:
         photo.id = len(self.photos)
@@ -106,7 +114,7 @@ class Catalog:
 
     def _group_of(self, photo: Photo) -> tuple[str, str]:
         if photo.folder in CLASS_FOLDERS.values():
-            return ("moved", f"{photo.folder}/")
+            return ("moved", f"{photo.folder}/{photo.pet}/" if photo.pet else f"{photo.folder}/")
         if photo.choice == OTHER:
             return ("neither", PUT_BACK)
         if photo.status == UNSORTED[0]:
@@ -174,6 +182,15 @@ def _is_real_file(root: Path, rel: str) -> bool:
     return True
 
 
+def pet_folders(folder: Path) -> list[str]:
+    """The named pets' folders in cats/ (or dogs/): real folders, not hidden, as learn reads them."""
+    try:
+        with os.scandir(folder) as listing:
+            return sorted(e.name for e in listing if not e.name.startswith(".") and e.is_dir(follow_symlinks=False))
+    except OSError:
+        return []
+
+
 def follow(filed: dict[str, Filed], move) -> None:
     """Take one move still in force (`journal.sorted_moves`, in order) into `filed`: where each
     photo sorter moved is now (relative path) -> what the journal says of it, following a photo
@@ -227,15 +244,23 @@ def load_catalog(root: Path, state) -> Catalog:
         else:
             catalog.add(Photo(0, rel, UNSORTED[0], reason=UNSORTED[1]))
 
-    for where, exclude in [*((root / f, frozenset()) for f in CLASS_FOLDERS.values()), (root, output_folders())]:
+    # The folder, cats/ and dogs/, and each named pet's folder in them (cats/Luna/: a few
+    # dozen photos each, every one shown, those the user put there too).
+    listed = [(root / f, frozenset()) for f in CLASS_FOLDERS.values()]
+    for label, folder in CLASS_FOLDERS.items():
+        catalog.pets[label].update(pet_folders(root / folder))
+        listed += [(root / folder / pet, frozenset()) for pet in sorted(catalog.pets[label])]
+    for where, exclude in [*listed, (root, output_folders())]:
         for entry in scan_folder(where, exclude=exclude):
             if not isinstance(entry, Skipped):  # symbolic links and FIFOs: never served, never moved
                 add(os.path.relpath(entry, root))
-    # Photos in subfolders (a --recursive sort, put back where they came from, or a named pet's
-    # cats/Luna/): only those sorter has a word about, so the folder's whole tree is never walked.
+    # Photos in other subfolders (a --recursive sort, put back where they came from): only
+    # those sorter has a word about, so the folder's whole tree is never walked.
+    scanned = {os.path.relpath(where, root) for where, _ in listed}
     deeper = {
         rel for rel in [*verdicts, *filed]
         if "/" in rel and (rel.split("/", 1)[0] not in CLASS_FOLDERS.values() or rel.count("/") > 1)
+        and os.path.dirname(rel) not in scanned
     }
     for rel in sorted(deeper):
         if is_image_name(os.path.basename(rel)) and _is_real_file(root, rel):

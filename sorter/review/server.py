@@ -78,7 +78,7 @@ CSP = (
 )
 PHOTO_URL = re.compile(r"/(thumb|view)/(\d{1,9})")
 CHOICES = ("cat", "dog", "neither")
-EXPECTED = 'expected {"id": NUMBER, "to": "cat" | "dog" | "neither", "generation": "..."}'
+EXPECTED = 'expected {"id": NUMBER, "to": "cat" | "dog" | "neither", "generation": "...", "pet": "NAME" (optional)}'
 POST_PATHS = frozenset({"/api/move", "/api/undo", "/api/learn"})
 GET_PATHS = frozenset({"/", "/api/groups", "/api/photos", *ASSETS})
 #: What the browser is given instead of the URL (Jupyter's redirect file): a page that sends
@@ -192,13 +192,17 @@ class App:
         return Reply(200, data, "image/jpeg", (("Cache-Control", "private, max-age=3600"),))
 
     def _groups(self, first_page: bool = False) -> dict:
+        from sorter.learning.pets import MIN_PET_PHOTOS
+
         session = self.session
         with session.lock:
             groups = sorted(session.catalog.groups.values(), key=lambda g: g.rank)
             listed = [(g.to_json(), session.catalog.page(g.key) if first_page else []) for g in groups]
+            pets = {label: sorted(names, key=str.casefold) for label, names in session.catalog.pets.items()}
         return {
             "folder": str(session.root), "total": len(session.catalog.photos), "page": PAGE,
             "generation": session.catalog.generation,
+            "pets": pets, "min_pet_photos": MIN_PET_PHOTOS,  # what learn needs to know a pet
             "groups": [{**group, "photos": [session.card(p) for p in photos]} for group, photos in listed],
         }
 
@@ -218,11 +222,14 @@ class App:
         try:
             request = json.loads(raw)
             photo_id, choice, generation = request["id"], request["to"], request["generation"]
-        except (ValueError, KeyError, TypeError, RecursionError):  # RecursionError: `[[[[...`, 1 KB deep
+            pet = request.get("pet")
+        except (ValueError, KeyError, TypeError, AttributeError, RecursionError):  # RecursionError: `[[[[...`, 1 KB deep
             return _error(400, EXPECTED)
-        if type(photo_id) is not int or choice not in CHOICES or not isinstance(generation, str):
+        if type(photo_id) is not int or choice not in CHOICES or not isinstance(generation, str) or not (
+            pet is None or isinstance(pet, str)
+        ):
             return _error(400, EXPECTED)
-        return self._answer(lambda: self.session.correct(photo_id, choice, generation))
+        return self._answer(lambda: self.session.correct(photo_id, choice, generation, pet))
 
     def _learn(self) -> Reply:
         """`sorter learn`'s report as lines of text (the page shows them as text); a refusal
@@ -254,7 +261,8 @@ class App:
             return _error(409, str(exc))
         except OSError as exc:
             return _error(500, f"{exc.filename or 'the folder'}: {exc.strerror or exc}")
-        return _json({"photo": self.session.card(photo), "groups": self._groups()["groups"]})
+        groups = self._groups()
+        return _json({"photo": self.session.card(photo), **{k: groups[k] for k in ("groups", "pets", "min_pet_photos")}})
 
 
 class _Handler(BaseHTTPRequestHandler):

@@ -8,8 +8,9 @@ one journal run (`review-...`), so `sorter undo` takes back a session's correcti
 takes back a sort; the page's `u` takes back the last one alone, journaled as undo does
 (`restore.put_back`), so `sorter undo` afterwards does not try it again.
 
-Nothing is trusted from the page but a photo's number and a button's name: paths come from
-the catalog, which holds only what sorter listed.
+Nothing is trusted from the page but a photo's number, a button's name and a pet's name,
+which must be one plain folder name (`pet_folder_name`): paths come from the catalog, which
+holds only what sorter listed.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import os
 import stat
 import threading
 import time
+import unicodedata
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +33,33 @@ Choice = Literal["cat", "dog", "neither"]
 #: The label a correction is journaled with (what `sorter learn` will read).
 LABELS = {"cat": "cat", "dog": "dog", "neither": OTHER}
 CHANGED = "another sorter changed the folder since this page was loaded; reload the page"
+#: A pet's name is a folder's: at most this many characters (and 255 bytes, any filesystem's limit).
+MAX_PET_NAME = 64
+
+
+def pet_folder_name(name: object, known: set[str] | frozenset[str] = frozenset()) -> str:
+    """The folder a pet's name typed on the page names: one plain folder name, or ValueError
+    saying why not. Spaces around it are dropped and it is NFC-normalised (as macOS and a
+    keyboard may give it either way); a name that differs from a pet in `known` only by case is
+    that pet, so "luna" joins cats/Luna/ rather than making a second folder. Refused: empty, a
+    path (`/`, `\\`), `.` and `..`, a hidden name (learn and a file manager skip those),
+    control characters, over `MAX_PET_NAME` characters."""
+    if not isinstance(name, str):
+        raise ValueError("a pet's name is text")
+    name = unicodedata.normalize("NFC", name.strip())
+    if not name:
+        raise ValueError("type the pet's name")
+    if "/" in name or "\\" in name:
+        raise ValueError("a pet's name is one folder's name: no / or \\")
+    if name.startswith("."):
+        raise ValueError("a pet's name cannot start with a dot (a hidden folder)")
+    # Format characters too (a right-to-left override makes "gpj.exe" read otherwise), but not
+    # the joiners that emoji are made of ("🐈\u200d⬛", a black cat).
+    if any(unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp") and c not in "\u200c\u200d" for c in name):
+        raise ValueError("a pet's name cannot hold control characters")
+    if len(name) > MAX_PET_NAME or len(name.encode()) > 255:
+        raise ValueError(f"a pet's name is at most {MAX_PET_NAME} characters")
+    return next((pet for pet in sorted(known) if pet.casefold() == name.casefold()), name)
 
 
 @dataclass(frozen=True)
@@ -143,11 +172,12 @@ class Session:
             self._journal = Journal(self.root, run=run)
         return self._journal
 
-    def _target(self, photo: Photo, choice: Choice) -> Path | None:
-        """The folder a correction sends the photo to; None when it is there already."""
+    def _target(self, photo: Photo, choice: Choice, pet: str | None = None) -> Path | None:
+        """The folder a correction sends the photo to (cats/, or cats/Luna/ with `pet`); None
+        when it is there already. "Cat" takes a photo out of a named pet's folder."""
         if choice != "neither":
-            folder = CLASS_FOLDERS[choice]
-            return None if photo.folder == folder else self.root / folder
+            folder = CLASS_FOLDERS[choice] + (f"/{pet}" if pet else "")
+            return None if os.path.dirname(photo.path) == folder else self.root / folder
         if photo.current == "neither":
             return None
         # Back where sorter found it, if that folder is still a real one; else the top.
@@ -172,10 +202,12 @@ class Session:
                 self.catalog = catalog
                 self._corrections.clear()
 
-    def correct(self, photo_id: int, choice: Choice, generation: str) -> Photo:
+    def correct(self, photo_id: int, choice: Choice, generation: str, pet: object = None) -> Photo:
         """File the photo (with its companions) as `choice`, journaled; the photo as it is now.
-        `generation`: the catalog the page's numbers are from. Raises FolderLocked (busy) or
-        ReviewConflict."""
+        `pet`: a named pet's name as the page sent it (cat or dog only): into that pet's folder,
+        made if new (journaled, so undo removes it). `generation`: the catalog the page's
+        numbers are from. Raises FolderLocked (busy) or ReviewConflict, also for a name that is
+        no folder's."""
         from sorter.files.companions import find_companions
         from sorter.files.filing import file_groups
         from sorter.files.journal import Move
@@ -187,11 +219,21 @@ class Session:
             photo = self.photo(photo_id)
             if photo is None:
                 raise ReviewConflict(f"no photo number {photo_id}")
-            target = self._target(photo, choice)
+            if pet is not None:
+                if choice == "neither":
+                    raise ReviewConflict("only a cat or a dog is a named pet")
+                try:
+                    pet = pet_folder_name(pet, self.catalog.pets[choice])
+                except ValueError as exc:
+                    raise ReviewConflict(str(exc)) from None
+            target = self._target(photo, choice, pet)
             if target is None:
                 return photo
             with FolderLock(self.root):
                 self._check_unchanged()
+                folder = os.path.relpath(target, self.root)
+                if pet is not None and os.path.lexists(target) and not _real_folder(self.root, folder):
+                    raise ReviewConflict(f"{folder} is not a folder")  # a file, or a link to elsewhere
                 source = self.root / photo.path
                 try:
                     if not stat.S_ISREG(os.lstat(source).st_mode):
@@ -217,6 +259,8 @@ class Session:
             with self.lock:
                 self._corrections.append(Correction(photo.id, journal.run, moves, photo.path, photo.choice))
                 self.catalog.move(photo, moves[0].dst, LABELS[choice])
+                if pet is not None:
+                    self.catalog.pets[choice].add(pet)
             return photo
 
     def take_back(self) -> Photo:
@@ -273,7 +317,7 @@ class Session:
         return {
             "id": photo.id, "name": os.path.basename(photo.path), "path": photo.path, "group": photo.group,
             "current": photo.current, "label": photo.label, "confidence": photo.confidence,
-            "reason": photo.reason, "origin": photo.origin, "choice": photo.choice,
+            "reason": photo.reason, "origin": photo.origin, "choice": photo.choice, "pet": photo.pet,
             "with": [c.name for c in companions],
         }
 
