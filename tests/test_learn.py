@@ -447,6 +447,37 @@ def test_a_personal_model_from_before_keeps_naming_only_the_photos_filed_as_its_
         personal.read_model(tmp_path / "bad.npz")
 
 
+def test_a_pets_score_is_measured_against_strangers_its_head_never_saw(tmp_path: Path) -> None:
+    """One threshold for every pet: a photo is named when it stands STRANGER_Z standard
+    deviations above how the strangers score for that pet, whatever her head's own scale. The
+    strangers' mean and spread travel with the head; a head learnt before has none and keeps
+    its score; too few strangers to say, and it keeps it too."""
+    from sorter.model.heads import Head
+
+    rng = np.random.default_rng(0)
+    head = pet_heads.PetHead("cat", ("Luna", "Milo"), Head(rng.normal(size=(6, 4)), np.zeros(4)), 0.92, 2)
+    strangers = rng.normal(size=(200, 6))
+    measured = head.against(strangers)
+    scores = pet_heads.logit(np.clip(head.scores(strangers), 1e-7, 1 - 1e-7))
+    assert np.allclose(measured.strangers, [scores.mean(axis=0), scores.std(axis=0)])
+    # STRANGER_Z above the strangers is the head's threshold, one more standard deviation one more in the logit.
+    mean, spread = measured.strangers[:, 0]
+    at = 1 / (1 + np.exp(-(mean + np.array([pet_heads.STRANGER_Z, pet_heads.STRANGER_Z + 1]) * spread)))
+    luna = pet_heads.against_strangers(np.stack([at, np.full(2, 0.5)], axis=1), measured.strangers, 0.92)[:, 0]
+    assert np.allclose(luna, [0.92, 1 / (1 + np.exp(-(np.log(0.92 / 0.08) + 1)))])
+    assert head.against(strangers[: pet_heads.MIN_STRANGERS - 1]) is head
+
+    model = personal.PersonalModel("base", ("cat", "dog", "other"), Head(np.zeros((6, 3)), np.zeros(3)), 0, (measured,))
+    read = personal.read_model(personal.write_model(model, tmp_path / "personal.npz"))
+    photos = rng.normal(size=(20, 6))
+    assert np.allclose(read.pets[0].chances(photos), measured.chances(photos))
+    assert not np.allclose(measured.chances(photos), head.chances(photos))
+    bad = dataclasses.replace(measured, strangers=np.zeros((2, 3)))
+    personal.write_model(personal.PersonalModel("base", model.class_names, model.head, 0, (bad,)), tmp_path / "bad.npz")
+    with pytest.raises(SorterError, match="scores of strangers do not fit their head"):
+        personal.read_model(tmp_path / "bad.npz")
+
+
 def test_a_pet_learnt_with_the_crop_from_before_is_shown_photos_cut_the_same_way(tmp_path: Path) -> None:
     """A pet head and the user's stored examples from before the crop around the pet moved
     (second_look.MARGIN) say no margin: they had the first one, and keep it; the examples'

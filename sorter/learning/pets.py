@@ -11,6 +11,8 @@ folder only at `PET_THRESHOLD` or above: an unknown cat stays in cats/. Since th
 is not a cat, sort asks it about every photo, not only those filed as cats: a user's own cat
 that the model takes for a dog (a black-and-white cat lying on asphalt) is still hers.
 
+Each pet's score is measured against the check half of the reference set's cats, which no fit
+sees (`PetHead.against`): a photo is hers when it stands out from them as far for every pet.
 How well it knows each pet is measured twice: each of its photos held out of a fit in turn
 (would the head find it?), and the check half of the reference set's cats (other cats it has
 never seen: how many would it take for her?). Where her held-out photos looked more like
@@ -26,6 +28,7 @@ from functools import partial
 import numpy as np
 
 from sorter.config import CLASS_FOLDERS
+from sorter.model import pet_heads
 from sorter.model.heads import Head, fit_softmax, folds, one_hot, principal_basis
 from sorter.model.personal import Examples
 from sorter.model.pet_heads import PetHead, cohort_of, named_chances, normalised
@@ -44,7 +47,9 @@ PET_THRESHOLD = 0.75
 #: cats; 64 / 57 / 55 of 152 at 0.8 %): see README. Checked again with the closer crop
 #: (`second_look.MARGIN` 0.05; its features cached, `named_cats.py`'s rotations): 0.90 / 0.92 /
 #: 0.94 found 61 / 59 / 54 of 83 at 2.3 / 1.5 / 0.8 %, and 67 / 61 / 53 of 152 at 0.8 %: 0.90
-#: would take more than 2 % of the other cats at 10 photos a cat, so 0.92 stays.
+#: would take more than 2 % of the other cats at 10 photos a cat, so 0.92 stays. Since a pet's
+#: score is measured against strangers (`PetHead.against`), `pet_heads.STRANGER_Z` standard
+#: deviations above them is where it lands.
 LIKENESS_THRESHOLD = 0.92
 #: Classes of a pet head before the named pets: other cats, and anything but a cat.
 OTHERS = 2
@@ -65,6 +70,7 @@ FOLDS = 10
 #: 0.5 %, 1.1 % when none. 0.5 keeps most of both. Again with the closer crop (second_look.MARGIN
 #: 0.05): her photos, 13 / 17 / 19 / 19 of 28 (all / 0.92 / 0.5 / 0.2; none 19) and 23 / 25 / 27
 #: / 29 of 53 (none 28); strangers, 0.9 / 0.9 / 1.4 / 1.4 % (none 2.8 %) and 0 / 0 / 0 / 0.5 %.
+#: The first head's score is its own, not measured against strangers: as measured.
 UNNAMED_LIKE = 0.5
 #: A pet whose held-out photos this share or more (and at least 2) looked more like one other
 #: named pet is said to: two black cats, or three tabby-and-whites, are where named pets fail
@@ -136,10 +142,13 @@ def fit_pets(examples: Examples, anchor, check, progress: Progress, margin: floa
         first = partial(species_head, species, named, anchor_cats, elsewhere, own, cohort, margin)
         unnamed, like = strangers_of(examples, mine, folder, first, len(named))
         pets, groups, basis = species_head(species, named, [unnamed, *anchor_cats], elsewhere, own, cohort, margin)
-        recognised, alike = pets_cross_validated(groups, basis, cohort, pets.threshold)
         strangers = np.zeros((0, groups[0].shape[1]))
         if check is not None and species in check.class_names:
             strangers = check.pet_features[check.labels == check.class_names.index(species)]
+        # Each pet's score measured against the check half's cats, which no fit saw (`PetHead.against`);
+        # they also say how many other cats her folder would take: its mean and spread are all it learns of them.
+        pets = pets.against(strangers)
+        recognised, alike = pets_cross_validated(groups, basis, cohort, pets.threshold, strangers)
         taken = pets.recognise(strangers)
         heads.append(pets)
         reports += [PetReport(f"{folder}/{name}", len(groups[OTHERS + k]), True, recognised[k], len(strangers),
@@ -205,18 +214,23 @@ def pooled(pets: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
 
 
 def pets_cross_validated(groups: list[np.ndarray], basis: np.ndarray, cohort: np.ndarray | None, threshold: float,
-                         ) -> tuple[list[int], list[np.ndarray]]:
+                         strangers: np.ndarray | None = None) -> tuple[list[int], list[np.ndarray]]:
     """Per pet, its photos that a head fitted without them (and their likeness to the pets'
-    other photos, where there is a cohort) puts into its folder, and how many of the rest each
-    named pet (in `groups`' order after the OTHERS, from 0) scored above it."""
+    other photos, where there is a cohort; measured against `strangers` as sort measures them,
+    `PetHead.against`) puts into its folder, and how many of the rest each named pet (in
+    `groups`' order after the OTHERS, from 0) scored above it."""
     recognised, alike = [], []
+    strangers = np.zeros((0, groups[0].shape[1])) if strangers is None else normalised(strangers)
     for k in range(OTHERS, len(groups)):
         hits, like = 0, np.zeros(len(groups) - OTHERS, np.int64)
         for held in folds(len(groups[k]), FOLDS):
             rest = [g if j != k else np.delete(g, held, axis=0) for j, g in enumerate(groups)]
             photos = groups[k][held]
-            p = named_chances(fit_pet_head(rest, basis).probabilities(photos)[:, OTHERS:], photos,
-                              *pooled(rest[OTHERS:]), cohort)
+            head = fit_pet_head(rest, basis)
+            p = named_chances(head.probabilities(photos)[:, OTHERS:], photos, *pooled(rest[OTHERS:]), cohort)
+            if len(strangers) >= pet_heads.MIN_STRANGERS:
+                scored = named_chances(head.probabilities(strangers)[:, OTHERS:], strangers, *pooled(rest[OTHERS:]), cohort)
+                p = pet_heads.against_strangers(p, pet_heads.stranger_scores(scored), threshold)
             nearest = p.argmax(axis=1)  # the named pet each photo is most like
             found = (nearest == k - OTHERS) & (p[:, k - OTHERS] >= threshold)
             hits += int(found.sum())

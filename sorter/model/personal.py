@@ -96,6 +96,8 @@ def write_model(model: PersonalModel, path: Path | None = None) -> Path:
         arrays |= {prefix + "names": np.array(pets.names), prefix + "kernel": pets.head.kernel,
                    prefix + "bias": pets.head.bias, prefix + "threshold": np.float64(pets.threshold),
                    prefix + "margin": np.float64(pets.margin)}
+        if pets.strangers is not None:
+            arrays[prefix + "strangers"] = pets.strangers
         if pets.examples is not None:  # with its owners and cohort (`PetHead`, checked on reading)
             arrays |= {prefix + "examples": pets.examples.astype(np.float16), prefix + "owners": pets.owners,
                        prefix + "cohort": pets.cohort.astype(np.float16)}
@@ -139,8 +141,10 @@ def read_model(path: Path | None = None) -> PersonalModel | None:
                     data[prefix + "cohort"].astype(np.float32))
                 # The crop margin of its features, since it moved (before: FIRST_MARGIN).
                 margin = float(data[prefix + "margin"]) if prefix + "margin" in data else FIRST_MARGIN
+                # How strangers score for each pet, since a score is measured against them (none before).
+                strangers = data[prefix + "strangers"].astype(np.float64) if prefix + "strangers" in data else None
                 pets.append(PetHead(species, pet_names, pet_head, float(data[prefix + "threshold"]), others,
-                                    *likeness_of, margin=margin))
+                                    *likeness_of, margin=margin, strangers=strangers))
             model = PersonalModel(str(data["base"]), names, head, int(data["photos"]), tuple(pets))
     except FileNotFoundError:
         return None
@@ -164,6 +168,9 @@ def read_model(path: Path | None = None) -> PersonalModel | None:
             or pets.cohort is None or pets.cohort.ndim != 2 or pets.cohort.shape[1] != head.kernel.shape[0]
         ):
             raise damaged(path, f"the example photos of the named {pets.species}s do not fit their head")
+        strangers = pets.strangers
+        if strangers is not None and (strangers.shape != (2, len(pets.names)) or not np.isfinite(strangers).all()):
+            raise damaged(path, f"the named {pets.species}s' scores of strangers do not fit their head")
     return model
 
 
