@@ -26,8 +26,12 @@ FIRST_MARGIN = 0.15
 #: run of the network, and most cats are nobody's Luna. Measured on the named-cats photos
 #: (10 examples a cat, every rotation, 3 draws): from 0.05 to 0.5 no answer changed (own photos
 #: found 69.1 %, other campus cats taken 5.5 %, Kaggle cats 0.2 %, as with every photo looked
-#: at), and at 0.2, 95 % of the Kaggle cats and 65 % of the other campus cats skip it.
-LOOK_AGAIN_FROM = 0.2
+#: at), and at 0.2, 95 % of the Kaggle cats and 65 % of the other campus cats skip it. Since a
+#: pet's score is measured against strangers (`against_strangers`), a head learnt from 5 photos
+#: names photos its own features give less: `named_cats.py` at 5 examples a cat, 0.2 / 0.1 / 0.05
+#: found 79 / 82 / 83 of 152 at 1.3 % of the other cats (10 examples: 58 of 83 each), for 24 / 35
+#: / 52 crops of `named_pets_cost.py`'s 512 photos (1.00 / 1.03 / 1.05× the time).
+LOOK_AGAIN_FROM = 0.1
 
 #: How much a photo's likeness to a named pet's own photos, scored against strangers, adds to
 #: what the pet's head says (`named_chances`): its logit plus this many standard deviations.
