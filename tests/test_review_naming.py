@@ -155,5 +155,16 @@ def test_in_chromium_name_files_a_cat_as_luna_keys_typed_in_the_name_file_nothin
         expect(page.get_by_role("status")).to_have_text(
             "cat.jpg is in cats/Luna/: 1 photo of Luna, name 5 or more to learn Luna")
 
+        # The next card's field starts with the last name: p, Enter names it too.
+        page.keyboard.press("p")
+        field = page.locator("figure:focus-within").get_by_role("combobox", name="pet's name")
+        expect(field).to_have_value("Luna")
+        next_name = page.locator("figure:focus-within .name").text_content()
+        field.press("Enter")
+        wait_for(root / "cats" / "Luna" / next_name)
+
+        expect(page.get_by_role("status")).to_contain_text("2 photos of Luna")  # the page has its answer
+        page.keyboard.press("u")
+        wait_for(root / "cats" / next_name)
         page.keyboard.press("u")
         wait_for(root / "cats" / "cat.jpg")

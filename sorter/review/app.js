@@ -19,6 +19,7 @@
   let generation = ""; // the server's numbering of the photos this page shows
   let learning = false; // the server makes corrections wait while it learns: say so instead
   const petLists = {}; // species -> the <datalist> of its named pets, which a name's field offers
+  let lastNamed = null; // [species, name] of the last photo named: a field starts with it (p, Enter names the next)
 
   function el(tag, props = {}, ...children) {
     const node = document.createElement(tag);
@@ -126,19 +127,24 @@
     }
     const species = el("select", { "aria-label": "species" },
       ...SPECIES.map(([value, folder]) => el("option", { value, text: folder })));
-    species.value = photo.current === "dog" ? "dog" : "cat";
+    const [lastSpecies, lastName] = lastNamed || [];
+    species.value = photo.pet ? photo.current : lastSpecies || (photo.current === "dog" ? "dog" : "cat");
     const input = el("input", {
       type: "text", "aria-label": "pet's name", placeholder: "pet's name", maxlength: String(MAX_NAME),
       autocomplete: "off", spellcheck: "false", list: `pets-${species.value}`,
     });
-    input.value = photo.pet || "";
+    input.value = photo.pet || lastName || "";
     species.addEventListener("change", () => input.setAttribute("list", `pets-${species.value}`));
     const form = el("form", { class: "name-form" }, input,
       el("div", {}, species, el("button", { type: "submit", text: "Name" })));
     form.addEventListener("submit", (event) => {
       event.preventDefault();
-      if (!input.value.trim()) say("type the pet's name", true);
-      else correct(photo.id, species.value, input.value);
+      if (!input.value.trim()) {
+        say("type the pet's name", true);
+        return;
+      }
+      lastNamed = [species.value, input.value.trim()];
+      correct(photo.id, species.value, input.value);
     });
     form.addEventListener("keydown", (event) => {
       if (event.key !== "Escape") return;
@@ -150,6 +156,7 @@
     button.hidden = true;
     naming.append(form);
     input.focus();
+    input.select(); // a name typed replaces the one it starts with
   }
 
   function before(a, b) {
