@@ -563,6 +563,11 @@ def test_a_named_pet_is_said_to_look_like_another_only_when_enough_of_its_photos
     report = PetReport("cats/Luna", 10, True, 4, 500, 0, ("Milo", 5))
     assert report.line() == ("cats/Luna: 10 photos, would find 4 of 10 held out (5 looked more like Milo); "
                              "0 of 500 other cats taken for it")
+    # Few found, and not for a look-alike: what helps.
+    assert PetReport("dogs/Rex", 10, True, 2, 500, 0).line() == (
+        "dogs/Rex: 10 photos, would find 2 of 10 held out (few stand out from other dogs yet: photos of it on "
+        "other days and in other places help); 0 of 500 other dogs taken for it")
+    assert "(few stand out" not in PetReport("cats/Luna", 10, True, 3, 500, 0).line()
 
 
 def test_learn_needs_a_folder_and_a_model_with_features(tmp_path: Path, monkeypatch) -> None:
