@@ -10,9 +10,18 @@ path wins: a photo judged again by a later sort or watch shows its newest verdic
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+
+#: A file's identity as a "seen" record keeps it (`journal.Seen.identity`): a rename or a plain
+#: `mv` within the filesystem keeps it, so sorter finds a photo the user moved.
+Identity = tuple[int, int, int]  # st_dev, st_ino, st_size
+
+
+def identity_of(st: os.stat_result) -> Identity:
+    return (st.st_dev, st.st_ino, st.st_size)
 
 #: Results that leave a photo where it was and say why.
 LEFT = frozenset({"neither", "unsure", "unreadable", "failed", "vanished"})

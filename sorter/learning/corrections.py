@@ -25,11 +25,9 @@ from pathlib import Path
 
 from sorter.config import CLASS_FOLDERS, OTHER, REVIEW_RUN_PREFIX, STATE_DIR
 from sorter.files.journal import Seen, moves_of, scan
-from sorter.files.verdicts import standing_seen
+from sorter.files.verdicts import Identity, identity_of, standing_seen
 from sorter.media.images import is_image_name
 from sorter.model.personal import decision_name, placed_name, said
-
-Identity = tuple[int, int, int]  # st_dev, st_ino, st_size
 
 #: The folder each species' photos go to, and back.
 SPECIES_OF_FOLDER = {folder: label for label, folder in CLASS_FOLDERS.items()}
@@ -92,7 +90,7 @@ def _listing(root: Path) -> tuple[dict[Identity, Path], dict[str, list[Path]]]:
                 continue
             if not stat.S_ISREG(st.st_mode):
                 continue
-            by_identity[(st.st_dev, st.st_ino, st.st_size)] = path
+            by_identity[identity_of(st)] = path
             by_name.setdefault(name, []).append(path)
     return by_identity, by_name
 

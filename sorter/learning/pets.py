@@ -28,10 +28,9 @@ from functools import partial
 import numpy as np
 
 from sorter.config import CLASS_FOLDERS
-from sorter.model import pet_heads
 from sorter.model.heads import Head, fit_softmax, folds, one_hot, principal_basis
 from sorter.model.personal import Examples
-from sorter.model.pet_heads import PetHead, cohort_of, named_chances, normalised
+from sorter.model.pet_heads import PetHead, cohort_of, normalised
 from sorter.model.second_look import MARGIN
 
 #: Photos a named pet's folder needs before it is learnt.
@@ -227,17 +226,16 @@ def pets_cross_validated(groups: list[np.ndarray], basis: np.ndarray, cohort: np
     `PetHead.against`) puts into its folder, and how many of the rest each named pet (in
     `groups`' order after the OTHERS, from 0) scored above it."""
     recognised, alike = [], []
-    strangers = np.zeros((0, groups[0].shape[1])) if strangers is None else normalised(strangers)
+    strangers = np.zeros((0, groups[0].shape[1])) if strangers is None else strangers
+    likeness = cohort is not None
     for k in range(OTHERS, len(groups)):
         hits, like = 0, np.zeros(len(groups) - OTHERS, np.int64)
         for held in folds(len(groups[k]), FOLDS):
             rest = [g if j != k else np.delete(g, held, axis=0) for j, g in enumerate(groups)]
-            photos = groups[k][held]
-            head = fit_pet_head(rest, basis)
-            p = named_chances(head.probabilities(photos)[:, OTHERS:], photos, *pooled(rest[OTHERS:]), cohort)
-            if len(strangers) >= pet_heads.MIN_STRANGERS:
-                scored = named_chances(head.probabilities(strangers)[:, OTHERS:], strangers, *pooled(rest[OTHERS:]), cohort)
-                p = pet_heads.against_strangers(p, pet_heads.stranger_scores(scored), threshold)
+            names = tuple(map(str, range(len(rest) - OTHERS)))
+            likeness_of = (*pooled(rest[OTHERS:]), cohort) if likeness else ()
+            head = PetHead("", names, fit_pet_head(rest, basis), threshold, OTHERS, *likeness_of).against(strangers)
+            p = head.chances(groups[k][held])
             nearest = p.argmax(axis=1)  # the named pet each photo is most like
             found = (nearest == k - OTHERS) & (p[:, k - OTHERS] >= threshold)
             hits += int(found.sum())

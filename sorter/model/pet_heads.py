@@ -110,13 +110,17 @@ def named_chances(p: np.ndarray, features: np.ndarray, examples: np.ndarray | No
         pseudo = likeness(to_strangers[:, : groups * size].reshape(len(p), groups, size))
         spread = np.maximum(pseudo.std(axis=1), 1e-6)
         z[:, k] = (likeness(features @ examples[owners == k].T) - pseudo.mean(axis=1)) / spread
-    score = np.clip(logit(p) + COHORT_WEIGHT * z, -50.0, 50.0)  # a cohort all alike: z is huge
-    return 1.0 / (1.0 + np.exp(-score))
+    return sigmoid(logit(p) + COHORT_WEIGHT * z)
 
 
 def logit(p: np.ndarray) -> np.ndarray:
     q = np.clip(p, 1e-9, 1 - 1e-9)
     return np.log(q) - np.log1p(-q)
+
+
+def sigmoid(score: np.ndarray) -> np.ndarray:
+    """Back from a logit, clipped first: a cohort all alike makes a z-score huge."""
+    return 1.0 / (1.0 + np.exp(-np.clip(score, -50.0, 50.0)))
 
 
 def against_strangers(p: np.ndarray, strangers: np.ndarray, threshold: float) -> np.ndarray:
@@ -125,7 +129,7 @@ def against_strangers(p: np.ndarray, strangers: np.ndarray, threshold: float) ->
     them is `threshold`, and each one more is one more in the logit. A head sure of every
     cat and a head unsure of her own photos then name a pet as rarely by mistake."""
     z = (logit(p) - strangers[0]) / np.maximum(strangers[1], 1e-6)
-    return 1.0 / (1.0 + np.exp(-np.clip(logit(np.float64(threshold)) + z - STRANGER_Z, -50.0, 50.0)))
+    return sigmoid(logit(np.float64(threshold)) + z - STRANGER_Z)
 
 
 def stranger_scores(p: np.ndarray) -> np.ndarray:

@@ -13,10 +13,10 @@
   const BUTTONS = [["cat", "Cat"], ["dog", "Dog"], ["neither", "Neither"]];
   const KEYS = { c: "cat", d: "dog", n: "neither" };
   const SPECIES = [["cat", "cats/"], ["dog", "dogs/"]];
-  const MAX_NAME = 64; // sorter.review.session.MAX_PET_NAME
   const sections = new Map(); // group key -> {group, el, grid, count, chip, more, cursor}
   let pageSize = 100;
   let generation = ""; // the server's numbering of the photos this page shows
+  let maxName = 64; // the longest pet's name the server takes (its "max_pet_name")
   let learning = false; // the server makes corrections wait while it learns: say so instead
   const petLists = {}; // species -> the <datalist> of its named pets, which a name's field offers
   let lastNamed = null; // [species, name] of the last photo named: a field starts with it (p, Enter names the next)
@@ -130,7 +130,7 @@
     const [lastSpecies, lastName] = lastNamed || [];
     species.value = photo.pet ? photo.current : lastSpecies || (photo.current === "dog" ? "dog" : "cat");
     const input = el("input", {
-      type: "text", "aria-label": "pet's name", placeholder: "pet's name", maxlength: String(MAX_NAME),
+      type: "text", "aria-label": "pet's name", placeholder: "pet's name", maxlength: String(maxName),
       autocomplete: "off", spellcheck: "false", list: `pets-${species.value}`,
     });
     input.value = photo.pet || lastName || "";
@@ -355,6 +355,7 @@
       const data = await api("/api/groups");
       pageSize = data.page;
       generation = data.generation;
+      maxName = data.max_pet_name;
       showPets(data.pets);
       document.getElementById("title").textContent = `Review ${data.folder}`;
       document.title = `sorter review: ${data.folder}`;

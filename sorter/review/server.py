@@ -54,7 +54,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from sorter.errors import FolderLocked, ReviewConflict, SorterError
 from sorter.review.catalog import PAGE
-from sorter.review.session import Session
+from sorter.review.session import MAX_PET_NAME, Session
 
 #: Thumbnails: the review page's size and quality (2.6 KB each, see `review.JPEG_QUALITY`),
 #: at twice the pixels so they are sharp on a high-density screen.
@@ -202,7 +202,8 @@ class App:
         return {
             "folder": str(session.root), "total": len(session.catalog.photos), "page": PAGE,
             "generation": session.catalog.generation,
-            "pets": pets, "min_pet_photos": MIN_PET_PHOTOS,  # what learn needs to know a pet
+            # What learn needs to know a pet, and the longest name the page may send.
+            "pets": pets, "min_pet_photos": MIN_PET_PHOTOS, "max_pet_name": MAX_PET_NAME,
             "groups": [{**group, "photos": [session.card(p) for p in photos]} for group, photos in listed],
         }
 

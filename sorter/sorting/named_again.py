@@ -19,8 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from sorter.config import CLASS_FOLDERS
-
-Identity = tuple[int, int, int]  # st_dev, st_ino, st_size
+from sorter.files.verdicts import Identity, identity_of
 
 
 def kept_reason(species: str) -> str:
@@ -54,6 +53,6 @@ def entries(root: Path, species: str, skip: set[Identity] = frozenset()) -> Iter
                 st = os.lstat(entry)
             except OSError:
                 continue  # gone meanwhile
-            if (st.st_dev, st.st_ino, st.st_size) in skip:
+            if identity_of(st) in skip:
                 continue
         yield entry
