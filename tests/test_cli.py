@@ -24,6 +24,17 @@ def test_every_command_has_help_with_examples(command: str) -> None:
     assert "Example" in result.stdout
 
 
+@pytest.mark.parametrize("command", COMMANDS)
+def test_help_wraps_each_paragraph_to_the_terminal(command: str) -> None:
+    """A docstring's line breaks are the source's, not the terminal's: at any width each
+    paragraph of prose is one run of text, wrapped by rich (examples keep their lines)."""
+    result = CliRunner(env={"COLUMNS": "1000"}).invoke(app, [command, "--help"])
+    assert result.exit_code == 0, result.output
+    description = [line.strip() for line in result.stdout.split("╭")[0].splitlines()]
+    prose = [line for line in description if line and not line.startswith(("Usage:", "sorter ", "--"))]
+    assert prose and all(line.endswith((".", ":")) for line in prose), prose
+
+
 def test_sorter_help_fits_a_screen_with_one_short_line_per_command() -> None:
     """The long text of each command is in `sorter COMMAND --help`; `sorter --help` lists them."""
     result = CliRunner(env={"COLUMNS": "80"}).invoke(app, ["--help"])

@@ -17,7 +17,7 @@ import typer
 
 from sorter import __version__
 from sorter.cli import learning, review, sorting, training, watching
-from sorter.cli.console import err
+from sorter.cli.console import err, help_text
 
 app = typer.Typer(
     help="Sort a folder of photos into cats/ and dogs/ with a small neural network.",
@@ -53,15 +53,18 @@ def main_options(
 
 
 
-# One short line each in `sorter --help`; the whole text is in `sorter COMMAND --help`.
-app.command(short_help="Train a model on labelled photos (cats, dogs, and what is neither).")(training.train)
-app.command(short_help="Measure a model on photos it never trained on.")(training.evaluate)
-app.command("sort", short_help="Move a folder's photos into cats/ and dogs/.")(sorting.sort_command)
-app.command(short_help="Put back what a sort moved.")(sorting.undo)
-app.command("watch", short_help="Keep a folder sorted as photos arrive.")(watching.watch_command)
-app.command("review", short_help="Check and correct a sort in the browser.")(review.review_command)
-app.command(short_help="Learn from the corrections you made.")(learning.learn)
+def _command(function, short_help: str, name: str | None = None) -> None:
+    # One short line each in `sorter --help`; the whole text is in `sorter COMMAND --help`.
+    app.command(name, short_help=short_help, help=help_text(function.__doc__))(function)
 
+
+_command(training.train, "Train a model on labelled photos (cats, dogs, and what is neither).")
+_command(training.evaluate, "Measure a model on photos it never trained on.")
+_command(sorting.sort_command, "Move a folder's photos into cats/ and dogs/.", "sort")
+_command(sorting.undo, "Put back what a sort moved.")
+_command(watching.watch_command, "Keep a folder sorted as photos arrive.", "watch")
+_command(review.review_command, "Check and correct a sort in the browser.", "review")
+_command(learning.learn, "Learn from the corrections you made.")
 
 def main() -> None:
     import os

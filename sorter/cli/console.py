@@ -15,6 +15,17 @@ out = Console(highlight=False)
 err = Console(stderr=True, highlight=False)
 
 
+def help_text(doc: str) -> str:
+    """A command's docstring as its --help shows it: each paragraph of prose on one line, for
+    rich to wrap to the terminal (typer's rich mode keeps a docstring's line breaks, which at
+    80 columns broke every source line in two); indented paragraphs (examples) as written."""
+    import inspect
+
+    paragraphs = inspect.cleandoc(doc).split("\n\n")
+    return "\n\n".join(p if p.startswith((" ", "\b")) else " ".join(line.strip() for line in p.splitlines())
+                       for p in paragraphs)
+
+
 def escape(text: str) -> str:
     """File names are data, not rich markup (a name like `x[/]` must print as itself)."""
     from rich.markup import escape as rich_escape

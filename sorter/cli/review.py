@@ -20,9 +20,10 @@ def review_command(
 ) -> None:
     """Look through a sort in the browser and put it right: a local page with the folder's
     photos grouped as the review page groups them, least confident first, each with Cat, Dog
-    and Neither buttons (keys c, d, n; u takes back the last). A click moves the photo, with
-    its companions, at once: journaled, and undone by `sorter undo` like any move. "Learn from
-    my corrections" runs `sorter learn` on the folder (with --model) and shows its report.
+    and Neither buttons (keys c, d, n; u takes back the last), and Name... (key p) to put it
+    into a named pet's folder, cats/Luna/. A click moves the photo, with its companions, at
+    once: journaled, and undone by `sorter undo` like any move. "Learn from my corrections"
+    runs `sorter learn` on the folder (with --model) and shows its report.
 
     Prints the page's URL (with its secret token) as the first line, opens it, and serves
     until Ctrl-C. Only this machine can reach it (127.0.0.1 and ::1).

@@ -55,7 +55,7 @@ def sort_command(
 
       sorter sort /mnt/archive --recursive --jsonl > report.jsonl
 
-      sorter sort ~/Pictures/pets --name-pets    # after naming cats/Luna/ and `sorter learn`
+      sorter sort ~/Pictures/pets --name-pets  # once learnt: cats/Luna/
     """
     from sorter.sorting.sort import sort_folder
 
