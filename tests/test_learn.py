@@ -303,10 +303,7 @@ def test_a_named_cat_the_model_takes_for_a_dog_still_goes_into_her_folder(tmp_pa
     later = tmp_path / "later"
     later.mkdir()
     for i in range(3):
-        rng = np.random.default_rng(70 + i)
-        evening = np.clip(np.array((160, 30, 125), np.int16) + rng.integers(-25, 26, (32, 32, 3)), 0, 255)
-        evening[::2] //= 3  # her stripes
-        cv2.imwrite(str(later / f"evening{i}.png"), evening.astype(np.uint8)[:, :, ::-1])
+        evening_luna(later / f"evening{i}.png", 70 + i)
         photo(later / f"dog{i}.png", "dog", 80 + i)
         goat(later / f"goat{i}.png", 90 + i)
     assert {name: label for name, (label, _, _) in plan(later, fake_model, "--no-personal").items()
@@ -411,6 +408,54 @@ def test_name_pets_moves_her_photos_already_in_cats_into_her_folder_and_nothing_
     assert invoke("undo", roll).exit_code == 0  # the last run moved nothing: this undoes the one that named
     assert {p.name for p in (roll / "cats").glob("luna*.png")} == {f"luna{i}.png" for i in range(4)}
     assert not list((roll / "cats" / "Luna").glob("luna*")) and (roll / "new.png").exists()
+
+
+def evening_luna(path: Path, seed: int) -> Path:
+    """Luna in red evening light: a dog to the model, her stripes to her head."""
+    rng = np.random.default_rng(seed)
+    evening = np.clip(np.array((160, 30, 125), np.int16) + rng.integers(-25, 26, (32, 32, 3)), 0, 255)
+    evening[::2] //= 3  # her stripes
+    path.parent.mkdir(parents=True, exist_ok=True)
+    cv2.imwrite(str(path), evening.astype(np.uint8)[:, :, ::-1])
+    return path
+
+
+def test_name_pets_takes_her_photos_sorter_filed_as_dogs_into_her_folder(tmp_path: Path, fake_model) -> None:
+    """A first sort put Luna's evening photos into dogs/ (the model takes them for dogs). After
+    `learn`, `sort --name-pets` looks at what sorter filed in dogs/ too, as it would at a new
+    photo of her: hers go into cats/Luna/. Plain dogs stay, and so does a photo the user put
+    into dogs/ herself: that is her word."""
+    from sorter.review.session import Session
+
+    roll = tmp_path / "roll"
+    for i in range(3):
+        evening_luna(roll / f"evening{i}.png", 70 + i)
+        photo(roll / f"dog{i}.png", "dog", 80 + i)
+    luna(roll / "reviewed.png", 60)
+    assert invoke("sort", roll, "--model", fake_model).exit_code == 0
+    assert {p.name for p in (roll / "dogs").iterdir()} == {f"{k}{i}.png" for k in ("evening", "dog") for i in range(3)}
+    evening_luna(roll / "dogs" / "mine.png", 90)  # filed by the user
+    session = Session(roll)  # and one filed as a dog on the review page
+    [reviewed] = [p for p in session.catalog.photos if p.path == "cats/reviewed.png"]
+    session.correct(reviewed.id, "dog", session.catalog.generation)
+    session.close()
+    for i in range(6):
+        luna(roll / "cats" / "Luna" / f"luna{i}.png", 50 + i)
+    assert invoke("learn", roll, "--model", fake_model).exit_code == 0
+    before = tree(roll)
+
+    result = invoke("sort", roll, "--model", fake_model, "--name-pets", "--json")
+
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["moved_to"] == {"cats/Luna": 3} and report["counts"] == {"moved": 3, "kept": 3}
+    kept = {Path(f["path"]).name: f["reason"] for f in report["files"] if f["status"] == "kept"}
+    assert kept == dict.fromkeys([f"dog{i}.png" for i in range(3)], "already in dogs/: not a named pet")
+    assert set(tree(roll)) == {*(f"cats/Luna/evening{i}.png" for i in range(3)),
+                               *(f"cats/Luna/luna{i}.png" for i in range(6)),
+                               *(f"dogs/dog{i}.png" for i in range(3)), "dogs/mine.png", "dogs/reviewed.png"}
+    assert invoke("undo", roll).exit_code == 0
+    assert tree(roll) == before
 
 
 def test_name_pets_needs_named_pets(tmp_path: Path, fake_model) -> None:

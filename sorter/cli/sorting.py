@@ -35,7 +35,8 @@ def sort_command(
     name_pets: Annotated[
         bool,
         typer.Option("--name-pets", help="Also look again at the photos already in cats/ and dogs/ (not in a pet's "
-                     "folder), and move those it recognises as a pet you named (`sorter learn`) into its folder."),
+                     "folder), and move those it recognises as a pet you named (`sorter learn`) into its folder "
+                     "(from the other kind's folder too, where sorter filed it and you did not move it)."),
     ] = False,
 ) -> None:
     """Move every cat photo in DIRECTORY into DIRECTORY/cats/ and every dog photo into

@@ -105,13 +105,15 @@ class Sorter:
             self._planner = Planner(self.root, existing, self.min_confidence, lambda folder: _names_in(self.root / folder))
         return self._planner
 
-    def sort_entries(self, entries, batch_size: int | None = None, within: str | None = None):
+    def sort_entries(self, entries, batch_size: int | None = None, within: str | None = None,
+                     refile: Callable[[Path], bool] | None = None):
         """Classify, plan and move image paths batch by batch as `entries` yields them;
         yield one FileResult per entry. Memory does not grow with the number of entries.
         Entries the scan skipped (`images.Skipped`) are reported as such as they come.
         `within`: the entries are already in that species' folder (`sort --name-pets`): only
         a photo recognised as one of its named pets moves, into the pet's folder; every other
-        stays, "kept", and is not journaled as seen (sorter decided nothing about it)."""
+        stays, "kept", and is not journaled as seen (sorter decided nothing about it).
+        `refile(path)`: that photo may go to a named pet of the other kind too (`named_again`)."""
         from collections import deque
 
         from sorter.config import DEFAULT_BATCH_SIZE
@@ -156,7 +158,7 @@ class Sorter:
                     for p, companions in zip(predictions, self._companions(predictions), strict=True)]
 
         def named_or_kept(p):
-            if p.label == within and p.pet:
+            if p.pet and (p.label == within or (refile is not None and refile(p.path))):
                 d = planner.decide(p.path, p.label, p.confidence, p.error, find_companions(p.path), p.pet)
                 if d.status == "move":  # not below --min-confidence
                     return d
@@ -337,17 +339,16 @@ def sort_folder(
         if not dry_run:
             recovered_info = recover(root)
             recovered = recovered_info.completed
-        again = sum(1 for species in named for _ in judged(named_again.entries(root, species)))
+        again = sum(1 for look in named_again.passes(root, named, count=True) for _ in judged(look.entries))
         on_start(again + sum(1 for _ in judged(scan_folder(root, recursive=recursive, exclude=output_folders(),
                                                            videos=True))))
         sorter = Sorter(root, classifier, min_confidence=min_confidence, dry_run=dry_run,
                         thumbnails=None if review is None else FRAME_PX)
-        skip = named_again.taken_out(root) if named else set()
-        passes = [(named_again.entries(root, species, skip), species) for species in named]
-        passes.append((scan_folder(root, recursive=recursive, exclude=output_folders(), videos=True), None))
+        passes = [(look.entries, look.species, look.refile) for look in named_again.passes(root, named)]
+        passes.append((scan_folder(root, recursive=recursive, exclude=output_folders(), videos=True), None, None))
         try:
-            for entries, within in passes:
-                for result in sorter.sort_entries(entries, within=within):
+            for entries, within, refile in passes:
+                for result in sorter.sort_entries(entries, within=within, refile=refile):
                     tally.add(result)
                     if review is not None:
                         review.add(result)
