@@ -12,6 +12,7 @@ pairs among them (the two black cats, the two black-and-white ones, the tabby-an
     python benchmarks/named_cats.py                 # the bundled model, every rotation, k = 5, 10, 20
     python benchmarks/named_cats.py --model /tmp/m/default.keras --examples 10
     python benchmarks/named_cats.py --left-in-cats  # most of their other photos left unnamed in cats/
+    python benchmarks/named_cats.py --left-in-cats --sorted-first  # ... where a first sort filed them
 """
 
 from __future__ import annotations
@@ -86,11 +87,12 @@ def kaggle_photos(model: Path | None, n: int) -> list[Path]:
 
 
 def rotation(model: Path | None, names: tuple[str, ...], k: int, index: int, others: list[Path],
-             photos: dict[str, list[Path]], left_in_cats: bool = False) -> RotationResult:
+             photos: dict[str, list[Path]], left_in_cats: bool = False, sorted_first: bool = False) -> RotationResult:
     """Learn the named cats from k photos each in a fresh folder and sort the rest. With
     `left_in_cats`, two of every three of each named cat's other photos are in that folder's
     cats/ too, unnamed (a user names a few of her photos and leaves the rest where sort put
-    them), and the third is sorted."""
+    them), and the third is sorted. With `sorted_first`, those two thirds are where a plain
+    sort of the folder put them before the user named her (cats/, dogs/, or left in place)."""
     from sorter.learning import learn as learning
     from sorter.sorting import sort
 
@@ -106,7 +108,7 @@ def rotation(model: Path | None, names: tuple[str, ...], k: int, index: int, oth
             rest = photos[name][k:]
             if left_in_cats:
                 for source in [s for i, s in enumerate(rest) if i % 3]:
-                    shutil.copy(source, roll / "cats" / f"{name}--{source.name}")
+                    shutil.copy(source, (roll if sorted_first else roll / "cats") / f"{name}--{source.name}")
                 rest = rest[::3]
             own_files[name] = [f"{name}--{s.name}" for s in rest]
             for source in rest:
@@ -117,6 +119,8 @@ def rotation(model: Path | None, names: tuple[str, ...], k: int, index: int, oth
                     shutil.copy(source, later / f"other-cat--{cat}--{source.name}")
         for source in others:
             shutil.copy(source, later / f"other-pet--{source.parent.name}-{source.name}")
+        if sorted_first:
+            sort.sort_folder(roll, model=model)
         started = time.monotonic()
         result = learning.learn(roll, model=model)
         seconds = time.monotonic() - started
@@ -143,14 +147,15 @@ def rotation(model: Path | None, names: tuple[str, ...], k: int, index: int, oth
 
 
 def measure(model: Path | None, ks: tuple[int, ...], rotations=ROTATIONS, n_others: int = 200,
-            left_in_cats: bool = False) -> dict[int, list[RotationResult]]:
+            left_in_cats: bool = False, sorted_first: bool = False) -> dict[int, list[RotationResult]]:
     photos, others = cat_photos(), kaggle_photos(model, n_others)
     results: dict[int, list[RotationResult]] = {}
     for k in ks:
         for index, names in enumerate(rotations, 1):
             named = tuple(n for n in names if len(photos[n]) >= k + MIN_LEFT * (3 if left_in_cats else 1))
             if named:
-                results.setdefault(k, []).append(rotation(model, named, k, index, others, photos, left_in_cats))
+                results.setdefault(k, []).append(rotation(model, named, k, index, others, photos, left_in_cats,
+                                                                 sorted_first))
     return results
 
 
@@ -200,7 +205,7 @@ def report(results: dict[int, list[RotationResult]]) -> list[str]:
         if left:
             named = sum(c.left_named for r in rotations for c in r.cats)
             wrong = sum(c.left_wrong for r in rotations for c in r.cats)
-            lines.append(f"own photos left in cats/, then into their folder by sort --name-pets: {named}/{left} "
+            lines.append(f"own photos left unnamed, then into their folder by sort --name-pets: {named}/{left} "
                          f"({named / left:.0%}); into another named cat's folder: {wrong}")
         lines.append(f"other cats into a named folder: {cats:.1%}; target <= {OTHER_CATS_TARGET:.0%}: "
                      f"{verdict(cats <= OTHER_CATS_TARGET)}")
@@ -216,11 +221,13 @@ def main() -> None:
     parser.add_argument("--others", type=int, default=200, help="Kaggle cats and dogs sorted with them")
     parser.add_argument("--left-in-cats", action="store_true",
                         help="two of every three of a named cat's other photos left unnamed in cats/ when learning")
+    parser.add_argument("--sorted-first", action="store_true",
+                        help="with --left-in-cats: those photos where a first sort filed them (cats/, dogs/ or in place)")
     args = parser.parse_args()
     if not NAMED_CATS.is_dir():
         sys.exit(f"needs the named-cats photos at {NAMED_CATS}")
     print("\n".join(report(measure(args.model, tuple(args.examples or (5, 10, 20)), n_others=args.others,
-                                   left_in_cats=args.left_in_cats))))
+                                   left_in_cats=args.left_in_cats, sorted_first=args.sorted_first))))
     seconds, photos = learn_seconds(args.model, cat_photos())
     print(f"\nlearn, 4 cats x up to 20 photos ({photos} photos): {seconds:.1f} s; target <= "
           f"{LEARN_SECONDS_TARGET:.0f} s: {verdict(seconds <= LEARN_SECONDS_TARGET)}")
