@@ -71,33 +71,32 @@ def placed(root: Path) -> Placed:
 @dataclass(frozen=True)
 class Pass:
     """The photos at the top of one kind's folder to look at again: `species` is the folder's
-    kind; `named` whether that kind has named pets (then every photo there is looked at, else
-    only those `refile` allows); `refile(path)`: the photo may go to a named pet of the other
-    kind (sorter put it there, and it is still there)."""
+    kind; `refile(path)`: the photo may go to a named pet of the other kind too (sorter put it
+    there, and it is still there)."""
 
     species: str
-    named: bool
     entries: Iterator[Path]
     refile: Callable[[Path], bool]
 
 
-def passes(root: Path, named: dict[str, tuple[str, ...]], count: bool = False) -> list[Pass]:
+def passes(root: Path, named: dict[str, tuple[str, ...]], where: Placed | None, count: bool = False) -> list[Pass]:
     """The passes of `sort --name-pets` over cats/ and dogs/ for the named pets (`named`: by
-    kind). `count`: for the progress bar's total only (no journal read for what is skipped)."""
-    if not named:
+    kind; `where`: the folder's `placed`). In a kind's folder with named pets every photo is
+    looked at; in the other only those sorter filed there. `count`: for the progress bar's
+    total only (what the user took out of a pet's folder is counted too)."""
+    if not named or where is None:
         return []
-    where = placed(root)
     skip = set() if count else where.taken_out()
-    others = {species: any(kind != species for kind in named) for species in CLASS_FOLDERS}
     result = []
     for species in CLASS_FOLDERS:
-        if species not in named and not others[species]:
+        other_kinds = any(kind != species for kind in named)
+        if species not in named and not other_kinds:
             continue
-        refile = (lambda path: where.still_there(root, path)) if others[species] else (lambda path: False)
+        refile = (lambda path: where.still_there(root, path)) if other_kinds else (lambda path: False)
         found = entries(root, species, skip)
         if species not in named:  # only the photos sorter filed there can be another kind's named pet
             found = (path for path in found if refile(path))
-        result.append(Pass(species, species in named, found, refile))
+        result.append(Pass(species, found, refile))
     return result
 
 

@@ -339,12 +339,13 @@ def sort_folder(
         if not dry_run:
             recovered_info = recover(root)
             recovered = recovered_info.completed
-        again = sum(1 for look in named_again.passes(root, named, count=True) for _ in judged(look.entries))
+        where = named_again.placed(root) if named else None  # one read of the journal for both
+        again = sum(1 for look in named_again.passes(root, named, where, count=True) for _ in judged(look.entries))
         on_start(again + sum(1 for _ in judged(scan_folder(root, recursive=recursive, exclude=output_folders(),
                                                            videos=True))))
         sorter = Sorter(root, classifier, min_confidence=min_confidence, dry_run=dry_run,
                         thumbnails=None if review is None else FRAME_PX)
-        passes = [(look.entries, look.species, look.refile) for look in named_again.passes(root, named)]
+        passes = [(look.entries, look.species, look.refile) for look in named_again.passes(root, named, where)]
         passes.append((scan_folder(root, recursive=recursive, exclude=output_folders(), videos=True), None, None))
         try:
             for entries, within, refile in passes:
