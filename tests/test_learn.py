@@ -272,6 +272,11 @@ def test_named_pets_are_learnt_sorted_into_their_folder_and_undone(tmp_path: Pat
 
     assert result.exit_code == 0, result.output
     assert "cats/Luna: 6 photos, would find 6 of 6 held out; 0 of 50 other cats taken for it" in result.stdout
+    # The table's columns say whether her photos are right as cats; the line below it, her folder.
+    lines = result.stdout.splitlines()
+    note = lines.index("(a named pet's photos: right as a cat or a dog above; into her own folder below)")
+    assert " -> cats/" in lines[note - 1]  # after the table
+    assert {line.split(":")[0] for line in lines[note + 1:note + 3]} == {"cats/Luna", "cats/Tom"}
     assert "cats/Tom: 2 photo(s); too few to learn (5 or more)" in result.stdout
     assert "0 into a named pet's folder" in result.stdout
     assert f"model {fake_model} + 8 corrections + 1 named pet " in result.stdout
