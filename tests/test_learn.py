@@ -654,12 +654,9 @@ needs_feature_model = pytest.mark.skipif(
 def test_real_photos_named_pets_from_augmented_views_of_one_photo_each() -> None:
     """Two "pets" (a cat and a dog), each ten augmented views of one real photo (no dataset has
     ten photos of one animal), learnt from cats/Luna/ and dogs/Rex/; then ten other views of
-    each and 40 other cats and dogs sorted (benchmarks/named_pets.py). New views of one photo,
-    not new photos of one animal: an upper bound of what a user's own pet gets."""
-    import sys
-
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
-    from named_pets import measure
+    each and 40 other cats and dogs sorted (tests/pet_views.py). New views of one photo, not new
+    photos of one animal: an upper bound of what a user's own pet gets."""
+    from pet_views import measure
 
     m = measure(feature_model(), 2, 40)
     assert m["result"].refused is None, m["result"].refused

@@ -1,32 +1,22 @@
-"""Named pets (issue 18) from augmented views of one photo each: a smoke test, kept for
-tests/test_learn.py. The benchmark of named pets is benchmarks/named_cats.py, on real photos of
-individual cats (issue 24); views of one photo are far easier than new photos of one animal.
-
-Each "pet" is made of one real photo: ten
-augmented views of it (a 70-95 % crop, maybe mirrored, brightness and colour shifted) go into
-cats/NAME/ or dogs/NAME/, `sorter learn` learns them, and a sort of other views of the same
-photos and of other cats and dogs (never seen) measures the issue's two targets. Other views of
-one photo are easier than other photos of one animal (new poses, light, places): read the
-result as an upper bound of what a user's own pet gets.
-
-    python benchmarks/named_pets.py --model /tmp/mid.keras --pets 3 --others 200
-"""
+"""Named pets from augmented views of one real photo each (issue 18): the smoke test of
+tests/test_learn.py. No dataset has ten photos of one animal, so each "pet" is one photo of the
+labelled set: ten augmented views of it (a 70-95 % crop, maybe mirrored, brightness and colour
+shifted) go into cats/NAME/ or dogs/NAME/, `sorter learn` learns them, and a sort of other views
+of the same photos and of other cats and dogs measures what gets named. Views of one photo are
+far easier than new photos of one animal: the benchmark of named pets is
+benchmarks/named_cats.py, on real photos of individual cats (issue 24)."""
 
 from __future__ import annotations
 
-import argparse
 import os
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import cv2
 import numpy as np
+from conftest import DATASET
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent))
-DATASET = HERE.parent.parent / "shared" / "datasets" / "dogs-vs-cats-200"
 NAMES = ["Luna", "Rex", "Milo", "Bella"]
 
 
@@ -85,30 +75,3 @@ def measure(model: Path | None, n_pets: int, n_others: int, examples: int = 10, 
         into_named = sum(1 for name, species, _ in pets for _ in (later / f"{species}s" / name).glob("other-*"))
         return {"result": result, "own": own, "views": views * len(pets), "into_named": into_named,
                 "others": len(others), "seconds": seconds}
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", type=Path, help="MODEL.keras with pooled features (default: the bundled model)")
-    parser.add_argument("--pets", type=int, default=3, choices=range(1, 5))
-    parser.add_argument("--others", type=int, default=200, help="other cats and dogs sorted with the pets' new views")
-    args = parser.parse_args()
-
-    m = measure(args.model, args.pets, args.others)
-    r = m["result"]
-    if r.refused:
-        sys.exit(f"refused: {r.refused}")
-    for pet in r.pets:
-        print(f"{pet.name}: {pet.photos} examples, {pet.recognised} recognised when held out")
-    if r.reference is not None:
-        print(f"reference pets (held-out half, {r.reference.pets}): {r.reference.into_named} into a named folder")
-    own, views, into, others = m["own"], m["views"], m["into_named"], m["others"]
-    print(f"new views into their own folder: {own}/{views} ({own / views:.0%}; target >= 90%): "
-          f"{'PASS' if own >= 0.9 * views else 'MISS'}")
-    print(f"other cats and dogs into a named folder: {into}/{others} ({into / others:.1%}; target <= 5%): "
-          f"{'PASS' if into <= 0.05 * others else 'MISS'}")
-    print(f"learn: {m['seconds']:.1f} s")
-
-
-if __name__ == "__main__":
-    main()
