@@ -64,8 +64,10 @@ def placed(root: Path) -> Placed:
     from sorter.files.journal import scan
     from sorter.files.verdicts import standing_seen
 
-    latest = {seen.identity: seen for seen in standing_seen(root, scan(root))}
-    return Placed({identity: seen.path for identity, seen in latest.items() if seen.status == "moved"})
+    # A path (or None: left in place) per photo, not its whole record: a large folder's journal
+    # holds a record for every photo it ever sorted.
+    latest = {seen.identity: seen.path if seen.status == "moved" else None for seen in standing_seen(root, scan(root))}
+    return Placed({identity: path for identity, path in latest.items() if path is not None})
 
 
 @dataclass(frozen=True)
