@@ -52,7 +52,6 @@ def main_options(
     """
 
 
-
 def _command(function, short_help: str, name: str | None = None) -> None:
     # One short line each in `sorter --help`; the whole text is in `sorter COMMAND --help`.
     app.command(name, short_help=short_help, help=help_text(function.__doc__))(function)
@@ -65,6 +64,7 @@ _command(sorting.undo, "Put back what a sort moved.")
 _command(watching.watch_command, "Keep a folder sorted as photos arrive.", "watch")
 _command(review.review_command, "Check and correct a sort in the browser.", "review")
 _command(learning.learn, "Learn from the corrections you made.")
+
 
 def main() -> None:
     import os

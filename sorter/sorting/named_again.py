@@ -5,8 +5,9 @@ A user sorts a folder, names a few of Luna's photos (cats/Luna/) and runs `sorte
 rest of Luna's photos sit in cats/ beside hers, and a plain sort leaves cats/ alone. With
 `--name-pets`, sort also runs the photos at the top of cats/ and dogs/ (never a pet's own
 folder) through the model, and moves those recognised as a named pet of that kind into the
-pet's folder, journaled and undone like any move. Nothing else about them changes: a photo in
-cats/ is never refiled as a dog, and one not recognised stays where it is ("kept").
+pet's folder, journaled and undone like any move. Nothing else about them changes: one not
+recognised stays where it is ("kept"), and a photo in cats/ becomes a dog only as a named dog's,
+where sorter filed it (below).
 
 A photo that sorter itself put into the other kind's folder, and that is still where sorter put
 it, is looked at for the named pets of both kinds (`Pass.refile`): a user's own cat the model took
