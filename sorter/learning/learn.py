@@ -168,8 +168,7 @@ def report_lines(result: LearnResult) -> list[str]:
     lines.append(f"{'kind':<24} {'photos':>6} {'bundled':>8} {'personal (held out)':>20}")
     for k in result.kinds:
         lines.append(f"{k.kind:<24} {k.photos:>6} {k.bundled_right:>8} {k.personal_right:>20}")
-    if any(pet.learnt for pet in result.pets) and any(len(k.kind.split(" -> ")[-1].split("/")) > 1
-                                                       for k in result.kinds):
+    if any(k.kind.endswith(f" -> {pet.name}") for pet in result.pets if pet.learnt for k in result.kinds):
         # The columns count the right kind (cats/ or dogs/); a named pet's own folder is her line's.
         lines.append("(a named pet's photos: right as a cat or a dog above; into her own folder below)")
     lines += [pet.line() for pet in result.pets]

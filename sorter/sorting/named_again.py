@@ -27,6 +27,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 from sorter.config import CLASS_FOLDERS
@@ -75,11 +76,11 @@ def placed(root: Path) -> Placed:
 class Pass:
     """The photos at the top of one kind's folder to look at again: `species` is the folder's
     kind; `refile(path)`: the photo may go to a named pet of the other kind too (sorter put it
-    there, and it is still there)."""
+    there, and it is still there); None where the other kind has no named pets."""
 
     species: str
     entries: Iterator[Path]
-    refile: Callable[[Path], bool]
+    refile: Callable[[Path], bool] | None
 
 
 def passes(root: Path, named: dict[str, tuple[str, ...]], where: Placed | None, count: bool = False) -> list[Pass]:
@@ -95,11 +96,10 @@ def passes(root: Path, named: dict[str, tuple[str, ...]], where: Placed | None, 
         other_kinds = any(kind != species for kind in named)
         if species not in named and not other_kinds:
             continue
-        refile = (lambda path: where.still_there(root, path)) if other_kinds else (lambda path: False)
         found = entries(root, species, skip)
         if species not in named:  # only the photos sorter filed there can be another kind's named pet
-            found = (path for path in found if refile(path))
-        result.append(Pass(species, found, refile))
+            found = (path for path in found if where.still_there(root, path))
+        result.append(Pass(species, found, partial(where.still_there, root) if other_kinds else None))
     return result
 
 
