@@ -429,7 +429,7 @@ def test_name_pets_takes_her_photos_sorter_filed_as_dogs_into_her_folder(tmp_pat
     """A first sort put Luna's evening photos into dogs/ (the model takes them for dogs). After
     `learn`, `sort --name-pets` looks at what sorter filed in dogs/ too, as it would at a new
     photo of her: hers go into cats/Luna/. Plain dogs stay, and so does a photo the user put
-    into dogs/ herself: that is her word."""
+    into dogs/ herself, or moved on the review page and back: that is her word."""
     from sorter.review.session import Session
 
     roll = tmp_path / "roll"
@@ -437,12 +437,17 @@ def test_name_pets_takes_her_photos_sorter_filed_as_dogs_into_her_folder(tmp_pat
         evening_luna(roll / f"evening{i}.png", 70 + i)
         photo(roll / f"dog{i}.png", "dog", 80 + i)
     luna(roll / "reviewed.png", 60)
+    evening_luna(roll / "back.png", 65)
     assert invoke("sort", roll, "--model", fake_model).exit_code == 0
-    assert {p.name for p in (roll / "dogs").iterdir()} == {f"{k}{i}.png" for k in ("evening", "dog") for i in range(3)}
+    assert {p.name for p in (roll / "dogs").iterdir()} == {
+        "back.png", *(f"{k}{i}.png" for k in ("evening", "dog") for i in range(3))}
     evening_luna(roll / "dogs" / "mine.png", 90)  # filed by the user
-    session = Session(roll)  # and one filed as a dog on the review page
+    session = Session(roll)  # one filed as a dog on the review page, one taken to cats/ and back
     [reviewed] = [p for p in session.catalog.photos if p.path == "cats/reviewed.png"]
     session.correct(reviewed.id, "dog", session.catalog.generation)
+    [back] = [p for p in session.catalog.photos if p.path == "dogs/back.png"]
+    back = session.correct(back.id, "cat", session.catalog.generation)
+    session.correct(back.id, "dog", session.catalog.generation)
     session.close()
     for i in range(6):
         luna(roll / "cats" / "Luna" / f"luna{i}.png", 50 + i)
@@ -458,7 +463,8 @@ def test_name_pets_takes_her_photos_sorter_filed_as_dogs_into_her_folder(tmp_pat
     assert kept == dict.fromkeys([f"dog{i}.png" for i in range(3)], "already in dogs/: not a named pet")
     assert set(tree(roll)) == {*(f"cats/Luna/evening{i}.png" for i in range(3)),
                                *(f"cats/Luna/luna{i}.png" for i in range(6)),
-                               *(f"dogs/dog{i}.png" for i in range(3)), "dogs/mine.png", "dogs/reviewed.png"}
+                               *(f"dogs/dog{i}.png" for i in range(3)), "dogs/mine.png", "dogs/reviewed.png",
+                               "dogs/back.png"}
     assert invoke("undo", roll).exit_code == 0
     assert tree(roll) == before
 

@@ -52,12 +52,16 @@ def standing_seen(root: Path, state) -> Iterator:
     longer says where it is. What `sorter learn` and `sort --name-pets` read."""
     from sorter.files.journal import seen_of
 
-    for seen in seen_of(root):
-        if seen.seq is not None:
-            run = state.runs.get(seen.run)
-            if run is None or not run.undoable(seen.seq):
-                continue
-        yield seen
+    return (seen for seen in seen_of(root) if stands(seen, state))
+
+
+def stands(seen, state) -> bool:
+    """The "seen" record still says where the photo is: not the record of a move that was
+    undone (or never done) by the journal's `state`."""
+    if seen.seq is None:
+        return True
+    run = state.runs.get(seen.run)
+    return run is not None and run.undoable(seen.seq)
 
 
 def note(verdicts: dict[str, Verdict], seen) -> None:

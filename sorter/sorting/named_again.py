@@ -15,8 +15,8 @@ for a dog (kit of the named-cats photos, black and white on asphalt) goes into c
 new photo of her would. Measured on the named-cats draws (`benchmarks/named_cats_draws.py`'s
 photos, 10 examples a cat): the pet head names 21 of the 30 of their photos that the model
 files as dogs, as many as of those it files as cats (214 of 335). A photo the user put into
-dogs/ herself, by hand or on the review page, is her word, and only named dogs are looked for
-in it.
+dogs/ herself, by hand or on the review page (even there and back: she has looked at it), is
+her word, and only named dogs are looked for in it.
 
 A photo that sorter once put into a pet's folder and the user took out again is not looked at:
 it is not hers, whatever the model thinks (`Placed.taken_out`).
@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
-from sorter.config import CLASS_FOLDERS
+from sorter.config import CLASS_FOLDERS, REVIEW_RUN_PREFIX
 from sorter.files.verdicts import Identity, identity_of
 
 
@@ -42,9 +42,10 @@ def kept_reason(species: str) -> str:
 @dataclass(frozen=True)
 class Placed:
     """What the journal says of the photos sorter moved: where its latest standing move put each
-    (relative path, by identity)."""
+    (relative path, by identity), and which of them a `sorter review` correction has moved since."""
 
     where: dict[Identity, str]
+    reviewed: frozenset[Identity] = frozenset()
 
     def taken_out(self) -> set[Identity]:
         """Photos whose latest move by sorter put them into a named pet's folder (cats/Luna/x.jpg):
@@ -52,24 +53,44 @@ class Placed:
         return {identity for identity, path in self.where.items() if len(Path(path).parts) > 2}
 
     def still_there(self, root: Path, path: Path) -> bool:
-        """`path` is where sorter's latest move put it: no one has moved it since."""
+        """`path` is where sorter's latest move put it, and it is sorter's: no one has moved it
+        since, not even on the review page and back (the user has looked at it: her word)."""
         try:
             identity = identity_of(os.lstat(path))
         except OSError:
             return False
-        return self.where.get(identity) == path.relative_to(root).as_posix()
+        return identity not in self.reviewed and self.where.get(identity) == path.relative_to(root).as_posix()
 
 
 def placed(root: Path) -> Placed:
     """One pass over the journal: the latest standing record of each photo sorter saw, kept
-    where it says sorter moved it."""
-    from sorter.files.journal import scan
-    from sorter.files.verdicts import standing_seen
+    where it says sorter moved it, unless a `sorter review` correction has moved it since."""
+    from sorter.files.journal import Move, moves_and_seen, scan
+    from sorter.files.verdicts import stands
 
-    # A path (or None: left in place) per photo, not its whole record: a large folder's journal
-    # holds a record for every photo it ever sorted.
-    latest = {seen.identity: seen.path if seen.status == "moved" else None for seen in standing_seen(root, scan(root))}
-    return Placed({identity: path for identity, path in latest.items() if path is not None})
+    state = scan(root)
+    # A path per photo, not its whole record: a large folder's journal holds a record for every
+    # photo it ever sorted. `owner` finds a photo from a review move, which names paths only.
+    where: dict[Identity, str] = {}
+    owner: dict[str, Identity] = {}
+    reviewed: set[Identity] = set()
+    for item in moves_and_seen(root, state):
+        if isinstance(item, Move):
+            if item.run.startswith(REVIEW_RUN_PREFIX) and item.src in owner:
+                moved = owner.pop(item.src)
+                reviewed.add(moved)
+                owner[item.dst] = moved  # moved back again later: still reviewed
+            continue
+        if not stands(item, state):
+            continue
+        before = where.pop(item.identity, None)
+        if before is not None:
+            owner.pop(before, None)
+        reviewed.discard(item.identity)  # sorted again since: sorter's once more
+        if item.status == "moved":
+            where[item.identity] = item.path
+            owner[item.path] = item.identity
+    return Placed(where, frozenset(reviewed))
 
 
 @dataclass(frozen=True)
