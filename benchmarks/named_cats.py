@@ -55,6 +55,10 @@ class CatResult:
     left: int = 0  # her photos left unnamed in cats/ (`left_in_cats`)
     left_named: int = 0  # of which `sort --name-pets` then moved into her folder
     left_wrong: int = 0  # other named cats' photos left in cats/ that it moved into her folder
+    #: The review page's "might be" group for her after the sort (`files.suggestions`): its photos,
+    #: and how many are hers.
+    suggested: int = 0
+    suggested_hers: int = 0
 
 
 @dataclass(frozen=True)
@@ -131,19 +135,34 @@ def rotation(model: Path | None, names: tuple[str, ...], k: int, index: int, oth
             sort.sort_folder(roll, model=model, name_pets=True)
         reports = {p.name: p for p in result.pets}
         cats = []
+        asked = _suggested(later)
         for name in names:
             found = sum((later / "cats" / name / f).exists() for f in own_files[name])
+            maybe = asked.get(f"cats/{name}", [])
             r = reports[f"cats/{name}"]
             # getattr: a sorter from before issue 24 (for a before-and-after) did not count them.
             cats.append(CatResult(index, name, k, found, len(own_files[name]), r.recognised, getattr(r, "taken", 0),
                                   getattr(r, "others", 0), getattr(r, "unnamed_like", 0),
                                   len(photos[name][k:]) - len(own_files[name]) if left_in_cats else 0,
                                   sum(1 for f in (roll / "cats" / name).glob(f"{name}--*")),
-                                  sum(1 for f in (roll / "cats" / name).glob("*--*") if not f.name.startswith(f"{name}--"))))
+                                  sum(1 for f in (roll / "cats" / name).glob("*--*") if not f.name.startswith(f"{name}--")),
+                                  len(maybe), sum(Path(m).name.startswith(f"{name}--") for m in maybe)))
         into = [f.name for name in names for f in (later / "cats" / name).glob("other-*")]
         return RotationResult(cats, sum(n.startswith("other-cat--") for n in into),
                               sum(len(f) for c, f in photos.items() if c not in names),
                               sum(n.startswith("other-pet--") for n in into), len(others), seconds)
+
+
+def _suggested(folder: Path) -> dict[str, list[str]]:
+    """The review page's "might be" groups of a sorted folder: pet -> the photos in hers."""
+    try:
+        from sorter.files import suggestions
+    except ImportError:  # a sorter from before them, for a before-and-after
+        return {}
+    groups: dict[str, list[str]] = {}
+    for path, (pet, _) in suggestions.read(folder).standing(folder).items():
+        groups.setdefault(pet, []).append(path)
+    return groups
 
 
 def measure(model: Path | None, ks: tuple[int, ...], rotations=ROTATIONS, n_others: int = 200,
@@ -201,6 +220,12 @@ def report(results: dict[int, list[RotationResult]]) -> list[str]:
         target = OWN_TARGET.get(k)
         lines.append(f"own photos into their folder: {own}/{own_total} ({own / max(1, own_total):.0%})"
                      + (f"; target >= {target:.0%}: {verdict(own >= target * own_total)}" if target else ""))
+        shown = sum(c.suggested for r in rotations for c in r.cats)
+        hers = sum(c.suggested_hers for r in rotations for c in r.cats)
+        lines.append(f"the rest, in their cat's 'might be' group on the review page: {hers}/{own_total - own} "
+                     f"({hers / max(1, own_total - own):.0%}), among {shown} photos suggested "
+                     f"({shown / max(1, sum(len(r.cats) for r in rotations)):.1f} a cat); "
+                     f"with them named, {own + hers}/{own_total} ({(own + hers) / max(1, own_total):.0%})")
         left = sum(c.left for r in rotations for c in r.cats)
         if left:
             named = sum(c.left_named for r in rotations for c in r.cats)

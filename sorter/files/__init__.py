@@ -3,8 +3,8 @@
 Owns the journal (intents fsync'd before each move), the moves themselves (no-replace,
 across filesystems), the folder lock, planning (pure: predictions -> destinations),
 filing (a photo and its companions moved as one journaled group), companions, undo, the
-verdicts a sort left on the photos it did not move, and the checks on the folder a command
-is given.
+verdicts a sort left on the photos it did not move, the photos it noted a named pet might
+be (`suggestions`), and the checks on the folder a command is given.
 
 May import: `sorter.config`, `sorter.errors` and the standard library. Nothing else of
 sorter: every use-case above builds on it.

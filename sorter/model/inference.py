@@ -35,6 +35,7 @@ from sorter.media.exif_thumbnail import first_look as look_first
 from sorter.media.images import Picture, is_video_name, load_picture
 from sorter.media.videos import Verdict, decide, load_frames
 from sorter.model.network import Classifier
+from sorter.model.pet_heads import Nearly
 from sorter.model.second_look import MARGIN, Box
 
 #: How sure the model must be of a JPEG's EXIF thumbnail for its answer to stand, the photo never
@@ -93,6 +94,8 @@ class Prediction:
     #: Where the pet is in a photo filed as a cat or dog (`second_look.filed_boxes`): the review
     #: page's thumbnail is cut around it. None for neither, a video, or a model without a map.
     pet_box: Box | None = None
+    #: A photo a named pet's head looked at and did not name: how close it came (`pet_heads.Nearly`).
+    nearly: Nearly | None = None
 
     @property
     def _top(self) -> int | None:
@@ -193,12 +196,12 @@ def _predictions(classifier: Classifier, decoded: list[tuple[Path, Decoded]]) ->
     # model with ImageNet's evidence says what each photo looks like (`lite.LiteClassifier`).
     named = getattr(classifier, "predict_named", None)
     if not images:
-        probabilities, pets, looks, boxes = np.zeros((0, len(names))), [], [], []
+        probabilities, pets, looks, boxes, nearly = np.zeros((0, len(names))), [], [], [], []
     elif named is not None:
-        probabilities, pets, looks, boxes = named(np.concatenate(images), closer)
+        probabilities, pets, looks, boxes, nearly = named(np.concatenate(images), closer)
     else:
         probabilities = classifier.predict(np.concatenate(images))
-        pets = looks = boxes = [None] * sum(len(i) for i in images)
+        pets = looks = boxes = nearly = [None] * sum(len(i) for i in images)
     probabilities, start = np.asarray(probabilities), 0
     predictions = []
     for (path, (result, printed)), thumbnail in zip(decoded, thumbnails, strict=True):
@@ -210,7 +213,8 @@ def _predictions(classifier: Classifier, decoded: list[tuple[Path, Decoded]]) ->
         start = end
         if result.ndim == 3:
             predictions.append(Prediction(path, tuple(rows[0].tolist()), names, warnings=printed, pet=named_pets[0],
-                                          looks_like=seen_as[0], thumbnail=thumbnail, pet_box=boxes[end - 1]))
+                                          looks_like=seen_as[0], thumbnail=thumbnail, pet_box=boxes[end - 1],
+                                          nearly=nearly[end - 1]))
             continue
         verdict = decide(rows, names)
         # A named pet when most of the frames that show one agree on its name.

@@ -236,19 +236,20 @@ class LiteClassifier:
 
     def predict_named(
         self, batch, closer: Sequence[Closer | None] | None = None,
-    ) -> tuple[np.ndarray, list[str | None], list[str | None], list[Box | None]]:
+    ) -> tuple[np.ndarray, list[str | None], list[str | None], list[Box | None], list[None]]:
         """Probabilities per class, the named pet of each photo (none: only a personal model
-        names pets), what ImageNet sees in it ("ox"), where the model carries its evidence, and
-        where the pet is in a photo filed as a cat or dog (`second_look.filed_boxes`)."""
+        names pets, and says how close one came: `PersonalClassifier.predict_named`), what
+        ImageNet sees in it ("ox"), where the model carries its evidence, and where the pet is
+        in a photo filed as a cat or dog (`second_look.filed_boxes`)."""
         if self.head is None:
             output = self.run(batch)
             p = np.stack([1.0 - output[:, 0], output[:, 0]], axis=1) if self._sigmoid else output
-            return p, [None] * len(output), [None] * len(output), [None] * len(output)
+            return p, [None] * len(output), [None] * len(output), [None] * len(output), [None] * len(output)
         features, maps = self.run_maps(batch)
         p, looks = self.judge(features)
         # Photos the first look is unsure of look again at the pet (`sorter.model.second_look`).
         p = judged_again(self, batch, features, maps, p, closer)
-        return p.astype(np.float32), [None] * len(p), looks, filed_boxes(self, maps, p)
+        return p.astype(np.float32), [None] * len(p), looks, filed_boxes(self, maps, p), [None] * len(p)
 
     def judge(self, features: np.ndarray) -> tuple[np.ndarray, list[str | None]]:
         """Pooled features -> probabilities (the float head, its temperature, ImageNet's

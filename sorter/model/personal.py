@@ -26,7 +26,7 @@ import numpy as np
 from sorter.config import CLASS_FOLDERS, OTHER
 from sorter.errors import SorterError
 from sorter.model.heads import Head
-from sorter.model.pet_heads import FIRST_MARGIN, PetHead
+from sorter.model.pet_heads import FIRST_MARGIN, Nearly, PetHead
 from sorter.model.second_look import Box, Closer, filed, filed_boxes, first_look, judged_again, looked_again
 
 PERSONAL_NAME = "personal.npz"
@@ -325,14 +325,16 @@ class PersonalClassifier:
 
     def predict_named(
         self, batch, closer: Sequence[Closer | None] | None = None,
-    ) -> tuple[np.ndarray, list[str | None], list[str | None], list[Box | None]]:
+    ) -> tuple[np.ndarray, list[str | None], list[str | None], list[Box | None], list[Nearly | None]]:
         """Probabilities per class, the named pet (or None) of each photo, what ImageNet sees
-        in it, and where its pet is (`LiteClassifier.predict_named`)."""
+        in it, where its pet is (`LiteClassifier.predict_named`), and for a photo that a named
+        pet's head looked at and did not name, how close it came (`files.suggestions`)."""
         features, maps = first_look(self.base, batch)
         p, looks = self.judge(features)
         # Photos the first look is unsure of look again at the pet, as with the model's own head.
         p = judged_again(self, batch, features, maps, p, closer)
         pets: list[str | None] = [None] * len(p)
+        nearly: list[Nearly | None] = [None] * len(p)
         for species, heads in self._pets.items():
             if species not in self.class_names:
                 continue
@@ -348,12 +350,17 @@ class PersonalClassifier:
                 continue
             named = looked_again(self.base, np.asarray(batch)[rows], features[rows], None if maps is None else maps[rows],
                                  None if closer is None else [closer[row] for row in rows], heads.margin)
-            names, chances = heads.named(named)
+            names, chances = heads.likeliest(named)
             for row, name, chance in zip(rows, names, chances, strict=True):
-                if name is not None:
+                if chance >= heads.threshold:
                     pets[row] = name
                     p[row] = as_species(p[row], self.class_names.index(species), chance)
-        return p.astype(np.float32), pets, looks, filed_boxes(self, maps, p)
+                elif nearly[row] is None or nearly[row].chance < chance:
+                    nearly[row] = Nearly(f"{CLASS_FOLDERS[species]}/{name}", float(chance))
+        for row, name in enumerate(pets):
+            if name is not None:
+                nearly[row] = None  # named by one species' head: what another's came close to is moot
+        return p.astype(np.float32), pets, looks, filed_boxes(self, maps, p), nearly
 
 
 def as_species(row: np.ndarray, species: int, chance: float) -> np.ndarray:

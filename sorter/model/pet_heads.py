@@ -149,6 +149,15 @@ def cohort_of(strangers: np.ndarray) -> np.ndarray | None:
 
 
 @dataclass(frozen=True)
+class Nearly:
+    """A photo a named pet's head looked at and did not name: whose ("cats/Luna") it came
+    closest to being, and how close (her chance, under the head's threshold)."""
+
+    pet: str
+    chance: float
+
+
+@dataclass(frozen=True)
 class PetHead:
     """The named pets of one species: a softmax over (any other cat, anything but a cat, Luna,
     Milo, ...) on normalised features; its first `others` classes are no named pet (1 in a
@@ -194,12 +203,17 @@ class PetHead:
 
     def named(self, features: np.ndarray) -> tuple[list[str | None], np.ndarray]:
         """Per photo, the named pet it is (or None), and how sure it is."""
+        likeliest, chance = self.likeliest(features)
+        return [name if c >= self.threshold else None for name, c in zip(likeliest, chance, strict=True)], chance
+
+    def likeliest(self, features: np.ndarray) -> tuple[list[str], np.ndarray]:
+        """Per photo, the named pet it is likeliest to be, and how sure it is of that: named
+        from `threshold` (`named`); below it, how close it came (`files.suggestions`)."""
         if not len(features):
             return [], np.zeros(0)
         p = self.chances(features)
         best = p.argmax(axis=1)
-        chance = p[np.arange(len(p)), best]
-        return [self.names[b] if chance[i] >= self.threshold else None for i, b in enumerate(best)], chance
+        return [self.names[b] for b in best], p[np.arange(len(p)), best]
 
     def recognise(self, features: np.ndarray) -> list[str | None]:
         return self.named(features)[0]

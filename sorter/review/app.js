@@ -110,7 +110,9 @@
     figure.photo = photo;
     nameButton.addEventListener("click", () => openNaming(figure));
     figure.dataset.id = photo.id;
-    figure.dataset.order = JSON.stringify([photo.confidence || 0, photo.id]);
+    // As the server orders a group (catalog.Photo.sort_key): least confident first; a photo
+    // that might be a named pet, the likeliest first.
+    figure.dataset.order = JSON.stringify(photo.might_be ? [-photo.likeness, photo.id] : [photo.confidence || 0, photo.id]);
     return figure;
   }
 
@@ -127,7 +129,9 @@
     }
     const species = el("select", { "aria-label": "species" },
       ...SPECIES.map(([value, folder]) => el("option", { value, text: folder })));
-    const [lastSpecies, lastName] = lastNamed || [];
+    // A photo that might be a named pet starts with her; else the last name given.
+    const [lastSpecies, lastName] = photo.might_be
+      ? [photo.might_be.startsWith("dogs/") ? "dog" : "cat", photo.might_be.split("/")[1]] : lastNamed || [];
     species.value = photo.pet ? photo.current : lastSpecies || (photo.current === "dog" ? "dog" : "cat");
     const input = el("input", {
       type: "text", "aria-label": "pet's name", placeholder: "pet's name", maxlength: String(maxName),
@@ -177,6 +181,12 @@
 
   function heading(group) {
     if (group.status === "moved") return ["Moved to ", el("span", { class: "where", text: group.title })];
+    if (group.status === "maybe") {
+      // Photos a sort left unnamed that her head came close to (sorter.files.suggestions).
+      const name = group.title.split("/")[1];
+      return ["Might be ", el("span", { class: "where", text: group.title }), ` \u2014 p, Enter: it is ${name}; `,
+        `${group.title.startsWith("dogs/") ? "Dog" : "Cat"}: it is not`];
+    }
     if (group.status === "unsorted") return ["Not sorted yet"];
     return [`Left in place: ${group.status} `, el("span", { class: "why", text: group.title })];
   }
@@ -205,7 +215,8 @@
       const s = section(group);
       s.group = group;
       s.count.textContent = group.count.toLocaleString();
-      const title = group.status === "moved" ? group.title : `${group.status}: ${group.title}`;
+      const title = group.status === "moved" ? group.title
+        : group.status === "maybe" ? `might be ${group.title}` : `${group.status}: ${group.title}`;
       s.chip.replaceChildren(`${title} `, el("b", { text: group.count.toLocaleString() }));
       const hidden = group.count - s.grid.children.length;
       s.more.hidden = hidden <= 0 || s.cursor === "end";

@@ -1,6 +1,8 @@
 """The photos the review server shows: every image of the folder that sorter lists, where it
 is now, grouped as the review page groups them (cats/, dogs/, each named pet's folder such as
-cats/Luna/, each reason photos were left in place for), least confident first.
+cats/Luna/, each reason photos were left in place for), least confident first; first of all,
+the photos a sort noted a named pet might be ("might be cats/Luna/", `files.suggestions`),
+the likeliest first.
 
 Where each photo's label and confidence come from:
 - in `cats/` or `dogs/`: the journal, which records every move with what the photo was filed
@@ -34,6 +36,9 @@ CURRENT = {"cats": "cat", "dogs": "dog"}
 PUT_BACK = "you said neither"
 #: The group of photos in place that no sort has judged (they arrived after it).
 UNSORTED = ("unsorted", "not sorted yet")
+#: The status of a "might be Luna" group: photos a sort left in cats/ (or dogs/) that her head
+#: came close to naming (`files.suggestions`).
+MIGHT_BE = "maybe"
 
 
 @dataclass(slots=True)
@@ -49,6 +54,10 @@ class Photo:
     group: str = ""  # its Group's key
     #: Where the pet is in a photo sorter moved (its "seen" record): its thumbnail is cut around it.
     box: tuple[float, float, float, float] | None = None
+    #: The named pet ("cats/Luna") a sort noted it might be, and how close her head came
+    #: (`files.suggestions`): it is shown in her "might be" group until named or refused.
+    might_be: str | None = None
+    likeness: float = 0.0
 
     @property
     def folder(self) -> str:
@@ -66,7 +75,10 @@ class Photo:
         return CURRENT.get(self.folder, "neither")
 
     def sort_key(self) -> tuple[float, int]:
-        # A photo without a confidence (unreadable, put there by hand) counts as 0, as on the review page.
+        # A photo without a confidence (unreadable, put there by hand) counts as 0, as on the review
+        # page; one that might be a named pet, the likeliest first.
+        if self.might_be is not None:
+            return (-self.likeness, self.id)
         return (self.confidence or 0.0, self.id)
 
 
@@ -113,6 +125,8 @@ class Catalog:
         self._place(photo)
 
     def _group_of(self, photo: Photo) -> tuple[str, str]:
+        if photo.might_be is not None:
+            return (MIGHT_BE, f"{photo.might_be}/")
         if photo.folder in CLASS_FOLDERS.values():
             return ("moved", f"{photo.folder}/{photo.pet}/" if photo.pet else f"{photo.folder}/")
         if photo.choice == OTHER:
@@ -143,13 +157,22 @@ class Catalog:
         if photo.origin is None and photo.current == "neither":
             photo.origin = photo.path  # where "Neither" sends it back to later
         photo.path, photo.choice = path, choice
+        photo.might_be = None  # a person has filed it: no longer a question
+        self._place(photo)
+
+    def refuse(self, photo: Photo) -> None:
+        """Bookkeeping after the user said it is not the pet it might be: it joins its folder's group."""
+        members = self.groups[photo.group].members
+        del members[bisect.bisect_left(members, photo.sort_key())]
+        photo.might_be = None
         self._place(photo)
 
     def order(self) -> None:
         """Rank the groups as the review page does: cats/ and dogs/, then what stayed by
-        status and largest first. Done once, after loading: later groups go last, so the page
+        status and largest first; before them all, the photos that might be a named pet (the
+        one question sorter asks). Done once, after loading: later groups go last, so the page
         a person is working on never reshuffles."""
-        statuses = {s: i for i, s in enumerate(("moved", *LEFT_IN_PLACE))}
+        statuses = {s: i for i, s in enumerate((MIGHT_BE, "moved", *LEFT_IN_PLACE))}
         ranked = sorted(
             self.groups.values(),
             key=lambda g: (statuses.get(g.status, len(statuses)), g.status, -len(g.members), g.title),
@@ -182,6 +205,12 @@ def _is_real_file(root: Path, rel: str) -> bool:
     return True
 
 
+def _named(catalog: Catalog, pet: str) -> bool:
+    """`pet` ("cats/Luna") has a folder: a suggestion for a pet whose folder is gone is moot."""
+    folder, _, name = pet.partition("/")
+    return any(name in catalog.pets[label] for label, f in CLASS_FOLDERS.items() if f == folder)
+
+
 def pet_folders(folder: Path) -> list[str]:
     """The named pets' folders in cats/ (or dogs/): real folders, not hidden, as learn reads them."""
     try:
@@ -209,6 +238,7 @@ def follow(filed: dict[str, Filed], move) -> None:
 
 def load_catalog(root: Path, state) -> Catalog:
     """Every image sorter lists in the folder (`state`: the journal, settled), grouped and ordered."""
+    from sorter.files import suggestions
     from sorter.files.folder import output_folders
     from sorter.files.journal import Move, moves_and_seen
     from sorter.files.verdicts import Verdict, note
@@ -224,6 +254,7 @@ def load_catalog(root: Path, state) -> Catalog:
             if item.box is not None and item.path in filed:  # written right after the batch's moves
                 filed[item.path] = replace(filed[item.path], box=item.box)
     catalog = Catalog(root)
+    suggested = suggestions.read(root).standing(root)
 
     def add(rel: str) -> None:
         info = filed.pop(rel, None)
@@ -231,10 +262,14 @@ def load_catalog(root: Path, state) -> Catalog:
         if folder in CLASS_FOLDERS.values():
             label = next(k for k, v in CLASS_FOLDERS.items() if v == folder)
             if info is None:
-                catalog.add(Photo(0, rel, "moved", label))
+                photo = Photo(0, rel, "moved", label)
             else:
-                catalog.add(Photo(0, rel, "moved", info.label or label, info.confidence, None, info.origin, info.choice,
-                                  box=info.box))
+                photo = Photo(0, rel, "moved", info.label or label, info.confidence, None, info.origin, info.choice,
+                              box=info.box)
+            pet, likeness = suggested.get(rel, (None, 0.0))
+            if pet is not None and photo.pet is None and _named(catalog, pet):
+                photo.might_be, photo.likeness = pet, likeness
+            catalog.add(photo)
             return
         verdict = verdicts.get(rel)
         if info is not None and info.choice is not None:  # put back by a review

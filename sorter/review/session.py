@@ -227,6 +227,8 @@ class Session:
                 except ValueError as exc:
                     raise ReviewConflict(str(exc)) from None
             target = self._target(photo, choice, pet)
+            if target is None and photo.might_be is not None and pet is None and choice != "neither":
+                return self._refuse(photo)
             if target is None:
                 return photo
             with FolderLock(self.root):
@@ -262,6 +264,28 @@ class Session:
                 if pet is not None:
                     self.catalog.pets[choice].add(pet)
             return photo
+
+    def _refuse(self, photo: Photo) -> Photo:
+        """Cat on a cats/ photo that might be Luna: it is not her. Noted in the folder's
+        suggestions (never suggested for her again) under the folder's lock; nothing moves."""
+        from sorter.files import suggestions
+        from sorter.files.lock import FolderLock
+        from sorter.files.verdicts import identity_of
+
+        with FolderLock(self.root):
+            try:
+                identity = identity_of(os.lstat(self.root / photo.path))
+            except OSError:
+                raise ReviewConflict(f"{photo.path} is no longer there; reload the page") from None
+            noted = suggestions.read(self.root)
+            noted.refuse(photo.might_be, identity)
+            try:
+                suggestions.write(self.root, noted)
+            except OSError as exc:
+                raise ReviewConflict(f"could not note it: {exc.strerror or exc}") from None
+        with self.lock:
+            self.catalog.refuse(photo)
+        return photo
 
     def take_back(self) -> Photo:
         """Put the last correction back, journaled as `sorter undo` does. Raises FolderLocked or ReviewConflict."""
@@ -318,7 +342,7 @@ class Session:
             "id": photo.id, "name": os.path.basename(photo.path), "path": photo.path, "group": photo.group,
             "current": photo.current, "label": photo.label, "confidence": photo.confidence,
             "reason": photo.reason, "origin": photo.origin, "choice": photo.choice, "pet": photo.pet,
-            "with": [c.name for c in companions],
+            "might_be": photo.might_be, "likeness": photo.likeness, "with": [c.name for c in companions],
         }
 
     def thumbnail(self, photo_id: int, size: int, quality: int) -> bytes | None:

@@ -37,6 +37,9 @@ class FileResult:
     #: Where the pet is in it (top, bottom, left, right: shares of the photo), for a photo filed
     #: as a cat or dog: the review page's thumbnail is cut around it. Not in `to_json`.
     pet_box: tuple[float, float, float, float] | None = None
+    #: A photo a named pet's head looked at and did not name: how close it came (`pet_heads.Nearly`),
+    #: for the review page's "might be" group (`files.suggestions`). Not in `to_json`.
+    nearly: object | None = None
 
     @property
     def is_video(self) -> bool:

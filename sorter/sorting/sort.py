@@ -180,6 +180,8 @@ class Sorter:
                 extra["thumbnail"] = prediction.thumbnail
             if prediction.pet_box is not None:
                 extra["pet_box"] = prediction.pet_box
+            if prediction.nearly is not None:
+                extra["nearly"] = prediction.nearly
             if extra:
                 extras[prediction.path] = extra
             chunk.append(prediction)
@@ -302,6 +304,7 @@ def sort_folder(
     for this model (`sorter.model.personal`). `name_pets`: first the photos already in cats/
     and dogs/ are looked at again for the named pets (`named_again`), then the folder is
     sorted as always (before the sort, so that what it files is not looked at twice)."""
+    from sorter.config import CLASS_FOLDERS
     from sorter.files.journal import recover
     from sorter.files.lock import FolderLock
     from sorter.media.images import scan_folder
@@ -309,7 +312,7 @@ def sort_folder(
     from sorter.model import personal as personal_model
     from sorter.review.framing import FRAME_PX
     from sorter.review.page import ReviewPage
-    from sorter.sorting import named_again
+    from sorter.sorting import named_again, suggesting
 
     started = time.monotonic()
     root = check_folder(root)
@@ -330,7 +333,8 @@ def sort_folder(
         if classifier is None:
             classifier = lite.load_classifier(model)
         classifier = personal_model.personalise(classifier, model, personal)
-        named = personal_model.named_pets(classifier) if name_pets else {}
+        pets = personal_model.named_pets(classifier)
+        named = pets if name_pets else {}
         if name_pets and not named:
             raise UsageError("--name-pets: no named pets learnt; put 5 or more photos of a pet into cats/NAME/ or "
                              "dogs/NAME/, then run `sorter learn`")
@@ -347,15 +351,25 @@ def sort_folder(
                         thumbnails=None if review is None else FRAME_PX)
         passes = [(look.entries, look.species, look.refile) for look in named_again.passes(root, named, where)]
         passes.append((scan_folder(root, recursive=recursive, exclude=output_folders(), videos=True), None, None))
+        # What the named pets came close to, for the review server's "might be Luna" groups.
+        noting = None if dry_run or not pets else suggesting.Noting(
+            root, {f"{CLASS_FOLDERS[species]}/{name}" for species, names in pets.items() for name in names})
         try:
             for entries, within, refile in passes:
                 for result in sorter.sort_entries(entries, within=within, refile=refile):
                     tally.add(result)
                     if review is not None:
                         review.add(result)
+                    if noting is not None:
+                        noting.add(result)
                     on_result(result)
         finally:
             sorter.close()
+            if noting is not None:
+                try:  # advice for the review page: one that cannot be written is no failure
+                    noting.write()
+                except OSError as exc:
+                    review_error = f"could not note the photos your named pets might be: {exc.strerror or exc}"
         if review is not None and review.count:
             try:  # the photos are sorted and journaled by now: a page that cannot be written is no failure
                 review_page = review.write()

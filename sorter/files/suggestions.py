@@ -1,0 +1,133 @@
+"""The photos a named pet might be: what a sort noted for the review page to ask about.
+
+A pet head names a photo only when it is clearly her (`learning.pets`), so on real photos of
+campus cats it names about 6 in 10 of a cat's other photos; the rest stay in cats/. Those it
+almost named are few and mostly hers: of the photos a sort left unnamed, a named cat's 10
+likeliest held 27 of her 32 left (benchmarks/named_cats.py's rotations, 10 examples a cat,
+about 100 photos of other cats beside them). So a sort keeps, per named pet, the SHOWN photos
+at the top of cats/ or dogs/ that came closest (`Suggestions`), and the review server shows
+them as a group of their own, "might be Luna", where one key names each that is her. A photo
+the user says is not her (the group's Cat, or Dog) is never suggested for her again.
+
+The file (`.sorter/suggestions.json`) is advice, not a record of moves: written whole,
+atomically, under the folder's lock; a torn or foreign one reads as empty. A suggestion names
+its photo by path and identity, and counts only while that photo is still there.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sorter.config import STATE_DIR
+from sorter.files.verdicts import Identity, identity_of
+
+FILE = "suggestions.json"
+#: Photos suggested per named pet: her 10 likeliest left unnamed held 27 of the 32 of her photos
+#: a sort left unnamed, her 5 likeliest 22 (benchmarks/named_cats.py, rotations, 10 examples).
+SHOWN = 12
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    path: str  # relative to the folder, where the photo was when it was suggested
+    identity: Identity
+    chance: float  # how close the pet head came to naming it
+
+
+@dataclass
+class Suggestions:
+    """Per named pet ("cats/Luna"), its likeliest photos left unnamed, and the photos the user
+    said are not her."""
+
+    pets: dict[str, list[Suggestion]] = field(default_factory=dict)
+    refused: dict[str, set[Identity]] = field(default_factory=dict)
+
+    def add(self, pet: str, path: str, identity: Identity, chance: float) -> None:
+        """Note a photo a sort left unnamed that `pet` came `chance` close to: kept when it is
+        among her SHOWN likeliest, in place of what was noted of that photo before."""
+        if identity in self.refused.get(pet, ()):
+            return
+        self.drop(identity)
+        shown = self.pets.setdefault(pet, [])
+        shown.append(Suggestion(path, identity, chance))
+        shown.sort(key=lambda s: -s.chance)
+        del shown[SHOWN:]
+
+    def paths(self) -> set[str]:
+        return {s.path for shown in self.pets.values() for s in shown}
+
+    def drop(self, identity: Identity) -> None:
+        """What was noted of a photo, forgotten (it is looked at again, or named)."""
+        for pet, shown in self.pets.items():
+            self.pets[pet] = [s for s in shown if s.identity != identity]
+
+    def refuse(self, pet: str, identity: Identity) -> None:
+        """The user said this photo is not `pet`: never suggested for her again."""
+        self.pets[pet] = [s for s in self.pets.get(pet, []) if s.identity != identity]
+        self.refused.setdefault(pet, set()).add(identity)
+
+    def keep_only(self, pets: set[str]) -> None:
+        """Forget the pets no longer named (their folder gone, or `learn --forget`)."""
+        self.pets = {pet: shown for pet, shown in self.pets.items() if pet in pets}
+
+    def prune(self, root: Path) -> None:
+        """Forget the suggestions whose photo is no longer where it was noted (named since,
+        moved, deleted): they would hold a place among her SHOWN."""
+        self.pets = {pet: [s for s in shown if _still_there(root, s)] for pet, shown in self.pets.items()}
+
+    def standing(self, root: Path) -> dict[str, tuple[str, float]]:
+        """Path -> (pet, chance) of each suggestion whose photo is still where it was noted (the
+        likeliest pet, where two are): what the review server groups."""
+        found: dict[str, tuple[str, float]] = {}
+        for pet, shown in self.pets.items():
+            for s in shown:
+                if (s.path not in found or found[s.path][1] < s.chance) and _still_there(root, s):
+                    found[s.path] = (pet, s.chance)
+        return found
+
+
+def _still_there(root: Path, s: Suggestion) -> bool:
+    try:
+        return identity_of(os.lstat(root / s.path)) == s.identity
+    except OSError:
+        return False
+
+
+def path_of(root: Path) -> Path:
+    return root / STATE_DIR / FILE
+
+
+def read(root: Path) -> Suggestions:
+    """The folder's suggestions; none when there is no file or it cannot be read as one."""
+    try:
+        data = json.loads(path_of(root).read_text())
+        pets = {str(pet): [Suggestion(str(s["path"]), _identity(s["id"]), float(s["chance"])) for s in shown]
+                for pet, shown in data["pets"].items()}
+        refused = {str(pet): {_identity(i) for i in ids} for pet, ids in data.get("refused", {}).items()}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return Suggestions()
+    return Suggestions(pets, refused)
+
+
+def _identity(row) -> Identity:
+    identity = tuple(int(n) for n in row)
+    if len(identity) != 3:
+        raise ValueError("an identity is three numbers")
+    return identity  # type: ignore[return-value]
+
+
+def write(root: Path, suggestions: Suggestions) -> None:
+    """Written whole under a temporary name, then renamed over the old: a reader sees the old
+    file or the new one. The caller holds the folder's lock."""
+    data = {
+        "pets": {pet: [{"path": s.path, "id": list(s.identity), "chance": round(s.chance, 4)} for s in shown]
+                 for pet, shown in suggestions.pets.items() if shown},
+        "refused": {pet: sorted(list(i) for i in ids) for pet, ids in suggestions.refused.items() if ids},
+    }
+    path = path_of(root)
+    temporary = path.with_name(f".{FILE}.tmp")
+    temporary.write_text(json.dumps(data))
+    os.replace(temporary, path)

@@ -1,0 +1,49 @@
+"""What a sort notes for the review page's "might be Luna" groups (`files.suggestions`): per
+named pet, the photos it leaves at the top of cats/ or dogs/ that her head came closest to
+naming. A photo looked at again and not close (or named) is forgotten; what the user said is
+not her stays refused."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from sorter.config import CLASS_FOLDERS
+from sorter.files import suggestions
+from sorter.sorting.results import FileResult
+
+
+class Noting:
+    """Takes a sort's results (`add`), then writes the folder's suggestions (`write`, under the
+    folder's lock). `pets`: the named pets' folders ("cats/Luna")."""
+
+    def __init__(self, root: Path, pets: set[str]) -> None:
+        self.root = root
+        self.noted = suggestions.read(root)
+        self.noted.keep_only(pets)
+        self.noted.prune(root)
+
+    def add(self, result: FileResult) -> None:
+        if result.status == "moved" and result.destination is not None:
+            where = result.destination
+        elif result.status == "kept":  # `sort --name-pets` looked at it again where it is
+            where = result.path
+        else:
+            return
+        rel = os.path.relpath(where, self.root).replace(os.sep, "/")
+        folder, _, name = rel.partition("/")
+        close = result.nearly is not None and folder in CLASS_FOLDERS.values() and "/" not in name
+        if not close and rel not in self.noted.paths():
+            return  # nothing to forget: a photo named since was noted elsewhere (pruned next time)
+        try:
+            st = os.lstat(where)
+        except OSError:
+            return
+        identity = (st.st_dev, st.st_ino, st.st_size)
+        if close:
+            self.noted.add(result.nearly.pet, rel, identity, result.nearly.chance)
+        else:
+            self.noted.drop(identity)  # looked at again, and not close this time
+
+    def write(self) -> None:
+        suggestions.write(self.root, self.noted)
