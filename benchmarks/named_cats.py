@@ -13,6 +13,7 @@ pairs among them (the two black cats, the two black-and-white ones, the tabby-an
     python benchmarks/named_cats.py --model /tmp/m/default.keras --examples 10
     python benchmarks/named_cats.py --left-in-cats  # most of their other photos left unnamed in cats/
     python benchmarks/named_cats.py --left-in-cats --sorted-first  # ... where a first sort filed them
+    python benchmarks/named_cats.py --review        # then the review page's "might be" groups answered
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import shutil
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -59,6 +60,9 @@ class CatResult:
     #: and how many are hers.
     suggested: int = 0
     suggested_hers: int = 0
+    #: With `review`: her photos in her folder after the review page's groups were answered
+    #: (hers named, the rest refused), `learn` and `sort --name-pets`.
+    reviewed: int = 0
 
 
 @dataclass(frozen=True)
@@ -69,6 +73,7 @@ class RotationResult:
     other_pets: int  # Kaggle cats and dogs into a named folder
     other_pets_total: int
     learn_seconds: float
+    other_cats_reviewed: int = 0  # with `review`: other cats in a named folder after it
 
 
 def cat_photos() -> dict[str, list[Path]]:
@@ -91,7 +96,8 @@ def kaggle_photos(model: Path | None, n: int) -> list[Path]:
 
 
 def rotation(model: Path | None, names: tuple[str, ...], k: int, index: int, others: list[Path],
-             photos: dict[str, list[Path]], left_in_cats: bool = False, sorted_first: bool = False) -> RotationResult:
+             photos: dict[str, list[Path]], left_in_cats: bool = False, sorted_first: bool = False,
+             review: bool = False) -> RotationResult:
     """Learn the named cats from k photos each in a fresh folder and sort the rest. With
     `left_in_cats`, two of every three of each named cat's other photos are in that folder's
     cats/ too, unnamed (a user names a few of her photos and leaves the rest where sort put
@@ -148,9 +154,34 @@ def rotation(model: Path | None, names: tuple[str, ...], k: int, index: int, oth
                                   sum(1 for f in (roll / "cats" / name).glob("*--*") if not f.name.startswith(f"{name}--")),
                                   len(maybe), sum(Path(m).name.startswith(f"{name}--") for m in maybe)))
         into = [f.name for name in names for f in (later / "cats" / name).glob("other-*")]
+        after = 0
+        if review:
+            answered(later)
+            learning.learn(later, model=model)
+            sort.sort_folder(later, model=model, name_pets=True)
+            cats = [replace(c, reviewed=sum((later / "cats" / c.cat / f).exists() for f in own_files[c.cat]))
+                    for c in cats]
+            after = sum(f.name.startswith("other-cat--") for name in names for f in (later / "cats" / name).iterdir())
         return RotationResult(cats, sum(n.startswith("other-cat--") for n in into),
                               sum(len(f) for c, f in photos.items() if c not in names),
-                              sum(n.startswith("other-pet--") for n in into), len(others), seconds)
+                              sum(n.startswith("other-pet--") for n in into), len(others), seconds, after)
+
+
+def answered(folder: Path) -> None:
+    """As a user on the review page: in each named cat's "might be" group, hers named (into her
+    folder, as the page moves it) and every other one refused ("Cat": not her)."""
+    from sorter.files import suggestions
+    from sorter.files.verdicts import identity_of
+
+    noted = suggestions.read(folder)
+    for path, (pet, _) in noted.standing(folder).items():
+        photo = folder / path
+        if photo.name.startswith(f"{pet.split('/')[1]}--"):
+            (folder / pet).mkdir(exist_ok=True)  # the page makes her folder when it is new
+            os.rename(photo, folder / pet / photo.name)
+        else:
+            noted.refuse(pet, identity_of(os.lstat(photo)))
+    suggestions.write(folder, noted)
 
 
 def _suggested(folder: Path) -> dict[str, list[str]]:
@@ -166,7 +197,8 @@ def _suggested(folder: Path) -> dict[str, list[str]]:
 
 
 def measure(model: Path | None, ks: tuple[int, ...], rotations=ROTATIONS, n_others: int = 200,
-            left_in_cats: bool = False, sorted_first: bool = False) -> dict[int, list[RotationResult]]:
+            left_in_cats: bool = False, sorted_first: bool = False, review: bool = False,
+            ) -> dict[int, list[RotationResult]]:
     photos, others = cat_photos(), kaggle_photos(model, n_others)
     results: dict[int, list[RotationResult]] = {}
     for k in ks:
@@ -174,7 +206,7 @@ def measure(model: Path | None, ks: tuple[int, ...], rotations=ROTATIONS, n_othe
             named = tuple(n for n in names if len(photos[n]) >= k + MIN_LEFT * (3 if left_in_cats else 1))
             if named:
                 results.setdefault(k, []).append(rotation(model, named, k, index, others, photos, left_in_cats,
-                                                                 sorted_first))
+                                                                 sorted_first, review))
     return results
 
 
@@ -226,6 +258,12 @@ def report(results: dict[int, list[RotationResult]]) -> list[str]:
                      f"({hers / max(1, own_total - own):.0%}), among {shown} photos suggested "
                      f"({shown / max(1, sum(len(r.cats) for r in rotations)):.1f} a cat); "
                      f"with them named, {own + hers}/{own_total} ({(own + hers) / max(1, own_total):.0%})")
+        if any(c.reviewed for r in rotations for c in r.cats):
+            again = sum(c.reviewed for r in rotations for c in r.cats)
+            taken = sum(r.other_cats_reviewed for r in rotations)
+            lines.append(f"after the review page (hers named, the rest refused), learn and sort --name-pets: "
+                         f"{again}/{own_total} ({again / max(1, own_total):.0%}); other cats in a named folder "
+                         f"{taken}/{sum(r.other_cats_total for r in rotations)}")
         left = sum(c.left for r in rotations for c in r.cats)
         if left:
             named = sum(c.left_named for r in rotations for c in r.cats)
@@ -248,11 +286,15 @@ def main() -> None:
                         help="two of every three of a named cat's other photos left unnamed in cats/ when learning")
     parser.add_argument("--sorted-first", action="store_true",
                         help="with --left-in-cats: those photos where a first sort filed them (cats/, dogs/ or in place)")
+    parser.add_argument("--review", action="store_true",
+                        help="then answer the review page's 'might be' groups (hers named, the rest refused), "
+                             "learn and sort --name-pets again")
     args = parser.parse_args()
     if not NAMED_CATS.is_dir():
         sys.exit(f"needs the named-cats photos at {NAMED_CATS}")
     print("\n".join(report(measure(args.model, tuple(args.examples or (5, 10, 20)), n_others=args.others,
-                                   left_in_cats=args.left_in_cats, sorted_first=args.sorted_first))))
+                                   left_in_cats=args.left_in_cats, sorted_first=args.sorted_first,
+                                   review=args.review))))
     seconds, photos = learn_seconds(args.model, cat_photos())
     print(f"\nlearn, 4 cats x up to 20 photos ({photos} photos): {seconds:.1f} s; target <= "
           f"{LEARN_SECONDS_TARGET:.0f} s: {verdict(seconds <= LEARN_SECONDS_TARGET)}")

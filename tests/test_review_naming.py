@@ -158,7 +158,8 @@ def test_the_photos_a_named_pet_came_close_to_are_asked_about_first(tmp_path: Pa
     """A sort leaves in cats/ two photos Luna's head came close to naming and notes them; the
     review page shows them first, as "might be cats/Luna/" (Name… starts with her name). Named,
     one joins her folder; Cat on the other says it is not her: it stays in cats/, joins that
-    group, and no later sort suggests it for her again. A plain cat is never suggested."""
+    group, no later sort suggests it for her again, and `learn` takes it for another cat. A
+    plain cat is never suggested."""
     from test_learn import invoke
 
     root = sorted_with_near_misses(tmp_path / "roll", fake_model)
@@ -185,6 +186,12 @@ def test_the_photos_a_named_pet_came_close_to_are_asked_about_first(tmp_path: Pa
     assert (root / "cats" / "Luna" / "close.png").is_file() and (root / "cats" / "closer.png").is_file()
     st = (root / "cats" / "closer.png").stat()
     assert suggestions.read(root).refused == {"cats/Luna": {(st.st_dev, st.st_ino, st.st_size)}}
+
+    # Learnt from: the one named is hers, the one refused another cat, as sure as one taken out of her folder.
+    learnt = invoke("learn", root, "--model", fake_model)
+    assert learnt.exit_code == 0, learnt.output
+    rows = {" ".join(line.split()[:4]) for line in learnt.stdout.splitlines()}
+    assert {"cat -> cats/Luna 1", "cats/Luna -> cat 1"} <= rows, learnt.stdout
 
     # Looked at again by a later sort, still close to her: not suggested again.
     assert invoke("sort", root, "--model", fake_model, "--name-pets").exit_code == 0

@@ -7,6 +7,8 @@ decided about each photo, and the file's identity) against where each photo is n
 - A photo sorter left in place (neither, or unsure) that now sits in cats/ or dogs/ is
   "neither -> cat" (or "unsure -> cat"); one that is still outside them says nothing.
 - A photo in cats/ or dogs/ that sorter never put there is a label the user gave.
+- A photo in cats/ the review page asked about ("might be Luna?", `files.suggestions`) that
+  the user said is not her is "cats/Luna -> cat", as if taken out of her folder.
 - A photo that is gone (deleted, or moved out of the folder) says nothing: deleting is not
   labelling. A move that sorter's own `undo` reversed is no correction either.
 
@@ -117,6 +119,7 @@ def find(root: Path) -> list[Found]:
             continue  # unreadable, or a move that failed: the model decided nothing a user could correct
         latest[seen.identity] = seen
     every = max(1, -(-len(latest) // KEPT_PER_FOLDER))
+    refused = _refused(root)
     by_identity, by_name = _listing(root)
     accounted: set[Path] = set()
     found: list[Found] = []
@@ -131,6 +134,10 @@ def find(root: Path) -> list[Found]:
         label, pet = place(root, path)
         if seen.status == "moved":
             was, was_pet = place(root, root / seen.path)
+            if (label, pet, was_pet) == (was, None, None) and identity in refused.get(label, {}):
+                # The review page asked "might be Luna?" and the user said it is not: as sure a
+                # word as taking it out of her folder (`pets.strangers_of`: another cat).
+                was_pet = refused[label][identity]
             if (label, pet) != (was, was_pet) or _sampled(identity, every):
                 found.append(Found(path, identity, label, pet, was, was_pet))
         elif label != OTHER or (seen.status == "neither" and _sampled(identity, every)):
@@ -148,6 +155,19 @@ def find(root: Path) -> list[Found]:
         if label != OTHER:
             found.append(Found(path, identity, label, pet, None))
     return found
+
+
+def _refused(root: Path) -> dict[str, dict[Identity, str]]:
+    """By species, the photos the user said are not the named pet the review page asked about
+    (`files.suggestions`): identity -> the pet's name."""
+    from sorter.files import suggestions
+
+    refused: dict[str, dict[Identity, str]] = {}
+    for pet, identities in suggestions.read(root).refused.items():
+        folder, _, name = pet.partition("/")
+        if folder in SPECIES_OF_FOLDER and name:
+            refused.setdefault(SPECIES_OF_FOLDER[folder], {}).update(dict.fromkeys(identities, name))
+    return refused
 
 
 def _size(path: Path) -> int:
