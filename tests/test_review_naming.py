@@ -6,6 +6,7 @@ Plain HTTP as in test_review_server.py, and once in Chromium."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import cv2
@@ -150,7 +151,9 @@ def sorted_with_near_misses(root: Path, model: Path) -> Path:
     almost_luna(root / "close.png", 32)
     almost_luna(root / "closer.png", 33)
     assert invoke("learn", root, "--model", model).exit_code == 0
-    assert invoke("sort", root, "--model", model).exit_code == 0
+    sorted_ = invoke("sort", root, "--model", model)
+    assert sorted_.exit_code == 0
+    assert f"Might be cats/Luna (2 photos): sorter review {root} asks about them" in sorted_.stdout
     return root
 
 
@@ -194,7 +197,8 @@ def test_the_photos_a_named_pet_came_close_to_are_asked_about_first(tmp_path: Pa
     assert {"cat -> cats/Luna 1", "cats/Luna -> cat 1"} <= rows, learnt.stdout
 
     # Looked at again by a later sort, still close to her: not suggested again.
-    assert invoke("sort", root, "--model", fake_model, "--name-pets").exit_code == 0
+    again = invoke("sort", root, "--model", fake_model, "--name-pets", "--json")
+    assert again.exit_code == 0 and json.loads(again.stdout)["might_be"] == {}
     assert suggestions.read(root).pets.get("cats/Luna", []) == []
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shlex
 from pathlib import Path
 from typing import Annotated
 
@@ -96,6 +97,7 @@ def sort_command(
         "folder": str(summary.folder), "dry_run": dry_run, "counts": summary.counts,
         "moved_to": summary.moved_to, "companions": summary.companions, "videos": summary.videos,
         "review_page": None if summary.review_page is None else str(summary.review_page), "model": summary.model,
+        "might_be": summary.might_be,
     }
     if as_jsonl:
         print(json.dumps({"summary": totals}))
@@ -116,6 +118,10 @@ def sort_command(
         out.print("Dry run: nothing was changed." + ("" if verbose else " Every file's plan: --verbose."))
     if summary.review_page is not None:
         out.print(f"Review: {summary.review_page}", markup=False, soft_wrap=True)
+    if summary.might_be:
+        pets = ", ".join(f"{pet} ({n} photo{'s' * (n != 1)})" for pet, n in summary.might_be.items())
+        out.print(f"Might be {pets}: sorter review {shlex.quote(str(summary.folder))} asks about them",
+                  markup=False, soft_wrap=True)
     if summary.moved_to and not dry_run:
         out.print(f"Undo with: sorter undo {summary.folder}", markup=False, soft_wrap=True)
 

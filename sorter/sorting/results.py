@@ -78,6 +78,8 @@ class SortSummary:
     review_error: str | None = None  # why it could not
     model: str = ""  # what sorted: "bundled model", or "bundled model + 37 corrections"
     videos: dict[str, int] = field(default_factory=dict)  # status -> videos (counted in `counts` too)
+    #: Named pet ("cats/Luna") -> photos in her "might be" group for the review page (`files.suggestions`).
+    might_be: dict[str, int] = field(default_factory=dict)
 
 
 #: Distinct (status, reason kind) pairs a Tally counts apart.

@@ -352,6 +352,7 @@ def sort_folder(
         passes = [(look.entries, look.species, look.refile) for look in named_again.passes(root, named, where)]
         passes.append((scan_folder(root, recursive=recursive, exclude=output_folders(), videos=True), None, None))
         # What the named pets came close to, for the review server's "might be Luna" groups.
+        might_be: dict[str, int] = {}
         noting = None if dry_run or not pets else suggesting.Noting(
             root, {f"{CLASS_FOLDERS[species]}/{name}" for species, names in pets.items() for name in names})
         try:
@@ -367,7 +368,7 @@ def sort_folder(
             sorter.close()
             if noting is not None:
                 try:  # advice for the review page: one that cannot be written is no failure
-                    noting.write()
+                    might_be = noting.write()
                 except OSError as exc:
                     review_error = f"could not note the photos your named pets might be: {exc.strerror or exc}"
         if review is not None and review.count:
@@ -380,5 +381,5 @@ def sort_folder(
     return SortSummary(
         root, dry_run, tally.counts, tally.moved_to, recovered, time.monotonic() - started,
         companions=tally.companions, reasons=tally.reasons, review_page=review_page, review_error=review_error,
-        model=personal_model.describe(classifier, model), videos=tally.videos,
+        model=personal_model.describe(classifier, model), videos=tally.videos, might_be=might_be,
     )

@@ -45,5 +45,7 @@ class Noting:
         else:
             self.noted.drop(identity)  # looked at again, and not close this time
 
-    def write(self) -> None:
+    def write(self) -> dict[str, int]:
+        """Written; per named pet, the photos in her "might be" group."""
         suggestions.write(self.root, self.noted)
+        return {pet: len(shown) for pet, shown in sorted(self.noted.pets.items()) if shown}
