@@ -202,6 +202,27 @@ def test_the_photos_a_named_pet_came_close_to_are_asked_about_first(tmp_path: Pa
     assert suggestions.read(root).pets.get("cats/Luna", []) == []
 
 
+def test_watch_notes_what_a_named_pet_came_close_to_as_sort_does(tmp_path: Path, fake_model) -> None:
+    from test_learn import invoke, luna, photo
+    from test_watch import run_in_thread, wait_until
+
+    root = tmp_path / "roll"
+    for i in range(6):
+        luna(root / "cats" / "Luna" / f"luna{i}.png", 50 + i)
+    assert invoke("learn", root, "--model", fake_model).exit_code == 0
+    stop, thread, results = run_in_thread(root, None, model=fake_model)
+    try:
+        photo(root / "plain.png", "cat", 10)
+        almost_luna(root / "close.png", 32)
+        assert wait_until(lambda: (root / "cats" / "close.png").exists() and (root / "cats" / "plain.png").exists(), 20)
+        noted = lambda: [s.path for s in suggestions.read(root).pets.get("cats/Luna", [])]  # noqa: E731
+        assert wait_until(lambda: noted() == ["cats/close.png"], 5), noted()
+    finally:
+        stop.set()
+        thread.join(10)
+    assert not any(isinstance(r, BaseException) for r in results), results
+
+
 def test_suggestions_keep_each_pets_likeliest_and_read_a_torn_file_as_none(tmp_path: Path) -> None:
     noted = suggestions.Suggestions()
     for i in range(suggestions.SHOWN + 3):

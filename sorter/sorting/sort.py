@@ -304,7 +304,6 @@ def sort_folder(
     for this model (`sorter.model.personal`). `name_pets`: first the photos already in cats/
     and dogs/ are looked at again for the named pets (`named_again`), then the folder is
     sorted as always (before the sort, so that what it files is not looked at twice)."""
-    from sorter.config import CLASS_FOLDERS
     from sorter.files.journal import recover
     from sorter.files.lock import FolderLock
     from sorter.media.images import scan_folder
@@ -353,8 +352,7 @@ def sort_folder(
         passes.append((scan_folder(root, recursive=recursive, exclude=output_folders(), videos=True), None, None))
         # What the named pets came close to, for the review server's "might be Luna" groups.
         might_be: dict[str, int] = {}
-        noting = None if dry_run or not pets else suggesting.Noting(
-            root, {f"{CLASS_FOLDERS[species]}/{name}" for species, names in pets.items() for name in names})
+        noting = None if dry_run or not pets else suggesting.Noting(root, suggesting.pets_of(classifier))
         try:
             for entries, within, refile in passes:
                 for result in sorter.sort_entries(entries, within=within, refile=refile):

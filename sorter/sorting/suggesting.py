@@ -19,9 +19,11 @@ class Noting:
 
     def __init__(self, root: Path, pets: set[str]) -> None:
         self.root = root
+        self.pets = pets
         self.noted = suggestions.read(root)
         self.noted.keep_only(pets)
         self.noted.prune(root)
+        self.changed = False  # since the last `write`: what `watch` writes after a batch
 
     def add(self, result: FileResult) -> None:
         if result.status == "moved" and result.destination is not None:
@@ -40,6 +42,7 @@ class Noting:
         except OSError:
             return
         identity = (st.st_dev, st.st_ino, st.st_size)
+        self.changed = True
         if close:
             self.noted.add(result.nearly.pet, rel, identity, result.nearly.chance)
         else:
@@ -48,4 +51,12 @@ class Noting:
     def write(self) -> dict[str, int]:
         """Written; per named pet, the photos in her "might be" group."""
         suggestions.write(self.root, self.noted)
+        self.changed = False
         return {pet: len(shown) for pet, shown in sorted(self.noted.pets.items()) if shown}
+
+
+def pets_of(classifier) -> set[str]:
+    """The named pets' folders ("cats/Luna") a classifier recognises; none without a personal model."""
+    from sorter.model.personal import named_pets
+
+    return {f"{CLASS_FOLDERS[species]}/{name}" for species, names in named_pets(classifier).items() for name in names}

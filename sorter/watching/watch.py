@@ -118,6 +118,7 @@ def watch_folder(
     from sorter.files.lock import FolderLock
     from sorter.model import lite
     from sorter.model.personal import Follower, describe
+    from sorter.sorting import suggesting
     from sorter.watching.latecomers import Filed, Latecomers
     from sorter.watching.watcher import Watcher, WatchSettings
 
@@ -170,6 +171,8 @@ def watch_folder(
             def notify(message: str) -> None:
                 on_notice(WatchNotice(message, warning=True))
 
+            noting = None
+
             try:
                 with Watcher(
                     root, recursive=recursive, polling=polling,
@@ -192,14 +195,25 @@ def watch_folder(
                         if changed is not None:
                             sorter.classifier = follower.classifier
                             on_notice(WatchNotice(changed))
+                        # What the named pets came close to, for the review page (as `sort` notes it).
+                        pets = suggesting.pets_of(sorter.classifier)
+                        if noting is None or noting.pets != pets:
+                            noting = suggesting.Noting(root, pets) if pets else None
                         late, batch = _latecomers(batch, latecomers, watcher)
                         try:
                             for result in [*sorter.join(late), *sorter.sort_entries(batch, batch_size=batch_size)]:
                                 report(result, watcher)
+                                if noting is not None:
+                                    noting.add(result)
                         except OSError as exc:
                             # Disk full, permissions on cats/, ...: not fatal to a service; the
                             # files are still in place and the next scan offers them again.
                             notify(f"could not sort {len(batch)} file(s): {exc}; retrying at the next scan")
+                        if noting is not None and noting.changed:
+                            try:
+                                noting.write()
+                            except OSError as exc:  # advice for the review page: the sort stands
+                                notify(f"could not note the photos your named pets might be: {exc}")
                     mode = watcher.mode  # after the loop: the observer may have fallen back to polling
             finally:
                 sorter.close()
