@@ -286,7 +286,9 @@ def test_in_chromium_name_files_a_cat_as_luna_keys_typed_in_the_name_file_nothin
 
 
 @pytest.mark.skipif(browser_missing() is not None, reason=str(browser_missing()))
-def test_in_chromium_p_enter_names_a_photo_that_might_be_luna_and_cat_says_it_is_not(tmp_path: Path, fake_model) -> None:
+def test_in_chromium_p_enter_names_one_that_might_be_luna_cat_says_another_is_not_u_takes_that_back(
+    tmp_path: Path, fake_model
+) -> None:
     from playwright.sync_api import expect
 
     root = sorted_with_near_misses(tmp_path / "roll", fake_model)
@@ -313,7 +315,12 @@ def test_in_chromium_p_enter_names_a_photo_that_might_be_luna_and_cat_says_it_is
             moved = page.locator("section.moved figure", has_text=other_name)  # into cats/'s group
             expect(moved.get_by_role("button", name="Cat", exact=True)).to_have_attribute("aria-pressed", "true")
             expect(maybe.locator("figure")).to_have_count(0)
-            assert (root / "cats" / other_name).is_file()
+            assert (root / "cats" / other_name).is_file() and suggestions.read(root).refused
+
+            page.keyboard.press("u")  # a "not her" taken back: asked about again, not the naming before it
+            expect(maybe.locator("figure", has_text=other_name)).to_have_count(1)
+            assert suggestions.read(root).refused == {} and (root / "cats" / "Luna" / name).is_file()
+            expect(page.get_by_role("status")).to_have_text(f"took back: {other_name} is in cats/ again")
     finally:
         stop.set()
         thread.join(10)

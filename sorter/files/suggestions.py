@@ -69,6 +69,11 @@ class Suggestions:
         self.pets[pet] = [s for s in self.pets.get(pet, []) if s.identity != identity]
         self.refused.setdefault(pet, set()).add(identity)
 
+    def unrefuse(self, pet: str, path: str, identity: Identity, chance: float) -> None:
+        """A "not her" taken back: the photo is suggested for her again."""
+        self.refused.get(pet, set()).discard(identity)
+        self.add(pet, path, identity, chance)
+
     def keep_only(self, pets: set[str]) -> None:
         """Forget the pets no longer named (their folder gone, or `learn --forget`)."""
         self.pets = {pet: shown for pet, shown in self.pets.items() if pet in pets}

@@ -162,9 +162,13 @@ class Catalog:
 
     def refuse(self, photo: Photo) -> None:
         """Bookkeeping after the user said it is not the pet it might be: it joins its folder's group."""
+        self.suggest(photo, None, 0.0)
+
+    def suggest(self, photo: Photo, pet: str | None, likeness: float) -> None:
+        """`photo` might be `pet` (None: it is not) at `likeness`: into her group, or out of it."""
         members = self.groups[photo.group].members
         del members[bisect.bisect_left(members, photo.sort_key())]
-        photo.might_be = None
+        photo.might_be, photo.likeness = pet, likeness
         self._place(photo)
 
     def order(self) -> None:

@@ -21,6 +21,7 @@ import threading
 import time
 import unicodedata
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -69,6 +70,8 @@ class Correction:
     moves: list  # journal.Move of each member moved, the photo first
     was: str  # the photo's path before
     choice: str | None  # its `choice` before
+    #: A "not her" on a "might be" card instead of a move: (pet, the photo's identity, likeness).
+    refused: tuple | None = None
 
 
 def _names_taken(folder: Path) -> set[str]:
@@ -268,7 +271,6 @@ class Session:
     def _refuse(self, photo: Photo) -> Photo:
         """Cat on a cats/ photo that might be Luna: it is not her. Noted in the folder's
         suggestions (never suggested for her again) under the folder's lock; nothing moves."""
-        from sorter.files import suggestions
         from sorter.files.lock import FolderLock
         from sorter.files.verdicts import identity_of
 
@@ -277,15 +279,24 @@ class Session:
                 identity = identity_of(os.lstat(self.root / photo.path))
             except OSError:
                 raise ReviewConflict(f"{photo.path} is no longer there; reload the page") from None
-            noted = suggestions.read(self.root)
-            noted.refuse(photo.might_be, identity)
-            try:
-                suggestions.write(self.root, noted)
-            except OSError as exc:
-                raise ReviewConflict(f"could not note it: {exc.strerror or exc}") from None
+            refused = (photo.might_be, identity, photo.likeness)
+            self._note(lambda noted: noted.refuse(photo.might_be, identity))
         with self.lock:
+            self._corrections.append(Correction(photo.id, "", [], photo.path, photo.choice, refused))
             self.catalog.refuse(photo)
         return photo
+
+    def _note(self, change: Callable) -> None:
+        """The folder's suggestions (`files.suggestions`) read, changed and written; the caller
+        holds the folder's lock."""
+        from sorter.files import suggestions
+
+        noted = suggestions.read(self.root)
+        change(noted)
+        try:
+            suggestions.write(self.root, noted)
+        except OSError as exc:
+            raise ReviewConflict(f"could not note it: {exc.strerror or exc}") from None
 
     def take_back(self) -> Photo:
         """Put the last correction back, journaled as `sorter undo` does. Raises FolderLocked or ReviewConflict."""
@@ -296,6 +307,15 @@ class Session:
             if not self._corrections:
                 raise ReviewConflict("nothing to take back")
             last = self._corrections[-1]
+            if last.refused is not None:  # a "not her": she is asked about again
+                pet, identity, likeness = last.refused
+                with FolderLock(self.root):
+                    self._note(lambda noted: noted.unrefuse(pet, last.was, identity, likeness))
+                with self.lock:
+                    self._corrections.pop()
+                    photo = self.catalog.photos[last.photo]
+                    self.catalog.suggest(photo, pet, likeness)
+                return photo
             with FolderLock(self.root):
                 self._check_unchanged()
                 journal = self._journal
