@@ -157,6 +157,18 @@ def sorted_with_near_misses(root: Path, model: Path) -> Path:
     return root
 
 
+def test_the_sorts_own_page_shows_what_a_named_pet_might_be_first(tmp_path: Path, fake_model) -> None:
+    root = sorted_with_near_misses(tmp_path / "roll", fake_model)
+    page = (root / ".sorter" / "review.html").read_text()
+    first = page.index("<section ")
+    assert page[first:].startswith('<section id="g0" class="group maybe" data-status="maybe" data-folder="cats/Luna"')
+    section = page[first:page.index("</section>", first)]
+    assert f"say which are in <code>sorter review {root}</code>" in section
+    assert section.count("<figure") == 2 and "close.png" in section and "closer.png" in section
+    assert "Luna? " in section and "plain.png" not in section
+    assert "3 files: 3 moved, 0 left in place" in page  # counted once, where they went
+
+
 def test_the_photos_a_named_pet_came_close_to_are_asked_about_first(tmp_path: Path, fake_model) -> None:
     """A sort leaves in cats/ two photos Luna's head came close to naming and notes them; the
     review page shows them first, as "might be cats/Luna/" (Name… starts with her name). Named,
@@ -300,6 +312,7 @@ def test_in_chromium_p_enter_names_one_that_might_be_luna_cat_says_another_is_no
                 "Might be cats/Luna/ \u2014 p, Enter: it is Luna; Cat: it is not")
             expect(page.locator("section").first).to_have_class("group maybe")  # the one question sorter asks: first
             first = maybe.locator("figure").first
+            expect(first.locator("figcaption b").first).to_have_text("Luna? 0%")  # how close her head came
             name = first.locator(".name").text_content()
             first.focus()
             page.keyboard.press("p")

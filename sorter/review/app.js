@@ -68,7 +68,9 @@
     img.addEventListener("error", () => img.replaceWith(el("span", { class: "none", text: "no preview" })));
     const link = el("a", { href: `/view/${photo.id}?v=${generation}`, target: "_blank", rel: "noopener" }, img);
     let said;
-    if (photo.confidence !== null) {
+    if (photo.might_be) {  // how close her head came, as the sort's own page says it
+      said = el("b", { text: `${photo.might_be.split("/")[1]}? ${Math.round(photo.likeness * 100)}%` });
+    } else if (photo.confidence !== null) {
       const label = photo.label === "other" ? "neither" : photo.label;
       said = el("b", { text: `${label} ${percent(photo.confidence)}` });
     } else {

@@ -26,7 +26,7 @@ from pathlib import Path
 
 from sorter.config import CLASS_FOLDERS, OTHER, REVIEW_RUN_PREFIX, STATE_DIR
 from sorter.files.planning import LEFT_IN_PLACE, reason_kind
-from sorter.review.page import MAX_REASON_GROUPS
+from sorter.review.page import MAX_REASON_GROUPS, MIGHT_BE
 
 #: Photos sent per group at a time: the page's "show 100 more".
 PAGE = 100
@@ -36,9 +36,6 @@ CURRENT = {"cats": "cat", "dogs": "dog"}
 PUT_BACK = "you said neither"
 #: The group of photos in place that no sort has judged (they arrived after it).
 UNSORTED = ("unsorted", "not sorted yet")
-#: The status of a "might be Luna" group: photos a sort left in cats/ (or dogs/) that her head
-#: came close to naming (`files.suggestions`).
-MIGHT_BE = "maybe"
 
 
 @dataclass(slots=True)

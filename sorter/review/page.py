@@ -13,6 +13,7 @@ from __future__ import annotations
 import heapq
 import html
 import os
+import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote
@@ -30,6 +31,8 @@ THUMB_PX = 128
 JPEG_QUALITY = 60
 #: Distinct reasons shown as groups of their own; further ones join their status's "other reasons".
 MAX_REASON_GROUPS = 24
+#: The status of a group of photos a named pet might be (`files.suggestions`), shown first.
+MIGHT_BE = "maybe"
 #: Statuses whose file is not worth decoding again, or is not a regular file where it was found.
 NO_PREVIEW = frozenset({"unreadable", "skipped", "vanished"})
 #: Statuses whose file is no longer (or never was) a regular file at that path: no link.
@@ -76,8 +79,9 @@ class Group:
             heapq.heappushpop(self.kept, item)
 
     def shown(self) -> list[Entry]:
-        """The kept photos, least confident first."""
-        return [entry for _, _, entry in sorted(self.kept, key=lambda item: (-item[0], -item[1]))]
+        """The kept photos, least confident first (a "might be" group: the likeliest first)."""
+        likeliest = self.status == MIGHT_BE
+        return [entry for _, _, entry in sorted(self.kept, key=lambda item: (item[0] if likeliest else -item[0], -item[1]))]
 
 
 class ReviewPage:
@@ -120,6 +124,15 @@ class ReviewPage:
                       result.pet_box)
         group.add(entry, self.count, self.per_group)
 
+    def ask(self, might_be: dict[str, tuple[str, float]]) -> None:
+        """The photos the named pets might be (`files.suggestions`: path -> (pet, chance)), each
+        pet's a group of its own, shown first; the review server is where they are answered."""
+        for rel, (pet, chance) in might_be.items():
+            key = (MIGHT_BE, f"{pet}/")
+            group = self.groups.setdefault(key, Group(*key))
+            group.add(Entry(self.root / rel, None, MIGHT_BE, pet.split("/", 1)[1], chance, None), len(group.kept),
+                      self.per_group)
+
     def _rel(self, path: Path) -> str:
         try:
             return str(path.relative_to(self.root))
@@ -127,8 +140,9 @@ class ReviewPage:
             return str(path)
 
     def ordered_groups(self) -> list[Group]:
-        """cats/ and dogs/ first, then what was left in place by status and largest group first."""
-        order = {status: i for i, status in enumerate(("moved", *LEFT_IN_PLACE))}
+        """What the named pets might be, then cats/ and dogs/, then what was left in place by
+        status and largest group first."""
+        order = {status: i for i, status in enumerate((MIGHT_BE, "moved", *LEFT_IN_PLACE))}
         return sorted(self.groups.values(), key=lambda g: (order.get(g.status, len(order)), g.status, -g.count, g.title))
 
     def write(self) -> Path:
@@ -155,6 +169,10 @@ class ReviewPage:
         if group.status == "moved":
             heading = f'Moved to <span class="where">{_text(group.title)}</span>'
             attributes = f'data-status="moved" data-folder="{_text(group.title.rstrip("/"))}"'
+        elif group.status == MIGHT_BE:
+            heading = (f'Might be <span class="where">{_text(group.title)}</span> <span class="why">'
+                       f'say which are in <code>sorter review {_text(shlex.quote(str(self.root)))}</code></span>')
+            attributes = f'data-status="{MIGHT_BE}" data-folder="{_text(group.title.rstrip("/"))}"'
         else:
             heading = f'Left in place: {_text(group.status)} <span class="why">{_text(group.title)}</span>'
             attributes = f'data-status="{_text(group.status)}" data-reason="{_text(group.title)}"'
@@ -193,7 +211,9 @@ class ReviewPage:
             seconds = duration(entry.where) if entry.status not in NO_LINK else None
             length = "" if seconds is None else f" {int(seconds // 60)}:{round(seconds % 60):02d}"
             with_it += f'<span class="video">&#9654; video{length}</span>'
-        if entry.confidence is not None:
+        if entry.status == MIGHT_BE:
+            caption = f'<b>{_text(entry.label or "")}? {entry.confidence:.0%}</b>'
+        elif entry.confidence is not None:
             label = "neither" if entry.status == "neither" else entry.label
             caption = f'<b>{_text(label or "")} {entry.confidence:.1%}</b>'
             if looks_like(entry.reason):  # a "neither" that names a cow is one a user can trust
@@ -260,6 +280,12 @@ def _encoded(image) -> tuple[str, int, int] | None:
     return f"data:image/jpeg;base64,{base64.b64encode(data.tobytes()).decode('ascii')}", width, height
 
 
+def _chip(group: Group) -> str:
+    if group.status == "moved":
+        return group.title
+    return f"might be {group.title}" if group.status == MIGHT_BE else f"{group.status}: {group.title}"
+
+
 def _head(root: Path, total: int, groups: list[Group], model: str = "") -> str:
     from datetime import datetime
 
@@ -267,7 +293,7 @@ def _head(root: Path, total: int, groups: list[Group], model: str = "") -> str:
     files = f"{total:,} file" + "s" * (total != 1)
     chips = "".join(
         f'<a class="chip {_text(g.status)}" href="#g{n}">'
-        f'{_text(g.title if g.status == "moved" else g.status + ": " + g.title)} <b>{g.count:,}</b></a>\n'
+        f'{_text(_chip(g))} <b>{g.count:,}</b></a>\n'
         for n, g in enumerate(groups)
     )
     return f"""<!doctype html>
@@ -307,7 +333,7 @@ figcaption b {{ display: block; }}
 .looks {{ display: block; color: #2a6f97; }}
 .with {{ display: block; color: #2d6a8a; font-size: 11px; }}
 .video {{ display: block; color: #7a3d8a; font-size: 11px; }}
-.moved {{ --c: #2e7d32; }} .neither {{ --c: #1565c0; }} .unsure {{ --c: #e0a100; }}
+.moved {{ --c: #2e7d32; }} .maybe {{ --c: #7b1fa2; }} .neither {{ --c: #1565c0; }} .unsure {{ --c: #e0a100; }}
 .unreadable, .failed {{ --c: #c62828; }} .skipped, .vanished {{ --c: #8a939b; }}
 </style>
 </head>

@@ -370,6 +370,8 @@ def sort_folder(
                 except OSError as exc:
                     review_error = f"could not note the photos your named pets might be: {exc.strerror or exc}"
         if review is not None and review.count:
+            if noting is not None:
+                review.ask(noting.noted.standing(root))
             try:  # the photos are sorted and journaled by now: a page that cannot be written is no failure
                 review_page = review.write()
             except OSError as exc:
