@@ -172,7 +172,8 @@ def test_the_sorts_own_page_shows_what_a_named_pet_might_be_first(tmp_path: Path
 def test_the_photos_a_named_pet_came_close_to_are_asked_about_first(tmp_path: Path, fake_model) -> None:
     """A sort leaves in cats/ two photos Luna's head came close to naming and notes them; the
     review page shows them first, as "might be cats/Luna/" (Name… starts with her name). Named,
-    one joins her folder; Cat on the other says it is not her: it stays in cats/, joins that
+    one joins her folder; Cat (Not Luna: its own place's button) on the other says it is not
+    her: it stays in cats/, joins that
     group, no later sort suggests it for her again, and `learn` takes it for another cat. A
     plain cat is never suggested."""
     from test_learn import invoke
@@ -212,6 +213,32 @@ def test_the_photos_a_named_pet_came_close_to_are_asked_about_first(tmp_path: Pa
     again = invoke("sort", root, "--model", fake_model, "--name-pets", "--json")
     assert again.exit_code == 0 and json.loads(again.stdout)["might_be"] == {}
     assert suggestions.read(root).pets.get("cats/Luna", []) == []
+
+
+def test_a_photo_left_in_place_that_might_be_luna_is_asked_about_too(tmp_path: Path) -> None:
+    """A cat the model left as neither (or unsure) that her head came close to: in her group
+    too; Not Luna (Neither, its own place's button) says it is not her, and nothing moves."""
+    from sorter.model.pet_heads import Nearly
+    from sorter.sorting.results import FileResult
+    from sorter.sorting.suggesting import Noting
+
+    root = tmp_path / "roll"
+    write_image(root / "cats" / "Luna" / "by-hand.jpg", (255, 0, 0))
+    write_image(root / "garden.jpg", (0, 128, 0))
+    noting = Noting(root, {"cats/Luna"})
+    noting.add(FileResult(root / "garden.jpg", "neither", "other", 0.9, nearly=Nearly("cats/Luna", 0.8)))
+    assert noting.write() == {"cats/Luna": 1}
+    client, stop, thread = start(root)
+    try:
+        card = client.cards()["garden.jpg"]
+        assert card["heading"] == ("maybe", "cats/Luna/") and card["current"] == "neither"
+        status, answer = client.move(card["id"], "neither")
+        assert status == 200 and answer["photo"]["might_be"] is None, answer
+        assert client.cards()["garden.jpg"]["heading"][0] != "maybe"
+    finally:
+        stop.set()
+        thread.join(10)
+    assert (root / "garden.jpg").is_file() and suggestions.read(root).refused.keys() == {"cats/Luna"}
 
 
 def test_watch_notes_what_a_named_pet_came_close_to_as_sort_does(tmp_path: Path, fake_model) -> None:
@@ -309,7 +336,7 @@ def test_in_chromium_p_enter_names_one_that_might_be_luna_cat_says_another_is_no
         with chromium_page(client.url) as page:
             maybe = page.locator("section.maybe")
             expect(maybe.get_by_role("heading")).to_contain_text(
-                "Might be cats/Luna/ \u2014 p, Enter: it is Luna; Cat: it is not")
+                "Might be cats/Luna/ \u2014 p, Enter: it is Luna; Not Luna: it is not")
             expect(page.locator("section").first).to_have_class("group maybe")  # the one question sorter asks: first
             first = maybe.locator("figure").first
             expect(first.locator("figcaption b").first).to_have_text("Luna? 0%")  # how close her head came
@@ -324,7 +351,7 @@ def test_in_chromium_p_enter_names_one_that_might_be_luna_cat_says_another_is_no
 
             other = maybe.locator("figure").first
             other_name = other.locator(".name").text_content()
-            other.get_by_role("button", name="Cat", exact=True).click()
+            other.get_by_role("button", name="Not Luna").click()
             moved = page.locator("section.moved figure", has_text=other_name)  # into cats/'s group
             expect(moved.get_by_role("button", name="Cat", exact=True)).to_have_attribute("aria-pressed", "true")
             expect(maybe.locator("figure")).to_have_count(0)

@@ -1,13 +1,14 @@
 """The photos a named pet might be: what a sort noted for the review page to ask about.
 
 A pet head names a photo only when it is clearly her (`learning.pets`), so on real photos of
-campus cats it names about 6 in 10 of a cat's other photos; the rest stay in cats/. Those it
-almost named are few and mostly hers: of the photos a sort left unnamed, a named cat's 10
-likeliest held 27 of her 32 left (benchmarks/named_cats.py's rotations, 10 examples a cat,
-about 100 photos of other cats beside them). So a sort keeps, per named pet, the SHOWN photos
-at the top of cats/ or dogs/ that came closest (`Suggestions`), and the review server shows
-them as a group of their own, "might be Luna", where one key names each that is her. A photo
-the user says is not her (the group's Cat, or Dog) is never suggested for her again.
+campus cats it names about 6 in 10 of a cat's other photos; the rest stay unnamed. Most of
+those are among the few it almost named: ranked by her head's chance, a named cat's 10 likeliest
+photos left unnamed held 27 of her 32 left (benchmarks/named_cats.py's rotations, 10 examples a
+cat, about 100 photos of other cats beside them). So a sort keeps, per named pet, the SHOWN
+photos it left unnamed (at the top of cats/ or dogs/, or in place) that came closest
+(`sorting.suggesting`), and the review server shows them as a group of their own, "might be
+Luna", where one key names each that is her. A photo the user says is not her ("Not Luna") is
+never suggested for her again, and `learn` takes it for another cat.
 
 The file (`.sorter/suggestions.json`) is advice, not a record of moves: written whole,
 atomically, under the folder's lock; a torn or foreign one reads as empty. A suggestion names
@@ -26,7 +27,8 @@ from sorter.files.verdicts import Identity, identity_of
 
 FILE = "suggestions.json"
 #: Photos suggested per named pet: her 10 likeliest left unnamed held 27 of the 32 of her photos
-#: a sort left unnamed, her 5 likeliest 22 (benchmarks/named_cats.py, rotations, 10 examples).
+#: a sort left unnamed, her 5 likeliest 22 (cached features, rotations, 10 examples); through
+#: sort itself, 12 held 26 of the 32 (benchmarks/named_cats.py).
 SHOWN = 12
 
 
@@ -133,6 +135,11 @@ def write(root: Path, suggestions: Suggestions) -> None:
         "refused": {pet: sorted(list(i) for i in ids) for pet, ids in suggestions.refused.items() if ids},
     }
     path = path_of(root)
+    path.parent.mkdir(exist_ok=True)
     temporary = path.with_name(f".{FILE}.tmp")
-    temporary.write_text(json.dumps(data))
+    temporary.unlink(missing_ok=True)
+    # A new file, never one that is there already (a link put there would be written through).
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
+    with open(fd, "w", encoding="utf-8") as f:
+        f.write(json.dumps(data))
     os.replace(temporary, path)

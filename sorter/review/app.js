@@ -97,6 +97,11 @@
       button.addEventListener("click", () => correct(photo.id, choice));
       choices.append(button);
     }
+    if (photo.might_be) {  // it stays where it is, and is never suggested for her again
+      const not = el("button", { type: "button", class: "not", text: `Not ${photo.might_be.split("/")[1]}` });
+      not.addEventListener("click", () => correct(photo.id, photo.current));
+      choices.append(not);
+    }
     // In a named pet's folder: its folder, pressed; else "Name…", which opens the name's field.
     const naming = el("div", { class: "naming" });
     const nameButton = el("button", {
@@ -186,8 +191,8 @@
     if (group.status === "maybe") {
       // Photos a sort left unnamed that her head came close to (sorter.files.suggestions).
       const name = group.title.split("/")[1];
-      return ["Might be ", el("span", { class: "where", text: group.title }), ` \u2014 p, Enter: it is ${name}; `,
-        `${group.title.startsWith("dogs/") ? "Dog" : "Cat"}: it is not`];
+      return ["Might be ", el("span", { class: "where", text: group.title }),
+        ` \u2014 p, Enter: it is ${name}; Not ${name}: it is not`];
     }
     if (group.status === "unsorted") return ["Not sorted yet"];
     return [`Left in place: ${group.status} `, el("span", { class: "why", text: group.title })];

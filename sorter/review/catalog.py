@@ -260,6 +260,7 @@ def load_catalog(root: Path, state) -> Catalog:
     def add(rel: str) -> None:
         info = filed.pop(rel, None)
         folder = rel.split("/", 1)[0] if "/" in rel else ""
+        verdict = verdicts.get(rel)
         if folder in CLASS_FOLDERS.values():
             label = next(k for k, v in CLASS_FOLDERS.items() if v == folder)
             if info is None:
@@ -267,18 +268,16 @@ def load_catalog(root: Path, state) -> Catalog:
             else:
                 photo = Photo(0, rel, "moved", info.label or label, info.confidence, None, info.origin, info.choice,
                               box=info.box)
-            pet, likeness = suggested.get(rel, (None, 0.0))
-            if pet is not None and photo.pet is None and _named(catalog, pet):
-                photo.might_be, photo.likeness = pet, likeness
-            catalog.add(photo)
-            return
-        verdict = verdicts.get(rel)
-        if info is not None and info.choice is not None:  # put back by a review
-            catalog.add(Photo(0, rel, "neither", info.label, info.confidence, PUT_BACK, info.origin, info.choice))
+        elif info is not None and info.choice is not None:  # put back by a review
+            photo = Photo(0, rel, "neither", info.label, info.confidence, PUT_BACK, info.origin, info.choice)
         elif verdict is not None:
-            catalog.add(Photo(0, rel, verdict.status, verdict.label, verdict.confidence, verdict.reason))
+            photo = Photo(0, rel, verdict.status, verdict.label, verdict.confidence, verdict.reason)
         else:
-            catalog.add(Photo(0, rel, UNSORTED[0], reason=UNSORTED[1]))
+            photo = Photo(0, rel, UNSORTED[0], reason=UNSORTED[1])
+        pet, likeness = suggested.get(rel, (None, 0.0))
+        if pet is not None and photo.pet is None and _named(catalog, pet):
+            photo.might_be, photo.likeness = pet, likeness
+        catalog.add(photo)
 
     # The folder, cats/ and dogs/, and each named pet's folder in them (cats/Luna/: a few
     # dozen photos each, every one shown, those the user put there too).

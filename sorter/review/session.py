@@ -230,8 +230,8 @@ class Session:
                 except ValueError as exc:
                     raise ReviewConflict(str(exc)) from None
             target = self._target(photo, choice, pet)
-            if target is None and photo.might_be is not None and pet is None and choice != "neither":
-                return self._refuse(photo)
+            if target is None and photo.might_be is not None and pet is None:
+                return self._refuse(photo)  # "Not Luna" (the button of where it is already)
             if target is None:
                 return photo
             with FolderLock(self.root):
@@ -269,7 +269,7 @@ class Session:
             return photo
 
     def _refuse(self, photo: Photo) -> Photo:
-        """Cat on a cats/ photo that might be Luna: it is not her. Noted in the folder's
+        """"Not Luna" on a photo that might be Luna (its own place's button): it is not her. Noted in the folder's
         suggestions (never suggested for her again) under the folder's lock; nothing moves."""
         from sorter.files.lock import FolderLock
         from sorter.files.verdicts import identity_of

@@ -1,7 +1,7 @@
 """What a sort notes for the review page's "might be Luna" groups (`files.suggestions`): per
-named pet, the photos it leaves at the top of cats/ or dogs/ that her head came closest to
-naming. A photo looked at again and not close (or named) is forgotten; what the user said is
-not her stays refused."""
+named pet, the photos it leaves unnamed (at the top of cats/ or dogs/, or in place as neither
+or unsure) that her head came closest to naming. A photo looked at again and not close (or
+named) is forgotten; what the user said is not her stays refused."""
 
 from __future__ import annotations
 
@@ -28,13 +28,14 @@ class Noting:
     def add(self, result: FileResult) -> None:
         if result.status == "moved" and result.destination is not None:
             where = result.destination
-        elif result.status == "kept":  # `sort --name-pets` looked at it again where it is
+        elif result.status in ("kept", "neither", "unsure"):  # looked at where it is (kept: by --name-pets)
             where = result.path
         else:
             return
         rel = os.path.relpath(where, self.root).replace(os.sep, "/")
         folder, _, name = rel.partition("/")
-        close = result.nearly is not None and folder in CLASS_FOLDERS.values() and "/" not in name
+        in_a_pets_folder = folder in CLASS_FOLDERS.values() and "/" in name
+        close = result.nearly is not None and not in_a_pets_folder
         if not close and rel not in self.noted.paths():
             return  # nothing to forget: a photo named since was noted elsewhere (pruned next time)
         try:
