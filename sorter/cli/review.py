@@ -22,8 +22,10 @@ def review_command(
     photos grouped as the review page groups them, least confident first, each with Cat, Dog
     and Neither buttons (keys c, d, n; u takes back the last), and Name... (key p) to put it
     into a named pet's folder, cats/Luna/. A click moves the photo, with its companions, at
-    once: journaled, and undone by `sorter undo` like any move. "Learn from my corrections"
-    runs `sorter learn` on the folder (with --model) and shows its report.
+    once: journaled, and undone by `sorter undo` like any move. First come the photos a sort
+    noted your named pets might be ("Might be cats/Luna/"): p, Enter names one; "Not Luna" says
+    it is not her. "Learn from my corrections" runs `sorter learn` on the folder (with --model)
+    and shows its report.
 
     Prints the page's URL (with its secret token) as the first line, opens it, and serves
     until Ctrl-C. Only this machine can reach it (127.0.0.1 and ::1).
