@@ -60,6 +60,8 @@
   }
 
   const percent = (value) => `${(value * 100).toFixed(1)}%`;
+  // "cats/Luna" (or "cats/Luna/") -> ["cat", "Luna"]: the species and name of a named pet's folder.
+  const petOf = (folder) => [folder.startsWith("dogs/") ? "dog" : "cat", folder.split("/")[1]];
   const place = (path) => (path.includes("/") ? path.slice(0, path.lastIndexOf("/") + 1) : "the folder");
 
   function card(photo) {
@@ -68,8 +70,9 @@
     img.addEventListener("error", () => img.replaceWith(el("span", { class: "none", text: "no preview" })));
     const link = el("a", { href: `/view/${photo.id}?v=${generation}`, target: "_blank", rel: "noopener" }, img);
     let said;
-    if (photo.might_be) {  // how close her head came, as the sort's own page says it
-      said = el("b", { text: `${photo.might_be.split("/")[1]}? ${Math.round(photo.likeness * 100)}%` });
+    const mightBe = photo.might_be && petOf(photo.might_be); // [species, name]
+    if (mightBe) {  // how close her head came, as the sort's own page says it
+      said = el("b", { text: `${mightBe[1]}? ${Math.round(photo.likeness * 100)}%` });
     } else if (photo.confidence !== null) {
       const label = photo.label === "other" ? "neither" : photo.label;
       said = el("b", { text: `${label} ${percent(photo.confidence)}` });
@@ -97,8 +100,8 @@
       button.addEventListener("click", () => correct(photo.id, choice));
       choices.append(button);
     }
-    if (photo.might_be) {  // it stays where it is, and is never suggested for her again
-      const not = el("button", { type: "button", class: "not", text: `Not ${photo.might_be.split("/")[1]}` });
+    if (mightBe) {  // it stays where it is, and is never suggested for her again
+      const not = el("button", { type: "button", class: "not", text: `Not ${mightBe[1]}` });
       not.addEventListener("click", () => correct(photo.id, photo.current));
       choices.append(not);
     }
@@ -137,8 +140,7 @@
     const species = el("select", { "aria-label": "species" },
       ...SPECIES.map(([value, folder]) => el("option", { value, text: folder })));
     // A photo that might be a named pet starts with her; else the last name given.
-    const [lastSpecies, lastName] = photo.might_be
-      ? [photo.might_be.startsWith("dogs/") ? "dog" : "cat", photo.might_be.split("/")[1]] : lastNamed || [];
+    const [lastSpecies, lastName] = photo.might_be ? petOf(photo.might_be) : lastNamed || [];
     species.value = photo.pet ? photo.current : lastSpecies || (photo.current === "dog" ? "dog" : "cat");
     const input = el("input", {
       type: "text", "aria-label": "pet's name", placeholder: "pet's name", maxlength: String(maxName),
@@ -190,7 +192,7 @@
     if (group.status === "moved") return ["Moved to ", el("span", { class: "where", text: group.title })];
     if (group.status === "maybe") {
       // Photos a sort left unnamed that her head came close to (sorter.files.suggestions).
-      const name = group.title.split("/")[1];
+      const name = petOf(group.title)[1];
       return ["Might be ", el("span", { class: "where", text: group.title }),
         ` \u2014 p, Enter: it is ${name}; Not ${name}: it is not`];
     }

@@ -149,24 +149,23 @@ class Catalog:
 
     def move(self, photo: Photo, path: str, choice: str | None) -> None:
         """Bookkeeping after the file moved: `photo` is at `path` now, filed by a person as `choice`."""
-        members = self.groups[photo.group].members
-        del members[bisect.bisect_left(members, photo.sort_key())]
+        self._unplace(photo)
         if photo.origin is None and photo.current == "neither":
             photo.origin = photo.path  # where "Neither" sends it back to later
         photo.path, photo.choice = path, choice
         photo.might_be = None  # a person has filed it: no longer a question
         self._place(photo)
 
-    def refuse(self, photo: Photo) -> None:
-        """Bookkeeping after the user said it is not the pet it might be: it joins its folder's group."""
-        self.suggest(photo, None, 0.0)
-
-    def suggest(self, photo: Photo, pet: str | None, likeness: float) -> None:
-        """`photo` might be `pet` (None: it is not) at `likeness`: into her group, or out of it."""
-        members = self.groups[photo.group].members
-        del members[bisect.bisect_left(members, photo.sort_key())]
+    def suggest(self, photo: Photo, pet: str | None, likeness: float = 0.0) -> None:
+        """`photo` might be `pet` at `likeness`: into her group; None, the user said it is not:
+        out of it, into its place's group."""
+        self._unplace(photo)
         photo.might_be, photo.likeness = pet, likeness
         self._place(photo)
+
+    def _unplace(self, photo: Photo) -> None:
+        members = self.groups[photo.group].members
+        del members[bisect.bisect_left(members, photo.sort_key())]
 
     def order(self) -> None:
         """Rank the groups as the review page does: cats/ and dogs/, then what stayed by

@@ -283,7 +283,7 @@ class Session:
             self._note(lambda noted: noted.refuse(photo.might_be, identity))
         with self.lock:
             self._corrections.append(Correction(photo.id, "", [], photo.path, photo.choice, refused))
-            self.catalog.refuse(photo)
+            self.catalog.suggest(photo, None)
         return photo
 
     def _note(self, change: Callable) -> None:

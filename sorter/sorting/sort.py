@@ -332,8 +332,7 @@ def sort_folder(
         if classifier is None:
             classifier = lite.load_classifier(model)
         classifier = personal_model.personalise(classifier, model, personal)
-        pets = personal_model.named_pets(classifier)
-        named = pets if name_pets else {}
+        named = personal_model.named_pets(classifier) if name_pets else {}
         if name_pets and not named:
             raise UsageError("--name-pets: no named pets learnt; put 5 or more photos of a pet into cats/NAME/ or "
                              "dogs/NAME/, then run `sorter learn`")
@@ -352,7 +351,8 @@ def sort_folder(
         passes.append((scan_folder(root, recursive=recursive, exclude=output_folders(), videos=True), None, None))
         # What the named pets came close to, for the review server's "might be Luna" groups.
         might_be: dict[str, int] = {}
-        noting = None if dry_run or not pets else suggesting.Noting(root, suggesting.pets_of(classifier))
+        pets = suggesting.pets_of(classifier)
+        noting = None if dry_run or not pets else suggesting.Noting(root, pets)
         try:
             for entries, within, refile in passes:
                 for result in sorter.sort_entries(entries, within=within, refile=refile):
@@ -365,13 +365,13 @@ def sort_folder(
         finally:
             sorter.close()
             if noting is not None:
-                try:  # advice for the review page: one that cannot be written is no failure
+                try:
                     might_be = noting.write()
                 except OSError as exc:
-                    review_error = f"could not note the photos your named pets might be: {exc.strerror or exc}"
+                    review_error = suggesting.not_noted(exc)
         if review is not None and review.count:
             if noting is not None:
-                review.ask(noting.noted.standing(root))
+                review.ask(noting.standing())
             try:  # the photos are sorted and journaled by now: a page that cannot be written is no failure
                 review_page = review.write()
             except OSError as exc:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from sorter.config import CLASS_FOLDERS
 from sorter.files import suggestions
+from sorter.files.verdicts import identity_of
 from sorter.sorting.results import FileResult
 
 
@@ -23,6 +24,7 @@ class Noting:
         self.noted = suggestions.read(root)
         self.noted.keep_only(pets)
         self.noted.prune(root)
+        self._paths = self.noted.paths()  # asked of every result: kept, not rebuilt each time
         self.changed = False  # since the last `write`: what `watch` writes after a batch
 
     def add(self, result: FileResult) -> None:
@@ -36,24 +38,34 @@ class Noting:
         folder, _, name = rel.partition("/")
         in_a_pets_folder = folder in CLASS_FOLDERS.values() and "/" in name
         close = result.nearly is not None and not in_a_pets_folder
-        if not close and rel not in self.noted.paths():
+        if not close and rel not in self._paths:
             return  # nothing to forget: a photo named since was noted elsewhere (pruned next time)
         try:
-            st = os.lstat(where)
+            identity = identity_of(os.lstat(where))
         except OSError:
             return
-        identity = (st.st_dev, st.st_ino, st.st_size)
-        self.changed = True
         if close:
             self.noted.add(result.nearly.pet, rel, identity, result.nearly.chance)
         else:
             self.noted.drop(identity)  # looked at again, and not close this time
+        self._paths = self.noted.paths()
+        self.changed = True
 
     def write(self) -> dict[str, int]:
-        """Written; per named pet, the photos in her "might be" group."""
+        """Written; per named pet, the photos in her "might be" group. Raises OSError: advice
+        for the review page, which callers report (`not_noted`) rather than fail the sort for."""
         suggestions.write(self.root, self.noted)
         self.changed = False
         return {pet: len(shown) for pet, shown in sorted(self.noted.pets.items()) if shown}
+
+    def standing(self) -> dict[str, tuple[str, float]]:
+        """Path -> (pet, chance) of the photos noted (`files.suggestions.Suggestions.standing`)."""
+        return self.noted.standing(self.root)
+
+
+def not_noted(exc: OSError) -> str:
+    """What `sort` and `watch` say when the suggestions cannot be written."""
+    return f"could not note the photos your named pets might be: {exc.strerror or exc}"
 
 
 def pets_of(classifier) -> set[str]:

@@ -213,7 +213,7 @@ def watch_folder(
                             try:
                                 noting.write()
                             except OSError as exc:  # advice for the review page: the sort stands
-                                notify(f"could not note the photos your named pets might be: {exc}")
+                                notify(suggesting.not_noted(exc))
                     mode = watcher.mode  # after the loop: the observer may have fallen back to polling
             finally:
                 sorter.close()
