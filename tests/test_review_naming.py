@@ -201,7 +201,9 @@ def test_the_photos_a_named_pet_came_close_to_are_asked_about_first(tmp_path: Pa
         thread.join(10)
     assert (root / "cats" / "Luna" / "close.png").is_file() and (root / "cats" / "closer.png").is_file()
     st = (root / "cats" / "closer.png").stat()
-    assert suggestions.read(root).refused == {"cats/Luna": {(st.st_dev, st.st_ino, st.st_size)}}
+    [[identity, refusal]] = suggestions.read(root).refused["cats/Luna"].items()
+    assert identity == (st.st_dev, st.st_ino, st.st_size), refusal
+    assert refusal.path == "cats/closer.png" and refusal.run.startswith("review-"), refusal
 
     # Learnt from: the one named is hers, the one refused another cat, as sure as one taken out of her folder.
     learnt = invoke("learn", root, "--model", fake_model)
@@ -215,30 +217,85 @@ def test_the_photos_a_named_pet_came_close_to_are_asked_about_first(tmp_path: Pa
     assert suggestions.read(root).pets.get("cats/Luna", []) == []
 
 
-def test_a_photo_left_in_place_that_might_be_luna_is_asked_about_too(tmp_path: Path) -> None:
-    """A cat the model left as neither (or unsure) that her head came close to: in her group
-    too; Not Luna (Neither, its own place's button) says it is not her, and nothing moves."""
+def left_in_place_might_be_luna(root: Path, model: Path) -> Path:
+    """Luna learnt; a sort left garden.jpg in place (neither), and her head came close to it."""
+    from test_learn import invoke, luna
+
     from sorter.model.pet_heads import Nearly
     from sorter.sorting.results import FileResult
     from sorter.sorting.suggesting import Noting
 
-    root = tmp_path / "roll"
-    write_image(root / "cats" / "Luna" / "by-hand.jpg", (255, 0, 0))
+    for i in range(6):
+        luna(root / "cats" / "Luna" / f"luna{i}.png", 50 + i)
+    assert invoke("learn", root, "--model", model).exit_code == 0
     write_image(root / "garden.jpg", (0, 128, 0))
     noting = Noting(root, {"cats/Luna"})
     noting.add(FileResult(root / "garden.jpg", "neither", "other", 0.9, nearly=Nearly("cats/Luna", 0.8)))
     assert noting.write() == {"cats/Luna": 1}
+    return root
+
+
+def not_luna(root: Path, photo: str = "garden.jpg") -> None:
+    """`sorter review` asked; the user said (Not Luna) it is not her."""
     client, stop, thread = start(root)
     try:
-        card = client.cards()["garden.jpg"]
+        card = client.cards()[photo]
         assert card["heading"] == ("maybe", "cats/Luna/") and card["current"] == "neither"
         status, answer = client.move(card["id"], "neither")
         assert status == 200 and answer["photo"]["might_be"] is None, answer
+        assert client.cards()[photo]["heading"][0] != "maybe"
+    finally:
+        stop.set()
+        thread.join(10)
+
+
+def test_a_photo_left_in_place_that_might_be_luna_is_asked_about_too(tmp_path: Path, fake_model) -> None:
+    """A cat the model left as neither (or unsure) that her head came close to: in her group
+    too; Not Luna (Neither, its own place's button) says it is not her, and nothing moves."""
+    root = left_in_place_might_be_luna(tmp_path / "roll", fake_model)
+    not_luna(root)
+    assert (root / "garden.jpg").is_file() and suggestions.read(root).refused.keys() == {"cats/Luna"}
+
+
+def test_undo_takes_back_a_reviews_not_her_answers_and_forget_ends_her_group(tmp_path: Path, fake_model) -> None:
+    """`sorter undo` after a review that only said "not her": the answers are the latest run,
+    taken back (she is asked about the photo again), and the sort before it stays sorted. After
+    `sorter learn --forget`, a group noted for a pet no model knows is not shown."""
+    from test_learn import invoke, photo
+
+    root = tmp_path / "roll"
+    photo(root / "tabby.png", "cat", 7)
+    assert invoke("sort", root, "--model", fake_model).exit_code == 0
+    assert (root / "cats" / "tabby.png").is_file()
+    left_in_place_might_be_luna(root, fake_model)
+    not_luna(root)
+
+    undone = invoke("undo", root)
+    assert undone.exit_code == 0, undone.output
+    assert undone.stdout.splitlines() == [
+        f"Restored 0 file(s) from 1 run in {root}.",
+        'Took back 1 "not her" answer(s): sorter review asks about those photos again.',
+    ]
+    assert (root / "cats" / "tabby.png").is_file() and suggestions.read(root).refused == {}
+    client, stop, thread = start(root)
+    try:
+        assert client.cards()["garden.jpg"]["heading"] == ("maybe", "cats/Luna/")
+    finally:
+        stop.set()
+        thread.join(10)
+
+    not_luna(root)  # said again, then the sort and the answers undone together
+    assert invoke("undo", root, "--all").exit_code == 0
+    assert (root / "tabby.png").is_file() and not (root / ".sorter").exists()
+
+    root = left_in_place_might_be_luna(tmp_path / "again", fake_model)
+    assert invoke("learn", "--forget").exit_code == 0
+    client, stop, thread = start(root)
+    try:
         assert client.cards()["garden.jpg"]["heading"][0] != "maybe"
     finally:
         stop.set()
         thread.join(10)
-    assert (root / "garden.jpg").is_file() and suggestions.read(root).refused.keys() == {"cats/Luna"}
 
 
 def test_watch_notes_what_a_named_pet_came_close_to_as_sort_does(tmp_path: Path, fake_model) -> None:
@@ -267,7 +324,7 @@ def test_suggestions_keep_each_pets_likeliest_and_read_a_torn_file_as_none(tmp_p
     for i in range(suggestions.SHOWN + 3):
         noted.add("cats/Luna", f"cats/{i}.jpg", (1, i, 10), i / 100)
     noted.add("cats/Milo", "cats/3.jpg", (1, 3, 10), 0.5)  # looked at again: Milo's now, not Luna's
-    noted.refuse("cats/Luna", (1, 14, 10))
+    noted.refuse("cats/Luna", (1, 14, 10), "cats/14.jpg", 0.14, "review-1")
     noted.add("cats/Luna", "cats/14.jpg", (1, 14, 10), 0.99)  # refused: never again
     assert [s.path for s in noted.pets["cats/Luna"]] == [f"cats/{i}.jpg" for i in range(13, 3, -1)]
     assert [s.path for s in noted.pets["cats/Milo"]] == ["cats/3.jpg"]
@@ -275,8 +332,13 @@ def test_suggestions_keep_each_pets_likeliest_and_read_a_torn_file_as_none(tmp_p
     (root / ".sorter").mkdir()
     suggestions.write(root, noted)
     again = suggestions.read(root)
-    assert again.pets == noted.pets and again.refused == {"cats/Luna": {(1, 14, 10)}}
+    assert again.pets == noted.pets and again.refused == noted.refused and (1, 14, 10) in again.refused["cats/Luna"]
     assert again.standing(root) == {}  # none of these photos is there
+    assert again.answered().keys() == {"review-1"} and again.take_back({"review-2"}) == 0
+    assert again.take_back({"review-1"}) == 1 and again.refused == {"cats/Luna": {}}
+    assert again.pets["cats/Luna"][0] == suggestions.Suggestion("cats/14.jpg", (1, 14, 10), 0.14)  # asked again
+    suggestions.path_of(root).write_text('{"pets": {}, "refused": {"cats/Luna": [[1, 14, 10]]}}')  # as first written
+    assert suggestions.read(root).refused == {"cats/Luna": {(1, 14, 10): suggestions.Refusal()}}
     suggestions.path_of(root).write_text('{"pets": {"cats/Luna": [{"path": "x"')
     assert suggestions.read(root) == suggestions.Suggestions()
 

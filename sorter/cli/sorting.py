@@ -134,7 +134,8 @@ def undo(
     all_runs: Annotated[bool, typer.Option("--all", help="Undo every run in the journal, not just the latest.")] = False,
 ) -> None:
     """Put files back where they were before the latest run (or every run, with --all).
-    Never overwrites: a file that now occupies an old path is reported and kept.
+    Never overwrites: a file that now occupies an old path is reported and kept. A review's
+    "not her" answers are taken back with it.
 
     Examples:
 
@@ -161,4 +162,7 @@ def undo(
         f"Restored {result.restored} file(s) from {result.runs} {runs} in {result.folder}.",
         soft_wrap=True, markup=False,
     )
+    if result.answers:
+        out.print(f'Took back {result.answers} "not her" answer(s): sorter review asks about those photos again.',
+                  soft_wrap=True, markup=False)
 

@@ -12,13 +12,15 @@ never suggested for her again, and `learn` takes it for another cat.
 
 The file (`.sorter/suggestions.json`) is advice, not a record of moves: written whole,
 atomically, under the folder's lock; a torn or foreign one reads as empty. A suggestion names
-its photo by path and identity, and counts only while that photo is still there.
+its photo by path and identity, and counts only while that photo is still there. A "not her"
+answer says which review session gave it, so `sorter undo` takes it back with that session.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -39,13 +41,24 @@ class Suggestion:
     chance: float  # how close the pet head came to naming it
 
 
+@dataclass(frozen=True)
+class Refusal:
+    """A "not her": where the photo was and how close she came (to ask again, once taken back),
+    and the review session ("review-…" run) that said it, when."""
+
+    path: str = ""
+    chance: float = 0.0
+    run: str = ""
+    at: float = 0.0
+
+
 @dataclass
 class Suggestions:
     """Per named pet ("cats/Luna"), its likeliest photos left unnamed, and the photos the user
-    said are not her."""
+    said are not her (identity -> `Refusal`)."""
 
     pets: dict[str, list[Suggestion]] = field(default_factory=dict)
-    refused: dict[str, set[Identity]] = field(default_factory=dict)
+    refused: dict[str, dict[Identity, Refusal]] = field(default_factory=dict)
 
     def add(self, pet: str, path: str, identity: Identity, chance: float) -> None:
         """Note a photo a sort left unnamed that `pet` came `chance` close to: kept when it is
@@ -66,15 +79,35 @@ class Suggestions:
         for pet, shown in self.pets.items():
             self.pets[pet] = [s for s in shown if s.identity != identity]
 
-    def refuse(self, pet: str, identity: Identity) -> None:
-        """The user said this photo is not `pet`: never suggested for her again."""
+    def refuse(self, pet: str, identity: Identity, path: str = "", chance: float = 0.0, run: str = "") -> None:
+        """The user said this photo (at `path`, `chance` close) is not `pet`, in review session
+        `run`: never suggested for her again, until taken back."""
         self.pets[pet] = [s for s in self.pets.get(pet, []) if s.identity != identity]
-        self.refused.setdefault(pet, set()).add(identity)
+        self.refused.setdefault(pet, {})[identity] = Refusal(path, chance, run, time.time())
 
     def unrefuse(self, pet: str, path: str, identity: Identity, chance: float) -> None:
         """A "not her" taken back: the photo is suggested for her again."""
-        self.refused.get(pet, set()).discard(identity)
+        self.refused.get(pet, {}).pop(identity, None)
         self.add(pet, path, identity, chance)
+
+    def answered(self) -> dict[str, float]:
+        """Review session -> when it first said "not her", for the answers it gave that stand:
+        for `sorter undo`, a session that moved nothing is a run too."""
+        first: dict[str, float] = {}
+        for refusals in self.refused.values():
+            for r in refusals.values():
+                if r.run:
+                    first[r.run] = min(first.get(r.run, r.at), r.at)
+        return first
+
+    def take_back(self, runs: set[str]) -> int:
+        """The "not her" answers of these review sessions taken back (`sorter undo`): each photo
+        is asked about again where it was. How many."""
+        taken = [(pet, identity, r) for pet, refusals in self.refused.items()
+                 for identity, r in refusals.items() if r.run in runs]
+        for pet, identity, r in taken:
+            self.unrefuse(pet, r.path, identity, r.chance)
+        return len(taken)
 
     def keep_only(self, pets: set[str]) -> None:
         """Forget the pets no longer named (their folder gone, or `learn --forget`)."""
@@ -113,10 +146,16 @@ def read(root: Path) -> Suggestions:
         data = json.loads(path_of(root).read_text())
         pets = {str(pet): [Suggestion(str(s["path"]), _identity(s["id"]), float(s["chance"])) for s in shown]
                 for pet, shown in data["pets"].items()}
-        refused = {str(pet): {_identity(i) for i in ids} for pet, ids in data.get("refused", {}).items()}
+        refused = {str(pet): dict(_refusal(row) for row in rows) for pet, rows in data.get("refused", {}).items()}
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return Suggestions()
     return Suggestions(pets, refused)
+
+
+def _refusal(row) -> tuple[Identity, Refusal]:
+    if isinstance(row, list):  # as first written: the identity alone
+        return _identity(row), Refusal()
+    return _identity(row["id"]), Refusal(str(row["path"]), float(row["chance"]), str(row["run"]), float(row["at"]))
 
 
 def _identity(row) -> Identity:
@@ -132,7 +171,9 @@ def write(root: Path, suggestions: Suggestions) -> None:
     data = {
         "pets": {pet: [{"path": s.path, "id": list(s.identity), "chance": round(s.chance, 4)} for s in shown]
                  for pet, shown in suggestions.pets.items() if shown},
-        "refused": {pet: sorted(list(i) for i in ids) for pet, ids in suggestions.refused.items() if ids},
+        "refused": {pet: [{"id": list(i), "path": r.path, "chance": round(r.chance, 4), "run": r.run, "at": r.at}
+                          for i, r in sorted(refusals.items())]
+                    for pet, refusals in suggestions.refused.items() if refusals},
     }
     path = path_of(root)
     path.parent.mkdir(exist_ok=True)

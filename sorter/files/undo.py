@@ -43,6 +43,7 @@ class UndoResult:
     missing: list[str]  # no longer where sorter put them
     more_conflicts: int = 0  # beyond the lines listed
     more_missing: int = 0
+    answers: int = 0  # "not her" answers of a review taken back (`files.suggestions`)
 
 
 def _remove_if_empty(root: Path, folders) -> None:
@@ -172,7 +173,10 @@ def put_back(root: Path, journal, groups) -> tuple[int, list[str]]:
 
 def undo(root: Path, *, all_runs: bool = False, lock_wait: float = 0.0) -> UndoResult:
     """Move files back where the journal says they came from, newest run first, never
-    overwriting. Plain undo reverses the latest run; `all_runs` every run in the journal."""
+    overwriting. Plain undo reverses the latest run; `all_runs` every run in the journal. A
+    review session's "not her" answers are taken back with its moves (a session that only
+    answered is a run of its own)."""
+    from sorter.files import suggestions
     from sorter.files.folder import check_folder
     from sorter.files.journal import Journal, recover, state_dir
     from sorter.files.lock import FolderLock
@@ -183,17 +187,27 @@ def undo(root: Path, *, all_runs: bool = False, lock_wait: float = 0.0) -> UndoR
     with FolderLock(root, wait=lock_wait):
         state = recover(root).state
         runs = state.undoable_runs()
-        if not runs:
+        noted = suggestions.read(root)
+        # One timeline: a review session that only said "not her" moved nothing, yet is a run.
+        when = noted.answered()
+        for run in runs:
+            when[run.run] = min(when.get(run.run, run.started), run.started)
+        if not when:
             _forget(root, state)  # e.g. a run that moved nothing, or an undo killed while tidying up
             raise UsageError(f"nothing to undo in {root}")
-        chosen = runs if all_runs else runs[-1:]
-        with Journal(root, run="undo") as journal:
-            undoer = _Undoer(root, journal)
-            for run in reversed(chosen):
-                undoer.run(run)
-                _remove_if_empty(root, run.created_dirs)
+        names = set(when) if all_runs else {max(when, key=when.__getitem__)}
+        chosen = [run for run in runs if run.run in names]
+        answers = noted.take_back(names)
+        if answers:  # before any move: a folder whose suggestions cannot be written is left as it was
+            suggestions.write(root, noted)
+        undoer = _Undoer(root, None)
+        if chosen:
+            with Journal(root, run="undo") as undoer.journal:
+                for run in reversed(chosen):
+                    undoer.run(run)
+                    _remove_if_empty(root, run.created_dirs)
         # What stays sorted: the runs not chosen, and the files reported as kept or missing.
-        if len(chosen) == len(runs) and not undoer.conflicts.total and not undoer.missing.total:
+        if len(names) == len(when) and not undoer.conflicts.total and not undoer.missing.total:
             _forget(root, state)
         elif not all(run.run.startswith(REVIEW_RUN_PREFIX) for run in chosen):
             from sorter.config import REVIEW_PAGE, STATE_DIR
@@ -202,5 +216,5 @@ def undo(root: Path, *, all_runs: bool = False, lock_wait: float = 0.0) -> UndoR
             (root / STATE_DIR / REVIEW_PAGE).unlink(missing_ok=True)
     c, m = undoer.conflicts, undoer.missing
     return UndoResult(
-        root, len(chosen), undoer.restored, c.shown, m.shown, c.total - len(c.shown), m.total - len(m.shown)
+        root, len(names), undoer.restored, c.shown, m.shown, c.total - len(c.shown), m.total - len(m.shown), answers
     )

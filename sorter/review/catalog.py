@@ -211,6 +211,19 @@ def _named(catalog: Catalog, pet: str) -> bool:
     return any(name in catalog.pets[label] for label, f in CLASS_FOLDERS.items() if f == folder)
 
 
+def known_pets() -> set[str]:
+    """The named pets ("cats/Luna") the personal model knows now: a group a sort noted for a pet
+    forgotten since (`sorter learn --forget`) is moot. None from a model that cannot be read."""
+    from sorter.errors import SorterError
+    from sorter.model.personal import read_model
+
+    try:
+        model = read_model()
+    except SorterError:
+        return set()
+    return {f"{CLASS_FOLDERS[p.species]}/{name}" for p in (model.pets if model else ()) for name in p.names}
+
+
 def pet_folders(folder: Path) -> list[str]:
     """The named pets' folders in cats/ (or dogs/): real folders, not hidden, as learn reads them."""
     try:
@@ -254,7 +267,9 @@ def load_catalog(root: Path, state) -> Catalog:
             if item.box is not None and item.path in filed:  # written right after the batch's moves
                 filed[item.path] = replace(filed[item.path], box=item.box)
     catalog = Catalog(root)
-    suggested = suggestions.read(root).standing(root)
+    noted = suggestions.read(root)
+    noted.keep_only(known_pets())
+    suggested = noted.standing(root)
 
     def add(rel: str) -> None:
         info = filed.pop(rel, None)

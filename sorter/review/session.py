@@ -74,6 +74,10 @@ class Correction:
     refused: tuple | None = None
 
 
+def _new_run() -> str:
+    return f"{REVIEW_RUN_PREFIX}{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:6]}"
+
+
 def _names_taken(folder: Path) -> set[str]:
     """The names in `folder`, casefolded as `planning.free_names` compares them. Listed for
     every correction (about 5 ms for 10,000 names) rather than kept: a kept index would go
@@ -124,6 +128,7 @@ class Session:
         self._moving = threading.Lock()  # one correction at a time: our own flock would refuse a second
         self._learning = threading.Lock()
         self._journal = None
+        self._run = _new_run()  # its moves' journal run, and what its "not her" answers say they came from
         self._corrections: list[Correction] = []
 
     def close(self) -> None:
@@ -170,9 +175,9 @@ class Session:
         if self._journal is not None and not self._journal.is_current():
             self._journal.close()  # `sorter undo` removed .sorter/ meanwhile: a new run in a new journal
             self._journal = None
+            self._run = _new_run()
         if self._journal is None:
-            run = f"{REVIEW_RUN_PREFIX}{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:6]}"
-            self._journal = Journal(self.root, run=run)
+            self._journal = Journal(self.root, run=self._run)
         return self._journal
 
     def _target(self, photo: Photo, choice: Choice, pet: str | None = None) -> Path | None:
@@ -280,7 +285,7 @@ class Session:
             except OSError:
                 raise ReviewConflict(f"{photo.path} is no longer there; reload the page") from None
             refused = (photo.might_be, identity, photo.likeness)
-            self._note(lambda noted: noted.refuse(photo.might_be, identity))
+            self._note(lambda noted: noted.refuse(photo.might_be, identity, photo.path, photo.likeness, self._run))
         with self.lock:
             self._corrections.append(Correction(photo.id, "", [], photo.path, photo.choice, refused))
             self.catalog.suggest(photo, None)
