@@ -274,7 +274,7 @@ def test_undo_takes_back_a_reviews_not_her_answers_and_forget_ends_her_group(tmp
     assert undone.exit_code == 0, undone.output
     assert undone.stdout.splitlines() == [
         f"Restored 0 file(s) from 1 run in {root}.",
-        'Took back 1 "not her" answer(s): sorter review asks about those photos again.',
+        'Took back "not Luna" on 1 photo(s): sorter review asks about them again.',
     ]
     assert (root / "cats" / "tabby.png").is_file() and suggestions.read(root).refused == {}
     client, stop, thread = start(root)
@@ -334,8 +334,8 @@ def test_suggestions_keep_each_pets_likeliest_and_read_a_torn_file_as_none(tmp_p
     again = suggestions.read(root)
     assert again.pets == noted.pets and again.refused == noted.refused and (1, 14, 10) in again.refused["cats/Luna"]
     assert again.standing(root) == {}  # none of these photos is there
-    assert again.answered().keys() == {"review-1"} and again.take_back({"review-2"}) == 0
-    assert again.take_back({"review-1"}) == 1 and again.refused == {"cats/Luna": {}}
+    assert again.answered().keys() == {"review-1"} and again.take_back({"review-2"}) == {}
+    assert again.take_back({"review-1"}) == {"cats/Luna": 1} and again.refused == {"cats/Luna": {}}
     assert again.pets["cats/Luna"][0] == suggestions.Suggestion("cats/14.jpg", (1, 14, 10), 0.14)  # asked again
     suggestions.path_of(root).write_text('{"pets": {}, "refused": {"cats/Luna": [[1, 14, 10]]}}')  # as first written
     assert suggestions.read(root).refused == {"cats/Luna": {(1, 14, 10): suggestions.Refusal()}}

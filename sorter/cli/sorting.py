@@ -163,6 +163,6 @@ def undo(
         soft_wrap=True, markup=False,
     )
     if result.answers:
-        out.print(f'Took back {result.answers} "not her" answer(s): sorter review asks about those photos again.',
-                  soft_wrap=True, markup=False)
+        said = ", ".join(f'"not {pet.partition("/")[2]}" on {n} photo(s)' for pet, n in sorted(result.answers.items()))
+        out.print(f"Took back {said}: sorter review asks about them again.", soft_wrap=True, markup=False)
 

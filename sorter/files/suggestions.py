@@ -100,14 +100,16 @@ class Suggestions:
                     first[r.run] = min(first.get(r.run, r.at), r.at)
         return first
 
-    def take_back(self, runs: set[str]) -> int:
+    def take_back(self, runs: set[str]) -> dict[str, int]:
         """The "not her" answers of these review sessions taken back (`sorter undo`): each photo
-        is asked about again where it was. How many."""
+        is asked about again where it was. How many, per pet."""
         taken = [(pet, identity, r) for pet, refusals in self.refused.items()
                  for identity, r in refusals.items() if r.run in runs]
+        counts: dict[str, int] = {}
         for pet, identity, r in taken:
             self.unrefuse(pet, r.path, identity, r.chance)
-        return len(taken)
+            counts[pet] = counts.get(pet, 0) + 1
+        return counts
 
     def keep_only(self, pets: set[str]) -> None:
         """Forget the pets no longer named (their folder gone, or `learn --forget`)."""

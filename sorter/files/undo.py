@@ -43,7 +43,8 @@ class UndoResult:
     missing: list[str]  # no longer where sorter put them
     more_conflicts: int = 0  # beyond the lines listed
     more_missing: int = 0
-    answers: int = 0  # "not her" answers of a review taken back (`files.suggestions`)
+    #: Per named pet ("cats/Luna"), the review's "not her" answers taken back (`files.suggestions`).
+    answers: dict[str, int] = field(default_factory=dict)
 
 
 def _remove_if_empty(root: Path, folders) -> None:
