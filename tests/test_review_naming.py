@@ -306,13 +306,16 @@ def test_watch_notes_what_a_named_pet_came_close_to_as_sort_does(tmp_path: Path,
     for i in range(6):
         luna(root / "cats" / "Luna" / f"luna{i}.png", 50 + i)
     assert invoke("learn", root, "--model", fake_model).exit_code == 0
-    stop, thread, results = run_in_thread(root, None, model=fake_model)
+    notices: list = []
+    stop, thread, results = run_in_thread(root, None, model=fake_model, on_notice=notices.append)
     try:
         photo(root / "plain.png", "cat", 10)
         almost_luna(root / "close.png", 32)
         assert wait_until(lambda: (root / "cats" / "close.png").exists() and (root / "cats" / "plain.png").exists(), 20)
         noted = lambda: [s.path for s in suggestions.read(root).pets.get("cats/Luna", [])]  # noqa: E731
         assert wait_until(lambda: noted() == ["cats/close.png"], 5), noted()
+        said = f"might be cats/Luna (1 photo): sorter review {root} asks about them"  # in the log once
+        assert wait_until(lambda: [n.message for n in notices].count(said) == 1, 5), notices
     finally:
         stop.set()
         thread.join(10)

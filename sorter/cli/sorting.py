@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shlex
 from pathlib import Path
 from typing import Annotated
 
@@ -119,9 +118,9 @@ def sort_command(
     if summary.review_page is not None:
         out.print(f"Review: {summary.review_page}", markup=False, soft_wrap=True)
     if summary.might_be:
-        pets = ", ".join(f"{pet} ({n} photo{'s' * (n != 1)})" for pet, n in summary.might_be.items())
-        out.print(f"Might be {pets}: sorter review {shlex.quote(str(summary.folder))} asks about them",
-                  markup=False, soft_wrap=True)
+        from sorter.sorting.suggesting import asks_about
+
+        out.print(asks_about(summary.might_be, summary.folder), markup=False, soft_wrap=True)
     if summary.moved_to and not dry_run:
         out.print(f"Undo with: sorter undo {summary.folder}", markup=False, soft_wrap=True)
 

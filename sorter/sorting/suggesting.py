@@ -63,6 +63,15 @@ class Noting:
         return self.noted.standing(self.root)
 
 
+def asks_about(counts: dict[str, int], folder: Path) -> str:
+    """What `sort` and `watch` say of the groups noted: "Might be cats/Luna (9 photos): sorter
+    review DIR asks about them"."""
+    import shlex
+
+    pets = ", ".join(f"{pet} ({n} photo{'s' * (n != 1)})" for pet, n in counts.items())
+    return f"Might be {pets}: sorter review {shlex.quote(str(folder))} asks about them"
+
+
 def not_noted(exc: OSError) -> str:
     """What `sort` and `watch` say when the suggestions cannot be written."""
     return f"could not note the photos your named pets might be: {exc.strerror or exc}"

@@ -172,6 +172,7 @@ def watch_folder(
                 on_notice(WatchNotice(message, warning=True))
 
             noting = None
+            told: dict[str, int] = {}  # the groups' sizes the log last said
 
             try:
                 with Watcher(
@@ -211,9 +212,14 @@ def watch_folder(
                             notify(f"could not sort {len(batch)} file(s): {exc}; retrying at the next scan")
                         if noting is not None and noting.changed:
                             try:
-                                noting.write()
+                                counts = noting.write()
                             except OSError as exc:  # advice for the review page: the sort stands
                                 notify(suggesting.not_noted(exc))
+                            else:  # a line when a group grows, not after every batch
+                                if any(n > told.get(pet, 0) for pet, n in counts.items()):
+                                    line = suggesting.asks_about(counts, root)
+                                    on_notice(WatchNotice(line[0].lower() + line[1:]))
+                                told = counts
                     mode = watcher.mode  # after the loop: the observer may have fallen back to polling
             finally:
                 sorter.close()
