@@ -429,3 +429,25 @@ def test_in_chromium_p_enter_names_one_that_might_be_luna_cat_says_another_is_no
     finally:
         stop.set()
         thread.join(10)
+
+
+def test_an_answer_undone_is_no_longer_learnt(tmp_path: Path, fake_model) -> None:
+    """"Not Luna" on a photo in cats/ is learnt as another cat; once `sorter undo` takes the
+    answer back, the next `learn` no longer counts it."""
+    from test_learn import invoke
+
+    root = sorted_with_near_misses(tmp_path / "roll", fake_model)
+    client, stop, thread = start(root)
+    try:
+        status, answer = client.move(client.cards()["closer.png"]["id"], "cat")
+        assert status == 200 and answer["photo"]["might_be"] is None, answer
+    finally:
+        stop.set()
+        thread.join(10)
+    rows = lambda out: {" ".join(line.split()[:3]) for line in out.splitlines()}  # noqa: E731
+    learnt = invoke("learn", root, "--model", fake_model)
+    assert "cats/Luna -> cat" in rows(learnt.stdout), learnt.stdout
+    undone = invoke("undo", root)
+    assert 'Took back "not Luna" on 1 photo(s)' in undone.stdout and (root / "cats" / "closer.png").is_file()
+    learnt = invoke("learn", root, "--model", fake_model)
+    assert learnt.exit_code == 0 and "cats/Luna -> cat" not in rows(learnt.stdout), learnt.stdout
