@@ -24,8 +24,8 @@ def review_command(
     into a named pet's folder, cats/Luna/. A click moves the photo, with its companions, at
     once: journaled, and undone by `sorter undo` like any move. First come the photos a sort
     noted your named pets might be ("Might be cats/Luna/"): p, Enter names one; "Not Luna" says
-    it is not her (`sorter undo` takes those answers back too). "Learn from my corrections" runs `sorter learn` on the folder (with --model)
-    and shows its report.
+    it is not her (`sorter undo` takes those answers back too). "Learn from my corrections"
+    runs `sorter learn` on the folder (with --model) and shows its report.
 
     Prints the page's URL (with its secret token) as the first line, opens it, and serves
     until Ctrl-C. Only this machine can reach it (127.0.0.1 and ::1).
