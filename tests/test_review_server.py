@@ -737,3 +737,78 @@ def test_the_servers_thumbnail_of_a_small_pet_is_cut_around_it_and_stays_so_afte
     finally:
         stop.set()
         thread.join(10)
+
+
+def test_the_review_page_corrects_a_folder_while_sorter_watch_runs(tmp_path: Path, fake_classifier) -> None:
+    """A watcher runs for days: it holds the folder's lock only while it sorts a batch, so the
+    page corrects between two batches. A photo put back ("Neither") is the user's word: the
+    watcher leaves it where it is, then and after a restart. `sort` and `undo` are still
+    refused while it runs, with the watcher's pid."""
+    from test_watch import run_in_thread, wait_until
+
+    from sorter.errors import FolderLocked
+    from sorter.watching.watcher import WatchSettings
+
+    root = tmp_path / "inbox"
+    write_image(root / "person.jpg", RED)
+    write_image(root / "tabby.jpg", BLUE)
+    fast = WatchSettings(rescan_interval=0.1, settle=0.1)
+    stop_watch, watching, results = run_in_thread(root, fake_classifier, settings=fast)
+    try:
+        assert wait_until(lambda: (root / "dogs" / "person.jpg").exists() and (root / "cats" / "tabby.jpg").exists(), 10)
+        refused = f"another sorter (pid {os.getpid()}) is working on {root}; wait for it to finish or stop it"
+        with pytest.raises(FolderLocked) as error:
+            FolderLock(root).acquire()
+        assert str(error.value) == refused
+        undone = runner.invoke(app, ["undo", str(root)])
+        assert undone.exit_code == 1 and undone.stderr == f"Error: {refused}\n"
+
+        client, stop, thread = start(root)
+        try:
+            cards = client.cards()
+            assert client.move(cards["person.jpg"]["id"], "neither")[0] == 200
+            assert client.move(cards["tabby.jpg"]["id"], "dog")[0] == 200
+            write_image(root / "rex.jpg", RED)  # what arrives meanwhile is sorted as before
+            assert wait_until(lambda: (root / "dogs" / "rex.jpg").exists(), 10)
+            time.sleep(0.5)  # several rescans
+        finally:
+            stop.set()
+            thread.join(10)
+        assert (root / "person.jpg").is_file() and (root / "dogs" / "tabby.jpg").is_file()
+        kept = [(r.path.name, r.reason) for r in results if not isinstance(r, BaseException) and r.status == "skipped"]
+        assert kept == [("person.jpg", "you put it back from dogs/person.jpg; left there")]
+    finally:
+        stop_watch.set()
+        watching.join(10)
+    assert not any(isinstance(r, BaseException) for r in results), results
+
+    stop_watch, watching, results = run_in_thread(root, fake_classifier, settings=fast)  # restarted
+    try:
+        assert wait_until(lambda: any(r.path.name == "person.jpg" for r in results), 10), results
+        time.sleep(0.3)
+    finally:
+        stop_watch.set()
+        watching.join(10)
+    assert [(r.path.name, r.status) for r in results] == [("person.jpg", "skipped")], results
+    assert (root / "person.jpg").is_file()
+    with FolderLock(root):  # free again
+        pass
+
+
+def test_a_photo_put_back_on_the_review_page_is_not_sorted_again(folder, monkeypatch) -> None:
+    """"Neither" is the user's word: the next `sorter sort` of the folder skips the photo (and
+    its Live Photo video) and says why."""
+    root, _, _ = folder
+    monkeypatch.setattr(lite, "load_classifier", lambda path: ThreeClassFake())
+    client, stop, thread = start(root)
+    try:
+        assert client.move(client.cards()["person.jpg"]["id"], "neither")[0] == 200
+    finally:
+        stop.set()
+        thread.join(10)
+    assert (root / "person.jpg").is_file() and (root / "person.MOV").is_file()
+    for options in (["--dry-run"], []):
+        again = runner.invoke(app, ["sort", str(root), "--verbose", *options])
+        assert again.exit_code == 0, again.output
+        assert "skipped: person.jpg: you put it back from dogs/person.jpg; left there" in again.output, again.output
+    assert (root / "person.jpg").is_file() and (root / "person.MOV").is_file()

@@ -1,5 +1,10 @@
 """One sorter per folder: an exclusive `flock` on `DIR/.sorter/lock`. The kernel drops it
-when the holder dies (even on kill -9), so a stale lock is taken over automatically."""
+when the holder dies (even on kill -9), so a stale lock is taken over automatically.
+
+`sorter watch` runs for days, so it holds the lock only while it sorts a batch, and holds
+`DIR/.sorter/watching` (`Watching`) for as long as it runs: `sorter sort`, `undo` and a second
+watcher are refused while a watcher runs, and `sorter review` (`beside_watcher`) takes the lock
+between two batches, so a person can put a watched folder right without stopping the watcher."""
 
 from __future__ import annotations
 
@@ -12,10 +17,18 @@ from sorter.config import STATE_DIR
 from sorter.errors import FolderLocked
 
 
+def _refused(root: Path, holder: str) -> FolderLocked:
+    return FolderLocked(f"another sorter (pid {holder}) is working on {root}; wait for it to finish or stop it")
+
+
 class FolderLock:
-    def __init__(self, root: Path, wait: float = 0.0) -> None:
+    """`beside_watcher`: taken also while `sorter watch` runs on the folder (its batches and the
+    review server's corrections); without it, a running watcher refuses the lock."""
+
+    def __init__(self, root: Path, wait: float = 0.0, beside_watcher: bool = False) -> None:
         self.path = root / STATE_DIR / "lock"
         self.wait = wait
+        self.beside_watcher = beside_watcher
         self._fd: int | None = None
 
     def acquire(self) -> None:
@@ -32,10 +45,7 @@ class FolderLock:
                 if time.monotonic() >= deadline:
                     holder = os.pread(fd, 64, 0).decode(errors="replace").strip() or "unknown"
                     os.close(fd)
-                    raise FolderLocked(
-                        f"another sorter (pid {holder}) is working on {self.path.parent.parent}; "
-                        "wait for it to finish or stop it"
-                    ) from None
+                    raise _refused(self.path.parent.parent, holder) from None
                 os.close(fd)
                 time.sleep(0.1)
                 continue
@@ -44,6 +54,10 @@ class FolderLock:
             # The previous holder removed .sorter/ (a complete undo does) while we waited: a
             # lock on an unlinked file excludes nobody, so lock the file that is there now.
             os.close(fd)
+        watcher = None if self.beside_watcher else Watching.holder(self.path.parent.parent)
+        if watcher is not None:  # between two of its batches: the folder is still its
+            os.close(fd)
+            raise _refused(self.path.parent.parent, watcher)
         os.ftruncate(fd, 0)
         os.pwrite(fd, str(os.getpid()).encode(), 0)
         self._fd = fd
@@ -68,3 +82,58 @@ class FolderLock:
 
     def __exit__(self, *exc) -> None:
         self.release()
+
+
+class Watching:
+    """Held by `sorter watch` for as long as it runs (an exclusive `flock` on
+    `DIR/.sorter/watching`, holding its pid): a second watcher is refused, and so is every
+    `FolderLock` not taken `beside_watcher`."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.path = root / STATE_DIR / "watching"
+        self._fd: int | None = None
+
+    def acquire(self) -> None:
+        self.path.parent.mkdir(exist_ok=True)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 64, 0).decode(errors="replace").strip() or "unknown"
+            os.close(fd)
+            raise _refused(self.root, holder) from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, str(os.getpid()).encode(), 0)
+        self._fd = fd
+
+    def is_current(self) -> bool:
+        """False once `.sorter/` was emptied under it (`rm -rf DIR/*`): a lock on an unlinked
+        file excludes nobody."""
+        try:
+            here = os.stat(self.path, follow_symlinks=False)
+        except FileNotFoundError:
+            return False
+        mine = os.fstat(self._fd) if self._fd is not None else None
+        return mine is not None and (here.st_dev, here.st_ino) == (mine.st_dev, mine.st_ino)
+
+    def release(self) -> None:
+        if self._fd is not None:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+            os.close(self._fd)
+            self._fd = None
+
+    @staticmethod
+    def holder(root: Path) -> str | None:
+        """The pid of the watcher running on `root`, or None when none is."""
+        try:
+            fd = os.open(root / STATE_DIR / "watching", os.O_RDONLY | os.O_NOFOLLOW)
+        except OSError:
+            return None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return os.pread(fd, 64, 0).decode(errors="replace").strip() or "unknown"
+        finally:
+            os.close(fd)  # closing drops a shared lock taken just to look
+        return None

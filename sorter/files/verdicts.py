@@ -70,3 +70,27 @@ def note(verdicts: dict[str, Verdict], seen) -> None:
         verdicts[seen.path] = Verdict(seen.status, seen.label, seen.confidence, seen.reason)
     else:
         verdicts.pop(seen.path, None)  # moved since: what was said of it in place is history
+
+
+def put_back(root: Path, state) -> dict[str, str]:
+    """Photos a review put back where sorter found them ("Neither" on the review page) and
+    still there: path -> where from (both relative to the folder). The user's word, which
+    `sort` and `watch` leave where it is; a later correction of the photo takes it elsewhere,
+    and so forgets it. `state`: the journal, scanned."""
+    from sorter.config import CLASS_FOLDERS, REVIEW_RUN_PREFIX
+    from sorter.files.journal import moves_of
+
+    back: dict[str, str] = {}
+    for run in state.runs.values():  # oldest first, each run's moves in journal order
+        if not run.run.startswith(REVIEW_RUN_PREFIX):
+            continue
+        for move in moves_of(root, run):
+            back.pop(move.src, None)
+            if run.undoable(move.seq) and move.seq == move.group and move.dst.split("/", 1)[0] not in CLASS_FOLDERS.values():
+                back[move.dst] = move.src
+    return {where: was for where, was in back.items() if os.path.isfile(root / where)}
+
+
+def put_back_reason(was: str) -> str:
+    """Why `sort` and `watch` skip a photo put back from `was` (relative to the folder)."""
+    return f"you put it back from {was}; left there"

@@ -36,6 +36,8 @@ LABELS = {"cat": "cat", "dog": "dog", "neither": OTHER}
 CHANGED = "another sorter changed the folder since this page was loaded; reload the page"
 #: A pet's name is a folder's: at most this many characters (and 255 bytes, any filesystem's limit).
 MAX_PET_NAME = 64
+#: Seconds a correction waits for a watcher's batch to end (a batch of 64 phone photos: ~1.5 s).
+WATCH_BATCH_WAIT = 10.0
 
 
 def pet_folder_name(name: object, known: set[str] | frozenset[str] = frozenset()) -> str:
@@ -72,6 +74,14 @@ class Correction:
     choice: str | None  # its `choice` before
     #: A "not her" on a "might be" card instead of a move: (pet, the photo's identity, likeness).
     refused: tuple | None = None
+
+
+def _lock(root: Path):
+    """The folder's lock for one correction. Taken beside a running `sorter watch`, between two
+    of its batches (waiting out the one in hand); a `sort` running refuses it at once (busy)."""
+    from sorter.files.lock import FolderLock, Watching
+
+    return FolderLock(root, wait=WATCH_BATCH_WAIT if Watching.holder(root) else 0.0, beside_watcher=True)
 
 
 def _new_run() -> str:
@@ -117,10 +127,9 @@ class Session:
     def __init__(self, root: Path) -> None:
         from sorter.files.folder import check_folder
         from sorter.files.journal import recover
-        from sorter.files.lock import FolderLock
 
         self.root = check_folder(root)
-        with FolderLock(self.root):  # settle a crashed sort first, as every command does
+        with _lock(self.root):  # settle a crashed sort first, as every command does
             state = recover(self.root).state
             self.catalog: Catalog = load_catalog(self.root, state)
             self._seen = self._journal_stamp()
@@ -198,12 +207,11 @@ class Session:
         (re)loaded. The photos get new numbers, so corrections made before can no longer be
         taken back with `u` (`sorter undo` still can). Raises FolderLocked while a sort runs."""
         from sorter.files.journal import recover
-        from sorter.files.lock import FolderLock
 
         with self._moving:
             if self._journal_stamp() == self._seen:
                 return
-            with FolderLock(self.root):
+            with _lock(self.root):
                 catalog = load_catalog(self.root, recover(self.root).state)
                 self._seen = self._journal_stamp()
             with self.lock:
@@ -219,7 +227,6 @@ class Session:
         from sorter.files.companions import find_companions
         from sorter.files.filing import file_groups
         from sorter.files.journal import Move
-        from sorter.files.lock import FolderLock
 
         with self._moving:
             if generation != self.catalog.generation:
@@ -239,7 +246,7 @@ class Session:
                 return self._refuse(photo)  # "Not Luna" (the button of where it is already)
             if target is None:
                 return photo
-            with FolderLock(self.root):
+            with _lock(self.root):
                 self._check_unchanged()
                 folder = os.path.relpath(target, self.root)
                 if pet is not None and os.path.lexists(target) and not _real_folder(self.root, folder):
@@ -276,10 +283,9 @@ class Session:
     def _refuse(self, photo: Photo) -> Photo:
         """"Not Luna" on a photo that might be Luna (its own place's button): it is not her. Noted in the folder's
         suggestions (never suggested for her again) under the folder's lock; nothing moves."""
-        from sorter.files.lock import FolderLock
         from sorter.files.verdicts import identity_of
 
-        with FolderLock(self.root):
+        with _lock(self.root):
             try:
                 identity = identity_of(os.lstat(self.root / photo.path))
             except OSError:
@@ -305,7 +311,6 @@ class Session:
 
     def take_back(self) -> Photo:
         """Put the last correction back, journaled as `sorter undo` does. Raises FolderLocked or ReviewConflict."""
-        from sorter.files.lock import FolderLock
         from sorter.files.undo import put_back
 
         with self._moving:
@@ -314,14 +319,14 @@ class Session:
             last = self._corrections[-1]
             if last.refused is not None:  # a "not her": she is asked about again
                 pet, identity, likeness = last.refused
-                with FolderLock(self.root):
+                with _lock(self.root):
                     self._note(lambda noted: noted.unrefuse(pet, last.was, identity, likeness))
                 with self.lock:
                     self._corrections.pop()
                     photo = self.catalog.photos[last.photo]
                     self.catalog.suggest(photo, pet, likeness)
                 return photo
-            with FolderLock(self.root):
+            with _lock(self.root):
                 self._check_unchanged()
                 journal = self._journal
                 if journal is None or not journal.is_current() or journal.run != last.run:

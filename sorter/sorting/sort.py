@@ -40,6 +40,17 @@ def judged(entries):
         elif not beside_a_photo(entry) and os.path.lexists(entry):
             yield entry
 
+def leaving(entries, root: Path, back: dict[str, str]):
+    """The entries, a photo a review put back (`verdicts.put_back`: path -> where from) as
+    skipped: the user's word is not judged again."""
+    from sorter.files.verdicts import put_back_reason
+    from sorter.media.images import Skipped
+
+    for entry in entries:
+        was = None if isinstance(entry, Skipped) else back.get(os.path.relpath(entry, root).replace(os.sep, "/"))
+        yield entry if was is None else Skipped(entry, put_back_reason(was))
+
+
 class Sorter:
     """Sorts files of one folder through one loaded classifier. Used by `sort_folder` once
     and by the watcher for every batch that arrives; the caller holds the folder lock."""
@@ -304,8 +315,9 @@ def sort_folder(
     for this model (`sorter.model.personal`). `name_pets`: first the photos already in cats/
     and dogs/ are looked at again for the named pets (`named_again`), then the folder is
     sorted as always (before the sort, so that what it files is not looked at twice)."""
-    from sorter.files.journal import recover
+    from sorter.files.journal import recover, scan
     from sorter.files.lock import FolderLock
+    from sorter.files.verdicts import put_back
     from sorter.media.images import scan_folder
     from sorter.model import lite
     from sorter.model import personal as personal_model
@@ -341,14 +353,18 @@ def sort_folder(
         if not dry_run:
             recovered_info = recover(root)
             recovered = recovered_info.completed
+        back = put_back(root, recovered_info.state if not dry_run else scan(root))
+
+        def photos():
+            return leaving(scan_folder(root, recursive=recursive, exclude=output_folders(), videos=True), root, back)
+
         where = named_again.placed(root) if named else None  # one read of the journal for both
         again = sum(1 for look in named_again.passes(root, named, where, count=True) for _ in judged(look.entries))
-        on_start(again + sum(1 for _ in judged(scan_folder(root, recursive=recursive, exclude=output_folders(),
-                                                           videos=True))))
+        on_start(again + sum(1 for _ in judged(photos())))
         sorter = Sorter(root, classifier, min_confidence=min_confidence, dry_run=dry_run,
                         thumbnails=None if review is None else FRAME_PX)
         passes = [(look.entries, look.species, look.refile) for look in named_again.passes(root, named, where)]
-        passes.append((scan_folder(root, recursive=recursive, exclude=output_folders(), videos=True), None, None))
+        passes.append((photos(), None, None))
         # What the named pets came close to, for the review server's "might be Luna" groups.
         might_be: dict[str, int] = {}
         pets = suggesting.pets_of(classifier)

@@ -8,7 +8,8 @@ Where each photo went comes from the journal when the watch starts (the moves st
 of every run) and from each move the watch makes after; the `LIMIT` most recent photos are
 remembered (a late companion comes minutes after its photo, not months). A file joins only
 when its photo is no longer beside it and still is where it was moved to: a photo undone or
-moved on since is not followed.
+moved on since is not followed. A photo put back where it was (the same file: "Neither" on
+the review page, or by hand) is left there (`put_back`), not sorted again.
 """
 
 from __future__ import annotations
@@ -37,6 +38,16 @@ class Filed:
     destination: Path  # where it went
     label: str | None = None
     confidence: float | None = None
+    #: (device, inode) of the photo where it went: the same file put back where it was is not a new photo.
+    inode: tuple[int, int] | None = None
+
+
+def inode_of(path: Path) -> tuple[int, int] | None:
+    try:
+        st = os.lstat(path)
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino
 
 
 def could_be_companion(name: str) -> bool:
@@ -52,6 +63,8 @@ class Latecomers:
     def __init__(self, limit: int = LIMIT) -> None:
         self.limit = limit
         self._by_stem: OrderedDict[tuple[str, str], Filed] = OrderedDict()
+        #: Photos a review put back where sorter found them, by where they are: (where they were, inode).
+        self._back: dict[str, tuple[Path, tuple[int, int] | None]] = {}
 
     def remember(self, filed: Filed) -> None:
         key = (str(filed.source.parent), os.path.splitext(filed.source.name)[0].casefold())
@@ -61,12 +74,31 @@ class Latecomers:
             self._by_stem.popitem(last=False)
 
     def load(self, root: Path) -> None:
-        """The moves still sorted, from the journal: each group's first member is its photo."""
+        """The moves still sorted, from the journal (each group's first member is its photo), and
+        the photos a review put back (`verdicts.put_back`)."""
         from sorter.files.journal import scan, sorted_moves
+        from sorter.files.verdicts import put_back
 
-        for move in sorted_moves(root, scan(root)):
+        state = scan(root)
+        for move in sorted_moves(root, state):
             if move.seq == move.group:
                 self.remember(Filed(root / move.src, root / move.dst, move.label, move.confidence))
+        for key, filed in self._by_stem.items():  # only those remembered: LIMIT stats at most
+            self._by_stem[key] = Filed(filed.source, filed.destination, filed.label, filed.confidence,
+                                       inode_of(filed.destination))
+        back = put_back(root, state)
+        self._back = {str(root / where): (root / was, inode_of(root / where)) for where, was in back.items()}
+
+    def put_back(self, path: Path) -> Path | None:
+        """Where `path` was put back from, or None: a photo sorter moved, back where it was (the
+        same file: "Neither" on the review page, or by hand), is the user's word, not a new photo."""
+        was, inode = self._back.get(str(path), (None, None))
+        if inode is not None and inode_of(path) == inode:
+            return was
+        filed = self._by_stem.get((str(path.parent), os.path.splitext(path.name)[0].casefold()))
+        if filed is None or filed.source != path or filed.inode is None:
+            return None
+        return filed.destination if inode_of(path) == filed.inode else None
 
     def destination(self, path: Path) -> tuple[Filed, Path] | None:
         """The moved photo `path` belongs with and where `path` goes beside it; None when it

@@ -3,6 +3,7 @@ goes through the same `Sorter` as `sorter sort`; none of this prints."""
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -39,14 +40,18 @@ class WatchSummary:
     videos: dict[str, int] = field(default_factory=dict)  # status -> videos (counted in `counts` too)
 
 
-def _latecomers(batch: list, latecomers, watcher) -> tuple[list, list]:
+def _latecomers(batch: list, latecomers, watcher) -> tuple[list, list, list]:
     """Split what the watcher found ready: companions whose photo went before them (to join
-    it), and the photos and videos to sort. A sidecar of no moved photo is left alone: its
+    it), the photos and videos to sort, and photos sorter moved that were put back where they
+    were (left there: `Latecomers.put_back`). A sidecar of no moved photo is left alone: its
     photo, when it comes, takes it along."""
     from sorter.media.images import Skipped, is_image_name, is_video_name
 
-    late, rest = [], []
+    late, rest, back = [], [], []
     for entry in batch:
+        if not isinstance(entry, Skipped) and (was := latecomers.put_back(entry)) is not None:
+            back.append((entry, was))
+            continue
         if isinstance(entry, Skipped) or is_image_name(entry.name):
             rest.append(entry)
             continue
@@ -57,37 +62,58 @@ def _latecomers(batch: list, latecomers, watcher) -> tuple[list, list]:
             rest.append(entry)
         else:
             watcher.settle(entry)
-    return late, rest
+    return late, rest, back
+
+#: Seconds a batch waits for the folder's lock while `sorter review` moves a photo (milliseconds).
+BATCH_LOCK_WAIT = 30.0
+
 
 class _State:
-    """Keeps the lock and journal real while the folder is watched for days: if someone
-    empties the folder (`rm -rf DIR/*` takes `.sorter/` too), the lock and journal would
-    live on as deleted files, and a concurrent `sorter sort` or a later `undo` would not
-    see them."""
+    """The watcher's hold on the folder. It holds `.sorter/watching` for as long as it runs
+    (a second watcher, `sort` and `undo` are refused), and the folder's lock only while it
+    sorts a batch, so that `sorter review` can put the folder right between two batches.
+    Both stay real while the folder is watched for days: if someone empties it (`rm -rf DIR/*`
+    takes `.sorter/` too), they would live on as deleted files that exclude nobody."""
 
-    def __init__(self, root: Path, lock) -> None:
+    def __init__(self, root: Path) -> None:
+        from sorter.files.lock import FolderLock, Watching
+
         self.root = root
-        self.lock = lock
-        self._lock_inode = self._inode(lock.path)
-
-    @staticmethod
-    def _inode(path: Path) -> int | None:
+        self.watching = Watching(root)
+        self.watching.acquire()  # a second watcher fails here, in milliseconds
+        self.lock: FolderLock | None = FolderLock(root, beside_watcher=True)
         try:
-            return path.stat().st_ino
-        except OSError:
-            return None
+            self.lock.acquire()  # a `sort` running: refused at once, before the model loads
+        except BaseException:
+            self.watching.release()
+            raise
 
-    def check(self, sorter: Sorter) -> None:
+    def busy(self, sorter: Sorter) -> None:
+        """The lock taken again for a batch (waiting out a review's correction)."""
         from sorter.files.journal import journal_path
-        from sorter.files.lock import FolderLock
+        from sorter.files.lock import FolderLock, Watching
 
-        if self._inode(self.lock.path) != self._lock_inode:
-            fresh = FolderLock(self.root)
-            fresh.acquire()  # FolderLocked if another sorter got in meanwhile: we stop
-            self.lock.release()
-            self.lock, self._lock_inode = fresh, self._inode(fresh.path)
+        if self.lock is None:
+            lock = FolderLock(self.root, wait=BATCH_LOCK_WAIT, beside_watcher=True)
+            lock.acquire()
+            self.lock = lock
+        if not self.watching.is_current():
+            fresh = Watching(self.root)
+            fresh.acquire()  # FolderLocked if another watcher got in meanwhile: we stop
+            self.watching.release()
+            self.watching = fresh
         if not journal_path(self.root).exists():
             sorter.close()  # the next move opens a new journal (and a new run)
+
+    def idle(self) -> None:
+        """Nothing to sort: the lock is let go until the next batch."""
+        if self.lock is not None:
+            self.lock.release()
+            self.lock = None
+
+    def release(self) -> None:
+        self.idle()
+        self.watching.release()
 
 
 def watch_folder(
@@ -108,18 +134,18 @@ def watch_folder(
     """Sort the images of `root`, then every image that arrives, until `stop` is set (or
     SIGINT/SIGTERM, when called from the main thread without `stop`).
 
-    Holds the folder lock throughout, so `sorter sort`/`undo` on the same folder are
-    refused while it runs. Files already there go through the same completeness check as
+    `sorter sort`/`undo` on the same folder are refused while it runs; `sorter review` corrects
+    it between two batches (`_State`). Files already there go through the same completeness check as
     new ones: a download in progress when the watcher starts is not moved half-written.
     A personal model written by `sorter learn` meanwhile is used from the next batch on.
     """
     from sorter.config import DEFAULT_BATCH_SIZE
     from sorter.files.journal import recover
-    from sorter.files.lock import FolderLock
+    from sorter.files.verdicts import put_back_reason
     from sorter.model import lite
     from sorter.model.personal import Follower, describe
     from sorter.sorting import suggesting
-    from sorter.watching.latecomers import Filed, Latecomers
+    from sorter.watching.latecomers import Filed, Latecomers, inode_of
     from sorter.watching.watcher import Watcher, WatchSettings
 
     started = time.monotonic()
@@ -135,7 +161,8 @@ def watch_folder(
     def report(result: FileResult, watcher: Watcher) -> None:
         tally.add(result)  # watch never plans without moving: a destination means moved
         if result.status == "moved" and result.destination is not None:
-            latecomers.remember(Filed(result.path, result.destination, result.label, result.confidence))
+            latecomers.remember(Filed(result.path, result.destination, result.label, result.confidence,
+                                      inode_of(result.destination)))
         if result.status in ("neither", "unsure", "unreadable", "skipped", "failed"):
             watcher.settle(result.path)  # left in place: look again only once it changes
         on_result(result)
@@ -144,9 +171,7 @@ def watch_folder(
     stop = threading.Event() if stop is None else stop
     with stop_on_signals(stop) if own_stop else nullcontext():
         # The lock before the model: a second watcher on this folder fails in milliseconds.
-        lock = FolderLock(root)
-        lock.acquire()
-        state = _State(root, lock)
+        state = _State(root)
         try:
             recovered = recover(root)
             if recovered.completed or recovered.rolled_back:
@@ -189,9 +214,10 @@ def watch_folder(
                             ))
                         batch = watcher.take_ready(batch_size)
                         if not batch:
+                            state.idle()  # `sorter review` may correct meanwhile
                             watcher.wait()
                             continue
-                        state.check(sorter)
+                        state.busy(sorter)
                         changed = follower.check()  # one stat: a new personal model from `sorter learn`?
                         if changed is not None:
                             sorter.classifier = follower.classifier
@@ -200,7 +226,9 @@ def watch_folder(
                         pets = suggesting.pets_of(sorter.classifier)
                         if noting is None or noting.pets != pets:
                             noting = suggesting.Noting(root, pets) if pets else None
-                        late, batch = _latecomers(batch, latecomers, watcher)
+                        late, batch, back = _latecomers(batch, latecomers, watcher)
+                        for entry, was in back:  # the user's word: left where it is
+                            report(FileResult(entry, "skipped", reason=put_back_reason(os.path.relpath(was, root))), watcher)
                         try:
                             for result in [*sorter.join(late), *sorter.sort_entries(batch, batch_size=batch_size)]:
                                 report(result, watcher)
@@ -224,6 +252,6 @@ def watch_folder(
             finally:
                 sorter.close()
         finally:
-            state.lock.release()
+            state.release()
     return WatchSummary(root, tally.counts, tally.moved_to, mode, time.monotonic() - started, tally.videos)
 
