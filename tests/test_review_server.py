@@ -36,6 +36,7 @@ from sorter.files.lock import FolderLock
 from sorter.learning import learn as learning
 from sorter.model import lite, personal
 from sorter.review import server as review_server
+from sorter.review.session import CHANGED
 from sorter.sorting import sort
 
 RED, BLUE, GREEN = (0, 0, 255), (255, 0, 0), (0, 255, 0)  # BGR: the fake says red = dog, green = neither
@@ -284,6 +285,29 @@ def test_what_each_card_says_comes_from_the_journal_and_the_last_sorts_record(se
     assert "late.jpg" not in client.cards()  # the folder is listed when it starts, not on every load
     (root / ".sorter" / "journal.jsonl").touch()  # another sorter wrote: the reload lists the folder again
     assert client.cards()["late.jpg"]["heading"] == ("unsorted", "not sorted yet")
+
+
+def test_a_click_stands_beside_another_sorters_finished_moves_of_other_photos_only(served) -> None:
+    """What a click may ignore of what another sorter wrote since the page was listed: moves
+    of other photos, each finished (a watcher's batch). A word about the clicked photo itself,
+    or a move left unsettled (a sorter killed mid-move), still asks for a reload."""
+    from sorter.files.journal import Journal
+
+    client, root, _, _ = served
+    cards = client.cards()
+    write_image(root / "late.jpg", BLUE)
+    sort.sort_folder(root, classifier=ThreeClassFake())  # files late.jpg; says again that tree.jpg is neither
+    assert (root / "cats" / "late.jpg").is_file()
+    status, answer = client.move(cards["tree.jpg"]["id"], "cat")
+    assert (status, answer["error"]) == (409, CHANGED), answer
+    cards = client.cards()  # reloaded
+    write_image(root / "later.jpg", BLUE)
+    sort.sort_folder(root, classifier=ThreeClassFake())
+    assert client.move(cards["cat.jpg"]["id"], "dog")[0] == 200  # not about cat.jpg: it stands
+    with Journal(root, run="killed") as journal:
+        journal.intents([[(root / "gone.jpg", root / "cats" / "gone.jpg")]])  # never marked done
+    status, answer = client.move(cards[MARKUP_NAME]["id"], "dog")
+    assert (status, answer["error"]) == (409, CHANGED), answer
 
 
 def test_a_correction_moves_the_photo_with_its_companion_journaled_and_sorter_undo_reverses_it(served) -> None:
@@ -771,6 +795,11 @@ def test_the_review_page_corrects_a_folder_while_sorter_watch_runs(tmp_path: Pat
             write_image(root / "rex.jpg", RED)  # what arrives meanwhile is sorted as before
             assert wait_until(lambda: (root / "dogs" / "rex.jpg").exists(), 10)
             time.sleep(0.5)  # several rescans
+            # The watcher's batch beside the page is not "another sorter changed the folder":
+            # the next click (and `u`) works without a reload, and a reload lists the new photo.
+            assert client.move(cards["tabby.jpg"]["id"], "cat")[0] == 200
+            assert client.json("POST", "/api/undo", {})[0] == 200
+            assert client.cards()["rex.jpg"]["heading"] == ("moved", "dogs/")
         finally:
             stop.set()
             thread.join(10)

@@ -133,6 +133,7 @@ class Session:
             state = recover(self.root).state
             self.catalog: Catalog = load_catalog(self.root, state)
             self._seen = self._journal_stamp()
+        self._others = False  # appended beside us since the listing (`_beside`): a reload lists them
         self.lock = threading.Lock()  # the catalog
         self._moving = threading.Lock()  # one correction at a time: our own flock would refuse a second
         self._learning = threading.Lock()
@@ -169,14 +170,29 @@ class Session:
             return ()
         return (info.st_ino, info.st_size, info.st_mtime_ns)
 
-    def _check_unchanged(self) -> None:
-        """Under the lock, before a move: if another sorter wrote the journal since we listed
-        the folder (a sort, a watch, an undo), what the page shows may be wrong, and a crashed
-        sort may have left moves to settle: refuse, and let the page's reload list it again
-        (`refresh`, which settles the journal first as every command does). Our own writes do
-        not count, so a correction never reads a 100,000-move journal."""
-        if self._journal_stamp() != self._seen:
+    def _check_unchanged(self, *paths: str) -> None:
+        """Under the lock, before moving the photo at `paths`: if another sorter wrote the journal since we
+        listed the folder (a sort, a watch, an undo), what the page shows may be wrong, and a
+        crashed sort may have left moves to settle: refuse, and let the page's reload list it
+        again (`refresh`, which settles the journal first as every command does). Our own
+        writes do not count, so a correction never reads a 100,000-move journal; nor do a
+        watcher's batches beside us (`_beside`)."""
+        stamp = self._journal_stamp()
+        if stamp == self._seen:
+            return
+        if not self._beside(stamp, paths):
             raise ReviewConflict(CHANGED)
+        self._seen, self._others = stamp, True
+
+    def _beside(self, stamp: tuple, paths: tuple[str, ...]) -> bool:
+        """Only records appended since, each move among them settled and none about these
+        paths: a watcher sorting new arrivals between two clicks (`files.tail`)."""
+        from sorter.files.tail import appended
+
+        if not stamp or not self._seen or stamp[0] != self._seen[0] or stamp[1] <= self._seen[1]:
+            return False
+        settled, named = appended(self.root, self._seen[1], stamp[1])
+        return settled and named.isdisjoint(paths)
 
     def _session_journal(self):
         from sorter.files.journal import Journal
@@ -209,11 +225,11 @@ class Session:
         from sorter.files.journal import recover
 
         with self._moving:
-            if self._journal_stamp() == self._seen:
+            if self._journal_stamp() == self._seen and not self._others:
                 return
             with _lock(self.root):
                 catalog = load_catalog(self.root, recover(self.root).state)
-                self._seen = self._journal_stamp()
+                self._seen, self._others = self._journal_stamp(), False
             with self.lock:
                 self.catalog = catalog
                 self._corrections.clear()
@@ -247,7 +263,7 @@ class Session:
             if target is None:
                 return photo
             with _lock(self.root):
-                self._check_unchanged()
+                self._check_unchanged(photo.path)
                 folder = os.path.relpath(target, self.root)
                 if pet is not None and os.path.lexists(target) and not _real_folder(self.root, folder):
                     raise ReviewConflict(f"{folder} is not a folder")  # a file, or a link to elsewhere
@@ -327,7 +343,7 @@ class Session:
                     self.catalog.suggest(photo, pet, likeness)
                 return photo
             with _lock(self.root):
-                self._check_unchanged()
+                self._check_unchanged(self.catalog.photos[last.photo].path, last.was)
                 journal = self._journal
                 if journal is None or not journal.is_current() or journal.run != last.run:
                     self._corrections.clear()
