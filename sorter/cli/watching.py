@@ -37,7 +37,8 @@ def watch_command(
     """Sort the photos already in DIRECTORY, then every photo that arrives, until stopped
     with Ctrl-C or SIGTERM. A file is moved only once it is complete: closed by its writer
     or unchanged for a moment; downloads (.part, .crdownload) wait for their final name.
-    Photos of neither (with a three-class model) stay where they are.
+    Photos of neither (with a three-class model) stay where they are, and so does a photo you
+    put back. `sorter review DIRECTORY` puts it right while it runs.
 
     Examples:
 
