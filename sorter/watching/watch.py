@@ -248,6 +248,7 @@ def watch_folder(
                                     line = suggesting.asks_about(counts, root)
                                     on_notice(WatchNotice(line[0].lower() + line[1:]))
                                 told = counts
+                        state.idle()  # between two batches of a burst too: a review's click gets its turn
                     mode = watcher.mode  # after the loop: the observer may have fallen back to polling
             finally:
                 sorter.close()
