@@ -79,8 +79,13 @@ def watch_command(
         except (SorterError, OSError) as exc:
             raise log.fail(exc, directory) from None
         neither, joined = summary.counts.get("neither", 0), summary.counts.get("joined", 0)
+        # The rest left in place, by why (each file's line says more): unsure, skipped (put back), ...
+        others = {status: summary.counts[status] for status in ("unsure", "unreadable", "skipped", "failed")
+                  if summary.counts.get(status)}
         log.line(f"stopped watching {summary.folder}: {moved_line(summary.moved_to)}"
                  + (f"; left {neither} in place: {NEITHER_REASON}" if neither else "")
+                 + (f"; {sum(others.values())} {'more ' if neither else ''}left in place ("
+                    + ", ".join(f"{status}: {n}" for status, n in others.items()) + ")" if others else "")
                  + (f"; {joined} companion(s) joined their photo" if joined else "")
                  + (f"; {videos_line(summary.videos, False).lower()}" if summary.videos else "")
                  + (f"; undo with: sorter undo {summary.folder}" if summary.moved_to else ""))
