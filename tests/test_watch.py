@@ -451,13 +451,14 @@ def test_photos_of_neither_stay_in_place_and_are_reported_once(tmp_path: Path, t
 
 
 def test_cli_watch_logs_neither_and_counts_it_when_it_stops(tmp_path: Path, monkeypatch) -> None:
-    """The command itself, in process: the watch stops once it has decided on both files."""
+    """The command itself, in process: the watch stops once it has decided on the three files."""
     from typer.testing import CliRunner
 
     from sorter.cli import app
 
     write_image(tmp_path / "car.png", GREEN)
     write_image(tmp_path / "rex.png", RED)
+    write_image(tmp_path / "tabby.png", (200, 0, 150))  # a cat at 60%: unsure at --min-confidence 0.9
     real_watch_folder = watch.watch_folder
 
     def watch_two_files(directory, *, model, on_result, **options):
@@ -468,7 +469,7 @@ def test_cli_watch_logs_neither_and_counts_it_when_it_stops(tmp_path: Path, monk
         def result(decision) -> None:
             on_result(decision)
             seen.append(decision)
-            if len(seen) == 2:
+            if len(seen) == 3:
                 stop_event.set()
 
         try:
@@ -482,7 +483,7 @@ def test_cli_watch_logs_neither_and_counts_it_when_it_stops(tmp_path: Path, monk
     monkeypatch.setattr(watch, "watch_folder", watch_two_files)
     log = tmp_path.parent / f"{tmp_path.name}.log"
 
-    result = CliRunner().invoke(app, ["watch", str(tmp_path), "--log-file", str(log)])
+    result = CliRunner().invoke(app, ["watch", str(tmp_path), "--log-file", str(log), "--min-confidence", "0.9"])
 
     assert result.exit_code == 0, result.output
     lines = result.stderr.splitlines()
@@ -490,7 +491,7 @@ def test_cli_watch_logs_neither_and_counts_it_when_it_stops(tmp_path: Path, monk
     assert "moved rex.png -> dogs/rex.png (dog, 100%)" in lines
     assert lines[-1] == (
         f"stopped watching {tmp_path}: moved 1 file(s) (dogs: 1); left 1 in place: not a cat or a dog; "
-        f"undo with: sorter undo {tmp_path}"
+        f"1 more left in place (unsure: 1); undo with: sorter undo {tmp_path}"
     )
     assert any(line.endswith(" neither: car.png (100%): not a cat or a dog") for line in log.read_text().splitlines())
     assert (tmp_path / "car.png").exists() and (tmp_path / "dogs" / "rex.png").exists()
