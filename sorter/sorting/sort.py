@@ -46,6 +46,9 @@ def leaving(entries, root: Path, back: dict[str, str]):
     from sorter.files.verdicts import put_back_reason
     from sorter.media.images import Skipped
 
+    if not back:  # most folders: nothing to look up for each of their files
+        yield from entries
+        return
     for entry in entries:
         was = None if isinstance(entry, Skipped) else back.get(os.path.relpath(entry, root).replace(os.sep, "/"))
         yield entry if was is None else Skipped(entry, put_back_reason(was))
