@@ -841,3 +841,13 @@ def test_a_photo_put_back_on_the_review_page_is_not_sorted_again(folder, monkeyp
         assert again.exit_code == 0, again.output
         assert "skipped: person.jpg: you put it back from dogs/person.jpg; left there" in again.output, again.output
     assert (root / "person.jpg").is_file() and (root / "person.MOV").is_file()
+
+    # An hour later, another camera's person.jpg in its place (the first one moved away): a new photo, sorted.
+    journal = journal_path(root)
+    records = [json.loads(line) for line in journal.read_text().splitlines()]
+    journal.write_text("".join(json.dumps({**r, "time": r["time"] - 3600}) + "\n" for r in records))
+    (root / "person.jpg").unlink()
+    (root / "person.MOV").unlink()
+    write_image(root / "person.jpg", RED)
+    again = runner.invoke(app, ["sort", str(root), "--verbose"])
+    assert again.exit_code == 0 and "moved person.jpg -> dogs/person.jpg (dog, 100%)" in again.output, again.output

@@ -11,6 +11,7 @@ path wins: a photo judged again by a later sort or watch shows its newest verdic
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -72,23 +73,42 @@ def note(verdicts: dict[str, Verdict], seen) -> None:
         verdicts.pop(seen.path, None)  # moved since: what was said of it in place is history
 
 
+#: Seconds after a review's move within which the photo it put back has its inode changed (the
+#: rename sets its ctime): a file at that path changed later is a new photo, or one edited since.
+PUT_BACK_SETTLE = 60.0
+
+
 def put_back(root: Path, state) -> dict[str, str]:
     """Photos a review put back where sorter found them ("Neither" on the review page) and
-    still there: path -> where from (both relative to the folder). The user's word, which
-    `sort` and `watch` leave where it is; a later correction of the photo takes it elsewhere,
-    and so forgets it. `state`: the journal, scanned."""
+    still there as they were: path -> where from (both relative to the folder). The user's
+    word, which `sort` and `watch` leave where it is; a later correction of the photo takes it
+    elsewhere, and so forgets it; a new photo of the same name, or the photo edited since
+    (its inode changed after the move), is judged again. `state`: the journal, scanned."""
     from sorter.config import CLASS_FOLDERS, REVIEW_RUN_PREFIX
-    from sorter.files.journal import moves_of
+    from sorter.files.journal import _move, _records, journal_path
 
-    back: dict[str, str] = {}
-    for run in state.runs.values():  # oldest first, each run's moves in journal order
-        if not run.run.startswith(REVIEW_RUN_PREFIX):
+    back: dict[str, tuple[str, float]] = {}
+    for run in state.runs.values():  # oldest first; each run's moves in journal order, from its own stretch
+        if not run.run.startswith(REVIEW_RUN_PREFIX) or run.start < 0:
             continue
-        for move in moves_of(root, run):
+        for _, _, rec in _records(journal_path(root), run.start, run.end):
+            if rec.get("op") != "move" or rec.get("run") != run.run or not isinstance(rec.get("seq"), int):
+                continue
+            move = _move(run.run, rec)
+            if move is None:  # a path outside the folder: never acted on
+                continue
             back.pop(move.src, None)
             if run.undoable(move.seq) and move.seq == move.group and move.dst.split("/", 1)[0] not in CLASS_FOLDERS.values():
-                back[move.dst] = move.src
-    return {where: was for where, was in back.items() if os.path.isfile(root / where)}
+                back[move.dst] = (move.src, float(rec.get("time", 0.0)))
+    return {where: was for where, (was, when) in back.items() if _as_put_back(root / where, when)}
+
+
+def _as_put_back(path: Path, when: float) -> bool:
+    try:
+        st = os.lstat(path)
+    except OSError:
+        return False
+    return stat.S_ISREG(st.st_mode) and st.st_ctime <= when + PUT_BACK_SETTLE
 
 
 def put_back_reason(was: str) -> str:
