@@ -38,16 +38,18 @@ class Filed:
     destination: Path  # where it went
     label: str | None = None
     confidence: float | None = None
-    #: (device, inode) of the photo where it went: the same file put back where it was is not a new photo.
-    inode: tuple[int, int] | None = None
+    #: The photo where it went (`same_file_of`): the same file put back where it was is not a new photo.
+    same: tuple[int, ...] | None = None
 
 
-def inode_of(path: Path) -> tuple[int, int] | None:
+def same_file_of(path: Path) -> tuple[int, ...] | None:
+    """What a rename keeps of a file: device, inode, size and modification time (an inode
+    number freed by a deletion is given to new files again; their size and time differ)."""
     try:
         st = os.lstat(path)
     except OSError:
         return None
-    return st.st_dev, st.st_ino
+    return st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns
 
 
 def could_be_companion(name: str) -> bool:
@@ -63,8 +65,8 @@ class Latecomers:
     def __init__(self, limit: int = LIMIT) -> None:
         self.limit = limit
         self._by_stem: OrderedDict[tuple[str, str], Filed] = OrderedDict()
-        #: Photos a review put back where sorter found them, by where they are: (where they were, inode).
-        self._back: dict[str, tuple[Path, tuple[int, int] | None]] = {}
+        #: Photos a review put back where sorter found them, by where they are: (where they were, `same_file_of`).
+        self._back: dict[str, tuple[Path, tuple[int, ...] | None]] = {}
 
     def remember(self, filed: Filed) -> None:
         key = (str(filed.source.parent), os.path.splitext(filed.source.name)[0].casefold())
@@ -85,20 +87,20 @@ class Latecomers:
                 self.remember(Filed(root / move.src, root / move.dst, move.label, move.confidence))
         for key, filed in self._by_stem.items():  # only those remembered: LIMIT stats at most
             self._by_stem[key] = Filed(filed.source, filed.destination, filed.label, filed.confidence,
-                                       inode_of(filed.destination))
+                                       same_file_of(filed.destination))
         back = put_back(root, state)
-        self._back = {str(root / where): (root / was, inode_of(root / where)) for where, was in back.items()}
+        self._back = {str(root / where): (root / was, same_file_of(root / where)) for where, was in back.items()}
 
     def put_back(self, path: Path) -> Path | None:
         """Where `path` was put back from, or None: a photo sorter moved, back where it was (the
         same file: "Neither" on the review page, or by hand), is the user's word, not a new photo."""
-        was, inode = self._back.get(str(path), (None, None))
-        if inode is not None and inode_of(path) == inode:
+        was, same = self._back.get(str(path), (None, None))
+        if same is not None and same_file_of(path) == same:
             return was
         filed = self._by_stem.get((str(path.parent), os.path.splitext(path.name)[0].casefold()))
-        if filed is None or filed.source != path or filed.inode is None:
+        if filed is None or filed.source != path or filed.same is None:
             return None
-        return filed.destination if inode_of(path) == filed.inode else None
+        return filed.destination if same_file_of(path) == filed.same else None
 
     def destination(self, path: Path) -> tuple[Filed, Path] | None:
         """The moved photo `path` belongs with and where `path` goes beside it; None when it

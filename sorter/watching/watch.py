@@ -145,7 +145,7 @@ def watch_folder(
     from sorter.model import lite
     from sorter.model.personal import Follower, describe
     from sorter.sorting import suggesting
-    from sorter.watching.latecomers import Filed, Latecomers, inode_of
+    from sorter.watching.latecomers import Filed, Latecomers, same_file_of
     from sorter.watching.watcher import Watcher, WatchSettings
 
     started = time.monotonic()
@@ -162,7 +162,7 @@ def watch_folder(
         tally.add(result)  # watch never plans without moving: a destination means moved
         if result.status == "moved" and result.destination is not None:
             latecomers.remember(Filed(result.path, result.destination, result.label, result.confidence,
-                                      inode_of(result.destination)))
+                                      same_file_of(result.destination)))
         if result.status in ("neither", "unsure", "unreadable", "skipped", "failed"):
             watcher.settle(result.path)  # left in place: look again only once it changes
         on_result(result)
