@@ -394,3 +394,27 @@ def test_a_link_planted_as_the_lock_or_the_watchers_file_is_refused_and_its_targ
             lock.acquire()
         link.unlink()
     assert precious.read_text() == "keep me"
+
+
+def test_a_link_planted_as_the_journal_or_as_sorters_own_folder_is_refused(tmp_path: Path) -> None:
+    """Every move is appended to `.sorter/journal.jsonl`: a link there (or `.sorter` itself a
+    link, say from an archive unpacked into the folder) must not get records appended to a
+    file elsewhere, nor sorter's state written there. One line, exit 1, nothing moved."""
+    precious = tmp_path / "precious.txt"
+    precious.write_text("keep me")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    root = tmp_path / "photos"
+    write_image(root / "rex.jpg", RED)
+    (root / ".sorter").mkdir()
+    (root / ".sorter" / "journal.jsonl").symlink_to(precious)
+    with pytest.raises(OSError):
+        sort.sort_folder(root, classifier=FakeClassifier())
+    assert precious.read_text() == "keep me" and (root / "rex.jpg").is_file()
+
+    shutil.rmtree(root / ".sorter")
+    (root / ".sorter").symlink_to(elsewhere, target_is_directory=True)
+    result = runner.invoke(app, ["sort", str(root)])
+    assert result.exit_code == 2 and result.stderr == (
+        f"Error: {root / '.sorter'} exists and is not a folder; rename it so sorter can use it\n"), result.output
+    assert list(elsewhere.iterdir()) == [] and (root / "rex.jpg").is_file()

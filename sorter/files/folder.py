@@ -19,7 +19,7 @@ def check_folder(root: Path) -> Path:
         raise UsageError(f"folder not found: {root}")
     if not root.is_dir():
         raise UsageError(f"not a folder: {root}")
-    for folder in CLASS_FOLDERS.values():
+    for folder in (*CLASS_FOLDERS.values(), STATE_DIR):  # a link here would send sorter's files elsewhere
         target = root / folder
         if target.is_symlink() or (target.exists() and not target.is_dir()):
             raise UsageError(f"{target} exists and is not a folder; rename it so sorter can use it")

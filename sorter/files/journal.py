@@ -324,7 +324,7 @@ class Journal:
         directory = state_dir(root)
         directory.mkdir(exist_ok=True)
         created = not journal_path(root).exists()
-        self._fd = os.open(journal_path(root), os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
+        self._fd = os.open(journal_path(root), os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW, 0o644)
         if created:
             from sorter.files.moves import sync_dirs
 
