@@ -418,3 +418,19 @@ def test_a_link_planted_as_the_journal_or_as_sorters_own_folder_is_refused(tmp_p
     assert result.exit_code == 2 and result.stderr == (
         f"Error: {root / '.sorter'} exists and is not a folder; rename it so sorter can use it\n"), result.output
     assert list(elsewhere.iterdir()) == [] and (root / "rex.jpg").is_file()
+
+
+def test_a_fifo_planted_as_the_journal_or_the_suggestions_never_hangs_a_command(tmp_path: Path) -> None:
+    """Reading a FIFO blocks until something writes to it: sorter's own files are opened
+    without blocking, a FIFO journal is one line of error, FIFO suggestions read as none."""
+    from sorter.files import suggestions
+
+    root = tmp_path / "photos"
+    write_image(root / "rex.jpg", RED)
+    (root / ".sorter").mkdir()
+    os.mkfifo(root / ".sorter" / "suggestions.json")
+    assert suggestions.read(root) == suggestions.Suggestions()
+    os.mkfifo(root / ".sorter" / "journal.jsonl")
+    result = runner.invoke(app, ["undo", str(root)])
+    assert result.exit_code == 1 and result.stderr.endswith("journal.jsonl: not a regular file\n"), result.output
+    assert (root / "rex.jpg").is_file()

@@ -1,13 +1,12 @@
 """An append-only, fsync'd journal of moves in `DIR/.sorter/journal.jsonl`.
 
 Each move is written as an intent ("move") before the rename and confirmed ("done") after.
-After a crash at any instant each file is at its source or at its destination (renames are
-atomic; the link fallback can leave both names on one inode, which recovery resolves), so
-the state on disk tells which side of the rename a pending intent is on. A photo and its
-companions (`IMG_1.HEIC` + `IMG_1.MOV`) are one *group*: their intents share a `group` (the
-first member's sequence number) and `size`, and recovery settles a group as a whole, so it
-ends wholly before or wholly after. Undo is journaled the same way ("unmove" intents, then
-"undo"; "keep" when a returned file stays sorted), which makes undo crash-safe too.
+After a crash each file is at its source or its destination (renames are atomic; the link
+fallback can leave both names on one inode, which recovery resolves), so the disk tells
+which side of the rename a pending intent is on. A photo and its companions (`IMG_1.HEIC` +
+`IMG_1.MOV`) are one *group*: their intents share a `group` (the first member's sequence
+number) and `size`, and recovery settles a group wholly before or wholly after. Undo is
+journaled the same way ("unmove" intents, then "undo"; "keep" when a returned file stays).
 
 After each batch a "seen" record per photo is the one record of what sorter decided about
 it: where the file then was, its identity there (device, inode, size), the label, status
@@ -18,10 +17,8 @@ place (`verdicts.py`). Moves and undo never read these records.
 
 The journal is read as a stream: what stays in memory is one byte of state per move and
 the few intents still pending, never the records themselves, so a million-move journal
-costs about a megabyte to recover from or undo.
-
-Names are stored as the filesystem gave them: a name that is not valid UTF-8 round-trips
-through `surrogateescape`, so such a file can be journaled, moved and put back.
+costs about a megabyte to recover from or undo. Names are stored as the filesystem gave
+them: one that is not valid UTF-8 round-trips through `surrogateescape`.
 
 Every path in the journal is relative to the folder and stays inside it (`inside`): a record
 naming `../x.jpg` or `/x.jpg` (`root / "/x.jpg"` is `/x.jpg`) was not written by sorter but by
@@ -33,8 +30,10 @@ counts it in its run's `refused` for undo to report.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
+import stat
 import time
 import uuid
 from collections.abc import Iterator
@@ -157,11 +156,13 @@ def _encode(record: dict) -> bytes:
 
 def _records(path: Path, start: int = 0, end: int | None = None) -> Iterator[tuple[int, int, dict]]:
     """(offset, next offset, record) for each whole record from byte `start` to `end`."""
-    try:
-        f = open(path, "rb")
+    try:  # never through a link, and never blocking on a FIFO planted in its place
+        f = open(os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK), "rb")
     except FileNotFoundError:
         return
     with f:
+        if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+            raise OSError(errno.EINVAL, "not a regular file", str(path))
         f.seek(start)
         offset = start
         for raw in f:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -144,8 +145,12 @@ def path_of(root: Path) -> Path:
 
 def read(root: Path) -> Suggestions:
     """The folder's suggestions; none when there is no file or it cannot be read as one."""
-    try:
-        data = json.loads(path_of(root).read_text())
+    try:  # never through a link, and never blocking on a FIFO planted in its place
+        fd = os.open(path_of(root), os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+        with open(fd, "rb") as f:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                return Suggestions()
+            data = json.loads(f.read())
         pets = {str(pet): [Suggestion(str(s["path"]), _identity(s["id"]), float(s["chance"])) for s in shown]
                 for pet, shown in data["pets"].items()}
         refused = {str(pet): dict(_refusal(row) for row in rows) for pet, rows in data.get("refused", {}).items()}
