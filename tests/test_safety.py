@@ -430,6 +430,7 @@ def test_a_fifo_planted_as_the_journal_or_the_suggestions_never_hangs_a_command(
     (root / ".sorter").mkdir()
     os.mkfifo(root / ".sorter" / "suggestions.json")
     assert suggestions.read(root) == suggestions.Suggestions()
+    os.mkfifo(root / ".sorter" / "watching")  # looked at by every lock: is a watcher running?
     os.mkfifo(root / ".sorter" / "journal.jsonl")
     result = runner.invoke(app, ["undo", str(root)])
     assert result.exit_code == 1 and result.stderr.endswith("journal.jsonl: not a regular file\n"), result.output

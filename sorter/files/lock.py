@@ -133,7 +133,7 @@ class Watching:
     def holder(root: Path) -> str | None:
         """The pid of the watcher running on `root`, or None when none is."""
         try:
-            fd = os.open(root / STATE_DIR / "watching", os.O_RDONLY | os.O_NOFOLLOW)
+            fd = os.open(root / STATE_DIR / "watching", os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
         except OSError:
             return None
         try:
