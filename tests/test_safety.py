@@ -434,4 +434,8 @@ def test_a_fifo_planted_as_the_journal_or_the_suggestions_never_hangs_a_command(
     os.mkfifo(root / ".sorter" / "journal.jsonl")
     result = runner.invoke(app, ["undo", str(root)])
     assert result.exit_code == 1 and result.stderr.endswith("journal.jsonl: not a regular file\n"), result.output
+    (root / ".sorter" / "lock").unlink()  # made by that undo
+    os.mkfifo(root / ".sorter" / "lock")
+    result = runner.invoke(app, ["undo", str(root)])
+    assert result.stderr == f"Error: {root / '.sorter' / 'lock'}: not a regular file\n", result.output
     assert (root / "rex.jpg").is_file()

@@ -8,13 +8,25 @@ between two batches, so a person can put a watched folder right without stopping
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import os
+import stat
 import time
 from pathlib import Path
 
 from sorter.config import STATE_DIR
 from sorter.errors import FolderLocked
+
+
+def _open(path: Path) -> int:
+    """A lock file, made if new: never through a link, and a regular file (it is truncated and
+    written with a pid; a FIFO planted there would never take one)."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise OSError(errno.EINVAL, "not a regular file", str(path))
+    return fd
 
 
 def _refused(root: Path, holder: str) -> FolderLocked:
@@ -36,7 +48,7 @@ class FolderLock:
         while True:
             self.path.parent.mkdir(exist_ok=True)
             try:
-                fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
+                fd = _open(self.path)
             except FileNotFoundError:  # .sorter removed between the two lines (undo)
                 continue
             try:
@@ -97,7 +109,7 @@ class Watching:
 
     def acquire(self) -> None:
         self.path.parent.mkdir(exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
+        fd = _open(self.path)
         for attempt in range(5):
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
