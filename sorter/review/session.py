@@ -1,8 +1,9 @@
 """A review session: the folder's catalog, and the corrections a person makes to it.
 
 A correction moves the photo with its companions through `filing.file_groups`, as a sort
-does: the folder's lock taken for that move alone (a sort or watch of the folder at the
-same time makes it fail with `FolderLocked`, which the page shows as "busy"), intents
+does: the folder's lock taken for that move alone (a sort of the folder at the same time
+makes it fail with `FolderLocked`, which the page shows as "busy"; a watcher's batch it
+waits out, `_lock`), intents
 journaled before the move and marked after, names never replaced. The session's moves are
 one journal run (`review-...`), so `sorter undo` takes back a session's corrections as it
 takes back a sort; the page's `u` takes back the last one alone, journaled as undo does
