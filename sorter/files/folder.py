@@ -3,6 +3,9 @@ owns inside it."""
 
 from __future__ import annotations
 
+import errno
+import os
+import stat
 from pathlib import Path
 
 from sorter.config import CLASS_FOLDERS, STATE_DIR
@@ -24,3 +27,14 @@ def check_folder(root: Path) -> Path:
         if target.is_symlink() or (target.exists() and not target.is_dir()):
             raise UsageError(f"{target} exists and is not a folder; rename it so sorter can use it")
     return root.absolute()
+
+
+def open_own(path: Path, flags: int = os.O_RDONLY) -> int:
+    """A file sorter keeps in `.sorter/` (journal, lock, suggestions), opened never through a
+    link and never blocking on a FIFO planted in its place (say, by an archive unpacked into
+    the folder): anything but a regular file is `OSError` "not a regular file"."""
+    fd = os.open(path, flags | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, 0o644)
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise OSError(errno.EINVAL, "not a regular file", str(path))
+    return fd

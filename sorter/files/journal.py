@@ -30,10 +30,8 @@ counts it in its run's `refused` for undo to report.
 
 from __future__ import annotations
 
-import errno
 import json
 import os
-import stat
 import time
 import uuid
 from collections.abc import Iterator
@@ -41,6 +39,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sorter.config import STATE_DIR
+from sorter.files.folder import open_own
 
 JOURNAL_NAME = "journal.jsonl"
 
@@ -76,6 +75,7 @@ class Move:
     #: Journals written before these fields existed read back None.
     label: str | None = None
     confidence: float | None = None
+    time: float | None = field(default=None, compare=False)  # when it was journaled (read back)
 
     def __post_init__(self) -> None:
         if not (inside(self.src) and inside(self.dst)):
@@ -156,13 +156,11 @@ def _encode(record: dict) -> bytes:
 
 def _records(path: Path, start: int = 0, end: int | None = None) -> Iterator[tuple[int, int, dict]]:
     """(offset, next offset, record) for each whole record from byte `start` to `end`."""
-    try:  # never through a link, and never blocking on a FIFO planted in its place
-        f = open(os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK), "rb")
+    try:
+        f = open(open_own(path), "rb")
     except FileNotFoundError:
         return
     with f:
-        if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
-            raise OSError(errno.EINVAL, "not a regular file", str(path))
         f.seek(start)
         offset = start
         for raw in f:
@@ -198,7 +196,7 @@ def _move(run: str, record: dict) -> Move | None:
     try:
         return Move(
             run, seq, record["src"], record["dst"], record.get("group", seq), record.get("size", 1),
-            record.get("label"), record.get("confidence"),
+            record.get("label"), record.get("confidence"), record.get("time"),
         )
     except ValueError:
         return None
@@ -325,7 +323,7 @@ class Journal:
         directory = state_dir(root)
         directory.mkdir(exist_ok=True)
         created = not journal_path(root).exists()
-        self._fd = os.open(journal_path(root), os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW, 0o644)
+        self._fd = open_own(journal_path(root), os.O_RDWR | os.O_APPEND | os.O_CREAT)
         if created:
             from sorter.files.moves import sync_dirs
 

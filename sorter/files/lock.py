@@ -8,10 +8,8 @@ between two batches, so a person can put a watched folder right without stopping
 
 from __future__ import annotations
 
-import errno
 import fcntl
 import os
-import stat
 import time
 from pathlib import Path
 
@@ -20,13 +18,39 @@ from sorter.errors import FolderLocked
 
 
 def _open(path: Path) -> int:
-    """A lock file, made if new: never through a link, and a regular file (it is truncated and
-    written with a pid; a FIFO planted there would never take one)."""
-    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
-    if not stat.S_ISREG(os.fstat(fd).st_mode):
-        os.close(fd)
-        raise OSError(errno.EINVAL, "not a regular file", str(path))
+    """A lock file, made if new (truncated and written with a pid: `open_own`)."""
+    from sorter.files.folder import open_own
+
+    return open_own(path, os.O_RDWR | os.O_CREAT)
+
+
+def _holder(fd: int) -> str:
+    """The pid a lock file holds."""
+    return os.pread(fd, 64, 0).decode(errors="replace").strip() or "unknown"
+
+
+def _claim(fd: int) -> int:
+    """The lock taken on `fd`: it holds our pid, for the message another sorter gets."""
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, str(os.getpid()).encode(), 0)
     return fd
+
+
+def _let_go(fd: int | None) -> None:
+    if fd is not None:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
+
+
+def _is_current(path: Path, fd: int) -> bool:
+    """`fd` is the file at `path` still: not one unlinked under it (a complete undo, or `rm -rf
+    DIR/*`, removes `.sorter/`), whose lock would exclude nobody."""
+    try:
+        here = os.stat(path, follow_symlinks=False)
+    except FileNotFoundError:
+        return False
+    mine = os.fstat(fd)
+    return (here.st_dev, here.st_ino) == (mine.st_dev, mine.st_ino)
 
 
 def _refused(root: Path, holder: str) -> FolderLocked:
@@ -55,14 +79,14 @@ class FolderLock:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
                 if time.monotonic() >= deadline:
-                    holder = os.pread(fd, 64, 0).decode(errors="replace").strip() or "unknown"
+                    holder = _holder(fd)
                     os.close(fd)
                     raise _refused(self.path.parent.parent, holder) from None
                 os.close(fd)
                 # Beside a watcher, often: it lets go for a moment between two batches of a burst.
                 time.sleep(0.02 if self.beside_watcher else 0.1)
                 continue
-            if self._is_current(fd):
+            if _is_current(self.path, fd):
                 break
             # The previous holder removed .sorter/ (a complete undo does) while we waited: a
             # lock on an unlinked file excludes nobody, so lock the file that is there now.
@@ -71,23 +95,11 @@ class FolderLock:
         if watcher is not None:  # between two of its batches: the folder is still its
             os.close(fd)
             raise _refused(self.path.parent.parent, watcher)
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, str(os.getpid()).encode(), 0)
-        self._fd = fd
-
-    def _is_current(self, fd: int) -> bool:
-        try:
-            here = os.stat(self.path, follow_symlinks=False)
-        except FileNotFoundError:
-            return False
-        mine = os.fstat(fd)
-        return (here.st_dev, here.st_ino) == (mine.st_dev, mine.st_ino)
+        self._fd = _claim(fd)
 
     def release(self) -> None:
-        if self._fd is not None:
-            fcntl.flock(self._fd, fcntl.LOCK_UN)
-            os.close(self._fd)
-            self._fd = None
+        _let_go(self._fd)
+        self._fd = None
 
     def __enter__(self) -> FolderLock:
         self.acquire()
@@ -110,48 +122,40 @@ class Watching:
     def acquire(self) -> None:
         self.path.parent.mkdir(exist_ok=True)
         fd = _open(self.path)
-        for attempt in range(5):
+        deadline = time.monotonic() + 0.08  # `holder` looking, for a moment, is not a watcher
+        while True:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
                 break
             except BlockingIOError:
-                if attempt < 4:  # `holder` looking, for a moment, is not a watcher
-                    time.sleep(0.02)
-                    continue
-                holder = os.pread(fd, 64, 0).decode(errors="replace").strip() or "unknown"
-                os.close(fd)
-                raise _refused(self.root, holder) from None
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, str(os.getpid()).encode(), 0)
-        self._fd = fd
+                if time.monotonic() >= deadline:
+                    holder = _holder(fd)
+                    os.close(fd)
+                    raise _refused(self.root, holder) from None
+                time.sleep(0.02)
+        self._fd = _claim(fd)
 
     def is_current(self) -> bool:
-        """False once `.sorter/` was emptied under it (`rm -rf DIR/*`): a lock on an unlinked
-        file excludes nobody."""
-        try:
-            here = os.stat(self.path, follow_symlinks=False)
-        except FileNotFoundError:
-            return False
-        mine = os.fstat(self._fd) if self._fd is not None else None
-        return mine is not None and (here.st_dev, here.st_ino) == (mine.st_dev, mine.st_ino)
+        """False once `.sorter/` was emptied under it (`rm -rf DIR/*`)."""
+        return self._fd is not None and _is_current(self.path, self._fd)
 
     def release(self) -> None:
-        if self._fd is not None:
-            fcntl.flock(self._fd, fcntl.LOCK_UN)
-            os.close(self._fd)
-            self._fd = None
+        _let_go(self._fd)
+        self._fd = None
 
     @staticmethod
     def holder(root: Path) -> str | None:
         """The pid of the watcher running on `root`, or None when none is."""
+        from sorter.files.folder import open_own
+
         try:
-            fd = os.open(root / STATE_DIR / "watching", os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+            fd = open_own(root / STATE_DIR / "watching")
         except OSError:
             return None
         try:
             fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
         except BlockingIOError:
-            return os.pread(fd, 64, 0).decode(errors="replace").strip() or "unknown"
+            return _holder(fd)
         finally:
             os.close(fd)  # closing drops a shared lock taken just to look
         return None

@@ -20,12 +20,12 @@ from __future__ import annotations
 
 import json
 import os
-import stat
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sorter.config import STATE_DIR
+from sorter.config import CLASS_FOLDERS, STATE_DIR
+from sorter.files.folder import open_own
 from sorter.files.verdicts import Identity, identity_of
 
 FILE = "suggestions.json"
@@ -33,6 +33,12 @@ FILE = "suggestions.json"
 #: a sort left unnamed, her 5 likeliest 22 (cached features, rotations, 10 examples); through
 #: sort itself, 12 held 26 of the 32 (benchmarks/named_cats.py).
 SHOWN = 12
+
+
+def pet_folders(named: dict[str, tuple[str, ...]]) -> set[str]:
+    """The named pets' folders ("cats/Luna"), as suggestions name their pet, from the named
+    pets by species ({"cat": ("Luna",)})."""
+    return {f"{CLASS_FOLDERS[species]}/{name}" for species, names in named.items() for name in names}
 
 
 @dataclass(frozen=True)
@@ -145,11 +151,8 @@ def path_of(root: Path) -> Path:
 
 def read(root: Path) -> Suggestions:
     """The folder's suggestions; none when there is no file or it cannot be read as one."""
-    try:  # never through a link, and never blocking on a FIFO planted in its place
-        fd = os.open(path_of(root), os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
-        with open(fd, "rb") as f:
-            if not stat.S_ISREG(os.fstat(fd).st_mode):
-                return Suggestions()
+    try:
+        with open(open_own(path_of(root)), "rb") as f:  # a link or a FIFO there reads as none
             data = json.loads(f.read())
         pets = {str(pet): [Suggestion(str(s["path"]), _identity(s["id"]), float(s["chance"])) for s in shown]
                 for pet, shown in data["pets"].items()}

@@ -85,21 +85,16 @@ def put_back(root: Path, state) -> dict[str, str]:
     elsewhere, and so forgets it; a new photo of the same name, or the photo edited since
     (its inode changed after the move), is judged again. `state`: the journal, scanned."""
     from sorter.config import CLASS_FOLDERS, REVIEW_RUN_PREFIX
-    from sorter.files.journal import _move, _records, journal_path
+    from sorter.files.journal import moves_of
 
     back: dict[str, tuple[str, float]] = {}
     for run in state.runs.values():  # oldest first; each run's moves in journal order, from its own stretch
-        if not run.run.startswith(REVIEW_RUN_PREFIX) or run.start < 0:
+        if not run.run.startswith(REVIEW_RUN_PREFIX):
             continue
-        for _, _, rec in _records(journal_path(root), run.start, run.end):
-            if rec.get("op") != "move" or rec.get("run") != run.run or not isinstance(rec.get("seq"), int):
-                continue
-            move = _move(run.run, rec)
-            if move is None:  # a path outside the folder: never acted on
-                continue
+        for move in moves_of(root, run):
             back.pop(move.src, None)
             if run.undoable(move.seq) and move.seq == move.group and move.dst.split("/", 1)[0] not in CLASS_FOLDERS.values():
-                back[move.dst] = (move.src, float(rec.get("time", 0.0)))
+                back[move.dst] = (move.src, float(move.time or 0.0))
     return {where: was for where, (was, when) in back.items() if _as_put_back(root / where, when)}
 
 

@@ -401,7 +401,11 @@ def load_classifier(model: Path | None, use: bool = True):
 def named_pets(classifier) -> dict[str, tuple[str, ...]]:
     """The named pets a classifier recognises, by species ({"cat": ("Luna",)}); none without a
     personal model."""
-    model = getattr(classifier, "model", None)
+    return named_in(getattr(classifier, "model", None))
+
+
+def named_in(model: PersonalModel | None) -> dict[str, tuple[str, ...]]:
+    """The named pets a personal model knows, by species; none without one."""
     return {p.species: p.names for p in model.pets} if isinstance(model, PersonalModel) else {}
 
 

@@ -215,13 +215,13 @@ def known_pets() -> set[str]:
     """The named pets ("cats/Luna") the personal model knows now: a group a sort noted for a pet
     forgotten since (`sorter learn --forget`) is moot. None from a model that cannot be read."""
     from sorter.errors import SorterError
-    from sorter.model.personal import read_model
+    from sorter.files.suggestions import pet_folders
+    from sorter.model.personal import named_in, read_model
 
     try:
-        model = read_model()
+        return pet_folders(named_in(read_model()))
     except SorterError:
         return set()
-    return {f"{CLASS_FOLDERS[p.species]}/{name}" for p in (model.pets if model else ()) for name in p.names}
 
 
 def pet_folders(folder: Path) -> list[str]:

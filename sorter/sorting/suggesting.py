@@ -81,4 +81,4 @@ def pets_of(classifier) -> set[str]:
     """The named pets' folders ("cats/Luna") a classifier recognises; none without a personal model."""
     from sorter.model.personal import named_pets
 
-    return {f"{CLASS_FOLDERS[species]}/{name}" for species, names in named_pets(classifier).items() for name in names}
+    return suggestions.pet_folders(named_pets(classifier))

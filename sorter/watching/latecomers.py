@@ -75,13 +75,14 @@ class Latecomers:
         while len(self._by_stem) > self.limit:
             self._by_stem.popitem(last=False)
 
-    def load(self, root: Path) -> None:
+    def load(self, root: Path, state=None) -> None:
         """The moves still sorted, from the journal (each group's first member is its photo), and
-        the photos a review put back (`verdicts.put_back`)."""
+        the photos a review put back (`verdicts.put_back`). `state`: the journal as the watcher's
+        recovery left it (read again when not given)."""
         from sorter.files.journal import scan, sorted_moves
         from sorter.files.verdicts import put_back
 
-        state = scan(root)
+        state = scan(root) if state is None else state
         for move in sorted_moves(root, state):
             if move.seq == move.group:
                 self.remember(Filed(root / move.src, root / move.dst, move.label, move.confidence))

@@ -179,7 +179,7 @@ def watch_folder(
                     f"settled {recovered.completed + recovered.rolled_back} move(s) "
                     "interrupted by an earlier crash"
                 ))
-            latecomers.load(root)  # where the photos sorted before went, for their late companions
+            latecomers.load(root, recovered.state)  # where the photos sorted before went, for their late companions
             if classifier is None:
                 classifier = lite.load_classifier(model)
             follower = Follower(classifier, model, personal)
