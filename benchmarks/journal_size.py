@@ -9,7 +9,8 @@ mark and a "seen" record per photo, in batches of 64, the format `sorter.files.j
 writes), then times what commands do with it:
 
 - `scan` (the one pass every command starts with: `recover` settles pending intents from it),
-  `recover`, `read_verdicts` (the review server) and the per-batch append with its fsync;
+  `recover`, `read_verdicts` (the review server), `put_back` (which photos sorter moved are
+  back where it found them: `sort` and `watch` skip them) and the per-batch append with its fsync;
 - the same N moves as rows of a SQLite table in WAL mode with an index on the pending state,
   one transaction per batch: the insert per batch (synchronous=FULL, so as durable as the
   journal's fsync), finding the pending intents (what recovery needs), and reading every row
@@ -31,7 +32,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from sorter.files import journal  # noqa: E402
-from sorter.files.verdicts import read_verdicts  # noqa: E402
+from sorter.files.verdicts import put_back, read_verdicts  # noqa: E402
 
 BATCH = 64
 
@@ -135,6 +136,9 @@ def main() -> None:
         scan_s, state, scan_peak = timed(lambda: journal.scan(root))
         recover_s, _, _ = timed(lambda: journal.recover(root))
         verdicts_s, left, _ = timed(lambda: read_verdicts(root))
+        for n in range(1, args.moves + 1, max(1, args.moves // 100)):  # 100 photos of those names back in place
+            (root / f"IMG_{n:07d}.jpg").write_bytes(b"")
+        back_s, _, back_peak = timed(lambda: put_back(root, state))
         per_batch = append_cost(Path(tmp) / "small" if (Path(tmp) / "small").mkdir() is None else root)
         sq = sqlite_catalog(Path(tmp) / "catalog.db", args.moves)
     print(f"{args.moves:,} moves (a sort of as many photos), batches of {BATCH}")
@@ -143,6 +147,7 @@ def main() -> None:
     print(f"{'write one batch (durable)':34}{per_batch * 1000:>17.1f} ms{sq['per_batch'] * 1000:>13.1f} ms")
     print(f"{'start of every command (recover)':34}{recover_s:>18.2f} s{sq['pending']:>14.4f} s")
     print(f"{'photos left in place (review)':34}{verdicts_s:>18.2f} s{sq['left']:>14.2f} s   ({len(left):,} photos)")
+    print(f"{'photos put back (sort, watch)':34}{back_s:>18.2f} s{'':>14}   (peak Python memory {back_peak:.1f} MB)")
     print(f"{'every move of the run (undo)':34}{scan_s:>18.2f} s{sq['all']:>14.2f} s   (JSON: the scan; then its moves)")
     print(f"{'  peak Python memory':34}{scan_peak:>17.0f} MB{sq['all_peak']:>13.0f} MB")
 

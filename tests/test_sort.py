@@ -229,6 +229,30 @@ def test_cli_leaves_neither_in_place_with_its_own_line_and_summary_row(tmp_path:
     ]
 
 
+def test_a_photo_put_back_by_hand_is_not_sorted_again(tmp_path: Path, car_and_rex) -> None:
+    """A photo sorter filed, moved back by hand to where it was, is the user's word: the next
+    sort skips it and says why, as it does for one put back on the review page. The same
+    file only: edited since, or a new photo of that name, it is judged as any other."""
+    assert runner.invoke(app, ["sort", str(tmp_path)]).exit_code == 0
+    os.rename(tmp_path / "dogs" / "rex.png", tmp_path / "rex.png")  # "that is no dog of mine"
+    for options in (["--dry-run"], []):
+        again = runner.invoke(app, ["sort", str(tmp_path), "--verbose", *options])
+        assert again.exit_code == 0, again.output
+        assert "skipped: rex.png: you put it back from dogs/rex.png; left there" in again.stderr.splitlines()
+        assert "left in place: skipped │ you put it back from dogs/rex.png; left there │ 1" in rows(again)
+    assert set(tree(tmp_path)) == {"car.png", "rex.png"}
+
+    st = (tmp_path / "rex.png").stat()
+    os.utime(tmp_path / "rex.png", ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))  # edited: a photo to judge
+    again = runner.invoke(app, ["sort", str(tmp_path), "--verbose"])
+    assert "moved rex.png -> dogs/rex.png (dog, 100%)" in again.stderr.splitlines(), again.output
+
+    os.rename(tmp_path / "dogs" / "rex.png", tmp_path / "old-rex.png")  # moved elsewhere, then
+    write_image(tmp_path / "rex.png", RED)  # another camera's rex.png in its place: a new photo
+    again = runner.invoke(app, ["sort", str(tmp_path), "--verbose"])
+    assert "moved rex.png -> dogs/rex.png (dog, 100%)" in again.stderr.splitlines(), again.output
+
+
 def test_cli_dry_run_shows_the_plan_in_the_summary_and_every_file_with_verbose(tmp_path: Path, car_and_rex) -> None:
     result = runner.invoke(app, ["sort", str(tmp_path), "--dry-run"])
 

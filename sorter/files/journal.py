@@ -9,16 +9,15 @@ number) and `size`, and recovery settles a group wholly before or wholly after. 
 journaled the same way ("unmove" intents, then "undo"; "keep" when a returned file stays).
 
 After each batch a "seen" record per photo is the one record of what sorter decided about
-it: where the file then was, its identity there (device, inode, size), the label, status
-("moved", or why it stayed: neither, unsure, unreadable, failed), the confidence and the
-reason. `sorter learn` compares the identities with the folder as the user left it, to find
-the photos they put right; the review server reads the latest record of each photo left in
-place (`verdicts.py`). Moves and undo never read these records.
+it: where the file then was, its identity (device, inode, size) and modification time, the
+label, status ("moved", or why it stayed), the confidence and the reason. `sorter learn`
+compares the identities with the folder as the user left it, to find the photos they put
+right; `sort` finds photos put back by hand; the review server reads the latest record of
+each photo left in place (`verdicts.py`). Moves and undo never read them.
 
-The journal is read as a stream: what stays in memory is one byte of state per move and
-the few intents still pending, never the records themselves, so a million-move journal
-costs about a megabyte to recover from or undo. Names are stored as the filesystem gave
-them: one that is not valid UTF-8 round-trips through `surrogateescape`.
+It is read as a stream: one byte of state per move and the few intents still pending stay
+in memory, so a million-move journal costs about a megabyte to recover from or undo. Names
+are stored as the filesystem gave them (not UTF-8: round-trips through `surrogateescape`).
 
 Every path in the journal is relative to the folder and stays inside it (`inside`): a record
 naming `../x.jpg` or `/x.jpg` (`root / "/x.jpg"` is `/x.jpg`) was not written by sorter but by
@@ -56,7 +55,8 @@ def inside(path: object) -> bool:
     not absolute). Pure: links below the folder are `moves.move_no_replace`'s to refuse."""
     if not isinstance(path, str) or not path or "\0" in path or os.path.isabs(path):
         return False
-    return all(part not in ("", ".", "..") for part in path.split(os.sep))
+    parts = path.split(os.sep)  # three scans in C, not a generator: a scan reads it twice a move
+    return "" not in parts and "." not in parts and ".." not in parts
 
 
 @dataclass(frozen=True)
@@ -254,6 +254,7 @@ class Seen:
     confidence: float | None = None
     reason: str | None = None
     box: tuple[float, float, float, float] | None = None  # top, bottom, left, right: shares of the photo
+    mtime_ns: int | None = None  # with `identity`: this file, not a new one given its freed inode
 
 
 def _seen(rec: dict) -> Seen | None:
@@ -265,7 +266,8 @@ def _seen(rec: dict) -> Seen | None:
         box = tuple(float(share) for share in rec["box"]) if rec.get("box") is not None else None
         return Seen(rec.get("run", ""), rec["path"], rec["label"], rec["status"], identity, rec.get("seq"),
                     None if confidence is None else float(confidence), rec.get("reason"),
-                    box if box is None or (len(box) == 4 and all(0 <= v <= 1 for v in box)) else None)
+                    box if box is None or (len(box) == 4 and all(0 <= v <= 1 for v in box)) else None,
+                    None if rec.get("mtime") is None else int(rec["mtime"]))
     except (KeyError, TypeError, ValueError):
         return None  # written by a newer or damaged sorter: not worth failing `learn` over
 

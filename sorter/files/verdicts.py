@@ -6,6 +6,9 @@ Moved photos are found through their move records; photos left in place leave on
 "seen" record, which carries why they stayed (neither, unsure at 61%, unreadable), so the
 review server can group them by it and order them by confidence. A later record for the same
 path wins: a photo judged again by a later sort or watch shows its newest verdict.
+
+And which photos sorter moved are back where it found them (`put_back`): the user's word,
+which `sort` and `watch` leave where it is.
 """
 
 from __future__ import annotations
@@ -79,11 +82,17 @@ PUT_BACK_SETTLE = 60.0
 
 
 def put_back(root: Path, state) -> dict[str, str]:
-    """Photos a review put back where sorter found them ("Neither" on the review page) and
-    still there as they were: path -> where from (both relative to the folder). The user's
-    word, which `sort` and `watch` leave where it is; a later correction of the photo takes it
-    elsewhere, and so forgets it; a new photo of the same name, or the photo edited since
-    (its inode changed after the move), is judged again. `state`: the journal, scanned."""
+    """Photos sorter moved that are back where it found them, as they were: path -> where
+    from (both relative to the folder). The user's word, which `sort` and `watch` leave where
+    it is: put back by a review ("Neither" on the review page) or by hand. A later correction
+    of the photo takes it elsewhere, and so forgets it; a new photo of the same name, or the
+    photo edited since, is judged again. `state`: the journal, scanned."""
+    return {**by_hand(root, state), **by_review(root, state)}
+
+
+def by_review(root: Path, state) -> dict[str, str]:
+    """`put_back` by a review: a file at the place a review moved a photo back to, whose inode
+    has not changed since (the photo, not a new one of its name or the photo edited)."""
     from sorter.config import CLASS_FOLDERS, REVIEW_RUN_PREFIX
     from sorter.files.journal import moves_of
 
@@ -96,6 +105,53 @@ def put_back(root: Path, state) -> dict[str, str]:
             if run.undoable(move.seq) and move.seq == move.group and move.dst.split("/", 1)[0] not in CLASS_FOLDERS.values():
                 back[move.dst] = (move.src, float(move.time or 0.0))
     return {where: was for where, (was, when) in back.items() if _as_put_back(root / where, when)}
+
+
+@dataclass
+class _Left:
+    """A photo a sort or watch moved from a place that holds a file again (`by_hand`)."""
+
+    run: str
+    seq: int
+    now: str  # where the journal last put it
+    same: tuple[int, ...] | None = None  # its identity and modification time where it went ("seen")
+
+
+def by_hand(root: Path, state) -> dict[str, str]:
+    """`put_back` by hand: a file where a sort or watch found a photo, that is the photo it
+    moved (the identity and modification time its "seen" record gives), while the journal
+    says it is still sorted. One pass over the journal and one `lstat` per move standing,
+    holding only the moves whose first place holds a file again: flat memory at a million."""
+    from sorter.config import REVIEW_RUN_PREFIX
+    from sorter.files.journal import Move, moves_and_seen
+
+    base = os.path.join(root, "")  # joined as strings: a `Path` per move cost more than the lstat
+    left: dict[str, _Left] = {}  # where the photo was -> what became of it
+    now: dict[str, str] = {}  # where such a photo is, by the journal -> where it was
+    for item in moves_and_seen(root, state):
+        if not isinstance(item, Move):
+            photo = left.get(now.get(item.path, ""))
+            if photo is not None and (photo.run, photo.seq) == (item.run, item.seq) and item.mtime_ns is not None:
+                photo.same = (*item.identity, item.mtime_ns)
+            continue
+        was = now.pop(item.src, None)
+        if was in left and left[was].now == item.src:  # moved on by sorter (a review's correction): followed
+            if item.dst == was:
+                del left[was]  # a review put it back: `by_review`'s
+            else:
+                left[was].now, now[item.dst] = item.dst, was
+        if item.seq == item.group and not item.run.startswith(REVIEW_RUN_PREFIX) and os.path.lexists(base + item.src):
+            left[item.src] = _Left(item.run, item.seq, item.dst)
+            now[item.dst] = item.src
+    back = {}
+    for was, photo in left.items():
+        try:
+            st = os.lstat(root / was)
+        except OSError:
+            continue
+        if stat.S_ISREG(st.st_mode) and photo.same == (*identity_of(st), st.st_mtime_ns):
+            back[was] = photo.now
+    return back
 
 
 def _as_put_back(path: Path, when: float) -> bool:

@@ -41,8 +41,9 @@ def judged(entries):
             yield entry
 
 def leaving(entries, root: Path, back: dict[str, str]):
-    """The entries, a photo a review put back (`verdicts.put_back`: path -> where from) as
-    skipped: the user's word is not judged again."""
+    """The entries, a photo sorter moved that was put back where it was, on the review page
+    or by hand (`verdicts.put_back`: path -> where from), as skipped: the user's word is not
+    judged again."""
     from sorter.files.verdicts import put_back_reason
     from sorter.media.images import Skipped
 
@@ -251,7 +252,7 @@ class Sorter:
             status = result.status if result is not None else d.status
             reason = result.reason if result is not None else d.reason
             record = {"path": os.path.relpath(where, self.root), "label": d.label, "status": status,
-                      "id": [st.st_dev, st.st_ino, st.st_size],
+                      "id": [st.st_dev, st.st_ino, st.st_size], "mtime": st.st_mtime_ns,
                       "confidence": None if d.confidence is None else round(d.confidence, 4), "reason": reason}
             if d.source in first_seq:
                 record["seq"] = first_seq[d.source]

@@ -65,7 +65,7 @@ class Latecomers:
     def __init__(self, limit: int = LIMIT) -> None:
         self.limit = limit
         self._by_stem: OrderedDict[tuple[str, str], Filed] = OrderedDict()
-        #: Photos a review put back where sorter found them, by where they are: (where they were, `same_file_of`).
+        #: Photos put back where sorter found them before the watch, by where they are: (where they were, `same_file_of`).
         self._back: dict[str, tuple[Path, tuple[int, ...] | None]] = {}
 
     def remember(self, filed: Filed) -> None:
@@ -77,7 +77,7 @@ class Latecomers:
 
     def load(self, root: Path, state=None) -> None:
         """The moves still sorted, from the journal (each group's first member is its photo), and
-        the photos a review put back (`verdicts.put_back`). `state`: the journal as the watcher's
+        the photos put back before it started (`verdicts.put_back`). `state`: the journal as the watcher's
         recovery left it (read again when not given)."""
         from sorter.files.journal import scan, sorted_moves
         from sorter.files.verdicts import put_back
