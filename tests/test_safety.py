@@ -293,6 +293,34 @@ def test_a_waiting_sorter_locks_the_new_lock_file_after_undo_removed_the_old_one
         second.release()
 
 
+def test_a_person_beside_a_watcher_gets_the_lock_between_two_batches_of_a_burst(tmp_path: Path) -> None:
+    """A watcher sorting a burst lets go of the lock for microseconds between two batches; a
+    review's click waiting beside it still goes next (its turn), instead of polling for a gap
+    it would seldom see, and the watcher then goes on."""
+    stop, batches = threading.Event(), []
+
+    def watcher() -> None:  # batch after batch, as during a burst of photos
+        while not stop.is_set():
+            with FolderLock(tmp_path, wait=30, watcher=True):
+                time.sleep(0.05)
+            batches.append(time.monotonic())
+
+    thread = threading.Thread(target=watcher)
+    thread.start()
+    try:
+        for _ in range(5):
+            time.sleep(0.1)
+            with FolderLock(tmp_path, wait=5, beside_watcher=True):  # FolderLocked after 5 s without a turn
+                time.sleep(0.01)  # a correction
+    finally:
+        stop.set()
+        thread.join(10)
+    assert len(batches) >= 5  # and the watcher went on between the clicks
+    with pytest.raises(FolderLocked):  # a watcher's own lock is no way round `sort`'s
+        with FolderLock(tmp_path):
+            FolderLock(tmp_path, watcher=True).acquire()
+
+
 # ---------------------------------------------------------------------------- hostile files
 
 

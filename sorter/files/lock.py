@@ -4,7 +4,13 @@ when the holder dies (even on kill -9), so a stale lock is taken over automatica
 `sorter watch` runs for days, so it holds the lock only while it sorts a batch, and holds
 `DIR/.sorter/watching` (`Watching`) for as long as it runs: `sorter sort`, `undo` and a second
 watcher are refused while a watcher runs, and `sorter review` (`beside_watcher`) takes the lock
-between two batches, so a person can put a watched folder right without stopping the watcher."""
+between two batches, so a person can put a watched folder right without stopping the watcher.
+
+Between two batches of a burst the watcher lets go of the lock for microseconds: a review
+polling for it would seldom see it free. So a person's lock holds a shared `flock` on
+`DIR/.sorter/turn` while it waits and while it is held, and the watcher, before it takes the
+lock for its next batch, waits while anyone holds that (up to `TURN_WAIT`): the review's click
+goes next. The kernel drops it with its holder, as it does the lock."""
 
 from __future__ import annotations
 
@@ -15,6 +21,10 @@ from pathlib import Path
 
 from sorter.config import STATE_DIR
 from sorter.errors import FolderLocked
+
+#: Seconds a watcher waits for a person's turn (a review's click takes milliseconds): a review
+#: server that hangs holding its turn slows the watcher, never stops it.
+TURN_WAIT = 10.0
 
 
 def _open(path: Path) -> int:
@@ -53,21 +63,67 @@ def _is_current(path: Path, fd: int) -> bool:
     return (here.st_dev, here.st_ino) == (mine.st_dev, mine.st_ino)
 
 
+def _take_turn(state: Path) -> int:
+    """A shared hold on `.sorter/turn`, kept while a person's lock is waited for and held."""
+    fd = _open(state / "turn")
+    fcntl.flock(fd, fcntl.LOCK_SH)  # a watcher holds it exclusively only for a look (`_give_way`)
+    return fd
+
+
+def _give_way(state: Path) -> None:
+    """The watcher waits while a person waits for the lock or holds it (up to `TURN_WAIT`)."""
+    from sorter.files.folder import open_own
+
+    try:
+        fd = open_own(state / "turn")
+    except OSError:
+        return  # no review has asked yet (or a planted file: the lock itself refuses those)
+    try:
+        deadline = time.monotonic() + TURN_WAIT
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return  # nobody waiting; closing lets go at once
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    return
+                time.sleep(0.005)
+    finally:
+        os.close(fd)
+
+
 def _refused(root: Path, holder: str) -> FolderLocked:
     return FolderLocked(f"another sorter (pid {holder}) is working on {root}; wait for it to finish or stop it")
 
 
 class FolderLock:
-    """`beside_watcher`: taken also while `sorter watch` runs on the folder (its batches and the
-    review server's corrections); without it, a running watcher refuses the lock."""
+    """`beside_watcher`: a person's lock (the review server's corrections), taken also while
+    `sorter watch` runs on the folder, with a turn before the watcher's next batch; `watcher`:
+    the watcher's own, for a batch, after any person waiting. Without either, a running watcher
+    refuses the lock."""
 
-    def __init__(self, root: Path, wait: float = 0.0, beside_watcher: bool = False) -> None:
+    def __init__(self, root: Path, wait: float = 0.0, beside_watcher: bool = False, watcher: bool = False) -> None:
         self.path = root / STATE_DIR / "lock"
         self.wait = wait
-        self.beside_watcher = beside_watcher
+        self.beside_watcher = beside_watcher or watcher
+        self.watcher = watcher
         self._fd: int | None = None
+        self._turn: int | None = None
 
     def acquire(self) -> None:
+        if self.watcher:
+            _give_way(self.path.parent)
+        elif self.beside_watcher:
+            self.path.parent.mkdir(exist_ok=True)
+            self._turn = _take_turn(self.path.parent)
+        try:
+            self._acquire()
+        except BaseException:
+            _let_go(self._turn)
+            self._turn = None
+            raise
+
+    def _acquire(self) -> None:
         deadline = time.monotonic() + self.wait
         while True:
             self.path.parent.mkdir(exist_ok=True)
@@ -100,6 +156,8 @@ class FolderLock:
     def release(self) -> None:
         _let_go(self._fd)
         self._fd = None
+        _let_go(self._turn)  # after the lock: the watcher waiting for the turn finds it free
+        self._turn = None
 
     def __enter__(self) -> FolderLock:
         self.acquire()

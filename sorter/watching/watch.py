@@ -81,7 +81,7 @@ class _State:
         self.root = root
         self.watching = Watching(root)
         self.watching.acquire()  # a second watcher fails here, in milliseconds
-        self.lock: FolderLock | None = FolderLock(root, beside_watcher=True)
+        self.lock: FolderLock | None = FolderLock(root, watcher=True)
         try:
             self.lock.acquire()  # a `sort` running: refused at once, before the model loads
         except BaseException:
@@ -94,7 +94,7 @@ class _State:
         from sorter.files.lock import FolderLock, Watching
 
         if self.lock is None:
-            lock = FolderLock(self.root, wait=BATCH_LOCK_WAIT, beside_watcher=True)
+            lock = FolderLock(self.root, wait=BATCH_LOCK_WAIT, watcher=True)
             lock.acquire()
             self.lock = lock
         if not self.watching.is_current():
