@@ -31,7 +31,7 @@ import tracemalloc
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from sorter.files import journal  # noqa: E402
+from sorter.files import journal, recovery  # noqa: E402
 from sorter.files.verdicts import put_back, read_verdicts  # noqa: E402
 
 BATCH = 64
@@ -134,7 +134,7 @@ def main() -> None:
         root.mkdir()
         mb = build_journal(root, args.moves)
         scan_s, state, scan_peak = timed(lambda: journal.scan(root))
-        recover_s, _, _ = timed(lambda: journal.recover(root))
+        recover_s, _, _ = timed(lambda: recovery.recover(root))
         verdicts_s, left, _ = timed(lambda: read_verdicts(root))
         for n in range(1, args.moves + 1, max(1, args.moves // 100)):  # 100 photos of those names back in place
             (root / f"IMG_{n:07d}.jpg").write_bytes(b"")

@@ -1,9 +1,10 @@
 """files: the only code that changes a user's files, and the record that makes it reversible.
 
-Owns the journal (intents fsync'd before each move), the moves themselves (no-replace,
-across filesystems), the folder lock (and a running watcher's), planning (pure: predictions -> destinations),
-filing (a photo and its companions moved as one journaled group), companions, undo, the
-verdicts a sort left on the photos it did not move (and those a review put back), the photos it noted a named pet might
+Owns the journal (intents fsync'd before each move) and recovery from it after a crash,
+the moves themselves (no-replace, across filesystems), the folder lock (and a running
+watcher's), planning (pure: predictions -> destinations), filing (a photo and its companions
+moved as one journaled group), companions, undo, the verdicts a sort left on the photos it
+did not move (and those put back where it found them), the photos it noted a named pet might
 be (`suggestions`), and the checks on the folder a command is given.
 
 May import: `sorter.config`, `sorter.errors` and the standard library. Nothing else of

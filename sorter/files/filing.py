@@ -5,7 +5,7 @@ journaled, no-replace and undoable exactly like a sort.
 
 A group never ends split: a companion that vanished meanwhile is left out, any other
 failure puts back the members already moved, and a crash in between is settled by
-`journal.recover`. A destination name taken since it was chosen is chosen again, for the
+`recovery.recover`. A destination name taken since it was chosen is chosen again, for the
 whole group (see `file_groups`)."""
 
 from __future__ import annotations

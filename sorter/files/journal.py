@@ -154,8 +154,16 @@ def _encode(record: dict) -> bytes:
     return (json.dumps(record, ensure_ascii=False) + "\n").encode("utf-8", "surrogateescape")
 
 
-def _records(path: Path, start: int = 0, end: int | None = None) -> Iterator[tuple[int, int, dict]]:
-    """(offset, next offset, record) for each whole record from byte `start` to `end`."""
+#: What every line `Journal` writes starts with, before its op: `_records` tells a record's op
+#: from it without parsing the rest (a million-move journal is three million lines).
+_OP = b'{"op": "'
+
+
+def _records(path: Path, start: int = 0, end: int | None = None,
+             ops: tuple[str, ...] | None = None) -> Iterator[tuple[int, int, dict]]:
+    """(offset, next offset, record) for each whole record from byte `start` to `end`;
+    `ops`: only records of these ops are parsed (others may still come: filter by op)."""
+    wanted = None if ops is None else tuple(_OP + op.encode() + b'"' for op in ops)
     try:
         f = open(open_own(path), "rb")
     except FileNotFoundError:
@@ -169,6 +177,9 @@ def _records(path: Path, start: int = 0, end: int | None = None) -> Iterator[tup
             after = offset + len(raw)
             if not raw.endswith(b"\n"):
                 break  # torn last line from a crash mid-append: the intent never happened
+            if wanted is not None and raw.startswith(_OP) and not raw.startswith(wanted):
+                offset = after
+                continue
             try:
                 # surrogateescape: undecodable bytes (a non-UTF-8 file name, or a multi-byte
                 # character cut by a crash) must never make the journal unreadable.
@@ -274,7 +285,7 @@ def _seen(rec: dict) -> Seen | None:
 
 def seen_of(root: Path) -> Iterator[Seen]:
     """Every "seen" record, oldest first, streamed."""
-    for _, _, rec in _records(journal_path(root)):
+    for _, _, rec in _records(journal_path(root), ops=("seen",)):
         seen = _seen(rec) if rec.get("op") == "seen" else None
         if seen is not None:
             yield seen
@@ -283,13 +294,13 @@ def seen_of(root: Path) -> Iterator[Seen]:
 def sorted_moves(root: Path, state: JournalState) -> Iterator[Move]:
     """The moves done and not undone, of every run, in the order they were made (a file
     filed by a sort, then moved again by a review, comes twice: follow it by `dst`)."""
-    return (item for item in moves_and_seen(root, state) if isinstance(item, Move))
+    return (item for item in moves_and_seen(root, state, seen=False) if isinstance(item, Move))
 
 
-def moves_and_seen(root: Path, state: JournalState) -> Iterator[Move | Seen]:
+def moves_and_seen(root: Path, state: JournalState, seen: bool = True) -> Iterator[Move | Seen]:
     """`sorted_moves` and `seen_of` in one pass, in journal order: what the review server
     lists a folder from, so it reads a large journal once."""
-    for _, _, rec in _records(journal_path(root)):
+    for _, _, rec in _records(journal_path(root), ops=("move", "seen") if seen else ("move",)):
         op = rec.get("op")
         if op == "seen":
             seen = _seen(rec)
@@ -307,7 +318,7 @@ def moves_of(root: Path, run: RunState) -> Iterator[Move]:
     """The run's moves in journal order, read from its own stretch of the file."""
     if run.start < 0:
         return
-    for _, _, rec in _records(journal_path(root), run.start, run.end):
+    for _, _, rec in _records(journal_path(root), run.start, run.end, ops=("move",)):
         if rec.get("op") == "move" and rec.get("run") == run.run:
             move = _move(run.run, rec)
             if move is not None:  # refused: `scan` counted it in run.refused
@@ -404,97 +415,3 @@ class Journal:
 
     def _rel(self, path: Path) -> str:
         return os.path.relpath(path, self.root)
-
-
-@dataclass(frozen=True)
-class Recovered:
-    completed: int  # interrupted moves found done (or finished with their group) and recorded
-    rolled_back: int  # interrupted moves that never happened
-    missing: list[str]  # files at neither place (removed by someone else)
-    state: JournalState  # the journal as it reads now, settled: what `scan` would return
-
-
-def _groups(moves) -> dict[tuple[str, int], list[Move]]:
-    groups: dict[tuple[str, int], list[Move]] = {}
-    for move in moves:
-        groups.setdefault((move.run, move.group), []).append(move)
-    return groups
-
-
-def _where(root: Path, path_a: str, path_b: str) -> str:
-    """Which of two names a file of an interrupted move is at: "a", "b" or "gone". Both
-    names on one inode (killed inside the link fallback): finish the move to "b"."""
-    from sorter.files.moves import finish_link_move
-
-    a, b = root / path_a, root / path_b
-    if os.path.lexists(a) and os.path.lexists(b):
-        return "b" if finish_link_move(a, b) else "a"  # a different file at b: not ours
-    if os.path.lexists(b):
-        return "b"
-    return "a" if os.path.lexists(a) else "gone"
-
-
-def _settle_group(root: Path, members: list[Move], went_before: bool, backwards: bool = False) -> dict[int, str]:
-    """Where each member of an interrupted group ends: "a" (where it was), "b" (where it
-    was going: its destination, or for an undo its source) or "gone". If any member got to
-    "b" (now, or `went_before` as the journal says), the rest follow it there, so the group
-    ends whole."""
-    from sorter.files.moves import move_no_replace
-
-    ends = {m.seq: (m.dst, m.src) if backwards else (m.src, m.dst) for m in members}
-    where = {seq: _where(root, *pair) for seq, pair in ends.items()}
-    if went_before or "b" in where.values():
-        for seq, (a, b) in ends.items():
-            if where[seq] == "a":
-                try:
-                    (root / b).parent.mkdir(parents=True, exist_ok=True)
-                    move_no_replace(root / a, root / b, root)
-                    where[seq] = "b"
-                except OSError:
-                    pass  # "b" is taken by a file that is not ours: it stays
-    return where
-
-
-def recover(root: Path) -> Recovered:
-    """Settle every move (and every undo) whose outcome the journal does not record, from
-    the state on disk, a group at a time. Runs under the folder lock, before any new work;
-    idempotent."""
-    from sorter.files.moves import sync_dirs
-
-    state = scan(root)
-    marks: dict[tuple[str, str], list[int]] = {}  # (run, op) -> seqs
-    completed = rolled_back = 0
-    missing: list[str] = []
-    touched: set[Path] = set()
-    for (run_id, group), members in _groups(state.moving.values()).items():
-        run = state.runs[run_id]
-        size = members[0].size
-        pending = {m.seq for m in members}
-        moved_before = any(run.has(s, DONE) for s in range(group, group + size) if s not in pending)
-        where = _settle_group(root, members, moved_before)
-        for m in members:
-            done = where[m.seq] == "b"
-            completed += done
-            rolled_back += not done
-            if where[m.seq] == "gone":
-                missing.append(m.src)
-            marks.setdefault((run_id, "done" if done else "abandon"), []).append(m.seq)
-            touched |= {(root / m.src).parent, (root / m.dst).parent}
-    for (run_id, group), members in _groups(state.returning.values()).items():
-        run = state.runs[run_id]
-        pending = {m.seq for m in members}
-        # A torn write of the group's "undo" marks: members marked are back, so the rest follow.
-        returned_before = any(run.has(s, UNDONE) for s in range(group, group + members[0].size) if s not in pending)
-        where = _settle_group(root, members, returned_before, backwards=True)
-        for m in members:
-            marks.setdefault((run_id, "undo" if where[m.seq] == "b" else "keep"), []).append(m.seq)
-            touched |= {(root / m.src).parent, (root / m.dst).parent}
-    if marks:
-        sync_dirs([root, *touched])
-        with Journal(root, run="recovery") as journal:
-            for (run_id, op), seqs in marks.items():
-                journal.run = run_id
-                journal.mark(op, seqs)
-                for seq in seqs:
-                    state.settle(state.runs[run_id], op, seq)
-    return Recovered(completed, rolled_back, missing, state)

@@ -179,8 +179,9 @@ def undo(root: Path, *, all_runs: bool = False, lock_wait: float = 0.0) -> UndoR
     answered is a run of its own)."""
     from sorter.files import suggestions
     from sorter.files.folder import check_folder
-    from sorter.files.journal import Journal, recover, state_dir
+    from sorter.files.journal import Journal, state_dir
     from sorter.files.lock import FolderLock
+    from sorter.files.recovery import recover
 
     root = check_folder(root)
     if not state_dir(root).is_dir():

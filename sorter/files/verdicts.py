@@ -114,43 +114,46 @@ class _Left:
     run: str
     seq: int
     now: str  # where the journal last put it
-    same: tuple[int, ...] | None = None  # its identity and modification time where it went ("seen")
 
 
 def by_hand(root: Path, state) -> dict[str, str]:
     """`put_back` by hand: a file where a sort or watch found a photo, that is the photo it
     moved (the identity and modification time its "seen" record gives), while the journal
-    says it is still sorted. One pass over the journal and one `lstat` per move standing,
-    holding only the moves whose first place holds a file again: flat memory at a million."""
+    says it is still sorted. One pass over the journal's moves and one `lstat` per move
+    standing, holding only the moves whose first place holds a file again (flat memory at a
+    million), then, if there are any, one over its "seen" records."""
     from sorter.config import REVIEW_RUN_PREFIX
-    from sorter.files.journal import Move, moves_and_seen
+    from sorter.files.journal import seen_of, sorted_moves
 
     base = os.path.join(root, "")  # joined as strings: a `Path` per move cost more than the lstat
     left: dict[str, _Left] = {}  # where the photo was -> what became of it
     now: dict[str, str] = {}  # where such a photo is, by the journal -> where it was
-    for item in moves_and_seen(root, state):
-        if not isinstance(item, Move):
-            photo = left.get(now.get(item.path, ""))
-            if photo is not None and (photo.run, photo.seq) == (item.run, item.seq) and item.mtime_ns is not None:
-                photo.same = (*item.identity, item.mtime_ns)
-            continue
-        was = now.pop(item.src, None)
-        if was in left and left[was].now == item.src:  # moved on by sorter (a review's correction): followed
-            if item.dst == was:
+    for move in sorted_moves(root, state):
+        was = now.pop(move.src, None)
+        if was in left and left[was].now == move.src:  # moved on by sorter (a review's correction): followed
+            if move.dst == was:
                 del left[was]  # a review put it back: `by_review`'s
             else:
-                left[was].now, now[item.dst] = item.dst, was
-        if item.seq == item.group and not item.run.startswith(REVIEW_RUN_PREFIX) and os.path.lexists(base + item.src):
-            left[item.src] = _Left(item.run, item.seq, item.dst)
-            now[item.dst] = item.src
+                left[was].now, now[move.dst] = move.dst, was
+        if move.seq == move.group and not move.run.startswith(REVIEW_RUN_PREFIX) and os.path.lexists(base + move.src):
+            left[move.src] = _Left(move.run, move.seq, move.dst)
+            now[move.dst] = move.src
+    if not left:
+        return {}
+    origin = {(photo.run, photo.seq): was for was, photo in left.items()}
+    same: dict[str, tuple[int, ...]] = {}
+    for seen in seen_of(root):
+        was = origin.get((seen.run, seen.seq))
+        if was is not None and seen.mtime_ns is not None:
+            same[was] = (*seen.identity, seen.mtime_ns)
     back = {}
-    for was, photo in left.items():
+    for was, identity in same.items():
         try:
-            st = os.lstat(root / was)
+            st = os.lstat(base + was)
         except OSError:
             continue
-        if stat.S_ISREG(st.st_mode) and photo.same == (*identity_of(st), st.st_mtime_ns):
-            back[was] = photo.now
+        if stat.S_ISREG(st.st_mode) and identity == (*identity_of(st), st.st_mtime_ns):
+            back[was] = left[was].now
     return back
 
 

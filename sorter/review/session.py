@@ -127,7 +127,7 @@ class Session:
 
     def __init__(self, root: Path) -> None:
         from sorter.files.folder import check_folder
-        from sorter.files.journal import recover
+        from sorter.files.recovery import recover
 
         self.root = check_folder(root)
         with _lock(self.root):  # settle a crashed sort first, as every command does
@@ -223,7 +223,7 @@ class Session:
         undo wrote the journal or the record of photos left in place): the page is being
         (re)loaded. The photos get new numbers, so corrections made before can no longer be
         taken back with `u` (`sorter undo` still can). Raises FolderLocked while a sort runs."""
-        from sorter.files.journal import recover
+        from sorter.files.recovery import recover
 
         with self._moving:
             if self._journal_stamp() == self._seen and not self._others:

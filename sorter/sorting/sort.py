@@ -319,8 +319,9 @@ def sort_folder(
     for this model (`sorter.model.personal`). `name_pets`: first the photos already in cats/
     and dogs/ are looked at again for the named pets (`named_again`), then the folder is
     sorted as always (before the sort, so that what it files is not looked at twice)."""
-    from sorter.files.journal import recover, scan
+    from sorter.files.journal import scan
     from sorter.files.lock import FolderLock
+    from sorter.files.recovery import recover
     from sorter.files.verdicts import put_back
     from sorter.media.images import scan_folder
     from sorter.model import lite

@@ -140,7 +140,7 @@ def watch_folder(
     A personal model written by `sorter learn` meanwhile is used from the next batch on.
     """
     from sorter.config import DEFAULT_BATCH_SIZE
-    from sorter.files.journal import recover
+    from sorter.files.recovery import recover
     from sorter.files.verdicts import put_back_reason
     from sorter.model import lite
     from sorter.model.personal import Follower, describe

@@ -1,0 +1,105 @@
+"""Recovery after a crash: every move (and every undo) whose outcome the journal does not
+record is settled from the state on disk, a group at a time, before any new work. A photo
+and its companions end wholly where they were or wholly where they were going."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from sorter.files.journal import DONE, UNDONE, Journal, JournalState, Move, scan
+
+
+@dataclass(frozen=True)
+class Recovered:
+    completed: int  # interrupted moves found done (or finished with their group) and recorded
+    rolled_back: int  # interrupted moves that never happened
+    missing: list[str]  # files at neither place (removed by someone else)
+    state: JournalState  # the journal as it reads now, settled: what `scan` would return
+
+
+def _groups(moves) -> dict[tuple[str, int], list[Move]]:
+    groups: dict[tuple[str, int], list[Move]] = {}
+    for move in moves:
+        groups.setdefault((move.run, move.group), []).append(move)
+    return groups
+
+
+def _where(root: Path, path_a: str, path_b: str) -> str:
+    """Which of two names a file of an interrupted move is at: "a", "b" or "gone". Both
+    names on one inode (killed inside the link fallback): finish the move to "b"."""
+    from sorter.files.moves import finish_link_move
+
+    a, b = root / path_a, root / path_b
+    if os.path.lexists(a) and os.path.lexists(b):
+        return "b" if finish_link_move(a, b) else "a"  # a different file at b: not ours
+    if os.path.lexists(b):
+        return "b"
+    return "a" if os.path.lexists(a) else "gone"
+
+
+def _settle_group(root: Path, members: list[Move], went_before: bool, backwards: bool = False) -> dict[int, str]:
+    """Where each member of an interrupted group ends: "a" (where it was), "b" (where it
+    was going: its destination, or for an undo its source) or "gone". If any member got to
+    "b" (now, or `went_before` as the journal says), the rest follow it there, so the group
+    ends whole."""
+    from sorter.files.moves import move_no_replace
+
+    ends = {m.seq: (m.dst, m.src) if backwards else (m.src, m.dst) for m in members}
+    where = {seq: _where(root, *pair) for seq, pair in ends.items()}
+    if went_before or "b" in where.values():
+        for seq, (a, b) in ends.items():
+            if where[seq] == "a":
+                try:
+                    (root / b).parent.mkdir(parents=True, exist_ok=True)
+                    move_no_replace(root / a, root / b, root)
+                    where[seq] = "b"
+                except OSError:
+                    pass  # "b" is taken by a file that is not ours: it stays
+    return where
+
+
+def recover(root: Path) -> Recovered:
+    """Settle every move (and every undo) whose outcome the journal does not record, from
+    the state on disk, a group at a time. Runs under the folder lock, before any new work;
+    idempotent."""
+    from sorter.files.moves import sync_dirs
+
+    state = scan(root)
+    marks: dict[tuple[str, str], list[int]] = {}  # (run, op) -> seqs
+    completed = rolled_back = 0
+    missing: list[str] = []
+    touched: set[Path] = set()
+    for (run_id, group), members in _groups(state.moving.values()).items():
+        run = state.runs[run_id]
+        size = members[0].size
+        pending = {m.seq for m in members}
+        moved_before = any(run.has(s, DONE) for s in range(group, group + size) if s not in pending)
+        where = _settle_group(root, members, moved_before)
+        for m in members:
+            done = where[m.seq] == "b"
+            completed += done
+            rolled_back += not done
+            if where[m.seq] == "gone":
+                missing.append(m.src)
+            marks.setdefault((run_id, "done" if done else "abandon"), []).append(m.seq)
+            touched |= {(root / m.src).parent, (root / m.dst).parent}
+    for (run_id, group), members in _groups(state.returning.values()).items():
+        run = state.runs[run_id]
+        pending = {m.seq for m in members}
+        # A torn write of the group's "undo" marks: members marked are back, so the rest follow.
+        returned_before = any(run.has(s, UNDONE) for s in range(group, group + members[0].size) if s not in pending)
+        where = _settle_group(root, members, returned_before, backwards=True)
+        for m in members:
+            marks.setdefault((run_id, "undo" if where[m.seq] == "b" else "keep"), []).append(m.seq)
+            touched |= {(root / m.src).parent, (root / m.dst).parent}
+    if marks:
+        sync_dirs([root, *touched])
+        with Journal(root, run="recovery") as journal:
+            for (run_id, op), seqs in marks.items():
+                journal.run = run_id
+                journal.mark(op, seqs)
+                for seq in seqs:
+                    state.settle(state.runs[run_id], op, seq)
+    return Recovered(completed, rolled_back, missing, state)
