@@ -3,11 +3,11 @@
 A correction moves the photo with its companions through `filing.file_groups`, as a sort
 does: the folder's lock taken for that move alone (a sort of the folder at the same time
 makes it fail with `FolderLocked`, which the page shows as "busy"; a watcher's batch it
-waits out, `_lock`), intents
-journaled before the move and marked after, names never replaced. The session's moves are
-one journal run (`review-...`), so `sorter undo` takes back a session's corrections as it
-takes back a sort; the page's `u` takes back the last one alone, journaled as undo does
-(`restore.put_back`), so `sorter undo` afterwards does not try it again.
+waits out, and goes before the next, `_lock`), intents journaled before the move and marked
+after, names never replaced. The session's moves are one journal run (`review-...`), so
+`sorter undo` takes back a session's corrections as it takes back a sort; the page's `u`
+takes back the last one alone, journaled as undo does (`restore.put_back`), so `sorter
+undo` afterwards does not try it again.
 
 Nothing is trusted from the page but a photo's number, a button's name and a pet's name,
 which must be one plain folder name (`pet_folder_name`): paths come from the catalog, which
