@@ -408,14 +408,15 @@ def test_a_class_folder_swapped_for_a_link_after_the_scan_keeps_the_photos_home(
 
 def test_a_link_planted_as_the_lock_or_the_watchers_file_is_refused_and_its_target_untouched(tmp_path: Path) -> None:
     """The lock files are truncated and written with a pid: a symbolic link put in their place
-    must not get a file elsewhere overwritten."""
+    must not get a file elsewhere overwritten (nor the review's turn locked through one)."""
     from sorter.files.lock import Watching
 
     precious = tmp_path / "precious.txt"
     precious.write_text("keep me")
     root = tmp_path / "photos"
     (root / ".sorter").mkdir(parents=True)
-    for name, lock in (("lock", FolderLock(root)), ("watching", Watching(root))):
+    for name, lock in (("lock", FolderLock(root)), ("watching", Watching(root)),
+                       ("turn", FolderLock(root, beside_watcher=True))):
         link = root / ".sorter" / name
         link.symlink_to(precious)
         with pytest.raises(OSError):
