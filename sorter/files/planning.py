@@ -34,9 +34,12 @@ def reason_kind(reason: str | None) -> str:
     """A reason without what belongs to one file, for counting files by it in summaries:
     "confidence 61% below --min-confidence 90%" -> "confidence below --min-confidence 90%",
     "cannot open: Permission denied" -> "cannot open", "file too large (300 MiB)" -> "file too
-    large". Reasons are "what: detail" or "what (detail)" by convention, so new ones group too."""
+    large", "you put it back from dogs/IMG_1.jpg; left there" -> "you put it back; left there".
+    Reasons are "what: detail" or "what (detail)" by convention, so new ones group too."""
     if not reason:
         return "no reason given"
+    if reason.startswith("you put it back from ") and reason.endswith("; left there"):  # `verdicts.put_back_reason`
+        return "you put it back; left there"
     kind = reason.split(": ", 1)[0]
     kind = re.sub(r" \([^()]*\d[^()]*\)", "", kind)  # per-file numbers: (300 MiB), (20000x20000 pixels)
     return re.sub(r"^confidence \d+% below", "confidence below", kind)
