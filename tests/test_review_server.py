@@ -285,6 +285,10 @@ def test_what_each_card_says_comes_from_the_journal_and_the_last_sorts_record(se
     assert "late.jpg" not in client.cards()  # the folder is listed when it starts, not on every load
     (root / ".sorter" / "journal.jsonl").touch()  # another sorter wrote: the reload lists the folder again
     assert client.cards()["late.jpg"]["heading"] == ("unsorted", "not sorted yet")
+    os.rename(root / "cats" / "cat.jpg", root / "cat.jpg")  # put back by hand: the user's "neither"
+    (root / ".sorter" / "journal.jsonl").touch()
+    card = client.cards()["cat.jpg"]
+    assert (card["heading"], card["label"]) == (("neither", "you said neither"), "cat") and card["confidence"] > 0.99
 
 
 def test_a_click_stands_beside_another_sorters_finished_moves_of_other_photos_only(served) -> None:

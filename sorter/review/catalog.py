@@ -9,7 +9,8 @@ Where each photo's label and confidence come from:
   as; a photo moved again by a review keeps the model's words and gains the person's
   (`choice`); a photo put there by hand has no confidence;
 - left in place: the last sort's verdict (the journal's "seen" record: neither, unsure at 61%,
-  unreadable ...); a photo with none (it arrived after the sort) is "not sorted yet".
+  unreadable ...); a photo put back where sorter found it, on the page or by hand, is "you
+  said neither"; a photo with none (it arrived after the sort) is "not sorted yet".
 
 Memory: one `Photo` (slots, about 250 bytes with its path) per image, plus, while it is
 built, one entry per journaled move: 100,000 photos cost about 40 MB. Pure bookkeeping after
@@ -254,7 +255,7 @@ def load_catalog(root: Path, state) -> Catalog:
     from sorter.files import suggestions
     from sorter.files.folder import output_folders
     from sorter.files.journal import Move, moves_and_seen
-    from sorter.files.verdicts import Verdict, note
+    from sorter.files.verdicts import Verdict, by_hand, note
     from sorter.media.images import Skipped, is_image_name, scan_folder
 
     filed: dict[str, Filed] = {}
@@ -270,8 +271,12 @@ def load_catalog(root: Path, state) -> Catalog:
     noted = suggestions.read(root)
     noted.keep_only(known_pets())
     suggested = noted.standing(root)
+    #: Photos moved back by hand where sorter found them -> where from: read only once a photo
+    #: in place with no verdict asks (one more pass over the journal's moves).
+    back: dict[str, str] | None = None
 
     def add(rel: str) -> None:
+        nonlocal back
         info = filed.pop(rel, None)
         folder = rel.split("/", 1)[0] if "/" in rel else ""
         verdict = verdicts.get(rel)
@@ -286,6 +291,9 @@ def load_catalog(root: Path, state) -> Catalog:
             photo = Photo(0, rel, "neither", info.label, info.confidence, PUT_BACK, info.origin, info.choice)
         elif verdict is not None:
             photo = Photo(0, rel, verdict.status, verdict.label, verdict.confidence, verdict.reason)
+        elif rel in (back := by_hand(root, state) if back is None else back):  # the user's "neither"
+            was = filed.get(back[rel])
+            photo = Photo(0, rel, "neither", was and was.label, was and was.confidence, PUT_BACK, rel)
         else:
             photo = Photo(0, rel, UNSORTED[0], reason=UNSORTED[1])
         pet, likeness = suggested.get(rel, (None, 0.0))
