@@ -127,6 +127,20 @@ def test_one_record_says_what_sort_decided_about_each_photo(tmp_path: Path, thre
     assert set(left) == {"car.png", "dim dog.png", "broken.jpg"}
     assert left["dim dog.png"] == Verdict("unsure", "dog", 0.6078, "confidence 61% below --min-confidence 80%")
 
+
+def test_journal_readers_skip_other_records_by_their_start_yet_read_any_key_order(tmp_path: Path, fake_classifier) -> None:
+    """A reader of "seen" records skips the moves unparsed (told from the line's start, as sorter
+    writes it); a record whose keys come in another order (another writer) is still parsed."""
+    from sorter.files.journal import journal_path, scan, seen_of, sorted_moves
+
+    write_image(tmp_path / "rex.jpg", RED)
+    sort(tmp_path, fake_classifier)
+    with open(journal_path(tmp_path), "a") as f:
+        f.write(json.dumps({"run": "other", "path": "tom.jpg", "op": "seen", "label": "cat", "status": "neither",
+                            "id": [1, 2, 3]}) + "\n")
+    assert [(s.path, s.status) for s in seen_of(tmp_path)] == [("dogs/rex.jpg", "moved"), ("tom.jpg", "neither")]
+    assert [(m.src, m.dst) for m in sorted_moves(tmp_path, scan(tmp_path))] == [("rex.jpg", "dogs/rex.jpg")]
+
 def test_dry_run_changes_nothing(tmp_path: Path, fake_classifier) -> None:
     write_image(tmp_path / "rex.jpg", RED)
     before = sorted(p.name for p in tmp_path.rglob("*"))

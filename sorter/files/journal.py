@@ -294,13 +294,13 @@ def seen_of(root: Path) -> Iterator[Seen]:
 def sorted_moves(root: Path, state: JournalState) -> Iterator[Move]:
     """The moves done and not undone, of every run, in the order they were made (a file
     filed by a sort, then moved again by a review, comes twice: follow it by `dst`)."""
-    return (item for item in moves_and_seen(root, state, seen=False) if isinstance(item, Move))
+    return (item for item in moves_and_seen(root, state, with_seen=False) if isinstance(item, Move))
 
 
-def moves_and_seen(root: Path, state: JournalState, seen: bool = True) -> Iterator[Move | Seen]:
+def moves_and_seen(root: Path, state: JournalState, with_seen: bool = True) -> Iterator[Move | Seen]:
     """`sorted_moves` and `seen_of` in one pass, in journal order: what the review server
     lists a folder from, so it reads a large journal once."""
-    for _, _, rec in _records(journal_path(root), ops=("move", "seen") if seen else ("move",)):
+    for _, _, rec in _records(journal_path(root), ops=("move", "seen") if with_seen else ("move",)):
         op = rec.get("op")
         if op == "seen":
             seen = _seen(rec)
