@@ -40,8 +40,9 @@ def sort_command(
     ] = False,
 ) -> None:
     """Move every cat photo in DIRECTORY into DIRECTORY/cats/ and every dog photo into
-    DIRECTORY/dogs/; photos of neither (with a three-class model) stay where they are.
-    Nothing is ever overwritten; `sorter undo` reverses a run.
+    DIRECTORY/dogs/; photos of neither (with a three-class model) stay where they are, and
+    so does a photo sorter moved that you put back where it was. Nothing is ever
+    overwritten; `sorter undo` reverses a run.
 
     Prints a progress bar and a summary, with the files left in place counted by reason;
     DIRECTORY/.sorter/review.html shows every group as thumbnails, least confident first.
