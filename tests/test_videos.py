@@ -288,6 +288,26 @@ def test_watch_sorts_a_video_only_once_its_index_is_written(tmp_path: Path, colo
     assert [(r.path.name, r.status, r.frames) for r in results] == [("recording.mp4", "moved", 8)]
 
 
+def test_watch_takes_a_few_videos_a_batch_so_a_review_click_never_waits_long(tmp_path: Path, colours) -> None:
+    """A batch holds the folder's lock while it is judged; a video takes a few hundred
+    milliseconds, so a burst of videos goes a few at a time (the photos with them as ever)."""
+    import shutil
+
+    from sorter.watching.watcher import VIDEOS_PER_BATCH, Watcher, WatchSettings
+
+    clip = make_clip(tmp_path.parent / f"{tmp_path.name}-clip.mp4", [colours["dog"]])
+    for n in range(10):
+        shutil.copy(clip, tmp_path / f"VID_{n}.mp4")
+        write_image(tmp_path / f"IMG_{n}.jpg", RED)
+    with Watcher(tmp_path, settings=WatchSettings(settle=0.0, rescan_interval=0.3)) as watcher:
+        watcher.scan_if_due()
+        time.sleep(0.1)
+        batches = [watcher.take_ready(64) for _ in range(4)]
+    videos = [sorted(p.name for p in batch if p.suffix == ".mp4") for batch in batches]
+    assert [len(v) for v in videos] == [VIDEOS_PER_BATCH, VIDEOS_PER_BATCH, 2, 0] == [4, 4, 2, 0]
+    assert sorted(p.name for p in batches[0] if p.suffix == ".jpg") == sorted(f"IMG_{n}.jpg" for n in range(10))
+
+
 def test_watch_companions_arriving_after_their_photo_join_it(tmp_path: Path, colours) -> None:
     from test_watch import wait_until
 
