@@ -33,7 +33,7 @@ import json
 import os
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -159,11 +159,17 @@ def _encode(record: dict) -> bytes:
 _OP = b'{"op": "'
 
 
+def _op(op: str) -> bytes:
+    return _OP + op.encode() + b'"'
+
+
 def _records(path: Path, start: int = 0, end: int | None = None,
-             ops: tuple[str, ...] | None = None) -> Iterator[tuple[int, int, dict]]:
+             ops: tuple[str, ...] | Callable[[], tuple[bytes, ...]] | None = None) -> Iterator[tuple[int, int, dict]]:
     """(offset, next offset, record) for each whole record from byte `start` to `end`;
-    `ops`: only records of these ops are parsed (others may still come: filter by op)."""
-    wanted = None if ops is None else tuple(_OP + op.encode() + b'"' for op in ops)
+    `ops`: only records of these ops are parsed (others may still come: filter by op), or a
+    callable asked before each line for the `_op` prefixes wanted now."""
+    fixed = None if ops is None or callable(ops) else tuple(map(_op, ops))
+    wanted = ops if callable(ops) else (lambda: fixed)
     try:
         f = open(open_own(path), "rb")
     except FileNotFoundError:
@@ -177,7 +183,7 @@ def _records(path: Path, start: int = 0, end: int | None = None,
             after = offset + len(raw)
             if not raw.endswith(b"\n"):
                 break  # torn last line from a crash mid-append: the intent never happened
-            if wanted is not None and raw.startswith(_OP) and not raw.startswith(wanted):
+            if (now := wanted()) is not None and raw.startswith(_OP) and not raw.startswith(now):
                 offset = after
                 continue
             try:
@@ -297,10 +303,14 @@ def sorted_moves(root: Path, state: JournalState) -> Iterator[Move]:
     return (item for item in moves_and_seen(root, state, with_seen=False) if isinstance(item, Move))
 
 
-def moves_and_seen(root: Path, state: JournalState, with_seen: bool = True) -> Iterator[Move | Seen]:
+def moves_and_seen(root: Path, state: JournalState,
+                   with_seen: bool | Callable[[], bool] = True) -> Iterator[Move | Seen]:
     """`sorted_moves` and `seen_of` in one pass, in journal order: what the review server
-    lists a folder from, so it reads a large journal once."""
-    for _, _, rec in _records(journal_path(root), ops=("move", "seen") if with_seen else ("move",)):
+    lists a folder from, so it reads a large journal once. `with_seen`: a callable says,
+    before each record, whether the "seen" records are wanted now (the rest are not parsed)."""
+    both, moves = (_op("move"), _op("seen")), (_op("move"),)
+    wants = with_seen if callable(with_seen) else (lambda: with_seen)
+    for _, _, rec in _records(journal_path(root), ops=lambda: both if wants() else moves):
         op = rec.get("op")
         if op == "seen":
             seen = _seen(rec)

@@ -119,35 +119,39 @@ class _Left:
 def by_hand(root: Path, state) -> dict[str, str]:
     """`put_back` by hand: a file where a sort or watch found a photo, that is the photo it
     moved (the identity and modification time its "seen" record gives), while the journal
-    says it is still sorted. One pass over the journal's moves and one `lstat` per move
-    standing, holding only the moves whose first place holds a file again (flat memory at a
-    million), then, if there are any, one over its "seen" records."""
+    says it is still sorted. One pass over the journal: each standing move and an `lstat` of
+    its first place, holding only the moves whose place holds a file again (flat memory at a
+    million); "seen" records are parsed only while such a move's is still to come (it follows
+    its batch's moves), so the pass costs about what reading the moves alone does."""
     from sorter.config import REVIEW_RUN_PREFIX
-    from sorter.files.journal import seen_of, sorted_moves
+    from sorter.files.journal import Move, moves_and_seen
 
     base = os.path.join(root, "")  # joined as strings: a `Path` per move cost more than the lstat
     left: dict[str, _Left] = {}  # where the photo was -> what became of it
     now: dict[str, str] = {}  # where such a photo is, by the journal -> where it was
-    for move in sorted_moves(root, state):
-        was = now.pop(move.src, None)
-        if was in left and left[was].now == move.src:  # moved on by sorter (a review's correction): followed
-            if move.dst == was:
+    pending: dict[tuple[str, int], str] = {}  # such moves whose "seen" record is to come -> where it was
+    same: dict[str, tuple[int, ...]] = {}  # where it was -> the photo's identity and modification time
+    for item in moves_and_seen(root, state, with_seen=lambda: bool(pending)):
+        if not isinstance(item, Move):
+            was = pending.pop((item.run, item.seq), None) if item.seq is not None else None
+            if was is not None and item.mtime_ns is not None:
+                same[was] = (*item.identity, item.mtime_ns)
+            continue
+        was = now.pop(item.src, None)
+        if was in left and left[was].now == item.src:  # moved on by sorter (a review's correction): followed
+            if item.dst == was:
                 del left[was]  # a review put it back: `by_review`'s
             else:
-                left[was].now, now[move.dst] = move.dst, was
-        if move.seq == move.group and not move.run.startswith(REVIEW_RUN_PREFIX) and os.path.lexists(base + move.src):
-            left[move.src] = _Left(move.run, move.seq, move.dst)
-            now[move.dst] = move.src
-    if not left:
-        return {}
-    origin = {(photo.run, photo.seq): was for was, photo in left.items()}
-    same: dict[str, tuple[int, ...]] = {}
-    for seen in seen_of(root):
-        was = origin.get((seen.run, seen.seq))
-        if was is not None and seen.mtime_ns is not None:
-            same[was] = (*seen.identity, seen.mtime_ns)
+                left[was].now, now[item.dst] = item.dst, was
+        if item.seq == item.group and not item.run.startswith(REVIEW_RUN_PREFIX) and os.path.lexists(base + item.src):
+            left[item.src] = _Left(item.run, item.seq, item.dst)
+            now[item.dst] = item.src
+            pending[(item.run, item.seq)] = item.src
+            same.pop(item.src, None)  # an earlier move from that place: this one's record counts
     back = {}
     for was, identity in same.items():
+        if was not in left:
+            continue
         try:
             st = os.lstat(base + was)
         except OSError:
