@@ -292,8 +292,8 @@ def load_catalog(root: Path, state) -> Catalog:
         elif verdict is not None:
             photo = Photo(0, rel, verdict.status, verdict.label, verdict.confidence, verdict.reason)
         elif rel in (back := by_hand(root, state) if back is None else back):  # the user's "neither"
-            was = filed.get(back[rel])
-            photo = Photo(0, rel, "neither", was and was.label, was and was.confidence, PUT_BACK, rel)
+            said = filed.get(back[rel])  # what the journal says of the photo where it was put
+            photo = Photo(0, rel, "neither", said and said.label, said and said.confidence, PUT_BACK, rel)
         else:
             photo = Photo(0, rel, UNSORTED[0], reason=UNSORTED[1])
         pet, likeness = suggested.get(rel, (None, 0.0))
