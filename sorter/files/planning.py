@@ -12,6 +12,7 @@ from typing import Literal
 
 from sorter.config import CLASS_FOLDERS, OTHER
 from sorter.files.companions import renamed
+from sorter.files.verdicts import PUT_BACK_KIND, is_put_back_reason
 
 #: "kept": a photo already in cats/ or dogs/ that `sort --name-pets` looked at again and leaves.
 Status = Literal["move", "neither", "unsure", "unreadable", "skipped", "kept"]
@@ -38,8 +39,8 @@ def reason_kind(reason: str | None) -> str:
     Reasons are "what: detail" or "what (detail)" by convention, so new ones group too."""
     if not reason:
         return "no reason given"
-    if reason.startswith("you put it back from ") and reason.endswith("; left there"):  # `verdicts.put_back_reason`
-        return "you put it back; left there"
+    if is_put_back_reason(reason):  # "what from where; ...": the one reason whose detail comes first
+        return PUT_BACK_KIND
     kind = reason.split(": ", 1)[0]
     kind = re.sub(r" \([^()]*\d[^()]*\)", "", kind)  # per-file numbers: (300 MiB), (20000x20000 pixels)
     return re.sub(r"^confidence \d+% below", "confidence below", kind)

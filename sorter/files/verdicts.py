@@ -27,6 +27,22 @@ Identity = tuple[int, int, int]  # st_dev, st_ino, st_size
 def identity_of(st: os.stat_result) -> Identity:
     return (st.st_dev, st.st_ino, st.st_size)
 
+
+#: The identity and the modification time: this very file, not a new one given a freed inode
+#: number (its size and time differ), nor the photo edited since. A rename keeps all four.
+SameFile = tuple[int, int, int, int]
+
+
+def same_file(st: os.stat_result) -> SameFile:
+    return (*identity_of(st), st.st_mtime_ns)
+
+
+def same_file_of(path: Path | str) -> SameFile | None:
+    try:
+        return same_file(os.lstat(path))
+    except OSError:
+        return None
+
 #: Results that leave a photo where it was and say why.
 LEFT = frozenset({"neither", "unsure", "unreadable", "failed", "vanished"})
 
@@ -107,68 +123,89 @@ def by_review(root: Path, state) -> dict[str, str]:
     return {where: was for where, (was, when) in back.items() if _as_put_back(root / where, when)}
 
 
-@dataclass
-class _Left:
-    """A photo a sort or watch moved from a place that holds a file again (`by_hand`)."""
+class HandPutBacks:
+    """`by_hand`, fed a journal's standing moves and "seen" records in journal order
+    (`journal.moves_and_seen`): by `by_hand`'s own pass, or by a reader that makes that pass
+    anyway (the review server's catalog). Each move costs an `lstat` of its first place; only
+    the moves whose place holds a file again are kept (flat memory at a million)."""
 
-    run: str
-    seq: int
-    now: str  # where the journal last put it
+    def __init__(self, root: Path) -> None:
+        from sorter.config import REVIEW_RUN_PREFIX
+
+        self._review = REVIEW_RUN_PREFIX
+        self._base = os.path.join(root, "")  # joined as strings: a `Path` per move cost more than the lstat
+        self._now: dict[str, str] = {}  # where the photo was -> where the journal last put it
+        self._was: dict[str, str] = {}  # the reverse, to follow a later move of the photo
+        self._pending: dict[tuple[str, int], str] = {}  # such moves whose "seen" record is to come -> where it was
+        self._same: dict[str, SameFile] = {}  # where it was -> the photo, as its "seen" record says
+
+    @property
+    def waiting(self) -> bool:
+        """A kept move's "seen" record is still to come (it follows its batch's moves)."""
+        return bool(self._pending)
+
+    def move(self, move) -> None:
+        was = self._was.pop(move.src, None)
+        if was is not None and self._now.get(was) == move.src:  # moved on by sorter (a review's correction): followed
+            if move.dst == was:
+                del self._now[was]  # a review put it back: `by_review`'s
+            else:
+                self._now[was], self._was[move.dst] = move.dst, was
+        if move.seq == move.group and not move.run.startswith(self._review) and os.path.lexists(self._base + move.src):
+            self._now[move.src] = move.dst
+            self._was[move.dst] = move.src
+            self._pending[(move.run, move.seq)] = move.src
+            self._same.pop(move.src, None)  # an earlier move from that place: this one's record counts
+
+    def seen(self, seen) -> None:
+        was = self._pending.pop((seen.run, seen.seq), None) if seen.seq is not None else None
+        if was is not None and seen.mtime_ns is not None:
+            self._same[was] = (*seen.identity, seen.mtime_ns)
+
+    def found(self) -> dict[str, str]:
+        """Where each photo put back by hand is -> where the journal has it (relative paths)."""
+        return {was: self._now[was] for was, same in self._same.items()
+                if was in self._now and _is_file(st := _lstat(self._base + was)) and same_file(st) == same}
 
 
 def by_hand(root: Path, state) -> dict[str, str]:
     """`put_back` by hand: a file where a sort or watch found a photo, that is the photo it
-    moved (the identity and modification time its "seen" record gives), while the journal
-    says it is still sorted. One pass over the journal: each standing move and an `lstat` of
-    its first place, holding only the moves whose place holds a file again (flat memory at a
-    million); "seen" records are parsed only while such a move's is still to come (it follows
-    its batch's moves), so the pass costs about what reading the moves alone does."""
-    from sorter.config import REVIEW_RUN_PREFIX
+    moved (`same_file`, as its "seen" record gives it), while the journal says it is still
+    sorted. One pass over the journal, "seen" records parsed only while a kept move's is still
+    to come, so it costs about what reading the moves alone does."""
     from sorter.files.journal import Move, moves_and_seen
 
-    base = os.path.join(root, "")  # joined as strings: a `Path` per move cost more than the lstat
-    left: dict[str, _Left] = {}  # where the photo was -> what became of it
-    now: dict[str, str] = {}  # where such a photo is, by the journal -> where it was
-    pending: dict[tuple[str, int], str] = {}  # such moves whose "seen" record is to come -> where it was
-    same: dict[str, tuple[int, ...]] = {}  # where it was -> the photo's identity and modification time
-    for item in moves_and_seen(root, state, with_seen=lambda: bool(pending)):
-        if not isinstance(item, Move):
-            was = pending.pop((item.run, item.seq), None) if item.seq is not None else None
-            if was is not None and item.mtime_ns is not None:
-                same[was] = (*item.identity, item.mtime_ns)
-            continue
-        was = now.pop(item.src, None)
-        if was in left and left[was].now == item.src:  # moved on by sorter (a review's correction): followed
-            if item.dst == was:
-                del left[was]  # a review put it back: `by_review`'s
-            else:
-                left[was].now, now[item.dst] = item.dst, was
-        if item.seq == item.group and not item.run.startswith(REVIEW_RUN_PREFIX) and os.path.lexists(base + item.src):
-            left[item.src] = _Left(item.run, item.seq, item.dst)
-            now[item.dst] = item.src
-            pending[(item.run, item.seq)] = item.src
-            same.pop(item.src, None)  # an earlier move from that place: this one's record counts
-    back = {}
-    for was, identity in same.items():
-        if was not in left:
-            continue
-        try:
-            st = os.lstat(base + was)
-        except OSError:
-            continue
-        if stat.S_ISREG(st.st_mode) and identity == (*identity_of(st), st.st_mtime_ns):
-            back[was] = left[was].now
-    return back
+    hand = HandPutBacks(root)
+    for item in moves_and_seen(root, state, with_seen=lambda: hand.waiting):
+        (hand.move if isinstance(item, Move) else hand.seen)(item)
+    return hand.found()
+
+
+def _lstat(path: Path | str) -> os.stat_result | None:
+    try:
+        return os.lstat(path)
+    except OSError:
+        return None
+
+
+def _is_file(st: os.stat_result | None) -> bool:
+    return st is not None and stat.S_ISREG(st.st_mode)
 
 
 def _as_put_back(path: Path, when: float) -> bool:
-    try:
-        st = os.lstat(path)
-    except OSError:
-        return False
-    return stat.S_ISREG(st.st_mode) and st.st_ctime <= when + PUT_BACK_SETTLE
+    st = _lstat(path)
+    return _is_file(st) and st.st_ctime <= when + PUT_BACK_SETTLE
+
+
+_PUT_BACK = ("you put it back from ", "; left there")
+#: What the summaries count those photos under, whatever their "from" (`planning.reason_kind`).
+PUT_BACK_KIND = "you put it back; left there"
 
 
 def put_back_reason(was: str) -> str:
     """Why `sort` and `watch` skip a photo put back from `was` (relative to the folder)."""
-    return f"you put it back from {was}; left there"
+    return f"{_PUT_BACK[0]}{was}{_PUT_BACK[1]}"
+
+
+def is_put_back_reason(reason: str) -> bool:
+    return reason.startswith(_PUT_BACK[0]) and reason.endswith(_PUT_BACK[1])

@@ -255,28 +255,28 @@ def load_catalog(root: Path, state) -> Catalog:
     from sorter.files import suggestions
     from sorter.files.folder import output_folders
     from sorter.files.journal import Move, moves_and_seen
-    from sorter.files.verdicts import Verdict, by_hand, note
+    from sorter.files.verdicts import HandPutBacks, Verdict, note
     from sorter.media.images import Skipped, is_image_name, scan_folder
 
     filed: dict[str, Filed] = {}
     verdicts: dict[str, Verdict] = {}
-    for item in moves_and_seen(root, state):  # one pass over the journal for both, streamed
+    hand = HandPutBacks(root)  # photos moved back by hand where sorter found them
+    for item in moves_and_seen(root, state):  # one pass over the journal for all three, streamed
         if isinstance(item, Move):
             follow(filed, item)
+            hand.move(item)
         else:
             note(verdicts, item)
+            hand.seen(item)
             if item.box is not None and item.path in filed:  # written right after the batch's moves
                 filed[item.path] = replace(filed[item.path], box=item.box)
     catalog = Catalog(root)
     noted = suggestions.read(root)
     noted.keep_only(known_pets())
     suggested = noted.standing(root)
-    #: Photos moved back by hand where sorter found them -> where from: read only once a photo
-    #: in place with no verdict asks (one more pass over the journal's moves).
-    back: dict[str, str] | None = None
+    back = hand.found()
 
     def add(rel: str) -> None:
-        nonlocal back
         info = filed.pop(rel, None)
         folder = rel.split("/", 1)[0] if "/" in rel else ""
         verdict = verdicts.get(rel)
@@ -291,7 +291,7 @@ def load_catalog(root: Path, state) -> Catalog:
             photo = Photo(0, rel, "neither", info.label, info.confidence, PUT_BACK, info.origin, info.choice)
         elif verdict is not None:
             photo = Photo(0, rel, verdict.status, verdict.label, verdict.confidence, verdict.reason)
-        elif rel in (back := by_hand(root, state) if back is None else back):  # the user's "neither"
+        elif rel in back:  # moved back by hand: the user's "neither"
             said = filed.get(back[rel])  # what the journal says of the photo where it was put
             photo = Photo(0, rel, "neither", said and said.label, said and said.confidence, PUT_BACK, rel)
         else:

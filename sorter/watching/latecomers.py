@@ -21,6 +21,7 @@ from pathlib import Path
 
 from sorter.config import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS
 from sorter.files.companions import NAME_SUFFIXES, STEM_EXTENSIONS, VIDEO_STEM_EXTENSIONS
+from sorter.files.verdicts import SameFile, same_file_of
 
 #: Photos remembered: about 400 bytes each, so 6.5 MB at most.
 LIMIT = 16_384
@@ -39,17 +40,7 @@ class Filed:
     label: str | None = None
     confidence: float | None = None
     #: The photo where it went (`same_file_of`): the same file put back where it was is not a new photo.
-    same: tuple[int, ...] | None = None
-
-
-def same_file_of(path: Path) -> tuple[int, ...] | None:
-    """What a rename keeps of a file: device, inode, size and modification time (an inode
-    number freed by a deletion is given to new files again; their size and time differ)."""
-    try:
-        st = os.lstat(path)
-    except OSError:
-        return None
-    return st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns
+    same: SameFile | None = None
 
 
 def could_be_companion(name: str) -> bool:
@@ -66,7 +57,7 @@ class Latecomers:
         self.limit = limit
         self._by_stem: OrderedDict[tuple[str, str], Filed] = OrderedDict()
         #: Photos put back where sorter found them before the watch, by where they are: (where they were, `same_file_of`).
-        self._back: dict[str, tuple[Path, tuple[int, ...] | None]] = {}
+        self._back: dict[str, tuple[Path, SameFile | None]] = {}
 
     def remember(self, filed: Filed) -> None:
         key = (str(filed.source.parent), os.path.splitext(filed.source.name)[0].casefold())

@@ -141,11 +141,11 @@ def watch_folder(
     """
     from sorter.config import DEFAULT_BATCH_SIZE
     from sorter.files.recovery import recover
-    from sorter.files.verdicts import put_back_reason
+    from sorter.files.verdicts import put_back_reason, same_file_of
     from sorter.model import lite
     from sorter.model.personal import Follower, describe
     from sorter.sorting import suggesting
-    from sorter.watching.latecomers import Filed, Latecomers, same_file_of
+    from sorter.watching.latecomers import Filed, Latecomers
     from sorter.watching.watcher import Watcher, WatchSettings
 
     started = time.monotonic()
