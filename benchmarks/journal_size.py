@@ -10,7 +10,9 @@ writes), then times what commands do with it:
 
 - `scan` (the one pass every command starts with: `recover` settles pending intents from it),
   `recover`, `read_verdicts` (the review server), `put_back` (which photos sorter moved are
-  back where it found them: `sort` and `watch` skip them) and the per-batch append with its fsync;
+  back where it found them: `sort` and `watch` skip them), a watcher's memory of the moves as it
+  starts (`Latecomers.load`), its look in the journal when a photo arrives where one it no longer
+  remembers in full was (`older_put_backs`), and the per-batch append with its fsync;
 - the same N moves as rows of a SQLite table in WAL mode with an index on the pending state,
   one transaction per batch: the insert per batch (synchronous=FULL, so as durable as the
   journal's fsync), finding the pending intents (what recovery needs), and reading every row
@@ -33,6 +35,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from sorter.files import journal, recovery  # noqa: E402
 from sorter.files.verdicts import put_back, read_verdicts  # noqa: E402
+from sorter.watching.latecomers import Latecomers  # noqa: E402
 
 BATCH = 64
 
@@ -139,6 +142,11 @@ def main() -> None:
         for n in range(1, args.moves + 1, max(1, args.moves // 100)):  # 100 photos of those names back in place
             (root / f"IMG_{n:07d}.jpg").write_bytes(b"")
         back_s, _, back_peak = timed(lambda: put_back(root, state))
+        latecomers = Latecomers()
+        load_s, _, load_peak = timed(lambda: latecomers.load(root, state))
+        arrived = root / "IMG_0000001.jpg"  # the first photo sorted: long forgotten in full
+        assert latecomers.might_be_back(arrived)
+        older_s, _, _ = timed(lambda: latecomers.older_put_backs(root, [arrived]))
         per_batch = append_cost(Path(tmp) / "small" if (Path(tmp) / "small").mkdir() is None else root)
         sq = sqlite_catalog(Path(tmp) / "catalog.db", args.moves)
     print(f"{args.moves:,} moves (a sort of as many photos), batches of {BATCH}")
@@ -148,6 +156,8 @@ def main() -> None:
     print(f"{'start of every command (recover)':34}{recover_s:>18.2f} s{sq['pending']:>14.4f} s")
     print(f"{'photos left in place (review)':34}{verdicts_s:>18.2f} s{sq['left']:>14.2f} s   ({len(left):,} photos)")
     print(f"{'photos put back (sort, watch)':34}{back_s:>18.2f} s{'':>14}   (peak Python memory {back_peak:.1f} MB)")
+    print(f"{'a watcher starts (Latecomers.load)':34}{load_s:>18.2f} s{'':>14}   (peak Python memory {load_peak:.1f} MB)")
+    print(f"{'  a photo arrives where an old one was':34}{older_s:>18.2f} s{'':>14}   (the journal read: put back?)")
     print(f"{'every move of the run (undo)':34}{scan_s:>18.2f} s{sq['all']:>14.2f} s   (JSON: the scan; then its moves)")
     print(f"{'  peak Python memory':34}{scan_peak:>17.0f} MB{sq['all_peak']:>13.0f} MB")
 

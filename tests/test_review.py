@@ -281,6 +281,23 @@ def test_verbose_prints_every_file_and_log_file_writes_every_file(tmp_path: Path
     assert "skipped: pipe.jpg: not a regular file" in printed
 
 
+def test_a_control_character_in_a_name_is_shown_escaped_never_a_line_of_its_own(tmp_path: Path, fake) -> None:
+    """A name is data: `new\nline.png` must not start a line of the log (a forged,
+    timestamped one), nor `\x1b[2J` clear the terminal."""
+    write_image(tmp_path / "photos" / "new\n2026-12-05 10:00:00 moved x.jpg.png", RED)
+    write_image(tmp_path / "photos" / "clear\x1b[2J.png", GREY, size=(8, 8))
+    log = tmp_path / "sort.log"
+
+    result = runner.invoke(app, ["sort", str(tmp_path / "photos"), "-v", "--log-file", str(log)])
+
+    assert result.exit_code == 0, result.output
+    logged = log.read_text().splitlines()
+    assert len(logged) == 3, logged  # two files and the summary
+    assert any("new\\n2026-12-05 10:00:00 moved x.jpg.png -> dogs/new\\n2026-12-05" in line for line in logged), logged
+    assert any("clear\\x1b[2J.png" in line for line in logged), logged
+    assert "\x1b" not in result.stderr and "clear\\x1b[2J.png" in result.stderr
+
+
 def file_of(line: str) -> str:
     """The file a line of --verbose or --log-file is about."""
     moved = re.match(r"(?:moved|would move) (.+?) -> ", line)

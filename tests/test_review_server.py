@@ -649,7 +649,6 @@ def browser_missing() -> str | None:
     return None
 
 
-@pytest.mark.skipif(browser_missing() is not None, reason=str(browser_missing()))
 def wait_for(path: Path) -> None:
     """Until the click's move is on disk: the page answers the click before the test looks."""
     deadline = time.monotonic() + 10
@@ -673,6 +672,7 @@ def chromium_page(url: str):
             browser.close()
 
 
+@pytest.mark.skipif(browser_missing() is not None, reason=str(browser_missing()))
 def test_in_chromium_neither_moves_the_person_out_of_dogs_learn_shows_its_report_and_u_takes_it_back(
     served, monkeypatch
 ) -> None:

@@ -220,6 +220,40 @@ def test_a_record_appended_after_a_torn_line_is_not_lost(tmp_path: Path) -> None
     assert layout(tmp_path) == before  # cats/ removed: its mkdir record survived
 
 
+@pytest.mark.parametrize("line", [
+    {"op": "move"}, {"op": "move", "run": "x", "seq": 1}, {"op": "move", "run": "x", "seq": 1.5, "src": "a", "dst": "b"},
+    {"op": "move", "run": ["l"], "seq": 1, "src": "a.jpg", "dst": "cats/a.jpg"},
+    {"op": "move", "run": None, "seq": 1, "src": "a.jpg", "dst": "cats/a.jpg"},
+    {"op": "move", "run": "x", "seq": 1, "src": "a.jpg", "dst": "cats/a.jpg", "group": None},
+    {"op": "move", "run": "x", "seq": 1, "src": "a.jpg", "dst": "cats/a.jpg", "size": "big"},
+    {"op": "move", "run": "x", "seq": 10**12, "src": "a.jpg", "dst": "cats/a.jpg"},
+    {"op": "done", "run": "x"}, {"op": "undo", "run": "RUN", "seq": [1]}, {"op": "done", "run": "RUN", "seq": True},
+    {"op": "mkdir", "run": "x", "path": 7}, {"op": "done", "run": "RUN", "seq": 1, "time": "noon"},
+])
+def test_a_damaged_journal_line_is_skipped_by_every_command(tmp_path: Path, line: dict) -> None:
+    """A line of the wrong shape (a doctored journal, a disk error) is skipped as a torn line
+    is: sort, undo, the review's catalog and learn go on, never a traceback."""
+    import json
+
+    from sorter.learning import corrections
+    from sorter.review.catalog import load_catalog
+
+    write_image(tmp_path / "tom.jpg", BLUE)
+    before = layout(tmp_path)
+    sort.sort_folder(tmp_path, classifier=FakeClassifier())
+    (run,) = scan(tmp_path).runs
+    with journal_path(tmp_path).open("a") as journal:
+        journal.write(json.dumps(line).replace('"RUN"', json.dumps(run)) + "\n")
+    write_image(tmp_path / "rex.jpg", RED)
+
+    assert sort.sort_folder(tmp_path, classifier=FakeClassifier(), dry_run=True).counts == {"planned": 1}
+    load_catalog(tmp_path, scan(tmp_path))
+    corrections.find(tmp_path)
+    undone = runner.invoke(app, ["undo", str(tmp_path)])
+    assert undone.exit_code == 0 and "Restored 1 file(s) from 1 run" in undone.stdout, undone.output
+    assert layout(tmp_path) == {**before, "rex.jpg": layout(tmp_path)["rex.jpg"]}
+
+
 def test_a_sort_after_an_undo_killed_mid_move_does_not_file_a_photo_twice(tmp_path: Path) -> None:
     for i in range(3):
         write_image(tmp_path / f"{i}.jpg", RED, size=(8 + i, 8))
@@ -445,7 +479,7 @@ def test_a_link_planted_as_the_journal_or_as_sorters_own_folder_is_refused(tmp_p
     (root / ".sorter").symlink_to(elsewhere, target_is_directory=True)
     result = runner.invoke(app, ["sort", str(root)])
     assert result.exit_code == 2 and result.stderr == (
-        f"Error: {root / '.sorter'} exists and is not a folder; rename it so sorter can use it\n"), result.output
+        f"Error: {root / '.sorter'} is a link (sorter never follows one); rename it so sorter can use it\n"), result.output
     assert list(elsewhere.iterdir()) == [] and (root / "rex.jpg").is_file()
 
 

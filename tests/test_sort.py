@@ -11,7 +11,7 @@ from conftest import ThreeClassFake, tree, write_image
 from typer.testing import CliRunner
 
 from sorter.cli import app
-from sorter.files.planning import free_name
+from sorter.files.planning import NameIndex, free_name
 from sorter.files.verdicts import Verdict, read_verdicts
 from sorter.model import lite
 from sorter.sorting import results
@@ -61,9 +61,9 @@ def test_name_collisions_get_a_free_name_and_nothing_is_overwritten(tmp_path: Pa
 
 
 def test_free_name_is_case_insensitive() -> None:
-    assert free_name("a.jpg", set()) == "a.jpg"
-    assert free_name("a.jpg", {"a.jpg", "a (1).jpg"}) == "a (2).jpg"
-    assert free_name("A.JPG", {"a.jpg"}) == "A (1).JPG"
+    assert free_name("a.jpg", NameIndex()) == "a.jpg"
+    assert free_name("a.jpg", NameIndex(["a.jpg", "a (1).jpg"])) == "a (2).jpg"
+    assert free_name("A.JPG", NameIndex(["a.jpg"])) == "A (1).JPG"
 
 
 def test_sorted_folders_are_not_sorted_again(tmp_path: Path, fake_classifier) -> None:
@@ -227,6 +227,19 @@ def car_and_rex(tmp_path: Path, monkeypatch) -> Path:
     return tmp_path
 
 
+def test_a_folder_without_photos_says_so(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setattr(lite, "load_classifier", lambda model: ThreeClassFake())
+    (tmp_path / "notes.txt").write_text("not a photo")
+    (tmp_path / "trip").mkdir()
+    write_image(tmp_path / "trip" / "rex.png", RED)
+    result = runner.invoke(app, ["sort", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert ("No photos or videos in it (--recursive looks in its sub-folders too): files of other kinds are left alone."
+            in result.stdout)
+    assert "No photos" not in runner.invoke(app, ["sort", str(tmp_path), "--recursive"]).stdout
+    assert (tmp_path / "dogs" / "rex.png").is_file() and (tmp_path / "notes.txt").is_file()
+
+
 def test_cli_leaves_neither_in_place_with_its_own_line_and_summary_row(tmp_path: Path, car_and_rex) -> None:
     result = runner.invoke(app, ["sort", str(tmp_path)])
     assert result.exit_code == 0, result.output
@@ -310,6 +323,8 @@ def test_cli_json_reports_neither(tmp_path: Path, car_and_rex) -> None:
         (["sort", "{tmp}", "--model", "{tmp}/labels.csv"], 1, "not a sorter model"),
         (["sort", "{tmp}", "--min-confidence", "2"], 2, "Invalid value"),
         (["undo", "{tmp}"], 2, "nothing to undo"),
+        *(([command, ""], 2, "an empty path (a variable that is not set?)")  # `sorter sort "$UNSET"`: not this folder
+          for command in ("sort", "undo", "watch", "review", "learn", "train", "evaluate")),
     ],
 )
 def test_bad_input_gets_one_clear_line_and_an_exit_code(tmp_path: Path, args, code: int, message: str) -> None:

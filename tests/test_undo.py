@@ -129,6 +129,42 @@ def test_a_sorted_file_removed_by_the_user_is_reported_missing(tmp_path: Path) -
     assert (tmp_path / "fido.jpg").exists()
 
 
+def test_a_missing_file_is_reported_once_and_the_next_undo_goes_on_to_the_run_before(tmp_path: Path) -> None:
+    """A photo deleted or renamed since, or something else now in its place (sorter moves only
+    files): reported and left, and that run counts as undone, so a second `sorter undo` takes
+    back the sort before it."""
+    write_image(tmp_path / "a.jpg", RED)
+    write_image(tmp_path / "b.jpg", BLUE)
+    sort(tmp_path)
+    for name, size in (("c.jpg", 9), ("d.jpg", 10), ("e.jpg", 11), ("f.jpg", 12)):
+        write_image(tmp_path / name, RED, size=(size, size))
+    sort(tmp_path)
+    os.rename(tmp_path / "dogs" / "c.jpg", tmp_path / "dogs" / "Tom birthday.jpg")
+    (tmp_path / "dogs" / "d.jpg").unlink()
+    (tmp_path / "dogs" / "d.jpg").mkdir()
+    (tmp_path / "dogs" / "e.jpg").rename(tmp_path / "e-kept.jpg")
+    (tmp_path / "dogs" / "e.jpg").symlink_to(tmp_path / "e-kept.jpg")
+
+    os.rename(tmp_path / "dogs" / "f.jpg", tmp_path / "f.jpg")  # put back by hand: nothing to do for it
+
+    first = runner.invoke(app, ["undo", str(tmp_path)])
+    assert first.exit_code == 0, first.output
+    assert first.stdout == f"Restored 0 file(s) from 1 run in {tmp_path} (1 already back where they were).\n"
+    assert sorted(first.stderr.splitlines()) == [
+        "missing: dogs/c.jpg: no longer there (was c.jpg)",
+        "missing: dogs/d.jpg: now a folder, not the photo sorter moved; left there (was d.jpg)",
+        "missing: dogs/e.jpg: now a link, not the photo sorter moved; left there (was e.jpg)",
+    ], first.stderr
+    assert (tmp_path / "f.jpg").is_file() and (tmp_path / "dogs" / "d.jpg").is_dir()
+    assert (tmp_path / "dogs" / "e.jpg").is_symlink() and not (tmp_path / "e.jpg").exists()
+
+    second = runner.invoke(app, ["undo", str(tmp_path)])
+    assert second.exit_code == 0 and "Restored 2 file(s) from 1 run" in second.stdout, second.output
+    assert second.stderr == ""
+    assert (tmp_path / "a.jpg").is_file() and (tmp_path / "b.jpg").is_file()
+    assert runner.invoke(app, ["undo", str(tmp_path)]).exit_code == 2  # nothing left to undo
+
+
 def test_undo_recreates_a_subfolder_removed_since_the_sort(tmp_path: Path) -> None:
     write_image(tmp_path / "trip" / "day 1" / "rex.jpg", RED)
     original = layout(tmp_path)

@@ -324,6 +324,22 @@ def test_only_final_image_names_outside_the_output_folders_are_candidates(tmp_pa
     assert recursive.pending() == 2  # sub/c.jpg and sub/cats/f.jpg: only the top cats/ is ours
 
 
+def test_a_batch_holds_a_bounded_size_of_photos_and_a_larger_one_alone(tmp_path: Path, monkeypatch) -> None:
+    """A batch holds the folder's lock while it is judged: large scans, decoded whole, come a
+    few at a time so that a review's click waits one short batch (`BYTES_PER_BATCH`)."""
+    for n in range(5):
+        (tmp_path / f"scan_{n}.png").write_bytes(b"\0" * 1000)
+    (tmp_path / "huge.tif").write_bytes(b"\0" * 5000)  # over the budget alone: it still goes
+    monkeypatch.setattr(watcher, "BYTES_PER_BATCH", 2500)
+    with watcher.Watcher(tmp_path, settings=watcher.WatchSettings(settle=0.0, rescan_interval=0.3)) as w:
+        w.scan_if_due()
+        time.sleep(0.05)
+        batches = [sorted(p.name for p in w.take_ready(64)) for _ in range(5)]
+    assert sorted(map(len, batches)) == [0, 1, 1, 2, 2], batches
+    assert ["huge.tif"] in batches
+    assert sorted(name for batch in batches for name in batch) == ["huge.tif", *(f"scan_{n}.png" for n in range(5))]
+
+
 def test_open_for_writing_sees_a_writer(tmp_path: Path) -> None:
     path = tmp_path / "x.jpg"
     with open(path, "wb") as f:
@@ -385,6 +401,94 @@ def test_files_left_in_place_are_reported_once_not_at_every_scan(tmp_path: Path,
         thread.join(10)
     assert not thread.is_alive()
     assert all(not isinstance(r, BaseException) for r in results), results
+
+
+def test_a_file_judged_again_counts_once_in_the_summary(tmp_path: Path, fake_classifier) -> None:
+    """A photo written in pieces is "unreadable" at each look, then moved: the watcher's
+    summary counts files as they ended, not every look."""
+    data = noise_jpeg(2002)
+    stop_event, box = threading.Event(), {}
+    fast = watcher.WatchSettings(rescan_interval=0.1, settle=0.1, closed_grace=0.1)
+    results: list = []
+    thread = threading.Thread(target=lambda: box.update(summary=watch.watch_folder(
+        tmp_path, classifier=fake_classifier, stop=stop_event, on_result=results.append, settings=fast)))
+    thread.start()
+    try:
+        for piece in range(1, 3):
+            with open(tmp_path / "slow.jpg", "ab") as f:
+                f.write(data[(piece - 1) * len(data) // 3 : piece * len(data) // 3])
+            looks = piece
+            assert wait_until(lambda looks=looks: len(results) == looks, 10), results
+        with open(tmp_path / "slow.jpg", "ab") as f:
+            f.write(data[2 * len(data) // 3 :])
+        assert wait_until(lambda: any(r.status == "moved" for r in results), 10), results
+    finally:
+        stop_event.set()
+        thread.join(10)
+    assert [r.status for r in results] == ["unreadable", "unreadable", "moved"]
+    assert box["summary"].counts == {"moved": 1}
+
+
+def test_a_name_freed_in_cats_is_given_again_and_one_taken_in_another_case_is_not(tmp_path: Path, fake_classifier) -> None:
+    """The watcher knows the names in cats/ for months: one whose photo the user deleted is
+    free again (as a fresh `sort` finds it), one renamed to another case is not."""
+    fast = watcher.WatchSettings(rescan_interval=0.1, settle=0.1)
+    stop_event, thread, results = run_in_thread(tmp_path, fake_classifier, settings=fast)
+    try:
+        for name in ("x.jpg", "y.jpg"):
+            write_image(tmp_path / name, BLUE)
+        assert wait_until(lambda: (tmp_path / "cats" / "x.jpg").exists() and (tmp_path / "cats" / "y.jpg").exists(), 10)
+        (tmp_path / "cats" / "x.jpg").unlink()
+        (tmp_path / "cats" / "y.jpg").rename(tmp_path / "cats" / "Y.JPG")
+        for name in ("x.jpg", "y.jpg"):
+            write_image(tmp_path / name, BLUE, size=(20, 30))
+        assert wait_until(lambda: len(results) == 4, 10), results
+    finally:
+        stop_event.set()
+        thread.join(10)
+    assert sorted(p.name for p in (tmp_path / "cats").iterdir()) == ["Y.JPG", "x.jpg", "y (1).jpg"]
+
+
+def test_a_photo_sorted_long_ago_and_put_back_by_hand_is_left_there(tmp_path: Path, fake_classifier, monkeypatch) -> None:
+    """The watcher remembers its latest moves in full (`latecomers.LIMIT`, 1 here) and of the
+    older ones only where each photo was: one put back there by hand, moved by this watcher or
+    before it started, is the user's word all the same; a new photo of its name is sorted."""
+    from sorter.watching import latecomers
+
+    monkeypatch.setattr(latecomers, "LIMIT", 1)
+
+    def skipped_while(act: Callable[[], None], skips: int) -> list:
+        fast = watcher.WatchSettings(rescan_interval=0.1, settle=0.1)
+        stop_event, thread, results = run_in_thread(tmp_path, fake_classifier, settings=fast)
+        try:
+            act()
+            assert wait_until(lambda: len([r for r in results if r.status == "skipped"]) == skips, 10), results
+            time.sleep(0.3)  # several rescans: nothing is looked at twice
+        finally:
+            stop_event.set()
+            thread.join(10)
+        assert all(not isinstance(r, BaseException) for r in results), results
+        return sorted((r.path.name, r.reason) for r in results if r.status == "skipped")
+
+    def sorted_by_this_watcher() -> None:
+        write_image(tmp_path / "a.jpg", RED)
+        assert wait_until(lambda: (tmp_path / "dogs" / "a.jpg").exists(), 10)
+        write_image(tmp_path / "b.jpg", RED)
+        write_image(tmp_path / "c.jpg", RED)
+        assert wait_until(lambda: (tmp_path / "dogs" / "b.jpg").exists() and (tmp_path / "dogs" / "c.jpg").exists(), 10)
+        os.rename(tmp_path / "dogs" / "a.jpg", tmp_path / "a.jpg")  # sorted two photos ago
+        write_image(tmp_path / "b.jpg", RED, size=(50, 60))  # another photo of b's name
+        assert wait_until(lambda: (tmp_path / "dogs" / "b (1).jpg").exists(), 10)
+
+    def sorted_before_it_started() -> None:
+        os.rename(tmp_path / "dogs" / "c.jpg", tmp_path / "c.jpg")
+
+    assert skipped_while(sorted_by_this_watcher, 1) == [("a.jpg", "you put it back from dogs/a.jpg; left there")]
+    assert skipped_while(sorted_before_it_started, 2) == [
+        ("a.jpg", "you put it back from dogs/a.jpg; left there"), ("c.jpg", "you put it back from dogs/c.jpg; left there"),
+    ]
+    assert (tmp_path / "a.jpg").is_file() and (tmp_path / "c.jpg").is_file()
+    assert sorted(p.name for p in (tmp_path / "dogs").iterdir()) == ["b (1).jpg", "b.jpg"]
 
 
 def test_a_locked_folder_is_refused_before_the_model_loads(tmp_path: Path) -> None:

@@ -8,13 +8,13 @@ from typing import Annotated, Optional
 import typer
 
 from sorter.cli.console import as_error, err, escape, fail, out, progress_bar
-from sorter.cli.options import ModelOption
+from sorter.cli.options import ModelOption, folder_argument
 from sorter.errors import SorterError, UsageError
 
 
 def learn(
     directory: Annotated[
-        Optional[Path], typer.Argument(help="A sorted folder whose mistakes you put right.", show_default=False)
+        Optional[Path], folder_argument("A sorted folder whose mistakes you put right.", show_default=False)
     ] = None,
     model: ModelOption = None,
     forget: Annotated[

@@ -18,6 +18,8 @@ STATUS_STYLE = {
 #: Rows of reasons for files left in place in the summary table, so it fits on a screen
 #: whatever the folder: the most frequent, then one row for the rest.
 MAX_REASON_ROWS = 8
+#: Control characters as a file's line shows them: `\n` and `\x1b`, not a new line or an escape sequence.
+_SHOWN = {c: repr(chr(c))[1:-1] for c in (*range(32), 127)}
 
 
 def _detail(result) -> str:
@@ -93,6 +95,11 @@ class FileLog:
             sys.stderr.flush()
         self.to_file(plain)
 
+    def _file_line(self, plain: str, styled: str) -> None:
+        """A file's line: control characters in its name or reason (`a\nb.jpg`) are shown
+        escaped, so that no name can start a line of its own in the log."""
+        self.line(plain.translate(_SHOWN), styled.translate(_SHOWN))
+
     def to_file(self, plain: str) -> None:
         from datetime import datetime
 
@@ -109,24 +116,25 @@ class FileLog:
     def result(self, result) -> None:
         if not self.echo and self.file is None:
             return
+        line = self._file_line
         name = self._rel(result.path)
         if result.status == "joined":  # watch: a companion that came after its photo
             where = self._rel(result.destination)
-            self.line(f"joined {name} -> {where} (its photo went there before it came)",
-                      f"[green]joined[/] {escape(name)} -> {escape(where)} [dim](its photo went there before it came)[/]")
+            line(f"joined {name} -> {where} (its photo went there before it came)",
+                 f"[green]joined[/] {escape(name)} -> {escape(where)} [dim](its photo went there before it came)[/]")
         elif result.status in ("moved", "planned"):
             verb = "moved" if result.status == "moved" else "would move"
             where = self._rel(result.destination)
             detail = f"({_video(result)}{result.label}, {result.confidence:.0%})"
             group = name + _with_companions(result)
-            self.line(f"{verb} {group} -> {where} {detail}",
-                      f"[{STATUS_STYLE[result.status]}]{verb}[/] {escape(group)} -> {escape(where)} [dim]{detail}[/]")
+            line(f"{verb} {group} -> {where} {detail}",
+                 f"[{STATUS_STYLE[result.status]}]{verb}[/] {escape(group)} -> {escape(where)} [dim]{detail}[/]")
         else:
             plain = f"{result.status}: {name}{_detail(result)}: {result.reason}"
-            self.line(plain, f"[{STATUS_STYLE.get(result.status, '')}]{result.status}[/]: {escape(plain.split(': ', 1)[1])}")
+            line(plain, f"[{STATUS_STYLE.get(result.status, '')}]{result.status}[/]: {escape(plain.split(': ', 1)[1])}")
         # What the decoder printed about the file ("Corrupt JPEG data: ..."), under its line.
         for warning in result.warnings:
-            self.line(f"warning: {name}: {warning}", f"[yellow]warning[/]: {escape(name)}: {escape(warning)}")
+            line(f"warning: {name}: {warning}", f"[yellow]warning[/]: {escape(name)}: {escape(warning)}")
 
     def notice(self, notice) -> None:
         self.line(notice.message, f"[yellow]{escape(notice.message)}[/]" if notice.warning else None)

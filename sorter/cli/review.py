@@ -8,12 +8,12 @@ from typing import Annotated
 import typer
 
 from sorter.cli.console import as_error, err, escape, fail
-from sorter.cli.options import ModelOption
+from sorter.cli.options import ModelOption, folder_argument
 from sorter.errors import SorterError
 
 
 def review_command(
-    directory: Annotated[Path, typer.Argument(help="A folder sorted by `sorter sort` or `sorter watch`.")],
+    directory: Annotated[Path, folder_argument("A folder sorted by `sorter sort` or `sorter watch`.")],
     port: Annotated[int, typer.Option(min=0, max=65535, help="Port on 127.0.0.1 and ::1 (0: any free one).")] = 0,
     no_browser: Annotated[bool, typer.Option("--no-browser", help="Print the URL; do not open a browser.")] = False,
     model: ModelOption = None,

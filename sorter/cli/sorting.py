@@ -9,13 +9,13 @@ from typing import Annotated
 import typer
 
 from sorter.cli.console import as_error, err, escape, fail, out, progress_bar
-from sorter.cli.options import LogFileOption, ModelOption, NoPersonalOption
+from sorter.cli.options import LogFileOption, ModelOption, NoPersonalOption, folder_argument
 from sorter.cli.results import FileLog, moved_line, summary_table, videos_line
 from sorter.errors import SorterError, UsageError
 
 
 def sort_command(
-    directory: Annotated[Path, typer.Argument(help="The folder to sort.", show_default=False)],
+    directory: Annotated[Path, folder_argument("The folder to sort.", show_default=False)],
     model: ModelOption = None,
     recursive: Annotated[bool, typer.Option("--recursive", "-r", help="Also sort images in subfolders.")] = False,
     dry_run: Annotated[bool, typer.Option("--dry-run", "-n", help="Show the plan; change nothing.")] = False,
@@ -110,6 +110,9 @@ def sort_command(
     if " + " in summary.model:  # a personal model: say so (the bundled model alone goes without saying)
         out.print(f"With {summary.model}", markup=False, soft_wrap=True)
     out.print(summary_table(summary))
+    if not summary.counts:  # only other files (notes, PDFs), or none: say why nothing moved
+        where = "it or its sub-folders" if recursive else "it (--recursive looks in its sub-folders too)"
+        out.print(f"No photos or videos in {where}: files of other kinds are left alone.", markup=False, soft_wrap=True)
     if summary.videos:
         out.print(videos_line(summary.videos, dry_run))
     if summary.recovered:
@@ -130,7 +133,7 @@ def sort_command(
 
 
 def undo(
-    directory: Annotated[Path, typer.Argument(help="A folder sorted by `sorter sort` or `sorter watch`.")],
+    directory: Annotated[Path, folder_argument("A folder sorted by `sorter sort` or `sorter watch`.")],
     all_runs: Annotated[bool, typer.Option("--all", help="Undo every run in the journal, not just the latest.")] = False,
 ) -> None:
     """Put files back where they were before the latest run (or every run, with --all).
@@ -158,11 +161,14 @@ def undo(
         if more:
             err.print(f"[yellow]{what}[/]: {more} more file(s)", soft_wrap=True)
     runs = "run" if result.runs == 1 else "runs"
+    back = f" ({result.already_back} already back where they were)" if result.already_back else ""
     out.print(
-        f"Restored {result.restored} file(s) from {result.runs} {runs} in {result.folder}.",
+        f"Restored {result.restored} file(s) from {result.runs} {runs} in {result.folder}{back}.",
         soft_wrap=True, markup=False,
     )
     if result.answers:
         said = ", ".join(f'"not {pet.partition("/")[2]}" on {n} photo(s)' for pet, n in sorted(result.answers.items()))
         out.print(f"Took back {said}: sorter review asks about them again.", soft_wrap=True, markup=False)
+    if result.left:
+        err.print(f"[yellow]warning[/]: {escape(result.left)} (every move is undone; remove it by hand)", soft_wrap=True)
 

@@ -9,13 +9,13 @@ from typing import Annotated, Optional
 import typer
 
 from sorter.cli.console import err, escape, fail, out, progress_bar
-from sorter.cli.options import ModelOption, NoPersonalOption
+from sorter.cli.options import ModelOption, NoPersonalOption, folder_argument
 from sorter.errors import SorterError
 
 
 def train(
     data_dir: Annotated[
-        Path, typer.Argument(help="Folder with Cat/ and Dog/ (or cats/, dogs/) subfolders, and optionally Other/.")
+        Path, folder_argument("Folder with Cat/ and Dog/ (or cats/, dogs/) subfolders, and optionally Other/.")
     ],
     out_path: Annotated[Path, typer.Option("--out", "-o", help="Where to save the .keras model.")] = Path("model.keras"),
     other: Annotated[
@@ -152,7 +152,7 @@ def train(
 
 def evaluate(
     data_dir: Annotated[
-        Path, typer.Argument(help="Labelled folder with Cat/ and Dog/ subfolders, and optionally Other/ (non-pets).")
+        Path, folder_argument("Labelled folder with Cat/ and Dog/ subfolders, and optionally Other/ (non-pets).")
     ],
     model: ModelOption = None,
     split: Annotated[

@@ -8,13 +8,13 @@ from typing import Annotated, Optional
 import typer
 
 from sorter.cli.console import fail
-from sorter.cli.options import ModelOption, NoPersonalOption
+from sorter.cli.options import ModelOption, NoPersonalOption, folder_argument
 from sorter.cli.results import FileLog, moved_line, videos_line
 from sorter.errors import SorterError
 
 
 def watch_command(
-    directory: Annotated[Path, typer.Argument(help="The folder to watch.", show_default=False)],
+    directory: Annotated[Path, folder_argument("The folder to watch.", show_default=False)],
     model: ModelOption = None,
     recursive: Annotated[
         bool, typer.Option("--recursive", "-r", help="Also sort images in (and arriving in) subfolders.")

@@ -24,7 +24,9 @@ def check_folder(root: Path) -> Path:
         raise UsageError(f"not a folder: {root}")
     for folder in (*CLASS_FOLDERS.values(), STATE_DIR):  # a link here would send sorter's files elsewhere
         target = root / folder
-        if target.is_symlink() or (target.exists() and not target.is_dir()):
+        if target.is_symlink():  # never followed, even to a folder: sorter's files stay in DIR
+            raise UsageError(f"{target} is a link (sorter never follows one); rename it so sorter can use it")
+        if target.exists() and not target.is_dir():
             raise UsageError(f"{target} exists and is not a folder; rename it so sorter can use it")
     return root.absolute()
 

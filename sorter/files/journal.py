@@ -6,7 +6,8 @@ fallback can leave both names on one inode, which recovery resolves), so the dis
 which side of the rename a pending intent is on. A photo and its companions (`IMG_1.HEIC` +
 `IMG_1.MOV`) are one *group*: their intents share a `group` (the first member's sequence
 number) and `size`, and recovery settles a group wholly before or wholly after. Undo is
-journaled the same way ("unmove" intents, then "undo"; "keep" when a returned file stays).
+journaled the same way ("unmove" intents, then "undo"; "keep" when a returned file stays;
+"gone" for a file no longer where the move put it, reported once and never looked for again).
 
 After each batch a "seen" record per photo is the one record of what sorter decided about
 it: where the file then was, its identity (device, inode, size) and modification time, the
@@ -43,7 +44,7 @@ from sorter.files.folder import open_own
 JOURNAL_NAME = "journal.jsonl"
 
 # One byte of state per move, indexed by its sequence number within its run.
-INTENT, DONE, UNDONE, ABANDONED = 1, 2, 4, 8
+INTENT, DONE, UNDONE, ABANDONED, GONE = 1, 2, 4, 8, 16
 #: Records refused per run whose lines are kept for undo's report; the rest are counted. A
 #: doctored journal could hold millions: the cost stays a few lines.
 REFUSED_SHOWN = 100
@@ -109,12 +110,12 @@ class RunState:
         return seq < len(self.flags) and bool(self.flags[seq] & flag)
 
     def undoable(self, seq: int) -> bool:
-        return seq < len(self.flags) and self.flags[seq] & (DONE | UNDONE) == DONE
+        return seq < len(self.flags) and self.flags[seq] & (DONE | UNDONE | GONE) == DONE
 
     @property
     def sorted_files(self) -> int:
-        """Moves done and not undone: what `undo` of this run would put back."""
-        return sum(1 for flag in self.flags if flag & (DONE | UNDONE) == DONE)
+        """Moves done and not undone (nor gone): what `undo` of this run would put back."""
+        return sum(1 for flag in self.flags if flag & (DONE | UNDONE | GONE) == DONE)
 
 
 @dataclass
@@ -127,11 +128,15 @@ class JournalState:
         return [run for run in self.runs.values() if run.sorted_files]
 
     def settle(self, run: RunState, op: str, seq: int) -> None:
-        """What an outcome record ("done", "abandon", "undo", "keep") says of a move."""
+        """What an outcome record ("done", "abandon", "undo", "keep", "gone") says of a move."""
         if op in ("done", "abandon"):
             if run.has(seq, INTENT):
                 run.set(seq, DONE if op == "done" else ABANDONED)
                 self.moving.pop((run.run, seq), None)
+            return
+        if op == "gone":  # undo found neither the file nor its first place: not ours to undo any more
+            if run.has(seq, INTENT):
+                run.set(seq, GONE)
             return
         if op == "undo" and run.has(seq, INTENT):
             run.set(seq, UNDONE)
@@ -139,7 +144,7 @@ class JournalState:
 
 
 #: Records that settle a move or an undo intent.
-_OUTCOMES = frozenset({"done", "abandon", "undo", "keep"})
+_OUTCOMES = frozenset({"done", "abandon", "undo", "keep", "gone"})
 
 
 def state_dir(root: Path) -> Path:
@@ -192,9 +197,42 @@ def _records(path: Path, start: int = 0, end: int | None = None,
                 record = json.loads(raw.decode("utf-8", "surrogateescape"))
             except ValueError:
                 record = None  # a torn line that a later append completed (see Journal.__init__)
-            if isinstance(record, dict):
+            if isinstance(record, dict) and _well_formed(record):
                 yield offset, after, record
             offset = after
+
+
+#: Sequence numbers index a byte per move (`RunState.flags`): a doctored one of 10**12 must not
+#: allocate a terabyte. At most 128 MB then; no run makes 134 million moves.
+_MAX_SEQ = 2**27
+_NUMBER = (int, float)
+_OPTIONAL_TEXT = (str, type(None))
+_OPTIONAL_NUMBER = (int, float, type(None))
+
+
+def _is_seq(value: object) -> bool:
+    return type(value) is int and 0 <= value < _MAX_SEQ  # not a bool, a float or a string
+
+
+def _well_formed(rec: dict) -> bool:
+    """The fields a record's readers rely on have the types sorter writes: a damaged or doctored
+    line (`{"op": "move"}` alone, a list for a run, a string for a size) is skipped like a torn
+    one, never a traceback in every command. "seen" records are checked where read (`_seen`)."""
+    op = rec.get("op")
+    if op == "seen":
+        return True
+    if type(rec.get("run", "")) is not str or type(rec.get("time", 0.0)) not in _NUMBER:
+        return False
+    if op in ("move", "unmove"):
+        size = rec.get("size", 1)
+        return (_is_seq(rec.get("seq")) and _is_seq(rec.get("group", 0)) and type(size) is int and size >= 1
+                and type(rec.get("src")) is str and type(rec.get("dst")) is str
+                and type(rec.get("label")) in _OPTIONAL_TEXT and type(rec.get("confidence")) in _OPTIONAL_NUMBER)
+    if op in _OUTCOMES:
+        return _is_seq(rec.get("seq"))
+    if op == "mkdir":
+        return type(rec.get("path")) is str
+    return True
 
 
 def _record(move: Move) -> dict:

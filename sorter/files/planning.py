@@ -62,11 +62,11 @@ class Decision:
 def free_names(names: list[str], taken) -> list[str]:
     """`names` (a photo's first, then its companions') if all are free, else all with the
     same `stem (n)`: IMG_1.HEIC + IMG_1.MOV -> IMG_1 (1).HEIC + IMG_1 (1).MOV. `taken`
-    compares casefolded names, so a case-only difference never clobbers on
+    compares casefolded names (`NameIndex`), so a case-only difference never clobbers on
     case-insensitive filesystems."""
     stem = os.path.splitext(names[0])[0]
     n = 0
-    while any(renamed(name, stem, n).casefold() in taken for name in names):
+    while any(renamed(name, stem, n) in taken for name in names):
         n += 1
     return [renamed(name, stem, n) for name in names]
 
@@ -80,7 +80,8 @@ class NameIndex:
     """The casefolded names in one destination folder, as 8-byte hashes: a folder of a
     million names costs 8 MB, not the ~100 MB of a set of strings. A hash collision can
     only make a free name look taken (the file then gets `name (1).jpg`); the move itself
-    never replaces a file whatever the plan says."""
+    never replaces a file whatever the plan says. (A watcher keeps the places of the photos
+    it moved long ago in one too: `watching.latecomers`.)"""
 
     _MERGE_AT = 65_536
 
@@ -107,13 +108,38 @@ class NameIndex:
             self._recent.clear()
 
 
+class _StillThere:
+    """A folder's `NameIndex`, a name it holds taken only while the file, or one whose name
+    differs only in case, is still there (or was planned and not yet moved): a watcher's
+    planner lives for months, and a photo the user deleted from cats/ leaves its name free,
+    as a fresh `sort` would find it. The folder is listed only when the name itself is gone,
+    once a batch (`Planner.moved`)."""
+
+    def __init__(self, planner: Planner, folder: str, index: NameIndex) -> None:
+        self.planner, self.folder, self.index = planner, folder, index
+
+    def __contains__(self, name: str) -> bool:
+        planner = self.planner
+        if name not in self.index:
+            return False
+        if (self.folder, name.casefold()) in planner._unmoved or os.path.lexists(planner.root / self.folder / name):
+            return True
+        listed = planner._listed.get(self.folder)
+        if listed is None:
+            listed = planner._listed[self.folder] = NameIndex(planner.list_names(self.folder))
+        return name in listed
+
+
 class Planner:
     """Plans destinations for a stream of predictions, remembering every name it has
-    handed out so two files of one run never get the same destination."""
+    handed out so two files of one run never get the same destination. `on_disk`: a real
+    run, whose planned names are then moved (`moved`): a name known taken is looked up on
+    disk before the file is given `name (1).jpg` (`_StillThere`). A dry run moves nothing,
+    so its names stay taken."""
 
     def __init__(
         self, root: Path, existing: dict[str, Iterable[str]], min_confidence: float,
-        list_names: Callable[[str], Iterable[str]] = lambda folder: (),
+        list_names: Callable[[str], Iterable[str]] = lambda folder: (), on_disk: bool = False,
     ) -> None:
         self.root = root
         self.min_confidence = min_confidence
@@ -121,6 +147,9 @@ class Planner:
         self.taken = {folder: NameIndex(names) for folder, names in existing.items()}
         #: The names in a folder first planned into after the start (a named pet's, cats/Luna).
         self.list_names = list_names
+        self.on_disk = on_disk
+        self._unmoved: set[tuple[str, str]] = set()  # planned, not moved yet: taken whatever the disk says
+        self._listed: dict[str, NameIndex] = {}  # folders listed again in this batch (`_StillThere`)
 
     def reserve(self, folder: str, names: list[str]) -> list[str]:
         """Pick and remember free names in `folder` for a photo and its companions (also
@@ -128,10 +157,17 @@ class Planner:
         taken = self.taken.get(folder)
         if taken is None:
             taken = self.taken[folder] = NameIndex(self.list_names(folder))
-        chosen = free_names(names, taken)
+        chosen = free_names(names, _StillThere(self, folder, taken) if self.on_disk else taken)
         for name in chosen:
             taken.add(name)
+            if self.on_disk:
+                self._unmoved.add((folder, name.casefold()))
         return chosen
+
+    def moved(self) -> None:
+        """The names planned so far are on disk now (or free again: a move that failed)."""
+        self._unmoved.clear()
+        self._listed.clear()
 
     def decide(
         self, source: Path, label: str | None, confidence: float | None, error: str | None,

@@ -8,6 +8,7 @@ a million moves holds a few thousand in memory, not a million."""
 from __future__ import annotations
 
 import os
+import stat
 from dataclasses import dataclass, field
 from itertools import groupby
 from pathlib import Path
@@ -45,6 +46,8 @@ class UndoResult:
     more_missing: int = 0
     #: Per named pet ("cats/Luna"), the review's "not her" answers taken back (`files.suggestions`).
     answers: dict[str, int] = field(default_factory=dict)
+    left: str | None = None  # everything undone, but sorter's own folder could not be removed: why
+    already_back: int = 0  # files found where they came from already (put back by hand): nothing to move
 
 
 def _remove_if_empty(root: Path, folders) -> None:
@@ -57,10 +60,11 @@ def _remove_if_empty(root: Path, folders) -> None:
             pass
 
 
-def _forget(root: Path, state) -> None:
+def _forget(root: Path, state) -> str | None:
     """Everything sorter did in `root` is reversed: remove the folders it created (when
     empty, whichever run created them, crashed runs included) and its state, so the folder
-    is path-for-path as it was found."""
+    is path-for-path as it was found. Why its state could not be removed (a read-only
+    `.sorter/`), or None: every move is undone all the same, and the journal says so."""
     import shutil
 
     from sorter.files.journal import journal_path, state_dir
@@ -68,8 +72,20 @@ def _forget(root: Path, state) -> None:
     _remove_if_empty(root, (f for run in state.runs.values() for f in run.created_dirs))
     # The journal goes first: a crash part-way leaves at most an empty-of-meaning .sorter/,
     # which the next undo removes.
-    journal_path(root).unlink(missing_ok=True)
+    try:
+        journal_path(root).unlink(missing_ok=True)
+    except OSError as exc:
+        return f"{state_dir(root)} is left: {exc.strerror or exc}"
     shutil.rmtree(state_dir(root), ignore_errors=True)
+    return None
+
+
+def _look(path: Path) -> os.stat_result | None:
+    """What is at `path` (not followed), or None when nothing is; other errors raise."""
+    try:
+        return os.lstat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        return None
 
 
 class _Undoer:
@@ -77,6 +93,7 @@ class _Undoer:
         self.root = root
         self.journal = journal
         self.restored = 0
+        self.already_back = 0  # found where they came from already (put back by hand)
         self.conflicts = Lines()
         self.missing = Lines()
 
@@ -103,42 +120,56 @@ class _Undoer:
                 chunk = []
         self._put_back(chunk)
 
-    def _check(self, group) -> tuple[list, list]:
-        """(members to move back, members already back) of one group; conflicts and
-        missing files reported. A conflict keeps the whole group where it is."""
+    def _check(self, group) -> tuple[list, list, list]:
+        """(members to move back, members already back, members gone) of one group; conflicts
+        and missing files reported. A conflict keeps the whole group where it is (a later undo
+        tries again); a file gone (deleted, renamed, moved on, or something else in its place:
+        sorter moves only files) is reported once, and the next undo goes on to the run before."""
         from sorter.files.moves import finish_link_move
 
-        to_move, back, conflicts = [], [], []
+        to_move, back, conflicts, gone = [], [], [], []
         for m in group:
             src, dst = self.root / m.src, self.root / m.dst
-            if os.path.lexists(src) and os.path.lexists(dst):
+            try:
+                at_src, at_dst = _look(src), _look(dst)
+            except OSError as exc:  # a folder it may not look into: not "gone", tried again later
+                conflicts.append((m, f"cannot look ({exc.strerror or exc})"))
+                continue
+            if at_src is not None and at_dst is not None:
                 if finish_link_move(dst, src):  # crash inside an earlier undo's link fallback
                     back.append(m)
                 else:
-                    conflicts.append(m)
-            elif os.path.lexists(src):  # an earlier undo moved it, then crashed
+                    conflicts.append((m, f"{m.src} exists again"))
+            elif at_src is not None:  # an earlier undo moved it, then crashed
                 back.append(m)
-            elif os.path.lexists(dst):
-                to_move.append(m)
-            else:
+            elif at_dst is None:
                 self.missing.add(f"{m.dst}: no longer there (was {m.src})")
-        for m in conflicts:
-            self.conflicts.add(f"{m.dst}: {m.src} exists again; left in place")
+                gone.append(m)
+            elif not stat.S_ISREG(at_dst.st_mode):
+                mode = at_dst.st_mode
+                other = "a folder" if stat.S_ISDIR(mode) else "a link" if stat.S_ISLNK(mode) else "not a file"
+                self.missing.add(f"{m.dst}: now {other}, not the photo sorter moved; left there (was {m.src})")
+                gone.append(m)
+            else:
+                to_move.append(m)
+        for m, why in conflicts:
+            self.conflicts.add(f"{m.dst}: {why}; left in place")
         if conflicts:
             for m in to_move:
-                self.conflicts.add(f"{m.dst}: left in place with {conflicts[0].dst}")
-            return [], back
-        return to_move, back
+                self.conflicts.add(f"{m.dst}: left in place with {conflicts[0][0].dst}")
+            return [], back, gone
+        return to_move, back, gone
 
     def _put_back(self, groups) -> None:
         from sorter.files.moves import move_no_replace, sync_dirs
 
         checked = [self._check(g) for g in groups]
-        to_move = [m for moving, _ in checked for m in moving]
-        undone = [m.seq for _, back in checked for m in back]
+        to_move = [m for moving, _, _ in checked for m in moving]
+        undone = [m.seq for _, back, _ in checked for m in back]
+        self.already_back += len(undone)
         kept: list[int] = []
         self.journal.returning(to_move)
-        for moving, _ in checked:
+        for moving, _, _ in checked:
             returned = []
             try:
                 for m in moving:
@@ -160,6 +191,7 @@ class _Undoer:
         sync_dirs([self.root, *{(self.root / p).parent for m in to_move for p in (m.src, m.dst)}])
         self.journal.mark("undo", undone)
         self.journal.mark("keep", kept)
+        self.journal.mark("gone", [m.seq for _, _, gone in checked for m in gone])
 
 
 def put_back(root: Path, journal, groups) -> tuple[int, list[str]]:
@@ -208,9 +240,11 @@ def undo(root: Path, *, all_runs: bool = False, lock_wait: float = 0.0) -> UndoR
                 for run in reversed(chosen):
                     undoer.run(run)
                     _remove_if_empty(root, run.created_dirs)
-        # What stays sorted: the runs not chosen, and the files reported as kept or missing.
-        if len(names) == len(when) and not undoer.conflicts.total and not undoer.missing.total:
-            _forget(root, state)
+        # What stays sorted: the runs not chosen, and the files kept where they are. A missing
+        # file is reported and forgotten: nothing of it is left to undo.
+        left = None
+        if len(names) == len(when) and not undoer.conflicts.total:
+            left = _forget(root, state)
         elif not all(run.run.startswith(REVIEW_RUN_PREFIX) for run in chosen):
             from sorter.config import REVIEW_PAGE, STATE_DIR
 
@@ -218,5 +252,6 @@ def undo(root: Path, *, all_runs: bool = False, lock_wait: float = 0.0) -> UndoR
             (root / STATE_DIR / REVIEW_PAGE).unlink(missing_ok=True)
     c, m = undoer.conflicts, undoer.missing
     return UndoResult(
-        root, len(names), undoer.restored, c.shown, m.shown, c.total - len(c.shown), m.total - len(m.shown), answers
+        root, len(names), undoer.restored, c.shown, m.shown, c.total - len(c.shown), m.total - len(m.shown), answers,
+        left, undoer.already_back,
     )

@@ -127,11 +127,13 @@ class HandPutBacks:
     """`by_hand`, fed a journal's standing moves and "seen" records in journal order
     (`journal.moves_and_seen`): by `by_hand`'s own pass, or by a reader that makes that pass
     anyway (the review server's catalog). Each move costs an `lstat` of its first place; only
-    the moves whose place holds a file again are kept (flat memory at a million)."""
+    the moves whose place holds a file again are kept (flat memory at a million). `places`:
+    only those (relative paths) are looked at, and nothing is `lstat`ed until the end."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, places: set[str] | None = None) -> None:
         from sorter.config import REVIEW_RUN_PREFIX
 
+        self._places = places
         self._review = REVIEW_RUN_PREFIX
         self._base = os.path.join(root, "")  # joined as strings: a `Path` per move cost more than the lstat
         self._now: dict[str, str] = {}  # where the photo was -> where the journal last put it
@@ -151,7 +153,8 @@ class HandPutBacks:
                 del self._now[was]  # a review put it back: `by_review`'s
             else:
                 self._now[was], self._was[move.dst] = move.dst, was
-        if move.seq == move.group and not move.run.startswith(self._review) and os.path.lexists(self._base + move.src):
+        if (move.seq == move.group and not move.run.startswith(self._review)
+                and (move.src in self._places if self._places is not None else os.path.lexists(self._base + move.src))):
             self._now[move.src] = move.dst
             self._was[move.dst] = move.src
             self._pending[(move.run, move.seq)] = move.src
@@ -168,14 +171,14 @@ class HandPutBacks:
                 if was in self._now and _is_file(st := _lstat(self._base + was)) and same_file(st) == same}
 
 
-def by_hand(root: Path, state) -> dict[str, str]:
+def by_hand(root: Path, state, places: set[str] | None = None) -> dict[str, str]:
     """`put_back` by hand: a file where a sort or watch found a photo, that is the photo it
     moved (`same_file`, as its "seen" record gives it), while the journal says it is still
     sorted. One pass over the journal, "seen" records parsed only while a kept move's is still
-    to come, so it costs about what reading the moves alone does."""
+    to come, so it costs about what reading the moves alone does. `places`: only those."""
     from sorter.files.journal import Move, moves_and_seen
 
-    hand = HandPutBacks(root)
+    hand = HandPutBacks(root, places)
     for item in moves_and_seen(root, state, with_seen=lambda: hand.waiting):
         (hand.move if isinstance(item, Move) else hand.seen)(item)
     return hand.found()

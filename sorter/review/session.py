@@ -89,16 +89,18 @@ def _new_run() -> str:
     return f"{REVIEW_RUN_PREFIX}{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:6]}"
 
 
-def _names_taken(folder: Path) -> set[str]:
+def _names_taken(folder: Path):
     """The names in `folder`, casefolded as `planning.free_names` compares them. Listed for
     every correction (about 5 ms for 10,000 names) rather than kept: a kept index would go
     stale as photos leave the folder, and a photo moved out and back would come back as
     `name (1).jpg`."""
+    from sorter.files.planning import NameIndex
+
     try:
         with os.scandir(folder) as listing:
-            return {entry.name.casefold() for entry in listing}
+            return NameIndex(entry.name for entry in listing)
     except FileNotFoundError:
-        return set()
+        return NameIndex()
 
 
 def _reserve(folder: Path, names: list[str]) -> list[str]:

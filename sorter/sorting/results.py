@@ -89,7 +89,12 @@ MAX_REASONS = 256
 @dataclass
 class Tally:
     """Counts per status, per destination folder and per reason a file was left in place
-    (its kind: see `planning.reason_kind`), shared by `sort` and `watch`."""
+    (its kind: see `planning.reason_kind`), shared by `sort` and `watch`.
+
+    `per_file`: a file judged again counts once, as it ended (the watcher looks again at a
+    photo left in place once it changes: a download written in pieces is "unreadable" at
+    each look, then moved). The files left in place are remembered for that, as the
+    watcher itself remembers them."""
 
     root: Path | None = None  # destinations are counted by their folder relative to it: cats, cats/Luna
     counts: dict[str, int] = field(default_factory=dict)
@@ -97,21 +102,39 @@ class Tally:
     companions: int = 0
     reasons: dict[tuple[str, str], int] = field(default_factory=dict)
     videos: dict[str, int] = field(default_factory=dict)
+    per_file: bool = False
+    #: `per_file`: each file left in place -> what it was counted under (status, reason key, video).
+    _left: dict[Path, tuple[str, tuple[str, str] | None, bool]] = field(default_factory=dict, repr=False)
 
     def add(self, result: FileResult) -> None:
-        self.counts[result.status] = self.counts.get(result.status, 0) + 1
+        if self.per_file:
+            earlier = self._left.pop(result.path, None)
+            if earlier is not None:
+                self._count(*earlier, -1)
+        key, video = None, result.is_video and result.status != "joined"  # a companion is counted apart
+        if result.reason is not None and result.status != "joined":
+            key = (result.status, reason_kind(result.reason))
+            if key not in self.reasons and len(self.reasons) >= MAX_REASONS:
+                key = (result.status, "other reasons")  # bounded, should a new reason not follow the convention
+        self._count(result.status, key, video, 1)
         if result.status == "joined":  # a companion that came after its photo: counted as one
             self.companions += 1
             return
-        if result.is_video:
-            self.videos[result.status] = self.videos.get(result.status, 0) + 1
         if result.destination is not None:
             parent = result.destination.parent
             folder = parent.relative_to(self.root).as_posix() if self.root else parent.name
             self.moved_to[folder] = self.moved_to.get(folder, 0) + 1
             self.companions += sum(dst is not None for _, dst in result.companions)
-        if result.reason is not None:
-            key = (result.status, reason_kind(result.reason))
-            if key not in self.reasons and len(self.reasons) >= MAX_REASONS:
-                key = (result.status, "other reasons")  # bounded, should a new reason not follow the convention
-            self.reasons[key] = self.reasons.get(key, 0) + 1
+        elif self.per_file:
+            self._left[result.path] = (result.status, key, video)
+
+    def _count(self, status: str, key: tuple[str, str] | None, video: bool, n: int) -> None:
+        self.counts[status] = self.counts.get(status, 0) + n
+        if video:
+            self.videos[status] = self.videos.get(status, 0) + n
+        if key is not None:
+            self.reasons[key] = self.reasons.get(key, 0) + n
+        if n < 0:  # a count taken back to 0 is not shown
+            for counted in (self.counts, self.videos, self.reasons):
+                for k in [k for k, v in counted.items() if v == 0]:
+                    del counted[k]

@@ -117,7 +117,8 @@ class Sorter:
 
         if self._planner is None:
             existing = {folder: _names_in(self.root / folder) for folder in CLASS_FOLDERS.values()}
-            self._planner = Planner(self.root, existing, self.min_confidence, lambda folder: _names_in(self.root / folder))
+            self._planner = Planner(self.root, existing, self.min_confidence, lambda folder: _names_in(self.root / folder),
+                                    on_disk=not self.dry_run)
         return self._planner
 
     def sort_entries(self, entries, batch_size: int | None = None, within: str | None = None,
@@ -221,6 +222,7 @@ class Sorter:
             lambda folder, names: planner.reserve(folder.relative_to(self.root).as_posix(), names),
             [(photo.label, photo.confidence) for _, photo, _ in late],
         )
+        planner.moved()
         results = []
         for (path, photo, _), outcome in zip(late, filed, strict=True):
             if outcome.failure is not None:
@@ -276,6 +278,7 @@ class Sorter:
                 lambda folder, names: planner.reserve(folder.relative_to(self.root).as_posix(), names),
                 [(d.label, d.confidence) for d in moves],
             )
+            planner.moved()
             for d, outcome in zip(moves, filed, strict=True):
                 if outcome.failure is not None:
                     status, reason = outcome.failure

@@ -9,7 +9,11 @@ of every run) and from each move the watch makes after; the `LIMIT` most recent 
 remembered (a late companion comes minutes after its photo, not months). A file joins only
 when its photo is no longer beside it and still is where it was moved to: a photo undone or
 moved on since is not followed. A photo put back where it was (the same file: "Neither" on
-the review page, or by hand) is left there (`put_back`), not sorted again.
+the review page, or by hand) is left there (`put_back`), not sorted again. Of the photos
+older than those remembered, only where each was is kept, as an 8-byte hash (a `NameIndex`
+of their paths): a file arriving at such a place is looked up in the journal
+(`older_put_backs`), so a photo sorted months ago and put back by hand is left there too. The
+hash may match a new photo of that name (or, one in billions, another path): the journal tells.
 """
 
 from __future__ import annotations
@@ -21,9 +25,10 @@ from pathlib import Path
 
 from sorter.config import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS
 from sorter.files.companions import NAME_SUFFIXES, STEM_EXTENSIONS, VIDEO_STEM_EXTENSIONS
+from sorter.files.planning import NameIndex
 from sorter.files.verdicts import SameFile, same_file_of
 
-#: Photos remembered: about 400 bytes each, so 6.5 MB at most.
+#: Photos remembered: about 400 bytes each, so 6.5 MB at most. Older ones: 8 bytes each.
 LIMIT = 16_384
 #: Extensions a file may join its photo by the stem with: a photo's companions, a video's.
 _BY_STEM = {
@@ -51,20 +56,24 @@ def could_be_companion(name: str) -> bool:
 
 
 class Latecomers:
-    """Where recently moved photos went, by their folder and stem."""
+    """Where recently moved photos went, by their folder and stem; where older ones were."""
 
-    def __init__(self, limit: int = LIMIT) -> None:
-        self.limit = limit
+    def __init__(self, limit: int | None = None) -> None:
+        self.limit = LIMIT if limit is None else limit
         self._by_stem: OrderedDict[tuple[str, str], Filed] = OrderedDict()
+        self._older = NameIndex()  # where older photos were (their paths)
         #: Photos put back where sorter found them before the watch, by where they are: (where they were, `same_file_of`).
         self._back: dict[str, tuple[Path, SameFile | None]] = {}
 
     def remember(self, filed: Filed) -> None:
         key = (str(filed.source.parent), os.path.splitext(filed.source.name)[0].casefold())
+        earlier = self._by_stem.get(key)
+        if earlier is not None and earlier.source != filed.source:  # IMG_1.png after IMG_1.jpg
+            self._older.add(str(earlier.source))
         self._by_stem[key] = filed
         self._by_stem.move_to_end(key)
         while len(self._by_stem) > self.limit:
-            self._by_stem.popitem(last=False)
+            self._older.add(str(self._by_stem.popitem(last=False)[1].source))
 
     def load(self, root: Path, state=None) -> None:
         """The moves still sorted, from the journal (each group's first member is its photo), and
@@ -93,6 +102,25 @@ class Latecomers:
         if filed is None or filed.source != path or filed.same is None:
             return None
         return filed.destination if same_file_of(path) == filed.same else None
+
+    def might_be_back(self, path: Path) -> bool:
+        """`path` is where a photo older than those remembered was: it may have been put back
+        (or a new photo took its name), which only the journal can tell (`older_put_backs`)."""
+        return str(path) in self._older
+
+    def older_put_backs(self, root: Path, paths: list[Path]) -> dict[Path, Path]:
+        """Of `paths` (`might_be_back`), those put back where they were: path -> where they
+        were put back from. One pass over the journal (`verdicts.by_hand`, a second or so for
+        100,000 moves); remembered, so the next look at one costs nothing."""
+        from sorter.files.journal import scan
+        from sorter.files.verdicts import by_hand
+
+        places = {os.path.relpath(path, root): path for path in paths}
+        found = by_hand(root, scan(root), places=set(places))
+        back = {places[place]: root / sorted_to for place, sorted_to in found.items()}
+        for path, sorted_to in back.items():
+            self._back[str(path)] = (sorted_to, same_file_of(path))
+        return back
 
     def destination(self, path: Path) -> tuple[Filed, Path] | None:
         """The moved photo `path` belongs with and where `path` goes beside it; None when it

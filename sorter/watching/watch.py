@@ -40,13 +40,21 @@ class WatchSummary:
     videos: dict[str, int] = field(default_factory=dict)  # status -> videos (counted in `counts` too)
 
 
-def _latecomers(batch: list, latecomers, watcher) -> tuple[list, list, list]:
+def _latecomers(root: Path, batch: list, latecomers, watcher) -> tuple[list, list, list]:
     """Split what the watcher found ready: companions whose photo went before them (to join
     it), the photos and videos to sort, and photos sorter moved that were put back where they
-    were (left there: `Latecomers.put_back`). A sidecar of no moved photo is left alone: its
-    photo, when it comes, takes it along."""
+    were (left there: `Latecomers.put_back`, and for photos sorted before those it remembers,
+    one look at the journal for the batch: `older_put_backs`). A sidecar of no moved photo is
+    left alone: its photo, when it comes, takes it along."""
     from sorter.media.images import Skipped, is_image_name, is_video_name
 
+    older = [entry for entry in batch if not isinstance(entry, Skipped)
+             and latecomers.put_back(entry) is None and latecomers.might_be_back(entry)]
+    if older:
+        try:
+            latecomers.older_put_backs(root, older)  # remembered: `put_back` below knows them
+        except OSError:
+            pass  # the journal unreadable now: they are judged as new photos, as before
     late, rest, back = [], [], []
     for entry in batch:
         if not isinstance(entry, Skipped) and (was := latecomers.put_back(entry)) is not None:
@@ -153,7 +161,7 @@ def watch_folder(
     if not 0.0 <= min_confidence <= 1.0:
         raise UsageError("--min-confidence must be between 0 and 1")
     batch_size = batch_size or DEFAULT_BATCH_SIZE
-    tally = Tally(root)
+    tally = Tally(root, per_file=True)  # a file judged again (written in pieces) counts once
     mode = ""
 
     latecomers = Latecomers()
@@ -226,7 +234,7 @@ def watch_folder(
                         pets = suggesting.pets_of(sorter.classifier)
                         if noting is None or noting.pets != pets:
                             noting = suggesting.Noting(root, pets) if pets else None
-                        late, batch, back = _latecomers(batch, latecomers, watcher)
+                        late, batch, back = _latecomers(root, batch, latecomers, watcher)
                         for entry, was in back:  # the user's word: left where it is
                             report(FileResult(entry, "skipped", reason=put_back_reason(os.path.relpath(was, root))), watcher)
                         try:

@@ -103,6 +103,10 @@ MOVE_PAIRING_DELAY = 0.05
 #: milliseconds, and a batch holds the folder's lock, so a review's click waiting beside the
 #: watcher waits seconds, not the half a minute of 64 videos (it gives up after 10).
 VIDEOS_PER_BATCH = 4
+#: Bytes of photos in one batch at most (one photo always goes, however large): a phone's JPEG
+#: is decoded at an eighth of its size, a few milliseconds, but a PNG or TIFF is decoded whole,
+#: and 64 scans of 50 MB each would hold the lock well past a click's 10 s.
+BYTES_PER_BATCH = 256 * 2**20
 
 
 def _native_observer() -> BaseObserver:
@@ -364,12 +368,12 @@ class Watcher:
 
     def take_ready(self, limit: int) -> list[Path | Skipped]:
         """Up to `limit` complete candidates (removed from the set), `VIDEOS_PER_BATCH` videos
-        of them at most. Non-regular files come out as `Skipped`, to be reported once;
-        vanished ones are dropped."""
+        and `BYTES_PER_BATCH` of photos of them at most. Non-regular files come out as
+        `Skipped`, to be reported once; vanished ones are dropped."""
         from sorter.media.images import Skipped
 
         ready: list[Path | Skipped] = []
-        videos = 0
+        videos = size = 0
         next_due: float | None = None
         with self._lock:
             now = self.clock()
@@ -417,6 +421,11 @@ class Watcher:
                         next_due = now  # the next batch takes it
                         continue
                     videos += 1
+                elif size and size + st.st_size > BYTES_PER_BATCH:
+                    next_due = now  # the next batch takes it
+                    continue
+                else:
+                    size += st.st_size
                 del self._candidates[path]
                 ready.append(path)
         self._next_due = next_due
