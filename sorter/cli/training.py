@@ -178,13 +178,16 @@ def evaluate(
 ) -> None:
     """Measure a model on a labelled folder: accuracy, precision/recall, confusion matrix.
     With an Other/ folder (photos that are neither, in subfolders if you like): the 3x3
-    matrix, pet accuracy, non-pets left out and pets lost to neither.
+    matrix, pet accuracy, non-pets left out and pets lost to neither. `--split validation`
+    draws the model's own validation split again, which needs every folder it trained with.
 
     Examples:
 
-      sorter evaluate ../shared/datasets/dogs-vs-cats-200 --split validation
-
       sorter evaluate photos/ --json --report report/
+
+      sorter evaluate ../shared/datasets/dogs-vs-cats-200 --other ../shared/datasets/caltech101-not-pets
+
+      sorter evaluate ../shared/datasets/dogs-vs-cats-200 --split validation
     """
     from rich.table import Table
 

@@ -105,6 +105,7 @@ class Tally:
     per_file: bool = False
     #: `per_file`: each file left in place -> what it was counted under (status, reason key, video).
     _left: dict[Path, tuple[str, tuple[str, str] | None, bool]] = field(default_factory=dict, repr=False)
+    _kinds: dict[tuple, tuple] = field(default_factory=dict, repr=False)
 
     def add(self, result: FileResult) -> None:
         if self.per_file:
@@ -125,8 +126,9 @@ class Tally:
             folder = parent.relative_to(self.root).as_posix() if self.root else parent.name
             self.moved_to[folder] = self.moved_to.get(folder, 0) + 1
             self.companions += sum(dst is not None for _, dst in result.companions)
-        elif self.per_file:
-            self._left[result.path] = (result.status, key, video)
+        elif self.per_file:  # one tuple of each kind, shared: a slot of the dict a file (the watcher holds the path)
+            counted = (result.status, key, video)
+            self._left[result.path] = self._kinds.setdefault(counted, counted)
 
     def _count(self, status: str, key: tuple[str, str] | None, video: bool, n: int) -> None:
         self.counts[status] = self.counts.get(status, 0) + n

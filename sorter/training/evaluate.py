@@ -328,7 +328,7 @@ def evaluate(
             for folder in other:
                 if not folder.is_dir():
                     raise UsageError(f"this model trained with non-pets from {folder}, which is not here; "
-                                     "give their folders with --other")
+                                     "give their folders with --other (its split needs every one), or use --split all")
         parts = make_split(data_dir, float(meta["validation_split"]), int(meta["seed"]), meta.get("limit"), other)
         items = parts.validation if split == "validation" else parts.train
         kinds = parts.kind_of
