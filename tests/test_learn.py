@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import shutil
 from pathlib import Path
 
 import cv2
@@ -148,6 +149,9 @@ def test_corrections_from_several_folders_accumulate(tmp_path: Path, fake_model)
 
     assert (result.found, result.examples) == (6, 12)
     assert result.description == f"model {fake_model} + 12 corrections"
+    first = learning.report_lines(result)[0]  # what it learns from is not all this folder's
+    assert first.startswith(f"Found 6 photo(s) you placed in {tmp_path / 'b'} (6 new); with the folders learnt before, "
+                            "12 placed and "), first
 
 
 def test_deleted_photos_and_sorters_own_undo_are_not_corrections(tmp_path: Path, fake_model) -> None:
@@ -267,6 +271,9 @@ def test_named_pets_are_learnt_sorted_into_their_folder_and_undone(tmp_path: Pat
         luna(roll / "cats" / "Luna" / f"luna{i}.png", 50 + i)
     for i in range(2):
         photo(roll / "cats" / "Tom" / f"tom{i}.png", "cat", 60 + i)
+    photo(roll / "cats" / "Dup" / "copy0.png", "cat", 70)
+    for i in range(1, 6):  # six copies of one photo are one photo of a pet, not six
+        shutil.copy(roll / "cats" / "Dup" / "copy0.png", roll / "cats" / "Dup" / f"copy{i}.png")
 
     result = invoke("learn", roll, "--model", fake_model)
 
@@ -276,10 +283,11 @@ def test_named_pets_are_learnt_sorted_into_their_folder_and_undone(tmp_path: Pat
     lines = result.stdout.splitlines()
     note = lines.index("(a named pet's photos: right as a cat or a dog above; into her own folder below)")
     assert " -> cats/" in lines[note - 1]  # after the table
-    assert {line.split(":")[0] for line in lines[note + 1:note + 3]} == {"cats/Luna", "cats/Tom"}
+    assert {line.split(":")[0] for line in lines[note + 1:note + 4]} == {"cats/Dup", "cats/Luna", "cats/Tom"}
     assert "cats/Tom: 2 photo(s); too few to learn (5 or more)" in result.stdout
+    assert "cats/Dup: 1 photo(s) (5 more are copies of these, not counted); too few to learn (5 or more)" in result.stdout
     assert "0 into a named pet's folder" in result.stdout
-    assert f"model {fake_model} + 8 corrections + 1 named pet " in result.stdout
+    assert f"model {fake_model} + 14 corrections + 1 named pet " in result.stdout
 
     later = tmp_path / "later"
     for i in range(3):
@@ -407,9 +415,11 @@ def test_name_pets_moves_her_photos_already_in_cats_into_her_folder_and_nothing_
     assert "cats/Luna: 6 photos, would find 6 of 6 held out" in relearnt.stdout, relearnt.output
 
     os.rename(roll / "cats" / "Luna" / "luna0.png", roll / "cats" / "luna0.png")  # not her, says the user
-    again = invoke("sort", roll, "--model", fake_model, "--name-pets")
+    again = invoke("sort", roll, "--model", fake_model, "--name-pets", "--json")
     assert again.exit_code == 0, again.output
-    assert (roll / "cats" / "luna0.png").exists() and "left in place: kept" in again.stdout
+    skipped = [(f["path"], f["reason"]) for f in json.loads(again.stdout)["files"] if f["status"] == "skipped"]
+    assert skipped == [(str(roll / "cats" / "luna0.png"), "you took it out of cats/Luna/; left where you put it")]
+    assert (roll / "cats" / "luna0.png").exists()
     assert invoke("undo", roll).exit_code == 0  # the last run moved nothing: this undoes the one that named
     assert {p.name for p in (roll / "cats").glob("luna*.png")} == {f"luna{i}.png" for i in range(4)}
     assert not list((roll / "cats" / "Luna").glob("luna*")) and (roll / "new.png").exists()

@@ -388,6 +388,12 @@ def test_in_chromium_name_files_a_cat_as_luna_keys_typed_in_the_name_file_nothin
         page.keyboard.press("u")
         wait_for(root / "cats" / "cat.jpg")
 
+        # A dog's field starts as a dog's, empty: Luna is no name for it, nor cats/ its folder.
+        dog = page.locator("figure", has_text="person.jpg")
+        dog.get_by_role("button", name="Name\u2026").click()
+        expect(dog.get_by_role("combobox", name="pet's name")).to_have_value("")
+        expect(dog.get_by_role("combobox", name="species")).to_have_value("dog")
+
 
 @pytest.mark.skipif(browser_missing() is not None, reason=str(browser_missing()))
 def test_in_chromium_p_enter_names_one_that_might_be_luna_cat_says_another_is_not_u_takes_that_back(
@@ -426,6 +432,22 @@ def test_in_chromium_p_enter_names_one_that_might_be_luna_cat_says_another_is_no
             expect(maybe.locator("figure", has_text=other_name)).to_have_count(1)
             assert suggestions.read(root).refused == {} and (root / "cats" / "Luna" / name).is_file()
             expect(page.get_by_role("status")).to_have_text(f"took back: {other_name} is in cats/ again")
+    finally:
+        stop.set()
+        thread.join(10)
+
+
+def test_a_might_be_photo_named_then_taken_back_is_asked_about_again(tmp_path: Path, fake_model) -> None:
+    root = sorted_with_near_misses(tmp_path / "roll", fake_model)
+    client, stop, thread = start(root)
+    try:
+        asked = client.cards()["closer.png"]["might_be"]
+        assert asked == "cats/Luna"
+        status, answer = name(client, "closer.png", "Luna")
+        assert status == 200 and answer["photo"]["might_be"] is None, answer
+        assert client.json("POST", "/api/undo", {})[0] == 200
+        card = client.cards()["closer.png"]
+        assert card["might_be"] == asked and card["path"] == "cats/closer.png", card  # back in her group
     finally:
         stop.set()
         thread.join(10)

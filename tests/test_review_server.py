@@ -636,6 +636,36 @@ def test_the_learn_button_shows_sorter_learns_report_of_the_corrections(served, 
     assert learn(client) == (500, {"error": "learning failed: ZeroDivisionError: division by zero"})
 
 
+def test_while_learn_runs_a_reload_shows_the_folder_and_a_click_says_to_wait(served, monkeypatch) -> None:
+    """Learning takes half a minute on a large folder: a page reloaded meanwhile (or another
+    tab) gets the folder as listed and hears that it is learning, not a blank page; a click
+    from another tab is refused with why, not made to wait and land after what learn read."""
+    client, root, _, _ = served
+    real, gate, began = learning.learn, threading.Event(), threading.Event()
+
+    def slow(*args, **kwargs):
+        began.set()
+        gate.wait(20)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(learning, "learn", slow)
+    answers: list = []
+    asking = threading.Thread(target=lambda: answers.append(learn(client)))
+    asking.start()
+    try:
+        assert began.wait(10)
+        started = time.monotonic()
+        status, _, data = client.request("GET", "/api/groups")
+        assert status == 200 and json.loads(data)["learning"] is True and json.loads(data)["groups"]
+        assert time.monotonic() - started < 5
+        still = "still learning from your corrections: correct more once it is done"
+        assert move(client, "person.jpg", "neither") == (409, {"error": still})
+    finally:
+        gate.set()
+        asking.join(20)
+    assert answers[0][0] == 200 and json.loads(client.request("GET", "/api/groups")[2])["learning"] is False
+
+
 # ---------------------------------------------------------------------------- a real browser
 
 

@@ -257,7 +257,7 @@ def watching(root: Path):
 
     from sorter.watching.watcher import WatchSettings
 
-    return run_in_thread(root, ThreeClassFake(), settings=WatchSettings(settle=0.2, rescan_interval=0.3))
+    return run_in_thread(root, ThreeClassFake(), settings=WatchSettings(settle=0.2, rescan_interval=0.3, pair_wait=0.2))
 
 
 def stopped(stop, thread, results) -> list:
@@ -299,7 +299,7 @@ def test_watch_takes_a_few_videos_a_batch_so_a_review_click_never_waits_long(tmp
     for n in range(10):
         shutil.copy(clip, tmp_path / f"VID_{n}.mp4")
         write_image(tmp_path / f"IMG_{n}.jpg", RED)
-    with Watcher(tmp_path, settings=WatchSettings(settle=0.0, rescan_interval=0.3)) as watcher:
+    with Watcher(tmp_path, settings=WatchSettings(settle=0.0, rescan_interval=0.3, pair_wait=0.0)) as watcher:
         watcher.scan_if_due()
         time.sleep(0.1)
         batches = [watcher.take_ready(64) for _ in range(4)]
@@ -332,6 +332,79 @@ def test_watch_companions_arriving_after_their_photo_join_it(tmp_path: Path, col
     undo(tmp_path)
     assert sorted(p.name for p in tmp_path.iterdir() if p.is_file()) == [
         "IMG_0007.AAE", "IMG_0007.JPG", "IMG_0007.JPG.xmp", "IMG_0007.MOV",
+    ]
+
+
+def test_watch_keeps_a_live_photo_whole_when_its_video_comes_first(tmp_path: Path, colours) -> None:
+    """Phones and sync tools copy a Live Photo's .MOV before its photo as often as after: the
+    video waits for its photo (`pair_wait`) and goes where the photo goes, whatever it shows."""
+    from test_watch import run_in_thread, wait_until
+
+    from sorter.watching.watcher import WatchSettings
+
+    settings = WatchSettings(settle=0.2, rescan_interval=0.3, pair_wait=3.0)
+    stop, thread, results = run_in_thread(tmp_path, ThreeClassFake(), settings=settings)
+    try:
+        make_clip(tmp_path.parent / "first.MOV", [colours["cat"]]).rename(tmp_path / "IMG_0021.MOV")
+        time.sleep(1.0)  # complete and settled, but waiting for a photo
+        write_image(tmp_path / "IMG_0021.JPG", RED)  # a dog
+        make_clip(tmp_path.parent / "alone.MOV", [colours["cat"]]).rename(tmp_path / "IMG_0022.MOV")  # no photo comes
+        assert wait_until(lambda: (tmp_path / "cats" / "IMG_0022.MOV").exists(), 10), results
+    finally:
+        results = stopped(stop, thread, results)
+    assert sorted((r.path.name, r.status, r.destination.parent.name) for r in results) == [
+        ("IMG_0021.JPG", "moved", "dogs"), ("IMG_0022.MOV", "moved", "cats"),
+    ]
+    assert (tmp_path / "dogs" / "IMG_0021.MOV").is_file()
+
+
+def test_watch_counts_a_video_left_in_place_once_it_goes_with_its_photo(tmp_path: Path, colours) -> None:
+    """A Live Photo's video judged alone (neither) and left, then taken along by its photo: the
+    summary counts where it ended, with its photo, not left in place."""
+    import threading
+
+    from test_watch import wait_until
+
+    from sorter.watching import watch
+    from sorter.watching.watcher import WatchSettings
+
+    stop, box, results = threading.Event(), {}, []
+    settings = WatchSettings(settle=0.2, rescan_interval=0.3, pair_wait=0.2)
+    thread = threading.Thread(target=lambda: box.update(summary=watch.watch_folder(
+        tmp_path, classifier=ThreeClassFake(), stop=stop, on_result=results.append, settings=settings)))
+    thread.start()
+    try:
+        make_clip(tmp_path.parent / "still.MOV", [colours["other"]]).rename(tmp_path / "IMG_0030.MOV")
+        assert wait_until(lambda: [r.status for r in results] == ["neither"], 10), results
+        write_image(tmp_path / "IMG_0030.JPG", RED)
+        assert wait_until(lambda: (tmp_path / "dogs" / "IMG_0030.MOV").exists(), 10), results
+    finally:
+        stop.set()
+        thread.join(10)
+    assert box["summary"].counts == {"moved": 1} and box["summary"].videos == {}, box["summary"]
+
+
+def test_watch_leaves_a_late_video_of_two_photos_where_it_is(tmp_path: Path, colours) -> None:
+    """IMG_1.MOV arriving after IMG_1.PNG went to cats/ and IMG_1.JPG to dogs/: whose it is
+    cannot be told, so it stays, as `sort` leaves it beside both."""
+    from test_watch import wait_until
+
+    stop, thread, results = watching(tmp_path)
+    try:
+        write_image(tmp_path / "IMG_0010.PNG", BLUE)
+        write_image(tmp_path / "IMG_0010.JPG", RED)
+        assert wait_until(lambda: (tmp_path / "dogs" / "IMG_0010.JPG").exists(), 10), results
+        assert wait_until(lambda: (tmp_path / "cats" / "IMG_0010.PNG").exists(), 10), results
+        make_clip(tmp_path.parent / "late.MOV", [colours["cat"]]).rename(tmp_path / "IMG_0010.MOV")
+        (tmp_path / "IMG_0010.AAE").write_text("<plist/>")
+        (tmp_path / "IMG_0010.JPG.xmp").write_text("<x:xmpmeta/>")  # named after one of them: follows it
+        assert wait_until(lambda: (tmp_path / "dogs" / "IMG_0010.JPG.xmp").exists(), 10), results
+        time.sleep(1.0)  # the video's wait, and several rescans
+    finally:
+        results = stopped(stop, thread, results)
+    assert (tmp_path / "IMG_0010.MOV").is_file() and (tmp_path / "IMG_0010.AAE").is_file()
+    assert sorted((r.path.name, r.status) for r in results) == [
+        ("IMG_0010.JPG", "moved"), ("IMG_0010.JPG.xmp", "joined"), ("IMG_0010.PNG", "moved"),
     ]
 
 

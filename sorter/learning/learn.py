@@ -157,8 +157,12 @@ def learn(
 
 def report_lines(result: LearnResult) -> list[str]:
     """What `sorter learn` prints, and the review page's **Learn** button shows: one string a line."""
-    lines = [f"Found {result.found} photo(s) you placed in {result.folder} ({result.new} new)"
-             + (f"; {result.kept} kept as sorted, held as they are" if result.kept else "")]
+    # The personal model learns from every folder learnt so far: say so when that is more than this one.
+    if result.examples > result.found:
+        tail = f"; with the folders learnt before, {result.examples} placed and {result.kept} kept as sorted"
+    else:
+        tail = f"; {result.kept} kept as sorted, held as they are" if result.kept else ""
+    lines = [f"Found {result.found} photo(s) you placed in {result.folder} ({result.new} new){tail}"]
     if result.dropped:
         lines.append(f"Dropped {result.dropped} example(s) learnt on another model.")
     if not result.kinds and not result.pets:

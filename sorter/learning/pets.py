@@ -95,22 +95,25 @@ class PetReport:
     looks_like: tuple[str, int] | None = None
     #: Photos left unnamed in cats/ that look like her, not learnt as other cats (`strangers_of`).
     unnamed_like: int = 0
+    copies: int = 0  # photos in her folder that are copies of another there: not counted
 
     def line(self) -> str:
         """"cats/Luna: 10 photos, would find 9 of 10 held out; 0 of 250 other cats taken for it",
         with "(5 looked more like Milo)" after "held out" when they did (else, when few were
         found, what helps), and "; 40 left in cats/ look like it, not learnt as other cats" when
         some did."""
+        copies = f" ({self.copies} more are copies of these, not counted)" if self.copies else ""
         if not self.learnt:
-            return f"{self.name}: {self.photos} photo(s); too few to learn ({MIN_PET_PHOTOS} or more)"
+            return f"{self.name}: {self.photos} photo(s){copies}; too few to learn ({MIN_PET_PHOTOS} or more)"
         kind = self.name.split("/")[0]
         alike = f" ({self.looks_like[1]} looked more like {self.looks_like[0]})" if self.looks_like else ""
         if not alike and self.recognised < FEW_FOUND_SHARE * self.photos:
             alike = f" (few stand out from other {kind} yet: photos of it on other days and in other places help)"
         others = f"; {self.taken} of {self.others} other {kind} taken for it" if self.others else ""
-        unnamed = (f"; {self.unnamed_like} left in {kind}/ look like it, not learnt as other {kind}"
+        unnamed = (f"; {self.unnamed_like} left in {kind}/ {'looks' if self.unnamed_like == 1 else 'look'} like it, "
+                   f"not learnt as other {kind}"
                    if self.unnamed_like else "")
-        return (f"{self.name}: {self.photos} photos, would find {self.recognised} of {self.photos} held out"
+        return (f"{self.name}: {self.photos} photos{copies}, would find {self.recognised} of {self.photos} held out"
                 f"{alike}{others}{unnamed}")
 
 
@@ -131,12 +134,11 @@ def fit_pets(examples: Examples, anchor, check, progress: Progress, margin: floa
     placed = ~examples.kept()
     for species, folder in CLASS_FOLDERS.items():
         mine = examples.labels == species
-        counts: dict[str, int] = {}
-        for pet in examples.pets[mine & placed]:
-            if pet:
-                counts[pet] = counts.get(pet, 0) + 1
-        named = sorted(name for name, n in counts.items() if n >= MIN_PET_PHOTOS)
-        reports += [PetReport(f"{folder}/{name}", n, False) for name, n in sorted(counts.items()) if n < MIN_PET_PHOTOS]
+        own_of = {name: _distinct(examples.pet_features[mine & placed & (examples.pets == name)])
+                  for name in sorted(set(examples.pets[mine & placed]) - {""})}
+        named = [name for name, (rows, _) in own_of.items() if len(rows) >= MIN_PET_PHOTOS]
+        reports += [PetReport(f"{folder}/{name}", len(rows), False, copies=copies)
+                    for name, (rows, copies) in own_of.items() if len(rows) < MIN_PET_PHOTOS]
         if not named:
             continue
         same = None if anchor is None or species not in anchor.class_names else (
@@ -144,7 +146,7 @@ def fit_pets(examples: Examples, anchor, check, progress: Progress, margin: floa
         cohort = None if same is None else cohort_of(anchor.pet_features[same])
         anchor_cats = [] if same is None else [anchor.pet_features[same]]
         elsewhere = [examples.pet_features[~mine]] + ([] if same is None else [anchor.pet_features[~same]])
-        own = [examples.pet_features[mine & placed & (examples.pets == name)] for name in named]
+        own = [own_of[name][0] for name in named]
         first = partial(species_head, species, named, anchor_cats, elsewhere, own, cohort, margin)
         unnamed, like = strangers_of(examples, mine, folder, first, len(named))
         pets, groups, basis = species_head(species, named, [unnamed, *anchor_cats], elsewhere, own, cohort, margin)
@@ -159,10 +161,18 @@ def fit_pets(examples: Examples, anchor, check, progress: Progress, margin: floa
         heads.append(pets)
         reports += [PetReport(f"{folder}/{name}", len(groups[OTHERS + k]), True, recognised[k], len(strangers),
                               sum(t == name for t in taken), look_alike(named, k, alike[k], len(groups[OTHERS + k])),
-                              int(like[k]))
+                              int(like[k]), own_of[name][1])
                     for k, name in enumerate(named)]
         progress("pets", len(heads), len(heads))
     return heads, reports
+
+
+def _distinct(features: np.ndarray) -> tuple[np.ndarray, int]:
+    """A pet's examples less copies of one photo (the same file twice gives the same features:
+    six copies of one photo are one example, not a pet learnt from six), in their order, and
+    how many copies were dropped."""
+    _, first = np.unique(features, axis=0, return_index=True)
+    return features[np.sort(first)], len(features) - len(first)
 
 
 def species_head(species: str, named: list[str], others: list[np.ndarray], elsewhere: list[np.ndarray],

@@ -139,14 +139,17 @@
     }
     const species = el("select", { "aria-label": "species" },
       ...SPECIES.map(([value, folder]) => el("option", { value, text: folder })));
-    // A photo that might be a named pet starts with her; else the last name given.
+    // A photo that might be a named pet starts with her; else its own species (a photo left
+    // in place: the last one named) and the last name given to one of that species: a dog
+    // named after a cat must not land in cats/Rex/.
     const [lastSpecies, lastName] = photo.might_be ? petOf(photo.might_be) : lastNamed || [];
-    species.value = photo.pet ? photo.current : lastSpecies || (photo.current === "dog" ? "dog" : "cat");
+    const own = photo.current === "cat" || photo.current === "dog" ? photo.current : null;
+    species.value = photo.pet || !photo.might_be ? own || lastSpecies || "cat" : lastSpecies;
     const input = el("input", {
       type: "text", "aria-label": "pet's name", placeholder: "pet's name", maxlength: String(maxName),
       autocomplete: "off", spellcheck: "false", list: `pets-${species.value}`,
     });
-    input.value = photo.pet || lastName || "";
+    input.value = photo.pet || (lastSpecies === species.value && lastName) || "";
     species.addEventListener("change", () => input.setAttribute("list", `pets-${species.value}`));
     const form = el("form", { class: "name-form" }, input,
       el("div", {}, species, el("button", { type: "submit", text: "Name" })));
@@ -383,6 +386,12 @@
         `${data.total.toLocaleString()} photos · least confident first · click a photo to see it larger`;
       for (const group of data.groups) loaded(section(group), group.photos);
       counts(data.groups);
+      if (data.learning) { // asked before this page loaded (a reload, another tab): its report goes there
+        learning = true;
+        learnButton.disabled = true;
+        learnButton.textContent = "learning\u2026";
+        say("sorter is learning from your corrections: reload the page once it is done");
+      }
       performance.mark("sorter-cards");
     } catch (error) {
       say(error.message, true);

@@ -204,6 +204,7 @@ class App:
             "generation": session.catalog.generation,
             # What learn needs to know a pet, and the longest name the page may send.
             "pets": pets, "min_pet_photos": MIN_PET_PHOTOS, "max_pet_name": MAX_PET_NAME,
+            "learning": session.learning,  # started before this page loaded: it says so
             "groups": [{**group, "photos": [session.card(p) for p in photos]} for group, photos in listed],
         }
 

@@ -66,6 +66,11 @@ def pet_folder_name(name: object, known: set[str] | frozenset[str] = frozenset()
     return next((pet for pet in sorted(known) if pet.casefold() == name.casefold()), name)
 
 
+#: Seconds a page (re)load waits for a correction in hand before it shows the folder as last listed.
+REFRESH_WAIT = 1.0
+STILL_LEARNING = "still learning from your corrections: correct more once it is done"
+
+
 @dataclass(frozen=True)
 class Correction:
     photo: int
@@ -75,6 +80,8 @@ class Correction:
     choice: str | None  # its `choice` before
     #: A "not her" on a "might be" card instead of a move: (pet, the photo's identity, likeness).
     refused: tuple | None = None
+    #: A move of a "might be" card (named, say): (pet, likeness), asked about again once taken back.
+    might_be: tuple | None = None
 
 
 def _lock(root: Path):
@@ -227,7 +234,11 @@ class Session:
         taken back with `u` (`sorter undo` still can). Raises FolderLocked while a sort runs."""
         from sorter.files.recovery import recover
 
-        with self._moving:
+        # Learning holds the corrections for half a minute: a page (re)loaded meanwhile shows
+        # the folder as last listed (learning changes nothing in it), not a blank page.
+        if not self._moving.acquire(timeout=REFRESH_WAIT):
+            return
+        try:
             if self._journal_stamp() == self._seen and not self._others:
                 return
             with _lock(self.root):
@@ -236,6 +247,13 @@ class Session:
             with self.lock:
                 self.catalog = catalog
                 self._corrections.clear()
+        finally:
+            self._moving.release()
+
+    @property
+    def learning(self) -> bool:
+        """`learn` is running (from this page or another tab): corrections wait for it."""
+        return self._learning.locked()
 
     def correct(self, photo_id: int, choice: Choice, generation: str, pet: object = None) -> Photo:
         """File the photo (with its companions) as `choice`, journaled; the photo as it is now.
@@ -247,6 +265,8 @@ class Session:
         from sorter.files.filing import file_groups
         from sorter.files.journal import Move
 
+        if self.learning:  # another tab's click, say: it would wait, then land after what learn read
+            raise ReviewConflict(STILL_LEARNING)
         with self._moving:
             if generation != self.catalog.generation:
                 raise ReviewConflict(CHANGED)
@@ -293,7 +313,8 @@ class Session:
                 for (src, dst), seq in zip(moved, filed.seqs, strict=True)
             ]
             with self.lock:
-                self._corrections.append(Correction(photo.id, journal.run, moves, photo.path, photo.choice))
+                asked = None if photo.might_be is None else (photo.might_be, photo.likeness)
+                self._corrections.append(Correction(photo.id, journal.run, moves, photo.path, photo.choice, None, asked))
                 self.catalog.move(photo, moves[0].dst, LABELS[choice])
                 if pet is not None:
                     self.catalog.pets[choice].add(pet)
@@ -360,6 +381,8 @@ class Session:
                 self._corrections.pop()
                 photo = self.catalog.photos[last.photo]
                 self.catalog.move(photo, last.was, last.choice)
+                if last.might_be is not None:  # named from "Might be Luna", taken back: asked about again
+                    self.catalog.suggest(photo, *last.might_be)
             return photo
 
     # ---------------------------------------------------------------- learning

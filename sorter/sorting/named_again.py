@@ -47,10 +47,10 @@ class Placed:
     where: dict[Identity, str]
     reviewed: frozenset[Identity] = frozenset()
 
-    def taken_out(self) -> set[Identity]:
-        """Photos whose latest move by sorter put them into a named pet's folder (cats/Luna/x.jpg):
-        wherever such a photo is now, if it is no longer there, the user took it out."""
-        return {identity for identity, path in self.where.items() if len(Path(path).parts) > 2}
+    def taken_out(self) -> dict[Identity, str]:
+        """Photos whose latest move by sorter put them into a named pet's folder (cats/Luna/x.jpg),
+        and that folder: wherever such a photo is now, if it is no longer there, the user took it out."""
+        return {identity: str(Path(path).parent) for identity, path in self.where.items() if len(Path(path).parts) > 2}
 
     def still_there(self, root: Path, path: Path) -> bool:
         """`path` is where sorter's latest move put it, and it is sorter's: no one has moved it
@@ -111,7 +111,7 @@ def passes(root: Path, named: dict[str, tuple[str, ...]], where: Placed | None, 
     total only (what the user took out of a pet's folder is counted too)."""
     if not named or where is None:
         return []
-    skip = set() if count else where.taken_out()
+    skip = {} if count else where.taken_out()
     result = []
     for species in CLASS_FOLDERS:
         other_kinds = any(kind != species for kind in named)
@@ -119,16 +119,16 @@ def passes(root: Path, named: dict[str, tuple[str, ...]], where: Placed | None, 
             continue
         found = entries(root, species, skip)
         if species not in named:  # only the photos sorter filed there can be another kind's named pet
-            found = (path for path in found if where.still_there(root, path))
+            found = (path for path in found if not isinstance(path, Path) or where.still_there(root, path))
         result.append(Pass(species, found, partial(where.still_there, root) if other_kinds else None))
     return result
 
 
-def entries(root: Path, species: str, skip: set[Identity] = frozenset()) -> Iterator[Path]:
+def entries(root: Path, species: str, skip: dict[Identity, str] | None = None) -> Iterator:
     """The photos (and videos) at the top of the species' folder, as `scan_folder` yields
-    them, less those the user took out of a pet's folder (`skip`: one `lstat` a photo, only
-    when there are some). What a scan would skip there (a link) is already filed, and not
-    reported again."""
+    them; those the user took out of a pet's folder (`skip`: one `lstat` a photo, only when
+    there are some) as `Skipped`, counted and said why, never judged. What a scan would skip
+    there (a link) is already filed, and not reported again."""
     from sorter.media.images import Skipped, scan_folder
 
     for entry in scan_folder(root / CLASS_FOLDERS[species], videos=True):
@@ -139,6 +139,7 @@ def entries(root: Path, species: str, skip: set[Identity] = frozenset()) -> Iter
                 st = os.lstat(entry)
             except OSError:
                 continue  # gone meanwhile
-            if identity_of(st) in skip:
+            if (pet := skip.get(identity_of(st))) is not None:
+                yield Skipped(entry, f"you took it out of {pet}/; left where you put it")
                 continue
         yield entry

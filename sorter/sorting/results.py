@@ -108,10 +108,11 @@ class Tally:
     _kinds: dict[tuple, tuple] = field(default_factory=dict, repr=False)
 
     def add(self, result: FileResult) -> None:
-        if self.per_file:
-            earlier = self._left.pop(result.path, None)
-            if earlier is not None:
-                self._count(*earlier, -1)
+        if self.per_file:  # this file, and a companion left in place before (a video judged alone) that went with it
+            for path in (result.path, *(path for path, dst in result.companions if dst is not None)):
+                earlier = self._left.pop(path, None)
+                if earlier is not None:
+                    self._count(*earlier, -1)
         key, video = None, result.is_video and result.status != "joined"  # a companion is counted apart
         if result.reason is not None and result.status != "joined":
             key = (result.status, reason_kind(result.reason))

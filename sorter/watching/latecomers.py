@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import os
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from sorter.config import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS
@@ -46,6 +46,15 @@ class Filed:
     confidence: float | None = None
     #: The photo where it went (`same_file_of`): the same file put back where it was is not a new photo.
     same: SameFile | None = None
+    #: Another photo of its stem went elsewhere too (`IMG_1.HEIC` and `IMG_1.JPG`): a companion
+    #: by the stem belongs to neither for sure, as `sort` decides beside both, and stays.
+    shared_stem: bool = False
+    #: That other photo, for a companion named after its whole name (`IMG_1.JPG.xmp`).
+    other: Filed | None = None
+
+
+def _is_photo(path: Path) -> bool:
+    return path.suffix.lower() in IMAGE_EXTENSIONS
 
 
 def could_be_companion(name: str) -> bool:
@@ -70,6 +79,8 @@ class Latecomers:
         earlier = self._by_stem.get(key)
         if earlier is not None and earlier.source != filed.source:  # IMG_1.png after IMG_1.jpg
             self._older.add(str(earlier.source))
+            if _is_photo(earlier.source) and _is_photo(filed.source):
+                filed = replace(filed, shared_stem=True, other=replace(earlier, other=None))
         self._by_stem[key] = filed
         self._by_stem.move_to_end(key)
         while len(self._by_stem) > self.limit:
@@ -87,8 +98,7 @@ class Latecomers:
             if move.seq == move.group:
                 self.remember(Filed(root / move.src, root / move.dst, move.label, move.confidence))
         for key, filed in self._by_stem.items():  # only those remembered: LIMIT stats at most
-            self._by_stem[key] = Filed(filed.source, filed.destination, filed.label, filed.confidence,
-                                       same_file_of(filed.destination))
+            self._by_stem[key] = replace(filed, same=same_file_of(filed.destination))
         back = put_back(root, state)
         self._back = {str(root / where): (root / was, same_file_of(root / where)) for where, was in back.items()}
 
@@ -122,6 +132,13 @@ class Latecomers:
             self._back[str(path)] = (sorted_to, same_file_of(path))
         return back
 
+    def of_two_photos(self, path: Path) -> bool:
+        """`path` shares its stem with two photos that went elsewhere (`Filed.shared_stem`):
+        whose companion it is cannot be told, so it stays where it is."""
+        stem, ext = os.path.splitext(path.name)
+        filed = self._by_stem.get((str(path.parent), stem.casefold()))
+        return filed is not None and filed.shared_stem and ext.lower() in _BY_STEM
+
     def destination(self, path: Path) -> tuple[Filed, Path] | None:
         """The moved photo `path` belongs with and where `path` goes beside it; None when it
         belongs with no photo moved away (or its photo is back, or gone since)."""
@@ -135,9 +152,13 @@ class Latecomers:
             filed = self._by_stem.get((str(path.parent), photo_stem.casefold()))
             if filed is None:
                 continue
+            if by_stem is None and filed.other is not None and path.name.startswith(filed.other.source.name):
+                filed = filed.other  # IMG_1.JPG.xmp, where IMG_1.HEIC went after IMG_1.JPG
             photo_ext = os.path.splitext(filed.source.name)[1].lower()
             if by_stem is not None and photo_ext not in _BY_STEM.get(by_stem, ()):
                 continue  # an .SRT joins a video, not a photo; a .MOV a photo, not a video
+            if by_stem is not None and filed.shared_stem:
+                return None  # IMG_1.MOV of IMG_1.HEIC or of IMG_1.JPG: `of_two_photos`
             if by_stem is None and not path.name.startswith(filed.source.name):
                 continue
             if os.path.lexists(filed.source) or not os.path.lexists(filed.destination):

@@ -66,6 +66,8 @@ def _latecomers(root: Path, batch: list, latecomers, watcher) -> tuple[list, lis
         found = latecomers.destination(entry)
         if found is not None:
             late.append((entry, *found))
+        elif latecomers.of_two_photos(entry):
+            watcher.settle(entry)  # IMG_1.MOV of IMG_1.HEIC or of IMG_1.JPG: left where it is, as `sort` does
         elif is_video_name(entry.name):
             rest.append(entry)
         else:

@@ -9,7 +9,8 @@ reconciliation scan) mentions it, and is handed out only once it looks complete:
 - size and mtime unchanged for `settle` seconds, for writers that never close where we can
   see it (copies over network shares, the polling observer), and in both cases
 - no process holds it open for writing, where the kernel can tell us (a read lease), and
-- a video's container is whole (an MP4 has its `moov` index, which is written last).
+- a video's container is whole (an MP4 has its `moov` index, which is written last), and a
+  video that may be a Live Photo's has waited `pair_wait` for its photo.
 
 Temporary download names (`.part`, `.crdownload`, dot-files, ...) never become candidates;
 their rename to the final name arrives as a move whose destination is new. Our own output
@@ -31,8 +32,9 @@ from typing import TYPE_CHECKING
 
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
 
-from sorter.config import CLASS_FOLDERS, STATE_DIR
+from sorter.config import CLASS_FOLDERS, STATE_DIR, VIDEO_EXTENSIONS
 from sorter.errors import SorterError
+from sorter.files.companions import STEM_EXTENSIONS
 
 if TYPE_CHECKING:
     from watchdog.observers.api import BaseObserver
@@ -61,6 +63,11 @@ class WatchSettings:
     #: A video whose container has no index yet (see `container.incomplete`) waits this long
     #: unchanged: a phone pausing while it records, a copy stalled on a slow network.
     video_index_wait: float = 60.0
+    #: A video that may be a Live Photo's (`.MOV`, `.MP4`) waits this long once complete for a
+    #: photo of its stem: phones and sync tools copy it before the photo as often as after, and
+    #: judged alone it would go its own way (a cat's video into cats/, its photo into dogs/).
+    #: A photo arriving meanwhile takes it along; one already sorted, it joins.
+    pair_wait: float = 10.0
 
 
 def inotify_limit_message(exc: OSError) -> str:
@@ -103,6 +110,8 @@ MOVE_PAIRING_DELAY = 0.05
 #: milliseconds, and a batch holds the folder's lock, so a review's click waiting beside the
 #: watcher waits seconds, not the half a minute of 64 videos (it gives up after 10).
 VIDEOS_PER_BATCH = 4
+#: Videos that can be a photo's companion by its stem (a Live Photo's): see `pair_wait`.
+_PAIRED_VIDEOS = frozenset(ext for ext in STEM_EXTENSIONS if ext in VIDEO_EXTENSIONS)
 #: Bytes of photos in one batch at most (one photo always goes, however large): a phone's JPEG
 #: is decoded at an eighth of its size, a few milliseconds, but a PNG or TIFF is decoded whole,
 #: and 64 scans of 50 MB each would hold the lock well past a click's 10 s.
@@ -413,6 +422,8 @@ class Watcher:
                     # Unchanged that long without one, it goes to be reported as truncated.
                     if self._incomplete(path):
                         due = min(now + self.settings.settle, cand.since + self.settings.video_index_wait)
+                if now >= due and path.suffix.lower() in _PAIRED_VIDEOS:
+                    due = max(due, cand.since + self.settings.pair_wait)
                 if now < due:
                     next_due = due if next_due is None else min(next_due, due)
                     continue
