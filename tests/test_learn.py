@@ -149,6 +149,10 @@ def test_corrections_from_several_folders_accumulate(tmp_path: Path, fake_model)
 
     assert (result.found, result.examples) == (6, 12)
     assert result.description == f"model {fake_model} + 12 corrections"
+    long = dataclasses.replace(result, kinds=[dataclasses.replace(result.kinds[0], kind="added -> cats/" + "L" * 60),
+                                              *result.kinds[1:]])
+    table = [line for line in learning.report_lines(long) if line.startswith(("kind ", "added", "cat", "dog"))]
+    assert len({len(line) for line in table}) == 1, table  # a long pet's name widens the column, never breaks it
     first = learning.report_lines(result)[0]  # what it learns from is not all this folder's
     assert first.startswith(f"Found 6 photo(s) you placed in {tmp_path / 'b'} (6 new); with the folders learnt before, "
                             "12 placed and "), first

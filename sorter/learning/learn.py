@@ -169,9 +169,10 @@ def report_lines(result: LearnResult) -> list[str]:
         lines.append("Nothing to learn: move a wrongly sorted photo where it belongs (or file your own into "
                      "cats/ or dogs/), then learn again.")
         return lines
-    lines.append(f"{'kind':<24} {'photos':>6} {'bundled':>8} {'personal (held out)':>20}")
+    wide = max([24, *(len(k.kind) for k in result.kinds)])  # a pet's long name widens the column, never breaks it
+    lines.append(f"{'kind':<{wide}} {'photos':>6} {'bundled':>8} {'personal (held out)':>20}")
     for k in result.kinds:
-        lines.append(f"{k.kind:<24} {k.photos:>6} {k.bundled_right:>8} {k.personal_right:>20}")
+        lines.append(f"{k.kind:<{wide}} {k.photos:>6} {k.bundled_right:>8} {k.personal_right:>20}")
     if any(k.kind.endswith(f" -> {pet.name}") for pet in result.pets if pet.learnt for k in result.kinds):
         # The columns count the right kind (cats/ or dogs/); a named pet's own folder is her line's.
         lines.append("(a named pet's photos: right as a cat or a dog above; into her own folder below)")
