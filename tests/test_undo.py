@@ -165,6 +165,26 @@ def test_a_missing_file_is_reported_once_and_the_next_undo_goes_on_to_the_run_be
     assert runner.invoke(app, ["undo", str(tmp_path)]).exit_code == 2  # nothing left to undo
 
 
+def test_a_scan_taken_on_from_an_earlier_one_reads_what_a_fresh_one_does(tmp_path: Path) -> None:
+    """`scan(root, since=state)` reads only what was appended since (the watcher's look for an
+    old photo put back); a journal removed and begun again is read from its start."""
+    def picture(state) -> dict:
+        return {r: (bytes(run.flags), run.start, run.end, run.created_dirs) for r, run in state.runs.items()}
+
+    write_image(tmp_path / "a.jpg", RED)
+    sort(tmp_path)
+    earlier = scan(tmp_path)
+    write_image(tmp_path / "b.jpg", BLUE)
+    sort(tmp_path)
+    restore.undo(tmp_path)  # "unmove" intents and "undo" marks appended too
+    assert picture(scan(tmp_path, since=earlier)) == picture(scan(tmp_path)) and len(earlier.runs) == 2
+
+    restore.undo(tmp_path, all_runs=True)  # the journal is gone
+    write_image(tmp_path / "c.jpg", RED, size=(9, 9))
+    sort(tmp_path)
+    assert picture(scan(tmp_path, since=earlier)) == picture(scan(tmp_path)) and len(earlier.runs) == 2
+
+
 def test_undo_recreates_a_subfolder_removed_since_the_sort(tmp_path: Path) -> None:
     write_image(tmp_path / "trip" / "day 1" / "rex.jpg", RED)
     original = layout(tmp_path)

@@ -123,6 +123,10 @@ class JournalState:
     runs: dict[str, RunState] = field(default_factory=dict)  # oldest first
     moving: dict[tuple[str, int], Move] = field(default_factory=dict)  # intents neither done nor abandoned
     returning: dict[tuple[str, int], Move] = field(default_factory=dict)  # undo intents not yet settled
+    #: How far `scan` read, and the journal it read ((st_dev, st_ino)): `scan(root, since=...)`
+    #: goes on from there while that file is the journal still (it is only ever appended to).
+    read_to: int = 0
+    file: tuple[int, int] | None = None
 
     def undoable_runs(self) -> list[RunState]:
         return [run for run in self.runs.values() if run.sorted_files]
@@ -257,12 +261,24 @@ def _move(run: str, record: dict) -> Move | None:
         return None
 
 
-def scan(root: Path) -> JournalState:
+def scan(root: Path, since: JournalState | None = None) -> JournalState:
     """One pass over the journal: each run's per-move state and the pending intents. A
     record naming a path outside the folder is left out, as if never written (a move never
-    intended is never done, undone or recovered), and counted in its run's `refused`."""
-    state = JournalState()
-    for offset, after, rec in _records(journal_path(root)):
+    intended is never done, undone or recovered), and counted in its run's `refused`.
+    `since`: an earlier scan's state, taken on from where it stopped (and returned) when the
+    journal is the same file, no shorter; else the journal is read from its start."""
+    path = journal_path(root)
+    try:
+        st = os.stat(path, follow_symlinks=False)
+        file = (st.st_dev, st.st_ino)
+    except OSError:
+        st, file = None, None
+    if since is not None and file is not None and since.file == file and st.st_size >= since.read_to:
+        state = since
+    else:
+        state = JournalState(file=file)
+    for offset, after, rec in _records(path, state.read_to):
+        state.read_to = after
         op, run_id, seq = rec.get("op"), rec.get("run", ""), rec.get("seq")
         run = state.runs.get(run_id)
         if run is None:

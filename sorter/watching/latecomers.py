@@ -71,6 +71,7 @@ class Latecomers:
         self.limit = LIMIT if limit is None else limit
         self._by_stem: OrderedDict[tuple[str, str], Filed] = OrderedDict()
         self._older = NameIndex()  # where older photos were (their paths)
+        self._state = None  # the journal as last scanned (`journal.scan`)
         #: Photos put back where sorter found them before the watch, by where they are: (where they were, `same_file_of`).
         self._back: dict[str, tuple[Path, SameFile | None]] = {}
 
@@ -94,6 +95,7 @@ class Latecomers:
         from sorter.files.verdicts import put_back
 
         state = scan(root) if state is None else state
+        self._state = state  # `older_put_backs` reads the journal on from there
         for move in sorted_moves(root, state):
             if move.seq == move.group:
                 self.remember(Filed(root / move.src, root / move.dst, move.label, move.confidence))
@@ -120,13 +122,15 @@ class Latecomers:
 
     def older_put_backs(self, root: Path, paths: list[Path]) -> dict[Path, Path]:
         """Of `paths` (`might_be_back`), those put back where they were: path -> where they
-        were put back from. One pass over the journal (`verdicts.by_hand`, a second or so for
-        100,000 moves); remembered, so the next look at one costs nothing."""
+        were put back from. The journal scanned on from the last look, then one pass over it
+        (`verdicts.by_hand`: under a second for 100,000 moves); remembered, so the next look at
+        one costs nothing."""
         from sorter.files.journal import scan
         from sorter.files.verdicts import by_hand
 
         places = {os.path.relpath(path, root): path for path in paths}
-        found = by_hand(root, scan(root), places=set(places))
+        self._state = scan(root, since=self._state)  # read on from the last look (or the start)
+        found = by_hand(root, self._state, places=set(places))
         back = {places[place]: root / sorted_to for place, sorted_to in found.items()}
         for path, sorted_to in back.items():
             self._back[str(path)] = (sorted_to, same_file_of(path))
