@@ -13,6 +13,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -205,6 +206,33 @@ def test_a_crash_in_the_middle_of_a_batch_is_settled_and_finished_by_the_next_so
     assert pending_intents(tmp_path) == 0
     restore.undo(tmp_path, all_runs=True)
     assert layout(tmp_path) == original
+
+
+def test_a_copy_to_another_filesystem_cut_before_its_source_went_is_finished_once(tmp_path: Path) -> None:
+    """Where a filesystem has no no-replace rename and cats/ is another mount, a move is a copy
+    (verified, synced) and then the source's unlink: a kill between them leaves the photo at
+    both names, two equal files on two devices. Finishing the move drops the source; a file
+    that is not the same bytes, or one on the same device (a copy the user made), is not ours."""
+    from sorter.files.moves import finish_link_move
+
+    other = Path("/dev/shm")
+    if not other.is_dir() or os.stat(other).st_dev == os.stat(tmp_path).st_dev:
+        pytest.skip("needs /dev/shm on a filesystem of its own, as a second mount")
+    target = Path(tempfile.mkdtemp(dir=other))
+    try:
+        photo = write_image(tmp_path / "tom.jpg", BLUE, size=(16, 16))
+        shutil.copy2(photo, target / "tom.jpg")  # the copy made; killed before the unlink
+        write_image(tmp_path / "rex.jpg", RED, size=(16, 16))
+        write_image(target / "rex.jpg", BLUE, size=(16, 16))  # same size, other bytes
+        shutil.copy2(photo, tmp_path / "mine.jpg")  # the user's own copy, on the same filesystem
+        shutil.copy2(photo, tmp_path / "also-mine.jpg")
+
+        assert finish_link_move(photo, target / "tom.jpg") and not photo.exists()
+        assert (target / "tom.jpg").is_file()
+        assert not finish_link_move(tmp_path / "rex.jpg", target / "rex.jpg") and (tmp_path / "rex.jpg").exists()
+        assert not finish_link_move(tmp_path / "mine.jpg", tmp_path / "also-mine.jpg") and (tmp_path / "mine.jpg").exists()
+    finally:
+        shutil.rmtree(target)
 
 
 def test_a_record_appended_after_a_torn_line_is_not_lost(tmp_path: Path) -> None:
@@ -438,6 +466,29 @@ def test_a_class_folder_swapped_for_a_link_after_the_scan_keeps_the_photos_home(
     }
     assert (root / "rex.jpg").is_file() and (root / "cats" / "tom.jpg").is_file()
     assert os.listdir(outside) == []
+
+
+def test_a_photo_replaced_by_a_folder_while_it_is_judged_stays_put_with_its_companion(tmp_path: Path) -> None:
+    """Only files move: a photo swapped for a folder of its name between its judging and its
+    move (another program, a hostile one) is not moved as a folder, nor its companion without it."""
+    root = tmp_path / "photos"
+    write_image(root / "IMG_1.jpg", RED)
+    (root / "IMG_1.xmp").write_text("<x:xmpmeta/>")
+
+    class SwapsThePhotoWhileThinking(FakeClassifier):
+        def predict(self, batch):
+            os.rename(root / "IMG_1.jpg", tmp_path / "aside.jpg")
+            (root / "IMG_1.jpg").mkdir()
+            os.rename(tmp_path / "aside.jpg", root / "IMG_1.jpg" / "photo.jpg")
+            return super().predict(batch)
+
+    results = []
+    sort.sort_folder(root, classifier=SwapsThePhotoWhileThinking(), on_result=results.append)
+
+    assert [(r.status, r.reason) for r in results] == [
+        ("failed", "cannot move: not a file any more (replaced since it was judged)")]
+    assert (root / "IMG_1.jpg" / "photo.jpg").is_file() and (root / "IMG_1.xmp").is_file()
+    assert not (root / "dogs").exists() or not any((root / "dogs").iterdir())
 
 
 def test_a_link_planted_as_the_lock_or_the_watchers_file_is_refused_and_its_target_untouched(tmp_path: Path) -> None:

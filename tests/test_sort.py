@@ -350,6 +350,31 @@ def test_a_locked_folder_is_refused_with_a_clear_message(tmp_path: Path, tiny_mo
     assert "another sorter" in result.stderr and (tmp_path / "a.jpg").exists()
 
 
+def test_a_disk_full_part_way_says_what_was_done_and_what_to_do(tmp_path: Path, monkeypatch) -> None:
+    import errno
+
+    class FillsTheDisk(ThreeClassFake):
+        def predict(self, batch):
+            raise OSError(errno.ENOSPC, "No space left on device", str(tmp_path / ".sorter" / "journal.jsonl"))
+
+    monkeypatch.setattr(lite, "load_classifier", lambda model: FillsTheDisk())
+    write_image(tmp_path / "rex.png", RED)
+    result = runner.invoke(app, ["sort", str(tmp_path)])
+    assert result.exit_code == 1 and result.stderr == (
+        f"Error: {tmp_path / '.sorter' / 'journal.jsonl'}: No space left on device; the photos moved before it are "
+        f"journaled: sort again once there is room, or `sorter undo {tmp_path}` takes them back\n"), result.output
+
+
+def test_the_summary_counts_reasons_by_kind_and_a_failed_move_by_why() -> None:
+    from sorter.files.planning import reason_kind
+
+    assert reason_kind("confidence 61% below --min-confidence 90%") == "confidence below --min-confidence 90%"
+    assert reason_kind("file too large (300 MiB)") == "file too large"
+    assert reason_kind("cannot open: Permission denied") == "cannot open"
+    # cats/ on another filesystem: the summary's row says why 101 photos stayed, not only that they did
+    assert reason_kind("cannot move: Invalid cross-device link") == "cannot move: Invalid cross-device link"
+
+
 def test_a_neither_says_what_it_looks_like_in_every_output(tmp_path: Path) -> None:
     """A model with ImageNet's evidence names what a photo left in place looks like: in the
     reason (--verbose, --json, the journal) and on the review page, grouped with every other

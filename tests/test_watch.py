@@ -126,7 +126,7 @@ def inbox(tmp_path_factory, tiny_model: Path) -> Iterator[Watching]:
 
 def test_images_already_there_are_sorted_at_start(inbox: Watching) -> None:
     inbox.assert_sorted(PRE_EXISTING)
-    assert "5 image(s) already there" in inbox.output()
+    assert "5 photo(s) and video(s) already there" in inbox.output()
 
 
 def test_a_burst_of_100_files_is_sorted_and_nothing_is_lost(inbox: Watching) -> None:

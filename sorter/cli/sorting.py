@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 from pathlib import Path
 from typing import Annotated
@@ -85,6 +86,11 @@ def sort_command(
                     name_pets=name_pets,
                 )
         except (SorterError, OSError) as exc:
+            if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EROFS) and not dry_run:
+                # Stopped part way: what moved before is journaled, and the user should know what to do.
+                where = as_error(exc, directory)
+                exc = SorterError(f"{where}; the photos moved before it are journaled: sort again once there is room, "
+                                  f"or `sorter undo {directory}` takes them back")
             raise log.fail(exc, directory) from None
         left = sum(summary.reasons.values())
         verb = "would move" if dry_run else "moved"

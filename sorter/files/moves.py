@@ -16,6 +16,7 @@ import errno
 import filecmp
 import os
 import shutil
+import stat
 from pathlib import Path
 
 _AT_FDCWD = -100
@@ -121,7 +122,10 @@ def move_no_replace(src: Path, dst: Path, root: Path | None = None) -> None:
 
 
 def _move(src: Path, dst: Path, src_dir: int | None = None, dst_dir: int | None = None, paths=None) -> None:
-    """The move itself; with folder descriptors, `src` and `dst` are names inside them."""
+    """The move itself; with folder descriptors, `src` and `dst` are names inside them. Only a
+    file moves: a photo replaced by a folder (or a link) since it was judged stays put."""
+    if not stat.S_ISREG(os.stat(src, dir_fd=src_dir, follow_symlinks=False).st_mode):
+        raise OSError(errno.EINVAL, "not a file any more (replaced since it was judged)", str(src))
     at = (_AT_FDCWD if src_dir is None else src_dir, _AT_FDCWD if dst_dir is None else dst_dir)
     if sys_platform_is_linux() and _renameat2(src, dst, *at):
         return
@@ -150,13 +154,18 @@ def _lexists(name: Path, dir_fd: int | None) -> bool:
 
 
 def finish_link_move(src: Path, dst: Path) -> bool:
-    """After a crash inside the link fallback both names may point at one inode: drop the
-    source. True when that was the case."""
+    """After a crash inside a fallback move, the file may be at both names: one inode (killed
+    between the link and the unlink) or two equal files (killed between a copy to another
+    filesystem, verified and synced, and the unlink of its source). Drop the source, so the
+    photo is there once. True when that was the case; a different file at `dst` is not ours."""
     try:
         a, b = os.stat(src, follow_symlinks=False), os.stat(dst, follow_symlinks=False)
     except OSError:
         return False
-    if (a.st_dev, a.st_ino) == (b.st_dev, b.st_ino):
+    same_inode = (a.st_dev, a.st_ino) == (b.st_dev, b.st_ino)
+    copied = (not same_inode and a.st_dev != b.st_dev and stat.S_ISREG(a.st_mode) and stat.S_ISREG(b.st_mode)
+              and a.st_size == b.st_size and filecmp.cmp(src, dst, shallow=False))
+    if same_inode or copied:
         os.unlink(src)
         return True
     return False

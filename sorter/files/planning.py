@@ -41,7 +41,9 @@ def reason_kind(reason: str | None) -> str:
         return "no reason given"
     if is_put_back_reason(reason):  # "what from where; ...": the one reason whose detail comes first
         return PUT_BACK_KIND
-    kind = reason.split(": ", 1)[0]
+    kind, _, detail = reason.partition(": ")
+    if kind == "cannot move" and detail:  # its error says why, and there are few: Invalid cross-device link
+        kind = f"{kind}: {detail.split(': ', 1)[0]}"
     kind = re.sub(r" \([^()]*\d[^()]*\)", "", kind)  # per-file numbers: (300 MiB), (20000x20000 pixels)
     return re.sub(r"^confidence \d+% below", "confidence below", kind)
 

@@ -220,7 +220,7 @@ def watch_folder(
                         if first_scan and found is not None:
                             first_scan = False
                             on_notice(WatchNotice(
-                                f"watching {root} ({watcher.mode}); {found} image(s) already there"
+                                f"watching {root} ({watcher.mode}); {found} photo(s) and video(s) already there"
                             ))
                         batch = watcher.take_ready(batch_size)
                         if not batch:

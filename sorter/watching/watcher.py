@@ -333,8 +333,9 @@ class Watcher:
 
     def scan(self) -> int:
         """Reconciliation: make a candidate of every image the folder holds that is not one
-        already. Returns how many were added. Raises SorterError if the folder is gone."""
-        from sorter.media.images import Skipped, scan_folder
+        already. Returns how many photos and videos were added (companions come along, not
+        counted). Raises SorterError if the folder is gone."""
+        from sorter.media.images import Skipped, is_image_name, scan_folder
         from sorter.watching.latecomers import could_be_companion
 
         found: dict[Path, None] = {}  # a set that keeps the scan's name order
@@ -353,7 +354,7 @@ class Watcher:
             for path in found:
                 if path not in self._candidates:
                     self._candidates[path] = _Candidate(now)
-                    added += 1
+                    added += is_image_name(path.name) or self._is_video_name(path.name)
         return added
 
     def scan_if_due(self) -> int | None:
