@@ -185,6 +185,33 @@ def test_a_scan_taken_on_from_an_earlier_one_reads_what_a_fresh_one_does(tmp_pat
     assert picture(scan(tmp_path, since=earlier)) == picture(scan(tmp_path)) and len(earlier.runs) == 2
 
 
+def test_an_undo_stopped_by_a_full_disk_says_what_was_done_and_the_next_command_settles_it(
+    tmp_path: Path, monkeypatch
+) -> None:
+    import errno
+
+    from sorter.files.journal import Journal
+
+    write_image(tmp_path / "rex.jpg", RED)
+    original = layout(tmp_path)
+    sort(tmp_path)
+    write = Journal._write
+
+    def full_after_the_intents(self, data: bytes) -> None:
+        if data.startswith(b'{"op": "undo"'):  # the disk fills up as the moves back are marked done
+            raise OSError(errno.ENOSPC, "No space left on device", str(tmp_path / ".sorter" / "journal.jsonl"))
+        write(self, data)
+
+    monkeypatch.setattr(Journal, "_write", full_after_the_intents)
+    stopped = runner.invoke(app, ["undo", str(tmp_path)])
+    assert stopped.exit_code == 1 and stopped.stderr == (
+        f"Error: {tmp_path / '.sorter' / 'journal.jsonl'}: No space left on device; what it put back before is "
+        "journaled, and the next sorter command settles it once there is room\n"), stopped.output
+    monkeypatch.undo()
+    assert runner.invoke(app, ["undo", str(tmp_path)]).exit_code == 2  # settled: nothing left to undo
+    assert layout(tmp_path) == original
+
+
 def test_undo_recreates_a_subfolder_removed_since_the_sort(tmp_path: Path) -> None:
     write_image(tmp_path / "trip" / "day 1" / "rex.jpg", RED)
     original = layout(tmp_path)

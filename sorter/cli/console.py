@@ -43,6 +43,17 @@ def as_error(exc: SorterError | OSError, where: Path) -> SorterError:
     return exc if isinstance(exc, SorterError) else SorterError(f"{exc.filename or where}: {exc.strerror or exc}")
 
 
+def stopped_part_way(exc: SorterError | OSError, where: Path, then: str) -> SorterError:
+    """`as_error`, and for a disk that filled up or turned read-only part way (a command that
+    moves photos stops there), what was done is journaled and `then`, what to do."""
+    import errno
+
+    error = as_error(exc, where)
+    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EROFS):
+        return SorterError(f"{error}; {then}")
+    return error
+
+
 class NullProgress:
     def update(self, *args, **kwargs) -> None:
         pass

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import errno
 import json
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from sorter.cli.console import as_error, err, escape, fail, out, progress_bar
+from sorter.cli.console import err, escape, fail, out, progress_bar, stopped_part_way
 from sorter.cli.options import LogFileOption, ModelOption, NoPersonalOption, folder_argument
 from sorter.cli.results import FileLog, moved_line, summary_table, videos_line
 from sorter.errors import SorterError, UsageError
@@ -86,11 +85,9 @@ def sort_command(
                     name_pets=name_pets,
                 )
         except (SorterError, OSError) as exc:
-            if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EROFS) and not dry_run:
-                # Stopped part way: what moved before is journaled, and the user should know what to do.
-                where = as_error(exc, directory)
-                exc = SorterError(f"{where}; the photos moved before it are journaled: sort again once there is room, "
-                                  f"or `sorter undo {directory}` takes them back")
+            if not dry_run:  # stopped part way: what moved before is journaled, and the user should know what to do
+                exc = stopped_part_way(exc, directory, "the photos moved before it are journaled: sort again once "
+                                       f"there is room, or `sorter undo {directory}` takes them back")
             raise log.fail(exc, directory) from None
         left = sum(summary.reasons.values())
         verb = "would move" if dry_run else "moved"
@@ -157,7 +154,8 @@ def undo(
     try:
         result = restore.undo(directory, all_runs=all_runs)
     except (SorterError, OSError) as exc:
-        raise fail(as_error(exc, directory)) from None
+        raise fail(stopped_part_way(exc, directory, "what it put back before is journaled, and the next "
+                                    "sorter command settles it once there is room")) from None
     # File names are escaped: "[b].jpg" is a fine photo name and not rich markup.
     for line in result.conflicts:
         err.print(f"[yellow]kept[/]: {escape(line)}", soft_wrap=True)
