@@ -213,7 +213,7 @@ def test_a_copy_to_another_filesystem_cut_before_its_source_went_is_finished_onc
     (verified, synced) and then the source's unlink: a kill between them leaves the photo at
     both names, two equal files on two devices. Finishing the move drops the source; a file
     that is not the same bytes, or one on the same device (a copy the user made), is not ours."""
-    from sorter.files.moves import finish_link_move
+    from sorter.files.moves import finish_fallback_move
 
     other = Path("/dev/shm")
     if not other.is_dir() or os.stat(other).st_dev == os.stat(tmp_path).st_dev:
@@ -227,10 +227,11 @@ def test_a_copy_to_another_filesystem_cut_before_its_source_went_is_finished_onc
         shutil.copy2(photo, tmp_path / "mine.jpg")  # the user's own copy, on the same filesystem
         shutil.copy2(photo, tmp_path / "also-mine.jpg")
 
-        assert finish_link_move(photo, target / "tom.jpg") and not photo.exists()
+        assert finish_fallback_move(photo, target / "tom.jpg") and not photo.exists()
         assert (target / "tom.jpg").is_file()
-        assert not finish_link_move(tmp_path / "rex.jpg", target / "rex.jpg") and (tmp_path / "rex.jpg").exists()
-        assert not finish_link_move(tmp_path / "mine.jpg", tmp_path / "also-mine.jpg") and (tmp_path / "mine.jpg").exists()
+        assert not finish_fallback_move(tmp_path / "rex.jpg", target / "rex.jpg") and (tmp_path / "rex.jpg").exists()
+        assert not finish_fallback_move(tmp_path / "mine.jpg", tmp_path / "also-mine.jpg")
+        assert (tmp_path / "mine.jpg").exists()
     finally:
         shutil.rmtree(target)
 

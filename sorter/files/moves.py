@@ -153,7 +153,7 @@ def _lexists(name: Path, dir_fd: int | None) -> bool:
     return True
 
 
-def finish_link_move(src: Path, dst: Path) -> bool:
+def finish_fallback_move(src: Path, dst: Path) -> bool:
     """After a crash inside a fallback move, the file may be at both names: one inode (killed
     between the link and the unlink) or two equal files (killed between a copy to another
     filesystem, verified and synced, and the unlink of its source). Drop the source, so the

@@ -111,25 +111,13 @@ class NameIndex:
 
 
 class _StillThere:
-    """A folder's `NameIndex`, a name it holds taken only while the file, or one whose name
-    differs only in case, is still there (or was planned and not yet moved): a watcher's
-    planner lives for months, and a photo the user deleted from cats/ leaves its name free,
-    as a fresh `sort` would find it. The folder is listed only when the name itself is gone,
-    once a batch (`Planner.moved`)."""
+    """A folder's `NameIndex` whose taken names count only while `Planner.still_taken` says so."""
 
     def __init__(self, planner: Planner, folder: str, index: NameIndex) -> None:
         self.planner, self.folder, self.index = planner, folder, index
 
     def __contains__(self, name: str) -> bool:
-        planner = self.planner
-        if name not in self.index:
-            return False
-        if (self.folder, name.casefold()) in planner._unmoved or os.path.lexists(planner.root / self.folder / name):
-            return True
-        listed = planner._listed.get(self.folder)
-        if listed is None:
-            listed = planner._listed[self.folder] = NameIndex(planner.list_names(self.folder))
-        return name in listed
+        return name in self.index and self.planner.still_taken(self.folder, name)
 
 
 class Planner:
@@ -165,6 +153,19 @@ class Planner:
             if self.on_disk:
                 self._unmoved.add((folder, name.casefold()))
         return chosen
+
+    def still_taken(self, folder: str, name: str) -> bool:
+        """A name the planner knows taken is so while the file, or one whose name differs only
+        in case, is still there (or it was planned and not yet moved): a watcher's planner
+        lives for months, and a photo the user deleted from cats/ leaves its name free, as a
+        fresh `sort` would find it. The folder is listed only when the name itself is gone,
+        once a batch (`moved`)."""
+        if (folder, name.casefold()) in self._unmoved or os.path.lexists(self.root / folder / name):
+            return True
+        listed = self._listed.get(folder)
+        if listed is None:
+            listed = self._listed[folder] = NameIndex(self.list_names(folder))
+        return name in listed
 
     def moved(self) -> None:
         """The names planned so far are on disk now (or free again: a move that failed)."""

@@ -28,12 +28,13 @@ def _groups(moves) -> dict[tuple[str, int], list[Move]]:
 
 def _where(root: Path, path_a: str, path_b: str) -> str:
     """Which of two names a file of an interrupted move is at: "a", "b" or "gone". Both
-    names on one inode (killed inside the link fallback): finish the move to "b"."""
-    from sorter.files.moves import finish_link_move
+    names on one inode, or two equal copies on two filesystems (killed inside a fallback
+    move: `moves.finish_fallback_move`): finish the move to "b"."""
+    from sorter.files.moves import finish_fallback_move
 
     a, b = root / path_a, root / path_b
     if os.path.lexists(a) and os.path.lexists(b):
-        return "b" if finish_link_move(a, b) else "a"  # a different file at b: not ours
+        return "b" if finish_fallback_move(a, b) else "a"  # a different file at b: not ours
     if os.path.lexists(b):
         return "b"
     return "a" if os.path.lexists(a) else "gone"

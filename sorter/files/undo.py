@@ -125,7 +125,7 @@ class _Undoer:
         and missing files reported. A conflict keeps the whole group where it is (a later undo
         tries again); a file gone (deleted, renamed, moved on, or something else in its place:
         sorter moves only files) is reported once, and the next undo goes on to the run before."""
-        from sorter.files.moves import finish_link_move
+        from sorter.files.moves import finish_fallback_move
 
         to_move, back, conflicts, gone = [], [], [], []
         for m in group:
@@ -136,7 +136,7 @@ class _Undoer:
                 conflicts.append((m, f"cannot look ({exc.strerror or exc})"))
                 continue
             if at_src is not None and at_dst is not None:
-                if finish_link_move(dst, src):  # crash inside an earlier undo's link fallback
+                if finish_fallback_move(dst, src):  # crash inside an earlier undo's fallback move
                     back.append(m)
                 else:
                     conflicts.append((m, f"{m.src} exists again"))

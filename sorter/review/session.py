@@ -314,7 +314,7 @@ class Session:
             ]
             with self.lock:
                 asked = None if photo.might_be is None else (photo.might_be, photo.likeness)
-                self._corrections.append(Correction(photo.id, journal.run, moves, photo.path, photo.choice, None, asked))
+                self._corrections.append(Correction(photo.id, journal.run, moves, photo.path, photo.choice, might_be=asked))
                 self.catalog.move(photo, moves[0].dst, LABELS[choice])
                 if pet is not None:
                     self.catalog.pets[choice].add(pet)

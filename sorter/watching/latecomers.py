@@ -27,6 +27,7 @@ from sorter.config import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS
 from sorter.files.companions import NAME_SUFFIXES, STEM_EXTENSIONS, VIDEO_STEM_EXTENSIONS
 from sorter.files.planning import NameIndex
 from sorter.files.verdicts import SameFile, same_file_of
+from sorter.media.images import is_image_name
 
 #: Photos remembered: about 400 bytes each, so 6.5 MB at most. Older ones: 8 bytes each.
 LIMIT = 16_384
@@ -46,15 +47,10 @@ class Filed:
     confidence: float | None = None
     #: The photo where it went (`same_file_of`): the same file put back where it was is not a new photo.
     same: SameFile | None = None
-    #: Another photo of its stem went elsewhere too (`IMG_1.HEIC` and `IMG_1.JPG`): a companion
-    #: by the stem belongs to neither for sure, as `sort` decides beside both, and stays.
-    shared_stem: bool = False
-    #: That other photo, for a companion named after its whole name (`IMG_1.JPG.xmp`).
+    #: Another photo of its stem that went elsewhere too (`IMG_1.HEIC` and `IMG_1.JPG`): a
+    #: companion by the stem belongs to neither for sure, as `sort` decides beside both, and
+    #: stays; one named after that photo's whole name (`IMG_1.JPG.xmp`) follows it.
     other: Filed | None = None
-
-
-def _is_photo(path: Path) -> bool:
-    return path.suffix.lower() in IMAGE_EXTENSIONS
 
 
 def could_be_companion(name: str) -> bool:
@@ -80,8 +76,8 @@ class Latecomers:
         earlier = self._by_stem.get(key)
         if earlier is not None and earlier.source != filed.source:  # IMG_1.png after IMG_1.jpg
             self._older.add(str(earlier.source))
-            if _is_photo(earlier.source) and _is_photo(filed.source):
-                filed = replace(filed, shared_stem=True, other=replace(earlier, other=None))
+            if is_image_name(earlier.source.name) and is_image_name(filed.source.name):
+                filed = replace(filed, other=replace(earlier, other=None))
         self._by_stem[key] = filed
         self._by_stem.move_to_end(key)
         while len(self._by_stem) > self.limit:
@@ -137,11 +133,11 @@ class Latecomers:
         return back
 
     def of_two_photos(self, path: Path) -> bool:
-        """`path` shares its stem with two photos that went elsewhere (`Filed.shared_stem`):
-        whose companion it is cannot be told, so it stays where it is."""
+        """`path` shares its stem with two photos that went elsewhere (`Filed.other`): whose
+        companion it is cannot be told, so it stays where it is."""
         stem, ext = os.path.splitext(path.name)
         filed = self._by_stem.get((str(path.parent), stem.casefold()))
-        return filed is not None and filed.shared_stem and ext.lower() in _BY_STEM
+        return filed is not None and filed.other is not None and ext.lower() in _BY_STEM
 
     def destination(self, path: Path) -> tuple[Filed, Path] | None:
         """The moved photo `path` belongs with and where `path` goes beside it; None when it
@@ -161,7 +157,7 @@ class Latecomers:
             photo_ext = os.path.splitext(filed.source.name)[1].lower()
             if by_stem is not None and photo_ext not in _BY_STEM.get(by_stem, ()):
                 continue  # an .SRT joins a video, not a photo; a .MOV a photo, not a video
-            if by_stem is not None and filed.shared_stem:
+            if by_stem is not None and filed.other is not None:
                 return None  # IMG_1.MOV of IMG_1.HEIC or of IMG_1.JPG: `of_two_photos`
             if by_stem is None and not path.name.startswith(filed.source.name):
                 continue

@@ -48,16 +48,16 @@ def _latecomers(root: Path, batch: list, latecomers, watcher) -> tuple[list, lis
     left alone: its photo, when it comes, takes it along."""
     from sorter.media.images import Skipped, is_image_name, is_video_name
 
-    older = [entry for entry in batch if not isinstance(entry, Skipped)
-             and latecomers.put_back(entry) is None and latecomers.might_be_back(entry)]
+    put_back = {entry: latecomers.put_back(entry) for entry in batch if not isinstance(entry, Skipped)}
+    older = [entry for entry, was in put_back.items() if was is None and latecomers.might_be_back(entry)]
     if older:
         try:
-            latecomers.older_put_backs(root, older)  # remembered: `put_back` below knows them
+            put_back.update(latecomers.older_put_backs(root, older))
         except OSError:
             pass  # the journal unreadable now: they are judged as new photos, as before
     late, rest, back = [], [], []
     for entry in batch:
-        if not isinstance(entry, Skipped) and (was := latecomers.put_back(entry)) is not None:
+        if (was := put_back.get(entry)) is not None:
             back.append((entry, was))
             continue
         if isinstance(entry, Skipped) or is_image_name(entry.name):
