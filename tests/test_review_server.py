@@ -7,6 +7,7 @@ and Debian's Chromium)."""
 
 from __future__ import annotations
 
+import errno
 import html
 import http.client
 import json
@@ -359,6 +360,51 @@ def test_a_busy_folder_is_a_clear_message_and_nothing_moves(served) -> None:
                         answer["error"])
     assert layout(root) == sorted_layout
     assert move(client, "person.jpg", "cat")[0] == 200 and (root / "cats" / "person.MOV").is_file()
+
+
+class FullDisk:
+    """The journal's `os` on a disk that fills up after `room` more writes: the next write is
+    cut after a few bytes, as a real full disk cuts it, and then nothing more is written."""
+
+    def __init__(self) -> None:
+        self.room: int | None = None  # None: room enough
+        self.cut = False
+
+    def __getattr__(self, name: str):
+        return getattr(os, name)
+
+    def write(self, fd: int, data) -> int:
+        if self.room is None or self.room > 0:
+            self.room = None if self.room is None else self.room - 1
+            return os.write(fd, data)
+        if not self.cut:
+            self.cut = True
+            return os.write(fd, bytes(data[:30]))
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+
+def test_a_click_on_a_full_disk_says_so_and_once_there_is_room_a_reload_shows_the_folder_as_it_is(
+    served, monkeypatch
+) -> None:
+    from sorter.files import journal
+
+    client, root, _, before = served
+    disk = FullDisk()
+    monkeypatch.setattr(journal, "os", disk)
+    cards = client.cards()
+    full = (507, {"error": f"{journal_path(root)}: No space left on device; no photo is lost: make room, then "
+                           "reload the page"})
+    disk.room = 1  # the intent is written, the photo moved, its "done" mark cut short
+    assert client.move(cards["cat.jpg"]["id"], "dog") == full and (root / "dogs" / "cat.jpg").is_file()
+    # The next click is told the same, not that another sorter changed the folder.
+    assert client.move(cards["person.jpg"]["id"], "cat") == full and (root / "dogs" / "person.jpg").is_file()
+    disk.room = None  # room made: the reload settles the move and shows it
+    cards = client.cards()
+    assert cards["cat.jpg"]["path"] == "dogs/cat.jpg"
+    assert client.move(cards["person.jpg"]["id"], "cat")[0] == 200 and (root / "cats" / "person.MOV").is_file()
+    lines = journal_path(root).read_text().splitlines()
+    assert sum(not line.endswith("}") for line in lines) == 1  # the fragment: a line of its own, skipped
+    assert runner.invoke(app, ["undo", str(root), "--all"]).exit_code == 0 and layout(root) == before
 
 
 def test_after_another_sorter_changed_the_folder_a_click_asks_for_a_reload_which_lists_it_again(served) -> None:

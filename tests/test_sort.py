@@ -321,7 +321,11 @@ def test_cli_json_reports_neither(tmp_path: Path, car_and_rex) -> None:
         (["sort", "{tmp}", "--model", "{tmp}/fake.keras"], 1, "cannot load model"),
         (["sort", "{tmp}", "--model", "{tmp}/only.keras"], 1, "only.tflite not found beside"),
         (["sort", "{tmp}", "--model", "{tmp}/labels.csv"], 1, "not a sorter model"),
-        (["sort", "{tmp}", "--min-confidence", "2"], 2, "Invalid value"),
+        (["sort", "{tmp}", "--min-confidence", "2"], 2, "2 is not a number from 0 to 1"),
+        # nan passes every range check by failing every comparison; inf is a float too
+        (["sort", "{tmp}", "--min-confidence", "nan"], 2, "nan is not a number from 0 to 1"),
+        (["watch", "{tmp}", "--min-confidence", "inf"], 2, "inf is not a number from 0 to 1"),
+        (["train", "{tmp}", "--validation-split", "nan"], 2, "nan is not a number from 0 to 0.9"),
         (["undo", "{tmp}"], 2, "nothing to undo"),
         *(([command, ""], 2, "an empty path (a variable that is not set?)")  # `sorter sort "$UNSET"`: not this folder
           for command in ("sort", "undo", "watch", "review", "learn", "train", "evaluate")),

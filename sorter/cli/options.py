@@ -25,6 +25,31 @@ LogFileOption = Annotated[
 ]
 
 
+def number_from(low: float, high: float):
+    """A parser for a number from `low` to `high`. Click's own range check lets "nan" through to
+    "should be less than or equal to 1" (every comparison with nan is false) and takes "inf" for
+    a number; both are refused here as what they are."""
+
+    def parse(value: str | float) -> float:
+        try:
+            number = float(value)
+        except ValueError:
+            raise typer.BadParameter(f"{value!r} is not a number; give one from {low:g} to {high:g}") from None
+        if number != number or not low <= number <= high:  # number != number: nan
+            raise typer.BadParameter(f"{value} is not a number from {low:g} to {high:g}")
+        return number
+
+    return parse
+
+
+MinConfidenceOption = Annotated[
+    float,
+    typer.Option(
+        parser=number_from(0.0, 1.0), metavar="FLOAT",
+        help="Leave images the model is less sure about (0.5-1) in place; 0: file every one.",
+    ),
+]
+
 
 def _folder(value: str) -> Path:
     """A folder argument as typed: "" (`sorter sort "$UNSET"`) is refused, not taken for the

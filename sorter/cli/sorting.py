@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from sorter.cli.console import err, escape, fail, out, progress_bar, stopped_part_way
-from sorter.cli.options import LogFileOption, ModelOption, NoPersonalOption, folder_argument
+from sorter.cli.options import LogFileOption, MinConfidenceOption, ModelOption, NoPersonalOption, folder_argument
 from sorter.cli.results import FileLog, moved_line, summary_table, videos_line
 from sorter.errors import SorterError, UsageError
 
@@ -19,9 +19,7 @@ def sort_command(
     model: ModelOption = None,
     recursive: Annotated[bool, typer.Option("--recursive", "-r", help="Also sort images in subfolders.")] = False,
     dry_run: Annotated[bool, typer.Option("--dry-run", "-n", help="Show the plan; change nothing.")] = False,
-    min_confidence: Annotated[
-        float, typer.Option(min=0.0, max=1.0, help="Leave images the model is less sure about (0.5-1) in place.")
-    ] = 0.0,
+    min_confidence: MinConfidenceOption = 0.0,
     verbose: Annotated[
         bool, typer.Option("--verbose", "-v", help="Print a line for every file (on stderr), not just the summary.")
     ] = False,

@@ -9,7 +9,7 @@ from typing import Annotated, Optional
 import typer
 
 from sorter.cli.console import err, escape, fail, out, progress_bar
-from sorter.cli.options import ModelOption, NoPersonalOption, folder_argument
+from sorter.cli.options import ModelOption, NoPersonalOption, folder_argument, number_from
 from sorter.errors import SorterError
 
 
@@ -39,7 +39,9 @@ def train(
     image_size: Annotated[
         Optional[int], typer.Option(min=32, max=512, help="Input size in pixels (square). (default: 224 / 144)")
     ] = None,
-    validation_split: Annotated[float, typer.Option(min=0.0, max=0.9, help="Fraction held out for validation.")] = 0.2,
+    validation_split: Annotated[
+        float, typer.Option(parser=number_from(0.0, 0.9), metavar="FLOAT", help="Fraction held out for validation.")
+    ] = 0.2,
     seed: Annotated[int, typer.Option(help="Seed for the split, shuffling and initial weights.")] = 1337,
     batch_size: Annotated[Optional[int], typer.Option(min=1, help="Images per training step. (default: 128 / 64)")] = None,
     patience: Annotated[int, typer.Option(min=1, help=(
@@ -49,11 +51,13 @@ def train(
     resume: Annotated[bool, typer.Option("--resume", help="Continue an interrupted run from its last checkpoint.")] = False,
     learning_rate: Annotated[
         Optional[float],
-        typer.Option(min=1e-6, max=1.0, help="Peak learning rate (warm-up, then cosine decay). (default: 2e-4 / 3e-3)"),
+        typer.Option(parser=number_from(1e-6, 1.0), metavar="FLOAT",
+                     help="Peak learning rate (warm-up, then cosine decay). (default: 2e-4 / 3e-3)"),
     ] = None,
     distill: Annotated[
         Optional[float],
-        typer.Option(min=0.0, max=100.0, help="How much keeping the pretrained network's ImageNet answers weighs "
+        typer.Option(parser=number_from(0.0, 100.0), metavar="FLOAT",
+                     help="How much keeping the pretrained network's ImageNet answers weighs "
                      "beside the classes while fine-tuning (learning without forgetting); 0: not at all. "
                      "(default: 0)"),
     ] = None,

@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 import typer
 
 from sorter.cli.console import fail
-from sorter.cli.options import ModelOption, NoPersonalOption, folder_argument
+from sorter.cli.options import MinConfidenceOption, ModelOption, NoPersonalOption, folder_argument
 from sorter.cli.results import FileLog, moved_line, videos_line
 from sorter.errors import SorterError
 
@@ -19,9 +19,7 @@ def watch_command(
     recursive: Annotated[
         bool, typer.Option("--recursive", "-r", help="Also sort images in (and arriving in) subfolders.")
     ] = False,
-    min_confidence: Annotated[
-        float, typer.Option(min=0.0, max=1.0, help="Leave images the model is less sure about (0.5-1) in place.")
-    ] = 0.0,
+    min_confidence: MinConfidenceOption = 0.0,
     log_file: Annotated[
         Optional[Path], typer.Option("--log-file", help="Also append each decision, timestamped, to this file.")
     ] = None,

@@ -405,12 +405,11 @@ class Journal:
             from sorter.files.moves import sync_dirs
 
             sync_dirs([directory, root])  # the journal's own name must survive a power cut too
-        size = os.fstat(self._fd).st_size
-        if size and os.pread(self._fd, 1, size - 1) != b"\n":
-            # A crash cut the last record short. Without this newline our first record would
-            # be glued onto the fragment and lost with it (an intent lost = a move undo cannot
-            # see); with it, the fragment stays a line of its own that readers skip.
-            self._write(b"\n")
+        # A crash cut the last record short. Without a newline our first record would be
+        # glued onto the fragment and lost with it (an intent lost = a move undo cannot see);
+        # with it, the fragment stays a line of its own that readers skip.
+        self._torn = True
+        self._write(b"")
 
     def close(self) -> None:
         os.close(self._fd)
@@ -432,10 +431,26 @@ class Journal:
         self.close()
 
     def _write(self, data: bytes) -> None:
-        view = memoryview(data)
-        while view:  # os.write may write less than asked (signals, full disk)
-            view = view[os.write(self._fd, view):]
-        os.fsync(self._fd)
+        """Append `data` and fsync it. A write that failed part way (a full disk) leaves a
+        fragment at the end: the next record starts a line of its own, as after a crash, so a
+        long-lived writer (the review page, a watcher) goes on once there is room without
+        gluing its next intent onto the fragment."""
+        try:
+            if self._torn:
+                size = os.fstat(self._fd).st_size
+                if size and os.pread(self._fd, 1, size - 1) != b"\n":
+                    data = b"\n" + data
+            view = memoryview(data)
+            while view:  # os.write may write less than asked (signals, full disk)
+                view = view[os.write(self._fd, view):]
+            if data:
+                os.fsync(self._fd)
+        except OSError as exc:
+            self._torn = True
+            if exc.filename is None:  # os.write names no file: say which ("the folder: No space" said nothing)
+                exc.filename = str(journal_path(self.root))
+            raise
+        self._torn = False
 
     def append(self, op: str, **fields) -> None:
         self._write(_encode({"op": op, "run": self.run, "time": round(time.time(), 3), **fields}))

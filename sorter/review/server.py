@@ -33,6 +33,7 @@ Security, as for any server a browser can reach:
 
 from __future__ import annotations
 
+import errno
 import hmac
 import html
 import json
@@ -262,6 +263,9 @@ class App:
         except ReviewConflict as exc:
             return _error(409, str(exc))
         except OSError as exc:
+            if exc.errno in (errno.ENOSPC, errno.EDQUOT):  # the disk's state, not a bug: say what to do
+                return _error(507, f"{exc.filename or 'the folder'}: {exc.strerror}; no photo is lost: make room, "
+                              "then reload the page")
             return _error(500, f"{exc.filename or 'the folder'}: {exc.strerror or exc}")
         groups = self._groups()
         return _json({"photo": self.session.card(photo), **{k: groups[k] for k in ("groups", "pets", "min_pet_photos")}})

@@ -299,11 +299,19 @@ class Session:
                 members = [source, *find_companions(source)]
                 names = _reserve(target, [m.name for m in members])
                 journal = self._session_journal()
-                [filed] = file_groups(
-                    self.root, journal, [[(m, target / n) for m, n in zip(members, names, strict=True)]],
-                    _reserve, [(LABELS[choice], None)],
-                )
-                self._seen = self._journal_stamp()
+                try:
+                    [filed] = file_groups(
+                        self.root, journal, [[(m, target / n) for m, n in zip(members, names, strict=True)]],
+                        _reserve, [(LABELS[choice], None)],
+                    )
+                except OSError:
+                    # A full disk cut our own journal write short: not another sorter's change,
+                    # so the next click is not told to reload for it; a move made but not yet
+                    # marked done is settled when the page is loaded again (`refresh`).
+                    self._others = True
+                    raise
+                finally:
+                    self._seen = self._journal_stamp()
             if filed.failure is not None:
                 raise ReviewConflict(f"{photo.path}: {filed.failure[1]}")
             moved = [(src, dst) for src, dst in filed.members if dst is not None]
