@@ -26,6 +26,38 @@ VIDEO_EXTENSIONS = frozenset({".mp4", ".mov", ".m4v", ".3gp", ".avi", ".mkv", ".
 #: Extensions (and prefixes) of files that are still being written by a browser or sync client.
 TEMPORARY_SUFFIXES = frozenset({".part", ".crdownload", ".tmp", ".download", ".partial", ".swp"})
 
+#: Folders a NAS or an operating system keeps for itself (thumbnails, recycle bins, snapshots),
+#: by casefolded name: never entered, never mentioned, as hidden folders are. A photo moved out
+#: of a Synology's @eaDir is its thumbnail of another photo.
+SYSTEM_FOLDERS = frozenset({
+    "@eadir", "#recycle", "#snapshot", "@recycle", "@recently-snapshot", "$recycle.bin",
+    "system volume information", "lost+found",
+})
+#: Photo libraries another application keeps track of, by casefolded name or ending: moving a
+#: photo out of one breaks that app's library (Apple Photos finds its originals by path). A
+#: recursive sort or watch does not enter one and says so; learn and the review page never
+#: read one as a pet's folder; `sort` and `watch` refuse a folder inside one.
+LIBRARY_NAMES: dict[str, str] = {"iphoto library": "an iPhoto library", "photo booth library": "a Photo Booth library"}
+LIBRARY_ENDINGS: dict[str, str] = {
+    ".photoslibrary": "an Apple Photos library", ".photolibrary": "an Apple Photos library",
+    ".migratedphotolibrary": "an Apple Photos library", ".aplibrary": "an Aperture library",
+    ".lrlibrary": "a Lightroom library", ".lrdata": "Lightroom's previews",
+}
+
+
+def library_of(name: str) -> str | None:
+    """What photo library the folder `name` is (see LIBRARY_NAMES), or None."""
+    folded = name.casefold()
+    if folded in LIBRARY_NAMES:
+        return LIBRARY_NAMES[folded]
+    return next((app for ending, app in LIBRARY_ENDINGS.items() if folded.endswith(ending)), None)
+
+
+def entered(name: str) -> bool:
+    """Whether a scan goes into the sub-folder `name`: not hidden, not a system's or a library."""
+    return not name.startswith(".") and name.casefold() not in SYSTEM_FOLDERS and library_of(name) is None
+
+
 #: Hard limits checked before decoding, so a hostile file costs milliseconds, not gigabytes.
 MAX_IMAGE_PIXELS = 120_000_000  # above a 108 MP phone sensor
 MAX_FILE_BYTES = 256 * 1024 * 1024

@@ -308,6 +308,23 @@ def test_named_pets_are_learnt_sorted_into_their_folder_and_undone(tmp_path: Pat
     assert not (later / "cats" / "Luna").exists()
 
 
+def test_a_nas_s_thumbnails_in_cats_are_no_pet_and_a_library_there_no_example(tmp_path: Path, fake_model) -> None:
+    roll = tmp_path / "roll"
+    for i in range(6):
+        photo(roll / f"cat{i}.png", "cat", i)
+    assert invoke("sort", roll, "--model", fake_model).exit_code == 0
+    (roll / "cats" / "@eaDir").mkdir()
+    for i in range(6):  # a Synology's thumbnails of the photos sorter filed: not a pet named "@eaDir"
+        shutil.copy(roll / "cats" / f"cat{i}.png", roll / "cats" / "@eaDir" / f"cat{i}.png")
+        luna(roll / "dogs" / "Pets.photoslibrary" / f"luna{i}.png", 50 + i)  # nor a library a dog's folder
+
+    result = invoke("learn", roll, "--model", fake_model)
+
+    assert result.exit_code == 0, result.output
+    assert "@eaDir" not in result.stdout and "photoslibrary" not in result.stdout
+    assert "Nothing to learn" in result.stdout
+
+
 def test_a_named_cat_the_model_takes_for_a_dog_still_goes_into_her_folder(tmp_path: Path, fake_model) -> None:
     """The pet head knows what is not a cat (the reference set's dogs and non-pets), so sort asks
     it about every photo: Luna in red evening light is a dog to the model, but her stripes are

@@ -60,6 +60,34 @@ def test_name_collisions_get_a_free_name_and_nothing_is_overwritten(tmp_path: Pa
     assert sorted(tree(tmp_path).values()) == before
 
 
+def test_another_apps_photo_library_and_a_nas_s_own_folders_are_never_entered(tmp_path: Path, monkeypatch) -> None:
+    """Moving a photo out of Apple Photos' library breaks the library (it finds its originals
+    by path); a Synology's @eaDir holds its thumbnails of the photo beside it. A recursive
+    sort leaves both alone, says so of the library, and refuses a folder inside one."""
+    write_image(tmp_path / "trip" / "tom.jpg", BLUE)
+    write_image(tmp_path / "trip" / "@eaDir" / "tom.jpg" / "SYNOPHOTO_THUMB_XL.jpg", BLUE)
+    write_image(tmp_path / "trip" / "#recycle" / "old.jpg", BLUE)
+    library = tmp_path / "Photos Library.photoslibrary" / "originals" / "0"
+    write_image(library / "4A1F.jpeg", BLUE)
+    before = tree(tmp_path)
+    monkeypatch.setattr(lite, "load_classifier", lambda model: ThreeClassFake())
+
+    result = runner.invoke(app, ["sort", str(tmp_path), "--recursive", "--verbose"])
+
+    assert result.exit_code == 0, result.output
+    assert set(tree(tmp_path)) - set(before) == {"cats/tom.jpg"}
+    assert ("skipped: Photos Library.photoslibrary: another app's library, not entered: an Apple Photos library"
+            in result.stderr)
+    assert "│ left in place: skipped │ another app's library, not entered │     1 │" in result.stdout
+    assert "@eaDir" not in result.output and "#recycle" not in result.output  # silent, as hidden folders are
+    for command in ("sort", "watch"):
+        inside = runner.invoke(app, [command, str(library)])
+        assert inside.exit_code == 2 and inside.stderr == (
+            f"Error: {library} is inside an Apple Photos library (Photos Library.photoslibrary): its app keeps "
+            "track of these photos, and moving one breaks the library; export them from the app, then sort the "
+            "export\n")
+
+
 def test_free_name_is_case_insensitive() -> None:
     assert free_name("a.jpg", NameIndex()) == "a.jpg"
     assert free_name("a.jpg", NameIndex(["a.jpg", "a (1).jpg"])) == "a (2).jpg"

@@ -403,6 +403,29 @@ def test_files_left_in_place_are_reported_once_not_at_every_scan(tmp_path: Path,
     assert all(not isinstance(r, BaseException) for r in results), results
 
 
+def test_a_recursive_watch_never_enters_a_photo_library_and_says_so_once(tmp_path: Path, fake_classifier) -> None:
+    library = tmp_path / "Photos Library.photoslibrary" / "originals" / "0"
+    write_image(library / "4A1F.jpeg", BLUE)
+    notices: list = []
+    fast = watcher.WatchSettings(rescan_interval=0.1, settle=0.1)
+    stop_event, thread, results = run_in_thread(tmp_path, fake_classifier, recursive=True, settings=fast,
+                                                on_notice=notices.append)
+    try:
+        write_image(tmp_path / "trip" / "@eaDir" / "rex.jpg" / "SYNOPHOTO_THUMB_XL.jpg", RED)  # a NAS's thumbnail
+        write_image(library / "5B2E.jpeg", RED)  # imported into the library while watched
+        write_image(tmp_path / "trip" / "rex.jpg", RED)
+        assert wait_until(lambda: (tmp_path / "dogs" / "rex.jpg").exists(), 10), results
+        time.sleep(0.6)  # several rescans
+    finally:
+        stop_event.set()
+        thread.join(10)
+    assert (library / "4A1F.jpeg").is_file() and (library / "5B2E.jpeg").is_file()
+    assert (tmp_path / "trip" / "@eaDir" / "rex.jpg" / "SYNOPHOTO_THUMB_XL.jpg").is_file()
+    assert [r.path.name for r in results] == ["rex.jpg"]
+    assert [n.message for n in notices if "library" in n.message] == [
+        "skipped: Photos Library.photoslibrary: another app's library, not entered: an Apple Photos library"]
+
+
 def test_a_file_judged_again_counts_once_in_the_summary(tmp_path: Path, fake_classifier) -> None:
     """A photo written in pieces is "unreadable" at each look, then moved: the watcher's
     summary counts files as they ended, not every look."""

@@ -8,7 +8,7 @@ import os
 import stat
 from pathlib import Path
 
-from sorter.config import CLASS_FOLDERS, STATE_DIR
+from sorter.config import CLASS_FOLDERS, STATE_DIR, library_of
 from sorter.errors import UsageError
 
 
@@ -17,7 +17,9 @@ def output_folders() -> frozenset[str]:
     return frozenset({*CLASS_FOLDERS.values(), STATE_DIR})
 
 
-def check_folder(root: Path) -> Path:
+def check_folder(root: Path, *, moving_in: bool = False) -> Path:
+    """`root` as a command may use it, or a one-line UsageError. `moving_in`: sort and watch,
+    which move photos they have not moved before, refuse a folder inside a photo library."""
     if not root.exists():
         raise UsageError(f"folder not found: {root}")
     if not root.is_dir():
@@ -28,6 +30,12 @@ def check_folder(root: Path) -> Path:
             raise UsageError(f"{target} is a link (sorter never follows one); rename it so sorter can use it")
         if target.exists() and not target.is_dir():
             raise UsageError(f"{target} exists and is not a folder; rename it so sorter can use it")
+    if moving_in:
+        for part in {*root.absolute().parts, *root.resolve().parts}:
+            library = library_of(part)
+            if library is not None:
+                raise UsageError(f"{root} is inside {library} ({part}): its app keeps track of these photos, and "
+                                 "moving one breaks the library; export them from the app, then sort the export")
     return root.absolute()
 
 

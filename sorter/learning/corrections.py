@@ -25,7 +25,7 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
-from sorter.config import CLASS_FOLDERS, OTHER, REVIEW_RUN_PREFIX, STATE_DIR
+from sorter.config import CLASS_FOLDERS, OTHER, REVIEW_RUN_PREFIX, entered
 from sorter.files.journal import Seen, moves_of, scan
 from sorter.files.verdicts import Identity, identity_of, standing_seen
 from sorter.media.images import is_image_name
@@ -76,12 +76,12 @@ def place(root: Path, path: Path) -> tuple[str, str | None]:
 
 
 def _listing(root: Path) -> tuple[dict[Identity, Path], dict[str, list[Path]]]:
-    """Every image file below `root` (not .sorter/ or hidden folders, no links followed), by
+    """Every image file below `root` (not .sorter/, hidden folders or another app's, no links followed), by
     identity and by name."""
     by_identity: dict[Identity, Path] = {}
     by_name: dict[str, list[Path]] = {}
     for directory, subdirs, names in os.walk(root):
-        subdirs[:] = [d for d in subdirs if not d.startswith(".") and d != STATE_DIR]
+        subdirs[:] = [d for d in subdirs if entered(d)]  # not .sorter/, hidden or another app's
         for name in names:
             if not is_image_name(name):
                 continue

@@ -25,6 +25,8 @@ from sorter.config import (
     MAX_IMAGE_PIXELS,
     TEMPORARY_SUFFIXES,
     VIDEO_EXTENSIONS,
+    entered,
+    library_of,
 )
 from sorter.errors import ImageError
 from sorter.media import heif
@@ -92,7 +94,10 @@ def scan_folder(
                         yield Skipped(path, "symbolic link, not followed")
                     continue
                 if entry.is_dir(follow_symlinks=False):
-                    if recursive and not entry.name.startswith("."):
+                    library = library_of(entry.name) if recursive else None
+                    if library is not None:  # its photos are that app's to move: said once, not entered
+                        yield Skipped(path, f"another app's library, not entered: {library}")
+                    elif recursive and entered(entry.name):
                         yield from scan_folder(path, recursive=True, videos=videos, also=also)
                     continue
                 if not wanted(entry.name):

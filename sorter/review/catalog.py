@@ -25,7 +25,7 @@ import stat
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from sorter.config import CLASS_FOLDERS, OTHER, REVIEW_RUN_PREFIX, STATE_DIR
+from sorter.config import CLASS_FOLDERS, OTHER, REVIEW_RUN_PREFIX, STATE_DIR, entered
 from sorter.files.planning import LEFT_IN_PLACE, reason_kind
 from sorter.review.page import MAX_REASON_GROUPS, MIGHT_BE
 
@@ -226,10 +226,11 @@ def known_pets() -> set[str]:
 
 
 def pet_folders(folder: Path) -> list[str]:
-    """The named pets' folders in cats/ (or dogs/): real folders, not hidden, as learn reads them."""
+    """The named pets' folders in cats/ (or dogs/): real folders, not hidden or another app's (a NAS's
+    @eaDir), as learn reads them."""
     try:
         with os.scandir(folder) as listing:
-            return sorted(e.name for e in listing if not e.name.startswith(".") and e.is_dir(follow_symlinks=False))
+            return sorted(e.name for e in listing if entered(e.name) and e.is_dir(follow_symlinks=False))
     except OSError:
         return []
 

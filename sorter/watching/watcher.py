@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING
 
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
 
-from sorter.config import CLASS_FOLDERS, STATE_DIR, VIDEO_EXTENSIONS
+from sorter.config import CLASS_FOLDERS, STATE_DIR, VIDEO_EXTENSIONS, entered
 from sorter.errors import SorterError
 from sorter.files.companions import STEM_EXTENSIONS
 
@@ -224,6 +224,7 @@ class Watcher:
         self._candidates: dict[Path, _Candidate] = {}
         # Files we looked at and left in place (unsure, unreadable, ...): not again until they change.
         self._settled: dict[Path, Signature] = {}
+        self._libraries: set[Path] = set()  # another app's photo library, said once: never entered
         self._next_scan = 0.0
         self._next_due: float | None = None
         self._observer: BaseObserver | None = None
@@ -298,7 +299,7 @@ class Watcher:
             return False
         if not parts or parts[0] in self._excluded:
             return False
-        if len(parts) > 1 and (not self.recursive or any(p.startswith(".") for p in parts[:-1])):
+        if len(parts) > 1 and (not self.recursive or not all(entered(p) for p in parts[:-1])):
             return False  # the same folders `images.scan_folder` does not enter
         return self._is_wanted(parts[-1])
 
@@ -346,6 +347,11 @@ class Watcher:
                     raise SorterError(f"the watched folder {self.root} no longer exists")
                 self.notify(f"cannot list {self.root}: {entry.reason}; will retry")
                 return 0
+            if isinstance(entry, Skipped) and not is_image_name(entry.path.name) and entry.path.is_dir():
+                if entry.path not in self._libraries:  # a scan every minute: said once
+                    self._libraries.add(entry.path)
+                    self.notify(f"skipped: {entry.path.relative_to(self.root)}: {entry.reason}")
+                continue
             found[entry.path if isinstance(entry, Skipped) else entry] = None
         now = self.clock()
         added = 0
