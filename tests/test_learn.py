@@ -276,6 +276,7 @@ def test_named_pets_are_learnt_sorted_into_their_folder_and_undone(tmp_path: Pat
     for i in range(2):
         photo(roll / "cats" / "Tom" / f"tom{i}.png", "cat", 60 + i)
     photo(roll / "cats" / "Dup" / "copy0.png", "cat", 70)
+    photo(roll / "cats" / "tom" / "tom2.png", "cat", 62)  # cats/Tom, typed again in lower case
     for i in range(1, 6):  # six copies of one photo are one photo of a pet, not six
         shutil.copy(roll / "cats" / "Dup" / "copy0.png", roll / "cats" / "Dup" / f"copy{i}.png")
 
@@ -287,11 +288,12 @@ def test_named_pets_are_learnt_sorted_into_their_folder_and_undone(tmp_path: Pat
     lines = result.stdout.splitlines()
     note = lines.index("(a named pet's photos: right as a cat or a dog above; into her own folder below)")
     assert " -> cats/" in lines[note - 1]  # after the table
-    assert {line.split(":")[0] for line in lines[note + 1:note + 4]} == {"cats/Dup", "cats/Luna", "cats/Tom"}
+    assert {line.split(":")[0] for line in lines[note + 1:note + 5]} == {"cats/Dup", "cats/Luna", "cats/Tom", "cats/tom"}
     assert "cats/Tom: 2 photo(s); too few to learn (5 or more)" in result.stdout
+    assert "cats/Tom and cats/tom differ only in case: learnt as 2 pets (put their photos in one folder" in result.stdout
     assert "cats/Dup: 1 photo(s) (5 more are copies of these, not counted); too few to learn (5 or more)" in result.stdout
     assert "0 into a named pet's folder" in result.stdout
-    assert f"model {fake_model} + 14 corrections + 1 named pet " in result.stdout
+    assert f"model {fake_model} + 15 corrections + 1 named pet " in result.stdout
 
     later = tmp_path / "later"
     for i in range(3):

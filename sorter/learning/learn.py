@@ -177,6 +177,7 @@ def report_lines(result: LearnResult) -> list[str]:
         # The columns count the right kind (cats/ or dogs/); a named pet's own folder is her line's.
         lines.append("(a named pet's photos: right as a cat or a dog above; into her own folder below)")
     lines += [pet.line() for pet in result.pets]
+    lines += _case_twins([pet.name for pet in result.pets])
     if result.reference is not None:
         r = result.reference
         lines.append(f"Reference pets ({r.pets}): {r.wrong_before} in the wrong place before, {r.wrong_after} after"
@@ -192,6 +193,16 @@ def report_lines(result: LearnResult) -> list[str]:
             lines.append(f"To move your named pets' photos already in cats/ or dogs/ into their folders: "
                          f"sorter sort {shlex.quote(str(result.folder))} --name-pets")
     return lines
+
+
+def _case_twins(names: list[str]) -> list[str]:
+    """cats/Fred and cats/fred are two folders here, and two pets, though the user most likely
+    meant one (on a Mac they would be one folder): say so, once for each such set."""
+    by_name: dict[str, list[str]] = {}
+    for name in names:
+        by_name.setdefault(name.casefold(), []).append(name)
+    return [f"{', '.join(twins[:-1])} and {twins[-1]} differ only in case: learnt as {len(twins)} pets "
+            "(put their photos in one folder to learn one)" for twins in by_name.values() if len(twins) > 1]
 
 
 def _gather(found, base, progress: Progress, margin: float) -> tuple[Examples, int, list[str], int]:
