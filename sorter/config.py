@@ -18,7 +18,8 @@ REVIEW_RUN_PREFIX = "review-"
 REVIEW_PAGE = "review.html"
 
 IMAGE_EXTENSIONS = frozenset(
-    {".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".webp", ".bmp", ".dib", ".tif", ".tiff",
+    {".jpg", ".jpeg", ".jpe", ".jfif", ".pjpeg", ".pjp", ".png", ".webp", ".bmp", ".dib", ".tif", ".tiff",
+     ".gif",  # a saved cat GIF: its first frame (OpenCV decodes GIF since 4.11)
      ".heic", ".heif", ".hif", ".avif"}  # .hif: HEIF from Fujifilm, Sony and Canon cameras
 )
 #: Videos sorted as photos are (a Live Photo's .MOV beside its photo stays its companion).
@@ -61,6 +62,9 @@ def entered(name: str) -> bool:
 #: Hard limits checked before decoding, so a hostile file costs milliseconds, not gigabytes.
 MAX_IMAGE_PIXELS = 120_000_000  # above a 108 MP phone sensor
 MAX_FILE_BYTES = 256 * 1024 * 1024
+#: A progressive JPEG has about 10 scans (libjpeg's script; mozjpeg's a few more): far more is
+#: a decoding trap, each scan a pass over the whole photo (libjpeg-turbo's own tools stop at 500).
+MAX_JPEG_SCANS = 100
 
 DEFAULT_MIN_CONFIDENCE = 0.0
 DEFAULT_BATCH_SIZE = 64

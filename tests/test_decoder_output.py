@@ -132,6 +132,25 @@ def test_what_others_print_meanwhile_is_passed_on_unchanged(tmp_path: Path, capf
     assert all(len(printed) == 1 for _, printed in decoded)
 
 
+def test_a_message_that_names_an_address_or_a_time_is_claimed_from_both_runs(capfd) -> None:
+    """FFmpeg prints its decoder's address, OpenCV's log the time: the second run's copy of
+    a message differs from the first run's, which must not reach the terminal for that."""
+    runs = iter(range(1, 100))
+
+    def decode_a_truncated_webm() -> int:
+        run = next(runs)
+        os.write(2, f"[matroska,webm @ 0x7f00{run:04x}] File ended prematurely\n".encode())
+        os.write(2, f"[ WARN:0@{run}.711] global cap.cpp:338 open VIDEOIO(FFMPEG): raised OpenCV exception\n".encode())
+        return run
+
+    with captured():
+        value, printed = attribute(decode_a_truncated_webm)
+
+    assert value == 2 and printed == ("[matroska,webm @ 0x7f000002] File ended prematurely",
+                                      "[ WARN:0@2.711] global cap.cpp:338 open VIDEOIO(FFMPEG): raised OpenCV exception")
+    assert capfd.readouterr().err == ""
+
+
 def test_an_exception_is_raised_after_its_message_is_claimed(tmp_path: Path, capfd) -> None:
     def decode_then_fail(path: Path):
         load_image(path, 32)

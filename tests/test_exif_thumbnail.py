@@ -85,6 +85,20 @@ def test_thumbnails_that_are_not_a_scaled_copy_of_the_photo_are_not_used(tmp_pat
     assert first_look(night, 32) is not None
 
 
+def test_a_photo_cropped_by_a_tool_that_kept_the_cameras_exif_is_not_judged_by_its_old_thumbnail(
+    tmp_path: Path,
+) -> None:
+    """Cropped to the dog in its corner, a cat photo keeps the camera's EXIF (Pillow's
+    `save(exif=...)` does): a thumbnail of the cat, and the size of the photo before the crop."""
+    height, width = PHONE_SHAPE
+    camera = phone_photo(tmp_path / "camera.jpg", BLUE, pixels=(width, height))
+    assert read_exif(camera.read_bytes()).pixels == (width, height) and first_look(camera, 32) is not None
+    cropped = phone_photo(tmp_path / "cropped.jpg", RED, BLUE, pixels=(2 * width, 2 * height))  # a quarter kept
+    assert first_look(cropped, 32) is None
+    [prediction] = classify(FakeClassifier(), [cropped], first_look=SureEnough())
+    assert prediction.label == "dog"  # the photo itself, decoded whole
+
+
 def test_a_truncated_photo_is_not_judged_by_its_intact_thumbnail(tmp_path: Path) -> None:
     data = phone_photo(tmp_path / "whole.jpg", quadrants(PHONE_SHAPE), BLUE).read_bytes()
     cut = tmp_path / "cut.jpg"

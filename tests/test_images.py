@@ -18,7 +18,7 @@ from sorter.errors import ImageError
 from sorter.media.images import Skipped, is_image_name, load_image, read_header, scan_folder
 
 
-@pytest.mark.parametrize("name", ["a.jpg", "b.JPEG", "c.png", "d.webp", "e.bmp", "f.tif", "g.TIFF"])
+@pytest.mark.parametrize("name", ["a.jpg", "b.JPEG", "c.png", "d.webp", "e.bmp", "f.tif", "g.TIFF", "h.gif"])
 def test_every_supported_format_decodes_to_rgb(tmp_path: Path, name: str) -> None:
     path = write_image(tmp_path / name, colour=(255, 0, 0))  # BGR blue
     image = load_image(path, 32)
@@ -84,6 +84,15 @@ def test_decompression_bomb_is_refused_from_its_header(tmp_path: Path) -> None:
         load_image(bomb, 64)
     assert time.monotonic() - started < 1.0
     assert read_header(bomb.read_bytes()).width == 20000
+    # A TIFF's header sorter does not read: OpenCV's own limit refuses it, in the same words.
+    tiff = tmp_path / "bomb.tif"
+    tags = [(256, 4, 60000), (257, 4, 60000), (258, 3, 8), (259, 3, 1), (262, 3, 1), (273, 4, 8 + 2 + 9 * 12 + 4),
+            (277, 3, 1), (278, 4, 60000), (279, 4, 100)]
+    tiff.write_bytes(b"II*\x00" + struct.pack("<IH", 8, len(tags))
+                     + b"".join(struct.pack("<HHII", tag, kind, 1, value) for tag, kind, value in tags)
+                     + struct.pack("<I", 0) + bytes(100))
+    with pytest.raises(ImageError, match=r"^image too large to decode safely \(over 120 MP\)$"):
+        load_image(tiff, 64)
 
 
 @pytest.mark.parametrize(
@@ -182,3 +191,36 @@ def test_a_large_photo_that_decodes_whole_is_kept_at_twice_the_input_at_most(tmp
     picture = load_picture(path, 224)
     assert picture.source.shape == (KEPT_SCALE * 224, round(2000 * KEPT_SCALE * 224 / 1500), 3)
     assert np.array_equal(picture.image, load_image(path, 224))  # the input from the whole decode, as ever
+
+
+def progressive_jpeg(scans_more: int = 0, trailer: bytes = b"") -> bytes:
+    """A progressive JPEG (about ten scans), its smallest scan repeated `scans_more` times
+    more (what libjpeg decodes as more passes over the photo), then `trailer` after its end."""
+    data = cv2.imencode(".jpg", np.full((64, 64, 3), 128, np.uint8), [cv2.IMWRITE_JPEG_PROGRESSIVE, 1])[1].tobytes()
+    scans, pos = [], 2
+    while data[pos + 1] != 0xD9:
+        length = int.from_bytes(data[pos + 2:pos + 4], "big")
+        if data[pos + 1] != 0xDA:
+            pos += 2 + length
+            continue
+        end = pos + 2 + length
+        while not (data[end] == 0xFF and data[end + 1] != 0 and not 0xD0 <= data[end + 1] <= 0xD7):
+            end += 1
+        scans.append((pos, end))
+        pos = end
+    start, stop = min(scans, key=lambda scan: scan[1] - scan[0])
+    return data[:pos] + data[start:stop] * scans_more + data[pos:] + trailer
+
+
+def test_a_jpeg_of_thousands_of_scans_is_refused_before_it_holds_a_core(tmp_path: Path) -> None:
+    """Each scan of a progressive JPEG is a pass over the whole photo: 10,000 of them in a
+    1.4 MB file held a core for 89 s."""
+    trap = tmp_path / "trap.jpg"
+    trap.write_bytes(progressive_jpeg(scans_more=2000))
+    with pytest.raises(ImageError, match=r"^too many progressive scans to decode safely \(over 100; a photo has"):
+        load_image(trap, 32)
+    # A real progressive JPEG, and one followed by a motion photo's video whose bytes hold FF DA
+    # by chance (a trailer is not scanned), decode as always.
+    for name, trailer in (("plain.jpg", b""), ("motion.jpg", b"ftypmp42" + b"\xff\xda\x00" * 500)):
+        (tmp_path / name).write_bytes(progressive_jpeg(trailer=trailer))
+        assert load_image(tmp_path / name, 32).shape == (32, 32, 3)

@@ -228,6 +228,16 @@ def test_a_damaged_personal_model_is_one_line_naming_the_file_and_forget(tmp_pat
     assert invoke("sort", later, "--model", fake_model).exit_code == 0
 
 
+def test_a_data_home_that_names_a_file_holds_no_personal_model(tmp_path: Path, fake_model, monkeypatch) -> None:
+    """$XDG_DATA_HOME set to a file: no personal model can be there; not a damaged one."""
+    (tmp_path / "a-file").write_text("not a folder")
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "a-file"))
+    later = new_photos(tmp_path / "later")
+    assert invoke("sort", later, "--model", fake_model, "--dry-run").exit_code == 0
+    forgot = invoke("learn", "--forget")
+    assert forgot.exit_code == 0 and forgot.stdout == "There was no personal model to forget.\n"
+
+
 def test_a_model_without_a_reference_set_still_learns_and_says_its_pets_were_not_checked(
     tmp_path: Path, fake_model
 ) -> None:

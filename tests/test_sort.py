@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 
 import pytest
-from conftest import ThreeClassFake, tree, write_image
+from conftest import FakeClassifier, ThreeClassFake, tree, write_image
 from typer.testing import CliRunner
 
 from sorter.cli import app
@@ -86,6 +86,36 @@ def test_another_apps_photo_library_and_a_nas_s_own_folders_are_never_entered(tm
             f"Error: {library} is inside an Apple Photos library (Photos Library.photoslibrary): its app keeps "
             "track of these photos, and moving one breaks the library; export them from the app, then sort the "
             "export\n")
+
+
+def test_a_photo_replaced_while_it_was_judged_stays_for_the_next_sort(tmp_path: Path) -> None:
+    """A sync client replaces a photo by renaming a new file over it; if that happens while the
+    old one is judged, the new one must not be filed by the old one's verdict."""
+    write_image(tmp_path / "x.jpg", BLUE)  # a cat
+    write_image(tmp_path / ".sync-x.jpg", RED)  # the dog the sync client is about to put in its place
+    write_image(tmp_path / "tom.jpg", BLUE)
+
+    class SyncedMeanwhile(FakeClassifier):
+        def predict(self, batch):
+            if (tmp_path / ".sync-x.jpg").exists():
+                os.replace(tmp_path / ".sync-x.jpg", tmp_path / "x.jpg")
+            return super().predict(batch)
+
+    found = {}
+    sort_folder(tmp_path, classifier=SyncedMeanwhile(), on_result=lambda r: found.setdefault(r.path.name, r))
+    assert (found["x.jpg"].status, found["x.jpg"].reason) == (
+        "failed", "cannot move: changed since it was judged (replaced or written to); left for the next sort")
+    assert set(tree(tmp_path)) == {"x.jpg", "cats/tom.jpg"}
+    sort(tmp_path, FakeClassifier())  # the next sort judges the dog that is there now
+    assert set(tree(tmp_path)) == {"dogs/x.jpg", "cats/tom.jpg"}
+
+
+def test_a_name_of_the_longest_length_taken_in_cats_gets_a_free_name_that_fits(tmp_path: Path, fake_classifier) -> None:
+    longest = "a" * 251 + ".jpg"  # 255 bytes: " (1)" more would be too long for the filesystem
+    write_image(tmp_path / "cats" / longest, BLUE, size=(10, 10))
+    write_image(tmp_path / longest, BLUE, size=(11, 11))
+    sort(tmp_path, fake_classifier)
+    assert sorted(tree(tmp_path)) == [f"cats/{'a' * 247} (1).jpg", f"cats/{longest}"]
 
 
 def test_free_name_is_case_insensitive() -> None:

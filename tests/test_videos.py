@@ -151,10 +151,18 @@ def bad_videos(folder: Path, colours) -> dict[str, str]:
     timescale = struct.unpack(">I", clip[mvhd[0] + 20: mvhd[0] + 24])[0]
     long[mvhd[0] + 24: mvhd[0] + 28] = struct.pack(">I", min(2**32 - 1, timescale * 25 * 3600))
     (folder / "long.mp4").write_bytes(bytes(long))
+    # Every frame as large as the file, by its index (stsz's one size for all), in a clip with a
+    # keyframe a second, whose keyframes are read from the file by that index.
+    keyed = make_clip(folder / "doctored.mp4", [colours["dog"]], seconds=10).read_bytes()
+    doctored = bytearray(keyed)
+    stsz = _find(keyed, b"moov", b"trak", b"mdia", b"minf", b"stbl", b"stsz")
+    doctored[stsz[0] + 12: stsz[0] + 16] = struct.pack(">I", len(keyed))
+    (folder / "doctored.mp4").write_bytes(bytes(doctored))
     return {
         "truncated.mp4": "truncated MP4", "no_index.mp4": "truncated MP4 (no moov index)",
         "notes.MOV": "not a video", "empty.mp4": "empty file", "pipe.mp4": "not a regular file",
         "huge.mp4": "video too large", "long.mp4": "video too long",
+        "doctored.mp4": "not a readable video (its index says its frames are larger than the file)",
     }
 
 

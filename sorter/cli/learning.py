@@ -39,7 +39,10 @@ def learn(
     from sorter.learning import learn as learning
 
     if forget:
-        removed = learning.forget()
+        try:
+            removed = learning.forget()
+        except SorterError as exc:
+            raise fail(exc) from None
         out.print(f"Forgot the personal model ({', '.join(str(p) for p in removed)})" if removed
                   else "There was no personal model to forget.", markup=False, soft_wrap=True)
         return

@@ -82,7 +82,20 @@ def find_companions(photo: Path) -> tuple[Path, ...]:
     return tuple(unique.values())
 
 
-def renamed(name: str, stem: str, n: int) -> str:
+#: The longest file name most filesystems take, in bytes.
+NAME_MAX = 255
+
+
+def renamed(name: str, stem: str, n: int, group: tuple[str, ...] = ()) -> str:
     """`name` (which starts with `stem`) as the n-th free variant of its group's names:
-    IMG_1234.MOV with n=1 -> IMG_1234 (1).MOV; n=0 leaves it as it is."""
-    return name if n == 0 else f"{stem} ({n}){name[len(stem):]}"
+    IMG_1234.MOV with n=1 -> IMG_1234 (1).MOV; n=0 leaves it as it is. A name already near
+    NAME_MAX bytes has its stem shortened so that " (n)" fits, alike for every name of the
+    `group` (so that its members still share a stem); else it could never be moved."""
+    if n == 0:
+        return name
+    tails = [member[len(stem):] for member in group or (name,)]
+    room = NAME_MAX - len(f" ({n})") - max(len(os.fsencode(tail)) for tail in tails)
+    short = stem
+    while short and len(os.fsencode(short)) > room:
+        short = short[:-1]
+    return f"{short} ({n}){name[len(stem):]}"

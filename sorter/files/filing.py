@@ -32,16 +32,17 @@ class Filed:
     failure: tuple[str, str] | None = None
 
 
-def move_group(root: Path, pairs: Pairs) -> list[bool]:
+def move_group(root: Path, pairs: Pairs, same_as=None) -> list[bool]:
     """Move a photo, then its companions; which members moved. A companion that vanished
     meanwhile is left out (False); any other failure puts back the members already moved
-    and is raised, so a group is never left split."""
+    and is raised, so a group is never left split. `same_as`: the photo as it was judged
+    (`moves.move_no_replace`)."""
     from sorter.files.moves import move_no_replace
 
     moved: list[bool] = []
     for src, dst in pairs:
         try:
-            move_no_replace(src, dst, root)
+            move_no_replace(src, dst, root, same_as if not moved else None)
         except FileNotFoundError:
             if not moved:
                 raise  # the photo itself is gone
@@ -67,11 +68,12 @@ def _missing_folders(root: Path, folder: Path) -> list[Path]:
 
 def file_groups(
     root: Path, journal, groups: list[Pairs], reserve: Reserve,
-    labels: list[tuple[str | None, float | None]] | None = None,
+    labels: list[tuple[str | None, float | None]] | None = None, judged: list | None = None,
 ) -> list[Filed]:
     """Move each group, journaled; one `Filed` per group, in order. Destination folders
     that do not exist yet (cats/Luna/ and cats/ above it) are created, and journaled so undo
-    may remove them."""
+    may remove them. `judged`: each group's photo as it was judged (`moves.judged_as`, or
+    None), moved only while it is still that file."""
     from sorter.files.moves import sync_dirs
 
     for folder in sorted({pairs[0][1].parent for pairs in groups}):
@@ -92,7 +94,7 @@ def file_groups(
             touched += [p.parent for pair in pairs for p in pair]
             failure = None
             try:
-                moved = move_group(root, pairs)
+                moved = move_group(root, pairs, None if judged is None else judged[i])
             except FileExistsError:
                 # Someone created one of those names since they were chosen: pick names that
                 # are all free again, for the whole group.

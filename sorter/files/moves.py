@@ -102,18 +102,29 @@ def open_folder_beneath(root: Path, folder: Path) -> int:
     return fd
 
 
-def move_no_replace(src: Path, dst: Path, root: Path | None = None) -> None:
+#: What a moved file must still be, when given: (device, inode, size, modification time).
+Judged = tuple[int, int, int, int]
+
+
+def judged_as(info: os.stat_result) -> Judged:
+    return (info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns)
+
+
+def move_no_replace(src: Path, dst: Path, root: Path | None = None, same_as: Judged | None = None) -> None:
     """Move `src` to `dst`. Raises FileExistsError if `dst` exists; never overwrites.
     With `root` (the sorted folder both lie in), no symbolic link below it is followed.
+    `same_as`: the file as it was judged; one replaced or rewritten since stays put (a sync
+    client that replaces a photo by a rename would have the new one filed by the old one's
+    verdict).
 
     The directories are not fsync'd here: callers batch that with `sync_dirs`."""
     if root is None or not _DIR_FDS:
-        return _move(src, dst)
+        return _move(src, dst, same_as=same_as)
     src_dir = open_folder_beneath(root, src.parent)
     try:
         dst_dir = src_dir if dst.parent == src.parent else open_folder_beneath(root, dst.parent)
         try:
-            _move(Path(src.name), Path(dst.name), src_dir, dst_dir, (src, dst))
+            _move(Path(src.name), Path(dst.name), src_dir, dst_dir, (src, dst), same_as)
         finally:
             if dst_dir != src_dir:
                 os.close(dst_dir)
@@ -121,11 +132,17 @@ def move_no_replace(src: Path, dst: Path, root: Path | None = None) -> None:
         os.close(src_dir)
 
 
-def _move(src: Path, dst: Path, src_dir: int | None = None, dst_dir: int | None = None, paths=None) -> None:
+def _move(src: Path, dst: Path, src_dir: int | None = None, dst_dir: int | None = None, paths=None,
+          same_as: Judged | None = None) -> None:
     """The move itself; with folder descriptors, `src` and `dst` are names inside them. Only a
-    file moves: a photo replaced by a folder (or a link) since it was judged stays put."""
-    if not stat.S_ISREG(os.stat(src, dir_fd=src_dir, follow_symlinks=False).st_mode):
+    file moves: a photo replaced by a folder (or a link) since it was judged stays put, and
+    with `same_as` one replaced or rewritten since."""
+    info = os.stat(src, dir_fd=src_dir, follow_symlinks=False)
+    if not stat.S_ISREG(info.st_mode):
         raise OSError(errno.EINVAL, "not a file any more (replaced since it was judged)", str(src))
+    if same_as is not None and judged_as(info) != same_as:
+        raise OSError(errno.EINVAL, "changed since it was judged (replaced or written to); left for the next sort",
+                      str(src))
     at = (_AT_FDCWD if src_dir is None else src_dir, _AT_FDCWD if dst_dir is None else dst_dir)
     if sys_platform_is_linux() and _renameat2(src, dst, *at):
         return

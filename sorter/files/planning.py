@@ -67,10 +67,11 @@ def free_names(names: list[str], taken) -> list[str]:
     compares casefolded names (`NameIndex`), so a case-only difference never clobbers on
     case-insensitive filesystems."""
     stem = os.path.splitext(names[0])[0]
+    group = tuple(names)
     n = 0
-    while any(renamed(name, stem, n) in taken for name in names):
+    while any(renamed(name, stem, n, group) in taken for name in names):
         n += 1
-    return [renamed(name, stem, n) for name in names]
+    return [renamed(name, stem, n, group) for name in names]
 
 
 def free_name(name: str, taken) -> str:

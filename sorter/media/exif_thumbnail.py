@@ -13,6 +13,9 @@ What makes a thumbnail usable (anything else is None, and the photo is decoded a
   header and pixel limit) and its end-of-image marker is there (a JPEG cut off while it was
   copied must stay "truncated", not be sorted by its intact thumbnail);
 - the EXIF parses: every offset and count inside the segment, or no thumbnail (never a traceback);
+- it was written for this photo: where the EXIF gives the photo's size (PixelXDimension and
+  PixelYDimension, as phones write them), the photo is that size; a photo cropped by a tool that
+  kept the camera's EXIF has the camera's thumbnail, of what was cut away;
 - it is a scaled copy of the photo: the same aspect ratio (some cameras store a 160x120
   thumbnail of a 3:2 or 16:9 photo, letterboxed) and no black bars at two opposite edges;
 - the photo is large enough that its decode costs more than the look (MIN_PIXELS).
@@ -60,6 +63,8 @@ BAR_SHARE, BAR_LEVEL, LIT_MEAN = 0.06, 24, 40
 class Exif:
     orientation: int  # 1..8 as EXIF numbers them; 1 when absent or out of range
     thumbnail: tuple[int, int] | None  # (start, end) of the thumbnail JPEG in the file's bytes
+    #: The photo's size as the EXIF says it (PixelXDimension, PixelYDimension of the Exif IFD), or None.
+    pixels: tuple[int, int] | None = None
 
 
 @dataclass(frozen=True)
@@ -124,13 +129,21 @@ def _read_tiff(data: bytes, tiff: int) -> Exif | None:
     ifd0, second = ifd(first)
     orientation = ifd0.get(0x0112, 1)
     orientation = orientation if 1 <= orientation <= 8 else 1
+    pixels = None
+    if ifd0.get(0x8769):  # the Exif IFD: the size of the photo the EXIF (and its thumbnail) was written for
+        try:
+            exif_ifd, _ = ifd(ifd0[0x8769])
+        except (struct.error, ValueError):
+            exif_ifd = {}
+        if exif_ifd.get(0xA002) and exif_ifd.get(0xA003):
+            pixels = (exif_ifd[0xA002], exif_ifd[0xA003])
     if not second or second == first:  # no IFD1, or one that loops back
-        return Exif(orientation, None)
+        return Exif(orientation, None, pixels)
     ifd1, _ = ifd(second)
     start, length = ifd1.get(0x0201), ifd1.get(0x0202)
     if not start or not length or tiff + start + length > len(data) or ifd1.get(0x0103, 6) != 6:
-        return Exif(orientation, None)  # absent, cut off, or an uncompressed (TIFF) thumbnail
-    return Exif(orientation, (tiff + start, tiff + start + length))
+        return Exif(orientation, None, pixels)  # absent, cut off, or an uncompressed (TIFF) thumbnail
+    return Exif(orientation, (tiff + start, tiff + start + length), pixels)
 
 
 def orient(image: np.ndarray, orientation: int) -> np.ndarray:
@@ -176,6 +189,10 @@ def look(head: bytes, size: int, thumbnail: int | None = None, min_pixels: int =
         return None  # too small to be worth it, or a hostile header: the full decode refuses it
     exif = read_exif(head)
     if exif is None or exif.thumbnail is None:
+        return None
+    if exif.pixels is not None and sorted(exif.pixels) != sorted((header.width, header.height)):
+        # The EXIF was written for another photo: this one edited (cropped, resized) by a tool
+        # that kept the camera's EXIF, thumbnail and all. Its thumbnail shows what was cut away.
         return None
     start, end = exif.thumbnail
     embedded = head[start:end]
@@ -225,21 +242,30 @@ def first_look(path: Path, size: int, thumbnail: int | None = None) -> FirstLook
     return look(head, size, thumbnail)
 
 
-def with_exif(jpeg: bytes, thumbnail: bytes, orientation: int = 1, *, little_endian: bool = False) -> bytes:
-    """`jpeg` with an APP1 EXIF segment holding `orientation` (IFD0) and `thumbnail`, a JPEG
-    (IFD1), as a phone writes it: for tests and benchmarks, which need such files and have no
-    exiftool. The thumbnail must fit the segment (64 KB with the TIFF around it)."""
+def with_exif(jpeg: bytes, thumbnail: bytes, orientation: int = 1, *, little_endian: bool = False,
+              pixels: tuple[int, int] | None = None) -> bytes:
+    """`jpeg` with an APP1 EXIF segment holding `orientation` (IFD0), `thumbnail`, a JPEG
+    (IFD1), and with `pixels` the photo's size (the Exif IFD's PixelX/YDimension), as a phone
+    writes it: for tests and benchmarks, which need such files and have no exiftool. The
+    thumbnail must fit the segment (64 KB with the TIFF around it)."""
     order = "<" if little_endian else ">"
-    ifd0_at, ifd1_at = 8, 8 + 2 + 12 + 4
-    data_at = ifd1_at + 2 + 3 * 12 + 4
+    entries0 = 2 if pixels else 1
+    ifd0_at = 8
+    ifd1_at = ifd0_at + 2 + 12 * entries0 + 4
+    exif_at = ifd1_at + 2 + 3 * 12 + 4
+    data_at = exif_at + (2 + 2 * 12 + 4 if pixels else 0)
     tiff = (
         (b"II*\x00" if little_endian else b"MM\x00*") + struct.pack(order + "I", ifd0_at)
-        + struct.pack(order + "HHHIHHI", 1, 0x0112, 3, 1, orientation, 0, ifd1_at)
+        + struct.pack(order + "HHHIHH", entries0, 0x0112, 3, 1, orientation, 0)
+        + (struct.pack(order + "HHII", 0x8769, 4, 1, exif_at) if pixels else b"")
+        + struct.pack(order + "I", ifd1_at)
         + struct.pack(order + "H", 3)
         + struct.pack(order + "HHIHH", 0x0103, 3, 1, 6, 0)
         + struct.pack(order + "HHII", 0x0201, 4, 1, data_at)
         + struct.pack(order + "HHII", 0x0202, 4, 1, len(thumbnail))
         + struct.pack(order + "I", 0)
+        + (struct.pack(order + "HHHIIHHII", 2, 0xA002, 4, 1, pixels[0], 0xA003, 4, 1, pixels[1]) + struct.pack(
+            order + "I", 0) if pixels else b"")
         + thumbnail
     )
     body = b"Exif\x00\x00" + tiff

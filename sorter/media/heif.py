@@ -187,4 +187,6 @@ def decode(data: bytes, fmt: str, size: int) -> np.ndarray:
             return np.asarray(image if image.mode == "RGB" else image.convert("RGB"))
     except (OSError, SyntaxError, ValueError, EOFError, RuntimeError) as exc:
         reason = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
+        if reason.startswith("cannot identify image file"):  # Pillow names its buffer: <_io.BytesIO object at 0x...>
+            reason = "not a readable image (corrupt or unsupported)"
         raise ImageError(f"cannot decode {fmt.upper()}: {reason}") from exc

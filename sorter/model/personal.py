@@ -67,6 +67,13 @@ def damaged(path: Path, why: str) -> SorterError:
     return SorterError(f"{path}: damaged personal model ({why}); delete it with `sorter learn --forget`")
 
 
+def unreadable(path: Path, exc: OSError) -> SorterError:
+    """The personal model's folder cannot be read (its permissions): not a damaged file, and
+    `--forget` could not delete it either."""
+    return SorterError(f"{path}: cannot read the personal model ({exc.strerror or exc}); check the folder's "
+                       "permissions (or $XDG_DATA_HOME), or sort with --no-personal")
+
+
 @dataclass(frozen=True)
 class PersonalModel:
     base: str  # the fingerprint of the model it was fitted on
@@ -146,10 +153,12 @@ def read_model(path: Path | None = None) -> PersonalModel | None:
                 pets.append(PetHead(species, pet_names, pet_head, float(data[prefix + "threshold"]), others,
                                     *likeness_of, margin=margin, strangers=strangers))
             model = PersonalModel(str(data["base"]), names, head, int(data["photos"]), tuple(pets))
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):  # none, or $XDG_DATA_HOME names a file: none can be there
         return None
     except SorterError:
         raise
+    except OSError as exc:
+        raise unreadable(path, exc) from exc
     except Exception as exc:  # a truncated or foreign file: zipfile, numpy and KeyError all say so differently
         raise damaged(path, f"{type(exc).__name__}: {str(exc)[:120]}") from exc
     if head.kernel.ndim != 2 or head.kernel.shape[1] != len(names) or head.bias.shape != (len(names),):
@@ -262,8 +271,10 @@ def read_examples(path: Path | None = None) -> Examples | None:
                                 # Examples from before the second look: a pet named by its photo's features.
                                 data["pet_features"].astype(np.float32) if "pet_features" in data else None,
                                 float(data["pet_margin"]) if "pet_margin" in data else FIRST_MARGIN)
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):
         return None
+    except OSError as exc:
+        raise unreadable(path, exc) from exc
     except Exception as exc:
         raise damaged(path, f"{type(exc).__name__}: {str(exc)[:120]}") from exc
     n = len(examples.labels)
@@ -442,8 +453,10 @@ def forget() -> list[Path]:
         try:
             path.unlink()
             removed.append(path)
-        except FileNotFoundError:
+        except (FileNotFoundError, NotADirectoryError):
             pass
+        except OSError as exc:
+            raise SorterError(f"{path}: cannot delete it ({exc.strerror or exc})") from exc
     try:
         personal_dir().rmdir()
     except OSError:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from sorter.errors import UsageError
 from sorter.files.folder import check_folder, output_folders
+from sorter.files.moves import Judged, judged_as
 from sorter.sorting.results import FileResult, SortSummary, Tally
 
 
@@ -142,12 +143,20 @@ class Sorter:
         batch_size = batch_size or DEFAULT_BATCH_SIZE
         skipped: deque[Skipped] = deque()
 
+        # Each photo as it was when it went to be judged, before it was read: one replaced or
+        # written to before its move stays put (`moves.move_no_replace`).
+        identities: dict[Path, Judged] = {}
+
         def photos():
             for entry in judged(entries):
                 if isinstance(entry, Skipped):
                     skipped.append(entry)
-                else:
-                    yield entry
+                    continue
+                try:
+                    identities[entry] = judged_as(os.lstat(entry))
+                except OSError:
+                    pass  # gone, or not to be looked at: the decode says which
+                yield entry
 
         def reported():
             while skipped:
@@ -203,10 +212,10 @@ class Sorter:
             chunk.append(prediction)
             if len(chunk) >= batch_size:
                 decisions = planned(chunk)
-                yield from with_warnings(self._apply(decisions, planner, boxes(decisions)))
+                yield from with_warnings(self._apply(decisions, planner, boxes(decisions), identities))
                 chunk = []
         decisions = planned(chunk)
-        yield from with_warnings(self._apply(decisions, planner, boxes(decisions)))
+        yield from with_warnings(self._apply(decisions, planner, boxes(decisions), identities))
         yield from reported()
 
     def join(self, late) -> list[FileResult]:
@@ -264,11 +273,15 @@ class Sorter:
         if records:
             self.journal().append_many("seen", records)
 
-    def _apply(self, decisions, planner, boxes: dict[Path, tuple]):
-        """Move a batch's photos with their companions, journaled (see `filing.file_groups`)."""
+    def _apply(self, decisions, planner, boxes: dict[Path, tuple], identities: dict[Path, Judged]):
+        """Move a batch's photos with their companions, journaled (see `filing.file_groups`),
+        each only while it is the file that was judged (`identities`, whose entries it takes)."""
         from sorter.files.filing import file_groups
 
         moves = [d for d in decisions if d.status == "move"]
+        same_as = [identities.get(d.source) for d in moves]
+        for d in decisions:
+            identities.pop(d.source, None)
         results: dict[Path, FileResult] = {}
         first_seq: dict[Path, int] = {}  # each moved photo's sequence number, for its "seen" record
         if moves and not self.dry_run:
@@ -276,7 +289,7 @@ class Sorter:
                 self.root, self.journal(), [[(d.source, d.destination), *d.companions] for d in moves],
                 # By the folder's path: a named pet's is "cats/Luna", not "Luna".
                 lambda folder, names: planner.reserve(folder.relative_to(self.root).as_posix(), names),
-                [(d.label, d.confidence) for d in moves],
+                [(d.label, d.confidence) for d in moves], same_as,
             )
             planner.moved()
             for d, outcome in zip(moves, filed, strict=True):
