@@ -180,6 +180,16 @@ def test_cats_and_dogs_only_look_as_before(tmp_path: Path, monkeypatch) -> None:
     assert report.non_pets_left_out is None and report.pet_accuracy == report.accuracy
 
 
+def test_a_report_folder_that_cannot_be_made_is_refused_before_scoring(tmp_path: Path, monkeypatch) -> None:
+    use(monkeypatch, FakeClassifier())
+    data = labelled(tmp_path / "data", other=None)
+    (tmp_path / "a-file").write_text("not a folder")
+    for report, why in (("a-file", "(File exists)"), ("a-file/sub", "(Not a directory)")):
+        result = runner.invoke(app, ["evaluate", str(data), "--report", str(tmp_path / report)])
+        assert result.exit_code == 2 and result.stderr == (
+            f"Error: --report {tmp_path / report}: cannot make that folder {why}\n"), result.output
+
+
 def test_a_three_class_model_on_pets_only_shows_pets_lost_to_neither(tmp_path: Path, monkeypatch) -> None:
     use(monkeypatch, ThreeClassFake())
     data = labelled(tmp_path / "data", other=None)

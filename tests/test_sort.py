@@ -402,6 +402,22 @@ def test_bad_input_gets_one_clear_line_and_an_exit_code(tmp_path: Path, args, co
     assert "Traceback" not in result.output
 
 
+@pytest.mark.parametrize("cut", ["head.npz", "evidence.npz"])
+def test_a_model_file_cut_short_is_one_line_naming_it(tmp_path: Path, cut: str) -> None:
+    import shutil
+
+    from sorter.config import BUNDLED_MODEL
+
+    for file in BUNDLED_MODEL.parent.glob("default.*"):
+        if not file.name.endswith(".reference.npz"):
+            shutil.copy(file, tmp_path / file.name)
+    (tmp_path / f"default.{cut}").write_bytes((BUNDLED_MODEL.parent / f"default.{cut}").read_bytes()[:3000])
+    write_image(tmp_path / "photos" / "rex.png", RED)
+    result = runner.invoke(app, ["sort", str(tmp_path / "photos"), "--model", str(tmp_path / "default.keras")])
+    assert result.exit_code == 1 and result.stderr.startswith(f"Error: {tmp_path / f'default.{cut}'}: ")
+    assert "(File is not a zip file)" in result.stderr and result.stderr.count("\n") == 1
+
+
 def test_a_locked_folder_is_refused_with_a_clear_message(tmp_path: Path, tiny_model: Path) -> None:
     from sorter.files.lock import FolderLock
 

@@ -81,10 +81,12 @@ def train(
     runs once over every photo (cached in MODEL.checkpoints/), then the top block and the
     classifier are fine-tuned. Non-pets are validated on whole kinds held out of training.
 
-    Saves MODEL.keras, MODEL.tflite (the int8 model that sort runs), MODEL.json (metadata)
-    and MODEL-curves.png; checkpoints go to MODEL.checkpoints/ after every epoch, so an
-    interrupted run continues with --resume (on several machines: every worker again with
-    --resume, and they continue from the chief's checkpoint).
+    Saves MODEL.keras, MODEL.tflite (the int8 model that sort runs), MODEL.head.npz (its
+    softmax), MODEL.evidence.npz (with non-pets), MODEL.json (metadata) and MODEL-curves.png,
+    all at once when the model is whole: the model saved before stays until then. The cache
+    and a checkpoint after every epoch go to MODEL.checkpoints/, so an interrupted run
+    continues with --resume (on several machines: every worker again with --resume, and they
+    continue from the chief's checkpoint).
 
     Example:
 
@@ -94,7 +96,7 @@ def train(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     from sorter.training import train as trainer
-    from sorter.training.loop import BatchDone, EpochDone, TrainConfig
+    from sorter.training.loop import BatchDone, EpochDone, TrainConfig, checkpoint_dir
     from sorter.training.train import WorkerDone
 
     config = TrainConfig(
@@ -125,12 +127,18 @@ def train(
                     f"acc {m.get('accuracy', 0):.4f}  val_loss {m.get('val_loss', float('nan')):.4f}  "
                     f"val_acc {m.get('val_accuracy', float('nan')):.4f}  {event.seconds:.0f}s{star}"
                 )
-                progress.reset(task, total=None, what=f"epoch {event.epoch + 1}/{event.epochs}")
+                progress.reset(task, total=None, what=f"epoch {event.epoch + 1}/{event.epochs}" if event.epoch < event.epochs
+                               else "saving the model, exporting it to int8 and measuring it")
 
         try:
             result = trainer.train(config, resume=resume, on_event=on_event, on_cache=on_cache)
         except SorterError as exc:
             raise fail(exc) from None
+        except KeyboardInterrupt:
+            err.print(f"Interrupted. What was cached and the epochs finished are kept in "
+                      f"{escape(str(checkpoint_dir(out_path)))}/: the same command with --resume goes on from there.",
+                      soft_wrap=True)
+            raise typer.Exit(130) from None
     if isinstance(result, WorkerDone):
         out.print(f"Worker {result.index} of {result.workers} done ({result.epochs_run} epochs, "
                   f"{result.seconds / 60:.1f} min); the chief saves the model")
@@ -183,7 +191,9 @@ def evaluate(
     """Measure a model on a labelled folder: accuracy, precision/recall, confusion matrix.
     With an Other/ folder (photos that are neither, in subfolders if you like): the 3x3
     matrix, pet accuracy, non-pets left out and pets lost to neither. `--split validation`
-    draws the model's own validation split again, which needs every folder it trained with.
+    draws the model's own validation split again, which needs every folder it trained with
+    (for the bundled model, the two folders README's training command makes first with
+    benchmarks/make_text_graphics.py and benchmarks/make_photo_screens.py).
 
     Examples:
 

@@ -39,6 +39,7 @@ Cost: 1.3 M multiply-adds a photo in float, beside the network's 400 M.
 from __future__ import annotations
 
 import hashlib
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -165,5 +166,5 @@ def read_evidence(path: Path) -> Evidence:
                                  f"for {int(group_of.max()) + 1} masses)")
             return Evidence(data["kernel"].astype(np.float32), data["bias"].astype(np.float32),
                             weights, data["offset"], names, group_of.astype(np.int64))
-    except (OSError, KeyError, ValueError) as exc:
+    except (OSError, KeyError, ValueError, EOFError, zipfile.BadZipFile) as exc:  # a file cut short: BadZipFile
         raise ModelError(f"{path}: cannot read the model's evidence file ({exc})") from None

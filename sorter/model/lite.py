@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import queue
 import warnings
+import zipfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -88,7 +89,7 @@ def read_head(path: Path) -> tuple[np.ndarray, np.ndarray, float]:
     try:
         with np.load(path, allow_pickle=False) as data:
             kernel, bias, temperature = data["kernel"], data["bias"], float(data["temperature"])
-    except (OSError, ValueError, KeyError) as exc:
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:  # a file cut short: BadZipFile
         raise ModelError(f"{path}: unreadable model head ({exc})") from exc
     if kernel.ndim != 2 or bias.shape != (kernel.shape[1],) or not temperature > 0:
         raise ModelError(f"{path}: not a sorter model head (kernel {kernel.shape}, bias {bias.shape})")

@@ -39,23 +39,33 @@ class Split:
 def class_folders(data_dir: Path, other_dirs: tuple[Path, ...] = ()) -> dict[str, Path]:
     """Cat/, Dog/ and, when DATA_DIR has one, Other/ (the --other folders are listed apart)."""
     if not data_dir.is_dir():
-        raise UsageError(f"data folder not found: {data_dir}")
+        raise UsageError(f"{'not a folder' if data_dir.exists() else 'data folder not found'}: {data_dir}")
     found: dict[str, Path] = {}
+    links = []
     for child in sorted(data_dir.iterdir()):
-        if not child.is_dir() or child.is_symlink():
+        label = next((label for label, names in FOLDER_NAMES.items() if child.name.lower() in names), None)
+        if label is None or not child.is_dir():
             continue
-        for label, names in FOLDER_NAMES.items():
-            if child.name.lower() in names and label not in found:
-                found[label] = child
+        if child.is_symlink():
+            links.append(child.name)
+        elif label in found:  # Cat/ and cats/: one would be dropped without a word
+            raise UsageError(f"{data_dir} has both {found[label].name}/ and {child.name}/; put the photos in one")
+        else:
+            found[label] = child
     missing = [label for label in CLASS_NAMES if label not in found]
     if missing:
         raise UsageError(
             f"{data_dir} needs one folder per class (Cat/ and Dog/, or cats/ and dogs/); "
-            f"missing: {', '.join(missing)}"
+            f"missing: {', '.join(missing)}" + (f" ({', '.join(links)} is a link, never followed)" if links else "")
         )
     for other_dir in other_dirs:
         if not other_dir.is_dir():
             raise UsageError(f"--other folder not found: {other_dir}")
+        for label in CLASS_NAMES:
+            pets, others = found[label].resolve(), other_dir.resolve()
+            if pets.is_relative_to(others) or others.is_relative_to(pets):
+                raise UsageError(f"--other {other_dir} holds the photos of {found[label]}: they would be pets and "
+                                 "non-pets at once; give folders of non-pets only")
     return found
 
 

@@ -5,6 +5,7 @@ Returns a typed result; never prints."""
 
 from __future__ import annotations
 
+import os
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Literal
@@ -310,6 +311,14 @@ def evaluate(
     from sorter.model import lite
     from sorter.model import personal as personal_model
     from sorter.training.datasets import ALL_CLASSES, kind_of, list_labelled, other_roots, recorded_other_dirs
+
+    if report_dir is not None:  # before the scoring, not after it
+        try:
+            report_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise UsageError(f"--report {report_dir}: cannot make that folder ({exc.strerror or exc})") from None
+        if not os.access(report_dir, os.W_OK | os.X_OK):
+            raise UsageError(f"--report {report_dir}: cannot write in it")
     from sorter.training.datasets import split as make_split
 
     classifier = personal_model.personalise(lite.load_classifier(model), model, personal)

@@ -16,6 +16,7 @@ Made from a model and its validation split by `make_reference` (benchmarks/make_
 from __future__ import annotations
 
 import os
+import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -78,7 +79,7 @@ def read_reference(model_path: Path) -> Reference | None:
             names = tuple(str(n) for n in data["class_names"])
             pet_features = data["pet_features"].astype(np.float32) if "pet_features" in data else None
             margin = float(data["pet_margin"]) if "pet_margin" in data else FIRST_MARGIN
-    except (OSError, ValueError, KeyError) as exc:
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:  # a file cut short: BadZipFile
         raise ModelError(f"{path}: unreadable reference set ({exc})") from exc
     if features.ndim != 2 or labels.shape != (len(features),) or (len(labels) and labels.max() >= len(names)) or (
         pet_features is not None and pet_features.shape != features.shape

@@ -173,11 +173,12 @@ def train(
     save it with its metadata JSON. Under `--distribute multi-worker`, only the chief saves
     anything; the other workers return a WorkerDone."""
     from sorter.model.lite import LiteClassifier, head_path, read_head, save_model, write_head
-    from sorter.model.network import metadata_path, write_metadata
+    from sorter.model.network import metadata_path, runtime_path, write_metadata
     from sorter.training.datasets import split as make_split
     from sorter.training.distribute import start
     from sorter.training.evaluate import fit_temperature, measure, scene_parts
     from sorter.training.loop import calibration_images, checkpoint_dir, run_training
+    from sorter.training.publish import check_out, staged
     from sorter.training.report import write_training_curves
     from sorter.training.scoring import compose_scenes, score_composed, score_items
 
@@ -187,6 +188,7 @@ def train(
     if config.epochs < 1:
         raise UsageError("--epochs must be at least 1")
     check_holdout(config)
+    check_out(config.out)
     parts = make_split(config.data_dir, config.validation_split, config.seed, config.limit, config.other)
     parent, parent_history = _parent_model(config, {k: v for k, v in parts.counts.items() if k != OTHER})
     three_way = OTHER in parts.counts
@@ -211,120 +213,119 @@ def train(
     if not dist.is_chief:
         dist.finish(checkpoint_dir(config.out))
         return WorkerDone(dist.index, dist.workers, state.epoch, state.seconds)
-    config.out.parent.mkdir(parents=True, exist_ok=True)
-    runtime = save_model(model, config.out, calibration_images(parts.train, config.image_size, config.seed))
-    metadata = {"format": "sorter-model/1", "class_names": list(class_names)}
-    head = head_path(config.out)
-    if head.is_file():
-        metadata["head"] = {"file": head.name, "temperature": 1.0}
-    validation = None
-    if parts.validation:
-        # Measured on the int8 model through the same inference path `sort` and `evaluate`
-        # use, so that `sorter evaluate --split validation` reproduces this number exactly.
-        classifier = LiteClassifier.load(runtime, metadata)
-        scored = score_items(classifier, parts.validation, kinds=parts.kind_of)
-        # Decoded and pasted once, scored as often as the model changes below.
-        composed = compose_scenes(config.image_size, *scene_parts(parts), config.seed) if three_way else []
-        scenes = score_composed(classifier, composed) if composed else None
-        if "head" in metadata:
-            # Calibrated on the validation photos (with their pets in scenes): one number that
-            # changes no decision, only what the confidence says.
-            temperature = fit_temperature(scored.joined(scenes))
-            kernel, bias, _ = read_head(head)
-            write_head(head, kernel, bias, temperature)
-            metadata["head"]["temperature"] = round(temperature, 4)
-            if three_way:
-                # What ImageNet says of the features, weighed in after the head: fitted on the
-                # same photos the network never trained on (sorter.model.evidence).
-                from sorter.training.evidence import add_evidence
-
-                metadata["evidence"] = add_evidence(
-                    config.out, LiteClassifier.load(runtime, metadata), parts.validation, composed)
-            # Scored again through the calibrated head (and the evidence), so that `sorter
-            # evaluate --split validation` reproduces every number recorded here exactly.
+    with staged(config.out) as out:  # the old model stays whole until the new one is
+        runtime = save_model(model, out, calibration_images(parts.train, config.image_size, config.seed))
+        metadata = {"format": "sorter-model/1", "class_names": list(class_names)}
+        head = head_path(out)
+        if head.is_file():
+            metadata["head"] = {"file": head.name, "temperature": 1.0}
+        validation = None
+        if parts.validation:
+            # Measured on the int8 model through the same inference path `sort` and `evaluate`
+            # use, so that `sorter evaluate --split validation` reproduces this number exactly.
             classifier = LiteClassifier.load(runtime, metadata)
             scored = score_items(classifier, parts.validation, kinds=parts.kind_of)
+            # Decoded and pasted once, scored as often as the model changes below.
+            composed = compose_scenes(config.image_size, *scene_parts(parts), config.seed) if three_way else []
             scenes = score_composed(classifier, composed) if composed else None
-        validation = measure(scored, "validation", scenes)
-    if config.holdout is not None:
-        from sorter.training.evaluate import with_holdout
-        from sorter.training.holdout import score_holdout
+            if "head" in metadata:
+                # Calibrated on the validation photos (with their pets in scenes): one number that
+                # changes no decision, only what the confidence says.
+                temperature = fit_temperature(scored.joined(scenes))
+                kernel, bias, _ = read_head(head)
+                write_head(head, kernel, bias, temperature)
+                metadata["head"]["temperature"] = round(temperature, 4)
+                if three_way:
+                    # What ImageNet says of the features, weighed in after the head: fitted on the
+                    # same photos the network never trained on (sorter.model.evidence).
+                    from sorter.training.evidence import add_evidence
 
-        final = classifier if parts.validation else LiteClassifier.load(runtime, metadata)  # as it was last loaded
-        held_out, held = score_holdout(final, config.holdout)
-        metadata["holdout"] = {"folder": str(config.holdout)}
-        if validation is not None:
-            validation = with_holdout(validation, config.holdout, held_out, held, scored.joined(scenes))
-    curves = config.out.with_name(config.out.stem + "-curves.png")
-    # A fine-tune: its parent's epochs first, then a line where it started.
-    marker = (len(parent_history) - 1, f"--init-from, {config.image_size} px") if parent_history else None
-    write_training_curves(parent_history + state.history, curves, marker)
-    metadata.update({
-        "output": "softmax probabilities of " + ", ".join(class_names) if three_way else "sigmoid probability of 'dog'",
-        "input": {
-            "size": config.image_size,
-            "channels": "RGB",
-            "dtype": "uint8",
-            "preprocessing": "sorter.media.images.load_image: EXIF-rotated, whole image stretched "
-            "to a square (INTER_AREA), 0..255; rescaling inside the model",
-        },
-        "runtime": f"{runtime.name}: int8 LiteRT export of the .keras model (sorter.model.lite), the model sort runs"
-        + (f"; it ends at the last convolution's map, pooled in float by sorter (the map gives named pets a second "
-           f"look, sorter.model.second_look), and {head.name} holds the float softmax layer and its temperature"
-           if "head" in metadata else ""),
-        "backbone": {"name": config.backbone, "weights": weights.to_json() if weights else None},
-        "validation_accuracy": validation.accuracy if validation else None,
-        "validation_n": validation.n if validation else 0,
-        "validation": validation.to_json() if validation else None,
-        # The float Keras model's accuracy at its best epoch, before int8 quantisation.
-        "validation_accuracy_float": state.history[state.best_epoch - 1].get("val_accuracy")
-        if state.best_epoch and parts.validation
-        else None,
-        "training": {
-            "command": train_command(config),
-            "data_dir": str(config.data_dir),
-            "other_dirs": [str(folder) for folder in config.other],
-            "images_per_class_found": {k: v for k, v in parts.counts.items() if k != OTHER},
-            "other_images_found": parts.counts.get(OTHER, 0),
-            # Validation holds out whole kinds of non-pet photo: its number is about kinds
-            # of things the model never saw.
-            "other_kinds": parts.other_kinds,
-            "n_train": len(parts.train),
-            "n_validation": len(parts.validation),
-            "validation_split": config.validation_split,
-            "seed": config.seed,
-            "limit": config.limit,
-            "epochs_requested": config.epochs,
-            "epochs_run": state.epoch,
-            "best_epoch": state.best_epoch,
-            "batch_size": config.batch_size,  # per replica
-            "learning_rate": config.learning_rate,  # before scaling with the replicas
-            "distill": config.distill,  # weight of ImageNet's answers kept (sorter.training.distill)
-            # How it was trained: tf.distribute strategy, processes, replicas in all, and what
-            # a step took (batch × replicas) at what peak learning rate (× replicas).
-            "distribute": {
-                **dist.to_json(),
-                "global_batch_size": dist.global_batch(config.batch_size),
-                "peak_learning_rate": dist.learning_rate(config.learning_rate),
+                    metadata["evidence"] = add_evidence(
+                        out, LiteClassifier.load(runtime, metadata), parts.validation, composed)
+                # Scored again through the calibrated head (and the evidence), so that `sorter
+                # evaluate --split validation` reproduces every number recorded here exactly.
+                classifier = LiteClassifier.load(runtime, metadata)
+                scored = score_items(classifier, parts.validation, kinds=parts.kind_of)
+                scenes = score_composed(classifier, composed) if composed else None
+            validation = measure(scored, "validation", scenes)
+        if config.holdout is not None:
+            from sorter.training.evaluate import with_holdout
+            from sorter.training.holdout import score_holdout
+
+            final = classifier if parts.validation else LiteClassifier.load(runtime, metadata)  # as it was last loaded
+            held_out, held = score_holdout(final, config.holdout)
+            metadata["holdout"] = {"folder": str(config.holdout)}
+            if validation is not None:
+                validation = with_holdout(validation, config.holdout, held_out, held, scored.joined(scenes))
+        curves = out.with_name(out.stem + "-curves.png")
+        # A fine-tune: its parent's epochs first, then a line where it started.
+        marker = (len(parent_history) - 1, f"--init-from, {config.image_size} px") if parent_history else None
+        write_training_curves(parent_history + state.history, curves, marker)
+        metadata.update({
+            "output": "softmax probabilities of " + ", ".join(class_names) if three_way else "sigmoid probability of 'dog'",
+            "input": {
+                "size": config.image_size,
+                "channels": "RGB",
+                "dtype": "uint8",
+                "preprocessing": "sorter.media.images.load_image: EXIF-rotated, whole image stretched "
+                "to a square (INTER_AREA), 0..255; rescaling inside the model",
             },
-            "precision": state.precision,
-            "seconds": round(state.seconds, 1),  # the epochs
-            "cache_seconds": round(state.cache_seconds, 1),  # caching the backbone's features
-            # A fine-tuned model: the run it started from (reproduce that first).
-            "init_from": parent,
-            "broken_files": state.broken,
-            "history": state.history,
-        },
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "versions": _versions(config.backbone),
-    })
-    write_metadata(config.out, metadata)
-    meta_file = metadata_path(config.out)
+            "runtime": f"{runtime.name}: int8 LiteRT export of the .keras model (sorter.model.lite), the model sort runs"
+            + (f"; it ends at the last convolution's map, pooled in float by sorter (the map gives named pets a second "
+               f"look, sorter.model.second_look), and {head.name} holds the float softmax layer and its temperature"
+               if "head" in metadata else ""),
+            "backbone": {"name": config.backbone, "weights": weights.to_json() if weights else None},
+            "validation_accuracy": validation.accuracy if validation else None,
+            "validation_n": validation.n if validation else 0,
+            "validation": validation.to_json() if validation else None,
+            # The float Keras model's accuracy at its best epoch, before int8 quantisation.
+            "validation_accuracy_float": state.history[state.best_epoch - 1].get("val_accuracy")
+            if state.best_epoch and parts.validation
+            else None,
+            "training": {
+                "command": train_command(config),
+                "data_dir": str(config.data_dir),
+                "other_dirs": [str(folder) for folder in config.other],
+                "images_per_class_found": {k: v for k, v in parts.counts.items() if k != OTHER},
+                "other_images_found": parts.counts.get(OTHER, 0),
+                # Validation holds out whole kinds of non-pet photo: its number is about kinds
+                # of things the model never saw.
+                "other_kinds": parts.other_kinds,
+                "n_train": len(parts.train),
+                "n_validation": len(parts.validation),
+                "validation_split": config.validation_split,
+                "seed": config.seed,
+                "limit": config.limit,
+                "epochs_requested": config.epochs,
+                "epochs_run": state.epoch,
+                "best_epoch": state.best_epoch,
+                "batch_size": config.batch_size,  # per replica
+                "learning_rate": config.learning_rate,  # before scaling with the replicas
+                "distill": config.distill,  # weight of ImageNet's answers kept (sorter.training.distill)
+                # How it was trained: tf.distribute strategy, processes, replicas in all, and what
+                # a step took (batch × replicas) at what peak learning rate (× replicas).
+                "distribute": {
+                    **dist.to_json(),
+                    "global_batch_size": dist.global_batch(config.batch_size),
+                    "peak_learning_rate": dist.learning_rate(config.learning_rate),
+                },
+                "precision": state.precision,
+                "seconds": round(state.seconds, 1),  # the epochs
+                "cache_seconds": round(state.cache_seconds, 1),  # caching the backbone's features
+                # A fine-tuned model: the run it started from (reproduce that first).
+                "init_from": parent,
+                "broken_files": state.broken,
+                "history": state.history,
+            },
+            "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "versions": _versions(config.backbone),
+        })
+        write_metadata(out, metadata)
     return TrainResult(
         model_path=config.out,
-        runtime_path=runtime,
-        metadata_path=meta_file,
-        curves_path=curves,
+        runtime_path=runtime_path(config.out),
+        metadata_path=metadata_path(config.out),
+        curves_path=config.out.with_name(curves.name),
         validation=validation,
         epochs_run=state.epoch,
         best_epoch=state.best_epoch,
