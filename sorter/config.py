@@ -60,7 +60,7 @@ def entered(name: str) -> bool:
 
 
 #: Hard limits checked before decoding, so a hostile file costs milliseconds, not gigabytes.
-MAX_IMAGE_PIXELS = 120_000_000  # above a 108 MP phone sensor
+MAX_IMAGE_PIXELS = 120_000_000  # as decoded: a phone's 200 MP baseline JPEG is decoded at 1/8, 3 MP
 MAX_FILE_BYTES = 256 * 1024 * 1024
 #: A progressive JPEG has about 10 scans (libjpeg's script; mozjpeg's a few more): far more is
 #: a decoding trap, each scan a pass over the whole photo (libjpeg-turbo's own tools stop at 500).

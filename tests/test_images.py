@@ -3,6 +3,7 @@ RGB; broken and hostile files fail fast with a one-line reason."""
 
 from __future__ import annotations
 
+import io
 import os
 import struct
 import time
@@ -84,15 +85,51 @@ def test_decompression_bomb_is_refused_from_its_header(tmp_path: Path) -> None:
         load_image(bomb, 64)
     assert time.monotonic() - started < 1.0
     assert read_header(bomb.read_bytes()).width == 20000
-    # A TIFF's header sorter does not read: OpenCV's own limit refuses it, in the same words.
+    # A TIFF's header, read too; a GIF's, not: OpenCV's own limit refuses it, in the same words.
     tiff = tmp_path / "bomb.tif"
     tags = [(256, 4, 60000), (257, 4, 60000), (258, 3, 8), (259, 3, 1), (262, 3, 1), (273, 4, 8 + 2 + 9 * 12 + 4),
             (277, 3, 1), (278, 4, 60000), (279, 4, 100)]
     tiff.write_bytes(b"II*\x00" + struct.pack("<IH", 8, len(tags))
                      + b"".join(struct.pack("<HHII", tag, kind, 1, value) for tag, kind, value in tags)
                      + struct.pack("<I", 0) + bytes(100))
-    with pytest.raises(ImageError, match=r"^image too large to decode safely \(over 120 MP\)$"):
+    with pytest.raises(ImageError, match=r"^image too large to decode safely \(60000x60000 pixels\)$"):
         load_image(tiff, 64)
+    from PIL import Image
+
+    small = io.BytesIO()
+    Image.new("RGB", (8, 8), (200, 30, 30)).save(small, "GIF")
+    gif = bytearray(small.getvalue())
+    gif[6:10] = struct.pack("<HH", 60000, 60000)  # the screen
+    descriptor = gif.find(b",", 13)
+    gif[descriptor + 5:descriptor + 9] = struct.pack("<HH", 60000, 60000)  # and the image in it
+    (tmp_path / "bomb.gif").write_bytes(bytes(gif))
+    with pytest.raises(ImageError, match=r"^image too large to decode safely \(over 120 MP\)$"):
+        load_image(tmp_path / "bomb.gif", 64)
+    # Under the pixel limit, but 16-bit RGBA: 950 MB as stored, 1.5 GB while it decoded.
+    deep = tmp_path / "deep.png"
+    deep.write_bytes(b"\x89PNG\r\n\x1a\n" + _png_chunk(b"IHDR", struct.pack(">IIBBBBB", 10900, 10900, 16, 6, 0, 0, 0))
+                     + _png_chunk(b"IDAT", zlib.compress(b"\x00" * 1000)) + _png_chunk(b"IEND", b""))
+    with pytest.raises(ImageError, match=r"^image too large to decode safely \(10900x10900 pixels, 8 bytes each\)$"):
+        load_image(deep, 64)
+
+
+@pytest.mark.parametrize("progressive", [False, True])
+def test_a_200_mp_phone_jpeg_is_decoded_at_an_eighth_and_a_progressive_one_refused(
+    tmp_path: Path, progressive: bool
+) -> None:
+    """A phone's 200 MP JPEG (16320x12240) costs 3 MP at 1/8 scale, decoded row by row; a
+    progressive JPEG keeps every coefficient of the whole photo while it decodes."""
+    small = cv2.imencode(".jpg", np.full((64, 64, 3), 128, np.uint8), [cv2.IMWRITE_JPEG_PROGRESSIVE, int(progressive)])
+    data = bytearray(small[1].tobytes())
+    frame = data.find(b"\xff\xc2" if progressive else b"\xff\xc0")
+    data[frame + 5:frame + 9] = struct.pack(">HH", 12240, 16320)  # the header of a 200 MP photo
+    photo = tmp_path / "IMG_200MP.jpg"
+    photo.write_bytes(bytes(data))
+    if progressive:
+        with pytest.raises(ImageError, match=r"too large to decode safely \(16320x12240 pixels\)"):
+            load_image(photo, 224)
+    else:
+        assert load_image(photo, 224).shape == (224, 224, 3)
 
 
 @pytest.mark.parametrize(

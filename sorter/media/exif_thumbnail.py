@@ -33,7 +33,7 @@ import numpy as np
 
 from sorter.config import MAX_FILE_BYTES, MAX_IMAGE_PIXELS
 from sorter.errors import ImageError
-from sorter.media.images import jpeg_header, open_regular, shrink, square_rgb
+from sorter.media.images import decoded_pixels, jpeg_header, open_regular, shrink, square_rgb
 
 #: Read first: APP1 (EXIF with its thumbnail) is at most 64 KB and comes right after the start
 #: of image. A photo whose main header is further on (large ICC or maker segments) is read up
@@ -185,7 +185,7 @@ def look(head: bytes, size: int, thumbnail: int | None = None, min_pixels: int =
     header = jpeg_header(head)
     if header is None:
         return None
-    if not min_pixels <= header.width * header.height <= MAX_IMAGE_PIXELS:
+    if not (min_pixels <= header.width * header.height and decoded_pixels(header, size) <= MAX_IMAGE_PIXELS):
         return None  # too small to be worth it, or a hostile header: the full decode refuses it
     exif = read_exif(head)
     if exif is None or exif.thumbnail is None:
