@@ -93,11 +93,16 @@ def test_train_keeps_decoder_warnings_off_the_terminal(tmp_path: Path) -> None:
     for i in range(4):  # decoded in tf.data's threads, and for the int8 calibration
         jpeg_with_extra_bytes(data / "Cat" / f"junk{i}.jpg", BLUE)
         jpeg_with_extra_bytes(data / "Dog" / f"junk{i}.jpg", RED)
+    temporary = tmp_path / "tmp"
+    temporary.mkdir()
     result = sorter("train", data, "--out", tmp_path / "m.keras", "--backbone", "none", "--image-size", "32",
-                    "--batch-size", "8", "--epochs", "1")
+                    "--batch-size", "8", "--epochs", "1", env={"TMPDIR": str(temporary)})
 
     assert result.returncode == 0, result.stderr
     assert "Corrupt JPEG" not in result.stderr + result.stdout
+    # Nor does it leave TensorFlow's autograph sources behind (its own cleanup runs at an
+    # interpreter exit the command skips): its temporary folder goes with it.
+    assert list(temporary.iterdir()) == []
 
 
 # ------------------------------------------------------------------ the pieces

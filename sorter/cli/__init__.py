@@ -68,7 +68,16 @@ _command(learning.learn, "Learn from the corrections you made.")
 
 def main() -> None:
     import os
+    import shutil
+    import tempfile
 
+    # This process's temporary files in a folder of its own, removed at the end: TensorFlow's
+    # autograph leaves 5 source files in /tmp a training run (removed at interpreter exit,
+    # which `os._exit` below skips: 1,000 had piled up here).
+    try:
+        tempfile.tempdir = tempfile.mkdtemp(prefix="sorter-")
+    except OSError:
+        pass  # no writable temporary folder: whatever needs one says so
     code: int | str | None = 0
     try:
         app()
@@ -82,6 +91,8 @@ def main() -> None:
         code = 1
     sys.stdout.flush()
     sys.stderr.flush()
+    if tempfile.tempdir and os.path.basename(tempfile.tempdir).startswith("sorter-"):
+        shutil.rmtree(tempfile.tempdir, ignore_errors=True)
     # Everything the run wrote is closed and fsync'd by now; skipping interpreter teardown
     # saves about a second of TensorFlow shutting down its thread pools.
     os._exit(code or 0)
