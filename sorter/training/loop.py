@@ -243,7 +243,11 @@ def continue_from_chief(model, config: TrainConfig, dist: Distribution, state: T
         model.optimizer.build(model.trainable_variables)
     if resume and dist.is_chief:
         # Our own checkpoint: a weights archive, no code, read as such.
-        model.load_weights(checkpoint_dir(config.out) / "last.keras")
+        try:
+            model.load_weights(checkpoint_dir(config.out) / "last.keras")
+        except ValueError:  # another network: cats and dogs only, say, where this data has non-pets
+            raise UsageError(f"--resume: the checkpoint in {checkpoint_dir(config.out)} is of another network than "
+                             "this run's (other classes: non-pets, or none); run it without --resume") from None
     numbers = dist.from_chief(
         [*model.weights, *model.optimizer.variables], [state.epoch, state.best_epoch, state.best_val_loss]
     )
