@@ -310,6 +310,19 @@ def test_resume_after_a_kill_while_caching_goes_on_from_the_cached_chunks(three_
     assert chunks and {path: path.stat().st_mtime_ns for path in chunks} == chunks  # none cached again
 
 
+@needs_weights
+def test_resume_on_a_checkpoint_of_another_network_is_one_line(three_way, tmp_path: Path) -> None:
+    import shutil
+
+    data, out, trained = three_way
+    assert trained.exit_code == 0, trained.output
+    again = tmp_path / "three.keras"
+    shutil.copytree(out.with_suffix(".checkpoints"), again.with_suffix(".checkpoints"))
+    result = runner.invoke(app, backbone_args(data, again, "--epochs", "2", "--resume"))  # no --other: two classes
+    assert result.exit_code == 2 and "is of another network than this run's" in result.stderr, result.output
+    assert "Traceback" not in result.output
+
+
 def test_the_three_way_model_leaves_a_non_pet_in_place(three_way, tmp_path: Path) -> None:
     _, out, _ = three_way
     photos = tmp_path / "photos"
