@@ -286,16 +286,22 @@ def test_a_control_character_in_a_name_is_shown_escaped_never_a_line_of_its_own(
     timestamped one), nor `\x1b[2J` clear the terminal."""
     write_image(tmp_path / "photos" / "new\n2026-12-05 10:00:00 moved x.jpg.png", RED)
     write_image(tmp_path / "photos" / "clear\x1b[2J.png", GREY, size=(8, 8))
+    # U+202E shows the rest of the line backwards: "gpj.exe" would read as "exe.jpg". A name's
+    # bytes that are not UTF-8 show as the bytes they are.
+    write_image(tmp_path / "photos" / "backwards\u202egpj.png", GREY, size=(9, 9))
+    write_image(tmp_path / "photos" / os.fsdecode(b"caf\xe9.png"), GREY, size=(10, 10))
     log = tmp_path / "sort.log"
 
     result = runner.invoke(app, ["sort", str(tmp_path / "photos"), "-v", "--log-file", str(log)])
 
     assert result.exit_code == 0, result.output
-    logged = log.read_text().splitlines()
-    assert len(logged) == 3, logged  # two files and the summary
+    logged = log.read_text(errors="surrogateescape").splitlines()
+    assert len(logged) == 5, logged  # four files and the summary
     assert any("new\\n2026-12-05 10:00:00 moved x.jpg.png -> dogs/new\\n2026-12-05" in line for line in logged), logged
     assert any("clear\\x1b[2J.png" in line for line in logged), logged
     assert "\x1b" not in result.stderr and "clear\\x1b[2J.png" in result.stderr
+    assert "backwards\\u202egpj.png" in result.stderr and "\u202e" not in result.stderr
+    assert "caf\\xe9.png" in result.stderr
 
 
 def file_of(line: str) -> str:

@@ -18,8 +18,15 @@ STATUS_STYLE = {
 #: Rows of reasons for files left in place in the summary table, so it fits on a screen
 #: whatever the folder: the most frequent, then one row for the rest.
 MAX_REASON_ROWS = 8
-#: Control characters as a file's line shows them: `\n` and `\x1b`, not a new line or an escape sequence.
-_SHOWN = {c: repr(chr(c))[1:-1] for c in (*range(32), 127)}
+#: Control characters as a file's line shows them: `\n` and `\x1b`, not a new line or an escape
+#: sequence; the controls that reorder text (U+202E shows the rest of a line backwards: a name
+#: could make `gpj.exe` read as `exe.jpg`) as `\u202e`; a name's bytes that are not UTF-8 (kept
+#: by Python as lone surrogates, U+DC80-U+DCFF) as the byte they are, `\xe9`.
+_SHOWN = {
+    **{c: repr(chr(c))[1:-1] for c in (*range(32), *range(127, 160))},
+    **{c: f"\\u{c:04x}" for c in (0x061C, 0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A))},
+    **{c: f"\\x{c - 0xDC00:02x}" for c in range(0xDC80, 0xDD00)},
+}
 
 
 def _detail(result) -> str:
