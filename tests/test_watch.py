@@ -426,6 +426,24 @@ def test_a_recursive_watch_never_enters_a_photo_library_and_says_so_once(tmp_pat
         "skipped: Photos Library.photoslibrary: another app's library, not entered: an Apple Photos library"]
 
 
+def test_the_stop_summary_counts_a_file_still_being_written(tmp_path: Path, fake_classifier) -> None:
+    write_image(tmp_path / "rex.jpg", RED)
+    data = (tmp_path / "rex.jpg").read_bytes()
+    stop_event, box = threading.Event(), {}
+    fast = watcher.WatchSettings(rescan_interval=0.1, settle=0.1)
+    thread = threading.Thread(target=lambda: box.setdefault("summary", watch.watch_folder(
+        tmp_path, classifier=fake_classifier, stop=stop_event, settings=fast)), daemon=True)
+    thread.start()
+    with open(tmp_path / "slow.jpg", "wb") as writer:  # a download in progress, held open
+        writer.write(data[: len(data) // 2])
+        writer.flush()
+        assert wait_until(lambda: (tmp_path / "dogs" / "rex.jpg").exists(), 10)
+        time.sleep(0.5)
+        stop_event.set()
+        thread.join(10)
+    assert box["summary"].waiting == 1 and (tmp_path / "slow.jpg").exists()
+
+
 def test_a_file_judged_again_counts_once_in_the_summary(tmp_path: Path, fake_classifier) -> None:
     """A photo written in pieces is "unreadable" at each look, then moved: the watcher's
     summary counts files as they ended, not every look."""

@@ -86,4 +86,6 @@ def watch_command(
                     + ", ".join(f"{status}: {n}" for status, n in others.items()) + ")" if others else "")
                  + (f"; {joined} companion(s) joined their photo" if joined else "")
                  + (f"; {videos_line(summary.videos, False).lower()}" if summary.videos else "")
+                 + (f"; {summary.waiting} still waiting (being written, or just arrived), for the next start"
+                    if summary.waiting else "")
                  + (f"; undo with: sorter undo {summary.folder}" if summary.moved_to else ""))

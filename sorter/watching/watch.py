@@ -38,6 +38,8 @@ class WatchSummary:
     mode: str  # how changes were noticed: "inotify", "polling every 1 s", ...
     seconds: float
     videos: dict[str, int] = field(default_factory=dict)  # status -> videos (counted in `counts` too)
+    #: Files still being written (or a video waiting for its photo) when it stopped: the next start sorts them.
+    waiting: int = 0
 
 
 def _latecomers(root: Path, batch: list, latecomers, watcher) -> tuple[list, list, list]:
@@ -164,7 +166,7 @@ def watch_folder(
         raise UsageError("--min-confidence must be between 0 and 1")
     batch_size = batch_size or DEFAULT_BATCH_SIZE
     tally = Tally(root, per_file=True)  # a file judged again (written in pieces) counts once
-    mode = ""
+    mode, waiting = "", 0
 
     latecomers = Latecomers()
 
@@ -260,9 +262,10 @@ def watch_folder(
                                 told = counts
                         state.idle()  # between two batches of a burst too: a review's click gets its turn
                     mode = watcher.mode  # after the loop: the observer may have fallen back to polling
+                    waiting = watcher.pending()
             finally:
                 sorter.close()
         finally:
             state.release()
-    return WatchSummary(root, tally.counts, tally.moved_to, mode, time.monotonic() - started, tally.videos)
+    return WatchSummary(root, tally.counts, tally.moved_to, mode, time.monotonic() - started, tally.videos, waiting)
 
