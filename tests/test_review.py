@@ -274,8 +274,9 @@ def test_verbose_prints_every_file_and_log_file_writes_every_file(tmp_path: Path
     )
     assert sorted(file_of(line[20:]) for line in logged[:-1]) == names  # a line per file, whatever became of it
     printed = verbose.stderr.splitlines()
-    # On stderr a name that is not UTF-8 shows as Python escapes it (caf\udce9.png); the log keeps its bytes.
-    assert sorted(file_of(line) for line in printed) == sorted(n.encode("utf-8", "backslashreplace").decode() for n in names)
+    # On stderr a name that is not UTF-8 shows its bytes escaped (caf\xe9.png); the log keeps the bytes.
+    assert sorted(file_of(line) for line in printed) == sorted(
+        os.fsencode(n).decode("utf-8", "backslashreplace") for n in names)
     assert "moved rex.jpg -> dogs/rex.jpg (dog, 100%)" in printed
     assert "unsure: grey-0003.png (dog, 50%): confidence 50% below --min-confidence 90%" in printed
     assert "skipped: pipe.jpg: not a regular file" in printed

@@ -20,13 +20,14 @@ STATUS_STYLE = {
 MAX_REASON_ROWS = 8
 #: Control characters as a file's line shows them: `\n` and `\x1b`, not a new line or an escape
 #: sequence; the controls that reorder text (U+202E shows the rest of a line backwards: a name
-#: could make `gpj.exe` read as `exe.jpg`) as `\u202e`; a name's bytes that are not UTF-8 (kept
-#: by Python as lone surrogates, U+DC80-U+DCFF) as the byte they are, `\xe9`.
+#: could make `gpj.exe` read as `exe.jpg`) as `\u202e`.
 _SHOWN = {
     **{c: repr(chr(c))[1:-1] for c in (*range(32), *range(127, 160))},
     **{c: f"\\u{c:04x}" for c in (0x061C, 0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A))},
-    **{c: f"\\x{c - 0xDC00:02x}" for c in range(0xDC80, 0xDD00)},
 }
+#: On the terminal, a name's bytes that are not UTF-8 (kept by Python as lone surrogates,
+#: U+DC80-U+DCFF) as the bytes they are, `caf\xe9.jpg`, not `caf\udce9.jpg`; the log file keeps them.
+_AS_BYTES = {c: f"\\x{c - 0xDC00:02x}" for c in range(0xDC80, 0xDD00)}
 
 
 def _detail(result) -> str:
@@ -96,9 +97,9 @@ class FileLog:
             from datetime import datetime
 
             clock = f"[dim]{datetime.now():%H:%M:%S}[/] " if self.clock else ""
-            err.print(f"{clock}{styled or escape(plain)}", soft_wrap=True)
+            err.print(f"{clock}{styled or escape(plain)}".translate(_AS_BYTES), soft_wrap=True)
         elif self.echo:
-            sys.stderr.write(plain + "\n")
+            sys.stderr.write(plain.translate(_AS_BYTES) + "\n")
             sys.stderr.flush()
         self.to_file(plain)
 
