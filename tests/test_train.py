@@ -199,7 +199,11 @@ def test_evaluate_reproduces_the_recorded_validation_accuracy(trained, tmp_path:
     meta = json.loads(out.with_suffix(".json").read_text())
     assert report["accuracy"] == pytest.approx(meta["validation_accuracy"])
     assert report["n"] == meta["training"]["n_validation"]
-    assert set(report["confusion"]) == {"cat", "dog"}
+    assert set(report["confusion"]) == {"cat", "dog"} and report["model"] == str(out)
+    # Another folder's "validation split" would be none of the model's: refused, not measured.
+    other = make_dataset(tmp_path / "other", per_class=5)
+    result = runner.invoke(app, ["evaluate", str(other), "--model", str(out), "--split", "validation"])
+    assert result.exit_code == 2 and "is not the folder this model trained on (here " in result.stderr
 
 
 def test_evaluate_writes_a_confusion_matrix_and_a_contact_sheet(trained, tmp_path: Path) -> None:

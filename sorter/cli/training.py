@@ -148,8 +148,15 @@ def train(
         for line in result.broken[:20]:
             err.print(f"  {line}", soft_wrap=True)
     accuracy = f"{result.validation.accuracy:.2%} on {result.validation.n}" if result.validation else "n/a"
-    out.print(f"Saved {result.model_path} ({result.epochs_run} epochs, kept epoch {result.best_epoch}, "
-              f"{result.seconds / 60:.1f} min); validation accuracy {accuracy}")
+    took = f"{result.seconds:.0f} s" if result.seconds < 90 else f"{result.seconds / 60:.1f} min"
+    out.print(f"Saved {result.model_path} ({result.epochs_run} epoch{'s' if result.epochs_run != 1 else ''}, "
+              f"kept epoch {result.best_epoch}, {took}); validation accuracy {accuracy}")
+    if result.validation is None:
+        err.print("warning: no photo was held out for validation (too few photos, or --validation-split 0): "
+                  "nothing says how well this model does", soft_wrap=True)
+    if not result.three_way:
+        err.print("note: trained without non-pets (--other): this model files every photo as a cat or a dog, "
+                  "never leaving one in place", soft_wrap=True)
     if result.validation is not None:
         for line in result.validation.rate_lines() + result.validation.calibration_lines():
             out.print(f"  {line}")
@@ -221,7 +228,9 @@ def evaluate(
     for line in result.unreadable:
         err.print(f"unreadable: {line}", soft_wrap=True)
     if as_json:
-        print(json.dumps(result.to_json()))
+        from sorter.model.lite import resolve_model_path
+
+        print(json.dumps({"model": str(resolve_model_path(model)), **result.to_json()}))
         return
     out.print(f"[bold]{result.accuracy:.2%}[/bold] accuracy on {result.n} images (split: {split})")
     columns = list(next(iter(result.confusion.values())))

@@ -124,6 +124,8 @@ class EvalResult:
         """What each --min-confidence would do as a default, and whether one is safe."""
         if not self.thresholds:
             return []
+        if not self.thresholds[0].n_mistakes:  # "100% of the hold-out's 0 mistakes left in place"
+            return ["no hold-out photo filed as a pet: no --min-confidence has any to leave in place"]
         chosen = safe_default(self.thresholds)
         verdict = (f"a safe default: --min-confidence {chosen:.2f}" if chosen is not None else
                    "no --min-confidence is a safe default (half the mistakes kept, at most 1% of pets unsure)")
@@ -339,6 +341,15 @@ def evaluate(
                     raise UsageError(f"this model trained with non-pets from {folder}, which is not here; "
                                      "give their folders with --other (its split needs every one), or use --split all")
         parts = make_split(data_dir, float(meta["validation_split"]), int(meta["seed"]), meta.get("limit"), other)
+        found = {k: v for k, v in parts.counts.items() if k != OTHER}
+        trained = meta.get("images_per_class_found")
+        if trained is not None and (found != trained or parts.counts.get(OTHER, 0) != meta.get("other_images_found", 0)):
+            # Another folder (or this one changed): drawn again, the split would not be the model's.
+            raise UsageError(f"--split {split}: {data_dir} is not the folder this model trained on (here "
+                             f"{', '.join(f'{n} {k}' for k, n in parts.counts.items())}; it trained on "
+                             f"{', '.join(f'{n} {k}' for k, n in trained.items())}"
+                             f"{', ' + str(meta['other_images_found']) + ' other' if meta.get('other_images_found') else ''}"
+                             "); use --split all")
         items = parts.validation if split == "validation" else parts.train
         kinds = parts.kind_of
     if not items:

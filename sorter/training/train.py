@@ -36,6 +36,7 @@ class TrainResult:
     broken: list[str]
     n_train: int
     n_validation: int
+    three_way: bool = True  # with non-pets: it can leave a photo in place
 
 
 @dataclass(frozen=True)
@@ -333,4 +334,5 @@ def train(
         broken=state.broken,
         n_train=len(parts.train),
         n_validation=len(parts.validation),
+        three_way=three_way,
     )
