@@ -256,6 +256,15 @@ def test_a_jpeg_of_thousands_of_scans_is_refused_before_it_holds_a_core(tmp_path
     trap.write_bytes(progressive_jpeg(scans_more=2000))
     with pytest.raises(ImageError, match=r"^too many progressive scans to decode safely \(over 100; a photo has"):
         load_image(trap, 32)
+    # Nor does counting them cost seconds: two million empty comments among them are walked no further.
+    data = progressive_jpeg(scans_more=200)
+    first_scan = data.index(b"\xff\xda")
+    trap.write_bytes(data[:first_scan + 2] + data[first_scan + 2:].replace(b"\xff\xda", b"\xff\xfe\x00\x02" * 2_000_000
+                                                                            + b"\xff\xda", 1))
+    started = time.monotonic()
+    with pytest.raises(ImageError, match=r"^too many progressive scans"):
+        load_image(trap, 32)
+    assert time.monotonic() - started < 1.0
     # A real progressive JPEG, and one followed by a motion photo's video whose bytes hold FF DA
     # by chance (a trailer is not scanned), decode as always.
     for name, trailer in (("plain.jpg", b""), ("motion.jpg", b"ftypmp42" + b"\xff\xda\x00" * 500)):

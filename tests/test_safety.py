@@ -252,8 +252,9 @@ def test_a_record_appended_after_a_torn_line_is_not_lost(tmp_path: Path) -> None
 
 def test_a_write_cut_short_by_a_full_disk_does_not_take_the_next_record_with_it(tmp_path: Path) -> None:
     """A long-lived writer (the review page, a watcher) whose append a full disk cut part way
-    goes on once there is room: its next record is a line of its own, not glued onto the
-    fragment. The disk filled for real: a file size limit cuts the write as a full disk does."""
+    goes on once there is room, and so does the other writer beside it: the next record is a
+    line of its own, not glued onto the fragment. The disk filled for real: a file size limit
+    cuts the write as a full disk does."""
     script = f"""
 import errno, os, resource, signal
 from pathlib import Path
@@ -261,6 +262,7 @@ from sorter.files.journal import Journal, journal_path
 signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails instead of killing us
 root = Path({str(tmp_path)!r})
 journal = Journal(root, run="r")
+beside = Journal(root, run="w")  # a watcher beside the review page, taking turns under the folder's lock
 journal.append("mkdir", path="cats")
 limit = resource.getrlimit(resource.RLIMIT_FSIZE)
 resource.setrlimit(resource.RLIMIT_FSIZE, (os.path.getsize(journal_path(root)) + 20, limit[1]))
@@ -269,12 +271,14 @@ try:
 except OSError as exc:
     print(exc.errno == errno.EFBIG, exc.filename == str(journal_path(root)))
 resource.setrlimit(resource.RLIMIT_FSIZE, limit)
-journal.append("mkdir", path="birds")
+beside.append("mkdir", path="birds")
+journal.append("mkdir", path="fish")
 """
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0 and done.stdout == "True True\n", done.stderr
     lines = journal_path(tmp_path).read_text().splitlines()
-    assert len(lines) == 3 and '"path": "dogs"' not in lines[1] and json.loads(lines[2])["path"] == "birds"
+    assert len(lines) == 4 and '"path": "dogs"' not in lines[1] and json.loads(lines[2])["path"] == "birds"
+    assert json.loads(lines[3])["path"] == "fish"
 
 
 @pytest.mark.parametrize("line", [

@@ -80,6 +80,7 @@ def test_another_apps_photo_library_and_a_nas_s_own_folders_are_never_entered(tm
             in result.stderr)
     assert "│ left in place: skipped │ another app's library, not entered │     1 │" in result.stdout
     assert "@eaDir" not in result.output and "#recycle" not in result.output  # silent, as hidden folders are
+    assert runner.invoke(app, ["sort", str(library), "--dry-run"]).exit_code == 0  # moves nothing
     for command in ("sort", "watch"):
         inside = runner.invoke(app, [command, str(library)])
         assert inside.exit_code == 2 and inside.stderr == (

@@ -114,7 +114,7 @@ def test_resume_without_a_checkpoint_is_a_clear_error(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("out, message", [
     ("a-folder.keras", "is a folder; give the model's file name (MODEL.keras)"),
-    ("a-file/model.keras", "cannot make its folder (File exists)"),
+    ("a-file/model.keras", "a-file is not a folder"),
 ])
 def test_an_out_that_cannot_be_saved_is_refused_before_training(tmp_path: Path, out: str, message: str) -> None:
     data = make_dataset(tmp_path / "data", per_class=4)

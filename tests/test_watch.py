@@ -23,7 +23,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from conftest import REPO, ThreeClassFake, jpeg_with_extra_bytes, write_image
+from conftest import REPO, FakeClassifier, ThreeClassFake, jpeg_with_extra_bytes, write_image
 
 from sorter.errors import FolderLocked
 from sorter.files.lock import FolderLock
@@ -442,6 +442,30 @@ def test_the_stop_summary_counts_a_file_still_being_written(tmp_path: Path, fake
         stop_event.set()
         thread.join(10)
     assert box["summary"].waiting == 1 and (tmp_path / "slow.jpg").exists()
+
+
+def test_a_photo_replaced_while_it_was_judged_is_judged_again(tmp_path: Path) -> None:
+    """A sync client renames a new photo over one being judged: the old verdict does not file
+    it, and the watcher looks at the new one (a sort would at its next run)."""
+    write_image(tmp_path / "x.jpg", BLUE)  # a cat, replaced by a dog while it is judged
+    write_image(tmp_path / ".sync-x.jpg", RED)
+
+    class SyncedMeanwhile(FakeClassifier):
+        def predict(self, batch):
+            if len(batch) and (self.p_dog(np.asarray(batch, np.float32)) < 0.5).any() and (
+                tmp_path / ".sync-x.jpg"
+            ).exists():  # the cat is being judged
+                os.replace(tmp_path / ".sync-x.jpg", tmp_path / "x.jpg")
+            return super().predict(batch)
+
+    fast = watcher.WatchSettings(rescan_interval=0.2, settle=0.1)
+    stop_event, thread, results = run_in_thread(tmp_path, SyncedMeanwhile(), settings=fast)
+    try:
+        assert wait_until(lambda: (tmp_path / "dogs" / "x.jpg").exists(), 10), results
+    finally:
+        stop_event.set()
+        thread.join(10)
+    assert [(r.status, r.label) for r in results] == [("failed", "cat"), ("moved", "dog")]
 
 
 def test_a_file_judged_again_counts_once_in_the_summary(tmp_path: Path, fake_classifier) -> None:

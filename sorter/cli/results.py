@@ -24,6 +24,7 @@ MAX_REASON_ROWS = 8
 _SHOWN = {
     **{c: repr(chr(c))[1:-1] for c in (*range(32), *range(127, 160))},
     **{c: f"\\u{c:04x}" for c in (0x061C, 0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A))},
+    0x2028: "\\u2028", 0x2029: "\\u2029",  # line and paragraph separators: lines of their own to some readers
 }
 #: On the terminal, a name's bytes that are not UTF-8 (kept by Python as lone surrogates,
 #: U+DC80-U+DCFF) as the bytes they are, `caf\xe9.jpg`, not `caf\udce9.jpg`; the log file keeps them.

@@ -405,11 +405,11 @@ class Journal:
             from sorter.files.moves import sync_dirs
 
             sync_dirs([directory, root])  # the journal's own name must survive a power cut too
-        # A crash cut the last record short. Without a newline our first record would be
-        # glued onto the fragment and lost with it (an intent lost = a move undo cannot see);
-        # with it, the fragment stays a line of its own that readers skip.
-        self._torn = True
-        self._write(b"")
+        try:
+            self._write(b"")  # after a crash that cut the last record short: see `_write`
+        except OSError:
+            os.close(self._fd)
+            raise
 
     def close(self) -> None:
         os.close(self._fd)
@@ -431,26 +431,25 @@ class Journal:
         self.close()
 
     def _write(self, data: bytes) -> None:
-        """Append `data` and fsync it. A write that failed part way (a full disk) leaves a
-        fragment at the end: the next record starts a line of its own, as after a crash, so a
-        long-lived writer (the review page, a watcher) goes on once there is room without
-        gluing its next intent onto the fragment."""
+        """Append `data` and fsync it, on a line of its own. A crash, or a full disk, may have
+        cut the last record short, this writer's or another's (the review page and a watcher
+        each keep the journal open, and take turns under the folder's lock): without a newline
+        first, the record would be glued onto that fragment and lost with it (an intent lost =
+        a move undo cannot see); with it, the fragment stays a line of its own that readers
+        skip. One `fstat` and a one-byte read beside an fsync."""
         try:
-            if self._torn:
-                size = os.fstat(self._fd).st_size
-                if size and os.pread(self._fd, 1, size - 1) != b"\n":
-                    data = b"\n" + data
+            size = os.fstat(self._fd).st_size
+            if size and os.pread(self._fd, 1, size - 1) != b"\n":
+                data = b"\n" + data
             view = memoryview(data)
             while view:  # os.write may write less than asked (signals, full disk)
                 view = view[os.write(self._fd, view):]
             if data:
                 os.fsync(self._fd)
         except OSError as exc:
-            self._torn = True
             if exc.filename is None:  # os.write names no file: say which ("the folder: No space" said nothing)
                 exc.filename = str(journal_path(self.root))
             raise
-        self._torn = False
 
     def append(self, op: str, **fields) -> None:
         self._write(_encode({"op": op, "run": self.run, "time": round(time.time(), 3), **fields}))

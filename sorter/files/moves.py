@@ -106,6 +106,10 @@ def open_folder_beneath(root: Path, folder: Path) -> int:
 Judged = tuple[int, int, int, int]
 
 
+#: Why a photo replaced or written to since it was judged did not move (a watcher judges it again).
+CHANGED_SINCE_JUDGED = "changed since it was judged (replaced or written to); left for the next sort"
+
+
 def judged_as(info: os.stat_result) -> Judged:
     return (info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns)
 
@@ -141,8 +145,7 @@ def _move(src: Path, dst: Path, src_dir: int | None = None, dst_dir: int | None 
     if not stat.S_ISREG(info.st_mode):
         raise OSError(errno.EINVAL, "not a file any more (replaced since it was judged)", str(src))
     if same_as is not None and judged_as(info) != same_as:
-        raise OSError(errno.EINVAL, "changed since it was judged (replaced or written to); left for the next sort",
-                      str(src))
+        raise OSError(errno.EINVAL, CHANGED_SINCE_JUDGED, str(src))
     at = (_AT_FDCWD if src_dir is None else src_dir, _AT_FDCWD if dst_dir is None else dst_dir)
     if sys_platform_is_linux() and _renameat2(src, dst, *at):
         return

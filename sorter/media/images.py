@@ -197,7 +197,9 @@ def jpeg_scans(data: bytes, scan_offset: int) -> int:
     the image, each segment skipped by its length (so FF DA in a comment is none), up to one
     more than MAX_JPEG_SCANS."""
     scans, pos = 0, scan_offset
-    while scans <= MAX_JPEG_SCANS:
+    for _ in range(MAX_JPEG_SCANS * 100):  # a real JPEG has a few markers a scan; millions are a trap too
+        if scans > MAX_JPEG_SCANS:
+            break
         found = _MARKER.search(data, pos)
         if found is None or data[found.start() + 1] == 0xD9:  # the end of the image
             break
@@ -205,6 +207,8 @@ def jpeg_scans(data: bytes, scan_offset: int) -> int:
         if found.start() + 4 > len(data):
             break
         pos = found.start() + 2 + int.from_bytes(data[found.start() + 2 : found.start() + 4], "big")
+    else:
+        return MAX_JPEG_SCANS + 1
     return scans
 
 
@@ -287,8 +291,9 @@ def _check(header: Header | None, data: bytes, size: int) -> None:
         raise ImageError(
             f"image too large to decode safely ({header.width}x{header.height} pixels)"
         )
-    if decoded_pixels(header, size) * header.bytes_per_pixel > MAX_IMAGE_PIXELS * 4:
-        # Under the pixel limit, but 16-bit RGBA: a 924 KB TIFF of 10900x10900 held 1.5 GB.
+    if decoded_pixels(header, size) * header.bytes_per_pixel > MAX_IMAGE_PIXELS * 6:
+        # Under the pixel limit, but 16-bit RGBA: a 924 KB TIFF of 10900x10900 held 1.5 GB. A
+        # 102 MP 16-bit RGB TIFF (a medium-format camera's) is 611 MB: it passes.
         raise ImageError(f"image too large to decode safely ({header.width}x{header.height} pixels, "
                          f"{header.bytes_per_pixel} bytes each)")
     if header.format == "jpeg":

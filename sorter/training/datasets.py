@@ -8,7 +8,7 @@ import random
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sorter.config import CLASS_NAMES, OTHER
+from sorter.config import CLASS_NAMES, OTHER, entered
 from sorter.errors import UsageError
 from sorter.media.images import is_image_name
 
@@ -93,7 +93,7 @@ def images_below(folder: Path) -> list[Path]:
     """Image files in `folder` and its sub-folders (not following links), in a stable order."""
     found = []
     for directory, subdirs, names in os.walk(folder):
-        subdirs[:] = sorted(d for d in subdirs if not d.startswith("."))
+        subdirs[:] = sorted(d for d in subdirs if entered(d))  # not hidden, nor a NAS's thumbnails (@eaDir)
         here = Path(directory)
         found += sorted(
             (here / n for n in names if is_image_name(n) and not (here / n).is_symlink() and (here / n).is_file()),

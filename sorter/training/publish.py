@@ -32,12 +32,13 @@ def check_out(out: Path) -> None:
     """Before any training: `out` can be saved (its folder made, if new), not after an hour of it."""
     if out.is_dir():
         raise UsageError(f"--out {out} is a folder; give the model's file name (MODEL.keras)")
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise UsageError(f"--out {out}: cannot make its folder ({exc.strerror or exc})") from None
-    if not os.access(out.parent, os.W_OK | os.X_OK):
-        raise UsageError(f"--out {out}: cannot write in {out.parent}")
+    folder = out.parent.absolute()
+    while not folder.exists() and folder != folder.parent:  # made when the model is saved, not now
+        folder = folder.parent
+    if not folder.is_dir():
+        raise UsageError(f"--out {out}: {folder} is not a folder")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise UsageError(f"--out {out}: cannot write in {folder}")
 
 
 @contextmanager
@@ -46,7 +47,7 @@ def staged(out: Path) -> Iterator[Path]:
     files replace the old set when the block ends, and are dropped if it raises."""
     folder = out.parent / f".{out.name}.saving"
     shutil.rmtree(folder, ignore_errors=True)  # a save killed before
-    folder.mkdir()
+    folder.mkdir(parents=True)
     try:
         yield folder / out.name
         _publish(folder, out)

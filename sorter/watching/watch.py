@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from sorter.errors import UsageError
 from sorter.files.folder import check_folder
+from sorter.files.moves import CHANGED_SINCE_JUDGED
 from sorter.signals import stop_on_signals
 from sorter.sorting.results import FileResult, Tally
 from sorter.sorting.sort import Sorter
@@ -175,7 +176,9 @@ def watch_folder(
         if result.status == "moved" and result.destination is not None:
             latecomers.remember(Filed(result.path, result.destination, result.label, result.confidence,
                                       same_file_of(result.destination)))
-        if result.status in ("neither", "unsure", "unreadable", "skipped", "failed"):
+        if result.status == "failed" and CHANGED_SINCE_JUDGED in (result.reason or ""):
+            watcher.note(result.path)  # another file now, or still being written: judged again once complete
+        elif result.status in ("neither", "unsure", "unreadable", "skipped", "failed"):
             watcher.settle(result.path)  # left in place: look again only once it changes
         on_result(result)
 
