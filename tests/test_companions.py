@@ -64,6 +64,23 @@ def test_companions_move_with_their_photo(tmp_path: Path) -> None:
     assert summary.counts == {"moved": 4} and summary.companions == 6
 
 
+def test_on_a_case_insensitive_card_the_photo_under_another_spelling_is_no_second_photo(tmp_path: Path) -> None:
+    """On an SD card's exFAT, `IMG_0001.jpg` opens the photo `IMG_0001.JPG` itself. A second
+    name for the same file (a hard link, here) is what such a filesystem shows: it is not
+    another photo of the stem, so the Live Photo's video and the sidecar still go with it."""
+    from sorter.files.companions import find_companions
+
+    photo = write_image(tmp_path / "IMG_0001.JPG", RED)
+    for name in ("IMG_0001.MOV", "IMG_0001.xmp"):
+        companion(tmp_path / name)
+    os.link(photo, tmp_path / "IMG_0001.jpg")
+    assert {path.name for path in find_companions(photo)} == {"IMG_0001.MOV", "IMG_0001.xmp"}
+    other = write_image(tmp_path / "IMG_0002.JPG", BLUE)  # two photos of one stem: a guess, left alone
+    write_image(tmp_path / "IMG_0002.jpg", RED)
+    companion(tmp_path / "IMG_0002.MOV")
+    assert find_companions(other) == ()
+
+
 def test_on_more_cores_companions_are_looked_up_on_threads_and_move_the_same(tmp_path: Path, monkeypatch) -> None:
     # Past 2 cores a chunk's lookups run on threads (the main thread sets the pace there).
     monkeypatch.setattr("sorter.config.cpu_cores", lambda: 8)

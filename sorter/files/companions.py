@@ -47,12 +47,29 @@ def _is_file(path: str) -> bool:
 # lstat calls are the rest).
 
 def _shares_stem_with_another(photo: Path, stem: str, extensions) -> bool:
+    """Another photo (or video) of `photo`'s stem is beside it. On a case-insensitive
+    filesystem (an SD card's exFAT) `IMG_1.jpg` finds the photo `IMG_1.JPG` itself, which is
+    no other photo: every SD card's sidecars and Live Photo videos were left behind."""
     folder = os.path.dirname(photo)
-    return any(
-        name != photo.name and _is_file(os.path.join(folder, name))
-        for ext in sorted(extensions)
-        for name in _spellings(stem + ext)
-    )
+    itself = None
+    for ext in sorted(extensions):
+        for name in _spellings(stem + ext):
+            path = os.path.join(folder, name)
+            if name == photo.name or not _is_file(path):
+                continue
+            if itself is None:
+                try:
+                    info = os.lstat(photo)
+                    itself = (info.st_dev, info.st_ino)
+                except OSError:
+                    itself = ()
+            try:
+                found = os.lstat(path)
+            except OSError:
+                continue
+            if (found.st_dev, found.st_ino) != itself:
+                return True
+    return False
 
 
 def beside_a_photo(video: Path) -> bool:
