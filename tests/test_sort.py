@@ -119,6 +119,29 @@ def test_a_name_of_the_longest_length_taken_in_cats_gets_a_free_name_that_fits(t
     assert sorted(tree(tmp_path)) == [f"cats/{'a' * 247} (1).jpg", f"cats/{longest}"]
 
 
+def test_cats_spelled_otherwise_on_a_case_insensitive_card_is_sorters_own(tmp_path: Path, fake_classifier) -> None:
+    """On an SD card's exFAT a `Cats/` made on Windows is the folder sorter's `cats/` opens:
+    `sort -r` must not enter it (each run renamed its photos `x (1).jpg`, `x (1) (1).jpg`, ...).
+    Two names for one folder (a bind mount, here) are what such a filesystem shows."""
+    import subprocess
+
+    write_image(tmp_path / "cats" / "tom.jpg", BLUE)
+    write_image(tmp_path / "trip" / "rex.jpg", RED)
+    (tmp_path / "Cats").mkdir()
+    mounted = subprocess.run(["mount", "--bind", str(tmp_path / "cats"), str(tmp_path / "Cats")], capture_output=True)
+    if mounted.returncode != 0:
+        pytest.skip(f"needs a bind mount (root): {mounted.stderr.decode().strip()}")
+    try:
+        seen = []
+        for _ in range(2):
+            sort(tmp_path, fake_classifier, recursive=True, on_result=lambda r: seen.append(r.path.relative_to(tmp_path)))
+        assert seen == [Path("trip/rex.jpg")]  # Cats/tom.jpg never looked at
+        assert sorted(os.listdir(tmp_path / "cats")) == ["tom.jpg"]
+        assert sorted(os.listdir(tmp_path / "dogs")) == ["rex.jpg"]
+    finally:
+        subprocess.run(["umount", str(tmp_path / "Cats")], check=True)
+
+
 def test_free_name_is_case_insensitive() -> None:
     assert free_name("a.jpg", NameIndex()) == "a.jpg"
     assert free_name("a.jpg", NameIndex(["a.jpg", "a (1).jpg"])) == "a (2).jpg"

@@ -75,13 +75,33 @@ def place(root: Path, path: Path) -> tuple[str, str | None]:
     return label, parts[1] if len(parts) > 2 else None
 
 
+def _entries(root: Path) -> list[str]:
+    try:
+        return os.listdir(root)
+    except OSError:
+        return []
+
+
+def _same(a: Path, b: Path) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
 def _listing(root: Path) -> tuple[dict[Identity, Path], dict[str, list[Path]]]:
     """Every image file below `root` (not .sorter/, hidden folders or another app's, no links followed), by
     identity and by name."""
     by_identity: dict[Identity, Path] = {}
     by_name: dict[str, list[Path]] = {}
+    # On a case-insensitive filesystem `Cats/` is sorter's cats/: its photos are placed there.
+    spelled = {folder: own for own in CLASS_FOLDERS.values() for folder in _entries(root)
+               if folder != own and folder.casefold() == own.casefold() and _same(root / folder, root / own)}
     for directory, subdirs, names in os.walk(root):
         subdirs[:] = [d for d in subdirs if entered(d)]  # not .sorter/, hidden or another app's
+        relative = Path(directory).relative_to(root).parts
+        if relative and relative[0] in spelled:
+            directory = str(root.joinpath(spelled[relative[0]], *relative[1:]))
         for name in names:
             if not is_image_name(name):
                 continue

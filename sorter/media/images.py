@@ -87,7 +87,7 @@ def scan_folder(
         return
     with listing:
         for entry in listing:
-            if entry.name in exclude:
+            if entry.name in exclude or excluded_by_case(root, entry.name, exclude):
                 continue
             path = Path(entry.path)
             try:
@@ -111,6 +111,20 @@ def scan_folder(
                 yield Skipped(path, f"cannot inspect: {exc.strerror or exc}")
                 continue
             yield path
+
+
+def excluded_by_case(root: Path, name: str, exclude: frozenset[str]) -> bool:
+    """`name` is one of `exclude` (cats/, dogs/, .sorter/) on a case-insensitive filesystem: a
+    `Cats/` made on Windows is where sorter's `cats/` goes on an SD card, not a folder to sort
+    (its photos were renamed `x (1).jpg`, `x (1) (1).jpg`, ... by every `sort -r`)."""
+    folded = name.casefold()
+    for own in exclude:
+        if own != name and own.casefold() == folded:
+            try:
+                return os.path.samefile(os.path.join(root, name), os.path.join(root, own))
+            except OSError:
+                return False
+    return False
 
 
 @contextmanager

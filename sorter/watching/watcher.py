@@ -204,7 +204,11 @@ class Watcher:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         from sorter.media.container import incomplete
-        from sorter.media.images import is_image_name, is_video_name  # cv2 is loaded by now: the model needs it
+        from sorter.media.images import (  # cv2 is loaded by now: the model needs it
+            excluded_by_case,
+            is_image_name,
+            is_video_name,
+        )
         from sorter.watching.latecomers import could_be_companion
 
         self.root = root
@@ -217,6 +221,7 @@ class Watcher:
         # Photos and videos to sort, and companions that may come after their photo.
         self._is_wanted = lambda name: is_image_name(name) or is_video_name(name) or could_be_companion(name)
         self._is_video_name = is_video_name
+        self._excluded_by_case = excluded_by_case
         self._incomplete = incomplete
         self._excluded = frozenset({*CLASS_FOLDERS.values(), STATE_DIR})
         self._lock = threading.Lock()
@@ -297,7 +302,7 @@ class Watcher:
             parts = path.relative_to(self.root).parts
         except ValueError:
             return False
-        if not parts or parts[0] in self._excluded:
+        if not parts or parts[0] in self._excluded or self._excluded_by_case(self.root, parts[0], self._excluded):
             return False
         if len(parts) > 1 and (not self.recursive or not all(entered(p) for p in parts[:-1])):
             return False  # the same folders `images.scan_folder` does not enter
