@@ -250,6 +250,27 @@ def test_a_record_appended_after_a_torn_line_is_not_lost(tmp_path: Path) -> None
     assert layout(tmp_path) == before  # cats/ removed: its mkdir record survived
 
 
+def test_a_damaged_record_of_a_move_made_keeps_the_journal_and_undo_says_so(tmp_path: Path) -> None:
+    """A move's intent line damaged in the middle of the journal (a disk error, a FUSE driver
+    that wrote zeros), its "done" intact: undo cannot know where that photo came from. It
+    says so and keeps the journal, rather than delete the only record that the photo moved."""
+    write_image(tmp_path / "tom.jpg", BLUE)
+    write_image(tmp_path / "rex.jpg", RED)
+    sort.sort_folder(tmp_path, classifier=FakeClassifier())
+    lines = journal_path(tmp_path).read_text().splitlines()
+    damaged = next(i for i, line in enumerate(lines) if '"op": "move"' in line and "tom.jpg" in line)
+    lines[damaged] = lines[damaged][:40]
+    journal_path(tmp_path).write_text("\n".join(lines) + "\n")
+
+    result = CliRunner().invoke(app, ["undo", str(tmp_path)])
+    assert result.exit_code == 0 and "Restored 1 file(s)" in result.stdout
+    assert ("warning: 1 move(s) of what was undone could not be read back from the damaged journal and are not "
+            "undone: their photos are still in cats/ or dogs/") in result.stderr
+    assert (tmp_path / "rex.jpg").is_file() and (tmp_path / "cats" / "tom.jpg").is_file()
+    assert CliRunner().invoke(app, ["undo", str(tmp_path)]).exit_code == 2  # nothing more to undo
+    assert journal_path(tmp_path).is_file()  # and still the record that tom.jpg moved
+
+
 def test_a_write_cut_short_by_a_full_disk_does_not_take_the_next_record_with_it(tmp_path: Path) -> None:
     """A long-lived writer (the review page, a watcher) whose append a full disk cut part way
     goes on once there is room, and so does the other writer beside it: the next record is a

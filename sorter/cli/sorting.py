@@ -173,4 +173,8 @@ def undo(
         out.print(f"Took back {said}: sorter review asks about them again.", soft_wrap=True, markup=False)
     if result.left:
         err.print(f"[yellow]warning[/]: {escape(result.left)} (every move is undone; remove it by hand)", soft_wrap=True)
+    if result.unread:
+        err.print(f"[yellow]warning[/]: {result.unread} move(s) of what was undone could not be read back from the "
+                  f"damaged journal and are not undone: their photos are still in cats/ or dogs/; "
+                  f"{escape(str(result.folder))}/.sorter is kept", soft_wrap=True)
 

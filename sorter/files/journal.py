@@ -127,6 +127,9 @@ class JournalState:
     #: goes on from there while that file is the journal still (it is only ever appended to).
     read_to: int = 0
     file: tuple[int, int] | None = None
+    #: Moves marked done whose intent could not be read (a damaged line, not the last): made,
+    #: but undo cannot know from where to where, so it keeps the journal and says so.
+    unread: list[tuple[str, int]] = field(default_factory=list)
 
     def undoable_runs(self) -> list[RunState]:
         return [run for run in self.runs.values() if run.sorted_files]
@@ -137,6 +140,8 @@ class JournalState:
             if run.has(seq, INTENT):
                 run.set(seq, DONE if op == "done" else ABANDONED)
                 self.moving.pop((run.run, seq), None)
+            elif op == "done":
+                self.unread.append((run.run, seq))
             return
         if op == "gone":  # undo found neither the file nor its first place: not ours to undo any more
             if run.has(seq, INTENT):
@@ -405,6 +410,7 @@ class Journal:
             from sorter.files.moves import sync_dirs
 
             sync_dirs([directory, root])  # the journal's own name must survive a power cut too
+        self._end: int | None = None  # where our last whole write ended: the file's size then
         try:
             self._write(b"")  # after a crash that cut the last record short: see `_write`
         except OSError:
@@ -439,14 +445,18 @@ class Journal:
         skip. One `fstat` and a one-byte read beside an fsync."""
         try:
             size = os.fstat(self._fd).st_size
-            if size and os.pread(self._fd, 1, size - 1) != b"\n":
+            # The last byte is read only when someone else wrote since our last whole write: a
+            # FUSE FAT driver returned zeros to a read right after an append, and wrote them.
+            if size and size != self._end and os.pread(self._fd, 1, size - 1) != b"\n":
                 data = b"\n" + data
             view = memoryview(data)
             while view:  # os.write may write less than asked (signals, full disk)
                 view = view[os.write(self._fd, view):]
             if data:
                 os.fsync(self._fd)
+            self._end = size + len(data)
         except OSError as exc:
+            self._end = None
             if exc.filename is None:  # os.write names no file: say which ("the folder: No space" said nothing)
                 exc.filename = str(journal_path(self.root))
             raise

@@ -48,6 +48,8 @@ class UndoResult:
     answers: dict[str, int] = field(default_factory=dict)
     left: str | None = None  # everything undone, but sorter's own folder could not be removed: why
     already_back: int = 0  # files found where they came from already (put back by hand): nothing to move
+    #: Moves of the runs undone whose record is damaged: not undone, and the journal is kept.
+    unread: int = 0
 
 
 def _remove_if_empty(root: Path, folders) -> None:
@@ -227,7 +229,8 @@ def undo(root: Path, *, all_runs: bool = False, lock_wait: float = 0.0) -> UndoR
         for run in runs:
             when[run.run] = min(when.get(run.run, run.started), run.started)
         if not when:
-            _forget(root, state)  # e.g. a run that moved nothing, or an undo killed while tidying up
+            if not state.unread:  # else the journal is all that says a photo moved: kept
+                _forget(root, state)  # e.g. a run that moved nothing, or an undo killed while tidying up
             raise UsageError(f"nothing to undo in {root}")
         names = set(when) if all_runs else {max(when, key=when.__getitem__)}
         chosen = [run for run in runs if run.run in names]
@@ -243,7 +246,8 @@ def undo(root: Path, *, all_runs: bool = False, lock_wait: float = 0.0) -> UndoR
         # What stays sorted: the runs not chosen, and the files kept where they are. A missing
         # file is reported and forgotten: nothing of it is left to undo.
         left = None
-        if len(names) == len(when) and not undoer.conflicts.total:
+        unread = sum(run in names for run, _ in state.unread)
+        if len(names) == len(when) and not undoer.conflicts.total and not unread:
             left = _forget(root, state)
         elif not all(run.run.startswith(REVIEW_RUN_PREFIX) for run in chosen):
             from sorter.config import REVIEW_PAGE, STATE_DIR
@@ -253,5 +257,5 @@ def undo(root: Path, *, all_runs: bool = False, lock_wait: float = 0.0) -> UndoR
     c, m = undoer.conflicts, undoer.missing
     return UndoResult(
         root, len(names), undoer.restored, c.shown, m.shown, c.total - len(c.shown), m.total - len(m.shown), answers,
-        left, undoer.already_back,
+        left, undoer.already_back, unread,
     )
