@@ -3,6 +3,7 @@ in-process tests, and a tiny real Keras model for the tests that need one."""
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import subprocess
@@ -369,3 +370,24 @@ def heavy_imports_after(*invocations: tuple[list[str], int | None]) -> list[str]
     lines.append(f"print(json.dumps(sorted(m for m in {HEAVY_MODULES!r} if m in sys.modules)))")
     out = subprocess.run([sys.executable, "-c", "\n".join(lines)], capture_output=True, text=True, check=True)
     return json.loads(out.stdout)
+
+
+class FullDisk:
+    """The journal's `os` on a disk that fills up after `room` more writes: the next write is
+    cut after a few bytes, as a real full disk cuts it, and then nothing more is written."""
+
+    def __init__(self) -> None:
+        self.room: int | None = None  # None: room enough
+        self.cut = False
+
+    def __getattr__(self, name: str):
+        return getattr(os, name)
+
+    def write(self, fd: int, data) -> int:
+        if self.room is None or self.room > 0:
+            self.room = None if self.room is None else self.room - 1
+            return os.write(fd, data)
+        if not self.cut:
+            self.cut = True
+            return os.write(fd, bytes(data[:30]))
+        raise OSError(errno.ENOSPC, "No space left on device")

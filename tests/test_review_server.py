@@ -7,7 +7,6 @@ and Debian's Chromium)."""
 
 from __future__ import annotations
 
-import errno
 import html
 import http.client
 import json
@@ -28,7 +27,7 @@ from urllib.parse import urlsplit
 from urllib.request import url2pathname
 
 import pytest
-from conftest import SAMPLES, ThreeClassFake, layout, write_image
+from conftest import SAMPLES, FullDisk, ThreeClassFake, layout, write_image
 from typer.testing import CliRunner
 
 from sorter.cli import app
@@ -360,27 +359,6 @@ def test_a_busy_folder_is_a_clear_message_and_nothing_moves(served) -> None:
                         answer["error"])
     assert layout(root) == sorted_layout
     assert move(client, "person.jpg", "cat")[0] == 200 and (root / "cats" / "person.MOV").is_file()
-
-
-class FullDisk:
-    """The journal's `os` on a disk that fills up after `room` more writes: the next write is
-    cut after a few bytes, as a real full disk cuts it, and then nothing more is written."""
-
-    def __init__(self) -> None:
-        self.room: int | None = None  # None: room enough
-        self.cut = False
-
-    def __getattr__(self, name: str):
-        return getattr(os, name)
-
-    def write(self, fd: int, data) -> int:
-        if self.room is None or self.room > 0:
-            self.room = None if self.room is None else self.room - 1
-            return os.write(fd, data)
-        if not self.cut:
-            self.cut = True
-            return os.write(fd, bytes(data[:30]))
-        raise OSError(errno.ENOSPC, "No space left on device")
 
 
 def test_a_click_on_a_full_disk_says_so_and_once_there_is_room_a_reload_shows_the_folder_as_it_is(

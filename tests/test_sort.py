@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from pathlib import Path
 
 import pytest
-from conftest import FakeClassifier, ThreeClassFake, tree, write_image
+from conftest import FakeClassifier, FullDisk, ThreeClassFake, tree, write_image
 from typer.testing import CliRunner
 
 from sorter.cli import app
@@ -428,7 +429,6 @@ def test_bad_input_gets_one_clear_line_and_an_exit_code(tmp_path: Path, args, co
 
 @pytest.mark.parametrize("cut", ["head.npz", "evidence.npz"])
 def test_a_model_file_cut_short_is_one_line_naming_it(tmp_path: Path, cut: str) -> None:
-    import shutil
 
     from sorter.config import BUNDLED_MODEL
 
@@ -453,18 +453,28 @@ def test_a_locked_folder_is_refused_with_a_clear_message(tmp_path: Path, tiny_mo
 
 
 def test_a_disk_full_part_way_says_what_was_done_and_what_to_do(tmp_path: Path, monkeypatch) -> None:
-    import errno
 
-    class FillsTheDisk(ThreeClassFake):
-        def predict(self, batch):
-            raise OSError(errno.ENOSPC, "No space left on device", str(tmp_path / ".sorter" / "journal.jsonl"))
+    import sorter.config
+    from sorter.files import journal
 
-    monkeypatch.setattr(lite, "load_classifier", lambda model: FillsTheDisk())
+    disk = FullDisk()
+    monkeypatch.setattr(journal, "os", disk)
+    monkeypatch.setattr(lite, "load_classifier", lambda model: ThreeClassFake())
+    monkeypatch.setattr(sorter.config, "DEFAULT_BATCH_SIZE", 1)  # a journal batch a photo
     write_image(tmp_path / "rex.png", RED)
+    write_image(tmp_path / "tom.png", BLUE)
+    disk.room = 3  # the first photo's folder, intent and mark; then the disk is full
     result = runner.invoke(app, ["sort", str(tmp_path)])
     assert result.exit_code == 1 and result.stderr == (
         f"Error: {tmp_path / '.sorter' / 'journal.jsonl'}: No space left on device; the photos moved before it are "
         f"journaled: sort again once there is room, or `sorter undo {tmp_path}` takes them back\n"), result.output
+    # Full from the start: nothing moved, nothing to undo.
+    other = tmp_path / "other"
+    write_image(other / "rex.png", RED)
+    disk.room, disk.cut = 0, False
+    result = runner.invoke(app, ["sort", str(other)])
+    assert result.exit_code == 1 and result.stderr.endswith(
+        "No space left on device; nothing was moved: sort again once there is room\n"), result.output
 
 
 def test_the_summary_counts_reasons_by_kind_and_a_failed_move_by_why() -> None:

@@ -62,6 +62,7 @@ def sort_command(
     if as_json and as_jsonl:
         raise fail(UsageError("--json and --jsonl: choose one"))
     results = []
+    journaled = _journal_size(directory)
     with FileLog(directory.absolute(), log_file, echo=verbose, clock=False) as log:
         try:
             with progress_bar(not (as_json or as_jsonl)) as (progress, task):
@@ -84,8 +85,14 @@ def sort_command(
                 )
         except (SorterError, OSError) as exc:
             if not dry_run:  # stopped part way: what moved before is journaled, and the user should know what to do
-                exc = stopped_part_way(exc, directory, "the photos moved before it are journaled: sort again once "
-                                       f"there is room, or `sorter undo {directory}` takes them back")
+                import errno
+
+                read_only = isinstance(exc, OSError) and exc.errno == errno.EROFS
+                once = "it can be written (a card's write-protect switch?)" if read_only else "there is room"
+                began = _began_since(directory, journaled, b'{"op": "move"')
+                exc = stopped_part_way(exc, directory, f"nothing was moved: sort again once {once}" if not began else
+                                       f"the photos moved before it are journaled: sort again once {once}, "
+                                       f"or `sorter undo {directory}` takes them back")
             raise log.fail(exc, directory) from None
         left = sum(summary.reasons.values())
         verb = "would move" if dry_run else "moved"
@@ -133,6 +140,31 @@ def sort_command(
 # --------------------------------------------------------------------------- undo
 
 
+def _journal_size(root: Path) -> int:
+    from sorter.files.journal import journal_path
+
+    try:
+        return journal_path(root).lstat().st_size
+    except OSError:
+        return 0
+
+
+def _began_since(root: Path, offset: int, intent: bytes) -> bool:
+    """Whether this command journaled an intent (`intent`: a sort's "move", an undo's
+    "unmove") past `offset`, what the journal held before it: whether anything may have moved.
+    Read only when a command stops part way, by the records, not by the files reported (a
+    batch's moves are reported after its journal records, which a full disk may cut)."""
+    from sorter.files.folder import open_own
+    from sorter.files.journal import journal_path
+
+    try:  # never through a link, never blocking on a FIFO planted as the journal
+        with open(open_own(journal_path(root)), "rb") as journal:
+            journal.seek(offset)
+            return any(line.startswith(intent) for line in journal)
+    except OSError:
+        return False
+
+
 def undo(
     directory: Annotated[Path, folder_argument("A folder sorted by `sorter sort` or `sorter watch`.")],
     all_runs: Annotated[bool, typer.Option("--all", help="Undo every run in the journal, not just the latest.")] = False,
@@ -149,11 +181,13 @@ def undo(
     """
     from sorter.files import undo as restore
 
+    journaled = _journal_size(directory)
     try:
         result = restore.undo(directory, all_runs=all_runs)
     except (SorterError, OSError) as exc:
-        raise fail(stopped_part_way(exc, directory, "what it put back before is journaled, and the next "
-                                    "sorter command settles it once there is room")) from None
+        began = _began_since(directory, journaled, b'{"op": "unmove"')
+        raise fail(stopped_part_way(exc, directory, "what it put back before is journaled, and the next sorter "
+                                    "command settles it once there is room" if began else "nothing was put back")) from None
     # File names are escaped: "[b].jpg" is a fine photo name and not rich markup.
     for line in result.conflicts:
         err.print(f"[yellow]kept[/]: {escape(line)}", soft_wrap=True)

@@ -127,8 +127,7 @@ class JournalState:
     #: goes on from there while that file is the journal still (it is only ever appended to).
     read_to: int = 0
     file: tuple[int, int] | None = None
-    #: Moves marked done whose intent could not be read (a damaged line, not the last): made,
-    #: but undo cannot know from where to where, so it keeps the journal and says so.
+    #: Moves marked done whose intent is unreadable (damaged): undo keeps the journal, and says so.
     unread: list[tuple[str, int]] = field(default_factory=list)
 
     def undoable_runs(self) -> list[RunState]:
@@ -205,14 +204,13 @@ def _records(path: Path, start: int = 0, end: int | None = None,
                 # character cut by a crash) must never make the journal unreadable.
                 record = json.loads(raw.decode("utf-8", "surrogateescape"))
             except ValueError:
-                record = None  # a torn line that a later append completed (see Journal.__init__)
+                record = None  # a torn line, a later append on a line of its own (see Journal._write)
             if isinstance(record, dict) and _well_formed(record):
                 yield offset, after, record
             offset = after
 
 
-#: Sequence numbers index a byte per move (`RunState.flags`): a doctored one of 10**12 must not
-#: allocate a terabyte. At most 128 MB then; no run makes 134 million moves.
+#: Sequence numbers index a byte per move (`RunState.flags`): a doctored 10**12 gets 128 MB at most.
 _MAX_SEQ = 2**27
 _NUMBER = (int, float)
 _OPTIONAL_TEXT = (str, type(None))
@@ -437,16 +435,13 @@ class Journal:
         self.close()
 
     def _write(self, data: bytes) -> None:
-        """Append `data` and fsync it, on a line of its own. A crash, or a full disk, may have
-        cut the last record short, this writer's or another's (the review page and a watcher
-        each keep the journal open, and take turns under the folder's lock): without a newline
-        first, the record would be glued onto that fragment and lost with it (an intent lost =
-        a move undo cannot see); with it, the fragment stays a line of its own that readers
-        skip. One `fstat` and a one-byte read beside an fsync."""
+        """Append `data` and fsync it, on a line of its own: after a record a crash or a full disk
+        cut short, this writer's or another's (the review page and a watcher take turns), ours
+        would be glued onto the fragment and lost with it (an intent lost = a move undo cannot
+        see). The last byte is read only when someone else wrote since our last whole write (a
+        FUSE FAT driver returned zeros to a read right after an append, and wrote them)."""
         try:
             size = os.fstat(self._fd).st_size
-            # The last byte is read only when someone else wrote since our last whole write: a
-            # FUSE FAT driver returned zeros to a read right after an append, and wrote them.
             if size and size != self._end and os.pread(self._fd, 1, size - 1) != b"\n":
                 data = b"\n" + data
             view = memoryview(data)
