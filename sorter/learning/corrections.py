@@ -28,7 +28,7 @@ from pathlib import Path
 from sorter.config import CLASS_FOLDERS, OTHER, REVIEW_RUN_PREFIX, entered
 from sorter.files.journal import Seen, moves_of, scan
 from sorter.files.verdicts import Identity, identity_of, standing_seen
-from sorter.media.images import is_image_name
+from sorter.media.images import excluded_by_case, is_image_name
 from sorter.model.personal import decision_name, placed_name, said
 
 #: The folder each species' photos go to, and back.
@@ -75,28 +75,18 @@ def place(root: Path, path: Path) -> tuple[str, str | None]:
     return label, parts[1] if len(parts) > 2 else None
 
 
-def _entries(root: Path) -> list[str]:
-    try:
-        return os.listdir(root)
-    except OSError:
-        return []
-
-
-def _same(a: Path, b: Path) -> bool:
-    try:
-        return os.path.samefile(a, b)
-    except OSError:
-        return False
-
-
 def _listing(root: Path) -> tuple[dict[Identity, Path], dict[str, list[Path]]]:
     """Every image file below `root` (not .sorter/, hidden folders or another app's, no links followed), by
     identity and by name."""
     by_identity: dict[Identity, Path] = {}
     by_name: dict[str, list[Path]] = {}
     # On a case-insensitive filesystem `Cats/` is sorter's cats/: its photos are placed there.
-    spelled = {folder: own for own in CLASS_FOLDERS.values() for folder in _entries(root)
-               if folder != own and folder.casefold() == own.casefold() and _same(root / folder, root / own)}
+    try:
+        top = os.listdir(root)
+    except OSError:
+        top = []
+    spelled = {folder: own for own in CLASS_FOLDERS.values() for folder in top
+               if excluded_by_case(root, folder, frozenset({own}))}
     for directory, subdirs, names in os.walk(root):
         subdirs[:] = [d for d in subdirs if entered(d)]  # not .sorter/, hidden or another app's
         relative = Path(directory).relative_to(root).parts

@@ -157,8 +157,9 @@ class _Capture:
         unclaimed.append(data[pos:])
         passed = []
         for line in b"".join(unclaimed).splitlines(keepends=True):
-            if self._copies[_shape(line)] > 0:
-                self._copies[_shape(line)] -= 1  # a first run's copy of a claimed line
+            shape = _shape(line)
+            if self._copies[shape] > 0:
+                self._copies[shape] -= 1  # a first run's copy of a claimed line
             else:
                 passed.append(line)
         _write_all(self._real, b"".join(passed))

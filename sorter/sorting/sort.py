@@ -279,9 +279,7 @@ class Sorter:
         from sorter.files.filing import file_groups
 
         moves = [d for d in decisions if d.status == "move"]
-        same_as = [identities.get(d.source) for d in moves]
-        for d in decisions:
-            identities.pop(d.source, None)
+        judged = {d.source: identities.pop(d.source, None) for d in decisions}  # taken: memory stays flat
         results: dict[Path, FileResult] = {}
         first_seq: dict[Path, int] = {}  # each moved photo's sequence number, for its "seen" record
         if moves and not self.dry_run:
@@ -289,7 +287,7 @@ class Sorter:
                 self.root, self.journal(), [[(d.source, d.destination), *d.companions] for d in moves],
                 # By the folder's path: a named pet's is "cats/Luna", not "Luna".
                 lambda folder, names: planner.reserve(folder.relative_to(self.root).as_posix(), names),
-                [(d.label, d.confidence) for d in moves], same_as,
+                [(d.label, d.confidence) for d in moves], [judged[d.source] for d in moves],
             )
             planner.moved()
             for d, outcome in zip(moves, filed, strict=True):

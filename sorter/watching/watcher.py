@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING
 
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
 
-from sorter.config import CLASS_FOLDERS, STATE_DIR, VIDEO_EXTENSIONS, entered
+from sorter.config import CLASS_FOLDERS, STATE_DIR, VIDEO_EXTENSIONS, entered, library_of
 from sorter.errors import SorterError
 from sorter.files.companions import STEM_EXTENSIONS
 
@@ -352,7 +352,7 @@ class Watcher:
                     raise SorterError(f"the watched folder {self.root} no longer exists")
                 self.notify(f"cannot list {self.root}: {entry.reason}; will retry")
                 return 0
-            if isinstance(entry, Skipped) and not is_image_name(entry.path.name) and entry.path.is_dir():
+            if isinstance(entry, Skipped) and library_of(entry.path.name) is not None:  # a folder, not entered
                 if entry.path not in self._libraries:  # a scan every minute: said once
                     self._libraries.add(entry.path)
                     self.notify(f"skipped: {entry.path.relative_to(self.root)}: {entry.reason}")
