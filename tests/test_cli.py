@@ -73,3 +73,21 @@ def test_sort_runs_the_bundled_model_without_importing_tensorflow(tmp_path) -> N
 def test_unknown_option_is_a_usage_error() -> None:
     result = runner.invoke(app, ["sort", "--frobnicate"])
     assert result.exit_code == 2
+
+
+@pytest.mark.parametrize("args, line", [
+    (["sort"], "Error: Missing argument 'directory' (see 'sorter sort -h')"),
+    (["sort", ".", "--frobnicate"], "Error: No such option: --frobnicate (see 'sorter sort -h')"),
+    (["sort", ".", "--min-confidence", "most"],
+     "Error: Invalid value for '--min-confidence': 'most' is not a number; give one from 0 to 1 (see 'sorter sort -h')"),
+    (["sortt", "."], "Error: No such command 'sortt'. Did you mean 'sort'? (see 'sorter -h')"),
+])
+def test_a_usage_error_is_one_line_with_where_to_read_more(args, line) -> None:
+    # Like every other error: one line on stderr, exit 2; not typer's usage line and box.
+    result = runner.invoke(app, args, prog_name="sorter")
+    assert result.exit_code == 2 and result.stderr == line + "\n" and result.stdout == ""
+
+
+def test_sorter_alone_shows_its_help() -> None:
+    result = runner.invoke(app, [], prog_name="sorter")
+    assert "Usage: sorter" in result.output and "Move a folder's photos" in result.output

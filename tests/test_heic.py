@@ -133,6 +133,24 @@ def test_a_tiled_heic_whose_grid_claims_more_than_its_ispe_is_refused(tmp_path: 
         load_image(bomb, 32)
 
 
+@needs_avif
+def test_an_avif_is_measured_by_its_av1_sequence_header_not_only_its_ispe(tmp_path: Path) -> None:
+    """libavif decodes the frame the AV1 stream holds, whatever `ispe` says: a file whose
+    `ispe` understates it (100x100 over a 16384x16384 frame had dav1d allocate 400 MB) is
+    measured, and refused, by the larger."""
+    data = write(tmp_path / "photo.avif", picture(RED, height=480, width=640)).read_bytes()
+    understated = _claiming(data, 16, 12)
+    header = read_header(understated)
+    assert (header.width, header.height) == (640, 480)
+    # the first OBUs of every AV1 item damaged anywhere: a size or a reason, never another exception
+    for at in range(len(data) - 200, len(data)):
+        for value in (0, 0x0A, 0xFF):
+            try:
+                read_header(understated[:at] + bytes([value]) + understated[at + 1 :])
+            except ImageError:
+                pass
+
+
 @pytest.mark.parametrize("suffix", FORMATS)
 @pytest.mark.parametrize(
     "where, reason",

@@ -14,12 +14,34 @@ import sys
 from typing import Annotated
 
 import typer
+from typer.core import TyperGroup
 
 from sorter import __version__
 from sorter.cli import learning, review, sorting, training, watching
-from sorter.cli.console import err, help_text
+from sorter.cli.console import err, fail_usage, help_text
+
+
+class _OneLineErrors(TyperGroup):
+    """The `sorter` group, whose usage errors (its own and its commands', which are parsed
+    inside its `invoke`) are one `Error: ...` line."""
+
+    def make_context(self, info_name, args, parent=None, **extra):
+        if not args:  # `sorter` alone: no_args_is_help shows the help, as it should
+            return super().make_context(info_name, args, parent, **extra)
+        try:
+            return super().make_context(info_name, args, parent, **extra)
+        except typer.TyperException as exc:
+            raise fail_usage(exc) from None
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except typer.TyperException as exc:
+            raise fail_usage(exc) from None
+
 
 app = typer.Typer(
+    cls=_OneLineErrors,
     help="Sort a folder of photos into cats/ and dogs/ with a small neural network.",
     no_args_is_help=True,
     add_completion=False,

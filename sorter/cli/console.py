@@ -38,6 +38,17 @@ def fail(exc: SorterError) -> typer.Exit:
     return typer.Exit(exc.exit_code)
 
 
+def fail_usage(exc: typer.TyperException) -> typer.Exit:
+    """A usage error (a missing folder, an unknown option, a value out of range) as one line,
+    like every other error, with where to read more; typer's own is a usage line and a box."""
+    ctx = getattr(exc, "ctx", None)
+    message = exc.format_message().rstrip(".")
+    if ctx is not None and ctx.help_option_names:
+        message += f" (see '{ctx.command_path} {ctx.help_option_names[0]}')"
+    err.print(f"[red]Error:[/red] {escape(message)}", soft_wrap=True)
+    return typer.Exit(getattr(exc, "exit_code", 2))
+
+
 def as_error(exc: SorterError | OSError, where: Path) -> SorterError:
     """An OSError (disk full, permissions) as the one-line error it is for the user."""
     return exc if isinstance(exc, SorterError) else SorterError(f"{exc.filename or where}: {exc.strerror or exc}")

@@ -140,6 +140,10 @@ def _read_container(data: bytes) -> Container | None:
         types = _item_types(data, *meta[b"iinf"]) if b"iinf" in meta else {}
         sizes += [_grid_size(data, first) for item, (first, last) in locations.items()
                   if types.get(item) == b"grid" and last - first >= 8 and last <= len(data)]
+        # An AV1 item decodes at its sequence header's size, whatever `ispe` says (a crafted
+        # 100x100 `ispe` over a 16384x16384 frame had dav1d allocate 400 MB).
+        sizes += [_av1_frame_size(data, first, last) for item, (first, last) in locations.items()
+                  if types.get(item) == b"av01" and last <= len(data)]
     width, height = max(sizes, key=lambda size: size[0] * size[1], default=(0, 0))
     if not complete:
         return Container(name, width, height, "shorter than its boxes say")
@@ -152,6 +156,81 @@ def _grid_size(data: bytes, pos: int) -> tuple[int, int]:
     """A grid descriptor's output size: libheif allocates this, whatever `ispe` says."""
     wide = 4 if data[pos + 1] & 1 else 2
     return _uint(data, pos + 4, wide), _uint(data, pos + 4 + wide, wide)
+
+
+def _av1_frame_size(data: bytes, start: int, end: int) -> tuple[int, int]:
+    """The largest frame an AV1 item's sequence header allows (AV1 spec 5.5), (0, 0) when its
+    first OBUs hold none; at most 16 OBUs are looked at."""
+    pos = start
+    for _ in range(16):
+        if pos >= end:
+            break
+        header = data[pos]
+        kind, extension, has_size = header >> 3 & 15, header >> 2 & 1, header >> 1 & 1
+        pos += 1 + extension
+        size = end - pos
+        if has_size:  # leb128
+            size = 0
+            for i in range(8):
+                byte = data[pos]
+                size |= (byte & 0x7F) << (7 * i)
+                pos += 1
+                if not byte & 0x80:
+                    break
+        if kind == 1:  # OBU_SEQUENCE_HEADER
+            return _sequence_header_size(_Bits(data, pos, min(end, pos + size)))
+        pos += size
+    return (0, 0)
+
+
+class _Bits:
+    def __init__(self, data: bytes, start: int, end: int) -> None:
+        self.data, self.bit, self.end = data, start * 8, end * 8
+
+    def __call__(self, n: int) -> int:
+        if self.bit + n > self.end:
+            raise IndexError("AV1 sequence header past its OBU")
+        value = 0
+        for _ in range(n):
+            value = value << 1 | self.data[self.bit >> 3] >> (7 - (self.bit & 7)) & 1
+            self.bit += 1
+        return value
+
+    def uvlc(self) -> int:
+        zeros = 0
+        while not self(1):
+            zeros += 1
+            if zeros >= 32:
+                return (1 << 32) - 1
+        return self(zeros) + (1 << zeros) - 1
+
+
+def _sequence_header_size(f: _Bits) -> tuple[int, int]:
+    f(3)  # seq_profile
+    f(1)  # still_picture
+    if f(1):  # reduced_still_picture_header
+        f(5)  # seq_level_idx[0]
+    else:
+        decoder_model_info = False
+        if f(1):  # timing_info_present_flag
+            f(32), f(32)  # num_units_in_display_tick, time_scale
+            if f(1):  # equal_picture_interval
+                f.uvlc()
+            decoder_model_info = bool(f(1))
+            if decoder_model_info:
+                delay_bits = f(5) + 1
+                f(32), f(5), f(5)
+        initial_display_delay = f(1)
+        for _ in range(f(5) + 1):  # operating points
+            f(12)  # operating_point_idc
+            if f(5) > 7:  # seq_level_idx
+                f(1)  # seq_tier
+            if decoder_model_info and f(1):
+                f(delay_bits), f(delay_bits), f(1)
+            if initial_display_delay and f(1):
+                f(4)
+    width_bits, height_bits = f(4) + 1, f(4) + 1
+    return f(width_bits) + 1, f(height_bits) + 1
 
 
 @cache
