@@ -391,3 +391,34 @@ class FullDisk:
             self.cut = True
             return os.write(fd, bytes(data[:30]))
         raise OSError(errno.ENOSPC, "No space left on device")
+
+
+@pytest.fixture
+def exfat_card(tmp_path: Path):
+    """A real exFAT filesystem, as on an SD card, mounted with exfat-fuse: names fold together
+    (`Cats/` is `cats/`) and, as with every FUSE driver, two names of one folder differ in
+    inode. Needs root, a loop device, mkfs.exfat and mount.exfat-fuse; skipped otherwise."""
+    import shutil
+
+    missing = [tool for tool in ("mkfs.exfat", "mount.exfat-fuse", "losetup") if shutil.which(tool) is None]
+    if missing or os.geteuid() != 0:
+        pytest.skip(f"needs root and {', '.join(missing) or 'a loop device'} for a real exFAT card")
+    image, card = tmp_path / "card.img", tmp_path / "card"
+    card.mkdir()
+    with open(image, "wb") as file:
+        file.truncate(32 * 1024 * 1024)
+    subprocess.run(["mkfs.exfat", str(image)], capture_output=True, check=True)
+    loop = subprocess.run(["losetup", "-f", "--show", str(image)], capture_output=True, text=True)
+    if loop.returncode != 0:
+        pytest.skip(f"no loop device for a real exFAT card: {loop.stderr.strip()}")
+    device = loop.stdout.strip()
+    try:
+        mounted = subprocess.run(["mount.exfat-fuse", device, str(card)], capture_output=True, text=True)
+        if mounted.returncode != 0:
+            pytest.skip(f"cannot mount exFAT with FUSE: {mounted.stderr.strip()}")
+        try:
+            yield card
+        finally:
+            subprocess.run(["umount", str(card)], capture_output=True)
+    finally:
+        subprocess.run(["losetup", "-d", device], capture_output=True)

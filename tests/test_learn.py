@@ -158,6 +158,18 @@ def test_corrections_from_several_folders_accumulate(tmp_path: Path, fake_model)
                             "12 placed and "), first
 
 
+def test_on_an_exfat_card_a_cats_made_on_windows_is_sorters_cats_not_a_correction(exfat_card: Path,
+                                                                                  fake_model) -> None:
+    # The card lists `Cats/`, which is where `cats/` went: its cats were kept there, not moved.
+    (exfat_card / "Cats").mkdir()
+    roll = sorted_and_corrected(exfat_card, fake_model)
+    assert {"Cats", "dogs"} <= set(os.listdir(roll)) and "cats" not in os.listdir(roll)
+
+    result = learning.learn(roll, model=fake_model)
+
+    assert result.found == 6 and [(k.kind, k.photos) for k in result.kinds if k.photos] == [("dog -> neither", 6)]
+
+
 def test_deleted_photos_and_sorters_own_undo_are_not_corrections(tmp_path: Path, fake_model) -> None:
     roll = roll_with_goats(tmp_path / "roll")
     assert invoke("sort", roll, "--model", fake_model).exit_code == 0

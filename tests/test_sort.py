@@ -143,6 +143,19 @@ def test_cats_spelled_otherwise_on_a_case_insensitive_card_is_sorters_own(tmp_pa
         subprocess.run(["umount", str(tmp_path / "Cats")], check=True)
 
 
+def test_cats_spelled_otherwise_on_a_real_exfat_card_is_sorters_own(exfat_card: Path, fake_classifier) -> None:
+    """The same on a real exFAT card (exfat-fuse): there `Cats/` and `cats/` have two inode
+    numbers, so it is told by `cats` opening without being among the card's names."""
+    write_image(exfat_card / "Cats" / "tom.jpg", BLUE)
+    write_image(exfat_card / "trip" / "rex.jpg", RED)
+    seen = []
+    for _ in range(2):
+        sort(exfat_card, fake_classifier, recursive=True, on_result=lambda r: seen.append(r.path.relative_to(exfat_card)))
+    assert seen == [Path("trip/rex.jpg")]  # Cats/tom.jpg never looked at
+    assert sorted(os.listdir(exfat_card)) == [".sorter", "Cats", "dogs", "trip"]
+    assert sorted(os.listdir(exfat_card / "cats")) == ["tom.jpg"]
+
+
 def test_free_name_is_case_insensitive() -> None:
     assert free_name("a.jpg", NameIndex()) == "a.jpg"
     assert free_name("a.jpg", NameIndex(["a.jpg", "a (1).jpg"])) == "a (2).jpg"

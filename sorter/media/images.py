@@ -121,7 +121,12 @@ def excluded_by_case(root: Path, name: str, exclude: frozenset[str]) -> bool:
     for own in exclude:
         if own != name and own.casefold() == folded:
             try:
-                return os.path.samefile(os.path.join(root, name), os.path.join(root, own))
+                if os.path.samefile(os.path.join(root, name), os.path.join(root, own)):
+                    return True
+                # A FUSE driver (exfat-fuse, fusefat) numbers each name it is asked for apart,
+                # so the two names of one folder differ in inode there; but `own` resolves
+                # without being among the folder's names only where names fold together.
+                return own not in os.listdir(root)
             except OSError:
                 return False
     return False
