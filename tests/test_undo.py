@@ -64,6 +64,17 @@ def test_plain_undo_reverses_only_the_latest_run_and_undo_all_the_rest(tmp_path:
     assert layout(tmp_path) == original | {"tom.jpg": between["tom.jpg"], "rex2.jpg": between["rex2.jpg"]}
 
 
+def test_on_an_exfat_card_undo_leaves_the_card_as_it_was_found(exfat_card: Path) -> None:
+    # exfat-fuse keeps the open lock file, removed, as a hidden file till it is closed.
+    write_image(exfat_card / "rex.jpg", RED)
+    write_image(exfat_card / "tom.jpg", BLUE)
+    original = layout(exfat_card)
+    sort(exfat_card)
+
+    assert restore.undo(exfat_card).restored == 2
+    assert layout(exfat_card) == original and sorted(os.listdir(exfat_card)) == ["rex.jpg", "tom.jpg"]
+
+
 def test_undo_all_reverses_several_runs_newest_first(tmp_path: Path) -> None:
     write_image(tmp_path / "a.jpg", RED, size=(10, 10))
     original = layout(tmp_path)
