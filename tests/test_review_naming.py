@@ -44,6 +44,7 @@ def test_a_name_is_one_plain_folder_name() -> None:
     assert pet_folder_name("Zoe\u0301") == "Zo\u00e9"  # NFC: one folder whichever way it was typed
     assert pet_folder_name("\U0001f408\u200d\u2b1b Nox") == "\U0001f408\u200d\u2b1b Nox"  # an emoji's joiner is no control
     assert pet_folder_name("luna", {"Luna", "Rex"}) == "Luna"  # the pet already named, not a second folder
+    assert pet_folder_name("Zo\u00eb", {"Zoe\u0308"}) == "Zoe\u0308"  # her folder made on a Mac, decomposed
     path, dot, control = (
         "a pet's name is one folder's name: no / or \\", "a pet's name cannot start with a dot (a hidden folder)",
         "a pet's name cannot hold control characters",
@@ -52,6 +53,7 @@ def test_a_name_is_one_plain_folder_name() -> None:
         "": "type the pet's name", "   ": "type the pet's name", "../x": path, "a\\b": path,
         ".": dot, "..": dot, ".sorter": dot, "Lu\x00na": control, "Lu\nna": control,
         "Lu\u202ena": control,  # a right-to-left override: a name that lies
+        "Lu\ud800na": control,  # half of a UTF-16 pair: no folder's name can hold it
         "L" * 65: "a pet's name is at most 64 characters", 7: "a pet's name is text",
     }
     for typed, why in refused.items():
@@ -86,6 +88,20 @@ def test_naming_moves_the_photo_into_its_pets_folder_journaled_and_undo_takes_it
 
 def without_journal(entries: dict) -> dict:
     return {path: what for path, what in entries.items() if path != ".sorter/journal.jsonl"}
+
+
+def test_u_takes_back_a_name_typed_wrong_and_the_folder_it_made(served) -> None:
+    client, root, _ = served
+    sorted_layout = layout(root)
+    assert name(client, "cat.jpg", "Lnua")[0] == 200 and (root / "cats" / "Lnua" / "cat.jpg").is_file()
+
+    status, answer = client.json("POST", "/api/undo", {})
+
+    assert status == 200 and answer["pets"] == {"cat": [], "dog": []}  # no longer offered
+    assert without_journal(layout(root)) == without_journal(sorted_layout)  # cats/Lnua/ gone with it
+    (root / "cats" / "Luna").mkdir()  # one the user made: named into, taken back, kept
+    assert name(client, "cat.jpg", "Luna")[0] == 200 and client.json("POST", "/api/undo", {})[0] == 200
+    assert (root / "cats" / "Luna").is_dir() and client.cards()["cat.jpg"]["path"] == "cats/cat.jpg"
 
 
 def test_a_name_that_is_no_plain_folder_name_moves_nothing(served) -> None:

@@ -156,6 +156,18 @@ def move(client: Client, name: str, to: str, **kwargs):
 # ---------------------------------------------------------------------------- security
 
 
+def test_a_malformed_cookie_of_another_page_on_127_0_0_1_does_not_lock_the_review_out(served) -> None:
+    # Any page on 127.0.0.1 may set one (cookies ignore ports); Python's SimpleCookie dropped the
+    # whole header for it, ours with it.
+    client, _, _, _ = served
+    name = client.cookie.partition("=")[0]
+    for other in ('prefs={"theme":"dark"}', "a=b c", 'q="', "emoji=\U0001f431", f"{name}=stale"):
+        for header in (f"{other}; {client.cookie}", f"{client.cookie}; {other}"):
+            sent = {"Cookie": header.encode().decode("latin-1")}  # http.client sends latin-1: the emoji's bytes
+            assert client.request("GET", "/api/groups", cookie=False, headers=sent)[0] == 200, header
+    assert client.request("GET", "/api/groups", cookie=False, headers={"Cookie": f'prefs={{"a":1}}; {name}=guess'})[0] == 403
+
+
 def test_without_the_token_everything_is_refused_and_nothing_moves(served) -> None:
     client, root, _, _ = served
     sorted_layout = layout(root)

@@ -90,6 +90,34 @@ def test_another_apps_photo_library_and_a_nas_s_own_folders_are_never_entered(tm
             "export\n")
 
 
+def test_what_a_sort_made_is_no_folder_to_sort_watch_or_review(tmp_path: Path, monkeypatch) -> None:
+    # Its cats/ sorted again filled cats/dogs/, which neither its undo nor its review knew of.
+    write_image(tmp_path / "tom.jpg", BLUE)
+    write_image(tmp_path / "rex.jpg", RED)
+    monkeypatch.setattr(lite, "load_classifier", lambda model: ThreeClassFake())
+    assert runner.invoke(app, ["sort", str(tmp_path)]).exit_code == 0
+    (tmp_path / "cats" / "Luna").mkdir()
+    sorted_tree = tree(tmp_path)
+
+    for command, folder in [("sort", "cats"), ("watch", "dogs"), ("review", "cats"), ("sort", "cats/Luna"),
+                            ("sort", ".sorter")]:
+        result = runner.invoke(app, [command, str(tmp_path / folder), *(["--dry-run"] if folder == ".sorter" else [])])
+        assert result.exit_code == 2, (command, folder, result.output)
+        assert result.stderr == {
+            "cats": f"Error: {tmp_path}/cats is the cats/ folder of a sort of {tmp_path}: sort, review or undo "
+                    f"{tmp_path} itself\n",
+            "dogs": f"Error: {tmp_path}/dogs is the dogs/ folder of a sort of {tmp_path}: sort, review or undo "
+                    f"{tmp_path} itself\n",
+            "cats/Luna": f"Error: {tmp_path}/cats/Luna is a named pet's folder in cats/ of a sort of {tmp_path}: "
+                         f"sort, review or undo {tmp_path} itself\n",
+            ".sorter": f"Error: {tmp_path}/.sorter is where sorter keeps its journal for {tmp_path}: nothing in it "
+                       "is to be sorted\n",
+        }[folder]
+    assert tree(tmp_path) == sorted_tree
+    assert runner.invoke(app, ["undo", str(tmp_path)]).exit_code == 0
+    assert runner.invoke(app, ["sort", str(tmp_path / "cats"), "--dry-run"]).exit_code == 0  # no longer a sort's
+
+
 def test_a_photo_replaced_while_it_was_judged_stays_for_the_next_sort(tmp_path: Path) -> None:
     """A sync client replaces a photo by renaming a new file over it; if that happens while the
     old one is judged, the new one must not be filed by the old one's verdict."""

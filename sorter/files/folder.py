@@ -17,13 +17,19 @@ def output_folders() -> frozenset[str]:
     return frozenset({*CLASS_FOLDERS.values(), STATE_DIR})
 
 
-def check_folder(root: Path, *, moving_in: bool = False) -> Path:
+def check_folder(root: Path, *, moving_in: bool = False, filing: bool = False) -> Path:
     """`root` as a command may use it, or a one-line UsageError. `moving_in`: sort and watch,
-    which move photos they have not moved before, refuse a folder inside a photo library."""
+    which move photos they have not moved before, refuse a folder inside a photo library.
+    `filing`: sort (its dry run too), watch and review, which file photos into `root`'s cats/
+    and dogs/, refuse what an earlier sort made (cats/, dogs/, a pet's folder, .sorter/)."""
     if not root.exists():
         raise UsageError(f"folder not found: {root}")
     if not root.is_dir():
         raise UsageError(f"not a folder: {root}")
+    if filing:
+        made = _made_by_a_sort(root.absolute())
+        if made is not None:
+            raise UsageError(made)
     for folder in (*CLASS_FOLDERS.values(), STATE_DIR):  # a link here would send sorter's files elsewhere
         target = root / folder
         if target.is_symlink():  # never followed, even to a folder: sorter's files stay in DIR
@@ -37,6 +43,19 @@ def check_folder(root: Path, *, moving_in: bool = False) -> Path:
                 raise UsageError(f"{root} is inside {library} ({part}): its app keeps track of these photos, and "
                                  "moving one breaks the library; export them from the app, then sort the export")
     return root.absolute()
+
+
+def _made_by_a_sort(root: Path) -> str | None:
+    """Why `root` is no folder to sort, when an earlier sort made it: its cats/ sorted again
+    would fill cats/cats/ and cats/dogs/, which neither that sort's undo nor its review knows."""
+    if root.name == STATE_DIR:
+        return f"{root} is where sorter keeps its journal for {root.parent}: nothing in it is to be sorted"
+    for above in (root.parent, root.parent.parent):
+        inside = root.relative_to(above).parts  # () at /
+        if inside and inside[0] in CLASS_FOLDERS.values() and (above / STATE_DIR).is_dir():
+            what = f"a named pet's folder in {inside[0]}/" if len(inside) > 1 else f"the {inside[0]}/ folder"
+            return f"{root} is {what} of a sort of {above}: sort, review or undo {above} itself"
+    return None
 
 
 def open_own(path: Path, flags: int = os.O_RDONLY) -> int:

@@ -47,7 +47,6 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from http.cookies import CookieError, SimpleCookie
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
 from pathlib import Path
@@ -101,6 +100,18 @@ class Reply:
     headers: tuple[tuple[str, str], ...] = ()
 
 
+def _cookies(header: str, name: str) -> list[str]:
+    """A cookie's values (a browser may send one name twice), read by hand: `SimpleCookie` drops
+    the whole header for one cookie it finds malformed (`prefs={"a":1}`, a space, an emoji),
+    which any page on 127.0.0.1 may set, and the review was then locked out of that browser."""
+    values = []
+    for part in header.split(";"):
+        key, equals, value = part.strip().partition("=")
+        if equals and key.strip() == name:
+            values.append(value.strip())
+    return values
+
+
 def _json(value, status: int = 200) -> Reply:
     return Reply(status, json.dumps(value).encode())
 
@@ -141,11 +152,7 @@ class App:
                 return _error(403, "wrong token: use the URL `sorter review` printed")
             cookie = f"{self.cookie}={self.token}; Path=/; HttpOnly; SameSite=Strict"
             return Reply(303, b"", "text/plain", (("Location", "/"), ("Set-Cookie", cookie)))
-        try:
-            jar = SimpleCookie(headers.get("Cookie") or "")
-        except CookieError:
-            jar = SimpleCookie()
-        if not self._is(jar[self.cookie].value if self.cookie in jar else None, self.token):
+        if not any(self._is(value, self.token) for value in _cookies(headers.get("Cookie") or "", self.cookie)):
             return _error(403, "no token: open the URL `sorter review` printed")
         if method == "POST" and url.path in POST_PATHS:
             origin = headers.get("Origin")

@@ -59,11 +59,14 @@ def pet_folder_name(name: object, known: set[str] | frozenset[str] = frozenset()
         raise ValueError("a pet's name cannot start with a dot (a hidden folder)")
     # Format characters too (a right-to-left override makes "gpj.exe" read otherwise), but not
     # the joiners that emoji are made of ("🐈\u200d⬛", a black cat).
-    if any(unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp") and c not in "\u200c\u200d" for c in name):
+    # A lone UTF-16 half (Cs) is no character a folder's name can hold.
+    if any(unicodedata.category(c) in ("Cc", "Cf", "Cs", "Zl", "Zp") and c not in "\u200c\u200d" for c in name):
         raise ValueError("a pet's name cannot hold control characters")
     if len(name) > MAX_PET_NAME or len(name.encode()) > 255:
         raise ValueError(f"a pet's name is at most {MAX_PET_NAME} characters")
-    return next((pet for pet in sorted(known) if pet.casefold() == name.casefold()), name)
+    # A pet's folder may be spelled decomposed on disk (made on a Mac): "Zoë" is her either way.
+    same = unicodedata.normalize("NFC", name).casefold()
+    return next((pet for pet in sorted(known) if unicodedata.normalize("NFC", pet).casefold() == same), name)
 
 
 #: Seconds a page (re)load waits for a correction in hand before it shows the folder as last listed.
@@ -82,6 +85,8 @@ class Correction:
     refused: tuple | None = None
     #: A move of a "might be" card (named, say): (pet, likeness), asked about again once taken back.
     might_be: tuple | None = None
+    #: The folders the move made (cats/Luna/, cats/), deepest first: removed, once empty, when it is taken back.
+    made: tuple[Path, ...] = ()
 
 
 def _lock(root: Path):
@@ -138,7 +143,7 @@ class Session:
         from sorter.files.folder import check_folder
         from sorter.files.recovery import recover
 
-        self.root = check_folder(root)
+        self.root = check_folder(root, filing=True)
         with _lock(self.root):  # settle a crashed sort first, as every command does
             state = recover(self.root).state
             self.catalog: Catalog = load_catalog(self.root, state)
@@ -297,6 +302,7 @@ class Session:
                 except OSError:
                     raise ReviewConflict(f"{photo.path} is no longer there; reload the page") from None
                 members = [source, *find_companions(source)]
+                made = tuple(f for f in (target, target.parent) if f != self.root and not os.path.lexists(f))
                 names = _reserve(target, [m.name for m in members])
                 journal = self._session_journal()
                 try:
@@ -322,7 +328,8 @@ class Session:
             ]
             with self.lock:
                 asked = None if photo.might_be is None else (photo.might_be, photo.likeness)
-                self._corrections.append(Correction(photo.id, journal.run, moves, photo.path, photo.choice, might_be=asked))
+                self._corrections.append(Correction(photo.id, journal.run, moves, photo.path, photo.choice, might_be=asked,
+                                                    made=made))
                 self.catalog.move(photo, moves[0].dst, LABELS[choice])
                 if pet is not None:
                     self.catalog.pets[choice].add(pet)
@@ -381,6 +388,11 @@ class Session:
                     self._corrections.clear()
                     raise ReviewConflict("this review's journal is gone (sorter undo?); reload the page")
                 _, kept = put_back(self.root, journal, [last.moves])
+                for folder in () if kept else last.made:  # a pet named by mistake ("Lnua") is gone with it
+                    try:
+                        folder.rmdir()
+                    except OSError:
+                        break  # not empty (or not ours to remove): nor is the one above
                 self._seen = self._journal_stamp()
             if kept:
                 self._corrections.pop()  # it stays where it is: the next `u` is about the one before
@@ -389,6 +401,9 @@ class Session:
                 self._corrections.pop()
                 photo = self.catalog.photos[last.photo]
                 self.catalog.move(photo, last.was, last.choice)
+                for label, folder in CLASS_FOLDERS.items():  # no longer offered to name a photo
+                    self.catalog.pets[label] -= {f.name for f in last.made if f.parent == self.root / folder
+                                                 and not os.path.lexists(f)}
                 if last.might_be is not None:  # named from "Might be Luna", taken back: asked about again
                     self.catalog.suggest(photo, *last.might_be)
             return photo

@@ -345,7 +345,7 @@ def sort_folder(
     from sorter.sorting import named_again, suggesting
 
     started = time.monotonic()
-    root = check_folder(root, moving_in=not dry_run)  # a dry run moves nothing out of a library
+    root = check_folder(root, moving_in=not dry_run, filing=True)  # a dry run moves nothing out of a library
     if not 0.0 <= min_confidence <= 1.0:
         raise UsageError("--min-confidence must be between 0 and 1")
     if name_pets and not personal:
