@@ -271,6 +271,50 @@ def test_a_symbolic_link_is_never_listed_served_or_moved(served) -> None:
     assert (root / "cats" / "cat.jpg").is_symlink() and sorted(os.listdir(outside)) == ["secret.jpg"]
 
 
+def test_thumbnails_asked_for_at_once_are_decoded_two_at_a_time(served, monkeypatch) -> None:
+    # A browser asks for six at once; six photos near the pixel limit decoded together held 1.7 GB.
+    import threading
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    from sorter.review import framing
+
+    client, _, _, _ = served
+    decoding, most, lock, real = [0], [0], threading.Lock(), framing.load_framed
+
+    def counted(*args, **kwargs):
+        with lock:
+            decoding[0] += 1
+            most[0] = max(most[0], decoding[0])
+        time.sleep(0.1)
+        try:
+            return real(*args, **kwargs)
+        finally:
+            with lock:
+                decoding[0] -= 1
+
+    monkeypatch.setattr(framing, "load_framed", counted)
+    paths = [f"/{kind}/{card['id']}?v={client.generation}" for card in client.cards().values() for kind in ("thumb", "view")]
+    with ThreadPoolExecutor(6) as pool:
+        statuses = list(pool.map(lambda path: client.request("GET", path)[0], paths))
+    assert statuses == [200] * len(paths) and len(paths) >= 6 and most[0] == 2
+
+
+def test_what_libjpeg_prints_of_a_damaged_photo_never_reaches_the_terminal(tmp_path: Path, capfd) -> None:
+    from conftest import jpeg_with_extra_bytes
+
+    jpeg_with_extra_bytes(tmp_path / "damaged.jpg")  # libjpeg: "Corrupt JPEG data: 33 extraneous bytes ..."
+    client, stop, thread = start(tmp_path)
+    try:
+        [card] = client.cards().values()
+        assert client.thumbnail(card["id"])[0] == 200
+        assert client.request("GET", f"/view/{card['id']}?v={client.generation}")[0] == 200
+    finally:
+        stop.set()
+        thread.join(10)
+    assert "Corrupt JPEG" not in capfd.readouterr().err
+
+
 def test_names_are_data_never_markup(served) -> None:
     client, _, _, _ = served
     cards = client.cards()
@@ -371,6 +415,18 @@ def test_a_busy_folder_is_a_clear_message_and_nothing_moves(served) -> None:
                         answer["error"])
     assert layout(root) == sorted_layout
     assert move(client, "person.jpg", "cat")[0] == 200 and (root / "cats" / "person.MOV").is_file()
+
+
+def test_a_folder_moved_away_while_the_page_is_open_is_said_to_be_gone_and_nothing_is_written(served) -> None:
+    client, root, _, _ = served
+    cat = client.cards()["cat.jpg"]["id"]
+    root.rename(root.with_name("moved"))
+    root.mkdir()  # an empty mount point where a card was unmounted
+    gone = f"{root} is gone (moved, deleted or unmounted); nothing was changed: run sorter review where it is now"
+
+    assert client.move(cat, "dog") == (409, {"error": gone})
+    assert client.json("GET", "/api/groups") == (409, {"error": gone})
+    assert list(root.iterdir()) == []  # no .sorter/ made in a folder never reviewed
 
 
 def test_a_click_on_a_full_disk_says_so_and_once_there_is_room_a_reload_shows_the_folder_as_it_is(
@@ -531,6 +587,35 @@ def test_a_client_that_stops_mid_body_is_dropped_and_the_server_goes_on(folder, 
         stop.set()
         thread.join(10)
     assert capfd.readouterr().err == ""
+
+
+def test_what_http_server_refuses_itself_is_one_json_line_with_our_headers(served) -> None:
+    client, root, _, _ = served
+    sorted_layout = layout(root)
+    host, cookie = f"Host: 127.0.0.1:{client.port}\r\nConnection: close\r\n", f"Cookie: {client.cookie}\r\n"
+    for raw, status in [
+        (f"HEAD /api/groups HTTP/1.1\r\n{host}{cookie}\r\n", 405),
+        (f"OPTIONS /api/move HTTP/1.1\r\n{host}{cookie}\r\n", 405),
+        (f"GET / HTTP/1.1\r\n{host}" + "X-A: b\r\n" * 101 + "\r\n", 431),
+        # A chunked body (http.server would read the chunks as the next request), a second Host.
+        (f"POST /api/undo HTTP/1.1\r\n{host}{cookie}X-Sorter-Token: {client.header}\r\n"
+         "Transfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n", 400),
+        (f"GET /api/groups HTTP/1.1\r\n{host}Host: evil.example\r\n{cookie}\r\n", 400),
+    ]:
+        with socket.create_connection(("127.0.0.1", client.port), timeout=10) as connection:
+            connection.sendall(raw.encode())
+            answer = b""
+            while chunk := connection.recv(65536):
+                answer += chunk
+        head, _, body = answer.partition(b"\r\n\r\n")
+        assert head.split()[1] == str(status).encode(), (raw[:30], answer[:200])
+        assert b"Content-Security-Policy: " in head and b"X-Content-Type-Options: nosniff" in head, raw[:30]
+        assert head.count(b"HTTP/1.") == 1  # one answer: nothing after it read as another request
+        if raw.startswith("HEAD"):
+            assert body == b""
+        else:
+            assert set(json.loads(body)) == {"error"}, raw[:30]
+    assert layout(root) == sorted_layout
 
 
 def doctored_folder(tmp_path: Path) -> tuple[Path, Path]:

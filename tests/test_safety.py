@@ -371,6 +371,28 @@ def test_a_held_lock_refuses_a_second_sorter_with_a_clear_message(tmp_path: Path
     assert (tmp_path / "dogs" / "rex.jpg").exists()
 
 
+def test_a_sorter_refused_while_others_take_turns_always_names_the_holder(tmp_path: Path) -> None:
+    # A review's clicks hold the lock for milliseconds each; a sort refused meanwhile read the
+    # lock file between its truncation and the pid's write 5-9 % of the time: "pid unknown".
+    contender = subprocess.Popen(
+        [sys.executable, "-c", "import sys, time\nfrom pathlib import Path\nfrom sorter.files.lock import FolderLock\n"
+         "from sorter.errors import FolderLocked\nend = time.monotonic() + 1.5\nwhile time.monotonic() < end:\n"
+         "    try:\n        with FolderLock(Path(sys.argv[1])): time.sleep(0.0005)\n    except FolderLocked as e:\n"
+         "        print(e, flush=True)\n", str(tmp_path)],
+        stdout=subprocess.PIPE, text=True,
+    )
+    refused = []
+    end = time.monotonic() + 1.5
+    while time.monotonic() < end:
+        try:
+            with FolderLock(tmp_path):
+                time.sleep(0.0005)
+        except FolderLocked as exc:
+            refused.append(str(exc))
+    refused += contender.communicate(timeout=30)[0].splitlines()
+    assert len(refused) > 20 and not [line for line in refused if "pid unknown" in line]
+
+
 def test_a_lock_left_by_a_killed_process_is_taken_over(tmp_path: Path) -> None:
     write_image(tmp_path / "rex.jpg", RED)
     holder = subprocess.Popen(

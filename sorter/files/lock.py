@@ -25,6 +25,8 @@ from sorter.errors import FolderLocked
 #: Seconds a watcher waits for a person's turn (a review's click takes milliseconds): a review
 #: server that hangs holding its turn slows the watcher, never stops it.
 TURN_WAIT = 10.0
+#: A pid as the lock file holds it, padded with spaces (Linux's largest is 7 digits).
+PID_WIDTH = 12
 
 
 def _open(path: Path) -> int:
@@ -40,9 +42,12 @@ def _holder(fd: int) -> str:
 
 
 def _claim(fd: int) -> int:
-    """The lock taken on `fd`: it holds our pid, for the message another sorter gets."""
-    os.ftruncate(fd, 0)
-    os.pwrite(fd, str(os.getpid()).encode(), 0)
+    """The lock taken on `fd`: it holds our pid, for the message another sorter gets. Written
+    over the last holder's in one write of a fixed width, never truncated first: a sorter
+    refused meanwhile read an empty file ("pid unknown")."""
+    os.pwrite(fd, f"{os.getpid():<{PID_WIDTH}}".encode(), 0)
+    if os.fstat(fd).st_size > PID_WIDTH:  # a lock file of an older sorter, which wrote no padding
+        os.ftruncate(fd, PID_WIDTH)
     return fd
 
 

@@ -47,6 +47,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
 from pathlib import Path
@@ -168,9 +169,9 @@ class App:
         if method == "GET" and url.path not in POST_PATHS:
             return self._get(url.path, query)
         if url.path in POST_PATHS:
-            return Reply(405, b"changes are POST only", "text/plain", (("Allow", "POST"),))
+            return Reply(405, _error(405, "changes are POST only").body, headers=(("Allow", "POST"),))
         if url.path in GET_PATHS or PHOTO_URL.fullmatch(url.path):
-            return Reply(405, b"GET only", "text/plain", (("Allow", "GET"),))
+            return Reply(405, _error(405, "GET only").body, headers=(("Allow", "GET"),))
         return _error(404, "not found")
 
     def _get(self, path: str, query: dict[str, list[str]]) -> Reply:
@@ -185,6 +186,8 @@ class App:
                 self.session.refresh()
             except FolderLocked:
                 pass  # a sort is running: the page shows the folder as last listed, and a click says busy
+            except ReviewConflict as exc:  # the folder is gone
+                return _error(409, str(exc))
             return _json(self._groups(first_page=True))
         if path == "/api/photos":
             return self._photos(query)
@@ -295,7 +298,12 @@ class _Handler(BaseHTTPRequestHandler):
             length = int(self.headers.get("Content-Length") or 0)
         except ValueError:
             length = -1
-        if 0 <= length <= MAX_BODY:
+        if self.headers.get("Transfer-Encoding") is not None or len(self.headers.get_all("Host") or []) > 1:
+            # No browser sends either here; read as http.server reads them, a chunked body would
+            # be taken for the next request, and a second Host would go unchecked.
+            reply = _error(400, "a chunked body or a second Host header is not accepted")
+            self.close_connection = True
+        elif 0 <= length <= MAX_BODY:
             # Read whether or not it is used: left unread, it would be taken for the next request.
             body = self.rfile.read(length)
             if len(body) < length:  # the client closed mid-body: no one to answer
@@ -308,6 +316,20 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             reply = _error(413, "request too large")
             self.close_connection = True
+        self._send(reply, body=method != "HEAD")
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """http.server's own refusals (a malformed request line, too many or too long headers,
+        an unsupported method) as one JSON line with every header ours carry, not its HTML page."""
+        self.close_connection = True
+        try:
+            phrase = HTTPStatus(code).phrase
+        except ValueError:
+            phrase = "error"
+        reply = _error(code, message or phrase)
+        self._send(reply, body=self.command != "HEAD" and code >= 200 and code not in (204, 304))
+
+    def _send(self, reply: Reply, body: bool = True) -> None:
         self.send_response(reply.status)
         kind = reply.content_type + ("" if reply.content_type == "image/jpeg" else "; charset=utf-8")
         self.send_header("Content-Type", kind)
@@ -320,8 +342,11 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header("Cache-Control", "no-store")
         for name, value in reply.headers:
             self.send_header(name, value)
+        if self.close_connection:
+            self.send_header("Connection", "close")
         self.end_headers()
-        self.wfile.write(reply.body)
+        if body:
+            self.wfile.write(reply.body)
 
     def do_GET(self) -> None:  # noqa: N802 - http.server's names
         self._reply("GET")
@@ -334,6 +359,15 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_DELETE(self) -> None:  # noqa: N802
         self._reply("DELETE")
+
+    def do_HEAD(self) -> None:  # noqa: N802
+        self._reply("HEAD")
+
+    def do_OPTIONS(self) -> None:  # noqa: N802
+        self._reply("OPTIONS")
+
+    def do_PATCH(self) -> None:  # noqa: N802
+        self._reply("PATCH")
 
     def log_message(self, format: str, *args) -> None:
         pass  # a line per thumbnail is noise; errors reach the page

@@ -37,6 +37,8 @@ LABELS = {"cat": "cat", "dog": "dog", "neither": OTHER}
 CHANGED = "another sorter changed the folder since this page was loaded; reload the page"
 #: A pet's name is a folder's: at most this many characters (and 255 bytes, any filesystem's limit).
 MAX_PET_NAME = 64
+#: Thumbnails decoded at once (the others wait their turn).
+DECODES_AT_ONCE = 2
 #: Seconds a correction waits for a watcher's batch to end (a batch of 64 phone photos: ~1.5 s).
 WATCH_BATCH_WAIT = 10.0
 
@@ -97,6 +99,14 @@ def _lock(root: Path):
     return FolderLock(root, wait=WATCH_BATCH_WAIT if Watching.holder(root) else 0.0, beside_watcher=True)
 
 
+def _identity(folder: Path) -> tuple[int, int] | None:
+    try:
+        info = os.stat(folder)
+    except OSError:
+        return None
+    return info.st_dev, info.st_ino
+
+
 def _new_run() -> str:
     return f"{REVIEW_RUN_PREFIX}{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:6]}"
 
@@ -144,7 +154,8 @@ class Session:
         from sorter.files.recovery import recover
 
         self.root = check_folder(root, filing=True)
-        with _lock(self.root):  # settle a crashed sort first, as every command does
+        self._identity = _identity(self.root)
+        with self._locked():  # settle a crashed sort first, as every command does
             state = recover(self.root).state
             self.catalog: Catalog = load_catalog(self.root, state)
             self._seen = self._journal_stamp()
@@ -152,9 +163,20 @@ class Session:
         self.lock = threading.Lock()  # the catalog
         self._moving = threading.Lock()  # one correction at a time: our own flock would refuse a second
         self._learning = threading.Lock()
+        # A browser asks for 6 thumbnails at once; six decodes of photos near the pixel limit held
+        # 1.7 GB (380 MB each). Two at a time keep the cores busy and the memory bounded.
+        self._decoding = threading.BoundedSemaphore(DECODES_AT_ONCE)
         self._journal = None
         self._run = _new_run()  # its moves' journal run, and what its "not her" answers say they came from
         self._corrections: list[Correction] = []
+
+    def _locked(self):
+        """The folder's lock, once it is known to be the folder this review began on: one moved,
+        deleted or unmounted (an empty mount point in its place) is never written to."""
+        if _identity(self.root) != self._identity:
+            raise ReviewConflict(f"{self.root} is gone (moved, deleted or unmounted); nothing was changed: "
+                                 "run sorter review where it is now")
+        return _lock(self.root)
 
     def close(self) -> None:
         if self._journal is not None:
@@ -246,7 +268,7 @@ class Session:
         try:
             if self._journal_stamp() == self._seen and not self._others:
                 return
-            with _lock(self.root):
+            with self._locked():
                 catalog = load_catalog(self.root, recover(self.root).state)
                 self._seen, self._others = self._journal_stamp(), False
             with self.lock:
@@ -290,7 +312,7 @@ class Session:
                 return self._refuse(photo)  # "Not Luna" (the button of where it is already)
             if target is None:
                 return photo
-            with _lock(self.root):
+            with self._locked():
                 self._check_unchanged(photo.path)
                 folder = os.path.relpath(target, self.root)
                 if pet is not None and os.path.lexists(target) and not _real_folder(self.root, folder):
@@ -340,7 +362,7 @@ class Session:
         suggestions (never suggested for her again) under the folder's lock; nothing moves."""
         from sorter.files.verdicts import identity_of
 
-        with _lock(self.root):
+        with self._locked():
             try:
                 identity = identity_of(os.lstat(self.root / photo.path))
             except OSError:
@@ -374,14 +396,14 @@ class Session:
             last = self._corrections[-1]
             if last.refused is not None:  # a "not her": she is asked about again
                 pet, identity, likeness = last.refused
-                with _lock(self.root):
+                with self._locked():
                     self._note(lambda noted: noted.unrefuse(pet, last.was, identity, likeness))
                 with self.lock:
                     self._corrections.pop()
                     photo = self.catalog.photos[last.photo]
                     self.catalog.suggest(photo, pet, likeness)
                 return photo
-            with _lock(self.root):
+            with self._locked():
                 self._check_unchanged(self.catalog.photos[last.photo].path, last.was)
                 journal = self._journal
                 if journal is None or not journal.is_current() or journal.run != last.run:
@@ -448,6 +470,7 @@ class Session:
         import cv2
 
         from sorter.files.moves import open_folder_beneath
+        from sorter.media.decoder_output import quietly
         from sorter.review.framing import load_framed
 
         photo = self.photo(photo_id)
@@ -460,7 +483,8 @@ class Session:
             return None
         try:
             # A pet small in its photo is shown cut around it, as on the review page.
-            image = load_framed(Path(name), photo.box, size, dir_fd=fd)
+            with self._decoding:  # what libjpeg prints of a damaged photo stays off the terminal
+                image = quietly(lambda: load_framed(Path(name), photo.box, size, dir_fd=fd))
         except Exception:  # ImageError, and a decoder bug costs one thumbnail (see review._thumbnail)
             return None
         finally:
