@@ -124,7 +124,8 @@ def test_multi_worker_without_tf_config_exits_2_before_any_training(tmp_path: Pa
     data = make_dataset(tmp_path / "data", per_class=4)
     result = runner.invoke(app, small_run(data, tmp_path / "m.keras", "--distribute", "multi-worker"))
     assert result.exit_code == 2
-    assert "Error: --distribute multi-worker needs the TF_CONFIG environment variable" in result.stderr
+    assert result.stderr.startswith("Error: --distribute multi-worker needs the TF_CONFIG environment variable")
+    assert result.stderr.count("\n") == 1  # one line: no blank line after it (a progress bar's last frame)
     assert not (tmp_path / "m.checkpoints").exists()
 
 

@@ -131,6 +131,23 @@ def test_corrections_made_with_mv_are_learnt_and_move_other_photos_of_that_kind(
     assert "sorted with model" in (later / ".sorter" / "review.html").read_text()
 
 
+def test_evaluate_says_it_judged_with_the_personal_model(tmp_path: Path, fake_model) -> None:
+    sorted_and_corrected(tmp_path / "roll", fake_model)
+    assert invoke("learn", tmp_path / "roll", "--model", fake_model).exit_code == 0
+    labelled = tmp_path / "labelled"
+    for i in range(3):
+        photo(labelled / "Cat" / f"c{i}.png", "cat", 500 + i)
+        photo(labelled / "Dog" / f"d{i}.png", "dog", 510 + i)
+
+    text = invoke("evaluate", labelled, "--model", fake_model)
+    as_json = invoke("evaluate", labelled, "--model", fake_model, "--json")
+    alone = invoke("evaluate", labelled, "--model", fake_model, "--json", "--no-personal")
+
+    assert text.exit_code == 0 and text.stdout.splitlines()[0] == f"With model {fake_model} + 6 corrections"
+    assert json.loads(as_json.stdout)["judged_by"] == f"model {fake_model} + 6 corrections"
+    assert json.loads(alone.stdout)["judged_by"] == f"model {fake_model}"
+
+
 def test_learning_twice_counts_each_correction_once(tmp_path: Path, fake_model) -> None:
     roll = sorted_and_corrected(tmp_path / "roll", fake_model)
     first = learning.learn(roll, model=fake_model)
@@ -223,8 +240,10 @@ def test_a_personal_model_learnt_on_another_model_is_not_applied(tmp_path: Path,
     assert {n: d[2] for n, d in plan(later, fake_model).items()}["goat0.png"] == "dogs/goat0.png"
 
 
-@pytest.mark.parametrize("content", [b"garbage", b"PK\x03\x04 a truncated zip"])
-def test_a_damaged_personal_model_is_one_line_naming_the_file_and_forget(tmp_path: Path, fake_model, content) -> None:
+@pytest.mark.parametrize("content, why", [(b"garbage", "not a file `sorter learn` wrote"),
+                                          (b"PK\x03\x04 a truncated zip", "BadZipFile: File is not a zip file")])
+def test_a_damaged_personal_model_is_one_line_naming_the_file_and_forget(tmp_path: Path, fake_model, content,
+                                                                         why) -> None:
     path = personal.personal_dir() / "personal.npz"
     path.parent.mkdir(parents=True)
     path.write_bytes(content)
@@ -233,8 +252,7 @@ def test_a_damaged_personal_model_is_one_line_naming_the_file_and_forget(tmp_pat
     result = invoke("sort", later, "--model", fake_model)
 
     assert result.exit_code == 1
-    assert result.stderr.startswith(f"Error: {path}: damaged personal model (")
-    assert result.stderr.endswith("); delete it with `sorter learn --forget`\n") and result.stderr.count("\n") == 1
+    assert result.stderr == f"Error: {path}: damaged personal model ({why}); delete it with `sorter learn --forget`\n"
     assert invoke("sort", later, "--model", fake_model, "--no-personal", "--dry-run").exit_code == 0
     assert invoke("learn", "--forget").exit_code == 0
     assert invoke("sort", later, "--model", fake_model).exit_code == 0

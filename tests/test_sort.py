@@ -360,6 +360,7 @@ def test_a_folder_without_photos_says_so(tmp_path: Path, monkeypatch) -> None:
     assert result.exit_code == 0, result.output
     assert ("No photos or videos in it (--recursive looks in its sub-folders too): files of other kinds are left alone."
             in result.stdout)
+    assert sorted(os.listdir(tmp_path)) == ["notes.txt", "trip"]  # no .sorter/ left behind: nothing was done
     assert "No photos" not in runner.invoke(app, ["sort", str(tmp_path), "--recursive"]).stdout
     assert (tmp_path / "dogs" / "rex.png").is_file() and (tmp_path / "notes.txt").is_file()
 

@@ -46,7 +46,7 @@ MinConfidenceOption = Annotated[
     float,
     typer.Option(
         parser=number_from(0.0, 1.0), metavar="FLOAT",
-        help="Leave images the model is less sure about (0.5-1) in place; 0: file every one.",
+        help="Leave images the model is less sure about in place: from 0 (file every one) to 1; 0.9: under 90 %.",
     ),
 ]
 

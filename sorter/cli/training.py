@@ -109,6 +109,7 @@ def train(
     with Progress(
         TextColumn("{task.fields[what]}"), BarColumn(),
         MofNCompleteColumn(), TimeRemainingColumn(), console=err, transient=True,
+        disable=not err.is_terminal,  # a log or a pipe gets the epoch lines, not a bar's last frame (a blank line)
     ) as progress:
         task = progress.add_task("train", total=None, what="starting")
 
@@ -232,6 +233,8 @@ def evaluate(
 
         print(json.dumps({"model": str(resolve_model_path(model)), **result.to_json()}))
         return
+    if " + " in result.judged_by:  # a personal model: say so, as sort does
+        out.print(f"With {result.judged_by}", markup=False, soft_wrap=True)
     out.print(f"[bold]{result.accuracy:.2%}[/bold] accuracy on {result.n} images (split: {split})")
     columns = list(next(iter(result.confusion.values())))
     table = Table("true \\ predicted", *columns, "precision", "recall")

@@ -114,12 +114,13 @@ class FolderLock:
         self.watcher = watcher
         self._fd: int | None = None
         self._turn: int | None = None
+        self._made = False  # this lock made .sorter/ (a folder sorter never wrote in before)
 
     def acquire(self) -> None:
         if self.watcher:
             _give_way(self.path.parent)
         elif self.beside_watcher:
-            self.path.parent.mkdir(exist_ok=True)
+            self._make_state()
             self._turn = _take_turn(self.path.parent)
         try:
             self._acquire()
@@ -131,7 +132,7 @@ class FolderLock:
     def _acquire(self) -> None:
         deadline = time.monotonic() + self.wait
         while True:
-            self.path.parent.mkdir(exist_ok=True)
+            self._make_state()
             try:
                 fd = _open(self.path)
             except FileNotFoundError:  # .sorter removed between the two lines (undo)
@@ -158,11 +159,37 @@ class FolderLock:
             raise _refused(self.path.parent.parent, watcher)
         self._fd = _claim(fd)
 
+    def _make_state(self) -> None:
+        try:
+            self.path.parent.mkdir()
+            self._made = True
+        except FileExistsError:
+            pass
+
     def release(self) -> None:
+        tidied = self._fd is not None and self._made and self._tidy()
         _let_go(self._fd)
         self._fd = None
         _let_go(self._turn)  # after the lock: the watcher waiting for the turn finds it free
         self._turn = None
+        if tidied:  # a FUSE driver keeps the removed lock file, still open till now, as a hidden file
+            try:
+                self.path.parent.rmdir()
+            except OSError:
+                pass
+
+    def _tidy(self) -> bool:
+        """`.sorter/` made by this lock and holding nothing but it (a sort of a folder without a
+        photo, a dry review of one never sorted) is removed, under the lock, as if never made; a
+        sorter waiting meanwhile finds its lock file gone and makes another (`_is_current`)."""
+        try:
+            if os.listdir(self.path.parent) != ["lock"]:
+                return False
+            os.unlink(self.path)
+            self.path.parent.rmdir()
+        except OSError:
+            pass  # the FUSE case: tried again once the lock is let go
+        return True
 
     def __enter__(self) -> FolderLock:
         self.acquire()

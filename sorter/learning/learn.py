@@ -170,7 +170,7 @@ def report_lines(result: LearnResult) -> list[str]:
                      "cats/ or dogs/), then learn again.")
         return lines
     wide = max([24, *(len(k.kind) for k in result.kinds)])  # a pet's long name widens the column, never breaks it
-    lines.append(f"{'kind':<{wide}} {'photos':>6} {'bundled':>8} {'personal (held out)':>20}")
+    lines.append(f"{'kind':<{wide}} {'photos':>6} {'model':>8} {'personal (held out)':>20}")  # right by each
     for k in result.kinds:
         lines.append(f"{k.kind:<{wide}} {k.photos:>6} {k.bundled_right:>8} {k.personal_right:>20}")
     if any(k.kind.endswith(f" -> {pet.name}") for pet in result.pets if pet.learnt for k in result.kinds):

@@ -67,6 +67,16 @@ def damaged(path: Path, why: str) -> SorterError:
     return SorterError(f"{path}: damaged personal model ({why}); delete it with `sorter learn --forget`")
 
 
+def _why(exc: Exception) -> str:
+    """Why a personal model could not be read, in a few words: numpy takes any file that is no
+    archive for a pickle, which it is told never to load ("allow_pickle=False"), and says so at length."""
+    text = " ".join(str(exc).split())
+    if "pickle" in text:
+        return "not a file `sorter learn` wrote"
+    text = text.split(". ")[0]
+    return f"{type(exc).__name__}: {text if len(text) <= 120 else text[:120].rsplit(' ', 1)[0] + '…'}"
+
+
 def unreadable(path: Path, exc: OSError) -> SorterError:
     """The personal model's folder cannot be read (its permissions): not a damaged file, and
     `--forget` could not delete it either."""
@@ -160,7 +170,7 @@ def read_model(path: Path | None = None) -> PersonalModel | None:
     except OSError as exc:
         raise unreadable(path, exc) from exc
     except Exception as exc:  # a truncated or foreign file: zipfile, numpy and KeyError all say so differently
-        raise damaged(path, f"{type(exc).__name__}: {str(exc)[:120]}") from exc
+        raise damaged(path, _why(exc)) from exc
     if head.kernel.ndim != 2 or head.kernel.shape[1] != len(names) or head.bias.shape != (len(names),):
         raise damaged(path, f"kernel {list(head.kernel.shape)} for classes {list(names)}")
     if not np.isfinite(head.kernel).all() or not head.temperature > 0:
@@ -276,7 +286,7 @@ def read_examples(path: Path | None = None) -> Examples | None:
     except OSError as exc:
         raise unreadable(path, exc) from exc
     except Exception as exc:
-        raise damaged(path, f"{type(exc).__name__}: {str(exc)[:120]}") from exc
+        raise damaged(path, _why(exc)) from exc
     n = len(examples.labels)
     if examples.identities.shape != (n, 3) or len(examples.features) != n or examples.pet_features.shape != (
         examples.features.shape

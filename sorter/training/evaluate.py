@@ -102,6 +102,8 @@ class EvalResult:
     holdout_dir: str | None = None
     #: What each default --min-confidence would do with the hold-out's mistakes and the pets.
     thresholds: list[Threshold] = field(default_factory=list)
+    #: What judged them: "bundled model", or with a personal model "bundled model + 9 corrections".
+    judged_by: str = ""
 
     def to_json(self) -> dict:
         data = asdict(self)
@@ -357,7 +359,7 @@ def evaluate(
     if split == "validation":
         scenes = validation_scenes(classifier, parts, int(meta["seed"]))
     scored = score_items(classifier, items, progress, kinds)
-    result = measure(scored, split, scenes)
+    result = replace(measure(scored, split, scenes), judged_by=personal_model.describe(classifier, model))
     if holdout is None and split == "validation":
         recorded = Path((classifier.metadata.get("holdout") or {}).get("folder") or "")
         holdout = recorded if recorded != Path("") and recorded.is_dir() else None

@@ -45,8 +45,9 @@ Description={description}
 [Service]
 Type=simple
 ExecStart={command}
-# Exit 1 means something to retry later: the folder is locked by a running `sorter sort`,
-# or a share is not mounted yet. SIGTERM (systemctl stop) exits 0 and is not restarted.
+# A failure is retried ten seconds later: exit 1 while a running `sorter sort` holds the
+# folder, exit 2 while it is missing (a share not mounted yet). SIGTERM (systemctl stop)
+# exits 0 and is not restarted.
 Restart=on-failure
 RestartSec=10
 # Decisions go to stderr line by line, which the journal records.
