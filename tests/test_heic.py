@@ -27,7 +27,8 @@ from typer.testing import CliRunner
 
 from sorter.cli import app
 from sorter.errors import ImageError
-from sorter.media.images import Skipped, is_image_name, load_image, read_header, scan_folder
+from sorter.media.folders import Skipped, is_image_name, scan_folder
+from sorter.media.images import load_image, read_header
 from sorter.model import lite
 
 pillow_heif.register_heif_opener()

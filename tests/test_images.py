@@ -16,7 +16,8 @@ import pytest
 from conftest import DATASET, needs_dataset, write_image
 
 from sorter.errors import ImageError
-from sorter.media.images import Skipped, is_image_name, load_image, read_header, scan_folder
+from sorter.media.folders import Skipped, is_image_name, scan_folder
+from sorter.media.images import load_image, read_header
 
 
 @pytest.mark.parametrize("name", ["a.jpg", "b.JPEG", "c.png", "d.webp", "e.bmp", "f.tif", "g.TIFF", "h.gif"])

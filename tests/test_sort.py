@@ -118,6 +118,25 @@ def test_what_a_sort_made_is_no_folder_to_sort_watch_or_review(tmp_path: Path, m
     assert runner.invoke(app, ["sort", str(tmp_path / "cats"), "--dry-run"]).exit_code == 0  # no longer a sort's
 
 
+def test_a_recursive_sort_leaves_a_sub_folder_sorted_on_its_own_alone(tmp_path: Path, fake_classifier) -> None:
+    write_image(tmp_path / "sub" / "tom.jpg", BLUE)
+    write_image(tmp_path / "sub" / "rex.jpg", RED)
+    sort(tmp_path / "sub", fake_classifier)
+    write_image(tmp_path / "sub" / "kit.jpg", BLUE)
+    write_image(tmp_path / "trip" / "fido.jpg", RED)
+    sub_before = tree(tmp_path / "sub")
+    seen = []
+
+    sort(tmp_path, fake_classifier, recursive=True, on_result=lambda r: seen.append((r.path.name, r.status, r.reason)))
+
+    assert tree(tmp_path / "sub") == sub_before  # its cats/ and dogs/ stay under its own journal
+    on_its_own = "sorted on its own (it has a .sorter/), not entered"
+    assert sorted(seen) == [("fido.jpg", "moved", None), ("sub", "skipped", on_its_own)]
+    from sorter.files.undo import undo
+
+    assert undo(tmp_path / "sub").restored == 2 and sorted(os.listdir(tmp_path / "sub")) == ["kit.jpg", "rex.jpg", "tom.jpg"]
+
+
 def test_a_photo_replaced_while_it_was_judged_stays_for_the_next_sort(tmp_path: Path) -> None:
     """A sync client replaces a photo by renaming a new file over it; if that happens while the
     old one is judged, the new one must not be filed by the old one's verdict."""

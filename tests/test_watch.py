@@ -426,6 +426,32 @@ def test_a_recursive_watch_never_enters_a_photo_library_and_says_so_once(tmp_pat
         "skipped: Photos Library.photoslibrary: another app's library, not entered: an Apple Photos library"]
 
 
+def test_a_recursive_watch_leaves_a_sub_folder_sorted_on_its_own_alone(tmp_path: Path, fake_classifier) -> None:
+    # A watcher above a folder another watcher keeps sorted moved that one's cats/ from under its journal.
+    from sorter.sorting.sort import sort_folder
+
+    write_image(tmp_path / "sub" / "tom.jpg", BLUE)
+    sort_folder(tmp_path / "sub", classifier=fake_classifier)
+    notices: list = []
+    fast = watcher.WatchSettings(rescan_interval=0.1, settle=0.1)
+    stop_event, thread, results = run_in_thread(tmp_path, fake_classifier, recursive=True, settings=fast,
+                                                on_notice=notices.append)
+    try:
+        write_image(tmp_path / "sub" / "kit.jpg", BLUE)  # arrives in the folder sorted on its own
+        write_image(tmp_path / "sub" / "cats" / "nox.jpg", BLUE)  # its own watcher's move, say
+        write_image(tmp_path / "trip" / "rex.jpg", RED)
+        assert wait_until(lambda: (tmp_path / "dogs" / "rex.jpg").exists(), 10), results
+        time.sleep(0.6)  # several rescans
+    finally:
+        stop_event.set()
+        thread.join(10)
+    assert sorted(os.listdir(tmp_path / "sub" / "cats")) == ["nox.jpg", "tom.jpg"]
+    assert (tmp_path / "sub" / "kit.jpg").is_file()
+    assert [r.path.name for r in results] == ["rex.jpg"]
+    assert [n.message for n in notices if "sub" in n.message] == [
+        "skipped: sub: sorted on its own (it has a .sorter/), not entered"]
+
+
 def test_the_stop_summary_counts_a_file_still_being_written(tmp_path: Path, fake_classifier) -> None:
     write_image(tmp_path / "rex.jpg", RED)
     data = (tmp_path / "rex.jpg").read_bytes()

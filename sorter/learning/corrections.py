@@ -28,7 +28,7 @@ from pathlib import Path
 from sorter.config import CLASS_FOLDERS, OTHER, REVIEW_RUN_PREFIX, entered
 from sorter.files.journal import Seen, moves_of, scan
 from sorter.files.verdicts import Identity, identity_of, standing_seen
-from sorter.media.images import excluded_by_case, is_image_name
+from sorter.media.folders import excluded_by_case, is_image_name
 from sorter.model.personal import decision_name, placed_name, said
 
 #: The folder each species' photos go to, and back.

@@ -15,20 +15,15 @@ import os
 import re
 import stat
 import struct
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from sorter.config import (
-    IMAGE_EXTENSIONS,
     MAX_FILE_BYTES,
     MAX_IMAGE_PIXELS,
     MAX_JPEG_SCANS,
-    TEMPORARY_SUFFIXES,
-    VIDEO_EXTENSIONS,
-    entered,
-    library_of,
 )
 from sorter.errors import ImageError
 from sorter.media import heif
@@ -41,95 +36,6 @@ import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 
 cv2.setNumThreads(1)  # we parallelise across files; per-call threads only fight for 2 cores
-
-
-def is_image_name(name: str) -> bool:
-    """True for names with an image extension (any case) that are not hidden/temporary."""
-    if name.startswith("."):
-        return False
-    suffix = os.path.splitext(name)[1].lower()
-    return suffix in IMAGE_EXTENSIONS and suffix not in TEMPORARY_SUFFIXES
-
-
-def is_video_name(name: str) -> bool:
-    """A name sort and watch take for a video (the container is checked when it is read)."""
-    return not name.startswith(".") and os.path.splitext(name)[1].lower() in VIDEO_EXTENSIONS
-
-
-@dataclass(frozen=True)
-class Skipped:
-    path: Path
-    reason: str
-
-
-def scan_folder(
-    root: Path, *, recursive: bool = False, exclude: frozenset[str] = frozenset(), videos: bool = False,
-    also: Callable[[str], bool] | None = None,
-) -> Iterator[Path | Skipped]:
-    """Yield image paths (and video paths, with `videos`: sort and watch; other names that `also`
-    accepts: watch, for companions that come after their photo) under `root` as the
-    filesystem lists them (no sorting: a folder of a million names is never held in memory),
-    and `Skipped` for entries that look like images but must not be touched (symlinks, FIFOs,
-    devices).
-
-    Never follows symlinks, never opens a file. Top-level names in `exclude` (the output
-    folders, `.sorter`) are not entered. Files may be moved out of a folder while it is
-    listed (that is what sorting does): POSIX still lists every other entry exactly once.
-    """
-    def wanted(name: str) -> bool:
-        return (is_image_name(name) or (videos and is_video_name(name))
-                or (also is not None and also(name)))
-
-    try:
-        listing = os.scandir(root)
-    except OSError as exc:
-        yield Skipped(root, f"cannot list folder: {exc.strerror or exc}")
-        return
-    with listing:
-        for entry in listing:
-            if entry.name in exclude or excluded_by_case(root, entry.name, exclude):
-                continue
-            path = Path(entry.path)
-            try:
-                if entry.is_symlink():
-                    if wanted(entry.name):
-                        yield Skipped(path, "symbolic link, not followed")
-                    continue
-                if entry.is_dir(follow_symlinks=False):
-                    library = library_of(entry.name) if recursive else None
-                    if library is not None:  # its photos are that app's to move: said once, not entered
-                        yield Skipped(path, f"another app's library, not entered: {library}")
-                    elif recursive and entered(entry.name):
-                        yield from scan_folder(path, recursive=True, videos=videos, also=also)
-                    continue
-                if not wanted(entry.name):
-                    continue
-                if not entry.is_file(follow_symlinks=False):
-                    yield Skipped(path, "not a regular file")
-                    continue
-            except OSError as exc:  # vanished or unreadable while listing
-                yield Skipped(path, f"cannot inspect: {exc.strerror or exc}")
-                continue
-            yield path
-
-
-def excluded_by_case(root: Path, name: str, exclude: frozenset[str]) -> bool:
-    """`name` is one of `exclude` (cats/, dogs/, .sorter/) on a case-insensitive filesystem: a
-    `Cats/` made on Windows is where sorter's `cats/` goes on an SD card, not a folder to sort
-    (its photos were renamed `x (1).jpg`, `x (1) (1).jpg`, ... by every `sort -r`)."""
-    folded = name.casefold()
-    for own in exclude:
-        if own != name and own.casefold() == folded:
-            try:
-                if os.path.samefile(os.path.join(root, name), os.path.join(root, own)):
-                    return True
-                # A FUSE driver (exfat-fuse, fusefat) numbers each name it is asked for apart,
-                # so the two names of one folder differ in inode there; but `own` resolves
-                # without being among the folder's names only where names fold together.
-                return own not in os.listdir(root)
-            except OSError:
-                return False
-    return False
 
 
 @contextmanager

@@ -32,7 +32,8 @@ from sorter.errors import ImageError
 from sorter.media.decoder_output import attribute, beside, captured
 from sorter.media.exif_thumbnail import FirstLook
 from sorter.media.exif_thumbnail import first_look as look_first
-from sorter.media.images import Picture, is_video_name, load_picture
+from sorter.media.folders import is_video_name
+from sorter.media.images import Picture, load_picture
 from sorter.media.videos import Verdict, decide, load_frames
 from sorter.model.network import Classifier
 from sorter.model.pet_heads import Nearly

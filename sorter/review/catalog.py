@@ -257,7 +257,7 @@ def load_catalog(root: Path, state) -> Catalog:
     from sorter.files.folder import output_folders
     from sorter.files.journal import Move, moves_and_seen
     from sorter.files.verdicts import HandPutBacks, Verdict, note
-    from sorter.media.images import Skipped, is_image_name, scan_folder
+    from sorter.media.folders import Skipped, is_image_name, scan_folder
 
     filed: dict[str, Filed] = {}
     verdicts: dict[str, Verdict] = {}

@@ -188,7 +188,7 @@ class ReviewPage:
 
     def _card(self, entry: Entry, thumbnail: tuple[str, int, int] | None) -> str:
         from sorter.media.container import duration
-        from sorter.media.images import is_video_name
+        from sorter.media.folders import is_video_name
 
         name = self._rel(entry.where)
         title = name if entry.came_from is None else f"{name} (was {entry.came_from})"
@@ -254,7 +254,7 @@ def _thumbnails(entries: list[Entry]) -> dict[Path, tuple[str, int, int]]:
 def _thumbnail(path: Path, pet_box: tuple[float, float, float, float] | None = None) -> tuple[str, int, int] | None:
     """The page's thumbnail of `path`, cut around `pet_box` (`framing.load_framed`)."""
     from sorter.media.decoder_output import quietly
-    from sorter.media.images import is_video_name
+    from sorter.media.folders import is_video_name
     from sorter.media.videos import middle_frame
 
     try:

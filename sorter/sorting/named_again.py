@@ -129,7 +129,7 @@ def entries(root: Path, species: str, skip: dict[Identity, str] | None = None) -
     them; those the user took out of a pet's folder (`skip`: one `lstat` a photo, only when
     there are some) as `Skipped`, counted and said why, never judged. What a scan would skip
     there (a link) is already filed, and not reported again."""
-    from sorter.media.images import Skipped, scan_folder
+    from sorter.media.folders import Skipped, scan_folder
 
     for entry in scan_folder(root / CLASS_FOLDERS[species], videos=True):
         if isinstance(entry, Skipped):

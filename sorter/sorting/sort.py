@@ -33,7 +33,7 @@ def judged(entries):
     never judged itself (and, gone by the time it is reached, went with its photo already).
     Checked as each entry is reached, so a photo moved meanwhile is seen gone."""
     from sorter.files.companions import beside_a_photo
-    from sorter.media.images import Skipped, is_video_name
+    from sorter.media.folders import Skipped, is_video_name
 
     for entry in entries:
         if isinstance(entry, Skipped) or not is_video_name(entry.name):
@@ -46,7 +46,7 @@ def leaving(entries, root: Path, back: dict[str, str]):
     or by hand (`verdicts.put_back`: path -> where from), as skipped: the user's word is not
     judged again."""
     from sorter.files.verdicts import put_back_reason
-    from sorter.media.images import Skipped
+    from sorter.media.folders import Skipped
 
     if not back:  # most folders: nothing to look up for each of their files
         yield from entries
@@ -126,7 +126,7 @@ class Sorter:
                      refile: Callable[[Path], bool] | None = None):
         """Classify, plan and move image paths batch by batch as `entries` yields them;
         yield one FileResult per entry. Memory does not grow with the number of entries.
-        Entries the scan skipped (`images.Skipped`) are reported as such as they come.
+        Entries the scan skipped (`folders.Skipped`) are reported as such as they come.
         `within`: the entries are already in that species' folder (`sort --name-pets`): only
         a photo recognised as one of its named pets moves, into the pet's folder; every other
         stays, "kept", and is not journaled as seen (sorter decided nothing about it).
@@ -136,7 +136,7 @@ class Sorter:
         from sorter.config import DEFAULT_BATCH_SIZE
         from sorter.files.companions import find_companions
         from sorter.files.planning import Decision
-        from sorter.media.images import Skipped
+        from sorter.media.folders import Skipped
         from sorter.model.inference import FIRST_LOOK_CONFIDENCE, SureEnough, classify
         from sorter.sorting.named_again import kept_reason
 
@@ -337,7 +337,7 @@ def sort_folder(
     from sorter.files.lock import FolderLock
     from sorter.files.recovery import recover
     from sorter.files.verdicts import put_back
-    from sorter.media.images import scan_folder
+    from sorter.media.folders import scan_folder
     from sorter.model import lite
     from sorter.model import personal as personal_model
     from sorter.review.framing import FRAME_PX

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from sorter.config import CLASS_NAMES, OTHER, entered
 from sorter.errors import UsageError
-from sorter.media.images import is_image_name
+from sorter.media.folders import is_image_name
 
 # Accepted folder names for each class, compared case-insensitively. "Other" photos (neither
 # a cat nor a dog) may sit in sub-folders, one per kind of thing.

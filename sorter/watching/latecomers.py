@@ -27,7 +27,7 @@ from sorter.config import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS
 from sorter.files.companions import NAME_SUFFIXES, STEM_EXTENSIONS, VIDEO_STEM_EXTENSIONS
 from sorter.files.planning import NameIndex
 from sorter.files.verdicts import SameFile, same_file_of
-from sorter.media.images import is_image_name
+from sorter.media.folders import is_image_name
 
 #: Photos remembered: about 400 bytes each, so 6.5 MB at most. Older ones: 8 bytes each.
 LIMIT = 16_384

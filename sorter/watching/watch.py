@@ -49,7 +49,7 @@ def _latecomers(root: Path, batch: list, latecomers, watcher) -> tuple[list, lis
     were (left there: `Latecomers.put_back`, and for photos sorted before those it remembers,
     one look at the journal for the batch: `older_put_backs`). A sidecar of no moved photo is
     left alone: its photo, when it comes, takes it along."""
-    from sorter.media.images import Skipped, is_image_name, is_video_name
+    from sorter.media.folders import Skipped, is_image_name, is_video_name
 
     put_back = {entry: latecomers.put_back(entry) for entry in batch if not isinstance(entry, Skipped)}
     older = [entry for entry, was in put_back.items() if was is None and latecomers.might_be_back(entry)]

@@ -39,7 +39,7 @@ from sorter.files.companions import STEM_EXTENSIONS
 if TYPE_CHECKING:
     from watchdog.observers.api import BaseObserver
 
-    from sorter.media.images import Skipped
+    from sorter.media.folders import Skipped
 
 Notice = Callable[[str], None]
 Signature = tuple[int, int, int]  # (inode, size, mtime_ns)
@@ -204,11 +204,7 @@ class Watcher:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         from sorter.media.container import incomplete
-        from sorter.media.images import (  # cv2 is loaded by now: the model needs it
-            excluded_by_case,
-            is_image_name,
-            is_video_name,
-        )
+        from sorter.media.folders import excluded_by_case, is_image_name, is_video_name, sorted_on_its_own
         from sorter.watching.latecomers import could_be_companion
 
         self.root = root
@@ -222,6 +218,7 @@ class Watcher:
         self._is_wanted = lambda name: is_image_name(name) or is_video_name(name) or could_be_companion(name)
         self._is_video_name = is_video_name
         self._excluded_by_case = excluded_by_case
+        self._sorted_on_its_own = sorted_on_its_own
         self._incomplete = incomplete
         self._excluded = frozenset({*CLASS_FOLDERS.values(), STATE_DIR})
         self._lock = threading.Lock()
@@ -229,7 +226,7 @@ class Watcher:
         self._candidates: dict[Path, _Candidate] = {}
         # Files we looked at and left in place (unsure, unreadable, ...): not again until they change.
         self._settled: dict[Path, Signature] = {}
-        self._libraries: set[Path] = set()  # another app's photo library, said once: never entered
+        self._libraries: set[Path] = set()  # another app's library or a sorted folder, said once: never entered
         self._next_scan = 0.0
         self._next_due: float | None = None
         self._observer: BaseObserver | None = None
@@ -305,7 +302,9 @@ class Watcher:
         if not parts or parts[0] in self._excluded or self._excluded_by_case(self.root, parts[0], self._excluded):
             return False
         if len(parts) > 1 and (not self.recursive or not all(entered(p) for p in parts[:-1])):
-            return False  # the same folders `images.scan_folder` does not enter
+            return False  # the same folders `folders.scan_folder` does not enter
+        if any(self._sorted_on_its_own(self.root.joinpath(*parts[:depth])) for depth in range(1, len(parts))):
+            return False  # a sub-folder sorted (or watched) on its own: its cats/ and dogs/ are its journal's
         return self._is_wanted(parts[-1])
 
     def note(self, path: str | Path, *, closed: bool = False) -> None:
@@ -341,7 +340,7 @@ class Watcher:
         """Reconciliation: make a candidate of every image the folder holds that is not one
         already. Returns how many photos and videos were added (companions come along, not
         counted). Raises SorterError if the folder is gone."""
-        from sorter.media.images import Skipped, is_image_name, scan_folder
+        from sorter.media.folders import SORTED_ON_ITS_OWN, Skipped, is_image_name, scan_folder
         from sorter.watching.latecomers import could_be_companion
 
         found: dict[Path, None] = {}  # a set that keeps the scan's name order
@@ -352,7 +351,8 @@ class Watcher:
                     raise SorterError(f"the watched folder {self.root} no longer exists")
                 self.notify(f"cannot list {self.root}: {entry.reason}; will retry")
                 return 0
-            if isinstance(entry, Skipped) and library_of(entry.path.name) is not None:  # a folder, not entered
+            if isinstance(entry, Skipped) and (library_of(entry.path.name) is not None
+                                               or entry.reason == SORTED_ON_ITS_OWN):  # a folder, not entered
                 if entry.path not in self._libraries:  # a scan every minute: said once
                     self._libraries.add(entry.path)
                     self.notify(f"skipped: {entry.path.relative_to(self.root)}: {entry.reason}")
@@ -391,7 +391,7 @@ class Watcher:
         """Up to `limit` complete candidates (removed from the set), `VIDEOS_PER_BATCH` videos
         and `BYTES_PER_BATCH` of photos of them at most. Non-regular files come out as
         `Skipped`, to be reported once; vanished ones are dropped."""
-        from sorter.media.images import Skipped
+        from sorter.media.folders import Skipped
 
         ready: list[Path | Skipped] = []
         videos = size = 0
