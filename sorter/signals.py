@@ -1,4 +1,6 @@
-"""Stopping a long-running command (watch, the review server) cleanly on SIGINT/SIGTERM."""
+"""Stopping a long-running command (watch, the review server) cleanly on SIGINT/SIGTERM, and
+on SIGHUP (the terminal it ran in closed: an ssh session ended), which otherwise ended it
+without its summary."""
 
 from __future__ import annotations
 
@@ -8,7 +10,7 @@ from contextlib import contextmanager
 
 @contextmanager
 def stop_on_signals(stop: threading.Event):
-    """SIGINT/SIGTERM set `stop`; the loop finishes the batch in hand and returns. A second
+    """SIGINT/SIGTERM/SIGHUP set `stop`; the loop finishes the batch in hand and returns. A second
     signal abandons the batch (KeyboardInterrupt): the journal makes that safe too.
 
     The handler only calls `stop.set()`, and the main thread never waits on `stop` (it
@@ -23,10 +25,11 @@ def stop_on_signals(stop: threading.Event):
         if stop.is_set():
             signal.signal(signal.SIGINT, signal.default_int_handler)
             signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            signal.signal(signal.SIGHUP, signal.SIG_DFL)
             raise KeyboardInterrupt
         stop.set()
 
-    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
     try:
         yield
     finally:

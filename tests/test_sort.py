@@ -137,6 +137,39 @@ def test_a_recursive_sort_leaves_a_sub_folder_sorted_on_its_own_alone(tmp_path: 
     assert undo(tmp_path / "sub").restored == 2 and sorted(os.listdir(tmp_path / "sub")) == ["kit.jpg", "rex.jpg", "tom.jpg"]
 
 
+def test_moves_made_before_a_full_disk_cut_their_seen_record_are_reported_then_the_error(tmp_path: Path,
+                                                                                          monkeypatch) -> None:
+    # A watcher dropped the whole batch's results: a photo moved into cats/ was said "not sorted".
+    from sorter.files import journal
+    from sorter.sorting.sort import Sorter
+
+    disk = FullDisk()
+    monkeypatch.setattr(journal, "os", disk)
+    write_image(tmp_path / "tom.png", BLUE)
+    disk.room = 3  # the folder, the move's intent and its done mark; not the "seen" record
+    got = []
+    with pytest.raises(OSError, match="No space left on device"):
+        for result in Sorter(tmp_path, FakeClassifier()).sort_entries([tmp_path / "tom.png"]):
+            got.append((result.status, result.destination))
+    assert got == [("moved", tmp_path / "cats" / "tom.png")] and (tmp_path / "cats" / "tom.png").is_file()
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full, a device that is always full")
+def test_a_log_file_on_a_full_disk_is_one_warning_and_the_photos_are_sorted(tmp_path: Path, monkeypatch) -> None:
+    # A watcher's --log-file on a disk that filled up ended it with 250 lines of tracebacks, and
+    # under systemd it then failed at its first line every 10 s.
+    monkeypatch.setattr(lite, "load_classifier", lambda model: ThreeClassFake())
+    write_image(tmp_path / "rex.png", RED)
+    write_image(tmp_path / "tom.png", BLUE)
+
+    result = runner.invoke(app, ["sort", str(tmp_path), "--log-file", "/dev/full", "--verbose"])
+
+    assert result.exit_code == 0, result.output
+    assert result.stderr.count("warning: cannot write the log file /dev/full: No space left on device; its lines are "
+                               "skipped until it can be written again\n") == 1
+    assert "Traceback" not in result.output and sorted(tree(tmp_path)) == ["cats/tom.png", "dogs/rex.png"]
+
+
 def test_a_photo_replaced_while_it_was_judged_stays_for_the_next_sort(tmp_path: Path) -> None:
     """A sync client replaces a photo by renaming a new file over it; if that happens while the
     old one is judged, the new one must not be filed by the old one's verdict."""

@@ -27,7 +27,7 @@ from conftest import REPO, FakeClassifier, ThreeClassFake, jpeg_with_extra_bytes
 
 from sorter.errors import FolderLocked
 from sorter.files.lock import FolderLock
-from sorter.watching import watch, watcher
+from sorter.watching import observers, watch, watcher
 
 RED, BLUE, GREY = (0, 0, 255), (255, 0, 0), (128, 128, 128)  # BGR: the fake says red = dog
 GREEN = (0, 255, 0)  # ThreeClassFake: neither a cat nor a dog, at 100%
@@ -360,7 +360,7 @@ def test_inotify_limit_falls_back_to_polling_with_the_sysctl_fix(tmp_path: Path,
         def is_alive(self) -> bool:
             return False
 
-    monkeypatch.setattr(watcher, "_native_observer", Exhausted)
+    monkeypatch.setattr(observers, "native_observer", Exhausted)
     notices: list[str] = []
     with watcher.Watcher(tmp_path, on_notice=notices.append) as w:
         assert w.mode.startswith("polling")
@@ -450,6 +450,67 @@ def test_a_recursive_watch_leaves_a_sub_folder_sorted_on_its_own_alone(tmp_path:
     assert [r.path.name for r in results] == ["rex.jpg"]
     assert [n.message for n in notices if "sub" in n.message] == [
         "skipped: sub: sorted on its own (it has a .sorter/), not entered"]
+
+
+def immutable(folder: Path, on: bool) -> None:
+    """A folder nobody may add to or remove from, root included (`chattr +i`): what a move into a
+    read-only or locked-down folder meets. Skips the test where the filesystem has no such flag."""
+    import subprocess
+
+    done = subprocess.run(["chattr", "+i" if on else "-i", str(folder)], capture_output=True, text=True)
+    if done.returncode != 0:
+        pytest.skip(f"needs chattr +i (root, ext4 or alike): {done.stderr.strip()}")
+
+
+def test_a_move_the_disk_refused_is_tried_again_at_the_next_scan_under_its_own_name(tmp_path: Path,
+                                                                                      fake_classifier) -> None:
+    # Refused once, it was settled for good (till a restart); and the names its failed batch had
+    # planned stayed taken, so it went in as "rex (1).jpg" beside no rex.jpg.
+    write_image(tmp_path / "tom.jpg", BLUE)
+    notices: list = []
+    fast = watcher.WatchSettings(rescan_interval=0.3, settle=0.1)
+    stop_event, thread, results = run_in_thread(tmp_path, fake_classifier, settings=fast, on_notice=notices.append)
+    try:
+        assert wait_until(lambda: (tmp_path / "cats" / "tom.jpg").exists(), 10), results
+        immutable(tmp_path / "cats", True)
+        write_image(tmp_path / "kit.jpg", BLUE)
+        assert wait_until(lambda: any(r.path.name == "kit.jpg" for r in results), 10), results
+        write_image(tmp_path / "rex.jpg", RED)
+        immutable(tmp_path, True)  # dogs/ cannot be made: the whole batch fails
+        assert wait_until(lambda: any("could not sort 1 file(s)" in n.message for n in notices), 10), notices
+        immutable(tmp_path, False)
+        immutable(tmp_path / "cats", False)
+        assert wait_until(lambda: (tmp_path / "cats" / "kit.jpg").exists() and (tmp_path / "dogs" / "rex.jpg").exists(),
+                          10), (results, notices)
+    finally:
+        immutable(tmp_path, False)
+        immutable(tmp_path / "cats", False)
+        stop_event.set()
+        thread.join(10)
+    assert [(r.path.name, r.status) for r in results if r.path.name == "kit.jpg"] == [("kit.jpg", "failed"),
+                                                                                       ("kit.jpg", "moved")]
+    assert sorted(os.listdir(tmp_path / "cats")) == ["kit.jpg", "tom.jpg"] and os.listdir(tmp_path / "dogs") == ["rex.jpg"]
+
+
+def test_a_watched_folder_replaced_by_another_of_its_name_stops_the_watcher_with_why(tmp_path: Path,
+                                                                                    fake_classifier) -> None:
+    # Its events still came from the folder renamed away: new photos waited for the 30-s scan.
+    root = tmp_path / "inbox"
+    write_image(root / "rex.jpg", RED)
+    fast = watcher.WatchSettings(rescan_interval=0.2, settle=0.1)
+    stop_event, thread, results = run_in_thread(root, fake_classifier, settings=fast)
+    try:
+        assert wait_until(lambda: (root / "dogs" / "rex.jpg").exists(), 10), results
+        root.rename(tmp_path / "inbox.old")
+        root.mkdir()
+        thread.join(10)
+    finally:
+        stop_event.set()
+        thread.join(10)
+    assert not thread.is_alive() and str(results[-1]) == (
+        f"the watched folder {root} was replaced (moved, or a disk mounted or unmounted there); start sorter watch "
+        "again to watch what is there now")
+    assert list(root.iterdir()) == []  # nothing written in the new one
 
 
 def test_the_stop_summary_counts_a_file_still_being_written(tmp_path: Path, fake_classifier) -> None:
@@ -606,6 +667,48 @@ def test_polling_mode_sorts_what_is_there_and_what_arrives(tmp_path: Path, fake_
         thread.join(10)
     assert any("polling every 0.2 s" in n.message for n in notices)
     assert [r.status for r in results] == ["moved", "moved"]
+
+
+def test_the_inotify_limit_reached_while_watching_is_one_notice_with_the_fix(tmp_path: Path, capfd) -> None:
+    # watchdog logged one raw line per new folder (its path as bytes), with no advice.
+    import errno
+    import logging
+
+    notices: list[str] = []
+    with watcher.Watcher(tmp_path, recursive=True, on_notice=notices.append):
+        log = logging.getLogger("watchdog.observers.inotify")
+        for n in range(3):
+            log.warning("Unable to watch %r: %s", f"{tmp_path}/d{n}".encode(), OSError(errno.ENOSPC, "inotify watch limit"))
+    assert notices == [observers.inotify_limit_message(OSError(errno.ENOSPC, ""), new_folders=True)]
+    assert notices[0].startswith("the inotify watch limit is reached, so new sub-folders are not watched (the scan")
+    assert "Unable to watch" not in capfd.readouterr().err
+
+
+def test_polling_never_lists_cats_dogs_or_hidden_folders(tmp_path: Path) -> None:
+    # Listed every second, a cats/ of 20,000 photos cost an idle watcher a third of a core.
+    from watchdog.events import FileSystemEventHandler
+
+    for folder in ("cats", "dogs", ".sorter", "trip/.hidden", "trip/cats"):
+        (tmp_path / folder).mkdir(parents=True)
+    seen: list[str] = []
+
+    class Seen(FileSystemEventHandler):
+        def on_any_event(self, event) -> None:
+            seen.append(os.path.relpath(event.src_path, tmp_path))
+
+    observer = observers.polling_observer(0.05, tmp_path)
+    observer.schedule(Seen(), str(tmp_path), recursive=True)
+    observer.start()
+    try:
+        time.sleep(0.3)
+        for name in ("cats/a.jpg", "dogs/b.jpg", ".sorter/c.jpg", "trip/.hidden/d.jpg", "trip/cats/e.jpg", "f.jpg"):
+            write_image(tmp_path / name, RED)
+        assert wait_until(lambda: {"trip/cats/e.jpg", "f.jpg"} <= set(seen), 5), seen
+        time.sleep(0.3)
+    finally:
+        observer.stop()
+        observer.join(5)
+    assert {path.split("/")[0] for path in seen} <= {".", "trip", "f.jpg"} and not any(".hidden" in p for p in seen), seen
 
 
 def test_recursive_mode_sorts_files_arriving_in_new_subfolders(tmp_path: Path, fake_classifier) -> None:

@@ -75,6 +75,8 @@ class FileLog:
             self.file = open(log_file, "a", encoding="utf-8", errors="surrogateescape") if log_file is not None else None
         except OSError as exc:
             raise fail(SorterError(f"cannot open log file {log_file}: {exc.strerror or exc}")) from None
+        self.log_path = log_file
+        self.paused = False  # the log file could not be written (a full disk): said once
         self.echo = echo
         self.clock = clock
         self.rich = err.is_terminal
@@ -83,8 +85,7 @@ class FileLog:
         return self
 
     def __exit__(self, *exc_info) -> None:
-        if self.file is not None:
-            self.file.close()
+        self._drop_file()
 
     def fail(self, exc: SorterError | OSError, directory: Path) -> typer.Exit:
         """`fail()` for an error that ends the command, after noting it in the log file (the
@@ -110,11 +111,37 @@ class FileLog:
         self.line(plain.translate(_SHOWN), styled.translate(_SHOWN))
 
     def to_file(self, plain: str) -> None:
+        """A line appended to --log-file. A disk that fills up (or goes read-only) under it is a
+        warning, said once, not the end of a watcher that runs for months: the lines meanwhile
+        are lost from the file (never from the terminal or the journal), and it is written to
+        again once it can be."""
         from datetime import datetime
 
-        if self.file is not None:
+        if self.log_path is None:
+            return
+        try:
+            if self.file is None:
+                self.file = open(self.log_path, "a", encoding="utf-8", errors="surrogateescape")
             self.file.write(f"{datetime.now().isoformat(sep=' ', timespec='seconds')} {plain}\n")
             self.file.flush()
+        except OSError as exc:
+            self._drop_file()
+            if not self.paused:
+                self.paused = True
+                err.print(f"warning: cannot write the log file {escape(str(self.log_path))}: {exc.strerror or exc}; "
+                          "its lines are skipped until it can be written again", soft_wrap=True)
+            return
+        if self.paused:
+            self.paused = False
+            err.print(f"the log file {escape(str(self.log_path))} is written to again", soft_wrap=True)
+
+    def _drop_file(self) -> None:
+        file, self.file = self.file, None
+        if file is not None:
+            try:
+                file.close()  # what it still buffers is lost with it: the next line reopens the file
+            except OSError:
+                pass
 
     def _rel(self, path: Path) -> str:
         try:

@@ -58,6 +58,17 @@ def _made_by_a_sort(root: Path) -> str | None:
     return None
 
 
+def identity(folder: Path) -> tuple[int, int] | None:
+    """A folder's (device, inode), or None when it is gone: a long-running command (a watch, a
+    review page) compares it with what it began on, to tell the folder renamed away with
+    another made in its place, or a disk mounted or unmounted there."""
+    try:
+        info = os.stat(folder)
+    except OSError:
+        return None
+    return info.st_dev, info.st_ino
+
+
 def open_own(path: Path, flags: int = os.O_RDONLY) -> int:
     """A file sorter keeps in `.sorter/` (journal, lock, suggestions), opened never through a
     link and never blocking on a FIFO planted in its place (say, by an archive unpacked into

@@ -29,6 +29,7 @@ from typing import Literal
 
 from sorter.config import CLASS_FOLDERS, OTHER, REVIEW_RUN_PREFIX
 from sorter.errors import ReviewConflict
+from sorter.files.folder import identity as folder_identity
 from sorter.review.catalog import Catalog, Photo, load_catalog
 
 Choice = Literal["cat", "dog", "neither"]
@@ -99,14 +100,6 @@ def _lock(root: Path):
     return FolderLock(root, wait=WATCH_BATCH_WAIT if Watching.holder(root) else 0.0, beside_watcher=True)
 
 
-def _identity(folder: Path) -> tuple[int, int] | None:
-    try:
-        info = os.stat(folder)
-    except OSError:
-        return None
-    return info.st_dev, info.st_ino
-
-
 def _new_run() -> str:
     return f"{REVIEW_RUN_PREFIX}{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:6]}"
 
@@ -154,7 +147,7 @@ class Session:
         from sorter.files.recovery import recover
 
         self.root = check_folder(root, filing=True)
-        self._identity = _identity(self.root)
+        self._identity = folder_identity(self.root)
         with self._locked():  # settle a crashed sort first, as every command does
             state = recover(self.root).state
             self.catalog: Catalog = load_catalog(self.root, state)
@@ -173,7 +166,7 @@ class Session:
     def _locked(self):
         """The folder's lock, once it is known to be the folder this review began on: one moved,
         deleted or unmounted (an empty mount point in its place) is never written to."""
-        if _identity(self.root) != self._identity:
+        if folder_identity(self.root) != self._identity:
             raise ReviewConflict(f"{self.root} is gone (moved, deleted or unmounted); nothing was changed: "
                                  "run sorter review where it is now")
         return _lock(self.root)

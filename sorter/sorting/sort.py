@@ -83,6 +83,11 @@ class Sorter:
             self._lookups = None
         self._planner = None  # the folder may have changed under us (emptied, say): list it again
 
+    def replan(self) -> None:
+        """After a batch stopped part way (a full disk, a folder made read-only): the names it
+        had planned are free again, and the folders are listed afresh for the next batch."""
+        self._planner = None
+
     def journal(self):
         from sorter.files.journal import Journal
 
@@ -301,8 +306,12 @@ class Sorter:
                         d.source, "moved", d.label, d.confidence, outcome.members[0][1], companions=outcome.members[1:]
                     )
                     first_seq[d.source] = outcome.seqs[0]
+        unrecorded = None
         if not self.dry_run:
-            self._note_seen(decisions, results, first_seq, boxes)
+            try:
+                self._note_seen(decisions, results, first_seq, boxes)
+            except OSError as exc:  # a full disk: the moves stand, and are reported before the error is
+                unrecorded = exc
         for d in decisions:
             if d.source in results:
                 yield results[d.source]
@@ -310,6 +319,8 @@ class Sorter:
                 yield FileResult(d.source, "planned", d.label, d.confidence, d.destination, companions=d.companions)
             else:
                 yield FileResult(d.source, d.status, d.label, d.confidence, None, d.reason, companions=d.companions)
+        if unrecorded is not None:
+            raise unrecorded
 
 
 def sort_folder(

@@ -9,6 +9,7 @@ import time
 from collections.abc import Callable
 from contextlib import nullcontext
 from dataclasses import dataclass, field
+from itertools import chain
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -178,8 +179,9 @@ def watch_folder(
                                       same_file_of(result.destination)))
         if result.status == "failed" and CHANGED_SINCE_JUDGED in (result.reason or ""):
             watcher.note(result.path)  # another file now, or still being written: judged again once complete
-        elif result.status in ("neither", "unsure", "unreadable", "skipped", "failed"):
+        elif result.status in ("neither", "unsure", "unreadable", "skipped"):
             watcher.settle(result.path)  # left in place: look again only once it changes
+        # "failed": a move the disk refused (read-only, full, permissions): offered again at the next scan
         on_result(result)
 
     own_stop = stop is None
@@ -244,15 +246,19 @@ def watch_folder(
                         late, batch, back = _latecomers(root, batch, latecomers, watcher)
                         for entry, was in back:  # the user's word: left where it is
                             report(FileResult(entry, "skipped", reason=put_back_reason(os.path.relpath(was, root))), watcher)
-                        try:
-                            for result in [*sorter.join(late), *sorter.sort_entries(batch, batch_size=batch_size)]:
+                        done = 0
+                        try:  # each result reported as it comes: those before a failure were moved
+                            for result in chain(sorter.join(late), sorter.sort_entries(batch, batch_size=batch_size)):
                                 report(result, watcher)
+                                done += 1
                                 if noting is not None:
                                     noting.add(result)
                         except OSError as exc:
                             # Disk full, permissions on cats/, ...: not fatal to a service; the
                             # files are still in place and the next scan offers them again.
-                            notify(f"could not sort {len(batch)} file(s): {exc}; retrying at the next scan")
+                            sorter.replan()  # the names it had planned for them are free again
+                            left = len(late) + len(batch) - done
+                            notify(f"could not sort {left} file(s): {exc}; retrying at the next scan")
                         if noting is not None and noting.changed:
                             try:
                                 counts = noting.write()

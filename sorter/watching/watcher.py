@@ -35,13 +35,15 @@ from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from sorter.config import CLASS_FOLDERS, STATE_DIR, VIDEO_EXTENSIONS, entered, library_of
 from sorter.errors import SorterError
 from sorter.files.companions import STEM_EXTENSIONS
+from sorter.files.folder import identity as folder_identity
+from sorter.watching import observers
 
 if TYPE_CHECKING:
     from watchdog.observers.api import BaseObserver
 
     from sorter.media.folders import Skipped
 
-Notice = Callable[[str], None]
+Notice = observers.Notice
 Signature = tuple[int, int, int]  # (inode, size, mtime_ns)
 
 # Not exported by every Python's fcntl module; the value is fixed by the Linux ABI.
@@ -70,20 +72,6 @@ class WatchSettings:
     pair_wait: float = 10.0
 
 
-def inotify_limit_message(exc: OSError) -> str:
-    if exc.errno == errno.EMFILE:
-        limit = "fs.inotify.max_user_instances=1024"
-        what = "the inotify instance limit"
-    else:
-        limit = "fs.inotify.max_user_watches=524288"
-        what = "the inotify watch limit"
-    return (
-        f"{what} is reached, so native file events are unavailable; falling back to polling "
-        f"(slower to notice new files). To fix, run: sudo sysctl {limit} "
-        f"(and add {limit} to /etc/sysctl.d/90-inotify.conf to keep it after a reboot)"
-    )
-
-
 def open_for_writing(path: Path) -> bool | None:
     """True when some process holds `path` open for writing; None when the kernel cannot
     tell (not our file, no lease support: network filesystems). A read lease is refused
@@ -104,8 +92,6 @@ def open_for_writing(path: Path) -> bool | None:
         os.close(fd)
 
 
-#: How long watchdog may hold an IN_MOVED_FROM to pair it with its IN_MOVED_TO (see below).
-MOVE_PAIRING_DELAY = 0.05
 #: Videos in one batch at most: one takes about 0.4 s to judge (eight keyframes), a photo a few
 #: milliseconds, and a batch holds the folder's lock, so a review's click waiting beside the
 #: watcher waits seconds, not the half a minute of 64 videos (it gives up after 10).
@@ -116,30 +102,6 @@ _PAIRED_VIDEOS = frozenset(ext for ext in STEM_EXTENSIONS if ext in VIDEO_EXTENS
 #: is decoded at an eighth of its size, a few milliseconds, but a PNG or TIFF is decoded whole,
 #: and 64 scans of 50 MB each would hold the lock well past a click's 10 s.
 BYTES_PER_BATCH = 256 * 2**20
-
-
-def _native_observer() -> BaseObserver:
-    from watchdog.observers import Observer
-
-    try:
-        from watchdog.observers.inotify_move_event_grouper import InotifyMoveEventGrouper
-    except ImportError:  # not Linux, or another watchdog layout: only slower, still correct
-        pass
-    else:
-        # watchdog holds every IN_MOVED_FROM for 0.5 s to pair it with an IN_MOVED_TO, in a
-        # FIFO, so every later event waits behind it. Each of our own moves out of DIR is
-        # such an unpaired move (cats/ is not watched), which made each file arriving after
-        # a move wait up to half a second. The two halves of a rename come in one read, so
-        # 50 ms still pairs them; and an unpaired move reads as deleted + created, which
-        # this module treats exactly like a move anyway.
-        InotifyMoveEventGrouper.delay = min(InotifyMoveEventGrouper.delay, MOVE_PAIRING_DELAY)
-    return Observer()
-
-
-def _polling_observer(interval: float) -> BaseObserver:
-    from watchdog.observers.polling import PollingObserver
-
-    return PollingObserver(timeout=interval)
 
 
 @dataclass
@@ -230,10 +192,13 @@ class Watcher:
         self._next_scan = 0.0
         self._next_due: float | None = None
         self._observer: BaseObserver | None = None
+        self._identity: tuple[int, int] | None = None  # the folder's (device, inode) when the watch began
 
     # ------------------------------------------------------------------ lifecycle
 
     def __enter__(self) -> Watcher:
+        self._identity = folder_identity(self.root)
+        self._log = observers.ObserverLog(self.notify)
         self._observer = self._start_observer()
         return self
 
@@ -241,11 +206,12 @@ class Watcher:
         observer, self._observer = self._observer, None
         if observer is not None:
             self._stop_quietly(observer)
+        self._log.close()
 
     def _start_observer(self) -> BaseObserver:
         handler = _Events(self)
         if not self.polling:
-            observer = _native_observer()
+            observer = observers.native_observer()
             try:
                 observer.schedule(handler, str(self.root), recursive=self.recursive)
                 observer.start()
@@ -253,11 +219,11 @@ class Watcher:
                 if exc.errno not in (errno.ENOSPC, errno.EMFILE):
                     raise
                 self._stop_quietly(observer)
-                self.notify(inotify_limit_message(exc))
+                self.notify(observers.inotify_limit_message(exc))
             else:
                 self.mode = "native events" if "Inotify" not in type(observer).__name__ else "inotify"
                 return observer
-        observer = _polling_observer(self.settings.poll_interval)
+        observer = observers.polling_observer(self.settings.poll_interval, self.root)
         observer.schedule(handler, str(self.root), recursive=self.recursive)
         observer.start()
         self.mode = f"polling every {self.settings.poll_interval:g} s"
@@ -343,6 +309,12 @@ class Watcher:
         from sorter.media.folders import SORTED_ON_ITS_OWN, Skipped, is_image_name, scan_folder
         from sorter.watching.latecomers import could_be_companion
 
+        if self._identity is not None and folder_identity(self.root) not in (None, self._identity):
+            # Renamed away with another made in its place, or a disk mounted or unmounted there:
+            # the file events still come from the old one. Stopping (exit 1) lets a service
+            # manager start a watcher on what is there now.
+            raise SorterError(f"the watched folder {self.root} was replaced (moved, or a disk mounted or unmounted "
+                              "there); start sorter watch again to watch what is there now")
         found: dict[Path, None] = {}  # a set that keeps the scan's name order
         for entry in scan_folder(self.root, recursive=self.recursive, exclude=self._excluded, videos=True,
                                  also=could_be_companion):
