@@ -158,6 +158,79 @@ def test_learning_twice_counts_each_correction_once(tmp_path: Path, fake_model) 
     assert sum(k.photos for k in again.kinds) == 6
 
 
+def test_corrections_put_back_or_deleted_are_forgotten_and_so_is_a_model_left_with_none(tmp_path: Path,
+                                                                                         fake_model) -> None:
+    roll = sorted_and_corrected(tmp_path / "roll", fake_model)
+    assert learning.learn(roll, model=fake_model).examples == 6
+    (roll / "goat5.png").unlink()  # deleted: no correction any more
+    os.rename(roll / "goat4.png", roll / "dogs" / "goat4.png")  # put back where sorter put it
+    assert learning.learn(roll, model=fake_model).examples == 4  # their rows went with them
+    for i in range(4):
+        os.rename(roll / f"goat{i}.png", roll / "dogs" / f"goat{i}.png")
+
+    result = invoke("learn", roll, "--model", fake_model)
+
+    # It kept applying corrections the user had taken back, till `learn --forget` threw away the rest too.
+    assert result.exit_code == 0 and "Deleted the personal model: nothing you placed is left" in result.stdout
+    assert not personal.model_file().exists()
+    assert "With model" not in invoke("sort", new_photos(tmp_path / "later"), "--model", fake_model).stdout
+
+
+def test_learn_takes_a_move_a_killed_sort_left_unmarked_for_sorters_not_the_users(tmp_path: Path, fake_model,
+                                                                                 monkeypatch) -> None:
+    # A sort killed (or still running) between its moves and their done marks: learn took its
+    # moves for 64 photos the user had placed, and learnt them for good.
+    from conftest import FullDisk
+
+    from sorter.files import journal
+
+    roll = roll_with_goats(tmp_path / "roll")
+    disk = FullDisk()
+    monkeypatch.setattr(journal, "os", disk)
+    disk.room = 3  # the folders made, the first moves' intents; the moves are made, their done marks are not
+    sorting = invoke("sort", roll, "--model", fake_model)
+    assert sorting.exit_code == 1, sorting.output
+    monkeypatch.setattr(journal, "os", os)
+    assert len([*roll.glob("cats/*"), *roll.glob("dogs/*")]) == 18  # moved, not marked done
+
+    result = learning.learn(roll, model=fake_model)
+
+    assert (result.found, result.examples) == (0, 0)
+
+
+def test_two_learns_at_once_take_turns(tmp_path: Path, fake_model) -> None:
+    # Each reads the examples, adds its folder's and writes them back: at once, one was lost.
+    import threading
+
+    roll = sorted_and_corrected(tmp_path / "roll", fake_model)
+    done = []
+    with learning.learning_lock():
+        second = threading.Thread(target=lambda: done.append(learning.learn(roll, model=fake_model)))
+        second.start()
+        second.join(1.0)
+        assert second.is_alive() and not done  # waits for the first
+    second.join(30)
+    assert done[0].examples == 6
+
+
+def test_pets_folders_spelled_two_ways_on_a_mac_are_said_to_be_two_pets() -> None:
+    twins = learning._case_twins(["cats/Zo\u00eb", "cats/Zoe\u0308", "cats/Tom", "cats/tom", "cats/Rex"])
+    assert twins == [
+        "cats/Zo\\xeb and cats/Zoe\\u0308 differ only in how their letters are encoded: learnt as 2 pets (put their "
+        "photos in one folder to learn one)",
+        "cats/Tom and cats/tom differ only in case: learnt as 2 pets (put their photos in one folder to learn one)"]
+
+
+def test_forget_also_deletes_what_a_learn_killed_while_writing_left(tmp_path: Path, fake_model) -> None:
+    roll = sorted_and_corrected(tmp_path / "roll", fake_model)
+    learning.learn(roll, model=fake_model)
+    left = personal.personal_dir() / ".examples.npz.12345.tmp.npz"  # photo features and paths
+    left.write_bytes(b"half written")
+
+    assert invoke("learn", "--forget").exit_code == 0
+    assert not personal.personal_dir().exists()
+
+
 def test_corrections_from_several_folders_accumulate(tmp_path: Path, fake_model) -> None:
     sorted_and_corrected(tmp_path / "a", fake_model)
     sorted_and_corrected(tmp_path / "b", fake_model)
@@ -348,6 +421,27 @@ def test_named_pets_are_learnt_sorted_into_their_folder_and_undone(tmp_path: Pat
     assert tree(later) == before and sorted(os.listdir(later)) == [f"{k}{i}.png" for k in ("cat", "luna") for i in range(3)]
     assert invoke("sort", later, "--model", fake_model, "--no-personal").exit_code == 0
     assert not (later / "cats" / "Luna").exists()
+
+
+def test_a_pets_folder_renamed_keeps_what_sorter_put_there_sorters_not_her_examples(tmp_path: Path,
+                                                                                   fake_model) -> None:
+    # Renamed, her folder's photos sorter had named were learnt as the user's: "would find 14 of 14".
+    roll = tmp_path / "roll"
+    for i in range(6):
+        luna(roll / "cats" / "Luna" / f"luna{i}.png", 50 + i)
+        photo(roll / f"cat{i}.png", "cat", i)
+    assert invoke("sort", roll, "--model", fake_model).exit_code == 0
+    assert learning.learn(roll, model=fake_model).pets[0].photos == 6
+    for i in range(3):
+        luna(roll / f"new{i}.png", 70 + i)
+    assert invoke("sort", roll, "--model", fake_model).exit_code == 0
+    assert len(os.listdir(roll / "cats" / "Luna")) == 9  # three named by sorter
+    (roll / "cats" / "Luna").rename(roll / "cats" / "Lulu")
+
+    result = learning.learn(roll, model=fake_model)
+
+    assert [(p.name, p.photos) for p in result.pets] == [("cats/Lulu", 6)]
+    assert not [k.kind for k in result.kinds if k.kind.startswith("cats/Luna")]
 
 
 def test_a_nas_s_thumbnails_in_cats_are_no_pet_and_a_library_there_no_example(tmp_path: Path, fake_model) -> None:

@@ -107,7 +107,8 @@ class FolderLock:
     the watcher's own, for a batch, after any person waiting. Without either, a running watcher
     refuses the lock."""
 
-    def __init__(self, root: Path, wait: float = 0.0, beside_watcher: bool = False, watcher: bool = False) -> None:
+    def __init__(self, root: Path, wait: float = 0.0, beside_watcher: bool = False, watcher: bool = False,
+                 tidy: bool = False) -> None:
         self.path = root / STATE_DIR / "lock"
         self.wait = wait
         self.beside_watcher = beside_watcher or watcher
@@ -115,6 +116,10 @@ class FolderLock:
         self._fd: int | None = None
         self._turn: int | None = None
         self._made = False  # this lock made .sorter/ (a folder sorter never wrote in before)
+        #: On release, remove the .sorter/ this lock made if it holds nothing else (`_tidy`). For
+        #: a one-off command only: lock after lock in a new folder, it made and removed the lock
+        #: file each time, and a sorter refused meanwhile read a new, empty one ("pid unknown").
+        self.tidy = tidy
 
     def acquire(self) -> None:
         if self.watcher:
@@ -167,7 +172,7 @@ class FolderLock:
             pass
 
     def release(self) -> None:
-        tidied = self._fd is not None and self._made and self._tidy()
+        tidied = self._fd is not None and self._made and self.tidy and self._tidy()
         _let_go(self._fd)
         self._fd = None
         _let_go(self._turn)  # after the lock: the watcher waiting for the turn finds it free
@@ -180,7 +185,7 @@ class FolderLock:
 
     def _tidy(self) -> bool:
         """`.sorter/` made by this lock and holding nothing but it (a sort of a folder without a
-        photo, a dry review of one never sorted) is removed, under the lock, as if never made; a
+        photo) is removed, under the lock, as if never made; a
         sorter waiting meanwhile finds its lock file gone and makes another (`_is_current`)."""
         try:
             if os.listdir(self.path.parent) != ["lock"]:

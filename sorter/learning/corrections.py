@@ -144,6 +144,11 @@ def find(root: Path) -> list[Found]:
         label, pet = place(root, path)
         if seen.status == "moved":
             was, was_pet = place(root, root / seen.path)
+            if (pet is not None and was_pet not in (None, pet) and label == was
+                    and not (root / CLASS_FOLDERS[label] / was_pet).is_dir()):
+                # Her folder renamed (cats/Fred -> cats/Lulu): what sorter put there is still
+                # sorter's pick, not the user's example of her (it would inflate how well she is known).
+                was_pet = pet
             if (label, pet, was_pet) == (was, None, None) and identity in refused.get(label, {}):
                 # The review page asked "might be Luna?" and the user said it is not: as sure a
                 # word as taking it out of her folder (`pets.strangers_of`: another cat).
@@ -165,6 +170,21 @@ def find(root: Path) -> list[Found]:
         if label != OTHER:
             found.append(Found(path, identity, label, pet, None))
     return found
+
+
+def find_settled(root: Path, wait: float) -> list[Found]:
+    """`find` under the folder's lock (waiting up to `wait` seconds), after the crash of a sort
+    (if any) is settled: a move made but not yet marked done is sorter's, which `learn` took for
+    the user's while a sort ran or after one was killed. Beside a watcher, between its batches."""
+    from sorter.files.journal import state_dir
+    from sorter.files.lock import FolderLock
+    from sorter.files.recovery import recover
+
+    if not state_dir(root).is_dir():  # never sorted: a folder of the user's own cats/ and dogs/
+        return find(root)
+    with FolderLock(root, wait=wait, beside_watcher=True):
+        recover(root)
+        return find(root)
 
 
 def _refused(root: Path) -> dict[str, dict[Identity, str]]:

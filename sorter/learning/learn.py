@@ -19,16 +19,18 @@ All in numpy on features: no TensorFlow, and seconds for a few hundred examples.
 
 from __future__ import annotations
 
+import os
 import shlex
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 
 from sorter.config import OTHER
-from sorter.errors import ModelError
+from sorter.errors import ModelError, SorterError
 from sorter.learning.pets import PetReport, fit_pets
 from sorter.model.heads import Head, fit_softmax, folds, one_hot, principal_basis
 from sorter.model.personal import Examples, PersonalModel
@@ -49,6 +51,9 @@ MAX_WORSE = 0.005
 BASIS = 128
 #: Cross-validation folds (fewer examples: leave-one-out).
 FOLDS = 10
+#: Seconds `learn` waits for the folder (a watcher's batch, a review's click); a sort that holds
+#: it longer is said to be running, and learn is run again after it.
+FOLDER_WAIT = 10.0
 
 Progress = Callable[[str, int, int], None]
 
@@ -98,6 +103,8 @@ class LearnResult:
     description: str = ""
     unreadable: list[str] = field(default_factory=list)
     dropped: int = 0  # examples learnt on another model, dropped
+    #: Nothing placed was left: the personal model there was is deleted.
+    forgotten: bool = False
     seconds: float = 0.0
 
 
@@ -107,9 +114,7 @@ def learn(
     """Find the corrections in `folder`, add them to the user's examples, fit and check the
     personal model, and write it unless it is refused. Changes nothing in `folder`."""
     from sorter.files.folder import check_folder
-    from sorter.learning.corrections import find
-    from sorter.model import lite, personal
-    from sorter.training.reference import read_reference
+    from sorter.model import lite
 
     started = time.monotonic()
     root = check_folder(folder)
@@ -121,20 +126,37 @@ def learn(
     bundled = Head(*base.head, evidence=getattr(base, "evidence", None))  # decisions as sort makes them
     names = tuple(base.class_names)
 
-    found = find(root)
+    with learning_lock():
+        return _learn(root, model, model_path, base, bundled, names, progress, started)
+
+
+def _learn(root: Path, model: Path | None, model_path: Path, base, bundled: Head, names: tuple[str, ...],
+           progress: Progress, started: float) -> LearnResult:
+    from sorter.learning.corrections import find_settled
+    from sorter.model import personal
+    from sorter.training.reference import read_reference
+
+    found = find_settled(root, FOLDER_WAIT)
     reference = read_reference(model_path)
     # The features that name a pet are cut as the reference set's cats were: a pet's head
     # tells her from those, and is shown them at sort time cut the same way (`PetHead.margin`).
     margin = reference.pet_margin if reference is not None else MARGIN
-    examples, new, unreadable, dropped = _gather(found, base, progress, margin)
+    examples, new, unreadable, dropped = _gather(root, found, base, progress, margin)
     examples = _learnable(examples, names)
     anchor, check = reference.halves() if reference is not None else (None, None)
     kept = examples.kept()
     result = {"folder": root, "found": int(sum(not f.kept for f in found)), "new": new,
               "examples": int((~kept).sum()), "kept": int(kept.sum()), "unreadable": unreadable, "dropped": dropped}
     if kept.all():
+        # Nothing placed otherwise, in this folder or any learnt before (every correction put back,
+        # a pet's folder emptied): the examples say so from now on, and no personal model is left
+        # to apply what is no longer there.
+        if len(examples) or personal.read_examples() is not None:
+            personal.write_examples(examples)
+        forgotten = personal.model_file().exists()
+        personal.model_file().unlink(missing_ok=True)
         return LearnResult(**result, kinds=[], pets=[], reference=None, pull=None, model_path=None,
-                           seconds=time.monotonic() - started)
+                           seconds=time.monotonic() - started, forgotten=forgotten)
     labels = np.array([names.index(label) for label in examples.labels])
     reference_rows = anchor.features if anchor is not None else np.zeros((0, examples.features.shape[1]))
     problem = Problem.make(bundled, names, examples.features[~kept], labels[~kept], examples.features[kept],
@@ -155,6 +177,37 @@ def learn(
     )
 
 
+@contextmanager
+def learning_lock() -> Iterator[None]:
+    """One `sorter learn` at a time (the terminal's, the review page's button): each reads the
+    examples, adds a folder's and writes them back, so two at once kept only the last one's.
+    A second waits. Its folder made here: one that cannot be is a one-line error at once, not
+    after a fit of half a minute."""
+    import fcntl
+
+    from sorter.model.personal import LEARNING_LOCK, personal_dir
+
+    folder = personal_dir()
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd = os.open(folder / LEARNING_LOCK, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    except OSError as exc:
+        raise SorterError(f"{folder}: {exc.strerror or exc} (the folder of the personal model: "
+                          "$XDG_DATA_HOME/sorter, or ~/.local/share/sorter)") from None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        try:
+            if os.listdir(folder) == [LEARNING_LOCK]:  # nothing was saved (refused, nothing to learn)
+                os.unlink(folder / LEARNING_LOCK)
+                folder.rmdir()
+        except OSError:
+            pass
+        os.close(fd)
+
+
+
 def report_lines(result: LearnResult) -> list[str]:
     """What `sorter learn` prints, and the review page's **Learn** button shows: one string a line."""
     # The personal model learns from every folder learnt so far: say so when that is more than this one.
@@ -168,6 +221,9 @@ def report_lines(result: LearnResult) -> list[str]:
     if not result.kinds and not result.pets:
         lines.append("Nothing to learn: move a wrongly sorted photo where it belongs (or file your own into "
                      "cats/ or dogs/), then learn again.")
+        if result.forgotten:
+            lines.append("Deleted the personal model: nothing you placed is left to learn from (sort, watch and "
+                         "evaluate use the model's own decisions again).")
         return lines
     wide = max([24, *(len(k.kind) for k in result.kinds)])  # a pet's long name widens the column, never breaks it
     lines.append(f"{'kind':<{wide}} {'photos':>6} {'model':>8} {'personal (held out)':>20}")  # right by each
@@ -198,19 +254,31 @@ def report_lines(result: LearnResult) -> list[str]:
 def _case_twins(names: list[str]) -> list[str]:
     """cats/Fred and cats/fred are two folders here, and two pets, though the user most likely
     meant one (on a Mac they would be one folder): say so, once for each such set."""
+    import unicodedata
+
     by_name: dict[str, list[str]] = {}
-    for name in names:
-        by_name.setdefault(name.casefold(), []).append(name)
-    return [f"{', '.join(twins[:-1])} and {twins[-1]} differ only in case: learnt as {len(twins)} pets "
-            "(put their photos in one folder to learn one)" for twins in by_name.values() if len(twins) > 1]
+    for name in names:  # "Zoë" typed on Linux and made on a Mac (decomposed) read the same, too
+        by_name.setdefault(unicodedata.normalize("NFC", name).casefold(), []).append(name)
+    lines = []
+    for twins in by_name.values():
+        if len(twins) < 2:
+            continue
+        encoded = any(unicodedata.normalize("NFC", t) != t for t in twins)  # else they would look the same
+        shown = [ascii(t)[1:-1] if encoded else t for t in twins]
+        how = "in how their letters are encoded" if encoded else "in case"
+        lines.append(f"{', '.join(shown[:-1])} and {shown[-1]} differ only {how}: learnt as {len(twins)} pets "
+                     "(put their photos in one folder to learn one)")
+    return lines
 
 
-def _gather(found, base, progress: Progress, margin: float) -> tuple[Examples, int, list[str], int]:
+def _gather(root: Path, found, base, progress: Progress, margin: float) -> tuple[Examples, int, list[str], int]:
     """The user's examples with this folder's found photos added: features run only for the
     photos not learnt before, or whose features that name a pet were cut at another margin
     (`Examples.with_pet_margin`: those of other folders stay unknown until learnt there again).
-    Returns (examples, photos new or changed, unreadable, examples dropped because they were
-    learnt on another model)."""
+    This folder's rows whose photo is not found now go (deleted, edited since, put back where
+    sorter put it, its pet's folder gone): the examples say what the folder says now. Returns
+    (examples, photos new or changed, unreadable, examples dropped because they were learnt on
+    another model)."""
     from sorter.model import personal
     from sorter.model.inference import features
 
@@ -220,6 +288,11 @@ def _gather(found, base, progress: Progress, margin: float) -> tuple[Examples, i
         dropped = 0 if stored is None else len(stored)
         stored = Examples.empty(base.fingerprint, base.head[0].shape[0])
     stored = stored.with_pet_margin(margin)
+    here = str(root) + os.sep
+    now = {f.identity for f in found}
+    stale = np.array([path.startswith(here) and tuple(int(v) for v in identity) not in now
+                      for path, identity in zip(stored.paths, stored.identities, strict=True)], bool)
+    stored = stored.subset(~stale) if stale.any() else stored
     known = ~np.isnan(stored.pet_features).any(axis=1)  # else cut at another margin: computed again
     index = stored.index()
     rows, need, unreadable, new = [], {}, [], 0

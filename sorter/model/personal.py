@@ -59,6 +59,10 @@ def model_file() -> Path:
     return personal_dir() / PERSONAL_NAME
 
 
+#: The lock one `sorter learn` at a time holds (`learning.learn.learning_lock`).
+LEARNING_LOCK = ".learning"
+
+
 def examples_file() -> Path:
     return personal_dir() / EXAMPLES_NAME
 
@@ -459,7 +463,12 @@ class Follower:
 def forget() -> list[Path]:
     """Delete the personal model and its examples; returns what was deleted."""
     removed = []
-    for path in (model_file(), examples_file()):
+    # A learn killed while writing leaves its temporary file (photo features and paths) behind.
+    try:
+        temporaries = sorted(personal_dir().glob(".*.tmp.npz"))
+    except OSError:
+        temporaries = []
+    for path in (model_file(), examples_file(), *temporaries, personal_dir() / LEARNING_LOCK):
         try:
             path.unlink()
             removed.append(path)

@@ -364,7 +364,7 @@ def sort_folder(
     if classifier is None:
         lite.resolve_model_path(model)  # a wrong --model fails before anything else happens
     tally = Tally(root)
-    lock = FolderLock(root, wait=lock_wait)
+    lock = FolderLock(root, wait=lock_wait, tidy=True)  # a folder without a photo is left without .sorter/
     recovered = 0
     review = None if dry_run else ReviewPage(root)  # a dry run changes nothing, .sorter/ included
     review_page = review_error = None
