@@ -12,6 +12,9 @@ OTHER = "other"
 CLASS_FOLDERS: dict[str, str] = {"cat": "cats", "dog": "dogs"}
 #: Where sorter keeps its own state (journal, lock) inside a sorted directory.
 STATE_DIR = ".sorter"
+#: The journal in STATE_DIR: a folder with one was sorted (a bare STATE_DIR may be a review's or
+#: a watcher's that never moved a photo).
+JOURNAL_NAME = "journal.jsonl"
 #: Journal runs of the review server (`sorter review`): their labels are a person's, not the model's.
 REVIEW_RUN_PREFIX = "review-"
 #: The review page a sort writes (inside STATE_DIR); undo removes it with the run it showed.
@@ -78,3 +81,21 @@ def cpu_cores() -> int:
     if hasattr(os, "sched_getaffinity"):
         return max(1, len(os.sched_getaffinity(0)))
     return os.cpu_count() or 2
+
+
+def excluded_by_case(root: Path, name: str, exclude: frozenset[str]) -> bool:
+    """`name` is one of `exclude` (cats/, dogs/, .sorter/) on a case-insensitive filesystem: a
+    `Cats/` made on Windows is where sorter's `cats/` goes on an SD card, not a folder to sort
+    (its photos were renamed `x (1).jpg`, `x (1) (1).jpg`, ... by every `sort -r`)."""
+    folded = name.casefold()
+    for own in exclude:
+        if own != name and own.casefold() == folded:
+            try:
+                if os.path.samefile(os.path.join(root, name), os.path.join(root, own)):
+                    return True
+                # A FUSE driver (exfat-fuse, fusefat) numbers each name it is asked for apart,
+                # so the two names of one folder differ in inode there; but `own` resolves
+                # without being among the folder's names only where names fold together.
+                return own not in os.listdir(root)
+            except OSError:
+                return False

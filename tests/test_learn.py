@@ -176,6 +176,23 @@ def test_corrections_put_back_or_deleted_are_forgotten_and_so_is_a_model_left_wi
     assert "With model" not in invoke("sort", new_photos(tmp_path / "later"), "--model", fake_model).stdout
 
 
+def test_learning_the_folder_above_or_through_a_link_keeps_what_was_learnt_of_a_folder(tmp_path: Path,
+                                                                                       fake_model) -> None:
+    # Rows were pruned by path prefix: a learn of the folder above found none of the sub-folder's
+    # photos and deleted the personal model; one through a link never pruned what it learnt.
+    roll = sorted_and_corrected(tmp_path / "above" / "roll", fake_model)
+    (tmp_path / "link").symlink_to(roll)
+    assert learning.learn(tmp_path / "link", model=fake_model).examples == 6
+
+    above = invoke("learn", tmp_path / "above", "--model", fake_model)
+    assert above.exit_code == 0 and "Deleted the personal model" not in above.stdout
+    assert learning.learn(roll, model=fake_model).examples == 6  # the same rows, found by the real path
+    (roll / "goat0.png").unlink()
+    assert learning.learn(tmp_path / "link", model=fake_model).examples == 5
+    cats = invoke("learn", roll / "dogs", "--model", fake_model)
+    assert cats.exit_code == 2 and "is the dogs/ folder of a sort of" in cats.stderr
+
+
 def test_learn_takes_a_move_a_killed_sort_left_unmarked_for_sorters_not_the_users(tmp_path: Path, fake_model,
                                                                                  monkeypatch) -> None:
     # A sort killed (or still running) between its moves and their done marks: learn took its

@@ -429,6 +429,29 @@ def test_a_folder_moved_away_while_the_page_is_open_is_said_to_be_gone_and_nothi
     assert list(root.iterdir()) == []  # no .sorter/ made in a folder never reviewed
 
 
+def test_on_an_exfat_card_the_folder_is_not_taken_for_gone_once_the_kernel_forgets_it(exfat_card: Path) -> None:
+    # exfat-fuse numbers a folder afresh once the kernel forgets it (dropped caches, memory
+    # pressure): compared by path alone, the page said "gone" for good.
+    if not os.access("/proc/sys/vm/drop_caches", os.W_OK):
+        pytest.skip("needs to drop the kernel's caches (root)")
+    root = exfat_card / "DCIM" / "inbox"
+    write_image(root / "tom.jpg", (255, 0, 0))
+    write_image(root / "rex.jpg", (0, 0, 255))
+    sort.sort_folder(root, classifier=ThreeClassFake())
+    client, stop, thread = start(root)
+    try:
+        client.cards()
+        os.sync()
+        with open("/proc/sys/vm/drop_caches", "w") as caches:
+            caches.write("2")
+        cards = client.cards()  # the page (re)loaded: not "gone"
+        moved = client.move(cards["tom.jpg"]["id"], "neither")
+        assert moved[0] == 200, moved
+    finally:
+        stop.set()
+        thread.join(10)
+
+
 def test_a_click_on_a_full_disk_says_so_and_once_there_is_room_a_reload_shows_the_folder_as_it_is(
     served, monkeypatch
 ) -> None:
@@ -638,17 +661,18 @@ def doctored_folder(tmp_path: Path) -> tuple[Path, Path]:
         (1, "../stray.jpg", "dogs/stray.jpg"), (2, str(above / "elsewhere" / "abs.jpg"), "dogs/abs.jpg"),
         (3, "in.jpg", "../outside.jpg"), (4, "good.jpg", "dogs/good.jpg"), (5, "/in.jpg", "/dogs/in.jpg"),
     ]
-    records = [{"op": "mkdir", "run": run, "time": 1.0, "path": p} for p in ("dogs", "../made", str(above / "elsewhere"))]
-    records += [{"op": "move", "run": run, "time": 1.0, "seq": n, "src": s, "dst": d, "label": "dog", "confidence": 0.9}
+    now = time.time()  # moves of today: a late companion may still join them
+    records = [{"op": "mkdir", "run": run, "time": now, "path": p} for p in ("dogs", "../made", str(above / "elsewhere"))]
+    records += [{"op": "move", "run": run, "time": now, "seq": n, "src": s, "dst": d, "label": "dog", "confidence": 0.9}
                 for n, s, d in moves]
-    records += [{"op": "done", "run": run, "time": 1.0, "seq": n} for n, _, _ in moves]
+    records += [{"op": "done", "run": run, "time": now, "seq": n} for n, _, _ in moves]
     records += [  # killed mid-group: x.jpg got to dogs/, its "companion" outside did not
-        {"op": "move", "run": run, "time": 1.0, "seq": 6, "src": "x.jpg", "dst": "dogs/x.jpg", "group": 6, "size": 2},
-        {"op": "move", "run": run, "time": 1.0, "seq": 7, "src": "../pending.jpg", "dst": "dogs/pending.jpg",
+        {"op": "move", "run": run, "time": now, "seq": 6, "src": "x.jpg", "dst": "dogs/x.jpg", "group": 6, "size": 2},
+        {"op": "move", "run": run, "time": now, "seq": 7, "src": "../pending.jpg", "dst": "dogs/pending.jpg",
          "group": 6, "size": 2},
     ]
     good = (root / "dogs" / "good.jpg").stat()  # what `sorter learn` would find it by
-    records.append({"op": "seen", "run": run, "time": 1.0, "path": str(above / "good.jpg"), "label": "dog",
+    records.append({"op": "seen", "run": run, "time": now, "path": str(above / "good.jpg"), "label": "dog",
                     "status": "moved", "id": [good.st_dev, good.st_ino, good.st_size], "seq": 4})
     (root / ".sorter").mkdir()
     journal_path(root).write_text("".join(json.dumps(r) + "\n" for r in records))

@@ -113,6 +113,12 @@ def test_what_a_sort_made_is_no_folder_to_sort_watch_or_review(tmp_path: Path, m
             ".sorter": f"Error: {tmp_path}/.sorter is where sorter keeps its journal for {tmp_path}: nothing in it "
                        "is to be sorted\n",
         }[folder]
+    # Judged on the real path: a link to cats/, or cats/ reached through its pet's folder.
+    (tmp_path.parent / f"{tmp_path.name}-link").symlink_to(tmp_path / "cats")
+    for spelled in (tmp_path.parent / f"{tmp_path.name}-link", tmp_path / "cats" / "Luna" / ".."):
+        refused = runner.invoke(app, ["sort", str(spelled)])
+        assert refused.exit_code == 2 and refused.stderr.startswith(f"Error: {tmp_path}/cats is the cats/ folder"), spelled
+    assert runner.invoke(app, ["sort", str(tmp_path / "cats" / ".."), "--dry-run"]).exit_code == 0  # the folder itself
     assert tree(tmp_path) == sorted_tree
     assert runner.invoke(app, ["undo", str(tmp_path)]).exit_code == 0
     assert runner.invoke(app, ["sort", str(tmp_path / "cats"), "--dry-run"]).exit_code == 0  # no longer a sort's
@@ -130,8 +136,12 @@ def test_a_recursive_sort_leaves_a_sub_folder_sorted_on_its_own_alone(tmp_path: 
     sort(tmp_path, fake_classifier, recursive=True, on_result=lambda r: seen.append((r.path.name, r.status, r.reason)))
 
     assert tree(tmp_path / "sub") == sub_before  # its cats/ and dogs/ stay under its own journal
-    on_its_own = "sorted on its own (it has a .sorter/), not entered"
+    on_its_own = "sorted on its own (it has a .sorter/ journal), not entered"
     assert sorted(seen) == [("fido.jpg", "moved", None), ("sub", "skipped", on_its_own)]
+    (tmp_path / "viewed" / ".sorter").mkdir(parents=True)  # what a review or a watcher that moved nothing leaves
+    write_image(tmp_path / "viewed" / "nox.jpg", BLUE)
+    sort(tmp_path, fake_classifier, recursive=True)
+    assert (tmp_path / "cats" / "nox.jpg").is_file()  # a folder like any other
     from sorter.files.undo import undo
 
     assert undo(tmp_path / "sub").restored == 2 and sorted(os.listdir(tmp_path / "sub")) == ["kit.jpg", "rex.jpg", "tom.jpg"]

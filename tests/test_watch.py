@@ -449,7 +449,7 @@ def test_a_recursive_watch_leaves_a_sub_folder_sorted_on_its_own_alone(tmp_path:
     assert (tmp_path / "sub" / "kit.jpg").is_file()
     assert [r.path.name for r in results] == ["rex.jpg"]
     assert [n.message for n in notices if "sub" in n.message] == [
-        "skipped: sub: sorted on its own (it has a .sorter/), not entered"]
+        "skipped: sub: sorted on its own (it has a .sorter/ journal), not entered"]
 
 
 def immutable(folder: Path, on: bool) -> None:
@@ -478,6 +478,7 @@ def test_a_move_the_disk_refused_is_tried_again_at_the_next_scan_under_its_own_n
         write_image(tmp_path / "rex.jpg", RED)
         immutable(tmp_path, True)  # dogs/ cannot be made: the whole batch fails
         assert wait_until(lambda: any("could not sort 1 file(s)" in n.message for n in notices), 10), notices
+        time.sleep(1.0)  # several scans, each trying kit.jpg again: said once
         immutable(tmp_path, False)
         immutable(tmp_path / "cats", False)
         assert wait_until(lambda: (tmp_path / "cats" / "kit.jpg").exists() and (tmp_path / "dogs" / "rex.jpg").exists(),
@@ -682,6 +683,31 @@ def test_the_inotify_limit_reached_while_watching_is_one_notice_with_the_fix(tmp
     assert notices == [observers.inotify_limit_message(OSError(errno.ENOSPC, ""), new_folders=True)]
     assert notices[0].startswith("the inotify watch limit is reached, so new sub-folders are not watched (the scan")
     assert "Unable to watch" not in capfd.readouterr().err
+
+
+def test_a_video_with_the_stem_of_a_photo_sorted_long_ago_is_judged_not_joined(tmp_path: Path,
+                                                                              fake_classifier) -> None:
+    # A phone's counter starts again after IMG_9999: a cat video IMG_0002.MOV had joined the dog
+    # photo IMG_0002.JPG sorted months before, without being looked at.
+    import json
+
+    from sorter.sorting.sort import sort_folder
+    from sorter.watching.latecomers import STEM_WINDOW, Latecomers
+
+    write_image(tmp_path / "IMG_0002.JPG", RED)
+    sort_folder(tmp_path, classifier=fake_classifier)
+    fresh = Latecomers()
+    fresh.load(tmp_path)
+    assert fresh.destination(tmp_path / "IMG_0002.MOV")[1] == tmp_path / "dogs" / "IMG_0002.MOV"  # minutes later: its
+    journal = tmp_path / ".sorter" / "journal.jsonl"
+    records = [json.loads(line) for line in journal.read_text().splitlines()]
+    journal.write_text("".join(json.dumps({**r, "time": r["time"] - STEM_WINDOW - 60}) + "\n" for r in records))
+
+    old = Latecomers()
+    old.load(tmp_path)
+
+    assert old.destination(tmp_path / "IMG_0002.MOV") is None  # judged as the video it is
+    assert old.destination(tmp_path / "IMG_0002.JPG.xmp")[1] == tmp_path / "dogs" / "IMG_0002.JPG.xmp"  # its own, ever
 
 
 def test_polling_never_lists_cats_dogs_or_hidden_folders(tmp_path: Path) -> None:

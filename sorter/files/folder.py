@@ -8,7 +8,7 @@ import os
 import stat
 from pathlib import Path
 
-from sorter.config import CLASS_FOLDERS, STATE_DIR, library_of
+from sorter.config import CLASS_FOLDERS, JOURNAL_NAME, STATE_DIR, excluded_by_case, library_of
 from sorter.errors import UsageError
 
 
@@ -47,26 +47,61 @@ def check_folder(root: Path, *, moving_in: bool = False, filing: bool = False) -
 
 def _made_by_a_sort(root: Path) -> str | None:
     """Why `root` is no folder to sort, when an earlier sort made it: its cats/ sorted again
-    would fill cats/cats/ and cats/dogs/, which neither that sort's undo nor its review knows."""
-    if root.name == STATE_DIR:
-        return f"{root} is where sorter keeps its journal for {root.parent}: nothing in it is to be sorted"
-    for above in (root.parent, root.parent.parent):
-        inside = root.relative_to(above).parts  # () at /
-        if inside and inside[0] in CLASS_FOLDERS.values() and (above / STATE_DIR).is_dir():
-            what = f"a named pet's folder in {inside[0]}/" if len(inside) > 1 else f"the {inside[0]}/ folder"
-            return f"{root} is {what} of a sort of {above}: sort, review or undo {above} itself"
+    would fill cats/cats/ and cats/dogs/, which neither that sort's undo nor its review knows.
+    Judged on the real path (a link to cats/, `cats/Luna/..`) and, on an SD card, whatever the
+    case it is spelled in (`CATS`)."""
+    try:
+        real = root.resolve()
+    except OSError:
+        real = root.absolute()
+    if real.name == STATE_DIR or excluded_by_case(real.parent, real.name, frozenset({STATE_DIR})):
+        return f"{real} is where sorter keeps its journal for {real.parent}: nothing in it is to be sorted"
+    own = frozenset(CLASS_FOLDERS.values())
+    for above in (real.parent, real.parent.parent):
+        inside = real.relative_to(above).parts  # () at /
+        if not inside or not (above / STATE_DIR / JOURNAL_NAME).is_file():
+            continue
+        if inside[0] in own or excluded_by_case(above, inside[0], own):
+            folder = next(f for f in own if f.casefold() == inside[0].casefold())
+            what = f"a named pet's folder in {folder}/" if len(inside) > 1 else f"the {folder}/ folder"
+            return f"{real} is {what} of a sort of {above}: sort, review or undo {above} itself"
     return None
 
 
 def identity(folder: Path) -> tuple[int, int] | None:
-    """A folder's (device, inode), or None when it is gone: a long-running command (a watch, a
-    review page) compares it with what it began on, to tell the folder renamed away with
-    another made in its place, or a disk mounted or unmounted there."""
+    """A folder's (device, inode), or None when it is gone."""
     try:
         info = os.stat(folder)
     except OSError:
         return None
     return info.st_dev, info.st_ino
+
+
+class HeldFolder:
+    """The folder a long-running command (a watch, a review page) works in, held open for as
+    long as it runs, to tell it renamed away with another made in its place, or a disk mounted
+    or unmounted there. Held, because a FUSE driver (exfat-fuse) numbers a folder afresh once
+    the kernel forgets it: compared by path alone, a review page's folder looked replaced after
+    the page cache was dropped."""
+
+    def __init__(self, folder: Path) -> None:
+        self.path = folder
+        self._fd: int | None = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        info = os.fstat(self._fd)
+        self.identity = (info.st_dev, info.st_ino)
+
+    def gone(self) -> bool:
+        return identity(self.path) is None
+
+    def replaced(self) -> bool:
+        """The path names another folder now (False while it names none: that is `gone`)."""
+        now = identity(self.path)
+        return now is not None and now != self.identity
+
+    def close(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
 
 
 def open_own(path: Path, flags: int = os.O_RDONLY) -> int:

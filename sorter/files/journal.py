@@ -38,10 +38,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sorter.config import STATE_DIR
+from sorter.config import JOURNAL_NAME, STATE_DIR
 from sorter.files.folder import open_own
-
-JOURNAL_NAME = "journal.jsonl"
 
 # One byte of state per move, indexed by its sequence number within its run.
 INTENT, DONE, UNDONE, ABANDONED, GONE = 1, 2, 4, 8, 16

@@ -28,7 +28,7 @@ from pathlib import Path
 from sorter.config import CLASS_FOLDERS, OTHER, REVIEW_RUN_PREFIX, entered
 from sorter.files.journal import Seen, moves_of, scan
 from sorter.files.verdicts import Identity, identity_of, standing_seen
-from sorter.media.folders import excluded_by_case, is_image_name
+from sorter.media.folders import excluded_by_case, is_image_name, sorted_on_its_own
 from sorter.model.personal import decision_name, placed_name, said
 
 #: The folder each species' photos go to, and back.
@@ -88,7 +88,8 @@ def _listing(root: Path) -> tuple[dict[Identity, Path], dict[str, list[Path]]]:
     spelled = {folder: own for own in CLASS_FOLDERS.values() for folder in top
                if excluded_by_case(root, folder, frozenset({own}))}
     for directory, subdirs, names in os.walk(root):
-        subdirs[:] = [d for d in subdirs if entered(d)]  # not .sorter/, hidden or another app's
+        # Not .sorter/, hidden or another app's, nor a sub-folder sorted on its own (its own learn's).
+        subdirs[:] = [d for d in subdirs if entered(d) and not sorted_on_its_own(Path(directory, d))]
         relative = Path(directory).relative_to(root).parts
         if relative and relative[0] in spelled:
             directory = str(root.joinpath(spelled[relative[0]], *relative[1:]))

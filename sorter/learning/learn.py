@@ -22,7 +22,7 @@ from __future__ import annotations
 import os
 import shlex
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -31,6 +31,7 @@ import numpy as np
 
 from sorter.config import OTHER
 from sorter.errors import ModelError, SorterError
+from sorter.learning.examples import Progress
 from sorter.learning.pets import PetReport, fit_pets
 from sorter.model.heads import Head, fit_softmax, folds, one_hot, principal_basis
 from sorter.model.personal import Examples, PersonalModel
@@ -55,7 +56,6 @@ FOLDS = 10
 #: it longer is said to be running, and learn is run again after it.
 FOLDER_WAIT = 10.0
 
-Progress = Callable[[str, int, int], None]
 
 
 @dataclass(frozen=True)
@@ -117,7 +117,9 @@ def learn(
     from sorter.model import lite
 
     started = time.monotonic()
-    root = check_folder(folder)
+    # Not a sort's own cats/ (its photos are that sort's); the real path, whatever link led here:
+    # what was learnt from the folder before is found again by it.
+    root = check_folder(folder, filing=True).resolve()
     model_path = lite.resolve_model_path(model)
     base = classifier if classifier is not None else lite.load_classifier(model)
     if getattr(base, "head", None) is None:
@@ -133,6 +135,7 @@ def learn(
 def _learn(root: Path, model: Path | None, model_path: Path, base, bundled: Head, names: tuple[str, ...],
            progress: Progress, started: float) -> LearnResult:
     from sorter.learning.corrections import find_settled
+    from sorter.learning.examples import gather
     from sorter.model import personal
     from sorter.training.reference import read_reference
 
@@ -141,7 +144,7 @@ def _learn(root: Path, model: Path | None, model_path: Path, base, bundled: Head
     # The features that name a pet are cut as the reference set's cats were: a pet's head
     # tells her from those, and is shown them at sort time cut the same way (`PetHead.margin`).
     margin = reference.pet_margin if reference is not None else MARGIN
-    examples, new, unreadable, dropped = _gather(root, found, base, progress, margin)
+    examples, new, unreadable, dropped = gather(root, found, base, progress, margin)
     examples = _learnable(examples, names)
     anchor, check = reference.halves() if reference is not None else (None, None)
     kept = examples.kept()
@@ -269,59 +272,6 @@ def _case_twins(names: list[str]) -> list[str]:
         lines.append(f"{', '.join(shown[:-1])} and {shown[-1]} differ only {how}: learnt as {len(twins)} pets "
                      "(put their photos in one folder to learn one)")
     return lines
-
-
-def _gather(root: Path, found, base, progress: Progress, margin: float) -> tuple[Examples, int, list[str], int]:
-    """The user's examples with this folder's found photos added: features run only for the
-    photos not learnt before, or whose features that name a pet were cut at another margin
-    (`Examples.with_pet_margin`: those of other folders stay unknown until learnt there again).
-    This folder's rows whose photo is not found now go (deleted, edited since, put back where
-    sorter put it, its pet's folder gone): the examples say what the folder says now. Returns
-    (examples, photos new or changed, unreadable, examples dropped because they were learnt on
-    another model)."""
-    from sorter.model import personal
-    from sorter.model.inference import features
-
-    stored = personal.read_examples()
-    dropped = 0
-    if stored is None or stored.base != base.fingerprint:
-        dropped = 0 if stored is None else len(stored)
-        stored = Examples.empty(base.fingerprint, base.head[0].shape[0])
-    stored = stored.with_pet_margin(margin)
-    here = str(root) + os.sep
-    now = {f.identity for f in found}
-    stale = np.array([path.startswith(here) and tuple(int(v) for v in identity) not in now
-                      for path, identity in zip(stored.paths, stored.identities, strict=True)], bool)
-    stored = stored.subset(~stale) if stale.any() else stored
-    known = ~np.isnan(stored.pet_features).any(axis=1)  # else cut at another margin: computed again
-    index = stored.index()
-    rows, need, unreadable, new = [], {}, [], 0
-    for f in found:
-        at = index.get(f.identity)
-        described = (f.label, f.pet or "", _was(f), str(f.path))
-        same = at is not None and (stored.labels[at], stored.pets[at], stored.was[at]) == described[:3]
-        if same and known[at]:
-            continue  # learnt before, and the photo has not moved since
-        new += not f.kept and not same
-        if at is not None and known[at]:
-            rows.append((f.identity, stored.features[at], stored.pet_features[at], *described))
-        else:
-            need[f.path] = (f, described)
-    # With the features that name a pet (a second look at it): any photo may be a pet's, or another cat.
-    for done, (path, result) in enumerate(features(base, list(need), pets=True, margin=margin), 1):
-        progress("features", done, len(need))
-        f, described = need[path]
-        if isinstance(result, np.ndarray):
-            rows.append((f.identity, result[0], result[1], *described))
-        else:
-            unreadable.append(f"{path}: {result}")
-    return stored.merged(rows), new, unreadable, dropped
-
-
-def _was(found) -> str:
-    from sorter.model.personal import decision_name
-
-    return decision_name(found.was, found.was_pet) if found.was is not None else ""
 
 
 def _learnable(examples: Examples, names: tuple[str, ...]) -> Examples:

@@ -11,7 +11,16 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from sorter.config import IMAGE_EXTENSIONS, STATE_DIR, TEMPORARY_SUFFIXES, VIDEO_EXTENSIONS, entered, library_of
+from sorter.config import (  # excluded_by_case: the files wing needs it too
+    IMAGE_EXTENSIONS,
+    JOURNAL_NAME,
+    STATE_DIR,
+    TEMPORARY_SUFFIXES,
+    VIDEO_EXTENSIONS,
+    entered,
+    excluded_by_case,
+    library_of,
+)
 
 
 def is_image_name(name: str) -> bool:
@@ -29,12 +38,14 @@ def is_video_name(name: str) -> bool:
 
 #: A sub-folder with a `.sorter/` of its own: sorted (or watched) on its own; a recursive sort
 #: above it moved its cats/ and dogs/ out from under its journal.
-SORTED_ON_ITS_OWN = "sorted on its own (it has a .sorter/), not entered"
+SORTED_ON_ITS_OWN = "sorted on its own (it has a .sorter/ journal), not entered"
 
 
 def sorted_on_its_own(folder: Path) -> bool:
+    """`folder` has a journal of its own (a `.sorter/` alone is a review's or a watcher's that
+    never moved a photo: a folder like any other)."""
     try:
-        return stat.S_ISDIR(os.lstat(folder / STATE_DIR).st_mode)
+        return stat.S_ISREG(os.lstat(folder / STATE_DIR / JOURNAL_NAME).st_mode)
     except OSError:
         return False
 
@@ -99,20 +110,4 @@ def scan_folder(
             yield path
 
 
-def excluded_by_case(root: Path, name: str, exclude: frozenset[str]) -> bool:
-    """`name` is one of `exclude` (cats/, dogs/, .sorter/) on a case-insensitive filesystem: a
-    `Cats/` made on Windows is where sorter's `cats/` goes on an SD card, not a folder to sort
-    (its photos were renamed `x (1).jpg`, `x (1) (1).jpg`, ... by every `sort -r`)."""
-    folded = name.casefold()
-    for own in exclude:
-        if own != name and own.casefold() == folded:
-            try:
-                if os.path.samefile(os.path.join(root, name), os.path.join(root, own)):
-                    return True
-                # A FUSE driver (exfat-fuse, fusefat) numbers each name it is asked for apart,
-                # so the two names of one folder differ in inode there; but `own` resolves
-                # without being among the folder's names only where names fold together.
-                return own not in os.listdir(root)
-            except OSError:
-                return False
     return False

@@ -29,7 +29,6 @@ from typing import Literal
 
 from sorter.config import CLASS_FOLDERS, OTHER, REVIEW_RUN_PREFIX
 from sorter.errors import ReviewConflict
-from sorter.files.folder import identity as folder_identity
 from sorter.review.catalog import Catalog, Photo, load_catalog
 
 Choice = Literal["cat", "dog", "neither"]
@@ -143,11 +142,11 @@ class Session:
     made one at a time, and the catalog is read and changed under one lock."""
 
     def __init__(self, root: Path) -> None:
-        from sorter.files.folder import check_folder
+        from sorter.files.folder import HeldFolder, check_folder
         from sorter.files.recovery import recover
 
         self.root = check_folder(root, filing=True)
-        self._identity = folder_identity(self.root)
+        self._held = HeldFolder(self.root)
         with self._locked():  # settle a crashed sort first, as every command does
             state = recover(self.root).state
             self.catalog: Catalog = load_catalog(self.root, state)
@@ -166,7 +165,7 @@ class Session:
     def _locked(self):
         """The folder's lock, once it is known to be the folder this review began on: one moved,
         deleted or unmounted (an empty mount point in its place) is never written to."""
-        if folder_identity(self.root) != self._identity:
+        if self._held.gone() or self._held.replaced():
             raise ReviewConflict(f"{self.root} is gone (moved, deleted or unmounted); nothing was changed: "
                                  "run sorter review where it is now")
         return _lock(self.root)
@@ -175,6 +174,7 @@ class Session:
         if self._journal is not None:
             self._journal.close()
             self._journal = None
+        self._held.close()
 
     # ---------------------------------------------------------------- reading
 

@@ -19,6 +19,7 @@ hash may match a new photo of that name (or, one in billions, another path): the
 from __future__ import annotations
 
 import os
+import time
 from collections import OrderedDict
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -31,6 +32,12 @@ from sorter.media.folders import is_image_name
 
 #: Photos remembered: about 400 bytes each, so 6.5 MB at most. Older ones: 8 bytes each.
 LIMIT = 16_384
+#: Seconds after its photo moved that a file joins it by the stem alone (a Live Photo's .MOV
+#: comes minutes after its photo). Later, the same stem is another photo's: a phone's counter
+#: starts again at IMG_0001 after IMG_9999, and a cat video IMG_0002.MOV had joined the dog
+#: photo IMG_0002.JPG sorted months before. A sidecar named after the photo's whole name
+#: (IMG_0002.JPG.xmp, written when the photo is edited) joins it whenever it comes.
+STEM_WINDOW = 24 * 3600
 #: Extensions a file may join its photo by the stem with: a photo's companions, a video's.
 _BY_STEM = {
     ext: (IMAGE_EXTENSIONS if ext in STEM_EXTENSIONS else frozenset())
@@ -51,6 +58,8 @@ class Filed:
     #: companion by the stem belongs to neither for sure, as `sort` decides beside both, and
     #: stays; one named after that photo's whole name (`IMG_1.JPG.xmp`) follows it.
     other: Filed | None = None
+    #: When it moved (seconds since the epoch; None: not known, as in journals before times).
+    when: float | None = None
 
 
 def could_be_companion(name: str) -> bool:
@@ -94,7 +103,7 @@ class Latecomers:
         self._state = state  # `older_put_backs` reads the journal on from there
         for move in sorted_moves(root, state):
             if move.seq == move.group:
-                self.remember(Filed(root / move.src, root / move.dst, move.label, move.confidence))
+                self.remember(Filed(root / move.src, root / move.dst, move.label, move.confidence, when=move.time))
         for key, filed in self._by_stem.items():  # only those remembered: LIMIT stats at most
             self._by_stem[key] = replace(filed, same=same_file_of(filed.destination))
         back = put_back(root, state)
@@ -157,6 +166,8 @@ class Latecomers:
             photo_ext = os.path.splitext(filed.source.name)[1].lower()
             if by_stem is not None and photo_ext not in _BY_STEM.get(by_stem, ()):
                 continue  # an .SRT joins a video, not a photo; a .MOV a photo, not a video
+            if by_stem is not None and filed.when is not None and time.time() - filed.when > STEM_WINDOW:
+                continue  # another photo's stem by now (`STEM_WINDOW`): judged on its own
             if by_stem is not None and filed.other is not None:
                 return None  # IMG_1.MOV of IMG_1.HEIC or of IMG_1.JPG: `of_two_photos`
             if by_stem is None and not path.name.startswith(filed.source.name):

@@ -172,11 +172,19 @@ def watch_folder(
 
     latecomers = Latecomers()
 
+    refused: dict[Path, str | None] = {}  # moves the disk refused, retried at each scan: said once
+
     def report(result: FileResult, watcher: Watcher) -> None:
+        if result.status == "failed" and CHANGED_SINCE_JUDGED not in (result.reason or ""):
+            if refused.get(result.path, "") == result.reason:
+                return  # the same refusal again (a read-only cats/ all day): retried without a line
+            refused[result.path] = result.reason
+        else:
+            refused.pop(result.path, None)
         tally.add(result)  # watch never plans without moving: a destination means moved
         if result.status == "moved" and result.destination is not None:
             latecomers.remember(Filed(result.path, result.destination, result.label, result.confidence,
-                                      same_file_of(result.destination)))
+                                      same_file_of(result.destination), when=time.time()))
         if result.status == "failed" and CHANGED_SINCE_JUDGED in (result.reason or ""):
             watcher.note(result.path)  # another file now, or still being written: judged again once complete
         elif result.status in ("neither", "unsure", "unreadable", "skipped"):

@@ -35,7 +35,7 @@ from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from sorter.config import CLASS_FOLDERS, STATE_DIR, VIDEO_EXTENSIONS, entered, library_of
 from sorter.errors import SorterError
 from sorter.files.companions import STEM_EXTENSIONS
-from sorter.files.folder import identity as folder_identity
+from sorter.files.folder import HeldFolder
 from sorter.watching import observers
 
 if TYPE_CHECKING:
@@ -192,12 +192,12 @@ class Watcher:
         self._next_scan = 0.0
         self._next_due: float | None = None
         self._observer: BaseObserver | None = None
-        self._identity: tuple[int, int] | None = None  # the folder's (device, inode) when the watch began
+        self._held: HeldFolder | None = None  # the folder the watch began on, held open while it runs
 
     # ------------------------------------------------------------------ lifecycle
 
     def __enter__(self) -> Watcher:
-        self._identity = folder_identity(self.root)
+        self._held = HeldFolder(self.root)
         self._log = observers.ObserverLog(self.notify)
         self._observer = self._start_observer()
         return self
@@ -207,6 +207,8 @@ class Watcher:
         if observer is not None:
             self._stop_quietly(observer)
         self._log.close()
+        if self._held is not None:
+            self._held.close()
 
     def _start_observer(self) -> BaseObserver:
         handler = _Events(self)
@@ -309,7 +311,7 @@ class Watcher:
         from sorter.media.folders import SORTED_ON_ITS_OWN, Skipped, is_image_name, scan_folder
         from sorter.watching.latecomers import could_be_companion
 
-        if self._identity is not None and folder_identity(self.root) not in (None, self._identity):
+        if self._held is not None and self._held.replaced():
             # Renamed away with another made in its place, or a disk mounted or unmounted there:
             # the file events still come from the old one. Stopping (exit 1) lets a service
             # manager start a watcher on what is there now.
