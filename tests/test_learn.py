@@ -220,12 +220,14 @@ def test_two_learns_at_once_take_turns(tmp_path: Path, fake_model) -> None:
     import threading
 
     roll = sorted_and_corrected(tmp_path / "roll", fake_model)
-    done = []
+    done, said = [], []
     with learning.learning_lock():
-        second = threading.Thread(target=lambda: done.append(learning.learn(roll, model=fake_model)))
+        second = threading.Thread(target=lambda: done.append(learning.learn(
+            roll, model=fake_model, progress=lambda what, n, total: said.append(what))))
         second.start()
         second.join(1.0)
         assert second.is_alive() and not done  # waits for the first
+        assert said == ["waiting for another `sorter learn` to finish"]  # and says so
     second.join(30)
     assert done[0].examples == 6
 

@@ -710,6 +710,29 @@ def test_a_video_with_the_stem_of_a_photo_sorted_long_ago_is_judged_not_joined(t
     assert old.destination(tmp_path / "IMG_0002.JPG.xmp")[1] == tmp_path / "dogs" / "IMG_0002.JPG.xmp"  # its own, ever
 
 
+def test_a_late_companion_follows_its_photo_where_a_review_correction_took_it(tmp_path: Path,
+                                                                            fake_classifier) -> None:
+    # The watcher knew only where it had put the photo: its .MOV was judged alone (into cats/)
+    # once the review page had put the photo right, into dogs/.
+    from sorter.review.session import Session
+    from sorter.sorting.sort import sort_folder
+    from sorter.watching.latecomers import Latecomers
+
+    write_image(tmp_path / "IMG_30.jpg", BLUE)
+    sort_folder(tmp_path, classifier=fake_classifier)
+    latecomers = Latecomers()
+    latecomers.load(tmp_path)  # as a watch started now
+    session = Session(tmp_path)
+    try:
+        [photo] = [p for p in session.catalog.photos if p.path == "cats/IMG_30.jpg"]
+        session.correct(photo.id, "dog", session.catalog.generation)
+    finally:
+        session.close()
+
+    assert latecomers.destination(tmp_path / "IMG_30.MOV")[1] == tmp_path / "dogs" / "IMG_30.MOV"
+    assert latecomers.destination(tmp_path / "IMG_30.AAE")[1] == tmp_path / "dogs" / "IMG_30.AAE"
+
+
 def test_polling_never_lists_cats_dogs_or_hidden_folders(tmp_path: Path) -> None:
     # Listed every second, a cats/ of 20,000 photos cost an idle watcher a third of a core.
     from watchdog.events import FileSystemEventHandler

@@ -128,7 +128,7 @@ def learn(
     bundled = Head(*base.head, evidence=getattr(base, "evidence", None))  # decisions as sort makes them
     names = tuple(base.class_names)
 
-    with learning_lock():
+    with learning_lock(progress):
         return _learn(root, model, model_path, base, bundled, names, progress, started)
 
 
@@ -181,7 +181,7 @@ def _learn(root: Path, model: Path | None, model_path: Path, base, bundled: Head
 
 
 @contextmanager
-def learning_lock() -> Iterator[None]:
+def learning_lock(progress: Progress = lambda what, done, total: None) -> Iterator[None]:
     """One `sorter learn` at a time (the terminal's, the review page's button): each reads the
     examples, adds a folder's and writes them back, so two at once kept only the last one's.
     A second waits. Its folder made here: one that cannot be is a one-line error at once, not
@@ -198,7 +198,11 @@ def learning_lock() -> Iterator[None]:
         raise SorterError(f"{folder}: {exc.strerror or exc} (the folder of the personal model: "
                           "$XDG_DATA_HOME/sorter, or ~/.local/share/sorter)") from None
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:  # said, where a progress bar can say it
+            progress("waiting for another `sorter learn` to finish", 0, 0)
+            fcntl.flock(fd, fcntl.LOCK_EX)
         yield
     finally:
         try:

@@ -77,6 +77,7 @@ class Latecomers:
         self._by_stem: OrderedDict[tuple[str, str], Filed] = OrderedDict()
         self._older = NameIndex()  # where older photos were (their paths)
         self._state = None  # the journal as last scanned (`journal.scan`)
+        self._root: Path | None = None  # the watched folder, once loaded
         #: Photos put back where sorter found them before the watch, by where they are: (where they were, `same_file_of`).
         self._back: dict[str, tuple[Path, SameFile | None]] = {}
 
@@ -100,6 +101,7 @@ class Latecomers:
         from sorter.files.verdicts import put_back
 
         state = scan(root) if state is None else state
+        self._root = root
         self._state = state  # `older_put_backs` reads the journal on from there
         for move in sorted_moves(root, state):
             if move.seq == move.group:
@@ -148,6 +150,23 @@ class Latecomers:
         filed = self._by_stem.get((str(path.parent), stem.casefold()))
         return filed is not None and filed.other is not None and ext.lower() in _BY_STEM
 
+    def _moved_on(self, filed: Filed) -> Filed | None:
+        """`filed` where its photo is now, when a journaled move took it on from where it went
+        (a review page's **Dog** on a photo the watch filed as a cat: its late .MOV went into
+        cats/ alone). The journal is read for it: only a late companion of a photo moved on
+        costs that. None when the journal does not say where it is."""
+        from sorter.files.journal import scan, sorted_moves
+
+        if self._root is None:
+            return None
+        start = where = os.path.relpath(filed.destination, self._root)
+        for move in sorted_moves(self._root, scan(self._root)):  # in the order made: a chain is followed
+            if move.seq == move.group and move.src == where:
+                where = move.dst
+        if where == start or not os.path.lexists(self._root / where):
+            return None
+        return replace(filed, destination=self._root / where)
+
     def destination(self, path: Path) -> tuple[Filed, Path] | None:
         """The moved photo `path` belongs with and where `path` goes beside it; None when it
         belongs with no photo moved away (or its photo is back, or gone since)."""
@@ -172,8 +191,12 @@ class Latecomers:
                 return None  # IMG_1.MOV of IMG_1.HEIC or of IMG_1.JPG: `of_two_photos`
             if by_stem is None and not path.name.startswith(filed.source.name):
                 continue
-            if os.path.lexists(filed.source) or not os.path.lexists(filed.destination):
-                return None  # the photo is back beside it (the usual rules apply), or moved on
+            if os.path.lexists(filed.source):
+                return None  # the photo is back beside it (the usual rules apply)
+            if not os.path.lexists(filed.destination):
+                filed = self._moved_on(filed)  # by a review's correction since, say
+                if filed is None:
+                    return None  # undone, or moved on out of sorter's sight
             source_stem = os.path.splitext(filed.source.name)[0]
             new_stem = os.path.splitext(filed.destination.name)[0]
             # The photo's group renamed as `stem (n)`: the companion takes the same n.
