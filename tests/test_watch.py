@@ -733,6 +733,19 @@ def test_a_late_companion_follows_its_photo_where_a_review_correction_took_it(tm
     assert latecomers.destination(tmp_path / "IMG_30.AAE")[1] == tmp_path / "dogs" / "IMG_30.AAE"
 
 
+def test_a_closed_terminal_sighup_stops_a_watch_as_ctrl_c_does() -> None:
+    # SIGHUP ended the watcher at once, without its summary (an ssh session closed, say).
+    import signal
+
+    from sorter.signals import stop_on_signals
+
+    stop = threading.Event()
+    with stop_on_signals(stop):
+        os.kill(os.getpid(), signal.SIGHUP)
+        assert wait_until(stop.is_set, 5)  # the batch in hand is finished, then the loop returns
+    assert signal.getsignal(signal.SIGHUP) is signal.SIG_DFL
+
+
 def test_polling_never_lists_cats_dogs_or_hidden_folders(tmp_path: Path) -> None:
     # Listed every second, a cats/ of 20,000 photos cost an idle watcher a third of a core.
     from watchdog.events import FileSystemEventHandler
