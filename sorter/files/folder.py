@@ -90,11 +90,12 @@ class HeldFolder:
         info = os.fstat(self._fd)
         self.identity = (info.st_dev, info.st_ino)
 
-    def gone(self) -> bool:
-        return identity(self.path) is None
+    def here(self) -> bool:
+        """The path still names this folder (not another, not none)."""
+        return identity(self.path) == self.identity
 
     def replaced(self) -> bool:
-        """The path names another folder now (False while it names none: that is `gone`)."""
+        """The path names another folder now (False while it names none: gone is the caller's)."""
         now = identity(self.path)
         return now is not None and now != self.identity
 

@@ -172,29 +172,31 @@ class FolderLock:
             pass
 
     def release(self) -> None:
-        tidied = self._fd is not None and self._made and self.tidy and self._tidy()
+        if self._fd is not None and self._made and self.tidy:
+            self._tidy()
+        # Removed under the lock (a full undo, `_tidy`): a FUSE driver (exfat-fuse on an SD card)
+        # keeps a file removed while still open as a hidden one, so `.sorter/` goes once it is closed.
+        removed = self._fd is not None and not os.path.lexists(self.path)
         _let_go(self._fd)
         self._fd = None
         _let_go(self._turn)  # after the lock: the watcher waiting for the turn finds it free
         self._turn = None
-        if tidied:  # a FUSE driver keeps the removed lock file, still open till now, as a hidden file
+        if removed:
             try:
-                self.path.parent.rmdir()
+                self.path.parent.rmdir()  # only when empty: nothing else is ever removed here
             except OSError:
                 pass
 
-    def _tidy(self) -> bool:
+    def _tidy(self) -> None:
         """`.sorter/` made by this lock and holding nothing but it (a sort of a folder without a
-        photo) is removed, under the lock, as if never made; a
-        sorter waiting meanwhile finds its lock file gone and makes another (`_is_current`)."""
+        photo) is removed, under the lock, as if never made; a sorter waiting meanwhile finds its
+        lock file gone and makes another (`_is_current`)."""
         try:
-            if os.listdir(self.path.parent) != ["lock"]:
-                return False
-            os.unlink(self.path)
-            self.path.parent.rmdir()
+            if os.listdir(self.path.parent) == ["lock"]:
+                os.unlink(self.path)
+                self.path.parent.rmdir()
         except OSError:
-            pass  # the FUSE case: tried again once the lock is let go
-        return True
+            pass  # the FUSE case: tried again once the lock is let go (`release`)
 
     def __enter__(self) -> FolderLock:
         self.acquire()

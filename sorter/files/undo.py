@@ -211,31 +211,15 @@ def undo(root: Path, *, all_runs: bool = False, lock_wait: float = 0.0) -> UndoR
     overwriting. Plain undo reverses the latest run; `all_runs` every run in the journal. A
     review session's "not her" answers are taken back with its moves (a session that only
     answered is a run of its own)."""
+    from sorter.files import suggestions
     from sorter.files.folder import check_folder
-    from sorter.files.journal import journal_path, state_dir
+    from sorter.files.journal import Journal, state_dir
+    from sorter.files.lock import FolderLock
+    from sorter.files.recovery import recover
 
     root = check_folder(root)
     if not state_dir(root).is_dir():
         raise UsageError(f"nothing to undo: {root} has no sorter journal")
-    try:
-        return _undo(root, all_runs, lock_wait)
-    finally:
-        # A FUSE driver (exfat-fuse on an SD card) keeps a file removed while still open as a
-        # hidden one till it is closed, the lock's among them: a forgotten `.sorter/` goes
-        # once the lock is let go (only if empty: nothing else is ever removed here).
-        if not journal_path(root).exists():
-            try:
-                state_dir(root).rmdir()
-            except OSError:
-                pass
-
-
-def _undo(root: Path, all_runs: bool, lock_wait: float) -> UndoResult:
-    from sorter.files import suggestions
-    from sorter.files.journal import Journal
-    from sorter.files.lock import FolderLock
-    from sorter.files.recovery import recover
-
     with FolderLock(root, wait=lock_wait):
         state = recover(root).state
         runs = state.undoable_runs()

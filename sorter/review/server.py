@@ -293,7 +293,8 @@ class _Handler(BaseHTTPRequestHandler):
         self.timeout = self.server.client_timeout
         super().setup()
 
-    def _reply(self, method: str) -> None:
+    def _reply(self) -> None:
+        method = self.command
         try:
             length = int(self.headers.get("Content-Length") or 0)
         except ValueError:
@@ -348,26 +349,9 @@ class _Handler(BaseHTTPRequestHandler):
         if body:
             self.wfile.write(reply.body)
 
-    def do_GET(self) -> None:  # noqa: N802 - http.server's names
-        self._reply("GET")
-
-    def do_POST(self) -> None:  # noqa: N802
-        self._reply("POST")
-
-    def do_PUT(self) -> None:  # noqa: N802
-        self._reply("PUT")
-
-    def do_DELETE(self) -> None:  # noqa: N802
-        self._reply("DELETE")
-
-    def do_HEAD(self) -> None:  # noqa: N802
-        self._reply("HEAD")
-
-    def do_OPTIONS(self) -> None:  # noqa: N802
-        self._reply("OPTIONS")
-
-    def do_PATCH(self) -> None:  # noqa: N802
-        self._reply("PATCH")
+    # Every method through `_reply`, which reads it from `self.command`: those the app does not
+    # take (PUT, DELETE, ...) get its one-line 405 or 404, never http.server's HTML page.
+    do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = do_OPTIONS = do_PATCH = _reply  # noqa: N815
 
     def log_message(self, format: str, *args) -> None:
         pass  # a line per thumbnail is noise; errors reach the page

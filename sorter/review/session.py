@@ -165,7 +165,7 @@ class Session:
     def _locked(self):
         """The folder's lock, once it is known to be the folder this review began on: one moved,
         deleted or unmounted (an empty mount point in its place) is never written to."""
-        if self._held.gone() or self._held.replaced():
+        if not self._held.here():
             raise ReviewConflict(f"{self.root} is gone (moved, deleted or unmounted); nothing was changed: "
                                  "run sorter review where it is now")
         return _lock(self.root)
