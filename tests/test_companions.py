@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from clips import make_clip, needs_ffmpeg
 from conftest import FakeClassifier, ThreeClassFake, inventory, layout, write_image
 from typer.testing import CliRunner
 
@@ -328,3 +329,74 @@ def test_an_iphone_export_is_sorted_with_every_group_intact_and_undone_exactly(t
 
     assert runner.invoke(app, ["undo", str(tmp_path), "--all"]).exit_code == 0
     assert layout(tmp_path) == before
+
+
+def test_extensions_in_title_case_pair_as_upper_and_lower_case_do(tmp_path: Path) -> None:
+    # A photo renamed by hand or by a phone's app: IMG_0020.Jpg with its IMG_0020.Mov. Only
+    # .MOV and .mov were looked for: the video was judged alone, and the watcher (which folds
+    # the case of a late companion) paired what sort did not.
+    write_image(tmp_path / "IMG_0020.Jpg", RED)
+    for name in ("IMG_0020.Mov", "IMG_0020.Aae", "IMG_0020.Jpg.Xmp"):
+        companion(tmp_path / name)
+
+    summary = sort.sort_folder(tmp_path, classifier=FakeClassifier())
+
+    assert names(tmp_path / "dogs") == {"IMG_0020.Jpg", "IMG_0020.Mov", "IMG_0020.Aae", "IMG_0020.Jpg.Xmp"}
+    assert summary.counts == {"moved": 1} and summary.companions == 3
+
+
+def test_a_raw_files_own_sidecar_goes_with_it(tmp_path: Path) -> None:
+    # darktable names its sidecar after the raw file: DSC_0021.NEF.xmp stayed behind while
+    # DSC_0021.NEF went with its JPEG.
+    write_image(tmp_path / "DSC_0021.JPG", BLUE)
+    for name in ("DSC_0021.NEF", "DSC_0021.NEF.xmp", "DSC_0021.JPG.xmp"):
+        companion(tmp_path / name)
+    before = layout(tmp_path)
+
+    sort.sort_folder(tmp_path, classifier=FakeClassifier())
+
+    assert names(tmp_path / "cats") == {"DSC_0021.JPG", "DSC_0021.NEF", "DSC_0021.NEF.xmp", "DSC_0021.JPG.xmp"}
+    restore.undo(tmp_path, all_runs=True)
+    assert layout(tmp_path) == before
+
+
+def test_a_late_sidecar_of_the_raw_file_follows_it_in_a_watch(tmp_path: Path) -> None:
+    from sorter.watching.latecomers import Latecomers
+
+    write_image(tmp_path / "DSC_0022.JPG", BLUE)
+    companion(tmp_path / "DSC_0022.NEF")
+    sort.sort_folder(tmp_path, classifier=FakeClassifier())
+    latecomers = Latecomers()
+    latecomers.load(tmp_path)
+
+    assert latecomers.destination(tmp_path / "DSC_0022.NEF.xmp")[1] == tmp_path / "cats" / "DSC_0022.NEF.xmp"
+
+
+def test_a_photo_never_lands_beside_a_strangers_file_of_its_stem(tmp_path: Path) -> None:
+    # IMG_0023.jpg's name was free in dogs/, but a video of another day, IMG_0023.MOV, was
+    # there: the two were one group from then on, and a correction of the photo on the review
+    # page took the stranger's video with it. A sidecar named after the photo's name pairs as much.
+    companion(tmp_path / "dogs" / "IMG_0023.MOV", "a video filed last year")
+    companion(tmp_path / "dogs" / "IMG_0024.JPG.xmp", "a sidecar whose photo was deleted")
+    write_image(tmp_path / "IMG_0023.jpg", RED)
+    write_image(tmp_path / "IMG_0024.JPG", RED)
+    before = layout(tmp_path)
+
+    sort.sort_folder(tmp_path, classifier=FakeClassifier())
+
+    assert names(tmp_path / "dogs") == {
+        "IMG_0023.MOV", "IMG_0024.JPG.xmp", "IMG_0023 (1).jpg", "IMG_0024 (1).JPG"}
+    restore.undo(tmp_path, all_runs=True)
+    assert layout(tmp_path) == before
+
+
+@needs_ffmpeg
+def test_a_lone_video_never_lands_beside_a_photo_of_its_stem(tmp_path: Path) -> None:
+    red = write_image(tmp_path / "red.png", RED)
+    make_clip(tmp_path / "IMG_0026.mp4", [red], seconds=1.0)
+    red.unlink()
+    write_image(tmp_path / "dogs" / "IMG_0026.jpg", RED)
+
+    sort.sort_folder(tmp_path, classifier=FakeClassifier())
+
+    assert names(tmp_path / "dogs") == {"IMG_0026.jpg", "IMG_0026 (1).mp4"}

@@ -1,7 +1,8 @@
 """Files that belong with a photo and move with it: a Live Photo's video (`IMG_1234.MOV`
 beside `IMG_1234.HEIC`), Apple's edits (`IMG_1234.AAE`), the sidecars of Lightroom,
 darktable and digiKam (`IMG_1234.xmp`, `IMG_1234.HEIC.xmp`), Google Takeout's metadata
-(`IMG_1234.jpg.json`) and a camera's raw file (`IMG_1234.CR2` beside `IMG_1234.JPG`).
+(`IMG_1234.jpg.json`) and a camera's raw file (`IMG_1234.CR2` beside `IMG_1234.JPG`), with
+the sidecar named after it (`IMG_1234.CR2.xmp`).
 
 Found by looking up each candidate name beside the photo (a few `lstat` calls), never by
 listing the folder, so the cost per photo is the same in a folder of ten files or of a
@@ -31,8 +32,10 @@ NAME_SUFFIXES = (".xmp", ".json", ".supplemental-metadata.json")
 
 
 def _spellings(suffix: str) -> list[str]:
-    # Cameras write upper case, most tools lower case; other mixtures are too rare to probe.
-    return list(dict.fromkeys((suffix, suffix.upper())))
+    # Cameras write upper case, most tools lower case, and a file renamed by hand or by some
+    # phones' apps often has `.Jpg` or `.Mov`; other mixtures are too rare to probe. (The
+    # watcher folds the case of a late companion, so what sort pairs it pairs too.)
+    return list(dict.fromkeys((suffix, suffix.upper(), suffix[:2].upper() + suffix[2:])))
 
 
 def _is_file(path: str) -> bool:
@@ -53,7 +56,7 @@ def _shares_stem_with_another(photo: Path, stem: str, extensions) -> bool:
     folder = os.path.dirname(photo)
     itself = None
     for ext in sorted(extensions):
-        for name in _spellings(stem + ext):
+        for name in (stem + spelling for spelling in _spellings(ext)):
             path = os.path.join(folder, name)
             if name == photo.name or not _is_file(path):
                 continue
@@ -91,6 +94,9 @@ def find_companions(photo: Path) -> tuple[Path, ...]:
     # A video's .SRT beside another video of its stem (GX01.MP4 and GX01.MOV) is as much a guess.
     if shared and not _shares_stem_with_another(photo, stem, IMAGE_EXTENSIONS | (VIDEO_EXTENSIONS if video else set())):
         found += shared
+        # A companion's own sidecar (DSC_0001.NEF.xmp, darktable's for the raw file) goes with it.
+        found += [p for path in shared for suffix in NAME_SUFFIXES for s in _spellings(suffix)
+                  if _is_file(p := path + s)]
     # On a case-insensitive filesystem both spellings find the same file: keep it once.
     unique: dict[tuple[int, int], Path] = {}
     for path in found:

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from sorter.config import CLASS_FOLDERS, OTHER
-from sorter.files.companions import renamed
+from sorter.config import CLASS_FOLDERS, IMAGE_EXTENSIONS, OTHER, VIDEO_EXTENSIONS
+from sorter.files.companions import NAME_SUFFIXES, STEM_EXTENSIONS, VIDEO_STEM_EXTENSIONS, renamed
 from sorter.files.verdicts import PUT_BACK_KIND, is_put_back_reason
 
 #: "kept": a photo already in cats/ or dogs/ that `sort --name-pets` looked at again and leaves.
@@ -61,15 +61,31 @@ class Decision:
     companions: tuple[tuple[Path, Path | None], ...] = ()
 
 
+#: Extensions of the files that pair with a photo or a video by its stem (`companions.py`).
+_PAIRS_BY_STEM = sorted(IMAGE_EXTENSIONS | VIDEO_EXTENSIONS | {*STEM_EXTENSIONS, *VIDEO_STEM_EXTENSIONS})
+
+
+def _clashes(names: list[str], taken) -> bool:
+    """One of `names` is taken, or a stranger in the folder would pair with them: another
+    photo, video or companion of their stem (a lone cat video IMG_1.MOV already in cats/
+    beside which the photo IMG_1.jpg would go), or a sidecar named after one of them
+    (IMG_1.jpg.xmp). Such a pair is one group to every later move: a correction on the
+    review page would have taken the stranger's video along with the photo."""
+    stem = os.path.splitext(names[0])[0]
+    ours = {name.casefold() for name in names}
+    pairing = [stem + ext for ext in _PAIRS_BY_STEM] + [name + s for name in names for s in NAME_SUFFIXES]
+    return bool(taken.taken_of(names + [name for name in pairing if name.casefold() not in ours]))
+
+
 def free_names(names: list[str], taken) -> list[str]:
-    """`names` (a photo's first, then its companions') if all are free, else all with the
-    same `stem (n)`: IMG_1.HEIC + IMG_1.MOV -> IMG_1 (1).HEIC + IMG_1 (1).MOV. `taken`
-    compares casefolded names (`NameIndex`), so a case-only difference never clobbers on
-    case-insensitive filesystems."""
+    """`names` (a photo's first, then its companions') if all are free and no stranger would
+    pair with them (`_clashes`), else all with the same `stem (n)`: IMG_1.HEIC + IMG_1.MOV ->
+    IMG_1 (1).HEIC + IMG_1 (1).MOV. `taken` compares casefolded names (`NameIndex`), so a
+    case-only difference never clobbers on case-insensitive filesystems."""
     stem = os.path.splitext(names[0])[0]
     group = tuple(names)
     n = 0
-    while any(renamed(name, stem, n, group) in taken for name in names):
+    while _clashes([renamed(name, stem, n, group) for name in names], taken):
         n += 1
     return [renamed(name, stem, n, group) for name in names]
 
@@ -102,6 +118,15 @@ class NameIndex:
         i = int(self._np.searchsorted(self._sorted, key))
         return i < len(self._sorted) and int(self._sorted[i]) == key
 
+    def taken_of(self, names: list[str]) -> list[str]:
+        """Those of `names` in the index, looked up together: a photo's move asks for ~40."""
+        np = self._np
+        keys = np.fromiter((hash(n.casefold()) for n in names), dtype=np.int64, count=len(names))
+        at = np.minimum(np.searchsorted(self._sorted, keys), max(len(self._sorted) - 1, 0))
+        found = (self._sorted[at] == keys) if len(self._sorted) else np.zeros(len(names), dtype=bool)
+        return [name for name, key, hit in zip(names, keys.tolist(), found.tolist(), strict=True)
+                if hit or key in self._recent]
+
     def add(self, name: str) -> None:
         self._recent.add(hash(name.casefold()))
         if len(self._recent) >= self._MERGE_AT:  # a watcher runs for months: keep it compact
@@ -119,6 +144,9 @@ class _StillThere:
 
     def __contains__(self, name: str) -> bool:
         return name in self.index and self.planner.still_taken(self.folder, name)
+
+    def taken_of(self, names: list[str]) -> list[str]:
+        return [name for name in self.index.taken_of(names) if self.planner.still_taken(self.folder, name)]
 
 
 class Planner:

@@ -175,7 +175,10 @@ class Latecomers:
         tries = [(stem, ext.lower())]  # IMG_1.MOV, IMG_1.xmp
         for suffix in NAME_SUFFIXES:  # IMG_1.HEIC.xmp, IMG_1.jpg.supplemental-metadata.json
             if folded.endswith(suffix):
-                tries.append((os.path.splitext(path.name[: -len(suffix)])[0], None))
+                inner_stem, inner_ext = os.path.splitext(path.name[: -len(suffix)])
+                tries.append((inner_stem, None))
+                if inner_ext.lower() in _BY_STEM:  # DSC_1.NEF.xmp: the raw companion's own sidecar
+                    tries.append((inner_stem, inner_ext.lower()))
         for photo_stem, by_stem in tries:
             filed = self._by_stem.get((str(path.parent), photo_stem.casefold()))
             if filed is None:
