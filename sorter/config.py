@@ -10,6 +10,17 @@ CLASS_NAMES: tuple[str, str] = ("cat", "dog")
 OTHER = "other"
 #: Folder each label is moved into, inside the sorted directory.
 CLASS_FOLDERS: dict[str, str] = {"cat": "cats", "dog": "dogs"}
+
+
+def names_a_pet(folder: str) -> bool:
+    """A sub-folder of cats/ or dogs/ is a named pet's when its name is more than digits,
+    punctuation and spaces: cats/Luna, cats/Mr 2, cats/🐈‍⬛; not cats/2019 or cats/2019-06, a
+    user's folders by date, whose photos are cats like those at the top of cats/."""
+    import unicodedata
+
+    return any(unicodedata.category(c)[0] not in "NPZ" for c in folder)
+
+
 #: Where sorter keeps its own state (journal, lock) inside a sorted directory.
 STATE_DIR = ".sorter"
 #: The journal in STATE_DIR: a folder with one was sorted (a bare STATE_DIR may be a review's or

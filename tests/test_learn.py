@@ -399,10 +399,7 @@ def test_watch_picks_up_a_new_personal_model_between_batches(tmp_path: Path, fak
 
 
 def test_named_pets_are_learnt_sorted_into_their_folder_and_undone(tmp_path: Path, fake_model) -> None:
-    roll = tmp_path / "roll"
-    for i in range(6):
-        photo(roll / f"cat{i}.png", "cat", i)
-    assert invoke("sort", roll, "--model", fake_model).exit_code == 0
+    roll = six_cats_sorted(tmp_path, fake_model)
     for i in range(6):
         luna(roll / "cats" / "Luna" / f"luna{i}.png", 50 + i)
     for i in range(2):
@@ -463,11 +460,16 @@ def test_a_pets_folder_renamed_keeps_what_sorter_put_there_sorters_not_her_examp
     assert not [k.kind for k in result.kinds if k.kind.startswith("cats/Luna")]
 
 
-def test_a_nas_s_thumbnails_in_cats_are_no_pet_and_a_library_there_no_example(tmp_path: Path, fake_model) -> None:
+def six_cats_sorted(tmp_path: Path, fake_model: Path) -> Path:
     roll = tmp_path / "roll"
     for i in range(6):
         photo(roll / f"cat{i}.png", "cat", i)
     assert invoke("sort", roll, "--model", fake_model).exit_code == 0
+    return roll
+
+
+def test_a_nas_s_thumbnails_in_cats_are_no_pet_and_a_library_there_no_example(tmp_path: Path, fake_model) -> None:
+    roll = six_cats_sorted(tmp_path, fake_model)
     (roll / "cats" / "@eaDir").mkdir()
     for i in range(6):  # a Synology's thumbnails of the photos sorter filed: not a pet named "@eaDir"
         shutil.copy(roll / "cats" / f"cat{i}.png", roll / "cats" / "@eaDir" / f"cat{i}.png")
@@ -478,6 +480,27 @@ def test_a_nas_s_thumbnails_in_cats_are_no_pet_and_a_library_there_no_example(tm
     assert result.exit_code == 0, result.output
     assert "@eaDir" not in result.stdout and "photoslibrary" not in result.stdout
     assert "Nothing to learn" in result.stdout
+
+
+def test_a_folder_by_date_in_cats_is_no_pet_and_its_photos_are_cats(tmp_path: Path, fake_model) -> None:
+    # cats/2019 was learnt as a pet named "2019", and the review page then asked "Might be cats/2019".
+    from sorter.config import names_a_pet
+    from sorter.review.session import pet_folder_name
+
+    roll = six_cats_sorted(tmp_path, fake_model)
+    (roll / "cats" / "2019-06").mkdir()
+    for i in range(6):
+        (roll / "cats" / f"cat{i}.png").rename(roll / "cats" / "2019-06" / f"cat{i}.png")
+
+    result = invoke("learn", roll, "--model", fake_model)
+
+    assert result.exit_code == 0, result.output
+    assert "2019" not in result.stdout and "Nothing to learn" in result.stdout
+    assert corrections.place(roll, roll / "cats" / "2019-06" / "cat0.png") == ("cat", None)
+    assert [names_a_pet(n) for n in ("Luna", "Mr 2", "🐈\u200d⬛", "2019", "2019-06-01", "#1")] == [
+        True, True, True, False, False, False]
+    with pytest.raises(ValueError, match="a pet's name needs a letter"):
+        pet_folder_name("2019")
 
 
 def test_a_named_cat_the_model_takes_for_a_dog_still_goes_into_her_folder(tmp_path: Path, fake_model) -> None:

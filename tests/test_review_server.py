@@ -862,8 +862,8 @@ def test_in_chromium_neither_moves_the_person_out_of_dogs_learn_shows_its_report
         expect(person).to_contain_text("+ MOV")
 
         person.get_by_role("button", name="Neither", exact=True).click()
-        wait_for(root / "person.jpg")
-        assert (root / "person.MOV").is_file() and not (root / "dogs" / "person.jpg").exists()
+        wait_for(root / "person.MOV")  # the group's last member: the photo moves first
+        assert (root / "person.jpg").is_file() and not (root / "dogs" / "person.jpg").exists()
         put_back = page.locator("section", has=page.get_by_role("heading", name=re.compile("you said neither")))
         moved = put_back.locator("figure", has_text="person.jpg")
         expect(moved.get_by_role("button", name="Neither", exact=True)).to_have_attribute("aria-pressed", "true")
@@ -881,9 +881,9 @@ def test_in_chromium_neither_moves_the_person_out_of_dogs_learn_shows_its_report
         expect(page.get_by_role("button", name="Learn from my corrections")).to_be_enabled()
 
         page.keyboard.press("u")
-        wait_for(root / "dogs" / "person.jpg")
+        wait_for(root / "dogs" / "person.MOV")
         expect(person.get_by_role("button", name="Dog", exact=True)).to_have_attribute("aria-pressed", "true")
-        assert (root / "dogs" / "person.MOV").is_file() and not (root / "person.jpg").exists()
+        assert (root / "dogs" / "person.jpg").is_file() and not (root / "person.jpg").exists()
 
         # Keys: arrows to the tree, `d` files it in dogs/.
         page.keyboard.press("ArrowRight")

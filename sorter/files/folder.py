@@ -8,7 +8,7 @@ import os
 import stat
 from pathlib import Path
 
-from sorter.config import CLASS_FOLDERS, JOURNAL_NAME, STATE_DIR, excluded_by_case, library_of
+from sorter.config import CLASS_FOLDERS, JOURNAL_NAME, STATE_DIR, excluded_by_case, library_of, names_a_pet
 from sorter.errors import UsageError
 
 
@@ -63,7 +63,10 @@ def _made_by_a_sort(root: Path) -> str | None:
             continue
         if inside[0] in own or excluded_by_case(above, inside[0], own):
             folder = next(f for f in own if f.casefold() == inside[0].casefold())
-            what = f"a named pet's folder in {folder}/" if len(inside) > 1 else f"the {folder}/ folder"
+            if len(inside) == 1:
+                what = f"the {folder}/ folder"
+            else:
+                what = f"a named pet's folder in {folder}/" if names_a_pet(inside[1]) else f"a folder in {folder}/"
             return f"{real} is {what} of a sort of {above}: sort, review or undo {above} itself"
     return None
 

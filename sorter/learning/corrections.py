@@ -25,7 +25,7 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
-from sorter.config import CLASS_FOLDERS, OTHER, REVIEW_RUN_PREFIX, entered
+from sorter.config import CLASS_FOLDERS, OTHER, REVIEW_RUN_PREFIX, entered, names_a_pet
 from sorter.files.journal import Seen, moves_of, scan
 from sorter.files.verdicts import Identity, identity_of, standing_seen
 from sorter.media.folders import excluded_by_case, is_image_name, sorted_on_its_own
@@ -67,12 +67,13 @@ class Found:
 
 def place(root: Path, path: Path) -> tuple[str, str | None]:
     """(label, named pet) that a photo's place in the folder says: cats/x.jpg -> ("cat", None),
-    cats/Luna/x.jpg (or deeper) -> ("cat", "Luna"), anywhere else -> ("other", None)."""
+    cats/Luna/x.jpg (or deeper) -> ("cat", "Luna"), cats/2019/x.jpg -> ("cat", None)
+    (`names_a_pet`), anywhere else -> ("other", None)."""
     parts = path.relative_to(root).parts
     label = SPECIES_OF_FOLDER.get(parts[0]) if len(parts) > 1 else None
     if label is None:
         return OTHER, None
-    return label, parts[1] if len(parts) > 2 else None
+    return label, parts[1] if len(parts) > 2 and names_a_pet(parts[1]) else None
 
 
 def _listing(root: Path) -> tuple[dict[Identity, Path], dict[str, list[Path]]]:

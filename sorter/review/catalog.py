@@ -25,7 +25,7 @@ import stat
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from sorter.config import CLASS_FOLDERS, OTHER, REVIEW_RUN_PREFIX, STATE_DIR, entered
+from sorter.config import CLASS_FOLDERS, OTHER, REVIEW_RUN_PREFIX, STATE_DIR, entered, names_a_pet
 from sorter.files.planning import LEFT_IN_PLACE, reason_kind
 from sorter.review.page import MAX_REASON_GROUPS, MIGHT_BE
 
@@ -65,7 +65,7 @@ class Photo:
     def pet(self) -> str | None:
         """The named pet whose folder it is in (cats/Luna/x.jpg: "Luna"), as `sorter learn` reads it."""
         parts = self.path.split("/")
-        return parts[1] if len(parts) > 2 and parts[0] in CLASS_FOLDERS.values() else None
+        return parts[1] if len(parts) > 2 and parts[0] in CLASS_FOLDERS.values() and names_a_pet(parts[1]) else None
 
     @property
     def current(self) -> str:
@@ -230,7 +230,8 @@ def pet_folders(folder: Path) -> list[str]:
     @eaDir), as learn reads them."""
     try:
         with os.scandir(folder) as listing:
-            return sorted(e.name for e in listing if entered(e.name) and e.is_dir(follow_symlinks=False))
+            return sorted(e.name for e in listing
+                          if entered(e.name) and names_a_pet(e.name) and e.is_dir(follow_symlinks=False))
     except OSError:
         return []
 

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from sorter.config import CLASS_FOLDERS, OTHER, REVIEW_RUN_PREFIX
+from sorter.config import CLASS_FOLDERS, OTHER, REVIEW_RUN_PREFIX, names_a_pet
 from sorter.errors import ReviewConflict
 from sorter.review.catalog import Catalog, Photo, load_catalog
 
@@ -64,6 +64,8 @@ def pet_folder_name(name: object, known: set[str] | frozenset[str] = frozenset()
     # A lone UTF-16 half (Cs) is no character a folder's name can hold.
     if any(unicodedata.category(c) in ("Cc", "Cf", "Cs", "Zl", "Zp") and c not in "\u200c\u200d" for c in name):
         raise ValueError("a pet's name cannot hold control characters")
+    if not names_a_pet(name):
+        raise ValueError(f"a pet's name needs a letter: cats/{name} would be a folder of yours, as by date")
     if len(name) > MAX_PET_NAME or len(name.encode()) > 255:
         raise ValueError(f"a pet's name is at most {MAX_PET_NAME} characters")
     # A pet's folder may be spelled decomposed on disk (made on a Mac): "Zoë" is her either way.
