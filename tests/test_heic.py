@@ -321,3 +321,42 @@ def test_jpeg_only_runs_never_import_pillow_or_pillow_heif(tmp_path: Path) -> No
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize(
+    ("suffix", "name", "reason"),
+    [
+        pytest.param(".heic", "IMG_0005.MOV", "not a video: a HEIC photo named .MOV (rename it .heic to sort it)",
+                     marks=needs_hevc_encoder),
+        pytest.param(".avif", "clip.mp4", "not a video: an AVIF photo named .mp4 (rename it .avif to sort it)",
+                     marks=needs_avif),
+    ],
+)
+def test_a_photo_named_as_a_video_is_said_to_be_the_photo_it_is_never_a_truncated_mp4(
+    tmp_path: Path, monkeypatch, suffix: str, name: str, reason: str,
+) -> None:
+    """An HEIF image is ISO-BMFF as an MP4 is (ftyp, meta, mdat), without a moov index: one
+    named .MOV (a tool that saved a Live Photo's still under its video's name) was "truncated
+    MP4 (no moov index)", and `watch` waited a minute for the rest of it. It is left in place
+    with the true reason and what to do, whole or cut short; renamed so, it is sorted as a photo."""
+    from sorter.media import container
+
+    monkeypatch.setattr(lite, "load_classifier", lambda model: FakeClassifier())
+    folder = tmp_path / "roll"
+    folder.mkdir()
+    data = write(tmp_path / f"photo{suffix}", picture(RED)).read_bytes()  # red: a dog to the fake
+    (folder / name).write_bytes(data)
+    cut = folder / f"cut{Path(name).suffix}"
+    cut.write_bytes(data[: len(data) // 2])
+
+    result = CliRunner().invoke(app, ["sort", str(folder), "--verbose"])
+
+    assert result.exit_code == 0, result.output
+    assert f"unreadable: {name} (video): {reason}" in result.stderr
+    assert f"unreadable: {cut.name} (video): {reason}" in result.stderr  # cut short: still a photo, not a truncated video
+    assert "truncated" not in result.stderr
+    assert set(tree(folder)) == {name, cut.name}
+    assert container.incomplete(folder / name) is None  # whole as it is: `watch` takes it at once
+    (folder / name).rename(folder / f"{Path(name).stem}{suffix}")
+    assert CliRunner().invoke(app, ["sort", str(folder)]).exit_code == 0
+    assert set(tree(folder)) == {f"dogs/{Path(name).stem}{suffix}", cut.name}

@@ -11,6 +11,8 @@ decided about each photo, and the file's identity) against where each photo is n
   the user said is not her is "cats/Luna -> cat", as if taken out of her folder.
 - A photo that is gone (deleted, or moved out of the folder) says nothing: deleting is not
   labelling. A move that sorter's own `undo` reversed is no correction either.
+- A video sorter judged that the user placed elsewhere (on the review page, say) is found too,
+  marked `video`: `learn` learns from photos alone, and says how many videos it did not.
 
 A photo is found where it is now by its identity (device, inode, size), which a rename or a
 plain `mv` within the filesystem keeps, and else by its name (the only file of that name and
@@ -28,7 +30,7 @@ from pathlib import Path
 from sorter.config import CLASS_FOLDERS, OTHER, REVIEW_RUN_PREFIX, entered, names_a_pet
 from sorter.files.journal import Seen, moves_of, scan
 from sorter.files.verdicts import Identity, identity_of, standing_seen
-from sorter.media.folders import excluded_by_case, is_image_name, sorted_on_its_own
+from sorter.media.folders import excluded_by_case, is_image_name, is_video_name, sorted_on_its_own
 from sorter.model.personal import decision_name, placed_name, said
 
 #: The folder each species' photos go to, and back.
@@ -46,6 +48,7 @@ class Found:
     pet: str | None  # the sub-folder of cats/ or dogs/ it is in: a named pet
     was: str | None  # "cat", "dog", "neither", "unsure" (left in place), or None
     was_pet: str | None = None
+    video: bool = False  # a video the user placed: counted, never learnt from
 
     @property
     def corrected(self) -> bool:
@@ -76,11 +79,12 @@ def place(root: Path, path: Path) -> tuple[str, str | None]:
     return label, parts[1] if len(parts) > 2 and names_a_pet(parts[1]) else None
 
 
-def _listing(root: Path) -> tuple[dict[Identity, Path], dict[str, list[Path]]]:
+def _listing(root: Path) -> tuple[dict[Identity, Path], dict[str, list[Path]], dict[Identity, Path]]:
     """Every image file below `root` (not .sorter/, hidden folders or another app's, no links followed), by
-    identity and by name."""
+    identity and by name; and every video, by identity."""
     by_identity: dict[Identity, Path] = {}
     by_name: dict[str, list[Path]] = {}
+    videos: dict[Identity, Path] = {}
     # On a case-insensitive filesystem `Cats/` is sorter's cats/: its photos are placed there.
     try:
         top = os.listdir(root)
@@ -95,7 +99,8 @@ def _listing(root: Path) -> tuple[dict[Identity, Path], dict[str, list[Path]]]:
         if relative and relative[0] in spelled:
             directory = str(root.joinpath(spelled[relative[0]], *relative[1:]))
         for name in names:
-            if not is_image_name(name):
+            video = is_video_name(name)
+            if not video and not is_image_name(name):
                 continue
             path = Path(directory) / name
             try:
@@ -104,9 +109,12 @@ def _listing(root: Path) -> tuple[dict[Identity, Path], dict[str, list[Path]]]:
                 continue
             if not stat.S_ISREG(st.st_mode):
                 continue
+            if video:
+                videos[identity_of(st)] = path
+                continue
             by_identity[identity_of(st)] = path
             by_name.setdefault(name, []).append(path)
-    return by_identity, by_name
+    return by_identity, by_name, videos
 
 
 #: Photos per folder that sorter filed (or left as neither) and the user kept there, returned
@@ -132,10 +140,17 @@ def find(root: Path) -> list[Found]:
         latest[seen.identity] = seen
     every = max(1, -(-len(latest) // KEPT_PER_FOLDER))
     refused = _refused(root)
-    by_identity, by_name = _listing(root)
+    by_identity, by_name, videos = _listing(root)
     accounted: set[Path] = set()
     found: list[Found] = []
     for identity, seen in latest.items():
+        if identity in videos:  # counted, not learnt from: the examples are photos (`examples.gather`)
+            label, pet = place(root, videos[identity])
+            was, was_pet = place(root, root / seen.path)
+            if (label, pet) != (was, was_pet):
+                found.append(Found(videos[identity], identity, label, pet, was if seen.status == "moved" else seen.status,
+                                   was_pet, video=True))
+            continue
         path = by_identity.get(identity)
         if path is None:
             same = [p for p in by_name.get(Path(seen.path).name, []) if _size(p) == identity[2]]

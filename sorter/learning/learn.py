@@ -105,6 +105,8 @@ class LearnResult:
     dropped: int = 0  # examples learnt on another model, dropped
     #: Nothing placed was left: the personal model there was is deleted.
     forgotten: bool = False
+    #: Videos sorter judged that the user placed elsewhere: not learnt from (photos are).
+    videos: int = 0
     seconds: float = 0.0
 
 
@@ -140,6 +142,8 @@ def _learn(root: Path, model: Path | None, model_path: Path, base, bundled: Head
     from sorter.training.reference import read_reference
 
     found = find_settled(root, FOLDER_WAIT)
+    videos = sum(f.video for f in found)  # placed, but not learnt from: said so in the report
+    found = [f for f in found if not f.video]
     reference = read_reference(model_path)
     # The features that name a pet are cut as the reference set's cats were: a pet's head
     # tells her from those, and is shown them at sort time cut the same way (`PetHead.margin`).
@@ -149,7 +153,8 @@ def _learn(root: Path, model: Path | None, model_path: Path, base, bundled: Head
     anchor, check = reference.halves() if reference is not None else (None, None)
     kept = examples.kept()
     result = {"folder": root, "found": int(sum(not f.kept for f in found)), "new": new,
-              "examples": int((~kept).sum()), "kept": int(kept.sum()), "unreadable": unreadable, "dropped": dropped}
+              "examples": int((~kept).sum()), "kept": int(kept.sum()), "unreadable": unreadable, "dropped": dropped,
+              "videos": videos}
     if kept.all():
         # Nothing placed otherwise, in this folder or any learnt before (every correction put back,
         # a pet's folder emptied): the examples say so from now on, and no personal model is left
@@ -225,6 +230,9 @@ def report_lines(result: LearnResult) -> list[str]:
     lines = [f"Found {result.found} photo(s) you placed in {result.folder} ({result.new} new){tail}"]
     if result.dropped:
         lines.append(f"Dropped {result.dropped} example(s) learnt on another model.")
+    if result.videos:  # else a correction made on a video seems lost: "Found 0 photo(s)", "Nothing to learn"
+        lines.append(f"Not learnt from: {result.videos} video(s) you placed (sorter learns from photos; it judges a "
+                     "video by its frames as it judges photos, so what it learns applies to videos too).")
     if not result.kinds and not result.pets:
         lines.append("Nothing to learn: move a wrongly sorted photo where it belongs (or file your own into "
                      "cats/ or dogs/), then learn again.")

@@ -5,7 +5,9 @@ made on it. Pure byte parsing from a file descriptor sorter opened itself; no de
 What it refuses, each an `ImageError` with the reason: an empty file, a container that is
 not a video's, a box that runs past the end of the file or a missing `moov` (a truncated
 copy, or one still being written: its index is written last), tables that contradict
-themselves, and what the index declares beyond the limits below.
+themselves, and what the index declares beyond the limits below. A HEIC, HEIF or AVIF photo
+is ISO-BMFF too (`ftyp`, `meta`, `mdat`, no `moov`): one named as a video (a tool that saved a
+Live Photo's still as IMG_1234.MOV) is said to be the photo it is, not a truncated MP4.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from sorter.errors import ImageError
+from sorter.media.heif import IMAGE_BRANDS, ftyp_brands, image_format
 
 #: 8K (DCI 8192x4320): above what any phone or camera records; beyond it, refused unread.
 MAX_VIDEO_SIDE = 8192
@@ -29,6 +32,8 @@ MAX_VIDEO_SECONDS = 24 * 3600
 MAX_INDEX_BYTES = 64 * 2**20
 
 _MP4_TOP_BOXES = frozenset({b"ftyp", b"moov", b"mdat", b"wide", b"free", b"skip", b"pnot", b"uuid"})
+#: Bytes of an `ftyp` box read for its brands: a real one lists a handful (28-40 bytes).
+_FTYP_BYTES = 256
 
 
 @dataclass(frozen=True)
@@ -97,10 +102,12 @@ class _Boxes:
         return boxes
 
 
-def open_video(path) -> int:
+def open_video(path, dir_fd: int | None = None) -> int:
+    """The video at `path` (relative to the folder `dir_fd` with it), opened without following a
+    link or blocking on a FIFO: a regular file, not empty, or ImageError."""
     flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
     try:
-        fd = os.open(path, flags)
+        fd = os.open(path, flags, dir_fd=dir_fd)
     except OSError as exc:
         raise ImageError(f"cannot open: {exc.strerror or exc}") from exc
     info = os.fstat(fd)
@@ -122,8 +129,28 @@ def read_at(fd: int, offset: int, size: int) -> bytes:
     return data
 
 
-def probe(fd: int) -> VideoInfo:
-    """What the container says, checked against the limits; nothing decoded. Raises ImageError."""
+def _image_format(fd: int, head: bytes) -> tuple[str, bool] | None:
+    """The HEIF image format ("heic", "heif", "avif") the file's `ftyp` names, and whether its
+    major brand does; None for a video's brands (isom, mp42, "qt  " ...)."""
+    if head[4:8] != b"ftyp":
+        return None
+    (size,) = struct.unpack(">I", head[:4])
+    ftyp = os.pread(fd, min(max(size, 16), _FTYP_BYTES), 0)
+    brands = ftyp_brands(ftyp, 8, size)
+    found = image_format(brands)
+    return None if found is None else (found, brands[0] in IMAGE_BRANDS)
+
+
+def _a_photo(image: str, suffix: str) -> ImageError:
+    """What a HEIF image named as a video is: the true reason, and what makes sorter take it as a photo."""
+    article = "an" if image == "avif" else "a"
+    named = f" named {suffix}" if suffix else ""
+    return ImageError(f"not a video: {article} {image.upper()} photo{named} (rename it .{image} to sort it)")
+
+
+def probe(fd: int, suffix: str = "") -> VideoInfo:
+    """What the container says, checked against the limits; nothing decoded. Raises ImageError.
+    `suffix`: the file's extension (".mov"), for the reason a photo named as a video gets."""
     file_size = os.fstat(fd).st_size
     head = os.pread(fd, 16, 0)
     if head[:4] == b"\x1a\x45\xdf\xa3":
@@ -132,6 +159,11 @@ def probe(fd: int) -> VideoInfo:
         return VideoInfo("avi")
     if head[4:8] not in _MP4_TOP_BOXES:
         raise ImageError("not a video (unrecognised container)")
+    # An image's major brand (heic, mif1, avif) makes it an image file, whole or cut short. A
+    # video may list an image brand among its compatible ones: it is an image only without a moov.
+    image = _image_format(fd, head)
+    if image is not None and image[1]:
+        raise _a_photo(image[0], suffix)
     moov = None
     pos = 0
     while pos + 8 <= file_size:
@@ -150,7 +182,7 @@ def probe(fd: int) -> VideoInfo:
             moov = (pos + header, pos + size)
         pos += size
     if moov is None:
-        raise ImageError("truncated MP4 (no moov index)")
+        raise _a_photo(image[0], suffix) if image is not None else ImageError("truncated MP4 (no moov index)")
     if moov[1] - moov[0] > MAX_INDEX_BYTES:
         raise ImageError(f"video index too large ({(moov[1] - moov[0]) // 2**20} MiB)")
     try:
@@ -159,10 +191,10 @@ def probe(fd: int) -> VideoInfo:
         raise ImageError("corrupt video index") from exc
 
 
-def duration(path) -> float | None:
+def duration(path, dir_fd: int | None = None) -> float | None:
     """Seconds, as the MP4 index says (None for other containers, or a file that will not say)."""
     try:
-        fd = open_video(path)
+        fd = open_video(path, dir_fd)
     except ImageError:
         return None
     try:

@@ -109,6 +109,21 @@ def _item_types(data: bytes, body: int, end: int) -> dict[int, bytes]:
     return types
 
 
+def ftyp_brands(data: bytes, body: int, end: int) -> list[bytes]:
+    """The brands an `ftyp` box names (its body from `body`, the box ending at `end` or where
+    `data` does): the major brand first, then the compatible ones."""
+    return [data[body : body + 4], *(data[i : i + 4] for i in range(body + 8, min(end, len(data)) - 3, 4))]
+
+
+def image_format(brands: list[bytes]) -> str | None:
+    """"heic", "heif" or "avif" for the brands of an HEIF image file; None for any other
+    ISO-BMFF file (an MP4 or a QuickTime video)."""
+    found = set(brands)
+    if not found & IMAGE_BRANDS:
+        return None
+    return "avif" if found & AV1_BRANDS else "heic" if found & HEVC_BRANDS else "heif"
+
+
 def read_container(data: bytes) -> Container | None:
     """What an HEIF/AVIF file says about itself, from its boxes alone; None for other files
     (a video's `ftyp` brands are not image brands)."""
@@ -123,10 +138,9 @@ def read_container(data: bytes) -> Container | None:
 def _read_container(data: bytes) -> Container | None:
     boxes = list(_boxes(data, 0, len(data)))
     _, body, end = boxes[0]
-    brands = {data[body : body + 4]} | {data[i : i + 4] for i in range(body + 8, min(end, len(data)) - 3, 4)}
-    if not brands & IMAGE_BRANDS:
+    name = image_format(ftyp_brands(data, body, end))
+    if name is None:
         return None
-    name = "avif" if brands & AV1_BRANDS else "heic" if brands & HEVC_BRANDS else "heif"
     complete = boxes[-1][2] <= len(data)
     sizes: list[tuple[int, int]] = []
     metas = [(body, end) for kind, body, end in boxes if kind == b"meta" and end <= len(data)]

@@ -189,12 +189,13 @@ def _front_to_back(fd: int, size: int, frames: int, deadline: float) -> list[np.
         capture.release()
 
 
-def _pictures(path, size: int, frames: int) -> list[np.ndarray]:
-    """Up to `frames` BGR frames spread over the clip, upright, `size` on their shorter side."""
+def _pictures(path, size: int, frames: int, dir_fd: int | None = None) -> list[np.ndarray]:
+    """Up to `frames` BGR frames spread over the clip, upright, `size` on their shorter side.
+    `dir_fd`: the folder `path` is relative to (opened beneath the sorted folder)."""
     deadline = time.monotonic() + SECONDS_PER_VIDEO
-    fd = open_video(path)
+    fd = open_video(path, dir_fd)
     try:
-        info = probe(fd)
+        info = probe(fd, os.path.splitext(os.fspath(path))[1])
         track = info.track
         pictures = []
         if track is not None and len(_chosen_keyframes(track, frames)) >= min(MIN_KEYFRAMES, frames, len(track.sizes)):
@@ -224,10 +225,10 @@ def load_frames(path, size: int, frames: int = FRAMES) -> np.ndarray:
     ])
 
 
-def middle_frame(path, size: int) -> np.ndarray:
-    """A picture for people (the review page): the keyframe nearest the clip's middle, BGR,
+def middle_frame(path, size: int, dir_fd: int | None = None) -> np.ndarray:
+    """A picture for people (the review pages): the keyframe nearest the clip's middle, BGR,
     upright, its longer side at most `size`. Same checks and limits as `load_frames`."""
-    frame = _pictures(path, size, 1)[0]
+    frame = _pictures(path, size, 1, dir_fd)[0]
     height, width = frame.shape[:2]
     scale = size / max(height, width)
     if scale >= 1:

@@ -93,6 +93,11 @@
       const kinds = [...new Set(photo.with.map((n) => (n.includes(".") ? n.slice(n.lastIndexOf(".") + 1).toUpperCase() : n)))];
       caption.append(el("span", { class: "with", text: `+ ${kinds.sort().join(" ")}` }));
     }
+    if (photo.video) {  // its picture is its middle frame: say it is a video, and how long, as the sort's page does
+      const whole = photo.seconds === null ? null : Math.round(photo.seconds);
+      const length = whole === null ? "" : ` ${Math.floor(whole / 60)}:${String(whole % 60).padStart(2, "0")}`;
+      caption.append(el("span", { class: "video", text: `\u25b6 video${length}` }));
+    }
     const choices = el("div", { class: "choices", role: "group", "aria-label": `file ${photo.name} as` });
     for (const [choice, name] of BUTTONS) {
       const pressed = photo.current === choice && !photo.pet; // in cats/Luna/: "Cat" takes it out

@@ -1,8 +1,9 @@
-"""The photos the review server shows: every image of the folder that sorter lists, where it
-is now, grouped as the review page groups them (cats/, dogs/, each named pet's folder such as
+"""The photos the review server shows: every image and video of the folder that sorter lists
+(a Live Photo's video aside: it goes with its photo, `posters.listed`), where it is now,
+grouped as the review page groups them (cats/, dogs/, each named pet's folder such as
 cats/Luna/, each reason photos were left in place for), least confident first; first of all,
 the photos a sort noted a named pet might be ("might be cats/Luna/", `files.suggestions`),
-the likeliest first.
+the likeliest first. A video is a photo here in all but its picture (`posters`).
 
 Where each photo's label and confidence come from:
 - in `cats/` or `dogs/`: the journal, which records every move with what the photo was filed
@@ -253,12 +254,13 @@ def follow(filed: dict[str, Filed], move) -> None:
 
 
 def load_catalog(root: Path, state) -> Catalog:
-    """Every image sorter lists in the folder (`state`: the journal, settled), grouped and ordered."""
+    """Every image and video sorter lists in the folder (`state`: the journal, settled), grouped and ordered."""
     from sorter.files import suggestions
     from sorter.files.folder import output_folders
     from sorter.files.journal import Move, moves_and_seen
     from sorter.files.verdicts import HandPutBacks, Verdict, note
-    from sorter.media.folders import Skipped, is_image_name, scan_folder
+    from sorter.media.folders import Skipped, is_image_name, is_video_name, scan_folder
+    from sorter.review.posters import listed as is_listed
 
     filed: dict[str, Filed] = {}
     verdicts: dict[str, Verdict] = {}
@@ -310,8 +312,9 @@ def load_catalog(root: Path, state) -> Catalog:
         catalog.pets[label].update(pet_folders(root / folder))
         listed += [(root / folder / pet, frozenset()) for pet in sorted(catalog.pets[label])]
     for where, exclude in [*listed, (root, output_folders())]:
-        for entry in scan_folder(where, exclude=exclude):
-            if not isinstance(entry, Skipped):  # symbolic links and FIFOs: never served, never moved
+        for entry in scan_folder(where, exclude=exclude, videos=True):
+            # Symbolic links and FIFOs: never served, never moved.
+            if not isinstance(entry, Skipped) and is_listed(entry):
                 add(os.path.relpath(entry, root))
     # Photos in other subfolders (a --recursive sort, put back where they came from): only
     # those sorter has a word about, so the folder's whole tree is never walked.
@@ -322,7 +325,8 @@ def load_catalog(root: Path, state) -> Catalog:
         and os.path.dirname(rel) not in scanned
     }
     for rel in sorted(deeper):
-        if is_image_name(os.path.basename(rel)) and _is_real_file(root, rel):
+        name = os.path.basename(rel)
+        if (is_image_name(name) or is_video_name(name)) and _is_real_file(root, rel) and is_listed(root / rel):
             add(rel)
     catalog.order()
     return catalog

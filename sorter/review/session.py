@@ -445,9 +445,10 @@ class Session:
     # ---------------------------------------------------------------- for the page
 
     def card(self, photo: Photo) -> dict:
-        """A photo as the page draws it. Its companions are looked up now (a few `lstat`s):
-        the page shows what would move with it."""
+        """A photo (or a video) as the page draws it. Its companions are looked up now (a few
+        `lstat`s): the page shows what would move with it."""
         from sorter.files.companions import find_companions
+        from sorter.review import posters
 
         companions = find_companions(self.root / photo.path) if photo.path else ()
         return {
@@ -455,18 +456,19 @@ class Session:
             "current": photo.current, "label": photo.label, "confidence": photo.confidence,
             "reason": photo.reason, "origin": photo.origin, "choice": photo.choice, "pet": photo.pet,
             "might_be": photo.might_be, "likeness": photo.likeness, "with": [c.name for c in companions],
+            **posters.about(self.root, photo.path),  # a video: its length, from its index
         }
 
     def thumbnail(self, photo_id: int, size: int, quality: int) -> bytes | None:
         """A JPEG of the photo, its longer side `size` (cut around its pet where sorter noted
-        one, `framing.around_pet`); None when it cannot be decoded. Read
-        through folders opened one name at a time without following a link, the file itself
-        with O_NOFOLLOW: a link put in its place since the listing is never followed."""
+        one, `framing.around_pet`; a video's poster, `posters.picture`); None when it cannot be
+        decoded. Read through folders opened one name at a time without following a link, the
+        file itself with O_NOFOLLOW: a link put in its place since the listing is never followed."""
         import cv2
 
         from sorter.files.moves import open_folder_beneath
         from sorter.media.decoder_output import quietly
-        from sorter.review.framing import load_framed
+        from sorter.review.posters import picture
 
         photo = self.photo(photo_id)
         if photo is None:
@@ -479,7 +481,7 @@ class Session:
         try:
             # A pet small in its photo is shown cut around it, as on the review page.
             with self._decoding:  # what libjpeg prints of a damaged photo stays off the terminal
-                image = quietly(lambda: load_framed(Path(name), photo.box, size, dir_fd=fd))
+                image = quietly(lambda: picture(Path(name), photo.box, size, fd))
         except Exception:  # ImageError, and a decoder bug costs one thumbnail (see review._thumbnail)
             return None
         finally:

@@ -1,0 +1,168 @@
+"""`sorter review` and the sort's videos: each is a card as a photo is (in cats/, dogs/ or left
+in place with its verdict, the clip's middle frame for its picture, marked as a video with its
+length), and a correction moves it with its own companions (.SRT, .THM, .LRV, .xmp), journaled,
+so that `sorter undo` puts it back and `sorter learn` says it learns from photos only. A Live
+Photo's video is no card: it goes with its photo. Real clips, encoded by ffmpeg in the test."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from clips import make_clip, needs_ffmpeg
+from conftest import ThreeClassFake, layout, write_image
+from test_review_server import learn, move, start
+from typer.testing import CliRunner
+
+from sorter.cli import app
+from sorter.files.journal import journal_path
+from sorter.media import videos
+from sorter.review.session import DECODES_AT_ONCE
+from sorter.sorting import sort
+
+pytestmark = needs_ffmpeg
+runner = CliRunner()
+
+RED, GREEN, BLUE = (0, 0, 255), (0, 255, 0), (255, 0, 0)  # BGR: a dog, neither, a cat to ThreeClassFake
+DRONE = ("DJI_0001.LRV", "DJI_0001.MP4.json", "DJI_0001.SRT", "DJI_0001.THM", "DJI_0001.xmp")
+
+
+@pytest.fixture(scope="module")
+def stills(tmp_path_factory) -> dict[str, Path]:
+    folder = tmp_path_factory.mktemp("stills")
+    return {name: write_image(folder / f"{name}.png", colour, size=(240, 320))
+            for name, colour in (("dog", RED), ("other", GREEN), ("cat", BLUE))}
+
+
+@pytest.fixture
+def served(tmp_path: Path, stills, fake_model):
+    """A folder sorted through the real sort path: a drone's dog video with its companions,
+    a garden clip left in place, a cat photo, and a Live Photo (a cat photo and its video,
+    which shows a dog: were it judged, it would go to dogs/)."""
+    root = tmp_path / "pets"
+    root.mkdir()
+    make_clip(root / "DJI_0001.MP4", [stills["dog"]])
+    for name in DRONE:
+        (root / name).write_text(name)
+    make_clip(root / "garden.mp4", [stills["other"]], codec="hevc")
+    write_image(root / "cat.jpg", BLUE)
+    write_image(root / "IMG_0002.JPG", BLUE)
+    make_clip(root / "IMG_0002.MOV", [stills["dog"]])
+    before = layout(root)
+    sort.sort_folder(root, classifier=ThreeClassFake())
+    assert (root / "dogs" / "DJI_0001.MP4").is_file() and (root / "cats" / "IMG_0002.MOV").is_file()
+    client, stop, thread = start(root, fake_model)
+    yield client, root, before
+    stop.set()
+    thread.join(10)
+
+
+def test_a_sorted_video_is_a_card_with_its_middle_frame_its_length_and_its_companions(served) -> None:
+    client, root, _ = served
+    cards = client.cards()
+    assert sorted(cards) == ["DJI_0001.MP4", "IMG_0002.JPG", "cat.jpg", "garden.mp4"]  # no card for the Live Photo's
+    drone = cards["DJI_0001.MP4"]
+    moved = next(json.loads(line) for line in journal_path(root).read_text().splitlines()
+                 if json.loads(line).get("src") == "DJI_0001.MP4")
+    assert (drone["heading"], drone["path"], drone["current"]) == (("moved", "dogs/"), "dogs/DJI_0001.MP4", "dog")
+    assert (drone["label"], drone["confidence"]) == ("dog", moved["confidence"]) and drone["confidence"] > 0.9
+    assert drone["video"] is True and drone["seconds"] == pytest.approx(2.0) and sorted(drone["with"]) == list(DRONE)
+    garden = cards["garden.mp4"]
+    assert (garden["heading"], garden["video"], garden["label"]) == (("neither", "not a cat or a dog"), True, "other")
+    live = cards["IMG_0002.JPG"]
+    assert (live["video"], live["seconds"], live["with"]) == (False, None, ["IMG_0002.MOV"])
+
+    status, headers, data = client.thumbnail(drone["id"])
+    assert status == 200 and headers["Content-Type"] == "image/jpeg"
+    poster = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+    assert poster.shape[:2] == (192, 256)  # 320x240 at the thumbnail's 256 pixels
+    assert poster[..., 2].mean() > 200 and poster[..., 0].mean() < 60  # the dog clip's red (BGR)
+    status, _, data = client.request("GET", f"/view/{drone['id']}?v={client.generation}")
+    assert status == 200 and cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR).shape[:2] == (240, 320)
+    assert client.thumbnail(garden["id"])[0] == 200  # HEVC
+
+
+def test_a_video_corrected_moves_with_its_companions_journaled_and_sorter_undo_puts_it_back(served) -> None:
+    client, root, before = served
+    status, answer = move(client, "DJI_0001.MP4", "cat")
+    assert status == 200, answer
+    assert (answer["photo"]["path"], answer["photo"]["current"], answer["photo"]["video"]) == (
+        "cats/DJI_0001.MP4", "cat", True)
+    assert sorted(p.name for p in (root / "cats").iterdir() if p.name.startswith("DJI")) == sorted(
+        ["DJI_0001.MP4", *DRONE])
+    assert not (root / "dogs").exists() or not any((root / "dogs").iterdir())
+    records = [json.loads(line) for line in journal_path(root).read_text().splitlines()]
+    review = [(r["src"], r["dst"], r.get("label")) for r in records if r["run"].startswith("review-") and r["op"] == "move"]
+    assert review[0] == ("dogs/DJI_0001.MP4", "cats/DJI_0001.MP4", "cat")
+    assert sorted(review[1:]) == [(f"dogs/{name}", f"cats/{name}", None) for name in DRONE]  # companions: its label
+
+    first = runner.invoke(app, ["undo", str(root)])  # the review session is the latest run
+    assert first.exit_code == 0 and "Restored 6 file(s) from 1 run" in first.stdout, first.output
+    assert sorted(p.name for p in (root / "dogs").iterdir()) == sorted(["DJI_0001.MP4", *DRONE])
+    assert runner.invoke(app, ["undo", str(root)]).exit_code == 0  # then the sort
+    assert layout(root) == before
+
+
+def test_u_takes_back_a_videos_correction_and_neither_puts_it_where_sort_found_it(served) -> None:
+    client, root, _ = served
+    assert move(client, "garden.mp4", "dog")[0] == 200 and (root / "dogs" / "garden.mp4").is_file()
+    status, answer = client.json("POST", "/api/undo", {})
+    assert status == 200 and answer["photo"]["path"] == "garden.mp4" and (root / "garden.mp4").is_file()
+    status, answer = move(client, "DJI_0001.MP4", "neither")
+    assert status == 200 and answer["photo"]["path"] == "DJI_0001.MP4"
+    assert sorted(p.name for p in root.iterdir() if p.name.startswith("DJI")) == sorted(["DJI_0001.MP4", *DRONE])
+    assert client.cards()["DJI_0001.MP4"]["heading"] == ("neither", "you said neither")
+
+
+def test_learn_after_a_video_correction_says_it_learns_from_photos_and_is_not_misled(served, fake_model) -> None:
+    """`sorter learn` decodes photos, not videos: a video put right is counted and said to be
+    no example, never taken for a photo, and the photos' corrections are learnt as ever."""
+    client, root, _ = served
+    assert move(client, "DJI_0001.MP4", "neither")[0] == 200
+    status, answer = learn(client)  # the page's button
+    assert status == 200, answer
+    assert answer["lines"][:3] == [
+        f"Found 0 photo(s) you placed in {root} (0 new); 2 kept as sorted, held as they are",
+        "Not learnt from: 1 video(s) you placed (sorter learns from photos; it judges a video by its frames as it "
+        "judges photos, so what it learns applies to videos too).",
+        "Nothing to learn: move a wrongly sorted photo where it belongs (or file your own into cats/ or dogs/), "
+        "then learn again.",
+    ]
+    assert move(client, "cat.jpg", "dog")[0] == 200
+    result = runner.invoke(app, ["learn", str(root), "--model", str(fake_model)])
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith(f"Found 1 photo(s) you placed in {root} (1 new)")
+    assert lines[1].startswith("Not learnt from: 1 video(s) you placed")
+    assert [line.split()[:4] for line in lines if "->" in line] == [["cat", "->", "dog", "1"]]
+
+
+def test_video_posters_are_decoded_two_at_a_time_too(served, monkeypatch) -> None:
+    """A video's poster decodes one keyframe, through the same two slots as photos: a page of
+    4K clips asks for six at once, and each keyframe of 8K is 100 MB decoded."""
+    client, _, _ = served
+    decoding, most, lock, real = [0], [0], threading.Lock(), videos.middle_frame
+
+    def counted(*args, **kwargs):
+        with lock:
+            decoding[0] += 1
+            most[0] = max(most[0], decoding[0])
+        time.sleep(0.1)
+        try:
+            return real(*args, **kwargs)
+        finally:
+            with lock:
+                decoding[0] -= 1
+
+    monkeypatch.setattr(videos, "middle_frame", counted)
+    clips = [card["id"] for card in client.cards().values() if card["video"]]
+    paths = [f"/{kind}/{clip}?v={client.generation}" for clip in clips for kind in ("thumb", "view")] * 2
+    with ThreadPoolExecutor(6) as pool:
+        statuses = list(pool.map(lambda path: client.request("GET", path)[0], paths))
+    assert statuses == [200] * len(paths) == [200] * 8 and most[0] == DECODES_AT_ONCE == 2
