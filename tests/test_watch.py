@@ -892,3 +892,63 @@ def test_cli_watch_logs_neither_and_counts_it_when_it_stops(tmp_path: Path, monk
     )
     assert any(line.endswith(" neither: car.png (100%): not a cat or a dog") for line in log.read_text().splitlines())
     assert (tmp_path / "car.png").exists() and (tmp_path / "dogs" / "rex.png").exists()
+
+
+@pytest.mark.parametrize("sorted_before", [True, False], ids=["after a sort", "first run"])
+def test_the_undo_hint_after_a_review_made_during_the_watch_undoes_the_watch(tmp_path: Path, monkeypatch,
+                                                                             sorted_before: bool) -> None:
+    """A review while the watch runs journals its corrections as a run of its own, newer than
+    the watch's, and `sorter undo` takes back the latest run: told `sorter undo DIR`, the user
+    took back the review and not the watch. The hint says what undoes the watch, and does."""
+    from typer.testing import CliRunner
+
+    from sorter.cli import app
+    from sorter.review.session import Session
+    from sorter.sorting.sort import sort_folder
+
+    if sorted_before:
+        write_image(tmp_path / "old.png", BLUE)
+        sort_folder(tmp_path, classifier=FakeClassifier())  # a run the watch's undo must leave alone
+    real_watch_folder = watch.watch_folder
+
+    def watch_with_a_review(directory, *, model, **options):
+        stop_event = threading.Event()
+
+        def meanwhile() -> None:
+            try:
+                write_image(tmp_path / "rex.png", RED)
+                assert wait_until(lambda: (tmp_path / "dogs" / "rex.png").exists(), 10)
+                session = Session(tmp_path)  # the review page: "a cat, in fact"
+                try:
+                    [photo] = [p for p in session.catalog.photos if p.path == "dogs/rex.png"]
+                    session.correct(photo.id, "cat", session.catalog.generation)
+                finally:
+                    session.close()
+                write_image(tmp_path / "tabby.png", BLUE)
+                assert wait_until(lambda: (tmp_path / "cats" / "tabby.png").exists(), 10)
+            finally:
+                stop_event.set()
+
+        driver = threading.Thread(target=meanwhile)
+        driver.start()
+        try:
+            return real_watch_folder(directory, classifier=FakeClassifier(), stop=stop_event,
+                                     settings=watcher.WatchSettings(settle=0.1), **options)
+        finally:
+            driver.join(30)
+
+    monkeypatch.setattr(watch, "watch_folder", watch_with_a_review)
+    result = CliRunner().invoke(app, ["watch", str(tmp_path)])
+
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "cats" / "rex.png").exists() and (tmp_path / "cats" / "tabby.png").exists()
+    hint = result.stderr.splitlines()[-1].partition("; undo with: ")[2]
+    if sorted_before:
+        assert hint == f"sorter undo {tmp_path}, twice (the first takes back the review made meanwhile)"
+        for _ in range(2):
+            assert CliRunner().invoke(app, ["undo", str(tmp_path)]).exit_code == 0
+    else:
+        assert hint == f"sorter undo {tmp_path} --all (it takes back the review made meanwhile too)"
+        assert CliRunner().invoke(app, ["undo", str(tmp_path), "--all"]).exit_code == 0
+    assert (tmp_path / "rex.png").exists() and (tmp_path / "tabby.png").exists()  # as before the watch
+    assert (tmp_path / "cats" / "old.png").exists() == sorted_before  # what was sorted before stays so

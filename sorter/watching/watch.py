@@ -42,6 +42,10 @@ class WatchSummary:
     videos: dict[str, int] = field(default_factory=dict)  # status -> videos (counted in `counts` too)
     #: Files still being written (or a video waiting for its photo) when it stopped: the next start sorts them.
     waiting: int = 0
+    #: Plain `sorter undo`s that take back its moves, and the runs undo could take back in all
+    #: (`undo.undos_for`): a review made meanwhile is a run of its own, newer, so undone first.
+    #: None: not known (the journal unreadable).
+    undos: tuple[int, int] | None = (1, 1)
 
 
 def _latecomers(root: Path, batch: list, latecomers, watcher) -> tuple[list, list, list]:
@@ -171,6 +175,7 @@ def watch_folder(
     settings = settings or WatchSettings()
     tally = Tally(root, per_file=True)  # a file judged again (written in pieces) counts once
     mode, waiting = "", 0
+    runs: set[str] = set()  # the runs its moves are journaled under (a new one if the journal was removed)
 
     latecomers = Latecomers()
 
@@ -280,6 +285,8 @@ def watch_folder(
                             sorter.replan()  # the names it had planned for them are free again
                             left = len(late) + len(batch) - done
                             notify(f"could not sort {left} file(s): {exc}; retrying at the next scan")
+                        if sorter.run is not None:
+                            runs.add(sorter.run)
                         if noting is not None and noting.changed:
                             try:
                                 counts = noting.write()
@@ -297,5 +304,14 @@ def watch_folder(
                 sorter.close()
         finally:
             state.release()
-    return WatchSummary(root, tally.counts, tally.moved_to, mode, time.monotonic() - started, tally.videos, waiting)
+    undos: tuple[int, int] | None = (0, 0)
+    if tally.moved_to:
+        from sorter.files.undo import undos_for
+
+        try:  # one read of the journal, at the stop
+            undos = undos_for(root, runs)
+        except OSError:
+            undos = None
+    return WatchSummary(root, tally.counts, tally.moved_to, mode, time.monotonic() - started, tally.videos, waiting,
+                        undos)
 
