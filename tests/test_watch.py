@@ -9,6 +9,7 @@ uses its own file names; the SIGTERM test stops it and therefore comes last.
 from __future__ import annotations
 
 import errno
+import json
 import os
 import signal
 import statistics
@@ -153,7 +154,7 @@ def test_a_slow_writer_is_never_moved_before_it_is_complete(inbox: Watching) -> 
 
 def test_a_writer_that_reopens_to_append_is_not_moved_half_written(inbox: Watching) -> None:
     # Close-and-reopen looks complete after every chunk; the JPEG end-of-image check keeps
-    # the partial file in place (reported unreadable) until the last chunk lands.
+    # the partial file in place (unreadable, said of none of its pieces) until the last chunk lands.
     data = noise_jpeg(2001)
     path = inbox.root / "appended.jpg"
     third = len(data) // 3
@@ -165,7 +166,7 @@ def test_a_writer_that_reopens_to_append_is_not_moved_half_written(inbox: Watchi
     with open(path, "ab") as f:
         f.write(data[2 * third :])
     inbox.assert_sorted({"appended.jpg": data})
-    assert "unreadable: appended.jpg: truncated JPEG" in inbox.output()
+    assert "unreadable: appended.jpg" not in inbox.output()
 
 
 def test_a_download_is_sorted_only_under_its_final_name(inbox: Watching) -> None:
@@ -197,8 +198,9 @@ def test_files_deleted_before_they_are_processed_are_survived(inbox: Watching) -
     inbox.assert_sorted(after)
     inbox.assert_alive()
     assert "Traceback" not in inbox.output()
-    assert (inbox.root / "broken.jpg").exists()  # unreadable: reported and left where it is
-    assert wait_until(lambda: "unreadable: broken.jpg: " in inbox.output(), 5)
+    assert (inbox.root / "broken.jpg").exists()  # unreadable: left where it is, and reported
+    # once it has stood unchanged for `unreadable_wait` (10 s): damaged, not still being written
+    assert wait_until(lambda: "unreadable: broken.jpg: " in inbox.output(), 15)
 
 
 def test_median_delay_from_complete_to_sorted_is_under_a_second(inbox: Watching) -> None:
@@ -556,30 +558,65 @@ def test_a_photo_replaced_while_it_was_judged_is_judged_again(tmp_path: Path) ->
     assert [(r.status, r.label) for r in results] == [("failed", "cat"), ("moved", "dog")]
 
 
-def test_a_file_judged_again_counts_once_in_the_summary(tmp_path: Path, fake_classifier) -> None:
-    """A photo written in pieces is "unreadable" at each look, then moved: the watcher's
-    summary counts files as they ended, not every look."""
+def seen(root: Path, name: str) -> list[str]:
+    """What the journal says the watch decided about `name` at each look ("seen" records)."""
+    journal = root / ".sorter" / "journal.jsonl"
+    lines = journal.read_text().splitlines() if journal.exists() else []
+    return [r["status"] for r in map(json.loads, lines) if r["op"] == "seen" and r["path"].endswith(name)]
+
+
+def test_a_photo_written_in_closed_pieces_is_moved_at_the_end_with_no_line_per_piece(tmp_path: Path,
+                                                                                    fake_classifier) -> None:
+    """Appended and closed piece by piece (`curl >>`, a sync tool): each piece looks complete
+    and is judged, truncated, but a file still growing is not called unreadable; it is sorted
+    once whole, with one line, and counted once. (It made a line per piece: 9 in 5 s.)"""
     data = noise_jpeg(2002)
     stop_event, box = threading.Event(), {}
-    fast = watcher.WatchSettings(rescan_interval=0.1, settle=0.1, closed_grace=0.1)
+    fast = watcher.WatchSettings(rescan_interval=0.1, settle=0.1, closed_grace=0.1, unreadable_wait=2.0)
     results: list = []
     thread = threading.Thread(target=lambda: box.update(summary=watch.watch_folder(
         tmp_path, classifier=fake_classifier, stop=stop_event, on_result=results.append, settings=fast)))
     thread.start()
     try:
-        for piece in range(1, 3):
+        pieces = [data[i * len(data) // 4 : (i + 1) * len(data) // 4] for i in range(4)]
+        for looks, piece in enumerate(pieces[:-1], start=1):
             with open(tmp_path / "slow.jpg", "ab") as f:
-                f.write(data[(piece - 1) * len(data) // 3 : piece * len(data) // 3])
-            looks = piece
-            assert wait_until(lambda looks=looks: len(results) == looks, 10), results
+                f.write(piece)
+            assert wait_until(lambda looks=looks: len(seen(tmp_path, "slow.jpg")) >= looks, 10)  # judged: truncated
         with open(tmp_path / "slow.jpg", "ab") as f:
-            f.write(data[2 * len(data) // 3 :])
+            f.write(pieces[-1])
         assert wait_until(lambda: any(r.status == "moved" for r in results), 10), results
     finally:
         stop_event.set()
         thread.join(10)
-    assert [r.status for r in results] == ["unreadable", "unreadable", "moved"]
+    looks = seen(tmp_path, "slow.jpg")
+    assert looks[-1] == "moved" and looks[:-1] == ["unreadable"] * (len(looks) - 1) and len(looks) >= 4
+    assert [(r.path.name, r.status) for r in results] == [("slow.jpg", "moved")]
+    assert results[0].destination.read_bytes() == data
     assert box["summary"].counts == {"moved": 1}
+
+
+def test_a_damaged_photo_that_stays_so_is_reported_unreadable_once(tmp_path: Path, fake_classifier) -> None:
+    """Cut short and never finished: reported once it has stood unchanged for `unreadable_wait`,
+    and not again at each scan; finished later, it is sorted then."""
+    data = noise_jpeg(2003)
+    (tmp_path / "cut.jpg").write_bytes(data[: len(data) // 2])
+    written = time.monotonic()
+    fast = watcher.WatchSettings(rescan_interval=0.1, settle=0.1, unreadable_wait=1.0)
+    stop_event, thread, results = run_in_thread(tmp_path, fake_classifier, settings=fast)
+    try:
+        assert wait_until(lambda: results, 10)
+        assert time.monotonic() - written >= 1.0  # held while it might have been still growing
+        time.sleep(0.6)  # several scans
+        assert [(r.path.name, r.status, r.reason) for r in results] == [
+            ("cut.jpg", "unreadable", "truncated JPEG (no end-of-image marker)")]
+        with open(tmp_path / "cut.jpg", "ab") as f:
+            f.write(data[len(data) // 2 :])
+        assert wait_until(lambda: sorted_to(tmp_path, "cut.jpg") is not None, 10), results
+    finally:
+        stop_event.set()
+        thread.join(10)
+    assert [r.status for r in results] == ["unreadable", "moved"]
 
 
 def test_a_name_freed_in_cats_is_given_again_and_one_taken_in_another_case_is_not(tmp_path: Path, fake_classifier) -> None:
@@ -855,3 +892,63 @@ def test_cli_watch_logs_neither_and_counts_it_when_it_stops(tmp_path: Path, monk
     )
     assert any(line.endswith(" neither: car.png (100%): not a cat or a dog") for line in log.read_text().splitlines())
     assert (tmp_path / "car.png").exists() and (tmp_path / "dogs" / "rex.png").exists()
+
+
+@pytest.mark.parametrize("sorted_before", [True, False], ids=["after a sort", "first run"])
+def test_the_undo_hint_after_a_review_made_during_the_watch_undoes_the_watch(tmp_path: Path, monkeypatch,
+                                                                             sorted_before: bool) -> None:
+    """A review while the watch runs journals its corrections as a run of its own, newer than
+    the watch's, and `sorter undo` takes back the latest run: told `sorter undo DIR`, the user
+    took back the review and not the watch. The hint says what undoes the watch, and does."""
+    from typer.testing import CliRunner
+
+    from sorter.cli import app
+    from sorter.review.session import Session
+    from sorter.sorting.sort import sort_folder
+
+    if sorted_before:
+        write_image(tmp_path / "old.png", BLUE)
+        sort_folder(tmp_path, classifier=FakeClassifier())  # a run the watch's undo must leave alone
+    real_watch_folder = watch.watch_folder
+
+    def watch_with_a_review(directory, *, model, **options):
+        stop_event = threading.Event()
+
+        def meanwhile() -> None:
+            try:
+                write_image(tmp_path / "rex.png", RED)
+                assert wait_until(lambda: (tmp_path / "dogs" / "rex.png").exists(), 10)
+                session = Session(tmp_path)  # the review page: "a cat, in fact"
+                try:
+                    [photo] = [p for p in session.catalog.photos if p.path == "dogs/rex.png"]
+                    session.correct(photo.id, "cat", session.catalog.generation)
+                finally:
+                    session.close()
+                write_image(tmp_path / "tabby.png", BLUE)
+                assert wait_until(lambda: (tmp_path / "cats" / "tabby.png").exists(), 10)
+            finally:
+                stop_event.set()
+
+        driver = threading.Thread(target=meanwhile)
+        driver.start()
+        try:
+            return real_watch_folder(directory, classifier=FakeClassifier(), stop=stop_event,
+                                     settings=watcher.WatchSettings(settle=0.1), **options)
+        finally:
+            driver.join(30)
+
+    monkeypatch.setattr(watch, "watch_folder", watch_with_a_review)
+    result = CliRunner().invoke(app, ["watch", str(tmp_path)])
+
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "cats" / "rex.png").exists() and (tmp_path / "cats" / "tabby.png").exists()
+    hint = result.stderr.splitlines()[-1].partition("; undo with: ")[2]
+    if sorted_before:
+        assert hint == f"sorter undo {tmp_path}, twice (the first takes back the review made meanwhile)"
+        for _ in range(2):
+            assert CliRunner().invoke(app, ["undo", str(tmp_path)]).exit_code == 0
+    else:
+        assert hint == f"sorter undo {tmp_path} --all (it takes back the review made meanwhile too)"
+        assert CliRunner().invoke(app, ["undo", str(tmp_path), "--all"]).exit_code == 0
+    assert (tmp_path / "rex.png").exists() and (tmp_path / "tabby.png").exists()  # as before the watch
+    assert (tmp_path / "cats" / "old.png").exists() == sorted_before  # what was sorted before stays so

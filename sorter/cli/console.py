@@ -3,16 +3,51 @@ a `SorterError` becomes a one-line `Error: ...` and its exit code."""
 
 from __future__ import annotations
 
+import os
+import sys
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TextIO
 
 import typer
 from rich.console import Console
 
 from sorter.errors import SorterError
 
+
+class _Stderr(Console):
+    """rich meets a closed pipe by pointing *stdout* at /dev/null and exiting, whichever stream
+    it was writing to: the BrokenPipeError is the caller's instead. A watch goes on without its
+    console (`results.FileLog`); any other command ends as click ends one (exit status 1)."""
+
+    def on_broken_pipe(self) -> None:
+        raise  # the BrokenPipeError rich is handling
+
+
 out = Console(highlight=False)
-err = Console(stderr=True, highlight=False)
+err = _Stderr(stderr=True, highlight=False)
+
+
+def lost(stream: TextIO) -> None:
+    """`stream` is gone: its pipe closed by the reader (`sorter watch DIR 2>&1 | head`), its
+    terminal hung up. It and any standard stream that went to the same place now go to
+    /dev/null, so that nothing written to them later fails (rich, Python's last-resort
+    messages, TensorFlow's C++ logs), and nothing buffered fails again at exit."""
+    try:
+        gone = os.fstat(stream.fileno())
+        devnull = os.open(os.devnull, os.O_WRONLY)
+    except (OSError, ValueError):  # not a file descriptor's stream (a test's capture): nothing to do
+        return
+    try:
+        for same in {sys.stdout, sys.stderr, stream}:
+            try:
+                fd = same.fileno()
+                if os.path.samestat(os.fstat(fd), gone):
+                    os.dup2(devnull, fd)
+            except (OSError, ValueError, AttributeError):
+                continue
+    finally:
+        os.close(devnull)
 
 
 def help_text(doc: str) -> str:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import typer
 
-from sorter.cli.console import as_error, err, escape, fail
+from sorter.cli.console import as_error, err, escape, fail, lost
 from sorter.errors import SorterError
 
 STATUS_STYLE = {
@@ -95,15 +95,30 @@ class FileLog:
         return fail(error)
 
     def line(self, plain: str, styled: str | None = None) -> None:
-        if self.echo and self.rich:
+        if self.echo:
+            try:
+                self._echo(plain, styled)
+            except OSError as exc:  # EPIPE: a pipe its reader closed (`| head`); EIO: a terminal hung up
+                self._console_gone(exc)
+        self.to_file(plain)
+
+    def _echo(self, plain: str, styled: str | None) -> None:
+        if self.rich:
             from datetime import datetime
 
             clock = f"[dim]{datetime.now():%H:%M:%S}[/] " if self.clock else ""
             err.print(f"{clock}{styled or escape(plain)}".translate(_AS_BYTES), soft_wrap=True)
-        elif self.echo:
+        else:
             sys.stderr.write(plain.translate(_AS_BYTES) + "\n")
             sys.stderr.flush()
-        self.to_file(plain)
+
+    def _console_gone(self, exc: OSError) -> None:
+        """The terminal or pipe stderr went to is gone. A watcher's job is moving photos, and
+        a sort's is to finish what it began: losing the console stops neither. Its lines go on
+        to --log-file alone (this one included), and stderr to /dev/null (`console.lost`)."""
+        self.echo = False
+        lost(sys.stderr)
+        self.to_file(f"the console is gone ({exc.strerror or exc}): lines go on to this file alone")
 
     def _file_line(self, plain: str, styled: str) -> None:
         """A file's line: control characters in its name or reason (`a\nb.jpg`) are shown

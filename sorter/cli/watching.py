@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
@@ -11,6 +11,9 @@ from sorter.cli.console import fail
 from sorter.cli.options import MinConfidenceOption, ModelOption, NoPersonalOption, folder_argument
 from sorter.cli.results import FileLog, moved_line, videos_line
 from sorter.errors import SorterError
+
+if TYPE_CHECKING:
+    from sorter.watching.watch import WatchSummary
 
 
 def watch_command(
@@ -88,4 +91,21 @@ def watch_command(
                  + (f"; {videos_line(summary.videos, False).lower()}" if summary.videos else "")
                  + (f"; {summary.waiting} still waiting (being written, or just arrived), for the next start"
                     if summary.waiting else "")
-                 + (f"; undo with: sorter undo {summary.folder}" if summary.moved_to else ""))
+                 + _undo_hint(summary))
+
+
+def _undo_hint(summary: WatchSummary) -> str:
+    """How to undo the watch. `sorter undo` takes back the latest run, and a review made while it
+    ran is a newer run than the watch's own (its corrections, its "not her" answers): told plain
+    `sorter undo`, the user took back the review, and not the watch."""
+    times, runs = summary.undos or (1, 1)  # the journal unreadable at the stop: the plain command
+    if not summary.moved_to or times == 0:
+        return ""  # nothing of it left to undo
+    command = f"sorter undo {summary.folder}"
+    if times == 1:
+        return f"; undo with: {command}"
+    reviews = "the review" if times == 2 else f"the {times - 1} reviews"
+    if times == runs:  # nothing older in the journal: at once
+        return f"; undo with: {command} --all (it takes back {reviews} made meanwhile too)"
+    first = "the first takes" if times == 2 else f"the first {times - 1} take"
+    return f"; undo with: {command}, {'twice' if times == 2 else f'{times} times'} ({first} back {reviews} made meanwhile)"

@@ -206,6 +206,28 @@ def put_back(root: Path, journal, groups) -> tuple[int, list[str]]:
     return undoer.restored, undoer.conflicts.shown + undoer.missing.shown
 
 
+def _timeline(runs, noted) -> dict[str, float]:
+    """Each run `undo` can take back -> when it began: the latest is undone first. One timeline:
+    a review session that only said "not her" moved nothing, yet is a run."""
+    when = noted.answered()
+    for run in runs:
+        when[run.run] = min(when.get(run.run, run.started), run.started)
+    return when
+
+
+def undos_for(root: Path, runs: set[str]) -> tuple[int, int]:
+    """How many plain `sorter undo`s take back `runs` (a watch's), and how many runs undo could
+    take back in all (as many: `--all` does it at once). Each takes back the latest run, so a
+    review session made since theirs began (corrections, "not her" answers) is undone first.
+    (0, n): nothing of `runs` is left to undo. Reads the journal; recovers nothing."""
+    from sorter.files import suggestions
+    from sorter.files.journal import scan
+
+    when = _timeline(scan(root).undoable_runs(), suggestions.read(root))
+    began = [when[run] for run in runs if run in when]
+    return (sum(t >= min(began) for t in when.values()) if began else 0), len(when)
+
+
 def undo(root: Path, *, all_runs: bool = False, lock_wait: float = 0.0) -> UndoResult:
     """Move files back where the journal says they came from, newest run first, never
     overwriting. Plain undo reverses the latest run; `all_runs` every run in the journal. A
@@ -224,10 +246,7 @@ def undo(root: Path, *, all_runs: bool = False, lock_wait: float = 0.0) -> UndoR
         state = recover(root).state
         runs = state.undoable_runs()
         noted = suggestions.read(root)
-        # One timeline: a review session that only said "not her" moved nothing, yet is a run.
-        when = noted.answered()
-        for run in runs:
-            when[run.run] = min(when.get(run.run, run.started), run.started)
+        when = _timeline(runs, noted)
         if not when:
             if not state.unread:  # else the journal is all that says a photo moved: kept
                 _forget(root, state)  # e.g. a run that moved nothing, or an undo killed while tidying up

@@ -88,6 +88,11 @@ class Sorter:
         had planned are free again, and the folders are listed afresh for the next batch."""
         self._planner = None
 
+    @property
+    def run(self) -> str | None:
+        """The run its moves are journaled under (a new one after `close`); None before the first."""
+        return None if self._journal is None else self._journal.run
+
     def journal(self):
         from sorter.files.journal import Journal
 

@@ -1,7 +1,8 @@
 """watching: `sorter watch`: filesystem events -> files that are complete and ready
 (`watcher`), through the observers watchdog offers (`observers`); companions that arrive
-after their photo (`latecomers`); the watch use-case (`watch`) and the systemd unit
-`--print-systemd-unit` writes (`systemd`).
+after their photo (`latecomers`); files judged unreadable, said once they stop changing
+(`unreadable`); the watch use-case (`watch`) and the systemd unit `--print-systemd-unit`
+writes (`systemd`).
 
 May import: `sorter.sorting` (each batch is sorted as `sorter sort` does), `sorter.model`,
 `sorter.media`, `sorter.files`, `sorter.signals`, `sorter.config`, `sorter.errors`.

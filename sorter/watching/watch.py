@@ -42,6 +42,10 @@ class WatchSummary:
     videos: dict[str, int] = field(default_factory=dict)  # status -> videos (counted in `counts` too)
     #: Files still being written (or a video waiting for its photo) when it stopped: the next start sorts them.
     waiting: int = 0
+    #: Plain `sorter undo`s that take back its moves, and the runs undo could take back in all
+    #: (`undo.undos_for`): a review made meanwhile is a run of its own, newer, so undone first.
+    #: None: not known (the journal unreadable).
+    undos: tuple[int, int] | None = (1, 1)
 
 
 def _latecomers(root: Path, batch: list, latecomers, watcher) -> tuple[list, list, list]:
@@ -160,6 +164,7 @@ def watch_folder(
     from sorter.model.personal import Follower, describe
     from sorter.sorting import suggesting
     from sorter.watching.latecomers import Filed, Latecomers
+    from sorter.watching.unreadable import Unreadable
     from sorter.watching.watcher import Watcher, WatchSettings
 
     started = time.monotonic()
@@ -167,8 +172,10 @@ def watch_folder(
     if not 0.0 <= min_confidence <= 1.0:
         raise UsageError("--min-confidence must be between 0 and 1")
     batch_size = batch_size or DEFAULT_BATCH_SIZE
+    settings = settings or WatchSettings()
     tally = Tally(root, per_file=True)  # a file judged again (written in pieces) counts once
     mode, waiting = "", 0
+    runs: set[str] = set()  # the runs its moves are journaled under (a new one if the journal was removed)
 
     latecomers = Latecomers()
 
@@ -191,6 +198,15 @@ def watch_folder(
             watcher.settle(result.path)  # left in place: look again only once it changes
         # "failed": a move the disk refused (read-only, full, permissions): offered again at the next scan
         on_result(result)
+
+    unreadable = Unreadable(settings.unreadable_wait)  # maybe still being written: said once it stays so
+
+    def judged(result: FileResult, watcher: Watcher) -> None:
+        if result.status == "unreadable" and (signature := watcher.settle(result.path)) is not None:
+            unreadable.hold(result, signature)
+            return
+        unreadable.drop(result.path)
+        report(result, watcher)
 
     own_stop = stop is None
     stop = threading.Event() if stop is None else stop
@@ -227,7 +243,7 @@ def watch_folder(
             try:
                 with Watcher(
                     root, recursive=recursive, polling=polling,
-                    settings=settings or WatchSettings(), on_notice=notify,
+                    settings=settings, on_notice=notify,
                 ) as watcher:
                     first_scan = True
                     while not stop.is_set():
@@ -237,6 +253,8 @@ def watch_folder(
                             on_notice(WatchNotice(
                                 f"watching {root} ({watcher.mode}); {found} photo(s) and video(s) already there"
                             ))
+                        for result in unreadable.due():  # unchanged since: damaged, not being written
+                            report(result, watcher)
                         batch = watcher.take_ready(batch_size)
                         if not batch:
                             state.idle()  # `sorter review` may correct meanwhile
@@ -257,7 +275,7 @@ def watch_folder(
                         done = 0
                         try:  # each result reported as it comes: those before a failure were moved
                             for result in chain(sorter.join(late), sorter.sort_entries(batch, batch_size=batch_size)):
-                                report(result, watcher)
+                                judged(result, watcher)
                                 done += 1
                                 if noting is not None:
                                     noting.add(result)
@@ -267,6 +285,8 @@ def watch_folder(
                             sorter.replan()  # the names it had planned for them are free again
                             left = len(late) + len(batch) - done
                             notify(f"could not sort {left} file(s): {exc}; retrying at the next scan")
+                        if sorter.run is not None:
+                            runs.add(sorter.run)
                         if noting is not None and noting.changed:
                             try:
                                 counts = noting.write()
@@ -279,10 +299,19 @@ def watch_folder(
                                 told = counts
                         state.idle()  # between two batches of a burst too: a review's click gets its turn
                     mode = watcher.mode  # after the loop: the observer may have fallen back to polling
-                    waiting = watcher.pending()
+                    waiting = watcher.pending(also=unreadable.paths())
             finally:
                 sorter.close()
         finally:
             state.release()
-    return WatchSummary(root, tally.counts, tally.moved_to, mode, time.monotonic() - started, tally.videos, waiting)
+    undos: tuple[int, int] | None = (0, 0)
+    if tally.moved_to:
+        from sorter.files.undo import undos_for
+
+        try:  # one read of the journal, at the stop
+            undos = undos_for(root, runs)
+        except OSError:
+            undos = None
+    return WatchSummary(root, tally.counts, tally.moved_to, mode, time.monotonic() - started, tally.videos, waiting,
+                        undos)
 

@@ -25,7 +25,7 @@ import os
 import stat
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -70,6 +70,10 @@ class WatchSettings:
     #: judged alone it would go its own way (a cat's video into cats/, its photo into dogs/).
     #: A photo arriving meanwhile takes it along; one already sorted, it joins.
     pair_wait: float = 10.0
+    #: A file judged unreadable is reported once it has stood unchanged this long since it was
+    #: taken: one written in closed pieces (`curl >>`, a sync tool appending) is judged, truncated,
+    #: at each close, and was reported at each (9 lines in 5 s for one photo). See `unreadable`.
+    unreadable_wait: float = 10.0
 
 
 def open_for_writing(path: Path) -> bool | None:
@@ -188,6 +192,8 @@ class Watcher:
         self._candidates: dict[Path, _Candidate] = {}
         # Files we looked at and left in place (unsure, unreadable, ...): not again until they change.
         self._settled: dict[Path, Signature] = {}
+        #: The latest batch's files as they were when handed out: what was judged, if they change since.
+        self._handed: dict[Path, Signature] = {}
         self._libraries: set[Path] = set()  # another app's library or a sorted folder, said once: never entered
         self._next_scan = 0.0
         self._next_due: float | None = None
@@ -293,14 +299,17 @@ class Watcher:
         self._next_scan = 0.0
         self._wake.set()
 
-    def settle(self, path: Path) -> None:
-        """`path` was looked at and left where it is: skip it until its content changes."""
+    def settle(self, path: Path) -> Signature | None:
+        """`path` was looked at and left where it is: skip it until its content changes from
+        what was judged (as it was handed out: a piece written meanwhile makes it a candidate
+        again). The signature skipped; None when it is gone."""
         try:
             st = os.lstat(path)
         except OSError:
-            return
+            return None
         with self._lock:
-            self._settled[path] = (st.st_ino, st.st_size, st.st_mtime_ns)
+            signature = self._settled[path] = self._handed.get(path, (st.st_ino, st.st_size, st.st_mtime_ns))
+        return signature
 
     # ------------------------------------------------------------------ scanning
 
@@ -371,6 +380,7 @@ class Watcher:
         videos = size = 0
         next_due: float | None = None
         with self._lock:
+            self._handed = {}
             now = self.clock()
             for path, cand in list(self._candidates.items()):
                 if len(ready) >= limit:
@@ -425,9 +435,11 @@ class Watcher:
                     size += st.st_size
                 del self._candidates[path]
                 ready.append(path)
+                self._handed[path] = signature
         self._next_due = next_due
         return ready
 
-    def pending(self) -> int:
+    def pending(self, also: Iterable[Path] = ()) -> int:
+        """Files still waiting: the candidates, and `also` (the unreadable held, see `unreadable`)."""
         with self._lock:
-            return len(self._candidates)
+            return len(self._candidates.keys() | set(also))
