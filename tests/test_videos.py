@@ -366,6 +366,25 @@ def test_watch_keeps_a_live_photo_whole_when_its_video_comes_first(tmp_path: Pat
     assert (tmp_path / "dogs" / "IMG_0021.MOV").is_file()
 
 
+def test_watch_sorts_a_video_longer_than_a_live_photos_without_waiting_for_a_photo(tmp_path: Path, colours) -> None:
+    """A Live Photo's video lasts about 3 s: a phone's 6 s video of the cat is a video of its
+    own, and waited 10 s (`pair_wait`) for a photo that never comes."""
+    from test_watch import run_in_thread, wait_until
+
+    from sorter.watching.watcher import WatchSettings
+
+    settings = WatchSettings(settle=0.2, rescan_interval=0.3, pair_wait=60.0)
+    stop, thread, results = run_in_thread(tmp_path, ThreeClassFake(), settings=settings)
+    try:
+        make_clip(tmp_path.parent / "long.MOV", [colours["cat"]], seconds=6.0).rename(tmp_path / "IMG_0041.MOV")
+        make_clip(tmp_path.parent / "live.MOV", [colours["cat"]]).rename(tmp_path / "IMG_0042.MOV")  # 2 s
+        assert wait_until(lambda: (tmp_path / "cats" / "IMG_0041.MOV").exists(), 20), results
+        assert (tmp_path / "IMG_0042.MOV").is_file()  # may be a Live Photo's: waits for its photo
+    finally:
+        results = stopped(stop, thread, results)
+    assert [(r.path.name, r.status) for r in results] == [("IMG_0041.MOV", "moved")]
+
+
 def test_watch_counts_a_video_left_in_place_once_it_goes_with_its_photo(tmp_path: Path, colours) -> None:
     """A Live Photo's video judged alone (neither) and left, then taken along by its photo: the
     summary counts where it ended, with its photo, not left in place."""

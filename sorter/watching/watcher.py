@@ -102,6 +102,9 @@ def open_for_writing(path: Path) -> bool | None:
 VIDEOS_PER_BATCH = 4
 #: Videos that can be a photo's companion by its stem (a Live Photo's): see `pair_wait`.
 _PAIRED_VIDEOS = frozenset(ext for ext in STEM_EXTENSIONS if ext in VIDEO_EXTENSIONS)
+#: A Live Photo's video lasts about 3 s (1.5 s each side of the photo): a video whose index says
+#: it is longer is one of its own, sorted once complete rather than after `pair_wait`.
+LIVE_PHOTO_SECONDS = 5.0
 #: Bytes of photos in one batch at most (one photo always goes, however large): a phone's JPEG
 #: is decoded at an eighth of its size, a few milliseconds, but a PNG or TIFF is decoded whole,
 #: and 64 scans of 50 MB each would hold the lock well past a click's 10 s.
@@ -169,7 +172,7 @@ class Watcher:
         on_notice: Notice = lambda message: None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        from sorter.media.container import incomplete
+        from sorter.media.container import duration, incomplete
         from sorter.media.folders import excluded_by_case, is_image_name, is_video_name, sorted_on_its_own
         from sorter.watching.latecomers import could_be_companion
 
@@ -186,6 +189,7 @@ class Watcher:
         self._excluded_by_case = excluded_by_case
         self._sorted_on_its_own = sorted_on_its_own
         self._incomplete = incomplete
+        self._duration = duration
         self._excluded = frozenset({*CLASS_FOLDERS.values(), STATE_DIR})
         self._lock = threading.Lock()
         self._wake = threading.Event()
@@ -418,7 +422,7 @@ class Watcher:
                     # Unchanged that long without one, it goes to be reported as truncated.
                     if self._incomplete(path):
                         due = min(now + self.settings.settle, cand.since + self.settings.video_index_wait)
-                if now >= due and path.suffix.lower() in _PAIRED_VIDEOS:
+                if now >= due and path.suffix.lower() in _PAIRED_VIDEOS and self._could_be_live(path):
                     due = max(due, cand.since + self.settings.pair_wait)
                 if now < due:
                     next_due = due if next_due is None else min(next_due, due)
@@ -438,6 +442,11 @@ class Watcher:
                 self._handed[path] = signature
         self._next_due = next_due
         return ready
+
+    def _could_be_live(self, path: Path) -> bool:
+        """A Live Photo's video, for all its index says (`LIVE_PHOTO_SECONDS`; one that will not say may be)."""
+        seconds = self._duration(path)
+        return seconds is None or seconds <= LIVE_PHOTO_SECONDS
 
     def pending(self, also: Iterable[Path] = ()) -> int:
         """Files still waiting: the candidates, and `also` (the unreadable held, see `unreadable`)."""
