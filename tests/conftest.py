@@ -393,6 +393,15 @@ class FullDisk:
         raise OSError(errno.ENOSPC, "No space left on device")
 
 
+def remount(card: Path) -> None:
+    """Take the card out and put it in again (`exfat_card`): exfat-fuse numbers inodes anew,
+    in the order names are then looked up."""
+    with open("/proc/self/mounts") as mounts:
+        device = next(line.split()[0] for line in mounts if line.split()[1] == str(card))
+    subprocess.run(["umount", str(card)], check=True)
+    subprocess.run(["mount.exfat-fuse", device, str(card)], capture_output=True, check=True)
+
+
 @pytest.fixture
 def exfat_card(tmp_path: Path):
     """A real exFAT filesystem, as on an SD card, mounted with exfat-fuse: names fold together

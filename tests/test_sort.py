@@ -8,7 +8,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import FakeClassifier, FullDisk, ThreeClassFake, tree, write_image
+from conftest import FakeClassifier, FullDisk, ThreeClassFake, remount, tree, write_image
 from typer.testing import CliRunner
 
 from sorter.cli import app
@@ -244,6 +244,25 @@ def test_cats_spelled_otherwise_on_a_real_exfat_card_is_sorters_own(exfat_card: 
     assert seen == [Path("trip/rex.jpg")]  # Cats/tom.jpg never looked at
     assert sorted(os.listdir(exfat_card)) == [".sorter", "Cats", "dogs", "trip"]
     assert sorted(os.listdir(exfat_card / "cats")) == ["tom.jpg"]
+
+
+def test_a_photo_put_back_by_hand_on_a_card_stays_put_back_after_the_card_is_remounted(exfat_card: Path,
+                                                                                   fake_classifier) -> None:
+    # exfat-fuse numbers inodes as names are looked up, anew at each mount: the photo put back
+    # was a new photo to the next sort after the card came back, and went into dogs/ again.
+    for name in ("a.jpg", "b.jpg", "rex.jpg"):
+        write_image(exfat_card / name, RED)
+    sort(exfat_card, fake_classifier)
+    (exfat_card / "dogs" / "rex.jpg").rename(exfat_card / "rex.jpg")  # the user's word: not a dog
+    remount(exfat_card)
+    assert sorted(os.listdir(exfat_card / "dogs")) == ["a.jpg", "b.jpg"]  # looked up first: other numbers
+
+    seen = []
+    sort(exfat_card, fake_classifier, on_result=seen.append)
+
+    assert [(r.path.name, r.status, r.reason) for r in seen] == [
+        ("rex.jpg", "skipped", "you put it back from dogs/rex.jpg; left there")]
+    assert (exfat_card / "rex.jpg").is_file()
 
 
 def test_free_name_is_case_insensitive() -> None:

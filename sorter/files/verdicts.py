@@ -37,6 +37,30 @@ def same_file(st: os.stat_result) -> SameFile:
     return (*identity_of(st), st.st_mtime_ns)
 
 
+#: Filesystems whose inode numbers are made up at each mount (FAT and exFAT in the kernel, as
+#: numbered positions; every FUSE driver, in the order names are looked up): after a card is
+#: taken out and put back, a photo's (device, inode) is another, its size and time are not.
+_INODES_MADE_UP = ("vfat", "msdos", "exfat", "fuseblk", "fuse")
+
+
+def inodes_last(path: Path | str) -> bool:
+    """The filesystem holding `path` keeps a file's inode number across mounts: yes unless Linux's
+    mount table says it is one of `_INODES_MADE_UP` (elsewhere, and on any doubt, yes)."""
+    try:
+        st = os.stat(path)
+        with open("/proc/self/mountinfo", encoding="utf-8", errors="replace") as table:
+            lines = table.read().splitlines()
+    except OSError:
+        return True
+    device = f"{os.major(st.st_dev)}:{os.minor(st.st_dev)}"
+    for line in lines:
+        fields, _, rest = line.partition(" - ")
+        if len(fields.split()) > 2 and fields.split()[2] == device and rest:
+            kind = rest.split()[0]
+            return not (kind in _INODES_MADE_UP or kind.startswith("fuse."))
+    return True
+
+
 def same_file_of(path: Path | str) -> SameFile | None:
     try:
         return same_file(os.lstat(path))
@@ -166,9 +190,16 @@ class HandPutBacks:
             self._same[was] = (*seen.identity, seen.mtime_ns)
 
     def found(self) -> dict[str, str]:
-        """Where each photo put back by hand is -> where the journal has it (relative paths)."""
+        """Where each photo put back by hand is -> where the journal has it (relative paths). On a
+        card whose inode numbers do not last (`inodes_last`), the photo is its size and time:
+        a photo put back, then the card taken out and put in again, is still the one it was."""
+        lasting = not self._same or inodes_last(self._base)
+
+        def same_photo(st: os.stat_result, same: SameFile) -> bool:
+            return same_file(st) == same or (not lasting and (st.st_size, st.st_mtime_ns) == same[2:])
+
         return {was: self._now[was] for was, same in self._same.items()
-                if was in self._now and _is_file(st := _lstat(self._base + was)) and same_file(st) == same}
+                if was in self._now and _is_file(st := _lstat(self._base + was)) and same_photo(st, same)}
 
 
 def by_hand(root: Path, state, places: set[str] | None = None) -> dict[str, str]:
