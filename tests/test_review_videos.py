@@ -67,6 +67,8 @@ def test_a_sorted_video_is_a_card_with_its_middle_frame_its_length_and_its_compa
     client, root, _ = served
     cards = client.cards()
     assert sorted(cards) == ["DJI_0001.MP4", "IMG_0002.JPG", "cat.jpg", "garden.mp4"]  # no card for the Live Photo's
+    groups = client.json("GET", "/api/groups")[1]
+    assert (groups["total"], groups["videos"]) == (4, 2)  # the header: "2 photos and 2 videos"
     drone = cards["DJI_0001.MP4"]
     moved = next(json.loads(line) for line in journal_path(root).read_text().splitlines()
                  if json.loads(line).get("src") == "DJI_0001.MP4")

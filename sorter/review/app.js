@@ -32,6 +32,10 @@
     return node;
   }
 
+  function counted(n, what) {
+    return `${n.toLocaleString()} ${what}${n === 1 ? "" : "s"}`;
+  }
+
   function say(text, bad = false) {
     status.textContent = text;
     status.className = bad ? "bad" : "";
@@ -388,7 +392,8 @@
       document.getElementById("title").textContent = `Review ${data.folder}`;
       document.title = `sorter review: ${data.folder}`;
       document.getElementById("sub").textContent =
-        `${data.total.toLocaleString()} photos · least confident first · click a photo to see it larger`;
+        `${counted(data.total - data.videos, "photo")}${data.videos ? ` and ${counted(data.videos, "video")}` : ""}` +
+        " · least confident first · click a photo to see it larger";
       for (const group of data.groups) loaded(section(group), group.photos);
       counts(data.groups);
       if (data.learning) { // asked before this page loaded (a reload, another tab): its report goes there

@@ -28,6 +28,7 @@ from pathlib import Path
 
 from sorter.config import CLASS_FOLDERS, OTHER, REVIEW_RUN_PREFIX, STATE_DIR, entered, names_a_pet
 from sorter.files.planning import LEFT_IN_PLACE, reason_kind
+from sorter.media.folders import is_video_name  # names only: no OpenCV
 from sorter.review.page import MAX_REASON_GROUPS, MIGHT_BE
 
 #: Photos sent per group at a time: the page's "show 100 more".
@@ -117,10 +118,13 @@ class Catalog:
         self._by_title: dict[tuple[str, str], str] = {}
         #: The named pets' folders by species ({"cat": {"Luna"}}): what the page offers to name a photo.
         self.pets: dict[str, set[str]] = {label: set() for label in CLASS_FOLDERS}
+        #: Of the photos, how many are videos: the page's header says "12 photos and 3 videos".
+        self.videos = 0
 
     def add(self, photo: Photo) -> None:
         photo.id = len(self.photos)
         self.photos.append(photo)
+        self.videos += is_video_name(photo.path)
         self._place(photo)
 
     def _group_of(self, photo: Photo) -> tuple[str, str]:

@@ -211,8 +211,8 @@ class App:
             listed = [(g.to_json(), session.catalog.page(g.key) if first_page else []) for g in groups]
             pets = {label: sorted(names, key=str.casefold) for label, names in session.catalog.pets.items()}
         return {
-            "folder": str(session.root), "total": len(session.catalog.photos), "page": PAGE,
-            "generation": session.catalog.generation,
+            "folder": str(session.root), "total": len(session.catalog.photos), "videos": session.catalog.videos,
+            "page": PAGE, "generation": session.catalog.generation,
             # What learn needs to know a pet, and the longest name the page may send.
             "pets": pets, "min_pet_photos": MIN_PET_PHOTOS, "max_pet_name": MAX_PET_NAME,
             "learning": session.learning,  # started before this page loaded: it says so
