@@ -400,3 +400,45 @@ def test_a_lone_video_never_lands_beside_a_photo_of_its_stem(tmp_path: Path) -> 
     sort.sort_folder(tmp_path, classifier=FakeClassifier())
 
     assert names(tmp_path / "dogs") == {"IMG_0026.jpg", "IMG_0026 (1).mp4"}
+
+
+def test_photos_or_videos_of_one_stem_with_nothing_by_it_keep_their_names(tmp_path: Path) -> None:
+    # Two photos of a stem are no group (neither owns the other), nor are two videos: they lay
+    # side by side before the sort, and were renamed for it (IMG_1 (1).jpg, clip (2).webm).
+    for name in ("IMG_0030.jpg", "IMG_0030.png", "P.png", "P.jpg"):
+        write_image(tmp_path / name, RED)
+
+    sort.sort_folder(tmp_path, classifier=FakeClassifier())
+
+    assert names(tmp_path / "dogs") == {"IMG_0030.jpg", "IMG_0030.png", "P.png", "P.jpg"}
+
+
+def test_a_group_with_companions_is_renamed_beside_another_photo_of_its_stem(tmp_path: Path) -> None:
+    # Beside dogs/IMG_0032.png, the Live Photo's IMG_0032.MOV would belong to neither photo for sure.
+    write_image(tmp_path / "dogs" / "IMG_0032.png", RED)
+    write_image(tmp_path / "IMG_0032.JPG", RED)
+    companion(tmp_path / "IMG_0032.MOV")
+
+    sort.sort_folder(tmp_path, classifier=FakeClassifier())
+
+    assert names(tmp_path / "dogs") == {"IMG_0032.png", "IMG_0032 (1).JPG", "IMG_0032 (1).MOV"}
+
+
+def test_a_watch_never_files_a_photo_beside_a_stranger_that_came_after_it_started(tmp_path: Path) -> None:
+    # The watch lists dogs/ once: a video a review correction (or a drag) put there since was not
+    # seen, and the photo of its stem went in beside it, one group from then on.
+    from test_videos import stopped
+    from test_watch import run_in_thread, wait_until
+
+    from sorter.watching.watcher import WatchSettings
+
+    stop, thread, results = run_in_thread(tmp_path, FakeClassifier(), settings=WatchSettings(settle=0.1))
+    try:
+        write_image(tmp_path / "first.jpg", RED)
+        assert wait_until(lambda: (tmp_path / "dogs" / "first.jpg").exists(), 10), results
+        companion(tmp_path / "dogs" / "IMG_0033.Mov", "a video moved there on the review page")
+        write_image(tmp_path / "IMG_0033.JPG", RED)
+        assert wait_until(lambda: (tmp_path / "dogs" / "IMG_0033 (1).JPG").exists(), 10), results
+    finally:
+        stopped(stop, thread, results)
+    assert names(tmp_path / "dogs") == {"first.jpg", "IMG_0033.Mov", "IMG_0033 (1).JPG"}

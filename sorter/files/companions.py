@@ -31,7 +31,7 @@ VIDEO_STEM_EXTENSIONS = (".thm", ".lrv", ".srt", ".xmp")
 NAME_SUFFIXES = (".xmp", ".json", ".supplemental-metadata.json")
 
 
-def _spellings(suffix: str) -> list[str]:
+def spellings(suffix: str) -> list[str]:
     # Cameras write upper case, most tools lower case, and a file renamed by hand or by some
     # phones' apps often has `.Jpg` or `.Mov`; other mixtures are too rare to probe. (The
     # watcher folds the case of a late companion, so what sort pairs it pairs too.)
@@ -56,7 +56,7 @@ def _shares_stem_with_another(photo: Path, stem: str, extensions) -> bool:
     folder = os.path.dirname(photo)
     itself = None
     for ext in sorted(extensions):
-        for name in (stem + spelling for spelling in _spellings(ext)):
+        for name in (stem + spelling for spelling in spellings(ext)):
             path = os.path.join(folder, name)
             if name == photo.name or not _is_file(path):
                 continue
@@ -86,16 +86,16 @@ def find_companions(photo: Path) -> tuple[Path, ...]:
     folder, name = os.path.split(photo)
     stem, extension = os.path.splitext(name)
     video = extension.lower() in VIDEO_EXTENSIONS
-    by_name = [os.path.join(folder, name + s) for suffix in NAME_SUFFIXES for s in _spellings(suffix)]
+    by_name = [os.path.join(folder, name + s) for suffix in NAME_SUFFIXES for s in spellings(suffix)]
     stems = VIDEO_STEM_EXTENSIONS if video else STEM_EXTENSIONS
-    by_stem = [os.path.join(folder, stem + s) for ext in stems for s in _spellings(ext)]
+    by_stem = [os.path.join(folder, stem + s) for ext in stems for s in spellings(ext)]
     found = [p for p in by_name if _is_file(p)]
     shared = [p for p in by_stem if _is_file(p)]
     # A video's .SRT beside another video of its stem (GX01.MP4 and GX01.MOV) is as much a guess.
     if shared and not _shares_stem_with_another(photo, stem, IMAGE_EXTENSIONS | (VIDEO_EXTENSIONS if video else set())):
         found += shared
         # A companion's own sidecar (DSC_0001.NEF.xmp, darktable's for the raw file) goes with it.
-        found += [p for path in shared for suffix in NAME_SUFFIXES for s in _spellings(suffix)
+        found += [p for path in shared for suffix in NAME_SUFFIXES for s in spellings(suffix)
                   if _is_file(p := path + s)]
     # On a case-insensitive filesystem both spellings find the same file: keep it once.
     unique: dict[tuple[int, int], Path] = {}
@@ -103,6 +103,32 @@ def find_companions(photo: Path) -> tuple[Path, ...]:
         info = os.lstat(path)
         unique.setdefault((info.st_dev, info.st_ino), photo.with_name(os.path.basename(path)))
     return tuple(unique.values())
+
+
+def pairing_stems(name: str) -> list[str]:
+    """The stems by which a file pairs with others (`would_pair`): IMG_1.MOV -> IMG_1,
+    IMG_1.jpg.xmp -> IMG_1.jpg (and IMG_1.jpg.supplemental-metadata.json -> IMG_1.jpg)."""
+    folded = name.casefold()
+    stems = [os.path.splitext(name)[0]]
+    stems += [name[: -len(suffix)] for suffix in NAME_SUFFIXES if folded.endswith(suffix)]
+    return stems
+
+
+def would_pair(names: list[str]) -> list[str]:
+    """The names of files that, beside the group `names` (a photo's or a video's first, then its
+    companions') in a folder, would be one group with it there: a companion of its stem
+    (IMG_1.MOV beside the photo IMG_1.jpg, a photo beside the video IMG_1.MOV), a sidecar named
+    after one of its files (IMG_1.jpg.xmp) and, where the group has companions by its stem,
+    another photo (or video) of its stem, which would make them a guess (`_shares_stem_with_another`).
+    Two photos of a stem with nothing by it are no group: IMG_1.HEIC and IMG_1.jpg may lie side by side."""
+    stem, extension = os.path.splitext(names[0])
+    video = extension.lower() in VIDEO_EXTENSIONS
+    by_stem = {*VIDEO_STEM_EXTENSIONS, *IMAGE_EXTENSIONS} if video else {*STEM_EXTENSIONS, *VIDEO_EXTENSIONS}
+    if any(os.path.splitext(name)[0] == stem for name in names[1:]):  # companions by its stem
+        by_stem |= VIDEO_EXTENSIONS if video else IMAGE_EXTENSIONS
+    ours = {name.casefold() for name in names}
+    pairing = [stem + ext for ext in sorted(by_stem)] + [name + s for name in names for s in NAME_SUFFIXES]
+    return [name for name in pairing if name.casefold() not in ours]
 
 
 #: The longest file name most filesystems take, in bytes.

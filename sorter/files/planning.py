@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from sorter.config import CLASS_FOLDERS, IMAGE_EXTENSIONS, OTHER, VIDEO_EXTENSIONS
-from sorter.files.companions import NAME_SUFFIXES, STEM_EXTENSIONS, VIDEO_STEM_EXTENSIONS, renamed
+from sorter.config import CLASS_FOLDERS, OTHER
+from sorter.files.companions import NAME_SUFFIXES, pairing_stems, renamed, spellings, would_pair
 from sorter.files.verdicts import PUT_BACK_KIND, is_put_back_reason
 
 #: "kept": a photo already in cats/ or dogs/ that `sort --name-pets` looked at again and leaves.
@@ -61,20 +61,18 @@ class Decision:
     companions: tuple[tuple[Path, Path | None], ...] = ()
 
 
-#: Extensions of the files that pair with a photo or a video by its stem (`companions.py`).
-_PAIRS_BY_STEM = sorted(IMAGE_EXTENSIONS | VIDEO_EXTENSIONS | {*STEM_EXTENSIONS, *VIDEO_STEM_EXTENSIONS})
-
-
 def _clashes(names: list[str], taken) -> bool:
-    """One of `names` is taken, or a stranger in the folder would pair with them: another
-    photo, video or companion of their stem (a lone cat video IMG_1.MOV already in cats/
-    beside which the photo IMG_1.jpg would go), or a sidecar named after one of them
-    (IMG_1.jpg.xmp). Such a pair is one group to every later move: a correction on the
-    review page would have taken the stranger's video along with the photo."""
+    """One of `names` is taken, or a stranger in the folder would pair with them
+    (`companions.would_pair`: a lone cat video IMG_1.MOV already in cats/ beside which the
+    photo IMG_1.jpg would go, a sidecar IMG_1.jpg.xmp). Such a pair is one group to every later
+    move: a correction on the review page would have taken the stranger's video along with the
+    photo. Only a folder that holds a name of their stem is asked for those (`has_stem`)."""
+    if any(name in taken for name in names):
+        return True
     stem = os.path.splitext(names[0])[0]
-    ours = {name.casefold() for name in names}
-    pairing = [stem + ext for ext in _PAIRS_BY_STEM] + [name + s for name in names for s in NAME_SUFFIXES]
-    return bool(taken.taken_of(names + [name for name in pairing if name.casefold() not in ours]))
+    if not taken.looks and not any(taken.has_stem(key) for key in (stem, *names)):
+        return False
+    return bool(taken.taken_of(would_pair(names)))
 
 
 def free_names(names: list[str], taken) -> list[str]:
@@ -95,6 +93,10 @@ def free_name(name: str, taken) -> str:
     return free_names([name], taken)[0]
 
 
+#: The sidecars' suffixes that are more than an extension (`pairing_stems`).
+_LONG_SUFFIXES = tuple(suffix for suffix in NAME_SUFFIXES if suffix.count(".") > 1)
+
+
 class NameIndex:
     """The casefolded names in one destination folder, as 8-byte hashes: a folder of a
     million names costs 8 MB, not the ~100 MB of a set of strings. A hash collision can
@@ -103,13 +105,35 @@ class NameIndex:
     it moved long ago in one too: `watching.latecomers`.)"""
 
     _MERGE_AT = 65_536
+    #: Only what it holds is taken (a `Planner` that `looks` asks the disk too).
+    looks = False
 
     def __init__(self, names: Iterable[str] = ()) -> None:
+        from array import array
+
         import numpy as np  # here, not at the top: `undo` reads this module's reasons, without numpy
 
         self._np = np
-        self._sorted = np.unique(np.fromiter((hash(n.casefold()) for n in names), dtype=np.int64))
+        keys, stems = array("q"), array("q")  # 8 bytes a name, not a Python int's 36
+        for name in names:  # `pairing_stems` inlined: a million names, 6 s -> 1 s
+            folded = name.casefold()
+            keys.append(hash(folded))
+            dot = folded.rfind(".")
+            stems.append(hash(folded[:dot] if dot > 0 else folded))
+            if folded.endswith(_LONG_SUFFIXES):
+                stems.extend(hash(folded[: -len(s)]) for s in _LONG_SUFFIXES if folded.endswith(s))
+        self._sorted = np.unique(np.frombuffer(keys, dtype=np.int64))
+        #: The stems its names pair by (`companions.pairing_stems`): a group whose stem and names
+        #: are none of them needs no look for a stranger that would pair with it (`_clashes`).
+        self._stems = np.unique(np.frombuffer(stems, dtype=np.int64))
         self._recent: set[int] = set()
+        self._recent_stems: set[int] = set()
+
+    def has_stem(self, stem: str) -> bool:
+        """A name in the index pairs by `stem` (IMG_1.MOV and IMG_1.jpg.xmp by IMG_1 and IMG_1.jpg)."""
+        key = hash(stem.casefold())
+        i = int(self._np.searchsorted(self._stems, key))
+        return key in self._recent_stems or (i < len(self._stems) and int(self._stems[i]) == key)
 
     def __contains__(self, name: str) -> bool:
         key = hash(name.casefold())
@@ -129,11 +153,15 @@ class NameIndex:
 
     def add(self, name: str) -> None:
         self._recent.add(hash(name.casefold()))
+        self._recent_stems.update(hash(stem.casefold()) for stem in pairing_stems(name))
         if len(self._recent) >= self._MERGE_AT:  # a watcher runs for months: keep it compact
             np = self._np
             recent = np.fromiter(self._recent, dtype=np.int64, count=len(self._recent))
             self._sorted = np.union1d(self._sorted, recent)
+            stems = np.fromiter(self._recent_stems, dtype=np.int64, count=len(self._recent_stems))
+            self._stems = np.union1d(self._stems, stems)
             self._recent.clear()
+            self._recent_stems.clear()
 
 
 class _StillThere:
@@ -143,10 +171,21 @@ class _StillThere:
         self.planner, self.folder, self.index = planner, folder, index
 
     def __contains__(self, name: str) -> bool:
-        return name in self.index and self.planner.still_taken(self.folder, name)
+        return bool(self.taken_of([name]))
+
+    @property
+    def looks(self) -> bool:
+        return self.planner.looks
+
+    def has_stem(self, stem: str) -> bool:
+        return self.index.has_stem(stem)
 
     def taken_of(self, names: list[str]) -> list[str]:
-        return [name for name in self.index.taken_of(names) if self.planner.still_taken(self.folder, name)]
+        known = set(self.index.taken_of(names))
+        if not self.planner.looks:
+            return [name for name in names if name in known and self.planner.still_taken(self.folder, name)]
+        return [name for name in names if (self.planner.still_taken(self.folder, name) if name in known
+                                           else self.planner.on_disk_now(self.folder, name))]
 
 
 class Planner:
@@ -159,6 +198,7 @@ class Planner:
     def __init__(
         self, root: Path, existing: dict[str, Iterable[str]], min_confidence: float,
         list_names: Callable[[str], Iterable[str]] = lambda folder: (), on_disk: bool = False,
+        looks: bool = False,
     ) -> None:
         self.root = root
         self.min_confidence = min_confidence
@@ -167,6 +207,10 @@ class Planner:
         #: The names in a folder first planned into after the start (a named pet's, cats/Luna).
         self.list_names = list_names
         self.on_disk = on_disk
+        #: A planner that lives for months (the watcher's): cats/ and dogs/ change behind its back
+        #: (a review's correction, a photo dragged in), so a name it does not know is looked up on
+        #: disk too, in each spelling a companion's is (`on_disk_now`): some 60 `lstat` calls a photo.
+        self.looks = looks and on_disk
         self._unmoved: set[tuple[str, str]] = set()  # planned, not moved yet: taken whatever the disk says
         self._listed: dict[str, NameIndex] = {}  # folders listed again in this batch (`_StillThere`)
 
@@ -195,6 +239,11 @@ class Planner:
         if listed is None:
             listed = self._listed[folder] = NameIndex(self.list_names(folder))
         return name in listed
+
+    def on_disk_now(self, folder: str, name: str) -> bool:
+        """`name`, its extension spelled in any case a companion's is looked up in, is in `folder` now."""
+        stem, extension = os.path.splitext(name)
+        return any(os.path.lexists(self.root / folder / (stem + spelling)) for spelling in spellings(extension))
 
     def moved(self) -> None:
         """The names planned so far are on disk now (or free again: a move that failed)."""

@@ -62,9 +62,11 @@ class Sorter:
 
     def __init__(
         self, root: Path, classifier, *, min_confidence: float = 0.0, dry_run: bool = False,
-        thumbnails: int | None = None,
+        thumbnails: int | None = None, looks: bool = False,
     ) -> None:
         self.root = root
+        #: The watcher's: its planner asks the disk for names it does not know (`Planner.looks`).
+        self.looks = looks
         self.classifier = classifier
         self.min_confidence = min_confidence
         self.dry_run = dry_run
@@ -129,7 +131,7 @@ class Sorter:
         if self._planner is None:
             existing = {folder: _names_in(self.root / folder) for folder in CLASS_FOLDERS.values()}
             self._planner = Planner(self.root, existing, self.min_confidence, lambda folder: _names_in(self.root / folder),
-                                    on_disk=not self.dry_run)
+                                    on_disk=not self.dry_run, looks=self.looks)
         return self._planner
 
     def sort_entries(self, entries, batch_size: int | None = None, within: str | None = None,

@@ -230,7 +230,7 @@ def watch_folder(
             # Trace the model's graph now rather than on the first file to arrive (~0.5 s).
             size = classifier.image_size
             classifier.predict(np.zeros((1, size, size, 3), np.uint8))
-            sorter = Sorter(root, classifier, min_confidence=min_confidence)
+            sorter = Sorter(root, classifier, min_confidence=min_confidence, looks=True)
             if describe(classifier, model) != describe(follower.base, model):
                 on_notice(WatchNotice(f"sorting with {describe(classifier, model)}"))
 
