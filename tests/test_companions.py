@@ -442,3 +442,25 @@ def test_a_watch_never_files_a_photo_beside_a_stranger_that_came_after_it_starte
     finally:
         stopped(stop, thread, results)
     assert names(tmp_path / "dogs") == {"first.jpg", "IMG_0033.Mov", "IMG_0033 (1).JPG"}
+
+
+def test_on_an_exfat_card_every_group_moves_whole_and_each_companion_once(exfat_card: Path) -> None:
+    # exfat-fuse gives each spelling of a name its own inode: IMG_0040.jpg (the photo itself,
+    # as the card folds case) was taken for a second photo of the stem, so the Live Photo's
+    # .MOV and .AAE stayed behind; a sidecar found under three spellings was three companions,
+    # whose moves failed and were retried until the photo was `IMG_0042 (94).jpg`.
+    write_image(exfat_card / "IMG_0040.JPG", RED)
+    for name in ("IMG_0040.MOV", "IMG_0040.AAE", "DSC_0041.Nef", "DSC_0041.Nef.Xmp", "IMG_0042.jpg.xmp"):
+        companion(exfat_card / name)
+    write_image(exfat_card / "DSC_0041.jpg", BLUE)
+    write_image(exfat_card / "IMG_0042.jpg", BLUE)
+    before = layout(exfat_card)
+
+    summary = sort.sort_folder(exfat_card, classifier=FakeClassifier())
+
+    assert names(exfat_card / "dogs") == {"IMG_0040.JPG", "IMG_0040.MOV", "IMG_0040.AAE"}
+    assert names(exfat_card / "cats") == {"DSC_0041.jpg", "DSC_0041.Nef", "DSC_0041.Nef.Xmp", "IMG_0042.jpg",
+                                          "IMG_0042.jpg.xmp"}
+    assert summary.counts == {"moved": 3} and summary.companions == 5
+    restore.undo(exfat_card, all_runs=True)
+    assert layout(exfat_card) == before
