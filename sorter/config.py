@@ -13,11 +13,15 @@ CLASS_FOLDERS: dict[str, str] = {"cat": "cats", "dog": "dogs"}
 
 
 def names_a_pet(folder: str) -> bool:
-    """A sub-folder of cats/ or dogs/ is a named pet's when its name is more than digits,
-    punctuation and spaces: cats/Luna, cats/Mr 2, cats/🐈‍⬛; not cats/2019 or cats/2019-06, a
-    user's folders by date, whose photos are cats like those at the top of cats/."""
+    """A sub-folder of cats/ or dogs/ is a named pet's unless its name is digits, punctuation
+    and spaces only or holds a year: cats/Luna, cats/Mr 2, cats/🐈‍⬛ are pets; cats/2019,
+    cats/2019-06, cats/June 2019, cats/2019年 a user's folders by date, whose photos are cats
+    like those at the top of cats/."""
+    import re
     import unicodedata
 
+    if re.search(r"(?<!\d)(19|20)\d\d(?!\d)", folder):
+        return False
     return any(unicodedata.category(c)[0] not in "NPZ" for c in folder)
 
 

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from sorter.config import CLASS_FOLDERS, OTHER
+from sorter.config import CLASS_FOLDERS, OTHER, names_a_pet
 from sorter.errors import SorterError
 from sorter.model.heads import Head
 from sorter.model.pet_heads import FIRST_MARGIN, Nearly, PetHead
@@ -377,6 +377,8 @@ class PersonalClassifier:
                                  None if closer is None else [closer[row] for row in rows], heads.margin)
             names, chances = heads.likeliest(named)
             for row, name, chance in zip(rows, names, chances, strict=True):
+                if not names_a_pet(name):  # cats/2019, learnt as a pet before a date folder was known for none
+                    continue
                 if chance >= heads.threshold:
                     pets[row] = name
                     p[row] = as_species(p[row], self.class_names.index(species), chance)
@@ -431,7 +433,9 @@ def named_pets(classifier) -> dict[str, tuple[str, ...]]:
 
 def named_in(model: PersonalModel | None) -> dict[str, tuple[str, ...]]:
     """The named pets a personal model knows, by species; none without one."""
-    return {p.species: p.names for p in model.pets} if isinstance(model, PersonalModel) else {}
+    if not isinstance(model, PersonalModel):
+        return {}
+    return {p.species: tuple(name for name in p.names if names_a_pet(name)) for p in model.pets}
 
 
 def describe(classifier, model: Path | None) -> str:

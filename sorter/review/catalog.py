@@ -230,13 +230,13 @@ def known_pets() -> set[str]:
         return set()
 
 
-def pet_folders(folder: Path) -> list[str]:
-    """The named pets' folders in cats/ (or dogs/): real folders, not hidden or another app's (a NAS's
-    @eaDir), as learn reads them."""
+def sub_folders(folder: Path) -> list[str]:
+    """The folders in cats/ (or dogs/): real folders, not hidden or another app's (a NAS's @eaDir),
+    as learn reads them. Those `names_a_pet` are named pets' (cats/Luna); the others the user's
+    (cats/2019), whose photos are listed as cats/'s."""
     try:
         with os.scandir(folder) as listing:
-            return sorted(e.name for e in listing
-                          if entered(e.name) and names_a_pet(e.name) and e.is_dir(follow_symlinks=False))
+            return sorted(e.name for e in listing if entered(e.name) and e.is_dir(follow_symlinks=False))
     except OSError:
         return []
 
@@ -309,12 +309,13 @@ def load_catalog(root: Path, state) -> Catalog:
             photo.might_be, photo.likeness = pet, likeness
         catalog.add(photo)
 
-    # The folder, cats/ and dogs/, and each named pet's folder in them (cats/Luna/: a few
-    # dozen photos each, every one shown, those the user put there too).
+    # The folder, cats/ and dogs/, and each folder in them: a named pet's (cats/Luna/: a few
+    # dozen photos each, every one shown, those the user put there too) or the user's (cats/2019/).
     listed = [(root / f, frozenset()) for f in CLASS_FOLDERS.values()]
     for label, folder in CLASS_FOLDERS.items():
-        catalog.pets[label].update(pet_folders(root / folder))
-        listed += [(root / folder / pet, frozenset()) for pet in sorted(catalog.pets[label])]
+        inside = sub_folders(root / folder)
+        catalog.pets[label].update(name for name in inside if names_a_pet(name))
+        listed += [(root / folder / name, frozenset()) for name in inside]
     for where, exclude in [*listed, (root, output_folders())]:
         for entry in scan_folder(where, exclude=exclude, videos=True):
             # Symbolic links and FIFOs: never served, never moved.

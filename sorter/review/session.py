@@ -65,7 +65,7 @@ def pet_folder_name(name: object, known: set[str] | frozenset[str] = frozenset()
     if any(unicodedata.category(c) in ("Cc", "Cf", "Cs", "Zl", "Zp") and c not in "\u200c\u200d" for c in name):
         raise ValueError("a pet's name cannot hold control characters")
     if not names_a_pet(name):
-        raise ValueError(f"a pet's name needs a letter: cats/{name} would be a folder of yours, as by date")
+        raise ValueError(f"a pet's name needs a letter and no year: cats/{name} would be a folder of yours by date")
     if len(name) > MAX_PET_NAME or len(name.encode()) > 255:
         raise ValueError(f"a pet's name is at most {MAX_PET_NAME} characters")
     # A pet's folder may be spelled decomposed on disk (made on a Mac): "Zoë" is her either way.
