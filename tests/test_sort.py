@@ -263,6 +263,11 @@ def test_a_photo_put_back_by_hand_on_a_card_stays_put_back_after_the_card_is_rem
     assert [(r.path.name, r.status, r.reason) for r in seen] == [
         ("rex.jpg", "skipped", "you put it back from dogs/rex.jpg; left there")]
     assert (exfat_card / "rex.jpg").is_file()
+    # A copy keeps its time too (cp -p), but the photo is still in dogs/: the copy is a new photo.
+    shutil.copy2(exfat_card / "dogs" / "a.jpg", exfat_card / "a.jpg")
+    remount(exfat_card)
+    sort(exfat_card, fake_classifier)
+    assert sorted(os.listdir(exfat_card / "dogs")) == ["a (1).jpg", "a.jpg", "b.jpg"]
 
 
 def test_free_name_is_case_insensitive() -> None:

@@ -195,11 +195,16 @@ class HandPutBacks:
         a photo put back, then the card taken out and put in again, is still the one it was."""
         lasting = not self._same or inodes_last(self._base)
 
-        def same_photo(st: os.stat_result, same: SameFile) -> bool:
-            return same_file(st) == same or (not lasting and (st.st_size, st.st_mtime_ns) == same[2:])
+        def same_photo(was: str, st: os.stat_result, same: SameFile) -> bool:
+            if same_file(st) == same:
+                return True
+            # Told by size and time alone, a copy kept its time too (`cp -p`): the photo is back
+            # only if it has left where sorter put it.
+            return (not lasting and (st.st_size, st.st_mtime_ns) == same[2:]
+                    and not _is_file(_lstat(self._base + self._now[was])))
 
         return {was: self._now[was] for was, same in self._same.items()
-                if was in self._now and _is_file(st := _lstat(self._base + was)) and same_photo(st, same)}
+                if was in self._now and _is_file(st := _lstat(self._base + was)) and same_photo(was, st, same)}
 
 
 def by_hand(root: Path, state, places: set[str] | None = None) -> dict[str, str]:
