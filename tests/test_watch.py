@@ -619,6 +619,20 @@ def test_a_damaged_photo_that_stays_so_is_reported_unreadable_once(tmp_path: Pat
     assert [r.status for r in results] == ["unreadable", "moved"]
 
 
+def test_a_damaged_photo_held_when_the_watch_stops_is_said_unreadable_not_still_waiting(tmp_path: Path,
+                                                                                       fake_classifier) -> None:
+    # Stopped within `unreadable_wait`, a photo damaged since 2020 was "1 still waiting (being written)".
+    data = noise_jpeg(2004)
+    (tmp_path / "cut.jpg").write_bytes(data[: len(data) // 2])
+    os.utime(tmp_path / "cut.jpg", (1.6e9, 1.6e9))
+    slow = watcher.WatchSettings(rescan_interval=0.1, settle=0.1, unreadable_wait=60.0)
+    stop_event, thread, results = run_in_thread(tmp_path, fake_classifier, settings=slow)
+    time.sleep(1.0)  # judged, and held
+    stop_event.set()
+    thread.join(10)
+    assert [(r.path.name, r.status) for r in results] == [("cut.jpg", "unreadable")]
+
+
 def test_a_name_freed_in_cats_is_given_again_and_one_taken_in_another_case_is_not(tmp_path: Path, fake_classifier) -> None:
     """The watcher knows the names in cats/ for months: one whose photo the user deleted is
     free again (as a fresh `sort` finds it), one renamed to another case is not."""

@@ -40,7 +40,9 @@ def review_command(
 
     def ready(started) -> None:
         print(started.url, flush=True)
-        err.print(f"Reviewing {escape(str(started.folder))}: {started.photos:,} photo(s). Stop with Ctrl-C.",
+        videos = f" and {started.videos:,} video(s)" if started.videos else ""
+        err.print(f"Reviewing {escape(str(started.folder))}: {started.photos - started.videos:,} photo(s){videos}. "
+                  "Stop with Ctrl-C.",
                   soft_wrap=True)
 
     try:

@@ -89,7 +89,7 @@ def free_names(names: list[str], taken) -> list[str]:
 
 
 def free_name(name: str, taken) -> str:
-    """`name` if free, else `stem (1).ext`, `stem (2).ext`, ..."""
+    """`name` if free (and no stranger would pair with it: `_clashes`), else `stem (1).ext`, `stem (2).ext`, ..."""
     return free_names([name], taken)[0]
 
 

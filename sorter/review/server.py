@@ -409,7 +409,8 @@ def _redirect_file(url: str) -> Path:
 class Started:
     url: str
     folder: Path
-    photos: int
+    photos: int  # videos too
+    videos: int = 0
 
 
 def serve(
@@ -440,7 +441,7 @@ def serve(
     redirect: Path | None = None
     try:
         with stop_on_signals(stop) if own_stop else nullcontext():
-            on_ready(Started(app.url, session.root, len(session.catalog.photos)))
+            on_ready(Started(app.url, session.root, len(session.catalog.photos), session.catalog.videos))
             if open_browser:
                 if browser is None:
                     import webbrowser

@@ -49,8 +49,10 @@ class Unreadable:
         """`path` was judged again, and is moved or left in place for another reason."""
         self._held.pop(path, None)
 
-    def due(self) -> list[FileResult]:
-        """The results to report now: of files unchanged for `wait` since judged unreadable."""
+    def due(self, stopping: bool = False) -> list[FileResult]:
+        """The results to report now: of files unchanged for `wait` since judged unreadable
+        (`stopping`: unchanged at all, as the watch stops: a file standing damaged is said to
+        be, not counted among those still being written)."""
         now, due = self.clock(), []
         for path, held in list(self._held.items()):
             try:
@@ -60,7 +62,7 @@ class Unreadable:
                 continue
             if (st.st_ino, st.st_size, st.st_mtime_ns) != held.signature:
                 del self._held[path]  # still being written: judged again once complete
-            elif now - held.since >= self.wait:
+            elif stopping or now - held.since >= self.wait:
                 del self._held[path]
                 due.append(held.result)
         return due

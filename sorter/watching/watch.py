@@ -299,6 +299,8 @@ def watch_folder(
                                 told = counts
                         state.idle()  # between two batches of a burst too: a review's click gets its turn
                     mode = watcher.mode  # after the loop: the observer may have fallen back to polling
+                    for result in unreadable.due(stopping=True):
+                        report(result, watcher)
                     waiting = watcher.pending(also=unreadable.paths())
             finally:
                 sorter.close()

@@ -116,6 +116,7 @@ class _Candidate:
     since: float  # last sign of activity: an event, or a change we saw ourselves
     closed: bool = False  # a close-after-write is the latest event
     signature: Signature | None = None  # what lstat said at the last check since `since`
+    live: tuple[Signature | None, bool] | None = None  # `_could_be_live`, for the file as it was then
 
 
 class _Events(FileSystemEventHandler):
@@ -422,7 +423,7 @@ class Watcher:
                     # Unchanged that long without one, it goes to be reported as truncated.
                     if self._incomplete(path):
                         due = min(now + self.settings.settle, cand.since + self.settings.video_index_wait)
-                if now >= due and path.suffix.lower() in _PAIRED_VIDEOS and self._could_be_live(path):
+                if now >= due and path.suffix.lower() in _PAIRED_VIDEOS and self._could_be_live(path, cand):
                     due = max(due, cand.since + self.settings.pair_wait)
                 if now < due:
                     next_due = due if next_due is None else min(next_due, due)
@@ -443,10 +444,13 @@ class Watcher:
         self._next_due = next_due
         return ready
 
-    def _could_be_live(self, path: Path) -> bool:
-        """A Live Photo's video, for all its index says (`LIVE_PHOTO_SECONDS`; one that will not say may be)."""
-        seconds = self._duration(path)
-        return seconds is None or seconds <= LIVE_PHOTO_SECONDS
+    def _could_be_live(self, path: Path, cand: _Candidate) -> bool:
+        """A Live Photo's video, for all its index says (`LIVE_PHOTO_SECONDS`; one that will not
+        say may be). Read once for the file as it is, not at each look while it waits."""
+        if cand.live is None or cand.live[0] != cand.signature:
+            seconds = self._duration(path)
+            cand.live = (cand.signature, seconds is None or seconds <= LIVE_PHOTO_SECONDS)
+        return cand.live[1]
 
     def pending(self, also: Iterable[Path] = ()) -> int:
         """Files still waiting: the candidates, and `also` (the unreadable held, see `unreadable`)."""
