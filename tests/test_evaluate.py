@@ -215,3 +215,32 @@ def test_many_confident_mistakes_of_one_kind_never_hide_the_others(tmp_path: Pat
 
     # "none" for swaps (its title only), one photo of a pet called neither, 12 (two rows) of 40 non-pets
     assert sheet.shape[0] == 30 + (30 + 194) + (30 + 2 * 194)
+
+
+def test_an_empty_class_folder_is_refused_by_name(tmp_path: Path, monkeypatch) -> None:
+    """No cats: "66.67% accuracy" of what? train refuses the same folder."""
+    use(monkeypatch, ThreeClassFake())
+    data = labelled(tmp_path / "data")
+    for photo in (data / "Cat").iterdir():
+        photo.unlink()
+    result = runner.invoke(app, ["evaluate", str(data)])
+    assert result.exit_code == 2, result.output
+    assert result.stderr == f"Error: no images in {data / 'Cat'}: there must be photos of cats and of dogs\n"
+
+
+def test_non_pets_that_hold_cats_or_dogs_or_no_photo_are_refused(tmp_path: Path, monkeypatch) -> None:
+    """An --other or --holdout with Cat/ or Dog/ at its top (any case) would score those pets
+    as non-pets; an --other without a photo would quietly drop the non-pets' row."""
+    use(monkeypatch, ThreeClassFake())
+    data = labelled(tmp_path / "data", other=None)
+    write_image(tmp_path / "pets" / "cars" / "car.png", GREEN)
+    write_image(tmp_path / "pets" / "dogs" / "rex.png", RED)
+    for option in ("--other", "--holdout"):
+        result = runner.invoke(app, ["evaluate", str(data), option, str(tmp_path / "pets")])
+        assert result.exit_code == 2, result.output
+        assert result.stderr == (f"Error: {option} {tmp_path / 'pets'} holds dogs/: every photo in it counts as "
+                                 "neither a cat nor a dog; give folders of non-pets only\n")
+    (tmp_path / "empty" / "cars").mkdir(parents=True)
+    result = runner.invoke(app, ["evaluate", str(data), "--other", str(tmp_path / "empty")])
+    assert result.exit_code == 2, result.output
+    assert result.stderr == f"Error: --other {tmp_path / 'empty'}: no images in it (nor in its sub-folders)\n"

@@ -532,6 +532,8 @@ def test_cli_json_reports_neither(tmp_path: Path, car_and_rex) -> None:
         (["sort", "{tmp}", "--model", "{tmp}/fake.keras"], 1, "cannot load model"),
         (["sort", "{tmp}", "--model", "{tmp}/only.keras"], 1, "only.tflite not found beside"),
         (["sort", "{tmp}", "--model", "{tmp}/labels.csv"], 1, "not a sorter model"),
+        (["sort", "{tmp}", "--model", "{tmp}/saved.keras"], 1, "saved.keras is a folder; give the model's file"),
+        (["evaluate", "{tmp}", "--model", "{tmp}"], 1, "{tmp} is a folder; give the model's file"),
         (["sort", "{tmp}", "--min-confidence", "2"], 2, "2 is not a number from 0 to 1"),
         # nan passes every range check by failing every comparison; inf is a float too
         (["sort", "{tmp}", "--min-confidence", "nan"], 2, "nan is not a number from 0 to 1"),
@@ -549,9 +551,10 @@ def test_bad_input_gets_one_clear_line_and_an_exit_code(tmp_path: Path, args, co
     (tmp_path / "fake.tflite").write_bytes(b"not a flatbuffer")
     (tmp_path / "only.keras").write_bytes(b"a model without its int8 export")
     (tmp_path / "labels.csv").write_bytes(b"file,label")
+    (tmp_path / "saved.keras").mkdir()
     result = runner.invoke(app, [a.format(tmp=tmp_path) for a in args])
     assert result.exit_code == code
-    assert message in result.stderr
+    assert message.format(tmp=tmp_path) in result.stderr
     assert "Traceback" not in result.output
 
 
@@ -568,6 +571,38 @@ def test_a_model_file_cut_short_is_one_line_naming_it(tmp_path: Path, cut: str) 
     result = runner.invoke(app, ["sort", str(tmp_path / "photos"), "--model", str(tmp_path / "default.keras")])
     assert result.exit_code == 1 and result.stderr.startswith(f"Error: {tmp_path / f'default.{cut}'}: ")
     assert "(File is not a zip file)" in result.stderr and result.stderr.count("\n") == 1
+
+
+def bundled_copy(folder: Path) -> Path:
+    """The bundled model's files (not its reference set), in `folder`: default.keras."""
+    from sorter.config import BUNDLED_MODEL
+
+    folder.mkdir(parents=True, exist_ok=True)
+    for file in BUNDLED_MODEL.parent.glob("default.*"):
+        if not file.name.endswith(".reference.npz"):
+            shutil.copy(file, folder / file.name)
+    return folder / "default.keras"
+
+
+def test_a_model_of_another_format_or_without_its_metadata_is_one_line_naming_the_file(tmp_path: Path) -> None:
+    """A newer sorter's model may mean other things by the same files: refused, not run wrong.
+    A model without its .json has no head: the missing file is named, not the network's shape."""
+    model = bundled_copy(tmp_path / "model")
+    meta = json.loads(model.with_suffix(".json").read_text())
+    model.with_suffix(".json").write_text(json.dumps({**meta, "format": "sorter-model/99"}))
+    write_image(tmp_path / "photos" / "rex.png", RED)
+    for command in ("sort", "evaluate"):
+        result = runner.invoke(app, [command, str(tmp_path / "photos"), "--model", str(model)])
+        assert result.exit_code == 1, result.output
+        assert result.stderr == (f"Error: {model.with_suffix('.json')}: written by another version of sorter (format "
+                                 "'sorter-model/99'; this one reads 'sorter-model/1'); use that version, or train "
+                                 "the model again\n")
+    model.with_suffix(".json").unlink()
+    result = runner.invoke(app, ["sort", str(tmp_path / "photos"), "--model", str(model)])
+    assert result.exit_code == 1 and result.stderr == (
+        f"Error: default.json not found beside {model}: `sorter train` writes it (the model's classes and its head); "
+        "copy it with the model\n"), result.output
+    assert set(tree(tmp_path / "photos")) == {"rex.png"}
 
 
 def test_a_locked_folder_is_refused_with_a_clear_message(tmp_path: Path, tiny_model: Path) -> None:

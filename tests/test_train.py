@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import cv2
@@ -477,3 +478,108 @@ def test_distilling_keeps_the_pretrained_networks_imagenet_answers(tmp_path: Pat
         assert ("--distill 5.0" in meta["training"]["command"]) == (weight == "5")
         drift[weight] = imagenet_drift(out, sorted(SAMPLES.glob("*.jpg")))
     assert drift["5"] < 0.8 * drift["0"], drift  # measured: 15.4 against 23.6
+
+
+# ------------------------------------------------------------------------ what train is given
+
+
+@pytest.mark.parametrize("backbone", ["none", pytest.param("efficientnet-lite0", marks=needs_weights)])
+def test_photos_and_folders_whose_names_are_not_utf8_are_trained_on(tmp_path: Path, backbone: str) -> None:
+    """An old camera's or a Windows share's `caf\\xe9.jpg` is a photo like any other: tf.data
+    takes only UTF-8 strings, so the pipeline carries positions and Python reads the file."""
+    import os
+
+    data = make_dataset(tmp_path / "data", per_class=6).rename(tmp_path / os.fsdecode(b"d\xe9ta"))  # the folder too
+    cafe = data / "Dog" / os.fsdecode(b"caf\xe9.jpg")
+    cafe.write_bytes((data / "Dog" / "0.jpg").read_bytes())
+    out = tmp_path / "model.keras"
+    args = ["train", str(data), "--out", str(out), "--backbone", backbone, "--epochs", "1", "--image-size", "32",
+            "--batch-size", "16", "--seed", "7"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    meta = json.loads(out.with_suffix(".json").read_text())
+    # Seven photos a class, all used (balanced: Cat/ has 6 and a broken one); only the broken one skipped.
+    assert meta["training"]["n_train"] + meta["training"]["n_validation"] == 14
+    assert [b.split(":")[0] for b in meta["training"]["broken_files"]] == [str(data / "Cat" / "broken.jpg")]
+    # The summary says what the number is of, on one line however long the path.
+    assert re.search(r"^Saved .*; validation accuracy \d+\.\d\d% on 2 photos$", result.stdout, re.M), result.stdout
+
+
+def test_a_seed_out_of_range_is_a_usage_error(tmp_path: Path) -> None:
+    data = make_dataset(tmp_path / "data", per_class=2)
+    for seed in ("-1", str(2**32), "99999999999999999999"):
+        result = runner.invoke(app, [*train_args(data, tmp_path / "m.keras"), "--seed", seed])
+        assert result.exit_code == 2, result.output
+        assert result.stderr.startswith("Error: Invalid value for '--seed'") and result.stderr.count("\n") == 1
+    assert runner.invoke(app, ["train", "-h"], env={"COLUMNS": "200"}).stdout.count("0<=x<=4294967295") == 1
+
+
+def test_the_validation_split_says_its_range_in_the_help() -> None:
+    assert "Fraction held out for validation, from 0 to 0.9." in runner.invoke(app, ["train", "-h"],
+                                                                               env={"COLUMNS": "200"}).stdout
+
+
+def test_a_folder_of_non_pets_holding_cats_or_dogs_is_refused(tmp_path: Path) -> None:
+    """Another PetImages folder given as --other (or --holdout) would teach cats and dogs as
+    neither: Cat/ or Dog/ at its top, in any case and either number, is refused."""
+    data = make_dataset(tmp_path / "data", per_class=2)
+    for name in ("Cat", "cats", "Dog", "dogs", "CATS"):
+        folder = add_others(tmp_path / name / "photos", kinds=("car",), per_kind=1).parent
+        toy_photo(folder / name / "0.jpg", "cat" if "a" in name.lower() else "dog", np.random.default_rng(0))
+        for option in ("--other", "--holdout"):
+            result = runner.invoke(app, [*train_args(data, tmp_path / "m.keras"), option, str(folder)])
+            assert result.exit_code == 2, (name, option, result.output)
+            assert result.stderr == (f"Error: {option} {folder} holds {name}/: every photo in it counts as neither a "
+                                     "cat nor a dog; give folders of non-pets only\n")
+    assert not list(tmp_path.glob("m.*"))
+
+
+def test_an_other_folder_without_a_photo_is_refused(tmp_path: Path) -> None:
+    """An empty --other was left out without a word: a model that never leaves a photo in place."""
+    data = make_dataset(tmp_path / "data", per_class=2)
+    (tmp_path / "empty" / "people").mkdir(parents=True)
+    (tmp_path / "empty" / "people" / "notes.txt").write_text("not a photo")
+    result = runner.invoke(app, [*train_args(data, tmp_path / "m.keras"), "--other", str(tmp_path / "empty")])
+    assert result.exit_code == 2, result.output
+    assert result.stderr == f"Error: --other {tmp_path / 'empty'}: no images in it (nor in its sub-folders)\n"
+
+
+def test_an_empty_class_folder_is_named(tmp_path: Path) -> None:
+    data = make_dataset(tmp_path / "data", per_class=2)
+    for photo in (data / "Dog").iterdir():
+        photo.unlink()
+    result = runner.invoke(app, train_args(data, tmp_path / "m.keras"))
+    assert result.exit_code == 2, result.output
+    assert result.stderr == f"Error: no images in {data / 'Dog'}: there must be photos of cats and of dogs\n"
+
+
+def test_evaluating_the_split_with_other_non_pets_names_them(trained, tmp_path: Path) -> None:
+    """The pets are the model's: the --other folder is what differs, and the error says so."""
+    data, out = trained
+    others = add_others(tmp_path / "others", kinds=("car",), per_kind=2)
+    result = runner.invoke(app, ["evaluate", str(data), "--model", str(out), "--split", "validation",
+                                 "--other", str(others)])
+    assert result.exit_code == 2, result.output
+    assert result.stderr == (f"Error: --split validation: the non-pets in {others} are not those this model "
+                             "trained with (here 2; it trained on 0, from none); give its --other folders, or use "
+                             "--split all\n")
+
+
+@needs_weights
+def test_a_damaged_cache_chunk_is_cached_again(three_way, tmp_path: Path) -> None:
+    """A chunk cut short (a disk that filled, a copy interrupted) is cached again, not a crash."""
+    import shutil
+
+    data, out, trained = three_way
+    assert trained.exit_code == 0, trained.output
+    again = tmp_path / "three.keras"
+    shutil.copytree(out.with_suffix(".checkpoints"), again.with_suffix(".checkpoints"))
+    cache = again.with_suffix(".checkpoints") / "cache-64px"
+    damaged = cache / "train" / "chunk-00000.npz"
+    damaged.write_bytes(damaged.read_bytes()[:5000])
+    kept = {path: path.stat().st_mtime_ns for path in cache.rglob("chunk-*.npz") if path != damaged}
+    result = runner.invoke(app, backbone_args(data, again, "--epochs", "1", *other_args(out.parent)))
+    assert result.exit_code == 0, result.output
+    with np.load(damaged) as chunk:
+        assert chunk["maps"].shape[0] == 4 * chunk["ok"].sum()  # whole again: four views of each photo
+    assert kept and {path: path.stat().st_mtime_ns for path in kept} == kept  # the sound ones reused

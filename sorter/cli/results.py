@@ -31,6 +31,12 @@ _SHOWN = {
 _AS_BYTES = {c: f"\\x{c - 0xDC00:02x}" for c in range(0xDC80, 0xDD00)}
 
 
+def shown(line: str) -> str:
+    """A line naming a file as the terminal shows it: controls escaped, bytes that are not
+    UTF-8 as bytes; markup as text."""
+    return escape(line.translate(_SHOWN).translate(_AS_BYTES))
+
+
 def _detail(result) -> str:
     """What the model said about a file it left in place: (dog, 61%) when unsure, (97%)
     when neither."""

@@ -10,6 +10,7 @@ import typer
 
 from sorter.cli.console import err, escape, fail, out, progress_bar
 from sorter.cli.options import ModelOption, NoPersonalOption, folder_argument, number_from
+from sorter.cli.results import shown
 from sorter.errors import SorterError
 
 
@@ -40,9 +41,11 @@ def train(
         Optional[int], typer.Option(min=32, max=512, help="Input size in pixels (square). (default: 224 / 144)")
     ] = None,
     validation_split: Annotated[
-        float, typer.Option(parser=number_from(0.0, 0.9), metavar="FLOAT", help="Fraction held out for validation.")
+        float, typer.Option(parser=number_from(0.0, 0.9), metavar="FLOAT",
+                            help="Fraction held out for validation, from 0 to 0.9.")
     ] = 0.2,
-    seed: Annotated[int, typer.Option(help="Seed for the split, shuffling and initial weights.")] = 1337,
+    seed: Annotated[int, typer.Option(min=0, max=2**32 - 1,  # what Keras and NumPy take
+                                      help="Seed for the split, shuffling and initial weights.")] = 1337,
     batch_size: Annotated[Optional[int], typer.Option(min=1, help="Images per training step. (default: 128 / 64)")] = None,
     patience: Annotated[int, typer.Option(min=1, help=(
         "Stop after this many epochs without a better validation loss (the small network; "
@@ -147,11 +150,12 @@ def train(
     if result.broken:
         err.print(f"skipped {len(result.broken)} unreadable file(s):")
         for line in result.broken[:20]:
-            err.print(f"  {line}", soft_wrap=True)
-    accuracy = f"{result.validation.accuracy:.2%} on {result.validation.n}" if result.validation else "n/a"
+            err.print(f"  {shown(line)}", soft_wrap=True)
+    n = result.validation.n if result.validation else 0
+    accuracy = f"{result.validation.accuracy:.2%} on {n} photo{'s' if n != 1 else ''}" if result.validation else "n/a"
     took = f"{result.seconds:.0f} s" if result.seconds < 90 else f"{result.seconds / 60:.1f} min"
-    out.print(f"Saved {result.model_path} ({result.epochs_run} epoch{'s' if result.epochs_run != 1 else ''}, "
-              f"kept epoch {result.best_epoch}, {took}); validation accuracy {accuracy}")
+    out.print(f"Saved {escape(str(result.model_path))} ({result.epochs_run} epoch{'s' if result.epochs_run != 1 else ''}, "
+              f"kept epoch {result.best_epoch}, {took}); validation accuracy {accuracy}", soft_wrap=True)
     if result.validation is None:
         err.print("warning: no photo was held out for validation (too few photos, or --validation-split 0): "
                   "nothing says how well this model does", soft_wrap=True)
@@ -167,7 +171,8 @@ def train(
                 out.print(f"    {line}", markup=False)
             for line in result.validation.threshold_lines():
                 out.print(f"  {line}", markup=False)
-    out.print(f"Int8 model for sorting {result.runtime_path}; metadata {result.metadata_path}; curves {result.curves_path}")
+    out.print(f"Int8 model for sorting {escape(str(result.runtime_path))}; metadata {escape(str(result.metadata_path))}; "
+              f"curves {escape(str(result.curves_path))}", soft_wrap=True)
 
 
 def evaluate(
@@ -227,7 +232,7 @@ def evaluate(
     except SorterError as exc:
         raise fail(exc) from None
     for line in result.unreadable:
-        err.print(f"unreadable: {line}", soft_wrap=True)
+        err.print(f"unreadable: {shown(line)}", soft_wrap=True)
     if as_json:
         from sorter.model.lite import resolve_model_path
 

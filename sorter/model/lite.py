@@ -26,7 +26,14 @@ import numpy as np
 from sorter.config import BUNDLED_MODEL, CLASS_NAMES, OTHER, cpu_cores
 from sorter.errors import ModelError
 from sorter.model.evidence import Evidence, read_evidence
-from sorter.model.network import check_model_path, import_keras, quiet_stderr, read_metadata, runtime_path
+from sorter.model.network import (
+    check_model_path,
+    import_keras,
+    metadata_path,
+    quiet_stderr,
+    read_metadata,
+    runtime_path,
+)
 from sorter.model.second_look import Box, Closer, filed_boxes, judged_again
 
 
@@ -151,6 +158,10 @@ def class_names_of(metadata: dict[str, Any]) -> tuple[str, ...]:
     return names
 
 
+class OutputMismatch(ModelError):
+    """The network loads, but its output is not what its metadata says it is (its classes, its head)."""
+
+
 class LiteClassifier:
     """A LiteRT interpreter per core, each on one thread: `inference.classify` runs one
     batch per core at once (measured on 2 cores: ~10% more than one call on both cores)
@@ -199,10 +210,10 @@ class LiteClassifier:
         # the pooled features its float head turns into them.
         if head is not None:
             if columns != [head[0].shape[0]] or head[0].shape[1] != len(self.class_names):
-                raise ModelError(f"not a sorter model (output {output_shape}, head {list(head[0].shape)} "
-                                 f"for classes {list(self.class_names)})")
+                raise OutputMismatch(f"not a sorter model (output {output_shape}, head {list(head[0].shape)} "
+                                     f"for classes {list(self.class_names)})")
         elif columns not in ([1], [len(self.class_names)]) or (columns == [1] and self.class_names != CLASS_NAMES):
-            raise ModelError(f"not a sorter model (output {output_shape} for classes {list(self.class_names)})")
+            raise OutputMismatch(f"not a sorter model (output {output_shape} for classes {list(self.class_names)})")
         if evidence is not None and (head is None or evidence.kernel.shape[0] != head[0].shape[0]
                                      or evidence.weights.shape[1:] != (len(self.class_names),)):
             raise ModelError(f"not a sorter model (evidence {list(evidence.kernel.shape)} "
@@ -225,7 +236,7 @@ class LiteClassifier:
         try:
             return cls(data, metadata, workers, head=head, evidence=evidence)
         except ModelError as exc:
-            raise ModelError(f"{path}: {exc}") from exc
+            raise type(exc)(f"{path}: {exc}") from exc
         except Exception as exc:  # LiteRT raises ValueError/RuntimeError for a bad file
             first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise ModelError(f"{path}: cannot load model ({first_line[:200]})") from exc
@@ -308,4 +319,13 @@ def load_classifier(model: Path | None, workers: int | None = None) -> LiteClass
     (or the bundled one), with the class names its metadata records; one interpreter per core,
     or `workers` of them."""
     path = resolve_model_path(model)
-    return LiteClassifier.load(runtime_path(path), read_metadata(path), workers)
+    metadata = read_metadata(path)
+    try:
+        return LiteClassifier.load(runtime_path(path), metadata, workers)
+    except OutputMismatch:
+        if metadata or metadata_path(path).exists():
+            raise
+        # Without its MODEL.json only an early cat/dog model loads: for any later one, the
+        # missing file is what is wrong, not the network's shape the error would name.
+        raise ModelError(f"{metadata_path(path).name} not found beside {path}: `sorter train` writes it (the "
+                         "model's classes and its head); copy it with the model") from None

@@ -142,6 +142,10 @@ class ModelInfo:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+#: The layout of MODEL.json and the files beside it that this version of sorter reads and writes.
+MODEL_FORMAT = "sorter-model/1"
+
+
 def metadata_path(model_path: Path) -> Path:
     return model_path.with_suffix(".json")
 
@@ -154,6 +158,8 @@ def runtime_path(model_path: Path) -> Path:
 def check_model_path(path: Path) -> Path:
     """A model given by the user (MODEL.keras or its MODEL.tflite) -> the file to run."""
     suffix = path.suffix.lower()
+    if path.is_dir():
+        raise ModelError(f"{path} is a folder; give the model's file (MODEL.keras from `sorter train`)")
     if suffix in REFUSED_SUFFIXES:
         raise ModelError(f"{path}: {REFUSED_SUFFIXES[suffix]}")
     if suffix not in (".keras", ".tflite"):
@@ -167,13 +173,23 @@ def check_model_path(path: Path) -> Path:
 
 
 def read_metadata(path: Path) -> dict[str, Any]:
+    """MODEL.json ({} when there is none: an early cat/dog model), refused when written in a
+    format this version does not know: a newer sorter's model may mean other things by the
+    same files, and would be run wrong without a word."""
     meta_file = metadata_path(path)
     if not meta_file.is_file():
         return {}
     try:
-        return json.loads(meta_file.read_text())
+        metadata = json.loads(meta_file.read_text())
     except (OSError, ValueError) as exc:
         raise ModelError(f"{meta_file}: unreadable model metadata ({exc})") from exc
+    if not isinstance(metadata, dict):
+        raise ModelError(f"{meta_file}: not a sorter model's metadata (a JSON object)")
+    written = metadata.get("format", MODEL_FORMAT)  # the earliest models' have none
+    if written != MODEL_FORMAT:
+        raise ModelError(f"{meta_file}: written by another version of sorter (format {written!r}; this one reads "
+                         f"{MODEL_FORMAT!r}); use that version, or train the model again")
+    return metadata
 
 
 def write_metadata(path: Path, metadata: dict[str, Any]) -> None:

@@ -66,7 +66,22 @@ def class_folders(data_dir: Path, other_dirs: tuple[Path, ...] = ()) -> dict[str
             if pets.is_relative_to(others) or others.is_relative_to(pets):
                 raise UsageError(f"--other {other_dir} holds the photos of {found[label]}: they would be pets and "
                                  "non-pets at once; give folders of non-pets only")
+        refuse_pets(other_dir, "--other")
     return found
+
+
+#: A pet class folder's names, any case: at the top of a folder of non-pets, its photos are pets.
+PET_FOLDER_NAMES = FOLDER_NAMES["cat"] | FOLDER_NAMES["dog"]
+
+
+def refuse_pets(folder: Path, option: str) -> None:
+    """A folder of non-pets (--other, --holdout) with Cat/ or Dog/ at its top (any case): every
+    photo below counts as neither, so those cats and dogs would be trained on, or scored, as
+    non-pets. Most likely another PetImages folder given by mistake."""
+    pets = sorted(child.name for child in folder.iterdir() if child.name.lower() in PET_FOLDER_NAMES and child.is_dir())
+    if pets:
+        raise UsageError(f"{option} {folder} holds {' and '.join(f'{name}/' for name in pets)}: every photo in it "
+                         "counts as neither a cat nor a dog; give folders of non-pets only")
 
 
 def other_roots(data_dir: Path, other_dirs: tuple[Path, ...] = ()) -> tuple[Path, ...]:
@@ -109,12 +124,24 @@ def list_labelled(data_dir: Path, other_dirs: tuple[Path, ...] = ()) -> dict[str
     files = _list_pets(folders)
     roots = _roots(folders, other_dirs)
     if roots:
-        files[OTHER] = [p for root in roots for p in images_below(root)]
+        files[OTHER] = [p for root in roots for p in non_pets_below(root, other_dirs)]
     return files
 
 
+def non_pets_below(root: Path, other_dirs: tuple[Path, ...]) -> list[Path]:
+    """The photos of a folder of non-pets. An --other without any is a mistake (a wrong path,
+    photos not copied yet), not a folder to leave out without a word: a model trained without
+    non-pets never leaves a photo in place."""
+    photos = images_below(root)
+    if not photos and root in other_dirs:
+        raise UsageError(f"--other {root}: no images in it (nor in its sub-folders)")
+    return photos
+
+
 def _list_pets(folders: dict[str, Path]) -> dict[str, list[Path]]:
-    return {
+    """The photos of Cat/ and Dog/; a class folder without one is refused, by name: a model is
+    trained and measured on both (a measure with no cats says 66 % of what?)."""
+    files = {
         label: sorted(
             (p for p in folder.iterdir() if is_image_name(p.name) and p.is_file() and not p.is_symlink()),
             key=_by_name,
@@ -122,6 +149,11 @@ def _list_pets(folders: dict[str, Path]) -> dict[str, list[Path]]:
         for label, folder in folders.items()
         if label in CLASS_NAMES
     }
+    empty = [folders[label] for label in CLASS_NAMES if not files[label]]
+    if empty:
+        raise UsageError(f"no images in {' nor in '.join(str(folder) for folder in empty)}: "
+                         "there must be photos of cats and of dogs")
+    return files
 
 
 def kind_of(path: Path, root: Path) -> str:
@@ -225,11 +257,9 @@ def split(
     folders = class_folders(data_dir, other_dirs)
     files = _list_pets(folders)
     counts = {label: len(paths) for label, paths in files.items()}
-    per_class = min(counts.values())
+    per_class = min(counts.values())  # at least 1 (`_list_pets`)
     if limit is not None:
         per_class = min(per_class, limit)
-    if per_class == 0:
-        raise UsageError(f"{data_dir}: no images in one of the class folders")
     rng = random.Random(seed)
     train: list[tuple[Path, int]] = []
     validation: list[tuple[Path, int]] = []
@@ -244,8 +274,8 @@ def split(
     kinds: dict[str, dict[str, list[str]]] = {}
     kind_by_path: dict[Path, str] = {}
     for root in _roots(folders, other_dirs):
-        others = images_below(root)
-        if not others:
+        others = non_pets_below(root, other_dirs)
+        if not others:  # an empty Other/ beside Cat/ and Dog/
             continue
         other_train, other_validation, kinds[str(root)] = _split_kinds(others, root, validation_split, seed, limit)
         counts[OTHER] = counts.get(OTHER, 0) + len(others)

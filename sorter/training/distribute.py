@@ -211,7 +211,7 @@ class Distribution:
         with the chief's list (a digest) before anything is trained."""
         if self.workers == 1:
             return
-        digest = hashlib.sha256("\n".join(f"{p}\t{y}" for p, y in items).encode()).digest()
+        digest = hashlib.sha256("\n".join(f"{p}\t{y}" for p, y in items).encode("utf-8", "surrogateescape")).digest()
         ours = float(int.from_bytes(digest[:6], "big"))  # 48 bits: exact in a float64
         if self.from_chief([], [ours])[0] != ours:
             raise UsageError(f"worker {self.index} sees other photos than the chief: every worker needs the same "

@@ -343,15 +343,7 @@ def evaluate(
                     raise UsageError(f"this model trained with non-pets from {folder}, which is not here; "
                                      "give their folders with --other (its split needs every one), or use --split all")
         parts = make_split(data_dir, float(meta["validation_split"]), int(meta["seed"]), meta.get("limit"), other)
-        found = {k: v for k, v in parts.counts.items() if k != OTHER}
-        trained = meta.get("images_per_class_found")
-        if trained is not None and (found != trained or parts.counts.get(OTHER, 0) != meta.get("other_images_found", 0)):
-            # Another folder (or this one changed): drawn again, the split would not be the model's.
-            raise UsageError(f"--split {split}: {data_dir} is not the folder this model trained on (here "
-                             f"{', '.join(f'{n} {k}' for k, n in parts.counts.items())}; it trained on "
-                             f"{', '.join(f'{n} {k}' for k, n in trained.items())}"
-                             f"{', ' + str(meta['other_images_found']) + ' other' if meta.get('other_images_found') else ''}"
-                             "); use --split all")
+        check_same_photos(parts, meta, split, data_dir, other)
         items = parts.validation if split == "validation" else parts.train
         kinds = parts.kind_of
     if not items:
@@ -370,6 +362,29 @@ def evaluate(
 
         write_evaluation_report(result, report_dir, classifier.image_size)
     return result
+
+
+def check_same_photos(parts, meta: dict, split: str, data_dir: Path, other: tuple[Path, ...]) -> None:
+    """Another folder (or this one changed) drawn again would not give the model's split: the
+    folder whose count differs is named, the pets' or the non-pets'."""
+    trained = meta.get("images_per_class_found")
+    if trained is None:
+        return
+    found = {k: v for k, v in parts.counts.items() if k != OTHER}
+    if found != trained:
+        raise UsageError(f"--split {split}: {data_dir} is not the folder this model trained on (here "
+                         f"{', '.join(f'{n} {k}' for k, n in found.items())}; it trained on "
+                         f"{', '.join(f'{n} {k}' for k, n in trained.items())}); use --split all")
+    here, then = parts.counts.get(OTHER, 0), meta.get("other_images_found", 0)
+    if here != then:
+        from sorter.training.datasets import recorded_other_dirs
+
+        recorded = recorded_other_dirs(meta)
+        given = ", ".join(map(str, other)) or f"{data_dir}'s Other/"
+        trained_with = ", ".join(map(str, recorded)) or ("its data folder's Other/" if then else "none")
+        raise UsageError(f"--split {split}: the non-pets in {given} are not those this model trained with (here "
+                         f"{here}; it trained on {then}, from {trained_with}); give its --other folders, or use "
+                         "--split all")
 
 
 def with_holdout(result: EvalResult, folder: Path, kinds: list[HeldOut], held: Scored, pets: Scored) -> EvalResult:

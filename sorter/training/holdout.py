@@ -74,10 +74,11 @@ def thresholds_json(rows: list[Threshold]) -> list[dict]:
 def score_holdout(classifier, folder: Path, progress: Progress = no_progress) -> tuple[list[HeldOut], Scored]:
     """Every photo below `folder` is a non-pet; its first sub-folder is its kind. Returns the
     kinds, in name order, and the scored photos (with those that could not be read)."""
-    from sorter.training.datasets import ALL_CLASSES, images_below, kind_of
+    from sorter.training.datasets import ALL_CLASSES, images_below, kind_of, refuse_pets
 
     if not folder.is_dir():
         raise UsageError(f"hold-out folder not found: {folder}")
+    refuse_pets(folder, "--holdout")
     paths = images_below(folder)
     if not paths:
         raise UsageError(f"no images in the hold-out folder {folder}")

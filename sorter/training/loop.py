@@ -142,24 +142,27 @@ def _dataset(items, config: TrainConfig, training: bool, broken: list[str], repe
     import tensorflow as tf
 
     size = config.image_size
+    # Positions, not paths, go through tf.data: its strings must be UTF-8, and a photo's name
+    # (or its folder's) need not be (`caf\xe9.jpg` from an old camera or a Windows share);
+    # each is read in Python, by the name the folder gave.
+    paths = [p for p, _ in items]
 
-    def decode(path_bytes):
-        path = Path(path_bytes.decode())
+    def decode(index):
+        path = paths[int(index)]
         try:
             return quietly(load_image, path, size), True
         except ImageError as exc:
             broken.append(f"{path}: {exc}")
             return np.zeros((size, size, 3), np.uint8), False
 
-    def tf_decode(path, label):
-        image, ok = tf.numpy_function(decode, [path], [tf.uint8, tf.bool])
+    def tf_decode(index, label):
+        image, ok = tf.numpy_function(decode, [index], [tf.uint8, tf.bool])
         image.set_shape((size, size, 3))
         ok.set_shape(())
         return image, label, ok
 
-    paths = [str(p) for p, _ in items]
     labels = np.array([y for _, y in items], np.float32)
-    ds = tf.data.Dataset.from_tensor_slices((paths, labels))
+    ds = tf.data.Dataset.from_tensor_slices((np.arange(len(items)), labels))
     ds = ds.map(tf_decode, num_parallel_calls=tf.data.AUTOTUNE)
     ds = ds.filter(_decoded_ok).map(_drop_flag)
     ds = ds.cache()  # decoded once, then epochs read from memory

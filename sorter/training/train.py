@@ -112,6 +112,8 @@ def train_command(config) -> str:
 
 def check_holdout(config) -> None:
     """A hold-out folder is for validation only: it may share no photo with the training data."""
+    from sorter.training.datasets import refuse_pets
+
     if config.holdout is None:
         return
     holdout = config.holdout.resolve()
@@ -122,6 +124,7 @@ def check_holdout(config) -> None:
         if holdout.is_relative_to(training) or training.is_relative_to(holdout):
             raise UsageError(f"--holdout {config.holdout} overlaps the training photos in {folder}: "
                              "a hold-out is for validation only, never trained on")
+    refuse_pets(config.holdout, "--holdout")  # here, before training: it is scored after
 
 
 def _parent_model(config, counts: dict[str, int]) -> tuple[dict | None, list[dict]]:
@@ -174,7 +177,7 @@ def train(
     save it with its metadata JSON. Under `--distribute multi-worker`, only the chief saves
     anything; the other workers return a WorkerDone."""
     from sorter.model.lite import LiteClassifier, head_path, read_head, save_model, write_head
-    from sorter.model.network import metadata_path, runtime_path, write_metadata
+    from sorter.model.network import MODEL_FORMAT, metadata_path, runtime_path, write_metadata
     from sorter.training.datasets import split as make_split
     from sorter.training.distribute import start
     from sorter.training.evaluate import fit_temperature, measure, scene_parts
@@ -216,7 +219,7 @@ def train(
         return WorkerDone(dist.index, dist.workers, state.epoch, state.seconds)
     with staged(config.out) as out:  # the old model stays whole until the new one is
         runtime = save_model(model, out, calibration_images(parts.train, config.image_size, config.seed))
-        metadata = {"format": "sorter-model/1", "class_names": list(class_names)}
+        metadata = {"format": MODEL_FORMAT, "class_names": list(class_names)}
         head = head_path(out)
         if head.is_file():
             metadata["head"] = {"file": head.name, "temperature": 1.0}

@@ -31,6 +31,7 @@ import os
 import random
 import shutil
 import time
+import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,7 +39,7 @@ from pathlib import Path
 import numpy as np
 
 from sorter.config import CLASS_NAMES, cpu_cores
-from sorter.errors import ImageError, UsageError
+from sorter.errors import ImageError, SorterError, UsageError
 from sorter.media.decoder_output import captured, quietly
 from sorter.media.images import load_image
 from sorter.model.backbone import Weights, imagenet_backbone, imagenet_classifier
@@ -126,7 +127,8 @@ def _manifest(items, image_size: int, views: int, seed: int) -> dict:
     file mended) were trained on as they had been cached, at 1.7 % accuracy on themselves."""
     digest = hashlib.sha256()
     for path, label in items:
-        digest.update(f"{path}\t{label}\t{_stamp(path)}\n".encode())
+        # surrogateescape: a name that is not UTF-8 counts as its bytes (UTF-8 names as before).
+        digest.update(f"{path}\t{label}\t{_stamp(path)}\n".encode("utf-8", "surrogateescape"))
     return {"format": CACHE_FORMAT, "image_size": image_size, "cut_block": CUT_BLOCK, "views": views,
             "seed": seed, "n": len(items), "items_sha256": digest.hexdigest()}
 
@@ -147,8 +149,8 @@ def cache_maps(
     size = int(bottom.input_shape[1])
     manifest = _manifest(items, size, views, seed)
     manifest_file = folder / "manifest.json"
-    if folder.exists() and (not manifest_file.is_file() or json.loads(manifest_file.read_text()) != manifest):
-        shutil.rmtree(folder)  # cached for other photos, sizes or views
+    if folder.exists() and _read_manifest(manifest_file) != manifest:
+        shutil.rmtree(folder)  # cached for other photos, sizes or views (or its manifest is damaged)
     folder.mkdir(parents=True, exist_ok=True)
     manifest_file.write_text(json.dumps(manifest, indent=1))
 
@@ -157,19 +159,42 @@ def cache_maps(
     for index in range(chunks):
         chunk = items[index * CHUNK : (index + 1) * CHUNK]
         file = folder / f"chunk-{index:05d}.npz"
-        if not file.is_file():
+        read = _read_chunk(file, len(chunk), views) if file.is_file() else None
+        if read is None:  # not cached yet, or damaged (cut short by a full disk, a copy, a crash): cached again
             _cache_chunk(bottom, chunk, file, views, seed, index, list(scenes))
-        with np.load(file, allow_pickle=False) as data:
-            ok = data["ok"]
-            maps.append(data["maps"])
-            labels.append(np.tile(np.array([y for _, y in chunk], np.int64)[ok], views))
-            positions.append(np.tile(np.arange(index * CHUNK, index * CHUNK + len(chunk))[ok], views))
-            broken += [f"{p}: {e}" for p, e in zip((str(p) for p, _ in chunk), data["errors"].tolist(), strict=True) if e]
+            read = _read_chunk(file, len(chunk), views)
+            if read is None:
+                raise SorterError(f"{file}: cached again, and still does not read back")
+        chunk_maps, ok, errors = read
+        maps.append(chunk_maps)
+        labels.append(np.tile(np.array([y for _, y in chunk], np.int64)[ok], views))
+        positions.append(np.tile(np.arange(index * CHUNK, index * CHUNK + len(chunk))[ok], views))
+        broken += [f"{p}: {e}" for p, e in zip((str(p) for p, _ in chunk), errors.tolist(), strict=True) if e]
         on_progress(index + 1, chunks)
     if not maps:
         empty = np.zeros(0, np.int64)
         return Cached(np.zeros((0, *bottom.output_shape[1:]), np.float16), empty, broken, empty)
     return Cached(np.concatenate(maps), np.concatenate(labels), broken, np.concatenate(positions))
+
+
+def _read_manifest(file: Path) -> dict | None:
+    try:
+        return json.loads(file.read_text())
+    except (OSError, ValueError):  # missing, or cut short
+        return None
+
+
+def _read_chunk(file: Path, n: int, views: int) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """(maps, ok, errors) of a cached chunk of `n` photos, or None when the file is damaged:
+    not a whole .npz (BadZipFile, a bad CRC, an array cut short) or not one of `n` photos."""
+    try:
+        with np.load(file, allow_pickle=False) as data:
+            maps, ok, errors = data["maps"], data["ok"], data["errors"]
+    except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile):
+        return None
+    if ok.dtype != bool or ok.shape != (n,) or errors.shape != (n,) or len(maps) != int(ok.sum()) * views:
+        return None
+    return maps, ok, errors
 
 
 def training_view(image: np.ndarray, label: int, view: int, kin: list[np.ndarray], scenes, rng: random.Random):
