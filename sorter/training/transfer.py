@@ -58,7 +58,9 @@ from sorter.training.loop import (
     cosine_schedule,
     fit,
     kept_checkpoint,
+    load_checkpoint,
 )
+from sorter.training.publish import writing
 
 #: The last frozen block; everything above it is fine-tuned.
 CUT_BLOCK = 14
@@ -149,8 +151,9 @@ def cache_maps(
     manifest_file = folder / "manifest.json"
     if folder.exists() and (not manifest_file.is_file() or json.loads(manifest_file.read_text()) != manifest):
         shutil.rmtree(folder)  # cached for other photos, sizes or views
-    folder.mkdir(parents=True, exist_ok=True)
-    manifest_file.write_text(json.dumps(manifest, indent=1))
+    with writing("the feature cache", folder):
+        folder.mkdir(parents=True, exist_ok=True)
+        manifest_file.write_text(json.dumps(manifest, indent=1))
 
     maps, labels, broken, positions = [], [], [], []
     chunks = math.ceil(len(items) / CHUNK)
@@ -158,7 +161,8 @@ def cache_maps(
         chunk = items[index * CHUNK : (index + 1) * CHUNK]
         file = folder / f"chunk-{index:05d}.npz"
         if not file.is_file():
-            _cache_chunk(bottom, chunk, file, views, seed, index, list(scenes))
+            with writing("the feature cache", folder):
+                _cache_chunk(bottom, chunk, file, views, seed, index, list(scenes))
         with np.load(file, allow_pickle=False) as data:
             ok = data["ok"]
             maps.append(data["maps"])
@@ -232,8 +236,11 @@ def _cache_chunk_captured(bottom, chunk, file: Path, views: int, seed: int, inde
             out.append(bottom.predict(pixels, batch_size=64, verbose=0).astype(np.float16))
     maps = np.concatenate(out) if out else np.zeros((0, *bottom.output_shape[1:]), np.float16)
     temporary = file.with_name(file.stem + ".tmp.npz")
-    np.savez(temporary, maps=maps, ok=ok, errors=errors)
-    temporary.replace(file)
+    try:  # written whole or not at all: a kill or a full disk leaves no chunk half written
+        np.savez(temporary, maps=maps, ok=ok, errors=errors)
+        temporary.replace(file)
+    finally:
+        temporary.unlink(missing_ok=True)
 
 
 def pooled_features(model, maps: np.ndarray) -> np.ndarray:
@@ -290,7 +297,7 @@ def run_transfer(
     if resume and dist.is_chief and not (ckpt / "state.json").is_file() and any(cache.glob("*/chunk-*.npz")):
         resume = False  # killed while caching, before any epoch: a new run, from the chunks cached
     # Before the (long) caching: on --resume, no checkpoint fails at once.
-    state = begin(config, dist, resume, precision="float32")
+    state = begin(config, dist, resume, precision="float32", photos=(train_items, val_items))
 
     started = time.monotonic()
     scenes = [p for p, y in train_items if y == len(CLASS_NAMES)]  # pets are pasted onto non-pets
@@ -363,7 +370,7 @@ def run_transfer(
         callback, sum(counts), n_val)
     if not dist.is_chief:
         return None, state, weights
-    best = keras.saving.load_model(kept_checkpoint(ckpt, KEEP_LAST), safe_mode=True, compile=False)
+    best = load_checkpoint(keras, kept_checkpoint(ckpt, KEEP_LAST))
     if teacher is not None:
         best = distill.student(best)  # without ImageNet's output, which stays as published
     top.set_weights(best.get_weights())  # shared layers: `model` now holds the best weights
