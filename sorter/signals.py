@@ -1,10 +1,11 @@
 """Stopping a long-running command (watch, the review server) cleanly on SIGINT/SIGTERM, and
 on SIGHUP (the terminal it ran in closed: an ssh session ended), which otherwise ended it
-without its summary."""
+without its summary; and `sorter train` on SIGTERM as on Ctrl-C."""
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 from contextlib import contextmanager
 
 
@@ -35,3 +36,30 @@ def stop_on_signals(stop: threading.Event):
     finally:
         for sig, old in previous.items():
             signal.signal(sig, old)
+
+
+@contextmanager
+def sigterm_interrupts() -> Iterator[list[int]]:
+    """SIGTERM (`kill`, a job scheduler's or systemd's stop) raises KeyboardInterrupt, as Ctrl-C
+    does, in a command that cannot poll a flag (`sorter train` is inside Keras's `fit`): its
+    clean-up and its "Interrupted" line are then the same as for Ctrl-C, where SIGTERM ended it
+    at once, with neither. Yields the list of signals received, for the exit status (143).
+
+    The handler runs in the main thread between two Python instructions, as Python's own
+    SIGINT handler does, so the interrupt lands where Ctrl-C's would."""
+    import signal
+
+    received: list[int] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield received  # signals are delivered to the main thread only
+        return
+
+    def handler(signum, frame) -> None:
+        received.append(signum)
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield received
+    finally:
+        signal.signal(signal.SIGTERM, previous)

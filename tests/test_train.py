@@ -13,6 +13,7 @@ from conftest import DATASET, SAMPLES, make_dataset, needs_dataset, needs_weight
 from typer.testing import CliRunner
 
 from sorter.cli import app
+from sorter.errors import SorterError
 
 runner = CliRunner()
 
@@ -135,7 +136,8 @@ def test_a_model_is_replaced_whole_or_not_at_all(tmp_path: Path) -> None:
     old = {name: f"old {name}".encode() for name in ("model.keras", "model.tflite", "model.json", "model.evidence.npz")}
     for name, text in old.items():
         (tmp_path / name).write_bytes(text)
-    with pytest.raises(OSError), staged(out) as saving:
+    with pytest.raises(SorterError, match="cannot write the model in .*: No space left on device"), \
+            staged(out) as saving:
         saving.write_text("new network")
         saving.with_suffix(".tflite").write_text("new int8 export")
         raise OSError(28, "No space left on device")
@@ -324,6 +326,14 @@ def test_resume_on_a_checkpoint_of_another_network_is_one_line(three_way, tmp_pa
     again = tmp_path / "three.keras"
     shutil.copytree(out.with_suffix(".checkpoints"), again.with_suffix(".checkpoints"))
     result = runner.invoke(app, backbone_args(data, again, "--epochs", "2", "--resume"))  # no --other: two classes
+    assert result.exit_code == 2 and "used --other " in result.stderr and "(here none)" in result.stderr, result.output
+    assert "Traceback" not in result.output
+    # A checkpoint of an older sorter records no options: its weights do not load into this network.
+    state_file = again.with_suffix(".checkpoints") / "state.json"
+    state = json.loads(state_file.read_text())
+    del state["identity"]
+    state_file.write_text(json.dumps(state))
+    result = runner.invoke(app, backbone_args(data, again, "--epochs", "2", "--resume"))
     assert result.exit_code == 2 and "is of another network than this run's" in result.stderr, result.output
     assert "Traceback" not in result.output
 

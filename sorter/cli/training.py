@@ -98,8 +98,10 @@ def train(
     """
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+    from sorter.signals import sigterm_interrupts
     from sorter.training import train as trainer
-    from sorter.training.loop import BatchDone, EpochDone, TrainConfig, checkpoint_dir
+    from sorter.training.loop import BatchDone, EpochDone, TrainConfig
+    from sorter.training.resuming import resume_hint
     from sorter.training.train import WorkerDone
 
     config = TrainConfig(
@@ -109,7 +111,7 @@ def train(
         backbone=backbone, other=tuple(other or ()), distribute=distribute, holdout=holdout,
         distill=distill,
     )
-    with Progress(
+    with sigterm_interrupts() as terminated, Progress(
         TextColumn("{task.fields[what]}"), BarColumn(),
         MofNCompleteColumn(), TimeRemainingColumn(), console=err, transient=True,
         disable=not err.is_terminal,  # a log or a pipe gets the epoch lines, not a bar's last frame (a blank line)
@@ -138,11 +140,9 @@ def train(
             result = trainer.train(config, resume=resume, on_event=on_event, on_cache=on_cache)
         except SorterError as exc:
             raise fail(exc) from None
-        except KeyboardInterrupt:
-            err.print(f"Interrupted. What was cached and the epochs finished are kept in "
-                      f"{escape(str(checkpoint_dir(out_path)))}/: the same command with --resume goes on from there.",
-                      soft_wrap=True)
-            raise typer.Exit(130) from None
+        except KeyboardInterrupt:  # Ctrl-C, or SIGTERM (`kill`): what was kept, and what goes on from it
+            err.print(f"Interrupted. {escape(resume_hint(out_path))}", soft_wrap=True)
+            raise typer.Exit(143 if terminated else 130) from None
     if isinstance(result, WorkerDone):
         out.print(f"Worker {result.index} of {result.workers} done ({result.epochs_run} epochs, "
                   f"{result.seconds / 60:.1f} min); the chief saves the model")

@@ -1,7 +1,8 @@
 """training: `sorter train` and `sorter evaluate`.
 
 Owns the labelled data (`datasets`), the training views (`augment`), the from-scratch
-training loop (`loop`), transfer learning on the backbone (`transfer`), `--distribute`
+training loop (`loop`), what `--resume` goes on from (`resuming`), the model's files and the
+`--out` a run holds (`publish`), transfer learning on the backbone (`transfer`), `--distribute`
 (`distribute`), the train use-case (`train`), the evaluate use-case (`evaluate`), the
 pictures they draw (`report`), re-exporting a trained model's int8 network (`export`) and a
 model's reference set for `sorter learn` (`reference`).

@@ -78,6 +78,17 @@ def read_tf_config(text: str | None) -> Task:
     return Task(workers=len(chief) + len(workers), index=index + len(chief) if kind == "worker" else 0)
 
 
+def process_index(mode: str) -> int:
+    """This process's place among the workers (0: the chief), known from TF_CONFIG before the
+    cluster starts: which folder the run locks (`Distribution.scratch`)."""
+    return read_tf_config(os.environ.get("TF_CONFIG")).index if mode == "multi-worker" else 0
+
+
+def scratch_folder(folder: Path, index: int) -> Path:
+    """Where worker `index` writes what the chief writes to `folder` (`Distribution.scratch`)."""
+    return folder if index == 0 else folder.with_name(f"{folder.name}.worker-{index}.tmp")
+
+
 @dataclass(frozen=True)
 class Distribution:
     """How this process trains; the default is one process on one device, no strategy."""
@@ -117,7 +128,7 @@ class Distribution:
         """Where this process writes what the chief writes to `folder`: the chief writes there,
         any other worker to a folder of its own beside it, deleted after a successful run
         (`finish`). Every worker still saves: a save can read variables collectively."""
-        return folder if self.is_chief else folder.with_name(f"{folder.name}.worker-{self.index}.tmp")
+        return scratch_folder(folder, self.index)
 
     def finish(self, folder: Path) -> None:
         if not self.is_chief:

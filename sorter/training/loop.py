@@ -20,6 +20,8 @@ from sorter.media.decoder_output import captured, quietly
 from sorter.media.images import load_image
 from sorter.model.network import augmenter, build_model, import_keras
 from sorter.training.distribute import Distribution
+from sorter.training.publish import writing
+from sorter.training.resuming import check_same_run, checkpoint_dir, damaged, identity, read_checkpoint
 
 #: One process on one device: no strategy.
 SINGLE = Distribution()
@@ -82,6 +84,8 @@ class TrainState:
     broken: list[str] = field(default_factory=list)
     precision: str = "float32"  # Keras dtype policy of the training run
     cache_seconds: float = 0.0  # time spent caching the frozen backbone's features (sorter.training.transfer)
+    #: What made the run (its split, its network), which a resumed run must share (`sorter.training.resuming`).
+    identity: dict = field(default_factory=dict)
 
 
 def fast_precision() -> str:
@@ -130,10 +134,6 @@ def _global_policy(keras, policy: str) -> Iterator[None]:
         yield
     finally:
         keras.mixed_precision.set_global_policy(before)
-
-
-def checkpoint_dir(out: Path) -> Path:
-    return out.with_name(out.stem + ".checkpoints")
 
 
 def _dataset(items, config: TrainConfig, training: bool, broken: list[str], repeat: bool = False):
@@ -217,19 +217,26 @@ def require_checkpoint(config: TrainConfig) -> Path:
 RUN_FILES = ("state.json", "last.keras", "best.keras")
 
 
-def begin(config: TrainConfig, dist: Distribution, resume: bool, precision: str) -> TrainState:
+def begin(config: TrainConfig, dist: Distribution, resume: bool, precision: str, photos=((), ())) -> TrainState:
     """The run's state before its model is built. `--resume`: the chief's checkpointed state
-    (a missing checkpoint fails at once; workers take theirs from the chief in
-    `continue_from_chief`). Otherwise a new state, and this process's checkpoint folder
-    cleared of an earlier run's files."""
+    (a missing or damaged checkpoint, or one of a run with another split or network than this
+    one, fails at once; workers take theirs from the chief in `continue_from_chief`).
+    Otherwise a new state, and this process's checkpoint folder cleared of an earlier run's
+    files. `photos`: (training, validation) items, the split the run records."""
     ckpt = dist.scratch(checkpoint_dir(config.out))
+    ours = identity(config, *photos)
     if resume and dist.is_chief:
-        return TrainState(**json.loads((require_checkpoint(config) / "state.json").read_text()))
+        recorded = read_checkpoint(require_checkpoint(config))
+        check_same_run(recorded.get("identity") or {}, ours, ckpt)
+        try:
+            return TrainState(**recorded)
+        except TypeError:  # fields of another sorter's state
+            raise damaged(ckpt, "state.json: not a checkpoint's state") from None
     if not resume:
         for stale in RUN_FILES:
             (ckpt / stale).unlink(missing_ok=True)
     ckpt.mkdir(parents=True, exist_ok=True)
-    return TrainState(config={k: str(v) for k, v in asdict(config).items()}, precision=precision)
+    return TrainState(config={k: str(v) for k, v in asdict(config).items()}, precision=precision, identity=ours)
 
 
 def continue_from_chief(model, config: TrainConfig, dist: Distribution, state: TrainState, resume: bool) -> TrainState:
@@ -251,6 +258,8 @@ def continue_from_chief(model, config: TrainConfig, dist: Distribution, state: T
         except ValueError:  # another network: cats and dogs only, say, where this data has non-pets
             raise UsageError(f"--resume: the checkpoint in {checkpoint_dir(config.out)} is of another network than "
                              "this run's (other classes: non-pets, or none); run it without --resume") from None
+        except Exception as exc:  # Keras raises many types for a bad archive
+            raise damaged(checkpoint_dir(config.out), f"last.keras: {_first_line(exc)}") from None
     numbers = dist.from_chief(
         [*model.weights, *model.optimizer.variables], [state.epoch, state.best_epoch, state.best_val_loss]
     )
@@ -259,14 +268,45 @@ def continue_from_chief(model, config: TrainConfig, dist: Distribution, state: T
     return state
 
 
+def _first_line(exc: Exception) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+
+
+def load_checkpoint(keras, path: Path):
+    """The model a run ends with, from its checkpoint folder; a damaged one is one line."""
+    try:
+        return keras.saving.load_model(path, safe_mode=True, compile=False)
+    except Exception as exc:  # Keras raises many types for a bad archive
+        raise damaged(path.parent, f"{path.name}: {_first_line(exc)}") from None
+
+
+def save_whole(model, path: Path) -> None:
+    """`model.save(path)`, written under a temporary name and renamed, so that a kill or a full
+    disk mid-save leaves the checkpoint before it, never a torn one nor the temporary file."""
+    temporary = path.with_name(path.stem + ".tmp" + path.suffix)
+    try:
+        model.save(temporary)
+        temporary.replace(path)
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
+def _write_whole(path: Path, text: str) -> None:
+    temporary = path.with_suffix(".tmp")
+    try:
+        temporary.write_text(text)
+        temporary.replace(path)
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
 def _start_from(keras, model, path: Path) -> None:
     """Fine-tuning: copy a trained model's weights. The network is convolutional up to its
     global pooling, so weights trained at one input size load at any other."""
     try:
         source = keras.saving.load_model(path, safe_mode=True, compile=False)
     except Exception as exc:  # Keras raises many types for a bad archive
-        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
-        raise UsageError(f"--init-from {path}: not a loadable .keras model ({reason})") from None
+        raise UsageError(f"--init-from {path}: not a loadable .keras model ({_first_line(exc)})") from None
     try:
         model.set_weights(source.get_weights())
     except ValueError:
@@ -323,18 +363,18 @@ def checkpoint_callback(
             state.broken = sorted(set(broken))
             val_loss = metrics.get("val_loss", metrics.get("loss", math.inf))
             improved = val_loss < state.best_val_loss
-            if improved:
-                state.best_val_loss = val_loss
-                if not keep_last:
-                    self.model.save(kept_checkpoint(ckpt))
-            best = keep_last or improved
-            if best:
-                state.best_epoch = state.epoch
-            # Write-then-rename so a kill mid-save never leaves a torn checkpoint.
-            self.model.save(ckpt / "last.tmp.keras")
-            (ckpt / "last.tmp.keras").replace(ckpt / "last.keras")
-            state_file.with_suffix(".tmp").write_text(json.dumps(asdict(state), indent=1))
-            state_file.with_suffix(".tmp").replace(state_file)
+            # Each file written whole (write-then-rename): a kill or a full disk mid-save leaves
+            # the epoch before it, never a torn checkpoint; a full disk is one line naming the folder.
+            with writing(f"the checkpoint of epoch {state.epoch}", ckpt):
+                if improved:
+                    state.best_val_loss = val_loss
+                    if not keep_last:
+                        save_whole(self.model, kept_checkpoint(ckpt))
+                best = keep_last or improved
+                if best:
+                    state.best_epoch = state.epoch
+                save_whole(self.model, ckpt / "last.keras")
+                _write_whole(state_file, json.dumps(asdict(state), indent=1))
             on_event(EpochDone(state.epoch, config.epochs, metrics, seconds, best))
             if state.epoch - state.best_epoch >= config.patience:
                 self.model.stop_training = True  # early stopping on validation loss
@@ -389,7 +429,7 @@ def run_training(
         if val_items else None
     steps = dist.steps(len(train_items), config.batch_size)
 
-    state = begin(config, dist, resume, fast_precision())
+    state = begin(config, dist, resume, fast_precision(), (train_items, val_items))
     # Layers take their dtype policy when built (variables stay float32 whatever it is); the
     # augmentation layers, built with the datasets above, stay float32.
     with dist.scope(), _global_policy(keras, state.precision):
@@ -403,7 +443,7 @@ def run_training(
     fit(model, train_ds, val_ds, config, state, dist, callback, len(train_items), len(val_items))
     if not dist.is_chief:
         return None, state
-    best = keras.saving.load_model(kept_checkpoint(ckpt), safe_mode=True, compile=False)
+    best = load_checkpoint(keras, kept_checkpoint(ckpt))
     # Ship weights only: a fresh, uncompiled copy (float32: the policy is back to default)
     # has no optimizer state (a third the size) and no bfloat16 casts for the int8 export.
     final = build_model(config.image_size, config.width)

@@ -1,5 +1,6 @@
 """A trained model's files as one set: checked before training that they can be written
-where `--out` says, written into a hidden folder beside it, and only then moved into place.
+where `--out` says and replace only an earlier sorter model, held by one run at a time,
+written into a hidden folder beside it, and only then moved into place.
 
 A model is several files (MODEL.keras, its int8 MODEL.tflite, MODEL.json, MODEL.head.npz,
 MODEL.evidence.npz, the curves), and `sort` refuses a mixed set (a new .keras beside an old
@@ -12,13 +13,17 @@ which belongs to the old network) is removed, since it would be read with the ne
 
 from __future__ import annotations
 
+import errno
+import fcntl
+import json
 import os
 import shutil
+import stat
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from sorter.errors import UsageError
+from sorter.errors import FolderLocked, SorterError, UsageError
 
 #: The files of the model MODEL.keras, by what follows its stem.
 ENDINGS = (".keras", ".tflite", ".head.npz", ".evidence.npz", ".reference.npz", "-curves.png", ".json")
@@ -41,16 +46,117 @@ def check_out(out: Path) -> None:
         raise UsageError(f"--out {out}: cannot write in {folder}")
 
 
+def _is_sorter_metadata(path: Path) -> bool:
+    """`path` is the metadata `sorter train` writes (MODEL.json, "format": "sorter-model/N")."""
+    try:
+        if not stat.S_ISREG(os.lstat(path).st_mode):
+            return False
+        metadata = json.loads(path.read_bytes())
+    except (OSError, ValueError):
+        return False
+    return isinstance(metadata, dict) and str(metadata.get("format", "")).startswith("sorter-model/")
+
+
+def check_replaceable(out: Path) -> None:
+    """Before any training: the files the model will be saved as are free, or an earlier sorter
+    model's (which a new one replaces, as documented). A user's own file of the same name (a
+    `settings.json` beside `--out settings.keras`), a folder or a link there is never replaced."""
+    metadata = out.with_suffix(".json")
+    ours = _is_sorter_metadata(metadata)
+    foreign = []
+    for path in model_files(out):
+        try:
+            mode = os.lstat(path).st_mode
+        except FileNotFoundError:
+            continue
+        if not (ours and stat.S_ISREG(mode)):
+            foreign.append(str(path))
+    if not foreign:
+        return
+    them = "it" if len(foreign) == 1 else "them"
+    if ours:
+        why = "a folder or a link, not a model's file"
+    elif os.path.lexists(metadata):
+        why = f"not part of a sorter model: {metadata.name} is not a sorter model's metadata"
+    else:
+        why = f"not part of a sorter model: no sorter model's {metadata.name} beside {them}"
+    raise UsageError(f"--out {out} would replace {', '.join(foreign)}, {why}; move {them} away, or give another --out")
+
+
+def _is_current(folder: Path, fd: int) -> bool:
+    """`fd` is the folder at `folder` still, not one removed (and made again) under it."""
+    try:
+        here = os.stat(folder)
+    except FileNotFoundError:
+        return False
+    mine = os.fstat(fd)
+    return (here.st_dev, here.st_ino) == (mine.st_dev, mine.st_ino)
+
+
+@contextmanager
+def claimed(folder: Path, out: Path) -> Iterator[None]:
+    """This run alone writes `out`: an exclusive `flock` on its checkpoint folder `folder`
+    (made if new), held for the whole run. Two runs to one `--out` shared the checkpoints and
+    the hidden folder the model is saved in, and one removed the other's files mid-save. The
+    kernel drops the lock with its holder, even on kill -9. A folder this made and the run left
+    empty (it stopped before its first checkpoint) is removed again."""
+    made = []
+    missing = folder
+    while not missing.exists() and missing != missing.parent:
+        made.append(missing)
+        missing = missing.parent
+    while True:
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except (FileExistsError, NotADirectoryError):
+            raise UsageError(f"--out {out}: {folder} (where its checkpoints go) is not a folder") from None
+        fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise FolderLocked(f"another `sorter train` is writing {out} (it holds {folder}/): wait for it to end, "
+                               "or give this run another --out") from None
+        if _is_current(folder, fd):
+            break
+        os.close(fd)  # removed by the run that held it as it ended: lock the folder made again
+    try:
+        yield
+    finally:
+        for empty in made:  # the folder, then the parents this made for it
+            try:
+                empty.rmdir()
+            except OSError:
+                break
+        os.close(fd)  # which lets go of the lock
+
+
+@contextmanager
+def writing(what: str, folder: Path, then: str = "") -> Iterator[None]:
+    """A disk that filled up (or failed, or turned read-only) while writing `what` in `folder`:
+    one line naming the folder (exit 1) instead of a traceback. What is written there is written
+    under a temporary name first and removed by the writer on failure, so nothing is left half
+    written."""
+    try:
+        yield
+    except OSError as exc:
+        if exc.errno not in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS, errno.EIO):
+            raise
+        raise SorterError(f"cannot write {what} in {folder}/: {exc.strerror or exc}{then}") from None
+
+
 @contextmanager
 def staged(out: Path) -> Iterator[Path]:
     """Where to save the model that will be `out`: a path in a hidden folder beside it, whose
-    files replace the old set when the block ends, and are dropped if it raises."""
+    files replace the old set when the block ends, and are dropped if it raises (a full disk
+    is one line, the model before it as it was)."""
     folder = out.parent / f".{out.name}.saving"
     shutil.rmtree(folder, ignore_errors=True)  # a save killed before
-    folder.mkdir(parents=True)
     try:
-        yield folder / out.name
-        _publish(folder, out)
+        with writing("the model", out.parent, "; the model saved there before, if any, is as it was"):
+            folder.mkdir(parents=True)
+            yield folder / out.name
+            _publish(folder, out)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 

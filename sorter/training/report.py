@@ -19,6 +19,24 @@ COLOURS = {"loss": (200, 90, 30), "val_loss": (60, 60, 220), "accuracy": (40, 16
 FONT = cv2.FONT_HERSHEY_SIMPLEX
 
 
+def write_png(path: Path, img: np.ndarray) -> Path:
+    """`img` (BGR) as a PNG at `path`, encoded in memory and written by Python: OpenCV's
+    `imwrite` takes a C string, and a path that is not UTF-8 (`q/\\xff/m.keras`, kept by Python
+    as a surrogate escape) crashed the process (a segmentation fault, no message, the half-saved
+    model left behind). Written under a temporary name and renamed: a full disk leaves no half a PNG."""
+    ok, encoded = cv2.imencode(".png", img)
+    if not ok:
+        raise ValueError(f"could not encode {path.name} as PNG")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.tmp")
+    try:
+        temporary.write_bytes(encoded.tobytes())
+        temporary.replace(path)
+    finally:
+        temporary.unlink(missing_ok=True)
+    return path
+
+
 def _text(img, text: str, org, scale=0.45, colour=BLACK, thickness=1) -> None:
     cv2.putText(img, text, org, FONT, scale, colour, thickness, cv2.LINE_AA)
 
@@ -66,9 +84,7 @@ def write_training_curves(
     _panel(img, 60, 40, 360, 250, losses, "loss", (0.0, max(0.1, top)), marker)
     low = min([v for s in accs.values() for v in s if v == v] or [0.5])
     _panel(img, 510, 40, 360, 250, accs, "accuracy", (min(0.5, low), 1.0), marker, legend_top=False)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    cv2.imwrite(str(path), cv2.cvtColor(img, cv2.COLOR_RGB2BGR))
-    return path
+    return write_png(path, cv2.cvtColor(img, cv2.COLOR_RGB2BGR))
 
 
 def write_confusion_matrix(confusion: dict[str, dict[str, int]], path: Path, notes: list[str] = ()) -> Path:
@@ -96,9 +112,7 @@ def write_confusion_matrix(confusion: dict[str, dict[str, int]], path: Path, not
     _text(img, "true", (20, margin - 15), 0.55)
     for k, note in enumerate(notes):
         _text(img, note, (20, margin + cell * len(rows) + 30 + line * k), 0.55)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    cv2.imwrite(str(path), img)
-    return path
+    return write_png(path, img)
 
 
 #: Each kind of mistake (evaluation.Mistake.kind) gets its own block on the contact sheet.
@@ -142,9 +156,7 @@ def write_contact_sheet(
             _text(img, f"{mistake.true_label} -> {mistake.predicted}", (x + 4, y + thumb + 14), 0.42)
             _text(img, f"{mistake.confidence:.1%}  {Path(mistake.path).name[:12]}", (x + 4, y + thumb + 29), 0.38)
         top += height
-    path.parent.mkdir(parents=True, exist_ok=True)
-    cv2.imwrite(str(path), img)
-    return path
+    return write_png(path, img)
 
 
 def write_evaluation_report(result, report_dir: Path, image_size: int) -> list[Path]:

@@ -127,12 +127,34 @@ def check_holdout(config) -> None:
     refuse_pets(config.holdout, "--holdout")  # here, before training: it is scored after
 
 
+def check_outside_photos(config) -> None:
+    """`--out` may not be in a folder whose photos training reads: its curves (a PNG) and
+    checkpoints would be taken for photos by the next run (`--out data/Cat/m.keras` made
+    m-curves.png a cat). DATA_DIR itself is fine, since only its Cat/, Dog/ and Other/ are read
+    (`sorter train . --out model.keras` in a PetImages folder), but no folder of those names
+    there, made or not yet, nor anything in --other or --holdout."""
+    from sorter.training.datasets import FOLDER_NAMES
+
+    folder = config.out.parent.resolve()
+    data = config.data_dir.resolve()
+    if folder.is_relative_to(data) and folder != data:
+        top = folder.relative_to(data).parts[0]
+        if any(top.lower() in names for names in FOLDER_NAMES.values()):
+            raise UsageError(f"--out {config.out} is inside {config.data_dir / top}, whose photos training reads: "
+                             "its curves and checkpoints would be taken for photos; save it outside the photos")
+    for option, root in [*(("--other", other) for other in config.other), ("--holdout", config.holdout)]:
+        if root is not None and folder.is_relative_to(root.resolve()):
+            raise UsageError(f"--out {config.out} is inside {option} {root}, whose photos are read: its curves and "
+                             "checkpoints would be taken for photos; save it outside the photos")
+
+
 def _parent_model(config, counts: dict[str, int]) -> tuple[dict | None, list[dict]]:
     """What `--init-from` starts from (a summary for the metadata, and its epochs for the
     curves), checked to have trained on this run's training photos only: with another split,
     this run's validation photos would include photos that model learned, and the accuracy
     recorded here would flatter it."""
     from sorter.model.network import metadata_path, read_metadata
+    from sorter.training.resuming import differs
 
     path = config.init_from
     if path is None:
@@ -149,12 +171,11 @@ def _parent_model(config, counts: dict[str, int]) -> tuple[dict | None, list[dic
         raise UsageError(f"--init-from {path}: no {metadata_path(path).name} beside it to check its training split")
     ours = {"seed": config.seed, "validation_split": config.validation_split, "limit": config.limit,
             "images_per_class_found": counts}
-    for key, value in ours.items():
-        if training.get(key) != value:
-            raise UsageError(
-                f"--init-from {path}: trained on another split ({key} {training.get(key)}, here {value}); "
-                "its training photos would leak into this run's validation"
-            )
+    found = differs({key: training.get(key) for key in ours}, ours, ours)  # as `--resume` checks its checkpoint
+    if found is not None:
+        key, theirs, here = found
+        raise UsageError(f"--init-from {path}: trained on another split ({key} {theirs}, here {here}); "
+                         "its training photos would leak into this run's validation")
     return {
         "model": str(path),
         "image_size": parent.get("input", {}).get("size"),
@@ -175,16 +196,13 @@ def train(
 ) -> TrainResult | WorkerDone:
     """Train a model on a PetImages-style folder (plus non-pets, for a three-way model) and
     save it with its metadata JSON. Under `--distribute multi-worker`, only the chief saves
-    anything; the other workers return a WorkerDone."""
-    from sorter.model.lite import LiteClassifier, head_path, read_head, save_model, write_head
-    from sorter.model.network import MODEL_FORMAT, metadata_path, runtime_path, write_metadata
-    from sorter.training.datasets import split as make_split
-    from sorter.training.distribute import start
-    from sorter.training.evaluate import fit_temperature, measure, scene_parts
-    from sorter.training.loop import calibration_images, checkpoint_dir, run_training
-    from sorter.training.publish import check_out, staged
-    from sorter.training.report import write_training_curves
-    from sorter.training.scoring import compose_scenes, score_composed, score_items
+    anything; the other workers return a WorkerDone.
+
+    The run holds its checkpoint folder (`publish.claimed`) from before the photos are listed
+    until the model is saved: a second run to the same --out is refused, not mixed in."""
+    from sorter.training.distribute import process_index, scratch_folder
+    from sorter.training.publish import check_out, check_replaceable, claimed
+    from sorter.training.resuming import checkpoint_dir
 
     config = with_defaults(config)
     if config.out.suffix.lower() != ".keras":
@@ -193,6 +211,27 @@ def train(
         raise UsageError("--epochs must be at least 1")
     check_holdout(config)
     check_out(config.out)
+    check_outside_photos(config)
+    index = process_index(config.distribute)
+    with claimed(scratch_folder(checkpoint_dir(config.out), index), config.out):
+        if index == 0:  # the chief saves the model; the other workers write nothing there
+            check_replaceable(config.out)
+        return _train(config, resume, on_event, on_cache)
+
+
+def _train(config, resume: bool, on_event: Callable, on_cache: Callable) -> TrainResult | WorkerDone:
+    """`train`, its options checked and its --out held."""
+    from sorter.model.lite import LiteClassifier, head_path, read_head, save_model, write_head
+    from sorter.model.network import MODEL_FORMAT, metadata_path, runtime_path, write_metadata
+    from sorter.training.datasets import split as make_split
+    from sorter.training.distribute import start
+    from sorter.training.evaluate import fit_temperature, measure, scene_parts
+    from sorter.training.loop import calibration_images, run_training
+    from sorter.training.publish import staged
+    from sorter.training.report import write_training_curves
+    from sorter.training.resuming import checkpoint_dir
+    from sorter.training.scoring import compose_scenes, score_composed, score_items
+
     parts = make_split(config.data_dir, config.validation_split, config.seed, config.limit, config.other)
     parent, parent_history = _parent_model(config, {k: v for k, v in parts.counts.items() if k != OTHER})
     three_way = OTHER in parts.counts

@@ -59,7 +59,9 @@ from sorter.training.loop import (
     cosine_schedule,
     fit,
     kept_checkpoint,
+    load_checkpoint,
 )
+from sorter.training.publish import writing
 
 #: The last frozen block; everything above it is fine-tuned.
 CUT_BLOCK = 14
@@ -151,8 +153,9 @@ def cache_maps(
     manifest_file = folder / "manifest.json"
     if folder.exists() and _read_manifest(manifest_file) != manifest:
         shutil.rmtree(folder)  # cached for other photos, sizes or views (or its manifest is damaged)
-    folder.mkdir(parents=True, exist_ok=True)
-    manifest_file.write_text(json.dumps(manifest, indent=1))
+    with writing("the feature cache", folder):
+        folder.mkdir(parents=True, exist_ok=True)
+        manifest_file.write_text(json.dumps(manifest, indent=1))
 
     maps, labels, broken, positions = [], [], [], []
     chunks = math.ceil(len(items) / CHUNK)
@@ -161,7 +164,8 @@ def cache_maps(
         file = folder / f"chunk-{index:05d}.npz"
         read = _read_chunk(file, len(chunk), views) if file.is_file() else None
         if read is None:  # not cached yet, or damaged (cut short by a full disk, a copy, a crash): cached again
-            _cache_chunk(bottom, chunk, file, views, seed, index, list(scenes))
+            with writing("the feature cache", folder):
+                _cache_chunk(bottom, chunk, file, views, seed, index, list(scenes))
             read = _read_chunk(file, len(chunk), views)
             if read is None:
                 raise SorterError(f"{file}: cached again, and still does not read back")
@@ -257,8 +261,11 @@ def _cache_chunk_captured(bottom, chunk, file: Path, views: int, seed: int, inde
             out.append(bottom.predict(pixels, batch_size=64, verbose=0).astype(np.float16))
     maps = np.concatenate(out) if out else np.zeros((0, *bottom.output_shape[1:]), np.float16)
     temporary = file.with_name(file.stem + ".tmp.npz")
-    np.savez(temporary, maps=maps, ok=ok, errors=errors)
-    temporary.replace(file)
+    try:  # written whole or not at all: a kill or a full disk leaves no chunk half written
+        np.savez(temporary, maps=maps, ok=ok, errors=errors)
+        temporary.replace(file)
+    finally:
+        temporary.unlink(missing_ok=True)
 
 
 def pooled_features(model, maps: np.ndarray) -> np.ndarray:
@@ -315,7 +322,7 @@ def run_transfer(
     if resume and dist.is_chief and not (ckpt / "state.json").is_file() and any(cache.glob("*/chunk-*.npz")):
         resume = False  # killed while caching, before any epoch: a new run, from the chunks cached
     # Before the (long) caching: on --resume, no checkpoint fails at once.
-    state = begin(config, dist, resume, precision="float32")
+    state = begin(config, dist, resume, precision="float32", photos=(train_items, val_items))
 
     started = time.monotonic()
     scenes = [p for p, y in train_items if y == len(CLASS_NAMES)]  # pets are pasted onto non-pets
@@ -388,7 +395,7 @@ def run_transfer(
         callback, sum(counts), n_val)
     if not dist.is_chief:
         return None, state, weights
-    best = keras.saving.load_model(kept_checkpoint(ckpt, KEEP_LAST), safe_mode=True, compile=False)
+    best = load_checkpoint(keras, kept_checkpoint(ckpt, KEEP_LAST))
     if teacher is not None:
         best = distill.student(best)  # without ImageNet's output, which stays as published
     top.set_weights(best.get_weights())  # shared layers: `model` now holds the best weights

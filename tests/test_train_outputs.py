@@ -1,0 +1,330 @@
+"""What `sorter train` writes, and where: only files of a sorter model are replaced, one run at
+a time per --out, never among the photos it reads, under any path the system allows; a full
+disk, a damaged checkpoint, a resume with other options, Ctrl-C and SIGTERM are one line each.
+
+Runs that must be stopped part way (a signal) or that could crash the interpreter run in a
+process of their own (`python -m sorter`), killed in a `finally` whatever happens."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from conftest import REPO, make_dataset, toy_photo, tree
+from typer.testing import CliRunner
+
+from sorter.cli import app
+
+runner = CliRunner()
+#: Generous: a TensorFlow process on 2 slow cores shared with whatever else runs.
+TIMEOUT = 180
+
+
+def train_args(data: Path, out: Path, *extra: str) -> list[str]:
+    """The small from-scratch network at 32 px: seconds a run."""
+    return ["train", str(data), "--out", str(out), "--backbone", "none", "--image-size", "32", "--batch-size", "8",
+            "--seed", "7", *extra]
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory) -> tuple[Path, Path]:
+    """One epoch, and its checkpoint (what --resume goes on from)."""
+    root = tmp_path_factory.mktemp("outputs")
+    data = make_dataset(root / "data")
+    out = root / "model.keras"
+    result = runner.invoke(app, train_args(data, out, "--epochs", "1"))
+    assert result.exit_code == 0, result.output
+    return data, out
+
+
+def copy_of_checkpoint(out: Path, where: Path) -> Path:
+    """A new --out whose checkpoint folder holds `out`'s checkpoint."""
+    again = where / "again.keras"
+    shutil.copytree(out.with_suffix(".checkpoints"), again.with_suffix(".checkpoints"))
+    return again
+
+
+@contextmanager
+def sorter_process(args: list[str], log: Path) -> Iterator[subprocess.Popen]:
+    environ = dict(os.environ, PYTHONPATH=os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]))
+    with open(log, "wb") as output:
+        process = subprocess.Popen([sys.executable, "-m", "sorter", *args], cwd=REPO, env=environ,
+                                   stdout=output, stderr=subprocess.STDOUT)
+    try:
+        yield process
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+def wait_for(path: Path, process: subprocess.Popen) -> None:
+    deadline = time.monotonic() + TIMEOUT
+    while not path.exists():
+        assert process.poll() is None, "sorter train ended before it got there"
+        assert time.monotonic() < deadline, f"no {path.name} within the timeout"
+        time.sleep(0.01)
+
+
+# ------------------------------------------------------------------------ what may be replaced
+
+
+def test_a_file_of_the_models_name_that_no_sorter_model_wrote_is_never_replaced(tmp_path: Path) -> None:
+    """`--out settings.keras` beside the user's settings.json replaced it, and a picture of
+    theirs named settings-curves.png, without a word."""
+    data = make_dataset(tmp_path / "data", per_class=4)
+    mine = tmp_path / "mine"
+    (mine / "settings.json").parent.mkdir()
+    (mine / "settings.json").write_text('{"my": 1}\n')
+    (mine / "settings-curves.png").write_bytes(b"a picture of mine")
+    before = tree(mine)
+    result = runner.invoke(app, train_args(data, mine / "settings.keras", "--epochs", "1"))
+    assert result.exit_code == 2, result.output
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.output
+    assert f"would replace {mine / 'settings-curves.png'}, {mine / 'settings.json'}, not part of a sorter model: " \
+           "settings.json is not a sorter model's metadata; move them away, or give another --out" in result.stderr
+    assert tree(mine) == before and sorted(p.name for p in mine.iterdir()) == ["settings-curves.png", "settings.json"]
+    # Without a MODEL.json, no file of the set is a sorter model's; a folder there is no model's file either.
+    (tmp_path / "alone.tflite").write_bytes(b"an int8 model of mine")
+    result = runner.invoke(app, train_args(data, tmp_path / "alone.keras", "--epochs", "1"))
+    assert result.exit_code == 2 and "no sorter model's alone.json beside it" in result.stderr
+    (tmp_path / "model.json").write_text(json.dumps({"format": "sorter-model/1"}))
+    (tmp_path / "model.tflite").mkdir()
+    result = runner.invoke(app, train_args(data, tmp_path / "model.keras", "--epochs", "1"))
+    assert result.exit_code == 2 and "model.tflite, a folder or a link, not a model's file" in result.stderr
+
+
+def test_an_earlier_sorter_model_at_the_same_out_is_replaced(trained) -> None:
+    data, out = trained
+    first = json.loads(out.with_suffix(".json").read_text())["created"]
+    time.sleep(1)  # "created" is to the second
+    result = runner.invoke(app, train_args(data, out, "--epochs", "1"))
+    assert result.exit_code == 0, result.output
+    assert json.loads(out.with_suffix(".json").read_text())["created"] != first
+
+
+@pytest.mark.parametrize("where", ["data/Cat", "data/cats/sub", "data/Other", "others/car", "others"])
+def test_a_model_is_never_saved_among_the_photos_training_reads(tmp_path: Path, where: str) -> None:
+    """`--out data/Cat/m.keras` wrote m-curves.png into Cat/, and the next run trained on it as
+    a cat; an Other/ not made yet, and --other, would take it for a non-pet."""
+    data = make_dataset(tmp_path / "data", per_class=4)
+    (tmp_path / "others" / "car").mkdir(parents=True)
+    out = tmp_path / where / "m.keras"
+    result = runner.invoke(app, train_args(data, out, "--other", str(tmp_path / "others")))
+    assert result.exit_code == 2, result.output
+    assert f"--out {out} is inside " in result.stderr and "would be taken for photos" in result.stderr
+    assert not list(tmp_path.rglob("m.*")) and not list(tmp_path.rglob("m-curves.png"))
+
+
+# ---------------------------------------------------------------------------- one run at a time
+
+
+def test_a_second_run_to_the_same_out_is_refused_while_the_first_runs(tmp_path: Path) -> None:
+    """Two runs to one --out shared its checkpoints and the folder the model is saved in: one
+    ended with a traceback, its files removed under it by the other."""
+    data = make_dataset(tmp_path / "data")
+    out = tmp_path / "model.keras"
+    with sorter_process(train_args(data, out, "--epochs", "40", "--patience", "40"), tmp_path / "first.log") as first:
+        wait_for(out.with_suffix(".checkpoints") / "state.json", first)  # training, an epoch checkpointed
+        second = runner.invoke(app, train_args(data, out, "--epochs", "1"))
+        assert first.poll() is None, "the first run ended before the second was refused"
+    assert second.exit_code == 1, second.output
+    assert second.stderr == (f"Error: another `sorter train` is writing {out} (it holds {out.with_suffix('.checkpoints')}"
+                             "/): wait for it to end, or give this run another --out\n")
+
+
+# ------------------------------------------------------------------------------- odd paths, full disks
+
+
+def test_an_out_path_that_is_not_utf8_gets_its_model_and_curves(tmp_path: Path) -> None:
+    """OpenCV's imwrite, given a name with a byte that is not UTF-8, crashed the interpreter
+    (exit 139, no message) and left the half-saved model's hidden folder behind."""
+    data = make_dataset(tmp_path / "data", per_class=8)
+    folder = tmp_path / os.fsdecode(b"q\xff")
+    result = subprocess.run([sys.executable, "-m", "sorter", *train_args(data, folder / "m.keras", "--epochs", "1")],
+                            cwd=REPO, capture_output=True, timeout=TIMEOUT)
+    assert result.returncode == 0, result.stderr.decode(errors="replace")
+    assert sorted(p.name for p in folder.iterdir()) == ["m-curves.png", "m.checkpoints", "m.json", "m.keras",
+                                                        "m.tflite"]
+    curves = cv2.imdecode(np.frombuffer((folder / "m-curves.png").read_bytes(), np.uint8), cv2.IMREAD_COLOR)
+    assert curves is not None and curves.shape[1] > 400
+
+
+def test_the_evaluation_pictures_are_written_under_a_path_that_is_not_utf8(tmp_path: Path) -> None:
+    """`sorter evaluate --report` draws with the same code (in a process of its own: before, it crashed)."""
+    script = (
+        "import os, sys\nfrom pathlib import Path\n"
+        "from sorter.training.report import write_confusion_matrix, write_contact_sheet\n"
+        "folder = Path(os.fsdecode(sys.argv[1].encode()) + os.fsdecode(b'r\\xff'))\n"
+        "write_confusion_matrix({'cat': {'cat': 3, 'dog': 1}, 'dog': {'cat': 0, 'dog': 4}}, folder / 'confusion.png')\n"
+        "write_contact_sheet([], folder / 'mistakes.png')\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script, f"{tmp_path}/"], cwd=REPO, capture_output=True,
+                            timeout=TIMEOUT)
+    assert result.returncode == 0, result.stderr.decode(errors="replace")
+    assert sorted(os.listdir(os.fsencode(tmp_path / os.fsdecode(b"r\xff")))) == [b"confusion.png", b"mistakes.png"]
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    """A 1 MB file system (tmpfs): a model's files do not fit. Needs root; skipped otherwise."""
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    if os.geteuid() != 0:
+        pytest.skip("needs root to mount a small tmpfs")
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(disk)], capture_output=True,
+                             text=True)
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a small tmpfs: {mounted.stderr.strip()}")
+    try:
+        yield disk
+    finally:
+        subprocess.run(["umount", str(disk)], capture_output=True)
+
+
+def an_old_model(out: Path) -> dict[str, bytes]:
+    out.write_bytes(b"the old network")
+    out.with_suffix(".json").write_text(json.dumps({"format": "sorter-model/1"}))
+    return {name: (out.parent / name).read_bytes() for name in (out.name, out.with_suffix(".json").name)}
+
+
+def left_in(disk: Path) -> dict[str, bytes | str]:
+    """Every name in `disk`, hidden ones too: a file's contents, a link's target."""
+    return {name: os.readlink(disk / name) if (disk / name).is_symlink() else (disk / name).read_bytes()
+            for name in os.listdir(disk)}
+
+
+def test_a_full_disk_while_checkpointing_is_one_line_and_leaves_no_part_of_a_checkpoint(
+    tmp_path: Path, small_disk: Path
+) -> None:
+    data = make_dataset(tmp_path / "data")
+    out = small_disk / "m.keras"
+    old = an_old_model(out)
+    result = runner.invoke(app, train_args(data, out, "--epochs", "1"))
+    assert result.exit_code == 1, result.output
+    assert result.stderr == (f"Error: cannot write the checkpoint of epoch 1 in {out.with_suffix('.checkpoints')}/: "
+                             "No space left on device\n")
+    assert left_in(small_disk) == old  # no torn best.keras, no temporary file, the old model whole
+
+
+def test_a_full_disk_while_saving_the_model_is_one_line_and_keeps_the_old_model(
+    tmp_path: Path, small_disk: Path
+) -> None:
+    data = make_dataset(tmp_path / "data")
+    out = small_disk / "m.keras"
+    old = an_old_model(out)
+    (tmp_path / "checkpoints").mkdir()
+    out.with_suffix(".checkpoints").symlink_to(tmp_path / "checkpoints")  # they fit; the model does not
+    result = runner.invoke(app, train_args(data, out, "--epochs", "1"))
+    assert result.exit_code == 1, result.output
+    assert result.stderr.endswith(f"\nError: cannot write the model in {small_disk}/: No space left on device; the "
+                                  "model saved there before, if any, is as it was\n")  # after the epoch's line
+    assert "Traceback" not in result.output
+    old["m.checkpoints"] = str(tmp_path / "checkpoints")
+    assert left_in(small_disk) == old  # no hidden .m.keras.saving/ left
+    assert (tmp_path / "checkpoints" / "last.keras").is_file()  # the epoch is kept: --resume saves it again
+
+
+# ------------------------------------------------------------------------------------- --resume
+
+
+@pytest.mark.parametrize("damage, reason", [
+    (lambda ckpt: os.truncate(ckpt / "last.keras", 1000), "last.keras: File is not a zip file"),
+    (lambda ckpt: (ckpt / "state.json").write_text("{not json"), "state.json: not JSON"),
+    (lambda ckpt: (ckpt / "state.json").write_text("[]"), "state.json: not a checkpoint's state"),
+])
+def test_a_damaged_checkpoint_is_one_line_saying_to_start_over(trained, tmp_path: Path, damage, reason: str) -> None:
+    data, out = trained
+    again = copy_of_checkpoint(out, tmp_path)
+    damage(again.with_suffix(".checkpoints"))
+    result = runner.invoke(app, train_args(data, again, "--epochs", "2", "--resume"))
+    assert result.exit_code == 1, result.output
+    assert result.stderr == (f"Error: --resume: the checkpoint in {again.with_suffix('.checkpoints')}/ is damaged "
+                             f"({reason}); run the same command without --resume to start over\n")
+
+
+@pytest.mark.parametrize("options, message", [
+    (["--seed", "8"], "used --seed 7 (here 8), so its split would differ, and photos it trained on could be "
+                      "validation photos; give the same --seed to go on"),
+    (["--validation-split", "0.5"], "used --validation-split 0.2 (here 0.5), so its split would differ"),
+    (["--limit", "10"], "used --limit none (here 10), so its split would differ"),
+    (["--image-size", "48"], "used --image-size 32 (here 48), and its checkpoint holds that network"),
+])
+def test_resume_refuses_options_that_change_the_split_or_the_network(
+    trained, tmp_path: Path, options: list[str], message: str
+) -> None:
+    """`--seed 7 --validation-split 0.5 --resume` went on from the weights of a run whose
+    training photos were now validation photos; another --image-size went on too."""
+    data, out = trained
+    again = copy_of_checkpoint(out, tmp_path)
+    result = runner.invoke(app, [*train_args(data, again, "--epochs", "2", "--resume"), *options])  # the last wins
+    assert result.exit_code == 2, result.output
+    assert f"Error: --resume: the interrupted run in {again.with_suffix('.checkpoints')}/ {message}" in result.stderr
+    assert result.stderr.endswith("or run without --resume to start over\n") and result.stderr.count("\n") == 1
+
+
+def test_resume_refuses_other_photos(trained, tmp_path: Path) -> None:
+    data, out = trained
+    again = copy_of_checkpoint(out, tmp_path)
+    elsewhere = tmp_path / "data"
+    shutil.copytree(data, elsewhere)
+    result = runner.invoke(app, train_args(elsewhere, again, "--epochs", "2", "--resume"))
+    assert result.exit_code == 2, result.output
+    assert f"used DATA_DIR {data} (here {elsewhere}), so its split would differ" in result.stderr
+    added = toy_photo(data / "Cat" / "new.jpg", "cat", np.random.default_rng(5))
+    try:  # the same folder, a photo more: another split
+        result = runner.invoke(app, train_args(data, again, "--epochs", "2", "--resume"))
+    finally:
+        added.unlink()
+    assert result.exit_code == 2, result.output
+    assert result.stderr == (f"Error: --resume: the photos are not those of the interrupted run in "
+                             f"{again.with_suffix('.checkpoints')}/ (some were added, removed or moved since): its "
+                             "split would differ, and photos it trained on could be validation photos; run without "
+                             "--resume to start over\n")
+
+
+# -------------------------------------------------------------------------------- interruptions
+
+
+def test_ctrl_c_before_anything_was_kept_says_to_run_the_same_command_again(tmp_path: Path) -> None:
+    """Ctrl-C before the first checkpoint promised that --resume would go on, and --resume then
+    said there was nothing to resume."""
+    data = make_dataset(tmp_path / "data", per_class=8)
+    out = tmp_path / "model.keras"
+    args = train_args(data, out, "--epochs", "1")
+    with sorter_process(args, tmp_path / "run.log") as run:
+        wait_for(out.with_suffix(".checkpoints"), run)  # the run holds its --out: it has started, nothing is kept
+        run.send_signal(signal.SIGINT)
+        assert run.wait(timeout=TIMEOUT) == 130
+    said = (tmp_path / "run.log").read_text(errors="replace")
+    assert said.endswith("Interrupted. No epoch had finished and nothing was kept: run the same command again "
+                         "(without --resume) to start over.\n"), said
+    assert "Traceback" not in said and not out.with_suffix(".checkpoints").exists()
+    result = runner.invoke(app, args)  # as it says
+    assert result.exit_code == 0, result.output
+
+
+def test_sigterm_stops_training_as_ctrl_c_does(tmp_path: Path) -> None:
+    """`kill` (a scheduler's or systemd's stop) ended a run with no message (exit -15)."""
+    data = make_dataset(tmp_path / "data")
+    out = tmp_path / "model.keras"
+    with sorter_process(train_args(data, out, "--epochs", "40", "--patience", "40"), tmp_path / "run.log") as run:
+        wait_for(out.with_suffix(".checkpoints") / "state.json", run)
+        run.send_signal(signal.SIGTERM)
+        assert run.wait(timeout=TIMEOUT) == 143  # 128 + SIGTERM, as a shell reports it
+    said = (tmp_path / "run.log").read_text(errors="replace")
+    assert said.endswith(f"Interrupted. The epochs finished are kept in {out.with_suffix('.checkpoints')}/: the same "
+                         "command with --resume goes on from there.\n"), said
+    assert "Traceback" not in said
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["data", "model.checkpoints", "run.log"]  # no model half saved
