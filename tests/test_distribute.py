@@ -187,6 +187,8 @@ def test_two_workers_finish_and_the_chief_saves_a_model_that_sorts(two_workers, 
     out, codes, logs = two_workers
     assert codes == [0, 0], "\n\n".join(logs)
     assert "Saved" in logs[0] and "Worker 1 of 2 done (1 epochs" in logs[1]
+    # The wait to join is TensorFlow's, minutes of silence that Ctrl-C does not end: said.
+    assert "worker 1 of 2: waiting for the other 1 of TF_CONFIG to start" in " ".join(logs[1].split())
     meta = json.loads(out.with_suffix(".json").read_text())
     distribute = meta["training"]["distribute"]
     assert distribute == {"strategy": "multi-worker", "workers": 2, "replicas": 2, "global_batch_size": 8,

@@ -100,6 +100,7 @@ def train(
 
     from sorter.signals import sigterm_interrupts
     from sorter.training import train as trainer
+    from sorter.training.distribute import Joining
     from sorter.training.loop import BatchDone, EpochDone, TrainConfig
     from sorter.training.resuming import resume_hint
     from sorter.training.train import WorkerDone
@@ -125,6 +126,8 @@ def train(
             if isinstance(event, BatchDone):
                 progress.update(task, completed=event.batch, total=event.batches,
                                 what=f"epoch {event.epoch}/{config.epochs or '?'}")
+            elif isinstance(event, Joining):
+                progress.console.print(event.line(), soft_wrap=True)
             elif isinstance(event, EpochDone):
                 m = event.metrics
                 star = " *" if event.best else ""

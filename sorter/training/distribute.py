@@ -229,9 +229,22 @@ class Distribution:
                              "DATA_DIR (same path, same files) and the same --seed, --validation-split and --limit")
 
 
-def start(mode: str) -> Distribution:
+@dataclass(frozen=True)
+class Joining:
+    """A multi-worker run waits for the other workers of TF_CONFIG: said, as the wait is
+    TensorFlow's own (it printed nothing for minutes, and Ctrl-C does not end it)."""
+
+    index: int
+    workers: int
+
+    def line(self) -> str:
+        return (f"worker {self.index} of {self.workers}: waiting for the other {self.workers - 1} of TF_CONFIG to start "
+                "(Ctrl-C does not end this wait; kill the process, or start the others)")
+
+
+def start(mode: str, on_event: Callable = lambda event: None) -> Distribution:
     """The distribution for `--distribute MODE`, its strategy created (for multi-worker this
-    joins the cluster: it waits until every worker in TF_CONFIG has started)."""
+    joins the cluster: it waits until every worker in TF_CONFIG has started, `Joining`)."""
     if mode not in MODES:
         raise UsageError(f"--distribute must be one of: {', '.join(MODES)}")
     if mode == "none":
@@ -252,6 +265,8 @@ def start(mode: str) -> Distribution:
             auto = tf.distribute.experimental.CommunicationImplementation.AUTO
             # RING (gRPC) is the collective implementation CPUs have; NCCL, under AUTO, is for GPUs.
             options = tf.distribute.experimental.CommunicationOptions(implementation=auto if gpus else ring)
+            if task.workers > 1:
+                on_event(Joining(task.index, task.workers))
             strategy = tf.distribute.MultiWorkerMirroredStrategy(communication_options=options)
     except (tf.errors.OpError, ValueError, RuntimeError) as exc:
         reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]

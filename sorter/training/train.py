@@ -239,7 +239,7 @@ def _train(config, resume: bool, on_event: Callable, on_cache: Callable) -> Trai
         raise UsageError("non-pets (--other, or an Other/ folder): train it with the pretrained backbone "
                          "(--backbone efficientnet-lite0); the from-scratch network knows cats and dogs only")
     class_names = (*CLASS_NAMES, OTHER) if three_way else CLASS_NAMES
-    dist = start(config.distribute)  # multi-worker: waits here for every worker in TF_CONFIG
+    dist = start(config.distribute, on_event)  # multi-worker: waits here for every worker in TF_CONFIG
     weights = None
     with dist.peers_watched():
         dist.check_same_photos(parts.train + parts.validation)
