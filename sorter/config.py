@@ -12,6 +12,17 @@ OTHER = "other"
 CLASS_FOLDERS: dict[str, str] = {"cat": "cats", "dog": "dogs"}
 
 
+def still_open_there(path: Path, fd: int, follow_symlinks: bool = False) -> bool:
+    """`fd` is the file (or folder) at `path` still: not one removed, or removed and made again,
+    under it, whose lock would exclude nobody (`files.lock`, `training.publish.claimed`)."""
+    try:
+        here = os.stat(path, follow_symlinks=follow_symlinks)
+    except FileNotFoundError:
+        return False
+    mine = os.fstat(fd)
+    return (here.st_dev, here.st_ino) == (mine.st_dev, mine.st_ino)
+
+
 def names_a_pet(folder: str) -> bool:
     """A sub-folder of cats/ or dogs/ is a named pet's unless its name is digits, punctuation
     and spaces only or holds a year: cats/Luna, cats/Mr 2, cats/🐈‍⬛ are pets; cats/2019,

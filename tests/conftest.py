@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 import cv2
@@ -393,6 +394,19 @@ class FullDisk:
         raise OSError(errno.ENOSPC, "No space left on device")
 
 
+@contextmanager
+def mounted(command: list[str], where: Path, what: str):
+    """`where`, with `command` mounting `what` there (the test skipped when it will not mount),
+    unmounted after."""
+    done = subprocess.run(command, capture_output=True, text=True)
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount {what}: {done.stderr.strip()}")
+    try:
+        yield where
+    finally:
+        subprocess.run(["umount", str(where)], capture_output=True)
+
+
 def remount(card: Path) -> None:
     """Take the card out and put it in again (`exfat_card`): exfat-fuse numbers inodes anew,
     in the order names are then looked up."""
@@ -422,12 +436,7 @@ def exfat_card(tmp_path: Path):
         pytest.skip(f"no loop device for a real exFAT card: {loop.stderr.strip()}")
     device = loop.stdout.strip()
     try:
-        mounted = subprocess.run(["mount.exfat-fuse", device, str(card)], capture_output=True, text=True)
-        if mounted.returncode != 0:
-            pytest.skip(f"cannot mount exFAT with FUSE: {mounted.stderr.strip()}")
-        try:
+        with mounted(["mount.exfat-fuse", device, str(card)], card, "exFAT with FUSE"):
             yield card
-        finally:
-            subprocess.run(["umount", str(card)], capture_output=True)
     finally:
         subprocess.run(["losetup", "-d", device], capture_output=True)

@@ -271,16 +271,12 @@ def test_a_symbolic_link_is_never_listed_served_or_moved(served) -> None:
     assert (root / "cats" / "cat.jpg").is_symlink() and sorted(os.listdir(outside)) == ["secret.jpg"]
 
 
-def test_thumbnails_asked_for_at_once_are_decoded_two_at_a_time(served, monkeypatch) -> None:
-    # A browser asks for six at once; six photos near the pixel limit decoded together held 1.7 GB.
+def most_at_once(monkeypatch, owner, name: str) -> list[int]:
+    """`owner.name` made to hold each call 0.1 s and count how many run at once: the most, in [0]."""
     import threading
     import time
-    from concurrent.futures import ThreadPoolExecutor
 
-    from sorter.review import framing
-
-    client, _, _, _ = served
-    decoding, most, lock, real = [0], [0], threading.Lock(), framing.load_framed
+    decoding, most, lock, real = [0], [0], threading.Lock(), getattr(owner, name)
 
     def counted(*args, **kwargs):
         with lock:
@@ -293,10 +289,26 @@ def test_thumbnails_asked_for_at_once_are_decoded_two_at_a_time(served, monkeypa
             with lock:
                 decoding[0] -= 1
 
-    monkeypatch.setattr(framing, "load_framed", counted)
-    paths = [f"/{kind}/{card['id']}?v={client.generation}" for card in client.cards().values() for kind in ("thumb", "view")]
+    monkeypatch.setattr(owner, name, counted)
+    return most
+
+
+def asked_at_once(client: Client, paths: list[str]) -> list[int]:
+    """The statuses of `paths`, asked for six at a time, as a browser does."""
+    from concurrent.futures import ThreadPoolExecutor
+
     with ThreadPoolExecutor(6) as pool:
-        statuses = list(pool.map(lambda path: client.request("GET", path)[0], paths))
+        return list(pool.map(lambda path: client.request("GET", path)[0], paths))
+
+
+def test_thumbnails_asked_for_at_once_are_decoded_two_at_a_time(served, monkeypatch) -> None:
+    # A browser asks for six at once; six photos near the pixel limit decoded together held 1.7 GB.
+    from sorter.review import framing
+
+    client, _, _, _ = served
+    most = most_at_once(monkeypatch, framing, "load_framed")
+    paths = [f"/{kind}/{card['id']}?v={client.generation}" for card in client.cards().values() for kind in ("thumb", "view")]
+    statuses = asked_at_once(client, paths)
     assert statuses == [200] * len(paths) and len(paths) >= 6 and most[0] == 2
 
 

@@ -7,9 +7,6 @@ Photo's video is no card: it goes with its photo. Real clips, encoded by ffmpeg 
 from __future__ import annotations
 
 import json
-import threading
-import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import cv2
@@ -17,7 +14,7 @@ import numpy as np
 import pytest
 from clips import make_clip, needs_ffmpeg
 from conftest import ThreeClassFake, layout, write_image
-from test_review_server import learn, move, start
+from test_review_server import asked_at_once, learn, most_at_once, move, start
 from typer.testing import CliRunner
 
 from sorter.cli import app
@@ -149,22 +146,8 @@ def test_video_posters_are_decoded_two_at_a_time_too(served, monkeypatch) -> Non
     """A video's poster decodes one keyframe, through the same two slots as photos: a page of
     4K clips asks for six at once, and each keyframe of 8K is 100 MB decoded."""
     client, _, _ = served
-    decoding, most, lock, real = [0], [0], threading.Lock(), videos.middle_frame
-
-    def counted(*args, **kwargs):
-        with lock:
-            decoding[0] += 1
-            most[0] = max(most[0], decoding[0])
-        time.sleep(0.1)
-        try:
-            return real(*args, **kwargs)
-        finally:
-            with lock:
-                decoding[0] -= 1
-
-    monkeypatch.setattr(videos, "middle_frame", counted)
+    most = most_at_once(monkeypatch, videos, "middle_frame")
     clips = [card["id"] for card in client.cards().values() if card["video"]]
     paths = [f"/{kind}/{clip}?v={client.generation}" for clip in clips for kind in ("thumb", "view")] * 2
-    with ThreadPoolExecutor(6) as pool:
-        statuses = list(pool.map(lambda path: client.request("GET", path)[0], paths))
+    statuses = asked_at_once(client, paths)
     assert statuses == [200] * len(paths) == [200] * 8 and most[0] == DECODES_AT_ONCE == 2

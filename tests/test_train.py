@@ -297,21 +297,26 @@ def test_one_epoch_of_three_way_training_on_the_backbone(three_way) -> None:
     assert (out.parent / "three.checkpoints" / "cache-64px" / "train" / "manifest.json").is_file()
 
 
-@needs_weights
-@needs_weights
-def test_resume_after_a_kill_while_caching_goes_on_from_the_cached_chunks(three_way, tmp_path: Path) -> None:
-    """Killed before any epoch ended: no checkpoint yet, only cached chunks. `--resume` (what
-    a user types after a kill) starts the epochs from them instead of refusing."""
+def copied_checkpoints(three_way, tmp_path: Path) -> tuple[Path, Path]:
+    """The three-way run's data, and a model path beside a copy of its checkpoints (its cache too)."""
     import shutil
 
     data, out, trained = three_way
     assert trained.exit_code == 0, trained.output
     again = tmp_path / "three.keras"
     shutil.copytree(out.with_suffix(".checkpoints"), again.with_suffix(".checkpoints"))
+    return data, again
+
+
+@needs_weights
+def test_resume_after_a_kill_while_caching_goes_on_from_the_cached_chunks(three_way, tmp_path: Path) -> None:
+    """Killed before any epoch ended: no checkpoint yet, only cached chunks. `--resume` (what
+    a user types after a kill) starts the epochs from them instead of refusing."""
+    data, again = copied_checkpoints(three_way, tmp_path)
     for run_file in ("state.json", "last.keras", "best.keras"):
         (again.with_suffix(".checkpoints") / run_file).unlink(missing_ok=True)
     chunks = {path: path.stat().st_mtime_ns for path in again.with_suffix(".checkpoints").rglob("chunk-*.npz")}
-    root = out.parent
+    root = data.parent
     result = runner.invoke(app, backbone_args(data, again, "--epochs", "1", *other_args(root), "--resume"))
     assert result.exit_code == 0, result.output
     assert chunks and {path: path.stat().st_mtime_ns for path in chunks} == chunks  # none cached again
@@ -319,12 +324,7 @@ def test_resume_after_a_kill_while_caching_goes_on_from_the_cached_chunks(three_
 
 @needs_weights
 def test_resume_on_a_checkpoint_of_another_network_is_one_line(three_way, tmp_path: Path) -> None:
-    import shutil
-
-    data, out, trained = three_way
-    assert trained.exit_code == 0, trained.output
-    again = tmp_path / "three.keras"
-    shutil.copytree(out.with_suffix(".checkpoints"), again.with_suffix(".checkpoints"))
+    data, again = copied_checkpoints(three_way, tmp_path)
     result = runner.invoke(app, backbone_args(data, again, "--epochs", "2", "--resume"))  # no --other: two classes
     assert result.exit_code == 2 and "used --other " in result.stderr and "(here none)" in result.stderr, result.output
     assert "Traceback" not in result.output
@@ -578,17 +578,12 @@ def test_evaluating_the_split_with_other_non_pets_names_them(trained, tmp_path: 
 @needs_weights
 def test_a_damaged_cache_chunk_is_cached_again(three_way, tmp_path: Path) -> None:
     """A chunk cut short (a disk that filled, a copy interrupted) is cached again, not a crash."""
-    import shutil
-
-    data, out, trained = three_way
-    assert trained.exit_code == 0, trained.output
-    again = tmp_path / "three.keras"
-    shutil.copytree(out.with_suffix(".checkpoints"), again.with_suffix(".checkpoints"))
+    data, again = copied_checkpoints(three_way, tmp_path)
     cache = again.with_suffix(".checkpoints") / "cache-64px"
     damaged = cache / "train" / "chunk-00000.npz"
     damaged.write_bytes(damaged.read_bytes()[:5000])
     kept = {path: path.stat().st_mtime_ns for path in cache.rglob("chunk-*.npz") if path != damaged}
-    result = runner.invoke(app, backbone_args(data, again, "--epochs", "1", *other_args(out.parent)))
+    result = runner.invoke(app, backbone_args(data, again, "--epochs", "1", *other_args(data.parent)))
     assert result.exit_code == 0, result.output
     with np.load(damaged) as chunk:
         assert chunk["maps"].shape[0] == 4 * chunk["ok"].sum()  # whole again: four views of each photo

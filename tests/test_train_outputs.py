@@ -21,7 +21,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from conftest import REPO, make_dataset, toy_photo, tree
+from conftest import REPO, make_dataset, mounted, toy_photo, tree
 from typer.testing import CliRunner
 
 from sorter.cli import app
@@ -183,14 +183,8 @@ def small_disk(tmp_path: Path) -> Iterator[Path]:
     disk.mkdir()
     if os.geteuid() != 0:
         pytest.skip("needs root to mount a small tmpfs")
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(disk)], capture_output=True,
-                             text=True)
-    if mounted.returncode != 0:
-        pytest.skip(f"cannot mount a small tmpfs: {mounted.stderr.strip()}")
-    try:
+    with mounted(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(disk)], disk, "a small tmpfs"):
         yield disk
-    finally:
-        subprocess.run(["umount", str(disk)], capture_output=True)
 
 
 def an_old_model(out: Path) -> dict[str, bytes]:

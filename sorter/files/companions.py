@@ -39,11 +39,13 @@ def spellings(suffix: str) -> list[str]:
     return list(dict.fromkeys((suffix, suffix.upper(), suffix[:2].upper() + suffix[2:])))
 
 
-def _is_file(path: str) -> bool:
+def _regular(path: str) -> os.stat_result | None:
+    """What `lstat` says of `path` when it is a regular file (never a link, a FIFO or a folder)."""
     try:
-        return stat.S_ISREG(os.lstat(path).st_mode)  # never a link, a FIFO or a folder
+        info = os.lstat(path)
     except OSError:
-        return False
+        return None
+    return info if stat.S_ISREG(info.st_mode) else None
 
 
 # Names are joined as strings, not `Path.with_name`: a photo costs about 45 look-ups, and
@@ -63,13 +65,6 @@ def _one_file(name: str, info: os.stat_result, other: str, other_info: os.stat_r
                                                               other_info.st_ctime_ns))
 
 
-def _lstat(path: str) -> os.stat_result | None:
-    try:
-        return os.lstat(path)
-    except OSError:
-        return None
-
-
 def _shares_stem_with_another(photo: Path, stem: str, extensions) -> bool:
     """Another photo (or video) of `photo`'s stem is beside it. On a case-insensitive
     filesystem (an SD card's exFAT) `IMG_1.jpg` finds the photo `IMG_1.JPG` itself, which is
@@ -78,12 +73,10 @@ def _shares_stem_with_another(photo: Path, stem: str, extensions) -> bool:
     itself = None
     for ext in sorted(extensions):
         for name in (stem + spelling for spelling in spellings(ext)):
-            path = os.path.join(folder, name)
-            if name == photo.name or not _is_file(path):
+            if name == photo.name or (found := _regular(os.path.join(folder, name))) is None:
                 continue
-            itself = itself or _lstat(str(photo))
-            found = _lstat(path)
-            if found is not None and (itself is None or not _one_file(photo.name, itself, name, found)):
+            itself = itself or _regular(str(photo))
+            if itself is None or not _one_file(photo.name, itself, name, found):
                 return True
     return False
 
@@ -102,22 +95,20 @@ def find_companions(photo: Path) -> tuple[Path, ...]:
     by_name = [os.path.join(folder, name + s) for suffix in NAME_SUFFIXES for s in spellings(suffix)]
     stems = VIDEO_STEM_EXTENSIONS if video else STEM_EXTENSIONS
     by_stem = [os.path.join(folder, stem + s) for ext in stems for s in spellings(ext)]
-    found = [p for p in by_name if _is_file(p)]
-    shared = [p for p in by_stem if _is_file(p)]
+    found = [(p, info) for p in by_name if (info := _regular(p)) is not None]
+    shared = [(p, info) for p in by_stem if (info := _regular(p)) is not None]
     # A video's .SRT beside another video of its stem (GX01.MP4 and GX01.MOV) is as much a guess.
     if shared and not _shares_stem_with_another(photo, stem, IMAGE_EXTENSIONS | (VIDEO_EXTENSIONS if video else set())):
         found += shared
         # A companion's own sidecar (DSC_0001.NEF.xmp, darktable's for the raw file) goes with it.
-        found += [p for path in shared for suffix in NAME_SUFFIXES for s in spellings(suffix)
-                  if _is_file(p := path + s)]
+        found += [(p, info) for path, _ in shared for suffix in NAME_SUFFIXES for s in spellings(suffix)
+                  if (info := _regular(p := path + s)) is not None]
     # On a case-insensitive filesystem each spelling finds the same file: keep it once (`_one_file`),
     # under the name the folder holds it by (`_REAL_NAMES`), not the spelling looked up first.
     unique: list[tuple[str, os.stat_result]] = []
     folded = False
-    for path in found:
-        name, info = os.path.basename(path), _lstat(path)
-        if info is None:
-            continue
+    for path, info in found:
+        name = os.path.basename(path)
         if any(_one_file(name, info, other, seen) for other, seen in unique):
             folded = True
         else:

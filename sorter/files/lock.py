@@ -19,7 +19,7 @@ import os
 import time
 from pathlib import Path
 
-from sorter.config import STATE_DIR
+from sorter.config import STATE_DIR, still_open_there
 from sorter.errors import FolderLocked
 
 #: Seconds a watcher waits for a person's turn (a review's click takes milliseconds): a review
@@ -55,17 +55,6 @@ def _let_go(fd: int | None) -> None:
     if fd is not None:
         fcntl.flock(fd, fcntl.LOCK_UN)
         os.close(fd)
-
-
-def _is_current(path: Path, fd: int) -> bool:
-    """`fd` is the file at `path` still: not one unlinked under it (a complete undo, or `rm -rf
-    DIR/*`, removes `.sorter/`), whose lock would exclude nobody."""
-    try:
-        here = os.stat(path, follow_symlinks=False)
-    except FileNotFoundError:
-        return False
-    mine = os.fstat(fd)
-    return (here.st_dev, here.st_ino) == (mine.st_dev, mine.st_ino)
 
 
 def _take_turn(state: Path) -> int:
@@ -153,7 +142,7 @@ class FolderLock:
                 # Beside a watcher, often: it lets go for a moment between two batches of a burst.
                 time.sleep(0.02 if self.beside_watcher else 0.1)
                 continue
-            if _is_current(self.path, fd):
+            if still_open_there(self.path, fd):
                 break
             # The previous holder removed .sorter/ (a complete undo does) while we waited: a
             # lock on an unlinked file excludes nobody, so lock the file that is there now.
@@ -190,7 +179,7 @@ class FolderLock:
     def _tidy(self) -> None:
         """`.sorter/` made by this lock and holding nothing but it (a sort of a folder without a
         photo) is removed, under the lock, as if never made; a sorter waiting meanwhile finds its
-        lock file gone and makes another (`_is_current`)."""
+        lock file gone and makes another (`still_open_there`)."""
         try:
             if os.listdir(self.path.parent) == ["lock"]:
                 os.unlink(self.path)
@@ -234,7 +223,7 @@ class Watching:
 
     def is_current(self) -> bool:
         """False once `.sorter/` was emptied under it (`rm -rf DIR/*`)."""
-        return self._fd is not None and _is_current(self.path, self._fd)
+        return self._fd is not None and still_open_there(self.path, self._fd)
 
     def release(self) -> None:
         _let_go(self._fd)

@@ -143,7 +143,9 @@ class ModelInfo:
 
 
 #: The layout of MODEL.json and the files beside it that this version of sorter reads and writes.
-MODEL_FORMAT = "sorter-model/1"
+#: Every version of sorter writes "sorter-model/N" (a newer one's model is still a sorter model).
+FORMAT_FAMILY = "sorter-model/"
+MODEL_FORMAT = FORMAT_FAMILY + "1"
 
 
 def metadata_path(model_path: Path) -> Path:

@@ -20,7 +20,7 @@ from sorter.media.decoder_output import captured, quietly
 from sorter.media.images import load_image
 from sorter.model.network import augmenter, build_model, import_keras
 from sorter.training.distribute import Distribution
-from sorter.training.publish import writing
+from sorter.training.publish import writing, written_whole
 from sorter.training.resuming import check_same_run, checkpoint_dir, damaged, identity, read_checkpoint
 
 #: One process on one device: no strategy.
@@ -283,21 +283,13 @@ def load_checkpoint(keras, path: Path):
 def save_whole(model, path: Path) -> None:
     """`model.save(path)`, written under a temporary name and renamed, so that a kill or a full
     disk mid-save leaves the checkpoint before it, never a torn one nor the temporary file."""
-    temporary = path.with_name(path.stem + ".tmp" + path.suffix)
-    try:
+    with written_whole(path, path.with_name(path.stem + ".tmp" + path.suffix)) as temporary:  # Keras wants .keras
         model.save(temporary)
-        temporary.replace(path)
-    finally:
-        temporary.unlink(missing_ok=True)
 
 
 def _write_whole(path: Path, text: str) -> None:
-    temporary = path.with_suffix(".tmp")
-    try:
+    with written_whole(path, path.with_suffix(".tmp")) as temporary:
         temporary.write_text(text)
-        temporary.replace(path)
-    finally:
-        temporary.unlink(missing_ok=True)
 
 
 def _start_from(keras, model, path: Path) -> None:

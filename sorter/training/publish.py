@@ -23,6 +23,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from sorter.config import still_open_there
 from sorter.errors import FolderLocked, SorterError, UsageError
 
 #: The files of the model MODEL.keras, by what follows its stem.
@@ -54,7 +55,9 @@ def _is_sorter_metadata(path: Path) -> bool:
         metadata = json.loads(path.read_bytes())
     except (OSError, ValueError):
         return False
-    return isinstance(metadata, dict) and str(metadata.get("format", "")).startswith("sorter-model/")
+    from sorter.model.network import FORMAT_FAMILY
+
+    return isinstance(metadata, dict) and str(metadata.get("format", "")).startswith(FORMAT_FAMILY)
 
 
 def check_replaceable(out: Path) -> None:
@@ -83,16 +86,6 @@ def check_replaceable(out: Path) -> None:
     raise UsageError(f"--out {out} would replace {', '.join(foreign)}, {why}; move {them} away, or give another --out")
 
 
-def _is_current(folder: Path, fd: int) -> bool:
-    """`fd` is the folder at `folder` still, not one removed (and made again) under it."""
-    try:
-        here = os.stat(folder)
-    except FileNotFoundError:
-        return False
-    mine = os.fstat(fd)
-    return (here.st_dev, here.st_ino) == (mine.st_dev, mine.st_ino)
-
-
 @contextmanager
 def claimed(folder: Path, out: Path) -> Iterator[None]:
     """This run alone writes `out`: an exclusive `flock` on its checkpoint folder `folder`
@@ -117,7 +110,7 @@ def claimed(folder: Path, out: Path) -> Iterator[None]:
             os.close(fd)
             raise FolderLocked(f"another `sorter train` is writing {out} (it holds {folder}/): wait for it to end, "
                                "or give this run another --out") from None
-        if _is_current(folder, fd):
+        if still_open_there(folder, fd, follow_symlinks=True):  # m.checkpoints may be a link to another disk
             break
         os.close(fd)  # removed by the run that held it as it ended: lock the folder made again
     try:
@@ -129,6 +122,19 @@ def claimed(folder: Path, out: Path) -> Iterator[None]:
             except OSError:
                 break
         os.close(fd)  # which lets go of the lock
+
+
+@contextmanager
+def written_whole(path: Path, temporary: Path | None = None) -> Iterator[Path]:
+    """Where to write what will be `path`: a temporary name beside it (`.NAME.tmp` unless given),
+    renamed over `path` once the block ends and removed whatever happens, so that a kill or a full
+    disk leaves what was at `path` before, never a torn file nor the temporary one."""
+    temporary = temporary or path.with_name(f".{path.name}.tmp")
+    try:
+        yield temporary
+        temporary.replace(path)
+    finally:
+        temporary.unlink(missing_ok=True)
 
 
 @contextmanager

@@ -11,6 +11,7 @@ import cv2
 import numpy as np
 
 from sorter.config import OTHER
+from sorter.training.publish import written_whole
 
 WHITE = (255, 255, 255)
 GREY = (200, 200, 200)
@@ -28,12 +29,8 @@ def write_png(path: Path, img: np.ndarray) -> Path:
     if not ok:
         raise ValueError(f"could not encode {path.name} as PNG")
     path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.tmp")
-    try:
+    with written_whole(path) as temporary:
         temporary.write_bytes(encoded.tobytes())
-        temporary.replace(path)
-    finally:
-        temporary.unlink(missing_ok=True)
     return path
 
 
