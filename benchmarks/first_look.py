@@ -59,7 +59,7 @@ def phone_like(image: np.ndarray) -> bytes:
     thumb = cv2.resize(image, (max(1, round(width * scale)), max(1, round(height * scale))), interpolation=cv2.INTER_AREA)
     main = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 92])[1].tobytes()
     small = cv2.imencode(".jpg", thumb, [cv2.IMWRITE_JPEG_QUALITY, THUMBNAIL_QUALITY])[1].tobytes()
-    return with_exif(main, small)
+    return with_exif(main, small, pixels=(width, height))
 
 
 def tables(size: int, metadata: dict, every: int) -> dict[str, list[tuple[np.ndarray, str]]]:

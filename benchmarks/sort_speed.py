@@ -183,7 +183,7 @@ def make_thumbnailed_photos(folder: Path, count: int, seed: int, distinct: int =
         image = grainy_phone_picture(picture, rng)
         thumbnail = cv2.imencode(".jpg", cv2.resize(image, (160, 120), interpolation=cv2.INTER_AREA),
                                  [cv2.IMWRITE_JPEG_QUALITY, 85])[1].tobytes()
-        encoded.append(with_exif(jpeg_q94(image), thumbnail))
+        encoded.append(with_exif(jpeg_q94(image), thumbnail, pixels=(image.shape[1], image.shape[0])))
     for i in range(count):
         (folder / f"IMG_{i:04d}.jpg").write_bytes(encoded[i % len(encoded)])
     kind = f"{len(sources)} cats and dogs of {DATASET.name}" if sources else "synthetic"

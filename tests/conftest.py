@@ -54,7 +54,8 @@ PHONE_SHAPE = (1536, 2048)
 
 def phone_photo(path: Path, photo, thumbnail=None, orientation: int = 1, **exif) -> Path:
     """A JPEG as a phone writes one: `photo` (a BGR colour, filling PHONE_SHAPE, or a picture)
-    with, in its EXIF, `orientation` and `thumbnail` (a colour, filling 160x120, or a picture)."""
+    with, in its EXIF, `orientation`, `thumbnail` (a colour, filling 160x120, or a picture) and
+    the photo's size (`pixels=None` leaves it out; `pixels=(w, h)` writes another)."""
     from sorter.media.exif_thumbnail import with_exif
 
     def picture(what, shape):
@@ -67,6 +68,7 @@ def phone_photo(path: Path, photo, thumbnail=None, orientation: int = 1, **exif)
                                interpolation=cv2.INTER_AREA)
     main = cv2.imencode(".jpg", photo)[1].tobytes()
     small = cv2.imencode(".jpg", picture(thumbnail, (120, 160)))[1].tobytes()
+    exif.setdefault("pixels", (photo.shape[1], photo.shape[0]))
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(with_exif(main, small, orientation, **exif))
     return path

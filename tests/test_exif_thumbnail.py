@@ -99,6 +99,16 @@ def test_a_photo_cropped_by_a_tool_that_kept_the_cameras_exif_is_not_judged_by_i
     assert prediction.label == "dog"  # the photo itself, decoded whole
 
 
+def test_an_exif_that_does_not_give_the_photos_size_is_not_trusted_with_its_thumbnail(tmp_path: Path) -> None:
+    """A tool that cropped the cat photo to the dog in its corner and kept the EXIF but dropped
+    its size tags: the thumbnail (of the cat) has the photo's shape, and nothing says it is stale."""
+    cropped = phone_photo(tmp_path / "cropped.jpg", RED, BLUE, pixels=None)
+    assert read_exif(cropped.read_bytes()).pixels is None and read_exif(cropped.read_bytes()).thumbnail is not None
+    assert first_look(cropped, 32) is None
+    [prediction] = classify(FakeClassifier(), [cropped], first_look=SureEnough())
+    assert prediction.label == "dog"  # the photo itself, decoded whole
+
+
 def test_a_truncated_photo_is_not_judged_by_its_intact_thumbnail(tmp_path: Path) -> None:
     data = phone_photo(tmp_path / "whole.jpg", quadrants(PHONE_SHAPE), BLUE).read_bytes()
     cut = tmp_path / "cut.jpg"
@@ -115,7 +125,10 @@ def test_a_truncated_photo_is_not_judged_by_its_intact_thumbnail(tmp_path: Path)
 def _corruptions(data: bytes) -> dict[str, bytes]:
     """The photo's bytes with its EXIF broken in the ways found in the wild."""
     tiff = data.index(b"Exif\x00\x00") + 6
-    ifd1_at = tiff + 8 + 2 + 12 + 4
+    (entries,) = struct.unpack_from(">H", data, tiff + 8)  # IFD0: the orientation and the Exif IFD (the size)
+    next_ifd = tiff + 8 + 2 + 12 * entries
+    ifd1_at = next_ifd + 4
+    (thumbnail_at,) = struct.unpack_from(">I", data, ifd1_at + 2 + 12 + 8)
 
     def at(offset: int, value: bytes) -> bytes:
         return data[:offset] + value + data[offset + len(value):]
@@ -124,11 +137,11 @@ def _corruptions(data: bytes) -> dict[str, bytes]:
         "not a TIFF header": at(tiff, b"XX"),
         "IFD0 offset past the segment": at(tiff + 4, struct.pack(">I", 0xFFFFFF00)),
         "IFD0 claims 65535 entries": at(tiff + 8, b"\xff\xff"),
-        "IFD1 loops back to IFD0": at(tiff + 8 + 2 + 12, struct.pack(">I", 8)),
-        "IFD1 offset past the segment": at(tiff + 8 + 2 + 12, struct.pack(">I", 0x7FFFFFFF)),
+        "IFD1 loops back to IFD0": at(next_ifd, struct.pack(">I", 8)),
+        "IFD1 offset past the segment": at(next_ifd, struct.pack(">I", 0x7FFFFFFF)),
         "thumbnail offset past the segment": at(ifd1_at + 2 + 12 + 8, struct.pack(">I", 0x00FFFFFF)),
         "thumbnail length past the segment": at(ifd1_at + 2 + 24 + 8, struct.pack(">I", 0x00FFFFFF)),
-        "thumbnail is not a JPEG": at(ifd1_at + 2 + 3 * 12 + 4, b"\x00\x00\x00\x00"),
+        "thumbnail is not a JPEG": at(tiff + thumbnail_at, b"\x00\x00\x00\x00"),
         "thumbnail cut short": at(ifd1_at + 2 + 24 + 8, struct.pack(">I", 200)),
         "APP1 length runs past the file": at(data.index(b"\xff\xe1") + 2, b"\xff\xff"),
     }

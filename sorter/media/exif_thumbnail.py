@@ -13,9 +13,11 @@ What makes a thumbnail usable (anything else is None, and the photo is decoded a
   header and pixel limit) and its end-of-image marker is there (a JPEG cut off while it was
   copied must stay "truncated", not be sorted by its intact thumbnail);
 - the EXIF parses: every offset and count inside the segment, or no thumbnail (never a traceback);
-- it was written for this photo: where the EXIF gives the photo's size (PixelXDimension and
-  PixelYDimension, as phones write them), the photo is that size; a photo cropped by a tool that
-  kept the camera's EXIF has the camera's thumbnail, of what was cut away;
+- it was written for this photo: the EXIF gives the photo's size (PixelXDimension and
+  PixelYDimension, as phones and cameras write them) and the photo is that size; a photo cropped
+  by a tool that kept the camera's EXIF has the camera's thumbnail, of what was cut away, and an
+  EXIF without the size (a tool that dropped those tags and kept the rest) cannot say it was
+  written for this photo, so its thumbnail is not used either;
 - it is a scaled copy of the photo: the same aspect ratio (some cameras store a 160x120
   thumbnail of a 3:2 or 16:9 photo, letterboxed) and no black bars at two opposite edges;
 - the photo is large enough that its decode costs more than the look (MIN_PIXELS).
@@ -190,9 +192,10 @@ def look(head: bytes, size: int, thumbnail: int | None = None, min_pixels: int =
     exif = read_exif(head)
     if exif is None or exif.thumbnail is None:
         return None
-    if exif.pixels is not None and sorted(exif.pixels) != sorted((header.width, header.height)):
+    if exif.pixels is None or sorted(exif.pixels) != sorted((header.width, header.height)):
         # The EXIF was written for another photo: this one edited (cropped, resized) by a tool
         # that kept the camera's EXIF, thumbnail and all. Its thumbnail shows what was cut away.
+        # Without the size there is no telling, and a stale thumbnail must never file a photo.
         return None
     start, end = exif.thumbnail
     embedded = head[start:end]
