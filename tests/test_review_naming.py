@@ -388,7 +388,7 @@ def test_in_chromium_name_files_a_cat_as_luna_keys_typed_in_the_name_file_nothin
         expect(page.locator("datalist#pets-cat option")).to_have_attribute("value", "Luna")
         expect(named).to_contain_text("you: Luna")
         expect(page.get_by_role("status")).to_have_text(
-            "cat.jpg is in cats/Luna/: 1 photo of Luna, name 5 or more to learn Luna")
+            "cat.jpg is in cats/Luna/: 1 photo of Luna, name 5 or more photos to learn Luna")
 
         # The next card's field starts with the last name: p, Enter names it too.
         page.keyboard.press("p")

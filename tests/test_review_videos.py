@@ -2,7 +2,8 @@
 in place with its verdict, the clip's middle frame for its picture, marked as a video with its
 length), and a correction moves it with its own companions (.SRT, .THM, .LRV, .xmp), journaled,
 so that `sorter undo` puts it back and `sorter learn` says it learns from photos only. A Live
-Photo's video is no card: it goes with its photo. Real clips, encoded by ffmpeg in the test."""
+Photo's video is no card: it goes with its photo, and a HEIC photo named .MOV is the photo it
+is. Real clips, encoded by ffmpeg in the test."""
 
 from __future__ import annotations
 
@@ -14,7 +15,10 @@ import numpy as np
 import pytest
 from clips import make_clip, needs_ffmpeg
 from conftest import ThreeClassFake, layout, write_image
-from test_review_server import asked_at_once, learn, most_at_once, move, start
+from test_heic import needs_hevc_encoder
+from test_heic import write as write_heif
+from test_review_naming import name as name_pet
+from test_review_server import asked_at_once, browser_missing, chromium_page, learn, most_at_once, move, start
 from typer.testing import CliRunner
 
 from sorter.cli import app
@@ -151,3 +155,89 @@ def test_video_posters_are_decoded_two_at_a_time_too(served, monkeypatch) -> Non
     paths = [f"/{kind}/{clip}?v={client.generation}" for clip in clips for kind in ("thumb", "view")] * 2
     statuses = asked_at_once(client, paths)
     assert statuses == [200] * len(paths) == [200] * 8 and most[0] == DECODES_AT_ONCE == 2
+
+
+@needs_hevc_encoder
+def test_a_heic_photo_named_mov_is_a_photo_left_in_place_on_the_page_never_a_video(
+    tmp_path: Path, stills, fake_model
+) -> None:
+    """A HEIC photo named .MOV (a tool that saved a Live Photo's still under its video's name)
+    is left in place by the sort as "not a video: a HEIC photo named .MOV"; the page gave it a
+    "▶ video" card, no picture, and counted it among the videos. It is the card of a photo left
+    in place for its reason, with its own picture, counted among the photos; the sort's own
+    page does not call it a video either."""
+    root = tmp_path / "roll"
+    root.mkdir()
+    write_heif(root / "IMG_0005.MOV", np.full((48, 64, 3), (255, 0, 0), np.uint8))  # RGB red: a dog
+    make_clip(root / "clip.mp4", [stills["other"]])
+    write_image(root / "cat.jpg", BLUE)
+    (root / "broken.jpg").write_bytes(b"not a photo")
+    sort.sort_folder(root, classifier=ThreeClassFake())
+    assert sorted(p.name for p in root.iterdir() if p.is_file()) == ["IMG_0005.MOV", "broken.jpg", "clip.mp4"]
+    assert page_has_video_marks(root) == 1  # the clip's
+    client, stop, thread = start(root, fake_model)
+    try:
+        cards = client.cards()
+        groups = client.json("GET", "/api/groups")[1]
+        assert (groups["total"], groups["videos"]) == (4, 1)  # the header: "3 photos and 1 video"
+        heic, broken = cards["IMG_0005.MOV"], cards["broken.jpg"]
+        assert heic["heading"] == ("unreadable", "not a video")
+        assert heic["reason"] == "not a video: a HEIC photo named .MOV (rename it .heic to sort it)"
+        as_a_photo = ("current", "label", "confidence", "video", "seconds", "with", "pet")
+        assert {k: heic[k] for k in as_a_photo} == {k: broken[k] for k in as_a_photo} == {
+            "current": "neither", "label": None, "confidence": None, "video": False, "seconds": None, "with": [],
+            "pet": None}
+        assert cards["clip.mp4"]["video"] is True and cards["clip.mp4"]["seconds"] == pytest.approx(2.0)
+        status, _, data = client.thumbnail(heic["id"])
+        assert status == 200  # the photo it is (a damaged photo has none: "no preview")
+        shown = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+        assert shown[..., 2].mean() > 200 and shown[..., 0].mean() < 60  # red (BGR)
+        assert client.thumbnail(broken["id"])[0] == 404
+    finally:
+        stop.set()
+        thread.join(10)
+
+
+def page_has_video_marks(root: Path) -> int:
+    """How many cards of the sort's own page say "▶ video"."""
+    return (root / ".sorter" / "review.html").read_text(encoding="utf-8").count("&#9654; video")
+
+
+def test_a_video_named_luna_is_counted_apart_from_her_photos_as_learn_counts_them(served, fake_model) -> None:
+    """`sorter learn` knows a pet from her photos, not her videos: a clip put in cats/Luna/ was
+    one of "2 photos of Luna". Her group says how many of its cards are videos, and learn
+    reports the photos the page counts."""
+    client, root, _ = served
+    status, answer = name_pet(client, "DJI_0001.MP4", "Luna")
+    assert status == 200 and (root / "cats" / "Luna" / "DJI_0001.MP4").is_file(), answer
+    luna = {g["title"]: g for g in answer["groups"]}["cats/Luna/"]
+    assert (luna["count"], luna["videos"]) == (1, 1)
+    status, answer = name_pet(client, "cat.jpg", "Luna")
+    assert status == 200, answer
+    luna = {g["title"]: g for g in answer["groups"]}["cats/Luna/"]
+    assert (luna["count"], luna["videos"]) == (2, 1)  # the page: "1 photo and 1 video of Luna"
+    assert {g["title"]: g["videos"] for g in client.json("GET", "/api/groups")[1]["groups"]}["cats/Luna/"] == 1
+
+    status, answer = learn(client)
+    assert status == 200, answer
+    assert "cats/Luna: 1 photo(s); too few to learn (5 or more)" in answer["lines"], answer["lines"]
+    assert any(line.startswith("Not learnt from: 1 video(s) you placed") for line in answer["lines"])
+
+
+@pytest.mark.skipif(browser_missing() is not None, reason=str(browser_missing()))
+def test_in_chromium_naming_a_video_luna_says_her_photos_and_videos_apart(served) -> None:
+    from playwright.sync_api import expect
+
+    client, root, _ = served
+    with chromium_page(client.url) as page:
+        expect(page.locator("#sub")).to_contain_text("2 photos and 2 videos")
+        for photo in ("DJI_0001.MP4", "cat.jpg"):
+            card = page.locator("figure", has_text=photo)
+            card.get_by_role("button", name="Name\u2026").click()
+            card.get_by_role("combobox", name="species").select_option("cat")  # the drone's clip is in dogs/
+            field = card.get_by_role("combobox", name="pet's name")
+            field.fill("Luna")
+            field.press("Enter")
+            expect(page.get_by_role("status")).to_contain_text(f"{photo} is in cats/Luna/")
+        expect(page.get_by_role("status")).to_have_text(
+            "cat.jpg is in cats/Luna/: 1 photo and 1 video of Luna, name 5 or more photos to learn Luna")

@@ -148,22 +148,20 @@ def _a_photo(image: str, suffix: str) -> ImageError:
     return ImageError(f"not a video: {article} {image.upper()} photo{named} (rename it .{image} to sort it)")
 
 
-def probe(fd: int, suffix: str = "") -> VideoInfo:
-    """What the container says, checked against the limits; nothing decoded. Raises ImageError.
-    `suffix`: the file's extension (".mov"), for the reason a photo named as a video gets."""
-    file_size = os.fstat(fd).st_size
-    head = os.pread(fd, 16, 0)
-    if head[:4] == b"\x1a\x45\xdf\xa3":
-        return VideoInfo("matroska")
-    if head[:4] == b"RIFF" and head[8:11] == b"AVI":
-        return VideoInfo("avi")
-    if head[4:8] not in _MP4_TOP_BOXES:
-        raise ImageError("not a video (unrecognised container)")
-    # An image's major brand (heic, mif1, avif) makes it an image file, whole or cut short. A
-    # video may list an image brand among its compatible ones: it is an image only without a moov.
+def _photo_inside(fd: int, head: bytes) -> str | None:
+    """The HEIF image format of an ISO-BMFF file that is a photo, not a video: an image's major
+    brand (heic, mif1, avif) makes it one, whole or cut short; a video may list an image brand
+    among its compatible ones, and is a photo only without a `moov`."""
     image = _image_format(fd, head)
-    if image is not None and image[1]:
-        raise _a_photo(image[0], suffix)
+    if image is None or image[1]:
+        return image and image[0]
+    return image[0] if _moov(fd) is None else None
+
+
+def _moov(fd: int) -> tuple[int, int] | None:
+    """Where the `moov` index is (its payload's start and end), from the top-level boxes; None
+    without one. Raises ImageError for boxes that do not add up to the file."""
+    file_size = os.fstat(fd).st_size
     moov = None
     pos = 0
     while pos + 8 <= file_size:
@@ -181,8 +179,44 @@ def probe(fd: int, suffix: str = "") -> VideoInfo:
         if kind == b"moov":
             moov = (pos + header, pos + size)
         pos += size
+    return moov
+
+
+def photo_inside(path, dir_fd: int | None = None) -> str | None:
+    """"heic", "heif" or "avif" for such a photo named as a video (the file `probe` refuses as
+    "not a video: a HEIC photo named .MOV"), None for anything else: a video, or a file that
+    will not open or whose boxes do not add up (`probe` says why when the video is read). A
+    few small reads: the `ftyp` box, and the top-level boxes only where a video's brands name
+    an image's too."""
+    try:
+        fd = open_video(path, dir_fd)
+    except ImageError:
+        return None
+    try:
+        head = os.pread(fd, 16, 0)
+        return _photo_inside(fd, head) if head[4:8] in _MP4_TOP_BOXES else None
+    except (ImageError, OSError):
+        return None
+    finally:
+        os.close(fd)
+
+
+def probe(fd: int, suffix: str = "") -> VideoInfo:
+    """What the container says, checked against the limits; nothing decoded. Raises ImageError.
+    `suffix`: the file's extension (".mov"), for the reason a photo named as a video gets."""
+    head = os.pread(fd, 16, 0)
+    if head[:4] == b"\x1a\x45\xdf\xa3":
+        return VideoInfo("matroska")
+    if head[:4] == b"RIFF" and head[8:11] == b"AVI":
+        return VideoInfo("avi")
+    if head[4:8] not in _MP4_TOP_BOXES:
+        raise ImageError("not a video (unrecognised container)")
+    image = _photo_inside(fd, head)
+    if image is not None:
+        raise _a_photo(image, suffix)
+    moov = _moov(fd)
     if moov is None:
-        raise _a_photo(image[0], suffix) if image is not None else ImageError("truncated MP4 (no moov index)")
+        raise ImageError("truncated MP4 (no moov index)")
     if moov[1] - moov[0] > MAX_INDEX_BYTES:
         raise ImageError(f"video index too large ({(moov[1] - moov[0]) // 2**20} MiB)")
     try:

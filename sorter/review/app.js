@@ -36,6 +36,11 @@
     return `${n.toLocaleString()} ${what}${n === 1 ? "" : "s"}`;
   }
 
+  // "12 photos and 3 videos" of `total` cards, `videos` of them videos; "12 photos" without any.
+  function photosAndVideos(total, videos) {
+    return `${counted(total - videos, "photo")}${videos ? ` and ${counted(videos, "video")}` : ""}`;
+  }
+
   function say(text, bad = false) {
     status.textContent = text;
     status.className = bad ? "bad" : "";
@@ -298,11 +303,12 @@
     return change("/api/move", body, (photo, data) => {
       const where = `${photo.name} is in ${place(photo.path)}`;
       if (!photo.pet) return where;
-      // How many photos her folder holds, against what learn needs to know her.
-      const count = data.groups.find((g) => g.key === photo.group).count;
-      const photos = `${count} photo${count === 1 ? "" : "s"} of ${photo.pet}`;
-      return count < data.min_pet_photos
-        ? `${where}: ${photos}, name ${data.min_pet_photos} or more to learn ${photo.pet}`
+      // How many photos her folder holds, against what learn needs to know her: it learns from
+      // photos, so her videos are counted apart.
+      const group = data.groups.find((g) => g.key === photo.group);
+      const photos = `${photosAndVideos(group.count, group.videos)} of ${photo.pet}`;
+      return group.count - group.videos < data.min_pet_photos
+        ? `${where}: ${photos}, name ${data.min_pet_photos} or more photos to learn ${photo.pet}`
         : `${where}: ${photos}; Learn from my corrections, and sorts put ${photo.pet}'s photos there`;
     });
   }
@@ -392,8 +398,7 @@
       document.getElementById("title").textContent = `Review ${data.folder}`;
       document.title = `sorter review: ${data.folder}`;
       document.getElementById("sub").textContent =
-        `${counted(data.total - data.videos, "photo")}${data.videos ? ` and ${counted(data.videos, "video")}` : ""}` +
-        " · least confident first · click a photo to see it larger";
+        `${photosAndVideos(data.total, data.videos)} · least confident first · click a photo to see it larger`;
       for (const group of data.groups) loaded(section(group), group.photos);
       counts(data.groups);
       if (data.learning) { // asked before this page loaded (a reload, another tab): its report goes there

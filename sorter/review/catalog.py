@@ -28,7 +28,6 @@ from pathlib import Path
 
 from sorter.config import CLASS_FOLDERS, OTHER, REVIEW_RUN_PREFIX, STATE_DIR, entered, names_a_pet
 from sorter.files.planning import LEFT_IN_PLACE, reason_kind
-from sorter.media.folders import is_video_name  # names only: no OpenCV
 from sorter.review.page import MAX_REASON_GROUPS, MIGHT_BE
 
 #: Photos sent per group at a time: the page's "show 100 more".
@@ -58,6 +57,8 @@ class Photo:
     #: (`files.suggestions`): it is shown in her "might be" group until named or refused.
     might_be: str | None = None
     likeness: float = 0.0
+    #: A video's card (`posters.is_video`: not a HEIC photo named .MOV), which learn does not learn from.
+    video: bool = False
 
     @property
     def folder(self) -> str:
@@ -89,9 +90,12 @@ class Group:
     title: str  # "cats/", or the reason's kind
     rank: int  # its place on the page
     members: list[tuple[float, int]] = field(default_factory=list)  # sort keys, least confident first
+    #: Of the members, how many are videos: "4 photos and 1 video of Luna", who is learnt from her photos.
+    videos: int = 0
 
     def to_json(self) -> dict:
-        return {"key": self.key, "status": self.status, "title": self.title, "count": len(self.members), "rank": self.rank}
+        return {"key": self.key, "status": self.status, "title": self.title, "count": len(self.members),
+                "videos": self.videos, "rank": self.rank}
 
 
 @dataclass(frozen=True)
@@ -124,7 +128,7 @@ class Catalog:
     def add(self, photo: Photo) -> None:
         photo.id = len(self.photos)
         self.photos.append(photo)
-        self.videos += is_video_name(photo.path)
+        self.videos += photo.video
         self._place(photo)
 
     def _group_of(self, photo: Photo) -> tuple[str, str]:
@@ -152,6 +156,7 @@ class Catalog:
             self._by_title[(status, title)] = key
         photo.group = key
         bisect.insort(self.groups[key].members, photo.sort_key())
+        self.groups[key].videos += photo.video
 
     def move(self, photo: Photo, path: str, choice: str | None) -> None:
         """Bookkeeping after the file moved: `photo` is at `path` now, filed by a person as `choice`."""
@@ -170,8 +175,9 @@ class Catalog:
         self._place(photo)
 
     def _unplace(self, photo: Photo) -> None:
-        members = self.groups[photo.group].members
-        del members[bisect.bisect_left(members, photo.sort_key())]
+        group = self.groups[photo.group]
+        del group.members[bisect.bisect_left(group.members, photo.sort_key())]
+        group.videos -= photo.video
 
     def order(self) -> None:
         """Rank the groups as the review page does: cats/ and dogs/, then what stayed by
@@ -264,6 +270,7 @@ def load_catalog(root: Path, state) -> Catalog:
     from sorter.files.journal import Move, moves_and_seen
     from sorter.files.verdicts import HandPutBacks, Verdict, note
     from sorter.media.folders import Skipped, is_image_name, is_video_name, scan_folder
+    from sorter.review.posters import is_video
     from sorter.review.posters import listed as is_listed
 
     filed: dict[str, Filed] = {}
@@ -304,6 +311,8 @@ def load_catalog(root: Path, state) -> Catalog:
             photo = Photo(0, rel, "neither", said and said.label, said and said.confidence, PUT_BACK, rel)
         else:
             photo = Photo(0, rel, UNSORTED[0], reason=UNSORTED[1])
+        # A video the sort judged (it has a confidence) was read as one: only the others are looked into.
+        photo.video = is_video_name(rel) and (photo.confidence is not None or is_video(root, rel))
         pet, likeness = suggested.get(rel, (None, 0.0))
         if pet is not None and photo.pet is None and _named(catalog, pet):
             photo.might_be, photo.likeness = pet, likeness

@@ -187,7 +187,7 @@ class ReviewPage:
         )
 
     def _card(self, entry: Entry, thumbnail: tuple[str, int, int] | None) -> str:
-        from sorter.media.container import duration
+        from sorter.media.container import duration, photo_inside
         from sorter.media.folders import is_video_name
 
         name = self._rel(entry.where)
@@ -207,7 +207,9 @@ class ReviewPage:
             picture = f'<span class="none">{"no preview" if entry.status != "vanished" else "gone"}</span>'
         if entry.status not in NO_LINK:
             picture = f'<a href="{_href(self.root, entry.where)}">{picture}</a>'
-        if is_video_name(name):  # its thumbnail is its middle frame: say it is a video, and how long
+        # Its thumbnail is its middle frame: say it is a video, and how long. Not of a HEIC photo
+        # named .MOV: "not a video", as its group says.
+        if is_video_name(name) and (entry.status in NO_LINK or photo_inside(entry.where) is None):
             seconds = duration(entry.where) if entry.status not in NO_LINK else None
             length = "" if seconds is None else f" {int(seconds // 60)}:{round(seconds % 60):02d}"
             with_it += f'<span class="video">&#9654; video{length}</span>'

@@ -456,7 +456,7 @@ class Session:
             "current": photo.current, "label": photo.label, "confidence": photo.confidence,
             "reason": photo.reason, "origin": photo.origin, "choice": photo.choice, "pet": photo.pet,
             "might_be": photo.might_be, "likeness": photo.likeness, "with": [c.name for c in companions],
-            **posters.about(self.root, photo.path),  # a video: its length, from its index
+            "video": photo.video, "seconds": posters.seconds(self.root, photo.path) if photo.video else None,
         }
 
     def thumbnail(self, photo_id: int, size: int, quality: int) -> bytes | None:
@@ -481,7 +481,7 @@ class Session:
         try:
             # A pet small in its photo is shown cut around it, as on the review page.
             with self._decoding:  # what libjpeg prints of a damaged photo stays off the terminal
-                image = quietly(lambda: picture(Path(name), photo.box, size, fd))
+                image = quietly(lambda: picture(Path(name), photo.box, size, fd, photo.video))
         except Exception:  # ImageError, and a decoder bug costs one thumbnail (see review._thumbnail)
             return None
         finally:
