@@ -63,3 +63,28 @@ def sigterm_interrupts() -> Iterator[list[int]]:
         yield received
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+
+@contextmanager
+def ctrl_c_ends_at_once() -> Iterator[None]:
+    """Ctrl-C (SIGINT) ends the process at once, as it ends any program (a shell reports 130),
+    for a wait inside C++ code that holds the GIL: there no Python handler runs until the wait
+    ends, so Ctrl-C was queued for as long as the wait lasted.
+
+    Measured on TensorFlow's wait for the other workers of a cluster (`training.distribute`): a
+    Python thread printing every second stopped for the whole wait, so neither a handler nor a
+    thread woken by `signal.set_wakeup_fd` can say anything when Ctrl-C comes; the caller says
+    beforehand what Ctrl-C does. For a wait before anything is written: no `finally` runs, and a
+    lock held with `flock` is dropped by the kernel. (Not SIGTERM: set to its default action, it
+    still did not end that wait; TensorFlow's C++ seems to install a handler of its own there.)"""
+    import signal
+
+    if threading.current_thread() is not threading.main_thread():
+        yield  # handlers are set from the main thread only
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_DFL)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)

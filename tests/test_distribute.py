@@ -187,7 +187,7 @@ def test_two_workers_finish_and_the_chief_saves_a_model_that_sorts(two_workers, 
     out, codes, logs = two_workers
     assert codes == [0, 0], "\n\n".join(logs)
     assert "Saved" in logs[0] and "Worker 1 of 2 done (1 epochs" in logs[1]
-    # The wait to join is TensorFlow's, minutes of silence that Ctrl-C does not end: said.
+    # The wait to join is TensorFlow's, minutes of silence: said.
     assert "worker 1 of 2: waiting for the other 1 of TF_CONFIG to start" in " ".join(logs[1].split())
     meta = json.loads(out.with_suffix(".json").read_text())
     distribute = meta["training"]["distribute"]
@@ -243,3 +243,23 @@ def test_a_killed_worker_and_a_restart_with_resume_finish_the_run(tmp_path: Path
     assert meta["training"]["epochs_run"] == epochs and len(meta["training"]["history"]) == epochs
     assert meta["training"]["distribute"]["workers"] == 2
     assert not out.with_name("model.checkpoints.worker-1.tmp").exists()
+
+
+def test_ctrl_c_ends_the_wait_for_workers_that_never_start(tmp_path: Path) -> None:
+    """The wait to join is in TensorFlow's C++, which holds the GIL: Ctrl-C was queued until
+    every worker had started, and a worker whose peers never came had to be killed."""
+    data = make_dataset(tmp_path / "data", per_class=4)
+    with Workers(tmp_path / "logs") as workers:
+        alone = workers.start(small_run(data, tmp_path / "out" / "model.keras", "--epochs", "1",
+                                        "--distribute", "multi-worker"), "alone", TF_CONFIG=tf_config(free_ports(2), 0))
+        deadline = time.monotonic() + TIMEOUT
+        while "waiting for the other 1 of TF_CONFIG" not in " ".join(workers.output(alone).split()):
+            assert alone.poll() is None and time.monotonic() < deadline, workers.output(alone)
+            time.sleep(0.05)
+        time.sleep(1)  # inside the wait
+        alone.send_signal(signal.SIGINT)
+        assert alone.wait(timeout=10) == -signal.SIGINT  # ended by it, at once: a shell says 130
+    said = " ".join(workers.output(alone).split())
+    assert "worker 0 of 2: waiting for the other 1 of TF_CONFIG to start (start them, or Ctrl-C to stop: this run " \
+           "has written nothing yet)" in said and "Traceback" not in said
+    assert not (tmp_path / "out" / "model.keras").exists()

@@ -577,7 +577,8 @@ def test_evaluating_the_split_with_other_non_pets_names_them(trained, tmp_path: 
 
 @needs_weights
 def test_a_damaged_cache_chunk_is_cached_again(three_way, tmp_path: Path) -> None:
-    """A chunk cut short (a disk that filled, a copy interrupted) is cached again, not a crash."""
+    """A chunk cut short (a disk that filled, a copy interrupted) is cached again, not a crash,
+    and said (it was done without a word), once."""
     data, again = copied_checkpoints(three_way, tmp_path)
     cache = again.with_suffix(".checkpoints") / "cache-64px"
     damaged = cache / "train" / "chunk-00000.npz"
@@ -585,6 +586,8 @@ def test_a_damaged_cache_chunk_is_cached_again(three_way, tmp_path: Path) -> Non
     kept = {path: path.stat().st_mtime_ns for path in cache.rglob("chunk-*.npz") if path != damaged}
     result = runner.invoke(app, backbone_args(data, again, "--epochs", "1", *other_args(data.parent)))
     assert result.exit_code == 0, result.output
+    assert result.stderr.splitlines().count(f"cache: {damaged} was damaged; cached again") == 1, result.stderr
+    assert "was damaged" not in result.stderr.replace(f"cache: {damaged} was damaged", "")  # the sound ones not
     with np.load(damaged) as chunk:
         assert chunk["maps"].shape[0] == 4 * chunk["ok"].sum()  # whole again: four views of each photo
     assert kept and {path: path.stat().st_mtime_ns for path in kept} == kept  # the sound ones reused

@@ -21,10 +21,11 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from conftest import REPO, make_dataset, mounted, toy_photo, tree
+from conftest import REPO, make_dataset, mounted, toy_photo, tree, write_image
 from typer.testing import CliRunner
 
 from sorter.cli import app
+from sorter.training.publish import check_replaceable, staged
 
 runner = CliRunner()
 #: Generous: a TensorFlow process on 2 slow cores shared with whatever else runs.
@@ -125,6 +126,98 @@ def test_a_model_is_never_saved_among_the_photos_training_reads(tmp_path: Path, 
     assert result.exit_code == 2, result.output
     assert f"--out {out} is inside " in result.stderr and "would be taken for photos" in result.stderr
     assert not list(tmp_path.rglob("m.*")) and not list(tmp_path.rglob("m-curves.png"))
+
+
+# ------------------------------------------------------------------- a save killed at any moment
+
+#: A real save (`publish.staged`) of the files in argv[3] (JSON, name -> text) to --out argv[1],
+#: killed (-9, so that no `finally` runs) just before its argv[2]-th rename or removal.
+KILLED_SAVE = """
+import json, os, signal, sys
+from pathlib import Path
+from sorter.training.publish import staged
+
+out, k, files = Path(sys.argv[1]), int(sys.argv[2]), json.loads(sys.argv[3])
+acts = 0
+
+def killed_before_the_kth(act):
+    def then(*args, **kwargs):
+        global acts
+        acts += 1
+        if acts == k:
+            os.kill(os.getpid(), signal.SIGKILL)
+        return act(*args, **kwargs)
+    return then
+
+with staged(out) as saving:
+    for name, text in files.items():
+        saving.with_name(name).write_text(text)
+    os.replace, os.unlink = killed_before_the_kth(os.replace), killed_before_the_kth(os.unlink)
+"""
+
+
+def a_set(which: str, *endings: str) -> dict[str, str]:
+    """A model's files as `staged` sees them: any bytes, and sorter metadata."""
+    return {f"model{ending}": json.dumps({"format": "sorter-model/1", "set": which}) if ending == ".json"
+            else f"the {which} model{ending}" for ending in endings}
+
+
+OLD = a_set("old", ".keras", ".tflite", ".json", ".evidence.npz", ".reference.npz", "-curves.png")
+NEW = a_set("new", ".keras", ".tflite", ".head.npz", ".json", "-curves.png")
+
+
+@pytest.mark.parametrize("before", [{}, OLD], ids=["the first save", "a save over an old model"])
+def test_a_save_killed_at_any_moment_leaves_a_whole_set_or_one_the_next_run_replaces(
+    tmp_path: Path, before: dict[str, str]
+) -> None:
+    """Killed while moving the new files into place, a first save left model.keras without
+    model.json, which the next run refused to replace ("not part of a sorter model") and sort
+    refused to run; over an old model, a new head beside the old network. Killed before each
+    rename and removal in turn: the old set, the new one, or a set sort refuses in one line
+    and the next run replaces."""
+    photos = tmp_path / "photos"
+    write_image(photos / "a.jpg")
+    cut_short = 0
+    for k in range(1, 30):
+        folder = tmp_path / f"killed-before-{k}"
+        folder.mkdir()
+        out = folder / "model.keras"
+        for name, text in before.items():
+            (folder / name).write_text(text)
+        save = subprocess.run([sys.executable, "-c", KILLED_SAVE, str(out), str(k), json.dumps(NEW)], cwd=REPO,
+                              capture_output=True, timeout=TIMEOUT)
+        left = {name: (folder / name).read_text() for name in os.listdir(folder) if not name.startswith(".")}
+        if save.returncode == 0:
+            assert left == NEW and sorted(os.listdir(folder)) == sorted(NEW)  # no hidden folder left
+            break
+        assert save.returncode == -signal.SIGKILL, save.stderr.decode(errors="replace")
+        if left not in (before, NEW):
+            cut_short += 1
+            result = runner.invoke(app, ["sort", str(photos), "--model", str(out), "--dry-run"])
+            assert result.exit_code == 1, result.output
+            assert result.stderr == (f"Error: {out.with_suffix('.json')}: the save of this model was cut short (its "
+                                     "`sorter train` was stopped while moving it into place); train it again\n")
+        # The next run to the same --out: no question asked, and only the newer set is left.
+        check_replaceable(out)
+        with staged(out) as saving:
+            for name, text in a_set("newer", ".keras", ".tflite", ".json").items():
+                saving.with_name(name).write_text(text)
+        assert tree(folder) == {name: text.encode() for name, text in a_set("newer", ".keras", ".tflite", ".json").items()}
+    else:
+        pytest.fail("the save never ended")
+    assert k > len(NEW) and cut_short  # killed before every rename
+
+
+def test_sorter_train_replaces_a_save_cut_short_without_asking(tmp_path: Path) -> None:
+    data = make_dataset(tmp_path / "data", per_class=8)
+    out = tmp_path / "model.keras"
+    save = subprocess.run([sys.executable, "-c", KILLED_SAVE, str(out), "3", json.dumps(NEW)], cwd=REPO,
+                          capture_output=True, timeout=TIMEOUT)
+    assert save.returncode == -signal.SIGKILL and os.listdir(tmp_path) != ["data"]  # cut short, something left
+    result = runner.invoke(app, train_args(data, out, "--epochs", "1"))
+    assert result.exit_code == 0, result.output
+    assert sorted(os.listdir(tmp_path)) == ["data", "model-curves.png", "model.checkpoints", "model.json",
+                                            "model.keras", "model.tflite"]  # no hidden folder, no head of NEW's
 
 
 # ---------------------------------------------------------------------------- one run at a time

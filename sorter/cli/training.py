@@ -104,6 +104,7 @@ def train(
     from sorter.training.loop import BatchDone, EpochDone, TrainConfig
     from sorter.training.resuming import resume_hint
     from sorter.training.train import WorkerDone
+    from sorter.training.transfer import Recached
 
     config = TrainConfig(
         data_dir=data_dir, out=out_path, epochs=epochs, image_size=image_size,
@@ -126,8 +127,8 @@ def train(
             if isinstance(event, BatchDone):
                 progress.update(task, completed=event.batch, total=event.batches,
                                 what=f"epoch {event.epoch}/{config.epochs or '?'}")
-            elif isinstance(event, Joining):
-                progress.console.print(event.line(), soft_wrap=True)
+            elif isinstance(event, (Joining, Recached)):
+                progress.console.print(shown(event.line()), soft_wrap=True)
             elif isinstance(event, EpochDone):
                 m = event.metrics
                 star = " *" if event.best else ""

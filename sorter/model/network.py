@@ -146,6 +146,9 @@ class ModelInfo:
 #: Every version of sorter writes "sorter-model/N" (a newer one's model is still a sorter model).
 FORMAT_FAMILY = "sorter-model/"
 MODEL_FORMAT = FORMAT_FAMILY + "1"
+#: What MODEL.json says while `sorter train` moves a new set's files into place (`training.publish`):
+#: a set left so by a kill is no model to run, and the next run replaces it as a sorter model's.
+SAVING_FORMAT = FORMAT_FAMILY + "saving"
 
 
 def metadata_path(model_path: Path) -> Path:
@@ -166,6 +169,7 @@ def check_model_path(path: Path) -> Path:
         raise ModelError(f"{path}: {REFUSED_SUFFIXES[suffix]}")
     if suffix not in (".keras", ".tflite"):
         raise ModelError(f"{path}: not a sorter model (expected MODEL.keras from `sorter train`, or its MODEL.tflite)")
+    read_metadata(path)  # a save cut short names itself before any of its files is found missing
     if not path.is_file():
         raise ModelError(f"model not found: {path}")
     runtime = runtime_path(path)
@@ -188,6 +192,9 @@ def read_metadata(path: Path) -> dict[str, Any]:
     if not isinstance(metadata, dict):
         raise ModelError(f"{meta_file}: not a sorter model's metadata (a JSON object)")
     written = metadata.get("format", MODEL_FORMAT)  # the earliest models' have none
+    if written == SAVING_FORMAT:
+        raise ModelError(f"{meta_file}: the save of this model was cut short (its `sorter train` was stopped while "
+                         "moving it into place); train it again")
     if written != MODEL_FORMAT:
         raise ModelError(f"{meta_file}: written by another version of sorter (format {written!r}; this one reads "
                          f"{MODEL_FORMAT!r}); use that version, or train the model again")

@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from sorter.errors import SorterError, UsageError
+from sorter.signals import ctrl_c_ends_at_once
 
 Mode = Literal["none", "mirrored", "multi-worker"]
 MODES: tuple[str, ...] = ("none", "mirrored", "multi-worker")
@@ -232,14 +233,15 @@ class Distribution:
 @dataclass(frozen=True)
 class Joining:
     """A multi-worker run waits for the other workers of TF_CONFIG: said, as the wait is
-    TensorFlow's own (it printed nothing for minutes, and Ctrl-C does not end it)."""
+    TensorFlow's own (it printed nothing for minutes), and with what Ctrl-C does there: it ends
+    the process at once, with nothing more said (`signals.ctrl_c_ends_at_once`)."""
 
     index: int
     workers: int
 
     def line(self) -> str:
         return (f"worker {self.index} of {self.workers}: waiting for the other {self.workers - 1} of TF_CONFIG to start "
-                "(Ctrl-C does not end this wait; kill the process, or start the others)")
+                "(start them, or Ctrl-C to stop: this run has written nothing yet)")
 
 
 def start(mode: str, on_event: Callable = lambda event: None) -> Distribution:
@@ -267,7 +269,8 @@ def start(mode: str, on_event: Callable = lambda event: None) -> Distribution:
             options = tf.distribute.experimental.CommunicationOptions(implementation=auto if gpus else ring)
             if task.workers > 1:
                 on_event(Joining(task.index, task.workers))
-            strategy = tf.distribute.MultiWorkerMirroredStrategy(communication_options=options)
+            with ctrl_c_ends_at_once():  # the wait is in C++, holding the GIL: no Python handler runs there
+                strategy = tf.distribute.MultiWorkerMirroredStrategy(communication_options=options)
     except (tf.errors.OpError, ValueError, RuntimeError) as exc:
         reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
         raise SorterError(f"--distribute {mode}: could not start ({reason})") from None

@@ -6,9 +6,9 @@ A model is several files (MODEL.keras, its int8 MODEL.tflite, MODEL.json, MODEL.
 MODEL.evidence.npz, the curves), and `sort` refuses a mixed set (a new .keras beside an old
 .tflite). Written in place, a run killed or a disk filled while saving left the old model
 half replaced: neither the old one nor the new one could sort. Now a failed save leaves the
-old set as it was, and a new set replaces it whole, the metadata last; a file of the old set
-that the new one lacks (a three-way model's evidence, retrained as two-way; a reference set,
-which belongs to the old network) is removed, since it would be read with the new network.
+old set as it was, and a new set replaces it whole (`_publish`); a file of the old set that
+the new one lacks (a three-way model's evidence, retrained as two-way; a reference set, which
+belongs to the old network) is removed, since it would be read with the new network.
 """
 
 from __future__ import annotations
@@ -168,10 +168,30 @@ def staged(out: Path) -> Iterator[Path]:
 
 
 def _publish(folder: Path, out: Path) -> None:
+    """Move the set saved in `folder` into place, so that a kill at any moment leaves the old set,
+    the new one, or a set that says it was cut short.
+
+    No order of several renames is atomic: with the metadata last (as before), a kill part way
+    left new files beside the old metadata (a new head read with the old network), or, on a
+    first save, files without any, which the next run refused as no sorter model's. So MODEL.json,
+    the file every reader opens first and the one that says whose the files are, first says
+    "being saved" (`SAVING_FORMAT`, one rename), and names the new set only once every other file
+    is in place (a second rename). Between the two, `sort` refuses the set in one line and the
+    next run to this --out replaces it without asking (`check_replaceable`: its format is a
+    sorter model's; an older sorter, too, replaces it, and refuses to run it as a newer format).
+    Simpler than a journal of the renames, which only a writer could roll forward (and `sort`
+    only reads), and than a marker file of its own, one more file to keep in step. Its price:
+    from the first rename to the last (milliseconds) the old model is gone too. Against a kill,
+    not a power cut: nothing here is fsync'd."""
+    from sorter.model.network import SAVING_FORMAT
+
     made = {path.name for path in folder.iterdir()}
     metadata = out.with_suffix(".json").name
-    for name in sorted(made, key=lambda name: name == metadata):  # the metadata last: it vouches for the rest
-        os.replace(folder / name, out.parent / name)
+    saving = folder / f".{metadata}.saving"
+    saving.write_text(json.dumps({"format": SAVING_FORMAT}) + "\n")
+    os.replace(saving, out.parent / metadata)
     for old in model_files(out):
         if old.name not in made:
             old.unlink(missing_ok=True)
+    for name in sorted(made, key=lambda name: name == metadata):  # the metadata last: it vouches for the rest
+        os.replace(folder / name, out.parent / name)

@@ -94,6 +94,18 @@ class Cached:
     index: np.ndarray  # (n,) position of each map's photo in the items cached
 
 
+@dataclass(frozen=True)
+class Recached:
+    """A cached chunk that did not read back (cut short by a full disk, a copy, a crash) was
+    cached again: said, where it was done without a word, so that a disk that damages what is
+    written to it shows up before it costs a model."""
+
+    file: Path
+
+    def line(self) -> str:
+        return f"cache: {self.file} was damaged; cached again"
+
+
 def build_classifier(image_size: int, n_classes: int) -> tuple[object, Weights]:
     """The backbone with its ImageNet weights and a fresh softmax over `n_classes`."""
     keras = import_keras()
@@ -144,6 +156,7 @@ def cache_maps(
     seed: int,
     scenes: list[Path] = (),
     on_progress: Callable[[int, int], None] = lambda d, t: None,
+    on_damaged: Callable[[Path], None] = lambda file: None,
 ) -> Cached:
     """Run the frozen bottom over every photo (and view) once, chunk by chunk on disk.
     A chunk is written whole (write-then-rename) or not at all, so a run killed at any
@@ -162,13 +175,16 @@ def cache_maps(
     for index in range(chunks):
         chunk = items[index * CHUNK : (index + 1) * CHUNK]
         file = folder / f"chunk-{index:05d}.npz"
-        read = _read_chunk(file, len(chunk), views) if file.is_file() else None
+        there = file.is_file()
+        read = _read_chunk(file, len(chunk), views) if there else None
         if read is None:  # not cached yet, or damaged (cut short by a full disk, a copy, a crash): cached again
             with writing("the feature cache", folder):
                 _cache_chunk(bottom, chunk, file, views, seed, index, list(scenes))
             read = _read_chunk(file, len(chunk), views)
             if read is None:
                 raise SorterError(f"{file}: cached again, and still does not read back")
+            if there:
+                on_damaged(file)
         chunk_maps, ok, errors = read
         maps.append(chunk_maps)
         labels.append(np.tile(np.array([y for _, y in chunk], np.int64)[ok], views))
@@ -300,7 +316,7 @@ def run_transfer(
     n_classes: int,
     *,
     resume: bool,
-    on_event: Callable[[EpochDone | BatchDone], None] = lambda e: None,
+    on_event: Callable[[EpochDone | BatchDone | Recached], None] = lambda e: None,
     on_cache: Callable[[str, int, int], None] = lambda name, done, total: None,
     dist: Distribution = SINGLE,
 ):
@@ -327,9 +343,11 @@ def run_transfer(
     started = time.monotonic()
     scenes = [p for p, y in train_items if y == len(CLASS_NAMES)]  # pets are pasted onto non-pets
     train = cache_maps(bottom, dist.shard(train_items), cache / "train", views=TRAIN_VIEWS, seed=config.seed,
-                       scenes=scenes, on_progress=lambda d, t: on_cache("training photos", d, t))
+                       scenes=scenes, on_progress=lambda d, t: on_cache("training photos", d, t),
+                       on_damaged=lambda file: on_event(Recached(file)))
     val = cache_maps(bottom, dist.shard(val_items), cache / "validation", views=1, seed=config.seed,
-                     on_progress=lambda d, t: on_cache("validation photos", d, t)) if val_items else None
+                     on_progress=lambda d, t: on_cache("validation photos", d, t),
+                     on_damaged=lambda file: on_event(Recached(file))) if val_items else None
     cache_seconds = time.monotonic() - started
     # The whole cluster's counts: class weights, epoch length, and whether any worker has nothing.
     totals = dist.total([*np.bincount(train.labels, minlength=n_classes), len(val.labels) if val else 0,
