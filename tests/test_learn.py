@@ -890,6 +890,38 @@ needs_feature_model = pytest.mark.skipif(
 )
 
 
+def test_the_model_column_counts_what_sort_files_after_its_second_look_not_the_head_alone(tmp_path: Path) -> None:
+    """A real photo on which the bundled head alone and sort disagree: the cat of sample_images/
+    pasted small onto its rocket launch (tests/test_second_look.py), filed into cats/ by the
+    user. The head on the photo's pooled features takes it for neither; sort, unsure, looks again
+    at the crop around the cat and files it as a cat. The table's "model" column says what
+    `sort --no-personal` does with the photo: right."""
+    from test_second_look import small_pet_in_a_scene
+
+    from sorter.config import BUNDLED_MODEL
+    from sorter.media.images import load_image
+
+    roll = tmp_path / "roll"
+    (roll / "cats").mkdir(parents=True)
+    cat = roll / "cats" / "small-cat.png"
+    cv2.imwrite(str(cat), cv2.cvtColor(small_pet_in_a_scene("photo-03.jpg", 40), cv2.COLOR_RGB2BGR))
+    bundled = lite.load_classifier(None)
+    head_alone, _ = bundled.judge(bundled.run(load_image(cat, bundled.image_size)[None]))
+    assert bundled.class_names[int(head_alone.argmax())] == "other"  # measured: neither at 88 %
+    fresh = tmp_path / "fresh"
+    fresh.mkdir()
+    shutil.copy(cat, fresh / cat.name)
+
+    result = invoke("learn", roll)
+
+    assert result.exit_code == 0, result.output
+    assert plan(fresh, BUNDLED_MODEL, "--no-personal")[cat.name][2] == "cats/small-cat.png"
+    # One photo: the personal model keeps the model's decisions, so it files her right too.
+    assert "it keeps the model's decisions" in result.stdout
+    assert [line.split() for line in result.stdout.splitlines() if line.startswith("added -> cat")] == [
+        ["added", "->", "cat", "1", "1", "1"]]
+
+
 @pytest.mark.slow
 @needs_feature_model
 def test_real_photos_named_pets_from_augmented_views_of_one_photo_each() -> None:

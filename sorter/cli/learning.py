@@ -26,8 +26,9 @@ def learn(
     you put into cats/ or dogs/ yourself, and your named pets (cats/Luna/ with 5 or more photos).
     From then on sort, watch and evaluate use the personal model (--no-personal ignores it).
 
-    Prints the corrections by kind, how many of them the personal model places right when each
-    is held out of the fit, and how its decisions on the model's reference pets move; a model
+    Prints the corrections by kind, how many of them `sort --no-personal` files right and how
+    many a sort with the personal model files right when each is held out of the fit, and how
+    its decisions on the model's reference pets move; a model
     that would put more than 0.5% of them in the wrong place is refused (exit 1).
 
     Examples:

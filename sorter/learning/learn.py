@@ -31,6 +31,7 @@ import numpy as np
 
 from sorter.config import OTHER
 from sorter.errors import ModelError, SorterError
+from sorter.learning.as_sorted import decided, held_out
 from sorter.learning.examples import Progress
 from sorter.learning.pets import PetReport, fit_pets
 from sorter.model.heads import Head, fit_softmax, folds, one_hot, principal_basis
@@ -61,8 +62,9 @@ FOLDER_WAIT = 10.0
 @dataclass(frozen=True)
 class KindReport:
     """One kind of correction ("dog -> cat") over every example the personal model has:
-    how many, how many the bundled head already places right, and how many the personal head
-    places right when each is held out of the fit."""
+    how many, how many the model alone files right as `sort --no-personal` does (its second
+    look at unsure photos included: `as_sorted`), and how many the personal head places right
+    when each is held out of the fit."""
 
     kind: str
     photos: int
@@ -172,7 +174,11 @@ def _learn(root: Path, model: Path | None, model_path: Path, base, bundled: Head
     choice = choose_head(problem, check, progress)
     pet_heads, pet_reports = fit_pets(examples, anchor, check, progress, margin)
     report = reference_report(check, bundled, choice.head, pet_heads) if check is not None else None
-    kinds = kind_reports(examples.subset(~kept), problem, choice.predicted)
+    placed = examples.subset(~kept)
+    alone = decided(base, bundled.probabilities(problem.features), placed, found, progress)
+    # The bundled head (no pull, or refused) decides as the model alone: not looked at twice.
+    held = held_out(base, choice.folds, problem.features, placed, found, progress) if any(choice.pull) else alone
+    kinds = kind_reports(placed, problem.labels, alone, held)
     written, description = None, ""
     if choice.refused is None:
         learnt = PersonalModel(base.fingerprint, names, choice.head, result["examples"], tuple(pet_heads))
@@ -295,7 +301,8 @@ def _learnable(examples: Examples, names: tuple[str, ...]) -> Examples:
 class Choice:
     head: Head
     pull: tuple[float, float]  # how hard the examples pull: the rest, the swaps
-    predicted: np.ndarray  # each example's label (index) from the head fitted without it
+    #: Each fold of the examples held out and the head fitted without it (all: the bundled head).
+    folds: tuple[tuple[np.ndarray, Head], ...]
     refused: str | None = None
 
 
@@ -344,13 +351,13 @@ class Problem:
         weights = np.concatenate([pulls[rows] / n, np.full(len(anchors), 1.0 / n)])
         return fit_softmax(features, targets, weights, self.bundled, l2=L2, basis=self.basis)
 
-    def cross_validated(self, pulls: np.ndarray) -> tuple[np.ndarray, int]:
-        """Each example's predicted label from a head fitted without it, and how many kept
-        photos a head fitted without them would move (FOLDS folds of each)."""
+    def cross_validated(self, pulls: np.ndarray) -> tuple[np.ndarray, int, tuple[tuple[np.ndarray, Head], ...]]:
+        """Each example's predicted label from a head fitted without it, how many kept photos a
+        head fitted without them would move (FOLDS folds of each), and each fold with its head."""
         predicted = _top(self.bundled.probabilities(self.features))
-        moved = 0
+        moved, fitted = 0, []
         if not pulls.any():
-            return predicted, 0
+            return predicted, 0, ((np.arange(len(self.labels)), self.bundled),)
         kept_labels = _top(self.bundled.probabilities(self.kept))
         kept_folds = folds(len(self.kept), FOLDS)
         for i, held in enumerate(folds(len(self.labels), FOLDS)):
@@ -358,12 +365,13 @@ class Problem:
             head = self.fit(pulls, np.setdiff1d(np.arange(len(self.labels)), held),
                             np.setdiff1d(np.arange(len(self.kept)), held_kept))
             predicted[held] = _top(head.probabilities(self.features[held]))
+            fitted.append((held, head))
             moved += int((_top(head.probabilities(self.kept[held_kept])) != kept_labels[held_kept]).sum())
         # Folds of kept photos beyond the examples' folds (fewer examples than FOLDS): held out alone.
         for held_kept in kept_folds[len(self.labels):]:
             head = self.fit(pulls, None, np.setdiff1d(np.arange(len(self.kept)), held_kept))
             moved += int((_top(head.probabilities(self.kept[held_kept])) != kept_labels[held_kept]).sum())
-        return predicted, moved
+        return predicted, moved, tuple(fitted)
 
 
 def _top(p: np.ndarray) -> np.ndarray:
@@ -386,7 +394,7 @@ def choose_head(problem: Problem, check, progress: Progress) -> Choice:
     that do not generalise yet)."""
     swaps = problem.swaps
     bundled_predicted = _top(problem.bundled.probabilities(problem.features))
-    best = Choice(problem.bundled, (0.0, 0.0), bundled_predicted)
+    best = Choice(problem.bundled, (0.0, 0.0), ((np.arange(len(problem.labels)), problem.bundled),))
     best_score = int((bundled_predicted == problem.labels).sum())
     if best_score == len(problem.labels):
         # Every example already right (photos filed into cats/Luna/ that the model calls cats):
@@ -409,10 +417,10 @@ def choose_head(problem: Problem, check, progress: Progress) -> Choice:
             if worse > MAX_WORSE:
                 least_worse = worse if least_worse is None else min(least_worse, worse)
                 continue
-        predicted, moved = problem.cross_validated(pulls)
+        predicted, moved, fitted = problem.cross_validated(pulls)
         score = int((predicted == problem.labels).sum()) - moved
         if score > best_score:
-            best, best_score = Choice(head, pull, predicted), score
+            best, best_score = Choice(head, pull, fitted), score
     progress("fitting", len(steps), len(steps))
     if not any(best.pull) and least_worse is not None:
         return replace(best, refused=f"the personal model would put {least_worse:.1%} more of the reference pets in "
@@ -431,16 +439,16 @@ def reference_report(check, bundled: Head, head: Head, pet_heads: list[PetHead])
                            int((~check.pets).sum()), others_before, others_after)
 
 
-def kind_reports(examples: Examples, problem: Problem, predicted: np.ndarray) -> list[KindReport]:
-    """Per kind ("dog -> cat", "added -> cat"), how the bundled head and the cross-validated
-    personal head place the examples."""
-    before = _top(problem.bundled.probabilities(problem.features))
+def kind_reports(examples: Examples, labels: np.ndarray, alone: np.ndarray, held: np.ndarray) -> list[KindReport]:
+    """Per kind ("dog -> cat", "added -> cat"), how many of the examples (`labels`) sort files
+    right (`as_sorted`) with the model alone (`alone`) and with the personal head fitted without
+    each (`held`)."""
     tally: dict[str, list[int]] = {}
     for i, (was, placed) in enumerate(zip(examples.was, examples.placed(), strict=True)):
         entry = tally.setdefault(f"{was or 'added'} -> {placed}", [0, 0, 0])
         entry[0] += 1
-        entry[1] += int(before[i] == problem.labels[i])
-        entry[2] += int(predicted[i] == problem.labels[i])
+        entry[1] += int(alone[i] == labels[i])
+        entry[2] += int(held[i] == labels[i])
     return [KindReport(kind, *counts) for kind, counts in sorted(tally.items(), key=lambda kv: (-kv[1][0], kv[0]))]
 
 

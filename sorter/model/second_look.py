@@ -196,6 +196,12 @@ def looked_again(classifier, batch: np.ndarray, features: np.ndarray, maps: np.n
     return (features + crop_features(classifier, batch, features, maps, margin=margin, closer=closer)) / 2
 
 
+def looks_again(p: np.ndarray) -> np.ndarray:
+    """Mask of the photos whose probabilities `p` are less sure than SECOND_LOOK_BELOW: those
+    `judged_again` looks at again (a model without a map looks at none)."""
+    return np.asarray(p).max(axis=1) < SECOND_LOOK_BELOW
+
+
 def judged_again(classifier, batch: np.ndarray, features: np.ndarray, maps: np.ndarray | None,
                  p: np.ndarray, closer: Sequence[Closer | None] | None = None) -> np.ndarray:
     """`p` (the first look's probabilities), where the first look was less sure than
@@ -206,7 +212,7 @@ def judged_again(classifier, batch: np.ndarray, features: np.ndarray, maps: np.n
     photo at CLOSER_SIZE. A small pet in a scene, taken for the
     other kind or for nothing, shows at the crop's full size; a non-pet's "pet" region,
     cropped, is more plainly not one. Without a map, `p` as it is."""
-    unsure = np.flatnonzero(p.max(axis=1) < SECOND_LOOK_BELOW) if maps is not None else []
+    unsure = np.flatnonzero(looks_again(p)) if maps is not None else []
     if not len(unsure):
         return p
     pictures = None if closer is None else [closer[row] for row in unsure]
@@ -219,7 +225,7 @@ def judged_again(classifier, batch: np.ndarray, features: np.ndarray, maps: np.n
     looks = np.full(len(unsure), 2.0)
     # Still unsure after the crop: the closer look too (measured on v14: the same answers on
     # every table as for all the unsure photos, for a third fewer runs at 288 px).
-    still = _mean(logs, looks).max(axis=1) < SECOND_LOOK_BELOW
+    still = looks_again(_mean(logs, looks))
     whole = [i for i, picture in enumerate(pictures or ()) if still[i] and picture is not None]
     if whole:
         third, _ = classifier.judge(classifier.run(np.stack([pictures[i].at(CLOSER_SIZE) for i in whole])))
