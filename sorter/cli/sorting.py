@@ -106,6 +106,8 @@ def sort_command(
         "moved_to": summary.moved_to, "companions": summary.companions, "videos": summary.videos,
         "review_page": None if summary.review_page is None else str(summary.review_page), "model": summary.model,
         "might_be": summary.might_be,
+        # A named pet's folder renamed since she was learnt here ("cats/Luna": "cats/Lulu"), or gone (null).
+        "pet_folders": summary.pet_folders.moved if summary.pet_folders is not None else {},
     }
     if as_jsonl:
         print(json.dumps({"summary": totals}))
@@ -129,6 +131,8 @@ def sort_command(
         out.print("Dry run: nothing was changed." + ("" if verbose else " Every file's plan: --verbose."))
     if summary.review_page is not None:
         out.print(f"Review: {summary.review_page}", markup=False, soft_wrap=True)
+    for line in summary.pet_folders.lines() if summary.pet_folders is not None else []:
+        out.print(line, markup=False, soft_wrap=True)
     if summary.might_be:
         from sorter.sorting.suggesting import asks_about
 

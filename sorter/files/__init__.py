@@ -5,7 +5,8 @@ the moves themselves (no-replace, across filesystems), the folder lock (and a ru
 watcher's), planning (pure: predictions -> destinations), filing (a photo and its companions
 moved as one journaled group), companions, undo, the verdicts a sort left on the photos it
 did not move (and those put back where it found them), the photos it noted a named pet might
-be (`suggestions`), and the checks on the folder a command is given.
+be (`suggestions`), where a named pet's photos go once her folder is renamed (`pet_folders`),
+and the checks on the folder a command is given.
 
 May import: `sorter.config`, `sorter.errors` and the standard library. Nothing else of
 sorter: every use-case above builds on it.

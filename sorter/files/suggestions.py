@@ -118,6 +118,17 @@ class Suggestions:
             counts[pet] = counts.get(pet, 0) + 1
         return counts
 
+    def rename(self, moved: dict[str, str | None]) -> None:
+        """What was noted of a pet whose folder was renamed (cats/Luna is cats/Lulu now,
+        `pet_folders`), and what the user said is not her, under her folder's new name."""
+        for old, new in moved.items():
+            if new is None or new == old:
+                continue
+            for refused in self.refused.pop(old, {}).items():
+                self.refused.setdefault(new, {}).setdefault(*refused)
+            for s in self.pets.pop(old, []):
+                self.add(new, s.path, s.identity, s.chance)
+
     def keep_only(self, pets: set[str]) -> None:
         """Forget the pets no longer named (their folder gone, or `learn --forget`)."""
         self.pets = {pet: shown for pet, shown in self.pets.items() if pet in pets}

@@ -33,7 +33,7 @@ from sorter.config import OTHER
 from sorter.errors import ModelError, SorterError
 from sorter.learning.as_sorted import decided, held_out
 from sorter.learning.examples import Progress
-from sorter.learning.pets import PetReport, fit_pets
+from sorter.learning.pets import PetReport, fit_pets, homes
 from sorter.model.heads import Head, fit_softmax, folds, one_hot, principal_basis
 from sorter.model.personal import Examples, PersonalModel
 from sorter.model.pet_heads import PetHead
@@ -181,7 +181,8 @@ def _learn(root: Path, model: Path | None, model_path: Path, base, bundled: Head
     kinds = kind_reports(placed, problem.labels, alone, held)
     written, description = None, ""
     if choice.refused is None:
-        learnt = PersonalModel(base.fingerprint, names, choice.head, result["examples"], tuple(pet_heads))
+        learnt = PersonalModel(base.fingerprint, names, choice.head, result["examples"], tuple(pet_heads),
+                               homes(examples, pet_heads))
         personal.write_examples(examples)
         written = personal.write_model(learnt)
         description = learnt.describe(personal.base_name(model))

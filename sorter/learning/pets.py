@@ -21,9 +21,11 @@ another named pet, that is said too (`look_alike`): look-alikes are where named 
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
+from pathlib import Path
 
 import numpy as np
 
@@ -31,6 +33,7 @@ from sorter.config import CLASS_FOLDERS
 from sorter.model.heads import Head, fit_softmax, folds, one_hot, principal_basis
 from sorter.model.personal import Examples
 from sorter.model.pet_heads import PetHead, cohort_of, normalised
+from sorter.model.pet_homes import UNKNOWN, Home
 from sorter.model.second_look import MARGIN
 
 #: Photos a named pet's folder needs before it is learnt.
@@ -261,3 +264,29 @@ def look_alike(named: list[str], k: int, like: np.ndarray, photos: int) -> tuple
     saying (LOOK_ALIKE_SHARE of its photos, at least 2)."""
     j = int(like.argmax())
     return None if j == k or like[j] < max(2, LOOK_ALIKE_SHARE * photos) else (named[j], int(like[j]))
+
+
+def homes(examples: Examples, heads: list[PetHead]) -> tuple[Home, ...]:
+    """The folders each learnt pet's photos were found in (DIR/cats/Luna, in every folder learnt),
+    with each folder's identity now (`pet_homes`): where sort finds her folder again by it once
+    it is renamed (`files.pet_folders`). A folder not there any more (renamed since it was learnt,
+    another folder's learn reading her rows of it) is kept by its path alone."""
+    found = []
+    for head in heads:
+        kind = CLASS_FOLDERS[head.species]
+        for name in head.names:
+            rows = (examples.labels == head.species) & (examples.pets == name)
+            folders = {folder for path in examples.paths[rows] if (folder := _folder_of(Path(str(path)), kind, name))}
+            for folder in sorted(folders):
+                try:
+                    st = os.lstat(folder)
+                    identity = (st.st_dev, st.st_ino)
+                except OSError:
+                    identity = (UNKNOWN, UNKNOWN)
+                found.append(Home(f"{kind}/{name}", str(folder), *identity))
+    return tuple(found)
+
+
+def _folder_of(path: Path, kind: str, name: str) -> Path | None:
+    """The pet's folder (.../cats/Luna) that holds `path` (cats/Luna/x.jpg, or deeper)."""
+    return next((folder for folder in path.parents if folder.name == name and folder.parent.name == kind), None)

@@ -27,6 +27,7 @@ from sorter.config import CLASS_FOLDERS, OTHER, names_a_pet
 from sorter.errors import SorterError
 from sorter.model.heads import Head
 from sorter.model.pet_heads import FIRST_MARGIN, Nearly, PetHead
+from sorter.model.pet_homes import Home, from_arrays, to_arrays
 from sorter.model.second_look import Box, Closer, filed, filed_boxes, first_look, judged_again, looked_again
 
 PERSONAL_NAME = "personal.npz"
@@ -95,6 +96,7 @@ class PersonalModel:
     head: Head
     photos: int  # photos the user placed that it learnt from
     pets: tuple[PetHead, ...] = ()
+    homes: tuple[Home, ...] = ()  # the folders its named pets were learnt from (`pet_homes`)
 
     def describe(self, base_name: str) -> str:
         """"bundled model + 37 corrections" (+ "2 named pets")."""
@@ -111,6 +113,7 @@ def write_model(model: PersonalModel, path: Path | None = None) -> Path:
         "format": np.array(FORMAT), "base": np.array(model.base), "class_names": np.array(model.class_names),
         "kernel": model.head.kernel, "bias": model.head.bias, "temperature": np.float64(model.head.temperature),
         "photos": np.int64(model.photos), "pet_species": np.array([p.species for p in model.pets], dtype=str),
+        **to_arrays(model.homes),
     }
     for pets in model.pets:
         prefix = f"pets_{pets.species}_"
@@ -166,7 +169,7 @@ def read_model(path: Path | None = None) -> PersonalModel | None:
                 strangers = data[prefix + "strangers"].astype(np.float64) if prefix + "strangers" in data else None
                 pets.append(PetHead(species, pet_names, pet_head, float(data[prefix + "threshold"]), others,
                                     *likeness_of, margin=margin, strangers=strangers))
-            model = PersonalModel(str(data["base"]), names, head, int(data["photos"]), tuple(pets))
+            model = PersonalModel(str(data["base"]), names, head, int(data["photos"]), tuple(pets), from_arrays(data))
     except (FileNotFoundError, NotADirectoryError):  # none, or $XDG_DATA_HOME names a file: none can be there
         return None
     except SorterError:

@@ -25,10 +25,14 @@ import os
 import stat
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sorter.config import CLASS_FOLDERS, OTHER, REVIEW_RUN_PREFIX, STATE_DIR, entered, names_a_pet
 from sorter.files.planning import LEFT_IN_PLACE, reason_kind
 from sorter.review.page import MAX_REASON_GROUPS, MIGHT_BE
+
+if TYPE_CHECKING:
+    from sorter.files.pet_folders import PetFolders
 
 #: Photos sent per group at a time: the page's "show 100 more".
 PAGE = 100
@@ -223,17 +227,21 @@ def _named(catalog: Catalog, pet: str) -> bool:
     return any(name in catalog.pets[label] for label, f in CLASS_FOLDERS.items() if f == folder)
 
 
-def known_pets() -> set[str]:
-    """The named pets ("cats/Luna") the personal model knows now: a group a sort noted for a pet
-    forgotten since (`sorter learn --forget`) is moot. None from a model that cannot be read."""
+def known_pets(root: Path) -> PetFolders:
+    """The named pets ("cats/Luna") the personal model knows now, and where their folders are in
+    `root` (`files.pet_folders`: cats/Luna renamed cats/Lulu since she was learnt there): a group a
+    sort noted for a pet forgotten since (`sorter learn --forget`) is moot. None from a model that
+    cannot be read."""
     from sorter.errors import SorterError
-    from sorter.files.suggestions import pet_folders
+    from sorter.files import pet_folders
+    from sorter.files.suggestions import pet_folders as named_folders
     from sorter.model.personal import named_in, read_model
 
     try:
-        return pet_folders(named_in(read_model()))
+        model = read_model()
     except SorterError:
-        return set()
+        model = None
+    return pet_folders.find(root, named_folders(named_in(model)), model.homes if model is not None else ())
 
 
 def sub_folders(folder: Path) -> list[str]:
@@ -287,7 +295,9 @@ def load_catalog(root: Path, state) -> Catalog:
                 filed[item.path] = replace(filed[item.path], box=item.box)
     catalog = Catalog(root)
     noted = suggestions.read(root)
-    noted.keep_only(known_pets())
+    here = known_pets(root)
+    noted.rename(here.moved)  # "might be cats/Lulu/" once her folder is renamed: named there, not in a new cats/Luna/
+    noted.keep_only(here.folders())
     suggested = noted.standing(root)
     back = hand.found()
 

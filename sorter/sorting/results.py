@@ -13,6 +13,8 @@ from sorter.files.planning import reason_kind
 if TYPE_CHECKING:  # numpy is loaded by then; importing this module must not load it
     import numpy as np
 
+    from sorter.files.pet_folders import PetFolders
+
 # "moved" | "planned" | "neither" | "unsure" | "unreadable" | "skipped" | "vanished" | "failed",
 # and in watch "joined" (a companion that arrived after its photo, moved to it)
 FileStatus = str
@@ -80,6 +82,8 @@ class SortSummary:
     videos: dict[str, int] = field(default_factory=dict)  # status -> videos (counted in `counts` too)
     #: Named pet ("cats/Luna") -> photos in her "might be" group for the review page (`files.suggestions`).
     might_be: dict[str, int] = field(default_factory=dict)
+    #: The named pets' folders renamed or gone since they were learnt here (`files.pet_folders`).
+    pet_folders: PetFolders | None = None
 
 
 #: Distinct (status, reason kind) pairs a Tally counts apart.

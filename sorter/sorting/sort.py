@@ -56,6 +56,19 @@ def leaving(entries, root: Path, back: dict[str, str]):
         yield entry if was is None else Skipped(entry, put_back_reason(was))
 
 
+def at_home(prediction, here):
+    """`prediction` with its named pet, and the one it nearly was, as her folder is in this folder
+    now (`files.pet_folders`): renamed (cats/Luna is cats/Lulu), or gone (no pet: it stays in cats/)."""
+    from sorter.config import CLASS_FOLDERS
+
+    if not here.moved or prediction.label not in CLASS_FOLDERS or (prediction.pet or prediction.nearly) is None:
+        return prediction
+    pet = prediction.pet and here.folder(f"{CLASS_FOLDERS[prediction.label]}/{prediction.pet}")
+    nearly = prediction.nearly and here.folder(prediction.nearly.pet)
+    return replace(prediction, pet=pet.partition("/")[2] if pet else None,
+                   nearly=replace(prediction.nearly, pet=nearly) if nearly else None)
+
+
 class Sorter:
     """Sorts files of one folder through one loaded classifier. Used by `sort_folder` once
     and by the watcher for every batch that arrives; the caller holds the folder lock."""
@@ -75,6 +88,7 @@ class Sorter:
         self._journal = None
         self._planner = None
         self._lookups = None  # threads for the companions lookup, past 2 cores (`_companions`)
+        self.here = None  # where the named pets' photos go (`pet_folders`), as the latest batch found it
 
     def close(self) -> None:
         if self._journal is not None:
@@ -120,6 +134,18 @@ class Sorter:
         if self._lookups is None and cpu_cores() > 2:
             self._lookups = ThreadPoolExecutor(max_workers=cpu_cores(), thread_name_prefix="companions")
         return list(self._lookups.map(lookup, predictions) if self._lookups is not None else map(lookup, predictions))
+
+    def pet_folders(self):
+        """Where the named pets' photos go in this folder now (`files.pet_folders`: a pet's folder
+        renamed since she was learnt here, or gone), looked at again for each batch: a watcher's
+        user renames folders while it runs."""
+        from sorter.files import pet_folders, suggestions
+        from sorter.model.personal import named_pets
+        from sorter.model.pet_homes import homes_of
+
+        pets = suggestions.pet_folders(named_pets(self.classifier))
+        self.here = pet_folders.find(self.root, pets, homes_of(self.classifier) if pets else ())
+        return self.here
 
     def planner(self):
         """One planner for the Sorter's life: the watcher does not list cats/ and dogs/
@@ -185,6 +211,7 @@ class Sorter:
                 yield replace(result, **extra) if extra else result
 
         planner = self.planner()
+        here = self.pet_folders()
 
         def planned(predictions) -> list:
             """The chunk's decisions, its companions looked up right before it moves, so they
@@ -210,6 +237,7 @@ class Sorter:
         # batch_size is how many moves share a journal's fsync; the network takes its own batches.
         for prediction in classify(self.classifier, photos(), thumbnails=self.thumbnails, first_look=first_look):
             yield from reported()
+            prediction = at_home(prediction, here)
             extra = {"warnings": prediction.warnings} if prediction.warnings else {}
             if prediction.video is not None:
                 extra["frames"] = prediction.video.frames
@@ -404,8 +432,8 @@ def sort_folder(
         passes.append((photos(), None, None))
         # What the named pets came close to, for the review server's "might be Luna" groups.
         might_be: dict[str, int] = {}
-        pets = suggesting.pets_of(classifier)
-        noting = None if dry_run or not pets else suggesting.Noting(root, pets)
+        here = sorter.pet_folders()
+        noting = None if dry_run or not here.pets else suggesting.Noting(root, here.folders(), here.moved)
         try:
             for entries, within, refile in passes:
                 for result in sorter.sort_entries(entries, within=within, refile=refile):
@@ -435,4 +463,5 @@ def sort_folder(
         root, dry_run, tally.counts, tally.moved_to, recovered, time.monotonic() - started,
         companions=tally.companions, reasons=tally.reasons, review_page=review_page, review_error=review_error,
         model=personal_model.describe(classifier, model), videos=tally.videos, might_be=might_be,
+        pet_folders=here,
     )

@@ -16,12 +16,14 @@ from sorter.sorting.results import FileResult
 
 class Noting:
     """Takes a sort's results (`add`), then writes the folder's suggestions (`write`, under the
-    folder's lock). `pets`: the named pets' folders ("cats/Luna")."""
+    folder's lock). `pets`: the named pets' folders ("cats/Luna"); `moved`: a pet's folder renamed
+    since she was learnt here (`files.pet_folders`), what was noted of her goes with it."""
 
-    def __init__(self, root: Path, pets: set[str]) -> None:
+    def __init__(self, root: Path, pets: set[str], moved: dict[str, str | None] | None = None) -> None:
         self.root = root
         self.pets = pets
         self.noted = suggestions.read(root)
+        self.noted.rename(moved or {})
         self.noted.keep_only(pets)
         self.noted.prune(root)
         self._paths = self.noted.paths()  # asked of every result: kept, not rebuilt each time
@@ -75,10 +77,3 @@ def asks_about(counts: dict[str, int], folder: Path) -> str:
 def not_noted(exc: OSError) -> str:
     """What `sort` and `watch` say when the suggestions cannot be written."""
     return f"could not note the photos your named pets might be: {exc.strerror or exc}"
-
-
-def pets_of(classifier) -> set[str]:
-    """The named pets' folders ("cats/Luna") a classifier recognises; none without a personal model."""
-    from sorter.model.personal import named_pets
-
-    return suggestions.pet_folders(named_pets(classifier))

@@ -239,6 +239,7 @@ def watch_folder(
 
             noting = None
             told: dict[str, int] = {}  # the groups' sizes the log last said
+            moved: list[str] = []  # the named pets' folders renamed or gone, as the log last said
 
             try:
                 with Watcher(
@@ -265,10 +266,15 @@ def watch_folder(
                         if changed is not None:
                             sorter.classifier = follower.classifier
                             on_notice(WatchNotice(changed))
-                        # What the named pets came close to, for the review page (as `sort` notes it).
-                        pets = suggesting.pets_of(sorter.classifier)
+                        # Where the named pets' photos go (a pet's folder renamed meanwhile), said once,
+                        # and what they came close to, for the review page (as `sort` notes it).
+                        here = sorter.pet_folders()
+                        for line in (lines := here.lines()):
+                            if line not in moved:
+                                on_notice(WatchNotice(line))
+                        moved, pets = lines, here.folders()
                         if noting is None or noting.pets != pets:
-                            noting = suggesting.Noting(root, pets) if pets else None
+                            noting = suggesting.Noting(root, pets, here.moved) if pets else None
                         late, batch, back = _latecomers(root, batch, latecomers, watcher)
                         for entry, was in back:  # the user's word: left where it is
                             report(FileResult(entry, "skipped", reason=put_back_reason(os.path.relpath(was, root))), watcher)
