@@ -26,6 +26,7 @@ from typer.testing import CliRunner
 from sorter.errors import SorterError
 from sorter.learning import corrections
 from sorter.learning import learn as learning
+from sorter.learning.folder_names import name_twins
 from sorter.learning.pets import PetReport, look_alike
 from sorter.model import lite, personal, pet_heads
 
@@ -233,9 +234,10 @@ def test_two_learns_at_once_take_turns(tmp_path: Path, fake_model) -> None:
 
 
 def test_pets_folders_spelled_two_ways_on_a_mac_are_said_to_be_two_pets() -> None:
-    twins = learning._case_twins(["cats/Zo\u00eb", "cats/Zoe\u0308", "cats/Tom", "cats/tom", "cats/Rex"])
+    # In words: "cats/Zoe\u0308 and cats/Zo\xeb" was what the line said.
+    twins = name_twins(["cats/Zo\u00eb", "cats/Zoe\u0308", "cats/Tom", "cats/tom", "cats/Rex"])
     assert twins == [
-        "cats/Zo\\xeb and cats/Zoe\\u0308 differ only in how their letters are encoded: learnt as 2 pets (put their "
+        "cats/Zo\u00eb: two spellings of Zo\u00eb (its letters encoded differently): learnt as 2 pets (put their "
         "photos in one folder to learn one)",
         "cats/Tom and cats/tom differ only in case: learnt as 2 pets (put their photos in one folder to learn one)"]
 

@@ -40,11 +40,11 @@ def learn(
     from sorter.learning import learn as learning
 
     if forget:
-        try:
-            removed = learning.forget()
+        try:  # after a learn that is running (it would save what was forgotten again), said once
+            removed = learning.forget(lambda *_: err.print("Waiting for another `sorter learn` to finish…", markup=False))
         except SorterError as exc:
             raise fail(exc) from None
-        out.print(f"Forgot the personal model ({', '.join(str(p) for p in removed)})" if removed
+        out.print(f"Forgot the personal model: deleted {', '.join(str(p) for p in removed)}" if removed
                   else "There was no personal model to forget.", markup=False, soft_wrap=True)
         return
     if directory is None:

@@ -55,7 +55,7 @@ def watch_command(
 
     if print_unit:
         try:
-            folder = check_folder(directory, moving_in=True, filing=True)
+            folder = check_folder(directory, moving_in=True, filing=True, command="watch")
             from sorter.model.lite import resolve_model_path
 
             args = ["--model", str(resolve_model_path(model).absolute())] if model is not None else []

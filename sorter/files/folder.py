@@ -17,17 +17,18 @@ def output_folders() -> frozenset[str]:
     return frozenset({*CLASS_FOLDERS.values(), STATE_DIR})
 
 
-def check_folder(root: Path, *, moving_in: bool = False, filing: bool = False) -> Path:
+def check_folder(root: Path, *, moving_in: bool = False, filing: bool = False, command: str = "sort") -> Path:
     """`root` as a command may use it, or a one-line UsageError. `moving_in`: sort and watch,
     which move photos they have not moved before, refuse a folder inside a photo library.
-    `filing`: sort (its dry run too), watch and review, which file photos into `root`'s cats/
-    and dogs/, refuse what an earlier sort made (cats/, dogs/, a pet's folder, .sorter/)."""
+    `filing`: sort (its dry run too), watch, review and learn, which work on `root`'s cats/ and
+    dogs/, refuse what an earlier sort made (cats/, dogs/, a pet's folder, .sorter/), saying
+    to run `command` on the folder above instead."""
     if not root.exists():
         raise UsageError(f"folder not found: {root}")
     if not root.is_dir():
         raise UsageError(f"not a folder: {root}")
     if filing:
-        made = _made_by_a_sort(root.absolute())
+        made = _made_by_a_sort(root.absolute(), command)
         if made is not None:
             raise UsageError(made)
     for folder in (*CLASS_FOLDERS.values(), STATE_DIR):  # a link here would send sorter's files elsewhere
@@ -45,7 +46,7 @@ def check_folder(root: Path, *, moving_in: bool = False, filing: bool = False) -
     return root.absolute()
 
 
-def _made_by_a_sort(root: Path) -> str | None:
+def _made_by_a_sort(root: Path, command: str) -> str | None:
     """Why `root` is no folder to sort, when an earlier sort made it: its cats/ sorted again
     would fill cats/cats/ and cats/dogs/, which neither that sort's undo nor its review knows.
     Judged on the real path (a link to cats/, `cats/Luna/..`) and, on an SD card, whatever the
@@ -67,7 +68,7 @@ def _made_by_a_sort(root: Path) -> str | None:
                 what = f"the {folder}/ folder"
             else:
                 what = f"a named pet's folder in {folder}/" if names_a_pet(inside[1]) else f"a folder in {folder}/"
-            return f"{real} is {what} of a sort of {above}: sort, review or undo {above} itself"
+            return f"{real} is {what} of a sort of {above}: {command} {above} itself"
     return None
 
 

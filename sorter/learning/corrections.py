@@ -11,8 +11,12 @@ decided about each photo, and the file's identity) against where each photo is n
   the user said is not her is "cats/Luna -> cat", as if taken out of her folder.
 - A photo that is gone (deleted, or moved out of the folder) says nothing: deleting is not
   labelling. A move that sorter's own `undo` reversed is no correction either.
-- A video sorter judged that the user placed elsewhere (on the review page, say) is found too,
-  marked `video`: `learn` learns from photos alone, and says how many videos it did not.
+- A video sorter judged that the user placed elsewhere (on the review page, say), or one they
+  put into cats/ or dogs/ themselves, is found too, marked `video`: `learn` learns from photos
+  alone, and says how many videos it did not.
+- A sub-folder of cats/ or dogs/ that holds photos but is no named pet's though a user may have
+  meant one (hidden, or a year in its name), and one file in two pets' folders (a hard link: one
+  identity, so one place), are found too (`passed_over`), for `learn` to say so.
 
 A photo is found where it is now by its identity (device, inode, size), which a rename or a
 plain `mv` within the filesystem keeps, and else by its name (the only file of that name and
@@ -26,8 +30,9 @@ import os
 import stat
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
-from sorter.config import CLASS_FOLDERS, OTHER, REVIEW_RUN_PREFIX, entered, names_a_pet
+from sorter.config import CLASS_FOLDERS, OTHER, REVIEW_RUN_PREFIX, STATE_DIR, entered, names_a_pet
 from sorter.files.journal import Seen, moves_of, scan
 from sorter.files.verdicts import Identity, identity_of, standing_seen
 from sorter.media.folders import excluded_by_case, is_image_name, is_video_name, sorted_on_its_own
@@ -145,6 +150,7 @@ def find(root: Path) -> list[Found]:
     found: list[Found] = []
     for identity, seen in latest.items():
         if identity in videos:  # counted, not learnt from: the examples are photos (`examples.gather`)
+            accounted.add(videos[identity])
             label, pet = place(root, videos[identity])
             was, was_pet = place(root, root / seen.path)
             if (label, pet) != (was, was_pet):
@@ -180,13 +186,93 @@ def find(root: Path) -> list[Found]:
         root / m.dst for run in state.undoable_runs() if not run.run.startswith(REVIEW_RUN_PREFIX)
         for m in moves_of(root, run) if run.undoable(m.seq)
     }
-    for identity, path in by_identity.items():
-        if path in accounted or path in sorted_before:
-            continue
-        label, pet = place(root, path)
-        if label != OTHER:
-            found.append(Found(path, identity, label, pet, None))
+    # A video put into cats/Luna/ by hand is counted too, as one placed on the review page is.
+    for video, listed in ((False, by_identity), (True, videos)):
+        for identity, path in listed.items():
+            if path in accounted or path in sorted_before:
+                continue
+            label, pet = place(root, path)
+            if label != OTHER:
+                found.append(Found(path, identity, label, pet, None, video=video))
     return found
+
+
+#: Hidden folders an app or a system keeps (thumbnails, a Mac's resource forks, a trash, Picasa's
+#: originals of edited photos): never a pet the user hid by mistake.
+HIDDEN_NOT_PETS = (".appledouble", ".thumbnails", ".thumbs", ".trash", ".picasaoriginals", ".cache", ".@__thumb")
+
+
+@dataclass(frozen=True)
+class PassedOver:
+    """Photos in a sub-folder of cats/ or dogs/ that no pet is learnt from there, though the
+    user most likely meant one: a hidden folder's (cats/.Luna, never entered), a folder's taken
+    for one by date (cats/Agent 2007, `names_a_pet`: its photos count as cats), or files in two
+    pets' folders at once (hard links: one file, learnt as one of theirs only)."""
+
+    folder: str  # cats/Agent 2007
+    photos: int
+    why: Literal["dated", "hidden", "linked"]
+    other: str = ""  # linked: the other pet's folder
+
+
+def passed_over(root: Path) -> list[PassedOver]:
+    """The sub-folders of `root`'s cats/ and dogs/ whose photos are passed over though the user
+    most likely meant them for a pet (`PassedOver`); a folder by date with no word in its name
+    but a month's (cats/2019-06, cats/June 2019) is none. Costs a listing of cats/ and dogs/,
+    and an `lstat` of each photo in their sub-folders."""
+    found = []
+    for folder in CLASS_FOLDERS.values():
+        try:
+            names = sorted(os.listdir(root / folder))
+        except OSError:
+            continue
+        linked: dict[tuple[int, int], list[str]] = {}  # a file with several names: the pets' folders it is in
+        for name in names:
+            if os.path.islink(root / folder / name) or not (root / folder / name).is_dir():
+                continue
+            hidden = name.startswith(".") and name != STATE_DIR and not name.casefold().startswith(HIDDEN_NOT_PETS)
+            dated = entered(name) and not names_a_pet(name) and not _a_date(name)
+            pet = entered(name) and names_a_pet(name)
+            if not (hidden or dated or pet):
+                continue
+            photos = _photos_in(root / folder / name)
+            if not pet and photos:
+                found.append(PassedOver(f"{folder}/{name}", len(photos), "hidden" if hidden else "dated"))
+            for st in photos:
+                if pet and st.st_nlink > 1:
+                    linked.setdefault((st.st_dev, st.st_ino), []).append(f"{folder}/{name}")
+        pairs: dict[tuple[str, str], int] = {}
+        for pets in linked.values():
+            both = sorted(set(pets))
+            if len(both) > 1:
+                pairs[both[0], both[1]] = pairs.get((both[0], both[1]), 0) + 1
+        found += [PassedOver(one, count, "linked", other) for (one, other), count in pairs.items()]
+    return found
+
+
+def _a_date(name: str) -> bool:
+    """A name of a folder by date and nothing else: its words, if any, a month's (English), or
+    the year, month and day of `2019年6月`."""
+    import calendar
+    import re
+
+    months = {m.casefold() for m in (*calendar.month_name, *calendar.month_abbr) if m}
+    return all(word.casefold() in months for word in re.findall(r"[^\W\d_]+", re.sub("[年月日]", " ", name)))
+
+
+def _photos_in(folder: Path) -> list[os.stat_result]:
+    """The photos below `folder` as `find` takes them there (no hidden or app's sub-folder, no link)."""
+    photos = []
+    for directory, subdirs, names in os.walk(folder):
+        subdirs[:] = [d for d in subdirs if entered(d)]
+        for name in names:
+            try:
+                st = os.lstat(os.path.join(directory, name)) if is_image_name(name) else None
+            except OSError:
+                continue
+            if st is not None and stat.S_ISREG(st.st_mode):
+                photos.append(st)
+    return photos
 
 
 def find_settled(root: Path, wait: float) -> list[Found]:

@@ -15,14 +15,14 @@ from sorter.model.personal import Examples
 Progress = Callable[[str, int, int], None]
 
 
-def gather(root: Path, found, base, progress: Progress, margin: float) -> tuple[Examples, int, list[str], int]:
+def gather(root: Path, found, base, progress: Progress, margin: float) -> tuple[Examples, int, dict[Path, str], int]:
     """The user's examples with this folder's found photos added: features run only for the
     photos not learnt before, or whose features that name a pet were cut at another margin
     (`Examples.with_pet_margin`: those of other folders stay unknown until learnt there again).
     This folder's rows whose photo is not found now go (deleted, edited since, put back where
     sorter put it, its pet's folder gone): the examples say what the folder says now. Returns
-    (examples, photos new or changed, unreadable, examples dropped because they were learnt on
-    another model)."""
+    (examples, photos new or changed, unreadable ones and why, examples dropped because they
+    were learnt on another model)."""
     from sorter.model import personal
     from sorter.model.inference import features
 
@@ -39,7 +39,7 @@ def gather(root: Path, found, base, progress: Progress, margin: float) -> tuple[
     stored = stored.subset(~stale) if stale.any() else stored
     known = ~np.isnan(stored.pet_features).any(axis=1)  # else cut at another margin: computed again
     index = stored.index()
-    rows, need, unreadable, new = [], {}, [], 0
+    rows, need, unreadable, new = [], {}, {}, 0
     for f in found:
         at = index.get(f.identity)
         described = (f.label, f.pet or "", _was(f), str(f.path))
@@ -58,7 +58,7 @@ def gather(root: Path, found, base, progress: Progress, margin: float) -> tuple[
         if isinstance(result, np.ndarray):
             rows.append((f.identity, result[0], result[1], *described))
         else:
-            unreadable.append(f"{path}: {result}")
+            unreadable[path] = str(result)
     return stored.merged(rows), new, unreadable, dropped
 
 

@@ -19,6 +19,7 @@ All in numpy on features: no TensorFlow, and seconds for a few hundred examples.
 
 from __future__ import annotations
 
+import itertools
 import os
 import shlex
 import time
@@ -26,6 +27,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -33,11 +35,15 @@ from sorter.config import OTHER
 from sorter.errors import ModelError, SorterError
 from sorter.learning.as_sorted import decided, held_out
 from sorter.learning.examples import Progress
+from sorter.learning.folder_names import name_twins, passed_over_lines
 from sorter.learning.pets import PetReport, fit_pets, homes
 from sorter.model.heads import Head, fit_softmax, folds, one_hot, principal_basis
 from sorter.model.personal import Examples, PersonalModel
 from sorter.model.pet_heads import PetHead
 from sorter.model.second_look import MARGIN
+
+if TYPE_CHECKING:
+    from sorter.learning.corrections import PassedOver
 
 #: How much one example weighs against one reference photo, the candidates cross-validation
 #: chooses from (see `choose_head`).
@@ -104,11 +110,14 @@ class LearnResult:
     refused: str | None = None
     description: str = ""
     unreadable: list[str] = field(default_factory=list)
+    unread: int = 0  # of the photos found placed, those that could not be read: not learnt from
     dropped: int = 0  # examples learnt on another model, dropped
     #: Nothing placed was left: the personal model there was is deleted.
     forgotten: bool = False
     #: Videos sorter judged that the user placed elsewhere: not learnt from (photos are).
     videos: int = 0
+    #: Sub-folders of cats/ and dogs/ with photos, whose name looks like a pet's but is none.
+    passed_over: list[PassedOver] = field(default_factory=list)
     seconds: float = 0.0
 
 
@@ -123,7 +132,7 @@ def learn(
     started = time.monotonic()
     # Not a sort's own cats/ (its photos are that sort's); the real path, whatever link led here:
     # what was learnt from the folder before is found again by it.
-    root = check_folder(folder, filing=True).resolve()
+    root = check_folder(folder, filing=True, command="learn").resolve()
     model_path = lite.resolve_model_path(model)
     base = classifier if classifier is not None else lite.load_classifier(model)
     if getattr(base, "head", None) is None:
@@ -138,7 +147,7 @@ def learn(
 
 def _learn(root: Path, model: Path | None, model_path: Path, base, bundled: Head, names: tuple[str, ...],
            progress: Progress, started: float) -> LearnResult:
-    from sorter.learning.corrections import find_settled
+    from sorter.learning.corrections import find_settled, passed_over
     from sorter.learning.examples import gather
     from sorter.model import personal
     from sorter.training.reference import read_reference
@@ -155,8 +164,9 @@ def _learn(root: Path, model: Path | None, model_path: Path, base, bundled: Head
     anchor, check = reference.halves() if reference is not None else (None, None)
     kept = examples.kept()
     result = {"folder": root, "found": int(sum(not f.kept for f in found)), "new": new,
-              "examples": int((~kept).sum()), "kept": int(kept.sum()), "unreadable": unreadable, "dropped": dropped,
-              "videos": videos}
+              "examples": int((~kept).sum()), "kept": int(kept.sum()), "dropped": dropped, "videos": videos,
+              "unreadable": [f"{path}: {why}" for path, why in unreadable.items()],
+              "unread": sum(not f.kept and f.path in unreadable for f in found), "passed_over": passed_over(root)}
     if kept.all():
         # Nothing placed otherwise, in this folder or any learnt before (every correction put back,
         # a pet's folder emptied): the examples say so from now on, and no personal model is left
@@ -194,37 +204,53 @@ def _learn(root: Path, model: Path | None, model_path: Path, base, bundled: Head
 
 @contextmanager
 def learning_lock(progress: Progress = lambda what, done, total: None) -> Iterator[None]:
-    """One `sorter learn` at a time (the terminal's, the review page's button): each reads the
-    examples, adds a folder's and writes them back, so two at once kept only the last one's.
-    A second waits. Its folder made here: one that cannot be is a one-line error at once, not
-    after a fit of half a minute."""
+    """One `sorter learn` (or `--forget`) at a time (the terminal's, the review page's button):
+    each reads the examples, adds a folder's and writes them back, so two at once kept only the
+    last one's. A second waits, and says so once. Its folder made here: one that cannot be is a
+    one-line error at once, not after a fit of half a minute. The holder deletes the lock file
+    when nothing else is left beside it, so a waiter that then gets its lock checks that the
+    file is still the one there (else two would run: it on the deleted file, a third on a new one)."""
     import fcntl
 
     from sorter.model.personal import LEARNING_LOCK, personal_dir
 
-    folder = personal_dir()
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        fd = os.open(folder / LEARNING_LOCK, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-    except OSError as exc:
-        raise SorterError(f"{folder}: {exc.strerror or exc} (the folder of the personal model: "
-                          "$XDG_DATA_HOME/sorter, or ~/.local/share/sorter)") from None
-    try:
+    folder, said = personal_dir(), False
+    for attempt in itertools.count():
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            fd = os.open(folder / LEARNING_LOCK, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        except OSError as exc:
+            if isinstance(exc, (FileExistsError, FileNotFoundError)) and attempt < 3:
+                continue  # the folder deleted by the learn that held the lock, as it was made or opened here
+            raise SorterError(f"{folder}: {exc.strerror or exc} (the folder of the personal model: "
+                              "$XDG_DATA_HOME/sorter, or ~/.local/share/sorter)") from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:  # said, where a progress bar can say it
-            progress("waiting for another `sorter learn` to finish", 0, 0)
+            if not said:
+                progress("waiting for another `sorter learn` to finish", 0, 0)
+                said = True
             fcntl.flock(fd, fcntl.LOCK_EX)
+        if _same_file(fd, folder / LEARNING_LOCK):
+            break
+        os.close(fd)  # deleted by the learn that held it: lock the one there now
+    try:
         yield
     finally:
         try:
-            if os.listdir(folder) == [LEARNING_LOCK]:  # nothing was saved (refused, nothing to learn)
+            if os.listdir(folder) == [LEARNING_LOCK]:  # nothing was saved (refused, nothing to learn, forgot)
                 os.unlink(folder / LEARNING_LOCK)
                 folder.rmdir()
         except OSError:
             pass
         os.close(fd)
 
+
+def _same_file(fd: int, path: Path) -> bool:
+    try:
+        return os.path.samestat(os.fstat(fd), os.stat(path))
+    except OSError:
+        return False
 
 
 def report_lines(result: LearnResult) -> list[str]:
@@ -234,12 +260,15 @@ def report_lines(result: LearnResult) -> list[str]:
         tail = f"; with the folders learnt before, {result.examples} placed and {result.kept} kept as sorted"
     else:
         tail = f"; {result.kept} kept as sorted, held as they are" if result.kept else ""
-    lines = [f"Found {result.found} photo(s) you placed in {result.folder} ({result.new} new){tail}"]
+    # Unread ones said here too: else the table counts fewer than were found, with no word why.
+    unread = f", {result.unread} could not be read" if result.unread else ""
+    lines = [f"Found {result.found} photo(s) you placed in {result.folder} ({result.new} new{unread}){tail}"]
     if result.dropped:
         lines.append(f"Dropped {result.dropped} example(s) learnt on another model.")
     if result.videos:  # else a correction made on a video seems lost: "Found 0 photo(s)", "Nothing to learn"
         lines.append(f"Not learnt from: {result.videos} video(s) you placed (sorter learns from photos; it judges a "
                      "video by its frames as it judges photos, so what it learns applies to videos too).")
+    lines += passed_over_lines(result.passed_over)
     if not result.kinds and not result.pets:
         lines.append("Nothing to learn: move a wrongly sorted photo where it belongs (or file your own into "
                      "cats/ or dogs/), then learn again.")
@@ -255,7 +284,7 @@ def report_lines(result: LearnResult) -> list[str]:
         # The columns count the right kind (cats/ or dogs/); a named pet's own folder is her line's.
         lines.append("(a named pet's photos: right as a cat or a dog above; into her own folder below)")
     lines += [pet.line() for pet in result.pets]
-    lines += _case_twins([pet.name for pet in result.pets])
+    lines += name_twins([pet.name for pet in result.pets])
     if result.reference is not None:
         r = result.reference
         lines.append(f"Reference pets ({r.pets}): {r.wrong_before} in the wrong place before, {r.wrong_after} after"
@@ -270,26 +299,6 @@ def report_lines(result: LearnResult) -> list[str]:
         if any(pet.unnamed_like for pet in result.pets):
             lines.append(f"To move your named pets' photos already in cats/ or dogs/ into their folders: "
                          f"sorter sort {shlex.quote(str(result.folder))} --name-pets")
-    return lines
-
-
-def _case_twins(names: list[str]) -> list[str]:
-    """cats/Fred and cats/fred are two folders here, and two pets, though the user most likely
-    meant one (on a Mac they would be one folder): say so, once for each such set."""
-    import unicodedata
-
-    by_name: dict[str, list[str]] = {}
-    for name in names:  # "Zoë" typed on Linux and made on a Mac (decomposed) read the same, too
-        by_name.setdefault(unicodedata.normalize("NFC", name).casefold(), []).append(name)
-    lines = []
-    for twins in by_name.values():
-        if len(twins) < 2:
-            continue
-        encoded = any(unicodedata.normalize("NFC", t) != t for t in twins)  # else they would look the same
-        shown = [ascii(t)[1:-1] if encoded else t for t in twins]
-        how = "in how their letters are encoded" if encoded else "in case"
-        lines.append(f"{', '.join(shown[:-1])} and {shown[-1]} differ only {how}: learnt as {len(twins)} pets "
-                     "(put their photos in one folder to learn one)")
     return lines
 
 
@@ -453,8 +462,13 @@ def kind_reports(examples: Examples, labels: np.ndarray, alone: np.ndarray, held
     return [KindReport(kind, *counts) for kind, counts in sorted(tally.items(), key=lambda kv: (-kv[1][0], kv[0]))]
 
 
-def forget() -> list[Path]:
-    """`sorter learn --forget`: delete the personal model and the examples it learnt from."""
+def forget(progress: Progress = lambda what, done, total: None) -> list[Path]:
+    """`sorter learn --forget`: delete the personal model and the examples it learnt from, under
+    learn's lock: a learn running meanwhile would save them again once it is done (it is waited
+    for). Returns what was deleted."""
     from sorter.model import personal
 
-    return personal.forget()
+    if not personal.personal_dir().is_dir():  # nothing to forget, and no learn running (it makes the folder)
+        return []
+    with learning_lock(progress):
+        return personal.forget()

@@ -30,6 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from sorter.config import CLASS_FOLDERS
+from sorter.learning.folder_names import shown
 from sorter.model.heads import Head, fit_softmax, folds, one_hot, principal_basis
 from sorter.model.personal import Examples
 from sorter.model.pet_heads import PetHead, cohort_of, normalised
@@ -99,24 +100,31 @@ class PetReport:
     #: Photos left unnamed in cats/ that look like her, not learnt as other cats (`strangers_of`).
     unnamed_like: int = 0
     copies: int = 0  # photos in her folder that are copies of another there: not counted
+    #: The other named pet whose folder holds the most of her photos (the same photos), and how many.
+    shared: tuple[str, int] | None = None
 
     def line(self) -> str:
         """"cats/Luna: 10 photos, would find 9 of 10 held out; 0 of 250 other cats taken for it",
         with "(5 looked more like Milo)" after "held out" when they did (else, when few were
         found, what helps), and "; 40 left in cats/ look like it, not learnt as other cats" when
         some did."""
-        copies = f" ({self.copies} more are copies of these, not counted)" if self.copies else ""
-        if not self.learnt:
-            return f"{self.name}: {self.photos} photo(s){copies}; too few to learn ({MIN_PET_PHOTOS} or more)"
         kind = self.name.split("/")[0]
-        alike = f" ({self.looks_like[1]} looked more like {self.looks_like[0]})" if self.looks_like else ""
-        if not alike and self.recognised < FEW_FOUND_SHARE * self.photos:
+        copies = f" ({self.copies} more are copies of these, not counted)" if self.copies else ""
+        if self.shared:  # a photo filed as Luna's and as Milo's: not two cats that look alike
+            copies += (f" ({self.shared[1]} also in {shown(f'{kind}/{self.shared[0]}')}, the same photos: keep each "
+                       "in one pet's folder)")
+        if not self.learnt:
+            return f"{shown(self.name)}: {self.photos} photo(s){copies}; too few to learn ({MIN_PET_PHOTOS} or more)"
+        alike = ""
+        if self.looks_like and self.looks_like[0] != (self.shared or ("",))[0]:  # else said above
+            alike = f" ({self.looks_like[1]} looked more like {shown(self.looks_like[0])})"
+        if not self.looks_like and self.recognised < FEW_FOUND_SHARE * self.photos:
             alike = f" (few stand out from other {kind} yet: photos of it on other days and in other places help)"
         others = f"; {self.taken} of {self.others} other {kind} taken for it" if self.others else ""
         unnamed = (f"; {self.unnamed_like} left in {kind}/ {'looks' if self.unnamed_like == 1 else 'look'} like it, "
                    f"not learnt as other {kind}"
                    if self.unnamed_like else "")
-        return (f"{self.name}: {self.photos} photos{copies}, would find {self.recognised} of {self.photos} held out"
+        return (f"{shown(self.name)}: {self.photos} photos{copies}, would find {self.recognised} of {self.photos} held out"
                 f"{alike}{others}{unnamed}")
 
 
@@ -140,7 +148,8 @@ def fit_pets(examples: Examples, anchor, check, progress: Progress, margin: floa
         own_of = {name: _distinct(examples.pet_features[mine & placed & (examples.pets == name)])
                   for name in sorted(set(examples.pets[mine & placed]) - {""})}
         named = [name for name, (rows, _) in own_of.items() if len(rows) >= MIN_PET_PHOTOS]
-        reports += [PetReport(f"{folder}/{name}", len(rows), False, copies=copies)
+        shared = _shared({name: rows for name, (rows, _) in own_of.items()})
+        reports += [PetReport(f"{folder}/{name}", len(rows), False, copies=copies, shared=shared[name])
                     for name, (rows, copies) in own_of.items() if len(rows) < MIN_PET_PHOTOS]
         if not named:
             continue
@@ -164,7 +173,7 @@ def fit_pets(examples: Examples, anchor, check, progress: Progress, margin: floa
         heads.append(pets)
         reports += [PetReport(f"{folder}/{name}", len(groups[OTHERS + k]), True, recognised[k], len(strangers),
                               sum(t == name for t in taken), look_alike(named, k, alike[k], len(groups[OTHERS + k])),
-                              int(like[k]), own_of[name][1])
+                              int(like[k]), own_of[name][1], shared[name])
                     for k, name in enumerate(named)]
         progress("pets", len(heads), len(heads))
     return heads, reports
@@ -176,6 +185,18 @@ def _distinct(features: np.ndarray) -> tuple[np.ndarray, int]:
     how many copies were dropped."""
     _, first = np.unique(features, axis=0, return_index=True)
     return features[np.sort(first)], len(features) - len(first)
+
+
+def _shared(photos: dict[str, np.ndarray]) -> dict[str, tuple[str, int] | None]:
+    """Per pet, the other pet whose folder holds the most of her photos (the same features:
+    a copy of the file, or the same photo), and how many; None where none does."""
+    keys = {name: {row.tobytes() for row in rows} for name, rows in photos.items()}
+    shared: dict[str, tuple[str, int] | None] = dict.fromkeys(photos)
+    for name, mine in keys.items():
+        counts = [(len(mine & theirs), other) for other, theirs in keys.items() if other != name]
+        most, other = max(counts, default=(0, ""))
+        shared[name] = (other, most) if most else None
+    return shared
 
 
 def species_head(species: str, named: list[str], others: list[np.ndarray], elsewhere: list[np.ndarray],

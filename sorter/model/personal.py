@@ -468,14 +468,16 @@ class Follower:
 
 
 def forget() -> list[Path]:
-    """Delete the personal model and its examples; returns what was deleted."""
+    """Delete the personal model and its examples; returns what was deleted. Called under
+    learn's lock (`learning.learn.forget`), whose file it leaves to the lock: deleted here, a
+    learn holding it went on and saved both again, and a second could run beside it."""
     removed = []
     # A learn killed while writing leaves its temporary file (photo features and paths) behind.
     try:
         temporaries = sorted(personal_dir().glob(".*.tmp.npz"))
     except OSError:
         temporaries = []
-    for path in (model_file(), examples_file(), *temporaries, personal_dir() / LEARNING_LOCK):
+    for path in (model_file(), examples_file(), *temporaries):
         try:
             path.unlink()
             removed.append(path)
@@ -483,8 +485,4 @@ def forget() -> list[Path]:
             pass
         except OSError as exc:
             raise SorterError(f"{path}: cannot delete it ({exc.strerror or exc})") from exc
-    try:
-        personal_dir().rmdir()
-    except OSError:
-        pass  # not empty (something of the user's) or already gone
     return removed

@@ -147,7 +147,7 @@ class Session:
         from sorter.files.folder import HeldFolder, check_folder
         from sorter.files.recovery import recover
 
-        self.root = check_folder(root, filing=True)
+        self.root = check_folder(root, filing=True, command="review")
         self._held = HeldFolder(self.root)
         with self._locked():  # settle a crashed sort first, as every command does
             state = recover(self.root).state

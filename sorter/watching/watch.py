@@ -168,7 +168,7 @@ def watch_folder(
     from sorter.watching.watcher import Watcher, WatchSettings
 
     started = time.monotonic()
-    root = check_folder(root, moving_in=True, filing=True)
+    root = check_folder(root, moving_in=True, filing=True, command="watch")
     if not 0.0 <= min_confidence <= 1.0:
         raise UsageError("--min-confidence must be between 0 and 1")
     batch_size = batch_size or DEFAULT_BATCH_SIZE

@@ -1,0 +1,77 @@
+"""How `sorter learn` names the folders of cats/ and dogs/ it reports on, where a name alone
+would mislead: two that look the same (`shown`, `name_twins`), and those a user most likely
+meant for a pet that are none (`passed_over_lines`)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from sorter.learning.corrections import PassedOver
+
+
+def shown(name: str) -> str:
+    """A pet's folder as a line shows it: cats/Luna, or with its last part quoted where it
+    would look like another's (cats/'Luna ' beside cats/Luna: spaces at an end or doubled, a
+    tab, an invisible character)."""
+    folder, _, pet = name.rpartition("/")
+    plain = pet == pet.strip() and "  " not in pet and pet.isprintable()
+    return name if plain else f"{folder}/{pet!r}" if folder else repr(pet)
+
+
+def passed_over_lines(folders: list[PassedOver]) -> list[str]:
+    """A line for the folders of cats/ (and one for dogs/) taken for folders by date, one for
+    the hidden ones, and one for each two pets' folders that share files: their photos are
+    learnt as cats, not at all, or as one pet's, though the user most likely meant them for a
+    pet; "Found 0 photo(s) you placed … Nothing to learn" alone said nothing."""
+    lines = [f"{shown(f.folder)}/ and {shown(f.other)}/: {f.photos} photo{'s' * (f.photos != 1)} in both (one file "
+             "each, by two names), learnt as one pet's only; keep each in one pet's folder"
+             for f in folders if f.why == "linked"]
+    groups: dict[tuple[str, str], list[PassedOver]] = {}
+    for f in folders:
+        if f.why != "linked":
+            groups.setdefault((f.why, f.folder.split("/")[0]), []).append(f)
+    for (why, kind), these in sorted(groups.items()):  # by date first, then hidden
+        one = len(these) == 1
+        names = [f"{shown(f.folder)}/" for f in these[:3]] + ([f"{len(these) - 3} more"] if len(these) > 3 else [])
+        named = names[0] if one else f"{', '.join(names[:-1])} and {names[-1]}"
+        photos = sum(f.photos for f in these)
+        its = f"{'its' if one else 'their'} {photos} photo{'s' * (photos != 1)}"
+        if why == "hidden":
+            lines.append(f"{named}: {'a hidden folder' if one else 'hidden folders'}, {its} not learnt from; "
+                         f"rename {'it' if one else 'one'} without the leading dot to learn a pet there")
+        else:
+            lines.append(f"{named}: taken for {'a folder' if one else 'folders'} by date (a year in the name), {its} "
+                         f"count as {kind}; rename {'it' if one else 'one'} without the year to learn a pet there")
+    return lines
+
+
+def name_twins(names: list[str]) -> list[str]:
+    """cats/Fred and cats/fred (or cats/'Fred ') are two folders here, and two pets, though the
+    user most likely meant one (on a Mac cats/fred would be cats/Fred): say so, once for each
+    such set, and in words where they would look the same ("Zoë" typed on Linux and made on a
+    Mac, decomposed)."""
+    import unicodedata
+
+    by_name: dict[tuple[str, str], list[str]] = {}
+    for name in names:
+        folder, _, pet = unicodedata.normalize("NFC", name).partition("/")
+        by_name.setdefault((folder, " ".join(pet.casefold().split())), []).append(name)
+    lines = []
+    for (folder, _), twins in by_name.items():
+        if len(twins) < 2:
+            continue
+        spelled = list(dict.fromkeys(unicodedata.normalize("NFC", t) for t in twins))  # as they look
+        ways = [way for way, differs in (("case", len({" ".join(t.split()) for t in spelled}) > 1),
+                                         ("spaces", len({t.casefold() for t in spelled}) > 1)) if differs]
+        learnt = f"learnt as {len(twins)} pets (put their photos in one folder to learn one)"
+        if len(spelled) < len(twins):  # some look the same: their letters encoded two ways
+            pet = spelled[0].partition("/")[2]
+            also = f", and {' and '.join(ways)}" if ways else ""
+            lines.append(f"{folder}/{pet}: {'two' if len(twins) == 2 else len(twins)} spellings of {pet} (its letters "
+                         f"encoded differently{also}): {learnt}")
+        else:
+            shown_names = [shown(t) for t in spelled]
+            lines.append(f"{', '.join(shown_names[:-1])} and {shown_names[-1]} differ only in {' and '.join(ways)}: "
+                         f"{learnt}")
+    return lines

@@ -1,0 +1,224 @@
+"""What `sorter learn` says where a user's folder could mislead them (found by a QA pass): a
+`--forget` while a learn runs, pets' folders that are no pet (a year in the name, hidden),
+photos found that could not be read, videos placed by hand, the command a refusal names, and
+pets' folders whose names or photos look the same. Photos and the fake model as in test_learn."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import shutil
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+from test_learn import invoke, luna, photo, six_cats_sorted, sorted_and_corrected
+
+from sorter.learning import learn as learning
+from sorter.learning.folder_names import name_twins, shown
+from sorter.learning.pets import PetReport
+from sorter.model import personal
+
+REPO = Path(__file__).resolve().parents[1]
+
+# A learn in another process, holding learn's lock until told (a line on its stdin), then saving
+# what a learn saves, as the learn the QA tester started in the background did.
+RUNNING_LEARN = """
+import sys
+from sorter.learning.learn import learning_lock
+from sorter.model import personal
+with learning_lock():
+    print("holding", flush=True)
+    sys.stdin.readline()
+    if sys.argv[1] == "saves":
+        personal.model_file().write_bytes(b"saved at the end of a learn")
+        personal.examples_file().write_bytes(b"saved at the end of a learn")
+"""
+
+
+def running_learn(saves: bool) -> subprocess.Popen:
+    learn = subprocess.Popen([sys.executable, "-c", RUNNING_LEARN, "saves" if saves else "refused"], cwd=REPO,
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    assert learn.stdout.readline() == "holding\n"
+    return learn
+
+
+def finish(learn: subprocess.Popen) -> None:
+    learn.stdin.write("done\n")
+    learn.stdin.flush()
+    assert learn.wait(30) == 0
+
+
+def test_forget_waits_for_a_running_learn_then_deletes_what_it_saved(tmp_path: Path, fake_model) -> None:
+    # It unlinked the lock file and said "Forgot the personal model (…/sorter/.learning)"; the
+    # learn running then saved personal.npz and examples.npz again.
+    assert learning.learn(sorted_and_corrected(tmp_path / "roll", fake_model), model=fake_model).model_path
+    lock = personal.personal_dir() / personal.LEARNING_LOCK
+    learn = running_learn(saves=True)
+    forgot = []
+    forgetting = threading.Thread(target=lambda: forgot.append(invoke("learn", "--forget")))
+    forgetting.start()
+    forgetting.join(1.0)
+    assert forgetting.is_alive() and lock.exists()  # waits, and leaves the lock to its holder
+
+    finish(learn)
+    forgetting.join(30)
+
+    result = forgot[0]
+    assert result.exit_code == 0, result.output
+    assert result.stderr == "Waiting for another `sorter learn` to finish…\n"
+    assert result.stdout == (f"Forgot the personal model: deleted {personal.model_file()}, "
+                             f"{personal.examples_file()}\n")
+    assert not personal.personal_dir().exists()
+
+
+def test_a_learn_that_waited_holds_the_lock_its_holder_deleted_the_file_of(tmp_path: Path) -> None:
+    # A learn that saved nothing deletes the lock file (and the folder) on its way out: one that
+    # waited on that file held a lock no later learn saw, and two ran at once.
+    learn = running_learn(saves=False)
+    holding, release = threading.Event(), threading.Event()
+
+    def second() -> None:
+        with learning.learning_lock():
+            holding.set()
+            release.wait(30)
+
+    waiting = threading.Thread(target=second)
+    waiting.start()
+    finish(learn)
+    assert holding.wait(30)
+    fd = os.open(personal.personal_dir() / personal.LEARNING_LOCK, os.O_RDWR)
+    try:
+        try:  # a third learn finds the lock taken
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            taken = False
+        except BlockingIOError:
+            taken = True
+    finally:
+        os.close(fd)
+        release.set()
+        waiting.join(30)
+    assert taken
+
+
+def test_pets_folders_taken_for_folders_by_date_or_hidden_are_said_to_be(tmp_path: Path, fake_model) -> None:
+    # "Found 0 photo(s) you placed … Nothing to learn", and no word of cats/Agent 2007 or cats/.hidden.
+    roll = six_cats_sorted(tmp_path, fake_model)
+    for i, folder in enumerate(["Agent 2007", "Agent 2007", "Kitty 2000", "2019-06", ".hidden", ".thumbnails"]):
+        (roll / "cats" / folder).mkdir(exist_ok=True)
+        (roll / "cats" / f"cat{i}.png").rename(roll / "cats" / folder / f"cat{i}.png")  # sorter's cats, moved there
+    (roll / "cats" / "Bella2015").mkdir()  # empty: nothing to say
+    (roll / "cats" / ".empty").mkdir()
+
+    result = invoke("learn", roll, "--model", fake_model)
+
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines()[1:3] == [
+        "cats/Agent 2007/ and cats/Kitty 2000/: taken for folders by date (a year in the name), their 3 photos count "
+        "as cats; rename one without the year to learn a pet there",
+        "cats/.hidden/: a hidden folder, its 1 photo not learnt from; rename it without the leading dot to learn a "
+        "pet there",
+    ]
+    assert "Nothing to learn" in result.stdout
+    assert "2019-06" not in result.stdout and "Bella" not in result.stdout and ".empty" not in result.stdout
+    assert ".thumbnails" not in result.stdout  # an app's, not a pet hidden by mistake
+    (roll / "cats" / "Kitty 2000").rename(roll / "cats" / "Kitty")
+    alone = invoke("learn", roll, "--model", fake_model).stdout.splitlines()[1]
+    assert alone == ("cats/Agent 2007/: taken for a folder by date (a year in the name), its 2 photos count as cats; "
+                     "rename it without the year to learn a pet there")
+
+
+def test_photos_found_that_could_not_be_read_and_videos_put_in_by_hand_are_counted(tmp_path: Path,
+                                                                                    fake_model) -> None:
+    # "Found 10 photo(s) you placed" over a table of 7; a video put into cats/Luna/ by hand went uncounted.
+    roll = six_cats_sorted(tmp_path, fake_model)
+    for i in range(6):
+        luna(roll / "cats" / "Luna" / f"luna{i}.png", 50 + i)
+    for i in range(3):
+        (roll / "cats" / "Luna" / f"broken{i}.jpg").write_bytes(b"not a photo")
+    (roll / "cats" / "Luna" / "purring.mp4").write_bytes(b"a video, never decoded by learn")
+
+    result = invoke("learn", roll, "--model", fake_model)
+
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert lines[0] == (f"Found 9 photo(s) you placed in {roll} (9 new, 3 could not be read); 6 kept as sorted, "
+                        "held as they are")
+    assert lines[1].startswith("Not learnt from: 1 video(s) you placed")
+    assert [line.split()[:4] for line in lines if line.startswith("added -> cats/Luna")] == [
+        ["added", "->", "cats/Luna", "6"]]
+    assert sorted(result.stderr.splitlines()) == [
+        f"unreadable: {roll}/cats/Luna/broken{i}.jpg: not a readable image (corrupt or unsupported format)"
+        for i in range(3)]
+
+
+def test_learn_of_a_pets_folder_is_refused_naming_learn(tmp_path: Path, fake_model) -> None:
+    # It said "sort, review or undo ROLL itself" to a user who ran learn.
+    roll = six_cats_sorted(tmp_path, fake_model)
+    (roll / "cats" / "Luna").mkdir()
+
+    result = invoke("learn", roll / "cats" / "Luna", "--model", fake_model)
+
+    assert result.exit_code == 2
+    assert result.stderr == f"Error: {roll}/cats/Luna is a named pet's folder in cats/ of a sort of {roll}: " \
+                            f"learn {roll} itself\n"
+
+
+def test_pets_folders_that_look_alike_are_told_apart(tmp_path: Path, fake_model) -> None:
+    # cats/Luna and cats/"Luna " printed two identical "cats/Luna" lines.
+    roll = six_cats_sorted(tmp_path, fake_model)
+    for i in range(6):
+        luna(roll / "cats" / "Luna" / f"luna{i}.png", 50 + i)
+        luna(roll / "cats" / "Luna " / f"luna{i}.png", 70 + i)
+
+    result = invoke("learn", roll, "--model", fake_model)
+
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert sorted(line.split(":")[0] for line in lines if " photos, would find" in line) == [
+        "cats/'Luna '", "cats/Luna"]
+    assert ("cats/Luna and cats/'Luna ' differ only in spaces: learnt as 2 pets (put their photos in one folder to "
+            "learn one)") in lines
+    assert [shown(name) for name in ("cats/Luna", "cats/Mr  Fluffy", "cats/Lu\u200bna", "dogs/Rex\t")] == [
+        "cats/Luna", "cats/'Mr  Fluffy'", "cats/'Lu\\u200bna'", "dogs/'Rex\\t'"]
+    assert name_twins(["cats/Zoe\u0308", "cats/Zo\u00eb", "cats/zo\u00eb "]) == [
+        "cats/Zo\u00eb: 3 spellings of Zo\u00eb (its letters encoded differently, and case and spaces): learnt as 3 "
+        "pets (put their photos in one folder to learn one)"]
+
+
+def luna_with_milos_photos(tmp_path: Path, fake_model: Path, put) -> Path:
+    """cats/Luna/ and cats/Milo/, 6 photos each, and 5 of Milo's `put` into Luna's folder too."""
+    roll = six_cats_sorted(tmp_path, fake_model)
+    for i in range(6):
+        luna(roll / "cats" / "Luna" / f"luna{i}.png", 50 + i)
+        photo(roll / "cats" / "Milo" / f"milo{i}.png", "cat", 80 + i, "columns")
+    for i in range(5):
+        put(roll / "cats" / "Milo" / f"milo{i}.png", roll / "cats" / "Luna" / f"from-milo{i}.png")
+    return roll
+
+
+def test_the_same_photos_in_two_pets_folders_are_said_to_be_the_same_not_alike(tmp_path: Path, fake_model) -> None:
+    # "5 looked more like Milo": they were Milo's photos, copied into cats/Luna/ too.
+    result = invoke("learn", luna_with_milos_photos(tmp_path, fake_model, shutil.copy), "--model", fake_model)
+
+    assert result.exit_code == 0, result.output
+    lines = {line.split(":")[0]: line for line in result.stdout.splitlines() if line.startswith("cats/")}
+    assert lines["cats/Luna"].startswith("cats/Luna: 11 photos (5 also in cats/Milo, the same photos: keep each in "
+                                         "one pet's folder), would find ")
+    assert lines["cats/Milo"].startswith("cats/Milo: 6 photos (5 also in cats/Luna, the same photos: keep each in "
+                                         "one pet's folder), would find ")
+    assert "looked more like" not in result.stdout
+    report = PetReport("cats/Luna", 11, True, 6, 50, 0, ("Milo", 5), shared=("Milo", 5))
+    assert "looked more like" not in report.line()
+    assert "(4 looked more like Zoe)" in PetReport("cats/Luna", 11, True, 6, 50, 0, ("Zoe", 4), shared=("Milo", 5)).line()
+
+
+def test_one_file_in_two_pets_folders_is_said_to_be(tmp_path: Path, fake_model) -> None:
+    # Hard links: cats/Milo/ said "1 photo(s); too few to learn" with 6 photos in it, and why went unsaid.
+    result = invoke("learn", luna_with_milos_photos(tmp_path, fake_model, os.link), "--model", fake_model)
+
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines()[1] == ("cats/Luna/ and cats/Milo/: 5 photos in both (one file each, by two "
+                                             "names), learnt as one pet's only; keep each in one pet's folder")
+
