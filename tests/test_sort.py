@@ -638,10 +638,22 @@ def test_a_disk_full_part_way_says_what_was_done_and_what_to_do(tmp_path: Path, 
         "No space left on device; nothing was moved: sort again once there is room\n"), result.output
 
 
+def test_an_unsure_photo_is_never_said_to_be_as_sure_as_the_threshold(tmp_path: Path, three_class_fake) -> None:
+    """The dim dog is 60.78 % sure: against 0.61 its 61 % would read "61% below 61%"."""
+    write_image(tmp_path / "dim dog.png", GREENISH_RED)
+    results = []
+    sort(tmp_path, three_class_fake, min_confidence=0.61, on_result=results.append)
+    assert [r.reason for r in results] == ["confidence 60.7% below --min-confidence 61%"]
+    results.clear()
+    sort(tmp_path, three_class_fake, min_confidence=0.615, dry_run=True, on_result=results.append)
+    assert [r.reason for r in results] == ["confidence 61% below --min-confidence 61.5%"]
+
+
 def test_the_summary_counts_reasons_by_kind_and_a_failed_move_by_why() -> None:
     from sorter.files.planning import reason_kind
 
     assert reason_kind("confidence 61% below --min-confidence 90%") == "confidence below --min-confidence 90%"
+    assert reason_kind("confidence 96.9% below --min-confidence 97%") == "confidence below --min-confidence 97%"
     assert reason_kind("file too large (300 MiB)") == "file too large"
     assert reason_kind("cannot open: Permission denied") == "cannot open"
     # cats/ on another filesystem: the summary's row says why 101 photos stayed, not only that they did

@@ -3,6 +3,7 @@ plan can be printed (dry run), tested and journaled before anything moves."""
 
 from __future__ import annotations
 
+import math
 import os
 import re
 from collections.abc import Callable, Iterable
@@ -45,7 +46,17 @@ def reason_kind(reason: str | None) -> str:
     if kind == "cannot move" and detail:  # its error says why, and there are few: Invalid cross-device link
         kind = f"{kind}: {detail.split(': ', 1)[0]}"
     kind = re.sub(r" \([^()]*\d[^()]*\)", "", kind)  # per-file numbers: (300 MiB), (20000x20000 pixels)
-    return re.sub(r"^confidence \d+% below", "confidence below", kind)
+    return re.sub(r"^confidence [\d.]+% below", "confidence below", kind)
+
+
+def below_threshold(confidence: float, threshold: float) -> str:
+    """Why a photo is unsure, never "97% below 97%": where the rounded percentage reaches the
+    threshold (0.9698 against 0.97), it is cut to a tenth instead (96.9%). The threshold is said
+    as given (0.975 is 97.5%)."""
+    shown = f"{confidence * 100:.0f}"
+    if round(confidence * 100) >= threshold * 100:
+        shown = f"{math.floor(confidence * 1000) / 10:.1f}"
+    return f"confidence {shown}% below --min-confidence {threshold * 100:.6g}%"
 
 
 @dataclass(frozen=True)
@@ -265,7 +276,7 @@ class Planner:
         if confidence < self.min_confidence:
             return Decision(
                 source, "unsure", label, confidence,
-                reason=f"confidence {confidence:.0%} below --min-confidence {self.min_confidence:.0%}",
+                reason=below_threshold(confidence, self.min_confidence),
                 companions=stay,
             )
         folder = CLASS_FOLDERS[label] + (f"/{pet}" if pet else "")
