@@ -48,7 +48,8 @@ def build_journal(root: Path, moves: int) -> float:
         for first in range(1, moves + 1, BATCH):
             seqs = range(first, min(first + BATCH, moves + 1))
             f.write(b"".join(journal._encode({"op": "move", "run": run, "time": now, **journal._record(journal.Move(
-                run, n, f"IMG_{n:07d}.jpg", f"{'cats' if n % 2 else 'dogs'}/IMG_{n:07d}.jpg", n, 1, "cat", 0.9731))})
+                run, n, f"IMG_{n:07d}.jpg", f"{'cats' if n % 2 else 'dogs'}/IMG_{n:07d}.jpg", n, 1, "cat", 0.9731,
+                same=(64769, 1000000 + n, 2048123, 1796352000123456789)))})
                 for n in seqs))
             f.write(b"".join(journal._encode({"op": "done", "run": run, "time": now, "seq": n}) for n in seqs))
             f.write(b"".join(journal._encode({"op": "seen", "run": run, "time": now, **(

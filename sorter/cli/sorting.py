@@ -174,7 +174,8 @@ def undo(
     all_runs: Annotated[bool, typer.Option("--all", help="Undo every run in the journal, not just the latest.")] = False,
 ) -> None:
     """Put files back where they were before the latest run (or every run, with --all).
-    Never overwrites: a file that now occupies an old path is reported and kept. A review's
+    Never overwrites: a file that now occupies an old path is reported and kept. A photo
+    moved on since (its pet's folder renamed) is found and put back from there. A review's
     "not her" answers are taken back with it.
 
     Examples:
@@ -200,6 +201,10 @@ def undo(
     for more, what in ((result.more_conflicts, "kept"), (result.more_missing, "missing")):
         if more:
             err.print(f"[yellow]{what}[/]: {more} more file(s)", soft_wrap=True)
+    for line in result.found:
+        out.print(f"found: {line}", soft_wrap=True, markup=False)
+    if result.more_found:
+        out.print(f"found: {result.more_found} more file(s)", soft_wrap=True, markup=False)
     runs = "run" if result.runs == 1 else "runs"
     back = f" ({result.already_back} already back where they were)" if result.already_back else ""
     out.print(

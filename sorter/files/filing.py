@@ -75,6 +75,7 @@ def file_groups(
     may remove them. `judged`: each group's photo as it was judged (`moves.judged_as`, or
     None), moved only while it is still that file."""
     from sorter.files.moves import sync_dirs
+    from sorter.files.verdicts import same_file_of
 
     for folder in sorted({pairs[0][1].parent for pairs in groups}):
         # cats/, or cats/ then cats/Luna/ for a named pet (the parent first).
@@ -87,7 +88,9 @@ def file_groups(
     pending = list(enumerate(groups))
     while pending:
         seqs = journal.intents(
-            [pairs for _, pairs in pending], None if labels is None else [labels[i] for i, _ in pending]
+            [pairs for _, pairs in pending], None if labels is None else [labels[i] for i, _ in pending],
+            # What each file is before it moves, which the move keeps: undo finds it by this if moved on since.
+            [[same_file_of(src) for src, _ in pairs] for _, pairs in pending],
         )
         done, abandoned, retry, touched = [], [], [], []
         for (i, pairs), group in zip(pending, seqs, strict=True):

@@ -1,20 +1,21 @@
 """An append-only, fsync'd journal of moves in `DIR/.sorter/journal.jsonl`.
 
-Each move is written as an intent ("move") before the rename and confirmed ("done") after.
-After a crash each file is at its source or its destination (renames are atomic; the link
-fallback can leave both names on one inode, which recovery resolves), so the disk tells
-which side of the rename a pending intent is on. A photo and its companions (`IMG_1.HEIC` +
-`IMG_1.MOV`) are one *group*: their intents share a `group` (the first member's sequence
-number) and `size`, and recovery settles a group wholly before or wholly after. Undo is
-journaled the same way ("unmove" intents, then "undo"; "keep" when a returned file stays;
-"gone" for a file no longer where the move put it, reported once and never looked for again).
+Each move is written as an intent ("move", with the file's identity: `Move.same`) before the
+rename and confirmed ("done") after. After a crash each file is at its source or its
+destination (renames are atomic; the link fallback can leave both names on one inode, which
+recovery resolves), so the disk tells which side of the rename a pending intent is on. A photo
+and its companions (`IMG_1.HEIC` + `IMG_1.MOV`) are one *group*: their intents share a `group`
+(the first member's sequence number) and `size`, and recovery settles a group wholly before or
+wholly after. Undo is journaled the same way ("unmove" intents, then "undo"; "keep" when a
+returned file stays; "gone" for a file found neither where the move put it nor by its identity
+(`whereabouts`), reported once and never looked for again).
 
 After each batch a "seen" record per photo is the one record of what sorter decided about
 it: where the file then was, its identity (device, inode, size) and modification time, the
 label, status ("moved", or why it stayed), the confidence and the reason. `sorter learn`
 compares the identities with the folder as the user left it, to find the photos they put
 right; `sort` finds photos put back by hand; the review server reads the latest record of
-each photo left in place (`verdicts.py`). Moves and undo never read them.
+each photo left in place (`verdicts.py`). Moves never read them; undo, for a move older than `Move.same`.
 
 It is read as a stream: one byte of state per move and the few intents still pending stay
 in memory, so a million-move journal costs about a megabyte to recover from or undo. Names
@@ -69,12 +70,13 @@ class Move:
     dst: str
     group: int  # the sequence number of its group's first member (its own when alone)
     size: int = 1  # members in its group
-    #: What the photo was filed as (on its group's first member): the model's label and
-    #: confidence for a sort, a person's label without a confidence for a review correction.
-    #: Journals written before these fields existed read back None.
+    #: What the photo was filed as (on its group's first member): the model's label and confidence,
+    #: or a person's label alone (a review's correction); None in journals older than these fields.
     label: str | None = None
     confidence: float | None = None
     time: float | None = field(default=None, compare=False)  # when it was journaled (read back)
+    #: The file before it moved (device, inode, size, mtime), which the move keeps; None in older journals.
+    same: tuple[int, int, int, int] | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
         if not (inside(self.src) and inside(self.dst)):
@@ -232,7 +234,8 @@ def _well_formed(rec: dict) -> bool:
         size = rec.get("size", 1)
         return (_is_seq(rec.get("seq")) and _is_seq(rec.get("group", 0)) and type(size) is int and size >= 1
                 and type(rec.get("src")) is str and type(rec.get("dst")) is str
-                and type(rec.get("label")) in _OPTIONAL_TEXT and type(rec.get("confidence")) in _OPTIONAL_NUMBER)
+                and type(rec.get("label")) in _OPTIONAL_TEXT and type(rec.get("confidence")) in _OPTIONAL_NUMBER
+                and type(same := rec.get("id", [])) is list and len(same) in (0, 4) and all(type(n) is int for n in same))
     if op in _OUTCOMES:
         return _is_seq(rec.get("seq"))
     if op == "mkdir":
@@ -247,7 +250,8 @@ def _record(move: Move) -> dict:
     label = {"label": move.label} if move.label is not None else {}
     if move.confidence is not None:
         label["confidence"] = round(move.confidence, 4)
-    return {"seq": move.seq, "src": move.src, "dst": move.dst, **group, **label}
+    same = {"id": list(move.same)} if move.same is not None else {}
+    return {"seq": move.seq, "src": move.src, "dst": move.dst, **group, **label, **same}
 
 
 def _move(run: str, record: dict) -> Move | None:
@@ -256,7 +260,7 @@ def _move(run: str, record: dict) -> Move | None:
     try:
         return Move(
             run, seq, record["src"], record["dst"], record.get("group", seq), record.get("size", 1),
-            record.get("label"), record.get("confidence"), record.get("time"),
+            record.get("label"), record.get("confidence"), record.get("time"), tuple(record.get("id") or ()) or None,
         )
     except ValueError:
         return None
@@ -346,10 +350,8 @@ def _seen(rec: dict) -> Seen | None:
 
 def seen_of(root: Path) -> Iterator[Seen]:
     """Every "seen" record, oldest first, streamed."""
-    for _, _, rec in _records(journal_path(root), ops=("seen",)):
-        seen = _seen(rec) if rec.get("op") == "seen" else None
-        if seen is not None:
-            yield seen
+    records = _records(journal_path(root), ops=("seen",))
+    return (seen for _, _, rec in records if rec.get("op") == "seen" and (seen := _seen(rec)) is not None)
 
 
 def sorted_moves(root: Path, state: JournalState) -> Iterator[Move]:
@@ -465,11 +467,13 @@ class Journal:
         self._write(b"".join(_encode({"op": op, "run": self.run, "time": now, **fields}) for fields in items))
 
     def intents(
-        self, groups: list[list[tuple[Path, Path]]], labels: list[tuple[str | None, float | None]] | None = None
+        self, groups: list[list[tuple[Path, Path]]], labels: list[tuple[str | None, float | None]] | None = None,
+        sames: list[list[tuple[int, int, int, int] | None]] | None = None,
     ) -> list[list[int]]:
         """Journal intended moves, one group of (source, destination) pairs per photo, before
         making them; returns their sequence numbers, group by group. `labels`: what each
-        group's photo is filed as, (label, confidence), recorded on its first member."""
+        group's photo is filed as, (label, confidence), recorded on its first member; `sames`:
+        each member's identity (`Move.same`)."""
         seqs, records = [], []
         for i, pairs in enumerate(groups):
             first = self.seq + 1
@@ -478,11 +482,9 @@ class Journal:
             seqs.append(numbers)
             label, confidence = labels[i] if labels is not None else (None, None)
             records += [
-                _record(Move(
-                    self.run, n, self._rel(src), self._rel(dst), first, len(pairs),
-                    *((label, confidence) if n == first else (None, None)),
-                ))
-                for n, (src, dst) in zip(numbers, pairs, strict=True)
+                _record(Move(self.run, n, self._rel(src), self._rel(dst), first, len(pairs),
+                             *((label, confidence) if n == first else (None, None)), same=same))
+                for n, (src, dst), same in zip(numbers, pairs, sames[i] if sames else [None] * len(pairs), strict=True)
             ]
         self.append_many("move", records)
         return seqs

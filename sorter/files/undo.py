@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import stat
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from itertools import groupby
 from pathlib import Path
 
@@ -50,6 +50,9 @@ class UndoResult:
     already_back: int = 0  # files found where they came from already (put back by hand): nothing to move
     #: Moves of the runs undone whose record is damaged: not undone, and the journal is kept.
     unread: int = 0
+    #: Files put back from where they were moved since sorter put them (`files.whereabouts`).
+    found: list[str] = field(default_factory=list)
+    more_found: int = 0
 
 
 def _remove_if_empty(root: Path, folders) -> None:
@@ -91,13 +94,18 @@ def _look(path: Path) -> os.stat_result | None:
 
 
 class _Undoer:
-    def __init__(self, root: Path, journal) -> None:
+    def __init__(self, root: Path, journal, runs: set[str] = frozenset()) -> None:
+        from sorter.files.whereabouts import Whereabouts
+
         self.root = root
         self.journal = journal
         self.restored = 0
         self.already_back = 0  # found where they came from already (put back by hand)
         self.conflicts = Lines()
         self.missing = Lines()
+        self.found = Lines()
+        self.whereabouts = Whereabouts(root, runs)  # `runs`: those being undone
+        self._moved_on: dict[int, str] = {}  # seq -> where sorter put it, of a file found elsewhere
 
     def run(self, run) -> None:
         from sorter.files.journal import moves_of
@@ -125,9 +133,12 @@ class _Undoer:
     def _check(self, group) -> tuple[list, list, list]:
         """(members to move back, members already back, members gone) of one group; conflicts
         and missing files reported. A conflict keeps the whole group where it is (a later undo
-        tries again); a file gone (deleted, renamed, moved on, or something else in its place:
-        sorter moves only files) is reported once, and the next undo goes on to the run before."""
+        tries again). A file no longer where sorter put it is looked for by its identity, and
+        moved back from where it is now (`whereabouts`); one gone (deleted, taken out of cats/,
+        dogs/ and the folder's top, or something else in its place: sorter moves only files) is
+        reported once, and the next undo goes on to the run before."""
         from sorter.files.moves import finish_fallback_move
+        from sorter.files.whereabouts import Unlisted
 
         to_move, back, conflicts, gone = [], [], [], []
         for m in group:
@@ -142,15 +153,28 @@ class _Undoer:
                     back.append(m)
                 else:
                     conflicts.append((m, f"{m.src} exists again"))
-            elif at_src is not None:  # an earlier undo moved it, then crashed
-                back.append(m)
-            elif at_dst is None:
-                self.missing.add(f"{m.dst}: no longer there (was {m.src})")
-                gone.append(m)
-            elif not stat.S_ISREG(at_dst.st_mode):
-                mode = at_dst.st_mode
-                other = "a folder" if stat.S_ISDIR(mode) else "a link" if stat.S_ISLNK(mode) else "not a file"
-                self.missing.add(f"{m.dst}: now {other}, not the photo sorter moved; left there (was {m.src})")
+            elif at_src is not None:  # an earlier undo moved it, then crashed; or put back by hand
+                now_at = self.whereabouts.elsewhere(m, at_src)  # or a new photo of its name, and it elsewhere
+                if now_at is None:
+                    back.append(m)
+                else:
+                    conflicts.append((replace(m, dst=now_at), f"{m.src} exists again"))
+            elif at_dst is None or not stat.S_ISREG(at_dst.st_mode):
+                try:
+                    now_at = self.whereabouts.find(m)
+                except Unlisted as exc:
+                    conflicts.append((m, f"no longer there, and {exc}"))
+                    continue
+                if now_at is not None:
+                    self._moved_on[m.seq] = m.dst
+                    to_move.append(replace(m, dst=now_at))  # journaled so: recovery looks for it there
+                    continue
+                if at_dst is None:
+                    self.missing.add(f"{m.dst}: no longer there (was {m.src})")
+                else:
+                    mode = at_dst.st_mode
+                    other = "a folder" if stat.S_ISDIR(mode) else "a link" if stat.S_ISLNK(mode) else "not a file"
+                    self.missing.add(f"{m.dst}: now {other}, not the photo sorter moved; left there (was {m.src})")
                 gone.append(m)
             else:
                 to_move.append(m)
@@ -190,6 +214,10 @@ class _Undoer:
                 continue
             undone += [m.seq for m in returned]
             self.restored += len(returned)
+            for m in returned:
+                if m.seq in self._moved_on:
+                    self.found.add(f"{self._moved_on[m.seq]}: moved to {m.dst} since; put back from there to {m.src}")
+        self._moved_on.clear()
         sync_dirs([self.root, *{(self.root / p).parent for m in to_move for p in (m.src, m.dst)}])
         self.journal.mark("undo", undone)
         self.journal.mark("keep", kept)
@@ -256,7 +284,7 @@ def undo(root: Path, *, all_runs: bool = False, lock_wait: float = 0.0) -> UndoR
         answers = noted.take_back(names)
         if answers:  # before any move: a folder whose suggestions cannot be written is left as it was
             suggestions.write(root, noted)
-        undoer = _Undoer(root, None)
+        undoer = _Undoer(root, None, names)
         if chosen:
             with Journal(root, run="undo") as undoer.journal:
                 for run in reversed(chosen):
@@ -273,8 +301,8 @@ def undo(root: Path, *, all_runs: bool = False, lock_wait: float = 0.0) -> UndoR
 
             # It showed a sort that is now undone (a review's corrections undone leave that sort as it was).
             (root / STATE_DIR / REVIEW_PAGE).unlink(missing_ok=True)
-    c, m = undoer.conflicts, undoer.missing
+    c, m, f = undoer.conflicts, undoer.missing, undoer.found
     return UndoResult(
         root, len(names), undoer.restored, c.shown, m.shown, c.total - len(c.shown), m.total - len(m.shown), answers,
-        left, undoer.already_back, unread,
+        left, undoer.already_back, unread, f.shown, f.total - len(f.shown),
     )
