@@ -14,6 +14,8 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import cv2
+import numpy as np
 import pytest
 from conftest import REPO, FakeClassifier, jpeg_with_extra_bytes, make_dataset, write_image
 
@@ -152,7 +154,19 @@ def test_a_message_that_names_an_address_or_a_time_is_claimed_from_both_runs(cap
         value, printed = attribute(decode_a_truncated_webm)
 
     assert value == 2 and printed == ("[matroska,webm @ 0x7f000002] File ended prematurely",
-                                      "[ WARN:0@2.711] global cap.cpp:338 open VIDEOIO(FFMPEG): raised OpenCV exception")
+                                      "VIDEOIO(FFMPEG): raised OpenCV exception")
+    assert capfd.readouterr().err == ""
+
+
+def test_opencvs_log_is_said_without_its_source_files_thread_and_time(tmp_path: Path, capfd) -> None:
+    """A damaged GIF: OpenCV logs where in its sources it gave up; the photo's report says what."""
+    gif = tmp_path / "bad.gif"
+    gif.write_bytes(b"GIF89a\x10\x00\x10\x00\x80\x00\x00\xff\xff\xff\x00\x00\x00!\xf9\x04\x01\x00\x00\x00\x00"
+                    b",\x00\x00\x00\x00\x10\x00\x10\x00\x00\x0f\xff\xff")
+    with captured():
+        _, printed = attribute(lambda: cv2.imdecode(np.frombuffer(gif.read_bytes(), np.uint8), cv2.IMREAD_COLOR))
+    [line] = printed  # "can't read header: Unexpected end of input stream" (its words are OpenCV's to change)
+    assert line.startswith("can't read header") and not re.search(r"\.cpp|OpenCV\(|@|in function", line), line
     assert capfd.readouterr().err == ""
 
 

@@ -90,7 +90,7 @@ def test_another_apps_photo_library_and_a_nas_s_own_folders_are_never_entered(tm
             "export\n")
 
 
-def test_what_a_sort_made_is_no_folder_to_sort_watch_or_review(tmp_path: Path, monkeypatch) -> None:
+def test_what_a_sort_made_is_no_folder_to_sort_watch_review_or_undo(tmp_path: Path, monkeypatch) -> None:
     # Its cats/ sorted again filled cats/dogs/, which neither its undo nor its review knew of.
     write_image(tmp_path / "tom.jpg", BLUE)
     write_image(tmp_path / "rex.jpg", RED)
@@ -100,7 +100,7 @@ def test_what_a_sort_made_is_no_folder_to_sort_watch_or_review(tmp_path: Path, m
     sorted_tree = tree(tmp_path)
 
     for command, folder in [("sort", "cats"), ("watch", "dogs"), ("review", "cats"), ("sort", "cats/Luna"),
-                            ("sort", ".sorter")]:
+                            ("undo", "cats"), ("undo", "cats/Luna"), ("sort", ".sorter")]:
         result = runner.invoke(app, [command, str(tmp_path / folder), *(["--dry-run"] if folder == ".sorter" else [])])
         assert result.exit_code == 2, (command, folder, result.output)
         assert result.stderr == {  # the command run, on the folder above

@@ -269,6 +269,7 @@ def undo(root: Path, *, all_runs: bool = False, lock_wait: float = 0.0) -> UndoR
 
     root = check_folder(root)
     if not state_dir(root).is_dir():
+        check_folder(root, filing=True, command="undo")  # a sort's cats/ or a pet's folder: undo the folder above
         raise UsageError(f"nothing to undo: {root} has no sorter journal")
     with FolderLock(root, wait=lock_wait):
         state = recover(root).state

@@ -122,7 +122,7 @@ class _Capture:
                 self._copies.update(_shape(line) for line in printed.splitlines(keepends=True))
                 self._settle_if_idle()
         lines = printed.decode("utf-8", "replace").splitlines()
-        return _result(value, error, tuple(line.strip() for line in lines if line.strip()))
+        return _result(value, error, tuple(plain(line) for line in lines if line.strip()))
 
     def beside(self, fn: Callable[..., T], *args) -> T:
         self._enter()
@@ -176,6 +176,25 @@ _RUN_SPECIFIC = re.compile(rb"0x[0-9a-fA-F]+|\d+@\d+(?:\.\d+)?")
 def _shape(line: bytes) -> bytes:
     """A printed line as two runs print it alike."""
     return _RUN_SPECIFIC.sub(b"#", line)
+
+
+#: OpenCV's log around what it says: `[ERROR:0@0.140] global loadsave.cpp:1377 imdecode_
+#: imdecode_(''): `, `OpenCV(5.1.0) /io/opencv/modules/.../bitstrm.cpp:59: error: (-2:Unspecified
+#: error) ` and ` in function 'readBlock'` are for OpenCV's developers, not for a photo's owner.
+_OPENCV_NOISE = (
+    re.compile(r"^\[\s*[A-Z]+:\d+@[\d.]+\]\s+(?:global\s+)?\S+:\d+\s+\S+\s+(?:\w+\('[^']*'\):\s*)?"),
+    re.compile(r"OpenCV\([\d.]+\) \S+:\d+: error: \([^)]*\) "),
+    re.compile(r" in function '[^']*'$"),
+)
+
+
+def plain(line: str) -> str:
+    """A decoder's line as its photo's report says it: OpenCV's log without its source files,
+    thread and time; anything else (libjpeg's "Corrupt JPEG data: ...") as it was printed."""
+    line = line.strip()
+    for noise in _OPENCV_NOISE:
+        line = noise.sub("", line)
+    return line.strip() or "decoder message"
 
 
 def _writes_to_fd2(stream) -> bool:
