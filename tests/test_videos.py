@@ -483,3 +483,14 @@ def test_a_damaged_index_costs_one_file_never_the_run(tmp_path: Path, colours) -
         (tmp_path / "damaged.mp4").write_bytes(bytes(data))
         result = _decode(tmp_path / "damaged.mp4", 32)
         assert isinstance(result, str) and result.isprintable() or result.shape[1:] == (32, 32, 3)
+
+
+def test_a_file_of_countless_tiny_boxes_is_refused_without_walking_them_all(tmp_path: Path) -> None:
+    """An MP4 whose brands name a HEIF image too is looked into box by box (is it a photo named
+    as a video?): 32 MiB of 8-byte boxes took 7 s at each look of the review page."""
+    ftyp = struct.pack(">I4s4sI4s4s", 24, b"ftyp", b"isom", 0, b"isom", b"mif1")
+    boxes = tmp_path / "boxes.mp4"
+    boxes.write_bytes(ftyp + struct.pack(">I4s", 8, b"free") * (container.MAX_TOP_BOXES + 1))
+    assert container.photo_inside(boxes) is None  # a video's name, no photo's inside: left to the video reader
+    with open(boxes, "rb") as file, pytest.raises(ImageError, match="more than 200,000 top-level MP4 boxes"):
+        container.probe(file.fileno(), ".mp4")

@@ -158,13 +158,21 @@ def _photo_inside(fd: int, head: bytes) -> str | None:
     return image[0] if _moov(fd) is None else None
 
 
+#: A video's top-level boxes are a handful (ftyp, moov, mdat, free), or two a fragment in a
+#: fragmented MP4 (moof, mdat: a day at one-second fragments is 172,800). More is a file made
+#: of tiny boxes, whose walk would cost seconds (32 MiB of 8-byte boxes: 7 s) at every look.
+MAX_TOP_BOXES = 200_000
+
+
 def _moov(fd: int) -> tuple[int, int] | None:
     """Where the `moov` index is (its payload's start and end), from the top-level boxes; None
     without one. Raises ImageError for boxes that do not add up to the file."""
     file_size = os.fstat(fd).st_size
     moov = None
     pos = 0
-    while pos + 8 <= file_size:
+    for _ in range(MAX_TOP_BOXES):
+        if pos + 8 > file_size:
+            break
         size, kind = struct.unpack(">I4s", read_at(fd, pos, 8))
         header = 8
         if size == 1:
@@ -179,6 +187,9 @@ def _moov(fd: int) -> tuple[int, int] | None:
         if kind == b"moov":
             moov = (pos + header, pos + size)
         pos += size
+    else:
+        if pos + 8 <= file_size:
+            raise ImageError(f"not a video (more than {MAX_TOP_BOXES:,} top-level MP4 boxes)")
     return moov
 
 
