@@ -278,7 +278,7 @@ def test_verbose_prints_every_file_and_log_file_writes_every_file(tmp_path: Path
     assert sorted(file_of(line) for line in printed) == sorted(
         os.fsencode(n).decode("utf-8", "backslashreplace") for n in names)
     assert "moved rex.jpg -> dogs/rex.jpg (dog, 100%)" in printed
-    assert "unsure: grey-0003.png (dog, 50%): confidence 50% below --min-confidence 90%" in printed
+    assert "unsure: grey-0003.png (dog): confidence 50% below --min-confidence 90%" in printed
     assert "skipped: pipe.jpg: not a regular file" in printed
 
 

@@ -647,6 +647,9 @@ def test_an_unsure_photo_is_never_said_to_be_as_sure_as_the_threshold(tmp_path: 
     results.clear()
     sort(tmp_path, three_class_fake, min_confidence=0.615, dry_run=True, on_result=results.append)
     assert [r.reason for r in results] == ["confidence 61% below --min-confidence 61.5%"]
+    from sorter.files.planning import below_threshold
+
+    assert below_threshold(0.549, 0.55) == "confidence 54.9% below --min-confidence 55%"  # 0.55 * 100 > 55
 
 
 def test_the_summary_counts_reasons_by_kind_and_a_failed_move_by_why() -> None:

@@ -38,10 +38,11 @@ def shown(line: str) -> str:
 
 
 def _detail(result) -> str:
-    """What the model said about a file it left in place: (dog, 61%) when unsure, (97%)
-    when neither."""
+    """What the model said about a file it left in place: (dog) when unsure (its reason says
+    how sure, in as many decimals as it takes: "(dog, 97%): confidence 96.9% below 97%" read as a
+    contradiction), (97%) when neither."""
     if result.status == "unsure":
-        return f" ({_video(result)}{result.label}, {result.confidence:.0%})"
+        return f" ({_video(result)}{result.label})"
     if result.status == "neither":
         return f" ({_video(result)}{result.confidence:.0%})"
     return " (video)" if result.is_video else ""

@@ -54,7 +54,7 @@ def below_threshold(confidence: float, threshold: float) -> str:
     threshold (0.9698 against 0.97), it is cut to a tenth instead (96.9%). The threshold is said
     as given (0.975 is 97.5%)."""
     shown = f"{confidence * 100:.0f}"
-    if round(confidence * 100) >= threshold * 100:
+    if round(confidence * 100) >= round(threshold * 100, 9):  # 0.55 * 100 is 55.00000000000001
         shown = f"{math.floor(confidence * 1000) / 10:.1f}"
     return f"confidence {shown}% below --min-confidence {threshold * 100:.6g}%"
 
