@@ -18,7 +18,7 @@ from typer.core import TyperGroup
 
 from sorter import __version__
 from sorter.cli import learning, review, sorting, training, watching
-from sorter.cli.console import err, fail_usage, help_text
+from sorter.cli.console import err, escaping_what_cannot_be_written, fail_usage, help_text
 
 
 class _OneLineErrors(TyperGroup):
@@ -72,6 +72,7 @@ def main_options(
 
       sorter undo ~/Pictures/pets
     """
+    escaping_what_cannot_be_written()
 
 
 def _command(function, short_help: str, name: str | None = None) -> None:

@@ -50,6 +50,16 @@ def lost(stream: TextIO) -> None:
         os.close(devnull)
 
 
+def escaping_what_cannot_be_written() -> None:
+    """stdout (and stderr) write a character their encoding has no bytes for as an escape
+    (`Zo\\xeb` on an ASCII or Latin-1 terminal, `PYTHONIOENCODING=ascii`), where stdout raised
+    UnicodeEncodeError: a traceback for a pet's or a file's name. Python's stderr already does;
+    a stream set otherwise than strict (surrogateescape, in a C locale) is left as it is."""
+    for stream in (sys.stdout, sys.stderr):
+        if getattr(stream, "errors", None) == "strict" and hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="backslashreplace")
+
+
 def help_text(doc: str) -> str:
     """A command's docstring as its --help shows it: each paragraph of prose on one line, for
     rich to wrap to the terminal (typer's rich mode keeps a docstring's line breaks, which at

@@ -7,8 +7,9 @@ from typing import Annotated, Optional
 
 import typer
 
-from sorter.cli.console import as_error, err, escape, fail, out, progress_bar
+from sorter.cli.console import as_error, err, fail, out, progress_bar
 from sorter.cli.options import ModelOption, folder_argument
+from sorter.cli.results import shown
 from sorter.errors import SorterError, UsageError
 
 
@@ -44,8 +45,8 @@ def learn(
             removed = learning.forget(lambda *_: err.print("Waiting for another `sorter learn` to finish…", markup=False))
         except SorterError as exc:
             raise fail(exc) from None
-        out.print(f"Forgot the personal model: deleted {', '.join(str(p) for p in removed)}" if removed
-                  else "There was no personal model to forget.", markup=False, soft_wrap=True)
+        out.print(shown(f"Forgot the personal model: deleted {', '.join(str(p) for p in removed)}" if removed
+                        else "There was no personal model to forget."), soft_wrap=True)
         return
     if directory is None:
         raise fail(UsageError("give the folder to learn from (or --forget)"))
@@ -57,9 +58,10 @@ def learn(
             )
     except (SorterError, OSError) as exc:
         raise fail(as_error(exc, directory)) from None
+    # As sort shows a file's name: its controls escaped, bytes that are not UTF-8 as bytes.
     for line in result.unreadable:
-        err.print(f"unreadable: {escape(line)}", soft_wrap=True)
+        err.print(f"unreadable: {shown(line)}", soft_wrap=True)
     for line in learning.report_lines(result):
-        out.print(line, markup=False, soft_wrap=True)
+        out.print(shown(line), soft_wrap=True)
     if result.refused:
         raise fail(SorterError(f"refused: {result.refused}"))

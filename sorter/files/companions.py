@@ -39,7 +39,7 @@ def spellings(suffix: str) -> list[str]:
     return list(dict.fromkeys((suffix, suffix.upper(), suffix[:2].upper() + suffix[2:])))
 
 
-def _regular(path: str) -> os.stat_result | None:
+def regular_file(path: str | os.PathLike) -> os.stat_result | None:
     """What `lstat` says of `path` when it is a regular file (never a link, a FIFO or a folder)."""
     try:
         info = os.lstat(path)
@@ -73,9 +73,9 @@ def _shares_stem_with_another(photo: Path, stem: str, extensions) -> bool:
     itself = None
     for ext in sorted(extensions):
         for name in (stem + spelling for spelling in spellings(ext)):
-            if name == photo.name or (found := _regular(os.path.join(folder, name))) is None:
+            if name == photo.name or (found := regular_file(os.path.join(folder, name))) is None:
                 continue
-            itself = itself or _regular(str(photo))
+            itself = itself or regular_file(str(photo))
             if itself is None or not _one_file(photo.name, itself, name, found):
                 return True
     return False
@@ -95,14 +95,14 @@ def find_companions(photo: Path) -> tuple[Path, ...]:
     by_name = [os.path.join(folder, name + s) for suffix in NAME_SUFFIXES for s in spellings(suffix)]
     stems = VIDEO_STEM_EXTENSIONS if video else STEM_EXTENSIONS
     by_stem = [os.path.join(folder, stem + s) for ext in stems for s in spellings(ext)]
-    found = [(p, info) for p in by_name if (info := _regular(p)) is not None]
-    shared = [(p, info) for p in by_stem if (info := _regular(p)) is not None]
+    found = [(p, info) for p in by_name if (info := regular_file(p)) is not None]
+    shared = [(p, info) for p in by_stem if (info := regular_file(p)) is not None]
     # A video's .SRT beside another video of its stem (GX01.MP4 and GX01.MOV) is as much a guess.
     if shared and not _shares_stem_with_another(photo, stem, IMAGE_EXTENSIONS | (VIDEO_EXTENSIONS if video else set())):
         found += shared
         # A companion's own sidecar (DSC_0001.NEF.xmp, darktable's for the raw file) goes with it.
         found += [(p, info) for path, _ in shared for suffix in NAME_SUFFIXES for s in spellings(suffix)
-                  if (info := _regular(p := path + s)) is not None]
+                  if (info := regular_file(p := path + s)) is not None]
     # On a case-insensitive filesystem each spelling finds the same file: keep it once (`_one_file`),
     # under the name the folder holds it by (`_REAL_NAMES`), not the spelling looked up first.
     unique: list[tuple[str, os.stat_result]] = []

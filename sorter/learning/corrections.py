@@ -13,10 +13,14 @@ decided about each photo, and the file's identity) against where each photo is n
   labelling. A move that sorter's own `undo` reversed is no correction either.
 - A video sorter judged that the user placed elsewhere (on the review page, say), or one they
   put into cats/ or dogs/ themselves, is found too, marked `video`: `learn` learns from photos
-  alone, and says how many videos it did not.
+  alone, and says how many videos it did not. A HEIC, HEIF or AVIF photo under a video's name
+  (`container.photo_inside`: a few small reads of each video-named file) is the photo it is, as
+  the review page counts it.
 - A sub-folder of cats/ or dogs/ that holds photos but is no named pet's though a user may have
   meant one (hidden, or a year in its name), and one file in two pets' folders (a hard link: one
-  identity, so one place), are found too (`passed_over`), for `learn` to say so.
+  identity, so one place: the first of its names in order, `_learnt`), are found too
+  (`passed_over`), for `learn` to say so. A sub-folder sorted on its own (its own journal) is
+  its own learn's, not entered.
 
 A photo is found where it is now by its identity (device, inode, size), which a rename or a
 plain `mv` within the filesystem keeps, and else by its name (the only file of that name and
@@ -27,14 +31,16 @@ the folder and one pass over its journal; changes nothing.
 from __future__ import annotations
 
 import os
-import stat
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
 from sorter.config import CLASS_FOLDERS, OTHER, REVIEW_RUN_PREFIX, STATE_DIR, entered, names_a_pet
+from sorter.files.companions import regular_file
 from sorter.files.journal import Seen, moves_of, scan
 from sorter.files.verdicts import Identity, identity_of, standing_seen
+from sorter.media.container import photo_inside
 from sorter.media.folders import excluded_by_case, is_image_name, is_video_name, sorted_on_its_own
 from sorter.model.personal import decision_name, placed_name, said
 
@@ -85,8 +91,8 @@ def place(root: Path, path: Path) -> tuple[str, str | None]:
 
 
 def _listing(root: Path) -> tuple[dict[Identity, Path], dict[str, list[Path]], dict[Identity, Path]]:
-    """Every image file below `root` (not .sorter/, hidden folders or another app's, no links followed), by
-    identity and by name; and every video, by identity."""
+    """Every photo below `root` (not .sorter/, hidden folders or another app's, no links followed), by
+    identity (of a file's several names, `_learnt`) and by name; and every video, by identity."""
     by_identity: dict[Identity, Path] = {}
     by_name: dict[str, list[Path]] = {}
     videos: dict[Identity, Path] = {}
@@ -104,22 +110,29 @@ def _listing(root: Path) -> tuple[dict[Identity, Path], dict[str, list[Path]], d
         if relative and relative[0] in spelled:
             directory = str(root.joinpath(spelled[relative[0]], *relative[1:]))
         for name in names:
-            video = is_video_name(name)
-            if not video and not is_image_name(name):
-                continue
             path = Path(directory) / name
-            try:
-                st = os.lstat(path)
-            except OSError:
+            st = regular_file(path) if is_image_name(name) or is_video_name(name) else None
+            if st is None:
                 continue
-            if not stat.S_ISREG(st.st_mode):
-                continue
-            if video:
-                videos[identity_of(st)] = path
-                continue
-            by_identity[identity_of(st)] = path
-            by_name.setdefault(name, []).append(path)
+            listed = by_identity if _a_photo(path, name) else videos
+            listed[identity_of(st)] = _learnt([path, listed.get(identity_of(st), path)])
+            if listed is by_identity:
+                by_name.setdefault(name, []).append(path)
     return by_identity, by_name, videos
+
+
+def _a_photo(path: Path, name: str) -> bool:
+    """A photo's name, or a video's on a HEIC, HEIF or AVIF photo (a Live Photo's still saved as
+    IMG_1234.MOV): the photo it is, learnt from as the review page counts it, where its video
+    would be counted and not learnt (sort leaves it in place: "not a video: a HEIC photo named
+    .MOV"). Only a video's name pays the check, a few small reads."""
+    return is_image_name(name) or (is_video_name(name) and photo_inside(path) is not None)
+
+
+def _learnt(names: Iterable[Path]) -> Path:
+    """Of one file's several names (hard links: one identity, so one place), the one learnt:
+    the first in order, so that `passed_over` can say which, whatever order a folder lists them in."""
+    return min(names)
 
 
 #: Photos per folder that sorter filed (or left as neither) and the user kept there, returned
@@ -206,48 +219,55 @@ HIDDEN_NOT_PETS = (".appledouble", ".thumbnails", ".thumbs", ".trash", ".picasao
 class PassedOver:
     """Photos in a sub-folder of cats/ or dogs/ that no pet is learnt from there, though the
     user most likely meant one: a hidden folder's (cats/.Luna, never entered), a folder's taken
-    for one by date (cats/Agent 2007, `names_a_pet`: its photos count as cats), or files in two
-    pets' folders at once (hard links: one file, learnt as one of theirs only)."""
+    for one by date (cats/Agent 2007, `names_a_pet`: its photos count as cats), or files in
+    several pets' folders at once (hard links: one file, learnt as the pet's of `folder` only)."""
 
     folder: str  # cats/Agent 2007
     photos: int
     why: Literal["dated", "hidden", "linked"]
-    other: str = ""  # linked: the other pet's folder
+    others: tuple[str, ...] = ()  # linked: the other pets' folders (cats/Milo, dogs/Rex)
 
 
 def passed_over(root: Path) -> list[PassedOver]:
     """The sub-folders of `root`'s cats/ and dogs/ whose photos are passed over though the user
     most likely meant them for a pet (`PassedOver`); a folder by date with no word in its name
-    but a month's (cats/2019-06, cats/June 2019) is none. Costs a listing of cats/ and dogs/,
-    and an `lstat` of each photo in their sub-folders."""
+    but a month's (cats/2019-06, cats/Sept 2019) is none, nor is one sorted on its own (its own
+    learn's: `find` never enters it). Costs a listing of cats/ and dogs/, and an `lstat` of each
+    photo in their sub-folders."""
     found = []
+    linked: dict[tuple[int, int], dict[Path, str]] = {}  # a file with several names: in the pets' folders
     for folder in CLASS_FOLDERS.values():
         try:
             names = sorted(os.listdir(root / folder))
         except OSError:
             continue
-        linked: dict[tuple[int, int], list[str]] = {}  # a file with several names: the pets' folders it is in
         for name in names:
-            if os.path.islink(root / folder / name) or not (root / folder / name).is_dir():
+            inside = root / folder / name
+            if os.path.islink(inside) or not inside.is_dir() or sorted_on_its_own(inside):
                 continue
             hidden = name.startswith(".") and name != STATE_DIR and not name.casefold().startswith(HIDDEN_NOT_PETS)
             dated = entered(name) and not names_a_pet(name) and not _a_date(name)
             pet = entered(name) and names_a_pet(name)
             if not (hidden or dated or pet):
                 continue
-            photos = _photos_in(root / folder / name)
+            photos = _photos_in(inside)
             if not pet and photos:
                 found.append(PassedOver(f"{folder}/{name}", len(photos), "hidden" if hidden else "dated"))
-            for st in photos:
+            for path, st in photos:
                 if pet and st.st_nlink > 1:
-                    linked.setdefault((st.st_dev, st.st_ino), []).append(f"{folder}/{name}")
-        pairs: dict[tuple[str, str], int] = {}
-        for pets in linked.values():
-            both = sorted(set(pets))
-            if len(both) > 1:
-                pairs[both[0], both[1]] = pairs.get((both[0], both[1]), 0) + 1
-        found += [PassedOver(one, count, "linked", other) for (one, other), count in pairs.items()]
-    return found
+                    linked.setdefault((st.st_dev, st.st_ino), {})[path] = f"{folder}/{name}"
+    shared: dict[tuple[str, tuple[str, ...]], int] = {}
+    for pets in linked.values():
+        learnt = pets[_learnt(pets)]
+        others = tuple(sorted(set(pets.values()) - {learnt}))
+        if others:
+            shared[learnt, others] = shared.get((learnt, others), 0) + 1
+    return found + [PassedOver(learnt, count, "linked", others) for (learnt, others), count in shared.items()]
+
+
+#: Months as folders by date name them (English), beside `calendar`'s names and three-letter
+#: abbreviations: cats/Sept 2019 is September's, as cats/Sep 2019 is.
+MONTH_ABBREVIATIONS = ("sept",)
 
 
 def _a_date(name: str) -> bool:
@@ -256,22 +276,21 @@ def _a_date(name: str) -> bool:
     import calendar
     import re
 
-    months = {m.casefold() for m in (*calendar.month_name, *calendar.month_abbr) if m}
+    months = {m.casefold() for m in (*calendar.month_name, *calendar.month_abbr, *MONTH_ABBREVIATIONS) if m}
     return all(word.casefold() in months for word in re.findall(r"[^\W\d_]+", re.sub("[年月日]", " ", name)))
 
 
-def _photos_in(folder: Path) -> list[os.stat_result]:
-    """The photos below `folder` as `find` takes them there (no hidden or app's sub-folder, no link)."""
+def _photos_in(folder: Path) -> list[tuple[Path, os.stat_result]]:
+    """The photos below `folder` as `find` takes them there (no hidden or app's sub-folder, none
+    sorted on its own, no link; a HEIC photo named .MOV is one: `_a_photo`), with their `lstat`."""
     photos = []
     for directory, subdirs, names in os.walk(folder):
-        subdirs[:] = [d for d in subdirs if entered(d)]
+        subdirs[:] = [d for d in subdirs if entered(d) and not sorted_on_its_own(Path(directory, d))]
         for name in names:
-            try:
-                st = os.lstat(os.path.join(directory, name)) if is_image_name(name) else None
-            except OSError:
-                continue
-            if st is not None and stat.S_ISREG(st.st_mode):
-                photos.append(st)
+            path = Path(directory, name)
+            st = regular_file(path) if is_image_name(name) or is_video_name(name) else None
+            if st is not None and _a_photo(path, name):
+                photos.append((path, st))
     return photos
 
 

@@ -11,22 +11,31 @@ if TYPE_CHECKING:
 
 
 def shown(name: str) -> str:
-    """A pet's folder as a line shows it: cats/Luna, or with its last part quoted where it
-    would look like another's (cats/'Luna ' beside cats/Luna: spaces at an end or doubled, a
-    tab, an invisible character)."""
+    """A pet's folder (cats/Luna) or name as every line of `learn` shows it: as it is, or with
+    its last part quoted where it would look like another's or break a line up (cats/'Luna '
+    beside cats/Luna: spaces at an end or doubled, a tab, an invisible character), its bytes
+    that are not UTF-8 as the bytes they are, as sort shows a file's name (cats/'Lu\\xffna')."""
     folder, _, pet = name.rpartition("/")
-    plain = pet == pet.strip() and "  " not in pet and pet.isprintable()
-    return name if plain else f"{folder}/{pet!r}" if folder else repr(pet)
+    if pet == pet.strip() and "  " not in pet and pet.isprintable():
+        return name
+    quoted = "".join(f"\\x{ord(c) - 0xDC00:02x}" if 0xDC80 <= ord(c) < 0xDD00 else "\\'" if c == "'"
+                     else repr(c)[1:-1] for c in pet)
+    return f"{folder}/'{quoted}'" if folder else f"'{quoted}'"
 
 
 def passed_over_lines(folders: list[PassedOver]) -> list[str]:
     """A line for the folders of cats/ (and one for dogs/) taken for folders by date, one for
-    the hidden ones, and one for each two pets' folders that share files: their photos are
-    learnt as cats, not at all, or as one pet's, though the user most likely meant them for a
-    pet; "Found 0 photo(s) you placed … Nothing to learn" alone said nothing."""
-    lines = [f"{shown(f.folder)}/ and {shown(f.other)}/: {f.photos} photo{'s' * (f.photos != 1)} in both (one file "
-             "each, by two names), learnt as one pet's only; keep each in one pet's folder"
-             for f in folders if f.why == "linked"]
+    the hidden ones, and one for each set of pets' folders that share files (cats/Luna and
+    cats/Milo, or dogs/Rex): their photos are learnt as cats, not at all, or as one pet's, which
+    it names, though the user most likely meant them for a pet; "Found 0 photo(s) you placed …
+    Nothing to learn" alone said nothing."""
+    lines = []
+    for f in (f for f in folders if f.why == "linked"):
+        names = [f"{shown(name)}/" for name in sorted([f.folder, *f.others])]
+        count = "two" if len(names) == 2 else str(len(names))
+        lines.append(f"{', '.join(names[:-1])} and {names[-1]}: {f.photos} photo{'s' * (f.photos != 1)} in "
+                     f"{'both' if len(names) == 2 else f'all {count}'} (one file each, by {count} names), learnt "
+                     f"from {shown(f.folder)}/ only; keep each in one pet's folder")
     groups: dict[tuple[str, str], list[PassedOver]] = {}
     for f in folders:
         if f.why != "linked":
@@ -42,7 +51,8 @@ def passed_over_lines(folders: list[PassedOver]) -> list[str]:
                          f"rename {'it' if one else 'one'} without the leading dot to learn a pet there")
         else:
             lines.append(f"{named}: taken for {'a folder' if one else 'folders'} by date (a year in the name), {its} "
-                         f"count as {kind}; rename {'it' if one else 'one'} without the year to learn a pet there")
+                         f"count{'s' * (photos == 1)} as {kind}; rename {'it' if one else 'one'} without the year to "
+                         "learn a pet there")
     return lines
 
 
@@ -68,8 +78,8 @@ def name_twins(names: list[str]) -> list[str]:
         if len(spelled) < len(twins):  # some look the same: their letters encoded two ways
             pet = spelled[0].partition("/")[2]
             also = f", and {' and '.join(ways)}" if ways else ""
-            lines.append(f"{folder}/{pet}: {'two' if len(twins) == 2 else len(twins)} spellings of {pet} (its letters "
-                         f"encoded differently{also}): {learnt}")
+            lines.append(f"{shown(f'{folder}/{pet}')}: {'two' if len(twins) == 2 else len(twins)} spellings of "
+                         f"{shown(pet)} (its letters encoded differently{also}): {learnt}")
         else:
             shown_names = [shown(t) for t in spelled]
             lines.append(f"{', '.join(shown_names[:-1])} and {shown_names[-1]} differ only in {' and '.join(ways)}: "

@@ -19,7 +19,6 @@ All in numpy on features: no TensorFlow, and seconds for a few hundred examples.
 
 from __future__ import annotations
 
-import itertools
 import os
 import shlex
 import time
@@ -35,7 +34,7 @@ from sorter.config import OTHER
 from sorter.errors import ModelError, SorterError
 from sorter.learning.as_sorted import decided, held_out
 from sorter.learning.examples import Progress
-from sorter.learning.folder_names import name_twins, passed_over_lines
+from sorter.learning.folder_names import name_twins, passed_over_lines, shown
 from sorter.learning.pets import PetReport, fit_pets, homes
 from sorter.model.heads import Head, fit_softmax, folds, one_hot, principal_basis
 from sorter.model.personal import Examples, PersonalModel
@@ -62,6 +61,9 @@ FOLDS = 10
 #: Seconds `learn` waits for the folder (a watcher's batch, a review's click); a sort that holds
 #: it longer is said to be running, and learn is run again after it.
 FOLDER_WAIT = 10.0
+#: Times `learning_lock` locks its file before it gives up: each try after the first is a lock file
+#: deleted by the learn that held it, once a learn ends, so a handful is already many.
+LOCK_TRIES = 100
 
 
 
@@ -134,15 +136,15 @@ def learn(
     # what was learnt from the folder before is found again by it.
     root = check_folder(folder, filing=True, command="learn").resolve()
     model_path = lite.resolve_model_path(model)
-    base = classifier if classifier is not None else lite.load_classifier(model)
-    if getattr(base, "head", None) is None:
-        raise ModelError(f"{model_path}: this model's .tflite ends at its probabilities, so there are no features to "
-                         "learn from; `sorter learn` needs a model trained by this version of `sorter train`")
-    bundled = Head(*base.head, evidence=getattr(base, "evidence", None))  # decisions as sort makes them
-    names = tuple(base.class_names)
-
+    # Locked before the model loads (seconds): a `--forget` meanwhile waits for this learn, and
+    # deletes what it saves, where it deleted first and this learn saved after it.
     with learning_lock(progress):
-        return _learn(root, model, model_path, base, bundled, names, progress, started)
+        base = classifier if classifier is not None else lite.load_classifier(model)
+        if getattr(base, "head", None) is None:
+            raise ModelError(f"{model_path}: this model's .tflite ends at its probabilities, so there are no features "
+                             "to learn from; `sorter learn` needs a model trained by this version of `sorter train`")
+        bundled = Head(*base.head, evidence=getattr(base, "evidence", None))  # decisions as sort makes them
+        return _learn(root, model, model_path, base, bundled, tuple(base.class_names), progress, started)
 
 
 def _learn(root: Path, model: Path | None, model_path: Path, base, bundled: Head, names: tuple[str, ...],
@@ -209,13 +211,14 @@ def learning_lock(progress: Progress = lambda what, done, total: None) -> Iterat
     last one's. A second waits, and says so once. Its folder made here: one that cannot be is a
     one-line error at once, not after a fit of half a minute. The holder deletes the lock file
     when nothing else is left beside it, so a waiter that then gets its lock checks that the
-    file is still the one there (else two would run: it on the deleted file, a third on a new one)."""
+    file is still the one there (else two would run: it on the deleted file, a third on a new one),
+    LOCK_TRIES times at most."""
     import fcntl
 
     from sorter.model.personal import LEARNING_LOCK, personal_dir
 
     folder, said = personal_dir(), False
-    for attempt in itertools.count():
+    for attempt in range(LOCK_TRIES):
         try:
             folder.mkdir(parents=True, exist_ok=True)
             fd = os.open(folder / LEARNING_LOCK, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
@@ -234,6 +237,9 @@ def learning_lock(progress: Progress = lambda what, done, total: None) -> Iterat
         if _same_file(fd, folder / LEARNING_LOCK):
             break
         os.close(fd)  # deleted by the learn that held it: lock the one there now
+    else:
+        raise SorterError(f"{folder / LEARNING_LOCK}: deleted each of the {LOCK_TRIES} times it was locked (by other "
+                          "`sorter learn`s ending?); run it again")
     try:
         yield
     finally:
@@ -280,7 +286,7 @@ def report_lines(result: LearnResult) -> list[str]:
     lines.append(f"{'kind':<{wide}} {'photos':>6} {'model':>8} {'personal (held out)':>20}")  # right by each
     for k in result.kinds:
         lines.append(f"{k.kind:<{wide}} {k.photos:>6} {k.bundled_right:>8} {k.personal_right:>20}")
-    if any(k.kind.endswith(f" -> {pet.name}") for pet in result.pets if pet.learnt for k in result.kinds):
+    if any(k.kind.endswith(f" -> {shown(pet.name)}") for pet in result.pets if pet.learnt for k in result.kinds):
         # The columns count the right kind (cats/ or dogs/); a named pet's own folder is her line's.
         lines.append("(a named pet's photos: right as a cat or a dog above; into her own folder below)")
     lines += [pet.line() for pet in result.pets]
@@ -455,7 +461,7 @@ def kind_reports(examples: Examples, labels: np.ndarray, alone: np.ndarray, held
     each (`held`)."""
     tally: dict[str, list[int]] = {}
     for i, (was, placed) in enumerate(zip(examples.was, examples.placed(), strict=True)):
-        entry = tally.setdefault(f"{was or 'added'} -> {placed}", [0, 0, 0])
+        entry = tally.setdefault(f"{shown(was or 'added')} -> {shown(placed)}", [0, 0, 0])  # cats/'Luna ' too
         entry[0] += 1
         entry[1] += int(alone[i] == labels[i])
         entry[2] += int(held[i] == labels[i])

@@ -129,14 +129,14 @@ class _Unsure:
 
 
 def _decode(
-    path: Path, size: int, thumbnail: int | None = None, first_look: bool = False,
+    path: Path, size: int, thumbnail: int | None = None, first_look: bool = False, videos: bool = True,
 ) -> np.ndarray | str | Picture | FirstLook:
     """A photo: its `Picture` (the network's input, the decode it came from, and with
     `thumbnail` its thumbnail for people: BGR, the longer side at most `thumbnail` pixels);
-    a video: its frames, (n, size, size, 3). With `first_look`, a JPEG's EXIF thumbnail where
-    it has a usable one."""
+    a video (by its name, with `videos`): its frames, (n, size, size, 3). With `first_look`, a
+    JPEG's EXIF thumbnail where it has a usable one."""
     try:
-        if is_video_name(path.name):
+        if videos and is_video_name(path.name):
             return load_frames(path, size)
         if first_look and path.suffix.lower() in JPEG_SUFFIXES:
             look = look_first(path, size, thumbnail)
@@ -283,8 +283,11 @@ def features(
     pooled features (`LiteClassifier.run`); (path, why) for a file that cannot be decoded.
     The same decoding and the same pool as `classify`: what `sorter learn` fits on is what
     `sort` runs. With `pets`, each photo's row is (2, features): its pooled features and
-    the features that name a pet (`second_look.pet_features`, its crop `margin` around the pet)."""
-    return _pipeline(classifier, paths, partial(_pet_features, margin=margin) if pets else _features, batch_size, None)
+    the features that name a pet (`second_look.pet_features`, its crop `margin` around the pet).
+    Every path is read as a photo, whatever its name: a HEIC photo named .MOV is the photo it is
+    (`learn` passes only photos; the image decoder goes by the file's bytes, not its name)."""
+    return _pipeline(classifier, paths, partial(_pet_features, margin=margin) if pets else _features, batch_size, None,
+                     videos=False)
 
 
 def classify(
@@ -331,7 +334,7 @@ class _Batch:
 
 
 def _pipeline(classifier, paths: Iterable[Path], run_batch, batch_size: int | None, workers: int | None,
-              thumbnails: int | None = None, first_look: bool = False):
+              thumbnails: int | None = None, first_look: bool = False, videos: bool = True):
     from threadpoolctl import threadpool_limits
 
     size = classifier.image_size
@@ -346,7 +349,7 @@ def _pipeline(classifier, paths: Iterable[Path], run_batch, batch_size: int | No
         slots: deque[_Slot] = deque()
 
         def decode(path: Path, first: bool) -> Future[Decoded]:
-            return pool.submit(attribute, _decode, path, size, thumbnails, first)
+            return pool.submit(attribute, _decode, path, size, thumbnails, first, videos)
 
         def decode_next() -> None:
             batch = list(islice(iterator, batch_size))
