@@ -12,6 +12,7 @@ import os
 import shutil
 from pathlib import Path
 
+import cv2
 import numpy as np
 from conftest import tree
 from test_learn import invoke, luna, photo
@@ -20,21 +21,36 @@ from sorter.files import suggestions
 from sorter.model import personal
 
 
-def luna_learnt(tmp_path: Path, model: Path) -> Path:
-    """A sorted folder, six photos of Luna moved by hand into cats/Luna/, learnt; then two new
-    photos of her dropped into the folder and one left unnamed at the top of cats/."""
+def luna_learnt(tmp_path: Path, model: Path, milo_too: bool = False) -> Path:
+    """A sorted folder, six photos of Luna moved by hand into cats/Luna/ (`milo_too`: and of Milo
+    into cats/Milo/), learnt; then two new photos of her (and one of him: new-milo.png) dropped
+    into the folder and one of her left unnamed at the top of cats/."""
     roll = tmp_path / "roll"
     for i in range(3):
         photo(roll / f"cat{i}.png", "cat", i)
     assert invoke("sort", roll, "--model", model).exit_code == 0
     for i in range(6):
         luna(roll / "cats" / "Luna" / f"luna{i}.png", 50 + i)
+        if milo_too:
+            milo(roll / "cats" / "Milo" / f"milo{i}.png", 80 + i)
     learnt = invoke("learn", roll, "--model", model)
     assert learnt.exit_code == 0 and "cats/Luna: 6 photos" in learnt.stdout, learnt.output
+    assert not milo_too or "cats/Milo: 6 photos" in learnt.stdout, learnt.output
     luna(roll / "cats" / "unnamed.png", 60)
     for i in range(2):
         luna(roll / f"new{i}.png", 70 + i)
+    if milo_too:
+        milo(roll / "new-milo.png", 90)
     return roll
+
+
+def milo(path: Path, seed: int) -> Path:
+    """Milo: a violet cat, with a little noise."""
+    rng = np.random.default_rng(seed)
+    image = np.clip(np.array((140, 30, 210), np.int16) + rng.integers(-25, 26, (32, 32, 3)), 0, 255).astype(np.uint8)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    cv2.imwrite(str(path), cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
+    return path
 
 
 def test_her_folder_renamed_where_she_was_learnt_takes_her_photos(tmp_path: Path, fake_model) -> None:
@@ -166,3 +182,137 @@ def test_on_an_exfat_card_her_renamed_folder_is_not_found_by_a_number_made_up_at
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["pet_folders"] == {"cats/Luna": None}
     assert not (roll / "cats" / "Luna").exists() and (roll / "cats" / "new0.png").is_file()
+
+
+def test_two_pets_folders_swapped_each_pets_photos_follow_her_folder(tmp_path: Path, fake_model) -> None:
+    roll = luna_learnt(tmp_path, fake_model, milo_too=True)
+    cats = roll / "cats"
+    (cats / "Luna").rename(tmp_path / "t")  # mv cats/Luna t; mv cats/Milo cats/Luna; mv t cats/Milo
+    (cats / "Milo").rename(cats / "Luna")
+    (tmp_path / "t").rename(cats / "Milo")
+
+    result = invoke("sort", roll, "--model", fake_model)
+
+    assert result.exit_code == 0, result.output
+    assert (cats / "Milo" / "new0.png").is_file() and (cats / "Luna" / "new-milo.png").is_file(), tree(roll)
+    lines = result.stdout.splitlines()
+    assert f"cats/Luna/ is now cats/Milo/: Luna's photos go there (sorter learn {roll} to learn her as Milo)" in lines
+    assert f"cats/Milo/ is now cats/Luna/: Milo's photos go there (sorter learn {roll} to learn her as Luna)" in lines
+
+
+def test_a_folder_that_is_another_pets_by_identity_is_not_taken_for_its_name(tmp_path: Path, fake_model) -> None:
+    """rm -rf cats/Milo; mv cats/Luna cats/Milo: cats/Milo is Luna's. Milo's photos stay in
+    cats/ rather than mix with hers, and what was noted of each stays apart."""
+    roll = luna_learnt(tmp_path, fake_model, milo_too=True)
+    cats = roll / "cats"
+    noted = suggestions.read(roll)
+    noted.add("cats/Luna", "cats/cat0.png", (1, 1, 1), 0.5)
+    noted.refuse("cats/Luna", (1, 2, 3), "cats/x.png", 0.5, "review-1")
+    noted.refuse("cats/Milo", (4, 5, 6), "cats/y.png", 0.5, "review-1")
+    suggestions.write(roll, noted)
+    shutil.rmtree(cats / "Milo")
+    (cats / "Luna").rename(cats / "Milo")
+
+    result = invoke("sort", roll, "--model", fake_model)
+
+    assert result.exit_code == 0, result.output
+    assert (cats / "Milo" / "new0.png").is_file() and (cats / "new-milo.png").is_file(), tree(roll)
+    lines = result.stdout.splitlines()
+    assert f"cats/Luna/ is now cats/Milo/: Luna's photos go there (sorter learn {roll} to learn her as Milo)" in lines
+    assert (f"cats/Milo/ is Luna's folder now: Milo's photos stay in cats/ (sorter learn {roll} to learn them as "
+            "they are)") in lines, lines
+    noted = suggestions.read(roll)
+    assert {pet: set(answers) for pet, answers in noted.refused.items()} == {"cats/Milo": {(1, 2, 3)}}
+    assert {pet: set(answers) for pet, answers in noted.parked.items()} == {"cats/Milo": {(4, 5, 6)}}
+    # Milo's folder made again: his answers are his again, Luna's stay with hers.
+    (cats / "Lulu").mkdir()
+    (cats / "Milo").rename(cats / "Lulu")
+    (cats / "Milo").mkdir()
+    assert invoke("sort", roll, "--model", fake_model).exit_code == 0
+    noted = suggestions.read(roll)
+    assert {pet: set(answers) for pet, answers in noted.refused.items()} == {"cats/Lulu": {(1, 2, 3)},
+                                                                           "cats/Milo": {(4, 5, 6)}}
+    assert noted.parked == {}
+
+
+def test_a_folder_with_her_folders_number_and_none_of_her_photos_is_not_hers(tmp_path: Path, fake_model) -> None:
+    """ext4 gives a folder made after hers was deleted her folder's number, almost always: a
+    folder is hers by its number only while it holds one of the photos she was learnt from."""
+    roll = luna_learnt(tmp_path, fake_model)
+    cats = roll / "cats"
+    (cats / "Luna").rename(cats / "Bob")
+    for i in range(6):  # her photos taken out, and one copied back: another file
+        (cats / "Bob" / f"luna{i}.png").rename(tmp_path / f"luna{i}.png")
+    shutil.copy(tmp_path / "luna0.png", cats / "Bob" / "luna0.png")
+
+    result = invoke("sort", roll, "--model", fake_model, "--json")
+
+    assert result.exit_code == 0 and json.loads(result.stdout)["pet_folders"] == {"cats/Luna": None}, result.output
+    assert (cats / "new0.png").is_file() and sorted(os.listdir(cats / "Bob")) == ["luna0.png"]
+    # One of her own photos back in it: hers.
+    (tmp_path / "luna3.png").rename(cats / "Bob" / "luna3.png")
+    luna(roll / "new2.png", 72)
+    result = invoke("sort", roll, "--model", fake_model, "--json")
+    assert json.loads(result.stdout)["pet_folders"] == {"cats/Luna": "cats/Bob"}, result.output
+    assert (cats / "Bob" / "new2.png").is_file()
+
+    # Deleted, and a folder made: on ext4 it has her folder's number (elsewhere, another). Not hers.
+    shutil.rmtree(cats / "Bob")
+    (cats / "Zed").mkdir()
+    luna(roll / "new3.png", 73)
+    result = invoke("sort", roll, "--model", fake_model, "--json")
+    assert json.loads(result.stdout)["pet_folders"] == {"cats/Luna": None}, result.output
+    assert os.listdir(cats / "Zed") == [] and (cats / "new3.png").is_file()
+
+
+def test_her_folder_renamed_to_a_date_is_said_to_be_one(tmp_path: Path, fake_model) -> None:
+    roll = luna_learnt(tmp_path, fake_model)
+    (roll / "cats" / "Luna").rename(roll / "cats" / "2019")
+
+    result = invoke("sort", roll, "--model", fake_model)
+
+    assert result.exit_code == 0, result.output
+    assert ("cats/Luna/ is now cats/2019/, a name sorter takes for a folder by date, not a pet's: Luna's photos "
+            "stay in cats/ (give it a name with a letter and no year for them to go there)"
+            in result.stdout.splitlines()), result.stdout
+    assert (roll / "cats" / "new0.png").is_file() and not (roll / "cats" / "Luna").exists()
+
+
+def test_renamed_back_her_suggestions_and_answers_come_back_with_her(tmp_path: Path, fake_model) -> None:
+    from test_review_naming import sorted_with_near_misses
+
+    root = sorted_with_near_misses(tmp_path / "roll", fake_model)
+    noted = suggestions.read(root)
+    noted.refuse("cats/Luna", (1, 2, 3), "cats/gone.png", 0.5, "review-1")
+    suggestions.write(root, noted)
+    cats = root / "cats"
+
+    (cats / "Luna").rename(cats / "Lulu")
+    assert json.loads(invoke("sort", root, "--model", fake_model, "--json").stdout)["might_be"] == {"cats/Lulu": 2}
+    assert set(suggestions.read(root).refused) == {"cats/Lulu"}
+    (cats / "Lulu").rename(cats / "Luna")
+    result = invoke("sort", root, "--model", fake_model, "--json")
+
+    assert result.exit_code == 0 and json.loads(result.stdout)["might_be"] == {"cats/Luna": 2}, result.output
+    noted = suggestions.read(root)
+    assert set(noted.pets) == {"cats/Luna"} and {pet: set(a) for pet, a in noted.refused.items()} == {
+        "cats/Luna": {(1, 2, 3)}}
+
+
+def test_the_review_page_names_her_by_her_folders_name_now(tmp_path: Path, fake_model) -> None:
+    """After cats/Luna -> cats/Lulu the page offers Lulu, and "Luna" typed is her: into cats/Lulu/,
+    not a new cats/Luna/ beside it."""
+    from test_review_naming import name, sorted_with_near_misses, start
+
+    root = sorted_with_near_misses(tmp_path / "roll", fake_model)
+    (root / "cats" / "Luna").rename(root / "cats" / "Lulu")
+
+    client, stop, thread = start(root)
+    try:
+        status, answer = name(client, "plain.png", "luna")
+        assert status == 200 and answer["photo"]["path"] == "cats/Lulu/plain.png", answer
+        assert answer["pets"] == {"cat": ["Lulu"], "dog": []}
+    finally:
+        stop.set()
+        thread.join(10)
+    assert (root / "cats" / "Lulu" / "plain.png").is_file() and not (root / "cats" / "Luna").exists()

@@ -237,6 +237,7 @@ def left_in_place_might_be_luna(root: Path, model: Path) -> Path:
     """Luna learnt; a sort left garden.jpg in place (neither), and her head came close to it."""
     from test_learn import invoke, luna
 
+    from sorter.files.pet_folders import PetFolders
     from sorter.model.pet_heads import Nearly
     from sorter.sorting.results import FileResult
     from sorter.sorting.suggesting import Noting
@@ -245,7 +246,7 @@ def left_in_place_might_be_luna(root: Path, model: Path) -> Path:
         luna(root / "cats" / "Luna" / f"luna{i}.png", 50 + i)
     assert invoke("learn", root, "--model", model).exit_code == 0
     write_image(root / "garden.jpg", (0, 128, 0))
-    noting = Noting(root, {"cats/Luna"})
+    noting = Noting(root, PetFolders(root, frozenset({"cats/Luna"})))
     noting.add(FileResult(root / "garden.jpg", "neither", "other", 0.9, nearly=Nearly("cats/Luna", 0.8)))
     assert noting.write() == {"cats/Luna": 1}
     return root

@@ -23,10 +23,14 @@ import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sorter.config import CLASS_FOLDERS, STATE_DIR
 from sorter.files.folder import open_own
 from sorter.files.verdicts import Identity, identity_of
+
+if TYPE_CHECKING:
+    from sorter.files.pet_folders import PetFolders
 
 FILE = "suggestions.json"
 #: Photos suggested per named pet: her 10 likeliest left unnamed held 27 of the 32 of her photos
@@ -66,6 +70,11 @@ class Suggestions:
 
     pets: dict[str, list[Suggestion]] = field(default_factory=dict)
     refused: dict[str, dict[Identity, Refusal]] = field(default_factory=dict)
+    #: Folder -> the named pet (and her folder's identity as learnt) whose group it holds, where
+    #: that is not its own name's pet ("cats/Lulu" -> ("cats/Luna", device, inode)): `follow`.
+    of: dict[str, tuple[str, int, int]] = field(default_factory=dict)
+    #: Pet -> her answers while no folder is hers here (`follow`).
+    parked: dict[str, dict[Identity, Refusal]] = field(default_factory=dict)
 
     def add(self, pet: str, path: str, identity: Identity, chance: float) -> None:
         """Note a photo a sort left unnamed that `pet` came `chance` close to: kept when it is
@@ -101,7 +110,7 @@ class Suggestions:
         """Review session -> when it first said "not her", for the answers it gave that stand:
         for `sorter undo`, a session that moved nothing is a run too."""
         first: dict[str, float] = {}
-        for refusals in self.refused.values():
+        for refusals in [*self.refused.values(), *self.parked.values()]:
             for r in refusals.values():
                 if r.run:
                     first[r.run] = min(first.get(r.run, r.at), r.at)
@@ -116,18 +125,41 @@ class Suggestions:
         for pet, identity, r in taken:
             self.unrefuse(pet, r.path, identity, r.chance)
             counts[pet] = counts.get(pet, 0) + 1
+        for pet, refusals in self.parked.items():  # no folder of hers to ask in: simply taken back
+            for identity in [i for i, r in refusals.items() if r.run in runs]:
+                del refusals[identity]
+                counts[pet] = counts.get(pet, 0) + 1
         return counts
 
-    def rename(self, moved: dict[str, str | None]) -> None:
-        """What was noted of a pet whose folder was renamed (cats/Luna is cats/Lulu now,
-        `pet_folders`), and what the user said is not her, under her folder's new name."""
-        for old, new in moved.items():
-            if new is None or new == old:
+    def follow(self, here: PetFolders) -> None:
+        """What was noted of each pet, and what the user said is not her, under the folder her
+        photos go into now (`pet_folders`): cats/Lulu once cats/Luna is renamed so, cats/Luna again
+        once it is renamed back, each pet's under her own when two pets' folders are swapped.
+        A group under another folder than its pet's name says whose it is (`of`, with her folder's
+        identity as learnt: `sorter learn` since, which names her by her folder, ends it). A pet
+        whose name's folder is another's now (`PetFolders.taken`), or a pet no longer named whose
+        folder another pet's photos go into, keeps her answers aside (`parked`) until hers is back."""
+        groups = [(self._pet_of(key, here), key, self.pets.get(key, []), self.refused.get(key, {}))
+                  for key in sorted(set(self.pets) | set(self.refused))]
+        groups += [(pet, pet, [], refused) for pet, refused in sorted(self.parked.items())]
+        owners = {folder: pet for pet in here.pets if (folder := here.folder(pet)) is not None}
+        self.pets, self.refused, self.of, self.parked = {}, {}, {}, {}
+        for pet, key, shown, refused in groups:
+            folder = (here.folder(pet) if pet in here.pets else key) or key  # gone: kept where they were
+            if owners.get(folder, pet) != pet:
+                self.parked.setdefault(pet, {}).update(refused)  # her suggestions go: sorted again, noted again
                 continue
-            for refused in self.refused.pop(old, {}).items():
-                self.refused.setdefault(new, {}).setdefault(*refused)
-            for s in self.pets.pop(old, []):
-                self.add(new, s.path, s.identity, s.chance)
+            for identity, refusal in refused.items():
+                self.refused.setdefault(folder, {}).setdefault(identity, refusal)
+            for s in shown:
+                self.add(folder, s.path, s.identity, s.chance)
+            if folder != pet and pet in here.learnt:
+                self.of[folder] = (pet, *here.learnt[pet])
+
+    def _pet_of(self, key: str, here: PetFolders) -> str:
+        """The named pet a group is of: its folder's, unless it says another pet's, learnt as it says."""
+        pet, *identity = self.of.get(key, (key,))
+        return pet if pet in here.learnt and tuple(identity) == here.learnt[pet] else key
 
     def keep_only(self, pets: set[str]) -> None:
         """Forget the pets no longer named (their folder gone, or `learn --forget`)."""
@@ -167,10 +199,13 @@ def read(root: Path) -> Suggestions:
             data = json.loads(f.read())
         pets = {str(pet): [Suggestion(str(s["path"]), _identity(s["id"]), float(s["chance"])) for s in shown]
                 for pet, shown in data["pets"].items()}
-        refused = {str(pet): dict(_refusal(row) for row in rows) for pet, rows in data.get("refused", {}).items()}
+        refused, parked = ({str(pet): dict(_refusal(row) for row in rows) for pet, rows in data.get(part, {}).items()}
+                           for part in ("refused", "parked"))
+        of = {str(folder): (str(pet), int(device), int(inode))
+              for folder, (pet, device, inode) in data.get("of", {}).items()}
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return Suggestions()
-    return Suggestions(pets, refused)
+    return Suggestions(pets, refused, of, parked)
 
 
 def _refusal(row) -> tuple[Identity, Refusal]:
@@ -192,9 +227,11 @@ def write(root: Path, suggestions: Suggestions) -> None:
     data = {
         "pets": {pet: [{"path": s.path, "id": list(s.identity), "chance": round(s.chance, 4)} for s in shown]
                  for pet, shown in suggestions.pets.items() if shown},
-        "refused": {pet: [{"id": list(i), "path": r.path, "chance": round(r.chance, 4), "run": r.run, "at": r.at}
-                          for i, r in sorted(refusals.items())]
-                    for pet, refusals in suggestions.refused.items() if refusals},
+        **{part: {pet: [{"id": list(i), "path": r.path, "chance": round(r.chance, 4), "run": r.run, "at": r.at}
+                        for i, r in sorted(refusals.items())]
+                  for pet, refusals in answers.items() if refusals}
+           for part, answers in (("refused", suggestions.refused), ("parked", suggestions.parked))},
+        "of": suggestions.of,
     }
     path = path_of(root)
     path.parent.mkdir(exist_ok=True)

@@ -34,7 +34,7 @@ from sorter.learning.folder_names import shown
 from sorter.model.heads import Head, fit_softmax, folds, one_hot, principal_basis
 from sorter.model.personal import Examples
 from sorter.model.pet_heads import PetHead, cohort_of, normalised
-from sorter.model.pet_homes import UNKNOWN, Home
+from sorter.model.pet_homes import PROOF_PHOTOS, UNKNOWN, Home
 from sorter.model.second_look import MARGIN
 
 #: Photos a named pet's folder needs before it is learnt.
@@ -290,21 +290,27 @@ def look_alike(named: list[str], k: int, like: np.ndarray, photos: int) -> tuple
 def homes(examples: Examples, heads: list[PetHead]) -> tuple[Home, ...]:
     """The folders each learnt pet's photos were found in (DIR/cats/Luna, in every folder learnt),
     with each folder's identity now (`pet_homes`): where sort finds her folder again by it once
-    it is renamed (`files.pet_folders`). A folder not there any more (renamed since it was learnt,
-    another folder's learn reading her rows of it) is kept by its path alone."""
+    it is renamed (`files.pet_folders`), and the first PROOF_PHOTOS of her photos in it by name,
+    which prove a folder of that identity is still hers. A folder not there any more (renamed
+    since it was learnt, another folder's learn reading her rows of it) is kept by its path alone."""
     found = []
     for head in heads:
         kind = CLASS_FOLDERS[head.species]
         for name in head.names:
-            rows = (examples.labels == head.species) & (examples.pets == name)
-            folders = {folder for path in examples.paths[rows] if (folder := _folder_of(Path(str(path)), kind, name))}
-            for folder in sorted(folders):
+            rows = np.flatnonzero((examples.labels == head.species) & (examples.pets == name))
+            photos: dict[Path, list[tuple[str, int, int]]] = {}
+            for row in rows:
+                path = Path(str(examples.paths[row]))
+                if folder := _folder_of(path, kind, name):
+                    device, inode = (int(v) for v in examples.identities[row][:2])
+                    photos.setdefault(folder, []).append((path.relative_to(folder).as_posix(), device, inode))
+            for folder, mine in sorted(photos.items()):
                 try:
                     st = os.lstat(folder)
                     identity = (st.st_dev, st.st_ino)
                 except OSError:
                     identity = (UNKNOWN, UNKNOWN)
-                found.append(Home(f"{kind}/{name}", str(folder), *identity))
+                found.append(Home(f"{kind}/{name}", str(folder), *identity, tuple(sorted(mine)[:PROOF_PHOTOS])))
     return tuple(found)
 
 

@@ -5,8 +5,12 @@ A pet is known by her folder's name: the head says "Luna", and sort files her ph
 cats/Luna/. A user who renames that folder (cats/Luna -> cats/Lulu) in the folder she was
 learnt from means the same cat; a rename keeps the folder's identity, so sort, watch and the
 review page find her folder by it there (`files.pet_folders`) instead of making cats/Luna
-again beside cats/Lulu and splitting her photos. A personal model written before these were
-recorded has none: its pets are filed by name, as they always were.
+again beside cats/Lulu and splitting her photos. A folder's number is no proof on its own:
+ext4 gives a folder made after one was deleted the deleted one's number, almost always. So a
+few of the photos she was learnt from are recorded too (`Home.photos`: name and identity), and a
+folder is taken for hers by its identity only where it still holds one of them. A personal
+model written before these were recorded has none: its pets are filed by name, as they always
+were (and one written before her photos were, by name too, until `sorter learn` runs again).
 """
 
 from __future__ import annotations
@@ -17,6 +21,10 @@ import numpy as np
 
 #: The identity of a folder that could not be read when it was recorded: never matches one.
 UNKNOWN = -1
+#: Of her photos in each folder, how many are recorded: a folder is hers by its identity where
+#: one of them is still in it (by name, with its identity), so a user may take out all but one
+#: of these. Each costs an `lstat` only while her folder is not where she was learnt.
+PROOF_PHOTOS = 8
 
 
 class Home(NamedTuple):
@@ -26,13 +34,20 @@ class Home(NamedTuple):
     path: str  # the folder itself, absolute and resolved as `learn` reads it: /home/ann/pets/cats/Luna
     device: int
     inode: int
+    #: A few of the photos she was learnt from in it (`PROOF_PHOTOS`): (path in the folder, device, inode).
+    photos: tuple[tuple[str, int, int], ...] = ()
 
 
 def to_arrays(homes: tuple[Home, ...]) -> dict[str, np.ndarray]:
-    """The arrays `personal.write_model` saves them as."""
+    """The arrays `personal.write_model` saves them as (her photos padded with "" to PROOF_PHOTOS)."""
+    padded = [(*h.photos, *[("", UNKNOWN, UNKNOWN)] * (PROOF_PHOTOS - len(h.photos)))[:PROOF_PHOTOS] for h in homes]
     return {"home_pets": np.array([h.pet for h in homes], dtype=str),
             "home_paths": np.array([h.path for h in homes], dtype=str),
-            "home_ids": np.array([(h.device, h.inode) for h in homes], np.int64).reshape(-1, 2)}
+            "home_ids": np.array([(h.device, h.inode) for h in homes], np.int64).reshape(-1, 2),
+            "home_photos": np.array([[name for name, _, _ in photos] for photos in padded], dtype=str).reshape(
+                -1, PROOF_PHOTOS),
+            "home_photo_ids": np.array([[ids for _, *ids in photos] for photos in padded], np.int64).reshape(
+                -1, PROOF_PHOTOS, 2)}
 
 
 def from_arrays(data) -> tuple[Home, ...]:
@@ -43,8 +58,14 @@ def from_arrays(data) -> tuple[Home, ...]:
     pets, paths, ids = data["home_pets"], data["home_paths"], data["home_ids"].astype(np.int64)
     if not len(pets) == len(paths) == len(ids) or ids.shape[1:] != (2,):
         raise ValueError("the named pets' folders do not fit together")
-    return tuple(Home(str(pet), str(path), int(device), int(inode))
-                 for pet, path, (device, inode) in zip(pets, paths, ids.tolist(), strict=True))
+    names, photo_ids = (np.full((len(pets), 0), ""), np.zeros((len(pets), 0, 2), np.int64)) if "home_photos" not in data \
+        else (data["home_photos"], data["home_photo_ids"].astype(np.int64))  # none recorded before
+    if len(names) != len(pets) or photo_ids.shape != (*names.shape, 2):
+        raise ValueError("the named pets' photos do not fit their folders")
+    return tuple(Home(str(pet), str(path), int(device), int(inode),
+                      tuple((str(name), *ids) for name, ids in zip(row, row_ids, strict=True) if name))
+                 for pet, path, (device, inode), row, row_ids in zip(pets, paths, ids.tolist(), names, photo_ids.tolist(),
+                                                                     strict=True))
 
 
 def homes_of(classifier) -> tuple[Home, ...]:

@@ -23,6 +23,7 @@ from __future__ import annotations
 import bisect
 import os
 import stat
+import unicodedata
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -128,6 +129,22 @@ class Catalog:
         self.pets: dict[str, set[str]] = {label: set() for label in CLASS_FOLDERS}
         #: Of the photos, how many are videos: the page's header says "12 photos and 3 videos".
         self.videos = 0
+        #: Where the named pets' photos go (`files.pet_folders`), as this catalog was listed.
+        self.here: PetFolders | None = None
+
+    def pet_named(self, label: str, name: str) -> str:
+        """The folder in cats/ (dogs/) a pet's name typed on the page files into: a folder of that
+        name, else the one of the named pet of that name now (cats/Luna renamed cats/Lulu since
+        she was learnt: "Luna" is Lulu, not a new cats/Luna/ beside hers), else that name."""
+        if name in self.pets[label] or self.here is None:
+            return name
+        folder = CLASS_FOLDERS[label]
+        same = unicodedata.normalize("NFC", name).casefold()
+        for pet, now in sorted(self.here.moved.items()):
+            kind, _, old = pet.partition("/")
+            if kind == folder and now is not None and unicodedata.normalize("NFC", old).casefold() == same:
+                return now.partition("/")[2]
+        return name
 
     def add(self, photo: Photo) -> None:
         photo.id = len(self.photos)
@@ -295,8 +312,8 @@ def load_catalog(root: Path, state) -> Catalog:
                 filed[item.path] = replace(filed[item.path], box=item.box)
     catalog = Catalog(root)
     noted = suggestions.read(root)
-    here = known_pets(root)
-    noted.rename(here.moved)  # "might be cats/Lulu/" once her folder is renamed: named there, not in a new cats/Luna/
+    catalog.here = here = known_pets(root)
+    noted.follow(here)  # "might be cats/Lulu/" once her folder is renamed: named there, not in a new cats/Luna/
     noted.keep_only(here.folders())
     suggested = noted.standing(root)
     back = hand.found()

@@ -299,7 +299,7 @@ class Session:
                 if choice == "neither":
                     raise ReviewConflict("only a cat or a dog is a named pet")
                 try:
-                    pet = pet_folder_name(pet, self.catalog.pets[choice])
+                    pet = self.catalog.pet_named(choice, pet_folder_name(pet, self.catalog.pets[choice]))
                 except ValueError as exc:
                     raise ReviewConflict(str(exc)) from None
             target = self._target(photo, choice, pet)
@@ -375,6 +375,8 @@ class Session:
         from sorter.files import suggestions
 
         noted = suggestions.read(self.root)
+        if self.catalog.here is not None:  # the page's "might be" groups are under her folder as it is now
+            noted.follow(self.catalog.here)
         change(noted)
         try:
             suggestions.write(self.root, noted)

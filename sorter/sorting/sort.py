@@ -433,7 +433,7 @@ def sort_folder(
         # What the named pets came close to, for the review server's "might be Luna" groups.
         might_be: dict[str, int] = {}
         here = sorter.pet_folders()
-        noting = None if dry_run or not here.pets else suggesting.Noting(root, here.folders(), here.moved)
+        noting = None if dry_run or not here.pets else suggesting.Noting(root, here)
         try:
             for entries, within, refile in passes:
                 for result in sorter.sort_entries(entries, within=within, refile=refile):

@@ -10,21 +10,22 @@ from pathlib import Path
 
 from sorter.config import CLASS_FOLDERS
 from sorter.files import suggestions
+from sorter.files.pet_folders import PetFolders
 from sorter.files.verdicts import identity_of
 from sorter.sorting.results import FileResult
 
 
 class Noting:
     """Takes a sort's results (`add`), then writes the folder's suggestions (`write`, under the
-    folder's lock). `pets`: the named pets' folders ("cats/Luna"); `moved`: a pet's folder renamed
-    since she was learnt here (`files.pet_folders`), what was noted of her goes with it."""
+    folder's lock). `here`: the named pets and their folders (`files.pet_folders`): what was
+    noted of a pet goes with her folder, renamed since she was learnt here."""
 
-    def __init__(self, root: Path, pets: set[str], moved: dict[str, str | None] | None = None) -> None:
+    def __init__(self, root: Path, here: PetFolders) -> None:
         self.root = root
-        self.pets = pets
+        self.here = here
         self.noted = suggestions.read(root)
-        self.noted.rename(moved or {})
-        self.noted.keep_only(pets)
+        self.noted.follow(here)
+        self.noted.keep_only(here.folders())
         self.noted.prune(root)
         self._paths = self.noted.paths()  # asked of every result: kept, not rebuilt each time
         self.changed = False  # since the last `write`: what `watch` writes after a batch

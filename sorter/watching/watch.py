@@ -272,9 +272,9 @@ def watch_folder(
                         for line in (lines := here.lines()):
                             if line not in moved:
                                 on_notice(WatchNotice(line))
-                        moved, pets = lines, here.folders()
-                        if noting is None or noting.pets != pets:
-                            noting = suggesting.Noting(root, pets, here.moved) if pets else None
+                        moved = lines
+                        if noting is None or noting.here != here:  # a folder renamed or swapped meanwhile
+                            noting = suggesting.Noting(root, here) if here.folders() else None
                         late, batch, back = _latecomers(root, batch, latecomers, watcher)
                         for entry, was in back:  # the user's word: left where it is
                             report(FileResult(entry, "skipped", reason=put_back_reason(os.path.relpath(was, root))), watcher)
