@@ -1,9 +1,11 @@
 """Stopping a long-running command (watch, the review server) cleanly on SIGINT/SIGTERM, and
 on SIGHUP (the terminal it ran in closed: an ssh session ended), which otherwise ended it
-without its summary; and `sorter train` on SIGTERM as on Ctrl-C."""
+without its summary; `sorter train` on SIGTERM as on Ctrl-C; and a few milliseconds that no
+signal may cut in two (`signals_held`)."""
 
 from __future__ import annotations
 
+import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -65,6 +67,44 @@ def sigterm_interrupts() -> Iterator[list[int]]:
         signal.signal(signal.SIGTERM, previous)
 
 
+@contextmanager
+def signals_held() -> Iterator[None]:
+    """SIGINT, SIGTERM and SIGHUP that come inside the block act as it ends, as they would
+    have acted then: for a few renames (`training.publish`) that, cut in two, leave no model
+    at all. An ignored signal stays ignored.
+
+    Python-level handlers, not `pthread_sigmask`: a signal blocked in the main thread is
+    delivered to another thread of the process (TensorFlow has dozens), whose C handler then
+    queues the Python handler for the main thread all the same. A held signal whose handler
+    is Python's (Ctrl-C's KeyboardInterrupt, `sigterm_interrupts`) is handed to it at the end
+    of the block; one with the default action is raised again, and ends the process there. A
+    block that raises ends with its own error, which says more than an interrupt would."""
+    import signal
+
+    if threading.current_thread() is not threading.main_thread():
+        yield  # handlers are set from the main thread only
+        return
+    received: list[int] = []
+
+    def hold(signum, frame) -> None:
+        received.append(signum)
+
+    previous = {}
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        if signal.getsignal(sig) not in (signal.SIG_IGN, None):  # None: a handler set outside Python, left be
+            previous[sig] = signal.signal(sig, hold)
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+    for sig in dict.fromkeys(received):  # only after a block that ended well
+        handler = previous[sig]
+        if callable(handler):
+            handler(sig, sys._getframe())
+        else:
+            signal.raise_signal(sig)
+
 
 @contextmanager
 def ctrl_c_ends_at_once() -> Iterator[None]:
@@ -75,13 +115,16 @@ def ctrl_c_ends_at_once() -> Iterator[None]:
     Measured on TensorFlow's wait for the other workers of a cluster (`training.distribute`): a
     Python thread printing every second stopped for the whole wait, so neither a handler nor a
     thread woken by `signal.set_wakeup_fd` can say anything when Ctrl-C comes; the caller says
-    beforehand what Ctrl-C does. For a wait before anything is written: no `finally` runs, and a
-    lock held with `flock` is dropped by the kernel. (Not SIGTERM: set to its default action, it
-    still did not end that wait; TensorFlow's C++ seems to install a handler of its own there.)"""
+    beforehand what Ctrl-C does, and stops anything it draws (a kill leaves a terminal as the
+    process left it). For a wait before anything but empty folders is written: no `finally`
+    runs, and a lock held with `flock` is dropped by the kernel. (Not SIGTERM: set to its default
+    action, it still did not end that wait; TensorFlow's C++ seems to install a handler of its
+    own there.) An ignored SIGINT stays ignored: a process started with `&` by a script that is
+    not interactive ignores it by design."""
     import signal
 
-    if threading.current_thread() is not threading.main_thread():
-        yield  # handlers are set from the main thread only
+    if threading.current_thread() is not threading.main_thread() or signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        yield  # handlers are set from the main thread only; an ignored Ctrl-C stays ignored
         return
     previous = signal.signal(signal.SIGINT, signal.SIG_DFL)
     try:

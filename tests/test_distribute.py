@@ -12,10 +12,13 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import pty
+import re
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -52,6 +55,21 @@ def small_run(data: Path, out: Path, *extra: str, backbone: str = "none") -> lis
     return ["train", str(data), "--out", str(out), "--backbone", backbone, "--image-size", size, "--seed", "7", *extra]
 
 
+def copied(terminal: int, log: Path) -> None:
+    """What a pseudo-terminal shows, into `log`, until the process on it has ended."""
+    with open(log, "wb") as out:
+        while True:
+            try:
+                data = os.read(terminal, 4096)
+            except OSError:  # EIO: no process holds the terminal any more
+                break
+            if not data:
+                break
+            out.write(data)
+            out.flush()
+    os.close(terminal)
+
+
 class Workers:
     """Sorter processes started with `python -m sorter`, their output in files (no pipe to
     fill and block), all killed on exit."""
@@ -60,13 +78,23 @@ class Workers:
         self.logs, self.procs = logs, []
         logs.mkdir(parents=True, exist_ok=True)
 
-    def start(self, args: list[str], name: str, **env: str) -> subprocess.Popen:
+    def start(self, args: list[str], name: str, *, terminal: bool = False, **env: str) -> subprocess.Popen:
+        """`terminal`: its output to a pseudo-terminal, as a user sees it (the progress bar
+        drawn), copied to its log by a thread as it comes."""
         environ = {k: v for k, v in os.environ.items() if k != "TF_CONFIG"}
         environ["PYTHONPATH"] = os.pathsep.join([str(REPO), environ.get("PYTHONPATH", "")]).rstrip(os.pathsep)
         environ.update(env)
-        with open(self.logs / f"{name}.log", "wb") as log:
-            proc = subprocess.Popen([sys.executable, "-m", "sorter", *args], cwd=REPO, env=environ,
-                                    stdout=log, stderr=subprocess.STDOUT)
+        command = [sys.executable, "-m", "sorter", *args]
+        if terminal:
+            main, side = pty.openpty()
+            proc = subprocess.Popen(command, cwd=REPO, env=dict(environ, TERM="xterm"), stdin=side, stdout=side,
+                                    stderr=side)
+            os.close(side)
+            proc.copying = threading.Thread(target=copied, args=(main, self.logs / f"{name}.log"), daemon=True)
+            proc.copying.start()
+        else:
+            with open(self.logs / f"{name}.log", "wb") as log:
+                proc = subprocess.Popen(command, cwd=REPO, env=environ, stdout=log, stderr=subprocess.STDOUT)
         proc.name = name
         self.procs.append(proc)
         return proc
@@ -80,6 +108,8 @@ class Workers:
         return [p.wait(timeout=max(1.0, deadline - time.monotonic())) for p in procs]
 
     def output(self, proc: subprocess.Popen) -> str:
+        if proc.poll() is not None and hasattr(proc, "copying"):
+            proc.copying.join(timeout=10)  # the terminal's last bytes
         return (self.logs / f"{proc.name}.log").read_text(errors="replace")
 
     def __enter__(self) -> Workers:
@@ -245,21 +275,54 @@ def test_a_killed_worker_and_a_restart_with_resume_finish_the_run(tmp_path: Path
     assert not out.with_name("model.checkpoints.worker-1.tmp").exists()
 
 
+def on_screen(shown: str) -> str:
+    """A terminal's output as words: without its control sequences, and as one line."""
+    return " ".join(re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", shown).split())
+
+
 def test_ctrl_c_ends_the_wait_for_workers_that_never_start(tmp_path: Path) -> None:
     """The wait to join is in TensorFlow's C++, which holds the GIL: Ctrl-C was queued until
-    every worker had started, and a worker whose peers never came had to be killed."""
+    every worker had started, and a worker whose peers never came had to be killed. In a
+    terminal, that kill left the cursor hidden by the progress bar, and the bar's last frame."""
     data = make_dataset(tmp_path / "data", per_class=4)
     with Workers(tmp_path / "logs") as workers:
         alone = workers.start(small_run(data, tmp_path / "out" / "model.keras", "--epochs", "1",
-                                        "--distribute", "multi-worker"), "alone", TF_CONFIG=tf_config(free_ports(2), 0))
+                                        "--distribute", "multi-worker"), "alone", terminal=True,
+                              TF_CONFIG=tf_config(free_ports(2), 0))
         deadline = time.monotonic() + TIMEOUT
-        while "waiting for the other 1 of TF_CONFIG" not in " ".join(workers.output(alone).split()):
+        while "waiting for the other 1 of TF_CONFIG" not in on_screen(workers.output(alone)):
             assert alone.poll() is None and time.monotonic() < deadline, workers.output(alone)
             time.sleep(0.05)
         time.sleep(1)  # inside the wait
         alone.send_signal(signal.SIGINT)
         assert alone.wait(timeout=10) == -signal.SIGINT  # ended by it, at once: a shell says 130
-    said = " ".join(workers.output(alone).split())
-    assert "worker 0 of 2: waiting for the other 1 of TF_CONFIG to start (start them, or Ctrl-C to stop: this run " \
-           "has written nothing yet)" in said and "Traceback" not in said
+        shown = workers.output(alone)
+    said = on_screen(shown)
+    assert "worker 0 of 2: waiting for the other 1 of TF_CONFIG to start (start them, or Ctrl-C to stop this " \
+           "worker; the same command starts it again)" in said and "Traceback" not in said
+    assert 0 <= shown.rfind("\x1b[?25l") < shown.rfind("\x1b[?25h")  # the bar was drawn, and the cursor shown again
     assert not (tmp_path / "out" / "model.keras").exists()
+
+
+#: What the wait to join does with Ctrl-C, sent by the process to itself.
+CTRL_C_IN_THE_WAIT = """
+import os, signal, time
+from sorter.signals import ctrl_c_ends_at_once
+with ctrl_c_ends_at_once():
+    os.kill(os.getpid(), signal.SIGINT)
+    time.sleep(0.5)
+print("went on")
+"""
+
+
+def test_a_worker_started_with_ctrl_c_ignored_goes_on_ignoring_it() -> None:
+    """A worker started with `&` by a script that is not interactive ignores SIGINT by design;
+    the wait to join set it to end the process."""
+    def ignoring_ctrl_c() -> None:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+    ignored = subprocess.run([sys.executable, "-c", CTRL_C_IN_THE_WAIT], cwd=REPO, capture_output=True,
+                             timeout=TIMEOUT, preexec_fn=ignoring_ctrl_c)
+    assert (ignored.returncode, ignored.stdout) == (0, b"went on\n"), ignored.stderr
+    heard = subprocess.run([sys.executable, "-c", CTRL_C_IN_THE_WAIT], cwd=REPO, capture_output=True, timeout=TIMEOUT)
+    assert (heard.returncode, heard.stdout) == (-signal.SIGINT, b""), heard.stderr

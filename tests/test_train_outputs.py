@@ -7,6 +7,7 @@ process of their own (`python -m sorter`), killed in a `finally` whatever happen
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import shutil
@@ -25,6 +26,7 @@ from conftest import REPO, make_dataset, mounted, toy_photo, tree, write_image
 from typer.testing import CliRunner
 
 from sorter.cli import app
+from sorter.errors import SorterError
 from sorter.training.publish import check_replaceable, staged
 
 runner = CliRunner()
@@ -131,13 +133,15 @@ def test_a_model_is_never_saved_among_the_photos_training_reads(tmp_path: Path, 
 # ------------------------------------------------------------------- a save killed at any moment
 
 #: A real save (`publish.staged`) of the files in argv[3] (JSON, name -> text) to --out argv[1],
-#: killed (-9, so that no `finally` runs) just before its argv[2]-th rename or removal.
+#: sent signal argv[4] (default: -9, so that no `finally` runs) just before its argv[2]-th rename
+#: or removal.
 KILLED_SAVE = """
 import json, os, signal, sys
 from pathlib import Path
 from sorter.training.publish import staged
 
 out, k, files = Path(sys.argv[1]), int(sys.argv[2]), json.loads(sys.argv[3])
+sent = int(sys.argv[4]) if len(sys.argv) > 4 else signal.SIGKILL
 acts = 0
 
 def killed_before_the_kth(act):
@@ -145,7 +149,7 @@ def killed_before_the_kth(act):
         global acts
         acts += 1
         if acts == k:
-            os.kill(os.getpid(), signal.SIGKILL)
+            os.kill(os.getpid(), sent)
         return act(*args, **kwargs)
     return then
 
@@ -160,6 +164,14 @@ def a_set(which: str, *endings: str) -> dict[str, str]:
     """A model's files as `staged` sees them: any bytes, and sorter metadata."""
     return {f"model{ending}": json.dumps({"format": "sorter-model/1", "set": which}) if ending == ".json"
             else f"the {which} model{ending}" for ending in endings}
+
+
+def a_model_folder(folder: Path, files: dict[str, str]) -> Path:
+    """`folder`, made, with `files` in it (name -> text): where a save goes. Its --out."""
+    folder.mkdir()
+    for name, text in files.items():
+        (folder / name).write_text(text)
+    return folder / "model.keras"
 
 
 OLD = a_set("old", ".keras", ".tflite", ".json", ".evidence.npz", ".reference.npz", "-curves.png")
@@ -179,11 +191,8 @@ def test_a_save_killed_at_any_moment_leaves_a_whole_set_or_one_the_next_run_repl
     write_image(photos / "a.jpg")
     cut_short = 0
     for k in range(1, 30):
-        folder = tmp_path / f"killed-before-{k}"
-        folder.mkdir()
-        out = folder / "model.keras"
-        for name, text in before.items():
-            (folder / name).write_text(text)
+        out = a_model_folder(tmp_path / f"killed-before-{k}", before)
+        folder = out.parent
         save = subprocess.run([sys.executable, "-c", KILLED_SAVE, str(out), str(k), json.dumps(NEW)], cwd=REPO,
                               capture_output=True, timeout=TIMEOUT)
         left = {name: (folder / name).read_text() for name in os.listdir(folder) if not name.startswith(".")}
@@ -196,7 +205,8 @@ def test_a_save_killed_at_any_moment_leaves_a_whole_set_or_one_the_next_run_repl
             result = runner.invoke(app, ["sort", str(photos), "--model", str(out), "--dry-run"])
             assert result.exit_code == 1, result.output
             assert result.stderr == (f"Error: {out.with_suffix('.json')}: the save of this model was cut short (its "
-                                     "`sorter train` was stopped while moving it into place); train it again\n")
+                                     "`sorter train` was stopped, or its disk failed, while moving it into place); "
+                                     "train it again\n")  # no checkpoint beside it
         # The next run to the same --out: no question asked, and only the newer set is left.
         check_replaceable(out)
         with staged(out) as saving:
@@ -206,6 +216,108 @@ def test_a_save_killed_at_any_moment_leaves_a_whole_set_or_one_the_next_run_repl
     else:
         pytest.fail("the save never ended")
     assert k > len(NEW) and cut_short  # killed before every rename
+
+
+@pytest.mark.parametrize("sent", [signal.SIGINT, signal.SIGTERM], ids=["Ctrl-C", "SIGTERM"])
+def test_ctrl_c_or_sigterm_while_the_files_are_moved_acts_once_the_new_set_is_whole(
+    tmp_path: Path, sent: signal.Signals
+) -> None:
+    """Ctrl-C or `kill` landing among the renames left a set cut short, and its "Interrupted"
+    line said nothing of it. Sent before each rename and removal in turn: the new set whole, no
+    hidden folder, and then the signal does what it does (KeyboardInterrupt; SIGTERM's default
+    action ends the process)."""
+    for k in range(1, 30):
+        out = a_model_folder(tmp_path / f"signalled-before-{k}", OLD)
+        folder = out.parent
+        save = subprocess.run([sys.executable, "-c", KILLED_SAVE, str(out), str(k), json.dumps(NEW),
+                               str(int(sent))], cwd=REPO, capture_output=True, timeout=TIMEOUT)
+        assert sorted(os.listdir(folder)) == sorted(NEW) and tree(folder) == {n: t.encode() for n, t in NEW.items()}
+        if save.returncode == 0:
+            break
+        assert save.returncode == -sent, save.stderr.decode(errors="replace")  # Python dies of an uncaught Ctrl-C too
+        assert save.stderr.rstrip().endswith(b"KeyboardInterrupt") == (sent == signal.SIGINT)
+    else:
+        pytest.fail("the save never ended")
+    assert k > len(NEW)  # sent before every rename
+
+
+def full_disk_at_the_kth_rename(k: int, out: Path):
+    """os.replace as a full ext4 disk answers the `k`-th rename of a save's file into `out`'s
+    folder (a new name the folder must grow a block for); every other rename as it is."""
+    replace, renames = os.replace, 0
+
+    def rename(source, target, **kwargs):
+        nonlocal renames
+        if Path(source).parent.name == f".{out.name}.saving" and Path(target).parent == out.parent:
+            renames += 1
+            if renames == k:
+                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        return replace(source, target, **kwargs)
+    return rename
+
+
+@pytest.mark.parametrize("checkpointed", [True, False], ids=["with its checkpoint", "without"])
+def test_a_disk_that_fails_while_the_files_are_moved_says_the_old_model_is_gone(
+    tmp_path: Path, monkeypatch, checkpointed: bool
+) -> None:
+    """A rename that failed after MODEL.json had said "being saved" was said as "the model
+    saved there before, if any, is as it was": it was gone. Failed at each rename in turn."""
+    photos = tmp_path / "photos"
+    write_image(photos / "a.jpg")
+    for k in range(1, 30):
+        out = a_model_folder(tmp_path / f"failed-at-{k}", OLD)
+        folder = out.parent
+        ckpt = out.with_suffix(".checkpoints")
+        if checkpointed:
+            ckpt.mkdir()
+            (ckpt / "state.json").write_text("{}")
+            (ckpt / "last.keras").write_text("weights")
+        monkeypatch.setattr(os, "replace", full_disk_at_the_kth_rename(k, out))
+        try:
+            with staged(out) as saving:
+                for name, text in NEW.items():
+                    saving.with_name(name).write_text(text)
+        except SorterError as exc:
+            said = str(exc)
+        else:
+            break
+        finally:
+            monkeypatch.undo()
+        assert not (folder / ".model.keras.saving").exists()
+        if k == 1:  # MODEL.json's own rename to "being saved": nothing had changed
+            assert said == f"cannot write the model in {folder}/: No space left on device; the model saved there " \
+                           "before, if any, is as it was"
+            assert {name: (folder / name).read_text() for name in OLD} == OLD
+            continue
+        again = (f"run the same `sorter train` with --resume to save it again from {ckpt}/" if checkpointed
+                 else "train it again")
+        assert said == f"cannot write the model in {folder}/: No space left on device; the save was cut short, so " \
+                       f"model.keras is no model now: free some space, then {again}"
+        result = runner.invoke(app, ["sort", str(photos), "--model", str(out), "--dry-run"])
+        assert result.exit_code == 1, result.output
+        assert result.stderr == (f"Error: {out.with_suffix('.json')}: the save of this model was cut short (its "
+                                 f"`sorter train` was stopped, or its disk failed, while moving it into place); {again}\n")
+    else:
+        pytest.fail("the save never ended")
+    assert k == 1 + len(NEW) + 1 and {name: (folder / name).read_text() for name in NEW} == NEW  # the marker, the set
+
+
+def test_a_save_cut_short_by_a_full_disk_is_saved_again_by_resume(trained, tmp_path: Path, monkeypatch) -> None:
+    """As the error and sort's refusal say: the run's epochs are all done, so --resume only saves."""
+    data, out = trained
+    again = copy_of_checkpoint(out, tmp_path)
+    monkeypatch.setattr(os, "replace", full_disk_at_the_kth_rename(2, again))
+    result = runner.invoke(app, train_args(data, again, "--epochs", "1", "--resume"))
+    monkeypatch.undo()
+    assert result.exit_code == 1, result.output
+    ckpt = again.with_suffix(".checkpoints")
+    assert result.stderr.endswith(f"Error: cannot write the model in {tmp_path}/: No space left on device; the save was "
+                                  "cut short, so again.keras is no model now: free some space, then run the same "
+                                  f"`sorter train` with --resume to save it again from {ckpt}/\n"), result.stderr
+    result = runner.invoke(app, train_args(data, again, "--epochs", "1", "--resume"))
+    assert result.exit_code == 0, result.output
+    assert "epoch   1/1" not in result.output  # no epoch trained again
+    assert json.loads(again.with_suffix(".json").read_text())["format"] == "sorter-model/1"
 
 
 def test_sorter_train_replaces_a_save_cut_short_without_asking(tmp_path: Path) -> None:

@@ -120,15 +120,23 @@ def train(
     ) as progress:
         task = progress.add_task("train", total=None, what="starting")
 
+        def bar() -> Progress:
+            """The bar, drawn again after the wait to join a cluster (`Joining`) stopped it."""
+            if not progress.live.is_started:
+                progress.start()
+            return progress
+
         def on_cache(name: str, done: int, total: int) -> None:
-            progress.update(task, completed=done, total=total, what=f"caching features of {name} (chunks)")
+            bar().update(task, completed=done, total=total, what=f"caching features of {name} (chunks)")
 
         def on_event(event) -> None:
             if isinstance(event, BatchDone):
-                progress.update(task, completed=event.batch, total=event.batches,
-                                what=f"epoch {event.epoch}/{config.epochs or '?'}")
+                bar().update(task, completed=event.batch, total=event.batches,
+                             what=f"epoch {event.epoch}/{config.epochs or '?'}")
             elif isinstance(event, (Joining, Recached)):
                 progress.console.print(shown(event.line()), soft_wrap=True)
+                if isinstance(event, Joining):  # Ctrl-C ends the wait at once: the bar gone, the cursor shown
+                    progress.stop()
             elif isinstance(event, EpochDone):
                 m = event.metrics
                 star = " *" if event.best else ""
@@ -137,8 +145,8 @@ def train(
                     f"acc {m.get('accuracy', 0):.4f}  val_loss {m.get('val_loss', float('nan')):.4f}  "
                     f"val_acc {m.get('val_accuracy', float('nan')):.4f}  {event.seconds:.0f}s{star}"
                 )
-                progress.reset(task, total=None, what=f"epoch {event.epoch + 1}/{event.epochs}" if event.epoch < event.epochs
-                               else "saving the model, exporting it to int8 and measuring it")
+                bar().reset(task, total=None, what=f"epoch {event.epoch + 1}/{event.epochs}" if event.epoch < event.epochs
+                            else "saving the model, exporting it to int8 and measuring it")
 
         try:
             result = trainer.train(config, resume=resume, on_event=on_event, on_cache=on_cache)

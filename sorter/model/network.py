@@ -160,6 +160,25 @@ def runtime_path(model_path: Path) -> Path:
     return model_path.with_suffix(".tflite")
 
 
+def checkpoint_dir(model_path: Path) -> Path:
+    """Where `sorter train` keeps the checkpoints of the model it saves at `model_path`."""
+    return model_path.with_name(model_path.stem + ".checkpoints")
+
+
+def has_checkpoint(model_path: Path) -> bool:
+    """A checkpoint of the run that saves `model_path` is there: `--resume` goes on from it."""
+    ckpt = checkpoint_dir(model_path)
+    return (ckpt / "state.json").is_file() and (ckpt / "last.keras").is_file()
+
+
+def saved_again(model_path: Path) -> str:
+    """What saves again a model whose save was cut short: with its run's checkpoint still
+    there, `--resume`, which has no epoch left to run and goes straight to the save."""
+    if has_checkpoint(model_path):
+        return f"run the same `sorter train` with --resume to save it again from {checkpoint_dir(model_path)}/"
+    return "train it again"
+
+
 def check_model_path(path: Path) -> Path:
     """A model given by the user (MODEL.keras or its MODEL.tflite) -> the file to run."""
     suffix = path.suffix.lower()
@@ -193,8 +212,8 @@ def read_metadata(path: Path) -> dict[str, Any]:
         raise ModelError(f"{meta_file}: not a sorter model's metadata (a JSON object)")
     written = metadata.get("format", MODEL_FORMAT)  # the earliest models' have none
     if written == SAVING_FORMAT:
-        raise ModelError(f"{meta_file}: the save of this model was cut short (its `sorter train` was stopped while "
-                         "moving it into place); train it again")
+        raise ModelError(f"{meta_file}: the save of this model was cut short (its `sorter train` was stopped, or "
+                         f"its disk failed, while moving it into place); {saved_again(path)}")
     if written != MODEL_FORMAT:
         raise ModelError(f"{meta_file}: written by another version of sorter (format {written!r}; this one reads "
                          f"{MODEL_FORMAT!r}); use that version, or train the model again")

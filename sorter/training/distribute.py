@@ -234,14 +234,17 @@ class Distribution:
 class Joining:
     """A multi-worker run waits for the other workers of TF_CONFIG: said, as the wait is
     TensorFlow's own (it printed nothing for minutes), and with what Ctrl-C does there: it ends
-    the process at once, with nothing more said (`signals.ctrl_c_ends_at_once`)."""
+    the process at once, with nothing more said (`signals.ctrl_c_ends_at_once`). What the run
+    made before it (its --out's folders, MODEL.checkpoints/, a worker's scratch folder) is
+    empty, or an earlier run's, and the same command uses it again. Whoever shows it stops
+    drawing before the wait (a kill leaves a terminal as the process left it)."""
 
     index: int
     workers: int
 
     def line(self) -> str:
         return (f"worker {self.index} of {self.workers}: waiting for the other {self.workers - 1} of TF_CONFIG to start "
-                "(start them, or Ctrl-C to stop: this run has written nothing yet)")
+                "(start them, or Ctrl-C to stop this worker; the same command starts it again)")
 
 
 def start(mode: str, on_event: Callable = lambda event: None) -> Distribution:

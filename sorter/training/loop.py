@@ -18,7 +18,7 @@ import numpy as np
 from sorter.errors import ImageError, UsageError
 from sorter.media.decoder_output import captured, quietly
 from sorter.media.images import load_image
-from sorter.model.network import augmenter, build_model, import_keras
+from sorter.model.network import augmenter, build_model, has_checkpoint, import_keras
 from sorter.training.distribute import Distribution
 from sorter.training.publish import writing, written_whole
 from sorter.training.resuming import check_same_run, checkpoint_dir, damaged, identity, read_checkpoint
@@ -207,10 +207,9 @@ def cosine_schedule(config: TrainConfig, steps_per_epoch: int, warmup_epochs: fl
 
 def require_checkpoint(config: TrainConfig) -> Path:
     """The checkpoint folder of the run `--resume` continues, or a one-line error."""
-    ckpt = checkpoint_dir(config.out)
-    if not (ckpt / "state.json").is_file() or not (ckpt / "last.keras").is_file():
-        raise UsageError(f"nothing to resume: no checkpoint in {ckpt}")
-    return ckpt
+    if not has_checkpoint(config.out):
+        raise UsageError(f"nothing to resume: no checkpoint in {checkpoint_dir(config.out)}")
+    return checkpoint_dir(config.out)
 
 
 #: What a fresh run removes from its checkpoint folder (the backbone's feature cache stays).

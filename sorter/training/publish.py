@@ -6,9 +6,10 @@ A model is several files (MODEL.keras, its int8 MODEL.tflite, MODEL.json, MODEL.
 MODEL.evidence.npz, the curves), and `sort` refuses a mixed set (a new .keras beside an old
 .tflite). Written in place, a run killed or a disk filled while saving left the old model
 half replaced: neither the old one nor the new one could sort. Now a failed save leaves the
-old set as it was, and a new set replaces it whole (`_publish`); a file of the old set that
-the new one lacks (a three-way model's evidence, retrained as two-way; a reference set, which
-belongs to the old network) is removed, since it would be read with the new network.
+old set as it was, and a new set replaces it whole or says it was cut short (`_publish`); a
+file of the old set that the new one lacks (a three-way model's evidence, retrained as
+two-way; a reference set, which belongs to the old network) is removed, since it would be
+read with the new network.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from pathlib import Path
 
 from sorter.config import still_open_there
 from sorter.errors import FolderLocked, SorterError, UsageError
+from sorter.signals import signals_held
 
 #: The files of the model MODEL.keras, by what follows its stem.
 ENDINGS = (".keras", ".tflite", ".head.npz", ".evidence.npz", ".reference.npz", "-curves.png", ".json")
@@ -155,14 +157,17 @@ def writing(what: str, folder: Path, then: str = "") -> Iterator[None]:
 def staged(out: Path) -> Iterator[Path]:
     """Where to save the model that will be `out`: a path in a hidden folder beside it, whose
     files replace the old set when the block ends, and are dropped if it raises (a full disk
-    is one line, the model before it as it was)."""
+    is one line, the model before it as it was, or, if it filled while the files were moved
+    into place, gone: `_publish`)."""
     folder = out.parent / f".{out.name}.saving"
     shutil.rmtree(folder, ignore_errors=True)  # a save killed before
     try:
         with writing("the model", out.parent, "; the model saved there before, if any, is as it was"):
             folder.mkdir(parents=True)
             yield folder / out.name
-            _publish(folder, out)
+            with signals_held():  # Ctrl-C, `kill` or a closed terminal acts once the set is whole
+                _publish(folder, out)
+                shutil.rmtree(folder, ignore_errors=True)  # empty now; before a held SIGTERM ends the process
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 
@@ -181,17 +186,27 @@ def _publish(folder: Path, out: Path) -> None:
     sorter model's; an older sorter, too, replaces it, and refuses to run it as a newer format).
     Simpler than a journal of the renames, which only a writer could roll forward (and `sort`
     only reads), and than a marker file of its own, one more file to keep in step. Its price:
-    from the first rename to the last (milliseconds) the old model is gone too. Against a kill,
-    not a power cut: nothing here is fsync'd."""
-    from sorter.model.network import SAVING_FORMAT
+    from the first rename to the last (milliseconds) the old model is gone too. Ctrl-C, SIGTERM
+    and SIGHUP wait for the last rename (`staged`); a kill -9, or a disk that fails part way (a
+    folder that must grow on a full ext4; EIO), leaves the set cut short, said as such with what
+    saves it again: while the run's checkpoint is there, `--resume`, which goes straight to the
+    save. The files not moved yet go with the hidden folder: only a new run may trust them.
+    Against a kill, not a power cut: nothing here is fsync'd."""
+    from sorter.model.network import SAVING_FORMAT, saved_again
 
     made = {path.name for path in folder.iterdir()}
     metadata = out.with_suffix(".json").name
     saving = folder / f".{metadata}.saving"
     saving.write_text(json.dumps({"format": SAVING_FORMAT}) + "\n")
     os.replace(saving, out.parent / metadata)
-    for old in model_files(out):
-        if old.name not in made:
-            old.unlink(missing_ok=True)
-    for name in sorted(made, key=lambda name: name == metadata):  # the metadata last: it vouches for the rest
-        os.replace(folder / name, out.parent / name)
+    try:
+        for old in model_files(out):
+            if old.name not in made:
+                old.unlink(missing_ok=True)
+        for name in sorted(made, key=lambda name: name == metadata):  # the metadata last: it vouches for the rest
+            os.replace(folder / name, out.parent / name)
+    except OSError as exc:  # the old set is gone already: no "as it was" (`staged`)
+        full = exc.errno in (errno.ENOSPC, errno.EDQUOT)
+        then = "free some space, then " if full else "once the disk can be written again, "
+        raise SorterError(f"cannot write the model in {out.parent}/: {exc.strerror or exc}; the save was cut short, "
+                          f"so {out.name} is no model now: {then}{saved_again(out)}") from None

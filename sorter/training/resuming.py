@@ -16,6 +16,7 @@ import zipfile
 from pathlib import Path
 
 from sorter.errors import SorterError, UsageError
+from sorter.model.network import checkpoint_dir, has_checkpoint
 
 #: What a resumed run must share with the run it continues, and the option that sets each
 #: (None: not an option). The split first, then the network.
@@ -25,10 +26,6 @@ IDENTITY = {
     "distill": "--distill",
 }
 SPLIT = ("data_dir", "other", "seed", "validation_split", "limit", "photos")
-
-
-def checkpoint_dir(out: Path) -> Path:
-    return out.with_name(out.stem + ".checkpoints")
 
 
 def photos_digest(train_items, val_items) -> str:
@@ -116,7 +113,7 @@ def read_checkpoint(ckpt: Path) -> dict:
 def resume_hint(out: Path) -> str:
     """What an interrupted run left in its checkpoint folder, and so what goes on from it."""
     ckpt = checkpoint_dir(out)
-    if (ckpt / "state.json").is_file() and (ckpt / "last.keras").is_file():
+    if has_checkpoint(out):
         return f"The epochs finished are kept in {ckpt}/: the same command with --resume goes on from there."
     if any(ckpt.glob("cache-*px/*/chunk-*.npz")):
         return (f"The features cached are kept in {ckpt}/: the same command, with --resume or without it, "
