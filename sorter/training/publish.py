@@ -100,30 +100,39 @@ def claimed(folder: Path, out: Path) -> Iterator[None]:
     while not missing.exists() and missing != missing.parent:
         made.append(missing)
         missing = missing.parent
-    while True:
-        try:
-            folder.mkdir(parents=True, exist_ok=True)
-        except (FileExistsError, NotADirectoryError):
-            raise UsageError(f"--out {out}: {folder} (where its checkpoints go) is not a folder") from None
-        fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            os.close(fd)
-            raise FolderLocked(f"another `sorter train` is writing {out} (it holds {folder}/): wait for it to end, "
-                               "or give this run another --out") from None
-        if still_open_there(folder, fd, follow_symlinks=True):  # m.checkpoints may be a link to another disk
-            break
-        os.close(fd)  # removed by the run that held it as it ended: lock the folder made again
+    try:
+        while True:
+            try:
+                folder.mkdir(parents=True, exist_ok=True)
+            except (FileExistsError, NotADirectoryError):
+                raise UsageError(f"--out {out}: {folder} (where its checkpoints go) is not a folder") from None
+            fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                os.close(fd)
+                raise FolderLocked(f"another `sorter train` is writing {out} (it holds {folder}/): wait for it to end, "
+                                   "or give this run another --out") from None
+            if still_open_there(folder, fd, follow_symlinks=True):  # m.checkpoints may be a link to another disk
+                break
+            os.close(fd)  # removed by the run that held it as it ended: lock the folder made again
+    except (KeyboardInterrupt, SystemExit):  # Ctrl-C (or SIGTERM) between the mkdir and the lock
+        _remove_empty(made)
+        raise
     try:
         yield
     finally:
-        for empty in made:  # the folder, then the parents this made for it
-            try:
-                empty.rmdir()
-            except OSError:
-                break
+        _remove_empty(made)
         os.close(fd)  # which lets go of the lock
+
+
+def _remove_empty(made: list[Path]) -> None:
+    """The folders a run made (its checkpoint folder, then the parents it made for it), while empty."""
+    for empty in made:
+        try:
+            empty.rmdir()
+        except OSError:
+            break
 
 
 @contextmanager
