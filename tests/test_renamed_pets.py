@@ -316,3 +316,46 @@ def test_the_review_page_names_her_by_her_folders_name_now(tmp_path: Path, fake_
         stop.set()
         thread.join(10)
     assert (root / "cats" / "Lulu" / "plain.png").is_file() and not (root / "cats" / "Luna").exists()
+
+
+def test_her_folder_moved_among_the_dogs_is_said_to_be_and_takes_no_cat(tmp_path: Path, fake_model) -> None:
+    """cats/Luna moved into dogs/ (by mistake, or because a dog's folder it became): a cat's
+    photos never go into a dog's folder, and neither does a dog pet of her name take a folder
+    that is hers by identity."""
+    roll = luna_learnt(tmp_path, fake_model)
+    (roll / "dogs").mkdir(exist_ok=True)
+    (roll / "cats" / "Luna").rename(roll / "dogs" / "Luna")
+
+    result = invoke("sort", roll, "--model", fake_model, "--name-pets")
+
+    assert result.exit_code == 0, result.output
+    assert (f"cats/Luna/ is now dogs/Luna/: Luna's photos stay in cats/ (sorter learn {roll} to learn the "
+            "folders as they are now)") in result.stdout.splitlines(), result.stdout
+    assert not (roll / "cats" / "Luna").exists()
+    assert sorted(p for p in tree(roll) if p.startswith("dogs/Luna/")) == [f"dogs/Luna/luna{i}.png" for i in range(6)]
+    assert {"cats/new0.png", "cats/new1.png", "cats/unnamed.png"} <= set(tree(roll))
+
+
+def test_a_page_loaded_before_her_folder_was_renamed_asks_for_a_reload_then_offers_her_new_name(
+    tmp_path: Path, fake_model,
+) -> None:
+    """A rename writes no journal: a page listed before it offered Luna, and naming a photo
+    "Luna" there made cats/Luna/ again beside cats/Lulu/."""
+    from test_review_naming import name, sorted_with_near_misses, start
+
+    root = sorted_with_near_misses(tmp_path / "roll", fake_model)
+    client, stop, thread = start(root)
+    try:
+        card = client.cards()["plain.png"]  # the page, loaded while she is cats/Luna
+        (root / "cats" / "Luna").rename(root / "cats" / "Lulu")
+        status, answer = client.json("POST", "/api/move", {"id": card["id"], "to": "cat", "pet": "Luna",
+                                                           "generation": client.generation})
+        assert status == 409 and "reload the page" in answer["error"], answer
+        assert not (root / "cats" / "Luna").exists()
+        status, answer = name(client, "plain.png", "Luna")  # reloaded: she is Lulu
+        assert status == 200 and answer["photo"]["path"] == "cats/Lulu/plain.png", answer
+        assert answer["pets"] == {"cat": ["Lulu"], "dog": []}
+    finally:
+        stop.set()
+        thread.join(10)
+    assert not (root / "cats" / "Luna").exists()

@@ -37,7 +37,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sorter.config import entered, names_a_pet
+from sorter.config import CLASS_FOLDERS, entered, names_a_pet
 from sorter.files.verdicts import inodes_last
 
 #: A pet's folder as `learn` recorded it: (pet, path, device, inode, her photos in it as
@@ -59,6 +59,8 @@ class PetFolders:
     taken: dict[str, str] = field(default_factory=dict)
     #: Pet -> her folder's identity where she was learnt here (`files.suggestions` follows her by it).
     learnt: dict[str, tuple[int, int]] = field(default_factory=dict)
+    #: Pet -> her folder moved among the other kind's ("cats/Fred" -> "dogs/Fred").
+    crossed: dict[str, str] = field(default_factory=dict)
 
     def folder(self, pet: str) -> str | None:
         """Where the photos of `pet` ("cats/Luna") go here: her folder, or None (into none: cats/)."""
@@ -76,8 +78,13 @@ class PetFolders:
             kind, _, name = pet.partition("/")
             stay = f"{name}'s photos stay in {kind}/"
             if pet in self.taken:
-                lines.append(f"{pet}/ is {self.taken[pet].partition('/')[2]}'s folder now: {stay} "
+                owner = self.taken[pet]
+                whose = owner.partition("/")[2] if owner.partition("/")[0] == kind else owner
+                lines.append(f"{pet}/ is {whose}'s folder now: {stay} "
                              f"(sorter learn {where} to learn them as they are)")
+            elif pet in self.crossed:
+                lines.append(f"{pet}/ is now {self.crossed[pet]}/: {stay} "
+                             f"(sorter learn {where} to learn the folders as they are now)")
             elif pet in self.dated:
                 lines.append(f"{pet}/ is now {self.dated[pet]}/, a name sorter takes for a folder by date, not a "
                              f"pet's: {stay} (give it a name with a letter and no year for them to go there)")
@@ -105,11 +112,13 @@ def find(root: Path, pets: Iterable[str], homes: Iterable[Home]) -> PetFolders:
     found = _by_identity(root, away)
     owner = {folder: pet for pet, folder in found.items()}
     moved: dict[str, str | None] = {}
-    dated, taken = {}, {}
+    dated, taken, crossed = {}, {}, {}
     for pet in sorted(pets):
         if pet in found:
             folder = found[pet]
-            if not names_a_pet(folder.partition("/")[2]):
+            if folder.partition("/")[0] != pet.partition("/")[0]:  # a cat's folder among the dogs'
+                moved[pet], crossed[pet] = None, folder
+            elif not names_a_pet(folder.partition("/")[2]):
                 moved[pet], dated[pet] = None, folder
             elif folder != pet:
                 moved[pet] = folder
@@ -117,7 +126,7 @@ def find(root: Path, pets: Iterable[str], homes: Iterable[Home]) -> PetFolders:
             moved[pet], taken[pet] = None, owner[pet]
         elif pet in away and not os.path.lexists(root / pet):
             moved[pet] = None
-    return PetFolders(root, pets, moved, dated, taken, identities)
+    return PetFolders(root, pets, moved, dated, taken, identities, crossed)
 
 
 def _still(folder: Path, identity: tuple[int, int]) -> bool:
@@ -130,13 +139,14 @@ def _still(folder: Path, identity: tuple[int, int]) -> bool:
 
 
 def _by_identity(root: Path, away: dict[str, Home]) -> dict[str, str]:
-    """Pet -> the sub-folder of her kind's folder with her folder's identity ("cats/Lulu"), where
-    it still holds one of the photos she was learnt from. One listing per kind."""
+    """Pet -> the sub-folder of cats/ or dogs/ with her folder's identity ("cats/Lulu"), where it
+    still holds one of the photos she was learnt from. One listing of each: a cat's folder moved
+    among the dogs' (or a dog's made a cat's) is another pet's to neither of them."""
     found = {}
-    for kind in sorted({pet.partition("/")[0] for pet in away}):
+    wanted = {(home[2], home[3]): home for home in away.values() if home[3] >= 0}
+    for kind in sorted(CLASS_FOLDERS.values()):
         if not inodes_last(root / kind):
             continue
-        wanted = {(home[2], home[3]): home for pet, home in away.items() if pet.startswith(f"{kind}/") and home[3] >= 0}
         try:
             with os.scandir(root / kind) as listing:
                 for entry in listing:  # its photos cost no `stat`: the listing says what is a folder

@@ -261,6 +261,13 @@ def known_pets(root: Path) -> PetFolders:
     return pet_folders.find(root, named_folders(named_in(model)), model.homes if model is not None else ())
 
 
+def pets_moved(root: Path, here: PetFolders | None) -> bool:
+    """A named pet's folder renamed, swapped or removed since the catalog was listed (`here`):
+    no journal write says so, and a page listed before it would make cats/Luna/ again beside
+    the cats/Lulu/ she is now. One `lstat` per named pet, and the personal model read."""
+    return here is not None and known_pets(root) != here
+
+
 def sub_folders(folder: Path) -> list[str]:
     """The folders in cats/ (or dogs/): real folders, not hidden or another app's (a NAS's @eaDir),
     as learn reads them. Those `names_a_pet` are named pets' (cats/Luna); the others the user's

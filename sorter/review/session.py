@@ -29,7 +29,7 @@ from typing import Literal
 
 from sorter.config import CLASS_FOLDERS, OTHER, REVIEW_RUN_PREFIX, names_a_pet
 from sorter.errors import ReviewConflict
-from sorter.review.catalog import Catalog, Photo, load_catalog
+from sorter.review.catalog import Catalog, Photo, load_catalog, pets_moved
 
 Choice = Literal["cat", "dog", "neither"]
 #: The label a correction is journaled with (what `sorter learn` will read).
@@ -261,7 +261,7 @@ class Session:
         if not self._moving.acquire(timeout=REFRESH_WAIT):
             return
         try:
-            if self._journal_stamp() == self._seen and not self._others:
+            if self._journal_stamp() == self._seen and not self._others and not pets_moved(self.root, self.catalog.here):
                 return
             with self._locked():
                 catalog = load_catalog(self.root, recover(self.root).state)
@@ -298,6 +298,8 @@ class Session:
             if pet is not None:
                 if choice == "neither":
                     raise ReviewConflict("only a cat or a dog is a named pet")
+                if pets_moved(self.root, self.catalog.here):  # cats/Luna renamed since: the reload offers Lulu
+                    raise ReviewConflict(CHANGED)
                 try:
                     pet = self.catalog.pet_named(choice, pet_folder_name(pet, self.catalog.pets[choice]))
                 except ValueError as exc:
