@@ -90,6 +90,7 @@ class Workers:
             proc = subprocess.Popen(command, cwd=REPO, env=dict(environ, TERM="xterm"), stdin=side, stdout=side,
                                     stderr=side)
             os.close(side)
+            (self.logs / f"{name}.log").touch()  # there from the start: the first look must not race the copier
             proc.copying = threading.Thread(target=copied, args=(main, self.logs / f"{name}.log"), daemon=True)
             proc.copying.start()
         else:
