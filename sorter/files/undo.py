@@ -172,7 +172,11 @@ class _Undoer:
                 mode = 0 if at_dst is None else at_dst.st_mode
                 other = ("another file" if a_file else "a folder" if stat.S_ISDIR(mode) else
                          "a link" if stat.S_ISLNK(mode) else "not a file")  # what is there, if anything
-                if found is not None:
+                if found is not None and found.yours:  # taken into a folder of the user's own: theirs
+                    self.found.add(f"{m.dst}: moved to {found.path} since, into a folder of yours; left there "
+                                   f"(was {m.src})")
+                    gone.append(m)
+                elif found is not None:
                     self._moved_on[m.seq] = (m.dst, other, found.others)
                     to_move.append(replace(m, dst=found.path))  # journaled so: recovery looks for it there
                 elif a_file:

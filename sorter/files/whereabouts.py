@@ -10,8 +10,9 @@ Looked for only where something is missing, or where another file is at the plac
 the photo (`replaced`), with one listing per undo, made at the first such file: the files at
 the top of the folder and in the trees of cats/ and dogs/ (not hidden folders nor .sorter/, no
 link followed), by identity; where that does not find it, once, the folder's other trees too
-(cats/ renamed to kitties/, and a new cats/ made since by a sort or a watch; a folder of the
-user's own), never a folder sorted on its own (with a journal of its own). The listing follows
+(cats/ renamed to kitties/; a folder of the user's own), never a folder sorted on its own (with
+a journal of its own). A photo found in a folder of the user's own while the folder sorter put
+it in is still there (cats/) was taken out of it on purpose: it is said where it is, and stays. The listing follows
 the files undo moves back (`moved`), so `undo --all` finds a photo where a newer run's undo
 put it. A photo taken out of the folder is reported missing as a deleted one is.
 
@@ -47,6 +48,9 @@ class Unlisted(Exception):
 class Found:
     path: str  # where the photo is now, relative to the folder
     others: tuple[str, ...] = ()  # its other names (hard links), which stay where they are
+    #: In a folder of the user's own, while the folder sorter put it in is still there: taken
+    #: out of cats/ (dogs/) on purpose, so it stays where it is (undo says where it is).
+    yours: bool = False
 
 
 class Whereabouts:
@@ -85,7 +89,11 @@ class Whereabouts:
         # Two names of the photo itself: either is it; the one in its folder, else the shorter path.
         folder = os.path.dirname(move.dst)
         path = min(names, key=lambda p: (os.path.dirname(p) != folder, len(p), p))
-        return Found(path, tuple(sorted(n for n in names if n != path)))
+        top, inside, _ = path.partition("/")
+        # Another top-level folder while the one sorter put it in is there: a folder of yours it
+        # was taken into (not cats/ renamed, which leaves no cats/), and there it stays.
+        yours = bool(inside) and not self._sorted_tree(top) and _is_folder(self.root / move.dst.partition("/")[0])
+        return Found(path, tuple(sorted(n for n in names if n != path)), yours)
 
     def elsewhere(self, move, there: os.stat_result) -> str | None:
         """Where the file `move` put is now, when the file `there`, at its first place, is not it
