@@ -141,9 +141,10 @@ def test_a_sorted_file_removed_by_the_user_is_reported_missing(tmp_path: Path) -
 
 
 def test_a_missing_file_is_reported_once_and_the_next_undo_goes_on_to_the_run_before(tmp_path: Path) -> None:
-    """A photo deleted or taken out of cats/ and dogs/ since (into a folder of the user's own),
-    or something else now in its place (sorter moves only files): reported and left, and that
-    run counts as undone, so a second `sorter undo` takes back the sort before it."""
+    """A photo taken out of cats/ and dogs/ since, into a folder of the user's own (found there,
+    and left: it is the user's now), or something else now in its place (sorter moves only
+    files): reported and left, and that run counts as undone, so a second `sorter undo` takes
+    back the sort before it."""
     write_image(tmp_path / "a.jpg", RED)
     write_image(tmp_path / "b.jpg", BLUE)
     sort(tmp_path)
@@ -161,12 +162,15 @@ def test_a_missing_file_is_reported_once_and_the_next_undo_goes_on_to_the_run_be
 
     first = runner.invoke(app, ["undo", str(tmp_path)])
     assert first.exit_code == 0, first.output
-    assert first.stdout == f"Restored 0 file(s) from 1 run in {tmp_path} (1 already back where they were).\n"
-    assert sorted(first.stderr.splitlines()) == [
-        "missing: dogs/c.jpg: no longer there (was c.jpg)",
+    assert first.stdout.splitlines() == [
+        "found: dogs/c.jpg: moved to mine/Tom birthday.jpg since, into a folder of yours; left there (was c.jpg)",
+        "found: dogs/e.jpg: moved to mine/e-kept.jpg since, into a folder of yours; left there (was e.jpg)",
+        f"Restored 0 file(s) from 1 run in {tmp_path} (1 already back where they were).",
+    ], first.stdout
+    assert first.stderr.splitlines() == [
         "missing: dogs/d.jpg: now a folder, not the photo sorter moved; left there (was d.jpg)",
-        "missing: dogs/e.jpg: now a link, not the photo sorter moved; left there (was e.jpg)",
     ], first.stderr
+    assert (tmp_path / "mine" / "Tom birthday.jpg").is_file() and (tmp_path / "mine" / "e-kept.jpg").is_file()
     assert (tmp_path / "f.jpg").is_file() and (tmp_path / "dogs" / "d.jpg").is_dir()
     assert (tmp_path / "dogs" / "e.jpg").is_symlink() and not (tmp_path / "e.jpg").exists()
 

@@ -1,8 +1,10 @@
 """`sorter undo` of a photo moved on since sorter put it: a pet's folder renamed (cats/Luna ->
-cats/Lulu), a photo filed into a sub-folder by hand or taken back to the top under a new name.
-Undo finds it by its identity (`files.whereabouts`), in cats/, dogs/ and at the top of the
-folder only, and puts it back from there; a photo deleted, or taken into a folder of the
-user's own, is reported missing as before; a copy or a second name of it is never taken for it."""
+cats/Lulu), a photo filed into a sub-folder by hand or taken back to the top under a new name,
+cats/ renamed and a new cats/ made since, another file put in its place. Undo finds it by its
+identity (`files.whereabouts`), in cats/, dogs/ and at the top of the folder, then in the
+folder's other trees, and puts it back from there; a photo deleted, or taken out of the folder,
+is reported missing as before; a copy of it is never taken for it, and of two names of it one
+is put back and the other stays."""
 
 from __future__ import annotations
 
@@ -73,27 +75,145 @@ def test_where_cats_itself_was_renamed_the_folder_s_other_trees_are_looked_in_to
     assert layout(tmp_path) == before | {"Kitties 2024": "dir"}
 
 
-def test_a_second_name_or_a_copy_of_the_photo_is_not_taken_for_it(tmp_path: Path) -> None:
-    photos(tmp_path, BLUE, "x.jpg", "y.jpg", "z.jpg")
-    sort_folder(tmp_path, classifier=FakeClassifier())
-    cats = tmp_path / "cats"
+def test_a_copy_of_the_photo_is_not_taken_for_it_nor_one_taken_out_of_the_folder(tmp_path: Path) -> None:
+    root = tmp_path / "pets"
+    photos(root, BLUE, "y.jpg", "z.jpg")
+    sort_folder(root, classifier=FakeClassifier())
+    cats = root / "cats"
     (cats / "Lulu").mkdir()
-    os.rename(cats / "x.jpg", cats / "Lulu" / "x.jpg")
-    os.link(cats / "Lulu" / "x.jpg", cats / "x too.jpg")  # two names in cats/: which is the photo?
     shutil.copy2(cats / "y.jpg", cats / "Lulu" / "y.jpg")  # its size and time, another file
     (cats / "y.jpg").unlink()
-    (tmp_path / "backup").mkdir()
-    os.link(cats / "z.jpg", tmp_path / "backup" / "z.jpg")  # in a folder of the user's own
+    os.link(cats / "z.jpg", tmp_path / "z.jpg")  # out of the folder
     (cats / "z.jpg").unlink()
-    after = layout(tmp_path)
+    after = layout(root)
 
-    assert undo(tmp_path) == (["Restored 0 file(s) from 1 run in " + str(tmp_path) + "."], [
-        "missing: cats/x.jpg: no longer there (was x.jpg)",
+    assert undo(root) == (["Restored 0 file(s) from 1 run in " + str(root) + "."], [
         "missing: cats/y.jpg: no longer there (was y.jpg)",
         "missing: cats/z.jpg: no longer there (was z.jpg)",
     ])
-    assert {k: v for k, v in layout(tmp_path).items() if not k.startswith(".sorter")} == {
+    assert {k: v for k, v in layout(root).items() if not k.startswith(".sorter")} == {
         k: v for k, v in after.items() if not k.startswith(".sorter")}
+
+
+def test_of_two_names_of_the_photo_one_is_put_back_and_the_other_stays(tmp_path: Path) -> None:
+    """Two names of one file (a hard link) are both the photo: the one in the folder sorter put
+    it in goes back, else the shorter path; the other name stays, and the undo is complete."""
+    photos(tmp_path, BLUE, "x.jpg", "y.jpg")
+    sort_folder(tmp_path, classifier=FakeClassifier())
+    cats = tmp_path / "cats"
+    for folder in ("Lulu", "2019", "best/of"):
+        (cats / folder).mkdir(parents=True)
+    os.rename(cats / "x.jpg", cats / "Lulu" / "x.jpg")
+    os.link(cats / "Lulu" / "x.jpg", cats / "x too.jpg")
+    os.rename(cats / "y.jpg", cats / "best" / "of" / "y.jpg")
+    os.link(cats / "best" / "of" / "y.jpg", cats / "2019" / "y.jpg")
+
+    assert undo(tmp_path) == ([
+        "Restored 2 file(s) from 1 run in " + str(tmp_path) + ".",
+        "found: cats/x.jpg: moved to cats/x too.jpg since; put back from there to x.jpg; "
+        "its other name cats/Lulu/x.jpg stays",
+        "found: cats/y.jpg: moved to cats/2019/y.jpg since; put back from there to y.jpg; "
+        "its other name cats/best/of/y.jpg stays",
+    ], [])
+    assert os.path.samefile(tmp_path / "x.jpg", cats / "Lulu" / "x.jpg")
+    assert os.path.samefile(tmp_path / "y.jpg", cats / "best" / "of" / "y.jpg")
+    assert not (tmp_path / ".sorter").exists()
+
+
+def test_another_file_in_the_photo_s_place_is_left_there_and_the_photo_put_back_from_where_it_is(
+    tmp_path: Path,
+) -> None:
+    """Another photo saved under its name, two names swapped, a link to where it went: each
+    photo goes back, never what is in its place. The photo saved over by an editor (a new file,
+    found nowhere else) is still the photo, and goes back as it is."""
+    photos(tmp_path, BLUE, "a.jpg", "b.jpg", "c.jpg", "d.jpg", "e.jpg")
+    before = layout(tmp_path)
+    sort_folder(tmp_path, classifier=FakeClassifier())
+    cats = tmp_path / "cats"
+    (cats / "sub").mkdir()
+    os.rename(cats / "a.jpg", cats / "sub" / "a.jpg")
+    write_image(cats / "a.jpg", RED, size=(40, 40))
+    os.rename(cats / "b.jpg", cats / "swap.jpg")
+    os.rename(cats / "c.jpg", cats / "b.jpg")
+    os.rename(cats / "swap.jpg", cats / "c.jpg")
+    (cats / "d.jpg.tmp").write_bytes((cats / "d.jpg").read_bytes() + b"edited")
+    os.rename(cats / "d.jpg.tmp", cats / "d.jpg")
+    os.rename(cats / "e.jpg", cats / "sub" / "e.jpg")
+    (cats / "e.jpg").symlink_to("sub/e.jpg")
+    other = layout(cats)["a.jpg"]
+
+    assert undo(tmp_path) == ([
+        "Restored 5 file(s) from 1 run in " + str(tmp_path) + ".",
+        "found: cats/a.jpg: moved to cats/sub/a.jpg since; put back from there to a.jpg; "
+        "cats/a.jpg is another file now, left there",
+        "found: cats/b.jpg: moved to cats/c.jpg since; put back from there to b.jpg",
+        "found: cats/c.jpg: moved to cats/b.jpg since; put back from there to c.jpg",
+        "found: cats/e.jpg: moved to cats/sub/e.jpg since; put back from there to e.jpg; "
+        "cats/e.jpg is a link now, left there",
+    ], [])
+    assert layout(tmp_path) == before | {"d.jpg": layout(tmp_path)["d.jpg"], "cats": "dir", "cats/sub": "dir",
+                                         "cats/a.jpg": other, "cats/e.jpg": ("link", "sub/e.jpg")}
+    assert (tmp_path / "d.jpg").read_bytes().endswith(b"edited")
+
+
+def test_on_an_exfat_card_the_file_in_the_photo_s_place_is_taken_for_it_as_before(exfat_card: Path) -> None:
+    """Told by size and time alone, the photo saved over by an editor is another size and time:
+    the file in its place goes back, as it always did, and a photo moved on is not looked for."""
+    photos(exfat_card, BLUE, "a.jpg")
+    sort_folder(exfat_card, classifier=FakeClassifier())
+    cats = exfat_card / "cats"
+    (cats / "sub").mkdir()
+    os.rename(cats / "a.jpg", cats / "sub" / "a.jpg")
+    write_image(cats / "a.jpg", RED, size=(40, 40))
+
+    assert undo(exfat_card) == (["Restored 1 file(s) from 1 run in " + str(exfat_card) + "."], [])
+    assert (cats / "sub" / "a.jpg").is_file() and (exfat_card / "a.jpg").is_file()
+
+
+def test_a_photo_in_a_folder_of_the_users_own_is_said_where_it_is_and_left_there(tmp_path: Path) -> None:
+    """While cats/ is there, a photo found in another folder of the user's (an album made by
+    hand, or cats/ renamed to kitties/ and a new cats/ made since by a later sort or a watch) was
+    taken out of sorter's folders: undo says where it is and leaves it, and the run counts as
+    undone. A folder sorted on its own is not looked in: its photos are its own undo's. With
+    cats/ gone (renamed, none made since), kitties/ is cats/, and its photos go back (`undo --all` below)."""
+    photos(tmp_path, BLUE, "a.jpg", "b.jpg", "c.jpg", "d.jpg")
+    sort_folder(tmp_path, classifier=FakeClassifier())
+    trip = tmp_path / "projects" / "trip"
+    photos(trip, RED, "t.jpg")
+    sort_folder(trip, classifier=FakeClassifier())  # a folder sorted on its own, deep down
+    os.rename(tmp_path / "cats" / "c.jpg", trip / "c.jpg")
+    (tmp_path / "best").mkdir()
+    os.rename(tmp_path / "cats" / "d.jpg", tmp_path / "best" / "d.jpg")
+    os.rename(tmp_path / "cats", tmp_path / "kitties")
+    (tmp_path / "cats").mkdir()
+
+    assert undo(tmp_path) == ([
+        "Restored 0 file(s) from 1 run in " + str(tmp_path) + ".",
+        "found: cats/a.jpg: moved to kitties/a.jpg since, into a folder of yours; left there (was a.jpg)",
+        "found: cats/b.jpg: moved to kitties/b.jpg since, into a folder of yours; left there (was b.jpg)",
+        "found: cats/d.jpg: moved to best/d.jpg since, into a folder of yours; left there (was d.jpg)",
+    ], ["missing: cats/c.jpg: no longer there (was c.jpg)"])
+    assert {"kitties/a.jpg", "kitties/b.jpg", "best/d.jpg"} <= set(layout(tmp_path))
+    assert not any(name in layout(tmp_path) for name in ("a.jpg", "b.jpg", "d.jpg"))
+
+
+def test_undo_all_finds_a_photo_where_a_newer_run_s_undo_put_it(tmp_path: Path) -> None:
+    """Taken back to the top under a new name and sorted again, cats/ renamed since: undoing the
+    second sort puts it back at the top, where the first sort's undo then finds it."""
+    photos(tmp_path, BLUE, "a.jpg", "b.jpg")
+    before = layout(tmp_path)
+    sort_folder(tmp_path, classifier=FakeClassifier())
+    os.rename(tmp_path / "cats" / "a.jpg", tmp_path / "x.jpg")
+    sort_folder(tmp_path, classifier=FakeClassifier())
+    os.rename(tmp_path / "cats", tmp_path / "kitties")
+
+    assert undo(tmp_path, "--all") == ([
+        "Restored 3 file(s) from 2 runs in " + str(tmp_path) + ".",
+        "found: cats/a.jpg: moved to x.jpg since; put back from there to a.jpg",
+        "found: cats/b.jpg: moved to kitties/b.jpg since; put back from there to b.jpg",
+        "found: cats/x.jpg: moved to kitties/x.jpg since; put back from there to x.jpg",
+    ], [])
+    assert layout(tmp_path) == before | {"kitties": "dir"}
 
 
 def test_a_review_s_moves_into_a_pet_folder_renamed_since_are_undone_with_the_sort(tmp_path: Path) -> None:
@@ -148,11 +268,14 @@ def test_a_move_journaled_before_moves_held_identities_is_found_by_its_seen_reco
 
 def test_a_photo_not_found_while_a_folder_cannot_be_listed_is_kept_for_the_next_undo(tmp_path: Path,
                                                                                        monkeypatch) -> None:
-    """It may be in that folder: not marked gone, as a place undo cannot look at is not."""
-    photos(tmp_path, BLUE, "a.jpg", "b.jpg")
+    """It may be in that folder: not marked gone, as a place undo cannot look at is not; nor is
+    another file in its place taken for it (b.jpg saved over: a new file of its name)."""
+    photos(tmp_path, BLUE, "a.jpg", "b.jpg", "c.jpg")
     sort_folder(tmp_path, classifier=FakeClassifier())
     (tmp_path / "cats" / "private").mkdir()
     (tmp_path / "cats" / "a.jpg").unlink()
+    (tmp_path / "cats" / "b.tmp").write_bytes(b"edited")
+    os.rename(tmp_path / "cats" / "b.tmp", tmp_path / "cats" / "b.jpg")
     scandir = os.scandir
 
     def private_unreadable(path=".", *args):
@@ -163,13 +286,16 @@ def test_a_photo_not_found_while_a_folder_cannot_be_listed_is_kept_for_the_next_
     monkeypatch.setattr(os, "scandir", private_unreadable)
     result = runner.invoke(app, ["undo", str(tmp_path)])
     assert result.exit_code == 0, result.output
-    assert result.stderr == (
-        "kept: cats/a.jpg: no longer there, and cats/private cannot be listed (Permission denied); left in place\n")
+    assert sorted(result.stderr.splitlines()) == [
+        "kept: cats/a.jpg: no longer there, and cats/private cannot be listed (Permission denied); left in place",
+        "kept: cats/b.jpg: not the photo sorter put there, and cats/private cannot be listed (Permission denied); "
+        "left in place"]
     assert result.stdout == f"Restored 1 file(s) from 1 run in {tmp_path}.\n"
     monkeypatch.undo()
 
-    assert undo(tmp_path) == (["Restored 0 file(s) from 1 run in " + str(tmp_path) + "."],
+    assert undo(tmp_path) == (["Restored 1 file(s) from 1 run in " + str(tmp_path) + "."],
                               ["missing: cats/a.jpg: no longer there (was a.jpg)"])
+    assert (tmp_path / "b.jpg").read_bytes() == b"edited"
 
 
 def test_on_an_exfat_card_a_photo_moved_on_is_told_by_its_size_and_time_where_one_file_has_them(

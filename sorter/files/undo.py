@@ -105,7 +105,8 @@ class _Undoer:
         self.missing = Lines()
         self.found = Lines()
         self.whereabouts = Whereabouts(root, runs)  # `runs`: those being undone
-        self._moved_on: dict[int, str] = {}  # seq -> where sorter put it, of a file found elsewhere
+        #: seq -> (where sorter put it, what is there if anything, its other names), of a file found elsewhere
+        self._moved_on: dict[int, tuple[str, str, tuple[str, ...]]] = {}
 
     def run(self, run) -> None:
         from sorter.files.journal import moves_of
@@ -133,10 +134,11 @@ class _Undoer:
     def _check(self, group) -> tuple[list, list, list]:
         """(members to move back, members already back, members gone) of one group; conflicts
         and missing files reported. A conflict keeps the whole group where it is (a later undo
-        tries again). A file no longer where sorter put it is looked for by its identity, and
-        moved back from where it is now (`whereabouts`); one gone (deleted, taken out of cats/,
-        dogs/ and the folder's top, or something else in its place: sorter moves only files) is
-        reported once, and the next undo goes on to the run before."""
+        tries again). A file no longer where sorter put it, or with another file in its place, is
+        looked for by its identity, and moved back from where it is now (`whereabouts`), the other
+        file left there; another file with the photo nowhere else is the photo saved over (moved
+        back). One gone (deleted, taken out of the folder, or a folder or link in its place:
+        sorter moves only files) is reported once, and the next undo goes on to the run before."""
         from sorter.files.moves import finish_fallback_move
         from sorter.files.whereabouts import Unlisted
 
@@ -159,25 +161,30 @@ class _Undoer:
                     back.append(m)
                 else:
                     conflicts.append((replace(m, dst=now_at), f"{m.src} exists again"))
-            elif at_dst is None or not stat.S_ISREG(at_dst.st_mode):
-                try:
-                    now_at = self.whereabouts.find(m)
-                except Unlisted as exc:
-                    conflicts.append((m, f"no longer there, and {exc}"))
-                    continue
-                if now_at is not None:
-                    self._moved_on[m.seq] = m.dst
-                    to_move.append(replace(m, dst=now_at))  # journaled so: recovery looks for it there
-                    continue
-                if at_dst is None:
-                    self.missing.add(f"{m.dst}: no longer there (was {m.src})")
-                else:
-                    mode = at_dst.st_mode
-                    other = "a folder" if stat.S_ISDIR(mode) else "a link" if stat.S_ISLNK(mode) else "not a file"
-                    self.missing.add(f"{m.dst}: now {other}, not the photo sorter moved; left there (was {m.src})")
-                gone.append(m)
             else:
-                to_move.append(m)
+                a_file = at_dst is not None and stat.S_ISREG(at_dst.st_mode)  # the photo, or another file
+                try:
+                    found = self.whereabouts.replaced(m, at_dst) if a_file else self.whereabouts.find(m)
+                except Unlisted as exc:
+                    conflicts.append((m, f"{'not the photo sorter put there' if a_file else 'no longer there'}, "
+                                         f"and {exc}"))
+                    continue
+                mode = 0 if at_dst is None else at_dst.st_mode
+                other = ("another file" if a_file else "a folder" if stat.S_ISDIR(mode) else
+                         "a link" if stat.S_ISLNK(mode) else "not a file")  # what is there, if anything
+                if found is not None and found.yours:  # taken into a folder of the user's own: theirs
+                    self.found.add(f"{m.dst}: moved to {found.path} since, into a folder of yours; left there "
+                                   f"(was {m.src})")
+                    gone.append(m)
+                elif found is not None:
+                    self._moved_on[m.seq] = (m.dst, other, found.others)
+                    to_move.append(replace(m, dst=found.path))  # journaled so: recovery looks for it there
+                elif a_file:
+                    to_move.append(m)
+                else:
+                    there = "no longer there" if at_dst is None else f"now {other}, not the photo sorter moved; left there"
+                    self.missing.add(f"{m.dst}: {there} (was {m.src})")
+                    gone.append(m)
         for m, why in conflicts:
             self.conflicts.add(f"{m.dst}: {why}; left in place")
         if conflicts:
@@ -194,6 +201,7 @@ class _Undoer:
         undone = [m.seq for _, back, _ in checked for m in back]
         self.already_back += len(undone)
         kept: list[int] = []
+        found: list = []  # moved back from where they were found
         self.journal.returning(to_move)
         for moving, _, _ in checked:
             returned = []
@@ -215,8 +223,16 @@ class _Undoer:
             undone += [m.seq for m in returned]
             self.restored += len(returned)
             for m in returned:
+                self.whereabouts.moved(m.dst, m.src)
                 if m.seq in self._moved_on:
-                    self.found.add(f"{self._moved_on[m.seq]}: moved to {m.dst} since; put back from there to {m.src}")
+                    found.append(m)
+        for m in found:  # once every group has moved: of two names swapped, neither is "left there"
+            was, other, others = self._moved_on[m.seq]
+            line = f"{was}: moved to {m.dst} since; put back from there to {m.src}"
+            if others:
+                names = ", ".join(others)
+                line += f"; its other name {names} stays" if len(others) == 1 else f"; its other names {names} stay"
+            self.found.add(line + (f"; {was} is {other} now, left there" if os.path.lexists(self.root / was) else ""))
         self._moved_on.clear()
         sync_dirs([self.root, *{(self.root / p).parent for m in to_move for p in (m.src, m.dst)}])
         self.journal.mark("undo", undone)

@@ -6,18 +6,22 @@ size, modification time), which a rename or a plain `mv` within the filesystem k
 journaled before intents held it has its photo's "seen" record instead (a sort's or a watch's;
 its companions, and a review's moves then, have nothing to be found by).
 
-Looked for only where something is missing, with one listing per undo, made at the first such
-file: the files at the top of the folder and in the trees of cats/ and dogs/ (not hidden
-folders nor .sorter/, no link followed), by identity. A photo taken out of those into a folder
-of the user's own, or out of the folder, is left there: reported missing as a deleted one is.
-Only where cats/ or dogs/ itself is gone (renamed: cats/ -> kitties/) are the folder's other
-trees listed too, once (not one sorted on its own, with a journal of its own).
+Looked for only where something is missing, or where another file is at the place sorter put
+the photo (`replaced`), with one listing per undo, made at the first such file: the files at
+the top of the folder and in the trees of cats/ and dogs/ (not hidden folders nor .sorter/, no
+link followed), by identity; where that does not find it, once, the folder's other trees too
+(cats/ renamed to kitties/; a folder of the user's own), never a folder sorted on its own (with
+a journal of its own). A photo found in a folder of the user's own while the folder sorter put
+it in is still there (cats/) was taken out of it on purpose: it is said where it is, and stays. The listing follows
+the files undo moves back (`moved`), so `undo --all` finds a photo where a newer run's undo
+put it. A photo taken out of the folder is reported missing as a deleted one is.
 
 A file is the photo when it is that very file, device, inode, size and time alike (a copy is
-another inode, the photo edited since has another time); two names of one inode there (a hard
-link) make which one is the photo a guess, and none is taken. On a filesystem whose inode
-numbers are made up at each mount (FAT, exFAT, FUSE: `verdicts.inodes_last`) it is told by its
-size and time alone, only where one file there has them (a copy kept its time too: `cp -p`).
+another inode, the photo edited since has another time). Two names of one inode (a hard link)
+are both the photo: the one in the folder sorter put it in is moved back, else the shorter
+path, and the other stays, said so. On a filesystem whose inode numbers are made up at each
+mount (FAT, exFAT, FUSE: `verdicts.inodes_last`) it is told by its size and time alone, only
+where one file there has them (a copy kept its time too: `cp -p`).
 Memory: an entry per file listed (about 160 bytes), only while an undo that missed one runs.
 """
 
@@ -26,14 +30,13 @@ from __future__ import annotations
 import os
 import stat
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from sorter.config import CLASS_FOLDERS, JOURNAL_NAME, REVIEW_RUN_PREFIX, STATE_DIR, entered, excluded_by_case
 from sorter.files.verdicts import SameFile, inodes_last, same_file
 
 _SORTED = frozenset(CLASS_FOLDERS.values())
-#: Two files have the key: which one is the photo would be a guess.
-_TWO = ""
 
 
 class Unlisted(Exception):
@@ -41,42 +44,56 @@ class Unlisted(Exception):
     move, to look again next time, as it does where it cannot look at the file's own place."""
 
 
+@dataclass(frozen=True)
+class Found:
+    path: str  # where the photo is now, relative to the folder
+    others: tuple[str, ...] = ()  # its other names (hard links), which stay where they are
+    #: In a folder of the user's own, while the folder sorter put it in is still there: taken
+    #: out of cats/ (dogs/) on purpose, so it stays where it is (undo says where it is).
+    yours: bool = False
+
+
 class Whereabouts:
     """Finds the files of the moves of `runs` (undo's) where they are now."""
 
     def __init__(self, root: Path, runs: set[str]) -> None:
         self.root = root
+        self._base = os.path.join(root, "")  # paths joined as strings: a Path costs 5 us, an lstat 1.6
         self._runs = runs
-        #: hash of a key (`_key`) -> relative path, or _TWO: a hash, not the key, is half the memory,
-        #: and `find` checks the file it names (a collision finds nothing, 1 in 2**64 a pair).
-        self._listed: dict[int, str] | None = None
+        #: hash of a key (`_key`) -> relative path, or the paths where several files have it: a
+        #: hash, not the key, is half the memory, and `find` checks each file it names (a
+        #: collision finds nothing, 1 in 2**64 a pair).
+        self._listed: dict[int, str | list[str]] | None = None
         self._wide = False  # the folder's other trees listed too
         self._lasting: bool | None = None  # inode numbers last across mounts (`verdicts.inodes_last`)
         self._seen: dict[tuple[str, int], SameFile] | None = None
         self._unlisted: str | None = None  # why a folder there could not be listed
 
-    def find(self, move) -> str | None:
-        """Where the file `move` (a `journal.Move` done and not undone) put is now, relative to
-        the folder, when that is elsewhere and certain; else None. Raises Unlisted."""
+    def find(self, move) -> Found | None:
+        """Where the file `move` (a `journal.Move` done and not undone) put is now, when that is
+        certain; else None. Raises Unlisted."""
         same = move.same or self._seen_as(move)
         if same is None:
             return None
         if self._listed is None:
             self._list(self._sorted_tree, files=True)
-        where = self._listed.get(hash(self._key(same)))
-        if where is None and not self._wide and "/" in move.dst and not _is_folder(self.root / move.dst.split("/")[0]):
-            self._wide = True  # its cats/ or dogs/ is gone: renamed, say
+        names = self._names(same)
+        if not names and not self._wide:
+            self._wide = True  # not in cats/, dogs/ nor at the top: cats/ renamed (a new one made since), say
             self._list(self._other_tree)
-            where = self._listed.get(hash(self._key(same)))
-        if where is None and self._unlisted is not None:
+            names = self._names(same)
+        if not names and self._unlisted is not None:
             raise Unlisted(self._unlisted)
-        if not where:
+        if not names or (len(names) > 1 and not self._lasts()):  # two files of its size and time: a guess
             return None
-        try:  # listed earlier in this undo: still that file?
-            st = os.lstat(self.root / where)
-        except OSError:
-            return None
-        return where if stat.S_ISREG(st.st_mode) and self._key(same_file(st)) == self._key(same) else None
+        # Two names of the photo itself: either is it; the one in its folder, else the shorter path.
+        folder = os.path.dirname(move.dst)
+        path = min(names, key=lambda p: (os.path.dirname(p) != folder, len(p), p))
+        top, inside, _ = path.partition("/")
+        # Another top-level folder while the one sorter put it in is there: a folder of yours it
+        # was taken into (not cats/ renamed, which leaves no cats/), and there it stays.
+        yours = bool(inside) and not self._sorted_tree(top) and _is_folder(self.root / move.dst.partition("/")[0])
+        return Found(path, tuple(sorted(n for n in names if n != path)), yours)
 
     def elsewhere(self, move, there: os.stat_result) -> str | None:
         """Where the file `move` put is now, when the file `there`, at its first place, is not it
@@ -86,35 +103,92 @@ class Whereabouts:
         if same is None or self._key(same_file(there)) == self._key(same):
             return None
         try:
-            return self.find(move)
+            found = self.find(move)
         except Unlisted:
             return None
+        return None if found is None else found.path
 
-    def _key(self, same: SameFile) -> tuple:
+    def replaced(self, move, there: os.stat_result) -> Found | None:
+        """Where the photo `move` put is now, when the file `there`, at the place it put it, is
+        another file (one put in its place, two names swapped) and the photo is found elsewhere;
+        else None: `there` is the photo, or, found nowhere else, most likely the photo edited or
+        saved over by an editor (which writes a new inode). Where inode numbers do not last,
+        `there` is taken for the photo, as it always was: an edit changes the size and time that
+        are all that tell it there. Raises Unlisted."""
+        same = move.same or self._seen_as(move)
+        if same is None or (there.st_dev, there.st_ino) == same[:2] or not self._lasts():
+            return None  # that very inode is the photo, were it edited in place since
+        found = self.find(move)
+        return found if found is not None and found.path != move.dst else None
+
+    def moved(self, old: str, new: str) -> None:
+        """Undo moved the file at `old` to `new`: the listing follows it, so that an older run's
+        move of the same photo (`undo --all`) finds it there."""
+        if self._listed is None:
+            return
+        try:
+            st = os.lstat(self._base + new)
+        except OSError:
+            return
+        key = hash(self._key(same_file(st)))
+        paths = self._listed.get(key)
+        if isinstance(paths, list) and old in paths:
+            paths.remove(old)
+        elif paths == old:
+            del self._listed[key]
+        self._add(key, new)
+
+    def _names(self, same: SameFile) -> list[str]:
+        """The listed paths of the file `same`, each checked: still that file?"""
+        paths = self._listed.get(hash(self._key(same)))
+        names = []
+        for path in [paths] if isinstance(paths, str) else paths or ():
+            try:
+                st = os.lstat(self.root / path)
+            except OSError:
+                continue
+            if stat.S_ISREG(st.st_mode) and self._key(same_file(st)) == self._key(same):
+                names.append(path)
+        return names
+
+    def _add(self, key: int, path: str) -> None:
+        paths = self._listed.setdefault(key, path)
+        if paths == path:
+            return
+        if isinstance(paths, str):
+            self._listed[key] = [paths, path]
+        elif path not in paths:
+            paths.append(path)
+
+    def _lasts(self) -> bool:
         if self._lasting is None:
             self._lasting = inodes_last(self.root)
-        return same if self._lasting else same[2:]  # (size, mtime) where inode numbers do not last
+        return self._lasting
+
+    def _key(self, same: SameFile) -> tuple:
+        return same if self._lasts() else same[2:]  # (size, mtime) where inode numbers do not last
 
     def _sorted_tree(self, name: str) -> bool:
         """The top-level folder `name` is cats/ or dogs/ (`Cats/` where names fold together)."""
         return name in _SORTED or excluded_by_case(self.root, name, _SORTED)
 
     def _other_tree(self, name: str) -> bool:
-        """Another top-level folder, entered as a scan enters one, that is not sorted on its own."""
-        return (not self._sorted_tree(name) and entered(name)
-                and not os.path.lexists(self.root / name / STATE_DIR / JOURNAL_NAME))
+        """Another top-level folder, entered as a scan enters one."""
+        return not self._sorted_tree(name) and entered(name)
 
     def _list(self, trees: Callable[[str], bool], files: bool = False) -> None:
         """Take into the listing the trees of the folder's top-level folders that `trees` names,
-        and with `files` the folder's own files."""
+        and with `files` the folder's own files; not a folder sorted on its own, nor below it."""
         self._listed = {} if self._listed is None else self._listed
-        base = os.path.join(self.root, "")
         try:
             top = os.listdir(self.root)
         except OSError as exc:
             self._unlisted = f"{self.root} cannot be listed ({exc.strerror or exc})"
             return
         for folder, subfolders, names in self._walk([name for name in top if trees(name)], top if files else []):
+            if STATE_DIR in subfolders and os.path.lexists(os.path.join(folder, STATE_DIR, JOURNAL_NAME)):
+                subfolders.clear()  # its photos are its own journal's to undo
+                continue
             subfolders[:] = [d for d in subfolders if entered(d)]
             for name in names:
                 path = os.path.join(folder, name)
@@ -123,8 +197,7 @@ class Whereabouts:
                 except OSError:
                     continue
                 if stat.S_ISREG(st.st_mode):
-                    key = hash(self._key(same_file(st)))
-                    self._listed[key] = _TWO if key in self._listed else path[len(base):]
+                    self._add(hash(self._key(same_file(st))), path[len(self._base):])
 
     def _walk(self, trees: list[str], files: list[str]):
         """The folder's own `files` (names), then the trees of its folders named in `trees`, top
