@@ -359,3 +359,19 @@ def test_a_page_loaded_before_her_folder_was_renamed_asks_for_a_reload_then_offe
         stop.set()
         thread.join(10)
     assert not (root / "cats" / "Luna").exists()
+
+
+def test_a_photo_left_in_place_that_nearly_was_her_is_noted_for_her_renamed_folder(tmp_path: Path) -> None:
+    """A photo left as neither that her head nearly named was noted under cats/Luna after her
+    folder became cats/Lulu: the sort said "Might be cats/Luna (1 photo), cats/Lulu (9 photos)"."""
+    from sorter.files.pet_folders import PetFolders
+    from sorter.model.inference import Prediction
+    from sorter.model.pet_heads import Nearly
+    from sorter.sorting.sort import at_home
+
+    here = PetFolders(tmp_path, frozenset({"cats/Luna"}), {"cats/Luna": "cats/Lulu"})
+    three = ("cat", "dog", "other")
+    garden = Prediction(tmp_path / "garden.jpg", (0.05, 0.05, 0.9), three, nearly=Nearly("cats/Luna", 0.8))
+    assert garden.label == "other" and at_home(garden, here).nearly == Nearly("cats/Lulu", 0.8)
+    named = Prediction(tmp_path / "luna.jpg", (0.9, 0.05, 0.05), three, pet="Luna")
+    assert at_home(named, here).pet == "Lulu"

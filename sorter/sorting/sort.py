@@ -61,9 +61,11 @@ def at_home(prediction, here):
     now (`files.pet_folders`): renamed (cats/Luna is cats/Lulu), or gone (no pet: it stays in cats/)."""
     from sorter.config import CLASS_FOLDERS
 
-    if not here.moved or prediction.label not in CLASS_FOLDERS or (prediction.pet or prediction.nearly) is None:
+    if not here.moved or (prediction.pet or prediction.nearly) is None:
         return prediction
-    pet = prediction.pet and here.folder(f"{CLASS_FOLDERS[prediction.label]}/{prediction.pet}")
+    # The one it nearly was whatever the label: a photo left as neither or unsure is noted too.
+    pet = prediction.pet and prediction.label in CLASS_FOLDERS and here.folder(
+        f"{CLASS_FOLDERS[prediction.label]}/{prediction.pet}")
     nearly = prediction.nearly and here.folder(prediction.nearly.pet)
     return replace(prediction, pet=pet.partition("/")[2] if pet else None,
                    nearly=replace(prediction.nearly, pet=nearly) if nearly else None)
