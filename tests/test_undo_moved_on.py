@@ -333,3 +333,116 @@ def test_the_file_found_is_moved_back_only_while_the_old_place_is_free(tmp_path:
     assert result.stderr == f"kept: {where}: a.jpg exists again; left in place\n"
     (tmp_path / "a.jpg").unlink()
     assert undo(tmp_path)[0][0] == f"Restored 1 file(s) from 1 run in {tmp_path}."
+
+
+@pytest.mark.parametrize("runs", [1, 2])
+def test_another_sorted_photo_in_the_photo_s_place_is_never_taken_for_it_saved_over(tmp_path: Path,
+                                                                                  runs: int) -> None:
+    """c1 deleted and c0 renamed into its place: the file there is c0's photo, not c1 saved over
+    by an editor (of this run, or of the run before): c1 is missing, and c0 goes back as c0.jpg."""
+    photos(tmp_path, BLUE, "c0.jpg")
+    if runs == 2:
+        sort_folder(tmp_path, classifier=FakeClassifier())
+    write_image(tmp_path / "c1.jpg", BLUE, size=(48, 8))
+    sort_folder(tmp_path, classifier=FakeClassifier())
+    photo = layout(tmp_path)["cats/c0.jpg"]
+    (tmp_path / "cats" / "c1.jpg").unlink()
+    os.rename(tmp_path / "cats" / "c0.jpg", tmp_path / "cats" / "c1.jpg")
+
+    assert undo(tmp_path, "--all") == ([
+        f"Restored 1 file(s) from {runs} run{'s' if runs == 2 else ''} in {tmp_path}.",
+        "found: cats/c0.jpg: moved to cats/c1.jpg since; put back from there to c0.jpg",
+    ], ["missing: cats/c1.jpg: no longer there (was c1.jpg)"])
+    assert layout(tmp_path) == {"c0.jpg": photo}
+
+
+def test_a_plain_undo_leaves_another_run_s_photo_in_the_photo_s_place_for_that_run_s_undo(tmp_path: Path) -> None:
+    photos(tmp_path, BLUE, "c0.jpg")
+    sort_folder(tmp_path, classifier=FakeClassifier())
+    write_image(tmp_path / "c1.jpg", BLUE, size=(48, 8))
+    sort_folder(tmp_path, classifier=FakeClassifier())
+    (tmp_path / "cats" / "c1.jpg").unlink()
+    os.rename(tmp_path / "cats" / "c0.jpg", tmp_path / "cats" / "c1.jpg")
+
+    assert undo(tmp_path) == ([f"Restored 0 file(s) from 1 run in {tmp_path}."],
+                              ["missing: cats/c1.jpg: no longer there (was c1.jpg)"])
+    assert sorted(os.listdir(tmp_path / "cats")) == ["c1.jpg"]
+    assert undo(tmp_path) == ([
+        f"Restored 1 file(s) from 1 run in {tmp_path}.",
+        "found: cats/c0.jpg: moved to cats/c1.jpg since; put back from there to c0.jpg",
+    ], [])
+    assert sorted(os.listdir(tmp_path)) == ["c0.jpg"]
+
+
+def test_a_new_file_at_a_deleted_photo_s_first_place_is_not_it_put_back(tmp_path: Path) -> None:
+    """Deleted from cats/, another photo of its name at the top: the photo is missing, not
+    "already back"; found elsewhere, it is kept for the next undo, its first place taken."""
+    photos(tmp_path, BLUE, "c0.jpg", "c1.jpg")
+    sort_folder(tmp_path, classifier=FakeClassifier())
+    (tmp_path / "cats" / "c0.jpg").unlink()
+    write_image(tmp_path / "c0.jpg", RED, size=(40, 40))
+    (tmp_path / "cats" / "Luna").mkdir()
+    os.rename(tmp_path / "cats" / "c1.jpg", tmp_path / "cats" / "Luna" / "c1.jpg")
+    write_image(tmp_path / "c1.jpg", RED, size=(48, 48))
+
+    result = runner.invoke(app, ["undo", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert result.stdout == f"Restored 0 file(s) from 1 run in {tmp_path}.\n"
+    assert sorted(result.stderr.splitlines()) == [
+        "kept: cats/Luna/c1.jpg: c1.jpg exists again; left in place",
+        "missing: cats/c0.jpg: no longer there (was c0.jpg)",
+    ]
+    (tmp_path / "c1.jpg").unlink()
+    assert undo(tmp_path) == ([
+        f"Restored 1 file(s) from 1 run in {tmp_path}.",
+        "found: cats/c1.jpg: moved to cats/Luna/c1.jpg since; put back from there to c1.jpg",
+    ], [])
+
+
+def test_the_photo_put_back_by_hand_is_already_back(tmp_path: Path) -> None:
+    photos(tmp_path, BLUE, "c0.jpg")
+    sort_folder(tmp_path, classifier=FakeClassifier())
+    os.rename(tmp_path / "cats" / "c0.jpg", tmp_path / "c0.jpg")
+
+    assert undo(tmp_path) == ([f"Restored 0 file(s) from 1 run in {tmp_path} (1 already back where they were)."],
+                              [])
+
+
+def test_a_group_with_a_member_in_a_folder_of_the_users_own_stays_whole(tmp_path: Path) -> None:
+    """The photo taken into an album, its video into dogs/: the group is one unit, and stays
+    where it is, each member said once; the run counts as undone."""
+    photos(tmp_path, BLUE, "IMG_1.jpg")
+    for name in ("IMG_1.MOV", "IMG_1.xmp"):
+        (tmp_path / name).write_bytes(name.encode())
+    sort_folder(tmp_path, classifier=FakeClassifier())
+    assert sorted(os.listdir(tmp_path / "cats")) == ["IMG_1.MOV", "IMG_1.jpg", "IMG_1.xmp"]
+    (tmp_path / "album").mkdir()
+    (tmp_path / "dogs").mkdir()
+    os.rename(tmp_path / "cats" / "IMG_1.jpg", tmp_path / "album" / "IMG_1.jpg")
+    os.rename(tmp_path / "cats" / "IMG_1.MOV", tmp_path / "dogs" / "IMG_1.MOV")
+    after = layout(tmp_path)
+
+    assert undo(tmp_path) == ([
+        f"Restored 0 file(s) from 1 run in {tmp_path}.",
+        "found: cats/IMG_1.MOV: moved to dogs/IMG_1.MOV since, left there with album/IMG_1.jpg, in a folder of "
+        "yours (was IMG_1.MOV)",
+        "found: cats/IMG_1.jpg: moved to album/IMG_1.jpg since, into a folder of yours; left there (was IMG_1.jpg)",
+        "found: cats/IMG_1.xmp: left there with album/IMG_1.jpg, in a folder of yours (was IMG_1.xmp)",
+    ], [])
+    assert {k: v for k, v in layout(tmp_path).items() if not k.startswith(".sorter")} == {
+        k: v for k, v in after.items() if not k.startswith(".sorter")}
+    assert not (tmp_path / ".sorter").exists()
+
+
+def test_on_an_exfat_card_a_new_file_at_the_photo_s_first_place_is_told_by_its_size_and_time(
+    exfat_card: Path,
+) -> None:
+    photos(exfat_card, BLUE, "c0.jpg", "c1.jpg")
+    sort_folder(exfat_card, classifier=FakeClassifier())
+    (exfat_card / "cats" / "c0.jpg").unlink()
+    write_image(exfat_card / "c0.jpg", RED, size=(40, 40))
+    os.rename(exfat_card / "cats" / "c1.jpg", exfat_card / "c1.jpg")  # put back by hand
+    remount(exfat_card)
+
+    assert undo(exfat_card) == ([f"Restored 0 file(s) from 1 run in {exfat_card} (1 already back where they were)."],
+                                ["missing: cats/c0.jpg: no longer there (was c0.jpg)"])

@@ -137,12 +137,15 @@ class _Undoer:
         tries again). A file no longer where sorter put it, or with another file in its place, is
         looked for by its identity, and moved back from where it is now (`whereabouts`), the other
         file left there; another file with the photo nowhere else is the photo saved over (moved
-        back). One gone (deleted, taken out of the folder, or a folder or link in its place:
-        sorter moves only files) is reported once, and the next undo goes on to the run before."""
+        back), unless it is another journaled move's photo. A file at its first place is it only
+        by its identity (else a new file there, and the photo looked for). One gone (deleted, taken
+        out of the folder, or a folder or link in its place: sorter moves only files) is reported
+        once, and the next undo goes on to the run before. A group is one unit: a member found in
+        a folder of the user's own keeps the whole group where it is, as undone."""
         from sorter.files.moves import finish_fallback_move
         from sorter.files.whereabouts import Unlisted
 
-        to_move, back, conflicts, gone = [], [], [], []
+        to_move, back, conflicts, gone, yours = [], [], [], [], []
         for m in group:
             src, dst = self.root / m.src, self.root / m.dst
             try:
@@ -155,12 +158,8 @@ class _Undoer:
                     back.append(m)
                 else:
                     conflicts.append((m, f"{m.src} exists again"))
-            elif at_src is not None:  # an earlier undo moved it, then crashed; or put back by hand
-                now_at = self.whereabouts.elsewhere(m, at_src)  # or a new photo of its name, and it elsewhere
-                if now_at is None:
-                    back.append(m)
-                else:
-                    conflicts.append((replace(m, dst=now_at), f"{m.src} exists again"))
+            elif at_src is not None and not self.whereabouts.not_it(m, at_src):
+                back.append(m)  # an earlier undo moved it, then crashed; or put back by hand
             else:
                 a_file = at_dst is not None and stat.S_ISREG(at_dst.st_mode)  # the photo, or another file
                 try:
@@ -175,14 +174,18 @@ class _Undoer:
                 if found is not None and found.yours:  # taken into a folder of the user's own: theirs
                     self.found.add(f"{m.dst}: moved to {found.path} since, into a folder of yours; left there "
                                    f"(was {m.src})")
+                    yours.append(found.path)
                     gone.append(m)
+                elif found is not None and at_src is not None:  # a new file at its first place: kept, tried again
+                    conflicts.append((replace(m, dst=found.path), f"{m.src} exists again"))
                 elif found is not None:
                     self._moved_on[m.seq] = (m.dst, other, found.others)
                     to_move.append(replace(m, dst=found.path))  # journaled so: recovery looks for it there
-                elif a_file:
+                elif a_file and not self.whereabouts.anothers(m, at_dst):  # found nowhere else: saved over
                     to_move.append(m)
                 else:
-                    there = "no longer there" if at_dst is None else f"now {other}, not the photo sorter moved; left there"
+                    there = ("no longer there" if at_dst is None or a_file else
+                             f"now {other}, not the photo sorter moved; left there")
                     self.missing.add(f"{m.dst}: {there} (was {m.src})")
                     gone.append(m)
         for m, why in conflicts:
@@ -191,6 +194,12 @@ class _Undoer:
             for m in to_move:
                 self.conflicts.add(f"{m.dst}: left in place with {conflicts[0][0].dst}")
             return [], back, gone
+        if yours:  # one unit: a member kept in a folder of the user's own keeps its group where it is
+            for m in to_move:
+                was, _, _ = self._moved_on.pop(m.seq, (m.dst, None, ()))
+                since = f"moved to {m.dst} since, " if m.dst != was else ""
+                self.found.add(f"{was}: {since}left there with {yours[0]}, in a folder of yours (was {m.src})")
+            return [], back, gone + to_move
         return to_move, back, gone
 
     def _put_back(self, groups) -> None:

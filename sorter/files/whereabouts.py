@@ -14,7 +14,9 @@ link followed), by identity; where that does not find it, once, the folder's oth
 a journal of its own). A photo found in a folder of the user's own while the folder sorter put
 it in is still there (cats/) was taken out of it on purpose: it is said where it is, and stays. The listing follows
 the files undo moves back (`moved`), so `undo --all` finds a photo where a newer run's undo
-put it. A photo taken out of the folder is reported missing as a deleted one is.
+put it. A photo taken out of the folder is reported missing as a deleted one is. Another file
+in the photo's place is taken for it saved over only where it is no other journaled move's
+photo (`anothers`: every move's identity, read at the first such file).
 
 A file is the photo when it is that very file, device, inode, size and time alike (a copy is
 another inode, the photo edited since has another time). Two names of one inode (a hard link)
@@ -68,6 +70,7 @@ class Whereabouts:
         self._lasting: bool | None = None  # inode numbers last across mounts (`verdicts.inodes_last`)
         self._seen: dict[tuple[str, int], SameFile] | None = None
         self._unlisted: str | None = None  # why a folder there could not be listed
+        self._journaled: set[int] | None = None  # hashes of the keys of every journaled move's photo
 
     def find(self, move) -> Found | None:
         """Where the file `move` (a `journal.Move` done and not undone) put is now, when that is
@@ -95,18 +98,25 @@ class Whereabouts:
         yours = bool(inside) and not self._sorted_tree(top) and _is_folder(self.root / move.dst.partition("/")[0])
         return Found(path, tuple(sorted(n for n in names if n != path)), yours)
 
-    def elsewhere(self, move, there: os.stat_result) -> str | None:
-        """Where the file `move` put is now, when the file `there`, at its first place, is not it
-        (a new photo of its name) and it is found elsewhere; else None: `there` is the file, put
-        back (by hand, or by an undo cut short), or the file is nowhere else to be found."""
+    def not_it(self, move, there: os.stat_result) -> bool:
+        """The file `there`, at the photo's first place, is not the photo `move` put (its identity
+        is on record, and another): a new file of its name, the photo not back."""
         same = move.same or self._seen_as(move)
-        if same is None or self._key(same_file(there)) == self._key(same):
-            return None
-        try:
-            found = self.find(move)
-        except Unlisted:
-            return None
-        return None if found is None else found.path
+        return same is not None and self._key(same_file(there)) != self._key(same)
+
+    def anothers(self, move, there: os.stat_result) -> bool:
+        """The file `there`, at the place `move` put its photo and not that photo, is the photo of
+        another move in the journal (any run's, done and not undone): never this photo saved over
+        by an editor. The journal's identities are read once, at the first such file."""
+        same = move.same or self._seen_as(move)
+        key = self._key(same_file(there))
+        if same is not None and (key == self._key(same) or (self._lasts() and (there.st_dev, there.st_ino) == same[:2])):
+            return False  # the photo itself, were it edited in place since
+        if self._journaled is None:
+            from sorter.files.journal import scan, sorted_moves
+
+            self._journaled = {hash(self._key(m.same)) for m in sorted_moves(self.root, scan(self.root)) if m.same}
+        return hash(key) in self._journaled
 
     def replaced(self, move, there: os.stat_result) -> Found | None:
         """Where the photo `move` put is now, when the file `there`, at the place it put it, is
