@@ -109,8 +109,10 @@ class Whereabouts:
         another move in the journal (any run's, done and not undone): never this photo saved over
         by an editor. The journal's identities are read once, at the first such file."""
         same = move.same or self._seen_as(move)
+        if same is None:  # nothing on record to tell them apart (a review's take-back, an old journal's companion)
+            return False
         key = self._key(same_file(there))
-        if same is not None and (key == self._key(same) or (self._lasts() and (there.st_dev, there.st_ino) == same[:2])):
+        if key == self._key(same) or (self._lasts() and (there.st_dev, there.st_ino) == same[:2]):
             return False  # the photo itself, were it edited in place since
         if self._journaled is None:
             from sorter.files.journal import scan, sorted_moves
