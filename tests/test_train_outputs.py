@@ -404,13 +404,18 @@ def left_in(disk: Path) -> dict[str, bytes | str]:
             for name in os.listdir(disk)}
 
 
+def trained_over_an_old_model(tmp_path: Path, out: Path):
+    """One epoch trained to `out`, where an old model is: (what the old model was, the run)."""
+    data = make_dataset(tmp_path / "data")
+    old = an_old_model(out)
+    return old, runner.invoke(app, train_args(data, out, "--epochs", "1"))
+
+
 def test_a_full_disk_while_checkpointing_is_one_line_and_leaves_no_part_of_a_checkpoint(
     tmp_path: Path, small_disk: Path
 ) -> None:
-    data = make_dataset(tmp_path / "data")
     out = small_disk / "m.keras"
-    old = an_old_model(out)
-    result = runner.invoke(app, train_args(data, out, "--epochs", "1"))
+    old, result = trained_over_an_old_model(tmp_path, out)
     assert result.exit_code == 1, result.output
     assert result.stderr == (f"Error: cannot write the checkpoint of epoch 1 in {out.with_suffix('.checkpoints')}/: "
                              "No space left on device\n")
@@ -420,12 +425,10 @@ def test_a_full_disk_while_checkpointing_is_one_line_and_leaves_no_part_of_a_che
 def test_a_full_disk_while_saving_the_model_is_one_line_and_keeps_the_old_model(
     tmp_path: Path, small_disk: Path
 ) -> None:
-    data = make_dataset(tmp_path / "data")
     out = small_disk / "m.keras"
-    old = an_old_model(out)
     (tmp_path / "checkpoints").mkdir()
     out.with_suffix(".checkpoints").symlink_to(tmp_path / "checkpoints")  # they fit; the model does not
-    result = runner.invoke(app, train_args(data, out, "--epochs", "1"))
+    old, result = trained_over_an_old_model(tmp_path, out)
     assert result.exit_code == 1, result.output
     assert result.stderr.endswith(f"\nError: cannot write the model in {small_disk}/: No space left on device; the "
                                   "model saved there before, if any, is as it was\n")  # after the epoch's line

@@ -75,7 +75,7 @@ class Whereabouts:
     def find(self, move) -> Found | None:
         """Where the file `move` (a `journal.Move` done and not undone) put is now, when that is
         certain; else None. Raises Unlisted."""
-        same = move.same or self._seen_as(move)
+        same = self._same(move)
         if same is None:
             return None
         if self._listed is None:
@@ -101,14 +101,14 @@ class Whereabouts:
     def not_it(self, move, there: os.stat_result) -> bool:
         """The file `there`, at the photo's first place, is not the photo `move` put (its identity
         is on record, and another): a new file of its name, the photo not back."""
-        same = move.same or self._seen_as(move)
+        same = self._same(move)
         return same is not None and self._key(same_file(there)) != self._key(same)
 
     def anothers(self, move, there: os.stat_result) -> bool:
         """The file `there`, at the place `move` put its photo and not that photo, is the photo of
         another move in the journal (any run's, done and not undone): never this photo saved over
         by an editor. The journal's identities are read once, at the first such file."""
-        same = move.same or self._seen_as(move)
+        same = self._same(move)
         if same is None:  # nothing on record to tell them apart (a review's take-back, an old journal's companion)
             return False
         key = self._key(same_file(there))
@@ -127,7 +127,7 @@ class Whereabouts:
         saved over by an editor (which writes a new inode). Where inode numbers do not last,
         `there` is taken for the photo, as it always was: an edit changes the size and time that
         are all that tell it there. Raises Unlisted."""
-        same = move.same or self._seen_as(move)
+        same = self._same(move)
         if same is None or (there.st_dev, there.st_ino) == same[:2] or not self._lasts():
             return None  # that very inode is the photo, were it edited in place since
         found = self.find(move)
@@ -223,6 +223,10 @@ class Whereabouts:
         for name in trees:
             if _is_folder(self.root / name):
                 yield from os.walk(self.root / name, onerror=unlisted)
+
+    def _same(self, move) -> SameFile | None:
+        """What the file `move` moved was: its own record, else its photo's "seen" record."""
+        return move.same or self._seen_as(move)
 
     def _seen_as(self, move) -> SameFile | None:
         """A move journaled before intents held identities: its photo's, as the run's "seen"

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
+from sorter.config import CLASS_FOLDERS
 from sorter.errors import UsageError
 from sorter.files.folder import check_folder, output_folders
 from sorter.files.moves import Judged, judged_as
@@ -59,8 +60,6 @@ def leaving(entries, root: Path, back: dict[str, str]):
 def at_home(prediction, here):
     """`prediction` with its named pet, and the one it nearly was, as her folder is in this folder
     now (`files.pet_folders`): renamed (cats/Luna is cats/Lulu), or gone (no pet: it stays in cats/)."""
-    from sorter.config import CLASS_FOLDERS
-
     if not here.moved or (prediction.pet or prediction.nearly) is None:
         return prediction
     # The one it nearly was whatever the label: a photo left as neither or unsure is noted too.
@@ -153,7 +152,6 @@ class Sorter:
         """One planner for the Sorter's life: the watcher does not list cats/ and dogs/
         again for every batch. Names taken behind its back are still safe: the move is
         no-replace, and a collision re-plans (see `_apply`)."""
-        from sorter.config import CLASS_FOLDERS
         from sorter.files.planning import Planner
 
         if self._planner is None:

@@ -216,7 +216,7 @@ def require_checkpoint(config: TrainConfig) -> Path:
 RUN_FILES = ("state.json", "last.keras", "best.keras")
 
 
-def begin(config: TrainConfig, dist: Distribution, resume: bool, precision: str, photos=((), ())) -> TrainState:
+def begin(config: TrainConfig, dist: Distribution, resume: bool, precision: str, photos) -> TrainState:
     """The run's state before its model is built. `--resume`: the chief's checkpointed state
     (a missing or damaged checkpoint, or one of a run with another split or network than this
     one, fails at once; workers take theirs from the chief in `continue_from_chief`).

@@ -61,7 +61,7 @@ from sorter.training.loop import (
     kept_checkpoint,
     load_checkpoint,
 )
-from sorter.training.publish import writing
+from sorter.training.publish import writing, written_whole
 
 #: The last frozen block; everything above it is fine-tuned.
 CUT_BLOCK = 14
@@ -276,12 +276,9 @@ def _cache_chunk_captured(bottom, chunk, file: Path, views: int, seed: int, inde
             ])
             out.append(bottom.predict(pixels, batch_size=64, verbose=0).astype(np.float16))
     maps = np.concatenate(out) if out else np.zeros((0, *bottom.output_shape[1:]), np.float16)
-    temporary = file.with_name(file.stem + ".tmp.npz")
-    try:  # written whole or not at all: a kill or a full disk leaves no chunk half written
+    # Written whole or not at all: a kill or a full disk leaves no chunk half written.
+    with written_whole(file, file.with_name(file.stem + ".tmp.npz")) as temporary:
         np.savez(temporary, maps=maps, ok=ok, errors=errors)
-        temporary.replace(file)
-    finally:
-        temporary.unlink(missing_ok=True)
 
 
 def pooled_features(model, maps: np.ndarray) -> np.ndarray:
