@@ -208,8 +208,9 @@ class ReviewPage:
         if entry.status not in NO_LINK:
             picture = f'<a href="{_href(self.root, entry.where)}">{picture}</a>'
         # Its thumbnail is its middle frame: say it is a video, and how long. Not of a HEIC photo
-        # named .MOV: "not a video", as its group says.
-        if is_video_name(name) and (entry.status in NO_LINK or photo_inside(entry.where) is None):
+        # named .MOV: "not a video", as its group says (one judged, with a confidence, was read as a video).
+        if is_video_name(name) and (entry.status in NO_LINK or entry.confidence is not None
+                                    or photo_inside(entry.where) is None):
             seconds = duration(entry.where) if entry.status not in NO_LINK else None
             length = "" if seconds is None else f" {int(seconds // 60)}:{round(seconds % 60):02d}"
             with_it += f'<span class="video">&#9654; video{length}</span>'

@@ -211,7 +211,9 @@ class Sorter:
                 yield replace(result, **extra) if extra else result
 
         planner = self.planner()
-        here = self.pet_folders()
+        # As the caller last looked (a sort once a run, a watch once a batch, before it says where
+        # they go): the photos go where that said, and the folder is not looked at twice.
+        here = self.here if self.here is not None else self.pet_folders()
 
         def planned(predictions) -> list:
             """The chunk's decisions, its companions looked up right before it moves, so they
