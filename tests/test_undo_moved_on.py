@@ -72,7 +72,7 @@ def test_where_cats_itself_was_renamed_the_folder_s_other_trees_are_looked_in_to
         "found: cats/a.jpg: moved to Kitties 2024/a.jpg since; put back from there to a.jpg",
         "found: cats/b.jpg: moved to Kitties 2024/b.jpg since; put back from there to trip/b.jpg",
     ], [])
-    assert layout(tmp_path) == before | {"Kitties 2024": "dir"}
+    assert layout(tmp_path) == before  # cats/ itself, renamed: the sort's folder, empty, goes
 
 
 def test_a_copy_of_the_photo_is_not_taken_for_it_nor_one_taken_out_of_the_folder(tmp_path: Path) -> None:
@@ -213,7 +213,7 @@ def test_undo_all_finds_a_photo_where_a_newer_run_s_undo_put_it(tmp_path: Path) 
         "found: cats/b.jpg: moved to kitties/b.jpg since; put back from there to b.jpg",
         "found: cats/x.jpg: moved to kitties/x.jpg since; put back from there to x.jpg",
     ], [])
-    assert layout(tmp_path) == before | {"kitties": "dir"}
+    assert layout(tmp_path) == before
 
 
 def test_a_review_s_moves_into_a_pet_folder_renamed_since_are_undone_with_the_sort(tmp_path: Path) -> None:
@@ -244,7 +244,7 @@ def test_a_review_s_moves_into_a_pet_folder_renamed_since_are_undone_with_the_so
         "found: dogs/Rex/person.MOV: moved to dogs/Max/person.MOV since; put back from there to dogs/person.MOV",
         "found: dogs/Rex/person.jpg: moved to dogs/Max/person.jpg since; put back from there to dogs/person.jpg",
     ], [])
-    assert layout(root) == before | {"cats": "dir", "cats/Lulu": "dir", "dogs": "dir", "dogs/Max": "dir"}
+    assert layout(root) == before  # the folders the review and the sort made go, renamed or not
     assert (root / MARKUP_NAME).is_file()
 
 

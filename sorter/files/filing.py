@@ -66,17 +66,27 @@ def _missing_folders(root: Path, folder: Path) -> list[Path]:
     return missing[::-1]
 
 
+def _folder_identity(path: Path) -> tuple[int, int] | None:
+    try:
+        st = path.lstat()
+    except OSError:  # removed at once by someone else: nothing to follow
+        return None
+    return (st.st_dev, st.st_ino)
+
+
 def file_groups(
     root: Path, journal, groups: list[Pairs], reserve: Reserve,
     labels: list[tuple[str | None, float | None]] | None = None, judged: list | None = None,
 ) -> list[Filed]:
     """Move each group, journaled; one `Filed` per group, in order. Destination folders
     that do not exist yet (cats/Luna/ and cats/ above it) are created, and journaled so undo
-    may remove them. `judged`: each group's photo as it was judged (`moves.judged_as`, or
-    None), moved only while it is still that file."""
+    may remove them (and, with each one's identity once made, where renamed since). `judged`:
+    each group's photo as it was judged (`moves.judged_as`, or None), moved only while it is
+    still that file."""
     from sorter.files.moves import sync_dirs
     from sorter.files.verdicts import same_file_of
 
+    made = []
     for folder in sorted({pairs[0][1].parent for pairs in groups}):
         # cats/, or cats/ then cats/Luna/ for a named pet (the parent first).
         for created in _missing_folders(root, folder):
@@ -84,6 +94,11 @@ def file_groups(
             # undo does not know it may remove.
             journal.append("mkdir", path=str(created.relative_to(root)))
             created.mkdir(exist_ok=True)
+            made.append(created)
+    # Then what each is (device, inode), which a rename keeps: undo follows a folder renamed or
+    # moved since (cats/Luna to cats/Lunette) by it, to remove it too once empty.
+    journal.append_many("mkdir", [{"path": str(p.relative_to(root)), "id": list(same)} for p in made
+                                  if (same := _folder_identity(p)) is not None])
     filed: dict[int, Filed] = {}
     pending = list(enumerate(groups))
     while pending:

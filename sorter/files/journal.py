@@ -87,12 +87,11 @@ class Move:
 class RunState:
     run: str
     started: float
-    created_dirs: list[str] = field(default_factory=list)
+    created_dirs: dict[str, set[tuple[int, int]]] = field(default_factory=dict)  # each -> its (device, inode) as made
     flags: bytearray = field(default_factory=bytearray)
     start: int = -1  # byte offset of its first "move" record
     end: int = 0  # byte offset just past its last "move" record
-    #: Its records that name a path outside the folder, never acted on: the first
-    #: `REFUSED_SHOWN` as lines for a report, and how many in all.
+    #: Its records naming a path outside the folder, never acted on: the first `REFUSED_SHOWN` as lines, and how many.
     refused: list[str] = field(default_factory=list)
     refused_total: int = 0
 
@@ -238,8 +237,9 @@ def _well_formed(rec: dict) -> bool:
                 and type(same := rec.get("id", [])) is list and len(same) in (0, 4) and all(type(n) is int for n in same))
     if op in _OUTCOMES:
         return _is_seq(rec.get("seq"))
-    if op == "mkdir":
-        return type(rec.get("path")) is str
+    if op == "mkdir":  # the intent, then (device, inode) once made
+        same = rec.get("id", [0, 0])
+        return type(rec.get("path")) is str and type(same) is list and len(same) == 2 and all(type(n) is int for n in same)
     return True
 
 
@@ -303,7 +303,7 @@ def scan(root: Path, since: JournalState | None = None) -> JournalState:
                 state.returning[(run_id, seq)] = move
         elif op == "mkdir":
             if inside(rec.get("path")):
-                run.created_dirs.append(rec["path"])
+                run.created_dirs.setdefault(rec["path"], set()).update([tuple(rec["id"])] if "id" in rec else [])
             else:
                 run.refuse(str(rec.get("path")))
         elif op in _OUTCOMES:

@@ -56,8 +56,9 @@ class UndoResult:
 
 
 def _remove_if_empty(root: Path, folders) -> None:
-    """Remove folders sorter created (cats/, dogs/, cats/Luna/) once empty: only then were they
-    ours. Deepest first: cats/Luna/ must go before cats/ can."""
+    """Remove folders sorter created (cats/, dogs/, cats/Luna/, or one of them renamed since:
+    `Whereabouts.renamed`) once empty: only then were they ours. Deepest first: cats/Luna/ must
+    go before cats/ can."""
     for folder in sorted(dict.fromkeys(folders), key=lambda f: -len(Path(f).parts)):
         try:
             (root / folder).rmdir()
@@ -85,6 +86,14 @@ def _forget(root: Path, state) -> str | None:
     return None
 
 
+def _a_backup(path: str, of: str) -> bool:
+    """`path` is where an editor keeps the file `of` when it saves a new one under its name: in
+    its folder, under its name and more (`c0.jpg~`, `c0.jpg.bak`, `c0.jpg.orig`, `c0.jpg.~1~`)."""
+    folder, name = os.path.split(of)
+    there, backup = os.path.split(path)
+    return there == folder and backup.startswith(name) and backup != name
+
+
 def _look(path: Path) -> os.stat_result | None:
     """What is at `path` (not followed), or None when nothing is; other errors raise."""
     try:
@@ -107,6 +116,10 @@ class _Undoer:
         self.whereabouts = Whereabouts(root, runs)  # `runs`: those being undone
         #: seq -> (where sorter put it, what is there if anything, its other names), of a file found elsewhere
         self._moved_on: dict[int, tuple[str, str, tuple[str, ...]]] = {}
+        #: seq -> the editor's backup (`_a_backup`) the photo was found as, of one put back as it is now
+        self._backups: dict[int, str] = {}
+        #: The folders of the photos found moved on and put back: where a folder sorter made may be now
+        self.followed: set[str] = set()
 
     def run(self, run) -> None:
         from sorter.files.journal import moves_of
@@ -137,11 +150,13 @@ class _Undoer:
         tries again). A file no longer where sorter put it, or with another file in its place, is
         looked for by its identity, and moved back from where it is now (`whereabouts`), the other
         file left there; another file with the photo nowhere else is the photo saved over (moved
-        back), unless it is another journaled move's photo. A file at its first place is it only
-        by its identity (else a new file there, and the photo looked for). One gone (deleted, taken
-        out of the folder, or a folder or link in its place: sorter moves only files) is reported
-        once, and the next undo goes on to the run before. A group is one unit: a member found in
-        a folder of the user's own keeps the whole group where it is, as undone."""
+        back), unless it is another journaled move's photo, and so is one with the photo found
+        beside it under a backup of its name (an editor's save, `c0.jpg~`: the backup left there).
+        A file at its first place is it only by its identity (else a new file there, and the photo
+        looked for). One gone (deleted, taken out of the folder, or a folder or link in its place:
+        sorter moves only files) is reported once, and the next undo goes on to the run before. A
+        group is one unit: a member found in a folder of the user's own keeps the whole group where
+        it is, as undone."""
         from sorter.files.moves import finish_fallback_move
         from sorter.files.whereabouts import Unlisted
 
@@ -178,6 +193,13 @@ class _Undoer:
                     gone.append(m)
                 elif found is not None and at_src is not None:  # a new file at its first place: kept, tried again
                     conflicts.append((replace(m, dst=found.path), f"{m.src} exists again"))
+                elif (found is not None and a_file and _a_backup(found.path, m.dst)
+                      and not self.whereabouts.anothers(m, at_dst)):
+                    # Saved by an editor that renamed the photo to a backup of its name, then wrote
+                    # the new version under it: that one is the photo as the user has it now. The
+                    # backup stays, said so: neither version is lost.
+                    self._backups[m.seq] = found.path
+                    to_move.append(m)
                 elif found is not None:
                     self._moved_on[m.seq] = (m.dst, other, found.others)
                     to_move.append(replace(m, dst=found.path))  # journaled so: recovery looks for it there
@@ -196,6 +218,7 @@ class _Undoer:
             return [], back, gone
         if yours:  # one unit: a member kept in a folder of the user's own keeps its group where it is
             for m in to_move:
+                self._backups.pop(m.seq, None)
                 was, _, _ = self._moved_on.pop(m.seq, (m.dst, None, ()))
                 since = f"moved to {m.dst} since, " if m.dst != was else ""
                 self.found.add(f"{was}: {since}left there with {yours[0]}, in a folder of yours (was {m.src})")
@@ -233,9 +256,17 @@ class _Undoer:
             self.restored += len(returned)
             for m in returned:
                 self.whereabouts.moved(m.dst, m.src)
-                if m.seq in self._moved_on:
+                if m.seq in self._moved_on or m.seq in self._backups:
                     found.append(m)
         for m in found:  # once every group has moved: of two names swapped, neither is "left there"
+            if m.seq in self._backups:
+                self.found.add(f"{m.dst}: saved again since (its earlier version is {self._backups[m.seq]}, left "
+                               f"there); put back as it is now to {m.src}")
+                continue
+            folder = os.path.dirname(m.dst)
+            while folder and folder not in self.followed:  # its folders, up to the top: a few string ops
+                self.followed.add(folder)
+                folder = os.path.dirname(folder)
             was, other, others = self._moved_on[m.seq]
             line = f"{was}: moved to {m.dst} since; put back from there to {m.src}"
             if others:
@@ -243,6 +274,7 @@ class _Undoer:
                 line += f"; its other name {names} stays" if len(others) == 1 else f"; its other names {names} stay"
             self.found.add(line + (f"; {was} is {other} now, left there" if os.path.lexists(self.root / was) else ""))
         self._moved_on.clear()
+        self._backups.clear()
         sync_dirs([self.root, *{(self.root / p).parent for m in to_move for p in (m.src, m.dst)}])
         self.journal.mark("undo", undone)
         self.journal.mark("keep", kept)
@@ -315,7 +347,8 @@ def undo(root: Path, *, all_runs: bool = False, lock_wait: float = 0.0) -> UndoR
             with Journal(root, run="undo") as undoer.journal:
                 for run in reversed(chosen):
                     undoer.run(run)
-                    _remove_if_empty(root, run.created_dirs)
+                    renamed = undoer.whereabouts.renamed(run.created_dirs, undoer.followed)
+                    _remove_if_empty(root, [*run.created_dirs, *renamed])
         # What stays sorted: the runs not chosen, and the files kept where they are. A missing
         # file is reported and forgotten: nothing of it is left to undo.
         left = None

@@ -16,7 +16,9 @@ it in is still there (cats/) was taken out of it on purpose: it is said where it
 the files undo moves back (`moved`), so `undo --all` finds a photo where a newer run's undo
 put it. A photo taken out of the folder is reported missing as a deleted one is. Another file
 in the photo's place is taken for it saved over only where it is no other journaled move's
-photo (`anothers`: every move's identity, read at the first such file).
+photo (`anothers`: every move's identity, read at the first such file). A folder undo took
+photos back from is a folder the run made, renamed or moved since, where it has that folder's
+identity as made (`renamed`): undo removes it once empty, as it would at its first name.
 
 A file is the photo when it is that very file, device, inode, size and time alike (a copy is
 another inode, the photo edited since has another time). Two names of one inode (a hard link)
@@ -132,6 +134,26 @@ class Whereabouts:
             return None  # that very inode is the photo, were it edited in place since
         found = self.find(move)
         return found if found is not None and found.path != move.dst else None
+
+    def renamed(self, created: dict[str, set[tuple[int, int]]], folders) -> list[str]:
+        """Those of `folders` (where undo found photos moved on, and took them back from) that are
+        a folder a run made (`created`: each -> its device and inode as made) renamed or moved
+        since: cats/Luna made by a sort, cats/Lunette now. By its identity alone, so never a
+        folder of the user's own (another inode), and only where identities last. A folder made
+        just after the run's was deleted may be given its inode (ext4 does): undo took photos of
+        the run back from it, so it held the run's photos, as a folder renamed by hand would."""
+        made = set().union(*created.values())
+        if not made or not self._lasts():
+            return []
+        renamed = []
+        for folder in folders:
+            try:
+                st = os.lstat(self._base + folder)
+            except OSError:
+                continue
+            if stat.S_ISDIR(st.st_mode) and (st.st_dev, st.st_ino) in made:
+                renamed.append(folder)
+        return renamed
 
     def moved(self, old: str, new: str) -> None:
         """Undo moved the file at `old` to `new`: the listing follows it, so that an older run's
