@@ -95,10 +95,12 @@ class Correction:
 
 def _lock(root: Path):
     """The folder's lock for one correction. Taken beside a running `sorter watch`, between two
-    of its batches (waiting out the one in hand); a `sort` running refuses it at once (busy)."""
+    of its batches (waiting out the one in hand); a `sort` running refuses it at once (busy).
+    A `.sorter/` it made goes with it unless a correction wrote there: a look leaves no trace."""
     from sorter.files.lock import FolderLock, Watching
 
-    return FolderLock(root, wait=WATCH_BATCH_WAIT if Watching.holder(root) else 0.0, beside_watcher=True)
+    wait = WATCH_BATCH_WAIT if Watching.holder(root) else 0.0
+    return FolderLock(root, wait=wait, beside_watcher=True, tidy=True)
 
 
 def _new_run() -> str:
