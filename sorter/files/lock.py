@@ -27,6 +27,8 @@ from sorter.errors import FolderLocked
 TURN_WAIT = 10.0
 #: A pid as the lock file holds it, padded with spaces (Linux's largest is 7 digits).
 PID_WIDTH = 12
+#: Seconds a sorter refused waits for a new lock file's pid (written microseconds after it is locked).
+HOLDER_WAIT = 0.1
 
 
 def _open(path: Path) -> int:
@@ -37,8 +39,13 @@ def _open(path: Path) -> int:
 
 
 def _holder(fd: int) -> str:
-    """The pid a lock file holds."""
-    return os.pread(fd, 64, 0).decode(errors="replace").strip() or "unknown"
+    """The pid a lock file holds. One just made holds none until its maker, holding the lock,
+    writes its pid (`_claim`): a `.sorter/` a click's lock removed is made anew at the next
+    lock, so a sorter refused meanwhile looks again for up to `HOLDER_WAIT`."""
+    deadline = time.monotonic() + HOLDER_WAIT
+    while not (pid := os.pread(fd, 64, 0).decode(errors="replace").strip()) and time.monotonic() < deadline:
+        time.sleep(0.002)
+    return pid or "unknown"
 
 
 def _claim(fd: int) -> int:
@@ -106,9 +113,7 @@ class FolderLock:
         self._turn: int | None = None
         self._made = False  # this lock made .sorter/ (a folder sorter never wrote in before)
         #: On release, remove the .sorter/ this lock made if it holds nothing but its own lock
-        #: files (`_tidy`). Not for a watcher: batch after batch in a new folder, it would make
-        #: and remove the lock file each time, and a sorter refused meanwhile would read a new,
-        #: empty one ("pid unknown"); a review's clicks are seconds apart.
+        #: files (`_tidy`). Not for a watcher, whose `watching` file keeps `.sorter/` anyway.
         self.tidy = tidy
 
     def acquire(self) -> None:
