@@ -490,3 +490,37 @@ def test_an_answer_undone_is_no_longer_learnt(tmp_path: Path, fake_model) -> Non
     assert 'Took back "not Luna" on 1 photo(s)' in undone.stdout and (root / "cats" / "closer.png").is_file()
     learnt = invoke("learn", root, "--model", fake_model)
     assert learnt.exit_code == 0 and "cats/Luna -> cat" not in rows(learnt.stdout), learnt.stdout
+
+
+def test_the_personal_model_is_read_again_only_once_learn_wrote_it_anew(tmp_path: Path, fake_model,
+                                                                       monkeypatch) -> None:
+    """A reload and each Name… ask which pets the personal model knows: while its file is the same
+    (mtime, size, inode), one `stat`; once `learn` wrote it anew, or `learn --forget` deleted it,
+    it is read again, and a pet forgotten loses her group."""
+    from test_learn import invoke, luna
+
+    from sorter.model import personal
+
+    root = left_in_place_might_be_luna(tmp_path / "roll", fake_model)
+    luna(root / "stray.png", 90)
+    reads: list = []
+    read_model = personal.read_model
+    monkeypatch.setattr(personal, "read_model", lambda path=None: reads.append(path) or read_model(path))
+    client, stop, thread = start(root)
+    try:
+        assert client.cards()["garden.jpg"]["heading"] == ("maybe", "cats/Luna/")  # each a (re)load of the page
+        assert client.cards()["garden.jpg"]["heading"] == ("maybe", "cats/Luna/")
+        assert name(client, "stray.png", "Luna")[0] == 200
+        assert len(reads) == 1  # the listing's, when the server started
+
+        assert invoke("learn", root, "--model", fake_model).exit_code == 0  # 7 photos of Luna now
+        assert client.cards()["garden.jpg"]["heading"] == ("maybe", "cats/Luna/")
+        assert len(reads) == 2
+
+        assert invoke("learn", "--forget").exit_code == 0
+        assert client.cards()["garden.jpg"]["heading"][0] != "maybe"
+        assert len(reads) == 3
+        assert client.cards() and len(reads) == 3  # none, still
+    finally:
+        stop.set()
+        thread.join(10)

@@ -27,6 +27,8 @@ from sorter.errors import FolderLocked
 TURN_WAIT = 10.0
 #: A pid as the lock file holds it, padded with spaces (Linux's largest is 7 digits).
 PID_WIDTH = 12
+#: Seconds a sorter refused waits for a new lock file's pid (written microseconds after it is locked).
+HOLDER_WAIT = 0.1
 
 
 def _open(path: Path) -> int:
@@ -37,8 +39,13 @@ def _open(path: Path) -> int:
 
 
 def _holder(fd: int) -> str:
-    """The pid a lock file holds."""
-    return os.pread(fd, 64, 0).decode(errors="replace").strip() or "unknown"
+    """The pid a lock file holds. One just made holds none until its maker, holding the lock,
+    writes its pid (`_claim`): a `.sorter/` a click's lock removed is made anew at the next
+    lock, so a sorter refused meanwhile looks again for up to `HOLDER_WAIT`."""
+    deadline = time.monotonic() + HOLDER_WAIT
+    while not (pid := os.pread(fd, 64, 0).decode(errors="replace").strip()) and time.monotonic() < deadline:
+        time.sleep(0.002)
+    return pid or "unknown"
 
 
 def _claim(fd: int) -> int:
@@ -105,17 +112,20 @@ class FolderLock:
         self._fd: int | None = None
         self._turn: int | None = None
         self._made = False  # this lock made .sorter/ (a folder sorter never wrote in before)
-        #: On release, remove the .sorter/ this lock made if it holds nothing else (`_tidy`). For
-        #: a one-off command only: lock after lock in a new folder, it made and removed the lock
-        #: file each time, and a sorter refused meanwhile read a new, empty one ("pid unknown").
+        #: On release, remove the .sorter/ this lock made if it holds nothing but its own lock
+        #: files (`_tidy`). Not for a watcher, whose `watching` file keeps `.sorter/` anyway.
         self.tidy = tidy
 
     def acquire(self) -> None:
         if self.watcher:
             _give_way(self.path.parent)
         elif self.beside_watcher:
-            self._make_state()
-            self._turn = _take_turn(self.path.parent)
+            while self._turn is None:
+                self._make_state()
+                try:
+                    self._turn = _take_turn(self.path.parent)
+                except FileNotFoundError:  # .sorter/ removed between the two lines (undo, `_tidy`)
+                    pass
         try:
             self._acquire()
         except BaseException:
@@ -177,13 +187,18 @@ class FolderLock:
                 pass
 
     def _tidy(self) -> None:
-        """`.sorter/` made by this lock and holding nothing but it (a sort of a folder without a
-        photo) is removed, under the lock, as if never made; a sorter waiting meanwhile finds its
-        lock file gone and makes another (`still_open_there`)."""
+        """`.sorter/` made by this lock and holding nothing but lock files (`lock`, a person's
+        `turn`: a sort of a folder without a photo, a review that moved nothing in a folder
+        sorter never sorted) is removed, under the lock, as if never made. A sorter waiting
+        meanwhile finds its lock file gone and makes `.sorter/` anew (`still_open_there`), its
+        own to tidy; a person waiting keeps a turn on the file removed, which only means a
+        watcher would not give way to it, and no watcher runs without a `watching` file."""
         try:
-            if os.listdir(self.path.parent) == ["lock"]:
-                os.unlink(self.path)
-                self.path.parent.rmdir()
+            if not set(os.listdir(self.path.parent)) <= {"lock", "turn"}:  # a journal, a watcher's file: kept
+                return
+            (self.path.parent / "turn").unlink(missing_ok=True)
+            os.unlink(self.path)
+            self.path.parent.rmdir()  # only when empty: a file made since (`watching`) keeps it
         except OSError:
             pass  # the FUSE case: tried again once the lock is let go (`release`)
 
@@ -206,8 +221,13 @@ class Watching:
         self._fd: int | None = None
 
     def acquire(self) -> None:
-        self.path.parent.mkdir(exist_ok=True)
-        fd = _open(self.path)
+        while True:
+            self.path.parent.mkdir(exist_ok=True)
+            try:
+                fd = _open(self.path)
+                break
+            except FileNotFoundError:  # .sorter/ removed between the two lines (a sort's `_tidy`)
+                continue
         deadline = time.monotonic() + 0.08  # `holder` looking, for a moment, is not a watcher
         while True:
             try:

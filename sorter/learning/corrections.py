@@ -304,7 +304,8 @@ def find_settled(root: Path, wait: float) -> list[Found]:
 
     if not state_dir(root).is_dir():  # never sorted: a folder of the user's own cats/ and dogs/
         return find(root)
-    with FolderLock(root, wait=wait, beside_watcher=True):
+    # A `.sorter/` a review's click removed while this waited is made anew for the lock alone: it goes too.
+    with FolderLock(root, wait=wait, beside_watcher=True, tidy=True):
         recover(root)
         return find(root)
 

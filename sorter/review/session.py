@@ -29,7 +29,7 @@ from typing import Literal
 
 from sorter.config import CLASS_FOLDERS, OTHER, REVIEW_RUN_PREFIX, names_a_pet
 from sorter.errors import ReviewConflict
-from sorter.review.catalog import Catalog, Photo, load_catalog, pets_moved
+from sorter.review.catalog import Catalog, LastRead, Photo, load_catalog, pets_moved
 
 Choice = Literal["cat", "dog", "neither"]
 #: The label a correction is journaled with (what `sorter learn` will read).
@@ -95,10 +95,12 @@ class Correction:
 
 def _lock(root: Path):
     """The folder's lock for one correction. Taken beside a running `sorter watch`, between two
-    of its batches (waiting out the one in hand); a `sort` running refuses it at once (busy)."""
+    of its batches (waiting out the one in hand); a `sort` running refuses it at once (busy).
+    A `.sorter/` it made goes with it unless a correction wrote there: a look leaves no trace."""
     from sorter.files.lock import FolderLock, Watching
 
-    return FolderLock(root, wait=WATCH_BATCH_WAIT if Watching.holder(root) else 0.0, beside_watcher=True)
+    wait = WATCH_BATCH_WAIT if Watching.holder(root) else 0.0
+    return FolderLock(root, wait=wait, beside_watcher=True, tidy=True)
 
 
 def _new_run() -> str:
@@ -149,9 +151,10 @@ class Session:
 
         self.root = check_folder(root, filing=True, command="review")
         self._held = HeldFolder(self.root)
+        self._personal = LastRead()  # read at each reload and Name… only when learn wrote it anew
         with self._locked():  # settle a crashed sort first, as every command does
             state = recover(self.root).state
-            self.catalog: Catalog = load_catalog(self.root, state)
+            self.catalog: Catalog = load_catalog(self.root, state, self._personal)
             self._seen = self._journal_stamp()
         self._others = False  # appended beside us since the listing (`_beside`): a reload lists them
         self.lock = threading.Lock()  # the catalog
@@ -261,10 +264,11 @@ class Session:
         if not self._moving.acquire(timeout=REFRESH_WAIT):
             return
         try:
-            if self._journal_stamp() == self._seen and not self._others and not pets_moved(self.root, self.catalog.here):
+            if (self._journal_stamp() == self._seen and not self._others
+                    and not pets_moved(self.root, self.catalog.here, self._personal)):
                 return
             with self._locked():
-                catalog = load_catalog(self.root, recover(self.root).state)
+                catalog = load_catalog(self.root, recover(self.root).state, self._personal)
                 self._seen, self._others = self._journal_stamp(), False
             with self.lock:
                 self.catalog = catalog
@@ -298,7 +302,7 @@ class Session:
             if pet is not None:
                 if choice == "neither":
                     raise ReviewConflict("only a cat or a dog is a named pet")
-                if pets_moved(self.root, self.catalog.here):  # cats/Luna renamed since: the reload offers Lulu
+                if pets_moved(self.root, self.catalog.here, self._personal):  # cats/Luna renamed: the reload offers Lulu
                     raise ReviewConflict(CHANGED)
                 try:
                     pet = self.catalog.pet_named(choice, pet_folder_name(pet, self.catalog.pets[choice]))
