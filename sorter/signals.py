@@ -1,7 +1,8 @@
 """Stopping a long-running command (watch, the review server) cleanly on SIGINT/SIGTERM, and
 on SIGHUP (the terminal it ran in closed: an ssh session ended), which otherwise ended it
 without its summary; `sorter train` on SIGTERM as on Ctrl-C; and a few milliseconds that no
-signal may cut in two (`signals_held`)."""
+signal may cut in two (`signals_held`); and SIGTERM's handler taken back from C++ code that
+set one of its own (`handler_kept`)."""
 
 from __future__ import annotations
 
@@ -118,9 +119,9 @@ def ctrl_c_ends_at_once() -> Iterator[None]:
     beforehand what Ctrl-C does, and stops anything it draws (a kill leaves a terminal as the
     process left it). For a wait before anything but empty folders is written: no `finally`
     runs, and a lock held with `flock` is dropped by the kernel. (Not SIGTERM: set to its default
-    action, it still did not end that wait; TensorFlow's C++ seems to install a handler of its
-    own there.) An ignored SIGINT stays ignored: a process started with `&` by a script that is
-    not interactive ignores it by design."""
+    action, it still did not end that wait, since TensorFlow sets a handler of its own inside it,
+    `handler_kept`.) An ignored SIGINT stays ignored: a process started with `&` by a script that
+    is not interactive ignores it by design."""
     import signal
 
     if threading.current_thread() is not threading.main_thread() or signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
@@ -131,3 +132,25 @@ def ctrl_c_ends_at_once() -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGINT, previous)
+
+
+@contextmanager
+def handler_kept(signum: int) -> Iterator[None]:
+    """The handler Python has for `signum` is in place again once the block ends, for a block in
+    C++ that sets one of its own for the rest of the process: TensorFlow's wait to join a cluster
+    (`training.distribute`) sets SIGTERM's, for its preemption notifier, which notes the signal
+    and goes on, so a `kill` of a multi-worker `sorter train` was noted and ignored (measured:
+    30 s of epochs after it, until killed). Python keeps its own record of the handler, which
+    that does not change: set again from it, it holds. A signal that came inside the block went to
+    TensorFlow's handler, and is lost."""
+    import signal
+
+    if threading.current_thread() is not threading.main_thread():
+        yield  # handlers are set from the main thread only
+        return
+    kept = signal.getsignal(signum)
+    try:
+        yield
+    finally:
+        if kept is not None:  # None: a handler set outside Python, which Python cannot set again
+            signal.signal(signum, kept)

@@ -135,6 +135,7 @@ class Workers:
     ('{"cluster": {"worker": ["a:1", "b:2"]}, "task": {"type": "worker", "index": 2}}',
      'task {"type": "worker", "index": 2} is not in the cluster (0 chief, 2 worker(s))'),
     ('{"cluster": {"worker": [7]}, "task": {"type": "worker", "index": 0}}', 'as "host:port" strings'),
+    ('{"cluster": {"worker": ["a:1", "b"]}, "task": {"type": "worker", "index": 0}}', 'as "host:port" strings'),
 ])
 def test_a_bad_tf_config_is_one_clear_line(text, message) -> None:
     with pytest.raises(UsageError) as caught:
@@ -144,10 +145,10 @@ def test_a_bad_tf_config_is_one_clear_line(text, message) -> None:
 
 def test_the_chief_is_index_0_and_workers_follow_it() -> None:
     two = {"cluster": {"worker": ["a:1", "b:2"]}, "task": {"type": "worker", "index": 1}}
-    assert read_tf_config(json.dumps(two)) == Task(workers=2, index=1)
-    with_chief = {"cluster": {"chief": ["c:0"], "worker": ["a:1", "b:2"]}, "task": {"type": "worker", "index": 1}}
-    assert read_tf_config(json.dumps(with_chief)) == Task(workers=3, index=2)
-    assert read_tf_config(json.dumps({**with_chief, "task": {"type": "chief", "index": 0}})) == Task(3, 0)
+    assert read_tf_config(json.dumps(two)) == Task(workers=2, index=1, addresses=("a:1", "b:2"))
+    with_chief = {"cluster": {"chief": ["c:3"], "worker": ["a:1", "b:2"]}, "task": {"type": "worker", "index": 1}}
+    assert read_tf_config(json.dumps(with_chief)) == Task(workers=3, index=2, addresses=("c:3", "a:1", "b:2"))
+    assert read_tf_config(json.dumps({**with_chief, "task": {"type": "chief", "index": 0}})).index == 0
 
 
 def test_multi_worker_without_tf_config_exits_2_before_any_training(tmp_path: Path, monkeypatch) -> None:
@@ -281,10 +282,13 @@ def on_screen(shown: str) -> str:
     return " ".join(re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", shown).split())
 
 
-def test_ctrl_c_ends_the_wait_for_workers_that_never_start(tmp_path: Path) -> None:
-    """The wait to join is in TensorFlow's C++, which holds the GIL: Ctrl-C was queued until
-    every worker had started, and a worker whose peers never came had to be killed. In a
-    terminal, that kill left the cursor hidden by the progress bar, and the bar's last frame."""
+@pytest.mark.parametrize(("sent", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)], ids=["Ctrl-C", "SIGTERM"])
+def test_ctrl_c_or_sigterm_ends_the_wait_for_workers_that_never_start(tmp_path: Path, sent: int, code: int) -> None:
+    """The wait to join was TensorFlow's, in C++, which holds the GIL and takes SIGTERM for a
+    handler of its own: Ctrl-C was queued until every worker had started, then ended the process
+    at once with nothing said, and `kill` did nothing at all. In a terminal, a kill left the
+    cursor hidden by the progress bar, and the bar's last frame. Now both stop it as they stop a
+    run anywhere: one line, the folders it made removed."""
     data = make_dataset(tmp_path / "data", per_class=4)
     with Workers(tmp_path / "logs") as workers:
         alone = workers.start(small_run(data, tmp_path / "out" / "model.keras", "--epochs", "1",
@@ -295,14 +299,35 @@ def test_ctrl_c_ends_the_wait_for_workers_that_never_start(tmp_path: Path) -> No
             assert alone.poll() is None and time.monotonic() < deadline, workers.output(alone)
             time.sleep(0.05)
         time.sleep(1)  # inside the wait
-        alone.send_signal(signal.SIGINT)
-        assert alone.wait(timeout=10) == -signal.SIGINT  # ended by it, at once: a shell says 130
+        alone.send_signal(sent)
+        assert alone.wait(timeout=10) == code
         shown = workers.output(alone)
     said = on_screen(shown)
     assert "worker 0 of 2: waiting for the other 1 of TF_CONFIG to start (start them, or Ctrl-C to stop this " \
            "worker; the same command starts it again)" in said and "Traceback" not in said
+    assert said.endswith("Interrupted. No epoch had finished and nothing was kept: run the same command again "
+                         "(without --resume) to start over."), said
     assert 0 <= shown.rfind("\x1b[?25l") < shown.rfind("\x1b[?25h")  # the bar was drawn, and the cursor shown again
-    assert not (tmp_path / "out" / "model.keras").exists()
+    assert sorted(os.listdir(tmp_path)) == ["data", "logs"]  # out/ and out/model.checkpoints/, made for the run: gone
+
+
+def test_sigterm_stops_a_worker_mid_training_as_ctrl_c_does(tmp_path: Path) -> None:
+    """TensorFlow's wait to join set SIGTERM's handler to its own for the rest of the process
+    (a preemption notifier, which notes the signal and goes on): a `kill` of the chief was
+    ignored, and the cluster trained on."""
+    data = make_dataset(tmp_path / "data", per_class=24)
+    out = tmp_path / "out" / "model.keras"
+    args = small_run(data, out, "--epochs", "40", "--batch-size", "2", "--patience", "99",
+                     "--distribute", "multi-worker")
+    with Workers(tmp_path / "logs") as workers:
+        chief, worker = workers.cluster(args, "killed")
+        wait_for_epoch(out.with_name("model.checkpoints") / "state.json", [chief, worker])
+        chief.send_signal(signal.SIGTERM)
+        assert workers.wait([chief, worker]) == [143, 1], workers.output(chief) + workers.output(worker)
+        said = workers.output(chief)
+    assert said.endswith(f"Interrupted. The epochs finished are kept in {out.with_suffix('.checkpoints')}/: the same "
+                         "command with --resume goes on from there.\n"), said
+    assert "Error: a worker left the cluster" in workers.output(worker) and not out.exists()
 
 
 #: What the wait to join does with Ctrl-C, sent by the process to itself.

@@ -332,6 +332,41 @@ def test_sorter_train_replaces_a_save_cut_short_without_asking(tmp_path: Path) -
                                             "model.keras", "model.tflite"]  # no hidden folder, no head of NEW's
 
 
+def test_a_save_reaches_the_disk_before_its_names_do(trained, tmp_path: Path, monkeypatch) -> None:
+    """Renamed into place without an fsync, a model's files could be cut short (or zeros) under
+    their final names after a power cut, though the renames had said the set was whole. Each file
+    reaches the disk before its rename, and the renames before the run ends. (os.fsync recorded,
+    by inode, which a rename keeps: whether the disk really writes is not this test's to see.)"""
+    data, out = trained
+    again = copy_of_checkpoint(out, tmp_path)  # --resume with no epoch left: straight to the save
+    acts = []
+    fsync, replace = os.fsync, os.replace
+
+    def synced(fd: int) -> None:
+        acts.append(("fsync", os.fstat(fd).st_ino))
+        fsync(fd)
+
+    def renamed(source, target, **kwargs) -> None:
+        acts.append(("rename", os.stat(source).st_ino, Path(target).name))
+        replace(source, target, **kwargs)
+
+    monkeypatch.setattr(os, "fsync", synced)
+    monkeypatch.setattr(os, "replace", renamed)
+    result = runner.invoke(app, train_args(data, again, "--epochs", "1", "--resume"))
+    monkeypatch.undo()
+    assert result.exit_code == 0, result.output
+    placed = {name: at for at, (act, *what) in enumerate(acts) if act == "rename" for name in what[1:]}
+    saved = {p.name: p.stat().st_ino for p in tmp_path.iterdir() if p.name.startswith("again") and p.is_file()}
+    assert sorted(saved) == ["again-curves.png", "again.json", "again.keras", "again.tflite"]
+    for name, inode in saved.items():
+        assert ("fsync", inode) in acts[:placed[name]], f"{name} renamed into place before it reached the disk"
+    assert ("fsync", tmp_path.stat().st_ino) in acts[max(placed.values()):], "the renames never reached the disk"
+    photos = tmp_path / "photos"
+    write_image(photos / "a.jpg")
+    result = runner.invoke(app, ["sort", str(photos), "--model", str(again), "--dry-run"])  # it loads, and sorts
+    assert result.exit_code == 0, result.output
+
+
 # ---------------------------------------------------------------------------- one run at a time
 
 
@@ -530,3 +565,61 @@ def test_sigterm_stops_training_as_ctrl_c_does(tmp_path: Path) -> None:
                          "command with --resume goes on from there.\n"), said
     assert "Traceback" not in said
     assert sorted(p.name for p in tmp_path.iterdir()) == ["data", "model.checkpoints", "run.log"]  # no model half saved
+
+
+#: `sorter train` (the arguments after argv[2]) sent signal argv[1] once its model is in place:
+#: as its last file, the metadata, is moved there (the signal is held until the set is whole,
+#: `signals_held`), or, argv[2] "report", as it says that it saved the model.
+SAVED_THEN_SIGNALLED = """
+import os, sys
+from pathlib import Path
+from sorter.cli import console, main
+
+sent, when, args = int(sys.argv[1]), sys.argv[2], sys.argv[3:]
+replace, say = os.replace, console.out.print
+
+def moving_the_metadata(source, target, **kwargs):
+    if Path(source).name == Path(target).name and Path(target).suffix == ".json":
+        os.kill(os.getpid(), sent)
+    return replace(source, target, **kwargs)
+
+def saying(*words, **how):
+    console.out.print = say
+    os.kill(os.getpid(), sent)
+    return say(*words, **how)
+
+if when == "report":
+    console.out.print = saying
+else:
+    os.replace = moving_the_metadata
+sys.argv = ["sorter", *args]
+main()
+"""
+
+
+@pytest.mark.parametrize(("sent", "when", "code"), [
+    (signal.SIGINT, "renames", 130), (signal.SIGTERM, "renames", 143), (signal.SIGINT, "report", 130),
+], ids=["Ctrl-C while the files are moved", "SIGTERM while the files are moved", "Ctrl-C while it says so"])
+def test_an_interrupt_once_the_model_is_saved_says_it_is_saved(
+    trained, tmp_path: Path, sent: signal.Signals, when: str, code: int
+) -> None:
+    """Ctrl-C while the files were moved into place waits until the set is whole, and then said
+    "Interrupted. The epochs finished are kept …: the same command with --resume goes on from
+    there": the model was saved, and nothing was said of it. The exit status still says that the
+    run was stopped (a script's `train && sort` stops there, as the user asked); the line says
+    that nothing is lost."""
+    data, out = trained
+    again = copy_of_checkpoint(out, tmp_path)  # --resume with no epoch left: straight to the save
+    environ = dict(os.environ, PYTHONPATH=os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]))
+    run = subprocess.run([sys.executable, "-c", SAVED_THEN_SIGNALLED, str(int(sent)), when,
+                          *train_args(data, again, "--epochs", "1", "--resume")],
+                         cwd=REPO, env=environ, capture_output=True, text=True, timeout=TIMEOUT)
+    assert run.returncode == code, run.stderr
+    assert run.stderr.endswith(f"Interrupted after the model was saved: {again} is whole (its validation numbers "
+                               f"are in {again.with_suffix('.json')}).\n"), run.stderr
+    assert "Saved" not in run.stdout and "Traceback" not in run.stderr
+    assert json.loads(again.with_suffix(".json").read_text())["format"] == "sorter-model/1"
+    photos = tmp_path / "photos"
+    write_image(photos / "a.jpg")
+    result = runner.invoke(app, ["sort", str(photos), "--model", str(again), "--dry-run"])
+    assert result.exit_code == 0, result.output

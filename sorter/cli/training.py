@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
@@ -12,6 +12,9 @@ from sorter.cli.console import err, escape, fail, out, progress_bar
 from sorter.cli.options import ModelOption, NoPersonalOption, folder_argument, number_from
 from sorter.cli.results import shown
 from sorter.errors import SorterError
+
+if TYPE_CHECKING:
+    from sorter.training.train import TrainResult, WorkerDone
 
 
 def train(
@@ -98,12 +101,13 @@ def train(
     """
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+    from sorter.model.network import metadata_path
     from sorter.signals import sigterm_interrupts
     from sorter.training import train as trainer
     from sorter.training.distribute import Joining
     from sorter.training.loop import BatchDone, EpochDone, TrainConfig
     from sorter.training.resuming import resume_hint
-    from sorter.training.train import WorkerDone
+    from sorter.training.train import Saved
     from sorter.training.transfer import Recached
 
     config = TrainConfig(
@@ -113,48 +117,66 @@ def train(
         backbone=backbone, other=tuple(other or ()), distribute=distribute, holdout=holdout,
         distill=distill,
     )
-    with sigterm_interrupts() as terminated, Progress(
-        TextColumn("{task.fields[what]}"), BarColumn(),
-        MofNCompleteColumn(), TimeRemainingColumn(), console=err, transient=True,
-        disable=not err.is_terminal,  # a log or a pipe gets the epoch lines, not a bar's last frame (a blank line)
-    ) as progress:
-        task = progress.add_task("train", total=None, what="starting")
-
-        def bar() -> Progress:
-            """The bar, drawn again after the wait to join a cluster (`Joining`) stopped it."""
-            if not progress.live.is_started:
-                progress.start()
-            return progress
-
-        def on_cache(name: str, done: int, total: int) -> None:
-            bar().update(task, completed=done, total=total, what=f"caching features of {name} (chunks)")
-
-        def on_event(event) -> None:
-            if isinstance(event, BatchDone):
-                bar().update(task, completed=event.batch, total=event.batches,
-                             what=f"epoch {event.epoch}/{config.epochs or '?'}")
-            elif isinstance(event, (Joining, Recached)):
-                progress.console.print(shown(event.line()), soft_wrap=True)
-                if isinstance(event, Joining):  # Ctrl-C ends the wait at once: the bar gone, the cursor shown
-                    progress.stop()
-            elif isinstance(event, EpochDone):
-                m = event.metrics
-                star = " *" if event.best else ""
-                progress.console.print(
-                    f"epoch {event.epoch:>3}/{event.epochs}  loss {m.get('loss', 0):.4f}  "
-                    f"acc {m.get('accuracy', 0):.4f}  val_loss {m.get('val_loss', float('nan')):.4f}  "
-                    f"val_acc {m.get('val_accuracy', float('nan')):.4f}  {event.seconds:.0f}s{star}"
-                )
-                bar().reset(task, total=None, what=f"epoch {event.epoch + 1}/{event.epochs}" if event.epoch < event.epochs
-                            else "saving the model, exporting it to int8 and measuring it")
-
+    saved: list[Path] = []  # the model, once it is in place whole (`Saved`)
+    with sigterm_interrupts() as terminated:
         try:
-            result = trainer.train(config, resume=resume, on_event=on_event, on_cache=on_cache)
-        except SorterError as exc:
-            raise fail(exc) from None
+            with Progress(
+                TextColumn("{task.fields[what]}"), BarColumn(),
+                MofNCompleteColumn(), TimeRemainingColumn(), console=err, transient=True,
+                disable=not err.is_terminal,  # a log or a pipe gets the epoch lines, not a bar's last frame (a blank line)
+            ) as progress:
+                task = progress.add_task("train", total=None, what="starting")
+
+                def bar() -> Progress:
+                    """The bar, drawn again after the wait to join a cluster (`Joining`) stopped it."""
+                    if not progress.live.is_started:
+                        progress.start()
+                    return progress
+
+                def on_cache(name: str, done: int, total: int) -> None:
+                    bar().update(task, completed=done, total=total, what=f"caching features of {name} (chunks)")
+
+                def on_event(event) -> None:
+                    if isinstance(event, BatchDone):
+                        bar().update(task, completed=event.batch, total=event.batches,
+                                     what=f"epoch {event.epoch}/{config.epochs or '?'}")
+                    elif isinstance(event, (Joining, Recached)):
+                        progress.console.print(shown(event.line()), soft_wrap=True)
+                        if isinstance(event, Joining):  # Ctrl-C may end the wait at once: the bar gone, the cursor shown
+                            progress.stop()
+                    elif isinstance(event, EpochDone):
+                        m = event.metrics
+                        star = " *" if event.best else ""
+                        progress.console.print(
+                            f"epoch {event.epoch:>3}/{event.epochs}  loss {m.get('loss', 0):.4f}  "
+                            f"acc {m.get('accuracy', 0):.4f}  val_loss {m.get('val_loss', float('nan')):.4f}  "
+                            f"val_acc {m.get('val_accuracy', float('nan')):.4f}  {event.seconds:.0f}s{star}"
+                        )
+                        bar().reset(task, total=None, what=f"epoch {event.epoch + 1}/{event.epochs}"
+                                    if event.epoch < event.epochs
+                                    else "saving the model, exporting it to int8 and measuring it")
+                    elif isinstance(event, Saved):
+                        saved.append(event.model)
+
+                try:
+                    result = trainer.train(config, resume=resume, on_event=on_event, on_cache=on_cache)
+                except SorterError as exc:
+                    raise fail(exc) from None
+            _report(result)
         except KeyboardInterrupt:  # Ctrl-C, or SIGTERM (`kill`): what was kept, and what goes on from it
-            err.print(f"Interrupted. {escape(resume_hint(out_path))}", soft_wrap=True)
+            if saved:  # only the report was cut short: the exit status still says the run was stopped
+                said = (f"Interrupted after the model was saved: {saved[0]} is whole (its validation numbers "
+                        f"are in {metadata_path(saved[0])}).")
+            else:
+                said = f"Interrupted. {resume_hint(out_path)}"
+            err.print(escape(said), soft_wrap=True)
             raise typer.Exit(143 if terminated else 130) from None
+
+
+def _report(result: TrainResult | WorkerDone) -> None:
+    """What a run that ended says: the model saved, its validation numbers and files."""
+    from sorter.training.train import WorkerDone
+
     if isinstance(result, WorkerDone):
         out.print(f"Worker {result.index} of {result.workers} done ({result.epochs_run} epochs, "
                   f"{result.seconds / 60:.1f} min); the chief saves the model")

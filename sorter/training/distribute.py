@@ -27,6 +27,7 @@ import hashlib
 import json
 import os
 import shutil
+import signal
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
@@ -34,7 +35,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from sorter.errors import SorterError, UsageError
-from sorter.signals import ctrl_c_ends_at_once
+from sorter.signals import ctrl_c_ends_at_once, handler_kept
 
 Mode = Literal["none", "mirrored", "multi-worker"]
 MODES: tuple[str, ...] = ("none", "mirrored", "multi-worker")
@@ -44,10 +45,12 @@ CPU_REPLICAS_ENV = "SORTER_CPU_REPLICAS"
 
 @dataclass(frozen=True)
 class Task:
-    """This process's place in a TF_CONFIG cluster: `index` 0 is the chief."""
+    """This process's place in a TF_CONFIG cluster: `index` 0 is the chief; `addresses`, every
+    worker's "host:port" in that order."""
 
     workers: int
     index: int
+    addresses: tuple[str, ...] = ()
 
 
 def read_tf_config(text: str | None) -> Task:
@@ -69,14 +72,21 @@ def read_tf_config(text: str | None) -> Task:
     if others:
         raise UsageError(f"TF_CONFIG: only chief and worker tasks take part in training, not {', '.join(others)}")
     chief, workers = cluster.get("chief", []), cluster.get("worker", [])
-    if not all(isinstance(a, str) and a for a in [*chief, *workers]) or len(chief) > 1 or not chief + workers:
+    if not all(isinstance(a, str) and _port(a) for a in [*chief, *workers]) or len(chief) > 1 or not chief + workers:
         raise UsageError(f'TF_CONFIG: "cluster" lists at most one chief and workers as "host:port" strings; {example}')
     kind, index = task.get("type"), task.get("index", 0)
     members = {"chief": chief, "worker": workers}.get(kind)
     if members is None or not isinstance(index, int) or not 0 <= index < len(members):
         raise UsageError(f"TF_CONFIG: task {json.dumps(task)} is not in the cluster "
                          f"({len(chief)} chief, {len(workers)} worker(s))")
-    return Task(workers=len(chief) + len(workers), index=index + len(chief) if kind == "worker" else 0)
+    return Task(workers=len(chief) + len(workers), index=index + len(chief) if kind == "worker" else 0,
+                addresses=(*chief, *workers))
+
+
+def _port(address: str) -> int | None:
+    """The port of "host:port" (a number from 1 to 65535), or None."""
+    host, _, port = address.rpartition(":")
+    return int(port) if host and port.isdigit() and 0 < int(port) < 65536 else None
 
 
 def process_index(mode: str) -> int:
@@ -232,12 +242,13 @@ class Distribution:
 
 @dataclass(frozen=True)
 class Joining:
-    """A multi-worker run waits for the other workers of TF_CONFIG: said, as the wait is
-    TensorFlow's own (it printed nothing for minutes), and with what Ctrl-C does there: it ends
-    the process at once, with nothing more said (`signals.ctrl_c_ends_at_once`). What the run
-    made before it (its --out's folders, MODEL.checkpoints/, a worker's scratch folder) is
-    empty, or an earlier run's, and the same command uses it again. Whoever shows it stops
-    drawing before the wait (a kill leaves a terminal as the process left it)."""
+    """A multi-worker run waits for the other workers of TF_CONFIG: said (TensorFlow's wait
+    printed nothing for minutes), with what Ctrl-C does there: it stops the worker as anywhere
+    in a run (`wait_for_the_others`), and the same command starts it again. What the run made
+    before it (its --out's folders, MODEL.checkpoints/, a worker's scratch folder) is empty, or
+    an earlier run's. Whoever shows it stops drawing before the wait: in the seconds of
+    TensorFlow's own wait after it, Ctrl-C ends the process at once (`signals.ctrl_c_ends_at_once`),
+    and a kill leaves a terminal as the process left it."""
 
     index: int
     workers: int
@@ -272,12 +283,64 @@ def start(mode: str, on_event: Callable = lambda event: None) -> Distribution:
             options = tf.distribute.experimental.CommunicationOptions(implementation=auto if gpus else ring)
             if task.workers > 1:
                 on_event(Joining(task.index, task.workers))
-            with ctrl_c_ends_at_once():  # the wait is in C++, holding the GIL: no Python handler runs there
+                wait_for_the_others(task)
+            # TensorFlow's wait is in C++, holding the GIL: no Python handler runs there. It sets
+            # SIGTERM's handler for good (`handler_kept`), and Ctrl-C's is set to end the process.
+            with handler_kept(signal.SIGTERM), ctrl_c_ends_at_once():
                 strategy = tf.distribute.MultiWorkerMirroredStrategy(communication_options=options)
     except (tf.errors.OpError, ValueError, RuntimeError) as exc:
         reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
         raise SorterError(f"--distribute {mode}: could not start ({reason})") from None
     return Distribution(mode, task.workers, task.index, int(strategy.num_replicas_in_sync), strategy)
+
+
+#: How long the wait to join waits before it looks again for the workers not started yet.
+LOOK_AGAIN_S = 0.2
+
+
+def wait_for_the_others(task: Task) -> None:
+    """Until every other worker of TF_CONFIG has started: the wait to join, in Python, before
+    TensorFlow's own. TensorFlow's is in C++, holds the GIL and sets SIGTERM's handler to one of
+    its own (its preemption notifier notes the signal and goes on), so neither Ctrl-C's nor
+    `kill`'s Python handler ran there: Ctrl-C had to end the process at once, and `kill` did
+    nothing (`kill -9` did). Here both stop the run as anywhere else (KeyboardInterrupt: the
+    folders it made removed, one line, exit 130 or 143).
+
+    Meanwhile each worker listens on its own address of TF_CONFIG (where TensorFlow will), and
+    connects to each other worker's until it answers once (a connection closed at once: a look
+    costs a round trip, every LOOK_AGAIN_S). Then it lets its address go to TensorFlow, whose wait
+    lasts only as long as the others take to get there (seconds). A worker that dies just then
+    leaves the others in TensorFlow's wait, as before: Ctrl-C ends it at once, `kill` does not.
+    An address that is taken is left to TensorFlow to say so."""
+    import socket
+    import time
+
+    own = _port(task.addresses[task.index])
+    dual = socket.has_dualstack_ipv6()  # where TensorFlow listens, on IPv6 and IPv4 both
+    try:
+        # Never accepted: a worker connects once each time it starts, and the kernel holds that.
+        listening = socket.create_server(("", own), family=socket.AF_INET6 if dual else socket.AF_INET,
+                                         dualstack_ipv6=dual, backlog=64)
+    except OSError:
+        listening = nullcontext()
+    others = [address for i, address in enumerate(task.addresses) if i != task.index]
+    with listening:
+        while others:
+            others = [address for address in others if not _answers(address)]
+            if others:
+                time.sleep(LOOK_AGAIN_S)
+
+
+def _answers(address: str) -> bool:
+    """Something listens at "host:port" (a worker waiting to join, or TensorFlow there)."""
+    import socket
+
+    host = address.rpartition(":")[0].strip("[]")  # an IPv6 address is written [::1]:port
+    try:
+        socket.create_connection((host, _port(address)), timeout=1).close()
+    except OSError:  # refused, unreachable, a name not known yet (a machine still starting)
+        return False
+    return True
 
 
 def _cpu_devices(tf) -> list[str]:

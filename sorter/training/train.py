@@ -40,6 +40,14 @@ class TrainResult:
 
 
 @dataclass(frozen=True)
+class Saved:
+    """The model is in place, whole (`publish.staged`): an interrupt from here on cuts short
+    only the report, and says so, instead of what it says before (what the run kept to go on)."""
+
+    model: Path
+
+
+@dataclass(frozen=True)
 class WorkerDone:
     """What a worker other than the chief returns: the chief saves the model and its files."""
 
@@ -254,7 +262,7 @@ def _train(config, resume: bool, on_event: Callable, on_cache: Callable) -> Trai
     if not dist.is_chief:
         dist.finish(checkpoint_dir(config.out))
         return WorkerDone(dist.index, dist.workers, state.epoch, state.seconds)
-    with staged(config.out) as out:  # the old model stays whole until the new one is
+    with staged(config.out, lambda: on_event(Saved(config.out))) as out:  # the old model stays whole until then
         runtime = save_model(model, out, calibration_images(parts.train, config.image_size, config.seed))
         metadata = {"format": MODEL_FORMAT, "class_names": list(class_names)}
         head = head_path(out)

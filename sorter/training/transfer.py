@@ -276,8 +276,9 @@ def _cache_chunk_captured(bottom, chunk, file: Path, views: int, seed: int, inde
             ])
             out.append(bottom.predict(pixels, batch_size=64, verbose=0).astype(np.float16))
     maps = np.concatenate(out) if out else np.zeros((0, *bottom.output_shape[1:]), np.float16)
-    # Written whole or not at all: a kill or a full disk leaves no chunk half written.
-    with written_whole(file, file.with_name(file.stem + ".tmp.npz")) as temporary:
+    # Written whole or not at all: a kill or a full disk leaves no chunk half written. Not
+    # fsync'd: one that a power cut tore fails its check on reading and is cached again.
+    with written_whole(file, file.with_name(file.stem + ".tmp.npz"), synced=False) as temporary:
         np.savez(temporary, maps=maps, ok=ok, errors=errors)
 
 
