@@ -39,8 +39,9 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sorter.config import JOURNAL_NAME, STATE_DIR
+from sorter.config import JOURNAL_NAME, STATE_DIR, still_open_there
 from sorter.files.folder import open_own
+from sorter.files.state_links import own_file
 
 # One byte of state per move, indexed by its sequence number within its run.
 INTENT, DONE, UNDONE, ABANDONED, GONE = 1, 2, 4, 8, 16
@@ -421,12 +422,7 @@ class Journal:
     def is_current(self) -> bool:
         """False once the file was removed or replaced (a complete undo removes `.sorter/`):
         records appended then would go nowhere anyone reads."""
-        try:
-            here = os.stat(journal_path(self.root))
-        except FileNotFoundError:
-            return False
-        mine = os.fstat(self._fd)
-        return (here.st_dev, here.st_ino) == (mine.st_dev, mine.st_ino)
+        return still_open_there(journal_path(self.root), self._fd)
 
     def __enter__(self) -> Journal:
         return self
@@ -439,8 +435,10 @@ class Journal:
         cut short, this writer's or another's (the review page and a watcher take turns), ours
         would be glued onto the fragment and lost with it (an intent lost = a move undo cannot
         see). The last byte is read only when someone else wrote since our last whole write (a
-        FUSE FAT driver returned zeros to a read right after an append, and wrote them)."""
+        FUSE FAT driver returned zeros to a read right after an append, and wrote them). Never
+        into a journal shared with a hard-linked copy of the folder (`state_links`)."""
         try:
+            self._fd = own_file(journal_path(self.root), self._fd, os.O_RDWR | os.O_APPEND)
             size = os.fstat(self._fd).st_size
             if size and size != self._end and os.pread(self._fd, 1, size - 1) != b"\n":
                 data = b"\n" + data

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from sorter.config import STATE_DIR, still_open_there
 from sorter.errors import FolderLocked
+from sorter.files.state_links import unshared
 
 #: Seconds a watcher waits for a person's turn (a review's click takes milliseconds): a review
 #: server that hangs holding its turn slows the watcher, never stops it.
@@ -161,7 +162,7 @@ class FolderLock:
         if watcher is not None:  # between two of its batches: the folder is still its
             os.close(fd)
             raise _refused(self.path.parent.parent, watcher)
-        self._fd = _claim(fd)
+        self._fd = _claim(unshared(self.path, fd, os.O_RDWR, locked=True))  # a linked copy's lock is its own
 
     def _make_state(self) -> None:
         try:
@@ -221,25 +222,36 @@ class Watching:
         self._fd: int | None = None
 
     def acquire(self) -> None:
-        while True:
-            self.path.parent.mkdir(exist_ok=True)
-            try:
-                fd = _open(self.path)
-                break
-            except FileNotFoundError:  # .sorter/ removed between the two lines (a sort's `_tidy`)
-                continue
         deadline = time.monotonic() + 0.08  # `holder` looking, for a moment, is not a watcher
         while True:
             try:
+                self.path.parent.mkdir(exist_ok=True)
+                fd = _open(self.path)
+            except FileNotFoundError:  # .sorter/ removed between the two lines (a sort's `_tidy`)
+                continue
+            try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
             except BlockingIOError:
                 if time.monotonic() >= deadline:
                     holder = _holder(fd)
                     os.close(fd)
                     raise _refused(self.root, holder) from None
+                os.close(fd)
                 time.sleep(0.02)
-        self._fd = _claim(fd)
+                continue
+            if still_open_there(self.path, fd):
+                break
+            os.close(fd)  # made the folder's own by the watcher that got it first (`own`): that one is there
+        self._fd = fd
+        self.own()  # before our pid is written: never into a linked copy's
+        _claim(self._fd)
+
+    def own(self) -> None:
+        """A file of this folder's own, where a hard-linked copy of the folder (`state_links`) has
+        it too: the copy's sorters are not refused for our watch. At the start and at each batch,
+        so a watch running as the copy was made lets go of the copy's at its next batch."""
+        if self._fd is not None and still_open_there(self.path, self._fd):
+            self._fd = unshared(self.path, self._fd, os.O_RDWR, locked=True)
 
     def is_current(self) -> bool:
         """False once `.sorter/` was emptied under it (`rm -rf DIR/*`)."""

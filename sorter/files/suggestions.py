@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 
 from sorter.config import CLASS_FOLDERS, STATE_DIR
 from sorter.files.folder import open_own
-from sorter.files.verdicts import Identity, identity_of
+from sorter.files.verdicts import Identities, Identity
 
 if TYPE_CHECKING:
     from sorter.files.pet_folders import PetFolders
@@ -168,22 +168,26 @@ class Suggestions:
     def prune(self, root: Path) -> None:
         """Forget the suggestions whose photo is no longer where it was noted (named since,
         moved, deleted): they would hold a place among her SHOWN."""
-        self.pets = {pet: [s for s in shown if _still_there(root, s)] for pet, shown in self.pets.items()}
+        ids = Identities(root)
+        self.pets = {pet: [s for s in shown if _still_there(root, s, ids)] for pet, shown in self.pets.items()}
 
     def standing(self, root: Path) -> dict[str, tuple[str, float]]:
         """Path -> (pet, chance) of each suggestion whose photo is still where it was noted (the
         likeliest pet, where two are): what the review server groups."""
         found: dict[str, tuple[str, float]] = {}
+        ids = Identities(root)
         for pet, shown in self.pets.items():
             for s in shown:
-                if (s.path not in found or found[s.path][1] < s.chance) and _still_there(root, s):
+                if (s.path not in found or found[s.path][1] < s.chance) and _still_there(root, s, ids):
                     found[s.path] = (pet, s.chance)
         return found
 
 
-def _still_there(root: Path, s: Suggestion) -> bool:
+def _still_there(root: Path, s: Suggestion, ids: Identities) -> bool:
+    """The photo at `s.path` is the one noted: by its identity, or, noted on another device (the
+    folder copied since), by its size (`Identities`)."""
     try:
-        return identity_of(os.lstat(root / s.path)) == s.identity
+        return ids.match(s.identity, os.lstat(root / s.path))
     except OSError:
         return False
 

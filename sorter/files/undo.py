@@ -158,7 +158,7 @@ class _Undoer:
         group is one unit: a member found in a folder of the user's own keeps the whole group where
         it is, as undone."""
         from sorter.files.moves import finish_fallback_move
-        from sorter.files.whereabouts import Unlisted
+        from sorter.files.whereabouts import Unsure
 
         to_move, back, conflicts, gone, yours = [], [], [], [], []
         for m in group:
@@ -179,7 +179,7 @@ class _Undoer:
                 a_file = at_dst is not None and stat.S_ISREG(at_dst.st_mode)  # the photo, or another file
                 try:
                     found = self.whereabouts.replaced(m, at_dst) if a_file else self.whereabouts.find(m)
-                except Unlisted as exc:
+                except Unsure as exc:
                     conflicts.append((m, f"{'not the photo sorter put there' if a_file else 'no longer there'}, "
                                          f"and {exc}"))
                     continue

@@ -13,6 +13,7 @@ which `sort` and `watch` leave where it is.
 
 from __future__ import annotations
 
+import functools
 import os
 import stat
 from collections.abc import Iterator
@@ -59,6 +60,42 @@ def inodes_last(path: Path | str) -> bool:
             kind = rest.split()[0]
             return not (kind in _INODES_MADE_UP or kind.startswith("fuse."))
     return True
+
+
+class Identities:
+    """Whether an identity on record (an `Identity` or a `SameFile`, device first) still tells
+    its file in the folder `root`: only where the filesystem keeps inode numbers across mounts
+    (`inodes_last`) and the record was taken on the device the folder is on now. A folder copied
+    to another disk (`cp -a`, `rsync -a`, a backup restored there), or its disk mounted again
+    under another device number, keeps its files' names, sizes and times, not their devices and
+    inodes: there, as on FAT, a file is told by what a copy keeps, its size and time (its size
+    alone, for an `Identity`). Each record is judged by its own device, so a journal older than
+    this check is judged as well, and a copy sorted again has its new records told by inode."""
+
+    def __init__(self, root: Path | str) -> None:
+        self._root = root
+        try:
+            self._device: int | None = os.stat(root).st_dev
+        except OSError:
+            self._device = None
+
+    @functools.cached_property
+    def kept(self) -> bool:
+        """The folder's filesystem keeps inode numbers across mounts (`inodes_last`)."""
+        return inodes_last(self._root)
+
+    def last(self, record: tuple[int, ...]) -> bool:
+        """`record` (device first) still tells its file by its device and inode here."""
+        return record[0] == self._device and self.kept
+
+    def key(self, record: tuple[int, ...]) -> tuple[int, ...]:
+        """What tells `record`'s file here: all of it, or what survives a copy (`last`)."""
+        return record if self.last(record) else record[2:]
+
+    def match(self, record: tuple[int, ...], st: os.stat_result) -> bool:
+        """The file `st` is the one `record` (`Identity` or `SameFile`) was taken of, as told here."""
+        now = same_file(st)[:len(record)]
+        return now == record if self.last(record) else now[2:] == record[2:]
 
 
 def same_file_of(path: Path | str) -> SameFile | None:
@@ -190,18 +227,16 @@ class HandPutBacks:
             self._same[was] = (*seen.identity, seen.mtime_ns)
 
     def found(self) -> dict[str, str]:
-        """Where each photo put back by hand is -> where the journal has it (relative paths). On a
-        card whose inode numbers do not last (`inodes_last`), the photo is its size and time:
-        a photo put back, then the card taken out and put in again, is still the one it was."""
-        lasting = not self._same or inodes_last(self._base)
+        """Where each photo put back by hand is -> where the journal has it (relative paths).
+        Where identities do not last (`Identities`: a card whose inode numbers do not, the folder
+        copied to another disk), the photo is its size and time: a photo put back, then the card
+        taken out and put in again, or the folder copied, is still the one it was."""
+        ids = Identities(self._base)
 
         def same_photo(was: str, st: os.stat_result, same: SameFile) -> bool:
-            if same_file(st) == same:
-                return True
             # Told by size and time alone, a copy kept its time too (`cp -p`): the photo is back
             # only if it has left where sorter put it.
-            return (not lasting and (st.st_size, st.st_mtime_ns) == same[2:]
-                    and not _is_file(_lstat(self._base + self._now[was])))
+            return ids.match(same, st) and (ids.last(same) or not _is_file(_lstat(self._base + self._now[was])))
 
         return {was: self._now[was] for was, same in self._same.items()
                 if was in self._now and _is_file(st := _lstat(self._base + was)) and same_photo(was, st, same)}

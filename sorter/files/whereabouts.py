@@ -23,9 +23,15 @@ identity as made (`renamed`): undo removes it once empty, as it would at its fir
 A file is the photo when it is that very file, device, inode, size and time alike (a copy is
 another inode, the photo edited since has another time). Two names of one inode (a hard link)
 are both the photo: the one in the folder sorter put it in is moved back, else the shorter
-path, and the other stays, said so. On a filesystem whose inode numbers are made up at each
-mount (FAT, exFAT, FUSE: `verdicts.inodes_last`) it is told by its size and time alone, only
-where one file there has them (a copy kept its time too: `cp -p`).
+path, and the other stays, said so. Where the record does not tell it by its inode
+(`verdicts.Identities`: a filesystem whose inode numbers are made up at each mount, FAT, exFAT,
+FUSE; a record taken on another device, the folder copied to another disk since or its disk
+mounted again) it is told by its size and time alone, only where one file there has them (a
+copy kept its time too: `cp -p`); where several have them, which is it cannot be told, and
+undo keeps its move for a later one (`Unsure`), as it does a photo in a folder it cannot list.
+In a copy the file at the photo's place is the photo where it has its size and time, and
+another file (two names swapped) where the photo is found elsewhere; on a card it is taken for
+the photo, as it always was (an edit changes the size and time that tell it).
 Memory: an entry per file listed (about 160 bytes), only while an undo that missed one runs.
 """
 
@@ -38,14 +44,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sorter.config import CLASS_FOLDERS, JOURNAL_NAME, REVIEW_RUN_PREFIX, STATE_DIR, entered, excluded_by_case
-from sorter.files.verdicts import SameFile, inodes_last, same_file
+from sorter.files.verdicts import Identities, SameFile, same_file
 
 _SORTED = frozenset(CLASS_FOLDERS.values())
+#: Files named where several may be the photo (`Unsure`): the rest are counted.
+NAMED = 3
 
 
-class Unlisted(Exception):
-    """The file was not found, and a folder it may be in could not be listed: `undo` keeps its
-    move, to look again next time, as it does where it cannot look at the file's own place."""
+class Unsure(Exception):
+    """Where the file is is not certain: it was not found, and a folder it may be in could not be
+    listed; or, told by its size and time, several files may be it. `undo` keeps its move, to
+    look again next time, as it does where it cannot look at the file's own place."""
 
 
 @dataclass(frozen=True)
@@ -64,33 +73,42 @@ class Whereabouts:
         self.root = root
         self._base = os.path.join(root, "")  # paths joined as strings: a Path costs 5 us, an lstat 1.6
         self._runs = runs
-        #: hash of a key (`_key`) -> relative path, or the paths where several files have it: a
-        #: hash, not the key, is half the memory, and `find` checks each file it names (a
-        #: collision finds nothing, 1 in 2**64 a pair).
-        self._listed: dict[int, str | list[str]] | None = None
-        self._wide = False  # the folder's other trees listed too
-        self._lasting: bool | None = None  # inode numbers last across mounts (`verdicts.inodes_last`)
+        #: Per way of telling a file (by its identity: True; by its size and time, where a record
+        #: does not last, `_ids`), a hash of its key (`_key`) -> relative path, or the paths where
+        #: several files have it: a hash, not the key, is half the memory, and `find` checks each
+        #: file it names (a collision finds nothing, 1 in 2**64 a pair). One listing for each way
+        #: needed: keyed by size and time alone, a photo among 2,000 files of one size and time
+        #: (a sidecar exported with the photos) had each look check 2,000 (31 s, not 0.6).
+        self._listed: dict[bool, dict[int, str | list[str]]] = {}
+        self._wide: set[bool] = set()  # the folder's other trees listed too
+        self._ids = Identities(root)  # which identities on record tell a file by its inode here
         self._seen: dict[tuple[str, int], SameFile] | None = None
         self._unlisted: str | None = None  # why a folder there could not be listed
         self._journaled: set[int] | None = None  # hashes of the keys of every journaled move's photo
 
     def find(self, move) -> Found | None:
-        """Where the file `move` (a `journal.Move` done and not undone) put is now, when that is
-        certain; else None. Raises Unlisted."""
+        """Where the file `move` (a `journal.Move` done and not undone) put is now; None where it
+        is nowhere to be found. Raises Unsure."""
         same = self._same(move)
         if same is None:
             return None
-        if self._listed is None:
-            self._list(self._sorted_tree, files=True)
-        names = self._names(same)
-        if not names and not self._wide:
-            self._wide = True  # not in cats/, dogs/ nor at the top: cats/ renamed (a new one made since), say
-            self._list(self._other_tree)
-            names = self._names(same)
+        lasting = self._ids.last(same)
+        if lasting not in self._listed:
+            self._list(lasting, self._sorted_tree, files=True)
+        names = self._names(same, lasting)
+        if not names and lasting not in self._wide:
+            self._wide.add(lasting)  # not in cats/, dogs/ nor at the top: cats/ renamed (a new one made since), say
+            self._list(lasting, self._other_tree)
+            names = self._names(same, lasting)
         if not names and self._unlisted is not None:
-            raise Unlisted(self._unlisted)
-        if not names or (len(names) > 1 and not self._lasts()):  # two files of its size and time: a guess
+            raise Unsure(self._unlisted)
+        if not names:
             return None
+        files = len(set(names.values()))
+        if files > 1:  # two files of its size and time (not two names of one): a guess
+            many = f"{files} files" if files <= NAMED else f"more than {NAMED} files"
+            raise Unsure(f"{many} have its size and time ({', '.join(sorted(names)[:NAMED])}): "
+                         "which is it cannot be told")
         # Two names of the photo itself: either is it; the one in its folder, else the shorter path.
         folder = os.path.dirname(move.dst)
         path = min(names, key=lambda p: (os.path.dirname(p) != folder, len(p), p))
@@ -104,7 +122,7 @@ class Whereabouts:
         """The file `there`, at the photo's first place, is not the photo `move` put (its identity
         is on record, and another): a new file of its name, the photo not back."""
         same = self._same(move)
-        return same is not None and self._key(same_file(there)) != self._key(same)
+        return same is not None and not self._ids.match(same, there)
 
     def anothers(self, move, there: os.stat_result) -> bool:
         """The file `there`, at the place `move` put its photo and not that photo, is the photo of
@@ -113,25 +131,32 @@ class Whereabouts:
         same = self._same(move)
         if same is None:  # nothing on record to tell them apart (a review's take-back, an old journal's companion)
             return False
-        key = self._key(same_file(there))
-        if key == self._key(same) or (self._lasts() and (there.st_dev, there.st_ino) == same[:2]):
+        if self._ids.match(same, there) or (self._ids.last(same) and (there.st_dev, there.st_ino) == same[:2]):
             return False  # the photo itself, were it edited in place since
-        if self._journaled is None:
+        if self._journaled is None:  # each as it tells its file here: all of it, or its size and time
             from sorter.files.journal import scan, sorted_moves
 
-            self._journaled = {hash(self._key(m.same)) for m in sorted_moves(self.root, scan(self.root)) if m.same}
-        return hash(key) in self._journaled
+            self._journaled = {hash(self._ids.key(m.same)) for m in sorted_moves(self.root, scan(self.root)) if m.same}
+        now = same_file(there)
+        return hash(now) in self._journaled or hash(now[2:]) in self._journaled
 
     def replaced(self, move, there: os.stat_result) -> Found | None:
         """Where the photo `move` put is now, when the file `there`, at the place it put it, is
         another file (one put in its place, two names swapped) and the photo is found elsewhere;
         else None: `there` is the photo, or, found nowhere else, most likely the photo edited or
-        saved over by an editor (which writes a new inode). Where inode numbers do not last,
-        `there` is taken for the photo, as it always was: an edit changes the size and time that
-        are all that tell it there. Raises Unlisted."""
+        saved over by an editor (which writes a new inode). Where the record does not tell the
+        photo by its inode (`Identities`), `there` is the photo where it has its size and time
+        (a copy of the folder); on a card whose inode numbers do not last it is taken for the
+        photo, as it always was: an edit changes the size and time that are all that tell it
+        there. Raises Unsure."""
         same = self._same(move)
-        if same is None or (there.st_dev, there.st_ino) == same[:2] or not self._lasts():
-            return None  # that very inode is the photo, were it edited in place since
+        if same is None:
+            return None
+        if self._ids.last(same):
+            if (there.st_dev, there.st_ino) == same[:2]:
+                return None  # that very inode is the photo, were it edited in place since
+        elif not self._ids.kept or self._ids.match(same, there):
+            return None
         found = self.find(move)
         return found if found is not None and found.path != move.dst else None
 
@@ -143,7 +168,7 @@ class Whereabouts:
         just after the run's was deleted may be given its inode (ext4 does): undo took photos of
         the run back from it, so it held the run's photos, as a folder renamed by hand would."""
         made = set().union(*created.values())
-        if not made or not self._lasts():
+        if not made or not self._ids.kept:  # (a copy's: another device, none of them)
             return []
         renamed = []
         for folder in folders:
@@ -158,49 +183,37 @@ class Whereabouts:
     def moved(self, old: str, new: str) -> None:
         """Undo moved the file at `old` to `new`: the listing follows it, so that an older run's
         move of the same photo (`undo --all`) finds it there."""
-        if self._listed is None:
+        if not self._listed:
             return
         try:
             st = os.lstat(self._base + new)
         except OSError:
             return
-        key = hash(self._key(same_file(st)))
-        paths = self._listed.get(key)
-        if isinstance(paths, list) and old in paths:
-            paths.remove(old)
-        elif paths == old:
-            del self._listed[key]
-        self._add(key, new)
+        for lasting, listed in self._listed.items():
+            key = hash(_key(same_file(st), lasting))
+            paths = listed.get(key)
+            if isinstance(paths, list) and old in paths:
+                paths.remove(old)
+            elif paths == old:
+                del listed[key]
+            _add(listed, key, new)
 
-    def _names(self, same: SameFile) -> list[str]:
-        """The listed paths of the file `same`, each checked: still that file?"""
-        paths = self._listed.get(hash(self._key(same)))
-        names = []
+    def _names(self, same: SameFile, lasting: bool) -> dict[str, tuple[int, int]]:
+        """The listed paths of the file `same`, each checked (still that file?) -> its device
+        and inode: several names of one file, or, told by size and time, several files (the
+        first `NAMED` and one more: which is it cannot be told, and each costs an `lstat`)."""
+        paths = self._listed[lasting].get(hash(_key(same, lasting)))
+        names = {}
         for path in [paths] if isinstance(paths, str) else paths or ():
             try:
                 st = os.lstat(self.root / path)
             except OSError:
                 continue
-            if stat.S_ISREG(st.st_mode) and self._key(same_file(st)) == self._key(same):
-                names.append(path)
+            if stat.S_ISREG(st.st_mode) and self._ids.match(same, st):
+                names[path] = (st.st_dev, st.st_ino)
+                if len(set(names.values())) > NAMED:
+                    break
         return names
-
-    def _add(self, key: int, path: str) -> None:
-        paths = self._listed.setdefault(key, path)
-        if paths == path:
-            return
-        if isinstance(paths, str):
-            self._listed[key] = [paths, path]
-        elif path not in paths:
-            paths.append(path)
-
-    def _lasts(self) -> bool:
-        if self._lasting is None:
-            self._lasting = inodes_last(self.root)
-        return self._lasting
-
-    def _key(self, same: SameFile) -> tuple:
-        return same if self._lasts() else same[2:]  # (size, mtime) where inode numbers do not last
 
     def _sorted_tree(self, name: str) -> bool:
         """The top-level folder `name` is cats/ or dogs/ (`Cats/` where names fold together)."""
@@ -210,10 +223,11 @@ class Whereabouts:
         """Another top-level folder, entered as a scan enters one."""
         return not self._sorted_tree(name) and entered(name)
 
-    def _list(self, trees: Callable[[str], bool], files: bool = False) -> None:
-        """Take into the listing the trees of the folder's top-level folders that `trees` names,
-        and with `files` the folder's own files; not a folder sorted on its own, nor below it."""
-        self._listed = {} if self._listed is None else self._listed
+    def _list(self, lasting: bool, trees: Callable[[str], bool], files: bool = False) -> None:
+        """Take into the listing (`lasting`'s) the trees of the folder's top-level folders that
+        `trees` names, and with `files` the folder's own files; not a folder sorted on its own,
+        nor below it."""
+        listed = self._listed.setdefault(lasting, {})
         try:
             top = os.listdir(self.root)
         except OSError as exc:
@@ -231,7 +245,7 @@ class Whereabouts:
                 except OSError:
                     continue
                 if stat.S_ISREG(st.st_mode):
-                    self._add(hash(self._key(same_file(st))), path[len(self._base):])
+                    _add(listed, hash(_key(same_file(st), lasting)), path[len(self._base):])
 
     def _walk(self, trees: list[str], files: list[str]):
         """The folder's own `files` (names), then the trees of its folders named in `trees`, top
@@ -261,6 +275,20 @@ class Whereabouts:
             self._seen = {(s.run, s.seq): (*s.identity, s.mtime_ns) for s in seen_of(self.root)
                           if s.run in self._runs and s.seq is not None and s.mtime_ns is not None}
         return self._seen.get((move.run, move.seq))
+
+
+def _key(same: SameFile, lasting: bool) -> tuple[int, ...]:
+    return same if lasting else same[2:]  # (size, mtime) where the record does not last
+
+
+def _add(listed: dict[int, str | list[str]], key: int, path: str) -> None:
+    paths = listed.setdefault(key, path)
+    if paths == path:
+        return
+    if isinstance(paths, str):
+        listed[key] = [paths, path]
+    elif path not in paths:
+        paths.append(path)
 
 
 def _is_folder(path: Path) -> bool:

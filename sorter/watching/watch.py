@@ -120,6 +120,7 @@ class _State:
             fresh.acquire()  # FolderLocked if another watcher got in meanwhile: we stop
             self.watching.release()
             self.watching = fresh
+        self.watching.own()  # a hard-linked copy made of the folder meanwhile: its sorters go on
         if not journal_path(self.root).exists():
             sorter.close()  # the next move opens a new journal (and a new run)
 

@@ -1,0 +1,306 @@
+"""A sorted folder copied to another disk (`cp -a`, `rsync -a`, a backup restored there), or its
+disk mounted again under another device number: names, sizes and times are kept, devices and
+inodes are not. The identities sorter keeps (device, inode, size, time) were taken on another
+device than the folder is on now, so there a photo is told by its size and time, as on a FAT card
+(`files.verdicts.Identities`): `undo` puts back what it does on the original disk, and `sort`,
+`watch` and `undo` know a photo put back by hand. And a copy made with hard links (`cp -al`, a
+backup tool that links what did not change): sorter's own files are the folder's own before it
+writes to them (`files.state_links`), so each folder undoes its own runs and only those.
+
+A copy to another disk is made here as one to another folder of the same disk (new inodes) whose
+journal is read as another disk's (`on_another_disk`: every identity on record names another
+device), and a re-mount as the journal so read alone: neither needs a second filesystem. One test
+copies to /dev/shm, a filesystem of its own, where there is one."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from conftest import FakeClassifier, layout, write_image
+from test_undo_moved_on import undo
+
+from sorter.files import suggestions
+from sorter.files.verdicts import identity_of
+from sorter.sorting.sort import sort_folder
+from sorter.watching import watch, watcher
+
+RED, BLUE = (0, 0, 255), (255, 0, 0)  # BGR: the fake says red = dog, blue = cat
+
+
+def photo(path: Path, colour, height: int) -> None:
+    """A photo of its own size (a JPEG's size goes by 8x8 blocks): told apart by size and time
+    even where two were written within one tick of the filesystem's clock."""
+    write_image(path, colour, size=(8 * height, 8))
+
+
+def on_another_disk(root: Path) -> None:
+    """`root`'s state as it reads after `root` was copied to another disk, or once its disk is
+    mounted again under another device number: every identity on record (a move's, a "seen"
+    record's, a folder's in the journal; a suggestion's) names another device than the one
+    `root` is on."""
+
+    def elsewhere(record):
+        if isinstance(record, dict):
+            if isinstance(record.get("id"), list):
+                record["id"][0] += 1
+            for value in record.values():
+                elsewhere(value)
+        elif isinstance(record, list):
+            for value in record:
+                elsewhere(value)
+        return record
+
+    journal, noted = root / ".sorter" / "journal.jsonl", suggestions.path_of(root)
+    if journal.exists():
+        records = [elsewhere(json.loads(line)) for line in journal.read_bytes().splitlines()]
+        journal.write_bytes(b"".join(json.dumps(r, ensure_ascii=False).encode() + b"\n" for r in records))
+    if noted.exists():
+        noted.write_text(json.dumps(elsewhere(json.loads(noted.read_text()))))
+
+
+def copied(root: Path, to: Path) -> Path:
+    """`cp -a root to`: every file a new one, of the same name, size and time."""
+    shutil.copytree(root, to, symlinks=True, copy_function=shutil.copy2)
+    return to
+
+
+@pytest.fixture
+def shm(tmp_path: Path):
+    """A folder on /dev/shm, another filesystem than tmp_path's, removed after."""
+    if not os.path.isdir("/dev/shm") or os.stat("/dev/shm").st_dev == os.stat(tmp_path).st_dev:
+        pytest.skip("needs /dev/shm on another filesystem than the test's temporary folder")
+    where = Path("/dev/shm") / f"sorter-test-{os.getpid()}-{tmp_path.name}"
+    yield where
+    shutil.rmtree(where, ignore_errors=True)
+
+
+def moved_elsewhere(root: Path, where: str, shm: Path | None) -> Path:
+    """`root`, sorted, as `where` has it: the folder itself, copied to another disk, or on its
+    disk mounted again."""
+    if where == "here":
+        return root
+    if where == "mounted again":
+        on_another_disk(root)
+        return root
+    if where == "copied to /dev/shm":
+        return copied(root, shm)
+    folder = copied(root, root.parent / "copy")
+    on_another_disk(folder)
+    return folder
+
+
+WHERE = ["here", "copied to another disk", "mounted again", "copied to /dev/shm"]
+
+
+@pytest.mark.parametrize("where", WHERE)
+def test_undo_puts_back_photos_swapped_and_renamed_as_on_the_original_disk(tmp_path: Path, where: str,
+                                                                          request) -> None:
+    """QA: in a copy, two names swapped were put back swapped, c0 renamed onto a deleted c1 went
+    back as c1.jpg, and photos renamed or filed into a sub-folder were "missing" while in the
+    folder (and `.sorter/` deleted). Each is undone in a copy as on the original disk."""
+    root = tmp_path / "S"
+    for height, name in enumerate(("c90.jpg", "c91.jpg", "cat0.jpg", "cat1.jpg", "cat2.jpg", "cat3.jpg"), 2):
+        photo(root / name, BLUE, height)
+    photo(root / "dog4.jpg", RED, 12)
+    before = layout(root)
+    sort_folder(root, classifier=FakeClassifier())
+    folder = moved_elsewhere(root, where, request.getfixturevalue("shm") if "shm" in where else None)
+    cats = folder / "cats"
+    os.rename(cats / "c90.jpg", cats / "t")
+    os.rename(cats / "c91.jpg", cats / "c90.jpg")
+    os.rename(cats / "t", cats / "c91.jpg")
+    (cats / "cat1.jpg").unlink()
+    os.rename(cats / "cat0.jpg", cats / "cat1.jpg")
+    (cats / "sub").mkdir()
+    os.rename(cats / "cat2.jpg", cats / "sub" / "cat2.jpg")
+    os.rename(cats / "cat3.jpg", cats / "kitty3.jpg")
+    os.rename(folder / "dogs" / "dog4.jpg", folder / "dog4-renamed.jpg")
+
+    assert undo(folder) == ([
+        f"Restored 6 file(s) from 1 run in {folder}.",
+        "found: cats/c90.jpg: moved to cats/c91.jpg since; put back from there to c90.jpg",
+        "found: cats/c91.jpg: moved to cats/c90.jpg since; put back from there to c91.jpg",
+        "found: cats/cat0.jpg: moved to cats/cat1.jpg since; put back from there to cat0.jpg",
+        "found: cats/cat2.jpg: moved to cats/sub/cat2.jpg since; put back from there to cat2.jpg",
+        "found: cats/cat3.jpg: moved to cats/kitty3.jpg since; put back from there to cat3.jpg",
+        "found: dogs/dog4.jpg: moved to dog4-renamed.jpg since; put back from there to dog4.jpg",
+    ], ["missing: cats/cat1.jpg: no longer there (was cat1.jpg)"])
+    # Each photo under its own name (by its bytes), c1's gone; the folders made by hand stay.
+    assert layout(folder) == {k: v for k, v in before.items() if k != "cat1.jpg"} | {"cats": "dir", "cats/sub": "dir"}
+
+
+@pytest.mark.parametrize("where", ["copied to another disk", "mounted again"])
+def test_a_photo_two_files_have_the_size_and_time_of_is_kept_for_a_later_undo(tmp_path: Path, where: str) -> None:
+    """Told by its size and time, a photo renamed beside a copy of it (`cp -p`) is either file:
+    undo does not guess, nor say it is missing, and keeps it and `.sorter/` for a later undo."""
+    root = tmp_path / "S"
+    photo(root / "a.jpg", BLUE, 2)
+    photo(root / "b.jpg", BLUE, 3)
+    sort_folder(root, classifier=FakeClassifier())
+    folder = moved_elsewhere(root, where, None)
+    cats = folder / "cats"
+    os.rename(cats / "a.jpg", cats / "kitty.jpg")
+    shutil.copy2(cats / "kitty.jpg", folder / "kitty copy.jpg")
+
+    result = undo(folder)
+    assert result == ([f"Restored 1 file(s) from 1 run in {folder}."], [
+        "kept: cats/a.jpg: no longer there, and 2 files have its size and time (cats/kitty.jpg, kitty copy.jpg): "
+        "which is it cannot be told; left in place"])
+    assert (folder / ".sorter" / "journal.jsonl").is_file()
+    (folder / "kitty copy.jpg").unlink()
+    assert undo(folder) == ([
+        f"Restored 1 file(s) from 1 run in {folder}.",
+        "found: cats/a.jpg: moved to cats/kitty.jpg since; put back from there to a.jpg",
+    ], [])
+    assert sorted(os.listdir(folder)) == ["a.jpg", "b.jpg"]
+
+
+@pytest.mark.parametrize("where", ["copied to another disk", "mounted again"])
+def test_a_photo_put_back_by_hand_stays_put_back_for_sort_and_undo(tmp_path: Path, where: str) -> None:
+    """QA: a photo put back by hand, then the folder copied: the next sort filed it again
+    ("moved cat5.jpg -> cats/cat5.jpg"), and undo said it was missing."""
+    root = tmp_path / "A"
+    photo(root / "cat5.jpg", BLUE, 2)
+    photo(root / "cat6.jpg", BLUE, 3)
+    sort_folder(root, classifier=FakeClassifier())
+    os.rename(root / "cats" / "cat5.jpg", root / "cat5.jpg")
+    folder = moved_elsewhere(root, where, None)
+
+    seen = []
+    sort_folder(folder, classifier=FakeClassifier(), on_result=seen.append)
+    assert [(r.path.name, r.status, r.reason) for r in seen] == [
+        ("cat5.jpg", "skipped", "you put it back from cats/cat5.jpg; left there")]
+    assert undo(folder) == ([f"Restored 1 file(s) from 1 run in {folder} (1 already back where they were)."], [])
+    assert sorted(os.listdir(folder)) == ["cat5.jpg", "cat6.jpg"]
+
+
+def test_a_watch_of_a_copy_leaves_a_photo_put_back_by_hand_there(tmp_path: Path) -> None:
+    root = tmp_path / "A"
+    photo(root / "cat5.jpg", BLUE, 2)
+    sort_folder(root, classifier=FakeClassifier())
+    os.rename(root / "cats" / "cat5.jpg", root / "cat5.jpg")
+    folder = moved_elsewhere(root, "copied to another disk", None)
+
+    results: list = []
+    stop = threading.Event()
+    thread = threading.Thread(target=lambda: results.append(watch.watch_folder(
+        folder, classifier=FakeClassifier(), stop=stop, on_result=results.append,
+        settings=watcher.WatchSettings(rescan_interval=0.1, settle=0.1))), daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 10
+        while not results and time.monotonic() < deadline:
+            time.sleep(0.01)
+        time.sleep(0.3)  # several rescans
+    finally:
+        stop.set()
+        thread.join(10)
+    assert [(r.path.name, r.status, r.reason) for r in results[:-1]] == [
+        ("cat5.jpg", "skipped", "you put it back from cats/cat5.jpg; left there")]
+    assert (folder / "cat5.jpg").is_file() and not (folder / "cats" / "cat5.jpg").exists()
+
+
+@pytest.mark.parametrize("where", WHERE)
+def test_a_photo_suggested_for_a_named_pet_is_still_suggested_in_a_copy(tmp_path: Path, where: str, request) -> None:
+    """QA: `sorter review` of a copy dropped the "might be Luna" group: a suggestion's photo is
+    told by its identity, and, noted on another device, by its path and size."""
+    root = tmp_path / "S"
+    photo(root / "cats" / "close.jpg", BLUE, 2)
+    noted = suggestions.Suggestions()
+    noted.add("cats/Luna", "cats/close.jpg", identity_of(os.lstat(root / "cats" / "close.jpg")), 0.4)
+    suggestions.write(root, noted)
+    folder = moved_elsewhere(root, where, request.getfixturevalue("shm") if "shm" in where else None)
+
+    assert suggestions.read(folder).standing(folder) == {"cats/close.jpg": ("cats/Luna", 0.4)}
+    photo(folder / "cats" / "close.jpg", BLUE, 3)  # another photo of its name: not it
+    assert suggestions.read(folder).standing(folder) == {}
+
+
+def linked_copy(root: Path, to: Path) -> Path:
+    """`cp -al root to`: the folders made anew, every file another name of the same file."""
+    for folder, _, names in os.walk(root):
+        (to / os.path.relpath(folder, root)).mkdir(exist_ok=True)
+        for name in names:
+            os.link(os.path.join(folder, name), to / os.path.relpath(folder, root) / name)
+    return to
+
+
+def test_a_hard_linked_copy_keeps_a_journal_of_its_own_and_each_folder_undoes_its_own_runs(tmp_path: Path) -> None:
+    """QA: after `cp -al H H2`, a sort of H2 was appended to H's journal too: `undo H` took back
+    H2's run ("missing: cats/c70.jpg"), and H2's photos were left sorted with no record."""
+    h = tmp_path / "H"
+    photo(h / "c0.jpg", BLUE, 2)
+    photo(h / "c1.jpg", BLUE, 3)
+    before_h = layout(h)
+    sort_folder(h, classifier=FakeClassifier())
+    journal = (h / ".sorter" / "journal.jsonl").read_bytes()
+    h2 = linked_copy(h, tmp_path / "H2")
+    assert os.stat(h2 / ".sorter" / "journal.jsonl").st_nlink == 2
+    photo(h2 / "c70.jpg", BLUE, 4)
+    photo(h2 / "c71.jpg", BLUE, 5)
+    before_h2 = layout(h2)
+
+    sort_folder(h2, classifier=FakeClassifier())
+    assert (h / ".sorter" / "journal.jsonl").read_bytes() == journal  # H's own, as it was
+    for name in ("journal.jsonl", "lock"):  # each folder's own, in both folders
+        assert os.stat(h / ".sorter" / name).st_nlink == os.stat(h2 / ".sorter" / name).st_nlink == 1
+    assert sorted(os.listdir(h2 / ".sorter")) == sorted(os.listdir(h / ".sorter"))  # no copy left beside them
+
+    assert undo(h) == ([f"Restored 2 file(s) from 1 run in {h}."], [])
+    assert layout(h) == before_h
+    assert undo(h2) == ([f"Restored 2 file(s) from 1 run in {h2}."], [])
+    assert sorted(os.listdir(h2)) == [".sorter", "c70.jpg", "c71.jpg", "cats"]
+    assert undo(h2) == ([f"Restored 2 file(s) from 1 run in {h2}."], [])
+    assert layout(h2) == before_h | {k: v for k, v in before_h2.items() if k in ("c70.jpg", "c71.jpg")}
+
+
+def test_a_sorter_holding_the_journal_before_the_linked_copy_writes_to_its_own_folder_s(tmp_path: Path) -> None:
+    """A watcher's journal stays open across its batches. Made the folder's own by another
+    sorter of the folder meanwhile (a review beside the watcher), the file it holds is the
+    copy's alone: its next records go to the journal of its folder, never the copy's."""
+    from sorter.files.journal import Journal, journal_path, scan
+
+    h = tmp_path / "H"
+    h.mkdir()
+    with Journal(h, run="watch") as watching:
+        watching.append("mkdir", path="cats")
+        h2 = linked_copy(h, tmp_path / "H2")
+        with Journal(h, run="review") as review:
+            review.append("mkdir", path="cats/Luna")  # H's own journal now: another file than the watcher's
+        watching.append("mkdir", path="dogs")
+    assert {run: set(state.created_dirs) for run, state in scan(h).runs.items()} == {
+        "watch": {"cats", "dogs"}, "review": {"cats/Luna"}}
+    assert {run: set(state.created_dirs) for run, state in scan(h2).runs.items()} == {"watch": {"cats"}}
+    assert os.stat(journal_path(h)).st_nlink == os.stat(journal_path(h2)).st_nlink == 1
+
+
+def test_a_watch_never_keeps_the_sorters_of_a_hard_linked_copy_out_of_it(tmp_path: Path) -> None:
+    """The lock files are linked too: a watch in H held the copy's `watching` as well, and every
+    sort, undo and review of H2 was refused while it ran ("another sorter is working on H2")."""
+    from sorter.errors import FolderLocked
+    from sorter.files.lock import FolderLock, Watching
+
+    h = tmp_path / "H"
+    h.mkdir()
+    with FolderLock(h):
+        pass
+    watching = Watching(h)
+    watching.acquire()
+    try:
+        h2 = linked_copy(h, tmp_path / "H2")  # made while the watch runs
+        with pytest.raises(FolderLocked, match="another sorter"):
+            FolderLock(h2).acquire()
+        with FolderLock(h, watcher=True):  # its next batch: H's files are its own
+            watching.own()
+        with FolderLock(h2):
+            assert Watching.holder(h2) is None and Watching.holder(h) == str(os.getpid())
+    finally:
+        watching.release()
+    for folder in (h, h2):
+        assert [os.stat(folder / ".sorter" / name).st_nlink for name in ("lock", "watching")] == [1, 1]
