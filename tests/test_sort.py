@@ -154,7 +154,7 @@ def test_moves_made_before_a_full_disk_cut_their_seen_record_are_reported_then_t
     disk = FullDisk()
     monkeypatch.setattr(journal, "os", disk)
     write_image(tmp_path / "tom.png", BLUE)
-    disk.room = 3  # the folder, the move's intent and its done mark; not the "seen" record
+    disk.room = 4  # the folder, its identity once made, the move's intent and its done mark; not the "seen" record
     got = []
     with pytest.raises(OSError, match="No space left on device"):
         for result in Sorter(tmp_path, FakeClassifier()).sort_entries([tmp_path / "tom.png"]):
@@ -624,7 +624,7 @@ def test_a_disk_full_part_way_says_what_was_done_and_what_to_do(tmp_path: Path, 
     monkeypatch.setattr(sorter.config, "DEFAULT_BATCH_SIZE", 1)  # a journal batch a photo
     write_image(tmp_path / "rex.png", RED)
     write_image(tmp_path / "tom.png", BLUE)
-    disk.room = 3  # the first photo's folder, intent and mark; then the disk is full
+    disk.room = 4  # the first photo's folder, its identity, intent and mark; then the disk is full
     result = runner.invoke(app, ["sort", str(tmp_path)])
     assert result.exit_code == 1 and result.stderr == (
         f"Error: {tmp_path / '.sorter' / 'journal.jsonl'}: No space left on device; the photos moved before it are "
