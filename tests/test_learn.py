@@ -205,7 +205,7 @@ def test_learn_takes_a_move_a_killed_sort_left_unmarked_for_sorters_not_the_user
     roll = roll_with_goats(tmp_path / "roll")
     disk = FullDisk()
     monkeypatch.setattr(journal, "os", disk)
-    disk.room = 3  # the folders made, the first moves' intents; the moves are made, their done marks are not
+    disk.room = 4  # the folders made, their identities, the first moves' intents; the moves are made, not marked done
     sorting = invoke("sort", roll, "--model", fake_model)
     assert sorting.exit_code == 1, sorting.output
     monkeypatch.setattr(journal, "os", os)
