@@ -118,3 +118,12 @@ def open_own(path: Path, flags: int = os.O_RDONLY) -> int:
         os.close(fd)
         raise OSError(errno.EINVAL, "not a regular file", str(path))
     return fd
+
+
+def first_bytes(path: Path, size: int) -> bytes:
+    """The first `size` bytes (fewer in a shorter file) of a file sorter keeps (`open_own`)."""
+    fd = open_own(path)
+    try:
+        return os.pread(fd, size, 0)
+    finally:
+        os.close(fd)

@@ -40,7 +40,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sorter.config import JOURNAL_NAME, STATE_DIR, still_open_there
-from sorter.files.folder import open_own
+from sorter.files.folder import first_bytes, open_own
 from sorter.files.state_links import own_file
 
 # One byte of state per move, indexed by its sequence number within its run.
@@ -123,10 +123,11 @@ class JournalState:
     runs: dict[str, RunState] = field(default_factory=dict)  # oldest first
     moving: dict[tuple[str, int], Move] = field(default_factory=dict)  # intents neither done nor abandoned
     returning: dict[tuple[str, int], Move] = field(default_factory=dict)  # undo intents not yet settled
-    #: How far `scan` read, and the journal it read ((st_dev, st_ino)): `scan(root, since=...)`
-    #: goes on from there while that file is the journal still (it is only ever appended to).
+    #: How far `scan` read, and the journal it read ((st_dev, st_ino, its first bytes: ext4 may
+    #: give a journal begun again the old one's inode)): `scan(root, since=...)` goes on from
+    #: there while that file is the journal still (it is only ever appended to).
     read_to: int = 0
-    file: tuple[int, int] | None = None
+    file: tuple[int, int, bytes] | None = None
     #: Moves marked done whose intent is unreadable (damaged): undo keeps the journal, and says so.
     unread: list[tuple[str, int]] = field(default_factory=list)
 
@@ -276,10 +277,11 @@ def scan(root: Path, since: JournalState | None = None) -> JournalState:
     path = journal_path(root)
     try:
         st = os.stat(path, follow_symlinks=False)
-        file = (st.st_dev, st.st_ino)
+        file = (st.st_dev, st.st_ino, first_bytes(path, 64))
     except OSError:
         st, file = None, None
-    if since is not None and file is not None and since.file == file and st.st_size >= since.read_to:
+    if (since is not None and since.file and file and since.file[:2] == file[:2]
+            and file[2].startswith(since.file[2]) and st.st_size >= since.read_to):
         state = since
     else:
         state = JournalState(file=file)
