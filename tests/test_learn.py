@@ -74,20 +74,21 @@ def plan(folder: Path, model: Path, *extra: str) -> dict[str, dict]:
                                    str(Path(f["destination"]).relative_to(folder))) for f in files}
 
 
-def roll_with_goats(root: Path) -> Path:
-    """6 cats, 6 dogs, 6 goats (which the model files as dogs) and 3 non-pets."""
+def roll_with_goats(root: Path, seed: int = 0) -> Path:
+    """6 cats, 6 dogs, 6 goats (which the model files as dogs) and 3 non-pets (`seed`: other photos
+    of each; the same ones in two folders are a copy of one, learnt once: `learning.copies`)."""
     for i in range(6):
-        photo(root / f"cat{i}.png", "cat", i)
-        photo(root / f"dog{i}.png", "dog", 100 + i)
-        goat(root / f"goat{i}.png", 200 + i)
+        photo(root / f"cat{i}.png", "cat", seed + i)
+        photo(root / f"dog{i}.png", "dog", seed + 100 + i)
+        goat(root / f"goat{i}.png", seed + 200 + i)
     for i in range(3):
-        photo(root / f"car{i}.png", "other", 300 + i)
+        photo(root / f"car{i}.png", "other", seed + 300 + i)
     return root
 
 
-def sorted_and_corrected(root: Path, model: Path) -> Path:
+def sorted_and_corrected(root: Path, model: Path, seed: int = 0) -> Path:
     """Sorted, then the goats moved out of dogs/ with a plain rename, as `mv` does."""
-    roll_with_goats(root)
+    roll_with_goats(root, seed)
     assert invoke("sort", root, "--model", model).exit_code == 0
     assert {p.name for p in (root / "dogs").iterdir()} >= {f"goat{i}.png" for i in range(6)}
     for i in range(6):
@@ -254,7 +255,7 @@ def test_forget_also_deletes_what_a_learn_killed_while_writing_left(tmp_path: Pa
 
 def test_corrections_from_several_folders_accumulate(tmp_path: Path, fake_model) -> None:
     sorted_and_corrected(tmp_path / "a", fake_model)
-    sorted_and_corrected(tmp_path / "b", fake_model)
+    sorted_and_corrected(tmp_path / "b", fake_model, seed=1000)
     learning.learn(tmp_path / "a", model=fake_model)
     result = learning.learn(tmp_path / "b", model=fake_model)
 

@@ -167,10 +167,13 @@ def test_the_review_page_asks_might_be_her_renamed_folder(tmp_path: Path, fake_m
     assert set(noted.pets) == {"cats/Lulu"} and set(noted.refused) == {"cats/Lulu"}
 
 
-def test_on_an_exfat_card_her_renamed_folder_is_not_found_by_a_number_made_up_at_mount(exfat_card: Path,
-                                                                                         fake_model) -> None:
+def test_on_an_exfat_card_her_renamed_folder_is_found_by_her_photos_not_by_a_number_made_up_at_mount(
+    exfat_card: Path, fake_model,
+) -> None:
     """exFAT (and any FUSE driver) numbers a folder anew at each mount: another folder there may
-    carry her folder's old number, so none is taken for hers. Her photos stay in cats/, said so."""
+    carry her folder's old number, so none is taken for hers by it. Her renamed folder is hers by
+    the photos she was learnt from in it (their names, sizes and times); one that holds none of
+    them and has her old number is not."""
     from conftest import remount
 
     roll = luna_learnt(exfat_card / "x", fake_model)
@@ -180,8 +183,15 @@ def test_on_an_exfat_card_her_renamed_folder_is_not_found_by_a_number_made_up_at
     result = invoke("sort", roll, "--model", fake_model, "--json")
 
     assert result.exit_code == 0, result.output
-    assert json.loads(result.stdout)["pet_folders"] == {"cats/Luna": None}
-    assert not (roll / "cats" / "Luna").exists() and (roll / "cats" / "new0.png").is_file()
+    assert json.loads(result.stdout)["pet_folders"] == {"cats/Luna": "cats/Lulu"}
+    assert not (roll / "cats" / "Luna").exists() and (roll / "cats" / "Lulu" / "new0.png").is_file()
+    for taken_out in (roll / "cats" / "Lulu").iterdir():  # her photos taken out: the folder is no longer hers
+        taken_out.rename(roll / taken_out.name)
+    remount(exfat_card)
+    luna(roll / "new2.png", 72)
+    result = invoke("sort", roll, "--model", fake_model, "--json")
+    assert json.loads(result.stdout)["pet_folders"] == {"cats/Luna": None}, result.output
+    assert not (roll / "cats" / "Luna").exists() and os.listdir(roll / "cats" / "Lulu") == []
 
 
 def test_two_pets_folders_swapped_each_pets_photos_follow_her_folder(tmp_path: Path, fake_model) -> None:

@@ -3,46 +3,58 @@ she was learnt: the one place sort, watch and the review page's "might be" group
 
 A pet is known by her folder's name: the personal model's head says "Luna", and her photos go
 into cats/Luna/. `sorter learn` records the folder each pet was learnt from, with its identity
-(device, inode) and a few of her photos in it (`model.pet_homes`). In that folder the user may
-since have renamed hers (cats/Luna -> cats/Lulu: the same cat), and a sort that filed her photos
-by name made cats/Luna/ again beside cats/Lulu/, her photos split. So, in the folder she was
-learnt from, her folder is the one with its identity, whatever it is called now:
+(device, inode) and a few of her photos in it, with their identity, size and modification time
+(`model.pet_homes`). The user may since have renamed hers (cats/Luna -> cats/Lulu: the same
+cat), and a sort that filed her photos by name made cats/Luna/ again beside cats/Lulu/, her
+photos split. So her folder is the one that holds her photos, whatever it is called now:
 
-- cats/Luna is still hers (its identity): her photos go there, as always (one `lstat`);
-- a sub-folder of cats/ (dogs/ for a dog) has it, and still holds one of the photos she was
-  learnt from (a folder made after hers was deleted gets its number on ext4, almost always: the
-  number alone proves nothing): that folder is hers, even where a folder of her name is there
-  too (two pets' folders swapped: each pet's photos follow her folder), said once. A name that
-  sorter takes for a date (cats/2019, `config.names_a_pet`) names no pet: her photos stay in cats/;
-- none has: her folder is gone (deleted, moved out of cats/), and her photos go into a folder of
-  her name if there is one, else stay in cats/ until `sorter learn` reads the folder again.
+- where she was learnt, the folder with her folder's identity at its path is still hers, as
+  always (one `lstat`);
+- else a sub-folder of cats/ (dogs/ for a dog) that proves to be hers: it has her folder's
+  identity and still holds one of the photos she was learnt from, as the very file (a folder
+  made after hers was deleted gets its number on ext4, almost always: the number alone proves
+  nothing); or it holds most of those photos by name, size and time: the folder moved (`mv
+  DIR DIR2`: identities kept, path not), copied to another disk (`cp -a`: every identity new)
+  or on a disk mounted again with another device number. The folder of her name is asked first
+  (a copy not renamed: a few `lstat`). That folder is hers, even where a folder of her name is
+  there too (two pets' folders swapped: each pet's photos follow her folder), said once. A name
+  that sorter takes for a date (cats/2019, `config.names_a_pet`) names no pet: her photos stay
+  in cats/;
+- none is: where she was learnt, her folder is gone (deleted, moved out of cats/), and her
+  photos go into a folder of her name if there is one, else stay in cats/ until `sorter learn`
+  reads the folder again. In any other folder (Luna learnt in DIR, OTHER sorted), cats/Luna is
+  made as it always was: that is what naming a pet is for. One copy of one of her photos in
+  another folder's cats/Best/ is not most of them.
 
-A folder that is another pet's by identity (cats/Milo, Luna's renamed) is never taken for its
-name's pet: Milo's photos stay in cats/, said once, rather than mix with hers. Where identities
-do not last (FAT, exFAT and every FUSE driver number a folder anew at each mount,
-`verdicts.inodes_last`), none is compared: her folder is the one of her name, or none.
-
-In any other folder (Luna learnt in DIR, OTHER sorted), cats/Luna is made as it always was: that
-is what naming a pet is for; and so it is for a pet learnt before her folder was recorded. The
-cost: one `lstat` per named pet; where one is not in her folder, a listing of cats/ and up to
-`pet_homes.PROOF_PHOTOS` `lstat` per folder of her identity (in a watcher, at each batch until
-`learn` runs again).
+A folder that is another pet's (cats/Milo, Luna's renamed) is never taken for its name's pet:
+Milo's photos stay in cats/, said once, rather than mix with hers. Where identities do not last
+(FAT, exFAT and every FUSE driver number a folder anew at each mount, `verdicts.inodes_last`),
+none is compared: her photos' names, sizes and times are. A pet learnt before her folder was
+recorded is filed by name, and one learnt before her photos' sizes and times were, by identity
+alone. The cost: one `lstat` per named pet in her folder; for one that is not (in any folder
+but hers, and in a watcher at each batch until `learn` runs again), up to
+`pet_homes.PROOF_PHOTOS` `lstat` in her name's folder and, where that is not hers, a listing of
+cats/ and dogs/ and as many per sub-folder and folder she was learnt from (half, mostly: a folder
+that cannot hold most of them is left; 6 ms for 2 pets and 50 sub-folders of cats/).
 """
 
 from __future__ import annotations
 
 import os
 import shlex
+import stat
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 
 from sorter.config import CLASS_FOLDERS, entered, names_a_pet
 from sorter.files.verdicts import inodes_last
 
 #: A pet's folder as `learn` recorded it: (pet, path, device, inode, her photos in it as
-#: (path in the folder, device, inode)): `model.pet_homes.Home`.
-Home = tuple[str, str, int, int, tuple[tuple[str, int, int], ...]]
+#: (path in the folder, device, inode, size, modification time in ns; -1: not recorded)):
+#: `model.pet_homes.Home`.
+Home = tuple[str, str, int, int, tuple[tuple[str, int, int, int, int], ...]]
 
 
 @dataclass(frozen=True)
@@ -104,19 +116,29 @@ def find(root: Path, pets: Iterable[str], homes: Iterable[Home]) -> PetFolders:
     if not pets:
         return PetFolders(root)
     resolved = root.resolve()  # as `learn` recorded it: the real path, whatever link led here
-    learnt = {home[0]: home for home in homes if home[0] in pets and home[1] == str(resolved / home[0])}
-    identities = {pet: (device, inode) for pet, _, device, inode, _ in learnt.values()}
-    away = {pet: home for pet, home in learnt.items() if not _still(root / pet, identities[pet])}
-    if not away:  # each in her folder: the one `lstat` each
-        return PetFolders(root, pets, learnt=identities)
-    found = _by_identity(root, away)
+    homes_of: dict[str, list[Home]] = {}
+    for home in homes:
+        if home[0] in pets:
+            homes_of.setdefault(home[0], []).append(home)
+    learnt: dict[str, Home] = {}  # her folder recorded in this one's cats/ (under her name, where two are)
+    for pet, mine in homes_of.items():
+        for home in mine:
+            if Path(home[1]).parent == resolved / _kind(pet) and (pet not in learnt or home[1] == str(resolved / pet)):
+                learnt[pet] = home
+    identities = {pet: (home[2], home[3]) for pet, home in learnt.items()}
+    # Where she was learnt, her folder with its identity: hers, whatever its name (one `lstat` each).
+    found = {pet: f"{_kind(pet)}/{Path(home[1]).name}" for pet, home in learnt.items()
+             if _still(Path(home[1]), identities[pet])}
+    sought = {pet: mine for pet, mine in homes_of.items() if pet not in found and any(home[4] for home in mine)}
+    if sought:
+        found |= _by_her_photos(root, sought, set(found.values()))
     owner = {folder: pet for pet, folder in found.items()}
     moved: dict[str, str | None] = {}
     dated, taken, crossed = {}, {}, {}
     for pet in sorted(pets):
         if pet in found:
             folder = found[pet]
-            if folder.partition("/")[0] != pet.partition("/")[0]:  # a cat's folder among the dogs'
+            if _kind(folder) != _kind(pet):  # a cat's folder among the dogs'
                 moved[pet], crossed[pet] = None, folder
             elif not names_a_pet(folder.partition("/")[2]):
                 moved[pet], dated[pet] = None, folder
@@ -124,9 +146,14 @@ def find(root: Path, pets: Iterable[str], homes: Iterable[Home]) -> PetFolders:
                 moved[pet] = folder
         elif owner.get(pet, pet) != pet:
             moved[pet], taken[pet] = None, owner[pet]
-        elif pet in away and not os.path.lexists(root / pet):
+        elif pet in learnt and not os.path.lexists(root / pet):
             moved[pet] = None
     return PetFolders(root, pets, moved, dated, taken, identities, crossed)
+
+
+def _kind(pet: str) -> str:
+    """cats (of cats/Luna)."""
+    return pet.partition("/")[0]
 
 
 def _still(folder: Path, identity: tuple[int, int]) -> bool:
@@ -138,35 +165,75 @@ def _still(folder: Path, identity: tuple[int, int]) -> bool:
     return identity[1] < 0 or (st.st_dev, st.st_ino) == identity
 
 
-def _by_identity(root: Path, away: dict[str, Home]) -> dict[str, str]:
-    """Pet -> the sub-folder of cats/ or dogs/ with her folder's identity ("cats/Lulu"), where it
-    still holds one of the photos she was learnt from. One listing of each: a cat's folder moved
-    among the dogs' (or a dog's made a cat's) is another pet's to neither of them."""
+def _by_her_photos(root: Path, sought: dict[str, list[Home]], claimed: set[str]) -> dict[str, str]:
+    """Pet -> the sub-folder of cats/ or dogs/ that holds her photos (`_proof`): the folder of her
+    name first (a copy or a disk mounted again, not renamed: a few `lstat`), else the one of all
+    that proves it best, one listing of each: a cat's folder moved among the dogs' (or a dog's
+    made a cat's) is another pet's to neither of them. A folder `claimed` already is another pet's."""
+    lasting = {kind: inodes_last(root / kind) for kind in sorted(CLASS_FOLDERS.values())}
+    lstat = cache(_lstat)  # a pet learnt in two folders (a copy learnt too) asks of the same names twice
     found = {}
-    wanted = {(home[2], home[3]): home for home in away.values() if home[3] >= 0}
-    for kind in sorted(CLASS_FOLDERS.values()):
-        if not inodes_last(root / kind):
-            continue
+    for pet, mine in sought.items():
+        st = lstat(root / pet)
+        if (pet not in claimed and st is not None and stat.S_ISDIR(st.st_mode)
+                and _proof(root / pet, (st.st_dev, st.st_ino), mine, lasting[_kind(pet)], lstat)):
+            found[pet] = pet
+    scores = []
+    for kind in sorted(lasting) if len(found) < len(sought) else ():
         try:
             with os.scandir(root / kind) as listing:
-                for entry in listing:  # its photos cost no `stat`: the listing says what is a folder
-                    if entry.is_dir(follow_symlinks=False) and entered(entry.name):
-                        st = entry.stat(follow_symlinks=False)
-                        home = wanted.get((st.st_dev, st.st_ino))
-                        if home is not None and _holds_hers(Path(entry.path), home[4]):
-                            found[home[0]] = f"{kind}/{entry.name}"
+                folders = [entry for entry in listing if entry.is_dir(follow_symlinks=False) and entered(entry.name)]
+            for entry in folders:  # its photos cost no `stat`: the listing says what is a folder
+                st = entry.stat(follow_symlinks=False)
+                for pet in sorted(sought.keys() - found.keys()):
+                    if score := _proof(Path(entry.path), (st.st_dev, st.st_ino), sought[pet], lasting[kind], lstat):
+                        scores.append((score, pet, f"{kind}/{entry.name}"))
         except OSError:
             pass
+    claimed = claimed | set(found.values())
+    for _, pet, folder in sorted(scores, reverse=True):  # the best proof first: one folder, one pet
+        if pet not in found and folder not in claimed:
+            found[pet] = folder
+            claimed.add(folder)
     return found
 
 
-def _holds_hers(folder: Path, photos: tuple[tuple[str, int, int], ...]) -> bool:
-    """One of the photos she was learnt from is in `folder`, by its name and identity."""
-    for name, device, inode in photos:
-        try:
-            st = os.lstat(folder / name)
-        except OSError:
-            continue
-        if (st.st_dev, st.st_ino) == (device, inode):
-            return True
-    return False
+def _lstat(path: Path) -> os.stat_result | None:
+    try:
+        return os.lstat(path)
+    except OSError:
+        return None
+
+
+#: A photo's size and time not recorded (`model.pet_homes.UNKNOWN`: learnt before they were).
+UNKNOWN = -1
+#: Modification times this close are one: a copy onto a FAT card keeps a photo's time to its two
+#: seconds (exFAT: to 10 ms), `cp -a` and `rsync -a` elsewhere to the nanosecond.
+SAME_TIME_NS = 2_000_000_000
+
+
+def _proof(folder: Path, identity: tuple[int, int], homes: list[Home], lasting: bool, lstat,
+           ) -> tuple[bool, int] | None:
+    """How well `folder` (of `identity`) proves to be her folder, or None where it does not: it
+    has the identity of a folder she was learnt from and holds one of her photos recorded there
+    as the very file (its identity: a rename keeps both), or it holds most of them by name, size
+    and time (a copy of her folder on another disk, or a disk mounted again with another device
+    number: every identity new). Identities count only where they last (`inodes_last`: not on
+    FAT, exFAT or FUSE). Best: her folder's identity, then the most photos."""
+    best = None
+    for home in homes:
+        ours = lasting and identity == (home[2], home[3])
+        same = alike = 0
+        for asked, (name, device, inode, size, time) in enumerate(home[4]):
+            if not ours and 2 * (same + alike + len(home[4]) - asked) <= len(home[4]):
+                break  # most of them can no longer be here: half the `lstat` of a folder that is not hers
+            st = lstat(folder / name)
+            if st is None:
+                continue
+            if lasting and (st.st_dev, st.st_ino) == (device, inode):
+                same += 1
+            elif time != UNKNOWN and st.st_size == size and abs(st.st_mtime_ns - time) < SAME_TIME_NS:
+                alike += 1
+        if (ours and same) or 2 * (same + alike) > len(home[4]):
+            best = max(best or (ours, same + alike), (ours, same + alike))
+    return best

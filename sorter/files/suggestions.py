@@ -153,13 +153,16 @@ class Suggestions:
                 self.refused.setdefault(folder, {}).setdefault(identity, refusal)
             for s in shown:
                 self.add(folder, s.path, s.identity, s.chance)
-            if folder != pet and pet in here.learnt:
-                self.of[folder] = (pet, *here.learnt[pet])
+            if folder != pet and pet in here.pets:  # not learnt here (a copy of the folder): no identity
+                self.of[folder] = (pet, *here.learnt.get(pet, (-1, -1)))
 
     def _pet_of(self, key: str, here: PetFolders) -> str:
-        """The named pet a group is of: its folder's, unless it says another pet's, learnt as it says."""
+        """The named pet a group is of: its folder's, unless it says another pet's, learnt as it says
+        (or named, where she was not learnt in this folder: a copy of it on another disk)."""
         pet, *identity = self.of.get(key, (key,))
-        return pet if pet in here.learnt and tuple(identity) == here.learnt[pet] else key
+        if pet in here.learnt:
+            return pet if tuple(identity) == here.learnt[pet] else key
+        return pet if pet in here.pets else key
 
     def keep_only(self, pets: set[str]) -> None:
         """Forget the pets no longer named (their folder gone, or `learn --forget`)."""

@@ -20,7 +20,9 @@ def gather(root: Path, found, base, progress: Progress, margin: float) -> tuple[
     photos not learnt before, or whose features that name a pet were cut at another margin
     (`Examples.with_pet_margin`: those of other folders stay unknown until learnt there again).
     This folder's rows whose photo is not found now go (deleted, edited since, put back where
-    sorter put it, its pet's folder gone): the examples say what the folder says now. Returns
+    sorter put it, its pet's folder gone): the examples say what the folder says now, and a row
+    whose photo is found at another path (the folder moved: `mv DIR DIR2`) takes that path, so
+    that the next learn there forgets it once it is deleted. Returns
     (examples, photos new or changed, unreadable ones and why, examples dropped because they
     were learnt on another model)."""
     from sorter.model import personal
@@ -44,7 +46,7 @@ def gather(root: Path, found, base, progress: Progress, margin: float) -> tuple[
         at = index.get(f.identity)
         described = (f.label, f.pet or "", _was(f), str(f.path))
         same = at is not None and (stored.labels[at], stored.pets[at], stored.was[at]) == described[:3]
-        if same and known[at]:
+        if same and known[at] and stored.paths[at] == described[3]:
             continue  # learnt before, and the photo has not moved since
         new += not f.kept and not same
         if at is not None and known[at]:

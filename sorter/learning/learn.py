@@ -33,11 +33,12 @@ import numpy as np
 from sorter.config import OTHER
 from sorter.errors import ModelError, SorterError
 from sorter.learning.as_sorted import decided, held_out
+from sorter.learning.copies import as_one
 from sorter.learning.examples import Progress
 from sorter.learning.folder_names import name_twins, passed_over_lines, shown
 from sorter.learning.pets import PetReport, fit_pets, homes
 from sorter.model.heads import Head, fit_softmax, folds, one_hot, principal_basis
-from sorter.model.personal import Examples, PersonalModel
+from sorter.model.personal import Examples, PersonalModel, placed_name
 from sorter.model.pet_heads import PetHead
 from sorter.model.second_look import MARGIN
 
@@ -120,6 +121,8 @@ class LearnResult:
     videos: int = 0
     #: Sub-folders of cats/ and dogs/ with photos, whose name looks like a pet's but is none.
     passed_over: list[PassedOver] = field(default_factory=list)
+    #: A pet learnt in another folder with the same photos as one here (a copy, renamed): "cats/Luna" -> "cats/Lulu".
+    renamed: dict[str, str] = field(default_factory=dict)
     seconds: float = 0.0
 
 
@@ -161,20 +164,23 @@ def _learn(root: Path, model: Path | None, model_path: Path, base, bundled: Head
     # The features that name a pet are cut as the reference set's cats were: a pet's head
     # tells her from those, and is shown them at sort time cut the same way (`PetHead.margin`).
     margin = reference.pet_margin if reference is not None else MARGIN
-    examples, new, unreadable, dropped = gather(root, found, base, progress, margin)
-    examples = _learnable(examples, names)
+    learnt, new, unreadable, dropped = gather(root, found, base, progress, margin)
+    learnt = _learnable(learnt, names)
+    # One photo and one pet once, where the folder was copied and learnt in both places (`copies`).
+    examples, renamed = as_one(learnt, root)
     anchor, check = reference.halves() if reference is not None else (None, None)
     kept = examples.kept()
     result = {"folder": root, "found": int(sum(not f.kept for f in found)), "new": new,
               "examples": int((~kept).sum()), "kept": int(kept.sum()), "dropped": dropped, "videos": videos,
               "unreadable": [f"{path}: {why}" for path, why in unreadable.items()],
-              "unread": sum(not f.kept and f.path in unreadable for f in found), "passed_over": passed_over(root)}
+              "unread": sum(not f.kept and f.path in unreadable for f in found), "passed_over": passed_over(root),
+              "renamed": {placed_name(*was): placed_name(was[0], now) for was, now in renamed.items()}}
     if kept.all():
         # Nothing placed otherwise, in this folder or any learnt before (every correction put back,
         # a pet's folder emptied): the examples say so from now on, and no personal model is left
         # to apply what is no longer there.
-        if len(examples) or personal.read_examples() is not None:
-            personal.write_examples(examples)
+        if len(learnt) or personal.read_examples() is not None:
+            personal.write_examples(learnt)
         forgotten = personal.model_file().exists()
         personal.model_file().unlink(missing_ok=True)
         return LearnResult(**result, kinds=[], pets=[], reference=None, pull=None, model_path=None,
@@ -193,11 +199,11 @@ def _learn(root: Path, model: Path | None, model_path: Path, base, bundled: Head
     kinds = kind_reports(placed, problem.labels, alone, held)
     written, description = None, ""
     if choice.refused is None:
-        learnt = PersonalModel(base.fingerprint, names, choice.head, result["examples"], tuple(pet_heads),
-                               homes(examples, pet_heads))
-        personal.write_examples(examples)
-        written = personal.write_model(learnt)
-        description = learnt.describe(personal.base_name(model))
+        fitted = PersonalModel(base.fingerprint, names, choice.head, result["examples"], tuple(pet_heads),
+                               homes(learnt, pet_heads, renamed))
+        personal.write_examples(learnt)
+        written = personal.write_model(fitted)
+        description = fitted.describe(personal.base_name(model))
     return LearnResult(
         **result, kinds=kinds, pets=pet_reports, reference=report, pull=choice.pull, model_path=written,
         refused=choice.refused, description=description, seconds=time.monotonic() - started,
@@ -290,6 +296,8 @@ def report_lines(result: LearnResult) -> list[str]:
         # The columns count the right kind (cats/ or dogs/); a named pet's own folder is her line's.
         lines.append("(a named pet's photos: right as a cat or a dog above; into her own folder below)")
     lines += [pet.line() for pet in result.pets]
+    lines += [f"{shown(was)}, learnt in another folder, holds the same photos as {shown(now)}: learnt as one pet, "
+              f"{shown(now)}" for was, now in sorted(result.renamed.items())]
     lines += name_twins([pet.name for pet in result.pets])
     if result.reference is not None:
         r = result.reference

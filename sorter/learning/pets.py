@@ -287,23 +287,28 @@ def look_alike(named: list[str], k: int, like: np.ndarray, photos: int) -> tuple
     return None if j == k or like[j] < max(2, LOOK_ALIKE_SHARE * photos) else (named[j], int(like[j]))
 
 
-def homes(examples: Examples, heads: list[PetHead]) -> tuple[Home, ...]:
+def homes(examples: Examples, heads: list[PetHead], renamed: dict[tuple[str, str], str] | None = None,
+          ) -> tuple[Home, ...]:
     """The folders each learnt pet's photos were found in (DIR/cats/Luna, in every folder learnt),
     with each folder's identity now (`pet_homes`): where sort finds her folder again by it once
     it is renamed (`files.pet_folders`), and the first PROOF_PHOTOS of her photos in it by name,
-    which prove a folder of that identity is still hers. A folder not there any more (renamed
-    since it was learnt, another folder's learn reading her rows of it) is kept by its path alone."""
+    as they are now (identity, size, time), which prove a folder of that identity is still hers,
+    and a copy of it on another disk hers too. `renamed`: (species, folder's name) -> the pet
+    learnt from it under another name (`copies.as_one`: a copy of her folder, renamed in one
+    place). A folder not there any more (renamed since it was learnt, another folder's learn
+    reading her rows of it) is kept by its path alone, her photos by the identity learnt."""
+    renamed = renamed or {}
     found = []
     for head in heads:
         kind = CLASS_FOLDERS[head.species]
         for name in head.names:
-            rows = np.flatnonzero((examples.labels == head.species) & (examples.pets == name))
-            photos: dict[Path, list[tuple[str, int, int]]] = {}
+            named = {pet for (species, pet), now in renamed.items() if species == head.species and now == name}
+            rows = np.flatnonzero((examples.labels == head.species) & np.isin(examples.pets, [name, *named]))
+            photos: dict[Path, list[tuple[str, int, int, int, int]]] = {}
             for row in rows:
                 path = Path(str(examples.paths[row]))
-                if folder := _folder_of(path, kind, name):
-                    device, inode = (int(v) for v in examples.identities[row][:2])
-                    photos.setdefault(folder, []).append((path.relative_to(folder).as_posix(), device, inode))
+                if folder := _folder_of(path, kind, str(examples.pets[row])):
+                    photos.setdefault(folder, []).append((path.relative_to(folder).as_posix(), *_now(path, row, examples)))
             for folder, mine in sorted(photos.items()):
                 try:
                     st = os.lstat(folder)
@@ -312,6 +317,18 @@ def homes(examples: Examples, heads: list[PetHead]) -> tuple[Home, ...]:
                     identity = (UNKNOWN, UNKNOWN)
                 found.append(Home(f"{kind}/{name}", str(folder), *identity, tuple(sorted(mine)[:PROOF_PHOTOS])))
     return tuple(found)
+
+
+def _now(path: Path, row: int, examples: Examples) -> tuple[int, int, int, int]:
+    """A photo's identity, size and modification time as it is now: a copy learnt on another disk
+    is found by name, and the journal's identity from the first disk is no proof there (its
+    row's identity, with no time, where it cannot be read)."""
+    try:
+        st = os.lstat(path)
+    except OSError:
+        device, inode, size = (int(v) for v in examples.identities[row])
+        return device, inode, size, UNKNOWN
+    return st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns
 
 
 def _folder_of(path: Path, kind: str, name: str) -> Path | None:

@@ -1,0 +1,92 @@
+"""A sorted folder learnt in two places: copied to another disk (`cp -a`) and `sorter learn` run
+in the copy too. Its photos there are the same photos under other identities (the examples
+are keyed by a file's identity, `personal.Examples`), so the examples hold each one twice. What
+`learn` fits on holds one of each, and one pet once:
+
+- A copy: a row of another folder whose photo is the same as a row of the folder learnt now
+  (the same file gives the same features, byte for byte), under the same file name, placed
+  alike (label, pet) and decided alike (the journal is copied with it), is neither fitted on
+  nor counted: the folder learnt now's row is. Copying a sorted folder and learning the copy
+  counted her 10 photos as 20 ("added -> cats/Luna 20", "+ 20 corrections"). Two copies of a
+  photo under two names in one folder are the user's own: a pet's are said to be
+  (`pets.fit_pets`).
+- A rename: a pet learnt in another folder most of whose photos are photos of a pet of the same
+  species learnt in the folder learnt now is that pet, her folder copied and renamed in one of
+  the two (L/cats/Luna renamed L/cats/Lulu, L2 a copy of L). She is learnt under her folder's
+  name in the folder learnt now, and her folder in the other is recorded as hers
+  (`pets.homes`), so a sort there files her photos into it. Learnt as two pets, Luna and Lulu
+  shared every photo ("would find 0 of 10 held out"), and a sort filed her photos into a new
+  cats/Luna/ and into cats/Lulu/. Two such pets both learnt in other folders are one pet under
+  the name the personal model gave her, else the first in order. A photo in two pets' folders
+  (both cats in it) is no rename: most of her photos are needed.
+
+The examples as written (`personal.write_examples`) stay as each folder has them: only what is
+fitted sees them as one, so that a learn of the other folder names her as her folder there does.
+Costs a pass over the examples' features (a few thousand rows at most: `KEPT_PER_FOLDER`).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from sorter.model.personal import Examples
+
+
+def as_one(examples: Examples, root: Path) -> tuple[Examples, dict[tuple[str, str], str]]:
+    """The examples to fit on, learning `root`: each pet once and each photo once (see above);
+    and the pets learnt as another, (species, name) -> the name she is learnt under."""
+    here = np.array([path.startswith(str(root) + os.sep) for path in examples.paths], bool)
+    renamed = _renamed(examples, here)
+    if renamed:
+        pets = np.array([renamed.get((str(label), str(pet)), pet) for label, pet in zip(
+            examples.labels, examples.pets, strict=True)], dtype=str)
+        examples = Examples(examples.base, examples.identities, examples.features, examples.labels, pets,
+                            examples.was, examples.paths, examples.pet_features, examples.pet_margin)
+    keep, seen = here.copy(), set()
+    for row in np.argsort(~here, kind="stable"):  # this folder's rows first: theirs are kept
+        key = (examples.features[row].tobytes(), str(examples.labels[row]), str(examples.pets[row]),
+               str(examples.was[row]), os.path.basename(str(examples.paths[row])))
+        keep[row] |= key not in seen
+        seen.add(key)
+    return (examples if keep.all() else examples.subset(keep)), renamed
+
+
+def _renamed(examples: Examples, here: np.ndarray) -> dict[tuple[str, str], str]:
+    """(species, name) of each pet learnt in other folders only, most of whose photos are photos of
+    one pet of the same species learnt here (or of one learnt elsewhere too: see above) -> hers."""
+    photos: dict[tuple[str, str], set[bytes]] = {}
+    mine: set[tuple[str, str]] = set()
+    for row in np.flatnonzero(examples.pets != ""):
+        pet = (str(examples.labels[row]), str(examples.pets[row]))
+        photos.setdefault(pet, set()).add(examples.features[row].tobytes())
+        if here[row]:
+            mine.add(pet)
+    named = _named_now() if photos.keys() - mine else set()
+    # Here first, then the personal model's, then in order: the first of two such pets keeps her name.
+    order = sorted(photos, key=lambda pet: (pet not in mine, pet not in named, pet))
+    renamed: dict[tuple[str, str], str] = {}
+    for i, pet in enumerate(order):
+        if pet in mine or pet in renamed:
+            continue
+        shared = [(len(photos[pet] & photos[other]), other) for other in order[:i]
+                  if other[0] == pet[0] and other not in renamed]
+        most, other = max(shared, default=(0, pet))
+        if 2 * most > len(photos[pet]):
+            renamed[pet] = other[1]
+    return renamed
+
+
+def _named_now() -> set[tuple[str, str]]:
+    """(species, name) of each pet the personal model names now; none from one that cannot be read
+    (this learn writes it anew)."""
+    from sorter.errors import SorterError
+    from sorter.model.personal import read_model
+
+    try:
+        model = read_model()
+    except SorterError:
+        return set()
+    return {(pets.species, name) for pets in (model.pets if model is not None else ()) for name in pets.names}

@@ -1,0 +1,258 @@
+"""A sorted folder with a named pet moved (`mv DIR DIR2`), copied to another disk (`cp -a`) or
+its disk mounted again with another device number: one pet stays one pet, her photos go into the
+one folder that holds her photos, and a folder of hers renamed there is followed as it is in the
+folder she was learnt in (`files.pet_folders`, `learning.copies`).
+
+/dev/shm is another filesystem than the test's folder here: a copy there is a copy to another disk,
+every identity (device, inode) changed, every name, size and modification time kept.
+
+Run with the fake model of tests/test_learn.py: Luna is a blue photo with row stripes."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import mounted, tree
+from test_learn import invoke, luna, photo
+from test_renamed_pets import luna_learnt
+
+from sorter.files import suggestions
+from sorter.model import personal
+
+SHM = Path("/dev/shm")
+
+
+@pytest.fixture
+def other_disk(tmp_path: Path):
+    """A folder on another filesystem than `tmp_path` (/dev/shm), removed after."""
+    if not SHM.is_dir() or os.stat(SHM).st_dev == os.stat(tmp_path).st_dev:
+        pytest.skip("needs /dev/shm on another filesystem than the test's folder, to copy a folder to another disk")
+    folder = Path(tempfile.mkdtemp(prefix="sorter-copied-pets-", dir=SHM))
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def copied(folder: Path, to: Path) -> Path:
+    """`cp -a folder to`: every file's name, size and modification time kept, its identity not."""
+    shutil.copytree(folder, to, symlinks=True, copy_function=shutil.copy2)
+    return to
+
+
+def sorted_then_named(roll: Path, model: Path) -> Path:
+    """Six photos of Luna sorted into cats/, then moved by hand into cats/Luna/ and learnt: the
+    journal knows each by its identity on this disk. Then two new photos of her dropped in."""
+    for i in range(6):
+        luna(roll / f"luna{i}.png", 50 + i)
+    photo(roll / "cat0.png", "cat", 0)
+    assert invoke("sort", roll, "--model", model).exit_code == 0
+    (roll / "cats" / "Luna").mkdir()
+    for i in range(6):
+        (roll / "cats" / f"luna{i}.png").rename(roll / "cats" / "Luna" / f"luna{i}.png")
+    learnt = invoke("learn", roll, "--model", model)
+    assert learnt.exit_code == 0 and "cats/Luna: 6 photos" in learnt.stdout, learnt.output
+    for i in range(2):
+        luna(roll / f"new{i}.png", 70 + i)
+    return roll
+
+
+def cats_of(root: Path) -> set[str]:
+    return {p for p in tree(root) if p.startswith("cats/")}
+
+
+def followed(roll: Path, model: Path) -> None:
+    """A sort of `roll` (her folder renamed cats/Lulu) files her new photos into cats/Lulu/, says so,
+    and makes no cats/Luna/ beside it."""
+    result = invoke("sort", roll, "--model", model, "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["pet_folders"] == {"cats/Luna": "cats/Lulu"}
+    assert not (roll / "cats" / "Luna").exists()
+    assert {"cats/Lulu/new0.png", "cats/Lulu/new1.png"} <= cats_of(roll), tree(roll)
+
+
+def test_a_moved_folder_files_her_photos_into_her_renamed_folder(tmp_path: Path, fake_model) -> None:
+    """mv M Mmoved (one disk: every identity kept), then cats/Luna renamed cats/Lulu: her photos
+    go into cats/Lulu/, not a new cats/Luna/ beside it."""
+    moved = luna_learnt(tmp_path, fake_model).rename(tmp_path / "moved")
+    (moved / "cats" / "Luna").rename(moved / "cats" / "Lulu")
+
+    followed(moved, fake_model)
+
+    said = invoke("sort", moved, "--model", fake_model)
+    assert (f"cats/Luna/ is now cats/Lulu/: Luna's photos go there (sorter learn {moved} to learn her as Lulu)"
+            in said.stdout.splitlines()), said.stdout
+
+
+def test_a_moved_folder_learnt_again_forgets_what_was_deleted_there(tmp_path: Path, fake_model) -> None:
+    """Learnt again where it was moved, the folder's photos are its own: one deleted there is gone
+    from the examples (it was kept under the path it was first learnt at)."""
+    moved = luna_learnt(tmp_path, fake_model).rename(tmp_path / "moved")
+    assert "cats/Luna: 6 photos" in invoke("learn", moved, "--model", fake_model).stdout
+    (moved / "cats" / "Luna" / "luna5.png").unlink()
+
+    result = invoke("learn", moved, "--model", fake_model)
+
+    assert result.exit_code == 0 and "cats/Luna: 5 photos" in result.stdout, result.output
+    assert all(path.startswith(f"{moved}/") for path in personal.read_examples().paths)
+
+
+@pytest.mark.parametrize("learnt_in_the_copy", [False, True])
+def test_in_a_copy_on_another_disk_her_renamed_folder_is_followed(tmp_path: Path, fake_model, other_disk: Path,
+                                                                  learnt_in_the_copy: bool) -> None:
+    """cp -a to another disk (every identity new), learnt there or not, then cats/Luna renamed
+    cats/Lulu in the copy: her photos go into cats/Lulu/ there, as they would in the original."""
+    copy = copied(sorted_then_named(tmp_path / "roll", fake_model), other_disk / "roll")
+    if learnt_in_the_copy:
+        learnt = invoke("learn", copy, "--model", fake_model)
+        assert learnt.exit_code == 0 and "cats/Luna: 6 photos" in learnt.stdout, learnt.output
+    (copy / "cats" / "Luna").rename(copy / "cats" / "Lulu")
+
+    followed(copy, fake_model)
+
+
+def test_a_copy_learnt_too_is_one_pet_and_her_photos_are_counted_once(tmp_path: Path, fake_model,
+                                                                      other_disk: Path) -> None:
+    """Learn L, copy it to L2 on another disk, learn L2, rename L's cats/Luna to cats/Lulu, learn
+    L: one pet, Lulu (her photos in L2 are the same photos: a copy of her, renamed in L), never two
+    pets Luna and Lulu that share every photo; and each folder files her into its own folder of her."""
+    original = luna_learnt(tmp_path, fake_model)
+    copy = copied(original, other_disk / "roll")
+    in_copy = invoke("learn", copy, "--model", fake_model)
+    assert in_copy.exit_code == 0, in_copy.output
+    # The copies of the six photos learnt in the original are the same photos: counted once.
+    assert "cats/Luna: 6 photos, would find" in in_copy.stdout and "copies" not in in_copy.stdout, in_copy.stdout
+    assert [line.split()[:4] for line in in_copy.stdout.splitlines() if line.startswith("added -> cats/Luna")] == [
+        ["added", "->", "cats/Luna", "6"]], in_copy.stdout
+    assert "+ 7 corrections + 1 named pet" in in_copy.stdout  # and unnamed.png, added in cats/
+    (original / "cats" / "Luna").rename(original / "cats" / "Lulu")
+
+    result = invoke("learn", original, "--model", fake_model)
+
+    assert result.exit_code == 0, result.output
+    assert "cats/Lulu: 6 photos, would find 6 of 6 held out" in result.stdout, result.stdout
+    assert "cats/Luna:" not in result.stdout and ("cats/Luna, learnt in another folder, holds the same photos as "
+                                                  "cats/Lulu: learnt as one pet, cats/Lulu") in result.stdout.splitlines()
+    assert [pets.names for pets in personal.read_model().pets] == [("Lulu",)]
+    sort = invoke("sort", original, "--model", fake_model, "--json")
+    assert sort.exit_code == 0 and json.loads(sort.stdout)["pet_folders"] == {}, sort.output
+    assert not (original / "cats" / "Luna").exists() and {"cats/Lulu/new0.png", "cats/Lulu/new1.png"} <= cats_of(
+        original), tree(original)
+    # In the copy her folder is cats/Luna still: her photos go there, said so, and no cats/Lulu is made.
+    there = invoke("sort", copy, "--model", fake_model, "--json")
+    assert there.exit_code == 0 and json.loads(there.stdout)["pet_folders"] == {"cats/Lulu": "cats/Luna"}, there.output
+    assert not (copy / "cats" / "Lulu").exists() and {"cats/Luna/new0.png", "cats/Luna/new1.png"} <= cats_of(copy)
+    # Learnt in the copy again, she is Luna again: the original's cats/Lulu still takes her photos.
+    again = invoke("learn", copy, "--model", fake_model)
+    assert ("cats/Lulu, learnt in another folder, holds the same photos as cats/Luna: learnt as one pet, cats/Luna"
+            in again.stdout.splitlines()), again.stdout
+    assert [pets.names for pets in personal.read_model().pets] == [("Luna",)]
+    luna(original / "new2.png", 72)
+    sort = invoke("sort", original, "--model", fake_model, "--json")
+    assert json.loads(sort.stdout)["pet_folders"] == {"cats/Luna": "cats/Lulu"}, sort.output
+    assert (original / "cats" / "Lulu" / "new2.png").is_file() and not (original / "cats" / "Luna").exists()
+
+
+def test_in_another_folder_a_copy_of_one_of_her_photos_makes_no_folder_hers(tmp_path: Path, fake_model) -> None:
+    """A folder is hers by her photos only where it holds most of those she was learnt from: one
+    of them copied into another folder's cats/Best/ leaves her photos going into cats/Luna/ there."""
+    roll = luna_learnt(tmp_path, fake_model)
+    later = tmp_path / "later"
+    (later / "cats" / "Best").mkdir(parents=True)
+    shutil.copy2(roll / "cats" / "Luna" / "luna0.png", later / "cats" / "Best" / "luna0.png")
+    luna(later / "luna.png", 80)
+
+    result = invoke("sort", later, "--model", fake_model, "--json")
+
+    assert result.exit_code == 0 and json.loads(result.stdout)["pet_folders"] == {}, result.output
+    assert (later / "cats" / "Luna" / "luna.png").is_file()
+
+
+def test_a_personal_model_from_before_her_photos_times_were_recorded_finds_her_folder_by_identity(
+    tmp_path: Path, fake_model,
+) -> None:
+    roll = luna_learnt(tmp_path, fake_model)
+    with np.load(personal.model_file()) as data:
+        older = {key: data[key] for key in data.files if key != "home_photo_stats"}
+    personal.write_arrays(personal.model_file(), older)
+    assert {photo[4] for photo in personal.read_model().homes[0].photos} == {-1}
+    (roll / "cats" / "Luna").rename(roll / "cats" / "Lulu")
+
+    followed(roll, fake_model)
+
+
+@pytest.fixture
+def ext4_disk(tmp_path: Path):
+    """A real ext4 filesystem on a loop device, and a function that takes it out and mounts it again
+    at the same place through another loop device: another device number, every inode kept. Needs
+    root, losetup and mkfs.ext4; skipped otherwise."""
+    if os.geteuid() != 0 or not (shutil.which("losetup") and shutil.which("mkfs.ext4")):
+        pytest.skip("needs root, losetup and mkfs.ext4 for a disk mounted again with another device number")
+    image, disk = tmp_path / "disk.img", tmp_path / "disk"
+    disk.mkdir()
+    with open(image, "wb") as file:
+        file.truncate(32 * 1024 * 1024)
+    subprocess.run(["mkfs.ext4", "-q", str(image)], capture_output=True, check=True)
+    loops: list[str] = []
+
+    def attach() -> str:
+        loop = subprocess.run(["losetup", "-f", "--show", str(image)], capture_output=True, text=True)
+        if loop.returncode != 0:
+            pytest.skip(f"no loop device for an ext4 disk: {loop.stderr.strip()}")
+        loops.append(loop.stdout.strip())
+        return loops[-1]
+
+    def remounted() -> None:
+        subprocess.run(["umount", str(disk)], check=True)
+        subprocess.run(["mount", attach(), str(disk)], capture_output=True, check=True)  # the first still attached
+
+    try:
+        with mounted(["mount", attach(), str(disk)], disk, "ext4 on a loop device"):
+            yield disk, remounted
+    finally:
+        for loop in loops:
+            subprocess.run(["losetup", "-d", loop], capture_output=True)
+
+
+def test_a_disk_mounted_again_with_another_device_number_still_finds_her_folder(ext4_disk, fake_model) -> None:
+    disk, remounted = ext4_disk
+    roll = luna_learnt(disk / "x", fake_model)
+    before = os.stat(roll).st_dev
+    (roll / "cats" / "Luna").rename(roll / "cats" / "Lulu")
+    remounted()
+    assert os.stat(roll).st_dev != before
+
+    followed(roll, fake_model)
+
+
+def test_the_review_page_of_a_copy_asks_might_be_her_renamed_folder(tmp_path: Path, fake_model,
+                                                                    other_disk: Path) -> None:
+    """What a sort noted Luna might be, under her folder renamed cats/Lulu, is asked about in a copy
+    of the folder on another disk as in the original."""
+    from test_review_naming import sorted_with_near_misses, start
+
+    root = sorted_with_near_misses(tmp_path / "roll", fake_model)
+    (root / "cats" / "Luna").rename(root / "cats" / "Lulu")
+    assert json.loads(invoke("sort", root, "--model", fake_model, "--json").stdout)["pet_folders"] == {
+        "cats/Luna": "cats/Lulu"}
+    copy = copied(root, other_disk / "roll")
+
+    for folder in (root, copy):
+        client, stop, thread = start(folder)
+        try:
+            cards = client.cards()
+            assert [cards[n]["heading"] for n in ("close.png", "closer.png")] == [("maybe", "cats/Lulu/")] * 2, folder
+        finally:
+            stop.set()
+            thread.join(10)
+    # Sorted in the copy, they are still hers there.
+    assert invoke("sort", copy, "--model", fake_model).exit_code == 0
+    noted = suggestions.read(copy)
+    assert set(noted.pets) == {"cats/Lulu"} and set(noted.standing(copy)) == {"cats/close.png", "cats/closer.png"}
