@@ -6,6 +6,7 @@ from __future__ import annotations
 import errno
 import json
 import os
+import signal
 import subprocess
 import sys
 from contextlib import contextmanager
@@ -14,6 +15,15 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+
+# A run started in the background of a shell without job control (`cmd &` in a script), or under
+# nohup, inherits Ctrl-C or SIGHUP ignored, and so would every sorter a test starts: the tests of
+# what sorter does on those signals would fail. The suite runs as if started at a terminal (the
+# test of a sorter started with Ctrl-C ignored ignores it in its own child).
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+if signal.getsignal(signal.SIGHUP) is signal.SIG_IGN:
+    signal.signal(signal.SIGHUP, signal.SIG_DFL)
 
 REPO = Path(__file__).resolve().parent.parent
 DATASET = Path(os.environ.get("SORTER_DATASET", REPO.parent / "shared" / "datasets" / "dogs-vs-cats-200"))
