@@ -300,14 +300,22 @@ def test_print_systemd_unit(tmp_path: Path) -> None:
     assert not (folder / ".sorter").exists()  # printing the unit watches nothing
 
 
-def test_print_systemd_unit_for_a_missing_folder_fails(tmp_path: Path) -> None:
+def test_print_systemd_unit_for_a_folder_not_there_yet_prints_it_with_a_note(tmp_path: Path) -> None:
+    # A share not mounted yet was "folder not found", though the unit waits for it (exit 2, restarted).
     from typer.testing import CliRunner
 
     from sorter.cli import app
 
-    result = CliRunner().invoke(app, ["watch", str(tmp_path / "nope"), "--print-systemd-unit"])
-    assert result.exit_code == 2
-    assert "folder not found" in result.output
+    share = tmp_path / "share"
+    result = CliRunner().invoke(app, ["watch", str(share), "--print-systemd-unit"])
+    assert result.exit_code == 0, result.output
+    assert f" watch {share}\n" in result.stdout and "Restart=on-failure" in result.stdout
+    assert result.stderr == (f"note: {share} is not there now; the unit waits for it (while it is missing, sorter watch "
+                             "exits with status 2 and systemd starts it again 10 s later)\n")
+    assert not share.exists()
+    (tmp_path / "file").touch()
+    refused = CliRunner().invoke(app, ["watch", str(tmp_path / "file"), "--print-systemd-unit"])
+    assert (refused.exit_code, refused.stderr) == (2, f"Error: not a folder: {tmp_path / 'file'}\n")
 
 
 # ------------------------------------------------------------------ the pieces, in process

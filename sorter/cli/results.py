@@ -77,13 +77,16 @@ class FileLog:
 
     def __init__(self, root: Path, log_file: Path | None, *, echo: bool = True, clock: bool = True) -> None:
         self.root = root
+        self.log_path = log_file
+        self.file = None
+        self.torn = True  # the file may end in a line cut short: the next starts a line of its own
         try:
-            # surrogateescape: a file name that is not UTF-8 is logged as its bytes, not a crash.
-            self.file = open(log_file, "a", encoding="utf-8", errors="surrogateescape") if log_file is not None else None
+            if log_file is not None:
+                self._open()
         except OSError as exc:
             raise fail(SorterError(f"cannot open log file {log_file}: {exc.strerror or exc}")) from None
-        self.log_path = log_file
         self.paused = False  # the log file could not be written (a full disk): said once
+        self.lost, self.why = 0, ""  # lines that could not be written to it since, and why: noted in it once it can be
         self.echo = echo
         self.clock = clock
         self.rich = err.is_terminal
@@ -132,27 +135,64 @@ class FileLog:
         escaped, so that no name can start a line of its own in the log."""
         self.line(plain.translate(_SHOWN), styled.translate(_SHOWN))
 
+    def _open(self) -> None:
+        """--log-file opened for appending, and opened again where it was renamed or deleted
+        since (`logrotate` without `copytruncate`): a stat of the path, a few microseconds a line.
+        After a line cut short (a full disk, a crash), the next starts a line of its own."""
+        import os
+        import stat
+
+        if self.file is not None:
+            try:
+                here, mine = os.stat(self.log_path), os.fstat(self.file.fileno())
+            except FileNotFoundError:
+                here = mine = None
+            except OSError:
+                return  # cannot tell: written on where it is
+            if here is not None and (here.st_dev, here.st_ino) == (mine.st_dev, mine.st_ino):
+                return
+            self._drop_file()  # rotated: the lines from here on go to a file made anew at its path
+        # surrogateescape: a file name that is not UTF-8 is logged as its bytes, not a crash.
+        self.file = open(self.log_path, "a", encoding="utf-8", errors="surrogateescape")
+        if self.torn:
+            st = os.fstat(self.file.fileno())
+            self.torn = False
+            if stat.S_ISREG(st.st_mode) and st.st_size:  # not /dev/full, a FIFO, a terminal
+                try:
+                    with open(self.log_path, "rb") as tail:
+                        tail.seek(-1, os.SEEK_END)
+                        self.torn = tail.read(1) != b"\n"
+                except OSError:
+                    pass  # not readable to us: written on as it is
+
     def to_file(self, plain: str) -> None:
         """A line appended to --log-file. A disk that fills up (or goes read-only) under it is a
         warning, said once, not the end of a watcher that runs for months: the lines meanwhile
         are lost from the file (never from the terminal or the journal), and it is written to
-        again once it can be."""
+        again once it can be, with how many were lost, on a line of its own."""
         from datetime import datetime
 
         if self.log_path is None:
             return
+        now = datetime.now().isoformat(sep=" ", timespec="seconds")
+        text = f"{now} {plain}\n"
+        if self.lost:
+            text = f"{now} ({self.lost} line(s) could not be written here: {self.why})\n{text}"
         try:
-            if self.file is None:
-                self.file = open(self.log_path, "a", encoding="utf-8", errors="surrogateescape")
-            self.file.write(f"{datetime.now().isoformat(sep=' ', timespec='seconds')} {plain}\n")
+            self._open()
+            self.file.write(("\n" if self.torn else "") + text)
             self.file.flush()
         except OSError as exc:
             self._drop_file()
+            self.lost += 1
+            self.torn = True  # part of it may have been written
+            self.why = exc.strerror or str(exc)
             if not self.paused:
                 self.paused = True
                 err.print(f"warning: cannot write the log file {escape(str(self.log_path))}: {exc.strerror or exc}; "
                           "its lines are skipped until it can be written again", soft_wrap=True)
             return
+        self.lost, self.torn = 0, False
         if self.paused:
             self.paused = False
             err.print(f"the log file {escape(str(self.log_path))} is written to again", soft_wrap=True)
@@ -172,7 +212,7 @@ class FileLog:
             return str(path)
 
     def result(self, result) -> None:
-        if not self.echo and self.file is None:
+        if not self.echo and self.log_path is None:
             return
         line = self._file_line
         name = self._rel(result.path)

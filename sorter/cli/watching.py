@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
-from sorter.cli.console import fail
+from sorter.cli.console import err, escape, fail
 from sorter.cli.options import MinConfidenceOption, ModelOption, NoPersonalOption, folder_argument
 from sorter.cli.results import FileLog, moved_line, videos_line
 from sorter.errors import SorterError
@@ -50,12 +50,12 @@ def watch_command(
       sorter watch ~/Pictures/inbox --print-systemd-unit > ~/.config/systemd/user/sorter-watch.service
     """
     from sorter.files.folder import check_folder
-    from sorter.files.planning import NEITHER_REASON
     from sorter.watching import watch
 
     if print_unit:
         try:
-            folder = check_folder(directory, moving_in=True, filing=True, command="watch")
+            # A folder not there now is a share not mounted yet, say: the unit waits for it.
+            folder = check_folder(directory, moving_in=True, filing=True, command="watch", missing_ok=True)
             from sorter.model.lite import resolve_model_path
 
             args = ["--model", str(resolve_model_path(model).absolute())] if model is not None else []
@@ -69,6 +69,9 @@ def watch_command(
         from sorter.watching.systemd import systemd_unit
 
         print(systemd_unit(folder, args), end="")  # not rich: no markup, emoji codes or wrapping
+        if not folder.exists():
+            err.print(f"note: {escape(str(folder))} is not there now; the unit waits for it (while it is missing, "
+                      "sorter watch exits with status 2 and systemd starts it again 10 s later)", soft_wrap=True)
         return
 
     with FileLog(directory.absolute(), log_file) as log:
@@ -77,21 +80,30 @@ def watch_command(
                 directory, model=model, recursive=recursive, min_confidence=min_confidence, polling=polling,
                 on_result=log.result, on_notice=log.notice, personal=not no_personal,
             )
+        except watch.WatchFailed as exc:  # its folder gone, say: what it did, then why it stopped
+            log.line(_stopped_line(exc.summary))
+            raise log.fail(exc.error, directory) from None
         except (SorterError, OSError) as exc:
             raise log.fail(exc, directory) from None
-        neither, joined = summary.counts.get("neither", 0), summary.counts.get("joined", 0)
-        # The rest left in place, by why (each file's line says more): unsure, skipped (put back), ...
-        others = {status: summary.counts[status] for status in ("unsure", "unreadable", "skipped", "failed")
-                  if summary.counts.get(status)}
-        log.line(f"stopped watching {summary.folder}: {moved_line(summary.moved_to)}"
-                 + (f"; left {neither} in place: {NEITHER_REASON}" if neither else "")
-                 + (f"; {sum(others.values())} {'more ' if neither else ''}left in place ("
-                    + ", ".join(f"{status}: {n}" for status, n in others.items()) + ")" if others else "")
-                 + (f"; {joined} companion(s) joined their photo" if joined else "")
-                 + (f"; {videos_line(summary.videos, False).lower()}" if summary.videos else "")
-                 + (f"; {summary.waiting} still waiting (being written, or just arrived), for the next start"
-                    if summary.waiting else "")
-                 + _undo_hint(summary))
+        log.line(_stopped_line(summary))
+
+
+def _stopped_line(summary: WatchSummary) -> str:
+    from sorter.files.planning import NEITHER_REASON
+
+    neither, joined = summary.counts.get("neither", 0), summary.counts.get("joined", 0)
+    # The rest left in place, by why (each file's line says more): unsure, skipped (put back), ...
+    others = {status: summary.counts[status] for status in ("unsure", "unreadable", "skipped", "failed")
+              if summary.counts.get(status)}
+    return (f"stopped watching {summary.folder}: {moved_line(summary.moved_to)}"
+            + (f"; left {neither} in place: {NEITHER_REASON}" if neither else "")
+            + (f"; {sum(others.values())} {'more ' if neither else ''}left in place ("
+               + ", ".join(f"{status}: {n}" for status, n in others.items()) + ")" if others else "")
+            + (f"; {joined} companion(s) joined their photo" if joined else "")
+            + (f"; {videos_line(summary.videos, False).lower()}" if summary.videos else "")
+            + (f"; {summary.waiting} still waiting (being written, or just arrived), for the next start"
+               if summary.waiting else "")
+            + _undo_hint(summary))
 
 
 def _undo_hint(summary: WatchSummary) -> str:
@@ -101,7 +113,7 @@ def _undo_hint(summary: WatchSummary) -> str:
     times, runs = summary.undos or (1, 1)  # the journal unreadable at the stop: the plain command
     if not summary.moved_to or times == 0:
         return ""  # nothing of it left to undo
-    command = f"sorter undo {summary.folder}"
+    command = f"sorter undo {summary.undo_in or summary.folder}"
     if times == 1:
         return f"; undo with: {command}"
     reviews = "the review" if times == 2 else f"the {times - 1} reviews"

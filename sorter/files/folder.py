@@ -17,15 +17,18 @@ def output_folders() -> frozenset[str]:
     return frozenset({*CLASS_FOLDERS.values(), STATE_DIR})
 
 
-def check_folder(root: Path, *, moving_in: bool = False, filing: bool = False, command: str = "sort") -> Path:
+def check_folder(root: Path, *, moving_in: bool = False, filing: bool = False, command: str = "sort",
+                 missing_ok: bool = False) -> Path:
     """`root` as a command may use it, or a one-line UsageError. `moving_in`: sort and watch,
     which move photos they have not moved before, refuse a folder inside a photo library.
     `filing`: sort (its dry run too), watch, review and learn, which work on `root`'s cats/ and
     dogs/, refuse what an earlier sort made (cats/, dogs/, a pet's folder, .sorter/), saying
-    to run `command` on the folder above instead."""
+    to run `command` on the folder above instead. `missing_ok`: a folder not there now passes
+    the checks its path allows (the unit of a watch of a share not mounted yet)."""
     if not root.exists():
-        raise UsageError(f"folder not found: {root}")
-    if not root.is_dir():
+        if not missing_ok:
+            raise UsageError(f"folder not found: {root}")
+    elif not root.is_dir():
         raise UsageError(f"not a folder: {root}")
     if filing:
         made = _made_by_a_sort(root.absolute(), command)
@@ -102,6 +105,18 @@ class HeldFolder:
         """The path names another folder now (False while it names none: gone is the caller's)."""
         now = identity(self.path)
         return now is not None and now != self.identity
+
+    def where(self) -> Path | None:
+        """Where the folder is now, moved (or its parent renamed) while held, as Linux tells of
+        an open folder; None when no path names it (deleted, or hidden under a disk mounted
+        there) or the system cannot tell."""
+        if self._fd is None:
+            return None
+        try:
+            now = Path(os.readlink(f"/proc/self/fd/{self._fd}"))
+        except OSError:
+            return None
+        return now if identity(now) == self.identity else None
 
     def close(self) -> None:
         if self._fd is not None:

@@ -4,12 +4,13 @@ each close, is judged, and is truncated each time until its last piece lands: re
 each look, one photo made 9 `unreadable: ... truncated` lines in 5 s before it was moved.
 
 So an unreadable result is held, not reported, while its file is unchanged from what was
-judged (its inode, size and modification time as the watcher handed it out). A file that
-changes meanwhile is still being written: its result is dropped without a word, and the
-watcher judges it again once it is complete (moved then, or held again). One that stands
-unchanged for `WatchSettings.unreadable_wait` is damaged, not growing: its result is
-reported then, once. One that goes (renamed away, deleted) is dropped too. The cost: an
-`lstat` per held file at each turn of the watch's loop, a few a second.
+judged (its inode, size, modification time, mode and ctime as the watcher handed it out:
+`watcher.stamp`). A file that changes meanwhile is still being written (or was made readable
+by a chmod): its result is dropped without a word, and the watcher judges it again once it
+is complete (moved then, or held again). One that stands unchanged for
+`WatchSettings.unreadable_wait` is damaged, not growing: its result is reported then, once.
+One that goes (renamed away, deleted) is dropped too. The cost: an `lstat` per held file at
+each turn of the watch's loop, a few a second.
 """
 
 from __future__ import annotations
@@ -21,12 +22,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sorter.sorting.results import FileResult
+from sorter.watching.watcher import Signature, stamp
 
 
 @dataclass(frozen=True)
 class _Held:
     result: FileResult
-    signature: tuple[int, int, int]  # (inode, size, mtime_ns) as judged
+    signature: Signature  # the file as judged (`Watcher.settle`)
     since: float  # when it was first judged unreadable as it is
 
 
@@ -39,7 +41,7 @@ class Unreadable:
     def paths(self) -> list[Path]:
         return list(self._held)
 
-    def hold(self, result: FileResult, signature: tuple[int, int, int]) -> None:
+    def hold(self, result: FileResult, signature: Signature) -> None:
         """`result` (unreadable) waits; judged again unchanged (a scan), it keeps its time."""
         held = self._held.get(result.path)
         since = held.since if held is not None and held.signature == signature else self.clock()
@@ -60,8 +62,8 @@ class Unreadable:
             except OSError:  # gone: nothing left to report
                 del self._held[path]
                 continue
-            if (st.st_ino, st.st_size, st.st_mtime_ns) != held.signature:
-                del self._held[path]  # still being written: judged again once complete
+            if stamp(st)[: len(held.signature)] != held.signature:
+                del self._held[path]  # still being written (or made readable): judged again once complete
             elif stopping or now - held.since >= self.wait:
                 del self._held[path]
                 due.append(held.result)

@@ -13,7 +13,7 @@ from itertools import chain
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sorter.errors import UsageError
+from sorter.errors import SorterError, UsageError
 from sorter.files.folder import check_folder
 from sorter.files.moves import CHANGED_SINCE_JUDGED
 from sorter.signals import stop_on_signals
@@ -46,6 +46,48 @@ class WatchSummary:
     #: (`undo.undos_for`): a review made meanwhile is a run of its own, newer, so undone first.
     #: None: not known (the journal unreadable).
     undos: tuple[int, int] | None = (1, 1)
+    #: Where `sorter undo` takes its moves back, when not `folder`: the folder was moved while watched.
+    undo_in: Path | None = None
+
+
+class WatchFailed(SorterError):
+    """A watch that had begun ended on an error, not as asked: its folder moved, deleted or
+    replaced, another watcher in, a disk error outside a batch. `summary`: what it did till then."""
+
+    def __init__(self, error: SorterError | OSError, summary: WatchSummary) -> None:
+        super().__init__(str(error))
+        self.error = error
+        self.summary = summary
+
+
+class _Trouble:
+    """A batch the disk would not take (full, read-only, a folder's permissions), said once for
+    its cause, not at each try: the scan every 30 s offers its files again, and a burst on a full
+    disk made a line a batch. Said again only for another cause, or once it has been over."""
+
+    def __init__(self, notify: Callable[[str], None], on_notice: Callable[[WatchNotice], None]) -> None:
+        self.notify = notify
+        self.on_notice = on_notice
+        self.said: tuple[bool, str] | None = None  # (files left unsorted, the error) as last said
+        self.why = ""
+
+    def failed(self, exc: OSError, left: int) -> None:
+        """`left`: the batch's files still where they were (those moved before the error are
+        reported, or, their journal record cut short, settled by the next command's recovery)."""
+        cause = (left > 0, str(exc))
+        if cause == self.said:
+            return
+        self.said, self.why = cause, exc.strerror or str(exc)
+        if left:
+            self.notify(f"could not sort {left} file(s): {exc}; retrying at each scan")
+        else:  # the "seen" records after the moves: what sorter learn and the review page read of them
+            self.notify(f"could not note the latest batch's decisions in the journal: {exc}; its moves stand")
+
+    def over(self) -> None:
+        """A batch went through whole."""
+        if self.said is not None:
+            self.said = None
+            self.on_notice(WatchNotice(f'sorting again: the latest batch was sorted and journaled, after "{self.why}"'))
 
 
 def _latecomers(root: Path, batch: list, latecomers, watcher) -> tuple[list, list, list]:
@@ -161,6 +203,7 @@ def watch_folder(
     from sorter.config import DEFAULT_BATCH_SIZE
     from sorter.files.recovery import recover
     from sorter.files.verdicts import put_back_reason, same_file_of
+    from sorter.media.folders import Skipped
     from sorter.model import lite
     from sorter.model.personal import Follower, describe
     from sorter.sorting import suggesting
@@ -196,14 +239,14 @@ def watch_folder(
         if result.status == "failed" and CHANGED_SINCE_JUDGED in (result.reason or ""):
             watcher.note(result.path)  # another file now, or still being written: judged again once complete
         elif result.status in ("neither", "unsure", "unreadable", "skipped"):
-            watcher.settle(result.path)  # left in place: look again only once it changes
+            watcher.settle(result.path, unreadable=result.status == "unreadable")  # looked at again once it changes
         # "failed": a move the disk refused (read-only, full, permissions): offered again at the next scan
         on_result(result)
 
     unreadable = Unreadable(settings.unreadable_wait)  # maybe still being written: said once it stays so
 
     def judged(result: FileResult, watcher: Watcher) -> None:
-        if result.status == "unreadable" and (signature := watcher.settle(result.path)) is not None:
+        if result.status == "unreadable" and (signature := watcher.settle(result.path, unreadable=True)) is not None:
             unreadable.hold(result, signature)
             return
         unreadable.drop(result.path)
@@ -211,6 +254,78 @@ def watch_folder(
 
     own_stop = stop is None
     stop = threading.Event() if stop is None else stop
+    began = False  # the first scan is made: an error from here on comes after the watch's summary
+
+    def run(watcher: Watcher, sorter: Sorter, follower: Follower) -> None:
+        """Batch after batch, until `stop`."""
+        nonlocal began
+        noting = None
+        told: dict[str, int] = {}  # the groups' sizes the log last said
+        moved: list[str] = []  # the named pets' folders renamed or gone, as the log last said
+        trouble = _Trouble(notify, on_notice)
+        while not stop.is_set():
+            found = watcher.scan_if_due()
+            if not began and found is not None:
+                began = True
+                on_notice(WatchNotice(f"watching {root} ({watcher.mode}); {found} photo(s) and video(s) already there"))
+            for result in unreadable.due():  # unchanged since: damaged, not being written
+                report(result, watcher)
+            batch = watcher.take_ready(batch_size)
+            if not batch:
+                state.idle()  # `sorter review` may correct meanwhile
+                watcher.wait()
+                continue
+            state.busy(sorter)
+            changed = follower.check()  # one stat: a new personal model from `sorter learn`?
+            if changed is not None:
+                sorter.classifier = follower.classifier
+                on_notice(WatchNotice(changed))
+            # Where the named pets' photos go (a pet's folder renamed meanwhile), said once,
+            # and what they came close to, for the review page (as `sort` notes it).
+            here = sorter.pet_folders()
+            for line in (lines := here.lines()):
+                if line not in moved:
+                    on_notice(WatchNotice(line))
+            moved = lines
+            if noting is None or noting.here != here:  # a folder renamed or swapped meanwhile
+                noting = suggesting.Noting(root, here) if here.folders() else None
+            late, batch, back = _latecomers(root, batch, latecomers, watcher)
+            for entry, was in back:  # the user's word: left where it is
+                report(FileResult(entry, "skipped", reason=put_back_reason(os.path.relpath(was, root))), watcher)
+            unreported = {entry for entry, _, _ in late} | {e.path if isinstance(e, Skipped) else e for e in batch}
+            try:  # each result reported as it comes: those before a failure were moved
+                for result in chain(sorter.join(late), sorter.sort_entries(batch, batch_size=batch_size)):
+                    unreported.discard(result.path)
+                    judged(result, watcher)
+                    if noting is not None:
+                        noting.add(result)
+            except OSError as exc:
+                # Disk full, permissions on cats/, ...: not fatal to a service; the files
+                # are still in place and the next scan offers them again.
+                sorter.replan()  # the names it had planned for them are free again
+                trouble.failed(exc, sum(os.path.lexists(path) for path in unreported))
+            else:
+                if late or batch:
+                    trouble.over()
+            if sorter.run is not None:
+                runs.add(sorter.run)
+            if noting is not None and noting.changed:
+                try:
+                    counts = noting.write()
+                except OSError as exc:  # advice for the review page: the sort stands
+                    notify(suggesting.not_noted(exc))
+                else:  # a line when a group grows, not after every batch
+                    if any(n > told.get(pet, 0) for pet, n in counts.items()):
+                        line = suggesting.asks_about(counts, root)
+                        on_notice(WatchNotice(line[0].lower() + line[1:]))
+                    told = counts
+            state.idle()  # between two batches of a burst too: a review's click gets its turn
+
+    def notify(message: str) -> None:
+        on_notice(WatchNotice(message, warning=True))
+
+    stopped: SorterError | OSError | None = None  # what ended the watch, when not `stop`
+    undo_in: Path | None = root  # where its moves are undone: where the folder is now
     with stop_on_signals(stop) if own_stop else nullcontext():
         # The lock before the model: a second watcher on this folder fails in milliseconds.
         state = _State(root)
@@ -235,92 +350,41 @@ def watch_folder(
             if describe(classifier, model) != describe(follower.base, model):
                 on_notice(WatchNotice(f"sorting with {describe(classifier, model)}"))
 
-            def notify(message: str) -> None:
-                on_notice(WatchNotice(message, warning=True))
-
-            noting = None
-            told: dict[str, int] = {}  # the groups' sizes the log last said
-            moved: list[str] = []  # the named pets' folders renamed or gone, as the log last said
-
             try:
                 with Watcher(
                     root, recursive=recursive, polling=polling,
                     settings=settings, on_notice=notify,
                 ) as watcher:
-                    first_scan = True
-                    while not stop.is_set():
-                        found = watcher.scan_if_due()
-                        if first_scan and found is not None:
-                            first_scan = False
-                            on_notice(WatchNotice(
-                                f"watching {root} ({watcher.mode}); {found} photo(s) and video(s) already there"
-                            ))
-                        for result in unreadable.due():  # unchanged since: damaged, not being written
-                            report(result, watcher)
-                        batch = watcher.take_ready(batch_size)
-                        if not batch:
-                            state.idle()  # `sorter review` may correct meanwhile
-                            watcher.wait()
-                            continue
-                        state.busy(sorter)
-                        changed = follower.check()  # one stat: a new personal model from `sorter learn`?
-                        if changed is not None:
-                            sorter.classifier = follower.classifier
-                            on_notice(WatchNotice(changed))
-                        # Where the named pets' photos go (a pet's folder renamed meanwhile), said once,
-                        # and what they came close to, for the review page (as `sort` notes it).
-                        here = sorter.pet_folders()
-                        for line in (lines := here.lines()):
-                            if line not in moved:
-                                on_notice(WatchNotice(line))
-                        moved = lines
-                        if noting is None or noting.here != here:  # a folder renamed or swapped meanwhile
-                            noting = suggesting.Noting(root, here) if here.folders() else None
-                        late, batch, back = _latecomers(root, batch, latecomers, watcher)
-                        for entry, was in back:  # the user's word: left where it is
-                            report(FileResult(entry, "skipped", reason=put_back_reason(os.path.relpath(was, root))), watcher)
-                        done = 0
-                        try:  # each result reported as it comes: those before a failure were moved
-                            for result in chain(sorter.join(late), sorter.sort_entries(batch, batch_size=batch_size)):
-                                judged(result, watcher)
-                                done += 1
-                                if noting is not None:
-                                    noting.add(result)
-                        except OSError as exc:
-                            # Disk full, permissions on cats/, ...: not fatal to a service; the
-                            # files are still in place and the next scan offers them again.
-                            sorter.replan()  # the names it had planned for them are free again
-                            left = len(late) + len(batch) - done
-                            notify(f"could not sort {left} file(s): {exc}; retrying at the next scan")
-                        if sorter.run is not None:
-                            runs.add(sorter.run)
-                        if noting is not None and noting.changed:
-                            try:
-                                counts = noting.write()
-                            except OSError as exc:  # advice for the review page: the sort stands
-                                notify(suggesting.not_noted(exc))
-                            else:  # a line when a group grows, not after every batch
-                                if any(n > told.get(pet, 0) for pet, n in counts.items()):
-                                    line = suggesting.asks_about(counts, root)
-                                    on_notice(WatchNotice(line[0].lower() + line[1:]))
-                                told = counts
-                        state.idle()  # between two batches of a burst too: a review's click gets its turn
+                    try:
+                        run(watcher, sorter, follower)
+                    except (SorterError, OSError) as exc:
+                        if not began:
+                            raise
+                        # The folder moved, deleted or replaced (under a batch too: its .sorter/ went with it).
+                        gone = watcher.gone()
+                        stopped = gone or exc
+                        if gone is not None:
+                            undo_in = watcher.moved_to()
                     mode = watcher.mode  # after the loop: the observer may have fallen back to polling
-                    for result in unreadable.due(stopping=True):
-                        report(result, watcher)
-                    waiting = watcher.pending(also=unreadable.paths())
+                    if stopped is None:
+                        for result in unreadable.due(stopping=True):
+                            report(result, watcher)
+                        waiting = watcher.pending(also=unreadable.paths())
             finally:
                 sorter.close()
         finally:
             state.release()
-    undos: tuple[int, int] | None = (0, 0)
-    if tally.moved_to:
+    undos: tuple[int, int] | None = (0, 0)  # nothing to undo, or the folder gone with its moves
+    if tally.moved_to and undo_in is not None:
         from sorter.files.undo import undos_for
 
         try:  # one read of the journal, at the stop
-            undos = undos_for(root, runs)
+            undos = undos_for(undo_in, runs)
         except OSError:
             undos = None
-    return WatchSummary(root, tally.counts, tally.moved_to, mode, time.monotonic() - started, tally.videos, waiting,
-                        undos)
+    summary = WatchSummary(root, tally.counts, tally.moved_to, mode, time.monotonic() - started, tally.videos,
+                           waiting, undos, None if undo_in == root else undo_in)
+    if stopped is not None:
+        raise WatchFailed(stopped, summary)
+    return summary
 

@@ -44,7 +44,16 @@ if TYPE_CHECKING:
     from sorter.media.folders import Skipped
 
 Notice = observers.Notice
-Signature = tuple[int, int, int]  # (inode, size, mtime_ns)
+Signature = tuple[int, ...]  # the start of a `stamp`: (inode, size, mtime_ns), or all of it
+
+
+def stamp(st: os.stat_result) -> tuple[int, int, int, int, int]:
+    """What the watcher tells a file's changes by. (inode, size, mtime_ns): its content; a file
+    left in place for what it holds (unsure, neither) is looked at again only when they change,
+    not at a chmod. (mode, ctime_ns) after them: its permissions too (chmod, chown, an ACL; each
+    sets the ctime), which is how a file left unreadable ("Permission denied") becomes readable
+    without being written to: such a file is compared by the whole stamp (`Watcher.settle`)."""
+    return st.st_ino, st.st_size, st.st_mtime_ns, st.st_mode, st.st_ctime_ns
 
 # Not exported by every Python's fcntl module; the value is fixed by the Linux ABI.
 _F_SETLEASE = getattr(fcntl, "F_SETLEASE", 1024)
@@ -152,7 +161,9 @@ class _Events(FileSystemEventHandler):
                 w.note(os.fsdecode(event.dest_path), closed=True)
         elif kind == "deleted":
             w.forget(src)
-        # opened / closed_no_write / attrib: readers (us included) and chmod; nothing new.
+        elif kind == "attrib":  # a chmod may make a file left unreadable readable (`settle`)
+            w.note(src)
+        # opened / closed_no_write: readers, us included; nothing new.
 
 
 class Watcher:
@@ -197,8 +208,8 @@ class Watcher:
         self._candidates: dict[Path, _Candidate] = {}
         # Files we looked at and left in place (unsure, unreadable, ...): not again until they change.
         self._settled: dict[Path, Signature] = {}
-        #: The latest batch's files as they were when handed out: what was judged, if they change since.
-        self._handed: dict[Path, Signature] = {}
+        #: The latest batch's files as they were when handed out (`stamp`): what was judged, if they change since.
+        self._handed: dict[Path, tuple[int, ...]] = {}
         self._libraries: set[Path] = set()  # another app's library or a sorted folder, said once: never entered
         self._next_scan = 0.0
         self._next_due: float | None = None
@@ -304,16 +315,19 @@ class Watcher:
         self._next_scan = 0.0
         self._wake.set()
 
-    def settle(self, path: Path) -> Signature | None:
+    def settle(self, path: Path, unreadable: bool = False) -> Signature | None:
         """`path` was looked at and left where it is: skip it until its content changes from
         what was judged (as it was handed out: a piece written meanwhile makes it a candidate
-        again). The signature skipped; None when it is gone."""
+        again), or, `unreadable`, its content or its permissions (`stamp`): made readable, it is
+        judged again at the next scan or file event, and only then. The signature skipped; None
+        when it is gone."""
         try:
             st = os.lstat(path)
         except OSError:
             return None
         with self._lock:
-            signature = self._settled[path] = self._handed.get(path, (st.st_ino, st.st_size, st.st_mtime_ns))
+            full = self._handed.get(path) or stamp(st)
+            signature = self._settled[path] = full if unreadable else full[:3]
         return signature
 
     # ------------------------------------------------------------------ scanning
@@ -321,22 +335,18 @@ class Watcher:
     def scan(self) -> int:
         """Reconciliation: make a candidate of every image the folder holds that is not one
         already. Returns how many photos and videos were added (companions come along, not
-        counted). Raises SorterError if the folder is gone."""
+        counted). Raises SorterError if the folder is gone (`gone`)."""
         from sorter.media.folders import SORTED_ON_ITS_OWN, Skipped, is_image_name, scan_folder
         from sorter.watching.latecomers import could_be_companion
 
-        if self._held is not None and self._held.replaced():
-            # Renamed away with another made in its place, or a disk mounted or unmounted there:
-            # the file events still come from the old one. Stopping (exit 1) lets a service
-            # manager start a watcher on what is there now.
-            raise SorterError(f"the watched folder {self.root} was replaced (moved, or a disk mounted or unmounted "
-                              "there); start sorter watch again to watch what is there now")
+        if (gone := self.gone()) is not None:
+            raise gone
         found: dict[Path, None] = {}  # a set that keeps the scan's name order
         for entry in scan_folder(self.root, recursive=self.recursive, exclude=self._excluded, videos=True,
                                  also=could_be_companion):
             if isinstance(entry, Skipped) and entry.path == self.root:  # the folder itself is unlistable
                 if not self.root.is_dir():
-                    raise SorterError(f"the watched folder {self.root} no longer exists")
+                    raise self.gone() or SorterError(f"the watched folder {self.root} no longer exists")
                 self.notify(f"cannot list {self.root}: {entry.reason}; will retry")
                 return 0
             if isinstance(entry, Skipped) and (library_of(entry.path.name) is not None
@@ -361,8 +371,29 @@ class Watcher:
         if self.clock() < self._next_scan:
             return None
         self._next_scan = self.clock() + self.settings.rescan_interval
+        if (gone := self.gone()) is not None:
+            raise gone  # before the observer: one whose folder went stopped with it, and restarting it says nothing
         self._check_observer()
         return self.scan()
+
+    def gone(self) -> SorterError | None:
+        """Why the watch cannot go on, once its folder is no longer at its path: moved or deleted,
+        or renamed away with another made in its place, or a disk mounted or unmounted there.
+        In the last two, the file events still come from the old one: stopping (exit 1) lets a
+        service manager start a watcher on what is there now."""
+        from sorter.files.folder import identity
+
+        if self._held is None or self._held.here():
+            return None
+        if identity(self.root) is None:
+            return SorterError(f"the watched folder {self.root} no longer exists")
+        return SorterError(f"the watched folder {self.root} was replaced (moved, or a disk mounted or unmounted "
+                           "there); start sorter watch again to watch what is there now")
+
+    def moved_to(self) -> Path | None:
+        """The path that names the watched folder now (`HeldFolder.where`): another once it was
+        moved; None once deleted, or where that cannot be told."""
+        return None if self._held is None else self._held.where()
 
     # ------------------------------------------------------------------ ready paths out
 
@@ -406,8 +437,10 @@ class Watcher:
                         reason = "symbolic link, not followed" if stat.S_ISLNK(st.st_mode) else "not a regular file"
                         ready.append(Skipped(path, reason))
                     continue
-                signature = (st.st_ino, st.st_size, st.st_mtime_ns)
-                if self._settled.get(path) == signature:
+                full = stamp(st)
+                signature = full[:3]
+                settled = self._settled.get(path)
+                if settled is not None and full[: len(settled)] == settled:
                     del self._candidates[path]  # already decided, unchanged since
                     continue
                 if cand.signature is not None and cand.signature != signature:
@@ -440,7 +473,7 @@ class Watcher:
                     size += st.st_size
                 del self._candidates[path]
                 ready.append(path)
-                self._handed[path] = signature
+                self._handed[path] = full
         self._next_due = next_due
         return ready
 
