@@ -586,6 +586,27 @@ def test_a_link_planted_as_the_lock_or_the_watchers_file_is_refused_and_its_targ
     assert precious.read_text() == "keep me"
 
 
+def test_a_lock_on_a_folder_that_is_gone_raises_at_once(tmp_path: Path) -> None:
+    """A watch whose folder is deleted between its checks takes its lock on nothing: it must say
+    so, not loop (making `.sorter/` again and again spun at 100 % CPU for good)."""
+    from sorter.files.lock import Watching
+
+    gone = tmp_path / "gone"
+    for lock in (Watching(gone), FolderLock(gone), FolderLock(gone, beside_watcher=True)):
+        done: list[BaseException] = []
+
+        def take(lock=lock, done=done) -> None:
+            try:
+                lock.acquire()
+            except OSError as exc:
+                done.append(exc)
+
+        taking = threading.Thread(target=take, daemon=True)
+        taking.start()
+        taking.join(5)
+        assert not taking.is_alive() and isinstance(done[0], FileNotFoundError), lock
+
+
 def test_a_link_planted_as_the_journal_or_as_sorters_own_folder_is_refused(tmp_path: Path) -> None:
     """Every move is appended to `.sorter/journal.jsonl`: a link there (or `.sorter` itself a
     link, say from an archive unpacked into the folder) must not get records appended to a

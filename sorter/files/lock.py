@@ -224,8 +224,8 @@ class Watching:
     def acquire(self) -> None:
         deadline = time.monotonic() + 0.08  # `holder` looking, for a moment, is not a watcher
         while True:
+            self.path.parent.mkdir(exist_ok=True)  # FileNotFoundError: the folder itself is gone
             try:
-                self.path.parent.mkdir(exist_ok=True)
                 fd = _open(self.path)
             except FileNotFoundError:  # .sorter/ removed between the two lines (a sort's `_tidy`)
                 continue
