@@ -46,7 +46,9 @@ def sigterm_interrupts() -> Iterator[list[int]]:
     """SIGTERM (`kill`, a job scheduler's or systemd's stop) raises KeyboardInterrupt, as Ctrl-C
     does, in a command that cannot poll a flag (`sorter train` is inside Keras's `fit`): its
     clean-up and its "Interrupted" line are then the same as for Ctrl-C, where SIGTERM ended it
-    at once, with neither. Yields the list of signals received, for the exit status (143).
+    at once, with neither. Yields the list of signals received (SIGTERM, and Ctrl-C where
+    Python's own handler had it), for the exit status (143 or 130), and so that the caller can
+    raise again an interrupt that was lost (`interrupt_lost`).
 
     The handler runs in the main thread between two Python instructions, as Python's own
     SIGINT handler does, so the interrupt lands where Ctrl-C's would."""
@@ -61,11 +63,23 @@ def sigterm_interrupts() -> Iterator[list[int]]:
         received.append(signum)
         raise KeyboardInterrupt
 
-    previous = signal.signal(signal.SIGTERM, handler)
+    previous = {signal.SIGTERM: signal.signal(signal.SIGTERM, handler)}
+    if signal.getsignal(signal.SIGINT) is signal.default_int_handler:  # an ignored Ctrl-C stays so
+        previous[signal.SIGINT] = signal.signal(signal.SIGINT, handler)
     try:
         yield received
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
+def interrupt_lost(received: list[int]) -> None:
+    """Raise KeyboardInterrupt again where one of `sigterm_interrupts` was received and the run
+    still goes on: raised while Python ran a finalizer (a multiprocessing pool's, in Keras's
+    data pipeline), it was printed as "Exception ignored" and dropped, and a `kill` of the chief
+    of a cluster trained on for 40 epochs. Called where the run is sure to pass (each batch)."""
+    if received:
+        raise KeyboardInterrupt
 
 
 @contextmanager

@@ -623,3 +623,33 @@ def test_an_interrupt_once_the_model_is_saved_says_it_is_saved(
     write_image(photos / "a.jpg")
     result = runner.invoke(app, ["sort", str(photos), "--model", str(again), "--dry-run"])
     assert result.exit_code == 0, result.output
+
+
+def test_a_kill_dropped_inside_a_finalizer_still_stops_the_run_at_the_next_batch(tmp_path: Path,
+                                                                                monkeypatch) -> None:
+    """Keras's data pipeline closes a multiprocessing pool in a finalizer: a SIGTERM that landed
+    there raised its KeyboardInterrupt inside it, which Python prints as "Exception ignored" and
+    drops, and the chief of a cluster trained on for all its epochs (test_distribute, 1 run in
+    a few). The run stops at the next batch, as for a kill anywhere else."""
+    from sorter.training import train as trainer
+    from sorter.training.loop import BatchDone
+
+    batches = []
+
+    class Pool:
+        def __del__(self) -> None:
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(0.5)  # the handler runs here, and its KeyboardInterrupt is dropped
+
+    def training(config, resume, on_event, on_cache):
+        for batch in range(1, 4):
+            Pool()
+            batches.append(batch)
+            on_event(BatchDone(1, batch, 3))
+        raise AssertionError("trained on")
+
+    monkeypatch.setattr(trainer, "train", training)
+    data = make_dataset(tmp_path / "data", per_class=2)
+    result = runner.invoke(app, train_args(data, tmp_path / "model.keras"))
+    assert result.exit_code == 143 and batches == [1], result.output
+    assert result.stderr.startswith("Interrupted.")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import signal
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Optional
 
@@ -102,7 +103,7 @@ def train(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     from sorter.model.network import metadata_path
-    from sorter.signals import sigterm_interrupts
+    from sorter.signals import interrupt_lost, sigterm_interrupts
     from sorter.training import train as trainer
     from sorter.training.distribute import Joining
     from sorter.training.loop import BatchDone, EpochDone, TrainConfig
@@ -138,6 +139,7 @@ def train(
 
                 def on_event(event) -> None:
                     if isinstance(event, BatchDone):
+                        interrupt_lost(terminated)
                         bar().update(task, completed=event.batch, total=event.batches,
                                      what=f"epoch {event.epoch}/{config.epochs or '?'}")
                     elif isinstance(event, (Joining, Recached)):
@@ -170,7 +172,7 @@ def train(
             else:
                 said = f"Interrupted. {resume_hint(out_path)}"
             err.print(escape(said), soft_wrap=True)
-            raise typer.Exit(143 if terminated else 130) from None
+            raise typer.Exit(143 if signal.SIGTERM in terminated else 130) from None
 
 
 def _report(result: TrainResult | WorkerDone) -> None:
