@@ -86,6 +86,7 @@ def test_a_moved_folder_files_her_photos_into_her_renamed_folder(tmp_path: Path,
 
     followed(moved, fake_model)
 
+    luna(moved / "new2.png", 72)  # said as her photos come: she is looked for then
     said = invoke("sort", moved, "--model", fake_model)
     assert (f"cats/Luna/ is now cats/Lulu/: Luna's photos go there (sorter learn {moved} to learn her as Lulu)"
             in said.stdout.splitlines()), said.stdout
@@ -256,3 +257,198 @@ def test_the_review_page_of_a_copy_asks_might_be_her_renamed_folder(tmp_path: Pa
     assert invoke("sort", copy, "--model", fake_model).exit_code == 0
     noted = suggestions.read(copy)
     assert set(noted.pets) == {"cats/Lulu"} and set(noted.standing(copy)) == {"cats/close.png", "cats/closer.png"}
+
+
+def named_roll(root: Path, model: Path, name: str, maker, seed: int, photos: int = 6) -> Path:
+    """A folder sorted, then `photos` photos of a cat (`maker`: `luna`, `milo`) put in cats/NAME/ and learnt."""
+    for i in range(3):
+        photo(root / f"cat{i}.png", "cat", seed + i)
+    assert invoke("sort", root, "--model", model).exit_code == 0
+    for i in range(photos):
+        maker(root / "cats" / name / f"{name.lower()}{i}.png", seed + 10 + i)
+    learnt = invoke("learn", root, "--model", model)
+    assert learnt.exit_code == 0 and f"cats/{name}: {photos} photos" in learnt.stdout, learnt.output
+    return root
+
+
+def pets_named() -> list[tuple[str, ...]]:
+    return sorted(pets.names for pets in personal.read_model().pets)
+
+
+@pytest.mark.parametrize("copied_in", [4, 6])
+def test_her_photos_copied_into_another_cats_folder_leave_two_cats(tmp_path: Path, fake_model, copied_in: int) -> None:
+    """Luna learnt in A, Milo (10 photos) in B; some of hers copied into B's cats/Milo by mistake,
+    and B learnt again: still two cats, and her folder in A still hers. They were one, Milo (most
+    of her photos were among his), and a photo of Milo went into A's cats/Luna/."""
+    from test_renamed_pets import milo
+
+    a = named_roll(tmp_path / "A", fake_model, "Luna", luna, 100)
+    b = named_roll(tmp_path / "B", fake_model, "Milo", milo, 200, photos=10)
+    for path in sorted((a / "cats" / "Luna").iterdir())[:copied_in]:
+        shutil.copy2(path, b / "cats" / "Milo" / path.name)
+
+    result = invoke("learn", b, "--model", fake_model)
+
+    assert result.exit_code == 0 and "learnt as one pet" not in result.stdout, result.output
+    assert pets_named() == [("Luna", "Milo")]
+    milo(a / "new-milo.png", 999)
+    sort = invoke("sort", a, "--model", fake_model, "--json")
+    assert sort.exit_code == 0 and json.loads(sort.stdout)["pet_folders"] == {}, sort.output
+    assert not (a / "cats" / "Luna" / "new-milo.png").exists()
+
+
+def test_her_folder_copied_under_a_name_with_a_folder_of_its_own_where_she_was_learnt_is_another_cat(
+    tmp_path: Path, fake_model,
+) -> None:
+    """A's cats/Luna copied to B as cats/Lulu, A holding a cats/Lulu of its own (another cat, not
+    learnt yet): learnt in B, Lulu is not Luna renamed, though they share every photo."""
+    a = named_roll(tmp_path / "A", fake_model, "Luna", luna, 100)
+    photo(a / "cats" / "Lulu" / "lulu0.png", "cat", 300)
+    b = tmp_path / "B"
+    photo(b / "cat0.png", "cat", 400)
+    assert invoke("sort", b, "--model", fake_model).exit_code == 0
+    shutil.copytree(a / "cats" / "Luna", b / "cats" / "Lulu", copy_function=shutil.copy2)
+
+    result = invoke("learn", b, "--model", fake_model)
+
+    assert result.exit_code == 0 and "learnt as one pet" not in result.stdout, result.output
+    assert "cats/Lulu: 6 photos" in result.stdout, result.stdout
+
+
+def test_two_cats_named_in_one_folder_stay_two_cats_learnt_elsewhere(tmp_path: Path, fake_model) -> None:
+    """cats/Luna and cats/Lulu in A hold the same photos (the user's copy, two names of hers in one
+    folder): learning B, they are not one cat renamed somewhere, as they were."""
+    a = named_roll(tmp_path / "A", fake_model, "Luna", luna, 100)
+    shutil.copytree(a / "cats" / "Luna", a / "cats" / "Lulu", copy_function=shutil.copy2)
+    learnt = invoke("learn", a, "--model", fake_model)
+    assert learnt.exit_code == 0 and pets_named() == [("Lulu", "Luna")], learnt.output
+    b = tmp_path / "B"
+    photo(b / "cat0.png", "cat", 400)
+    photo(b / "dog0.png", "dog", 401)
+    assert invoke("sort", b, "--model", fake_model).exit_code == 0
+    (b / "dogs" / "dog0.png").rename(b / "cats" / "dog0.png")  # a correction to learn
+
+    result = invoke("learn", b, "--model", fake_model)
+
+    assert result.exit_code == 0 and "learnt as one pet" not in result.stdout, result.output
+    assert pets_named() == [("Lulu", "Luna")]
+
+
+# ------------------------------------------------------------------ in a folder where she was not learnt
+
+
+def pet_folders_of(root: Path, model: Path) -> dict:
+    result = invoke("sort", root, "--model", model, "--json")
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)["pet_folders"]
+
+
+def test_in_another_folder_her_folder_and_his_are_theirs_by_name_whatever_they_hold(tmp_path: Path,
+                                                                                     fake_model) -> None:
+    """C, sorted before, has cats/Luna and cats/Milo; Luna's photos learnt in A copied into its
+    cats/Milo by mistake: her new photo goes into cats/Luna/, his into cats/Milo/. Hers went into
+    cats/Milo/, and his stayed in cats/ ("cats/Milo/ is Luna's folder now")."""
+    from test_renamed_pets import milo
+
+    a = named_roll(tmp_path / "A", fake_model, "Luna", luna, 100)
+    named_roll(tmp_path / "B", fake_model, "Milo", milo, 200, photos=10)
+    c = tmp_path / "C"
+    luna(c / "l1.png", 301)
+    milo(c / "m1.png", 302)
+    assert pet_folders_of(c, fake_model) == {} and {"cats/Luna/l1.png", "cats/Milo/m1.png"} <= cats_of(c)
+    for path in sorted((a / "cats" / "Luna").iterdir()):
+        shutil.copy2(path, c / "cats" / "Milo" / path.name)
+    luna(c / "l2.png", 303)
+    milo(c / "m2.png", 304)
+
+    assert pet_folders_of(c, fake_model) == {}
+    assert {"cats/Luna/l2.png", "cats/Milo/m2.png"} <= cats_of(c), tree(c)
+
+
+def test_in_another_folder_her_name_s_folder_is_hers_though_another_holds_her_photos(tmp_path: Path,
+                                                                                      fake_model) -> None:
+    """C has cats/Luna; every cat photo of A gathered into C's cats/Everyone: her new photo still
+    goes into cats/Luna/. It went into cats/Everyone/ ("cats/Luna/ is now cats/Everyone/")."""
+    a = named_roll(tmp_path / "A", fake_model, "Luna", luna, 100)
+    c = tmp_path / "C"
+    luna(c / "l1.png", 301)
+    assert pet_folders_of(c, fake_model) == {} and (c / "cats" / "Luna" / "l1.png").is_file()
+    (c / "cats" / "Everyone").mkdir()
+    for path in sorted((a / "cats").rglob("*.png")):
+        shutil.copy2(path, c / "cats" / "Everyone" / path.name)
+    luna(c / "l2.png", 303)
+
+    assert pet_folders_of(c, fake_model) == {} and (c / "cats" / "Luna" / "l2.png").is_file(), tree(c)
+
+
+def test_in_another_folder_a_folder_named_for_another_pet_is_never_hers(tmp_path: Path, fake_model) -> None:
+    """No cats/Luna in C, and C's cats/Milo (Milo is a named cat too) holds copies of her photos:
+    her photo goes into a new cats/Luna/, not into his folder."""
+    from test_renamed_pets import milo
+
+    a = named_roll(tmp_path / "A", fake_model, "Luna", luna, 100)
+    named_roll(tmp_path / "B", fake_model, "Milo", milo, 200, photos=10)
+    c = tmp_path / "C"
+    shutil.copytree(a / "cats" / "Luna", c / "cats" / "Milo", copy_function=shutil.copy2)
+    luna(c / "luna.png", 303)
+
+    assert pet_folders_of(c, fake_model) == {}
+    assert (c / "cats" / "Luna" / "luna.png").is_file(), tree(c)
+
+
+def test_in_another_folder_two_folders_holding_her_photos_alike_take_none(tmp_path: Path, fake_model) -> None:
+    """No cats/Luna in C, and its cats/Best and cats/Everyone each a copy of her folder: which is
+    hers, only the user knows. Her photos stay in cats/, said why; they went into cats/Everyone/,
+    the last by name."""
+    a = named_roll(tmp_path / "A", fake_model, "Luna", luna, 100)
+    c = tmp_path / "C"
+    for name in ("Best", "Everyone"):
+        shutil.copytree(a / "cats" / "Luna", c / "cats" / name, copy_function=shutil.copy2)
+    luna(c / "l1.png", 303)
+
+    assert pet_folders_of(c, fake_model) == {"cats/Luna": None}
+    assert (c / "cats" / "l1.png").is_file() and not (c / "cats" / "Luna").exists(), tree(c)
+    luna(c / "l2.png", 304)
+    said = invoke("sort", c, "--model", fake_model)
+    assert ("cats/Best/ and cats/Everyone/ hold Luna's photos alike: Luna's photos stay in cats/ (rename hers "
+            "cats/Luna for them to go there)") in said.stdout.splitlines(), said.stdout
+
+
+def test_in_another_folder_her_folder_is_looked_for_only_once_a_photo_of_hers_comes(tmp_path: Path,
+                                                                                    fake_model) -> None:
+    """Her folder copied into another folder and renamed cats/Lulu there: a sort of other photos
+    does not look for it (a listing of cats/ and dogs/ and a few `lstat` a sub-folder, each pet, each
+    sort and each batch of a watch, in every folder: 170 ms with 1,500 sub-folders); a photo of hers
+    does, and goes there."""
+    roll = luna_learnt(tmp_path, fake_model)
+    later = tmp_path / "later"
+    shutil.copytree(roll / "cats" / "Luna", later / "cats" / "Lulu", copy_function=shutil.copy2)
+    photo(later / "cat.png", "cat", 5)
+
+    assert pet_folders_of(later, fake_model) == {} and (later / "cats" / "cat.png").is_file()
+    luna(later / "luna.png", 80)
+    assert pet_folders_of(later, fake_model) == {"cats/Luna": "cats/Lulu"}
+    assert (later / "cats" / "Lulu" / "luna.png").is_file() and not (later / "cats" / "Luna").exists()
+
+
+def test_a_watch_where_she_was_not_learnt_files_her_into_her_copied_folder_and_says_so_once(tmp_path: Path,
+                                                                                           fake_model) -> None:
+    from test_watch import run_in_thread, wait_until
+
+    roll = luna_learnt(tmp_path, fake_model)
+    later = tmp_path / "later"
+    shutil.copytree(roll / "cats" / "Luna", later / "cats" / "Lulu", copy_function=shutil.copy2)
+    notices: list = []
+    stop, thread, results = run_in_thread(later, None, model=fake_model, on_notice=notices.append)
+    try:
+        for i, make in enumerate((luna, lambda path, seed: photo(path, "cat", seed), luna)):
+            make(later / f"new{i}.png", 90 + i)
+            assert wait_until(lambda i=i: f"new{i}.png" in "".join(tree(later)) and not (later / f"new{i}.png").exists(),
+                              20), tree(later)
+    finally:
+        stop.set()
+        thread.join(10)
+    assert not any(isinstance(r, BaseException) for r in results), results
+    assert {"cats/Lulu/new0.png", "cats/new1.png", "cats/Lulu/new2.png"} <= cats_of(later), tree(later)
+    said = f"cats/Luna/ is now cats/Lulu/: Luna's photos go there (sorter learn {later} to learn her as Lulu)"
+    assert [n.message for n in notices].count(said) == 1, notices

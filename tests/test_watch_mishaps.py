@@ -95,6 +95,32 @@ def test_a_photo_made_readable_again_is_sorted_at_the_next_scan(tmp_path: Path) 
     assert out.read_text().splitlines() == ["unreadable rex.jpg cannot open: Permission denied", "moved rex.jpg None"]
 
 
+def test_a_damaged_photo_hard_linked_by_a_backup_is_said_to_be_unreadable_once(tmp_path: Path) -> None:
+    # A file left unreadable was judged again at every ctime change, and said again each time
+    # (5 lines): a backup's hard link made elsewhere (rsnapshot, `cp -al`), an xattr set on it.
+    inbox, snapshots = tmp_path / "inbox", tmp_path / "snapshots"
+    inbox.mkdir()
+    snapshots.mkdir()
+    broken = inbox / "broken.jpg"
+    broken.write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")
+    stop, thread, results, notices = watching(inbox)
+    try:
+        assert wait_until(lambda: any(getattr(r, "status", "") == "unreadable" for r in results), 20), results
+        time.sleep(1.0)
+        for i in range(3):  # each sets its ctime, a while apart (an hourly backup, faster)
+            os.link(broken, snapshots / f"broken.{i}.jpg")
+            time.sleep(1.0)
+        try:
+            os.setxattr(broken, "user.backup", b"1")
+        except (AttributeError, OSError):  # no xattrs here: the links have said it
+            pass
+        time.sleep(1.0)
+    finally:
+        stop.set()
+        thread.join(10)
+    assert [(r.status, r.path.name) for r in results] == [("unreadable", "broken.jpg")], results
+
+
 # ------------------------------------------------------------------ a disk that fills up
 
 

@@ -10,32 +10,39 @@ photos split. So her folder is the one that holds her photos, whatever it is cal
 
 - where she was learnt, the folder with her folder's identity at its path is still hers, as
   always (one `lstat`);
-- else a sub-folder of cats/ (dogs/ for a dog) that proves to be hers: it has her folder's
-  identity and still holds one of the photos she was learnt from, as the very file (a folder
-  made after hers was deleted gets its number on ext4, almost always: the number alone proves
-  nothing); or it holds most of those photos by name, size and time: the folder moved (`mv
-  DIR DIR2`: identities kept, path not), copied to another disk (`cp -a`: every identity new)
-  or on a disk mounted again with another device number. The folder of her name is asked first
-  (a copy not renamed: a few `lstat`). That folder is hers, even where a folder of her name is
-  there too (two pets' folders swapped: each pet's photos follow her folder), said once. A name
-  that sorter takes for a date (cats/2019, `config.names_a_pet`) names no pet: her photos stay
-  in cats/;
-- none is: where she was learnt, her folder is gone (deleted, moved out of cats/), and her
-  photos go into a folder of her name if there is one, else stay in cats/ until `sorter learn`
-  reads the folder again. In any other folder (Luna learnt in DIR, OTHER sorted), cats/Luna is
-  made as it always was: that is what naming a pet is for. One copy of one of her photos in
-  another folder's cats/Best/ is not most of them.
+- else, there, a sub-folder of cats/ (dogs/ for a dog) that proves to be hers: it has her
+  folder's identity and still holds one of the photos she was learnt from, as the very file (a
+  folder made after hers was deleted gets its number on ext4, almost always: the number alone
+  proves nothing); or it holds most of those photos by name, size and time (a disk mounted
+  again with another device number). The folder of her name is asked first (a few `lstat`).
+  That folder is hers, even where a folder of her name is there too (two pets' folders
+  swapped: each pet's photos follow her folder), said once. A name that sorter takes for a date
+  (cats/2019, `config.names_a_pet`) names no pet: her photos stay in cats/. None is: her
+  folder is gone (deleted, moved out of cats/), and her photos go into a folder of her name if
+  there is one, else stay in cats/ until `sorter learn` reads the folder again;
+- in any other folder (Luna learnt in DIR, OTHER sorted), a folder of her name is hers, whatever
+  another holds (a copy of all the cats in cats/Everyone), and where there is none, cats/Luna is
+  made as it always was: that is what naming a pet is for. Only then, and only once a photo of
+  hers is to be filed or noted here (`PetFolders.looked_for`, once a sort or a watch's batch),
+  is her folder looked for by her photos as above: the folder moved (`mv DIR DIR2`: identities
+  kept, path not), copied to another disk (`cp -a`: every identity new) and renamed there. Never
+  in a folder named for a named pet (cats/Milo holding copies of her photos stays Milo's), and
+  in none where several prove it alike (said why, rather than the last by name). One copy of
+  one of her photos in another folder's cats/Best/ is not most of them. A personal model that
+  recorded her photos without their sizes and times does not look: no copy keeps an identity.
 
 A folder that is another pet's (cats/Milo, Luna's renamed) is never taken for its name's pet:
 Milo's photos stay in cats/, said once, rather than mix with hers. Where identities do not last
 (FAT, exFAT and every FUSE driver number a folder anew at each mount, `verdicts.inodes_last`),
 none is compared: her photos' names, sizes and times are. A pet learnt before her folder was
 recorded is filed by name, and one learnt before her photos' sizes and times were, by identity
-alone. The cost: one `lstat` per named pet in her folder; for one that is not (in any folder
-but hers, and in a watcher at each batch until `learn` runs again), up to
-`pet_homes.PROOF_PHOTOS` `lstat` in her name's folder and, where that is not hers, a listing of
-cats/ and dogs/ and as many per sub-folder and folder she was learnt from (half, mostly: a folder
-that cannot hold most of them is left; 6 ms for 2 pets and 50 sub-folders of cats/).
+alone. The cost: one `lstat` per named pet (in her folder, or her name's folder elsewhere). Where
+she is looked for by her photos, `pet_homes.PROOF_PHOTOS` `lstat` in her name's folder and a
+listing of cats/ and dogs/ with as many per sub-folder and folder she was learnt from (half,
+mostly: a folder that cannot hold most of them is left): 15 ms for one pet with 300 sub-folders
+of cats/ and 5,000 photos at its top, 62 ms with 1,500 (`benchmarks/pet_folders_cost.py`);
+`find` alone there, 0.06 ms, where looking for every pet at every sort and batch took 30 ms and
+138 ms.
 """
 
 from __future__ import annotations
@@ -44,7 +51,7 @@ import os
 import shlex
 import stat
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 from pathlib import Path
 
@@ -73,6 +80,13 @@ class PetFolders:
     learnt: dict[str, tuple[int, int]] = field(default_factory=dict)
     #: Pet -> her folder moved among the other kind's ("cats/Fred" -> "dogs/Fred").
     crossed: dict[str, str] = field(default_factory=dict)
+    #: Pet -> the folders that hold her photos alike, none more than the others: none is taken for hers.
+    unsure: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    #: The pets learnt elsewhere whose name's folder is not here: hers is looked for by her photos
+    #: once one of them is to be filed or noted here (`looked_for`); until then, her name's.
+    pending: frozenset[str] = frozenset()
+    #: Pet -> the folders she was learnt from, to look for hers by (the pending pets').
+    homes: dict[str, list[Home]] = field(default_factory=dict, compare=False, repr=False)
 
     def folder(self, pet: str) -> str | None:
         """Where the photos of `pet` ("cats/Luna") go here: her folder, or None (into none: cats/)."""
@@ -82,36 +96,63 @@ class PetFolders:
         """The folders the named pets' photos go into here (the review page's "might be" groups)."""
         return {folder for pet in self.pets if (folder := self.folder(pet)) is not None}
 
-    def lines(self) -> list[str]:
-        """What sort and watch say of each pet whose photos do not go into her name's folder, once."""
+    def looked_for(self, pets: Iterable[str | None]) -> PetFolders:
+        """These folders, with the pending pets among `pets` looked for (`_by_her_photos`): each
+        in the sub-folder of cats/ or dogs/ that holds her photos best, if one does, but never in
+        one named for a named pet, nor in another's folder; in none where several hold them alike.
+        One listing of cats/ and dogs/ a call, where one is pending; else nothing at all."""
+        wanted = self.pending.intersection(pets)
+        if not wanted:
+            return self
+        claimed = set(self.pets) | self.folders()
+        found, unsure = _by_her_photos(self.root, {pet: self.homes[pet] for pet in sorted(wanted)}, claimed)
+        moved, dated, crossed = dict(self.moved), dict(self.dated), dict(self.crossed)
+        for pet in wanted:
+            if pet in found:
+                _place(pet, found[pet], moved, dated, crossed)
+            elif pet in unsure:
+                moved[pet] = None
+        return replace(self, moved=moved, dated=dated, crossed=crossed, unsure={**self.unsure, **unsure},
+                       pending=self.pending - wanted)
+
+    def said(self) -> dict[str, str]:
+        """Pet -> what sort and watch say of her, once, where her photos do not go into her name's folder."""
         where = shlex.quote(str(self.root))
-        lines = []
+        lines = {}
         for pet, now in sorted(self.moved.items()):
             kind, _, name = pet.partition("/")
             stay = f"{name}'s photos stay in {kind}/"
             if pet in self.taken:
                 owner = self.taken[pet]
                 whose = owner.partition("/")[2] if owner.partition("/")[0] == kind else owner
-                lines.append(f"{pet}/ is {whose}'s folder now: {stay} "
-                             f"(sorter learn {where} to learn them as they are)")
+                lines[pet] = f"{pet}/ is {whose}'s folder now: {stay} (sorter learn {where} to learn them as they are)"
             elif pet in self.crossed:
-                lines.append(f"{pet}/ is now {self.crossed[pet]}/: {stay} "
-                             f"(sorter learn {where} to learn the folders as they are now)")
+                lines[pet] = (f"{pet}/ is now {self.crossed[pet]}/: {stay} "
+                              f"(sorter learn {where} to learn the folders as they are now)")
             elif pet in self.dated:
-                lines.append(f"{pet}/ is now {self.dated[pet]}/, a name sorter takes for a folder by date, not a "
-                             f"pet's: {stay} (give it a name with a letter and no year for them to go there)")
+                lines[pet] = (f"{pet}/ is now {self.dated[pet]}/, a name sorter takes for a folder by date, not a "
+                              f"pet's: {stay} (give it a name with a letter and no year for them to go there)")
+            elif pet in self.unsure:
+                alike = [f"{folder}/" for folder in self.unsure[pet]]
+                lines[pet] = (f"{', '.join(alike[:-1])} and {alike[-1]} hold {name}'s photos alike: {stay} "
+                              f"(rename hers {pet} for them to go there)")
             elif now is None:
-                lines.append(f"{pet}/ is no longer in {where}: {stay} "
-                             f"(sorter learn {where} to learn the folder as it is now)")
+                lines[pet] = (f"{pet}/ is no longer in {where}: {stay} "
+                              f"(sorter learn {where} to learn the folder as it is now)")
             else:
-                lines.append(f"{pet}/ is now {now}/: {name}'s photos go there "
-                             f"(sorter learn {where} to learn her as {now.partition('/')[2]})")
+                lines[pet] = (f"{pet}/ is now {now}/: {name}'s photos go there "
+                              f"(sorter learn {where} to learn her as {now.partition('/')[2]})")
         return lines
+
+    def lines(self) -> list[str]:
+        """What sort says of each pet whose photos do not go into her name's folder (`said`)."""
+        return list(self.said().values())
 
 
 def find(root: Path, pets: Iterable[str], homes: Iterable[Home]) -> PetFolders:
     """The named pets' folders in `root`: `pets` as the personal model names them ("cats/Luna"),
-    `homes` the folders they were learnt from (`pet_homes.Home`)."""
+    `homes` the folders they were learnt from (`pet_homes.Home`). A pet learnt elsewhere is looked
+    for by her photos only when asked (`PetFolders.looked_for`)."""
     pets = frozenset(pets)
     if not pets:
         return PetFolders(root)
@@ -129,26 +170,41 @@ def find(root: Path, pets: Iterable[str], homes: Iterable[Home]) -> PetFolders:
     # Where she was learnt, her folder with its identity: hers, whatever its name (one `lstat` each).
     found = {pet: f"{_kind(pet)}/{Path(home[1]).name}" for pet, home in learnt.items()
              if _still(Path(home[1]), identities[pet])}
-    sought = {pet: mine for pet, mine in homes_of.items() if pet not in found and any(home[4] for home in mine)}
-    if sought:
-        found |= _by_her_photos(root, sought, set(found.values()))
+    # Else her folder renamed, swapped with another's, or gone: looked for now, as she was learnt here.
+    sought = {pet: homes_of[pet] for pet in learnt if pet not in found and any(home[4] for home in homes_of[pet])}
+    more, unsure = _by_her_photos(root, sought, set(found.values())) if sought else ({}, {})
+    found |= more
     owner = {folder: pet for pet, folder in found.items()}
     moved: dict[str, str | None] = {}
-    dated, taken, crossed = {}, {}, {}
+    dated, taken, crossed, homes_by_photos = {}, {}, {}, {}
     for pet in sorted(pets):
         if pet in found:
-            folder = found[pet]
-            if _kind(folder) != _kind(pet):  # a cat's folder among the dogs'
-                moved[pet], crossed[pet] = None, folder
-            elif not names_a_pet(folder.partition("/")[2]):
-                moved[pet], dated[pet] = None, folder
-            elif folder != pet:
-                moved[pet] = folder
+            _place(pet, found[pet], moved, dated, crossed)
         elif owner.get(pet, pet) != pet:
             moved[pet], taken[pet] = None, owner[pet]
-        elif pet in learnt and not os.path.lexists(root / pet):
-            moved[pet] = None
-    return PetFolders(root, pets, moved, dated, taken, identities, crossed)
+        elif pet in learnt:
+            if pet in unsure or not os.path.lexists(root / pet):
+                moved[pet] = None
+        elif (timed := [home for home in homes_of.get(pet, ()) if _timed(home)]) and not os.path.lexists(root / pet):
+            homes_by_photos[pet] = timed  # learnt elsewhere, her name's folder not here: looked for when asked
+    return PetFolders(root, pets, moved, dated, taken, identities, crossed, unsure, frozenset(homes_by_photos),
+                      homes_by_photos)
+
+
+def _place(pet: str, folder: str, moved: dict[str, str | None], dated: dict[str, str], crossed: dict[str, str]) -> None:
+    """Her photos go into `folder`, hers, if it is a pet's folder of her kind; else into none, said why."""
+    if _kind(folder) != _kind(pet):  # a cat's folder among the dogs'
+        moved[pet], crossed[pet] = None, folder
+    elif not names_a_pet(folder.partition("/")[2]):
+        moved[pet], dated[pet] = None, folder
+    elif folder != pet:
+        moved[pet] = folder
+
+
+def _timed(home: Home) -> bool:
+    """Her photos' sizes and times were recorded: a copy of her folder elsewhere can be told by them
+    (a personal model from before they were has only identities, which no copy keeps)."""
+    return any(photo[4] != UNKNOWN for photo in home[4])
 
 
 def _kind(pet: str) -> str:
@@ -165,11 +221,13 @@ def _still(folder: Path, identity: tuple[int, int]) -> bool:
     return identity[1] < 0 or (st.st_dev, st.st_ino) == identity
 
 
-def _by_her_photos(root: Path, sought: dict[str, list[Home]], claimed: set[str]) -> dict[str, str]:
+def _by_her_photos(root: Path, sought: dict[str, list[Home]], claimed: set[str],
+                   ) -> tuple[dict[str, str], dict[str, tuple[str, ...]]]:
     """Pet -> the sub-folder of cats/ or dogs/ that holds her photos (`_proof`): the folder of her
     name first (a copy or a disk mounted again, not renamed: a few `lstat`), else the one of all
     that proves it best, one listing of each: a cat's folder moved among the dogs' (or a dog's
-    made a cat's) is another pet's to neither of them. A folder `claimed` already is another pet's."""
+    made a cat's) is another pet's to neither of them. A folder `claimed` already is another
+    pet's. And pet -> the folders that prove it alike, where several do best: none is hers."""
     lasting = {kind: inodes_last(root / kind) for kind in sorted(CLASS_FOLDERS.values())}
     lstat = cache(_lstat)  # a pet learnt in two folders (a copy learnt too) asks of the same names twice
     found = {}
@@ -182,7 +240,8 @@ def _by_her_photos(root: Path, sought: dict[str, list[Home]], claimed: set[str])
     for kind in sorted(lasting) if len(found) < len(sought) else ():
         try:
             with os.scandir(root / kind) as listing:
-                folders = [entry for entry in listing if entry.is_dir(follow_symlinks=False) and entered(entry.name)]
+                folders = [entry for entry in listing if entry.is_dir(follow_symlinks=False) and entered(entry.name)
+                           and f"{kind}/{entry.name}" not in claimed]
             for entry in folders:  # its photos cost no `stat`: the listing says what is a folder
                 st = entry.stat(follow_symlinks=False)
                 for pet in sorted(sought.keys() - found.keys()):
@@ -191,11 +250,17 @@ def _by_her_photos(root: Path, sought: dict[str, list[Home]], claimed: set[str])
         except OSError:
             pass
     claimed = claimed | set(found.values())
-    for _, pet, folder in sorted(scores, reverse=True):  # the best proof first: one folder, one pet
-        if pet not in found and folder not in claimed:
+    unsure: dict[str, tuple[str, ...]] = {}
+    for score, pet, folder in sorted(scores, reverse=True):  # the best proof first: one folder, one pet
+        if pet in found or pet in unsure or folder in claimed:
+            continue
+        alike = sorted(f for s, p, f in scores if (s, p) == (score, pet) and f not in claimed)
+        if len(alike) > 1:  # which is hers, only the user knows: none rather than the last by name
+            unsure[pet] = tuple(alike)
+        else:
             found[pet] = folder
             claimed.add(folder)
-    return found
+    return found, unsure
 
 
 def _lstat(path: Path) -> os.stat_result | None:

@@ -156,6 +156,10 @@ class Suggestions:
             if folder != pet and pet in here.pets:  # not learnt here (a copy of the folder): no identity
                 self.of[folder] = (pet, *here.learnt.get(pet, (-1, -1)))
 
+    def whose(self, here: PetFolders) -> set[str]:
+        """The pets of the groups and answers noted (`_pet_of`): whose folders `follow` asks for."""
+        return {self._pet_of(key, here) for key in set(self.pets) | set(self.refused)} | set(self.parked)
+
     def _pet_of(self, key: str, here: PetFolders) -> str:
         """The named pet a group is of: its folder's, unless it says another pet's, learnt as it says
         (or named, where she was not learnt in this folder: a copy of it on another disk)."""

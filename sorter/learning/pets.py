@@ -307,7 +307,7 @@ def homes(examples: Examples, heads: list[PetHead], renamed: dict[tuple[str, str
             photos: dict[Path, list[tuple[str, int, int, int, int]]] = {}
             for row in rows:
                 path = Path(str(examples.paths[row]))
-                if folder := _folder_of(path, kind, str(examples.pets[row])):
+                if folder := folder_of(path, kind, str(examples.pets[row])):
                     photos.setdefault(folder, []).append((path.relative_to(folder).as_posix(), *_now(path, row, examples)))
             for folder, mine in sorted(photos.items()):
                 try:
@@ -331,6 +331,6 @@ def _now(path: Path, row: int, examples: Examples) -> tuple[int, int, int, int]:
     return st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns
 
 
-def _folder_of(path: Path, kind: str, name: str) -> Path | None:
+def folder_of(path: Path, kind: str, name: str) -> Path | None:
     """The pet's folder (.../cats/Luna) that holds `path` (cats/Luna/x.jpg, or deeper)."""
     return next((folder for folder in path.parents if folder.name == name and folder.parent.name == kind), None)

@@ -284,14 +284,16 @@ def known_pets(root: Path, personal: LastRead | None = None) -> PetFolders:
     from sorter.model.personal import named_in
 
     model = (personal or LastRead()).model()
-    return pet_folders.find(root, named_folders(named_in(model)), model.homes if model is not None else ())
+    here = pet_folders.find(root, named_folders(named_in(model)), model.homes if model is not None else ())
+    return here.looked_for(here.pending)  # every pet's: the page offers each by her folder's name
 
 
 def pets_moved(root: Path, here: PetFolders | None, personal: LastRead | None = None) -> bool:
     """A named pet's folder renamed, swapped or removed since the catalog was listed (`here`):
     no journal write says so, and a page listed before it would make cats/Luna/ again beside
     the cats/Lulu/ she is now. One `lstat` per named pet, and one `stat` of the personal model
-    (`LastRead`)."""
+    (`LastRead`); and a listing of cats/ and dogs/ where a pet learnt elsewhere has no folder of
+    her name here (`PetFolders.looked_for`)."""
     return here is not None and known_pets(root, personal) != here
 
 

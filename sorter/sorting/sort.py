@@ -57,15 +57,21 @@ def leaving(entries, root: Path, back: dict[str, str]):
         yield entry if was is None else Skipped(entry, put_back_reason(was))
 
 
+def pets_of(prediction) -> tuple[str | None, str | None]:
+    """The named pet ("cats/Luna") `prediction` files its photo as, and the one it nearly was,
+    whatever the label: a photo left as neither or unsure is noted for her too."""
+    named = prediction.pet and prediction.label in CLASS_FOLDERS
+    return (f"{CLASS_FOLDERS[prediction.label]}/{prediction.pet}" if named else None,
+            prediction.nearly.pet if prediction.nearly else None)
+
+
 def at_home(prediction, here):
     """`prediction` with its named pet, and the one it nearly was, as her folder is in this folder
-    now (`files.pet_folders`): renamed (cats/Luna is cats/Lulu), or gone (no pet: it stays in cats/)."""
+    now (`files.pet_folders`, those pets looked for: `PetFolders.looked_for`): renamed (cats/Luna
+    is cats/Lulu), or gone (no pet: it stays in cats/)."""
     if not here.moved or (prediction.pet or prediction.nearly) is None:
         return prediction
-    # The one it nearly was whatever the label: a photo left as neither or unsure is noted too.
-    pet = prediction.pet and prediction.label in CLASS_FOLDERS and here.folder(
-        f"{CLASS_FOLDERS[prediction.label]}/{prediction.pet}")
-    nearly = prediction.nearly and here.folder(prediction.nearly.pet)
+    pet, nearly = (here.folder(name) if name else None for name in pets_of(prediction))
     return replace(prediction, pet=pet.partition("/")[2] if pet else None,
                    nearly=replace(prediction.nearly, pet=nearly) if nearly else None)
 
@@ -139,7 +145,8 @@ class Sorter:
     def pet_folders(self):
         """Where the named pets' photos go in this folder now (`files.pet_folders`: a pet's folder
         renamed since she was learnt here, or gone), looked at again for each batch: a watcher's
-        user renames folders while it runs."""
+        user renames folders while it runs. A pet learnt elsewhere is looked for by her photos
+        as hers come (`sort_entries`)."""
         from sorter.files import pet_folders, suggestions
         from sorter.model.personal import named_pets
         from sorter.model.pet_homes import homes_of
@@ -239,6 +246,8 @@ class Sorter:
         # batch_size is how many moves share a journal's fsync; the network takes its own batches.
         for prediction in classify(self.classifier, photos(), thumbnails=self.thumbnails, first_look=first_look):
             yield from reported()
+            # A pet learnt elsewhere is looked for here once a photo of hers comes, once a run or batch.
+            here = self.here = here.looked_for(pets_of(prediction))
             prediction = at_home(prediction, here)
             extra = {"warnings": prediction.warnings} if prediction.warnings else {}
             if prediction.video is not None:
@@ -436,6 +445,8 @@ def sort_folder(
         might_be: dict[str, int] = {}
         here = sorter.pet_folders()
         noting = None if dry_run or not here.pets else suggesting.Noting(root, here)
+        if noting is not None:
+            sorter.here = noting.looked  # the pets with a "might be" group looked for once
         try:
             for entries, within, refile in passes:
                 for result in sorter.sort_entries(entries, within=within, refile=refile):
@@ -465,5 +476,5 @@ def sort_folder(
         root, dry_run, tally.counts, tally.moved_to, recovered, time.monotonic() - started,
         companions=tally.companions, reasons=tally.reasons, review_page=review_page, review_error=review_error,
         model=personal_model.describe(classifier, model), videos=tally.videos, might_be=might_be,
-        pet_folders=here,
+        pet_folders=sorter.here,
     )

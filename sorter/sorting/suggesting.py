@@ -18,14 +18,16 @@ from sorter.sorting.results import FileResult
 class Noting:
     """Takes a sort's results (`add`), then writes the folder's suggestions (`write`, under the
     folder's lock). `here`: the named pets and their folders (`files.pet_folders`): what was
-    noted of a pet goes with her folder, renamed since she was learnt here."""
+    noted of a pet goes with her folder, renamed since she was learnt here. `looked`: `here`, with
+    the pets of the groups noted looked for (`PetFolders.looked_for`), which the sort goes on with."""
 
     def __init__(self, root: Path, here: PetFolders) -> None:
         self.root = root
-        self.here = here
+        self.here = here  # as found, not looked for: what a watch compares its next batch's with
         self.noted = suggestions.read(root)
-        self.noted.follow(here)
-        self.noted.keep_only(here.folders())
+        self.looked = here.looked_for(self.noted.whose(here))
+        self.noted.follow(self.looked)
+        self.noted.keep_only(self.looked.folders())
         self.noted.prune(root)
         self._paths = self.noted.paths()  # asked of every result: kept, not rebuilt each time
         self.changed = False  # since the last `write`: what `watch` writes after a batch

@@ -4,7 +4,7 @@ each close, is judged, and is truncated each time until its last piece lands: re
 each look, one photo made 9 `unreadable: ... truncated` lines in 5 s before it was moved.
 
 So an unreadable result is held, not reported, while its file is unchanged from what was
-judged (its inode, size, modification time, mode and ctime as the watcher handed it out:
+judged (its inode, size, modification time, mode, owner and group as the watcher handed it out:
 `watcher.stamp`). A file that changes meanwhile is still being written (or was made readable
 by a chmod): its result is dropped without a word, and the watcher judges it again once it
 is complete (moved then, or held again). One that stands unchanged for

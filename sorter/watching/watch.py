@@ -90,6 +90,17 @@ class _Trouble:
             self.on_notice(WatchNotice(f'sorting again: the latest batch was sorted and journaled, after "{self.why}"'))
 
 
+def _said(here, before: dict[str, str], on_notice: Callable[[WatchNotice], None]) -> dict[str, str]:
+    """Where the named pets' photos go, where not into their names' folders (`PetFolders.said`),
+    said once: again only when it changes. A pet not looked for in this batch (`pending`) keeps
+    what was said of her; one whose line is gone is said again once it comes back."""
+    now = {pet: line for pet, line in before.items() if pet in here.pending} | here.said()
+    for pet, line in now.items():
+        if before.get(pet) != line:
+            on_notice(WatchNotice(line))
+    return now
+
+
 def _latecomers(root: Path, batch: list, latecomers, watcher) -> tuple[list, list, list]:
     """Split what the watcher found ready: companions whose photo went before them (to join
     it), the photos and videos to sort, and photos sorter moved that were put back where they
@@ -261,7 +272,7 @@ def watch_folder(
         nonlocal began
         noting = None
         told: dict[str, int] = {}  # the groups' sizes the log last said
-        moved: list[str] = []  # the named pets' folders renamed or gone, as the log last said
+        moved: dict[str, str] = {}  # pet -> what the log last said of her folder renamed or gone
         trouble = _Trouble(notify, on_notice)
         while not stop.is_set():
             found = watcher.scan_if_due()
@@ -283,12 +294,10 @@ def watch_folder(
             # Where the named pets' photos go (a pet's folder renamed meanwhile), said once,
             # and what they came close to, for the review page (as `sort` notes it).
             here = sorter.pet_folders()
-            for line in (lines := here.lines()):
-                if line not in moved:
-                    on_notice(WatchNotice(line))
-            moved = lines
             if noting is None or noting.here != here:  # a folder renamed or swapped meanwhile
                 noting = suggesting.Noting(root, here) if here.folders() else None
+                sorter.here = noting.looked if noting is not None else here
+            moved = _said(sorter.here, moved, on_notice)
             late, batch, back = _latecomers(root, batch, latecomers, watcher)
             for entry, was in back:  # the user's word: left where it is
                 report(FileResult(entry, "skipped", reason=put_back_reason(os.path.relpath(was, root))), watcher)
@@ -307,6 +316,7 @@ def watch_folder(
             else:
                 if late or batch:
                     trouble.over()
+            moved = _said(sorter.here, moved, on_notice)  # of the pets looked for as their photos came
             if sorter.run is not None:
                 runs.add(sorter.run)
             if noting is not None and noting.changed:

@@ -47,13 +47,13 @@ Notice = observers.Notice
 Signature = tuple[int, ...]  # the start of a `stamp`: (inode, size, mtime_ns), or all of it
 
 
-def stamp(st: os.stat_result) -> tuple[int, int, int, int, int]:
+def stamp(st: os.stat_result) -> tuple[int, int, int, int, int, int]:
     """What the watcher tells a file's changes by. (inode, size, mtime_ns): its content; a file
-    left in place for what it holds (unsure, neither) is looked at again only when they change,
-    not at a chmod. (mode, ctime_ns) after them: its permissions too (chmod, chown, an ACL; each
-    sets the ctime), which is how a file left unreadable ("Permission denied") becomes readable
-    without being written to: such a file is compared by the whole stamp (`Watcher.settle`)."""
-    return st.st_ino, st.st_size, st.st_mtime_ns, st.st_mode, st.st_ctime_ns
+    left in place for what it holds (unsure, neither) is looked at again only when they change.
+    (mode, uid, gid) after them: what a chmod, chown or chgrp changes, how a file left unreadable
+    ("Permission denied") becomes readable unwritten: such a file is compared by the whole stamp
+    (`Watcher.settle`). Not the ctime: a hard link, an xattr or a backup tool sets it too."""
+    return st.st_ino, st.st_size, st.st_mtime_ns, st.st_mode, st.st_uid, st.st_gid
 
 # Not exported by every Python's fcntl module; the value is fixed by the Linux ABI.
 _F_SETLEASE = getattr(fcntl, "F_SETLEASE", 1024)
