@@ -3,7 +3,8 @@ disk mounted again under another device number: names, sizes and times are kept,
 inodes are not. The identities sorter keeps (device, inode, size, time) were taken on another
 device than the folder is on now, so there a photo is told by its size and time, as on a FAT card
 (`files.verdicts.Identities`): `undo` puts back what it does on the original disk, and `sort`,
-`watch` and `undo` know a photo put back by hand. And a copy made with hard links (`cp -al`, a
+`watch` and `undo` know a photo put back by hand, and undo never takes one of two burst shots of
+one size and time for the other. And a copy made with hard links (`cp -al`, a
 backup tool that links what did not change): sorter's own files are the folder's own before it
 writes to them (`files.state_links`), so each folder undoes its own runs and only those.
 
@@ -19,10 +20,11 @@ import os
 import shutil
 import threading
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from conftest import FakeClassifier, layout, write_image
+from conftest import FakeClassifier, layout, mounted, write_image
 from test_undo_moved_on import undo
 
 from sorter.files import suggestions
@@ -304,3 +306,198 @@ def test_a_watch_never_keeps_the_sorters_of_a_hard_linked_copy_out_of_it(tmp_pat
         watching.release()
     for folder in (h, h2):
         assert [os.stat(folder / ".sorter" / name).st_nlink for name in ("lock", "watching")] == [1, 1]
+
+
+def burst(root: Path, count: int) -> None:
+    """`count` burst shots B1.jpg, B2.jpg, ... of one size and one time (the uncompressed RAWs
+    of one camera; JPEGs copied off a FAT card, whose clock ticks in 2 s): told by size and
+    time, each is any other."""
+    shots = [write_image(root / f"B{i}.jpg", (255, 10 * i, 0), size=(64, 64)).read_bytes() for i in range(1, count + 1)]
+    size = max(map(len, shots)) + 10
+    for i, shot in enumerate(shots, 1):
+        (root / f"B{i}.jpg").write_bytes(shot + bytes(size - len(shot)))  # a JPEG decoder stops at its end
+        os.utime(root / f"B{i}.jpg", ns=(1_600_000_000 * 10**9,) * 2)
+
+
+@contextmanager
+def on_overlay(lower: Path, tmp_path: Path):
+    """A folder on overlayfs whose layers are on two filesystems (as a live USB's: `lower`, read
+    only below, on /dev/shm; changes above, on tmp_path's disk): a folder reports the overlay's
+    device, a file its layer's (one for `lower`'s files, even moved since, one for new ones)."""
+    if os.geteuid() != 0:
+        pytest.skip("needs root to mount an overlay")
+    upper, work, merged = tmp_path / "upper", tmp_path / "work", tmp_path / "merged"
+    for folder in (upper, work, merged):
+        folder.mkdir()
+    with mounted(["mount", "-t", "overlay", "overlay", "-o", f"lowerdir={lower},upperdir={upper},workdir={work}",
+                  str(merged)], merged, "an overlay"):
+        yield merged
+
+
+@pytest.fixture
+def overlay(tmp_path: Path, shm: Path):
+    """An empty folder on overlayfs (`on_overlay`), unmounted after."""
+    shm.mkdir()
+    with on_overlay(shm, tmp_path) as merged:
+        yield merged
+
+
+def sorted_burst(tmp_path: Path, where: str, count: int, request) -> tuple[Path, dict]:
+    """`count` burst shots sorted, and the folder as `where` has it; the shots' layout before."""
+    root = (request.getfixturevalue("overlay") if where == "overlayfs" else tmp_path) / "S"
+    root.mkdir()
+    burst(root, count)
+    before = layout(root)
+    sort_folder(root, classifier=FakeClassifier())
+    if where == "overlayfs":
+        return root, before
+    return moved_elsewhere(root, where, request.getfixturevalue("shm") if "shm" in where else None), before
+
+
+@pytest.mark.parametrize("where", [*WHERE, "overlayfs"])
+def test_of_two_burst_shots_of_one_size_and_time_one_deleted_the_other_goes_back_as_itself(
+        tmp_path: Path, where: str, request) -> None:
+    """Reviewer: in a copy, the deleted B1's move took cats/B2.jpg for its photo, as B2's move
+    did ("kept: cats/B2.jpg: cannot move back (No such file or directory)"), and the next undo
+    put B2's photo back as B1.jpg. A file where another move put its photo is that photo: B1 is
+    missing, as on the original disk, and B2 goes back as B2.jpg. On overlayfs the folder was
+    judged a copy (its files report another device than it)."""
+    folder, before = sorted_burst(tmp_path, where, 2, request)
+    (folder / "cats" / "B1.jpg").unlink()
+
+    assert undo(folder) == ([f"Restored 1 file(s) from 1 run in {folder}."],
+                            ["missing: cats/B1.jpg: no longer there (was B1.jpg)"])
+    assert layout(folder) == {"B2.jpg": before["B2.jpg"]}  # its own bytes; sorter's state gone
+
+
+@pytest.mark.parametrize("where", ["copied to another disk", "copied to /dev/shm"])
+def test_of_three_burst_shots_one_deleted_undo_puts_two_back_and_says_the_third_is_missing(
+        tmp_path: Path, where: str, request) -> None:
+    """Reviewer: every undo said "kept: cats/B1.jpg: ... 2 files have its size and time (B2.jpg,
+    B3.jpg)", the two it had just put back: it never finished, nor said B1 was missing. Each is
+    its own move's photo, at its place: B1 is missing, and the undo is complete."""
+    folder, before = sorted_burst(tmp_path, where, 3, request)
+    (folder / "cats" / "B1.jpg").unlink()
+
+    assert undo(folder) == ([f"Restored 2 file(s) from 1 run in {folder}."],
+                            ["missing: cats/B1.jpg: no longer there (was B1.jpg)"])
+    assert layout(folder) == {name: before[name] for name in ("B2.jpg", "B3.jpg")}
+
+
+@pytest.mark.parametrize("where", ["here", "copied to another disk", "mounted again", "overlayfs"])
+def test_of_two_burst_shots_one_renamed_and_one_deleted_undo_does_not_guess_in_a_copy(
+        tmp_path: Path, where: str, request) -> None:
+    """By its inode, the photo renamed is B1's and B2 is missing. Told by size and time, the
+    file is either's: neither move takes it (nor is it taken by whichever comes first), both
+    are kept for a later undo, and the file stays as the user has it."""
+    folder, before = sorted_burst(tmp_path, where, 2, request)
+    os.rename(folder / "cats" / "B1.jpg", folder / "cats" / "best.jpg")
+    (folder / "cats" / "B2.jpg").unlink()
+
+    if where in ("here", "overlayfs"):
+        assert undo(folder) == ([
+            f"Restored 1 file(s) from 1 run in {folder}.",
+            "found: cats/B1.jpg: moved to cats/best.jpg since; put back from there to B1.jpg",
+        ], ["missing: cats/B2.jpg: no longer there (was B2.jpg)"])
+        assert layout(folder) == {"B1.jpg": before["B1.jpg"]}
+        return
+    assert undo(folder) == ([f"Restored 0 file(s) from 1 run in {folder}."], [
+        "kept: cats/B1.jpg: no longer there, and cats/best.jpg has its size and time, as had cats/B2.jpg's "
+        "photo, gone from there too: which one it is cannot be told; left in place",
+        "kept: cats/B2.jpg: no longer there, and cats/best.jpg has its size and time, as had cats/B1.jpg's "
+        "photo, gone from there too: which one it is cannot be told; left in place",
+    ])
+    assert layout(folder)["cats/best.jpg"] == before["B1.jpg"]
+    os.rename(folder / "cats" / "best.jpg", folder / "cats" / "B1.jpg")  # as the message bids
+    assert undo(folder) == ([f"Restored 1 file(s) from 1 run in {folder}."],
+                            ["missing: cats/B2.jpg: no longer there (was B2.jpg)"])
+    assert layout(folder) == {"B1.jpg": before["B1.jpg"]}
+
+
+def test_on_overlayfs_a_photo_is_told_by_its_inode_as_on_any_disk(tmp_path: Path, shm: Path) -> None:
+    """A live USB's folder, never copied: its photos below (read only, on /dev/shm here), one new
+    one above. Each file reports its layer's device, not the folder's, and each identity on record
+    was taken on one of those: undo finds a photo renamed beside a `cp -p` copy of it by its
+    inode, where it said "2 files have its size and time" as in a copy; the copy stays."""
+    shm.mkdir()
+    photo(shm / "a.jpg", BLUE, 2)
+    with on_overlay(shm, tmp_path) as root:
+        photo(root / "b.jpg", BLUE, 3)
+        before = layout(root)
+        sort_folder(root, classifier=FakeClassifier())
+        cats = root / "cats"
+        assert os.lstat(cats / "a.jpg").st_dev != os.lstat(root).st_dev != os.lstat(cats / "b.jpg").st_dev
+        os.rename(cats / "a.jpg", cats / "kitty.jpg")
+        shutil.copy2(cats / "kitty.jpg", root / "kitty copy.jpg")
+        os.rename(cats / "b.jpg", cats / "b2.jpg")
+        shutil.copy2(cats / "b2.jpg", root / "b copy.jpg")
+
+        assert undo(root) == ([
+            f"Restored 2 file(s) from 1 run in {root}.",
+            "found: cats/a.jpg: moved to cats/kitty.jpg since; put back from there to a.jpg",
+            "found: cats/b.jpg: moved to cats/b2.jpg since; put back from there to b.jpg",
+        ], [])
+        assert layout(root) == before | {"kitty copy.jpg": before["a.jpg"], "b copy.jpg": before["b.jpg"]}
+
+
+@pytest.mark.parametrize("where", ["here", "copied to another disk", "mounted again"])
+def test_a_photo_imported_again_after_it_was_moved_on_is_sorted_not_taken_as_put_back(
+        tmp_path: Path, where: str) -> None:
+    """Reviewer: in a copy, the photo filed into cats/Luna/ by hand, then imported again from the
+    card (same name, size and time), was "you put it back" for good: told by size and time, it
+    had left where sorter put it. The photo is in cats/Luna/ under its name: this one is sorted."""
+    root = tmp_path / "A"
+    photo(root / "cat5.jpg", BLUE, 2)
+    sort_folder(root, classifier=FakeClassifier())
+    folder = moved_elsewhere(root, where, None)
+    (folder / "cats" / "Luna").mkdir()
+    os.rename(folder / "cats" / "cat5.jpg", folder / "cats" / "Luna" / "cat5.jpg")
+    shutil.copy2(folder / "cats" / "Luna" / "cat5.jpg", folder / "cat5.jpg")  # imported again
+
+    seen = []
+    sort_folder(folder, classifier=FakeClassifier(), on_result=seen.append)
+    assert [(r.path.name, r.status) for r in seen] == [("cat5.jpg", "moved")]
+    assert sorted(os.listdir(folder / "cats")) == ["Luna", "cat5.jpg"]
+
+
+@pytest.mark.parametrize("which", ["lock", "watching"])
+def test_a_lock_whose_copy_a_full_disk_refuses_is_not_held(tmp_path: Path, which: str) -> None:
+    """Taking a hard-linked lock file makes it the folder's own, a copy (`state_links`): where a
+    full disk refused it, the file stayed locked by a descriptor nobody held, and a watcher or a
+    review server kept every sorter of the folder out ("another sorter (pid ...)") until it
+    exited. A real full tmpfs: no inode left for the copy."""
+    from sorter.errors import FolderLocked
+    from sorter.files.lock import FolderLock, Watching
+
+    if os.geteuid() != 0:
+        pytest.skip("needs root to mount a small tmpfs")
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    with mounted(["mount", "-t", "tmpfs", "-o", "size=1m,nr_inodes=64", "tmpfs", str(disk)], disk, "a small tmpfs"):
+        h = disk / "H"
+        h.mkdir()
+        with FolderLock(h):
+            pass
+        if which == "watching":
+            watching = Watching(h)
+            watching.acquire()
+            watching.release()
+        h2 = linked_copy(h, disk / "H2")
+        fill = [disk / f"fill{i}" for i in range(64)]
+        for i, path in enumerate(fill):
+            try:
+                path.touch()
+            except OSError:  # no inode left
+                del fill[i:]
+                break
+        take = (lambda: Watching(h).acquire()) if which == "watching" else (lambda: FolderLock(h).acquire())
+        with pytest.raises(OSError, match="No space left"):
+            take()
+        fill.pop().unlink()
+        try:
+            lock = Watching(h) if which == "watching" else FolderLock(h)
+            lock.acquire()  # the folder's own copy now; the link to H2 broken
+            lock.release()
+        except FolderLocked as exc:
+            pytest.fail(f"the refused copy left the lock held: {exc}")
+        assert os.stat(h / ".sorter" / which).st_nlink == os.stat(h2 / ".sorter" / which).st_nlink == 1

@@ -162,7 +162,12 @@ class FolderLock:
         if watcher is not None:  # between two of its batches: the folder is still its
             os.close(fd)
             raise _refused(self.path.parent.parent, watcher)
-        self._fd = _claim(unshared(self.path, fd, os.O_RDWR, locked=True))  # a linked copy's lock is its own
+        try:
+            fd = unshared(self.path, fd, os.O_RDWR, locked=True)  # a linked copy's lock is its own
+            self._fd = _claim(fd)
+        except BaseException:  # a full disk refused the copy: the lock held on `fd` goes with it
+            os.close(fd)
+            raise
 
     def _make_state(self) -> None:
         try:
@@ -243,8 +248,12 @@ class Watching:
                 break
             os.close(fd)  # made the folder's own by the watcher that got it first (`own`): that one is there
         self._fd = fd
-        self.own()  # before our pid is written: never into a linked copy's
-        _claim(self._fd)
+        try:
+            self.own()  # before our pid is written: never into a linked copy's
+            _claim(self._fd)
+        except BaseException:  # a full disk refused the copy: let go, not held for as long as the watch runs
+            self.release()
+            raise
 
     def own(self) -> None:
         """A file of this folder's own, where a hard-linked copy of the folder (`state_links`) has

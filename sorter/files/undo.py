@@ -103,7 +103,7 @@ def _look(path: Path) -> os.stat_result | None:
 
 
 class _Undoer:
-    def __init__(self, root: Path, journal, runs: set[str] = frozenset()) -> None:
+    def __init__(self, root: Path, journal, runs: set[str] = frozenset(), state=None) -> None:
         from sorter.files.whereabouts import Whereabouts
 
         self.root = root
@@ -113,7 +113,7 @@ class _Undoer:
         self.conflicts = Lines()
         self.missing = Lines()
         self.found = Lines()
-        self.whereabouts = Whereabouts(root, runs)  # `runs`: those being undone
+        self.whereabouts = Whereabouts(root, runs, state)  # `runs`: those being undone; `state`: the journal scanned
         #: seq -> (where sorter put it, what is there if anything, its other names), of a file found elsewhere
         self._moved_on: dict[int, tuple[str, str, tuple[str, ...]]] = {}
         #: seq -> the editor's backup (`_a_backup`) the photo was found as, of one put back as it is now
@@ -342,7 +342,7 @@ def undo(root: Path, *, all_runs: bool = False, lock_wait: float = 0.0) -> UndoR
         answers = noted.take_back(names)
         if answers:  # before any move: a folder whose suggestions cannot be written is left as it was
             suggestions.write(root, noted)
-        undoer = _Undoer(root, None, names)
+        undoer = _Undoer(root, None, names, state)
         if chosen:
             with Journal(root, run="undo") as undoer.journal:
                 for run in reversed(chosen):

@@ -14,6 +14,7 @@ which `sort` and `watch` leave where it is.
 from __future__ import annotations
 
 import functools
+import itertools
 import os
 import stat
 from collections.abc import Iterator
@@ -62,31 +63,50 @@ def inodes_last(path: Path | str) -> bool:
     return True
 
 
+#: Files (and folders) looked at in each of the folder's top, cats/ and dogs/ for the devices its
+#: files are on (`Identities.devices`): a copy's files are on one, an overlay's on one a layer.
+PROBED = 64
+
+
 class Identities:
     """Whether an identity on record (an `Identity` or a `SameFile`, device first) still tells
     its file in the folder `root`: only where the filesystem keeps inode numbers across mounts
-    (`inodes_last`) and the record was taken on the device the folder is on now. A folder copied
-    to another disk (`cp -a`, `rsync -a`, a backup restored there), or its disk mounted again
-    under another device number, keeps its files' names, sizes and times, not their devices and
-    inodes: there, as on FAT, a file is told by what a copy keeps, its size and time (its size
-    alone, for an `Identity`). Each record is judged by its own device, so a journal older than
-    this check is judged as well, and a copy sorted again has its new records told by inode."""
+    (`inodes_last`) and the record was taken on a device the folder's files are on now
+    (`devices`). A folder copied to another disk (`cp -a`, `rsync -a`, a backup restored there),
+    or its disk mounted again under another device number, keeps its files' names, sizes and
+    times, not their devices and inodes: there, as on FAT, a file is told by what a copy keeps,
+    its size and time (its size alone, for an `Identity`). Each record is judged by its own
+    device, so a journal older than this check is judged as well, and a copy sorted again has
+    its new records told by inode."""
 
     def __init__(self, root: Path | str) -> None:
         self._root = root
-        try:
-            self._device: int | None = os.stat(root).st_dev
-        except OSError:
-            self._device = None
+        self._devices: set[int] | None = None
 
     @functools.cached_property
     def kept(self) -> bool:
         """The folder's filesystem keeps inode numbers across mounts (`inodes_last`)."""
         return inodes_last(self._root)
 
+    @property
+    def devices(self) -> set[int]:
+        """The devices the folder's files are on now: the folder's own, those of the files at its
+        top and in cats/ and dogs/ (the first `PROBED` entries of each), and of each file looked
+        at since (`saw`). Not the folder's alone: on overlayfs with layers on other filesystems
+        (a live USB's), and on some FUSE and btrfs set-ups, a file reports another device than
+        its folder, and every record would be judged as of a copy."""
+        if self._devices is None:
+            self._devices = _devices_of(self._root)
+        return self._devices
+
+    def saw(self, st: os.stat_result | None) -> None:
+        """`st` is of a file in the folder (at a move's place): its device is one of `devices`."""
+        if is_a_file(st):
+            self.devices.add(st.st_dev)
+
     def last(self, record: tuple[int, ...]) -> bool:
         """`record` (device first) still tells its file by its device and inode here."""
-        return record[0] == self._device and self.kept
+        return record[0] in self.devices and self.kept
 
     def key(self, record: tuple[int, ...]) -> tuple[int, ...]:
         """What tells `record`'s file here: all of it, or what survives a copy (`last`)."""
@@ -96,6 +116,26 @@ class Identities:
         """The file `st` is the one `record` (`Identity` or `SameFile`) was taken of, as told here."""
         now = same_file(st)[:len(record)]
         return now == record if self.last(record) else now[2:] == record[2:]
+
+
+def _devices_of(root: Path | str) -> set[int]:
+    """`Identities.devices` as the folder's top, cats/ and dogs/ (not a link to one) have them."""
+    from sorter.config import CLASS_FOLDERS
+
+    devices: set[int] = set()
+    for folder in (root, *(os.path.join(root, name) for name in CLASS_FOLDERS.values())):
+        try:
+            st = os.lstat(folder)
+            if not stat.S_ISDIR(st.st_mode):
+                continue
+            devices.add(st.st_dev)
+            with os.scandir(folder) as entries:
+                for entry in itertools.islice(entries, PROBED):
+                    if entry.is_file(follow_symlinks=False):
+                        devices.add(entry.stat(follow_symlinks=False).st_dev)
+        except OSError:
+            continue
+    return devices
 
 
 def same_file_of(path: Path | str) -> SameFile | None:
@@ -230,16 +270,51 @@ class HandPutBacks:
         """Where each photo put back by hand is -> where the journal has it (relative paths).
         Where identities do not last (`Identities`: a card whose inode numbers do not, the folder
         copied to another disk), the photo is its size and time: a photo put back, then the card
-        taken out and put in again, or the folder copied, is still the one it was."""
+        taken out and put in again, or the folder copied, is still the one it was, where it has
+        left where sorter put it (a copy that kept its time, `cp -p`, is not it) and is nowhere
+        else in cats/ or dogs/ under its name (`_moved_on`)."""
         ids = Identities(self._base)
+        back: dict[str, str] = {}
+        told: dict[str, SameFile] = {}  # told by size and time alone (`Identities`)
+        for was, same in self._same.items():
+            st = lstat_of(self._base + was) if was in self._now else None
+            ids.saw(st)
+            if not is_a_file(st) or not ids.match(same, st):
+                continue
+            if ids.last(same):
+                back[was] = self._now[was]
+            elif not is_a_file(lstat_of(self._base + self._now[was])):
+                told[was] = same  # else a copy that kept its time too (`cp -p`), the photo still sorted
+        for was in told.keys() - _moved_on(self._base, told, self._now):
+            back[was] = self._now[was]
+        return back
 
-        def same_photo(was: str, st: os.stat_result, same: SameFile) -> bool:
-            # Told by size and time alone, a copy kept its time too (`cp -p`): the photo is back
-            # only if it has left where sorter put it.
-            return ids.match(same, st) and (ids.last(same) or not _is_file(_lstat(self._base + self._now[was])))
 
-        return {was: self._now[was] for was, same in self._same.items()
-                if was in self._now and _is_file(st := _lstat(self._base + was)) and same_photo(was, st, same)}
+def _moved_on(base: str, told: dict[str, SameFile], now: dict[str, str]) -> set[str]:
+    """Those of `told` (where a photo was -> the photo, told by size and time) whose photo is
+    still in the trees of cats/ and dogs/, moved on there (cats/Luna/x.jpg): a file there has
+    its name (as it was, or as sorter filed it) and its size and time. The file at its first
+    place is then one of its name come back (imported again from the card), which a photo put
+    back by hand is not. One walk, names compared; a file of a name looked for is `lstat`ed."""
+    from sorter.config import CLASS_FOLDERS, entered
+
+    if not told:
+        return set()
+    wanted: dict[str, dict[tuple[int, ...], set[str]]] = {}
+    for was, same in told.items():
+        for name in {os.path.basename(was), os.path.basename(now[was])}:
+            wanted.setdefault(name, {}).setdefault(same[2:], set()).add(was)
+    moved: set[str] = set()
+    for tree in CLASS_FOLDERS.values():
+        if not stat.S_ISDIR(getattr(lstat_of(base + tree), "st_mode", 0)):
+            continue  # none, or a link: not walked
+        for folder, subfolders, names in os.walk(base + tree):
+            subfolders[:] = [d for d in subfolders if entered(d)]
+            for name in wanted.keys() & set(names):
+                st = lstat_of(os.path.join(folder, name))
+                if is_a_file(st):
+                    moved |= wanted[name].get((st.st_size, st.st_mtime_ns), set())
+    return moved
 
 
 def by_hand(root: Path, state, places: set[str] | None = None) -> dict[str, str]:
@@ -255,20 +330,22 @@ def by_hand(root: Path, state, places: set[str] | None = None) -> dict[str, str]
     return hand.found()
 
 
-def _lstat(path: Path | str) -> os.stat_result | None:
+def lstat_of(path: Path | str) -> os.stat_result | None:
+    """What is at `path` (not followed), or None where nothing can be looked at."""
     try:
         return os.lstat(path)
     except OSError:
         return None
 
 
-def _is_file(st: os.stat_result | None) -> bool:
+def is_a_file(st: os.stat_result | None) -> bool:
+    """`st` (`lstat_of`) is of a file itself, not a link, a folder or nothing."""
     return st is not None and stat.S_ISREG(st.st_mode)
 
 
 def _as_put_back(path: Path, when: float) -> bool:
-    st = _lstat(path)
-    return _is_file(st) and st.st_ctime <= when + PUT_BACK_SETTLE
+    st = lstat_of(path)
+    return is_a_file(st) and st.st_ctime <= when + PUT_BACK_SETTLE
 
 
 _PUT_BACK = ("you put it back from ", "; left there")

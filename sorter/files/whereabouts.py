@@ -29,6 +29,11 @@ FUSE; a record taken on another device, the folder copied to another disk since 
 mounted again) it is told by its size and time alone, only where one file there has them (a
 copy kept its time too: `cp -p`); where several have them, which is it cannot be told, and
 undo keeps its move for a later one (`Unsure`), as it does a photo in a folder it cannot list.
+Told so, a file at a place of another journaled move of a photo of that size and time (where
+sorter put it or found it: two burst shots of one camera, one deleted) is that one's photo, and
+a file this undo took for one photo is no other's; where one file is left and another such
+photo is not where sorter put it either (one shot renamed, the other deleted), the file is
+either's, and the move is kept too (`_twins_of`: two more reads of the journal's moves, once).
 In a copy the file at the photo's place is the photo where it has its size and time, and
 another file (two names swapped) where the photo is found elsewhere; on a card it is taken for
 the photo, as it always was (an edit changes the size and time that tell it).
@@ -40,11 +45,11 @@ from __future__ import annotations
 import os
 import stat
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from sorter.config import CLASS_FOLDERS, JOURNAL_NAME, REVIEW_RUN_PREFIX, STATE_DIR, entered, excluded_by_case
-from sorter.files.verdicts import Identities, SameFile, same_file
+from sorter.files.verdicts import Identities, SameFile, is_a_file, lstat_of, same_file
 
 _SORTED = frozenset(CLASS_FOLDERS.values())
 #: Files named where several may be the photo (`Unsure`): the rest are counted.
@@ -69,7 +74,7 @@ class Found:
 class Whereabouts:
     """Finds the files of the moves of `runs` (undo's) where they are now."""
 
-    def __init__(self, root: Path, runs: set[str]) -> None:
+    def __init__(self, root: Path, runs: set[str], state=None) -> None:
         self.root = root
         self._base = os.path.join(root, "")  # paths joined as strings: a Path costs 5 us, an lstat 1.6
         self._runs = runs
@@ -85,6 +90,11 @@ class Whereabouts:
         self._seen: dict[tuple[str, int], SameFile] | None = None
         self._unlisted: str | None = None  # why a folder there could not be listed
         self._journaled: set[int] | None = None  # hashes of the keys of every journaled move's photo
+        #: Told by size and time: the journal's moves of the sizes and times two or more have (`_twins`)
+        self._twins: dict[int, _Twins] | None = None
+        self._state = state  # the journal as undo began (`journal.scan`), else scanned at the first need
+        self._claimed: set[str] = set()  # files this undo took for a photo found elsewhere
+        self._settled: set[tuple[str, int]] = set()  # moves this undo found the photo of, or gave up on
 
     def find(self, move) -> Found | None:
         """Where the file `move` (a `journal.Move` done and not undone) put is now; None where it
@@ -95,20 +105,25 @@ class Whereabouts:
         lasting = self._ids.last(same)
         if lasting not in self._listed:
             self._list(lasting, self._sorted_tree, files=True)
-        names = self._names(same, lasting)
+        names = self._names(move, same, lasting)
         if not names and lasting not in self._wide:
             self._wide.add(lasting)  # not in cats/, dogs/ nor at the top: cats/ renamed (a new one made since), say
             self._list(lasting, self._other_tree)
-            names = self._names(same, lasting)
+            names = self._names(move, same, lasting)
         if not names and self._unlisted is not None:
             raise Unsure(self._unlisted)
         if not names:
+            self._settled.add((move.run, move.seq))
             return None
         files = len(set(names.values()))
         if files > 1:  # two files of its size and time (not two names of one): a guess
             many = f"{files} files" if files <= NAMED else f"more than {NAMED} files"
             raise Unsure(f"{many} have its size and time ({', '.join(sorted(names)[:NAMED])}): "
                          "which is it cannot be told")
+        if not lasting:
+            self._no_rival(move, same, next(iter(names)))
+        self._claimed.update(names)
+        self._settled.add((move.run, move.seq))
         # Two names of the photo itself: either is it; the one in its folder, else the shorter path.
         folder = os.path.dirname(move.dst)
         path = min(names, key=lambda p: (os.path.dirname(p) != folder, len(p), p))
@@ -121,6 +136,7 @@ class Whereabouts:
     def not_it(self, move, there: os.stat_result) -> bool:
         """The file `there`, at the photo's first place, is not the photo `move` put (its identity
         is on record, and another): a new file of its name, the photo not back."""
+        self._ids.saw(there)  # a file at the move's place: on a device of the folder's files
         same = self._same(move)
         return same is not None and not self._ids.match(same, there)
 
@@ -128,6 +144,7 @@ class Whereabouts:
         """The file `there`, at the place `move` put its photo and not that photo, is the photo of
         another move in the journal (any run's, done and not undone): never this photo saved over
         by an editor. The journal's identities are read once, at the first such file."""
+        self._ids.saw(there)  # a file at the move's place: on a device of the folder's files
         same = self._same(move)
         if same is None:  # nothing on record to tell them apart (a review's take-back, an old journal's companion)
             return False
@@ -149,6 +166,7 @@ class Whereabouts:
         (a copy of the folder); on a card whose inode numbers do not last it is taken for the
         photo, as it always was: an edit changes the size and time that are all that tell it
         there. Raises Unsure."""
+        self._ids.saw(there)  # a file at the move's place: on a device of the folder's files
         same = self._same(move)
         if same is None:
             return None
@@ -198,13 +216,16 @@ class Whereabouts:
                 del listed[key]
             _add(listed, key, new)
 
-    def _names(self, same: SameFile, lasting: bool) -> dict[str, tuple[int, int]]:
+    def _names(self, move, same: SameFile, lasting: bool) -> dict[str, tuple[int, int]]:
         """The listed paths of the file `same`, each checked (still that file?) -> its device
         and inode: several names of one file, or, told by size and time, several files (the
-        first `NAMED` and one more: which is it cannot be told, and each costs an `lstat`)."""
+        first `NAMED` and one more: which is it cannot be told, and each costs an `lstat`), none
+        of them another move's photo (`_anothers_photo`) or taken for one by this undo."""
         paths = self._listed[lasting].get(hash(_key(same, lasting)))
         names = {}
         for path in [paths] if isinstance(paths, str) else paths or ():
+            if not lasting and (path in self._claimed or self._anothers_photo(move, same, path)):
+                continue
             try:
                 st = os.lstat(self.root / path)
             except OSError:
@@ -214,6 +235,58 @@ class Whereabouts:
                 if len(set(names.values())) > NAMED:
                     break
         return names
+
+    def _anothers_photo(self, move, same: SameFile, path: str) -> bool:
+        """Told by size and time, the file at `path` (of `same`'s) is at the place of another
+        journaled move of a photo of that size and time, where sorter put it or found it (any
+        run's, done, undone or not): that one's photo, not this one's (two burst shots of one
+        size and time, one deleted). A move of this very photo (`_same_photo`) is not another's."""
+        twins = self._twins_of(same)
+        return twins is not None and any(not _same_photo(other, move) for other in twins.at.get(path, ()))
+
+    def _no_rival(self, move, same: SameFile, path: str) -> None:
+        """Raises Unsure where another move's photo of `same`'s size and time, still sorted, is
+        not where sorter put it either (nor back where it was), and this undo has not found it nor
+        given it up: the file at `path` is either (two burst shots of one size and time, one
+        renamed, the other deleted), and which cannot be told."""
+        twins = self._twins_of(same)
+        for other in twins.moves if twins is not None else ():
+            if ((other.run, other.seq) in self._settled or _same_photo(other, move) or self._ids.last(other.same)
+                    or not self._state.runs[other.run].undoable(other.seq)):
+                continue
+            if not any(is_a_file(st := lstat_of(self._base + place)) and self._ids.match(other.same, st)
+                       for place in (other.dst, other.src)):
+                raise Unsure(f"{path} has its size and time, as had {other.dst}'s photo, gone from there too: "
+                             "which one it is cannot be told")
+
+    def _twins_of(self, same: SameFile) -> _Twins | None:
+        """The journal's moves (any run's, in any state) of photos of `same`'s size and time, where
+        two or more are: read at the first look for a photo told by size and time, in two passes
+        (sizes and times counted, then the moves of those kept), so that memory holds only those."""
+        if self._twins is None:
+            from sorter.files.journal import moves_of, scan
+
+            self._state = self._state or scan(self.root)
+
+            def keyed():
+                for run in list(self._state.runs.values()):
+                    for other in moves_of(self.root, run):
+                        if (known := self._same(other)) is not None:
+                            yield hash(known[2:]), other, known
+
+            once: set[int] = set()
+            twice: set[int] = set()
+            for key, _, _ in keyed():
+                (twice if key in once else once).add(key)
+            del once
+            self._twins = {}
+            for key, other, known in keyed():
+                if key in twice:
+                    twins = self._twins.setdefault(key, _Twins([], {}))
+                    twins.moves.append(replace(other, same=known))
+                    for place in {other.src, other.dst}:
+                        twins.at.setdefault(place, []).append(twins.moves[-1])
+        return self._twins.get(hash(same[2:]))
 
     def _sorted_tree(self, name: str) -> bool:
         """The top-level folder `name` is cats/ or dogs/ (`Cats/` where names fold together)."""
@@ -275,6 +348,22 @@ class Whereabouts:
             self._seen = {(s.run, s.seq): (*s.identity, s.mtime_ns) for s in seen_of(self.root)
                           if s.run in self._runs and s.seq is not None and s.mtime_ns is not None}
         return self._seen.get((move.run, move.seq))
+
+
+@dataclass
+class _Twins:
+    """The journal's moves of photos of one size and time (`Whereabouts._twins_of`)."""
+
+    moves: list
+    at: dict[str, list]  # each place (where from, where to) -> the moves of it
+
+
+def _same_photo(one, other) -> bool:
+    """The moves `one` and `other` (of one size and time) are of one photo: the same move, one
+    taking it on from where the other put it (a review's correction of a sort), or a sort
+    undone and made again."""
+    return ((one.run, one.seq) == (other.run, other.seq) or one.src == other.dst or one.dst == other.src
+            or (one.src, one.dst) == (other.src, other.dst))
 
 
 def _key(same: SameFile, lasting: bool) -> tuple[int, ...]:
