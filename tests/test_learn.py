@@ -326,6 +326,19 @@ def test_no_personal_and_forget_give_back_the_bundled_decisions_exactly(tmp_path
     assert invoke("learn", "--forget").stdout == "There was no personal model to forget.\n"
 
 
+def test_forget_with_a_folder_is_refused_and_forgets_nothing(tmp_path: Path, fake_model) -> None:
+    """`learn --forget DIR/cats/Kit`, read as "forget Kit", deleted every pet and correction."""
+    roll = sorted_and_corrected(tmp_path / "roll", fake_model)
+    assert learning.learn(roll, model=fake_model).model_path
+    learnt = sorted(p.name for p in personal.personal_dir().rglob("*"))
+    refused = invoke("learn", "--forget", roll / "cats")
+    assert refused.exit_code == 2 and refused.stderr == (
+        "Error: --forget deletes the whole personal model (every named pet, every correction) and takes no folder; "
+        "to forget one pet, move her folder out of cats/ or dogs/ and run `sorter learn` on the folder she was "
+        "learnt in\n")
+    assert sorted(p.name for p in personal.personal_dir().rglob("*")) == learnt
+
+
 def test_a_personal_model_learnt_on_another_model_is_not_applied(tmp_path: Path, fake_model, monkeypatch) -> None:
     later = new_photos(tmp_path / "later")
     learning.learn(sorted_and_corrected(tmp_path / "roll", fake_model), model=fake_model)

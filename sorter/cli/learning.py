@@ -40,6 +40,12 @@ def learn(
     """
     from sorter.learning import learn as learning
 
+    if forget and directory is not None:
+        # `--forget DIR/cats/Kit` read as "forget Kit" deleted every pet and correction, silently.
+        raise fail(UsageError(
+            "--forget deletes the whole personal model (every named pet, every correction) and takes no "
+            "folder; to forget one pet, move her folder out of cats/ or dogs/ and run `sorter learn` on "
+            "the folder she was learnt in"))
     if forget:
         try:  # after a learn that is running (it would save what was forgotten again), said once
             removed = learning.forget(lambda *_: err.print("Waiting for another `sorter learn` to finish…", markup=False))
