@@ -452,3 +452,72 @@ def test_a_watch_where_she_was_not_learnt_files_her_into_her_copied_folder_and_s
     assert {"cats/Lulu/new0.png", "cats/new1.png", "cats/Lulu/new2.png"} <= cats_of(later), tree(later)
     said = f"cats/Luna/ is now cats/Lulu/: Luna's photos go there (sorter learn {later} to learn her as Lulu)"
     assert [n.message for n in notices].count(said) == 1, notices
+
+
+# ------------------------------------------------------------------ a pet merged with a renamed copy of her folder
+
+
+def learnt_as_her_copy(folder: Path, other: Path, model: Path) -> str:
+    """`other` sorted, a `cp -p` copy of `folder`'s cats/Luna put in its cats/Best, and learnt:
+    one pet, Best (her folder renamed in one of the two). What learn said."""
+    photo(other / "cat0.png", "cat", 400)
+    assert invoke("sort", other, "--model", model).exit_code == 0
+    (other / "cats" / "Best").mkdir()
+    for path in sorted((folder / "cats" / "Luna").glob("luna*.png")):
+        shutil.copy2(path, other / "cats" / "Best" / path.name)
+    learnt = invoke("learn", other, "--model", model)
+    assert learnt.exit_code == 0, learnt.output
+    assert ("cats/Luna, learnt in another folder, holds the same photos as cats/Best: learnt as one pet, cats/Best"
+            in learnt.stdout.splitlines()), learnt.stdout
+    return learnt.stdout
+
+
+def test_her_might_be_group_stays_with_her_folder_once_she_is_learnt_as_a_renamed_copy(tmp_path: Path,
+                                                                                       fake_model) -> None:
+    """Luna learnt in E, two photos she nearly is noted there; her folder copied into E2 as cats/Best
+    and learnt: she is Best, and E's cats/Luna hers. A sort of E keeps her "might be" group under
+    cats/Luna, and so does one after learning E again (she is Luna again). It was lost for good."""
+    from test_review_naming import sorted_with_near_misses
+
+    e = sorted_with_near_misses(tmp_path / "E", fake_model)
+    learnt_as_her_copy(e, tmp_path / "E2", fake_model)
+
+    for learn_again in (False, True):
+        if learn_again:
+            assert invoke("learn", e, "--model", fake_model).exit_code == 0
+            assert pets_named() == [("Luna",)]
+        luna(e / f"new{learn_again}.png", 80 + learn_again)
+        result = invoke("sort", e, "--model", fake_model)
+        assert result.exit_code == 0 and (e / "cats" / "Luna" / f"new{learn_again}.png").is_file(), result.output
+        assert f"Might be cats/Luna (2 photos): sorter review {e} asks about them" in result.stdout, result.stdout
+        noted = suggestions.read(e)
+        assert set(noted.pets) == {"cats/Luna"} and set(noted.standing(e)) == {"cats/close.png", "cats/closer.png"}
+
+
+def test_a_merge_with_a_renamed_copy_counts_only_the_photos_you_placed_as_corrections(tmp_path: Path,
+                                                                                      fake_model) -> None:
+    """Luna learnt in E (6 photos placed), then sorter filed two new photos of hers into cats/Luna/;
+    her 6 copied into E2's cats/Best and learnt: the two sorter filed in E stay sorter's, not
+    corrections (cats/Luna -> cats/Best), as they are when E is learnt."""
+    e = luna_learnt(tmp_path, fake_model)
+    assert invoke("sort", e, "--model", fake_model).exit_code == 0
+    assert {"cats/Luna/new0.png", "cats/Luna/new1.png"} <= cats_of(e), tree(e)
+    in_e = invoke("learn", e, "--model", fake_model).stdout
+
+    merged = learnt_as_her_copy(e, tmp_path / "E2", fake_model)
+
+    assert "7 placed and 6 kept as sorted" in merged and "+ 7 corrections + 1 named pet" in merged, merged
+    assert "cats/Luna -> cats/Best" not in merged and "cats/Best: 6 photos, would find 6 of 6 held out" in merged
+    assert "+ 7 corrections + 1 named pet" in in_e and "cats/Luna: 6 photos, would find 6 of 6 held out" in in_e
+
+
+def test_in_another_folder_her_name_s_folder_in_another_case_is_hers(tmp_path: Path, fake_model) -> None:
+    """Luna learnt in A; C has a cats/luna of its own (a name differing from hers only in case, as
+    the review page compares names): her photo goes there, and no cats/Luna/ is made beside it."""
+    named_roll(tmp_path / "A", fake_model, "Luna", luna, 100)
+    c = tmp_path / "C"
+    photo(c / "cats" / "luna" / "mine.png", "cat", 300)
+    luna(c / "l1.png", 301)
+
+    assert pet_folders_of(c, fake_model) == {"cats/Luna": "cats/luna"}
+    assert (c / "cats" / "luna" / "l1.png").is_file() and not (c / "cats" / "Luna").exists(), tree(c)

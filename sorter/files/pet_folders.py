@@ -24,7 +24,8 @@ photos split. So her folder is the one that holds her photos, whatever it is cal
   another holds (a copy of all the cats in cats/Everyone), and where there is none, cats/Luna is
   made as it always was: that is what naming a pet is for. Only then, and only once a photo of
   hers is to be filed or noted here (`PetFolders.looked_for`, once a sort or a watch's batch),
-  is her folder looked for by her photos as above: the folder moved (`mv DIR DIR2`: identities
+  is her folder looked for: a folder named as she is but for case (cats/luna, compared as the
+  review page compares names) is hers; else, by her photos as above: the folder moved (`mv DIR DIR2`: identities
   kept, path not), copied to another disk (`cp -a`: every identity new) and renamed there. Never
   in a folder named for a named pet (cats/Milo holding copies of her photos stays Milo's), and
   in none where several prove it alike (said why, rather than the last by name). One copy of
@@ -50,6 +51,7 @@ from __future__ import annotations
 import os
 import shlex
 import stat
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from functools import cache
@@ -78,6 +80,9 @@ class PetFolders:
     taken: dict[str, str] = field(default_factory=dict)
     #: Pet -> her folder's identity where she was learnt here (`files.suggestions` follows her by it).
     learnt: dict[str, tuple[int, int]] = field(default_factory=dict)
+    #: Pet -> her folder here as it was named when it was learnt ("cats/Luna": of a pet named Best since,
+    #: her folder copied and renamed elsewhere and learnt there, `learning.copies`): its groups are hers.
+    learnt_as: dict[str, str] = field(default_factory=dict)
     #: Pet -> her folder moved among the other kind's ("cats/Fred" -> "dogs/Fred").
     crossed: dict[str, str] = field(default_factory=dict)
     #: Pet -> the folders that hold her photos alike, none more than the others: none is taken for hers.
@@ -105,7 +110,10 @@ class PetFolders:
         if not wanted:
             return self
         claimed = set(self.pets) | self.folders()
-        found, unsure = _by_her_photos(self.root, {pet: self.homes[pet] for pet in sorted(wanted)}, claimed)
+        named = _by_her_name(self.root, wanted, claimed)
+        found, unsure = _by_her_photos(self.root, {pet: self.homes[pet] for pet in sorted(wanted - named.keys())},
+                                       claimed | set(named.values()))
+        found |= named
         moved, dated, crossed = dict(self.moved), dict(self.dated), dict(self.crossed)
         for pet in wanted:
             if pet in found:
@@ -187,8 +195,9 @@ def find(root: Path, pets: Iterable[str], homes: Iterable[Home]) -> PetFolders:
                 moved[pet] = None
         elif (timed := [home for home in homes_of.get(pet, ()) if _timed(home)]) and not os.path.lexists(root / pet):
             homes_by_photos[pet] = timed  # learnt elsewhere, her name's folder not here: looked for when asked
-    return PetFolders(root, pets, moved, dated, taken, identities, crossed, unsure, frozenset(homes_by_photos),
-                      homes_by_photos)
+    learnt_as = {pet: f"{_kind(pet)}/{Path(home[1]).name}" for pet, home in learnt.items()}
+    return PetFolders(root, pets, moved, dated, taken, identities, learnt_as, crossed, unsure,
+                      frozenset(homes_by_photos), homes_by_photos)
 
 
 def _place(pet: str, folder: str, moved: dict[str, str | None], dated: dict[str, str], crossed: dict[str, str]) -> None:
@@ -219,6 +228,29 @@ def _still(folder: Path, identity: tuple[int, int]) -> bool:
     except OSError:
         return False
     return identity[1] < 0 or (st.st_dev, st.st_ino) == identity
+
+
+def _folded(name: str) -> str:
+    """A name as the review page compares names: Fred, fred and FRED (and either form of an é) are one."""
+    return unicodedata.normalize("NFC", name).casefold()
+
+
+def _by_her_name(root: Path, wanted: Iterable[str], claimed: set[str]) -> dict[str, str]:
+    """Pet -> the one sub-folder of her kind named as she is but for case ("cats/fred" for
+    cats/Fred; one listing of her kind's folder): hers, not a cats/Fred/ made beside it. Not one
+    `claimed`, nor one named so for another named pet."""
+    folded = [_folded(pet) for pet in claimed]  # hers, and any other pet's of a name alike
+    found = {}
+    for pet in sorted(wanted):
+        try:
+            with os.scandir(root / _kind(pet)) as listing:
+                alike = [f"{_kind(pet)}/{entry.name}" for entry in listing if entry.is_dir(follow_symlinks=False)
+                         and _folded(f"{_kind(pet)}/{entry.name}") == _folded(pet)]
+        except OSError:
+            continue
+        if len(alike) == 1 and alike[0] not in claimed and folded.count(_folded(pet)) == 1:
+            found[pet] = alike[0]
+    return found
 
 
 def _by_her_photos(root: Path, sought: dict[str, list[Home]], claimed: set[str],

@@ -162,11 +162,15 @@ class Suggestions:
 
     def _pet_of(self, key: str, here: PetFolders) -> str:
         """The named pet a group is of: its folder's, unless it says another pet's, learnt as it says
-        (or named, where she was not learnt in this folder: a copy of it on another disk)."""
+        (or named, where she was not learnt in this folder: a copy of it on another disk). A group of
+        a pet no longer named is the pet's learnt here from the folder of its name: she is named
+        for her folder copied and renamed elsewhere now (`learning.copies`: Luna learnt as Best)."""
         pet, *identity = self.of.get(key, (key,))
         if pet in here.learnt:
             return pet if tuple(identity) == here.learnt[pet] else key
-        return pet if pet in here.pets else key
+        if pet in here.pets:
+            return pet
+        return next((named for named, folder in sorted(here.learnt_as.items()) if folder == key), key)
 
     def keep_only(self, pets: set[str]) -> None:
         """Forget the pets no longer named (their folder gone, or `learn --forget`)."""

@@ -16,7 +16,9 @@ are keyed by a file's identity, `personal.Examples`), so the examples hold each 
   of the two only), is that pet, her folder copied and renamed in one of the two
   (L/cats/Luna renamed L/cats/Lulu, L2 a copy of L). She is learnt under her folder's name in
   the folder learnt now, and her folder in the other is recorded as hers (`pets.homes`), so a
-  sort there files her photos into it. Learnt as two pets, Luna and Lulu shared every photo
+  sort there files her photos into it. What sorter filed into her folder under her old name
+  stays sorter's (was "cats/Luna", is "cats/Lulu": the same pet): counted as corrections, 13 of
+  them inflated "placed" and her photos held out. Learnt as two pets, Luna and Lulu shared every photo
   ("would find 0 of 10 held out"), and a sort filed her photos into a new cats/Luna/ and into
   cats/Lulu/. Two such pets both learnt in other folders are one pet under the name the
   personal model gave her, else the first in order. Two pets named in one folder (rows of
@@ -39,7 +41,7 @@ import numpy as np
 
 from sorter.config import CLASS_FOLDERS
 from sorter.learning.pets import folder_of
-from sorter.model.personal import Examples
+from sorter.model.personal import Examples, placed_name
 
 #: A pet learnt elsewhere is a pet here renamed only where at least this share of each one's
 #: photos (those the user placed) are the other's. A folder copied and renamed shares all of them
@@ -60,8 +62,11 @@ def as_one(examples: Examples, root: Path) -> tuple[Examples, dict[tuple[str, st
     if renamed:
         pets = np.array([renamed.get((str(label), str(pet)), pet) for label, pet in zip(
             examples.labels, examples.pets, strict=True)], dtype=str)
+        # What sorter filed into her folder under her old name stays sorter's: not a correction.
+        names = {placed_name(*pet): placed_name(pet[0], now) for pet, now in renamed.items()}
+        was = np.array([names.get(str(decided), decided) for decided in examples.was], dtype=str)
         examples = Examples(examples.base, examples.identities, examples.features, examples.labels, pets,
-                            examples.was, examples.paths, examples.pet_features, examples.pet_margin)
+                            was, examples.paths, examples.pet_features, examples.pet_margin)
     keep, seen = here.copy(), set()
     for row in np.argsort(~here, kind="stable"):  # this folder's rows first: theirs are kept
         key = (examples.features[row].tobytes(), str(examples.labels[row]), str(examples.pets[row]),
