@@ -66,14 +66,6 @@ def _missing_folders(root: Path, folder: Path) -> list[Path]:
     return missing[::-1]
 
 
-def _folder_identity(path: Path) -> tuple[int, int] | None:
-    try:
-        st = path.lstat()
-    except OSError:  # removed at once by someone else: nothing to follow
-        return None
-    return (st.st_dev, st.st_ino)
-
-
 def file_groups(
     root: Path, journal, groups: list[Pairs], reserve: Reserve,
     labels: list[tuple[str | None, float | None]] | None = None, judged: list | None = None,
@@ -97,8 +89,9 @@ def file_groups(
             made.append(created)
     # Then what each is (device, inode), which a rename keeps: undo follows a folder renamed or
     # moved since (cats/Luna to cats/Lunette) by it, to remove it too once empty.
-    journal.append_many("mkdir", [{"path": str(p.relative_to(root)), "id": list(same)} for p in made
-                                  if (same := _folder_identity(p)) is not None])
+    # (One removed at once by someone else has nothing to follow.)
+    journal.append_many("mkdir", [{"path": str(p.relative_to(root)), "id": list(same[:2])} for p in made
+                                  if (same := same_file_of(p)) is not None])
     filed: dict[int, Filed] = {}
     pending = list(enumerate(groups))
     while pending:

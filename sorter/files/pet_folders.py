@@ -58,7 +58,7 @@ from functools import cache
 from pathlib import Path
 
 from sorter.config import CLASS_FOLDERS, entered, names_a_pet
-from sorter.files.verdicts import inodes_last
+from sorter.files.verdicts import inodes_last, lstat_of
 
 #: A pet's folder as `learn` recorded it: (pet, path, device, inode, her photos in it as
 #: (path in the folder, device, inode, size, modification time in ns; -1: not recorded)):
@@ -230,7 +230,7 @@ def _still(folder: Path, identity: tuple[int, int]) -> bool:
     return identity[1] < 0 or (st.st_dev, st.st_ino) == identity
 
 
-def _folded(name: str) -> str:
+def folded(name: str) -> str:
     """A name as the review page compares names: Fred, fred and FRED (and either form of an é) are one."""
     return unicodedata.normalize("NFC", name).casefold()
 
@@ -239,16 +239,16 @@ def _by_her_name(root: Path, wanted: Iterable[str], claimed: set[str]) -> dict[s
     """Pet -> the one sub-folder of her kind named as she is but for case ("cats/fred" for
     cats/Fred; one listing of her kind's folder): hers, not a cats/Fred/ made beside it. Not one
     `claimed`, nor one named so for another named pet."""
-    folded = [_folded(pet) for pet in claimed]  # hers, and any other pet's of a name alike
+    alike_names = [folded(pet) for pet in claimed]  # hers, and any other pet's of a name alike
     found = {}
     for pet in sorted(wanted):
         try:
             with os.scandir(root / _kind(pet)) as listing:
                 alike = [f"{_kind(pet)}/{entry.name}" for entry in listing if entry.is_dir(follow_symlinks=False)
-                         and _folded(f"{_kind(pet)}/{entry.name}") == _folded(pet)]
+                         and folded(f"{_kind(pet)}/{entry.name}") == folded(pet)]
         except OSError:
             continue
-        if len(alike) == 1 and alike[0] not in claimed and folded.count(_folded(pet)) == 1:
+        if len(alike) == 1 and alike[0] not in claimed and alike_names.count(folded(pet)) == 1:
             found[pet] = alike[0]
     return found
 
@@ -261,7 +261,7 @@ def _by_her_photos(root: Path, sought: dict[str, list[Home]], claimed: set[str],
     made a cat's) is another pet's to neither of them. A folder `claimed` already is another
     pet's. And pet -> the folders that prove it alike, where several do best: none is hers."""
     lasting = {kind: inodes_last(root / kind) for kind in sorted(CLASS_FOLDERS.values())}
-    lstat = cache(_lstat)  # a pet learnt in two folders (a copy learnt too) asks of the same names twice
+    lstat = cache(lstat_of)  # a pet learnt in two folders (a copy learnt too) asks of the same names twice
     found = {}
     for pet, mine in sought.items():
         st = lstat(root / pet)
@@ -293,13 +293,6 @@ def _by_her_photos(root: Path, sought: dict[str, list[Home]], claimed: set[str],
             found[pet] = folder
             claimed.add(folder)
     return found, unsure
-
-
-def _lstat(path: Path) -> os.stat_result | None:
-    try:
-        return os.lstat(path)
-    except OSError:
-        return None
 
 
 #: A photo's size and time not recorded (`model.pet_homes.UNKNOWN`: learnt before they were).

@@ -304,18 +304,20 @@ def homes(examples: Examples, heads: list[PetHead], renamed: dict[tuple[str, str
         for name in head.names:
             named = {pet for (species, pet), now in renamed.items() if species == head.species and now == name}
             rows = np.flatnonzero((examples.labels == head.species) & np.isin(examples.pets, [name, *named]))
-            photos: dict[Path, list[tuple[str, int, int, int, int]]] = {}
+            photos: dict[Path, list[tuple[str, Path, int]]] = {}
             for row in rows:
                 path = Path(str(examples.paths[row]))
                 if folder := folder_of(path, kind, str(examples.pets[row])):
-                    photos.setdefault(folder, []).append((path.relative_to(folder).as_posix(), *_now(path, row, examples)))
+                    photos.setdefault(folder, []).append((path.relative_to(folder).as_posix(), path, row))
             for folder, mine in sorted(photos.items()):
+                # The first PROOF_PHOTOS by name are the proof: only those are looked at on disk.
+                proof = tuple((name, *_now(path, row, examples)) for name, path, row in sorted(mine)[:PROOF_PHOTOS])
                 try:
                     st = os.lstat(folder)
                     identity = (st.st_dev, st.st_ino)
                 except OSError:
                     identity = (UNKNOWN, UNKNOWN)
-                found.append(Home(f"{kind}/{name}", str(folder), *identity, tuple(sorted(mine)[:PROOF_PHOTOS])))
+                found.append(Home(f"{kind}/{name}", str(folder), *identity, proof))
     return tuple(found)
 
 

@@ -24,12 +24,12 @@ import bisect
 import os
 import stat
 import threading
-import unicodedata
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sorter.config import CLASS_FOLDERS, OTHER, REVIEW_RUN_PREFIX, STATE_DIR, entered, names_a_pet
+from sorter.files.pet_folders import folded
 from sorter.files.planning import LEFT_IN_PLACE, reason_kind
 from sorter.review.page import MAX_REASON_GROUPS, MIGHT_BE
 
@@ -140,10 +140,10 @@ class Catalog:
         if name in self.pets[label] or self.here is None:
             return name
         folder = CLASS_FOLDERS[label]
-        same = unicodedata.normalize("NFC", name).casefold()
+        same = folded(name)
         for pet, now in sorted(self.here.moved.items()):
             kind, _, old = pet.partition("/")
-            if kind == folder and now is not None and unicodedata.normalize("NFC", old).casefold() == same:
+            if kind == folder and now is not None and folded(old) == same:
                 return now.partition("/")[2]
         return name
 

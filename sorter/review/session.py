@@ -29,6 +29,7 @@ from typing import Literal
 
 from sorter.config import CLASS_FOLDERS, OTHER, REVIEW_RUN_PREFIX, names_a_pet
 from sorter.errors import ReviewConflict
+from sorter.files.pet_folders import folded
 from sorter.review.catalog import Catalog, LastRead, Photo, load_catalog, pets_moved
 
 Choice = Literal["cat", "dog", "neither"]
@@ -69,8 +70,8 @@ def pet_folder_name(name: object, known: set[str] | frozenset[str] = frozenset()
     if len(name) > MAX_PET_NAME or len(name.encode()) > 255:
         raise ValueError(f"a pet's name is at most {MAX_PET_NAME} characters")
     # A pet's folder may be spelled decomposed on disk (made on a Mac): "Zoë" is her either way.
-    same = unicodedata.normalize("NFC", name).casefold()
-    return next((pet for pet in sorted(known) if unicodedata.normalize("NFC", pet).casefold() == same), name)
+    same = folded(name)
+    return next((pet for pet in sorted(known) if folded(pet) == same), name)
 
 
 #: Seconds a page (re)load waits for a correction in hand before it shows the folder as last listed.
