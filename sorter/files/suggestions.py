@@ -75,6 +75,9 @@ class Suggestions:
     of: dict[str, tuple[str, int, int]] = field(default_factory=dict)
     #: Pet -> her answers while no folder is hers here (`follow`).
     parked: dict[str, dict[Identity, Refusal]] = field(default_factory=dict)
+    #: How a photo is told in the folder (`Identities`: its devices probed once, for `prune` at a
+    #: sort's start and `standing` at its end).
+    _ids: Identities | None = field(default=None, compare=False, repr=False)
 
     def add(self, pet: str, path: str, identity: Identity, chance: float) -> None:
         """Note a photo a sort left unnamed that `pet` came `chance` close to: kept when it is
@@ -179,14 +182,19 @@ class Suggestions:
     def prune(self, root: Path) -> None:
         """Forget the suggestions whose photo is no longer where it was noted (named since,
         moved, deleted): they would hold a place among her SHOWN."""
-        ids = Identities(root)
+        ids = self._identities(root)
         self.pets = {pet: [s for s in shown if _still_there(root, s, ids)] for pet, shown in self.pets.items()}
+
+    def _identities(self, root: Path) -> Identities:
+        if self._ids is None:
+            self._ids = Identities(root)
+        return self._ids
 
     def standing(self, root: Path) -> dict[str, tuple[str, float]]:
         """Path -> (pet, chance) of each suggestion whose photo is still where it was noted (the
         likeliest pet, where two are): what the review server groups."""
         found: dict[str, tuple[str, float]] = {}
-        ids = Identities(root)
+        ids = self._identities(root)
         for pet, shown in self.pets.items():
             for s in shown:
                 if (s.path not in found or found[s.path][1] < s.chance) and _still_there(root, s, ids):
