@@ -25,6 +25,7 @@ from pathlib import Path
 
 import pytest
 from conftest import FakeClassifier, layout, mounted, write_image
+from test_review_server import make_folder, start
 from test_undo_moved_on import undo
 
 from sorter.files import suggestions
@@ -389,7 +390,8 @@ def test_of_two_burst_shots_one_renamed_and_one_deleted_undo_does_not_guess_in_a
         tmp_path: Path, where: str, request) -> None:
     """By its inode, the photo renamed is B1's and B2 is missing. Told by size and time, the
     file is either's: neither move takes it (nor is it taken by whichever comes first), both
-    are kept for a later undo, and the file stays as the user has it."""
+    are kept for a later undo, and the file stays as the user has it: under either name it may
+    be the other's photo. The lines say how to settle it, as the user can tell them apart."""
     folder, before = sorted_burst(tmp_path, where, 2, request)
     os.rename(folder / "cats" / "B1.jpg", folder / "cats" / "best.jpg")
     (folder / "cats" / "B2.jpg").unlink()
@@ -403,9 +405,11 @@ def test_of_two_burst_shots_one_renamed_and_one_deleted_undo_does_not_guess_in_a
         return
     assert undo(folder) == ([f"Restored 0 file(s) from 1 run in {folder}."], [
         "kept: cats/B1.jpg: no longer there, and cats/best.jpg has its size and time, as had cats/B2.jpg's "
-        "photo, gone from there too: which one it is cannot be told; left in place",
+        "photo, gone from there too: it is one of the two, and which cannot be told (move it back to "
+        "cats/B1.jpg or cats/B2.jpg, whichever it is, and undo again); left in place",
         "kept: cats/B2.jpg: no longer there, and cats/best.jpg has its size and time, as had cats/B1.jpg's "
-        "photo, gone from there too: which one it is cannot be told; left in place",
+        "photo, gone from there too: it is one of the two, and which cannot be told (move it back to "
+        "cats/B2.jpg or cats/B1.jpg, whichever it is, and undo again); left in place",
     ])
     assert layout(folder)["cats/best.jpg"] == before["B1.jpg"]
     os.rename(folder / "cats" / "best.jpg", folder / "cats" / "B1.jpg")  # as the message bids
@@ -501,3 +505,35 @@ def test_a_lock_whose_copy_a_full_disk_refuses_is_not_held(tmp_path: Path, which
         except FolderLocked as exc:
             pytest.fail(f"the refused copy left the lock held: {exc}")
         assert os.stat(h / ".sorter" / which).st_nlink == os.stat(h2 / ".sorter" / which).st_nlink == 1
+
+
+@pytest.mark.parametrize("where", ["here", "copied to another disk", "mounted again"])
+def test_a_photo_a_review_moved_on_into_a_folder_of_yours_is_found_there_for_the_sort_s_move_too(
+        tmp_path: Path, where: str) -> None:
+    """The one case where "a file this undo took for another photo is never this one's" was met:
+    `undo --all` found the review's photo in album/ (the user's), left it there, and took the file
+    for that move; the sort's move of the same photo, looked for next, then said "missing: no
+    longer there" in a copy, where the original disk says where it is. A move of the same photo
+    is no other photo's: both say it is in a folder of yours. (No case of two photos reaches that
+    rule: of two photos of one size and time, one is taken only once the other is found, or given
+    up, or where sorter put it or found it, and then that one is never looked for.)"""
+    root, outside = tmp_path / "pets", tmp_path / "outside"
+    root.mkdir()
+    outside.mkdir()
+    make_folder(root, outside)  # cat.jpg in cats/
+    client, stop, thread = start(root)
+    try:
+        assert client.move(client.cards()["cat.jpg"]["id"], "dog")[0] == 200  # cats/cat.jpg -> dogs/cat.jpg
+    finally:
+        stop.set()
+        thread.join(10)
+    folder = moved_elsewhere(root, where, None)
+    (folder / "album").mkdir()
+    os.rename(folder / "dogs" / "cat.jpg", folder / "album" / "kitty.jpg")
+
+    out, err = undo(folder, "--all")
+    assert [line for line in out if "cat.jpg" in line] == [
+        "found: cats/cat.jpg: moved to album/kitty.jpg since, into a folder of yours; left there (was cat.jpg)",
+        "found: dogs/cat.jpg: moved to album/kitty.jpg since, into a folder of yours; left there (was cats/cat.jpg)",
+    ]
+    assert err == [] and (folder / "album" / "kitty.jpg").is_file() and not (folder / "cat.jpg").exists()

@@ -1,11 +1,13 @@
 """`sorter undo` where the user (or an editor) changed what the sort made: a pet's folder the
 sort made and the user renamed goes once undo has emptied it, as the folder would have by its
-first name, while the folders the user made stay; a photo an editor saved by renaming it to a
-backup (`c0.jpg~`) and writing the new version under its name goes back as the user has it
-now, the backup left where it is, said so."""
+first name, while the folders the user made stay (even one given the inode number of the sort's,
+deleted since); a photo an editor saved by renaming it to a backup (`c0.jpg~`, `c0.bak`) and
+writing the new version under its name goes back as the user has it now, the backup left where
+it is, said so."""
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -50,9 +52,10 @@ def test_a_pet_s_folder_the_sort_made_and_the_user_renamed_goes_once_empty(
     assert layout(roll) == before | yours
 
 
-@pytest.mark.parametrize("backup", ["c0.jpg~", "c0.jpg.bak", "c0.jpg.orig"])
+@pytest.mark.parametrize("backup", ["c0.jpg~", "c0.jpg.bak", "c0.jpg.orig", "c0.bak", "c0.orig", "c0.old"])
 def test_a_photo_an_editor_saved_with_a_backup_goes_back_as_it_is_now(tmp_path: Path, backup: str) -> None:
-    """The editor renamed cats/c0.jpg to a backup of its name and wrote the edited photo as
+    """The editor renamed cats/c0.jpg to a backup of its name (or of its stem, `c0.bak`, where the
+    old version went back and the edited one stayed in cats/) and wrote the edited photo as
     cats/c0.jpg: the backup is the photo by its identity, but the edited file is the photo as the
     user has it. That one goes back; the backup stays where the editor left it, said so."""
     photos(tmp_path, BLUE, "c0.jpg", "c1.jpg")
@@ -90,3 +93,50 @@ def test_another_sorted_photo_under_the_photo_s_name_is_never_taken_for_its_new_
         "found: cats/c1.jpg: moved to cats/c0.jpg since; put back from there to c1.jpg",
     ], [])
     assert layout(tmp_path) == before
+
+
+def _journaled_as(root: Path, folder: str, change) -> None:
+    """The journal's record of `folder`'s identity as made, changed by `change` (a list -> a list)."""
+    journal = root / ".sorter" / "journal.jsonl"
+    records = [json.loads(line) for line in journal.read_text().splitlines()]
+    for record in records:
+        if record["op"] == "mkdir" and record["path"] == folder and "id" in record:
+            record["id"] = change(record["id"])
+    journal.write_text("".join(json.dumps(record) + "\n" for record in records))
+
+
+@pytest.mark.parametrize("how, goes", [
+    ("renamed", True),
+    ("renamed, journaled by an older sorter", True),  # device and inode alone: followed, as ever
+    ("renamed, journaled with no generation nor birth time", False),  # removed only at its own path
+    ("deleted, and the user's made with its inode number", False),
+])
+def test_a_folder_the_sort_made_is_followed_by_its_identity_never_a_new_one_given_its_number(
+    tmp_path: Path, how: str, goes: bool,
+) -> None:
+    """QA: ext4 gives a folder made just after one was deleted the deleted one's inode number. The
+    user emptied the sort's cats/ into a folder of their own and deleted it: their kitties/ had
+    cats/'s number, and undo, having taken the photo back from it, removed it as cats/ renamed.
+    The inode's generation (or its birth time) tells the two apart: kitties/ stays. The number is
+    journaled as ext4 gives it, so the test tells the same on any filesystem."""
+    photos(tmp_path, BLUE, "a.jpg")
+    before = layout(tmp_path)
+    sort_folder(tmp_path, classifier=FakeClassifier())
+    if how.startswith("renamed"):
+        os.rename(tmp_path / "cats", tmp_path / "kitties")
+    else:
+        (tmp_path / "kitties").mkdir()
+        os.rename(tmp_path / "cats" / "a.jpg", tmp_path / "kitties" / "a.jpg")
+        (tmp_path / "cats").rmdir()
+        kitties = os.lstat(tmp_path / "kitties")
+        _journaled_as(tmp_path, "cats", lambda made: [kitties.st_dev, kitties.st_ino, *made[2:]])
+    if how.endswith("older sorter"):
+        _journaled_as(tmp_path, "cats", lambda made: made[:2])
+    if how.endswith("nor birth time"):
+        _journaled_as(tmp_path, "cats", lambda made: [*made[:2], -1])
+
+    assert undo(tmp_path) == ([
+        f"Restored 1 file(s) from 1 run in {tmp_path}.",
+        "found: cats/a.jpg: moved to kitties/a.jpg since; put back from there to a.jpg",
+    ], [])
+    assert layout(tmp_path) == before | ({} if goes else {"kitties": "dir"})

@@ -75,6 +75,7 @@ def file_groups(
     may remove them (and, with each one's identity once made, where renamed since). `judged`:
     each group's photo as it was judged (`moves.judged_as`, or None), moved only while it is
     still that file."""
+    from sorter.files import made_folders
     from sorter.files.moves import sync_dirs
     from sorter.files.verdicts import same_file_of
 
@@ -87,11 +88,11 @@ def file_groups(
             journal.append("mkdir", path=str(created.relative_to(root)))
             created.mkdir(exist_ok=True)
             made.append(created)
-    # Then what each is (device, inode), which a rename keeps: undo follows a folder renamed or
-    # moved since (cats/Luna to cats/Lunette) by it, to remove it too once empty.
-    # (One removed at once by someone else has nothing to follow.)
-    journal.append_many("mkdir", [{"path": str(p.relative_to(root)), "id": list(same[:2])} for p in made
-                                  if (same := same_file_of(p)) is not None])
+    # Then what each is (device, inode, generation: `made_folders`), which a rename keeps: undo
+    # follows a folder renamed or moved since (cats/Luna to cats/Lunette) by it, to remove it too
+    # once empty. (One removed at once by someone else has nothing to follow.)
+    journal.append_many("mkdir", [{"path": str(p.relative_to(root)), "id": ids} for p in made
+                                  if (ids := made_folders.identity(p)) is not None])
     filed: dict[int, Filed] = {}
     pending = list(enumerate(groups))
     while pending:

@@ -88,7 +88,7 @@ class Move:
 class RunState:
     run: str
     started: float
-    created_dirs: dict[str, set[tuple[int, int]]] = field(default_factory=dict)  # each -> its (device, inode) as made
+    created_dirs: dict[str, set[tuple[int, ...]]] = field(default_factory=dict)  # each -> its `made_folders.identity`
     flags: bytearray = field(default_factory=bytearray)
     start: int = -1  # byte offset of its first "move" record
     end: int = 0  # byte offset just past its last "move" record
@@ -239,9 +239,9 @@ def _well_formed(rec: dict) -> bool:
                 and type(same := rec.get("id", [])) is list and len(same) in (0, 4) and all(type(n) is int for n in same))
     if op in _OUTCOMES:
         return _is_seq(rec.get("seq"))
-    if op == "mkdir":  # the intent, then (device, inode) once made
-        same = rec.get("id", [0, 0])
-        return type(rec.get("path")) is str and type(same) is list and len(same) == 2 and all(type(n) is int for n in same)
+    if op == "mkdir":  # the intent, then `made_folders.identity` once made (an older sorter's: device and inode)
+        ids = rec.get("id", [0, 0])
+        return type(rec.get("path")) is str and type(ids) is list and len(ids) in (2, 3) and all(type(n) is int for n in ids)
     return True
 
 

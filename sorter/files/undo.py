@@ -86,12 +86,20 @@ def _forget(root: Path, state) -> str | None:
     return None
 
 
+#: What an editor that keeps the file it saves over names it by, in place of its extension
+#: (`c0.jpg` -> `c0.bak`), in any case (`C0.BAK`, as Windows tools write it).
+BACKUP_EXTENSIONS = frozenset({".bak", ".orig", ".old", ".backup"})
+
+
 def _a_backup(path: str, of: str) -> bool:
     """`path` is where an editor keeps the file `of` when it saves a new one under its name: in
-    its folder, under its name and more (`c0.jpg~`, `c0.jpg.bak`, `c0.jpg.orig`, `c0.jpg.~1~`)."""
+    its folder, under its name and more (`c0.jpg~`, `c0.jpg.bak`, `c0.jpg.orig`, `c0.jpg.~1~`),
+    or its stem and a backup's extension (`c0.bak`, `c0.orig`, `c0.old`: `BACKUP_EXTENSIONS`)."""
     folder, name = os.path.split(of)
     there, backup = os.path.split(path)
-    return there == folder and backup.startswith(name) and backup != name
+    stem, extension = os.path.splitext(backup)
+    return there == folder and backup != name and (
+        backup.startswith(name) or (stem == os.path.splitext(name)[0] and extension.lower() in BACKUP_EXTENSIONS))
 
 
 def _look(path: Path) -> os.stat_result | None:

@@ -93,7 +93,7 @@ class Whereabouts:
         #: Told by size and time: the journal's moves of the sizes and times two or more have (`_twins`)
         self._twins: dict[int, _Twins] | None = None
         self._state = state  # the journal as undo began (`journal.scan`), else scanned at the first need
-        self._claimed: set[str] = set()  # files this undo took for a photo found elsewhere
+        self._claimed: dict[str, object] = {}  # files this undo took for a photo found elsewhere -> the move
         self._settled: set[tuple[str, int]] = set()  # moves this undo found the photo of, or gave up on
 
     def find(self, move) -> Found | None:
@@ -122,7 +122,7 @@ class Whereabouts:
                          "which is it cannot be told")
         if not lasting:
             self._no_rival(move, same, next(iter(names)))
-        self._claimed.update(names)
+        self._claimed.update(dict.fromkeys(names, move))
         self._settled.add((move.run, move.seq))
         # Two names of the photo itself: either is it; the one in its folder, else the shorter path.
         folder = os.path.dirname(move.dst)
@@ -178,14 +178,18 @@ class Whereabouts:
         found = self.find(move)
         return found if found is not None and found.path != move.dst else None
 
-    def renamed(self, created: dict[str, set[tuple[int, int]]], folders) -> list[str]:
+    def renamed(self, created: dict[str, set[tuple[int, ...]]], folders) -> list[str]:
         """Those of `folders` (where undo found photos moved on, and took them back from) that are
-        a folder a run made (`created`: each -> its device and inode as made) renamed or moved
-        since: cats/Luna made by a sort, cats/Lunette now. By its identity alone, so never a
-        folder of the user's own (another inode), and only where identities last. A folder made
-        just after the run's was deleted may be given its inode (ext4 does): undo took photos of
-        the run back from it, so it held the run's photos, as a folder renamed by hand would."""
-        made = set().union(*created.values())
+        a folder a run made (`created`: each -> its identity as made, `made_folders`) renamed or
+        moved since: cats/Luna made by a sort, cats/Lunette now. By its identity alone, so never a
+        folder of the user's own, and only where identities last: not one given the inode number
+        of the run's folder, deleted since (ext4 gives it, almost always), whose generation is
+        another; where the record has none (`made_folders.NONE`), no folder but at its own path."""
+        from sorter.files import made_folders
+
+        made: dict[tuple[int, int], list[tuple[int, ...]]] = {}
+        for record in set().union(*created.values()):
+            made.setdefault(record[:2], []).append(record)
         if not made or not self._ids.kept:  # (a copy's: another device, none of them)
             return []
         renamed = []
@@ -194,7 +198,8 @@ class Whereabouts:
                 st = os.lstat(self._base + folder)
             except OSError:
                 continue
-            if stat.S_ISDIR(st.st_mode) and (st.st_dev, st.st_ino) in made:
+            if stat.S_ISDIR(st.st_mode) and any(made_folders.same(record, self._base + folder, st)
+                                                for record in made.get((st.st_dev, st.st_ino), ())):
                 renamed.append(folder)
         return renamed
 
@@ -224,7 +229,7 @@ class Whereabouts:
         paths = self._listed[lasting].get(hash(_key(same, lasting)))
         names = {}
         for path in [paths] if isinstance(paths, str) else paths or ():
-            if not lasting and (path in self._claimed or self._anothers_photo(move, same, path)):
+            if not lasting and (self._taken_for_another(move, path) or self._anothers_photo(move, same, path)):
                 continue
             try:
                 st = os.lstat(self.root / path)
@@ -235,6 +240,14 @@ class Whereabouts:
                 if len(set(names.values())) > NAMED:
                     break
         return names
+
+    def _taken_for_another(self, move, path: str) -> bool:
+        """Told by size and time, the file at `path` is one this undo took for another photo (and
+        left there: in a folder of the user's own, or kept with its group). Not for a move of that
+        very photo (`_same_photo`): a sort's, where a review's correction of it was found there,
+        finds it there too, as it does by its inode."""
+        taker = self._claimed.get(path)
+        return taker is not None and not _same_photo(taker, move)
 
     def _anothers_photo(self, move, same: SameFile, path: str) -> bool:
         """Told by size and time, the file at `path` (of `same`'s) is at the place of another
@@ -248,7 +261,8 @@ class Whereabouts:
         """Raises Unsure where another move's photo of `same`'s size and time, still sorted, is
         not where sorter put it either (nor back where it was), and this undo has not found it nor
         given it up: the file at `path` is either (two burst shots of one size and time, one
-        renamed, the other deleted), and which cannot be told."""
+        renamed, the other deleted), and which cannot be told. Not settled by a guess: under either
+        name it may be another photo's. The user, who can look at it, is told how to settle it."""
         twins = self._twins_of(same)
         for other in twins.moves if twins is not None else ():
             if ((other.run, other.seq) in self._settled or _same_photo(other, move) or self._ids.last(other.same)
@@ -256,8 +270,9 @@ class Whereabouts:
                 continue
             if not any(is_a_file(st := lstat_of(self._base + place)) and self._ids.match(other.same, st)
                        for place in (other.dst, other.src)):
-                raise Unsure(f"{path} has its size and time, as had {other.dst}'s photo, gone from there too: "
-                             "which one it is cannot be told")
+                raise Unsure(f"{path} has its size and time, as had {other.dst}'s photo, gone from there too: it is "
+                             f"one of the two, and which cannot be told (move it back to {move.dst} or {other.dst}, "
+                             "whichever it is, and undo again)")
 
     def _twins_of(self, same: SameFile) -> _Twins | None:
         """The journal's moves (any run's, in any state) of photos of `same`'s size and time, where
