@@ -7,13 +7,17 @@ where they were not learnt (`files.pet_folders`)?
 Builds, in a temporary folder, cats/ with --photos files at its top and --folders sub-folders of
 20 photos each, named as a camera names them (IMG_0000.jpg), as the pets' proof photos are; the
 pets were learnt elsewhere, their sizes and times recorded (none matches here). Then times, the
-best of --rounds: `find` (what every sort and every watch batch pays), and `find` then a photo of
-one pet filed (`PetFolders.looked_for`: her folder looked for by her photos, once a run or batch).
+best of --rounds: `find` (what every sort and every watch batch pays), `find` then a photo of
+one pet filed (`PetFolders.looked_for`: her folder looked for by her photos, once a run or batch),
+and what the review page pays at each reload and Name…: every pet looked for (`Looked`), then
+asked again with cats/ and dogs/ unchanged (their times set back: a folder changed within 2 s is
+looked in again).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import tempfile
 import time
@@ -30,7 +34,7 @@ def main() -> None:
     parser.add_argument("--pets", type=int, default=3, help="named cats, learnt elsewhere")
     parser.add_argument("--rounds", type=int, default=30)
     args = parser.parse_args()
-    from sorter.files.pet_folders import find
+    from sorter.files.pet_folders import Looked, find
 
     with tempfile.TemporaryDirectory(prefix="sorter-pet-folders-") as tmp:
         root = Path(tmp)
@@ -45,7 +49,9 @@ def main() -> None:
                 (folder / f"IMG_{i:04d}.jpg").write_bytes(b"x")
         pets = [f"cats/Pet{k}" for k in range(args.pets)]
         proof = tuple((f"IMG_{i:04d}.jpg", 1, 5000 + i, 1234567, 1_600_000_000_000_000_000) for i in range(8))
-        homes = [(pet, f"/elsewhere/A/{pet}", 1, 1000 + k, proof) for k, pet in enumerate(pets)]
+        homes = [(pet, f"/elsewhere/A/{pet}", 1, 1000 + k, proof, "") for k, pet in enumerate(pets)]
+        for kind in ("cats", "dogs"):
+            os.utime(root / kind, ns=(1_600_000_000_000_000_000,) * 2)
 
         def found() -> None:
             find(root, pets, homes)
@@ -53,8 +59,18 @@ def main() -> None:
         def one_filed() -> None:
             find(root, pets, homes).looked_for(pets[:1])
 
+        def every_pet() -> None:
+            Looked(root).now(pets, homes)
+
+        looked = Looked(root)
+
+        def unchanged() -> None:
+            looked.now(pets, homes)
+
         print(f"{args.folders} sub-folders of cats/, {args.photos} photos at its top, {args.pets} pets learnt elsewhere:")
-        for name, call in (("find", found), ("find, then a photo of one pet filed", one_filed)):
+        for name, call in (("find", found), ("find, then a photo of one pet filed", one_filed),
+                           ("a review's reload: every pet looked for", every_pet),
+                           ("a review's reload again, cats/ and dogs/ unchanged", unchanged)):
             call()
             best = float("inf")
             for _ in range(args.rounds):

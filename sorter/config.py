@@ -36,6 +36,11 @@ def names_a_pet(folder: str) -> bool:
     return any(unicodedata.category(c)[0] not in "NPZ" for c in folder)
 
 
+#: A name's bytes that are not UTF-8 (kept by Python as lone surrogates, U+DC80-U+DCFF) as the
+#: bytes they are, `caf\xe9.jpg`, not `caf\udce9.jpg`: how the terminal shows a file's or a folder's
+#: name (`str.translate`: sort's and watch's lines, learn's pets).
+AS_BYTES = {c: f"\\x{c - 0xDC00:02x}" for c in range(0xDC80, 0xDD00)}
+
 #: Where sorter keeps its own state (journal, lock) inside a sorted directory.
 STATE_DIR = ".sorter"
 #: The journal in STATE_DIR: a folder with one was sorted (a bare STATE_DIR may be a review's or

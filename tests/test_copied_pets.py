@@ -105,6 +105,29 @@ def test_a_moved_folder_learnt_again_forgets_what_was_deleted_there(tmp_path: Pa
     assert all(path.startswith(f"{moved}/") for path in personal.read_examples().paths)
 
 
+@pytest.mark.parametrize("how", ["moved", "copied"])
+def test_her_folder_deleted_in_a_moved_or_copied_folder_is_not_made_again(tmp_path: Path, fake_model,
+                                                                          how: str) -> None:
+    """mv M M2 or cp -a M M2 (`shutil.copytree`), then cats/Luna deleted there: her photos stay in
+    cats/, as they do where she was learnt (said why), rather than in a cats/Luna/ made again. The
+    folder is told from one she never had by its journal, which began with the same run."""
+    roll = luna_learnt(tmp_path, fake_model)
+    other = roll.rename(tmp_path / "moved") if how == "moved" else copied(roll, tmp_path / "copy")
+    shutil.rmtree(other / "cats" / "Luna")
+
+    result = invoke("sort", other, "--model", fake_model, "--json")
+
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["pet_folders"] == {"cats/Luna": None}
+    assert not (other / "cats" / "Luna").exists(), tree(other)
+    assert {"cats/new0.png", "cats/new1.png"} <= cats_of(other), tree(other)
+    luna(other / "new2.png", 72)
+    said = invoke("sort", other, "--model", fake_model)
+    assert said.exit_code == 0 and not (other / "cats" / "Luna").exists(), tree(other)
+    assert (f"cats/Luna/ is no longer in {other}: Luna's photos stay in cats/ (sorter learn {other} to learn the "
+            "folder as it is now)") in said.stdout.splitlines(), said.stdout
+
+
 @pytest.mark.parametrize("learnt_in_the_copy", [False, True])
 def test_in_a_copy_on_another_disk_her_renamed_folder_is_followed(tmp_path: Path, fake_model, other_disk: Path,
                                                                   learnt_in_the_copy: bool) -> None:
@@ -429,6 +452,28 @@ def test_in_another_folder_her_folder_is_looked_for_only_once_a_photo_of_hers_co
     luna(later / "luna.png", 80)
     assert pet_folders_of(later, fake_model) == {"cats/Luna": "cats/Lulu"}
     assert (later / "cats" / "Lulu" / "luna.png").is_file() and not (later / "cats" / "Luna").exists()
+
+
+def test_the_review_page_looks_for_her_folder_again_only_once_cats_changed(tmp_path: Path, fake_model) -> None:
+    """The review page asks where every pet's folder is at each reload and Name…: her folder
+    copied into another folder and renamed there is looked for by her photos (25 ms with 300
+    sub-folders of cats/, 3 pets), and not again while cats/ and dogs/ stay as they were; renamed
+    again, she is looked for again."""
+    from sorter.review.catalog import KnownPets
+
+    roll = luna_learnt(tmp_path, fake_model)
+    later = tmp_path / "later"
+    shutil.copytree(roll / "cats" / "Luna", later / "cats" / "Lulu", copy_function=shutil.copy2)
+    (later / "dogs").mkdir()
+    for kind in ("cats", "dogs"):  # as a folder left alone for a while is (changed within 2 s: looked in again)
+        os.utime(later / kind, ns=(1_600_000_000_000_000_000,) * 2)
+    pets = KnownPets(later)
+
+    first = pets.now()
+    assert first.moved == {"cats/Luna": "cats/Lulu"}
+    assert pets.now() is first  # not looked for again
+    (later / "cats" / "Lulu").rename(later / "cats" / "Lili")
+    assert pets.now().moved == {"cats/Luna": "cats/Lili"}
 
 
 def test_a_watch_where_she_was_not_learnt_files_her_into_her_copied_folder_and_says_so_once(tmp_path: Path,

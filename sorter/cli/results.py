@@ -9,6 +9,7 @@ from pathlib import Path
 import typer
 
 from sorter.cli.console import as_error, err, escape, fail, lost
+from sorter.config import AS_BYTES
 from sorter.errors import SorterError
 
 STATUS_STYLE = {
@@ -26,15 +27,12 @@ _SHOWN = {
     **{c: f"\\u{c:04x}" for c in (0x061C, 0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A))},
     0x2028: "\\u2028", 0x2029: "\\u2029",  # line and paragraph separators: lines of their own to some readers
 }
-#: On the terminal, a name's bytes that are not UTF-8 (kept by Python as lone surrogates,
-#: U+DC80-U+DCFF) as the bytes they are, `caf\xe9.jpg`, not `caf\udce9.jpg`; the log file keeps them.
-_AS_BYTES = {c: f"\\x{c - 0xDC00:02x}" for c in range(0xDC80, 0xDD00)}
 
 
 def shown(line: str) -> str:
     """A line naming a file as the terminal shows it: controls escaped, bytes that are not
     UTF-8 as bytes; markup as text."""
-    return escape(line.translate(_SHOWN).translate(_AS_BYTES))
+    return escape(line.translate(_SHOWN).translate(AS_BYTES))
 
 
 def _detail(result) -> str:
@@ -117,9 +115,9 @@ class FileLog:
             from datetime import datetime
 
             clock = f"[dim]{datetime.now():%H:%M:%S}[/] " if self.clock else ""
-            err.print(f"{clock}{styled or escape(plain)}".translate(_AS_BYTES), soft_wrap=True)
+            err.print(f"{clock}{styled or escape(plain)}".translate(AS_BYTES), soft_wrap=True)
         else:
-            sys.stderr.write(plain.translate(_AS_BYTES) + "\n")
+            sys.stderr.write(plain.translate(AS_BYTES) + "\n")
             sys.stderr.flush()
 
     def _console_gone(self, exc: OSError) -> None:

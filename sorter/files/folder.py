@@ -142,3 +142,21 @@ def first_bytes(path: Path, size: int) -> bytes:
         return os.pread(fd, size, 0)
     finally:
         os.close(fd)
+
+
+#: Bytes read for a journal's first record: two paths of PATH_MAX (4,096 bytes), escaped.
+FIRST_RECORD_BYTES = 64 * 1024
+
+
+def first_run(root: Path) -> str:
+    """The run that began `root`'s journal ("20240601T101500-3f9a2c", its first record's): it goes
+    with the folder wherever it is moved or copied (`.sorter/` with it), and no other folder's
+    journal begins with it. "" where there is no journal, or its first record cannot be read."""
+    import json
+
+    try:
+        first = first_bytes(root / STATE_DIR / JOURNAL_NAME, FIRST_RECORD_BYTES).partition(b"\n")[0]
+        run = json.loads(first.decode("utf-8", "surrogateescape")).get("run", "")
+    except (OSError, ValueError, AttributeError):
+        return ""
+    return run if isinstance(run, str) else ""

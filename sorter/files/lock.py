@@ -249,22 +249,26 @@ class Watching:
             os.close(fd)  # made the folder's own by the watcher that got it first (`own`): that one is there
         self._fd = fd
         try:
-            self.own()  # before our pid is written: never into a linked copy's
+            self._own()  # before our pid is written: never into a linked copy's
             _claim(self._fd)
         except BaseException:  # a full disk refused the copy: let go, not held for as long as the watch runs
             self.release()
             raise
 
-    def own(self) -> None:
+    def own(self) -> bool:
+        """Still the file at its path, made this folder's own (`_own`); False once `.sorter/` was
+        emptied under it (`rm -rf DIR/*`): a file it no longer is, nothing done. One `stat` a batch."""
+        if self._fd is None or not still_open_there(self.path, self._fd):
+            return False
+        self._own()
+        return True
+
+    def _own(self) -> None:
         """A file of this folder's own, where a hard-linked copy of the folder (`state_links`) has
         it too: the copy's sorters are not refused for our watch. At the start and at each batch,
-        so a watch running as the copy was made lets go of the copy's at its next batch."""
-        if self._fd is not None and still_open_there(self.path, self._fd):
-            self._fd = unshared(self.path, self._fd, os.O_RDWR, locked=True)
-
-    def is_current(self) -> bool:
-        """False once `.sorter/` was emptied under it (`rm -rf DIR/*`)."""
-        return self._fd is not None and still_open_there(self.path, self._fd)
+        so a watch running as the copy was made lets go of the copy's at its next batch. The file
+        is known to be the one at its path (`acquire` just saw it, `own` sees it)."""
+        self._fd = unshared(self.path, self._fd, os.O_RDWR, locked=True)
 
     def release(self) -> None:
         _let_go(self._fd)

@@ -31,6 +31,9 @@ photos split. So her folder is the one that holds her photos, whatever it is cal
   in none where several prove it alike (said why, rather than the last by name). One copy of
   one of her photos in another folder's cats/Best/ is not most of them. A personal model that
   recorded her photos without their sizes and times does not look: no copy keeps an identity.
+  Where none holds them and OTHER is the folder she was learnt in, moved or copied (its journal
+  began with the run `learn` recorded with her folder, `folder.first_run`), and nothing is at her
+  folder's path there, the user deleted it: her photos stay in cats/, as where she was learnt.
 
 A folder that is another pet's (cats/Milo, Luna's renamed) is never taken for its name's pet:
 Milo's photos stay in cats/, said once, rather than mix with hers. Where identities do not last
@@ -39,11 +42,13 @@ none is compared: her photos' names, sizes and times are. A pet learnt before he
 recorded is filed by name, and one learnt before her photos' sizes and times were, by identity
 alone. The cost: one `lstat` per named pet (in her folder, or her name's folder elsewhere). Where
 she is looked for by her photos, `pet_homes.PROOF_PHOTOS` `lstat` in her name's folder and a
-listing of cats/ and dogs/ with as many per sub-folder and folder she was learnt from (half,
-mostly: a folder that cannot hold most of them is left): 15 ms for one pet with 300 sub-folders
-of cats/ and 5,000 photos at its top, 62 ms with 1,500 (`benchmarks/pet_folders_cost.py`);
+listing of cats/ and dogs/ (one a lookup, for her name's folder too) with as many per sub-folder
+and folder she was learnt from (half, mostly: a folder that cannot hold most of them is left):
+13-15 ms for one pet with 300 sub-folders of cats/ and 5,000 photos at its top, 62 ms with 1,500
+(`benchmarks/pet_folders_cost.py`);
 `find` alone there, 0.06 ms, where looking for every pet at every sort and batch took 30 ms and
-138 ms.
+138 ms. The review page, which looks for every pet, does so again only once cats/ or dogs/
+changed (`Looked`).
 """
 
 from __future__ import annotations
@@ -51,6 +56,7 @@ from __future__ import annotations
 import os
 import shlex
 import stat
+import time
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
@@ -58,12 +64,14 @@ from functools import cache
 from pathlib import Path
 
 from sorter.config import CLASS_FOLDERS, entered, names_a_pet
+from sorter.files.folder import first_run
 from sorter.files.verdicts import inodes_last, lstat_of
 
 #: A pet's folder as `learn` recorded it: (pet, path, device, inode, her photos in it as
-#: (path in the folder, device, inode, size, modification time in ns; -1: not recorded)):
+#: (path in the folder, device, inode, size, modification time in ns; -1: not recorded), the run
+#: that began the journal of the folder she was learnt in, `folder.first_run`; "": none):
 #: `model.pet_homes.Home`.
-Home = tuple[str, str, int, int, tuple[tuple[str, int, int, int, int], ...]]
+Home = tuple[str, str, int, int, tuple[tuple[str, int, int, int, int], ...], str]
 
 
 @dataclass(frozen=True)
@@ -110,18 +118,28 @@ class PetFolders:
         if not wanted:
             return self
         claimed = set(self.pets) | self.folders()
-        named = _by_her_name(self.root, wanted, claimed)
+        listed = cache(_folders_in)  # cats/ (dogs/) listed once, for her name's folder and her photos alike
+        named = _by_her_name(self.root, wanted, claimed, listed)
         found, unsure = _by_her_photos(self.root, {pet: self.homes[pet] for pet in sorted(wanted - named.keys())},
-                                       claimed | set(named.values()))
+                                       claimed | set(named.values()), listed)
         found |= named
         moved, dated, crossed = dict(self.moved), dict(self.dated), dict(self.crossed)
+        began = cache(lambda: first_run(self.root))
         for pet in wanted:
             if pet in found:
                 _place(pet, found[pet], moved, dated, crossed)
-            elif pet in unsure:
+            elif pet in unsure or any(self._deleted_here(home, began) for home in self.homes[pet]):
                 moved[pet] = None
         return replace(self, moved=moved, dated=dated, crossed=crossed, unsure={**self.unsure, **unsure},
                        pending=self.pending - wanted)
+
+    def _deleted_here(self, home: Home, began) -> bool:
+        """Her folder was deleted from this folder, a move or a copy of the one she was learnt in
+        (`home`: its journal began with the same run, `began()`; `mv DIR DIR2`, `cp -a`, a
+        backup restored): no folder holds her photos (asked first), and none is at her folder's
+        path in it. As where she was learnt, her photos stay in cats/ rather than make hers again."""
+        return bool(home[5]) and home[5] == began() and not os.path.lexists(
+            self.root / _kind(home[0]) / Path(home[1]).name)
 
     def said(self) -> dict[str, str]:
         """Pet -> what sort and watch say of her, once, where her photos do not go into her name's folder."""
@@ -200,6 +218,48 @@ def find(root: Path, pets: Iterable[str], homes: Iterable[Home]) -> PetFolders:
                       frozenset(homes_by_photos), homes_by_photos)
 
 
+def stamp(root: Path) -> tuple | None:
+    """cats/ and dogs/ of `root` as they are now, by identity and modification time: a folder made,
+    renamed or removed in them, or a photo filed at their top, changes it. Two `stat`. None where
+    one changed within SAME_TIME_NS (a FAT card keeps a folder's time to its 2 seconds: a second
+    change then may leave it as it was), or has a time ahead of the clock: not to be trusted yet."""
+    now, seen = time.time_ns(), []
+    for kind in sorted(CLASS_FOLDERS.values()):
+        try:
+            st = os.stat(root / kind)
+        except OSError:
+            seen.append(None)
+            continue
+        if now - st.st_mtime_ns < SAME_TIME_NS:
+            return None
+        seen.append((st.st_dev, st.st_ino, st.st_mtime_ns))
+    return tuple(seen)
+
+
+class Looked:
+    """Every named pet's folder in `root`, each looked for (`find`, then `looked_for` all of them:
+    the review page offers each by her folder's name), found again only where the pets, their
+    folders as learnt, or cats/ and dogs/ changed since (`stamp`): a review asks at each reload and
+    each Name…, where looking for 3 pets takes 25 ms with 300 sub-folders of cats/ (123 ms with
+    1,500), the stamp 0.01 ms. Photos moved by hand from one of their sub-folders to another, with
+    no folder made, renamed or removed, are seen at cats/' or dogs/' next change. Safe to share
+    between threads: two asking at once may both look."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._last: tuple | None = None  # (pets, homes, stamp taken before they were looked for, folders)
+
+    def now(self, pets: Iterable[str], homes: Iterable[Home]) -> PetFolders:
+        pets, homes = frozenset(pets), tuple(homes)
+        seen, last = stamp(self.root), self._last
+        if seen is not None and last is not None and last[:3] == (pets, homes, seen):
+            return last[3]
+        here = find(self.root, pets, homes)
+        here = here.looked_for(here.pending)
+        self._last = (pets, homes, seen, here)
+        return here
+
+
 def _place(pet: str, folder: str, moved: dict[str, str | None], dated: dict[str, str], crossed: dict[str, str]) -> None:
     """Her photos go into `folder`, hers, if it is a pet's folder of her kind; else into none, said why."""
     if _kind(folder) != _kind(pet):  # a cat's folder among the dogs'
@@ -235,31 +295,40 @@ def folded(name: str) -> str:
     return unicodedata.normalize("NFC", name).casefold()
 
 
-def _by_her_name(root: Path, wanted: Iterable[str], claimed: set[str]) -> dict[str, str]:
+def _folders_in(folder: Path) -> tuple[os.DirEntry, ...] | None:
+    """The folders in `folder` (cats/), links not followed; None where it cannot be listed. Its
+    callers share one listing a lookup (`functools.cache`): cats/ holds the photos at its top too."""
+    try:
+        with os.scandir(folder) as listing:
+            return tuple(entry for entry in listing if entry.is_dir(follow_symlinks=False))
+    except OSError:
+        return None
+
+
+def _by_her_name(root: Path, wanted: Iterable[str], claimed: set[str], listed=_folders_in) -> dict[str, str]:
     """Pet -> the one sub-folder of her kind named as she is but for case ("cats/fred" for
-    cats/Fred; one listing of her kind's folder): hers, not a cats/Fred/ made beside it. Not one
-    `claimed`, nor one named so for another named pet."""
+    cats/Fred; `listed`: the listing of her kind's folder): hers, not a cats/Fred/ made beside it.
+    Not one `claimed`, nor one named so for another named pet."""
     alike_names = [folded(pet) for pet in claimed]  # hers, and any other pet's of a name alike
     found = {}
     for pet in sorted(wanted):
-        try:
-            with os.scandir(root / _kind(pet)) as listing:
-                alike = [f"{_kind(pet)}/{entry.name}" for entry in listing if entry.is_dir(follow_symlinks=False)
-                         and folded(f"{_kind(pet)}/{entry.name}") == folded(pet)]
-        except OSError:
+        folders = listed(root / _kind(pet))
+        if folders is None:
             continue
+        alike = [f"{_kind(pet)}/{entry.name}" for entry in folders if folded(f"{_kind(pet)}/{entry.name}") == folded(pet)]
         if len(alike) == 1 and alike[0] not in claimed and alike_names.count(folded(pet)) == 1:
             found[pet] = alike[0]
     return found
 
 
-def _by_her_photos(root: Path, sought: dict[str, list[Home]], claimed: set[str],
+def _by_her_photos(root: Path, sought: dict[str, list[Home]], claimed: set[str], listed=_folders_in,
                    ) -> tuple[dict[str, str], dict[str, tuple[str, ...]]]:
     """Pet -> the sub-folder of cats/ or dogs/ that holds her photos (`_proof`): the folder of her
     name first (a copy or a disk mounted again, not renamed: a few `lstat`), else the one of all
-    that proves it best, one listing of each: a cat's folder moved among the dogs' (or a dog's
-    made a cat's) is another pet's to neither of them. A folder `claimed` already is another
-    pet's. And pet -> the folders that prove it alike, where several do best: none is hers."""
+    that proves it best, one listing of each (`listed`, shared with `_by_her_name`): a cat's
+    folder moved among the dogs' (or a dog's made a cat's) is another pet's to neither of them. A
+    folder `claimed` already is another pet's. And pet -> the folders that prove it alike, where
+    several do best: none is hers."""
     lasting = {kind: inodes_last(root / kind) for kind in sorted(CLASS_FOLDERS.values())}
     lstat = cache(lstat_of)  # a pet learnt in two folders (a copy learnt too) asks of the same names twice
     found = {}
@@ -270,10 +339,9 @@ def _by_her_photos(root: Path, sought: dict[str, list[Home]], claimed: set[str],
             found[pet] = pet
     scores = []
     for kind in sorted(lasting) if len(found) < len(sought) else ():
+        folders = [entry for entry in listed(root / kind) or () if entered(entry.name)
+                   and f"{kind}/{entry.name}" not in claimed]
         try:
-            with os.scandir(root / kind) as listing:
-                folders = [entry for entry in listing if entry.is_dir(follow_symlinks=False) and entered(entry.name)
-                           and f"{kind}/{entry.name}" not in claimed]
             for entry in folders:  # its photos cost no `stat`: the listing says what is a folder
                 st = entry.stat(follow_symlinks=False)
                 for pet in sorted(sought.keys() - found.keys()):
@@ -314,7 +382,7 @@ def _proof(folder: Path, identity: tuple[int, int], homes: list[Home], lasting: 
     for home in homes:
         ours = lasting and identity == (home[2], home[3])
         same = alike = 0
-        for asked, (name, device, inode, size, time) in enumerate(home[4]):
+        for asked, (name, device, inode, size, mtime) in enumerate(home[4]):
             if not ours and 2 * (same + alike + len(home[4]) - asked) <= len(home[4]):
                 break  # most of them can no longer be here: half the `lstat` of a folder that is not hers
             st = lstat(folder / name)
@@ -322,7 +390,7 @@ def _proof(folder: Path, identity: tuple[int, int], homes: list[Home], lasting: 
                 continue
             if lasting and (st.st_dev, st.st_ino) == (device, inode):
                 same += 1
-            elif time != UNKNOWN and st.st_size == size and abs(st.st_mtime_ns - time) < SAME_TIME_NS:
+            elif mtime != UNKNOWN and st.st_size == size and abs(st.st_mtime_ns - mtime) < SAME_TIME_NS:
                 alike += 1
         if (ours and same) or 2 * (same + alike) > len(home[4]):
             best = max(best or (ours, same + alike), (ours, same + alike))

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from sorter.config import AS_BYTES
+
 if TYPE_CHECKING:
     from sorter.learning.corrections import PassedOver
 
@@ -18,8 +20,7 @@ def shown(name: str) -> str:
     folder, _, pet = name.rpartition("/")
     if pet == pet.strip() and "  " not in pet and pet.isprintable():
         return name
-    quoted = "".join(f"\\x{ord(c) - 0xDC00:02x}" if 0xDC80 <= ord(c) < 0xDD00 else "\\'" if c == "'"
-                     else repr(c)[1:-1] for c in pet)
+    quoted = "".join(AS_BYTES.get(ord(c)) or ("\\'" if c == "'" else repr(c)[1:-1]) for c in pet)
     return f"{folder}/'{quoted}'" if folder else f"'{quoted}'"
 
 

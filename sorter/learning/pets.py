@@ -30,6 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from sorter.config import CLASS_FOLDERS
+from sorter.files.folder import first_run
 from sorter.learning.folder_names import shown
 from sorter.model.heads import Head, fit_softmax, folds, one_hot, principal_basis
 from sorter.model.personal import Examples
@@ -296,7 +297,9 @@ def homes(examples: Examples, heads: list[PetHead], renamed: dict[tuple[str, str
     and a copy of it on another disk hers too. `renamed`: (species, folder's name) -> the pet
     learnt from it under another name (`copies.as_one`: a copy of her folder, renamed in one
     place). A folder not there any more (renamed since it was learnt, another folder's learn
-    reading her rows of it) is kept by its path alone, her photos by the identity learnt."""
+    reading her rows of it) is kept by its path alone, her photos by the identity learnt. And the
+    run that began the journal of the folder each is in (`files.folder.first_run`): a move or a
+    copy of that folder is told by it, once her folder is deleted there."""
     renamed = renamed or {}
     found = []
     for head in heads:
@@ -317,7 +320,7 @@ def homes(examples: Examples, heads: list[PetHead], renamed: dict[tuple[str, str
                     identity = (st.st_dev, st.st_ino)
                 except OSError:
                     identity = (UNKNOWN, UNKNOWN)
-                found.append(Home(f"{kind}/{name}", str(folder), *identity, proof))
+                found.append(Home(f"{kind}/{name}", str(folder), *identity, proof, first_run(folder.parent.parent)))
     return tuple(found)
 
 

@@ -42,6 +42,10 @@ class Home(NamedTuple):
     #: A few of the photos she was learnt from in it (`PROOF_PHOTOS`): (path in the folder, device,
     #: inode, size, modification time in ns).
     photos: tuple[tuple[str, int, int, int, int], ...] = ()
+    #: The run that began the journal of the folder she was learnt in (`files.folder.first_run`):
+    #: a move or a copy of that folder keeps it, so her folder deleted there is told from a folder
+    #: she never had (`files.pet_folders`). "": none, or a personal model from before.
+    began: str = ""
 
 
 def to_arrays(homes: tuple[Home, ...]) -> dict[str, np.ndarray]:
@@ -55,7 +59,8 @@ def to_arrays(homes: tuple[Home, ...]) -> dict[str, np.ndarray]:
             "home_photo_ids": np.array([[ids[:2] for _, *ids in photos] for photos in padded], np.int64).reshape(
                 -1, PROOF_PHOTOS, 2),
             "home_photo_stats": np.array([[ids[2:] for _, *ids in photos] for photos in padded], np.int64).reshape(
-                -1, PROOF_PHOTOS, 2)}
+                -1, PROOF_PHOTOS, 2),
+            "home_began": np.array([h.began for h in homes], dtype=str)}
 
 
 def from_arrays(data) -> tuple[Home, ...]:
@@ -70,13 +75,15 @@ def from_arrays(data) -> tuple[Home, ...]:
         else (data["home_photos"], data["home_photo_ids"].astype(np.int64))  # none recorded before
     # Their sizes and times, since a copy's photos are found by them (none before: by identity alone).
     stats = data["home_photo_stats"].astype(np.int64) if "home_photo_stats" in data else np.full(photo_ids.shape, UNKNOWN)
-    if len(names) != len(pets) or photo_ids.shape != (*names.shape, 2) or stats.shape != photo_ids.shape:
+    began = data["home_began"] if "home_began" in data else np.full(len(pets), "")  # none recorded before
+    if len(names) != len(pets) or photo_ids.shape != (*names.shape, 2) or stats.shape != photo_ids.shape \
+            or len(began) != len(pets):
         raise ValueError("the named pets' photos do not fit their folders")
     photos = np.concatenate([photo_ids, stats], axis=-1).tolist()
     return tuple(Home(str(pet), str(path), int(device), int(inode),
-                      tuple((str(name), *photo) for name, photo in zip(row, row_stats, strict=True) if name))
-                 for pet, path, (device, inode), row, row_stats in zip(pets, paths, ids.tolist(), names, photos,
-                                                                       strict=True))
+                      tuple((str(name), *photo) for name, photo in zip(row, row_stats, strict=True) if name), str(run))
+                 for pet, path, (device, inode), row, row_stats, run in zip(pets, paths, ids.tolist(), names, photos,
+                                                                            began, strict=True))
 
 
 def homes_of(classifier) -> tuple[Home, ...]:

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sorter.config import CLASS_FOLDERS, OTHER, REVIEW_RUN_PREFIX, STATE_DIR, entered, names_a_pet
-from sorter.files.pet_folders import folded
+from sorter.files.pet_folders import Looked, folded
 from sorter.files.planning import LEFT_IN_PLACE, reason_kind
 from sorter.review.page import MAX_REASON_GROUPS, MIGHT_BE
 
@@ -246,7 +246,7 @@ def _named(catalog: Catalog, pet: str) -> bool:
 
 
 class LastRead:
-    """The personal model as `known_pets` last read it, read again only when its file changed:
+    """The personal model as `KnownPets` last read it, read again only when its file changed:
     its `personal.stamp` (mtime in ns, size, inode; `learn` writes it whole and renames it into
     place), taken before the read, so a model replaced meanwhile is read again the next time
     rather than kept under the new stamp. A review asks at each reload and each Name…, where
@@ -274,27 +274,25 @@ class LastRead:
             return self._read[2]
 
 
-def known_pets(root: Path, personal: LastRead | None = None) -> PetFolders:
-    """The named pets ("cats/Luna") the personal model knows now (`personal`: as last read, else
-    read now), and where their folders are in `root` (`files.pet_folders`: cats/Luna renamed
-    cats/Lulu since she was learnt there): a group a sort noted for a pet forgotten since
-    (`sorter learn --forget`) is moot. None from a model that cannot be read."""
-    from sorter.files import pet_folders
-    from sorter.files.suggestions import pet_folders as named_folders
-    from sorter.model.personal import named_in
+class KnownPets:
+    """The named pets ("cats/Luna") the personal model knows now, and where their folders are in
+    `root` (`files.pet_folders`: cats/Luna renamed cats/Lulu since she was learnt there): a group
+    a sort noted for a pet forgotten since (`sorter learn --forget`) is moot; and a page listed
+    before a pet's folder was renamed, swapped or removed (no journal write says so) would make
+    cats/Luna/ again beside the cats/Lulu/ she is now, so each reload and Name… asks. The model is
+    read again only when its file changed (`LastRead`), the folders found again only when it or
+    cats/ and dogs/ did (`pet_folders.Looked`): one `stat` of the model and two of the folders."""
 
-    model = (personal or LastRead()).model()
-    here = pet_folders.find(root, named_folders(named_in(model)), model.homes if model is not None else ())
-    return here.looked_for(here.pending)  # every pet's: the page offers each by her folder's name
+    def __init__(self, root: Path) -> None:
+        self._personal = LastRead()
+        self._looked = Looked(root)
 
+    def now(self) -> PetFolders:
+        from sorter.files.suggestions import pet_folders as named_folders
+        from sorter.model.personal import named_in
 
-def pets_moved(root: Path, here: PetFolders | None, personal: LastRead | None = None) -> bool:
-    """A named pet's folder renamed, swapped or removed since the catalog was listed (`here`):
-    no journal write says so, and a page listed before it would make cats/Luna/ again beside
-    the cats/Lulu/ she is now. One `lstat` per named pet, and one `stat` of the personal model
-    (`LastRead`); and a listing of cats/ and dogs/ where a pet learnt elsewhere has no folder of
-    her name here (`PetFolders.looked_for`)."""
-    return here is not None and known_pets(root, personal) != here
+        model = self._personal.model()
+        return self._looked.now(named_folders(named_in(model)), model.homes if model is not None else ())
 
 
 def sub_folders(folder: Path) -> list[str]:
@@ -324,9 +322,9 @@ def follow(filed: dict[str, Filed], move) -> None:
         filed[move.dst] = Filed(before.origin if before else move.src, move.label, move.confidence, None)
 
 
-def load_catalog(root: Path, state, personal: LastRead | None = None) -> Catalog:
+def load_catalog(root: Path, state, here: PetFolders | None = None) -> Catalog:
     """Every image and video sorter lists in the folder (`state`: the journal, settled), grouped
-    and ordered; `personal`: the personal model as last read (`LastRead`)."""
+    and ordered; `here`: the named pets' folders as the caller found them (`KnownPets`), else found now."""
     from sorter.files import suggestions
     from sorter.files.folder import output_folders
     from sorter.files.journal import Move, moves_and_seen
@@ -349,7 +347,7 @@ def load_catalog(root: Path, state, personal: LastRead | None = None) -> Catalog
                 filed[item.path] = replace(filed[item.path], box=item.box)
     catalog = Catalog(root)
     noted = suggestions.read(root)
-    catalog.here = here = known_pets(root, personal)
+    catalog.here = here = here if here is not None else KnownPets(root).now()
     noted.follow(here)  # "might be cats/Lulu/" once her folder is renamed: named there, not in a new cats/Luna/
     noted.keep_only(here.folders())
     suggested = noted.standing(root)

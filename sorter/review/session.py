@@ -30,7 +30,7 @@ from typing import Literal
 from sorter.config import CLASS_FOLDERS, OTHER, REVIEW_RUN_PREFIX, names_a_pet
 from sorter.errors import ReviewConflict
 from sorter.files.pet_folders import folded
-from sorter.review.catalog import Catalog, LastRead, Photo, load_catalog, pets_moved
+from sorter.review.catalog import Catalog, KnownPets, Photo, load_catalog
 
 Choice = Literal["cat", "dog", "neither"]
 #: The label a correction is journaled with (what `sorter learn` will read).
@@ -152,10 +152,10 @@ class Session:
 
         self.root = check_folder(root, filing=True, command="review")
         self._held = HeldFolder(self.root)
-        self._personal = LastRead()  # read at each reload and Name… only when learn wrote it anew
+        self._pets = KnownPets(self.root)  # asked at each reload and Name…, found again only when changed
         with self._locked():  # settle a crashed sort first, as every command does
             state = recover(self.root).state
-            self.catalog: Catalog = load_catalog(self.root, state, self._personal)
+            self.catalog: Catalog = load_catalog(self.root, state, self._pets.now())
             self._seen = self._journal_stamp()
         self._others = False  # appended beside us since the listing (`_beside`): a reload lists them
         self.lock = threading.Lock()  # the catalog
@@ -265,11 +265,11 @@ class Session:
         if not self._moving.acquire(timeout=REFRESH_WAIT):
             return
         try:
-            if (self._journal_stamp() == self._seen and not self._others
-                    and not pets_moved(self.root, self.catalog.here, self._personal)):
+            here = self._pets.now()  # once a reload: what the check found, the catalog is listed with
+            if self._journal_stamp() == self._seen and not self._others and here == self.catalog.here:
                 return
             with self._locked():
-                catalog = load_catalog(self.root, recover(self.root).state, self._personal)
+                catalog = load_catalog(self.root, recover(self.root).state, here)
                 self._seen, self._others = self._journal_stamp(), False
             with self.lock:
                 self.catalog = catalog
@@ -303,7 +303,7 @@ class Session:
             if pet is not None:
                 if choice == "neither":
                     raise ReviewConflict("only a cat or a dog is a named pet")
-                if pets_moved(self.root, self.catalog.here, self._personal):  # cats/Luna renamed: the reload offers Lulu
+                if self._pets.now() != self.catalog.here:  # cats/Luna renamed: the reload offers Lulu
                     raise ReviewConflict(CHANGED)
                 try:
                     pet = self.catalog.pet_named(choice, pet_folder_name(pet, self.catalog.pets[choice]))

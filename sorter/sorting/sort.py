@@ -95,7 +95,9 @@ class Sorter:
         self._journal = None
         self._planner = None
         self._lookups = None  # threads for the companions lookup, past 2 cores (`_companions`)
-        self.here = None  # where the named pets' photos go (`pet_folders`), as the latest batch found it
+        #: Where the named pets' photos go (`pet_folders`), as the caller set it for a sort or a batch,
+        #: and with the pets looked for as their photos came (`sort_entries`).
+        self.here = None
 
     def close(self) -> None:
         if self._journal is not None:
@@ -144,16 +146,15 @@ class Sorter:
 
     def pet_folders(self):
         """Where the named pets' photos go in this folder now (`files.pet_folders`: a pet's folder
-        renamed since she was learnt here, or gone), looked at again for each batch: a watcher's
-        user renames folders while it runs. A pet learnt elsewhere is looked for by her photos
-        as hers come (`sort_entries`)."""
+        renamed since she was learnt here, or gone), found for each batch: a watcher's user renames
+        folders while it runs. Changes nothing: the caller sets `here` to what the sort or batch
+        goes on with. A pet learnt elsewhere is looked for by her photos as hers come (`sort_entries`)."""
         from sorter.files import pet_folders, suggestions
         from sorter.model.personal import named_pets
         from sorter.model.pet_homes import homes_of
 
         pets = suggestions.pet_folders(named_pets(self.classifier))
-        self.here = pet_folders.find(self.root, pets, homes_of(self.classifier) if pets else ())
-        return self.here
+        return pet_folders.find(self.root, pets, homes_of(self.classifier) if pets else ())
 
     def planner(self):
         """One planner for the Sorter's life: the watcher does not list cats/ and dogs/
@@ -445,8 +446,7 @@ def sort_folder(
         might_be: dict[str, int] = {}
         here = sorter.pet_folders()
         noting = None if dry_run or not here.pets else suggesting.Noting(root, here)
-        if noting is not None:
-            sorter.here = noting.looked  # the pets with a "might be" group looked for once
+        sorter.here = noting.looked if noting is not None else here  # the pets with a "might be" group looked for once
         try:
             for entries, within, refile in passes:
                 for result in sorter.sort_entries(entries, within=within, refile=refile):

@@ -9,7 +9,7 @@ import os
 from pathlib import Path
 
 from sorter.config import CLASS_FOLDERS
-from sorter.files import suggestions
+from sorter.files import pet_folders, suggestions
 from sorter.files.pet_folders import PetFolders
 from sorter.files.verdicts import identity_of
 from sorter.sorting.results import FileResult
@@ -19,18 +19,26 @@ class Noting:
     """Takes a sort's results (`add`), then writes the folder's suggestions (`write`, under the
     folder's lock). `here`: the named pets and their folders (`files.pet_folders`): what was
     noted of a pet goes with her folder, renamed since she was learnt here. `looked`: `here`, with
-    the pets of the groups noted looked for (`PetFolders.looked_for`), which the sort goes on with."""
+    the pets of the groups noted looked for (`PetFolders.looked_for`), which the sort goes on with;
+    a watch's next batches too, while cats/ and dogs/ stay as they were (`still_looked`)."""
 
     def __init__(self, root: Path, here: PetFolders) -> None:
         self.root = root
         self.here = here  # as found, not looked for: what a watch compares its next batch's with
         self.noted = suggestions.read(root)
+        self._stamp = pet_folders.stamp(root)  # before they are looked for: a change meanwhile is a change
         self.looked = here.looked_for(self.noted.whose(here))
         self.noted.follow(self.looked)
         self.noted.keep_only(self.looked.folders())
         self.noted.prune(root)
         self._paths = self.noted.paths()  # asked of every result: kept, not rebuilt each time
         self.changed = False  # since the last `write`: what `watch` writes after a batch
+
+    def still_looked(self) -> bool:
+        """cats/ and dogs/ are as they were when its pets were looked for (`pet_folders.stamp`): no
+        folder made, renamed or removed there since (nor a photo filed at their top), so `looked`
+        still says where their photos go, and a watch's batch does not look for them again."""
+        return self._stamp is not None and pet_folders.stamp(self.root) == self._stamp
 
     def add(self, result: FileResult) -> None:
         if result.status == "moved" and result.destination is not None:

@@ -168,12 +168,12 @@ class _State:
             lock = FolderLock(self.root, wait=BATCH_LOCK_WAIT, watcher=True)
             lock.acquire()
             self.lock = lock
-        if not self.watching.is_current():
+        # A hard-linked copy made of the folder meanwhile: its sorters go on (`Watching.own`).
+        if not self.watching.own():  # `.sorter/` emptied under it (`rm -rf DIR/*`): taken anew
             fresh = Watching(self.root)
             fresh.acquire()  # FolderLocked if another watcher got in meanwhile: we stop
             self.watching.release()
             self.watching = fresh
-        self.watching.own()  # a hard-linked copy made of the folder meanwhile: its sorters go on
         if not journal_path(self.root).exists():
             sorter.close()  # the next move opens a new journal (and a new run)
 
@@ -297,6 +297,8 @@ def watch_folder(
             if noting is None or noting.here != here:  # a folder renamed or swapped meanwhile
                 noting = suggesting.Noting(root, here) if here.folders() else None
                 sorter.here = noting.looked if noting is not None else here
+            else:  # its pets looked for once while cats/ and dogs/ stay as they were; else as their photos come
+                sorter.here = noting.looked if noting.still_looked() else here
             moved = _said(sorter.here, moved, on_notice)
             late, batch, back = _latecomers(root, batch, latecomers, watcher)
             for entry, was in back:  # the user's word: left where it is
