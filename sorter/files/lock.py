@@ -255,16 +255,15 @@ class Watching:
             self.release()
             raise
 
-    def own(self) -> None:
+    def own(self) -> bool:
         """A file of this folder's own, where a hard-linked copy of the folder (`state_links`) has
         it too: the copy's sorters are not refused for our watch. At the start and at each batch,
-        so a watch running as the copy was made lets go of the copy's at its next batch."""
-        if self._fd is not None and still_open_there(self.path, self._fd):
-            self._fd = unshared(self.path, self._fd, os.O_RDWR, locked=True)
-
-    def is_current(self) -> bool:
-        """False once `.sorter/` was emptied under it (`rm -rf DIR/*`)."""
-        return self._fd is not None and still_open_there(self.path, self._fd)
+        so a watch running as the copy was made lets go of the copy's at its next batch. False
+        once `.sorter/` was emptied under it (`rm -rf DIR/*`): nothing there is ours to hold."""
+        if self._fd is None or not still_open_there(self.path, self._fd):
+            return False
+        self._fd = unshared(self.path, self._fd, os.O_RDWR, locked=True)
+        return True
 
     def release(self) -> None:
         _let_go(self._fd)
