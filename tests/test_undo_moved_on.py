@@ -248,6 +248,31 @@ def test_a_review_s_moves_into_a_pet_folder_renamed_since_are_undone_with_the_so
     assert (root / MARKUP_NAME).is_file()
 
 
+def test_u_on_the_review_page_takes_back_a_correction_moved_on_since_from_where_it_is(tmp_path: Path) -> None:
+    """The page's `u` journaled its take-back without the files' identities, and so could not follow
+    them: a photo filed into a folder of its year after its correction was "no longer there"."""
+    root, outside = tmp_path / "pets", tmp_path / "outside"
+    root.mkdir()
+    outside.mkdir()
+    make_folder(root, outside)  # cat.jpg in cats/
+    client, stop, thread = start(root)
+    try:
+        cards = client.cards()
+        assert client.move(cards["cat.jpg"]["id"], "dog")[0] == 200
+        (root / "dogs" / "2019").mkdir()
+        os.rename(root / "dogs" / "cat.jpg", root / "dogs" / "2019" / "cat.jpg")
+        status, answer = client.json("POST", "/api/undo", {})
+    finally:
+        stop.set()
+        thread.join(10)
+    assert status == 200 and answer["photo"]["path"] == "cats/cat.jpg", answer
+    assert (root / "cats" / "cat.jpg").is_file() and not (root / "dogs" / "2019" / "cat.jpg").exists()
+    records = [json.loads(line) for line in (root / ".sorter" / "journal.jsonl").read_text().splitlines()]
+    moved, = (r for r in records if r["op"] == "move" and r["run"].startswith("review-"))
+    unmoved, = (r for r in records if r["op"] == "unmove")
+    assert unmoved["dst"] == "dogs/2019/cat.jpg" and unmoved["id"] == moved["id"] and len(moved["id"]) == 4
+
+
 def test_a_move_journaled_before_moves_held_identities_is_found_by_its_seen_record(tmp_path: Path) -> None:
     """A folder sorted by an older sorter: its moves hold no identity, its "seen" records do."""
     photos(tmp_path, BLUE, "a.jpg")

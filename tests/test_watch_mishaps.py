@@ -30,17 +30,21 @@ def wait_until(condition, timeout: float) -> bool:
     return condition()
 
 
-def watching(root: Path, **options) -> tuple[threading.Event, threading.Thread, list, list[str]]:
+def watching(root: Path, summaries: list | None = None,
+             **options) -> tuple[threading.Event, threading.Thread, list, list[str]]:
     """A watch of `root` on a thread: its stop, the thread, its results (or the error that ended
-    it), its notices."""
+    it), its notices; its summary, once stopped, into `summaries`."""
     stop, results, notices = threading.Event(), [], []
 
     def target() -> None:
         try:
-            watch.watch_folder(root, classifier=FakeClassifier(), stop=stop, settings=FAST, on_result=results.append,
-                               on_notice=lambda notice: notices.append(notice.message), **options)
+            summary = watch.watch_folder(root, classifier=FakeClassifier(), stop=stop, settings=FAST,
+                                         on_result=results.append,
+                                         on_notice=lambda notice: notices.append(notice.message), **options)
         except BaseException as exc:  # the test reads it from `results`
             results.append(exc)
+        else:
+            (summaries if summaries is not None else []).append(summary)
 
     thread = threading.Thread(target=target, daemon=True)
     thread.start()
@@ -124,6 +128,11 @@ def test_a_damaged_photo_hard_linked_by_a_backup_is_said_to_be_unreadable_once(t
 # ------------------------------------------------------------------ a disk that fills up
 
 
+def no_space(root: Path) -> str:
+    """The error of a journal on a full disk (conftest's `FullDisk`), as the watch says it."""
+    return f"[Errno 28] No space left on device: '{root / '.sorter' / 'journal.jsonl'}'"
+
+
 def test_a_full_disk_is_said_once_with_the_files_it_left_and_once_when_it_is_over(tmp_path: Path,
                                                                                  monkeypatch) -> None:
     # It said "could not sort 0 file(s)" of a batch it had moved (the disk full at the journal's
@@ -151,7 +160,7 @@ def test_a_full_disk_is_said_once_with_the_files_it_left_and_once_when_it_is_ove
     finally:
         stop.set()
         thread.join(10)
-    full = f"[Errno 28] No space left on device: '{tmp_path / '.sorter' / 'journal.jsonl'}'"
+    full = no_space(tmp_path)
     assert notices[1:] == [
         f"could not note the latest batch's decisions in the journal: {full}; its moves stand",
         f"could not sort 1 file(s): {full}; retrying at each scan",
@@ -159,6 +168,37 @@ def test_a_full_disk_is_said_once_with_the_files_it_left_and_once_when_it_is_ove
     ]
     assert sorted((r.path.name, r.status) for r in results) == [
         ("kit.jpg", "moved"), ("lux.jpg", "moved"), ("max.jpg", "moved"), ("rex.jpg", "moved"), ("tom.jpg", "moved")]
+
+
+def test_a_move_the_disk_filled_up_after_is_reported_counted_and_said_once(tmp_path: Path, monkeypatch) -> None:
+    # The disk full right after a batch's moves, at their "done" marks: the photo moved into cats/
+    # was neither reported nor counted in the watch's summary, and nothing was said of it.
+    from sorter.files import journal
+    from sorter.files.recovery import recover
+
+    disk = FullDisk()
+    monkeypatch.setattr(journal, "os", disk)
+    disk.room = 3  # cats/ made (its record and its identity's) and the move's intent; not its "done" mark
+    write_image(tmp_path / "kit.jpg", BLUE)
+    summaries: list[watch.WatchSummary] = []
+    stop, thread, results, notices = watching(tmp_path, summaries)
+    try:
+        assert wait_until(lambda: len(notices) > 1, 10), notices
+        disk.room = None  # room made
+        write_image(tmp_path / "rex.jpg", RED)
+        assert wait_until(lambda: len(results) == 2, 10), results
+    finally:
+        stop.set()
+        thread.join(10)
+    assert notices[1:] == [
+        f"could not note in the journal that 1 file(s) moved: {no_space(tmp_path)}; they stand, and the next sorter "
+        "command notes it",
+        'sorting again: the latest batch was sorted and journaled, after "No space left on device"',
+    ]
+    assert [(r.path.name, r.status, r.destination) for r in results] == [
+        ("kit.jpg", "moved", tmp_path / "cats" / "kit.jpg"), ("rex.jpg", "moved", tmp_path / "dogs" / "rex.jpg")]
+    assert summaries[0].counts == {"moved": 2} and summaries[0].moved_to == {"cats": 1, "dogs": 1}
+    assert recover(tmp_path).completed == 1  # the next command's recovery: kit.jpg's move found done
 
 
 def test_a_log_file_on_a_disk_that_filled_up_goes_on_on_a_line_of_its_own(tmp_path: Path) -> None:

@@ -13,6 +13,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from sorter.files.journal import Move
 
 #: (source, destination) of each member of a group: the photo first, then its companions.
 Pairs = list[tuple[Path, Path]]
@@ -24,12 +28,27 @@ Reserve = Callable[[Path, list[str]], list[str]]
 @dataclass(frozen=True)
 class Filed:
     """What became of one group: each member's source and where it is now (None: it stayed,
-    a companion that vanished), the journal's sequence numbers of the members moved, or, when
-    nothing moved, why: ("vanished" | "failed", reason)."""
+    a companion that vanished), the members moved as journaled (`journal.Move`, with what each
+    file was before: undo follows it by that), or, when nothing moved, why: ("vanished" |
+    "failed", reason)."""
 
     members: tuple[tuple[Path, Path | None], ...]
-    seqs: tuple[int, ...] = ()
+    moves: tuple[Move, ...] = ()
     failure: tuple[str, str] | None = None
+
+
+class Unmarked(OSError):
+    """The moves were made, but the journal would not take their marks after them ("done",
+    "abandon": a disk full right then). Its error is the journal's; `filed`: what became of each
+    group, as `file_groups` returns it (one it had yet to try again under other names stayed,
+    failed); `moved`: the groups moved whose marks are missing. They stand: the next command's
+    recovery finds them done on disk and marks them so."""
+
+    def __init__(self, error: OSError, filed: list[Filed], moved: int) -> None:
+        super().__init__(*error.args)
+        self.filename = error.filename
+        self.filed = filed
+        self.moved = moved
 
 
 def move_group(root: Path, pairs: Pairs, same_as=None) -> list[bool]:
@@ -66,6 +85,15 @@ def _missing_folders(root: Path, folder: Path) -> list[Path]:
     return missing[::-1]
 
 
+def _before(pairs: Pairs, judged) -> list:
+    """What each file of a group is before it moves (`journal.Move.same`), which the move keeps:
+    undo finds it by this if moved on since. The photo's as it was judged, where it was: it moves
+    only while it is that file still (`moves.move_no_replace`), so it is not looked at again."""
+    from sorter.files.verdicts import same_file_of
+
+    return [judged if n == 0 and judged is not None else same_file_of(src) for n, (src, _) in enumerate(pairs)]
+
+
 def file_groups(
     root: Path, journal, groups: list[Pairs], reserve: Reserve,
     labels: list[tuple[str | None, float | None]] | None = None, judged: list | None = None,
@@ -74,10 +102,10 @@ def file_groups(
     that do not exist yet (cats/Luna/ and cats/ above it) are created, and journaled so undo
     may remove them (and, with each one's identity once made, where renamed since). `judged`:
     each group's photo as it was judged (`moves.judged_as`, or None), moved only while it is
-    still that file."""
+    still that file. A journal that takes the intents but not the marks after the moves raises
+    `Unmarked`, which says what became of each group."""
     from sorter.files import made_folders
     from sorter.files.moves import sync_dirs
-    from sorter.files.verdicts import same_file_of
 
     made = []
     for folder in sorted({pairs[0][1].parent for pairs in groups}):
@@ -96,13 +124,12 @@ def file_groups(
     filed: dict[int, Filed] = {}
     pending = list(enumerate(groups))
     while pending:
-        seqs = journal.intents(
+        journaled = journal.intents(
             [pairs for _, pairs in pending], None if labels is None else [labels[i] for i, _ in pending],
-            # What each file is before it moves, which the move keeps: undo finds it by this if moved on since.
-            [[same_file_of(src) for src, _ in pairs] for _, pairs in pending],
+            [_before(pairs, None if judged is None else judged[i]) for i, pairs in pending],
         )
         done, abandoned, retry, touched = [], [], [], []
-        for (i, pairs), group in zip(pending, seqs, strict=True):
+        for (i, pairs), group in zip(pending, journaled, strict=True):
             touched += [p.parent for pair in pairs for p in pair]
             failure = None
             try:
@@ -110,7 +137,7 @@ def file_groups(
             except FileExistsError:
                 # Someone created one of those names since they were chosen: pick names that
                 # are all free again, for the whole group.
-                abandoned += group
+                abandoned += [m.seq for m in group]
                 folder = pairs[0][1].parent
                 names = reserve(folder, [src.name for src, _ in pairs])
                 retry.append((i, [(src, folder / n) for (src, _), n in zip(pairs, names, strict=True)]))
@@ -120,17 +147,23 @@ def file_groups(
             except OSError as exc:
                 failure = ("failed", f"cannot move: {exc.strerror or exc}")
             if failure is not None:
-                abandoned += group
+                abandoned += [m.seq for m in group]
                 filed[i] = Filed(tuple((src, None) for src, _ in pairs), failure=failure)
                 continue
-            done += [seq for seq, ok in zip(group, moved, strict=True) if ok]
-            abandoned += [seq for seq, ok in zip(group, moved, strict=True) if not ok]
+            done += [m for m, ok in zip(group, moved, strict=True) if ok]
+            abandoned += [m.seq for m, ok in zip(group, moved, strict=True) if not ok]
             filed[i] = Filed(
                 tuple((src, dst if ok else None) for (src, dst), ok in zip(pairs, moved, strict=True)),
-                tuple(seq for seq, ok in zip(group, moved, strict=True) if ok),
+                tuple(m for m, ok in zip(group, moved, strict=True) if ok),
             )
         sync_dirs(touched)
-        journal.mark("done", done)
-        journal.mark("abandon", abandoned)
+        try:
+            journal.mark("done", [m.seq for m in done])
+            journal.mark("abandon", abandoned)
+        except OSError as exc:  # the moves stand: said with what became of each group
+            failed = ("failed", f"cannot move: {exc.strerror or exc}")
+            for i, pairs in retry:  # not tried again under their new names: still where they were
+                filed[i] = Filed(tuple((src, None) for src, _ in pairs), failure=failed)
+            raise Unmarked(exc, [filed[i] for i in range(len(groups))], len({m.group for m in done})) from exc
         pending = retry
     return [filed[i] for i in range(len(groups))]

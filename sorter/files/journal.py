@@ -471,23 +471,22 @@ class Journal:
         sames: list[list[tuple[int, int, int, int] | None]] | None = None,
     ) -> list[list[int]]:
         """Journal intended moves, one group of (source, destination) pairs per photo, before
-        making them; returns their sequence numbers, group by group. `labels`: what each
+        making them; returns them as journaled (`Move`), group by group. `labels`: what each
         group's photo is filed as, (label, confidence), recorded on its first member; `sames`:
         each member's identity (`Move.same`)."""
-        seqs, records = [], []
+        journaled: list[list[Move]] = []
         for i, pairs in enumerate(groups):
             first = self.seq + 1
             numbers = list(range(first, first + len(pairs)))
             self.seq += len(pairs)
-            seqs.append(numbers)
             label, confidence = labels[i] if labels is not None else (None, None)
-            records += [
-                _record(Move(self.run, n, self._rel(src), self._rel(dst), first, len(pairs),
-                             *((label, confidence) if n == first else (None, None)), same=same))
+            journaled.append([
+                Move(self.run, n, self._rel(src), self._rel(dst), first, len(pairs),
+                     *((label, confidence) if n == first else (None, None)), same=same)
                 for n, (src, dst), same in zip(numbers, pairs, sames[i] if sames else [None] * len(pairs), strict=True)
-            ]
-        self.append_many("move", records)
-        return seqs
+            ])
+        self.append_many("move", [_record(move) for group in journaled for move in group])
+        return journaled
 
     def returning(self, moves: list[Move]) -> None:
         """Journal that these sorted files are about to be moved back (undo's intents)."""

@@ -38,22 +38,24 @@ def own_file(path: Path, fd: int, flags: int) -> int:
         here = os.lstat(path)
     except FileNotFoundError:
         return fd
-    if not os.path.samestat(here, os.fstat(fd)):
+    st: os.stat_result | None = os.fstat(fd)
+    if not os.path.samestat(here, st):
         mine = open_own(path, flags)
         os.close(fd)
-        fd = mine
-    return unshared(path, fd, flags)
+        fd, st = mine, None
+    return unshared(path, fd, flags, st=st)
 
 
-def unshared(path: Path, fd: int, flags: int, *, locked: bool = False) -> int:
+def unshared(path: Path, fd: int, flags: int, *, locked: bool = False, st: os.stat_result | None = None) -> int:
     """`fd` (open on the file at `path`) where its file has no other name; else `path` made a file
     of its own: a copy, fsync'd, renamed over it, and opened as `flags` (the other names keep the
     file `fd` is open on, and `fd` is closed). `locked`: the copy is `flock`ed exclusively
     before it is at `path` (the caller holds `fd`'s lock: a sorter that opens `path` then waits for
-    ours, and one that opened the old file checks it is still there, `still_open_there`)."""
+    ours, and one that opened the old file checks it is still there, `still_open_there`). `st`:
+    `fd`'s `fstat`, where the caller has it (`own_file`)."""
     from sorter.files.moves import sync_dirs
 
-    st = os.fstat(fd)
+    st = st or os.fstat(fd)
     if st.st_nlink <= 1:
         return fd
     temporary = path.with_name(f".{path.name}.own")

@@ -146,7 +146,7 @@ class Whereabouts:
         by an editor. The journal's identities are read once, at the first such file."""
         self._ids.saw(there)  # a file at the move's place: on a device of the folder's files
         same = self._same(move)
-        if same is None:  # nothing on record to tell them apart (a review's take-back, an old journal's companion)
+        if same is None:  # nothing on record to tell them apart (an old journal's companion, or review's take-back)
             return False
         if self._ids.match(same, there) or (self._ids.last(same) and (there.st_dev, there.st_ino) == same[:2]):
             return False  # the photo itself, were it edited in place since

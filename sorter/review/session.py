@@ -83,7 +83,7 @@ STILL_LEARNING = "still learning from your corrections: correct more once it is 
 class Correction:
     photo: int
     run: str
-    moves: list  # journal.Move of each member moved, the photo first
+    moves: list  # journal.Move of each member moved, the photo first, as journaled (with `Move.same`)
     was: str  # the photo's path before
     choice: str | None  # its `choice` before
     #: A "not her" on a "might be" card instead of a move: (pet, the photo's identity, likeness).
@@ -290,7 +290,6 @@ class Session:
         no folder's."""
         from sorter.files.companions import find_companions
         from sorter.files.filing import file_groups
-        from sorter.files.journal import Move
 
         if self.learning:  # another tab's click, say: it would wait, then land after what learn read
             raise ReviewConflict(STILL_LEARNING)
@@ -344,12 +343,8 @@ class Session:
                     self._seen = self._journal_stamp()
             if filed.failure is not None:
                 raise ReviewConflict(f"{photo.path}: {filed.failure[1]}")
-            moved = [(src, dst) for src, dst in filed.members if dst is not None]
-            moves = [
-                Move(journal.run, seq, os.path.relpath(src, self.root), os.path.relpath(dst, self.root),
-                     filed.seqs[0], len(filed.members))
-                for (src, dst), seq in zip(moved, filed.seqs, strict=True)
-            ]
+            # As journaled, with what each file was before (as a sort's): `u` follows one moved on since by it.
+            moves = list(filed.moves)
             with self.lock:
                 asked = None if photo.might_be is None else (photo.might_be, photo.likeness)
                 self._corrections.append(Correction(photo.id, journal.run, moves, photo.path, photo.choice, might_be=asked,

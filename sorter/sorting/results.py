@@ -42,6 +42,9 @@ class FileResult:
     #: A photo a named pet's head looked at and did not name: how close it came (`pet_heads.Nearly`),
     #: for the review page's "might be" group (`files.suggestions`). Not in `to_json`.
     nearly: object | None = None
+    #: A moved photo where it is now, as its "seen" record has it (device, inode, size, mtime):
+    #: a watcher tells it by this if it is put back (`latecomers`). Not in `to_json`.
+    same: tuple[int, int, int, int] | None = None
 
     @property
     def is_video(self) -> bool:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import replace
 from pathlib import Path
 
@@ -169,14 +169,16 @@ class Sorter:
         return self._planner
 
     def sort_entries(self, entries, batch_size: int | None = None, within: str | None = None,
-                     refile: Callable[[Path], bool] | None = None):
+                     refile: Callable[[Path], bool] | None = None, looked: Mapping[Path, os.stat_result] | None = None):
         """Classify, plan and move image paths batch by batch as `entries` yields them;
         yield one FileResult per entry. Memory does not grow with the number of entries.
         Entries the scan skipped (`folders.Skipped`) are reported as such as they come.
         `within`: the entries are already in that species' folder (`sort --name-pets`): only
         a photo recognised as one of its named pets moves, into the pet's folder; every other
         stays, "kept", and is not journaled as seen (sorter decided nothing about it).
-        `refile(path)`: that photo may go to a named pet of the other kind too (`named_again`)."""
+        `refile(path)`: that photo may go to a named pet of the other kind too (`named_again`).
+        `looked`: what the caller's `lstat` said of entries as it handed them over (the watcher's,
+        complete): each is judged as that file, not looked at again."""
         from collections import deque
 
         from sorter.config import DEFAULT_BATCH_SIZE
@@ -192,6 +194,7 @@ class Sorter:
         # Each photo as it was when it went to be judged, before it was read: one replaced or
         # written to before its move stays put (`moves.move_no_replace`).
         identities: dict[Path, Judged] = {}
+        looked = looked or {}
 
         def photos():
             for entry in judged(entries):
@@ -199,7 +202,7 @@ class Sorter:
                     skipped.append(entry)
                     continue
                 try:
-                    identities[entry] = judged_as(os.lstat(entry))
+                    identities[entry] = judged_as(looked[entry] if entry in looked else os.lstat(entry))
                 except OSError:
                     pass  # gone, or not to be looked at: the decode says which
                 yield entry
@@ -270,28 +273,33 @@ class Sorter:
         yield from with_warnings(self._apply(decisions, planner, boxes(decisions), identities))
         yield from reported()
 
-    def join(self, late) -> list[FileResult]:
+    def join(self, late) -> Iterator[FileResult]:
         """Move companions that arrived after their photo (`latecomers`) to it: (path, the
-        photo's `Filed`, destination) each, journaled as a one-file group of this run."""
-        from sorter.files.filing import file_groups
+        photo's `Filed`, destination) each, journaled as a one-file group of this run. Each
+        result as `_apply` yields it, those moved before a journal that would not mark them."""
+        from sorter.files.filing import Unmarked, file_groups
 
         if not late:
-            return []
+            return
         planner = self.planner()
-        filed = file_groups(
-            self.root, self.journal(), [[(path, destination)] for path, _, destination in late],
-            lambda folder, names: planner.reserve(folder.relative_to(self.root).as_posix(), names),
-            [(photo.label, photo.confidence) for _, photo, _ in late],
-        )
+        unmarked = None
+        try:
+            filed = file_groups(
+                self.root, self.journal(), [[(path, destination)] for path, _, destination in late],
+                lambda folder, names: planner.reserve(folder.relative_to(self.root).as_posix(), names),
+                [(photo.label, photo.confidence) for _, photo, _ in late],
+            )
+        except Unmarked as exc:
+            filed, unmarked = exc.filed, exc
         planner.moved()
-        results = []
         for (path, photo, _), outcome in zip(late, filed, strict=True):
             if outcome.failure is not None:
-                results.append(FileResult(path, outcome.failure[0], reason=outcome.failure[1]))
+                yield FileResult(path, outcome.failure[0], reason=outcome.failure[1])
             else:
-                results.append(FileResult(path, "joined", photo.label, photo.confidence, outcome.members[0][1],
-                                          reason=f"companion of {photo.destination.name}, which went there before"))
-        return results
+                yield FileResult(path, "joined", photo.label, photo.confidence, outcome.members[0][1],
+                                 reason=f"companion of {photo.destination.name}, which went there before")
+        if unmarked is not None:
+            raise unmarked
 
     def _note_seen(self, decisions, results: dict[Path, FileResult], first_seq: dict[Path, int],
                    boxes: dict[Path, tuple]) -> None:
@@ -299,8 +307,9 @@ class Sorter:
         with its identity where it now is: what `sorter learn` compares the folder with later,
         and what the review server shows of a photo left in place, or where the pet is in a
         photo it moved (its thumbnail is cut around it). A batch costs one more write and
-        fsync; a photo that cannot be stat'ed (gone meanwhile) is not recorded."""
-        from sorter.files.verdicts import LEFT
+        fsync; a photo that cannot be stat'ed (gone meanwhile) is not recorded. A moved photo's
+        result gets that identity too (`FileResult.same`), the write done or not."""
+        from sorter.files.verdicts import LEFT, same_file
 
         records = []
         for d in decisions:
@@ -312,6 +321,8 @@ class Sorter:
                 st = os.lstat(where)
             except OSError:
                 continue
+            if where != d.source:
+                results[d.source] = replace(result, same=same_file(st))
             status = result.status if result is not None else d.status
             reason = result.reason if result is not None else d.reason
             record = {"path": os.path.relpath(where, self.root), "label": d.label, "status": status,
@@ -328,19 +339,23 @@ class Sorter:
     def _apply(self, decisions, planner, boxes: dict[Path, tuple], identities: dict[Path, Judged]):
         """Move a batch's photos with their companions, journaled (see `filing.file_groups`),
         each only while it is the file that was judged (`identities`, whose entries it takes)."""
-        from sorter.files.filing import file_groups
+        from sorter.files.filing import Unmarked, file_groups
 
         moves = [d for d in decisions if d.status == "move"]
         judged = {d.source: identities.pop(d.source, None) for d in decisions}  # taken: memory stays flat
         results: dict[Path, FileResult] = {}
         first_seq: dict[Path, int] = {}  # each moved photo's sequence number, for its "seen" record
+        unrecorded = None
         if moves and not self.dry_run:
-            filed = file_groups(
-                self.root, self.journal(), [[(d.source, d.destination), *d.companions] for d in moves],
-                # By the folder's path: a named pet's is "cats/Luna", not "Luna".
-                lambda folder, names: planner.reserve(folder.relative_to(self.root).as_posix(), names),
-                [(d.label, d.confidence) for d in moves], [judged[d.source] for d in moves],
-            )
+            try:
+                filed = file_groups(
+                    self.root, self.journal(), [[(d.source, d.destination), *d.companions] for d in moves],
+                    # By the folder's path: a named pet's is "cats/Luna", not "Luna".
+                    lambda folder, names: planner.reserve(folder.relative_to(self.root).as_posix(), names),
+                    [(d.label, d.confidence) for d in moves], [judged[d.source] for d in moves],
+                )
+            except Unmarked as exc:  # a full disk after the moves, at their marks: they stand, and are reported
+                filed, unrecorded = exc.filed, exc
             planner.moved()
             for d, outcome in zip(moves, filed, strict=True):
                 if outcome.failure is not None:
@@ -352,9 +367,8 @@ class Sorter:
                     results[d.source] = FileResult(
                         d.source, "moved", d.label, d.confidence, outcome.members[0][1], companions=outcome.members[1:]
                     )
-                    first_seq[d.source] = outcome.seqs[0]
-        unrecorded = None
-        if not self.dry_run:
+                    first_seq[d.source] = outcome.moves[0].seq
+        if not self.dry_run and unrecorded is None:
             try:
                 self._note_seen(decisions, results, first_seq, boxes)
             except OSError as exc:  # a full disk: the moves stand, and are reported before the error is

@@ -68,17 +68,24 @@ class _Trouble:
     def __init__(self, notify: Callable[[str], None], on_notice: Callable[[WatchNotice], None]) -> None:
         self.notify = notify
         self.on_notice = on_notice
-        self.said: tuple[bool, str] | None = None  # (files left unsorted, the error) as last said
+        self.said: tuple[bool, bool, str] | None = None  # (files left unsorted, moves unmarked, the error) as last said
         self.why = ""
 
     def failed(self, exc: OSError, left: int) -> None:
         """`left`: the batch's files still where they were (those moved before the error are
-        reported, or, their journal record cut short, settled by the next command's recovery)."""
-        cause = (left > 0, str(exc))
+        reported, as are those whose "done" marks it cut short: `Unmarked`)."""
+        from sorter.files.filing import Unmarked
+
+        unmarked = exc.moved if isinstance(exc, Unmarked) else 0
+        cause = (left > 0, unmarked > 0, str(exc))
         if cause == self.said:
             return
         self.said, self.why = cause, exc.strerror or str(exc)
-        if left:
+        if unmarked:  # each reported moved; the journal has its intent, which recovery completes
+            also = f"; {left} other file(s) not sorted, retrying at each scan" if left else ""
+            self.notify(f"could not note in the journal that {unmarked} file(s) moved: {exc}; they stand, and the "
+                        f"next sorter command notes it{also}")
+        elif left:
             self.notify(f"could not sort {left} file(s): {exc}; retrying at each scan")
         else:  # the "seen" records after the moves: what sorter learn and the review page read of them
             self.notify(f"could not note the latest batch's decisions in the journal: {exc}; its moves stand")
@@ -246,7 +253,7 @@ def watch_folder(
         tally.add(result)  # watch never plans without moving: a destination means moved
         if result.status == "moved" and result.destination is not None:
             latecomers.remember(Filed(result.path, result.destination, result.label, result.confidence,
-                                      same_file_of(result.destination), when=time.time()))
+                                      result.same or same_file_of(result.destination), when=time.time()))
         if result.status == "failed" and CHANGED_SINCE_JUDGED in (result.reason or ""):
             watcher.note(result.path)  # another file now, or still being written: judged again once complete
         elif result.status in ("neither", "unsure", "unreadable", "skipped"):
@@ -305,7 +312,8 @@ def watch_folder(
                 report(FileResult(entry, "skipped", reason=put_back_reason(os.path.relpath(was, root))), watcher)
             unreported = {entry for entry, _, _ in late} | {e.path if isinstance(e, Skipped) else e for e in batch}
             try:  # each result reported as it comes: those before a failure were moved
-                for result in chain(sorter.join(late), sorter.sort_entries(batch, batch_size=batch_size)):
+                for result in chain(sorter.join(late), sorter.sort_entries(batch, batch_size=batch_size,
+                                                                           looked=watcher.handed)):
                     unreported.discard(result.path)
                     judged(result, watcher)
                     if noting is not None:

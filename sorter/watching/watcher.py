@@ -208,8 +208,8 @@ class Watcher:
         self._candidates: dict[Path, _Candidate] = {}
         # Files we looked at and left in place (unsure, unreadable, ...): not again until they change.
         self._settled: dict[Path, Signature] = {}
-        #: The latest batch's files as they were when handed out (`stamp`): what was judged, if they change since.
-        self._handed: dict[Path, tuple[int, ...]] = {}
+        #: The latest batch's files as `lstat` saw them when handed out: what is judged, if they change since.
+        self._handed: dict[Path, os.stat_result] = {}
         self._libraries: set[Path] = set()  # another app's library or a sorted folder, said once: never entered
         self._next_scan = 0.0
         self._next_due: float | None = None
@@ -326,7 +326,7 @@ class Watcher:
         except OSError:
             return None
         with self._lock:
-            full = self._handed.get(path) or stamp(st)
+            full = stamp(self._handed.get(path, st))
             signature = self._settled[path] = full if unreadable else full[:3]
         return signature
 
@@ -473,9 +473,15 @@ class Watcher:
                     size += st.st_size
                 del self._candidates[path]
                 ready.append(path)
-                self._handed[path] = full
+                self._handed[path] = st
         self._next_due = next_due
         return ready
+
+    @property
+    def handed(self) -> dict[Path, os.stat_result]:
+        """The latest batch's files as `lstat` saw them when handed out, complete: what they are
+        judged as (`Sorter.sort_entries`), not looked at again."""
+        return self._handed
 
     def _could_be_live(self, path: Path, cand: _Candidate) -> bool:
         """A Live Photo's video, for all its index says (`LIVE_PHOTO_SECONDS`; one that will not
