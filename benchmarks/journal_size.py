@@ -34,6 +34,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from sorter.files import journal, recovery  # noqa: E402
+from sorter.files.journal_records import encode  # noqa: E402
 from sorter.files.verdicts import put_back, read_verdicts  # noqa: E402
 from sorter.watching.latecomers import Latecomers  # noqa: E402
 
@@ -47,12 +48,12 @@ def build_journal(root: Path, moves: int) -> float:
     with open(journal.journal_path(root), "wb") as f:
         for first in range(1, moves + 1, BATCH):
             seqs = range(first, min(first + BATCH, moves + 1))
-            f.write(b"".join(journal._encode({"op": "move", "run": run, "time": now, **journal._record(journal.Move(
+            f.write(b"".join(encode({"op": "move", "run": run, "time": now, **journal._record(journal.Move(
                 run, n, f"IMG_{n:07d}.jpg", f"{'cats' if n % 2 else 'dogs'}/IMG_{n:07d}.jpg", n, 1, "cat", 0.9731,
                 same=(64769, 1000000 + n, 2048123, 1796352000123456789)))})
                 for n in seqs))
-            f.write(b"".join(journal._encode({"op": "done", "run": run, "time": now, "seq": n}) for n in seqs))
-            f.write(b"".join(journal._encode({"op": "seen", "run": run, "time": now, **(
+            f.write(b"".join(encode({"op": "done", "run": run, "time": now, "seq": n}) for n in seqs))
+            f.write(b"".join(encode({"op": "seen", "run": run, "time": now, **(
                 {"path": f"cats/IMG_{n:07d}.jpg", "label": "cat", "status": "moved", "seq": n} if n % 10 else
                 {"path": f"IMG_{n:07d}.jpg", "label": "other", "status": "neither", "reason": "not a cat or a dog"}),
                 "id": [64769, 1000000 + n, 2048], "confidence": 0.9731}) for n in seqs))

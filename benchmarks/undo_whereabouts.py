@@ -12,7 +12,10 @@ Builds, in a temporary folder, N small files filed into cats/ and dogs/ as a sor
   peak memory (tracemalloc, the listing alone); then its following of every photo put back
   after it (`Whereabouts.moved`, so that `undo --all` finds a photo where a newer run's undo put it);
 - `undo` of the whole run: with nothing missing (no listing: the floor), with one photo
-  deleted, and with cats/ renamed to kitties/ (every cat found there and put back).
+  deleted, and with cats/ renamed to kitties/ (every cat found there and put back);
+- in a journal of --moves moves (written as a sort writes them; no file on disk but one), the
+  first look whether another file at a photo's place, an editor's save, is another move's photo
+  (`Whereabouts.anothers`, given undo's scanned journal as `undo` gives it), and its peak memory.
 
 Each case on a folder of its own, built afresh; one run, so the differences hold on a busy machine.
 """
@@ -84,6 +87,40 @@ def following(root: Path) -> float:
     return time.perf_counter() - started
 
 
+def journaled(root: Path, moves: int) -> None:
+    """The journal of a sort of `moves` photos from the top of `root` into cats/, each move's
+    intent with its own identity (device, inode, size, time) as filing writes it; no file made."""
+    root.mkdir()
+    device = os.stat(root).st_dev
+    with Journal(root) as journal:
+        for first in range(0, moves, 1024):
+            numbers = range(first, min(first + 1024, moves))
+            groups = [[(root / f"IMG_{i:07d}.jpg", root / "cats" / f"IMG_{i:07d}.jpg")] for i in numbers]
+            sames = [[(device, 10**6 + i, 2_000_000 + i, 1_796_352_000_000_000_000 + i)] for i in numbers]
+            journaled = journal.intents(groups, [("cat", 0.97)] * len(groups), sames)
+            journal.mark("done", [move.seq for group in journaled for move in group])
+
+
+def another_photo(root: Path) -> tuple[float, float]:
+    """Seconds and peak MB of undo's first look whether the file at a photo's place, a new one
+    (an editor saved it over), is another journaled move's photo: the whole journal's moves read."""
+    state = scan(root)
+    (run,) = state.undoable_runs()
+    move = next(moves_of(root, run))
+    (root / move.dst).parent.mkdir()
+    (root / move.dst).write_bytes(b"edited")
+    there = os.lstat(root / move.dst)
+    Whereabouts(root, {run.run}, state).anothers(move, there)  # once before: the journal in the page cache
+    started = time.perf_counter()
+    assert not Whereabouts(root, {run.run}, state).anothers(move, there)
+    seconds = time.perf_counter() - started
+    tracemalloc.start()
+    Whereabouts(root, {run.run}, state).anothers(move, there)
+    peak = tracemalloc.get_traced_memory()[1] / 1e6
+    tracemalloc.stop()
+    return seconds, peak
+
+
 def timed_undo(root: Path) -> tuple[float, int, int, int]:
     started = time.perf_counter()
     result = undo(root, all_runs=True)
@@ -94,9 +131,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--photos", type=int, default=100_000)
     parser.add_argument("--own", type=int, default=100_000, help="files in a folder of the user's own")
+    parser.add_argument("--moves", type=int, default=200_000, help="moves in the journal of the look for another's photo")
     args = parser.parse_args()
     base = Path(tempfile.mkdtemp(prefix="whereabouts-"))
     try:
+        root = base / "journal"
+        journaled(root, args.moves)
+        seconds, peak = another_photo(root)
+        print(f"another move's photo?, first look: {seconds:.2f} s, peak {peak:.1f} MB ({args.moves:,} moves journaled)")
+        shutil.rmtree(root)
+
         root = base / "listing"
         sorted_folder(root, args.photos, args.own)
         seconds, peak = listing(root)

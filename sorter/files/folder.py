@@ -128,11 +128,18 @@ def open_own(path: Path, flags: int = os.O_RDONLY) -> int:
     """A file sorter keeps in `.sorter/` (journal, lock, suggestions), opened never through a
     link and never blocking on a FIFO planted in its place (say, by an archive unpacked into
     the folder): anything but a regular file is `OSError` "not a regular file"."""
+    return opened_own(path, flags)[0]
+
+
+def opened_own(path: Path, flags: int = os.O_RDONLY) -> tuple[int, os.stat_result]:
+    """`open_own`, and the `fstat` it checks the file with: for a caller that needs the file's
+    identity or size too (`journal.scan`, a journal write), without asking twice."""
     fd = os.open(path, flags | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, 0o644)
-    if not stat.S_ISREG(os.fstat(fd).st_mode):
+    st = os.fstat(fd)
+    if not stat.S_ISREG(st.st_mode):
         os.close(fd)
         raise OSError(errno.EINVAL, "not a regular file", str(path))
-    return fd
+    return fd, st
 
 
 def first_bytes(path: Path, size: int) -> bytes:

@@ -20,6 +20,7 @@ each photo left in place (`verdicts.py`). Moves never read them; undo, for a mov
 It is read as a stream: one byte of state per move and the few intents still pending stay
 in memory, so a million-move journal costs about a megabyte to recover from or undo. Names
 are stored as the filesystem gave them (not UTF-8: round-trips through `surrogateescape`).
+How a record is a line, and which lines are read back, is `journal_records`'s.
 
 Every path in the journal is relative to the folder and stays inside it (`inside`): a record
 naming `../x.jpg` or `/x.jpg` (`root / "/x.jpg"` is `/x.jpg`) was not written by sorter but by
@@ -31,7 +32,6 @@ counts it in its run's `refused` for undo to report.
 
 from __future__ import annotations
 
-import json
 import os
 import time
 import uuid
@@ -40,7 +40,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sorter.config import JOURNAL_NAME, STATE_DIR, still_open_there
-from sorter.files.folder import first_bytes, open_own
+from sorter.files.folder import open_own, opened_own
+from sorter.files.journal_records import OUTCOMES, encode, op_prefix, records, records_in
 from sorter.files.state_links import own_file
 
 # One byte of state per move, indexed by its sequence number within its run.
@@ -152,97 +153,12 @@ class JournalState:
         self.returning.pop((run.run, seq), None)
 
 
-#: Records that settle a move or an undo intent.
-_OUTCOMES = frozenset({"done", "abandon", "undo", "keep", "gone"})
-
-
 def state_dir(root: Path) -> Path:
     return root / STATE_DIR
 
 
 def journal_path(root: Path) -> Path:
     return state_dir(root) / JOURNAL_NAME
-
-
-def _encode(record: dict) -> bytes:
-    return (json.dumps(record, ensure_ascii=False) + "\n").encode("utf-8", "surrogateescape")
-
-
-#: What every line `Journal` writes starts with, before its op: `_records` tells a record's op
-#: from it without parsing the rest (a million-move journal is three million lines).
-_OP = b'{"op": "'
-
-
-def _op(op: str) -> bytes:
-    return _OP + op.encode() + b'"'
-
-
-def _records(path: Path, start: int = 0, end: int | None = None,
-             ops: tuple[str, ...] | Callable[[], tuple[bytes, ...]] | None = None) -> Iterator[tuple[int, int, dict]]:
-    """(offset, next offset, record) for each whole record from byte `start` to `end`;
-    `ops`: only records of these ops are parsed (others may still come: filter by op), or a
-    callable asked before each line for the `_op` prefixes wanted now."""
-    fixed = None if ops is None or callable(ops) else tuple(map(_op, ops))
-    wanted = ops if callable(ops) else (lambda: fixed)
-    try:
-        f = open(open_own(path), "rb")
-    except FileNotFoundError:
-        return
-    with f:
-        f.seek(start)
-        offset = start
-        for raw in f:
-            if end is not None and offset >= end:
-                break
-            after = offset + len(raw)
-            if not raw.endswith(b"\n"):
-                break  # torn last line from a crash mid-append: the intent never happened
-            if (now := wanted()) is not None and raw.startswith(_OP) and not raw.startswith(now):
-                offset = after
-                continue
-            try:
-                # surrogateescape: undecodable bytes (a non-UTF-8 file name, or a multi-byte
-                # character cut by a crash) must never make the journal unreadable.
-                record = json.loads(raw.decode("utf-8", "surrogateescape"))
-            except ValueError:
-                record = None  # a torn line, a later append on a line of its own (see Journal._write)
-            if isinstance(record, dict) and _well_formed(record):
-                yield offset, after, record
-            offset = after
-
-
-#: Sequence numbers index a byte per move (`RunState.flags`): a doctored 10**12 gets 128 MB at most.
-_MAX_SEQ = 2**27
-_NUMBER = (int, float)
-_OPTIONAL_TEXT = (str, type(None))
-_OPTIONAL_NUMBER = (int, float, type(None))
-
-
-def _is_seq(value: object) -> bool:
-    return type(value) is int and 0 <= value < _MAX_SEQ  # not a bool, a float or a string
-
-
-def _well_formed(rec: dict) -> bool:
-    """The fields a record's readers rely on have the types sorter writes: a damaged or doctored
-    line (`{"op": "move"}` alone, a list for a run, a string for a size) is skipped like a torn
-    one, never a traceback in every command. "seen" records are checked where read (`_seen`)."""
-    op = rec.get("op")
-    if op == "seen":
-        return True
-    if type(rec.get("run", "")) is not str or type(rec.get("time", 0.0)) not in _NUMBER:
-        return False
-    if op in ("move", "unmove"):
-        size = rec.get("size", 1)
-        return (_is_seq(rec.get("seq")) and _is_seq(rec.get("group", 0)) and type(size) is int and size >= 1
-                and type(rec.get("src")) is str and type(rec.get("dst")) is str
-                and type(rec.get("label")) in _OPTIONAL_TEXT and type(rec.get("confidence")) in _OPTIONAL_NUMBER
-                and type(same := rec.get("id", [])) is list and len(same) in (0, 4) and all(type(n) is int for n in same))
-    if op in _OUTCOMES:
-        return _is_seq(rec.get("seq"))
-    if op == "mkdir":  # the intent, then `made_folders.identity` once made (an older sorter's: device and inode)
-        ids = rec.get("id", [0, 0])
-        return type(rec.get("path")) is str and type(ids) is list and len(ids) in (2, 3) and all(type(n) is int for n in ids)
-    return True
 
 
 def _record(move: Move) -> dict:
@@ -274,18 +190,26 @@ def scan(root: Path, since: JournalState | None = None) -> JournalState:
     intended is never done, undone or recovered), and counted in its run's `refused`.
     `since`: an earlier scan's state, taken on from where it stopped (and returned) when the
     journal is the same file, no shorter; else the journal is read from its start."""
-    path = journal_path(root)
     try:
-        st = os.stat(path, follow_symlinks=False)
-        file = (st.st_dev, st.st_ino, first_bytes(path, 64))
-    except OSError:
-        st, file = None, None
-    if (since is not None and since.file and file and since.file[:2] == file[:2]
-            and file[2].startswith(since.file[2]) and st.st_size >= since.read_to):
-        state = since
-    else:
-        state = JournalState(file=file)
-    for offset, after, rec in _records(path, state.read_to):
+        fd, st = opened_own(journal_path(root))
+    except FileNotFoundError:
+        return JournalState()
+    with open(fd, "rb") as f:  # one open for the journal's identity and its records (a watcher's every batch)
+        file = (st.st_dev, st.st_ino, os.pread(fd, 64, 0))
+        if (since is not None and since.file and since.file[:2] == file[:2]
+                and file[2].startswith(since.file[2]) and st.st_size >= since.read_to):
+            state = since
+        else:
+            state = JournalState(file=file)
+        _read(state, records_in(f, state.read_to))
+    for run_id in [r for r, run in state.runs.items() if not run.flags and not run.created_dirs]:
+        del state.runs[run_id]  # only marks (the recovery's own run, say), or refused records alone
+    return state
+
+
+def _read(state: JournalState, lines: Iterator[tuple[int, int, dict]]) -> None:
+    """Take the journal's records (`records_in`) into `state`, each settling what it says."""
+    for offset, after, rec in lines:
         state.read_to = after
         op, run_id, seq = rec.get("op"), rec.get("run", ""), rec.get("seq")
         run = state.runs.get(run_id)
@@ -309,11 +233,8 @@ def scan(root: Path, since: JournalState | None = None) -> JournalState:
                 run.created_dirs.setdefault(rec["path"], set()).update([tuple(rec["id"])] if "id" in rec else [])
             else:
                 run.refuse(str(rec.get("path")))
-        elif op in _OUTCOMES:
+        elif op in OUTCOMES:
             state.settle(run, op, seq)
-    for run_id in [r for r, run in state.runs.items() if not run.flags and not run.created_dirs]:
-        del state.runs[run_id]  # only marks (the recovery's own run, say), or refused records alone
-    return state
 
 
 @dataclass(frozen=True)
@@ -353,8 +274,8 @@ def _seen(rec: dict) -> Seen | None:
 
 def seen_of(root: Path) -> Iterator[Seen]:
     """Every "seen" record, oldest first, streamed."""
-    records = _records(journal_path(root), ops=("seen",))
-    return (seen for _, _, rec in records if rec.get("op") == "seen" and (seen := _seen(rec)) is not None)
+    lines = records(journal_path(root), ops=("seen",))
+    return (seen for _, _, rec in lines if rec.get("op") == "seen" and (seen := _seen(rec)) is not None)
 
 
 def sorted_moves(root: Path, state: JournalState) -> Iterator[Move]:
@@ -368,9 +289,9 @@ def moves_and_seen(root: Path, state: JournalState,
     """`sorted_moves` and `seen_of` in one pass, in journal order: what the review server
     lists a folder from, so it reads a large journal once. `with_seen`: a callable says,
     before each record, whether the "seen" records are wanted now (the rest are not parsed)."""
-    both, moves = (_op("move"), _op("seen")), (_op("move"),)
+    both, moves = (op_prefix("move"), op_prefix("seen")), (op_prefix("move"),)
     wants = with_seen if callable(with_seen) else (lambda: with_seen)
-    for _, _, rec in _records(journal_path(root), ops=lambda: both if wants() else moves):
+    for _, _, rec in records(journal_path(root), ops=lambda: both if wants() else moves):
         op = rec.get("op")
         if op == "seen":
             seen = _seen(rec)
@@ -388,7 +309,7 @@ def moves_of(root: Path, run: RunState) -> Iterator[Move]:
     """The run's moves in journal order, read from its own stretch of the file."""
     if run.start < 0:
         return
-    for _, _, rec in _records(journal_path(root), run.start, run.end, ops=("move",)):
+    for _, _, rec in records(journal_path(root), run.start, run.end, ops=("move",)):
         if rec.get("op") == "move" and rec.get("run") == run.run:
             move = _move(run.run, rec)
             if move is not None:  # refused: `scan` counted it in run.refused
@@ -440,8 +361,8 @@ class Journal:
         FUSE FAT driver returned zeros to a read right after an append, and wrote them). Never
         into a journal shared with a hard-linked copy of the folder (`state_links`)."""
         try:
-            self._fd = own_file(journal_path(self.root), self._fd, os.O_RDWR | os.O_APPEND)
-            size = os.fstat(self._fd).st_size
+            self._fd, st = own_file(journal_path(self.root), self._fd, os.O_RDWR | os.O_APPEND)
+            size = st.st_size
             if size and size != self._end and os.pread(self._fd, 1, size - 1) != b"\n":
                 data = b"\n" + data
             view = memoryview(data)
@@ -457,14 +378,14 @@ class Journal:
             raise
 
     def append(self, op: str, **fields) -> None:
-        self._write(_encode({"op": op, "run": self.run, "time": round(time.time(), 3), **fields}))
+        self._write(encode({"op": op, "run": self.run, "time": round(time.time(), 3), **fields}))
 
     def append_many(self, op: str, items: list[dict]) -> None:
         """Several records, one write and one fsync (a batch of moves costs two fsyncs)."""
         if not items:
             return
         now = round(time.time(), 3)
-        self._write(b"".join(_encode({"op": op, "run": self.run, "time": now, **fields}) for fields in items))
+        self._write(b"".join(encode({"op": op, "run": self.run, "time": now, **fields}) for fields in items))
 
     def intents(
         self, groups: list[list[tuple[Path, Path]]], labels: list[tuple[str | None, float | None]] | None = None,

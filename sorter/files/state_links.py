@@ -15,8 +15,8 @@ a lock file under its own `flock`, which the copy holds before it is in place.
 The other files in `.sorter/` need nothing: `suggestions.json` and `review.html` are written
 whole under another name and renamed into place (a new file), and `turn` is never written, only
 locked (shared by a linked copy, a watcher there gives way to a review here, for 10 s at most).
-Cost: an `fstat` and an `lstat` a journal write (two a batch); a copy (one read of the file)
-once per link broken.
+Cost: an `lstat` and an `fstat` a journal write (two a batch), the `fstat` the writer's own too
+(the journal's size, where it appends); a copy (one read of the file) once per link broken.
 """
 
 from __future__ import annotations
@@ -25,25 +25,27 @@ import fcntl
 import os
 from pathlib import Path
 
-from sorter.files.folder import open_own
+from sorter.files.folder import opened_own
 
 
-def own_file(path: Path, fd: int, flags: int) -> int:
-    """The descriptor to write the state file at `path` through, opened as `flags`: `fd` while
-    it is that file, with no other name; else a copy of its own (`unshared`, `fd` closed). Where
-    another sorter of this folder made it its own meanwhile (a review beside a watcher, whose
-    journal stays open), the file at `path` now: `fd`'s is the other folder's alone. The caller
-    holds the folder's lock. Removed (a complete undo): `fd` still, as before."""
+def own_file(path: Path, fd: int, flags: int) -> tuple[int, os.stat_result]:
+    """The descriptor to write the state file at `path` through, opened as `flags`, and its
+    `fstat` (the journal's writer reads the size it appends at from it): `fd` while it is that
+    file, with no other name; else a copy of its own (`unshared`, `fd` closed). Where another
+    sorter of this folder made it its own meanwhile (a review beside a watcher, whose journal
+    stays open), the file at `path` now: `fd`'s is the other folder's alone. The caller holds
+    the folder's lock. Removed (a complete undo): `fd` still, as before."""
     try:
         here = os.lstat(path)
     except FileNotFoundError:
-        return fd
-    st: os.stat_result | None = os.fstat(fd)
+        return fd, os.fstat(fd)
+    st = os.fstat(fd)
     if not os.path.samestat(here, st):
-        mine = open_own(path, flags)
+        mine, st = opened_own(path, flags)
         os.close(fd)
-        fd, st = mine, None
-    return unshared(path, fd, flags, st=st)
+        fd = mine
+    mine = unshared(path, fd, flags, st=st)
+    return mine, st if mine == fd else os.fstat(mine)  # a copy: once per link broken
 
 
 def unshared(path: Path, fd: int, flags: int, *, locked: bool = False, st: os.stat_result | None = None) -> int:

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sorter.files.journal import _OUTCOMES, _records, journal_path
+from sorter.files.journal import journal_path
+from sorter.files.journal_records import OUTCOMES, records
 
 
 def appended(root: Path, start: int, end: int) -> tuple[bool, set[str]]:
@@ -17,12 +18,12 @@ def appended(root: Path, start: int, end: int) -> tuple[bool, set[str]]:
     settled among them, and every path they name (relative to the folder)."""
     unsettled: set[tuple[object, object]] = set()
     named: set[str] = set()
-    for _, _, rec in _records(journal_path(root), start, end):
+    for _, _, rec in records(journal_path(root), start, end):
         op, key = rec.get("op"), (rec.get("run"), rec.get("seq"))
         if op in ("move", "unmove"):
             unsettled.add(key)
             named.update(str(rec.get(field)) for field in ("src", "dst"))
-        elif op in _OUTCOMES:
+        elif op in OUTCOMES:
             unsettled.discard(key)
         elif op == "seen":  # a verdict on a photo left in place
             named.add(str(rec.get("path")))

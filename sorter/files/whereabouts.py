@@ -16,9 +16,10 @@ it in is still there (cats/) was taken out of it on purpose: it is said where it
 the files undo moves back (`moved`), so `undo --all` finds a photo where a newer run's undo
 put it. A photo taken out of the folder is reported missing as a deleted one is. Another file
 in the photo's place is taken for it saved over only where it is no other journaled move's
-photo (`anothers`: every move's identity, read at the first such file). A folder undo took
-photos back from is a folder the run made, renamed or moved since, where it has that folder's
-identity as made (`renamed`): undo removes it once empty, as it would at its first name.
+photo (`anothers`: every move's identity, read at the first such file in one pass over the
+journal's moves, undo's scan of the journal taken on, and kept in 8 bytes a move). A folder
+undo took photos back from is a folder the run made, renamed or moved since, where it has that
+folder's identity as made (`renamed`): undo removes it once empty, as it would at its first name.
 
 A file is the photo when it is that very file, device, inode, size and time alike (a copy is
 another inode, the photo edited since has another time). Two names of one inode (a hard link)
@@ -37,14 +38,18 @@ either's, and the move is kept too (`_twins_of`: two more reads of the journal's
 In a copy the file at the photo's place is the photo where it has its size and time, and
 another file (two names swapped) where the photo is found elsewhere; on a card it is taken for
 the photo, as it always was (an edit changes the size and time that tell it).
-Memory: an entry per file listed (about 160 bytes), only while an undo that missed one runs.
+Memory: an entry per file listed (about 160 bytes), only while an undo that missed one runs;
+8 bytes a journaled move once another file is in a photo's place (`anothers`, `_Hashes`).
 """
 
 from __future__ import annotations
 
+import copy
 import os
 import stat
-from collections.abc import Callable
+from array import array
+from bisect import bisect_left
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -89,7 +94,7 @@ class Whereabouts:
         self._ids = Identities(root)  # which identities on record tell a file by its inode here
         self._seen: dict[tuple[str, int], SameFile] | None = None
         self._unlisted: str | None = None  # why a folder there could not be listed
-        self._journaled: set[int] | None = None  # hashes of the keys of every journaled move's photo
+        self._journaled: _Hashes | None = None  # hashes of the keys of every journaled move's photo
         #: Told by size and time: the journal's moves of the sizes and times two or more have (`_twins`)
         self._twins: dict[int, _Twins] | None = None
         self._state = state  # the journal as undo began (`journal.scan`), else scanned at the first need
@@ -153,7 +158,10 @@ class Whereabouts:
         if self._journaled is None:  # each as it tells its file here: all of it, or its size and time
             from sorter.files.journal import scan, sorted_moves
 
-            self._journaled = {hash(self._ids.key(m.same)) for m in sorted_moves(self.root, scan(self.root)) if m.same}
+            # Undo's scan taken on (a copy: `_no_rival` judges by the journal as undo began), so
+            # what this undo wrote since is all that is read again; then the moves' records once.
+            state = scan(self.root, since=copy.deepcopy(self._state) if self._state is not None else None)
+            self._journaled = _Hashes(hash(self._ids.key(m.same)) for m in sorted_moves(self.root, state) if m.same)
         now = same_file(there)
         return hash(now) in self._journaled or hash(now[2:]) in self._journaled
 
@@ -363,6 +371,24 @@ class Whereabouts:
             self._seen = {(s.run, s.seq): (*s.identity, s.mtime_ns) for s in seen_of(self.root)
                           if s.run in self._runs and s.seq is not None and s.mtime_ns is not None}
         return self._seen.get((move.run, move.seq))
+
+
+class _Hashes:
+    """A set of hashes (`hash` of a tuple: 64 bits) held in 8 bytes each, where a `set` holds
+    about 70 (an int object and its slot): sorted arrays, one per low byte of the hash, so that
+    sorting one holds a list of a 256th of them at a time."""
+
+    def __init__(self, hashes: Iterable[int]) -> None:
+        self._sorted = [array("q") for _ in range(256)]
+        for value in hashes:
+            self._sorted[value & 255].append(value)
+        for i, bucket in enumerate(self._sorted):
+            self._sorted[i] = array("q", sorted(bucket))
+
+    def __contains__(self, value: int) -> bool:
+        bucket = self._sorted[value & 255]
+        i = bisect_left(bucket, value)
+        return i < len(bucket) and bucket[i] == value
 
 
 @dataclass
