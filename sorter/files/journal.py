@@ -390,7 +390,7 @@ class Journal:
     def intents(
         self, groups: list[list[tuple[Path, Path]]], labels: list[tuple[str | None, float | None]] | None = None,
         sames: list[list[tuple[int, int, int, int] | None]] | None = None,
-    ) -> list[list[int]]:
+    ) -> list[list[Move]]:
         """Journal intended moves, one group of (source, destination) pairs per photo, before
         making them; returns them as journaled (`Move`), group by group. `labels`: what each
         group's photo is filed as, (label, confidence), recorded on its first member; `sames`:
