@@ -1,21 +1,24 @@
 """`sorter undo` where the user (or an editor) changed what the sort made: a pet's folder the
 sort made and the user renamed goes once undo has emptied it, as the folder would have by its
 first name, while the folders the user made stay (even one given the inode number of the sort's,
-deleted since); a photo an editor saved by renaming it to a backup (`c0.jpg~`, `c0.bak`) and
-writing the new version under its name goes back as the user has it now, the backup left where
-it is, said so."""
+deleted since, or made at its path); a photo an editor saved by renaming it to a backup
+(`c0.jpg~`, `c0.jpg.bak`) and writing the new version under its name goes back as the user has it
+now, where sorter put it or where it was taken since, the backup left where it is, said so; a
+photo given another extension (`c2.old`) goes back itself."""
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 from pathlib import Path
 
 import pytest
 from conftest import FakeClassifier, layout, write_image
 from test_learn import invoke, luna, photo
 from test_renamed_pets import luna_learnt
-from test_undo_moved_on import BLUE, photos, undo
+from test_review_traces import reviewing
+from test_undo_moved_on import BLUE, RED, photos, undo
 
 from sorter.sorting.sort import sort_folder
 
@@ -52,10 +55,9 @@ def test_a_pet_s_folder_the_sort_made_and_the_user_renamed_goes_once_empty(
     assert layout(roll) == before | yours
 
 
-@pytest.mark.parametrize("backup", ["c0.jpg~", "c0.jpg.bak", "c0.jpg.orig", "c0.bak", "c0.orig", "c0.old"])
+@pytest.mark.parametrize("backup", ["c0.jpg~", "c0.jpg.bak", "c0.jpg.orig"])
 def test_a_photo_an_editor_saved_with_a_backup_goes_back_as_it_is_now(tmp_path: Path, backup: str) -> None:
-    """The editor renamed cats/c0.jpg to a backup of its name (or of its stem, `c0.bak`, where the
-    old version went back and the edited one stayed in cats/) and wrote the edited photo as
+    """The editor renamed cats/c0.jpg to a backup of its name and wrote the edited photo as
     cats/c0.jpg: the backup is the photo by its identity, but the edited file is the photo as the
     user has it. That one goes back; the backup stays where the editor left it, said so."""
     photos(tmp_path, BLUE, "c0.jpg", "c1.jpg")
@@ -140,3 +142,101 @@ def test_a_folder_the_sort_made_is_followed_by_its_identity_never_a_new_one_give
         "found: cats/a.jpg: moved to kitties/a.jpg since; put back from there to a.jpg",
     ], [])
     assert layout(tmp_path) == before | ({} if goes else {"kitties": "dir"})
+
+
+@pytest.mark.parametrize("taken", ["by a review's correction", "into a folder of cats/ by hand"])
+def test_a_photo_saved_with_a_backup_where_it_was_taken_since_goes_back_as_it_is_now(tmp_path: Path,
+                                                                                    taken: str) -> None:
+    """QA: c0 was taken to dogs/c0.jpg by a click on the review page (or to cats/best/ by hand),
+    then edited there with a `~` backup. Undo put the old version back from the backup (found by
+    its identity) and left the edit behind, in cats/ or cats/best/. As at the place sorter put
+    it, the file under the photo's name beside the backup goes back, the backup stays; the sort's
+    move takes the edit on from where the review's undo put it, and the count is the moves'."""
+    photos(tmp_path, BLUE, "c0.jpg", "c1.jpg")
+    sort_folder(tmp_path, classifier=FakeClassifier())
+    if taken.startswith("by a review"):
+        with reviewing(tmp_path) as client:
+            assert client.move(client.cards()["c0.jpg"]["id"], "dog")[0] == 200
+        there = tmp_path / "dogs"
+    else:
+        there = tmp_path / "cats" / "best"
+        there.mkdir()
+        os.rename(tmp_path / "cats" / "c0.jpg", there / "c0.jpg")
+    original = (there / "c0.jpg").read_bytes()
+    os.rename(there / "c0.jpg", there / "c0.jpg~")
+    (there / "c0.jpg").write_bytes(original + b"edited")
+
+    stdout, stderr = undo(tmp_path, "--all")
+
+    assert stdout == ([
+        f"Restored 3 file(s) from 2 runs in {tmp_path}.",  # as without the edit: c0 to cats/, then both
+        "found: dogs/c0.jpg: saved again since (its earlier version is dogs/c0.jpg~, left there); put back as it "
+        "is now to cats/c0.jpg",
+    ] if taken.startswith("by a review") else [
+        f"Restored 2 file(s) from 1 run in {tmp_path}.",
+        "found: cats/c0.jpg: moved to cats/best/c0.jpg and saved again since (its earlier version is "
+        "cats/best/c0.jpg~, left there); put back as it is now to c0.jpg",
+    ]), stderr
+    assert stderr == []
+    assert (tmp_path / "c0.jpg").read_bytes() == original + b"edited"
+    assert (there / "c0.jpg~").read_bytes() == original
+    kept = os.path.relpath(there, tmp_path)
+    assert sorted(layout(tmp_path)) == sorted(["c0.jpg", "c1.jpg", kept, f"{kept}/c0.jpg~", *(
+        [] if taken.startswith("by a review") else ["cats"])])
+
+
+def test_a_photo_given_another_extension_goes_back_itself_and_the_file_in_its_place_stays(tmp_path: Path) -> None:
+    """QA: cats/c2.jpg renamed to c2.old and a dog photo copied in as cats/c2.jpg: undo took
+    `c2.old` for an editor's backup, put the dog back as c2.jpg and left the cat in cats/. A
+    backup's extension in place of the photo's is no sign of an editor: the cat goes back, found
+    by its identity, and the dog stays where it was put, said so."""
+    photos(tmp_path, BLUE, "c0.jpg", "c2.jpg")
+    photos(tmp_path / "elsewhere", RED, "rex.jpg")
+    before = layout(tmp_path)
+    sort_folder(tmp_path, classifier=FakeClassifier())
+    cats = tmp_path / "cats"
+    os.rename(cats / "c2.jpg", cats / "c2.old")
+    shutil.copyfile(tmp_path / "elsewhere" / "rex.jpg", cats / "c2.jpg")
+
+    assert undo(tmp_path) == ([
+        f"Restored 2 file(s) from 1 run in {tmp_path}.",
+        "found: cats/c2.jpg: moved to cats/c2.old since; put back from there to c2.jpg; "
+        "cats/c2.jpg is another file now, left there",
+    ], [])
+    assert layout(tmp_path) == before | {"cats": "dir", "cats/c2.jpg": before["elsewhere/rex.jpg"]}
+
+
+@pytest.mark.parametrize("how, goes", [
+    ("made again", False),
+    ("made again, journaled by an older sorter", True),  # the mkdir intent alone: by its path, as ever
+    ("made again and the photo put back in it", True),  # as a copy of the folder on its disk is (`cp -al`)
+])
+def test_a_folder_the_user_made_where_the_sort_made_one_stays(tmp_path: Path, how: str, goes: bool) -> None:
+    """QA: `rm -rf cats; mkdir cats`, then undo: the new, empty cats/ was removed as the sort's.
+    Where the journal holds the identity of the folder the sort made, the one at its path goes
+    only where it is that folder (ext4 gives the new one the old one's inode number, most
+    likely: the generation is another), or where undo took the run's photos back from it."""
+    photos(tmp_path, BLUE, "c0.jpg")
+    photos(tmp_path, RED, "d0.jpg")
+    before = layout(tmp_path)
+    sort_folder(tmp_path, classifier=FakeClassifier())
+    if how.endswith("older sorter"):
+        journal = tmp_path / ".sorter" / "journal.jsonl"
+        journal.write_text("".join(line + "\n" for line in journal.read_text().splitlines()
+                                   if not (json.loads(line)["op"] == "mkdir" and "id" in json.loads(line))))
+    os.rename(tmp_path / "cats" / "c0.jpg", tmp_path / "c0 kept.jpg")
+    shutil.rmtree(tmp_path / "cats")
+    (tmp_path / "cats").mkdir()
+    if how.endswith("put back in it"):
+        os.rename(tmp_path / "c0 kept.jpg", tmp_path / "cats" / "c0.jpg")
+    else:
+        os.remove(tmp_path / "c0 kept.jpg")
+    os.remove(tmp_path / "dogs" / "d0.jpg")  # the sort's own dogs/, emptied: it goes in each case
+
+    stdout, stderr = undo(tmp_path)
+
+    restored = 1 if how.endswith("put back in it") else 0
+    assert stdout == [f"Restored {restored} file(s) from 1 run in {tmp_path}."]
+    assert stderr == [*([] if restored else ["missing: cats/c0.jpg: no longer there (was c0.jpg)"]),
+                      "missing: dogs/d0.jpg: no longer there (was d0.jpg)"]
+    assert layout(tmp_path) == ({"c0.jpg": before["c0.jpg"]} if restored else {}) | ({} if goes else {"cats": "dir"})

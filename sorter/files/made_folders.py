@@ -10,8 +10,13 @@ folder). Where that call is refused (tmpfs, overlayfs, NFS), the folder's birth 
 tells it, to the nanosecond. Where neither can be had, the record says so (`NONE`), and undo
 removes the folder only at the path the sort made it, never following a rename. A journal from
 before the generation was recorded holds the device and inode alone: followed as it always was.
-Cost: an `open`, an `ioctl` and a `close` per folder made, and per folder undo took photos back
-from (a `statx` more where the `ioctl` is refused)."""
+At the path the sort made it, too, a folder goes only where it is the one made (not one the user
+made there since: `rm -rf cats; mkdir cats`), told as a folder renamed is (`NONE`: by device and
+inode), or where undo took the run's photos back from it (`Whereabouts.made_here`); a journal
+with no identity of it (an older sorter's) has it removed there, as ever.
+Cost: an `open`, an `ioctl` and a `close` per folder made, per folder undo took photos back from,
+and per folder made that undo would remove where it was made (a `statx` more where the `ioctl` is
+refused)."""
 
 from __future__ import annotations
 
@@ -43,13 +48,14 @@ def identity(path: Path | str) -> list[int] | None:
     return [st.st_dev, st.st_ino, _tell(path)]
 
 
-def same(record: tuple[int, ...], path: Path | str, st: os.stat_result) -> bool:
+def same(record: tuple[int, ...], path: Path | str, st: os.stat_result, *, here: bool = False) -> bool:
     """The folder at `path` (`st`, its `lstat`) is the one `record` (`identity`, as journaled) was
-    taken of. A record of an older journal holds the device and inode alone, which are trusted as
-    they always were; a record with `NONE` is never taken for a folder elsewhere."""
+    taken of; `here`: `path` is where it was made. A record of an older journal holds the device
+    and inode alone, which are trusted as they always were; a record with `NONE` is never taken
+    for a folder elsewhere, and where it was made is told by those two alone, as undo did before."""
     if record[:2] != (st.st_dev, st.st_ino):
         return False
-    return len(record) == 2 or (record[2] != NONE and record[2] == _tell(path))
+    return len(record) == 2 or (here and record[2] == NONE) or (record[2] != NONE and record[2] == _tell(path))
 
 
 def _tell(path: Path | str) -> int:

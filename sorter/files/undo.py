@@ -56,9 +56,9 @@ class UndoResult:
 
 
 def _remove_if_empty(root: Path, folders) -> None:
-    """Remove folders sorter created (cats/, dogs/, cats/Luna/, or one of them renamed since:
-    `Whereabouts.renamed`) once empty: only then were they ours. Deepest first: cats/Luna/ must
-    go before cats/ can."""
+    """Remove folders sorter created (cats/, dogs/, cats/Luna/, where it made them while they are
+    the folder it made, `Whereabouts.made_here`, or one of them renamed since, `renamed`) once
+    empty: only then were they ours. Deepest first: cats/Luna/ must go before cats/ can."""
     for folder in sorted(dict.fromkeys(folders), key=lambda f: -len(Path(f).parts)):
         try:
             (root / folder).rmdir()
@@ -66,16 +66,21 @@ def _remove_if_empty(root: Path, folders) -> None:
             pass
 
 
-def _forget(root: Path, state) -> str | None:
+def _forget(root: Path, state, whereabouts) -> str | None:
     """Everything sorter did in `root` is reversed: remove the folders it created (when
-    empty, whichever run created them, crashed runs included) and its state, so the folder
-    is path-for-path as it was found. Why its state could not be removed (a read-only
-    `.sorter/`), or None: every move is undone all the same, and the journal says so."""
+    empty, whichever run created them, crashed runs included; while they are the ones it
+    created: `Whereabouts.made_here`) and its state, so the folder is path-for-path as it was
+    found. Why its state could not be removed (a read-only `.sorter/`), or None: every move is
+    undone all the same, and the journal says so."""
     import shutil
 
     from sorter.files.journal import journal_path, state_dir
 
-    _remove_if_empty(root, (f for run in state.runs.values() for f in run.created_dirs))
+    created: dict[str, set[tuple[int, ...]]] = {}
+    for run in state.runs.values():
+        for folder, made in run.created_dirs.items():
+            created.setdefault(folder, set()).update(made)
+    _remove_if_empty(root, whereabouts.made_here(created))
     # The journal goes first: a crash part-way leaves at most an empty-of-meaning .sorter/,
     # which the next undo removes.
     try:
@@ -86,20 +91,31 @@ def _forget(root: Path, state) -> str | None:
     return None
 
 
-#: What an editor that keeps the file it saves over names it by, in place of its extension
-#: (`c0.jpg` -> `c0.bak`), in any case (`C0.BAK`, as Windows tools write it).
-BACKUP_EXTENSIONS = frozenset({".bak", ".orig", ".old", ".backup"})
-
-
 def _a_backup(path: str, of: str) -> bool:
     """`path` is where an editor keeps the file `of` when it saves a new one under its name: in
-    its folder, under its name and more (`c0.jpg~`, `c0.jpg.bak`, `c0.jpg.orig`, `c0.jpg.~1~`),
-    or its stem and a backup's extension (`c0.bak`, `c0.orig`, `c0.old`: `BACKUP_EXTENSIONS`)."""
+    its folder, under its name and more (`c0.jpg~`, `c0.jpg.bak`, `c0.jpg.orig`, `c0.jpg.~1~`).
+    Not its stem and a backup's extension (`c0.bak`, `c0.old`): a person renames a photo so to
+    put another file under its name, and that file is no version of the photo (a dog copied in as
+    `c2.jpg` went back as the cat, the cat left as `c2.old`); the photo itself goes back, as any
+    photo found under another name does."""
     folder, name = os.path.split(of)
     there, backup = os.path.split(path)
-    stem, extension = os.path.splitext(backup)
-    return there == folder and backup != name and (
-        backup.startswith(name) or (stem == os.path.splitext(name)[0] and extension.lower() in BACKUP_EXTENSIONS))
+    return there == folder and backup.startswith(name) and backup != name
+
+
+def _saved_as(backup: str, name: str) -> str | None:
+    """Where the photo `name` (its place in the journal) is as an editor saved it again, where it
+    was found as `backup` (`_a_backup`): under its name in the folder the backup is in; or None,
+    `backup` being no backup of that name."""
+    saved = os.path.join(os.path.dirname(backup), os.path.basename(name))
+    return saved if _a_backup(backup, saved) else None
+
+
+def _with_parents(folder: str, into: set[str]) -> None:
+    """Add `folder` and the folders above it, up to the top, to `into`: a few string ops."""
+    while folder and folder not in into:
+        into.add(folder)
+        folder = os.path.dirname(folder)
 
 
 def _look(path: Path) -> os.stat_result | None:
@@ -124,15 +140,22 @@ class _Undoer:
         self.whereabouts = Whereabouts(root, runs, state)  # `runs`: those being undone; `state`: the journal scanned
         #: seq -> (where sorter put it, what is there if anything, its other names), of a file found elsewhere
         self._moved_on: dict[int, tuple[str, str, tuple[str, ...]]] = {}
-        #: seq -> the editor's backup (`_a_backup`) the photo was found as, of one put back as it is now
-        self._backups: dict[int, str] = {}
+        #: seq -> (where sorter put it, the editor's backup it was found as: `_a_backup`), of one put
+        #: back as it is now
+        self._backups: dict[int, tuple[str, str]] = {}
+        #: Each such backup -> where this undo put the photo as it is now: an older run's move of the
+        #: photo (the sort's, after a review's correction) takes that file on from there
+        self._saved: dict[str, str] = {}
         #: The folders of the photos found moved on and put back: where a folder sorter made may be now
         self.followed: set[str] = set()
+        #: The folders the run being undone had its files taken back from, where it put them
+        self.held: set[str] = set()
 
     def run(self, run) -> None:
         from sorter.files.journal import moves_of
 
         self.journal.run = run.run
+        self.held.clear()
         for line in run.refused:  # records naming a path outside the folder (see journal.inside)
             self.conflicts.add(line)
         self.conflicts.total += run.refused_total - len(run.refused)
@@ -159,7 +182,8 @@ class _Undoer:
         looked for by its identity, and moved back from where it is now (`whereabouts`), the other
         file left there; another file with the photo nowhere else is the photo saved over (moved
         back), unless it is another journaled move's photo, and so is one with the photo found
-        beside it under a backup of its name (an editor's save, `c0.jpg~`: the backup left there).
+        beside it under a backup of its name (an editor's save, `c0.jpg~`: the backup left there);
+        found elsewhere as such a backup, the file under its name beside it goes back (`_as_now`).
         A file at its first place is it only by its identity (else a new file there, and the photo
         looked for). One gone (deleted, taken out of the folder, or a folder or link in its place:
         sorter moves only files) is reported once, and the next undo goes on to the run before. A
@@ -201,13 +225,15 @@ class _Undoer:
                     gone.append(m)
                 elif found is not None and at_src is not None:  # a new file at its first place: kept, tried again
                     conflicts.append((replace(m, dst=found.path), f"{m.src} exists again"))
-                elif (found is not None and a_file and _a_backup(found.path, m.dst)
-                      and not self.whereabouts.anothers(m, at_dst)):
+                elif found is not None and a_file and self._saved.get(found.path) == m.dst:
+                    to_move.append(m)  # the photo as it is now, put here by this undo (and said so then)
+                elif found is not None and (saved := self._as_now(m, found, at_dst)) is not None:
                     # Saved by an editor that renamed the photo to a backup of its name, then wrote
-                    # the new version under it: that one is the photo as the user has it now. The
-                    # backup stays, said so: neither version is lost.
-                    self._backups[m.seq] = found.path
-                    to_move.append(m)
+                    # the new version under it (where sorter put it, or where it was taken since):
+                    # that one is the photo as the user has it now. The backup stays, said so:
+                    # neither version is lost.
+                    self._backups[m.seq] = (m.dst, found.path)
+                    to_move.append(replace(m, dst=saved))
                 elif found is not None:
                     self._moved_on[m.seq] = (m.dst, other, found.others)
                     to_move.append(replace(m, dst=found.path))  # journaled so: recovery looks for it there
@@ -226,12 +252,26 @@ class _Undoer:
             return [], back, gone
         if yours:  # one unit: a member kept in a folder of the user's own keeps its group where it is
             for m in to_move:
-                self._backups.pop(m.seq, None)
-                was, _, _ = self._moved_on.pop(m.seq, (m.dst, None, ()))
+                was, _ = self._backups.pop(m.seq, (m.dst, None))
+                was, _, _ = self._moved_on.pop(m.seq, (was, None, ()))
                 since = f"moved to {m.dst} since, " if m.dst != was else ""
                 self.found.add(f"{was}: {since}left there with {yours[0]}, in a folder of yours (was {m.src})")
             return [], back, gone + to_move
         return to_move, back, gone
+
+    def _as_now(self, m, found, at_dst: os.stat_result | None) -> str | None:
+        """Where the photo `m` moved is as the user has it now, where it was `found` under a backup
+        of its name (`_a_backup`): the file under its name beside the backup (`cats/c0.jpg` beside
+        `cats/c0.jpg~`; `cats/best/c0.jpg` beside `cats/best/c0.jpg~`, taken into a folder first),
+        an editor's save of it; None where there is none, or it is the photo itself under another
+        name, or another journaled move's photo (`anothers`)."""
+        from sorter.files.verdicts import is_a_file, lstat_of
+
+        saved = _saved_as(found.path, m.dst)
+        if saved is None or saved in found.others:
+            return None
+        there = at_dst if saved == m.dst else lstat_of(os.path.join(self.root, saved))
+        return saved if is_a_file(there) and not self.whereabouts.anothers(m, there) else None
 
     def _put_back(self, groups) -> None:
         from sorter.files.moves import move_no_replace, sync_dirs
@@ -266,15 +306,17 @@ class _Undoer:
                 self.whereabouts.moved(m.dst, m.src)
                 if m.seq in self._moved_on or m.seq in self._backups:
                     found.append(m)
+                if m.seq not in self._moved_on:
+                    _with_parents(os.path.dirname(m.dst), self.held)
         for m in found:  # once every group has moved: of two names swapped, neither is "left there"
             if m.seq in self._backups:
-                self.found.add(f"{m.dst}: saved again since (its earlier version is {self._backups[m.seq]}, left "
-                               f"there); put back as it is now to {m.src}")
+                was, backup = self._backups[m.seq]
+                since = f"moved to {m.dst} and " if m.dst != was else ""
+                self.found.add(f"{was}: {since}saved again since (its earlier version is {backup}, left there); "
+                               f"put back as it is now to {m.src}")
+                self._saved[backup] = m.src
                 continue
-            folder = os.path.dirname(m.dst)
-            while folder and folder not in self.followed:  # its folders, up to the top: a few string ops
-                self.followed.add(folder)
-                folder = os.path.dirname(folder)
+            _with_parents(os.path.dirname(m.dst), self.followed)
             was, other, others = self._moved_on[m.seq]
             line = f"{was}: moved to {m.dst} since; put back from there to {m.src}"
             if others:
@@ -331,6 +373,7 @@ def undo(root: Path, *, all_runs: bool = False, lock_wait: float = 0.0) -> UndoR
     from sorter.files.journal import Journal, state_dir
     from sorter.files.lock import FolderLock
     from sorter.files.recovery import recover
+    from sorter.files.whereabouts import Whereabouts
 
     root = check_folder(root)
     if not state_dir(root).is_dir():
@@ -343,7 +386,8 @@ def undo(root: Path, *, all_runs: bool = False, lock_wait: float = 0.0) -> UndoR
         when = _timeline(runs, noted)
         if not when:
             if not state.unread:  # else the journal is all that says a photo moved: kept
-                _forget(root, state)  # e.g. a run that moved nothing, or an undo killed while tidying up
+                # e.g. a run that moved nothing, or an undo killed while tidying up
+                _forget(root, state, Whereabouts(root, set(), state))
             raise UsageError(f"nothing to undo in {root}")
         names = set(when) if all_runs else {max(when, key=when.__getitem__)}
         chosen = [run for run in runs if run.run in names]
@@ -356,13 +400,13 @@ def undo(root: Path, *, all_runs: bool = False, lock_wait: float = 0.0) -> UndoR
                 for run in reversed(chosen):
                     undoer.run(run)
                     renamed = undoer.whereabouts.renamed(run.created_dirs, undoer.followed)
-                    _remove_if_empty(root, [*run.created_dirs, *renamed])
+                    _remove_if_empty(root, [*undoer.whereabouts.made_here(run.created_dirs, undoer.held), *renamed])
         # What stays sorted: the runs not chosen, and the files kept where they are. A missing
         # file is reported and forgotten: nothing of it is left to undo.
         left = None
         unread = sum(run in names for run, _ in state.unread)
         if len(names) == len(when) and not undoer.conflicts.total and not unread:
-            left = _forget(root, state)
+            left = _forget(root, state, undoer.whereabouts)
         elif not all(run.run.startswith(REVIEW_RUN_PREFIX) for run in chosen):
             from sorter.config import REVIEW_PAGE, STATE_DIR
 

@@ -19,7 +19,8 @@ in the photo's place is taken for it saved over only where it is no other journa
 photo (`anothers`: every move's identity, read at the first such file in one pass over the
 journal's moves, undo's scan of the journal taken on, and kept in 8 bytes a move). A folder
 undo took photos back from is a folder the run made, renamed or moved since, where it has that
-folder's identity as made (`renamed`): undo removes it once empty, as it would at its first name.
+folder's identity as made (`renamed`): undo removes it once empty, as it would at its first name;
+and at its first name only where it has that identity too, or held the run's photos (`made_here`).
 
 A file is the photo when it is that very file, device, inode, size and time alike (a copy is
 another inode, the photo edited since has another time). Two names of one inode (a hard link)
@@ -185,6 +186,29 @@ class Whereabouts:
             return None
         found = self.find(move)
         return found if found is not None and found.path != move.dst else None
+
+    def made_here(self, created: dict[str, set[tuple[int, ...]]], held: set[str] = frozenset()) -> list[str]:
+        """Those of the folders a run made (`created`: each -> its identities as made,
+        `made_folders`) that are, at the path it made them at, the folder made: not one the user
+        made there since (`rm -rf cats; mkdir cats`: another inode, or its number's next
+        generation), unless undo took the run's files back from it, where the run put them
+        (`held`: those folders and the ones above them): a copy of the folder on its disk (`cp
+        -al`: every folder new, each file the same), or one the user filled again as sorted. Where
+        no identity of it tells a folder here (none journaled: an older sorter's, or a run cut
+        short before it was; FAT, a copy on another disk: `Identities`), its path alone does, as
+        it always did."""
+        from sorter.files import made_folders
+
+        here = []
+        for folder, records in created.items():
+            st = lstat_of(self._base + folder)
+            if st is None or not stat.S_ISDIR(st.st_mode):
+                continue
+            lasting = [record for record in records if self._ids.last(record)]
+            if (not lasting or folder in held
+                    or any(made_folders.same(record, self._base + folder, st, here=True) for record in lasting)):
+                here.append(folder)
+        return here
 
     def renamed(self, created: dict[str, set[tuple[int, ...]]], folders) -> list[str]:
         """Those of `folders` (where undo found photos moved on, and took them back from) that are
