@@ -8,8 +8,10 @@ into cats/Luna/. `sorter learn` records the folder each pet was learnt from, wit
 cat), and a sort that filed her photos by name made cats/Luna/ again beside cats/Lulu/, her
 photos split. So her folder is the one that holds her photos, whatever it is called now:
 
-- where she was learnt, the folder with her folder's identity at its path is still hers, as
-  always (one `lstat`);
+- where she was learnt (the folder at the path she was learnt at, whose journal began with the
+  run recorded with her, `folder.first_run`: a folder made since at that path, `mv DIR DIR3; mkdir
+  DIR`, or one whose journal `undo --all` removed, is any other folder, below), the folder with
+  her folder's identity at its path is still hers, as always (one `lstat`);
 - else, there, a sub-folder of cats/ (dogs/ for a dog) that proves to be hers: it has her
   folder's identity and still holds one of the photos she was learnt from, as the very file (a
   folder made after hers was deleted gets its number on ext4, almost always: the number alone
@@ -33,14 +35,17 @@ photos split. So her folder is the one that holds her photos, whatever it is cal
   recorded her photos without their sizes and times does not look: no copy keeps an identity.
   Where none holds them and OTHER is the folder she was learnt in, moved or copied (its journal
   began with the run `learn` recorded with her folder, `folder.first_run`), and nothing is at her
-  folder's path there, the user deleted it: her photos stay in cats/, as where she was learnt.
+  folder's path there, the user deleted it, or copied the folder before she was named: her
+  photos stay in cats/, as where she was learnt, and sort says what makes them go into hers
+  (learning OTHER would not: she was learnt in the other).
 
 A folder that is another pet's (cats/Milo, Luna's renamed) is never taken for its name's pet:
 Milo's photos stay in cats/, said once, rather than mix with hers. Where identities do not last
 (FAT, exFAT and every FUSE driver number a folder anew at each mount, `verdicts.inodes_last`),
 none is compared: her photos' names, sizes and times are. A pet learnt before her folder was
 recorded is filed by name, and one learnt before her photos' sizes and times were, by identity
-alone. The cost: one `lstat` per named pet (in her folder, or her name's folder elsewhere). Where
+alone. The cost: one `lstat` per named pet (in her folder, or her name's folder elsewhere), and
+where one was learnt at this folder's path, its journal's first record read once (17 µs). Where
 she is looked for by her photos, `pet_homes.PROOF_PHOTOS` `lstat` in her name's folder and a
 listing of cats/ and dogs/ (one a lookup, for her name's folder too) with as many per sub-folder
 and folder she was learnt from (half, mostly: a folder that cannot hold most of them is left):
@@ -100,6 +105,9 @@ class PetFolders:
     pending: frozenset[str] = frozenset()
     #: Pet -> the folders she was learnt from, to look for hers by (the pending pets').
     homes: dict[str, list[Home]] = field(default_factory=dict, compare=False, repr=False)
+    #: Pet -> the folder she was learnt in, of which this one is a move or a copy without her folder
+    #: (`_deleted_here`: its journal began with the same run; deleted here, or copied before she had one).
+    copied: dict[str, str] = field(default_factory=dict)
 
     def folder(self, pet: str) -> str | None:
         """Where the photos of `pet` ("cats/Luna") go here: her folder, or None (into none: cats/)."""
@@ -123,21 +131,25 @@ class PetFolders:
         found, unsure = _by_her_photos(self.root, {pet: self.homes[pet] for pet in sorted(wanted - named.keys())},
                                        claimed | set(named.values()), listed)
         found |= named
-        moved, dated, crossed = dict(self.moved), dict(self.dated), dict(self.crossed)
+        moved, dated, crossed, copied = dict(self.moved), dict(self.dated), dict(self.crossed), dict(self.copied)
         began = cache(lambda: first_run(self.root))
         for pet in wanted:
             if pet in found:
                 _place(pet, found[pet], moved, dated, crossed)
-            elif pet in unsure or any(self._deleted_here(home, began) for home in self.homes[pet]):
+            elif pet in unsure:
                 moved[pet] = None
+            elif learnt_in := next((home for home in self.homes[pet] if self._deleted_here(home, began)), None):
+                moved[pet], copied[pet] = None, str(Path(learnt_in[1]).parent.parent)
         return replace(self, moved=moved, dated=dated, crossed=crossed, unsure={**self.unsure, **unsure},
-                       pending=self.pending - wanted)
+                       copied=copied, pending=self.pending - wanted)
 
     def _deleted_here(self, home: Home, began) -> bool:
         """Her folder was deleted from this folder, a move or a copy of the one she was learnt in
         (`home`: its journal began with the same run, `began()`; `mv DIR DIR2`, `cp -a`, a
         backup restored): no folder holds her photos (asked first), and none is at her folder's
-        path in it. As where she was learnt, her photos stay in cats/ rather than make hers again."""
+        path in it. As where she was learnt, her photos stay in cats/ rather than make hers again.
+        A copy made before she was named never had her folder, and cannot be told from it: what
+        sort says of both is what it knows (`said`), and a folder of her name made there is hers."""
         return bool(home[5]) and home[5] == began() and not os.path.lexists(
             self.root / _kind(home[0]) / Path(home[1]).name)
 
@@ -162,6 +174,10 @@ class PetFolders:
                 alike = [f"{folder}/" for folder in self.unsure[pet]]
                 lines[pet] = (f"{', '.join(alike[:-1])} and {alike[-1]} hold {name}'s photos alike: {stay} "
                               f"(rename hers {pet} for them to go there)")
+            elif pet in self.copied:  # learning this folder would change nothing: she was learnt in the other
+                lines[pet] = (f"{pet}/ is not in {where}, a move or a copy of {shlex.quote(self.copied[pet])}, where "
+                              f"{name} was learnt: {stay} (mkdir {shlex.quote(str(self.root / pet))} for them to go "
+                              "there)")
             elif now is None:
                 lines[pet] = (f"{pet}/ is no longer in {where}: {stay} "
                               f"(sorter learn {where} to learn the folder as it is now)")
@@ -187,10 +203,14 @@ def find(root: Path, pets: Iterable[str], homes: Iterable[Home]) -> PetFolders:
     for home in homes:
         if home[0] in pets:
             homes_of.setdefault(home[0], []).append(home)
-    learnt: dict[str, Home] = {}  # her folder recorded in this one's cats/ (under her name, where two are)
+    # Her folder recorded in this one's cats/ (under her name, where two are), in the journal this
+    # one has: a folder made since at the path of the one she was learnt in began another.
+    learnt: dict[str, Home] = {}
+    began = cache(lambda: first_run(root))  # read only where a pet was learnt at this path
     for pet, mine in homes_of.items():
         for home in mine:
-            if Path(home[1]).parent == resolved / _kind(pet) and (pet not in learnt or home[1] == str(resolved / pet)):
+            if Path(home[1]).parent == resolved / _kind(pet) and home[5] in ("", began()) and (
+                    pet not in learnt or home[1] == str(resolved / pet)):
                 learnt[pet] = home
     identities = {pet: (home[2], home[3]) for pet, home in learnt.items()}
     # Where she was learnt, her folder with its identity: hers, whatever its name (one `lstat` each).

@@ -35,11 +35,13 @@ Costs a pass over the examples' features (a few thousand rows at most: `KEPT_PER
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
 from sorter.config import CLASS_FOLDERS
+from sorter.learning.examples import here
 from sorter.learning.pets import folder_of
 from sorter.model.personal import Examples, placed_name
 
@@ -57,18 +59,17 @@ SAME_SHARE = 0.8
 def as_one(examples: Examples, root: Path) -> tuple[Examples, dict[tuple[str, str], str]]:
     """The examples to fit on, learning `root`: each pet once and each photo once (see above);
     and the pets learnt as another, (species, name) -> the name she is learnt under."""
-    here = np.array([path.startswith(str(root) + os.sep) for path in examples.paths], bool)
-    renamed = _renamed(examples, here)
+    ours = here(examples, root)
+    renamed = _renamed(examples, ours)
     if renamed:
         pets = np.array([renamed.get((str(label), str(pet)), pet) for label, pet in zip(
             examples.labels, examples.pets, strict=True)], dtype=str)
         # What sorter filed into her folder under her old name stays sorter's: not a correction.
         names = {placed_name(*pet): placed_name(pet[0], now) for pet, now in renamed.items()}
         was = np.array([names.get(str(decided), decided) for decided in examples.was], dtype=str)
-        examples = Examples(examples.base, examples.identities, examples.features, examples.labels, pets,
-                            was, examples.paths, examples.pet_features, examples.pet_margin)
-    keep, seen = here.copy(), set()
-    for row in np.argsort(~here, kind="stable"):  # this folder's rows first: theirs are kept
+        examples = replace(examples, pets=pets, was=was)
+    keep, seen = ours.copy(), set()
+    for row in np.argsort(~ours, kind="stable"):  # this folder's rows first: theirs are kept
         key = (examples.features[row].tobytes(), str(examples.labels[row]), str(examples.pets[row]),
                str(examples.was[row]), os.path.basename(str(examples.paths[row])))
         keep[row] |= key not in seen

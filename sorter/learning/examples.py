@@ -10,21 +10,23 @@ from pathlib import Path
 
 import numpy as np
 
+from sorter.files.folder import first_run
 from sorter.model.personal import Examples
 
 Progress = Callable[[str, int, int], None]
 
 
-def gather(root: Path, found, base, progress: Progress, margin: float) -> tuple[Examples, int, dict[Path, str], int]:
+def gather(root: Path, found, base, progress: Progress, margin: float,
+           ) -> tuple[Examples, int, dict[Path, str], int, int]:
     """The user's examples with this folder's found photos added: features run only for the
     photos not learnt before, or whose features that name a pet were cut at another margin
     (`Examples.with_pet_margin`: those of other folders stay unknown until learnt there again).
-    This folder's rows whose photo is not found now go (deleted, edited since, put back where
-    sorter put it, its pet's folder gone): the examples say what the folder says now, and a row
-    whose photo is found at another path (the folder moved: `mv DIR DIR2`) takes that path, so
-    that the next learn there forgets it once it is deleted. Returns
-    (examples, photos new or changed, unreadable ones and why, examples dropped because they
-    were learnt on another model)."""
+    This folder's rows (`here`) whose photo is not found now go (deleted, edited since, its pet's
+    folder gone): the examples say what the folder says now, and a row whose photo is found at
+    another path (the folder moved: `mv DIR DIR2`) takes that path and that folder's journal, so
+    that the next learn there forgets it once it is deleted. Returns (examples, photos new or
+    changed, unreadable ones and why, examples dropped because they were learnt on another
+    model, photos the user placed in this folder that were learnt and are forgotten)."""
     from sorter.model import personal
     from sorter.model.inference import features
 
@@ -35,9 +37,10 @@ def gather(root: Path, found, base, progress: Progress, margin: float) -> tuple[
         stored = Examples.empty(base.fingerprint, base.head[0].shape[0])
     stored = stored.with_pet_margin(margin)
     now = {f.identity for f in found}
-    ours = _ours(root)
-    stale = np.array([tuple(int(v) for v in identity) not in now and ours(path)
-                      for path, identity in zip(stored.paths, stored.identities, strict=True)], bool)
+    ours, run = _ours(root), first_run(root)
+    stale = here(stored, root, run) & np.array([tuple(int(v) for v in identity) not in now and ours(path) for
+                                                path, identity in zip(stored.paths, stored.identities, strict=True)], bool)
+    forgot = int((stale & ~stored.kept()).sum())  # of the photos the user placed: what learn says it forgot
     stored = stored.subset(~stale) if stale.any() else stored
     known = ~np.isnan(stored.pet_features).any(axis=1)  # else cut at another margin: computed again
     index = stored.index()
@@ -46,11 +49,11 @@ def gather(root: Path, found, base, progress: Progress, margin: float) -> tuple[
         at = index.get(f.identity)
         described = (f.label, f.pet or "", _was(f), str(f.path))
         same = at is not None and (stored.labels[at], stored.pets[at], stored.was[at]) == described[:3]
-        if same and known[at] and stored.paths[at] == described[3]:
+        if same and known[at] and (stored.paths[at], stored.began[at]) == (described[3], run):
             continue  # learnt before, and the photo has not moved since
         new += not f.kept and not same
         if at is not None and known[at]:
-            rows.append((f.identity, stored.features[at], stored.pet_features[at], *described))
+            rows.append((f.identity, stored.features[at], *described, stored.pet_features[at], run))
         else:
             need[f.path] = (f, described)
     # With the features that name a pet (a second look at it): any photo may be a pet's, or another cat.
@@ -58,10 +61,23 @@ def gather(root: Path, found, base, progress: Progress, margin: float) -> tuple[
         progress("features", done, len(need))
         f, described = need[path]
         if isinstance(result, np.ndarray):
-            rows.append((f.identity, result[0], result[1], *described))
+            rows.append((f.identity, result[0], *described, result[1], run))
         else:
             unreadable[path] = str(result)
-    return stored.merged(rows), new, unreadable, dropped
+    return stored.merged(rows), new, unreadable, dropped, forgot
+
+
+def here(examples: Examples, root: Path, run: str | None = None) -> np.ndarray:
+    """Mask of the rows learnt from `root` itself: below it, and found there while its journal
+    was the one it has now (`run`, `folder.first_run`; by path alone where the row does not say: one
+    learnt before it was recorded, or in a folder with no journal then). A folder made since at
+    the path of one learnt (`mv L L3; mkdir L`) began another journal, and so does one whose
+    journal `undo --all` removed: what was learnt there is another folder's, which a learn of
+    this one never forgets."""
+    run = first_run(root) if run is None else run
+    prefix = str(root) + os.sep
+    return np.array([path.startswith(prefix) and began in ("", run)
+                     for path, began in zip(examples.paths, examples.began, strict=True)], bool)
 
 
 def _ours(root: Path) -> Callable[[str], bool]:

@@ -36,7 +36,7 @@ from sorter.learning.as_sorted import decided, held_out
 from sorter.learning.copies import as_one
 from sorter.learning.examples import Progress
 from sorter.learning.folder_names import name_twins, passed_over_lines, shown
-from sorter.learning.pets import PetReport, fit_pets, homes
+from sorter.learning.pets import PetReport, fit_pets, homes, staying
 from sorter.model.heads import Head, fit_softmax, folds, one_hot, principal_basis
 from sorter.model.personal import Examples, PersonalModel, placed_name
 from sorter.model.pet_heads import PetHead
@@ -65,7 +65,6 @@ FOLDER_WAIT = 10.0
 #: Times `learning_lock` locks its file before it gives up: each try after the first is a lock file
 #: deleted by the learn that held it, once a learn ends, so a handful is already many.
 LOCK_TRIES = 100
-
 
 
 @dataclass(frozen=True)
@@ -117,6 +116,10 @@ class LearnResult:
     dropped: int = 0  # examples learnt on another model, dropped
     #: Nothing placed was left: the personal model there was is deleted.
     forgotten: bool = False
+    #: Photos the user placed in this folder, learnt before, that are not in it now: forgotten (`examples.gather`).
+    forgot: int = 0
+    #: Pet -> why her photos left in cats/ go into no folder here (`pets.staying`): no `--name-pets` for her.
+    staying: dict[str, str] = field(default_factory=dict)
     #: Videos sorter judged that the user placed elsewhere: not learnt from (photos are).
     videos: int = 0
     #: Sub-folders of cats/ and dogs/ with photos, whose name looks like a pet's but is none.
@@ -164,7 +167,7 @@ def _learn(root: Path, model: Path | None, model_path: Path, base, bundled: Head
     # The features that name a pet are cut as the reference set's cats were: a pet's head
     # tells her from those, and is shown them at sort time cut the same way (`PetHead.margin`).
     margin = reference.pet_margin if reference is not None else MARGIN
-    learnt, new, unreadable, dropped = gather(root, found, base, progress, margin)
+    learnt, new, unreadable, dropped, forgot = gather(root, found, base, progress, margin)
     learnt = _learnable(learnt, names)
     # One photo and one pet once, where the folder was copied and learnt in both places (`copies`).
     examples, renamed = as_one(learnt, root)
@@ -172,6 +175,7 @@ def _learn(root: Path, model: Path | None, model_path: Path, base, bundled: Head
     kept = examples.kept()
     result = {"folder": root, "found": int(sum(not f.kept for f in found)), "new": new,
               "examples": int((~kept).sum()), "kept": int(kept.sum()), "dropped": dropped, "videos": videos,
+              "forgot": forgot,
               "unreadable": [f"{path}: {why}" for path, why in unreadable.items()],
               "unread": sum(not f.kept and f.path in unreadable for f in found), "passed_over": passed_over(root),
               "renamed": {placed_name(*was): placed_name(was[0], now) for was, now in renamed.items()}}
@@ -197,16 +201,17 @@ def _learn(root: Path, model: Path | None, model_path: Path, base, bundled: Head
     # The bundled head (no pull, or refused) decides as the model alone: not looked at twice.
     held = held_out(base, choice.folds, problem.features, placed, found, progress) if any(choice.pull) else alone
     kinds = kind_reports(placed, problem.labels, alone, held)
-    written, description = None, ""
+    written, description, stay = None, "", {}
     if choice.refused is None:
         fitted = PersonalModel(base.fingerprint, names, choice.head, result["examples"], tuple(pet_heads),
                                homes(learnt, pet_heads, renamed))
+        stay = staying(root, fitted.homes, pet_reports)
         personal.write_examples(learnt)
         written = personal.write_model(fitted)
         description = fitted.describe(personal.base_name(model))
     return LearnResult(
         **result, kinds=kinds, pets=pet_reports, reference=report, pull=choice.pull, model_path=written,
-        refused=choice.refused, description=description, seconds=time.monotonic() - started,
+        refused=choice.refused, description=description, seconds=time.monotonic() - started, staying=stay,
     )
 
 
@@ -275,6 +280,9 @@ def report_lines(result: LearnResult) -> list[str]:
     # Unread ones said here too: else the table counts fewer than were found, with no word why.
     unread = f", {result.unread} could not be read" if result.unread else ""
     lines = [f"Found {result.found} photo(s) you placed in {result.folder} ({result.new} new{unread}){tail}"]
+    if result.forgot:  # what learn forgets is this folder's own, and it says so
+        lines.append(f"Forgot {result.forgot} photo(s) you placed in {result.folder}, learnt before: not in it now "
+                     "(deleted, edited or moved out since).")
     if result.dropped:
         lines.append(f"Dropped {result.dropped} example(s) learnt on another model.")
     if result.videos:  # else a correction made on a video seems lost: "Found 0 photo(s)", "Nothing to learn"
@@ -310,7 +318,9 @@ def report_lines(result: LearnResult) -> list[str]:
             lines.append("Held out, no change of the head places more of them right: it keeps the model's decisions.")
         lines.append(f"Saved {result.model_path}: sort, watch and evaluate now use {result.description} "
                      "(--no-personal ignores it; `sorter learn --forget` deletes it).")
-        if any(pet.unnamed_like for pet in result.pets):
+        # Where her photos go into no folder here, `--name-pets` would leave them: why, and what would.
+        lines += [result.staying[pet.name] for pet in result.pets if pet.name in result.staying]
+        if any(pet.unnamed_like and pet.name not in result.staying for pet in result.pets):
             lines.append(f"To move your named pets' photos already in cats/ or dogs/ into their folders: "
                          f"sorter sort {shlex.quote(str(result.folder))} --name-pets")
     return lines

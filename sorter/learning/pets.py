@@ -21,16 +21,16 @@ another named pet, that is said too (`look_alike`): look-alikes are where named 
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import partial
+from functools import cache, partial
 from pathlib import Path
 
 import numpy as np
 
 from sorter.config import CLASS_FOLDERS
 from sorter.files.folder import first_run
+from sorter.files.verdicts import lstat_of
 from sorter.learning.folder_names import shown
 from sorter.model.heads import Head, fit_softmax, folds, one_hot, principal_basis
 from sorter.model.personal import Examples
@@ -298,39 +298,56 @@ def homes(examples: Examples, heads: list[PetHead], renamed: dict[tuple[str, str
     learnt from it under another name (`copies.as_one`: a copy of her folder, renamed in one
     place). A folder not there any more (renamed since it was learnt, another folder's learn
     reading her rows of it) is kept by its path alone, her photos by the identity learnt. And the
-    run that began the journal of the folder each is in (`files.folder.first_run`): a move or a
-    copy of that folder is told by it, once her folder is deleted there."""
+    run that began the journal of the folder each is in, as her photos were found there
+    (`Examples.began`): a move or a copy of that folder is told by it, once her folder is deleted
+    there; and a folder made since at its path (`mv L L3; mkdir L`: another journal) is not
+    looked at, nor taken for hers."""
     renamed = renamed or {}
     found = []
+    run = cache(first_run)
     for head in heads:
         kind = CLASS_FOLDERS[head.species]
         for name in head.names:
             named = {pet for (species, pet), now in renamed.items() if species == head.species and now == name}
             rows = np.flatnonzero((examples.labels == head.species) & np.isin(examples.pets, [name, *named]))
-            photos: dict[Path, list[tuple[str, Path, int]]] = {}
+            photos: dict[tuple[Path, str], list[tuple[str, Path, int]]] = {}
             for row in rows:
                 path = Path(str(examples.paths[row]))
                 if folder := folder_of(path, kind, str(examples.pets[row])):
-                    photos.setdefault(folder, []).append((path.relative_to(folder).as_posix(), path, row))
-            for folder, mine in sorted(photos.items()):
+                    began = str(examples.began[row]) or run(folder.parent.parent)  # not recorded: by path
+                    photos.setdefault((folder, began), []).append((path.relative_to(folder).as_posix(), path, row))
+            for (folder, began), mine in sorted(photos.items()):
+                there = began == run(folder.parent.parent)  # else another folder is at its path now
                 # The first PROOF_PHOTOS by name are the proof: only those are looked at on disk.
-                proof = tuple((name, *_now(path, row, examples)) for name, path, row in sorted(mine)[:PROOF_PHOTOS])
-                try:
-                    st = os.lstat(folder)
-                    identity = (st.st_dev, st.st_ino)
-                except OSError:
-                    identity = (UNKNOWN, UNKNOWN)
-                found.append(Home(f"{kind}/{name}", str(folder), *identity, proof, first_run(folder.parent.parent)))
+                proof = tuple((name, *_now(path, row, examples, there)) for name, path, row in sorted(mine)[:PROOF_PHOTOS])
+                st = lstat_of(folder) if there else None
+                identity = (st.st_dev, st.st_ino) if st is not None else (UNKNOWN, UNKNOWN)
+                found.append(Home(f"{kind}/{name}", str(folder), *identity, proof, began))
     return tuple(found)
 
 
-def _now(path: Path, row: int, examples: Examples) -> tuple[int, int, int, int]:
+def staying(root: Path, learnt: tuple[Home, ...], reports: list[PetReport]) -> dict[str, str]:
+    """Pet -> what sort says of her in `root` (`PetFolders.said`), for each pet with photos left
+    in cats/ that look like her (`PetReport.unnamed_like`) whose photos go into no folder there
+    (a copy of the folder she was learnt in, without her folder): `sort --name-pets`, which learn
+    suggests for the others, would leave them where they are."""
+    from sorter.files import pet_folders
+
+    like = [report.name for report in reports if report.unnamed_like]
+    if not like:
+        return {}
+    here = pet_folders.find(root, [report.name for report in reports if report.learnt], learnt).looked_for(like)
+    said = here.said()
+    return {pet: said[pet] for pet in like if here.folder(pet) is None and pet in said}
+
+
+def _now(path: Path, row: int, examples: Examples, there: bool = True) -> tuple[int, int, int, int]:
     """A photo's identity, size and modification time as it is now: a copy learnt on another disk
     is found by name, and the journal's identity from the first disk is no proof there (its
-    row's identity, with no time, where it cannot be read)."""
-    try:
-        st = os.lstat(path)
-    except OSError:
+    row's identity, with no time, where it cannot be read, or another folder is at its path now:
+    not `there`)."""
+    st = lstat_of(path) if there else None
+    if st is None:
         device, inode, size = (int(v) for v in examples.identities[row])
         return device, inode, size, UNKNOWN
     return st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -219,10 +219,16 @@ class Examples:
     pet_features: np.ndarray | None = None
     #: The crop margin of `pet_features` (`second_look.MARGIN`; a file that does not say: the first).
     pet_margin: float = FIRST_MARGIN
+    #: (n,) str: the run that began the journal of the folder it was found in (`files.folder.first_run`):
+    #: a folder made since at that path began another, and is not the one it was learnt from. "":
+    #: that folder had no journal, or learnt before this was recorded.
+    began: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         if self.pet_features is None:  # a model without a second look: the photo's own features
             object.__setattr__(self, "pet_features", self.features)
+        if self.began is None:
+            object.__setattr__(self, "began", np.full(len(self.labels), "", dtype=str))
 
     @classmethod
     def empty(cls, base: str, n_features: int) -> Examples:
@@ -233,17 +239,14 @@ class Examples:
         return len(self.labels)
 
     def subset(self, rows: np.ndarray) -> Examples:
-        return Examples(self.base, self.identities[rows], self.features[rows], self.labels[rows], self.pets[rows],
-                        self.was[rows], self.paths[rows], self.pet_features[rows], self.pet_margin)
+        return replace(self, **{column: getattr(self, column)[rows] for column in ROW_COLUMNS})
 
     def with_pet_margin(self, margin: float) -> Examples:
         """These examples for features that name a pet cut at `margin`: as they are when that
         is their margin, else with every row's pet features unknown (NaN) until computed again."""
         if margin == self.pet_margin:
             return self
-        unknown = np.full_like(self.pet_features, np.nan)
-        return Examples(self.base, self.identities, self.features, self.labels, self.pets, self.was, self.paths,
-                        unknown, margin)
+        return replace(self, pet_features=np.full_like(self.pet_features, np.nan), pet_margin=margin)
 
     def placed(self) -> np.ndarray:
         """Where the user has each photo, as `was` names sorter's decisions: cat, cats/Luna, neither."""
@@ -257,26 +260,26 @@ class Examples:
     def index(self) -> dict[tuple[int, int, int], int]:
         return {tuple(int(v) for v in row): i for i, row in enumerate(self.identities)}
 
-    def merged(self, rows: list[tuple[tuple[int, int, int], np.ndarray, np.ndarray, str, str, str, str]]) -> Examples:
-        """These rows (identity, features, pet features, label, pet, was, path) added, or
-        replacing the row of the same identity."""
+    def merged(self, rows: list[tuple]) -> Examples:
+        """These rows, each its `ROW_COLUMNS` in their order (identity, features, label, pet,
+        was, path, pet features, began), added, or replacing the row of the same identity."""
+        if not rows:
+            return self
         index = self.index()
         keep = np.ones(len(self), bool)
         for identity, *_ in rows:
             if identity in index:
                 keep[index[identity]] = False
-        if not rows:
-            return self
-        columns = list(zip(*rows, strict=True))
-        return Examples(
-            self.base,
-            np.concatenate([self.identities[keep], np.array(columns[0], np.int64).reshape(-1, 3)]),
-            np.concatenate([self.features[keep], np.array(columns[1], np.float32)]),
-            *(np.concatenate([old[keep], np.array(new, dtype=str)])
-              for old, new in zip((self.labels, self.pets, self.was, self.paths), columns[3:], strict=True)),
-            np.concatenate([self.pet_features[keep], np.array(columns[2], np.float32)]),
-            self.pet_margin,
-        )
+        columns = {}
+        for column, new in zip(ROW_COLUMNS, zip(*rows, strict=True), strict=True):
+            old = getattr(self, column)
+            new = np.array(new, dtype=str if old.dtype.kind == "U" else old.dtype).reshape(-1, *old.shape[1:])
+            columns[column] = np.concatenate([old[keep], new])
+        return replace(self, **columns)
+
+
+#: The columns of `Examples` with a value per row, in the order `Examples.merged` takes them.
+ROW_COLUMNS = ("identities", "features", "labels", "pets", "was", "paths", "pet_features", "began")
 
 
 def read_examples(path: Path | None = None) -> Examples | None:
@@ -287,7 +290,9 @@ def read_examples(path: Path | None = None) -> Examples | None:
                                 *(data[k].astype(str) for k in ("labels", "pets", "was", "paths")),
                                 # Examples from before the second look: a pet named by its photo's features.
                                 data["pet_features"].astype(np.float32) if "pet_features" in data else None,
-                                float(data["pet_margin"]) if "pet_margin" in data else FIRST_MARGIN)
+                                float(data["pet_margin"]) if "pet_margin" in data else FIRST_MARGIN,
+                                # Examples from before the folder's journal was recorded with each: unknown.
+                                data["began"].astype(str) if "began" in data else None)
     except (FileNotFoundError, NotADirectoryError):
         return None
     except OSError as exc:
@@ -298,7 +303,7 @@ def read_examples(path: Path | None = None) -> Examples | None:
     if examples.identities.shape != (n, 3) or len(examples.features) != n or examples.pet_features.shape != (
         examples.features.shape
     ) or not (
-        len(examples.pets) == len(examples.was) == len(examples.paths) == n
+        len(examples.pets) == len(examples.was) == len(examples.paths) == len(examples.began) == n
     ):
         raise damaged(path, "its columns differ in length")
     return examples
@@ -308,7 +313,8 @@ def write_examples(examples: Examples, path: Path | None = None) -> Path:
     path = path or examples_file()
     write_arrays(path, {"base": np.array(examples.base), "identities": examples.identities, "features": examples.features,
                         "labels": examples.labels, "pets": examples.pets, "was": examples.was, "paths": examples.paths,
-                        "pet_features": examples.pet_features, "pet_margin": np.array(examples.pet_margin)})
+                        "pet_features": examples.pet_features, "pet_margin": np.array(examples.pet_margin),
+                        "began": examples.began})
     return path
 
 
