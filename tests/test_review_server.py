@@ -393,6 +393,7 @@ def test_a_correction_moves_the_photo_with_its_companion_journaled_and_sorter_un
     records = [json.loads(line) for line in journal_path(root).read_text().splitlines()]
     review = [r for r in records if r["run"].startswith("review-")]
     assert [(r["op"], r.get("src"), r.get("dst"), r.get("label")) for r in review] == [
+        ("folder", None, None, None),  # the folder the session writes in, first (a copy of it tells it so)
         ("move", "dogs/person.jpg", "person.jpg", "other"), ("move", "dogs/person.MOV", "person.MOV", None),
         ("done", None, None, None), ("done", None, None, None),
     ]

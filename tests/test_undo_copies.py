@@ -4,7 +4,10 @@ inodes are not. The identities sorter keeps (device, inode, size, time) were tak
 device than the folder is on now, so there a photo is told by its size and time, as on a FAT card
 (`files.verdicts.Identities`): `undo` puts back what it does on the original disk, and `sort`,
 `watch` and `undo` know a photo put back by hand, and undo never takes one of two burst shots of
-one size and time for the other. And a copy made with hard links (`cp -al`, a
+one size and time for the other. A copy on the folder's own disk keeps the device number: the
+journal's "folder" records tell it from the folder, and what was journaled before it was copied
+is told as in a copy on another disk; a folder moved (`mv DIR DIR2`) is the folder, told by inode.
+And a copy made with hard links (`cp -al`, a
 backup tool that links what did not change): sorter's own files are the folder's own before it
 writes to them (`files.state_links`), so each folder undoes its own runs and only those.
 
@@ -93,12 +96,14 @@ def moved_elsewhere(root: Path, where: str, shm: Path | None) -> Path:
         return root
     if where == "copied to /dev/shm":
         return copied(root, shm)
+    if where == "copied on this disk":
+        return copied(root, root.parent / "copy")
     folder = copied(root, root.parent / "copy")
     on_another_disk(folder)
     return folder
 
 
-WHERE = ["here", "copied to another disk", "mounted again", "copied to /dev/shm"]
+WHERE = ["here", "copied to another disk", "mounted again", "copied to /dev/shm", "copied on this disk"]
 
 
 @pytest.mark.parametrize("where", WHERE)
@@ -138,7 +143,7 @@ def test_undo_puts_back_photos_swapped_and_renamed_as_on_the_original_disk(tmp_p
     assert layout(folder) == {k: v for k, v in before.items() if k != "cat1.jpg"} | {"cats": "dir", "cats/sub": "dir"}
 
 
-@pytest.mark.parametrize("where", ["copied to another disk", "mounted again"])
+@pytest.mark.parametrize("where", ["copied to another disk", "mounted again", "copied on this disk"])
 def test_a_photo_two_files_have_the_size_and_time_of_is_kept_for_a_later_undo(tmp_path: Path, where: str) -> None:
     """Told by its size and time, a photo renamed beside a copy of it (`cp -p`) is either file:
     undo does not guess, nor say it is missing, and keeps it and `.sorter/` for a later undo."""
@@ -164,7 +169,7 @@ def test_a_photo_two_files_have_the_size_and_time_of_is_kept_for_a_later_undo(tm
     assert sorted(os.listdir(folder)) == ["a.jpg", "b.jpg"]
 
 
-@pytest.mark.parametrize("where", ["copied to another disk", "mounted again"])
+@pytest.mark.parametrize("where", ["copied to another disk", "mounted again", "copied on this disk"])
 def test_a_photo_put_back_by_hand_stays_put_back_for_sort_and_undo(tmp_path: Path, where: str) -> None:
     """QA: a photo put back by hand, then the folder copied: the next sort filed it again
     ("moved cat5.jpg -> cats/cat5.jpg"), and undo said it was missing."""
@@ -183,12 +188,13 @@ def test_a_photo_put_back_by_hand_stays_put_back_for_sort_and_undo(tmp_path: Pat
     assert sorted(os.listdir(folder)) == ["cat5.jpg", "cat6.jpg"]
 
 
-def test_a_watch_of_a_copy_leaves_a_photo_put_back_by_hand_there(tmp_path: Path) -> None:
+@pytest.mark.parametrize("where", ["copied to another disk", "copied on this disk"])
+def test_a_watch_of_a_copy_leaves_a_photo_put_back_by_hand_there(tmp_path: Path, where: str) -> None:
     root = tmp_path / "A"
     photo(root / "cat5.jpg", BLUE, 2)
     sort_folder(root, classifier=FakeClassifier())
     os.rename(root / "cats" / "cat5.jpg", root / "cat5.jpg")
-    folder = moved_elsewhere(root, "copied to another disk", None)
+    folder = moved_elsewhere(root, where, None)
 
     results: list = []
     stop = threading.Event()
@@ -223,6 +229,128 @@ def test_a_photo_suggested_for_a_named_pet_is_still_suggested_in_a_copy(tmp_path
     assert suggestions.read(folder).standing(folder) == {"cats/close.jpg": ("cats/Luna", 0.4)}
     photo(folder / "cats" / "close.jpg", BLUE, 3)  # another photo of its name: not it
     assert suggestions.read(folder).standing(folder) == {}
+
+
+def renamed_beside_a_copy(folder: Path, name: str) -> None:
+    """cats/`name` renamed to cats/kitty.jpg, and a `cp -p` copy of it beside: two files of its
+    size and time, which its inode alone tells apart."""
+    os.rename(folder / "cats" / name, folder / "cats" / "kitty.jpg")
+    shutil.copy2(folder / "cats" / "kitty.jpg", folder / "kitty copy.jpg")
+
+
+def swapped(folder: Path, one: str, other: str) -> None:
+    """Two photos' names in cats/ swapped."""
+    os.rename(folder / "cats" / one, folder / "cats" / "t")
+    os.rename(folder / "cats" / other, folder / "cats" / one)
+    os.rename(folder / "cats" / "t", folder / "cats" / other)
+
+
+def test_a_copy_on_the_same_disk_and_the_folder_each_undo_as_their_own(tmp_path: Path) -> None:
+    """QA: a copy on the disk of the folder keeps its device number, and its journal the
+    identities of the folder's files, which name other files there (or none): two photos'
+    names swapped went back swapped, one renamed was "missing". The copy's journal says it was
+    written in another folder: there a photo is told by its size and time. The folder itself is
+    still told by inode: a photo renamed beside a `cp -p` copy of it is found, not "kept"."""
+    root = tmp_path / "S"
+    for height, name in enumerate(("c0.jpg", "c1.jpg", "c2.jpg", "c3.jpg"), 2):
+        photo(root / name, BLUE, height)
+    before = layout(root)
+    sort_folder(root, classifier=FakeClassifier())
+    copy = copied(root, tmp_path / "S2")
+    for folder in (root, copy):
+        swapped(folder, "c0.jpg", "c1.jpg")
+        os.rename(folder / "cats" / "c2.jpg", folder / "c2 renamed.jpg")
+    renamed_beside_a_copy(root, "c3.jpg")
+
+    assert undo(copy) == ([
+        f"Restored 4 file(s) from 1 run in {copy}.",
+        "found: cats/c0.jpg: moved to cats/c1.jpg since; put back from there to c0.jpg",
+        "found: cats/c1.jpg: moved to cats/c0.jpg since; put back from there to c1.jpg",
+        "found: cats/c2.jpg: moved to c2 renamed.jpg since; put back from there to c2.jpg",
+    ], [])
+    assert layout(copy) == before
+    assert undo(root) == ([
+        f"Restored 4 file(s) from 1 run in {root}.",
+        "found: cats/c0.jpg: moved to cats/c1.jpg since; put back from there to c0.jpg",
+        "found: cats/c1.jpg: moved to cats/c0.jpg since; put back from there to c1.jpg",
+        "found: cats/c2.jpg: moved to c2 renamed.jpg since; put back from there to c2.jpg",
+        "found: cats/c3.jpg: moved to cats/kitty.jpg since; put back from there to c3.jpg",
+    ], [])
+    assert layout(root) == before | {"kitty copy.jpg": before["c3.jpg"]}
+
+
+def test_a_folder_moved_on_its_disk_is_still_told_by_inode(tmp_path: Path) -> None:
+    """`mv DIR DIR2` keeps the folder's identity, and so the trust of its journal: a photo renamed
+    beside a `cp -p` copy of it is found by its inode, as before the move, not kept as in a copy."""
+    root = tmp_path / "S"
+    photo(root / "c0.jpg", BLUE, 2)
+    photo(root / "c1.jpg", BLUE, 3)
+    before = layout(root)
+    sort_folder(root, classifier=FakeClassifier())
+    moved = tmp_path / "S moved"
+    os.rename(root, moved)
+    renamed_beside_a_copy(moved, "c0.jpg")
+    swapped(moved, "c1.jpg", "kitty.jpg")
+
+    assert undo(moved) == ([
+        f"Restored 2 file(s) from 1 run in {moved}.",
+        "found: cats/c0.jpg: moved to cats/c1.jpg since; put back from there to c0.jpg",
+        "found: cats/c1.jpg: moved to cats/kitty.jpg since; put back from there to c1.jpg",
+    ], [])
+    assert layout(moved) == before | {"kitty copy.jpg": before["c0.jpg"]}
+
+
+@pytest.mark.parametrize("how", ["copied on this disk", "restored in its place"])
+def test_a_copy_sorted_again_tells_its_own_runs_by_inode_and_the_ones_before_by_size_and_time(
+        tmp_path: Path, how: str) -> None:
+    """The runs journaled before the folder was copied (or a backup of it restored where it
+    was: `rm -rf DIR; cp -a BACKUP DIR`, its inode number perhaps given again) are told by size
+    and time; a run of the copy itself, by inode: its photo renamed beside a `cp -p` copy of it
+    is found, where the first run's would be kept."""
+    root = tmp_path / "S"
+    photo(root / "c0.jpg", BLUE, 2)
+    photo(root / "c1.jpg", BLUE, 3)
+    before = layout(root)
+    sort_folder(root, classifier=FakeClassifier())
+    if how == "restored in its place":
+        backup = copied(root, tmp_path / "backup")
+        shutil.rmtree(root)
+        folder = copied(backup, root)
+    else:
+        folder = copied(root, tmp_path / "S2")
+    photo(folder / "c2.jpg", BLUE, 4)
+    before["c2.jpg"] = layout(folder)["c2.jpg"]
+    sort_folder(folder, classifier=FakeClassifier())
+    swapped(folder, "c0.jpg", "c1.jpg")
+    renamed_beside_a_copy(folder, "c2.jpg")
+
+    assert undo(folder, "--all") == ([
+        f"Restored 3 file(s) from 2 runs in {folder}.",
+        "found: cats/c0.jpg: moved to cats/c1.jpg since; put back from there to c0.jpg",
+        "found: cats/c1.jpg: moved to cats/c0.jpg since; put back from there to c1.jpg",
+        "found: cats/c2.jpg: moved to cats/kitty.jpg since; put back from there to c2.jpg",
+    ], [])
+    assert layout(folder) == before | {"kitty copy.jpg": before["c2.jpg"]}
+
+
+@pytest.mark.parametrize("where", ["copied to another disk", "copied on this disk"])
+def test_a_photo_suggested_before_the_copy_and_noted_again_by_a_sort_of_it_is_suggested_once(
+        tmp_path: Path, where: str) -> None:
+    """A suggestion told by its size in a copy takes its photo's identity there when a sort
+    begins (`prune`): noted again by that sort, it is one suggestion, not two of one photo among
+    her SHOWN (the copy's file was another identity than the one noted)."""
+    root = tmp_path / "S"
+    photo(root / "cats" / "close.jpg", BLUE, 2)
+    noted = suggestions.Suggestions()
+    noted.add("cats/Luna", "cats/close.jpg", identity_of(os.lstat(root / "cats" / "close.jpg")), 0.4)
+    suggestions.write(root, noted)
+    folder = moved_elsewhere(root, where, None)
+
+    noted = suggestions.read(folder)
+    noted.prune(folder)  # as a sort begins
+    noted.add("cats/Luna", "cats/close.jpg", identity_of(os.lstat(folder / "cats" / "close.jpg")), 0.5)
+    suggestions.write(folder, noted)
+    assert [(s.path, s.chance) for s in suggestions.read(folder).pets["cats/Luna"]] == [("cats/close.jpg", 0.5)]
 
 
 def linked_copy(root: Path, to: Path) -> Path:
@@ -371,7 +499,7 @@ def test_of_two_burst_shots_of_one_size_and_time_one_deleted_the_other_goes_back
     assert layout(folder) == {"B2.jpg": before["B2.jpg"]}  # its own bytes; sorter's state gone
 
 
-@pytest.mark.parametrize("where", ["copied to another disk", "copied to /dev/shm"])
+@pytest.mark.parametrize("where", ["copied to another disk", "copied to /dev/shm", "copied on this disk"])
 def test_of_three_burst_shots_one_deleted_undo_puts_two_back_and_says_the_third_is_missing(
         tmp_path: Path, where: str, request) -> None:
     """Reviewer: every undo said "kept: cats/B1.jpg: ... 2 files have its size and time (B2.jpg,
@@ -385,7 +513,7 @@ def test_of_three_burst_shots_one_deleted_undo_puts_two_back_and_says_the_third_
     assert layout(folder) == {name: before[name] for name in ("B2.jpg", "B3.jpg")}
 
 
-@pytest.mark.parametrize("where", ["here", "copied to another disk", "mounted again", "overlayfs"])
+@pytest.mark.parametrize("where", ["here", "copied to another disk", "mounted again", "copied on this disk", "overlayfs"])
 def test_of_two_burst_shots_one_renamed_and_one_deleted_undo_does_not_guess_in_a_copy(
         tmp_path: Path, where: str, request) -> None:
     """By its inode, the photo renamed is B1's and B2 is missing. Told by size and time, the
@@ -444,7 +572,7 @@ def test_on_overlayfs_a_photo_is_told_by_its_inode_as_on_any_disk(tmp_path: Path
         assert layout(root) == before | {"kitty copy.jpg": before["a.jpg"], "b copy.jpg": before["b.jpg"]}
 
 
-@pytest.mark.parametrize("where", ["here", "copied to another disk", "mounted again"])
+@pytest.mark.parametrize("where", ["here", "copied to another disk", "mounted again", "copied on this disk"])
 def test_a_photo_imported_again_after_it_was_moved_on_is_sorted_not_taken_as_put_back(
         tmp_path: Path, where: str) -> None:
     """Reviewer: in a copy, the photo filed into cats/Luna/ by hand, then imported again from the
@@ -507,7 +635,7 @@ def test_a_lock_whose_copy_a_full_disk_refuses_is_not_held(tmp_path: Path, which
         assert os.stat(h / ".sorter" / which).st_nlink == os.stat(h2 / ".sorter" / which).st_nlink == 1
 
 
-@pytest.mark.parametrize("where", ["here", "copied to another disk", "mounted again"])
+@pytest.mark.parametrize("where", ["here", "copied to another disk", "mounted again", "copied on this disk"])
 def test_a_photo_a_review_moved_on_into_a_folder_of_yours_is_found_there_for_the_sort_s_move_too(
         tmp_path: Path, where: str) -> None:
     """The one case where "a file this undo took for another photo is never this one's" was met:

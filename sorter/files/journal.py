@@ -17,6 +17,13 @@ compares the identities with the folder as the user left it, to find the photos 
 right; `sort` finds photos put back by hand; the review server reads the latest record of
 each photo left in place (`verdicts.py`). Moves never read them; undo, for a move older than `Move.same`.
 
+Each writer's first record is a "folder" record: the identity of the folder it writes in
+(`made_folders.of_folder`). A copy of the folder on its own disk (`cp -a`, `rsync -a`, a backup
+restored, `cp -al`) keeps the device number, and its journal the identities of the original's
+files; where the folder is no longer the one a writer recorded, what was journaled up to that
+writer is of a copy (`JournalState.copied`), and `verdicts.Identities` tells those files as it
+does a copy's on another disk.
+
 It is read as a stream: one byte of state per move and the few intents still pending stay
 in memory, so a million-move journal costs about a megabyte to recover from or undo. Names
 are stored as the filesystem gave them (not UTF-8: round-trips through `surrogateescape`).
@@ -40,6 +47,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sorter.config import JOURNAL_NAME, STATE_DIR, still_open_there
+from sorter.files import made_folders
 from sorter.files.folder import open_own, opened_own
 from sorter.files.journal_records import OUTCOMES, encode, op_prefix, records, records_in
 from sorter.files.state_links import own_file
@@ -89,6 +97,7 @@ class Move:
 class RunState:
     run: str
     started: float
+    first: int = 0  # byte offset of its first record
     created_dirs: dict[str, set[tuple[int, ...]]] = field(default_factory=dict)  # each -> its `made_folders.identity`
     flags: bytearray = field(default_factory=bytearray)
     start: int = -1  # byte offset of its first "move" record
@@ -131,6 +140,24 @@ class JournalState:
     file: tuple[int, int, bytes] | None = None
     #: Moves marked done whose intent is unreadable (damaged): undo keeps the journal, and says so.
     unread: list[tuple[str, int]] = field(default_factory=list)
+    #: The folders its writers wrote in ("folder" records), each where its writers' last record
+    #: of it ends; one entry per change of folder (a copy), so a handful.
+    folders: list[tuple[tuple[int, ...], int]] = field(default_factory=list)
+
+    def placed(self, folder: tuple[int, ...], end: int) -> None:
+        """A writer's "folder" record of `folder`, ending at byte `end`."""
+        if self.folders and self.folders[-1][0] == folder:
+            self.folders[-1] = (folder, end)
+        else:
+            self.folders.append((folder, end))
+
+    def copied(self, here: Callable[[tuple[int, ...]], bool]) -> frozenset[str]:
+        """The runs journaled before the folder was copied: those begun before the last "folder"
+        record of a folder that is not this one (`here`, `made_folders.is_folder`), which went into
+        the copy with the journal (or is the folder's as it was before a backup was restored in
+        its place). None in a journal of one folder, or older than "folder" records."""
+        copied = next((end for folder, end in reversed(self.folders) if not here(folder)), 0)
+        return frozenset(run for run, state in self.runs.items() if state.first < copied)
 
     def undoable_runs(self) -> list[RunState]:
         return [run for run in self.runs.values() if run.sorted_files]
@@ -214,7 +241,7 @@ def _read(state: JournalState, lines: Iterator[tuple[int, int, dict]]) -> None:
         op, run_id, seq = rec.get("op"), rec.get("run", ""), rec.get("seq")
         run = state.runs.get(run_id)
         if run is None:
-            run = state.runs[run_id] = RunState(run_id, rec.get("time", 0.0))
+            run = state.runs[run_id] = RunState(run_id, rec.get("time", 0.0), offset)
         if op in ("move", "unmove"):
             move = _move(run_id, rec)
             if move is None:
@@ -235,6 +262,8 @@ def _read(state: JournalState, lines: Iterator[tuple[int, int, dict]]) -> None:
                 run.refuse(str(rec.get("path")))
         elif op in OUTCOMES:
             state.settle(run, op, seq)
+        elif op == "folder":
+            state.placed(tuple(rec["id"]), after)
 
 
 @dataclass(frozen=True)
@@ -333,6 +362,7 @@ class Journal:
 
             sync_dirs([directory, root])  # the journal's own name must survive a power cut too
         self._end: int | None = None  # where our last whole write ended: the file's size then
+        self._placed = False  # our "folder" record written
         try:
             self._write(b"")  # after a crash that cut the last record short: see `_write`
         except OSError:
@@ -359,7 +389,11 @@ class Journal:
         would be glued onto the fragment and lost with it (an intent lost = a move undo cannot
         see). The last byte is read only when someone else wrote since our last whole write (a
         FUSE FAT driver returned zeros to a read right after an append, and wrote them). Never
-        into a journal shared with a hard-linked copy of the folder (`state_links`)."""
+        into a journal shared with a hard-linked copy of the folder (`state_links`). The first
+        records carry the writer's "folder" record before them (`made_folders.of_folder`)."""
+        placing = bool(data) and not self._placed
+        if placing and (folder := made_folders.of_folder(self.root)) is not None:
+            data = encode({"op": "folder", "run": self.run, "time": round(time.time(), 3), "id": folder}) + data
         try:
             self._fd, st = own_file(journal_path(self.root), self._fd, os.O_RDWR | os.O_APPEND)
             size = st.st_size
@@ -371,6 +405,7 @@ class Journal:
             if data:
                 os.fsync(self._fd)
             self._end = size + len(data)
+            self._placed = self._placed or placing
         except OSError as exc:
             self._end = None
             if exc.filename is None:  # os.write names no file: say which ("the folder: No space" said nothing)

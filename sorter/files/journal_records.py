@@ -99,6 +99,9 @@ def _well_formed(rec: dict) -> bool:
                 and type(same := rec.get("id", [])) is list and len(same) in (0, 4) and all(type(n) is int for n in same))
     if op in OUTCOMES:
         return _is_seq(rec.get("seq"))
+    if op == "folder":  # the folder its writer wrote in (`made_folders.of_folder`)
+        ids = rec.get("id")
+        return type(ids) is list and len(ids) == 3 and all(type(n) is int for n in ids)
     if op == "mkdir":  # the intent, then `made_folders.identity` once made (an older sorter's: device and inode)
         ids = rec.get("id", [0, 0])
         return type(rec.get("path")) is str and type(ids) is list and len(ids) in (2, 3) and all(type(n) is int for n in ids)

@@ -14,6 +14,8 @@ At the path the sort made it, too, a folder goes only where it is the one made (
 made there since: `rm -rf cats; mkdir cats`), told as a folder renamed is (`NONE`: by device and
 inode), or where undo took the run's photos back from it (`Whereabouts.made_here`); a journal
 with no identity of it (an older sorter's) has it removed there, as ever.
+The sorted folder's own identity is recorded the same way by each journal writer (`of_folder`), to
+tell the folder, moved or renamed, from a copy of it on its disk (`is_folder`: `journal.py`).
 Cost: an `open`, an `ioctl` and a `close` per folder made, per folder undo took photos back from,
 and per folder made that undo would remove where it was made (a `statx` more where the `ioctl` is
 refused)."""
@@ -46,6 +48,26 @@ def identity(path: Path | str) -> list[int] | None:
     except OSError:
         return None
     return [st.st_dev, st.st_ino, _tell(path)]
+
+
+def of_folder(root: Path | str) -> list[int] | None:
+    """`identity` of the folder `root` itself, a link to it followed (`DIR/.`: a folder named
+    through a link is the folder): what each journal writer records of the folder it writes in."""
+    return identity(os.path.join(root, "."))
+
+
+def is_folder(record: tuple[int, ...], root: Path | str) -> bool:
+    """The folder `root` is the one `record` (`of_folder`) was taken of: moved or renamed since
+    (`mv DIR DIR2` keeps device, inode and generation), not a copy of it (`cp -a`, `rsync -a`, a
+    backup restored, `cp -al`: another inode; or the same number given again, with another
+    generation) nor one made anew at its path. An `lstat`, and where device and inode agree an
+    `open`, an `ioctl` and a `close`."""
+    path = os.path.join(root, ".")
+    try:
+        st = os.lstat(path)
+    except OSError:
+        return False
+    return same(record, path, st, here=True)
 
 
 def same(record: tuple[int, ...], path: Path | str, st: os.stat_result, *, here: bool = False) -> bool:

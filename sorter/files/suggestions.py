@@ -21,13 +21,14 @@ from __future__ import annotations
 import json
 import os
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sorter.config import CLASS_FOLDERS, STATE_DIR
+from sorter.files import made_folders
 from sorter.files.folder import open_own
-from sorter.files.verdicts import Identities, Identity
+from sorter.files.verdicts import Identities, Identity, elsewhere, identity_of
 
 if TYPE_CHECKING:
     from sorter.files.pet_folders import PetFolders
@@ -181,9 +182,11 @@ class Suggestions:
 
     def prune(self, root: Path) -> None:
         """Forget the suggestions whose photo is no longer where it was noted (named since,
-        moved, deleted): they would hold a place among her SHOWN."""
+        moved, deleted): they would hold a place among her SHOWN. One told by its size (noted
+        before the folder was copied) takes its photo's identity here, as a sort notes it again."""
         ids = self._identities(root)
-        self.pets = {pet: [s for s in shown if _still_there(root, s, ids)] for pet, shown in self.pets.items()}
+        self.pets = {pet: [now for s in shown if (now := _now(root, s, ids)) is not None]
+                     for pet, shown in self.pets.items()}
 
     def _identities(self, root: Path) -> Identities:
         if self._ids is None:
@@ -204,11 +207,17 @@ class Suggestions:
 
 def _still_there(root: Path, s: Suggestion, ids: Identities) -> bool:
     """The photo at `s.path` is the one noted: by its identity, or, noted on another device (the
-    folder copied since), by its size (`Identities`)."""
+    folder copied since, `_noted`), by its size (`Identities`)."""
+    return _now(root, s, ids) is not None
+
+
+def _now(root: Path, s: Suggestion, ids: Identities) -> Suggestion | None:
+    """`s`, with its photo's identity here, while the photo at `s.path` is the one noted (`_still_there`)."""
     try:
-        return ids.match(s.identity, os.lstat(root / s.path))
+        st = os.lstat(root / s.path)
     except OSError:
-        return False
+        return None
+    return (s if ids.last(s.identity) else replace(s, identity=identity_of(st))) if ids.match(s.identity, st) else None
 
 
 def path_of(root: Path) -> Path:
@@ -220,7 +229,8 @@ def read(root: Path) -> Suggestions:
     try:
         with open(open_own(path_of(root)), "rb") as f:  # a link or a FIFO there reads as none
             data = json.loads(f.read())
-        pets = {str(pet): [Suggestion(str(s["path"]), _identity(s["id"]), float(s["chance"])) for s in shown]
+        copied = data.get("folder") is not None and not made_folders.is_folder(_identity(data["folder"]), root)
+        pets = {str(pet): [Suggestion(str(s["path"]), _noted(s["id"], copied), float(s["chance"])) for s in shown]
                 for pet, shown in data["pets"].items()}
         refused, parked = ({str(pet): dict(_refusal(row) for row in rows) for pet, rows in data.get(part, {}).items()}
                            for part in ("refused", "parked"))
@@ -235,6 +245,14 @@ def _refusal(row) -> tuple[Identity, Refusal]:
     if isinstance(row, list):  # as first written: the identity alone
         return _identity(row), Refusal()
     return _identity(row["id"]), Refusal(str(row["path"]), float(row["chance"]), str(row["run"]), float(row["at"]))
+
+
+def _noted(row, copied: bool) -> Identity:
+    """A suggestion's identity as read; `copied`: noted before the folder was copied on its disk
+    (the file says in which folder it was written: another), on none of its devices
+    (`verdicts.elsewhere`), so that the photo is told by its size there, as in a copy on another disk."""
+    identity = _identity(row)
+    return elsewhere(identity) if copied else identity  # type: ignore[return-value]
 
 
 def _identity(row) -> Identity:
@@ -255,6 +273,7 @@ def write(root: Path, suggestions: Suggestions) -> None:
                   for pet, refusals in answers.items() if refusals}
            for part, answers in (("refused", suggestions.refused), ("parked", suggestions.parked))},
         "of": suggestions.of,
+        "folder": made_folders.of_folder(root),  # where its identities were taken (`_noted`)
     }
     path = path_of(root)
     path.parent.mkdir(exist_ok=True)

@@ -76,11 +76,7 @@ def _forget(root: Path, state, whereabouts) -> str | None:
 
     from sorter.files.journal import journal_path, state_dir
 
-    created: dict[str, set[tuple[int, ...]]] = {}
-    for run in state.runs.values():
-        for folder, made in run.created_dirs.items():
-            created.setdefault(folder, set()).update(made)
-    _remove_if_empty(root, whereabouts.made_here(created))
+    _remove_if_empty(root, whereabouts.made_here(whereabouts.made_by(state.runs.values())))
     # The journal goes first: a crash part-way leaves at most an empty-of-meaning .sorter/,
     # which the next undo removes.
     try:
@@ -399,8 +395,9 @@ def undo(root: Path, *, all_runs: bool = False, lock_wait: float = 0.0) -> UndoR
             with Journal(root, run="undo") as undoer.journal:
                 for run in reversed(chosen):
                     undoer.run(run)
-                    renamed = undoer.whereabouts.renamed(run.created_dirs, undoer.followed)
-                    _remove_if_empty(root, [*undoer.whereabouts.made_here(run.created_dirs, undoer.held), *renamed])
+                    made = undoer.whereabouts.made_by([run])
+                    renamed = undoer.whereabouts.renamed(made, undoer.followed)
+                    _remove_if_empty(root, [*undoer.whereabouts.made_here(made, undoer.held), *renamed])
         # What stays sorted: the runs not chosen, and the files kept where they are. A missing
         # file is reported and forgotten: nothing of it is left to undo.
         left = None

@@ -66,6 +66,9 @@ def inodes_last(path: Path | str) -> bool:
 #: Files (and folders) looked at in each of the folder's top, cats/ and dogs/ for the devices its
 #: files are on (`Identities.devices`): a copy's files are on one, an overlay's on one a layer.
 PROBED = 64
+#: The device a record is taken to be on where it was made before the folder was copied on its
+#: disk (`Identities.of`): none is (a device number is never negative).
+COPIED = -1
 
 
 class Identities:
@@ -77,11 +80,30 @@ class Identities:
     times, not their devices and inodes: there, as on FAT, a file is told by what a copy keeps,
     its size and time (its size alone, for an `Identity`). Each record is judged by its own
     device, so a journal older than this check is judged as well, and a copy sorted again has
-    its new records told by inode."""
+    its new records told by inode. A copy on the folder's own disk keeps the device: there the
+    journal tells the runs journaled before the folder was copied (`copied`), and their records
+    are judged as another disk's (`of`); `mv DIR DIR2` keeps the folder, and its records' trust."""
 
-    def __init__(self, root: Path | str) -> None:
+    def __init__(self, root: Path | str, state=None) -> None:
         self._root = root
+        self._state = state  # the folder's journal, scanned (`journal.scan`); None: no run is a copy's
         self._devices: set[int] | None = None
+
+    @functools.cached_property
+    def copied(self) -> frozenset[str]:
+        """The runs journaled before the folder was copied on its disk (`JournalState.copied`):
+        an `lstat` of the folder, with an `ioctl` where it may be the folder a writer recorded."""
+        from sorter.files import made_folders
+
+        if self._state is None or not self._state.folders:
+            return frozenset()
+        return self._state.copied(lambda folder: made_folders.is_folder(folder, self._root))
+
+    def of(self, run: str, record: tuple[int, ...] | None) -> tuple[int, ...] | None:
+        """`record` (device first), journaled by `run`, as it tells its file here: as it is, or,
+        journaled before the folder was copied on its disk (`copied`), on no device (`COPIED`),
+        so that it is judged as a record of another disk's is: by size and time."""
+        return elsewhere(record) if record is not None and run in self.copied else record
 
     @functools.cached_property
     def kept(self) -> bool:
@@ -116,6 +138,11 @@ class Identities:
         """The file `st` is the one `record` (`Identity` or `SameFile`) was taken of, as told here."""
         now = same_file(st)[:len(record)]
         return now == record if self.last(record) else now[2:] == record[2:]
+
+
+def elsewhere(record: tuple[int, ...]) -> tuple[int, ...]:
+    """`record` (device first) taken on no device of the folder's (`COPIED`): told by what a copy keeps."""
+    return (COPIED, *record[1:])
 
 
 def _devices_of(root: Path | str) -> set[int]:
@@ -229,9 +256,10 @@ class HandPutBacks:
     (`journal.moves_and_seen`): by `by_hand`'s own pass, or by a reader that makes that pass
     anyway (the review server's catalog). Each move costs an `lstat` of its first place; only
     the moves whose place holds a file again are kept (flat memory at a million). `places`:
-    only those (relative paths) are looked at, and nothing is `lstat`ed until the end."""
+    only those (relative paths) are looked at, and nothing is `lstat`ed until the end. `state`:
+    the journal, scanned, for the runs journaled before the folder was copied (`Identities`)."""
 
-    def __init__(self, root: Path, places: set[str] | None = None) -> None:
+    def __init__(self, root: Path, places: set[str] | None = None, state=None) -> None:
         from sorter.config import REVIEW_RUN_PREFIX
 
         self._places = places
@@ -241,6 +269,7 @@ class HandPutBacks:
         self._was: dict[str, str] = {}  # the reverse, to follow a later move of the photo
         self._pending: dict[tuple[str, int], str] = {}  # such moves whose "seen" record is to come -> where it was
         self._same: dict[str, SameFile] = {}  # where it was -> the photo, as its "seen" record says
+        self._ids = Identities(self._base, state)
 
     @property
     def waiting(self) -> bool:
@@ -264,16 +293,16 @@ class HandPutBacks:
     def seen(self, seen) -> None:
         was = self._pending.pop((seen.run, seen.seq), None) if seen.seq is not None else None
         if was is not None and seen.mtime_ns is not None:
-            self._same[was] = (*seen.identity, seen.mtime_ns)
+            self._same[was] = self._ids.of(seen.run, (*seen.identity, seen.mtime_ns))
 
     def found(self) -> dict[str, str]:
         """Where each photo put back by hand is -> where the journal has it (relative paths).
         Where identities do not last (`Identities`: a card whose inode numbers do not, the folder
-        copied to another disk), the photo is its size and time: a photo put back, then the card
+        copied, to another disk or on its own), the photo is its size and time: a photo put back, then the card
         taken out and put in again, or the folder copied, is still the one it was, where it has
         left where sorter put it (a copy that kept its time, `cp -p`, is not it) and is nowhere
         else in cats/ or dogs/ under its name (`_moved_on`)."""
-        ids = Identities(self._base)
+        ids = self._ids
         back: dict[str, str] = {}
         told: dict[str, SameFile] = {}  # told by size and time alone (`Identities`)
         for was, same in self._same.items():
@@ -324,7 +353,7 @@ def by_hand(root: Path, state, places: set[str] | None = None) -> dict[str, str]
     to come, so it costs about what reading the moves alone does. `places`: only those."""
     from sorter.files.journal import Move, moves_and_seen
 
-    hand = HandPutBacks(root, places)
+    hand = HandPutBacks(root, places, state)
     for item in moves_and_seen(root, state, with_seen=lambda: hand.waiting):
         (hand.move if isinstance(item, Move) else hand.seen)(item)
     return hand.found()

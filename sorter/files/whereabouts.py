@@ -28,7 +28,8 @@ are both the photo: the one in the folder sorter put it in is moved back, else t
 path, and the other stays, said so. Where the record does not tell it by its inode
 (`verdicts.Identities`: a filesystem whose inode numbers are made up at each mount, FAT, exFAT,
 FUSE; a record taken on another device, the folder copied to another disk since or its disk
-mounted again) it is told by its size and time alone, only where one file there has them (a
+mounted again; or journaled before the folder was copied on its own disk, as the journal's
+"folder" records tell) it is told by its size and time alone, only where one file there has them (a
 copy kept its time too: `cp -p`); where several have them, which is it cannot be told, and
 undo keeps its move for a later one (`Unsure`), as it does a photo in a folder it cannot list.
 Told so, a file at a place of another journaled move of a photo of that size and time (where
@@ -92,7 +93,7 @@ class Whereabouts:
         #: (a sidecar exported with the photos) had each look check 2,000 (31 s, not 0.6).
         self._listed: dict[bool, dict[int, str | list[str]]] = {}
         self._wide: set[bool] = set()  # the folder's other trees listed too
-        self._ids = Identities(root)  # which identities on record tell a file by its inode here
+        self._ids = Identities(root, state)  # which identities on record tell a file by its inode here
         self._seen: dict[tuple[str, int], SameFile] | None = None
         self._unlisted: str | None = None  # why a folder there could not be listed
         self._journaled: _Hashes | None = None  # hashes of the keys of every journaled move's photo
@@ -162,7 +163,8 @@ class Whereabouts:
             # Undo's scan taken on (a copy: `_no_rival` judges by the journal as undo began), so
             # what this undo wrote since is all that is read again; then the moves' records once.
             state = scan(self.root, since=copy.deepcopy(self._state) if self._state is not None else None)
-            self._journaled = _Hashes(hash(self._ids.key(m.same)) for m in sorted_moves(self.root, state) if m.same)
+            self._journaled = _Hashes(hash(self._ids.key(self._ids.of(m.run, m.same)))
+                                      for m in sorted_moves(self.root, state) if m.same)
         now = same_file(there)
         return hash(now) in self._journaled or hash(now[2:]) in self._journaled
 
@@ -187,16 +189,25 @@ class Whereabouts:
         found = self.find(move)
         return found if found is not None and found.path != move.dst else None
 
+    def made_by(self, runs) -> dict[str, set[tuple[int, ...]]]:
+        """The folders `runs` (`journal.RunState`) made -> their identities as made, each as it
+        tells its folder here (`Identities.of`): for `made_here` and `renamed`."""
+        created: dict[str, set[tuple[int, ...]]] = {}
+        for run in runs:
+            for folder, made in run.created_dirs.items():
+                created.setdefault(folder, set()).update(self._ids.of(run.run, record) for record in made)
+        return created
+
     def made_here(self, created: dict[str, set[tuple[int, ...]]], held: set[str] = frozenset()) -> list[str]:
         """Those of the folders a run made (`created`: each -> its identities as made,
-        `made_folders`) that are, at the path it made them at, the folder made: not one the user
-        made there since (`rm -rf cats; mkdir cats`: another inode, or its number's next
-        generation), unless undo took the run's files back from it, where the run put them
-        (`held`: those folders and the ones above them): a copy of the folder on its disk (`cp
-        -al`: every folder new, each file the same), or one the user filled again as sorted. Where
-        no identity of it tells a folder here (none journaled: an older sorter's, or a run cut
-        short before it was; FAT, a copy on another disk: `Identities`), its path alone does, as
-        it always did."""
+        `made_folders`, as `made_by` tells them) that are, at the path it made them at, the folder
+        made: not one the user made there since (`rm -rf cats; mkdir cats`: another inode, or its
+        number's next generation), unless undo took the run's files back from it, where the run
+        put them (`held`: those folders and the ones above them): one the user filled again as
+        sorted, or a copy of the folder on its disk whose journal is older than "folder" records
+        (`cp -al`: every folder new, each file the same). Where no identity of it tells a folder
+        here (none journaled: an older sorter's, or a run cut short before it was; FAT, a copy on
+        another disk or on its own: `Identities`), its path alone does, as it always did."""
         from sorter.files import made_folders
 
         here = []
@@ -381,8 +392,9 @@ class Whereabouts:
                 yield from os.walk(self.root / name, onerror=unlisted)
 
     def _same(self, move) -> SameFile | None:
-        """What the file `move` moved was: its own record, else its photo's "seen" record."""
-        return move.same or self._seen_as(move)
+        """What the file `move` moved was: its own record, else its photo's "seen" record; as it
+        tells the file here (`Identities.of`: on no device, where journaled before a copy)."""
+        return self._ids.of(move.run, move.same or self._seen_as(move))
 
     def _seen_as(self, move) -> SameFile | None:
         """A move journaled before intents held identities: its photo's, as the run's "seen"

@@ -335,7 +335,7 @@ def load_catalog(root: Path, state, here: PetFolders | None = None) -> Catalog:
 
     filed: dict[str, Filed] = {}
     verdicts: dict[str, Verdict] = {}
-    hand = HandPutBacks(root)  # photos moved back by hand where sorter found them
+    hand = HandPutBacks(root, state=state)  # photos moved back by hand where sorter found them
     for item in moves_and_seen(root, state):  # one pass over the journal for all three, streamed
         if isinstance(item, Move):
             follow(filed, item)
