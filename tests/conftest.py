@@ -452,3 +452,39 @@ def exfat_card(tmp_path: Path):
             yield card
     finally:
         subprocess.run(["losetup", "-d", device], capture_output=True)
+
+
+#: The powers by which root reads and enters any folder, whatever its mode (linux/capability.h).
+CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH = 1, 2
+
+
+@contextmanager
+def as_a_user(folder: Path):
+    """Root's powers over file modes (`CAP_DAC_OVERRIDE`, `CAP_DAC_READ_SEARCH`) set aside in this
+    thread's effective set for the block, and given back after: root is refused `folder` (made
+    unreadable by the caller) as a user is, in process, so a `CliRunner` test runs as root and
+    as a user alike. Threads started inside the block inherit the set. Skipped where the
+    kernel still lets this thread read `folder` (the test would prove nothing)."""
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    header = (ctypes.c_uint32 * 2)(0x20080522, 0)  # _LINUX_CAPABILITY_VERSION_3, this thread
+    caps = (ctypes.c_uint32 * 6)()  # effective, permitted, inheritable; twice (64 capabilities)
+    if libc.capget(header, caps) != 0:
+        pytest.skip(f"capget: {os.strerror(ctypes.get_errno())}")
+    effective = caps[0]
+    caps[0] &= ~(1 << CAP_DAC_OVERRIDE | 1 << CAP_DAC_READ_SEARCH)
+    if libc.capset(header, caps) != 0:
+        pytest.skip(f"capset: {os.strerror(ctypes.get_errno())}")
+    try:
+        try:
+            os.close(os.open(folder, os.O_RDONLY | os.O_DIRECTORY))  # listed
+            os.stat(folder / ".")  # entered
+        except PermissionError:
+            pass
+        else:
+            pytest.skip(f"{folder} (mode {folder.stat().st_mode & 0o777:o}) is still readable here")
+        yield folder
+    finally:
+        caps[0] = effective
+        libc.capset(header, caps)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import re
+
 import pytest
 from typer.testing import CliRunner
 
@@ -33,6 +36,23 @@ def test_help_wraps_each_paragraph_to_the_terminal(command: str) -> None:
     description = [line.strip() for line in result.stdout.split("╭")[0].splitlines()]
     prose = [line for line in description if line and not line.startswith(("Usage:", "sorter ", "--"))]
     assert prose and all(line.endswith((".", ":")) for line in prose), prose
+
+
+USAGE = {"train": "DATA_DIR", "evaluate": "DATA_DIR", "learn": "[DIRECTORY]"}
+
+
+@pytest.mark.parametrize("command", ["", *COMMANDS])
+def test_help_shows_a_flag_with_no_value_and_an_argument_as_the_text_names_it(command: str) -> None:
+    # typer 0.29 showed every flag as taking a value (`--dry-run -n <bool>`), so users typed
+    # `--dry-run true` (exit 2), and the usage line said `{directory}` where the text says DIRECTORY.
+    result = CliRunner(env={"COLUMNS": "200"}).invoke(app, [*command.split(), "--help"], prog_name="sorter")
+    assert result.exit_code == 0, result.output
+    assert "<bool>" not in result.stdout
+    usage = next(line.strip() for line in result.stdout.splitlines() if "Usage:" in line)
+    what = "COMMAND [ARGS]..." if not command else USAGE.get(command, "DIRECTORY")
+    assert usage == f"Usage: sorter {command} [OPTIONS] {what}".replace("  ", " ")
+    flag = re.search(r"│ --help +-h +(\S.*?) +│", result.stdout)
+    assert flag is not None and flag.group(1) == "Show this message and exit."
 
 
 def test_sorter_help_fits_a_screen_with_one_short_line_per_command() -> None:
@@ -76,7 +96,7 @@ def test_unknown_option_is_a_usage_error() -> None:
 
 
 @pytest.mark.parametrize("args, line", [
-    (["sort"], "Error: Missing argument 'directory' (see 'sorter sort -h')"),
+    (["sort"], "Error: Missing argument 'DIRECTORY' (see 'sorter sort -h')"),
     (["sort", ".", "--frobnicate"], "Error: No such option: --frobnicate (see 'sorter sort -h')"),
     (["sort", ".", "--min-confidence", "most"],
      "Error: Invalid value for '--min-confidence': 'most' is not a number; give one from 0 to 1 (see 'sorter sort -h')"),
@@ -91,3 +111,24 @@ def test_a_usage_error_is_one_line_with_where_to_read_more(args, line) -> None:
 def test_sorter_alone_shows_its_help() -> None:
     result = runner.invoke(app, [], prog_name="sorter")
     assert "Usage: sorter" in result.output and "Move a folder's photos" in result.output
+
+
+@pytest.mark.parametrize("mode", [0o000, 0o311], ids=["mode-000", "entered-not-listed"])
+@pytest.mark.parametrize("args", [["sort"], ["undo"], ["learn"], ["review", "--no-browser"], ["watch"]],
+                         ids=lambda args: args[0])
+def test_a_folder_sorter_cannot_read_is_refused_in_one_line_naming_it(tmp_path, monkeypatch, args, mode) -> None:
+    # `chmod 000 U` was refused naming a cats/ U does not have (`Error: U/cats: Permission denied`,
+    # exit 1); `chmod 311 U` was sorted, U itself counted as a file skipped ("cannot list folder"),
+    # and .sorter/lock and review.html were left in it.
+    from conftest import as_a_user, write_image
+
+    write_image(tmp_path / "U" / "a.jpg")
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "U").chmod(mode)
+    try:
+        with as_a_user(tmp_path / "U"):
+            result = runner.invoke(app, [args[0], "U", *args[1:]])
+    finally:
+        (tmp_path / "U").chmod(0o755)
+    assert (result.exit_code, result.stderr, result.stdout) == (2, "Error: cannot read U: Permission denied\n", "")
+    assert os.listdir(tmp_path / "U") == ["a.jpg"]  # nothing written

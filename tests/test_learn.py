@@ -295,6 +295,20 @@ def test_deleted_photos_and_sorters_own_undo_are_not_corrections(tmp_path: Path,
     assert not (personal.personal_dir() / "personal.npz").exists()
 
 
+def test_learn_of_a_folder_with_no_journal_says_so(tmp_path: Path, fake_model) -> None:
+    # "Found 0 photo(s) you placed ... Nothing to learn: move a wrongly sorted photo where it belongs":
+    # never a word that sorter had not sorted the folder (as `undo` says), nor that it should.
+    folder = tmp_path / "B"
+    photo(folder / "a.png", "cat", 1)
+    result = invoke("learn", folder, "--model", fake_model)
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines() == [
+        f"Found 0 photo(s) you placed in {folder} (0 new)",
+        f"Nothing to learn: {folder} has no sorter journal: sort it and put right what the sort gets wrong (or file "
+        "your own into cats/ or dogs/), then learn again."]
+    assert os.listdir(folder) == ["a.png"]
+
+
 def test_a_photo_left_in_place_then_filed_and_photos_filed_by_hand_are_labels(tmp_path: Path, fake_model) -> None:
     roll = tmp_path / "roll"
     photo(roll / "car.png", "other", 1)

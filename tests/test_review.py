@@ -311,9 +311,14 @@ def file_of(line: str) -> str:
     return moved.group(1) if moved else re.match(r"\w+: (.+?)(?: \(|: )", line).group(1)
 
 
-def test_a_log_file_that_cannot_be_opened_is_one_clear_error(tmp_path: Path, fake) -> None:
-    result = runner.invoke(app, ["sort", str(tmp_path), "--log-file", str(tmp_path / "no" / "such.log")])
-    assert result.exit_code == 1 and result.stderr.startswith("Error: cannot open log file")
+@pytest.mark.parametrize("command", ["sort", "watch"])
+@pytest.mark.parametrize("where, why", [("no/such.log", "No such file or directory"), (".", "Is a directory")])
+def test_a_log_file_that_cannot_be_opened_is_one_line_and_a_usage_error(tmp_path: Path, fake, command, where, why) -> None:
+    # A path where no log file can be, as given, is exit 2, as every usage error; it was exit 1.
+    log = tmp_path / where
+    result = runner.invoke(app, [command, str(tmp_path), "--log-file", str(log)])
+    assert (result.exit_code, result.stderr) == (2, f"Error: cannot open log file {log}: {why}\n")
+    assert os.listdir(tmp_path) == []  # nothing sorted, no .sorter/
 
 
 # ---------------------------------------------------------------------------- a real browser

@@ -318,6 +318,51 @@ def test_print_systemd_unit_for_a_folder_not_there_yet_prints_it_with_a_note(tmp
     assert (refused.exit_code, refused.stderr) == (2, f"Error: not a folder: {tmp_path / 'file'}\n")
 
 
+def test_print_systemd_unit_carries_where_the_personal_model_is(tmp_path: Path, monkeypatch) -> None:
+    # A systemd user service does not get a shell's exports: with XDG_DATA_HOME set, the unit
+    # sorted without the personal model and named pets `sorter learn` saved there.
+    from typer.testing import CliRunner
+
+    from sorter.cli import app
+
+    data = tmp_path / "my data 100%"
+    monkeypatch.setenv("XDG_DATA_HOME", str(data))
+    result = CliRunner().invoke(app, ["watch", str(tmp_path), "--print-systemd-unit"])
+    assert result.exit_code == 0, result.output
+    assert f'Environment="XDG_DATA_HOME={str(data).replace("%", "%%")}"' in result.stdout.splitlines()
+    monkeypatch.setenv("XDG_DATA_HOME", "data")  # relative: ignored, by sorter as by the XDG spec
+    result = CliRunner().invoke(app, ["watch", str(tmp_path), "--print-systemd-unit"])
+    assert result.exit_code == 0 and "XDG_DATA_HOME" not in result.stdout
+
+
+def test_a_watch_that_judged_no_photo_leaves_no_sorter_folder(tmp_path: Path, monkeypatch) -> None:
+    # It left .sorter/lock and .sorter/watching behind, where a sort of the same folder leaves nothing.
+    from typer.testing import CliRunner
+
+    from sorter.cli import app
+
+    (tmp_path / "notes.txt").write_text("no photo here")
+    real_watch_folder = watch.watch_folder
+
+    def watch_a_moment(directory: Path, **options):
+        stop_event = threading.Event()
+
+        def stop_once_watching() -> None:
+            wait_until(lambda: (tmp_path / ".sorter" / "watching").exists(), 10)
+            time.sleep(0.3)  # a scan or two
+            stop_event.set()
+
+        threading.Thread(target=stop_once_watching, daemon=True).start()
+        return real_watch_folder(directory, classifier=FakeClassifier(), stop=stop_event,
+                                 settings=watcher.WatchSettings(settle=0.1, rescan_interval=0.1), **options)
+
+    monkeypatch.setattr(watch, "watch_folder", watch_a_moment)
+    result = CliRunner().invoke(app, ["watch", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert result.stderr.splitlines()[-1] == f"stopped watching {tmp_path}: moved 0 file(s)"
+    assert os.listdir(tmp_path) == ["notes.txt"]
+
+
 # ------------------------------------------------------------------ the pieces, in process
 
 

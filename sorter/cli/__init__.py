@@ -14,14 +14,43 @@ import sys
 from typing import Annotated
 
 import typer
-from typer.core import TyperGroup
+from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption
 
 from sorter import __version__
 from sorter.cli import learning, review, sorting, training, watching
 from sorter.cli.console import err, escaping_what_cannot_be_written, fail_usage, help_text
 
 
-class _OneLineErrors(TyperGroup):
+class _PlainHelp:
+    """Help that shows options and arguments as they are typed, for `sorter` and each command.
+    typer 0.29 (pyproject allows any 0.x from it) writes `<bool>` after every flag, as if it
+    took a value (`--dry-run true` is then a usage error, exit 2): a flag shows none. An
+    argument is its name in capitals, as the text names it (DIRECTORY) and as errors say it
+    (`Missing argument 'DIRECTORY'`)."""
+
+    def get_params(self, ctx):
+        params = super().get_params(ctx)
+        for param in params:
+            if isinstance(param, TyperOption) and param.is_flag:
+                param.metavar = ""
+            elif isinstance(param, TyperArgument) and param.metavar is None:
+                param.metavar = param.name.upper()
+        return params
+
+
+class _Command(_PlainHelp, TyperCommand):
+    """A command whose usage line names its argument as its text does (`sorter sort [OPTIONS]
+    DIRECTORY`, `sorter learn [OPTIONS] [DIRECTORY]`), not typer's `{directory}`."""
+
+    def collect_usage_pieces(self, ctx):
+        pieces = [self.options_metavar] if self.options_metavar else []
+        for param in self.get_params(ctx):
+            if isinstance(param, TyperArgument):
+                pieces.append(param.metavar if param.required else f"[{param.metavar}]")
+        return pieces
+
+
+class _OneLineErrors(_PlainHelp, TyperGroup):
     """The `sorter` group, whose usage errors (its own and its commands', which are parsed
     inside its `invoke`) are one `Error: ...` line."""
 
@@ -77,7 +106,7 @@ def main_options(
 
 def _command(function, short_help: str, name: str | None = None) -> None:
     # One short line each in `sorter --help`; the whole text is in `sorter COMMAND --help`.
-    app.command(name, short_help=short_help, help=help_text(function.__doc__))(function)
+    app.command(name, cls=_Command, short_help=short_help, help=help_text(function.__doc__))(function)
 
 
 _command(training.train, "Train a model on labelled photos (cats, dogs, and what is neither).")

@@ -3,6 +3,7 @@ terminal with `--verbose`, and in `--log-file`), and the summary table."""
 
 from __future__ import annotations
 
+import errno
 import sys
 from pathlib import Path
 
@@ -10,8 +11,11 @@ import typer
 
 from sorter.cli.console import as_error, err, escape, fail, lost
 from sorter.config import AS_BYTES
-from sorter.errors import SorterError
+from sorter.errors import SorterError, UsageError
 
+#: Why a --log-file cannot be opened that is the path as given (exit 2); a disk error is exit 1.
+_NOT_A_LOG_FILE = frozenset({errno.ENOENT, errno.ENOTDIR, errno.EISDIR, errno.EACCES, errno.EPERM, errno.EROFS,
+                             errno.ENAMETOOLONG, errno.ELOOP})
 STATUS_STYLE = {
     "moved": "green", "planned": "cyan", "neither": "blue", "unsure": "yellow", "unreadable": "red",
     "skipped": "dim", "vanished": "yellow", "failed": "red",
@@ -81,8 +85,9 @@ class FileLog:
         try:
             if log_file is not None:
                 self._open()
-        except OSError as exc:
-            raise fail(SorterError(f"cannot open log file {log_file}: {exc.strerror or exc}")) from None
+        except OSError as exc:  # exit 2 for a path no log file can be at, as given (a folder, none there)
+            error = UsageError if exc.errno in _NOT_A_LOG_FILE else SorterError
+            raise fail(error(f"cannot open log file {log_file}: {exc.strerror or exc}")) from None
         self.paused = False  # the log file could not be written (a full disk): said once
         self.lost, self.why = 0, ""  # lines that could not be written to it since, and why: noted in it once it can be
         self.echo = echo

@@ -30,6 +30,8 @@ def check_folder(root: Path, *, moving_in: bool = False, filing: bool = False, c
             raise UsageError(f"folder not found: {root}")
     elif not root.is_dir():
         raise UsageError(f"not a folder: {root}")
+    else:
+        _readable(root)
     if filing:
         made = _made_by_a_sort(root.absolute(), command)
         if made is not None:
@@ -47,6 +49,22 @@ def check_folder(root: Path, *, moving_in: bool = False, filing: bool = False, c
                 raise UsageError(f"{root} is inside {library} ({part}): its app keeps track of these photos, and "
                                  "moving one breaks the library; export them from the app, then sort the export")
     return root.absolute()
+
+
+def _readable(root: Path) -> None:
+    """`root` can be listed and entered, or a one-line UsageError naming it. A folder that can
+    be neither (`chmod 000`) was refused naming a `cats/` it does not have (`U/cats: Permission
+    denied`, exit 1), and one entered but not listed (`chmod 311`) was sorted as a folder holding
+    one file it could not read, itself, with `.sorter/` left in it. Tried rather than asked
+    (`os.access`): the kernel's answer, root's powers and a network disk's rules included."""
+    try:
+        fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)  # read: listed
+        try:
+            os.stat(".", dir_fd=fd)  # a name looked up in it: entered
+        finally:
+            os.close(fd)
+    except OSError as exc:
+        raise UsageError(f"cannot read {root}: {exc.strerror or exc}") from None
 
 
 def _made_by_a_sort(root: Path, command: str) -> str | None:

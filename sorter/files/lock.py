@@ -114,7 +114,8 @@ class FolderLock:
         self._turn: int | None = None
         self._made = False  # this lock made .sorter/ (a folder sorter never wrote in before)
         #: On release, remove the .sorter/ this lock made if it holds nothing but its own lock
-        #: files (`_tidy`). Not for a watcher, whose `watching` file keeps `.sorter/` anyway.
+        #: files (`_tidy`); a watcher's, at the end of its watch, the .sorter/ it made or found
+        #: holding nothing but lock files, its `watching` among them.
         self.tidy = tidy
 
     def acquire(self) -> None:
@@ -177,7 +178,7 @@ class FolderLock:
             pass
 
     def release(self) -> None:
-        if self._fd is not None and self._made and self.tidy:
+        if self._fd is not None and (self._made or self.watcher) and self.tidy:
             self._tidy()
         # Removed under the lock (a full undo, `_tidy`): a FUSE driver (exfat-fuse on an SD card)
         # keeps a file removed while still open as a hidden one, so `.sorter/` goes once it is closed.
@@ -198,11 +199,15 @@ class FolderLock:
         sorter never sorted) is removed, under the lock, as if never made. A sorter waiting
         meanwhile finds its lock file gone and makes `.sorter/` anew (`still_open_there`), its
         own to tidy; a person waiting keeps a turn on the file removed, which only means a
-        watcher would not give way to it, and no watcher runs without a `watching` file."""
+        watcher would not give way to it, and no watcher runs without a `watching` file. A
+        watcher's lock removes its own `watching` too, as its watch ends: a second watcher
+        waiting for it makes `.sorter/` anew (`Watching.acquire`)."""
+        own = {"lock", "turn", "watching"} if self.watcher else {"lock", "turn"}
         try:
-            if not set(os.listdir(self.path.parent)) <= {"lock", "turn"}:  # a journal, a watcher's file: kept
+            if not set(os.listdir(self.path.parent)) <= own:  # a journal, a running watcher's file: kept
                 return
-            (self.path.parent / "turn").unlink(missing_ok=True)
+            for name in own - {"lock"}:
+                (self.path.parent / name).unlink(missing_ok=True)
             os.unlink(self.path)
             self.path.parent.rmdir()  # only when empty: a file made since (`watching`) keeps it
         except OSError:
@@ -271,8 +276,15 @@ class Watching:
         self._fd = unshared(self.path, self._fd, os.O_RDWR, locked=True)
 
     def release(self) -> None:
+        # Removed by the watcher's own lock (`FolderLock._tidy`): on a FUSE disk, `.sorter/` goes once it is closed.
+        removed = self._fd is not None and not os.path.lexists(self.path)
         _let_go(self._fd)
         self._fd = None
+        if removed:
+            try:
+                self.path.parent.rmdir()  # only when empty
+            except OSError:
+                pass
 
     @staticmethod
     def holder(root: Path) -> str | None:

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from sorter.config import OTHER
+from sorter.config import JOURNAL_NAME, OTHER, STATE_DIR
 from sorter.errors import ModelError, SorterError
 from sorter.learning.as_sorted import decided, held_out
 from sorter.learning.copies import as_one
@@ -122,6 +122,7 @@ class LearnResult:
     staying: dict[str, str] = field(default_factory=dict)
     #: Videos sorter judged that the user placed elsewhere: not learnt from (photos are).
     videos: int = 0
+    journaled: bool = True  # the folder has a sort's journal; else only what was filed by hand is a correction
     #: Sub-folders of cats/ and dogs/ with photos, whose name looks like a pet's but is none.
     passed_over: list[PassedOver] = field(default_factory=list)
     #: A pet learnt in another folder with the same photos as one here (a copy, renamed): "cats/Luna" -> "cats/Lulu".
@@ -175,7 +176,7 @@ def _learn(root: Path, model: Path | None, model_path: Path, base, bundled: Head
     kept = examples.kept()
     result = {"folder": root, "found": int(sum(not f.kept for f in found)), "new": new,
               "examples": int((~kept).sum()), "kept": int(kept.sum()), "dropped": dropped, "videos": videos,
-              "forgot": forgot,
+              "forgot": forgot, "journaled": (root / STATE_DIR / JOURNAL_NAME).is_file(),
               "unreadable": [f"{path}: {why}" for path, why in unreadable.items()],
               "unread": sum(not f.kept and f.path in unreadable for f in found), "passed_over": passed_over(root),
               "renamed": {placed_name(*was): placed_name(was[0], now) for was, now in renamed.items()}}
@@ -290,8 +291,9 @@ def report_lines(result: LearnResult) -> list[str]:
                      "video by its frames as it judges photos, so what it learns applies to videos too).")
     lines += passed_over_lines(result.passed_over)
     if not result.kinds and not result.pets:
-        lines.append("Nothing to learn: move a wrongly sorted photo where it belongs (or file your own into "
-                     "cats/ or dogs/), then learn again.")
+        what = "move a wrongly sorted photo where it belongs" if result.journaled else (  # not sorted, or undone
+            f"{result.folder} has no sorter journal: sort it and put right what the sort gets wrong")
+        lines.append(f"Nothing to learn: {what} (or file your own into cats/ or dogs/), then learn again.")
         if result.forgotten:
             lines.append("Deleted the personal model: nothing you placed is left to learn from (sort, watch and "
                          "evaluate use the model's own decisions again).")

@@ -3,20 +3,28 @@ absolute paths. Pure text: no typer, no rich, nothing heavy."""
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
+#: What sorter reads from the environment that a user's shell may set and a systemd user
+#: service does not get: where the personal model and named pets are (`personal.personal_dir`).
+#: Without it the service sorted without them.
+CARRIED = ("XDG_DATA_HOME",)
 
-def _systemd_quote(arg: str) -> str:
-    """One ExecStart word: `%` and `$` are systemd specifiers/variables even inside quotes."""
-    arg = arg.replace("%", "%%").replace("$", "$$")
+
+def _systemd_quote(arg: str, variables: bool = True) -> str:
+    """One word of a unit's line: `%` is a specifier even inside quotes, and `$` a variable in
+    ExecStart (`variables`); in Environment= it is itself."""
+    arg = arg.replace("%", "%%")
+    if variables:
+        arg = arg.replace("$", "$$")
     if arg and not any(c in arg for c in " \t\n\"'\\;"):
         return arg
     return '"' + arg.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
 
 
 def _sorter_executable() -> list[str]:
-    import os
     import shutil
 
     argv0 = sys.argv[0]
@@ -26,6 +34,16 @@ def _sorter_executable() -> list[str]:
         argv0 = shutil.which(argv0) or argv0
     # abspath, not resolve(): a venv's bin/ entry must stay the venv's, not its symlink target.
     return [os.path.abspath(argv0)]
+
+
+def _carried() -> str:
+    """`CARRIED` as set now, one Environment= line each; a relative value is ignored, by sorter
+    as by the XDG spec, and so left out."""
+    lines = [f"Environment={_systemd_quote(f'{name}={os.environ[name]}', variables=False)}\n"
+             for name in CARRIED if os.path.isabs(os.environ.get(name, ""))]
+    if not lines:
+        return ""
+    return "# As set where the unit was printed: where your personal model and named pets are.\n" + "".join(lines)
 
 
 def systemd_unit(directory: Path, args: list[str]) -> str:
@@ -52,7 +70,7 @@ Restart=on-failure
 RestartSec=10
 # Decisions go to stderr line by line, which the journal records.
 Environment=PYTHONUNBUFFERED=1
-# A background job: leave the CPU to whatever the user is doing.
+{_carried()}# A background job: leave the CPU to whatever the user is doing.
 Nice=10
 
 [Install]

@@ -144,6 +144,9 @@ def _latecomers(root: Path, batch: list, latecomers, watcher) -> tuple[list, lis
 
 #: Seconds a batch waits for the folder's lock while `sorter review` moves a photo (milliseconds).
 BATCH_LOCK_WAIT = 30.0
+#: Seconds the end of a watch waits for the lock to tidy `.sorter/` (a review's click holds it for
+#: milliseconds): a stop is not held up for lock files left behind.
+TIDY_WAIT = 1.0
 
 
 class _State:
@@ -191,6 +194,20 @@ class _State:
             self.lock = None
 
     def release(self) -> None:
+        """The end of the watch. Where it wrote nothing in `.sorter/` but its lock files (it
+        judged no photo), it leaves none, as a sort of such a folder does: removed under the
+        lock, while the folder is still this watch's (`Watching.own`)."""
+        from sorter.files.lock import FolderLock
+
+        try:
+            if self.watching.own():
+                if self.lock is None:
+                    lock = FolderLock(self.root, wait=TIDY_WAIT, watcher=True)
+                    lock.acquire()
+                    self.lock = lock
+                self.lock.tidy = True
+        except (SorterError, OSError):
+            pass  # a review's click holding it, the folder gone: `.sorter/` stays as it is
         self.idle()
         self.watching.release()
 
