@@ -153,6 +153,16 @@ def move(client: Client, name: str, to: str, **kwargs):
     return client.move(client.cards()[name]["id"], to, **kwargs)
 
 
+def click(root: Path, name: str, to: str) -> None:
+    """One correction on `root`'s review page, its server started for it and stopped after."""
+    client, stop, thread = start(root)
+    try:
+        assert move(client, name, to)[0] == 200
+    finally:
+        stop.set()
+        thread.join(10)
+
+
 # ---------------------------------------------------------------------------- security
 
 
@@ -916,6 +926,24 @@ def test_in_chromium_neither_moves_the_person_out_of_dogs_learn_shows_its_report
     assert result.exit_code == 0 and layout(root) == before
 
 
+@pytest.mark.skipif(browser_missing() is not None, reason=str(browser_missing()))
+def test_in_chromium_u_says_where_it_found_a_photo_moved_on_since_the_click(served) -> None:
+    from playwright.sync_api import expect
+
+    client, root, _, _ = served
+    with chromium_page(client.url) as page:
+        cats = page.locator("section", has=page.get_by_role("heading", name=re.compile("Moved to cats")))
+        cats.locator("figure", has_text="cat.jpg").first.get_by_role("button", name="Dog", exact=True).click()
+        wait_for(root / "dogs" / "cat.jpg")
+        (root / "dogs" / "2019").mkdir()
+        os.rename(root / "dogs" / "cat.jpg", root / "dogs" / "2019" / "cat.jpg")  # filed by hand since
+        page.keyboard.press("u")
+        wait_for(root / "cats" / "cat.jpg")
+        expect(page.locator("#status")).to_have_text(
+            "took back: cat.jpg is in cats/ again\n"
+            "found: dogs/cat.jpg: moved to dogs/2019/cat.jpg since; put back from there to cats/cat.jpg")
+
+
 def test_the_servers_thumbnail_of_a_small_pet_is_cut_around_it_and_stays_so_after_a_correction(tmp_path: Path) -> None:
     """As on the review page: sort notes where the pet is in the "seen" record of each photo it
     moves, and the server's thumbnail of a cat small on a launch pad is a square around the cat,
@@ -1016,23 +1044,100 @@ def test_the_review_page_corrects_a_folder_while_sorter_watch_runs(tmp_path: Pat
         pass
 
 
+def test_a_watch_leaves_a_photo_put_back_there_when_it_is_renamed_and_after_a_restart(tmp_path: Path,
+                                                                                      fake_classifier) -> None:
+    """QA: with `sorter watch` running, "Neither" on a photo, then `mv` of it to another name:
+    the watcher filed it again. It is the same file (device, inode, size and time, as the
+    watcher's own look at it as it hands it out tells): left there, as is a photo taken out of
+    cats/ by hand under another name; and so after a restart."""
+    from test_watch import run_in_thread, wait_until
+
+    from sorter.watching.watcher import WatchSettings
+
+    root = tmp_path / "inbox"
+    write_image(root / "person.jpg", RED)
+    write_image(root / "tabby.jpg", BLUE)
+    fast = WatchSettings(rescan_interval=0.1, settle=0.1)
+
+    def skipped(results) -> list[tuple[str, str]]:
+        return [(r.path.name, r.reason) for r in results if not isinstance(r, BaseException) and r.status == "skipped"]
+
+    stop_watch, watching, results = run_in_thread(root, fake_classifier, settings=fast)
+    try:
+        assert wait_until(lambda: (root / "dogs" / "person.jpg").exists() and (root / "cats" / "tabby.jpg").exists(), 10)
+        click(root, "person.jpg", "neither")
+        assert wait_until(lambda: len(skipped(results)) == 1, 10), results
+        os.rename(root / "person.jpg", root / "person at the beach.jpg")
+        os.rename(root / "cats" / "tabby.jpg", root / "our tabby.jpg")
+        assert wait_until(lambda: len(skipped(results)) == 3, 10), results
+        time.sleep(0.3)  # several rescans: nothing filed
+    finally:
+        stop_watch.set()
+        watching.join(10)
+    assert skipped(results)[0] == ("person.jpg", "you put it back from dogs/person.jpg; left there")
+    assert sorted(skipped(results)[1:]) == [("our tabby.jpg", "you put it back from cats/tabby.jpg; left there"),
+                                            ("person at the beach.jpg", "you put it back from dogs/person.jpg; left there")]
+    assert sorted(p.name for p in root.iterdir() if p.is_file()) == ["our tabby.jpg", "person at the beach.jpg"]
+
+    stop_watch, watching, results = run_in_thread(root, fake_classifier, settings=fast)  # restarted
+    try:
+        assert wait_until(lambda: len(skipped(results)) == 2, 10), results
+        time.sleep(0.3)
+    finally:
+        stop_watch.set()
+        watching.join(10)
+    assert sorted(skipped(results)) == [("our tabby.jpg", "you put it back from cats/tabby.jpg; left there"),
+                                        ("person at the beach.jpg", "you put it back from dogs/person.jpg; left there")]
+    assert len(results) == 2, results
+
+
+def test_a_watch_leaves_a_photo_put_back_on_the_page_there_when_it_no_longer_remembers_it(
+        tmp_path: Path, fake_classifier, monkeypatch) -> None:
+    """The watcher remembers its latest moves in full (`latecomers.LIMIT`, 1 here); of an older
+    photo back where it was it asks the journal, which it read for photos put back by hand only:
+    "Neither" on the page, and the watcher filed the photo again."""
+    from test_watch import run_in_thread, wait_until
+
+    from sorter.watching import latecomers
+    from sorter.watching.watcher import WatchSettings
+
+    monkeypatch.setattr(latecomers, "LIMIT", 1)
+    root = tmp_path / "inbox"
+    write_image(root / "person.jpg", RED)
+    stop_watch, watching, results = run_in_thread(root, fake_classifier, settings=WatchSettings(0.1, 0.1))
+    try:
+        assert wait_until(lambda: (root / "dogs" / "person.jpg").exists(), 10)
+        write_image(root / "rex.jpg", RED)  # the one it remembers now
+        assert wait_until(lambda: (root / "dogs" / "rex.jpg").exists(), 10)
+        click(root, "person.jpg", "neither")
+        assert wait_until(lambda: any(r.path.name == "person.jpg" and r.status != "moved" for r in results), 10), results
+        time.sleep(0.3)  # several rescans
+    finally:
+        stop_watch.set()
+        watching.join(10)
+    assert [(r.path.name, r.status, r.reason) for r in results][2:] == [
+        ("person.jpg", "skipped", "you put it back from dogs/person.jpg; left there")], results
+    assert (root / "person.jpg").is_file()
+
+
 def test_a_photo_put_back_on_the_review_page_is_not_sorted_again(folder, monkeypatch) -> None:
     """"Neither" is the user's word: the next `sorter sort` of the folder skips the photo (and
     its Live Photo video) and says why."""
     root, _, _ = folder
     monkeypatch.setattr(lite, "load_classifier", lambda path: ThreeClassFake())
-    client, stop, thread = start(root)
-    try:
-        assert client.move(client.cards()["person.jpg"]["id"], "neither")[0] == 200
-    finally:
-        stop.set()
-        thread.join(10)
+    click(root, "person.jpg", "neither")
     assert (root / "person.jpg").is_file() and (root / "person.MOV").is_file()
     for options in (["--dry-run"], []):
         again = runner.invoke(app, ["sort", str(root), "--verbose", *options])
         assert again.exit_code == 0, again.output
         assert "skipped: person.jpg: you put it back from dogs/person.jpg; left there" in again.output, again.output
     assert (root / "person.jpg").is_file() and (root / "person.MOV").is_file()
+
+    # QA: renamed since (`mv`: the same device, inode, size and time), it was filed again.
+    os.rename(root / "person.jpg", root / "person at the beach.jpg")
+    again = runner.invoke(app, ["sort", str(root), "--verbose"])
+    assert "skipped: person at the beach.jpg: you put it back from dogs/person.jpg; left there" in again.output
+    os.rename(root / "person at the beach.jpg", root / "person.jpg")
 
     # An hour later, another camera's person.jpg in its place (the first one moved away): a new photo, sorted.
     journal = journal_path(root)

@@ -489,6 +489,24 @@ def test_a_photo_put_back_by_hand_is_not_sorted_again(tmp_path: Path, car_and_re
     assert "moved rex.png -> dogs/rex.png (dog, 100%)" in again.stderr.splitlines(), again.output
 
 
+def test_a_photo_put_back_by_hand_under_another_name_is_not_sorted_again(tmp_path: Path, car_and_rex) -> None:
+    """QA: taken back out of dogs/ under another name (or put back, then renamed), the photo
+    was filed again. It is the same file (device, inode, size and time), which the sort's own
+    look at each photo tells: left there. A second name of it (`ln`) while it is still in
+    dogs/ is not it put back, and is sorted."""
+    assert runner.invoke(app, ["sort", str(tmp_path)]).exit_code == 0
+    os.rename(tmp_path / "dogs" / "rex.png", tmp_path / "rex at home.png")
+    again = runner.invoke(app, ["sort", str(tmp_path), "--verbose"])
+    assert again.exit_code == 0, again.output
+    assert "skipped: rex at home.png: you put it back from dogs/rex.png; left there" in again.stderr.splitlines()
+    assert set(tree(tmp_path)) == {"car.png", "rex at home.png"}
+
+    os.rename(tmp_path / "rex at home.png", tmp_path / "dogs" / "rex.png")
+    os.link(tmp_path / "dogs" / "rex.png", tmp_path / "rex too.png")
+    again = runner.invoke(app, ["sort", str(tmp_path), "--verbose"])
+    assert "moved rex too.png -> dogs/rex too.png (dog, 100%)" in again.stderr.splitlines(), again.output
+
+
 def test_cli_dry_run_shows_the_plan_in_the_summary_and_every_file_with_verbose(tmp_path: Path, car_and_rex) -> None:
     result = runner.invoke(app, ["sort", str(tmp_path), "--dry-run"])
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 from conftest import FakeClassifier, layout, remount, write_image
-from test_review_server import MARKUP_NAME, make_folder, start
+from test_review_server import MARKUP_NAME, click, make_folder, start
 from typer.testing import CliRunner
 
 from sorter.cli import app
@@ -198,13 +198,14 @@ def test_a_photo_in_a_folder_of_the_users_own_is_said_where_it_is_and_left_there
 
 
 def test_undo_all_finds_a_photo_where_a_newer_run_s_undo_put_it(tmp_path: Path) -> None:
-    """Taken back to the top under a new name and sorted again, cats/ renamed since: undoing the
-    second sort puts it back at the top, where the first sort's undo then finds it."""
+    """Taken back to the top under a new name (which a sort leaves there: put back) and filed
+    again on the review page, cats/ renamed since: undoing the review puts it back at the top,
+    where the sort's undo then finds it."""
     photos(tmp_path, BLUE, "a.jpg", "b.jpg")
     before = layout(tmp_path)
     sort_folder(tmp_path, classifier=FakeClassifier())
     os.rename(tmp_path / "cats" / "a.jpg", tmp_path / "x.jpg")
-    sort_folder(tmp_path, classifier=FakeClassifier())
+    click(tmp_path, "x.jpg", "cat")
     os.rename(tmp_path / "cats", tmp_path / "kitties")
 
     assert undo(tmp_path, "--all") == ([
@@ -266,6 +267,8 @@ def test_u_on_the_review_page_takes_back_a_correction_moved_on_since_from_where_
         stop.set()
         thread.join(10)
     assert status == 200 and answer["photo"]["path"] == "cats/cat.jpg", answer
+    # Where it found it, as `sorter undo` says it: the page shows the line (it said nothing of it).
+    assert answer["found"] == ["dogs/cat.jpg: moved to dogs/2019/cat.jpg since; put back from there to cats/cat.jpg"]
     assert (root / "cats" / "cat.jpg").is_file() and not (root / "dogs" / "2019" / "cat.jpg").exists()
     records = [json.loads(line) for line in (root / ".sorter" / "journal.jsonl").read_text().splitlines()]
     moved, = (r for r in records if r["op"] == "move" and r["run"].startswith("review-"))
@@ -474,3 +477,48 @@ def test_on_an_exfat_card_a_new_file_at_the_photo_s_first_place_is_told_by_its_s
 
     assert undo(exfat_card) == ([f"Restored 0 file(s) from 1 run in {exfat_card} (1 already back where they were)."],
                                 ["missing: cats/c0.jpg: no longer there (was c0.jpg)"])
+
+
+def test_one_undo_takes_back_a_watch_that_filed_one_photo_twice(tmp_path: Path, monkeypatch) -> None:
+    """QA: a watch filed c61.jpg into cats/, the page said Dog, the photo was taken out of dogs/
+    by hand under another name and filed again by the watch (which no longer remembered it:
+    16,384 photos later; 1 here), then `u` on the page put it back from there into cats/c61.jpg,
+    where the watch's first move had put it. Both moves of the watch's run took that file: the
+    first `sorter undo` said `kept: cats/c61.jpg: cannot move back (No such file or directory)`
+    and kept .sorter/ for a second. The newer move goes back first, then the older from where
+    that left the photo: one undo, every photo where it was."""
+    from test_watch import run_in_thread, wait_until
+
+    from sorter.watching import latecomers
+    from sorter.watching.watcher import WatchSettings
+
+    monkeypatch.setattr(latecomers, "LIMIT", 1)
+    root = tmp_path / "pets"
+    photos(root, BLUE, "c60.jpg", "c61.jpg", "c62.jpg")
+    before = layout(root)
+    stop_watch, watching, results = run_in_thread(root, FakeClassifier(), settings=WatchSettings(0.1, 0.1))
+    try:
+        assert wait_until(lambda: len(os.listdir(root / "cats")) == 3 if (root / "cats").is_dir() else False, 10)
+        photos(root, BLUE, "later.jpg")  # the one the watch remembers now
+        assert wait_until(lambda: (root / "cats" / "later.jpg").exists(), 10)
+        client, stop, thread = start(root)
+        try:
+            assert client.move(client.cards()["c61.jpg"]["id"], "dog")[0] == 200
+            os.rename(root / "dogs" / "c61.jpg", root / "c61 at home.jpg")
+            assert wait_until(lambda: (root / "cats" / "c61 at home.jpg").exists(), 10), results
+            status, answer = client.json("POST", "/api/undo", {})
+        finally:
+            stop.set()
+            thread.join(10)
+    finally:
+        stop_watch.set()
+        watching.join(10)
+    assert status == 200 and answer["found"] == [
+        "dogs/c61.jpg: moved to cats/c61 at home.jpg since; put back from there to cats/c61.jpg"], answer
+
+    assert undo(root) == ([
+        f"Restored 5 file(s) from 1 run in {root}.",
+        "found: cats/c61 at home.jpg: moved to cats/c61.jpg since; put back from there to c61 at home.jpg",
+        "found: cats/c61.jpg: moved to c61 at home.jpg since; put back from there to c61.jpg",
+    ], [])
+    assert layout(root) == {**before, "later.jpg": layout(root)["later.jpg"]}

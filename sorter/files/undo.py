@@ -273,6 +273,8 @@ class _Undoer:
         from sorter.files.moves import move_no_replace, sync_dirs
 
         checked = [self._check(g) for g in groups]
+        later = _taken_later(checked)
+        checked = [c for i, c in enumerate(checked) if i not in later]
         to_move = [m for moving, _, _ in checked for m in moving]
         undone = [m.seq for _, back, _ in checked for m in back]
         self.already_back += len(undone)
@@ -325,16 +327,38 @@ class _Undoer:
         self.journal.mark("undo", undone)
         self.journal.mark("keep", kept)
         self.journal.mark("gone", [m.seq for _, _, gone in checked for m in gone])
+        if later:  # checked again where the newer move of their photo left it
+            self._put_back([groups[i] for i in sorted(later)])
 
 
-def put_back(root: Path, journal, groups) -> tuple[int, list[str]]:
+def _taken_later(checked) -> set[int]:
+    """Of a chunk's groups as checked (`_Undoer._check`), those whose file a newer group of the
+    chunk takes too: one photo filed twice by one watch (filed, taken out under another name,
+    filed again), the page's `u` of a correction between the two having put it at the first
+    move's place. The newer goes back first, then the older is checked again where that left
+    the photo, as a review's moves are undone, newest first. Both had taken the same file: the
+    older moved it, the newer's move failed (`cannot move back (No such file or directory)`),
+    and a second undo finished it. Only a group with a member to move and none gone is put off:
+    its check has reported nothing yet."""
+    taken: set[str] = set()
+    later: set[int] = set()
+    for i in reversed(range(len(checked))):
+        moving, back, gone = checked[i]
+        places = {m.dst for m in moving} | {m.src for m in back}
+        if places & taken and moving and not gone:
+            later.add(i)
+        taken |= places
+    return later
+
+
+def put_back(root: Path, journal, groups) -> tuple[list[str], list[str]]:
     """Put back these groups of `journal`'s run (lists of its `journal.Move`s, a group's
     members together) as `undo` does, journaled, never overwriting; the caller holds the
-    lock. The review server's take-back of one correction. (files restored, what was kept
-    and why)"""
+    lock. The review server's take-back of one correction. (where files were found moved on
+    since, as undo says it: `found: ...`; what was kept and why)"""
     undoer = _Undoer(root, journal)
     undoer._put_back(groups)
-    return undoer.restored, undoer.conflicts.shown + undoer.missing.shown
+    return undoer.found.shown, undoer.conflicts.shown + undoer.missing.shown
 
 
 def _timeline(runs, noted) -> dict[str, float]:

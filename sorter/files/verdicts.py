@@ -7,8 +7,8 @@ Moved photos are found through their move records; photos left in place leave on
 review server can group them by it and order them by confidence. A later record for the same
 path wins: a photo judged again by a later sort or watch shows its newest verdict.
 
-And which photos sorter moved are back where it found them (`put_back`): the user's word,
-which `sort` and `watch` leave where it is.
+And which photos sorter moved are back where it found them (`put_back`), by their place or,
+renamed since, by what they are: the user's word, which `sort` and `watch` leave where it is.
 """
 
 from __future__ import annotations
@@ -225,30 +225,74 @@ def note(verdicts: dict[str, Verdict], seen) -> None:
 PUT_BACK_SETTLE = 60.0
 
 
-def put_back(root: Path, state) -> dict[str, str]:
-    """Photos sorter moved that are back where it found them, as they were: path -> where
-    from (both relative to the folder). The user's word, which `sort` and `watch` leave where
-    it is: put back by a review ("Neither" on the review page) or by hand. A later correction
-    of the photo takes it elsewhere, and so forgets it; a new photo of the same name, or the
-    photo edited since, is judged again. `state`: the journal, scanned."""
-    return {**by_hand(root, state), **by_review(root, state)}
+#: Photos sorter moved most recently whose identity `put_back` keeps, to know one put back under
+#: another name (as many as a watcher remembers, `latecomers.LIMIT`): about 140 bytes each.
+RECENT = 16_384
 
 
-def by_review(root: Path, state) -> dict[str, str]:
+@dataclass(frozen=True)
+class PutBacks:
+    """`put_back`: photos sorter moved that are back where it found them. `at`: by where they
+    are, path -> where from (both relative to the folder). `moved`: by what they are, for those
+    no place in the journal tells: a photo put back by a review, then renamed or moved within the
+    folder (`mv c85.jpg c85-renamed.jpg` keeps a file's device, inode, size and time), and the
+    `RECENT` photos sorter moved last, one of which found outside cats/ and dogs/ was taken back
+    out by hand, whatever its name. Keyed by the hash of the photo's `SameFile` (half the
+    memory; a collision, 1 in 2**64 a pair, leaves a photo where it is, never moves one). The
+    sort's own `lstat` of each photo tells (`was`): no look at a photo beyond those it makes."""
+
+    root: Path
+    at: dict[str, str]
+    moved: dict[int, str]
+
+    def was(self, path: Path | str, st: os.stat_result | None) -> str | None:
+        """Where the photo at `path` (`st`: its `lstat`, or None) was put back from, or None: by
+        its place, else, outside cats/ and dogs/, by what it is, where that is not also still
+        where sorter put it (a second name of it, `ln`)."""
+        from sorter.config import CLASS_FOLDERS
+
+        rel = os.path.relpath(path, self.root).replace(os.sep, "/")
+        was = self.at.get(rel)
+        if was is not None or not self.moved or not is_a_file(st) or rel.split("/", 1)[0] in CLASS_FOLDERS.values():
+            return was
+        was = self.moved.get(hash(same_file(st)))
+        return None if was is None or same_file_of(self.root / was) == same_file(st) else was
+
+
+def put_back(root: Path, state) -> PutBacks:
+    """Photos sorter moved that are back where it found them, as they were (`PutBacks`). The
+    user's word, which `sort` and `watch` leave where it is: put back by a review ("Neither" on
+    the review page) or by hand. A later correction of the photo takes it elsewhere, and so
+    forgets it; a new photo of the same name, or the photo edited since, is judged again.
+    `state`: the journal, scanned."""
+    hand = _read(root, state, HandPutBacks(root, state=state, renamed=True))
+    review, renamed = by_review(root, state)
+    return PutBacks(root, {**hand.found(), **review}, {**hand.renamed(), **renamed})
+
+
+def by_review(root: Path, state) -> tuple[dict[str, str], dict[int, str]]:
     """`put_back` by a review: a file at the place a review moved a photo back to, whose inode
-    has not changed since (the photo, not a new one of its name or the photo edited)."""
+    has not changed since (the photo, not a new one of its name or the photo edited), path ->
+    where from; and of those no longer there (renamed since: what it is tells it), the hash of
+    the photo (`SameFile`, as its move's record has it) -> where from."""
     from sorter.config import CLASS_FOLDERS, REVIEW_RUN_PREFIX
     from sorter.files.journal import moves_of
 
-    back: dict[str, tuple[str, float]] = {}
+    back: dict[str, tuple[str, float, SameFile | None]] = {}
+    where: dict[SameFile, str] = {}  # a photo put back -> its place in `back`: moved again, it is forgotten
     for run in state.runs.values():  # oldest first; each run's moves in journal order, from its own stretch
         if not run.run.startswith(REVIEW_RUN_PREFIX):
             continue
         for move in moves_of(root, run):
             back.pop(move.src, None)
+            if move.same is not None and where.get(move.same) in back:
+                del back[where.pop(move.same)]
             if run.undoable(move.seq) and move.seq == move.group and move.dst.split("/", 1)[0] not in CLASS_FOLDERS.values():
-                back[move.dst] = (move.src, float(move.time or 0.0))
-    return {where: was for where, (was, when) in back.items() if _as_put_back(root / where, when)}
+                back[move.dst] = (move.src, float(move.time or 0.0), move.same)
+                if move.same is not None:
+                    where[move.same] = move.dst
+    at = {place: was for place, (was, when, _) in back.items() if _as_put_back(root / place, when)}
+    return at, {hash(same): was for place, (was, _, same) in back.items() if same is not None and place not in at}
 
 
 class HandPutBacks:
@@ -257,12 +301,16 @@ class HandPutBacks:
     anyway (the review server's catalog). Each move costs an `lstat` of its first place; only
     the moves whose place holds a file again are kept (flat memory at a million). `places`:
     only those (relative paths) are looked at, and nothing is `lstat`ed until the end. `state`:
-    the journal, scanned, for the runs journaled before the folder was copied (`Identities`)."""
+    the journal, scanned, for the runs journaled before the folder was copied (`Identities`).
+    `renamed`: the `RECENT` photos moved last are kept by identity too (`renamed`)."""
 
-    def __init__(self, root: Path, places: set[str] | None = None, state=None) -> None:
-        from sorter.config import REVIEW_RUN_PREFIX
+    def __init__(self, root: Path, places: set[str] | None = None, state=None, renamed: bool = False) -> None:
+        from sorter.config import CLASS_FOLDERS, REVIEW_RUN_PREFIX
 
         self._places = places
+        self._sorted = frozenset(CLASS_FOLDERS.values())
+        #: The photos moved last (the hash of `SameFile`, as their moves' records hold it) -> where the journal has each.
+        self._recent: dict[int, str] | None = {} if renamed else None
         self._review = REVIEW_RUN_PREFIX
         self._base = os.path.join(root, "")  # joined as strings: a `Path` per move cost more than the lstat
         self._now: dict[str, str] = {}  # where the photo was -> where the journal last put it
@@ -277,6 +325,8 @@ class HandPutBacks:
         return bool(self._pending)
 
     def move(self, move) -> None:
+        if self._recent is not None and move.same is not None and move.seq == move.group:
+            self._follow(move)
         was = self._was.pop(move.src, None)
         if was is not None and self._now.get(was) == move.src:  # moved on by sorter (a review's correction): followed
             if move.dst == was:
@@ -294,6 +344,27 @@ class HandPutBacks:
         was = self._pending.pop((seen.run, seen.seq), None) if seen.seq is not None else None
         if was is not None and seen.mtime_ns is not None:
             self._same[was] = self._ids.of(seen.run, (*seen.identity, seen.mtime_ns))
+
+    def _follow(self, move) -> None:
+        """`_recent` after `move`: a photo sorted last, or taken on by a review (moved back by
+        one: `by_review`'s, forgotten here)."""
+        recent, key = self._recent, hash(move.same)
+        if not move.run.startswith(self._review):
+            recent.pop(key, None)  # in again, as the newest
+            recent[key] = move.dst
+            if len(recent) > 2 * RECENT:  # the oldest half dropped, now and then: not a pop a move
+                self._recent = dict(itertools.islice(recent.items(), len(recent) - RECENT, None))
+        elif key in recent:
+            if move.dst.split("/", 1)[0] in self._sorted:
+                recent[key] = move.dst
+            else:
+                del recent[key]
+
+    def renamed(self) -> dict[int, str]:
+        """The `RECENT` photos moved last -> where the journal has each (`PutBacks.moved`): one
+        found elsewhere outside cats/ and dogs/ was put back there, whatever its name."""
+        recent = self._recent or {}
+        return dict(itertools.islice(recent.items(), max(0, len(recent) - RECENT), None))
 
     def found(self) -> dict[str, str]:
         """Where each photo put back by hand is -> where the journal has it (relative paths).
@@ -351,12 +422,16 @@ def by_hand(root: Path, state, places: set[str] | None = None) -> dict[str, str]
     moved (`same_file`, as its "seen" record gives it), while the journal says it is still
     sorted. One pass over the journal, "seen" records parsed only while a kept move's is still
     to come, so it costs about what reading the moves alone does. `places`: only those."""
+    return _read(root, state, HandPutBacks(root, places, state)).found()
+
+
+def _read(root: Path, state, hand: HandPutBacks) -> HandPutBacks:
+    """`hand` fed the journal's standing moves, and the "seen" records it waits for."""
     from sorter.files.journal import Move, moves_and_seen
 
-    hand = HandPutBacks(root, places, state)
     for item in moves_and_seen(root, state, with_seen=lambda: hand.waiting):
         (hand.move if isinstance(item, Move) else hand.seen)(item)
-    return hand.found()
+    return hand
 
 
 def lstat_of(path: Path | str) -> os.stat_result | None:

@@ -314,7 +314,9 @@
   }
 
   function takeBack() {
-    return change("/api/undo", {}, (photo) => `took back: ${photo.name} is in ${place(photo.path)} again`);
+    // Where `u` found the photo, moved on since the click, as `sorter undo` says it.
+    return change("/api/undo", {}, (photo, data) => [`took back: ${photo.name} is in ${place(photo.path)} again`,
+      ...data.found.map((line) => `found: ${line}`)].join("\n"));
   }
 
   // `sorter learn` on the folder; its report goes in the panel as text, line by line.

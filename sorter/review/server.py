@@ -242,7 +242,7 @@ class App:
             pet is None or isinstance(pet, str)
         ):
             return _error(400, EXPECTED)
-        return self._answer(lambda: self.session.correct(photo_id, choice, generation, pet))
+        return self._answer(lambda: (self.session.correct(photo_id, choice, generation, pet), []))
 
     def _learn(self) -> Reply:
         """`sorter learn`'s report as lines of text (the page shows them as text); a refusal
@@ -266,8 +266,9 @@ class App:
         })
 
     def _answer(self, change: Callable) -> Reply:
+        """`change()`: (the photo it moved, where it found a file moved on since: `u`'s `found:` lines)."""
         try:
-            photo = change()
+            photo, found = change()
         except FolderLocked as exc:
             return _error(409, f"busy: {exc}", busy=True)
         except ReviewConflict as exc:
@@ -278,7 +279,8 @@ class App:
                               "then reload the page")
             return _error(500, f"{exc.filename or 'the folder'}: {exc.strerror or exc}")
         groups = self._groups()
-        return _json({"photo": self.session.card(photo), **{k: groups[k] for k in ("groups", "pets", "min_pet_photos")}})
+        return _json({"photo": self.session.card(photo), "found": found,
+                      **{k: groups[k] for k in ("groups", "pets", "min_pet_photos")}})
 
 
 class _Handler(BaseHTTPRequestHandler):

@@ -385,8 +385,9 @@ class Session:
         except OSError as exc:
             raise ReviewConflict(f"could not note it: {exc.strerror or exc}") from None
 
-    def take_back(self) -> Photo:
-        """Put the last correction back, journaled as `sorter undo` does. Raises FolderLocked or ReviewConflict."""
+    def take_back(self) -> tuple[Photo, list[str]]:
+        """Put the last correction back, journaled as `sorter undo` does: the photo, and where it
+        was found moved on since, as undo says it. Raises FolderLocked or ReviewConflict."""
         from sorter.files.undo import put_back
 
         with self._moving:
@@ -401,14 +402,14 @@ class Session:
                     self._corrections.pop()
                     photo = self.catalog.photos[last.photo]
                     self.catalog.suggest(photo, pet, likeness)
-                return photo
+                return photo, []
             with self._locked():
                 self._check_unchanged(self.catalog.photos[last.photo].path, last.was)
                 journal = self._journal
                 if journal is None or not journal.is_current() or journal.run != last.run:
                     self._corrections.clear()
                     raise ReviewConflict("this review's journal is gone (sorter undo?); reload the page")
-                _, kept = put_back(self.root, journal, [last.moves])
+                found, kept = put_back(self.root, journal, [last.moves])
                 for folder in () if kept else last.made:  # a pet named by mistake ("Lnua") is gone with it
                     try:
                         folder.rmdir()
@@ -427,7 +428,7 @@ class Session:
                                                  and not os.path.lexists(f)}
                 if last.might_be is not None:  # named from "Might be Luna", taken back: asked about again
                     self.catalog.suggest(photo, *last.might_be)
-            return photo
+            return photo, found
 
     # ---------------------------------------------------------------- learning
 

@@ -15,6 +15,7 @@ from sorter.config import CLASS_FOLDERS
 from sorter.errors import UsageError
 from sorter.files.folder import check_folder, output_folders
 from sorter.files.moves import Judged, judged_as
+from sorter.files.verdicts import PutBacks, put_back_reason
 from sorter.sorting.results import FileResult, SortSummary, Tally
 
 
@@ -41,21 +42,6 @@ def judged(entries):
             yield entry
         elif not beside_a_photo(entry) and os.path.lexists(entry):
             yield entry
-
-def leaving(entries, root: Path, back: dict[str, str]):
-    """The entries, a photo sorter moved that was put back where it was, on the review page
-    or by hand (`verdicts.put_back`: path -> where from), as skipped: the user's word is not
-    judged again."""
-    from sorter.files.verdicts import put_back_reason
-    from sorter.media.folders import Skipped
-
-    if not back:  # most folders: nothing to look up for each of their files
-        yield from entries
-        return
-    for entry in entries:
-        was = None if isinstance(entry, Skipped) else back.get(os.path.relpath(entry, root).replace(os.sep, "/"))
-        yield entry if was is None else Skipped(entry, put_back_reason(was))
-
 
 def pets_of(prediction) -> tuple[str | None, str | None]:
     """The named pet ("cats/Luna") `prediction` files its photo as, and the one it nearly was,
@@ -169,7 +155,8 @@ class Sorter:
         return self._planner
 
     def sort_entries(self, entries, batch_size: int | None = None, within: str | None = None,
-                     refile: Callable[[Path], bool] | None = None, looked: Mapping[Path, os.stat_result] | None = None):
+                     refile: Callable[[Path], bool] | None = None, looked: Mapping[Path, os.stat_result] | None = None,
+                     back: PutBacks | None = None):
         """Classify, plan and move image paths batch by batch as `entries` yields them;
         yield one FileResult per entry. Memory does not grow with the number of entries.
         Entries the scan skipped (`folders.Skipped`) are reported as such as they come.
@@ -178,7 +165,8 @@ class Sorter:
         stays, "kept", and is not journaled as seen (sorter decided nothing about it).
         `refile(path)`: that photo may go to a named pet of the other kind too (`named_again`).
         `looked`: what the caller's `lstat` said of entries as it handed them over (the watcher's,
-        complete): each is judged as that file, not looked at again."""
+        complete): each is judged as that file, not looked at again. `back`: photos put back where
+        sorter found them (`verdicts.put_back`), skipped: the user's word is not judged again."""
         from collections import deque
 
         from sorter.config import DEFAULT_BATCH_SIZE
@@ -202,9 +190,14 @@ class Sorter:
                     skipped.append(entry)
                     continue
                 try:
-                    identities[entry] = judged_as(looked[entry] if entry in looked else os.lstat(entry))
+                    st = looked[entry] if entry in looked else os.lstat(entry)
                 except OSError:
-                    pass  # gone, or not to be looked at: the decode says which
+                    st = None  # gone, or not to be looked at: the decode says which
+                if back is not None and (was := back.was(entry, st)) is not None:
+                    skipped.append(Skipped(entry, put_back_reason(was)))
+                    continue
+                if st is not None:
+                    identities[entry] = judged_as(st)
                 yield entry
 
         def reported():
@@ -447,23 +440,23 @@ def sort_folder(
         back = put_back(root, recovered_info.state if not dry_run else scan(root))
 
         def photos():
-            return leaving(scan_folder(root, recursive=recursive, exclude=output_folders(), videos=True), root, back)
+            return scan_folder(root, recursive=recursive, exclude=output_folders(), videos=True)
 
         where = named_again.placed(root) if named else None  # one read of the journal for both
         again = sum(1 for look in named_again.passes(root, named, where, count=True) for _ in judged(look.entries))
         on_start(again + sum(1 for _ in judged(photos())))
         sorter = Sorter(root, classifier, min_confidence=min_confidence, dry_run=dry_run,
                         thumbnails=None if review is None else FRAME_PX)
-        passes = [(look.entries, look.species, look.refile) for look in named_again.passes(root, named, where)]
-        passes.append((photos(), None, None))
+        passes = [(look.entries, look.species, look.refile, None) for look in named_again.passes(root, named, where)]
+        passes.append((photos(), None, None, back))
         # What the named pets came close to, for the review server's "might be Luna" groups.
         might_be: dict[str, int] = {}
         here = sorter.pet_folders()
         noting = None if dry_run or not here.pets else suggesting.Noting(root, here)
         sorter.here = noting.looked if noting is not None else here  # the pets with a "might be" group looked for once
         try:
-            for entries, within, refile in passes:
-                for result in sorter.sort_entries(entries, within=within, refile=refile):
+            for entries, within, refile, put_backs in passes:
+                for result in sorter.sort_entries(entries, within=within, refile=refile, back=put_backs):
                     tally.add(result)
                     if review is not None:
                         review.add(result)

@@ -9,7 +9,9 @@ of every run) and from each move the watch makes after; the `LIMIT` most recent 
 remembered (a late companion comes minutes after its photo, not months). A file joins only
 when its photo is no longer beside it and still is where it was moved to: a photo undone or
 moved on since is not followed. A photo put back where it was (the same file: "Neither" on
-the review page, or by hand) is left there (`put_back`), not sorted again. Of the photos
+the review page, or by hand) is left there (`put_back`), not sorted again, and so is it renamed
+since: told by what it is (device, inode, size, time), as the watcher's look at it as it hands
+it out has it, of the photos remembered and of those found put back. Of the photos
 older than those remembered, only where each was is kept, as an 8-byte hash (a `NameIndex`
 of their paths): a file arriving at such a place is looked up in the journal
 (`older_put_backs`), so a photo sorted months ago and put back by hand is left there too. The
@@ -24,13 +26,14 @@ from collections import OrderedDict
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from sorter.config import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS
+from sorter.config import CLASS_FOLDERS, IMAGE_EXTENSIONS, VIDEO_EXTENSIONS
 from sorter.files.companions import NAME_SUFFIXES, STEM_EXTENSIONS, VIDEO_STEM_EXTENSIONS
 from sorter.files.planning import NameIndex
-from sorter.files.verdicts import SameFile, same_file_of
+from sorter.files.verdicts import SameFile, is_a_file, same_file, same_file_of
 from sorter.media.folders import is_image_name
 
-#: Photos remembered: about 400 bytes each, so 6.5 MB at most. Older ones: 8 bytes each.
+SORTED = frozenset(CLASS_FOLDERS.values())
+#: Photos remembered: about 440 bytes each (36 of them the index by identity), so 7 MB at most. Older ones: 8 bytes each.
 LIMIT = 16_384
 #: Seconds after its photo moved that a file joins it by the stem alone (a Live Photo's .MOV
 #: comes minutes after its photo). Later, the same stem is another photo's: a phone's counter
@@ -80,6 +83,9 @@ class Latecomers:
         self._root: Path | None = None  # the watched folder, once loaded
         #: Photos put back where sorter found them before the watch, by where they are: (where they were, `same_file_of`).
         self._back: dict[str, tuple[Path, SameFile | None]] = {}
+        #: Photos put back, by the hash of what they are (`verdicts.PutBacks.moved`, and those of `_back`): renamed since.
+        self._moved: dict[int, Path] = {}
+        self._by_same: dict[SameFile, tuple[str, str]] = {}  # a remembered photo's `Filed.same` -> its key
 
     def remember(self, filed: Filed) -> None:
         key = (str(filed.source.parent), os.path.splitext(filed.source.name)[0].casefold())
@@ -88,10 +94,17 @@ class Latecomers:
             self._older.add(str(earlier.source))
             if is_image_name(earlier.source.name) and is_image_name(filed.source.name):
                 filed = replace(filed, other=replace(earlier, other=None))
+        if earlier is not None and self._by_same.get(earlier.same) == key:
+            del self._by_same[earlier.same]
         self._by_stem[key] = filed
         self._by_stem.move_to_end(key)
+        if filed.same is not None:
+            self._by_same[filed.same] = key
         while len(self._by_stem) > self.limit:
-            self._older.add(str(self._by_stem.popitem(last=False)[1].source))
+            gone, forgotten = self._by_stem.popitem(last=False)
+            self._older.add(str(forgotten.source))
+            if self._by_same.get(forgotten.same) == gone:
+                del self._by_same[forgotten.same]
 
     def load(self, root: Path, state=None) -> None:
         """The moves still sorted, from the journal (each group's first member is its photo), and
@@ -107,20 +120,41 @@ class Latecomers:
             if move.seq == move.group:
                 self.remember(Filed(root / move.src, root / move.dst, move.label, move.confidence, when=move.time))
         for key, filed in self._by_stem.items():  # only those remembered: LIMIT stats at most
-            self._by_stem[key] = replace(filed, same=same_file_of(filed.destination))
+            self._by_stem[key] = filed = replace(filed, same=same_file_of(filed.destination))
+            if filed.same is not None and filed.destination.relative_to(root).parts[0] in SORTED:
+                self._by_same[filed.same] = key  # not one a review put back: where it was is not where it went
         back = put_back(root, state)
-        self._back = {str(root / where): (root / was, same_file_of(root / where)) for where, was in back.items()}
+        self._note(root, {root / where: root / was for where, was in back.at.items()})
+        # Those a remembered photo's identity does not tell already (put back before the watch began).
+        told = {hash(same) for same in self._by_same}
+        self._moved.update((key, root / was) for key, was in back.moved.items() if key not in told)
 
-    def put_back(self, path: Path) -> Path | None:
+    def _note(self, root: Path, back: dict[Path, Path]) -> None:
+        """Photos found put back (where each is -> where it was put back from), by place and by identity."""
+        for where, was in back.items():
+            same = same_file_of(where)
+            self._back[str(where)] = (was, same)
+            if same is not None:
+                self._moved[hash(same)] = was
+
+    def put_back(self, path: Path, st: os.stat_result | None = None) -> Path | None:
         """Where `path` was put back from, or None: a photo sorter moved, back where it was (the
-        same file: "Neither" on the review page, or by hand), is the user's word, not a new photo."""
+        same file: "Neither" on the review page, or by hand), is the user's word, not a new photo;
+        so is it renamed or moved within the folder since, told by `st` (the watcher's `lstat` as
+        it handed the file out), where it is no longer where sorter put it."""
         was, same = self._back.get(str(path), (None, None))
         if same is not None and same_file_of(path) == same:
             return was
         filed = self._by_stem.get((str(path.parent), os.path.splitext(path.name)[0].casefold()))
-        if filed is None or filed.source != path or filed.same is None:
+        if filed is not None and filed.source == path and filed.same is not None and same_file_of(path) == filed.same:
+            return filed.destination
+        if not is_a_file(st):
             return None
-        return filed.destination if same_file_of(path) == filed.same else None
+        now = same_file(st)
+        was = self._moved.get(hash(now))
+        if was is None and (filed := self._by_stem.get(self._by_same.get(now))) is not None and filed.same == now:
+            was = filed.destination
+        return was if was is not None and same_file_of(was) != now else None  # not a second name of it (`ln`)
 
     def might_be_back(self, path: Path) -> bool:
         """`path` is where a photo older than those remembered was: it may have been put back
@@ -133,14 +167,15 @@ class Latecomers:
         (`verdicts.by_hand`: under a second for 100,000 moves); remembered, so the next look at
         one costs nothing."""
         from sorter.files.journal import scan
-        from sorter.files.verdicts import by_hand
+        from sorter.files.verdicts import by_hand, by_review
 
         places = {os.path.relpath(path, root): path for path in paths}
         self._state = scan(root, since=self._state)  # read on from the last look (or the start)
         found = by_hand(root, self._state, places=set(places))
+        reviewed, _ = by_review(root, self._state)  # "Neither" on one: the review's runs alone are read
+        found.update((place, was) for place, was in reviewed.items() if place in places)
         back = {places[place]: root / sorted_to for place, sorted_to in found.items()}
-        for path, sorted_to in back.items():
-            self._back[str(path)] = (sorted_to, same_file_of(path))
+        self._note(root, back)
         return back
 
     def of_two_photos(self, path: Path) -> bool:

@@ -111,12 +111,14 @@ def _said(here, before: dict[str, str], on_notice: Callable[[WatchNotice], None]
 def _latecomers(root: Path, batch: list, latecomers, watcher) -> tuple[list, list, list]:
     """Split what the watcher found ready: companions whose photo went before them (to join
     it), the photos and videos to sort, and photos sorter moved that were put back where they
-    were (left there: `Latecomers.put_back`, and for photos sorted before those it remembers,
+    were, or renamed since (left there: `Latecomers.put_back`, by place or by what each is as
+    the watcher handed it out, and for photos sorted before those it remembers,
     one look at the journal for the batch: `older_put_backs`). A sidecar of no moved photo is
     left alone: its photo, when it comes, takes it along."""
     from sorter.media.folders import Skipped, is_image_name, is_video_name
 
-    put_back = {entry: latecomers.put_back(entry) for entry in batch if not isinstance(entry, Skipped)}
+    put_back = {entry: latecomers.put_back(entry, watcher.handed.get(entry)) for entry in batch
+                if not isinstance(entry, Skipped)}
     older = [entry for entry, was in put_back.items() if was is None and latecomers.might_be_back(entry)]
     if older:
         try:
