@@ -7,9 +7,11 @@ from __future__ import annotations
 import json
 import os
 import random
+import shutil
 import signal
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -464,3 +466,70 @@ def test_on_an_exfat_card_every_group_moves_whole_and_each_companion_once(exfat_
     assert summary.counts == {"moved": 3} and summary.companions == 5
     restore.undo(exfat_card, all_runs=True)
     assert layout(exfat_card) == before
+
+
+
+def live_photo_clip(tmp_path: Path) -> Path:
+    """A 3 s clip of a cat (to ThreeClassFake), as a Live Photo's .MOV is, made beside the folder."""
+    cat = write_image(tmp_path.parent / f"{tmp_path.name}-cat.png", BLUE, size=(240, 320))
+    return make_clip(tmp_path.parent / f"{tmp_path.name}-clip.MOV", [cat], seconds=3.0)
+
+
+def watched(tmp_path: Path, act, filed: str, **settings) -> list[tuple[str, str]]:
+    """A watch of `tmp_path` (ThreeClassFake) while `act` runs, stopped once `filed` is in cats/:
+    (name, status) of what it did."""
+    from test_videos import stopped
+    from test_watch import run_in_thread, wait_until
+
+    from sorter.watching.watcher import WatchSettings
+
+    stop, thread, results = run_in_thread(tmp_path, ThreeClassFake(),
+                                          settings=WatchSettings(settle=0.1, rescan_interval=0.3, **settings))
+    try:
+        act()
+        assert wait_until(lambda: (tmp_path / "cats" / filed).exists(), 10), results
+    finally:
+        results = stopped(stop, thread, results)
+    return sorted((r.path.name, r.status) for r in results)
+
+
+def photo_then(tmp_path: Path, photo: str, late) -> Callable[[], None]:
+    """Copy in `photo` (a cat), then, once the watch filed it, `late()`: its companion copied in after it."""
+    from test_watch import wait_until
+
+    def act() -> None:
+        write_image(tmp_path / photo, BLUE)
+        assert wait_until(lambda: (tmp_path / "cats" / photo).exists(), 10)
+        late()
+
+    return act
+
+
+@needs_ffmpeg
+def test_a_live_photos_video_still_waiting_when_a_watch_stopped_joins_its_photo_at_the_next_start(
+        tmp_path: Path) -> None:
+    # The .AAE that had joined the photo late was taken for a photo of that stem when the watch
+    # started again: the .MOV was sorted alone, `cats/IMG_9 (1).MOV`, a group of its own.
+    clip = live_photo_clip(tmp_path)
+    edits = photo_then(tmp_path, "IMG_9.jpg", lambda: companion(tmp_path / "IMG_9.AAE"))
+    assert watched(tmp_path, edits, "IMG_9.AAE") == [("IMG_9.AAE", "joined"), ("IMG_9.jpg", "moved")]
+    shutil.copyfile(clip, tmp_path / "IMG_9.MOV")  # copied in as the watch stopped: not looked at yet
+    before = inventory(tmp_path)
+
+    assert watched(tmp_path, lambda: None, "IMG_9.MOV", pair_wait=0.1) == [("IMG_9.MOV", "joined")]
+    assert names(tmp_path / "cats") == {"IMG_9.jpg", "IMG_9.AAE", "IMG_9.MOV"}
+    assert inventory(tmp_path) == before  # nothing lost, nothing copied
+
+
+@needs_ffmpeg
+def test_a_live_photos_video_copied_in_after_its_photo_joins_it_at_once_and_its_edits_after_a_restart(
+        tmp_path: Path) -> None:
+    # Such a video waited `pair_wait` (10 s) for a photo that had come and gone before it, and a
+    # watch stopped meanwhile left it waiting. Joined, it was taken for a video of its own when the
+    # watch started again: the photo's .AAE, copied in then, stayed where it was.
+    clip = live_photo_clip(tmp_path)
+    video = photo_then(tmp_path, "IMG_8.jpg", lambda: shutil.copyfile(clip, tmp_path / "IMG_8.MOV"))
+    assert watched(tmp_path, video, "IMG_8.MOV", pair_wait=60.0) == [
+        ("IMG_8.MOV", "joined"), ("IMG_8.jpg", "moved")]  # in seconds, not the minute it waits for a photo
+    assert watched(tmp_path, lambda: companion(tmp_path / "IMG_8.AAE"), "IMG_8.AAE") == [("IMG_8.AAE", "joined")]
+    assert names(tmp_path / "cats") == {"IMG_8.jpg", "IMG_8.MOV", "IMG_8.AAE"} and not (tmp_path / "dogs").exists()

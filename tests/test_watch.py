@@ -28,7 +28,7 @@ from conftest import REPO, FakeClassifier, ThreeClassFake, jpeg_with_extra_bytes
 
 from sorter.errors import FolderLocked
 from sorter.files.lock import FolderLock
-from sorter.watching import observers, watch, watcher
+from sorter.watching import leases, observers, watch, watcher
 
 RED, BLUE, GREY = (0, 0, 255), (255, 0, 0), (128, 128, 128)  # BGR: the fake says red = dog
 GREEN = (0, 255, 0)  # ThreeClassFake: neither a cat nor a dog, at 100%
@@ -399,9 +399,9 @@ def test_open_for_writing_sees_a_writer(tmp_path: Path) -> None:
     path = tmp_path / "x.jpg"
     with open(path, "wb") as f:
         f.write(b"abc")
-        assert watcher.open_for_writing(path) is True
-    assert watcher.open_for_writing(path) is False
-    assert watcher.open_for_writing(tmp_path / "missing.jpg") is None
+        assert leases.open_for_writing(path) is True
+    assert leases.open_for_writing(path) is False
+    assert leases.open_for_writing(tmp_path / "missing.jpg") is None
 
 
 def test_inotify_limit_falls_back_to_polling_with_the_sysctl_fix(tmp_path: Path, monkeypatch) -> None:

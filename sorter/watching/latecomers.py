@@ -5,7 +5,8 @@ group has there (`IMG_1 (1).MOV` beside `IMG_1 (1).HEIC`), journaled in the watc
 `sorter undo` of that run takes it back with the photo.
 
 Where each photo went comes from the journal when the watch starts (the moves still sorted,
-of every run) and from each move the watch makes after; the `LIMIT` most recent photos are
+of every run, less those of the companions that joined a photo late: `joined`) and from each
+move the watch makes after; the `LIMIT` most recent photos are
 remembered (a late companion comes minutes after its photo, not months). A file joins only
 when its photo is no longer beside it and still is where it was moved to: a photo undone or
 moved on since is not followed. A photo put back where it was (the same file: "Neither" on
@@ -30,7 +31,7 @@ from sorter.config import CLASS_FOLDERS, IMAGE_EXTENSIONS, VIDEO_EXTENSIONS
 from sorter.files.companions import NAME_SUFFIXES, STEM_EXTENSIONS, VIDEO_STEM_EXTENSIONS
 from sorter.files.planning import NameIndex
 from sorter.files.verdicts import SameFile, is_a_file, same_file, same_file_of
-from sorter.media.folders import is_image_name
+from sorter.media.folders import is_image_name, is_video_name
 
 SORTED = frozenset(CLASS_FOLDERS.values())
 #: Photos remembered: about 440 bytes each (36 of them the index by identity), so 7 MB at most. Older ones: 8 bytes each.
@@ -88,7 +89,7 @@ class Latecomers:
         self._by_same: dict[SameFile, tuple[str, str]] = {}  # a remembered photo's `Filed.same` -> its key
 
     def remember(self, filed: Filed) -> None:
-        key = (str(filed.source.parent), os.path.splitext(filed.source.name)[0].casefold())
+        key = _key(filed.source)
         earlier = self._by_stem.get(key)
         if earlier is not None and earlier.source != filed.source:  # IMG_1.png after IMG_1.jpg
             self._older.add(str(earlier.source))
@@ -117,7 +118,7 @@ class Latecomers:
         self._root = root
         self._state = state  # `older_put_backs` reads the journal on from there
         for move in sorted_moves(root, state):
-            if move.seq == move.group:
+            if move.seq == move.group and not self.joined(root / move.src, root / move.dst, move.time):
                 self.remember(Filed(root / move.src, root / move.dst, move.label, move.confidence, when=move.time))
         for key, filed in self._by_stem.items():  # only those remembered: LIMIT stats at most
             self._by_stem[key] = filed = replace(filed, same=same_file_of(filed.destination))
@@ -137,6 +138,24 @@ class Latecomers:
             if same is not None:
                 self._moved[hash(same)] = was
 
+    def joined(self, source: Path, destination: Path, when: float | None = None) -> bool:
+        """The journal's one-file group `source` -> `destination` (moved at `when`) is a companion
+        that joined its photo late (`Sorter.join`), not a photo or video sorted on its own:
+        remembered, it took its photo's place, and a Live Photo's .MOV still waiting when a watch
+        stopped (its .AAE joined) was sorted alone at the next start, as `IMG_9 (1).MOV` beside
+        `IMG_9.jpg`. A sidecar is only ever filed alone so; a video when it went beside the photo
+        remembered at its stem, under that photo's group name and within `STEM_WINDOW`, which a
+        video judged alone never gets (the planner renames one that would pair with a photo:
+        `planning.free_names`)."""
+        if is_image_name(source.name):
+            return False
+        if not is_video_name(source.name):
+            return True
+        filed = self._by_stem.get(_key(source))
+        if filed is None or (when is not None and filed.when is not None and when - filed.when > STEM_WINDOW):
+            return False
+        return destination == _beside(filed, source)
+
     def put_back(self, path: Path, st: os.stat_result | None = None) -> Path | None:
         """Where `path` was put back from, or None: a photo sorter moved, back where it was (the
         same file: "Neither" on the review page, or by hand), is the user's word, not a new photo;
@@ -145,7 +164,7 @@ class Latecomers:
         was, same = self._back.get(str(path), (None, None))
         if same is not None and same_file_of(path) == same:
             return was
-        filed = self._by_stem.get((str(path.parent), os.path.splitext(path.name)[0].casefold()))
+        filed = self._by_stem.get(_key(path))
         if filed is not None and filed.source == path and filed.same is not None and same_file_of(path) == filed.same:
             return filed.destination
         if not is_a_file(st):
@@ -235,9 +254,19 @@ class Latecomers:
                 filed = self._moved_on(filed)  # by a review's correction since, say
                 if filed is None:
                     return None  # undone, or moved on out of sorter's sight
-            source_stem = os.path.splitext(filed.source.name)[0]
-            new_stem = os.path.splitext(filed.destination.name)[0]
-            # The photo's group renamed as `stem (n)`: the companion takes the same n.
-            name = new_stem + path.name[len(source_stem):] if new_stem != source_stem else path.name
-            return filed, filed.destination.parent / name
+            return filed, _beside(filed, path)
         return None
+
+
+def _key(path: Path) -> tuple[str, str]:
+    """Where a photo was, by its folder and stem (casefolded): what its companions share."""
+    return str(path.parent), os.path.splitext(path.name)[0].casefold()
+
+
+def _beside(filed: Filed, path: Path) -> Path:
+    """Where `path`, a companion of the photo `filed`, goes: beside it, under its group's name."""
+    source_stem = os.path.splitext(filed.source.name)[0]
+    new_stem = os.path.splitext(filed.destination.name)[0]
+    # The photo's group renamed as `stem (n)`: the companion takes the same n.
+    name = new_stem + path.name[len(source_stem):] if new_stem != source_stem else path.name
+    return filed.destination.parent / name

@@ -391,8 +391,8 @@ def watch_folder(
 
             try:
                 with Watcher(
-                    root, recursive=recursive, polling=polling,
-                    settings=settings, on_notice=notify,
+                    root, recursive=recursive, polling=polling, settings=settings, on_notice=notify,
+                    joins=lambda path: latecomers.destination(path) is not None,
                 ) as watcher:
                     try:
                         run(watcher, sorter, follower)

@@ -8,9 +8,10 @@ reconciliation scan) mentions it, and is handed out only once it looks complete:
 - a close-after-write (inotify IN_CLOSE_WRITE) and no change for `closed_grace`, or
 - size and mtime unchanged for `settle` seconds, for writers that never close where we can
   see it (copies over network shares, the polling observer), and in both cases
-- no process holds it open for writing, where the kernel can tell us (a read lease), and
+- no process holds it open for writing, where the kernel can tell us (`leases`), and
 - a video's container is whole (an MP4 has its `moov` index, which is written last), and a
-  video that may be a Live Photo's has waited `pair_wait` for its photo.
+  video that may be a Live Photo's has waited `pair_wait` for its photo (unless that photo
+  was sorted before it came, which it joins).
 
 Temporary download names (`.part`, `.crdownload`, dot-files, ...) never become candidates;
 their rename to the final name arrives as a move whose destination is new. Our own output
@@ -20,7 +21,6 @@ their rename to the final name arrives as a move whose destination is new. Our o
 from __future__ import annotations
 
 import errno
-import fcntl
 import os
 import stat
 import threading
@@ -37,6 +37,7 @@ from sorter.errors import SorterError
 from sorter.files.companions import STEM_EXTENSIONS
 from sorter.files.folder import HeldFolder
 from sorter.watching import observers
+from sorter.watching.leases import open_for_writing
 
 if TYPE_CHECKING:
     from watchdog.observers.api import BaseObserver
@@ -54,9 +55,6 @@ def stamp(st: os.stat_result) -> tuple[int, int, int, int, int, int]:
     ("Permission denied") becomes readable unwritten: such a file is compared by the whole stamp
     (`Watcher.settle`). Not the ctime: a hard link, an xattr or a backup tool sets it too."""
     return st.st_ino, st.st_size, st.st_mtime_ns, st.st_mode, st.st_uid, st.st_gid
-
-# Not exported by every Python's fcntl module; the value is fixed by the Linux ABI.
-_F_SETLEASE = getattr(fcntl, "F_SETLEASE", 1024)
 
 
 @dataclass(frozen=True)
@@ -77,32 +75,13 @@ class WatchSettings:
     #: A video that may be a Live Photo's (`.MOV`, `.MP4`) waits this long once complete for a
     #: photo of its stem: phones and sync tools copy it before the photo as often as after, and
     #: judged alone it would go its own way (a cat's video into cats/, its photo into dogs/).
-    #: A photo arriving meanwhile takes it along; one already sorted, it joins.
+    #: A photo arriving meanwhile takes it along. One whose photo was sorted already waits for
+    #: none (`Watcher.joins`): it joins that photo once complete.
     pair_wait: float = 10.0
     #: A file judged unreadable is reported once it has stood unchanged this long since it was
     #: taken: one written in closed pieces (`curl >>`, a sync tool appending) is judged, truncated,
     #: at each close, and was reported at each (9 lines in 5 s for one photo). See `unreadable`.
     unreadable_wait: float = 10.0
-
-
-def open_for_writing(path: Path) -> bool | None:
-    """True when some process holds `path` open for writing; None when the kernel cannot
-    tell (not our file, no lease support: network filesystems). A read lease is refused
-    with EAGAIN exactly when a writer has the file open, and we drop it at once."""
-    flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
-    try:
-        fd = os.open(path, flags)
-    except OSError:
-        return None
-    try:
-        fcntl.fcntl(fd, _F_SETLEASE, fcntl.F_RDLCK)
-    except OSError as exc:
-        return True if exc.errno == errno.EAGAIN else None
-    else:
-        fcntl.fcntl(fd, _F_SETLEASE, fcntl.F_UNLCK)
-        return False
-    finally:
-        os.close(fd)
 
 
 #: Videos in one batch at most: one takes about 0.4 s to judge (eight keyframes), a photo a few
@@ -125,7 +104,7 @@ class _Candidate:
     since: float  # last sign of activity: an event, or a change we saw ourselves
     closed: bool = False  # a close-after-write is the latest event
     signature: Signature | None = None  # what lstat said at the last check since `since`
-    live: tuple[Signature | None, bool] | None = None  # `_could_be_live`, for the file as it was then
+    live: tuple[Signature | None, bool] | None = None  # `_waits_for_photo`, for the file as it was then
 
 
 class _Events(FileSystemEventHandler):
@@ -183,6 +162,7 @@ class Watcher:
         settings: WatchSettings = WatchSettings(),
         on_notice: Notice = lambda message: None,
         clock: Callable[[], float] = time.monotonic,
+        joins: Callable[[Path], bool] = lambda path: False,
     ) -> None:
         from sorter.media.container import duration, incomplete
         from sorter.media.folders import excluded_by_case, is_image_name, is_video_name, sorted_on_its_own
@@ -194,6 +174,10 @@ class Watcher:
         self.settings = settings
         self.notify = on_notice
         self.clock = clock
+        #: A photo of the video's stem was sorted before it came (`Latecomers.destination`): it
+        #: joins that photo, so it waits for none (`pair_wait`). It had waited 10 s after its
+        #: photo had gone, and a watch stopped meanwhile left it to be sorted alone.
+        self.joins = joins
         self.mode = ""
         # Photos and videos to sort, and companions that may come after their photo.
         self._is_wanted = lambda name: is_image_name(name) or is_video_name(name) or could_be_companion(name)
@@ -456,7 +440,7 @@ class Watcher:
                     # Unchanged that long without one, it goes to be reported as truncated.
                     if self._incomplete(path):
                         due = min(now + self.settings.settle, cand.since + self.settings.video_index_wait)
-                if now >= due and path.suffix.lower() in _PAIRED_VIDEOS and self._could_be_live(path, cand):
+                if now >= due and path.suffix.lower() in _PAIRED_VIDEOS and self._waits_for_photo(path, cand):
                     due = max(due, cand.since + self.settings.pair_wait)
                 if now < due:
                     next_due = due if next_due is None else min(next_due, due)
@@ -483,12 +467,13 @@ class Watcher:
         judged as (`Sorter.sort_entries`), not looked at again."""
         return self._handed
 
-    def _could_be_live(self, path: Path, cand: _Candidate) -> bool:
+    def _waits_for_photo(self, path: Path, cand: _Candidate) -> bool:
         """A Live Photo's video, for all its index says (`LIVE_PHOTO_SECONDS`; one that will not
-        say may be). Read once for the file as it is, not at each look while it waits."""
+        say may be), whose photo has not been sorted before it (`joins`). Looked at once for the
+        file as it is, not at each look while it waits: a photo that comes meanwhile takes it along."""
         if cand.live is None or cand.live[0] != cand.signature:
             seconds = self._duration(path)
-            cand.live = (cand.signature, seconds is None or seconds <= LIVE_PHOTO_SECONDS)
+            cand.live = (cand.signature, (seconds is None or seconds <= LIVE_PHOTO_SECONDS) and not self.joins(path))
         return cand.live[1]
 
     def pending(self, also: Iterable[Path] = ()) -> int:
