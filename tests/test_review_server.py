@@ -1120,6 +1120,20 @@ def test_a_watch_leaves_a_photo_put_back_on_the_page_there_when_it_no_longer_rem
     assert (root / "person.jpg").is_file()
 
 
+def test_a_photo_put_back_on_the_review_page_and_touched_at_once_is_judged_again(folder, monkeypatch) -> None:
+    """README: "To have one judged again, `touch` it". A touch (or an edit) within the minute after
+    the click left it put back (QA): the rename's settle window let any change of ctime through.
+    The click's record holds the photo's size and time, which a touch or an edit changes."""
+    root, _, _ = folder
+    monkeypatch.setattr(lite, "load_classifier", lambda path: ThreeClassFake())
+    click(root, "person.jpg", "neither")
+    st = (root / "person.jpg").stat()
+    os.utime(root / "person.jpg", ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000_000))  # `touch`
+    again = runner.invoke(app, ["sort", str(root), "--verbose"])
+    assert again.exit_code == 0, again.output
+    assert "moved person.jpg (+ person.MOV) -> dogs/person.jpg (dog, 100%)" in again.output, again.output
+
+
 def test_a_photo_put_back_on_the_review_page_is_not_sorted_again(folder, monkeypatch) -> None:
     """"Neither" is the user's word: the next `sorter sort` of the folder skips the photo (and
     its Live Photo video) and says why."""

@@ -291,7 +291,7 @@ def by_review(root: Path, state) -> tuple[dict[str, str], dict[int, str]]:
                 back[move.dst] = (move.src, float(move.time or 0.0), move.same)
                 if move.same is not None:
                     where[move.same] = move.dst
-    at = {place: was for place, (was, when, _) in back.items() if _as_put_back(root / place, when)}
+    at = {place: was for place, (was, when, same) in back.items() if _as_put_back(root / place, when, same)}
     return at, {hash(same): was for place, (was, _, same) in back.items() if same is not None and place not in at}
 
 
@@ -447,9 +447,14 @@ def is_a_file(st: os.stat_result | None) -> bool:
     return st is not None and stat.S_ISREG(st.st_mode)
 
 
-def _as_put_back(path: Path, when: float) -> bool:
+def _as_put_back(path: Path, when: float, same: SameFile | None) -> bool:
+    """The file at `path` is the photo a review put back there at `when`: its inode unchanged since
+    the move's rename settled it, and, where the move's record has them (`same`), its size and
+    time as they were (a `touch` or an edit within the settle window changes those, not the
+    inode's ctime's window). Not its device and inode: a copy of the folder keeps neither."""
     st = lstat_of(path)
-    return is_a_file(st) and st.st_ctime <= when + PUT_BACK_SETTLE
+    return (is_a_file(st) and st.st_ctime <= when + PUT_BACK_SETTLE
+            and (same is None or (st.st_size, st.st_mtime_ns) == tuple(same[2:])))
 
 
 _PUT_BACK = ("you put it back from ", "; left there")
