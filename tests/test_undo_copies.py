@@ -665,3 +665,28 @@ def test_a_photo_a_review_moved_on_into_a_folder_of_yours_is_found_there_for_the
         "found: dogs/cat.jpg: moved to album/kitty.jpg since, into a folder of yours; left there (was cats/cat.jpg)",
     ]
     assert err == [] and (folder / "album" / "kitty.jpg").is_file() and not (folder / "cat.jpg").exists()
+
+
+def test_two_burst_shots_swapped_in_a_hard_linked_copy_go_back_as_themselves(tmp_path: Path) -> None:
+    """QA: two burst shots of one size and time, sorted, `cp -al T T2`, their names swapped in
+    T2: told by size and time (journaled before the copy), each file was taken for the photo at
+    its place, and the swap went back swapped, with no word. In a copy made with hard links the
+    files are the folder's own inodes, still linked from it: each is told by its inode there, as
+    in the folder."""
+    root = tmp_path / "T"
+    root.mkdir()
+    burst(root, 2)
+    photo(root / "c.jpg", BLUE, 2)
+    before = layout(root)
+    sort_folder(root, classifier=FakeClassifier())
+    copy = linked_copy(root, tmp_path / "T2")
+    swapped(copy, "B1.jpg", "B2.jpg")
+
+    assert undo(copy) == ([
+        f"Restored 3 file(s) from 1 run in {copy}.",
+        "found: cats/B1.jpg: moved to cats/B2.jpg since; put back from there to B1.jpg",
+        "found: cats/B2.jpg: moved to cats/B1.jpg since; put back from there to B2.jpg",
+    ], [])
+    assert layout(copy) == before
+    assert undo(root) == ([f"Restored 3 file(s) from 1 run in {root}."], [])
+    assert layout(root) == before

@@ -29,7 +29,8 @@ path, and the other stays, said so. Where the record does not tell it by its ino
 (`verdicts.Identities`: a filesystem whose inode numbers are made up at each mount, FAT, exFAT,
 FUSE; a record taken on another device, the folder copied to another disk since or its disk
 mounted again; or journaled before the folder was copied on its own disk, as the journal's
-"folder" records tell) it is told by its size and time alone, only where one file there has them (a
+"folder" records tell; but the very file on record, linked from outside the folder, `cp -al`:
+`_linked`) it is told by its size and time alone, only where one file there has them (a
 copy kept its time too: `cp -p`); where several have them, which is it cannot be told, and
 undo keeps its move for a later one (`Unsure`), as it does a photo in a folder it cannot list.
 Told so, a file at a place of another journaled move of a photo of that size and time (where
@@ -109,10 +110,12 @@ class Whereabouts:
         same = self._same(move)
         if same is None:
             return None
-        lasting = self._ids.last(same)
-        if lasting not in self._listed:
-            self._list(lasting, self._sorted_tree, files=True)
-        names = self._names(move, same, lasting)
+        names = self._linked(move, same)
+        lasting = bool(names) or self._ids.last(same)
+        if not names:
+            if lasting not in self._listed:
+                self._list(lasting, self._sorted_tree, files=True)
+            names = self._names(move, same, lasting)
         if not names and lasting not in self._wide:
             self._wide.add(lasting)  # not in cats/, dogs/ nor at the top: cats/ renamed (a new one made since), say
             self._list(lasting, self._other_tree)
@@ -184,7 +187,7 @@ class Whereabouts:
         if self._ids.last(same):
             if (there.st_dev, there.st_ino) == same[:2]:
                 return None  # that very inode is the photo, were it edited in place since
-        elif not self._ids.kept or self._ids.match(same, there):
+        elif not self._ids.kept or (self._ids.match(same, there) and not self._linked(move, same)):
             return None
         found = self.find(move)
         return found if found is not None and found.path != move.dst else None
@@ -283,6 +286,21 @@ class Whereabouts:
                 if len(set(names.values())) > NAMED:
                     break
         return names
+
+    def _linked(self, move, same: SameFile) -> dict[str, tuple[int, int]]:
+        """Journaled before the folder was copied on its disk (`same` on no device), the names of
+        the very file on record, device, inode, size and time alike, where it has other names
+        than these (`cp -al`: the copy's files are the folder's own inodes): told by its inode,
+        as in the folder; two burst shots swapped there went back swapped. Not a file given a
+        deleted photo's inode number since (a backup restored in its place: one name each)."""
+        record = move.same or self._seen_as(move)
+        if record is None or record == same or not self._ids.last(record):
+            return {}
+        if True not in self._listed:
+            self._list(True, self._sorted_tree, files=True)
+        names = self._names(move, record, True)
+        st = lstat_of(self._base + next(iter(names))) if names else None
+        return names if st is not None and st.st_nlink > len(names) else {}  # a name of it outside the folder
 
     def _taken_for_another(self, move, path: str) -> bool:
         """Told by size and time, the file at `path` is one this undo took for another photo (and
