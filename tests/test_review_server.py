@@ -1134,6 +1134,28 @@ def test_a_photo_put_back_on_the_review_page_and_touched_at_once_is_judged_again
     assert "moved person.jpg (+ person.MOV) -> dogs/person.jpg (dog, 100%)" in again.output, again.output
 
 
+def test_the_page_lists_a_photo_put_back_and_renamed_since_as_put_back_as_sort_does(folder, monkeypatch) -> None:
+    """QA: "Neither" on a photo, then `mv` of it to another name, and a photo taken out of cats/
+    by hand under another name: sort and watch leave both there, put back, and the page listed
+    them under "not sorted yet". It asks what sort asks (`verdicts.put_back`)."""
+    root, _, _ = folder
+    monkeypatch.setattr(lite, "load_classifier", lambda path: ThreeClassFake())
+    click(root, "person.jpg", "neither")
+    os.rename(root / "person.jpg", root / "person at the beach.jpg")
+    os.rename(root / "cats" / "cat.jpg", root / "our cat.jpg")
+    again = runner.invoke(app, ["sort", str(root), "--verbose", "--dry-run"])
+    assert "skipped: person at the beach.jpg: you put it back from dogs/person.jpg; left there" in again.output
+    assert "skipped: our cat.jpg: you put it back from cats/cat.jpg; left there" in again.output, again.output
+    client, stop, thread = start(root)
+    try:
+        cards = client.cards()
+    finally:
+        stop.set()
+        thread.join(10)
+    assert cards["person at the beach.jpg"]["heading"] == ("neither", "you said neither")
+    assert (cards["our cat.jpg"]["heading"], cards["our cat.jpg"]["label"]) == (("neither", "you said neither"), "cat")
+
+
 def test_a_photo_put_back_on_the_review_page_is_not_sorted_again(folder, monkeypatch) -> None:
     """"Neither" is the user's word: the next `sorter sort` of the folder skips the photo (and
     its Live Photo video) and says why."""

@@ -259,13 +259,14 @@ class PutBacks:
         return None if was is None or same_file_of(self.root / was) == same_file(st) else was
 
 
-def put_back(root: Path, state) -> PutBacks:
+def put_back(root: Path, state, hand: HandPutBacks | None = None) -> PutBacks:
     """Photos sorter moved that are back where it found them, as they were (`PutBacks`). The
     user's word, which `sort` and `watch` leave where it is: put back by a review ("Neither" on
     the review page) or by hand. A later correction of the photo takes it elsewhere, and so
     forgets it; a new photo of the same name, or the photo edited since, is judged again.
-    `state`: the journal, scanned."""
-    hand = _read(root, state, HandPutBacks(root, state=state, renamed=True))
+    `state`: the journal, scanned. `hand`: one (`renamed`) fed by the caller's own pass over
+    the journal (the review's catalog), else read here."""
+    hand = hand if hand is not None else _read(root, state, HandPutBacks(root, state=state, renamed=True))
     review, renamed = by_review(root, state)
     return PutBacks(root, {**hand.found(), **review}, {**hand.renamed(), **renamed})
 

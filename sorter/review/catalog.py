@@ -11,7 +11,8 @@ Where each photo's label and confidence come from:
   (`choice`); a photo put there by hand has no confidence;
 - left in place: the last sort's verdict (the journal's "seen" record: neither, unsure at 61%,
   unreadable ...); a photo put back where sorter found it, on the page or by hand, is "you
-  said neither"; a photo with none (it arrived after the sort) is "not sorted yet".
+  said neither", renamed since too (`verdicts.put_back`: what sort leaves); a photo with none
+  (it arrived after the sort) is "not sorted yet".
 
 Memory: one `Photo` (slots, about 250 bytes with its path) per image, plus, while it is
 built, one entry per journaled move: 100,000 photos cost about 40 MB. Pure bookkeeping after
@@ -328,14 +329,14 @@ def load_catalog(root: Path, state, here: PetFolders | None = None) -> Catalog:
     from sorter.files import suggestions
     from sorter.files.folder import output_folders
     from sorter.files.journal import Move, moves_and_seen
-    from sorter.files.verdicts import HandPutBacks, Verdict, note
+    from sorter.files.verdicts import HandPutBacks, Verdict, lstat_of, note, put_back
     from sorter.media.folders import Skipped, is_image_name, is_video_name, scan_folder
     from sorter.review.posters import is_video
     from sorter.review.posters import listed as is_listed
 
     filed: dict[str, Filed] = {}
     verdicts: dict[str, Verdict] = {}
-    hand = HandPutBacks(root, state=state)  # photos moved back by hand where sorter found them
+    hand = HandPutBacks(root, state=state, renamed=True)  # photos moved back by hand, renamed since too
     for item in moves_and_seen(root, state):  # one pass over the journal for all three, streamed
         if isinstance(item, Move):
             follow(filed, item)
@@ -351,7 +352,7 @@ def load_catalog(root: Path, state, here: PetFolders | None = None) -> Catalog:
     noted.follow(here)  # "might be cats/Lulu/" once her folder is renamed: named there, not in a new cats/Luna/
     noted.keep_only(here.folders())
     suggested = noted.standing(root)
-    back = hand.found()
+    back = put_back(root, state, hand)  # what sort and watch leave, as they tell it
 
     def add(rel: str) -> None:
         info = filed.pop(rel, None)
@@ -368,8 +369,9 @@ def load_catalog(root: Path, state, here: PetFolders | None = None) -> Catalog:
             photo = Photo(0, rel, "neither", info.label, info.confidence, PUT_BACK, info.origin, info.choice)
         elif verdict is not None:
             photo = Photo(0, rel, verdict.status, verdict.label, verdict.confidence, verdict.reason)
-        elif rel in back:  # moved back by hand: the user's "neither"
-            said = filed.get(back[rel])  # what the journal says of the photo where it was put
+        elif (was := back.was(root / rel, lstat_of(root / rel) if back.moved else None)) is not None:
+            # Moved back by hand, or put back and renamed since (by what it is): the user's "neither".
+            said = filed.get(was)  # what the journal says of the photo where it was put
             photo = Photo(0, rel, "neither", said and said.label, said and said.confidence, PUT_BACK, rel)
         else:
             photo = Photo(0, rel, UNSORTED[0], reason=UNSORTED[1])
