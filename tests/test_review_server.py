@@ -1129,6 +1129,12 @@ def test_a_photo_put_back_on_the_review_page_and_touched_at_once_is_judged_again
     click(root, "person.jpg", "neither")
     st = (root / "person.jpg").stat()
     os.utime(root / "person.jpg", ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000_000))  # `touch`
+    client, stop, thread = start(root)
+    try:  # the page says what the sort will do: it listed it as "you said neither" (QA)
+        assert client.cards()["person.jpg"]["heading"] == ("unsorted", "not sorted yet")
+    finally:
+        stop.set()
+        thread.join(10)
     again = runner.invoke(app, ["sort", str(root), "--verbose"])
     assert again.exit_code == 0, again.output
     assert "moved person.jpg (+ person.MOV) -> dogs/person.jpg (dog, 100%)" in again.output, again.output

@@ -365,7 +365,9 @@ def load_catalog(root: Path, state, here: PetFolders | None = None) -> Catalog:
             else:
                 photo = Photo(0, rel, "moved", info.label or label, info.confidence, None, info.origin, info.choice,
                               box=info.box)
-        elif info is not None and info.choice is not None:  # put back by a review
+        elif info is not None and info.choice is not None and rel in back.at:
+            # Put back by a review, and still the photo the click put there: touched or edited
+            # since, sort judges it again, and the page says so (not sorted yet).
             photo = Photo(0, rel, "neither", info.label, info.confidence, PUT_BACK, info.origin, info.choice)
         elif verdict is not None:
             photo = Photo(0, rel, verdict.status, verdict.label, verdict.confidence, verdict.reason)
