@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from sorter.files.verdicts import same_file_of  # os and stat only: nothing heavy
+
 if TYPE_CHECKING:
     from sorter.files.journal import Move
 
@@ -85,12 +87,15 @@ def _missing_folders(root: Path, folder: Path) -> list[Path]:
     return missing[::-1]
 
 
+def _failed(exc: OSError) -> tuple[str, str]:
+    """A group's failure (`Filed.failure`) where its move, or the journal after it, failed."""
+    return ("failed", f"cannot move: {exc.strerror or exc}")
+
+
 def _before(pairs: Pairs, judged) -> list:
     """What each file of a group is before it moves (`journal.Move.same`), which the move keeps:
     undo finds it by this if moved on since. The photo's as it was judged, where it was: it moves
     only while it is that file still (`moves.move_no_replace`), so it is not looked at again."""
-    from sorter.files.verdicts import same_file_of
-
     return [judged if n == 0 and judged is not None else same_file_of(src) for n, (src, _) in enumerate(pairs)]
 
 
@@ -145,7 +150,7 @@ def file_groups(
             except FileNotFoundError:
                 failure = ("vanished", "file disappeared before it could be moved")
             except OSError as exc:
-                failure = ("failed", f"cannot move: {exc.strerror or exc}")
+                failure = _failed(exc)
             if failure is not None:
                 abandoned += [m.seq for m in group]
                 filed[i] = Filed(tuple((src, None) for src, _ in pairs), failure=failure)
@@ -161,7 +166,7 @@ def file_groups(
             journal.mark("done", [m.seq for m in done])
             journal.mark("abandon", abandoned)
         except OSError as exc:  # the moves stand: said with what became of each group
-            failed = ("failed", f"cannot move: {exc.strerror or exc}")
+            failed = _failed(exc)
             for i, pairs in retry:  # not tried again under their new names: still where they were
                 filed[i] = Filed(tuple((src, None) for src, _ in pairs), failure=failed)
             raise Unmarked(exc, [filed[i] for i in range(len(groups))], len({m.group for m in done})) from exc

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING
 from sorter.config import CLASS_FOLDERS, STATE_DIR
 from sorter.files import made_folders
 from sorter.files.folder import open_own
-from sorter.files.verdicts import Identities, Identity, elsewhere, identity_of
+from sorter.files.verdicts import Identities, Identity, elsewhere, identity_of, lstat_of
 
 if TYPE_CHECKING:
     from sorter.files.pet_folders import PetFolders
@@ -200,22 +200,17 @@ class Suggestions:
         ids = self._identities(root)
         for pet, shown in self.pets.items():
             for s in shown:
-                if (s.path not in found or found[s.path][1] < s.chance) and _still_there(root, s, ids):
+                if (s.path not in found or found[s.path][1] < s.chance) and _now(root, s, ids) is not None:
                     found[s.path] = (pet, s.chance)
         return found
 
 
-def _still_there(root: Path, s: Suggestion, ids: Identities) -> bool:
-    """The photo at `s.path` is the one noted: by its identity, or, noted on another device (the
-    folder copied since, `_noted`), by its size (`Identities`)."""
-    return _now(root, s, ids) is not None
-
-
 def _now(root: Path, s: Suggestion, ids: Identities) -> Suggestion | None:
-    """`s`, with its photo's identity here, while the photo at `s.path` is the one noted (`_still_there`)."""
-    try:
-        st = os.lstat(root / s.path)
-    except OSError:
+    """`s`, with its photo's identity here, while the photo at `s.path` is the one noted: by its
+    identity, or, noted on another device (the folder copied since, `_noted`), by its size
+    (`Identities`)."""
+    st = lstat_of(root / s.path)
+    if st is None:
         return None
     return (s if ids.last(s.identity) else replace(s, identity=identity_of(st))) if ids.match(s.identity, st) else None
 

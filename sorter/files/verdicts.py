@@ -87,7 +87,6 @@ class Identities:
     def __init__(self, root: Path | str, state=None) -> None:
         self._root = root
         self._state = state  # the folder's journal, scanned (`journal.scan`); None: no run is a copy's
-        self._devices: set[int] | None = None
 
     @functools.cached_property
     def copied(self) -> frozenset[str]:
@@ -110,16 +109,14 @@ class Identities:
         """The folder's filesystem keeps inode numbers across mounts (`inodes_last`)."""
         return inodes_last(self._root)
 
-    @property
+    @functools.cached_property
     def devices(self) -> set[int]:
         """The devices the folder's files are on now: the folder's own, those of the files at its
         top and in cats/ and dogs/ (the first `PROBED` entries of each), and of each file looked
         at since (`saw`). Not the folder's alone: on overlayfs with layers on other filesystems
         (a live USB's), and on some FUSE and btrfs set-ups, a file reports another device than
         its folder, and every record would be judged as of a copy."""
-        if self._devices is None:
-            self._devices = _devices_of(self._root)
-        return self._devices
+        return _devices_of(self._root)
 
     def saw(self, st: os.stat_result | None) -> None:
         """`st` is of a file in the folder (at a move's place): its device is one of `devices`."""

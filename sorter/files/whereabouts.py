@@ -166,7 +166,7 @@ class Whereabouts:
             # Undo's scan taken on (a copy: `_no_rival` judges by the journal as undo began), so
             # what this undo wrote since is all that is read again; then the moves' records once.
             state = scan(self.root, since=copy.deepcopy(self._state) if self._state is not None else None)
-            self._journaled = _Hashes(hash(self._ids.key(self._ids.of(m.run, m.same)))
+            self._journaled = _Hashes(hash(self._ids.key(self._same(m)))
                                       for m in sorted_moves(self.root, state) if m.same)
         now = same_file(there)
         return hash(now) in self._journaled or hash(now[2:]) in self._journaled
@@ -240,11 +240,8 @@ class Whereabouts:
             return []
         renamed = []
         for folder in folders:
-            try:
-                st = os.lstat(self._base + folder)
-            except OSError:
-                continue
-            if stat.S_ISDIR(st.st_mode) and any(made_folders.same(record, self._base + folder, st)
+            st = lstat_of(self._base + folder)
+            if st is not None and stat.S_ISDIR(st.st_mode) and any(made_folders.same(record, self._base + folder, st)
                                                 for record in made.get((st.st_dev, st.st_ino), ())):
                 renamed.append(folder)
         return renamed

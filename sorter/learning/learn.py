@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from sorter.config import JOURNAL_NAME, OTHER, STATE_DIR
+from sorter.config import OTHER
 from sorter.errors import ModelError, SorterError
 from sorter.learning.as_sorted import decided, held_out
 from sorter.learning.copies import as_one
@@ -156,6 +156,7 @@ def learn(
 
 def _learn(root: Path, model: Path | None, model_path: Path, base, bundled: Head, names: tuple[str, ...],
            progress: Progress, started: float) -> LearnResult:
+    from sorter.files.journal import journal_path
     from sorter.learning.corrections import find_settled, passed_over
     from sorter.learning.examples import gather
     from sorter.model import personal
@@ -176,14 +177,13 @@ def _learn(root: Path, model: Path | None, model_path: Path, base, bundled: Head
     kept = examples.kept()
     result = {"folder": root, "found": int(sum(not f.kept for f in found)), "new": new,
               "examples": int((~kept).sum()), "kept": int(kept.sum()), "dropped": dropped, "videos": videos,
-              "forgot": forgot, "journaled": (root / STATE_DIR / JOURNAL_NAME).is_file(),
+              "forgot": forgot, "journaled": journal_path(root).is_file(),
               "unreadable": [f"{path}: {why}" for path, why in unreadable.items()],
               "unread": sum(not f.kept and f.path in unreadable for f in found), "passed_over": passed_over(root),
               "renamed": {placed_name(*was): placed_name(was[0], now) for was, now in renamed.items()}}
     if kept.all():
-        # Nothing placed otherwise, in this folder or any learnt before (every correction put back,
-        # a pet's folder emptied): the examples say so from now on, and no personal model is left
-        # to apply what is no longer there.
+        # Nothing placed otherwise, here or in any folder learnt before (every correction put back,
+        # a pet's folder emptied): the examples say so, and no personal model applies what is gone.
         if len(learnt) or personal.read_examples() is not None:
             personal.write_examples(learnt)
         forgotten = personal.model_file().exists()

@@ -270,21 +270,10 @@ class Sorter:
         """Move companions that arrived after their photo (`latecomers`) to it: (path, the
         photo's `Filed`, destination) each, journaled as a one-file group of this run. Each
         result as `_apply` yields it, those moved before a journal that would not mark them."""
-        from sorter.files.filing import Unmarked, file_groups
-
         if not late:
             return
-        planner = self.planner()
-        unmarked = None
-        try:
-            filed = file_groups(
-                self.root, self.journal(), [[(path, destination)] for path, _, destination in late],
-                lambda folder, names: planner.reserve(folder.relative_to(self.root).as_posix(), names),
-                [(photo.label, photo.confidence) for _, photo, _ in late],
-            )
-        except Unmarked as exc:
-            filed, unmarked = exc.filed, exc
-        planner.moved()
+        filed, unmarked = self._file(self.planner(), [[(path, destination)] for path, _, destination in late],
+                                     [(photo.label, photo.confidence) for _, photo, _ in late])
         for (path, photo, _), outcome in zip(late, filed, strict=True):
             if outcome.failure is not None:
                 yield FileResult(path, outcome.failure[0], reason=outcome.failure[1])
@@ -329,27 +318,35 @@ class Sorter:
         if records:
             self.journal().append_many("seen", records)
 
+    def _file(self, planner, groups, labels, judged=None):
+        """`file_groups` of `groups` into this folder, names reserved by the folder's path (a named
+        pet's is "cats/Luna", not "Luna"): what became of each, and the `Unmarked` raised where a
+        full disk took the moves but not their marks after (they stand, and are reported), or None."""
+        from sorter.files.filing import Unmarked, file_groups
+
+        unmarked = None
+        try:
+            filed = file_groups(
+                self.root, self.journal(), groups,
+                lambda folder, names: planner.reserve(folder.relative_to(self.root).as_posix(), names),
+                labels, judged,
+            )
+        except Unmarked as exc:
+            filed, unmarked = exc.filed, exc
+        planner.moved()
+        return filed, unmarked
+
     def _apply(self, decisions, planner, boxes: dict[Path, tuple], identities: dict[Path, Judged]):
         """Move a batch's photos with their companions, journaled (see `filing.file_groups`),
         each only while it is the file that was judged (`identities`, whose entries it takes)."""
-        from sorter.files.filing import Unmarked, file_groups
-
         moves = [d for d in decisions if d.status == "move"]
         judged = {d.source: identities.pop(d.source, None) for d in decisions}  # taken: memory stays flat
         results: dict[Path, FileResult] = {}
         first_seq: dict[Path, int] = {}  # each moved photo's sequence number, for its "seen" record
         unrecorded = None
         if moves and not self.dry_run:
-            try:
-                filed = file_groups(
-                    self.root, self.journal(), [[(d.source, d.destination), *d.companions] for d in moves],
-                    # By the folder's path: a named pet's is "cats/Luna", not "Luna".
-                    lambda folder, names: planner.reserve(folder.relative_to(self.root).as_posix(), names),
-                    [(d.label, d.confidence) for d in moves], [judged[d.source] for d in moves],
-                )
-            except Unmarked as exc:  # a full disk after the moves, at their marks: they stand, and are reported
-                filed, unrecorded = exc.filed, exc
-            planner.moved()
+            filed, unrecorded = self._file(planner, [[(d.source, d.destination), *d.companions] for d in moves],
+                                           [(d.label, d.confidence) for d in moves], [judged[d.source] for d in moves])
             for d, outcome in zip(moves, filed, strict=True):
                 if outcome.failure is not None:
                     status, reason = outcome.failure

@@ -95,8 +95,8 @@ class Latecomers:
             self._older.add(str(earlier.source))
             if is_image_name(earlier.source.name) and is_image_name(filed.source.name):
                 filed = replace(filed, other=replace(earlier, other=None))
-        if earlier is not None and self._by_same.get(earlier.same) == key:
-            del self._by_same[earlier.same]
+        if earlier is not None:
+            self._unindex(key, earlier)
         self._by_stem[key] = filed
         self._by_stem.move_to_end(key)
         if filed.same is not None:
@@ -104,8 +104,12 @@ class Latecomers:
         while len(self._by_stem) > self.limit:
             gone, forgotten = self._by_stem.popitem(last=False)
             self._older.add(str(forgotten.source))
-            if self._by_same.get(forgotten.same) == gone:
-                del self._by_same[forgotten.same]
+            self._unindex(gone, forgotten)
+
+    def _unindex(self, key, filed: Filed) -> None:
+        """`filed`, remembered under `key` no longer, out of `_by_same` too (where it is there under it)."""
+        if self._by_same.get(filed.same) == key:
+            del self._by_same[filed.same]
 
     def load(self, root: Path, state=None) -> None:
         """The moves still sorted, from the journal (each group's first member is its photo), and

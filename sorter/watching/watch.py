@@ -174,12 +174,9 @@ class _State:
     def busy(self, sorter: Sorter) -> None:
         """The lock taken again for a batch (waiting out a review's correction)."""
         from sorter.files.journal import journal_path
-        from sorter.files.lock import FolderLock, Watching
+        from sorter.files.lock import Watching
 
-        if self.lock is None:
-            lock = FolderLock(self.root, wait=BATCH_LOCK_WAIT, watcher=True)
-            lock.acquire()
-            self.lock = lock
+        self._hold(BATCH_LOCK_WAIT)
         # A hard-linked copy made of the folder meanwhile: its sorters go on (`Watching.own`).
         if not self.watching.own():  # `.sorter/` emptied under it (`rm -rf DIR/*`): taken anew
             fresh = Watching(self.root)
@@ -188,6 +185,15 @@ class _State:
             self.watching = fresh
         if not journal_path(self.root).exists():
             sorter.close()  # the next move opens a new journal (and a new run)
+
+    def _hold(self, wait: float) -> None:
+        """The folder's lock, taken where this watch does not hold it now (waiting `wait` s)."""
+        from sorter.files.lock import FolderLock
+
+        if self.lock is None:
+            lock = FolderLock(self.root, wait=wait, watcher=True)
+            lock.acquire()
+            self.lock = lock
 
     def idle(self) -> None:
         """Nothing to sort: the lock is let go until the next batch."""
@@ -199,14 +205,9 @@ class _State:
         """The end of the watch. Where it wrote nothing in `.sorter/` but its lock files (it
         judged no photo), it leaves none, as a sort of such a folder does: removed under the
         lock, while the folder is still this watch's (`Watching.own`)."""
-        from sorter.files.lock import FolderLock
-
         try:
             if self.watching.own():
-                if self.lock is None:
-                    lock = FolderLock(self.root, wait=TIDY_WAIT, watcher=True)
-                    lock.acquire()
-                    self.lock = lock
+                self._hold(TIDY_WAIT)
                 self.lock.tidy = True
         except (SorterError, OSError):
             pass  # a review's click holding it, the folder gone: `.sorter/` stays as it is

@@ -193,7 +193,9 @@ class Watcher:
         # Files we looked at and left in place (unsure, unreadable, ...): not again until they change.
         self._settled: dict[Path, Signature] = {}
         #: The latest batch's files as `lstat` saw them when handed out: what is judged, if they change since.
-        self._handed: dict[Path, os.stat_result] = {}
+        #: The latest batch's files as `lstat` saw them when handed out, complete: what they are
+        #: judged as (`Sorter.sort_entries`), not looked at again.
+        self.handed: dict[Path, os.stat_result] = {}
         self._libraries: set[Path] = set()  # another app's library or a sorted folder, said once: never entered
         self._next_scan = 0.0
         self._next_due: float | None = None
@@ -310,7 +312,7 @@ class Watcher:
         except OSError:
             return None
         with self._lock:
-            full = stamp(self._handed.get(path, st))
+            full = stamp(self.handed.get(path, st))
             signature = self._settled[path] = full if unreadable else full[:3]
         return signature
 
@@ -400,7 +402,7 @@ class Watcher:
         videos = size = 0
         next_due: float | None = None
         with self._lock:
-            self._handed = {}
+            self.handed = {}
             now = self.clock()
             for path, cand in list(self._candidates.items()):
                 if len(ready) >= limit:
@@ -457,15 +459,9 @@ class Watcher:
                     size += st.st_size
                 del self._candidates[path]
                 ready.append(path)
-                self._handed[path] = st
+                self.handed[path] = st
         self._next_due = next_due
         return ready
-
-    @property
-    def handed(self) -> dict[Path, os.stat_result]:
-        """The latest batch's files as `lstat` saw them when handed out, complete: what they are
-        judged as (`Sorter.sort_entries`), not looked at again."""
-        return self._handed
 
     def _waits_for_photo(self, path: Path, cand: _Candidate) -> bool:
         """A Live Photo's video, for all its index says (`LIVE_PHOTO_SECONDS`; one that will not
