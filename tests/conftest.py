@@ -479,7 +479,7 @@ def as_a_user(folder: Path):
     try:
         try:
             os.close(os.open(folder, os.O_RDONLY | os.O_DIRECTORY))  # listed
-            os.stat(folder / ".")  # entered
+            os.stat(os.path.join(folder, "."))  # entered (pathlib would drop the ".")
         except PermissionError:
             pass
         else:

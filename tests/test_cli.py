@@ -113,22 +113,29 @@ def test_sorter_alone_shows_its_help() -> None:
     assert "Usage: sorter" in result.output and "Move a folder's photos" in result.output
 
 
-@pytest.mark.parametrize("mode", [0o000, 0o311], ids=["mode-000", "entered-not-listed"])
+@pytest.mark.parametrize(("refused", "mode"), [("U", 0o000), ("U", 0o311), ("P", 0o000)],
+                         ids=["mode-000", "entered-not-listed", "inside-one-not-entered"])
 @pytest.mark.parametrize("args", [["sort"], ["undo"], ["learn"], ["review", "--no-browser"], ["watch"]],
                          ids=lambda args: args[0])
-def test_a_folder_sorter_cannot_read_is_refused_in_one_line_naming_it(tmp_path, monkeypatch, args, mode) -> None:
+def test_a_folder_sorter_cannot_read_is_refused_in_one_line_naming_it(tmp_path, monkeypatch, args, refused,
+                                                                     mode) -> None:
     # `chmod 000 U` was refused naming a cats/ U does not have (`Error: U/cats: Permission denied`,
     # exit 1); `chmod 311 U` was sorted, U itself counted as a file skipped ("cannot list folder"),
-    # and .sorter/lock and review.html were left in it.
+    # and .sorter/lock and review.html were left in it. P/U with `chmod 000 P`: U's path cannot be
+    # looked up, and the PermissionError `exists()` raised came out as `Error: P/U: Permission
+    # denied`, exit 1.
     from conftest import as_a_user, write_image
 
-    write_image(tmp_path / "U" / "a.jpg")
-    monkeypatch.chdir(tmp_path)
-    (tmp_path / "U").chmod(mode)
+    write_image(tmp_path / "P" / "U" / "a.jpg")
+    monkeypatch.chdir(tmp_path / "P" if refused == "U" else tmp_path)
+    given = "U" if refused == "U" else "P/U"
+    target = tmp_path / "P" / "U" if refused == "U" else tmp_path / "P"
+    target.chmod(mode)
     try:
-        with as_a_user(tmp_path / "U"):
-            result = runner.invoke(app, [args[0], "U", *args[1:]])
+        with as_a_user(target):
+            result = runner.invoke(app, [args[0], given, *args[1:]])
     finally:
-        (tmp_path / "U").chmod(0o755)
-    assert (result.exit_code, result.stderr, result.stdout) == (2, "Error: cannot read U: Permission denied\n", "")
-    assert os.listdir(tmp_path / "U") == ["a.jpg"]  # nothing written
+        target.chmod(0o755)
+    assert (result.exit_code, result.stderr, result.stdout) == (2, f"Error: cannot read {given}: Permission denied\n",
+                                                                "")
+    assert os.listdir(tmp_path / "P" / "U") == ["a.jpg"]  # nothing written

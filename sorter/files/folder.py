@@ -25,7 +25,11 @@ def check_folder(root: Path, *, moving_in: bool = False, filing: bool = False, c
     dogs/, refuse what an earlier sort made (cats/, dogs/, a pet's folder, .sorter/), saying
     to run `command` on the folder above instead. `missing_ok`: a folder not there now passes
     the checks its path allows (the unit of a watch of a share not mounted yet)."""
-    if not root.exists():
+    try:
+        there = root.exists()
+    except OSError as exc:  # a folder above it that cannot be entered: its path cannot be looked up
+        raise UsageError(f"cannot read {root}: {exc.strerror or exc}") from None
+    if not there:
         if not missing_ok:
             raise UsageError(f"folder not found: {root}")
     elif not root.is_dir():
