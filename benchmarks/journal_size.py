@@ -36,7 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from sorter.files import journal, recovery  # noqa: E402
 from sorter.files.journal_records import encode  # noqa: E402
 from sorter.files.verdicts import put_back, read_verdicts  # noqa: E402
-from sorter.watching.latecomers import LIMIT, Latecomers  # noqa: E402
+from sorter.sorting.latecomers import LIMIT, Latecomers  # noqa: E402
 
 BATCH = 64
 

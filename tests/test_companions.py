@@ -363,7 +363,7 @@ def test_a_raw_files_own_sidecar_goes_with_it(tmp_path: Path) -> None:
 
 
 def test_a_late_sidecar_of_the_raw_file_follows_it_in_a_watch(tmp_path: Path) -> None:
-    from sorter.watching.latecomers import Latecomers
+    from sorter.sorting.latecomers import Latecomers
 
     write_image(tmp_path / "DSC_0022.JPG", BLUE)
     companion(tmp_path / "DSC_0022.NEF")

@@ -727,7 +727,7 @@ def test_review_never_moves_a_photo_outside_the_folder_whatever_the_journal_says
 
 def test_undo_recovery_learn_and_watch_never_act_on_a_journal_path_outside_the_folder(tmp_path: Path) -> None:
     from sorter.learning import corrections
-    from sorter.watching.latecomers import Latecomers
+    from sorter.sorting.latecomers import Latecomers
 
     root, above = doctored_folder(tmp_path)
     outside = outside_of(above)
@@ -1098,7 +1098,7 @@ def test_a_watch_leaves_a_photo_put_back_on_the_page_there_when_it_no_longer_rem
     "Neither" on the page, and the watcher filed the photo again."""
     from test_watch import run_in_thread, wait_until
 
-    from sorter.watching import latecomers
+    from sorter.sorting import latecomers
     from sorter.watching.watcher import WatchSettings
 
     monkeypatch.setattr(latecomers, "LIMIT", 1)

@@ -489,7 +489,7 @@ def test_one_undo_takes_back_a_watch_that_filed_one_photo_twice(tmp_path: Path, 
     that left the photo: one undo, every photo where it was."""
     from test_watch import run_in_thread, wait_until
 
-    from sorter.watching import latecomers
+    from sorter.sorting import latecomers
     from sorter.watching.watcher import WatchSettings
 
     monkeypatch.setattr(latecomers, "LIMIT", 1)

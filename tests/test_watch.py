@@ -710,7 +710,7 @@ def test_a_photo_sorted_long_ago_and_put_back_by_hand_is_left_there(tmp_path: Pa
     """The watcher remembers its latest moves in full (`latecomers.LIMIT`, 1 here) and of the
     older ones only where each photo was: one put back there by hand, moved by this watcher or
     before it started, is the user's word all the same; a new photo of its name is sorted."""
-    from sorter.watching import latecomers
+    from sorter.sorting import latecomers
 
     monkeypatch.setattr(latecomers, "LIMIT", 1)
 
@@ -795,8 +795,8 @@ def test_a_video_with_the_stem_of_a_photo_sorted_long_ago_is_judged_not_joined(t
     # photo IMG_0002.JPG sorted months before, without being looked at.
     import json
 
+    from sorter.sorting.latecomers import STEM_WINDOW, Latecomers
     from sorter.sorting.sort import sort_folder
-    from sorter.watching.latecomers import STEM_WINDOW, Latecomers
 
     write_image(tmp_path / "IMG_0002.JPG", RED)
     sort_folder(tmp_path, classifier=fake_classifier)
@@ -819,8 +819,8 @@ def test_a_late_companion_follows_its_photo_where_a_review_correction_took_it(tm
     # The watcher knew only where it had put the photo: its .MOV was judged alone (into cats/)
     # once the review page had put the photo right, into dogs/.
     from sorter.review.session import Session
+    from sorter.sorting.latecomers import Latecomers
     from sorter.sorting.sort import sort_folder
-    from sorter.watching.latecomers import Latecomers
 
     write_image(tmp_path / "IMG_30.jpg", BLUE)
     sort_folder(tmp_path, classifier=fake_classifier)

@@ -12,13 +12,14 @@ import typer
 from sorter.cli.console import as_error, err, escape, fail, lost
 from sorter.config import AS_BYTES
 from sorter.errors import SorterError, UsageError
+from sorter.sorting.results import JOINS
 
 #: Why a --log-file cannot be opened that is the path as given (exit 2); a disk error is exit 1.
 _NOT_A_LOG_FILE = frozenset({errno.ENOENT, errno.ENOTDIR, errno.EISDIR, errno.EACCES, errno.EPERM, errno.EROFS,
                              errno.ENAMETOOLONG, errno.ELOOP})
 STATUS_STYLE = {
     "moved": "green", "planned": "cyan", "neither": "blue", "unsure": "yellow", "unreadable": "red",
-    "skipped": "dim", "vanished": "yellow", "failed": "red",
+    "skipped": "dim", "vanished": "yellow", "failed": "red", "joined": "green", "to join": "cyan",
 }
 #: Rows of reasons for files left in place in the summary table, so it fits on a screen
 #: whatever the folder: the most frequent, then one row for the rest.
@@ -219,10 +220,11 @@ class FileLog:
             return
         line = self._file_line
         name = self._rel(result.path)
-        if result.status == "joined":  # watch: a companion that came after its photo
-            where = self._rel(result.destination)
-            line(f"joined {name} -> {where} (its photo went there before it came)",
-                 f"[green]joined[/] {escape(name)} -> {escape(where)} [dim](its photo went there before it came)[/]")
+        if result.status in JOINS:  # a companion that came after its photo was sorted
+            verb, where = "joined" if result.status == "joined" else "would join", self._rel(result.destination)
+            line(f"{verb} {name} -> {where} (its photo went there before it came)",
+                 f"[{STATUS_STYLE[result.status]}]{verb}[/] {escape(name)} -> {escape(where)} "
+                 "[dim](its photo went there before it came)[/]")
         elif result.status in ("moved", "planned"):
             verb = "moved" if result.status == "moved" else "would move"
             where = self._rel(result.destination)
@@ -275,9 +277,13 @@ def summary_table(summary):
         table.add_row(f"{verb} {folder}/", "", str(summary.moved_to.get(folder, 0)))
         for named in sorted(f for f in summary.moved_to if f.startswith(folder + "/")):
             table.add_row(f"{verb} {escape(named)}/", "named pet", str(summary.moved_to[named]))
-    if summary.companions:
+    joined = sum(summary.counts.get(status, 0) for status in JOINS)
+    if summary.companions > joined:
         moved = "would move with their photos" if summary.dry_run else "moved with their photos"
-        table.add_row(moved, "companions", str(summary.companions))
+        table.add_row(moved, "companions", str(summary.companions - joined))
+    if joined:  # came after their photos were sorted
+        table.add_row("would join their photos" if summary.dry_run else "joined their photos",
+                      "companions that came later", str(joined))
     for status, reason, files in _reason_rows(summary.reasons):
         table.add_row(f"left in place: {status}" if status else "left in place", escape(reason), str(files),
                       style=STATUS_STYLE.get(status, ""))

@@ -113,7 +113,7 @@ class NameIndex:
     million names costs 8 MB, not the ~100 MB of a set of strings. A hash collision can
     only make a free name look taken (the file then gets `name (1).jpg`); the move itself
     never replaces a file whatever the plan says. (A watcher keeps the places of the photos
-    it moved long ago in one too: `watching.latecomers`.)"""
+    it moved long ago in one too: `sorting.latecomers`.)"""
 
     _MERGE_AT = 65_536
     #: Only what it holds is taken (a `Planner` that `looks` asks the disk too).

@@ -3,7 +3,9 @@
 Owns what a sort says of each file (`results`) and the sort use-case (`sort`: the `Sorter`
 that `watch` reuses for every batch, and `sort_folder`; `named_again`: `--name-pets`, the
 photos already in cats/ and dogs/ looked at again for the user's named pets; `suggesting`:
-what the named pets came close to, noted for the review page).
+what the named pets came close to, noted for the review page; `latecomers`: where the photos
+sorted before went, for their companions copied in after them, which `watch` joins to them
+too; `late_companions`: those a sort meets, joined).
 
 May import: `sorter.review` (the page a sort writes), `sorter.model`, `sorter.media`,
 `sorter.files`, `sorter.config`, `sorter.errors`.

@@ -16,7 +16,7 @@ if TYPE_CHECKING:  # numpy is loaded by then; importing this module must not loa
     from sorter.files.pet_folders import PetFolders
 
 # "moved" | "planned" | "neither" | "unsure" | "unreadable" | "skipped" | "vanished" | "failed",
-# and in watch "joined" (a companion that arrived after its photo, moved to it)
+# and "joined" (a companion that arrived after its photo was sorted, moved to it; "to join" in a dry run)
 FileStatus = str
 
 
@@ -89,6 +89,8 @@ class SortSummary:
     pet_folders: PetFolders | None = None
 
 
+#: A companion that came after its photo was sorted, joined to it (or, in a dry run, to be).
+JOINS = ("joined", "to join")
 #: Distinct (status, reason kind) pairs a Tally counts apart.
 MAX_REASONS = 256
 
@@ -120,13 +122,14 @@ class Tally:
                 earlier = self._left.pop(path, None)
                 if earlier is not None:
                     self._count(*earlier, -1)
-        key, video = None, result.is_video and result.status != "joined"  # a companion is counted apart
-        if result.reason is not None and result.status != "joined":
+        joins = result.status in JOINS
+        key, video = None, result.is_video and not joins  # a companion is counted apart
+        if result.reason is not None and not joins:
             key = (result.status, reason_kind(result.reason))
             if key not in self.reasons and len(self.reasons) >= MAX_REASONS:
                 key = (result.status, "other reasons")  # bounded, should a new reason not follow the convention
         self._count(result.status, key, video, 1)
-        if result.status == "joined":  # a companion that came after its photo: counted as one
+        if joins:  # a companion that came after its photo: counted as one
             self.companions += 1
             return
         if result.destination is not None:

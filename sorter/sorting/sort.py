@@ -9,6 +9,7 @@ import os
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import replace
+from itertools import chain
 from pathlib import Path
 
 from sorter.config import CLASS_FOLDERS
@@ -42,6 +43,11 @@ def judged(entries):
             yield entry
         elif not beside_a_photo(entry) and os.path.lexists(entry):
             yield entry
+
+def _joins(photo) -> str:
+    """Why a late companion joins `photo` (`latecomers.Filed`)."""
+    return f"companion of {photo.destination.name}, which went there before"
+
 
 def pets_of(prediction) -> tuple[str | None, str | None]:
     """The named pet ("cats/Luna") `prediction` files its photo as, and the one it nearly was,
@@ -269,8 +275,11 @@ class Sorter:
     def join(self, late) -> Iterator[FileResult]:
         """Move companions that arrived after their photo (`latecomers`) to it: (path, the
         photo's `Filed`, destination) each, journaled as a one-file group of this run. Each
-        result as `_apply` yields it, those moved before a journal that would not mark them."""
-        if not late:
+        result as `_apply` yields it, those moved before a journal that would not mark them.
+        A dry run says where each would go ("to join")."""
+        if not late or self.dry_run:
+            yield from (FileResult(path, "to join", photo.label, photo.confidence, destination, _joins(photo))
+                        for path, photo, destination in late)
             return
         filed, unmarked = self._file(self.planner(), [[(path, destination)] for path, _, destination in late],
                                      [(photo.label, photo.confidence) for _, photo, _ in late])
@@ -278,8 +287,7 @@ class Sorter:
             if outcome.failure is not None:
                 yield FileResult(path, outcome.failure[0], reason=outcome.failure[1])
             else:
-                yield FileResult(path, "joined", photo.label, photo.confidence, outcome.members[0][1],
-                                 reason=f"companion of {photo.destination.name}, which went there before")
+                yield FileResult(path, "joined", photo.label, photo.confidence, outcome.members[0][1], _joins(photo))
         if unmarked is not None:
             raise unmarked
 
@@ -405,6 +413,7 @@ def sort_folder(
     from sorter.review.framing import FRAME_PX
     from sorter.review.page import ReviewPage
     from sorter.sorting import named_again, suggesting
+    from sorter.sorting.late_companions import LateCompanions
 
     started = time.monotonic()
     root = check_folder(root, moving_in=not dry_run, filing=True)  # a dry run moves nothing out of a library
@@ -434,32 +443,37 @@ def sort_folder(
         if not dry_run:
             recovered_info = recover(root)
             recovered = recovered_info.completed
-        back = put_back(root, recovered_info.state if not dry_run else scan(root))
+        state = recovered_info.state if not dry_run else scan(root)
+        back = put_back(root, state)
+        late = LateCompanions(root, state, back)  # of photos sorted before, found as the folder is counted
 
-        def photos():
-            return scan_folder(root, recursive=recursive, exclude=output_folders(), videos=True)
+        def photos(also=None):
+            return scan_folder(root, recursive=recursive, exclude=output_folders(), videos=True, also=also)
 
         where = named_again.placed(root) if named else None  # one read of the journal for both
-        again = sum(1 for look in named_again.passes(root, named, where, count=True) for _ in judged(look.entries))
-        on_start(again + sum(1 for _ in judged(photos())))
+        total = sum(1 for look in named_again.passes(root, named, where, count=True) for _ in judged(look.entries))
+        total += sum(1 for _ in judged(late.taking(photos)))
+        on_start(total + len(late.found))
         sorter = Sorter(root, classifier, min_confidence=min_confidence, dry_run=dry_run,
                         thumbnails=None if review is None else FRAME_PX)
         passes = [(look.entries, look.species, look.refile, None) for look in named_again.passes(root, named, where)]
-        passes.append((photos(), None, None, back))
+        passes.append((late.without(photos()), None, None, back))
         # What the named pets came close to, for the review server's "might be Luna" groups.
         might_be: dict[str, int] = {}
         here = sorter.pet_folders()
         noting = None if dry_run or not here.pets else suggesting.Noting(root, here)
         sorter.here = noting.looked if noting is not None else here  # the pets with a "might be" group looked for once
         try:
-            for entries, within, refile, put_backs in passes:
-                for result in sorter.sort_entries(entries, within=within, refile=refile, back=put_backs):
-                    tally.add(result)
-                    if review is not None:
-                        review.add(result)
-                    if noting is not None:
-                        noting.add(result)
-                    on_result(result)
+            streams = [sorter.join(late.late())]  # before the passes: a named pet's photo takes its companions on
+            streams += [sorter.sort_entries(entries, within=within, refile=refile, back=put_backs)
+                        for entries, within, refile, put_backs in passes]
+            for result in chain.from_iterable(streams):
+                tally.add(result)
+                if review is not None:
+                    review.add(result)
+                if noting is not None:
+                    noting.add(result)
+                on_result(result)
         finally:
             sorter.close()
             if noting is not None:

@@ -245,7 +245,7 @@ def watch_folder(
     from sorter.model import lite
     from sorter.model.personal import Follower, describe
     from sorter.sorting import suggesting
-    from sorter.watching.latecomers import Filed, Latecomers
+    from sorter.sorting.latecomers import Filed, Latecomers
     from sorter.watching.unreadable import Unreadable
     from sorter.watching.watcher import Watcher, WatchSettings
 

@@ -166,7 +166,7 @@ class Watcher:
     ) -> None:
         from sorter.media.container import duration, incomplete
         from sorter.media.folders import excluded_by_case, is_image_name, is_video_name, sorted_on_its_own
-        from sorter.watching.latecomers import could_be_companion
+        from sorter.sorting.latecomers import could_be_companion
 
         self.root = root
         self.recursive = recursive
@@ -323,7 +323,7 @@ class Watcher:
         already. Returns how many photos and videos were added (companions come along, not
         counted). Raises SorterError if the folder is gone (`gone`)."""
         from sorter.media.folders import SORTED_ON_ITS_OWN, Skipped, is_image_name, scan_folder
-        from sorter.watching.latecomers import could_be_companion
+        from sorter.sorting.latecomers import could_be_companion
 
         if (gone := self.gone()) is not None:
             raise gone

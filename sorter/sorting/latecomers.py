@@ -1,8 +1,9 @@
-"""Companions that arrive after their photo has been moved (`sorter watch`): a Live Photo's
-`.MOV`, Apple's `.AAE` or an `.xmp` copied in after the photo, as phones and sync tools do
-as often as before. Such a file joins the photo where it went, under the name the photo's
-group has there (`IMG_1 (1).MOV` beside `IMG_1 (1).HEIC`), journaled in the watch's run, so
-`sorter undo` of that run takes it back with the photo.
+"""Companions that arrive after their photo has been moved (`sorter watch`, and `sorter sort`
+run again: `late_companions`): a Live Photo's `.MOV`, Apple's `.AAE` or an `.xmp` copied in
+after the photo, as phones and sync tools do as often as before. Such a file joins the photo
+where it went, under the name the photo's group has there (`IMG_1 (1).MOV` beside
+`IMG_1 (1).HEIC`), journaled in the watch's (or sort's) run, so `sorter undo` of that run
+takes it back.
 
 Where each photo went comes from the journal when the watch starts (the moves still sorted,
 of every run, less those of the companions that joined a photo late: `joined`) and from each
@@ -111,10 +112,10 @@ class Latecomers:
         if self._by_same.get(filed.same) == key:
             del self._by_same[filed.same]
 
-    def load(self, root: Path, state=None) -> None:
+    def load(self, root: Path, state=None, back=None) -> None:
         """The moves still sorted, from the journal (each group's first member is its photo), and
         the photos put back before it started (`verdicts.put_back`). `state`: the journal as the watcher's
-        recovery left it (read again when not given)."""
+        recovery left it (read again when not given); `back`: its `put_back`, where the caller has it (a sort)."""
         from sorter.files.journal import scan, sorted_moves
         from sorter.files.verdicts import put_back
 
@@ -128,7 +129,7 @@ class Latecomers:
             self._by_stem[key] = filed = replace(filed, same=same_file_of(filed.destination))
             if filed.same is not None and filed.destination.relative_to(root).parts[0] in SORTED:
                 self._by_same[filed.same] = key  # not one a review put back: where it was is not where it went
-        back = put_back(root, state)
+        back = put_back(root, state) if back is None else back
         self._note(root, {root / where: root / was for where, was in back.at.items()})
         # Those a remembered photo's identity does not tell already (put back before the watch began).
         told = {hash(same) for same in self._by_same}

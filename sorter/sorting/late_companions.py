@@ -1,0 +1,85 @@
+"""Late companions in `sorter sort`: a Live Photo's `.MOV`, an `.AAE` or an `.xmp` copied into
+the folder after an earlier sort (or watch) moved its photo joins the photo where it went,
+under its group's name, by the rules a watch joins one by (`latecomers.Latecomers`, loaded
+from the journal as a watch loads it when it starts): by the stem only within `STEM_WINDOW`
+of the photo's move, by the photo's whole name whenever; not when the photo was undone,
+moved on by hand or put back; one of two photos of its stem that went elsewhere stays where it
+is, as a watch leaves it.
+
+Found while the sort counts the folder (`taking`), so it costs no listing of its own: a
+folder without a journal costs nothing more; otherwise a name that could be a companion's
+(`could_be_companion`) is looked at only when its photo is not beside it (the `lstat` calls
+`companions` makes for it), and the journal is read for `Latecomers` only once such a file
+is met. Memory: the files that join, and `Latecomers`' bound (`LIMIT`).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+
+from sorter.files.companions import NAME_SUFFIXES, beside_a_photo
+from sorter.media.folders import Skipped, is_image_name, is_video_name
+from sorter.sorting.latecomers import Filed, Latecomers, could_be_companion
+
+
+class LateCompanions:
+    """The companions of photos sorted before that a sort meets, and where each goes."""
+
+    def __init__(self, root: Path, state, back) -> None:
+        """`state`: the journal as the sort's recovery left it (`journal.scan`); `back`: its
+        photos put back (`verdicts.put_back`), which `Latecomers` needs and the sort has read."""
+        self.root = root
+        self._state = state
+        self._back = back
+        self._latecomers: Latecomers | None = None
+        #: Each companion that joins -> (its photo's `Filed`, where it goes).
+        self.found: dict[Path, tuple[Filed, Path]] = {}
+        self.stays: set[Path] = set()
+
+    def taking(self, scan: Callable[[Callable[[str], bool]], Iterable]) -> Iterator:
+        """What `scan(also)` (`folders.scan_folder`, names that `also` accepts listed too) finds
+        with companions' names, less those that join a photo sorted before (into `found`) and
+        the other files that are no photo or video."""
+        for entry in scan(could_be_companion):
+            name = entry.path.name if isinstance(entry, Skipped) else entry.name
+            media = is_image_name(name) or is_video_name(name)
+            if isinstance(entry, Skipped):
+                if media or not could_be_companion(name):  # a link named IMG_1.AAE: the sort never sees it
+                    yield entry
+            elif is_image_name(name) or (self._left(entry) and media):
+                yield entry
+
+    def _left(self, path: Path) -> bool:
+        """`path` is the sort's as before: no companion of a photo sorted before (which joins
+        it: `found`), nor of two photos of its stem that went elsewhere (`Latecomers.of_two_photos`:
+        it stays where it is, as a watch leaves it: `stays`)."""
+        if not self._state.runs or not could_be_companion(path.name) or _photo_beside(path):
+            return True
+        if self._latecomers is None:
+            self._latecomers = Latecomers()
+            self._latecomers.load(self.root, self._state, self._back)
+        found = self._latecomers.destination(path)
+        if found is not None:
+            self.found[path] = found
+        elif self._latecomers.of_two_photos(path):
+            self.stays.add(path)
+        return found is None and path not in self.stays
+
+    def without(self, entries) -> Iterator:
+        """`entries` less those that join a photo (in a dry run they are still there) or stay."""
+        return (entry for entry in entries if entry not in self.found and entry not in self.stays)
+
+    def late(self) -> list[tuple[Path, Filed, Path]]:
+        """(path, its photo's `Filed`, destination) of each, as `Sorter.join` takes them."""
+        return [(path, photo, destination) for path, (photo, destination) in self.found.items()]
+
+
+def _photo_beside(path: Path) -> bool:
+    """A photo `path` may be the companion of is beside it: it goes with that photo (or stays
+    with it), as a sort always had it. By the stem (`beside_a_photo`), or by a whole name
+    (`IMG_1.HEIC` beside `IMG_1.HEIC.xmp`)."""
+    folded = path.name.casefold()
+    return beside_a_photo(path) or any(os.path.lexists(path.with_name(path.name[: -len(suffix)]))
+                                       for suffix in NAME_SUFFIXES if folded.endswith(suffix))

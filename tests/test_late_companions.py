@@ -1,0 +1,146 @@
+"""`sorter sort` run again joins a photo's companions copied in after it was sorted (a phone's
+sync brings the Live Photo's .MOV and the .AAE an hour later) to the photo where it went, as
+`sorter watch` does: under its group's name, journaled in this sort's run, undone with it."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+from conftest import FakeClassifier, layout, write_image
+from typer.testing import CliRunner
+
+from sorter.cli import app
+from sorter.model import lite
+
+BLUE = (255, 0, 0)  # BGR: blue = cat
+runner = CliRunner()
+
+
+@pytest.fixture(autouse=True)
+def fake_model(monkeypatch) -> None:
+    monkeypatch.setattr(lite, "load_classifier", lambda model: FakeClassifier())
+
+
+def companion(path: Path) -> Path:
+    path.write_bytes(f"{path.name} bytes".encode())
+    return path
+
+
+def sort(root: Path, *args: str):
+    result = runner.invoke(app, ["sort", str(root), *args])
+    assert result.exit_code == 0, result.output
+    return result
+
+
+def photo_sorted_under_another_name(root: Path) -> None:
+    """IMG_1234.JPG sorted into cats/ as `IMG_1234 (1).JPG` (its name was taken there)."""
+    write_image(root / "cats" / "IMG_1234.JPG", BLUE)
+    write_image(root / "IMG_1234.JPG", BLUE, size=(40, 40))
+    sort(root)
+    assert sorted(os.listdir(root / "cats")) == ["IMG_1234 (1).JPG", "IMG_1234.JPG"]
+
+
+def test_late_companions_join_their_photo_where_it_went_and_undo_takes_them_back(tmp_path: Path) -> None:
+    photo_sorted_under_another_name(tmp_path)
+    companion(tmp_path / "IMG_1234.MOV")  # an hour later, the phone's sync
+    companion(tmp_path / "IMG_1234.AAE")
+
+    result = sort(tmp_path, "--verbose")
+
+    assert sorted(os.listdir(tmp_path / "cats")) == [
+        "IMG_1234 (1).AAE", "IMG_1234 (1).JPG", "IMG_1234 (1).MOV", "IMG_1234.JPG"]
+    assert "joined IMG_1234.MOV -> cats/IMG_1234 (1).MOV (its photo went there before it came)" in result.stderr
+    assert "joined IMG_1234.AAE -> cats/IMG_1234 (1).AAE" in result.stderr
+    assert "joined their photos │ companions that came later │     2" in result.stdout
+    undone = runner.invoke(app, ["undo", str(tmp_path)])  # this sort's run: the companions, not the photo
+    assert undone.exit_code == 0, undone.output
+    assert {"IMG_1234.MOV", "IMG_1234.AAE"} <= set(os.listdir(tmp_path))
+    assert sorted(os.listdir(tmp_path / "cats")) == ["IMG_1234 (1).JPG", "IMG_1234.JPG"]
+    assert runner.invoke(app, ["undo", str(tmp_path)]).exit_code == 0  # the first sort's: the photo
+    assert {"IMG_1234.JPG", "IMG_1234.MOV", "IMG_1234.AAE"} <= set(os.listdir(tmp_path))
+
+
+def test_a_dry_run_says_where_late_companions_would_join_and_json_counts_them(tmp_path: Path) -> None:
+    photo_sorted_under_another_name(tmp_path)
+    companion(tmp_path / "IMG_1234.MOV")
+    companion(tmp_path / "IMG_1234.AAE")
+
+    plan = sort(tmp_path, "--dry-run", "--verbose")
+    report = json.loads(sort(tmp_path, "--dry-run", "--json").stdout)
+    lines = [json.loads(line) for line in sort(tmp_path, "--jsonl").stdout.splitlines()]
+
+    assert "would join IMG_1234.MOV -> cats/IMG_1234 (1).MOV (its photo went there before it came)" in plan.stderr
+    assert "IMG_1234.MOV (video)" not in plan.stderr  # not judged alone as well
+    assert "would join their photos │ companions that came later │     2" in plan.stdout
+    assert report["counts"] == {"to join": 2} and report["companions"] == 2
+    assert {Path(f["path"]).name: (f["status"], f["destination"]) for f in report["files"]} == {
+        "IMG_1234.MOV": ("to join", str(tmp_path / "cats" / "IMG_1234 (1).MOV")),
+        "IMG_1234.AAE": ("to join", str(tmp_path / "cats" / "IMG_1234 (1).AAE")),
+    }
+    assert {line["path"]: line["status"] for line in lines[:-1]} == {
+        str(tmp_path / "IMG_1234.MOV"): "joined", str(tmp_path / "IMG_1234.AAE"): "joined"}
+    assert lines[-1]["summary"]["counts"] == {"joined": 2} and lines[-1]["summary"]["companions"] == 2
+
+
+def test_a_dry_run_changes_nothing(tmp_path: Path) -> None:
+    photo_sorted_under_another_name(tmp_path)
+    companion(tmp_path / "IMG_1234.MOV")
+    before = layout(tmp_path)
+
+    sort(tmp_path, "--dry-run")
+
+    assert layout(tmp_path) == before
+
+
+def test_a_late_companion_of_a_photo_undone_and_moved_away_is_left_as_before(tmp_path: Path) -> None:
+    write_image(tmp_path / "IMG_7.JPG", BLUE)
+    sort(tmp_path)
+    assert runner.invoke(app, ["undo", str(tmp_path)]).exit_code == 0
+    (tmp_path / "elsewhere").mkdir()
+    os.rename(tmp_path / "IMG_7.JPG", tmp_path / "elsewhere" / "IMG_7.JPG")  # the user took it away
+    companion(tmp_path / "IMG_7.MOV")
+    companion(tmp_path / "IMG_7.AAE")
+
+    report = json.loads(sort(tmp_path, "--json").stdout)
+
+    assert {Path(f["path"]).name: f["status"] for f in report["files"]} == {"IMG_7.MOV": "unreadable"}  # judged alone
+    assert {"IMG_7.MOV", "IMG_7.AAE"} <= set(os.listdir(tmp_path))
+    assert not (tmp_path / "cats").exists()
+
+
+def test_a_companion_by_the_stem_joins_a_photo_moved_within_a_day_only(tmp_path: Path) -> None:
+    # A phone's counter starts again after IMG_9999: IMG_0002.MOV of a day later is another photo's.
+    from sorter.sorting.latecomers import STEM_WINDOW
+
+    write_image(tmp_path / "IMG_0002.JPG", BLUE)
+    sort(tmp_path)
+    journal = tmp_path / ".sorter" / "journal.jsonl"
+    records = [json.loads(line) for line in journal.read_text().splitlines()]
+    journal.write_text("".join(json.dumps({**r, "time": r["time"] - STEM_WINDOW - 60} if "time" in r else r) + "\n"
+                               for r in records))
+    companion(tmp_path / "IMG_0002.MOV")
+    companion(tmp_path / "IMG_0002.JPG.xmp")  # named after the photo's whole name: its own, ever
+
+    report = json.loads(sort(tmp_path, "--json").stdout)
+
+    assert {Path(f["path"]).name: f["status"] for f in report["files"]} == {
+        "IMG_0002.MOV": "unreadable", "IMG_0002.JPG.xmp": "joined"}
+    assert sorted(os.listdir(tmp_path / "cats")) == ["IMG_0002.JPG", "IMG_0002.JPG.xmp"]
+
+
+def test_a_late_video_of_two_photos_of_its_stem_that_went_elsewhere_stays_where_it_is(tmp_path: Path) -> None:
+    # IMG_1.MOV of the cat IMG_1.JPG or of the dog IMG_1.png: a guess, as a watch knows.
+    write_image(tmp_path / "IMG_1.JPG", BLUE)
+    write_image(tmp_path / "IMG_1.png", (0, 0, 255))
+    sort(tmp_path)
+    companion(tmp_path / "IMG_1.MOV")
+    companion(tmp_path / "IMG_1.JPG.xmp")  # named after one of them: its
+
+    report = json.loads(sort(tmp_path, "--json").stdout)
+
+    assert {Path(f["path"]).name: f["status"] for f in report["files"]} == {"IMG_1.JPG.xmp": "joined"}
+    assert "IMG_1.MOV" in os.listdir(tmp_path)
+    assert sorted(os.listdir(tmp_path / "cats")) == ["IMG_1.JPG", "IMG_1.JPG.xmp"]
