@@ -193,6 +193,16 @@ def test_without_the_token_everything_is_refused_and_nothing_moves(served) -> No
     assert layout(root) == sorted_layout
 
 
+def test_everything_the_page_links_to_is_served_its_icon_too(served) -> None:
+    # The page named no icon, so the browser asked for /favicon.ico at every load: a 404 in its console.
+    client, _, _, _ = served
+    page = client.request("GET", "/")[2].decode()
+    links = re.findall(r'<(?:link|script)[^>]* (?:href|src)="([^"]+)"', page)
+    assert re.search(r'<link rel="icon" href="/page.svg"', page)
+    assert {link: client.request("GET", link)[0] for link in links} == dict.fromkeys(links, 200)
+    assert client.request("GET", "/page.svg")[1]["Content-Type"].startswith("image/svg+xml")
+
+
 def test_the_url_sets_a_strict_cookie_and_leaves_the_address_bar(served) -> None:
     client, _, _, _ = served
     status, headers, _ = client.request("GET", f"/?token={client.token}", cookie=False)

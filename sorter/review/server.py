@@ -2,7 +2,8 @@
 
 The standard library's threaded HTTP server: one local user, a page, a few JSON calls and
 thumbnails, which a framework would not make shorter. Everything the page needs is served
-from the package (app.html, app.js, app.css, served as /, /page.js and /page.css): it works offline.
+from the package (app.html, app.js, app.css and app.svg, served as /, /page.js, /page.css and
+/page.svg): it works offline.
 
 Security, as for any server a browser can reach:
 - it listens on 127.0.0.1 and ::1 only;
@@ -71,7 +72,10 @@ MAX_BODY = 1024
 #: (a millisecond on loopback). It bounds the socket only, not an answer: learning may take
 #: minutes while the page waits on a connection we do not read.
 CLIENT_TIMEOUT = 10.0
-ASSETS = {"/page.js": ("app.js", "text/javascript"), "/page.css": ("app.css", "text/css")}
+#: The page's script, style and icon (a paw: a page that names no icon has the browser ask for
+#: /favicon.ico, a 404 in its console at every load).
+ASSETS = {"/page.js": ("app.js", "text/javascript"), "/page.css": ("app.css", "text/css"),
+          "/page.svg": ("app.svg", "image/svg+xml")}
 #: No inline script or style, nothing from elsewhere, no framing.
 CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; "
