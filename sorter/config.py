@@ -40,6 +40,33 @@ def names_a_pet(folder: str) -> bool:
 #: bytes they are, `caf\xe9.jpg`, not `caf\udce9.jpg`: how the terminal shows a file's or a folder's
 #: name (`str.translate`: sort's and watch's lines, learn's pets).
 AS_BYTES = {c: f"\\x{c - 0xDC00:02x}" for c in range(0xDC80, 0xDD00)}
+#: Control characters as a line names a file or a folder: `\n` and `\x1b`, not a new line or an
+#: escape sequence; the controls that reorder text (U+202E shows the rest of a line backwards: a
+#: name could make `gpj.exe` read as `exe.jpg`) as `\u202e` (`cli.console.printable`).
+CONTROLS_SHOWN = {
+    **{c: repr(chr(c))[1:-1] for c in (*range(32), *range(127, 160))},
+    **{c: f"\\u{c:04x}" for c in (0x061C, 0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A))},
+    0x2028: "\\u2028", 0x2029: "\\u2029",  # line and paragraph separators: lines of their own to some readers
+}
+#: The same inside bash's `$'...'`, which reads them back: a C1 control as the character it is
+#: (`\u0085`; `\x85` is a byte), a name's byte that is not UTF-8 as that byte, `\` and `'` escaped.
+_TYPED = {**CONTROLS_SHOWN, **{c: f"\\u{c:04x}" for c in range(128, 160)}, **AS_BYTES, ord("\\"): "\\\\",
+          ord("'"): "\\'"}
+
+
+def as_typed(path: object) -> str:
+    """`path` as a command line sorter prints takes it, to be pasted into a shell: as it is where
+    nothing in it is special to the shell, `shlex.quote`d otherwise (`'/tmp/w eird'`), and in
+    `$'...'` where it holds a control character or a byte that is not UTF-8 (`$'/tmp/nl\\ndir'`):
+    quoted, a new line would split the printed line, and escaped only for show it names
+    another folder. `$'...'` is read by bash, zsh, ksh and any shell of POSIX.1-2024."""
+    import shlex
+
+    text = str(path)
+    if text.translate(CONTROLS_SHOWN).translate(AS_BYTES) == text:
+        return shlex.quote(text)
+    return "$'" + text.translate(_TYPED) + "'"
+
 
 #: Where sorter keeps its own state (journal, lock) inside a sorted directory.
 STATE_DIR = ".sorter"

@@ -139,3 +139,16 @@ def test_a_folder_sorter_cannot_read_is_refused_in_one_line_naming_it(tmp_path, 
     assert (result.exit_code, result.stderr, result.stdout) == (2, f"Error: cannot read {given}: Permission denied\n",
                                                                 "")
     assert os.listdir(tmp_path / "P" / "U") == ["a.jpg"]  # nothing written
+
+
+@pytest.mark.parametrize("port", ["70000", "-1", "http"])
+def test_a_port_out_of_range_reads_as_the_other_range_errors(port: str, tmp_path) -> None:
+    result = runner.invoke(app, ["review", str(tmp_path), "--port", port])
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"Error: Invalid value for '--port': {port} is not a port number (0-65535) ")
+
+
+def test_help_names_no_python_type() -> None:
+    for command in COMMANDS:
+        result = CliRunner(env={"COLUMNS": "200"}).invoke(app, [command, "--help"])
+        assert not re.search(r"<(str|int|list\[\w+\]|bool)>", result.stdout), (command, result.stdout)

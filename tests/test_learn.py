@@ -291,19 +291,19 @@ def test_deleted_photos_and_sorters_own_undo_are_not_corrections(tmp_path: Path,
     assert invoke("undo", roll).exit_code == 0  # every photo back where it was
     result = invoke("learn", roll, "--model", fake_model)
     assert result.exit_code == 0, result.output
-    assert "Found 0 photo(s)" in result.stdout and "Nothing to learn" in result.stdout
+    assert result.stdout.startswith("Nothing to learn") and "Found 0" not in result.stdout
     assert not (personal.personal_dir() / "personal.npz").exists()
 
 
 def test_learn_of_a_folder_with_no_journal_says_so(tmp_path: Path, fake_model) -> None:
-    # "Found 0 photo(s) you placed ... Nothing to learn: move a wrongly sorted photo where it belongs":
-    # never a word that sorter had not sorted the folder (as `undo` says), nor that it should.
+    # "Nothing to learn: move a wrongly sorted photo where it belongs" said nothing of sorter never
+    # having sorted the folder (as `undo` says), nor that it should; and why, in one line, not after
+    # "Found 0 photo(s) you placed in ... (0 new)".
     folder = tmp_path / "B"
     photo(folder / "a.png", "cat", 1)
     result = invoke("learn", folder, "--model", fake_model)
     assert result.exit_code == 0, result.output
     assert result.stdout.splitlines() == [
-        f"Found 0 photo(s) you placed in {folder} (0 new)",
         f"Nothing to learn: {folder} has no sorter journal: sort it and put right what the sort gets wrong (or file "
         "your own into cats/ or dogs/), then learn again."]
     assert os.listdir(folder) == ["a.png"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -702,3 +703,31 @@ def test_a_neither_says_what_it_looks_like_in_every_output(tmp_path: Path) -> No
     page.add(FileResult(tmp_path / "cow.jpg", "neither", "other", 0.97, reason=decision.reason))
     html = page.write().read_text()
     assert '<span class="looks">looks like ox</span>' in html
+
+
+@pytest.mark.parametrize(("name", "typed"), [
+    ("plain", "{}"),
+    ("w eird ü", "'{}'"),  # pasted, a space would split it in two
+    ("nl\ndir", "$'{}'"),  # shlex.quote would keep the newline, and split the printed line
+])
+def test_printed_commands_paste_back_and_no_folder_name_splits_a_line(
+        tmp_path: Path, monkeypatch, name: str, typed: str) -> None:
+    folder = tmp_path / name
+    write_image(folder / "tom.jpg", BLUE)
+    monkeypatch.setattr(lite, "load_classifier", lambda model: ThreeClassFake())
+
+    result = runner.invoke(app, ["sort", str(folder)])
+
+    assert result.exit_code == 0, result.output
+    shown = str(folder).replace("\n", "\\n")
+    lines = result.stdout.splitlines()
+    assert lines[0] == f"Sorted {shown}"
+    assert lines[-1] == f"Undo with: sorter undo {typed.format(shown)}"
+    review = lines[-2].removeprefix("Review: ")
+    assert review.startswith(typed.format(shown)[:2])  # the page's path quoted as the folder's
+
+    def pasted(typed: str) -> str:
+        return subprocess.run(["bash", "-c", f"printf %s {typed}"], capture_output=True, text=True).stdout
+
+    assert pasted(lines[-1].removeprefix("Undo with: sorter undo ")) == str(folder)
+    assert pasted(review) == str(folder / ".sorter" / "review.html")

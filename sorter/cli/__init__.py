@@ -67,6 +67,9 @@ class _OneLineErrors(_PlainHelp, TyperGroup):
             return super().invoke(ctx)
         except typer.TyperException as exc:
             raise fail_usage(exc) from None
+        except KeyboardInterrupt:  # not left to typer, which ends with status 130 and not a word
+            err.print("Interrupted.")
+            raise typer.Exit(130) from None
 
 
 app = typer.Typer(

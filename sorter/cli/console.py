@@ -12,6 +12,7 @@ from typing import TextIO
 import typer
 from rich.console import Console
 
+from sorter.config import AS_BYTES, CONTROLS_SHOWN
 from sorter.errors import SorterError
 
 
@@ -78,8 +79,19 @@ def escape(text: str) -> str:
     return rich_escape(text)
 
 
+def printable(text: str) -> str:
+    """`text`, naming a file or a folder, as the terminal shows it: control characters escaped
+    (`nl\\ndir`: no name starts a line of its own), bytes that are not UTF-8 as bytes."""
+    return text.translate(CONTROLS_SHOWN).translate(AS_BYTES)
+
+
+def shown(line: str) -> str:
+    """`printable`, for rich: markup as text."""
+    return escape(printable(line))
+
+
 def fail(exc: SorterError) -> typer.Exit:
-    err.print(f"[red]Error:[/red] {escape(str(exc))}", soft_wrap=True)
+    err.print(f"[red]Error:[/red] {shown(str(exc))}", soft_wrap=True)
     return typer.Exit(exc.exit_code)
 
 

@@ -7,9 +7,8 @@ from typing import Annotated, Optional
 
 import typer
 
-from sorter.cli.console import as_error, err, fail, out, progress_bar
+from sorter.cli.console import as_error, err, fail, out, progress_bar, shown
 from sorter.cli.options import ModelOption, folder_argument
-from sorter.cli.results import shown
 from sorter.errors import SorterError, UsageError
 
 

@@ -42,6 +42,18 @@ def number_from(low: float, high: float):
     return parse
 
 
+def port_number(value: str | int) -> int:
+    """--port as the other ranges are checked (`70000 is not a port number (0-65535)`), where
+    click's own check said `Input should be less than or equal to 65535`."""
+    try:
+        port = int(value)
+    except ValueError:
+        port = -1
+    if not 0 <= port <= 65535:
+        raise typer.BadParameter(f"{value} is not a port number (0-65535)")
+    return port
+
+
 MinConfidenceOption = Annotated[
     float,
     typer.Option(

@@ -10,7 +10,7 @@ from pathlib import Path
 import typer
 
 from sorter.cli.console import as_error, err, escape, fail, lost
-from sorter.config import AS_BYTES
+from sorter.config import AS_BYTES, CONTROLS_SHOWN
 from sorter.errors import SorterError, UsageError
 from sorter.sorting.results import JOINS
 
@@ -24,22 +24,6 @@ STATUS_STYLE = {
 #: Rows of reasons for files left in place in the summary table, so it fits on a screen
 #: whatever the folder: the most frequent, then one row for the rest.
 MAX_REASON_ROWS = 8
-#: Control characters as a file's line shows them: `\n` and `\x1b`, not a new line or an escape
-#: sequence; the controls that reorder text (U+202E shows the rest of a line backwards: a name
-#: could make `gpj.exe` read as `exe.jpg`) as `\u202e`.
-_SHOWN = {
-    **{c: repr(chr(c))[1:-1] for c in (*range(32), *range(127, 160))},
-    **{c: f"\\u{c:04x}" for c in (0x061C, 0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A))},
-    0x2028: "\\u2028", 0x2029: "\\u2029",  # line and paragraph separators: lines of their own to some readers
-}
-
-
-def shown(line: str) -> str:
-    """A line naming a file as the terminal shows it: controls escaped, bytes that are not
-    UTF-8 as bytes; markup as text."""
-    return escape(line.translate(_SHOWN).translate(AS_BYTES))
-
-
 def _detail(result) -> str:
     """What the model said about a file it left in place: (dog) when unsure (its reason says
     how sure, in as many decimals as it takes: "(dog, 97%): confidence 96.9% below 97%" read as a
@@ -109,6 +93,9 @@ class FileLog:
         return fail(error)
 
     def line(self, plain: str, styled: str | None = None) -> None:
+        """A line, its control characters escaped: no file's or folder's name (`a\\nb.jpg`, a
+        watched `nl\\ndir`) starts a line of its own (bytes that are not UTF-8 stay bytes in the log)."""
+        plain, styled = plain.translate(CONTROLS_SHOWN), styled and styled.translate(CONTROLS_SHOWN)
         if self.echo:
             try:
                 self._echo(plain, styled)
@@ -133,11 +120,6 @@ class FileLog:
         self.echo = False
         lost(sys.stderr)
         self.to_file(f"the console is gone ({exc.strerror or exc}): lines go on to this file alone")
-
-    def _file_line(self, plain: str, styled: str) -> None:
-        """A file's line: control characters in its name or reason (`a\nb.jpg`) are shown
-        escaped, so that no name can start a line of its own in the log."""
-        self.line(plain.translate(_SHOWN), styled.translate(_SHOWN))
 
     def _open(self) -> None:
         """--log-file opened for appending, and opened again where it was renamed or deleted
@@ -179,7 +161,7 @@ class FileLog:
         if self.log_path is None:
             return
         now = datetime.now().isoformat(sep=" ", timespec="seconds")
-        text = f"{now} {plain}\n"
+        text = f"{now} {plain.translate(CONTROLS_SHOWN)}\n"
         if self.lost:
             text = f"{now} ({self.lost} line(s) could not be written here: {self.why})\n{text}"
         try:
@@ -218,7 +200,7 @@ class FileLog:
     def result(self, result) -> None:
         if not self.echo and self.log_path is None:
             return
-        line = self._file_line
+        line = self.line
         name = self._rel(result.path)
         if result.status in JOINS:  # a companion that came after its photo was sorted
             verb, where = "joined" if result.status == "joined" else "would join", self._rel(result.destination)

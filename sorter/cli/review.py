@@ -7,14 +7,15 @@ from typing import Annotated
 
 import typer
 
-from sorter.cli.console import as_error, err, escape, fail
-from sorter.cli.options import ModelOption, folder_argument
+from sorter.cli.console import as_error, err, fail, shown
+from sorter.cli.options import ModelOption, folder_argument, port_number
 from sorter.errors import SorterError
 
 
 def review_command(
     directory: Annotated[Path, folder_argument("A folder sorted by `sorter sort` or `sorter watch`.")],
-    port: Annotated[int, typer.Option(min=0, max=65535, help="Port on 127.0.0.1 and ::1 (0: any free one).")] = 0,
+    port: Annotated[int, typer.Option(parser=port_number, metavar="PORT",
+                                      help="Port on 127.0.0.1 and ::1 (0: any free one).")] = 0,
     no_browser: Annotated[bool, typer.Option("--no-browser", help="Print the URL; do not open a browser.")] = False,
     model: ModelOption = None,
 ) -> None:
@@ -41,7 +42,7 @@ def review_command(
     def ready(started) -> None:
         print(started.url, flush=True)
         videos = f" and {started.videos:,} video(s)" if started.videos else ""
-        err.print(f"Reviewing {escape(str(started.folder))}: {started.photos - started.videos:,} photo(s){videos}. "
+        err.print(f"Reviewing {shown(str(started.folder))}: {started.photos - started.videos:,} photo(s){videos}. "
                   "Stop with Ctrl-C.",
                   soft_wrap=True)
 

@@ -8,9 +8,10 @@ from typing import Annotated
 
 import typer
 
-from sorter.cli.console import err, escape, fail, out, progress_bar, stopped_part_way
+from sorter.cli.console import err, escape, fail, out, printable, progress_bar, shown, stopped_part_way
 from sorter.cli.options import LogFileOption, MinConfidenceOption, ModelOption, NoPersonalOption, folder_argument
 from sorter.cli.results import FileLog, moved_line, summary_table, videos_line
+from sorter.config import as_typed
 from sorter.errors import SorterError, UsageError
 
 
@@ -62,7 +63,7 @@ def sort_command(
     if as_json and as_jsonl:
         raise fail(UsageError("--json and --jsonl: choose one"))
     results = []
-    journaled = _journal_size(directory)
+    journaled = journal_size(directory)
     with FileLog(directory.absolute(), log_file, echo=verbose, clock=False) as log:
         try:
             with progress_bar(not (as_json or as_jsonl)) as (progress, task):
@@ -92,8 +93,12 @@ def sort_command(
                 began = _began_since(directory, journaled, b'{"op": "move"')
                 exc = stopped_part_way(exc, directory, f"nothing was moved: sort again once {once}" if not began else
                                        f"the photos moved before it are journaled: sort again once {once}, "
-                                       f"or `sorter undo {directory}` takes them back")
+                                       f"or `sorter undo {as_typed(directory)}` takes them back")
             raise log.fail(exc, directory) from None
+        except KeyboardInterrupt:
+            if dry_run:
+                raise
+            raise interrupted(directory, journaled, log) from None
         left = sum(summary.reasons.values())
         verb = "would move" if dry_run else "moved"
         log.to_file(f"{'planned' if dry_run else 'sorted'} {summary.folder}: {moved_line(summary.moved_to, verb)}"
@@ -116,7 +121,7 @@ def sort_command(
         print(json.dumps({**totals, "files": results}))
         return
     # The folder on its own line: as a table title, rich would wrap a long path to the table's width.
-    out.print(f"{'Plan for' if dry_run else 'Sorted'} {summary.folder}", markup=False, soft_wrap=True)
+    out.print(f"{'Plan for' if dry_run else 'Sorted'} {printable(str(summary.folder))}", markup=False, soft_wrap=True)
     if " + " in summary.model:  # a personal model: say so (the bundled model alone goes without saying)
         out.print(f"With {summary.model}", markup=False, soft_wrap=True)
     out.print(summary_table(summary))
@@ -130,7 +135,7 @@ def sort_command(
     if dry_run:
         out.print("Dry run: nothing was changed." + ("" if verbose else " Every file's plan: --verbose."))
     if summary.review_page is not None:
-        out.print(f"Review: {summary.review_page}", markup=False, soft_wrap=True)
+        out.print(f"Review: {as_typed(summary.review_page)}", markup=False, soft_wrap=True)
     for line in summary.pet_folders.lines() if summary.pet_folders is not None else []:
         out.print(line, markup=False, soft_wrap=True)
     if summary.might_be:
@@ -138,19 +143,35 @@ def sort_command(
 
         out.print(asks_about(summary.might_be, summary.folder), markup=False, soft_wrap=True)
     if summary.moved_to and not dry_run:
-        out.print(f"Undo with: sorter undo {summary.folder}", markup=False, soft_wrap=True)
+        out.print(f"Undo with: sorter undo {as_typed(summary.folder)}", markup=False, soft_wrap=True)
 
 
 # --------------------------------------------------------------------------- undo
 
 
-def _journal_size(root: Path) -> int:
+def journal_size(root: Path) -> int:
     from sorter.files.journal import journal_path
 
     try:
         return journal_path(root).lstat().st_size
     except OSError:
         return 0
+
+
+def interrupted(directory: Path, journaled: int, log: FileLog) -> typer.Exit:
+    """Ctrl-C ended a sort (or a watch, at its second Ctrl-C) part way, where `journaled` is the
+    journal's size before it: what it moved, settled as the next command would settle it, and how
+    to undo that; exit 130, as for any command Ctrl-C ends."""
+    from sorter.files.recovery import moved_since
+
+    moved = moved_since(directory, journaled) if _began_since(directory, journaled, b'{"op": "move"') else 0
+    lines = [f"Interrupted: moved {moved} file(s) before it stopped." if moved else "Interrupted: nothing was moved."]
+    if moved:
+        lines.append(f"Undo with: sorter undo {as_typed(directory.absolute())}")
+    for line in lines:
+        log.to_file(line)
+        err.print(line, markup=False, soft_wrap=True)
+    return typer.Exit(130)
 
 
 def _began_since(root: Path, offset: int, intent: bytes) -> bool:
@@ -186,38 +207,43 @@ def undo(
     """
     from sorter.files import undo as restore
 
-    journaled = _journal_size(directory)
+    journaled = journal_size(directory)
     try:
         result = restore.undo(directory, all_runs=all_runs)
+    except KeyboardInterrupt:
+        began = _began_since(directory, journaled, b'{"op": "unmove"')
+        err.print("Interrupted part way: what it put back is journaled, and the next sorter command settles it."
+                  if began else "Interrupted: nothing was put back.", markup=False)
+        raise typer.Exit(130) from None
     except (SorterError, OSError) as exc:
         began = _began_since(directory, journaled, b'{"op": "unmove"')
         raise fail(stopped_part_way(exc, directory, "what it put back before is journaled, and the next sorter "
                                     "command settles it once there is room" if began else "nothing was put back")) from None
     # File names are escaped: "[b].jpg" is a fine photo name and not rich markup.
     for line in result.conflicts:
-        err.print(f"[yellow]kept[/]: {escape(line)}", soft_wrap=True)
+        err.print(f"[yellow]kept[/]: {shown(line)}", soft_wrap=True)
     for line in result.missing:
-        err.print(f"[yellow]missing[/]: {escape(line)}", soft_wrap=True)
+        err.print(f"[yellow]missing[/]: {shown(line)}", soft_wrap=True)
     for more, what in ((result.more_conflicts, "kept"), (result.more_missing, "missing")):
         if more:
             err.print(f"[yellow]{what}[/]: {more} more file(s)", soft_wrap=True)
     for line in result.found:
-        out.print(f"found: {line}", soft_wrap=True, markup=False)
+        out.print(f"found: {printable(line)}", soft_wrap=True, markup=False)
     if result.more_found:
         out.print(f"found: {result.more_found} more file(s)", soft_wrap=True, markup=False)
     runs = "run" if result.runs == 1 else "runs"
     back = f" ({result.already_back} already back where they were)" if result.already_back else ""
     out.print(
-        f"Restored {result.restored} file(s) from {result.runs} {runs} in {result.folder}{back}.",
+        f"Restored {result.restored} file(s) from {result.runs} {runs} in {printable(str(result.folder))}{back}.",
         soft_wrap=True, markup=False,
     )
     if result.answers:
         said = ", ".join(f'"not {pet.partition("/")[2]}" on {n} photo(s)' for pet, n in sorted(result.answers.items()))
         out.print(f"Took back {said}: sorter review asks about them again.", soft_wrap=True, markup=False)
     if result.left:
-        err.print(f"[yellow]warning[/]: {escape(result.left)} (every move is undone; remove it by hand)", soft_wrap=True)
+        err.print(f"[yellow]warning[/]: {shown(result.left)} (every move is undone; remove it by hand)", soft_wrap=True)
     if result.unread:
         err.print(f"[yellow]warning[/]: {result.unread} move(s) of what was undone could not be read back from the "
                   f"damaged journal and are not undone: their photos are still in cats/ or dogs/; "
-                  f"{escape(str(result.folder))}/.sorter is kept", soft_wrap=True)
+                  f"{shown(str(result.folder))}/.sorter is kept", soft_wrap=True)
 

@@ -9,9 +9,8 @@ from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
-from sorter.cli.console import err, escape, fail, out, progress_bar
+from sorter.cli.console import err, escape, fail, out, progress_bar, shown
 from sorter.cli.options import ModelOption, NoPersonalOption, folder_argument, number_from
-from sorter.cli.results import shown
 from sorter.errors import SorterError
 
 if TYPE_CHECKING:
@@ -25,7 +24,8 @@ def train(
     out_path: Annotated[Path, typer.Option("--out", "-o", help="Where to save the .keras model.")] = Path("model.keras"),
     other: Annotated[
         Optional[list[Path]],
-        typer.Option(help="Photos that are neither cats nor dogs (sub-folders per kind), for a third outcome; "
+        typer.Option(metavar="<path>",
+                     help="Photos that are neither cats nor dogs (sub-folders per kind), for a third outcome; "
                      "repeat it for several folders. Default: DATA_DIR/Other/ when there is one."),
     ] = None,
     holdout: Annotated[
@@ -35,7 +35,8 @@ def train(
     ] = None,
     backbone: Annotated[
         str,
-        typer.Option(help="efficientnet-lite0: start from ImageNet weights (needs sorter\\[train]); "
+        typer.Option(metavar="<efficientnet-lite0|none>",
+                     help="efficientnet-lite0: start from ImageNet weights (needs sorter\\[train]); "
                      "none: the small network, from random weights (cats and dogs only)."),
     ] = "efficientnet-lite0",
     epochs: Annotated[
@@ -75,7 +76,8 @@ def train(
     ] = None,
     distribute: Annotated[
         str,
-        typer.Option(help="tf.distribute. none: one device. mirrored: every GPU of this machine. multi-worker: "
+        typer.Option(metavar="<none|mirrored|multi-worker>",
+                     help="tf.distribute. none: one device. mirrored: every GPU of this machine. multi-worker: "
                      "one process per machine, the cluster in TF_CONFIG (worker 0, or the chief, saves). Under a "
                      "strategy --batch-size is per replica and the peak learning rate is multiplied by the number "
                      "of replicas."),
@@ -218,14 +220,16 @@ def evaluate(
     model: ModelOption = None,
     split: Annotated[
         str,
-        typer.Option(help="all: every image; validation/training: the split recorded in the model's metadata."),
+        typer.Option(metavar="<all|validation|training>",
+                     help="all: every image; validation/training: the split recorded in the model's metadata."),
     ] = "all",
     report: Annotated[
         Optional[Path], typer.Option(help="Write confusion.png and mistakes.png (contact sheet) here.")
     ] = None,
     other: Annotated[
         Optional[list[Path]],
-        typer.Option(help="Non-pet photos to include instead of DATA_DIR/Other/, repeatable (with --split: "
+        typer.Option(metavar="<path>",
+                     help="Non-pet photos to include instead of DATA_DIR/Other/, repeatable (with --split: "
                      "default, the folders the model trained with)."),
     ] = None,
     holdout: Annotated[

@@ -7,9 +7,11 @@ from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
-from sorter.cli.console import err, escape, fail
+from sorter.cli.console import err, fail, shown
 from sorter.cli.options import MinConfidenceOption, ModelOption, NoPersonalOption, folder_argument
 from sorter.cli.results import FileLog, moved_line, videos_line
+from sorter.cli.sorting import interrupted, journal_size
+from sorter.config import as_typed
 from sorter.errors import SorterError
 
 if TYPE_CHECKING:
@@ -70,10 +72,11 @@ def watch_command(
 
         print(systemd_unit(folder, args), end="")  # not rich: no markup, emoji codes or wrapping
         if not folder.exists():
-            err.print(f"note: {escape(str(folder))} is not there now; the unit waits for it (while it is missing, "
+            err.print(f"note: {shown(str(folder))} is not there now; the unit waits for it (while it is missing, "
                       "sorter watch exits with status 2 and systemd starts it again 10 s later)", soft_wrap=True)
         return
 
+    journaled = journal_size(directory)
     with FileLog(directory.absolute(), log_file) as log:
         try:
             summary = watch.watch_folder(
@@ -85,6 +88,8 @@ def watch_command(
             raise log.fail(exc.error, directory) from None
         except (SorterError, OSError) as exc:
             raise log.fail(exc, directory) from None
+        except KeyboardInterrupt:  # a second Ctrl-C: the batch in hand abandoned, and no summary
+            raise interrupted(directory, journaled, log) from None
         log.line(_stopped_line(summary))
 
 
@@ -113,7 +118,7 @@ def _undo_hint(summary: WatchSummary) -> str:
     times, runs = summary.undos or (1, 1)  # the journal unreadable at the stop: the plain command
     if not summary.moved_to or times == 0:
         return ""  # nothing of it left to undo
-    command = f"sorter undo {summary.undo_in or summary.folder}"
+    command = f"sorter undo {as_typed(summary.undo_in or summary.folder)}"
     if times == 1:
         return f"; undo with: {command}"
     reviews = "the review" if times == 2 else f"the {times - 1} reviews"

@@ -8,7 +8,15 @@ import os
 import stat
 from pathlib import Path
 
-from sorter.config import CLASS_FOLDERS, JOURNAL_NAME, STATE_DIR, excluded_by_case, library_of, names_a_pet
+from sorter.config import (
+    CLASS_FOLDERS,
+    JOURNAL_NAME,
+    STATE_DIR,
+    as_typed,
+    excluded_by_case,
+    library_of,
+    names_a_pet,
+)
 from sorter.errors import UsageError
 
 
@@ -93,7 +101,7 @@ def _made_by_a_sort(root: Path, command: str) -> str | None:
                 what = f"the {folder}/ folder"
             else:
                 what = f"a named pet's folder in {folder}/" if names_a_pet(inside[1]) else f"a folder in {folder}/"
-            return f"{real} is {what} of a sort of {above}: {command} {above} itself"
+            return f"{real} is {what} of a sort of {above}: {command} {as_typed(above)} itself"
     return None
 
 

@@ -59,7 +59,6 @@ changed (`Looked`).
 from __future__ import annotations
 
 import os
-import shlex
 import stat
 import time
 import unicodedata
@@ -68,7 +67,7 @@ from dataclasses import dataclass, field, replace
 from functools import cache
 from pathlib import Path
 
-from sorter.config import CLASS_FOLDERS, entered, names_a_pet
+from sorter.config import CLASS_FOLDERS, as_typed, entered, names_a_pet
 from sorter.files.folder import first_run
 from sorter.files.verdicts import inodes_last, lstat_of
 
@@ -155,7 +154,7 @@ class PetFolders:
 
     def said(self) -> dict[str, str]:
         """Pet -> what sort and watch say of her, once, where her photos do not go into her name's folder."""
-        where = shlex.quote(str(self.root))
+        where = as_typed(self.root)
         lines = {}
         for pet, now in sorted(self.moved.items()):
             kind, _, name = pet.partition("/")
@@ -175,8 +174,8 @@ class PetFolders:
                 lines[pet] = (f"{', '.join(alike[:-1])} and {alike[-1]} hold {name}'s photos alike: {stay} "
                               f"(rename hers {pet} for them to go there)")
             elif pet in self.copied:  # learning this folder would change nothing: she was learnt in the other
-                lines[pet] = (f"{pet}/ is not in {where}, a move or a copy of {shlex.quote(self.copied[pet])}, where "
-                              f"{name} was learnt: {stay} (mkdir {shlex.quote(str(self.root / pet))} for them to go "
+                lines[pet] = (f"{pet}/ is not in {where}, a move or a copy of {as_typed(self.copied[pet])}, where "
+                              f"{name} was learnt: {stay} (mkdir {as_typed(self.root / pet)} for them to go "
                               "there)")
             elif now is None:
                 lines[pet] = (f"{pet}/ is no longer in {where}: {stay} "

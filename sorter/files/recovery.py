@@ -104,3 +104,20 @@ def recover(root: Path) -> Recovered:
                 for seq in seqs:
                     state.settle(state.runs[run_id], op, seq)
     return Recovered(completed, rolled_back, missing, state)
+
+
+def moved_since(root: Path, offset: int) -> int:
+    """After a sort or a watch cut short (Ctrl-C): its moves left pending settled, as the next
+    command would settle them, and the files moved by the runs it journaled past byte `offset` (the
+    journal's size before it) that stand: what `sorter undo` takes back. Under the folder lock,
+    which the command let go as it ended; where another sorter took it meanwhile, that one settles
+    them, and the moves marked done are counted."""
+    from sorter.errors import SorterError
+    from sorter.files.lock import FolderLock
+
+    try:
+        with FolderLock(root):
+            state = recover(root).state
+    except SorterError:  # the folder is another sorter's now
+        state = scan(root)
+    return sum(run.sorted_files for run in state.runs.values() if run.first >= offset)

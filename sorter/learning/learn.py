@@ -20,7 +20,6 @@ All in numpy on features: no TensorFlow, and seconds for a few hundred examples.
 from __future__ import annotations
 
 import os
-import shlex
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -30,7 +29,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from sorter.config import OTHER
+from sorter.config import OTHER, as_typed
 from sorter.errors import ModelError, SorterError
 from sorter.learning.as_sorted import decided, held_out
 from sorter.learning.copies import as_one
@@ -291,6 +290,7 @@ def report_lines(result: LearnResult) -> list[str]:
                      "video by its frames as it judges photos, so what it learns applies to videos too).")
     lines += passed_over_lines(result.passed_over)
     if not result.kinds and not result.pets:
+        del lines[:not (result.found or result.unread)]  # no "Found 0 photo(s)": the line below says why, alone
         what = "move a wrongly sorted photo where it belongs" if result.journaled else (  # not sorted, or undone
             f"{result.folder} has no sorter journal: sort it and put right what the sort gets wrong")
         lines.append(f"Nothing to learn: {what} (or file your own into cats/ or dogs/), then learn again.")
@@ -324,7 +324,7 @@ def report_lines(result: LearnResult) -> list[str]:
         lines += [result.staying[pet.name] for pet in result.pets if pet.name in result.staying]
         if any(pet.unnamed_like and pet.name not in result.staying for pet in result.pets):
             lines.append(f"To move your named pets' photos already in cats/ or dogs/ into their folders: "
-                         f"sorter sort {shlex.quote(str(result.folder))} --name-pets")
+                         f"sorter sort {as_typed(result.folder)} --name-pets")
     return lines
 
 

@@ -13,12 +13,11 @@ from __future__ import annotations
 import heapq
 import html
 import os
-import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote
 
-from sorter.config import REVIEW_PAGE, STATE_DIR
+from sorter.config import REVIEW_PAGE, STATE_DIR, as_typed
 from sorter.files.planning import LEFT_IN_PLACE, looks_like, reason_kind
 from sorter.review.framing import around_pet, load_framed
 
@@ -172,7 +171,7 @@ class ReviewPage:
             attributes = f'data-status="moved" data-folder="{_text(group.title.rstrip("/"))}"'
         elif group.status == MIGHT_BE:
             heading = (f'Might be <span class="where">{_text(group.title)}</span> <span class="why">'
-                       f'say which are in <code>sorter review {_text(shlex.quote(str(self.root)))}</code></span>')
+                       f'say which are in <code>sorter review {_text(as_typed(self.root))}</code></span>')
             attributes = f'data-status="{MIGHT_BE}" data-folder="{_text(group.title.rstrip("/"))}"'
         else:
             heading = f'Left in place: {_text(group.status)} <span class="why">{_text(group.title)}</span>'

@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from sorter.config import CLASS_FOLDERS
+from sorter.config import CLASS_FOLDERS, as_typed
 from sorter.files import pet_folders, suggestions
 from sorter.files.pet_folders import PetFolders
 from sorter.files.verdicts import identity_of
@@ -79,10 +79,8 @@ class Noting:
 def asks_about(counts: dict[str, int], folder: Path) -> str:
     """What `sort` and `watch` say of the groups noted: "Might be cats/Luna (9 photos): sorter
     review DIR asks about them"."""
-    import shlex
-
     pets = ", ".join(f"{pet} ({n} photo{'s' * (n != 1)})" for pet, n in counts.items())
-    return f"Might be {pets}: sorter review {shlex.quote(str(folder))} asks about them"
+    return f"Might be {pets}: sorter review {as_typed(folder)} asks about them"
 
 
 def not_noted(exc: OSError) -> str:

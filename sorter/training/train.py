@@ -6,14 +6,13 @@ Returns a typed result; never prints."""
 from __future__ import annotations
 
 import platform
-import shlex
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
 from sorter import __version__
-from sorter.config import CLASS_NAMES, OTHER
+from sorter.config import CLASS_NAMES, OTHER, as_typed
 from sorter.errors import UsageError
 
 #: What each backbone trains best with, when the command line does not say.
@@ -115,7 +114,7 @@ def train_command(config) -> str:
         parts += ["--init-from", str(config.init_from)]
     if config.distribute != "none":
         parts += ["--distribute", config.distribute]
-    return shlex.join(parts)
+    return " ".join(as_typed(part) for part in parts)
 
 
 def check_holdout(config) -> None:
