@@ -784,8 +784,7 @@ def test_the_learn_button_shows_sorter_learns_report_of_the_corrections(served, 
     client, root, _, _ = served
     status, answer = learn(client)
     assert status == 200 and answer["saved"] is False and answer["refused"] is None
-    assert answer["lines"][0].startswith(f"Found 0 photo(s) you placed in {root} (0 new)")
-    assert answer["lines"][1].startswith("Nothing to learn")
+    assert len(answer["lines"]) == 1 and answer["lines"][0].startswith("Nothing to learn")  # its why, alone
 
     assert move(client, "person.jpg", "neither")[0] == 200
     corrected = layout(root)
