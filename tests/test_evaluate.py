@@ -145,6 +145,29 @@ def test_json_has_the_matrix_the_three_numbers_and_each_kind_of_mistake(tmp_path
     }
 
 
+def test_non_pets_in_no_sub_folder_of_other_are_named_so_not_dot(tmp_path: Path, monkeypatch) -> None:
+    """A photo put straight into Other/ (or a --holdout folder) is of no kind: the by-kind tables
+    and --json said "." for it, which reads as a kind called "."."""
+    use(monkeypatch, ThreeClassFake())
+    data = labelled(tmp_path / "data")
+    write_image(data / "Other" / "loose.png", GREEN)
+    write_image(data / "Other" / "loose dog.png", RED)
+    write_image(tmp_path / "holdout" / "cows" / "cow.png", GREEN)
+    write_image(tmp_path / "holdout" / "stray.png", RED)
+
+    result = runner.invoke(app, ["evaluate", str(data), "--holdout", str(tmp_path / "holdout")])
+
+    assert result.exit_code == 0, result.output
+    lines = [" ".join(line.strip("│┃ ").split()) for line in result.stdout.splitlines()]
+    assert "(not in a sub-folder) │ left in place │ 2 │ 50.0%" in lines, result.stdout
+    assert "(not in a sub-folder) │ 1 │ 0.0% │ 1 │ 0" in lines, result.stdout
+    assert not [line for line in lines if line.startswith(". ")]
+    report = json.loads(runner.invoke(app, ["evaluate", str(data), "--holdout", str(tmp_path / "holdout"),
+                                            "--json"]).stdout)
+    assert {k["kind"]: (k["n"], k["right"]) for k in report["by_kind"]}["(not in a sub-folder)"] == (2, 1)
+    assert [k["kind"] for k in report["holdout"]] == ["(not in a sub-folder)", "cows"]
+
+
 def test_a_two_class_model_files_every_non_pet_and_gets_a_zero_other_column(tmp_path: Path, monkeypatch) -> None:
     use(monkeypatch, FakeClassifier())
     data = labelled(tmp_path / "data", other="OTHER")

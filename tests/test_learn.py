@@ -28,6 +28,7 @@ from sorter.learning import corrections
 from sorter.learning import learn as learning
 from sorter.learning.folder_names import name_twins
 from sorter.learning.pets import PetReport, look_alike
+from sorter.learning.report import report_lines
 from sorter.model import lite, personal, pet_heads
 
 runner = CliRunner()
@@ -263,9 +264,9 @@ def test_corrections_from_several_folders_accumulate(tmp_path: Path, fake_model)
     assert result.description == f"model {fake_model} + 12 corrections"
     long = dataclasses.replace(result, kinds=[dataclasses.replace(result.kinds[0], kind="added -> cats/" + "L" * 60),
                                               *result.kinds[1:]])
-    table = [line for line in learning.report_lines(long) if line.startswith(("kind ", "added", "cat", "dog"))]
+    table = [line for line in report_lines(long) if line.startswith(("kind ", "added", "cat", "dog"))]
     assert len({len(line) for line in table}) == 1, table  # a long pet's name widens the column, never breaks it
-    first = learning.report_lines(result)[0]  # what it learns from is not all this folder's
+    first = report_lines(result)[0]  # what it learns from is not all this folder's
     assert first.startswith(f"Found 6 photo(s) you placed in {tmp_path / 'b'} (6 new); with the folders learnt before, "
                             "12 placed and "), first
 
@@ -452,7 +453,8 @@ def test_named_pets_are_learnt_sorted_into_their_folder_and_undone(tmp_path: Pat
     assert "cats/Tom and cats/tom differ only in case: learnt as 2 pets (put their photos in one folder" in result.stdout
     assert "cats/Dup: 1 photo(s) (5 more are copies of these, not counted); too few to learn (5 or more)" in result.stdout
     assert "0 into a named pet's folder" in result.stdout
-    assert f"model {fake_model} + 15 corrections + 1 named pet " in result.stdout
+    # Photos put into a pet's folder name her, correcting no cat, dog or neither: no "15 corrections".
+    assert f"model {fake_model} + 1 named pet (Luna: 6 photos) (" in result.stdout
 
     later = tmp_path / "later"
     for i in range(3):
@@ -467,6 +469,53 @@ def test_named_pets_are_learnt_sorted_into_their_folder_and_undone(tmp_path: Pat
     assert tree(later) == before and sorted(os.listdir(later)) == [f"{k}{i}.png" for k in ("cat", "luna") for i in range(3)]
     assert invoke("sort", later, "--model", fake_model, "--no-personal").exit_code == 0
     assert not (later / "cats" / "Luna").exists()
+
+
+def test_a_pet_named_among_the_photos_sort_filed_as_cats_is_no_correction_and_no_held_out_line(tmp_path: Path,
+                                                                                                 fake_model) -> None:
+    """README's named pets: photos of one cat, which sort put into cats/, moved into cats/Fred/,
+    nothing else corrected. Fred is learnt; no cat, dog or neither was put right, so learn says
+    nothing of keeping the model's decisions on those (read as "learn did nothing") and counts
+    no correction."""
+    roll = tmp_path / "roll"
+    for i in range(6):
+        luna(roll / f"fred{i}.png", 20 + i)
+        photo(roll / f"cat{i}.png", "cat", i)
+    assert invoke("sort", roll, "--model", fake_model).exit_code == 0
+    (roll / "cats" / "Fred").mkdir()
+    for i in range(6):
+        os.rename(roll / "cats" / f"fred{i}.png", roll / "cats" / "Fred" / f"fred{i}.png")
+
+    result = invoke("learn", roll, "--model", fake_model)
+
+    assert result.exit_code == 0, result.output
+    assert "cat -> cats/Fred" in result.stdout and "cats/Fred: 6 photos, would find 6 of 6 held out" in result.stdout
+    assert "Held out, no change" not in result.stdout
+    assert (f"sort, watch and evaluate now use model {fake_model} + 1 named pet (Fred: 6 photos) (--no-personal"
+            in result.stdout), result.stdout
+    later = tmp_path / "later"
+    for i in range(3):
+        luna(later / f"fred{i}.png", 70 + i)
+    sort = invoke("sort", later, "--model", fake_model)
+    assert f"With model {fake_model} + 1 named pet (Fred: 6 photos)" in sort.stdout, sort.stdout
+    assert set(tree(later)) == {f"cats/Fred/fred{i}.png" for i in range(3)}
+
+
+def test_the_held_out_line_counts_the_cat_dog_or_neither_corrections_only(tmp_path: Path, fake_model) -> None:
+    """One goat taken out of dogs/ (a correction) beside Fred's photos (none): when no pull of the
+    head does better held out, the line says so of that one correction, not of Fred."""
+    roll = sorted_and_corrected(tmp_path / "roll", fake_model)
+    for i in range(1, 6):  # one goat out of dogs/ is left: too few to move the head
+        os.rename(roll / f"goat{i}.png", roll / "dogs" / f"goat{i}.png")
+    for i in range(6):
+        luna(roll / "cats" / "Fred" / f"fred{i}.png", 20 + i)
+
+    result = invoke("learn", roll, "--model", fake_model)
+
+    assert result.exit_code == 0, result.output
+    assert ("Held out, no change of the head files more of your 1 cat/dog/neither correction right: it keeps the "
+            "model's decisions on cat, dog and neither.") in result.stdout, result.stdout
+    assert f"model {fake_model} + 1 correction + 1 named pet (Fred: 6 photos) " in result.stdout
 
 
 def test_a_pets_folder_renamed_keeps_what_sorter_put_there_sorters_not_her_examples(tmp_path: Path,

@@ -427,6 +427,36 @@ def test_cli_json_prints_one_object_and_nothing_else(tmp_path: Path, tiny_model:
     assert data["dry_run"] is True and (tmp_path / "a.jpg").exists()
 
 
+def test_a_sort_without_recursive_names_the_sub_folders_it_did_not_look_into(tmp_path: Path, monkeypatch) -> None:
+    """Photos in DIR/trip/ were left without a word. Sorter's own folders, hidden ones and a
+    folder sorted on its own (which --recursive does not enter either) are not named."""
+    monkeypatch.setattr(lite, "load_classifier", lambda model: ThreeClassFake())
+    write_image(tmp_path / "rex.png", RED)
+    for sub in ("trip", "2019"):
+        write_image(tmp_path / sub / "rex.png", RED)
+    (tmp_path / ".hidden").mkdir()
+    (tmp_path / "own" / ".sorter").mkdir(parents=True)
+    (tmp_path / "own" / ".sorter" / "journal.jsonl").write_text("")
+    said = "Not looked into: 2 sub-folders (2019/, trip/); --recursive sorts them too."
+
+    dry = runner.invoke(app, ["sort", str(tmp_path), "--dry-run"])
+
+    assert dry.exit_code == 0, dry.output
+    assert said in dry.stdout.splitlines(), dry.stdout
+    as_json = json.loads(runner.invoke(app, ["sort", str(tmp_path), "--dry-run", "--json"]).stdout)
+    assert as_json["not_looked_into"] == {"sub_folders": 2, "named": ["2019", "trip"]}
+    for sub in ("a", "b", "c"):
+        (tmp_path / sub).mkdir()
+    sort = runner.invoke(app, ["sort", str(tmp_path)])
+    assert sort.exit_code == 0 and (tmp_path / "dogs" / "rex.png").is_file()
+    line = next(line for line in sort.stdout.splitlines() if line.startswith("Not looked into: "))
+    assert line.startswith("Not looked into: 5 sub-folders (") and line.endswith(", …); --recursive sorts them too.")
+    recursive = runner.invoke(app, ["sort", str(tmp_path), "--recursive"])
+    assert recursive.exit_code == 0 and "Not looked into" not in recursive.stdout
+    assert len(os.listdir(tmp_path / "dogs")) == 3  # trip/'s and 2019/'s rex too
+    assert json.loads(runner.invoke(app, ["sort", str(tmp_path), "-r", "--json"]).stdout)["not_looked_into"] is None
+
+
 @pytest.fixture
 def car_and_rex(tmp_path: Path, monkeypatch) -> Path:
     """A car (neither) and a dog, sorted by a three-class model through the CLI."""
@@ -443,8 +473,8 @@ def test_a_folder_without_photos_says_so(tmp_path: Path, monkeypatch) -> None:
     write_image(tmp_path / "trip" / "rex.png", RED)
     result = runner.invoke(app, ["sort", str(tmp_path)])
     assert result.exit_code == 0, result.output
-    assert ("No photos or videos in it (--recursive looks in its sub-folders too): files of other kinds are left alone."
-            in result.stdout)
+    assert "No photos or videos in it: files of other kinds are left alone." in result.stdout  # the next line says why
+    assert "Not looked into: 1 sub-folder (trip/); --recursive sorts them too." in result.stdout
     assert sorted(os.listdir(tmp_path)) == ["notes.txt", "trip"]  # no .sorter/ left behind: nothing was done
     assert "No photos" not in runner.invoke(app, ["sort", str(tmp_path), "--recursive"]).stdout
     assert (tmp_path / "dogs" / "rex.png").is_file() and (tmp_path / "notes.txt").is_file()

@@ -38,6 +38,7 @@ def learn(
       sorter learn --forget
     """
     from sorter.learning import learn as learning
+    from sorter.learning.report import report_lines
 
     if forget and directory is not None:
         # `--forget DIR/cats/Kit` read as "forget Kit" deleted every pet and correction, silently.
@@ -66,7 +67,7 @@ def learn(
     # As sort shows a file's name: its controls escaped, bytes that are not UTF-8 as bytes.
     for line in result.unreadable:
         err.print(f"unreadable: {shown(line)}", soft_wrap=True)
-    for line in learning.report_lines(result):
+    for line in report_lines(result):
         out.print(shown(line), soft_wrap=True)
     if result.refused:
         raise fail(SorterError(f"refused: {result.refused}"))

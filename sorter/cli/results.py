@@ -225,6 +225,15 @@ class FileLog:
         self.line(notice.message, f"[yellow]{escape(notice.message)}[/]" if notice.warning else None)
 
 
+def not_entered_line(passed) -> str | None:
+    """"Not looked into: 2 sub-folders (trip/, 2019/); --recursive sorts them too.", of the
+    sub-folders a sort without --recursive passed by (`folders.NotEntered`); None when none."""
+    if passed is None or not passed.count:
+        return None
+    names = ", ".join(f"{name}/" for name in sorted(passed.names)) + (", …" if passed.count > len(passed.names) else "")
+    return f"Not looked into: {passed.count} sub-folder{'s' * (passed.count != 1)} ({names}); --recursive sorts them too."
+
+
 def moved_line(moved_to: dict[str, int], verb: str = "moved") -> str:
     split = ", ".join(f"{folder}: {n}" for folder, n in sorted(moved_to.items()))
     return f"{verb} {sum(moved_to.values())} file(s){f' ({split})' if split else ''}"

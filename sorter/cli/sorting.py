@@ -10,7 +10,7 @@ import typer
 
 from sorter.cli.console import err, escape, fail, out, printable, progress_bar, shown, stopped_part_way
 from sorter.cli.options import LogFileOption, MinConfidenceOption, ModelOption, NoPersonalOption, folder_argument
-from sorter.cli.results import FileLog, moved_line, summary_table, videos_line
+from sorter.cli.results import FileLog, moved_line, not_entered_line, summary_table, videos_line
 from sorter.config import as_typed
 from sorter.errors import SorterError, UsageError
 
@@ -113,6 +113,9 @@ def sort_command(
         "might_be": summary.might_be,
         # A named pet's folder renamed since she was learnt here ("cats/Luna": "cats/Lulu"), or gone (null).
         "pet_folders": summary.pet_folders.moved if summary.pet_folders is not None else {},
+        # The sub-folders not looked into without --recursive (null with it): how many, the first 3 by name.
+        "not_looked_into": None if summary.not_entered is None else {
+            "sub_folders": summary.not_entered.count, "named": sorted(summary.not_entered.names)},
     }
     if as_jsonl:
         print(json.dumps({"summary": totals}))
@@ -125,9 +128,12 @@ def sort_command(
     if " + " in summary.model:  # a personal model: say so (the bundled model alone goes without saying)
         out.print(f"With {summary.model}", markup=False, soft_wrap=True)
     out.print(summary_table(summary))
+    passed = not_entered_line(summary.not_entered)  # says --recursive, with the sub-folders it would look into
     if not summary.counts:  # only other files (notes, PDFs), or none: say why nothing moved
-        where = "it or its sub-folders" if recursive else "it (--recursive looks in its sub-folders too)"
+        where = "it or its sub-folders" if recursive else "it" if passed else "it (--recursive looks in its sub-folders too)"
         out.print(f"No photos or videos in {where}: files of other kinds are left alone.", markup=False, soft_wrap=True)
+    if passed:
+        out.print(printable(passed), markup=False, soft_wrap=True)
     if summary.videos:
         out.print(videos_line(summary.videos, dry_run))
     if summary.recovered:

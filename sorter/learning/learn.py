@@ -29,15 +29,15 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from sorter.config import OTHER, as_typed
+from sorter.config import OTHER
 from sorter.errors import ModelError, SorterError
 from sorter.learning.as_sorted import decided, held_out
 from sorter.learning.copies import as_one
 from sorter.learning.examples import Progress
-from sorter.learning.folder_names import name_twins, passed_over_lines, shown
+from sorter.learning.folder_names import shown
 from sorter.learning.pets import PetReport, fit_pets, homes, staying
 from sorter.model.heads import Head, fit_softmax, folds, one_hot, principal_basis
-from sorter.model.personal import Examples, PersonalModel, placed_name
+from sorter.model.personal import Examples, PersonalModel, placed_name, said
 from sorter.model.pet_heads import PetHead
 from sorter.model.second_look import MARGIN
 
@@ -103,6 +103,9 @@ class LearnResult:
     new: int  # of which not learnt before (or placed elsewhere since)
     examples: int  # photos the user placed that the personal model learns from, every folder together
     kept: int  # photos sorter filed that the user kept so: held to sorter's decision (anchors)
+    #: Of `examples`, those whose cat, dog or neither the user gave against sorter's (`corrected`):
+    #: not a photo sorter filed as a cat that the user put into cats/Fred/, which names a pet only.
+    corrections: int
     kinds: list[KindReport]
     pets: list[PetReport]
     reference: ReferenceReport | None
@@ -175,8 +178,8 @@ def _learn(root: Path, model: Path | None, model_path: Path, base, bundled: Head
     anchor, check = reference.halves() if reference is not None else (None, None)
     kept = examples.kept()
     result = {"folder": root, "found": int(sum(not f.kept for f in found)), "new": new,
-              "examples": int((~kept).sum()), "kept": int(kept.sum()), "dropped": dropped, "videos": videos,
-              "forgot": forgot, "journaled": journal_path(root).is_file(),
+              "examples": int((~kept).sum()), "kept": int(kept.sum()), "corrections": int(corrected(examples).sum()),
+              "dropped": dropped, "videos": videos, "forgot": forgot, "journaled": journal_path(root).is_file(),
               "unreadable": [f"{path}: {why}" for path, why in unreadable.items()],
               "unread": sum(not f.kept and f.path in unreadable for f in found), "passed_over": passed_over(root),
               "renamed": {placed_name(*was): placed_name(was[0], now) for was, now in renamed.items()}}
@@ -203,7 +206,7 @@ def _learn(root: Path, model: Path | None, model_path: Path, base, bundled: Head
     kinds = kind_reports(placed, problem.labels, alone, held)
     written, description, stay = None, "", {}
     if choice.refused is None:
-        fitted = PersonalModel(base.fingerprint, names, choice.head, result["examples"], tuple(pet_heads),
+        fitted = PersonalModel(base.fingerprint, names, choice.head, result["corrections"], tuple(pet_heads),
                                homes(learnt, pet_heads, renamed))
         stay = staying(root, fitted.homes, pet_reports)
         personal.write_examples(learnt)
@@ -270,62 +273,20 @@ def _same_file(fd: int, path: Path) -> bool:
         return False
 
 
-def report_lines(result: LearnResult) -> list[str]:
-    """What `sorter learn` prints, and the review page's **Learn** button shows: one string a line."""
-    # The personal model learns from every folder learnt so far: say so when that is more than this one.
-    if result.examples > result.found:
-        tail = f"; with the folders learnt before, {result.examples} placed and {result.kept} kept as sorted"
-    else:
-        tail = f"; {result.kept} kept as sorted, held as they are" if result.kept else ""
-    # Unread ones said here too: else the table counts fewer than were found, with no word why.
-    unread = f", {result.unread} could not be read" if result.unread else ""
-    lines = [f"Found {result.found} photo(s) you placed in {result.folder} ({result.new} new{unread}){tail}"]
-    if result.forgot:  # what learn forgets is this folder's own, and it says so
-        lines.append(f"Forgot {result.forgot} photo(s) you placed in {result.folder}, learnt before: not in it now "
-                     "(deleted, edited or moved out since).")
-    if result.dropped:
-        lines.append(f"Dropped {result.dropped} example(s) learnt on another model.")
-    if result.videos:  # else a correction made on a video seems lost: "Found 0 photo(s)", "Nothing to learn"
-        lines.append(f"Not learnt from: {result.videos} video(s) you placed (sorter learns from photos; it judges a "
-                     "video by its frames as it judges photos, so what it learns applies to videos too).")
-    lines += passed_over_lines(result.passed_over)
-    if not result.kinds and not result.pets:
-        del lines[:not (result.found or result.unread)]  # no "Found 0 photo(s)": the line below says why, alone
-        what = "move a wrongly sorted photo where it belongs" if result.journaled else (  # not sorted, or undone
-            f"{result.folder} has no sorter journal: sort it and put right what the sort gets wrong")
-        lines.append(f"Nothing to learn: {what} (or file your own into cats/ or dogs/), then learn again.")
-        if result.forgotten:
-            lines.append("Deleted the personal model: nothing you placed is left to learn from (sort, watch and "
-                         "evaluate use the model's own decisions again).")
-        return lines
-    wide = max([24, *(len(k.kind) for k in result.kinds)])  # a pet's long name widens the column, never breaks it
-    lines.append(f"{'kind':<{wide}} {'photos':>6} {'model':>8} {'personal (held out)':>20}")  # right by each
-    for k in result.kinds:
-        lines.append(f"{k.kind:<{wide}} {k.photos:>6} {k.bundled_right:>8} {k.personal_right:>20}")
-    if any(k.kind.endswith(f" -> {shown(pet.name)}") for pet in result.pets if pet.learnt for k in result.kinds):
-        # The columns count the right kind (cats/ or dogs/); a named pet's own folder is her line's.
-        lines.append("(a named pet's photos: right as a cat or a dog above; into her own folder below)")
-    lines += [pet.line() for pet in result.pets]
-    lines += [f"{shown(was)}, learnt in another folder, holds the same photos as {shown(now)}: learnt as one pet, "
-              f"{shown(now)}" for was, now in sorted(result.renamed.items())]
-    lines += name_twins([pet.name for pet in result.pets])
-    if result.reference is not None:
-        r = result.reference
-        lines.append(f"Reference pets ({r.pets}): {r.wrong_before} in the wrong place before, {r.wrong_after} after"
-                     + (f"; {r.into_named} into a named pet's folder" if result.pets else ""))
-    else:
-        lines.append("This model has no reference set (MODEL.reference.npz): its pets could not be checked.")
-    if result.model_path is not None:
-        if not any(result.pull or ()):
-            lines.append("Held out, no change of the head places more of them right: it keeps the model's decisions.")
-        lines.append(f"Saved {result.model_path}: sort, watch and evaluate now use {result.description} "
-                     "(--no-personal ignores it; `sorter learn --forget` deletes it).")
-        # Where her photos go into no folder here, `--name-pets` would leave them: why, and what would.
-        lines += [result.staying[pet.name] for pet in result.pets if pet.name in result.staying]
-        if any(pet.unnamed_like and pet.name not in result.staying for pet in result.pets):
-            lines.append(f"To move your named pets' photos already in cats/ or dogs/ into their folders: "
-                         f"sorter sort {as_typed(result.folder)} --name-pets")
-    return lines
+def corrected(examples: Examples) -> np.ndarray:
+    """Mask of the photos whose cat, dog or neither the user gave against sorter's decision:
+    moved to another kind, filed from unsure, or filed into cats/ or dogs/ by hand ("added ->
+    cat"). A photo in a pet's folder that sorter had as that kind ("cat -> cats/Fred") or that the
+    user added there names the pet, not its kind; so does a "not Luna" ("cats/Luna -> cat")."""
+    from sorter.learning.corrections import SPECIES_OF_FOLDER
+
+    if not len(examples):
+        return np.zeros(0, bool)
+    # What sorter had, as a kind: cats/Luna -> cat; cat, dog, neither, unsure and "" (added) as they are.
+    had = np.array([SPECIES_OF_FOLDER.get(str(was).partition("/")[0], was) if "/" in was else was
+                    for was in examples.was], dtype=str)
+    kinds = np.array([said(str(label)) for label in examples.labels], dtype=str)
+    return ~examples.kept() & (had != kinds) & ((examples.was != "") | (examples.pets == ""))
 
 
 def _learnable(examples: Examples, names: tuple[str, ...]) -> Examples:

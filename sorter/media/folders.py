@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 import stat
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from sorter.config import (  # excluded_by_case: the files wing needs it too
@@ -56,9 +56,26 @@ class Skipped:
     reason: str
 
 
+@dataclass
+class NotEntered:
+    """The sub-folders a scan without `recursive` passed by that a recursive one would enter
+    (not hidden, a system's, a library, nor sorted on its own): how many, and the first NAMED
+    names. Filled as the scan's one listing goes by (`scan_folder(..., not_entered=)`), so that
+    `sort` can say what it did not look into without listing the folder again."""
+
+    NAMED = 3
+    count: int = 0
+    names: list[str] = field(default_factory=list)
+
+    def add(self, name: str) -> None:
+        self.count += 1
+        if len(self.names) < self.NAMED:
+            self.names.append(name)
+
+
 def scan_folder(
     root: Path, *, recursive: bool = False, exclude: frozenset[str] = frozenset(), videos: bool = False,
-    also: Callable[[str], bool] | None = None,
+    also: Callable[[str], bool] | None = None, not_entered: NotEntered | None = None,
 ) -> Iterator[Path | Skipped]:
     """Yield image paths (and video paths, with `videos`: sort and watch; other names that `also`
     accepts: watch, for companions that come after their photo) under `root` as the
@@ -69,6 +86,8 @@ def scan_folder(
     Never follows symlinks, never opens a file. Top-level names in `exclude` (the output
     folders, `.sorter`) are not entered. Files may be moved out of a folder while it is
     listed (that is what sorting does): POSIX still lists every other entry exactly once.
+    `not_entered`: without `recursive`, counts the sub-folders it did not look into (an `lstat`
+    each, for a journal of its own: never a listing).
     """
     def wanted(name: str) -> bool:
         return (is_image_name(name) or (videos and is_video_name(name))
@@ -98,6 +117,9 @@ def scan_folder(
                             yield Skipped(path, SORTED_ON_ITS_OWN)
                         else:
                             yield from scan_folder(path, recursive=True, videos=videos, also=also)
+                    elif not recursive and not_entered is not None and entered(entry.name) and (
+                            not sorted_on_its_own(path)):
+                        not_entered.add(entry.name)
                     continue
                 if not wanted(entry.name):
                     continue

@@ -33,6 +33,8 @@ from sorter.model.second_look import Box, Closer, filed, filed_boxes, first_look
 PERSONAL_NAME = "personal.npz"
 EXAMPLES_NAME = "examples.npz"
 FORMAT = "sorter-personal/1"
+#: Named pets `describe` lists by name (sort's summary, evaluate's "judged by"): a line, not a roll call.
+PETS_NAMED = 3
 
 
 def said(label: str) -> str:
@@ -94,16 +96,20 @@ class PersonalModel:
     base: str  # the fingerprint of the model it was fitted on
     class_names: tuple[str, ...]
     head: Head
-    photos: int  # photos the user placed that it learnt from
+    photos: int  # photos whose cat, dog or neither the user corrected (`learn.corrected`; before: all placed)
     pets: tuple[PetHead, ...] = ()
     homes: tuple[Home, ...] = ()  # the folders its named pets were learnt from (`pet_homes`)
 
     def describe(self, base_name: str) -> str:
-        """"bundled model + 37 corrections" (+ "2 named pets")."""
-        parts = [base_name, f"{self.photos} correction" + "s" * (self.photos != 1)]
-        named = sum(len(p.names) for p in self.pets)
+        """"bundled model + 37 corrections + 2 named pets (Luna: 10 photos, Milo: 12 photos)", or with
+        only pets named "bundled model + 1 named pet (Fred: 10 photos)" (his photos are no correction)."""
+        named = [f"{name}: {count} photos" if count else name for pets in self.pets for name, count in pets.photos()]
+        parts = [base_name]
+        if self.photos or not named:
+            parts.append(f"{self.photos} correction" + "s" * (self.photos != 1))
         if named:
-            parts.append(f"{named} named pet" + "s" * (named != 1))
+            listed = ", ".join(named[:PETS_NAMED]) + (", …" if len(named) > PETS_NAMED else "")
+            parts.append(f"{len(named)} named pet{'s' * (len(named) != 1)} ({listed})")
         return " + ".join(parts)
 
 

@@ -181,6 +181,12 @@ class PetHead:
     #: logits, (2, pets) (`against_strangers`). A model learnt before has none.
     strangers: np.ndarray | None = None
 
+    def photos(self) -> list[tuple[str, int]]:
+        """Each named pet and how many photos of her it was learnt from (0: a head learnt before it kept them)."""
+        if self.owners is None:
+            return [(name, 0) for name in self.names]
+        return list(zip(self.names, np.bincount(self.owners, minlength=len(self.names)).tolist(), strict=True))
+
     def scores(self, features: np.ndarray) -> np.ndarray:
         """(n, pets): what the head and the likeness say of each photo (`named_chances`), before
         it is measured against strangers."""

@@ -252,7 +252,7 @@ class App:
         """`sorter learn`'s report as lines of text (the page shows them as text); a refusal
         as one line beside it; an error as one line alone, whatever it is: this is the edge,
         and a traceback would only drop the connection."""
-        from sorter.learning.learn import report_lines
+        from sorter.learning.report import report_lines
 
         try:
             result = self.session.learn(self.model)

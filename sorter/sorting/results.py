@@ -14,6 +14,7 @@ if TYPE_CHECKING:  # numpy is loaded by then; importing this module must not loa
     import numpy as np
 
     from sorter.files.pet_folders import PetFolders
+    from sorter.media.folders import NotEntered
 
 # "moved" | "planned" | "neither" | "unsure" | "unreadable" | "skipped" | "vanished" | "failed",
 # and "joined" (a companion that arrived after its photo was sorted, moved to it; "to join" in a dry run)
@@ -87,6 +88,8 @@ class SortSummary:
     might_be: dict[str, int] = field(default_factory=dict)
     #: The named pets' folders renamed or gone since they were learnt here (`files.pet_folders`).
     pet_folders: PetFolders | None = None
+    #: The sub-folders a sort without --recursive did not look into (None: --recursive).
+    not_entered: NotEntered | None = None
 
 
 #: A companion that came after its photo was sorted, joined to it (or, in a dry run, to be).

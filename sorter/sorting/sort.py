@@ -407,7 +407,7 @@ def sort_folder(
     from sorter.files.lock import FolderLock
     from sorter.files.recovery import recover
     from sorter.files.verdicts import put_back
-    from sorter.media.folders import scan_folder
+    from sorter.media.folders import NotEntered, scan_folder
     from sorter.model import lite
     from sorter.model import personal as personal_model
     from sorter.review.framing import FRAME_PX
@@ -424,6 +424,7 @@ def sort_folder(
     if classifier is None:
         lite.resolve_model_path(model)  # a wrong --model fails before anything else happens
     tally = Tally(root)
+    not_entered = None if recursive else NotEntered()  # sub-folders left: counted as the photos are counted
     lock = FolderLock(root, wait=lock_wait, tidy=True)  # a folder without a photo is left without .sorter/
     recovered = 0
     review = None if dry_run else ReviewPage(root)  # a dry run changes nothing, .sorter/ included
@@ -447,12 +448,13 @@ def sort_folder(
         back = put_back(root, state)
         late = LateCompanions(root, state, back)  # of photos sorted before, found as the folder is counted
 
-        def photos(also=None):
-            return scan_folder(root, recursive=recursive, exclude=output_folders(), videos=True, also=also)
+        def photos(also=None, passed: NotEntered | None = None):
+            return scan_folder(root, recursive=recursive, exclude=output_folders(), videos=True, also=also,
+                               not_entered=passed)
 
         where = named_again.placed(root) if named else None  # one read of the journal for both
         total = sum(1 for look in named_again.passes(root, named, where, count=True) for _ in judged(look.entries))
-        total += sum(1 for _ in judged(late.taking(photos)))
+        total += sum(1 for _ in judged(late.taking(lambda also: photos(also, not_entered))))
         on_start(total + len(late.found))
         sorter = Sorter(root, classifier, min_confidence=min_confidence, dry_run=dry_run,
                         thumbnails=None if review is None else FRAME_PX)
@@ -494,5 +496,5 @@ def sort_folder(
         root, dry_run, tally.counts, tally.moved_to, recovered, time.monotonic() - started,
         companions=tally.companions, reasons=tally.reasons, review_page=review_page, review_error=review_error,
         model=personal_model.describe(classifier, model), videos=tally.videos, might_be=might_be,
-        pet_folders=sorter.here,
+        pet_folders=sorter.here, not_entered=not_entered,
     )

@@ -157,9 +157,20 @@ def _list_pets(folders: dict[str, Path]) -> dict[str, list[Path]]:
 
 
 def kind_of(path: Path, root: Path) -> str:
-    """A non-pet photo's kind: its first sub-folder below its folder of non-pets."""
+    """A non-pet photo's kind: its first sub-folder below its folder of non-pets ("." where it
+    is in none: the split sorts by this string, so it stays, or every model's split would move)."""
     parts = path.relative_to(root).parts
     return parts[0] if len(parts) > 1 else "."
+
+
+#: How evaluate names the kind of the non-pets in no sub-folder of Other/ (or of an --other or
+#: --holdout folder): `kind_of`'s "." read as a kind of that name in its tables and --json.
+NO_KIND = "(not in a sub-folder)"
+
+
+def kind_shown(kind: str) -> str:
+    """A kind as evaluate shows it, in the terminal and --json (`NO_KIND` for ".")."""
+    return NO_KIND if kind == "." else kind
 
 
 def source_of(path: Path) -> str | None:

@@ -277,7 +277,7 @@ def coverage_table(scored: Scored) -> list[Coverage]:
 
 
 def _by_kind(scored: Scored) -> list[KindResult]:
-    from sorter.training.datasets import ALL_CLASSES
+    from sorter.training.datasets import ALL_CLASSES, kind_shown
 
     tally: dict[str, list] = {}
     for kind, t, label in zip(scored.kinds, scored.true, predicted(scored), strict=True):
@@ -285,7 +285,7 @@ def _by_kind(scored: Scored) -> list[KindResult]:
         entry[1] += 1
         entry[2] += label == ALL_CLASSES[t]
     order = {c: i for i, c in enumerate(ALL_CLASSES)}
-    return [KindResult(kind, expected, n, right)
+    return [KindResult(kind_shown(kind), expected, n, right)
             for kind, (expected, n, right) in sorted(tally.items(), key=lambda kv: (order[kv[1][0]], kv[0]))]
 
 

@@ -74,7 +74,7 @@ def thresholds_json(rows: list[Threshold]) -> list[dict]:
 def score_holdout(classifier, folder: Path, progress: Progress = no_progress) -> tuple[list[HeldOut], Scored]:
     """Every photo below `folder` is a non-pet; its first sub-folder is its kind. Returns the
     kinds, in name order, and the scored photos (with those that could not be read)."""
-    from sorter.training.datasets import ALL_CLASSES, images_below, kind_of, refuse_pets
+    from sorter.training.datasets import ALL_CLASSES, images_below, kind_of, kind_shown, refuse_pets
 
     if not folder.is_dir():
         raise UsageError(f"hold-out folder not found: {folder}")
@@ -88,7 +88,8 @@ def score_holdout(classifier, folder: Path, progress: Progress = no_progress) ->
     for kind, label in zip(scored.kinds, predicted(scored), strict=True):
         counts = tally.setdefault(kind, dict.fromkeys(ALL_CLASSES, 0))
         counts[label] += 1
-    kinds = [HeldOut(kind, sum(c.values()), c[OTHER], c["cat"], c["dog"]) for kind, c in sorted(tally.items())]
+    kinds = [HeldOut(kind_shown(kind), sum(c.values()), c[OTHER], c["cat"], c["dog"])
+             for kind, c in sorted(tally.items())]
     return kinds, scored
 
 

@@ -1,0 +1,73 @@
+"""What `sorter learn` says: the lines it prints, which the review page's **Learn** button
+shows too (`report_lines`), from the `LearnResult` that `learning.learn` returns."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from sorter.config import as_typed
+from sorter.learning.folder_names import name_twins, passed_over_lines, shown
+
+if TYPE_CHECKING:
+    from sorter.learning.learn import LearnResult
+
+
+def report_lines(result: LearnResult) -> list[str]:
+    """What `sorter learn` prints, and the review page's **Learn** button shows: one string a line."""
+    # The personal model learns from every folder learnt so far: say so when that is more than this one.
+    if result.examples > result.found:
+        tail = f"; with the folders learnt before, {result.examples} placed and {result.kept} kept as sorted"
+    else:
+        tail = f"; {result.kept} kept as sorted, held as they are" if result.kept else ""
+    # Unread ones said here too: else the table counts fewer than were found, with no word why.
+    unread = f", {result.unread} could not be read" if result.unread else ""
+    lines = [f"Found {result.found} photo(s) you placed in {result.folder} ({result.new} new{unread}){tail}"]
+    if result.forgot:  # what learn forgets is this folder's own, and it says so
+        lines.append(f"Forgot {result.forgot} photo(s) you placed in {result.folder}, learnt before: not in it now "
+                     "(deleted, edited or moved out since).")
+    if result.dropped:
+        lines.append(f"Dropped {result.dropped} example(s) learnt on another model.")
+    if result.videos:  # else a correction made on a video seems lost: "Found 0 photo(s)", "Nothing to learn"
+        lines.append(f"Not learnt from: {result.videos} video(s) you placed (sorter learns from photos; it judges a "
+                     "video by its frames as it judges photos, so what it learns applies to videos too).")
+    lines += passed_over_lines(result.passed_over)
+    if not result.kinds and not result.pets:
+        del lines[:not (result.found or result.unread)]  # no "Found 0 photo(s)": the line below says why, alone
+        what = "move a wrongly sorted photo where it belongs" if result.journaled else (  # not sorted, or undone
+            f"{result.folder} has no sorter journal: sort it and put right what the sort gets wrong")
+        lines.append(f"Nothing to learn: {what} (or file your own into cats/ or dogs/), then learn again.")
+        if result.forgotten:
+            lines.append("Deleted the personal model: nothing you placed is left to learn from (sort, watch and "
+                         "evaluate use the model's own decisions again).")
+        return lines
+    wide = max([24, *(len(k.kind) for k in result.kinds)])  # a pet's long name widens the column, never breaks it
+    lines.append(f"{'kind':<{wide}} {'photos':>6} {'model':>8} {'personal (held out)':>20}")  # right by each
+    for k in result.kinds:
+        lines.append(f"{k.kind:<{wide}} {k.photos:>6} {k.bundled_right:>8} {k.personal_right:>20}")
+    if any(k.kind.endswith(f" -> {shown(pet.name)}") for pet in result.pets if pet.learnt for k in result.kinds):
+        # The columns count the right kind (cats/ or dogs/); a named pet's own folder is her line's.
+        lines.append("(a named pet's photos: right as a cat or a dog above; into her own folder below)")
+    lines += [pet.line() for pet in result.pets]
+    lines += [f"{shown(was)}, learnt in another folder, holds the same photos as {shown(now)}: learnt as one pet, "
+              f"{shown(now)}" for was, now in sorted(result.renamed.items())]
+    lines += name_twins([pet.name for pet in result.pets])
+    if result.reference is not None:
+        r = result.reference
+        lines.append(f"Reference pets ({r.pets}): {r.wrong_before} in the wrong place before, {r.wrong_after} after"
+                     + (f"; {r.into_named} into a named pet's folder" if result.pets else ""))
+    else:
+        lines.append("This model has no reference set (MODEL.reference.npz): its pets could not be checked.")
+    if result.model_path is not None:
+        if result.corrections and not any(result.pull or ()):
+            # Of the cat/dog/neither corrections only: a named pet is learnt all the same (her line above).
+            lines.append(f"Held out, no change of the head files more of your {result.corrections} cat/dog/neither "
+                         f"correction{'s' * (result.corrections != 1)} right: it keeps the model's decisions on cat, "
+                         "dog and neither.")
+        lines.append(f"Saved {result.model_path}: sort, watch and evaluate now use {result.description} "
+                     "(--no-personal ignores it; `sorter learn --forget` deletes it).")
+        # Where her photos go into no folder here, `--name-pets` would leave them: why, and what would.
+        lines += [result.staying[pet.name] for pet in result.pets if pet.name in result.staying]
+        if any(pet.unnamed_like and pet.name not in result.staying for pet in result.pets):
+            lines.append(f"To move your named pets' photos already in cats/ or dogs/ into their folders: "
+                         f"sorter sort {as_typed(result.folder)} --name-pets")
+    return lines
