@@ -21,7 +21,10 @@ def report_lines(result: LearnResult) -> list[str]:
         tail = f"; {result.kept} kept as sorted, held as they are" if result.kept else ""
     # Unread ones said here too: else the table counts fewer than were found, with no word why.
     unread = f", {result.unread} could not be read" if result.unread else ""
-    lines = [f"Found {result.found} photo(s) you placed in {result.folder} ({result.new} new{unread}){tail}"]
+    nothing = not result.kinds and not result.pets
+    lines = []
+    if result.found or result.unread or not nothing:  # else "Nothing to learn" below says why, alone
+        lines.append(f"Found {result.found} photo(s) you placed in {result.folder} ({result.new} new{unread}){tail}")
     if result.forgot:  # what learn forgets is this folder's own, and it says so
         lines.append(f"Forgot {result.forgot} photo(s) you placed in {result.folder}, learnt before: not in it now "
                      "(deleted, edited or moved out since).")
@@ -31,8 +34,7 @@ def report_lines(result: LearnResult) -> list[str]:
         lines.append(f"Not learnt from: {result.videos} video(s) you placed (sorter learns from photos; it judges a "
                      "video by its frames as it judges photos, so what it learns applies to videos too).")
     lines += passed_over_lines(result.passed_over)
-    if not result.kinds and not result.pets:
-        del lines[:not (result.found or result.unread)]  # no "Found 0 photo(s)": the line below says why, alone
+    if nothing:
         what = "move a wrongly sorted photo where it belongs" if result.journaled else (  # not sorted, or undone
             f"{result.folder} has no sorter journal: sort it and put right what the sort gets wrong")
         lines.append(f"Nothing to learn: {what} (or file your own into cats/ or dogs/), then learn again.")
