@@ -87,6 +87,8 @@ class SortSummary:
     might_be: dict[str, int] = field(default_factory=dict)
     #: The named pets' folders renamed or gone since they were learnt here (`files.pet_folders`).
     pet_folders: PetFolders | None = None
+    #: A dry run's: why the folder cannot be written in ("Permission denied"), which a sort refuses.
+    unwritable: str | None = None
 
 
 #: A companion that came after its photo was sorted, joined to it (or, in a dry run, to be).

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from sorter.config import CLASS_FOLDERS
 from sorter.errors import UsageError
-from sorter.files.folder import check_folder, output_folders
+from sorter.files.folder import cannot_write, check_folder, output_folders
 from sorter.files.moves import Judged, judged_as
 from sorter.files.verdicts import PutBacks, put_back_reason
 from sorter.sorting.results import FileResult, SortSummary, Tally
@@ -416,7 +416,9 @@ def sort_folder(
     from sorter.sorting.late_companions import LateCompanions
 
     started = time.monotonic()
-    root = check_folder(root, moving_in=not dry_run, filing=True)  # a dry run moves nothing out of a library
+    # A dry run moves nothing out of a library, and writes nothing: it says what a sort could not do.
+    root = check_folder(root, moving_in=not dry_run, filing=True, writing=not dry_run)
+    unwritable = cannot_write(root) if dry_run else None
     if not 0.0 <= min_confidence <= 1.0:
         raise UsageError("--min-confidence must be between 0 and 1")
     if name_pets and not personal:
@@ -494,5 +496,5 @@ def sort_folder(
         root, dry_run, tally.counts, tally.moved_to, recovered, time.monotonic() - started,
         companions=tally.companions, reasons=tally.reasons, review_page=review_page, review_error=review_error,
         model=personal_model.describe(classifier, model), videos=tally.videos, might_be=might_be,
-        pet_folders=sorter.here,
+        pet_folders=sorter.here, unwritable=unwritable,
     )
