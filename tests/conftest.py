@@ -9,6 +9,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -459,12 +460,13 @@ CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH = 1, 2
 
 
 @contextmanager
-def as_a_user(folder: Path):
+def as_a_user(folder: Path, refused: str = "read"):
     """Root's powers over file modes (`CAP_DAC_OVERRIDE`, `CAP_DAC_READ_SEARCH`) set aside in this
     thread's effective set for the block, and given back after: root is refused `folder` (made
-    unreadable by the caller) as a user is, in process, so a `CliRunner` test runs as root and
-    as a user alike. Threads started inside the block inherit the set. Skipped where the
-    kernel still lets this thread read `folder` (the test would prove nothing)."""
+    unreadable, or with `refused="write"` unwritable, by the caller: `chmod 555`) as a user is,
+    in process, so a `CliRunner` test runs as root and as a user alike. Threads started inside
+    the block inherit the set (and keep it). Skipped where the kernel still lets this thread
+    read (write in) `folder` (the test would prove nothing)."""
     import ctypes
 
     libc = ctypes.CDLL(None, use_errno=True)
@@ -478,12 +480,18 @@ def as_a_user(folder: Path):
         pytest.skip(f"capset: {os.strerror(ctypes.get_errno())}")
     try:
         try:
-            os.close(os.open(folder, os.O_RDONLY | os.O_DIRECTORY))  # listed
-            os.stat(os.path.join(folder, "."))  # entered (pathlib would drop the ".")
+            if refused == "write":
+                os.rmdir(tempfile.mkdtemp(dir=folder))
+            elif not folder.is_dir():  # a photo of mode 000
+                os.close(os.open(folder, os.O_RDONLY))
+            else:
+                os.close(os.open(folder, os.O_RDONLY | os.O_DIRECTORY))  # listed
+                os.stat(os.path.join(folder, "."))  # entered (pathlib would drop the ".")
         except PermissionError:
             pass
         else:
-            pytest.skip(f"{folder} (mode {folder.stat().st_mode & 0o777:o}) is still readable here")
+            still = "writable" if refused == "write" else "readable"
+            pytest.skip(f"{folder} (mode {folder.stat().st_mode & 0o777:o}) is still {still} here")
         yield folder
     finally:
         caps[0] = effective

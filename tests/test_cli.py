@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import subprocess
 
 import pytest
 from typer.testing import CliRunner
@@ -152,3 +153,66 @@ def test_help_names_no_python_type() -> None:
     for command in COMMANDS:
         result = CliRunner(env={"COLUMNS": "200"}).invoke(app, [command, "--help"])
         assert not re.search(r"<(str|int|list\[\w+\]|bool)>", result.stdout), (command, result.stdout)
+
+
+@pytest.mark.parametrize("args", [["sort"], ["undo"], ["learn"], ["review", "--no-browser"], ["watch"]],
+                         ids=lambda args: args[0])
+def test_a_folder_sorter_cannot_write_in_is_refused_in_one_line_naming_it(tmp_path, monkeypatch, fake_model,
+                                                                         args) -> None:
+    # A folder read but not written (root's, mode 755, sorted as a user) was refused naming a
+    # .sorter/ the user never made, as a failure to finish (`Error: pets/.sorter: Permission
+    # denied`, exit 1), by sort, review and watch alike; learn said `.sorter/turn`.
+    from conftest import as_a_user, tree, write_image
+
+    write_image(tmp_path / "pets" / "a.jpg", (200, 30, 30))
+    monkeypatch.chdir(tmp_path)
+    if args[0] in ("undo", "learn"):  # sorted before, by its owner: a journal to work on
+        assert runner.invoke(app, ["sort", "pets", "--model", str(fake_model)]).exit_code == 0
+    write_image(tmp_path / "pets" / "b.jpg", (30, 30, 200))
+    before = tree(tmp_path / "pets")
+    refused = tmp_path / "pets" / (".sorter" if args[0] == "learn" else "")  # learn writes only its lock there
+    model = ["--model", str(fake_model)] if args[0] != "undo" else []
+    refused.chmod(0o555)
+    try:
+        with as_a_user(refused, "write"):
+            result = runner.invoke(app, [args[0], "pets", *args[1:], *model])
+    finally:
+        refused.chmod(0o755)
+    where = refused.resolve() if args[0] == "learn" else "pets"  # learn works on the real path
+    assert (result.exit_code, result.stderr, result.stdout) == (2, f"Error: cannot write in {where}: Permission denied\n",
+                                                                "")
+    assert tree(tmp_path / "pets") == before  # nothing written
+
+
+def test_a_dry_run_of_a_folder_it_cannot_write_in_plans_and_says_a_sort_would_move_nothing(tmp_path) -> None:
+    from conftest import as_a_user, mounted, tree, write_image
+
+    from sorter.model import lite
+
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    write_image(tmp_path / "pets" / "a.jpg", (0, 0, 255))
+    with pytest.MonkeyPatch.context() as patch:
+        from conftest import FakeClassifier
+
+        patch.setattr(lite, "load_classifier", lambda model: FakeClassifier())
+        (tmp_path / "pets").chmod(0o555)
+        try:
+            with as_a_user(tmp_path / "pets", "write"):
+                result = runner.invoke(app, ["sort", str(tmp_path / "pets"), "--dry-run"])
+        finally:
+            (tmp_path / "pets").chmod(0o755)
+        assert result.exit_code == 0, result.output
+        assert "would move to dogs/" in result.stdout and result.stdout.endswith(
+            f"{tmp_path / 'pets'} cannot be written: Permission denied; a sort would move nothing\n")
+        assert tree(tmp_path / "pets") == {"a.jpg": (tmp_path / "pets" / "a.jpg").read_bytes()}
+        # A read-only disk (a card's write-protect switch) the same: refused, or planned with that line.
+        with mounted(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(disk)], disk, "a small tmpfs"):
+            write_image(disk / "a.jpg", (0, 0, 255))
+            subprocess.run(["mount", "-o", "remount,ro", str(disk)], check=True)
+            result = runner.invoke(app, ["sort", str(disk)])
+            assert (result.exit_code, result.stderr) == (2, f"Error: cannot write in {disk}: Read-only file system\n")
+            result = runner.invoke(app, ["sort", str(disk), "--dry-run"])
+            assert result.exit_code == 0 and result.stdout.endswith(
+                f"{disk} cannot be written: Read-only file system; a sort would move nothing\n")
+            assert os.listdir(disk) == ["a.jpg"]

@@ -377,7 +377,7 @@ def test_a_photo_left_in_place_that_nearly_was_her_is_noted_for_her_renamed_fold
     from sorter.files.pet_folders import PetFolders
     from sorter.model.inference import Prediction
     from sorter.model.pet_heads import Nearly
-    from sorter.sorting.sort import at_home
+    from sorter.sorting.pet_homes import at_home
 
     here = PetFolders(tmp_path, frozenset({"cats/Luna"}), {"cats/Luna": "cats/Lulu"})
     three = ("cat", "dog", "other")

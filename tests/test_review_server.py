@@ -485,6 +485,27 @@ def test_on_an_exfat_card_the_folder_is_not_taken_for_gone_once_the_kernel_forge
         thread.join(10)
 
 
+def test_a_click_into_a_folder_it_may_not_write_in_names_that_folder(folder) -> None:
+    # cats/ root's, the rest the user's: the click said `dogs/person.jpg: cannot move: Permission
+    # denied`, which folder unsaid.
+    from conftest import as_a_user
+
+    root, _, _ = folder
+    (root / "cats").chmod(0o555)
+    try:
+        with as_a_user(root / "cats", "write"):  # the server's threads, started here, go on without root's powers
+            client, stop, thread = start(root)
+        try:
+            status, answer = move(client, "person.jpg", "cat")
+        finally:
+            stop.set()
+            thread.join(10)
+    finally:
+        (root / "cats").chmod(0o755)
+    assert (status, answer["error"]) == (409, "dogs/person.jpg: cannot move into cats/: Permission denied")
+    assert (root / "dogs" / "person.jpg").is_file() and (root / "dogs" / "person.MOV").is_file()
+
+
 def test_a_click_on_a_full_disk_says_so_and_once_there_is_room_a_reload_shows_the_folder_as_it_is(
     served, monkeypatch
 ) -> None:

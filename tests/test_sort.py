@@ -707,7 +707,8 @@ def test_the_summary_counts_reasons_by_kind_and_a_failed_move_by_why() -> None:
     assert reason_kind("confidence 61% below --min-confidence 90%") == "confidence below --min-confidence 90%"
     assert reason_kind("confidence 96.9% below --min-confidence 97%") == "confidence below --min-confidence 97%"
     assert reason_kind("file too large (300 MiB)") == "file too large"
-    assert reason_kind("cannot open: Permission denied") == "cannot open"
+    assert reason_kind("cannot open: Permission denied") == "cannot open: Permission denied"
+    assert reason_kind("cannot move into cats/: Permission denied") == "cannot move into cats/: Permission denied"
     # cats/ on another filesystem: the summary's row says why 101 photos stayed, not only that they did
     assert reason_kind("cannot move: Invalid cross-device link") == "cannot move: Invalid cross-device link"
 
@@ -761,3 +762,51 @@ def test_printed_commands_paste_back_and_no_folder_name_splits_a_line(
 
     assert pasted(lines[-1].removeprefix("Undo with: sorter undo ")) == str(folder)
     assert pasted(review) == str(folder / ".sorter" / "review.html")
+
+
+def test_a_cats_folder_it_may_not_write_in_is_named_and_the_sort_exits_1_after_moving_the_rest(tmp_path: Path,
+                                                                                                monkeypatch) -> None:
+    # cats/ root's, the rest the user's: each cat said `cannot move: Permission denied`, which
+    # folder unsaid, and the sort exited 0 as if done.
+    from conftest import as_a_user
+
+    write_image(tmp_path / "tom.jpg", BLUE)
+    write_image(tmp_path / "kit.jpg", BLUE)
+    write_image(tmp_path / "rex.jpg", RED)
+    (tmp_path / "cats").mkdir()
+    monkeypatch.setattr(lite, "load_classifier", lambda model: FakeClassifier())
+    (tmp_path / "cats").chmod(0o555)
+    try:
+        with as_a_user(tmp_path / "cats", "write"):
+            result = runner.invoke(app, ["sort", str(tmp_path), "-v"])
+    finally:
+        (tmp_path / "cats").chmod(0o755)
+    assert result.exit_code == 1, result.output
+    assert result.stderr.splitlines()[-1] == (
+        "Error: 2 photo(s) could not be moved, the summary says why; the others were moved: sort again once these can be")
+    assert "failed: tom.jpg: cannot move into cats/: Permission denied" in result.stderr
+    assert "│ left in place: failed │ cannot move into cats/: Permission denied │     2 │" in result.stdout
+    assert set(tree(tmp_path)) == {"tom.jpg", "kit.jpg", "dogs/rex.jpg"}
+    assert "cannot move into cats/: Permission denied" in (tmp_path / ".sorter" / "review.html").read_text()
+    result = runner.invoke(app, ["sort", str(tmp_path)])  # once it can: done
+    assert result.exit_code == 0 and set(tree(tmp_path)) >= {"cats/tom.jpg", "cats/kit.jpg"}
+
+
+def test_a_photo_it_may_not_open_is_counted_with_why_in_the_summary_and_on_the_review_page(tmp_path: Path,
+                                                                                         monkeypatch) -> None:
+    # Only --verbose said "Permission denied": the summary and the page said "cannot open", which
+    # a damaged file's I/O error says too.
+    from conftest import as_a_user
+
+    write_image(tmp_path / "tom.jpg", BLUE)
+    photo = write_image(tmp_path / "x.jpg", RED)
+    monkeypatch.setattr(lite, "load_classifier", lambda model: FakeClassifier())
+    photo.chmod(0)
+    try:
+        with as_a_user(photo):
+            result = runner.invoke(app, ["sort", str(tmp_path)])
+    finally:
+        photo.chmod(0o644)
+    assert result.exit_code == 0, result.output
+    assert "│ left in place: unreadable │ cannot open: Permission denied │     1 │" in result.stdout
+    assert "cannot open: Permission denied" in (tmp_path / ".sorter" / "review.html").read_text()

@@ -201,6 +201,41 @@ def test_a_move_the_disk_filled_up_after_is_reported_counted_and_said_once(tmp_p
     assert recover(tmp_path).completed == 1  # the next command's recovery: kit.jpg's move found done
 
 
+def test_a_cats_folder_it_may_not_write_in_is_said_once_and_once_when_it_can(tmp_path: Path) -> None:
+    # Each cat said `failed: c3.jpg: cannot move: Permission denied` and moved once cats/ could be
+    # written, but neither "could not sort ...; retrying at each scan" nor "sorting again" came:
+    # only a batch the journal refused (a full disk) was said so.
+    from conftest import as_a_user
+
+    (tmp_path / "cats").mkdir()
+    write_image(tmp_path / "tom.jpg", BLUE)
+    (tmp_path / "cats").chmod(0o555)
+    try:
+        with as_a_user(tmp_path / "cats", "write"):  # the watch's thread started here goes on without root's powers
+            stop, thread, results, notices = watching(tmp_path)
+        try:
+            assert wait_until(lambda: len(notices) > 1, 10), notices
+            write_image(tmp_path / "kit.jpg", BLUE)
+            write_image(tmp_path / "rex.jpg", RED)
+            assert wait_until(lambda: (tmp_path / "dogs" / "rex.jpg").exists(), 10), notices
+            time.sleep(1.0)  # several scans, each refused the same way
+            (tmp_path / "cats").chmod(0o755)
+            assert wait_until(lambda: (tmp_path / "cats" / "kit.jpg").exists() and len(notices) > 2, 10), notices
+        finally:
+            stop.set()
+            thread.join(10)
+    finally:
+        (tmp_path / "cats").chmod(0o755)
+    assert notices[1:] == [
+        "could not sort 1 file(s): cannot move into cats/: Permission denied; retrying at each scan",
+        'sorting again: the latest batch was sorted and journaled, after "cannot move into cats/: Permission denied"',
+    ]
+    assert [(r.path.name, r.status, r.reason) for r in results if r.status == "failed"] == [
+        ("tom.jpg", "failed", "cannot move into cats/: Permission denied"),
+        ("kit.jpg", "failed", "cannot move into cats/: Permission denied")]
+    assert sorted(os.listdir(tmp_path / "cats")) == ["kit.jpg", "tom.jpg"]
+
+
 def test_a_log_file_on_a_disk_that_filled_up_goes_on_on_a_line_of_its_own(tmp_path: Path) -> None:
     # The line written once there was room again was glued onto the one the full disk cut short
     # ("2026-12-062026-12-06 10:03:38 moved ..."), and the file did not say lines were missing.

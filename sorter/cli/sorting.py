@@ -104,6 +104,13 @@ def sort_command(
         log.to_file(f"{'planned' if dry_run else 'sorted'} {summary.folder}: {moved_line(summary.moved_to, verb)}"
                     + (f"; left {left} in place" if left else "")
                     + (f"; review: {summary.review_page}" if summary.review_page else ""))
+        # Photos it meant to move and could not (a cats/ it may not write in): the rest moved,
+        # and the summary says why these did not; the command could not finish (exit 1).
+        failed = summary.counts.get("failed", 0)
+        unfinished = SorterError(f"{failed} photo(s) could not be moved, the summary says why; the others were "
+                                 "moved: sort again once these can be") if failed else None
+        if unfinished is not None:
+            log.to_file(f"Error: {unfinished}")
     if summary.review_error:
         err.print(f"[yellow]{escape(summary.review_error)}[/]", soft_wrap=True)
     totals = {
@@ -117,12 +124,17 @@ def sort_command(
         "not_looked_into": None if summary.not_entered is None else {
             "sub_folders": summary.not_entered.count, "named": sorted(summary.not_entered.names)},
     }
-    if as_jsonl:
-        print(json.dumps({"summary": totals}))
-        return
-    if as_json:
-        print(json.dumps({**totals, "files": results}))
-        return
+    if as_jsonl or as_json:
+        print(json.dumps({"summary": totals} if as_jsonl else {**totals, "files": results}))
+    else:
+        _show(summary, recursive=recursive, verbose=verbose)
+    if unfinished is not None:
+        raise fail(unfinished)
+
+
+def _show(summary, *, recursive: bool, verbose: bool) -> None:
+    """The summary on a terminal: the table, and what to do next."""
+    dry_run = summary.dry_run
     # The folder on its own line: as a table title, rich would wrap a long path to the table's width.
     out.print(f"{'Plan for' if dry_run else 'Sorted'} {printable(str(summary.folder))}", markup=False, soft_wrap=True)
     if " + " in summary.model:  # a personal model: say so (the bundled model alone goes without saying)
@@ -140,6 +152,9 @@ def sort_command(
         out.print(f"Finished {summary.recovered} move(s) interrupted by an earlier crash.")
     if dry_run:
         out.print("Dry run: nothing was changed." + ("" if verbose else " Every file's plan: --verbose."))
+        if summary.unwritable is not None:
+            out.print(f"{summary.folder} cannot be written: {summary.unwritable}; a sort would move nothing",
+                      markup=False, soft_wrap=True)
     if summary.review_page is not None:
         out.print(f"Review: {as_typed(summary.review_page)}", markup=False, soft_wrap=True)
     for line in summary.pet_folders.lines() if summary.pet_folders is not None else []:

@@ -10,6 +10,7 @@ whole group (see `file_groups`)."""
 
 from __future__ import annotations
 
+import errno
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -87,9 +88,25 @@ def _missing_folders(root: Path, folder: Path) -> list[Path]:
     return missing[::-1]
 
 
-def _failed(exc: OSError) -> tuple[str, str]:
-    """A group's failure (`Filed.failure`) where its move, or the journal after it, failed."""
-    return ("failed", f"cannot move: {exc.strerror or exc}")
+#: Errors a move gets from a folder it may not write in (its mode, a read-only disk).
+_REFUSED = (errno.EACCES, errno.EPERM, errno.EROFS)
+
+
+def _failed(exc: OSError, root: Path | None = None, pairs: Pairs = ()) -> tuple[str, str]:
+    """A group's failure (`Filed.failure`) where its move, or the journal after it, failed. A
+    move a folder refused names it (`cannot move into cats/: Permission denied`): the error is
+    the same for the folder moved into and the one moved out of, so each is tried
+    (`folder.cannot_write`), the destination first; only after a failure, never before a move."""
+    from sorter.files.folder import cannot_write
+
+    why = exc.strerror or exc
+    if root is not None and pairs and exc.errno in _REFUSED:
+        tried = [("into", pairs[0][1].parent), *(("out of", folder) for folder in dict.fromkeys(s.parent for s, _ in pairs))]
+        for where, folder in tried:
+            if cannot_write(folder) is not None:
+                shown = f"{folder.relative_to(root).as_posix()}/" if folder != root else str(root)
+                return ("failed", f"cannot move {where} {shown}: {why}")
+    return ("failed", f"cannot move: {why}")
 
 
 def _before(pairs: Pairs, judged) -> list:
@@ -150,7 +167,7 @@ def file_groups(
             except FileNotFoundError:
                 failure = ("vanished", "file disappeared before it could be moved")
             except OSError as exc:
-                failure = _failed(exc)
+                failure = _failed(exc, root, pairs)
             if failure is not None:
                 abandoned += [m.seq for m in group]
                 filed[i] = Filed(tuple((src, None) for src, _ in pairs), failure=failure)

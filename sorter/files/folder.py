@@ -26,13 +26,15 @@ def output_folders() -> frozenset[str]:
 
 
 def check_folder(root: Path, *, moving_in: bool = False, filing: bool = False, command: str = "sort",
-                 missing_ok: bool = False) -> Path:
+                 missing_ok: bool = False, writing: bool = False) -> Path:
     """`root` as a command may use it, or a one-line UsageError. `moving_in`: sort and watch,
     which move photos they have not moved before, refuse a folder inside a photo library.
     `filing`: sort (its dry run too), watch, review and learn, which work on `root`'s cats/ and
     dogs/, refuse what an earlier sort made (cats/, dogs/, a pet's folder, .sorter/), saying
     to run `command` on the folder above instead. `missing_ok`: a folder not there now passes
-    the checks its path allows (the unit of a watch of a share not mounted yet)."""
+    the checks its path allows (the unit of a watch of a share not mounted yet). `writing`: sort,
+    watch, review and undo, which move photos out of `root` and keep `.sorter/` in it, refuse
+    a folder they cannot write in (`cannot_write`) before any work."""
     try:
         there = root.exists()
     except OSError as exc:  # a folder above it that cannot be entered: its path cannot be looked up
@@ -60,6 +62,8 @@ def check_folder(root: Path, *, moving_in: bool = False, filing: bool = False, c
             if library is not None:
                 raise UsageError(f"{root} is inside {library} ({part}): its app keeps track of these photos, and "
                                  "moving one breaks the library; export them from the app, then sort the export")
+    if writing and there and (why := cannot_write(root)) is not None:
+        raise UsageError(f"cannot write in {root}: {why}")
     return root.absolute()
 
 
@@ -77,6 +81,30 @@ def _readable(root: Path) -> None:
             os.close(fd)
     except OSError as exc:
         raise UsageError(f"cannot read {root}: {exc.strerror or exc}") from None
+
+
+def cannot_write(folder: Path) -> str | None:
+    """Why nothing can be written in `folder` (its error: "Permission denied", "Read-only file
+    system"), or None when it can. Read but not written, a sort was refused naming a `.sorter/`
+    the user never made (`DIR/.sorter: Permission denied`, exit 1). Tried rather than asked
+    (`os.access` answers by the mode bits, wrong for root and on a network disk): a file with
+    no name is opened in it (`O_TMPFILE`), which nothing else sees and no crash leaves behind;
+    where the filesystem has no such file (exFAT, NFS), a hidden one is made and removed at once."""
+    try:
+        os.close(os.open(folder, os.O_TMPFILE | os.O_WRONLY | os.O_CLOEXEC, 0o600))
+        return None
+    except OSError as exc:
+        if exc.errno not in (errno.EOPNOTSUPP, errno.EISDIR, errno.EINVAL):  # EISDIR: a kernel without it
+            return exc.strerror or str(exc)
+    import tempfile
+
+    try:
+        fd, name = tempfile.mkstemp(prefix=f"{STATE_DIR}-", dir=folder)
+    except OSError as exc:
+        return exc.strerror or str(exc)
+    os.close(fd)
+    os.unlink(name)
+    return None
 
 
 def _made_by_a_sort(root: Path, command: str) -> str | None:

@@ -108,6 +108,8 @@ Judged = tuple[int, int, int, int]
 
 #: Why a photo replaced or written to since it was judged did not move (a watcher judges it again).
 CHANGED_SINCE_JUDGED = "changed since it was judged (replaced or written to); left for the next sort"
+#: Why a photo replaced by a folder (or a link) since it was judged did not move.
+NOT_A_FILE = "not a file any more (replaced since it was judged)"
 
 
 def judged_as(info: os.stat_result) -> Judged:
@@ -143,7 +145,7 @@ def _move(src: Path, dst: Path, src_dir: int | None = None, dst_dir: int | None 
     with `same_as` one replaced or rewritten since."""
     info = os.stat(src, dir_fd=src_dir, follow_symlinks=False)
     if not stat.S_ISREG(info.st_mode):
-        raise OSError(errno.EINVAL, "not a file any more (replaced since it was judged)", str(src))
+        raise OSError(errno.EINVAL, NOT_A_FILE, str(src))
     if same_as is not None and judged_as(info) != same_as:
         raise OSError(errno.EINVAL, CHANGED_SINCE_JUDGED, str(src))
     at = (_AT_FDCWD if src_dir is None else src_dir, _AT_FDCWD if dst_dir is None else dst_dir)

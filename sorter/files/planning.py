@@ -35,15 +35,17 @@ def looks_like(reason: str | None) -> str | None:
 def reason_kind(reason: str | None) -> str:
     """A reason without what belongs to one file, for counting files by it in summaries:
     "confidence 61% below --min-confidence 90%" -> "confidence below --min-confidence 90%",
-    "cannot open: Permission denied" -> "cannot open", "file too large (300 MiB)" -> "file too
-    large", "you put it back from dogs/IMG_1.jpg; left there" -> "you put it back; left there".
-    Reasons are "what: detail" or "what (detail)" by convention, so new ones group too."""
+    "file too large (300 MiB)" -> "file too large", "you put it back from dogs/IMG_1.jpg; left
+    there" -> "you put it back; left there". Reasons are "what: detail" or "what (detail)" by
+    convention, so new ones group too. A file that could not be opened or moved keeps its error,
+    which says what to do and of which there are few ("cannot open: Permission denied",
+    "cannot move into cats/: Permission denied", "cannot move: Invalid cross-device link")."""
     if not reason:
         return "no reason given"
     if is_put_back_reason(reason):  # "what from where; ...": the one reason whose detail comes first
         return PUT_BACK_KIND
     kind, _, detail = reason.partition(": ")
-    if kind == "cannot move" and detail:  # its error says why, and there are few: Invalid cross-device link
+    if (kind.startswith("cannot move") or kind == "cannot open") and detail:
         kind = f"{kind}: {detail.split(': ', 1)[0]}"
     kind = re.sub(r" \([^()]*\d[^()]*\)", "", kind)  # per-file numbers: (300 MiB), (20000x20000 pixels)
     return re.sub(r"^confidence [\d.]+% below", "confidence below", kind)

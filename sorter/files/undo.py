@@ -395,10 +395,11 @@ def undo(root: Path, *, all_runs: bool = False, lock_wait: float = 0.0) -> UndoR
     from sorter.files.recovery import recover
     from sorter.files.whereabouts import Whereabouts
 
-    root = check_folder(root)
+    given, root = root, check_folder(root)
     if not state_dir(root).is_dir():
         check_folder(root, filing=True, command="undo")  # a sort's cats/ or a pet's folder: undo the folder above
         raise UsageError(f"nothing to undo: {root} has no sorter journal")
+    check_folder(given, writing=True)  # its photos go back into it, and its journal is written
     with FolderLock(root, wait=lock_wait):
         state = recover(root).state
         runs = state.undoable_runs()

@@ -150,7 +150,7 @@ class Session:
         from sorter.files.folder import HeldFolder, check_folder
         from sorter.files.recovery import recover
 
-        self.root = check_folder(root, filing=True, command="review")
+        self.root = check_folder(root, filing=True, command="review", writing=True)
         self._held = HeldFolder(self.root)
         self._pets = KnownPets(self.root)  # asked at each reload and Name…, found again only when changed
         with self._locked():  # settle a crashed sort first, as every command does

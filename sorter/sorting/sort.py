@@ -14,9 +14,10 @@ from pathlib import Path
 
 from sorter.config import CLASS_FOLDERS
 from sorter.errors import UsageError
-from sorter.files.folder import check_folder, output_folders
+from sorter.files.folder import cannot_write, check_folder, output_folders
 from sorter.files.moves import Judged, judged_as
 from sorter.files.verdicts import PutBacks, put_back_reason
+from sorter.sorting.pet_homes import at_home, pets_of
 from sorter.sorting.results import FileResult, SortSummary, Tally
 
 
@@ -44,28 +45,10 @@ def judged(entries):
         elif not beside_a_photo(entry) and os.path.lexists(entry):
             yield entry
 
+
 def _joins(photo) -> str:
     """Why a late companion joins `photo` (`latecomers.Filed`)."""
     return f"companion of {photo.destination.name}, which went there before"
-
-
-def pets_of(prediction) -> tuple[str | None, str | None]:
-    """The named pet ("cats/Luna") `prediction` files its photo as, and the one it nearly was,
-    whatever the label: a photo left as neither or unsure is noted for her too."""
-    named = prediction.pet and prediction.label in CLASS_FOLDERS
-    return (f"{CLASS_FOLDERS[prediction.label]}/{prediction.pet}" if named else None,
-            prediction.nearly.pet if prediction.nearly else None)
-
-
-def at_home(prediction, here):
-    """`prediction` with its named pet, and the one it nearly was, as her folder is in this folder
-    now (`files.pet_folders`, those pets looked for: `PetFolders.looked_for`): renamed (cats/Luna
-    is cats/Lulu), or gone (no pet: it stays in cats/)."""
-    if not here.moved or (prediction.pet or prediction.nearly) is None:
-        return prediction
-    pet, nearly = (here.folder(name) if name else None for name in pets_of(prediction))
-    return replace(prediction, pet=pet.partition("/")[2] if pet else None,
-                   nearly=replace(prediction.nearly, pet=nearly) if nearly else None)
 
 
 class Sorter:
@@ -416,7 +399,9 @@ def sort_folder(
     from sorter.sorting.late_companions import LateCompanions
 
     started = time.monotonic()
-    root = check_folder(root, moving_in=not dry_run, filing=True)  # a dry run moves nothing out of a library
+    # A dry run moves nothing out of a library, and writes nothing: it says what a sort could not do.
+    root = check_folder(root, moving_in=not dry_run, filing=True, writing=not dry_run)
+    unwritable = cannot_write(root) if dry_run else None
     if not 0.0 <= min_confidence <= 1.0:
         raise UsageError("--min-confidence must be between 0 and 1")
     if name_pets and not personal:
@@ -496,5 +481,5 @@ def sort_folder(
         root, dry_run, tally.counts, tally.moved_to, recovered, time.monotonic() - started,
         companions=tally.companions, reasons=tally.reasons, review_page=review_page, review_error=review_error,
         model=personal_model.describe(classifier, model), videos=tally.videos, might_be=might_be,
-        pet_folders=sorter.here, not_entered=not_entered,
+        pet_folders=sorter.here, not_entered=not_entered, unwritable=unwritable,
     )

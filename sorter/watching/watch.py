@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from sorter.errors import SorterError, UsageError
 from sorter.files.folder import check_folder
-from sorter.files.moves import CHANGED_SINCE_JUDGED
+from sorter.files.moves import CHANGED_SINCE_JUDGED, NOT_A_FILE
 from sorter.signals import stop_on_signals
 from sorter.sorting.results import FileResult, Tally
 from sorter.sorting.sort import Sorter
@@ -90,11 +90,28 @@ class _Trouble:
         else:  # the "seen" records after the moves: what sorter learn and the review page read of them
             self.notify(f"could not note the latest batch's decisions in the journal: {exc}; its moves stand")
 
+    def refused(self, reasons: dict[str, int]) -> None:
+        """Moves refused file by file (a cats/ it may not write in, each photo's `cannot move
+        into cats/: Permission denied`), by reason: said as a batch the disk would not take."""
+        cause = (True, False, "\n".join(sorted(reasons)))
+        if cause == self.said:
+            return
+        self.said, self.why = cause, "; ".join(sorted(reasons))
+        why = self.why if len(reasons) == 1 else "; ".join(f"{r} ({n})" for r, n in sorted(reasons.items()))
+        self.notify(f"could not sort {sum(reasons.values())} file(s): {why}; retrying at each scan")
+
     def over(self) -> None:
         """A batch went through whole."""
         if self.said is not None:
             self.said = None
             self.on_notice(WatchNotice(f'sorting again: the latest batch was sorted and journaled, after "{self.why}"'))
+
+
+def _refusal(result: FileResult) -> bool:
+    """A move the disk or a folder refused, tried again at each scan: not one of a photo that
+    changed since it was judged (judged again) or became a folder (no photo to move)."""
+    return result.status == "failed" and not any(why in (result.reason or "") for why in (CHANGED_SINCE_JUDGED,
+                                                                                         NOT_A_FILE))
 
 
 def _said(here, before: dict[str, str], on_notice: Callable[[WatchNotice], None]) -> dict[str, str]:
@@ -250,7 +267,7 @@ def watch_folder(
     from sorter.watching.watcher import Watcher, WatchSettings
 
     started = time.monotonic()
-    root = check_folder(root, moving_in=True, filing=True, command="watch")
+    root = check_folder(root, moving_in=True, filing=True, command="watch", writing=True)
     if not 0.0 <= min_confidence <= 1.0:
         raise UsageError("--min-confidence must be between 0 and 1")
     batch_size = batch_size or DEFAULT_BATCH_SIZE
@@ -264,7 +281,7 @@ def watch_folder(
     refused: dict[Path, str | None] = {}  # moves the disk refused, retried at each scan: said once
 
     def report(result: FileResult, watcher: Watcher) -> None:
-        if result.status == "failed" and CHANGED_SINCE_JUDGED not in (result.reason or ""):
+        if _refusal(result):
             if refused.get(result.path, "") == result.reason:
                 return  # the same refusal again (a read-only cats/ all day): retried without a line
             refused[result.path] = result.reason
@@ -331,11 +348,14 @@ def watch_folder(
             for entry, was in back:  # the user's word: left where it is
                 report(FileResult(entry, "skipped", reason=put_back_reason(os.path.relpath(was, root))), watcher)
             unreported = {entry for entry, _, _ in late} | {e.path if isinstance(e, Skipped) else e for e in batch}
+            refusals: dict[str, int] = {}  # the batch's moves refused file by file, by reason
             try:  # each result reported as it comes: those before a failure were moved
                 for result in chain(sorter.join(late), sorter.sort_entries(batch, batch_size=batch_size,
                                                                            looked=watcher.handed)):
                     unreported.discard(result.path)
                     judged(result, watcher)
+                    if _refusal(result):
+                        refusals[result.reason] = refusals.get(result.reason, 0) + 1
                     if noting is not None:
                         noting.add(result)
             except OSError as exc:
@@ -344,7 +364,9 @@ def watch_folder(
                 sorter.replan()  # the names it had planned for them are free again
                 trouble.failed(exc, sum(os.path.lexists(path) for path in unreported))
             else:
-                if late or batch:
+                if refusals:
+                    trouble.refused(refusals)
+                elif (late or batch) and not any(map(os.path.lexists, refused)):  # those refused before moved too
                     trouble.over()
             moved = _said(sorter.here, moved, on_notice)  # of the pets looked for as their photos came
             if sorter.run is not None:
