@@ -411,9 +411,10 @@ def test_watch_counts_a_video_left_in_place_once_it_goes_with_its_photo(tmp_path
     assert box["summary"].counts == {"moved": 1} and box["summary"].videos == {}, box["summary"]
 
 
-def test_watch_leaves_a_late_video_of_two_photos_where_it_is(tmp_path: Path, colours) -> None:
+def test_watch_judges_a_late_video_of_two_photos_on_its_own(tmp_path: Path, colours) -> None:
     """IMG_1.MOV arriving after IMG_1.PNG went to cats/ and IMG_1.JPG to dogs/: whose it is
-    cannot be told, so it stays, as `sort` leaves it beside both."""
+    cannot be told, so it joins neither and is judged as the video it is, as `sort` run again
+    judges it (it was left where it was, in no line and no count); its .AAE is left alone."""
     from test_watch import wait_until
 
     stop, thread, results = watching(tmp_path)
@@ -426,13 +427,32 @@ def test_watch_leaves_a_late_video_of_two_photos_where_it_is(tmp_path: Path, col
         (tmp_path / "IMG_0010.AAE").write_text("<plist/>")
         (tmp_path / "IMG_0010.JPG.xmp").write_text("<x:xmpmeta/>")  # named after one of them: follows it
         assert wait_until(lambda: (tmp_path / "dogs" / "IMG_0010.JPG.xmp").exists(), 10), results
-        time.sleep(1.0)  # the video's wait, and several rescans
+        # Beside the cat photo of its stem under a name of its own, not to pair with it.
+        assert wait_until(lambda: (tmp_path / "cats" / "IMG_0010 (1).MOV").exists(), 10), results
+        time.sleep(1.0)  # several rescans
     finally:
         results = stopped(stop, thread, results)
-    assert (tmp_path / "IMG_0010.MOV").is_file() and (tmp_path / "IMG_0010.AAE").is_file()
+    assert (tmp_path / "IMG_0010.AAE").is_file()
     assert sorted((r.path.name, r.status) for r in results) == [
-        ("IMG_0010.JPG", "moved"), ("IMG_0010.JPG.xmp", "joined"), ("IMG_0010.PNG", "moved"),
+        ("IMG_0010.JPG", "moved"), ("IMG_0010.JPG.xmp", "joined"), ("IMG_0010.MOV", "moved"), ("IMG_0010.PNG", "moved"),
     ]
+
+
+def test_watch_judges_a_late_video_over_5_seconds_on_its_own(tmp_path: Path, colours) -> None:
+    """A Live Photo's video lasts about 3 s: a 6 s cat video copied in after the dog photo of its
+    stem was sorted had joined it, into dogs/, unlooked at (`container.may_be_live_photos`)."""
+    from test_watch import wait_until
+
+    stop, thread, results = watching(tmp_path)
+    try:
+        write_image(tmp_path / "IMG_0050.JPG", RED)
+        assert wait_until(lambda: (tmp_path / "dogs" / "IMG_0050.JPG").exists(), 10), results
+        make_clip(tmp_path.parent / "long.MOV", [colours["cat"]], seconds=6.0).rename(tmp_path / "IMG_0050.MOV")
+        assert wait_until(lambda: (tmp_path / "cats" / "IMG_0050.MOV").exists(), 20), results
+    finally:
+        results = stopped(stop, thread, results)
+    assert [(r.path.name, r.status) for r in results] == [("IMG_0050.JPG", "moved"), ("IMG_0050.MOV", "moved")]
+    assert sorted(os.listdir(tmp_path / "dogs")) == ["IMG_0050.JPG"]
 
 
 def test_watch_knows_from_the_journal_where_an_earlier_sort_put_the_photo(tmp_path: Path, colours) -> None:

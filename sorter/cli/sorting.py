@@ -13,6 +13,7 @@ from sorter.cli.options import LogFileOption, MinConfidenceOption, ModelOption, 
 from sorter.cli.results import FileLog, moved_line, not_entered_line, summary_table, videos_line
 from sorter.config import as_typed
 from sorter.errors import SorterError, UsageError
+from sorter.sorting.results import moved_anything
 
 
 def sort_command(
@@ -163,7 +164,7 @@ def _show(summary, *, recursive: bool, verbose: bool) -> None:
         from sorter.sorting.suggesting import asks_about
 
         out.print(asks_about(summary.might_be, summary.folder), markup=False, soft_wrap=True)
-    if summary.moved_to and not dry_run:
+    if moved_anything(summary) and not dry_run:  # late companions joined, though no photo moved
         out.print(f"Undo with: sorter undo {as_typed(summary.folder)}", markup=False, soft_wrap=True)
 
 

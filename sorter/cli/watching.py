@@ -13,6 +13,7 @@ from sorter.cli.results import FileLog, moved_line, videos_line
 from sorter.cli.sorting import interrupted, journal_size
 from sorter.config import as_typed
 from sorter.errors import SorterError
+from sorter.sorting.results import moved_anything
 
 if TYPE_CHECKING:
     from sorter.watching.watch import WatchSummary
@@ -116,7 +117,7 @@ def _undo_hint(summary: WatchSummary) -> str:
     ran is a newer run than the watch's own (its corrections, its "not her" answers): told plain
     `sorter undo`, the user took back the review, and not the watch."""
     times, runs = summary.undos or (1, 1)  # the journal unreadable at the stop: the plain command
-    if not summary.moved_to or times == 0:
+    if not moved_anything(summary) or times == 0:
         return ""  # nothing of it left to undo
     command = f"sorter undo {as_typed(summary.undo_in or summary.folder)}"
     if times == 1:

@@ -30,6 +30,9 @@ MAX_VIDEO_PIXELS = 8192 * 4320
 MAX_VIDEO_SECONDS = 24 * 3600
 #: The moov index of a 24 h phone video is about 10 MB (4 bytes a frame, several tables).
 MAX_INDEX_BYTES = 64 * 2**20
+#: A Live Photo's video lasts about 3 s (1.5 s each side of the photo): one whose index says it
+#: is longer is a video of its own (`may_be_live_photos`).
+LIVE_PHOTO_SECONDS = 5.0
 
 _MP4_TOP_BOXES = frozenset({b"ftyp", b"moov", b"mdat", b"wide", b"free", b"skip", b"pnot", b"uuid"})
 #: Bytes of an `ftyp` box read for its brands: a real one lists a handful (28-40 bytes).
@@ -248,6 +251,14 @@ def duration(path, dir_fd: int | None = None) -> float | None:
         return None
     finally:
         os.close(fd)
+
+
+def may_be_live_photos(path) -> bool:
+    """`path`, a video, may be a Live Photo's for all its index says (`LIVE_PHOTO_SECONDS`; one
+    that will not say may be): the one rule by which `watch` waits for its photo and a late one
+    (`sorting.latecomers`) joins a photo sorted before it, rather than be judged on its own."""
+    seconds = duration(path)
+    return seconds is None or seconds <= LIVE_PHOTO_SECONDS
 
 
 def incomplete(path) -> str | None:

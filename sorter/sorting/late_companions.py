@@ -3,8 +3,9 @@ the folder after an earlier sort (or watch) moved its photo joins the photo wher
 under its group's name, by the rules a watch joins one by (`latecomers.Latecomers`, loaded
 from the journal as a watch loads it when it starts): by the stem only within `STEM_WINDOW`
 of the photo's move, by the photo's whole name whenever; not when the photo was undone,
-moved on by hand or put back; one of two photos of its stem that went elsewhere stays where it
-is, as a watch leaves it.
+moved on by hand or put back. A file that joins no photo for sure is the sort's as before late
+companions joined, as a watch has it: a video (of two photos of its stem, or over 5 s: no Live
+Photo's) is judged on its own, an `.AAE` or `.xmp` left alone.
 
 Found while the sort counts the folder (`taking`), so it costs no listing of its own: a
 folder without a journal costs nothing more; otherwise a name that could be a companion's
@@ -36,7 +37,6 @@ class LateCompanions:
         self._latecomers: Latecomers | None = None
         #: Each companion that joins -> (its photo's `Filed`, where it goes).
         self.found: dict[Path, tuple[Filed, Path]] = {}
-        self.stays: set[Path] = set()
 
     def taking(self, scan: Callable[[Callable[[str], bool]], Iterable]) -> Iterator:
         """What `scan(also)` (`folders.scan_folder`, names that `also` accepts listed too) finds
@@ -53,8 +53,8 @@ class LateCompanions:
 
     def _left(self, path: Path) -> bool:
         """`path` is the sort's as before: no companion of a photo sorted before (which joins
-        it: `found`), nor of two photos of its stem that went elsewhere (`Latecomers.of_two_photos`:
-        it stays where it is, as a watch leaves it: `stays`)."""
+        it: `found`). Where it cannot join one for sure (`Latecomers.destination`), a video is
+        judged on its own, as a watch judges it: never left out of the sort and its counts."""
         if not self._state.runs or not could_be_companion(path.name) or _photo_beside(path):
             return True
         if self._latecomers is None:
@@ -63,13 +63,11 @@ class LateCompanions:
         found = self._latecomers.destination(path)
         if found is not None:
             self.found[path] = found
-        elif self._latecomers.of_two_photos(path):
-            self.stays.add(path)
-        return found is None and path not in self.stays
+        return found is None
 
     def without(self, entries) -> Iterator:
-        """`entries` less those that join a photo (in a dry run they are still there) or stay."""
-        return (entry for entry in entries if entry not in self.found and entry not in self.stays)
+        """`entries` less those that join a photo (in a dry run they are still there)."""
+        return (entry for entry in entries if entry not in self.found)
 
     def late(self) -> list[tuple[Path, Filed, Path]]:
         """(path, its photo's `Filed`, destination) of each, as `Sorter.join` takes them."""

@@ -61,7 +61,8 @@ class Filed:
     same: SameFile | None = None
     #: Another photo of its stem that went elsewhere too (`IMG_1.HEIC` and `IMG_1.JPG`): a
     #: companion by the stem belongs to neither for sure, as `sort` decides beside both, and
-    #: stays; one named after that photo's whole name (`IMG_1.JPG.xmp`) follows it.
+    #: joins neither (a video is judged on its own, a sidecar left where it is); one named after
+    #: that photo's whole name (`IMG_1.JPG.xmp`) follows it.
     other: Filed | None = None
     #: When it moved (seconds since the epoch; None: not known, as in journals before times).
     when: float | None = None
@@ -202,13 +203,6 @@ class Latecomers:
         self._note(root, back)
         return back
 
-    def of_two_photos(self, path: Path) -> bool:
-        """`path` shares its stem with two photos that went elsewhere (`Filed.other`): whose
-        companion it is cannot be told, so it stays where it is."""
-        stem, ext = os.path.splitext(path.name)
-        filed = self._by_stem.get((str(path.parent), stem.casefold()))
-        return filed is not None and filed.other is not None and ext.lower() in _BY_STEM
-
     def _moved_on(self, filed: Filed) -> Filed | None:
         """`filed` where its photo is now, when a journaled move took it on from where it went
         (a review page's **Dog** on a photo the watch filed as a cat: its late .MOV went into
@@ -228,7 +222,10 @@ class Latecomers:
 
     def destination(self, path: Path) -> tuple[Filed, Path] | None:
         """The moved photo `path` belongs with and where `path` goes beside it; None when it
-        belongs with no photo moved away (or its photo is back, or gone since)."""
+        belongs with no photo moved away (or its photo is back, or gone since), and for a video
+        that cannot be a Live Photo's (`container.may_be_live_photos`): it is judged on its own."""
+        from sorter.media.container import may_be_live_photos  # numpy: not imported for `--help`
+
         folded = path.name.casefold()
         stem, ext = os.path.splitext(path.name)
         tries = [(stem, ext.lower())]  # IMG_1.MOV, IMG_1.xmp
@@ -250,11 +247,13 @@ class Latecomers:
             if by_stem is not None and filed.when is not None and time.time() - filed.when > STEM_WINDOW:
                 continue  # another photo's stem by now (`STEM_WINDOW`): judged on its own
             if by_stem is not None and filed.other is not None:
-                return None  # IMG_1.MOV of IMG_1.HEIC or of IMG_1.JPG: `of_two_photos`
+                return None  # IMG_1.MOV of IMG_1.HEIC or of IMG_1.JPG: `Filed.other`
             if by_stem is None and not path.name.startswith(filed.source.name):
                 continue
             if os.path.lexists(filed.source):
                 return None  # the photo is back beside it (the usual rules apply)
+            if by_stem is not None and is_video_name(path.name) and not may_be_live_photos(path):
+                return None  # a video over 5 s is no Live Photo's: judged on its own
             if not os.path.lexists(filed.destination):
                 filed = self._moved_on(filed)  # by a review's correction since, say
                 if filed is None:

@@ -96,6 +96,12 @@ class SortSummary:
 
 #: A companion that came after its photo was sorted, joined to it (or, in a dry run, to be).
 JOINS = ("joined", "to join")
+
+
+def moved_anything(summary) -> bool:
+    """The run (a `SortSummary`, a watch's, or their `Tally`) moved a file, a late companion joined to its photo
+    included: `sorter undo` has something to take back, though no photo moved (`moved_to`)."""
+    return bool(summary.moved_to) or summary.counts.get("joined", 0) > 0
 #: Distinct (status, reason kind) pairs a Tally counts apart.
 MAX_REASONS = 256
 

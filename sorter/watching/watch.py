@@ -17,7 +17,7 @@ from sorter.errors import SorterError, UsageError
 from sorter.files.folder import check_folder
 from sorter.files.moves import CHANGED_SINCE_JUDGED, NOT_A_FILE
 from sorter.signals import stop_on_signals
-from sorter.sorting.results import FileResult, Tally
+from sorter.sorting.results import FileResult, Tally, moved_anything
 from sorter.sorting.sort import Sorter
 
 if TYPE_CHECKING:  # watchdog is imported only when a watch starts
@@ -130,8 +130,9 @@ def _latecomers(root: Path, batch: list, latecomers, watcher) -> tuple[list, lis
     it), the photos and videos to sort, and photos sorter moved that were put back where they
     were, or renamed since (left there: `Latecomers.put_back`, by place or by what each is as
     the watcher handed it out, and for photos sorted before those it remembers,
-    one look at the journal for the batch: `older_put_backs`). A sidecar of no moved photo is
-    left alone: its photo, when it comes, takes it along."""
+    one look at the journal for the batch: `older_put_backs`). A video that joins no photo for
+    sure is judged on its own, as `sort` judges it; a sidecar of no moved photo is left alone:
+    its photo, when it comes, takes it along."""
     from sorter.media.folders import Skipped, is_image_name, is_video_name
 
     put_back = {entry: latecomers.put_back(entry, watcher.handed.get(entry)) for entry in batch
@@ -153,9 +154,7 @@ def _latecomers(root: Path, batch: list, latecomers, watcher) -> tuple[list, lis
         found = latecomers.destination(entry)
         if found is not None:
             late.append((entry, *found))
-        elif latecomers.of_two_photos(entry):
-            watcher.settle(entry)  # IMG_1.MOV of IMG_1.HEIC or of IMG_1.JPG: left where it is, as `sort` does
-        elif is_video_name(entry.name):
+        elif is_video_name(entry.name):  # of no photo for sure (IMG_1.HEIC or IMG_1.JPG?), or over 5 s: judged alone
             rest.append(entry)
         else:
             watcher.settle(entry)
@@ -437,7 +436,7 @@ def watch_folder(
         finally:
             state.release()
     undos: tuple[int, int] | None = (0, 0)  # nothing to undo, or the folder gone with its moves
-    if tally.moved_to and undo_in is not None:
+    if moved_anything(tally) and undo_in is not None:  # late companions joined count too
         from sorter.files.undo import undos_for
 
         try:  # one read of the journal, at the stop

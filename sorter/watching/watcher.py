@@ -90,9 +90,6 @@ class WatchSettings:
 VIDEOS_PER_BATCH = 4
 #: Videos that can be a photo's companion by its stem (a Live Photo's): see `pair_wait`.
 _PAIRED_VIDEOS = frozenset(ext for ext in STEM_EXTENSIONS if ext in VIDEO_EXTENSIONS)
-#: A Live Photo's video lasts about 3 s (1.5 s each side of the photo): a video whose index says
-#: it is longer is one of its own, sorted once complete rather than after `pair_wait`.
-LIVE_PHOTO_SECONDS = 5.0
 #: Bytes of photos in one batch at most (one photo always goes, however large): a phone's JPEG
 #: is decoded at an eighth of its size, a few milliseconds, but a PNG or TIFF is decoded whole,
 #: and 64 scans of 50 MB each would hold the lock well past a click's 10 s.
@@ -164,7 +161,7 @@ class Watcher:
         clock: Callable[[], float] = time.monotonic,
         joins: Callable[[Path], bool] = lambda path: False,
     ) -> None:
-        from sorter.media.container import duration, incomplete
+        from sorter.media.container import incomplete, may_be_live_photos
         from sorter.media.folders import excluded_by_case, is_image_name, is_video_name, sorted_on_its_own
         from sorter.sorting.latecomers import could_be_companion
 
@@ -185,7 +182,7 @@ class Watcher:
         self._excluded_by_case = excluded_by_case
         self._sorted_on_its_own = sorted_on_its_own
         self._incomplete = incomplete
-        self._duration = duration
+        self._may_be_live_photos = may_be_live_photos
         self._excluded = frozenset({*CLASS_FOLDERS.values(), STATE_DIR})
         self._lock = threading.Lock()
         self._wake = threading.Event()
@@ -464,12 +461,12 @@ class Watcher:
         return ready
 
     def _waits_for_photo(self, path: Path, cand: _Candidate) -> bool:
-        """A Live Photo's video, for all its index says (`LIVE_PHOTO_SECONDS`; one that will not
-        say may be), whose photo has not been sorted before it (`joins`). Looked at once for the
-        file as it is, not at each look while it waits: a photo that comes meanwhile takes it along."""
+        """A Live Photo's video, for all its index says (`container.may_be_live_photos`: one over
+        5 s is sorted once complete), whose photo has not been sorted before it (`joins`). Looked
+        at once for the file as it is, not at each look while it waits: a photo that comes
+        meanwhile takes it along."""
         if cand.live is None or cand.live[0] != cand.signature:
-            seconds = self._duration(path)
-            cand.live = (cand.signature, (seconds is None or seconds <= LIVE_PHOTO_SECONDS) and not self.joins(path))
+            cand.live = (cand.signature, self._may_be_live_photos(path) and not self.joins(path))
         return cand.live[1]
 
     def pending(self, also: Iterable[Path] = ()) -> int:
