@@ -158,7 +158,7 @@ def test_a_copy_learnt_too_is_one_pet_and_her_photos_are_counted_once(tmp_path: 
     assert [line.split()[:4] for line in in_copy.stdout.splitlines() if line.startswith("added -> cats/Luna")] == [
         ["added", "->", "cats/Luna", "6"]], in_copy.stdout
     # unnamed.png, added in cats/, is the one correction: her six name her, correcting no cat, dog or neither.
-    assert "+ 1 correction + 1 named pet (Luna: 6 photos)" in in_copy.stdout
+    assert "+ 1 named pet (Luna: 6 photos); your 1 correction is kept" in in_copy.stdout
     (original / "cats" / "Luna").rename(original / "cats" / "Lulu")
 
     result = invoke("learn", original, "--model", fake_model)
@@ -554,9 +554,10 @@ def test_a_merge_with_a_renamed_copy_counts_only_the_photos_you_placed_as_correc
 
     merged = learnt_as_her_copy(e, tmp_path / "E2", fake_model)
 
-    assert "7 placed and 6 kept as sorted" in merged and "+ 1 correction + 1 named pet (Best: 6 photos)" in merged, merged
+    assert "7 placed and 6 kept as sorted" in merged, merged
+    assert "+ 1 named pet (Best: 6 photos); your 1 correction is kept" in merged, merged
     assert "cats/Luna -> cats/Best" not in merged and "cats/Best: 6 photos, would find 6 of 6 held out" in merged
-    assert "+ 1 correction + 1 named pet (Luna: 6 photos)" in in_e
+    assert "+ 1 named pet (Luna: 6 photos); your 1 correction is kept" in in_e
     assert "cats/Luna: 6 photos, would find 6 of 6 held out" in in_e
 
 

@@ -515,7 +515,26 @@ def test_the_held_out_line_counts_the_cat_dog_or_neither_corrections_only(tmp_pa
     assert result.exit_code == 0, result.output
     assert ("Held out, no change of the head files more of your 1 cat/dog/neither correction right: it keeps the "
             "model's decisions on cat, dog and neither.") in result.stdout, result.stdout
-    assert f"model {fake_model} + 1 correction + 1 named pet (Fred: 6 photos) " in result.stdout
+    # The head it saved is the bundled one: it said "now use model M + 1 correction + 1 named pet".
+    assert (f"sort, watch and evaluate now use model {fake_model} + 1 named pet (Fred: 6 photos); your 1 correction "
+            "is kept, not learnt from yet: each learn tries again with those you add (--no-personal") in result.stdout
+    photo(tmp_path / "later" / "cat.png", "cat", 90)
+    sort = invoke("sort", tmp_path / "later", "--model", fake_model)
+    assert f"With model {fake_model} + 1 named pet (Fred: 6 photos)\n" in sort.stdout, sort.stdout
+
+
+def test_corrections_no_head_learns_from_leave_the_models_decisions_and_say_so(tmp_path: Path, fake_model) -> None:
+    roll = sorted_and_corrected(tmp_path / "roll", fake_model)
+    for i in range(1, 6):  # one goat out of dogs/ is left: too few to move the head
+        os.rename(roll / f"goat{i}.png", roll / "dogs" / f"goat{i}.png")
+
+    result = invoke("learn", roll, "--model", fake_model)
+
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines()[-1] == (
+        f"Saved {personal.model_file()}: sort, watch and evaluate now use the model {fake_model}'s decisions; your 1 "
+        "correction is kept, not learnt from yet: each learn tries again with those you add (--no-personal ignores "
+        "it; `sorter learn --forget` deletes it).")
 
 
 def test_a_pets_folder_renamed_keeps_what_sorter_put_there_sorters_not_her_examples(tmp_path: Path,
@@ -1121,3 +1140,23 @@ def test_a_named_pets_photos_are_listed_in_sorter_review(tmp_path: Path, fake_mo
     finally:
         session.close()
     assert photos == {"cats/Luna/luna.png": ("moved", "cat"), "cats/cat.png": ("moved", "cat")}
+
+
+def test_learning_a_folder_with_nothing_placed_changes_nothing_and_hints_at_nothing(tmp_path: Path,
+                                                                                  fake_model) -> None:
+    # With Fred learnt in another folder, a folder never sorted was fitted again (35-63 s on real
+    # photos), saved again, and ended with `sorter sort DIR --name-pets`, which exits 2 there.
+    roll = tmp_path / "roll"
+    for i in range(6):
+        luna(roll / "cats" / "Fred" / f"fred{i}.png", 20 + i)
+    assert invoke("learn", roll, "--model", fake_model).exit_code == 0
+    saved = personal.model_file().stat().st_mtime_ns
+    elsewhere = tmp_path / "elsewhere"
+    luna(elsewhere / "fred.png", 40)
+
+    result = invoke("learn", elsewhere, "--model", fake_model)
+
+    assert (result.exit_code, result.stdout) == (0, (
+        f"Nothing to learn: {elsewhere} has no sorter journal: sort it and put right what the sort gets wrong (or "
+        "file your own into cats/ or dogs/), then learn again. Your personal model is unchanged.\n")), result.output
+    assert personal.model_file().stat().st_mtime_ns == saved

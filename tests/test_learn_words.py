@@ -169,7 +169,7 @@ def test_learn_of_a_pets_folder_is_refused_naming_learn(tmp_path: Path, fake_mod
 
     assert result.exit_code == 2
     assert result.stderr == f"Error: {roll}/cats/Luna is a named pet's folder in cats/ of a sort of {roll}: " \
-                            f"learn {roll} itself\n"
+                            f"sorter learn {roll} itself\n"
 
 
 def test_pets_folders_that_look_alike_are_told_apart(tmp_path: Path, fake_model) -> None:

@@ -385,3 +385,50 @@ def test_a_photo_left_in_place_that_nearly_was_her_is_noted_for_her_renamed_fold
     assert garden.label == "other" and at_home(garden, here).nearly == Nearly("cats/Lulu", 0.8)
     named = Prediction(tmp_path / "luna.jpg", (0.9, 0.05, 0.05), three, pet="Luna")
     assert at_home(named, here).pet == "Lulu"
+
+
+def test_her_folder_that_cannot_be_made_fails_her_photos_alone_and_watch_retries_them(tmp_path: Path,
+                                                                                    fake_model) -> None:
+    """A plain file where her folder goes (or a cats/ made immutable) stopped the whole sort:
+    `Error: D/cats/Luna: File exists`, exit 1, the dogs not moved either."""
+    import subprocess
+
+    from test_watch import run_in_thread, wait_until
+    from test_watch_mishaps import FAST
+
+    luna_learnt(tmp_path, fake_model)
+    later = tmp_path / "later"
+    (later / "cats").mkdir(parents=True)
+    (later / "cats" / "Luna").write_text("her vet's notes\n")
+    luna(later / "luna.png", 80)
+    photo(later / "rex.png", "dog", 81)
+    photo(later / "tom.png", "cat", 82)
+
+    result = invoke("sort", later, "--model", fake_model, "-v")
+
+    assert result.exit_code == 1, result.output
+    assert "failed: luna.png: cats/Luna is a file, not a folder" in result.stderr, result.output
+    assert "│ left in place: failed │ cats/Luna is a file, not a folder │     1 │" in result.stdout, result.stdout
+    assert set(tree(later)) == {"cats/Luna", "luna.png", "dogs/rex.png", "cats/tom.png"}
+
+    (later / "cats" / "Luna").unlink()
+    if subprocess.run(["chattr", "+i", str(later / "cats")], capture_output=True).returncode != 0:
+        return  # no immutable folders here (not root, or a filesystem without them)
+    try:
+        result = invoke("sort", later, "--model", fake_model, "-v")
+        assert result.exit_code == 1, result.output
+        assert "failed: luna.png: cannot move into cats/: Operation not permitted" in result.stderr, result.output
+        notices: list = []
+        stop, thread, results = run_in_thread(later, None, model=fake_model, on_notice=notices.append,
+                                               settings=FAST)
+        try:
+            said = "could not sort 1 file(s): cannot move into cats/: Operation not permitted; retrying at each scan"
+            assert wait_until(lambda: said in [n.message for n in notices], 20), notices
+            subprocess.run(["chattr", "-i", str(later / "cats")], check=True)
+            assert wait_until(lambda: (later / "cats" / "Luna" / "luna.png").exists(), 20), notices
+        finally:
+            stop.set()
+            thread.join(10)
+    finally:
+        subprocess.run(["chattr", "-i", str(later / "cats")], capture_output=True)
+    assert [n.message for n in notices].count(said) == 1, notices

@@ -105,10 +105,12 @@ def test_what_a_sort_made_is_no_folder_to_sort_watch_review_or_undo(tmp_path: Pa
         result = runner.invoke(app, [command, str(tmp_path / folder), *(["--dry-run"] if folder == ".sorter" else [])])
         assert result.exit_code == 2, (command, folder, result.output)
         assert result.stderr == {  # the command run, on the folder above
-            "cats": f"Error: {tmp_path}/cats is the cats/ folder of a sort of {tmp_path}: {command} {tmp_path} itself\n",
-            "dogs": f"Error: {tmp_path}/dogs is the dogs/ folder of a sort of {tmp_path}: {command} {tmp_path} itself\n",
+            "cats": f"Error: {tmp_path}/cats is the cats/ folder of a sort of {tmp_path}: "
+                    f"sorter {command} {tmp_path} itself\n",
+            "dogs": f"Error: {tmp_path}/dogs is the dogs/ folder of a sort of {tmp_path}: "
+                    f"sorter {command} {tmp_path} itself\n",
             "cats/Luna": f"Error: {tmp_path}/cats/Luna is a named pet's folder in cats/ of a sort of {tmp_path}: "
-                         f"{command} {tmp_path} itself\n",
+                         f"sorter {command} {tmp_path} itself\n",
             ".sorter": f"Error: {tmp_path}/.sorter is where sorter keeps its journal for {tmp_path}: nothing in it "
                        "is to be sorted\n",
         }[folder]

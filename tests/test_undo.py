@@ -434,3 +434,22 @@ def test_sort_then_undo_all_restores_any_tree(tree, recursive, min_confidence, r
 
 def without_state(entries: dict[str, object]) -> dict[str, object]:
     return {rel: e for rel, e in entries.items() if rel.split(os.sep)[0] != ".sorter"}
+
+
+def test_undo_interrupted_as_it_finished_says_everything_was_put_back(tmp_path: Path, monkeypatch) -> None:
+    # Ctrl-C after the last photo went back and .sorter/ was removed said "Interrupted part way:
+    # ... the next sorter command settles it", and the next undo said "Error: nothing to undo".
+    write_image(tmp_path / "rex.jpg", (0, 0, 255))
+    sort(tmp_path)
+    forget = restore._forget
+
+    def forget_then_ctrl_c(*args):
+        forget(*args)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(restore, "_forget", forget_then_ctrl_c)
+    result = runner.invoke(app, ["undo", str(tmp_path)])
+
+    assert (result.exit_code, result.stderr) == (130, "Interrupted as it finished: everything was put back and "
+                                                      ".sorter/ removed; nothing is left to undo.\n"), result.output
+    assert os.listdir(tmp_path) == ["rex.jpg"]

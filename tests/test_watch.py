@@ -372,11 +372,11 @@ def test_only_final_image_names_outside_the_output_folders_are_candidates(tmp_pa
                  "notes.txt", "cats/a.jpg", "dogs/b.jpg", ".sorter/journal.jsonl", "sub/c.jpg"]:
         w.note(tmp_path / name)
     w.note("/elsewhere/d.jpg")
-    assert w.pending() == 2
+    assert w.pending() == (2, 2)  # each noted as written to (an event)
     recursive = watcher.Watcher(tmp_path, recursive=True)
     for name in ["sub/c.jpg", "sub/.git/e.jpg", "cats/a.jpg", "sub/cats/f.jpg"]:
         recursive.note(tmp_path / name)
-    assert recursive.pending() == 2  # sub/c.jpg and sub/cats/f.jpg: only the top cats/ is ours
+    assert recursive.pending() == (2, 2)  # sub/c.jpg and sub/cats/f.jpg: only the top cats/ is ours
 
 
 def test_a_batch_holds_a_bounded_size_of_photos_and_a_larger_one_alone(tmp_path: Path, monkeypatch) -> None:
@@ -585,6 +585,41 @@ def test_the_stop_summary_counts_a_file_still_being_written(tmp_path: Path, fake
         stop_event.set()
         thread.join(10)
     assert box["summary"].waiting == 1 and (tmp_path / "slow.jpg").exists()
+
+
+def test_the_stop_line_says_being_written_only_of_the_files_that_are(tmp_path: Path, monkeypatch) -> None:
+    # Stopped on 20,000 photos there since it started, it said "18848 still waiting (being written,
+    # or just arrived)".
+    from typer.testing import CliRunner
+
+    from sorter.cli import app
+
+    for name in ("a.jpg", "b.jpg"):
+        write_image(tmp_path / name, RED)
+    data = (tmp_path / "a.jpg").read_bytes()
+    real_watch_folder = watch.watch_folder
+
+    def watch_a_moment(directory: Path, **options):
+        stop_event = threading.Event()
+
+        def stop_while_writing() -> None:
+            wait_until(lambda: (tmp_path / ".sorter" / "watching").exists(), 10)
+            writer.write(data[: len(data) // 2])  # a download in progress, held open
+            writer.flush()
+            time.sleep(0.5)
+            stop_event.set()
+
+        threading.Thread(target=stop_while_writing, daemon=True).start()
+        return real_watch_folder(directory, classifier=FakeClassifier(), stop=stop_event,  # none complete yet
+                                 settings=watcher.WatchSettings(settle=60, rescan_interval=0.1), **options)
+
+    monkeypatch.setattr(watch, "watch_folder", watch_a_moment)
+    with open(tmp_path / "slow.jpg", "wb") as writer:
+        result = CliRunner().invoke(app, ["watch", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert result.stderr.splitlines()[-1] == (
+        f"stopped watching {tmp_path}: moved 0 file(s); 3 not sorted yet (1 being written): a watch started again "
+        "sorts them")
 
 
 def test_a_photo_replaced_while_it_was_judged_is_judged_again(tmp_path: Path) -> None:

@@ -234,8 +234,12 @@ def undo(
         result = restore.undo(directory, all_runs=all_runs)
     except KeyboardInterrupt:
         began = _began_since(directory, journaled, b'{"op": "unmove"')
-        err.print("Interrupted part way: what it put back is journaled, and the next sorter command settles it."
-                  if began else "Interrupted: nothing was put back.", markup=False)
+        if journaled and not journal_size(directory):  # removed (`undo._forget`) once every move was undone
+            said = "Interrupted as it finished: everything was put back and .sorter/ removed; nothing is left to undo."
+        else:
+            said = ("Interrupted part way: what it put back is journaled, and the next sorter command settles it."
+                    if began else "Interrupted: nothing was put back.")
+        err.print(said, markup=False, soft_wrap=True)
         raise typer.Exit(130) from None
     except (SorterError, OSError) as exc:
         began = _began_since(directory, journaled, b'{"op": "unmove"')

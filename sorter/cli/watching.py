@@ -107,8 +107,8 @@ def _stopped_line(summary: WatchSummary) -> str:
                + ", ".join(f"{status}: {n}" for status, n in others.items()) + ")" if others else "")
             + (f"; {joined} companion(s) joined their photo" if joined else "")
             + (f"; {videos_line(summary.videos, False).lower()}" if summary.videos else "")
-            + (f"; {summary.waiting} still waiting (being written, or just arrived), for the next start"
-               if summary.waiting else "")
+            + (f"; {summary.waiting} not sorted yet" + (f" ({summary.writing} being written)" if summary.writing else "")
+               + ": a watch started again sorts them" if summary.waiting else "")
             + _undo_hint(summary))
 
 

@@ -11,6 +11,7 @@ whole group (see `file_groups`)."""
 from __future__ import annotations
 
 import errno
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -104,9 +105,32 @@ def _failed(exc: OSError, root: Path | None = None, pairs: Pairs = ()) -> tuple[
         tried = [("into", pairs[0][1].parent), *(("out of", folder) for folder in dict.fromkeys(s.parent for s, _ in pairs))]
         for where, folder in tried:
             if cannot_write(folder) is not None:
-                shown = f"{folder.relative_to(root).as_posix()}/" if folder != root else str(root)
-                return ("failed", f"cannot move {where} {shown}: {why}")
+                return ("failed", f"cannot move {where} {_shown(root, folder)}: {why}")
     return ("failed", f"cannot move: {why}")
+
+
+def _not_made(root: Path, folder: Path, journal) -> str | None:
+    """Make `folder` (journaled first: a crash right after mkdir must not leave an empty cats/
+    that undo does not know it may remove), or say why it could not be: a file by its name
+    (`cats/Fred is a file, not a folder`), a cats/ that may not be written in (`cannot move into
+    cats/: Operation not permitted`). Raised, it stopped the whole sort, the dogs unmoved too."""
+    if not os.path.lexists(folder):  # else no folder (`_missing_folders`): never journaled, never made
+        journal.append("mkdir", path=str(folder.relative_to(root)))
+        try:
+            folder.mkdir()
+            return None
+        except FileExistsError:
+            pass  # made meanwhile: by another sorter a folder, by anyone else maybe not
+        except OSError as exc:
+            refusing = folder.parent if exc.errno in _REFUSED else folder  # cats/, where cats/Fred/ is refused
+            return f"cannot move into {_shown(root, refusing)}: {exc.strerror or exc}"
+    if folder.is_dir() and not folder.is_symlink():
+        return None
+    return f"{folder.relative_to(root).as_posix()} is a {'link' if folder.is_symlink() else 'file'}, not a folder"
+
+
+def _shown(root: Path, folder: Path) -> str:
+    return f"{folder.relative_to(root).as_posix()}/" if folder != root else str(root)
 
 
 def _before(pairs: Pairs, judged) -> list:
@@ -129,22 +153,22 @@ def file_groups(
     from sorter.files import made_folders
     from sorter.files.moves import sync_dirs
 
-    made = []
+    made, unmade = [], {}
     for folder in sorted({pairs[0][1].parent for pairs in groups}):
         # cats/, or cats/ then cats/Luna/ for a named pet (the parent first).
         for created in _missing_folders(root, folder):
-            # Journaled first: a crash right after mkdir must not leave an empty cats/ that
-            # undo does not know it may remove.
-            journal.append("mkdir", path=str(created.relative_to(root)))
-            created.mkdir(exist_ok=True)
+            if (why := _not_made(root, created, journal)) is not None:
+                unmade[folder] = why  # its photos fail, saying why; the others are filed
+                break
             made.append(created)
     # Then what each is (device, inode, generation: `made_folders`), which a rename keeps: undo
     # follows a folder renamed or moved since (cats/Luna to cats/Lunette) by it, to remove it too
     # once empty. (One removed at once by someone else has nothing to follow.)
     journal.append_many("mkdir", [{"path": str(p.relative_to(root)), "id": ids} for p in made
                                   if (ids := made_folders.identity(p)) is not None])
-    filed: dict[int, Filed] = {}
-    pending = list(enumerate(groups))
+    filed = {i: Filed(tuple((src, None) for src, _ in pairs), failure=("failed", unmade[pairs[0][1].parent]))
+             for i, pairs in enumerate(groups) if pairs[0][1].parent in unmade}
+    pending = [(i, pairs) for i, pairs in enumerate(groups) if i not in filed]
     while pending:
         journaled = journal.intents(
             [pairs for _, pairs in pending], None if labels is None else [labels[i] for i, _ in pending],

@@ -26,7 +26,7 @@ def output_folders() -> frozenset[str]:
 
 
 def check_folder(root: Path, *, moving_in: bool = False, filing: bool = False, command: str = "sort",
-                 missing_ok: bool = False, writing: bool = False) -> Path:
+                 missing_ok: bool = False, writing: bool = False, journaling: bool = False) -> Path:
     """`root` as a command may use it, or a one-line UsageError. `moving_in`: sort and watch,
     which move photos they have not moved before, refuse a folder inside a photo library.
     `filing`: sort (its dry run too), watch, review and learn, which work on `root`'s cats/ and
@@ -34,7 +34,9 @@ def check_folder(root: Path, *, moving_in: bool = False, filing: bool = False, c
     to run `command` on the folder above instead. `missing_ok`: a folder not there now passes
     the checks its path allows (the unit of a watch of a share not mounted yet). `writing`: sort,
     watch, review and undo, which move photos out of `root` and keep `.sorter/` in it, refuse
-    a folder they cannot write in (`cannot_write`) before any work."""
+    a folder they cannot write in (`cannot_write`) before any work. `journaling` (implied by
+    `writing`): learn, which takes its lock in `.sorter/`, refuses a `.sorter/` it cannot write in,
+    as the others do: undo restored every photo, then failed on its review page, exit 1."""
     try:
         there = root.exists()
     except OSError as exc:  # a folder above it that cannot be entered: its path cannot be looked up
@@ -62,8 +64,9 @@ def check_folder(root: Path, *, moving_in: bool = False, filing: bool = False, c
             if library is not None:
                 raise UsageError(f"{root} is inside {library} ({part}): its app keeps track of these photos, and "
                                  "moving one breaks the library; export them from the app, then sort the export")
-    if writing and there and (why := cannot_write(root)) is not None:
-        raise UsageError(f"cannot write in {root}: {why}")
+    for folder in ([root] if writing else []) + ([root / STATE_DIR] if writing or journaling else []):
+        if folder.is_dir() and (why := cannot_write(folder)) is not None:  # (.sorter/: made when missing)
+            raise UsageError(f"cannot write in {folder}: {why}")
     return root.absolute()
 
 
@@ -129,7 +132,7 @@ def _made_by_a_sort(root: Path, command: str) -> str | None:
                 what = f"the {folder}/ folder"
             else:
                 what = f"a named pet's folder in {folder}/" if names_a_pet(inside[1]) else f"a folder in {folder}/"
-            return f"{real} is {what} of a sort of {above}: {command} {as_typed(above)} itself"
+            return f"{real} is {what} of a sort of {above}: sorter {command} {as_typed(above)} itself"
     return None
 
 

@@ -298,18 +298,12 @@ def find_settled(root: Path, wait: float) -> list[Found]:
     """`find` under the folder's lock (waiting up to `wait` seconds), after the crash of a sort
     (if any) is settled: a move made but not yet marked done is sorter's, which `learn` took for
     the user's while a sort ran or after one was killed. Beside a watcher, between its batches."""
-    from sorter.errors import UsageError
-    from sorter.files.folder import cannot_write
     from sorter.files.journal import state_dir
     from sorter.files.lock import FolderLock
     from sorter.files.recovery import recover
 
     if not state_dir(root).is_dir():  # never sorted: a folder of the user's own cats/ and dogs/
         return find(root)
-    # Its lock is taken there (a sort's moves are settled first): said before any work, not as
-    # the lock file's `.sorter/turn: Permission denied`, exit 1.
-    if (why := cannot_write(state_dir(root))) is not None:
-        raise UsageError(f"cannot write in {state_dir(root)}: {why}")
     # A `.sorter/` a review's click removed while this waited is made anew for the lock alone: it goes too.
     with FolderLock(root, wait=wait, beside_watcher=True, tidy=True):
         recover(root)

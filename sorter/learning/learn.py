@@ -118,6 +118,7 @@ class LearnResult:
     dropped: int = 0  # examples learnt on another model, dropped
     #: Nothing placed was left: the personal model there was is deleted.
     forgotten: bool = False
+    unchanged: bool = False  # nothing found here, forgotten or dropped: the personal model there is stays as it is
     #: Photos the user placed in this folder, learnt before, that are not in it now: forgotten (`examples.gather`).
     forgot: int = 0
     #: Pet -> why her photos left in cats/ go into no folder here (`pets.staying`): no `--name-pets` for her.
@@ -142,8 +143,8 @@ def learn(
 
     started = time.monotonic()
     # Not a sort's own cats/ (its photos are that sort's); the real path, whatever link led here:
-    # what was learnt from the folder before is found again by it.
-    root = check_folder(folder, filing=True, command="learn").resolve()
+    # what was learnt from the folder before is found again by it. Its lock is taken in .sorter/.
+    root = check_folder(folder, filing=True, command="learn", journaling=True).resolve()
     model_path = lite.resolve_model_path(model)
     # Locked before the model loads (seconds): a `--forget` meanwhile waits for this learn, and
     # deletes what it saves, where it deleted first and this learn saved after it.
@@ -173,6 +174,11 @@ def _learn(root: Path, model: Path | None, model_path: Path, base, bundled: Head
     margin = reference.pet_margin if reference is not None else MARGIN
     learnt, new, unreadable, dropped, forgot = gather(root, found, base, progress, margin)
     learnt = _learnable(learnt, names)
+    if not found and not forgot and not dropped:  # the examples as they were: fitted again (a minute), the same
+        return LearnResult(root, 0, 0, 0, 0, 0, [], [], None, None, None, videos=videos,
+                           unchanged=personal.model_file().exists(),
+                           journaled=journal_path(root).is_file(), passed_over=passed_over(root),
+                           seconds=time.monotonic() - started)
     # One photo and one pet once, where the folder was copied and learnt in both places (`copies`).
     examples, renamed = as_one(learnt, root)
     anchor, check = reference.halves() if reference is not None else (None, None)
@@ -206,7 +212,8 @@ def _learn(root: Path, model: Path | None, model_path: Path, base, bundled: Head
     kinds = kind_reports(placed, problem.labels, alone, held)
     written, description, stay = None, "", {}
     if choice.refused is None:
-        fitted = PersonalModel(base.fingerprint, names, choice.head, result["corrections"], tuple(pet_heads),
+        learnt_from = result["corrections"] if any(choice.pull) else 0  # else its head is the bundled one
+        fitted = PersonalModel(base.fingerprint, names, choice.head, learnt_from, tuple(pet_heads),
                                homes(learnt, pet_heads, renamed))
         stay = staying(root, fitted.homes, pet_reports)
         personal.write_examples(learnt)

@@ -37,7 +37,8 @@ def report_lines(result: LearnResult) -> list[str]:
     if nothing:
         what = "move a wrongly sorted photo where it belongs" if result.journaled else (  # not sorted, or undone
             f"{result.folder} has no sorter journal: sort it and put right what the sort gets wrong")
-        lines.append(f"Nothing to learn: {what} (or file your own into cats/ or dogs/), then learn again.")
+        same = " Your personal model is unchanged." if result.unchanged else ""
+        lines.append(f"Nothing to learn: {what} (or file your own into cats/ or dogs/), then learn again.{same}")
         if result.forgotten:
             lines.append("Deleted the personal model: nothing you placed is left to learn from (sort, watch and "
                          "evaluate use the model's own decisions again).")
@@ -60,12 +61,18 @@ def report_lines(result: LearnResult) -> list[str]:
     else:
         lines.append("This model has no reference set (MODEL.reference.npz): its pets could not be checked.")
     if result.model_path is not None:
+        uses = result.description
         if result.corrections and not any(result.pull or ()):
             # Of the cat/dog/neither corrections only: a named pet is learnt all the same (her line above).
+            s = "s" * (result.corrections != 1)
             lines.append(f"Held out, no change of the head files more of your {result.corrections} cat/dog/neither "
-                         f"correction{'s' * (result.corrections != 1)} right: it keeps the model's decisions on cat, "
-                         "dog and neither.")
-        lines.append(f"Saved {result.model_path}: sort, watch and evaluate now use {result.description} "
+                         f"correction{s} right: it keeps the model's decisions on cat, dog and neither.")
+            # The head saved is the bundled one (`choose_head`), its corrections none (`describe`): the
+            # examples are kept (`personal.write_examples`) for the next learn to fit again with more.
+            uses = (uses if any(pet.learnt for pet in result.pets) else f"the {uses}'s decisions") + (
+                f"; your {result.corrections} correction{s} {'are' if s else 'is'} kept, not learnt from yet: each "
+                "learn tries again with those you add")
+        lines.append(f"Saved {result.model_path}: sort, watch and evaluate now use {uses} "
                      "(--no-personal ignores it; `sorter learn --forget` deletes it).")
         # Where her photos go into no folder here, `--name-pets` would leave them: why, and what would.
         lines += [result.staying[pet.name] for pet in result.pets if pet.name in result.staying]

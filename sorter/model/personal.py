@@ -101,11 +101,11 @@ class PersonalModel:
     homes: tuple[Home, ...] = ()  # the folders its named pets were learnt from (`pet_homes`)
 
     def describe(self, base_name: str) -> str:
-        """"bundled model + 37 corrections + 2 named pets (Luna: 10 photos, Milo: 12 photos)", or with
-        only pets named "bundled model + 1 named pet (Fred: 10 photos)" (his photos are no correction)."""
+        """"bundled model + 37 corrections + 2 named pets (Luna: 10 photos, Milo: 12 photos)", "bundled model
+        + 1 named pet (Fred: 10 photos)" (his photos are no correction; nor those its head did not learn)."""
         named = [f"{name}: {count} photos" if count else name for pets in self.pets for name, count in pets.photos()]
         parts = [base_name]
-        if self.photos or not named:
+        if self.photos:
             parts.append(f"{self.photos} correction" + "s" * (self.photos != 1))
         if named:
             listed = ", ".join(named[:PETS_NAMED]) + (", …" if len(named) > PETS_NAMED else "")

@@ -40,7 +40,8 @@ class WatchSummary:
     mode: str  # how changes were noticed: "inotify", "polling every 1 s", ...
     seconds: float
     videos: dict[str, int] = field(default_factory=dict)  # status -> videos (counted in `counts` too)
-    #: Files still being written (or a video waiting for its photo) when it stopped: the next start sorts them.
+    #: Files not sorted yet when it stopped (found, being written, a video waiting for its photo):
+    #: the next start sorts them; `writing` of them were being written.
     waiting: int = 0
     #: Plain `sorter undo`s that take back its moves, and the runs undo could take back in all
     #: (`undo.undos_for`): a review made meanwhile is a run of its own, newer, so undone first.
@@ -48,6 +49,7 @@ class WatchSummary:
     undos: tuple[int, int] | None = (1, 1)
     #: Where `sorter undo` takes its moves back, when not `folder`: the folder was moved while watched.
     undo_in: Path | None = None
+    writing: int = 0
 
 
 class WatchFailed(SorterError):
@@ -272,7 +274,7 @@ def watch_folder(
     batch_size = batch_size or DEFAULT_BATCH_SIZE
     settings = settings or WatchSettings()
     tally = Tally(root, per_file=True)  # a file judged again (written in pieces) counts once
-    mode, waiting = "", 0
+    mode, waiting = "", (0, 0)
     runs: set[str] = set()  # the runs its moves are journaled under (a new one if the journal was removed)
 
     latecomers = Latecomers()
@@ -444,7 +446,7 @@ def watch_folder(
         except OSError:
             undos = None
     summary = WatchSummary(root, tally.counts, tally.moved_to, mode, time.monotonic() - started, tally.videos,
-                           waiting, undos, None if undo_in == root else undo_in)
+                           waiting[0], undos, None if undo_in == root else undo_in, waiting[1])
     if stopped is not None:
         raise WatchFailed(stopped, summary)
     return summary

@@ -102,6 +102,7 @@ class _Candidate:
     closed: bool = False  # a close-after-write is the latest event
     signature: Signature | None = None  # what lstat said at the last check since `since`
     live: tuple[Signature | None, bool] | None = None  # `_waits_for_photo`, for the file as it was then
+    written: bool = False  # being written: an event or a change seen since the watch began, no close since
 
 
 class _Events(FileSystemEventHandler):
@@ -287,7 +288,7 @@ class Watcher:
             return
         with self._lock:
             # A fresh event supersedes what we saw before: compare signatures from here on.
-            self._candidates[path] = _Candidate(self.clock(), closed)
+            self._candidates[path] = _Candidate(self.clock(), closed, written=not closed)
         self._wake.set()
 
     def forget(self, path: str | Path) -> None:
@@ -428,11 +429,11 @@ class Watcher:
                     continue
                 if cand.signature is not None and cand.signature != signature:
                     # Changed with no event (polling, network shares): still being written.
-                    cand.since, cand.closed = now, False
+                    cand.since, cand.closed, cand.written = now, False, True
                 cand.signature = signature
                 due = cand.since + (self.settings.closed_grace if cand.closed else self.settings.settle)
                 if now >= due and open_for_writing(path):
-                    cand.since, cand.closed = now, False  # a writer is idle but not done
+                    cand.since, cand.closed, cand.written = now, False, True  # a writer is idle but not done
                     due = now + self.settings.settle
                 if now >= due and self._is_video_name(path.name) and now < cand.since + self.settings.video_index_wait:
                     # A camera or a copy writes an MP4's index last: without it, not done yet.
@@ -469,7 +470,8 @@ class Watcher:
             cand.live = (cand.signature, self._may_be_live_photos(path) and not self.joins(path))
         return cand.live[1]
 
-    def pending(self, also: Iterable[Path] = ()) -> int:
-        """Files still waiting: the candidates, and `also` (the unreadable held, see `unreadable`)."""
+    def pending(self, also: Iterable[Path] = ()) -> tuple[int, int]:
+        """Files not sorted yet: the candidates, and `also` (the unreadable held, see `unreadable`);
+        and of them those being written (`_Candidate.written`): not those there since the start."""
         with self._lock:
-            return len(self._candidates.keys() | set(also))
+            return len(self._candidates.keys() | set(also)), sum(c.written for c in self._candidates.values())
