@@ -14,6 +14,9 @@ from sorter.cli import app
 
 runner = CliRunner()
 COMMANDS = ["train", "evaluate", "sort", "undo", "watch", "review", "learn"]
+#: Each command that works on a folder, as the tests of a folder it may not use run it.
+ON_A_FOLDER = pytest.mark.parametrize("args", [["sort"], ["undo"], ["learn"], ["review", "--no-browser"], ["watch"]],
+                                      ids=lambda args: args[0])
 
 
 def test_version() -> None:
@@ -116,8 +119,7 @@ def test_sorter_alone_shows_its_help() -> None:
 
 @pytest.mark.parametrize(("refused", "mode"), [("U", 0o000), ("U", 0o311), ("P", 0o000)],
                          ids=["mode-000", "entered-not-listed", "inside-one-not-entered"])
-@pytest.mark.parametrize("args", [["sort"], ["undo"], ["learn"], ["review", "--no-browser"], ["watch"]],
-                         ids=lambda args: args[0])
+@ON_A_FOLDER
 def test_a_folder_sorter_cannot_read_is_refused_in_one_line_naming_it(tmp_path, monkeypatch, args, refused,
                                                                      mode) -> None:
     # `chmod 000 U` was refused naming a cats/ U does not have (`Error: U/cats: Permission denied`,
@@ -155,8 +157,7 @@ def test_help_names_no_python_type() -> None:
         assert not re.search(r"<(str|int|list\[\w+\]|bool)>", result.stdout), (command, result.stdout)
 
 
-@pytest.mark.parametrize("args", [["sort"], ["undo"], ["learn"], ["review", "--no-browser"], ["watch"]],
-                         ids=lambda args: args[0])
+@ON_A_FOLDER
 def test_a_folder_sorter_cannot_write_in_is_refused_in_one_line_naming_it(tmp_path, monkeypatch, fake_model,
                                                                          args) -> None:
     # A folder read but not written (root's, mode 755, sorted as a user) was refused naming a
@@ -184,8 +185,7 @@ def test_a_folder_sorter_cannot_write_in_is_refused_in_one_line_naming_it(tmp_pa
     assert tree(tmp_path / "pets") == before  # nothing written
 
 
-@pytest.mark.parametrize("args", [["sort"], ["undo"], ["learn"], ["review", "--no-browser"], ["watch"]],
-                         ids=lambda args: args[0])
+@ON_A_FOLDER
 def test_a_sorter_folder_it_cannot_write_in_is_refused_alike_by_every_command(tmp_path, monkeypatch, fake_model,
                                                                                args) -> None:
     # `chattr +i pets/.sorter`: undo put every photo back, then said `Error: pets/.sorter/review.html:
