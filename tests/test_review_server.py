@@ -888,8 +888,11 @@ def wait_for(path: Path) -> None:
 @contextmanager
 def chromium_page(url: str):
     """The review page in Debian's Chromium, driven by Playwright (its own browser download is not reachable)."""
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
+    # A click's answer waits for its move and the folder listed again: on 2 cores busy with the
+    # rest of the suite that took over Playwright's 5 s (the file moved, the page said nothing yet).
+    expect.set_options(timeout=20_000)
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=shutil.which("chromium"), args=["--no-sandbox"])
         try:
