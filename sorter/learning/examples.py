@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -16,17 +17,33 @@ from sorter.model.personal import Examples
 Progress = Callable[[str, int, int], None]
 
 
-def gather(root: Path, found, base, progress: Progress, margin: float,
-           ) -> tuple[Examples, int, dict[Path, str], int, int]:
+@dataclass(frozen=True)
+class Gathered:
+    examples: Examples
+    placed: int = 0  # photos the user placed here, learnt before or not
+    new: int = 0  # of which not learnt before (or placed elsewhere since)
+    unreadable: dict[Path, str] = field(default_factory=dict)
+    dropped: int = 0  # examples learnt on another model
+    forgot: int = 0  # photos the user placed in this folder, learnt, not in it now
+
+    #: Nothing placed here, now or when it was learnt before (else something is new, put back or
+    #: forgotten), nothing dropped: the examples a fit would learn from are those it learnt from
+    #: before. (A folder learnt again with photos placed is fitted again: a pet learnt as one with
+    #: a copy of her folder takes this folder's name for her.)
+    settled: bool = False
+
+
+def gather(root: Path, found, base, progress: Progress, margin: float) -> Gathered:
     """The user's examples with this folder's found photos added: features run only for the
     photos not learnt before, or whose features that name a pet were cut at another margin
     (`Examples.with_pet_margin`: those of other folders stay unknown until learnt there again).
     This folder's rows (`here`) whose photo is not found now go (deleted, edited since, its pet's
     folder gone): the examples say what the folder says now, and a row whose photo is found at
     another path (the folder moved: `mv DIR DIR2`) takes that path and that folder's journal, so
-    that the next learn there forgets it once it is deleted. Returns (examples, photos new or
-    changed, unreadable ones and why, examples dropped because they were learnt on another
-    model, photos the user placed in this folder that were learnt and are forgotten)."""
+    that the next learn there forgets it once it is deleted. Where it is `settled` it returns the
+    examples as they were, before any features are run: photos kept as sorted, new here, only hold
+    a head where the examples put it, so they wait for a learn of the folder that has photos placed
+    (a sorted folder where the user placed nothing was fitted and saved again at each learn)."""
     from sorter.model import personal
     from sorter.model.inference import features
 
@@ -38,8 +55,11 @@ def gather(root: Path, found, base, progress: Progress, margin: float,
     stored = stored.with_pet_margin(margin)
     now = {f.identity for f in found}
     ours, run = _ours(root), first_run(root)
-    stale = here(stored, root, run) & np.array([tuple(int(v) for v in identity) not in now and ours(path) for
-                                                path, identity in zip(stored.paths, stored.identities, strict=True)], bool)
+    mine = here(stored, root, run) & np.array([ours(path) for path in stored.paths], bool)
+    placed = sum(not f.kept for f in found)
+    if not (placed or dropped or (mine & ~stored.kept()).any()):  # nor placed here before (put back since, deleted)
+        return Gathered(stored, settled=True)
+    stale = mine & np.array([tuple(int(v) for v in identity) not in now for identity in stored.identities], bool)
     forgot = int((stale & ~stored.kept()).sum())  # of the photos the user placed: what learn says it forgot
     stored = stored.subset(~stale) if stale.any() else stored
     known = ~np.isnan(stored.pet_features).any(axis=1)  # else cut at another margin: computed again
@@ -64,7 +84,7 @@ def gather(root: Path, found, base, progress: Progress, margin: float,
             rows.append((f.identity, result[0], *described, result[1], run))
         else:
             unreadable[path] = str(result)
-    return stored.merged(rows), new, unreadable, dropped, forgot
+    return Gathered(stored.merged(rows), placed, new, unreadable, dropped, forgot)
 
 
 def here(examples: Examples, root: Path, run: str | None = None) -> np.ndarray:

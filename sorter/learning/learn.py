@@ -118,7 +118,7 @@ class LearnResult:
     dropped: int = 0  # examples learnt on another model, dropped
     #: Nothing placed was left: the personal model there was is deleted.
     forgotten: bool = False
-    unchanged: bool = False  # nothing found here, forgotten or dropped: the personal model there is stays as it is
+    unchanged: bool = False  # nothing placed here, forgotten or dropped: the personal model there is stays as it is
     #: Photos the user placed in this folder, learnt before, that are not in it now: forgotten (`examples.gather`).
     forgot: int = 0
     #: Pet -> why her photos left in cats/ go into no folder here (`pets.staying`): no `--name-pets` for her.
@@ -172,13 +172,15 @@ def _learn(root: Path, model: Path | None, model_path: Path, base, bundled: Head
     # The features that name a pet are cut as the reference set's cats were: a pet's head
     # tells her from those, and is shown them at sort time cut the same way (`PetHead.margin`).
     margin = reference.pet_margin if reference is not None else MARGIN
-    learnt, new, unreadable, dropped, forgot = gather(root, found, base, progress, margin)
-    learnt = _learnable(learnt, names)
-    if not found and not forgot and not dropped:  # the examples as they were: fitted again (a minute), the same
+    gathered = gather(root, found, base, progress, margin)
+    if gathered.settled:  # the examples as they were: fitted again (a minute), the same; not `not found`, as
+        # `found` holds the photos kept as sorted too: a sorted folder where nothing was placed was fitted each time
         return LearnResult(root, 0, 0, 0, 0, 0, [], [], None, None, None, videos=videos,
                            unchanged=personal.model_file().exists(),
                            journaled=journal_path(root).is_file(), passed_over=passed_over(root),
                            seconds=time.monotonic() - started)
+    learnt, new, unreadable, dropped, forgot = (_learnable(gathered.examples, names), gathered.new,
+                                                gathered.unreadable, gathered.dropped, gathered.forgot)
     # One photo and one pet once, where the folder was copied and learnt in both places (`copies`).
     examples, renamed = as_one(learnt, root)
     anchor, check = reference.halves() if reference is not None else (None, None)

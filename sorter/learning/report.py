@@ -35,10 +35,13 @@ def report_lines(result: LearnResult) -> list[str]:
                      "video by its frames as it judges photos, so what it learns applies to videos too).")
     lines += passed_over_lines(result.passed_over)
     if nothing:
-        what = "move a wrongly sorted photo where it belongs" if result.journaled else (  # not sorted, or undone
-            f"{result.folder} has no sorter journal: sort it and put right what the sort gets wrong")
-        same = " Your personal model is unchanged." if result.unchanged else ""
-        lines.append(f"Nothing to learn: {what} (or file your own into cats/ or dogs/), then learn again.{same}")
+        # Where it forgot or dropped examples, the lines above say what was done, and "nothing to
+        # learn: sort it, then learn again" would say that nothing was.
+        if not (result.forgot or result.dropped or result.forgotten):
+            what = "move a wrongly sorted photo where it belongs" if result.journaled else (  # not sorted, or undone
+                f"{result.folder} has no sorter journal: sort it and put right what the sort gets wrong")
+            same = " Your personal model is unchanged." if result.unchanged else ""
+            lines.append(f"Nothing to learn: {what} (or file your own into cats/ or dogs/), then learn again.{same}")
         if result.forgotten:
             lines.append("Deleted the personal model: nothing you placed is left to learn from (sort, watch and "
                          "evaluate use the model's own decisions again).")
@@ -80,3 +83,4 @@ def report_lines(result: LearnResult) -> list[str]:
             lines.append(f"To move your named pets' photos already in cats/ or dogs/ into their folders: "
                          f"sorter sort {as_typed(result.folder)} --name-pets")
     return lines
+

@@ -1,0 +1,50 @@
+"""`sorter learn` where there is nothing new to learn (found by a QA pass): a sorted folder
+where the user placed nothing is neither fitted nor saved, and says so in one line; a learn
+that forgot the only photo placed says what it did, not "nothing to learn". Photos and the
+fake model as in test_learn."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from test_learn import invoke, photo, roll_with_goats, sorted_and_corrected
+
+from sorter.model import personal
+
+
+def test_a_sorted_folder_where_nothing_was_placed_is_not_fitted_again(tmp_path: Path, fake_model) -> None:
+    # Its photos kept as sorted are found too (anchors): it printed "Found 0 photo(s) you placed
+    # in … (0 new)", the table, and saved the personal model again, at every learn.
+    roll = sorted_and_corrected(tmp_path / "roll", fake_model)
+    assert invoke("learn", roll, "--model", fake_model).exit_code == 0
+    saved = personal.model_file().stat().st_mtime_ns
+    untouched = roll_with_goats(tmp_path / "untouched", seed=1000)
+    assert invoke("sort", untouched, "--model", fake_model).exit_code == 0
+
+    for _ in range(2):
+        result = invoke("learn", untouched, "--model", fake_model)
+
+        assert (result.exit_code, result.stdout) == (0, (
+            "Nothing to learn: move a wrongly sorted photo where it belongs (or file your own into cats/ or dogs/), "
+            "then learn again. Your personal model is unchanged.\n")), result.output
+        assert personal.model_file().stat().st_mtime_ns == saved
+
+
+def test_a_learn_that_forgot_the_only_photo_placed_says_what_it_did_and_no_advice(tmp_path: Path,
+                                                                                   fake_model) -> None:
+    # It said "Nothing to learn: N2 has no sorter journal: sort it …, then learn again." between
+    # the photo it forgot and the model it deleted.
+    never_sorted = tmp_path / "N2"
+    filed = photo(never_sorted / "cats" / "cat.png", "cat", 7)
+    assert invoke("learn", never_sorted, "--model", fake_model).exit_code == 0
+    assert personal.model_file().exists()
+    filed.unlink()
+
+    result = invoke("learn", never_sorted, "--model", fake_model)
+
+    assert (result.exit_code, result.stdout) == (0, (
+        f"Forgot 1 photo(s) you placed in {never_sorted}, learnt before: not in it now (deleted, edited or moved out "
+        "since).\n"
+        "Deleted the personal model: nothing you placed is left to learn from (sort, watch and evaluate use the "
+        "model's own decisions again).\n")), result.output
+    assert not personal.model_file().exists()
