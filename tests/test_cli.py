@@ -186,11 +186,15 @@ def test_a_folder_sorter_cannot_write_in_is_refused_in_one_line_naming_it(tmp_pa
 
 
 @ON_A_FOLDER
+@pytest.mark.parametrize("immutable", ["pets/.sorter", "pets/.sorter/journal.jsonl"], ids=["sorter", "journal"])
 def test_a_sorter_folder_it_cannot_write_in_is_refused_alike_by_every_command(tmp_path, monkeypatch, fake_model,
-                                                                               args) -> None:
+                                                                               args, immutable) -> None:
     # `chattr +i pets/.sorter`: undo put every photo back, then said `Error: pets/.sorter/review.html:
     # Operation not permitted`, exit 1, and no `Restored` line; review named `.sorter/turn`, exit 1;
-    # sort warned and exited 0; learn alone refused it up front.
+    # sort warned and exited 0; learn alone refused it up front. `chattr +i` of the journal alone:
+    # sort and undo ended `Error: .../journal.jsonl: Operation not permitted`, exit 1; a watch
+    # retried at each scan; review served a page whose every click would fail. Learn only reads
+    # the journal: it goes on.
     from conftest import layout, write_image
 
     write_image(tmp_path / "pets" / "a.jpg", (200, 30, 30))
@@ -198,15 +202,40 @@ def test_a_sorter_folder_it_cannot_write_in_is_refused_alike_by_every_command(tm
     assert runner.invoke(app, ["sort", "pets", "--model", str(fake_model)]).exit_code == 0
     write_image(tmp_path / "pets" / "b.jpg", (30, 30, 200))
     before = layout(tmp_path / "pets")
-    if subprocess.run(["chattr", "+i", "pets/.sorter"], capture_output=True).returncode != 0:
+    if subprocess.run(["chattr", "+i", immutable], capture_output=True).returncode != 0:
         pytest.skip("no immutable folders here (chattr +i needs root and ext4, xfs or btrfs)")
     try:
         result = runner.invoke(app, [args[0], "pets", *args[1:], *(["--model", str(fake_model)] * (args[0] != "undo"))])
     finally:
-        subprocess.run(["chattr", "-i", "pets/.sorter"], check=True)
+        subprocess.run(["chattr", "-i", immutable], check=True)
+    if args[0] == "learn" and immutable.endswith("journal.jsonl"):
+        assert result.exit_code == 0 and "cannot write" not in result.output, result.output
+        return
     assert (result.exit_code, result.stderr, result.stdout) == (
-        2, "Error: cannot write in pets/.sorter: Operation not permitted\n", ""), result.output
+        2, f"Error: cannot write in {immutable}: Operation not permitted\n", ""), result.output
     assert layout(tmp_path / "pets") == before  # nothing done
+
+
+@pytest.mark.parametrize("immutable", [".sorter", ".sorter/journal.jsonl"], ids=["sorter", "journal"])
+def test_a_dry_run_of_a_folder_whose_journal_cannot_be_written_says_a_sort_would_move_nothing(
+        tmp_path, fake_model, immutable) -> None:
+    # It planned and exited 0 with no word of it, where a sort is refused up front.
+    from conftest import layout, write_image
+
+    write_image(tmp_path / "pets" / "a.jpg", (200, 30, 30))
+    assert runner.invoke(app, ["sort", str(tmp_path / "pets"), "--model", str(fake_model)]).exit_code == 0
+    write_image(tmp_path / "pets" / "b.jpg", (30, 30, 200))
+    before = layout(tmp_path / "pets")
+    if subprocess.run(["chattr", "+i", tmp_path / "pets" / immutable], capture_output=True).returncode != 0:
+        pytest.skip("no immutable folders here (chattr +i needs root and ext4, xfs or btrfs)")
+    try:
+        result = runner.invoke(app, ["sort", str(tmp_path / "pets"), "--dry-run", "--model", str(fake_model)])
+    finally:
+        subprocess.run(["chattr", "-i", tmp_path / "pets" / immutable], check=True)
+    assert result.exit_code == 0 and "would move to" in result.stdout, result.output
+    assert result.stdout.endswith(
+        f"{tmp_path / 'pets' / immutable} cannot be written: Operation not permitted; a sort would move nothing\n")
+    assert layout(tmp_path / "pets") == before
 
 
 def test_a_dry_run_of_a_folder_it_cannot_write_in_plans_and_says_a_sort_would_move_nothing(tmp_path) -> None:

@@ -130,7 +130,7 @@ def test_a_damaged_photo_hard_linked_by_a_backup_is_said_to_be_unreadable_once(t
 
 def no_space(root: Path) -> str:
     """The error of a journal on a full disk (conftest's `FullDisk`), as the watch says it."""
-    return f"[Errno 28] No space left on device: '{root / '.sorter' / 'journal.jsonl'}'"
+    return f"{root / '.sorter' / 'journal.jsonl'}: No space left on device"
 
 
 def test_a_full_disk_is_said_once_with_the_files_it_left_and_once_when_it_is_over(tmp_path: Path,

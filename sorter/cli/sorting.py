@@ -154,7 +154,8 @@ def _show(summary, *, recursive: bool, verbose: bool) -> None:
     if dry_run:
         out.print("Dry run: nothing was changed." + ("" if verbose else " Every file's plan: --verbose."))
         if summary.unwritable is not None:
-            out.print(f"{summary.folder} cannot be written: {summary.unwritable}; a sort would move nothing",
+            where, why = summary.unwritable
+            out.print(f"{where} cannot be written: {why}; a sort would move nothing",
                       markup=False, soft_wrap=True)
     if summary.review_page is not None:
         out.print(f"Review: {as_typed(summary.review_page)}", markup=False, soft_wrap=True)

@@ -33,10 +33,11 @@ def check_folder(root: Path, *, moving_in: bool = False, filing: bool = False, c
     dogs/, refuse what an earlier sort made (cats/, dogs/, a pet's folder, .sorter/), saying
     to run `command` on the folder above instead. `missing_ok`: a folder not there now passes
     the checks its path allows (the unit of a watch of a share not mounted yet). `writing`: sort,
-    watch, review and undo, which move photos out of `root` and keep `.sorter/` in it, refuse
-    a folder they cannot write in (`cannot_write`) before any work. `journaling` (implied by
-    `writing`): learn, which takes its lock in `.sorter/`, refuses a `.sorter/` it cannot write in,
-    as the others do: undo restored every photo, then failed on its review page, exit 1."""
+    watch, review and undo, which move photos out of `root` and keep `.sorter/` and its journal
+    in it, refuse a folder, a `.sorter/` or a journal they cannot write in (`unwritable`) before
+    any work. `journaling` (implied by `writing`): learn, which takes its lock in `.sorter/`,
+    refuses a `.sorter/` it cannot write in, as the others do: undo restored every photo, then
+    failed on its review page, exit 1."""
     try:
         there = root.exists()
     except OSError as exc:  # a folder above it that cannot be entered: its path cannot be looked up
@@ -64,9 +65,10 @@ def check_folder(root: Path, *, moving_in: bool = False, filing: bool = False, c
             if library is not None:
                 raise UsageError(f"{root} is inside {library} ({part}): its app keeps track of these photos, and "
                                  "moving one breaks the library; export them from the app, then sort the export")
-    for folder in ([root] if writing else []) + ([root / STATE_DIR] if writing or journaling else []):
-        if folder.is_dir() and (why := cannot_write(folder)) is not None:  # (.sorter/: made when missing)
-            raise UsageError(f"cannot write in {folder}: {why}")
+    if writing or journaling:
+        refused = unwritable(root, itself=writing, journal=writing)
+        if refused is not None:
+            raise UsageError(f"cannot write in {refused[0]}: {refused[1]}")
     return root.absolute()
 
 
@@ -107,6 +109,29 @@ def cannot_write(folder: Path) -> str | None:
         return exc.strerror or str(exc)
     os.close(fd)
     os.unlink(name)
+    return None
+
+
+def unwritable(root: Path, *, itself: bool = True, journal: bool = True) -> tuple[Path, str] | None:
+    """The first of `root` (`itself`), its `.sorter/` and its journal (`journal`) that sorter
+    cannot write in, and why ("Operation not permitted"), or None: what a sort, a watch, a
+    review or an undo is refused up front, and a dry run says a sort would be. Each only where
+    it is: `.sorter/` and the journal are made when missing. An immutable journal (`chattr +i`)
+    in a writable `.sorter/` ended a sort and an undo at their first record (exit 1), kept a watch
+    retrying at each scan, and a review page answered no click."""
+    for folder in ([root] if itself else []) + [root / STATE_DIR]:
+        if folder.is_dir() and (why := cannot_write(folder)) is not None:
+            return folder, why
+    if not journal:
+        return None
+    path = root / STATE_DIR / JOURNAL_NAME
+    try:  # opened as it is appended to, and closed unwritten; never made
+        os.close(os.open(path, os.O_WRONLY | os.O_APPEND | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC))
+    except OSError as exc:
+        # Only a refusal to write: a link, a FIFO or a folder in its place is the journal's own
+        # open's to name, and none there is a journal not begun yet.
+        if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+            return path, exc.strerror or str(exc)
     return None
 
 

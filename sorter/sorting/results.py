@@ -90,8 +90,9 @@ class SortSummary:
     pet_folders: PetFolders | None = None
     #: The sub-folders a sort without --recursive did not look into (None: --recursive).
     not_entered: NotEntered | None = None
-    #: A dry run's: why the folder cannot be written in ("Permission denied"), which a sort refuses.
-    unwritable: str | None = None
+    #: A dry run's: what a sort would be refused, the folder, its .sorter/ or its journal, and why
+    #: ("Permission denied"); `folder.unwritable`.
+    unwritable: tuple[Path, str] | None = None
 
 
 #: A companion that came after its photo was sorted, joined to it (or, in a dry run, to be).

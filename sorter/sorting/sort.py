@@ -14,7 +14,7 @@ from pathlib import Path
 
 from sorter.config import CLASS_FOLDERS
 from sorter.errors import UsageError
-from sorter.files.folder import cannot_write, check_folder, output_folders
+from sorter.files.folder import check_folder, output_folders, unwritable
 from sorter.files.moves import Judged, judged_as
 from sorter.files.verdicts import PutBacks, put_back_reason
 from sorter.sorting.pet_homes import at_home, pets_of
@@ -401,7 +401,7 @@ def sort_folder(
     started = time.monotonic()
     # A dry run moves nothing out of a library, and writes nothing: it says what a sort could not do.
     root = check_folder(root, moving_in=not dry_run, filing=True, writing=not dry_run)
-    unwritable = cannot_write(root) if dry_run else None
+    refused = unwritable(root) if dry_run else None
     if not 0.0 <= min_confidence <= 1.0:
         raise UsageError("--min-confidence must be between 0 and 1")
     if name_pets and not personal:
@@ -481,5 +481,5 @@ def sort_folder(
         root, dry_run, tally.counts, tally.moved_to, recovered, time.monotonic() - started,
         companions=tally.companions, reasons=tally.reasons, review_page=review_page, review_error=review_error,
         model=personal_model.describe(classifier, model), videos=tally.videos, might_be=might_be,
-        pet_folders=sorter.here, not_entered=not_entered, unwritable=unwritable,
+        pet_folders=sorter.here, not_entered=not_entered, unwritable=refused,
     )

@@ -83,14 +83,17 @@ class _Trouble:
         if cause == self.said:
             return
         self.said, self.why = cause, exc.strerror or str(exc)
+        # Said as sort's `Error:` line says it (`D/.sorter/journal.jsonl: No space left on device`),
+        # never Python's `[Errno 28] ...: '/path'`.
+        said = f"{exc.filename}: {self.why}" if exc.filename and exc.strerror else self.why
         if unmarked:  # each reported moved; the journal has its intent, which recovery completes
             also = f"; {left} other file(s) not sorted, retrying at each scan" if left else ""
-            self.notify(f"could not note in the journal that {unmarked} file(s) moved: {exc}; they stand, and the "
+            self.notify(f"could not note in the journal that {unmarked} file(s) moved: {said}; they stand, and the "
                         f"next sorter command notes it{also}")
         elif left:
-            self.notify(f"could not sort {left} file(s): {exc}; retrying at each scan")
+            self.notify(f"could not sort {left} file(s): {said}; retrying at each scan")
         else:  # the "seen" records after the moves: what sorter learn and the review page read of them
-            self.notify(f"could not note the latest batch's decisions in the journal: {exc}; its moves stand")
+            self.notify(f"could not note the latest batch's decisions in the journal: {said}; its moves stand")
 
     def refused(self, reasons: dict[str, int]) -> None:
         """Moves refused file by file (a cats/ it may not write in, each photo's `cannot move
