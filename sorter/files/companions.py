@@ -138,13 +138,16 @@ class _RealNames:
                 except OSError:
                     listed = []
                 self._folder = folder
-                self._names = {held.casefold(): held for held in listed if _could_be_companion(held)}
+                self._names = {held.casefold(): held for held in listed if could_be_companion(held, hidden=True)}
             return self._names.get(name.casefold())
 
 
-def _could_be_companion(name: str) -> bool:
+def could_be_companion(name: str, hidden: bool = False) -> bool:
+    """A name a photo's or a video's companion may have (.MOV, .AAE, .xmp, .json, .SRT, ...);
+    a hidden one (`.IMG_1.MOV`) only with `hidden` (a listing of real names keeps them)."""
     folded = name.casefold()
-    return os.path.splitext(folded)[1] in _BY_STEM or folded.endswith(NAME_SUFFIXES)
+    return ((hidden or not name.startswith("."))
+            and (os.path.splitext(folded)[1] in _BY_STEM or folded.endswith(NAME_SUFFIXES)))
 
 
 _BY_STEM = frozenset({*STEM_EXTENSIONS, *VIDEO_STEM_EXTENSIONS})

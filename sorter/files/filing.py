@@ -10,13 +10,13 @@ whole group (see `file_groups`)."""
 
 from __future__ import annotations
 
-import errno
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from sorter.files.folder import REFUSED
 from sorter.files.verdicts import same_file_of  # os and stat only: nothing heavy
 
 if TYPE_CHECKING:
@@ -89,10 +89,6 @@ def _missing_folders(root: Path, folder: Path) -> list[Path]:
     return missing[::-1]
 
 
-#: Errors a move gets from a folder it may not write in (its mode, a read-only disk).
-_REFUSED = (errno.EACCES, errno.EPERM, errno.EROFS)
-
-
 def _failed(exc: OSError, root: Path | None = None, pairs: Pairs = ()) -> tuple[str, str]:
     """A group's failure (`Filed.failure`) where its move, or the journal after it, failed. A
     move a folder refused names it (`cannot move into cats/: Permission denied`): the error is
@@ -101,7 +97,7 @@ def _failed(exc: OSError, root: Path | None = None, pairs: Pairs = ()) -> tuple[
     from sorter.files.folder import cannot_write
 
     why = exc.strerror or exc
-    if root is not None and pairs and exc.errno in _REFUSED:
+    if root is not None and pairs and exc.errno in REFUSED:
         tried = [("into", pairs[0][1].parent), *(("out of", folder) for folder in dict.fromkeys(s.parent for s, _ in pairs))]
         for where, folder in tried:
             if cannot_write(folder) is not None:
@@ -122,7 +118,7 @@ def _not_made(root: Path, folder: Path, journal) -> str | None:
         except FileExistsError:
             pass  # made meanwhile: by another sorter a folder, by anyone else maybe not
         except OSError as exc:
-            refusing = folder.parent if exc.errno in _REFUSED else folder  # cats/, where cats/Fred/ is refused
+            refusing = folder.parent if exc.errno in REFUSED else folder  # cats/, where cats/Fred/ is refused
             return f"cannot move into {_shown(root, refusing)}: {exc.strerror or exc}"
     if folder.is_dir() and not folder.is_symlink():
         return None

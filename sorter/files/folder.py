@@ -88,6 +88,10 @@ def _readable(root: Path) -> None:
         raise UsageError(f"cannot read {root}: {exc.strerror or exc}") from None
 
 
+#: Errors of a folder or file that may not be written (its mode, `chattr +i`, a read-only disk).
+REFUSED = frozenset({errno.EACCES, errno.EPERM, errno.EROFS})
+
+
 def cannot_write(folder: Path) -> str | None:
     """Why nothing can be written in `folder` (its error: "Permission denied", "Read-only file
     system"), or None when it can. Read but not written, a sort was refused naming a `.sorter/`
@@ -130,7 +134,7 @@ def unwritable(root: Path, *, itself: bool = True, journal: bool = True) -> tupl
     except OSError as exc:
         # Only a refusal to write: a link, a FIFO or a folder in its place is the journal's own
         # open's to name, and none there is a journal not begun yet.
-        if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        if exc.errno in REFUSED:
             return path, exc.strerror or str(exc)
     return None
 

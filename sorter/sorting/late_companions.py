@@ -20,9 +20,9 @@ import os
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
-from sorter.files.companions import NAME_SUFFIXES, beside_a_photo
+from sorter.files.companions import beside_a_photo, could_be_companion, pairing_stems
 from sorter.media.folders import Skipped, is_image_name, is_video_name
-from sorter.sorting.latecomers import Filed, Latecomers, could_be_companion
+from sorter.sorting.latecomers import Filed, Latecomers
 
 
 class LateCompanions:
@@ -78,6 +78,4 @@ def _photo_beside(path: Path) -> bool:
     """A photo `path` may be the companion of is beside it: it goes with that photo (or stays
     with it), as a sort always had it. By the stem (`beside_a_photo`), or by a whole name
     (`IMG_1.HEIC` beside `IMG_1.HEIC.xmp`)."""
-    folded = path.name.casefold()
-    return beside_a_photo(path) or any(os.path.lexists(path.with_name(path.name[: -len(suffix)]))
-                                       for suffix in NAME_SUFFIXES if folded.endswith(suffix))
+    return beside_a_photo(path) or any(os.path.lexists(path.with_name(stem)) for stem in pairing_stems(path.name)[1:])

@@ -68,13 +68,6 @@ class Filed:
     when: float | None = None
 
 
-def could_be_companion(name: str) -> bool:
-    """A name a photo's or a video's companion may have (.MOV, .AAE, .xmp, .json, .SRT, ...)."""
-    folded = name.casefold()
-    return (not name.startswith(".") and (os.path.splitext(folded)[1] in _BY_STEM
-                                          or any(folded.endswith(s) for s in NAME_SUFFIXES)))
-
-
 class Latecomers:
     """Where recently moved photos went, by their folder and stem; where older ones were."""
 

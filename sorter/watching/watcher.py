@@ -162,9 +162,9 @@ class Watcher:
         clock: Callable[[], float] = time.monotonic,
         joins: Callable[[Path], bool] = lambda path: False,
     ) -> None:
+        from sorter.files.companions import could_be_companion
         from sorter.media.container import incomplete, may_be_live_photos
         from sorter.media.folders import excluded_by_case, is_image_name, is_video_name, sorted_on_its_own
-        from sorter.sorting.latecomers import could_be_companion
 
         self.root = root
         self.recursive = recursive
@@ -320,8 +320,8 @@ class Watcher:
         """Reconciliation: make a candidate of every image the folder holds that is not one
         already. Returns how many photos and videos were added (companions come along, not
         counted). Raises SorterError if the folder is gone (`gone`)."""
+        from sorter.files.companions import could_be_companion
         from sorter.media.folders import SORTED_ON_ITS_OWN, Skipped, is_image_name, scan_folder
-        from sorter.sorting.latecomers import could_be_companion
 
         if (gone := self.gone()) is not None:
             raise gone
