@@ -977,6 +977,39 @@ def test_in_chromium_u_says_where_it_found_a_photo_moved_on_since_the_click(serv
             "found: dogs/cat.jpg: moved to dogs/2019/cat.jpg since; put back from there to cats/cat.jpg")
 
 
+@pytest.mark.skipif(browser_missing() is not None, reason=str(browser_missing()))
+def test_in_chromium_u_pressed_before_a_clicks_answer_waits_for_it(served) -> None:
+    """A quick Dog then u: the move is made and its answer slow to come. u is sent only once
+    that answer is in, so it takes the move back and the page says so last, where it took the
+    move back first and the late answer then filed the card in dogs/ (it was in cats/ again)."""
+    from playwright.sync_api import expect
+
+    client, root, _, _ = served
+    held = []
+
+    def hold_the_first_answer(route) -> None:
+        if held:
+            route.continue_()
+        else:
+            held.append((route, route.fetch()))  # the server has moved it; the page waits
+
+    with chromium_page(client.url) as page:
+        page.route("**/api/move", hold_the_first_answer)
+        cats = page.locator("section", has=page.get_by_role("heading", name=re.compile("Moved to cats")))
+        cats.locator("figure", has_text="cat.jpg").first.get_by_role("button", name="Dog", exact=True).click()
+        while not held:
+            page.wait_for_timeout(20)  # Playwright runs the route's handler only inside its own calls
+        assert (root / "dogs" / "cat.jpg").is_file()
+        page.keyboard.press("u")
+        page.wait_for_timeout(500)
+        assert (root / "dogs" / "cat.jpg").is_file(), "u was sent before the click's answer came"
+        route, answer = held[0]
+        route.fulfill(response=answer)
+        expect(page.locator("#status")).to_have_text("took back: cat.jpg is in cats/ again")
+        assert (root / "cats" / "cat.jpg").is_file()
+        expect(cats.locator("figure", has_text="cat.jpg")).to_have_count(1)
+
+
 def test_the_servers_thumbnail_of_a_small_pet_is_cut_around_it_and_stays_so_after_a_correction(tmp_path: Path) -> None:
     """As on the review page: sort notes where the pet is in the "seen" record of each photo it
     moves, and the server's thumbnail of a cat small on a launch pad is a square around the cat,

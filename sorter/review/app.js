@@ -275,7 +275,15 @@
     return figure && (figure.nextElementSibling || figure.previousElementSibling);
   }
 
-  async function change(path, body, done) {
+  // One change at a time, each sent once the one before is answered: a quick c then u must
+  // not take the move back before its answer comes and files the card where it no longer is.
+  let changing = Promise.resolve();
+  function change(path, body, done) {
+    changing = changing.catch(() => undefined).then(() => send(path, body, done));
+    return changing;
+  }
+
+  async function send(path, body, done) {
     if (learning) {
       say("still learning from your corrections: correct more once it is done", true);
       return;
