@@ -238,6 +238,36 @@ def test_a_dry_run_of_a_folder_whose_journal_cannot_be_written_says_a_sort_would
     assert layout(tmp_path / "pets") == before
 
 
+def test_a_dry_run_says_which_photos_a_sort_could_not_move_into_a_cats_folder_it_cannot_write_in(
+        tmp_path, fake_model) -> None:
+    # `chattr +i cats`: the dry run planned the cats without a word, and the sort then failed them,
+    # `cannot move into cats/: Operation not permitted`, exit 1. A folder the plan moves nothing
+    # into is not named, whatever it is.
+    from conftest import layout, write_image
+
+    pets = tmp_path / "pets"
+    write_image(pets / "rex.jpg", (30, 30, 200))  # BGR: the fake says red is a dog
+    (pets / "cats").mkdir()
+    if subprocess.run(["chattr", "+i", pets / "cats"], capture_output=True).returncode != 0:
+        pytest.skip("no immutable folders here (chattr +i needs root and ext4, xfs or btrfs)")
+    try:
+        dogs_only = runner.invoke(app, ["sort", str(pets), "--dry-run", "--model", str(fake_model)])
+        for name in ("tom.jpg", "kitty.jpg"):
+            write_image(pets / name, (200, 30, 30))  # blue: a cat
+        before = layout(pets)
+        dry = runner.invoke(app, ["sort", str(pets), "--dry-run", "--model", str(fake_model)])
+        assert layout(pets) == before  # nothing written, .sorter/ included
+        sort = runner.invoke(app, ["sort", str(pets), "--model", str(fake_model)])
+    finally:
+        subprocess.run(["chattr", "-i", pets / "cats"], check=True)
+    assert dogs_only.exit_code == 0 and dogs_only.stdout.endswith("Every file's plan: --verbose.\n"), dogs_only.output
+    assert dry.exit_code == 0 and "would move to cats/ │        │     2" in dry.stdout, dry.output
+    assert dry.stdout.endswith("cats/ cannot be written: Operation not permitted; 2 photos would not move\n"), dry.output
+    assert (sort.exit_code, sort.stderr) == (1, "Error: 2 photo(s) could not be moved, the summary says why; the others "
+                                                 "were moved: sort again once these can be\n"), sort.output
+    assert os.listdir(pets / "dogs") == ["rex.jpg"]
+
+
 def test_a_dry_run_of_a_folder_it_cannot_write_in_plans_and_says_a_sort_would_move_nothing(tmp_path) -> None:
     from conftest import as_a_user, mounted, tree, write_image
 

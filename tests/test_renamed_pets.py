@@ -403,6 +403,10 @@ def test_her_folder_that_cannot_be_made_fails_her_photos_alone_and_watch_retries
     luna(later / "luna.png", 80)
     photo(later / "rex.png", "dog", 81)
     photo(later / "tom.png", "cat", 82)
+    # The dry run says so too; it planned her photo without a word.
+    dry = invoke("sort", later, "--model", fake_model, "--dry-run")
+    assert dry.exit_code == 0 and dry.stdout.endswith(
+        "cats/Luna is a file, not a folder; 1 photo would not move\n"), dry.output
 
     result = invoke("sort", later, "--model", fake_model, "-v")
 
@@ -415,6 +419,9 @@ def test_her_folder_that_cannot_be_made_fails_her_photos_alone_and_watch_retries
     if subprocess.run(["chattr", "+i", str(later / "cats")], capture_output=True).returncode != 0:
         return  # no immutable folders here (not root, or a filesystem without them)
     try:
+        dry = invoke("sort", later, "--model", fake_model, "--dry-run")  # her folder is made in cats/
+        assert dry.exit_code == 0 and dry.stdout.endswith(
+            "cats/ cannot be written: Operation not permitted; 1 photo would not move\n"), dry.output
         result = invoke("sort", later, "--model", fake_model, "-v")
         assert result.exit_code == 1, result.output
         assert "failed: luna.png: cannot move into cats/: Operation not permitted" in result.stderr, result.output

@@ -173,6 +173,39 @@ def sorted_with_near_misses(root: Path, model: Path) -> Path:
     return root
 
 
+def test_a_sort_says_what_is_wrong_where_a_named_pets_folder_is_a_file(tmp_path: Path, fake_model) -> None:
+    """A file by her folder's name (cats/Luna, her vet's notes) in a folder sorted after Luna was
+    learnt: the sort said "Might be cats/Luna (2 photos): sorter review DIR asks about them", a
+    folder that is not there, and the page's "it is Luna" was refused. It says what is wrong, in
+    the words it uses of a photo it would file there."""
+    from test_learn import invoke, luna
+
+    for i in range(6):
+        luna(tmp_path / "roll" / "cats" / "Luna" / f"luna{i}.png", 50 + i)
+    assert invoke("learn", tmp_path / "roll", "--model", fake_model).exit_code == 0
+    root = tmp_path / "card"
+    (root / "cats").mkdir(parents=True)
+    (root / "cats" / "Luna").write_text("her vet's notes\n")
+    almost_luna(root / "close.png", 32)
+    almost_luna(root / "closer.png", 33)
+
+    result = invoke("sort", root, "--model", fake_model)
+
+    assert result.exit_code == 0, result.output
+    said = [line for line in result.stdout.splitlines() if line.startswith("Might be")]
+    assert said == [f"Might be cats/Luna (2 photos), but cats/Luna is a file, not a folder: rename it, then sorter "
+                    f"review {root} asks about them"], result.stdout
+    client, stop, thread = start(root)
+    try:
+        assert name(client, "close.png", "Luna") == (409, {"error": "cats/Luna is not a folder"})
+        (root / "cats" / "Luna").rename(root / "luna-notes.txt")  # as it says: then the page asks about them
+        status, answer = name(client, "close.png", "Luna")
+        assert status == 200 and answer["photo"]["path"] == "cats/Luna/close.png", answer
+    finally:
+        stop.set()
+        thread.join(10)
+
+
 def test_the_sorts_own_page_shows_what_a_named_pet_might_be_first(tmp_path: Path, fake_model) -> None:
     root = sorted_with_near_misses(tmp_path / "roll", fake_model)
     page = (root / ".sorter" / "review.html").read_text()

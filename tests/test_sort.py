@@ -448,15 +448,49 @@ def test_a_sort_without_recursive_names_the_sub_folders_it_did_not_look_into(tmp
     as_json = json.loads(runner.invoke(app, ["sort", str(tmp_path), "--dry-run", "--json"]).stdout)
     assert as_json["not_looked_into"] == {"sub_folders": 2, "named": ["2019", "trip"]}
     for sub in ("a", "b", "c"):
-        (tmp_path / sub).mkdir()
+        write_image(tmp_path / sub / "rex.png", RED)
     sort = runner.invoke(app, ["sort", str(tmp_path)])
     assert sort.exit_code == 0 and (tmp_path / "dogs" / "rex.png").is_file()
     line = next(line for line in sort.stdout.splitlines() if line.startswith("Not looked into: "))
     assert line.startswith("Not looked into: 5 sub-folders (") and line.endswith(", …); --recursive sorts them too.")
     recursive = runner.invoke(app, ["sort", str(tmp_path), "--recursive"])
     assert recursive.exit_code == 0 and "Not looked into" not in recursive.stdout
-    assert len(os.listdir(tmp_path / "dogs")) == 3  # trip/'s and 2019/'s rex too
+    assert len(os.listdir(tmp_path / "dogs")) == 6  # trip/'s, 2019/'s, a/'s, b/'s and c/'s rex too
     assert json.loads(runner.invoke(app, ["sort", str(tmp_path), "-r", "--json"]).stdout)["not_looked_into"] is None
+
+
+def test_a_sort_without_recursive_names_only_the_sub_folders_that_hold_a_photo(tmp_path: Path, monkeypatch) -> None:
+    """Empty sub-folders were named too (`Not looked into: 7 sub-folders (empty/, hidden/, linked/,
+    …); --recursive sorts them too.`), where --recursive sorts nothing in them. One holding only
+    hidden files, notes, a link to a photo or empty folders is not named; one with a photo deep
+    in it is. Each is looked into until its first photo, and no further than `NotEntered.LOOKS`
+    entries in all: past that, a sub-folder is named without a look, as all were."""
+    from sorter.media.folders import NotEntered
+
+    monkeypatch.setattr(lite, "load_classifier", lambda model: ThreeClassFake())
+    write_image(tmp_path / "rex.png", RED)
+    (tmp_path / "empty").mkdir()
+    write_image(tmp_path / "hidden" / ".rex.png", RED)
+    (tmp_path / "notes").mkdir()
+    (tmp_path / "notes" / "trip.txt").write_text("the photos are on the other card\n")
+    (tmp_path / "nested" / "a" / "b").mkdir(parents=True)
+    write_image(tmp_path / "nested" / "a" / ".thumbnails" / "rex.png", RED)  # a hidden folder: never entered
+    (tmp_path / "linked").mkdir()
+    (tmp_path / "linked" / "rex.png").symlink_to(tmp_path / "rex.png")  # never followed
+    write_image(tmp_path / "trip" / "day1" / "rex.png", RED)
+
+    dry = runner.invoke(app, ["sort", str(tmp_path), "--dry-run"])
+
+    assert dry.exit_code == 0, dry.output
+    assert "Not looked into: 1 sub-folder (trip/); --recursive sorts them too." in dry.stdout.splitlines(), dry.stdout
+    as_json = json.loads(runner.invoke(app, ["sort", str(tmp_path), "--dry-run", "--json"]).stdout)
+    assert as_json["not_looked_into"] == {"sub_folders": 1, "named": ["trip"]}
+    recursive = json.loads(runner.invoke(app, ["sort", str(tmp_path), "--dry-run", "--json", "-r"]).stdout)
+    assert sorted(os.path.relpath(f["path"], tmp_path) for f in recursive["files"] if f["status"] == "planned") == [
+        "rex.png", "trip/day1/rex.png"]  # what the others hold, --recursive does not sort either
+    monkeypatch.setattr(NotEntered, "LOOKS", 0)
+    bounded = runner.invoke(app, ["sort", str(tmp_path), "--dry-run"])
+    assert "Not looked into: 5 sub-folders (" in bounded.stdout, bounded.stdout  # all but empty/, which lists nothing
 
 
 @pytest.fixture

@@ -157,6 +157,9 @@ def _show(summary, *, recursive: bool, verbose: bool) -> None:
             where, why = summary.unwritable
             out.print(f"{where} cannot be written: {why}; a sort would move nothing",
                       markup=False, soft_wrap=True)
+        for why, photos in summary.refused_into:  # a cats/ it may not write in: those photos alone stay
+            out.print(printable(f"{why}; {photos} photo{'s' * (photos != 1)} would not move"),
+                      markup=False, soft_wrap=True)
     if summary.review_page is not None:
         out.print(f"Review: {as_typed(summary.review_page)}", markup=False, soft_wrap=True)
     for line in summary.pet_folders.lines() if summary.pet_folders is not None else []:
@@ -164,7 +167,8 @@ def _show(summary, *, recursive: bool, verbose: bool) -> None:
     if summary.might_be:
         from sorter.sorting.suggesting import asks_about
 
-        out.print(asks_about(summary.might_be, summary.folder), markup=False, soft_wrap=True)
+        for line in asks_about(summary.might_be, summary.folder):
+            out.print(line, markup=False, soft_wrap=True)
     if moved_anything(summary) and not dry_run:  # late companions joined, though no photo moved
         out.print(f"Undo with: sorter undo {as_typed(summary.folder)}", markup=False, soft_wrap=True)
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sorter.files.folder import REFUSED
+from sorter.files.folder import REFUSED, cannot_write
 from sorter.files.verdicts import same_file_of  # os and stat only: nothing heavy
 
 if TYPE_CHECKING:
@@ -94,8 +94,6 @@ def _failed(exc: OSError, root: Path | None = None, pairs: Pairs = ()) -> tuple[
     move a folder refused names it (`cannot move into cats/: Permission denied`): the error is
     the same for the folder moved into and the one moved out of, so each is tried
     (`folder.cannot_write`), the destination first; only after a failure, never before a move."""
-    from sorter.files.folder import cannot_write
-
     why = exc.strerror or exc
     if root is not None and pairs and exc.errno in REFUSED:
         tried = [("into", pairs[0][1].parent), *(("out of", folder) for folder in dict.fromkeys(s.parent for s, _ in pairs))]
@@ -120,9 +118,40 @@ def _not_made(root: Path, folder: Path, journal) -> str | None:
         except OSError as exc:
             refusing = folder.parent if exc.errno in REFUSED else folder  # cats/, where cats/Fred/ is refused
             return f"cannot move into {_shown(root, refusing)}: {exc.strerror or exc}"
-    if folder.is_dir() and not folder.is_symlink():
+    return not_a_folder(root, folder)
+
+
+def not_a_folder(root: Path, folder: Path) -> str | None:
+    """Why `folder` is no folder a photo can be filed into, where something else has its name
+    (`cats/Fred is a file, not a folder`, or a link); None where it is a folder, or nothing is there."""
+    if not os.path.lexists(folder) or (folder.is_dir() and not folder.is_symlink()):
         return None
     return f"{folder.relative_to(root).as_posix()} is a {'link' if folder.is_symlink() else 'file'}, not a folder"
+
+
+def refused_into(root: Path, planned: dict[str, int]) -> tuple[tuple[str, int], ...]:
+    """What a sort would be refused of a dry run's plan (`planned`: "cats", "cats/Luna" -> the
+    photos it would move there), with how many photos each refusal keeps in place: ("cats/ cannot
+    be written: Operation not permitted", 3) for a cats/ it may not write in (`chattr +i`, its
+    mode), its photos for a cats/Luna/ yet to be made in it too; ("cats/Fred is a file, not a
+    folder", 1). The dry run planned those without a word, and the sort then failed them, exit 1.
+    Asked as the sort's moves meet them (`_not_made`, `_failed`), of the folders the plan moves
+    photos into only: a file opened unnamed in each (`folder.cannot_write`), never a listing.
+    `root` itself is the caller's (`folder.unwritable`: a sort would move nothing)."""
+    refused: dict[str, int] = {}
+    for rel, photos in sorted(planned.items()):
+        why, folder = None, root
+        for part in Path(rel).parts:
+            if not os.path.lexists(folder / part):  # the sort makes it, in the folder above
+                break
+            folder = folder / part
+            if (why := not_a_folder(root, folder)) is not None:
+                break
+        if why is None and folder != root and (error := cannot_write(folder)) is not None:
+            why = f"{_shown(root, folder)} cannot be written: {error}"
+        if why is not None:
+            refused[why] = refused.get(why, 0) + photos
+    return tuple(refused.items())
 
 
 def _shown(root: Path, folder: Path) -> str:

@@ -93,6 +93,9 @@ class SortSummary:
     #: A dry run's: what a sort would be refused, the folder, its .sorter/ or its journal, and why
     #: ("Permission denied"); `folder.unwritable`.
     unwritable: tuple[Path, str] | None = None
+    #: A dry run's: what a sort would be refused of its plan, and the photos it would keep in place
+    #: (("cats/ cannot be written: Operation not permitted", 3),); `filing.refused_into`.
+    refused_into: tuple[tuple[str, int], ...] = ()
 
 
 #: A companion that came after its photo was sorted, joined to it (or, in a dry run, to be).

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from sorter.config import CLASS_FOLDERS
 from sorter.errors import UsageError
+from sorter.files.filing import refused_into
 from sorter.files.folder import check_folder, output_folders, unwritable
 from sorter.files.moves import Judged, judged_as
 from sorter.files.verdicts import PutBacks, put_back_reason
@@ -482,4 +483,5 @@ def sort_folder(
         companions=tally.companions, reasons=tally.reasons, review_page=review_page, review_error=review_error,
         model=personal_model.describe(classifier, model), videos=tally.videos, might_be=might_be,
         pet_folders=sorter.here, not_entered=not_entered, unwritable=refused,
+        refused_into=refused_into(root, tally.moved_to) if dry_run and refused is None else (),
     )

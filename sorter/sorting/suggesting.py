@@ -76,11 +76,24 @@ class Noting:
         return self.noted.standing(self.root)
 
 
-def asks_about(counts: dict[str, int], folder: Path) -> str:
+def asks_about(counts: dict[str, int], folder: Path) -> list[str]:
     """What `sort` and `watch` say of the groups noted: "Might be cats/Luna (9 photos): sorter
-    review DIR asks about them"."""
-    pets = ", ".join(f"{pet} ({n} photo{'s' * (n != 1)})" for pet, n in counts.items())
-    return f"Might be {pets}: sorter review {as_typed(folder)} asks about them"
+    review DIR asks about them"; and, a line of its own, of a pet whose folder's name is taken by
+    a file or a link, what is wrong ("Might be cats/Fred (2 photos), but cats/Fred is a file, not
+    a folder: ..."), as a sort says it of a photo it would file there (`filing.not_a_folder`):
+    the line pointed at a folder that is not there, whose review answer "it is Fred" is refused.
+    One `lstat` a pet with a group."""
+    from sorter.files.filing import not_a_folder
+
+    def group(pet: str) -> str:
+        return f"{pet} ({counts[pet]} photo{'s' * (counts[pet] != 1)})"
+
+    review = f"sorter review {as_typed(folder)}"
+    wrong = {pet: why for pet in counts if (why := not_a_folder(folder, folder / pet)) is not None}
+    asked = [group(pet) for pet in counts if pet not in wrong]
+    lines = [f"Might be {', '.join(asked)}: {review} asks about them"] if asked else []
+    return lines + [f"Might be {group(pet)}, but {why}: rename it, then {review} asks about them"
+                    for pet, why in wrong.items()]
 
 
 def not_noted(exc: OSError) -> str:

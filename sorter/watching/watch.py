@@ -382,8 +382,8 @@ def watch_folder(
                     notify(suggesting.not_noted(exc))
                 else:  # a line when a group grows, not after every batch
                     if any(n > told.get(pet, 0) for pet, n in counts.items()):
-                        line = suggesting.asks_about(counts, root)
-                        on_notice(WatchNotice(line[0].lower() + line[1:]))
+                        for line in suggesting.asks_about(counts, root):
+                            on_notice(WatchNotice(line[0].lower() + line[1:]))
                     told = counts
             state.idle()  # between two batches of a burst too: a review's click gets its turn
 
