@@ -516,6 +516,19 @@ def test_a_folder_without_photos_says_so(tmp_path: Path, monkeypatch) -> None:
     assert (tmp_path / "dogs" / "rex.png").is_file() and (tmp_path / "notes.txt").is_file()
 
 
+def test_a_folder_without_photos_whose_sub_folders_hold_none_either_does_not_send_the_user_to_recursive(
+        tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setattr(lite, "load_classifier", lambda model: ThreeClassFake())
+    (tmp_path / "notes.txt").write_text("not a photo")
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "papers").mkdir()
+    (tmp_path / "papers" / "tax.pdf").write_bytes(b"%PDF-1.4")
+    result = runner.invoke(app, ["sort", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert "No photos or videos in it: files of other kinds are left alone." in result.stdout
+    assert "recursive" not in result.stdout  # it would find nothing there either
+
+
 def test_cli_leaves_neither_in_place_with_its_own_line_and_summary_row(tmp_path: Path, car_and_rex) -> None:
     result = runner.invoke(app, ["sort", str(tmp_path)])
     assert result.exit_code == 0, result.output

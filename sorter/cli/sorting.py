@@ -143,7 +143,8 @@ def _show(summary, *, recursive: bool, verbose: bool) -> None:
     out.print(summary_table(summary))
     passed = not_entered_line(summary.not_entered)  # says --recursive, with the sub-folders it would look into
     if not summary.counts:  # only other files (notes, PDFs), or none: say why nothing moved
-        where = "it or its sub-folders" if recursive else "it" if passed else "it (--recursive looks in its sub-folders too)"
+        # Without --recursive, `passed` names each sub-folder that holds a photo: none, none to say.
+        where = "it or its sub-folders" if recursive else "it"
         out.print(f"No photos or videos in {where}: files of other kinds are left alone.", markup=False, soft_wrap=True)
     if passed:
         out.print(printable(passed), markup=False, soft_wrap=True)
