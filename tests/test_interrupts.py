@@ -9,8 +9,10 @@ import sys
 import time
 from pathlib import Path
 
-from conftest import REPO, tree
+from conftest import REPO, FakeClassifier, tree, write_image
 from test_watch import noise_jpeg
+
+from sorter.sorting.sort import sort_folder
 
 
 def test_ctrl_c_in_a_sort_says_what_moved_and_how_to_undo_it(tmp_path: Path, tiny_model: Path) -> None:
@@ -39,3 +41,40 @@ def test_ctrl_c_in_a_sort_says_what_moved_and_how_to_undo_it(tmp_path: Path, tin
     assert undo.returncode == 0, undo.stderr
     assert f"Restored {moved} file(s)" in undo.stdout
     assert tree(folder) == before
+
+
+def test_ctrl_c_in_an_undo_says_how_many_it_put_back_and_that_undo_again_puts_back_the_rest(tmp_path: Path) -> None:
+    # It said "Interrupted part way: what it put back is journaled, and the next sorter command
+    # settles it": not how many were back, nor what to do about the rest.
+    folder = tmp_path / "my pets"
+    folder.mkdir()
+    cat, dog = (write_image(tmp_path / f"{kind}.jpg", colour).read_bytes() for kind, colour in
+                (("cat", (255, 0, 0)), ("dog", (0, 0, 255))))
+    for i in range(3000):  # three of undo's chunks of 1,024 moves: Ctrl-C comes after the first
+        (folder / f"p{i:04}.jpg").write_bytes(cat if i % 2 else dog)
+    before = tree(folder)
+    sort_folder(folder, classifier=FakeClassifier())
+    journal = folder / ".sorter" / "journal.jsonl"
+    sorted_to = journal.stat().st_size
+    undo = subprocess.Popen([sys.executable, "-m", "sorter", "undo", str(folder), "--all"], cwd=REPO, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        with open(journal, "rb") as f:
+            f.seek(sorted_to)
+            if b'{"op": "undo"' in f.read():
+                break
+        time.sleep(0.005)
+    undo.send_signal(signal.SIGINT)
+    stdout, stderr = undo.communicate(timeout=60)
+    back = sum(1 for name in os.listdir(folder) if name.endswith(".jpg"))
+    assert undo.returncode == 130, stderr
+    assert 0 < back < 3000, "the undo ended before Ctrl-C: give it more photos"
+    assert stderr.splitlines() == [f"Interrupted: put back {back} of 3000 file(s); sorter undo '{folder}' --all "
+                                   "puts back the rest."]
+    assert stdout == ""
+    again = subprocess.run([sys.executable, "-m", "sorter", "undo", str(folder), "--all"], cwd=REPO, text=True,
+                           capture_output=True, timeout=60)
+    assert again.returncode == 0, again.stderr
+    assert f"Restored {3000 - back} file(s) from 1 run" in again.stdout
+    assert tree(folder) == before and not (folder / "cats").exists() and not (folder / ".sorter").exists()

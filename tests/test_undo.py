@@ -453,3 +453,36 @@ def test_undo_interrupted_as_it_finished_says_everything_was_put_back(tmp_path: 
     assert (result.exit_code, result.stderr) == (130, "Interrupted as it finished: everything was put back and "
                                                       ".sorter/ removed; nothing is left to undo.\n"), result.output
     assert os.listdir(tmp_path) == ["rex.jpg"]
+
+
+def test_undo_interrupted_part_way_says_how_many_it_put_back_and_undo_again_puts_back_the_rest(
+        tmp_path: Path, monkeypatch) -> None:
+    # It said "Interrupted part way: what it put back is journaled, and the next sorter command
+    # settles it": not how many, nor what to do. Ctrl-C lands as the second photo is moved back:
+    # the chunk's intents are settled at once (the first is back, the others were not moved).
+    for name in ("a.jpg", "b.jpg", "c.jpg"):
+        write_image(tmp_path / name, RED)
+    before = layout(tmp_path)
+    sort(tmp_path)
+    from sorter.files import moves
+
+    move = moves.move_no_replace
+    calls = []
+
+    def ctrl_c_at_the_second(*args):
+        calls.append(args)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return move(*args)
+
+    monkeypatch.setattr(moves, "move_no_replace", ctrl_c_at_the_second)
+    result = runner.invoke(app, ["undo", str(tmp_path)])
+    monkeypatch.setattr(moves, "move_no_replace", move)
+
+    assert (result.exit_code, result.stderr) == (
+        130, f"Interrupted: put back 1 of 3 file(s); sorter undo {tmp_path} puts back the rest.\n"), result.output
+    assert len(os.listdir(tmp_path / "dogs")) == 2
+    again = runner.invoke(app, ["undo", str(tmp_path)])
+    assert again.exit_code == 0, again.output
+    assert again.stdout.startswith("Restored 2 file(s) from 1 run")
+    assert layout(tmp_path) == before

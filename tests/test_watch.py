@@ -367,9 +367,13 @@ def test_a_watch_that_judged_no_photo_leaves_no_sorter_folder(tmp_path: Path, mo
 
 
 def test_only_final_image_names_outside_the_output_folders_are_candidates(tmp_path: Path) -> None:
+    names = ["a.jpg", "B.PNG", "a.jpg.part", "x.crdownload", "y.tmp", "z.download", ".hidden.jpg", "notes.txt",
+             "cats/a.jpg", "dogs/b.jpg", ".sorter/journal.jsonl", "sub/c.jpg", "sub/.git/e.jpg", "sub/cats/f.jpg"]
+    for name in names:  # there: one no longer there is not waiting (`Watcher.pending`)
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).touch()
     w = watcher.Watcher(tmp_path)
-    for name in ["a.jpg", "B.PNG", "a.jpg.part", "x.crdownload", "y.tmp", "z.download", ".hidden.jpg",
-                 "notes.txt", "cats/a.jpg", "dogs/b.jpg", ".sorter/journal.jsonl", "sub/c.jpg"]:
+    for name in names[:12]:
         w.note(tmp_path / name)
     w.note("/elsewhere/d.jpg")
     assert w.pending() == (2, 2)  # each noted as written to (an event)
@@ -620,6 +624,51 @@ def test_the_stop_line_says_being_written_only_of_the_files_that_are(tmp_path: P
     assert result.stderr.splitlines()[-1] == (
         f"stopped watching {tmp_path}: moved 0 file(s); 3 not sorted yet (1 being written): a watch started again "
         "sorts them")
+
+
+def test_the_stop_line_counts_photos_not_their_companions(tmp_path: Path, monkeypatch) -> None:
+    # Stopped on a 300-photo folder, it said "301 not sorted yet": an iPhone's edit (.AAE),
+    # which goes with its photo, was counted as a file to sort.
+    from typer.testing import CliRunner
+
+    from sorter.cli import app
+
+    for name in ("IMG_1.jpg", "IMG_2.jpg"):
+        write_image(tmp_path / name, RED)
+    (tmp_path / "IMG_1.AAE").write_text("<plist/>")
+    real_watch_folder = watch.watch_folder
+
+    def watch_a_moment(directory: Path, **options):
+        stop_event = threading.Event()
+
+        def stop_once_watching() -> None:
+            wait_until(lambda: (tmp_path / ".sorter" / "watching").exists(), 10)
+            time.sleep(0.3)  # a scan or two
+            stop_event.set()
+
+        threading.Thread(target=stop_once_watching, daemon=True).start()
+        return real_watch_folder(directory, classifier=FakeClassifier(), stop=stop_event,  # none complete yet
+                                 settings=watcher.WatchSettings(settle=60, rescan_interval=0.1), **options)
+
+    monkeypatch.setattr(watch, "watch_folder", watch_a_moment)
+    result = CliRunner().invoke(app, ["watch", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert result.stderr.splitlines()[-1] == (
+        f"stopped watching {tmp_path}: moved 0 file(s); 2 not sorted yet: a watch started again sorts them")
+    assert sorted(os.listdir(tmp_path)) == ["IMG_1.AAE", "IMG_1.jpg", "IMG_2.jpg"]
+
+
+def test_a_photo_gone_before_its_event_came_is_not_counted_as_waiting(tmp_path: Path) -> None:
+    # Renamed (or moved along with its photo, or deleted) with its event not come yet (a poll a
+    # second later, an event queue that overflowed), it was counted under both names: the stop
+    # line said one more than the folder held.
+    for name in ("a.jpg", "b.jpg"):
+        write_image(tmp_path / name, RED)
+    w = watcher.Watcher(tmp_path)  # not started: no file event comes
+    w.scan()
+    os.rename(tmp_path / "b.jpg", tmp_path / "c.jpg")
+    w.scan()
+    assert w.pending() == (2, 0)  # a.jpg and c.jpg
 
 
 def test_a_photo_replaced_while_it_was_judged_is_judged_again(tmp_path: Path) -> None:

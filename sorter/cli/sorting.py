@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from sorter.cli.console import err, escape, fail, out, printable, progress_bar, shown, stopped_part_way
+from sorter.cli.interrupts import began_since, interrupted, journal_size, undo_interrupted
 from sorter.cli.options import LogFileOption, MinConfidenceOption, ModelOption, NoPersonalOption, folder_argument
 from sorter.cli.results import FileLog, moved_line, not_entered_line, summary_table, videos_line
 from sorter.config import as_typed
@@ -91,7 +92,7 @@ def sort_command(
 
                 read_only = isinstance(exc, OSError) and exc.errno == errno.EROFS
                 once = "it can be written (a card's write-protect switch?)" if read_only else "there is room"
-                began = _began_since(directory, journaled, b'{"op": "move"')
+                began = began_since(directory, journaled, b'{"op": "move"')
                 exc = stopped_part_way(exc, directory, f"nothing was moved: sort again once {once}" if not began else
                                        f"the photos moved before it are journaled: sort again once {once}, "
                                        f"or `sorter undo {as_typed(directory)}` takes them back")
@@ -177,47 +178,6 @@ def _show(summary, *, recursive: bool, verbose: bool) -> None:
 # --------------------------------------------------------------------------- undo
 
 
-def journal_size(root: Path) -> int:
-    from sorter.files.journal import journal_path
-
-    try:
-        return journal_path(root).lstat().st_size
-    except OSError:
-        return 0
-
-
-def interrupted(directory: Path, journaled: int, log: FileLog) -> typer.Exit:
-    """Ctrl-C ended a sort (or a watch, at its second Ctrl-C) part way, where `journaled` is the
-    journal's size before it: what it moved, settled as the next command would settle it, and how
-    to undo that; exit 130, as for any command Ctrl-C ends."""
-    from sorter.files.recovery import moved_since
-
-    moved = moved_since(directory, journaled) if _began_since(directory, journaled, b'{"op": "move"') else 0
-    lines = [f"Interrupted: moved {moved} file(s) before it stopped." if moved else "Interrupted: nothing was moved."]
-    if moved:
-        lines.append(f"Undo with: sorter undo {as_typed(directory.absolute())}")
-    for line in lines:
-        log.to_file(line)
-        err.print(line, markup=False, soft_wrap=True)
-    return typer.Exit(130)
-
-
-def _began_since(root: Path, offset: int, intent: bytes) -> bool:
-    """Whether this command journaled an intent (`intent`: a sort's "move", an undo's
-    "unmove") past `offset`, what the journal held before it: whether anything may have moved.
-    Read only when a command stops part way, by the records, not by the files reported (a
-    batch's moves are reported after its journal records, which a full disk may cut)."""
-    from sorter.files.folder import open_own
-    from sorter.files.journal import journal_path
-
-    try:  # never through a link, never blocking on a FIFO planted as the journal
-        with open(open_own(journal_path(root)), "rb") as journal:
-            journal.seek(offset)
-            return any(line.startswith(intent) for line in journal)
-    except OSError:
-        return False
-
-
 def undo(
     directory: Annotated[Path, folder_argument("A folder sorted by `sorter sort` or `sorter watch`.")],
     all_runs: Annotated[bool, typer.Option("--all", help="Undo every run in the journal, not just the latest.")] = False,
@@ -236,19 +196,13 @@ def undo(
     from sorter.files import undo as restore
 
     journaled = journal_size(directory)
+    plan: list[restore.UndoPlan] = []
     try:
-        result = restore.undo(directory, all_runs=all_runs)
+        result = restore.undo(directory, all_runs=all_runs, on_start=plan.append)
     except KeyboardInterrupt:
-        began = _began_since(directory, journaled, b'{"op": "unmove"')
-        if journaled and not journal_size(directory):  # removed (`undo._forget`) once every move was undone
-            said = "Interrupted as it finished: everything was put back and .sorter/ removed; nothing is left to undo."
-        else:
-            said = ("Interrupted part way: what it put back is journaled, and the next sorter command settles it."
-                    if began else "Interrupted: nothing was put back.")
-        err.print(said, markup=False, soft_wrap=True)
-        raise typer.Exit(130) from None
+        raise undo_interrupted(directory, journaled, plan[0] if plan else None, all_runs) from None
     except (SorterError, OSError) as exc:
-        began = _began_since(directory, journaled, b'{"op": "unmove"')
+        began = began_since(directory, journaled, b'{"op": "unmove"')
         raise fail(stopped_part_way(exc, directory, "what it put back before is journaled, and the next sorter "
                                     "command settles it once there is room" if began else "nothing was put back")) from None
     # File names are escaped: "[b].jpg" is a fine photo name and not rich markup.

@@ -8,9 +8,9 @@ from typing import TYPE_CHECKING, Annotated, Optional
 import typer
 
 from sorter.cli.console import err, fail, shown
+from sorter.cli.interrupts import interrupted, journal_size
 from sorter.cli.options import MinConfidenceOption, ModelOption, NoPersonalOption, folder_argument
 from sorter.cli.results import FileLog, moved_line, videos_line
-from sorter.cli.sorting import interrupted, journal_size
 from sorter.config import as_typed
 from sorter.errors import SorterError
 from sorter.sorting.results import moved_anything

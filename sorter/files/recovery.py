@@ -5,6 +5,7 @@ and its companions end wholly where they were or wholly where they were going.""
 from __future__ import annotations
 
 import os
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -106,18 +107,46 @@ def recover(root: Path) -> Recovered:
     return Recovered(completed, rolled_back, missing, state)
 
 
-def moved_since(root: Path, offset: int) -> int:
-    """After a sort or a watch cut short (Ctrl-C): its moves left pending settled, as the next
-    command would settle them, and the files moved by the runs it journaled past byte `offset` (the
-    journal's size before it) that stand: what `sorter undo` takes back. Under the folder lock,
-    which the command let go as it ended; where another sorter took it meanwhile, that one settles
-    them, and the moves marked done are counted."""
+def _settled(root: Path) -> JournalState:
+    """The journal's state once the moves (and undos) a command cut short left pending are
+    settled, as the next command would settle them. Under the folder lock, which the command let
+    go as it ended; where another sorter took it meanwhile, that one settles them, and the
+    journal is read as it is."""
     from sorter.errors import SorterError
     from sorter.files.lock import FolderLock
 
     try:
         with FolderLock(root):
-            state = recover(root).state
+            return recover(root).state
     except SorterError:  # the folder is another sorter's now
-        state = scan(root)
+        return scan(root)
+
+
+def moved_since(root: Path, offset: int) -> int:
+    """After a sort or a watch cut short (Ctrl-C): its moves left pending settled (`_settled`), and
+    the files moved by the runs it journaled past byte `offset` (the journal's size before it) that
+    stand: what `sorter undo` takes back."""
+    state = _settled(root)
     return sum(run.sorted_files for run in state.runs.values() if run.first >= offset)
+
+
+def put_back_since(root: Path, offset: int, runs: Collection[str]) -> tuple[int, int]:
+    """After an undo cut short (Ctrl-C), where `offset` is the journal's size before it and `runs`
+    the runs it was taking back: its chunk in flight settled (`_settled`), (the files it moved
+    back: its "unmove" intents past `offset` that ended "undo"; those `runs` still hold, which an
+    undo again puts back). Files found back already, or gone, are not counted as put back. One
+    byte a move of the records past `offset`: a million-move `undo --all` costs a megabyte."""
+    from sorter.files.journal import journal_path
+    from sorter.files.journal_records import records
+
+    state = _settled(root)
+    flags: dict[str, bytearray] = {}
+    for _, _, rec in records(journal_path(root), offset, ops=("unmove", "undo")):
+        op, seq = rec.get("op"), rec.get("seq")
+        if op in ("unmove", "undo"):
+            seen = flags.setdefault(rec.get("run", ""), bytearray())
+            if seq >= len(seen):
+                seen.extend(bytes(seq + 1 - len(seen)))
+            seen[seq] |= 1 if op == "unmove" else 2
+    back = sum(flag == 3 for seen in flags.values() for flag in seen)
+    return back, sum(run.sorted_files for name, run in state.runs.items() if name in runs)

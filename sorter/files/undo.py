@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import stat
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from itertools import groupby
 from pathlib import Path
@@ -33,6 +34,15 @@ class Lines:
         self.total += 1
         if len(self.shown) < REPORT_LINES:
             self.shown.append(line)
+
+
+@dataclass(frozen=True)
+class UndoPlan:
+    """What an undo sets out to do, known before it moves anything: for the line a Ctrl-C then
+    ends it with (`recovery.put_back_since`)."""
+
+    runs: frozenset[str]  # the runs it takes back
+    files: int  # the files they moved that stand (not undone, not gone): what it puts back
 
 
 @dataclass(frozen=True)
@@ -383,11 +393,12 @@ def undos_for(root: Path, runs: set[str]) -> tuple[int, int]:
     return (sum(t >= min(began) for t in when.values()) if began else 0), len(when)
 
 
-def undo(root: Path, *, all_runs: bool = False, lock_wait: float = 0.0) -> UndoResult:
+def undo(root: Path, *, all_runs: bool = False, lock_wait: float = 0.0,
+         on_start: Callable[[UndoPlan], None] = lambda plan: None) -> UndoResult:
     """Move files back where the journal says they came from, newest run first, never
     overwriting. Plain undo reverses the latest run; `all_runs` every run in the journal. A
     review session's "not her" answers are taken back with its moves (a session that only
-    answered is a run of its own)."""
+    answered is a run of its own). `on_start`: told what it will put back, before it does."""
     from sorter.files import suggestions
     from sorter.files.folder import check_folder
     from sorter.files.journal import Journal, state_dir
@@ -412,6 +423,7 @@ def undo(root: Path, *, all_runs: bool = False, lock_wait: float = 0.0) -> UndoR
             raise UsageError(f"nothing to undo in {root}")
         names = set(when) if all_runs else {max(when, key=when.__getitem__)}
         chosen = [run for run in runs if run.run in names]
+        on_start(UndoPlan(frozenset(names), sum(run.sorted_files for run in chosen)))
         answers = noted.take_back(names)
         if answers:  # before any move: a folder whose suggestions cannot be written is left as it was
             suggestions.write(root, noted)

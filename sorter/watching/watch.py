@@ -40,8 +40,9 @@ class WatchSummary:
     mode: str  # how changes were noticed: "inotify", "polling every 1 s", ...
     seconds: float
     videos: dict[str, int] = field(default_factory=dict)  # status -> videos (counted in `counts` too)
-    #: Files not sorted yet when it stopped (found, being written, a video waiting for its photo):
-    #: the next start sorts them; `writing` of them were being written.
+    #: Photos and videos not sorted yet when it stopped (found, being written, a video waiting for its
+    #: photo; not companions, which go with theirs: `Watcher.pending`): the next start sorts them;
+    #: `writing` of them were being written.
     waiting: int = 0
     #: Plain `sorter undo`s that take back its moves, and the runs undo could take back in all
     #: (`undo.undos_for`): a review made meanwhile is a run of its own, newer, so undone first.

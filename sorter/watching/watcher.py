@@ -179,6 +179,9 @@ class Watcher:
         self.mode = ""
         # Photos and videos to sort, and companions that may come after their photo.
         self._is_wanted = lambda name: is_image_name(name) or is_video_name(name) or could_be_companion(name)
+        #: What the start's "N photo(s) and video(s) already there" and the stop's "not sorted yet"
+        #: count: not a companion (.AAE, .xmp), which goes with its photo.
+        self._counted = lambda name: is_image_name(name) or is_video_name(name)
         self._is_video_name = is_video_name
         self._excluded_by_case = excluded_by_case
         self._sorted_on_its_own = sorted_on_its_own
@@ -321,7 +324,7 @@ class Watcher:
         already. Returns how many photos and videos were added (companions come along, not
         counted). Raises SorterError if the folder is gone (`gone`)."""
         from sorter.files.companions import could_be_companion
-        from sorter.media.folders import SORTED_ON_ITS_OWN, Skipped, is_image_name, scan_folder
+        from sorter.media.folders import SORTED_ON_ITS_OWN, Skipped, scan_folder
 
         if (gone := self.gone()) is not None:
             raise gone
@@ -347,7 +350,7 @@ class Watcher:
             for path in found:
                 if path not in self._candidates:
                     self._candidates[path] = _Candidate(now)
-                    added += is_image_name(path.name) or self._is_video_name(path.name)
+                    added += self._counted(path.name)
         return added
 
     def scan_if_due(self) -> int | None:
@@ -471,7 +474,12 @@ class Watcher:
         return cand.live[1]
 
     def pending(self, also: Iterable[Path] = ()) -> tuple[int, int]:
-        """Files not sorted yet: the candidates, and `also` (the unreadable held, see `unreadable`);
-        and of them those being written (`_Candidate.written`): not those there since the start."""
+        """Photos and videos not sorted yet: the candidates, and `also` (the unreadable held, see
+        `unreadable`); and of them those being written (`_Candidate.written`): not those there
+        since the start. Not a companion (one of a 300-photo folder's made it "301 not sorted
+        yet"), nor a candidate no longer there (moved along with its photo, renamed, deleted: its
+        event not come yet, or lost), which `take_ready` drops only once it comes to it."""
         with self._lock:
-            return len(self._candidates.keys() | set(also)), sum(c.written for c in self._candidates.values())
+            written = dict.fromkeys(also, False) | {path: cand.written for path, cand in self._candidates.items()}
+        waiting = [w for path, w in written.items() if self._counted(path.name) and os.path.lexists(path)]
+        return len(waiting), sum(waiting)

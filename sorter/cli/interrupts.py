@@ -1,0 +1,87 @@
+"""What a command that moves photos (`sort`, `watch`, `undo`) says when Ctrl-C, or a failure,
+stops it part way: read from the journal, against its size before the command (`journal_size`),
+once the moves it cut in two are settled as the next command would settle them. Each ends with
+exit status 130, as any command Ctrl-C ends."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import typer
+
+from sorter.cli.console import err
+from sorter.cli.results import FileLog
+from sorter.config import as_typed
+
+if TYPE_CHECKING:
+    from sorter.files.undo import UndoPlan
+
+
+def journal_size(root: Path) -> int:
+    """The journal's size in bytes now (0 where there is none): where what a command is about to
+    journal will begin."""
+    from sorter.files.journal import journal_path
+
+    try:
+        return journal_path(root).lstat().st_size
+    except OSError:
+        return 0
+
+
+def began_since(root: Path, offset: int, intent: bytes) -> bool:
+    """Whether this command journaled an intent (`intent`: a sort's "move", an undo's
+    "unmove") past `offset`, what the journal held before it: whether anything may have moved.
+    Read only when a command stops part way, by the records, not by the files reported (a
+    batch's moves are reported after its journal records, which a full disk may cut)."""
+    from sorter.files.folder import open_own
+    from sorter.files.journal import journal_path
+
+    try:  # never through a link, never blocking on a FIFO planted as the journal
+        with open(open_own(journal_path(root)), "rb") as journal:
+            journal.seek(offset)
+            return any(line.startswith(intent) for line in journal)
+    except OSError:
+        return False
+
+
+def interrupted(directory: Path, journaled: int, log: FileLog) -> typer.Exit:
+    """Ctrl-C ended a sort (or a watch, at its second Ctrl-C) part way, where `journaled` is the
+    journal's size before it: what it moved, settled as the next command would settle it, and how
+    to undo that."""
+    from sorter.files.recovery import moved_since
+
+    # A journal no longer than before holds no move of this command: nothing to read (nor a lock
+    # to take, which would make a `.sorter/` in a folder the command had not written in yet).
+    moved = moved_since(directory, journaled) if journal_size(directory) > journaled else 0
+    lines = [f"Interrupted: moved {moved} file(s) before it stopped." if moved else "Interrupted: nothing was moved."]
+    if moved:
+        lines.append(f"Undo with: sorter undo {as_typed(directory.absolute())}")
+    for line in lines:
+        log.to_file(line)
+        err.print(line, markup=False, soft_wrap=True)
+    return typer.Exit(130)
+
+
+def undo_interrupted(directory: Path, journaled: int, plan: UndoPlan | None, all_runs: bool) -> typer.Exit:
+    """Ctrl-C ended an undo part way, where `journaled` is the journal's size before it and `plan`
+    what it set out to put back (`undo.UndoPlan`; None: it had not chosen yet): how many it put
+    back, its chunk in flight settled, and that the same command puts back the rest, which it
+    does: an undo takes back only what is not undone yet, and a run partly undone stays the
+    latest (`--all`: the runs left are those it had not finished)."""
+    from sorter.files.recovery import put_back_since
+
+    if journaled and not journal_size(directory):  # removed (`undo._forget`) once every move was undone
+        said = "Interrupted as it finished: everything was put back and .sorter/ removed; nothing is left to undo."
+    else:
+        back, left = (0, 0) if plan is None or journal_size(directory) <= journaled else (
+            put_back_since(directory, journaled, plan.runs))
+        again = f"sorter undo {as_typed(directory.absolute())}{' --all' if all_runs else ''}"
+        if not back:
+            said = "Interrupted: nothing was put back."
+        elif left:
+            said = f"Interrupted: put back {back} of {plan.files} file(s); {again} puts back the rest."
+        else:
+            said = f"Interrupted as it finished: put back {back} of {plan.files} file(s); none is left to put back."
+    err.print(said, markup=False, soft_wrap=True)
+    return typer.Exit(130)
