@@ -335,29 +335,44 @@ def test_print_systemd_unit_carries_where_the_personal_model_is(tmp_path: Path, 
     assert result.exit_code == 0 and "XDG_DATA_HOME" not in result.stdout
 
 
-def test_a_watch_that_judged_no_photo_leaves_no_sorter_folder(tmp_path: Path, monkeypatch) -> None:
-    # It left .sorter/lock and .sorter/watching behind, where a sort of the same folder leaves nothing.
+def watched_through_the_cli(root: Path, monkeypatch, settings: watcher.WatchSettings,
+                            meanwhile: Callable[[], None] = lambda: time.sleep(0.3)):
+    """`sorter watch ROOT` through the CLI on the fake model, stopped once it has made its
+    first scan (it says "watching ROOT (inotify); ...") and `meanwhile` has run. Not once the
+    `.sorter/watching` mark is there: it is made before the observer starts and the first
+    scan, and on a busy machine a write or a stop between the two missed both."""
     from typer.testing import CliRunner
 
     from sorter.cli import app
 
-    (tmp_path / "notes.txt").write_text("no photo here")
     real_watch_folder = watch.watch_folder
 
     def watch_a_moment(directory: Path, **options):
-        stop_event = threading.Event()
+        stop_event, watching = threading.Event(), threading.Event()
+        say = options.pop("on_notice")
 
-        def stop_once_watching() -> None:
-            wait_until(lambda: (tmp_path / ".sorter" / "watching").exists(), 10)
-            time.sleep(0.3)  # a scan or two
+        def on_notice(notice) -> None:
+            say(notice)
+            if notice.message.startswith("watching "):
+                watching.set()
+
+        def stop_after_meanwhile() -> None:
+            watching.wait(10)
+            meanwhile()
             stop_event.set()
 
-        threading.Thread(target=stop_once_watching, daemon=True).start()
-        return real_watch_folder(directory, classifier=FakeClassifier(), stop=stop_event,
-                                 settings=watcher.WatchSettings(settle=0.1, rescan_interval=0.1), **options)
+        threading.Thread(target=stop_after_meanwhile, daemon=True).start()
+        return real_watch_folder(directory, classifier=FakeClassifier(), stop=stop_event, settings=settings,
+                                 on_notice=on_notice, **options)
 
     monkeypatch.setattr(watch, "watch_folder", watch_a_moment)
-    result = CliRunner().invoke(app, ["watch", str(tmp_path)])
+    return CliRunner().invoke(app, ["watch", str(root)])
+
+
+def test_a_watch_that_judged_no_photo_leaves_no_sorter_folder(tmp_path: Path, monkeypatch) -> None:
+    # It left .sorter/lock and .sorter/watching behind, where a sort of the same folder leaves nothing.
+    (tmp_path / "notes.txt").write_text("no photo here")
+    result = watched_through_the_cli(tmp_path, monkeypatch, watcher.WatchSettings(settle=0.1, rescan_interval=0.1))
     assert result.exit_code == 0, result.output
     assert result.stderr.splitlines()[-1] == f"stopped watching {tmp_path}: moved 0 file(s)"
     assert os.listdir(tmp_path) == ["notes.txt"]
@@ -594,32 +609,18 @@ def test_the_stop_summary_counts_a_file_still_being_written(tmp_path: Path, fake
 def test_the_stop_line_says_being_written_only_of_the_files_that_are(tmp_path: Path, monkeypatch) -> None:
     # Stopped on 20,000 photos there since it started, it said "18848 still waiting (being written,
     # or just arrived)".
-    from typer.testing import CliRunner
-
-    from sorter.cli import app
-
     for name in ("a.jpg", "b.jpg"):
         write_image(tmp_path / name, RED)
     data = (tmp_path / "a.jpg").read_bytes()
-    real_watch_folder = watch.watch_folder
 
-    def watch_a_moment(directory: Path, **options):
-        stop_event = threading.Event()
+    def write_half() -> None:
+        writer.write(data[: len(data) // 2])  # a download in progress, held open
+        writer.flush()
+        time.sleep(0.5)
 
-        def stop_while_writing() -> None:
-            wait_until(lambda: (tmp_path / ".sorter" / "watching").exists(), 10)
-            writer.write(data[: len(data) // 2])  # a download in progress, held open
-            writer.flush()
-            time.sleep(0.5)
-            stop_event.set()
-
-        threading.Thread(target=stop_while_writing, daemon=True).start()
-        return real_watch_folder(directory, classifier=FakeClassifier(), stop=stop_event,  # none complete yet
-                                 settings=watcher.WatchSettings(settle=60, rescan_interval=0.1), **options)
-
-    monkeypatch.setattr(watch, "watch_folder", watch_a_moment)
-    with open(tmp_path / "slow.jpg", "wb") as writer:
-        result = CliRunner().invoke(app, ["watch", str(tmp_path)])
+    with open(tmp_path / "slow.jpg", "wb") as writer:  # none complete yet
+        result = watched_through_the_cli(tmp_path, monkeypatch, watcher.WatchSettings(settle=60, rescan_interval=0.1),
+                                         write_half)
     assert result.exit_code == 0, result.output
     assert result.stderr.splitlines()[-1] == (
         f"stopped watching {tmp_path}: moved 0 file(s); 3 not sorted yet (1 being written): a watch started again "
@@ -629,29 +630,11 @@ def test_the_stop_line_says_being_written_only_of_the_files_that_are(tmp_path: P
 def test_the_stop_line_counts_photos_not_their_companions(tmp_path: Path, monkeypatch) -> None:
     # Stopped on a 300-photo folder, it said "301 not sorted yet": an iPhone's edit (.AAE),
     # which goes with its photo, was counted as a file to sort.
-    from typer.testing import CliRunner
-
-    from sorter.cli import app
-
     for name in ("IMG_1.jpg", "IMG_2.jpg"):
         write_image(tmp_path / name, RED)
     (tmp_path / "IMG_1.AAE").write_text("<plist/>")
-    real_watch_folder = watch.watch_folder
-
-    def watch_a_moment(directory: Path, **options):
-        stop_event = threading.Event()
-
-        def stop_once_watching() -> None:
-            wait_until(lambda: (tmp_path / ".sorter" / "watching").exists(), 10)
-            time.sleep(0.3)  # a scan or two
-            stop_event.set()
-
-        threading.Thread(target=stop_once_watching, daemon=True).start()
-        return real_watch_folder(directory, classifier=FakeClassifier(), stop=stop_event,  # none complete yet
-                                 settings=watcher.WatchSettings(settle=60, rescan_interval=0.1), **options)
-
-    monkeypatch.setattr(watch, "watch_folder", watch_a_moment)
-    result = CliRunner().invoke(app, ["watch", str(tmp_path)])
+    result = watched_through_the_cli(tmp_path, monkeypatch,  # none complete yet
+                                     watcher.WatchSettings(settle=60, rescan_interval=0.1))
     assert result.exit_code == 0, result.output
     assert result.stderr.splitlines()[-1] == (
         f"stopped watching {tmp_path}: moved 0 file(s); 2 not sorted yet: a watch started again sorts them")
