@@ -300,3 +300,45 @@ def test_a_dry_run_of_a_folder_it_cannot_write_in_plans_and_says_a_sort_would_mo
             assert result.exit_code == 0 and result.stdout.endswith(
                 f"{disk} cannot be written: Read-only file system; a sort would move nothing\n")
             assert os.listdir(disk) == ["a.jpg"]
+
+
+def test_a_dry_runs_json_says_what_a_sort_would_be_refused(tmp_path, fake_model) -> None:
+    # The terminal's dry run ended with "cats/ cannot be written: ...; 2 photos would not move" and
+    # "DIR/.sorter cannot be written: ...; a sort would move nothing"; --json and --jsonl said
+    # neither, so a script could not see that the sort would fail.
+    import json
+
+    from conftest import write_image
+
+    pets = tmp_path / "pets"
+    write_image(pets / "rex.jpg", (30, 30, 200))  # BGR: the fake says red is a dog
+    for name in ("tom.jpg", "kitty.jpg"):
+        write_image(pets / name, (200, 30, 30))  # blue: a cat
+    (pets / "cats").mkdir()
+
+    def dry_run(*options: str) -> dict:
+        result = runner.invoke(app, ["sort", str(pets), "--dry-run", "--model", str(fake_model), *options])
+        assert result.exit_code == 0, result.output
+        return json.loads(result.stdout) if options == ("--json",) else json.loads(result.stdout.splitlines()[-1])
+
+    fine = dry_run("--json")
+    assert (fine["unwritable"], fine["refused_into"]) == (None, [])
+    for immutable in ("cats", ".sorter"):
+        if immutable == ".sorter":
+            (pets / "cats").rmdir()
+            assert runner.invoke(app, ["sort", str(pets), "--model", str(fake_model)]).exit_code == 0
+            write_image(pets / "kitty.jpg", (200, 30, 30))
+        if subprocess.run(["chattr", "+i", pets / immutable], capture_output=True).returncode != 0:
+            pytest.skip("no immutable folders here (chattr +i needs root and ext4, xfs or btrfs)")
+        try:
+            whole, lines = dry_run("--json"), dry_run("--jsonl")["summary"]
+        finally:
+            subprocess.run(["chattr", "-i", pets / immutable], check=True)
+        assert {key: whole[key] for key in lines} == lines  # --jsonl's summary line says it too
+        if immutable == "cats":
+            assert whole["unwritable"] is None
+            assert whole["refused_into"] == [{"reason": "cats/ cannot be written: Operation not permitted",
+                                              "photos": 2}]
+        else:  # refused up front: no folder of the plan is asked about
+            assert whole["unwritable"] == {"path": str(pets / ".sorter"), "reason": "Operation not permitted"}
+            assert whole["refused_into"] == []

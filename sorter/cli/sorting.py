@@ -125,6 +125,12 @@ def sort_command(
         # The sub-folders not looked into without --recursive (null with it): how many, the first 3 by name.
         "not_looked_into": None if summary.not_entered is None else {
             "sub_folders": summary.not_entered.count, "named": sorted(summary.not_entered.names)},
+        # A dry run's: what a real sort would be refused, so a script sees that it would fail. The
+        # folder, its .sorter/ or its journal (a sort would move nothing; null where none is), and
+        # the folders of the plan a sort could not move photos into, with the photos each keeps.
+        "unwritable": None if summary.unwritable is None else {
+            "path": str(summary.unwritable[0]), "reason": summary.unwritable[1]},
+        "refused_into": [{"reason": why, "photos": photos} for why, photos in summary.refused_into],
     }
     if as_jsonl or as_json:
         print(json.dumps({"summary": totals} if as_jsonl else {**totals, "files": results}))
