@@ -78,3 +78,79 @@ def test_ctrl_c_in_an_undo_says_how_many_it_put_back_and_that_undo_again_puts_ba
     assert again.returncode == 0, again.stderr
     assert f"Restored {3000 - back} file(s) from 1 run" in again.stdout
     assert tree(folder) == before and not (folder / "cats").exists() and not (folder / ".sorter").exists()
+
+
+def test_an_undo_stopped_as_it_finished_is_finished_by_the_next_which_says_what_it_removed(
+        tmp_path: Path, monkeypatch) -> None:
+    # Ctrl-C once every photo was back, before it removed the folders sorter made: "Interrupted as
+    # it finished: put back 1 of 1 file(s); none is left to put back.", an empty dogs/ and .sorter/
+    # left. The next undo removed them, then said "Error: nothing to undo in DIR" (exit 2).
+    from conftest import layout
+    from typer.testing import CliRunner
+
+    from sorter.cli import app
+    from sorter.files import undo as restore
+
+    runner = CliRunner()
+    write_image(tmp_path / "rex.jpg", (0, 0, 255))  # BGR: the fake says red is a dog
+    before = layout(tmp_path)
+    sort_folder(tmp_path, classifier=FakeClassifier())
+
+    def ctrl_c(*args) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(restore, "_remove_if_empty", ctrl_c)
+    stopped = runner.invoke(app, ["undo", str(tmp_path)])
+    monkeypatch.undo()
+    assert (stopped.exit_code, stopped.stderr) == (
+        130, "Interrupted as it finished: put back 1 of 1 file(s); none is left to put back.\n"), stopped.output
+    assert sorted(os.listdir(tmp_path)) == [".sorter", "dogs", "rex.jpg"] and not os.listdir(tmp_path / "dogs")
+
+    again = runner.invoke(app, ["undo", str(tmp_path)])
+
+    assert (again.exit_code, again.stdout, again.stderr) == (
+        0, f"Nothing left to undo in {tmp_path}: an earlier undo put every file back and was stopped before it "
+           "finished; removed the .sorter/ and dogs/ it left.\n", ""), again.output
+    assert layout(tmp_path) == before
+    # Then, as after any undo that finished: there is nothing to undo.
+    last = runner.invoke(app, ["undo", str(tmp_path)])
+    assert (last.exit_code, last.stderr) == (2, f"Error: nothing to undo: {tmp_path} has no sorter journal\n")
+
+
+def test_an_undo_stopped_part_way_lists_the_files_it_found_gone_before_its_interrupted_line(
+        tmp_path: Path, monkeypatch) -> None:
+    # A file found gone is journaled so, and no undo looks for it again: an undo Ctrl-C stopped
+    # never said "missing: ..." of those it had found, so no one ever did.
+    from typer.testing import CliRunner
+
+    from sorter.cli import app
+    from sorter.files import moves
+
+    runner = CliRunner()
+    red = (0, 0, 255)  # BGR: the fake says red is a dog
+    write_image(tmp_path / "rex.jpg", red)
+    sort_folder(tmp_path, classifier=FakeClassifier())
+    for name in ("fido.jpg", "spot.jpg"):
+        write_image(tmp_path / name, red)
+    sort_folder(tmp_path, classifier=FakeClassifier())
+    (tmp_path / "dogs" / "spot.jpg").unlink()  # deleted since it was sorted
+    move, calls = moves.move_no_replace, []
+
+    def ctrl_c_at_the_second(*args):  # fido is back, spot found gone; then rex's run, the older
+        calls.append(args)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return move(*args)
+
+    monkeypatch.setattr(moves, "move_no_replace", ctrl_c_at_the_second)
+    stopped = runner.invoke(app, ["undo", str(tmp_path), "--all"])
+    monkeypatch.undo()
+
+    assert stopped.exit_code == 130, stopped.output
+    assert stopped.stderr.splitlines() == [
+        "missing: dogs/spot.jpg: no longer there (was spot.jpg)",
+        f"Interrupted: put back 1 of 3 file(s); sorter undo {tmp_path} --all puts back the rest."]
+    again = runner.invoke(app, ["undo", str(tmp_path), "--all"])
+    assert (again.exit_code, again.stdout, again.stderr) == (
+        0, f"Restored 1 file(s) from 1 run in {tmp_path}.\n", ""), again.output  # spot is not said again
+    assert sorted(os.listdir(tmp_path)) == ["fido.jpg", "rex.jpg"]

@@ -203,9 +203,15 @@ def undo(
 
     journaled = journal_size(directory)
     plan: list[restore.UndoPlan] = []
+    gone = restore.Lines()
     try:
-        result = restore.undo(directory, all_runs=all_runs, on_start=plan.append)
+        result = restore.undo(directory, all_runs=all_runs, on_start=plan.append, on_missing=gone.add)
     except KeyboardInterrupt:
+        # Files found gone are journaled so, and no undo looks for them again: now or never.
+        for line in gone.shown:
+            err.print(f"[yellow]missing[/]: {shown(line)}", soft_wrap=True)
+        if gone.total > len(gone.shown):
+            err.print(f"[yellow]missing[/]: {gone.total - len(gone.shown)} more file(s)", soft_wrap=True)
         raise undo_interrupted(directory, journaled, plan[0] if plan else None, all_runs) from None
     except (SorterError, OSError) as exc:
         began = began_since(directory, journaled, b'{"op": "unmove"')
@@ -225,10 +231,15 @@ def undo(
         out.print(f"found: {result.more_found} more file(s)", soft_wrap=True, markup=False)
     runs = "run" if result.runs == 1 else "runs"
     back = f" ({result.already_back} already back where they were)" if result.already_back else ""
-    out.print(
-        f"Restored {result.restored} file(s) from {result.runs} {runs} in {printable(str(result.folder))}{back}.",
-        soft_wrap=True, markup=False,
-    )
+    if result.tidied is not None:  # an undo stopped as it finished: what it had yet to remove
+        removed = f"; removed the {' and '.join(result.tidied)} it left" if result.tidied else ""
+        out.print(f"Nothing left to undo in {printable(str(result.folder))}: an earlier undo put every file back "
+                  f"and was stopped before it finished{removed}.", soft_wrap=True, markup=False)
+    else:
+        out.print(
+            f"Restored {result.restored} file(s) from {result.runs} {runs} in {printable(str(result.folder))}{back}.",
+            soft_wrap=True, markup=False,
+        )
     if result.answers:
         said = ", ".join(f'"not {pet.partition("/")[2]}" on {n} photo(s)' for pet, n in sorted(result.answers.items()))
         out.print(f"Took back {said}: sorter review asks about them again.", soft_wrap=True, markup=False)

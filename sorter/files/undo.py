@@ -63,6 +63,9 @@ class UndoResult:
     #: Files put back from where they were moved since sorter put them (`files.whereabouts`).
     found: list[str] = field(default_factory=list)
     more_found: int = 0
+    #: Nothing was left to undo, but an earlier undo stopped as it finished had left sorter's own
+    #: folders: those removed now (".sorter/", "cats/"); None for any other undo.
+    tidied: list[str] | None = None
 
 
 def _remove_if_empty(root: Path, folders) -> None:
@@ -95,6 +98,25 @@ def _forget(root: Path, state, whereabouts) -> str | None:
         return f"{state_dir(root)} is left: {exc.strerror or exc}"
     shutil.rmtree(state_dir(root), ignore_errors=True)
     return None
+
+
+def _tidy(root: Path, state) -> tuple[list[str], str | None] | None:
+    """With no move left to undo: everything sorter did in `root` reversed (`_forget`). What
+    it removed (".sorter/", "cats/"), and why its state could not be (`_forget`), where an undo
+    put files back before (moves of the journal undone or found gone: one stopped as it
+    finished); None, having removed the same, where none did (a run that moved nothing)."""
+    from sorter.files.journal import GONE, UNDONE, state_dir
+    from sorter.files.whereabouts import Whereabouts
+
+    whereabouts = Whereabouts(root, set(), state)
+    made = sorted(whereabouts.made_here(whereabouts.made_by(state.runs.values())))
+    there = [f"{folder}/" for folder in made if (root / folder).is_dir()]
+    if state_dir(root).is_dir():
+        there.insert(0, f"{state_dir(root).name}/")
+    left = _forget(root, state, whereabouts)
+    if not any(flag & (UNDONE | GONE) for run in state.runs.values() for flag in run.flags):
+        return None
+    return [name for name in there if not (root / name).is_dir()], left
 
 
 def _a_backup(path: str, of: str) -> bool:
@@ -133,7 +155,8 @@ def _look(path: Path) -> os.stat_result | None:
 
 
 class _Undoer:
-    def __init__(self, root: Path, journal, runs: set[str] = frozenset(), state=None) -> None:
+    def __init__(self, root: Path, journal, runs: set[str] = frozenset(), state=None,
+                 on_missing: Callable[[str], None] = lambda line: None) -> None:
         from sorter.files.whereabouts import Whereabouts
 
         self.root = root
@@ -142,6 +165,10 @@ class _Undoer:
         self.already_back = 0  # found where they came from already (put back by hand)
         self.conflicts = Lines()
         self.missing = Lines()
+        #: Told each file found gone as its chunk's "gone" mark is journaled, after which no undo
+        #: looks for it again: an undo Ctrl-C stops says them then, or they are never said.
+        self.on_missing = on_missing
+        self._missing_now: list[str] = []  # the chunk's, until then
         self.found = Lines()
         self.whereabouts = Whereabouts(root, runs, state)  # `runs`: those being undone; `state`: the journal scanned
         #: seq -> (where sorter put it, what is there if anything, its other names), of a file found elsewhere
@@ -248,7 +275,7 @@ class _Undoer:
                 else:
                     there = ("no longer there" if at_dst is None or a_file else
                              f"now {other}, not the photo sorter moved; left there")
-                    self.missing.add(f"{m.dst}: {there} (was {m.src})")
+                    self._missing_now.append(f"{m.dst}: {there} (was {m.src})")
                     gone.append(m)
         for m, why in conflicts:
             self.conflicts.add(f"{m.dst}: {why}; left in place")
@@ -336,6 +363,12 @@ class _Undoer:
         sync_dirs([self.root, *{(self.root / p).parent for m in to_move for p in (m.src, m.dst)}])
         self.journal.mark("undo", undone)
         self.journal.mark("keep", kept)
+        # Told before the mark: a Ctrl-C between the two says a file twice (here, and at the next
+        # undo, which looks for it again), never not at all.
+        for line in self._missing_now:
+            self.missing.add(line)
+            self.on_missing(line)
+        self._missing_now.clear()
         self.journal.mark("gone", [m.seq for _, _, gone in checked for m in gone])
         if later:  # checked again where the newer move of their photo left it
             self._put_back([groups[i] for i in sorted(later)])
@@ -394,17 +427,18 @@ def undos_for(root: Path, runs: set[str]) -> tuple[int, int]:
 
 
 def undo(root: Path, *, all_runs: bool = False, lock_wait: float = 0.0,
-         on_start: Callable[[UndoPlan], None] = lambda plan: None) -> UndoResult:
+         on_start: Callable[[UndoPlan], None] = lambda plan: None,
+         on_missing: Callable[[str], None] = lambda line: None) -> UndoResult:
     """Move files back where the journal says they came from, newest run first, never
     overwriting. Plain undo reverses the latest run; `all_runs` every run in the journal. A
     review session's "not her" answers are taken back with its moves (a session that only
-    answered is a run of its own). `on_start`: told what it will put back, before it does."""
+    answered is a run of its own). `on_start`: told what it will put back, before it does;
+    `on_missing`: each file found gone (`missing`), as it is journaled so, for a Ctrl-C to say."""
     from sorter.files import suggestions
     from sorter.files.folder import check_folder
     from sorter.files.journal import Journal, state_dir
     from sorter.files.lock import FolderLock
     from sorter.files.recovery import recover
-    from sorter.files.whereabouts import Whereabouts
 
     given, root = root, check_folder(root)
     if not state_dir(root).is_dir():
@@ -417,17 +451,22 @@ def undo(root: Path, *, all_runs: bool = False, lock_wait: float = 0.0,
         noted = suggestions.read(root)
         when = _timeline(runs, noted)
         if not when:
-            if not state.unread:  # else the journal is all that says a photo moved: kept
-                # e.g. a run that moved nothing, or an undo killed while tidying up
-                _forget(root, state, Whereabouts(root, set(), state))
-            raise UsageError(f"nothing to undo in {root}")
+            if state.unread:  # the journal is all that says a photo moved: kept
+                raise UsageError(f"nothing to undo in {root}")
+            # A run that moved nothing (an error: there never was anything to undo), or an undo
+            # stopped (Ctrl-C, a kill) once every file was back, before it removed .sorter/ and
+            # the folders sorter made: what it left is removed now, and said (exit 0).
+            tidied = _tidy(root, state)
+            if tidied is None:
+                raise UsageError(f"nothing to undo in {root}")
+            return UndoResult(root, 0, 0, [], [], left=tidied[1], tidied=tidied[0])
         names = set(when) if all_runs else {max(when, key=when.__getitem__)}
         chosen = [run for run in runs if run.run in names]
         on_start(UndoPlan(frozenset(names), sum(run.sorted_files for run in chosen)))
         answers = noted.take_back(names)
         if answers:  # before any move: a folder whose suggestions cannot be written is left as it was
             suggestions.write(root, noted)
-        undoer = _Undoer(root, None, names, state)
+        undoer = _Undoer(root, None, names, state, on_missing)
         if chosen:
             with Journal(root, run="undo") as undoer.journal:
                 for run in reversed(chosen):
