@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 CLASS_NAMES: tuple[str, str] = ("cat", "dog")
@@ -54,18 +55,37 @@ _TYPED = {**CONTROLS_SHOWN, **{c: f"\\u{c:04x}" for c in range(128, 160)}, **AS_
           ord("'"): "\\'"}
 
 
-def as_typed(path: object) -> str:
+def as_typed(path: object, encoding: str | None = None) -> str:
     """`path` as a command line sorter prints takes it, to be pasted into a shell: as it is where
     nothing in it is special to the shell, `shlex.quote`d otherwise (`'/tmp/w eird'`), and in
     `$'...'` where it holds a control character or a byte that is not UTF-8 (`$'/tmp/nl\\ndir'`):
     quoted, a new line would split the printed line, and escaped only for show it names
-    another folder. `$'...'` is read by bash, zsh, ksh and any shell of POSIX.1-2024."""
+    another folder. `$'...'` is read by bash, zsh, ksh and any shell of POSIX.1-2024.
+
+    So too a character the output (`encoding`, stdout's by default) does not write as its name's
+    bytes: on an ASCII terminal (`PYTHONIOENCODING=ascii`, a C locale) `Zoë` printed as `Zo\\xeb`,
+    which names another folder (on a Latin-1 one, as the byte 0xEB where the name has 0xC3 0xAB);
+    in `$'...'` it is its name's bytes, `$'Zo\\xc3\\xab'`, whatever the locale."""
     import shlex
 
     text = str(path)
-    if text.translate(CONTROLS_SHOWN).translate(AS_BYTES) == text:
+    encoding = encoding or getattr(sys.stdout, "encoding", None) or "utf-8"
+    if text.translate(CONTROLS_SHOWN).translate(AS_BYTES) == text and _writes(text, encoding):
         return shlex.quote(text)
-    return "$'" + text.translate(_TYPED) + "'"
+    typed = text.translate(_TYPED)
+    if not _writes(typed, encoding):
+        typed = "".join(c if _writes(c, encoding) else "".join(f"\\x{b:02x}" for b in os.fsencode(c)) for c in typed)
+    return "$'" + typed + "'"
+
+
+def _writes(text: str, encoding: str) -> bool:
+    """`text` printed in `encoding` is its name's bytes: pasted back, it names the same file."""
+    try:
+        return text.encode(encoding) == os.fsencode(text)
+    except UnicodeEncodeError:
+        return False
+    except LookupError:  # an encoding Python does not know: as UTF-8, what it most likely is
+        return True
 
 
 #: Where sorter keeps its own state (journal, lock) inside a sorted directory.

@@ -813,6 +813,25 @@ def test_printed_commands_paste_back_and_no_folder_name_splits_a_line(
     assert pasted(review) == str(folder / ".sorter" / "review.html")
 
 
+def test_on_an_ascii_terminal_the_undo_line_pastes_back_as_the_folders_own_bytes(tmp_path: Path) -> None:
+    # `PYTHONIOENCODING=ascii`: "Undo with: sorter undo '/tmp/Zo\\xeb'", a folder not there.
+    import sys
+
+    from conftest import REPO
+
+    folder = tmp_path / "Zoë"
+    folder.mkdir()
+    shutil.copy(REPO / "sample_images" / "photo-01.jpg", folder)
+    env = {**os.environ, "PYTHONIOENCODING": "ascii"}
+    result = subprocess.run([sys.executable, "-m", "sorter", "sort", str(folder)], capture_output=True, text=True,
+                            env=env, cwd=REPO, timeout=120)
+    assert result.returncode == 0, result.stderr
+    typed = result.stdout.splitlines()[-1].removeprefix("Undo with: sorter undo ")
+    assert typed == f"$'{tmp_path}/Zo\\xc3\\xab'"
+    pasted = subprocess.run(["bash", "-c", f"printf %s {typed}"], capture_output=True).stdout
+    assert pasted == os.fsencode(folder)
+
+
 def test_a_cats_folder_it_may_not_write_in_is_named_and_the_sort_exits_1_after_moving_the_rest(tmp_path: Path,
                                                                                                 monkeypatch) -> None:
     # cats/ root's, the rest the user's: each cat said `cannot move: Permission denied`, which
