@@ -1,6 +1,6 @@
 """Stopping a long-running command (watch, the review server) cleanly on SIGINT/SIGTERM, and
 on SIGHUP (the terminal it ran in closed: an ssh session ended), which otherwise ended it
-without its summary; `sorter train` on SIGTERM as on Ctrl-C; and a few milliseconds that no
+without its summary; `sorter train`, and every other command, on SIGTERM as on Ctrl-C; and a few milliseconds that no
 signal may cut in two (`signals_held`); and SIGTERM's handler taken back from C++ code that
 set one of its own (`handler_kept`)."""
 
@@ -39,6 +39,33 @@ def stop_on_signals(stop: threading.Event):
     finally:
         for sig, old in previous.items():
             signal.signal(sig, old)
+
+
+_TERMINATED: list[int] = []  # SIGTERM received by `sigterm_as_ctrl_c`'s handler
+
+
+def sigterm_as_ctrl_c() -> None:
+    """For the whole command (`cli.main`): SIGTERM (`kill`, `timeout`, a service manager's stop)
+    raises KeyboardInterrupt, as Ctrl-C does, so that `sort` and `undo` stopped so say what they
+    moved and how to take it back (`cli.interrupts`), where SIGTERM ended them at once without a
+    word, their journal whole but the user unaware. `terminated` then says the exit status is
+    143, not Ctrl-C's 130. A command that stops on signals its own way (`stop_on_signals`,
+    `sigterm_interrupts`) sets its handler inside and gives this one back after. An ignored
+    SIGTERM stays ignored."""
+    import signal
+
+    if threading.current_thread() is threading.main_thread() and signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, _terminate)
+
+
+def _terminate(signum, frame) -> None:
+    _TERMINATED.append(signum)
+    raise KeyboardInterrupt
+
+
+def terminated() -> bool:
+    """SIGTERM stopped this command (`sigterm_as_ctrl_c`): its status is 143, not 130."""
+    return bool(_TERMINATED)
 
 
 @contextmanager

@@ -9,13 +9,16 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 from conftest import REPO, FakeClassifier, tree, write_image
 from test_watch import noise_jpeg
 
 from sorter.sorting.sort import sort_folder
 
 
-def test_ctrl_c_in_a_sort_says_what_moved_and_how_to_undo_it(tmp_path: Path, tiny_model: Path) -> None:
+@pytest.mark.parametrize(("stop", "status"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_ctrl_c_in_a_sort_says_what_moved_and_how_to_undo_it(tmp_path: Path, tiny_model: Path, stop, status) -> None:
+    # SIGTERM (`timeout`, a service manager's stop) ended it at once, without a word.
     folder = tmp_path / "w eird ü"
     folder.mkdir()
     for i in range(400):
@@ -28,10 +31,10 @@ def test_ctrl_c_in_a_sort_says_what_moved_and_how_to_undo_it(tmp_path: Path, tin
     deadline = time.monotonic() + 60
     while not (journal.is_file() and b'"op": "done"' in journal.read_bytes()) and time.monotonic() < deadline:
         time.sleep(0.005)
-    sort.send_signal(signal.SIGINT)
+    sort.send_signal(stop)
     stdout, stderr = sort.communicate(timeout=60)
     moved = sum(1 for kind in ("cats", "dogs") if (folder / kind).is_dir() for _ in (folder / kind).iterdir())
-    assert sort.returncode == 130, stderr
+    assert sort.returncode == status, stderr
     assert 0 < moved < 400, "the sort ended before Ctrl-C: give it more photos"
     assert stderr.splitlines()[-2:] == [f"Interrupted: moved {moved} file(s) before it stopped.",
                                         f"Undo with: sorter undo '{folder}'"]

@@ -133,6 +133,9 @@ def main() -> None:
         tempfile.tempdir = tempfile.mkdtemp(prefix="sorter-")
     except OSError:
         pass  # no writable temporary folder: whatever needs one says so
+    from sorter.signals import sigterm_as_ctrl_c, terminated
+
+    sigterm_as_ctrl_c()
     code: int | str | None = 0
     try:
         app()
@@ -141,6 +144,8 @@ def main() -> None:
     except KeyboardInterrupt:
         err.print("Interrupted.")
         code = 130
+    if code == 130 and terminated():  # stopped as Ctrl-C stops it, and said so, but by SIGTERM
+        code = 143
     if isinstance(code, str):  # a message passed to sys.exit
         err.print(code, markup=False)
         code = 1
