@@ -87,7 +87,7 @@ def test_an_undo_stopped_as_it_finished_is_finished_by_the_next_which_says_what_
         tmp_path: Path, monkeypatch) -> None:
     # Ctrl-C once every photo was back, before it removed the folders sorter made: "Interrupted as
     # it finished: put back 1 of 1 file(s); none is left to put back.", an empty dogs/ and .sorter/
-    # left. The next undo removed them, then said "Error: nothing to undo in DIR" (exit 2).
+    # left, not said. The next undo removed them, then said "Error: nothing to undo in DIR" (exit 2).
     from conftest import layout
     from typer.testing import CliRunner
 
@@ -106,7 +106,8 @@ def test_an_undo_stopped_as_it_finished_is_finished_by_the_next_which_says_what_
     stopped = runner.invoke(app, ["undo", str(tmp_path)])
     monkeypatch.undo()
     assert (stopped.exit_code, stopped.stderr) == (
-        130, "Interrupted as it finished: put back 1 of 1 file(s); none is left to put back.\n"), stopped.output
+        130, f"Interrupted as it finished: put back 1 of 1 file(s); none is left to put back, and sorter undo "
+             f"{tmp_path} removes the .sorter/ and dogs/ it left.\n"), stopped.output
     assert sorted(os.listdir(tmp_path)) == [".sorter", "dogs", "rex.jpg"] and not os.listdir(tmp_path / "dogs")
 
     again = runner.invoke(app, ["undo", str(tmp_path)])
@@ -152,8 +153,116 @@ def test_an_undo_stopped_part_way_lists_the_files_it_found_gone_before_its_inter
     assert stopped.exit_code == 130, stopped.output
     assert stopped.stderr.splitlines() == [
         "missing: dogs/spot.jpg: no longer there (was spot.jpg)",
-        f"Interrupted: put back 1 of 3 file(s); sorter undo {tmp_path} --all puts back the rest."]
+        f"Interrupted: put back 1 of 3 file(s) (1 missing); sorter undo {tmp_path} --all puts back the rest."]
     again = runner.invoke(app, ["undo", str(tmp_path), "--all"])
     assert (again.exit_code, again.stdout, again.stderr) == (
         0, f"Restored 1 file(s) from 1 run in {tmp_path}.\n", ""), again.output  # spot is not said again
     assert sorted(os.listdir(tmp_path)) == ["fido.jpg", "rex.jpg"]
+
+
+def two_sorts_then_moved_on_and_gone(folder: Path, *more: str) -> None:
+    """rex.jpg sorted, then fido.jpg and spot.jpg (and `more`) by a newer sort; since then
+    dogs/fido.jpg was filed into dogs/2019/ and dogs/spot.jpg deleted."""
+    red = (0, 0, 255)  # BGR: the fake says red is a dog
+    write_image(folder / "rex.jpg", red)
+    sort_folder(folder, classifier=FakeClassifier())
+    for i, name in enumerate(("fido.jpg", "spot.jpg", *more)):  # no two of one size: each told apart
+        write_image(folder / name, red, size=(8 * (i + 2), 8))
+    sort_folder(folder, classifier=FakeClassifier())
+    (folder / "dogs" / "2019").mkdir()
+    os.rename(folder / "dogs" / "fido.jpg", folder / "dogs" / "2019" / "fido.jpg")
+    (folder / "dogs" / "spot.jpg").unlink()
+
+
+def test_an_undo_stopped_part_way_says_where_it_found_the_photos_it_put_back_from_elsewhere(
+        tmp_path: Path, monkeypatch) -> None:
+    # A photo moved on since the sort is put back from where it is found, and said so once:
+    # "found: ...". An undo Ctrl-C stopped never said it, and no later undo does, the photo being
+    # back. Ctrl-C lands as fido lands back, before its chunk's marks: the stopped undo settles
+    # it put back, and says where it was found; spot's "missing" comes with the next undo, which
+    # looks for it again as its "gone" was not journaled yet.
+    from typer.testing import CliRunner
+
+    from sorter.cli import app
+    from sorter.files import moves
+
+    runner = CliRunner()
+    two_sorts_then_moved_on_and_gone(tmp_path)
+    move = moves.move_no_replace
+
+    def ctrl_c_once_moved(*args):
+        move(*args)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(moves, "move_no_replace", ctrl_c_once_moved)
+    stopped = runner.invoke(app, ["undo", str(tmp_path), "--all"])
+    monkeypatch.undo()
+
+    assert (stopped.exit_code, stopped.stdout, stopped.stderr) == (
+        130, "found: dogs/fido.jpg: moved to dogs/2019/fido.jpg since; put back from there to fido.jpg\n",
+        f"Interrupted: put back 1 of 3 file(s); sorter undo {tmp_path} --all puts back the rest.\n"), stopped.output
+    again = runner.invoke(app, ["undo", str(tmp_path), "--all"])
+    assert (again.exit_code, again.stdout, again.stderr) == (
+        0, f"Restored 1 file(s) from 2 runs in {tmp_path}.\n",  # fido is not said again
+        "missing: dogs/spot.jpg: no longer there (was spot.jpg)\n"), again.output
+    assert sorted(os.listdir(tmp_path)) == ["dogs", "fido.jpg", "rex.jpg"]  # dogs/2019/ is the user's
+
+
+def test_an_undo_stopped_part_way_counts_the_files_found_gone_or_back_apart_from_those_it_put_back(
+        tmp_path: Path, monkeypatch) -> None:
+    # "Interrupted: put back 1 of 4 file(s)" counted spot, found gone, and bolt, put back by
+    # hand, in the 4: the numbers did not add up. Ctrl-C lands at the older run's move, once the
+    # newer run's chunk is journaled.
+    from typer.testing import CliRunner
+
+    from sorter.cli import app
+    from sorter.files import moves
+
+    runner = CliRunner()
+    two_sorts_then_moved_on_and_gone(tmp_path, "bolt.jpg")
+    os.rename(tmp_path / "dogs" / "bolt.jpg", tmp_path / "bolt.jpg")  # put back by hand
+    move, calls = moves.move_no_replace, []
+
+    def ctrl_c_at_the_second(*args):
+        calls.append(args)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return move(*args)
+
+    monkeypatch.setattr(moves, "move_no_replace", ctrl_c_at_the_second)
+    stopped = runner.invoke(app, ["undo", str(tmp_path), "--all"])
+    monkeypatch.undo()
+
+    assert (stopped.exit_code, stopped.stdout, stopped.stderr.splitlines()) == (
+        130, "found: dogs/fido.jpg: moved to dogs/2019/fido.jpg since; put back from there to fido.jpg\n",
+        ["missing: dogs/spot.jpg: no longer there (was spot.jpg)",
+         f"Interrupted: put back 1 of 4 file(s) (1 already back where they were, 1 missing); sorter undo {tmp_path} "
+         "--all puts back the rest."]), stopped.output
+
+
+def test_an_undo_stopped_as_it_finished_with_another_run_left_says_none_is_left_to_put_back(
+        tmp_path: Path, monkeypatch) -> None:
+    # Only where nothing at all is left to undo does the next undo remove .sorter/: not here,
+    # where the next plain undo takes back rex's run.
+    from typer.testing import CliRunner
+
+    from sorter.cli import app
+    from sorter.files import undo as restore
+
+    runner = CliRunner()
+    write_image(tmp_path / "rex.jpg", (0, 0, 255))
+    sort_folder(tmp_path, classifier=FakeClassifier())
+    write_image(tmp_path / "fido.jpg", (0, 0, 255), size=(16, 8))
+    sort_folder(tmp_path, classifier=FakeClassifier())
+
+    def ctrl_c(*args) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(restore, "_remove_if_empty", ctrl_c)
+    stopped = runner.invoke(app, ["undo", str(tmp_path)])
+    monkeypatch.undo()
+
+    assert (stopped.exit_code, stopped.stderr) == (
+        130, "Interrupted as it finished: put back 1 of 1 file(s); none is left to put back.\n"), stopped.output
+    again = runner.invoke(app, ["undo", str(tmp_path)])
+    assert (again.exit_code, again.stdout) == (0, f"Restored 1 file(s) from 1 run in {tmp_path}.\n"), again.output

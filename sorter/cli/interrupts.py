@@ -66,22 +66,33 @@ def interrupted(directory: Path, journaled: int, log: FileLog) -> typer.Exit:
 def undo_interrupted(directory: Path, journaled: int, plan: UndoPlan | None, all_runs: bool) -> typer.Exit:
     """Ctrl-C ended an undo part way, where `journaled` is the journal's size before it and `plan`
     what it set out to put back (`undo.UndoPlan`; None: it had not chosen yet): how many it put
-    back, its chunk in flight settled, and that the same command puts back the rest, which it
+    back, its chunk in flight settled (those found back already, or gone, counted apart: they
+    add up to what it set out to put back), and that the same command puts back the rest, which it
     does: an undo takes back only what is not undone yet, and a run partly undone stays the
-    latest (`--all`: the runs left are those it had not finished)."""
+    latest (`--all`: the runs left are those it had not finished). With none left and no other
+    run to undo, what the next undo removes (`tidying.tidy`)."""
     from sorter.files.recovery import put_back_since
 
-    if journaled and not journal_size(directory):  # removed (`undo._forget`) once every move was undone
+    if journaled and not journal_size(directory):  # removed (`tidying.forget`) once every move was undone
         said = "Interrupted as it finished: everything was put back and .sorter/ removed; nothing is left to undo."
+    elif plan is None or journal_size(directory) <= journaled:
+        said = "Interrupted: nothing was put back."
     else:
-        back, left = (0, 0) if plan is None or journal_size(directory) <= journaled else (
-            put_back_since(directory, journaled, plan.runs))
-        again = f"sorter undo {as_typed(directory.absolute())}{' --all' if all_runs else ''}"
-        if not back:
+        done = put_back_since(directory, journaled, plan.runs)
+        again = f"sorter undo {as_typed(directory.absolute())}"
+        # The finished undo's words: each file it set out to put back is counted once.
+        counted = [f"{done.already_back} already back where they were" if done.already_back else "",
+                   f"{done.missing} missing" if done.missing else ""]
+        so_far = f"put back {done.back} of {plan.files} file(s)" + (
+            f" ({', '.join(filter(None, counted))})" if any(counted) else "")
+        if not (done.back or done.already_back or done.missing):
             said = "Interrupted: nothing was put back."
-        elif left:
-            said = f"Interrupted: put back {back} of {plan.files} file(s); {again} puts back the rest."
+        elif done.left:
+            said = f"Interrupted: {so_far}; {again}{' --all' if all_runs else ''} puts back the rest."
+        elif plan.whole and done.behind:  # the next undo removes them (`tidying.tidy`), and says so
+            said = (f"Interrupted as it finished: {so_far}; none is left to put back, and {again} removes the "
+                    f"{' and '.join(done.behind)} it left.")
         else:
-            said = f"Interrupted as it finished: put back {back} of {plan.files} file(s); none is left to put back."
+            said = f"Interrupted as it finished: {so_far}; none is left to put back."
     err.print(said, markup=False, soft_wrap=True)
     return typer.Exit(130)

@@ -203,15 +203,21 @@ def undo(
 
     journaled = journal_size(directory)
     plan: list[restore.UndoPlan] = []
-    gone = restore.Lines()
+    gone, found = restore.Lines(), restore.Lines()
     try:
-        result = restore.undo(directory, all_runs=all_runs, on_start=plan.append, on_missing=gone.add)
+        result = restore.undo(directory, all_runs=all_runs, on_start=plan.append, on_missing=gone.add,
+                              on_found=found.add)
     except KeyboardInterrupt:
-        # Files found gone are journaled so, and no undo looks for them again: now or never.
+        # Files found gone, or found elsewhere and put back from there, are journaled so, and no
+        # undo looks for them again: now or never.
         for line in gone.shown:
             err.print(f"[yellow]missing[/]: {shown(line)}", soft_wrap=True)
         if gone.total > len(gone.shown):
             err.print(f"[yellow]missing[/]: {gone.total - len(gone.shown)} more file(s)", soft_wrap=True)
+        for line in found.shown:
+            out.print(f"found: {printable(line)}", soft_wrap=True, markup=False)
+        if found.total > len(found.shown):
+            out.print(f"found: {found.total - len(found.shown)} more file(s)", soft_wrap=True, markup=False)
         raise undo_interrupted(directory, journaled, plan[0] if plan else None, all_runs) from None
     except (SorterError, OSError) as exc:
         began = began_since(directory, journaled, b'{"op": "unmove"')

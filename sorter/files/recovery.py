@@ -5,6 +5,7 @@ and its companions end wholly where they were or wholly where they were going.""
 from __future__ import annotations
 
 import os
+from collections import Counter
 from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
@@ -130,23 +131,46 @@ def moved_since(root: Path, offset: int) -> int:
     return sum(run.sorted_files for run in state.runs.values() if run.first >= offset)
 
 
-def put_back_since(root: Path, offset: int, runs: Collection[str]) -> tuple[int, int]:
+@dataclass(frozen=True)
+class PutBack:
+    """What an undo cut short did to the files it set out to put back (`put_back_since`): each is
+    put back, found back already, found gone, or left, and they add up to its `UndoPlan.files`."""
+
+    back: int  # moved back
+    already_back: int  # found where they came from already (put back by hand): nothing to move
+    #: Found gone, journaled so and said ("missing: ..."; or found taken into a folder of the
+    #: user's own and left there, "found: ..."): no undo looks for them again.
+    missing: int
+    left: int  # those its runs still hold, which an undo again puts back
+    #: Where nothing at all is left to undo in the folder: what the next undo removes (".sorter/",
+    #: "dogs/", `tidying.left_behind`); None where a move is.
+    behind: list[str] | None
+
+
+def put_back_since(root: Path, offset: int, runs: Collection[str]) -> PutBack:
     """After an undo cut short (Ctrl-C), where `offset` is the journal's size before it and `runs`
-    the runs it was taking back: its chunk in flight settled (`_settled`), (the files it moved
-    back: its "unmove" intents past `offset` that ended "undo"; those `runs` still hold, which an
-    undo again puts back). Files found back already, or gone, are not counted as put back. One
+    the runs it was taking back: its chunk in flight settled (`_settled`), what it did (`PutBack`),
+    read from its records past `offset`: a move with an "unmove" intent that ended "undo" is put
+    back, one marked "undo" with none was back already, one marked "gone" was found gone. One
     byte a move of the records past `offset`: a million-move `undo --all` costs a megabyte."""
     from sorter.files.journal import journal_path
     from sorter.files.journal_records import records
+    from sorter.files.tidying import left_behind
 
     state = _settled(root)
+    bits = {"unmove": 1, "undo": 2, "gone": 4}
     flags: dict[str, bytearray] = {}
-    for _, _, rec in records(journal_path(root), offset, ops=("unmove", "undo")):
+    for _, _, rec in records(journal_path(root), offset, ops=tuple(bits)):
         op, seq = rec.get("op"), rec.get("seq")
-        if op in ("unmove", "undo"):
+        if op in bits:
             seen = flags.setdefault(rec.get("run", ""), bytearray())
             if seq >= len(seen):
                 seen.extend(bytes(seq + 1 - len(seen)))
-            seen[seq] |= 1 if op == "unmove" else 2
-    back = sum(flag == 3 for seen in flags.values() for flag in seen)
-    return back, sum(run.sorted_files for name, run in state.runs.items() if name in runs)
+            seen[seq] |= bits[op]
+    count = Counter(flag for seen in flags.values() for flag in seen)
+    left = sum(run.sorted_files for name, run in state.runs.items() if name in runs)
+    # Nothing left to undo: the next undo tidies (`tidying.tidy`), which needs no other run, nor
+    # an unread move (kept: the journal is all that says it moved).
+    done = not left and not state.undoable_runs() and not state.unread
+    return PutBack(count[3], count[2], sum(n for flag, n in count.items() if flag & 4), left,
+                   left_behind(root, state) if done else None)

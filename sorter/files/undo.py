@@ -17,6 +17,11 @@ from pathlib import Path
 from sorter.config import REVIEW_RUN_PREFIX
 from sorter.errors import UsageError
 
+# Named as undo's own: tests stop an undo at them, as a Ctrl-C would.
+from sorter.files.tidying import forget as _forget
+from sorter.files.tidying import remove_if_empty as _remove_if_empty
+from sorter.files.tidying import tidy
+
 #: Moves put back per journal write (two fsyncs per chunk).
 CHUNK = 1024
 #: Lines of conflicts or missing files kept for the report; the rest are counted.
@@ -43,6 +48,9 @@ class UndoPlan:
 
     runs: frozenset[str]  # the runs it takes back
     files: int  # the files they moved that stand (not undone, not gone): what it puts back
+    #: Every run undo could take back (no other, nor a review's answers, nor an unread move):
+    #: once they are, nothing is left to undo, and the next undo removes what this one left.
+    whole: bool = False
 
 
 @dataclass(frozen=True)
@@ -66,57 +74,6 @@ class UndoResult:
     #: Nothing was left to undo, but an earlier undo stopped as it finished had left sorter's own
     #: folders: those removed now (".sorter/", "cats/"); None for any other undo.
     tidied: list[str] | None = None
-
-
-def _remove_if_empty(root: Path, folders) -> None:
-    """Remove folders sorter created (cats/, dogs/, cats/Luna/, where it made them while they are
-    the folder it made, `Whereabouts.made_here`, or one of them renamed since, `renamed`) once
-    empty: only then were they ours. Deepest first: cats/Luna/ must go before cats/ can."""
-    for folder in sorted(dict.fromkeys(folders), key=lambda f: -len(Path(f).parts)):
-        try:
-            (root / folder).rmdir()
-        except OSError:
-            pass
-
-
-def _forget(root: Path, state, whereabouts) -> str | None:
-    """Everything sorter did in `root` is reversed: remove the folders it created (when
-    empty, whichever run created them, crashed runs included; while they are the ones it
-    created: `Whereabouts.made_here`) and its state, so the folder is path-for-path as it was
-    found. Why its state could not be removed (a read-only `.sorter/`), or None: every move is
-    undone all the same, and the journal says so."""
-    import shutil
-
-    from sorter.files.journal import journal_path, state_dir
-
-    _remove_if_empty(root, whereabouts.made_here(whereabouts.made_by(state.runs.values())))
-    # The journal goes first: a crash part-way leaves at most an empty-of-meaning .sorter/,
-    # which the next undo removes.
-    try:
-        journal_path(root).unlink(missing_ok=True)
-    except OSError as exc:
-        return f"{state_dir(root)} is left: {exc.strerror or exc}"
-    shutil.rmtree(state_dir(root), ignore_errors=True)
-    return None
-
-
-def _tidy(root: Path, state) -> tuple[list[str], str | None] | None:
-    """With no move left to undo: everything sorter did in `root` reversed (`_forget`). What
-    it removed (".sorter/", "cats/"), and why its state could not be (`_forget`), where an undo
-    put files back before (moves of the journal undone or found gone: one stopped as it
-    finished); None, having removed the same, where none did (a run that moved nothing)."""
-    from sorter.files.journal import GONE, UNDONE, state_dir
-    from sorter.files.whereabouts import Whereabouts
-
-    whereabouts = Whereabouts(root, set(), state)
-    made = sorted(whereabouts.made_here(whereabouts.made_by(state.runs.values())))
-    there = [f"{folder}/" for folder in made if (root / folder).is_dir()]
-    if state_dir(root).is_dir():
-        there.insert(0, f"{state_dir(root).name}/")
-    left = _forget(root, state, whereabouts)
-    if not any(flag & (UNDONE | GONE) for run in state.runs.values() for flag in run.flags):
-        return None
-    return [name for name in there if not (root / name).is_dir()], left
 
 
 def _a_backup(path: str, of: str) -> bool:
@@ -156,7 +113,8 @@ def _look(path: Path) -> os.stat_result | None:
 
 class _Undoer:
     def __init__(self, root: Path, journal, runs: set[str] = frozenset(), state=None,
-                 on_missing: Callable[[str], None] = lambda line: None) -> None:
+                 on_missing: Callable[[str], None] = lambda line: None,
+                 on_found: Callable[[str], None] = lambda line: None) -> None:
         from sorter.files.whereabouts import Whereabouts
 
         self.root = root
@@ -170,6 +128,10 @@ class _Undoer:
         self.on_missing = on_missing
         self._missing_now: list[str] = []  # the chunk's, until then
         self.found = Lines()
+        #: Told each "found" line before the journal names where the file was found (an intent,
+        #: after which a Ctrl-C's recovery puts it back unsaid) or marks it gone (kept in a folder
+        #: of the user's own): an undo Ctrl-C stops says them then, or they are never said.
+        self.on_found = on_found
         self.whereabouts = Whereabouts(root, runs, state)  # `runs`: those being undone; `state`: the journal scanned
         #: seq -> (where sorter put it, what is there if anything, its other names), of a file found elsewhere
         self._moved_on: dict[int, tuple[str, str, tuple[str, ...]]] = {}
@@ -252,8 +214,8 @@ class _Undoer:
                 other = ("another file" if a_file else "a folder" if stat.S_ISDIR(mode) else
                          "a link" if stat.S_ISLNK(mode) else "not a file")  # what is there, if anything
                 if found is not None and found.yours:  # taken into a folder of the user's own: theirs
-                    self.found.add(f"{m.dst}: moved to {found.path} since, into a folder of yours; left there "
-                                   f"(was {m.src})")
+                    self._found(f"{m.dst}: moved to {found.path} since, into a folder of yours; left there "
+                                f"(was {m.src})")
                     yours.append(found.path)
                     gone.append(m)
                 elif found is not None and at_src is not None:  # a new file at its first place: kept, tried again
@@ -288,9 +250,31 @@ class _Undoer:
                 was, _ = self._backups.pop(m.seq, (m.dst, None))
                 was, _, _ = self._moved_on.pop(m.seq, (was, None, ()))
                 since = f"moved to {m.dst} since, " if m.dst != was else ""
-                self.found.add(f"{was}: {since}left there with {yours[0]}, in a folder of yours (was {m.src})")
+                self._found(f"{was}: {since}left there with {yours[0]}, in a folder of yours (was {m.src})")
             return [], back, gone + to_move
         return to_move, back, gone
+
+    def _found(self, line: str) -> None:
+        self.found.add(line)
+        self.on_found(line)
+
+    def _found_line(self, m, leaving: set[str]) -> str:
+        """The "found: ..." line of `m`, put back from where it was found (`_moved_on`,
+        `_backups`), as it reads once its chunk has moved: `leaving`, the places the chunk takes
+        files from, where it is told before (a file found at the place sorter put `m` stays there,
+        said so, unless the chunk takes it from there too: two names swapped)."""
+        if m.seq in self._backups:
+            was, backup = self._backups[m.seq]
+            since = f"moved to {m.dst} and " if m.dst != was else ""
+            return (f"{was}: {since}saved again since (its earlier version is {backup}, left there); "
+                    f"put back as it is now to {m.src}")
+        was, other, others = self._moved_on[m.seq]
+        line = f"{was}: moved to {m.dst} since; put back from there to {m.src}"
+        if others:
+            names = ", ".join(others)
+            line += f"; its other name {names} stays" if len(others) == 1 else f"; its other names {names} stay"
+        stays = was not in leaving and os.path.lexists(self.root / was)
+        return line + (f"; {was} is {other} now, left there" if stays else "")
 
     def _as_now(self, m, found, at_dst: os.stat_result | None) -> str | None:
         """Where the photo `m` moved is as the user has it now, where it was `found` under a backup
@@ -317,6 +301,10 @@ class _Undoer:
         self.already_back += len(undone)
         kept: list[int] = []
         found: list = []  # moved back from where they were found
+        leaving = {m.dst for m in to_move}
+        for m in to_move:  # said before the intents name where they were found (`on_found`)
+            if m.seq in self._moved_on or m.seq in self._backups:
+                self.on_found(self._found_line(m, leaving))
         self.journal.returning(to_move)
         for moving, _, _ in checked:
             returned = []
@@ -344,20 +332,11 @@ class _Undoer:
                 if m.seq not in self._moved_on:
                     _with_parents(os.path.dirname(m.dst), self.held)
         for m in found:  # once every group has moved: of two names swapped, neither is "left there"
+            self.found.add(self._found_line(m, set()))
             if m.seq in self._backups:
-                was, backup = self._backups[m.seq]
-                since = f"moved to {m.dst} and " if m.dst != was else ""
-                self.found.add(f"{was}: {since}saved again since (its earlier version is {backup}, left there); "
-                               f"put back as it is now to {m.src}")
-                self._saved[backup] = m.src
-                continue
-            _with_parents(os.path.dirname(m.dst), self.followed)
-            was, other, others = self._moved_on[m.seq]
-            line = f"{was}: moved to {m.dst} since; put back from there to {m.src}"
-            if others:
-                names = ", ".join(others)
-                line += f"; its other name {names} stays" if len(others) == 1 else f"; its other names {names} stay"
-            self.found.add(line + (f"; {was} is {other} now, left there" if os.path.lexists(self.root / was) else ""))
+                self._saved[self._backups[m.seq][1]] = m.src
+            else:
+                _with_parents(os.path.dirname(m.dst), self.followed)
         self._moved_on.clear()
         self._backups.clear()
         sync_dirs([self.root, *{(self.root / p).parent for m in to_move for p in (m.src, m.dst)}])
@@ -428,12 +407,14 @@ def undos_for(root: Path, runs: set[str]) -> tuple[int, int]:
 
 def undo(root: Path, *, all_runs: bool = False, lock_wait: float = 0.0,
          on_start: Callable[[UndoPlan], None] = lambda plan: None,
-         on_missing: Callable[[str], None] = lambda line: None) -> UndoResult:
+         on_missing: Callable[[str], None] = lambda line: None,
+         on_found: Callable[[str], None] = lambda line: None) -> UndoResult:
     """Move files back where the journal says they came from, newest run first, never
     overwriting. Plain undo reverses the latest run; `all_runs` every run in the journal. A
     review session's "not her" answers are taken back with its moves (a session that only
     answered is a run of its own). `on_start`: told what it will put back, before it does;
-    `on_missing`: each file found gone (`missing`), as it is journaled so, for a Ctrl-C to say."""
+    `on_missing`: each file found gone (`missing`), as it is journaled so, and `on_found` each
+    "found" line, before its file is journaled (`found`), for a Ctrl-C to say."""
     from sorter.files import suggestions
     from sorter.files.folder import check_folder
     from sorter.files.journal import Journal, state_dir
@@ -456,17 +437,18 @@ def undo(root: Path, *, all_runs: bool = False, lock_wait: float = 0.0,
             # A run that moved nothing (an error: there never was anything to undo), or an undo
             # stopped (Ctrl-C, a kill) once every file was back, before it removed .sorter/ and
             # the folders sorter made: what it left is removed now, and said (exit 0).
-            tidied = _tidy(root, state)
+            tidied = tidy(root, state)
             if tidied is None:
                 raise UsageError(f"nothing to undo in {root}")
             return UndoResult(root, 0, 0, [], [], left=tidied[1], tidied=tidied[0])
         names = set(when) if all_runs else {max(when, key=when.__getitem__)}
         chosen = [run for run in runs if run.run in names]
-        on_start(UndoPlan(frozenset(names), sum(run.sorted_files for run in chosen)))
+        on_start(UndoPlan(frozenset(names), sum(run.sorted_files for run in chosen),
+                          len(names) == len(when) and not state.unread))
         answers = noted.take_back(names)
         if answers:  # before any move: a folder whose suggestions cannot be written is left as it was
             suggestions.write(root, noted)
-        undoer = _Undoer(root, None, names, state, on_missing)
+        undoer = _Undoer(root, None, names, state, on_missing, on_found)
         if chosen:
             with Journal(root, run="undo") as undoer.journal:
                 for run in reversed(chosen):

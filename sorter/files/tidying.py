@@ -1,0 +1,69 @@
+"""What is left of sorter in a folder once every move in it is undone: the folders it made (while
+empty, and still the ones it made) and its own `.sorter/`, removed by the undo that finishes, or
+by the next where one was stopped before it could (Ctrl-C as it finished); and what those are,
+for the line a Ctrl-C ends such an undo with (`left_behind`)."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterable
+from pathlib import Path
+
+
+def remove_if_empty(root: Path, folders: Iterable[str]) -> None:
+    """Remove folders sorter created (cats/, dogs/, cats/Luna/, where it made them while they are
+    the folder it made, `Whereabouts.made_here`, or one of them renamed since, `renamed`) once
+    empty: only then were they ours. Deepest first: cats/Luna/ must go before cats/ can."""
+    for folder in sorted(dict.fromkeys(folders), key=lambda f: -len(Path(f).parts)):
+        try:
+            (root / folder).rmdir()
+        except OSError:
+            pass
+
+
+def forget(root: Path, state, whereabouts) -> str | None:
+    """Everything sorter did in `root` is reversed: remove the folders it created (when
+    empty, whichever run created them, crashed runs included; while they are the ones it
+    created: `Whereabouts.made_here`) and its state, so the folder is path-for-path as it was
+    found. Why its state could not be removed (a read-only `.sorter/`), or None: every move is
+    undone all the same, and the journal says so."""
+    from sorter.files.journal import journal_path, state_dir
+
+    remove_if_empty(root, whereabouts.made_here(whereabouts.made_by(state.runs.values())))
+    # The journal goes first: a crash part-way leaves at most an empty-of-meaning .sorter/,
+    # which the next undo removes.
+    try:
+        journal_path(root).unlink(missing_ok=True)
+    except OSError as exc:
+        return f"{state_dir(root)} is left: {exc.strerror or exc}"
+    shutil.rmtree(state_dir(root), ignore_errors=True)
+    return None
+
+
+def left_behind(root: Path, state, whereabouts=None) -> list[str]:
+    """What `tidy` would remove now, where `state` (the journal, `journal.scan`) holds no move
+    left to undo: ".sorter/" and the folders sorter made that are there, still the ones it
+    made (".sorter/", "dogs/"). A few `lstat` calls, one a folder it made."""
+    from sorter.files.journal import state_dir
+    from sorter.files.whereabouts import Whereabouts
+
+    whereabouts = whereabouts or Whereabouts(root, set(), state)
+    made = sorted(whereabouts.made_here(whereabouts.made_by(state.runs.values())))
+    there = [f"{folder}/" for folder in made if (root / folder).is_dir()]
+    return [f"{state_dir(root).name}/", *there] if state_dir(root).is_dir() else there
+
+
+def tidy(root: Path, state) -> tuple[list[str], str | None] | None:
+    """With no move left to undo: everything sorter did in `root` reversed (`forget`). What
+    it removed (".sorter/", "cats/"), and why its state could not be (`forget`), where an undo
+    put files back before (moves of the journal undone or found gone: one stopped as it
+    finished); None, having removed the same, where none did (a run that moved nothing)."""
+    from sorter.files.journal import GONE, UNDONE
+    from sorter.files.whereabouts import Whereabouts
+
+    whereabouts = Whereabouts(root, set(), state)
+    there = left_behind(root, state, whereabouts)
+    left = forget(root, state, whereabouts)
+    if not any(flag & (UNDONE | GONE) for run in state.runs.values() for flag in run.flags):
+        return None
+    return [name for name in there if not (root / name).is_dir()], left
