@@ -134,17 +134,20 @@ def test_a_companion_of_a_photo_left_in_place_stays_too(tmp_path: Path) -> None:
         "IMG_0005.JPG", "IMG_0005.MOV", "IMG_0006.JPG", "IMG_0006.AAE", "IMG_0007.JPG", "IMG_0007.MOV"}
 
 
-def test_a_video_two_photos_could_own_stays_while_named_sidecars_follow_their_photo(tmp_path: Path) -> None:
+def test_a_video_two_photos_could_own_goes_with_neither_while_named_sidecars_follow_their_photo(
+        tmp_path: Path) -> None:
     write_image(tmp_path / "IMG_0008.JPG", RED)
     write_image(tmp_path / "IMG_0008.PNG", BLUE)  # same stem, another photo: whose video is it?
-    companion(tmp_path / "IMG_0008.MOV")
+    companion(tmp_path / "IMG_0008.MOV")  # judged as the video it is: this one cannot be read
+    companion(tmp_path / "IMG_0008.AAE")  # whose edits? It stays
     companion(tmp_path / "IMG_0008.PNG.xmp")
 
-    sort.sort_folder(tmp_path, classifier=FakeClassifier())
+    summary = sort.sort_folder(tmp_path, classifier=FakeClassifier())
 
     assert names(tmp_path / "dogs") == {"IMG_0008.JPG"}
     assert names(tmp_path / "cats") == {"IMG_0008.PNG", "IMG_0008.PNG.xmp"}
-    assert "IMG_0008.MOV" in names(tmp_path)
+    assert {"IMG_0008.MOV", "IMG_0008.AAE"} <= names(tmp_path)
+    assert summary.videos == {"unreadable": 1}  # judged and counted (tests/test_video_pairs.py)
 
 
 def test_dry_run_and_json_list_each_photos_companions(tmp_path: Path, monkeypatch) -> None:

@@ -338,7 +338,9 @@ def test_a_photo_named_as_a_video_is_said_to_be_the_photo_it_is_never_a_truncate
     """An HEIF image is ISO-BMFF as an MP4 is (ftyp, meta, mdat), without a moov index: one
     named .MOV (a tool that saved a Live Photo's still under its video's name) was "truncated
     MP4 (no moov index)", and `watch` waited a minute for the rest of it. It is left in place
-    with the true reason and what to do, whole or cut short; renamed so, it is sorted as a photo."""
+    with the true reason and what to do, whole or cut short, and counted among the photos (it
+    was "unreadable: IMG_0005.MOV (video)", under "Videos: 0 moved, 2 left in place" and "kind":
+    "video" in --json); renamed so, it is sorted as a photo."""
     from sorter.media import container
 
     monkeypatch.setattr(lite, "load_classifier", lambda model: FakeClassifier())
@@ -352,9 +354,13 @@ def test_a_photo_named_as_a_video_is_said_to_be_the_photo_it_is_never_a_truncate
     result = CliRunner().invoke(app, ["sort", str(folder), "--verbose"])
 
     assert result.exit_code == 0, result.output
-    assert f"unreadable: {name} (video): {reason}" in result.stderr
-    assert f"unreadable: {cut.name} (video): {reason}" in result.stderr  # cut short: still a photo, not a truncated video
+    assert f"unreadable: {name}: {reason}" in result.stderr
+    assert f"unreadable: {cut.name}: {reason}" in result.stderr  # cut short: still a photo, not a truncated video
     assert "truncated" not in result.stderr
+    assert "Videos:" not in result.stdout
+    report = json.loads(CliRunner().invoke(app, ["sort", str(folder), "--json"]).stdout)
+    assert [(f["kind"], f["frames"], f["status"]) for f in report["files"]] == [("photo", None, "unreadable")] * 2
+    assert report["counts"] == {"unreadable": 2} and report["videos"] == {}
     assert set(tree(folder)) == {name, cut.name}
     assert container.incomplete(folder / name) is None  # whole as it is: `watch` takes it at once
     (folder / name).rename(folder / f"{Path(name).stem}{suffix}")

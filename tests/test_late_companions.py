@@ -158,7 +158,7 @@ def test_a_late_video_of_two_photos_of_its_stem_that_went_elsewhere_is_judged_on
     report = json.loads(sort(tmp_path, "--json").stdout)
 
     assert {Path(f["path"]).name: (f["status"], f["kind"]) for f in report["files"]} == {
-        "IMG_1.MOV": ("moved", "video"), "IMG_1.JPG.xmp": ("joined", "photo")}
+        "IMG_1.MOV": ("moved", "video"), "IMG_1.JPG.xmp": ("joined", "companion")}
     assert report["counts"] == {"moved": 1, "joined": 1} and report["videos"] == {"moved": 1}
     assert sorted(os.listdir(tmp_path / "dogs")) == ["IMG_1.MOV"]
     assert sorted(os.listdir(tmp_path / "cats")) == ["IMG_1.JPG", "IMG_1.JPG.xmp", "IMG_1.png"]

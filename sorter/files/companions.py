@@ -8,7 +8,8 @@ Found by looking up each candidate name beside the photo (a few `lstat` calls), 
 listing the folder, so the cost per photo is the same in a folder of ten files or of a
 million. A companion named by the stem alone (`IMG_1234.MOV`) belongs to a photo only when
 no other photo shares that stem: with `IMG_1234.HEIC` and `IMG_1234.JPG` side by side,
-which one the video belongs to is a guess, so it stays where it is.
+which one the video belongs to is a guess, so neither takes it: the sort judges it as the
+video it is (`goes_with_a_photo`), and an `.AAE` or `.xmp` of that stem stays where it is.
 """
 
 from __future__ import annotations
@@ -81,10 +82,32 @@ def _shares_stem_with_another(photo: Path, stem: str, extensions) -> bool:
     return False
 
 
-def beside_a_photo(video: Path) -> bool:
-    """True when a photo with the video's stem is beside it: a Live Photo's .MOV, which is
-    that photo's companion and never judged on its own (nor, beside two photos, moved)."""
-    return _shares_stem_with_another(video, os.path.splitext(video.name)[0], IMAGE_EXTENSIONS)
+def beside_a_photo(path: Path) -> bool:
+    """True when a photo with the stem of `path` (a companion's name) is beside it."""
+    return _shares_stem_with_another(path, os.path.splitext(path.name)[0], IMAGE_EXTENSIONS)
+
+
+def goes_with_a_photo(video: Path) -> bool:
+    """True when `video` is a photo's companion (a Live Photo's .MOV), never judged on its own:
+    a video a photo takes by the stem (.MOV, .MP4: `STEM_EXTENSIONS`) beside exactly one photo
+    of its stem (`find_companions` takes it then, and only then). Any other video of a photo's
+    stem is no one's companion and is judged as a video: `IMG_1.m4v` (no photo takes it), or
+    `IMG_1.MOV` beside `IMG_1.HEIC` and `IMG_1.JPG` (of which, a guess). Was `beside_a_photo`:
+    such a video was neither judged nor moved, in no line or count, until a later run."""
+    stem, extension = os.path.splitext(video.name)
+    if extension.lower() not in STEM_EXTENSIONS:
+        return False
+    folder = os.path.dirname(video)
+    photos: list[tuple[str, os.stat_result]] = []
+    for ext in sorted(IMAGE_EXTENSIONS):
+        for name in dict.fromkeys(stem + spelling for spelling in spellings(ext)):
+            found = regular_file(os.path.join(folder, name))
+            # On a case-insensitive filesystem each spelling finds the one photo (`_one_file`).
+            if found is not None and not any(_one_file(name, found, other, seen) for other, seen in photos):
+                photos.append((name, found))
+                if len(photos) > 1:
+                    return False
+    return len(photos) == 1
 
 
 def find_companions(photo: Path) -> tuple[Path, ...]:

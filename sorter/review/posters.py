@@ -33,10 +33,10 @@ T = TypeVar("T")
 
 def listed(path: Path) -> bool:
     """A file the review lists as a card: a photo, or a video that is no Live Photo's (a video
-    beside a photo of its stem goes wherever that photo goes)."""
-    from sorter.files.companions import beside_a_photo
+    that goes with a photo of its stem goes wherever that photo goes: `goes_with_a_photo`)."""
+    from sorter.files.companions import goes_with_a_photo
 
-    return not is_video_name(path.name) or not beside_a_photo(path)
+    return not is_video_name(path.name) or not goes_with_a_photo(path)
 
 
 def is_video(root: Path, rel: str) -> bool:

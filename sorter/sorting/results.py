@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from sorter.files.planning import reason_kind
 
@@ -19,6 +19,8 @@ if TYPE_CHECKING:  # numpy is loaded by then; importing this module must not loa
 # "moved" | "planned" | "neither" | "unsure" | "unreadable" | "skipped" | "vanished" | "failed",
 # and "joined" (a companion that arrived after its photo was sorted, moved to it; "to join" in a dry run)
 FileStatus = str
+#: What a file is, in `--json` and the counts: a companion is one that joined its photo late (`JOINS`).
+Kind = Literal["photo", "video", "companion"]
 
 
 @dataclass(frozen=True)
@@ -46,17 +48,29 @@ class FileResult:
     #: A moved photo where it is now, as its "seen" record has it (device, inode, size, mtime):
     #: a watcher tells it by this if it is put back (`latecomers`). Not in `to_json`.
     same: tuple[int, int, int, int] | None = None
+    #: What the file is where its name does not say it: a HEIC photo named .MOV is a "photo"
+    #: (`Sorter.sort_entries` asks `container.photo_inside`, as the decode did). None: by its name,
+    #: a "companion" for one that joined its photo late (`JOINS`).
+    found_kind: Kind | None = None
+
+    @property
+    def kind(self) -> Kind:
+        from sorter.config import VIDEO_EXTENSIONS  # not sorter.media.videos: that loads OpenCV
+
+        if self.found_kind is not None:
+            return self.found_kind
+        if self.status in JOINS:
+            return "companion"
+        return "video" if self.path.suffix.lower() in VIDEO_EXTENSIONS else "photo"
 
     @property
     def is_video(self) -> bool:
-        from sorter.config import VIDEO_EXTENSIONS  # not sorter.media.videos: that loads OpenCV
-
-        return self.path.suffix.lower() in VIDEO_EXTENSIONS
+        return self.kind == "video"
 
     def to_json(self) -> dict:
         return {
             "path": str(self.path),
-            "kind": "video" if self.is_video else "photo",
+            "kind": self.kind,
             "frames": self.frames if self.is_video else None,
             "status": self.status,
             "label": self.label,

@@ -36,14 +36,15 @@ def _names_in(folder: Path):
 def judged(entries):
     """The entries to judge: all but a Live Photo's video, which goes with its photo and is
     never judged itself (and, gone by the time it is reached, went with its photo already).
-    Checked as each entry is reached, so a photo moved meanwhile is seen gone."""
-    from sorter.files.companions import beside_a_photo
+    Checked as each entry is reached, so a photo moved meanwhile is seen gone. A video no
+    photo takes (`goes_with_a_photo`: `IMG_1.m4v`, a `.MOV` of two photos' stem) is judged."""
+    from sorter.files.companions import goes_with_a_photo
     from sorter.media.folders import Skipped, is_video_name
 
     for entry in entries:
         if isinstance(entry, Skipped) or not is_video_name(entry.name):
             yield entry
-        elif not beside_a_photo(entry) and os.path.lexists(entry):
+        elif not goes_with_a_photo(entry) and os.path.lexists(entry):
             yield entry
 
 
@@ -162,7 +163,8 @@ class Sorter:
         from sorter.config import DEFAULT_BATCH_SIZE
         from sorter.files.companions import find_companions
         from sorter.files.planning import Decision
-        from sorter.media.folders import Skipped
+        from sorter.media.container import photo_inside
+        from sorter.media.folders import Skipped, is_video_name
         from sorter.model.inference import FIRST_LOOK_CONFIDENCE, SureEnough, classify
         from sorter.sorting.named_again import kept_reason
 
@@ -214,12 +216,17 @@ class Sorter:
             are the companions of this moment."""
             if within is not None:
                 return [named_or_kept(p) for p in predictions]
-            return [planner.decide(p.path, p.label, p.confidence, p.error, companions, p.pet, p.looks_like)
+            return [planner.decide(p.path, p.label, p.confidence, p.error, unjudged(companions), p.pet, p.looks_like)
                     for p, companions in zip(predictions, self._companions(predictions), strict=True)]
+
+        def unjudged(companions: tuple[Path, ...]) -> tuple[Path, ...]:
+            """Less a video gone to be judged on its own (`identities`), of two photos' stem when
+            reached: the second took it along once the first had moved (a dog video into cats/)."""
+            return tuple(c for c in companions if c not in identities)
 
         def named_or_kept(p):
             if p.pet and (p.label == within or (refile is not None and refile(p.path))):
-                d = planner.decide(p.path, p.label, p.confidence, p.error, find_companions(p.path), p.pet)
+                d = planner.decide(p.path, p.label, p.confidence, p.error, unjudged(find_companions(p.path)), p.pet)
                 if d.status == "move":  # not below --min-confidence
                     return d
             return Decision(p.path, "kept", p.label, p.confidence, reason=kept_reason(within))
@@ -239,6 +246,10 @@ class Sorter:
             extra = {"warnings": prediction.warnings} if prediction.warnings else {}
             if prediction.video is not None:
                 extra["frames"] = prediction.video.frames
+            elif prediction.error is not None and is_video_name(prediction.path.name) and photo_inside(prediction.path):
+                # A HEIC photo named .MOV, which the decode refused as one: a photo in the counts
+                # and --json, as the review page has it. A few small reads, for unreadable videos only.
+                extra["found_kind"] = "photo"
             if prediction.thumbnail is not None:
                 extra["thumbnail"] = prediction.thumbnail
             if prediction.pet_box is not None:

@@ -1,0 +1,154 @@
+"""Which video of a photo's stem is that photo's companion, and which is a video to judge: only a
+`.MOV` or `.MP4` beside exactly one photo of its stem goes with it (a Live Photo's). Any other
+video of a photo's stem (`IMG_5.m4v`, `IMG_5.mkv`, a `.MOV` of two photos' stem) is judged on its
+own by the first sort, as a second sort and a watch judge it, and counted: it was once in no line
+and no count of the first sort, and moved alone by the next. And what `--json` calls each file."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from clips import make_clip, needs_ffmpeg
+from conftest import FakeClassifier, write_image
+from typer.testing import CliRunner
+
+from sorter.cli import app
+from sorter.model import lite
+from sorter.sorting.sort import Sorter
+
+BLUE, RED = (255, 0, 0), (0, 0, 255)  # BGR: blue = cat, red = dog
+runner = CliRunner()
+
+
+@pytest.fixture(autouse=True)
+def fake_model(monkeypatch) -> None:
+    monkeypatch.setattr(lite, "load_classifier", lambda model: FakeClassifier())
+
+
+def dog_clip(path: Path) -> Path:
+    """A real 2 s clip of a dog (red, to the fake model), as long as a Live Photo's, made aside."""
+    aside = path.parent.parent / f"{path.parent.name}-made"
+    aside.mkdir(exist_ok=True)
+    frame = write_image(aside / "dog.png", RED, size=(240, 320))
+    return make_clip(aside / path.name, [frame], seconds=2.0).rename(path)
+
+
+def files(root: Path) -> list[str]:
+    return sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file() and ".sorter" not in p.parts)
+
+
+def sort(root: Path, *args: str):
+    result = runner.invoke(app, ["sort", str(root), *args])
+    assert result.exit_code == 0, result.output
+    return result
+
+
+@needs_ffmpeg
+@pytest.mark.parametrize("extension", [".m4v", ".mkv"])
+def test_a_video_of_a_photos_stem_no_photo_takes_is_judged_by_the_first_sort(tmp_path: Path, extension: str) -> None:
+    # No photo takes IMG_5.m4v as its companion (a Live Photo's video is a .MOV or .MP4), yet the
+    # sort left it out for being beside one: not moved, not said, not counted; the next sort
+    # then moved it alone.
+    write_image(tmp_path / "IMG_5.jpg", BLUE)
+    dog_clip(tmp_path / f"IMG_5{extension}")
+
+    result = sort(tmp_path, "-v")
+
+    assert f"moved IMG_5{extension} -> dogs/IMG_5{extension} (video, 8 frames, dog, 100%)" in result.stderr
+    assert "moved IMG_5.jpg -> cats/IMG_5.jpg (cat, 100%)" in result.stderr
+    assert "Videos: 1 moved, 0 left in place" in result.stdout
+    assert files(tmp_path) == ["cats/IMG_5.jpg", f"dogs/IMG_5{extension}"]
+    assert runner.invoke(app, ["sort", str(tmp_path)]).exit_code == 0
+    assert files(tmp_path) == ["cats/IMG_5.jpg", f"dogs/IMG_5{extension}"]  # nothing left for a second sort
+
+
+def two_cat_photos_and_a_dog_video(root: Path) -> None:
+    """IMG_0004.HEIC and IMG_0004.JPG as an iPhone export leaves them (here a .png and a .JPG: cats),
+    with the Live Photo's IMG_0004.MOV (a dog) and its edits IMG_0004.AAE: of which photo, a guess."""
+    write_image(root / "IMG_0004.JPG", BLUE)
+    write_image(root / "IMG_0004.png", BLUE)
+    dog_clip(root / "IMG_0004.MOV")
+    (root / "IMG_0004.AAE").write_text("edits")
+
+
+SORTED = ["IMG_0004.AAE", "cats/IMG_0004.JPG", "cats/IMG_0004.png", "dogs/IMG_0004.MOV"]
+
+
+@needs_ffmpeg
+def test_a_video_of_two_photos_stem_is_judged_alone_by_a_first_sort_a_second_sort_and_a_watch(tmp_path: Path) -> None:
+    # The first sort moved both photos and left the .MOV where it was, in no line or count; a
+    # second sort, and a watch at once, judged it alone and moved it.
+    first = tmp_path / "first"
+    first.mkdir()
+    two_cat_photos_and_a_dog_video(first)
+
+    report = json.loads(sort(first, "--json").stdout)
+
+    assert files(first) == SORTED  # the .AAE belongs to neither for sure: it stays
+    assert {Path(f["path"]).name: (f["kind"], f["status"]) for f in report["files"]} == {
+        "IMG_0004.MOV": ("video", "moved"), "IMG_0004.JPG": ("photo", "moved"), "IMG_0004.png": ("photo", "moved")}
+    assert report["videos"] == {"moved": 1} and report["companions"] == 0
+
+    second = tmp_path / "second"  # the .MOV copied in after the photos were sorted
+    second.mkdir()
+    two_cat_photos_and_a_dog_video(second)
+    shutil.move(second / "IMG_0004.MOV", tmp_path / "later.MOV")
+    sort(second)
+    shutil.move(tmp_path / "later.MOV", second / "IMG_0004.MOV")
+    assert "moved IMG_0004.MOV -> dogs/IMG_0004.MOV (video, 8 frames, dog, 100%)" in sort(second, "-v").stderr
+    assert files(second) == SORTED
+
+    from test_videos import stopped
+    from test_watch import run_in_thread, wait_until
+
+    from sorter.watching.watcher import WatchSettings
+
+    watched = tmp_path / "watched"
+    watched.mkdir()
+    two_cat_photos_and_a_dog_video(watched)
+    stop, thread, results = run_in_thread(watched, FakeClassifier(), settings=WatchSettings(settle=0.1, pair_wait=0.5))
+    try:
+        assert wait_until(lambda: len(results) >= 3, 20), results
+    finally:
+        stopped(stop, thread, results)
+    assert files(watched) == SORTED
+
+
+@needs_ffmpeg
+def test_a_video_judged_alone_beside_two_photos_is_never_taken_along_by_the_second_once_the_first_moved(
+        tmp_path: Path) -> None:
+    # Judged alone while both photos were there, the dog video was taken along by IMG_1.png once
+    # IMG_1.JPG had moved (its chunk planned after the first's moves): into cats/, and its own
+    # move then said "vanished: file disappeared before it could be moved".
+    write_image(tmp_path / "IMG_1.JPG", BLUE)
+    write_image(tmp_path / "IMG_1.png", BLUE)
+    dog_clip(tmp_path / "IMG_1.MOV")
+    sorter = Sorter(tmp_path, FakeClassifier())
+    try:
+        results = list(sorter.sort_entries([tmp_path / name for name in ("IMG_1.JPG", "IMG_1.png", "IMG_1.MOV")],
+                                           batch_size=1))
+    finally:
+        sorter.close()
+
+    assert [(r.path.name, r.status, r.companions) for r in results] == [
+        ("IMG_1.JPG", "moved", ()), ("IMG_1.png", "moved", ()), ("IMG_1.MOV", "moved", ())]
+    assert files(tmp_path) == ["cats/IMG_1.JPG", "cats/IMG_1.png", "dogs/IMG_1.MOV"]
+
+
+def test_a_late_sidecar_that_joins_its_photo_is_a_companion_in_json(tmp_path: Path) -> None:
+    # It was "kind": "photo", though it is none: README's `kind` is photo, video or companion.
+    write_image(tmp_path / "IMG_2.jpg", BLUE)
+    sort(tmp_path)
+    (tmp_path / "IMG_2.jpg.xmp").write_text("<x:xmpmeta/>")
+
+    planned = json.loads(sort(tmp_path, "--dry-run", "--json").stdout)
+    joined = json.loads(sort(tmp_path, "--json").stdout)
+
+    for report, status in ((planned, "to join"), (joined, "joined")):
+        assert [(Path(f["path"]).name, f["kind"], f["status"], f["frames"]) for f in report["files"]] == [
+            ("IMG_2.jpg.xmp", "companion", status, None)]
+    assert sorted(os.listdir(tmp_path / "cats")) == ["IMG_2.jpg", "IMG_2.jpg.xmp"]
