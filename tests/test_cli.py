@@ -105,6 +105,9 @@ def test_unknown_option_is_a_usage_error() -> None:
     (["sort", ".", "--min-confidence", "most"],
      "Error: Invalid value for '--min-confidence': 'most' is not a number; give one from 0 to 1 (see 'sorter sort -h')"),
     (["sortt", "."], "Error: No such command 'sortt'. Did you mean 'sort'? (see 'sorter -h')"),
+    (["sort", ".", "--json", "--jsonl"], "Error: Invalid value for '--json' / '--jsonl': choose one (see 'sorter sort -h')"),
+    (["train", ".", "--out", "mdir"],
+     "Error: Invalid value for '--out': must end in .keras (got mdir) (see 'sorter train -h')"),
 ])
 def test_a_usage_error_is_one_line_with_where_to_read_more(args, line) -> None:
     # Like every other error: one line on stderr, exit 2; not typer's usage line and box.

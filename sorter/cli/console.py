@@ -102,7 +102,7 @@ def fail_usage(exc: typer.TyperException) -> typer.Exit:
     message = exc.format_message().rstrip(".")
     if ctx is not None and ctx.help_option_names:
         message += f" (see '{ctx.command_path} {ctx.help_option_names[0]}')"
-    err.print(f"[red]Error:[/red] {escape(message)}", soft_wrap=True)
+    err.print(f"[red]Error:[/red] {shown(message)}", soft_wrap=True)
     return typer.Exit(getattr(exc, "exit_code", 2))
 
 

@@ -13,7 +13,7 @@ from sorter.cli.interrupts import began_since, interrupted, journal_size, undo_i
 from sorter.cli.options import LogFileOption, MinConfidenceOption, ModelOption, NoPersonalOption, folder_argument
 from sorter.cli.results import FileLog, moved_line, not_entered_line, summary_table, videos_line
 from sorter.config import as_typed
-from sorter.errors import SorterError, UsageError
+from sorter.errors import SorterError
 from sorter.sorting.results import moved_anything
 
 
@@ -63,7 +63,7 @@ def sort_command(
     from sorter.sorting.sort import sort_folder
 
     if as_json and as_jsonl:
-        raise fail(UsageError("--json and --jsonl: choose one"))
+        raise typer.BadParameter("choose one", param_hint=["--json", "--jsonl"])
     results = []
     journaled = journal_size(directory)
     with FileLog(directory.absolute(), log_file, echo=verbose, clock=False) as log:

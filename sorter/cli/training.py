@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
-from sorter.cli.console import err, escape, fail, out, progress_bar, shown
+from sorter.cli.console import err, fail, out, printable, progress_bar, shown
 from sorter.cli.options import ModelOption, NoPersonalOption, folder_argument, number_from
 from sorter.errors import SorterError
 
@@ -113,6 +113,8 @@ def train(
     from sorter.training.train import Saved
     from sorter.training.transfer import Recached
 
+    if out_path.suffix.lower() != ".keras":  # an option error, said before anything loads
+        raise typer.BadParameter(f"must end in .keras (got {out_path.name})", param_hint="'--out'")
     config = TrainConfig(
         data_dir=data_dir, out=out_path, epochs=epochs, image_size=image_size,
         validation_split=validation_split, seed=seed, batch_size=batch_size,
@@ -173,7 +175,7 @@ def train(
                         f"are in {metadata_path(saved[0])}).")
             else:
                 said = f"Interrupted. {resume_hint(out_path)}"
-            err.print(escape(said), soft_wrap=True)
+            err.print(shown(said), soft_wrap=True)
             raise typer.Exit(143 if signal.SIGTERM in terminated else 130) from None
 
 
@@ -192,7 +194,7 @@ def _report(result: TrainResult | WorkerDone) -> None:
     n = result.validation.n if result.validation else 0
     accuracy = f"{result.validation.accuracy:.2%} on {n} photo{'s' if n != 1 else ''}" if result.validation else "n/a"
     took = f"{result.seconds:.0f} s" if result.seconds < 90 else f"{result.seconds / 60:.1f} min"
-    out.print(f"Saved {escape(str(result.model_path))} ({result.epochs_run} epoch{'s' if result.epochs_run != 1 else ''}, "
+    out.print(f"Saved {shown(str(result.model_path))} ({result.epochs_run} epoch{'s' if result.epochs_run != 1 else ''}, "
               f"kept epoch {result.best_epoch}, {took}); validation accuracy {accuracy}", soft_wrap=True)
     if result.validation is None:
         err.print("warning: no photo was held out for validation (too few photos, or --validation-split 0): "
@@ -204,13 +206,13 @@ def _report(result: TrainResult | WorkerDone) -> None:
         for line in result.validation.rate_lines() + result.validation.calibration_lines():
             out.print(f"  {line}")
         if result.validation.holdout:
-            out.print(f"  held-out sources ({result.validation.holdout_dir}):")
+            out.print(f"  held-out sources ({shown(result.validation.holdout_dir or '')}):", soft_wrap=True)
             for line in result.validation.holdout_lines():
-                out.print(f"    {line}", markup=False)
+                out.print(f"    {printable(line)}", markup=False, soft_wrap=True)
             for line in result.validation.threshold_lines():
                 out.print(f"  {line}", markup=False)
-    out.print(f"Int8 model for sorting {escape(str(result.runtime_path))}; metadata {escape(str(result.metadata_path))}; "
-              f"curves {escape(str(result.curves_path))}", soft_wrap=True)
+    out.print(f"Int8 model for sorting {shown(str(result.runtime_path))}; metadata {shown(str(result.metadata_path))}; "
+              f"curves {shown(str(result.curves_path))}", soft_wrap=True)
 
 
 def evaluate(
@@ -293,15 +295,15 @@ def evaluate(
         kinds = Table("kind", "belongs", "photos", "where it belongs", title="by kind")
         where = {"cat": "cats/", "dog": "dogs/", "other": "left in place"}
         for kind in result.by_kind:
-            kinds.add_row(escape(kind.kind), where[kind.expected], str(kind.n), f"{kind.rate:.1%}")
+            kinds.add_row(shown(kind.kind), where[kind.expected], str(kind.n), f"{kind.rate:.1%}")
         out.print(kinds)
     if result.holdout:
         held = Table("kind", "photos", "left in place", "into dogs/", "into cats/",
-                     title=f"held-out sources: {escape(result.holdout_dir or '')}")
+                     title=f"held-out sources: {shown(result.holdout_dir or '')}")
         for k in result.holdout:
-            held.add_row(escape(k.kind), str(k.n), f"{k.rate:.1%}", str(k.to_dogs), str(k.to_cats))
+            held.add_row(shown(k.kind), str(k.n), f"{k.rate:.1%}", str(k.to_dogs), str(k.to_cats))
         out.print(held)
         for line in result.threshold_lines():
             out.print(line, markup=False)
     if report is not None:
-        out.print(f"Report: {report / 'confusion.png'}, {report / 'mistakes.png'}")
+        out.print(f"Report: {shown(str(report / 'confusion.png'))}, {shown(str(report / 'mistakes.png'))}", soft_wrap=True)

@@ -67,6 +67,8 @@ def class_folders(data_dir: Path, other_dirs: tuple[Path, ...] = ()) -> dict[str
                 raise UsageError(f"--other {other_dir} holds the photos of {found[label]}: they would be pets and "
                                  "non-pets at once; give folders of non-pets only")
         refuse_pets(other_dir, "--other")
+    if OTHER in found and not other_dirs:  # the same folder of non-pets, where it is found and not given
+        refuse_pets(found[OTHER])
     return found
 
 
@@ -74,13 +76,14 @@ def class_folders(data_dir: Path, other_dirs: tuple[Path, ...] = ()) -> dict[str
 PET_FOLDER_NAMES = FOLDER_NAMES["cat"] | FOLDER_NAMES["dog"]
 
 
-def refuse_pets(folder: Path, option: str) -> None:
-    """A folder of non-pets (--other, --holdout) with Cat/ or Dog/ at its top (any case): every
-    photo below counts as neither, so those cats and dogs would be trained on, or scored, as
-    non-pets. Most likely another PetImages folder given by mistake."""
+def refuse_pets(folder: Path, option: str = "") -> None:
+    """A folder of non-pets (--other, --holdout, DATA_DIR's Other/) with Cat/ or Dog/ at its top
+    (any case): every photo below counts as neither, so those cats and dogs would be trained on,
+    or scored, as non-pets. Most likely another PetImages folder given by mistake."""
     pets = sorted(child.name for child in folder.iterdir() if child.name.lower() in PET_FOLDER_NAMES and child.is_dir())
     if pets:
-        raise UsageError(f"{option} {folder} holds {' and '.join(f'{name}/' for name in pets)}: every photo in it "
+        named = f"{option} {folder}" if option else str(folder)
+        raise UsageError(f"{named} holds {' and '.join(f'{name}/' for name in pets)}: every photo in it "
                          "counts as neither a cat nor a dog; give folders of non-pets only")
 
 
@@ -154,6 +157,37 @@ def _list_pets(folders: dict[str, Path]) -> dict[str, list[Path]]:
         raise UsageError(f"no images in {' nor in '.join(str(folder) for folder in empty)}: "
                          "there must be photos of cats and of dogs")
     return files
+
+
+def refuse_unread(
+    data_dir: Path, other_dirs: tuple[Path, ...], items: list[tuple[Path, int]], read: list[int],
+    found: dict[str, int] | None = None,
+) -> None:
+    """A class whose every photo tried could not be decoded is refused as an empty one is
+    (`_list_pets`): a model trained without a readable cat learns no cats, and a measure of it
+    says 100 % with no cat in it. `items`: the photos tried (with their index into
+    ALL_CLASSES); `read`: how many of each class decoded, by index (a class past its end: none),
+    counted where they were decoded (the cache, the training pipeline, the scoring), so no second
+    pass reads them again. `found`: each class's photos in its folder, where not all were tried
+    (balanced, or --limit)."""
+    tried = [0] * len(ALL_CLASSES)
+    for _, label in items:
+        tried[label] += 1
+    unread = [label for label in range(len(ALL_CLASSES)) if tried[label] and not (label < len(read) and read[label])]
+    if not unread:
+        return
+    folders = class_folders(data_dir, other_dirs)
+
+    def said(label: int) -> str:
+        name = ALL_CLASSES[label]
+        where = str(folders[name]) if name in CLASS_NAMES else ", ".join(map(str, _roots(folders, other_dirs)))
+        n, of = tried[label], (found or {}).get(name, tried[label])
+        files = f"{n} file{'s' * (n != 1)}"
+        return f"{where} ({f'its {files}' if n == of else f'the {files} of its {of} tried'} could not be read)"
+
+    why = ("there must be photos of cats and of dogs" if any(ALL_CLASSES[label] in CLASS_NAMES for label in unread)
+           else "non-pets that cannot be read teach and measure nothing")
+    raise UsageError(f"no readable images in {' nor in '.join(said(label) for label in unread)}: {why}")
 
 
 def kind_of(path: Path, root: Path) -> str:

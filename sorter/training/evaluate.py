@@ -18,6 +18,7 @@ from sorter.model.lite import softmax
 from sorter.training.holdout import (
     HeldOut,
     Threshold,
+    check_holdout,
     holdout_json,
     safe_default,
     score_holdout,
@@ -25,6 +26,10 @@ from sorter.training.holdout import (
     thresholds_json,
 )
 from sorter.training.scoring import Progress, Scored, no_progress, predicted, score_items, score_scenes
+
+#: What a --holdout that shares photos with DATA_DIR (or --other) is told (`check_holdout`):
+#: `--holdout DATA/Cat` scored the folder's own cats as non-pets.
+HOLDOUT_OVERLAP = ("labelled photos", "a hold-out's photos are all scored as non-pets, from other sources")
 
 MistakeKind = Literal["swapped", "pet_called_neither", "non_pet_filed"]
 
@@ -314,7 +319,14 @@ def evaluate(
     the one the model's metadata records, when it is here)."""
     from sorter.model import lite
     from sorter.model import personal as personal_model
-    from sorter.training.datasets import ALL_CLASSES, kind_of, list_labelled, other_roots, recorded_other_dirs
+    from sorter.training.datasets import (
+        ALL_CLASSES,
+        kind_of,
+        list_labelled,
+        other_roots,
+        recorded_other_dirs,
+        refuse_unread,
+    )
 
     if report_dir is not None:  # before the scoring, not after it
         try:
@@ -325,6 +337,8 @@ def evaluate(
             raise UsageError(f"--report {report_dir}: cannot write in it")
     from sorter.training.datasets import split as make_split
 
+    if holdout is not None:  # before the model is loaded, and any photo decoded
+        check_holdout(holdout, (data_dir, *other), *HOLDOUT_OVERLAP)
     classifier = personal_model.personalise(lite.load_classifier(model), model, personal)
     scenes = None
     if split == "all":
@@ -351,10 +365,14 @@ def evaluate(
     if split == "validation":
         scenes = validation_scenes(classifier, parts, int(meta["seed"]))
     scored = score_items(classifier, items, progress, kinds)
+    refuse_unread(data_dir, other, items, np.bincount(scored.true).tolist(),
+                  None if split == "all" else parts.counts)
     result = replace(measure(scored, split, scenes), judged_by=personal_model.describe(classifier, model))
     if holdout is None and split == "validation":
         recorded = Path((classifier.metadata.get("holdout") or {}).get("folder") or "")
         holdout = recorded if recorded != Path("") and recorded.is_dir() else None
+        if holdout is not None:
+            check_holdout(holdout, (data_dir, *other), *HOLDOUT_OVERLAP)
     if holdout is not None:
         result = with_holdout(result, holdout, *score_holdout(classifier, holdout), scored.joined(scenes))
     if report_dir is not None:

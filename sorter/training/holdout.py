@@ -71,6 +71,23 @@ def thresholds_json(rows: list[Threshold]) -> list[dict]:
     return [{**asdict(t), "safe": t.safe} for t in rows]
 
 
+def check_holdout(holdout: Path, photos: tuple[Path, ...], they_are: str, why: str) -> None:
+    """A hold-out folder is non-pets for validation only: it may share no photo with the
+    folders of `photos` (`they_are` says what they are, `why` why they may not meet), nor hold
+    Cat/ or Dog/ at its top.
+    Names and `stat`s only: nothing is decoded, so it is checked before anything is."""
+    from sorter.training.datasets import refuse_pets
+
+    if not holdout.is_dir():
+        raise UsageError(f"hold-out folder not found: {holdout}")
+    held = holdout.resolve()
+    for folder in photos:
+        theirs = folder.resolve()
+        if held.is_relative_to(theirs) or theirs.is_relative_to(held):
+            raise UsageError(f"--holdout {holdout} overlaps the {they_are} in {folder}: {why}")
+    refuse_pets(holdout, "--holdout")
+
+
 def score_holdout(classifier, folder: Path, progress: Progress = no_progress) -> tuple[list[HeldOut], Scored]:
     """Every photo below `folder` is a non-pet; its first sub-folder is its kind. Returns the
     kinds, in name order, and the scored photos (with those that could not be read)."""

@@ -136,9 +136,11 @@ def _global_policy(keras, policy: str) -> Iterator[None]:
         keras.mixed_precision.set_global_policy(before)
 
 
-def _dataset(items, config: TrainConfig, training: bool, broken: list[str], repeat: bool = False):
+def _dataset(items, config: TrainConfig, training: bool, broken: list[str], repeat: bool = False,
+             read: list[int] | None = None):
     """Decoded, cached, shuffled and augmented (training), batched by `config.batch_size`;
-    endless with `repeat` (under a strategy: see `Distribution.dataset`)."""
+    endless with `repeat` (under a strategy: see `Distribution.dataset`). `read` gets the
+    label of each photo that decoded (once: the pipeline caches them)."""
     import tensorflow as tf
 
     size = config.image_size
@@ -150,10 +152,13 @@ def _dataset(items, config: TrainConfig, training: bool, broken: list[str], repe
     def decode(index):
         path = paths[int(index)]
         try:
-            return quietly(load_image, path, size), True
+            image = quietly(load_image, path, size)
         except ImageError as exc:
             broken.append(f"{path}: {exc}")
             return np.zeros((size, size, 3), np.uint8), False
+        if read is not None:
+            read.append(items[int(index)][1])  # list.append: atomic under the GIL, from tf.data's threads
+        return image, True
 
     def tf_decode(index, label):
         image, ok = tf.numpy_function(decode, [index], [tf.uint8, tf.bool])
@@ -321,7 +326,7 @@ def kept_checkpoint(ckpt: Path, keep_last: bool = False) -> Path:
 
 def checkpoint_callback(
     keras, config: TrainConfig, state: TrainState, steps: int, broken: list[str], on_event, ckpt: Path,
-    *, keep_last: bool = False,
+    *, keep_last: bool = False, first_epoch: Callable[[], None] = lambda: None,
 ):
     """After every epoch: `best.keras` when validation loss improved, `last.keras` and
     `state.json` always (each write-then-rename) in `ckpt`, an EpochDone event, and early
@@ -331,13 +336,16 @@ def checkpoint_callback(
     With `keep_last`, every epoch is the one kept (`state.best_epoch`; its weights are
     `last.keras`, so no `best.keras` is written), and so no early stopping: for a fine-tune
     whose schedule ends at a learning rate of zero, judged after its temperature is fitted
-    (`sorter.training.transfer.KEEP_LAST`). `state.best_val_loss` stays the lowest loss."""
+    (`sorter.training.transfer.KEEP_LAST`). `state.best_val_loss` stays the lowest loss.
+    `first_epoch` runs when this process's first epoch ends, before its checkpoint: every
+    photo has been decoded by then, and it may refuse the run."""
     state_file = ckpt / "state.json"
 
     class Checkpoint(keras.callbacks.Callback):
         def __init__(self) -> None:
             super().__init__()
             self.started = time.monotonic()
+            self.checked = False
 
         def on_epoch_begin(self, epoch, logs=None):
             self.started = time.monotonic()
@@ -346,6 +354,9 @@ def checkpoint_callback(
             on_event(BatchDone(state.epoch + 1, batch + 1, steps))
 
         def on_epoch_end(self, epoch, logs=None):
+            if not self.checked:
+                self.checked = True
+                first_epoch()
             metrics = {k: float(v) for k, v in (logs or {}).items()}
             seconds = time.monotonic() - self.started
             state.epoch = epoch + 1
@@ -403,10 +414,13 @@ def run_training(
     resume: bool,
     on_event: Callable[[EpochDone | BatchDone], None] = lambda e: None,
     dist: Distribution = SINGLE,
+    check_read: Callable[[list[int]], None] = lambda read: None,
 ):
     """Train (or continue), leaving `best.keras`, `last.keras` and `state.json` in the
     checkpoint folder after every epoch. Returns (best model, TrainState); on a worker that
-    is not the chief, (None, TrainState): the chief saves the model."""
+    is not the chief, (None, TrainState): the chief saves the model. `check_read` gets the
+    photos of each class that decoded once the first epoch has decoded them all (on one
+    worker: a worker sees its own share only, which may hold no cat where the cluster does)."""
     keras = import_keras()
     keras.utils.set_random_seed(config.seed)
     ckpt = dist.scratch(checkpoint_dir(config.out))
@@ -415,8 +429,9 @@ def run_training(
                          f"{len(train_items)} training photos for {dist.workers} workers: each needs at least one")
 
     broken: list[str] = []
-    train_ds = dist.dataset(lambda repeat: _dataset(dist.shard(train_items), config, True, broken, repeat))
-    val_ds = dist.dataset(lambda repeat: _dataset(dist.shard(val_items), config, False, broken, repeat)) \
+    read: list[int] = []  # the label of each photo decoded, training and validation
+    train_ds = dist.dataset(lambda repeat: _dataset(dist.shard(train_items), config, True, broken, repeat, read))
+    val_ds = dist.dataset(lambda repeat: _dataset(dist.shard(val_items), config, False, broken, repeat, read)) \
         if val_items else None
     steps = dist.steps(len(train_items), config.batch_size)
 
@@ -430,7 +445,11 @@ def run_training(
         _compile(model, config, steps, dist)
     state = continue_from_chief(model, config, dist, state, resume)
 
-    callback = checkpoint_callback(keras, config, state, steps, broken, on_event, ckpt)
+    def first_epoch() -> None:
+        if dist.workers == 1:
+            check_read(np.bincount(np.array(read, np.int64)).tolist())
+
+    callback = checkpoint_callback(keras, config, state, steps, broken, on_event, ckpt, first_epoch=first_epoch)
     fit(model, train_ds, val_ds, config, state, dist, callback, len(train_items), len(val_items))
     if not dist.is_chief:
         return None, state

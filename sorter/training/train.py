@@ -118,20 +118,13 @@ def train_command(config) -> str:
 
 
 def check_holdout(config) -> None:
-    """A hold-out folder is for validation only: it may share no photo with the training data."""
-    from sorter.training.datasets import refuse_pets
+    """A hold-out folder is for validation only: it may share no photo with the training data
+    (checked here, before training: it is scored after)."""
+    from sorter.training.holdout import check_holdout as check
 
-    if config.holdout is None:
-        return
-    holdout = config.holdout.resolve()
-    if not holdout.is_dir():
-        raise UsageError(f"hold-out folder not found: {config.holdout}")
-    for folder in (config.data_dir, *config.other):
-        training = folder.resolve()
-        if holdout.is_relative_to(training) or training.is_relative_to(holdout):
-            raise UsageError(f"--holdout {config.holdout} overlaps the training photos in {folder}: "
-                             "a hold-out is for validation only, never trained on")
-    refuse_pets(config.holdout, "--holdout")  # here, before training: it is scored after
+    if config.holdout is not None:
+        check(config.holdout, (config.data_dir, *config.other),
+              "training photos", "a hold-out is for validation only, never trained on")
 
 
 def check_outside_photos(config) -> None:
@@ -228,6 +221,7 @@ def _train(config, resume: bool, on_event: Callable, on_cache: Callable) -> Trai
     """`train`, its options checked and its --out held."""
     from sorter.model.lite import LiteClassifier, head_path, read_head, save_model, write_head
     from sorter.model.network import MODEL_FORMAT, metadata_path, runtime_path, write_metadata
+    from sorter.training.datasets import refuse_unread
     from sorter.training.datasets import split as make_split
     from sorter.training.distribute import start
     from sorter.training.evaluate import fit_temperature, measure, scene_parts
@@ -246,17 +240,21 @@ def _train(config, resume: bool, on_event: Callable, on_cache: Callable) -> Trai
     class_names = (*CLASS_NAMES, OTHER) if three_way else CLASS_NAMES
     dist = start(config.distribute, on_event)  # multi-worker: waits here for every worker in TF_CONFIG
     weights = None
+
+    def check_read(read: list[int]) -> None:
+        refuse_unread(config.data_dir, config.other, parts.train + parts.validation, read, parts.counts)
+
     with dist.peers_watched():
         dist.check_same_photos(parts.train + parts.validation)
         if config.backbone == "none":
             model, state = run_training(config, parts.train, parts.validation, resume=resume, on_event=on_event,
-                                        dist=dist)
+                                        dist=dist, check_read=check_read)
         else:
             from sorter.training.transfer import run_transfer
 
             model, state, weights = run_transfer(
                 config, parts.train, parts.validation, len(class_names), resume=resume, on_event=on_event,
-                on_cache=on_cache, dist=dist,
+                on_cache=on_cache, dist=dist, check_read=check_read,
             )
     if not dist.is_chief:
         dist.finish(checkpoint_dir(config.out))

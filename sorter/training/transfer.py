@@ -317,6 +317,7 @@ def run_transfer(
     on_event: Callable[[EpochDone | BatchDone | Recached], None] = lambda e: None,
     on_cache: Callable[[str, int, int], None] = lambda name, done, total: None,
     dist: Distribution = SINGLE,
+    check_read: Callable[[list[int]], None] = lambda read: None,
 ):
     """Cache, probe, fine-tune; returns (the whole network with its best weights, TrainState,
     Weights); on a worker that is not the chief, (None, TrainState, Weights). Checkpoints of
@@ -324,7 +325,9 @@ def run_transfer(
 
     Under a strategy each worker caches its own share of the photos (`Distribution.shard`),
     so caching, the slow part on a CPU, divides among the workers; the chief's probe starts
-    the head for everyone; the top part is trained as a copy built in the strategy's scope."""
+    the head for everyone; the top part is trained as a copy built in the strategy's scope.
+    `check_read` gets the photos of each class that decoded, the whole cluster's, once cached:
+    it may refuse a class of which none did (`datasets.refuse_unread`)."""
     keras = import_keras()
     import tensorflow as tf
 
@@ -348,9 +351,12 @@ def run_transfer(
                      on_damaged=lambda file: on_event(Recached(file))) if val_items else None
     cache_seconds = time.monotonic() - started
     # The whole cluster's counts: class weights, epoch length, and whether any worker has nothing.
-    totals = dist.total([*np.bincount(train.labels, minlength=n_classes), len(val.labels) if val else 0,
-                         float(len(train.labels) == 0)])
-    counts, n_val, empty = [int(c) for c in totals[:n_classes]], int(totals[n_classes]), totals[-1]
+    val_counts = np.bincount(val.labels, minlength=n_classes) if val else np.zeros(n_classes, np.int64)
+    totals = dist.total([*np.bincount(train.labels, minlength=n_classes), *val_counts,
+                         len(val.labels) if val else 0, float(len(train.labels) == 0)])
+    counts, n_val, empty = [int(c) for c in totals[:n_classes]], int(totals[-2]), totals[-1]
+    # Views, not photos (each training photo is cached TRAIN_VIEWS times): none is none all the same.
+    check_read([int(t + v) for t, v in zip(totals[:n_classes], totals[n_classes:2 * n_classes], strict=True)])
     if empty:
         raise UsageError("no readable training photos" if dist.workers == 1 else
                          f"{int(empty)} worker(s) have no readable training photos: use fewer workers")
