@@ -446,6 +446,18 @@ def test_in_chromium_name_files_a_cat_as_luna_keys_typed_in_the_name_file_nothin
 
 
 @pytest.mark.skipif(browser_missing() is not None, reason=str(browser_missing()))
+def test_in_chromium_a_pets_longest_name_does_not_widen_a_phones_page(served) -> None:
+    # Named with the 64 letters the page takes, its chip and heading ran off a 390 px screen.
+    client, root, _ = served
+    longest = "x" * 64
+    assert name(client, "cat.jpg", longest)[0] == 200
+    with chromium_page(client.url) as page:
+        page.set_viewport_size({"width": 390, "height": 844})
+        page.get_by_role("heading", name=f"Moved to cats/{longest}/").wait_for()
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390
+
+
+@pytest.mark.skipif(browser_missing() is not None, reason=str(browser_missing()))
 def test_in_chromium_p_enter_names_one_that_might_be_luna_cat_says_another_is_not_u_takes_that_back(
     tmp_path: Path, fake_model
 ) -> None:

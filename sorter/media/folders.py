@@ -76,9 +76,12 @@ class NotEntered:
     looks: int = field(default_factory=lambda: NotEntered.LOOKS)  # left to list
 
     def add(self, name: str) -> None:
+        """Counted; named if among the NAMED first by name (as `ls` shows them), not the first
+        listed: the folder's own order named b/, c/, nested/ and left a/ out."""
         self.count += 1
-        if len(self.names) < self.NAMED:
-            self.names.append(name)
+        self.names.append(name)
+        self.names.sort()
+        del self.names[self.NAMED:]
 
     def passed(self, folder: Path, videos: bool) -> None:
         """`folder` passed by: counted if it holds a photo (a video, with `videos`) that a recursive

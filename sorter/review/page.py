@@ -313,10 +313,11 @@ h1 {{ font-size: 20px; margin: 0 0 2px; overflow-wrap: anywhere; }}
 .sub {{ color: #5a6570; margin: 0 0 10px; }}
 nav {{ display: flex; flex-wrap: wrap; gap: 6px; }}
 .chip {{ border: 1px solid #cfd5db; border-left: 4px solid var(--c); border-radius: 4px; padding: 2px 8px;
-  color: inherit; text-decoration: none; background: #fff; }}
+  color: inherit; text-decoration: none; background: #fff; max-width: 100%; box-sizing: border-box;
+  overflow-wrap: anywhere; }}
 main {{ padding: 4px 24px 24px; }}
 section {{ margin-top: 18px; }}
-h2 {{ font-size: 16px; margin: 0 0 8px; padding-left: 8px; border-left: 4px solid var(--c); }}
+h2 {{ font-size: 16px; margin: 0 0 8px; padding-left: 8px; border-left: 4px solid var(--c); overflow-wrap: anywhere; }}
 h2 .why {{ font-weight: normal; color: #5a6570; }}
 h2 .why::before {{ content: "\\2014  "; }}
 .count {{ background: #e9ecef; border-radius: 10px; padding: 0 8px; font-size: 13px; }}
@@ -329,7 +330,7 @@ code {{ font-size: 13px; }}
 .pic img {{ display: block; border-radius: 3px; }}
 .none {{ display: flex; width: {THUMB_PX}px; height: 96px; align-items: center; justify-content: center;
   background: #eceff2; color: #7a848d; border-radius: 3px; }}
-figcaption {{ padding: 4px 6px 0; font-size: 12px; }}
+figcaption {{ padding: 4px 6px 0; font-size: 12px; overflow-wrap: anywhere; }}
 figcaption b {{ display: block; }}
 .bad {{ color: #b3261e; font-weight: 600; }}
 .name {{ display: block; color: #5a6570; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }}
