@@ -13,7 +13,7 @@ from itertools import chain
 from pathlib import Path
 
 from sorter.config import CLASS_FOLDERS
-from sorter.errors import UsageError
+from sorter.errors import OptionError, UsageError
 from sorter.files.filing import refused_into
 from sorter.files.folder import check_folder, output_folders, unwritable
 from sorter.files.moves import Judged, judged_as
@@ -412,12 +412,12 @@ def sort_folder(
 
     started = time.monotonic()
     # A dry run moves nothing out of a library, and writes nothing: it says what a sort could not do.
+    if not 0.0 <= min_confidence <= 1.0:  # the options first: they are wrong whatever the folder holds
+        raise OptionError(f"{min_confidence} is not a number from 0 to 1", "--min-confidence")
+    if name_pets and not personal:
+        raise OptionError("your named pets are in the personal model; choose one", "--name-pets", "--no-personal")
     root = check_folder(root, moving_in=not dry_run, filing=True, writing=not dry_run)
     refused = unwritable(root) if dry_run else None
-    if not 0.0 <= min_confidence <= 1.0:
-        raise UsageError("--min-confidence must be between 0 and 1")
-    if name_pets and not personal:
-        raise UsageError("--name-pets and --no-personal: your named pets are in the personal model; choose one")
     if classifier is None:
         lite.resolve_model_path(model)  # a wrong --model fails before anything else happens
     tally = Tally(root)
