@@ -13,6 +13,17 @@ class UsageError(SorterError):
     exit_code = 2
 
 
+class OptionError(UsageError):
+    """A bad option value, or options that exclude each other: known from the command line
+    alone, before anything is read (exit 2). Said as click says its own option errors,
+    `Invalid value for '--epochs': must be at least 1`, so the CLI can add the help to read."""
+
+    def __init__(self, reason: str, *options: str) -> None:
+        super().__init__(f"Invalid value for {' / '.join(repr(o) for o in options)}: {reason}")
+        self.reason = reason
+        self.options = options
+
+
 class ModelError(SorterError):
     """A model file is missing, of a refused format, or does not load."""
 

@@ -108,6 +108,39 @@ def test_unknown_option_is_a_usage_error() -> None:
     (["sort", ".", "--json", "--jsonl"], "Error: Invalid value for '--json' / '--jsonl': choose one (see 'sorter sort -h')"),
     (["train", ".", "--out", "mdir"],
      "Error: Invalid value for '--out': must end in .keras (got mdir) (see 'sorter train -h')"),
+    # Found below the CLI (`errors.OptionError`), and before the folder is looked at: "nowhere" is not there.
+    (["train", "nowhere", "--backbone", "resnet"],
+     "Error: Invalid value for '--backbone': must be one of: efficientnet-lite0, none (got resnet) "
+     "(see 'sorter train -h')"),
+    (["train", "nowhere", "--distribute", "tpu"],
+     "Error: Invalid value for '--distribute': must be one of: none, mirrored, multi-worker (got tpu) "
+     "(see 'sorter train -h')"),
+    (["train", "nowhere", "--backbone", "none", "--distill", "1"],
+     "Error: Invalid value for '--distill' / '--backbone': --distill keeps ImageNet's answers: it needs the "
+     "pretrained backbone (--backbone efficientnet-lite0) (see 'sorter train -h')"),
+    (["train", "nowhere", "--backbone", "none", "--other", "nowhere/Other"],
+     "Error: Invalid value for '--other' / '--backbone': the from-scratch network knows cats and dogs only: train "
+     "non-pets with the pretrained backbone (--backbone efficientnet-lite0) (see 'sorter train -h')"),
+    (["train", "nowhere", "--init-from", "m.keras"],
+     "Error: Invalid value for '--init-from' / '--backbone': fine-tunes the from-scratch network: use it with "
+     "--backbone none (see 'sorter train -h')"),
+    (["train", "nowhere", "--backbone", "none", "--init-from", "m.h5"],
+     "Error: Invalid value for '--init-from': expected a MODEL.keras written by `sorter train` (got m.h5) "
+     "(see 'sorter train -h')"),
+    (["train", "nowhere", "--backbone", "none", "--init-from", "m.keras", "--out", "m.keras"],
+     "Error: Invalid value for '--init-from' / '--out': m.keras is also --out: the run would overwrite the model "
+     "it starts from (see 'sorter train -h')"),
+    (["evaluate", "nowhere", "--split", "half"],
+     "Error: Invalid value for '--split': must be one of: all, validation, training (see 'sorter evaluate -h')"),
+    (["sort", "nowhere", "--name-pets", "--no-personal"],
+     "Error: Invalid value for '--name-pets' / '--no-personal': your named pets are in the personal model; "
+     "choose one (see 'sorter sort -h')"),
+    (["learn", "nowhere", "--forget"],
+     "Error: Invalid value for '--forget': deletes the whole personal model (every named pet, every correction) "
+     "and takes no folder; to forget one pet, move her folder out of cats/ or dogs/ and run `sorter learn` on the "
+     "folder she was learnt in (see 'sorter learn -h')"),
+    (["learn"], "Error: Missing argument 'DIRECTORY': give the folder to learn from, or --forget "
+                "(see 'sorter learn -h')"),
 ])
 def test_a_usage_error_is_one_line_with_where_to_read_more(args, line) -> None:
     # Like every other error: one line on stderr, exit 2; not typer's usage line and box.

@@ -347,10 +347,10 @@ def test_forget_with_a_folder_is_refused_and_forgets_nothing(tmp_path: Path, fak
     assert learning.learn(roll, model=fake_model).model_path
     learnt = sorted(p.name for p in personal.personal_dir().rglob("*"))
     refused = invoke("learn", "--forget", roll / "cats")
-    assert refused.exit_code == 2 and refused.stderr == (
-        "Error: --forget deletes the whole personal model (every named pet, every correction) and takes no folder; "
-        "to forget one pet, move her folder out of cats/ or dogs/ and run `sorter learn` on the folder she was "
-        "learnt in\n")
+    assert refused.exit_code == 2 and refused.stderr.startswith(
+        "Error: Invalid value for '--forget': deletes the whole personal model (every named pet, every correction) "
+        "and takes no folder; to forget one pet, move her folder out of cats/ or dogs/ and run `sorter learn` on the "
+        "folder she was learnt in (see ")
     assert sorted(p.name for p in personal.personal_dir().rglob("*")) == learnt
 
 
@@ -808,7 +808,7 @@ def test_name_pets_needs_named_pets(tmp_path: Path, fake_model) -> None:
     assert result.exit_code == 2 and result.stderr.startswith("Error: --name-pets: no named pets learnt;")
     assert (tmp_path / "cat.png").exists() and not (tmp_path / "cats").exists()
     both = invoke("sort", tmp_path, "--model", fake_model, "--name-pets", "--no-personal")
-    assert both.exit_code == 2 and "--name-pets and --no-personal" in both.stderr
+    assert both.exit_code == 2 and "'--name-pets' / '--no-personal'" in both.stderr
 
 
 def test_a_personal_model_from_before_keeps_naming_only_the_photos_filed_as_its_species(tmp_path: Path) -> None:

@@ -152,3 +152,57 @@ def test_a_late_sidecar_that_joins_its_photo_is_a_companion_in_json(tmp_path: Pa
         assert [(Path(f["path"]).name, f["kind"], f["status"], f["frames"]) for f in report["files"]] == [
             ("IMG_2.jpg.xmp", "companion", status, None)]
     assert sorted(os.listdir(tmp_path / "cats")) == ["IMG_2.jpg", "IMG_2.jpg.xmp"]
+
+
+def grey_clip(path: Path) -> Path:
+    """A real 2 s clip the fake model is 50/50 about: left in place under --min-confidence 0.9."""
+    aside = path.parent.parent / f"{path.parent.name}-made"
+    aside.mkdir(exist_ok=True)
+    frame = write_image(aside / "grey.png", (128, 128, 128), size=(240, 320))
+    return make_clip(aside / path.name, [frame], seconds=2.0).rename(path)
+
+
+@needs_ffmpeg
+def test_a_video_a_watch_judged_alone_is_not_taken_along_by_a_photo_of_its_stem_in_a_later_batch(
+        tmp_path: Path) -> None:
+    # IMG_4.png and IMG_4.MOV complete, IMG_4.JPG still being written: the video, beside two
+    # photos of its stem, was judged alone in the first batch and left in place (unsure), and the
+    # png moved. Once the JPG was written, the only photo of its stem, its batch took the video
+    # along into cats/, over the video's own verdict, where a sort of the three leaves it.
+    import threading
+    import time
+
+    from test_videos import stopped
+    from test_watch import run_in_thread, wait_until
+
+    from sorter.watching.watcher import WatchSettings
+
+    watched = tmp_path / "watched"
+    watched.mkdir()
+    write_image(watched / "IMG_4.png", BLUE)
+    grey_clip(watched / "IMG_4.MOV")
+    jpg = write_image(watched / "IMG_4.JPG", BLUE)
+    writing = threading.Event()
+    writing.set()
+
+    def still_writing() -> None:  # its mtime moves on: not complete, not handed out
+        while writing.is_set():
+            os.utime(jpg)
+            time.sleep(0.02)
+
+    toucher = threading.Thread(target=still_writing, daemon=True)
+    toucher.start()
+    stop, thread, results = run_in_thread(watched, FakeClassifier(), min_confidence=0.9,
+                                          settings=WatchSettings(settle=0.2, pair_wait=0.1, closed_grace=0.2))
+    try:
+        assert wait_until(lambda: {r.path.name for r in results} >= {"IMG_4.png", "IMG_4.MOV"}, 20), results
+        writing.clear()
+        toucher.join()
+        assert wait_until(lambda: any(r.path.name == "IMG_4.JPG" for r in results), 20), results
+        time.sleep(0.5)
+    finally:
+        writing.clear()
+        stopped(stop, thread, results)
+    assert [(r.path.name, r.status, [c[0].name for c in r.companions]) for r in results] == [
+        ("IMG_4.png", "moved", []), ("IMG_4.MOV", "unsure", []), ("IMG_4.JPG", "moved", [])]
+    assert files(watched) == ["IMG_4.MOV", "cats/IMG_4.JPG", "cats/IMG_4.png"]

@@ -13,7 +13,7 @@ import typer
 from rich.console import Console
 
 from sorter.config import AS_BYTES, CONTROLS_SHOWN
-from sorter.errors import SorterError
+from sorter.errors import OptionError, SorterError
 
 
 class _Stderr(Console):
@@ -90,7 +90,12 @@ def shown(line: str) -> str:
     return escape(printable(line))
 
 
-def fail(exc: SorterError) -> typer.Exit:
+def fail(exc: SorterError) -> typer.Exit | typer.BadParameter:
+    """What a command raises for `exc`: the `Exit` after its one `Error: ...` line; for an
+    `OptionError` (raised below the CLI), typer's own `BadParameter`, which the group says with
+    the help to read (`fail_usage`), as the option errors the CLI finds itself."""
+    if isinstance(exc, OptionError):
+        return typer.BadParameter(exc.reason, param_hint=list(exc.options))
     err.print(f"[red]Error:[/red] {shown(str(exc))}", soft_wrap=True)
     return typer.Exit(exc.exit_code)
 
@@ -104,6 +109,14 @@ def fail_usage(exc: typer.TyperException) -> typer.Exit:
         message += f" (see '{ctx.command_path} {ctx.help_option_names[0]}')"
     err.print(f"[red]Error:[/red] {shown(message)}", soft_wrap=True)
     return typer.Exit(getattr(exc, "exit_code", 2))
+
+
+class MissingArgument(typer.BadParameter):
+    """An argument a command needs but typer cannot require (`sorter learn --forget` takes
+    none), said as typer says a missing one: `Missing argument 'DIRECTORY': why`."""
+
+    def format_message(self) -> str:
+        return f"Missing argument {self.param_hint}: {self.message}"
 
 
 def as_error(exc: SorterError | OSError, where: Path) -> SorterError:

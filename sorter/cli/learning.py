@@ -7,9 +7,9 @@ from typing import Annotated, Optional
 
 import typer
 
-from sorter.cli.console import as_error, err, fail, out, progress_bar, shown
+from sorter.cli.console import MissingArgument, as_error, err, fail, out, progress_bar, shown
 from sorter.cli.options import ModelOption, folder_argument
-from sorter.errors import SorterError, UsageError
+from sorter.errors import OptionError, SorterError
 
 
 def learn(
@@ -42,10 +42,10 @@ def learn(
 
     if forget and directory is not None:
         # `--forget DIR/cats/Kit` read as "forget Kit" deleted every pet and correction, silently.
-        raise fail(UsageError(
-            "--forget deletes the whole personal model (every named pet, every correction) and takes no "
+        raise fail(OptionError(
+            "deletes the whole personal model (every named pet, every correction) and takes no "
             "folder; to forget one pet, move her folder out of cats/ or dogs/ and run `sorter learn` on "
-            "the folder she was learnt in"))
+            "the folder she was learnt in", "--forget"))
     if forget:
         try:  # after a learn that is running (it would save what was forgotten again), said once
             removed = learning.forget(lambda *_: err.print("Waiting for another `sorter learn` to finish…", markup=False))
@@ -55,7 +55,7 @@ def learn(
                         else "There was no personal model to forget."), soft_wrap=True)
         return
     if directory is None:
-        raise fail(UsageError("give the folder to learn from (or --forget)"))
+        raise MissingArgument("give the folder to learn from, or --forget", param_hint="'DIRECTORY'")
     try:
         with progress_bar(True) as (progress, task):
             result = learning.learn(

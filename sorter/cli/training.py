@@ -263,7 +263,7 @@ def evaluate(
     from sorter.training import evaluate as evaluation
 
     if split not in ("all", "validation", "training"):
-        raise typer.BadParameter("must be one of: all, validation, training", param_hint="--split")
+        raise typer.BadParameter("must be one of: all, validation, training", param_hint="'--split'")
     try:
         with progress_bar(not as_json) as (progress, task):
             result = evaluation.evaluate(

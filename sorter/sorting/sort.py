@@ -13,11 +13,12 @@ from itertools import chain
 from pathlib import Path
 
 from sorter.config import CLASS_FOLDERS
-from sorter.errors import UsageError
+from sorter.errors import OptionError, UsageError
 from sorter.files.filing import refused_into
 from sorter.files.folder import check_folder, output_folders, unwritable
 from sorter.files.moves import Judged, judged_as
 from sorter.files.verdicts import PutBacks, put_back_reason
+from sorter.sorting.alone import LeftAlone, judged
 from sorter.sorting.pet_homes import at_home, pets_of
 from sorter.sorting.results import FileResult, SortSummary, Tally
 
@@ -31,21 +32,6 @@ def _names_in(folder: Path):
                 yield entry.name
     except (FileNotFoundError, NotADirectoryError):
         return
-
-
-def judged(entries):
-    """The entries to judge: all but a Live Photo's video, which goes with its photo and is
-    never judged itself (and, gone by the time it is reached, went with its photo already).
-    Checked as each entry is reached, so a photo moved meanwhile is seen gone. A video no
-    photo takes (`goes_with_a_photo`: `IMG_1.m4v`, a `.MOV` of two photos' stem) is judged."""
-    from sorter.files.companions import goes_with_a_photo
-    from sorter.media.folders import Skipped, is_video_name
-
-    for entry in entries:
-        if isinstance(entry, Skipped) or not is_video_name(entry.name):
-            yield entry
-        elif not goes_with_a_photo(entry) and os.path.lexists(entry):
-            yield entry
 
 
 def _joins(photo) -> str:
@@ -75,6 +61,7 @@ class Sorter:
         #: Where the named pets' photos go (`pet_folders`), as the caller set it for a sort or a batch,
         #: and with the pets looked for as their photos came (`sort_entries`).
         self.here = None
+        self.left_alone = LeftAlone()  # across a watch's batches: no later photo takes such a video along
 
     def close(self) -> None:
         if self._journal is not None:
@@ -221,8 +208,9 @@ class Sorter:
 
         def unjudged(companions: tuple[Path, ...]) -> tuple[Path, ...]:
             """Less a video gone to be judged on its own (`identities`), of two photos' stem when
-            reached: the second took it along once the first had moved (a dog video into cats/)."""
-            return tuple(c for c in companions if c not in identities)
+            reached: the second took it along once the first had moved (a dog video into cats/);
+            and less one judged so and left in place by an earlier call (`alone.LeftAlone`)."""
+            return tuple(c for c in companions if c not in identities and not self.left_alone.holds(c))
 
         def named_or_kept(p):
             if p.pet and (p.label == within or (refile is not None and refile(p.path))):
@@ -367,6 +355,7 @@ class Sorter:
             except OSError as exc:  # a full disk: the moves stand, and are reported before the error is
                 unrecorded = exc
         for d in decisions:
+            self.left_alone.note(d.source, judged[d.source], results.get(d.source, d).status != "moved")
             if d.source in results:
                 yield results[d.source]
             elif d.status == "move":
@@ -412,12 +401,12 @@ def sort_folder(
 
     started = time.monotonic()
     # A dry run moves nothing out of a library, and writes nothing: it says what a sort could not do.
+    if not 0.0 <= min_confidence <= 1.0:  # the options first: they are wrong whatever the folder holds
+        raise OptionError(f"{min_confidence} is not a number from 0 to 1", "--min-confidence")
+    if name_pets and not personal:
+        raise OptionError("your named pets are in the personal model; choose one", "--name-pets", "--no-personal")
     root = check_folder(root, moving_in=not dry_run, filing=True, writing=not dry_run)
     refused = unwritable(root) if dry_run else None
-    if not 0.0 <= min_confidence <= 1.0:
-        raise UsageError("--min-confidence must be between 0 and 1")
-    if name_pets and not personal:
-        raise UsageError("--name-pets and --no-personal: your named pets are in the personal model; choose one")
     if classifier is None:
         lite.resolve_model_path(model)  # a wrong --model fails before anything else happens
     tally = Tally(root)

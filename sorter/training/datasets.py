@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sorter.config import CLASS_NAMES, OTHER, entered
-from sorter.errors import UsageError
+from sorter.errors import OptionError, UsageError
 from sorter.media.folders import is_image_name
 
 # Accepted folder names for each class, compared case-insensitively. "Other" photos (neither
@@ -298,7 +298,7 @@ def split(
     whole kinds. The same arguments always give the same split, and the pets' split does not
     depend on whether there are others."""
     if not 0.0 <= validation_split < 1.0:
-        raise UsageError("--validation-split must be in [0, 1)")
+        raise OptionError("must be in [0, 1)", "--validation-split")
     folders = class_folders(data_dir, other_dirs)
     files = _list_pets(folders)
     counts = {label: len(paths) for label, paths in files.items()}

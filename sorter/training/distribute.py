@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from sorter.errors import SorterError, UsageError
+from sorter.errors import OptionError, SorterError, UsageError
 from sorter.signals import ctrl_c_ends_at_once, handler_kept
 
 Mode = Literal["none", "mirrored", "multi-worker"]
@@ -262,7 +262,7 @@ def start(mode: str, on_event: Callable = lambda event: None) -> Distribution:
     """The distribution for `--distribute MODE`, its strategy created (for multi-worker this
     joins the cluster: it waits until every worker in TF_CONFIG has started, `Joining`)."""
     if mode not in MODES:
-        raise UsageError(f"--distribute must be one of: {', '.join(MODES)}")
+        raise OptionError(f"must be one of: {', '.join(MODES)} (got {mode})", "--distribute")
     if mode == "none":
         return Distribution()
     task = read_tf_config(os.environ.get("TF_CONFIG")) if mode == "multi-worker" else Task(1, 0)

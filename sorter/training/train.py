@@ -13,7 +13,7 @@ from pathlib import Path
 
 from sorter import __version__
 from sorter.config import CLASS_NAMES, OTHER, as_typed
-from sorter.errors import UsageError
+from sorter.errors import OptionError, UsageError
 
 #: What each backbone trains best with, when the command line does not say.
 DEFAULTS = {
@@ -59,10 +59,10 @@ class WorkerDone:
 def with_defaults(config):
     """Fill the options left unset (None) from the backbone's defaults."""
     if config.backbone not in DEFAULTS:
-        raise UsageError(f"--backbone must be one of: {', '.join(DEFAULTS)}")
+        raise OptionError(f"must be one of: {', '.join(DEFAULTS)} (got {config.backbone})", "--backbone")
     if config.backbone == "none" and config.distill:
-        raise UsageError("--distill keeps ImageNet's answers: it needs the pretrained backbone "
-                         "(--backbone efficientnet-lite0)")
+        raise OptionError("--distill keeps ImageNet's answers: it needs the pretrained backbone "
+                          "(--backbone efficientnet-lite0)", "--distill", "--backbone")
     chosen = {k: v for k, v in DEFAULTS[config.backbone].items() if getattr(config, k) is None}
     return replace(config, **chosen)
 
@@ -148,6 +148,36 @@ def check_outside_photos(config) -> None:
                              "checkpoints would be taken for photos; save it outside the photos")
 
 
+def check_options(config) -> None:
+    """What the command line alone makes wrong, refused before a folder is read: a bad value,
+    or options that exclude each other (`OptionError`). What depends on the files (--init-from
+    missing or trained on another split, an Other/ folder with --backbone none) is found later."""
+    from sorter.training.distribute import MODES
+
+    if config.out.suffix.lower() != ".keras":
+        raise OptionError(f"must end in .keras (got {config.out.name})", "--out")
+    if config.epochs < 1:
+        raise OptionError("must be at least 1", "--epochs")
+    if not 0.0 <= config.validation_split < 1.0:
+        raise OptionError("must be in [0, 1)", "--validation-split")
+    if config.distribute not in MODES:
+        raise OptionError(f"must be one of: {', '.join(MODES)} (got {config.distribute})", "--distribute")
+    if config.backbone == "none" and config.other:
+        raise OptionError("the from-scratch network knows cats and dogs only: train non-pets with the pretrained "
+                          "backbone (--backbone efficientnet-lite0)", "--other", "--backbone")
+    path = config.init_from
+    if path is None:
+        return
+    if config.backbone != "none":
+        raise OptionError("fine-tunes the from-scratch network: use it with --backbone none", "--init-from",
+                          "--backbone")
+    if path.suffix.lower() != ".keras":
+        raise OptionError(f"expected a MODEL.keras written by `sorter train` (got {path.name})", "--init-from")
+    if path.resolve() == config.out.resolve():
+        raise OptionError(f"{path} is also --out: the run would overwrite the model it starts from",
+                          "--init-from", "--out")
+
+
 def _parent_model(config, counts: dict[str, int]) -> tuple[dict | None, list[dict]]:
     """What `--init-from` starts from (a summary for the metadata, and its epochs for the
     curves), checked to have trained on this run's training photos only: with another split,
@@ -158,12 +188,8 @@ def _parent_model(config, counts: dict[str, int]) -> tuple[dict | None, list[dic
     path = config.init_from
     if path is None:
         return None, []
-    if config.backbone != "none":
-        raise UsageError("--init-from fine-tunes the from-scratch network: use it with --backbone none")
-    if path.suffix.lower() != ".keras" or not path.is_file():
+    if not path.is_file():  # its name and its pairing with the other options: `check_options`
         raise UsageError(f"--init-from {path}: expected a MODEL.keras written by `sorter train`")
-    if path.resolve() == config.out.resolve():
-        raise UsageError(f"--init-from {path} is also --out: the run would overwrite the model it starts from")
     parent = read_metadata(path)
     training = parent.get("training")
     if not training:
@@ -203,10 +229,7 @@ def train(
     from sorter.training.resuming import checkpoint_dir
 
     config = with_defaults(config)
-    if config.out.suffix.lower() != ".keras":
-        raise UsageError(f"--out must end in .keras (got {config.out.name})")
-    if config.epochs < 1:
-        raise UsageError("--epochs must be at least 1")
+    check_options(config)
     check_holdout(config)
     check_out(config.out)
     check_outside_photos(config)
@@ -235,7 +258,7 @@ def _train(config, resume: bool, on_event: Callable, on_cache: Callable) -> Trai
     parent, parent_history = _parent_model(config, {k: v for k, v in parts.counts.items() if k != OTHER})
     three_way = OTHER in parts.counts
     if config.backbone == "none" and three_way:
-        raise UsageError("non-pets (--other, or an Other/ folder): train it with the pretrained backbone "
+        raise UsageError("non-pets (an Other/ folder): train it with the pretrained backbone "
                          "(--backbone efficientnet-lite0); the from-scratch network knows cats and dogs only")
     class_names = (*CLASS_NAMES, OTHER) if three_way else CLASS_NAMES
     dist = start(config.distribute, on_event)  # multi-worker: waits here for every worker in TF_CONFIG

@@ -13,7 +13,7 @@ from itertools import chain
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sorter.errors import SorterError, UsageError
+from sorter.errors import OptionError, SorterError
 from sorter.files.folder import check_folder
 from sorter.files.moves import CHANGED_SINCE_JUDGED, NOT_A_FILE
 from sorter.signals import stop_on_signals
@@ -272,9 +272,9 @@ def watch_folder(
     from sorter.watching.watcher import Watcher, WatchSettings
 
     started = time.monotonic()
-    root = check_folder(root, moving_in=True, filing=True, command="watch", writing=True)
     if not 0.0 <= min_confidence <= 1.0:
-        raise UsageError("--min-confidence must be between 0 and 1")
+        raise OptionError(f"{min_confidence} is not a number from 0 to 1", "--min-confidence")
+    root = check_folder(root, moving_in=True, filing=True, command="watch", writing=True)
     batch_size = batch_size or DEFAULT_BATCH_SIZE
     settings = settings or WatchSettings()
     tally = Tally(root, per_file=True)  # a file judged again (written in pieces) counts once
