@@ -266,3 +266,90 @@ def test_an_undo_stopped_as_it_finished_with_another_run_left_says_none_is_left_
         130, "Interrupted as it finished: put back 1 of 1 file(s); none is left to put back.\n"), stopped.output
     again = runner.invoke(app, ["undo", str(tmp_path)])
     assert (again.exit_code, again.stdout) == (0, f"Restored 1 file(s) from 1 run in {tmp_path}.\n"), again.output
+
+
+class _CtrlCAfterTheWalkCloses:
+    """`os` as `files.moves` sees it, but for a Ctrl-C that lands just after the walk down to a
+    move's folder (`moves.open_folder_beneath`) has closed the folder above, the `at`-th time:
+    Python raises it there, as the C call returns."""
+
+    def __init__(self, at: int) -> None:
+        self.at, self.closes = at, 0
+
+    def __getattr__(self, name: str):
+        return getattr(os, name)
+
+    def close(self, fd: int) -> None:
+        os.close(fd)
+        if sys._getframe(1).f_code.co_name == "open_folder_beneath":
+            self.closes += 1
+            if self.closes == self.at:
+                raise KeyboardInterrupt
+
+
+def test_ctrl_c_just_as_an_undo_opens_a_folder_stops_it_and_leaves_no_descriptor_open(
+        tmp_path: Path, monkeypatch) -> None:
+    # The walk closed the folder above, then took the one below; Ctrl-C between the two had the
+    # closed one closed again: "kept: dogs/b.jpg: cannot move back (Bad file descriptor)", the
+    # interrupt swallowed and the undo on to "Restored 2 file(s)", exit 0, one photo left in dogs/.
+    from conftest import layout
+    from typer.testing import CliRunner
+
+    from sorter.cli import app
+    from sorter.files import moves
+
+    runner = CliRunner()
+    for name in ("a.jpg", "b.jpg", "c.jpg"):
+        write_image(tmp_path / name, (0, 0, 255))  # BGR: the fake says red is a dog
+    before = layout(tmp_path)
+    sort_folder(tmp_path, classifier=FakeClassifier())
+    open_before = len(os.listdir("/proc/self/fd"))
+
+    monkeypatch.setattr(moves, "os", _CtrlCAfterTheWalkCloses(at=2))  # the second photo's move
+    stopped = runner.invoke(app, ["undo", str(tmp_path)])
+    monkeypatch.undo()
+
+    assert (stopped.exit_code, stopped.stdout, stopped.stderr) == (
+        130, "", f"Interrupted: put back 1 of 3 file(s); sorter undo {tmp_path} puts back the rest.\n"), stopped.output
+    assert len(os.listdir("/proc/self/fd")) == open_before  # the folder below was closed on the way out
+    again = runner.invoke(app, ["undo", str(tmp_path)])
+    assert (again.exit_code, again.stdout, again.stderr) == (
+        0, f"Restored 2 file(s) from 1 run in {tmp_path}.\n", ""), again.output
+    assert layout(tmp_path) == before
+
+
+def test_a_ctrl_c_whose_clean_up_fails_still_stops_the_undo(tmp_path: Path, monkeypatch) -> None:
+    # An error raised while a Ctrl-C unwinds a move (a descriptor that would not close, a copy
+    # across disks that could not be removed) was taken for that file's failure to move back:
+    # "kept: ...", and the undo went on as if no Ctrl-C had come, to exit 0.
+    import errno
+
+    from typer.testing import CliRunner
+
+    from sorter.cli import app
+    from sorter.files import moves
+
+    runner = CliRunner()
+    for name in ("a.jpg", "b.jpg", "c.jpg"):
+        write_image(tmp_path / name, (0, 0, 255))
+    sort_folder(tmp_path, classifier=FakeClassifier())
+    move, calls = moves.move_no_replace, []
+
+    def ctrl_c_then_its_clean_up_fails_at_the_second(*args):
+        calls.append(args)
+        if len(calls) == 2:
+            try:
+                raise KeyboardInterrupt
+            except KeyboardInterrupt:
+                raise OSError(errno.EBADF, os.strerror(errno.EBADF)) from None
+        return move(*args)
+
+    monkeypatch.setattr(moves, "move_no_replace", ctrl_c_then_its_clean_up_fails_at_the_second)
+    stopped = runner.invoke(app, ["undo", str(tmp_path)])
+    monkeypatch.undo()
+
+    assert (stopped.exit_code, stopped.stdout, stopped.stderr) == (
+        130, "", f"Interrupted: put back 1 of 3 file(s); sorter undo {tmp_path} puts back the rest.\n"), stopped.output
+    again = runner.invoke(app, ["undo", str(tmp_path)])
+    assert (again.exit_code, again.stdout) == (0, f"Restored 2 file(s) from 1 run in {tmp_path}.\n"), again.output
+    assert sorted(os.listdir(tmp_path)) == ["a.jpg", "b.jpg", "c.jpg"]

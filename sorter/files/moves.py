@@ -84,7 +84,13 @@ _DIR_FDS = hasattr(os, "O_DIRECTORY") and hasattr(os, "O_NOFOLLOW") and os.link 
 def open_folder_beneath(root: Path, folder: Path) -> int:
     """A descriptor of `folder`, which lies inside `root`: `root` is opened as given (the
     user named it), every name below it without following a symbolic link (ELOOP or
-    ENOTDIR if one is there now)."""
+    ENOTDIR if one is there now).
+
+    `fd` names the one descriptor still to close at every instant: it takes the folder below
+    before the one above is closed. Closed first, a Ctrl-C that landed just after that close
+    (Python raises it there) had `fd` closed a second time on its way out: the interrupt
+    became "Bad file descriptor", which an undo took for one file that would not move back
+    (`kept: cats/c1831.jpg: cannot move back (Bad file descriptor)`) and went on to exit 0."""
     fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY)
     try:
         for name in folder.relative_to(root).parts:
@@ -94,8 +100,8 @@ def open_folder_beneath(root: Path, folder: Path) -> int:
                 if exc.errno in (errno.ELOOP, errno.ENOTDIR):
                     raise OSError(exc.errno, f"{name} is no longer a folder (a symbolic link or a file now)") from None
                 raise
-            os.close(fd)
-            fd = inner
+            fd, above = inner, fd
+            os.close(above)
     except BaseException:
         os.close(fd)
         raise
