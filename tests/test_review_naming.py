@@ -206,6 +206,51 @@ def test_a_sort_says_what_is_wrong_where_a_named_pets_folder_is_a_file(tmp_path:
         thread.join(10)
 
 
+def test_a_folder_without_her_folder_yet_is_asked_might_be_her_and_naming_one_makes_it(
+    tmp_path: Path, fake_model,
+) -> None:
+    """Luna learnt in one folder; a sort of another, with no cats/Luna/ yet, said "Might be
+    cats/Luna (2 photos): sorter review DIR asks about them", and its own page showed them, but
+    the review page showed no such group and Name… did not offer Luna until cats/Luna/ was made
+    by hand. A pet learnt in one folder is named in every other: the page asks about her first,
+    offers her, and naming one makes cats/Luna/ (journaled: `u` takes the folder back, and she
+    is still offered and asked about)."""
+    from test_learn import invoke, luna
+
+    for i in range(6):
+        luna(tmp_path / "roll" / "cats" / "Luna" / f"luna{i}.png", 50 + i)
+    assert invoke("learn", tmp_path / "roll", "--model", fake_model).exit_code == 0
+    root = tmp_path / "card"
+    almost_luna(root / "close.png", 32)
+    almost_luna(root / "closer.png", 33)
+    result = invoke("sort", root, "--model", fake_model)
+    assert result.exit_code == 0, result.output
+    assert f"Might be cats/Luna (2 photos): sorter review {root} asks about them" in result.stdout.splitlines()
+    assert not (root / "cats" / "Luna").exists()
+
+    client, stop, thread = start(root)
+    try:
+        status, groups = client.json("GET", "/api/groups")
+        assert status == 200 and groups["pets"] == {"cat": ["Luna"], "dog": []}, groups["pets"]
+        ranked = sorted(groups["groups"], key=lambda g: g["rank"])
+        assert [(g["status"], g["title"], g["count"]) for g in ranked] == [("maybe", "cats/Luna/", 2)]
+        cards = client.cards()
+        assert cards["close.png"]["might_be"] == "cats/Luna" and cards["close.png"]["path"] == "cats/close.png"
+
+        status, answer = name(client, "close.png", "Luna")
+        assert status == 200 and answer["photo"]["path"] == "cats/Luna/close.png", answer
+        assert (root / "cats" / "Luna" / "close.png").is_file()
+        assert {g["title"]: g["count"] for g in answer["groups"]}["cats/Luna/"] == 1
+
+        status, answer = client.json("POST", "/api/undo", {})
+        assert status == 200 and answer["pets"] == {"cat": ["Luna"], "dog": []}, answer
+        assert not (root / "cats" / "Luna").exists()  # the folder the naming made, taken back with it
+        assert client.cards()["close.png"]["heading"] == ("maybe", "cats/Luna/")
+    finally:
+        stop.set()
+        thread.join(10)
+
+
 def test_the_sorts_own_page_shows_what_a_named_pet_might_be_first(tmp_path: Path, fake_model) -> None:
     root = sorted_with_near_misses(tmp_path / "roll", fake_model)
     page = (root / ".sorter" / "review.html").read_text()

@@ -41,6 +41,8 @@ if TYPE_CHECKING:
 PAGE = 100
 #: What a card's buttons say, by where its photo is.
 CURRENT = {"cats": "cat", "dogs": "dog"}
+#: The species whose named pets a folder holds: cats/ -> "cat".
+SPECIES = {folder: label for label, folder in CLASS_FOLDERS.items()}
 #: The group of photos a person put back in place.
 PUT_BACK = "you said neither"
 #: The group of photos in place that no sort has judged (they arrived after it).
@@ -148,6 +150,24 @@ class Catalog:
                 return now.partition("/")[2]
         return name
 
+    def offer_known(self) -> None:
+        """Offer the pets the personal model knows whose folder is not made here yet: a pet learnt
+        in one folder is named in every other (Fred learnt in DIR, OTHER sorted: "Might be
+        cats/Fred/" is asked there, and naming one makes cats/Fred/, as a sort would). Not where
+        something else holds her folder's place (a file cats/Fred: sort says to rename it first)."""
+        for pet in self.here.folders() if self.here is not None else ():
+            kind, _, name = pet.partition("/")
+            if not os.path.lexists(self.root / pet):
+                self.pets[SPECIES[kind]].add(name)
+
+    def unmade(self, folders: tuple[Path, ...]) -> None:
+        """Folders a naming made, taken back with it (`cats/Lnua/`): no longer offered to name a
+        photo, unless the personal model knows the pet, offered here whether hers is made or not."""
+        known = self.here.folders() if self.here is not None else set()
+        for label, kind in CLASS_FOLDERS.items():
+            self.pets[label] -= {f.name for f in folders if f.parent == self.root / kind and not os.path.lexists(f)
+                                 and f"{kind}/{f.name}" not in known}
+
     def add(self, photo: Photo) -> None:
         photo.id = len(self.photos)
         self.photos.append(photo)
@@ -241,7 +261,8 @@ def _is_real_file(root: Path, rel: str) -> bool:
 
 
 def _named(catalog: Catalog, pet: str) -> bool:
-    """`pet` ("cats/Luna") has a folder: a suggestion for a pet whose folder is gone is moot."""
+    """`pet` ("cats/Luna") is offered here (`Catalog.offer_known`): her folder is there, or is
+    to be made; a suggestion for a pet whose folder is gone, or a file holds its place, is moot."""
     folder, _, name = pet.partition("/")
     return any(name in catalog.pets[label] for label, f in CLASS_FOLDERS.items() if f == folder)
 
@@ -391,6 +412,7 @@ def load_catalog(root: Path, state, here: PetFolders | None = None) -> Catalog:
         inside = sub_folders(root / folder)
         catalog.pets[label].update(name for name in inside if names_a_pet(name))
         listed += [(root / folder / name, frozenset()) for name in inside]
+    catalog.offer_known()
     for where, exclude in [*listed, (root, output_folders())]:
         for entry in scan_folder(where, exclude=exclude, videos=True):
             # Symbolic links and FIFOs: never served, never moved.

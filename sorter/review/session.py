@@ -423,9 +423,7 @@ class Session:
                 self._corrections.pop()
                 photo = self.catalog.photos[last.photo]
                 self.catalog.move(photo, last.was, last.choice)
-                for label, folder in CLASS_FOLDERS.items():  # no longer offered to name a photo
-                    self.catalog.pets[label] -= {f.name for f in last.made if f.parent == self.root / folder
-                                                 and not os.path.lexists(f)}
+                self.catalog.unmade(last.made)
                 if last.might_be is not None:  # named from "Might be Luna", taken back: asked about again
                     self.catalog.suggest(photo, *last.might_be)
             return photo, found
