@@ -60,18 +60,21 @@ def move_group(root: Path, pairs: Pairs, same_as=None) -> list[bool]:
     meanwhile is left out (False); any other failure puts back the members already moved
     and is raised, so a group is never left split. `same_as`: the photo as it was judged
     (`moves.move_no_replace`)."""
-    from sorter.files.moves import move_no_replace
+    from sorter.files.moves import interrupt_behind, move_no_replace
 
     moved: list[bool] = []
     for src, dst in pairs:
         try:
             move_no_replace(src, dst, root, same_as if not moved else None)
-        except FileNotFoundError:
-            if not moved:
-                raise  # the photo itself is gone
-            moved.append(False)
-            continue
-        except OSError:
+        except OSError as exc:
+            # A Ctrl-C whose clean-up failed: it ends the command, as any Ctrl-C in a move does
+            # (the group is settled by the next command's recovery). Raised as the error, it was
+            # this photo's "cannot move: Bad file descriptor" and the sort went on to its end.
+            if (interrupt := interrupt_behind(exc)) is not None:
+                raise interrupt from exc
+            if isinstance(exc, FileNotFoundError) and moved:
+                moved.append(False)  # a companion that vanished meanwhile; the photo's own is raised
+                continue
             for (back_to, now_at), done in zip(pairs, moved, strict=False):
                 if done:
                     move_no_replace(now_at, back_to, root)

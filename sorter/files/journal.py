@@ -363,14 +363,20 @@ class Journal:
             sync_dirs([directory, root])  # the journal's own name must survive a power cut too
         self._end: int | None = None  # where our last whole write ended: the file's size then
         self._placed = False  # our "folder" record written
+        self._closed = False
         try:
             self._write(b"")  # after a crash that cut the last record short: see `_write`
-        except OSError:
+        except BaseException:  # a Ctrl-C too: no one else holds the journal to close it
             os.close(self._fd)
             raise
 
     def close(self) -> None:
-        os.close(self._fd)
+        """Once; a second close does nothing. A watch closes its batch's journal (`watch.busy`)
+        and closes it again as it ends, after a Ctrl-C too: one that landed as the first close
+        returned had the second close it again, "Bad file descriptor" in place of the interrupt."""
+        if not self._closed:
+            self._closed = True
+            os.close(self._fd)
 
     def is_current(self) -> bool:
         """False once the file was removed or replaced (a complete undo removes `.sorter/`):
@@ -395,7 +401,10 @@ class Journal:
         if placing and (folder := made_folders.of_folder(self.root)) is not None:
             data = encode({"op": "folder", "run": self.run, "time": round(time.time(), 3), "id": folder}) + data
         try:
-            self._fd, st = own_file(journal_path(self.root), self._fd, os.O_RDWR | os.O_APPEND)
+            fd, st = own_file(journal_path(self.root), self._fd, os.O_RDWR | os.O_APPEND)
+            if fd != self._fd:  # taken before the old one is closed: `close` never closes one twice
+                self._fd, old = fd, self._fd
+                os.close(old)
             size = st.st_size
             if size and size != self._end and os.pread(self._fd, 1, size - 1) != b"\n":
                 data = b"\n" + data

@@ -60,9 +60,15 @@ def _claim(fd: int) -> int:
 
 
 def _let_go(fd: int | None) -> None:
+    """`fd`'s lock let go and `fd` closed, a Ctrl-C in between or not. The caller forgets `fd`
+    first (`fd, self._fd = self._fd, None`): forgotten after, a Ctrl-C that landed as the close
+    returned left it to be let go again at the end of a watch (`watching.watch`'s `release`),
+    "Bad file descriptor" in place of the interrupt."""
     if fd is not None:
-        fcntl.flock(fd, fcntl.LOCK_UN)
-        os.close(fd)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+        finally:
+            os.close(fd)
 
 
 def _take_turn(state: Path) -> int:
@@ -131,8 +137,8 @@ class FolderLock:
         try:
             self._acquire()
         except BaseException:
-            _let_go(self._turn)
-            self._turn = None
+            turn, self._turn = self._turn, None
+            _let_go(turn)
             raise
 
     def _acquire(self) -> None:
@@ -164,7 +170,10 @@ class FolderLock:
             os.close(fd)
             raise _refused(self.path.parent.parent, watcher)
         try:
-            fd = unshared(self.path, fd, os.O_RDWR, locked=True)  # a linked copy's lock is its own
+            mine = unshared(self.path, fd, os.O_RDWR, locked=True)  # a linked copy's lock is its own
+            if mine != fd:  # the copy, locked already, taken before the old is closed (`unshared`)
+                fd, old = mine, fd
+                os.close(old)
             self._fd = _claim(fd)
         except BaseException:  # a full disk refused the copy: the lock held on `fd` goes with it
             os.close(fd)
@@ -183,10 +192,10 @@ class FolderLock:
         # Removed under the lock (a full undo, `_tidy`): a FUSE driver (exfat-fuse on an SD card)
         # keeps a file removed while still open as a hidden one, so `.sorter/` goes once it is closed.
         removed = self._fd is not None and not os.path.lexists(self.path)
-        _let_go(self._fd)
-        self._fd = None
-        _let_go(self._turn)  # after the lock: the watcher waiting for the turn finds it free
-        self._turn = None
+        fd, self._fd = self._fd, None
+        _let_go(fd)
+        turn, self._turn = self._turn, None
+        _let_go(turn)  # after the lock: the watcher waiting for the turn finds it free
         if removed:
             try:
                 self.path.parent.rmdir()  # only when empty: nothing else is ever removed here
@@ -273,13 +282,16 @@ class Watching:
         it too: the copy's sorters are not refused for our watch. At the start and at each batch,
         so a watch running as the copy was made lets go of the copy's at its next batch. The file
         is known to be the one at its path (`acquire` just saw it, `own` sees it)."""
-        self._fd = unshared(self.path, self._fd, os.O_RDWR, locked=True)
+        mine = unshared(self.path, self._fd, os.O_RDWR, locked=True)
+        if mine != self._fd:  # the copy taken before the old is closed: `release` closes each once
+            self._fd, old = mine, self._fd
+            os.close(old)
 
     def release(self) -> None:
         # Removed by the watcher's own lock (`FolderLock._tidy`): on a FUSE disk, `.sorter/` goes once it is closed.
         removed = self._fd is not None and not os.path.lexists(self.path)
-        _let_go(self._fd)
-        self._fd = None
+        fd, self._fd = self._fd, None
+        _let_go(fd)
         if removed:
             try:
                 self.path.parent.rmdir()  # only when empty

@@ -61,8 +61,31 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
+def interrupt_behind(exc: OSError) -> KeyboardInterrupt | None:
+    """The Ctrl-C (or SIGTERM, `signals.sigterm_as_ctrl_c`) that `exc` was raised while handling,
+    if any: clean-up that failed on a Ctrl-C's way out (a descriptor closed twice, a copy that
+    could not be removed). That is no file that would not move, but the interrupt, which ends the
+    command: taken for a file's failure (undo's `kept: ...`, a sort's `cannot move: ...`), it was
+    swallowed and the command went on to its end."""
+    seen = exc.__context__
+    while seen is not None and not isinstance(seen, KeyboardInterrupt):
+        seen = seen.__context__
+    return seen
+
+
 def _copy_across(src: Path, dst: Path) -> None:
-    fd = os.open(dst, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)  # O_EXCL: never replace
+    """`src` copied to the new file `dst`, fsync'd and verified, then `src` unlinked; on any
+    failure, or a Ctrl-C, `dst` is removed and `src` stays. A Ctrl-C that lands as the open that
+    made `dst` returns (Python raises it there, before `fd` is set) made it too: an empty file was
+    left where the photo was going, which no recovery nor undo removes (not equal to the photo,
+    it is "a different file, not ours": `finish_fallback_move`)."""
+    try:
+        fd = os.open(dst, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)  # O_EXCL: never replace
+    except OSError:
+        raise  # nothing made: a file at `dst` is someone else's
+    except BaseException:
+        _remove_empty(dst)  # its descriptor went with the interrupt
+        raise
     try:
         with open(src, "rb") as reader, os.fdopen(fd, "wb") as writer:
             shutil.copyfileobj(reader, writer, 1 << 20)
@@ -75,6 +98,17 @@ def _copy_across(src: Path, dst: Path) -> None:
         dst.unlink(missing_ok=True)
         raise
     os.unlink(src)
+
+
+def _remove_empty(path: Path) -> None:
+    """`path` removed where it is an empty file: what an open a Ctrl-C cut off as it returned
+    made. (A Ctrl-C raised inside the open, on a slow disk's EINTR, made none: a file there then
+    is someone else's, made in that instant, and removed only if it is empty too.)"""
+    try:
+        if stat.S_ISREG((info := os.lstat(path)).st_mode) and info.st_size == 0:
+            os.unlink(path)
+    except OSError:
+        pass
 
 
 #: Folder descriptors need POSIX `openat` semantics (not on Windows).

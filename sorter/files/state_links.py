@@ -31,30 +31,46 @@ from sorter.files.folder import opened_own
 def own_file(path: Path, fd: int, flags: int) -> tuple[int, os.stat_result]:
     """The descriptor to write the state file at `path` through, opened as `flags`, and its
     `fstat` (the journal's writer reads the size it appends at from it): `fd` while it is that
-    file, with no other name; else a copy of its own (`unshared`, `fd` closed). Where another
-    sorter of this folder made it its own meanwhile (a review beside a watcher, whose journal
-    stays open), the file at `path` now: `fd`'s is the other folder's alone. The caller holds
-    the folder's lock. Removed (a complete undo): `fd` still, as before."""
+    file, with no other name; else a copy of its own (`unshared`). Where another sorter of this
+    folder made it its own meanwhile (a review beside a watcher, whose journal stays open), the
+    file at `path` now: `fd`'s is the other folder's alone. The caller holds the folder's lock.
+    Removed (a complete undo): `fd` still, as before. `fd` is never closed here: a new
+    descriptor returned is the caller's to take before it closes `fd` (`unshared`)."""
     try:
         here = os.lstat(path)
     except FileNotFoundError:
         return fd, os.fstat(fd)
     st = os.fstat(fd)
+    current = fd  # then the one to close on the way out, where it is not the caller's `fd`
     if not os.path.samestat(here, st):
-        mine, st = opened_own(path, flags)
-        os.close(fd)
-        fd = mine
-    mine = unshared(path, fd, flags, st=st)
-    return mine, st if mine == fd else os.fstat(mine)  # a copy: once per link broken
+        current, st = opened_own(path, flags)
+    try:
+        mine = unshared(path, current, flags, st=st)
+        if mine != current:
+            current, old = mine, current
+            if old != fd:
+                os.close(old)
+            st = os.fstat(current)  # a copy: once per link broken
+    except BaseException:
+        if current != fd:
+            os.close(current)
+        raise
+    return current, st
 
 
 def unshared(path: Path, fd: int, flags: int, *, locked: bool = False, st: os.stat_result | None = None) -> int:
     """`fd` (open on the file at `path`) where its file has no other name; else `path` made a file
     of its own: a copy, fsync'd, renamed over it, and opened as `flags` (the other names keep the
-    file `fd` is open on, and `fd` is closed). `locked`: the copy is `flock`ed exclusively
-    before it is at `path` (the caller holds `fd`'s lock: a sorter that opens `path` then waits for
-    ours, and one that opened the old file checks it is still there, `still_open_there`). `st`:
-    `fd`'s `fstat`, where the caller has it (`own_file`)."""
+    file `fd` is open on). `locked`: the copy is `flock`ed exclusively before it is at `path` (the
+    caller holds `fd`'s lock: a sorter that opens `path` then waits for ours, and one that opened
+    the old file checks it is still there, `still_open_there`). `st`: `fd`'s `fstat`, where the
+    caller has it (`own_file`).
+
+    `fd` stays open: the caller takes the copy before it closes `fd` (`fd, old = mine, fd`, then
+    `os.close(old)`), so one name holds the descriptor still to close at every instant. Closed
+    here, a Ctrl-C that landed as that close returned (Python raises it there) had the caller's
+    clean-up close `fd` a second time: "Bad file descriptor" in place of the interrupt, and the
+    copy, which holds the lock, left open (a lock taken again was refused: "another sorter")."""
     from sorter.files.moves import sync_dirs
 
     st = st or os.fstat(fd)
@@ -74,10 +90,9 @@ def unshared(path: Path, fd: int, flags: int, *, locked: bool = False, st: os.st
         if locked:
             fcntl.flock(mine, fcntl.LOCK_EX | fcntl.LOCK_NB)  # a new file: nobody else has it open
         os.replace(temporary, path)
+        sync_dirs([path.parent])
     except BaseException:
         os.close(mine)
         temporary.unlink(missing_ok=True)
         raise
-    sync_dirs([path.parent])
-    os.close(fd)
     return mine

@@ -111,17 +111,6 @@ def _look(path: Path) -> os.stat_result | None:
         return None
 
 
-def _an_interrupt(exc: OSError) -> KeyboardInterrupt | None:
-    """The Ctrl-C (or SIGTERM, `signals.sigterm_as_ctrl_c`) that `exc` was raised while handling,
-    if any: clean-up that failed on a Ctrl-C's way out (a descriptor closed twice, a copy that
-    could not be removed). That is no file that would not move back, but the interrupt, which
-    ends the undo: taken for a file's failure, it was swallowed and the undo went on to exit 0."""
-    seen = exc.__context__
-    while seen is not None and not isinstance(seen, KeyboardInterrupt):
-        seen = seen.__context__
-    return seen
-
-
 class _Undoer:
     def __init__(self, root: Path, journal, runs: set[str] = frozenset(), state=None,
                  on_missing: Callable[[str], None] = lambda line: None,
@@ -302,7 +291,7 @@ class _Undoer:
         return saved if is_a_file(there) and not self.whereabouts.anothers(m, there) else None
 
     def _put_back(self, groups) -> None:
-        from sorter.files.moves import move_no_replace, sync_dirs
+        from sorter.files.moves import interrupt_behind, move_no_replace, sync_dirs
 
         checked = [self._check(g) for g in groups]
         later = _taken_later(checked)
@@ -325,7 +314,7 @@ class _Undoer:
                     move_no_replace(self.root / m.dst, self.root / m.src, self.root)
                     returned.append(m)
             except OSError as exc:
-                if (interrupt := _an_interrupt(exc)) is not None:
+                if (interrupt := interrupt_behind(exc)) is not None:
                     raise interrupt from exc
                 failed = moving[len(returned)]
                 if isinstance(exc, FileExistsError) and os.path.lexists(self.root / failed.src):
