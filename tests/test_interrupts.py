@@ -488,8 +488,9 @@ def test_a_ctrl_c_whose_clean_up_fails_still_stops_the_sort(tmp_path: Path, monk
 
 class _AcrossDisksCtrlCAsTheCopyIsMade:
     """`os` as `files.moves` sees it, on a folder whose `dogs/` is another disk (a hard link
-    across is EXDEV: the move copies), with a Ctrl-C that lands as the open making the `at`-th
-    copy returns: Python raises it there, before its descriptor is kept."""
+    across is EXDEV: the move copies; one inside `dogs/`, of the copy to its name, is not), with
+    a Ctrl-C that lands as the open making the `at`-th copy returns: Python raises it there,
+    before its descriptor is kept."""
 
     def __init__(self, at: int) -> None:
         self.at, self.copies = at, 0
@@ -497,10 +498,12 @@ class _AcrossDisksCtrlCAsTheCopyIsMade:
     def __getattr__(self, name: str):
         return getattr(os, name)
 
-    def link(self, *args, **kwargs) -> None:
+    def link(self, src, dst, **kwargs) -> None:
         import errno
 
-        raise OSError(errno.EXDEV, os.strerror(errno.EXDEV))
+        if kwargs.get("src_dir_fd") != kwargs.get("dst_dir_fd") or Path(src).parent != Path(dst).parent:
+            raise OSError(errno.EXDEV, os.strerror(errno.EXDEV))
+        os.link(src, dst, **kwargs)
 
     def open(self, path, flags: int, *args, **kwargs) -> int:
         fd = os.open(path, flags, *args, **kwargs)

@@ -1,7 +1,10 @@
 """The only code that moves a user's file. Every move is atomic and never replaces an
 existing file: `renameat2(RENAME_NOREPLACE)` where the kernel has it, else hard-link then
-unlink (the link fails if the name exists), and across filesystems copy, fsync, verify,
-then unlink. Never check-then-rename, which races.
+unlink (the link fails if the name exists), and across filesystems copy (under a hidden
+name beside the destination), fsync, verify, link, then unlink. Never check-then-rename, which
+races. A kill at any instant leaves the file at its old name, its new one, or both (one inode,
+or two equal files on two filesystems), and at most a hidden part-copy of sorter's, by name:
+the move's recovery settles each (`finish_fallback_move`, `remove_copy_left`).
 
 Inside a sorted folder the folders on both sides are opened one name at a time without
 following symbolic links, and the move is made relative to them: a `cats/` swapped for a
@@ -14,6 +17,7 @@ import ctypes
 import ctypes.util
 import errno
 import filecmp
+import hashlib
 import os
 import shutil
 import stat
@@ -73,42 +77,79 @@ def interrupt_behind(exc: OSError) -> KeyboardInterrupt | None:
     return seen
 
 
-def _copy_across(src: Path, dst: Path) -> None:
-    """`src` copied to the new file `dst`, fsync'd and verified, then `src` unlinked; on any
-    failure, or a Ctrl-C, `dst` is removed and `src` stays. A Ctrl-C that lands as the open that
-    made `dst` returns (Python raises it there, before `fd` is set) made it too: an empty file was
-    left where the photo was going, which no recovery nor undo removes (not equal to the photo,
-    it is "a different file, not ours": `finish_fallback_move`)."""
+#: The end of the hidden name a copy across filesystems is made under (`copy_beside`).
+COPY_SUFFIX = ".sorter.tmp"
+
+
+def copy_beside(dst: Path) -> Path:
+    """The name beside `dst` under which a move across filesystems makes its copy: hidden, so no
+    scan (sort, watch, the review, learn) takes it for a photo, and sorter's by that exact name,
+    so the recovery of the move removes one a kill left. A name too long to take the suffix
+    (255 bytes) is replaced by its digest: the copy's name is still `dst`'s alone."""
+    name = f".{dst.name}{COPY_SUFFIX}"
+    if len(os.fsencode(name)) > 255:
+        name = f".{hashlib.sha256(os.fsencode(dst.name)).hexdigest()[:32]}{COPY_SUFFIX}"
+    return dst.with_name(name)
+
+
+def remove_copy_left(dst: Path) -> bool:
+    """The copy a move to `dst` across filesystems was making (`copy_beside`), removed where a
+    kill (or a Ctrl-C as it was made) left one: that exact name, and only a regular file. Part
+    made, it is no photo; whole and linked already, `dst` keeps the file. True when removed."""
+    copy = copy_beside(dst)
     try:
-        fd = os.open(dst, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)  # O_EXCL: never replace
+        if stat.S_ISREG(os.lstat(copy).st_mode):
+            os.unlink(copy)
+            return True
     except OSError:
-        raise  # nothing made: a file at `dst` is someone else's
+        pass  # none there, or one it may not remove: the move is settled as if none were
+    return False
+
+
+def _copy_across(src: Path, dst: Path) -> None:
+    """`src` copied to the new file `dst`: made under a hidden name beside it (`copy_beside`),
+    fsync'd and verified there, linked as `dst` (never replacing a file there), then
+    `src` unlinked once `dst`'s folder is fsync'd. On any failure, or a Ctrl-C, the copy is
+    removed and `src` stays.
+
+    Made at `dst` itself, a kill in the middle of the copy left part of the photo under its
+    final name, which recovery cannot tell from a different file (not equal to the photo: "a
+    different file, not ours", `finish_fallback_move`): it stayed for good, and the next sort
+    filed the photo as `IMG (1).jpg` beside it. Now a kill leaves at most the hidden copy, which
+    the move's recovery removes (`remove_copy_left`); killed after the link, the photo is at
+    both names, two equal files, which recovery settles to one."""
+    copy = copy_beside(dst)
+    remove_copy_left(dst)  # one a failed clean-up left behind, where no recovery came
+    try:
+        fd = os.open(copy, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
+    except OSError:
+        raise  # nothing made
     except BaseException:
-        _remove_empty(dst)  # its descriptor went with the interrupt
+        remove_copy_left(dst)  # a Ctrl-C as the open returned: its descriptor went with the interrupt
         raise
     try:
         with open(src, "rb") as reader, os.fdopen(fd, "wb") as writer:
             shutil.copyfileobj(reader, writer, 1 << 20)
             writer.flush()
             os.fsync(writer.fileno())
-        shutil.copystat(src, dst)
-        if not filecmp.cmp(src, dst, shallow=False):
+        shutil.copystat(src, copy)
+        if not filecmp.cmp(src, copy, shallow=False):
             raise OSError(errno.EIO, "copy verification failed", str(dst))
+        try:
+            os.link(copy, dst)  # EEXIST where a file is there: never replaced
+        except OSError as exc:
+            if exc.errno not in (errno.EPERM, errno.ENOTSUP, errno.EMLINK) or os.path.lexists(dst):
+                raise
+            os.rename(copy, dst)  # a filesystem without hard links (FAT): as `_move` falls back
     except BaseException:
-        dst.unlink(missing_ok=True)
+        copy.unlink(missing_ok=True)
         raise
-    os.unlink(src)
-
-
-def _remove_empty(path: Path) -> None:
-    """`path` removed where it is an empty file: what an open a Ctrl-C cut off as it returned
-    made. (A Ctrl-C raised inside the open, on a slow disk's EINTR, made none: a file there then
-    is someone else's, made in that instant, and removed only if it is empty too.)"""
     try:
-        if stat.S_ISREG((info := os.lstat(path)).st_mode) and info.st_size == 0:
-            os.unlink(path)
+        os.unlink(copy)  # `dst` holds the file now (gone already where renamed)
     except OSError:
-        pass
+        pass  # a hidden name left: the next copy to `dst` removes it
+    _fsync_dir(dst.parent)  # `dst` durable before the photo's only other name goes
+    os.unlink(src)
 
 
 #: Folder descriptors need POSIX `openat` semantics (not on Windows).
@@ -217,9 +258,10 @@ def _lexists(name: Path, dir_fd: int | None) -> bool:
 
 def finish_fallback_move(src: Path, dst: Path) -> bool:
     """After a crash inside a fallback move, the file may be at both names: one inode (killed
-    between the link and the unlink) or two equal files (killed between a copy to another
-    filesystem, verified and synced, and the unlink of its source). Drop the source, so the
-    photo is there once. True when that was the case; a different file at `dst` is not ours."""
+    between the link and the unlink) or two equal files (killed between the link of a copy to
+    another filesystem, verified and synced, and the unlink of its source). Drop the source, so
+    the photo is there once. True when that was the case; a different file at `dst` is not ours
+    (a copy cut short is never at `dst`, but under its hidden name: `remove_copy_left`)."""
     try:
         a, b = os.stat(src, follow_symlinks=False), os.stat(dst, follow_symlinks=False)
     except OSError:

@@ -31,10 +31,13 @@ def _groups(moves) -> dict[tuple[str, int], list[Move]]:
 def _where(root: Path, path_a: str, path_b: str) -> str:
     """Which of two names a file of an interrupted move is at: "a", "b" or "gone". Both
     names on one inode, or two equal copies on two filesystems (killed inside a fallback
-    move: `moves.finish_fallback_move`): finish the move to "b"."""
-    from sorter.files.moves import finish_fallback_move
+    move: `moves.finish_fallback_move`): finish the move to "b". A copy to another filesystem
+    killed before it was whole is removed first (hidden beside "b": `moves.remove_copy_left`):
+    the file is then at "a" alone."""
+    from sorter.files.moves import finish_fallback_move, remove_copy_left
 
     a, b = root / path_a, root / path_b
+    remove_copy_left(b)
     if os.path.lexists(a) and os.path.lexists(b):
         return "b" if finish_fallback_move(a, b) else "a"  # a different file at b: not ours
     if os.path.lexists(b):

@@ -1,0 +1,158 @@
+"""A move to another filesystem killed (`kill -9`) in the middle: `cats/` is a real second
+filesystem (a tmpfs mounted there, as root), on a system without a no-replace rename, so each
+move is a copy, verified, linked in, then the source's removal (`moves._copy_across`). The kill
+is real: a sort in a subprocess SIGKILLs itself at the chosen instant, no handler and no
+clean-up run, and the next command settles what it left."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import FakeClassifier, layout, mounted, write_image
+from typer.testing import CliRunner
+
+from sorter.cli import app
+from sorter.files import moves
+from sorter.files.lock import FolderLock
+from sorter.files.recovery import recover
+from sorter.model import lite
+
+BLUE = (255, 0, 0)  # BGR: the fake says blue = cat
+runner = CliRunner()
+
+#: A sort of ROOT in a process that SIGKILLs itself at KILL: "mid-copy" once half the photo is
+#: written to the copy (and fsync'd: what a disk may hold after a power cut), or "unlink N" at the
+#: N-th removal of a name the move makes (after the copy is linked in as cats/IMG.jpg).
+_KILLED_SORT = """
+import os, shutil, signal, sys
+from pathlib import Path
+sys.path.insert(0, {tests!r})
+from conftest import FakeClassifier
+from sorter.files import moves
+from sorter.sorting import sort
+
+kill = {kill!r}
+
+class Shutil:
+    def __getattr__(self, name):
+        return getattr(shutil, name)
+
+    def copyfileobj(self, reader, writer, length=0):
+        data = reader.read()
+        writer.write(data[: len(data) // 2])
+        writer.flush()
+        os.fsync(writer.fileno())
+        os.kill(os.getpid(), signal.SIGKILL)
+
+class Os:
+    unlinks = 0
+
+    def __getattr__(self, name):
+        return getattr(os, name)
+
+    def unlink(self, *args, **kwargs):
+        Os.unlinks += 1
+        if kill == f"unlink {{Os.unlinks}}":
+            os.kill(os.getpid(), signal.SIGKILL)
+        return os.unlink(*args, **kwargs)
+
+moves._renameat2_works = False  # a filesystem without it: across the mount, the move copies
+if kill == "mid-copy":
+    moves.shutil = Shutil()
+else:
+    moves.os = Os()
+sort.sort_folder(Path({root!r}), classifier=FakeClassifier())
+"""
+
+
+@pytest.fixture
+def cats_on_another_disk(tmp_path: Path):
+    """`tmp_path` with its `cats/` a filesystem of its own (skipped where it will not mount)."""
+    if os.geteuid() != 0:
+        pytest.skip("needs root to mount a tmpfs as cats/")
+    cats = tmp_path / "cats"
+    cats.mkdir()
+    with mounted(["mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", str(cats)], cats, "a tmpfs as cats/"):
+        yield tmp_path
+
+
+def _killed_sort(root: Path, kill: str) -> None:
+    script = _KILLED_SORT.format(tests=str(Path(__file__).parent), kill=kill, root=str(root))
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.returncode == -signal.SIGKILL, done.stderr
+
+
+def _recovered(root: Path):
+    """What the next command does first, under the folder's lock."""
+    with FolderLock(root):
+        return recover(root)
+
+
+def test_a_sort_killed_in_the_middle_of_a_copy_to_another_disk_leaves_no_half_photo(
+        cats_on_another_disk: Path, monkeypatch) -> None:
+    # The copy was made at cats/IMG.jpg itself: the kill left half a photo there, which recovery
+    # took for a different file, not sorter's, and left for good; the next sort then filed the
+    # photo as "cats/IMG (1).jpg" beside it, and undo left the half photo behind.
+    root = cats_on_another_disk
+    photo = write_image(root / "IMG.jpg", BLUE, size=(256, 256)).read_bytes()
+    before = layout(root)
+
+    _killed_sort(root, "mid-copy")
+    settled = _recovered(root)
+
+    assert (settled.completed, settled.rolled_back) == (0, 1)
+    assert os.listdir(root / "cats") == []  # neither a half photo nor the hidden copy
+    assert (root / "IMG.jpg").read_bytes() == photo  # still where it was
+
+    monkeypatch.setattr(lite, "load_classifier", lambda model: FakeClassifier())
+    monkeypatch.setattr(moves, "_renameat2_works", False)
+    again = runner.invoke(app, ["sort", str(root)])
+    assert again.exit_code == 0, again.output
+    assert os.listdir(root / "cats") == ["IMG.jpg"] and not (root / "IMG.jpg").exists()
+    assert (root / "cats" / "IMG.jpg").read_bytes() == photo
+    undone = runner.invoke(app, ["undo", str(root)])
+    assert (undone.exit_code, undone.stdout) == (0, f"Restored 1 file(s) from 1 run in {root}.\n"), undone.output
+    assert layout(root) == before
+
+
+@pytest.mark.parametrize("kill", ["unlink 1", "unlink 2"], ids=["before-the-copy-name-goes", "before-the-source-goes"])
+def test_a_sort_killed_after_its_copy_to_another_disk_was_linked_in_ends_with_the_photo_once(
+        cats_on_another_disk: Path, kill: str) -> None:
+    # Killed once the copy is whole and linked in as cats/IMG.jpg, before its hidden name went
+    # (unlink 1) or before the photo's source did (unlink 2): the photo is at both names, two
+    # equal files on two disks, and recovery finishes the move.
+    root = cats_on_another_disk
+    photo = write_image(root / "IMG.jpg", BLUE, size=(256, 256)).read_bytes()
+
+    _killed_sort(root, kill)
+    left = {"unlink 1": [".IMG.jpg.sorter.tmp", "IMG.jpg"], "unlink 2": ["IMG.jpg"]}[kill]
+    assert sorted(os.listdir(root / "cats")) == left and (root / "IMG.jpg").exists()
+    assert (root / "cats" / "IMG.jpg").read_bytes() == photo
+    settled = _recovered(root)
+
+    assert (settled.completed, settled.rolled_back) == (1, 0)
+    assert os.listdir(root / "cats") == ["IMG.jpg"] and not (root / "IMG.jpg").exists()
+    assert (root / "cats" / "IMG.jpg").read_bytes() == photo
+
+
+def test_only_the_exact_hidden_name_of_a_copy_and_only_a_file_there_is_taken_for_one_left(tmp_path: Path) -> None:
+    # Recovery removes what a killed copy left by its name alone: a folder or a link at that
+    # name, or another hidden file beside it, is the user's and stays.
+    dst = tmp_path / "cats" / "IMG.jpg"
+    dst.parent.mkdir()
+    (dst.parent / ".IMG.jpg.tmp").write_bytes(b"an editor's")
+    (dst.parent / "target").write_bytes(b"linked to")
+    os.symlink("target", moves.copy_beside(dst))
+    assert not moves.remove_copy_left(dst) and os.path.islink(moves.copy_beside(dst))
+    os.unlink(moves.copy_beside(dst))
+    moves.copy_beside(dst).write_bytes(b"half a photo")
+    assert moves.remove_copy_left(dst)
+    assert sorted(os.listdir(dst.parent)) == [".IMG.jpg.tmp", "target"]
+    long = dst.with_name("x" * 250 + ".jpg")  # too long to take the suffix: a digest of it
+    assert len(moves.copy_beside(long).name) < 255 and moves.copy_beside(long) != moves.copy_beside(dst)
+    assert moves.copy_beside(long).name.startswith(".") and moves.copy_beside(long).name.endswith(".sorter.tmp")
