@@ -26,6 +26,8 @@ def stop_on_signals(stop: threading.Event):
         return
 
     def handler(signum, frame) -> None:
+        if signum == signal.SIGTERM:  # the exit status says so (`terminated`): 143, not Ctrl-C's 130
+            _TERMINATED.append(signum)
         if stop.is_set():
             signal.signal(signal.SIGINT, signal.default_int_handler)
             signal.signal(signal.SIGTERM, signal.SIG_DFL)
@@ -41,7 +43,7 @@ def stop_on_signals(stop: threading.Event):
             signal.signal(sig, old)
 
 
-_TERMINATED: list[int] = []  # SIGTERM received by `sigterm_as_ctrl_c`'s handler
+_TERMINATED: list[int] = []  # SIGTERM received by `sigterm_as_ctrl_c`'s handler or `stop_on_signals`'
 
 
 def sigterm_as_ctrl_c() -> None:

@@ -102,6 +102,9 @@ def test_unknown_option_is_a_usage_error() -> None:
 @pytest.mark.parametrize("args, line", [
     (["sort"], "Error: Missing argument 'DIRECTORY' (see 'sorter sort -h')"),
     (["sort", ".", "--frobnicate"], "Error: No such option: --frobnicate (see 'sorter sort -h')"),
+    # typer's parser raises these two without the command: they lacked the help to read.
+    (["sort", ".", "--log-file"], "Error: Option '--log-file' requires an argument (see 'sorter sort -h')"),
+    (["undo", ".", "--all=1"], "Error: Option '--all' does not take a value (see 'sorter undo -h')"),
     (["sort", ".", "--min-confidence", "most"],
      "Error: Invalid value for '--min-confidence': 'most' is not a number; give one from 0 to 1 (see 'sorter sort -h')"),
     (["sortt", "."], "Error: No such command 'sortt'. Did you mean 'sort'? (see 'sorter -h')"),

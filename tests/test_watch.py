@@ -917,6 +917,22 @@ def test_a_closed_terminal_sighup_stops_a_watch_as_ctrl_c_does() -> None:
     assert signal.getsignal(signal.SIGHUP) is signal.SIG_DFL
 
 
+def test_a_second_sigterm_ends_a_watch_with_sigterms_status(monkeypatch) -> None:
+    # `kill` twice ended a watch with 130, Ctrl-C's status, where one SIGTERM of a sort says 143.
+    import signal
+
+    from sorter import signals
+
+    monkeypatch.setattr(signals, "_TERMINATED", [])
+    stop = threading.Event()
+    with pytest.raises(KeyboardInterrupt), signals.stop_on_signals(stop):
+        os.kill(os.getpid(), signal.SIGTERM)
+        assert wait_until(stop.is_set, 5)  # the first: the batch in hand is finished
+        os.kill(os.getpid(), signal.SIGTERM)  # the second: abandoned, KeyboardInterrupt
+        time.sleep(5)
+    assert signals.terminated()  # cli.main: 143
+
+
 def test_polling_never_lists_cats_dogs_or_hidden_folders(tmp_path: Path) -> None:
     # Listed every second, a cats/ of 20,000 photos cost an idle watcher a third of a core.
     from watchdog.events import FileSystemEventHandler

@@ -42,6 +42,16 @@ class _Command(_PlainHelp, TyperCommand):
     """A command whose usage line names its argument as its text does (`sorter sort [OPTIONS]
     DIRECTORY`, `sorter learn [OPTIONS] [DIRECTORY]`), not typer's `{directory}`."""
 
+    def parse_args(self, ctx, args):
+        try:
+            return super().parse_args(ctx, args)
+        except typer.TyperException as exc:
+            # typer's parser raises "Option '--log-file' requires an argument" and "Option '--all'
+            # does not take a value" without the command: said without the help to read.
+            if getattr(exc, "ctx", None) is None:
+                exc.ctx = ctx
+            raise
+
     def collect_usage_pieces(self, ctx):
         pieces = [self.options_metavar] if self.options_metavar else []
         for param in self.get_params(ctx):
