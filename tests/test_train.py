@@ -539,7 +539,9 @@ def test_a_folder_of_non_pets_holding_cats_or_dogs_is_refused(tmp_path: Path) ->
         folder = add_others(tmp_path / name / "photos", kinds=("car",), per_kind=1).parent
         toy_photo(folder / name / "0.jpg", "cat" if "a" in name.lower() else "dog", np.random.default_rng(0))
         for option in ("--other", "--holdout"):
-            result = runner.invoke(app, [*train_args(data, tmp_path / "m.keras"), option, str(folder)])
+            # the pretrained backbone: --other with --backbone none is refused before any folder is read
+            result = runner.invoke(app, [*train_args(data, tmp_path / "m.keras"), option, str(folder),
+                                         "--backbone", "efficientnet-lite0"])
             assert result.exit_code == 2, (name, option, result.output)
             assert result.stderr == (f"Error: {option} {folder} holds {name}/: every photo in it counts as neither a "
                                      "cat nor a dog; give folders of non-pets only\n")
@@ -551,7 +553,8 @@ def test_an_other_folder_without_a_photo_is_refused(tmp_path: Path) -> None:
     data = make_dataset(tmp_path / "data", per_class=2)
     (tmp_path / "empty" / "people").mkdir(parents=True)
     (tmp_path / "empty" / "people" / "notes.txt").write_text("not a photo")
-    result = runner.invoke(app, [*train_args(data, tmp_path / "m.keras"), "--other", str(tmp_path / "empty")])
+    result = runner.invoke(app, [*train_args(data, tmp_path / "m.keras"), "--other", str(tmp_path / "empty"),
+                                 "--backbone", "efficientnet-lite0"])  # --backbone none: refused before it
     assert result.exit_code == 2, result.output
     assert result.stderr == f"Error: --other {tmp_path / 'empty'}: no images in it (nor in its sub-folders)\n"
 

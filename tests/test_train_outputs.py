@@ -124,7 +124,8 @@ def test_a_model_is_never_saved_among_the_photos_training_reads(tmp_path: Path, 
     data = make_dataset(tmp_path / "data", per_class=4)
     (tmp_path / "others" / "car").mkdir(parents=True)
     out = tmp_path / where / "m.keras"
-    result = runner.invoke(app, train_args(data, out, "--other", str(tmp_path / "others")))
+    result = runner.invoke(app, train_args(data, out, "--other", str(tmp_path / "others"),
+                                           "--backbone", "efficientnet-lite0"))  # --other needs it
     assert result.exit_code == 2, result.output
     assert f"--out {out} is inside " in result.stderr and "would be taken for photos" in result.stderr
     assert not list(tmp_path.rglob("m.*")) and not list(tmp_path.rglob("m-curves.png"))
