@@ -255,10 +255,13 @@ def duration(path, dir_fd: int | None = None) -> float | None:
 
 def may_be_live_photos(path) -> bool:
     """`path`, a video, may be a Live Photo's for all its index says (`LIVE_PHOTO_SECONDS`; one
-    that will not say may be): the one rule by which `watch` waits for its photo and a late one
-    (`sorting.latecomers`) joins a photo sorted before it, rather than be judged on its own."""
+    that will not say may be, but not a photo named as a video: `photo_inside`): the one rule by
+    which `watch` waits for its photo and a late one (`sorting.latecomers`) joins a photo sorted
+    before it, rather than be judged on its own."""
     seconds = duration(path)
-    return seconds is None or seconds <= LIVE_PHOTO_SECONDS
+    if seconds is None:  # no index to say, or no video: a HEIC photo named .MOV is a photo, no one's companion
+        return photo_inside(path) is None
+    return seconds <= LIVE_PHOTO_SECONDS
 
 
 def incomplete(path) -> str | None:

@@ -6,6 +6,10 @@ takes along (`LeftAlone`).
 A sort plans both photos in one run; a watch plans each batch on its own, so the photo that
 comes last (the JPG still being copied) met the video alone beside it, its companion by the
 rule, and took it along into its folder over its own verdict (unsure, neither).
+
+A HEIC photo named `.MOV` (a tool that saved a Live Photo's still under its video's name) is a
+photo, no video: judged on its own, a second photo of its stem (`companion_video`,
+`apart_from_photos`).
 """
 
 from __future__ import annotations
@@ -13,28 +17,63 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from sorter.config import VIDEO_EXTENSIONS
+from sorter.files.companions import STEM_EXTENSIONS
 from sorter.files.moves import Judged, judged_as
 
+#: The videos a photo takes by its stem: a Live Photo's .MOV, .MP4.
+_PAIRED_VIDEOS = tuple(ext for ext in STEM_EXTENSIONS if ext in VIDEO_EXTENSIONS)
 
-def judged(entries):
+
+def companion_video(path: Path) -> bool:
+    """`path` is a photo's video (a Live Photo's .MOV beside its one photo: `goes_with_a_photo`),
+    which goes with the photo, never judged nor counted on its own; not a HEIC photo named .MOV
+    (`container.photo_inside`: one small read, for such a video only), which is a photo itself."""
+    from sorter.files.companions import goes_with_a_photo
+    from sorter.media.container import photo_inside
+
+    return goes_with_a_photo(path) and photo_inside(path) is None
+
+
+def judged(entries, left_alone: LeftAlone | None = None):
     """The entries to judge: all but a Live Photo's video, which goes with its photo and is
     never judged itself (and, gone by the time it is reached, went with its photo already).
     Checked as each entry is reached, so a photo moved meanwhile is seen gone. A video no
-    photo takes (`goes_with_a_photo`: `IMG_1.m4v`, a `.MOV` of two photos' stem) is judged."""
-    from sorter.files.companions import goes_with_a_photo
+    photo takes (`companion_video`: `IMG_1.m4v`, a `.MOV` of two photos' stem, a HEIC photo
+    named .MOV) is judged, and so is one `left_alone` holds beside the one photo left of two."""
     from sorter.media.folders import Skipped, is_video_name
 
     for entry in entries:
         if isinstance(entry, Skipped) or not is_video_name(entry.name):
             yield entry
-        elif not goes_with_a_photo(entry) and os.path.lexists(entry):
+        elif ((not companion_video(entry) or (left_alone is not None and left_alone.holds(entry)))
+              and os.path.lexists(entry)):
             yield entry
+
+
+def a_photos_video(name: str) -> bool:
+    """`name` is one a photo takes as its video by the stem (`IMG_1.MOV`, `IMG_1.mp4`)."""
+    return os.path.splitext(name)[1].lower() in _PAIRED_VIDEOS
+
+
+def apart_from_photos(photo: Path, companions: tuple[Path, ...]) -> tuple[Path, ...]:
+    """`companions` of `photo` less those by its stem where one of them is a HEIC photo named
+    .MOV (`container.photo_inside`): a second photo of its stem, judged on its own, so the rest
+    (`IMG_1.AAE`) belong to neither for sure (`companions`' rule). Was carried along unjudged as
+    the photo's video. One small read for each .MOV or .MP4 among them."""
+    from sorter.media.container import photo_inside
+
+    if not any(a_photos_video(c.name) and photo_inside(c) is not None for c in companions):
+        return companions
+    whole = photo.name.casefold() + "."
+    return tuple(c for c in companions if c.name.casefold().startswith(whole))
 
 
 class LeftAlone:
     """The videos judged on their own and left in place while a photo of their stem was beside
-    them, each as it was judged (a watch's, for as long as it runs). Only these: a few files in
-    a folder, whatever its size. A video changed or replaced since is no longer one of them."""
+    them, each as it was judged (a watch's, for as long as it runs), and those a photo of their
+    stem moved without, for another beside them (`passed_over`). Only these: a few files in a
+    folder, whatever its size. A video changed or replaced since is no longer one of them."""
 
     def __init__(self) -> None:
         self._videos: dict[Path, Judged] = {}
@@ -48,6 +87,28 @@ class LeftAlone:
             self._videos[video] = was
         else:
             self._videos.pop(video, None)
+
+    def passed_over(self, photo: Path, taken: tuple[Path, ...]) -> None:
+        """`photo` moved without a .MOV or .MP4 of its stem beside it (not in `taken`) for the
+        other photo of that stem still there (a JPG being copied when the HEIC's batch went):
+        the video belongs to neither, and is judged on its own (`judged`) as a sort of the three
+        judges it, not taken along by that photo once complete, nor joined to this one
+        (`latecomers`). It had joined the HEIC, or gone with the JPG. A few `lstat` calls."""
+        from sorter.files.companions import spellings
+
+        stem = os.path.splitext(photo.name)[0]
+        for ext in _PAIRED_VIDEOS:
+            for video in (photo.with_name(stem + spelling) for spelling in spellings(ext)):
+                if video not in taken:
+                    self.hold(video)
+
+    def hold(self, video: Path) -> None:
+        """`video`, a .MOV or .MP4 of two photos' stem (one beside it, one moved: `passed_over`,
+        `Latecomers.of_a_photo_moved`), as it is now: judged on its own, no photo takes it."""
+        from sorter.files.companions import beside_a_photo, regular_file
+
+        if a_photos_video(video.name) and (st := regular_file(video)) is not None and beside_a_photo(video):
+            self._videos[video] = judged_as(st)
 
     def holds(self, path: Path) -> bool:
         """`path` is a video left where it was judged alone, unchanged since: no photo takes it."""

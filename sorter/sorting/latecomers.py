@@ -29,7 +29,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from sorter.config import CLASS_FOLDERS, IMAGE_EXTENSIONS, VIDEO_EXTENSIONS
-from sorter.files.companions import NAME_SUFFIXES, STEM_EXTENSIONS, VIDEO_STEM_EXTENSIONS
+from sorter.files.companions import NAME_SUFFIXES, STEM_EXTENSIONS, VIDEO_STEM_EXTENSIONS, beside_a_photo
 from sorter.files.planning import NameIndex
 from sorter.files.verdicts import SameFile, is_a_file, same_file, same_file_of
 from sorter.media.folders import is_image_name, is_video_name
@@ -43,6 +43,9 @@ LIMIT = 16_384
 #: photo IMG_0002.JPG sorted months before. A sidecar named after the photo's whole name
 #: (IMG_0002.JPG.xmp, written when the photo is edited) joins it whenever it comes.
 STEM_WINDOW = 24 * 3600
+#: Seconds by which a file's ctime may lag the clock a move's time is read from: the kernel
+#: stamps it by a coarse clock, a tick (up to 10 ms) behind `time.time()`.
+CTIME_SLACK = 0.02
 #: Extensions a file may join its photo by the stem with: a photo's companions, a video's.
 _BY_STEM = {
     ext: (IMAGE_EXTENSIONS if ext in STEM_EXTENSIONS else frozenset())
@@ -213,10 +216,21 @@ class Latecomers:
             return None
         return replace(filed, destination=self._root / where)
 
+    def of_a_photo_moved(self, path: Path) -> bool:
+        """A photo of `path`'s stem moved away within `STEM_WINDOW` and is not back: a video
+        beside another photo of that stem (the JPG still being copied when the HEIC moved) is of
+        two photos' stem, and belongs to neither (`alone.LeftAlone.hold`)."""
+        filed = self._by_stem.get(_key(path))
+        if filed is None or not is_image_name(filed.source.name) or os.path.lexists(filed.source):
+            return False
+        return filed.when is None or time.time() - filed.when <= STEM_WINDOW
+
     def destination(self, path: Path) -> tuple[Filed, Path] | None:
         """The moved photo `path` belongs with and where `path` goes beside it; None when it
-        belongs with no photo moved away (or its photo is back, or gone since), and for a video
-        that cannot be a Live Photo's (`container.may_be_live_photos`): it is judged on its own."""
+        belongs with no photo moved away (or its photo is back, or gone since, or another photo
+        of its stem is beside it), when it was there before its photo moved (`_there_before`),
+        and for a video that cannot be a Live Photo's (`container.may_be_live_photos`: over 5 s,
+        or a photo named as a video): it is judged on its own."""
         from sorter.media.container import may_be_live_photos  # numpy: not imported for `--help`
 
         folded = path.name.casefold()
@@ -243,8 +257,13 @@ class Latecomers:
                 return None  # IMG_1.MOV of IMG_1.HEIC or of IMG_1.JPG: `Filed.other`
             if by_stem is None and not path.name.startswith(filed.source.name):
                 continue
-            if os.path.lexists(filed.source):
-                return None  # the photo is back beside it (the usual rules apply)
+            if os.path.lexists(filed.source) or (by_stem is not None and beside_a_photo(path)):
+                # The photo is back beside it, or another photo of its stem is (the JPG still being
+                # copied when the HEIC moved): the usual rules apply, and a video of two photos'
+                # stem belongs to neither. It had joined the HEIC.
+                return None
+            if by_stem is not None and _there_before(path, filed):
+                return None  # not taken along when its photo moved (judged alone, left alone): no late companion
             if by_stem is not None and is_video_name(path.name) and not may_be_live_photos(path):
                 return None  # a video over 5 s is no Live Photo's: judged on its own
             if not os.path.lexists(filed.destination):
@@ -258,6 +277,19 @@ class Latecomers:
 def _key(path: Path) -> tuple[str, str]:
     """Where a photo was, by its folder and stem (casefolded): what its companions share."""
     return str(path.parent), os.path.splitext(path.name)[0].casefold()
+
+
+def _there_before(path: Path, filed: Filed) -> bool:
+    """`path` was where it is, complete, before the photo `filed` moved: its inode last changed
+    (written, or renamed in: `st_ctime`, which no copy tool sets back as it sets the mtime) before
+    that move. A Live Photo's .MOV still being copied as its photo moved changed after it. A clock
+    between this machine's and a network share's may blur that by the skew between them."""
+    if filed.when is None:
+        return False  # a journal from before moves had times: as before
+    try:
+        return os.lstat(path).st_ctime < filed.when - CTIME_SLACK
+    except OSError:
+        return False
 
 
 def _beside(filed: Filed, path: Path) -> Path:

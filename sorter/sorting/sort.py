@@ -18,7 +18,7 @@ from sorter.files.filing import refused_into
 from sorter.files.folder import check_folder, output_folders, unwritable
 from sorter.files.moves import Judged, judged_as
 from sorter.files.verdicts import PutBacks, put_back_reason
-from sorter.sorting.alone import LeftAlone, judged
+from sorter.sorting.alone import LeftAlone, apart_from_photos, judged
 from sorter.sorting.pet_homes import at_home, pets_of
 from sorter.sorting.results import FileResult, SortSummary, Tally
 
@@ -45,7 +45,7 @@ class Sorter:
 
     def __init__(
         self, root: Path, classifier, *, min_confidence: float = 0.0, dry_run: bool = False,
-        thumbnails: int | None = None, looks: bool = False,
+        thumbnails: int | None = None, looks: bool = False, left_alone: LeftAlone | None = None,
     ) -> None:
         self.root = root
         #: The watcher's: its planner asks the disk for names it does not know (`Planner.looks`).
@@ -61,7 +61,8 @@ class Sorter:
         #: Where the named pets' photos go (`pet_folders`), as the caller set it for a sort or a batch,
         #: and with the pets looked for as their photos came (`sort_entries`).
         self.here = None
-        self.left_alone = LeftAlone()  # across a watch's batches: no later photo takes such a video along
+        #: Across a watch's batches: no later photo takes such a video along. A sort's, as its count found them.
+        self.left_alone = LeftAlone() if left_alone is None else left_alone
 
     def close(self) -> None:
         if self._journal is not None:
@@ -164,7 +165,7 @@ class Sorter:
         looked = looked or {}
 
         def photos():
-            for entry in judged(entries):
+            for entry in judged(entries, self.left_alone):
                 if isinstance(entry, Skipped):
                     skipped.append(entry)
                     continue
@@ -203,18 +204,22 @@ class Sorter:
             are the companions of this moment."""
             if within is not None:
                 return [named_or_kept(p) for p in predictions]
-            return [planner.decide(p.path, p.label, p.confidence, p.error, unjudged(companions), p.pet, p.looks_like)
+            return [planner.decide(p.path, p.label, p.confidence, p.error, unjudged(p.path, companions), p.pet,
+                                   p.looks_like)
                     for p, companions in zip(predictions, self._companions(predictions), strict=True)]
 
-        def unjudged(companions: tuple[Path, ...]) -> tuple[Path, ...]:
+        def unjudged(photo: Path, companions: tuple[Path, ...]) -> tuple[Path, ...]:
             """Less a video gone to be judged on its own (`identities`), of two photos' stem when
             reached: the second took it along once the first had moved (a dog video into cats/);
-            and less one judged so and left in place by an earlier call (`alone.LeftAlone`)."""
+            less one judged so and left in place by an earlier call (`alone.LeftAlone`); and less
+            all by the stem beside a HEIC photo named .MOV (`alone.apart_from_photos`)."""
+            companions = apart_from_photos(photo, companions)
             return tuple(c for c in companions if c not in identities and not self.left_alone.holds(c))
 
         def named_or_kept(p):
             if p.pet and (p.label == within or (refile is not None and refile(p.path))):
-                d = planner.decide(p.path, p.label, p.confidence, p.error, unjudged(find_companions(p.path)), p.pet)
+                d = planner.decide(p.path, p.label, p.confidence, p.error, unjudged(p.path, find_companions(p.path)),
+                                     p.pet)
                 if d.status == "move":  # not below --min-confidence
                     return d
             return Decision(p.path, "kept", p.label, p.confidence, reason=kept_reason(within))
@@ -349,6 +354,8 @@ class Sorter:
                         d.source, "moved", d.label, d.confidence, outcome.members[0][1], companions=outcome.members[1:]
                     )
                     first_seq[d.source] = outcome.moves[0].seq
+                    if self.looks:  # a watch's batch: the other photo of its stem comes in another
+                        self.left_alone.passed_over(d.source, tuple(src for src, _ in d.companions))
         if not self.dry_run and unrecorded is None:
             try:
                 self._note_seen(decisions, results, first_seq, boxes)
@@ -432,7 +439,8 @@ def sort_folder(
             recovered = recovered_info.completed
         state = recovered_info.state if not dry_run else scan(root)
         back = put_back(root, state)
-        late = LateCompanions(root, state, back)  # of photos sorted before, found as the folder is counted
+        alone = LeftAlone()  # a video of two photos' stem the count finds (`LateCompanions`): judged on its own
+        late = LateCompanions(root, state, back, alone)  # of photos sorted before, found as the folder is counted
 
         def photos(also=None, passed: NotEntered | None = None):
             return scan_folder(root, recursive=recursive, exclude=output_folders(), videos=True, also=also,
@@ -440,10 +448,10 @@ def sort_folder(
 
         where = named_again.placed(root) if named else None  # one read of the journal for both
         total = sum(1 for look in named_again.passes(root, named, where, count=True) for _ in judged(look.entries))
-        total += sum(1 for _ in judged(late.taking(lambda also: photos(also, not_entered))))
+        total += sum(1 for _ in judged(late.taking(lambda also: photos(also, not_entered)), alone))
         on_start(total + len(late.found))
         sorter = Sorter(root, classifier, min_confidence=min_confidence, dry_run=dry_run,
-                        thumbnails=None if review is None else FRAME_PX)
+                        thumbnails=None if review is None else FRAME_PX, left_alone=alone)
         passes = [(look.entries, look.species, look.refile, None) for look in named_again.passes(root, named, where)]
         passes.append((late.without(photos()), None, None, back))
         # What the named pets came close to, for the review server's "might be Luna" groups.

@@ -131,14 +131,15 @@ def _said(here, before: dict[str, str], on_notice: Callable[[WatchNotice], None]
     return now
 
 
-def _latecomers(root: Path, batch: list, latecomers, watcher) -> tuple[list, list, list]:
+def _latecomers(root: Path, batch: list, latecomers, watcher, alone) -> tuple[list, list, list]:
     """Split what the watcher found ready: companions whose photo went before them (to join
     it), the photos and videos to sort, and photos sorter moved that were put back where they
     were, or renamed since (left there: `Latecomers.put_back`, by place or by what each is as
     the watcher handed it out, and for photos sorted before those it remembers,
     one look at the journal for the batch: `older_put_backs`). A video that joins no photo for
-    sure is judged on its own, as `sort` judges it; a sidecar of no moved photo is left alone:
-    its photo, when it comes, takes it along."""
+    sure is judged on its own, as `sort` judges it, and one of a photo moved and of another
+    beside it is held so (`alone`: `LeftAlone.hold`), which that photo does not take along; a
+    sidecar of no moved photo is left alone: its photo, when it comes, takes it along."""
     from sorter.media.folders import Skipped, is_image_name, is_video_name
 
     put_back = {entry: latecomers.put_back(entry, watcher.handed.get(entry)) for entry in batch
@@ -161,6 +162,8 @@ def _latecomers(root: Path, batch: list, latecomers, watcher) -> tuple[list, lis
         if found is not None:
             late.append((entry, *found))
         elif is_video_name(entry.name):  # of no photo for sure (IMG_1.HEIC or IMG_1.JPG?), or over 5 s: judged alone
+            if latecomers.of_a_photo_moved(entry):
+                alone.hold(entry)  # and of the JPG beside it, still being copied when the HEIC went
             rest.append(entry)
         else:
             watcher.settle(entry)
@@ -285,6 +288,12 @@ def watch_folder(
 
     refused: dict[Path, str | None] = {}  # moves the disk refused, retried at each scan: said once
 
+    #: When the batch being sorted began: its photos moved after it, and a file of a photo's stem
+    #: last changed before it was beside the photo when its companions were looked up
+    #: (`latecomers._there_before`). The time of the report came after the move: a Live Photo's
+    #: .MOV copied in the moment its photo went was taken for one there before.
+    batch_began = [time.time()]
+
     def report(result: FileResult, watcher: Watcher) -> None:
         if _refusal(result):
             if refused.get(result.path, "") == result.reason:
@@ -295,7 +304,7 @@ def watch_folder(
         tally.add(result)  # watch never plans without moving: a destination means moved
         if result.status == "moved" and result.destination is not None:
             latecomers.remember(Filed(result.path, result.destination, result.label, result.confidence,
-                                      result.same or same_file_of(result.destination), when=time.time()))
+                                      result.same or same_file_of(result.destination), when=batch_began[0]))
         if result.status == "failed" and CHANGED_SINCE_JUDGED in (result.reason or ""):
             watcher.note(result.path)  # another file now, or still being written: judged again once complete
         elif result.status in ("neither", "unsure", "unreadable", "skipped"):
@@ -349,12 +358,13 @@ def watch_folder(
             else:  # its pets looked for once while cats/ and dogs/ stay as they were; else as their photos come
                 sorter.here = noting.looked if noting.still_looked() else here
             moved = _said(sorter.here, moved, on_notice)
-            late, batch, back = _latecomers(root, batch, latecomers, watcher)
+            late, batch, back = _latecomers(root, batch, latecomers, watcher, sorter.left_alone)
             for entry, was in back:  # the user's word: left where it is
                 report(FileResult(entry, "skipped", reason=put_back_reason(os.path.relpath(was, root))), watcher)
             unreported = {entry for entry, _, _ in late} | {e.path if isinstance(e, Skipped) else e for e in batch}
             refusals: dict[str, int] = {}  # the batch's moves refused file by file, by reason
             try:  # each result reported as it comes: those before a failure were moved
+                batch_began[0] = time.time()
                 for result in chain(sorter.join(late), sorter.sort_entries(batch, batch_size=batch_size,
                                                                            looked=watcher.handed)):
                     unreported.discard(result.path)

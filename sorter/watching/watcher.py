@@ -165,6 +165,7 @@ class Watcher:
         from sorter.files.companions import could_be_companion
         from sorter.media.container import incomplete, may_be_live_photos
         from sorter.media.folders import excluded_by_case, is_image_name, is_video_name, sorted_on_its_own
+        from sorter.sorting.alone import companion_video
 
         self.root = root
         self.recursive = recursive
@@ -180,8 +181,11 @@ class Watcher:
         # Photos and videos to sort, and companions that may come after their photo.
         self._is_wanted = lambda name: is_image_name(name) or is_video_name(name) or could_be_companion(name)
         #: What the start's "N photo(s) and video(s) already there" and the stop's "not sorted yet"
-        #: count: not a companion (.AAE, .xmp), which goes with its photo.
-        self._counted = lambda name: is_image_name(name) or is_video_name(name)
+        #: count: not a companion (.AAE, .xmp, a Live Photo's .MOV beside its photo: `companion_video`),
+        #: which goes with its photo, as the stop's "moved N file(s)" counts it. The start had
+        #: counted the .MOV: 70 of a roll that `sort --json` lists as 67.
+        self._counted = lambda path: ((is_image_name(path.name) or is_video_name(path.name))
+                                      and not companion_video(path))
         self._is_video_name = is_video_name
         self._excluded_by_case = excluded_by_case
         self._sorted_on_its_own = sorted_on_its_own
@@ -344,14 +348,14 @@ class Watcher:
                 continue
             found[entry.path if isinstance(entry, Skipped) else entry] = None
         now = self.clock()
-        added = 0
+        added = []
         with self._lock:
             self._settled = {p: s for p, s in self._settled.items() if p in found}
             for path in found:
                 if path not in self._candidates:
                     self._candidates[path] = _Candidate(now)
-                    added += self._counted(path.name)
-        return added
+                    added.append(path)
+        return sum(map(self._counted, added))  # not under the lock: a .MOV costs a few lstat calls and a read
 
     def scan_if_due(self) -> int | None:
         """Scan when the interval has passed (and at the first call); None otherwise."""
@@ -481,5 +485,5 @@ class Watcher:
         event not come yet, or lost), which `take_ready` drops only once it comes to it."""
         with self._lock:
             written = dict.fromkeys(also, False) | {path: cand.written for path, cand in self._candidates.items()}
-        waiting = [w for path, w in written.items() if self._counted(path.name) and os.path.lexists(path)]
+        waiting = [w for path, w in written.items() if self._counted(path) and os.path.lexists(path)]
         return len(waiting), sum(waiting)
