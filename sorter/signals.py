@@ -44,6 +44,7 @@ def stop_on_signals(stop: threading.Event):
 
 
 _TERMINATED: list[int] = []  # SIGTERM received by `sigterm_as_ctrl_c`'s handler or `stop_on_signals`'
+_INTERRUPTED: list[int] = []  # SIGINT and SIGTERM whose KeyboardInterrupt `sigterm_as_ctrl_c`'s handlers raised
 
 
 def sigterm_as_ctrl_c() -> None:
@@ -51,18 +52,37 @@ def sigterm_as_ctrl_c() -> None:
     raises KeyboardInterrupt, as Ctrl-C does, so that `sort` and `undo` stopped so say what they
     moved and how to take it back (`cli.interrupts`), where SIGTERM ended them at once without a
     word, their journal whole but the user unaware. `terminated` then says the exit status is
-    143, not Ctrl-C's 130. A command that stops on signals its own way (`stop_on_signals`,
-    `sigterm_interrupts`) sets its handler inside and gives this one back after. An ignored
-    SIGTERM stays ignored."""
+    143, not Ctrl-C's 130. Both are noted, for `interrupt_dropped`. A command that stops on
+    signals its own way (`stop_on_signals`, `sigterm_interrupts`) sets its handler inside and
+    gives this one back after. An ignored SIGTERM or SIGINT stays ignored."""
     import signal
 
-    if threading.current_thread() is threading.main_thread() and signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+    if threading.current_thread() is not threading.main_thread():
+        return
+    if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
         signal.signal(signal.SIGTERM, _terminate)
+    if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+        signal.signal(signal.SIGINT, _interrupt)
 
 
 def _terminate(signum, frame) -> None:
     _TERMINATED.append(signum)
+    _interrupt(signum, frame)
+
+
+def _interrupt(signum, frame) -> None:
+    _INTERRUPTED.append(signum)
     raise KeyboardInterrupt
+
+
+def interrupt_dropped() -> None:
+    """Raise KeyboardInterrupt again where Ctrl-C or SIGTERM was received (`sigterm_as_ctrl_c`)
+    and the command still goes on: its KeyboardInterrupt was raised inside a finalizer, which
+    Python prints as "Exception ignored ... KeyboardInterrupt:" and drops, and a sort stopped
+    with Ctrl-C sorted on to its end, status 0. Called where the command is sure to pass (each
+    photo a sort files), as `interrupt_lost` is for training."""
+    if _INTERRUPTED:
+        raise KeyboardInterrupt
 
 
 def terminated() -> bool:
@@ -93,7 +113,7 @@ def sigterm_interrupts() -> Iterator[list[int]]:
         raise KeyboardInterrupt
 
     previous = {signal.SIGTERM: signal.signal(signal.SIGTERM, handler)}
-    if signal.getsignal(signal.SIGINT) is signal.default_int_handler:  # an ignored Ctrl-C stays so
+    if signal.getsignal(signal.SIGINT) in (signal.default_int_handler, _interrupt):  # an ignored Ctrl-C stays so
         previous[signal.SIGINT] = signal.signal(signal.SIGINT, handler)
     try:
         yield received

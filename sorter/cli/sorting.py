@@ -60,6 +60,7 @@ def sort_command(
 
       sorter sort ~/Pictures/pets --name-pets  # once learnt: cats/Luna/
     """
+    from sorter.signals import interrupt_dropped
     from sorter.sorting.sort import sort_folder
 
     if as_json and as_jsonl:
@@ -74,6 +75,7 @@ def sort_command(
                     progress.update(task, total=total)
 
                 def on_result(result) -> None:
+                    interrupt_dropped()  # a Ctrl-C a finalizer swallowed stops the sort here
                     progress.advance(task)
                     if as_jsonl:
                         print(json.dumps(result.to_json()), flush=True)
