@@ -293,7 +293,36 @@ def test_watch_sorts_a_video_only_once_its_index_is_written(tmp_path: Path, colo
         assert wait_until(lambda: (tmp_path / "dogs" / "recording.mp4").exists(), 10), results
     finally:
         results = stopped(stop, thread, results)
-    assert [(r.path.name, r.status, r.frames) for r in results] == [("recording.mp4", "moved", 8)]
+    assert [(r.path.name, r.status, r.frames) for r in results] == [("recording.mp4", "moved", 8)], [
+        (r.status, r.reason) for r in results]
+
+
+def test_a_video_whose_index_is_written_as_it_is_read_is_not_handed_out_with_its_size_of_before(
+        tmp_path: Path) -> None:
+    # CI, once in a dozen: the index written between the watcher's lstat and its read of the
+    # file (which found it whole), the video was judged with the lstat of before, its move
+    # refused as "changed since it was judged", and it was judged again.
+    from sorter.watching.watcher import Watcher, WatchSettings
+
+    video = tmp_path / "recording.mp4"
+    video.write_bytes(b"\0" * 1000)
+    watcher = Watcher(tmp_path, settings=WatchSettings(settle=0.05, closed_grace=0.0, pair_wait=0.0))
+    watcher.scan()
+    time.sleep(0.1)  # settled
+
+    def index_written_meanwhile(path: Path) -> bool:
+        with open(path, "ab") as f:
+            f.write(b"moov")
+        return False  # whole, as read
+
+    watcher._incomplete = index_written_meanwhile
+    assert watcher.take_ready(64) == []  # changed as it was read: not yet
+    watcher._incomplete = lambda path: False
+    for _ in range(20):
+        time.sleep(0.1)
+        if ready := watcher.take_ready(64):
+            break
+    assert ready == [video] and watcher.handed[video].st_size == 1004  # as it is now
 
 
 def test_watch_takes_a_few_videos_a_batch_so_a_review_click_never_waits_long(tmp_path: Path, colours) -> None:

@@ -182,8 +182,7 @@ class Watcher:
         self._is_wanted = lambda name: is_image_name(name) or is_video_name(name) or could_be_companion(name)
         #: What the start's "N photo(s) and video(s) already there" and the stop's "not sorted yet"
         #: count: not a companion (.AAE, .xmp, a Live Photo's .MOV beside its photo: `companion_video`),
-        #: which goes with its photo, as the stop's "moved N file(s)" counts it. The start had
-        #: counted the .MOV: 70 of a roll that `sort --json` lists as 67.
+        #: which goes with its photo, as "moved N file(s)" counts it (the start said 70 of 67).
         self._counted = lambda path: ((is_image_name(path.name) or is_video_name(path.name))
                                       and not companion_video(path))
         self._is_video_name = is_video_name
@@ -447,6 +446,9 @@ class Watcher:
                     # Unchanged that long without one, it goes to be reported as truncated.
                     if self._incomplete(path):
                         due = min(now + self.settings.settle, cand.since + self.settings.video_index_wait)
+                    elif not _still(path, signature):  # its index written as it was read: `st` is of before
+                        cand.since, cand.closed, cand.written = now, False, True
+                        due = now + self.settings.settle
                 if now >= due and path.suffix.lower() in _PAIRED_VIDEOS and self._waits_for_photo(path, cand):
                     due = max(due, cand.since + self.settings.pair_wait)
                 if now < due:
@@ -487,3 +489,12 @@ class Watcher:
             written = dict.fromkeys(also, False) | {path: cand.written for path, cand in self._candidates.items()}
         waiting = [w for path, w in written.items() if self._counted(path) and os.path.lexists(path)]
         return len(waiting), sum(waiting)
+
+
+def _still(path: Path, signature: tuple) -> bool:
+    """`path` as `signature` says: a video handed out with an `lstat` of before its index was
+    written found "changed since it was judged" at its move, and was judged twice."""
+    try:
+        return stamp(os.lstat(path))[:3] == signature
+    except OSError:
+        return False
