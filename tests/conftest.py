@@ -386,6 +386,23 @@ def heavy_imports_after(*invocations: tuple[list[str], int | None]) -> list[str]
     return json.loads(out.stdout)
 
 
+def ctrl_c_at(function, call: int, *, after: bool = False):
+    """`function` with a Ctrl-C (KeyboardInterrupt) at its `call`-th call: in place of it, or
+    once it has run (`after`)."""
+    calls = []
+
+    def stopped(*args, **kwargs):
+        calls.append(args)
+        if len(calls) == call and not after:
+            raise KeyboardInterrupt
+        result = function(*args, **kwargs)
+        if len(calls) == call:
+            raise KeyboardInterrupt
+        return result
+
+    return stopped
+
+
 class FullDisk:
     """The journal's `os` on a disk that fills up after `room` more writes: the next write is
     cut after a few bytes, as a real full disk cuts it, and then nothing more is written."""

@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import REPO, FakeClassifier, tree, write_image
+from conftest import REPO, FakeClassifier, ctrl_c_at, tree, write_image
 from test_watch import noise_jpeg
 
 from sorter.sorting.sort import sort_folder
@@ -175,15 +175,8 @@ def test_an_undo_stopped_part_way_lists_the_files_it_found_gone_before_its_inter
         write_image(tmp_path / name, red)
     sort_folder(tmp_path, classifier=FakeClassifier())
     (tmp_path / "dogs" / "spot.jpg").unlink()  # deleted since it was sorted
-    move, calls = moves.move_no_replace, []
-
-    def ctrl_c_at_the_second(*args):  # fido is back, spot found gone; then rex's run, the older
-        calls.append(args)
-        if len(calls) == 2:
-            raise KeyboardInterrupt
-        return move(*args)
-
-    monkeypatch.setattr(moves, "move_no_replace", ctrl_c_at_the_second)
+    # fido is back, spot found gone; then rex's run, the older
+    monkeypatch.setattr(moves, "move_no_replace", ctrl_c_at(moves.move_no_replace, 2))
     stopped = runner.invoke(app, ["undo", str(tmp_path), "--all"])
     monkeypatch.undo()
 
@@ -225,13 +218,7 @@ def test_an_undo_stopped_part_way_says_where_it_found_the_photos_it_put_back_fro
 
     runner = CliRunner()
     two_sorts_then_moved_on_and_gone(tmp_path)
-    move = moves.move_no_replace
-
-    def ctrl_c_once_moved(*args):
-        move(*args)
-        raise KeyboardInterrupt
-
-    monkeypatch.setattr(moves, "move_no_replace", ctrl_c_once_moved)
+    monkeypatch.setattr(moves, "move_no_replace", ctrl_c_at(moves.move_no_replace, 1, after=True))
     stopped = runner.invoke(app, ["undo", str(tmp_path), "--all"])
     monkeypatch.undo()
 
@@ -258,15 +245,7 @@ def test_an_undo_stopped_part_way_counts_the_files_found_gone_or_back_apart_from
     runner = CliRunner()
     two_sorts_then_moved_on_and_gone(tmp_path, "bolt.jpg")
     os.rename(tmp_path / "dogs" / "bolt.jpg", tmp_path / "bolt.jpg")  # put back by hand
-    move, calls = moves.move_no_replace, []
-
-    def ctrl_c_at_the_second(*args):
-        calls.append(args)
-        if len(calls) == 2:
-            raise KeyboardInterrupt
-        return move(*args)
-
-    monkeypatch.setattr(moves, "move_no_replace", ctrl_c_at_the_second)
+    monkeypatch.setattr(moves, "move_no_replace", ctrl_c_at(moves.move_no_replace, 2))
     stopped = runner.invoke(app, ["undo", str(tmp_path), "--all"])
     monkeypatch.undo()
 
@@ -483,12 +462,10 @@ def test_ctrl_c_as_a_watch_lets_go_of_a_linked_copys_watching_file_leaves_it_fre
     again.release()
 
 
-def test_a_ctrl_c_whose_clean_up_fails_still_stops_the_sort(tmp_path: Path, monkeypatch) -> None:
-    # An error raised while a Ctrl-C unwinds a move (a descriptor that would not close, a copy
-    # across disks that could not be removed) was taken for that photo's failure: "b.jpg: cannot
-    # move: Bad file descriptor", and the sort went on to file the rest as if no Ctrl-C had come.
-    import errno
-
+def _dogs_sorted_until_a_ctrl_c_at_the_second(tmp_path: Path, monkeypatch, patch) -> None:
+    """A sort of a.jpg, b.jpg and c.jpg (dogs), with `patch(moves)` in place, which stops it at
+    the second move: it says so (130), the first photo alone moved (no file beside it in dogs/),
+    and an undo puts the folder back as it was."""
     from typer.testing import CliRunner
 
     from sorter.cli import app
@@ -500,18 +477,7 @@ def test_a_ctrl_c_whose_clean_up_fails_still_stops_the_sort(tmp_path: Path, monk
         write_image(tmp_path / name, (0, 0, 255))
     before = tree(tmp_path)
     monkeypatch.setattr(lite, "load_classifier", lambda model: FakeClassifier())
-    move, calls = moves.move_no_replace, []
-
-    def ctrl_c_then_its_clean_up_fails_at_the_second(*args):
-        calls.append(args)
-        if len(calls) == 2:
-            try:
-                raise KeyboardInterrupt
-            except KeyboardInterrupt:
-                raise OSError(errno.EBADF, os.strerror(errno.EBADF)) from None
-        return move(*args)
-
-    monkeypatch.setattr(moves, "move_no_replace", ctrl_c_then_its_clean_up_fails_at_the_second)
+    patch(moves)
     stopped = runner.invoke(app, ["sort", str(tmp_path)])
     monkeypatch.undo()
 
@@ -521,6 +487,29 @@ def test_a_ctrl_c_whose_clean_up_fails_still_stops_the_sort(tmp_path: Path, monk
     again = runner.invoke(app, ["undo", str(tmp_path)])
     assert (again.exit_code, again.stdout) == (0, f"Restored 1 file(s) from 1 run in {tmp_path}.\n"), again.output
     assert tree(tmp_path) == before
+
+
+def test_a_ctrl_c_whose_clean_up_fails_still_stops_the_sort(tmp_path: Path, monkeypatch) -> None:
+    # An error raised while a Ctrl-C unwinds a move (a descriptor that would not close, a copy
+    # across disks that could not be removed) was taken for that photo's failure: "b.jpg: cannot
+    # move: Bad file descriptor", and the sort went on to file the rest as if no Ctrl-C had come.
+    import errno
+
+    def fails_at_the_second(moves) -> None:
+        move, calls = moves.move_no_replace, []
+
+        def ctrl_c_then_its_clean_up_fails_at_the_second(*args):
+            calls.append(args)
+            if len(calls) == 2:
+                try:
+                    raise KeyboardInterrupt
+                except KeyboardInterrupt:
+                    raise OSError(errno.EBADF, os.strerror(errno.EBADF)) from None
+            return move(*args)
+
+        monkeypatch.setattr(moves, "move_no_replace", ctrl_c_then_its_clean_up_fails_at_the_second)
+
+    _dogs_sorted_until_a_ctrl_c_at_the_second(tmp_path, monkeypatch, fails_at_the_second)
 
 
 class _AcrossDisksCtrlCAsTheCopyIsMade:
@@ -555,28 +544,11 @@ def test_ctrl_c_as_a_move_across_disks_makes_its_copy_leaves_no_empty_file(tmp_p
     # The copy's file was made before the clean-up that removes it was in place: a Ctrl-C right
     # then left an empty dogs/b.jpg beside the photo, which neither recovery nor undo removes
     # (not equal to the photo: someone else's, for all they know).
-    from typer.testing import CliRunner
+    def across_disks(moves) -> None:
+        monkeypatch.setattr(moves, "_renameat2_works", False)  # no rename across disks
+        monkeypatch.setattr(moves, "os", _AcrossDisksCtrlCAsTheCopyIsMade(at=2))
 
-    from sorter.cli import app
-    from sorter.files import moves
-    from sorter.model import lite
-
-    runner = CliRunner()
-    for name in ("a.jpg", "b.jpg", "c.jpg"):
-        write_image(tmp_path / name, (0, 0, 255))
-    before = tree(tmp_path)
-    monkeypatch.setattr(lite, "load_classifier", lambda model: FakeClassifier())
-    monkeypatch.setattr(moves, "_renameat2_works", False)  # no rename across disks
-    monkeypatch.setattr(moves, "os", _AcrossDisksCtrlCAsTheCopyIsMade(at=2))
-    stopped = runner.invoke(app, ["sort", str(tmp_path)])
-    monkeypatch.undo()
-
-    assert (stopped.exit_code, stopped.stdout, stopped.stderr.splitlines()[-2:]) == (
-        130, "", ["Interrupted: moved 1 file(s) before it stopped.", f"Undo with: sorter undo {tmp_path}"]), stopped.output
-    assert len(os.listdir(tmp_path / "dogs")) == 1  # the photo moved first, and no empty file beside it
-    again = runner.invoke(app, ["undo", str(tmp_path)])
-    assert (again.exit_code, again.stdout) == (0, f"Restored 1 file(s) from 1 run in {tmp_path}.\n"), again.output
-    assert tree(tmp_path) == before
+    _dogs_sorted_until_a_ctrl_c_at_the_second(tmp_path, monkeypatch, across_disks)
     assert not (tmp_path / "dogs").exists()
 
 

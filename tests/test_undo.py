@@ -10,7 +10,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from conftest import FakeClassifier, heavy_imports_after, inventory, layout, make_messy_folder, write_image
+from conftest import FakeClassifier, ctrl_c_at, heavy_imports_after, inventory, layout, make_messy_folder, write_image
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
@@ -444,13 +444,7 @@ def test_undo_interrupted_as_it_finished_says_everything_was_put_back(tmp_path: 
     # ... the next sorter command settles it", and the next undo said "Error: nothing to undo".
     write_image(tmp_path / "rex.jpg", (0, 0, 255))
     sort(tmp_path)
-    forget = restore._forget
-
-    def forget_then_ctrl_c(*args):
-        forget(*args)
-        raise KeyboardInterrupt
-
-    monkeypatch.setattr(restore, "_forget", forget_then_ctrl_c)
+    monkeypatch.setattr(restore, "_forget", ctrl_c_at(restore._forget, 1, after=True))
     result = runner.invoke(app, ["undo", str(tmp_path)])
 
     assert (result.exit_code, result.stderr) == (130, "Interrupted as it finished: everything was put back and "
@@ -469,18 +463,9 @@ def test_undo_interrupted_part_way_says_how_many_it_put_back_and_undo_again_puts
     sort(tmp_path)
     from sorter.files import moves
 
-    move = moves.move_no_replace
-    calls = []
-
-    def ctrl_c_at_the_second(*args):
-        calls.append(args)
-        if len(calls) == 2:
-            raise KeyboardInterrupt
-        return move(*args)
-
-    monkeypatch.setattr(moves, "move_no_replace", ctrl_c_at_the_second)
+    monkeypatch.setattr(moves, "move_no_replace", ctrl_c_at(moves.move_no_replace, 2))
     result = runner.invoke(app, ["undo", str(tmp_path)])
-    monkeypatch.setattr(moves, "move_no_replace", move)
+    monkeypatch.undo()
 
     assert (result.exit_code, result.stderr) == (
         130, f"Interrupted: put back 1 of 3 file(s); sorter undo {tmp_path} puts back the rest.\n"), result.output
