@@ -206,29 +206,11 @@ def test_a_sort_that_only_joined_late_companions_says_how_to_undo_them(tmp_path:
 
 
 def test_a_watch_that_only_joined_late_companions_says_how_to_undo_them(tmp_path: Path, monkeypatch) -> None:
-    import threading
-
-    from sorter.watching import watch
-    from sorter.watching.watcher import WatchSettings
+    from test_watch import watched_until
 
     photo_sorted_under_another_name(tmp_path)
     companion(tmp_path / "IMG_1234.AAE")  # copied in while no watch ran: joined at its start
-    real_watch_folder = watch.watch_folder
-
-    def watch_till_it_joined(directory, *, model, on_result, **options):
-        stop = threading.Event()
-        timer = threading.Timer(30, stop.set)  # never hang the suite
-        timer.start()
-        try:
-            return real_watch_folder(directory, classifier=FakeClassifier(), stop=stop,
-                                     on_result=lambda result: (on_result(result), stop.set()),
-                                     settings=WatchSettings(settle=0.1), **options)
-        finally:
-            timer.cancel()
-
-    monkeypatch.setattr(watch, "watch_folder", watch_till_it_joined)
-
-    result = runner.invoke(app, ["watch", str(tmp_path)])
+    result = watched_until(tmp_path, monkeypatch, 1)
 
     assert result.exit_code == 0, result.output
     assert result.stderr.splitlines()[-1] == (

@@ -290,34 +290,12 @@ def test_a_heic_photo_named_mov_copied_after_a_photo_of_its_stem_moved_joins_no_
 def test_a_watchs_first_line_counts_a_live_photos_video_with_its_photo(tmp_path: Path, monkeypatch) -> None:
     # It said "3 photo(s) and video(s) already there" of IMG_7.png, its IMG_7.MOV and a.jpg, then
     # "moved 2 file(s)": the stop line counted photos and videos, the first line companions too.
-    from sorter.watching import watch
+    from test_watch import watched_until
 
     write_image(tmp_path / "IMG_7.png", RED)
     (tmp_path / "IMG_7.MOV").write_bytes(b"a Live Photo's video")
     write_image(tmp_path / "a.jpg", BLUE)
-    real_watch_folder = watch.watch_folder
-
-    def watch_till_both_moved(directory, *, model, on_result, **options):
-        stop = threading.Event()
-        timer = threading.Timer(30, stop.set)  # never hang the suite
-        timer.start()
-        moved: list = []
-
-        def result(r) -> None:
-            on_result(r)
-            moved.append(r)
-            if len(moved) == 2:
-                stop.set()
-
-        try:
-            return real_watch_folder(directory, classifier=FakeClassifier(), stop=stop, on_result=result,
-                                     settings=WatchSettings(settle=0.1), **options)
-        finally:
-            timer.cancel()
-
-    monkeypatch.setattr(watch, "watch_folder", watch_till_both_moved)
-
-    result = runner.invoke(app, ["watch", str(tmp_path)])
+    result = watched_until(tmp_path, monkeypatch, 2)
 
     assert result.exit_code == 0, result.output
     lines = result.stderr.splitlines()

@@ -369,6 +369,36 @@ def watched_through_the_cli(root: Path, monkeypatch, settings: watcher.WatchSett
     return CliRunner().invoke(app, ["watch", str(root)])
 
 
+def watched_until(root: Path, monkeypatch, results: int):
+    """`sorter watch ROOT` through the CLI on the fake model (settled in 0.1 s), stopped once it
+    has reported `results` results, or after 30 s: never hanging the suite."""
+    from typer.testing import CliRunner
+
+    from sorter.cli import app
+
+    real_watch_folder = watch.watch_folder
+
+    def watch_till_reported(directory: Path, *, model, on_result, **options):
+        stop, reported = threading.Event(), []
+        timer = threading.Timer(30, stop.set)
+        timer.start()
+
+        def report(result) -> None:
+            on_result(result)
+            reported.append(result)
+            if len(reported) == results:
+                stop.set()
+
+        try:
+            return real_watch_folder(directory, classifier=FakeClassifier(), stop=stop, on_result=report,
+                                     settings=watcher.WatchSettings(settle=0.1), **options)
+        finally:
+            timer.cancel()
+
+    monkeypatch.setattr(watch, "watch_folder", watch_till_reported)
+    return CliRunner().invoke(app, ["watch", str(root)])
+
+
 def test_a_watch_that_judged_no_photo_leaves_no_sorter_folder(tmp_path: Path, monkeypatch) -> None:
     # It left .sorter/lock and .sorter/watching behind, where a sort of the same folder leaves nothing.
     (tmp_path / "notes.txt").write_text("no photo here")
