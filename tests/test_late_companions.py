@@ -206,11 +206,11 @@ def test_a_sort_that_only_joined_late_companions_says_how_to_undo_them(tmp_path:
 
 
 def test_a_watch_that_only_joined_late_companions_says_how_to_undo_them(tmp_path: Path, monkeypatch) -> None:
-    from test_watch import watched_until
+    from test_watch import watched_through_the_cli_until
 
     photo_sorted_under_another_name(tmp_path)
     companion(tmp_path / "IMG_1234.AAE")  # copied in while no watch ran: joined at its start
-    result = watched_until(tmp_path, monkeypatch, 1)
+    result = watched_through_the_cli_until(tmp_path, monkeypatch, 1)
 
     assert result.exit_code == 0, result.output
     assert result.stderr.splitlines()[-1] == (

@@ -290,12 +290,12 @@ def test_a_heic_photo_named_mov_copied_after_a_photo_of_its_stem_moved_joins_no_
 def test_a_watchs_first_line_counts_a_live_photos_video_with_its_photo(tmp_path: Path, monkeypatch) -> None:
     # It said "3 photo(s) and video(s) already there" of IMG_7.png, its IMG_7.MOV and a.jpg, then
     # "moved 2 file(s)": the stop line counted photos and videos, the first line companions too.
-    from test_watch import watched_until
+    from test_watch import watched_through_the_cli_until
 
     write_image(tmp_path / "IMG_7.png", RED)
     (tmp_path / "IMG_7.MOV").write_bytes(b"a Live Photo's video")
     write_image(tmp_path / "a.jpg", BLUE)
-    result = watched_until(tmp_path, monkeypatch, 2)
+    result = watched_through_the_cli_until(tmp_path, monkeypatch, 2)
 
     assert result.exit_code == 0, result.output
     lines = result.stderr.splitlines()

@@ -369,7 +369,7 @@ def watched_through_the_cli(root: Path, monkeypatch, settings: watcher.WatchSett
     return CliRunner().invoke(app, ["watch", str(root)])
 
 
-def watched_until(root: Path, monkeypatch, results: int):
+def watched_through_the_cli_until(root: Path, monkeypatch, results: int):
     """`sorter watch ROOT` through the CLI on the fake model (settled in 0.1 s), stopped once it
     has reported `results` results, or after 30 s: never hanging the suite."""
     from typer.testing import CliRunner
