@@ -73,9 +73,10 @@ def undo_interrupted(directory: Path, journaled: int, plan: UndoPlan | None, all
     run to undo, what the next undo removes (`tidying.tidy`)."""
     from sorter.files.recovery import put_back_since
 
-    if journaled and not journal_size(directory):  # removed (`tidying.forget`) once every move was undone
+    size = journal_size(directory)
+    if journaled and not size:  # removed (`tidying.forget`) once every move was undone
         said = "Interrupted as it finished: everything was put back and .sorter/ removed; nothing is left to undo."
-    elif plan is None or journal_size(directory) <= journaled:
+    elif plan is None or size <= journaled:
         said = "Interrupted: nothing was put back."
     else:
         done = put_back_since(directory, journaled, plan.runs)

@@ -216,10 +216,7 @@ def undo(
             err.print(f"[yellow]missing[/]: {shown(line)}", soft_wrap=True)
         if gone.total > len(gone.shown):
             err.print(f"[yellow]missing[/]: {gone.total - len(gone.shown)} more file(s)", soft_wrap=True)
-        for line in found.shown:
-            out.print(f"found: {printable(line)}", soft_wrap=True, markup=False)
-        if found.total > len(found.shown):
-            out.print(f"found: {found.total - len(found.shown)} more file(s)", soft_wrap=True, markup=False)
+        _say_found(found.shown, found.total - len(found.shown))
         raise undo_interrupted(directory, journaled, plan[0] if plan else None, all_runs) from None
     except (SorterError, OSError) as exc:
         began = began_since(directory, journaled, b'{"op": "unmove"')
@@ -233,10 +230,7 @@ def undo(
     for more, what in ((result.more_conflicts, "kept"), (result.more_missing, "missing")):
         if more:
             err.print(f"[yellow]{what}[/]: {more} more file(s)", soft_wrap=True)
-    for line in result.found:
-        out.print(f"found: {printable(line)}", soft_wrap=True, markup=False)
-    if result.more_found:
-        out.print(f"found: {result.more_found} more file(s)", soft_wrap=True, markup=False)
+    _say_found(result.found, result.more_found)
     runs = "run" if result.runs == 1 else "runs"
     back = f" ({result.already_back} already back where they were)" if result.already_back else ""
     if result.tidied is not None:  # an undo stopped as it finished: what it had yet to remove
@@ -258,3 +252,10 @@ def undo(
                   f"damaged journal and are not undone: their photos are still in cats/ or dogs/; "
                   f"{shown(str(result.folder))}/.sorter is kept", soft_wrap=True)
 
+
+def _say_found(lines: list[str], more: int) -> None:
+    """An undo's "found: ..." lines (`undo.UndoResult.found`), and how many more it did not list."""
+    for line in lines:
+        out.print(f"found: {printable(line)}", soft_wrap=True, markup=False)
+    if more:
+        out.print(f"found: {more} more file(s)", soft_wrap=True, markup=False)
