@@ -18,7 +18,7 @@ import os
 from pathlib import Path
 
 from sorter.config import VIDEO_EXTENSIONS
-from sorter.files.companions import STEM_EXTENSIONS
+from sorter.files.companions import STEM_EXTENSIONS, beside_a_photo, goes_with_a_photo, regular_file, spellings
 from sorter.files.moves import Judged, judged_as
 
 #: The videos a photo takes by its stem: a Live Photo's .MOV, .MP4.
@@ -30,7 +30,6 @@ def companion_video(path: Path, inside=None) -> bool:
     which goes with the photo, never judged nor counted on its own; not a HEIC photo named .MOV
     (`container.photo_inside`, or `inside`, its answers kept: `LeftAlone.photo_inside`; one small
     read, for such a video only), which is a photo itself."""
-    from sorter.files.companions import goes_with_a_photo
     from sorter.media.container import photo_inside
 
     return goes_with_a_photo(path) and (inside or photo_inside)(path) is None
@@ -109,7 +108,6 @@ class LeftAlone:
 
     def note(self, video: Path, was: Judged | None, left: bool) -> None:
         """`video` was judged as `was`, and `left` in place (or moved)."""
-        from sorter.files.companions import beside_a_photo
         from sorter.media.folders import is_video_name
 
         if left and was is not None and is_video_name(video.name) and beside_a_photo(video):
@@ -123,8 +121,6 @@ class LeftAlone:
         the video belongs to neither, and is judged on its own (`judged`) as a sort of the three
         judges it, not taken along by that photo once complete, nor joined to this one
         (`latecomers`). It had joined the HEIC, or gone with the JPG. A few `lstat` calls."""
-        from sorter.files.companions import spellings
-
         stem = os.path.splitext(photo.name)[0]
         for ext in _PAIRED_VIDEOS:
             for video in (photo.with_name(stem + spelling) for spelling in spellings(ext)):
@@ -134,8 +130,6 @@ class LeftAlone:
     def hold(self, video: Path) -> None:
         """`video`, a .MOV or .MP4 of two photos' stem (one beside it, one moved: `passed_over`,
         `Latecomers.of_a_photo_moved`), as it is now: judged on its own, no photo takes it."""
-        from sorter.files.companions import beside_a_photo, regular_file
-
         if a_photos_video(video.name) and (st := regular_file(video)) is not None and beside_a_photo(video):
             self._videos[video] = judged_as(st)
 
