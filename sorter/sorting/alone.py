@@ -18,21 +18,21 @@ import os
 from pathlib import Path
 
 from sorter.config import VIDEO_EXTENSIONS
-from sorter.files.companions import STEM_EXTENSIONS
+from sorter.files.companions import STEM_EXTENSIONS, beside_a_photo, goes_with_a_photo, regular_file, spellings
 from sorter.files.moves import Judged, judged_as
 
 #: The videos a photo takes by its stem: a Live Photo's .MOV, .MP4.
 _PAIRED_VIDEOS = tuple(ext for ext in STEM_EXTENSIONS if ext in VIDEO_EXTENSIONS)
 
 
-def companion_video(path: Path) -> bool:
+def companion_video(path: Path, inside=None) -> bool:
     """`path` is a photo's video (a Live Photo's .MOV beside its one photo: `goes_with_a_photo`),
     which goes with the photo, never judged nor counted on its own; not a HEIC photo named .MOV
-    (`container.photo_inside`: one small read, for such a video only), which is a photo itself."""
-    from sorter.files.companions import goes_with_a_photo
+    (`container.photo_inside`, or `inside`, its answers kept: `LeftAlone.photo_inside`; one small
+    read, for such a video only), which is a photo itself."""
     from sorter.media.container import photo_inside
 
-    return goes_with_a_photo(path) and photo_inside(path) is None
+    return goes_with_a_photo(path) and (inside or photo_inside)(path) is None
 
 
 def judged(entries, left_alone: LeftAlone | None = None):
@@ -43,10 +43,11 @@ def judged(entries, left_alone: LeftAlone | None = None):
     named .MOV) is judged, and so is one `left_alone` holds beside the one photo left of two."""
     from sorter.media.folders import Skipped, is_video_name
 
+    inside = None if left_alone is None else left_alone.photo_inside
     for entry in entries:
         if isinstance(entry, Skipped) or not is_video_name(entry.name):
             yield entry
-        elif ((not companion_video(entry) or (left_alone is not None and left_alone.holds(entry)))
+        elif ((not companion_video(entry, inside) or (left_alone is not None and left_alone.holds(entry)))
               and os.path.lexists(entry)):
             yield entry
 
@@ -56,14 +57,16 @@ def a_photos_video(name: str) -> bool:
     return os.path.splitext(name)[1].lower() in _PAIRED_VIDEOS
 
 
-def apart_from_photos(photo: Path, companions: tuple[Path, ...]) -> tuple[Path, ...]:
+def apart_from_photos(photo: Path, companions: tuple[Path, ...], inside=None) -> tuple[Path, ...]:
     """`companions` of `photo` less those by its stem where one of them is a HEIC photo named
     .MOV (`container.photo_inside`): a second photo of its stem, judged on its own, so the rest
     (`IMG_1.AAE`) belong to neither for sure (`companions`' rule). Was carried along unjudged as
-    the photo's video. One small read for each .MOV or .MP4 among them."""
+    the photo's video. One small read for each .MOV or .MP4 among them (none where `inside`,
+    `LeftAlone.photo_inside`, read it as it is already)."""
     from sorter.media.container import photo_inside
 
-    if not any(a_photos_video(c.name) and photo_inside(c) is not None for c in companions):
+    inside = inside or photo_inside
+    if not any(a_photos_video(c.name) and inside(c) is not None for c in companions):
         return companions
     whole = photo.name.casefold() + "."
     return tuple(c for c in companions if c.name.casefold().startswith(whole))
@@ -73,14 +76,38 @@ class LeftAlone:
     """The videos judged on their own and left in place while a photo of their stem was beside
     them, each as it was judged (a watch's, for as long as it runs), and those a photo of their
     stem moved without, for another beside them (`passed_over`). Only these: a few files in a
-    folder, whatever its size. A video changed or replaced since is no longer one of them."""
+    folder, whatever its size. A video changed or replaced since is no longer one of them.
+    Also keeps what `container.photo_inside` said of the videos it was asked about (`photo_inside`)."""
+
+    #: `photo_inside` answers kept at most (the oldest dropped first).
+    INSIDE_KEPT = 16_384
 
     def __init__(self) -> None:
         self._videos: dict[Path, Judged] = {}
+        self._inside: dict[Path, tuple[Judged, str | None]] = {}
+
+    def photo_inside(self, path: Path) -> str | None:
+        """`container.photo_inside(path)`, read once for the file as it is (one `lstat` after):
+        a Live Photo's .MOV was opened and read by the sort's count, by its sort, and again as
+        its photo's companion."""
+        from sorter.media.container import photo_inside
+
+        try:
+            now = judged_as(os.lstat(path))
+        except OSError:
+            return photo_inside(path)
+        kept = self._inside.get(path)
+        if kept is not None and kept[0] == now:
+            return kept[1]
+        found = photo_inside(path)
+        self._inside.pop(path, None)
+        if len(self._inside) >= self.INSIDE_KEPT:
+            del self._inside[next(iter(self._inside))]
+        self._inside[path] = (now, found)
+        return found
 
     def note(self, video: Path, was: Judged | None, left: bool) -> None:
         """`video` was judged as `was`, and `left` in place (or moved)."""
-        from sorter.files.companions import beside_a_photo
         from sorter.media.folders import is_video_name
 
         if left and was is not None and is_video_name(video.name) and beside_a_photo(video):
@@ -94,8 +121,6 @@ class LeftAlone:
         the video belongs to neither, and is judged on its own (`judged`) as a sort of the three
         judges it, not taken along by that photo once complete, nor joined to this one
         (`latecomers`). It had joined the HEIC, or gone with the JPG. A few `lstat` calls."""
-        from sorter.files.companions import spellings
-
         stem = os.path.splitext(photo.name)[0]
         for ext in _PAIRED_VIDEOS:
             for video in (photo.with_name(stem + spelling) for spelling in spellings(ext)):
@@ -105,8 +130,6 @@ class LeftAlone:
     def hold(self, video: Path) -> None:
         """`video`, a .MOV or .MP4 of two photos' stem (one beside it, one moved: `passed_over`,
         `Latecomers.of_a_photo_moved`), as it is now: judged on its own, no photo takes it."""
-        from sorter.files.companions import beside_a_photo, regular_file
-
         if a_photos_video(video.name) and (st := regular_file(video)) is not None and beside_a_photo(video):
             self._videos[video] = judged_as(st)
 

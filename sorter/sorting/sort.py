@@ -151,7 +151,6 @@ class Sorter:
         from sorter.config import DEFAULT_BATCH_SIZE
         from sorter.files.companions import find_companions
         from sorter.files.planning import Decision
-        from sorter.media.container import photo_inside
         from sorter.media.folders import Skipped, is_video_name
         from sorter.model.inference import FIRST_LOOK_CONFIDENCE, SureEnough, classify
         from sorter.sorting.named_again import kept_reason
@@ -213,7 +212,7 @@ class Sorter:
             reached: the second took it along once the first had moved (a dog video into cats/);
             less one judged so and left in place by an earlier call (`alone.LeftAlone`); and less
             all by the stem beside a HEIC photo named .MOV (`alone.apart_from_photos`)."""
-            companions = apart_from_photos(photo, companions)
+            companions = apart_from_photos(photo, companions, self.left_alone.photo_inside)
             return tuple(c for c in companions if c not in identities and not self.left_alone.holds(c))
 
         def named_or_kept(p):
@@ -239,7 +238,8 @@ class Sorter:
             extra = {"warnings": prediction.warnings} if prediction.warnings else {}
             if prediction.video is not None:
                 extra["frames"] = prediction.video.frames
-            elif prediction.error is not None and is_video_name(prediction.path.name) and photo_inside(prediction.path):
+            elif prediction.error is not None and is_video_name(prediction.path.name) and (
+                    self.left_alone.photo_inside(prediction.path)):
                 # A HEIC photo named .MOV, which the decode refused as one: a photo in the counts
                 # and --json, as the review page has it. A few small reads, for unreadable videos only.
                 extra["found_kind"] = "photo"
@@ -447,7 +447,7 @@ def sort_folder(
                                not_entered=passed)
 
         where = named_again.placed(root) if named else None  # one read of the journal for both
-        total = sum(1 for look in named_again.passes(root, named, where, count=True) for _ in judged(look.entries))
+        total = sum(1 for look in named_again.passes(root, named, where, count=True) for _ in judged(look.entries, alone))
         total += sum(1 for _ in judged(late.taking(lambda also: photos(also, not_entered)), alone))
         on_start(total + len(late.found))
         sorter = Sorter(root, classifier, min_confidence=min_confidence, dry_run=dry_run,

@@ -32,9 +32,8 @@ from typing import TYPE_CHECKING
 
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
 
-from sorter.config import CLASS_FOLDERS, STATE_DIR, VIDEO_EXTENSIONS, entered, library_of
+from sorter.config import CLASS_FOLDERS, STATE_DIR, entered, library_of
 from sorter.errors import SorterError
-from sorter.files.companions import STEM_EXTENSIONS
 from sorter.files.folder import HeldFolder
 from sorter.watching import observers
 from sorter.watching.leases import open_for_writing
@@ -88,8 +87,6 @@ class WatchSettings:
 #: milliseconds, and a batch holds the folder's lock, so a review's click waiting beside the
 #: watcher waits seconds, not the half a minute of 64 videos (it gives up after 10).
 VIDEOS_PER_BATCH = 4
-#: Videos that can be a photo's companion by its stem (a Live Photo's): see `pair_wait`.
-_PAIRED_VIDEOS = frozenset(ext for ext in STEM_EXTENSIONS if ext in VIDEO_EXTENSIONS)
 #: Bytes of photos in one batch at most (one photo always goes, however large): a phone's JPEG
 #: is decoded at an eighth of its size, a few milliseconds, but a PNG or TIFF is decoded whole,
 #: and 64 scans of 50 MB each would hold the lock well past a click's 10 s.
@@ -165,7 +162,7 @@ class Watcher:
         from sorter.files.companions import could_be_companion
         from sorter.media.container import incomplete, may_be_live_photos
         from sorter.media.folders import excluded_by_case, is_image_name, is_video_name, sorted_on_its_own
-        from sorter.sorting.alone import companion_video
+        from sorter.sorting.alone import a_photos_video, companion_video
 
         self.root = root
         self.recursive = recursive
@@ -186,6 +183,7 @@ class Watcher:
         self._counted = lambda path: ((is_image_name(path.name) or is_video_name(path.name))
                                       and not companion_video(path))
         self._is_video_name = is_video_name
+        self._a_photos_video = a_photos_video  # a Live Photo's (.MOV, .MP4): see `pair_wait`
         self._excluded_by_case = excluded_by_case
         self._sorted_on_its_own = sorted_on_its_own
         self._incomplete = incomplete
@@ -449,7 +447,7 @@ class Watcher:
                     elif not _still(path, signature):  # its index written as it was read: `st` is of before
                         cand.since, cand.closed, cand.written = now, False, True
                         due = now + self.settings.settle
-                if now >= due and path.suffix.lower() in _PAIRED_VIDEOS and self._waits_for_photo(path, cand):
+                if now >= due and self._a_photos_video(path.name) and self._waits_for_photo(path, cand):
                     due = max(due, cand.since + self.settings.pair_wait)
                 if now < due:
                     next_due = due if next_due is None else min(next_due, due)
