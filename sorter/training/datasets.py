@@ -286,6 +286,13 @@ def _split_kinds(paths: list[Path], root: Path, validation_split: float, seed: i
     )
 
 
+def check_validation_split(validation_split: float) -> None:
+    """`--validation-split` is in [0, 1) (`OptionError`): by `train`'s option checks, before a
+    folder is read, and by `split`."""
+    if not 0.0 <= validation_split < 1.0:
+        raise OptionError("must be in [0, 1)", "--validation-split")
+
+
 def split(
     data_dir: Path,
     validation_split: float,
@@ -297,8 +304,7 @@ def split(
     `validation_split` of each class held out; "other" photos, when there are any, split by
     whole kinds. The same arguments always give the same split, and the pets' split does not
     depend on whether there are others."""
-    if not 0.0 <= validation_split < 1.0:
-        raise OptionError("must be in [0, 1)", "--validation-split")
+    check_validation_split(validation_split)
     folders = class_folders(data_dir, other_dirs)
     files = _list_pets(folders)
     counts = {label: len(paths) for label, paths in files.items()}

@@ -258,11 +258,17 @@ class Joining:
                 "(start them, or Ctrl-C to stop this worker; the same command starts it again)")
 
 
+def check_mode(mode: str) -> None:
+    """`--distribute MODE` is one of `MODES` (`OptionError`): by `train`'s option checks, before a
+    folder is read, and by `start`."""
+    if mode not in MODES:
+        raise OptionError(f"must be one of: {', '.join(MODES)} (got {mode})", "--distribute")
+
+
 def start(mode: str, on_event: Callable = lambda event: None) -> Distribution:
     """The distribution for `--distribute MODE`, its strategy created (for multi-worker this
     joins the cluster: it waits until every worker in TF_CONFIG has started, `Joining`)."""
-    if mode not in MODES:
-        raise OptionError(f"must be one of: {', '.join(MODES)} (got {mode})", "--distribute")
+    check_mode(mode)
     if mode == "none":
         return Distribution()
     task = read_tf_config(os.environ.get("TF_CONFIG")) if mode == "multi-worker" else Task(1, 0)

@@ -10,7 +10,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from sorter.config import OTHER
+from sorter.config import AS_BYTES, CONTROLS_SHOWN, OTHER
 from sorter.training.publish import written_whole
 
 WHITE = (255, 255, 255)
@@ -35,20 +35,12 @@ def write_png(path: Path, img: np.ndarray) -> Path:
 
 
 def _text(img, text: str, org, scale=0.45, colour=BLACK, thickness=1) -> None:
-    """`text` drawn as ASCII, escaped: names are data (a kind or a file named `ev\\x1bil`, a
-    name that is not UTF-8), and `putText` takes a C string, which a name that is not UTF-8
-    (kept by Python as a surrogate escape) crashed (a segmentation fault, no message)."""
-    cv2.putText(img, "".join(map(_drawable, text)), org, FONT, scale, colour, thickness, cv2.LINE_AA)
-
-
-def _drawable(char: str) -> str:
-    """A character as its Hershey font can draw it: printable ASCII as itself, a byte that is
-    not UTF-8 (a surrogate escape) as `\\xe9`, as the terminal shows it, the rest escaped."""
-    if " " <= char <= "~":
-        return char
-    if 0xDC80 <= ord(char) <= 0xDCFF:
-        return f"\\x{ord(char) - 0xDC00:02x}"
-    return char.encode("unicode_escape").decode("ascii")
+    """`text` drawn as ASCII, escaped as the terminal shows a name (`cli.console.printable`:
+    `ev\\x1bil`, a byte that is not UTF-8 as `\\xe9`), the rest backslash-escaped: names are data,
+    and `putText` takes a C string, which a name that is not UTF-8 (kept by Python as a
+    surrogate escape) crashed (a segmentation fault, no message)."""
+    drawn = text.translate(CONTROLS_SHOWN).translate(AS_BYTES).encode("ascii", "backslashreplace").decode("ascii")
+    cv2.putText(img, drawn, org, FONT, scale, colour, thickness, cv2.LINE_AA)
 
 
 def _panel(

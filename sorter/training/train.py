@@ -152,16 +152,15 @@ def check_options(config) -> None:
     """What the command line alone makes wrong, refused before a folder is read: a bad value,
     or options that exclude each other (`OptionError`). What depends on the files (--init-from
     missing or trained on another split, an Other/ folder with --backbone none) is found later."""
-    from sorter.training.distribute import MODES
+    from sorter.training.datasets import check_validation_split
+    from sorter.training.distribute import check_mode
 
     if config.out.suffix.lower() != ".keras":
         raise OptionError(f"must end in .keras (got {config.out.name})", "--out")
     if config.epochs < 1:
         raise OptionError("must be at least 1", "--epochs")
-    if not 0.0 <= config.validation_split < 1.0:
-        raise OptionError("must be in [0, 1)", "--validation-split")
-    if config.distribute not in MODES:
-        raise OptionError(f"must be one of: {', '.join(MODES)} (got {config.distribute})", "--distribute")
+    check_validation_split(config.validation_split)
+    check_mode(config.distribute)
     if config.backbone == "none" and config.other:
         raise OptionError("the from-scratch network knows cats and dogs only: train non-pets with the pretrained "
                           "backbone (--backbone efficientnet-lite0)", "--other", "--backbone")
