@@ -386,13 +386,21 @@ def heavy_imports_after(*invocations: tuple[list[str], int | None]) -> list[str]
     return json.loads(out.stdout)
 
 
-def ctrl_c_at(function, call: int, *, after: bool = False):
+def ctrl_c_at(function, call: int, *, after: bool = False, clean_up_fails: bool = False):
     """`function` with a Ctrl-C (KeyboardInterrupt) at its `call`-th call: in place of it, or
-    once it has run (`after`)."""
+    once it has run (`after`); with `clean_up_fails`, an OSError (EBADF) raised as it unwinds, as
+    a descriptor that would not close raises it."""
+    import errno
+
     calls = []
 
     def stopped(*args, **kwargs):
         calls.append(args)
+        if len(calls) == call and clean_up_fails:
+            try:
+                raise KeyboardInterrupt
+            except KeyboardInterrupt:
+                raise OSError(errno.EBADF, os.strerror(errno.EBADF)) from None
         if len(calls) == call and not after:
             raise KeyboardInterrupt
         result = function(*args, **kwargs)

@@ -338,7 +338,6 @@ def test_a_ctrl_c_whose_clean_up_fails_still_stops_the_undo(tmp_path: Path, monk
     # An error raised while a Ctrl-C unwinds a move (a descriptor that would not close, a copy
     # across disks that could not be removed) was taken for that file's failure to move back:
     # "kept: ...", and the undo went on as if no Ctrl-C had come, to exit 0.
-    import errno
 
     from typer.testing import CliRunner
 
@@ -349,18 +348,7 @@ def test_a_ctrl_c_whose_clean_up_fails_still_stops_the_undo(tmp_path: Path, monk
     for name in ("a.jpg", "b.jpg", "c.jpg"):
         write_image(tmp_path / name, (0, 0, 255))
     sort_folder(tmp_path, classifier=FakeClassifier())
-    move, calls = moves.move_no_replace, []
-
-    def ctrl_c_then_its_clean_up_fails_at_the_second(*args):
-        calls.append(args)
-        if len(calls) == 2:
-            try:
-                raise KeyboardInterrupt
-            except KeyboardInterrupt:
-                raise OSError(errno.EBADF, os.strerror(errno.EBADF)) from None
-        return move(*args)
-
-    monkeypatch.setattr(moves, "move_no_replace", ctrl_c_then_its_clean_up_fails_at_the_second)
+    monkeypatch.setattr(moves, "move_no_replace", ctrl_c_at(moves.move_no_replace, 2, clean_up_fails=True))
     stopped = runner.invoke(app, ["undo", str(tmp_path)])
     monkeypatch.undo()
 
@@ -493,21 +481,8 @@ def test_a_ctrl_c_whose_clean_up_fails_still_stops_the_sort(tmp_path: Path, monk
     # An error raised while a Ctrl-C unwinds a move (a descriptor that would not close, a copy
     # across disks that could not be removed) was taken for that photo's failure: "b.jpg: cannot
     # move: Bad file descriptor", and the sort went on to file the rest as if no Ctrl-C had come.
-    import errno
-
     def fails_at_the_second(moves) -> None:
-        move, calls = moves.move_no_replace, []
-
-        def ctrl_c_then_its_clean_up_fails_at_the_second(*args):
-            calls.append(args)
-            if len(calls) == 2:
-                try:
-                    raise KeyboardInterrupt
-                except KeyboardInterrupt:
-                    raise OSError(errno.EBADF, os.strerror(errno.EBADF)) from None
-            return move(*args)
-
-        monkeypatch.setattr(moves, "move_no_replace", ctrl_c_then_its_clean_up_fails_at_the_second)
+        monkeypatch.setattr(moves, "move_no_replace", ctrl_c_at(moves.move_no_replace, 2, clean_up_fails=True))
 
     _dogs_sorted_until_a_ctrl_c_at_the_second(tmp_path, monkeypatch, fails_at_the_second)
 
