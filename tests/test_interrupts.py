@@ -136,10 +136,7 @@ def test_an_undo_stopped_as_it_finished_is_finished_by_the_next_which_says_what_
     before = layout(tmp_path)
     sort_folder(tmp_path, classifier=FakeClassifier())
 
-    def ctrl_c(*args) -> None:
-        raise KeyboardInterrupt
-
-    monkeypatch.setattr(restore, "_remove_if_empty", ctrl_c)
+    monkeypatch.setattr(restore, "_remove_if_empty", ctrl_c_at(restore._remove_if_empty, 1))
     stopped = runner.invoke(app, ["undo", str(tmp_path)])
     monkeypatch.undo()
     assert (stopped.exit_code, stopped.stderr) == (
@@ -271,10 +268,7 @@ def test_an_undo_stopped_as_it_finished_with_another_run_left_says_none_is_left_
     write_image(tmp_path / "fido.jpg", (0, 0, 255), size=(16, 8))
     sort_folder(tmp_path, classifier=FakeClassifier())
 
-    def ctrl_c(*args) -> None:
-        raise KeyboardInterrupt
-
-    monkeypatch.setattr(restore, "_remove_if_empty", ctrl_c)
+    monkeypatch.setattr(restore, "_remove_if_empty", ctrl_c_at(restore._remove_if_empty, 1))
     stopped = runner.invoke(app, ["undo", str(tmp_path)])
     monkeypatch.undo()
 
