@@ -93,6 +93,8 @@ STATE_DIR = ".sorter"
 #: The journal in STATE_DIR: a folder with one was sorted (a bare STATE_DIR may be a review's or
 #: a watcher's that never moved a photo).
 JOURNAL_NAME = "journal.jsonl"
+#: Lines of conflicts, missing or found files an undo keeps for its report; the rest are counted.
+REPORT_LINES = 1000
 #: Journal runs of the review server (`sorter review`): their labels are a person's, not the model's.
 REVIEW_RUN_PREFIX = "review-"
 #: The review page a sort writes (inside STATE_DIR); undo removes it with the run it showed.

@@ -253,6 +253,95 @@ def test_an_undo_stopped_part_way_counts_the_files_found_gone_or_back_apart_from
          "--all puts back the rest."]), stopped.output
 
 
+def test_an_undo_stopped_part_way_counts_a_photo_left_in_a_folder_of_yours_apart_from_the_missing(
+        tmp_path: Path, monkeypatch) -> None:
+    # max.jpg, found taken into best/ (a folder of the user's own) and left there, was counted
+    # "missing" in the Interrupted line: "(2 missing)", beside its own "found: ... left there".
+    from typer.testing import CliRunner
+
+    from sorter.cli import app
+    from sorter.files import moves
+
+    runner = CliRunner()
+    two_sorts_then_moved_on_and_gone(tmp_path, "max.jpg")
+    (tmp_path / "best").mkdir()
+    os.rename(tmp_path / "dogs" / "max.jpg", tmp_path / "best" / "max.jpg")
+    monkeypatch.setattr(moves, "move_no_replace", ctrl_c_at(moves.move_no_replace, 2))  # rex's, the older run
+    stopped = runner.invoke(app, ["undo", str(tmp_path), "--all"])
+    monkeypatch.undo()
+
+    assert (stopped.exit_code, stopped.stdout.splitlines(), stopped.stderr.splitlines()) == (
+        130, ["found: dogs/max.jpg: moved to best/max.jpg since, into a folder of yours; left there (was max.jpg)",
+              "found: dogs/fido.jpg: moved to dogs/2019/fido.jpg since; put back from there to fido.jpg"],
+        ["missing: dogs/spot.jpg: no longer there (was spot.jpg)",
+         f"Interrupted: put back 1 of 4 file(s) (1 missing, 1 left in a folder of yours); sorter undo {tmp_path} "
+         "--all puts back the rest."]), stopped.output
+    again = runner.invoke(app, ["undo", str(tmp_path), "--all"])
+    assert (again.exit_code, again.stdout, again.stderr) == (  # none of them is said again
+        0, f"Restored 1 file(s) from 1 run in {tmp_path}.\n", ""), again.output
+    assert sorted(os.listdir(tmp_path)) == ["best", "dogs", "fido.jpg", "rex.jpg"]
+
+
+def test_an_undo_stopped_before_its_found_lines_are_journaled_leaves_them_to_the_next_undo(
+        tmp_path: Path, monkeypatch) -> None:
+    # Ctrl-C landed as fido, found in dogs/2019/, was to be moved back: the stopped undo said
+    # "found: ... put back from there to fido.jpg" of a photo still in dogs/2019/, and "found:
+    # ... left there" of max, whose "gone" was not journaled yet; then "Interrupted: nothing was
+    # put back.", and the next undo said both again. Each is said once, by the undo that did it.
+    from typer.testing import CliRunner
+
+    from sorter.cli import app
+    from sorter.files import moves
+
+    runner = CliRunner()
+    red = (0, 0, 255)  # BGR: the fake says red is a dog
+    for i, name in enumerate(("fido.jpg", "max.jpg")):
+        write_image(tmp_path / name, red, size=(8 * (i + 1), 8))
+    sort_folder(tmp_path, classifier=FakeClassifier())
+    (tmp_path / "dogs" / "2019").mkdir()
+    os.rename(tmp_path / "dogs" / "fido.jpg", tmp_path / "dogs" / "2019" / "fido.jpg")
+    (tmp_path / "best").mkdir()
+    os.rename(tmp_path / "dogs" / "max.jpg", tmp_path / "best" / "max.jpg")
+    monkeypatch.setattr(moves, "move_no_replace", ctrl_c_at(moves.move_no_replace, 1))  # fido's
+    stopped = runner.invoke(app, ["undo", str(tmp_path)])
+    monkeypatch.undo()
+
+    assert (stopped.exit_code, stopped.stdout, stopped.stderr) == (
+        130, "", "Interrupted: nothing was put back.\n"), stopped.output
+    assert (tmp_path / "dogs" / "2019" / "fido.jpg").is_file()
+    again = runner.invoke(app, ["undo", str(tmp_path)])
+    assert (again.exit_code, again.stdout.splitlines(), again.stderr) == (0, [
+        "found: dogs/max.jpg: moved to best/max.jpg since, into a folder of yours; left there (was max.jpg)",
+        "found: dogs/fido.jpg: moved to dogs/2019/fido.jpg since; put back from there to fido.jpg",
+        f"Restored 1 file(s) from 1 run in {tmp_path}."], ""), again.output
+
+
+def test_an_undo_stopped_part_way_does_not_count_what_an_earlier_undo_had_put_back(
+        tmp_path: Path, monkeypatch) -> None:
+    # An undo killed part way (power cut, kill -9) had put a.jpg back, unjournaled; the next
+    # undo's recovery journaled it, and that undo, stopped by Ctrl-C, counted it as its own:
+    # "put back 1 of 2 file(s) (1 already back where they were)", of b.jpg and c.jpg only.
+    from typer.testing import CliRunner
+
+    from sorter.cli import app
+    from sorter.files import moves
+    from sorter.files import undo as restore
+
+    for i, name in enumerate(("a.jpg", "b.jpg", "c.jpg")):
+        write_image(tmp_path / name, (0, 0, 255), size=(8 * (i + 1), 8))
+    sort_folder(tmp_path, classifier=FakeClassifier())
+    monkeypatch.setattr(moves, "move_no_replace", ctrl_c_at(moves.move_no_replace, 1, after=True))
+    with pytest.raises(KeyboardInterrupt):  # killed: nothing settles what it was doing
+        restore.undo(tmp_path)
+    monkeypatch.setattr(moves, "move_no_replace", ctrl_c_at(moves.move_no_replace, 2))
+    stopped = CliRunner().invoke(app, ["undo", str(tmp_path)])
+    monkeypatch.undo()
+
+    assert len([name for name in os.listdir(tmp_path) if name.endswith(".jpg")]) == 2
+    assert (stopped.exit_code, stopped.stdout, stopped.stderr) == (
+        130, "", f"Interrupted: put back 1 of 2 file(s); sorter undo {tmp_path} puts back the rest.\n"), stopped.output
+
+
 def test_an_undo_stopped_as_it_finished_with_another_run_left_says_none_is_left_to_put_back(
         tmp_path: Path, monkeypatch) -> None:
     # Only where nothing at all is left to undo does the next undo remove .sorter/: not here,

@@ -5,6 +5,7 @@ exit status 130, as any command Ctrl-C ends."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -63,30 +64,36 @@ def interrupted(directory: Path, journaled: int, log: FileLog) -> typer.Exit:
     return typer.Exit(130)
 
 
-def undo_interrupted(directory: Path, journaled: int, plan: UndoPlan | None, all_runs: bool) -> typer.Exit:
+def undo_interrupted(directory: Path, journaled: int, plan: UndoPlan | None, all_runs: bool,
+                     say: Callable[[Callable[[str, int], bool]], None]) -> typer.Exit:
     """Ctrl-C ended an undo part way, where `journaled` is the journal's size before it and `plan`
     what it set out to put back (`undo.UndoPlan`; None: it had not chosen yet): how many it put
     back, its chunk in flight settled (those found back already, or gone, counted apart: they
     add up to what it set out to put back), and that the same command puts back the rest, which it
     does: an undo takes back only what is not undone yet, and a run partly undone stays the
     latest (`--all`: the runs left are those it had not finished). With none left and no other
-    run to undo, what the next undo removes (`tidying.tidy`)."""
+    run to undo, what the next undo removes (`tidying.tidy`). `say` says, before that line, the
+    lines the undo told of the moves the journal settles (`recovery.PutBack.settled`): the others
+    are the next undo's to say."""
     from sorter.files.recovery import put_back_since
 
     size = journal_size(directory)
     if journaled and not size:  # removed (`tidying.forget`) once every move was undone
+        say(lambda run, seq: True)
         said = "Interrupted as it finished: everything was put back and .sorter/ removed; nothing is left to undo."
     elif plan is None or size <= journaled:
         said = "Interrupted: nothing was put back."
     else:
-        done = put_back_since(directory, journaled, plan.runs)
+        done = put_back_since(directory, plan.offset, plan.runs)
+        say(done.settled)
         again = f"sorter undo {as_typed(directory.absolute())}"
         # The finished undo's words: each file it set out to put back is counted once.
         counted = [f"{done.already_back} already back where they were" if done.already_back else "",
-                   f"{done.missing} missing" if done.missing else ""]
+                   f"{done.missing} missing" if done.missing else "",
+                   f"{done.yours} left in a folder of yours" if done.yours else ""]
         so_far = f"put back {done.back} of {plan.files} file(s)" + (
             f" ({', '.join(filter(None, counted))})" if any(counted) else "")
-        if not (done.back or done.already_back or done.missing):
+        if not (done.back or done.already_back or done.missing or done.yours):
             said = "Interrupted: nothing was put back."
         elif done.left:
             said = f"Interrupted: {so_far}; {again}{' --all' if all_runs else ''} puts back the rest."

@@ -202,22 +202,26 @@ def undo(
       sorter undo ~/Pictures/pets --all
     """
     from sorter.files import undo as restore
+    from sorter.files.recovery import Told
 
     journaled = journal_size(directory)
     plan: list[restore.UndoPlan] = []
-    gone, found = restore.Lines(), restore.Lines()
+    gone, found = Told(), Told()
     try:
-        result = restore.undo(directory, all_runs=all_runs, on_start=plan.append, on_missing=gone.add,
-                              on_found=found.add)
+        result = restore.undo(directory, all_runs=all_runs, on_start=plan.append, on_missing=gone, on_found=found)
     except KeyboardInterrupt:
-        # Files found gone, or found elsewhere and put back from there, are journaled so, and no
-        # undo looks for them again: now or never.
-        for line in gone.shown:
-            err.print(f"[yellow]missing[/]: {shown(line)}", soft_wrap=True)
-        if gone.total > len(gone.shown):
-            err.print(f"[yellow]missing[/]: {gone.total - len(gone.shown)} more file(s)", soft_wrap=True)
-        _say_found(found.shown, found.total - len(found.shown))
-        raise undo_interrupted(directory, journaled, plan[0] if plan else None, all_runs) from None
+
+        def say(settled) -> None:
+            # Files found gone, or found elsewhere and put back from there, are journaled so, and no
+            # undo looks for them again: now or never. The others the next undo looks at, and says.
+            lines, more = gone.said(settled)
+            for line in lines:
+                err.print(f"[yellow]missing[/]: {shown(line)}", soft_wrap=True)
+            if more:
+                err.print(f"[yellow]missing[/]: {more} more file(s)", soft_wrap=True)
+            _say_found(*found.said(settled))
+
+        raise undo_interrupted(directory, journaled, plan[0] if plan else None, all_runs, say) from None
     except (SorterError, OSError) as exc:
         began = began_since(directory, journaled, b'{"op": "unmove"')
         raise fail(stopped_part_way(exc, directory, "what it put back before is journaled, and the next sorter "

@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import os
 from collections import Counter
-from collections.abc import Collection
-from dataclasses import dataclass
+from collections.abc import Callable, Collection
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from sorter.config import REPORT_LINES
 from sorter.files.journal import DONE, UNDONE, Journal, JournalState, Move, scan
 
 
@@ -141,27 +142,38 @@ class PutBack:
 
     back: int  # moved back
     already_back: int  # found where they came from already (put back by hand): nothing to move
-    #: Found gone, journaled so and said ("missing: ..."; or found taken into a folder of the
-    #: user's own and left there, "found: ..."): no undo looks for them again.
+    #: Found gone, journaled so and said ("missing: ..."): no undo looks for them again.
     missing: int
     left: int  # those its runs still hold, which an undo again puts back
     #: Where nothing at all is left to undo in the folder: what the next undo removes (".sorter/",
     #: "dogs/", `tidying.left_behind`); None where a move is.
     behind: list[str] | None
+    #: Found taken into a folder of the user's own and left there, journaled "gone" so and said
+    #: ("found: ..."): not put back, and no undo looks for them again.
+    yours: int = 0
+    #: Per run, each move's records past the undo's start (bits: `put_back_since`).
+    outcomes: dict[str, bytearray] = field(default_factory=dict)
+
+    def settled(self, run: str, seq: int) -> bool:
+        """Whether the journal says the move is undone or gone: no undo looks at it again, and a
+        line the undo told of it (`Told`) is said now or never."""
+        seen = self.outcomes.get(run, b"")
+        return seq < len(seen) and bool(seen[seq] & 6)
 
 
 def put_back_since(root: Path, offset: int, runs: Collection[str]) -> PutBack:
     """After an undo cut short (Ctrl-C), where `offset` is the journal's size before it and `runs`
     the runs it was taking back: its chunk in flight settled (`_settled`), what it did (`PutBack`),
     read from its records past `offset`: a move with an "unmove" intent that ended "undo" is put
-    back, one marked "undo" with none was back already, one marked "gone" was found gone. One
-    byte a move of the records past `offset`: a million-move `undo --all` costs a megabyte."""
+    back, one marked "undo" with none was back already, one marked "gone" was found gone (or,
+    marked "yours", in a folder of the user's own). One byte a move of the records past
+    `offset`: a million-move `undo --all` costs a megabyte."""
     from sorter.files.journal import journal_path
     from sorter.files.journal_records import records
     from sorter.files.tidying import left_behind
 
     state = _settled(root)
-    bits = {"unmove": 1, "undo": 2, "gone": 4}
+    bits = {"unmove": 1, "undo": 2, "gone": 4}  # and 8: "gone" into a folder of the user's own
     flags: dict[str, bytearray] = {}
     for _, _, rec in records(journal_path(root), offset, ops=tuple(bits)):
         op, seq = rec.get("op"), rec.get("seq")
@@ -169,11 +181,35 @@ def put_back_since(root: Path, offset: int, runs: Collection[str]) -> PutBack:
             seen = flags.setdefault(rec.get("run", ""), bytearray())
             if seq >= len(seen):
                 seen.extend(bytes(seq + 1 - len(seen)))
-            seen[seq] |= bits[op]
+            seen[seq] |= bits[op] | (8 if op == "gone" and rec.get("yours") else 0)
     count = Counter(flag for seen in flags.values() for flag in seen)
     left = sum(run.sorted_files for name, run in state.runs.items() if name in runs)
     # Nothing left to undo: the next undo tidies (`tidying.tidy`), which needs no other run, nor
     # an unread move (kept: the journal is all that says it moved).
     done = not left and not state.undoable_runs() and not state.unread
-    return PutBack(count[3], count[2], sum(n for flag, n in count.items() if flag & 4), left,
-                   left_behind(root, state) if done else None)
+    return PutBack(count[3], count[2], sum(n for flag, n in count.items() if flag & 12 == 4), left,
+                   left_behind(root, state) if done else None, sum(n for flag, n in count.items() if flag & 8), flags)
+
+
+class Told:
+    """The lines an undo tells as it goes (`on_found`, `on_missing`), each with its move (run,
+    seq), for a Ctrl-C to say those whose move the journal settles (`said`): a line told for the
+    chunk in flight may be of a move rolled back, or not marked gone yet, which the next undo
+    looks at again and says. The first `REPORT_LINES` kept as lines, the rest a byte a move."""
+
+    def __init__(self) -> None:
+        self.lines: list[tuple[str, str, int]] = []
+        self.rest: dict[str, bytearray] = {}
+
+    def __call__(self, line: str, run: str, seq: int) -> None:
+        if len(self.lines) < REPORT_LINES:
+            self.lines.append((line, run, seq))
+            return
+        told = self.rest.setdefault(run, bytearray())
+        told.extend(bytes(max(0, seq + 1 - len(told))))
+        told[seq] = 1
+
+    def said(self, settled: Callable[[str, int], bool]) -> tuple[list[str], int]:
+        """(the lines of the moves `settled`, how many more of them were told)."""
+        more = sum(settled(run, seq) for run, told in self.rest.items() for seq, bit in enumerate(told) if bit)
+        return [line for line, run, seq in self.lines if settled(run, seq)], more

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 from itertools import groupby
 from pathlib import Path
 
-from sorter.config import REVIEW_RUN_PREFIX
+from sorter.config import REPORT_LINES, REVIEW_RUN_PREFIX
 from sorter.errors import UsageError
 
 # Named as undo's own: tests stop an undo at them, as a Ctrl-C would.
@@ -24,8 +24,6 @@ from sorter.files.tidying import tidy
 
 #: Moves put back per journal write (two fsyncs per chunk).
 CHUNK = 1024
-#: Lines of conflicts or missing files kept for the report; the rest are counted.
-REPORT_LINES = 1000
 
 
 @dataclass
@@ -51,6 +49,9 @@ class UndoPlan:
     #: Every run undo could take back (no other, nor a review's answers, nor an unread move):
     #: once they are, nothing is left to undo, and the next undo removes what this one left.
     whole: bool = False
+    #: The journal's size once recovered, where this undo's own records begin: what a recovery
+    #: settled before it (an earlier undo killed part way) is that undo's, not counted as its.
+    offset: int = 0
 
 
 @dataclass(frozen=True)
@@ -103,6 +104,14 @@ def _with_parents(folder: str, into: set[str]) -> None:
         folder = os.path.dirname(folder)
 
 
+def _size(path: Path) -> int:
+    """The size of the file at `path`, 0 where there is none."""
+    try:
+        return os.lstat(path).st_size
+    except OSError:
+        return 0
+
+
 def _look(path: Path) -> os.stat_result | None:
     """What is at `path` (not followed), or None when nothing is; other errors raise."""
     try:
@@ -113,8 +122,8 @@ def _look(path: Path) -> os.stat_result | None:
 
 class _Undoer:
     def __init__(self, root: Path, journal, runs: set[str] = frozenset(), state=None,
-                 on_missing: Callable[[str], None] = lambda line: None,
-                 on_found: Callable[[str], None] = lambda line: None) -> None:
+                 on_missing: Callable[[str, str, int], None] = lambda line, run, seq: None,
+                 on_found: Callable[[str, str, int], None] = lambda line, run, seq: None) -> None:
         from sorter.files.whereabouts import Whereabouts
 
         self.root = root
@@ -123,14 +132,15 @@ class _Undoer:
         self.already_back = 0  # found where they came from already (put back by hand)
         self.conflicts = Lines()
         self.missing = Lines()
-        #: Told each file found gone as its chunk's "gone" mark is journaled, after which no undo
-        #: looks for it again: an undo Ctrl-C stops says them then, or they are never said.
+        #: Told each file found gone (line, run, seq) as its chunk's "gone" mark is journaled, after
+        #: which no undo looks for it again: an undo Ctrl-C stops says those marked (`Told`).
         self.on_missing = on_missing
-        self._missing_now: list[str] = []  # the chunk's, until then
+        self._missing_now: list[tuple[str, object]] = []  # the chunk's (line, move), until then
+        self._yours: set[int] = set()  # the chunk's moves left in a folder of the user's own: "gone", said so
         self.found = Lines()
-        #: Told each "found" line before the journal names where the file was found (an intent,
-        #: after which a Ctrl-C's recovery puts it back unsaid) or marks it gone (kept in a folder
-        #: of the user's own): an undo Ctrl-C stops says them then, or they are never said.
+        #: Told each "found" line (line, run, seq) before the journal names where the file was found
+        #: (an intent, after which a Ctrl-C's recovery puts it back unsaid) or marks it gone (kept in
+        #: a folder of the user's own): an undo Ctrl-C stops says those the journal settles (`Told`).
         self.on_found = on_found
         self.whereabouts = Whereabouts(root, runs, state)  # `runs`: those being undone; `state`: the journal scanned
         #: seq -> (where sorter put it, what is there if anything, its other names), of a file found elsewhere
@@ -215,7 +225,7 @@ class _Undoer:
                          "a link" if stat.S_ISLNK(mode) else "not a file")  # what is there, if anything
                 if found is not None and found.yours:  # taken into a folder of the user's own: theirs
                     self._found(f"{m.dst}: moved to {found.path} since, into a folder of yours; left there "
-                                f"(was {m.src})")
+                                f"(was {m.src})", m)
                     yours.append(found.path)
                     gone.append(m)
                 elif found is not None and at_src is not None:  # a new file at its first place: kept, tried again
@@ -237,7 +247,7 @@ class _Undoer:
                 else:
                     there = ("no longer there" if at_dst is None or a_file else
                              f"now {other}, not the photo sorter moved; left there")
-                    self._missing_now.append(f"{m.dst}: {there} (was {m.src})")
+                    self._missing_now.append((f"{m.dst}: {there} (was {m.src})", m))
                     gone.append(m)
         for m, why in conflicts:
             self.conflicts.add(f"{m.dst}: {why}; left in place")
@@ -250,13 +260,15 @@ class _Undoer:
                 was, _ = self._backups.pop(m.seq, (m.dst, None))
                 was, _, _ = self._moved_on.pop(m.seq, (was, None, ()))
                 since = f"moved to {m.dst} since, " if m.dst != was else ""
-                self._found(f"{was}: {since}left there with {yours[0]}, in a folder of yours (was {m.src})")
+                self._found(f"{was}: {since}left there with {yours[0]}, in a folder of yours (was {m.src})", m)
             return [], back, gone + to_move
         return to_move, back, gone
 
-    def _found(self, line: str) -> None:
+    def _found(self, line: str, m) -> None:
+        """`m` found taken into a folder of the user's own, and left there: "gone", said so."""
+        self._yours.add(m.seq)
         self.found.add(line)
-        self.on_found(line)
+        self.on_found(line, m.run, m.seq)
 
     def _found_line(self, m, leaving: set[str]) -> str:
         """The "found: ..." line of `m`, put back from where it was found (`_moved_on`,
@@ -304,7 +316,7 @@ class _Undoer:
         leaving = {m.dst for m in to_move}
         for m in to_move:  # said before the intents name where they were found (`on_found`)
             if m.seq in self._moved_on or m.seq in self._backups:
-                self.on_found(self._found_line(m, leaving))
+                self.on_found(self._found_line(m, leaving), m.run, m.seq)
         self.journal.returning(to_move)
         for moving, _, _ in checked:
             returned = []
@@ -344,13 +356,15 @@ class _Undoer:
         sync_dirs([self.root, *{(self.root / p).parent for m in to_move for p in (m.src, m.dst)}])
         self.journal.mark("undo", undone)
         self.journal.mark("keep", kept)
-        # Told before the mark: a Ctrl-C between the two says a file twice (here, and at the next
-        # undo, which looks for it again), never not at all.
-        for line in self._missing_now:
+        # Told before the mark, which a Ctrl-C may stop: `Told` says only those it marked.
+        for line, m in self._missing_now:
             self.missing.add(line)
-            self.on_missing(line)
+            self.on_missing(line, m.run, m.seq)
         self._missing_now.clear()
-        self.journal.mark("gone", [m.seq for _, _, gone in checked for m in gone])
+        # Those left in a folder of the user's own marked so: an undo Ctrl-C stops counts them apart.
+        self.journal.append_many("gone", [{"seq": m.seq, **({"yours": True} if m.seq in self._yours else {})}
+                                          for _, _, gone in checked for m in gone])
+        self._yours.clear()
         if later:  # checked again where the newer move of their photo left it
             self._put_back([groups[i] for i in sorted(later)])
 
@@ -409,8 +423,8 @@ def undos_for(root: Path, runs: set[str]) -> tuple[int, int]:
 
 def undo(root: Path, *, all_runs: bool = False, lock_wait: float = 0.0,
          on_start: Callable[[UndoPlan], None] = lambda plan: None,
-         on_missing: Callable[[str], None] = lambda line: None,
-         on_found: Callable[[str], None] = lambda line: None) -> UndoResult:
+         on_missing: Callable[[str, str, int], None] = lambda line, run, seq: None,
+         on_found: Callable[[str, str, int], None] = lambda line, run, seq: None) -> UndoResult:
     """Move files back where the journal says they came from, newest run first, never
     overwriting. Plain undo reverses the latest run; `all_runs` every run in the journal. A
     review session's "not her" answers are taken back with its moves (a session that only
@@ -419,7 +433,7 @@ def undo(root: Path, *, all_runs: bool = False, lock_wait: float = 0.0,
     "found" line, before its file is journaled (`found`), for a Ctrl-C to say."""
     from sorter.files import suggestions
     from sorter.files.folder import check_folder
-    from sorter.files.journal import Journal, state_dir
+    from sorter.files.journal import Journal, journal_path, state_dir
     from sorter.files.lock import FolderLock
     from sorter.files.recovery import recover
 
@@ -446,7 +460,7 @@ def undo(root: Path, *, all_runs: bool = False, lock_wait: float = 0.0,
         names = set(when) if all_runs else {max(when, key=when.__getitem__)}
         chosen = [run for run in runs if run.run in names]
         on_start(UndoPlan(frozenset(names), sum(run.sorted_files for run in chosen),
-                          len(names) == len(when) and not state.unread))
+                          len(names) == len(when) and not state.unread, _size(journal_path(root))))
         answers = noted.take_back(names)
         if answers:  # before any move: a folder whose suggestions cannot be written is left as it was
             suggestions.write(root, noted)
