@@ -173,21 +173,30 @@ def sorted_with_near_misses(root: Path, model: Path) -> Path:
     return root
 
 
-def test_a_sort_says_what_is_wrong_where_a_named_pets_folder_is_a_file(tmp_path: Path, fake_model) -> None:
-    """A file by her folder's name (cats/Luna, her vet's notes) in a folder sorted after Luna was
-    learnt: the sort said "Might be cats/Luna (2 photos): sorter review DIR asks about them", a
-    folder that is not there, and the page's "it is Luna" was refused. It says what is wrong, in
-    the words it uses of a photo it would file there."""
+def luna_learnt_and_a_file_by_her_folders_name(tmp_path: Path, model: Path) -> Path:
+    """Luna learnt from tmp_path/roll; tmp_path/card, to be sorted, holds cats/Luna, a file (her
+    vet's notes), and two photos that come close to her: the card."""
     from test_learn import invoke, luna
 
     for i in range(6):
         luna(tmp_path / "roll" / "cats" / "Luna" / f"luna{i}.png", 50 + i)
-    assert invoke("learn", tmp_path / "roll", "--model", fake_model).exit_code == 0
+    assert invoke("learn", tmp_path / "roll", "--model", model).exit_code == 0
     root = tmp_path / "card"
     (root / "cats").mkdir(parents=True)
     (root / "cats" / "Luna").write_text("her vet's notes\n")
     almost_luna(root / "close.png", 32)
     almost_luna(root / "closer.png", 33)
+    return root
+
+
+def test_a_sort_says_what_is_wrong_where_a_named_pets_folder_is_a_file(tmp_path: Path, fake_model) -> None:
+    """A file by her folder's name (cats/Luna, her vet's notes) in a folder sorted after Luna was
+    learnt: the sort said "Might be cats/Luna (2 photos): sorter review DIR asks about them", a
+    folder that is not there, and the page's "it is Luna" was refused. It says what is wrong, in
+    the words it uses of a photo it would file there."""
+    from test_learn import invoke
+
+    root = luna_learnt_and_a_file_by_her_folders_name(tmp_path, fake_model)
 
     result = invoke("sort", root, "--model", fake_model)
 
@@ -204,6 +213,25 @@ def test_a_sort_says_what_is_wrong_where_a_named_pets_folder_is_a_file(tmp_path:
     finally:
         stop.set()
         thread.join(10)
+
+
+def test_sort_json_says_which_named_pets_folder_is_a_file(tmp_path: Path, fake_model) -> None:
+    """`sort --json` said `"might_be": {"cats/Luna": 2}` and nothing of the file by her folder's
+    name that the terminal's "Might be cats/Luna (2 photos), but cats/Luna is a file, not a
+    folder" tells: a script took her group for one the review page would name. It says it as
+    `refused_into` says a folder a sort would be refused: the reason, and the photos it keeps."""
+    import json
+
+    from test_learn import invoke
+
+    root = luna_learnt_and_a_file_by_her_folders_name(tmp_path, fake_model)
+
+    result = invoke("sort", root, "--model", fake_model, "--json")
+
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert (summary["might_be"], summary["might_be_refused"]) == (
+        {"cats/Luna": 2}, [{"pet": "cats/Luna", "reason": "cats/Luna is a file, not a folder", "photos": 2}])
 
 
 def test_a_folder_without_her_folder_yet_is_asked_might_be_her_and_naming_one_makes_it(

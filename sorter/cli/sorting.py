@@ -62,6 +62,7 @@ def sort_command(
     """
     from sorter.signals import interrupt_dropped
     from sorter.sorting.sort import sort_folder
+    from sorter.sorting.suggesting import not_folders
 
     if as_json and as_jsonl:
         raise typer.BadParameter("choose one", param_hint=["--json", "--jsonl"])
@@ -122,6 +123,10 @@ def sort_command(
         "moved_to": summary.moved_to, "companions": summary.companions, "videos": summary.videos,
         "review_page": None if summary.review_page is None else str(summary.review_page), "model": summary.model,
         "might_be": summary.might_be,
+        # Of those, the pets whose folder's name a file or a link has taken, which a review's
+        # answer is refused until it is renamed: the terminal's "Might be cats/Fred (2 photos), but ...".
+        "might_be_refused": [{"pet": pet, "reason": why, "photos": summary.might_be[pet]}
+                             for pet, why in not_folders(summary.might_be, summary.folder).items()],
         # A named pet's folder renamed since she was learnt here ("cats/Luna": "cats/Lulu"), or gone (null).
         "pet_folders": summary.pet_folders.moved if summary.pet_folders is not None else {},
         # The sub-folders not looked into without --recursive (null with it): how many, the first 3 by name.

@@ -83,17 +83,24 @@ def asks_about(counts: dict[str, int], folder: Path) -> list[str]:
     a folder: ..."), as a sort says it of a photo it would file there (`filing.not_a_folder`):
     the line pointed at a folder that is not there, whose review answer "it is Fred" is refused.
     One `lstat` a pet with a group."""
-    from sorter.files.filing import not_a_folder
-
     def group(pet: str) -> str:
         return f"{pet} ({counts[pet]} photo{'s' * (counts[pet] != 1)})"
 
     review = f"sorter review {as_typed(folder)}"
-    wrong = {pet: why for pet in counts if (why := not_a_folder(folder, folder / pet)) is not None}
+    wrong = not_folders(counts, folder)
     asked = [group(pet) for pet in counts if pet not in wrong]
     lines = [f"Might be {', '.join(asked)}: {review} asks about them"] if asked else []
     return lines + [f"Might be {group(pet)}, but {why}: rename it, then {review} asks about them"
                     for pet, why in wrong.items()]
+
+
+def not_folders(counts: dict[str, int], folder: Path) -> dict[str, str]:
+    """Of the pets with a group (`counts`), those whose folder's name a file or a link has taken
+    -> what is wrong, as a sort says it of a photo it would file there (`filing.not_a_folder`):
+    a review's "it is Fred" is refused until it is renamed. One `lstat` a pet."""
+    from sorter.files.filing import not_a_folder
+
+    return {pet: why for pet in counts if (why := not_a_folder(folder, folder / pet)) is not None}
 
 
 def not_noted(exc: OSError) -> str:
