@@ -166,6 +166,26 @@ def test_photos_are_shown_least_confident_first_and_a_large_group_says_how_many_
     assert shown == pytest.approx(sorted(confidences)[:40], abs=0.00051)
 
 
+def test_the_page_has_the_review_server_s_styles_from_the_one_file_and_its_own_after_them(tmp_path: Path) -> None:
+    """The page carried a copy of `sorter review`'s styles (app.css), and the copies had drifted:
+    cards 144 px wide here and 152 px there, the count bold here. It has app.css itself, as the
+    package holds it, so a style fixed there is fixed here; then its own rules (the note a large
+    group has), which the server's page does not have."""
+    from importlib import resources
+
+    shared = resources.files("sorter.review").joinpath("app.css").read_text(encoding="utf-8")
+    page = review.ReviewPage(tmp_path, per_group=1)
+    (tmp_path / ".sorter").mkdir()
+    for i in range(2):
+        page.add(FileResult(tmp_path / f"{i}.jpg", "moved", "cat", 0.9, tmp_path / "cats" / f"{i}.jpg"))
+    page.write()
+    text, _ = page_of(tmp_path)
+
+    [style] = re.findall(r"<style>\n(.*?)</style>", text, re.S)
+    assert style == shared + review.OWN_STYLES
+    assert '<p class="note">' in text and ".note {" in review.OWN_STYLES and ".note" not in shared
+
+
 def test_reasons_beyond_the_cap_share_a_group_per_status(tmp_path: Path) -> None:
     page = review.ReviewPage(tmp_path)
     for i in range(review.MAX_REASON_GROUPS + 5):

@@ -3,9 +3,10 @@ photo went (cats/, dogs/, and each reason photos were left in place for), least 
 first, each linking to the file where it now is.
 
 One static file that opens offline from the folder itself: thumbnails are small JPEGs in
-data: URIs, and there is no script. Memory stays bounded whatever the folder's size: a group
-keeps its count and, in a heap, only its `per_group` least confident photos, and thumbnails
-are made for those alone, once the run is over, from each file where it now is.
+data: URIs, and there is no script; its styles are the review server's (app.css, inlined).
+Memory stays bounded whatever the folder's size: a group keeps its count and, in a heap, only
+its `per_group` least confident photos, and thumbnails are made for those alone, once the run
+is over, from each file where it now is.
 """
 
 from __future__ import annotations
@@ -283,6 +284,22 @@ def _encoded(image) -> tuple[str, int, int] | None:
     return f"data:image/jpeg;base64,{base64.b64encode(data.tobytes()).decode('ascii')}", width, height
 
 
+#: The static page's own rules, after those it shares with the review server's page (`_styles`).
+OWN_STYLES = """\
+.note { color: #5a6570; margin: -4px 0 8px 12px; font-style: italic; }
+"""
+
+
+def _styles() -> str:
+    """The styles the review server's page has (`app.css`), read from the package: one source for
+    both pages, so a style fixed there is fixed here. Its rules for what only the server's page
+    has (its buttons, its status line) match nothing here, and cost 4.6 KB a page for all of
+    app.css, about a thumbnail's size (`JPEG_QUALITY`)."""
+    from importlib import resources
+
+    return resources.files("sorter.review").joinpath("app.css").read_text(encoding="utf-8")
+
+
 def _chip(group: Group) -> str:
     if group.status == "moved":
         return group.title
@@ -306,40 +323,7 @@ def _head(root: Path, total: int, groups: list[Group], model: str = "") -> str:
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>sorter: {_text(root.name)}</title>
 <style>
-body {{ font: 14px/1.4 system-ui, -apple-system, "Segoe UI", sans-serif; color: #1d2329; background: #f6f7f9;
-  margin: 0; }}
-header {{ background: #fff; border-bottom: 1px solid #dde1e6; padding: 16px 24px 12px; }}
-h1 {{ font-size: 20px; margin: 0 0 2px; overflow-wrap: anywhere; }}
-.sub {{ color: #5a6570; margin: 0 0 10px; }}
-nav {{ display: flex; flex-wrap: wrap; gap: 6px; }}
-.chip {{ border: 1px solid #cfd5db; border-left: 4px solid var(--c); border-radius: 4px; padding: 2px 8px;
-  color: inherit; text-decoration: none; background: #fff; max-width: 100%; box-sizing: border-box;
-  overflow-wrap: anywhere; }}
-main {{ padding: 4px 24px 24px; }}
-section {{ margin-top: 18px; }}
-h2 {{ font-size: 16px; margin: 0 0 8px; padding-left: 8px; border-left: 4px solid var(--c); overflow-wrap: anywhere; }}
-h2 .why {{ font-weight: normal; color: #5a6570; }}
-h2 .why::before {{ content: "\\2014  "; }}
-.count {{ background: #e9ecef; border-radius: 10px; padding: 0 8px; font-size: 13px; }}
-.note {{ color: #5a6570; margin: -4px 0 8px 12px; font-style: italic; }}
-.grid {{ display: grid; grid-template-columns: repeat(auto-fill, 144px); gap: 10px; }}
-figure {{ margin: 0; width: 144px; background: #fff; border: 1px solid #dde1e6; border-radius: 6px;
-  padding: 6px 0 4px; text-align: center; }}
-.pic {{ height: {THUMB_PX}px; display: flex; align-items: center; justify-content: center; }}
-code {{ font-size: 13px; }}
-.pic img {{ display: block; border-radius: 3px; }}
-.none {{ display: flex; width: {THUMB_PX}px; height: 96px; align-items: center; justify-content: center;
-  background: #eceff2; color: #7a848d; border-radius: 3px; }}
-figcaption {{ padding: 4px 6px 0; font-size: 12px; overflow-wrap: anywhere; }}
-figcaption b {{ display: block; }}
-.bad {{ color: #b3261e; font-weight: 600; }}
-.name {{ display: block; color: #5a6570; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }}
-.looks {{ display: block; color: #2a6f97; }}
-.with {{ display: block; color: #2d6a8a; font-size: 11px; }}
-.video {{ display: block; color: #7a3d8a; font-size: 11px; }}
-.moved {{ --c: #2e7d32; }} .maybe {{ --c: #7b1fa2; }} .neither {{ --c: #1565c0; }} .unsure {{ --c: #e0a100; }}
-.unreadable, .failed {{ --c: #c62828; }} .skipped, .vanished {{ --c: #8a939b; }}
-</style>
+{_styles()}{OWN_STYLES}</style>
 </head>
 <body>
 <header>
