@@ -158,7 +158,7 @@ def check_options(config) -> None:
     if config.out.suffix.lower() != ".keras":
         raise OptionError(f"must end in .keras (got {config.out.name})", "--out")
     if config.epochs < 1:
-        raise OptionError("must be at least 1", "--epochs")
+        raise OptionError(f"must be a whole number, at least 1 (got {config.epochs})", "--epochs")
     check_validation_split(config.validation_split)
     check_mode(config.distribute)
     if config.backbone == "none" and config.other:
