@@ -47,21 +47,23 @@ _TERMINATED: list[int] = []  # SIGTERM received by `sigterm_as_ctrl_c`'s handler
 _INTERRUPTED: list[int] = []  # SIGINT and SIGTERM whose KeyboardInterrupt `sigterm_as_ctrl_c`'s handlers raised
 
 
-def sigterm_as_ctrl_c() -> None:
+def sigterm_as_ctrl_c(over: tuple[object, ...] = ()) -> None:
     """For the whole command (`cli.main`): SIGTERM (`kill`, `timeout`, a service manager's stop)
     raises KeyboardInterrupt, as Ctrl-C does, so that `sort` and `undo` stopped so say what they
     moved and how to take it back (`cli.interrupts`), where SIGTERM ended them at once without a
     word, their journal whole but the user unaware. `terminated` then says the exit status is
     143, not Ctrl-C's 130. Both are noted, for `interrupt_dropped`. A command that stops on
     signals its own way (`stop_on_signals`, `sigterm_interrupts`) sets its handler inside and
-    gives this one back after. An ignored SIGTERM or SIGINT stays ignored."""
+    gives this one back after. An ignored SIGTERM or SIGINT stays ignored. `over`: handlers it
+    replaces as it replaces the defaults, the entry point's (`sorter.__main__`), set before
+    this module was imported."""
     import signal
 
     if threading.current_thread() is not threading.main_thread():
         return
-    if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+    if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL or signal.getsignal(signal.SIGTERM) in over:
         signal.signal(signal.SIGTERM, _terminate)
-    if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+    if signal.getsignal(signal.SIGINT) is signal.default_int_handler or signal.getsignal(signal.SIGINT) in over:
         signal.signal(signal.SIGINT, _interrupt)
 
 

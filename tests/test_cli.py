@@ -133,6 +133,22 @@ def test_unknown_option_is_a_usage_error() -> None:
     (["train", "nowhere", "--backbone", "none", "--init-from", "m.keras", "--out", "m.keras"],
      "Error: Invalid value for '--init-from' / '--out': m.keras is also --out: the run would overwrite the model "
      "it starts from (see 'sorter train -h')"),
+    # train's whole numbers: said as its other option errors, where typer said `Input should be greater
+    # than or equal to 1` and `Input should be a valid integer, unable to parse string as an integer`.
+    (["train", "nowhere", "--epochs", "0"],
+     "Error: Invalid value for '--epochs': must be a whole number, at least 1 (got 0) (see 'sorter train -h')"),
+    (["train", "nowhere", "--epochs", "two"],
+     "Error: Invalid value for '--epochs': must be a whole number, at least 1 (got two) (see 'sorter train -h')"),
+    (["train", "nowhere", "--batch-size", "0"],
+     "Error: Invalid value for '--batch-size': must be a whole number, at least 1 (got 0) (see 'sorter train -h')"),
+    (["train", "nowhere", "--patience", "-2"],
+     "Error: Invalid value for '--patience': must be a whole number, at least 1 (got -2) (see 'sorter train -h')"),
+    (["train", "nowhere", "--limit", "2.5"],
+     "Error: Invalid value for '--limit': must be a whole number, at least 1 (got 2.5) (see 'sorter train -h')"),
+    (["train", "nowhere", "--image-size", "16"],
+     "Error: Invalid value for '--image-size': must be a whole number from 32 to 512 (got 16) (see 'sorter train -h')"),
+    (["train", "nowhere", "--seed", "-1"],
+     "Error: Invalid value for '--seed': must be a whole number from 0 to 4294967295 (got -1) (see 'sorter train -h')"),
     (["evaluate", "nowhere", "--split", "half"],
      "Error: Invalid value for '--split': must be one of: all, validation, training (see 'sorter evaluate -h')"),
     (["sort", "nowhere", "--name-pets", "--no-personal"],

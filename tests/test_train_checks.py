@@ -26,8 +26,8 @@ def small_run(data: Path, out: Path, backbone: str = "none") -> list[str]:
 def test_a_class_whose_every_photo_cannot_be_read_is_refused_and_no_model_saved(tmp_path: Path, backbone: str) -> None:
     """A Cat/ of broken copies trained a model that learnt no cats (exit 0, its metadata saying
     it found 3 cats): refused where the photos are decoded (the feature cache; the small
-    network's first epoch), as an empty Cat/ is, and no model is saved (the backbone's feature
-    cache stays in m.checkpoints/, as after any run stopped once it cached)."""
+    network's first epoch), as an empty Cat/ is, and nothing is left beside the photos: the
+    backbone's feature cache (m.checkpoints/cache-64px/) stayed, of photos no run could use."""
     data = make_dataset(tmp_path / "data", per_class=4)
     for photo in (data / "Cat").iterdir():
         photo.unlink()
@@ -39,8 +39,7 @@ def test_a_class_whose_every_photo_cannot_be_read_is_refused_and_no_model_saved(
     assert result.exit_code == 2, result.output
     assert result.stderr == (f"Error: no readable images in {data / 'Cat'} (its 3 files could not be read): "
                              "there must be photos of cats and of dogs\n")
-    saved = ("m.keras", "m.tflite", "m.json", "m.head.npz", "m-curves.png")
-    assert not [name for name in saved if (tmp_path / name).exists()]
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["data"]
 
 
 def test_the_photos_a_balanced_split_tried_are_the_ones_counted(tmp_path: Path) -> None:
@@ -70,3 +69,48 @@ def test_an_other_folder_holding_cats_or_dogs_is_refused_as_an_other_option_is(t
     assert result.stderr == (f"Error: {data / 'Other'} holds Dogs/: every photo in it counts as neither a cat nor "
                              "a dog; give folders of non-pets only\n")
     assert not list(tmp_path.glob("m.*"))
+
+
+def test_non_pets_that_would_all_be_validation_photos_are_refused_before_anything_is_read(tmp_path: Path) -> None:
+    """A one-photo Other/ at --validation-split 0.6 went whole to validation, and the run trained a
+    three-way model with no non-pet to learn from (exit 0): refused, naming the folder and how
+    many photos keep one for training, before a photo is decoded; nothing is left behind."""
+    data = make_dataset(tmp_path / "data", per_class=4)
+    toy_photo(data / "Other" / "food" / "0.jpg", "other", np.random.default_rng(0))
+
+    result = runner.invoke(app, [*small_run(data, tmp_path / "m.keras", "efficientnet-lite0"),
+                                 "--validation-split", "0.6"])
+
+    assert result.exit_code == 2, result.output
+    assert result.stderr == (f"Error: {data / 'Other'} has 1 photo of non-pets: with --validation-split 0.6 every "
+                             "one would be a validation photo (each kind, a sub-folder, is split apart), and no "
+                             "non-pet would be left to train on; give one kind at least 2 photos, or a smaller "
+                             "--validation-split\n")
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["data"]
+
+
+def test_cats_and_dogs_that_would_all_be_validation_photos_are_refused_naming_the_smaller_class(tmp_path: Path) -> None:
+    """Classes are balanced to the smaller: 2 dogs at --validation-split 0.9 held out every cat and
+    every dog, and the run went on to train on nothing."""
+    data = make_dataset(tmp_path / "data", per_class=4)
+    for photo in sorted((data / "Dog").iterdir())[2:]:
+        photo.unlink()
+
+    result = runner.invoke(app, [*small_run(data, tmp_path / "m.keras"), "--validation-split", "0.9"])
+
+    assert result.exit_code == 2, result.output
+    assert result.stderr == (f"Error: {data / 'Dog'} has 2 photos: with --validation-split 0.9 every one would be a "
+                             "validation photo, and no cat or dog would be left to train on; give it at least 5 "
+                             "photos, or a smaller --validation-split\n")
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["data"]
+
+
+def test_a_limit_that_leaves_no_photo_to_train_on_is_refused_naming_it(tmp_path: Path) -> None:
+    data = make_dataset(tmp_path / "data", per_class=4)
+
+    result = runner.invoke(app, [*small_run(data, tmp_path / "m.keras"), "--validation-split", "0.6", "--limit", "1"])
+
+    assert result.exit_code == 2, result.output
+    assert result.stderr == ("Error: --limit 1 with --validation-split 0.6 holds out every photo for validation: no "
+                             "cat or dog would be left to train on; give --limit 2 or more, or a smaller "
+                             "--validation-split\n")

@@ -65,21 +65,29 @@ class _OneLineErrors(_PlainHelp, TyperGroup):
     inside its `invoke`) are one `Error: ...` line."""
 
     def make_context(self, info_name, args, parent=None, **extra):
-        if not args:  # `sorter` alone: no_args_is_help shows the help, as it should
-            return super().make_context(info_name, args, parent, **extra)
         try:
             return super().make_context(info_name, args, parent, **extra)
         except typer.TyperException as exc:
+            if not args:  # `sorter` alone: no_args_is_help shows the help, as it should
+                raise
             raise fail_usage(exc) from None
+        except KeyboardInterrupt:  # while the options are read: the same as in the command
+            raise _interrupted() from None
 
     def invoke(self, ctx):
         try:
             return super().invoke(ctx)
         except typer.TyperException as exc:
             raise fail_usage(exc) from None
-        except KeyboardInterrupt:  # not left to typer, which ends with status 130 and not a word
-            err.print("Interrupted.")
-            raise typer.Exit(130) from None
+        except KeyboardInterrupt:
+            raise _interrupted() from None
+
+
+def _interrupted() -> typer.Exit:
+    """Ctrl-C in the group's parsing or a command: not left to typer, which ends with status 130
+    and not a word."""
+    err.print("Interrupted.")
+    return typer.Exit(130)
 
 
 app = typer.Typer(
@@ -136,18 +144,18 @@ def main() -> None:
     import shutil
     import tempfile
 
-    # This process's temporary files in a folder of its own, removed at the end: TensorFlow's
-    # autograph leaves 5 source files in /tmp a training run (removed at interpreter exit,
-    # which `os._exit` below skips: 1,000 had piled up here).
-    try:
-        tempfile.tempdir = tempfile.mkdtemp(prefix="sorter-")
-    except OSError:
-        pass  # no writable temporary folder: whatever needs one says so
     from sorter.signals import sigterm_as_ctrl_c, terminated
 
-    sigterm_as_ctrl_c()
+    sigterm_as_ctrl_c()  # set already by the entry point (`sorter.__main__`); kept for a caller of this one
     code: int | str | None = 0
     try:
+        # This process's temporary files in a folder of its own, removed at the end: TensorFlow's
+        # autograph leaves 5 source files in /tmp a training run (removed at interpreter exit,
+        # which `os._exit` below skips: 1,000 had piled up here).
+        try:
+            tempfile.tempdir = tempfile.mkdtemp(prefix="sorter-")
+        except OSError:
+            pass  # no writable temporary folder: whatever needs one says so
         app()
     except SystemExit as exc:
         code = exc.code

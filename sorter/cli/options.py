@@ -42,6 +42,25 @@ def number_from(low: float, high: float):
     return parse
 
 
+def whole_number(low: int, high: int | None = None):
+    """A parser for a whole number from `low` (to `high`), whose error reads as train's own option
+    errors (`errors.OptionError`: `must be ... (got 0)`), where click's range check said
+    `Input should be greater than or equal to 1`, and its type check `Input should be a valid
+    integer, unable to parse string as an integer`."""
+    wanted = f"a whole number from {low} to {high}" if high is not None else f"a whole number, at least {low}"
+
+    def parse(value: str | int) -> int:
+        try:
+            number = int(value)
+        except ValueError:
+            number = None
+        if number is None or number < low or (high is not None and number > high):
+            raise typer.BadParameter(f"must be {wanted} (got {value})")
+        return number
+
+    return parse
+
+
 def port_number(value: str | int) -> int:
     """--port as the other ranges are checked (`70000 is not a port number (0-65535)`), where
     click's own check said `Input should be less than or equal to 65535`."""

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Optional
 import typer
 
 from sorter.cli.console import err, fail, out, printable, progress_bar, shown
-from sorter.cli.options import ModelOption, NoPersonalOption, folder_argument, number_from
+from sorter.cli.options import ModelOption, NoPersonalOption, folder_argument, number_from, whole_number
 from sorter.errors import SorterError
 
 if TYPE_CHECKING:
@@ -40,22 +40,27 @@ def train(
                      "none: the small network, from random weights (cats and dogs only)."),
     ] = "efficientnet-lite0",
     epochs: Annotated[
-        Optional[int], typer.Option(min=1, help="Epochs (the small network may stop sooner). (default: 2 / 40)")
+        Optional[int], typer.Option(parser=whole_number(1), metavar="INTEGER",
+                                    help="Epochs, at least 1 (the small network may stop sooner). (default: 2 / 40)")
     ] = None,
     image_size: Annotated[
-        Optional[int], typer.Option(min=32, max=512, help="Input size in pixels (square). (default: 224 / 144)")
+        Optional[int], typer.Option(parser=whole_number(32, 512), metavar="INTEGER",
+                                    help="Input size in pixels (square), from 32 to 512. (default: 224 / 144)")
     ] = None,
     validation_split: Annotated[
         float, typer.Option(parser=number_from(0.0, 0.9), metavar="FLOAT",
                             help="Fraction held out for validation, from 0 to 0.9.")
     ] = 0.2,
-    seed: Annotated[int, typer.Option(min=0, max=2**32 - 1,  # what Keras and NumPy take
-                                      help="Seed for the split, shuffling and initial weights.")] = 1337,
-    batch_size: Annotated[Optional[int], typer.Option(min=1, help="Images per training step. (default: 128 / 64)")] = None,
-    patience: Annotated[int, typer.Option(min=1, help=(
+    seed: Annotated[int, typer.Option(parser=whole_number(0, 2**32 - 1), metavar="INTEGER",  # what Keras and NumPy take
+                                      help="Seed for the split, shuffling and initial weights, from 0 to "
+                                      "4294967295.")] = 1337,
+    batch_size: Annotated[Optional[int], typer.Option(parser=whole_number(1), metavar="INTEGER",
+                                                      help="Images per training step. (default: 128 / 64)")] = None,
+    patience: Annotated[int, typer.Option(parser=whole_number(1), metavar="INTEGER", help=(
         "Stop after this many epochs without a better validation loss (the small network; "
         "a fine-tune runs every epoch and keeps the last)."))] = 8,
-    limit: Annotated[Optional[int], typer.Option(min=1, help="Use at most this many images per class.")] = None,
+    limit: Annotated[Optional[int], typer.Option(parser=whole_number(1), metavar="INTEGER",
+                                                 help="Use at most this many images per class.")] = None,
     resume: Annotated[bool, typer.Option("--resume", help="Continue an interrupted run from its last checkpoint.")] = False,
     learning_rate: Annotated[
         Optional[float],

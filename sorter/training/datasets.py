@@ -190,6 +190,49 @@ def refuse_unread(
     raise UsageError(f"no readable images in {' nor in '.join(said(label) for label in unread)}: {why}")
 
 
+def fewest_to_train(validation_split: float) -> int:
+    """The fewest photos of which `split` keeps one for training (it holds out
+    `round(n * validation_split)` of n): 1 up to --validation-split 0.5, 2 at 0.6, 5 at 0.9."""
+    n = 1
+    while n - round(n * validation_split) < 1:
+        n += 1
+    return n
+
+
+def refuse_untrained(the_split: Split, data_dir: Path, other_dirs: tuple[Path, ...], validation_split: float,
+                     limit: int | None) -> None:
+    """A class of which every photo is held out for validation is refused, naming its folder and
+    how many photos it needs: a model with no training photo of a class learns none of it (a
+    one-photo Other/ at --validation-split 0.6 trained a model that never says neither, exit 0).
+    From the split's lists alone, before anything is decoded."""
+    trained = {label for _, label in the_split.train}
+    folders = class_folders(data_dir, other_dirs)
+    need = fewest_to_train(validation_split)
+    option = f"--validation-split {validation_split:g}"
+
+    def photos(n: int) -> str:
+        return f"{n} photo{'s' * (n != 1)}"
+
+    if not {0, 1} <= trained:  # balanced: both pet classes are cut at once, to the smaller's count
+        per_class = min(the_split.counts[label] for label in CLASS_NAMES)
+        if limit is not None and limit < per_class:
+            raise UsageError(f"--limit {limit} with {option} holds out every photo for validation: no cat or dog "
+                             f"would be left to train on; give --limit {need} or more, or a smaller --validation-split")
+        smaller = " and ".join(str(folders[label]) for label in CLASS_NAMES if the_split.counts[label] == per_class)
+        raise UsageError(f"{smaller} {'has' if ' and ' not in smaller else 'each have'} {photos(per_class)}: with "
+                         f"{option} every one would be a validation photo, and no cat or dog would be left to train "
+                         f"on; give {'it' if ' and ' not in smaller else 'each'} at least {photos(need)}, or a smaller "
+                         "--validation-split")
+    index = ALL_CLASSES.index(OTHER)
+    if the_split.counts.get(OTHER) and index not in trained:
+        roots = " and ".join(map(str, _roots(folders, other_dirs)))
+        n = the_split.counts[OTHER]
+        raise UsageError(f"{roots} {'has' if ' and ' not in roots else 'have'} {photos(n)} of non-pets: with {option} "
+                         "every one would be a validation photo (each kind, a sub-folder, is split apart), and no "
+                         f"non-pet would be left to train on; give one kind at least {photos(need)}, or a smaller "
+                         "--validation-split")
+
+
 def kind_of(path: Path, root: Path) -> str:
     """A non-pet photo's kind: its first sub-folder below its folder of non-pets ("." where it
     is in none: the split sorts by this string, so it stays, or every model's split would move)."""

@@ -158,7 +158,7 @@ def check_options(config) -> None:
     if config.out.suffix.lower() != ".keras":
         raise OptionError(f"must end in .keras (got {config.out.name})", "--out")
     if config.epochs < 1:
-        raise OptionError("must be at least 1", "--epochs")
+        raise OptionError(f"must be a whole number, at least 1 (got {config.epochs})", "--epochs")
     check_validation_split(config.validation_split)
     check_mode(config.distribute)
     if config.backbone == "none" and config.other:
@@ -243,7 +243,7 @@ def _train(config, resume: bool, on_event: Callable, on_cache: Callable) -> Trai
     """`train`, its options checked and its --out held."""
     from sorter.model.lite import LiteClassifier, head_path, read_head, save_model, write_head
     from sorter.model.network import MODEL_FORMAT, metadata_path, runtime_path, write_metadata
-    from sorter.training.datasets import refuse_unread
+    from sorter.training.datasets import refuse_unread, refuse_untrained
     from sorter.training.datasets import split as make_split
     from sorter.training.distribute import start
     from sorter.training.evaluate import fit_temperature, measure, scene_parts
@@ -259,6 +259,7 @@ def _train(config, resume: bool, on_event: Callable, on_cache: Callable) -> Trai
     if config.backbone == "none" and three_way:
         raise UsageError("non-pets (an Other/ folder): train it with the pretrained backbone "
                          "(--backbone efficientnet-lite0); the from-scratch network knows cats and dogs only")
+    refuse_untrained(parts, config.data_dir, config.other, config.validation_split, config.limit)
     class_names = (*CLASS_NAMES, OTHER) if three_way else CLASS_NAMES
     dist = start(config.distribute, on_event)  # multi-worker: waits here for every worker in TF_CONFIG
     weights = None

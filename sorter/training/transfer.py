@@ -355,11 +355,18 @@ def run_transfer(
     totals = dist.total([*np.bincount(train.labels, minlength=n_classes), *val_counts,
                          len(val.labels) if val else 0, float(len(train.labels) == 0)])
     counts, n_val, empty = [int(c) for c in totals[:n_classes]], int(totals[-2]), totals[-1]
-    # Views, not photos (each training photo is cached TRAIN_VIEWS times): none is none all the same.
-    check_read([int(t + v) for t, v in zip(totals[:n_classes], totals[n_classes:2 * n_classes], strict=True)])
-    if empty:
-        raise UsageError("no readable training photos" if dist.workers == 1 else
-                         f"{int(empty)} worker(s) have no readable training photos: use fewer workers")
+    try:
+        # Views, not photos (each training photo is cached TRAIN_VIEWS times): none is none all the same.
+        check_read([int(t + v) for t, v in zip(totals[:n_classes], totals[n_classes:2 * n_classes], strict=True)])
+        if empty:
+            raise UsageError("no readable training photos" if dist.workers == 1 else
+                             f"{int(empty)} worker(s) have no readable training photos: use fewer workers")
+    except UsageError:
+        # Refused for its photos: their features are kept for no run, since a run that goes on must
+        # change the photos, and another manifest caches them again (`cache_maps`). A refused run
+        # leaves no cache behind (and `publish.claimed` then removes the checkpoint folder it made).
+        shutil.rmtree(cache, ignore_errors=True)
+        raise
     broken = sorted(set(train.broken + (val.broken if val else [])))
     weights_by_class = class_weights(counts, n_classes)
 

@@ -1,0 +1,93 @@
+"""Ctrl-C and SIGTERM while `sorter` starts (importing typer, rich and its commands, about 70 ms):
+`Interrupted.` and status 130 (143), as later, where it printed a traceback ending in
+KeyboardInterrupt (and SIGTERM ended it without a word).
+
+Each sorter runs in a process of its own, started as the console script starts it
+(`from sorter.__main__ import main`) or as `python -m sorter` does (runpy), with Ctrl-C's
+default handling whatever the shell that ran the suite gave pytest."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from conftest import REPO
+
+#: Sends `SIG` to the process itself as `MODULE` starts being imported (a Ctrl-C landing right
+#: there), or writes a line to stdout then (`READY`), for the test to signal it after a delay.
+HOOK = """
+import os, signal, sys
+class Hook:
+    def find_spec(self, name, path=None, target=None):
+        if name == MODULE:
+            sys.meta_path.remove(self)
+            if SIG:
+                os.kill(os.getpid(), SIG)
+            else:
+                os.write(1, b"READY\\n")
+        return None
+sys.meta_path.insert(0, Hook())
+"""
+CONSOLE_SCRIPT = "sys.argv[0] = 'sorter'\nfrom sorter.__main__ import main\nsys.exit(main())"
+PYTHON_M = "import runpy\nrunpy.run_module('sorter', run_name='__main__', alter_sys=True)"
+STATUS = {signal.SIGINT: 130, signal.SIGTERM: 143}
+
+
+def start(tmp_path: Path, module: str, sig: int, entry: str) -> subprocess.Popen:
+    code = f"MODULE = {module!r}\nSIG = {int(sig)}\n{HOOK}\n{entry}"
+    # A sort of a folder that is not there: quick, and changes nothing, if nothing stops it.
+    return subprocess.Popen([sys.executable, "-c", code, "sort", str(tmp_path / "nowhere")], cwd=REPO,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+@pytest.mark.parametrize("module", ["sorter.signals", "typer", "rich.console", "sorter.cli.sorting", "sorter.cli.results",
+                                    "typer._adapters"])
+def test_a_signal_while_sorter_imports_its_commands_says_interrupted(tmp_path: Path, module: str, sig: int) -> None:
+    # typer (0.29) imports typer._adapters, and pydantic, as it reads the options: a Ctrl-C there
+    # ended with status 130 and an empty line, typer's way.
+    sorter = start(tmp_path, module, sig, CONSOLE_SCRIPT)
+    out, err = sorter.communicate(timeout=60)
+    assert (sorter.returncode, out, err) == (STATUS[sig], "", "Interrupted.\n")
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_python_m_sorter_stopped_as_it_starts_says_the_same(tmp_path: Path, sig: int) -> None:
+    sorter = start(tmp_path, "typer", sig, PYTHON_M)
+    out, err = sorter.communicate(timeout=60)
+    assert (sorter.returncode, out, err) == (STATUS[sig], "", "Interrupted.\n")
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+@pytest.mark.parametrize("delay_ms", [0, 5, 10, 20, 40, 80])
+def test_a_signal_at_any_moment_of_start_up_never_prints_a_traceback(tmp_path: Path, delay_ms: int, sig: int) -> None:
+    """Signalled `delay_ms` after the entry point set its handlers (as it imports sorter.signals):
+    a sorter the signal reached says so; one that had already finished says why it stopped."""
+    sorter = start(tmp_path, "sorter.signals", 0, CONSOLE_SCRIPT)
+    assert sorter.stdout.readline() == "READY\n"
+    time.sleep(delay_ms / 1000)
+    sorter.send_signal(sig)
+    out, err = sorter.communicate(timeout=60)
+    assert "Traceback" not in err
+    finished = f"Error: folder not found: {tmp_path / 'nowhere'}\n"
+    assert (sorter.returncode, err) in ((STATUS[sig], "Interrupted.\n"), (2, finished))
+
+
+def test_the_console_script_is_the_entry_point_that_sets_the_handlers_first() -> None:
+    """`pip install -e .` again after this changes: the installed script names its function."""
+    assert '\nsorter = "sorter.__main__:main"\n' in (REPO / "pyproject.toml").read_text(encoding="utf-8")
+    code = "import sys, sorter.__main__; print(sorted(m for m in sys.modules if m.startswith(('sorter', 'typer', 'rich'))))"
+    imported = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True)
+    assert imported.stdout == "['sorter', 'sorter.__main__']\n"
+
+
+def test_sorter_help_runs_through_the_entry_point(tmp_path: Path) -> None:
+    result = subprocess.run([sys.executable, "-c", f"import sys\n{CONSOLE_SCRIPT}", "--help"], cwd=REPO,
+                            capture_output=True, text=True, env={**os.environ, "COLUMNS": "80"})
+    assert result.returncode == 0 and "Usage: sorter [OPTIONS] COMMAND" in result.stdout
