@@ -30,8 +30,8 @@ _renameat2_works = True
 
 
 def _renameat2(src: Path, dst: Path, src_dir: int = _AT_FDCWD, dst_dir: int = _AT_FDCWD) -> bool:
-    """True when done; False when the kernel/filesystem lacks the call (use a fallback).
-    With folder descriptors, `src` and `dst` are names inside them."""
+    """True when done; False when the kernel/filesystem lacks the call, or `src` and `dst` are
+    on two filesystems (use a fallback: `_move`). With folder descriptors, `src` and `dst` are names inside them."""
     global _libc, _renameat2_works
     if not _renameat2_works:
         return False
@@ -48,6 +48,11 @@ def _renameat2(src: Path, dst: Path, src_dir: int = _AT_FDCWD, dst_dir: int = _A
     code = ctypes.get_errno()
     if code in (errno.ENOSYS, errno.EINVAL, errno.ENOTSUP):
         _renameat2_works = False
+        return False
+    if code == errno.EXDEV:
+        # Two filesystems (a `cats/` mounted in the folder, an undo back across it): no rename
+        # can do it, but the next same-filesystem move can, so the call stays on. Raised, it
+        # was "cannot move: Invalid cross-device link" and the copy below was never reached.
         return False
     raise OSError(code, os.strerror(code), str(dst))
 
