@@ -76,3 +76,25 @@ def test_the_watcher_files_a_photo_into_a_cats_folder_on_another_disk(cats_on_an
     assert not thread.is_alive() and box["summary"].moved_to == {"cats": 1}
     assert os.listdir(root / "cats") == ["IMG_1.jpg"] and (root / "cats" / "IMG_1.jpg").read_bytes() == cat
     assert not (root / "IMG_1.jpg").exists()
+
+
+def test_a_review_click_moves_a_photo_out_of_a_cats_folder_on_another_disk(cats_on_another_disk: Path,
+                                                                            with_renameat2) -> None:
+    # The review's corrections go through the same move: "dog" from cats/ to dogs/, "neither"
+    # back to the top, each across the mount point.
+    from test_review_server import click
+
+    root = cats_on_another_disk
+    photos = {name: write_image(root / name, BLUE, size=(256, 256 + i)).read_bytes()
+              for i, name in enumerate(("IMG_1.jpg", "IMG_2.jpg"))}
+    before = layout(root)
+    assert runner.invoke(app, ["sort", str(root)]).exit_code == 0
+
+    click(root, "IMG_1.jpg", "dog")
+    click(root, "IMG_2.jpg", "neither")
+
+    assert (root / "dogs" / "IMG_1.jpg").read_bytes() == photos["IMG_1.jpg"]
+    assert (root / "IMG_2.jpg").read_bytes() == photos["IMG_2.jpg"] and os.listdir(root / "cats") == []
+    undone = runner.invoke(app, ["undo", "--all", str(root)])  # each click's session, then the sort
+    assert undone.exit_code == 0, undone.output
+    assert layout(root) == before
