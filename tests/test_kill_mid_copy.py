@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import FakeClassifier, layout, write_image
+from conftest import FakeClassifier, layout, mounted, write_image
 from typer.testing import CliRunner
 
 from sorter.cli import app
@@ -128,6 +128,38 @@ def test_a_sort_killed_after_its_copy_to_another_disk_was_linked_in_ends_with_th
     left = {"unlink 1": [".IMG.jpg.sorter.tmp", "IMG.jpg"], "unlink 2": ["IMG.jpg"]}[kill]
     assert sorted(os.listdir(root / "cats")) == left and (root / "IMG.jpg").exists()
     assert (root / "cats" / "IMG.jpg").read_bytes() == photo
+    settled = _recovered(root)
+
+    assert (settled.completed, settled.rolled_back) == (1, 0)
+    assert os.listdir(root / "cats") == ["IMG.jpg"] and not (root / "IMG.jpg").exists()
+    assert (root / "cats" / "IMG.jpg").read_bytes() == photo
+
+
+@pytest.fixture
+def cats_bind_mounted(tmp_path: Path):
+    """`tmp_path` with its `cats/` a bind mount of a folder elsewhere on the same filesystem: one
+    device number on both sides, yet no rename or link crosses it (skipped where it will not mount)."""
+    if os.geteuid() != 0:
+        pytest.skip("needs root to bind-mount a folder as cats/")
+    root, elsewhere = tmp_path / "pets", tmp_path / "elsewhere"
+    (root / "cats").mkdir(parents=True)
+    elsewhere.mkdir()
+    with mounted(["mount", "--bind", str(elsewhere), str(root / "cats")], root / "cats", "a folder as cats/"):
+        yield root
+
+
+@pytest.mark.parametrize("kill", ["unlink 1", "unlink 2"], ids=["before-the-copy-name-goes", "before-the-source-goes"])
+def test_a_sort_killed_after_its_copy_into_a_bind_mounted_cats_was_linked_in_ends_with_the_photo_once(
+        cats_bind_mounted: Path, kill: str) -> None:
+    # Two equal files were taken for the move's own copy only on two device numbers: across a
+    # bind mount (one device), recovery took the copy for a different file, not sorter's, and left
+    # the photo at both names; the next sort then filed it again as "cats/IMG (1).jpg".
+    root = cats_bind_mounted
+    photo = write_image(root / "IMG.jpg", BLUE, size=(256, 256)).read_bytes()
+    assert os.stat(root).st_dev == os.stat(root / "cats").st_dev
+
+    _killed_sort(root, kill, without_renameat2=False)
+    assert (root / "IMG.jpg").exists() and (root / "cats" / "IMG.jpg").read_bytes() == photo
     settled = _recovered(root)
 
     assert (settled.completed, settled.rolled_back) == (1, 0)

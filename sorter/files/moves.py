@@ -261,18 +261,37 @@ def _lexists(name: Path, dir_fd: int | None) -> bool:
     return True
 
 
+def _mount_of(folder: Path) -> str | None:
+    """The mount point `folder` is under, from /proc/self/mountinfo (Linux): a bind mount is a
+    mount of its own there, though its files bear its filesystem's device number. None where
+    that cannot be read."""
+    import re
+
+    real = os.path.realpath(folder)
+    try:
+        with open("/proc/self/mountinfo", encoding="utf-8", errors="surrogateescape") as info:
+            points = [re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), line.split()[4]) for line in info]
+    except (OSError, IndexError):
+        return None
+    under = [p for p in points if real == p or real.startswith(p.rstrip("/") + "/")]
+    return max(under, key=len, default=None)
+
+
 def finish_fallback_move(src: Path, dst: Path) -> bool:
     """After a crash inside a fallback move, the file may be at both names: one inode (killed
     between the link and the unlink) or two equal files (killed between the link of a copy to
-    another filesystem, verified and synced, and the unlink of its source). Drop the source, so
-    the photo is there once. True when that was the case; a different file at `dst` is not ours
+    another filesystem or across a bind mount, verified and synced, and the unlink of its source).
+    Drop the source, so the photo is there once. True when that was the case; a different file at `dst` is not ours
     (a copy cut short is never at `dst`, but under its hidden name: `remove_copy_left`)."""
     try:
         a, b = os.stat(src, follow_symlinks=False), os.stat(dst, follow_symlinks=False)
     except OSError:
         return False
     same_inode = (a.st_dev, a.st_ino) == (b.st_dev, b.st_ino)
-    copied = (not same_inode and a.st_dev != b.st_dev and stat.S_ISREG(a.st_mode) and stat.S_ISREG(b.st_mode)
+    # Only a move across two mounts copies. Asked for two devices alone, one across a bind mount
+    # (one filesystem at two places: one device, yet no rename or link crosses) stayed at both names.
+    apart = a.st_dev != b.st_dev or _mount_of(src.parent) != _mount_of(dst.parent)
+    copied = (not same_inode and apart and stat.S_ISREG(a.st_mode) and stat.S_ISREG(b.st_mode)
               and a.st_size == b.st_size and filecmp.cmp(src, dst, shallow=False))
     if same_inode or copied:
         os.unlink(src)
