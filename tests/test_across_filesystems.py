@@ -98,3 +98,30 @@ def test_a_review_click_moves_a_photo_out_of_a_cats_folder_on_another_disk(cats_
     undone = runner.invoke(app, ["undo", "--all", str(root)])  # each click's session, then the sort
     assert undone.exit_code == 0, undone.output
     assert layout(root) == before
+
+
+def test_a_folder_swapped_for_a_link_during_a_move_across_disks_never_sends_the_photo_out(
+        cats_on_another_disk: Path, tmp_path_factory, monkeypatch) -> None:
+    # The move opens its folders one name at a time without following links; across a mount it
+    # then copied by full path, so cats/Luna/ swapped for a link to a folder outside between that
+    # opening and the copy had the photo copied out there and removed from the sorted folder.
+    root = cats_on_another_disk
+    outside = tmp_path_factory.mktemp("outside")
+    photo = write_image(root / "IMG_1.jpg", BLUE, size=(256, 256)).read_bytes()
+    (root / "cats" / "Luna").mkdir()
+    real_open = moves.open_folder_beneath
+
+    def swapped_once_opened(top: Path, folder: Path) -> int:
+        fd = real_open(top, folder)
+        if folder.name == "Luna":  # a sync client (or another user) swaps it right then
+            os.rename(folder, folder.with_name("Luna.old"))
+            os.symlink(outside, folder)
+        return fd
+
+    monkeypatch.setattr(moves, "open_folder_beneath", swapped_once_opened)
+    monkeypatch.setattr(moves, "_renameat2_works", True)
+    moves.move_no_replace(root / "IMG_1.jpg", root / "cats" / "Luna" / "IMG_1.jpg", root)
+
+    assert os.listdir(outside) == []
+    assert os.listdir(root / "cats" / "Luna.old") == ["IMG_1.jpg"]  # the folder it opened
+    assert (root / "cats" / "Luna.old" / "IMG_1.jpg").read_bytes() == photo

@@ -97,25 +97,39 @@ def copy_beside(dst: Path) -> Path:
     return dst.with_name(name)
 
 
-def remove_copy_left(dst: Path) -> bool:
+def remove_copy_left(dst: Path, dst_dir: int | None = None) -> bool:
     """The copy a move to `dst` across filesystems was making (`copy_beside`), removed where a
     kill (or a Ctrl-C as it was made) left one: that exact name, and only a regular file. Part
-    made, it is no photo; whole and linked already, `dst` keeps the file. True when removed."""
+    made, it is no photo; whole and linked already, `dst` keeps the file. True when removed.
+    With `dst_dir`, `dst` is a name in that folder."""
     copy = copy_beside(dst)
     try:
-        if stat.S_ISREG(os.lstat(copy).st_mode):
-            os.unlink(copy)
+        if stat.S_ISREG(os.stat(copy, dir_fd=dst_dir, follow_symlinks=False).st_mode):
+            os.unlink(copy, dir_fd=dst_dir)
             return True
     except OSError:
         pass  # none there, or one it may not remove: the move is settled as if none were
     return False
 
 
-def _copy_across(src: Path, dst: Path) -> None:
+def _same_bytes(a, b) -> bool:
+    a.seek(0)
+    b.seek(0)
+    while True:
+        chunk = a.read(1 << 20)
+        if chunk != b.read(len(chunk) or 1):
+            return False
+        if not chunk:
+            return True
+
+
+def _copy_across(src: Path, dst: Path, src_dir: int | None = None, dst_dir: int | None = None) -> None:
     """`src` copied to the new file `dst`: made under a hidden name beside it (`copy_beside`),
     fsync'd and verified there, linked as `dst` (never replacing a file there), then
     `src` unlinked once `dst`'s folder is fsync'd. On any failure, or a Ctrl-C, the copy is
-    removed and `src` stays.
+    removed and `src` stays. With folder descriptors (`move_no_replace`), `src` and `dst` are
+    names in them, as for a rename: made by full path, a `cats/Luna/` swapped for a link
+    meanwhile had the photo copied wherever the link led, and removed from the sorted folder.
 
     Made at `dst` itself, a kill in the middle of the copy left part of the photo under its
     final name, which recovery cannot tell from a different file (not equal to the photo: "a
@@ -124,37 +138,47 @@ def _copy_across(src: Path, dst: Path) -> None:
     the move's recovery removes (`remove_copy_left`); killed after the link, the photo is at
     both names, two equal files, which recovery settles to one."""
     copy = copy_beside(dst)
-    remove_copy_left(dst)  # one a failed clean-up left behind, where no recovery came
+    remove_copy_left(dst, dst_dir)  # one a failed clean-up left behind, where no recovery came
     try:
-        fd = os.open(copy, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
+        fd = os.open(copy, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644, dir_fd=dst_dir)
     except OSError:
         raise  # nothing made
     except BaseException:
-        remove_copy_left(dst)  # a Ctrl-C as the open returned: its descriptor went with the interrupt
+        remove_copy_left(dst, dst_dir)  # a Ctrl-C as the open returned: its descriptor went with the interrupt
         raise
     try:
-        with open(src, "rb") as reader, os.fdopen(fd, "wb") as writer:
-            shutil.copyfileobj(reader, writer, 1 << 20)
-            writer.flush()
-            os.fsync(writer.fileno())
-        shutil.copystat(src, copy)
-        if not filecmp.cmp(src, copy, shallow=False):
-            raise OSError(errno.EIO, "copy verification failed", str(dst))
+        with os.fdopen(fd, "wb+") as writer:
+            with open(os.open(src, os.O_RDONLY | os.O_NOFOLLOW, dir_fd=src_dir), "rb") as reader:
+                shutil.copyfileobj(reader, writer, 1 << 20)
+                writer.flush()
+                shutil.copystat(reader.fileno(), writer.fileno())  # its times, mode and attributes
+                os.fsync(writer.fileno())
+                if not _same_bytes(reader, writer):
+                    raise OSError(errno.EIO, "copy verification failed", str(dst))
         try:
-            os.link(copy, dst)  # EEXIST where a file is there: never replaced
+            os.link(copy, dst, src_dir_fd=dst_dir, dst_dir_fd=dst_dir, follow_symlinks=False)  # EEXIST: never replaced
         except OSError as exc:
-            if exc.errno not in (errno.EPERM, errno.ENOTSUP, errno.EMLINK) or os.path.lexists(dst):
+            if exc.errno not in (errno.EPERM, errno.ENOTSUP, errno.EMLINK) or _lexists(dst, dst_dir):
                 raise
-            os.rename(copy, dst)  # a filesystem without hard links (FAT): as `_move` falls back
+            os.rename(copy, dst, src_dir_fd=dst_dir, dst_dir_fd=dst_dir)  # no hard links (FAT): as `_move` does
     except BaseException:
-        copy.unlink(missing_ok=True)
+        try:
+            os.unlink(copy, dir_fd=dst_dir)
+        except FileNotFoundError:
+            pass
         raise
     try:
-        os.unlink(copy)  # `dst` holds the file now (gone already where renamed)
+        os.unlink(copy, dir_fd=dst_dir)  # `dst` holds the file now (gone already where renamed)
     except OSError:
         pass  # a hidden name left: the next copy to `dst` removes it
-    _fsync_dir(dst.parent)  # `dst` durable before the photo's only other name goes
-    os.unlink(src)
+    if dst_dir is None:
+        _fsync_dir(dst.parent)  # `dst` durable before the photo's only other name goes
+    else:
+        try:
+            os.fsync(dst_dir)
+        except OSError:
+            pass
+    os.unlink(src, dir_fd=src_dir)
 
 
 #: Folder descriptors need POSIX `openat` semantics (not on Windows).
@@ -216,7 +240,7 @@ def move_no_replace(src: Path, dst: Path, root: Path | None = None, same_as: Jud
     try:
         dst_dir = src_dir if dst.parent == src.parent else open_folder_beneath(root, dst.parent)
         try:
-            _move(Path(src.name), Path(dst.name), src_dir, dst_dir, (src, dst), same_as)
+            _move(Path(src.name), Path(dst.name), src_dir, dst_dir, same_as)
         finally:
             if dst_dir != src_dir:
                 os.close(dst_dir)
@@ -224,7 +248,7 @@ def move_no_replace(src: Path, dst: Path, root: Path | None = None, same_as: Jud
         os.close(src_dir)
 
 
-def _move(src: Path, dst: Path, src_dir: int | None = None, dst_dir: int | None = None, paths=None,
+def _move(src: Path, dst: Path, src_dir: int | None = None, dst_dir: int | None = None,
           same_as: Judged | None = None) -> None:
     """The move itself; with folder descriptors, `src` and `dst` are names inside them. Only a
     file moves: a photo replaced by a folder (or a link) since it was judged stays put, and
@@ -241,8 +265,7 @@ def _move(src: Path, dst: Path, src_dir: int | None = None, dst_dir: int | None 
         os.link(src, dst, src_dir_fd=src_dir, dst_dir_fd=dst_dir, follow_symlinks=False)
     except OSError as exc:
         if exc.errno == errno.EXDEV:
-            # A mount point inside the sorted folder: rare enough to copy by full path.
-            _copy_across(*(paths or (src, dst)))
+            _copy_across(src, dst, src_dir, dst_dir)  # a mount point inside the sorted folder
             return
         if exc.errno in (errno.EPERM, errno.ENOTSUP, errno.EMLINK) and not _lexists(dst, dst_dir):
             # Filesystems without hard links: fall back to a plain rename, re-checking
