@@ -445,6 +445,18 @@ def mounted(command: list[str], where: Path, what: str):
         subprocess.run(["umount", str(where)], capture_output=True)
 
 
+@pytest.fixture
+def cats_on_another_disk(tmp_path: Path):
+    """`tmp_path` with its `cats/` a filesystem of its own, as where a user mounts a second disk (or
+    bind-mounts a folder) there: a tmpfs, as root; skipped where it will not mount."""
+    if os.geteuid() != 0:
+        pytest.skip("needs root to mount a tmpfs as cats/")
+    cats = tmp_path / "cats"
+    cats.mkdir()
+    with mounted(["mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", str(cats)], cats, "a tmpfs as cats/"):
+        yield tmp_path
+
+
 def remount(card: Path) -> None:
     """Take the card out and put it in again (`exfat_card`): exfat-fuse numbers inodes anew,
     in the order names are then looked up."""

@@ -758,8 +758,8 @@ def test_the_summary_counts_reasons_by_kind_and_a_failed_move_by_why() -> None:
     assert reason_kind("file too large (300 MiB)") == "file too large"
     assert reason_kind("cannot open: Permission denied") == "cannot open: Permission denied"
     assert reason_kind("cannot move into cats/: Permission denied") == "cannot move into cats/: Permission denied"
-    # cats/ on another filesystem: the summary's row says why 101 photos stayed, not only that they did
-    assert reason_kind("cannot move: Invalid cross-device link") == "cannot move: Invalid cross-device link"
+    # cats/ a read-only disk: the summary's row says why 101 photos stayed, not only that they did
+    assert reason_kind("cannot move: Read-only file system") == "cannot move: Read-only file system"
 
 
 def test_a_neither_says_what_it_looks_like_in_every_output(tmp_path: Path) -> None:

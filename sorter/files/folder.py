@@ -92,28 +92,91 @@ def _readable(root: Path) -> None:
 REFUSED = frozenset({errno.EACCES, errno.EPERM, errno.EROFS})
 
 
+#: The hidden name `cannot_write` tries a folder with where its filesystem has no unnamed file
+#: (exFAT, NFS): one name, never a random one, so that a probe left there (a kill between its
+#: making and its removal, a removal the disk refused) is the next probe's to remove.
+PROBE_NAME = f"{STATE_DIR}.probe"
+
+
+def _remove_probe(folder: Path) -> None:
+    """The probe at `folder`'s `PROBE_NAME` removed, where there is one: an empty file (one left,
+    or another sorter's, trying the folder this instant, which takes a name gone for done). Any
+    other thing by that name is the user's and stays."""
+    try:
+        info = os.lstat(folder / PROBE_NAME)
+        if stat.S_ISREG(info.st_mode) and info.st_size == 0:
+            os.unlink(folder / PROBE_NAME)
+    except FileNotFoundError:
+        pass
+
+
+def _close_left_open(path: Path) -> None:
+    """A descriptor of `path` that this process holds, closed (found in /proc/self/fd, Linux).
+    On a FUSE disk (exfat-fuse) and NFS a file removed while open is renamed, not removed, until
+    it is closed: `.fuse_hidden0000000200000001`, `.nfs000000000abc`."""
+    try:
+        fds = os.listdir("/proc/self/fd")
+    except OSError:
+        return
+    target = os.path.realpath(path)
+    for fd in fds:
+        try:
+            if os.readlink(f"/proc/self/fd/{fd}") == target:
+                os.close(int(fd))
+        except OSError:
+            pass  # the listing's own descriptor, gone already
+
+
+def _probe(folder: Path) -> str | None:
+    """`cannot_write` by a hidden file (`PROBE_NAME`) made and removed. Made under a random name
+    (`tempfile.mkstemp`), one left stayed for good: a kill (or a Ctrl-C, as the file was made or
+    closed) between its making and its removal, or a removal that failed (an I/O error; the
+    error escaped as well), left `.sorter-k2j4x9ab` in the user's folder, which nothing looked
+    for again. Now a probe left is removed by the next one (each sort, watch, review and undo
+    tries its folder first), a Ctrl-C closes and removes it on its way out (open, a FUSE or NFS
+    disk keeps it as `.fuse_hidden…` until closed), and a removal that fails is
+    the answer: photos could not leave that folder either."""
+    probe = folder / PROBE_NAME
+    try:
+        for _ in range(3):  # a probe there: left before (removed here), or another sorter's
+            _remove_probe(folder)
+            try:
+                fd = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+            except FileExistsError:
+                continue
+            try:
+                os.close(fd)
+            finally:
+                try:
+                    os.unlink(probe)
+                except FileNotFoundError:
+                    pass  # another sorter's `_remove_probe` took it
+            return None
+    except OSError as exc:
+        return exc.strerror or str(exc)
+    except BaseException:
+        _close_left_open(probe)  # a Ctrl-C as its open returned took the descriptor with it
+        _remove_probe(folder)  # a Ctrl-C as it was made, or before it was removed
+        raise
+    # A file of the user's by that name (a folder, not empty): the folder is asked instead.
+    return None if os.access(folder, os.W_OK) else os.strerror(errno.EACCES)
+
+
 def cannot_write(folder: Path) -> str | None:
     """Why nothing can be written in `folder` (its error: "Permission denied", "Read-only file
     system"), or None when it can. Read but not written, a sort was refused naming a `.sorter/`
     the user never made (`DIR/.sorter: Permission denied`, exit 1). Tried rather than asked
     (`os.access` answers by the mode bits, wrong for root and on a network disk): a file with
     no name is opened in it (`O_TMPFILE`), which nothing else sees and no crash leaves behind;
-    where the filesystem has no such file (exFAT, NFS), a hidden one is made and removed at once."""
+    where the filesystem has no such file (exFAT, NFS), a hidden one is made and removed at once
+    (`_probe`), and one a crash left is removed by the next."""
     try:
         os.close(os.open(folder, os.O_TMPFILE | os.O_WRONLY | os.O_CLOEXEC, 0o600))
         return None
     except OSError as exc:
         if exc.errno not in (errno.EOPNOTSUPP, errno.EISDIR, errno.EINVAL):  # EISDIR: a kernel without it
             return exc.strerror or str(exc)
-    import tempfile
-
-    try:
-        fd, name = tempfile.mkstemp(prefix=f"{STATE_DIR}-", dir=folder)
-    except OSError as exc:
-        return exc.strerror or str(exc)
-    os.close(fd)
-    os.unlink(name)
-    return None
+    return _probe(folder)
 
 
 def unwritable(root: Path, *, itself: bool = True, journal: bool = True) -> tuple[Path, str] | None:

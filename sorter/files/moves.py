@@ -30,8 +30,8 @@ _renameat2_works = True
 
 
 def _renameat2(src: Path, dst: Path, src_dir: int = _AT_FDCWD, dst_dir: int = _AT_FDCWD) -> bool:
-    """True when done; False when the kernel/filesystem lacks the call (use a fallback).
-    With folder descriptors, `src` and `dst` are names inside them."""
+    """True when done; False when the kernel/filesystem lacks the call, or `src` and `dst` are
+    on two filesystems (use a fallback: `_move`). With folder descriptors, `src` and `dst` are names inside them."""
     global _libc, _renameat2_works
     if not _renameat2_works:
         return False
@@ -48,6 +48,11 @@ def _renameat2(src: Path, dst: Path, src_dir: int = _AT_FDCWD, dst_dir: int = _A
     code = ctypes.get_errno()
     if code in (errno.ENOSYS, errno.EINVAL, errno.ENOTSUP):
         _renameat2_works = False
+        return False
+    if code == errno.EXDEV:
+        # Two filesystems (a `cats/` mounted in the folder, an undo back across it): no rename
+        # can do it, but the next same-filesystem move can, so the call stays on. Raised, it
+        # was "cannot move: Invalid cross-device link" and the copy below was never reached.
         return False
     raise OSError(code, os.strerror(code), str(dst))
 
@@ -92,25 +97,39 @@ def copy_beside(dst: Path) -> Path:
     return dst.with_name(name)
 
 
-def remove_copy_left(dst: Path) -> bool:
+def remove_copy_left(dst: Path, dst_dir: int | None = None) -> bool:
     """The copy a move to `dst` across filesystems was making (`copy_beside`), removed where a
     kill (or a Ctrl-C as it was made) left one: that exact name, and only a regular file. Part
-    made, it is no photo; whole and linked already, `dst` keeps the file. True when removed."""
+    made, it is no photo; whole and linked already, `dst` keeps the file. True when removed.
+    With `dst_dir`, `dst` is a name in that folder."""
     copy = copy_beside(dst)
     try:
-        if stat.S_ISREG(os.lstat(copy).st_mode):
-            os.unlink(copy)
+        if stat.S_ISREG(os.stat(copy, dir_fd=dst_dir, follow_symlinks=False).st_mode):
+            os.unlink(copy, dir_fd=dst_dir)
             return True
     except OSError:
         pass  # none there, or one it may not remove: the move is settled as if none were
     return False
 
 
-def _copy_across(src: Path, dst: Path) -> None:
+def _same_bytes(a, b) -> bool:
+    a.seek(0)
+    b.seek(0)
+    while True:
+        chunk = a.read(1 << 20)
+        if chunk != b.read(len(chunk) or 1):
+            return False
+        if not chunk:
+            return True
+
+
+def _copy_across(src: Path, dst: Path, src_dir: int | None = None, dst_dir: int | None = None) -> None:
     """`src` copied to the new file `dst`: made under a hidden name beside it (`copy_beside`),
     fsync'd and verified there, linked as `dst` (never replacing a file there), then
     `src` unlinked once `dst`'s folder is fsync'd. On any failure, or a Ctrl-C, the copy is
-    removed and `src` stays.
+    removed and `src` stays. With folder descriptors (`move_no_replace`), `src` and `dst` are
+    names in them, as for a rename: made by full path, a `cats/Luna/` swapped for a link
+    meanwhile had the photo copied wherever the link led, and removed from the sorted folder.
 
     Made at `dst` itself, a kill in the middle of the copy left part of the photo under its
     final name, which recovery cannot tell from a different file (not equal to the photo: "a
@@ -119,37 +138,47 @@ def _copy_across(src: Path, dst: Path) -> None:
     the move's recovery removes (`remove_copy_left`); killed after the link, the photo is at
     both names, two equal files, which recovery settles to one."""
     copy = copy_beside(dst)
-    remove_copy_left(dst)  # one a failed clean-up left behind, where no recovery came
+    remove_copy_left(dst, dst_dir)  # one a failed clean-up left behind, where no recovery came
     try:
-        fd = os.open(copy, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
+        fd = os.open(copy, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644, dir_fd=dst_dir)
     except OSError:
         raise  # nothing made
     except BaseException:
-        remove_copy_left(dst)  # a Ctrl-C as the open returned: its descriptor went with the interrupt
+        remove_copy_left(dst, dst_dir)  # a Ctrl-C as the open returned: its descriptor went with the interrupt
         raise
     try:
-        with open(src, "rb") as reader, os.fdopen(fd, "wb") as writer:
-            shutil.copyfileobj(reader, writer, 1 << 20)
-            writer.flush()
-            os.fsync(writer.fileno())
-        shutil.copystat(src, copy)
-        if not filecmp.cmp(src, copy, shallow=False):
-            raise OSError(errno.EIO, "copy verification failed", str(dst))
+        with os.fdopen(fd, "wb+") as writer:
+            with open(os.open(src, os.O_RDONLY | os.O_NOFOLLOW, dir_fd=src_dir), "rb") as reader:
+                shutil.copyfileobj(reader, writer, 1 << 20)
+                writer.flush()
+                shutil.copystat(reader.fileno(), writer.fileno())  # its times, mode and attributes
+                os.fsync(writer.fileno())
+                if not _same_bytes(reader, writer):
+                    raise OSError(errno.EIO, "copy verification failed", str(dst))
         try:
-            os.link(copy, dst)  # EEXIST where a file is there: never replaced
+            os.link(copy, dst, src_dir_fd=dst_dir, dst_dir_fd=dst_dir, follow_symlinks=False)  # EEXIST: never replaced
         except OSError as exc:
-            if exc.errno not in (errno.EPERM, errno.ENOTSUP, errno.EMLINK) or os.path.lexists(dst):
+            if exc.errno not in (errno.EPERM, errno.ENOTSUP, errno.EMLINK) or _lexists(dst, dst_dir):
                 raise
-            os.rename(copy, dst)  # a filesystem without hard links (FAT): as `_move` falls back
+            os.rename(copy, dst, src_dir_fd=dst_dir, dst_dir_fd=dst_dir)  # no hard links (FAT): as `_move` does
     except BaseException:
-        copy.unlink(missing_ok=True)
+        try:
+            os.unlink(copy, dir_fd=dst_dir)
+        except FileNotFoundError:
+            pass
         raise
     try:
-        os.unlink(copy)  # `dst` holds the file now (gone already where renamed)
+        os.unlink(copy, dir_fd=dst_dir)  # `dst` holds the file now (gone already where renamed)
     except OSError:
         pass  # a hidden name left: the next copy to `dst` removes it
-    _fsync_dir(dst.parent)  # `dst` durable before the photo's only other name goes
-    os.unlink(src)
+    if dst_dir is None:
+        _fsync_dir(dst.parent)  # `dst` durable before the photo's only other name goes
+    else:
+        try:
+            os.fsync(dst_dir)
+        except OSError:
+            pass
+    os.unlink(src, dir_fd=src_dir)
 
 
 #: Folder descriptors need POSIX `openat` semantics (not on Windows).
@@ -211,7 +240,7 @@ def move_no_replace(src: Path, dst: Path, root: Path | None = None, same_as: Jud
     try:
         dst_dir = src_dir if dst.parent == src.parent else open_folder_beneath(root, dst.parent)
         try:
-            _move(Path(src.name), Path(dst.name), src_dir, dst_dir, (src, dst), same_as)
+            _move(Path(src.name), Path(dst.name), src_dir, dst_dir, same_as)
         finally:
             if dst_dir != src_dir:
                 os.close(dst_dir)
@@ -219,7 +248,7 @@ def move_no_replace(src: Path, dst: Path, root: Path | None = None, same_as: Jud
         os.close(src_dir)
 
 
-def _move(src: Path, dst: Path, src_dir: int | None = None, dst_dir: int | None = None, paths=None,
+def _move(src: Path, dst: Path, src_dir: int | None = None, dst_dir: int | None = None,
           same_as: Judged | None = None) -> None:
     """The move itself; with folder descriptors, `src` and `dst` are names inside them. Only a
     file moves: a photo replaced by a folder (or a link) since it was judged stays put, and
@@ -236,8 +265,7 @@ def _move(src: Path, dst: Path, src_dir: int | None = None, dst_dir: int | None 
         os.link(src, dst, src_dir_fd=src_dir, dst_dir_fd=dst_dir, follow_symlinks=False)
     except OSError as exc:
         if exc.errno == errno.EXDEV:
-            # A mount point inside the sorted folder: rare enough to copy by full path.
-            _copy_across(*(paths or (src, dst)))
+            _copy_across(src, dst, src_dir, dst_dir)  # a mount point inside the sorted folder
             return
         if exc.errno in (errno.EPERM, errno.ENOTSUP, errno.EMLINK) and not _lexists(dst, dst_dir):
             # Filesystems without hard links: fall back to a plain rename, re-checking
@@ -256,18 +284,37 @@ def _lexists(name: Path, dir_fd: int | None) -> bool:
     return True
 
 
+def _mount_of(folder: Path) -> str | None:
+    """The mount point `folder` is under, from /proc/self/mountinfo (Linux): a bind mount is a
+    mount of its own there, though its files bear its filesystem's device number. None where
+    that cannot be read."""
+    import re
+
+    real = os.path.realpath(folder)
+    try:
+        with open("/proc/self/mountinfo", encoding="utf-8", errors="surrogateescape") as info:
+            points = [re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), line.split()[4]) for line in info]
+    except (OSError, IndexError):
+        return None
+    under = [p for p in points if real == p or real.startswith(p.rstrip("/") + "/")]
+    return max(under, key=len, default=None)
+
+
 def finish_fallback_move(src: Path, dst: Path) -> bool:
     """After a crash inside a fallback move, the file may be at both names: one inode (killed
     between the link and the unlink) or two equal files (killed between the link of a copy to
-    another filesystem, verified and synced, and the unlink of its source). Drop the source, so
-    the photo is there once. True when that was the case; a different file at `dst` is not ours
+    another filesystem or across a bind mount, verified and synced, and the unlink of its source).
+    Drop the source, so the photo is there once. True when that was the case; a different file at `dst` is not ours
     (a copy cut short is never at `dst`, but under its hidden name: `remove_copy_left`)."""
     try:
         a, b = os.stat(src, follow_symlinks=False), os.stat(dst, follow_symlinks=False)
     except OSError:
         return False
     same_inode = (a.st_dev, a.st_ino) == (b.st_dev, b.st_ino)
-    copied = (not same_inode and a.st_dev != b.st_dev and stat.S_ISREG(a.st_mode) and stat.S_ISREG(b.st_mode)
+    # Only a move across two mounts copies. Asked for two devices alone, one across a bind mount
+    # (one filesystem at two places: one device, yet no rename or link crosses) stayed at both names.
+    apart = a.st_dev != b.st_dev or _mount_of(src.parent) != _mount_of(dst.parent)
+    copied = (not same_inode and apart and stat.S_ISREG(a.st_mode) and stat.S_ISREG(b.st_mode)
               and a.st_size == b.st_size and filecmp.cmp(src, dst, shallow=False))
     if same_inode or copied:
         os.unlink(src)
