@@ -490,7 +490,7 @@ def test_a_pet_named_among_the_photos_sort_filed_as_cats_is_no_correction_and_no
 
     assert result.exit_code == 0, result.output
     assert "cat -> cats/Fred" in result.stdout and "cats/Fred: 6 photos, would find 6 of 6 held out" in result.stdout
-    assert "Held out, no change" not in result.stdout
+    assert "not learnt yet" not in result.stdout
     assert (f"sort, watch and evaluate now use model {fake_model} + 1 named pet (Fred: 6 photos) (--no-personal"
             in result.stdout), result.stdout
     later = tmp_path / "later"
@@ -513,8 +513,8 @@ def test_the_held_out_line_counts_the_cat_dog_or_neither_corrections_only(tmp_pa
     result = invoke("learn", roll, "--model", fake_model)
 
     assert result.exit_code == 0, result.output
-    assert ("Held out, no change of the head files more of your 1 cat/dog/neither correction right: it keeps the "
-            "model's decisions on cat, dog and neither.") in result.stdout, result.stdout
+    assert ("Your 1 correction (cat/dog/neither) is not learnt yet: held out, no change to the model put more of "
+            "it right, so the model's decisions stay as they are.") in result.stdout, result.stdout
     # The head it saved is the bundled one: it said "now use model M + 1 correction + 1 named pet".
     assert (f"sort, watch and evaluate now use model {fake_model} + 1 named pet (Fred: 6 photos); your 1 correction "
             "is kept, not learnt from yet: each learn tries again with those you add (--no-personal") in result.stdout
@@ -1015,7 +1015,7 @@ def test_the_model_column_counts_what_sort_files_after_its_second_look_not_the_h
     assert result.exit_code == 0, result.output
     assert plan(fresh, BUNDLED_MODEL, "--no-personal")[cat.name][2] == "cats/small-cat.png"
     # One photo: the personal model keeps the model's decisions, so it files her right too.
-    assert "it keeps the model's decisions" in result.stdout
+    assert "so the model's decisions stay as they are" in result.stdout
     assert [line.split() for line in result.stdout.splitlines() if line.startswith("added -> cat")] == [
         ["added", "->", "cat", "1", "1", "1"]]
 

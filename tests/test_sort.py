@@ -91,6 +91,42 @@ def test_another_apps_photo_library_and_a_nas_s_own_folders_are_never_entered(tm
             "export\n")
 
 
+def test_a_recursive_sort_of_a_home_folder_leaves_software_alone(tmp_path: Path, monkeypatch) -> None:
+    """`sorter sort ~ -r` moved a project's images out of node_modules into ~/dogs/. A folder of
+    software is not entered and is said so once, as a library is: a package folder by its name, a
+    Python virtual environment (pyvenv.cfg) or a source checkout (.git) by what it holds. The
+    home folder itself under git (its dotfiles) is sorted all the same."""
+    home = tmp_path
+    (home / ".git").mkdir()
+    write_image(home / "Pictures" / "rex.jpg", RED)
+    write_image(home / "Documents" / "web" / "node_modules" / "pkg" / "img" / "dog.jpg", RED)
+    write_image(home / "Documents" / "web" / "site" / "tom.jpg", BLUE)  # the project's own: a user's folder
+    write_image(home / "code" / "proj" / "tests" / "data" / "cat.jpg", BLUE)
+    (home / "code" / "proj" / ".git").write_text("gitdir: ../../.git/worktrees/proj\n")  # a worktree's .git file
+    write_image(home / "code" / "env" / "lib" / "python3.12" / "site-packages" / "pkg" / "logo.png", RED)
+    (home / "code" / "env" / "pyvenv.cfg").write_text("home = /usr/bin\n")
+    write_image(home / "lib" / "site-packages" / "pkg" / "icon.png", BLUE)
+    write_image(home / "lib" / "__pycache__" / "thumb.jpg", BLUE)
+    before = tree(home)
+    monkeypatch.setattr(lite, "load_classifier", lambda model: ThreeClassFake())
+
+    result = runner.invoke(app, ["sort", str(home), "--recursive", "--verbose"])
+
+    assert result.exit_code == 0, result.output
+    assert set(tree(home)) - set(before) == {"dogs/rex.jpg", "cats/tom.jpg"}
+    assert sorted(line for line in result.stderr.splitlines() if "software" in line) == [
+        "skipped: Documents/web/node_modules: software, not photos, not entered: JavaScript packages (node_modules)",
+        "skipped: code/env: software, not photos, not entered: a Python virtual environment (it has pyvenv.cfg)",
+        "skipped: code/proj: software, not photos, not entered: a source checkout (it has .git)",
+        "skipped: lib/__pycache__: software, not photos, not entered: Python's compiled files (__pycache__)",
+        "skipped: lib/site-packages: software, not photos, not entered: Python packages (site-packages)",
+    ], result.stderr
+    assert "│ left in place: skipped │ software, not photos, not entered │     5 │" in result.stdout, result.stdout
+    # Without --recursive, no such folder is named among those --recursive would sort.
+    plain = runner.invoke(app, ["sort", str(home / "code"), "--dry-run"])
+    assert plain.exit_code == 0 and "--recursive" not in plain.stdout, plain.stdout
+
+
 def test_what_a_sort_made_is_no_folder_to_sort_watch_review_or_undo(tmp_path: Path, monkeypatch) -> None:
     # Its cats/ sorted again filled cats/dogs/, which neither its undo nor its review knew of.
     write_image(tmp_path / "tom.jpg", BLUE)
@@ -398,7 +434,8 @@ def test_cli_sorts_with_a_saved_model_and_prints_a_summary(tmp_path: Path, tiny_
     (tmp_path / "broken.jpg").write_bytes(b"nope")
     result = runner.invoke(app, ["sort", str(tmp_path), "--model", str(tiny_model)])
     assert result.exit_code == 0, result.output
-    assert "moved to cats/" in result.stdout
+    # An untrained model: the table has a row for each folder it moved a photo into, and only those.
+    assert all((f"moved to {d}/" in result.stdout) == any(w == d for w, _ in _where(tmp_path)) for d in ("cats", "dogs"))
     assert "left in place: unreadable │ not a readable image (corrupt or unsupported format) │ 1" in rows(result)
     assert result.stderr == ""  # no line per file: that is --verbose
     assert sorted(tree(tmp_path)) == ["broken.jpg", *sorted(f"{d}/{n}" for d, n in _where(tmp_path))]
@@ -537,6 +574,20 @@ def test_cli_leaves_neither_in_place_with_its_own_line_and_summary_row(tmp_path:
     assert "Undo with: sorter undo" in result.stdout  # a file was moved
     assert f"Review: {tmp_path / '.sorter' / 'review.html'}" in result.stdout
     assert set(tree(tmp_path)) == {"car.png", "dogs/rex.png"}
+
+
+def test_the_summary_shows_no_row_of_nothing_moved(tmp_path: Path, car_and_rex) -> None:
+    """A dog and a car: the table says where the dog went and why the car stayed, and has no
+    `moved to cats/ | 0` row (a folder nothing went into is not named); a sort with nothing new
+    to move shows no empty table either."""
+    result = runner.invoke(app, ["sort", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert "moved to dogs/ │ │ 1" in rows(result)
+    assert "cats/" not in result.stdout, result.stdout
+    (tmp_path / "notes.txt").write_text("not a photo")
+    again = runner.invoke(app, ["sort", str(tmp_path)])
+    assert again.exit_code == 0, again.output
+    assert "moved to" not in again.stdout and "│ 0" not in again.stdout, again.stdout
 
     runner.invoke(app, ["undo", str(tmp_path)])
     verbose = runner.invoke(app, ["sort", str(tmp_path), "--verbose"])
@@ -725,15 +776,46 @@ def test_a_disk_full_part_way_says_what_was_done_and_what_to_do(tmp_path: Path, 
     disk.room = 4  # the first photo's folder, its identity, intent and mark; then the disk is full
     result = runner.invoke(app, ["sort", str(tmp_path)])
     assert result.exit_code == 1 and result.stderr == (
-        f"Error: {tmp_path / '.sorter' / 'journal.jsonl'}: No space left on device; the photos moved before it are "
-        f"journaled: sort again once there is room, or `sorter undo {tmp_path}` takes them back\n"), result.output
-    # Full from the start: nothing moved, nothing to undo.
+        f"Error: {tmp_path / '.sorter' / 'journal.jsonl'}: No space left on device; moved 1 file(s) before it "
+        f"stopped, journaled: sort again once there is room, or undo with: sorter undo {tmp_path}\n"), result.output
+    assert sorted("/" in name for name in tree(tmp_path)) == [False, True]  # one of the two moved
+    # Full from the start: nothing moved, nothing to undo, and nothing of the sort's is left.
     other = tmp_path / "other"
     write_image(other / "rex.png", RED)
     disk.room, disk.cut = 0, False
     result = runner.invoke(app, ["sort", str(other)])
     assert result.exit_code == 1 and result.stderr.endswith(
         "No space left on device; nothing was moved: sort again once there is room\n"), result.output
+    assert sorted(os.listdir(other)) == ["rex.png"]
+
+
+def test_a_disk_full_as_the_moves_are_journaled_says_nothing_was_moved_and_leaves_the_folder_as_it_was(
+        tmp_path: Path, monkeypatch) -> None:
+    """A real disk with 8 KB left: the journal is cut while it writes the first batch's intents,
+    before any photo moves. It said "the photos moved before it are journaled: ... or `sorter undo
+    full` takes them back", and that undo said "nothing to undo" (exit 2) as it removed the
+    .sorter/ and cats/ the sort had left. Now: nothing was moved, and nothing of the sort is left."""
+    from conftest import mounted
+
+    disk = tmp_path / "full"
+    disk.mkdir()
+    monkeypatch.setattr(lite, "load_classifier", lambda model: ThreeClassFake())
+    with mounted(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(disk)], disk, "a small tmpfs"):
+        for i in range(40):
+            write_image(disk / f"tom{i:02}.png", BLUE)
+        free = os.statvfs(disk)
+        (disk / "filler").write_bytes(bytes(free.f_bavail * free.f_frsize - 8192))
+        before = tree(disk)
+
+        result = runner.invoke(app, ["sort", str(disk)])
+
+        assert (result.exit_code, result.stderr) == (1, (
+            f"Error: {disk / '.sorter' / 'journal.jsonl'}: No space left on device; nothing was moved: sort again "
+            "once there is room\n")), result.output
+        assert tree(disk) == before and not (disk / ".sorter").exists() and not (disk / "cats").exists()
+        (disk / "filler").unlink()
+        assert runner.invoke(app, ["sort", str(disk)]).exit_code == 0
+        assert len(os.listdir(disk / "cats")) == 40
 
 
 def test_an_unsure_photo_is_never_said_to_be_as_sure_as_the_threshold(tmp_path: Path, three_class_fake) -> None:

@@ -413,7 +413,7 @@ def test_a_watch_that_judged_no_photo_leaves_no_sorter_folder(tmp_path: Path, mo
 
 def test_only_final_image_names_outside_the_output_folders_are_candidates(tmp_path: Path) -> None:
     names = ["a.jpg", "B.PNG", "a.jpg.part", "x.crdownload", "y.tmp", "z.download", ".hidden.jpg", "notes.txt",
-             "cats/a.jpg", "dogs/b.jpg", ".sorter/journal.jsonl", "sub/c.jpg", "sub/.git/e.jpg", "sub/cats/f.jpg"]
+             "cats/a.jpg", "dogs/b.jpg", ".sorter/journal.jsonl", "sub/c.jpg", "sub/.cache/e.jpg", "sub/cats/f.jpg"]
     for name in names:  # there: one no longer there is not waiting (`Watcher.pending`)
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / name).touch()
@@ -423,9 +423,13 @@ def test_only_final_image_names_outside_the_output_folders_are_candidates(tmp_pa
     w.note("/elsewhere/d.jpg")
     assert w.pending() == (2, 2)  # each noted as written to (an event)
     recursive = watcher.Watcher(tmp_path, recursive=True)
-    for name in ["sub/c.jpg", "sub/.git/e.jpg", "cats/a.jpg", "sub/cats/f.jpg"]:
+    for name in ["sub/c.jpg", "sub/.cache/e.jpg", "cats/a.jpg", "sub/cats/f.jpg"]:
         recursive.note(tmp_path / name)
     assert recursive.pending() == (2, 2)  # sub/c.jpg and sub/cats/f.jpg: only the top cats/ is ours
+    (tmp_path / "sub" / ".git").mkdir()  # sub/ is a source checkout now: software, not photos
+    checkout = watcher.Watcher(tmp_path, recursive=True)
+    checkout.note(tmp_path / "sub" / "c.jpg")
+    assert checkout.pending() == (0, 0)
 
 
 def test_a_batch_holds_a_bounded_size_of_photos_and_a_larger_one_alone(tmp_path: Path, monkeypatch) -> None:
@@ -528,6 +532,30 @@ def test_a_recursive_watch_never_enters_a_photo_library_and_says_so_once(tmp_pat
     assert [r.path.name for r in results] == ["rex.jpg"]
     assert [n.message for n in notices if "library" in n.message] == [
         "skipped: Photos Library.photoslibrary: another app's library, not entered: an Apple Photos library"]
+
+
+def test_a_recursive_watch_leaves_software_alone_and_says_so_once(tmp_path: Path, fake_classifier) -> None:
+    """As a recursive sort: a node_modules, or a source checkout (.git), is software, not photos:
+    neither the images there at the start nor one written while watched is moved."""
+    write_image(tmp_path / "web" / "node_modules" / "pkg" / "icon.jpg", RED)
+    (tmp_path / "proj" / ".git").mkdir(parents=True)
+    notices: list = []
+    fast = watcher.WatchSettings(rescan_interval=0.1, settle=0.1)
+    stop_event, thread, results = run_in_thread(tmp_path, fake_classifier, recursive=True, settings=fast,
+                                                on_notice=notices.append)
+    try:
+        write_image(tmp_path / "web" / "node_modules" / "pkg" / "logo.jpg", RED)  # installed while watched
+        write_image(tmp_path / "proj" / "img" / "dog.jpg", RED)
+        write_image(tmp_path / "trip" / "rex.jpg", RED)
+        assert wait_until(lambda: (tmp_path / "dogs" / "rex.jpg").exists(), 10), results
+        time.sleep(0.6)  # several rescans
+    finally:
+        stop_event.set()
+        thread.join(10)
+    assert [r.path.name for r in results] == ["rex.jpg"]
+    assert sorted(n.message for n in notices if "software" in n.message) == [
+        "skipped: proj: software, not photos, not entered: a source checkout (it has .git)",
+        "skipped: web/node_modules: software, not photos, not entered: JavaScript packages (node_modules)"]
 
 
 def test_a_recursive_watch_leaves_a_sub_folder_sorted_on_its_own_alone(tmp_path: Path, fake_classifier) -> None:

@@ -264,8 +264,9 @@ def summary_table(summary):
     table.add_column("reason")
     table.add_column("files", justify="right")
     verb = "would move to" if summary.dry_run else "moved to"
-    for folder in ("cats", "dogs"):
-        table.add_row(f"{verb} {folder}/", "", str(summary.moved_to.get(folder, 0)))
+    for folder in ("cats", "dogs"):  # a row of 0 says nothing (`moved to dogs/ | 0`): only what moved
+        if summary.moved_to.get(folder, 0):
+            table.add_row(f"{verb} {folder}/", "", str(summary.moved_to[folder]))
         for named in sorted(f for f in summary.moved_to if f.startswith(folder + "/")):
             table.add_row(f"{verb} {escape(named)}/", "named pet", str(summary.moved_to[named]))
     joined = sum(summary.counts.get(status, 0) for status in JOINS)

@@ -95,10 +95,20 @@ def sort_command(
 
                 read_only = isinstance(exc, OSError) and exc.errno == errno.EROFS
                 once = "it can be written (a card's write-protect switch?)" if read_only else "there is room"
-                began = began_since(directory, journaled, b'{"op": "move"')
-                exc = stopped_part_way(exc, directory, f"nothing was moved: sort again once {once}" if not began else
-                                       f"the photos moved before it are journaled: sort again once {once}, "
-                                       f"or `sorter undo {as_typed(directory)}` takes them back")
+                from sorter.files.recovery import stopped_sort
+
+                # What moved, read from the journal and the disk: an intent journaled is no move.
+                try:
+                    moved: int | None = stopped_sort(directory, journaled).moved
+                except (SorterError, OSError):  # a journal it cannot read now: what moved is in it all the same
+                    moved = None
+                if moved == 0:
+                    then = f"nothing was moved: sort again once {once}"
+                else:
+                    done = f"moved {moved} file(s) before it stopped, journaled" if moved else (
+                        "what moved before it is journaled")
+                    then = f"{done}: sort again once {once}, or undo with: sorter undo {as_typed(directory.absolute())}"
+                exc = stopped_part_way(exc, directory, then)
             raise log.fail(exc, directory) from None
         except KeyboardInterrupt:
             if dry_run:
@@ -154,7 +164,9 @@ def _show(summary, *, recursive: bool, verbose: bool) -> None:
     out.print(f"{'Plan for' if dry_run else 'Sorted'} {printable(str(summary.folder))}", markup=False, soft_wrap=True)
     if " + " in summary.model:  # a personal model: say so (the bundled model alone goes without saying)
         out.print(f"With {summary.model}", markup=False, soft_wrap=True)
-    out.print(summary_table(summary))
+    table = summary_table(summary)
+    if table.row_count:  # nothing moved or left (no photos): the lines below say why, an empty table nothing
+        out.print(table)
     passed = not_entered_line(summary.not_entered)  # says --recursive, with the sub-folders it would look into
     if not summary.counts:  # only other files (notes, PDFs), or none: say why nothing moved
         # Without --recursive, `passed` names each sub-folder that holds a photo: none, none to say.

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sorter.config import REPORT_LINES
-from sorter.files.journal import DONE, UNDONE, Journal, JournalState, Move, scan
+from sorter.files.journal import DONE, INTENT, UNDONE, Journal, JournalState, Move, scan
 
 
 @dataclass(frozen=True)
@@ -213,3 +213,55 @@ class Told:
         """(the lines of the moves `settled`, how many more of them were told)."""
         more = sum(settled(run, seq) for run, told in self.rest.items() for seq, bit in enumerate(told) if bit)
         return [line for line, run, seq in self.lines if settled(run, seq)], more
+
+
+@dataclass(frozen=True)
+class StoppedSort:
+    """What a sort stopped part way by its disk (full, or turned read-only) did (`stopped_sort`)."""
+
+    moved: int  # files its runs moved: what `sorter undo` takes back
+    tidied: bool  # none moved, and what it made (.sorter/, cats/) is removed: the folder is as it was
+
+
+def stopped_sort(root: Path, offset: int) -> StoppedSort:
+    """After a sort stopped by its disk, where `offset` is the journal's size before it: the files
+    its runs moved, told without writing a record (the disk has no room for one, or is read-only):
+    a move marked done, or one whose intent was journaled and its outcome not, found at its
+    destination. An intent alone is no move: the full disk cuts the journal while it writes a
+    batch's intents, before the first photo of it moves (it had said "the photos moved before it
+    are journaled" of a sort that moved none). Where none moved, every photo of an intent is
+    where it was, and the journal is this sort's alone (`offset` 0), what the sort made is removed
+    as an undo removes it (`tidying.forget`), under the folder lock: another sorter holding it,
+    or a journal that says anything else, and it is left, for the next command to settle."""
+    from sorter.errors import SorterError
+    from sorter.files.journal import journal_path
+    from sorter.files.lock import FolderLock
+    from sorter.files.tidying import forget
+    from sorter.files.whereabouts import Whereabouts
+
+    def moved(state: JournalState) -> tuple[int, bool]:
+        """Files moved by the runs past `offset`, and whether every pending intent's photo is where it was."""
+        runs = {name for name, run in state.runs.items() if run.first >= offset}
+        pending = [m for (run, _), m in state.moving.items() if run in runs]
+        there = sum(os.path.lexists(root / m.dst) for m in pending)
+        return (sum(state.runs[run].sorted_files for run in runs) + there,
+                all(os.path.lexists(root / m.src) for m in pending))
+
+    if not os.path.lexists(journal_path(root)):  # stopped before its first record: nothing to read, nor made
+        return StoppedSort(0, False)
+    state = scan(root)
+    files, in_place = moved(state)
+    if files or not in_place or offset:
+        return StoppedSort(files, False)
+    try:
+        with FolderLock(root):
+            state = scan(root)  # as it is under the lock: another sorter may have written since
+            files, in_place = moved(state)
+            # Any record but an intent (a move done, abandoned, undone: another sorter's since) keeps it.
+            if files or not in_place or state.returning or state.unread or any(
+                    flag & ~INTENT for run in state.runs.values() for flag in run.flags):
+                return StoppedSort(files, False)
+            left = forget(root, state, Whereabouts(root, set(), state))
+    except (SorterError, OSError):  # another sorter's now, or a disk that will not let go: left as it is
+        return StoppedSort(files, False)
+    return StoppedSort(0, left is None)

@@ -50,10 +50,47 @@ def sorted_on_its_own(folder: Path) -> bool:
         return False
 
 
+#: Folders of software, not photos, that a recursive look does not enter: their images are the
+#: software's (a package's icons, a project's test pictures), and moved, the software breaks. By
+#: name, what a package manager or Python makes, as it spells it:
+SOFTWARE_NAMES: dict[str, str] = {
+    "node_modules": "JavaScript packages", "site-packages": "Python packages",
+    "__pycache__": "Python's compiled files",
+}
+#: ... and by a name it holds (an `lstat` each): a Python virtual environment, and a source
+#: checkout (`.git`, a folder, or a file in a worktree or submodule). The folder sorted itself is
+#: never judged so (a home folder under git for its dotfiles is sorted as any other).
+SOFTWARE_MARKERS: dict[str, str] = {
+    "pyvenv.cfg": "a Python virtual environment (it has pyvenv.cfg)", ".git": "a source checkout (it has .git)",
+}
+
+
+def software_of(folder: Path) -> str | None:
+    """Why the sub-folder `folder` holds software, not photos (see SOFTWARE_NAMES), or None."""
+    if folder.name in SOFTWARE_NAMES:
+        return f"{SOFTWARE_NAMES[folder.name]} ({folder.name})"
+    for marker, what in SOFTWARE_MARKERS.items():
+        try:
+            os.lstat(folder / marker)
+            return what
+        except OSError:
+            continue
+    return None
+
+
+def kept_apart(folder: Path) -> str | None:
+    """Why a recursive look does not enter the sub-folder `folder` (which `entered` lets by), or None."""
+    if sorted_on_its_own(folder):
+        return SORTED_ON_ITS_OWN
+    software = software_of(folder)
+    return None if software is None else f"software, not photos, not entered: {software}"
+
+
 @dataclass(frozen=True)
 class Skipped:
     path: Path
     reason: str
+    folder: bool = False  # a sub-folder not entered (said once by a watch), not a file left in place
 
 
 @dataclass
@@ -99,7 +136,7 @@ class NotEntered:
                             return True
                         self.looks -= 1
                         if entry.is_dir(follow_symlinks=False):
-                            if entered(entry.name) and not sorted_on_its_own(Path(entry.path)):
+                            if entered(entry.name) and kept_apart(Path(entry.path)) is None:
                                 folders.append(Path(entry.path))
                         elif (is_image_name(entry.name) or (videos and is_video_name(entry.name))) and (
                                 entry.is_file(follow_symlinks=False)):
@@ -148,14 +185,14 @@ def scan_folder(
                 if entry.is_dir(follow_symlinks=False):
                     library = library_of(entry.name) if recursive else None
                     if library is not None:  # its photos are that app's to move: said once, not entered
-                        yield Skipped(path, f"another app's library, not entered: {library}")
+                        yield Skipped(path, f"another app's library, not entered: {library}", folder=True)
                     elif recursive and entered(entry.name):
-                        if sorted_on_its_own(path):
-                            yield Skipped(path, SORTED_ON_ITS_OWN)
+                        if (apart := kept_apart(path)) is not None:
+                            yield Skipped(path, apart, folder=True)
                         else:
                             yield from scan_folder(path, recursive=True, videos=videos, also=also)
                     elif not recursive and not_entered is not None and entered(entry.name) and (
-                            not sorted_on_its_own(path)):
+                            kept_apart(path) is None):
                         not_entered.passed(path, videos)
                     continue
                 if not wanted(entry.name):

@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING
 
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
 
-from sorter.config import CLASS_FOLDERS, STATE_DIR, entered, library_of
+from sorter.config import CLASS_FOLDERS, STATE_DIR, entered
 from sorter.errors import SorterError
 from sorter.files.folder import HeldFolder
 from sorter.watching import observers
@@ -161,7 +161,7 @@ class Watcher:
     ) -> None:
         from sorter.files.companions import could_be_companion
         from sorter.media.container import incomplete, may_be_live_photos
-        from sorter.media.folders import excluded_by_case, is_image_name, is_video_name, sorted_on_its_own
+        from sorter.media.folders import excluded_by_case, is_image_name, is_video_name, kept_apart
         from sorter.sorting.alone import a_photos_video, companion_video
 
         self.root = root
@@ -185,7 +185,7 @@ class Watcher:
         self._is_video_name = is_video_name
         self._a_photos_video = a_photos_video  # a Live Photo's (.MOV, .MP4): see `pair_wait`
         self._excluded_by_case = excluded_by_case
-        self._sorted_on_its_own = sorted_on_its_own
+        self._kept_apart = kept_apart
         self._incomplete = incomplete
         self._may_be_live_photos = may_be_live_photos
         self._excluded = frozenset({*CLASS_FOLDERS.values(), STATE_DIR})
@@ -281,8 +281,8 @@ class Watcher:
             return False
         if len(parts) > 1 and (not self.recursive or not all(entered(p) for p in parts[:-1])):
             return False  # the same folders `folders.scan_folder` does not enter
-        if any(self._sorted_on_its_own(self.root.joinpath(*parts[:depth])) for depth in range(1, len(parts))):
-            return False  # a sub-folder sorted (or watched) on its own: its cats/ and dogs/ are its journal's
+        if any(self._kept_apart(self.root.joinpath(*parts[:depth])) for depth in range(1, len(parts))):
+            return False  # sorted (or watched) on its own (its cats/ and dogs/ are its journal's), or software
         return self._is_wanted(parts[-1])
 
     def note(self, path: str | Path, *, closed: bool = False) -> None:
@@ -325,7 +325,7 @@ class Watcher:
         already. Returns how many photos and videos were added (companions come along, not
         counted). Raises SorterError if the folder is gone (`gone`)."""
         from sorter.files.companions import could_be_companion
-        from sorter.media.folders import SORTED_ON_ITS_OWN, Skipped, scan_folder
+        from sorter.media.folders import Skipped, scan_folder
 
         if (gone := self.gone()) is not None:
             raise gone
@@ -337,8 +337,7 @@ class Watcher:
                     raise self.gone() or SorterError(f"the watched folder {self.root} no longer exists")
                 self.notify(f"cannot list {self.root}: {entry.reason}; will retry")
                 return 0
-            if isinstance(entry, Skipped) and (library_of(entry.path.name) is not None
-                                               or entry.reason == SORTED_ON_ITS_OWN):  # a folder, not entered
+            if isinstance(entry, Skipped) and entry.folder:  # a library, sorted on its own, software: not entered
                 if entry.path not in self._libraries:  # a scan every minute: said once
                     self._libraries.add(entry.path)
                     self.notify(f"skipped: {entry.path.relative_to(self.root)}: {entry.reason}")
