@@ -16,7 +16,7 @@ class UsageError(SorterError):
 class OptionError(UsageError):
     """A bad option value, or options that exclude each other: known from the command line
     alone, before anything is read (exit 2). Said as click says its own option errors,
-    `Invalid value for '--epochs': must be a whole number, at least 1 (got 0)`, so the CLI can
+    `Invalid value for '--epochs': must be a whole number from 1 to 10000 (got 0)`, so the CLI can
     add the help to read."""
 
     def __init__(self, reason: str, *options: str) -> None:

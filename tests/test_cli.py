@@ -7,6 +7,7 @@ import re
 import subprocess
 
 import pytest
+from conftest import tree, write_image
 from typer.testing import CliRunner
 
 from sorter import __version__
@@ -136,17 +137,42 @@ def test_unknown_option_is_a_usage_error() -> None:
     # train's whole numbers: said as its other option errors, where typer said `Input should be greater
     # than or equal to 1` and `Input should be a valid integer, unable to parse string as an integer`.
     (["train", "nowhere", "--epochs", "0"],
-     "Error: Invalid value for '--epochs': must be a whole number, at least 1 (got 0) (see 'sorter train -h')"),
+     "Error: Invalid value for '--epochs': must be a whole number from 1 to 10000 (got 0) "
+     "(see 'sorter train -h')"),
     (["train", "nowhere", "--epochs", "two"],
-     "Error: Invalid value for '--epochs': must be a whole number, at least 1 (got two) (see 'sorter train -h')"),
+     "Error: Invalid value for '--epochs': must be a whole number from 1 to 10000 (got two) "
+     "(see 'sorter train -h')"),
     (["train", "nowhere", "--batch-size", "0"],
-     "Error: Invalid value for '--batch-size': must be a whole number, at least 1 (got 0) (see 'sorter train -h')"),
+     "Error: Invalid value for '--batch-size': must be a whole number from 1 to 65536 (got 0) "
+     "(see 'sorter train -h')"),
     (["train", "nowhere", "--patience", "-2"],
-     "Error: Invalid value for '--patience': must be a whole number, at least 1 (got -2) (see 'sorter train -h')"),
+     "Error: Invalid value for '--patience': must be a whole number from 1 to 10000 (got -2) "
+     "(see 'sorter train -h')"),
     (["train", "nowhere", "--limit", "2.5"],
-     "Error: Invalid value for '--limit': must be a whole number, at least 1 (got 2.5) (see 'sorter train -h')"),
+     "Error: Invalid value for '--limit': must be a whole number from 1 to 1000000000 (got 2.5) "
+     "(see 'sorter train -h')"),
     (["train", "nowhere", "--image-size", "16"],
      "Error: Invalid value for '--image-size': must be a whole number from 32 to 512 (got 16) (see 'sorter train -h')"),
+    # ... and their upper limits, said the same way before anything is written: 99999999999999999999
+    # epochs was a TensorFlow traceback ("Failed to convert elements ... to Tensor") after
+    # MODEL.checkpoints/ was made, and 4294967296 epochs a run that would never end.
+    (["train", "nowhere", "--epochs", "99999999999999999999"],
+     "Error: Invalid value for '--epochs': must be a whole number from 1 to 10000 (got 99999999999999999999) "
+     "(see 'sorter train -h')"),
+    (["train", "nowhere", "--epochs", "4294967296"],
+     "Error: Invalid value for '--epochs': must be a whole number from 1 to 10000 (got 4294967296) "
+     "(see 'sorter train -h')"),
+    (["train", "nowhere", "--batch-size", "99999999999999999999"],
+     "Error: Invalid value for '--batch-size': must be a whole number from 1 to 65536 (got 99999999999999999999) "
+     "(see 'sorter train -h')"),
+    (["train", "nowhere", "--patience", "10001"],
+     "Error: Invalid value for '--patience': must be a whole number from 1 to 10000 (got 10001) "
+     "(see 'sorter train -h')"),
+    (["train", "nowhere", "--limit", "99999999999999999999"],
+     "Error: Invalid value for '--limit': must be a whole number from 1 to 1000000000 (got 99999999999999999999) "
+     "(see 'sorter train -h')"),
+    (["train", "nowhere", "--image-size", "513"],
+     "Error: Invalid value for '--image-size': must be a whole number from 32 to 512 (got 513) (see 'sorter train -h')"),
     (["train", "nowhere", "--seed", "-1"],
      "Error: Invalid value for '--seed': must be a whole number from 0 to 4294967295 (got -1) (see 'sorter train -h')"),
     (["evaluate", "nowhere", "--split", "half"],
@@ -165,6 +191,24 @@ def test_a_usage_error_is_one_line_with_where_to_read_more(args, line) -> None:
     # Like every other error: one line on stderr, exit 2; not typer's usage line and box.
     result = runner.invoke(app, args, prog_name="sorter")
     assert result.exit_code == 2 and result.stderr == line + "\n" and result.stdout == ""
+
+
+@pytest.mark.parametrize("option", ["--epochs", "--batch-size"])
+def test_a_number_train_cannot_use_is_refused_before_anything_is_written(tmp_path, monkeypatch, option) -> None:
+    """`--epochs 99999999999999999999` on a real folder was a TensorFlow traceback, exit 1,
+    with MODEL.checkpoints/cache-224px/ left behind: now the option's one line, exit 2, and the
+    folder as it was."""
+    for label, colour in (("Cat", (255, 0, 0)), ("Dog", (0, 0, 255))):
+        for i in range(3):
+            write_image(tmp_path / "data" / label / f"{i}.jpg", colour)
+    before = tree(tmp_path)
+    monkeypatch.chdir(tmp_path)
+
+    result = runner.invoke(app, ["train", "data", option, "99999999999999999999"], prog_name="sorter")
+
+    assert result.exit_code == 2 and result.stderr.startswith(f"Error: Invalid value for '{option}': must be a "
+                                                              "whole number from 1 to "), result.output
+    assert tree(tmp_path) == before
 
 
 def test_sorter_alone_shows_its_help() -> None:

@@ -42,20 +42,21 @@ def number_from(low: float, high: float):
     return parse
 
 
-def whole_number(low: int, high: int | None = None):
-    """A parser for a whole number from `low` (to `high`), whose error reads as train's own option
+def whole_number(low: int, high: int):
+    """A parser for a whole number from `low` to `high`, whose error reads as train's own option
     errors (`errors.OptionError`: `must be ... (got 0)`), where click's range check said
     `Input should be greater than or equal to 1`, and its type check `Input should be a valid
-    integer, unable to parse string as an integer`."""
-    wanted = f"a whole number from {low} to {high}" if high is not None else f"a whole number, at least {low}"
+    integer, unable to parse string as an integer`. Every one has a `high`: without one,
+    `--epochs 99999999999999999999` reached TensorFlow ("Failed to convert elements ... to
+    Tensor"), a traceback after MODEL.checkpoints/ was made."""
 
     def parse(value: str | int) -> int:
         try:
             number = int(value)
         except ValueError:
             number = None
-        if number is None or number < low or (high is not None and number > high):
-            raise typer.BadParameter(f"must be {wanted} (got {value})")
+        if number is None or not low <= number <= high:
+            raise typer.BadParameter(f"must be a whole number from {low} to {high} (got {value})")
         return number
 
     return parse

@@ -16,6 +16,23 @@ from sorter.errors import SorterError
 if TYPE_CHECKING:
     from sorter.training.train import TrainResult, WorkerDone
 
+# Upper limits of train's whole numbers, said in one line before anything is written: a number
+# past what TensorFlow takes (`--epochs 99999999999999999999`: "Failed to convert elements ... to
+# Tensor", a traceback, and MODEL.checkpoints/ left behind) or past any run that could finish
+# is a typo, not a plan.
+#: An epoch over even 200 photos takes seconds: 10,000 of them is days of a GPU, and the
+#: fine-tune overfits within a few. --patience past it could never stop a run either.
+MOST_EPOCHS = 10_000
+#: 65,536 photos of 224 px a step are 39 GB of float32 input before a layer runs: more than
+#: any one accelerator holds, and far past the batches that train well (64 to 1,024).
+LARGEST_BATCH = 65_536
+#: The network takes any square size from 32 px (its five halvings leave 1 px) up (convolutions
+#: and a global pooling), but its ImageNet weights were trained at 224 px: 512 px is already 5.2
+#: times the compute and memory a photo, and a cache of the frozen blocks' maps to match.
+LARGEST_IMAGE = 512
+#: Photos a class: a billion is more than any disk of photos holds; past it, a typo.
+MOST_PER_CLASS = 1_000_000_000
+
 
 def train(
     data_dir: Annotated[
@@ -40,12 +57,13 @@ def train(
                      "none: the small network, from random weights (cats and dogs only)."),
     ] = "efficientnet-lite0",
     epochs: Annotated[
-        Optional[int], typer.Option(parser=whole_number(1), metavar="INTEGER",
-                                    help="Epochs, at least 1 (the small network may stop sooner). (default: 2 / 40)")
+        Optional[int], typer.Option(parser=whole_number(1, MOST_EPOCHS), metavar="INTEGER",
+                                    help=f"Epochs, from 1 to {MOST_EPOCHS} (the small network may stop sooner). "
+                                    "(default: 2 / 40)")
     ] = None,
     image_size: Annotated[
-        Optional[int], typer.Option(parser=whole_number(32, 512), metavar="INTEGER",
-                                    help="Input size in pixels (square), from 32 to 512. (default: 224 / 144)")
+        Optional[int], typer.Option(parser=whole_number(32, LARGEST_IMAGE), metavar="INTEGER",
+                                    help=f"Input size in pixels (square), from 32 to {LARGEST_IMAGE}. (default: 224 / 144)")
     ] = None,
     validation_split: Annotated[
         float, typer.Option(parser=number_from(0.0, 0.9), metavar="FLOAT",
@@ -54,12 +72,13 @@ def train(
     seed: Annotated[int, typer.Option(parser=whole_number(0, 2**32 - 1), metavar="INTEGER",  # what Keras and NumPy take
                                       help="Seed for the split, shuffling and initial weights, from 0 to "
                                       "4294967295.")] = 1337,
-    batch_size: Annotated[Optional[int], typer.Option(parser=whole_number(1), metavar="INTEGER",
-                                                      help="Images per training step. (default: 128 / 64)")] = None,
-    patience: Annotated[int, typer.Option(parser=whole_number(1), metavar="INTEGER", help=(
+    batch_size: Annotated[Optional[int], typer.Option(parser=whole_number(1, LARGEST_BATCH), metavar="INTEGER",
+                                                      help=f"Images per training step, from 1 to {LARGEST_BATCH}. "
+                                                      "(default: 128 / 64)")] = None,
+    patience: Annotated[int, typer.Option(parser=whole_number(1, MOST_EPOCHS), metavar="INTEGER", help=(
         "Stop after this many epochs without a better validation loss (the small network; "
         "a fine-tune runs every epoch and keeps the last)."))] = 8,
-    limit: Annotated[Optional[int], typer.Option(parser=whole_number(1), metavar="INTEGER",
+    limit: Annotated[Optional[int], typer.Option(parser=whole_number(1, MOST_PER_CLASS), metavar="INTEGER",
                                                  help="Use at most this many images per class.")] = None,
     resume: Annotated[bool, typer.Option("--resume", help="Continue an interrupted run from its last checkpoint.")] = False,
     learning_rate: Annotated[
