@@ -80,7 +80,7 @@ def test_another_apps_photo_library_and_a_nas_s_own_folders_are_never_entered(tm
     assert set(tree(tmp_path)) - set(before) == {"cats/tom.jpg"}
     assert ("skipped: Photos Library.photoslibrary: another app's library, not entered: an Apple Photos library"
             in result.stderr)
-    assert "│ left in place: skipped │ another app's library, not entered │     1 │" in result.stdout
+    assert "│ left in place: skipped │ another app's library, not entered │ 1 folder │" in result.stdout, result.stdout
     assert "@eaDir" not in result.output and "#recycle" not in result.output  # silent, as hidden folders are
     assert runner.invoke(app, ["sort", str(library), "--dry-run"]).exit_code == 0  # moves nothing
     for command in ("sort", "watch"):
@@ -121,10 +121,39 @@ def test_a_recursive_sort_of_a_home_folder_leaves_software_alone(tmp_path: Path,
         "skipped: lib/__pycache__: software, not photos, not entered: Python's compiled files (__pycache__)",
         "skipped: lib/site-packages: software, not photos, not entered: Python packages (site-packages)",
     ], result.stderr
-    assert "│ left in place: skipped │ software, not photos, not entered │     5 │" in result.stdout, result.stdout
+    assert "│ left in place: skipped │ software, not photos, not entered │ 5 folders │" in result.stdout, result.stdout
     # Without --recursive, no such folder is named among those --recursive would sort.
     plain = runner.invoke(app, ["sort", str(home / "code"), "--dry-run"])
     assert plain.exit_code == 0 and "--recursive" not in plain.stdout, plain.stdout
+
+
+def test_folders_not_entered_are_counted_as_folders_not_as_photos(tmp_path: Path, monkeypatch) -> None:
+    """`sort -r` counted the software folders and libraries it did not enter as files: `left in
+    place: skipped | software, not photos, not entered | 2` in the files column, an empty
+    node_modules/ among them, and in --json `"kind": "photo"` and `counts.skipped`. They are
+    folders, and said so: `2 folders` in the table, `"kind": "folder"` in --json, counted in
+    `folders_skipped` and in none of the counts of files."""
+    write_image(tmp_path / "rex.jpg", RED)
+    (tmp_path / "web" / "node_modules").mkdir(parents=True)  # empty: no photo in it, a folder all the same
+    write_image(tmp_path / "proj" / "logo.png", BLUE)
+    (tmp_path / "proj" / ".git").mkdir()
+    write_image(tmp_path / "Photos Library.photoslibrary" / "originals" / "4A1F.jpeg", BLUE)
+    monkeypatch.setattr(lite, "load_classifier", lambda model: ThreeClassFake())
+
+    shown = runner.invoke(app, ["sort", str(tmp_path), "--recursive", "--dry-run"])
+
+    assert shown.exit_code == 0, shown.output
+    rows = [line for line in shown.stdout.splitlines() if "not entered" in line]
+    assert rows == ["│ left in place: skipped │ another app's library, not entered │  1 folder │",
+                    "│ left in place: skipped │ software, not photos, not entered  │ 2 folders │"], shown.stdout
+
+    data = json.loads(runner.invoke(app, ["sort", str(tmp_path), "--recursive", "--dry-run", "--json"]).stdout)
+    assert data["counts"] == {"planned": 1}
+    assert data["folders_skipped"] == {"another app's library, not entered": 1,
+                                       "software, not photos, not entered": 2}
+    assert sorted((Path(f["path"]).name, f["kind"], f["status"]) for f in data["files"]) == [
+        ("Photos Library.photoslibrary", "folder", "skipped"), ("node_modules", "folder", "skipped"),
+        ("proj", "folder", "skipped"), ("rex.jpg", "photo", "planned")]
 
 
 def test_what_a_sort_made_is_no_folder_to_sort_watch_review_or_undo(tmp_path: Path, monkeypatch) -> None:

@@ -279,5 +279,10 @@ def summary_table(summary):
     for status, reason, files in _reason_rows(summary.reasons):
         table.add_row(f"left in place: {status}" if status else "left in place", escape(reason), str(files),
                       style=STATUS_STYLE.get(status, ""))
+    # Folders not entered are no files: their count says so ("7 folders"), in the files column,
+    # where a bare 7 read as seven photos left. Few reasons (a library, software, sorted on its own).
+    for reason, folders in sorted(summary.folders_skipped.items()):
+        table.add_row("left in place: skipped", escape(reason), f"{folders} folder{'s' * (folders != 1)}",
+                      style=STATUS_STYLE["skipped"])
     return table
 

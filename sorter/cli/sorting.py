@@ -148,6 +148,8 @@ def sort_command(
         "unwritable": None if summary.unwritable is None else {
             "path": str(summary.unwritable[0]), "reason": summary.unwritable[1]},
         "refused_into": [{"reason": why, "photos": photos} for why, photos in summary.refused_into],
+        # Sub-folders a recursive sort did not enter, per reason: folders, in none of `counts` (files).
+        "folders_skipped": summary.folders_skipped,
     }
     if as_jsonl or as_json:
         print(json.dumps({"summary": totals} if as_jsonl else {**totals, "files": results}))

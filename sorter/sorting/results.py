@@ -19,8 +19,9 @@ if TYPE_CHECKING:  # numpy is loaded by then; importing this module must not loa
 # "moved" | "planned" | "neither" | "unsure" | "unreadable" | "skipped" | "vanished" | "failed",
 # and "joined" (a companion that arrived after its photo was sorted, moved to it; "to join" in a dry run)
 FileStatus = str
-#: What a file is, in `--json` and the counts: a companion is one that joined its photo late (`JOINS`).
-Kind = Literal["photo", "video", "companion"]
+#: What a file is, in `--json` and the counts: a companion is one that joined its photo late (`JOINS`);
+#: a folder, one a recursive sort did not enter (a library, software), counted apart from files.
+Kind = Literal["photo", "video", "companion", "folder"]
 
 
 @dataclass(frozen=True)
@@ -110,6 +111,9 @@ class SortSummary:
     #: A dry run's: what a sort would be refused of its plan, and the photos it would keep in place
     #: (("cats/ cannot be written: Operation not permitted", 3),); `filing.refused_into`.
     refused_into: tuple[tuple[str, int], ...] = ()
+    #: Sub-folders a recursive sort did not enter, per reason kind ("software, not photos, not
+    #: entered": 7): folders, not files, so in none of the counts of files above.
+    folders_skipped: dict[str, int] = field(default_factory=dict)
 
 
 #: A companion that came after its photo was sorted, joined to it (or, in a dry run, to be).
@@ -141,11 +145,17 @@ class Tally:
     reasons: dict[tuple[str, str], int] = field(default_factory=dict)
     videos: dict[str, int] = field(default_factory=dict)
     per_file: bool = False
+    #: Sub-folders not entered, per reason kind: apart from the files' counts (`SortSummary.folders_skipped`).
+    folders: dict[str, int] = field(default_factory=dict)
     #: `per_file`: each file left in place -> what it was counted under (status, reason key, video).
     _left: dict[Path, tuple[str, tuple[str, str] | None, bool]] = field(default_factory=dict, repr=False)
     _kinds: dict[tuple, tuple] = field(default_factory=dict, repr=False)
 
     def add(self, result: FileResult) -> None:
+        if result.kind == "folder":  # said once as it is passed by; never judged again, so never taken back
+            kind = reason_kind(result.reason or "")
+            self.folders[kind] = self.folders.get(kind, 0) + 1
+            return
         if self.per_file:  # this file, and a companion left in place before (a video judged alone) that went with it
             for path in (result.path, *(path for path, dst in result.companions if dst is not None)):
                 earlier = self._left.pop(path, None)

@@ -182,7 +182,8 @@ class Sorter:
         def reported():
             while skipped:
                 entry = skipped.popleft()
-                yield FileResult(entry.path, "skipped", reason=entry.reason)
+                yield FileResult(entry.path, "skipped", reason=entry.reason,
+                                 found_kind="folder" if entry.folder else None)
 
         def boxes(chunk) -> dict[Path, tuple]:
             """Where the pet is in each of the chunk's photos that has one, for its "seen" record."""
@@ -492,4 +493,5 @@ def sort_folder(
         model=personal_model.describe(classifier, model), videos=tally.videos, might_be=might_be,
         pet_folders=sorter.here, not_entered=not_entered, unwritable=refused,
         refused_into=refused_into(root, tally.moved_to) if dry_run and refused is None else (),
+        folders_skipped=tally.folders,
     )
