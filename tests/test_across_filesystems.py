@@ -7,6 +7,7 @@ filesystem stay renames."""
 from __future__ import annotations
 
 import os
+import subprocess
 import threading
 import time
 from pathlib import Path
@@ -125,3 +126,32 @@ def test_a_folder_swapped_for_a_link_during_a_move_across_disks_never_sends_the_
     assert os.listdir(outside) == []
     assert os.listdir(root / "cats" / "Luna.old") == ["IMG_1.jpg"]  # the folder it opened
     assert (root / "cats" / "Luna.old" / "IMG_1.jpg").read_bytes() == photo
+
+
+def test_a_full_or_read_only_cats_disk_is_named_the_same_way(cats_on_another_disk: Path, with_renameat2) -> None:
+    """Two ways a disk refuses a photo, said alike: a full cats/ said `cannot move: No space left
+    on device` where a read-only one said `cannot move into cats/: Read-only file system`. Both
+    name the folder now, and the photo stays where it was, whole."""
+    root = cats_on_another_disk
+    cat = write_image(root / "IMG_1.jpg", BLUE, size=(256, 256)).read_bytes()
+    with open(root / "cats" / "filler", "wb") as filler:  # the 8 MB disk filled to its last block
+        try:
+            while True:
+                filler.write(b"\0" * 65536)
+                filler.flush()
+        except OSError:
+            pass
+
+    full = runner.invoke(app, ["sort", str(root), "--verbose"])
+
+    assert full.exit_code == 1, full.output
+    assert "failed: IMG_1.jpg: cannot move into cats/: No space left on device" in full.stderr, full.output
+    assert (root / "IMG_1.jpg").read_bytes() == cat and os.listdir(root / "cats") == ["filler"]
+
+    (root / "cats" / "filler").unlink()
+    subprocess.run(["mount", "-o", "remount,ro", str(root / "cats")], check=True)
+    read_only = runner.invoke(app, ["sort", str(root), "--verbose"])
+
+    assert read_only.exit_code == 1, read_only.output
+    assert "failed: IMG_1.jpg: cannot move into cats/: Read-only file system" in read_only.stderr, read_only.output
+    assert (root / "IMG_1.jpg").read_bytes() == cat

@@ -10,6 +10,7 @@ whole group (see `file_groups`)."""
 
 from __future__ import annotations
 
+import errno
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -22,6 +23,9 @@ from sorter.files.verdicts import same_file_of  # os and stat only: nothing heav
 if TYPE_CHECKING:
     from sorter.files.journal import Move
 
+#: Why a move fails for want of room where it goes (a copy across disks, a folder's new entry):
+#: a full disk, a user's quota spent, a file larger than the disk takes (FAT32's 4 GiB).
+NO_ROOM = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
 #: (source, destination) of each member of a group: the photo first, then its companions.
 Pairs = list[tuple[Path, Path]]
 #: Picks free names in a folder for a group's names (the photo's first); called again, and
@@ -96,8 +100,13 @@ def _failed(exc: OSError, root: Path | None = None, pairs: Pairs = ()) -> tuple[
     """A group's failure (`Filed.failure`) where its move, or the journal after it, failed. A
     move a folder refused names it (`cannot move into cats/: Permission denied`): the error is
     the same for the folder moved into and the one moved out of, so each is tried
-    (`folder.cannot_write`), the destination first; only after a failure, never before a move."""
+    (`folder.cannot_write`), the destination first; only after a failure, never before a move.
+    A move the destination has no room for names it too (`cannot move into cats/: No space left
+    on device`), where it said `cannot move: No space left on device` beside a read-only cats/'s
+    `cannot move into cats/: Read-only file system`."""
     why = exc.strerror or exc
+    if root is not None and pairs and exc.errno in NO_ROOM:  # only the folder moved into takes room
+        return ("failed", f"cannot move into {_shown(root, pairs[0][1].parent)}: {why}")
     if root is not None and pairs and exc.errno in REFUSED:
         tried = [("into", pairs[0][1].parent), *(("out of", folder) for folder in dict.fromkeys(s.parent for s, _ in pairs))]
         for where, folder in tried:
