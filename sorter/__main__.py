@@ -3,10 +3,12 @@ SIGTERM are handled before anything heavy is imported.
 
 Importing typer, rich and `sorter.cli` takes about 70 ms (more on a busy machine), and a Ctrl-C
 in it printed a traceback ending in KeyboardInterrupt (a SIGTERM ended it without a word, killed
-by the signal). Here both raise KeyboardInterrupt from the first line `main` runs, with nothing
-imported but `signal`, and the handlers `cli.main` keeps (`signals.sigterm_as_ctrl_c`) take over
-once `sorter.signals` is in: a signal at any moment after that line says `Interrupted.` and exits
-130 (143 for SIGTERM), as it does later. Out of reach: Python's own start-up (the interpreter
+by the signal). Here both are noted from the first line `main` runs, with nothing imported but
+`signal`, and said once the imports are done; then the handlers `cli.main` keeps
+(`signals.sigterm_as_ctrl_c`) take over: a signal at any moment after that line says
+`Interrupted.` and exits 130 (143 for SIGTERM), as it does later. (Raised inside the imports, a
+KeyboardInterrupt could land in importlib's module-lock callback, which printed "Exception
+ignored ... Traceback" and dropped it: a CI run saw it once.) Out of reach: Python's own start-up (the interpreter
 and `site`), before it runs any of sorter's code, where a Ctrl-C prints Python's own traceback
 and a SIGTERM kills silently: typically 10-20 ms, longer on a loaded machine (up to ~40 ms
 measured on a busy 2-core one: a traceback up to 33-35 ms, a silent SIGTERM up to 43 ms).
@@ -19,12 +21,15 @@ from __future__ import annotations
 
 import signal
 
-_RECEIVED: list[int] = []  # signals `_early` turned into KeyboardInterrupt, for the exit status
+_RECEIVED: list[int] = []  # signals received while the command's modules were imported
 
 
 def _early(signum: int, frame: object) -> None:
+    # Noted, not raised: a KeyboardInterrupt raised inside an import lands anywhere in it, and
+    # some places print their own traceback for it and drop it ("Exception ignored in ... cb",
+    # importlib's module-lock callback; an extension's import turns it into an ImportError).
+    # `main` says it once the imports are done, 0.1-0.3 s later.
     _RECEIVED.append(signum)
-    raise KeyboardInterrupt
 
 
 def main() -> None:
@@ -34,11 +39,14 @@ def main() -> None:
     if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
         signal.signal(signal.SIGINT, _early)
     try:
+        from sorter.cli import main as run
         from sorter.signals import sigterm_as_ctrl_c
 
+        if _RECEIVED:
+            _interrupted()
         sigterm_as_ctrl_c(over=(_early,))
-        from sorter.cli import main as run
-
+        if _RECEIVED:  # between the look above and the handlers that raise
+            _interrupted()
         run()  # ends the process itself (os._exit), with its own "Interrupted." for a signal inside
     except KeyboardInterrupt:
         _interrupted()

@@ -74,6 +74,56 @@ def _terminate(signum, frame) -> None:
 
 def _interrupt(signum, frame) -> None:
     _INTERRUPTED.append(signum)
+    if _importing(frame):
+        _DEFERRED.append(signum)
+        _raise_later()
+        return
+    raise KeyboardInterrupt
+
+
+_DEFERRED: list[int] = []  # interrupts noted inside an import, raised once it is done (`_raise_later`)
+_RETRY_S = 0.02
+
+
+def _importing(frame) -> bool:
+    """Whether the main thread is inside an import (its module's code, a class it makes): a
+    KeyboardInterrupt raised there can be printed as a traceback and dropped ("Exception ignored
+    in ... cb", importlib's module-lock callback), or turned into another error (a RuntimeError
+    from `__set_name__`, an ImportError from an extension module's import). A CI run saw it once
+    in a Ctrl-C 40 ms after the start, as typer imported what it parses with."""
+    while frame is not None:
+        if frame.f_code.co_filename.startswith("<frozen importlib"):
+            return True
+        frame = frame.f_back
+    return False
+
+
+def _raise_later() -> None:
+    # SIGALRM, which nothing else here uses: a look every 20 ms, raised once out of the import
+    # (a lazy import of numpy takes about 0.1 s, TensorFlow's a few seconds).
+    import signal
+
+    if signal.getsignal(signal.SIGALRM) is not _deferred:
+        signal.signal(signal.SIGALRM, _deferred)
+    signal.setitimer(signal.ITIMER_REAL, _RETRY_S)
+
+
+def interrupt_pending() -> None:
+    """Raise the KeyboardInterrupt noted inside an import and not raised yet: before a command
+    starts, where typer's own lazy imports as it reads the options took a Ctrl-C, and a command
+    that fails at once (a folder not found) ended before the 20 ms look."""
+    if _DEFERRED:
+        _DEFERRED.clear()
+        raise KeyboardInterrupt
+
+
+def _deferred(signum, frame) -> None:
+    if not _DEFERRED:  # raised meanwhile (`interrupt_dropped`)
+        return
+    if _importing(frame):
+        _raise_later()
+        return
+    _DEFERRED.clear()
     raise KeyboardInterrupt
 
 
@@ -84,6 +134,7 @@ def interrupt_dropped() -> None:
     with Ctrl-C sorted on to its end, status 0. Called where the command is sure to pass (each
     photo a sort files), as `interrupt_lost` is for training."""
     if _INTERRUPTED:
+        _DEFERRED.clear()  # said here: the timer's look (`_deferred`) has nothing left to raise
         raise KeyboardInterrupt
 
 

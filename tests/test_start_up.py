@@ -91,3 +91,33 @@ def test_sorter_help_runs_through_the_entry_point(tmp_path: Path) -> None:
     result = subprocess.run([sys.executable, "-c", f"import sys\n{CONSOLE_SCRIPT}", "--help"], cwd=REPO,
                             capture_output=True, text=True, env={**os.environ, "COLUMNS": "80"})
     assert result.returncode == 0 and "Usage: sorter [OPTIONS] COMMAND" in result.stdout
+
+
+#: A module whose import makes a class, whose field's `__set_name__` receives a Ctrl-C: Python
+#: 3.11 turns a KeyboardInterrupt raised there into "RuntimeError: Error calling __set_name__"
+#: (a traceback, and no Ctrl-C), as it drops one raised in importlib's module-lock callback.
+IMPORTED_SLOWLY = """
+import os, signal
+
+class Field:
+    def __set_name__(self, owner, name):
+        os.kill(os.getpid(), signal.SIGINT)
+        total = 0
+        for i in range(10000):  # the handler runs here, between two instructions
+            total += i
+
+class Made:
+    field = Field()
+
+print("imported", flush=True)
+"""
+
+
+def test_a_ctrl_c_inside_an_import_is_raised_once_the_import_is_done(tmp_path: Path) -> None:
+    (tmp_path / "imported_slowly.py").write_text(IMPORTED_SLOWLY, encoding="utf-8")
+    code = ("import sys, time\nfrom sorter.signals import sigterm_as_ctrl_c\nsigterm_as_ctrl_c()\n"
+            "try:\n    import imported_slowly\n    time.sleep(5)\n    print('not stopped')\n"
+            "except KeyboardInterrupt:\n    print('Interrupted.')\n")
+    result = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=60,
+                            env={**os.environ, "PYTHONPATH": str(REPO)}, restore_signals=True)
+    assert (result.stdout, result.stderr) == ("imported\nInterrupted.\n", "")

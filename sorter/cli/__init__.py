@@ -52,6 +52,12 @@ class _Command(_PlainHelp, TyperCommand):
                 exc.ctx = ctx
             raise
 
+    def invoke(self, ctx):
+        from sorter.signals import interrupt_pending
+
+        interrupt_pending()  # a Ctrl-C received as the options were read, inside an import
+        return super().invoke(ctx)
+
     def collect_usage_pieces(self, ctx):
         pieces = [self.options_metavar] if self.options_metavar else []
         for param in self.get_params(ctx):
