@@ -653,3 +653,31 @@ def test_a_journal_whose_closing_a_ctrl_c_cut_short_is_closed_once(tmp_path: Pat
     sorter.close()  # the watch's end: nothing left to close
 
     assert len(os.listdir("/proc/self/fd")) == open_sorting - 1  # the journal, closed once
+
+
+def test_a_ctrl_c_as_a_finished_undo_says_what_it_did_waits_for_every_line(tmp_path: Path, monkeypatch) -> None:
+    # Ctrl-C as the undo said what it had done, every photo back and .sorter/ removed: it said
+    # "Interrupted." alone, the "missing" and "found" lines lost (the next undo: "nothing to
+    # undo"), the user never told that a photo was gone. A real SIGINT, at the first missing line.
+    from typer.testing import CliRunner
+
+    from sorter.cli import app, sorting
+
+    runner = CliRunner()
+    two_sorts_then_moved_on_and_gone(tmp_path)
+    said = sorting.shown
+
+    def sigint_then_shown(line: str) -> str:
+        signal.raise_signal(signal.SIGINT)
+        return said(line)
+
+    monkeypatch.setattr(sorting, "shown", sigint_then_shown)
+    stopped = runner.invoke(app, ["undo", str(tmp_path), "--all"])
+
+    assert (stopped.exit_code, stopped.stdout, stopped.stderr) == (
+        130, "found: dogs/fido.jpg: moved to dogs/2019/fido.jpg since; put back from there to fido.jpg\n"
+             f"Restored 2 file(s) from 2 runs in {tmp_path}.\n",
+        "missing: dogs/spot.jpg: no longer there (was spot.jpg)\n"
+        "Interrupted as it finished: everything was put back and .sorter/ removed; nothing is left to undo.\n"
+    ), stopped.output
+    assert sorted(os.listdir(tmp_path)) == ["dogs", "fido.jpg", "rex.jpg"]  # dogs/2019/ is the user's

@@ -298,9 +298,48 @@ def test_undo_when_nothing_was_moved_tidies_up_and_says_so(tmp_path: Path) -> No
 
     result = runner.invoke(app, ["undo", str(tmp_path)])
 
+    # It said "Error: nothing to undo in DIR" and removed .sorter/ unsaid.
     assert result.exit_code == 2
-    assert result.stderr == f"Error: nothing to undo in {tmp_path}\n"
+    assert result.stderr == f"Error: nothing to undo in {tmp_path} (no photo was moved); removed the .sorter/ it left\n"
     assert layout(tmp_path) == original
+
+
+def test_undo_after_a_sort_killed_as_its_journal_was_made_says_it_removed_sorters_folder(tmp_path: Path) -> None:
+    # A sort killed -9 just after it made .sorter/journal.jsonl, before its first record: the next
+    # undo said "Error: nothing to undo in DIR" and removed .sorter/ without a word.
+    write_image(tmp_path / "rex.jpg", RED)
+    original = layout(tmp_path)
+    (tmp_path / ".sorter").mkdir()
+    (tmp_path / ".sorter" / "journal.jsonl").touch()
+
+    result = runner.invoke(app, ["undo", str(tmp_path)])
+
+    assert (result.exit_code, result.stderr) == (
+        2, f"Error: nothing to undo in {tmp_path} (no photo was moved); removed the .sorter/ it left\n")
+    assert layout(tmp_path) == original
+
+
+def test_undo_removes_an_empty_write_probe_a_kill_left(tmp_path: Path) -> None:
+    # A kill between the write check's making of .sorter.probe and its removal (a disk without
+    # unnamed files: exFAT, NFS) left it; `sorter undo` of a folder never sorted, or sorted on
+    # a disk with unnamed files, never tried the folder that way, and left it for good.
+    write_image(tmp_path / "rex.jpg", RED)
+    (tmp_path / ".sorter.probe").touch()
+    never_sorted = runner.invoke(app, ["undo", str(tmp_path)])
+    assert never_sorted.exit_code == 2 and "has no sorter journal" in never_sorted.stderr
+    assert sorted(os.listdir(tmp_path)) == ["rex.jpg"]
+
+    sort(tmp_path)
+    (tmp_path / ".sorter.probe").touch()
+    undone = runner.invoke(app, ["undo", str(tmp_path)])
+    assert undone.exit_code == 0, undone.output
+    assert sorted(os.listdir(tmp_path)) == ["rex.jpg"]
+
+
+def test_undo_leaves_a_users_own_file_by_the_probes_name(tmp_path: Path) -> None:
+    (tmp_path / ".sorter.probe").write_text("mine")
+    runner.invoke(app, ["undo", str(tmp_path)])
+    assert (tmp_path / ".sorter.probe").read_text() == "mine"
 
 
 def test_cli_undo_messages_and_exit_codes(tmp_path: Path) -> None:

@@ -3,8 +3,8 @@ cats/Lulu), a photo filed into a sub-folder by hand or taken back to the top und
 cats/ renamed and a new cats/ made since, another file put in its place. Undo finds it by its
 identity (`files.whereabouts`), in cats/, dogs/ and at the top of the folder, then in the
 folder's other trees, and puts it back from there; a photo deleted, or taken out of the folder,
-is reported missing as before; a copy of it is never taken for it, and of two names of it one
-is put back and the other stays."""
+is reported missing as before; a copy of it is taken for it only by its name, size and time
+(test_undo_copied_by_hand), and of two names of it one is put back and the other stays."""
 
 from __future__ import annotations
 
@@ -75,13 +75,14 @@ def test_where_cats_itself_was_renamed_the_folder_s_other_trees_are_looked_in_to
     assert layout(tmp_path) == before  # cats/ itself, renamed: the sort's folder, empty, goes
 
 
-def test_a_copy_of_the_photo_is_not_taken_for_it_nor_one_taken_out_of_the_folder(tmp_path: Path) -> None:
+def test_a_copy_of_another_time_is_not_taken_for_the_photo_nor_one_taken_out_of_the_folder(tmp_path: Path) -> None:
+    # A copy of its name, size and time (`cp -p`) is taken for it: test_undo_copied_by_hand.
     root = tmp_path / "pets"
     photos(root, BLUE, "y.jpg", "z.jpg")
     sort_folder(root, classifier=FakeClassifier())
     cats = root / "cats"
     (cats / "Lulu").mkdir()
-    shutil.copy2(cats / "y.jpg", cats / "Lulu" / "y.jpg")  # its size and time, another file
+    shutil.copyfile(cats / "y.jpg", cats / "Lulu" / "y.jpg")  # its name and size, another file of another time
     (cats / "y.jpg").unlink()
     os.link(cats / "z.jpg", tmp_path / "z.jpg")  # out of the folder
     (cats / "z.jpg").unlink()

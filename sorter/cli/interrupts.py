@@ -64,6 +64,19 @@ def interrupted(directory: Path, journaled: int, log: FileLog) -> typer.Exit:
     return typer.Exit(130)
 
 
+_ALL_BACK = "Interrupted as it finished: everything was put back and .sorter/ removed; nothing is left to undo."
+
+
+def undo_interrupted_done(directory: Path) -> typer.Exit:
+    """Ctrl-C came as an undo that had finished said what it did, every line of which it said
+    first: that it had finished (where it removed .sorter/, nothing is left to undo)."""
+    from sorter.files.journal import state_dir
+
+    said = _ALL_BACK if not state_dir(directory).exists() else "Interrupted as it finished: it had done all it says above."
+    err.print(said, markup=False, soft_wrap=True)
+    return typer.Exit(130)
+
+
 def undo_interrupted(directory: Path, journaled: int, plan: UndoPlan | None, all_runs: bool,
                      say: Callable[[Callable[[str, int], bool]], None]) -> typer.Exit:
     """Ctrl-C ended an undo part way, where `journaled` is the journal's size before it and `plan`
@@ -80,7 +93,7 @@ def undo_interrupted(directory: Path, journaled: int, plan: UndoPlan | None, all
     size = journal_size(directory)
     if journaled and not size:  # removed (`tidying.forget`) once every move was undone
         say(lambda run, seq: True)
-        said = "Interrupted as it finished: everything was put back and .sorter/ removed; nothing is left to undo."
+        said = _ALL_BACK
     elif plan is None or size <= journaled:
         said = "Interrupted: nothing was put back."
     else:

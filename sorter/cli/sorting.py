@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from sorter.cli.console import err, escape, fail, out, printable, progress_bar, shown, stopped_part_way
-from sorter.cli.interrupts import began_since, interrupted, journal_size, undo_interrupted
+from sorter.cli.interrupts import began_since, interrupted, journal_size, undo_interrupted, undo_interrupted_done
 from sorter.cli.options import LogFileOption, MinConfidenceOption, ModelOption, NoPersonalOption, folder_argument
 from sorter.cli.results import FileLog, moved_line, not_entered_line, summary_table, videos_line
 from sorter.config import as_typed
@@ -222,13 +222,26 @@ def undo(
     """
     from sorter.files import undo as restore
     from sorter.files.recovery import Told
+    from sorter.signals import signals_held
 
     journaled = journal_size(directory)
     plan: list[restore.UndoPlan] = []
     gone, found = Told(), Told()
+    result, said = None, False
     try:
         result = restore.undo(directory, all_runs=all_runs, on_start=plan.append, on_missing=gone, on_found=found)
+        # Done: a Ctrl-C now waits for every line to be said. Cut in two, it lost the lines of
+        # photos found gone or found elsewhere, journaled so, which no undo says again: the user
+        # read "Interrupted." alone, never told that 6 photos were gone.
+        with signals_held():
+            _say_undone(result)
+            said = True
     except KeyboardInterrupt:
+        if result is not None:  # as it said what it did, or just before
+            if not said:
+                with signals_held():
+                    _say_undone(result)
+            raise undo_interrupted_done(directory) from None
 
         def say(settled) -> None:
             # Files found gone, or found elsewhere and put back from there, are journaled so, and no
@@ -242,9 +255,15 @@ def undo(
 
         raise undo_interrupted(directory, journaled, plan[0] if plan else None, all_runs, say) from None
     except (SorterError, OSError) as exc:
+        if result is not None:  # as it said what it did (a closed pipe): it had finished
+            raise
         began = began_since(directory, journaled, b'{"op": "unmove"')
         raise fail(stopped_part_way(exc, directory, "what it put back before is journaled, and the next sorter "
                                     "command settles it once there is room" if began else "nothing was put back")) from None
+
+
+def _say_undone(result) -> None:
+    """What an undo that finished did (`undo.UndoResult`)."""
     # File names are escaped: "[b].jpg" is a fine photo name and not rich markup.
     for line in result.conflicts:
         err.print(f"[yellow]kept[/]: {shown(line)}", soft_wrap=True)

@@ -110,6 +110,17 @@ def _remove_probe(folder: Path) -> None:
         pass
 
 
+def remove_probe_left(folder: Path) -> None:
+    """A probe a kill left in `folder` (`_remove_probe`), removed by a command that writes there
+    whether or not it tries the folder by the probe (`undo`: on a disk with unnamed files, or of
+    a folder with nothing to undo, it never did, and the probe stayed). One `lstat`; a folder
+    that will not let it go keeps it, for the next try: the command's work is not this."""
+    try:
+        _remove_probe(folder)
+    except OSError:
+        pass
+
+
 def _close_left_open(path: Path) -> None:
     """A descriptor of `path` that this process holds, closed (found in /proc/self/fd, Linux).
     On a FUSE disk (exfat-fuse) and NFS a file removed while open is renamed, not removed, until

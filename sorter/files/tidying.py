@@ -53,17 +53,16 @@ def left_behind(root: Path, state, whereabouts=None) -> list[str]:
     return [f"{state_dir(root).name}/", *there] if state_dir(root).is_dir() else there
 
 
-def tidy(root: Path, state) -> tuple[list[str], str | None] | None:
+def tidy(root: Path, state) -> tuple[list[str], str | None, bool]:
     """With no move left to undo: everything sorter did in `root` reversed (`forget`). What
-    it removed (".sorter/", "cats/"), and why its state could not be (`forget`), where an undo
+    it removed (".sorter/", "cats/"), why its state could not be (`forget`), and whether an undo
     put files back before (moves of the journal undone or found gone: one stopped as it
-    finished); None, having removed the same, where none did (a run that moved nothing)."""
+    finished), not a run that moved nothing (a sort killed as its journal was made)."""
     from sorter.files.journal import GONE, UNDONE
     from sorter.files.whereabouts import Whereabouts
 
     whereabouts = Whereabouts(root, set(), state)
     there = left_behind(root, state, whereabouts)
     left = forget(root, state, whereabouts)
-    if not any(flag & (UNDONE | GONE) for run in state.runs.values() for flag in run.flags):
-        return None
-    return [name for name in there if not (root / name).is_dir()], left
+    undone = any(flag & (UNDONE | GONE) for run in state.runs.values() for flag in run.flags)
+    return [name for name in there if not (root / name).is_dir()], left, undone

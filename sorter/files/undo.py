@@ -220,6 +220,9 @@ class _Undoer:
                     conflicts.append((m, f"{'not the photo sorter put there' if a_file else 'no longer there'}, "
                                          f"and {exc}"))
                     continue
+                if found is not None and found.path == m.src:  # its copy, put back by hand (`Whereabouts._copies`)
+                    back.append(m)
+                    continue
                 mode = 0 if at_dst is None else at_dst.st_mode
                 other = ("another file" if a_file else "a folder" if stat.S_ISDIR(mode) else
                          "a link" if stat.S_ISLNK(mode) else "not a file")  # what is there, if anything
@@ -432,12 +435,13 @@ def undo(root: Path, *, all_runs: bool = False, lock_wait: float = 0.0,
     `on_missing`: each file found gone (`missing`), as it is journaled so, and `on_found` each
     "found" line, before its file is journaled (`found`), for a Ctrl-C to say."""
     from sorter.files import suggestions
-    from sorter.files.folder import check_folder
+    from sorter.files.folder import check_folder, remove_probe_left
     from sorter.files.journal import Journal, journal_path, state_dir
     from sorter.files.lock import FolderLock
     from sorter.files.recovery import recover
 
     given, root = root, check_folder(root)
+    remove_probe_left(root)
     if not state_dir(root).is_dir():
         check_folder(root, filing=True, command="undo")  # a sort's cats/ or a pet's folder: undo the folder above
         raise UsageError(f"nothing to undo: {root} has no sorter journal")
@@ -450,13 +454,15 @@ def undo(root: Path, *, all_runs: bool = False, lock_wait: float = 0.0,
         if not when:
             if state.unread:  # the journal is all that says a photo moved: kept
                 raise UsageError(f"nothing to undo in {root}")
-            # A run that moved nothing (an error: there never was anything to undo), or an undo
-            # stopped (Ctrl-C, a kill) once every file was back, before it removed .sorter/ and
-            # the folders sorter made: what it left is removed now, and said (exit 0).
-            tidied = tidy(root, state)
-            if tidied is None:
-                raise UsageError(f"nothing to undo in {root}")
-            return UndoResult(root, 0, 0, [], [], left=tidied[1], tidied=tidied[0])
+            # A run that moved nothing (an error: there never was anything to undo, exit 2), or an
+            # undo stopped (Ctrl-C, a kill) once every file was back, before it removed .sorter/
+            # and the folders sorter made (exit 0): what it left is removed now, and said. It
+            # was removed unsaid, the user left to wonder where .sorter/ went.
+            removed, left, undone = tidy(root, state)
+            if not undone:
+                said = f"; removed the {' and '.join(removed)} it left" if removed else ""
+                raise UsageError(f"nothing to undo in {root} (no photo was moved){said}" + (f"; {left}" if left else ""))
+            return UndoResult(root, 0, 0, [], [], left=left, tidied=removed)
         names = set(when) if all_runs else {max(when, key=when.__getitem__)}
         chosen = [run for run in runs if run.run in names]
         on_start(UndoPlan(frozenset(names), sum(run.sorted_files for run in chosen),

@@ -57,7 +57,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from sorter.config import CLASS_FOLDERS, JOURNAL_NAME, REVIEW_RUN_PREFIX, STATE_DIR, entered, excluded_by_case
-from sorter.files.verdicts import Identities, SameFile, is_a_file, lstat_of, same_file
+from sorter.files.verdicts import Identities, SameFile, elsewhere, is_a_file, lstat_of, same_file
 
 _SORTED = frozenset(CLASS_FOLDERS.values())
 #: Files named where several may be the photo (`Unsure`): the rest are counted.
@@ -120,6 +120,8 @@ class Whereabouts:
             self._wide.add(lasting)  # not in cats/, dogs/ nor at the top: cats/ renamed (a new one made since), say
             self._list(lasting, self._other_tree)
             names = self._names(move, same, lasting)
+        if copied := not names and lasting and self._unlisted is None:  # that very file nowhere
+            names = self._copies(move, same)
         if not names and self._unlisted is not None:
             raise Unsure(self._unlisted)
         if not names:
@@ -128,7 +130,7 @@ class Whereabouts:
         files = len(set(names.values()))
         if files > 1:  # two files of its size and time (not two names of one): a guess
             many = f"{files} files" if files <= NAMED else f"more than {NAMED} files"
-            raise Unsure(f"{many} have its size and time ({', '.join(sorted(names)[:NAMED])}): "
+            raise Unsure(f"{many} have its {'name, ' * copied}size and time ({', '.join(sorted(names)[:NAMED])}): "
                          "which is it cannot be told")
         if not lasting:
             self._no_rival(move, same, next(iter(names)))
@@ -264,14 +266,32 @@ class Whereabouts:
                 del listed[key]
             _add(listed, key, new)
 
-    def _names(self, move, same: SameFile, lasting: bool) -> dict[str, tuple[int, int]]:
-        """The listed paths of the file `same`, each checked (still that file?) -> its device
-        and inode: several names of one file, or, told by size and time, several files (the
-        first `NAMED` and one more: which is it cannot be told, and each costs an `lstat`), none
-        of them another move's photo (`_anothers_photo`) or taken for one by this undo."""
+    def _copies(self, move, same: SameFile) -> dict[str, tuple[int, int]]:
+        """Where the very file on record is nowhere, the files of its name, size and time (to the
+        nanosecond) in the same places: a copy of it, the photo gone, as `mv` across a mount point
+        (cats/Luna a disk of its own) and `cp -p` then `rm` leave it; said missing, though right
+        there. Taken for it only where one file has all three, no other move's photo
+        (`_names`). One more listing, by size and time, made only where a photo is missing."""
+        copy_of, name = elsewhere(same), os.path.basename(move.dst)  # told by size and time, as in a copy
+        if False not in self._listed:
+            self._list(False, self._sorted_tree, files=True)
+        names = self._names(move, copy_of, False, name)
+        if not names and False not in self._wide:
+            self._wide.add(False)
+            self._list(False, self._other_tree)
+            names = self._names(move, copy_of, False, name)
+        return names
+
+    def _names(self, move, same: SameFile, lasting: bool, name: str | None = None) -> dict[str, tuple[int, int]]:
+        """The listed paths of the file `same` (of that `name` only, where given), each checked
+        (still that file?) -> its device and inode: several names of one file, or, told by size
+        and time, several files (the first `NAMED` and one more: which is it cannot be told),
+        none of them another move's photo (`_anothers_photo`) or taken for one by this undo."""
         paths = self._listed[lasting].get(hash(_key(same, lasting)))
         names = {}
         for path in [paths] if isinstance(paths, str) else paths or ():
+            if name is not None and os.path.basename(path) != name:
+                continue
             if not lasting and (self._taken_for_another(move, path) or self._anothers_photo(move, same, path)):
                 continue
             try:
