@@ -220,7 +220,7 @@ class _Undoer:
                     conflicts.append((m, f"{'not the photo sorter put there' if a_file else 'no longer there'}, "
                                          f"and {exc}"))
                     continue
-                if found is not None and found.path == m.src:  # its copy, put back by hand (`Whereabouts._copies`)
+                if found is not None and found.path == m.src:  # its copy, put back by hand (`files.copied`)
                     back.append(m)
                     continue
                 mode = 0 if at_dst is None else at_dst.st_mode

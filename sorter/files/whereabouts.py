@@ -38,11 +38,13 @@ sorter put it or found it: two burst shots of one camera, one deleted) is that o
 a file this undo took for one photo is no other's; where one file is left and another such
 photo is not where sorter put it either (one shot renamed, the other deleted), the file is
 either's, and the move is kept too (`_twins_of`: two more reads of the journal's moves, once).
+Where the very file is nowhere (a file told by its inode), a copy of it that kept its name, size
+and time is (`mv` onto another disk mounted inside the folder; `cp -p` then `rm`): `copied`.
 In a copy the file at the photo's place is the photo where it has its size and time, and
 another file (two names swapped) where the photo is found elsewhere; on a card it is taken for
 the photo, as it always was (an edit changes the size and time that tell it).
 Memory: an entry per file listed (about 160 bytes), only while an undo that missed one runs;
-8 bytes a journaled move once another file is in a photo's place (`anothers`, `_Hashes`).
+8 bytes a journaled move once another file is in a photo's place (`anothers`, `Hashes`).
 """
 
 from __future__ import annotations
@@ -50,14 +52,14 @@ from __future__ import annotations
 import copy
 import os
 import stat
-from array import array
-from bisect import bisect_left
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from sorter.config import CLASS_FOLDERS, JOURNAL_NAME, REVIEW_RUN_PREFIX, STATE_DIR, entered, excluded_by_case
-from sorter.files.verdicts import Identities, SameFile, elsewhere, is_a_file, lstat_of, same_file
+from sorter.files.copied import copies
+from sorter.files.hashes import Hashes
+from sorter.files.verdicts import Identities, SameFile, is_a_file, lstat_of, same_file
 
 _SORTED = frozenset(CLASS_FOLDERS.values())
 #: Files named where several may be the photo (`Unsure`): the rest are counted.
@@ -97,7 +99,7 @@ class Whereabouts:
         self._ids = Identities(root, state)  # which identities on record tell a file by its inode here
         self._seen: dict[tuple[str, int], SameFile] | None = None
         self._unlisted: str | None = None  # why a folder there could not be listed
-        self._journaled: _Hashes | None = None  # hashes of the keys of every journaled move's photo
+        self._journaled: Hashes | None = None  # hashes of the keys of every journaled move's photo
         #: Told by size and time: the journal's moves of the sizes and times two or more have (`_twins`)
         self._twins: dict[int, _Twins] | None = None
         self._state = state  # the journal as undo began (`journal.scan`), else scanned at the first need
@@ -113,15 +115,9 @@ class Whereabouts:
         names = self._linked(move, same)
         lasting = bool(names) or self._ids.last(same)
         if not names:
-            if lasting not in self._listed:
-                self._list(lasting, self._sorted_tree, files=True)
-            names = self._names(move, same, lasting)
-        if not names and lasting not in self._wide:
-            self._wide.add(lasting)  # not in cats/, dogs/ nor at the top: cats/ renamed (a new one made since), say
-            self._list(lasting, self._other_tree)
-            names = self._names(move, same, lasting)
+            names = self.look(move, same, lasting)
         if copied := not names and lasting and self._unlisted is None:  # that very file nowhere
-            names = self._copies(move, same)
+            names = copies(self.look, move, same)
         if not names and self._unlisted is not None:
             raise Unsure(self._unlisted)
         if not names:
@@ -168,7 +164,7 @@ class Whereabouts:
             # Undo's scan taken on (a copy: `_no_rival` judges by the journal as undo began), so
             # what this undo wrote since is all that is read again; then the moves' records once.
             state = scan(self.root, since=copy.deepcopy(self._state) if self._state is not None else None)
-            self._journaled = _Hashes(hash(self._ids.key(self._same(m)))
+            self._journaled = Hashes(hash(self._ids.key(self._same(m)))
                                       for m in sorted_moves(self.root, state) if m.same)
         now = same_file(there)
         return hash(now) in self._journaled or hash(now[2:]) in self._journaled
@@ -266,20 +262,17 @@ class Whereabouts:
                 del listed[key]
             _add(listed, key, new)
 
-    def _copies(self, move, same: SameFile) -> dict[str, tuple[int, int]]:
-        """Where the very file on record is nowhere, the files of its name, size and time (to the
-        nanosecond) in the same places: a copy of it, the photo gone, as `mv` across a mount point
-        (cats/Luna a disk of its own) and `cp -p` then `rm` leave it; said missing, though right
-        there. Taken for it only where one file has all three, no other move's photo
-        (`_names`). One more listing, by size and time, made only where a photo is missing."""
-        copy_of, name = elsewhere(same), os.path.basename(move.dst)  # told by size and time, as in a copy
-        if False not in self._listed:
-            self._list(False, self._sorted_tree, files=True)
-        names = self._names(move, copy_of, False, name)
-        if not names and False not in self._wide:
-            self._wide.add(False)
-            self._list(False, self._other_tree)
-            names = self._names(move, copy_of, False, name)
+    def look(self, move, same: SameFile, lasting: bool, name: str | None = None) -> dict[str, tuple[int, int]]:
+        """The files of `same` (of that `name` only, where given) as `_names` gives them: looked
+        for in cats/, dogs/ and at the top (listed at the first look), then, where none is
+        there, once, in the folder's other trees (cats/ renamed, a new one made since, say)."""
+        if lasting not in self._listed:
+            self._list(lasting, self._sorted_tree, files=True)
+        names = self._names(move, same, lasting, name)
+        if not names and lasting not in self._wide:
+            self._wide.add(lasting)
+            self._list(lasting, self._other_tree)
+            names = self._names(move, same, lasting, name)
         return names
 
     def _names(self, move, same: SameFile, lasting: bool, name: str | None = None) -> dict[str, tuple[int, int]]:
@@ -442,24 +435,6 @@ class Whereabouts:
             self._seen = {(s.run, s.seq): (*s.identity, s.mtime_ns) for s in seen_of(self.root)
                           if s.run in self._runs and s.seq is not None and s.mtime_ns is not None}
         return self._seen.get((move.run, move.seq))
-
-
-class _Hashes:
-    """A set of hashes (`hash` of a tuple: 64 bits) held in 8 bytes each, where a `set` holds
-    about 70 (an int object and its slot): sorted arrays, one per low byte of the hash, so that
-    sorting one holds a list of a 256th of them at a time."""
-
-    def __init__(self, hashes: Iterable[int]) -> None:
-        self._sorted = [array("q") for _ in range(256)]
-        for value in hashes:
-            self._sorted[value & 255].append(value)
-        for i, bucket in enumerate(self._sorted):
-            self._sorted[i] = array("q", sorted(bucket))
-
-    def __contains__(self, value: int) -> bool:
-        bucket = self._sorted[value & 255]
-        i = bisect_left(bucket, value)
-        return i < len(bucket) and bucket[i] == value
 
 
 @dataclass
