@@ -231,6 +231,30 @@ def test_a_dry_run_or_an_empty_folder_writes_no_page(tmp_path: Path, fake) -> No
     assert not (tmp_path / ".sorter" / "review.html").exists()
 
 
+def test_a_folder_a_recursive_sort_did_not_enter_is_no_photo_on_either_review_page(tmp_path: Path, fake) -> None:
+    """`sort -r` leaves software folders (node_modules) and an app's library unentered, and says
+    so in its summary; its review page listed each such folder among the skipped files, a photo
+    to review that was none. Neither page shows one: not review.html, not `sorter review`'s."""
+    from sorter.files.journal import scan
+    from sorter.review.catalog import load_catalog
+
+    write_image(tmp_path / "rex.jpg", RED)
+    write_image(tmp_path / "web" / "node_modules" / "pkg" / "logo.jpg", BLUE)
+    write_image(tmp_path / "Photos Library.photoslibrary" / "originals" / "4A1F.jpeg", BLUE)
+    (tmp_path / "broken.jpg").write_bytes(b"\xff\xd8\xff nothing after")  # left in place: still shown
+
+    result = runner.invoke(app, ["sort", str(tmp_path), "--recursive"])
+
+    assert result.exit_code == 0, result.output
+    assert [line.split("│")[-2].strip() for line in result.stdout.splitlines() if "not entered" in line] == [
+        "1 folder", "1 folder"], result.stdout  # said in the summary, as folders
+    _, page = page_of(tmp_path)
+    assert sorted(f["title"].split(" (was ")[0].split(":")[0] for f in page.figures()) == ["broken.jpg", "dogs/rex.jpg"]
+    assert [(g["status"], g["count"]) for g in page.groups] == [("moved", "1"), ("unreadable", "1")]
+    served = load_catalog(tmp_path, scan(tmp_path))
+    assert sorted(photo.path for photo in served.photos) == ["broken.jpg", "dogs/rex.jpg"]
+
+
 # ---------------------------------------------------------------------------- the terminal
 
 

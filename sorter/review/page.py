@@ -98,8 +98,9 @@ class ReviewPage:
     def add(self, result) -> None:
         """Take one `sorting.results.FileResult`; a planned (dry-run) result has nothing to show,
         nor a photo `sort --name-pets` left in cats/ as it was ("kept"), nor a companion that
-        came after its photo ("joined": the photo's own page showed it)."""
-        if result.status in ("planned", "kept", "joined"):
+        came after its photo ("joined": the photo's own page showed it), nor a folder a recursive
+        sort did not enter (software, an app's library): no photo to review, said in the summary."""
+        if result.status in ("planned", "kept", "joined") or result.kind == "folder":
             return
         if result.status == "moved":
             key = ("moved", f"{self._rel(result.destination.parent)}/")
