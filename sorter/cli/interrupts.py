@@ -67,12 +67,19 @@ def interrupted(directory: Path, journaled: int, log: FileLog) -> typer.Exit:
 _ALL_BACK = "Interrupted as it finished: everything was put back and .sorter/ removed; nothing is left to undo."
 
 
-def undo_interrupted_done(directory: Path) -> typer.Exit:
+def undo_interrupted_done(directory: Path, missing: int = 0) -> typer.Exit:
     """Ctrl-C came as an undo that had finished said what it did, every line of which it said
-    first: that it had finished (where it removed .sorter/, nothing is left to undo)."""
+    first: that it had finished (where it removed .sorter/, nothing is left to undo). `missing`:
+    the photos it found gone, said just above: "everything was put back" is not true of them."""
     from sorter.files.journal import state_dir
 
-    said = _ALL_BACK if not state_dir(directory).exists() else "Interrupted as it finished: it had done all it says above."
+    if state_dir(directory).exists():
+        said = "Interrupted as it finished: it had done all it says above."
+    elif missing:
+        said = (f"Interrupted as it finished: every file still there was put back ({missing} missing, said above) "
+                "and .sorter/ removed; nothing is left to undo.")
+    else:
+        said = _ALL_BACK
     err.print(said, markup=False, soft_wrap=True)
     return typer.Exit(130)
 

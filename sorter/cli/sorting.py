@@ -241,7 +241,7 @@ def undo(
             if not said:
                 with signals_held():
                     _say_undone(result)
-            raise undo_interrupted_done(directory) from None
+            raise undo_interrupted_done(directory, len(result.missing) + result.more_missing) from None
 
         def say(settled) -> None:
             # Files found gone, or found elsewhere and put back from there, are journaled so, and no
