@@ -114,3 +114,32 @@ def test_a_limit_that_leaves_no_photo_to_train_on_is_refused_naming_it(tmp_path:
     assert result.stderr == ("Error: --limit 1 with --validation-split 0.6 holds out every photo for validation: no "
                              "cat or dog would be left to train on; give --limit 2 or more, or a smaller "
                              "--validation-split\n")
+
+
+@pytest.mark.parametrize("field, value, said", [
+    ("epochs", 0, "'--epochs': must be a whole number from 1 to 10000 (got 0)"),
+    ("epochs", 99999999999999999999, "'--epochs': must be a whole number from 1 to 10000 (got 99999999999999999999)"),
+    ("epochs", 2.5, "'--epochs': must be a whole number from 1 to 10000 (got 2.5)"),
+    ("image_size", 16, "'--image-size': must be a whole number from 32 to 512 (got 16)"),
+    ("seed", 2**32, "'--seed': must be a whole number from 0 to 4294967295 (got 4294967296)"),
+    ("batch_size", 0, "'--batch-size': must be a whole number from 1 to 65536 (got 0)"),
+    ("patience", -2, "'--patience': must be a whole number from 1 to 10000 (got -2)"),
+    ("limit", 0, "'--limit': must be a whole number from 1 to 1000000000 (got 0)"),
+])
+def test_a_python_caller_of_train_is_held_to_the_command_line_s_ranges_in_its_words(
+        tmp_path: Path, field: str, value: object, said: str) -> None:
+    """`train.train` checked only `epochs < 1` (`must be a whole number, at least 1`): a Python
+    caller's epochs=10**20 reached TensorFlow, a traceback after MODEL.checkpoints/ was made, and
+    batch_size=0 or image_size=16 went on too. Every whole number is held to the range
+    `sorter train` holds it to (`training.limits`), said in the same words, before anything is
+    read or written."""
+    from sorter.errors import OptionError
+    from sorter.training import train as trainer
+    from sorter.training.loop import TrainConfig
+
+    make_dataset(tmp_path / "data", 2)
+    with pytest.raises(OptionError) as refused:
+        trainer.train(TrainConfig(tmp_path / "data", tmp_path / "model.keras", **{field: value}))
+
+    assert str(refused.value) == f"Invalid value for {said}"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["data"]  # nothing written

@@ -7,6 +7,8 @@ from typing import Annotated, Optional
 
 import typer
 
+from sorter.training.limits import wanted, whole_number_from
+
 ModelOption = Annotated[
     Optional[Path],
     typer.Option(
@@ -55,8 +57,8 @@ def whole_number(low: int, high: int):
             number = int(value)
         except ValueError:
             number = None
-        if number is None or not low <= number <= high:
-            raise typer.BadParameter(f"must be a whole number from {low} to {high} (got {value})")
+        if not whole_number_from(number, low, high):
+            raise typer.BadParameter(wanted(low, high, value))
         return number
 
     return parse

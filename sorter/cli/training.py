@@ -12,26 +12,11 @@ import typer
 from sorter.cli.console import err, fail, out, printable, progress_bar, shown
 from sorter.cli.options import ModelOption, NoPersonalOption, folder_argument, number_from, whole_number
 from sorter.errors import SorterError
+from sorter.training.limits import LARGEST_BATCH, LARGEST_IMAGE, LARGEST_SEED, MOST_EPOCHS, MOST_PER_CLASS, SMALLEST_IMAGE
 
 if TYPE_CHECKING:
     from sorter.training.train import TrainResult, WorkerDone
 
-# Upper limits of train's whole numbers, said in one line before anything is written: a number
-# past what TensorFlow takes (`--epochs 99999999999999999999`: "Failed to convert elements ... to
-# Tensor", a traceback, and MODEL.checkpoints/ left behind) or past any run that could finish
-# is a typo, not a plan.
-#: An epoch over even 200 photos takes seconds: 10,000 of them is days of a GPU, and the
-#: fine-tune overfits within a few. --patience past it could never stop a run either.
-MOST_EPOCHS = 10_000
-#: 65,536 photos of 224 px a step are 39 GB of float32 input before a layer runs: more than
-#: any one accelerator holds, and far past the batches that train well (64 to 1,024).
-LARGEST_BATCH = 65_536
-#: The network takes any square size from 32 px (its five halvings leave 1 px) up (convolutions
-#: and a global pooling), but its ImageNet weights were trained at 224 px: 512 px is already 5.2
-#: times the compute and memory a photo, and a cache of the frozen blocks' maps to match.
-LARGEST_IMAGE = 512
-#: Photos a class: a billion is more than any disk of photos holds; past it, a typo.
-MOST_PER_CLASS = 1_000_000_000
 
 
 def train(
@@ -62,16 +47,17 @@ def train(
                                     "(default: 2 / 40)")
     ] = None,
     image_size: Annotated[
-        Optional[int], typer.Option(parser=whole_number(32, LARGEST_IMAGE), metavar="INTEGER",
-                                    help=f"Input size in pixels (square), from 32 to {LARGEST_IMAGE}. (default: 224 / 144)")
+        Optional[int], typer.Option(parser=whole_number(SMALLEST_IMAGE, LARGEST_IMAGE), metavar="INTEGER",
+                                    help=f"Input size in pixels (square), from {SMALLEST_IMAGE} to {LARGEST_IMAGE}. "
+                                    "(default: 224 / 144)")
     ] = None,
     validation_split: Annotated[
         float, typer.Option(parser=number_from(0.0, 0.9), metavar="FLOAT",
                             help="Fraction held out for validation, from 0 to 0.9.")
     ] = 0.2,
-    seed: Annotated[int, typer.Option(parser=whole_number(0, 2**32 - 1), metavar="INTEGER",  # what Keras and NumPy take
+    seed: Annotated[int, typer.Option(parser=whole_number(0, LARGEST_SEED), metavar="INTEGER",
                                       help="Seed for the split, shuffling and initial weights, from 0 to "
-                                      "4294967295.")] = 1337,
+                                      f"{LARGEST_SEED}.")] = 1337,
     batch_size: Annotated[Optional[int], typer.Option(parser=whole_number(1, LARGEST_BATCH), metavar="INTEGER",
                                                       help=f"Images per training step, from 1 to {LARGEST_BATCH}. "
                                                       "(default: 128 / 64)")] = None,

@@ -154,11 +154,14 @@ def check_options(config) -> None:
     missing or trained on another split, an Other/ folder with --backbone none) is found later."""
     from sorter.training.datasets import check_validation_split
     from sorter.training.distribute import check_mode
+    from sorter.training.limits import WHOLE_NUMBERS, wanted, whole_number_from
 
     if config.out.suffix.lower() != ".keras":
         raise OptionError(f"must end in .keras (got {config.out.name})", "--out")
-    if config.epochs < 1:
-        raise OptionError(f"must be a whole number, at least 1 (got {config.epochs})", "--epochs")
+    for name, (option, low, high) in WHOLE_NUMBERS.items():  # as the command line checks them
+        value = getattr(config, name)
+        if (value is not None or name == "epochs") and not whole_number_from(value, low, high):
+            raise OptionError(wanted(low, high, value), option)
     check_validation_split(config.validation_split)
     check_mode(config.distribute)
     if config.backbone == "none" and config.other:
