@@ -595,6 +595,26 @@ def test_a_folder_without_photos_whose_sub_folders_hold_none_either_does_not_sen
     assert "recursive" not in result.stdout  # it would find nothing there either
 
 
+def test_a_recursive_sort_that_found_only_folders_it_does_not_enter_says_it_found_no_photo_where_it_looked(
+        tmp_path: Path, monkeypatch) -> None:
+    """Beside the rows of folders not entered, the line said "No photos or videos in it or its
+    sub-folders", as if node_modules/ and the library held none: it names the sub-folders it
+    entered, and the rows say which it did not."""
+    monkeypatch.setattr(lite, "load_classifier", lambda model: ThreeClassFake())
+    (tmp_path / "notes.txt").write_text("not a photo")
+    write_image(tmp_path / "web" / "node_modules" / "pkg" / "logo.png", RED)
+    write_image(tmp_path / "Photos Library.photoslibrary" / "originals" / "4A1F.jpeg", BLUE)
+
+    result = runner.invoke(app, ["sort", str(tmp_path), "--recursive"])
+
+    assert result.exit_code == 0, result.output
+    assert [line for line in result.stdout.splitlines() if "not entered" in line or "No photos" in line] == [
+        "│ left in place: skipped │ another app's library, not entered │ 1 folder │",
+        "│ left in place: skipped │ software, not photos, not entered  │ 1 folder │",
+        "No photos or videos in it or the sub-folders it entered: files of other kinds are left alone.",
+    ], result.stdout
+
+
 def test_cli_leaves_neither_in_place_with_its_own_line_and_summary_row(tmp_path: Path, car_and_rex) -> None:
     result = runner.invoke(app, ["sort", str(tmp_path)])
     assert result.exit_code == 0, result.output

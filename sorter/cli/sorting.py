@@ -172,7 +172,10 @@ def _show(summary, *, recursive: bool, verbose: bool) -> None:
     passed = not_entered_line(summary.not_entered)  # says --recursive, with the sub-folders it would look into
     if not summary.counts:  # only other files (notes, PDFs), or none: say why nothing moved
         # Without --recursive, `passed` names each sub-folder that holds a photo: none, none to say.
-        where = "it or its sub-folders" if recursive else "it"
+        # Beside rows of folders not entered (software, a library), "its sub-folders" read as if
+        # those too held no photo: it says which it looked in.
+        where = "it" if not recursive else "it or the sub-folders it entered" if summary.folders_skipped else \
+            "it or its sub-folders"
         out.print(f"No photos or videos in {where}: files of other kinds are left alone.", markup=False, soft_wrap=True)
     if passed:
         out.print(printable(passed), markup=False, soft_wrap=True)
