@@ -572,6 +572,45 @@ def test_in_chromium_p_enter_names_one_that_might_be_luna_cat_says_another_is_no
         thread.join(10)
 
 
+@pytest.mark.skipif(browser_missing() is not None, reason=str(browser_missing()))
+def test_in_chromium_a_name_given_in_a_might_be_group_is_where_its_next_photo_starts(
+    tmp_path: Path, fake_model
+) -> None:
+    """In "Might be cats/Luna/", one named Belle: the next one's field started with Luna, the
+    group's pet, and p, Enter put it in cats/Luna/. It starts with the last name given in that
+    group (Belle), with her until one was."""
+    from playwright.sync_api import expect
+
+    root = sorted_with_near_misses(tmp_path / "roll", fake_model)
+    client, stop, thread = start(root)
+    try:
+        with chromium_page(client.url) as page:
+            maybe = page.locator("section.maybe")
+            first = maybe.locator("figure").first
+            name = first.locator(".name").text_content()
+            first.focus()
+            page.keyboard.press("p")
+            field = first.get_by_role("combobox", name="pet's name")
+            expect(field).to_have_value("Luna")  # none given yet: the group's pet
+            page.keyboard.type("Belle")
+            field.press("Enter")
+            wait_for(root / "cats" / "Belle" / name)
+            expect(maybe.locator("figure")).to_have_count(1)
+
+            other = maybe.locator("figure").first
+            other_name = other.locator(".name").text_content()
+            other.focus()
+            page.keyboard.press("p")
+            field = other.get_by_role("combobox", name="pet's name")
+            expect(field).to_have_value("Belle")  # the last name given in her group
+            field.press("Enter")
+            wait_for(root / "cats" / "Belle" / other_name)
+            assert not (root / "cats" / "Luna" / other_name).exists()
+    finally:
+        stop.set()
+        thread.join(10)
+
+
 def test_a_might_be_photo_named_then_taken_back_is_asked_about_again(tmp_path: Path, fake_model) -> None:
     root = sorted_with_near_misses(tmp_path / "roll", fake_model)
     client, stop, thread = start(root)

@@ -20,6 +20,9 @@
   let learning = false; // the server makes corrections wait while it learns: say so instead
   const petLists = {}; // species -> the <datalist> of its named pets, which a name's field offers
   let lastNamed = null; // [species, name] of the last photo named: a field starts with it (p, Enter names the next)
+  // group key -> [species, name] last given in a "Might be" group: its next photo is likely hers
+  // too, so her group's field starts with that, not the pet the sort guessed the user denied.
+  const lastNamedIn = new Map();
 
   function el(tag, props = {}, ...children) {
     const node = document.createElement(tag);
@@ -153,10 +156,11 @@
     }
     const species = el("select", { "aria-label": "species" },
       ...SPECIES.map(([value, folder]) => el("option", { value, text: folder })));
-    // A photo that might be a named pet starts with her; else its own species (a photo left
-    // in place: the last one named) and the last name given to one of that species: a dog
-    // named after a cat must not land in cats/Rex/.
-    const [lastSpecies, lastName] = photo.might_be ? petOf(photo.might_be) : lastNamed || [];
+    // A photo that might be a named pet starts with the last name given in her group, or with
+    // her until one was; else its own species (a photo left in place: the last one named) and
+    // the last name given to one of that species: a dog named after a cat must not land in cats/Rex/.
+    const [lastSpecies, lastName] = photo.might_be
+      ? lastNamedIn.get(photo.group) || petOf(photo.might_be) : lastNamed || [];
     const own = photo.current === "cat" || photo.current === "dog" ? photo.current : null;
     species.value = photo.pet || !photo.might_be ? own || lastSpecies || "cat" : lastSpecies;
     const input = el("input", {
@@ -174,6 +178,7 @@
         return;
       }
       lastNamed = [species.value, input.value.trim()];
+      if (photo.might_be) lastNamedIn.set(photo.group, lastNamed);
       correct(photo.id, species.value, input.value);
     });
     form.addEventListener("keydown", (event) => {
