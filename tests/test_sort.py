@@ -991,6 +991,27 @@ def test_a_cats_folder_it_may_not_write_in_is_named_and_the_sort_exits_1_after_m
     assert result.exit_code == 0 and set(tree(tmp_path)) >= {"cats/tom.jpg", "cats/kit.jpg"}
 
 
+
+def test_a_sort_where_every_photo_failed_does_not_say_the_others_were_moved(tmp_path: Path, monkeypatch) -> None:
+    # Two cats, a cats/ it may not write in, no dog: it said "the others were moved", and none were.
+    from conftest import as_a_user
+
+    write_image(tmp_path / "tom.jpg", BLUE)
+    write_image(tmp_path / "kit.jpg", BLUE)
+    (tmp_path / "cats").mkdir()
+    monkeypatch.setattr(lite, "load_classifier", lambda model: FakeClassifier())
+    (tmp_path / "cats").chmod(0o555)
+    try:
+        with as_a_user(tmp_path / "cats", "write"):
+            result = runner.invoke(app, ["sort", str(tmp_path)])
+    finally:
+        (tmp_path / "cats").chmod(0o755)
+    assert result.exit_code == 1, result.output
+    assert result.stderr.splitlines()[-1] == (
+        "Error: 2 photo(s) could not be moved, the summary says why: sort again once they can be")
+    assert set(tree(tmp_path)) == {"tom.jpg", "kit.jpg"}
+
+
 def test_a_photo_it_may_not_open_is_counted_with_why_in_the_summary_and_on_the_review_page(tmp_path: Path,
                                                                                          monkeypatch) -> None:
     # Only --verbose said "Permission denied": the summary and the page said "cannot open", which

@@ -120,10 +120,12 @@ def sort_command(
                     + (f"; left {left} in place" if left else "")
                     + (f"; review: {summary.review_page}" if summary.review_page else ""))
         # Photos it meant to move and could not (a cats/ it may not write in): the rest moved,
-        # and the summary says why these did not; the command could not finish (exit 1).
+        # and the summary says why these did not; the command could not finish (exit 1). "The
+        # others were moved" only where some were: where every one failed it would be untrue.
         failed = summary.counts.get("failed", 0)
-        unfinished = SorterError(f"{failed} photo(s) could not be moved, the summary says why; the others were "
-                                 "moved: sort again once these can be") if failed else None
+        then = ("; the others were moved: sort again once these can be" if summary.moved_to
+                else ": sort again once they can be")
+        unfinished = SorterError(f"{failed} photo(s) could not be moved, the summary says why{then}") if failed else None
         if unfinished is not None:
             log.to_file(f"Error: {unfinished}")
     if summary.review_error:
