@@ -558,6 +558,7 @@ def test_in_chromium_p_enter_names_one_that_might_be_luna_cat_says_another_is_no
             other = maybe.locator("figure").first
             other_name = other.locator(".name").text_content()
             other.get_by_role("button", name="Not Luna").click()
+            expect(page.get_by_role("status")).to_have_text(f"{other_name} is not Luna: noted; it stays in cats/")
             moved = page.locator("section.moved figure", has_text=other_name)  # into cats/'s group
             expect(moved.get_by_role("button", name="Cat", exact=True)).to_have_attribute("aria-pressed", "true")
             expect(maybe.locator("figure")).to_have_count(0)

@@ -919,6 +919,7 @@ def test_in_chromium_neither_moves_the_person_out_of_dogs_learn_shows_its_report
 
         person.get_by_role("button", name="Neither", exact=True).click()
         wait_for(root / "person.MOV")  # the group's last member: the photo moves first
+        expect(page.locator("#status")).to_have_text("person.jpg is back at the top of the folder")
         assert (root / "person.jpg").is_file() and not (root / "dogs" / "person.jpg").exists()
         put_back = page.locator("section", has=page.get_by_role("heading", name=re.compile("you said neither")))
         moved = put_back.locator("figure", has_text="person.jpg")
@@ -949,6 +950,7 @@ def test_in_chromium_neither_moves_the_person_out_of_dogs_learn_shows_its_report
         wait_for(root / "dogs" / "tree.jpg")
         page.keyboard.press("u")
         wait_for(root / "tree.jpg")
+        expect(page.locator("#status")).to_have_text("took back: tree.jpg is at the top of the folder again")
 
         # The name full of markup is text: no element made of it, no script run.
         expect(page.locator("figure", has_text="onerror")).to_have_count(1)

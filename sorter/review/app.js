@@ -74,7 +74,8 @@
   const percent = (value) => `${(value * 100).toFixed(1)}%`;
   // "cats/Luna" (or "cats/Luna/") -> ["cat", "Luna"]: the species and name of a named pet's folder.
   const petOf = (folder) => [folder.startsWith("dogs/") ? "dog" : "cat", folder.split("/")[1]];
-  const place = (path) => (path.includes("/") ? path.slice(0, path.lastIndexOf("/") + 1) : "the folder");
+  // Where a photo is, as a status line says it: "in cats/", or at the top of the folder reviewed.
+  const place = (path) => (path.includes("/") ? `in ${path.slice(0, path.lastIndexOf("/") + 1)}` : "at the top of the folder");
 
   function card(photo) {
     const thumb = `/thumb/${photo.id}?v=${generation}`;
@@ -114,12 +115,12 @@
     for (const [choice, name] of BUTTONS) {
       const pressed = photo.current === choice && !photo.pet; // in cats/Luna/: "Cat" takes it out
       const button = el("button", { type: "button", "aria-pressed": String(pressed), text: name });
-      button.addEventListener("click", () => correct(photo.id, choice));
+      button.addEventListener("click", () => file(photo, choice));
       choices.append(button);
     }
     if (mightBe) {  // it stays where it is, and is never suggested for her again
       const not = el("button", { type: "button", class: "not", text: `Not ${mightBe[1]}` });
-      not.addEventListener("click", () => correct(photo.id, photo.current));
+      not.addEventListener("click", () => file(photo, photo.current));
       choices.append(not);
     }
     // In a named pet's folder: its folder, pressed; else "Name…", which opens the name's field.
@@ -311,10 +312,13 @@
     }
   }
 
-  function correct(id, choice, pet) {
+  // `notPet`: the answer "Not Luna", which moves nothing: the line says it was heard.
+  function correct(id, choice, pet, notPet) {
     const body = pet === undefined ? { id, to: choice, generation } : { id, to: choice, pet, generation };
     return change("/api/move", body, (photo, data) => {
-      const where = `${photo.name} is in ${place(photo.path)}`;
+      if (notPet) return `${photo.name} is not ${notPet}: noted; it stays ${place(photo.path)}`;
+      // Filed as neither, it went back to the top of the folder, where the sort found it.
+      const where = `${photo.name} is ${photo.path.includes("/") ? "" : "back "}${place(photo.path)}`;
       if (!photo.pet) return where;
       // How many photos her folder holds, against what learn needs to know her: it learns from
       // photos, so her videos are counted apart.
@@ -326,9 +330,15 @@
     });
   }
 
+  // A button or key: where the photo already is, on a "Might be Luna" card, is Not Luna.
+  function file(photo, choice) {
+    const not = photo.might_be && !photo.pet && choice === photo.current ? petOf(photo.might_be)[1] : undefined;
+    return correct(photo.id, choice, undefined, not);
+  }
+
   function takeBack() {
     // Where `u` found the photo, moved on since the click, as `sorter undo` says it.
-    return change("/api/undo", {}, (photo, data) => [`took back: ${photo.name} is in ${place(photo.path)} again`,
+    return change("/api/undo", {}, (photo, data) => [`took back: ${photo.name} is ${place(photo.path)} again`,
       ...data.found.map((line) => `found: ${line}`)].join("\n"));
   }
 
@@ -386,7 +396,7 @@
       if (figure) openNaming(figure);
       else say("choose a photo first: arrow keys or a click", true);
     } else if (event.key in KEYS) {
-      if (figure) correct(Number(figure.dataset.id), KEYS[event.key]);
+      if (figure) file(figure.photo, KEYS[event.key]);
       else say("choose a photo first: arrow keys or a click", true);
     } else if (event.key === "ArrowRight" || event.key === "ArrowLeft") {
       const i = all.indexOf(figure);
