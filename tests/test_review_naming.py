@@ -86,6 +86,30 @@ def test_naming_moves_the_photo_into_its_pets_folder_journaled_and_undo_takes_it
     assert without_journal(layout(root)) == without_journal(sorted_layout)
 
 
+def test_undo_removes_a_folder_it_made_to_put_a_photo_back_once_that_ends_empty(tmp_path: Path) -> None:
+    """Named into the user's own cats/Milo/, then Belle in another review; cats/Milo/ moved away
+    by the user since. Undo put the photo back into a cats/Milo/ it made, then took it on: the
+    photo ended right, but an empty cats/Milo/ was left where the user had removed theirs."""
+    root, outside = tmp_path / "pets", tmp_path / "outside"
+    root.mkdir()
+    outside.mkdir()
+    make_folder(root, outside)
+    (root / "cats" / "Milo").mkdir()  # the user's
+    for pet in ("Milo", "Belle"):  # a review each
+        client, stop, thread = start(root)
+        assert name(client, "cat.jpg", pet)[0] == 200
+        stop.set()
+        thread.join(10)
+    (root / "cats" / "Milo").rename(outside / "Milo")  # the user moved it away, empty
+    (root / "cats" / "Luna").mkdir()  # one of the user's own, empty: kept
+
+    result = runner.invoke(app, ["undo", str(root), "--all"])
+
+    assert result.exit_code == 0, result.output
+    assert (root / "cat.jpg").is_file() and not (root / "cats" / "Milo").exists()
+    assert (outside / "Milo").is_dir() and (root / "cats" / "Luna").is_dir()
+
+
 def without_journal(entries: dict) -> dict:
     return {path: what for path, what in entries.items() if path != ".sorter/journal.jsonl"}
 

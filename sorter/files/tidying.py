@@ -21,6 +21,28 @@ def remove_if_empty(root: Path, folders: Iterable[str]) -> None:
             pass
 
 
+def make_parents(root: Path, folder: str) -> list[str]:
+    """Make `folder` (relative to `root`) and those above it that are missing, as undo does to put
+    a photo back into a subfolder removed since; the ones it made, top first, for undo to remove
+    once empty (`remove_if_empty`): an undo leaves no folder it made on its way, and only those.
+    An `lstat` a folder above it, while missing; OSError as `mkdir` raises it (a file there)."""
+    missing = []
+    parts = Path(folder).parts
+    while parts and not (root.joinpath(*parts)).is_dir():
+        missing.append(parts)
+        parts = parts[:-1]
+    made = []
+    for parts in reversed(missing):
+        try:
+            root.joinpath(*parts).mkdir()
+        except FileExistsError:
+            if not root.joinpath(*parts).is_dir():
+                raise
+            continue  # made by someone else since the look: theirs
+        made.append(str(Path(*parts)))
+    return made
+
+
 def forget(root: Path, state, whereabouts) -> str | None:
     """Everything sorter did in `root` is reversed: remove the folders it created (when
     empty, whichever run created them, crashed runs included; while they are the ones it

@@ -19,8 +19,8 @@ from sorter.errors import UsageError
 
 # Named as undo's own: tests stop an undo at them, as a Ctrl-C would.
 from sorter.files.tidying import forget as _forget
+from sorter.files.tidying import make_parents, tidy
 from sorter.files.tidying import remove_if_empty as _remove_if_empty
-from sorter.files.tidying import tidy
 
 #: Moves put back per journal write (two fsyncs per chunk).
 CHUNK = 1024
@@ -155,6 +155,8 @@ class _Undoer:
         self.followed: set[str] = set()
         #: The folders the run being undone had its files taken back from, where it put them
         self.held: set[str] = set()
+        #: The folders this undo made to put a photo back (one the user removed since): removed once empty
+        self.made: list[str] = []
 
     def run(self, run) -> None:
         from sorter.files.journal import moves_of
@@ -325,7 +327,7 @@ class _Undoer:
             returned = []
             try:
                 for m in moving:
-                    (self.root / m.src).parent.mkdir(parents=True, exist_ok=True)  # a subfolder since removed
+                    self.made += make_parents(self.root, os.path.dirname(m.src))  # a subfolder since removed
                     move_no_replace(self.root / m.dst, self.root / m.src, self.root)
                     returned.append(m)
             except OSError as exc:
@@ -478,6 +480,7 @@ def undo(root: Path, *, all_runs: bool = False, lock_wait: float = 0.0,
                     made = undoer.whereabouts.made_by([run])
                     renamed = undoer.whereabouts.renamed(made, undoer.followed)
                     _remove_if_empty(root, [*undoer.whereabouts.made_here(made, undoer.held), *renamed])
+            _remove_if_empty(root, undoer.made)  # those its runs took the photos on from
         # What stays sorted: the runs not chosen, and the files kept where they are. A missing
         # file is reported and forgotten: nothing of it is left to undo.
         left = None
