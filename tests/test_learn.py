@@ -115,7 +115,7 @@ def test_corrections_made_with_mv_are_learnt_and_move_other_photos_of_that_kind(
 
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
-    assert lines[0].startswith(f"Found 6 photo(s) you placed in {roll} (6 new)")
+    assert lines[0].startswith(f"Found 6 photos you placed in {roll} (6 new)")
     assert [line.split()[:4] for line in lines if line.startswith("dog -> neither")] == [["dog", "->", "neither", "6"]]
     assert "Reference pets (100): 0 in the wrong place before, 0 after" in result.stdout
     assert "now use bundled model + 6 corrections" not in result.stdout  # --model: named as such
@@ -267,7 +267,7 @@ def test_corrections_from_several_folders_accumulate(tmp_path: Path, fake_model)
     table = [line for line in report_lines(long) if line.startswith(("kind ", "added", "cat", "dog"))]
     assert len({len(line) for line in table}) == 1, table  # a long pet's name widens the column, never breaks it
     first = report_lines(result)[0]  # what it learns from is not all this folder's
-    assert first.startswith(f"Found 6 photo(s) you placed in {tmp_path / 'b'} (6 new); with the folders learnt before, "
+    assert first.startswith(f"Found 6 photos you placed in {tmp_path / 'b'} (6 new); with the folders learnt before, "
                             "12 placed and "), first
 
 
@@ -449,9 +449,9 @@ def test_named_pets_are_learnt_sorted_into_their_folder_and_undone(tmp_path: Pat
     note = lines.index("(a named pet's photos: right as a cat or a dog above; into her own folder below)")
     assert " -> cats/" in lines[note - 1]  # after the table
     assert {line.split(":")[0] for line in lines[note + 1:note + 5]} == {"cats/Dup", "cats/Luna", "cats/Tom", "cats/tom"}
-    assert "cats/Tom: 2 photo(s); too few to learn (5 or more)" in result.stdout
+    assert "cats/Tom: 2 photos; too few to learn (5 or more)" in result.stdout
     assert "cats/Tom and cats/tom differ only in case: learnt as 2 pets (put their photos in one folder" in result.stdout
-    assert "cats/Dup: 1 photo(s) (5 more are copies of these, not counted); too few to learn (5 or more)" in result.stdout
+    assert "cats/Dup: 1 photo (5 more are copies of these, not counted); too few to learn (5 or more)" in result.stdout
     assert "0 into a named pet's folder" in result.stdout
     # Photos put into a pet's folder name her, correcting no cat, dog or neither: no "15 corrections".
     assert f"model {fake_model} + 1 named pet (Luna: 6 photos) (" in result.stdout

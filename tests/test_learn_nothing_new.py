@@ -43,7 +43,7 @@ def test_a_learn_that_forgot_the_only_photo_placed_says_what_it_did_and_no_advic
     result = invoke("learn", never_sorted, "--model", fake_model)
 
     assert (result.exit_code, result.stdout) == (0, (
-        f"Forgot 1 photo(s) you placed in {never_sorted}, learnt before: not in it now (deleted, edited or moved out "
+        f"Forgot 1 photo you placed in {never_sorted}, learnt before: not in it now (deleted, edited or moved out "
         "since).\n"
         "Deleted the personal model: nothing you placed is left to learn from (sort, watch and evaluate use the "
         "model's own decisions again).\n")), result.output

@@ -150,9 +150,9 @@ def test_photos_found_that_could_not_be_read_and_videos_put_in_by_hand_are_count
 
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
-    assert lines[0] == (f"Found 9 photo(s) you placed in {roll} (9 new, 3 could not be read); 6 kept as sorted, "
+    assert lines[0] == (f"Found 9 photos you placed in {roll} (9 new, 3 could not be read); 6 kept as sorted, "
                         "held as they are")
-    assert lines[1].startswith("Not learnt from: 1 video(s) you placed")
+    assert lines[1].startswith("Not learnt from: 1 video you placed")
     assert [line.split()[:4] for line in lines if line.startswith("added -> cats/Luna")] == [
         ["added", "->", "cats/Luna", "6"]]
     assert sorted(result.stderr.splitlines()) == [
@@ -228,7 +228,7 @@ def test_one_file_in_two_pets_folders_is_said_to_be(tmp_path: Path, fake_model) 
     assert result.exit_code == 0, result.output
     assert result.stdout.splitlines()[1] == ("cats/Luna/ and cats/Milo/: 5 photos in both (one file each, by two "
                                              "names), learnt from cats/Luna/ only; keep each in one pet's folder")
-    assert "cats/Milo: 1 photo(s); too few to learn (5 or more)" in result.stdout  # the 5 went to Luna
+    assert "cats/Milo: 1 photo; too few to learn (5 or more)" in result.stdout  # the 5 went to Luna
 
 
 def test_one_file_in_a_cats_and_a_dogs_folder_is_said_to_be(tmp_path: Path, fake_model) -> None:
@@ -267,8 +267,8 @@ def test_a_heic_photo_named_mov_in_a_pets_folder_is_learnt_as_the_photo_it_is(tm
     assert result.exit_code == 0 and reason.startswith("truncated HEIC"), result.output
     found, videos, *rest = result.stdout.splitlines()
     assert (found, videos.split(" (")[0]) == (
-        f"Found 6 photo(s) you placed in {roll} (6 new, 1 could not be read); 6 kept as sorted, held as they are",
-        "Not learnt from: 1 video(s) you placed")  # purring.mp4
+        f"Found 6 photos you placed in {roll} (6 new, 1 could not be read); 6 kept as sorted, held as they are",
+        "Not learnt from: 1 video you placed")  # purring.mp4
     assert next(line for line in rest if line.startswith("cats/Luna:")).startswith("cats/Luna: 5 photos, would find")
     assert result.stderr == f"unreadable: {roll}/cats/Luna/cut.mov: {reason}\n"
 
@@ -300,7 +300,7 @@ def test_a_folder_sorted_on_its_own_in_cats_is_no_folder_by_date(tmp_path: Path,
     result = invoke("learn", tmp_path / "pets", "--model", fake_model)
 
     assert result.exit_code == 0, result.output
-    assert result.stdout.splitlines()[0] == f"Found 2 photo(s) you placed in {tmp_path / 'pets'} (2 new)"
+    assert result.stdout.splitlines()[0] == f"Found 2 photos you placed in {tmp_path / 'pets'} (2 new)"
     assert "Trip 2019" not in result.stdout
 
 
@@ -338,11 +338,11 @@ def test_pets_names_read_as_in_their_lines_in_the_table_and_print_on_an_ascii_te
     assert kinds == ["added -> cats/'Ki\\u200bt'", "added -> cats/'Lu\\xffna'", "added -> cats/'Luna '",
                      "added -> cats/'Mi\\tlo'", "added -> cats/Luna", "added -> cats/Zo\u00eb"]
     assert sorted(line for line in lines if "too few to learn" in line) == [
-        f"{kind.split(' -> ')[1]}: 1 photo(s); too few to learn (5 or more)" for kind in kinds]
+        f"{kind.split(' -> ')[1]}: 1 photo; too few to learn (5 or more)" for kind in kinds]
     assert len({len(line) for line in lines if line.startswith(("kind ", "added -> "))}) == 1  # its columns kept
     on_ascii = CliRunner(charset="ascii").invoke(app(), ["learn", str(roll), "--model", str(fake_model)])
     assert on_ascii.exit_code == 0, on_ascii.output
-    assert "cats/Zo\\xeb: 1 photo(s); too few to learn (5 or more)" in on_ascii.stdout.splitlines()
+    assert "cats/Zo\\xeb: 1 photo; too few to learn (5 or more)" in on_ascii.stdout.splitlines()
 
 
 def test_a_learn_loading_its_model_holds_its_lock_so_a_forget_waits_then_deletes_what_it_saved(

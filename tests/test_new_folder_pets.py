@@ -65,7 +65,7 @@ def test_learn_forgets_what_it_learnt_from_the_folder_itself_and_says_so(tmp_pat
     result = invoke("learn", roll, "--model", fake_model)
 
     assert result.exit_code == 0, result.output
-    assert (f"Forgot 6 photo(s) you placed in {roll}, learnt before: not in it now (deleted, edited or moved out since)."
+    assert (f"Forgot 6 photos you placed in {roll}, learnt before: not in it now (deleted, edited or moved out since)."
             in result.stdout.splitlines()), result.stdout
     assert "Saved" in result.stdout and "cats/Luna" not in result.stdout, result.stdout
 

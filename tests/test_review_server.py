@@ -812,7 +812,7 @@ def test_the_learn_button_shows_sorter_learns_report_of_the_corrections(served, 
     status, answer = learn(client)
     assert status == 200, answer
     lines = answer["lines"]
-    assert lines[0].startswith(f"Found 1 photo(s) you placed in {root} (1 new)")
+    assert lines[0].startswith(f"Found 1 photo you placed in {root} (1 new)")
     assert [line.split()[:4] for line in lines if "->" in line] == [["dog", "->", "neither", "1"]]
     assert answer["saved"] is True and answer["refused"] is None and lines[-1].startswith("Saved ")
     assert (personal.personal_dir() / "personal.npz").is_file()
@@ -826,7 +826,7 @@ def test_the_learn_button_shows_sorter_learns_report_of_the_corrections(served, 
         patched.setattr(learning, "learn", lambda *args, **kwargs: refused)
         status, answer = learn(client)
     assert status == 200 and answer["refused"] == "refused, nothing saved: too many pets in the wrong place"
-    assert answer["saved"] is False and answer["lines"][0].startswith("Found 1 photo(s)")
+    assert answer["saved"] is False and answer["lines"][0].startswith("Found 1 photo ")
     monkeypatch.setattr(lite, "load_classifier", lambda path: ThreeClassFake())
     status, answer = learn(client)
     assert status == 409 and answer["error"].startswith("cannot learn: ") and "\n" not in answer["error"]

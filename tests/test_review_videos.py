@@ -131,7 +131,7 @@ def test_learn_after_a_video_correction_says_it_learns_from_photos_and_is_not_mi
     status, answer = learn(client)  # the page's button
     assert status == 200, answer
     assert answer["lines"] == [  # no "Found 0 photo(s)": the last line says why, alone
-        "Not learnt from: 1 video(s) you placed (sorter learns from photos; it judges a video by its frames as it "
+        "Not learnt from: 1 video you placed (sorter learns from photos; it judges a video by its frames as it "
         "judges photos, so what it learns applies to videos too).",
         "Nothing to learn: move a wrongly sorted photo where it belongs (or file your own into cats/ or dogs/), "
         "then learn again.",
@@ -140,8 +140,8 @@ def test_learn_after_a_video_correction_says_it_learns_from_photos_and_is_not_mi
     result = runner.invoke(app, ["learn", str(root), "--model", str(fake_model)])
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
-    assert lines[0].startswith(f"Found 1 photo(s) you placed in {root} (1 new)")
-    assert lines[1].startswith("Not learnt from: 1 video(s) you placed")
+    assert lines[0].startswith(f"Found 1 photo you placed in {root} (1 new)")
+    assert lines[1].startswith("Not learnt from: 1 video you placed")
     assert [line.split()[:4] for line in lines if "->" in line] == [["cat", "->", "dog", "1"]]
 
 
@@ -219,8 +219,8 @@ def test_a_video_named_luna_is_counted_apart_from_her_photos_as_learn_counts_the
 
     status, answer = learn(client)
     assert status == 200, answer
-    assert "cats/Luna: 1 photo(s); too few to learn (5 or more)" in answer["lines"], answer["lines"]
-    assert any(line.startswith("Not learnt from: 1 video(s) you placed") for line in answer["lines"])
+    assert "cats/Luna: 1 photo; too few to learn (5 or more)" in answer["lines"], answer["lines"]
+    assert any(line.startswith("Not learnt from: 1 video you placed") for line in answer["lines"])
 
 
 @pytest.mark.skipif(browser_missing() is not None, reason=str(browser_missing()))

@@ -312,13 +312,24 @@ def find_settled(root: Path, wait: float) -> list[Found]:
 
 def _refused(root: Path) -> dict[str, dict[Identity, str]]:
     """By species, the photos the user said are not the named pet the review page asked about
-    (`files.suggestions`): identity -> the pet's name."""
+    (`files.suggestions`): identity -> the pet's name. Only a pet still learnt: her folder here, or
+    learnt in another folder. One whose folder the user removed is learnt no more, and her "not her"
+    answers are kept aside (in `suggestions`) until a folder of hers is back: learnt from, they were
+    a "cats/Milo -> cat" row in learn's table for a pet it no longer knows."""
     from sorter.files import suggestions
+    from sorter.model.personal import read_examples
 
+    elsewhere: set[tuple[str, str]] = set()
+    examples, inside = read_examples(), str(root) + os.sep
+    if examples is not None:
+        elsewhere = {(str(label), str(pet)) for label, pet, path
+                     in zip(examples.labels, examples.pets, examples.paths, strict=True)
+                     if pet and not str(path).startswith(inside)}
     refused: dict[str, dict[Identity, str]] = {}
     for pet, identities in suggestions.read(root).refused.items():
         folder, _, name = pet.partition("/")
-        if folder in SPECIES_OF_FOLDER and name:
+        if folder in SPECIES_OF_FOLDER and name and (
+                (root / folder / name).is_dir() or (SPECIES_OF_FOLDER[folder], name) in elsewhere):
             refused.setdefault(SPECIES_OF_FOLDER[folder], {}).update(dict.fromkeys(identities, name))
     return refused
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from sorter.files.folder import first_run
-from sorter.model.personal import Examples
+from sorter.model.personal import Examples, placed_name
 
 Progress = Callable[[str, int, int], None]
 
@@ -25,6 +25,9 @@ class Gathered:
     unreadable: dict[Path, str] = field(default_factory=dict)
     dropped: int = 0  # examples learnt on another model
     forgot: int = 0  # photos the user placed in this folder, learnt, not in it now
+    #: Of the photos placed, those learnt before in a pet's folder now renamed: ("cats/Luna", "cats/Lulu") -> how
+    #: many. The same photos under a new name, not new ones (`mv cats/Luna cats/Lulu` placed nothing).
+    renamed: dict[tuple[str, str], int] = field(default_factory=dict)
 
     #: Nothing placed here, now or when it was learnt before (else something is new, put back or
     #: forgotten), nothing dropped: the examples a fit would learn from are those it learnt from
@@ -64,14 +67,21 @@ def gather(root: Path, found, base, progress: Progress, margin: float) -> Gather
     stored = stored.subset(~stale) if stale.any() else stored
     known = ~np.isnan(stored.pet_features).any(axis=1)  # else cut at another margin: computed again
     index = stored.index()
-    rows, need, unreadable, new = [], {}, {}, 0
+    rows, need, unreadable, new, renamed = [], {}, {}, 0, {}
     for f in found:
         at = index.get(f.identity)
         described = (f.label, f.pet or "", _was(f), str(f.path))
         same = at is not None and (stored.labels[at], stored.pets[at], stored.was[at]) == described[:3]
         if same and known[at] and (stored.paths[at], stored.began[at]) == (described[3], run):
             continue  # learnt before, and the photo has not moved since
-        new += not f.kept and not same
+        names = (placed_name(f.label, str(stored.pets[at])), placed_name(f.label, f.pet)) if at is not None else ()
+        if (names and not f.kept and not same and f.pet and stored.pets[at] and not (root / names[0]).is_dir()
+                and (stored.labels[at], stored.was[at]) == (f.label, described[2])):
+            # Her folder renamed: the same photos under a new name. (Moved into another pet's folder
+            # while hers is still there, a photo is a new word on it.)
+            renamed[names] = renamed.get(names, 0) + 1
+        else:
+            new += not f.kept and not same
         if at is not None and known[at]:
             rows.append((f.identity, stored.features[at], *described, stored.pet_features[at], run))
         else:
@@ -84,7 +94,7 @@ def gather(root: Path, found, base, progress: Progress, margin: float) -> Gather
             rows.append((f.identity, result[0], *described, result[1], run))
         else:
             unreadable[path] = str(result)
-    return Gathered(stored.merged(rows), placed, new, unreadable, dropped, forgot)
+    return Gathered(stored.merged(rows), placed, new, unreadable, dropped, forgot, renamed)
 
 
 def here(examples: Examples, root: Path, run: str | None = None) -> np.ndarray:

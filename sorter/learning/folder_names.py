@@ -24,11 +24,16 @@ def shown(name: str) -> str:
     return f"{folder}/'{quoted}'" if folder else f"'{quoted}'"
 
 
+def counted(n: int, thing: str) -> str:
+    """"1 photo", "2 photos": learn's counts, each with the word its number takes."""
+    return f"{n} {thing}{'s' * (n != 1)}"
+
+
 def passed_over_lines(folders: list[PassedOver]) -> list[str]:
     """A line for the folders of cats/ (and one for dogs/) taken for folders by date, one for
     the hidden ones, and one for each set of pets' folders that share files (cats/Luna and
     cats/Milo, or dogs/Rex): their photos are learnt as cats, not at all, or as one pet's, which
-    it names, though the user most likely meant them for a pet; "Found 0 photo(s) you placed …
+    it names, though the user most likely meant them for a pet; "Found 0 photos you placed …
     Nothing to learn" alone said nothing."""
     lines = []
     for f in (f for f in folders if f.why == "linked"):

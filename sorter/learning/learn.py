@@ -121,6 +121,9 @@ class LearnResult:
     unchanged: bool = False  # nothing placed here, forgotten or dropped: the personal model there is stays as it is
     #: Photos the user placed in this folder, learnt before, that are not in it now: forgotten (`examples.gather`).
     forgot: int = 0
+    #: Of `found`, those learnt before in a pet's folder the user renamed since: ("cats/Luna", "cats/Lulu") -> how
+    #: many (`examples.gather`), not `new`.
+    renamed_photos: dict[tuple[str, str], int] = field(default_factory=dict)
     #: Pet -> why her photos left in cats/ go into no folder here (`pets.staying`): no `--name-pets` for her.
     staying: dict[str, str] = field(default_factory=dict)
     #: Videos sorter judged that the user placed elsewhere: not learnt from (photos are).
@@ -187,7 +190,8 @@ def _learn(root: Path, model: Path | None, model_path: Path, base, bundled: Head
     kept = examples.kept()
     result = {"folder": root, "found": int(sum(not f.kept for f in found)), "new": new,
               "examples": int((~kept).sum()), "kept": int(kept.sum()), "corrections": int(corrected(examples).sum()),
-              "dropped": dropped, "videos": videos, "forgot": forgot, "journaled": journal_path(root).is_file(),
+              "dropped": dropped, "renamed_photos": gathered.renamed,
+              "videos": videos, "forgot": forgot, "journaled": journal_path(root).is_file(),
               "unreadable": [f"{path}: {why}" for path, why in unreadable.items()],
               "unread": sum(not f.kept and f.path in unreadable for f in found), "passed_over": passed_over(root),
               "renamed": {placed_name(*was): placed_name(was[0], now) for was, now in renamed.items()}}

@@ -31,7 +31,7 @@ import numpy as np
 from sorter.config import CLASS_FOLDERS
 from sorter.files.folder import first_run
 from sorter.files.verdicts import lstat_of
-from sorter.learning.folder_names import shown
+from sorter.learning.folder_names import counted, shown
 from sorter.model.heads import Head, fit_softmax, folds, one_hot, principal_basis
 from sorter.model.personal import Examples
 from sorter.model.pet_heads import PetHead, cohort_of, normalised
@@ -115,7 +115,8 @@ class PetReport:
             copies += (f" ({self.shared[1]} also in {shown(f'{kind}/{self.shared[0]}')}, the same photos: keep each "
                        "in one pet's folder)")
         if not self.learnt:
-            return f"{shown(self.name)}: {self.photos} photo(s){copies}; too few to learn ({MIN_PET_PHOTOS} or more)"
+            return (f"{shown(self.name)}: {counted(self.photos, 'photo')}{copies}; too few to learn "
+                    f"({MIN_PET_PHOTOS} or more)")
         alike = ""
         if self.looks_like and self.looks_like[0] != (self.shared or ("",))[0]:  # else said above
             alike = f" ({self.looks_like[1]} looked more like {shown(self.looks_like[0])})"

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from sorter.config import as_typed
-from sorter.learning.folder_names import name_twins, passed_over_lines, shown
+from sorter.learning.folder_names import counted, name_twins, passed_over_lines, shown
 
 if TYPE_CHECKING:
     from sorter.learning.learn import LearnResult
@@ -21,18 +21,22 @@ def report_lines(result: LearnResult) -> list[str]:
         tail = f"; {result.kept} kept as sorted, held as they are" if result.kept else ""
     # Unread ones said here too: else the table counts fewer than were found, with no word why.
     unread = f", {result.unread} could not be read" if result.unread else ""
+    # A pet's folder renamed (`mv cats/Luna cats/Lulu`): her photos, the same, under a new name; not new ones.
+    unread = "".join(f", {n} renamed with {shown(was)} → {shown(now)}"
+                     for (was, now), n in sorted(result.renamed_photos.items())) + unread
     nothing = not result.kinds and not result.pets
     lines = []
     if result.found or result.unread or not nothing:  # else "Nothing to learn" below says why, alone
-        lines.append(f"Found {result.found} photo(s) you placed in {result.folder} ({result.new} new{unread}){tail}")
+        lines.append(f"Found {counted(result.found, 'photo')} you placed in {result.folder} "
+                     f"({result.new} new{unread}){tail}")
     if result.forgot:  # what learn forgets is this folder's own, and it says so
-        lines.append(f"Forgot {result.forgot} photo(s) you placed in {result.folder}, learnt before: not in it now "
+        lines.append(f"Forgot {counted(result.forgot, 'photo')} you placed in {result.folder}, learnt before: not in it now "
                      "(deleted, edited or moved out since).")
     if result.dropped:
-        lines.append(f"Dropped {result.dropped} example(s) learnt on another model.")
-    if result.videos:  # else a correction made on a video seems lost: "Found 0 photo(s)", "Nothing to learn"
-        lines.append(f"Not learnt from: {result.videos} video(s) you placed (sorter learns from photos; it judges a "
-                     "video by its frames as it judges photos, so what it learns applies to videos too).")
+        lines.append(f"Dropped {counted(result.dropped, 'example')} learnt on another model.")
+    if result.videos:  # else a correction made on a video seems lost: "Found 0 photos", "Nothing to learn"
+        lines.append(f"Not learnt from: {counted(result.videos, 'video')} you placed (sorter learns from photos; it "
+                     "judges a video by its frames as it judges photos, so what it learns applies to videos too).")
     lines += passed_over_lines(result.passed_over)
     if nothing:
         # Where it forgot or dropped examples, the lines above say what was done, and "nothing to
@@ -84,4 +88,3 @@ def report_lines(result: LearnResult) -> list[str]:
             lines.append(f"To move your named pets' photos already in cats/ or dogs/ into their folders: "
                          f"sorter sort {as_typed(result.folder)} --name-pets")
     return lines
-
