@@ -441,3 +441,11 @@ def test_a_dry_runs_json_says_what_a_sort_would_be_refused(tmp_path, fake_model)
         else:  # refused up front: no folder of the plan is asked about
             assert whole["unwritable"] == {"path": str(pets / ".sorter"), "reason": "Operation not permitted"}
             assert whole["refused_into"] == []
+
+
+def test_train_s_help_gives_every_whole_number_option_its_range() -> None:
+    help_text = " ".join(runner.invoke(app, ["train", "-h"], env={"COLUMNS": "200"}).stdout.split())
+    for said in ("Epochs, from 1 to 10000", "validation loss, from 1 to 10000", "from 32 to 512",
+                 "from 0 to 4294967295", "Images per training step, from 1 to 65536",
+                 "images per class, from 1 to 1000000000"):
+        assert said in help_text, said

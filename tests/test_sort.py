@@ -867,6 +867,33 @@ def test_a_disk_full_as_the_moves_are_journaled_says_nothing_was_moved_and_leave
         assert len(os.listdir(disk / "cats")) == 40
 
 
+def test_a_disk_with_no_block_left_leaves_no_sorter_folder_behind(tmp_path: Path, monkeypatch) -> None:
+    """No block left at all: the sort made .sorter/ and its lock (an inode, no block), then could
+    not make its journal. It said "nothing was moved" and left .sorter/ behind, which its undo
+    could not remove on the full disk. Now the folder is as it was."""
+    from conftest import mounted
+
+    disk = tmp_path / "full"
+    disk.mkdir()
+    monkeypatch.setattr(lite, "load_classifier", lambda model: ThreeClassFake())
+    with mounted(["mount", "-t", "tmpfs", "-o", "size=400k", "tmpfs", str(disk)], disk, "a small tmpfs"):
+        for i in range(4):
+            write_image(disk / f"tom{i}.png", BLUE)
+        with open(disk / "filler", "wb", buffering=0) as filler:
+            try:
+                while True:
+                    filler.write(bytes(4096))
+            except OSError:  # no block left
+                pass
+        before = tree(disk)
+
+        result = runner.invoke(app, ["sort", str(disk)])
+
+        assert result.exit_code == 1 and result.stderr.endswith("No space left on device; nothing was moved: sort "
+                                                                 "again once there is room\n"), result.output
+        assert tree(disk) == before and not (disk / ".sorter").exists() and not (disk / "cats").exists()
+
+
 def test_an_unsure_photo_is_never_said_to_be_as_sure_as_the_threshold(tmp_path: Path, three_class_fake) -> None:
     """The dim dog is 60.78 % sure: against 0.61 its 61 % would read "61% below 61%"."""
     write_image(tmp_path / "dim dog.png", GREENISH_RED)

@@ -62,10 +62,11 @@ def train(
                                                       help=f"Images per training step, from 1 to {LARGEST_BATCH}. "
                                                       "(default: 128 / 64)")] = None,
     patience: Annotated[int, typer.Option(parser=whole_number(1, MOST_EPOCHS), metavar="INTEGER", help=(
-        "Stop after this many epochs without a better validation loss (the small network; "
-        "a fine-tune runs every epoch and keeps the last)."))] = 8,
-    limit: Annotated[Optional[int], typer.Option(parser=whole_number(1, MOST_PER_CLASS), metavar="INTEGER",
-                                                 help="Use at most this many images per class.")] = None,
+        f"Stop after this many epochs without a better validation loss, from 1 to {MOST_EPOCHS} (the small "
+        "network; a fine-tune runs every epoch and keeps the last)."))] = 8,
+    limit: Annotated[Optional[int], typer.Option(
+        parser=whole_number(1, MOST_PER_CLASS), metavar="INTEGER",
+        help=f"Use at most this many images per class, from 1 to {MOST_PER_CLASS}.")] = None,
     resume: Annotated[bool, typer.Option("--resume", help="Continue an interrupted run from its last checkpoint.")] = False,
     learning_rate: Annotated[
         Optional[float],

@@ -176,6 +176,8 @@ class FolderLock:
                 os.close(old)
             self._fd = _claim(fd)
         except BaseException:  # a full disk refused the copy: the lock held on `fd` goes with it
+            if self._made:  # or its pid (no block left): the .sorter/ it made goes too, as never made
+                self._tidy()
             os.close(fd)
             raise
 
