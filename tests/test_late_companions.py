@@ -217,3 +217,21 @@ def test_a_watch_that_only_joined_late_companions_says_how_to_undo_them(tmp_path
         f"stopped watching {tmp_path}: moved 0 file(s); 1 companion(s) joined their photo; "
         f"undo with: sorter undo {tmp_path}")
     assert "IMG_1234 (1).AAE" in os.listdir(tmp_path / "cats")
+
+
+def test_a_late_sidecar_whose_photos_extension_differs_in_case_joins_it_on_a_card_as_up_front(exfat_card: Path,
+                                                                                             tmp_path: Path) -> None:
+    """On a case-insensitive card a look-up of `IMG_0302.JPG.xmp` opens `IMG_0302.jpg.xmp`, so a
+    sort takes it along with `IMG_0302.JPG`; come after the photo, it was left at the top. On a
+    case-sensitive disk it is no companion of that photo, come before or after."""
+    for root in (exfat_card, tmp_path / "disk"):
+        write_image(root / "IMG_0302.JPG", RED)
+        sort(root)
+        companion(root / "IMG_0302.jpg.xmp")
+        result = sort(root, "--verbose")
+        if root == exfat_card:
+            assert "joined IMG_0302.jpg.xmp -> dogs/IMG_0302.jpg.xmp" in result.stderr
+            assert sorted(os.listdir(root / "dogs")) == ["IMG_0302.JPG", "IMG_0302.jpg.xmp"]
+        else:
+            assert "joined" not in result.stderr
+            assert (root / "IMG_0302.jpg.xmp").is_file() and os.listdir(root / "dogs") == ["IMG_0302.JPG"]

@@ -318,6 +318,27 @@ def test_print_systemd_unit_for_a_folder_not_there_yet_prints_it_with_a_note(tmp
     assert (refused.exit_code, refused.stderr) == (2, f"Error: not a folder: {tmp_path / 'file'}\n")
 
 
+def test_print_systemd_unit_names_the_folder_without_dot_dot_but_keeps_a_link_named(tmp_path: Path,
+                                                                                      monkeypatch) -> None:
+    # `sorter watch ../nonexist` printed "watch /tmp/qa12/w4/../nonexist": absolute, not normalised.
+    from typer.testing import CliRunner
+
+    from sorter.cli import app
+
+    (tmp_path / "here").mkdir()
+    (tmp_path / "photos").mkdir()
+    (tmp_path / "link").symlink_to(tmp_path / "photos")
+    monkeypatch.chdir(tmp_path / "here")
+    result = CliRunner().invoke(app, ["watch", "../nonexist/.", "--print-systemd-unit", "--log-file", "./../w.log"])
+    assert result.exit_code == 0, result.output
+    assert f" watch {tmp_path / 'nonexist'} --log-file {tmp_path / 'w.log'}\n" in result.stdout
+    assert f"Description=sorter: sort new photos in {tmp_path / 'nonexist'} into cats/ and dogs/\n" in result.stdout
+    assert result.stderr.startswith(f"note: {tmp_path / 'nonexist'} is not there now;")
+    result = CliRunner().invoke(app, ["watch", "../link", "--print-systemd-unit"])
+    assert result.exit_code == 0, result.output
+    assert f" watch {tmp_path / 'link'}\n" in result.stdout  # the link, not where it points: it may be pointed elsewhere
+
+
 def test_print_systemd_unit_carries_where_the_personal_model_is(tmp_path: Path, monkeypatch) -> None:
     # A systemd user service does not get a shell's exports: with XDG_DATA_HOME set, the unit
     # sorted without the personal model and named pets `sorter learn` saved there.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Optional
 
@@ -59,16 +60,18 @@ def watch_command(
         try:
             # A folder not there now is a share not mounted yet, say: the unit waits for it.
             folder = check_folder(directory, moving_in=True, filing=True, command="watch", missing_ok=True)
+            # abspath, not resolve(): `..` and `.` go (the unit said w4/../nonexist), a link named stays.
+            folder = Path(os.path.abspath(folder))
             from sorter.model.lite import resolve_model_path
 
-            args = ["--model", str(resolve_model_path(model).absolute())] if model is not None else []
+            args = ["--model", os.path.abspath(resolve_model_path(model))] if model is not None else []
         except SorterError as exc:
             raise fail(exc) from None
         args += ["--recursive"] * recursive + ["--polling"] * polling + ["--no-personal"] * no_personal
         if min_confidence:
             args += ["--min-confidence", f"{min_confidence:g}"]
         if log_file is not None:
-            args += ["--log-file", str(log_file.absolute())]
+            args += ["--log-file", os.path.abspath(log_file)]
         from sorter.watching.systemd import systemd_unit
 
         print(systemd_unit(folder, args), end="")  # not rich: no markup, emoji codes or wrapping

@@ -66,6 +66,20 @@ def _one_file(name: str, info: os.stat_result, other: str, other_info: os.stat_r
                                                               other_info.st_ctime_ns))
 
 
+def named_after(path: Path, name: str) -> bool:
+    """`path` is a companion named after the whole name `name` (`IMG_1.JPG` -> `IMG_1.JPG.xmp`)
+    as a look-up beside the photo finds it (`find_companions`): by that name, or, on a
+    case-insensitive filesystem, in another case, which the look-up opens (`_one_file`):
+    `IMG_1.jpg.xmp` beside `IMG_1.JPG` on an SD card."""
+    if path.name.startswith(name):
+        return True
+    if not path.name.casefold().startswith(name.casefold()):
+        return False
+    looked_up = name + path.name[len(name):]
+    info, found = regular_file(path), regular_file(os.path.join(os.path.dirname(path), looked_up))
+    return info is not None and found is not None and _one_file(path.name, info, looked_up, found)
+
+
 def _shares_stem_with_another(photo: Path, stem: str, extensions) -> bool:
     """Another photo (or video) of `photo`'s stem is beside it. On a case-insensitive
     filesystem (an SD card's exFAT) `IMG_1.jpg` finds the photo `IMG_1.JPG` itself, which is

@@ -29,9 +29,15 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from sorter.config import CLASS_FOLDERS, IMAGE_EXTENSIONS, VIDEO_EXTENSIONS
-from sorter.files.companions import NAME_SUFFIXES, STEM_EXTENSIONS, VIDEO_STEM_EXTENSIONS, beside_a_photo
+from sorter.files.companions import (
+    NAME_SUFFIXES,
+    STEM_EXTENSIONS,
+    VIDEO_STEM_EXTENSIONS,
+    beside_a_photo,
+    named_after,
+)
 from sorter.files.planning import NameIndex
-from sorter.files.verdicts import SameFile, is_a_file, same_file, same_file_of
+from sorter.files.verdicts import Identities, SameFile, is_a_file, same_file, same_file_of
 from sorter.media.folders import is_image_name, is_video_name
 
 SORTED = frozenset(CLASS_FOLDERS.values())
@@ -84,7 +90,11 @@ class Latecomers:
         self._back: dict[str, tuple[Path, SameFile | None]] = {}
         #: Photos put back, by the hash of what they are (`verdicts.PutBacks.moved`, and those of `_back`): renamed since.
         self._moved: dict[int, Path] = {}
-        self._by_same: dict[SameFile, tuple[str, str]] = {}  # a remembered photo's `Filed.same` -> its key
+        self._by_same: dict[tuple[int, ...], tuple[str, str]] = {}  # a remembered photo's `Filed.same` (`_told`) -> its key
+        #: What tells a file in the folder (`Identities.key`): on a card whose inode numbers do not
+        #: last (exfat-fuse numbers a file anew once the kernel forgets it), its size and time, as
+        #: `sort` tells it; a photo put back was filed again by a running watch once renumbered.
+        self._ids: Identities | None = None
 
     def remember(self, filed: Filed) -> None:
         key = _key(filed.source)
@@ -98,7 +108,7 @@ class Latecomers:
         self._by_stem[key] = filed
         self._by_stem.move_to_end(key)
         if filed.same is not None:
-            self._by_same[filed.same] = key
+            self._by_same[self._told(filed.same)] = key
         while len(self._by_stem) > self.limit:
             gone, forgotten = self._by_stem.popitem(last=False)
             self._older.add(str(forgotten.source))
@@ -106,8 +116,16 @@ class Latecomers:
 
     def _unindex(self, key, filed: Filed) -> None:
         """`filed`, remembered under `key` no longer, out of `_by_same` too (where it is there under it)."""
-        if self._by_same.get(filed.same) == key:
-            del self._by_same[filed.same]
+        if filed.same is not None and self._by_same.get(told := self._told(filed.same)) == key:
+            del self._by_same[told]
+
+    def _told(self, same: SameFile) -> tuple[int, ...]:
+        """What tells the file `same` was taken of in the watched folder (`Identities.key`)."""
+        return same if self._ids is None else self._ids.key(same)
+
+    def _is(self, same: SameFile | None, now: SameFile | None) -> bool:
+        """`now` is of the file `same` was taken of, as the folder tells files (`_told`)."""
+        return same is not None and now is not None and self._told(same) == self._told(now)
 
     def load(self, root: Path, state=None, back=None) -> None:
         """The moves still sorted, from the journal (each group's first member is its photo), and
@@ -118,6 +136,7 @@ class Latecomers:
 
         state = scan(root) if state is None else state
         self._root = root
+        self._ids = Identities(root)
         self._state = state  # `older_put_backs` reads the journal on from there
         for move in sorted_moves(root, state):
             if move.seq == move.group and not self.joined(root / move.src, root / move.dst, move.time):
@@ -125,11 +144,12 @@ class Latecomers:
         for key, filed in self._by_stem.items():  # only those remembered: LIMIT stats at most
             self._by_stem[key] = filed = replace(filed, same=same_file_of(filed.destination))
             if filed.same is not None and filed.destination.relative_to(root).parts[0] in SORTED:
-                self._by_same[filed.same] = key  # not one a review put back: where it was is not where it went
+                self._by_same[self._told(filed.same)] = key  # not one a review put back: where it was is not where it went
         back = put_back(root, state) if back is None else back
         self._note(root, {root / where: root / was for where, was in back.at.items()})
         # Those a remembered photo's identity does not tell already (put back before the watch began).
-        told = {hash(same) for same in self._by_same}
+        told = {hash(filed.same) for key, filed in self._by_stem.items()
+                if filed.same is not None and self._by_same.get(self._told(filed.same)) == key}
         self._moved.update((key, root / was) for key, was in back.moved.items() if key not in told)
 
     def _note(self, root: Path, back: dict[Path, Path]) -> None:
@@ -138,7 +158,7 @@ class Latecomers:
             same = same_file_of(where)
             self._back[str(where)] = (was, same)
             if same is not None:
-                self._moved[hash(same)] = was
+                self._moved[hash(self._told(same))] = was
 
     def joined(self, source: Path, destination: Path, when: float | None = None) -> bool:
         """The journal's one-file group `source` -> `destination` (moved at `when`) is a companion
@@ -164,18 +184,20 @@ class Latecomers:
         so is it renamed or moved within the folder since, told by `st` (the watcher's `lstat` as
         it handed the file out), where it is no longer where sorter put it."""
         was, same = self._back.get(str(path), (None, None))
-        if same is not None and same_file_of(path) == same:
+        if self._is(same, same_file_of(path)):
             return was
         filed = self._by_stem.get(_key(path))
-        if filed is not None and filed.source == path and filed.same is not None and same_file_of(path) == filed.same:
+        if filed is not None and filed.source == path and self._is(filed.same, same_file_of(path)):
             return filed.destination
         if not is_a_file(st):
             return None
         now = same_file(st)
-        was = self._moved.get(hash(now))
-        if was is None and (filed := self._by_stem.get(self._by_same.get(now))) is not None and filed.same == now:
+        # The journal's put-backs (`PutBacks.moved`) are by the whole identity, those found since by `_told`.
+        was = self._moved.get(hash(self._told(now)), self._moved.get(hash(now)))
+        if was is None and (filed := self._by_stem.get(self._by_same.get(self._told(now)))) is not None \
+                and self._is(filed.same, now):
             was = filed.destination
-        return was if was is not None and same_file_of(was) != now else None  # not a second name of it (`ln`)
+        return was if was is not None and not self._is(now, same_file_of(was)) else None  # not a second name of it (`ln`)
 
     def might_be_back(self, path: Path) -> bool:
         """`path` is where a photo older than those remembered was: it may have been put back
@@ -246,7 +268,7 @@ class Latecomers:
             filed = self._by_stem.get((str(path.parent), photo_stem.casefold()))
             if filed is None:
                 continue
-            if by_stem is None and filed.other is not None and path.name.startswith(filed.other.source.name):
+            if by_stem is None and filed.other is not None and named_after(path, filed.other.source.name):
                 filed = filed.other  # IMG_1.JPG.xmp, where IMG_1.HEIC went after IMG_1.JPG
             photo_ext = os.path.splitext(filed.source.name)[1].lower()
             if by_stem is not None and photo_ext not in _BY_STEM.get(by_stem, ()):
@@ -255,8 +277,8 @@ class Latecomers:
                 continue  # another photo's stem by now (`STEM_WINDOW`): judged on its own
             if by_stem is not None and filed.other is not None:
                 return None  # IMG_1.MOV of IMG_1.HEIC or of IMG_1.JPG: `Filed.other`
-            if by_stem is None and not path.name.startswith(filed.source.name):
-                continue
+            if by_stem is None and not named_after(path, filed.source.name):
+                continue  # IMG_1.jpg.xmp of IMG_1.JPG joins it where a look-up by IMG_1.JPG.xmp finds it, as in `sort`
             if os.path.lexists(filed.source) or (by_stem is not None and beside_a_photo(path)):
                 # The photo is back beside it, or another photo of its stem is (the JPG still being
                 # copied when the HEIC moved): the usual rules apply, and a video of two photos'

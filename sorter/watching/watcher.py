@@ -47,13 +47,15 @@ Notice = observers.Notice
 Signature = tuple[int, ...]  # the start of a `stamp`: (inode, size, mtime_ns), or all of it
 
 
-def stamp(st: os.stat_result) -> tuple[int, int, int, int, int, int]:
+def stamp(st: os.stat_result, inodes_last: bool = True) -> tuple[int, int, int, int, int, int]:
     """What the watcher tells a file's changes by. (inode, size, mtime_ns): its content; a file
     left in place for what it holds (unsure, neither) is looked at again only when they change.
     (mode, uid, gid) after them: what a chmod, chown or chgrp changes, how a file left unreadable
     ("Permission denied") becomes readable unwritten: such a file is compared by the whole stamp
-    (`Watcher.settle`). Not the ctime: a hard link, an xattr or a backup tool sets it too."""
-    return st.st_ino, st.st_size, st.st_mtime_ns, st.st_mode, st.st_uid, st.st_gid
+    (`Watcher.settle`). Not the ctime: a hard link, an xattr or a backup tool sets it too. Not
+    the inode (0 in its place) where numbers do not last (`verdicts.inodes_last`): exfat-fuse
+    numbers a file anew once the kernel forgets it, and a photo left there was judged again."""
+    return st.st_ino if inodes_last else 0, st.st_size, st.st_mtime_ns, st.st_mode, st.st_uid, st.st_gid
 
 
 @dataclass(frozen=True)
@@ -160,6 +162,7 @@ class Watcher:
         joins: Callable[[Path], bool] = lambda path: False,
     ) -> None:
         from sorter.files.companions import could_be_companion
+        from sorter.files.verdicts import inodes_last
         from sorter.media.container import incomplete, may_be_live_photos
         from sorter.media.folders import excluded_by_case, is_image_name, is_video_name, kept_apart
         from sorter.sorting.alone import a_photos_video, companion_video
@@ -189,12 +192,12 @@ class Watcher:
         self._incomplete = incomplete
         self._may_be_live_photos = may_be_live_photos
         self._excluded = frozenset({*CLASS_FOLDERS.values(), STATE_DIR})
+        self._inodes_last = inodes_last(root)  # else a file is its size and time, as `sort` tells it
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._candidates: dict[Path, _Candidate] = {}
         # Files we looked at and left in place (unsure, unreadable, ...): not again until they change.
         self._settled: dict[Path, Signature] = {}
-        #: The latest batch's files as `lstat` saw them when handed out: what is judged, if they change since.
         #: The latest batch's files as `lstat` saw them when handed out, complete: what they are
         #: judged as (`Sorter.sort_entries`), not looked at again.
         self.handed: dict[Path, os.stat_result] = {}
@@ -314,7 +317,7 @@ class Watcher:
         except OSError:
             return None
         with self._lock:
-            full = stamp(self.handed.get(path, st))
+            full = stamp(self.handed.get(path, st), self._inodes_last)
             signature = self._settled[path] = full if unreadable else full[:3]
         return signature
 
@@ -424,7 +427,7 @@ class Watcher:
                         reason = "symbolic link, not followed" if stat.S_ISLNK(st.st_mode) else "not a regular file"
                         ready.append(Skipped(path, reason))
                     continue
-                full = stamp(st)
+                full = stamp(st, self._inodes_last)
                 signature = full[:3]
                 settled = self._settled.get(path)
                 if settled is not None and full[: len(settled)] == settled:
@@ -443,7 +446,7 @@ class Watcher:
                     # Unchanged that long without one, it goes to be reported as truncated.
                     if self._incomplete(path):
                         due = min(now + self.settings.settle, cand.since + self.settings.video_index_wait)
-                    elif not _still(path, signature):  # its index written as it was read: `st` is of before
+                    elif not _still(path, signature, self._inodes_last):  # its index written as it was read: `st` is before
                         cand.since, cand.closed, cand.written = now, False, True
                         due = now + self.settings.settle
                 if now >= due and self._a_photos_video(path.name) and self._waits_for_photo(path, cand):
@@ -488,10 +491,10 @@ class Watcher:
         return len(waiting), sum(waiting)
 
 
-def _still(path: Path, signature: tuple) -> bool:
+def _still(path: Path, signature: tuple, inodes_last: bool) -> bool:
     """`path` as `signature` says: a video handed out with an `lstat` of before its index was
     written found "changed since it was judged" at its move, and was judged twice."""
     try:
-        return stamp(os.lstat(path))[:3] == signature
+        return stamp(os.lstat(path), inodes_last)[:3] == signature
     except OSError:
         return False
