@@ -89,7 +89,7 @@ def test_undo_all_reverses_several_runs_newest_first(tmp_path: Path) -> None:
     # Run 2 is reversed first, so its a.jpg gets the old path; run 1's a.jpg then finds it
     # taken and is kept in dogs/ rather than overwriting anything.
     assert result.runs == 2 and result.restored == 1
-    assert result.conflicts == ["dogs/a.jpg: a.jpg exists again; left in place"]
+    assert result.conflicts == ["dogs/a.jpg: another file is at a.jpg now; left in place"]
     assert layout(tmp_path)["a.jpg"] == added
     assert layout(tmp_path)["dogs/a.jpg"] == original["a.jpg"]
 
@@ -105,7 +105,7 @@ def test_a_file_now_at_the_old_path_is_kept_and_reported(tmp_path: Path) -> None
     result = runner.invoke(app, ["undo", str(tmp_path)])
 
     assert result.exit_code == 0, result.output
-    assert result.stderr == "kept: dogs/rex.jpg: rex.jpg exists again; left in place\n"
+    assert result.stderr == "kept: dogs/rex.jpg: another file is at rex.jpg now; left in place\n"
     assert result.stdout == f"Restored 1 file(s) from 1 run in {tmp_path}.\n"
     assert layout(tmp_path)["rex.jpg"] == newcomer  # never overwritten
     assert layout(tmp_path)["dogs/rex.jpg"] == original["rex.jpg"]
@@ -125,7 +125,7 @@ def test_undo_prints_names_that_look_like_markup_verbatim(tmp_path: Path) -> Non
     result = runner.invoke(app, ["undo", str(tmp_path)])
 
     assert result.exit_code == 0, result.output
-    assert result.stderr == "kept: dogs/]y.jpg: x[/]y.jpg exists again; left in place\n"
+    assert result.stderr == "kept: dogs/]y.jpg: another file is at x[/]y.jpg now; left in place\n"
 
 
 def test_a_sorted_file_removed_by_the_user_is_reported_missing(tmp_path: Path) -> None:

@@ -98,7 +98,7 @@ def test_two_copies_of_its_name_size_and_time_are_no_guess_and_a_copy_of_another
 
 
 def test_a_photo_copied_back_to_its_first_place_by_hand_is_back(tmp_path: Path) -> None:
-    # Not its copy taken for it found elsewhere, with a file at its first place: "kept: ... exists again".
+    # Not its copy taken for it found elsewhere, with a file at its first place: "kept: ... another file is at ... now".
     before = sorted_photos(tmp_path)
     copied_then_deleted(tmp_path / "dogs" / "d.jpg", tmp_path / "d.jpg")
 

@@ -362,7 +362,7 @@ def test_the_file_found_is_moved_back_only_while_the_old_place_is_free(tmp_path:
 
     result = runner.invoke(app, ["undo", str(tmp_path)])
     assert result.exit_code == 0, result.output
-    assert result.stderr == f"kept: {where}: a.jpg exists again; left in place\n"
+    assert result.stderr == f"kept: {where}: another file is at a.jpg now; left in place\n"
     (tmp_path / "a.jpg").unlink()
     assert undo(tmp_path)[0][0] == f"Restored 1 file(s) from 1 run in {tmp_path}."
 
@@ -421,7 +421,7 @@ def test_a_new_file_at_a_deleted_photo_s_first_place_is_not_it_put_back(tmp_path
     assert result.exit_code == 0, result.output
     assert result.stdout == f"Restored 0 file(s) from 1 run in {tmp_path}.\n"
     assert sorted(result.stderr.splitlines()) == [
-        "kept: cats/Luna/c1.jpg: c1.jpg exists again; left in place",
+        "kept: cats/Luna/c1.jpg: another file is at c1.jpg now; left in place",
         "missing: cats/c0.jpg: no longer there (was c0.jpg)",
     ]
     (tmp_path / "c1.jpg").unlink()

@@ -211,7 +211,7 @@ class _Undoer:
                 if finish_fallback_move(dst, src):  # crash inside an earlier undo's fallback move
                     back.append(m)
                 else:
-                    conflicts.append((m, f"{m.src} exists again"))
+                    conflicts.append((m, f"another file is at {m.src} now"))
             elif at_src is not None and not self.whereabouts.not_it(m, at_src):
                 back.append(m)  # an earlier undo moved it, then crashed; or put back by hand
             else:
@@ -234,7 +234,7 @@ class _Undoer:
                     yours.append(found.path)
                     gone.append(m)
                 elif found is not None and at_src is not None:  # a new file at its first place: kept, tried again
-                    conflicts.append((replace(m, dst=found.path), f"{m.src} exists again"))
+                    conflicts.append((replace(m, dst=found.path), f"another file is at {m.src} now"))
                 elif found is not None and a_file and self._saved.get(found.path) == m.dst:
                     to_move.append(m)  # the photo as it is now, put here by this undo (and said so then)
                 elif found is not None and (saved := self._as_now(m, found, at_dst)) is not None:
@@ -335,7 +335,7 @@ class _Undoer:
                     raise interrupt from exc
                 failed = moving[len(returned)]
                 if isinstance(exc, FileExistsError) and os.path.lexists(self.root / failed.src):
-                    self.conflicts.add(f"{failed.dst}: {failed.src} exists again; left in place")
+                    self.conflicts.add(f"{failed.dst}: another file is at {failed.src} now; left in place")
                 else:  # e.g. a file now where its subfolder was
                     self.conflicts.add(f"{failed.dst}: cannot move back ({exc.strerror or exc})")
                 for m in reversed(returned):  # the group stays whole: back into the sorted folder
