@@ -1,5 +1,6 @@
 """watching: `sorter watch`: filesystem events -> files that are complete and ready
-(`watcher`), through the observers watchdog offers (`observers`), with the kernel asked
+(`watcher`), fed by the events handler and the observer's start and stop (`events`), through
+the observers watchdog offers (`observers`), with the kernel asked
 whether a writer still holds a file (`leases`); companions that arrive after their photo,
 joined to it (`sorting.latecomers`, which `sort` uses too); files judged unreadable, said once
 they stop changing (`unreadable`); the watch use-case (`watch`) and the systemd unit `--print-systemd-unit`

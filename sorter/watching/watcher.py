@@ -20,7 +20,6 @@ their rename to the final name arrives as a move whose destination is new. Our o
 
 from __future__ import annotations
 
-import errno
 import os
 import stat
 import threading
@@ -30,12 +29,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from watchdog.events import FileSystemEvent, FileSystemEventHandler
-
 from sorter.config import CLASS_FOLDERS, STATE_DIR, entered
 from sorter.errors import SorterError
 from sorter.files.folder import HeldFolder
-from sorter.watching import observers
+from sorter.watching import events, observers
 from sorter.watching.leases import open_for_writing
 
 if TYPE_CHECKING:
@@ -102,44 +99,6 @@ class _Candidate:
     signature: Signature | None = None  # what lstat said at the last check since `since`
     live: tuple[Signature | None, bool] | None = None  # `_waits_for_photo`, for the file as it was then
     written: bool = False  # being written: an event or a change seen since the watch began, no close since
-
-
-class _Events(FileSystemEventHandler):
-    """Runs on the observer thread: turns events into candidate updates, never raises."""
-
-    def __init__(self, watcher: Watcher) -> None:
-        self.watcher = watcher
-
-    def dispatch(self, event: FileSystemEvent) -> None:
-        try:
-            self._handle(event)
-        except Exception as exc:  # an exception here would kill the observer thread
-            self.watcher.notify(f"ignored a file event ({type(exc).__name__}: {exc})")
-
-    def _handle(self, event: FileSystemEvent) -> None:
-        w = self.watcher
-        kind = event.event_type
-        src = os.fsdecode(event.src_path)
-        if event.is_directory:
-            if kind in ("created", "moved") or (kind == "deleted" and Path(src) == w.root):
-                # A whole folder moved in arrives as one event: let the scan find its files.
-                # (The scan is also what notices that the watched folder itself is gone.)
-                w.rescan_soon()
-            return
-        if kind in ("created", "modified"):
-            w.note(src)
-        elif kind == "closed":
-            w.note(src, closed=True)
-        elif kind == "moved":
-            w.forget(src)
-            if event.dest_path:
-                # Renaming to the final name is how downloaders and rsync say "done".
-                w.note(os.fsdecode(event.dest_path), closed=True)
-        elif kind == "deleted":
-            w.forget(src)
-        elif kind == "attrib":  # a chmod may make a file left unreadable readable (`settle`)
-            w.note(src)
-        # opened / closed_no_write: readers, us included; nothing new.
 
 
 class Watcher:
@@ -218,59 +177,24 @@ class Watcher:
     def __exit__(self, *exc) -> None:
         observer, self._observer = self._observer, None
         if observer is not None:
-            self._stop_quietly(observer)
+            events.stop_quietly(observer)
         self._log.close()
         if self._held is not None:
             self._held.close()
 
     def _start_observer(self) -> BaseObserver:
-        handler = _Events(self)
-        if not self.polling:
-            observer = observers.native_observer()
-            try:
-                observer.schedule(handler, str(self.root), recursive=self.recursive)
-                observer.start()
-            except OSError as exc:
-                if exc.errno not in (errno.ENOSPC, errno.EMFILE):
-                    raise
-                self._stop_quietly(observer)
-                self.notify(observers.inotify_limit_message(exc))
-            else:
-                self.mode = "native events" if "Inotify" not in type(observer).__name__ else "inotify"
-                return observer
-        observer = observers.polling_observer(self.settings.poll_interval, self.root)
-        observer.schedule(handler, str(self.root), recursive=self.recursive)
-        observer.start()
-        self.mode = f"polling every {self.settings.poll_interval:g} s"
+        observer, self.mode = events.start_observer(
+            events.Events(self), self.root, recursive=self.recursive, polling=self.polling,
+            poll_interval=self.settings.poll_interval, notify=self.notify)
         return observer
-
-    @staticmethod
-    def _stop_quietly(observer: BaseObserver) -> None:
-        import logging
-
-        # watchdog 7's inotify emitter can log a harmless "called when the thread is
-        # inactive" error while it stops, which would land in the user's log as an error.
-        emitter_log = logging.getLogger("watchdog.observers.inotify")
-        level = emitter_log.level
-        emitter_log.setLevel(logging.CRITICAL)
-        try:
-            observer.stop()
-            if observer.is_alive():
-                observer.join(timeout=5)
-        except Exception:  # half-started: nothing to save, only threads to end
-            pass
-        finally:
-            emitter_log.setLevel(level)
 
     def _check_observer(self) -> None:
         """Restart an observer whose thread died (the scan covered the gap meanwhile)."""
         observer = self._observer
-        if observer is None:
-            return
-        if observer.is_alive() and all(e.is_alive() for e in observer.emitters):
+        if observer is None or events.alive(observer):
             return
         self.notify("the file-event observer stopped; restarting it")
-        self._stop_quietly(observer)
+        events.stop_quietly(observer)
         self._observer = self._start_observer()
 
     # ------------------------------------------------------------------ events in
