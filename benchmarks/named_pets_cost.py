@@ -38,7 +38,7 @@ def main() -> None:
         sys.exit(f"needs {DATASETS / 'named-cats'}")
     from sorter.learning import learn as learning
     from sorter.media.images import load_image
-    from sorter.model import personal, pet_heads
+    from sorter.model import personal_classifier, pet_heads
     from sorter.model.lite import load_classifier
 
     cats = sorted((d for d in (DATASETS / "named-cats").iterdir() if d.is_dir()), key=lambda d: -len(list(d.glob("*.jpg"))))
@@ -51,7 +51,7 @@ def main() -> None:
             for photo in sorted(cat.glob("*.jpg"))[:10]:
                 shutil.copy(photo, Path(tmp) / "roll" / "cats" / cat.name / photo.name)
         learning.learn(Path(tmp) / "roll")
-        named = personal.personalise(base, None)
+        named = personal_classifier.personalise(base, None)
     if named is base:
         sys.exit("learn wrote no personal model")
     kaggle = DATASETS / "dogs-vs-cats-200"

@@ -29,7 +29,7 @@ from sorter.learning import learn as learning
 from sorter.learning.folder_names import name_twins
 from sorter.learning.pets import PetReport, look_alike
 from sorter.learning.report import report_lines
-from sorter.model import lite, personal, pet_heads
+from sorter.model import lite, personal, personal_classifier, pet_heads
 
 runner = CliRunner()
 
@@ -418,11 +418,11 @@ def test_a_head_that_would_misplace_reference_pets_is_refused_and_nothing_is_wri
 
 
 def test_watch_picks_up_a_new_personal_model_between_batches(tmp_path: Path, fake_model) -> None:
-    follower = personal.Follower(FeatureFake(), fake_model, True)
+    follower = personal_classifier.Follower(FeatureFake(), fake_model, True)
     assert follower.check() is None and isinstance(follower.classifier, FeatureFake)
     learning.learn(sorted_and_corrected(tmp_path / "roll", fake_model), model=fake_model)
     assert follower.check() == f"now sorting with model {fake_model} + 6 corrections"
-    assert isinstance(follower.classifier, personal.PersonalClassifier)
+    assert isinstance(follower.classifier, personal_classifier.PersonalClassifier)
     assert follower.check() is None
 
 

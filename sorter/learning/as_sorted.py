@@ -26,7 +26,8 @@ import numpy as np
 from sorter.files.verdicts import identity_of
 from sorter.learning.examples import Progress
 from sorter.model.heads import Head
-from sorter.model.personal import Examples, PersonalClassifier, PersonalModel
+from sorter.model.personal import Examples, PersonalModel
+from sorter.model.personal_classifier import PersonalClassifier
 from sorter.model.second_look import filed, looks_again
 
 

@@ -193,7 +193,7 @@ def _predictions(classifier: Classifier, decoded: list[tuple[Path, Decoded]]) ->
     # A video's frames join the batch: one model call for the photos and videos of a batch.
     images = [d if d.ndim == 4 else d[None] for _, (d, _) in decoded if isinstance(d, np.ndarray)]
     closer = _closer_rows(decoded, wholes)
-    # A personal model also names the pets it recognises (`personal.PersonalClassifier`), and a
+    # A personal model also names the pets it recognises (`personal_classifier.PersonalClassifier`), and a
     # model with ImageNet's evidence says what each photo looks like (`lite.LiteClassifier`).
     named = getattr(classifier, "predict_named", None)
     if not images:

@@ -115,7 +115,7 @@ class Sorter:
         folders while it runs. Changes nothing: the caller sets `here` to what the sort or batch
         goes on with. A pet learnt elsewhere is looked for by her photos as hers come (`sort_entries`)."""
         from sorter.files import pet_folders, suggestions
-        from sorter.model.personal import named_pets
+        from sorter.model.personal_classifier import named_pets
         from sorter.model.pet_homes import homes_of
 
         pets = suggestions.pet_folders(named_pets(self.classifier))
@@ -400,8 +400,7 @@ def sort_folder(
     from sorter.files.recovery import recover
     from sorter.files.verdicts import put_back
     from sorter.media.folders import NotEntered, scan_folder
-    from sorter.model import lite
-    from sorter.model import personal as personal_model
+    from sorter.model import lite, personal_classifier
     from sorter.review.framing import FRAME_PX
     from sorter.review.page import ReviewPage
     from sorter.sorting import named_again, suggesting
@@ -428,13 +427,13 @@ def sort_folder(
     try:
         if classifier is None:
             classifier = lite.load_classifier(model)
-        classifier = personal_model.personalise(classifier, model, personal)
-        named = personal_model.named_pets(classifier) if name_pets else {}
+        classifier = personal_classifier.personalise(classifier, model, personal)
+        named = personal_classifier.named_pets(classifier) if name_pets else {}
         if name_pets and not named:
             raise UsageError("--name-pets: no named pets learnt; put 5 or more photos of a pet into cats/NAME/ or "
                              "dogs/NAME/, then run `sorter learn`")
         if review is not None:
-            review.model = personal_model.describe(classifier, model)
+            review.model = personal_classifier.describe(classifier, model)
         if not dry_run:
             recovered_info = recover(root)
             recovered = recovered_info.completed
@@ -490,7 +489,7 @@ def sort_folder(
     return SortSummary(
         root, dry_run, tally.counts, tally.moved_to, recovered, time.monotonic() - started,
         companions=tally.companions, reasons=tally.reasons, review_page=review_page, review_error=review_error,
-        model=personal_model.describe(classifier, model), videos=tally.videos, might_be=might_be,
+        model=personal_classifier.describe(classifier, model), videos=tally.videos, might_be=might_be,
         pet_folders=sorter.here, not_entered=not_entered, unwritable=refused,
         refused_into=refused_into(root, tally.moved_to) if dry_run and refused is None else (),
         folders_skipped=tally.folders,

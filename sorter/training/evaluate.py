@@ -317,8 +317,7 @@ def evaluate(
     user's personal model, when there is one for this model (`sorter.model.personal`).
     `holdout`: a folder of non-pets from other sources, scored by kind (with `validation`,
     the one the model's metadata records, when it is here)."""
-    from sorter.model import lite
-    from sorter.model import personal as personal_model
+    from sorter.model import lite, personal_classifier
     from sorter.training.datasets import (
         ALL_CLASSES,
         kind_of,
@@ -339,7 +338,7 @@ def evaluate(
 
     if holdout is not None:  # before the model is loaded, and any photo decoded
         check_holdout(holdout, (data_dir, *other), *HOLDOUT_OVERLAP)
-    classifier = personal_model.personalise(lite.load_classifier(model), model, personal)
+    classifier = personal_classifier.personalise(lite.load_classifier(model), model, personal)
     scenes = None
     if split == "all":
         files = list_labelled(data_dir, other)  # with "other" when the folder has an Other/
@@ -367,7 +366,7 @@ def evaluate(
     scored = score_items(classifier, items, progress, kinds)
     refuse_unread(data_dir, other, items, np.bincount(scored.true).tolist(),
                   None if split == "all" else parts.counts)
-    result = replace(measure(scored, split, scenes), judged_by=personal_model.describe(classifier, model))
+    result = replace(measure(scored, split, scenes), judged_by=personal_classifier.describe(classifier, model))
     if holdout is None and split == "validation":
         recorded = Path((classifier.metadata.get("holdout") or {}).get("folder") or "")
         holdout = recorded if recorded != Path("") and recorded.is_dir() else None

@@ -268,7 +268,7 @@ def watch_folder(
     from sorter.files.verdicts import put_back_reason, same_file_of
     from sorter.media.folders import Skipped
     from sorter.model import lite
-    from sorter.model.personal import Follower, describe
+    from sorter.model.personal_classifier import Follower, describe
     from sorter.sorting import suggesting
     from sorter.sorting.latecomers import Filed, Latecomers
     from sorter.watching.unreadable import Unreadable
