@@ -388,7 +388,7 @@ class Session:
     def take_back(self) -> tuple[Photo, list[str]]:
         """Put the last correction back, journaled as `sorter undo` does: the photo, and where it
         was found moved on since, as undo says it. Raises FolderLocked or ReviewConflict."""
-        from sorter.files.undo import put_back
+        from sorter.files.putting_back import put_back
 
         with self._moving:
             if not self._corrections:

@@ -1,0 +1,354 @@
+"""Putting a run's moves back, a chunk at a time, for `undo` (and a review's take-back of one
+correction, `put_back`): each file checked where sorter put it, looked for where it went since
+(`whereabouts`), moved back never overwriting, a photo's group (its companions) together, and
+the lines it says of each kept, missing or found. The chunk's moves are journaled as "unmove"
+intents before, "undo" after."""
+
+from __future__ import annotations
+
+import os
+import stat
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from itertools import groupby
+from pathlib import Path
+
+from sorter.config import REPORT_LINES, REVIEW_RUN_PREFIX
+from sorter.files.tidying import make_parents
+
+#: Moves put back per journal write (two fsyncs per chunk).
+CHUNK = 1024
+
+
+@dataclass
+class Lines:
+    """A report that stays small however many files it is about."""
+
+    shown: list[str] = field(default_factory=list)
+    total: int = 0
+
+    def add(self, line: str) -> None:
+        self.total += 1
+        if len(self.shown) < REPORT_LINES:
+            self.shown.append(line)
+
+
+def _a_backup(path: str, of: str) -> bool:
+    """`path` is where an editor keeps the file `of` when it saves a new one under its name: in
+    its folder, under its name and more (`c0.jpg~`, `c0.jpg.bak`, `c0.jpg.orig`, `c0.jpg.~1~`).
+    Not its stem and a backup's extension (`c0.bak`, `c0.old`): a person renames a photo so to
+    put another file under its name, and that file is no version of the photo (a dog copied in as
+    `c2.jpg` went back as the cat, the cat left as `c2.old`); the photo itself goes back, as any
+    photo found under another name does."""
+    folder, name = os.path.split(of)
+    there, backup = os.path.split(path)
+    return there == folder and backup.startswith(name) and backup != name
+
+
+def _saved_as(backup: str, name: str) -> str | None:
+    """Where the photo `name` (its place in the journal) is as an editor saved it again, where it
+    was found as `backup` (`_a_backup`): under its name in the folder the backup is in; or None,
+    `backup` being no backup of that name."""
+    saved = os.path.join(os.path.dirname(backup), os.path.basename(name))
+    return saved if _a_backup(backup, saved) else None
+
+
+def _with_parents(folder: str, into: set[str]) -> None:
+    """Add `folder` and the folders above it, up to the top, to `into`: a few string ops."""
+    while folder and folder not in into:
+        into.add(folder)
+        folder = os.path.dirname(folder)
+
+
+def _look(path: Path) -> os.stat_result | None:
+    """What is at `path` (not followed), or None when nothing is; other errors raise."""
+    try:
+        return os.lstat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+
+
+class Undoer:
+    """One undo's putting back, run after run (`run`), and what it has to say of them."""
+
+    def __init__(self, root: Path, journal, runs: set[str] = frozenset(), state=None,
+                 on_missing: Callable[[str, str, int], None] = lambda line, run, seq: None,
+                 on_found: Callable[[str, str, int], None] = lambda line, run, seq: None) -> None:
+        from sorter.files.whereabouts import Whereabouts
+
+        self.root = root
+        self.journal = journal
+        self.restored = 0
+        self.already_back = 0  # found where they came from already (put back by hand)
+        self.conflicts = Lines()
+        self.missing = Lines()
+        #: Told each file found gone (line, run, seq) as its chunk's "gone" mark is journaled, after
+        #: which no undo looks for it again: an undo Ctrl-C stops says those marked (`Told`).
+        self.on_missing = on_missing
+        self._missing_now: list[tuple[str, object]] = []  # the chunk's (line, move), until then
+        self._yours: set[int] = set()  # the chunk's moves left in a folder of the user's own: "gone", said so
+        self.found = Lines()
+        #: Told each "found" line (line, run, seq) before the journal names where the file was found
+        #: (an intent, after which a Ctrl-C's recovery puts it back unsaid) or marks it gone (kept in
+        #: a folder of the user's own): an undo Ctrl-C stops says those the journal settles (`Told`).
+        self.on_found = on_found
+        self.whereabouts = Whereabouts(root, runs, state)  # `runs`: those being undone; `state`: the journal scanned
+        #: seq -> (where sorter put it, what is there if anything, its other names), of a file found elsewhere
+        self._moved_on: dict[int, tuple[str, str, tuple[str, ...]]] = {}
+        #: seq -> (where sorter put it, the editor's backup it was found as: `_a_backup`), of one put
+        #: back as it is now
+        self._backups: dict[int, tuple[str, str]] = {}
+        #: Each such backup -> where this undo put the photo as it is now: an older run's move of the
+        #: photo (the sort's, after a review's correction) takes that file on from there
+        self._saved: dict[str, str] = {}
+        #: The folders of the photos found moved on and put back: where a folder sorter made may be now
+        self.followed: set[str] = set()
+        #: The folders the run being undone had its files taken back from, where it put them
+        self.held: set[str] = set()
+        #: The folders this undo made to put a photo back (one the user removed since): removed once empty
+        self.made: list[str] = []
+
+    def run(self, run) -> None:
+        from sorter.files.journal import moves_of
+
+        self.journal.run = run.run
+        self.held.clear()
+        for line in run.refused:  # records naming a path outside the folder (see journal.inside)
+            self.conflicts.add(line)
+        self.conflicts.total += run.refused_total - len(run.refused)
+        chunk: list[list] = []
+        undoable = (m for m in moves_of(self.root, run) if run.undoable(m.seq))
+        groups = (list(members) for _, members in groupby(undoable, key=lambda m: m.group))
+        review = run.run.startswith(REVIEW_RUN_PREFIX)
+        if review:
+            # A review may move one photo twice (cats/ -> dogs/ -> cats/Luna/): newest first and
+            # one at a time, so each move is checked where the one after it left the photo. A
+            # person's clicks: few enough to hold; a sort or watch moves each photo once and streams.
+            groups = reversed(list(groups))
+        for members in groups:
+            chunk.append(members)
+            if review or sum(map(len, chunk)) >= CHUNK:
+                self._put_back(chunk)
+                chunk = []
+        self._put_back(chunk)
+
+    def _check(self, group) -> tuple[list, list, list]:
+        """(members to move back, members already back, members gone) of one group; conflicts
+        and missing files reported. A conflict keeps the whole group where it is (a later undo
+        tries again). A file no longer where sorter put it, or with another file in its place, is
+        looked for by its identity, and moved back from where it is now (`whereabouts`), the other
+        file left there; another file with the photo nowhere else is the photo saved over (moved
+        back), unless it is another journaled move's photo, and so is one with the photo found
+        beside it under a backup of its name (an editor's save, `c0.jpg~`: the backup left there);
+        found elsewhere as such a backup, the file under its name beside it goes back (`_as_now`).
+        A file at its first place is it only by its identity (else a new file there, and the photo
+        looked for). One gone (deleted, taken out of the folder, or a folder or link in its place:
+        sorter moves only files) is reported once, and the next undo goes on to the run before. A
+        group is one unit: a member found in a folder of the user's own keeps the whole group where
+        it is, as undone."""
+        from sorter.files.moves import finish_fallback_move
+        from sorter.files.whereabouts import Unsure
+
+        to_move, back, conflicts, gone, yours = [], [], [], [], []
+        for m in group:
+            src, dst = self.root / m.src, self.root / m.dst
+            try:
+                at_src, at_dst = _look(src), _look(dst)
+            except OSError as exc:  # a folder it may not look into: not "gone", tried again later
+                conflicts.append((m, f"cannot look ({exc.strerror or exc})"))
+                continue
+            if at_src is not None and at_dst is not None:
+                if finish_fallback_move(dst, src):  # crash inside an earlier undo's fallback move
+                    back.append(m)
+                else:
+                    conflicts.append((m, f"another file is at {m.src} now"))
+            elif at_src is not None and not self.whereabouts.not_it(m, at_src):
+                back.append(m)  # an earlier undo moved it, then crashed; or put back by hand
+            else:
+                a_file = at_dst is not None and stat.S_ISREG(at_dst.st_mode)  # the photo, or another file
+                try:
+                    found = self.whereabouts.replaced(m, at_dst) if a_file else self.whereabouts.find(m)
+                except Unsure as exc:
+                    conflicts.append((m, f"{'not the photo sorter put there' if a_file else 'no longer there'}, "
+                                         f"and {exc}"))
+                    continue
+                if found is not None and found.path == m.src:  # its copy, put back by hand (`files.copied`)
+                    back.append(m)
+                    continue
+                mode = 0 if at_dst is None else at_dst.st_mode
+                other = ("another file" if a_file else "a folder" if stat.S_ISDIR(mode) else
+                         "a link" if stat.S_ISLNK(mode) else "not a file")  # what is there, if anything
+                if found is not None and found.yours:  # taken into a folder of the user's own: theirs
+                    self._found(f"{m.dst}: moved to {found.path} since, into a folder of yours; left there "
+                                f"(was {m.src})", m)
+                    yours.append(found.path)
+                    gone.append(m)
+                elif found is not None and at_src is not None:  # a new file at its first place: kept, tried again
+                    conflicts.append((replace(m, dst=found.path), f"another file is at {m.src} now"))
+                elif found is not None and a_file and self._saved.get(found.path) == m.dst:
+                    to_move.append(m)  # the photo as it is now, put here by this undo (and said so then)
+                elif found is not None and (saved := self._as_now(m, found, at_dst)) is not None:
+                    # Saved by an editor that renamed the photo to a backup of its name, then wrote
+                    # the new version under it (where sorter put it, or where it was taken since):
+                    # that one is the photo as the user has it now. The backup stays, said so:
+                    # neither version is lost.
+                    self._backups[m.seq] = (m.dst, found.path)
+                    to_move.append(replace(m, dst=saved))
+                elif found is not None:
+                    self._moved_on[m.seq] = (m.dst, other, found.others)
+                    to_move.append(replace(m, dst=found.path))  # journaled so: recovery looks for it there
+                elif a_file and not self.whereabouts.anothers(m, at_dst):  # found nowhere else: saved over
+                    to_move.append(m)
+                else:
+                    there = ("no longer there" if at_dst is None or a_file else
+                             f"now {other}, not the photo sorter moved; left there")
+                    self._missing_now.append((f"{m.dst}: {there} (was {m.src})", m))
+                    gone.append(m)
+        for m, why in conflicts:
+            self.conflicts.add(f"{m.dst}: {why}; left in place")
+        if conflicts:
+            for m in to_move:
+                self.conflicts.add(f"{m.dst}: left in place with {conflicts[0][0].dst}")
+            return [], back, gone
+        if yours:  # one unit: a member kept in a folder of the user's own keeps its group where it is
+            for m in to_move:
+                was, _ = self._backups.pop(m.seq, (m.dst, None))
+                was, _, _ = self._moved_on.pop(m.seq, (was, None, ()))
+                since = f"moved to {m.dst} since, " if m.dst != was else ""
+                self._found(f"{was}: {since}left there with {yours[0]}, in a folder of yours (was {m.src})", m)
+            return [], back, gone + to_move
+        return to_move, back, gone
+
+    def _found(self, line: str, m) -> None:
+        """`m` found taken into a folder of the user's own, and left there: "gone", said so."""
+        self._yours.add(m.seq)
+        self.found.add(line)
+        self.on_found(line, m.run, m.seq)
+
+    def _found_line(self, m, leaving: set[str]) -> str:
+        """The "found: ..." line of `m`, put back from where it was found (`_moved_on`,
+        `_backups`), as it reads once its chunk has moved: `leaving`, the places the chunk takes
+        files from, where it is told before (a file found at the place sorter put `m` stays there,
+        said so, unless the chunk takes it from there too: two names swapped)."""
+        if m.seq in self._backups:
+            was, backup = self._backups[m.seq]
+            since = f"moved to {m.dst} and " if m.dst != was else ""
+            return (f"{was}: {since}saved again since (its earlier version is {backup}, left there); "
+                    f"put back as it is now to {m.src}")
+        was, other, others = self._moved_on[m.seq]
+        line = f"{was}: moved to {m.dst} since; put back from there to {m.src}"
+        if others:
+            names = ", ".join(others)
+            line += f"; its other name {names} stays" if len(others) == 1 else f"; its other names {names} stay"
+        stays = was not in leaving and os.path.lexists(self.root / was)
+        return line + (f"; {was} is {other} now, left there" if stays else "")
+
+    def _as_now(self, m, found, at_dst: os.stat_result | None) -> str | None:
+        """Where the photo `m` moved is as the user has it now, where it was `found` under a backup
+        of its name (`_a_backup`): the file under its name beside the backup (`cats/c0.jpg` beside
+        `cats/c0.jpg~`; `cats/best/c0.jpg` beside `cats/best/c0.jpg~`, taken into a folder first),
+        an editor's save of it; None where there is none, or it is the photo itself under another
+        name, or another journaled move's photo (`anothers`)."""
+        from sorter.files.verdicts import is_a_file, lstat_of
+
+        saved = _saved_as(found.path, m.dst)
+        if saved is None or saved in found.others:
+            return None
+        there = at_dst if saved == m.dst else lstat_of(os.path.join(self.root, saved))
+        return saved if is_a_file(there) and not self.whereabouts.anothers(m, there) else None
+
+    def _put_back(self, groups) -> None:
+        from sorter.files.moves import interrupt_behind, move_no_replace, sync_dirs
+
+        checked = [self._check(g) for g in groups]
+        later = _taken_later(checked)
+        checked = [c for i, c in enumerate(checked) if i not in later]
+        to_move = [m for moving, _, _ in checked for m in moving]
+        undone = [m.seq for _, back, _ in checked for m in back]
+        self.already_back += len(undone)
+        kept: list[int] = []
+        found: list = []  # moved back from where they were found
+        leaving = {m.dst for m in to_move}
+        for m in to_move:  # said before the intents name where they were found (`on_found`)
+            if m.seq in self._moved_on or m.seq in self._backups:
+                self.on_found(self._found_line(m, leaving), m.run, m.seq)
+        self.journal.returning(to_move)
+        for moving, _, _ in checked:
+            returned = []
+            try:
+                for m in moving:
+                    self.made += make_parents(self.root, os.path.dirname(m.src))  # a subfolder since removed
+                    move_no_replace(self.root / m.dst, self.root / m.src, self.root)
+                    returned.append(m)
+            except OSError as exc:
+                if (interrupt := interrupt_behind(exc)) is not None:
+                    raise interrupt from exc
+                failed = moving[len(returned)]
+                if isinstance(exc, FileExistsError) and os.path.lexists(self.root / failed.src):
+                    self.conflicts.add(f"{failed.dst}: another file is at {failed.src} now; left in place")
+                else:  # e.g. a file now where its subfolder was
+                    self.conflicts.add(f"{failed.dst}: cannot move back ({exc.strerror or exc})")
+                for m in reversed(returned):  # the group stays whole: back into the sorted folder
+                    move_no_replace(self.root / m.src, self.root / m.dst, self.root)
+                kept += [m.seq for m in moving]
+                continue
+            undone += [m.seq for m in returned]
+            self.restored += len(returned)
+            for m in returned:
+                self.whereabouts.moved(m.dst, m.src)
+                if m.seq in self._moved_on or m.seq in self._backups:
+                    found.append(m)
+                if m.seq not in self._moved_on:
+                    _with_parents(os.path.dirname(m.dst), self.held)
+        for m in found:  # once every group has moved: of two names swapped, neither is "left there"
+            self.found.add(self._found_line(m, set()))
+            if m.seq in self._backups:
+                self._saved[self._backups[m.seq][1]] = m.src
+            else:
+                _with_parents(os.path.dirname(m.dst), self.followed)
+        self._moved_on.clear()
+        self._backups.clear()
+        sync_dirs([self.root, *{(self.root / p).parent for m in to_move for p in (m.src, m.dst)}])
+        self.journal.mark("undo", undone)
+        self.journal.mark("keep", kept)
+        # Told before the mark, which a Ctrl-C may stop: `Told` says only those it marked.
+        for line, m in self._missing_now:
+            self.missing.add(line)
+            self.on_missing(line, m.run, m.seq)
+        self._missing_now.clear()
+        # Those left in a folder of the user's own marked so: an undo Ctrl-C stops counts them apart.
+        self.journal.append_many("gone", [{"seq": m.seq, **({"yours": True} if m.seq in self._yours else {})}
+                                          for _, _, gone in checked for m in gone])
+        self._yours.clear()
+        if later:  # checked again where the newer move of their photo left it
+            self._put_back([groups[i] for i in sorted(later)])
+
+
+def _taken_later(checked) -> set[int]:
+    """Of a chunk's groups as checked (`Undoer._check`), those whose file a newer group of the
+    chunk takes too: one photo filed twice by one watch (filed, taken out under another name,
+    filed again), the page's `u` of a correction between the two having put it at the first
+    move's place. The newer goes back first, then the older is checked again where that left
+    the photo, as a review's moves are undone, newest first. Both had taken the same file: the
+    older moved it, the newer's move failed (`cannot move back (No such file or directory)`),
+    and a second undo finished it. Only a group with a member to move and none gone is put off:
+    its check has reported nothing yet."""
+    taken: set[str] = set()
+    later: set[int] = set()
+    for i in reversed(range(len(checked))):
+        moving, back, gone = checked[i]
+        places = {m.dst for m in moving} | {m.src for m in back}
+        if places & taken and moving and not gone:
+            later.add(i)
+        taken |= places
+    return later
+
+
+def put_back(root: Path, journal, groups) -> tuple[list[str], list[str]]:
+    """Put back these groups of `journal`'s run (lists of its `journal.Move`s, a group's
+    members together) as `undo` does, journaled, never overwriting; the caller holds the
+    lock. The review server's take-back of one correction. (where files were found moved on
+    since, as undo says it: `found: ...`; what was kept and why)"""
+    undoer = Undoer(root, journal)
+    undoer._put_back(groups)
+    return undoer.found.shown, undoer.conflicts.shown + undoer.missing.shown
