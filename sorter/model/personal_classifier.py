@@ -113,13 +113,6 @@ def personalise(classifier, model: Path | None = None, use: bool = True):
     return PersonalClassifier(classifier, fitted, personal.base_name(model))
 
 
-def load_classifier(model: Path | None, use: bool = True):
-    """What sort, watch and evaluate run: the model (`lite.load_classifier`), personalised."""
-    from sorter.model import lite
-
-    return personalise(lite.load_classifier(model), model, use)
-
-
 def named_pets(classifier) -> dict[str, tuple[str, ...]]:
     """The named pets a classifier recognises, by species ({"cat": ("Luna",)}); none without a
     personal model."""
