@@ -1,7 +1,7 @@
 """files: the only code that changes a user's files, and the record that makes it reversible.
 
 Owns the journal (intents fsync'd before each move) and recovery from it after a crash,
-the moves themselves (no-replace, across filesystems), the folder lock (and a running
+the moves themselves (no-replace, across filesystems; the mount table: `mounts`), the folder lock (and a running
 watcher's), planning (pure: predictions -> destinations), filing (a photo and its companions
 moved as one journaled group), companions, undo (each chunk of moves put back:
 `putting_back`; the whereabouts of a file moved on since sorter put it, and of a folder it

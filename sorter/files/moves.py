@@ -288,13 +288,12 @@ def _mount_of(folder: Path) -> str | None:
     """The mount point `folder` is under, from /proc/self/mountinfo (Linux): a bind mount is a
     mount of its own there, though its files bear its filesystem's device number. None where
     that cannot be read."""
-    import re
+    from sorter.files.mounts import mounts
 
     real = os.path.realpath(folder)
     try:
-        with open("/proc/self/mountinfo", encoding="utf-8", errors="surrogateescape") as info:
-            points = [re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), line.split()[4]) for line in info]
-    except (OSError, IndexError):
+        points = [mount.point for mount in mounts()]
+    except OSError:
         return None
     under = [p for p in points if real == p or real.startswith(p.rstrip("/") + "/")]
     return max(under, key=len, default=None)
@@ -312,10 +311,11 @@ def finish_fallback_move(src: Path, dst: Path) -> bool:
         return False
     same_inode = (a.st_dev, a.st_ino) == (b.st_dev, b.st_ino)
     # Only a move across two mounts copies. Asked for two devices alone, one across a bind mount
-    # (one filesystem at two places: one device, yet no rename or link crosses) stayed at both names.
-    apart = a.st_dev != b.st_dev or _mount_of(src.parent) != _mount_of(dst.parent)
-    copied = (not same_inode and apart and stat.S_ISREG(a.st_mode) and stat.S_ISREG(b.st_mode)
-              and a.st_size == b.st_size and filecmp.cmp(src, dst, shallow=False))
+    # (one filesystem at two places: one device, yet no rename or link crosses) stayed at both
+    # names. The mount table is read last, and only for two equal-sized files on one device.
+    copied = (not same_inode and stat.S_ISREG(a.st_mode) and stat.S_ISREG(b.st_mode) and a.st_size == b.st_size
+              and (a.st_dev != b.st_dev or _mount_of(src.parent) != _mount_of(dst.parent))
+              and filecmp.cmp(src, dst, shallow=False))
     if same_inode or copied:
         os.unlink(src)
         return True

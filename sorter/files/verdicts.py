@@ -48,18 +48,17 @@ _INODES_MADE_UP = ("vfat", "msdos", "exfat", "fuseblk", "fuse")
 def inodes_last(path: Path | str) -> bool:
     """The filesystem holding `path` keeps a file's inode number across mounts: yes unless Linux's
     mount table says it is one of `_INODES_MADE_UP` (elsewhere, and on any doubt, yes)."""
+    from sorter.files.mounts import mounts
+
     try:
         st = os.stat(path)
-        with open("/proc/self/mountinfo", encoding="utf-8", errors="replace") as table:
-            lines = table.read().splitlines()
+        table = mounts()
     except OSError:
         return True
     device = f"{os.major(st.st_dev)}:{os.minor(st.st_dev)}"
-    for line in lines:
-        fields, _, rest = line.partition(" - ")
-        if len(fields.split()) > 2 and fields.split()[2] == device and rest:
-            kind = rest.split()[0]
-            return not (kind in _INODES_MADE_UP or kind.startswith("fuse."))
+    for mount in table:
+        if mount.device == device:
+            return not (mount.kind in _INODES_MADE_UP or mount.kind.startswith("fuse."))
     return True
 
 
