@@ -9,6 +9,8 @@ from __future__ import annotations
 import os
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -29,8 +31,9 @@ def wait_until(condition, timeout: float) -> bool:
     return condition()
 
 
-def watching(card: Path, settings: watcher.WatchSettings = FAST,
-             **options) -> tuple[threading.Event, threading.Thread, list]:
+@contextmanager
+def watching(card: Path, settings: watcher.WatchSettings = FAST, **options) -> Iterator[list]:
+    """A watch of `card` in a thread for the block; what it said, in the list yielded."""
     stop, results = threading.Event(), []
 
     def target() -> None:
@@ -42,7 +45,11 @@ def watching(card: Path, settings: watcher.WatchSettings = FAST,
 
     thread = threading.Thread(target=target, daemon=True)
     thread.start()
-    return stop, thread, results
+    try:
+        yield results
+    finally:
+        stop.set()
+        thread.join(20)
 
 
 def numbered_anew(path: Path) -> None:
@@ -64,17 +71,13 @@ def said(results: list) -> list[tuple[str, str, str | None]]:
 
 
 def test_a_photo_put_back_on_a_card_stays_put_back_when_the_card_numbers_it_anew(exfat_card: Path) -> None:
-    stop, thread, results = watching(exfat_card)
-    try:
+    with watching(exfat_card) as results:
         write_image(exfat_card / "IMG_0200.JPG", RED)
         assert wait_until(lambda: len(results) == 1, 20), results  # moved, and said: remembered
         os.rename(exfat_card / "dogs" / "IMG_0200.JPG", exfat_card / "IMG_0200.JPG")
         assert wait_until(lambda: len(results) == 2, 10), results
         numbered_anew(exfat_card / "IMG_0200.JPG")
         time.sleep(1.5)  # many polls and scans
-    finally:
-        stop.set()
-        thread.join(20)
     assert said(results) == [
         ("moved", "IMG_0200.JPG", None),
         ("skipped", "IMG_0200.JPG", "you put it back from dogs/IMG_0200.JPG; left there"),
@@ -85,16 +88,12 @@ def test_a_photo_put_back_on_a_card_stays_put_back_when_the_card_numbers_it_anew
 def test_a_photo_put_back_and_numbered_anew_before_the_watch_looks_at_it_is_still_put_back(exfat_card: Path) -> None:
     """Its new number already when the watch comes to it (its `settle` wait): what it is, as the
     watch remembers the photo it moved, is its size and time."""
-    stop, thread, results = watching(exfat_card, watcher.WatchSettings(settle=1.0, poll_interval=0.1))
-    try:
+    with watching(exfat_card, watcher.WatchSettings(settle=1.0, poll_interval=0.1)) as results:
         write_image(exfat_card / "IMG_0201.JPG", RED)
         assert wait_until(lambda: len(results) == 1, 20), results  # moved, and said: remembered
         os.rename(exfat_card / "dogs" / "IMG_0201.JPG", exfat_card / "IMG_0201.JPG")
         numbered_anew(exfat_card / "IMG_0201.JPG")
         assert wait_until(lambda: len(results) == 2, 10), results
-    finally:
-        stop.set()
-        thread.join(20)
     assert said(results) == [
         ("moved", "IMG_0201.JPG", None),
         ("skipped", "IMG_0201.JPG", "you put it back from dogs/IMG_0201.JPG; left there"),
@@ -102,30 +101,22 @@ def test_a_photo_put_back_and_numbered_anew_before_the_watch_looks_at_it_is_stil
 
 
 def test_a_photo_left_in_place_on_a_card_is_judged_once_however_the_card_numbers_it(exfat_card: Path) -> None:
-    stop, thread, results = watching(exfat_card, min_confidence=0.9)
-    try:
+    with watching(exfat_card, min_confidence=0.9) as results:
         write_image(exfat_card / "blurry.jpg", GREY)
         assert wait_until(lambda: len(results) == 1, 20), results
         numbered_anew(exfat_card / "blurry.jpg")
         time.sleep(1.5)  # many polls and scans
-    finally:
-        stop.set()
-        thread.join(20)
     assert [(status, name) for status, name, _ in said(results)] == [("unsure", "blurry.jpg")]
     assert [seen.path for seen in seen_of(exfat_card)] == ["blurry.jpg"]  # one line in the journal
 
 
 def test_a_sidecar_come_after_its_photo_in_another_case_joins_it_as_a_sort_takes_it_along(exfat_card: Path) -> None:
     """`IMG_0302.jpg.xmp` after `IMG_0302.JPG`: a look-up of `IMG_0302.JPG.xmp` opens it on the card."""
-    stop, thread, results = watching(exfat_card)
-    try:
+    with watching(exfat_card) as results:
         write_image(exfat_card / "IMG_0302.JPG", RED)
         assert wait_until(lambda: (exfat_card / "dogs" / "IMG_0302.JPG").exists(), 20), results
         (exfat_card / "IMG_0302.jpg.xmp").write_text("x\n")
         assert wait_until(lambda: len(results) == 2, 10), results
-    finally:
-        stop.set()
-        thread.join(20)
     assert [(status, name) for status, name, _ in said(results)] == [
         ("moved", "IMG_0302.JPG"), ("joined", "IMG_0302.jpg.xmp")]
     assert sorted(os.listdir(exfat_card / "dogs")) == ["IMG_0302.JPG", "IMG_0302.jpg.xmp"]
