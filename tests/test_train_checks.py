@@ -143,3 +143,35 @@ def test_a_python_caller_of_train_is_held_to_the_command_line_s_ranges_in_its_wo
 
     assert str(refused.value) == f"Invalid value for {said}"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["data"]  # nothing written
+
+
+@pytest.mark.parametrize("field, option, value", [
+    ("learning_rate", "--learning-rate", 0.0),
+    ("learning_rate", "--learning-rate", 2.0),
+    ("learning_rate", "--learning-rate", float("nan")),
+    ("learning_rate", "--learning-rate", float("inf")),
+    ("distill", "--distill", -1.0),
+    ("distill", "--distill", 101.0),
+    ("distill", "--distill", float("nan")),
+    ("distill", "--distill", float("-inf")),
+])
+def test_a_python_caller_s_learning_rate_and_distill_are_held_to_the_command_line_s_ranges(
+        tmp_path: Path, field: str, option: str, value: float) -> None:
+    """`sorter train --learning-rate nan` was refused as it was parsed, but a Python caller's
+    learning_rate=nan or distill=-1 went on to train (a model of nan weights, or one pushed away
+    from ImageNet's answers). `check_options` holds both to the command line's ranges, in the
+    command line's own words, before anything is read or written."""
+    from sorter.errors import OptionError
+    from sorter.training import train as trainer
+    from sorter.training.loop import TrainConfig
+
+    make_dataset(tmp_path / "data", 2)
+    with pytest.raises(OptionError) as refused:
+        trainer.train(TrainConfig(tmp_path / "data", tmp_path / "model.keras", **{field: value}))
+
+    cli = runner.invoke(app, [*small_run(tmp_path / "data", tmp_path / "cli.keras"), option, str(value)])
+    assert cli.exit_code == 2
+    low, high = {"learning_rate": ("1e-06", "1"), "distill": ("0", "100")}[field]
+    said = f"Invalid value for '{option}': {value} is not a number from {low} to {high}"
+    assert str(refused.value) == said and said in " ".join(cli.stderr.split())
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["data"]  # nothing written

@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from sorter.training.limits import wanted, whole_number_from
+from sorter.training.limits import not_a_number, number_within, wanted, whole_number_from
 
 ModelOption = Annotated[
     Optional[Path],
@@ -37,8 +37,8 @@ def number_from(low: float, high: float):
             number = float(value)
         except ValueError:
             raise typer.BadParameter(f"{value!r} is not a number; give one from {low:g} to {high:g}") from None
-        if number != number or not low <= number <= high:  # number != number: nan
-            raise typer.BadParameter(f"{value} is not a number from {low:g} to {high:g}")
+        if not number_within(number, low, high):
+            raise typer.BadParameter(not_a_number(low, high, value))
         return number
 
     return parse

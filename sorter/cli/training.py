@@ -12,7 +12,17 @@ import typer
 from sorter.cli.console import err, fail, out, printable, progress_bar, shown
 from sorter.cli.options import ModelOption, NoPersonalOption, folder_argument, number_from, whole_number
 from sorter.errors import SorterError
-from sorter.training.limits import LARGEST_BATCH, LARGEST_IMAGE, LARGEST_SEED, MOST_EPOCHS, MOST_PER_CLASS, SMALLEST_IMAGE
+from sorter.training.limits import (
+    LARGEST_BATCH,
+    LARGEST_DISTILL,
+    LARGEST_IMAGE,
+    LARGEST_LEARNING_RATE,
+    LARGEST_SEED,
+    LEAST_LEARNING_RATE,
+    MOST_EPOCHS,
+    MOST_PER_CLASS,
+    SMALLEST_IMAGE,
+)
 
 if TYPE_CHECKING:
     from sorter.training.train import TrainResult, WorkerDone
@@ -70,12 +80,12 @@ def train(
     resume: Annotated[bool, typer.Option("--resume", help="Continue an interrupted run from its last checkpoint.")] = False,
     learning_rate: Annotated[
         Optional[float],
-        typer.Option(parser=number_from(1e-6, 1.0), metavar="FLOAT",
+        typer.Option(parser=number_from(LEAST_LEARNING_RATE, LARGEST_LEARNING_RATE), metavar="FLOAT",
                      help="Peak learning rate (warm-up, then cosine decay). (default: 2e-4 / 3e-3)"),
     ] = None,
     distill: Annotated[
         Optional[float],
-        typer.Option(parser=number_from(0.0, 100.0), metavar="FLOAT",
+        typer.Option(parser=number_from(0.0, LARGEST_DISTILL), metavar="FLOAT",
                      help="How much keeping the pretrained network's ImageNet answers weighs "
                      "beside the classes while fine-tuning (learning without forgetting); 0: not at all. "
                      "(default: 0)"),

@@ -1,6 +1,7 @@
-"""The ranges of train's whole-number options, in one place for both callers: the command line
+"""The ranges of train's numeric options, in one place for both callers: the command line
 (`cli.training`, which refuses a value as it parses it) and a Python caller of `train.train`
-(`train.check_options`), each saying `must be a whole number from L to H (got X)`.
+(`train.check_options`), each saying `must be a whole number from L to H (got X)`, or for a
+fraction `X is not a number from L to H` (nan and inf included).
 
 Every one has an upper limit, said in one line before anything is written: a number past what
 TensorFlow takes (`--epochs 99999999999999999999`: "Failed to convert elements ... to Tensor",
@@ -35,6 +36,19 @@ WHOLE_NUMBERS: dict[str, tuple[str, int, int]] = {
     "limit": ("--limit", 1, MOST_PER_CLASS),
 }
 
+#: The defaults are 2e-4 (fine-tune) and 3e-3 (small network): a peak rate past 1 or under 1e-6
+#: is a typo, not a plan.
+LEAST_LEARNING_RATE, LARGEST_LEARNING_RATE = 1e-6, 1.0
+#: --distill weighs keeping ImageNet's answers against the classes' loss: past 100 times the
+#: classes' weight, they would hardly count.
+LARGEST_DISTILL = 100.0
+
+#: Each fractional field of `loop.TrainConfig` -> its option and range (None: unset, allowed).
+NUMBERS: dict[str, tuple[str, float, float]] = {
+    "learning_rate": ("--learning-rate", LEAST_LEARNING_RATE, LARGEST_LEARNING_RATE),
+    "distill": ("--distill", 0.0, LARGEST_DISTILL),
+}
+
 
 def whole_number_from(value: object, low: int, high: int) -> bool:
     """`value` is a whole number from `low` to `high`: not a bool, nor a float (3.0 either)."""
@@ -44,3 +58,15 @@ def whole_number_from(value: object, low: int, high: int) -> bool:
 def wanted(low: int, high: int, got: object) -> str:
     """What a caller is told of a value that is not `whole_number_from(low, high)`."""
     return f"must be a whole number from {low} to {high} (got {got})"
+
+
+def number_within(value: object, low: float, high: float) -> bool:
+    """`value` is a number from `low` to `high`: not a bool, nor nan (every comparison with nan
+    is false, so it fails the range as it is), nor an infinity."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and low <= value <= high
+
+
+def not_a_number(low: float, high: float, got: object) -> str:
+    """What a caller is told of a value that is not `number_within(low, high)`: the command line's
+    own words, `nan is not a number from 0 to 100`."""
+    return f"{got} is not a number from {low:g} to {high:g}"

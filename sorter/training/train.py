@@ -154,7 +154,7 @@ def check_options(config) -> None:
     missing or trained on another split, an Other/ folder with --backbone none) is found later."""
     from sorter.training.datasets import check_validation_split
     from sorter.training.distribute import check_mode
-    from sorter.training.limits import WHOLE_NUMBERS, wanted, whole_number_from
+    from sorter.training.limits import NUMBERS, WHOLE_NUMBERS, not_a_number, number_within, wanted, whole_number_from
 
     if config.out.suffix.lower() != ".keras":
         raise OptionError(f"must end in .keras (got {config.out.name})", "--out")
@@ -162,6 +162,10 @@ def check_options(config) -> None:
         value = getattr(config, name)
         if (value is not None or name == "epochs") and not whole_number_from(value, low, high):
             raise OptionError(wanted(low, high, value), option)
+    for name, (option, low, high) in NUMBERS.items():
+        value = getattr(config, name)
+        if value is not None and not number_within(value, low, high):
+            raise OptionError(not_a_number(low, high, value), option)
     check_validation_split(config.validation_split)
     check_mode(config.distribute)
     if config.backbone == "none" and config.other:
