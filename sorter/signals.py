@@ -67,6 +67,22 @@ def sigterm_as_ctrl_c(over: tuple[object, ...] = ()) -> None:
         signal.signal(signal.SIGINT, _interrupt)
 
 
+def command_returned() -> None:
+    """The command has returned (`cli._Command.invoke`), its result said: SIGINT and SIGTERM are
+    ignored for the rest of the process, where one that came while Python unwound typer and
+    removed the temporary folder printed `Interrupted.` and ended with 130 (143), a finished sort
+    seeming cut short, or with typer's silent 130. The process ends with the command's own
+    status. Only the whole-command handlers (`sigterm_as_ctrl_c`) are swapped, so a command
+    run in-process (a test's CliRunner, a Python caller) keeps its own Ctrl-C."""
+    import signal
+
+    if threading.current_thread() is not threading.main_thread():
+        return
+    for sig, ours in ((signal.SIGINT, _interrupt), (signal.SIGTERM, _terminate)):
+        if signal.getsignal(sig) is ours:
+            signal.signal(sig, signal.SIG_IGN)
+
+
 def _terminate(signum, frame) -> None:
     _TERMINATED.append(signum)
     _interrupt(signum, frame)

@@ -121,3 +121,42 @@ def test_a_ctrl_c_inside_an_import_is_raised_once_the_import_is_done(tmp_path: P
     result = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=60,
                             env={**os.environ, "PYTHONPATH": str(REPO)}, restore_signals=True)
     assert (result.stdout, result.stderr) == ("imported\nInterrupted.\n", "")
+
+
+#: Sends `SIG` to the process itself once the command has returned, its result printed: as typer
+#: closes the command's context ("typer"), or as `cli.main` removes its temporary folder
+#: ("cli.main"), the last thing it does before the process ends.
+AFTER_THE_COMMAND = """
+import os, shutil
+import typer._click as click  # typer's own copy of click
+def signalling(function):
+    sent = []
+    def at(*args, **kwargs):
+        if not sent:
+            sent.append(SIG)
+            os.kill(os.getpid(), SIG)
+        return function(*args, **kwargs)
+    return at
+if WHERE == "typer":
+    click.Context.close = signalling(click.Context.close)
+else:
+    shutil.rmtree = signalling(shutil.rmtree)
+"""
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+@pytest.mark.parametrize("where", ["typer", "cli.main"])
+def test_a_signal_after_the_command_has_finished_changes_neither_its_output_nor_its_status(
+        tmp_path: Path, where: str, sig: int) -> None:
+    """A Ctrl-C or SIGTERM that came once the command had said its result, while typer unwound or
+    the temporary folder was removed, ended the process with 130 (143): `Interrupted.` under a
+    finished dry run (or, inside typer, not a word), as if it had been cut short. Once the
+    command has returned both are ignored: the process ends as the command did."""
+    (tmp_path / "photos").mkdir()
+    code = f"import sys\nWHERE = {where!r}\nSIG = {int(sig)}\n{AFTER_THE_COMMAND}\n{CONSOLE_SCRIPT}"
+    sorter = subprocess.Popen([sys.executable, "-c", code, "sort", str(tmp_path / "photos"), "--dry-run"], cwd=REPO,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, restore_signals=True,
+                              env={**os.environ, "PYTHONPATH": str(REPO)})
+    out, err = sorter.communicate(timeout=60)
+    assert (sorter.returncode, err) == (0, "")
+    assert out.endswith("Dry run: nothing was changed. Every file's plan: --verbose.\n")

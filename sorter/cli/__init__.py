@@ -53,10 +53,13 @@ class _Command(_PlainHelp, TyperCommand):
             raise
 
     def invoke(self, ctx):
-        from sorter.signals import interrupt_pending
+        from sorter.signals import command_returned, interrupt_pending
 
         interrupt_pending()  # a Ctrl-C received as the options were read, inside an import
-        return super().invoke(ctx)
+        try:
+            return super().invoke(ctx)
+        finally:  # its result said (or its Interrupted line to say): a signal now changes nothing
+            command_returned()
 
     def collect_usage_pieces(self, ctx):
         pieces = [self.options_metavar] if self.options_metavar else []
