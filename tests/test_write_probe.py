@@ -93,3 +93,24 @@ def test_a_users_own_file_by_the_probes_name_stays(exfat_card: Path) -> None:
     (exfat_card / PROBE_NAME).write_bytes(b"the user's")
     assert cannot_write(exfat_card) is None
     assert os.listdir(exfat_card) == [PROBE_NAME] and (exfat_card / PROBE_NAME).read_bytes() == b"the user's"
+
+
+def test_learn_removes_a_probe_a_killed_command_left_and_leaves_none_of_its_own(exfat_card: Path, fake_model) -> None:
+    """`sorter learn` tried only the card's `.sorter/`, never the card itself: a probe a killed
+    sort left beside the photos stayed there through every learn, where the next sort or undo
+    removes it. Learn removes it as they do (`folder.remove_probe_left`), and one a kill left in
+    `.sorter/` goes with its own try."""
+    from test_learn import invoke, sorted_and_corrected
+
+    sorted_and_corrected(exfat_card, fake_model)
+    for where in (exfat_card, exfat_card / ".sorter"):
+        killed = subprocess.run([sys.executable, "-c", _KILLED_TRY.format(root=str(where))],
+                                capture_output=True, text=True, timeout=120)
+        assert killed.returncode == -signal.SIGKILL, killed.stderr
+        assert PROBE_NAME in os.listdir(where)  # what the kill left
+
+    result = invoke("learn", exfat_card, "--model", fake_model)
+
+    assert result.exit_code == 0, result.output
+    assert "6 new" in result.stdout
+    assert [str(p.relative_to(exfat_card)) for p in exfat_card.rglob(PROBE_NAME)] == []

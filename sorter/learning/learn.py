@@ -140,14 +140,18 @@ def learn(
     folder: Path, *, model: Path | None = None, classifier=None, progress: Progress = lambda what, done, total: None,
 ) -> LearnResult:
     """Find the corrections in `folder`, add them to the user's examples, fit and check the
-    personal model, and write it unless it is refused. Changes nothing in `folder`."""
-    from sorter.files.folder import check_folder
+    personal model, and write it unless it is refused. Changes nothing in `folder` but sorter's
+    own: its lock in `.sorter/`, and a write probe a killed command left (`.sorter.probe`)."""
+    from sorter.files.folder import check_folder, remove_probe_left
     from sorter.model import lite
 
     started = time.monotonic()
     # Not a sort's own cats/ (its photos are that sort's); the real path, whatever link led here:
     # what was learnt from the folder before is found again by it. Its lock is taken in .sorter/.
     root = check_folder(folder, filing=True, command="learn", journaling=True).resolve()
+    # Learn tries only .sorter/ (whose probe its own try removes), never the folder: a probe a
+    # killed sort left beside the photos stayed through every learn, as sort and undo remove it.
+    remove_probe_left(root)
     model_path = lite.resolve_model_path(model)
     # Locked before the model loads (seconds): a `--forget` meanwhile waits for this learn, and
     # deletes what it saves, where it deleted first and this learn saved after it.
