@@ -58,7 +58,8 @@ def test_a_new_folder_at_the_path_she_was_learnt_at_is_another_folder(tmp_path: 
 
 def test_learn_forgets_what_it_learnt_from_the_folder_itself_and_says_so(tmp_path: Path, fake_model) -> None:
     """Her folder deleted where she was learnt: `learn` there forgets her six photos, said in a
-    line of its own, and keeps the folder's other correction."""
+    line of its own, and her with them, said too (she was forgotten without a word of her), and
+    keeps the folder's other correction."""
     roll = luna_learnt(tmp_path, fake_model)
     shutil.rmtree(roll / "cats" / "Luna")
 
@@ -67,7 +68,9 @@ def test_learn_forgets_what_it_learnt_from_the_folder_itself_and_says_so(tmp_pat
     assert result.exit_code == 0, result.output
     assert (f"Forgot 6 photos you placed in {roll}, learnt before: not in it now (deleted, edited or moved out since)."
             in result.stdout.splitlines()), result.stdout
-    assert "Saved" in result.stdout and "cats/Luna" not in result.stdout, result.stdout
+    assert (f"cats/Luna/ is no longer in {roll}: Luna, learnt from it alone, is no longer a named pet."
+            in result.stdout.splitlines()), result.stdout
+    assert "Saved" in result.stdout and "cats/Luna:" not in result.stdout, result.stdout  # no line of hers as learnt
 
 
 def stays_line(copy: Path, learnt_in: Path) -> str:

@@ -439,3 +439,60 @@ def test_her_folder_that_cannot_be_made_fails_her_photos_alone_and_watch_retries
     finally:
         subprocess.run(["chattr", "-i", str(later / "cats")], capture_output=True)
     assert [n.message for n in notices].count(said) == 1, notices
+
+
+def test_her_folder_deleted_where_she_was_learnt_stays_unnamed_there_once_learnt_though_named_elsewhere(
+        tmp_path: Path, fake_model) -> None:
+    """Luna learnt in two folders; the user deletes cats/Luna/ from one, roll. Until roll is learnt
+    again her photos stay in cats/ there, said so; `learn roll` forgot her photos there, and with
+    them that roll was where she was learnt: roll became any other folder, the review page
+    offered her again ("Might be cats/Luna/", Name… Luna) and the next sort made cats/Luna/ again.
+    Learnt so, she is not named in roll any more, said once by learn: no folder made, nothing
+    offered, through later learns of the other folder, until the user makes her folder again."""
+    from test_review_naming import almost_luna
+    from test_review_server import start
+
+    for i in range(6):
+        luna(tmp_path / "other" / "cats" / "Luna" / f"luna{i}.png", 150 + i)
+    assert invoke("learn", tmp_path / "other", "--model", fake_model).exit_code == 0
+    roll = tmp_path / "roll"
+    photo(roll / "cat0.png", "cat", 0)
+    assert invoke("sort", roll, "--model", fake_model).exit_code == 0
+    for i in range(6):
+        luna(roll / "cats" / "Luna" / f"luna{i}.png", 50 + i)
+    assert "cats/Luna: 12 photos" in invoke("learn", roll, "--model", fake_model).stdout
+    almost_luna(roll / "close.png", 32)
+    assert "Might be cats/Luna (1 photo)" in invoke("sort", roll, "--model", fake_model).stdout
+    shutil.rmtree(roll / "cats" / "Luna")  # the user deletes her folder
+
+    learnt = invoke("learn", roll, "--model", fake_model)
+
+    assert learnt.exit_code == 0, learnt.output
+    assert (f"cats/Luna/ is no longer in {roll}: Luna is not named here any more, and her photos stay in cats/ (she "
+            f"is still named from another folder; mkdir {roll / 'cats' / 'Luna'} for them to go there).") \
+        in learnt.stdout.splitlines(), learnt.stdout
+    assert "cats/Luna: 6 photos" in learnt.stdout  # still named, from the other folder
+    client, stop, thread = start(roll)
+    try:
+        status, groups = client.json("GET", "/api/groups")
+        assert status == 200 and groups["pets"] == {"cat": [], "dog": []}, groups["pets"]
+        assert [(g["status"], g["title"]) for g in groups["groups"]] == [("moved", "cats/")]
+    finally:
+        stop.set()
+        thread.join(10)
+    luna(roll / "new0.png", 70)
+    result = invoke("sort", roll, "--model", fake_model, "--name-pets")
+    assert result.exit_code == 0 and "cats/Luna" not in result.stdout, result.stdout  # nothing said at each sort
+    assert not (roll / "cats" / "Luna").exists() and (roll / "cats" / "new0.png").is_file()
+
+    # Kept through a learn of the other folder; her folder made again by hand is hers again.
+    assert invoke("learn", tmp_path / "other", "--model", fake_model).exit_code == 0
+    luna(roll / "new1.png", 71)
+    again = invoke("sort", roll, "--model", fake_model, "--json")
+    assert json.loads(again.stdout)["pet_folders"] == {"cats/Luna": None}, again.output
+    assert not (roll / "cats" / "Luna").exists() and (roll / "cats" / "new1.png").is_file()
+    (roll / "cats" / "Luna").mkdir()
+    luna(roll / "new2.png", 72)
+    back = invoke("sort", roll, "--model", fake_model, "--json")
+    assert json.loads(back.stdout)["moved_to"] == {"cats/Luna": 1}, back.output
+

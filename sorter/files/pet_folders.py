@@ -21,7 +21,8 @@ photos split. So her folder is the one that holds her photos, whatever it is cal
   swapped: each pet's photos follow her folder), said once. A name that sorter takes for a date
   (cats/2019, `config.names_a_pet`) names no pet: her photos stay in cats/. None is: her
   folder is gone (deleted, moved out of cats/), and her photos go into a folder of her name if
-  there is one, else stay in cats/ until `sorter learn` reads the folder again;
+  there is one, else stay in cats/ until `sorter learn` reads the folder again (and after it,
+  while she is named from another folder: her folder kept as gone, `Home.gone`, said by learn);
 - in any other folder (Luna learnt in DIR, OTHER sorted), a folder of her name is hers, whatever
   another holds (a copy of all the cats in cats/Everyone), and where there is none, cats/Luna is
   made as it always was: that is what naming a pet is for. Only then, and only once a photo of
@@ -73,9 +74,9 @@ from sorter.files.verdicts import inodes_last, lstat_of
 
 #: A pet's folder as `learn` recorded it: (pet, path, device, inode, her photos in it as
 #: (path in the folder, device, inode, size, modification time in ns; -1: not recorded), the run
-#: that began the journal of the folder she was learnt in, `folder.first_run`; "": none):
-#: `model.pet_homes.Home`.
-Home = tuple[str, str, int, int, tuple[tuple[str, int, int, int, int], ...], str]
+#: that began the journal of the folder she was learnt in, `folder.first_run`; "": none; and
+#: whether `learn` found it gone there, `gone`): `model.pet_homes.Home`.
+Home = tuple[str, str, int, int, tuple[tuple[str, int, int, int, int], ...], str, bool]
 
 
 @dataclass(frozen=True)
@@ -107,6 +108,9 @@ class PetFolders:
     #: Pet -> the folder she was learnt in, of which this one is a move or a copy without her folder
     #: (`_deleted_here`: its journal began with the same run; deleted here, or copied before she had one).
     copied: dict[str, str] = field(default_factory=dict)
+    #: The pets whose folder here `learn` found gone from it (`Home.gone`): her photos stay in cats/,
+    #: as the user left it and learnt it, and nothing is said of it at each sort.
+    gone: frozenset[str] = frozenset()
 
     def folder(self, pet: str) -> str | None:
         """Where the photos of `pet` ("cats/Luna") go here: her folder, or None (into none: cats/)."""
@@ -177,6 +181,8 @@ class PetFolders:
                 lines[pet] = (f"{pet}/ is not in {where}, a move or a copy of {as_typed(self.copied[pet])}, where "
                               f"{name} was learnt: {stay} (mkdir {as_typed(self.root / pet)} for them to go "
                               "there)")
+            elif now is None and pet in self.gone:
+                continue  # deleted here and learnt so: `learn` said it once
             elif now is None:
                 lines[pet] = (f"{pet}/ is no longer in {where}: {stay} "
                               f"(sorter learn {where} to learn the folder as it is now)")
@@ -233,8 +239,9 @@ def find(root: Path, pets: Iterable[str], homes: Iterable[Home]) -> PetFolders:
         elif (timed := [home for home in homes_of.get(pet, ()) if _timed(home)]) and not os.path.lexists(root / pet):
             homes_by_photos[pet] = timed  # learnt elsewhere, her name's folder not here: looked for when asked
     learnt_as = {pet: f"{_kind(pet)}/{Path(home[1]).name}" for pet, home in learnt.items()}
+    gone = frozenset(pet for pet, home in learnt.items() if len(home) > 6 and home[6])
     return PetFolders(root, pets, moved, dated, taken, identities, learnt_as, crossed, unsure,
-                      frozenset(homes_by_photos), homes_by_photos)
+                      frozenset(homes_by_photos), homes_by_photos, gone=gone)
 
 
 def stamp(root: Path) -> tuple | None:

@@ -35,7 +35,7 @@ from sorter.learning.as_sorted import decided, held_out
 from sorter.learning.copies import as_one
 from sorter.learning.examples import Progress
 from sorter.learning.folder_names import shown
-from sorter.learning.pets import PetReport, fit_pets, homes, staying
+from sorter.learning.pets import PetReport, fit_pets, homes, removed_homes, staying
 from sorter.model.heads import Head, fit_softmax, folds, one_hot, principal_basis
 from sorter.model.personal import Examples, PersonalModel, placed_name, said
 from sorter.model.pet_heads import PetHead
@@ -126,6 +126,9 @@ class LearnResult:
     renamed_photos: dict[tuple[str, str], int] = field(default_factory=dict)
     #: Pet -> why her photos left in cats/ go into no folder here (`pets.staying`): no `--name-pets` for her.
     staying: dict[str, str] = field(default_factory=dict)
+    #: Pet -> still named from another folder, for each pet whose folder this learn found gone from
+    #: this one, where she was learnt (`pets.removed_homes`): not named here any more.
+    removed: dict[str, bool] = field(default_factory=dict)
     #: Videos sorter judged that the user placed elsewhere: not learnt from (photos are).
     videos: int = 0
     journaled: bool = True  # the folder has a sort's journal; else only what was filed by hand is a correction
@@ -220,18 +223,22 @@ def _learn(root: Path, model: Path | None, model_path: Path, base, bundled: Head
     # The bundled head (no pull, or refused) decides as the model alone: not looked at twice.
     held = held_out(base, choice.folds, problem.features, placed, found, progress) if any(choice.pull) else alone
     kinds = kind_reports(placed, problem.labels, alone, held)
-    written, description, stay = None, "", {}
+    written, description, stay, removed = None, "", {}, {}
     if choice.refused is None:
         learnt_from = result["corrections"] if any(choice.pull) else 0  # else its head is the bundled one
-        fitted = PersonalModel(base.fingerprint, names, choice.head, learnt_from, tuple(pet_heads),
-                               homes(learnt, pet_heads, renamed))
+        now = homes(learnt, pet_heads, renamed)
+        gone, removed = removed_homes(root, now)
+        fitted = PersonalModel(base.fingerprint, names, choice.head, learnt_from, tuple(pet_heads), now + gone)
         stay = staying(root, fitted.homes, pet_reports)
+        moved_on = {was for was, _ in gathered.renamed} | {placed_name(*was) for was in renamed}  # renamed, not removed
+        removed = {pet: any(home.pet == pet for home in now) for pet in removed - moved_on}
         personal.write_examples(learnt)
         written = personal.write_model(fitted)
         description = fitted.describe(personal.base_name(model))
     return LearnResult(
         **result, kinds=kinds, pets=pet_reports, reference=report, pull=choice.pull, model_path=written,
         refused=choice.refused, description=description, seconds=time.monotonic() - started, staying=stay,
+        removed=removed,
     )
 
 

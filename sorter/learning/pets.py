@@ -33,7 +33,7 @@ from sorter.files.folder import first_run
 from sorter.files.verdicts import lstat_of
 from sorter.learning.folder_names import counted, shown
 from sorter.model.heads import Head, fit_softmax, folds, one_hot, principal_basis
-from sorter.model.personal import Examples
+from sorter.model.personal import Examples, homes_recorded
 from sorter.model.pet_heads import PetHead, cohort_of, normalised
 from sorter.model.pet_homes import PROOF_PHOTOS, UNKNOWN, Home
 from sorter.model.second_look import MARGIN
@@ -325,6 +325,35 @@ def homes(examples: Examples, heads: list[PetHead], renamed: dict[tuple[str, str
                 identity = (st.st_dev, st.st_ino) if st is not None else (UNKNOWN, UNKNOWN)
                 found.append(Home(f"{kind}/{name}", str(folder), *identity, proof, began))
     return tuple(found)
+
+
+def removed_homes(root: Path, now: tuple[Home, ...]) -> tuple[tuple[Home, ...], set[str]]:
+    """The folders of pets removed where they were learnt, to keep beside `now` (`homes`, as
+    learnt now), and the pets whose folder this learn found gone from `root` (for its report),
+    from the personal model this learn replaces (`personal.homes_recorded`).
+
+    A pet whose folder the user deleted from `root` (or moved out of cats/) is forgotten there,
+    her photos with it. Learnt in another folder too, she was then named in `root` as in any
+    other folder: the next sort made her folder again, and the review page offered her, where
+    until that learn her photos stayed in cats/. So her folder there is kept, marked gone
+    (`Home.gone`), while she is named from another folder: her photos stay in cats/ in `root`
+    (a folder of her name made there by hand is hers again). Gone homes of other folders are
+    kept as they are while she is learnt; a pet forgotten everywhere keeps none."""
+    pets = {home.pet for home in now}
+    here = {home.pet for home in now if Path(home.path).parent.parent == root}
+    began = first_run(root)
+    kept, removed = [], set()
+    for home in homes_recorded():
+        folder = Path(home.path)
+        if folder.parent.parent == root and home.began in ("", began):  # learnt here: read again now
+            if home.pet not in here and lstat_of(folder) is None:
+                if not home.gone:  # said once, by the learn that found it gone
+                    removed.add(home.pet)
+                if home.pet in pets:
+                    kept.append(Home(home.pet, home.path, UNKNOWN, UNKNOWN, (), home.began or began, True))
+        elif home.gone and home.pet in pets:
+            kept.append(home)
+    return tuple(dict.fromkeys(kept)), removed
 
 
 def staying(root: Path, learnt: tuple[Home, ...], reports: list[PetReport]) -> dict[str, str]:

@@ -32,6 +32,12 @@ def report_lines(result: LearnResult) -> list[str]:
     if result.forgot:  # what learn forgets is this folder's own, and it says so
         lines.append(f"Forgot {counted(result.forgot, 'photo')} you placed in {result.folder}, learnt before: not in it now "
                      "(deleted, edited or moved out since).")
+    for pet, elsewhere in sorted(result.removed.items()):  # her folder deleted here since she was learnt
+        kind, _, name = pet.partition("/")
+        lines.append(f"{pet}/ is no longer in {result.folder}: " + (
+            f"{name} is not named here any more, and her photos stay in {kind}/ (she is still named from another "
+            f"folder; mkdir {as_typed(result.folder / pet)} for them to go there)." if elsewhere else
+            f"{name}, learnt from it alone, is no longer a named pet."))
     if result.dropped:
         lines.append(f"Dropped {counted(result.dropped, 'example')} learnt on another model.")
     if result.videos:  # else a correction made on a video seems lost: "Found 0 photos", "Nothing to learn"

@@ -146,6 +146,19 @@ def write_arrays(path: Path, arrays: dict[str, np.ndarray]) -> None:
         temporary.unlink(missing_ok=True)
 
 
+def homes_recorded() -> tuple[Home, ...]:
+    """The named pets' folders the personal model records, its heads not read: for `learn`, which
+    replaces them (`learning.pets.removed_homes`). None where there is no model, or it cannot be
+    read: that learn writes it anew."""
+    import zipfile
+
+    try:
+        with np.load(model_file(), allow_pickle=False) as data:
+            return from_arrays(data)
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile):
+        return ()
+
+
 def read_model(path: Path | None = None) -> PersonalModel | None:
     """The personal model, or None when there is none. A file that is not one is an error
     naming the file and `sorter learn --forget`, never a traceback."""

@@ -46,6 +46,12 @@ class Home(NamedTuple):
     #: a move or a copy of that folder keeps it, so her folder deleted there is told from a folder
     #: she never had (`files.pet_folders`). "": none, or a personal model from before.
     began: str = ""
+    #: Her folder was gone from the folder she was learnt in when `learn` read it again (deleted,
+    #: or moved out of cats/), and she is still named from another folder: her photos stay in
+    #: cats/ there, as they did before that learn, rather than go into her folder made again
+    #: (`learning.pets.removed_homes`). Only `path` and `began` are kept: a folder of her name
+    #: made there again by hand is hers (an unknown identity matches it by name).
+    gone: bool = False
 
 
 def to_arrays(homes: tuple[Home, ...]) -> dict[str, np.ndarray]:
@@ -60,7 +66,8 @@ def to_arrays(homes: tuple[Home, ...]) -> dict[str, np.ndarray]:
                 -1, PROOF_PHOTOS, 2),
             "home_photo_stats": np.array([[ids[2:] for _, *ids in photos] for photos in padded], np.int64).reshape(
                 -1, PROOF_PHOTOS, 2),
-            "home_began": np.array([h.began for h in homes], dtype=str)}
+            "home_began": np.array([h.began for h in homes], dtype=str),
+            "home_gone": np.array([h.gone for h in homes], dtype=bool)}
 
 
 def from_arrays(data) -> tuple[Home, ...]:
@@ -76,14 +83,16 @@ def from_arrays(data) -> tuple[Home, ...]:
     # Their sizes and times, since a copy's photos are found by them (none before: by identity alone).
     stats = data["home_photo_stats"].astype(np.int64) if "home_photo_stats" in data else np.full(photo_ids.shape, UNKNOWN)
     began = data["home_began"] if "home_began" in data else np.full(len(pets), "")  # none recorded before
+    gone = data["home_gone"] if "home_gone" in data else np.zeros(len(pets), bool)  # none recorded before
     if len(names) != len(pets) or photo_ids.shape != (*names.shape, 2) or stats.shape != photo_ids.shape \
-            or len(began) != len(pets):
+            or len(began) != len(pets) or len(gone) != len(pets):
         raise ValueError("the named pets' photos do not fit their folders")
     photos = np.concatenate([photo_ids, stats], axis=-1).tolist()
     return tuple(Home(str(pet), str(path), int(device), int(inode),
-                      tuple((str(name), *photo) for name, photo in zip(row, row_stats, strict=True) if name), str(run))
-                 for pet, path, (device, inode), row, row_stats, run in zip(pets, paths, ids.tolist(), names, photos,
-                                                                            began, strict=True))
+                      tuple((str(name), *photo) for name, photo in zip(row, row_stats, strict=True) if name), str(run),
+                      bool(away))
+                 for pet, path, (device, inode), row, row_stats, run, away in zip(
+                     pets, paths, ids.tolist(), names, photos, began, gone, strict=True))
 
 
 def homes_of(classifier) -> tuple[Home, ...]:
