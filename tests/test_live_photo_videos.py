@@ -56,13 +56,13 @@ class Writing:
 
 def watched_until(root: Path, names: set[str], *, before=lambda: None, during=lambda results: None,
                   **options) -> list:
-    """The results of a watch of `root` (unsure below 90 %, a video waiting 1 s for its photo)
+    """The results of a watch of `root` (unsure below 90 % or `min_confidence`, a video waiting 1 s for its photo)
     once each of `names` was reported; `before` runs once it watches, `during` once it has results."""
     from test_videos import stopped
     from test_watch import run_in_thread, wait_until
 
     settings = WatchSettings(settle=0.2, closed_grace=0.2, pair_wait=1.0)
-    stop, thread, results = run_in_thread(root, FakeClassifier(), min_confidence=0.9, settings=settings, **options)
+    stop, thread, results = run_in_thread(root, FakeClassifier(), settings=settings, **{"min_confidence": 0.9, **options})
     try:
         assert wait_until(lambda: (root / ".sorter" / "watching").exists(), 20), results
         before()
@@ -100,7 +100,9 @@ def test_a_video_there_before_two_photos_of_its_stem_came_to_a_watch_joins_neith
         assert wait_until(lambda: {r.path.name for r in results} >= {"IMG_6.png", "IMG_6.MOV"}, 20), results
         jpg[0].done()
 
-    results = watched_until(root, {"IMG_6.png", "IMG_6.MOV", "IMG_6.JPG"}, before=photos_come, during=jpg_done)
+    # At another --min-confidence than the sort's, so that the video it left is judged again (`left_before`).
+    results = watched_until(root, {"IMG_6.png", "IMG_6.MOV", "IMG_6.JPG"}, before=photos_come, during=jpg_done,
+                            min_confidence=0.95)
 
     assert outcomes(results) == [("IMG_6.JPG", "moved", []), ("IMG_6.MOV", "unsure", []), ("IMG_6.png", "moved", [])]
     assert files(root) == ["IMG_6.MOV", "dogs/IMG_6.JPG", "dogs/IMG_6.png"]
@@ -207,7 +209,7 @@ def test_a_video_there_before_its_photo_moved_is_no_late_companion_to_a_watch(tm
     root = tmp_path / "roll"
     two_photos_and_a_video_sorted_one_photo_moved(root)
 
-    results = watched_until(root, {"IMG_7.MOV"})
+    results = watched_until(root, {"IMG_7.MOV"}, min_confidence=0.95)  # judged again: not the sort's 0.9
 
     assert outcomes(results) == [("IMG_7.MOV", "unsure", [])]
     assert files(root) == ["IMG_7.MOV", "dogs/IMG_7.png"]

@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from conftest import FakeClassifier, write_image
+from conftest import FakeClassifier, remount, write_image
 
 from sorter.files.journal import seen_of
 from sorter.watching import watch, watcher
@@ -108,6 +108,28 @@ def test_a_photo_left_in_place_on_a_card_is_judged_once_however_the_card_numbers
         time.sleep(1.5)  # many polls and scans
     assert [(status, name) for status, name, _ in said(results)] == [("unsure", "blurry.jpg")]
     assert [seen.path for seen in seen_of(exfat_card)] == ["blurry.jpg"]  # one line in the journal
+
+
+def test_a_photo_left_in_place_is_not_judged_again_by_a_watch_started_after_the_card_was_put_in_again(
+        exfat_card: Path) -> None:
+    """The card numbers its files anew at each mount: a photo there is its size and time, as the
+    journal's record of it left in place has them."""
+    write_image(exfat_card / "blurry.jpg", GREY)
+    write_image(exfat_card / "fido.jpg", RED)
+    with watching(exfat_card, min_confidence=0.9) as results:
+        assert wait_until(lambda: len(results) == 2, 20), results
+    before = os.lstat(exfat_card / "blurry.jpg").st_ino
+    remount(exfat_card)
+    for looked_up_first in ("dogs", "dogs/fido.jpg", ".sorter", ".sorter/journal.jsonl"):
+        os.lstat(exfat_card / looked_up_first)  # numbered first: blurry.jpg gets another number
+    if os.lstat(exfat_card / "blurry.jpg").st_ino == before:
+        pytest.skip("this exfat-fuse gave the file its number again")
+    with watching(exfat_card, min_confidence=0.9) as again:
+        write_image(exfat_card / "rex.jpg", RED)
+        assert wait_until(lambda: (exfat_card / "dogs" / "rex.jpg").exists(), 20), again
+    assert sorted((status, name) for status, name, _ in said(results)) == [("moved", "fido.jpg"),
+                                                                           ("unsure", "blurry.jpg")]
+    assert [(status, name) for status, name, _ in said(again)] == [("moved", "rex.jpg")]
 
 
 def test_a_sidecar_come_after_its_photo_in_another_case_joins_it_as_a_sort_takes_it_along(exfat_card: Path) -> None:

@@ -12,7 +12,8 @@ returned file stays; "gone" for a file found neither where the move put it nor b
 
 After each batch a "seen" record per photo is the one record of what sorter decided about
 it: where the file then was, its identity (device, inode, size) and modification time, the
-label, status ("moved", or why it stayed), the confidence and the reason. `sorter learn`
+label, status ("moved", or why it stayed), the confidence and the reason; of a photo left in
+place, what judged it (`sorting.left_before`: a watch started again skips it unchanged). `sorter learn`
 compares the identities with the folder as the user left it, to find the photos they put
 right; `sort` finds photos put back by hand; the review server reads the latest record of
 each photo left in place (`verdicts.py`). Moves never read them; undo, for a move older than `Move.same`.
@@ -284,6 +285,10 @@ class Seen:
     reason: str | None = None
     box: tuple[float, float, float, float] | None = None  # top, bottom, left, right: shares of the photo
     mtime_ns: int | None = None  # with `identity`: this file, not a new one given its freed inode
+    #: Of a photo left in place: what judged it (`sorting.left_before.judge_of`), and, left
+    #: unreadable, its (mode, uid, gid): a chmod makes it another file to judge.
+    judge: str | None = None
+    perm: tuple[int, int, int] | None = None
 
 
 def _seen(rec: dict) -> Seen | None:
@@ -293,10 +298,12 @@ def _seen(rec: dict) -> Seen | None:
             return None
         confidence = rec.get("confidence")
         box = tuple(float(share) for share in rec["box"]) if rec.get("box") is not None else None
+        perm = tuple(int(n) for n in rec["perm"]) if rec.get("perm") is not None else None
         return Seen(rec.get("run", ""), rec["path"], rec["label"], rec["status"], identity, rec.get("seq"),
                     None if confidence is None else float(confidence), rec.get("reason"),
                     box if box is None or (len(box) == 4 and all(0 <= v <= 1 for v in box)) else None,
-                    None if rec.get("mtime") is None else int(rec["mtime"]))
+                    None if rec.get("mtime") is None else int(rec["mtime"]),
+                    rec["by"] if isinstance(rec.get("by"), str) else None, perm if perm and len(perm) == 3 else None)
     except (KeyError, TypeError, ValueError):
         return None  # written by a newer or damaged sorter: not worth failing `learn` over
 

@@ -281,7 +281,7 @@ class Sorter:
             raise unmarked
 
     def _note_seen(self, decisions, results: dict[Path, FileResult], first_seq: dict[Path, int],
-                   boxes: dict[Path, tuple]) -> None:
+                   boxes: dict[Path, tuple], judged: dict[Path, Judged | None]) -> None:
         """One "seen" record per photo sorter decided about (moved, or left in place and why),
         with its identity where it now is: what `sorter learn` compares the folder with later,
         and what the review server shows of a photo left in place, or where the pet is in a
@@ -289,8 +289,9 @@ class Sorter:
         fsync; a photo that cannot be stat'ed (gone meanwhile) is not recorded. A moved photo's
         result gets that identity too (`FileResult.same`), the write done or not."""
         from sorter.files.verdicts import LEFT, same_file
+        from sorter.sorting.left_before import judge_of, mark
 
-        records = []
+        records, judge = [], judge_of(self.classifier, self.min_confidence)  # for a watch started again
         for d in decisions:
             result = results.get(d.source)
             if result is None and d.status not in LEFT:
@@ -311,6 +312,7 @@ class Sorter:
                 record["seq"] = first_seq[d.source]
                 if d.source in boxes:
                     record["box"] = [round(float(share), 3) for share in boxes[d.source]]
+            mark(record, st, judge, judged.get(d.source))
             records.append(record)
         if records:
             self.journal().append_many("seen", records)
@@ -359,7 +361,7 @@ class Sorter:
                         self.left_alone.passed_over(d.source, tuple(src for src, _ in d.companions))
         if not self.dry_run and unrecorded is None:
             try:
-                self._note_seen(decisions, results, first_seq, boxes)
+                self._note_seen(decisions, results, first_seq, boxes, judged)
             except OSError as exc:  # a full disk: the moves stand, and are reported before the error is
                 unrecorded = exc
         for d in decisions:

@@ -271,6 +271,7 @@ def watch_folder(
     from sorter.model.personal_classifier import Follower, describe
     from sorter.sorting import suggesting
     from sorter.sorting.latecomers import Filed, Latecomers
+    from sorter.sorting.left_before import judge_of, left_before
     from sorter.watching.unreadable import Unreadable
     from sorter.watching.watcher import Watcher, WatchSettings
 
@@ -336,7 +337,9 @@ def watch_folder(
             found = watcher.scan_if_due()
             if not began and found is not None:
                 began = True
-                on_notice(WatchNotice(f"watching {root} ({watcher.mode}); {found} photo(s) and video(s) already there"))
+                before = f"; {watcher.unchanged} left in place before and unchanged since, not judged again"
+                on_notice(WatchNotice(f"watching {root} ({watcher.mode}); {found} photo(s) and video(s) already "
+                                      f"there{before if watcher.unchanged else ''}"))
             for result in unreadable.due():  # unchanged since: damaged, not being written
                 report(result, watcher)
             batch = watcher.take_ready(batch_size)
@@ -432,6 +435,11 @@ def watch_folder(
                     root, recursive=recursive, polling=polling, settings=settings, on_notice=notify,
                     joins=lambda path: latecomers.destination(path) is not None,
                 ) as watcher:
+                    try:  # one pass over the journal: what an earlier sort or watch left, by the same judge
+                        watcher.left_before(left_before(root, judge_of(sorter.classifier, min_confidence),
+                                                        watcher.inodes_last))
+                    except OSError:
+                        pass  # the journal unreadable now: they are judged again, as new photos
                     try:
                         run(watcher, sorter, follower)
                     except (SorterError, OSError) as exc:

@@ -151,12 +151,15 @@ class Watcher:
         self._incomplete = incomplete
         self._may_be_live_photos = may_be_live_photos
         self._excluded = frozenset({*CLASS_FOLDERS.values(), STATE_DIR})
-        self._inodes_last = inodes_last(root)  # else a file is its size and time, as `sort` tells it
+        self.inodes_last = inodes_last(root)  # else a file is its size and time, as `sort` tells it
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._candidates: dict[Path, _Candidate] = {}
         # Files we looked at and left in place (unsure, unreadable, ...): not again until they change.
         self._settled: dict[Path, Signature] = {}
+        #: Of the photos and videos the latest scan found, those left in place unchanged (`_settled`):
+        #: at the first, those an earlier sort or watch left (`left_before`), not judged again.
+        self.unchanged = 0
         #: The latest batch's files as `lstat` saw them when handed out, complete: what they are
         #: judged as (`Sorter.sort_entries`), not looked at again.
         self.handed: dict[Path, os.stat_result] = {}
@@ -241,9 +244,16 @@ class Watcher:
         except OSError:
             return None
         with self._lock:
-            full = stamp(self.handed.get(path, st), self._inodes_last)
+            full = stamp(self.handed.get(path, st), self.inodes_last)
             signature = self._settled[path] = full if unreadable else full[:3]
         return signature
+
+    def left_before(self, signatures: dict[Path, Signature]) -> None:
+        """Files an earlier sort or watch left in place (`sorting.left_before`), by the signature
+        each had then: skipped, as if this watch had judged them (`settle`), until they change.
+        Before the first scan, which drops those no longer there."""
+        with self._lock:
+            self._settled.update(signatures)
 
     # ------------------------------------------------------------------ scanning
 
@@ -270,14 +280,22 @@ class Watcher:
                     self.notify(f"skipped: {entry.path.relative_to(self.root)}: {entry.reason}")
                 continue
             found[entry.path if isinstance(entry, Skipped) else entry] = None
+        with self._lock:
+            self._settled = {p: s for p, s in self._settled.items() if p in found}
+            settled = dict(self._settled)
+        # Those left in place and unchanged are not made candidates (`take_ready` would drop them):
+        # an `lstat` each, outside the lock, as `take_ready` made it.
+        unchanged = [path for path, signature in settled.items() if _still(path, signature, self.inodes_last)]
+        for path in unchanged:
+            del found[path]
         now = self.clock()
         added = []
         with self._lock:
-            self._settled = {p: s for p, s in self._settled.items() if p in found}
             for path in found:
                 if path not in self._candidates:
                     self._candidates[path] = _Candidate(now)
                     added.append(path)
+        self.unchanged = sum(map(self._counted, unchanged))
         return sum(map(self._counted, added))  # not under the lock: a .MOV costs a few lstat calls and a read
 
     def scan_if_due(self) -> int | None:
@@ -351,7 +369,7 @@ class Watcher:
                         reason = "symbolic link, not followed" if stat.S_ISLNK(st.st_mode) else "not a regular file"
                         ready.append(Skipped(path, reason))
                     continue
-                full = stamp(st, self._inodes_last)
+                full = stamp(st, self.inodes_last)
                 signature = full[:3]
                 settled = self._settled.get(path)
                 if settled is not None and full[: len(settled)] == settled:
@@ -370,7 +388,7 @@ class Watcher:
                     # Unchanged that long without one, it goes to be reported as truncated.
                     if self._incomplete(path):
                         due = min(now + self.settings.settle, cand.since + self.settings.video_index_wait)
-                    elif not _still(path, signature, self._inodes_last):  # its index written as it was read: `st` is before
+                    elif not _still(path, signature, self.inodes_last):  # its index written as it was read: `st` is before
                         cand.since, cand.closed, cand.written = now, False, True
                         due = now + self.settings.settle
                 if now >= due and self._a_photos_video(path.name) and self._waits_for_photo(path, cand):
@@ -416,9 +434,9 @@ class Watcher:
 
 
 def _still(path: Path, signature: tuple, inodes_last: bool) -> bool:
-    """`path` as `signature` says: a video handed out with an `lstat` of before its index was
-    written found "changed since it was judged" at its move, and was judged twice."""
+    """`path` as `signature` (3 or 6 of `stamp`) says: a video handed out with an `lstat` of before
+    its index was written found "changed since it was judged" at its move, and was judged twice."""
     try:
-        return stamp(os.lstat(path), inodes_last)[:3] == signature
+        return stamp(os.lstat(path), inodes_last)[:len(signature)] == signature
     except OSError:
         return False

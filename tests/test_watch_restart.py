@@ -1,0 +1,185 @@
+"""`sorter watch` started again on a folder an earlier watch (or sort) left photos in: those it
+left in place (neither, unsure, unreadable) and that have not changed since are not judged
+again, nor said again, and its first line counts them. A systemd service restarted daily on a
+camera roll of hundreds of non-pet photos ran the network on all of them at each start, and
+logged each "neither" again. A photo changed since, one made readable, or a watch with another
+`--min-confidence` or model judges them again (fake models, in process, except where the watch
+must run without root's powers).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+from conftest import REPO, FakeClassifier, ThreeClassFake, write_image
+
+from sorter.watching import watch, watcher
+
+RED, PURPLE, GREEN = (0, 0, 255), (128, 0, 128), (0, 255, 0)  # BGR: a dog; 50/50 (unsure at 90 %); neither
+FAST = watcher.WatchSettings(settle=0.1, rescan_interval=0.2, unreadable_wait=0.3)
+
+
+def wait_until(condition, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and not condition():
+        time.sleep(0.02)
+    return condition()
+
+
+@contextmanager
+def watching(root: Path, classifier=None, min_confidence: float = 0.9) -> Iterator[tuple[list, list[str]]]:
+    """A watch of `root` in a thread for the block, stopped after it; what it said of each file,
+    and its notices (its first line first), in the lists yielded."""
+    stop, results, notices = threading.Event(), [], []
+
+    def target() -> None:
+        try:
+            watch.watch_folder(root, classifier=classifier or ThreeClassFake(), stop=stop, settings=FAST,
+                               min_confidence=min_confidence, on_result=results.append,
+                               on_notice=lambda notice: notices.append(notice.message))
+        except BaseException as exc:  # the test reads it from `results`
+            results.append(exc)
+
+    thread = threading.Thread(target=target, daemon=True)
+    thread.start()
+    try:
+        assert wait_until(lambda: notices or results, 20), "the watch did not start"
+        yield results, notices
+    finally:
+        stop.set()
+        thread.join(20)
+
+
+def said(results: list) -> list[tuple[str, str]]:
+    assert all(not isinstance(r, BaseException) for r in results), results
+    return [(r.status, r.path.name) for r in results]
+
+
+def left_by_a_first_watch(root: Path, *names: str) -> None:
+    """A first watch leaves a neither photo, an unsure one and any `names` (neither) where they
+    are, and stops."""
+    for name in ("beach.jpg", *names):
+        write_image(root / name, GREEN)
+    write_image(root / "blurry.jpg", PURPLE)
+    with watching(root) as (results, notices):
+        assert wait_until(lambda: len(results) == 2 + len(names), 20), results
+    assert notices[0] == f"watching {root} (inotify); {2 + len(names)} photo(s) and video(s) already there"
+    assert sorted(said(results)) == sorted([("neither", name) for name in ("beach.jpg", *names)]
+                                           + [("unsure", "blurry.jpg")])
+
+
+def a_new_photo_is_sorted(root: Path, results: list) -> None:
+    """A photo copied in is sorted: the watch is well under way, past its first scans."""
+    write_image(root / "rex.jpg", RED)
+    assert wait_until(lambda: (root / "dogs" / "rex.jpg").exists(), 20), results
+    time.sleep(0.5)  # more scans
+
+
+def test_a_watch_started_again_does_not_judge_again_the_photos_left_in_place(tmp_path: Path) -> None:
+    left_by_a_first_watch(tmp_path)
+    with watching(tmp_path) as (results, notices):
+        a_new_photo_is_sorted(tmp_path, results)
+    assert notices[0] == (f"watching {tmp_path} (inotify); 0 photo(s) and video(s) already there; "
+                          "2 left in place before and unchanged since, not judged again")
+    assert said(results) == [("moved", "rex.jpg")]  # no second "neither: beach.jpg", "unsure: blurry.jpg"
+    assert (tmp_path / "beach.jpg").is_file() and (tmp_path / "blurry.jpg").is_file()
+
+
+def test_a_photo_rewritten_or_touched_since_is_judged_again(tmp_path: Path) -> None:
+    left_by_a_first_watch(tmp_path, "dune.jpg")
+    write_image(tmp_path / "blurry.jpg", RED)  # rewritten: a dog now
+    os.utime(tmp_path / "dune.jpg", ns=(0, os.stat(tmp_path / "dune.jpg").st_mtime_ns + 10**9))  # touched
+    with watching(tmp_path) as (results, notices):
+        assert wait_until(lambda: len(results) == 2, 20), results
+        time.sleep(0.5)  # more scans
+    assert notices[0] == (f"watching {tmp_path} (inotify); 2 photo(s) and video(s) already there; "
+                          "1 left in place before and unchanged since, not judged again")  # beach.jpg
+    assert sorted(said(results)) == [("moved", "blurry.jpg"), ("neither", "dune.jpg")]
+
+
+def test_another_min_confidence_or_model_judges_them_again(tmp_path: Path) -> None:
+    left_by_a_first_watch(tmp_path)
+    with watching(tmp_path, min_confidence=0.4) as (results, notices):  # 50/50 is sure enough now
+        assert wait_until(lambda: len(results) == 2, 20), results
+    assert notices[0] == f"watching {tmp_path} (inotify); 2 photo(s) and video(s) already there"
+    assert sorted(said(results)) == [("moved", "blurry.jpg"), ("neither", "beach.jpg")]
+    with watching(tmp_path, min_confidence=0.4) as (results, notices):  # the same again: beach.jpg stays as it is
+        a_new_photo_is_sorted(tmp_path, results)
+    assert notices[0] == (f"watching {tmp_path} (inotify); 0 photo(s) and video(s) already there; "
+                          "1 left in place before and unchanged since, not judged again")
+    assert said(results) == [("moved", "rex.jpg")]
+    # Another model (a fake that knows only cats and dogs) judges it again.
+    with watching(tmp_path, classifier=FakeClassifier(), min_confidence=0.4) as (results, notices):
+        assert wait_until(lambda: len(results) == 1, 20), results
+    assert notices[0] == f"watching {tmp_path} (inotify); 1 photo(s) and video(s) already there"
+    assert said(results) == [("moved", "beach.jpg")]
+
+
+#: A watch run as its own process (root's power to read any file dropped), its lines on stdout.
+WATCH = """
+import sys
+sys.path.insert(0, sys.argv[2])
+from pathlib import Path
+from conftest import ThreeClassFake
+from sorter.watching import watch, watcher
+
+watch.watch_folder(
+    Path(sys.argv[1]), classifier=ThreeClassFake(),
+    settings=watcher.WatchSettings(settle=0.1, rescan_interval=0.2, unreadable_wait=0.3),
+    on_result=lambda r: print(r.status, r.path.name, r.reason, flush=True),
+    on_notice=lambda notice: print(notice.message.replace(sys.argv[1], "INBOX"), flush=True),
+)
+"""
+
+
+def without_root_powers(unreadable: Path) -> list[str]:
+    """What runs a command without root's power to read any file, as a user's watch runs (none
+    where the tests run as a user); skipped where that does not keep root from `unreadable`."""
+    if os.geteuid() != 0:
+        return []
+    as_user = ["setpriv", "--bounding-set", "-dac_override,-dac_read_search"]
+    try:
+        refused = subprocess.run([*as_user, "cat", str(unreadable)], capture_output=True).returncode != 0
+    except FileNotFoundError:
+        refused = False
+    if not refused:
+        pytest.skip("needs a file root cannot read: setpriv dropping CAP_DAC_OVERRIDE")
+    return as_user
+
+
+def watched(inbox: Path, as_user: list[str], out: Path, until) -> list[str]:
+    """A watch of `inbox` as its own process, stopped once `until()`; its lines."""
+    command = [*as_user, sys.executable, "-c", WATCH, str(inbox), str(REPO / "tests")]
+    with open(out, "w") as stdout:
+        process = subprocess.Popen(command, stdout=stdout, stderr=subprocess.STDOUT, cwd=REPO)
+    try:
+        assert wait_until(until, 30), out.read_text()
+        time.sleep(0.5)  # more scans
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(10)
+    return out.read_text().splitlines()
+
+
+def test_a_photo_left_unreadable_is_judged_again_once_made_readable_a_damaged_one_is_not(tmp_path: Path) -> None:
+    inbox = tmp_path / "inbox"
+    photo = write_image(inbox / "rex.jpg", RED)
+    photo.chmod(0)
+    (inbox / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")
+    as_user, out = without_root_powers(photo), tmp_path / "watch.out"
+    first = watched(inbox, as_user, out, lambda: out.read_text().count("unreadable ") == 2)
+    assert sorted(first[1:]) == ["unreadable broken.jpg not a readable image (corrupt or unsupported format)",
+                                 "unreadable rex.jpg cannot open: Permission denied"], first
+    photo.chmod(0o644)
+    again = watched(inbox, as_user, out, lambda: (inbox / "dogs" / "rex.jpg").exists())
+    assert again == ["watching INBOX (inotify); 1 photo(s) and video(s) already there; "
+                     "1 left in place before and unchanged since, not judged again", "moved rex.jpg None"]
