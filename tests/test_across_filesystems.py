@@ -53,7 +53,7 @@ def test_a_sort_into_a_cats_folder_on_another_disk_moves_the_photo_and_undo_puts
 
     undone = runner.invoke(app, ["undo", str(root)])
 
-    assert (undone.exit_code, undone.stdout) == (0, f"Restored 2 file(s) from 1 run in {root}.\n"), undone.output
+    assert (undone.exit_code, undone.stdout) == (0, f"Restored 2 files from 1 run in {root}.\n"), undone.output
     assert layout(root) == before  # the photo back, byte for byte; nothing hidden left in cats/
 
 

@@ -133,7 +133,9 @@ class Workers:
     ('{"cluster": {"worker": ["a:1"], "ps": ["b:2"]}, "task": {"type": "worker", "index": 0}}',
      "only chief and worker tasks take part in training, not ps"),
     ('{"cluster": {"worker": ["a:1", "b:2"]}, "task": {"type": "worker", "index": 2}}',
-     'task {"type": "worker", "index": 2} is not in the cluster (0 chief, 2 worker(s))'),
+     'task {"type": "worker", "index": 2} is not in the cluster (0 chief, 2 workers)'),
+    ('{"cluster": {"chief": ["c:3"], "worker": ["a:1"]}, "task": {"type": "worker", "index": 1}}',
+     'task {"type": "worker", "index": 1} is not in the cluster (1 chief, 1 worker)'),
     ('{"cluster": {"worker": [7]}, "task": {"type": "worker", "index": 0}}', 'as "host:port" strings'),
     ('{"cluster": {"worker": ["a:1", "b"]}, "task": {"type": "worker", "index": 0}}', 'as "host:port" strings'),
 ])
@@ -219,7 +221,7 @@ def two_workers(request, tmp_path_factory):
 def test_two_workers_finish_and_the_chief_saves_a_model_that_sorts(two_workers, tmp_path: Path) -> None:
     out, codes, logs = two_workers
     assert codes == [0, 0], "\n\n".join(logs)
-    assert "Saved" in logs[0] and "Worker 1 of 2 done (1 epochs" in logs[1]
+    assert "Saved" in logs[0] and "Worker 1 of 2 done (1 epoch," in logs[1]
     # The wait to join is TensorFlow's, minutes of silence: said.
     assert "worker 1 of 2: waiting for the other 1 of TF_CONFIG to start" in " ".join(logs[1].split())
     meta = json.loads(out.with_suffix(".json").read_text())

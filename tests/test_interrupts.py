@@ -36,13 +36,13 @@ def test_ctrl_c_in_a_sort_says_what_moved_and_how_to_undo_it(tmp_path: Path, tin
     moved = sum(1 for kind in ("cats", "dogs") if (folder / kind).is_dir() for _ in (folder / kind).iterdir())
     assert sort.returncode == status, stderr
     assert 0 < moved < 400, "the sort ended before Ctrl-C: give it more photos"
-    assert stderr.splitlines()[-2:] == [f"Interrupted: moved {moved} file(s) before it stopped.",
+    assert stderr.splitlines()[-2:] == [f"Interrupted: moved {moved} file{'s' * (moved != 1)} before it stopped.",
                                         f"Undo with: sorter undo '{folder}'"]
     assert "Traceback" not in stderr and stdout == ""
     undo = subprocess.run([sys.executable, "-m", "sorter", "undo", str(folder)], cwd=REPO, text=True,
                           capture_output=True, timeout=60)
     assert undo.returncode == 0, undo.stderr
-    assert f"Restored {moved} file(s)" in undo.stdout
+    assert f"Restored {moved} file{'s' * (moved != 1)} from 1 run" in undo.stdout
     assert tree(folder) == before
 
 
@@ -77,7 +77,7 @@ def test_a_ctrl_c_a_finalizer_dropped_still_stops_the_sort(tmp_path: Path, monke
     assert result.exit_code == 130, result.output
     moved = sum(len(os.listdir(tmp_path / kind)) for kind in ("cats", "dogs") if (tmp_path / kind).is_dir())
     assert moved < 200, "sorted on to its end"  # stopped with the first batch's moves
-    assert result.stderr.splitlines()[-2:] == [f"Interrupted: moved {moved} file(s) before it stopped.",
+    assert result.stderr.splitlines()[-2:] == [f"Interrupted: moved {moved} file{'s' * (moved != 1)} before it stopped.",
                                                f"Undo with: sorter undo {tmp_path}"]
     assert CliRunner().invoke(app, ["undo", str(tmp_path)]).exit_code == 0
     assert tree(tmp_path) == before
@@ -110,13 +110,13 @@ def test_ctrl_c_in_an_undo_says_how_many_it_put_back_and_that_undo_again_puts_ba
     back = sum(1 for name in os.listdir(folder) if name.endswith(".jpg"))
     assert undo.returncode == 130, stderr
     assert 0 < back < 3000, "the undo ended before Ctrl-C: give it more photos"
-    assert stderr.splitlines() == [f"Interrupted: put back {back} of 3000 file(s); sorter undo '{folder}' --all "
+    assert stderr.splitlines() == [f"Interrupted: put back {back:,} of 3,000 files; sorter undo '{folder}' --all "
                                    "puts back the rest."]
     assert stdout == ""
     again = subprocess.run([sys.executable, "-m", "sorter", "undo", str(folder), "--all"], cwd=REPO, text=True,
                            capture_output=True, timeout=60)
     assert again.returncode == 0, again.stderr
-    assert f"Restored {3000 - back} file(s) from 1 run" in again.stdout
+    assert f"Restored {3000 - back:,} files from 1 run" in again.stdout
     assert tree(folder) == before and not (folder / "cats").exists() and not (folder / ".sorter").exists()
 
 
@@ -140,7 +140,7 @@ def test_an_undo_stopped_as_it_finished_is_finished_by_the_next_which_says_what_
     stopped = runner.invoke(app, ["undo", str(tmp_path)])
     monkeypatch.undo()
     assert (stopped.exit_code, stopped.stderr) == (
-        130, f"Interrupted as it finished: put back 1 of 1 file(s); none is left to put back, and sorter undo "
+        130, f"Interrupted as it finished: put back 1 of 1 file; none is left to put back, and sorter undo "
              f"{tmp_path} removes the .sorter/ and dogs/ it left.\n"), stopped.output
     assert sorted(os.listdir(tmp_path)) == [".sorter", "dogs", "rex.jpg"] and not os.listdir(tmp_path / "dogs")
 
@@ -180,10 +180,10 @@ def test_an_undo_stopped_part_way_lists_the_files_it_found_gone_before_its_inter
     assert stopped.exit_code == 130, stopped.output
     assert stopped.stderr.splitlines() == [
         "missing: dogs/spot.jpg: no longer there (was spot.jpg)",
-        f"Interrupted: put back 1 of 3 file(s) (1 missing); sorter undo {tmp_path} --all puts back the rest."]
+        f"Interrupted: put back 1 of 3 files (1 missing); sorter undo {tmp_path} --all puts back the rest."]
     again = runner.invoke(app, ["undo", str(tmp_path), "--all"])
     assert (again.exit_code, again.stdout, again.stderr) == (
-        0, f"Restored 1 file(s) from 1 run in {tmp_path}.\n", ""), again.output  # spot is not said again
+        0, f"Restored 1 file from 1 run in {tmp_path}.\n", ""), again.output  # spot is not said again
     assert sorted(os.listdir(tmp_path)) == ["fido.jpg", "rex.jpg"]
 
 
@@ -221,10 +221,10 @@ def test_an_undo_stopped_part_way_says_where_it_found_the_photos_it_put_back_fro
 
     assert (stopped.exit_code, stopped.stdout, stopped.stderr) == (
         130, "found: dogs/fido.jpg: moved to dogs/2019/fido.jpg since; put back from there to fido.jpg\n",
-        f"Interrupted: put back 1 of 3 file(s); sorter undo {tmp_path} --all puts back the rest.\n"), stopped.output
+        f"Interrupted: put back 1 of 3 files; sorter undo {tmp_path} --all puts back the rest.\n"), stopped.output
     again = runner.invoke(app, ["undo", str(tmp_path), "--all"])
     assert (again.exit_code, again.stdout, again.stderr) == (
-        0, f"Restored 1 file(s) from 2 runs in {tmp_path}.\n",  # fido is not said again
+        0, f"Restored 1 file from 2 runs in {tmp_path}.\n",  # fido is not said again
         "missing: dogs/spot.jpg: no longer there (was spot.jpg)\n"), again.output
     assert sorted(os.listdir(tmp_path)) == ["dogs", "fido.jpg", "rex.jpg"]  # dogs/2019/ is the user's
 
@@ -249,7 +249,7 @@ def test_an_undo_stopped_part_way_counts_the_files_found_gone_or_back_apart_from
     assert (stopped.exit_code, stopped.stdout, stopped.stderr.splitlines()) == (
         130, "found: dogs/fido.jpg: moved to dogs/2019/fido.jpg since; put back from there to fido.jpg\n",
         ["missing: dogs/spot.jpg: no longer there (was spot.jpg)",
-         f"Interrupted: put back 1 of 4 file(s) (1 already back where they were, 1 missing); sorter undo {tmp_path} "
+         f"Interrupted: put back 1 of 4 files (1 already back where it was, 1 missing); sorter undo {tmp_path} "
          "--all puts back the rest."]), stopped.output
 
 
@@ -274,11 +274,11 @@ def test_an_undo_stopped_part_way_counts_a_photo_left_in_a_folder_of_yours_apart
         130, ["found: dogs/max.jpg: moved to best/max.jpg since, into a folder of yours; left there (was max.jpg)",
               "found: dogs/fido.jpg: moved to dogs/2019/fido.jpg since; put back from there to fido.jpg"],
         ["missing: dogs/spot.jpg: no longer there (was spot.jpg)",
-         f"Interrupted: put back 1 of 4 file(s) (1 missing, 1 left in a folder of yours); sorter undo {tmp_path} "
+         f"Interrupted: put back 1 of 4 files (1 missing, 1 left in a folder of yours); sorter undo {tmp_path} "
          "--all puts back the rest."]), stopped.output
     again = runner.invoke(app, ["undo", str(tmp_path), "--all"])
     assert (again.exit_code, again.stdout, again.stderr) == (  # none of them is said again
-        0, f"Restored 1 file(s) from 1 run in {tmp_path}.\n", ""), again.output
+        0, f"Restored 1 file from 1 run in {tmp_path}.\n", ""), again.output
     assert sorted(os.listdir(tmp_path)) == ["best", "dogs", "fido.jpg", "rex.jpg"]
 
 
@@ -313,7 +313,7 @@ def test_an_undo_stopped_before_its_found_lines_are_journaled_leaves_them_to_the
     assert (again.exit_code, again.stdout.splitlines(), again.stderr) == (0, [
         "found: dogs/max.jpg: moved to best/max.jpg since, into a folder of yours; left there (was max.jpg)",
         "found: dogs/fido.jpg: moved to dogs/2019/fido.jpg since; put back from there to fido.jpg",
-        f"Restored 1 file(s) from 1 run in {tmp_path}."], ""), again.output
+        f"Restored 1 file from 1 run in {tmp_path}."], ""), again.output
 
 
 def test_an_undo_stopped_part_way_does_not_count_what_an_earlier_undo_had_put_back(
@@ -339,7 +339,7 @@ def test_an_undo_stopped_part_way_does_not_count_what_an_earlier_undo_had_put_ba
 
     assert len([name for name in os.listdir(tmp_path) if name.endswith(".jpg")]) == 2
     assert (stopped.exit_code, stopped.stdout, stopped.stderr) == (
-        130, "", f"Interrupted: put back 1 of 2 file(s); sorter undo {tmp_path} puts back the rest.\n"), stopped.output
+        130, "", f"Interrupted: put back 1 of 2 files; sorter undo {tmp_path} puts back the rest.\n"), stopped.output
 
 
 def test_an_undo_stopped_as_it_finished_with_another_run_left_says_none_is_left_to_put_back(
@@ -362,9 +362,9 @@ def test_an_undo_stopped_as_it_finished_with_another_run_left_says_none_is_left_
     monkeypatch.undo()
 
     assert (stopped.exit_code, stopped.stderr) == (
-        130, "Interrupted as it finished: put back 1 of 1 file(s); none is left to put back.\n"), stopped.output
+        130, "Interrupted as it finished: put back 1 of 1 file; none is left to put back.\n"), stopped.output
     again = runner.invoke(app, ["undo", str(tmp_path)])
-    assert (again.exit_code, again.stdout) == (0, f"Restored 1 file(s) from 1 run in {tmp_path}.\n"), again.output
+    assert (again.exit_code, again.stdout) == (0, f"Restored 1 file from 1 run in {tmp_path}.\n"), again.output
 
 
 class _CtrlCAfterTheWalkCloses:
@@ -409,11 +409,11 @@ def test_ctrl_c_just_as_an_undo_opens_a_folder_stops_it_and_leaves_no_descriptor
     monkeypatch.undo()
 
     assert (stopped.exit_code, stopped.stdout, stopped.stderr) == (
-        130, "", f"Interrupted: put back 1 of 3 file(s); sorter undo {tmp_path} puts back the rest.\n"), stopped.output
+        130, "", f"Interrupted: put back 1 of 3 files; sorter undo {tmp_path} puts back the rest.\n"), stopped.output
     assert len(os.listdir("/proc/self/fd")) == open_before  # the folder below was closed on the way out
     again = runner.invoke(app, ["undo", str(tmp_path)])
     assert (again.exit_code, again.stdout, again.stderr) == (
-        0, f"Restored 2 file(s) from 1 run in {tmp_path}.\n", ""), again.output
+        0, f"Restored 2 files from 1 run in {tmp_path}.\n", ""), again.output
     assert layout(tmp_path) == before
 
 
@@ -436,9 +436,9 @@ def test_a_ctrl_c_whose_clean_up_fails_still_stops_the_undo(tmp_path: Path, monk
     monkeypatch.undo()
 
     assert (stopped.exit_code, stopped.stdout, stopped.stderr) == (
-        130, "", f"Interrupted: put back 1 of 3 file(s); sorter undo {tmp_path} puts back the rest.\n"), stopped.output
+        130, "", f"Interrupted: put back 1 of 3 files; sorter undo {tmp_path} puts back the rest.\n"), stopped.output
     again = runner.invoke(app, ["undo", str(tmp_path)])
-    assert (again.exit_code, again.stdout) == (0, f"Restored 2 file(s) from 1 run in {tmp_path}.\n"), again.output
+    assert (again.exit_code, again.stdout) == (0, f"Restored 2 files from 1 run in {tmp_path}.\n"), again.output
     assert sorted(os.listdir(tmp_path)) == ["a.jpg", "b.jpg", "c.jpg"]
 
 
@@ -498,7 +498,7 @@ def test_ctrl_c_as_an_undo_lets_go_of_a_linked_copys_file_stops_it_and_holds_not
     assert len(os.listdir("/proc/self/fd")) == open_before  # the copy was closed on the way out
     again = runner.invoke(app, ["undo", str(a)])
     assert (again.exit_code, again.stdout, again.stderr) == (
-        0, f"Restored 2 file(s) from 1 run in {a}.\n", ""), again.output
+        0, f"Restored 2 files from 1 run in {a}.\n", ""), again.output
     assert tree(a) == before
     assert (tree(b), (b / ".sorter" / "journal.jsonl").read_bytes()) == sorted_b  # the copy keeps its own
 
@@ -553,10 +553,10 @@ def _dogs_sorted_until_a_ctrl_c_at_the_second(tmp_path: Path, monkeypatch, patch
     monkeypatch.undo()
 
     assert (stopped.exit_code, stopped.stdout, stopped.stderr.splitlines()[-2:]) == (
-        130, "", ["Interrupted: moved 1 file(s) before it stopped.", f"Undo with: sorter undo {tmp_path}"]), stopped.output
+        130, "", ["Interrupted: moved 1 file before it stopped.", f"Undo with: sorter undo {tmp_path}"]), stopped.output
     assert len(os.listdir(tmp_path / "dogs")) == 1  # the first photo moved; the Ctrl-C came at the second
     again = runner.invoke(app, ["undo", str(tmp_path)])
-    assert (again.exit_code, again.stdout) == (0, f"Restored 1 file(s) from 1 run in {tmp_path}.\n"), again.output
+    assert (again.exit_code, again.stdout) == (0, f"Restored 1 file from 1 run in {tmp_path}.\n"), again.output
     assert tree(tmp_path) == before
 
 
@@ -676,7 +676,7 @@ def test_a_ctrl_c_as_a_finished_undo_says_what_it_did_waits_for_every_line(tmp_p
 
     assert (stopped.exit_code, stopped.stdout, stopped.stderr) == (
         130, "found: dogs/fido.jpg: moved to dogs/2019/fido.jpg since; put back from there to fido.jpg\n"
-             f"Restored 2 file(s) from 2 runs in {tmp_path}.\n",
+             f"Restored 2 files from 2 runs in {tmp_path}.\n",
         "missing: dogs/spot.jpg: no longer there (was spot.jpg)\n"
         "Interrupted as it finished: every file still there was put back (1 missing, said above) and .sorter/ "
         "removed; nothing is left to undo.\n"  # not "everything was put back": spot.jpg was not

@@ -111,7 +111,7 @@ def test_a_sort_killed_in_the_middle_of_a_copy_to_another_disk_leaves_no_half_ph
     assert os.listdir(root / "cats") == ["IMG.jpg"] and not (root / "IMG.jpg").exists()
     assert (root / "cats" / "IMG.jpg").read_bytes() == photo
     undone = runner.invoke(app, ["undo", str(root)])
-    assert (undone.exit_code, undone.stdout) == (0, f"Restored 1 file(s) from 1 run in {root}.\n"), undone.output
+    assert (undone.exit_code, undone.stdout) == (0, f"Restored 1 file from 1 run in {root}.\n"), undone.output
     assert layout(root) == before
 
 

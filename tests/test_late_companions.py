@@ -214,7 +214,7 @@ def test_a_watch_that_only_joined_late_companions_says_how_to_undo_them(tmp_path
 
     assert result.exit_code == 0, result.output
     assert result.stderr.splitlines()[-1] == (
-        f"stopped watching {tmp_path}: moved 0 file(s); 1 companion(s) joined their photo; "
+        f"stopped watching {tmp_path}: moved 0 files; 1 companion joined its photo; "
         f"undo with: sorter undo {tmp_path}")
     assert "IMG_1234 (1).AAE" in os.listdir(tmp_path / "cats")
 

@@ -13,7 +13,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "sorter"
 
 #: Each wing and what it may import besides itself. Lower layers never name higher ones.
 MAY_IMPORT: dict[str, set[str]] = {
-    "base": set(),  # sorter/__init__, config, errors, signals
+    "base": set(),  # sorter/__init__, config, errors, signals, wording
     "files": {"base"},
     "media": {"base"},
     "model": {"media", "base"},
@@ -59,7 +59,7 @@ def wing(module: str) -> str | None:
     parts = module.split(".")
     if parts[0] != "sorter":
         return None
-    if len(parts) == 1 or parts[1] in ("config", "errors", "signals", "__main__"):
+    if len(parts) == 1 or parts[1] in ("config", "errors", "signals", "wording", "__main__"):
         return "base" if parts[1:] != ["__main__"] else "cli"
     return parts[1] if parts[1] in MAY_IMPORT else "?"
 

@@ -301,6 +301,6 @@ def test_a_watchs_first_line_counts_a_live_photos_video_with_its_photo(tmp_path:
 
     assert result.exit_code == 0, result.output
     lines = result.stderr.splitlines()
-    assert lines[0].startswith(f"watching {tmp_path} (") and lines[0].endswith("; 2 photo(s) and video(s) already there")
-    assert lines[-1].startswith(f"stopped watching {tmp_path}: moved 2 file(s)")
+    assert lines[0].startswith(f"watching {tmp_path} (") and lines[0].endswith("; 2 photos and videos already there")
+    assert lines[-1].startswith(f"stopped watching {tmp_path}: moved 2 files")
     assert files(tmp_path) == ["cats/a.jpg", "dogs/IMG_7.MOV", "dogs/IMG_7.png"]

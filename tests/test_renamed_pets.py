@@ -429,7 +429,7 @@ def test_her_folder_that_cannot_be_made_fails_her_photos_alone_and_watch_retries
         stop, thread, results = run_in_thread(later, None, model=fake_model, on_notice=notices.append,
                                                settings=FAST)
         try:
-            said = "could not sort 1 file(s): cannot move into cats/: Operation not permitted; retrying at each scan"
+            said = "could not sort 1 file: cannot move into cats/: Operation not permitted; retrying at each scan"
             assert wait_until(lambda: said in [n.message for n in notices], 20), notices
             subprocess.run(["chattr", "-i", str(later / "cats")], check=True)
             assert wait_until(lambda: (later / "cats" / "Luna" / "luna.png").exists(), 20), notices

@@ -314,7 +314,7 @@ def test_verbose_prints_every_file_and_log_file_writes_every_file(tmp_path: Path
     logged = log.read_text(errors="surrogateescape").splitlines()
     assert all(re.match(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d ", line) for line in logged)
     assert len(logged) == len(names) + 1 and logged[-1].endswith(
-        f"planned {tmp_path / 'photos'}: would move 1 file(s) (dogs: 1); left {len(names) - 1} in place"
+        f"planned {tmp_path / 'photos'}: would move 1 file (dogs: 1); left {len(names) - 1} in place"
     )
     assert sorted(file_of(line[20:]) for line in logged[:-1]) == names  # a line per file, whatever became of it
     printed = verbose.stderr.splitlines()

@@ -82,7 +82,7 @@ def test_naming_moves_the_photo_into_its_pets_folder_journaled_and_undo_takes_it
 
     # Undo takes the session back newest first (cat-000.jpg moved twice), cats/Luna/ with it.
     result = runner.invoke(app, ["undo", str(root)])
-    assert result.exit_code == 0 and "Restored 3 file(s)" in result.stdout
+    assert result.exit_code == 0 and "Restored 3 files" in result.stdout
     assert without_journal(layout(root)) == without_journal(sorted_layout)
 
 
@@ -420,8 +420,8 @@ def test_undo_takes_back_a_reviews_not_her_answers_and_forget_ends_her_group(tmp
     undone = invoke("undo", root)
     assert undone.exit_code == 0, undone.output
     assert undone.stdout.splitlines() == [
-        f"Restored 0 file(s) from 1 run in {root}.",
-        'Took back "not Luna" on 1 photo(s): sorter review asks about them again.',
+        f"Restored 0 files from 1 run in {root}.",
+        'Took back "not Luna" on 1 photo: sorter review asks about them again.',
     ]
     assert (root / "cats" / "tabby.png").is_file() and suggestions.read(root).refused == {}
     client, stop, thread = start(root)
@@ -669,7 +669,7 @@ def test_an_answer_undone_is_no_longer_learnt(tmp_path: Path, fake_model) -> Non
     learnt = invoke("learn", root, "--model", fake_model)
     assert "cats/Luna -> cat" in rows(learnt.stdout), learnt.stdout
     undone = invoke("undo", root)
-    assert 'Took back "not Luna" on 1 photo(s)' in undone.stdout and (root / "cats" / "closer.png").is_file()
+    assert 'Took back "not Luna" on 1 photo' in undone.stdout and (root / "cats" / "closer.png").is_file()
     learnt = invoke("learn", root, "--model", fake_model)
     assert learnt.exit_code == 0 and "cats/Luna -> cat" not in rows(learnt.stdout), learnt.stdout
 

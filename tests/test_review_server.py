@@ -422,7 +422,7 @@ def test_a_correction_moves_the_photo_with_its_companion_journaled_and_sorter_un
     assert len(journal_path(root).read_text().splitlines()) == len(records)
 
     first = runner.invoke(app, ["undo", str(root)])  # the review session is the latest run
-    assert first.exit_code == 0 and "Restored 2 file(s) from 1 run" in first.stdout
+    assert first.exit_code == 0 and "Restored 2 files from 1 run" in first.stdout
     assert (root / "dogs" / "person.jpg").is_file() and (root / "dogs" / "person.MOV").is_file()
     assert runner.invoke(app, ["undo", str(root)]).exit_code == 0  # then the sort
     assert layout(root) == before
@@ -772,7 +772,7 @@ def test_undo_recovery_learn_and_watch_never_act_on_a_journal_path_outside_the_f
     result = runner.invoke(app, ["undo", str(root)])
 
     assert result.exit_code == 0, result.output
-    assert "Restored 2 file(s) from 1 run" in result.stdout  # good.jpg, and x.jpg whose group recovery finished
+    assert "Restored 2 files from 1 run" in result.stdout  # good.jpg, and x.jpg whose group recovery finished
     assert (root / "good.jpg").is_file() and (root / "x.jpg").is_file()
     assert (root / "dogs" / "stray.jpg").is_file() and (root / "dogs" / "abs.jpg").is_file()
     assert not (root / "in.jpg").exists() and outside_of(above) == outside

@@ -79,7 +79,7 @@ def test_a_correction_keeps_the_journal_it_wrote_and_undo_then_leaves_the_folder
     assert (tmp_path / "dogs" / "rex.jpg").is_file() and (tmp_path / "dogs" / "rex.MOV").is_file()
     assert (tmp_path / ".sorter" / "journal.jsonl").is_file()  # what `sorter undo` needs
     result = runner.invoke(app, ["undo", str(tmp_path)])
-    assert result.exit_code == 0 and "Restored 2 file(s)" in result.stdout
+    assert result.exit_code == 0 and "Restored 2 files" in result.stdout
     assert layout(tmp_path) == before
 
 

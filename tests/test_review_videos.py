@@ -106,7 +106,7 @@ def test_a_video_corrected_moves_with_its_companions_journaled_and_sorter_undo_p
     assert sorted(review[1:]) == [(f"dogs/{name}", f"cats/{name}", None) for name in DRONE]  # companions: its label
 
     first = runner.invoke(app, ["undo", str(root)])  # the review session is the latest run
-    assert first.exit_code == 0 and "Restored 6 file(s) from 1 run" in first.stdout, first.output
+    assert first.exit_code == 0 and "Restored 6 files from 1 run" in first.stdout, first.output
     assert sorted(p.name for p in (root / "dogs").iterdir()) == sorted(["DJI_0001.MP4", *DRONE])
     assert runner.invoke(app, ["undo", str(root)]).exit_code == 0  # then the sort
     assert layout(root) == before

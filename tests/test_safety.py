@@ -263,9 +263,9 @@ def test_a_damaged_record_of_a_move_made_keeps_the_journal_and_undo_says_so(tmp_
     journal_path(tmp_path).write_text("\n".join(lines) + "\n")
 
     result = CliRunner().invoke(app, ["undo", str(tmp_path)])
-    assert result.exit_code == 0 and "Restored 1 file(s)" in result.stdout
-    assert ("warning: 1 move(s) of what was undone could not be read back from the damaged journal and are not "
-            "undone: their photos are still in cats/ or dogs/") in result.stderr
+    assert result.exit_code == 0 and "Restored 1 file from 1 run" in result.stdout
+    assert ("warning: 1 move of what was undone could not be read back from the damaged journal and is not "
+            "undone: its photo is still in cats/ or dogs/") in result.stderr
     assert (tmp_path / "rex.jpg").is_file() and (tmp_path / "cats" / "tom.jpg").is_file()
     assert CliRunner().invoke(app, ["undo", str(tmp_path)]).exit_code == 2  # nothing more to undo
     assert journal_path(tmp_path).is_file()  # and still the record that tom.jpg moved
@@ -333,7 +333,7 @@ def test_a_damaged_journal_line_is_skipped_by_every_command(tmp_path: Path, line
     load_catalog(tmp_path, scan(tmp_path))
     corrections.find(tmp_path)
     undone = runner.invoke(app, ["undo", str(tmp_path)])
-    assert undone.exit_code == 0 and "Restored 1 file(s) from 1 run" in undone.stdout, undone.output
+    assert undone.exit_code == 0 and "Restored 1 file from 1 run" in undone.stdout, undone.output
     assert layout(tmp_path) == {**before, "rex.jpg": layout(tmp_path)["rex.jpg"]}
 
 

@@ -825,7 +825,7 @@ def test_a_disk_full_part_way_says_what_was_done_and_what_to_do(tmp_path: Path, 
     disk.room = 4  # the first photo's folder, its identity, intent and mark; then the disk is full
     result = runner.invoke(app, ["sort", str(tmp_path)])
     assert result.exit_code == 1 and result.stderr == (
-        f"Error: {tmp_path / '.sorter' / 'journal.jsonl'}: No space left on device; moved 1 file(s) before it "
+        f"Error: {tmp_path / '.sorter' / 'journal.jsonl'}: No space left on device; moved 1 file before it "
         f"stopped, journaled: sort again once there is room, or undo with: sorter undo {tmp_path}\n"), result.output
     assert sorted("/" in name for name in tree(tmp_path)) == [False, True]  # one of the two moved
     # Full from the start: nothing moved, nothing to undo, and nothing of the sort's is left.
@@ -1009,7 +1009,7 @@ def test_a_cats_folder_it_may_not_write_in_is_named_and_the_sort_exits_1_after_m
         (tmp_path / "cats").chmod(0o755)
     assert result.exit_code == 1, result.output
     assert result.stderr.splitlines()[-1] == (
-        "Error: 2 photo(s) could not be moved, the summary says why; the others were moved: sort again once these can be")
+        "Error: 2 photos could not be moved, the summary says why; the others were moved: sort again once these can be")
     assert "failed: tom.jpg: cannot move into cats/: Permission denied" in result.stderr
     assert "│ left in place: failed │ cannot move into cats/: Permission denied │     2 │" in result.stdout
     assert set(tree(tmp_path)) == {"tom.jpg", "kit.jpg", "dogs/rex.jpg"}
@@ -1035,7 +1035,7 @@ def test_a_sort_where_every_photo_failed_does_not_say_the_others_were_moved(tmp_
         (tmp_path / "cats").chmod(0o755)
     assert result.exit_code == 1, result.output
     assert result.stderr.splitlines()[-1] == (
-        "Error: 2 photo(s) could not be moved, the summary says why: sort again once they can be")
+        "Error: 2 photos could not be moved, the summary says why: sort again once they can be")
     assert set(tree(tmp_path)) == {"tom.jpg", "kit.jpg"}
 
 

@@ -106,14 +106,14 @@ def test_a_file_now_at_the_old_path_is_kept_and_reported(tmp_path: Path) -> None
 
     assert result.exit_code == 0, result.output
     assert result.stderr == "kept: dogs/rex.jpg: another file is at rex.jpg now; left in place\n"
-    assert result.stdout == f"Restored 1 file(s) from 1 run in {tmp_path}.\n"
+    assert result.stdout == f"Restored 1 file from 1 run in {tmp_path}.\n"
     assert layout(tmp_path)["rex.jpg"] == newcomer  # never overwritten
     assert layout(tmp_path)["dogs/rex.jpg"] == original["rex.jpg"]
     assert (tmp_path / ".sorter" / "journal.jsonl").exists()  # kept so the undo can be finished
 
     os.rename(tmp_path / "rex.jpg", tmp_path.parent / f"{tmp_path.name}-newcomer.jpg")
     result = runner.invoke(app, ["undo", str(tmp_path)])
-    assert result.exit_code == 0 and result.stdout == f"Restored 1 file(s) from 1 run in {tmp_path}.\n"
+    assert result.exit_code == 0 and result.stdout == f"Restored 1 file from 1 run in {tmp_path}.\n"
     assert layout(tmp_path) == original
 
 
@@ -165,7 +165,7 @@ def test_a_missing_file_is_reported_once_and_the_next_undo_goes_on_to_the_run_be
     assert first.stdout.splitlines() == [
         "found: dogs/c.jpg: moved to mine/Tom birthday.jpg since, into a folder of yours; left there (was c.jpg)",
         "found: dogs/e.jpg: moved to mine/e-kept.jpg since, into a folder of yours; left there (was e.jpg)",
-        f"Restored 0 file(s) from 1 run in {tmp_path} (1 already back where they were).",
+        f"Restored 0 files from 1 run in {tmp_path} (1 already back where it was).",
     ], first.stdout
     assert first.stderr.splitlines() == [
         "missing: dogs/d.jpg: now a folder, not the photo sorter moved; left there (was d.jpg)",
@@ -175,7 +175,7 @@ def test_a_missing_file_is_reported_once_and_the_next_undo_goes_on_to_the_run_be
     assert (tmp_path / "dogs" / "e.jpg").is_symlink() and not (tmp_path / "e.jpg").exists()
 
     second = runner.invoke(app, ["undo", str(tmp_path)])
-    assert second.exit_code == 0 and "Restored 2 file(s) from 1 run" in second.stdout, second.output
+    assert second.exit_code == 0 and "Restored 2 files from 1 run" in second.stdout, second.output
     assert second.stderr == ""
     assert (tmp_path / "a.jpg").is_file() and (tmp_path / "b.jpg").is_file()
     assert runner.invoke(app, ["undo", str(tmp_path)]).exit_code == 2  # nothing left to undo
@@ -357,7 +357,7 @@ def test_cli_undo_messages_and_exit_codes(tmp_path: Path) -> None:
     sort(tmp_path)
     done = runner.invoke(app, ["undo", str(tmp_path), "--all"])
     assert done.exit_code == 0, done.output
-    assert done.stdout == f"Restored 3 file(s) from 2 runs in {tmp_path}.\n" and done.stderr == ""
+    assert done.stdout == f"Restored 3 files from 2 runs in {tmp_path}.\n" and done.stderr == ""
 
     again = runner.invoke(app, ["undo", str(tmp_path)])
     assert again.exit_code == 2 and again.stderr.startswith("Error: nothing to undo")
@@ -507,9 +507,9 @@ def test_undo_interrupted_part_way_says_how_many_it_put_back_and_undo_again_puts
     monkeypatch.undo()
 
     assert (result.exit_code, result.stderr) == (
-        130, f"Interrupted: put back 1 of 3 file(s); sorter undo {tmp_path} puts back the rest.\n"), result.output
+        130, f"Interrupted: put back 1 of 3 files; sorter undo {tmp_path} puts back the rest.\n"), result.output
     assert len(os.listdir(tmp_path / "dogs")) == 2
     again = runner.invoke(app, ["undo", str(tmp_path)])
     assert again.exit_code == 0, again.output
-    assert again.stdout.startswith("Restored 2 file(s) from 1 run")
+    assert again.stdout.startswith("Restored 2 files from 1 run")
     assert layout(tmp_path) == before

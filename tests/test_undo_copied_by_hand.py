@@ -46,7 +46,7 @@ def test_a_photo_copied_elsewhere_and_deleted_is_found_by_its_name_size_and_time
     result = runner.invoke(app, ["undo", str(tmp_path)])
 
     assert (result.exit_code, sorted(result.stdout.splitlines()), result.stderr) == (0, [
-        f"Restored 1 file(s) from 1 run in {tmp_path}.",
+        f"Restored 1 file from 1 run in {tmp_path}.",
         "found: cats/a.jpg: moved to mine/a.jpg since, into a folder of yours; left there (was a.jpg)",
         "found: dogs/d.jpg: moved to dogs/2019/d.jpg since; put back from there to d.jpg",
     ], "missing: cats/b.jpg: no longer there (was b.jpg)\n"), result.output
@@ -69,7 +69,7 @@ def test_a_photo_moved_by_hand_onto_another_disk_inside_cats_is_put_back_from_th
         result = runner.invoke(app, ["undo", str(tmp_path)])
 
         assert (result.exit_code, sorted(result.stdout.splitlines()), result.stderr) == (0, [
-            f"Restored 3 file(s) from 1 run in {tmp_path}.",
+            f"Restored 3 files from 1 run in {tmp_path}.",
             "found: cats/a.jpg: moved to cats/Luna/a.jpg since; put back from there to a.jpg",
         ], ""), result.output
         assert layout(tmp_path) == before | {"cats": "dir", "cats/Luna": "dir"}  # the user's mount point stays
@@ -89,7 +89,7 @@ def test_two_copies_of_its_name_size_and_time_are_no_guess_and_a_copy_of_another
     result = runner.invoke(app, ["undo", str(tmp_path)])
 
     assert (result.exit_code, result.stdout, sorted(result.stderr.splitlines())) == (
-        0, f"Restored 1 file(s) from 1 run in {tmp_path}.\n", [
+        0, f"Restored 1 file from 1 run in {tmp_path}.\n", [
             "kept: dogs/d.jpg: no longer there, and 2 files have its name, size and time (dogs/2019/d.jpg, "
             "dogs/old/d.jpg): which is it cannot be told; left in place",
             "missing: cats/a.jpg: no longer there (was a.jpg)",
@@ -105,5 +105,5 @@ def test_a_photo_copied_back_to_its_first_place_by_hand_is_back(tmp_path: Path) 
     result = runner.invoke(app, ["undo", str(tmp_path)])
 
     assert (result.exit_code, result.stdout, result.stderr) == (
-        0, f"Restored 2 file(s) from 1 run in {tmp_path} (1 already back where they were).\n", ""), result.output
+        0, f"Restored 2 files from 1 run in {tmp_path} (1 already back where it was).\n", ""), result.output
     assert layout(tmp_path) == before

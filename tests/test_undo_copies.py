@@ -131,7 +131,7 @@ def test_undo_puts_back_photos_swapped_and_renamed_as_on_the_original_disk(tmp_p
     os.rename(folder / "dogs" / "dog4.jpg", folder / "dog4-renamed.jpg")
 
     assert undo(folder) == ([
-        f"Restored 6 file(s) from 1 run in {folder}.",
+        f"Restored 6 files from 1 run in {folder}.",
         "found: cats/c90.jpg: moved to cats/c91.jpg since; put back from there to c90.jpg",
         "found: cats/c91.jpg: moved to cats/c90.jpg since; put back from there to c91.jpg",
         "found: cats/cat0.jpg: moved to cats/cat1.jpg since; put back from there to cat0.jpg",
@@ -157,13 +157,13 @@ def test_a_photo_two_files_have_the_size_and_time_of_is_kept_for_a_later_undo(tm
     shutil.copy2(cats / "kitty.jpg", folder / "kitty copy.jpg")
 
     result = undo(folder)
-    assert result == ([f"Restored 1 file(s) from 1 run in {folder}."], [
+    assert result == ([f"Restored 1 file from 1 run in {folder}."], [
         "kept: cats/a.jpg: no longer there, and 2 files have its size and time (cats/kitty.jpg, kitty copy.jpg): "
         "which is it cannot be told; left in place"])
     assert (folder / ".sorter" / "journal.jsonl").is_file()
     (folder / "kitty copy.jpg").unlink()
     assert undo(folder) == ([
-        f"Restored 1 file(s) from 1 run in {folder}.",
+        f"Restored 1 file from 1 run in {folder}.",
         "found: cats/a.jpg: moved to cats/kitty.jpg since; put back from there to a.jpg",
     ], [])
     assert sorted(os.listdir(folder)) == ["a.jpg", "b.jpg"]
@@ -184,7 +184,7 @@ def test_a_photo_put_back_by_hand_stays_put_back_for_sort_and_undo(tmp_path: Pat
     sort_folder(folder, classifier=FakeClassifier(), on_result=seen.append)
     assert [(r.path.name, r.status, r.reason) for r in seen] == [
         ("cat5.jpg", "skipped", "you put it back from cats/cat5.jpg; left there")]
-    assert undo(folder) == ([f"Restored 1 file(s) from 1 run in {folder} (1 already back where they were)."], [])
+    assert undo(folder) == ([f"Restored 1 file from 1 run in {folder} (1 already back where it was)."], [])
     assert sorted(os.listdir(folder)) == ["cat5.jpg", "cat6.jpg"]
 
 
@@ -263,14 +263,14 @@ def test_a_copy_on_the_same_disk_and_the_folder_each_undo_as_their_own(tmp_path:
     renamed_beside_a_copy(root, "c3.jpg")
 
     assert undo(copy) == ([
-        f"Restored 4 file(s) from 1 run in {copy}.",
+        f"Restored 4 files from 1 run in {copy}.",
         "found: cats/c0.jpg: moved to cats/c1.jpg since; put back from there to c0.jpg",
         "found: cats/c1.jpg: moved to cats/c0.jpg since; put back from there to c1.jpg",
         "found: cats/c2.jpg: moved to c2 renamed.jpg since; put back from there to c2.jpg",
     ], [])
     assert layout(copy) == before
     assert undo(root) == ([
-        f"Restored 4 file(s) from 1 run in {root}.",
+        f"Restored 4 files from 1 run in {root}.",
         "found: cats/c0.jpg: moved to cats/c1.jpg since; put back from there to c0.jpg",
         "found: cats/c1.jpg: moved to cats/c0.jpg since; put back from there to c1.jpg",
         "found: cats/c2.jpg: moved to c2 renamed.jpg since; put back from there to c2.jpg",
@@ -293,7 +293,7 @@ def test_a_folder_moved_on_its_disk_is_still_told_by_inode(tmp_path: Path) -> No
     swapped(moved, "c1.jpg", "kitty.jpg")
 
     assert undo(moved) == ([
-        f"Restored 2 file(s) from 1 run in {moved}.",
+        f"Restored 2 files from 1 run in {moved}.",
         "found: cats/c0.jpg: moved to cats/c1.jpg since; put back from there to c0.jpg",
         "found: cats/c1.jpg: moved to cats/kitty.jpg since; put back from there to c1.jpg",
     ], [])
@@ -325,7 +325,7 @@ def test_a_copy_sorted_again_tells_its_own_runs_by_inode_and_the_ones_before_by_
     renamed_beside_a_copy(folder, "c2.jpg")
 
     assert undo(folder, "--all") == ([
-        f"Restored 3 file(s) from 2 runs in {folder}.",
+        f"Restored 3 files from 2 runs in {folder}.",
         "found: cats/c0.jpg: moved to cats/c1.jpg since; put back from there to c0.jpg",
         "found: cats/c1.jpg: moved to cats/c0.jpg since; put back from there to c1.jpg",
         "found: cats/c2.jpg: moved to cats/kitty.jpg since; put back from there to c2.jpg",
@@ -383,11 +383,11 @@ def test_a_hard_linked_copy_keeps_a_journal_of_its_own_and_each_folder_undoes_it
         assert os.stat(h / ".sorter" / name).st_nlink == os.stat(h2 / ".sorter" / name).st_nlink == 1
     assert sorted(os.listdir(h2 / ".sorter")) == sorted(os.listdir(h / ".sorter"))  # no copy left beside them
 
-    assert undo(h) == ([f"Restored 2 file(s) from 1 run in {h}."], [])
+    assert undo(h) == ([f"Restored 2 files from 1 run in {h}."], [])
     assert layout(h) == before_h
-    assert undo(h2) == ([f"Restored 2 file(s) from 1 run in {h2}."], [])
+    assert undo(h2) == ([f"Restored 2 files from 1 run in {h2}."], [])
     assert sorted(os.listdir(h2)) == [".sorter", "c70.jpg", "c71.jpg", "cats"]
-    assert undo(h2) == ([f"Restored 2 file(s) from 1 run in {h2}."], [])
+    assert undo(h2) == ([f"Restored 2 files from 1 run in {h2}."], [])
     assert layout(h2) == before_h | {k: v for k, v in before_h2.items() if k in ("c70.jpg", "c71.jpg")}
 
 
@@ -494,7 +494,7 @@ def test_of_two_burst_shots_of_one_size_and_time_one_deleted_the_other_goes_back
     folder, before = sorted_burst(tmp_path, where, 2, request)
     (folder / "cats" / "B1.jpg").unlink()
 
-    assert undo(folder) == ([f"Restored 1 file(s) from 1 run in {folder}."],
+    assert undo(folder) == ([f"Restored 1 file from 1 run in {folder}."],
                             ["missing: cats/B1.jpg: no longer there (was B1.jpg)"])
     assert layout(folder) == {"B2.jpg": before["B2.jpg"]}  # its own bytes; sorter's state gone
 
@@ -508,7 +508,7 @@ def test_of_three_burst_shots_one_deleted_undo_puts_two_back_and_says_the_third_
     folder, before = sorted_burst(tmp_path, where, 3, request)
     (folder / "cats" / "B1.jpg").unlink()
 
-    assert undo(folder) == ([f"Restored 2 file(s) from 1 run in {folder}."],
+    assert undo(folder) == ([f"Restored 2 files from 1 run in {folder}."],
                             ["missing: cats/B1.jpg: no longer there (was B1.jpg)"])
     assert layout(folder) == {name: before[name] for name in ("B2.jpg", "B3.jpg")}
 
@@ -526,12 +526,12 @@ def test_of_two_burst_shots_one_renamed_and_one_deleted_undo_does_not_guess_in_a
 
     if where in ("here", "overlayfs"):
         assert undo(folder) == ([
-            f"Restored 1 file(s) from 1 run in {folder}.",
+            f"Restored 1 file from 1 run in {folder}.",
             "found: cats/B1.jpg: moved to cats/best.jpg since; put back from there to B1.jpg",
         ], ["missing: cats/B2.jpg: no longer there (was B2.jpg)"])
         assert layout(folder) == {"B1.jpg": before["B1.jpg"]}
         return
-    assert undo(folder) == ([f"Restored 0 file(s) from 1 run in {folder}."], [
+    assert undo(folder) == ([f"Restored 0 files from 1 run in {folder}."], [
         "kept: cats/B1.jpg: no longer there, and cats/best.jpg has its size and time, as had cats/B2.jpg's "
         "photo, gone from there too: it is one of the two, and which cannot be told (move it back to "
         "cats/B1.jpg or cats/B2.jpg, whichever it is, and undo again); left in place",
@@ -541,7 +541,7 @@ def test_of_two_burst_shots_one_renamed_and_one_deleted_undo_does_not_guess_in_a
     ])
     assert layout(folder)["cats/best.jpg"] == before["B1.jpg"]
     os.rename(folder / "cats" / "best.jpg", folder / "cats" / "B1.jpg")  # as the message bids
-    assert undo(folder) == ([f"Restored 1 file(s) from 1 run in {folder}."],
+    assert undo(folder) == ([f"Restored 1 file from 1 run in {folder}."],
                             ["missing: cats/B2.jpg: no longer there (was B2.jpg)"])
     assert layout(folder) == {"B1.jpg": before["B1.jpg"]}
 
@@ -565,7 +565,7 @@ def test_on_overlayfs_a_photo_is_told_by_its_inode_as_on_any_disk(tmp_path: Path
         shutil.copy2(cats / "b2.jpg", root / "b copy.jpg")
 
         assert undo(root) == ([
-            f"Restored 2 file(s) from 1 run in {root}.",
+            f"Restored 2 files from 1 run in {root}.",
             "found: cats/a.jpg: moved to cats/kitty.jpg since; put back from there to a.jpg",
             "found: cats/b.jpg: moved to cats/b2.jpg since; put back from there to b.jpg",
         ], [])
@@ -683,10 +683,10 @@ def test_two_burst_shots_swapped_in_a_hard_linked_copy_go_back_as_themselves(tmp
     swapped(copy, "B1.jpg", "B2.jpg")
 
     assert undo(copy) == ([
-        f"Restored 3 file(s) from 1 run in {copy}.",
+        f"Restored 3 files from 1 run in {copy}.",
         "found: cats/B1.jpg: moved to cats/B2.jpg since; put back from there to B1.jpg",
         "found: cats/B2.jpg: moved to cats/B1.jpg since; put back from there to B2.jpg",
     ], [])
     assert layout(copy) == before
-    assert undo(root) == ([f"Restored 3 file(s) from 1 run in {root}."], [])
+    assert undo(root) == ([f"Restored 3 files from 1 run in {root}."], [])
     assert layout(root) == before

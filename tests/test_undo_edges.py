@@ -68,7 +68,7 @@ def test_a_photo_an_editor_saved_with_a_backup_goes_back_as_it_is_now(tmp_path: 
     (cats / "c0.jpg").write_bytes(original + b"edited")
 
     assert undo(tmp_path) == ([
-        f"Restored 2 file(s) from 1 run in {tmp_path}.",
+        f"Restored 2 files from 1 run in {tmp_path}.",
         f"found: cats/c0.jpg: saved again since (its earlier version is cats/{backup}, left there); "
         "put back as it is now to c0.jpg",
     ], [])
@@ -90,7 +90,7 @@ def test_another_sorted_photo_under_the_photo_s_name_is_never_taken_for_its_new_
     os.rename(cats / "c1.jpg", cats / "c0.jpg")
 
     assert undo(tmp_path) == ([
-        f"Restored 2 file(s) from 1 run in {tmp_path}.",
+        f"Restored 2 files from 1 run in {tmp_path}.",
         "found: cats/c0.jpg: moved to cats/c0.jpg~ since; put back from there to c0.jpg",
         "found: cats/c1.jpg: moved to cats/c0.jpg since; put back from there to c1.jpg",
     ], [])
@@ -138,7 +138,7 @@ def test_a_folder_the_sort_made_is_followed_by_its_identity_never_a_new_one_give
         _journaled_as(tmp_path, "cats", lambda made: [*made[:2], -1])
 
     assert undo(tmp_path) == ([
-        f"Restored 1 file(s) from 1 run in {tmp_path}.",
+        f"Restored 1 file from 1 run in {tmp_path}.",
         "found: cats/a.jpg: moved to kitties/a.jpg since; put back from there to a.jpg",
     ], [])
     assert layout(tmp_path) == before | ({} if goes else {"kitties": "dir"})
@@ -169,11 +169,11 @@ def test_a_photo_saved_with_a_backup_where_it_was_taken_since_goes_back_as_it_is
     stdout, stderr = undo(tmp_path, "--all")
 
     assert stdout == ([
-        f"Restored 3 file(s) from 2 runs in {tmp_path}.",  # as without the edit: c0 to cats/, then both
+        f"Restored 3 files from 2 runs in {tmp_path}.",  # as without the edit: c0 to cats/, then both
         "found: dogs/c0.jpg: saved again since (its earlier version is dogs/c0.jpg~, left there); put back as it "
         "is now to cats/c0.jpg",
     ] if taken.startswith("by a review") else [
-        f"Restored 2 file(s) from 1 run in {tmp_path}.",
+        f"Restored 2 files from 1 run in {tmp_path}.",
         "found: cats/c0.jpg: moved to cats/best/c0.jpg and saved again since (its earlier version is "
         "cats/best/c0.jpg~, left there); put back as it is now to c0.jpg",
     ]), stderr
@@ -199,7 +199,7 @@ def test_a_photo_given_another_extension_goes_back_itself_and_the_file_in_its_pl
     shutil.copyfile(tmp_path / "elsewhere" / "rex.jpg", cats / "c2.jpg")
 
     assert undo(tmp_path) == ([
-        f"Restored 2 file(s) from 1 run in {tmp_path}.",
+        f"Restored 2 files from 1 run in {tmp_path}.",
         "found: cats/c2.jpg: moved to cats/c2.old since; put back from there to c2.jpg; "
         "cats/c2.jpg is another file now, left there",
     ], [])
@@ -236,7 +236,7 @@ def test_a_folder_the_user_made_where_the_sort_made_one_stays(tmp_path: Path, ho
     stdout, stderr = undo(tmp_path)
 
     restored = 1 if how.endswith("put back in it") else 0
-    assert stdout == [f"Restored {restored} file(s) from 1 run in {tmp_path}."]
+    assert stdout == [f"Restored {restored} file{'' if restored else 's'} from 1 run in {tmp_path}."]
     assert stderr == [*([] if restored else ["missing: cats/c0.jpg: no longer there (was c0.jpg)"]),
                       "missing: dogs/d0.jpg: no longer there (was d0.jpg)"]
     assert layout(tmp_path) == ({"c0.jpg": before["c0.jpg"]} if restored else {}) | ({} if goes else {"cats": "dir"})

@@ -50,7 +50,7 @@ def test_a_photo_moved_on_in_cats_or_dogs_or_to_the_top_is_put_back_from_there(t
     (tmp_path / "cats" / "c.jpg").unlink()  # truly gone
 
     assert undo(tmp_path) == ([
-        "Restored 3 file(s) from 1 run in " + str(tmp_path) + ".",
+        "Restored 3 files from 1 run in " + str(tmp_path) + ".",
         "found: cats/a.jpg: moved to cats/Lulu/a.jpg since; put back from there to a.jpg",
         "found: cats/b.jpg: moved to cats/2019/b.jpg since; put back from there to b.jpg",
         "found: dogs/d.jpg: moved to d best.jpg since; put back from there to d.jpg",
@@ -68,7 +68,7 @@ def test_where_cats_itself_was_renamed_the_folder_s_other_trees_are_looked_in_to
     os.rename(tmp_path / "cats", tmp_path / "Kitties 2024")
 
     assert undo(tmp_path, "--all") == ([
-        "Restored 3 file(s) from 1 run in " + str(tmp_path) + ".",
+        "Restored 3 files from 1 run in " + str(tmp_path) + ".",
         "found: cats/a.jpg: moved to Kitties 2024/a.jpg since; put back from there to a.jpg",
         "found: cats/b.jpg: moved to Kitties 2024/b.jpg since; put back from there to trip/b.jpg",
     ], [])
@@ -88,7 +88,7 @@ def test_a_copy_of_another_time_is_not_taken_for_the_photo_nor_one_taken_out_of_
     (cats / "z.jpg").unlink()
     after = layout(root)
 
-    assert undo(root) == (["Restored 0 file(s) from 1 run in " + str(root) + "."], [
+    assert undo(root) == (["Restored 0 files from 1 run in " + str(root) + "."], [
         "missing: cats/y.jpg: no longer there (was y.jpg)",
         "missing: cats/z.jpg: no longer there (was z.jpg)",
     ])
@@ -110,7 +110,7 @@ def test_of_two_names_of_the_photo_one_is_put_back_and_the_other_stays(tmp_path:
     os.link(cats / "best" / "of" / "y.jpg", cats / "2019" / "y.jpg")
 
     assert undo(tmp_path) == ([
-        "Restored 2 file(s) from 1 run in " + str(tmp_path) + ".",
+        "Restored 2 files from 1 run in " + str(tmp_path) + ".",
         "found: cats/x.jpg: moved to cats/x too.jpg since; put back from there to x.jpg; "
         "its other name cats/Lulu/x.jpg stays",
         "found: cats/y.jpg: moved to cats/2019/y.jpg since; put back from there to y.jpg; "
@@ -144,7 +144,7 @@ def test_another_file_in_the_photo_s_place_is_left_there_and_the_photo_put_back_
     other = layout(cats)["a.jpg"]
 
     assert undo(tmp_path) == ([
-        "Restored 5 file(s) from 1 run in " + str(tmp_path) + ".",
+        "Restored 5 files from 1 run in " + str(tmp_path) + ".",
         "found: cats/a.jpg: moved to cats/sub/a.jpg since; put back from there to a.jpg; "
         "cats/a.jpg is another file now, left there",
         "found: cats/b.jpg: moved to cats/c.jpg since; put back from there to b.jpg",
@@ -167,7 +167,7 @@ def test_on_an_exfat_card_the_file_in_the_photo_s_place_is_taken_for_it_as_befor
     os.rename(cats / "a.jpg", cats / "sub" / "a.jpg")
     write_image(cats / "a.jpg", RED, size=(40, 40))
 
-    assert undo(exfat_card) == (["Restored 1 file(s) from 1 run in " + str(exfat_card) + "."], [])
+    assert undo(exfat_card) == (["Restored 1 file from 1 run in " + str(exfat_card) + "."], [])
     assert (cats / "sub" / "a.jpg").is_file() and (exfat_card / "a.jpg").is_file()
 
 
@@ -189,7 +189,7 @@ def test_a_photo_in_a_folder_of_the_users_own_is_said_where_it_is_and_left_there
     (tmp_path / "cats").mkdir()
 
     assert undo(tmp_path) == ([
-        "Restored 0 file(s) from 1 run in " + str(tmp_path) + ".",
+        "Restored 0 files from 1 run in " + str(tmp_path) + ".",
         "found: cats/a.jpg: moved to kitties/a.jpg since, into a folder of yours; left there (was a.jpg)",
         "found: cats/b.jpg: moved to kitties/b.jpg since, into a folder of yours; left there (was b.jpg)",
         "found: cats/d.jpg: moved to best/d.jpg since, into a folder of yours; left there (was d.jpg)",
@@ -210,7 +210,7 @@ def test_undo_all_finds_a_photo_where_a_newer_run_s_undo_put_it(tmp_path: Path) 
     os.rename(tmp_path / "cats", tmp_path / "kitties")
 
     assert undo(tmp_path, "--all") == ([
-        "Restored 3 file(s) from 2 runs in " + str(tmp_path) + ".",
+        "Restored 3 files from 2 runs in " + str(tmp_path) + ".",
         "found: cats/a.jpg: moved to x.jpg since; put back from there to a.jpg",
         "found: cats/b.jpg: moved to kitties/b.jpg since; put back from there to b.jpg",
         "found: cats/x.jpg: moved to kitties/x.jpg since; put back from there to x.jpg",
@@ -241,7 +241,7 @@ def test_a_review_s_moves_into_a_pet_folder_renamed_since_are_undone_with_the_so
     os.rename(root / "cats" / "Luna", root / "cats" / "Lulu")
 
     assert undo(root, "--all") == ([
-        "Restored 7 file(s) from 2 runs in " + str(root) + ".",
+        "Restored 7 files from 2 runs in " + str(root) + ".",
         "found: cats/Luna/cat.jpg: moved to cats/Lulu/cat.jpg since; put back from there to cats/cat.jpg",
         "found: dogs/Rex/person.MOV: moved to dogs/Max/person.MOV since; put back from there to dogs/person.MOV",
         "found: dogs/Rex/person.jpg: moved to dogs/Max/person.jpg since; put back from there to dogs/person.jpg",
@@ -290,7 +290,7 @@ def test_a_move_journaled_before_moves_held_identities_is_found_by_its_seen_reco
     os.rename(tmp_path / "cats" / "a.jpg", tmp_path / "cats" / "Luna" / "a.jpg")
 
     assert undo(tmp_path) == ([
-        "Restored 1 file(s) from 1 run in " + str(tmp_path) + ".",
+        "Restored 1 file from 1 run in " + str(tmp_path) + ".",
         "found: cats/a.jpg: moved to cats/Luna/a.jpg since; put back from there to a.jpg",
     ], [])
 
@@ -319,10 +319,10 @@ def test_a_photo_not_found_while_a_folder_cannot_be_listed_is_kept_for_the_next_
         "kept: cats/a.jpg: no longer there, and cats/private cannot be listed (Permission denied); left in place",
         "kept: cats/b.jpg: not the photo sorter put there, and cats/private cannot be listed (Permission denied); "
         "left in place"]
-    assert result.stdout == f"Restored 1 file(s) from 1 run in {tmp_path}.\n"
+    assert result.stdout == f"Restored 1 file from 1 run in {tmp_path}.\n"
     monkeypatch.undo()
 
-    assert undo(tmp_path) == (["Restored 1 file(s) from 1 run in " + str(tmp_path) + "."],
+    assert undo(tmp_path) == (["Restored 1 file from 1 run in " + str(tmp_path) + "."],
                               ["missing: cats/a.jpg: no longer there (was a.jpg)"])
     assert (tmp_path / "b.jpg").read_bytes() == b"edited"
 
@@ -343,7 +343,7 @@ def test_on_an_exfat_card_a_photo_moved_on_is_told_by_its_size_and_time_where_on
     remount(exfat_card)
 
     assert undo(exfat_card) == ([
-        "Restored 1 file(s) from 1 run in " + str(exfat_card) + ".",
+        "Restored 1 file from 1 run in " + str(exfat_card) + ".",
         "found: cats/a.jpg: moved to cats/Luna/a.jpg since; put back from there to a.jpg",
     ], ["kept: cats/b.jpg: no longer there, and 2 files have its size and time (cats/Luna/b.jpg, cats/b copy.jpg): "
         "which is it cannot be told; left in place"])
@@ -364,7 +364,7 @@ def test_the_file_found_is_moved_back_only_while_the_old_place_is_free(tmp_path:
     assert result.exit_code == 0, result.output
     assert result.stderr == f"kept: {where}: another file is at a.jpg now; left in place\n"
     (tmp_path / "a.jpg").unlink()
-    assert undo(tmp_path)[0][0] == f"Restored 1 file(s) from 1 run in {tmp_path}."
+    assert undo(tmp_path)[0][0] == f"Restored 1 file from 1 run in {tmp_path}."
 
 
 @pytest.mark.parametrize("runs", [1, 2])
@@ -382,7 +382,7 @@ def test_another_sorted_photo_in_the_photo_s_place_is_never_taken_for_it_saved_o
     os.rename(tmp_path / "cats" / "c0.jpg", tmp_path / "cats" / "c1.jpg")
 
     assert undo(tmp_path, "--all") == ([
-        f"Restored 1 file(s) from {runs} run{'s' if runs == 2 else ''} in {tmp_path}.",
+        f"Restored 1 file from {runs} run{'s' if runs == 2 else ''} in {tmp_path}.",
         "found: cats/c0.jpg: moved to cats/c1.jpg since; put back from there to c0.jpg",
     ], ["missing: cats/c1.jpg: no longer there (was c1.jpg)"])
     assert layout(tmp_path) == {"c0.jpg": photo}
@@ -396,11 +396,11 @@ def test_a_plain_undo_leaves_another_run_s_photo_in_the_photo_s_place_for_that_r
     (tmp_path / "cats" / "c1.jpg").unlink()
     os.rename(tmp_path / "cats" / "c0.jpg", tmp_path / "cats" / "c1.jpg")
 
-    assert undo(tmp_path) == ([f"Restored 0 file(s) from 1 run in {tmp_path}."],
+    assert undo(tmp_path) == ([f"Restored 0 files from 1 run in {tmp_path}."],
                               ["missing: cats/c1.jpg: no longer there (was c1.jpg)"])
     assert sorted(os.listdir(tmp_path / "cats")) == ["c1.jpg"]
     assert undo(tmp_path) == ([
-        f"Restored 1 file(s) from 1 run in {tmp_path}.",
+        f"Restored 1 file from 1 run in {tmp_path}.",
         "found: cats/c0.jpg: moved to cats/c1.jpg since; put back from there to c0.jpg",
     ], [])
     assert sorted(os.listdir(tmp_path)) == ["c0.jpg"]
@@ -419,14 +419,14 @@ def test_a_new_file_at_a_deleted_photo_s_first_place_is_not_it_put_back(tmp_path
 
     result = runner.invoke(app, ["undo", str(tmp_path)])
     assert result.exit_code == 0, result.output
-    assert result.stdout == f"Restored 0 file(s) from 1 run in {tmp_path}.\n"
+    assert result.stdout == f"Restored 0 files from 1 run in {tmp_path}.\n"
     assert sorted(result.stderr.splitlines()) == [
         "kept: cats/Luna/c1.jpg: another file is at c1.jpg now; left in place",
         "missing: cats/c0.jpg: no longer there (was c0.jpg)",
     ]
     (tmp_path / "c1.jpg").unlink()
     assert undo(tmp_path) == ([
-        f"Restored 1 file(s) from 1 run in {tmp_path}.",
+        f"Restored 1 file from 1 run in {tmp_path}.",
         "found: cats/c1.jpg: moved to cats/Luna/c1.jpg since; put back from there to c1.jpg",
     ], [])
 
@@ -436,7 +436,7 @@ def test_the_photo_put_back_by_hand_is_already_back(tmp_path: Path) -> None:
     sort_folder(tmp_path, classifier=FakeClassifier())
     os.rename(tmp_path / "cats" / "c0.jpg", tmp_path / "c0.jpg")
 
-    assert undo(tmp_path) == ([f"Restored 0 file(s) from 1 run in {tmp_path} (1 already back where they were)."],
+    assert undo(tmp_path) == ([f"Restored 0 files from 1 run in {tmp_path} (1 already back where it was)."],
                               [])
 
 
@@ -455,7 +455,7 @@ def test_a_group_with_a_member_in_a_folder_of_the_users_own_stays_whole(tmp_path
     after = layout(tmp_path)
 
     assert undo(tmp_path) == ([
-        f"Restored 0 file(s) from 1 run in {tmp_path}.",
+        f"Restored 0 files from 1 run in {tmp_path}.",
         "found: cats/IMG_1.MOV: moved to dogs/IMG_1.MOV since, left there with album/IMG_1.jpg, in a folder of "
         "yours (was IMG_1.MOV)",
         "found: cats/IMG_1.jpg: moved to album/IMG_1.jpg since, into a folder of yours; left there (was IMG_1.jpg)",
@@ -476,7 +476,7 @@ def test_on_an_exfat_card_a_new_file_at_the_photo_s_first_place_is_told_by_its_s
     os.rename(exfat_card / "cats" / "c1.jpg", exfat_card / "c1.jpg")  # put back by hand
     remount(exfat_card)
 
-    assert undo(exfat_card) == ([f"Restored 0 file(s) from 1 run in {exfat_card} (1 already back where they were)."],
+    assert undo(exfat_card) == ([f"Restored 0 files from 1 run in {exfat_card} (1 already back where it was)."],
                                 ["missing: cats/c0.jpg: no longer there (was c0.jpg)"])
 
 
@@ -518,7 +518,7 @@ def test_one_undo_takes_back_a_watch_that_filed_one_photo_twice(tmp_path: Path, 
         "dogs/c61.jpg: moved to cats/c61 at home.jpg since; put back from there to cats/c61.jpg"], answer
 
     assert undo(root) == ([
-        f"Restored 5 file(s) from 1 run in {root}.",
+        f"Restored 5 files from 1 run in {root}.",
         "found: cats/c61 at home.jpg: moved to cats/c61.jpg since; put back from there to c61 at home.jpg",
         "found: cats/c61.jpg: moved to c61 at home.jpg since; put back from there to c61.jpg",
     ], [])

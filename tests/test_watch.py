@@ -127,7 +127,7 @@ def inbox(tmp_path_factory, tiny_model: Path) -> Iterator[Watching]:
 
 def test_images_already_there_are_sorted_at_start(inbox: Watching) -> None:
     inbox.assert_sorted(PRE_EXISTING)
-    assert "5 photo(s) and video(s) already there" in inbox.output()
+    assert "5 photos and videos already there" in inbox.output()
 
 
 def test_a_burst_of_100_files_is_sorted_and_nothing_is_lost(inbox: Watching) -> None:
@@ -425,7 +425,7 @@ def test_a_watch_that_judged_no_photo_leaves_no_sorter_folder(tmp_path: Path, mo
     (tmp_path / "notes.txt").write_text("no photo here")
     result = watched_through_the_cli(tmp_path, monkeypatch, watcher.WatchSettings(settle=0.1, rescan_interval=0.1))
     assert result.exit_code == 0, result.output
-    assert result.stderr.splitlines()[-1] == f"stopped watching {tmp_path}: moved 0 file(s)"
+    assert result.stderr.splitlines()[-1] == f"stopped watching {tmp_path}: moved 0 files"
     assert os.listdir(tmp_path) == ["notes.txt"]
 
 
@@ -630,7 +630,7 @@ def test_a_move_the_disk_refused_is_tried_again_at_the_next_scan_under_its_own_n
         assert wait_until(lambda: any(r.path.name == "kit.jpg" for r in results), 10), results
         write_image(tmp_path / "rex.jpg", RED)
         immutable(tmp_path, True)  # dogs/ cannot be made: the whole batch fails
-        assert wait_until(lambda: any("could not sort 1 file(s)" in n.message for n in notices), 10), notices
+        assert wait_until(lambda: any("could not sort 1 file" in n.message for n in notices), 10), notices
         time.sleep(1.0)  # several scans, each trying kit.jpg again: said once
         immutable(tmp_path, False)
         immutable(tmp_path / "cats", False)
@@ -702,7 +702,7 @@ def test_the_stop_line_says_being_written_only_of_the_files_that_are(tmp_path: P
                                          write_half)
     assert result.exit_code == 0, result.output
     assert result.stderr.splitlines()[-1] == (
-        f"stopped watching {tmp_path}: moved 0 file(s); 3 not sorted yet (1 being written): a watch started again "
+        f"stopped watching {tmp_path}: moved 0 files; 3 not sorted yet (1 being written): a watch started again "
         "sorts them")
 
 
@@ -716,7 +716,7 @@ def test_the_stop_line_counts_photos_not_their_companions(tmp_path: Path, monkey
                                      watcher.WatchSettings(settle=60, rescan_interval=0.1))
     assert result.exit_code == 0, result.output
     assert result.stderr.splitlines()[-1] == (
-        f"stopped watching {tmp_path}: moved 0 file(s); 2 not sorted yet: a watch started again sorts them")
+        f"stopped watching {tmp_path}: moved 0 files; 2 not sorted yet: a watch started again sorts them")
     assert sorted(os.listdir(tmp_path)) == ["IMG_1.AAE", "IMG_1.jpg", "IMG_2.jpg"]
 
 
@@ -1116,7 +1116,7 @@ def test_cli_watch_logs_neither_and_counts_it_when_it_stops(tmp_path: Path, monk
     assert "neither: car.png (100%): not a cat or a dog" in lines
     assert "moved rex.png -> dogs/rex.png (dog, 100%)" in lines
     assert lines[-1] == (
-        f"stopped watching {tmp_path}: moved 1 file(s) (dogs: 1); left 1 in place: not a cat or a dog; "
+        f"stopped watching {tmp_path}: moved 1 file (dogs: 1); left 1 in place: not a cat or a dog; "
         f"1 more left in place (unsure: 1); undo with: sorter undo {tmp_path}"
     )
     assert any(line.endswith(" neither: car.png (100%): not a cat or a dog") for line in log.read_text().splitlines())

@@ -85,5 +85,5 @@ def test_a_watch_goes_on_sorting_when_its_console_is_gone(tmp_path: Path, tiny_m
     gone = "Input/output error" if console == "terminal" else "Broken pipe"
     assert lines[1] == f"the console is gone ({gone}): lines go on to this file alone"
     assert [line.split(" -> ")[0] for line in lines[2:4]] == ["moved first.jpg", "moved second.jpg"]
-    assert lines[-1].startswith(f"stopped watching {inbox}: moved 2 file(s)")
+    assert lines[-1].startswith(f"stopped watching {inbox}: moved 2 files")
     assert not any("Error" in line or "Traceback" in line for line in lines)

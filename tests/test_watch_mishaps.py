@@ -163,7 +163,7 @@ def test_a_full_disk_is_said_once_with_the_files_it_left_and_once_when_it_is_ove
     full = no_space(tmp_path)
     assert notices[1:] == [
         f"could not note the latest batch's decisions in the journal: {full}; its moves stand",
-        f"could not sort 1 file(s): {full}; retrying at each scan",
+        f"could not sort 1 file: {full}; retrying at each scan",
         'sorting again: the latest batch was sorted and journaled, after "No space left on device"',
     ]
     assert sorted((r.path.name, r.status) for r in results) == [
@@ -191,7 +191,7 @@ def test_a_move_the_disk_filled_up_after_is_reported_counted_and_said_once(tmp_p
         stop.set()
         thread.join(10)
     assert notices[1:] == [
-        f"could not note in the journal that 1 file(s) moved: {no_space(tmp_path)}; they stand, and the next sorter "
+        f"could not note in the journal that 1 file moved: {no_space(tmp_path)}; it stands, and the next sorter "
         "command notes it",
         'sorting again: the latest batch was sorted and journaled, after "No space left on device"',
     ]
@@ -227,7 +227,7 @@ def test_a_cats_folder_it_may_not_write_in_is_said_once_and_once_when_it_can(tmp
     finally:
         (tmp_path / "cats").chmod(0o755)
     assert notices[1:] == [
-        "could not sort 1 file(s): cannot move into cats/: Permission denied; retrying at each scan",
+        "could not sort 1 file: cannot move into cats/: Permission denied; retrying at each scan",
         'sorting again: the latest batch was sorted and journaled, after "cannot move into cats/: Permission denied"',
     ]
     assert [(r.path.name, r.status, r.reason) for r in results if r.status == "failed"] == [
@@ -266,7 +266,8 @@ def test_a_log_file_on_a_disk_that_filled_up_goes_on_on_a_line_of_its_own(tmp_pa
     cut, note, last = written[whole:]
     lost = len(lines) - (whole - 1)
     assert lines[whole - 1].startswith(cut) and cut != lines[whole - 1]
-    assert (note, last) == (f"({lost} line(s) could not be written here: No space left on device)", "stopped watching")
+    lines_lost = f"{lost} line{'s' * (lost != 1)}"
+    assert (note, last) == (f"({lines_lost} could not be written here: No space left on device)", "stopped watching")
 
 
 def test_a_log_file_renamed_or_deleted_is_made_anew_at_its_path(tmp_path: Path) -> None:
@@ -325,7 +326,7 @@ def test_a_watch_whose_folder_went_away_says_what_it_did_then_why_it_stopped(tmp
     if how == "replaced":
         error = (f"the watched folder {inbox} was replaced (moved, or a disk mounted or unmounted there); start sorter "
                  "watch again to watch what is there now")
-    assert result.stderr.splitlines()[-2:] == [f"stopped watching {inbox}: moved 1 file(s) (dogs: 1){undo}",
+    assert result.stderr.splitlines()[-2:] == [f"stopped watching {inbox}: moved 1 file (dogs: 1){undo}",
                                                f"Error: {error}"]
     if how != "deleted":
         assert CliRunner().invoke(app, ["undo", str(away)]).exit_code == 0

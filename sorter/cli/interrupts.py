@@ -14,6 +14,7 @@ import typer
 from sorter.cli.console import err
 from sorter.cli.results import FileLog
 from sorter.config import as_typed
+from sorter.wording import counted
 
 if TYPE_CHECKING:
     from sorter.files.undo import UndoPlan
@@ -55,7 +56,8 @@ def interrupted(directory: Path, journaled: int, log: FileLog) -> typer.Exit:
     # A journal no longer than before holds no move of this command: nothing to read (nor a lock
     # to take, which would make a `.sorter/` in a folder the command had not written in yet).
     moved = moved_since(directory, journaled) if journal_size(directory) > journaled else 0
-    lines = [f"Interrupted: moved {moved} file(s) before it stopped." if moved else "Interrupted: nothing was moved."]
+    lines = [f"Interrupted: moved {counted(moved, 'file')} before it stopped." if moved
+             else "Interrupted: nothing was moved."]
     if moved:
         lines.append(f"Undo with: sorter undo {as_typed(directory.absolute())}")
     for line in lines:
@@ -108,11 +110,12 @@ def undo_interrupted(directory: Path, journaled: int, plan: UndoPlan | None, all
         say(done.settled)
         again = f"sorter undo {as_typed(directory.absolute())}"
         # The finished undo's words: each file it set out to put back is counted once.
-        counted = [f"{done.already_back} already back where they were" if done.already_back else "",
-                   f"{done.missing} missing" if done.missing else "",
-                   f"{done.yours} left in a folder of yours" if done.yours else ""]
-        so_far = f"put back {done.back} of {plan.files} file(s)" + (
-            f" ({', '.join(filter(None, counted))})" if any(counted) else "")
+        apart = [(f"{done.already_back} already back where {'it was' if done.already_back == 1 else 'they were'}"
+                  if done.already_back else ""),
+                 f"{done.missing} missing" if done.missing else "",
+                 f"{done.yours} left in a folder of yours" if done.yours else ""]
+        so_far = f"put back {done.back:,} of {counted(plan.files, 'file')}" + (
+            f" ({', '.join(filter(None, apart))})" if any(apart) else "")
         if not (done.back or done.already_back or done.missing or done.yours):
             said = "Interrupted: nothing was put back."
         elif done.left:

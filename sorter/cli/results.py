@@ -13,6 +13,7 @@ from sorter.cli.console import as_error, err, escape, fail, lost
 from sorter.config import AS_BYTES, CONTROLS_SHOWN
 from sorter.errors import SorterError, UsageError
 from sorter.sorting.results import JOINS
+from sorter.wording import counted
 
 #: Why a --log-file cannot be opened that is the path as given (exit 2); a disk error is exit 1.
 _NOT_A_LOG_FILE = frozenset({errno.ENOENT, errno.ENOTDIR, errno.EISDIR, errno.EACCES, errno.EPERM, errno.EROFS,
@@ -45,7 +46,7 @@ def _video(result) -> str:
     """"video, 8 frames, " before a video's label and confidence."""
     if not result.is_video or not result.frames:
         return ""
-    return f"video, {result.frames} frame{'s' if result.frames > 1 else ''}, "
+    return f"video, {counted(result.frames, 'frame')}, "
 
 
 def videos_line(videos: dict[str, int], dry_run: bool) -> str:
@@ -163,7 +164,7 @@ class FileLog:
         now = datetime.now().isoformat(sep=" ", timespec="seconds")
         text = f"{now} {plain.translate(CONTROLS_SHOWN)}\n"
         if self.lost:
-            text = f"{now} ({self.lost} line(s) could not be written here: {self.why})\n{text}"
+            text = f"{now} ({counted(self.lost, 'line')} could not be written here: {self.why})\n{text}"
         try:
             self._open()
             self.file.write(("\n" if self.torn else "") + text)
@@ -231,12 +232,12 @@ def not_entered_line(passed) -> str | None:
     if passed is None or not passed.count:
         return None
     names = ", ".join(f"{name}/" for name in sorted(passed.names)) + (", …" if passed.count > len(passed.names) else "")
-    return f"Not looked into: {passed.count} sub-folder{'s' * (passed.count != 1)} ({names}); --recursive sorts them too."
+    return f"Not looked into: {counted(passed.count, 'sub-folder')} ({names}); --recursive sorts them too."
 
 
 def moved_line(moved_to: dict[str, int], verb: str = "moved") -> str:
     split = ", ".join(f"{folder}: {n}" for folder, n in sorted(moved_to.items()))
-    return f"{verb} {sum(moved_to.values())} file(s){f' ({split})' if split else ''}"
+    return f"{verb} {counted(sum(moved_to.values()), 'file')}{f' ({split})' if split else ''}"
 
 
 def _reason_rows(reasons: dict[tuple[str, str], int]) -> list[tuple[str, str, int]]:
@@ -282,7 +283,7 @@ def summary_table(summary):
     # Folders not entered are no files: their count says so ("7 folders"), in the files column,
     # where a bare 7 read as seven photos left. Few reasons (a library, software, sorted on its own).
     for reason, folders in sorted(summary.folders_skipped.items()):
-        table.add_row("left in place: skipped", escape(reason), f"{folders} folder{'s' * (folders != 1)}",
+        table.add_row("left in place: skipped", escape(reason), counted(folders, "folder"),
                       style=STATUS_STYLE["skipped"])
     return table
 

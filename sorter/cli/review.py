@@ -10,6 +10,7 @@ import typer
 from sorter.cli.console import as_error, err, fail, shown
 from sorter.cli.options import ModelOption, folder_argument, port_number
 from sorter.errors import SorterError
+from sorter.wording import counted
 
 
 def review_command(
@@ -41,8 +42,8 @@ def review_command(
 
     def ready(started) -> None:
         print(started.url, flush=True)
-        videos = f" and {started.videos:,} video(s)" if started.videos else ""
-        err.print(f"Reviewing {shown(str(started.folder))}: {started.photos - started.videos:,} photo(s){videos}. "
+        videos = f" and {counted(started.videos, 'video')}" if started.videos else ""
+        err.print(f"Reviewing {shown(str(started.folder))}: {counted(started.photos - started.videos, 'photo')}{videos}. "
                   "Stop with Ctrl-C.",
                   soft_wrap=True)
 

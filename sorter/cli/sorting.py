@@ -15,6 +15,7 @@ from sorter.cli.results import FileLog, moved_line, not_entered_line, summary_ta
 from sorter.config import as_typed
 from sorter.errors import SorterError
 from sorter.sorting.results import moved_anything
+from sorter.wording import counted
 
 
 def sort_command(
@@ -105,7 +106,7 @@ def sort_command(
                 if moved == 0:
                     then = f"nothing was moved: sort again once {once}"
                 else:
-                    done = f"moved {moved} file(s) before it stopped, journaled" if moved else (
+                    done = f"moved {counted(moved, 'file')} before it stopped, journaled" if moved else (
                         "what moved before it is journaled")
                     then = f"{done}: sort again once {once}, or undo with: sorter undo {as_typed(directory.absolute())}"
                 exc = stopped_part_way(exc, directory, then)
@@ -125,7 +126,8 @@ def sort_command(
         failed = summary.counts.get("failed", 0)
         then = ("; the others were moved: sort again once these can be" if summary.moved_to
                 else ": sort again once they can be")
-        unfinished = SorterError(f"{failed} photo(s) could not be moved, the summary says why{then}") if failed else None
+        unfinished = (SorterError(f"{counted(failed, 'photo')} could not be moved, the summary says why{then}")
+                      if failed else None)
         if unfinished is not None:
             log.to_file(f"Error: {unfinished}")
     if summary.review_error:
@@ -184,7 +186,7 @@ def _show(summary, *, recursive: bool, verbose: bool) -> None:
     if summary.videos:
         out.print(videos_line(summary.videos, dry_run))
     if summary.recovered:
-        out.print(f"Finished {summary.recovered} move(s) interrupted by an earlier crash.")
+        out.print(f"Finished {counted(summary.recovered, 'move')} interrupted by an earlier crash.")
     if dry_run:
         out.print("Dry run: nothing was changed." + ("" if verbose else " Every file's plan: --verbose."))
         if summary.unwritable is not None:
@@ -192,7 +194,7 @@ def _show(summary, *, recursive: bool, verbose: bool) -> None:
             out.print(f"{where} cannot be written: {why}; a sort would move nothing",
                       markup=False, soft_wrap=True)
         for why, photos in summary.refused_into:  # a cats/ it may not write in: those photos alone stay
-            out.print(printable(f"{why}; {photos} photo{'s' * (photos != 1)} would not move"),
+            out.print(printable(f"{why}; {counted(photos, 'photo')} would not move"),
                       markup=False, soft_wrap=True)
     if summary.review_page is not None:
         out.print(f"Review: {as_typed(summary.review_page)}", markup=False, soft_wrap=True)
@@ -255,7 +257,7 @@ def undo(
             for line in lines:
                 err.print(f"[yellow]missing[/]: {shown(line)}", soft_wrap=True)
             if more:
-                err.print(f"[yellow]missing[/]: {more} more file(s)", soft_wrap=True)
+                err.print(f"[yellow]missing[/]: {counted(more, 'more file', 'more files')}", soft_wrap=True)
             _say_found(*found.said(settled))
 
         raise undo_interrupted(directory, journaled, plan[0] if plan else None, all_runs, say) from None
@@ -276,27 +278,31 @@ def _say_undone(result) -> None:
         err.print(f"[yellow]missing[/]: {shown(line)}", soft_wrap=True)
     for more, what in ((result.more_conflicts, "kept"), (result.more_missing, "missing")):
         if more:
-            err.print(f"[yellow]{what}[/]: {more} more file(s)", soft_wrap=True)
+            err.print(f"[yellow]{what}[/]: {counted(more, 'more file', 'more files')}", soft_wrap=True)
     _say_found(result.found, result.more_found)
-    runs = "run" if result.runs == 1 else "runs"
-    back = f" ({result.already_back} already back where they were)" if result.already_back else ""
+    where = "it was" if result.already_back == 1 else "they were"
+    back = f" ({result.already_back:,} already back where {where})" if result.already_back else ""
     if result.tidied is not None:  # an undo stopped as it finished: what it had yet to remove
         removed = f"; removed the {' and '.join(result.tidied)} it left" if result.tidied else ""
         out.print(f"Nothing left to undo in {printable(str(result.folder))}: an earlier undo put every file back "
                   f"and was stopped before it finished{removed}.", soft_wrap=True, markup=False)
     else:
         out.print(
-            f"Restored {result.restored} file(s) from {result.runs} {runs} in {printable(str(result.folder))}{back}.",
+            f"Restored {counted(result.restored, 'file')} from {counted(result.runs, 'run')} in "
+            f"{printable(str(result.folder))}{back}.",
             soft_wrap=True, markup=False,
         )
     if result.answers:
-        said = ", ".join(f'"not {pet.partition("/")[2]}" on {n} photo(s)' for pet, n in sorted(result.answers.items()))
+        said = ", ".join(f'"not {pet.partition("/")[2]}" on {counted(n, "photo")}'
+                         for pet, n in sorted(result.answers.items()))
         out.print(f"Took back {said}: sorter review asks about them again.", soft_wrap=True, markup=False)
     if result.left:
         err.print(f"[yellow]warning[/]: {shown(result.left)} (every move is undone; remove it by hand)", soft_wrap=True)
     if result.unread:
-        err.print(f"[yellow]warning[/]: {result.unread} move(s) of what was undone could not be read back from the "
-                  f"damaged journal and are not undone: their photos are still in cats/ or dogs/; "
+        one = result.unread == 1
+        err.print(f"[yellow]warning[/]: {counted(result.unread, 'move')} of what was undone could not be read back "
+                  f"from the damaged journal and {'is' if one else 'are'} not undone: "
+                  f"{'its photo is' if one else 'their photos are'} still in cats/ or dogs/; "
                   f"{shown(str(result.folder))}/.sorter is kept", soft_wrap=True)
 
 
@@ -305,4 +311,4 @@ def _say_found(lines: list[str], more: int) -> None:
     for line in lines:
         out.print(f"found: {printable(line)}", soft_wrap=True, markup=False)
     if more:
-        out.print(f"found: {more} more file(s)", soft_wrap=True, markup=False)
+        out.print(f"found: {counted(more, 'more file', 'more files')}", soft_wrap=True, markup=False)

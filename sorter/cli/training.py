@@ -23,6 +23,7 @@ from sorter.training.limits import (
     MOST_PER_CLASS,
     SMALLEST_IMAGE,
 )
+from sorter.wording import counted
 
 if TYPE_CHECKING:
     from sorter.training.train import TrainResult, WorkerDone
@@ -205,17 +206,17 @@ def _report(result: TrainResult | WorkerDone) -> None:
     from sorter.training.train import WorkerDone
 
     if isinstance(result, WorkerDone):
-        out.print(f"Worker {result.index} of {result.workers} done ({result.epochs_run} epochs, "
+        out.print(f"Worker {result.index} of {result.workers} done ({counted(result.epochs_run, 'epoch')}, "
                   f"{result.seconds / 60:.1f} min); the chief saves the model")
         return
     if result.broken:
-        err.print(f"skipped {len(result.broken)} unreadable file(s):")
+        err.print(f"skipped {counted(len(result.broken), 'unreadable file')}:")
         for line in result.broken[:20]:
             err.print(f"  {shown(line)}", soft_wrap=True)
     n = result.validation.n if result.validation else 0
-    accuracy = f"{result.validation.accuracy:.2%} on {n} photo{'s' if n != 1 else ''}" if result.validation else "n/a"
+    accuracy = f"{result.validation.accuracy:.2%} on {counted(n, 'photo')}" if result.validation else "n/a"
     took = f"{result.seconds:.0f} s" if result.seconds < 90 else f"{result.seconds / 60:.1f} min"
-    out.print(f"Saved {shown(str(result.model_path))} ({result.epochs_run} epoch{'s' if result.epochs_run != 1 else ''}, "
+    out.print(f"Saved {shown(str(result.model_path))} ({counted(result.epochs_run, 'epoch')}, "
               f"kept epoch {result.best_epoch}, {took}); validation accuracy {accuracy}", soft_wrap=True)
     if result.validation is None:
         err.print("warning: no photo was held out for validation (too few photos, or --validation-split 0): "
@@ -303,7 +304,7 @@ def evaluate(
         return
     if " + " in result.judged_by:  # a personal model: say so, as sort does
         out.print(f"With {result.judged_by}", markup=False, soft_wrap=True)
-    out.print(f"[bold]{result.accuracy:.2%}[/bold] accuracy on {result.n} images (split: {split})")
+    out.print(f"[bold]{result.accuracy:.2%}[/bold] accuracy on {counted(result.n, 'image')} (split: {split})")
     columns = list(next(iter(result.confusion.values())))
     table = Table("true \\ predicted", *columns, "precision", "recall")
     for label, row in result.confusion.items():

@@ -15,6 +15,7 @@ from sorter.cli.results import FileLog, moved_line, videos_line
 from sorter.config import as_typed
 from sorter.errors import SorterError
 from sorter.sorting.results import moved_anything
+from sorter.wording import counted
 
 if TYPE_CHECKING:
     from sorter.watching.watch import WatchSummary
@@ -108,7 +109,7 @@ def _stopped_line(summary: WatchSummary) -> str:
             + (f"; left {neither} in place: {NEITHER_REASON}" if neither else "")
             + (f"; {sum(others.values())} {'more ' if neither else ''}left in place ("
                + ", ".join(f"{status}: {n}" for status, n in others.items()) + ")" if others else "")
-            + (f"; {joined} companion(s) joined their photo" if joined else "")
+            + (f"; {counted(joined, 'companion')} joined {'its photo' if joined == 1 else 'their photos'}" if joined else "")
             + (f"; {videos_line(summary.videos, False).lower()}" if summary.videos else "")
             + (f"; {summary.waiting} not sorted yet" + (f" ({summary.writing} being written)" if summary.writing else "")
                + ": a watch started again sorts them" if summary.waiting else "")

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from sorter.config import AS_BYTES
+from sorter.wording import counted
 
 if TYPE_CHECKING:
     from sorter.learning.corrections import PassedOver
@@ -24,11 +25,6 @@ def shown(name: str) -> str:
     return f"{folder}/'{quoted}'" if folder else f"'{quoted}'"
 
 
-def counted(n: int, thing: str) -> str:
-    """"1 photo", "2 photos": learn's counts, each with the word its number takes."""
-    return f"{n} {thing}{'s' * (n != 1)}"
-
-
 def passed_over_lines(folders: list[PassedOver]) -> list[str]:
     """A line for the folders of cats/ (and one for dogs/) taken for folders by date, one for
     the hidden ones, and one for each set of pets' folders that share files (cats/Luna and
@@ -39,7 +35,7 @@ def passed_over_lines(folders: list[PassedOver]) -> list[str]:
     for f in (f for f in folders if f.why == "linked"):
         names = [f"{shown(name)}/" for name in sorted([f.folder, *f.others])]
         count = "two" if len(names) == 2 else str(len(names))
-        lines.append(f"{', '.join(names[:-1])} and {names[-1]}: {f.photos} photo{'s' * (f.photos != 1)} in "
+        lines.append(f"{', '.join(names[:-1])} and {names[-1]}: {counted(f.photos, 'photo')} in "
                      f"{'both' if len(names) == 2 else f'all {count}'} (one file each, by {count} names), learnt "
                      f"from {shown(f.folder)}/ only; keep each in one pet's folder")
     groups: dict[tuple[str, str], list[PassedOver]] = {}
@@ -51,7 +47,7 @@ def passed_over_lines(folders: list[PassedOver]) -> list[str]:
         names = [f"{shown(f.folder)}/" for f in these[:3]] + ([f"{len(these) - 3} more"] if len(these) > 3 else [])
         named = names[0] if one else f"{', '.join(names[:-1])} and {names[-1]}"
         photos = sum(f.photos for f in these)
-        its = f"{'its' if one else 'their'} {photos} photo{'s' * (photos != 1)}"
+        its = f"{'its' if one else 'their'} {counted(photos, 'photo')}"
         if why == "hidden":
             lines.append(f"{named}: {'a hidden folder' if one else 'hidden folders'}, {its} not learnt from; "
                          f"rename {'it' if one else 'one'} without the leading dot to learn a pet there")

@@ -31,12 +31,13 @@ import numpy as np
 from sorter.config import CLASS_FOLDERS
 from sorter.files.folder import first_run
 from sorter.files.verdicts import lstat_of
-from sorter.learning.folder_names import counted, shown
+from sorter.learning.folder_names import shown
 from sorter.model.heads import Head, fit_softmax, folds, one_hot, principal_basis
 from sorter.model.personal import Examples, homes_recorded
 from sorter.model.pet_heads import PetHead, cohort_of, normalised
 from sorter.model.pet_homes import PROOF_PHOTOS, UNKNOWN, Home
 from sorter.model.second_look import MARGIN
+from sorter.wording import counted
 
 #: Photos a named pet's folder needs before it is learnt.
 MIN_PET_PHOTOS = 5
@@ -126,7 +127,8 @@ class PetReport:
         unnamed = (f"; {self.unnamed_like} left in {kind}/ {'looks' if self.unnamed_like == 1 else 'look'} like it, "
                    f"not learnt as other {kind}"
                    if self.unnamed_like else "")
-        return (f"{shown(self.name)}: {self.photos} photos{copies}, would find {self.recognised} of {self.photos} held out"
+        return (f"{shown(self.name)}: {counted(self.photos, 'photo')}{copies}, would find {self.recognised} of "
+                f"{self.photos} held out"
                 f"{alike}{others}{unnamed}")
 
 

@@ -6,7 +6,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from sorter.config import as_typed
-from sorter.learning.folder_names import counted, name_twins, passed_over_lines, shown
+from sorter.learning.folder_names import name_twins, passed_over_lines, shown
+from sorter.wording import counted
 
 if TYPE_CHECKING:
     from sorter.learning.learn import LearnResult
@@ -77,15 +78,15 @@ def report_lines(result: LearnResult) -> list[str]:
         uses = result.description
         if result.corrections and not any(result.pull or ()):
             # Of the cat/dog/neither corrections only: a named pet is learnt all the same (her line above).
-            s = "s" * (result.corrections != 1)
-            lines.append(f"Your {result.corrections} correction{s} (cat/dog/neither) {'are' if s else 'is'} not learnt "
-                         f"yet: held out, no change to the model put more of {'them' if s else 'it'} right, so the "
-                         "model's decisions stay as they are.")
+            many = result.corrections != 1
+            lines.append(f"Your {counted(result.corrections, 'correction')} (cat/dog/neither) {'are' if many else 'is'} "
+                         f"not learnt yet: held out, no change to the model put more of {'them' if many else 'it'} right, "
+                         "so the model's decisions stay as they are.")
             # The head saved is the bundled one (`choose_head`), its corrections none (`describe`): the
             # examples are kept (`personal.write_examples`) for the next learn to fit again with more.
             uses = (uses if any(pet.learnt for pet in result.pets) else f"the {uses}'s decisions") + (
-                f"; your {result.corrections} correction{s} {'are' if s else 'is'} kept, not learnt from yet: each "
-                "learn tries again with those you add")
+                f"; your {counted(result.corrections, 'correction')} {'are' if many else 'is'} kept, not learnt from "
+                "yet: each learn tries again with those you add")
         lines.append(f"Saved {result.model_path}: sort, watch and evaluate now use {uses} "
                      "(--no-personal ignores it; `sorter learn --forget` deletes it).")
         # Where her photos go into no folder here, `--name-pets` would leave them: why, and what would.

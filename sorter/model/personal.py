@@ -27,6 +27,7 @@ from sorter.errors import SorterError
 from sorter.model.heads import Head
 from sorter.model.pet_heads import FIRST_MARGIN, PetHead
 from sorter.model.pet_homes import Home, from_arrays, to_arrays
+from sorter.wording import counted
 
 PERSONAL_NAME = "personal.npz"
 EXAMPLES_NAME = "examples.npz"
@@ -101,13 +102,14 @@ class PersonalModel:
     def describe(self, base_name: str) -> str:
         """"bundled model + 37 corrections + 2 named pets (Luna: 10 photos, Milo: 12 photos)", "bundled model
         + 1 named pet (Fred: 10 photos)" (his photos are no correction; nor those its head did not learn)."""
-        named = [f"{name}: {count} photos" if count else name for pets in self.pets for name, count in pets.photos()]
+        named = [f"{name}: {counted(count, 'photo')}" if count else name
+                 for pets in self.pets for name, count in pets.photos()]
         parts = [base_name]
         if self.photos:
-            parts.append(f"{self.photos} correction" + "s" * (self.photos != 1))
+            parts.append(counted(self.photos, "correction"))
         if named:
             listed = ", ".join(named[:PETS_NAMED]) + (", …" if len(named) > PETS_NAMED else "")
-            parts.append(f"{len(named)} named pet{'s' * (len(named) != 1)} ({listed})")
+            parts.append(f"{counted(len(named), 'named pet')} ({listed})")
         return " + ".join(parts)
 
 

@@ -21,6 +21,7 @@ from urllib.parse import quote
 from sorter.config import REVIEW_PAGE, STATE_DIR, as_typed
 from sorter.files.planning import LEFT_IN_PLACE, looks_like, reason_kind
 from sorter.review.framing import around_pet, load_framed
+from sorter.wording import counted
 
 #: Photos shown per group: the least confident, which are the ones worth a look.
 PER_GROUP = 100
@@ -311,7 +312,7 @@ def _head(root: Path, total: int, groups: list[Group], model: str = "") -> str:
     from datetime import datetime
 
     moved = sum(g.count for g in groups if g.status == "moved")
-    files = f"{total:,} file" + "s" * (total != 1)
+    files = counted(total, "file")
     chips = "".join(
         f'<a class="chip {_text(g.status)}" href="#g{n}">'
         f'{_text(_chip(g))} <b>{g.count:,}</b></a>\n'

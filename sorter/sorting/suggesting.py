@@ -13,6 +13,7 @@ from sorter.files import pet_folders, suggestions
 from sorter.files.pet_folders import PetFolders
 from sorter.files.verdicts import identity_of
 from sorter.sorting.results import FileResult
+from sorter.wording import counted
 
 
 class Noting:
@@ -84,7 +85,7 @@ def asks_about(counts: dict[str, int], folder: Path) -> list[str]:
     the line pointed at a folder that is not there, whose review answer "it is Fred" is refused.
     One `lstat` a pet with a group."""
     def group(pet: str) -> str:
-        return f"{pet} ({counts[pet]} photo{'s' * (counts[pet] != 1)})"
+        return f"{pet} ({counted(counts[pet], 'photo')})"
 
     review = f"sorter review {as_typed(folder)}"
     wrong = not_folders(counts, folder)

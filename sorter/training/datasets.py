@@ -11,6 +11,7 @@ from pathlib import Path
 from sorter.config import CLASS_NAMES, OTHER, entered
 from sorter.errors import OptionError, UsageError
 from sorter.media.folders import is_image_name
+from sorter.wording import counted
 
 # Accepted folder names for each class, compared case-insensitively. "Other" photos (neither
 # a cat nor a dog) may sit in sub-folders, one per kind of thing.
@@ -182,7 +183,7 @@ def refuse_unread(
         name = ALL_CLASSES[label]
         where = str(folders[name]) if name in CLASS_NAMES else ", ".join(map(str, _roots(folders, other_dirs)))
         n, of = tried[label], (found or {}).get(name, tried[label])
-        files = f"{n} file{'s' * (n != 1)}"
+        files = counted(n, "file")
         return f"{where} ({f'its {files}' if n == of else f'the {files} of its {of} tried'} could not be read)"
 
     why = ("there must be photos of cats and of dogs" if any(ALL_CLASSES[label] in CLASS_NAMES for label in unread)
@@ -211,7 +212,7 @@ def refuse_untrained(the_split: Split, data_dir: Path, other_dirs: tuple[Path, .
     option = f"--validation-split {validation_split:g}"
 
     def photos(n: int) -> str:
-        return f"{n} photo{'s' * (n != 1)}"
+        return counted(n, "photo")
 
     if not {0, 1} <= trained:  # balanced: both pet classes are cut at once, to the smaller's count
         per_class = min(the_split.counts[label] for label in CLASS_NAMES)

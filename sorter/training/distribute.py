@@ -36,6 +36,7 @@ from typing import Any, Literal
 
 from sorter.errors import OptionError, SorterError, UsageError
 from sorter.signals import ctrl_c_ends_at_once, handler_kept
+from sorter.wording import counted
 
 Mode = Literal["none", "mirrored", "multi-worker"]
 MODES: tuple[str, ...] = ("none", "mirrored", "multi-worker")
@@ -78,7 +79,7 @@ def read_tf_config(text: str | None) -> Task:
     members = {"chief": chief, "worker": workers}.get(kind)
     if members is None or not isinstance(index, int) or not 0 <= index < len(members):
         raise UsageError(f"TF_CONFIG: task {json.dumps(task)} is not in the cluster "
-                         f"({len(chief)} chief, {len(workers)} worker(s))")
+                         f"({len(chief)} chief, {counted(len(workers), 'worker')})")
     return Task(workers=len(chief) + len(workers), index=index + len(chief) if kind == "worker" else 0,
                 addresses=(*chief, *workers))
 

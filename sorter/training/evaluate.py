@@ -26,6 +26,7 @@ from sorter.training.holdout import (
     thresholds_json,
 )
 from sorter.training.scoring import Progress, Scored, no_progress, predicted, score_items, score_scenes
+from sorter.wording import counted
 
 #: What a --holdout that shares photos with DATA_DIR (or --other) is told (`check_holdout`):
 #: `--holdout DATA/Cat` scored the folder's own cats as non-pets.
@@ -160,14 +161,15 @@ class EvalResult:
         pets = sum(sum(self.confusion[c].values()) for c in CLASS_NAMES)
         right = sum(self.confusion[c][c] for c in CLASS_NAMES)
         lost = sum(self.confusion[c][OTHER] for c in CLASS_NAMES)
-        lines = [f"pet accuracy: {self.pet_accuracy:.2%} ({right} of {pets} pets in the right folder)"]
+        lines = [f"pet accuracy: {self.pet_accuracy:.2%} ({right} of {counted(pets, 'pet')} in the right folder)"]
         if self.non_pets_left_out is not None:
             others = self.confusion[OTHER]
             lines.append(
                 f"non-pets left out: {self.non_pets_left_out:.2%} "
-                f"({others[OTHER]} of {sum(others.values())} non-pets left in place)"
+                f"({others[OTHER]} of {counted(sum(others.values()), 'non-pet')} left in place)"
             )
-        lines.append(f"pets lost to neither: {self.pets_lost_to_neither:.2%} ({lost} of {pets} pets left in place)")
+        lines.append(f"pets lost to neither: {self.pets_lost_to_neither:.2%} "
+                     f"({lost} of {counted(pets, 'pet')} left in place)")
         return lines
 
 

@@ -22,6 +22,7 @@ from sorter.model.network import augmenter, build_model, has_checkpoint, import_
 from sorter.training.distribute import Distribution
 from sorter.training.publish import writing, written_whole
 from sorter.training.resuming import check_same_run, checkpoint_dir, damaged, identity, read_checkpoint
+from sorter.wording import counted
 
 #: One process on one device: no strategy.
 SINGLE = Distribution()
@@ -426,7 +427,8 @@ def run_training(
     ckpt = dist.scratch(checkpoint_dir(config.out))
     if len(train_items) < dist.workers:
         raise UsageError("no training photos (--validation-split holds them all out)" if dist.workers == 1 else
-                         f"{len(train_items)} training photos for {dist.workers} workers: each needs at least one")
+                         f"{counted(len(train_items), 'training photo')} for {dist.workers} workers: "
+                         "each needs at least one")
 
     broken: list[str] = []
     read: list[int] = []  # the label of each photo decoded, training and validation

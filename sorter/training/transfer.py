@@ -62,6 +62,7 @@ from sorter.training.loop import (
     load_checkpoint,
 )
 from sorter.training.publish import writing, written_whole
+from sorter.wording import counted
 
 #: The last frozen block; everything above it is fine-tuned.
 CUT_BLOCK = 14
@@ -360,7 +361,8 @@ def run_transfer(
         check_read([int(t + v) for t, v in zip(totals[:n_classes], totals[n_classes:2 * n_classes], strict=True)])
         if empty:
             raise UsageError("no readable training photos" if dist.workers == 1 else
-                             f"{int(empty)} worker(s) have no readable training photos: use fewer workers")
+                             f"{counted(int(empty), 'worker')} {'has' if empty == 1 else 'have'} no readable training "
+                             "photos: use fewer workers")
     except UsageError:
         # Refused for its photos: their features are kept for no run, since a run that goes on must
         # change the photos, and another manifest caches them again (`cache_maps`). A refused run

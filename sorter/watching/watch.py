@@ -19,6 +19,7 @@ from sorter.files.moves import CHANGED_SINCE_JUDGED, NOT_A_FILE
 from sorter.signals import stop_on_signals
 from sorter.sorting.results import FileResult, Tally, moved_anything
 from sorter.sorting.sort import Sorter
+from sorter.wording import counted
 
 if TYPE_CHECKING:  # watchdog is imported only when a watch starts
     from sorter.watching.watcher import WatchSettings
@@ -88,11 +89,11 @@ class _Trouble:
         # never Python's `[Errno 28] ...: '/path'`.
         said = f"{exc.filename}: {self.why}" if exc.filename and exc.strerror else self.why
         if unmarked:  # each reported moved; the journal has its intent, which recovery completes
-            also = f"; {left} other file(s) not sorted, retrying at each scan" if left else ""
-            self.notify(f"could not note in the journal that {unmarked} file(s) moved: {said}; they stand, and the "
-                        f"next sorter command notes it{also}")
+            also = f"; {counted(left, 'other file')} not sorted, retrying at each scan" if left else ""
+            self.notify(f"could not note in the journal that {counted(unmarked, 'file')} moved: {said}; "
+                        f"{'it stands' if unmarked == 1 else 'they stand'}, and the next sorter command notes it{also}")
         elif left:
-            self.notify(f"could not sort {left} file(s): {said}; retrying at each scan")
+            self.notify(f"could not sort {counted(left, 'file')}: {said}; retrying at each scan")
         else:  # the "seen" records after the moves: what sorter learn and the review page read of them
             self.notify(f"could not note the latest batch's decisions in the journal: {said}; its moves stand")
 
@@ -104,7 +105,7 @@ class _Trouble:
             return
         self.said, self.why = cause, "; ".join(sorted(reasons))
         why = self.why if len(reasons) == 1 else "; ".join(f"{r} ({n})" for r, n in sorted(reasons.items()))
-        self.notify(f"could not sort {sum(reasons.values())} file(s): {why}; retrying at each scan")
+        self.notify(f"could not sort {counted(sum(reasons.values()), 'file')}: {why}; retrying at each scan")
 
     def over(self) -> None:
         """A batch went through whole."""
@@ -337,8 +338,9 @@ def watch_folder(
             found = watcher.scan_if_due()
             if not began and found is not None:
                 began = True
-                before = f"; {watcher.unchanged} left in place before and unchanged since, not judged again"
-                on_notice(WatchNotice(f"watching {root} ({watcher.mode}); {found} photo(s) and video(s) already "
+                before = f"; {watcher.unchanged:,} left in place before and unchanged since, not judged again"
+                on_notice(WatchNotice(f"watching {root} ({watcher.mode}); "
+                                      f"{counted(found, 'photo or video', 'photos and videos')} already "
                                       f"there{before if watcher.unchanged else ''}"))
             for result in unreadable.due():  # unchanged since: damaged, not being written
                 report(result, watcher)
@@ -413,7 +415,7 @@ def watch_folder(
             recovered = recover(root)
             if recovered.completed or recovered.rolled_back:
                 on_notice(WatchNotice(
-                    f"settled {recovered.completed + recovered.rolled_back} move(s) "
+                    f"settled {counted(recovered.completed + recovered.rolled_back, 'move')} "
                     "interrupted by an earlier crash"
                 ))
             latecomers.load(root, recovered.state)  # where the photos sorted before went, for their late companions

@@ -139,9 +139,9 @@ class Watcher:
         self.mode = ""
         # Photos and videos to sort, and companions that may come after their photo.
         self._is_wanted = lambda name: is_image_name(name) or is_video_name(name) or could_be_companion(name)
-        #: What the start's "N photo(s) and video(s) already there" and the stop's "not sorted yet"
+        #: What the start's "N photos and videos already there" and the stop's "not sorted yet"
         #: count: not a companion (.AAE, .xmp, a Live Photo's .MOV beside its photo: `companion_video`),
-        #: which goes with its photo, as "moved N file(s)" counts it (the start said 70 of 67).
+        #: which goes with its photo, as "moved N files" counts it (the start said 70 of 67).
         self._counted = lambda path: ((is_image_name(path.name) or is_video_name(path.name))
                                       and not companion_video(path))
         self._is_video_name = is_video_name
