@@ -182,8 +182,8 @@ def main() -> None:
         for k in result.kinds:
             print(f"  {k.kind}: {k.photos} photos, bundled right {k.bundled_right}, "
                   f"personal right held out {k.personal_right}")
-        if result.refused:
-            print(f"refused: {result.refused}")
+        if result.unsafe:  # the model's own head kept: nothing to measure
+            print(f"corrections not learnt: {result.unsafe}")
             return
 
         before, after = decisions(b, args.model, False), decisions(b, args.model, True)

@@ -65,6 +65,26 @@ def test_sorting_the_sample_images_with_the_bundled_model(tmp_path: Path) -> Non
     assert "left in place: neither" in result.stdout
 
 
+def test_the_model_set_copied_under_another_name_reads_its_own_files(tmp_path: Path) -> None:
+    """default.* copied as x.* (every file): its x.json still names default.head.npz and
+    default.evidence.npz, which were read and missing (`Error: m2/default.head.npz: unreadable
+    model head`); the set's own x.head.npz and x.evidence.npz are read, as its reference set is."""
+    m2 = tmp_path / "m2"
+    m2.mkdir()
+    for file in BUNDLED_MODEL.parent.glob(f"{BUNDLED_MODEL.stem}*"):
+        shutil.copy(file, m2 / file.name.replace(BUNDLED_MODEL.stem, "x", 1))
+    folder = tmp_path / "pets"
+    shutil.copytree(SAMPLES, folder)
+    labels = {row["file"]: row["label"] for row in csv.DictReader((folder / "labels.csv").open())}
+
+    result = runner.invoke(app, ["sort", str(folder), "--model", str(m2 / "x.keras")])
+
+    assert result.exit_code == 0, result.output
+    placed = {p.name: p.parent.name for p in folder.glob("*s/*")}
+    assert placed == {name: label + "s" for name, label in labels.items() if label != "other"}, placed
+    assert lite.load_classifier(m2 / "x.keras").evidence is not None  # ImageNet's word too, as the bundled set's
+
+
 @needs_dataset
 @needs_other
 def test_evaluate_reproduces_the_bundled_models_recorded_accuracy(monkeypatch) -> None:

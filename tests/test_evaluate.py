@@ -350,3 +350,21 @@ def test_kind_names_are_escaped_in_the_tables_and_kept_in_json_and_the_report(tm
     assert as_json.returncode == 0, as_json.stderr
     kinds = {k["kind"] for k in json.loads(as_json.stdout)["by_kind"]}
     assert {evil, not_utf8} <= kinds
+
+
+def test_the_non_pet_folders_a_split_needs_are_named_all_and_said_to_be_the_training_folders(tmp_path: Path,
+                                                                                              monkeypatch) -> None:
+    """`--split validation` with the bundled model, from a folder of the user's: the folders it trained
+    with are recorded relative to where `sorter train` ran (the repository), so one named alone as
+    "not here" (`../shared/datasets/caltech101-not-pets`) read as a path from the user's folder.
+    Every missing one is named, and said to be relative to where the model was trained."""
+    monkeypatch.chdir(tmp_path)
+    data = labelled(tmp_path / "data", other=None)
+
+    result = runner.invoke(app, ["evaluate", str(data), "--split", "validation"])
+
+    assert result.exit_code == 2 and result.stderr == (
+        "Error: this model trained with non-pets from ../shared/datasets/caltech101-not-pets, "
+        "../shared/datasets/everyday-not-pets, build/text-graphics, build/photo-screens (as recorded where the "
+        "model was trained: relative to the folder `sorter train` ran in), not found here; give their folders with "
+        "--other (its split needs every one), or use --split all\n"), result.output

@@ -28,8 +28,8 @@ def learn(
 
     Prints the corrections by kind, how many of them `sort --no-personal` files right and how
     many a sort with the personal model files right when each is held out of the fit, and how
-    its decisions on the model's reference pets move; a model
-    that would put more than 0.5% of them in the wrong place is refused (exit 1).
+    its decisions on the model's reference pets move; corrections whose learning
+    would put more than 0.5% more of them in the wrong place are kept, not learnt yet.
 
     Examples:
 
@@ -69,5 +69,3 @@ def learn(
         err.print(f"unreadable: {shown(line)}", soft_wrap=True)
     for line in report_lines(result):
         out.print(shown(line), soft_wrap=True)
-    if result.refused:
-        raise fail(SorterError(f"refused: {result.refused}"))

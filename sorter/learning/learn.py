@@ -11,8 +11,9 @@
    out once) among the heads that keep the other half of the reference pets where they were.
 4. Fit a head per species with named pets (cats/Luna/ with enough photos, `sorter.learning.pets`):
    Luna, Milo and any other cat, on the features of a second look at the pet.
-5. Refuse (nothing written) a head that puts more than `MAX_WORSE` of the reference pets in
-   the wrong place; else write the personal model (`personal.write_model`).
+5. Keep the bundled head where every head the corrections pull puts more than `MAX_WORSE` more
+   of the reference pets in the wrong place (the corrections kept for the next learn), and write
+   the personal model, named pets included (`personal.write_model`).
 
 All in numpy on features: no TensorFlow, and seconds for a few hundred examples.
 """
@@ -52,7 +53,7 @@ PULLS = (0.1, 0.3, 1.0, 3.0, 10.0)
 L2 = 1e-3
 #: Examples weigh as if against this many reference photos when the model has no reference set.
 ROWS_WITHOUT_REFERENCE = 1000
-#: A head that puts more than this share of the reference pets in the wrong place is refused.
+#: A head that puts more than this share more of the reference pets in the wrong place is not kept.
 MAX_WORSE = 0.005
 #: Directions (of the examples' and anchors' features) the personal head may change in.
 BASIS = 128
@@ -110,8 +111,10 @@ class LearnResult:
     pets: list[PetReport]
     reference: ReferenceReport | None
     pull: tuple[float, float] | None  # see `choose_head`
-    model_path: Path | None  # written; None when refused or nothing to learn
-    refused: str | None = None
+    model_path: Path | None  # written; None when nothing to learn
+    #: Why the corrections were not learnt, where every head that learnt them put more of the reference pets in the
+    #: wrong place than MAX_WORSE (`choose_head`): the bundled head is kept, the named pets learnt all the same.
+    unsafe: str | None = None
     description: str = ""
     unreadable: list[str] = field(default_factory=list)
     unread: int = 0  # of the photos found placed, those that could not be read: not learnt from
@@ -143,8 +146,8 @@ def learn(
     folder: Path, *, model: Path | None = None, classifier=None, progress: Progress = lambda what, done, total: None,
 ) -> LearnResult:
     """Find the corrections in `folder`, add them to the user's examples, fit and check the
-    personal model, and write it unless it is refused. Changes nothing in `folder` but sorter's
-    own: its lock in `.sorter/`, and a write probe a killed command left (`.sorter.probe`)."""
+    personal model, and write it. Changes nothing in `folder` but sorter's own: its lock in
+    `.sorter/`, and a write probe a killed command left (`.sorter.probe`)."""
     from sorter.files.folder import check_folder, remove_probe_left
     from sorter.model import lite
 
@@ -220,25 +223,22 @@ def _learn(root: Path, model: Path | None, model_path: Path, base, bundled: Head
     report = reference_report(check, bundled, choice.head, pet_heads) if check is not None else None
     placed = examples.subset(~kept)
     alone = decided(base, bundled.probabilities(problem.features), placed, found, progress)
-    # The bundled head (no pull, or refused) decides as the model alone: not looked at twice.
+    # The bundled head (no pull: none gained, or none was safe) decides as the model alone: not looked at twice.
     held = held_out(base, choice.folds, problem.features, placed, found, progress) if any(choice.pull) else alone
     kinds = kind_reports(placed, problem.labels, alone, held)
-    written, description, stay, removed = None, "", {}, {}
-    if choice.refused is None:
-        learnt_from = result["corrections"] if any(choice.pull) else 0  # else its head is the bundled one
-        now = homes(learnt, pet_heads, renamed)
-        gone, removed = removed_homes(root, now)
-        fitted = PersonalModel(base.fingerprint, names, choice.head, learnt_from, tuple(pet_heads), now + gone)
-        stay = staying(root, fitted.homes, pet_reports)
-        moved_on = {was for was, _ in gathered.renamed} | {placed_name(*was) for was in renamed}  # renamed, not removed
-        removed = {pet: any(home.pet == pet for home in now) for pet in removed - moved_on}
-        personal.write_examples(learnt)
-        written = personal.write_model(fitted)
-        description = fitted.describe(personal.base_name(model))
+    learnt_from = result["corrections"] if any(choice.pull) else 0  # else its head is the bundled one
+    now = homes(learnt, pet_heads, renamed)
+    gone, removed = removed_homes(root, now)
+    fitted = PersonalModel(base.fingerprint, names, choice.head, learnt_from, tuple(pet_heads), now + gone)
+    stay = staying(root, fitted.homes, pet_reports)
+    moved_on = {was for was, _ in gathered.renamed} | {placed_name(*was) for was in renamed}  # renamed, not removed
+    removed = {pet: any(home.pet == pet for home in now) for pet in removed - moved_on}
+    personal.write_examples(learnt)  # the corrections not learnt too: the next learn fits them again, with more
+    written = personal.write_model(fitted)
     return LearnResult(
         **result, kinds=kinds, pets=pet_reports, reference=report, pull=choice.pull, model_path=written,
-        refused=choice.refused, description=description, seconds=time.monotonic() - started, staying=stay,
-        removed=removed,
+        unsafe=choice.unsafe, description=fitted.describe(personal.base_name(model)),
+        seconds=time.monotonic() - started, staying=stay, removed=removed,
     )
 
 
@@ -282,7 +282,7 @@ def learning_lock(progress: Progress = lambda what, done, total: None) -> Iterat
         yield
     finally:
         try:
-            if os.listdir(folder) == [LEARNING_LOCK]:  # nothing was saved (refused, nothing to learn, forgot)
+            if os.listdir(folder) == [LEARNING_LOCK]:  # nothing was saved (nothing to learn, forgot)
                 os.unlink(folder / LEARNING_LOCK)
                 folder.rmdir()
         except OSError:
@@ -324,7 +324,7 @@ class Choice:
     pull: tuple[float, float]  # how hard the examples pull: the rest, the swaps
     #: Each fold of the examples held out and the head fitted without it (all: the bundled head).
     folds: tuple[tuple[np.ndarray, Head], ...]
-    refused: str | None = None
+    unsafe: str | None = None  # why no pull is kept, where those that might gain put reference pets wrong
 
 
 @dataclass(frozen=True)
@@ -412,7 +412,9 @@ def choose_head(problem: Problem, check, progress: Progress) -> Choice:
     kept photos it would move, among the heads that keep the check half of the reference pets
     where they were (to MAX_WORSE). Ties go to the smaller pull, the head nearest the bundled
     one; (0, 0) is the bundled head itself, chosen when no pull gains anything (corrections
-    that do not generalise yet)."""
+    that do not generalise yet) or none is safe, which `unsafe` says: the corrections are kept,
+    not learnt, and a named pet is learnt all the same (refusing the whole model threw her away
+    for corrections it had not learnt, and its report showed the bundled head as the one kept)."""
     swaps = problem.swaps
     bundled_predicted = _top(problem.bundled.probabilities(problem.features))
     best = Choice(problem.bundled, (0.0, 0.0), ((np.arange(len(problem.labels)), problem.bundled),))
@@ -443,9 +445,9 @@ def choose_head(problem: Problem, check, progress: Progress) -> Choice:
         if score > best_score:
             best, best_score = Choice(head, pull, fitted), score
     progress("fitting", len(steps), len(steps))
-    if not any(best.pull) and least_worse is not None:
-        return replace(best, refused=f"the personal model would put {least_worse:.1%} more of the reference pets in "
-                                     f"the wrong place (at most {MAX_WORSE:.1%}); nothing was saved")
+    if not any(best.pull) and least_worse is not None:  # the weaker pulls, safe, gained nothing held out
+        return replace(best, unsafe=f"learning them would put {least_worse:.1%} more of the reference pets in the "
+                                    f"wrong place (at most {MAX_WORSE:.1%})")
     return best
 
 

@@ -79,9 +79,11 @@ def report_lines(result: LearnResult) -> list[str]:
         if result.corrections and not any(result.pull or ()):
             # Of the cat/dog/neither corrections only: a named pet is learnt all the same (her line above).
             many = result.corrections != 1
+            # Where no change was safe for the reference pets, that is why (`choose_head`), said here, as
+            # the reference line above shows the bundled head's, the one kept.
+            why = result.unsafe or f"held out, no change to the model put more of {'them' if many else 'it'} right"
             lines.append(f"Your {counted(result.corrections, 'correction')} (cat/dog/neither) {'are' if many else 'is'} "
-                         f"not learnt yet: held out, no change to the model put more of {'them' if many else 'it'} right, "
-                         "so the model's decisions stay as they are.")
+                         f"not learnt yet: {why}, so the model's decisions stay as they are.")
             # The head saved is the bundled one (`choose_head`), its corrections none (`describe`): the
             # examples are kept (`personal.write_examples`) for the next learn to fit again with more.
             uses = (uses if any(pet.learnt for pet in result.pets) else f"the {uses}'s decisions") + (

@@ -17,7 +17,7 @@ import hashlib
 import queue
 import warnings
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +46,17 @@ def head_path(model_path: Path) -> Path:
 def evidence_path(model_path: Path) -> Path:
     """ImageNet's classifier and how its word is weighed (`sorter.model.evidence`): MODEL.evidence.npz."""
     return model_path.with_suffix(".evidence.npz")
+
+
+def companion(model_path: Path, metadata: dict[str, Any], part: str, by_stem: Callable[[Path], Path]) -> Path:
+    """The file of `part` ("head", "evidence") that MODEL.json names, which `train` named after
+    its `--out`: the set's own (MODEL.head.npz, as its reference set and `publish` find theirs)
+    first, so a set copied or renamed whole (default.* as x.*) reads its own files, not the
+    ones its .json still names (which were missing, or another set's beside it); else the one
+    named, as a set whose .keras, .tflite and .json alone were renamed had it."""
+    own = by_stem(model_path)
+    named = model_path.with_name(metadata[part]["file"])
+    return named if not own.exists() and named.exists() else own
 
 
 def save_model(model, path: Path, calibration) -> Path:
@@ -231,8 +242,9 @@ class LiteClassifier:
         except OSError as exc:
             raise ModelError(f"{path}: cannot read model ({exc.strerror})") from exc
         metadata = metadata or {}
-        head = read_head(path.with_name(metadata["head"]["file"])) if metadata.get("head") else None
-        evidence = read_evidence(path.with_name(metadata["evidence"]["file"])) if metadata.get("evidence") else None
+        head = read_head(companion(path, metadata, "head", head_path)) if metadata.get("head") else None
+        evidence = (read_evidence(companion(path, metadata, "evidence", evidence_path))
+                    if metadata.get("evidence") else None)
         try:
             return cls(data, metadata, workers, head=head, evidence=evidence)
         except ModelError as exc:

@@ -355,8 +355,7 @@
       const lines = [...data.lines, ...data.unreadable.map((name) => `unreadable: ${name}`)];
       report.querySelector("pre").textContent = lines.join("\n");
       report.hidden = false;
-      if (data.refused) say(data.refused, true);
-      else if (data.saved) say("learnt from your corrections: sort and watch now use your personal model");
+      if (data.saved) say("learnt from your corrections: sort and watch now use your personal model");
       else say("Nothing to learn: correct a photo first");
     } catch (error) {
       say(error.message, true);

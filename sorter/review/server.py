@@ -266,7 +266,6 @@ class App:
             return _error(500, f"learning failed: {type(exc).__name__}: {exc}")
         return _json({
             "lines": report_lines(result), "unreadable": result.unreadable, "saved": result.model_path is not None,
-            "refused": None if result.refused is None else f"refused, nothing saved: {result.refused}",
         })
 
     def _answer(self, change: Callable) -> Reply:

@@ -100,6 +100,15 @@ def recorded_other_dirs(training: dict) -> tuple[Path, ...]:
     return tuple(Path(folder) for folder in recorded)
 
 
+def recorded_shown(folders: tuple[Path, ...]) -> str:
+    """Folders a model's metadata records, as a message names them: `sorter train` records them as
+    typed, so a relative one (the bundled model's `../shared/datasets/…`) is relative to where it
+    ran, not to where the user is, and is said to be."""
+    where = (" (as recorded where the model was trained: relative to the folder `sorter train` ran in)"
+             if any(not folder.is_absolute() for folder in folders) else "")
+    return ", ".join(map(str, folders)) + where
+
+
 def _roots(folders: dict[str, Path], other_dirs: tuple[Path, ...]) -> tuple[Path, ...]:
     return tuple(other_dirs) or ((folders[OTHER],) if OTHER in folders else ())
 

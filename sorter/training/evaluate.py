@@ -326,6 +326,7 @@ def evaluate(
         list_labelled,
         other_roots,
         recorded_other_dirs,
+        recorded_shown,
         refuse_unread,
     )
 
@@ -353,10 +354,10 @@ def evaluate(
             raise UsageError("this model's metadata does not record its split; use --split all")
         if not other:
             other = recorded_other_dirs(meta)
-            for folder in other:
-                if not folder.is_dir():
-                    raise UsageError(f"this model trained with non-pets from {folder}, which is not here; "
-                                     "give their folders with --other (its split needs every one), or use --split all")
+            missing = tuple(folder for folder in other if not folder.is_dir())
+            if missing:  # every one named at once: each is needed, and a user would look for all of them
+                raise UsageError(f"this model trained with non-pets from {recorded_shown(missing)}, not found here; "
+                                 "give their folders with --other (its split needs every one), or use --split all")
         parts = make_split(data_dir, float(meta["validation_split"]), int(meta["seed"]), meta.get("limit"), other)
         check_same_photos(parts, meta, split, data_dir, other)
         items = parts.validation if split == "validation" else parts.train
@@ -396,11 +397,11 @@ def check_same_photos(parts, meta: dict, split: str, data_dir: Path, other: tupl
                          f"{', '.join(f'{n} {k}' for k, n in trained.items())}); use --split all")
     here, then = parts.counts.get(OTHER, 0), meta.get("other_images_found", 0)
     if here != then:
-        from sorter.training.datasets import recorded_other_dirs
+        from sorter.training.datasets import recorded_other_dirs, recorded_shown
 
         recorded = recorded_other_dirs(meta)
         given = ", ".join(map(str, other)) or f"{data_dir}'s Other/"
-        trained_with = ", ".join(map(str, recorded)) or ("its data folder's Other/" if then else "none")
+        trained_with = recorded_shown(recorded) or ("its data folder's Other/" if then else "none")
         raise UsageError(f"--split {split}: the non-pets in {given} are not those this model trained with (here "
                          f"{here}; it trained on {then}, from {trained_with}); give its --other folders, or use "
                          "--split all")
