@@ -291,6 +291,23 @@ def test_a_symbolic_link_is_never_listed_served_or_moved(served) -> None:
     assert (root / "cats" / "cat.jpg").is_symlink() and sorted(os.listdir(outside)) == ["secret.jpg"]
 
 
+def test_a_photo_replaced_by_rename_after_the_listing_is_never_moved_nor_shown(served) -> None:
+    """A sync client writes a new file as `x.part`, then renames it over the photo's name: a
+    file sorter never listed, which a click must not file with the label meant for the photo."""
+    client, root, _, _ = served
+    cards = client.cards()
+    cat = cards["cat.jpg"]["id"]
+    (root / "x.part").write_bytes(write_image(root / "new.jpg", RED).read_bytes())
+    os.rename(root / "x.part", root / "cats" / "cat.jpg")
+    assert client.thumbnail(cat)[0] == 404
+    assert client.move(cat, "dog") == (409, {"error": "cats/cat.jpg is no longer there; reload the page"})
+    assert (root / "cats" / "cat.jpg").read_bytes() == (root / "new.jpg").read_bytes()
+    assert not (root / "dogs" / "cat.jpg").exists()
+    # The page reloaded lists the new file, which a click then moves.
+    assert client.thumbnail(client.cards()["cat.jpg"]["id"])[0] == 200
+    assert move(client, "cat.jpg", "dog")[0] == 200 and (root / "dogs" / "cat.jpg").is_file()
+
+
 def most_at_once(monkeypatch, owner, name: str) -> list[int]:
     """`owner.name` made to hold each call 0.1 s and count how many run at once: the most, in [0]."""
     import threading

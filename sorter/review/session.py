@@ -157,7 +157,7 @@ class Session:
             state = recover(self.root).state
             self.catalog: Catalog = load_catalog(self.root, state, self._pets.now())
             self._seen = self._journal_stamp()
-        self._others = False  # appended beside us since the listing (`_beside`): a reload lists them
+        self._others = False  # appended beside us (`_beside`), a photo gone or replaced since: a reload lists them
         self.lock = threading.Lock()  # the catalog
         self._moving = threading.Lock()  # one correction at a time: our own flock would refuse a second
         self._learning = threading.Lock()
@@ -290,6 +290,7 @@ class Session:
         no folder's."""
         from sorter.files.companions import find_companions
         from sorter.files.filing import file_groups
+        from sorter.files.verdicts import lstat_of
 
         if self.learning:  # another tab's click, say: it would wait, then land after what learn read
             raise ReviewConflict(STILL_LEARNING)
@@ -319,11 +320,9 @@ class Session:
                 if pet is not None and os.path.lexists(target) and not _real_folder(self.root, folder):
                     raise ReviewConflict(f"{folder} is not a folder")  # a file, or a link to elsewhere
                 source = self.root / photo.path
-                try:
-                    if not stat.S_ISREG(os.lstat(source).st_mode):
-                        raise FileNotFoundError
-                except OSError:
-                    raise ReviewConflict(f"{photo.path} is no longer there; reload the page") from None
+                if not self.catalog.is_listed(photo, lstat_of(source)):  # gone, or another file put at its name
+                    self._others = True
+                    raise ReviewConflict(f"{photo.path} is no longer there; reload the page")
                 members = [source, *find_companions(source)]
                 made = tuple(f for f in (target, target.parent) if f != self.root and not os.path.lexists(f))
                 names = _reserve(target, [m.name for m in members])
@@ -341,6 +340,7 @@ class Session:
                     raise
                 finally:
                     self._seen = self._journal_stamp()
+                now = lstat_of(self.root / filed.moves[0].dst) if filed.moves else None
             if filed.failure is not None:
                 raise ReviewConflict(f"{photo.path}: {filed.failure[1]}")
             # As journaled, with what each file was before (as a sort's): `u` follows one moved on since by it.
@@ -349,7 +349,7 @@ class Session:
                 asked = None if photo.might_be is None else (photo.might_be, photo.likeness)
                 self._corrections.append(Correction(photo.id, journal.run, moves, photo.path, photo.choice, might_be=asked,
                                                     made=made))
-                self.catalog.move(photo, moves[0].dst, LABELS[choice])
+                self.catalog.move(photo, moves[0].dst, LABELS[choice], now)
                 if pet is not None:
                     self.catalog.pets[choice].add(pet)
             return photo
@@ -357,13 +357,14 @@ class Session:
     def _refuse(self, photo: Photo) -> Photo:
         """"Not Luna" on a photo that might be Luna (its own place's button): it is not her. Noted in the folder's
         suggestions (never suggested for her again) under the folder's lock; nothing moves."""
-        from sorter.files.verdicts import identity_of
+        from sorter.files.verdicts import identity_of, lstat_of
 
         with self._locked():
-            try:
-                identity = identity_of(os.lstat(self.root / photo.path))
-            except OSError:
-                raise ReviewConflict(f"{photo.path} is no longer there; reload the page") from None
+            st = lstat_of(self.root / photo.path)
+            if not self.catalog.is_listed(photo, st):
+                self._others = True
+                raise ReviewConflict(f"{photo.path} is no longer there; reload the page")
+            identity = identity_of(st)
             refused = (photo.might_be, identity, photo.likeness)
             self._note(lambda noted: noted.refuse(photo.might_be, identity, photo.path, photo.likeness, self._run))
         with self.lock:
@@ -389,6 +390,7 @@ class Session:
         """Put the last correction back, journaled as `sorter undo` does: the photo, and where it
         was found moved on since, as undo says it. Raises FolderLocked or ReviewConflict."""
         from sorter.files.putting_back import put_back
+        from sorter.files.verdicts import lstat_of
 
         with self._moving:
             if not self._corrections:
@@ -410,6 +412,7 @@ class Session:
                     self._corrections.clear()
                     raise ReviewConflict("this review's journal is gone (sorter undo?); reload the page")
                 found, kept = put_back(self.root, journal, [last.moves])
+                now = lstat_of(self.root / last.was)
                 for folder in () if kept else last.made:  # a pet named by mistake ("Lnua") is gone with it
                     try:
                         folder.rmdir()
@@ -422,7 +425,7 @@ class Session:
             with self.lock:
                 self._corrections.pop()
                 photo = self.catalog.photos[last.photo]
-                self.catalog.move(photo, last.was, last.choice)
+                self.catalog.move(photo, last.was, last.choice, now)
                 self.catalog.unmade(last.made)
                 if last.might_be is not None:  # named from "Might be Luna", taken back: asked about again
                     self.catalog.suggest(photo, *last.might_be)
@@ -482,6 +485,9 @@ class Session:
         except OSError:
             return None
         try:
+            if not self.catalog.is_listed(photo, os.stat(name, dir_fd=fd, follow_symlinks=False)):
+                self._others = True  # another file put at its name since: never shown as this card
+                return None
             # A pet small in its photo is shown cut around it, as on the review page.
             with self._decoding:  # what libjpeg prints of a damaged photo stays off the terminal
                 image = quietly(lambda: picture(Path(name), photo.box, size, fd, photo.video))
