@@ -467,6 +467,26 @@ def test_a_busy_folder_is_a_clear_message_and_nothing_moves(served) -> None:
     assert move(client, "person.jpg", "cat")[0] == 200 and (root / "cats" / "person.MOV").is_file()
 
 
+def test_two_reviews_of_a_folder_wait_for_each_others_lock_rather_than_say_busy(served) -> None:
+    """Another `sorter review` of the folder holds its lock for a click (milliseconds) or a
+    listing (a second): a click here, and a review starting, wait for it; neither fails."""
+    client, root, _, _ = served
+    cards = client.cards()
+    other = FolderLock(root, beside_watcher=True, tidy=True)  # as another review's click takes it
+    other.acquire()
+    threading.Timer(0.5, other.release).start()
+    status, answer = client.move(cards["person.jpg"]["id"], "cat")
+    assert status == 200 and (root / "cats" / "person.jpg").is_file(), answer
+    other.acquire()
+    threading.Timer(0.5, other.release).start()
+    second, stop, thread = start(root)  # it lists the folder under the lock too
+    try:
+        assert move(second, "cat.jpg", "dog")[0] == 200 and (root / "dogs" / "cat.jpg").is_file()
+    finally:
+        stop.set()
+        thread.join(10)
+
+
 def test_a_folder_moved_away_while_the_page_is_open_is_said_to_be_gone_and_nothing_is_written(served) -> None:
     client, root, _, _ = served
     cat = client.cards()["cat.jpg"]["id"]

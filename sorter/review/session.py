@@ -2,8 +2,8 @@
 
 A correction moves the photo with its companions through `filing.file_groups`, as a sort
 does: the folder's lock taken for that move alone (a sort of the folder at the same time
-makes it fail with `FolderLocked`, which the page shows as "busy"; a watcher's batch it
-waits out, and goes before the next, `_lock`), intents journaled before the move and marked
+makes it fail with `FolderLocked`, which the page shows as "busy"; another review's click it
+waits for; a watcher's batch it waits out, and goes before the next, `_lock`), intents journaled before the move and marked
 after, names never replaced. The session's moves are one journal run (`review-...`), so
 `sorter undo` takes back a session's corrections as it takes back a sort; the page's `u`
 takes back the last one alone, journaled as undo does (`restore.put_back`), so `sorter
@@ -20,60 +20,30 @@ import os
 import stat
 import threading
 import time
-import unicodedata
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from sorter.config import CLASS_FOLDERS, OTHER, REVIEW_RUN_PREFIX, names_a_pet
+from sorter.config import CLASS_FOLDERS, OTHER, REVIEW_RUN_PREFIX
 from sorter.errors import ReviewConflict
-from sorter.files.pet_folders import folded
 from sorter.review.catalog import Catalog, KnownPets, Photo, load_catalog
+from sorter.review.pet_names import pet_folder_name
 
 Choice = Literal["cat", "dog", "neither"]
 #: The label a correction is journaled with (what `sorter learn` will read).
 LABELS = {"cat": "cat", "dog": "dog", "neither": OTHER}
 CHANGED = "another sorter changed the folder since this page was loaded; reload the page"
-#: A pet's name is a folder's: at most this many characters (and 255 bytes, any filesystem's limit).
-MAX_PET_NAME = 64
 #: Thumbnails decoded at once (the others wait their turn).
 DECODES_AT_ONCE = 2
 #: Seconds a correction waits for a watcher's batch to end (a batch of 64 phone photos: ~1.5 s).
 WATCH_BATCH_WAIT = 10.0
-
-
-def pet_folder_name(name: object, known: set[str] | frozenset[str] = frozenset()) -> str:
-    """The folder a pet's name typed on the page names: one plain folder name, or ValueError
-    saying why not. Spaces around it are dropped and it is NFC-normalised (as macOS and a
-    keyboard may give it either way); a name that differs from a pet in `known` only by case is
-    that pet, so "luna" joins cats/Luna/ rather than making a second folder. Refused: empty, a
-    path (`/`, `\\`), `.` and `..`, a hidden name (learn and a file manager skip those),
-    control characters, over `MAX_PET_NAME` characters."""
-    if not isinstance(name, str):
-        raise ValueError("a pet's name is text")
-    name = unicodedata.normalize("NFC", name.strip())
-    if not name:
-        raise ValueError("type the pet's name")
-    if "/" in name or "\\" in name:
-        raise ValueError("a pet's name is one folder's name: no / or \\")
-    if name.startswith("."):
-        raise ValueError("a pet's name cannot start with a dot (a hidden folder)")
-    # Format characters too (a right-to-left override makes "gpj.exe" read otherwise), but not
-    # the joiners that emoji are made of ("🐈\u200d⬛", a black cat).
-    # A lone UTF-16 half (Cs) is no character a folder's name can hold.
-    if any(unicodedata.category(c) in ("Cc", "Cf", "Cs", "Zl", "Zp") and c not in "\u200c\u200d" for c in name):
-        raise ValueError("a pet's name cannot hold control characters")
-    if not names_a_pet(name):
-        raise ValueError(f"a pet's name needs a letter and no year: cats/{name} would be a folder of yours by date")
-    if len(name) > MAX_PET_NAME or len(name.encode()) > 255:
-        raise ValueError(f"a pet's name is at most {MAX_PET_NAME} characters")
-    # A pet's folder may be spelled decomposed on disk (made on a Mac): "Zoë" is her either way.
-    same = folded(name)
-    return next((pet for pet in sorted(known) if folded(pet) == same), name)
-
-
+#: Seconds a click waits for the lock held by another review of the folder (a click: ~50 ms;
+#: its listing on a reload: 0.9 s on 10,000 photos) before it says busy: a sort holds it for minutes.
+BUSY_WAIT = 2.0
+#: Seconds `sorter review` waits to list the folder while another review lists it (3.8 s on 100,000 photos).
+START_WAIT = 10.0
 #: Seconds a page (re)load waits for a correction in hand before it shows the folder as last listed.
 REFRESH_WAIT = 1.0
 STILL_LEARNING = "still learning from your corrections: correct more once it is done"
@@ -94,13 +64,14 @@ class Correction:
     made: tuple[Path, ...] = ()
 
 
-def _lock(root: Path):
+def _lock(root: Path, wait: float = BUSY_WAIT):
     """The folder's lock for one correction. Taken beside a running `sorter watch`, between two
-    of its batches (waiting out the one in hand); a `sort` running refuses it at once (busy).
+    of its batches (waiting out the one in hand); held by another review, once its click is
+    done (up to `wait`); a `sort` running refuses it after that wait (busy).
     A `.sorter/` it made goes with it unless a correction wrote there: a look leaves no trace."""
     from sorter.files.lock import FolderLock, Watching
 
-    wait = WATCH_BATCH_WAIT if Watching.holder(root) else 0.0
+    wait = max(wait, WATCH_BATCH_WAIT if Watching.holder(root) else 0.0)
     return FolderLock(root, wait=wait, beside_watcher=True, tidy=True)
 
 
@@ -153,7 +124,7 @@ class Session:
         self.root = check_folder(root, filing=True, command="review", writing=True)
         self._held = HeldFolder(self.root)
         self._pets = KnownPets(self.root)  # asked at each reload and Name…, found again only when changed
-        with self._locked():  # settle a crashed sort first, as every command does
+        with self._locked(START_WAIT):  # settle a crashed sort first, as every command does
             state = recover(self.root).state
             self.catalog: Catalog = load_catalog(self.root, state, self._pets.now())
             self._seen = self._journal_stamp()
@@ -168,13 +139,13 @@ class Session:
         self._run = _new_run()  # its moves' journal run, and what its "not her" answers say they came from
         self._corrections: list[Correction] = []
 
-    def _locked(self):
+    def _locked(self, wait: float = BUSY_WAIT):
         """The folder's lock, once it is known to be the folder this review began on: one moved,
         deleted or unmounted (an empty mount point in its place) is never written to."""
         if not self._held.here():
             raise ReviewConflict(f"{self.root} is gone (moved, deleted or unmounted); nothing was changed: "
                                  "run sorter review where it is now")
-        return _lock(self.root)
+        return _lock(self.root, wait)
 
     def close(self) -> None:
         if self._journal is not None:
