@@ -445,6 +445,43 @@ def test_a_correction_moves_the_photo_with_its_companion_journaled_and_sorter_un
     assert layout(root) == before
 
 
+def test_neither_gives_a_photo_back_the_name_sorter_found_it_by(tmp_path: Path) -> None:
+    """A sort files `dup.jpg` beside another `cats/dup.jpg` as `cats/dup (1).jpg` (its .xmp
+    alike), and a 255-byte name with its stem cut to fit " (1)": Neither puts each back under
+    its own name, free again at the top (it came back as `dup (1).jpg`). A later sort leaves
+    them as put back, and `sorter undo` takes the review back, then the sort."""
+    root = tmp_path / "pets"
+    long = "é" * 125 + "a.jpg"  # 255 bytes
+    for name in ("dup.jpg", long):
+        write_image(root / name, BLUE)
+        write_image(root / "cats" / name, (250, 0, 0))
+    (root / "dup.xmp").write_text("<x:xmpmeta/>")
+    before = layout(root)
+    sort.sort_folder(root, classifier=ThreeClassFake())
+    sorted_layout = layout(root)
+    renamed = sorted(name for name in os.listdir(root / "cats") if "(1)" in name)
+    assert renamed == ["dup (1).jpg", "dup (1).xmp", "é" * 123 + " (1).jpg"]
+    client, stop, thread = start(root)
+    try:
+        cards = client.cards()
+        for name in ("dup (1).jpg", "é" * 123 + " (1).jpg"):
+            status, answer = client.move(cards[name]["id"], "neither")
+            assert status == 200 and answer["photo"]["path"] == answer["photo"]["origin"], answer
+    finally:
+        stop.set()
+        thread.join(10)
+    assert sorted(p.name for p in root.iterdir() if p.is_file()) == sorted(["dup.jpg", "dup.xmp", long])
+    again = sort.sort_folder(root, classifier=ThreeClassFake())
+    assert again.reasons == {("skipped", "you put it back; left there"): 2} and again.moved_to == {}
+    assert runner.invoke(app, ["undo", str(root)]).exit_code == 0 and photos(root) == photos(sorted_layout)
+    assert runner.invoke(app, ["undo", str(root)]).exit_code == 0 and photos(root) == photos(before)
+
+
+def photos(folder: Path | dict) -> dict[str, object]:
+    """A folder's layout without `.sorter/`."""
+    return {k: v for k, v in (layout(folder) if isinstance(folder, Path) else folder).items() if not k.startswith(".sorter")}
+
+
 def test_u_takes_back_the_last_correction_and_undo_then_reverses_the_sort(served) -> None:
     client, root, _, before = served
     assert move(client, "cat.jpg", "dog")[0] == 200 and (root / "dogs" / "cat.jpg").is_file()

@@ -99,6 +99,20 @@ def _reserve(folder: Path, names: list[str]) -> list[str]:
     return free_names(names, _names_taken(folder))
 
 
+def _found_names(photo: Photo, members: list[Path]) -> list[str]:
+    """The names `members` (the photo, then its companions) had where sorter found the photo
+    (`origin`), which "Neither" gives back: filed beside another `dup.jpg` as `cats/dup (1).jpg`
+    (its `.xmp` alike), or a 255-byte name cut to fit " (1)", each is the group's stem renamed.
+    Their names now where that is not so (a companion that does not start with the stem)."""
+    now = [m.name for m in members]
+    if not photo.origin:
+        return now
+    found, stem = os.path.basename(photo.origin), os.path.splitext(now[0])[0]
+    was = [found, *(os.path.splitext(found)[0] + name[len(stem):] for name in now[1:])]
+    fits = all(name.startswith(stem) for name in now) and all(len(os.fsencode(name)) <= 255 for name in was)
+    return was if fits else now
+
+
 def _real_folder(root: Path, rel: str) -> bool:
     """`rel` (relative to `root`) is a folder reached through real folders only."""
     path = root
@@ -296,7 +310,7 @@ class Session:
                     raise ReviewConflict(f"{photo.path} is no longer there; reload the page")
                 members = [source, *find_companions(source)]
                 made = tuple(f for f in (target, target.parent) if f != self.root and not os.path.lexists(f))
-                names = _reserve(target, [m.name for m in members])
+                names = _reserve(target, _found_names(photo, members) if choice == "neither" else [m.name for m in members])
                 journal = self._session_journal()
                 try:
                     [filed] = file_groups(
