@@ -10,6 +10,7 @@ import functools
 import io
 import json
 import os
+import re
 import struct
 import subprocess
 import sys
@@ -358,6 +359,9 @@ def test_a_photo_named_as_a_video_is_said_to_be_the_photo_it_is_never_a_truncate
     assert f"unreadable: {cut.name}: {reason}" in result.stderr  # cut short: still a photo, not a truncated video
     assert "truncated" not in result.stderr
     assert "Videos:" not in result.stdout
+    # The summary says the whole reason, what to do included, not "not a video" alone.
+    wide = CliRunner(env={"COLUMNS": "200"}).invoke(app, ["sort", str(folder)])
+    assert re.search(rf"│ left in place: unreadable +│ {re.escape(reason)} +│ +2 │", wide.stdout), wide.stdout
     report = json.loads(CliRunner().invoke(app, ["sort", str(folder), "--json"]).stdout)
     assert [(f["kind"], f["frames"], f["status"]) for f in report["files"]] == [("photo", None, "unreadable")] * 2
     assert report["counts"] == {"unreadable": 2} and report["videos"] == {}

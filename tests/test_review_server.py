@@ -290,6 +290,23 @@ def test_a_symbolic_link_is_never_listed_served_or_moved(served) -> None:
     assert (root / "cats" / "cat.jpg").is_symlink() and sorted(os.listdir(outside)) == ["secret.jpg"]
 
 
+def test_a_photo_replaced_by_rename_after_the_listing_is_never_moved_nor_shown(served) -> None:
+    """A sync client writes a new file as `x.part`, then renames it over the photo's name: a
+    file sorter never listed, which a click must not file with the label meant for the photo."""
+    client, root, _, _ = served
+    cards = client.cards()
+    cat = cards["cat.jpg"]["id"]
+    (root / "x.part").write_bytes(write_image(root / "new.jpg", RED).read_bytes())
+    os.rename(root / "x.part", root / "cats" / "cat.jpg")
+    assert client.thumbnail(cat)[0] == 404
+    assert client.move(cat, "dog") == (409, {"error": "cats/cat.jpg is no longer there; reload the page"})
+    assert (root / "cats" / "cat.jpg").read_bytes() == (root / "new.jpg").read_bytes()
+    assert not (root / "dogs" / "cat.jpg").exists()
+    # The page reloaded lists the new file, which a click then moves.
+    assert client.thumbnail(client.cards()["cat.jpg"]["id"])[0] == 200
+    assert move(client, "cat.jpg", "dog")[0] == 200 and (root / "dogs" / "cat.jpg").is_file()
+
+
 def most_at_once(monkeypatch, owner, name: str) -> list[int]:
     """`owner.name` made to hold each call 0.1 s and count how many run at once: the most, in [0]."""
     import threading
@@ -427,6 +444,43 @@ def test_a_correction_moves_the_photo_with_its_companion_journaled_and_sorter_un
     assert layout(root) == before
 
 
+def test_neither_gives_a_photo_back_the_name_sorter_found_it_by(tmp_path: Path) -> None:
+    """A sort files `dup.jpg` beside another `cats/dup.jpg` as `cats/dup (1).jpg` (its .xmp
+    alike), and a 255-byte name with its stem cut to fit " (1)": Neither puts each back under
+    its own name, free again at the top (it came back as `dup (1).jpg`). A later sort leaves
+    them as put back, and `sorter undo` takes the review back, then the sort."""
+    root = tmp_path / "pets"
+    long = "é" * 125 + "a.jpg"  # 255 bytes
+    for name in ("dup.jpg", long):
+        write_image(root / name, BLUE)
+        write_image(root / "cats" / name, (250, 0, 0))
+    (root / "dup.xmp").write_text("<x:xmpmeta/>")
+    before = layout(root)
+    sort.sort_folder(root, classifier=ThreeClassFake())
+    sorted_layout = layout(root)
+    renamed = sorted(name for name in os.listdir(root / "cats") if "(1)" in name)
+    assert renamed == ["dup (1).jpg", "dup (1).xmp", "é" * 123 + " (1).jpg"]
+    client, stop, thread = start(root)
+    try:
+        cards = client.cards()
+        for name in ("dup (1).jpg", "é" * 123 + " (1).jpg"):
+            status, answer = client.move(cards[name]["id"], "neither")
+            assert status == 200 and answer["photo"]["path"] == answer["photo"]["origin"], answer
+    finally:
+        stop.set()
+        thread.join(10)
+    assert sorted(p.name for p in root.iterdir() if p.is_file()) == sorted(["dup.jpg", "dup.xmp", long])
+    again = sort.sort_folder(root, classifier=ThreeClassFake())
+    assert again.reasons == {("skipped", "you put it back; left there"): 2} and again.moved_to == {}
+    assert runner.invoke(app, ["undo", str(root)]).exit_code == 0 and photos(root) == photos(sorted_layout)
+    assert runner.invoke(app, ["undo", str(root)]).exit_code == 0 and photos(root) == photos(before)
+
+
+def photos(folder: Path | dict) -> dict[str, object]:
+    """A folder's layout without `.sorter/`."""
+    return {k: v for k, v in (layout(folder) if isinstance(folder, Path) else folder).items() if not k.startswith(".sorter")}
+
+
 def test_u_takes_back_the_last_correction_and_undo_then_reverses_the_sort(served) -> None:
     client, root, _, before = served
     assert move(client, "cat.jpg", "dog")[0] == 200 and (root / "dogs" / "cat.jpg").is_file()
@@ -447,6 +501,26 @@ def test_a_busy_folder_is_a_clear_message_and_nothing_moves(served) -> None:
                         answer["error"])
     assert layout(root) == sorted_layout
     assert move(client, "person.jpg", "cat")[0] == 200 and (root / "cats" / "person.MOV").is_file()
+
+
+def test_two_reviews_of_a_folder_wait_for_each_others_lock_rather_than_say_busy(served) -> None:
+    """Another `sorter review` of the folder holds its lock for a click (milliseconds) or a
+    listing (a second): a click here, and a review starting, wait for it; neither fails."""
+    client, root, _, _ = served
+    cards = client.cards()
+    other = FolderLock(root, beside_watcher=True, tidy=True)  # as another review's click takes it
+    other.acquire()
+    threading.Timer(0.5, other.release).start()
+    status, answer = client.move(cards["person.jpg"]["id"], "cat")
+    assert status == 200 and (root / "cats" / "person.jpg").is_file(), answer
+    other.acquire()
+    threading.Timer(0.5, other.release).start()
+    second, stop, thread = start(root)  # it lists the folder under the lock too
+    try:
+        assert move(second, "cat.jpg", "dog")[0] == 200 and (root / "dogs" / "cat.jpg").is_file()
+    finally:
+        stop.set()
+        thread.join(10)
 
 
 def test_a_folder_moved_away_while_the_page_is_open_is_said_to_be_gone_and_nothing_is_written(served) -> None:

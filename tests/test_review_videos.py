@@ -180,7 +180,7 @@ def test_a_heic_photo_named_mov_is_a_photo_left_in_place_on_the_page_never_a_vid
         groups = client.json("GET", "/api/groups")[1]
         assert (groups["total"], groups["videos"]) == (4, 1)  # the header: "3 photos and 1 video"
         heic, broken = cards["IMG_0005.MOV"], cards["broken.jpg"]
-        assert heic["heading"] == ("unreadable", "not a video")
+        assert heic["heading"] == ("unreadable", "not a video: a HEIC photo named .MOV (rename it .heic to sort it)")
         assert heic["reason"] == "not a video: a HEIC photo named .MOV (rename it .heic to sort it)"
         as_a_photo = ("current", "label", "confidence", "video", "seconds", "with", "pet")
         assert {k: heic[k] for k in as_a_photo} == {k: broken[k] for k in as_a_photo} == {

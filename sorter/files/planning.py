@@ -39,7 +39,9 @@ def reason_kind(reason: str | None) -> str:
     there" -> "you put it back; left there". Reasons are "what: detail" or "what (detail)" by
     convention, so new ones group too. A file that could not be opened or moved keeps its error,
     which says what to do and of which there are few ("cannot open: Permission denied",
-    "cannot move into cats/: Permission denied", "cannot move: Invalid cross-device link")."""
+    "cannot move into cats/: Permission denied", "cannot move: Invalid cross-device link"), and
+    so does a photo named as a video, the same words for each of its format and suffix ("not a
+    video: a HEIC photo named .MOV (rename it .heic to sort it)")."""
     if not reason:
         return "no reason given"
     if is_put_back_reason(reason):  # "what from where; ...": the one reason whose detail comes first
@@ -47,6 +49,8 @@ def reason_kind(reason: str | None) -> str:
     kind, _, detail = reason.partition(": ")
     if (kind.startswith("cannot move") or kind == "cannot open") and detail:
         kind = f"{kind}: {detail.split(': ', 1)[0]}"
+    elif kind == "not a video" and detail:  # a photo named as a video: what it is and what to do, alike for each
+        return reason
     kind = re.sub(r" \([^()]*\d[^()]*\)", "", kind)  # per-file numbers: (300 MiB), (20000x20000 pixels)
     return re.sub(r"^confidence [\d.]+% below", "confidence below", kind)
 

@@ -14,7 +14,7 @@ Where each photo's label and confidence come from:
   said neither", renamed since too (`verdicts.put_back`: what sort leaves); a photo with none
   (it arrived after the sort) is "not sorted yet".
 
-Memory: one `Photo` (slots, about 250 bytes with its path) per image, plus, while it is
+Memory: one `Photo` (slots, about 280 bytes with its path and `identity`) per image, plus, while it is
 built, one entry per journaled move: 100,000 photos cost about 40 MB. Pure bookkeeping after
 `load_catalog`: moving a photo here changes nothing on disk (that is `session.py`).
 """
@@ -68,6 +68,9 @@ class Photo:
     likeness: float = 0.0
     #: A video's card (`posters.is_video`: not a HEIC photo named .MOV), which learn does not learn from.
     video: bool = False
+    #: The file as listed (`identity`): a click or a thumbnail reaches this file only, not another
+    #: put at its name since (`Session.listed`); None: nothing could be looked at there.
+    kept: int | None = None
 
     @property
     def folder(self) -> str:
@@ -135,6 +138,8 @@ class Catalog:
         self.videos = 0
         #: Where the named pets' photos go (`files.pet_folders`), as this catalog was listed.
         self.here: PetFolders | None = None
+        #: The folder's filesystem keeps inode numbers (`verdicts.inodes_last`): how `identity` tells a file.
+        self.inodes_last = True
 
     def pet_named(self, label: str, name: str) -> str:
         """The folder in cats/ (dogs/) a pet's name typed on the page files into: a folder of that
@@ -201,14 +206,21 @@ class Catalog:
         bisect.insort(self.groups[key].members, photo.sort_key())
         self.groups[key].videos += photo.video
 
-    def move(self, photo: Photo, path: str, choice: str | None) -> None:
-        """Bookkeeping after the file moved: `photo` is at `path` now, filed by a person as `choice`."""
+    def move(self, photo: Photo, path: str, choice: str | None, st: os.stat_result | None = None) -> None:
+        """Bookkeeping after the file moved: `photo` is at `path` now (`st`: its `lstat` there, a
+        new inode once copied to another filesystem), filed by a person as `choice`."""
+        photo.kept = None if st is None else identity(st, self.inodes_last)
         self._unplace(photo)
         if photo.origin is None and photo.current == "neither":
             photo.origin = photo.path  # where "Neither" sends it back to later
         photo.path, photo.choice = path, choice
         photo.might_be = None  # a person has filed it: no longer a question
         self._place(photo)
+
+    def is_listed(self, photo: Photo, st: os.stat_result | None) -> bool:
+        """`st` (an `lstat` at the photo's path) is of the file listed (or moved) as `photo`: a
+        file, not a link, and not another file put at its name since."""
+        return st is not None and stat.S_ISREG(st.st_mode) and photo.kept == identity(st, self.inodes_last)
 
     def suggest(self, photo: Photo, pet: str | None, likeness: float = 0.0) -> None:
         """`photo` might be `pet` at `likeness`: into her group; None, the user said it is not:
@@ -241,6 +253,15 @@ class Catalog:
         members = self.groups[key].members
         start = 0 if after is None else bisect.bisect_right(members, self.photos[after].sort_key())
         return [self.photos[i] for _, i in members[start:start + limit]]
+
+
+def identity(st: os.stat_result, inodes_last: bool) -> int:
+    """What tells a file listed from another put at its name since (a sync client writes
+    `x.part`, then renames it over the name), as one int, not a tuple (100,000 photos: 3 MB, not
+    20): its device and inode where its filesystem keeps them, so an edit in place is still the
+    photo, else its size and modification time (FAT, exFAT, FUSE: `verdicts.inodes_last`). A hash
+    collision, 1 in 2**64 a pair, is all that could take one for the other."""
+    return hash((st.st_dev, st.st_ino) if inodes_last else (st.st_size, st.st_mtime_ns))
 
 
 def _is_real_file(root: Path, rel: str) -> bool:
@@ -350,7 +371,7 @@ def load_catalog(root: Path, state, here: PetFolders | None = None) -> Catalog:
     from sorter.files import suggestions
     from sorter.files.folder import output_folders
     from sorter.files.journal import Move, moves_and_seen
-    from sorter.files.verdicts import HandPutBacks, Verdict, lstat_of, note, put_back
+    from sorter.files.verdicts import HandPutBacks, Verdict, inodes_last, lstat_of, note, put_back
     from sorter.media.folders import Skipped, is_image_name, is_video_name, scan_folder
     from sorter.review.posters import is_video
     from sorter.review.posters import listed as is_listed
@@ -368,6 +389,7 @@ def load_catalog(root: Path, state, here: PetFolders | None = None) -> Catalog:
             if item.box is not None and item.path in filed:  # written right after the batch's moves
                 filed[item.path] = replace(filed[item.path], box=item.box)
     catalog = Catalog(root)
+    catalog.inodes_last = inodes_last(root)
     noted = suggestions.read(root)
     catalog.here = here = here if here is not None else KnownPets(root).now()
     noted.follow(here)  # "might be cats/Lulu/" once her folder is renamed: named there, not in a new cats/Luna/
@@ -376,6 +398,7 @@ def load_catalog(root: Path, state, here: PetFolders | None = None) -> Catalog:
     back = put_back(root, state, hand)  # what sort and watch leave, as they tell it
 
     def add(rel: str) -> None:
+        st = lstat_of(root / rel)
         info = filed.pop(rel, None)
         folder = rel.split("/", 1)[0] if "/" in rel else ""
         verdict = verdicts.get(rel)
@@ -392,12 +415,13 @@ def load_catalog(root: Path, state, here: PetFolders | None = None) -> Catalog:
             photo = Photo(0, rel, "neither", info.label, info.confidence, PUT_BACK, info.origin, info.choice)
         elif verdict is not None:
             photo = Photo(0, rel, verdict.status, verdict.label, verdict.confidence, verdict.reason)
-        elif (was := back.was(root / rel, lstat_of(root / rel) if back.moved else None)) is not None:
+        elif (was := back.was(root / rel, st if back.moved else None)) is not None:
             # Moved back by hand, or put back and renamed since (by what it is): the user's "neither".
             said = filed.get(was)  # what the journal says of the photo where it was put
             photo = Photo(0, rel, "neither", said and said.label, said and said.confidence, PUT_BACK, rel)
         else:
             photo = Photo(0, rel, UNSORTED[0], reason=UNSORTED[1])
+        photo.kept = None if st is None else identity(st, catalog.inodes_last)
         # A video the sort judged (it has a confidence) was read as one: only the others are looked into.
         photo.video = is_video_name(rel) and (photo.confidence is not None or is_video(root, rel))
         pet, likeness = suggested.get(rel, (None, 0.0))

@@ -56,7 +56,8 @@ from urllib.parse import parse_qs, urlsplit
 
 from sorter.errors import FolderLocked, ReviewConflict, SorterError
 from sorter.review.catalog import PAGE
-from sorter.review.session import MAX_PET_NAME, Session
+from sorter.review.pet_names import MAX_PET_NAME
+from sorter.review.session import Session
 
 #: Thumbnails: the review page's size and quality (2.6 KB each, see `review.JPEG_QUALITY`),
 #: at twice the pixels so they are sharp on a high-density screen.

@@ -2,8 +2,8 @@
 
 A correction moves the photo with its companions through `filing.file_groups`, as a sort
 does: the folder's lock taken for that move alone (a sort of the folder at the same time
-makes it fail with `FolderLocked`, which the page shows as "busy"; a watcher's batch it
-waits out, and goes before the next, `_lock`), intents journaled before the move and marked
+makes it fail with `FolderLocked`, which the page shows as "busy"; another review's click it
+waits for; a watcher's batch it waits out, and goes before the next, `_lock`), intents journaled before the move and marked
 after, names never replaced. The session's moves are one journal run (`review-...`), so
 `sorter undo` takes back a session's corrections as it takes back a sort; the page's `u`
 takes back the last one alone, journaled as undo does (`restore.put_back`), so `sorter
@@ -20,60 +20,30 @@ import os
 import stat
 import threading
 import time
-import unicodedata
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from sorter.config import CLASS_FOLDERS, OTHER, REVIEW_RUN_PREFIX, names_a_pet
+from sorter.config import CLASS_FOLDERS, OTHER, REVIEW_RUN_PREFIX
 from sorter.errors import ReviewConflict
-from sorter.files.pet_folders import folded
 from sorter.review.catalog import Catalog, KnownPets, Photo, load_catalog
+from sorter.review.pet_names import pet_folder_name
 
 Choice = Literal["cat", "dog", "neither"]
 #: The label a correction is journaled with (what `sorter learn` will read).
 LABELS = {"cat": "cat", "dog": "dog", "neither": OTHER}
 CHANGED = "another sorter changed the folder since this page was loaded; reload the page"
-#: A pet's name is a folder's: at most this many characters (and 255 bytes, any filesystem's limit).
-MAX_PET_NAME = 64
 #: Thumbnails decoded at once (the others wait their turn).
 DECODES_AT_ONCE = 2
 #: Seconds a correction waits for a watcher's batch to end (a batch of 64 phone photos: ~1.5 s).
 WATCH_BATCH_WAIT = 10.0
-
-
-def pet_folder_name(name: object, known: set[str] | frozenset[str] = frozenset()) -> str:
-    """The folder a pet's name typed on the page names: one plain folder name, or ValueError
-    saying why not. Spaces around it are dropped and it is NFC-normalised (as macOS and a
-    keyboard may give it either way); a name that differs from a pet in `known` only by case is
-    that pet, so "luna" joins cats/Luna/ rather than making a second folder. Refused: empty, a
-    path (`/`, `\\`), `.` and `..`, a hidden name (learn and a file manager skip those),
-    control characters, over `MAX_PET_NAME` characters."""
-    if not isinstance(name, str):
-        raise ValueError("a pet's name is text")
-    name = unicodedata.normalize("NFC", name.strip())
-    if not name:
-        raise ValueError("type the pet's name")
-    if "/" in name or "\\" in name:
-        raise ValueError("a pet's name is one folder's name: no / or \\")
-    if name.startswith("."):
-        raise ValueError("a pet's name cannot start with a dot (a hidden folder)")
-    # Format characters too (a right-to-left override makes "gpj.exe" read otherwise), but not
-    # the joiners that emoji are made of ("🐈\u200d⬛", a black cat).
-    # A lone UTF-16 half (Cs) is no character a folder's name can hold.
-    if any(unicodedata.category(c) in ("Cc", "Cf", "Cs", "Zl", "Zp") and c not in "\u200c\u200d" for c in name):
-        raise ValueError("a pet's name cannot hold control characters")
-    if not names_a_pet(name):
-        raise ValueError(f"a pet's name needs a letter and no year: cats/{name} would be a folder of yours by date")
-    if len(name) > MAX_PET_NAME or len(name.encode()) > 255:
-        raise ValueError(f"a pet's name is at most {MAX_PET_NAME} characters")
-    # A pet's folder may be spelled decomposed on disk (made on a Mac): "Zoë" is her either way.
-    same = folded(name)
-    return next((pet for pet in sorted(known) if folded(pet) == same), name)
-
-
+#: Seconds a click waits for the lock held by another review of the folder (a click: ~50 ms;
+#: its listing on a reload: 0.9 s on 10,000 photos) before it says busy: a sort holds it for minutes.
+BUSY_WAIT = 2.0
+#: Seconds `sorter review` waits to list the folder while another review lists it (3.8 s on 100,000 photos).
+START_WAIT = 10.0
 #: Seconds a page (re)load waits for a correction in hand before it shows the folder as last listed.
 REFRESH_WAIT = 1.0
 STILL_LEARNING = "still learning from your corrections: correct more once it is done"
@@ -94,13 +64,14 @@ class Correction:
     made: tuple[Path, ...] = ()
 
 
-def _lock(root: Path):
+def _lock(root: Path, wait: float = BUSY_WAIT):
     """The folder's lock for one correction. Taken beside a running `sorter watch`, between two
-    of its batches (waiting out the one in hand); a `sort` running refuses it at once (busy).
+    of its batches (waiting out the one in hand); held by another review, once its click is
+    done (up to `wait`); a `sort` running refuses it after that wait (busy).
     A `.sorter/` it made goes with it unless a correction wrote there: a look leaves no trace."""
     from sorter.files.lock import FolderLock, Watching
 
-    wait = WATCH_BATCH_WAIT if Watching.holder(root) else 0.0
+    wait = max(wait, WATCH_BATCH_WAIT if Watching.holder(root) else 0.0)
     return FolderLock(root, wait=wait, beside_watcher=True, tidy=True)
 
 
@@ -128,6 +99,20 @@ def _reserve(folder: Path, names: list[str]) -> list[str]:
     return free_names(names, _names_taken(folder))
 
 
+def _found_names(photo: Photo, members: list[Path]) -> list[str]:
+    """The names `members` (the photo, then its companions) had where sorter found the photo
+    (`origin`), which "Neither" gives back: filed beside another `dup.jpg` as `cats/dup (1).jpg`
+    (its `.xmp` alike), or a 255-byte name cut to fit " (1)", each is the group's stem renamed.
+    Their names now where that is not so (a companion that does not start with the stem)."""
+    now = [m.name for m in members]
+    if not photo.origin:
+        return now
+    found, stem = os.path.basename(photo.origin), os.path.splitext(now[0])[0]
+    was = [found, *(os.path.splitext(found)[0] + name[len(stem):] for name in now[1:])]
+    fits = all(name.startswith(stem) for name in now) and all(len(os.fsencode(name)) <= 255 for name in was)
+    return was if fits else now
+
+
 def _real_folder(root: Path, rel: str) -> bool:
     """`rel` (relative to `root`) is a folder reached through real folders only."""
     path = root
@@ -153,11 +138,11 @@ class Session:
         self.root = check_folder(root, filing=True, command="review", writing=True)
         self._held = HeldFolder(self.root)
         self._pets = KnownPets(self.root)  # asked at each reload and Name…, found again only when changed
-        with self._locked():  # settle a crashed sort first, as every command does
+        with self._locked(START_WAIT):  # settle a crashed sort first, as every command does
             state = recover(self.root).state
             self.catalog: Catalog = load_catalog(self.root, state, self._pets.now())
             self._seen = self._journal_stamp()
-        self._others = False  # appended beside us since the listing (`_beside`): a reload lists them
+        self._others = False  # appended beside us (`_beside`), a photo gone or replaced since: a reload lists them
         self.lock = threading.Lock()  # the catalog
         self._moving = threading.Lock()  # one correction at a time: our own flock would refuse a second
         self._learning = threading.Lock()
@@ -168,13 +153,13 @@ class Session:
         self._run = _new_run()  # its moves' journal run, and what its "not her" answers say they came from
         self._corrections: list[Correction] = []
 
-    def _locked(self):
+    def _locked(self, wait: float = BUSY_WAIT):
         """The folder's lock, once it is known to be the folder this review began on: one moved,
         deleted or unmounted (an empty mount point in its place) is never written to."""
         if not self._held.here():
             raise ReviewConflict(f"{self.root} is gone (moved, deleted or unmounted); nothing was changed: "
                                  "run sorter review where it is now")
-        return _lock(self.root)
+        return _lock(self.root, wait)
 
     def close(self) -> None:
         if self._journal is not None:
@@ -290,6 +275,7 @@ class Session:
         no folder's."""
         from sorter.files.companions import find_companions
         from sorter.files.filing import file_groups
+        from sorter.files.verdicts import lstat_of
 
         if self.learning:  # another tab's click, say: it would wait, then land after what learn read
             raise ReviewConflict(STILL_LEARNING)
@@ -319,14 +305,12 @@ class Session:
                 if pet is not None and os.path.lexists(target) and not _real_folder(self.root, folder):
                     raise ReviewConflict(f"{folder} is not a folder")  # a file, or a link to elsewhere
                 source = self.root / photo.path
-                try:
-                    if not stat.S_ISREG(os.lstat(source).st_mode):
-                        raise FileNotFoundError
-                except OSError:
-                    raise ReviewConflict(f"{photo.path} is no longer there; reload the page") from None
+                if not self.catalog.is_listed(photo, lstat_of(source)):  # gone, or another file put at its name
+                    self._others = True
+                    raise ReviewConflict(f"{photo.path} is no longer there; reload the page")
                 members = [source, *find_companions(source)]
                 made = tuple(f for f in (target, target.parent) if f != self.root and not os.path.lexists(f))
-                names = _reserve(target, [m.name for m in members])
+                names = _reserve(target, _found_names(photo, members) if choice == "neither" else [m.name for m in members])
                 journal = self._session_journal()
                 try:
                     [filed] = file_groups(
@@ -341,6 +325,7 @@ class Session:
                     raise
                 finally:
                     self._seen = self._journal_stamp()
+                now = lstat_of(self.root / filed.moves[0].dst) if filed.moves else None
             if filed.failure is not None:
                 raise ReviewConflict(f"{photo.path}: {filed.failure[1]}")
             # As journaled, with what each file was before (as a sort's): `u` follows one moved on since by it.
@@ -349,7 +334,7 @@ class Session:
                 asked = None if photo.might_be is None else (photo.might_be, photo.likeness)
                 self._corrections.append(Correction(photo.id, journal.run, moves, photo.path, photo.choice, might_be=asked,
                                                     made=made))
-                self.catalog.move(photo, moves[0].dst, LABELS[choice])
+                self.catalog.move(photo, moves[0].dst, LABELS[choice], now)
                 if pet is not None:
                     self.catalog.pets[choice].add(pet)
             return photo
@@ -357,13 +342,14 @@ class Session:
     def _refuse(self, photo: Photo) -> Photo:
         """"Not Luna" on a photo that might be Luna (its own place's button): it is not her. Noted in the folder's
         suggestions (never suggested for her again) under the folder's lock; nothing moves."""
-        from sorter.files.verdicts import identity_of
+        from sorter.files.verdicts import identity_of, lstat_of
 
         with self._locked():
-            try:
-                identity = identity_of(os.lstat(self.root / photo.path))
-            except OSError:
-                raise ReviewConflict(f"{photo.path} is no longer there; reload the page") from None
+            st = lstat_of(self.root / photo.path)
+            if not self.catalog.is_listed(photo, st):
+                self._others = True
+                raise ReviewConflict(f"{photo.path} is no longer there; reload the page")
+            identity = identity_of(st)
             refused = (photo.might_be, identity, photo.likeness)
             self._note(lambda noted: noted.refuse(photo.might_be, identity, photo.path, photo.likeness, self._run))
         with self.lock:
@@ -389,6 +375,7 @@ class Session:
         """Put the last correction back, journaled as `sorter undo` does: the photo, and where it
         was found moved on since, as undo says it. Raises FolderLocked or ReviewConflict."""
         from sorter.files.putting_back import put_back
+        from sorter.files.verdicts import lstat_of
 
         with self._moving:
             if not self._corrections:
@@ -410,6 +397,7 @@ class Session:
                     self._corrections.clear()
                     raise ReviewConflict("this review's journal is gone (sorter undo?); reload the page")
                 found, kept = put_back(self.root, journal, [last.moves])
+                now = lstat_of(self.root / last.was)
                 for folder in () if kept else last.made:  # a pet named by mistake ("Lnua") is gone with it
                     try:
                         folder.rmdir()
@@ -422,7 +410,7 @@ class Session:
             with self.lock:
                 self._corrections.pop()
                 photo = self.catalog.photos[last.photo]
-                self.catalog.move(photo, last.was, last.choice)
+                self.catalog.move(photo, last.was, last.choice, now)
                 self.catalog.unmade(last.made)
                 if last.might_be is not None:  # named from "Might be Luna", taken back: asked about again
                     self.catalog.suggest(photo, *last.might_be)
@@ -482,6 +470,9 @@ class Session:
         except OSError:
             return None
         try:
+            if not self.catalog.is_listed(photo, os.stat(name, dir_fd=fd, follow_symlinks=False)):
+                self._others = True  # another file put at its name since: never shown as this card
+                return None
             # A pet small in its photo is shown cut around it, as on the review page.
             with self._decoding:  # what libjpeg prints of a damaged photo stays off the terminal
                 image = quietly(lambda: picture(Path(name), photo.box, size, fd, photo.video))
