@@ -4,7 +4,9 @@ first name, while the folders the user made stay (even one given the inode numbe
 deleted since, or made at its path); a photo an editor saved by renaming it to a backup
 (`c0.jpg~`, `c0.jpg.bak`) and writing the new version under its name goes back as the user has it
 now, where sorter put it or where it was taken since, the backup left where it is, said so; a
-photo given another extension (`c2.old`) goes back itself."""
+photo given another extension (`c2.old`) goes back itself. Undone one run at a time, a folder
+sorter made (a later run's, or one an undo made to put a photo back) goes once the undo that
+empties it has run, whichever run made it."""
 
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ import pytest
 from conftest import FakeClassifier, layout, write_image
 from test_learn import invoke, luna, photo
 from test_renamed_pets import luna_learnt
+from test_review_naming import name
 from test_review_traces import reviewing
 from test_undo_moved_on import BLUE, RED, photos, undo
 
@@ -240,3 +243,53 @@ def test_a_folder_the_user_made_where_the_sort_made_one_stays(tmp_path: Path, ho
     assert stderr == [*([] if restored else ["missing: cats/c0.jpg: no longer there (was c0.jpg)"]),
                       "missing: dogs/d0.jpg: no longer there (was d0.jpg)"]
     assert layout(tmp_path) == ({"c0.jpg": before["c0.jpg"]} if restored else {}) | ({} if goes else {"cats": "dir"})
+
+
+def outside_sorter(entries: dict[str, object]) -> dict[str, object]:
+    return {path: what for path, what in entries.items() if not path.startswith(".sorter")}
+
+
+def test_a_later_run_s_pet_folder_goes_once_undoing_an_older_run_empties_it(tmp_path: Path) -> None:
+    """QA: a sort made cats/, a review's "Name…" made cats/Luna/, and the user filed the sort's
+    other cat there by hand. Undone one run at a time, the review's undo left cats/Luna/ (the
+    sort's photo in it), and the sort's undo, having taken that photo back from there, left it
+    empty, with cats/ around it: neither run being undone then had made it. The folder a run
+    undone before made goes once an undo empties it, as it would have at its own run's undo."""
+    photos(tmp_path, RED, "d0.jpg")
+    sort_folder(tmp_path, classifier=FakeClassifier())  # a run before: the folder is never all undone
+    photos(tmp_path, BLUE, "c0.jpg", "c1.jpg")
+    before = layout(tmp_path)
+    sort_folder(tmp_path, classifier=FakeClassifier())
+    with reviewing(tmp_path) as client:
+        assert name(client, "c0.jpg", "Luna")[0] == 200
+    os.rename(tmp_path / "cats" / "c1.jpg", tmp_path / "cats" / "Luna" / "c1.jpg")
+
+    assert undo(tmp_path) == ([f"Restored 1 file from 1 run in {tmp_path}."], [])
+    assert undo(tmp_path) == ([
+        f"Restored 2 files from 1 run in {tmp_path}.",
+        "found: cats/c1.jpg: moved to cats/Luna/c1.jpg since; put back from there to c1.jpg",
+    ], [])
+    assert outside_sorter(layout(tmp_path)) == outside_sorter(before)  # no cats/, no cats/Luna/
+
+
+def test_a_folder_an_undo_made_to_put_a_photo_back_goes_once_the_next_undo_empties_it(tmp_path: Path) -> None:
+    """QA: named into the user's own cats/Milo/, then into Belle in another review; cats/Milo/
+    moved away by the user since. The first `sorter undo` made cats/Milo/ again to put the photo
+    back in it; the next took the photo on to cats/, and left the empty cats/Milo/ (and so cats/)
+    for ever: no run had made it, and the undo that had kept no record. Now it is journaled as a
+    sort's folders are, and the undo that empties it removes it; the user's own folders stay."""
+    photos(tmp_path, BLUE, "c0.jpg")
+    before = layout(tmp_path)
+    sort_folder(tmp_path, classifier=FakeClassifier())
+    (tmp_path / "cats" / "Milo").mkdir()  # the user's
+    for pet in ("Milo", "Belle"):  # a review each
+        with reviewing(tmp_path) as client:
+            assert name(client, "c0.jpg", pet)[0] == 200
+    (tmp_path / "cats" / "Milo").rename(tmp_path / "Milo")  # the user moved it away, empty
+    (tmp_path / "cats" / "Luna").mkdir()  # one of the user's own, empty: kept
+
+    for _ in range(2):
+        assert undo(tmp_path) == ([f"Restored 1 file from 1 run in {tmp_path}."], [])
+    assert sorted(os.listdir(tmp_path / "cats")) == ["Luna", "c0.jpg"]  # no empty cats/Milo/
+    assert undo(tmp_path) == ([f"Restored 1 file from 1 run in {tmp_path}."], [])
+    assert layout(tmp_path) == before | {"Milo": "dir", "cats": "dir", "cats/Luna": "dir"}

@@ -277,7 +277,7 @@ class Undoer:
             returned = []
             try:
                 for m in moving:
-                    self.made += make_parents(self.root, os.path.dirname(m.src))  # a subfolder since removed
+                    self.made += make_parents(self.root, os.path.dirname(m.src), self.journal)  # a subfolder since removed
                     move_no_replace(self.root / m.dst, self.root / m.src, self.root)
                     returned.append(m)
             except OSError as exc:

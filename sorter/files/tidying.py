@@ -21,11 +21,17 @@ def remove_if_empty(root: Path, folders: Iterable[str]) -> None:
             pass
 
 
-def make_parents(root: Path, folder: str) -> list[str]:
+def make_parents(root: Path, folder: str, journal=None) -> list[str]:
     """Make `folder` (relative to `root`) and those above it that are missing, as undo does to put
     a photo back into a subfolder removed since; the ones it made, top first, for undo to remove
     once empty (`remove_if_empty`): an undo leaves no folder it made on its way, and only those.
-    An `lstat` a folder above it, while missing; OSError as `mkdir` raises it (a file there)."""
+    Each journaled (`journal`, the run being undone) as a sort's are, before it is made and with
+    its identity after (`made_folders`): the undo that empties it may be a later one (a plain
+    `undo` of the run before, which took the photo on from there), and it left an empty
+    cats/Milo/ that no run had made. An `lstat` a folder above it, while missing; OSError as
+    `mkdir` raises it (a file there)."""
+    from sorter.files import made_folders
+
     missing = []
     parts = Path(folder).parts
     while parts and not (root.joinpath(*parts)).is_dir():
@@ -33,6 +39,8 @@ def make_parents(root: Path, folder: str) -> list[str]:
         parts = parts[:-1]
     made = []
     for parts in reversed(missing):
+        if journal is not None:
+            journal.append("mkdir", path=str(Path(*parts)))
         try:
             root.joinpath(*parts).mkdir()
         except FileExistsError:
@@ -40,6 +48,9 @@ def make_parents(root: Path, folder: str) -> list[str]:
                 raise
             continue  # made by someone else since the look: theirs
         made.append(str(Path(*parts)))
+    if journal is not None:
+        journal.append_many("mkdir", [{"path": rel, "id": ids} for rel in made
+                                      if (ids := made_folders.identity(root / rel)) is not None])
     return made
 
 

@@ -139,12 +139,21 @@ def undo(root: Path, *, all_runs: bool = False, lock_wait: float = 0.0,
             suggestions.write(root, noted)
         undoer = Undoer(root, None, names, state, on_missing, on_found)
         if chosen:
+            # The folders of the runs undone before, left then (a photo of an older run in them, or
+            # made by that undo to put one back: `make_parents`): the undo that empties one goes
+            # on to remove it, as the folder's own run's would have, while it is the folder made.
+            # Theirs by identity alone, never `held`: a cats/Luna/ the user made after that undo
+            # removed the run's, then sorted into, is the user's.
+            before = undoer.whereabouts.made_by(run for run in state.runs.values() if not run.sorted_files)
             with Journal(root, run="undo") as undoer.journal:
                 for run in reversed(chosen):
                     undoer.run(run)
                     made = undoer.whereabouts.made_by([run])
-                    renamed = undoer.whereabouts.renamed(made, undoer.followed)
-                    _remove_if_empty(root, [*undoer.whereabouts.made_here(made, undoer.held), *renamed])
+                    where = undoer.whereabouts
+                    _remove_if_empty(root, [*where.made_here(made, undoer.held), *where.made_here(before),
+                                            *where.renamed(made, undoer.followed), *where.renamed(before, undoer.followed)])
+                    for folder, records in made.items():
+                        before.setdefault(folder, set()).update(records)
             _remove_if_empty(root, undoer.made)  # those its runs took the photos on from
         # What stays sorted: the runs not chosen, and the files kept where they are. A missing
         # file is reported and forgotten: nothing of it is left to undo.
