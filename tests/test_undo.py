@@ -89,7 +89,7 @@ def test_undo_all_reverses_several_runs_newest_first(tmp_path: Path) -> None:
     # Run 2 is reversed first, so its a.jpg gets the old path; run 1's a.jpg then finds it
     # taken and is kept in dogs/ rather than overwriting anything.
     assert result.runs == 2 and result.restored == 1
-    assert result.conflicts == ["dogs/a.jpg: another file is at a.jpg now; left in place"]
+    assert result.conflicts == ["dogs/a.jpg: a.jpg is the photo this undo put back from dogs/a (1).jpg; left in place"]
     assert layout(tmp_path)["a.jpg"] == added
     assert layout(tmp_path)["dogs/a.jpg"] == original["a.jpg"]
 
@@ -115,6 +115,31 @@ def test_a_file_now_at_the_old_path_is_kept_and_reported(tmp_path: Path) -> None
     result = runner.invoke(app, ["undo", str(tmp_path)])
     assert result.exit_code == 0 and result.stdout == f"Restored 1 file from 1 run in {tmp_path}.\n"
     assert layout(tmp_path) == original
+
+
+def test_a_name_held_by_a_photo_this_undo_put_back_says_which_photo_holds_it(tmp_path: Path) -> None:
+    """QA: a.jpg sorted to cats/, then a new a.jpg (another cat) sorted as cats/a (1).jpg. `undo
+    --all` put the newer back as a.jpg first, then kept the older with "another file is at a.jpg
+    now", which read as a stranger's file. It says which photo holds the name, and where from;
+    never put under another name, it stays for a later undo once the user has made room."""
+    write_image(tmp_path / "a.jpg", BLUE, size=(10, 10))
+    first = layout(tmp_path)["a.jpg"]
+    sort(tmp_path)
+    write_image(tmp_path / "a.jpg", BLUE, size=(12, 12))
+    second = layout(tmp_path)["a.jpg"]
+    sort(tmp_path)
+    assert layout(tmp_path)["cats/a (1).jpg"] == second
+
+    result = runner.invoke(app, ["undo", str(tmp_path), "--all"])
+
+    assert result.exit_code == 0, result.output
+    assert result.stdout == f"Restored 1 file from 2 runs in {tmp_path}.\n"
+    assert result.stderr == "kept: cats/a.jpg: a.jpg is the photo this undo put back from cats/a (1).jpg; left in place\n"
+    assert layout(tmp_path)["a.jpg"] == second and layout(tmp_path)["cats/a.jpg"] == first
+    os.rename(tmp_path / "a.jpg", tmp_path / "a second.jpg")  # room made: the next undo puts it back
+    result = runner.invoke(app, ["undo", str(tmp_path)])
+    assert result.exit_code == 0 and result.stdout == f"Restored 1 file from 1 run in {tmp_path}.\n"
+    assert layout(tmp_path) == {"a.jpg": first, "a second.jpg": second}
 
 
 def test_undo_prints_names_that_look_like_markup_verbatim(tmp_path: Path) -> None:

@@ -107,6 +107,11 @@ class Undoer:
         self.held: set[str] = set()
         #: The folders this undo made to put a photo back (one the user removed since): removed once empty
         self.made: list[str] = []
+        #: Where this undo's own records begin in the journal (`UndoPlan.offset`), read back to say
+        #: which photo it put back holds a name another is kept for (`_say_holders`); None: not said
+        self.since: int | None = None
+        #: The chunk's "another file is at ..." lines shown: (index, where it is kept, the place, the file there)
+        self._held: list[tuple[int, str, str, os.stat_result]] = []
 
     def run(self, run) -> None:
         from sorter.files.journal import moves_of
@@ -155,13 +160,13 @@ class Undoer:
             try:
                 at_src, at_dst = _look(src), _look(dst)
             except OSError as exc:  # a folder it may not look into: not "gone", tried again later
-                conflicts.append((m, f"cannot look ({exc.strerror or exc})"))
+                conflicts.append((m, f"cannot look ({exc.strerror or exc})", None))
                 continue
             if at_src is not None and at_dst is not None:
                 if finish_fallback_move(dst, src):  # crash inside an earlier undo's fallback move
                     back.append(m)
                 else:
-                    conflicts.append((m, f"another file is at {m.src} now"))
+                    conflicts.append((m, f"another file is at {m.src} now", at_src))
             elif at_src is not None and not self.whereabouts.not_it(m, at_src):
                 back.append(m)  # an earlier undo moved it, then crashed; or put back by hand
             else:
@@ -170,7 +175,7 @@ class Undoer:
                     found = self.whereabouts.replaced(m, at_dst) if a_file else self.whereabouts.find(m)
                 except Unsure as exc:
                     conflicts.append((m, f"{'not the photo sorter put there' if a_file else 'no longer there'}, "
-                                         f"and {exc}"))
+                                         f"and {exc}", None))
                     continue
                 if found is not None and found.path == m.src:  # its copy, put back by hand (`files.copied`)
                     back.append(m)
@@ -184,7 +189,7 @@ class Undoer:
                     yours.append(found.path)
                     gone.append(m)
                 elif found is not None and at_src is not None:  # a new file at its first place: kept, tried again
-                    conflicts.append((replace(m, dst=found.path), f"another file is at {m.src} now"))
+                    conflicts.append((replace(m, dst=found.path), f"another file is at {m.src} now", at_src))
                 elif found is not None and a_file and self._saved.get(found.path) == m.dst:
                     to_move.append(m)  # the photo as it is now, put here by this undo (and said so then)
                 elif found is not None and (saved := self._as_now(m, found, at_dst)) is not None:
@@ -204,8 +209,8 @@ class Undoer:
                              f"now {other}, not the photo sorter moved; left there")
                     self._missing_now.append((f"{m.dst}: {there} (was {m.src})", m))
                     gone.append(m)
-        for m, why in conflicts:
-            self.conflicts.add(f"{m.dst}: {why}; left in place")
+        for m, why, there in conflicts:
+            self._keep(m, why, there)
         if conflicts:
             for m in to_move:
                 self.conflicts.add(f"{m.dst}: left in place with {conflicts[0][0].dst}")
@@ -218,6 +223,46 @@ class Undoer:
                 self._found(f"{was}: {since}left there with {yours[0]}, in a folder of yours (was {m.src})", m)
             return [], back, gone + to_move
         return to_move, back, gone
+
+    def _keep(self, m, why: str, there: os.stat_result | None) -> None:
+        """`m` kept where it is, for `why`; `there`: the file at its first place, where another is,
+        which may be a photo this undo put back (`_say_holders`)."""
+        if there is not None and stat.S_ISREG(there.st_mode) and len(self.conflicts.shown) < REPORT_LINES:
+            self._held.append((len(self.conflicts.shown), m.dst, m.src, there))
+        self.conflicts.add(f"{m.dst}: {why}; left in place")
+
+    def _say_holders(self) -> None:
+        """Of the chunk's photos kept for another file at their first place, those whose place holds
+        a photo this undo put back there, said so, with where it came from: two photos of one name
+        over two runs (`a.jpg` sorted to cats/a.jpg, a new `a.jpg` to cats/a (1).jpg), where `undo
+        --all` put the newer back first and "another file is at a.jpg now" left the user to guess
+        it was the other cat. Undo never puts one under another name: it stays, said why. Told by
+        this undo's own records ("unmove" marked "undo"), read once a chunk, only where a line
+        shown names a file there, and the file there still that photo, by its size and time."""
+        if not self._held or self.since is None:
+            self._held.clear()
+            return
+        from sorter.files.journal import journal_path
+        from sorter.files.journal_records import records
+
+        places = {place for _, _, place, _ in self._held}
+        intents: dict[tuple[str, int], dict] = {}
+        back: dict[str, dict] = {}  # each place -> the last move this undo put back there
+        for _, _, rec in records(journal_path(self.root), self.since, ops=("unmove", "undo")):
+            key = (rec.get("run"), rec.get("seq"))
+            if rec.get("op") == "unmove" and rec.get("src") in places:
+                intents[key] = rec
+            elif rec.get("op") == "undo" and key in intents:
+                record = intents.pop(key)
+                back[record["src"]] = record
+        for index, kept, place, there in self._held:
+            record = back.get(place)
+            same = record.get("id") if record is not None else None
+            if record is not None and record["dst"] != kept and (
+                    not same or tuple(same[2:]) == (there.st_size, there.st_mtime_ns)):
+                self.conflicts.shown[index] = (f"{kept}: {place} is the photo this undo put back from "
+                                               f"{record['dst']}; left in place")
+        self._held.clear()
 
     def _found(self, line: str, m) -> None:
         """`m` found taken into a folder of the user's own, and left there: "gone", said so."""
@@ -284,8 +329,8 @@ class Undoer:
                 if (interrupt := interrupt_behind(exc)) is not None:
                     raise interrupt from exc
                 failed = moving[len(returned)]
-                if isinstance(exc, FileExistsError) and os.path.lexists(self.root / failed.src):
-                    self.conflicts.add(f"{failed.dst}: another file is at {failed.src} now; left in place")
+                if isinstance(exc, FileExistsError) and (there := _look(self.root / failed.src)) is not None:
+                    self._keep(failed, f"another file is at {failed.src} now", there)
                 else:  # e.g. a file now where its subfolder was
                     self.conflicts.add(f"{failed.dst}: cannot move back ({exc.strerror or exc})")
                 for m in reversed(returned):  # the group stays whole: back into the sorted folder
@@ -320,6 +365,7 @@ class Undoer:
         self.journal.append_many("gone", [{"seq": m.seq, **({"yours": True} if m.seq in self._yours else {})}
                                           for _, _, gone in checked for m in gone])
         self._yours.clear()
+        self._say_holders()
         if later:  # checked again where the newer move of their photo left it
             self._put_back([groups[i] for i in sorted(later)])
 

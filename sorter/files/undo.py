@@ -132,12 +132,14 @@ def undo(root: Path, *, all_runs: bool = False, lock_wait: float = 0.0,
             return UndoResult(root, 0, 0, [], [], left=left, tidied=removed)
         names = set(when) if all_runs else {max(when, key=when.__getitem__)}
         chosen = [run for run in runs if run.run in names]
-        on_start(UndoPlan(frozenset(names), sum(run.sorted_files for run in chosen),
-                          len(names) == len(when) and not state.unread, _size(journal_path(root))))
+        plan = UndoPlan(frozenset(names), sum(run.sorted_files for run in chosen),
+                        len(names) == len(when) and not state.unread, _size(journal_path(root)))
+        on_start(plan)
         answers = noted.take_back(names)
         if answers:  # before any move: a folder whose suggestions cannot be written is left as it was
             suggestions.write(root, noted)
         undoer = Undoer(root, None, names, state, on_missing, on_found)
+        undoer.since = plan.offset
         if chosen:
             # The folders of the runs undone before, left then (a photo of an older run in them, or
             # made by that undo to put one back: `make_parents`): the undo that empties one goes
