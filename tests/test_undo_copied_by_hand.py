@@ -107,3 +107,22 @@ def test_a_photo_copied_back_to_its_first_place_by_hand_is_back(tmp_path: Path) 
     assert (result.exit_code, result.stdout, result.stderr) == (
         0, f"Restored 2 files from 1 run in {tmp_path} (1 already back where it was).\n", ""), result.output
     assert layout(tmp_path) == before
+
+
+def test_a_copy_put_back_under_another_name_is_said_where_it_is_not_missing(tmp_path: Path) -> None:
+    """QA: `cp -p cats/a.jpg a-copy.jpg && rm cats/a.jpg` (a file manager's copy keeps the time
+    too) put the photo back by hand under a name of the user's choosing, and undo said it missing.
+    The one file of its size and time in the folder it came from is said to be it, and left there
+    under its new name; a copy of another time (`cp` alone) is not told from another photo: missing."""
+    before = sorted_photos(tmp_path)
+    copied_then_deleted(tmp_path / "cats" / "a.jpg", tmp_path / "a-copy.jpg")
+    shutil.copyfile(tmp_path / "cats" / "b.jpg", tmp_path / "b copy.jpg")  # `cp`: a time of its own
+    (tmp_path / "cats" / "b.jpg").unlink()
+
+    result = runner.invoke(app, ["undo", str(tmp_path)])
+
+    assert (result.exit_code, sorted(result.stdout.splitlines()), result.stderr) == (0, [
+        f"Restored 1 file from 1 run in {tmp_path}.",
+        "found: cats/a.jpg: back as a-copy.jpg since (a copy, of its size and time); left there (was a.jpg)",
+    ], "missing: cats/b.jpg: no longer there (was b.jpg)\n"), result.output
+    assert layout(tmp_path) == {"d.jpg": before["d.jpg"], "a-copy.jpg": before["a.jpg"], "b copy.jpg": before["b.jpg"]}

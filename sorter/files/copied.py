@@ -13,6 +13,11 @@ move's photo of that size and time (`Whereabouts._names`); two such files keep t
 (`Unsure`: "2 files have its name, size and time"). A copy under another name, or of another
 time (`cp` without `-p`), is not it.
 
+A copy under another name in the folder it came from (`cp -p cats/x.jpg x-copy.jpg`, a file
+manager's copy that keeps the time, then the original deleted: the photo put back by hand) is
+not moved, but it is no longer said missing either: where it alone there has the photo's size and
+time, undo says where it is and leaves it (`back_as`), and the move is undone as a missing one is.
+
 Cost: one more listing of the same places, keyed by size and time, made only in an undo where a
 photo is missing; nothing where every photo is found by its inode.
 """
@@ -34,3 +39,12 @@ def copies(look: Look, move, same: SameFile) -> dict[str, tuple[int, int]]:
     passed in so that this module needs nothing of whereabouts')."""
     # Told by size and time, as in a copy of the folder: the listing keyed so, not by inode.
     return look(move, elsewhere(same), False, os.path.basename(move.dst))
+
+
+def back_as(look: Look, move, same: SameFile) -> dict[str, tuple[int, int]]:
+    """The one file of `same`'s size and time, under another name, in the folder `move` took its
+    photo from, where no copy of its name is (`copies`): the photo copied back by hand; said, not
+    moved (another name is the user's choice). None where several are: a guess."""
+    home = os.path.dirname(move.src)
+    names = {path: ids for path, ids in look(move, elsewhere(same), False).items() if os.path.dirname(path) == home}
+    return names if len(set(names.values())) == 1 else {}

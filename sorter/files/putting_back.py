@@ -180,6 +180,11 @@ class Undoer:
                 if found is not None and found.path == m.src:  # its copy, put back by hand (`files.copied`)
                     back.append(m)
                     continue
+                if found is not None and found.back_as:  # a copy under another name: said, left there
+                    self._found(f"{m.dst}: back as {found.path} since (a copy, of its size and time); left there "
+                                f"(was {m.src})", m)
+                    gone.append(m)
+                    continue
                 mode = 0 if at_dst is None else at_dst.st_mode
                 other = ("another file" if a_file else "a folder" if stat.S_ISDIR(mode) else
                          "a link" if stat.S_ISLNK(mode) else "not a file")  # what is there, if anything

@@ -39,7 +39,8 @@ a file this undo took for one photo is no other's; where one file is left and an
 photo is not where sorter put it either (one shot renamed, the other deleted), the file is
 either's, and the move is kept too (`_twins_of`: two more reads of the journal's moves, once).
 Where the very file is nowhere (a file told by its inode), a copy of it that kept its name, size
-and time is (`mv` onto another disk mounted inside the folder; `cp -p` then `rm`): `copied`.
+and time is (`mv` onto another disk mounted inside the folder; `cp -p` then `rm`): `copied`;
+one under another name where it came from is said where it is, and left there.
 In a copy the file at the photo's place is the photo where it has its size and time, and
 another file (two names swapped) where the photo is found elsewhere; on a card it is taken for
 the photo, as it always was (an edit changes the size and time that tell it).
@@ -57,7 +58,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from sorter.config import CLASS_FOLDERS, JOURNAL_NAME, REVIEW_RUN_PREFIX, STATE_DIR, entered, excluded_by_case
-from sorter.files.copied import copies
+from sorter.files.copied import back_as, copies
 from sorter.files.hashes import Hashes
 from sorter.files.verdicts import Identities, SameFile, is_a_file, lstat_of, same_file
 
@@ -79,6 +80,7 @@ class Found:
     #: In a folder of the user's own, while the folder sorter put it in is still there: taken
     #: out of cats/ (dogs/) on purpose, so it stays where it is (undo says where it is).
     yours: bool = False
+    back_as: bool = False  # a copy under another name where it came from (`copied.back_as`): said, left there
 
 
 class Whereabouts:
@@ -106,9 +108,10 @@ class Whereabouts:
         self._claimed: dict[str, object] = {}  # files this undo took for a photo found elsewhere -> the move
         self._settled: set[tuple[str, int]] = set()  # moves this undo found the photo of, or gave up on
 
-    def find(self, move) -> Found | None:
+    def find(self, move, copied_back: bool = True) -> Found | None:
         """Where the file `move` (a `journal.Move` done and not undone) put is now; None where it
-        is nowhere to be found. Raises Unsure."""
+        is nowhere to be found; `copied_back`: a copy under another name where it came from too
+        (`copied.back_as`). Raises Unsure."""
         same = self._same(move)
         if same is None:
             return None
@@ -118,6 +121,8 @@ class Whereabouts:
             names = self.look(move, same, lasting)
         if copied := not names and lasting and self._unlisted is None:  # that very file nowhere
             names = copies(self.look, move, same)
+        if copied_back := copied_back and not names and copied:
+            names = back_as(self.look, move, same)
         if not names and self._unlisted is not None:
             raise Unsure(self._unlisted)
         if not names:
@@ -132,6 +137,8 @@ class Whereabouts:
             self._no_rival(move, same, next(iter(names)))
         self._claimed.update(dict.fromkeys(names, move))
         self._settled.add((move.run, move.seq))
+        if copied_back:
+            return Found(next(iter(names)), back_as=True)
         # Two names of the photo itself: either is it; the one in its folder, else the shorter path.
         folder = os.path.dirname(move.dst)
         path = min(names, key=lambda p: (os.path.dirname(p) != folder, len(p), p))
@@ -187,7 +194,7 @@ class Whereabouts:
                 return None  # that very inode is the photo, were it edited in place since
         elif not self._ids.kept or (self._ids.match(same, there) and not self._linked(move, same)):
             return None
-        found = self.find(move)
+        found = self.find(move, copied_back=False)  # a file there: edited, where the photo is nowhere else
         return found if found is not None and found.path != move.dst else None
 
     def made_by(self, runs) -> dict[str, set[tuple[int, ...]]]:
