@@ -134,8 +134,6 @@ def rotation(model: Path | None, names: tuple[str, ...], k: int, index: int, oth
         started = time.monotonic()
         result = learning.learn(roll, model=model)
         seconds = time.monotonic() - started
-        if result.refused:
-            raise SystemExit(f"refused: {result.refused}")
         sort.sort_folder(later, model=model)
         if left_in_cats:  # then her photos already in cats/, as the user would after learning
             sort.sort_folder(roll, model=model, name_pets=True)
