@@ -183,3 +183,24 @@ def test_a_photo_left_unreadable_is_judged_again_once_made_readable_a_damaged_on
     again = watched(inbox, as_user, out, lambda: (inbox / "dogs" / "rex.jpg").exists())
     assert again == ["watching INBOX (inotify); 1 photo or video already there; "
                      "1 left in place before and unchanged since, not judged again", "moved rex.jpg None"]
+
+
+def test_a_photo_left_unopenable_is_judged_again_by_a_watch_that_can_open_it_though_nothing_changed(
+        tmp_path: Path) -> None:
+    """Left "cannot open: Permission denied" by a watch run as a user, then watched by one that may
+    read it (as root here; another group, `usermod -aG`, an ACL), the file untouched: it was
+    skipped at every start, its mode and owner as they were. A damaged one is still not judged again."""
+    inbox = tmp_path / "inbox"
+    photo = write_image(inbox / "rex.jpg", RED)
+    photo.chmod(0)
+    (inbox / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")
+    as_user, out = without_root_powers(photo), tmp_path / "watch.out"
+    if not as_user:
+        pytest.skip("needs root, to watch as a user and then as a watcher that may open any file")
+    first = watched(inbox, as_user, out, lambda: out.read_text().count("unreadable ") == 2)
+    assert "unreadable rex.jpg cannot open: Permission denied" in first, first
+
+    again = watched(inbox, [], out, lambda: (inbox / "dogs" / "rex.jpg").exists())
+
+    assert again == ["watching INBOX (inotify); 1 photo or video already there; "
+                     "1 left in place before and unchanged since, not judged again", "moved rex.jpg None"]

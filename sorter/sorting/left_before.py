@@ -10,7 +10,9 @@ its path says it was left in place by that same judge, and the file there is as 
 (`watching.watcher.stamp`: inode, size and time; where inode numbers do not last, size and time;
 for one left unreadable, its mode and owner too, so a `chmod` brings it back). Anything else
 (another `--model` or `--min-confidence`, a personal model `sorter learn` wrote since, the photo
-rewritten or touched, a record older than this) is judged again, as before. `sorter sort` judges
+rewritten or touched, a record older than this) is judged again, as before. So is one left
+unreadable for a read that failed (`_passing`), or one left "cannot open" that this watch can
+open (`_opens`): what made it unreadable is not the file's, and may be gone without a change to it. `sorter sort` judges
 every photo it finds: a sort is asked for.
 """
 
@@ -57,9 +59,11 @@ def left_before(root: Path, judge: str, inodes_last: bool) -> dict[Path, tuple[i
     from sorter.files.journal import seen_of
 
     found: dict[str, tuple[int, ...]] = {}
+    shut: set[str] = set()  # left "cannot open": skipped only where it still cannot be opened
     for seen in seen_of(root):
-        if seen.status not in KEPT or seen.judge != judge or seen.mtime_ns is None:
-            found.pop(seen.path, None)  # moved since, judged by another, or an older record: judged again
+        shut.discard(seen.path)
+        if seen.status not in KEPT or seen.judge != judge or seen.mtime_ns is None or _passing(seen.reason):
+            found.pop(seen.path, None)  # moved since, judged by another, an older record, or not for good
             continue
         signature = (seen.identity[1] if inodes_last else 0, seen.identity[2], seen.mtime_ns)
         if seen.status == "unreadable":
@@ -67,5 +71,26 @@ def left_before(root: Path, judge: str, inodes_last: bool) -> dict[Path, tuple[i
                 found.pop(seen.path, None)
                 continue
             signature += seen.perm
+            if (seen.reason or "").startswith("cannot open"):
+                shut.add(seen.path)
         found[seen.path] = signature
-    return {root / path: signature for path, signature in found.items()}
+    return {root / path: signature for path, signature in found.items()
+            if path not in shut or not _opens(root / path)}
+
+
+def _passing(reason: str | None) -> bool:
+    """Left unreadable for a read that failed ("cannot read: Input/output error": a flaky disk or
+    share): judged again at each start, as no change to the file is needed to read it next time."""
+    return (reason or "").startswith("cannot read")
+
+
+def _opens(path: Path) -> bool:
+    """This process can open `path` to read it now: one left "cannot open: Permission denied" that
+    can is judged again, though nothing about the file changed (the watch runs as another user,
+    in another group, as root; an ACL, `usermod -aG`). One `open` a photo left so, at the start."""
+    flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+    try:
+        os.close(os.open(path, flags))
+    except OSError:
+        return False
+    return True
