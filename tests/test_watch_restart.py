@@ -204,3 +204,65 @@ def test_a_photo_left_unopenable_is_judged_again_by_a_watch_that_can_open_it_tho
 
     assert again == ["watching INBOX (inotify); 1 photo or video already there; "
                      "1 left in place before and unchanged since, not judged again", "moved rex.jpg None"]
+
+
+def test_a_photo_replaced_by_one_of_its_size_with_its_time_put_back_is_judged_again(tmp_path: Path) -> None:
+    """A photo left in place ("neither"), rewritten in place with a dog's photo of the same size,
+    its modification time put back (`touch -r`, `cp -p`): its inode, size and time as they were,
+    it was skipped at every start, the dog left unsorted. The ctime tells it."""
+    import cv2
+    import numpy as np
+
+    def jpeg(colour) -> bytes:
+        return cv2.imencode(".jpg", np.full((48, 64, 3), colour, np.uint8))[1].tobytes()
+
+    beach, dog = jpeg(GREEN), jpeg(RED)
+    size = max(len(beach), len(dog)) + 16  # padded after the JPEG's end: the same size
+    photo = tmp_path / "beach.jpg"
+    photo.write_bytes(beach.ljust(size, b"\0"))
+    with watching(tmp_path) as (results, notices):
+        assert wait_until(lambda: len(results) == 1, 20), results
+    assert said(results) == [("neither", "beach.jpg")]
+    before = os.stat(photo)
+    time.sleep(0.05)  # a ctime of its own, where the clock is coarse
+    with open(photo, "r+b") as f:  # in place: the same inode
+        f.write(dog.ljust(size, b"\0"))
+    os.utime(photo, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert os.stat(photo)[:8] == before[:8] and os.stat(photo).st_mtime_ns == before.st_mtime_ns
+
+    with watching(tmp_path) as (results, notices):
+        assert wait_until(lambda: (tmp_path / "dogs" / "beach.jpg").exists(), 20), (results, notices)
+
+    assert notices[0] == f"watching {tmp_path} (inotify); 1 photo or video already there"
+    assert said(results) == [("moved", "beach.jpg")]
+
+
+def test_a_damaged_photo_left_before_is_not_said_again_for_a_hard_link_made_while_the_watch_runs(
+        tmp_path: Path) -> None:
+    """The running watch's rule stands for photos left before: a hard link made to one elsewhere
+    (a backup tool) changes its ctime, and does not bring it back (its start compares the ctime)."""
+    (tmp_path / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")
+    with watching(tmp_path) as (results, notices):
+        assert wait_until(lambda: len(results) == 1, 20), results
+    assert said(results) == [("unreadable", "broken.jpg")]
+    with watching(tmp_path) as (results, notices):
+        time.sleep(0.5)  # its first scans
+        os.link(tmp_path / "broken.jpg", tmp_path / "backup.bin")
+        a_new_photo_is_sorted(tmp_path, results)
+    assert said(results) == [("moved", "rex.jpg")]  # no second "unreadable: broken.jpg"
+
+
+def test_where_inodes_do_not_last_a_photo_left_before_is_told_by_its_size_and_time_alone(
+        tmp_path: Path, monkeypatch) -> None:
+    """On FAT, exFAT and FUSE (`verdicts.inodes_last`) a file's inode is made up, its ctime its
+    mtime or made up too: a photo left there is skipped at the start by its size and time alone,
+    whatever its ctime says (a hard link here, to change it where the tests run)."""
+    from sorter.files import verdicts
+
+    monkeypatch.setattr(verdicts, "inodes_last", lambda path: False)
+    left_by_a_first_watch(tmp_path)
+    os.link(tmp_path / "beach.jpg", tmp_path / "beach.bin")  # its ctime changed, nothing else
+    with watching(tmp_path) as (results, notices):
+        a_new_photo_is_sorted(tmp_path, results)
+    assert notices[0].endswith("; 2 left in place before and unchanged since, not judged again"), notices[0]
+    assert said(results) == [("moved", "rex.jpg")]

@@ -4,16 +4,20 @@ again. A service restarted daily on a camera roll of hundreds of non-pet photos 
 on all of them at each start, and said each "neither" again.
 
 The journal's "seen" record of such a photo keeps, besides its identity and modification time,
-what judged it (`judge_of`: the network, the personal head, `--min-confidence`) and, for one
-left unreadable, its mode and owner (`mark`): a photo is skipped only where the latest record of
+what judged it (`judge_of`: the network, the personal head, `--min-confidence`), its mode and
+owner, and its ctime (`mark`): a photo is skipped only where the latest record of
 its path says it was left in place by that same judge, and the file there is as it was then
-(`watching.watcher.stamp`: inode, size and time; where inode numbers do not last, size and time;
-for one left unreadable, its mode and owner too, so a `chmod` brings it back). Anything else
+(`watching.watcher.stamp`: inode, size, time, mode, owner and ctime; where inode numbers do not
+last, on FAT, exFAT and FUSE, whose ctime is its mtime or made up, size and time, and for one left
+unreadable its mode and owner too, so a `chmod` brings it back). The ctime, which a running watch
+does not compare, tells a photo rewritten in place, or replaced by one given its freed inode, of its
+size and with its time put back (`touch -r`, `cp -p`): a hard link or a backup tool setting it
+costs one more look at the photo, where leaving it out left a cat unsorted. Anything else
 (another `--model` or `--min-confidence`, a personal model `sorter learn` wrote since, the photo
 rewritten or touched, a record older than this) is judged again, as before. So is one left
 unreadable for a read that failed (`_passing`), or one left "cannot open" that this watch can
-open (`_opens`): what made it unreadable is not the file's, and may be gone without a change to it. `sorter sort` judges
-every photo it finds: a sort is asked for.
+open (`_opens`): what made it unreadable is not the file's, and may be gone without a change to
+it. `sorter sort` judges every photo it finds: a sort is asked for.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from __future__ import annotations
 import hashlib
 import os
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
@@ -41,24 +46,33 @@ def judge_of(classifier, min_confidence: float) -> str:
 
 
 def mark(record: dict, st: os.stat_result, judge: str, judged: tuple[int, ...] | None) -> None:
-    """A "seen" record (`Sorter._note_seen`) of a photo left in place, given what judged it and,
-    left unreadable, the mode and owner it had: about 20 bytes, 40 for an unreadable one. Only
+    """A "seen" record (`Sorter._note_seen`) of a photo left in place, given what judged it, the
+    mode and owner it had and its ctime (`watcher.stamp`): about 70 bytes. Only
     where the file it records (`st`, after the batch) is the one judged (`judged`: `moves.judged_as`
     of it as it went to be judged): one written to meanwhile is judged again by the next watch."""
     if record["status"] in KEPT and judged == (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns):
         record["by"] = judge
-        if record["status"] == "unreadable":
-            record["perm"] = [st.st_mode, st.st_uid, st.st_gid]
+        record["perm"] = [st.st_mode, st.st_uid, st.st_gid]
+        record["ctime"] = st.st_ctime_ns
 
 
-def left_before(root: Path, judge: str, inodes_last: bool) -> dict[Path, tuple[int, ...]]:
+class Left(NamedTuple):
+    """A photo left in place before, as the watcher skips it (`Watcher.left_before`)."""
+
+    signature: tuple[int, ...]  # what its first scan compares (`watcher.stamp`, from the record)
+    #: How much of it the running watch compares from then on (`Watcher.settle`'s): 3, or 6 for one
+    #: left unreadable. Not the ctime: a hard link made meanwhile said a damaged photo again.
+    running: int
+
+
+def left_before(root: Path, judge: str, inodes_last: bool) -> dict[Path, Left]:
     """The photos of `root` whose latest "seen" record left them in place, judged by `judge`:
-    path -> the signature the watcher skips a file by (`Watcher.settle`'s, from the record). One
-    pass over the journal, streamed: it holds only those photos, each as the watcher would
-    once it had judged it, and the watcher's first scan drops those no longer there."""
+    path -> what the watcher skips a file by (`Left`, from the record). One pass over the
+    journal, streamed: it holds only those photos, each as the watcher would once it had judged
+    it, and the watcher's first scan drops those no longer there."""
     from sorter.files.journal import seen_of
 
-    found: dict[str, tuple[int, ...]] = {}
+    found: dict[str, Left] = {}
     shut: set[str] = set()  # left "cannot open": skipped only where it still cannot be opened
     for seen in seen_of(root):
         shut.discard(seen.path)
@@ -66,16 +80,16 @@ def left_before(root: Path, judge: str, inodes_last: bool) -> dict[Path, tuple[i
             found.pop(seen.path, None)  # moved since, judged by another, an older record, or not for good
             continue
         signature = (seen.identity[1] if inodes_last else 0, seen.identity[2], seen.mtime_ns)
-        if seen.status == "unreadable":
-            if seen.perm is None:
-                found.pop(seen.path, None)
+        unreadable = seen.status == "unreadable"
+        if unreadable or inodes_last:
+            if seen.perm is None or (inodes_last and seen.ctime_ns is None):
+                found.pop(seen.path, None)  # a record older than this
                 continue
-            signature += seen.perm
-            if (seen.reason or "").startswith("cannot open"):
-                shut.add(seen.path)
-        found[seen.path] = signature
-    return {root / path: signature for path, signature in found.items()
-            if path not in shut or not _opens(root / path)}
+            signature += seen.perm + ((seen.ctime_ns,) if inodes_last else ())
+        if unreadable and (seen.reason or "").startswith("cannot open"):
+            shut.add(seen.path)
+        found[seen.path] = Left(signature, 6 if unreadable else 3)
+    return {root / path: left for path, left in found.items() if path not in shut or not _opens(root / path)}
 
 
 def _passing(reason: str | None) -> bool:
