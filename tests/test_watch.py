@@ -390,9 +390,9 @@ def watched_through_the_cli(root: Path, monkeypatch, settings: watcher.WatchSett
     return CliRunner().invoke(app, ["watch", str(root)])
 
 
-def watched_through_the_cli_until(root: Path, monkeypatch, results: int):
-    """`sorter watch ROOT` through the CLI on the fake model (settled in 0.1 s), stopped once it
-    has reported `results` results, or after 30 s: never hanging the suite."""
+def watched_through_the_cli_until(root: Path, monkeypatch, results: int, *args: str):
+    """`sorter watch ROOT [ARGS]` through the CLI on the fake model (settled in 0.1 s), stopped once
+    it has reported `results` results, or after 30 s: never hanging the suite."""
     from typer.testing import CliRunner
 
     from sorter.cli import app
@@ -417,7 +417,7 @@ def watched_through_the_cli_until(root: Path, monkeypatch, results: int):
             timer.cancel()
 
     monkeypatch.setattr(watch, "watch_folder", watch_till_reported)
-    return CliRunner().invoke(app, ["watch", str(root)])
+    return CliRunner().invoke(app, ["watch", str(root), *args])
 
 
 def test_a_watch_that_judged_no_photo_leaves_no_sorter_folder(tmp_path: Path, monkeypatch) -> None:

@@ -88,8 +88,8 @@ def test_a_watch_started_again_does_not_judge_again_the_photos_left_in_place(tmp
     left_by_a_first_watch(tmp_path)
     with watching(tmp_path) as (results, notices):
         a_new_photo_is_sorted(tmp_path, results)
-    assert notices[0] == (f"watching {tmp_path} (inotify); 0 photos and videos already there; "
-                          "2 left in place before and unchanged since, not judged again")
+    assert notices[0] == (f"watching {tmp_path} (inotify); 2 photos and videos already there, "
+                          "all left in place before and unchanged since: not judged again")
     assert said(results) == [("moved", "rex.jpg")]  # no second "neither: beach.jpg", "unsure: blurry.jpg"
     assert (tmp_path / "beach.jpg").is_file() and (tmp_path / "blurry.jpg").is_file()
 
@@ -101,7 +101,7 @@ def test_a_photo_rewritten_or_touched_since_is_judged_again(tmp_path: Path) -> N
     with watching(tmp_path) as (results, notices):
         assert wait_until(lambda: len(results) == 2, 20), results
         time.sleep(0.5)  # more scans
-    assert notices[0] == (f"watching {tmp_path} (inotify); 2 photos and videos already there; "
+    assert notices[0] == (f"watching {tmp_path} (inotify); 3 photos and videos already there: 2 to sort, "
                           "1 left in place before and unchanged since, not judged again")  # beach.jpg
     assert sorted(said(results)) == [("moved", "blurry.jpg"), ("neither", "dune.jpg")]
 
@@ -114,8 +114,8 @@ def test_another_min_confidence_or_model_judges_them_again(tmp_path: Path) -> No
     assert sorted(said(results)) == [("moved", "blurry.jpg"), ("neither", "beach.jpg")]
     with watching(tmp_path, min_confidence=0.4) as (results, notices):  # the same again: beach.jpg stays as it is
         a_new_photo_is_sorted(tmp_path, results)
-    assert notices[0] == (f"watching {tmp_path} (inotify); 0 photos and videos already there; "
-                          "1 left in place before and unchanged since, not judged again")
+    assert notices[0] == (f"watching {tmp_path} (inotify); 1 photo or video already there, "
+                          "left in place before and unchanged since: not judged again")
     assert said(results) == [("moved", "rex.jpg")]
     # Another model (a fake that knows only cats and dogs) judges it again.
     with watching(tmp_path, classifier=FakeClassifier(), min_confidence=0.4) as (results, notices):
@@ -181,7 +181,7 @@ def test_a_photo_left_unreadable_is_judged_again_once_made_readable_a_damaged_on
                                  "unreadable rex.jpg cannot open: Permission denied"], first
     photo.chmod(0o644)
     again = watched(inbox, as_user, out, lambda: (inbox / "dogs" / "rex.jpg").exists())
-    assert again == ["watching INBOX (inotify); 1 photo or video already there; "
+    assert again == ["watching INBOX (inotify); 2 photos and videos already there: 1 to sort, "
                      "1 left in place before and unchanged since, not judged again", "moved rex.jpg None"]
 
 
@@ -202,7 +202,7 @@ def test_a_photo_left_unopenable_is_judged_again_by_a_watch_that_can_open_it_tho
 
     again = watched(inbox, [], out, lambda: (inbox / "dogs" / "rex.jpg").exists())
 
-    assert again == ["watching INBOX (inotify); 1 photo or video already there; "
+    assert again == ["watching INBOX (inotify); 2 photos and videos already there: 1 to sort, "
                      "1 left in place before and unchanged since, not judged again", "moved rex.jpg None"]
 
 
@@ -264,5 +264,6 @@ def test_where_inodes_do_not_last_a_photo_left_before_is_told_by_its_size_and_ti
     os.link(tmp_path / "beach.jpg", tmp_path / "beach.bin")  # its ctime changed, nothing else
     with watching(tmp_path) as (results, notices):
         a_new_photo_is_sorted(tmp_path, results)
-    assert notices[0].endswith("; 2 left in place before and unchanged since, not judged again"), notices[0]
+    assert notices[0].endswith("; 2 photos and videos already there, all left in place before and unchanged since: "
+                               "not judged again"), notices[0]
     assert said(results) == [("moved", "rex.jpg")]

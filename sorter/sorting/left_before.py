@@ -29,6 +29,8 @@ from typing import NamedTuple
 
 import numpy as np
 
+from sorter.wording import counted
+
 #: What a photo was left in place for and is not judged again unchanged: not "failed" (a move the
 #: disk refused, tried again) nor "vanished".
 KEPT = frozenset({"neither", "unsure", "unreadable"})
@@ -108,3 +110,16 @@ def _opens(path: Path) -> bool:
     except OSError:
         return False
     return True
+
+
+def already_there(found: int, unchanged: int) -> str:
+    """What a watch's first line says of the photos and videos it found: `found` to sort and
+    `unchanged` left before, not judged again. All of them first: "0 photos and videos already
+    there; 7 left in place before" read as if the folder were empty."""
+    there = f"{counted(found + unchanged, 'photo or video', 'photos and videos')} already there"
+    if not unchanged:
+        return there
+    left = "left in place before and unchanged since"
+    if not found:
+        return f"{there}, {'all ' if unchanged > 1 else ''}{left}: not judged again"
+    return f"{there}: {found:,} to sort, {unchanged:,} {left}, not judged again"

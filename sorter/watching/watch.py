@@ -272,7 +272,7 @@ def watch_folder(
     from sorter.model.personal_classifier import Follower, describe
     from sorter.sorting import suggesting
     from sorter.sorting.latecomers import Filed, Latecomers
-    from sorter.sorting.left_before import judge_of, left_before
+    from sorter.sorting.left_before import already_there, judge_of, left_before
     from sorter.watching.unreadable import Unreadable
     from sorter.watching.watcher import Watcher, WatchSettings
 
@@ -338,10 +338,7 @@ def watch_folder(
             found = watcher.scan_if_due()
             if not began and found is not None:
                 began = True
-                before = f"; {watcher.unchanged:,} left in place before and unchanged since, not judged again"
-                on_notice(WatchNotice(f"watching {root} ({watcher.mode}); "
-                                      f"{counted(found, 'photo or video', 'photos and videos')} already "
-                                      f"there{before if watcher.unchanged else ''}"))
+                on_notice(WatchNotice(f"watching {root} ({watcher.mode}); {already_there(found, watcher.unchanged)}"))
             for result in unreadable.due():  # unchanged since: damaged, not being written
                 report(result, watcher)
             batch = watcher.take_ready(batch_size)
