@@ -267,3 +267,28 @@ def test_where_inodes_do_not_last_a_photo_left_before_is_told_by_its_size_and_ti
     assert notices[0].endswith("; 2 photos and videos already there, all left in place before and unchanged since: "
                                "not judged again"), notices[0]
     assert said(results) == [("moved", "rex.jpg")]
+
+
+def test_a_photo_put_back_is_said_once_not_at_every_start(tmp_path: Path) -> None:
+    """A photo a watch sorted that the user put back ("skipped: you put it back from dogs/rex.jpg")
+    was said again at every start, and counted among those to sort. Said by the watch that found
+    it, then carried over as those left in place are, unchanged, and counted apart."""
+    left_by_a_first_watch(tmp_path)
+    write_image(tmp_path / "rex.jpg", RED)
+    with watching(tmp_path) as (results, notices):
+        assert wait_until(lambda: (tmp_path / "dogs" / "rex.jpg").exists(), 20), results
+    (tmp_path / "dogs" / "rex.jpg").rename(tmp_path / "rex.jpg")  # the user disagrees
+    with watching(tmp_path) as (results, notices):
+        assert wait_until(lambda: len(results) == 1, 20), results
+    assert [(r.status, r.path.name, r.reason) for r in results] == [
+        ("skipped", "rex.jpg", "you put it back from dogs/rex.jpg; left there")]
+
+    with watching(tmp_path) as (results, notices):
+        write_image(tmp_path / "fido.jpg", RED)
+        assert wait_until(lambda: (tmp_path / "dogs" / "fido.jpg").exists(), 20), results
+        time.sleep(0.5)  # more scans
+
+    assert notices[0] == (f"watching {tmp_path} (inotify); 3 photos and videos already there, all left in place "
+                          "before (1 you put back) and unchanged since: not judged again")
+    assert said(results) == [("moved", "fido.jpg")]  # no second "skipped: rex.jpg"
+    assert (tmp_path / "rex.jpg").is_file()

@@ -310,10 +310,11 @@ def _seen(rec: dict) -> Seen | None:
         return None  # written by a newer or damaged sorter: not worth failing `learn` over
 
 
-def seen_of(root: Path) -> Iterator[Seen]:
-    """Every "seen" record, oldest first, streamed."""
-    lines = records(journal_path(root), ops=("seen",))
-    return (seen for _, _, rec in lines if rec.get("op") == "seen" and (seen := _seen(rec)) is not None)
+def seen_of(root: Path, ops: tuple[str, ...] = ("seen",)) -> Iterator[Seen]:
+    """Every "seen" record, oldest first, streamed; `ops`: and the records of these ops written
+    as one (a watch's "back": `sorting.left_before.note_put_back`, which no other reader reads)."""
+    lines = records(journal_path(root), ops=ops)
+    return (seen for _, _, rec in lines if rec.get("op") in ops and (seen := _seen(rec)) is not None)
 
 
 def sorted_moves(root: Path, state: JournalState) -> Iterator[Move]:

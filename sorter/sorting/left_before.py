@@ -1,6 +1,6 @@
 """Photos an earlier sort or watch of the folder judged and left in place (neither, unsure,
-unreadable), unchanged since, and judged by the same: what a watch started again does not judge
-again. A service restarted daily on a camera roll of hundreds of non-pet photos ran the network
+unreadable), unchanged since, and judged by the same, and those a watch found put back by the user
+(`PUT_BACK`), unchanged since: what a watch started again does not judge, nor say, again. A service restarted daily on a camera roll of hundreds of non-pet photos ran the network
 on all of them at each start, and said each "neither" again.
 
 The journal's "seen" record of such a photo keeps, besides its identity and modification time,
@@ -34,6 +34,10 @@ from sorter.wording import counted
 #: What a photo was left in place for and is not judged again unchanged: not "failed" (a move the
 #: disk refused, tried again) nor "vanished".
 KEPT = frozenset({"neither", "unsure", "unreadable"})
+#: A photo sorter moved that the user put back, as a watch said it ("skipped: you put it back from
+#: cats/0.jpg"): a record of its own op ("back"), shaped as a "seen" one, which `learn`, the review
+#: and `sort` (which tell put-backs from the moves) never read. The user's word: by no judge.
+PUT_BACK = "put back"
 
 
 def judge_of(classifier, min_confidence: float) -> str:
@@ -65,6 +69,7 @@ class Left(NamedTuple):
     #: How much of it the running watch compares from then on (`Watcher.settle`'s): 3, or 6 for one
     #: left unreadable. Not the ctime: a hard link made meanwhile said a damaged photo again.
     running: int
+    back: bool = False  # put back by the user (`PUT_BACK`): the first line counts them apart
 
 
 def left_before(root: Path, judge: str, inodes_last: bool) -> dict[Path, Left]:
@@ -76,9 +81,11 @@ def left_before(root: Path, judge: str, inodes_last: bool) -> dict[Path, Left]:
 
     found: dict[str, Left] = {}
     shut: set[str] = set()  # left "cannot open": skipped only where it still cannot be opened
-    for seen in seen_of(root):
+    for seen in seen_of(root, ("seen", "back")):
         shut.discard(seen.path)
-        if seen.status not in KEPT or seen.judge != judge or seen.mtime_ns is None or _passing(seen.reason):
+        back = seen.status == PUT_BACK
+        if not back and (seen.status not in KEPT or seen.judge != judge) or seen.mtime_ns is None \
+                or _passing(seen.reason):
             found.pop(seen.path, None)  # moved since, judged by another, an older record, or not for good
             continue
         signature = (seen.identity[1] if inodes_last else 0, seen.identity[2], seen.mtime_ns)
@@ -90,7 +97,7 @@ def left_before(root: Path, judge: str, inodes_last: bool) -> dict[Path, Left]:
             signature += seen.perm + ((seen.ctime_ns,) if inodes_last else ())
         if unreadable and (seen.reason or "").startswith("cannot open"):
             shut.add(seen.path)
-        found[seen.path] = Left(signature, 6 if unreadable else 3)
+        found[seen.path] = Left(signature, 6 if unreadable else 3, back)
     return {root / path: left for path, left in found.items() if path not in shut or not _opens(root / path)}
 
 
@@ -112,14 +119,42 @@ def _opens(path: Path) -> bool:
     return True
 
 
-def already_there(found: int, unchanged: int) -> str:
+def note_put_back(journal, root: Path, back: list[tuple[Path, Path]], handed: dict[Path, os.stat_result]) -> None:
+    """Journal (`PUT_BACK`) the photos a watch found put back (where each is, where it was put back
+    from) and said so, each as it was handed
+    out (`handed`) and is still: a watch started again skips them unchanged, as it skips those
+    left in place, where it said each again, and counted it "already there" to sort. A journal
+    that cannot be written to now: they are said again at the next start, as before."""
+    from sorter.files.verdicts import put_back_reason
+
+    records = []
+    for path, was in back:
+        try:
+            st = os.lstat(path)
+        except OSError:
+            continue
+        if (then := handed.get(path)) is None or (then.st_dev, then.st_ino, then.st_size, then.st_mtime_ns) != (
+                st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns):
+            continue  # written to since it was looked at: the next watch looks again
+        records.append({"path": os.path.relpath(path, root), "label": None, "status": PUT_BACK,
+                        "id": [st.st_dev, st.st_ino, st.st_size], "mtime": st.st_mtime_ns,
+                        "reason": put_back_reason(os.path.relpath(was, root)),
+                        "perm": [st.st_mode, st.st_uid, st.st_gid], "ctime": st.st_ctime_ns})
+    try:
+        journal.append_many("back", records)
+    except OSError:
+        pass
+
+
+def already_there(found: int, unchanged: int, back: int = 0) -> str:
     """What a watch's first line says of the photos and videos it found: `found` to sort and
-    `unchanged` left before, not judged again. All of them first: "0 photos and videos already
-    there; 7 left in place before" read as if the folder were empty."""
+    `unchanged` left before, not judged again, `back` of them put back by the user. All of them
+    first: "0 photos and videos already there; 7 left in place before" read as if the folder were
+    empty."""
     there = f"{counted(found + unchanged, 'photo or video', 'photos and videos')} already there"
     if not unchanged:
         return there
-    left = "left in place before and unchanged since"
+    left = f"left in place before{f' ({back:,} you put back)' if back else ''} and unchanged since"
     if not found:
         return f"{there}, {'all ' if unchanged > 1 else ''}{left}: not judged again"
     return f"{there}: {found:,} to sort, {unchanged:,} {left}, not judged again"

@@ -164,9 +164,11 @@ class Watcher:
         # Files we looked at and left in place (unsure, unreadable, ...): not again until they change.
         self._settled: dict[Path, Signature] = {}
         self._running: dict[Path, int] = {}  # those left before, till the first scan: `left_before`
+        self._back: set[Path] = set()  # of them, those the user put back, till the first scan
         #: Of the photos and videos the latest scan found, those left in place unchanged (`_settled`):
         #: at the first, those an earlier sort or watch left (`left_before`), not judged again.
         self.unchanged = 0
+        self.unchanged_back = 0  # of them, at the first scan, those the user put back
         #: The latest batch's files as `lstat` saw them when handed out, complete: what they are
         #: judged as (`Sorter.sort_entries`), not looked at again.
         self.handed: dict[Path, os.stat_result] = {}
@@ -263,6 +265,7 @@ class Watcher:
         with self._lock:
             self._settled.update((path, each.signature) for path, each in left.items())
             self._running.update((path, each.running) for path, each in left.items())
+            self._back = {path for path, each in left.items() if each.back}
 
     # ------------------------------------------------------------------ scanning
 
@@ -302,6 +305,7 @@ class Watcher:
                 if (running := self._running.get(path)) is not None and path in self._settled:
                     self._settled[path] = self._settled[path][:running]
             self._running = {}
+            back, self._back = self._back, set()
         now = self.clock()
         added = []
         with self._lock:
@@ -310,6 +314,7 @@ class Watcher:
                     self._candidates[path] = _Candidate(now)
                     added.append(path)
         self.unchanged = sum(map(self._counted, unchanged))
+        self.unchanged_back = sum(self._counted(path) for path in unchanged if path in back)
         return sum(map(self._counted, added))  # not under the lock: a .MOV costs a few lstat calls and a read
 
     def scan_if_due(self) -> int | None:
