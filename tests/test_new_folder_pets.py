@@ -68,7 +68,7 @@ def test_learn_forgets_what_it_learnt_from_the_folder_itself_and_says_so(tmp_pat
     assert result.exit_code == 0, result.output
     assert (f"Forgot 6 photos you placed in {roll}, learnt before: not in it now (deleted, edited or moved out since)."
             in result.stdout.splitlines()), result.stdout
-    assert (f"cats/Luna/ is no longer in {roll}: Luna, learnt from it alone, is no longer a named pet."
+    assert (f"cats/Luna/ is no longer in {roll}: Luna is no longer a named pet (no folder learnt has her photos any more)."
             in result.stdout.splitlines()), result.stdout
     assert "Saved" in result.stdout and "cats/Luna:" not in result.stdout, result.stdout  # no line of hers as learnt
 

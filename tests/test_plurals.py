@@ -58,3 +58,30 @@ def test_a_watch_counts_what_was_there_and_what_it_moved_in_words_that_agree(
     lines = result.stderr.splitlines()
     assert lines[0].startswith(f"watching {tmp_path} (") and lines[0].endswith(f"; {first}"), lines[0]
     assert lines[-1].startswith(f"stopped watching {tmp_path}: {last}; undo with: "), lines[-1]
+
+
+PURPLE = (128, 0, 128)  # half cat, half dog to the fake model: unsure at --min-confidence 0.9, left in place
+
+
+@pytest.mark.parametrize(("left", "new", "first"), [
+    (["blur.jpg"], ["tom.jpg"], "2 photos and videos already there: 1 to sort, 1 left in place before and unchanged "
+                                "since, not judged again"),
+    (["blur.jpg", "haze.jpg"], ["tom.jpg", "tim.jpg"], "4 photos and videos already there: 2 to sort, 2 left in place "
+                                                       "before and unchanged since, not judged again"),
+])
+def test_a_watch_started_again_counts_all_it_found_then_those_to_sort_and_those_left_before(
+        tmp_path: Path, monkeypatch, left: list[str], new: list[str], first: str) -> None:
+    """It said "0 photos and videos already there; 7 left in place before and unchanged since", as
+    if the folder were empty."""
+    for name in left:
+        write_image(tmp_path / name, PURPLE)
+    assert watched_through_the_cli_until(tmp_path, monkeypatch, len(left), "--min-confidence", "0.9").exit_code == 0
+    monkeypatch.undo()  # the watch as it was, to be replaced again
+    for name in new:
+        write_image(tmp_path / name, BLUE)
+
+    result = watched_through_the_cli_until(tmp_path, monkeypatch, len(new), "--min-confidence", "0.9")
+
+    assert result.exit_code == 0, result.output
+    lines = result.stderr.splitlines()
+    assert lines[0].startswith(f"watching {tmp_path} (") and lines[0].endswith(f"; {first}"), lines[0]

@@ -496,3 +496,27 @@ def test_her_folder_deleted_where_she_was_learnt_stays_unnamed_there_once_learnt
     back = invoke("sort", roll, "--model", fake_model, "--json")
     assert json.loads(back.stdout)["moved_to"] == {"cats/Luna": 1}, back.output
 
+
+
+def test_a_pet_whose_folders_are_deleted_everywhere_is_not_said_learnt_from_the_last_alone(
+        tmp_path: Path, fake_model) -> None:
+    """Luna learnt in two folders, her folder deleted from both, each learnt again: the last learn
+    said "Luna, learnt from it alone, is no longer a named pet", though she was learnt from the
+    first folder too. It says what is true of both."""
+    roll, other = tmp_path / "roll", tmp_path / "other"
+    for i in range(6):
+        luna(other / "cats" / "Luna" / f"luna{i}.png", 150 + i)
+        luna(roll / "cats" / "Luna" / f"luna{i}.png", 50 + i)
+    photo(other / "dogs" / "rex.png", "dog", 0)  # what keeps a personal model once she is forgotten
+    for folder in (other, roll):
+        assert "cats/Luna: " in invoke("learn", folder, "--model", fake_model).stdout
+    shutil.rmtree(roll / "cats" / "Luna")
+    assert "she is still named from another folder" in invoke("learn", roll, "--model", fake_model).stdout
+    shutil.rmtree(other / "cats" / "Luna")
+
+    learnt = invoke("learn", other, "--model", fake_model)
+
+    assert learnt.exit_code == 0, learnt.output
+    assert (f"cats/Luna/ is no longer in {other}: Luna is no longer a named pet (no folder learnt has her photos "
+            "any more).") in learnt.stdout.splitlines(), learnt.stdout
+    assert "alone" not in learnt.stdout, learnt.stdout

@@ -88,8 +88,8 @@ def test_a_watch_started_again_does_not_judge_again_the_photos_left_in_place(tmp
     left_by_a_first_watch(tmp_path)
     with watching(tmp_path) as (results, notices):
         a_new_photo_is_sorted(tmp_path, results)
-    assert notices[0] == (f"watching {tmp_path} (inotify); 0 photos and videos already there; "
-                          "2 left in place before and unchanged since, not judged again")
+    assert notices[0] == (f"watching {tmp_path} (inotify); 2 photos and videos already there, "
+                          "all left in place before and unchanged since: not judged again")
     assert said(results) == [("moved", "rex.jpg")]  # no second "neither: beach.jpg", "unsure: blurry.jpg"
     assert (tmp_path / "beach.jpg").is_file() and (tmp_path / "blurry.jpg").is_file()
 
@@ -101,7 +101,7 @@ def test_a_photo_rewritten_or_touched_since_is_judged_again(tmp_path: Path) -> N
     with watching(tmp_path) as (results, notices):
         assert wait_until(lambda: len(results) == 2, 20), results
         time.sleep(0.5)  # more scans
-    assert notices[0] == (f"watching {tmp_path} (inotify); 2 photos and videos already there; "
+    assert notices[0] == (f"watching {tmp_path} (inotify); 3 photos and videos already there: 2 to sort, "
                           "1 left in place before and unchanged since, not judged again")  # beach.jpg
     assert sorted(said(results)) == [("moved", "blurry.jpg"), ("neither", "dune.jpg")]
 
@@ -114,8 +114,8 @@ def test_another_min_confidence_or_model_judges_them_again(tmp_path: Path) -> No
     assert sorted(said(results)) == [("moved", "blurry.jpg"), ("neither", "beach.jpg")]
     with watching(tmp_path, min_confidence=0.4) as (results, notices):  # the same again: beach.jpg stays as it is
         a_new_photo_is_sorted(tmp_path, results)
-    assert notices[0] == (f"watching {tmp_path} (inotify); 0 photos and videos already there; "
-                          "1 left in place before and unchanged since, not judged again")
+    assert notices[0] == (f"watching {tmp_path} (inotify); 1 photo or video already there, "
+                          "left in place before and unchanged since: not judged again")
     assert said(results) == [("moved", "rex.jpg")]
     # Another model (a fake that knows only cats and dogs) judges it again.
     with watching(tmp_path, classifier=FakeClassifier(), min_confidence=0.4) as (results, notices):
@@ -181,5 +181,114 @@ def test_a_photo_left_unreadable_is_judged_again_once_made_readable_a_damaged_on
                                  "unreadable rex.jpg cannot open: Permission denied"], first
     photo.chmod(0o644)
     again = watched(inbox, as_user, out, lambda: (inbox / "dogs" / "rex.jpg").exists())
-    assert again == ["watching INBOX (inotify); 1 photo or video already there; "
+    assert again == ["watching INBOX (inotify); 2 photos and videos already there: 1 to sort, "
                      "1 left in place before and unchanged since, not judged again", "moved rex.jpg None"]
+
+
+def test_a_photo_left_unopenable_is_judged_again_by_a_watch_that_can_open_it_though_nothing_changed(
+        tmp_path: Path) -> None:
+    """Left "cannot open: Permission denied" by a watch run as a user, then watched by one that may
+    read it (as root here; another group, `usermod -aG`, an ACL), the file untouched: it was
+    skipped at every start, its mode and owner as they were. A damaged one is still not judged again."""
+    inbox = tmp_path / "inbox"
+    photo = write_image(inbox / "rex.jpg", RED)
+    photo.chmod(0)
+    (inbox / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")
+    as_user, out = without_root_powers(photo), tmp_path / "watch.out"
+    if not as_user:
+        pytest.skip("needs root, to watch as a user and then as a watcher that may open any file")
+    first = watched(inbox, as_user, out, lambda: out.read_text().count("unreadable ") == 2)
+    assert "unreadable rex.jpg cannot open: Permission denied" in first, first
+
+    again = watched(inbox, [], out, lambda: (inbox / "dogs" / "rex.jpg").exists())
+
+    assert again == ["watching INBOX (inotify); 2 photos and videos already there: 1 to sort, "
+                     "1 left in place before and unchanged since, not judged again", "moved rex.jpg None"]
+
+
+def test_a_photo_replaced_by_one_of_its_size_with_its_time_put_back_is_judged_again(tmp_path: Path) -> None:
+    """A photo left in place ("neither"), rewritten in place with a dog's photo of the same size,
+    its modification time put back (`touch -r`, `cp -p`): its inode, size and time as they were,
+    it was skipped at every start, the dog left unsorted. The ctime tells it."""
+    import cv2
+    import numpy as np
+
+    def jpeg(colour) -> bytes:
+        return cv2.imencode(".jpg", np.full((48, 64, 3), colour, np.uint8))[1].tobytes()
+
+    beach, dog = jpeg(GREEN), jpeg(RED)
+    size = max(len(beach), len(dog)) + 16  # padded after the JPEG's end: the same size
+    photo = tmp_path / "beach.jpg"
+    photo.write_bytes(beach.ljust(size, b"\0"))
+    with watching(tmp_path) as (results, notices):
+        assert wait_until(lambda: len(results) == 1, 20), results
+    assert said(results) == [("neither", "beach.jpg")]
+    before = os.stat(photo)
+    time.sleep(0.05)  # a ctime of its own, where the clock is coarse
+    with open(photo, "r+b") as f:  # in place: the same inode
+        f.write(dog.ljust(size, b"\0"))
+    os.utime(photo, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert os.stat(photo)[:8] == before[:8] and os.stat(photo).st_mtime_ns == before.st_mtime_ns
+
+    with watching(tmp_path) as (results, notices):
+        assert wait_until(lambda: (tmp_path / "dogs" / "beach.jpg").exists(), 20), (results, notices)
+
+    assert notices[0] == f"watching {tmp_path} (inotify); 1 photo or video already there"
+    assert said(results) == [("moved", "beach.jpg")]
+
+
+def test_a_damaged_photo_left_before_is_not_said_again_for_a_hard_link_made_while_the_watch_runs(
+        tmp_path: Path) -> None:
+    """The running watch's rule stands for photos left before: a hard link made to one elsewhere
+    (a backup tool) changes its ctime, and does not bring it back (its start compares the ctime)."""
+    (tmp_path / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")
+    with watching(tmp_path) as (results, notices):
+        assert wait_until(lambda: len(results) == 1, 20), results
+    assert said(results) == [("unreadable", "broken.jpg")]
+    with watching(tmp_path) as (results, notices):
+        time.sleep(0.5)  # its first scans
+        os.link(tmp_path / "broken.jpg", tmp_path / "backup.bin")
+        a_new_photo_is_sorted(tmp_path, results)
+    assert said(results) == [("moved", "rex.jpg")]  # no second "unreadable: broken.jpg"
+
+
+def test_where_inodes_do_not_last_a_photo_left_before_is_told_by_its_size_and_time_alone(
+        tmp_path: Path, monkeypatch) -> None:
+    """On FAT, exFAT and FUSE (`verdicts.inodes_last`) a file's inode is made up, its ctime its
+    mtime or made up too: a photo left there is skipped at the start by its size and time alone,
+    whatever its ctime says (a hard link here, to change it where the tests run)."""
+    from sorter.files import verdicts
+
+    monkeypatch.setattr(verdicts, "inodes_last", lambda path: False)
+    left_by_a_first_watch(tmp_path)
+    os.link(tmp_path / "beach.jpg", tmp_path / "beach.bin")  # its ctime changed, nothing else
+    with watching(tmp_path) as (results, notices):
+        a_new_photo_is_sorted(tmp_path, results)
+    assert notices[0].endswith("; 2 photos and videos already there, all left in place before and unchanged since: "
+                               "not judged again"), notices[0]
+    assert said(results) == [("moved", "rex.jpg")]
+
+
+def test_a_photo_put_back_is_said_once_not_at_every_start(tmp_path: Path) -> None:
+    """A photo a watch sorted that the user put back ("skipped: you put it back from dogs/rex.jpg")
+    was said again at every start, and counted among those to sort. Said by the watch that found
+    it, then carried over as those left in place are, unchanged, and counted apart."""
+    left_by_a_first_watch(tmp_path)
+    write_image(tmp_path / "rex.jpg", RED)
+    with watching(tmp_path) as (results, notices):
+        assert wait_until(lambda: (tmp_path / "dogs" / "rex.jpg").exists(), 20), results
+    (tmp_path / "dogs" / "rex.jpg").rename(tmp_path / "rex.jpg")  # the user disagrees
+    with watching(tmp_path) as (results, notices):
+        assert wait_until(lambda: len(results) == 1, 20), results
+    assert [(r.status, r.path.name, r.reason) for r in results] == [
+        ("skipped", "rex.jpg", "you put it back from dogs/rex.jpg; left there")]
+
+    with watching(tmp_path) as (results, notices):
+        write_image(tmp_path / "fido.jpg", RED)
+        assert wait_until(lambda: (tmp_path / "dogs" / "fido.jpg").exists(), 20), results
+        time.sleep(0.5)  # more scans
+
+    assert notices[0] == (f"watching {tmp_path} (inotify); 3 photos and videos already there, all left in place "
+                          "before (1 you put back) and unchanged since: not judged again")
+    assert said(results) == [("moved", "fido.jpg")]  # no second "skipped: rex.jpg"
+    assert (tmp_path / "rex.jpg").is_file()

@@ -285,10 +285,11 @@ class Seen:
     reason: str | None = None
     box: tuple[float, float, float, float] | None = None  # top, bottom, left, right: shares of the photo
     mtime_ns: int | None = None  # with `identity`: this file, not a new one given its freed inode
-    #: Of a photo left in place: what judged it (`sorting.left_before.judge_of`), and, left
-    #: unreadable, its (mode, uid, gid): a chmod makes it another file to judge.
+    #: Of a photo left in place: what judged it (`sorting.left_before.judge_of`), its (mode, uid,
+    #: gid): a chmod makes one left unreadable another file to judge, and its ctime.
     judge: str | None = None
     perm: tuple[int, int, int] | None = None
+    ctime_ns: int | None = None  # of a photo left in place: a watch started again compares it too
 
 
 def _seen(rec: dict) -> Seen | None:
@@ -303,15 +304,17 @@ def _seen(rec: dict) -> Seen | None:
                     None if confidence is None else float(confidence), rec.get("reason"),
                     box if box is None or (len(box) == 4 and all(0 <= v <= 1 for v in box)) else None,
                     None if rec.get("mtime") is None else int(rec["mtime"]),
-                    rec["by"] if isinstance(rec.get("by"), str) else None, perm if perm and len(perm) == 3 else None)
+                    rec["by"] if isinstance(rec.get("by"), str) else None, perm if perm and len(perm) == 3 else None,
+                    rec["ctime"] if type(rec.get("ctime")) is int else None)
     except (KeyError, TypeError, ValueError):
         return None  # written by a newer or damaged sorter: not worth failing `learn` over
 
 
-def seen_of(root: Path) -> Iterator[Seen]:
-    """Every "seen" record, oldest first, streamed."""
-    lines = records(journal_path(root), ops=("seen",))
-    return (seen for _, _, rec in lines if rec.get("op") == "seen" and (seen := _seen(rec)) is not None)
+def seen_of(root: Path, ops: tuple[str, ...] = ("seen",)) -> Iterator[Seen]:
+    """Every "seen" record, oldest first, streamed; `ops`: and the records of these ops written
+    as one (a watch's "back": `sorting.left_before.note_put_back`, which no other reader reads)."""
+    lines = records(journal_path(root), ops=ops)
+    return (seen for _, _, rec in lines if rec.get("op") in ops and (seen := _seen(rec)) is not None)
 
 
 def sorted_moves(root: Path, state: JournalState) -> Iterator[Move]:

@@ -38,7 +38,8 @@ def report_lines(result: LearnResult) -> list[str]:
         lines.append(f"{pet}/ is no longer in {result.folder}: " + (
             f"{name} is not named here any more, and her photos stay in {kind}/ (she is still named from another "
             f"folder; mkdir {as_typed(result.folder / pet)} for them to go there)." if elsewhere else
-            f"{name}, learnt from it alone, is no longer a named pet."))
+            # Not "learnt from it alone": her folder in another folder, deleted and learnt first, was hers too.
+            f"{name} is no longer a named pet (no folder learnt has her photos any more)."))
     if result.dropped:
         lines.append(f"Dropped {counted(result.dropped, 'example')} learnt on another model.")
     if result.videos:  # else a correction made on a video seems lost: "Found 0 photos", "Nothing to learn"

@@ -1,17 +1,23 @@
 """Photos an earlier sort or watch of the folder judged and left in place (neither, unsure,
-unreadable), unchanged since, and judged by the same: what a watch started again does not judge
-again. A service restarted daily on a camera roll of hundreds of non-pet photos ran the network
+unreadable), unchanged since, and judged by the same, and those a watch found put back by the user
+(`PUT_BACK`), unchanged since: what a watch started again does not judge, nor say, again. A service restarted daily on a camera roll of hundreds of non-pet photos ran the network
 on all of them at each start, and said each "neither" again.
 
 The journal's "seen" record of such a photo keeps, besides its identity and modification time,
-what judged it (`judge_of`: the network, the personal head, `--min-confidence`) and, for one
-left unreadable, its mode and owner (`mark`): a photo is skipped only where the latest record of
+what judged it (`judge_of`: the network, the personal head, `--min-confidence`), its mode and
+owner, and its ctime (`mark`): a photo is skipped only where the latest record of
 its path says it was left in place by that same judge, and the file there is as it was then
-(`watching.watcher.stamp`: inode, size and time; where inode numbers do not last, size and time;
-for one left unreadable, its mode and owner too, so a `chmod` brings it back). Anything else
+(`watching.watcher.stamp`: inode, size, time, mode, owner and ctime; where inode numbers do not
+last, on FAT, exFAT and FUSE, whose ctime is its mtime or made up, size and time, and for one left
+unreadable its mode and owner too, so a `chmod` brings it back). The ctime, which a running watch
+does not compare, tells a photo rewritten in place, or replaced by one given its freed inode, of its
+size and with its time put back (`touch -r`, `cp -p`): a hard link or a backup tool setting it
+costs one more look at the photo, where leaving it out left a cat unsorted. Anything else
 (another `--model` or `--min-confidence`, a personal model `sorter learn` wrote since, the photo
-rewritten or touched, a record older than this) is judged again, as before. `sorter sort` judges
-every photo it finds: a sort is asked for.
+rewritten or touched, a record older than this) is judged again, as before. So is one left
+unreadable for a read that failed (`_passing`), or one left "cannot open" that this watch can
+open (`_opens`): what made it unreadable is not the file's, and may be gone without a change to
+it. `sorter sort` judges every photo it finds: a sort is asked for.
 """
 
 from __future__ import annotations
@@ -19,12 +25,19 @@ from __future__ import annotations
 import hashlib
 import os
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
+
+from sorter.wording import counted
 
 #: What a photo was left in place for and is not judged again unchanged: not "failed" (a move the
 #: disk refused, tried again) nor "vanished".
 KEPT = frozenset({"neither", "unsure", "unreadable"})
+#: A photo sorter moved that the user put back, as a watch said it ("skipped: you put it back from
+#: cats/0.jpg"): a record of its own op ("back"), shaped as a "seen" one, which `learn`, the review
+#: and `sort` (which tell put-backs from the moves) never read. The user's word: by no judge.
+PUT_BACK = "put back"
 
 
 def judge_of(classifier, min_confidence: float) -> str:
@@ -39,33 +52,109 @@ def judge_of(classifier, min_confidence: float) -> str:
 
 
 def mark(record: dict, st: os.stat_result, judge: str, judged: tuple[int, ...] | None) -> None:
-    """A "seen" record (`Sorter._note_seen`) of a photo left in place, given what judged it and,
-    left unreadable, the mode and owner it had: about 20 bytes, 40 for an unreadable one. Only
+    """A "seen" record (`Sorter._note_seen`) of a photo left in place, given what judged it, the
+    mode and owner it had and its ctime (`watcher.stamp`): about 70 bytes. Only
     where the file it records (`st`, after the batch) is the one judged (`judged`: `moves.judged_as`
     of it as it went to be judged): one written to meanwhile is judged again by the next watch."""
     if record["status"] in KEPT and judged == (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns):
         record["by"] = judge
-        if record["status"] == "unreadable":
-            record["perm"] = [st.st_mode, st.st_uid, st.st_gid]
+        record["perm"] = [st.st_mode, st.st_uid, st.st_gid]
+        record["ctime"] = st.st_ctime_ns
 
 
-def left_before(root: Path, judge: str, inodes_last: bool) -> dict[Path, tuple[int, ...]]:
+class Left(NamedTuple):
+    """A photo left in place before, as the watcher skips it (`Watcher.left_before`)."""
+
+    signature: tuple[int, ...]  # what its first scan compares (`watcher.stamp`, from the record)
+    #: How much of it the running watch compares from then on (`Watcher.settle`'s): 3, or 6 for one
+    #: left unreadable. Not the ctime: a hard link made meanwhile said a damaged photo again.
+    running: int
+    back: bool = False  # put back by the user (`PUT_BACK`): the first line counts them apart
+
+
+def left_before(root: Path, judge: str, inodes_last: bool) -> dict[Path, Left]:
     """The photos of `root` whose latest "seen" record left them in place, judged by `judge`:
-    path -> the signature the watcher skips a file by (`Watcher.settle`'s, from the record). One
-    pass over the journal, streamed: it holds only those photos, each as the watcher would
-    once it had judged it, and the watcher's first scan drops those no longer there."""
+    path -> what the watcher skips a file by (`Left`, from the record). One pass over the
+    journal, streamed: it holds only those photos, each as the watcher would once it had judged
+    it, and the watcher's first scan drops those no longer there."""
     from sorter.files.journal import seen_of
 
-    found: dict[str, tuple[int, ...]] = {}
-    for seen in seen_of(root):
-        if seen.status not in KEPT or seen.judge != judge or seen.mtime_ns is None:
-            found.pop(seen.path, None)  # moved since, judged by another, or an older record: judged again
+    found: dict[str, Left] = {}
+    shut: set[str] = set()  # left "cannot open": skipped only where it still cannot be opened
+    for seen in seen_of(root, ("seen", "back")):
+        shut.discard(seen.path)
+        back = seen.status == PUT_BACK
+        if not back and (seen.status not in KEPT or seen.judge != judge) or seen.mtime_ns is None \
+                or _passing(seen.reason):
+            found.pop(seen.path, None)  # moved since, judged by another, an older record, or not for good
             continue
         signature = (seen.identity[1] if inodes_last else 0, seen.identity[2], seen.mtime_ns)
-        if seen.status == "unreadable":
-            if seen.perm is None:
-                found.pop(seen.path, None)
+        unreadable = seen.status == "unreadable"
+        if unreadable or inodes_last:
+            if seen.perm is None or (inodes_last and seen.ctime_ns is None):
+                found.pop(seen.path, None)  # a record older than this
                 continue
-            signature += seen.perm
-        found[seen.path] = signature
-    return {root / path: signature for path, signature in found.items()}
+            signature += seen.perm + ((seen.ctime_ns,) if inodes_last else ())
+        if unreadable and (seen.reason or "").startswith("cannot open"):
+            shut.add(seen.path)
+        found[seen.path] = Left(signature, 6 if unreadable else 3, back)
+    return {root / path: left for path, left in found.items() if path not in shut or not _opens(root / path)}
+
+
+def _passing(reason: str | None) -> bool:
+    """Left unreadable for a read that failed ("cannot read: Input/output error": a flaky disk or
+    share): judged again at each start, as no change to the file is needed to read it next time."""
+    return (reason or "").startswith("cannot read")
+
+
+def _opens(path: Path) -> bool:
+    """This process can open `path` to read it now: one left "cannot open: Permission denied" that
+    can is judged again, though nothing about the file changed (the watch runs as another user,
+    in another group, as root; an ACL, `usermod -aG`). One `open` a photo left so, at the start."""
+    flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+    try:
+        os.close(os.open(path, flags))
+    except OSError:
+        return False
+    return True
+
+
+def note_put_back(journal, root: Path, back: list[tuple[Path, Path]], handed: dict[Path, os.stat_result]) -> None:
+    """Journal (`PUT_BACK`) the photos a watch found put back (where each is, where it was put back
+    from) and said so, each as it was handed
+    out (`handed`) and is still: a watch started again skips them unchanged, as it skips those
+    left in place, where it said each again, and counted it "already there" to sort. A journal
+    that cannot be written to now: they are said again at the next start, as before."""
+    from sorter.files.verdicts import put_back_reason
+
+    records = []
+    for path, was in back:
+        try:
+            st = os.lstat(path)
+        except OSError:
+            continue
+        if (then := handed.get(path)) is None or (then.st_dev, then.st_ino, then.st_size, then.st_mtime_ns) != (
+                st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns):
+            continue  # written to since it was looked at: the next watch looks again
+        records.append({"path": os.path.relpath(path, root), "label": None, "status": PUT_BACK,
+                        "id": [st.st_dev, st.st_ino, st.st_size], "mtime": st.st_mtime_ns,
+                        "reason": put_back_reason(os.path.relpath(was, root)),
+                        "perm": [st.st_mode, st.st_uid, st.st_gid], "ctime": st.st_ctime_ns})
+    try:
+        journal.append_many("back", records)
+    except OSError:
+        pass
+
+
+def already_there(found: int, unchanged: int, back: int = 0) -> str:
+    """What a watch's first line says of the photos and videos it found: `found` to sort and
+    `unchanged` left before, not judged again, `back` of them put back by the user. All of them
+    first: "0 photos and videos already there; 7 left in place before" read as if the folder were
+    empty."""
+    there = f"{counted(found + unchanged, 'photo or video', 'photos and videos')} already there"
+    if not unchanged:
+        return there
+    left = f"left in place before{f' ({back:,} you put back)' if back else ''} and unchanged since"
+    if not found:
+        return f"{there}, {'all ' if unchanged > 1 else ''}{left}: not judged again"
+    return f"{there}: {found:,} to sort, {unchanged:,} {left}, not judged again"

@@ -272,7 +272,7 @@ def watch_folder(
     from sorter.model.personal_classifier import Follower, describe
     from sorter.sorting import suggesting
     from sorter.sorting.latecomers import Filed, Latecomers
-    from sorter.sorting.left_before import judge_of, left_before
+    from sorter.sorting.left_before import already_there, judge_of, left_before, note_put_back
     from sorter.watching.unreadable import Unreadable
     from sorter.watching.watcher import Watcher, WatchSettings
 
@@ -338,10 +338,8 @@ def watch_folder(
             found = watcher.scan_if_due()
             if not began and found is not None:
                 began = True
-                before = f"; {watcher.unchanged:,} left in place before and unchanged since, not judged again"
-                on_notice(WatchNotice(f"watching {root} ({watcher.mode}); "
-                                      f"{counted(found, 'photo or video', 'photos and videos')} already "
-                                      f"there{before if watcher.unchanged else ''}"))
+                there = already_there(found, watcher.unchanged, watcher.unchanged_back)
+                on_notice(WatchNotice(f"watching {root} ({watcher.mode}); {there}"))
             for result in unreadable.due():  # unchanged since: damaged, not being written
                 report(result, watcher)
             batch = watcher.take_ready(batch_size)
@@ -364,8 +362,9 @@ def watch_folder(
                 sorter.here = noting.looked if noting.still_looked() else here
             moved = _said(sorter.here, moved, on_notice)
             late, batch, back = _latecomers(root, batch, latecomers, watcher, sorter.left_alone)
-            for entry, was in back:  # the user's word: left where it is
+            for entry, was in back:  # the user's word: left where it is, and not said again at the next start
                 report(FileResult(entry, "skipped", reason=put_back_reason(os.path.relpath(was, root))), watcher)
+            note_put_back(sorter.journal(), root, back, watcher.handed)
             unreported = {entry for entry, _, _ in late} | {e.path if isinstance(e, Skipped) else e for e in batch}
             refusals: dict[str, int] = {}  # the batch's moves refused file by file, by reason
             try:  # each result reported as it comes: those before a failure were moved

@@ -39,20 +39,26 @@ if TYPE_CHECKING:
     from watchdog.observers.api import BaseObserver
 
     from sorter.media.folders import Skipped
+    from sorter.sorting.left_before import Left
 
 Notice = observers.Notice
-Signature = tuple[int, ...]  # the start of a `stamp`: (inode, size, mtime_ns), or all of it
+Signature = tuple[int, ...]  # the start of a `stamp`: (inode, size, mtime_ns), with the mode and owner, or all of it
 
 
-def stamp(st: os.stat_result, inodes_last: bool = True) -> tuple[int, int, int, int, int, int]:
+def stamp(st: os.stat_result, inodes_last: bool = True) -> tuple[int, int, int, int, int, int, int]:
     """What the watcher tells a file's changes by. (inode, size, mtime_ns): its content; a file
     left in place for what it holds (unsure, neither) is looked at again only when they change.
     (mode, uid, gid) after them: what a chmod, chown or chgrp changes, how a file left unreadable
-    ("Permission denied") becomes readable unwritten: such a file is compared by the whole stamp
-    (`Watcher.settle`). Not the ctime: a hard link, an xattr or a backup tool sets it too. Not
-    the inode (0 in its place) where numbers do not last (`verdicts.inodes_last`): exfat-fuse
-    numbers a file anew once the kernel forgets it, and a photo left there was judged again."""
-    return st.st_ino if inodes_last else 0, st.st_size, st.st_mtime_ns, st.st_mode, st.st_uid, st.st_gid
+    ("Permission denied") becomes readable unwritten: such a file is compared by these six
+    (`Watcher.settle`). The ctime last, which a running watch does not compare: a hard link, an
+    xattr or a backup tool sets it too, and a damaged photo was said again at each. A watch
+    started again does (`sorting.left_before`), where inodes last: a photo rewritten in place, or
+    replaced by one given its freed inode, of its size and with its time put back (`touch -r`,
+    `cp -p`), changes nothing else. Not the inode (0 in its place) where numbers do not last
+    (`verdicts.inodes_last`): exfat-fuse numbers a file anew once the kernel forgets it, and a
+    photo left there was judged again."""
+    return (st.st_ino if inodes_last else 0, st.st_size, st.st_mtime_ns, st.st_mode, st.st_uid, st.st_gid,
+            st.st_ctime_ns)
 
 
 @dataclass(frozen=True)
@@ -157,9 +163,12 @@ class Watcher:
         self._candidates: dict[Path, _Candidate] = {}
         # Files we looked at and left in place (unsure, unreadable, ...): not again until they change.
         self._settled: dict[Path, Signature] = {}
+        self._running: dict[Path, int] = {}  # those left before, till the first scan: `left_before`
+        self._back: set[Path] = set()  # of them, those the user put back, till the first scan
         #: Of the photos and videos the latest scan found, those left in place unchanged (`_settled`):
         #: at the first, those an earlier sort or watch left (`left_before`), not judged again.
         self.unchanged = 0
+        self.unchanged_back = 0  # of them, at the first scan, those the user put back
         #: The latest batch's files as `lstat` saw them when handed out, complete: what they are
         #: judged as (`Sorter.sort_entries`), not looked at again.
         self.handed: dict[Path, os.stat_result] = {}
@@ -245,15 +254,18 @@ class Watcher:
             return None
         with self._lock:
             full = stamp(self.handed.get(path, st), self.inodes_last)
-            signature = self._settled[path] = full if unreadable else full[:3]
+            signature = self._settled[path] = full[:6] if unreadable else full[:3]
         return signature
 
-    def left_before(self, signatures: dict[Path, Signature]) -> None:
+    def left_before(self, left: dict[Path, Left]) -> None:
         """Files an earlier sort or watch left in place (`sorting.left_before`), by the signature
         each had then: skipped, as if this watch had judged them (`settle`), until they change.
-        Before the first scan, which drops those no longer there."""
+        Before the first scan, which drops those no longer there, and compares them by the
+        running watch's signature from then on (`Left.running`)."""
         with self._lock:
-            self._settled.update(signatures)
+            self._settled.update((path, each.signature) for path, each in left.items())
+            self._running.update((path, each.running) for path, each in left.items())
+            self._back = {path for path, each in left.items() if each.back}
 
     # ------------------------------------------------------------------ scanning
 
@@ -288,6 +300,12 @@ class Watcher:
         unchanged = [path for path, signature in settled.items() if _still(path, signature, self.inodes_last)]
         for path in unchanged:
             del found[path]
+        with self._lock:  # as this watch would have settled them, from now on (`Left.running`)
+            for path in unchanged:
+                if (running := self._running.get(path)) is not None and path in self._settled:
+                    self._settled[path] = self._settled[path][:running]
+            self._running = {}
+            back, self._back = self._back, set()
         now = self.clock()
         added = []
         with self._lock:
@@ -296,6 +314,7 @@ class Watcher:
                     self._candidates[path] = _Candidate(now)
                     added.append(path)
         self.unchanged = sum(map(self._counted, unchanged))
+        self.unchanged_back = sum(self._counted(path) for path in unchanged if path in back)
         return sum(map(self._counted, added))  # not under the lock: a .MOV costs a few lstat calls and a read
 
     def scan_if_due(self) -> int | None:
