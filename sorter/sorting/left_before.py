@@ -1,7 +1,8 @@
 """Photos an earlier sort or watch of the folder judged and left in place (neither, unsure,
 unreadable), unchanged since, and judged by the same, and those a watch found put back by the user
-(`PUT_BACK`), unchanged since: what a watch started again does not judge, nor say, again. A service restarted daily on a camera roll of hundreds of non-pet photos ran the network
-on all of them at each start, and said each "neither" again.
+(`PUT_BACK`), unchanged since: what a watch started again does not judge, nor say, again. A
+service restarted daily on a camera roll of hundreds of non-pet photos ran the network on all
+of them at each start, and said each "neither" again.
 
 The journal's "seen" record of such a photo keeps, besides its identity and modification time,
 what judged it (`judge_of`: the network, the personal head, `--min-confidence`), its mode and
