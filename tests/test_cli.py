@@ -109,6 +109,10 @@ def test_unknown_option_is_a_usage_error() -> None:
     (["sort", ".", "--min-confidence", "most"],
      "Error: Invalid value for '--min-confidence': 'most' is not a number; give one from 0 to 1 (see 'sorter sort -h')"),
     (["sortt", "."], "Error: No such command 'sortt'. Did you mean 'sort'? (see 'sorter -h')"),
+    # sorter's own options: the parser had taken them out of the arguments, which then looked like
+    # `sorter` alone, whose error typer draws in a box under a usage line.
+    (["--bogus"], "Error: No such option: --bogus (see 'sorter -h')"),
+    (["-V"], "Error: No such option: -V (see 'sorter -h')"),
     (["sort", ".", "--json", "--jsonl"], "Error: Invalid value for '--json' / '--jsonl': choose one (see 'sorter sort -h')"),
     (["train", ".", "--out", "mdir"],
      "Error: Invalid value for '--out': must end in .keras (got mdir) (see 'sorter train -h')"),
