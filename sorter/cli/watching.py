@@ -10,7 +10,7 @@ import typer
 
 from sorter.cli.console import err, fail, shown
 from sorter.cli.interrupts import interrupted, journal_size
-from sorter.cli.options import MinConfidenceOption, ModelOption, NoPersonalOption, folder_argument
+from sorter.cli.options import MinConfidenceOption, ModelOption, NoPersonalOption, folder_argument, path_option
 from sorter.cli.results import FileLog, moved_line, videos_line
 from sorter.config import as_typed
 from sorter.errors import SorterError
@@ -29,7 +29,7 @@ def watch_command(
     ] = False,
     min_confidence: MinConfidenceOption = 0.0,
     log_file: Annotated[
-        Optional[Path], typer.Option("--log-file", help="Also append each decision, timestamped, to this file.")
+        Optional[Path], path_option("--log-file", help="Also append each decision, timestamped, to this file.")
     ] = None,
     polling: Annotated[
         bool,

@@ -37,6 +37,12 @@ class Split:
     kind_of: dict[Path, str] = field(default_factory=dict)
 
 
+def missing_folder(folder: Path, option: str, what: str) -> str:
+    """What is wrong with the folder an `option` names that is not one: not there (`what` not
+    found), or a file, which said "folder not found" too."""
+    return f"{option} {folder}: not a folder" if folder.exists() else f"{what} not found: {folder}"
+
+
 def class_folders(data_dir: Path, other_dirs: tuple[Path, ...] = ()) -> dict[str, Path]:
     """Cat/, Dog/ and, when DATA_DIR has one, Other/ (the --other folders are listed apart)."""
     if not data_dir.is_dir():
@@ -61,7 +67,7 @@ def class_folders(data_dir: Path, other_dirs: tuple[Path, ...] = ()) -> dict[str
         )
     for other_dir in other_dirs:
         if not other_dir.is_dir():
-            raise UsageError(f"--other folder not found: {other_dir}")
+            raise UsageError(missing_folder(other_dir, "--other", "--other folder"))
         for label in CLASS_NAMES:
             pets, others = found[label].resolve(), other_dir.resolve()
             if pets.is_relative_to(others) or others.is_relative_to(pets):
