@@ -75,7 +75,11 @@ def watch_command(
             args += ["--log-file", os.path.abspath(log_file)]
         from sorter.watching.systemd import systemd_unit
 
-        print(systemd_unit(folder, args), end="")  # not rich: no markup, emoji codes or wrapping
+        try:
+            unit = systemd_unit(folder, args)
+        except SorterError as exc:
+            raise fail(exc) from None
+        print(unit, end="")  # not rich: no markup, emoji codes or wrapping
         if not folder.exists():
             err.print(f"note: {shown(str(folder))} is not there now; the unit waits for it (while it is missing, "
                       "sorter watch exits with status 2 and systemd starts it again 10 s later)", soft_wrap=True)
