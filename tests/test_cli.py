@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 import subprocess
@@ -41,6 +42,17 @@ def test_help_wraps_each_paragraph_to_the_terminal(command: str) -> None:
     description = [line.strip() for line in result.stdout.split("╭")[0].splitlines()]
     prose = [line for line in description if line and not line.startswith(("Usage:", "sorter ", "--"))]
     assert prose and all(line.endswith((".", ":")) for line in prose), prose
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_an_example_over_two_lines_can_be_pasted_whole(command: str) -> None:
+    """train's example went on to `--other ...` on a line of its own without a `\\`: pasted, it
+    ran without --other, and the next line was a command not found."""
+    result = CliRunner(env={"COLUMNS": "80"}).invoke(app, [command, "--help"])
+    lines = [line.rstrip() for line in result.stdout.split("╭")[0].splitlines()]
+    for line, after in itertools.pairwise(lines):
+        if line.strip().startswith("sorter ") and after.strip().startswith("--"):
+            assert line.endswith(" \\"), (line, after)
 
 
 USAGE = {"train": "DATA_DIR", "evaluate": "DATA_DIR", "learn": "[DIRECTORY]"}
@@ -447,9 +459,11 @@ def test_a_dry_runs_json_says_what_a_sort_would_be_refused(tmp_path, fake_model)
             assert whole["refused_into"] == []
 
 
-def test_train_s_help_gives_every_whole_number_option_its_range() -> None:
-    help_text = " ".join(runner.invoke(app, ["train", "-h"], env={"COLUMNS": "200"}).stdout.split())
+def test_train_s_help_gives_every_number_option_its_range() -> None:
+    help_text = " ".join(runner.invoke(app, ["train", "-h"], env={"COLUMNS": "200"}).stdout.replace("│", " ").split())
     for said in ("Epochs, from 1 to 10000", "validation loss, from 1 to 10000", "from 32 to 512",
                  "from 0 to 4294967295", "Images per training step, from 1 to 65536",
-                 "images per class, from 1 to 1000000000"):
+                 "images per class, from 1 to 1000000000",
+                 # and the two fractional ones, which said none
+                 "cosine decay), from 1e-06 to 1.", "(learning without forgetting), from 0 (not at all) to 100."):
         assert said in help_text, said

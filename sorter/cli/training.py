@@ -88,14 +88,15 @@ def train(
     learning_rate: Annotated[
         Optional[float],
         typer.Option(parser=number_from(LEAST_LEARNING_RATE, LARGEST_LEARNING_RATE), metavar="FLOAT",
-                     help="Peak learning rate (warm-up, then cosine decay). (default: 2e-4 / 3e-3)"),
+                     help=f"Peak learning rate (warm-up, then cosine decay), from {LEAST_LEARNING_RATE:g} to "
+                     f"{LARGEST_LEARNING_RATE:g}. (default: 2e-4 / 3e-3)"),
     ] = None,
     distill: Annotated[
         Optional[float],
         typer.Option(parser=number_from(0.0, LARGEST_DISTILL), metavar="FLOAT",
                      help="How much keeping the pretrained network's ImageNet answers weighs "
-                     "beside the classes while fine-tuning (learning without forgetting); 0: not at all. "
-                     "(default: 0)"),
+                     "beside the classes while fine-tuning (learning without forgetting), from 0 (not at all) to "
+                     f"{LARGEST_DISTILL:g}. (default: 0)"),
     ] = None,
     init_from: Annotated[
         Optional[Path],
@@ -127,7 +128,7 @@ def train(
 
     Example:
 
-      sorter train ../shared/datasets/dogs-vs-cats-200 --out model.keras
+      sorter train ../shared/datasets/dogs-vs-cats-200 --out model.keras \\
         --other ../shared/datasets/caltech101-not-pets
     """
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
