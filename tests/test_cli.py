@@ -200,6 +200,10 @@ def test_unknown_option_is_a_usage_error() -> None:
      "Error: Invalid value for '--forget': deletes the whole personal model (every named pet, every correction) "
      "and takes no folder; to forget one pet, move her folder out of cats/ or dogs/ and run `sorter learn` on the "
      "folder she was learnt in (see 'sorter learn -h')"),
+    # It ignored --model, exit 0, having deleted the personal model.
+    (["learn", "--forget", "--model", "/x.keras"],
+     "Error: Invalid value for '--forget' / '--model': deletes the whole personal model, whichever model it was "
+     "learnt on: give one or the other (see 'sorter learn -h')"),
     (["learn"], "Error: Missing argument 'DIRECTORY': give the folder to learn from, or --forget "
                 "(see 'sorter learn -h')"),
 ])
