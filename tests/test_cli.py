@@ -263,11 +263,14 @@ def test_a_folder_sorter_cannot_read_is_refused_in_one_line_naming_it(tmp_path, 
     assert os.listdir(tmp_path / "P" / "U") == ["a.jpg"]  # nothing written
 
 
-@pytest.mark.parametrize("port", ["70000", "-1", "http"])
-def test_a_port_out_of_range_reads_as_the_other_range_errors(port: str, tmp_path) -> None:
+@pytest.mark.parametrize("port, said", [
+    ("70000", "70000"), ("-1", "-1"), ("http", "http"),
+    ("", "''"), ("8 0", "'8 0'"),  # blank, or a blank in it: quoted ("Invalid value for '--port':  is not ...")
+])
+def test_a_port_out_of_range_reads_as_the_other_range_errors(port: str, said: str, tmp_path) -> None:
     result = runner.invoke(app, ["review", str(tmp_path), "--port", port])
     assert result.exit_code == 2
-    assert result.stderr.startswith(f"Error: Invalid value for '--port': {port} is not a port number (0-65535) ")
+    assert result.stderr.startswith(f"Error: Invalid value for '--port': {said} is not a port number (0-65535) ")
 
 
 def test_help_names_no_python_type() -> None:

@@ -89,7 +89,9 @@ def port_number(value: str | int) -> int:
     except ValueError:
         port = -1
     if not 0 <= port <= 65535:
-        raise typer.BadParameter(f"{value} is not a port number (0-65535)")
+        # quoted where it would not be seen: `--port ''` said ":  is not a port number"
+        shown = value if str(value) and not any(c.isspace() for c in str(value)) else repr(value)
+        raise typer.BadParameter(f"{shown} is not a port number (0-65535)")
     return port
 
 
