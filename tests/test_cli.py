@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 import subprocess
@@ -41,6 +42,17 @@ def test_help_wraps_each_paragraph_to_the_terminal(command: str) -> None:
     description = [line.strip() for line in result.stdout.split("╭")[0].splitlines()]
     prose = [line for line in description if line and not line.startswith(("Usage:", "sorter ", "--"))]
     assert prose and all(line.endswith((".", ":")) for line in prose), prose
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_an_example_over_two_lines_can_be_pasted_whole(command: str) -> None:
+    """train's example went on to `--other ...` on a line of its own without a `\\`: pasted, it
+    ran without --other, and the next line was a command not found."""
+    result = CliRunner(env={"COLUMNS": "80"}).invoke(app, [command, "--help"])
+    lines = [line.rstrip() for line in result.stdout.split("╭")[0].splitlines()]
+    for line, after in itertools.pairwise(lines):
+        if line.strip().startswith("sorter ") and after.strip().startswith("--"):
+            assert line.endswith(" \\"), (line, after)
 
 
 USAGE = {"train": "DATA_DIR", "evaluate": "DATA_DIR", "learn": "[DIRECTORY]"}
@@ -109,6 +121,10 @@ def test_unknown_option_is_a_usage_error() -> None:
     (["sort", ".", "--min-confidence", "most"],
      "Error: Invalid value for '--min-confidence': 'most' is not a number; give one from 0 to 1 (see 'sorter sort -h')"),
     (["sortt", "."], "Error: No such command 'sortt'. Did you mean 'sort'? (see 'sorter -h')"),
+    # sorter's own options: the parser had taken them out of the arguments, which then looked like
+    # `sorter` alone, whose error typer draws in a box under a usage line.
+    (["--bogus"], "Error: No such option: --bogus (see 'sorter -h')"),
+    (["-V"], "Error: No such option: -V (see 'sorter -h')"),
     (["sort", ".", "--json", "--jsonl"], "Error: Invalid value for '--json' / '--jsonl': choose one (see 'sorter sort -h')"),
     (["train", ".", "--out", "mdir"],
      "Error: Invalid value for '--out': must end in .keras (got mdir) (see 'sorter train -h')"),
@@ -184,6 +200,10 @@ def test_unknown_option_is_a_usage_error() -> None:
      "Error: Invalid value for '--forget': deletes the whole personal model (every named pet, every correction) "
      "and takes no folder; to forget one pet, move her folder out of cats/ or dogs/ and run `sorter learn` on the "
      "folder she was learnt in (see 'sorter learn -h')"),
+    # It ignored --model, exit 0, having deleted the personal model.
+    (["learn", "--forget", "--model", "/x.keras"],
+     "Error: Invalid value for '--forget' / '--model': deletes the whole personal model, whichever model it was "
+     "learnt on: give one or the other (see 'sorter learn -h')"),
     (["learn"], "Error: Missing argument 'DIRECTORY': give the folder to learn from, or --forget "
                 "(see 'sorter learn -h')"),
 ])
@@ -243,11 +263,14 @@ def test_a_folder_sorter_cannot_read_is_refused_in_one_line_naming_it(tmp_path, 
     assert os.listdir(tmp_path / "P" / "U") == ["a.jpg"]  # nothing written
 
 
-@pytest.mark.parametrize("port", ["70000", "-1", "http"])
-def test_a_port_out_of_range_reads_as_the_other_range_errors(port: str, tmp_path) -> None:
+@pytest.mark.parametrize("port, said", [
+    ("70000", "70000"), ("-1", "-1"), ("http", "http"),
+    ("", "''"), ("8 0", "'8 0'"),  # blank, or a blank in it: quoted ("Invalid value for '--port':  is not ...")
+])
+def test_a_port_out_of_range_reads_as_the_other_range_errors(port: str, said: str, tmp_path) -> None:
     result = runner.invoke(app, ["review", str(tmp_path), "--port", port])
     assert result.exit_code == 2
-    assert result.stderr.startswith(f"Error: Invalid value for '--port': {port} is not a port number (0-65535) ")
+    assert result.stderr.startswith(f"Error: Invalid value for '--port': {said} is not a port number (0-65535) ")
 
 
 def test_help_names_no_python_type() -> None:
@@ -443,9 +466,11 @@ def test_a_dry_runs_json_says_what_a_sort_would_be_refused(tmp_path, fake_model)
             assert whole["refused_into"] == []
 
 
-def test_train_s_help_gives_every_whole_number_option_its_range() -> None:
-    help_text = " ".join(runner.invoke(app, ["train", "-h"], env={"COLUMNS": "200"}).stdout.split())
+def test_train_s_help_gives_every_number_option_its_range() -> None:
+    help_text = " ".join(runner.invoke(app, ["train", "-h"], env={"COLUMNS": "200"}).stdout.replace("│", " ").split())
     for said in ("Epochs, from 1 to 10000", "validation loss, from 1 to 10000", "from 32 to 512",
                  "from 0 to 4294967295", "Images per training step, from 1 to 65536",
-                 "images per class, from 1 to 1000000000"):
+                 "images per class, from 1 to 1000000000",
+                 # and the two fractional ones, which said none
+                 "cosine decay), from 1e-06 to 1.", "(learning without forgetting), from 0 (not at all) to 100."):
         assert said in help_text, said

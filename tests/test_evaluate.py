@@ -207,10 +207,21 @@ def test_a_report_folder_that_cannot_be_made_is_refused_before_scoring(tmp_path:
     use(monkeypatch, FakeClassifier())
     data = labelled(tmp_path / "data", other=None)
     (tmp_path / "a-file").write_text("not a folder")
-    for report, why in (("a-file", "(File exists)"), ("a-file/sub", "(Not a directory)")):
+    for report, why in (("a-file", "not a folder"), ("a-file/sub", "cannot make that folder (Not a directory)")):
         result = runner.invoke(app, ["evaluate", str(data), "--report", str(tmp_path / report)])
-        assert result.exit_code == 2 and result.stderr == (
-            f"Error: --report {tmp_path / report}: cannot make that folder {why}\n"), result.output
+        assert result.exit_code == 2 and result.stderr == f"Error: --report {tmp_path / report}: {why}\n", result.output
+
+
+@pytest.mark.parametrize("option", ["--other", "--holdout"])
+def test_a_file_given_for_a_folder_of_non_pets_is_said_to_be_no_folder(tmp_path: Path, monkeypatch, option) -> None:
+    """It was "--other folder not found: notes.txt", of a file that is there."""
+    use(monkeypatch, ThreeClassFake())
+    data = labelled(tmp_path / "data", other=None)
+    (tmp_path / "notes.txt").write_text("not a folder")
+
+    result = runner.invoke(app, ["evaluate", str(data), option, str(tmp_path / "notes.txt")])
+
+    assert (result.exit_code, result.stderr) == (2, f"Error: {option} {tmp_path / 'notes.txt'}: not a folder\n")
 
 
 def test_a_three_class_model_on_pets_only_shows_pets_lost_to_neither(tmp_path: Path, monkeypatch) -> None:

@@ -1323,3 +1323,18 @@ def test_a_photo_put_back_on_the_review_page_is_not_sorted_again(folder, monkeyp
     write_image(root / "person.jpg", RED)
     again = runner.invoke(app, ["sort", str(root), "--verbose"])
     assert again.exit_code == 0 and "moved person.jpg -> dogs/person.jpg (dog, 100%)" in again.output, again.output
+
+
+def test_a_model_not_there_is_refused_before_serving(tmp_path: Path) -> None:
+    """`review --model /nonexistent.keras` served the page, its Learn button bound to fail; sort
+    and learn refuse such a --model at once. Its own process: served, it would never return."""
+    write_image(tmp_path / "dogs" / "rex.png", (0, 0, 255))
+    command = [sys.executable, "-m", "sorter", "review", str(tmp_path), "--no-browser",
+               "--model", str(tmp_path / "nope.keras")]
+
+    result = subprocess.run(command, capture_output=True, text=True, timeout=60,
+                            cwd=Path(__file__).resolve().parent.parent)
+
+    assert (result.returncode, result.stdout) == (1, "")
+    assert result.stderr == f"Error: model not found: {tmp_path / 'nope.keras'}\n"
+    assert not (tmp_path / ".sorter").exists()

@@ -728,6 +728,8 @@ def test_cli_json_reports_neither(tmp_path: Path, car_and_rex) -> None:
         (["sort", "{tmp}", "--model", "{tmp}/fake.keras"], 1, "cannot load model"),
         (["sort", "{tmp}", "--model", "{tmp}/only.keras"], 1, "only.tflite not found beside"),
         (["sort", "{tmp}", "--model", "{tmp}/labels.csv"], 1, "not a sorter model"),
+        (["sort", "{tmp}", "--model", "{tmp}/zzz"], 1, "model not found: {tmp}/zzz"),  # not "not a sorter model"
+        (["evaluate", "{tmp}", "--model", "{tmp}/zzz.onnx"], 1, "model not found: {tmp}/zzz.onnx"),
         (["sort", "{tmp}", "--model", "{tmp}/saved.keras"], 1, "saved.keras is a folder; give the model's file"),
         (["evaluate", "{tmp}", "--model", "{tmp}"], 1, "{tmp} is a folder; give the model's file"),
         (["sort", "{tmp}", "--min-confidence", "2"], 2, "2 is not a number from 0 to 1"),
@@ -738,6 +740,18 @@ def test_cli_json_reports_neither(tmp_path: Path, car_and_rex) -> None:
         (["undo", "{tmp}"], 2, "nothing to undo"),
         *(([command, ""], 2, "an empty path (a variable that is not set?)")  # `sorter sort "$UNSET"`: not this folder
           for command in ("sort", "undo", "watch", "review", "learn", "train", "evaluate")),
+        # ... and as a path option's value, where it meant this folder: evaluate wrote its report here, and
+        # `--log-file ''` said "cannot open log file .: Is a directory".
+        *((args, 2, f"Invalid value for '{option}': an empty path (a variable that is not set?)") for args, option in (
+            (["evaluate", "{tmp}", "--report", ""], "--report"),
+            (["evaluate", "{tmp}", "--other", "", "--other", "{tmp}"], "--other"),
+            (["evaluate", "{tmp}", "--holdout", ""], "--holdout"),
+            (["sort", "{tmp}", "--log-file", ""], "--log-file"),
+            (["watch", "{tmp}", "--log-file", ""], "--log-file"),
+            (["sort", "{tmp}", "--model", ""], "--model' / '-m"),
+            (["train", "{tmp}", "--out", ""], "--out' / '-o"),
+            (["train", "{tmp}", "--backbone", "none", "--init-from", ""], "--init-from"),
+        )),
     ],
 )
 def test_bad_input_gets_one_clear_line_and_an_exit_code(tmp_path: Path, args, code: int, message: str) -> None:

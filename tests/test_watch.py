@@ -356,6 +356,30 @@ def test_print_systemd_unit_carries_where_the_personal_model_is(tmp_path: Path, 
     assert result.exit_code == 0 and "XDG_DATA_HOME" not in result.stdout
 
 
+@pytest.mark.parametrize("name, why", [
+    ("new\nphotos", "has a newline or another control character"),
+    (os.fsdecode(b"caf\xe9"), "is not UTF-8"),  # Latin-1, as an old camera card or share names it
+])
+@pytest.mark.parametrize("where", ["folder", "log file"])
+def test_print_systemd_unit_refuses_a_path_no_unit_can_hold(tmp_path: Path, name: str, why: str, where: str) -> None:
+    # A newline split Description= in two; a name that is not UTF-8 made systemd refuse the whole
+    # unit ("String is not UTF-8 clean"). Both were printed, exit 0.
+    from typer.testing import CliRunner
+
+    from sorter.cli import app
+
+    path = tmp_path / name
+    folder = path if where == "folder" else tmp_path
+    folder.mkdir(exist_ok=True)
+    args = ["watch", str(folder), "--print-systemd-unit"] + (["--log-file", str(path)] if where == "log file" else [])
+
+    result = CliRunner().invoke(app, args)
+
+    shown = str(path).replace("\n", "\\n").replace("\udce9", "\\xe9")
+    assert (result.exit_code, result.stdout) == (2, "")
+    assert result.stderr == f"Error: {shown}: cannot write a systemd unit for a path whose name {why}; rename it\n"
+
+
 def watched_through_the_cli(root: Path, monkeypatch, settings: watcher.WatchSettings,
                             meanwhile: Callable[[], None] = lambda: time.sleep(0.3)):
     """`sorter watch ROOT` through the CLI on the fake model, stopped once it has made its

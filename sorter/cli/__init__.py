@@ -74,10 +74,11 @@ class _OneLineErrors(_PlainHelp, TyperGroup):
     inside its `invoke`) are one `Error: ...` line."""
 
     def make_context(self, info_name, args, parent=None, **extra):
+        alone = not args  # read now: the parser takes the options out of `args` as it goes
         try:
             return super().make_context(info_name, args, parent, **extra)
         except typer.TyperException as exc:
-            if not args:  # `sorter` alone: no_args_is_help shows the help, as it should
+            if alone:  # `sorter` alone: no_args_is_help shows the help, as it should
                 raise
             raise fail_usage(exc) from None
         except KeyboardInterrupt:  # while the options are read: the same as in the command

@@ -46,6 +46,9 @@ def learn(
             "deletes the whole personal model (every named pet, every correction) and takes no "
             "folder; to forget one pet, move her folder out of cats/ or dogs/ and run `sorter learn` on "
             "the folder she was learnt in", "--forget"))
+    if forget and model is not None:  # the personal model is one, whatever model it was learnt on
+        raise fail(OptionError("deletes the whole personal model, whichever model it was learnt on: "
+                               "give one or the other", "--forget", "--model"))
     if forget:
         try:  # after a learn that is running (it would save what was forgotten again), said once
             removed = learning.forget(lambda *_: err.print("Waiting for another `sorter learn` to finish…", markup=False))

@@ -9,9 +9,26 @@ import typer
 
 from sorter.training.limits import not_a_number, number_within, wanted, whole_number_from
 
+
+def _path(value: str | Path) -> Path:
+    """A path option as typed: "" (`--report "$UNSET"`) is refused, not taken for the current
+    folder, which is what `Path("")` means (evaluate wrote its PNGs there; `--log-file ''` said
+    `cannot open log file .: Is a directory`)."""
+    if isinstance(value, Path):  # a default
+        return value
+    if not value:
+        raise typer.BadParameter("an empty path (a variable that is not set?)")
+    return Path(value)
+
+
+def path_option(*names: str, **options) -> typer.Option:
+    """An option naming a file or a folder (`_path`), for `Annotated[Path, ...]`."""
+    return typer.Option(*names, parser=_path, metavar=options.pop("metavar", "<path>"), **options)
+
+
 ModelOption = Annotated[
     Optional[Path],
-    typer.Option(
+    path_option(
         "--model", "-m", help="MODEL.keras from `sorter train` (runs its int8 MODEL.tflite; default: the bundled model)."
     ),
 ]
@@ -23,7 +40,7 @@ NoPersonalOption = Annotated[
 ]
 
 LogFileOption = Annotated[
-    Optional[Path], typer.Option("--log-file", help="Also append a line per file, timestamped, to this file.")
+    Optional[Path], path_option("--log-file", help="Also append a line per file, timestamped, to this file.")
 ]
 
 
@@ -72,7 +89,9 @@ def port_number(value: str | int) -> int:
     except ValueError:
         port = -1
     if not 0 <= port <= 65535:
-        raise typer.BadParameter(f"{value} is not a port number (0-65535)")
+        # quoted where it would not be seen: `--port ''` said ":  is not a port number"
+        shown = value if str(value) and not any(c.isspace() for c in str(value)) else repr(value)
+        raise typer.BadParameter(f"{shown} is not a port number (0-65535)")
     return port
 
 

@@ -10,7 +10,14 @@ from typing import TYPE_CHECKING, Annotated, Optional
 import typer
 
 from sorter.cli.console import err, fail, out, printable, progress_bar, shown
-from sorter.cli.options import ModelOption, NoPersonalOption, folder_argument, number_from, whole_number
+from sorter.cli.options import (
+    ModelOption,
+    NoPersonalOption,
+    folder_argument,
+    number_from,
+    path_option,
+    whole_number,
+)
 from sorter.errors import SorterError
 from sorter.training.limits import (
     LARGEST_BATCH,
@@ -34,17 +41,16 @@ def train(
     data_dir: Annotated[
         Path, folder_argument("Folder with Cat/ and Dog/ (or cats/, dogs/) subfolders, and optionally Other/.")
     ],
-    out_path: Annotated[Path, typer.Option("--out", "-o", help="Where to save the .keras model.")] = Path("model.keras"),
+    out_path: Annotated[Path, path_option("--out", "-o", help="Where to save the .keras model.")] = Path("model.keras"),
     other: Annotated[
         Optional[list[Path]],
-        typer.Option(metavar="<path>",
-                     help="Photos that are neither cats nor dogs (sub-folders per kind), for a third outcome; "
-                     "repeat it for several folders. Default: DATA_DIR/Other/ when there is one."),
+        path_option(help="Photos that are neither cats nor dogs (sub-folders per kind), for a third outcome; "
+                    "repeat it for several folders. Default: DATA_DIR/Other/ when there is one."),
     ] = None,
     holdout: Annotated[
         Optional[Path],
-        typer.Option(help="Non-pets from sources the training photos do not share (sub-folders per kind), scored "
-                     "after training and recorded: validation only, never trained on."),
+        path_option(help="Non-pets from sources the training photos do not share (sub-folders per kind), scored "
+                    "after training and recorded: validation only, never trained on."),
     ] = None,
     backbone: Annotated[
         str,
@@ -82,19 +88,20 @@ def train(
     learning_rate: Annotated[
         Optional[float],
         typer.Option(parser=number_from(LEAST_LEARNING_RATE, LARGEST_LEARNING_RATE), metavar="FLOAT",
-                     help="Peak learning rate (warm-up, then cosine decay). (default: 2e-4 / 3e-3)"),
+                     help=f"Peak learning rate (warm-up, then cosine decay), from {LEAST_LEARNING_RATE:g} to "
+                     f"{LARGEST_LEARNING_RATE:g}. (default: 2e-4 / 3e-3)"),
     ] = None,
     distill: Annotated[
         Optional[float],
         typer.Option(parser=number_from(0.0, LARGEST_DISTILL), metavar="FLOAT",
                      help="How much keeping the pretrained network's ImageNet answers weighs "
-                     "beside the classes while fine-tuning (learning without forgetting); 0: not at all. "
-                     "(default: 0)"),
+                     "beside the classes while fine-tuning (learning without forgetting), from 0 (not at all) to "
+                     f"{LARGEST_DISTILL:g}. (default: 0)"),
     ] = None,
     init_from: Annotated[
         Optional[Path],
-        typer.Option(help="With --backbone none: fine-tune MODEL.keras (trained on the same split) instead of "
-                     "starting from random weights."),
+        path_option(help="With --backbone none: fine-tune MODEL.keras (trained on the same split) instead of "
+                    "starting from random weights."),
     ] = None,
     distribute: Annotated[
         str,
@@ -121,7 +128,7 @@ def train(
 
     Example:
 
-      sorter train ../shared/datasets/dogs-vs-cats-200 --out model.keras
+      sorter train ../shared/datasets/dogs-vs-cats-200 --out model.keras \\
         --other ../shared/datasets/caltech101-not-pets
     """
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
@@ -248,19 +255,18 @@ def evaluate(
                      help="all: every image; validation/training: the split recorded in the model's metadata."),
     ] = "all",
     report: Annotated[
-        Optional[Path], typer.Option(help="Write confusion.png and mistakes.png (contact sheet) here.")
+        Optional[Path], path_option(help="Write confusion.png and mistakes.png (contact sheet) here.")
     ] = None,
     other: Annotated[
         Optional[list[Path]],
-        typer.Option(metavar="<path>",
-                     help="Non-pet photos to include instead of DATA_DIR/Other/, repeatable (with --split: "
-                     "default, the folders the model trained with)."),
+        path_option(help="Non-pet photos to include instead of DATA_DIR/Other/, repeatable (with --split: "
+                    "default, the folders the model trained with)."),
     ] = None,
     holdout: Annotated[
         Optional[Path],
-        typer.Option(help="Non-pets from other sources (sub-folders per kind), scored by kind: how the model does "
-                     "on photos like none it trained on. With --split validation: default, the folder the model's "
-                     "metadata records."),
+        path_option(help="Non-pets from other sources (sub-folders per kind), scored by kind: how the model does "
+                    "on photos like none it trained on. With --split validation: default, the folder the model's "
+                    "metadata records."),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")] = False,
     no_personal: NoPersonalOption = False,

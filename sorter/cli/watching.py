@@ -10,7 +10,7 @@ import typer
 
 from sorter.cli.console import err, fail, shown
 from sorter.cli.interrupts import interrupted, journal_size
-from sorter.cli.options import MinConfidenceOption, ModelOption, NoPersonalOption, folder_argument
+from sorter.cli.options import MinConfidenceOption, ModelOption, NoPersonalOption, folder_argument, path_option
 from sorter.cli.results import FileLog, moved_line, videos_line
 from sorter.config import as_typed
 from sorter.errors import SorterError
@@ -29,7 +29,7 @@ def watch_command(
     ] = False,
     min_confidence: MinConfidenceOption = 0.0,
     log_file: Annotated[
-        Optional[Path], typer.Option("--log-file", help="Also append each decision, timestamped, to this file.")
+        Optional[Path], path_option("--log-file", help="Also append each decision, timestamped, to this file.")
     ] = None,
     polling: Annotated[
         bool,
@@ -75,7 +75,11 @@ def watch_command(
             args += ["--log-file", os.path.abspath(log_file)]
         from sorter.watching.systemd import systemd_unit
 
-        print(systemd_unit(folder, args), end="")  # not rich: no markup, emoji codes or wrapping
+        try:
+            unit = systemd_unit(folder, args)
+        except SorterError as exc:
+            raise fail(exc) from None
+        print(unit, end="")  # not rich: no markup, emoji codes or wrapping
         if not folder.exists():
             err.print(f"note: {shown(str(folder))} is not there now; the unit waits for it (while it is missing, "
                       "sorter watch exits with status 2 and systemd starts it again 10 s later)", soft_wrap=True)

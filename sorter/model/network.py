@@ -187,6 +187,8 @@ def check_model_path(path: Path) -> Path:
     if suffix in REFUSED_SUFFIXES:
         raise ModelError(f"{path}: {REFUSED_SUFFIXES[suffix]}")
     if suffix not in (".keras", ".tflite"):
+        if not path.exists():  # a name mistyped (`--model zzz`) is not there, whatever it would have been
+            raise ModelError(f"model not found: {path}")
         raise ModelError(f"{path}: not a sorter model (expected MODEL.keras from `sorter train`, or its MODEL.tflite)")
     read_metadata(path)  # a save cut short names itself before any of its files is found missing
     if not path.is_file():

@@ -431,8 +431,11 @@ def serve(
     `client_timeout`: see `CLIENT_TIMEOUT`."""
     from contextlib import nullcontext
 
+    from sorter.model.lite import resolve_model_path
     from sorter.signals import stop_on_signals
 
+    if model is not None:  # refused at once, as sort and learn refuse it: not at the first Learn click
+        resolve_model_path(model)
     session = Session(root)
     servers = _listen(port)
     app = App(session, servers[0].server_address[1], model)

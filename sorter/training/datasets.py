@@ -37,13 +37,19 @@ class Split:
     kind_of: dict[Path, str] = field(default_factory=dict)
 
 
+def missing_folder(folder: Path, option: str, what: str) -> str:
+    """What is wrong with the folder an `option` names that is not one: not there (`what` not
+    found), or a file, which said "folder not found" too."""
+    return f"{option} {folder}: not a folder" if folder.exists() else f"{what} not found: {folder}"
+
+
 def class_folders(data_dir: Path, other_dirs: tuple[Path, ...] = ()) -> dict[str, Path]:
     """Cat/, Dog/ and, when DATA_DIR has one, Other/ (the --other folders are listed apart)."""
     if not data_dir.is_dir():
         raise UsageError(f"{'not a folder' if data_dir.exists() else 'data folder not found'}: {data_dir}")
     found: dict[str, Path] = {}
     links = []
-    for child in sorted(data_dir.iterdir()):
+    for child in sorted(listed(data_dir)):
         label = next((label for label, names in FOLDER_NAMES.items() if child.name.lower() in names), None)
         if label is None or not child.is_dir():
             continue
@@ -61,7 +67,7 @@ def class_folders(data_dir: Path, other_dirs: tuple[Path, ...] = ()) -> dict[str
         )
     for other_dir in other_dirs:
         if not other_dir.is_dir():
-            raise UsageError(f"--other folder not found: {other_dir}")
+            raise UsageError(missing_folder(other_dir, "--other", "--other folder"))
         for label in CLASS_NAMES:
             pets, others = found[label].resolve(), other_dir.resolve()
             if pets.is_relative_to(others) or others.is_relative_to(pets):
@@ -81,7 +87,7 @@ def refuse_pets(folder: Path, option: str = "") -> None:
     """A folder of non-pets (--other, --holdout, DATA_DIR's Other/) with Cat/ or Dog/ at its top
     (any case): every photo below counts as neither, so those cats and dogs would be trained on,
     or scored, as non-pets. Most likely another PetImages folder given by mistake."""
-    pets = sorted(child.name for child in folder.iterdir() if child.name.lower() in PET_FOLDER_NAMES and child.is_dir())
+    pets = sorted(child.name for child in listed(folder) if child.name.lower() in PET_FOLDER_NAMES and child.is_dir())
     if pets:
         named = f"{option} {folder}" if option else str(folder)
         raise UsageError(f"{named} holds {' and '.join(f'{name}/' for name in pets)}: every photo in it "
@@ -117,10 +123,29 @@ def _by_name(path: Path) -> tuple[int, int | str]:
     return (0, int(path.stem)) if path.stem.isdigit() else (1, path.name)
 
 
+def listed(folder: Path) -> list[Path]:
+    """What `folder` holds, or a UsageError naming the folder that could not be read (a class
+    folder of mode 000 was a PermissionError, a traceback, in train and evaluate)."""
+    try:
+        return list(folder.iterdir())
+    except OSError as exc:
+        raise unreadable_folder(exc, folder) from None
+
+
+def unreadable_folder(exc: OSError, folder: Path | str) -> UsageError:
+    return UsageError(f"cannot read {exc.filename or folder}: {exc.strerror or exc}")
+
+
+def _refuse_unreadable(exc: OSError) -> None:
+    raise unreadable_folder(exc, exc.filename)
+
+
 def images_below(folder: Path) -> list[Path]:
-    """Image files in `folder` and its sub-folders (not following links), in a stable order."""
+    """Image files in `folder` and its sub-folders (not following links), in a stable order. A
+    folder that cannot be read is refused: os.walk would leave it out without a word, and a
+    model be trained or measured on fewer photos than the user gave."""
     found = []
-    for directory, subdirs, names in os.walk(folder):
+    for directory, subdirs, names in os.walk(folder, onerror=_refuse_unreadable):
         subdirs[:] = sorted(d for d in subdirs if entered(d))  # not hidden, nor a NAS's thumbnails (@eaDir)
         here = Path(directory)
         found += sorted(
@@ -156,7 +181,7 @@ def _list_pets(folders: dict[str, Path]) -> dict[str, list[Path]]:
     trained and measured on both (a measure with no cats says 66 % of what?)."""
     files = {
         label: sorted(
-            (p for p in folder.iterdir() if is_image_name(p.name) and p.is_file() and not p.is_symlink()),
+            (p for p in listed(folder) if is_image_name(p.name) and p.is_file() and not p.is_symlink()),
             key=_by_name,
         )
         for label, folder in folders.items()

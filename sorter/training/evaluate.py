@@ -331,6 +331,8 @@ def evaluate(
     )
 
     if report_dir is not None:  # before the scoring, not after it
+        if report_dir.exists() and not report_dir.is_dir():  # mkdir's "File exists" said it was, as a folder
+            raise UsageError(f"--report {report_dir}: not a folder")
         try:
             report_dir.mkdir(parents=True, exist_ok=True)
         except OSError as exc:

@@ -76,10 +76,10 @@ def check_holdout(holdout: Path, photos: tuple[Path, ...], they_are: str, why: s
     folders of `photos` (`they_are` says what they are, `why` why they may not meet), nor hold
     Cat/ or Dog/ at its top.
     Names and `stat`s only: nothing is decoded, so it is checked before anything is."""
-    from sorter.training.datasets import refuse_pets
+    from sorter.training.datasets import missing_folder, refuse_pets
 
     if not holdout.is_dir():
-        raise UsageError(f"hold-out folder not found: {holdout}")
+        raise UsageError(missing_folder(holdout, "--holdout", "hold-out folder"))
     held = holdout.resolve()
     for folder in photos:
         theirs = folder.resolve()
@@ -91,10 +91,10 @@ def check_holdout(holdout: Path, photos: tuple[Path, ...], they_are: str, why: s
 def score_holdout(classifier, folder: Path, progress: Progress = no_progress) -> tuple[list[HeldOut], Scored]:
     """Every photo below `folder` is a non-pet; its first sub-folder is its kind. Returns the
     kinds, in name order, and the scored photos (with those that could not be read)."""
-    from sorter.training.datasets import ALL_CLASSES, images_below, kind_of, kind_shown, refuse_pets
+    from sorter.training.datasets import ALL_CLASSES, images_below, kind_of, kind_shown, missing_folder, refuse_pets
 
     if not folder.is_dir():
-        raise UsageError(f"hold-out folder not found: {folder}")
+        raise UsageError(missing_folder(folder, "--holdout", "hold-out folder"))
     refuse_pets(folder, "--holdout")
     paths = images_below(folder)
     if not paths:

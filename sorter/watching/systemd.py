@@ -7,6 +7,8 @@ import os
 import sys
 from pathlib import Path
 
+from sorter.errors import UsageError
+
 #: What sorter reads from the environment that a user's shell may set and a systemd user
 #: service does not get: where the personal model and named pets are (`personal.personal_dir`).
 #: Without it the service sorted without them.
@@ -46,7 +48,24 @@ def _carried() -> str:
     return "# As set where the unit was printed: where your personal model and named pets are.\n" + "".join(lines)
 
 
+def _refuse_unwritable(text: str) -> None:
+    """A unit is UTF-8 text of one setting a line: systemd refuses the whole unit for a path that
+    is not UTF-8 ("String is not UTF-8 clean"), and a newline in the folder's name split its
+    Description= in two. Such a name cannot be written faithfully: refused, not written wrong."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise UsageError(f"{text}: cannot write a systemd unit for a path whose name is not UTF-8; rename it") from None
+    if any(ord(c) < 32 or ord(c) == 127 for c in text):
+        raise UsageError(f"{text}: cannot write a systemd unit for a path whose name has a newline or another "
+                         "control character; rename it")
+
+
 def systemd_unit(directory: Path, args: list[str]) -> str:
+    """The unit (UsageError for a path that a unit cannot hold: `_refuse_unwritable`)."""
+    carried = (os.environ[name] for name in CARRIED if os.path.isabs(os.environ.get(name, "")))  # as `_carried`
+    for text in (str(directory), *args, *carried):
+        _refuse_unwritable(text)
     command = " ".join(_systemd_quote(a) for a in [*_sorter_executable(), "watch", str(directory), *args])
     description = f"sorter: sort new photos in {directory} into cats/ and dogs/".replace("%", "%%")
     return f"""\
