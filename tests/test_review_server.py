@@ -1164,14 +1164,17 @@ def test_the_review_page_corrects_a_folder_while_sorter_watch_runs(tmp_path: Pat
         watching.join(10)
     assert not any(isinstance(r, BaseException) for r in results), results
 
-    stop_watch, watching, results = run_in_thread(root, fake_classifier, settings=fast)  # restarted
+    notices: list[str] = []
+    stop_watch, watching, results = run_in_thread(root, fake_classifier, settings=fast,  # restarted
+                                                  on_notice=lambda notice: notices.append(notice.message))
     try:
-        assert wait_until(lambda: any(r.path.name == "person.jpg" for r in results), 10), results
+        assert wait_until(lambda: notices, 10), results
         time.sleep(0.3)
     finally:
         stop_watch.set()
         watching.join(10)
-    assert [(r.path.name, r.status) for r in results] == [("person.jpg", "skipped")], results
+    # Put back, and unchanged since: left there, and not said again (`sorting.left_before`).
+    assert results == [] and "(1 you put back) and unchanged since" in notices[0], (results, notices)
     assert (root / "person.jpg").is_file()
     with FolderLock(root):  # free again
         pass
@@ -1212,16 +1215,18 @@ def test_a_watch_leaves_a_photo_put_back_there_when_it_is_renamed_and_after_a_re
                                             ("person at the beach.jpg", "you put it back from dogs/person.jpg; left there")]
     assert sorted(p.name for p in root.iterdir() if p.is_file()) == ["our tabby.jpg", "person at the beach.jpg"]
 
-    stop_watch, watching, results = run_in_thread(root, fake_classifier, settings=fast)  # restarted
+    notices: list[str] = []
+    stop_watch, watching, results = run_in_thread(root, fake_classifier, settings=fast,  # restarted
+                                                  on_notice=lambda notice: notices.append(notice.message))
     try:
-        assert wait_until(lambda: len(skipped(results)) == 2, 10), results
+        assert wait_until(lambda: notices, 10), results
         time.sleep(0.3)
     finally:
         stop_watch.set()
         watching.join(10)
-    assert sorted(skipped(results)) == [("our tabby.jpg", "you put it back from cats/tabby.jpg; left there"),
-                                        ("person at the beach.jpg", "you put it back from dogs/person.jpg; left there")]
-    assert len(results) == 2, results
+    # Both put back and unchanged since: left there, and not said again (`sorting.left_before`).
+    assert results == [] and "(2 you put back) and unchanged since" in notices[0], (results, notices)
+    assert sorted(p.name for p in root.iterdir() if p.is_file()) == ["our tabby.jpg", "person at the beach.jpg"]
 
 
 def test_a_watch_leaves_a_photo_put_back_on_the_page_there_when_it_no_longer_remembers_it(
