@@ -307,6 +307,32 @@ def test_a_photo_replaced_by_rename_after_the_listing_is_never_moved_nor_shown(s
     assert move(client, "cat.jpg", "dog")[0] == 200 and (root / "dogs" / "cat.jpg").is_file()
 
 
+def test_the_button_a_card_shows_pressed_on_a_photo_changed_since_asks_for_a_reload(served) -> None:
+    """Dog on a card in dogs/ moves nothing; it used to answer "dog0.jpg is in dogs/" whatever
+    had become of the photo since the page was listed. Moved away by hand, deleted, another
+    file renamed over it, or filed by a second review page: a reload is asked for, as for any
+    other click, and nothing moves."""
+    client, root, _, _ = served
+    cards = client.cards()
+    no_longer = "{} is no longer there; reload the page"
+    os.rename(root / "cats" / "cat.jpg", root / "dogs" / "cat.jpg")
+    assert client.move(cards["cat.jpg"]["id"], "cat") == (409, {"error": no_longer.format("cats/cat.jpg")})
+    (root / "cats" / MARKUP_NAME).unlink()
+    assert client.move(cards[MARKUP_NAME]["id"], "cat") == (409, {"error": no_longer.format(f"cats/{MARKUP_NAME}")})
+    (root / "x.part").write_bytes(write_image(root.parent / "new.jpg", BLUE).read_bytes())
+    os.rename(root / "x.part", root / "dogs" / "person.jpg")
+    assert client.move(cards["person.jpg"]["id"], "dog") == (409, {"error": no_longer.format("dogs/person.jpg")})
+    click(root, "tree.jpg", "cat")  # a second review page of the folder files it
+    assert client.move(cards["tree.jpg"]["id"], "neither") == (409, {"error": CHANGED})
+    assert (root / "dogs" / "cat.jpg").is_file() and (root / "cats" / "tree.jpg").is_file()
+    assert not (root / "tree.jpg").exists() and not (root / "cats" / "cat.jpg").exists()
+    reloaded = client.cards()  # the page's reload shows each where it is
+    assert [reloaded[name]["path"] for name in ("cat.jpg", "tree.jpg")] == ["dogs/cat.jpg", "cats/tree.jpg"]
+    assert MARKUP_NAME not in reloaded
+    status, answer = client.move(reloaded["tree.jpg"]["id"], "cat")
+    assert status == 200 and answer["photo"]["path"] == "cats/tree.jpg"
+
+
 def most_at_once(monkeypatch, owner, name: str) -> list[int]:
     """`owner.name` made to hold each call 0.1 s and count how many run at once: the most, in [0]."""
     import threading
