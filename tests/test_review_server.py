@@ -914,6 +914,8 @@ def test_the_learn_button_shows_sorter_learns_report_of_the_corrections(served, 
     assert lines[0].startswith(f"Found 1 photo you placed in {root} (1 new)")
     assert [line.split()[:4] for line in lines if "->" in line] == [["dog", "->", "neither", "1"]]
     assert answer["saved"] is True and lines[-1].startswith("Saved ")
+    # One correction, held out, put no more right: kept for the next learn (test_review_learn).
+    assert (answer["corrections"], answer["corrections_learnt"], answer["pets"]) == (1, False, [])
     assert (personal.personal_dir() / "personal.npz").is_file()
     assert layout(root) == corrected  # learning changes nothing in the folder
 
@@ -1026,6 +1028,7 @@ def test_in_chromium_neither_moves_the_person_out_of_dogs_learn_shows_its_report
         report = page.get_by_role("region", name="what sorter learnt")
         expect(report).to_contain_text("dog -> neither")
         expect(report).to_contain_text("Saved ")
+        expect(page.locator("#status")).to_have_text("nothing learnt: your 1 correction is not learnt yet (see the report)")
         expect(page.get_by_role("button", name="Learn from my corrections")).to_be_enabled()
 
         page.keyboard.press("u")

@@ -342,6 +342,22 @@
       ...data.found.map((line) => `found: ${line}`)].join("\n"));
   }
 
+  // What learn learnt, in one line (the report says why): corrections it found unsafe to learn
+  // are kept for the next learn, and a green "learnt" over them would say they were.
+  function learnt(data) {
+    if (!data.saved) return ["Nothing to learn: correct a photo first"];
+    const and = (names) => names.length > 1 ? `${names.slice(0, -1).join(", ")} and ${names.at(-1)}` : names.join("");
+    const n = data.corrections;
+    const yours = `your ${n} correction${n === 1 ? "" : "s"}`;
+    if (n > 0 && !data.corrections_learnt) {
+      const notYet = `${yours} ${n === 1 ? "is" : "are"} not learnt yet (see the report)`;
+      return data.pets.length ? [`${and(data.pets)} learnt; ${notYet}`] : [`nothing learnt: ${notYet}`, true];
+    }
+    const what = [...(n > 0 ? [yours] : []), ...data.pets];
+    if (!what.length) return ["nothing new learnt (see the report)"];
+    return [`learnt ${and(what)}: sort and watch now use your personal model`];
+  }
+
   // `sorter learn` on the folder; its report goes in the panel as text, line by line.
   async function learn() {
     if (learning) return;
@@ -355,8 +371,7 @@
       const lines = [...data.lines, ...data.unreadable.map((name) => `unreadable: ${name}`)];
       report.querySelector("pre").textContent = lines.join("\n");
       report.hidden = false;
-      if (data.saved) say("learnt from your corrections: sort and watch now use your personal model");
-      else say("Nothing to learn: correct a photo first");
+      say(...learnt(data));
     } catch (error) {
       say(error.message, true);
     } finally {
