@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from test_learn import invoke, luna, photo, sorted_and_corrected
-from test_review_server import browser_missing, chromium_page, start
+from test_review_server import browser_missing, chromium_page, make_folder, move, start
 
 NOT_YET = "your 12 corrections are not learnt yet (see the report)"
 
@@ -92,3 +92,50 @@ def test_in_chromium_corrections_learnt_are_said_learnt_with_the_pets_named(tmp_
     finally:
         stop.set()
         thread.join(10)
+
+
+@pytest.mark.skipif(browser_missing() is not None, reason=str(browser_missing()))
+def test_in_chromium_on_a_phone_the_report_keeps_its_columns_and_the_chosen_card_shows_its_whole_name(
+        tmp_path: Path, fake_model) -> None:
+    """390 px wide: the report's table rows wrapped over three lines each, its columns lost, and
+    a name cut with "…" was whole only in a tooltip a phone cannot show."""
+    root, outside = tmp_path / "pets", tmp_path / "outside"
+    root.mkdir()
+    outside.mkdir()
+    make_folder(root, outside)  # its long name: `<img src=x onerror=…>'&.jpg`
+    client, stop, thread = start(root, fake_model)
+    try:
+        in_a_phone(client)
+    finally:
+        stop.set()
+        thread.join(10)
+
+
+def in_a_phone(client) -> None:
+    from playwright.sync_api import expect
+
+    assert move(client, "person.jpg", "neither")[0] == 200  # something to learn: the report has its table
+    with chromium_page(client.url) as page:
+        page.set_viewport_size({"width": 390, "height": 844})
+        page.get_by_role("button", name="Learn from my corrections").click()
+        expect(page.get_by_role("region", name="what sorter learnt")).to_contain_text("dog -> neither")
+        rows = page.locator("#report pre .row")
+        assert rows.count() >= 2  # the header and "dog -> neither"
+        line = rows.first.evaluate("row => parseFloat(getComputedStyle(row).lineHeight)")
+        assert all(height < 1.5 * line for height in rows.evaluate_all("rows => rows.map(r => r.offsetHeight)"))
+        report = page.locator("#report pre")
+        assert report.evaluate("pre => pre.scrollWidth > pre.clientWidth")  # it scrolls sideways instead
+        sentence = report.locator("span:not(.row)").first  # "Found 1 photo you placed in …": wrapped to the page
+        assert sentence.evaluate("s => s.offsetHeight") > 1.5 * line
+        assert sentence.evaluate("s => s.scrollWidth <= s.clientWidth")
+
+        card = page.locator("figure", has=page.locator(".name", has_text="onerror"))
+        assert card.locator(".name").evaluate("n => n.scrollWidth > n.clientWidth")  # "<img src=x onerr…"
+        whole = card.locator(".whole")
+        expect(whole).to_be_hidden()
+        place = "f => [f.offsetTop, f.offsetHeight, f.nextElementSibling && f.nextElementSibling.offsetTop]"
+        box = card.evaluate(place)
+        card.focus()
+        expect(whole).to_be_visible()
+        assert whole.evaluate("n => n.scrollWidth <= n.clientWidth") and whole.evaluate("n => n.offsetHeight") > 1.5 * line
+        assert card.evaluate(place) == box  # over the picture: the row keeps its height, no card moves

@@ -101,7 +101,10 @@
     if (photo.reason && photo.reason.startsWith(looks)) {
       caption.append(el("span", { class: "looks", text: `looks like ${photo.reason.slice(looks.length)}` }));
     }
-    caption.append(el("span", { class: "name", text: photo.name }));
+    // A name cut with "…" shows whole over the picture on the chosen card (`.whole`): a phone has
+    // no tooltip, and a name unfolding in place would grow the row and move the card clicked next.
+    caption.append(el("span", { class: "named" }, el("span", { class: "name", text: photo.name }),
+      el("span", { class: "whole", "aria-hidden": "true", text: photo.name })));
     if (photo.with.length) {
       const kinds = [...new Set(photo.with.map((n) => (n.includes(".") ? n.slice(n.lastIndexOf(".") + 1).toUpperCase() : n)))];
       caption.append(el("span", { class: "with", text: `+ ${kinds.sort().join(" ")}` }));
@@ -369,7 +372,9 @@
     try {
       const data = await api("/api/learn", {});
       const lines = [...data.lines, ...data.unreadable.map((name) => `unreadable: ${name}`)];
-      report.querySelector("pre").textContent = lines.join("\n");
+      // A line of the table (its columns aligned with runs of spaces) stays one line: `.row`.
+      report.querySelector("pre").replaceChildren(...lines.map((line) =>
+        el("span", { class: / {2,}\S/.test(line.trim()) ? "row" : "", text: line })));
       report.hidden = false;
       say(...learnt(data));
     } catch (error) {
