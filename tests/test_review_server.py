@@ -307,6 +307,32 @@ def test_a_photo_replaced_by_rename_after_the_listing_is_never_moved_nor_shown(s
     assert move(client, "cat.jpg", "dog")[0] == 200 and (root / "dogs" / "cat.jpg").is_file()
 
 
+def test_the_button_a_card_shows_pressed_on_a_photo_changed_since_asks_for_a_reload(served) -> None:
+    """Dog on a card in dogs/ moves nothing; it used to answer "dog0.jpg is in dogs/" whatever
+    had become of the photo since the page was listed. Moved away by hand, deleted, another
+    file renamed over it, or filed by a second review page: a reload is asked for, as for any
+    other click, and nothing moves."""
+    client, root, _, _ = served
+    cards = client.cards()
+    no_longer = "{} is no longer there; reload the page"
+    os.rename(root / "cats" / "cat.jpg", root / "dogs" / "cat.jpg")
+    assert client.move(cards["cat.jpg"]["id"], "cat") == (409, {"error": no_longer.format("cats/cat.jpg")})
+    (root / "cats" / MARKUP_NAME).unlink()
+    assert client.move(cards[MARKUP_NAME]["id"], "cat") == (409, {"error": no_longer.format(f"cats/{MARKUP_NAME}")})
+    (root / "x.part").write_bytes(write_image(root.parent / "new.jpg", BLUE).read_bytes())
+    os.rename(root / "x.part", root / "dogs" / "person.jpg")
+    assert client.move(cards["person.jpg"]["id"], "dog") == (409, {"error": no_longer.format("dogs/person.jpg")})
+    click(root, "tree.jpg", "cat")  # a second review page of the folder files it
+    assert client.move(cards["tree.jpg"]["id"], "neither") == (409, {"error": CHANGED})
+    assert (root / "dogs" / "cat.jpg").is_file() and (root / "cats" / "tree.jpg").is_file()
+    assert not (root / "tree.jpg").exists() and not (root / "cats" / "cat.jpg").exists()
+    reloaded = client.cards()  # the page's reload shows each where it is
+    assert [reloaded[name]["path"] for name in ("cat.jpg", "tree.jpg")] == ["dogs/cat.jpg", "cats/tree.jpg"]
+    assert MARKUP_NAME not in reloaded
+    status, answer = client.move(reloaded["tree.jpg"]["id"], "cat")
+    assert status == 200 and answer["photo"]["path"] == "cats/tree.jpg"
+
+
 def most_at_once(monkeypatch, owner, name: str) -> list[int]:
     """`owner.name` made to hold each call 0.1 s and count how many run at once: the most, in [0]."""
     import threading
@@ -888,6 +914,8 @@ def test_the_learn_button_shows_sorter_learns_report_of_the_corrections(served, 
     assert lines[0].startswith(f"Found 1 photo you placed in {root} (1 new)")
     assert [line.split()[:4] for line in lines if "->" in line] == [["dog", "->", "neither", "1"]]
     assert answer["saved"] is True and lines[-1].startswith("Saved ")
+    # One correction, held out, put no more right: kept for the next learn (test_review_learn).
+    assert (answer["corrections"], answer["corrections_learnt"], answer["pets"]) == (1, False, [])
     assert (personal.personal_dir() / "personal.npz").is_file()
     assert layout(root) == corrected  # learning changes nothing in the folder
 
@@ -1000,6 +1028,7 @@ def test_in_chromium_neither_moves_the_person_out_of_dogs_learn_shows_its_report
         report = page.get_by_role("region", name="what sorter learnt")
         expect(report).to_contain_text("dog -> neither")
         expect(report).to_contain_text("Saved ")
+        expect(page.locator("#status")).to_have_text("nothing learnt: your 1 correction is not learnt yet (see the report)")
         expect(page.get_by_role("button", name="Learn from my corrections")).to_be_enabled()
 
         page.keyboard.press("u")

@@ -101,7 +101,10 @@
     if (photo.reason && photo.reason.startsWith(looks)) {
       caption.append(el("span", { class: "looks", text: `looks like ${photo.reason.slice(looks.length)}` }));
     }
-    caption.append(el("span", { class: "name", text: photo.name }));
+    // A name cut with "…" shows whole over the picture on the chosen card (`.whole`): a phone has
+    // no tooltip, and a name unfolding in place would grow the row and move the card clicked next.
+    caption.append(el("span", { class: "named" }, el("span", { class: "name", text: photo.name }),
+      el("span", { class: "whole", "aria-hidden": "true", text: photo.name })));
     if (photo.with.length) {
       const kinds = [...new Set(photo.with.map((n) => (n.includes(".") ? n.slice(n.lastIndexOf(".") + 1).toUpperCase() : n)))];
       caption.append(el("span", { class: "with", text: `+ ${kinds.sort().join(" ")}` }));
@@ -342,6 +345,22 @@
       ...data.found.map((line) => `found: ${line}`)].join("\n"));
   }
 
+  // What learn learnt, in one line (the report says why): corrections it found unsafe to learn
+  // are kept for the next learn, and a green "learnt" over them would say they were.
+  function learnt(data) {
+    if (!data.saved) return ["Nothing to learn: correct a photo first"];
+    const and = (names) => names.length > 1 ? `${names.slice(0, -1).join(", ")} and ${names.at(-1)}` : names.join("");
+    const n = data.corrections;
+    const yours = `your ${n} correction${n === 1 ? "" : "s"}`;
+    if (n > 0 && !data.corrections_learnt) {
+      const notYet = `${yours} ${n === 1 ? "is" : "are"} not learnt yet (see the report)`;
+      return data.pets.length ? [`${and(data.pets)} learnt; ${notYet}`] : [`nothing learnt: ${notYet}`, true];
+    }
+    const what = [...(n > 0 ? [yours] : []), ...data.pets];
+    if (!what.length) return ["nothing new learnt (see the report)"];
+    return [`learnt ${and(what)}: sort and watch now use your personal model`];
+  }
+
   // `sorter learn` on the folder; its report goes in the panel as text, line by line.
   async function learn() {
     if (learning) return;
@@ -353,10 +372,11 @@
     try {
       const data = await api("/api/learn", {});
       const lines = [...data.lines, ...data.unreadable.map((name) => `unreadable: ${name}`)];
-      report.querySelector("pre").textContent = lines.join("\n");
+      // A line of the table (its columns aligned with runs of spaces) stays one line: `.row`.
+      report.querySelector("pre").replaceChildren(...lines.map((line) =>
+        el("span", { class: / {2,}\S/.test(line.trim()) ? "row" : "", text: line })));
       report.hidden = false;
-      if (data.saved) say("learnt from your corrections: sort and watch now use your personal model");
-      else say("Nothing to learn: correct a photo first");
+      say(...learnt(data));
     } catch (error) {
       say(error.message, true);
     } finally {

@@ -250,9 +250,13 @@ class App:
         return self._answer(lambda: (self.session.correct(photo_id, choice, generation, pet), []))
 
     def _learn(self) -> Reply:
-        """`sorter learn`'s report as lines of text (the page shows them as text); a refusal
-        as one line beside it; an error as one line alone, whatever it is: this is the edge,
-        and a traceback would only drop the connection."""
+        """`sorter learn`'s report as lines of text (the page shows them as text), with what it
+        learnt, which the line under the button says: the personal model saved or not, the
+        cat/dog/neither corrections learnt or kept for the next learn (learning them would put
+        reference pets in the wrong place, say: the report says why), the named pets learnt. An
+        error as one line alone, whatever it is: this is the edge, and a traceback would only
+        drop the connection."""
+        from sorter.learning.folder_names import shown
         from sorter.learning.report import report_lines
 
         try:
@@ -265,8 +269,13 @@ class App:
             return _error(500, f"cannot learn: {exc.filename or 'the folder'}: {exc.strerror or exc}")
         except Exception as exc:  # noqa: BLE001 - the edge: one line on the page, never a dropped connection
             return _error(500, f"learning failed: {type(exc).__name__}: {exc}")
+        saved = result.model_path is not None
         return _json({
-            "lines": report_lines(result), "unreadable": result.unreadable, "saved": result.model_path is not None,
+            "lines": report_lines(result), "unreadable": result.unreadable, "saved": saved,
+            # Learnt where the head saved was pulled by them (`choose_head`), as the report's "not learnt yet" decides.
+            "corrections": result.corrections,
+            "corrections_learnt": saved and result.corrections > 0 and any(result.pull or ()),
+            "pets": [shown(pet.name).partition("/")[2] for pet in result.pets if saved and pet.learnt],
         })
 
     def _answer(self, change: Callable) -> Reply:

@@ -215,6 +215,20 @@ class Session:
         settled, named = appended(self.root, self._seen[1], stamp[1])
         return settled and named.isdisjoint(paths)
 
+    def _still_there(self, photo: Photo) -> os.stat_result:
+        """Under the folder's lock, before any click on `photo` (a move, "Not Luna", or the button
+        it shows pressed, which would otherwise answer "it is in dogs/"): the folder as the page
+        shows it (`_check_unchanged`), and the file listed still at its path, not moved away by
+        hand, deleted, or another file put at its name. Its `lstat`."""
+        from sorter.files.verdicts import lstat_of
+
+        self._check_unchanged(photo.path)
+        st = lstat_of(self.root / photo.path)
+        if not self.catalog.is_listed(photo, st):
+            self._others = True
+            raise ReviewConflict(f"{photo.path} is no longer there; reload the page")
+        return st
+
     def _session_journal(self):
         from sorter.files.journal import Journal
 
@@ -297,17 +311,14 @@ class Session:
             target = self._target(photo, choice, pet)
             if target is None and photo.might_be is not None and pet is None:
                 return self._refuse(photo)  # "Not Luna" (the button of where it is already)
-            if target is None:
-                return photo
             with self._locked():
-                self._check_unchanged(photo.path)
+                self._still_there(photo)
+                if target is None:  # the button it shows pressed: nothing to move, once it is still there
+                    return photo
                 folder = os.path.relpath(target, self.root)
                 if pet is not None and os.path.lexists(target) and not _real_folder(self.root, folder):
                     raise ReviewConflict(f"{folder} is not a folder")  # a file, or a link to elsewhere
                 source = self.root / photo.path
-                if not self.catalog.is_listed(photo, lstat_of(source)):  # gone, or another file put at its name
-                    self._others = True
-                    raise ReviewConflict(f"{photo.path} is no longer there; reload the page")
                 members = [source, *find_companions(source)]
                 made = tuple(f for f in (target, target.parent) if f != self.root and not os.path.lexists(f))
                 names = _reserve(target, _found_names(photo, members) if choice == "neither" else [m.name for m in members])
@@ -342,14 +353,10 @@ class Session:
     def _refuse(self, photo: Photo) -> Photo:
         """"Not Luna" on a photo that might be Luna (its own place's button): it is not her. Noted in the folder's
         suggestions (never suggested for her again) under the folder's lock; nothing moves."""
-        from sorter.files.verdicts import identity_of, lstat_of
+        from sorter.files.verdicts import identity_of
 
         with self._locked():
-            st = lstat_of(self.root / photo.path)
-            if not self.catalog.is_listed(photo, st):
-                self._others = True
-                raise ReviewConflict(f"{photo.path} is no longer there; reload the page")
-            identity = identity_of(st)
+            identity = identity_of(self._still_there(photo))
             refused = (photo.might_be, identity, photo.likeness)
             self._note(lambda noted: noted.refuse(photo.might_be, identity, photo.path, photo.likeness, self._run))
         with self.lock:
