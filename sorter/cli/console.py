@@ -135,6 +135,38 @@ def stopped_part_way(exc: SorterError | OSError, where: Path, then: str) -> Sort
     return error
 
 
+def show_table(console: Console, table) -> None:
+    """`table` on `console`, no word in it cut. Where a table is wider than the terminal, rich
+    narrows its widest columns to any width and cuts what no longer fits (`--min-confi…` in
+    sort's summary at 40 columns, a count `10…` and a header `pre…` in evaluate's matrix): an
+    option name that cannot be copied, a number that cannot be read. Here each column keeps
+    its longest word and shares the width left as its longest line asks; on a terminal too
+    narrow for even that, each row is a line of its own, `header: value; ...`, wrapped at words."""
+    from rich.measure import Measurement
+
+    wide = console.options.update_width(10**6)
+    ranges = [[Measurement.get(console, wide, cell) for cell in (column.header, *column.cells)]
+              for column in table.columns]
+    least = [max(r.minimum for r in column) for column in ranges]
+    most = [max(r.maximum for r in column) for column in ranges]
+    borders = Measurement.get(console, wide, table).maximum - sum(most)  # and each cell's padding
+    room = console.width - borders - sum(least)
+    if sum(most) - sum(least) <= room:  # fits as it is
+        console.print(table)
+    elif room >= 0:
+        slack = sum(most) - sum(least)
+        for column, low, high in zip(table.columns, least, most, strict=True):
+            column.width = low + room * (high - low) // slack
+        console.print(table)
+    else:
+        if table.title:
+            console.print(table.title)
+        cells = [(column.header, list(column.cells)) for column in table.columns]
+        for index, row in enumerate(table.rows):
+            console.print("; ".join(f"{header}: {column[index]}" for header, column in cells if column[index]),
+                          style=row.style or "")
+
+
 class NullProgress:
     def update(self, *args, **kwargs) -> None:
         pass

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from sorter.cli.console import err, escape, fail, out, printable, progress_bar, shown, stopped_part_way
+from sorter.cli.console import err, escape, fail, out, printable, progress_bar, show_table, shown, stopped_part_way
 from sorter.cli.interrupts import began_since, interrupted, journal_size, undo_interrupted, undo_interrupted_done
 from sorter.cli.options import LogFileOption, MinConfidenceOption, ModelOption, NoPersonalOption, folder_argument
 from sorter.cli.results import FileLog, moved_line, not_entered_line, summary_table, videos_line
@@ -172,7 +172,7 @@ def _show(summary, *, recursive: bool, verbose: bool) -> None:
         out.print(f"With {summary.model}", markup=False, soft_wrap=True)
     table = summary_table(summary)
     if table.row_count:  # nothing moved or left (no photos): the lines below say why, an empty table nothing
-        out.print(table)
+        show_table(out, table)
     passed = not_entered_line(summary.not_entered)  # says --recursive, with the sub-folders it would look into
     if not summary.counts:  # only other files (notes, PDFs), or none: say why nothing moved
         # Without --recursive, `passed` names each sub-folder that holds a photo: none, none to say.

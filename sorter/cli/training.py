@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
-from sorter.cli.console import err, fail, out, printable, progress_bar, shown
+from sorter.cli.console import err, fail, out, printable, progress_bar, show_table, shown
 from sorter.cli.options import (
     ModelOption,
     NoPersonalOption,
@@ -316,7 +316,7 @@ def evaluate(
     for label, row in result.confusion.items():
         table.add_row(label, *(str(row[c]) for c in columns),
                       f"{result.precision[label]:.2%}", f"{result.recall[label]:.2%}")
-    out.print(table)
+    show_table(out, table)
     for line in result.rate_lines() + result.calibration_lines():
         out.print(line, markup=False)
     if result.by_kind:
@@ -324,13 +324,13 @@ def evaluate(
         where = {"cat": "cats/", "dog": "dogs/", "other": "left in place"}
         for kind in result.by_kind:
             kinds.add_row(shown(kind.kind), where[kind.expected], str(kind.n), f"{kind.rate:.1%}")
-        out.print(kinds)
+        show_table(out, kinds)
     if result.holdout:
         held = Table("kind", "photos", "left in place", "into dogs/", "into cats/",
                      title=f"held-out sources: {shown(result.holdout_dir or '')}")
         for k in result.holdout:
             held.add_row(shown(k.kind), str(k.n), f"{k.rate:.1%}", str(k.to_dogs), str(k.to_cats))
-        out.print(held)
+        show_table(out, held)
         for line in result.threshold_lines():
             out.print(line, markup=False)
     if report is not None:

@@ -1,0 +1,62 @@
+"""What sorter prints on a narrow terminal (a phone's SSH app, a split pane): rich wraps text
+to the width, and nothing a user copies or reads as a number is cut short."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from conftest import FakeClassifier, ThreeClassFake, write_image
+from typer.testing import CliRunner
+
+from sorter.cli import app
+from sorter.model import lite
+
+RED, BLUE, GREEN, GREY = (0, 0, 255), (255, 0, 0), (0, 255, 0), (128, 128, 128)  # BGR: dog, cat, other, 50/50
+
+
+def at(columns: int) -> CliRunner:
+    return CliRunner(env={"COLUMNS": str(columns)})
+
+
+@pytest.mark.parametrize("columns", [30, 40, 45, 50, 60, 80])
+def test_the_summary_never_cuts_an_option_name_or_a_count(tmp_path: Path, monkeypatch, columns: int) -> None:
+    """At 40 columns the reason read `--min-confi…`: an option that could not be copied. A
+    column keeps its longest word; narrower still, each row is a line of its own."""
+    monkeypatch.setattr(lite, "load_classifier", lambda model: FakeClassifier())
+    for i in range(12):
+        write_image(tmp_path / f"rex{i}.png", RED)
+    write_image(tmp_path / "tom.png", BLUE)
+    write_image(tmp_path / "grey.png", GREY)
+
+    result = at(columns).invoke(app, ["sort", str(tmp_path), "--dry-run", "--min-confidence", "0.9"])
+
+    assert result.exit_code == 0, result.output
+    assert "…" not in result.stdout
+    assert "--min-confidence" in result.stdout.split()
+    assert "12" in result.stdout.replace("│", " ").split()
+
+
+def labelled(root: Path) -> Path:
+    """100 cats, a dog among them, 10 dogs and 10 non-pets: counts of three digits."""
+    for i in range(100):
+        write_image(root / "Cat" / f"cat{i}.png", BLUE)
+    write_image(root / "Cat" / "looks like a dog.png", RED)
+    for i in range(10):
+        write_image(root / "Dog" / f"dog{i}.png", RED)
+        write_image(root / "Other" / "cars" / f"car{i}.png", GREEN)
+    return root
+
+
+@pytest.mark.parametrize("columns", [30, 40, 50, 60, 80])
+def test_evaluate_never_cuts_a_number_or_a_header(tmp_path: Path, monkeypatch, columns: int) -> None:
+    """At 40 columns the matrix read `10…` for 100 and `pre…` for precision."""
+    monkeypatch.setattr(lite, "load_classifier", lambda model: ThreeClassFake())
+    data = labelled(tmp_path / "data")
+
+    result = at(columns).invoke(app, ["evaluate", str(data)])
+
+    assert result.exit_code == 0, result.output
+    assert "…" not in result.stdout
+    words = [word.strip(";:") for word in result.stdout.replace("│", " ").split()]
+    assert {"100", "precision", "recall", "99.01%", "90.91%"} <= set(words), result.stdout
