@@ -60,3 +60,19 @@ def test_evaluate_never_cuts_a_number_or_a_header(tmp_path: Path, monkeypatch, c
     assert "…" not in result.stdout
     words = [word.strip(";:") for word in result.stdout.replace("│", " ").split()]
     assert {"100", "precision", "recall", "99.01%", "90.91%"} <= set(words), result.stdout
+
+
+@pytest.mark.parametrize("columns", [30, 40, 50])
+def test_a_sentence_wrapped_at_a_word_leaves_no_space_at_the_end_of_its_line(tmp_path: Path, monkeypatch,
+                                                                             columns: int) -> None:
+    """At 40 columns a dry run said `Dry run: nothing was changed. Every ` with a space at its
+    end, which a copy of the terminal kept."""
+    monkeypatch.setattr(lite, "load_classifier", lambda model: FakeClassifier())
+    write_image(tmp_path / "rex.png", RED)
+    write_image(tmp_path / "grey.png", GREY)
+
+    result = at(columns).invoke(app, ["sort", str(tmp_path), "--dry-run", "--min-confidence", "0.9"])
+
+    assert result.exit_code == 0, result.output
+    assert [line for line in result.stdout.splitlines() if line.endswith(" ")] == []
+    assert "Dry run: nothing was changed. Every file's plan: --verbose." in " ".join(result.stdout.split())

@@ -161,10 +161,22 @@ def show_table(console: Console, table) -> None:
     else:
         if table.title:
             console.print(table.title)
+        from rich.text import Text
+
         cells = [(column.header, list(column.cells)) for column in table.columns]
         for index, row in enumerate(table.rows):
-            console.print("; ".join(f"{header}: {column[index]}" for header, column in cells if column[index]),
-                          style=row.style or "")
+            line = "; ".join(f"{header}: {column[index]}" for header, column in cells if column[index])
+            say(console, Text.from_markup(line).plain, style=str(row.style or ""))
+
+
+def say(console: Console, text: str, style: str = "") -> None:
+    """Plain `text` wrapped at words to the terminal, no line ending in the space it was broken
+    at (rich keeps it: `Dry run: nothing was changed. Every ` / `file's plan: --verbose.`), and
+    no word broken: one wider than the terminal (a path) is a line of its own, the terminal's to wrap."""
+    import textwrap
+
+    lines = textwrap.wrap(text, console.width, break_long_words=False, break_on_hyphens=False)
+    console.print("\n".join(lines), markup=False, soft_wrap=True, style=style)
 
 
 class NullProgress:

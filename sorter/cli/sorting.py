@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from sorter.cli.console import err, escape, fail, out, printable, progress_bar, show_table, shown, stopped_part_way
+from sorter.cli.console import err, escape, fail, out, printable, progress_bar, say, show_table, shown, stopped_part_way
 from sorter.cli.interrupts import began_since, interrupted, journal_size, undo_interrupted, undo_interrupted_done
 from sorter.cli.options import LogFileOption, MinConfidenceOption, ModelOption, NoPersonalOption, folder_argument
 from sorter.cli.results import FileLog, moved_line, not_entered_line, summary_table, videos_line
@@ -184,11 +184,11 @@ def _show(summary, *, recursive: bool, verbose: bool) -> None:
     if passed:
         out.print(printable(passed), markup=False, soft_wrap=True)
     if summary.videos:
-        out.print(videos_line(summary.videos, dry_run))
+        say(out, videos_line(summary.videos, dry_run))
     if summary.recovered:
-        out.print(f"Finished {counted(summary.recovered, 'move')} interrupted by an earlier crash.")
+        say(out, f"Finished {counted(summary.recovered, 'move')} interrupted by an earlier crash.")
     if dry_run:
-        out.print("Dry run: nothing was changed." + ("" if verbose else " Every file's plan: --verbose."))
+        say(out, "Dry run: nothing was changed." + ("" if verbose else " Every file's plan: --verbose."))
         if summary.unwritable is not None:
             where, why = summary.unwritable
             out.print(f"{where} cannot be written: {why}; a sort would move nothing",
