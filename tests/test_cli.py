@@ -55,6 +55,18 @@ def test_an_example_over_two_lines_can_be_pasted_whole(command: str) -> None:
             assert line.endswith(" \\"), (line, after)
 
 
+@pytest.mark.parametrize("command", COMMANDS)
+def test_every_commands_examples_are_indented_under_their_heading(command: str) -> None:
+    """undo, watch and evaluate showed their examples flush with the prose, where sort, train,
+    learn and review indented them: typer dedents the text after the first paragraph."""
+    result = CliRunner(env={"COLUMNS": "200"}).invoke(app, [command, "--help"])
+    lines = result.stdout.split("╭")[0].splitlines()
+    heading = next(line for line in lines if line.strip() in ("Example:", "Examples:"))
+    examples = [line for line in lines if line.strip().startswith("sorter ")]
+    indent = len(heading) - len(heading.lstrip())
+    assert examples and all(len(line) - len(line.lstrip()) == indent + 2 for line in examples), examples
+
+
 USAGE = {"train": "DATA_DIR", "evaluate": "DATA_DIR", "learn": "[DIRECTORY]"}
 
 

@@ -67,9 +67,13 @@ def help_text(doc: str) -> str:
     80 columns broke every source line in two); indented paragraphs (examples) as written."""
     import inspect
 
-    paragraphs = inspect.cleandoc(doc).split("\n\n")
-    return "\n\n".join(p if p.startswith((" ", "\b")) else " ".join(line.strip() for line in p.splitlines())
-                       for p in paragraphs)
+    paragraphs = [p if p.startswith((" ", "\b")) else " ".join(line.strip() for line in p.splitlines())
+                  for p in inspect.cleandoc(doc).split("\n\n")]
+    first, rest = paragraphs[0], "\n\n".join(paragraphs[1:])
+    # typer dedents what follows the first paragraph as a docstring, its first line aside: where
+    # that was "Examples:", the examples under it lost their indent (undo, watch, evaluate), where
+    # prose, they kept it (sort, train). A blank line first keeps every example indented.
+    return f"{first}\n\n\n{rest}" if rest else first
 
 
 def escape(text: str) -> str:

@@ -282,7 +282,8 @@ def evaluate(
 
       sorter evaluate photos/ --json --report report/
 
-      sorter evaluate ../shared/datasets/dogs-vs-cats-200 --other ../shared/datasets/caltech101-not-pets
+      sorter evaluate ../shared/datasets/dogs-vs-cats-200 \\
+        --other ../shared/datasets/caltech101-not-pets
 
       sorter evaluate ../shared/datasets/dogs-vs-cats-200 --split validation
     """
