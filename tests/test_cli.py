@@ -127,6 +127,10 @@ def test_unknown_option_is_a_usage_error() -> None:
 @pytest.mark.parametrize("args, line", [
     (["sort"], "Error: Missing argument 'DIRECTORY' (see 'sorter sort -h')"),
     (["sort", ".", "--frobnicate"], "Error: No such option: --frobnicate (see 'sorter sort -h')"),
+    # A suggestion when the name is close, none for one that shares little but its dashes: `--bogus`
+    # was said to be `--verbose`.
+    (["sort", ".", "--bogus"], "Error: No such option: --bogus (see 'sorter sort -h')"),
+    (["sort", ".", "--dry-rn"], "Error: No such option: --dry-rn (Possible options: --dry-run) (see 'sorter sort -h')"),
     # typer's parser raises these two without the command: they lacked the help to read.
     (["sort", ".", "--log-file"], "Error: Option '--log-file' requires an argument (see 'sorter sort -h')"),
     (["undo", ".", "--all=1"], "Error: Option '--all' does not take a value (see 'sorter undo -h')"),

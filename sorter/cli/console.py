@@ -108,11 +108,23 @@ def fail_usage(exc: typer.TyperException) -> typer.Exit:
     """A usage error (a missing folder, an unknown option, a value out of range) as one line,
     like every other error, with where to read more; typer's own is a usage line and a box."""
     ctx = getattr(exc, "ctx", None)
+    if getattr(exc, "possibilities", None):  # an unknown option: click's suggestions, the close ones alone
+        exc.possibilities = _close(exc.option_name, exc.possibilities)
     message = exc.format_message().rstrip(".")
     if ctx is not None and ctx.help_option_names:
         message += f" (see '{ctx.command_path} {ctx.help_option_names[0]}')"
     err.print(f"[red]Error:[/red] {shown(message)}", soft_wrap=True)
     return typer.Exit(getattr(exc, "exit_code", 2))
+
+
+def _close(typed: str, options: list[str]) -> list[str]:
+    """The options like `typed`, as difflib measures it (0.6, its own cut-off) on the names alone:
+    click measures `--bogus` with its dashes, and the two it shares with every option made
+    `--verbose` a suggestion; `--dry-rn` is still one for `--dry-run` (0.92)."""
+    from difflib import SequenceMatcher
+
+    name = typed.lstrip("-")
+    return [option for option in options if SequenceMatcher(None, name, option.lstrip("-")).ratio() >= 0.6]
 
 
 class MissingArgument(typer.BadParameter):
