@@ -1,8 +1,13 @@
-"""What sorter prints on a narrow terminal (a phone's SSH app, a split pane): rich wraps text
-to the width, and nothing a user copies or reads as a number is cut short."""
+"""What sorter prints on a terminal, a narrow one too (a phone's SSH app, a split pane): rich
+wraps text to the width, nothing a user copies or reads as a number is cut short, and nothing
+is drawn that the next line takes back."""
 
 from __future__ import annotations
 
+import os
+import pty
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -76,3 +81,29 @@ def test_a_sentence_wrapped_at_a_word_leaves_no_space_at_the_end_of_its_line(tmp
     assert result.exit_code == 0, result.output
     assert [line for line in result.stdout.splitlines() if line.endswith(" ")] == []
     assert "Dry run: nothing was changed. Every file's plan: --verbose." in " ".join(result.stdout.split())
+
+
+def on_a_terminal(*args: str) -> str:
+    """What `sorter ARGS` writes to a terminal (stdout and stderr a pseudo-terminal's), as it gets it."""
+    main, side = pty.openpty()
+    process = subprocess.Popen([sys.executable, "-m", "sorter", *args], stdin=subprocess.DEVNULL,
+                               stdout=side, stderr=side)
+    os.close(side)
+    chunks = []
+    try:
+        while chunk := os.read(main, 4096):
+            chunks.append(chunk)
+    except OSError:  # EIO: every writer of the terminal is gone
+        pass
+    finally:
+        os.close(main)
+    process.wait(timeout=60)
+    return b"".join(chunks).decode(errors="replace")
+
+
+def test_a_folder_not_there_is_said_before_any_progress_bar_is_drawn(tmp_path: Path) -> None:
+    """`sorter sort /nonexist` drew "classifying 0/?" for a moment, then took it back for its Error line."""
+    said = on_a_terminal("sort", str(tmp_path / "nowhere"))
+
+    assert f"Error:\x1b[0m folder not found: {tmp_path / 'nowhere'}\r\n" in said  # red Error:, on a line of its own
+    assert "classifying" not in said

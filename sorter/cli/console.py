@@ -196,6 +196,9 @@ def say(console: Console, text: str, style: str = "") -> None:
 
 
 class NullProgress:
+    def start(self) -> None:
+        pass
+
     def update(self, *args, **kwargs) -> None:
         pass
 
@@ -206,15 +209,23 @@ class NullProgress:
 
 
 @contextmanager
-def progress_bar(enabled: bool):
+def progress_bar(enabled: bool, *, started: bool = True):
+    """A progress bar on stderr, where it is a terminal. `started=False`: drawn from its
+    `start()` on, which a command calls once its checks are passed: `sort /nonexist` drew
+    "classifying 0/?" for a moment before its Error line."""
     if not enabled or not err.is_terminal:
         yield NullProgress(), None
         return
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-    with Progress(
+    progress = Progress(
         TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
         console=err, transient=True,
-    ) as progress:
-        yield progress, progress.add_task("classifying", total=None)
-
+    )
+    task = progress.add_task("classifying", total=None)
+    if started:
+        progress.start()
+    try:
+        yield progress, task
+    finally:
+        progress.stop()  # nothing to undo where it never started

@@ -71,7 +71,7 @@ def sort_command(
     journaled = journal_size(directory)
     with FileLog(directory.absolute(), log_file, echo=verbose, clock=False) as log:
         try:
-            with progress_bar(not (as_json or as_jsonl)) as (progress, task):
+            with progress_bar(not (as_json or as_jsonl), started=False) as (progress, task):
 
                 def on_start(total: int) -> None:
                     progress.update(task, total=total)
@@ -88,7 +88,7 @@ def sort_command(
                 summary = sort_folder(
                     directory, model=model, recursive=recursive, dry_run=dry_run,
                     min_confidence=min_confidence, on_start=on_start, on_result=on_result, personal=not no_personal,
-                    name_pets=name_pets,
+                    name_pets=name_pets, on_checked=progress.start,
                 )
         except (SorterError, OSError) as exc:
             if not dry_run:  # stopped part way: what moved before is journaled, and the user should know what to do

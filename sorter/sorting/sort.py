@@ -389,14 +389,15 @@ def sort_folder(
     lock_wait: float = 0.0,
     personal: bool = True,
     name_pets: bool = False,
+    on_checked: Callable[[], None] = lambda: None,
 ) -> SortSummary:
     """Sort the images of `root` into `root/cats` and `root/dogs`, streaming: the folder is
-    listed, classified and moved a batch at a time, so a million files cost no more memory
-    than a thousand. `on_start` gets the number of entries from a cheap first pass (names
-    only, no file opened). `personal`: with the user's personal model, when there is one
-    for this model (`sorter.model.personal`). `name_pets`: first the photos already in cats/
-    and dogs/ are looked at again for the named pets (`named_again`), then the folder is
-    sorted as always (before the sort, so that what it files is not looked at twice)."""
+    listed, classified and moved a batch at a time, so a million files cost no more memory than
+    a thousand. `on_checked`: the options, folder and lock passed their checks (a progress bar
+    starts there); `on_start`: the number of entries, from a cheap first pass (names only, no
+    file opened). `personal`: with the user's personal model, if any for this model. `name_pets`:
+    first the photos already in cats/ and dogs/ are looked at again for the named pets
+    (`named_again`), then the folder is sorted as always (so what it files is not looked at twice)."""
     from sorter.files.journal import scan
     from sorter.files.lock import FolderLock
     from sorter.files.recovery import recover
@@ -427,6 +428,7 @@ def sort_folder(
     if not dry_run:
         lock.acquire()  # before the (slow) model load: a second sorter is refused at once
     try:
+        on_checked()
         if classifier is None:
             classifier = lite.load_classifier(model)
         classifier = personal_classifier.personalise(classifier, model, personal)
