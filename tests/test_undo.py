@@ -298,21 +298,21 @@ def test_undo_reports_a_path_it_cannot_recreate_and_carries_on(tmp_path: Path) -
     assert (tmp_path / "dogs" / "rex.jpg").exists()
 
 
-def test_folders_created_by_a_crashed_run_are_removed_by_undo_all(tmp_path: Path) -> None:
-    """A run killed after creating dogs/ but before moving anything; the rerun then finds
-    dogs/ already there. undo --all must still remove it."""
+def test_a_folder_whose_mkdir_a_kill_cut_short_is_kept_by_undo_all(tmp_path: Path) -> None:
+    """A run killed at its mkdir of dogs/ journaled the intent and nothing after it: whether it
+    made dogs/ or the user did since (`mkdir dogs`, before sorting again) cannot be told, and a
+    folder of the user's is never removed. The rerun's dog goes back; dogs/ stays, empty."""
     from sorter.files.journal import Journal
 
     write_image(tmp_path / "rex.jpg", RED)
     original = layout(tmp_path)
     with Journal(tmp_path) as crashed:
         crashed.append("mkdir", path="dogs")
-    (tmp_path / "dogs").mkdir()
+    (tmp_path / "dogs").mkdir()  # by the user, or by the run as it was killed
     sort(tmp_path)
 
-    restore.undo(tmp_path, all_runs=True)
-
-    assert layout(tmp_path) == original
+    assert restore.undo(tmp_path, all_runs=True).restored == 1
+    assert layout(tmp_path) == original | {"dogs": "dir"}
 
 
 def test_undo_when_nothing_was_moved_tidies_up_and_says_so(tmp_path: Path) -> None:
