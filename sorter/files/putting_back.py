@@ -101,6 +101,9 @@ class Undoer:
         #: Each such backup -> where this undo put the photo as it is now: an older run's move of the
         #: photo (the sort's, after a review's correction) takes that file on from there
         self._saved: dict[str, str] = {}
+        #: Each place a move took its photo from -> the copy of it under another name found there
+        #: (`copied.back_as`): an older run's move of that photo, which put it there, is said to be it too
+        self._copied_back: dict[str, str] = {}
         #: The folders of the photos found moved on and put back: where a folder sorter made may be now
         self.followed: set[str] = set()
         #: The folders the run being undone had its files taken back from, where it put them
@@ -181,8 +184,13 @@ class Undoer:
                     back.append(m)
                     continue
                 if found is not None and found.back_as:  # a copy under another name: said, left there
-                    self._found(f"{m.dst}: back as {found.path} since (a copy, of its size and time); left there "
-                                f"(was {m.src})", m)
+                    self._copied_back[m.src] = found.path  # where an older move of the photo put it
+                    self._found(_copy_at(m, found.path), m)
+                    gone.append(m)
+                    continue
+                if at_dst is None and (copy := self._copied_back.get(m.dst)) and os.path.lexists(self.root / copy):
+                    # The newer move of this photo (`undo --all`) found its copy there: said so, not "missing".
+                    self._found(_copy_at(m, copy), m)
                     gone.append(m)
                     continue
                 mode = 0 if at_dst is None else at_dst.st_mode
@@ -373,6 +381,13 @@ class Undoer:
         self._say_holders()
         if later:  # checked again where the newer move of their photo left it
             self._put_back([groups[i] for i in sorted(later)])
+
+
+def _copy_at(m, copy: str) -> str:
+    """The line of `m`'s photo, gone, where a file of its size and time is at `copy` under another
+    name: a copy put back by hand, most likely, yet its content is not compared (the journal keeps
+    no hash of it), so said as a question, and left there."""
+    return f"{m.dst}: a file of its size and time is at {copy} (a copy?); left there (was {m.src})"
 
 
 def _taken_later(checked) -> set[int]:
