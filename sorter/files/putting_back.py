@@ -79,6 +79,7 @@ class Undoer:
         self.root = root
         self.journal = journal
         self.restored = 0
+        self.runs_restored = 0  # the runs at least one file was moved back for
         self.already_back = 0  # found where they came from already (put back by hand)
         self.conflicts = Lines()
         self.missing = Lines()
@@ -127,7 +128,7 @@ class Undoer:
         chunk: list[list] = []
         undoable = (m for m in moves_of(self.root, run) if run.undoable(m.seq))
         groups = (list(members) for _, members in groupby(undoable, key=lambda m: m.group))
-        review = run.run.startswith(REVIEW_RUN_PREFIX)
+        review, restored = run.run.startswith(REVIEW_RUN_PREFIX), self.restored
         if review:
             # A review may move one photo twice (cats/ -> dogs/ -> cats/Luna/): newest first and
             # one at a time, so each move is checked where the one after it left the photo. A
@@ -139,6 +140,7 @@ class Undoer:
                 self._put_back(chunk)
                 chunk = []
         self._put_back(chunk)
+        self.runs_restored += self.restored > restored
 
     def _check(self, group) -> tuple[list, list, list]:
         """(members to move back, members already back, members gone) of one group; conflicts
