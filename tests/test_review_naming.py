@@ -420,7 +420,7 @@ def test_undo_takes_back_a_reviews_not_her_answers_and_forget_ends_her_group(tmp
     undone = invoke("undo", root)
     assert undone.exit_code == 0, undone.output
     assert undone.stdout.splitlines() == [
-        f"Restored 0 files from 1 run in {root}.",
+        f"Restored 0 files in {root}.",
         'Took back "not Luna" on 1 photo: sorter review asks about them again.',
     ]
     assert (root / "cats" / "tabby.png").is_file() and suggestions.read(root).refused == {}

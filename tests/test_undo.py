@@ -133,7 +133,7 @@ def test_a_name_held_by_a_photo_this_undo_put_back_says_which_photo_holds_it(tmp
     result = runner.invoke(app, ["undo", str(tmp_path), "--all"])
 
     assert result.exit_code == 0, result.output
-    assert result.stdout == f"Restored 1 file from 2 runs in {tmp_path}.\n"
+    assert result.stdout == f"Restored 1 file from 1 run in {tmp_path}.\n"  # the older run's photo was kept
     assert result.stderr == "kept: cats/a.jpg: a.jpg is the photo this undo put back from cats/a (1).jpg; left in place\n"
     assert layout(tmp_path)["a.jpg"] == second and layout(tmp_path)["cats/a.jpg"] == first
     os.rename(tmp_path / "a.jpg", tmp_path / "a second.jpg")  # room made: the next undo puts it back
@@ -190,7 +190,7 @@ def test_a_missing_file_is_reported_once_and_the_next_undo_goes_on_to_the_run_be
     assert first.stdout.splitlines() == [
         "found: dogs/c.jpg: moved to mine/Tom birthday.jpg since, into a folder of yours; left there (was c.jpg)",
         "found: dogs/e.jpg: moved to mine/e-kept.jpg since, into a folder of yours; left there (was e.jpg)",
-        f"Restored 0 files from 1 run in {tmp_path} (1 already back where it was).",
+        f"Restored 0 files in {tmp_path} (1 already back where it was).",
     ], first.stdout
     assert first.stderr.splitlines() == [
         "missing: dogs/d.jpg: now a folder, not the photo sorter moved; left there (was d.jpg)",
@@ -298,21 +298,21 @@ def test_undo_reports_a_path_it_cannot_recreate_and_carries_on(tmp_path: Path) -
     assert (tmp_path / "dogs" / "rex.jpg").exists()
 
 
-def test_folders_created_by_a_crashed_run_are_removed_by_undo_all(tmp_path: Path) -> None:
-    """A run killed after creating dogs/ but before moving anything; the rerun then finds
-    dogs/ already there. undo --all must still remove it."""
+def test_a_folder_whose_mkdir_a_kill_cut_short_is_kept_by_undo_all(tmp_path: Path) -> None:
+    """A run killed at its mkdir of dogs/ journaled the intent and nothing after it: whether it
+    made dogs/ or the user did since (`mkdir dogs`, before sorting again) cannot be told, and a
+    folder of the user's is never removed. The rerun's dog goes back; dogs/ stays, empty."""
     from sorter.files.journal import Journal
 
     write_image(tmp_path / "rex.jpg", RED)
     original = layout(tmp_path)
     with Journal(tmp_path) as crashed:
         crashed.append("mkdir", path="dogs")
-    (tmp_path / "dogs").mkdir()
+    (tmp_path / "dogs").mkdir()  # by the user, or by the run as it was killed
     sort(tmp_path)
 
-    restore.undo(tmp_path, all_runs=True)
-
-    assert layout(tmp_path) == original
+    assert restore.undo(tmp_path, all_runs=True).restored == 1
+    assert layout(tmp_path) == original | {"dogs": "dir"}
 
 
 def test_undo_when_nothing_was_moved_tidies_up_and_says_so(tmp_path: Path) -> None:
@@ -538,3 +538,16 @@ def test_undo_interrupted_part_way_says_how_many_it_put_back_and_undo_again_puts
     assert again.exit_code == 0, again.output
     assert again.stdout.startswith("Restored 2 files from 1 run")
     assert layout(tmp_path) == before
+
+
+def test_an_undo_that_kept_every_photo_counts_no_run_it_restored_from(tmp_path: Path) -> None:
+    """QA: every photo kept where it is said "Restored 0 files from 1 run", as if something came
+    back from it. The runs counted are those files came back from; none: none said."""
+    write_image(tmp_path / "a.jpg", BLUE)
+    sort(tmp_path)
+    write_image(tmp_path / "a.jpg", RED)  # a new file of its name: the photo stays sorted
+
+    result = runner.invoke(app, ["undo", str(tmp_path)])
+
+    assert (result.exit_code, result.stdout, result.stderr) == (
+        0, f"Restored 0 files in {tmp_path}.\n", "kept: cats/a.jpg: another file is at a.jpg now; left in place\n")

@@ -123,6 +123,50 @@ def test_a_copy_put_back_under_another_name_is_said_where_it_is_not_missing(tmp_
 
     assert (result.exit_code, sorted(result.stdout.splitlines()), result.stderr) == (0, [
         f"Restored 1 file from 1 run in {tmp_path}.",
-        "found: cats/a.jpg: back as a-copy.jpg since (a copy, of its size and time); left there (was a.jpg)",
+        "found: cats/a.jpg: a file of its size and time is at a-copy.jpg (a copy?); left there (was a.jpg)",
     ], "missing: cats/b.jpg: no longer there (was b.jpg)\n"), result.output
     assert layout(tmp_path) == {"d.jpg": before["d.jpg"], "a-copy.jpg": before["a.jpg"], "b copy.jpg": before["b.jpg"]}
+
+
+def test_a_copy_of_another_photo_cut_to_its_size_and_time_is_said_a_file_of_its_size_and_time(tmp_path: Path) -> None:
+    """QA: another photo cut to the deleted cat's size and given its time (`truncate`, `touch -r`)
+    was said to be "back as other.jpg since (a copy, ...)". Its content is not compared (the
+    journal keeps no hash), so undo says only what it knows, and leaves the file where it is."""
+    sorted_photos(tmp_path)
+    photo = tmp_path / "cats" / "a.jpg"
+    other = tmp_path / "other.jpg"
+    shutil.copyfile(tmp_path / "dogs" / "d.jpg", other)
+    os.truncate(other, photo.stat().st_size)
+    os.utime(other, ns=(photo.stat().st_atime_ns, photo.stat().st_mtime_ns))
+    photo.unlink()
+
+    result = runner.invoke(app, ["undo", str(tmp_path)])
+
+    assert (result.exit_code, result.stdout.splitlines(), result.stderr) == (0, [
+        "found: cats/a.jpg: a file of its size and time is at other.jpg (a copy?); left there (was a.jpg)",
+        f"Restored 2 files from 1 run in {tmp_path}.",
+    ], ""), result.output
+    assert other.is_file()
+
+
+def test_undo_all_says_where_a_copy_is_of_both_moves_of_its_photo_not_missing_of_the_older(tmp_path: Path) -> None:
+    """QA: a review moved cats/a.jpg to dogs/, the user copied it back into cats/ as mine.jpg
+    (`cp -p`) and deleted dogs/a.jpg; one `undo --all` said "found: dogs/a.jpg: ... cats/mine.jpg"
+    of the review's move, then "missing: cats/a.jpg: no longer there" of the sort's, of one photo.
+    The sort's move, whose photo the review's line found, says so too."""
+    from test_review_naming import name
+    from test_review_traces import reviewing
+
+    sorted_photos(tmp_path)
+    with reviewing(tmp_path) as client:
+        assert name(client, "a.jpg", None, to="dog")[0] == 200
+    copied_then_deleted(tmp_path / "dogs" / "a.jpg", tmp_path / "cats" / "mine.jpg")
+
+    result = runner.invoke(app, ["undo", "--all", str(tmp_path)])
+
+    assert (result.exit_code, result.stdout.splitlines(), result.stderr) == (0, [
+        "found: dogs/a.jpg: a file of its size and time is at cats/mine.jpg (a copy?); left there (was cats/a.jpg)",
+        "found: cats/a.jpg: a file of its size and time is at cats/mine.jpg (a copy?); left there (was a.jpg)",
+        f"Restored 2 files from 1 run in {tmp_path}.",  # the review's one move: found, left there
+    ], ""), result.output
+    assert (tmp_path / "cats" / "mine.jpg").is_file()

@@ -531,7 +531,7 @@ def test_of_two_burst_shots_one_renamed_and_one_deleted_undo_does_not_guess_in_a
         ], ["missing: cats/B2.jpg: no longer there (was B2.jpg)"])
         assert layout(folder) == {"B1.jpg": before["B1.jpg"]}
         return
-    assert undo(folder) == ([f"Restored 0 files from 1 run in {folder}."], [
+    assert undo(folder) == ([f"Restored 0 files in {folder}."], [
         "kept: cats/B1.jpg: no longer there, and cats/best.jpg has its size and time, as had cats/B2.jpg's "
         "photo, gone from there too: it is one of the two, and which cannot be told (move it back to "
         "cats/B1.jpg or cats/B2.jpg, whichever it is, and undo again); left in place",

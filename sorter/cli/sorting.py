@@ -287,11 +287,10 @@ def _say_undone(result) -> None:
         out.print(f"Nothing left to undo in {printable(str(result.folder))}: an earlier undo put every file back "
                   f"and was stopped before it finished{removed}.", soft_wrap=True, markup=False)
     else:
-        out.print(
-            f"Restored {counted(result.restored, 'file')} from {counted(result.runs, 'run')} in "
-            f"{printable(str(result.folder))}{back}.",
-            soft_wrap=True, markup=False,
-        )
+        # Counted: the runs files came back from, not those undone (all kept, say: "from 1 run" of none).
+        runs = f" from {counted(result.runs_restored, 'run')}" if result.restored else ""
+        out.print(f"Restored {counted(result.restored, 'file')}{runs} in {printable(str(result.folder))}{back}.",
+                  soft_wrap=True, markup=False)
     if result.answers:
         said = ", ".join(f'"not {pet.partition("/")[2]}" on {counted(n, "photo")}'
                          for pet, n in sorted(result.answers.items()))

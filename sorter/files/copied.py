@@ -16,7 +16,9 @@ time (`cp` without `-p`), is not it.
 A copy under another name in the folder it came from (`cp -p cats/x.jpg x-copy.jpg`, a file
 manager's copy that keeps the time, then the original deleted: the photo put back by hand) is
 not moved, but it is no longer said missing either: where it alone there has the photo's size and
-time, undo says where it is and leaves it (`back_as`), and the move is undone as a missing one is.
+time, undo says a file of its size and time is there (a copy?: its content is not compared, the
+journal keeping no hash of it) and leaves it (`back_as`), and the move is undone as a missing one is;
+in `undo --all`, so does an older run's move of that photo, which put it where the copy was taken from.
 
 Cost: one more listing of the same places, keyed by size and time, made only in an undo where a
 photo is missing; nothing where every photo is found by its inode.

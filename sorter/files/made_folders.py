@@ -12,8 +12,11 @@ removes the folder only at the path the sort made it, never following a rename. 
 before the generation was recorded holds the device and inode alone: followed as it always was.
 At the path the sort made it, too, a folder goes only where it is the one made (not one the user
 made there since: `rm -rf cats; mkdir cats`), told as a folder renamed is (`NONE`: by device and
-inode), or where undo took the run's photos back from it (`Whereabouts.made_here`); a journal
-with no identity of it (an older sorter's) has it removed there, as ever.
+inode), or where undo took the run's photos back from it (`Whereabouts.made_here`). Where device
+and inode do not tell it (FAT and exFAT number inodes anew at each mount), the birth time does
+where the driver gives one; else, and where no identity was journaled (an older sorter's, a
+command killed at its `mkdir`), the folder is kept unless undo took the run's photos from it:
+a folder of the user's own, made where sorter's was, would go with it.
 The sorted folder's own identity is recorded the same way by each journal writer (`of_folder`), to
 tell the folder, moved or renamed, from a copy of it on its disk (`is_folder`: `journal.py`).
 Cost: an `open`, an `ioctl` and a `close` per folder made, per folder undo took photos back from,
@@ -78,6 +81,15 @@ def same(record: tuple[int, ...], path: Path | str, st: os.stat_result, *, here:
     if record[:2] != (st.st_dev, st.st_ino):
         return False
     return len(record) == 2 or (here and record[2] == NONE) or (record[2] != NONE and record[2] == _tell(path))
+
+
+def born_as(record: tuple[int, ...], path: Path | str) -> bool:
+    """The folder at `path` has what `record` (`identity`) holds besides its device and inode, where
+    those no longer tell it (FAT and exFAT number inodes anew at each mount; a copy on another
+    disk): its birth time, or its generation, as read now. Never where none was recorded
+    (`NONE`, or an older journal's device and inode alone): a folder at that path may be one the
+    user made since. A `statx`, with an `open`, an `ioctl` and a `close` first."""
+    return len(record) > 2 and record[2] != NONE and record[2] == _tell(path)
 
 
 def _tell(path: Path | str) -> int:

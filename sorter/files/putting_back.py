@@ -79,6 +79,7 @@ class Undoer:
         self.root = root
         self.journal = journal
         self.restored = 0
+        self.runs_restored = 0  # the runs at least one file was moved back for
         self.already_back = 0  # found where they came from already (put back by hand)
         self.conflicts = Lines()
         self.missing = Lines()
@@ -101,6 +102,9 @@ class Undoer:
         #: Each such backup -> where this undo put the photo as it is now: an older run's move of the
         #: photo (the sort's, after a review's correction) takes that file on from there
         self._saved: dict[str, str] = {}
+        #: Each place a move took its photo from -> the copy of it under another name found there
+        #: (`copied.back_as`): an older run's move of that photo, which put it there, is said to be it too
+        self._copied_back: dict[str, str] = {}
         #: The folders of the photos found moved on and put back: where a folder sorter made may be now
         self.followed: set[str] = set()
         #: The folders the run being undone had its files taken back from, where it put them
@@ -124,7 +128,7 @@ class Undoer:
         chunk: list[list] = []
         undoable = (m for m in moves_of(self.root, run) if run.undoable(m.seq))
         groups = (list(members) for _, members in groupby(undoable, key=lambda m: m.group))
-        review = run.run.startswith(REVIEW_RUN_PREFIX)
+        review, restored = run.run.startswith(REVIEW_RUN_PREFIX), self.restored
         if review:
             # A review may move one photo twice (cats/ -> dogs/ -> cats/Luna/): newest first and
             # one at a time, so each move is checked where the one after it left the photo. A
@@ -136,6 +140,7 @@ class Undoer:
                 self._put_back(chunk)
                 chunk = []
         self._put_back(chunk)
+        self.runs_restored += self.restored > restored
 
     def _check(self, group) -> tuple[list, list, list]:
         """(members to move back, members already back, members gone) of one group; conflicts
@@ -181,8 +186,13 @@ class Undoer:
                     back.append(m)
                     continue
                 if found is not None and found.back_as:  # a copy under another name: said, left there
-                    self._found(f"{m.dst}: back as {found.path} since (a copy, of its size and time); left there "
-                                f"(was {m.src})", m)
+                    self._copied_back[m.src] = found.path  # where an older move of the photo put it
+                    self._found(_copy_at(m, found.path), m)
+                    gone.append(m)
+                    continue
+                if at_dst is None and (copy := self._copied_back.get(m.dst)) and os.path.lexists(self.root / copy):
+                    # The newer move of this photo (`undo --all`) found its copy there: said so, not "missing".
+                    self._found(_copy_at(m, copy), m)
                     gone.append(m)
                     continue
                 mode = 0 if at_dst is None else at_dst.st_mode
@@ -373,6 +383,13 @@ class Undoer:
         self._say_holders()
         if later:  # checked again where the newer move of their photo left it
             self._put_back([groups[i] for i in sorted(later)])
+
+
+def _copy_at(m, copy: str) -> str:
+    """The line of `m`'s photo, gone, where a file of its size and time is at `copy` under another
+    name: a copy put back by hand, most likely, yet its content is not compared (the journal keeps
+    no hash of it), so said as a question, and left there."""
+    return f"{m.dst}: a file of its size and time is at {copy} (a copy?); left there (was {m.src})"
 
 
 def _taken_later(checked) -> set[int]:

@@ -59,6 +59,9 @@ class UndoResult:
     #: Nothing was left to undo, but an earlier undo stopped as it finished had left sorter's own
     #: folders: those removed now (".sorter/", "cats/"); None for any other undo.
     tidied: list[str] | None = None
+    #: Of `runs`, those a file was moved back for: a run whose every file was kept or missing
+    #: is undone, yet nothing was restored from it.
+    runs_restored: int = 0
 
 
 def _size(path: Path) -> int:
@@ -171,5 +174,5 @@ def undo(root: Path, *, all_runs: bool = False, lock_wait: float = 0.0,
     c, m, f = undoer.conflicts, undoer.missing, undoer.found
     return UndoResult(
         root, len(names), undoer.restored, c.shown, m.shown, c.total - len(c.shown), m.total - len(m.shown), answers,
-        left, undoer.already_back, unread, f.shown, f.total - len(f.shown),
+        left, undoer.already_back, unread, f.shown, f.total - len(f.shown), runs_restored=undoer.runs_restored,
     )

@@ -213,19 +213,25 @@ class Whereabouts:
         number's next generation), unless undo took the run's files back from it, where the run
         put them (`held`: those folders and the ones above them): one the user filled again as
         sorted, or a copy of the folder on its disk whose journal is older than "folder" records
-        (`cp -al`: every folder new, each file the same). Where no identity of it tells a folder
-        here (none journaled: an older sorter's, or a run cut short before it was; FAT, a copy on
-        another disk or on its own: `Identities`), its path alone does, as it always did."""
+        (`cp -al`: every folder new, each file the same). On FAT or exFAT, whose inode numbers do
+        not last, its birth time does, where one was recorded and is read there
+        (`made_folders.born_as`); in a copy of the folder (its records on another device:
+        `Identities`), its path, as it always did. Never its path alone where no identity was
+        journaled (a command killed at its `mkdir`, an older sorter's), nor on a card where none
+        tells (exfat-fuse keeps neither numbers nor birth times): a folder the user made there
+        since would go, while a folder of sorter's left empty is the lesser evil."""
         from sorter.files import made_folders
+
+        def made(record: tuple[int, ...], path: str, st: os.stat_result) -> bool:
+            if self._ids.last(record):
+                return made_folders.same(record, path, st, here=True)
+            return made_folders.born_as(record, path) if not self._ids.kept else True
 
         here = []
         for folder, records in created.items():
-            st = lstat_of(self._base + folder)
-            if st is None or not stat.S_ISDIR(st.st_mode):
-                continue
-            lasting = [record for record in records if self._ids.last(record)]
-            if (not lasting or folder in held
-                    or any(made_folders.same(record, self._base + folder, st, here=True) for record in lasting)):
+            path, st = self._base + folder, lstat_of(self._base + folder)
+            if st is not None and stat.S_ISDIR(st.st_mode) and (
+                    folder in held or any(made(record, path, st) for record in records)):
                 here.append(folder)
         return here
 
