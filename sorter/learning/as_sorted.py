@@ -34,13 +34,13 @@ from sorter.model.second_look import filed, looks_again
 def decided(classifier, p: np.ndarray, examples: Examples, found, progress: Progress) -> np.ndarray:
     """Each example's class (its index in `classifier.class_names`) as `sorter sort` with
     `classifier` files its photo, from `p`: the probabilities of sort's first look (its head on
-    the stored features). A photo not where it was learnt any more (`_where_now`), or unreadable
+    the stored features). A photo not where it was learnt any more (`where_now`), or unreadable
     now, keeps its first look's class."""
     from sorter.model.inference import SureEnough, classify
 
     classes = filed(p)
     again = np.flatnonzero(looks_again(p))
-    rows = [(row, path) for row, path in zip(again, _where_now(examples.subset(again), found), strict=True)
+    rows = [(row, path) for row, path in zip(again, where_now(examples.subset(again), found), strict=True)
             if path is not None]
     if not rows:
         return classes
@@ -67,7 +67,7 @@ def held_out(base, folds: tuple[tuple[np.ndarray, Head], ...], features: np.ndar
     return classes
 
 
-def _where_now(examples: Examples, found) -> list[Path | None]:
+def where_now(examples: Examples, found) -> list[Path | None]:
     """Where each example's photo is now: as found in the folder learnt, else where it was
     learnt (another folder) if the file there is still that photo (its identity), else None."""
     here = {f.identity: f.path for f in found}

@@ -13,7 +13,9 @@
    Luna, Milo and any other cat, on the features of a second look at the pet.
 5. Keep the bundled head where every head the corrections pull puts more than `MAX_WORSE` more
    of the reference pets in the wrong place (the corrections kept for the next learn), and write
-   the personal model, named pets included (`personal.write_model`).
+   the personal model, named pets included (`personal.write_model`). Steps 3-5 are skipped where
+   everything they read is what the personal model was fitted from (`same_fit`): its heads and
+   report are taken again, the same.
 
 All in numpy on features: no TensorFlow, and seconds for a few hundred examples.
 """
@@ -37,6 +39,7 @@ from sorter.learning.copies import as_one
 from sorter.learning.examples import Progress
 from sorter.learning.folder_names import shown
 from sorter.learning.pets import PetReport, fit_pets, homes, removed_homes, staying
+from sorter.learning.same_fit import Fit, KindReport, ReferenceReport, fit_key, reused
 from sorter.model.heads import Head, fit_softmax, folds, one_hot, principal_basis
 from sorter.model.personal import Examples, PersonalModel, placed_name, said
 from sorter.model.pet_heads import PetHead
@@ -65,36 +68,6 @@ FOLDER_WAIT = 10.0
 #: Times `learning_lock` locks its file before it gives up: each try after the first is a lock file
 #: deleted by the learn that held it, once a learn ends, so a handful is already many.
 LOCK_TRIES = 100
-
-
-@dataclass(frozen=True)
-class KindReport:
-    """One kind of correction ("dog -> cat") over every example the personal model has:
-    how many, how many the model alone files right as `sort --no-personal` does (its second
-    look at unsure photos included: `as_sorted`), and how many the personal head places right
-    when each is held out of the fit."""
-
-    kind: str
-    photos: int
-    bundled_right: int
-    personal_right: int
-
-
-@dataclass(frozen=True)
-class ReferenceReport:
-    """The held-out half of the model's reference set, before and after."""
-
-    pets: int
-    wrong_before: int
-    wrong_after: int
-    into_named: int = 0  # reference pets a named-pet head would claim
-    others: int = 0
-    others_wrong_before: int = 0
-    others_wrong_after: int = 0
-
-    @property
-    def worse(self) -> float:
-        return (self.wrong_after - self.wrong_before) / self.pets if self.pets else 0.0
 
 
 @dataclass(frozen=True)
@@ -214,6 +187,31 @@ def _learn(root: Path, model: Path | None, model_path: Path, base, bundled: Head
         personal.model_file().unlink(missing_ok=True)
         return LearnResult(**result, kinds=[], pets=[], reference=None, pull=None, model_path=None,
                            seconds=time.monotonic() - started, forgotten=forgotten)
+    # The same examples (learnt again with nothing new) fit the same heads: those written last, not fitted again.
+    key = fit_key(base, bundled, names, examples, reference, margin, found)
+    fit = reused(key) or _fit(base, bundled, names, examples, anchor, check, found, margin, progress)
+    learnt_from = result["corrections"] if any(fit.pull) else 0  # else its head is the bundled one
+    now = homes(learnt, fit.pet_heads, renamed)
+    gone, removed = removed_homes(root, now)
+    fitted = PersonalModel(base.fingerprint, names, fit.head, learnt_from, tuple(fit.pet_heads), now + gone)
+    stay = staying(root, fitted.homes, fit.pets)
+    moved_on = {was for was, _ in gathered.renamed} | {placed_name(*was) for was in renamed}  # renamed, not removed
+    removed = {pet: any(home.pet == pet for home in now) for pet in removed - moved_on}
+    personal.write_examples(learnt)  # the corrections not learnt too: the next learn fits them again, with more
+    written = personal.write_model(fitted, fit=(key, fit.report()))
+    return LearnResult(
+        **result, kinds=fit.kinds, pets=fit.pets, reference=fit.reference, pull=fit.pull, model_path=written,
+        unsafe=fit.unsafe, description=fitted.describe(personal.base_name(model)),
+        seconds=time.monotonic() - started, staying=stay, removed=removed,
+    )
+
+
+def _fit(base, bundled: Head, names: tuple[str, ...], examples: Examples, anchor, check, found, margin: float,
+         progress: Progress) -> Fit:
+    """The personal head (`choose_head`) and the named pets' (`fit_pets`) from `examples`, with
+    what the report says of them: the reference pets before and after, and per kind of
+    correction how sort files the photos with the model alone and with each held out."""
+    kept = examples.kept()
     labels = np.array([names.index(label) for label in examples.labels])
     reference_rows = anchor.features if anchor is not None else np.zeros((0, examples.features.shape[1]))
     problem = Problem.make(bundled, names, examples.features[~kept], labels[~kept], examples.features[kept],
@@ -226,20 +224,7 @@ def _learn(root: Path, model: Path | None, model_path: Path, base, bundled: Head
     # The bundled head (no pull: none gained, or none was safe) decides as the model alone: not looked at twice.
     held = held_out(base, choice.folds, problem.features, placed, found, progress) if any(choice.pull) else alone
     kinds = kind_reports(placed, problem.labels, alone, held)
-    learnt_from = result["corrections"] if any(choice.pull) else 0  # else its head is the bundled one
-    now = homes(learnt, pet_heads, renamed)
-    gone, removed = removed_homes(root, now)
-    fitted = PersonalModel(base.fingerprint, names, choice.head, learnt_from, tuple(pet_heads), now + gone)
-    stay = staying(root, fitted.homes, pet_reports)
-    moved_on = {was for was, _ in gathered.renamed} | {placed_name(*was) for was in renamed}  # renamed, not removed
-    removed = {pet: any(home.pet == pet for home in now) for pet in removed - moved_on}
-    personal.write_examples(learnt)  # the corrections not learnt too: the next learn fits them again, with more
-    written = personal.write_model(fitted)
-    return LearnResult(
-        **result, kinds=kinds, pets=pet_reports, reference=report, pull=choice.pull, model_path=written,
-        unsafe=choice.unsafe, description=fitted.describe(personal.base_name(model)),
-        seconds=time.monotonic() - started, staying=stay, removed=removed,
-    )
+    return Fit(choice.head, choice.pull, choice.unsafe, tuple(pet_heads), pet_reports, report, kinds)
 
 
 @contextmanager
@@ -425,6 +410,7 @@ def choose_head(problem: Problem, check, progress: Progress) -> Choice:
         return best
     least_worse: float | None = None
     pets = int(check.pets.sum()) if check is not None else 0
+    wrong_before = wrong(problem.bundled, check)[0] if pets else 0  # the same for every pull: scored once
     steps = [(pull, 0.0) for pull in PULLS] + [(None, pull) for pull in PULLS]
     for i, (rest, swap) in enumerate(steps):
         progress("fitting", i, len(steps))
@@ -436,7 +422,7 @@ def choose_head(problem: Problem, check, progress: Progress) -> Choice:
             continue
         head = problem.fit(pulls)
         if pets:
-            worse = (wrong(head, check)[0] - wrong(problem.bundled, check)[0]) / pets
+            worse = (wrong(head, check)[0] - wrong_before) / pets
             if worse > MAX_WORSE:
                 least_worse = worse if least_worse is None else min(least_worse, worse)
                 continue

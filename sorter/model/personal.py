@@ -113,7 +113,9 @@ class PersonalModel:
         return " + ".join(parts)
 
 
-def write_model(model: PersonalModel, path: Path | None = None) -> Path:
+def write_model(model: PersonalModel, path: Path | None = None, fit: tuple[str, str] | None = None) -> Path:
+    """`fit`: the key of what the model was fitted from and its report's numbers (`learning.same_fit`),
+    which a learn of the same examples reuses (`read_fit`) instead of fitting them again."""
     path = path or model_file()
     arrays: dict[str, np.ndarray] = {
         "format": np.array(FORMAT), "base": np.array(model.base), "class_names": np.array(model.class_names),
@@ -121,6 +123,8 @@ def write_model(model: PersonalModel, path: Path | None = None) -> Path:
         "photos": np.int64(model.photos), "pet_species": np.array([p.species for p in model.pets], dtype=str),
         **to_arrays(model.homes),
     }
+    if fit is not None:
+        arrays |= {"fit_key": np.array(fit[0]), "fit_report": np.array(fit[1])}
     for pets in model.pets:
         prefix = f"pets_{pets.species}_"
         arrays |= {prefix + "names": np.array(pets.names), prefix + "kernel": pets.head.kernel,
@@ -159,6 +163,18 @@ def homes_recorded() -> tuple[Home, ...]:
             return from_arrays(data)
     except (OSError, ValueError, KeyError, zipfile.BadZipFile):
         return ()
+
+
+def read_fit() -> tuple[str, str] | None:
+    """The key and report the personal model was written with (`write_model`'s `fit`); None where
+    it has none (written before they were, or by no learn), or cannot be read."""
+    import zipfile
+
+    try:
+        with np.load(model_file(), allow_pickle=False) as data:
+            return (str(data["fit_key"]), str(data["fit_report"])) if "fit_key" in data else None
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile):
+        return None
 
 
 def read_model(path: Path | None = None) -> PersonalModel | None:
