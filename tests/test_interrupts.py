@@ -639,7 +639,7 @@ def test_a_journal_whose_closing_a_ctrl_c_cut_short_is_closed_once(tmp_path: Pat
     # again as it ends. A second Ctrl-C just as the first close returned had it closed again:
     # "Bad file descriptor" in place of the interrupt.
     from sorter.files import journal
-    from sorter.sorting.sort import Sorter
+    from sorter.sorting.batches import Sorter
 
     write_image(tmp_path / "tom.png", (255, 0, 0))
     sorter = Sorter(tmp_path, FakeClassifier())

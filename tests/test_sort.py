@@ -217,7 +217,7 @@ def test_moves_made_before_a_full_disk_cut_their_seen_record_are_reported_then_t
                                                                                           monkeypatch) -> None:
     # A watcher dropped the whole batch's results: a photo moved into cats/ was said "not sorted".
     from sorter.files import journal
-    from sorter.sorting.sort import Sorter
+    from sorter.sorting.batches import Sorter
 
     disk = FullDisk()
     monkeypatch.setattr(journal, "os", disk)

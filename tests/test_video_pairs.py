@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 
 from sorter.cli import app
 from sorter.model import lite
-from sorter.sorting.sort import Sorter
+from sorter.sorting.batches import Sorter
 
 BLUE, RED = (255, 0, 0), (0, 0, 255)  # BGR: blue = cat, red = dog
 runner = CliRunner()

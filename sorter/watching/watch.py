@@ -17,8 +17,8 @@ from sorter.errors import OptionError, SorterError
 from sorter.files.folder import check_folder
 from sorter.files.moves import CHANGED_SINCE_JUDGED, NOT_A_FILE
 from sorter.signals import stop_on_signals
+from sorter.sorting.batches import Sorter
 from sorter.sorting.results import FileResult, Tally, moved_anything
-from sorter.sorting.sort import Sorter
 from sorter.wording import counted
 
 if TYPE_CHECKING:  # watchdog is imported only when a watch starts

@@ -1,6 +1,6 @@
 """Filesystem events -> image and video paths (and companions that may come late) that are
 complete and ready to sort. Knows nothing of
-models: `watching.watch.watch_folder` feeds what comes out of here to `sorting.sort.Sorter`.
+models: `watching.watch.watch_folder` feeds what comes out of here to `sorting.batches.Sorter`.
 
 Events are only hints. A path becomes a *candidate* when an event (or the periodic
 reconciliation scan) mentions it, and is handed out only once it looks complete:
