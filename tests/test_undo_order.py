@@ -9,7 +9,9 @@ import os
 from pathlib import Path
 
 from conftest import FakeClassifier, layout, write_image
+from test_review_naming import name as named
 from test_review_server import click
+from test_review_traces import reviewing
 from typer.testing import CliRunner
 
 from sorter.cli import app
@@ -53,3 +55,30 @@ def test_an_older_run_s_move_of_a_photo_whose_newer_move_is_kept_is_kept_too(tmp
     assert undo(tmp_path, "--all") == (["Restored 2 files from 2 runs in " + str(tmp_path) + "."], [])
     assert layout(tmp_path) == before | {"new-cat.jpg": layout(tmp_path)["new-cat.jpg"]}
     assert not (tmp_path / ".sorter").exists()
+
+
+def test_a_file_where_a_pet_s_folder_was_keeps_the_photo_and_every_older_move_of_it(tmp_path: Path) -> None:
+    """c1 named Milo on the review page (cats/Milo/ made), then moved to dogs/; the user removed
+    cats/Milo/ and saved notes as a file of that name. Undo said "cannot move back (File exists)"
+    and undid the older runs past it; the next undo said "kept: c1.jpg: cannot move back (File
+    exists)", and once the file was gone, took the photo from the top into cats/Milo/."""
+    for i, name in enumerate(("c1.jpg", "c2.jpg")):
+        write_image(tmp_path / name, BLUE, size=(8 * (i + 2), 8))
+    before = layout(tmp_path)
+    sort_folder(tmp_path, classifier=FakeClassifier())
+    with reviewing(tmp_path) as client:
+        assert named(client, "c1.jpg", "Milo")[0] == 200
+    click(tmp_path, "c1.jpg", "dog")
+    (tmp_path / "cats" / "Milo").rmdir()
+    (tmp_path / "cats" / "Milo").write_text("notes")
+
+    kept = ["kept: cats/Milo/c1.jpg: its later move (dogs/c1.jpg) is kept; left in place",
+            "kept: cats/c1.jpg: its later move (dogs/c1.jpg) is kept; left in place",
+            "kept: dogs/c1.jpg: cats/Milo is not a folder now, to put it back into; left in place"]
+    assert undo(tmp_path, "--all") == (["Restored 1 file from 1 run in " + str(tmp_path) + "."], kept)
+    assert undo(tmp_path, "--all") == (["Restored 0 files in " + str(tmp_path) + "."], kept)
+    assert (tmp_path / "dogs" / "c1.jpg").is_file()
+
+    (tmp_path / "cats" / "Milo").unlink()
+    assert undo(tmp_path, "--all") == (["Restored 3 files from 3 runs in " + str(tmp_path) + "."], [])
+    assert layout(tmp_path) == before and not (tmp_path / ".sorter").exists()

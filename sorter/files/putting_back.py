@@ -359,7 +359,9 @@ class Undoer:
                 failed = moving[len(returned)]
                 if isinstance(exc, FileExistsError) and (there := _look(self.root / failed.src)) is not None:
                     self._keep(failed, f"another file is at {failed.src} now", there)
-                else:  # e.g. a file now where its subfolder was
+                elif (blocking := _not_a_folder(self.root, failed.src)) is not None:  # a file where its subfolder was
+                    self.conflicts.add(f"{failed.dst}: {blocking} is not a folder now, to put it back into; left in place")
+                else:
                     self.conflicts.add(f"{failed.dst}: cannot move back ({exc.strerror or exc})")
                 for m in reversed(returned):  # the group stays whole: back into the sorted folder
                     move_no_replace(self.root / m.src, self.root / m.dst, self.root)
@@ -397,6 +399,20 @@ class Undoer:
         self._say_holders()
         if later:  # checked again where the newer move of their photo left it
             self._put_back([groups[i] for i in sorted(later)])
+
+
+def _not_a_folder(root: Path, path: str) -> str | None:
+    """The first of the folders above `path` that is something else now (a file of the user's
+    named cats/Milo, where the photo goes back into cats/Milo/), if any: said so, not "cannot
+    move back (File exists)", which left the user to guess which file. A few `lstat` calls."""
+    parts = Path(path).parent.parts
+    for end in range(1, len(parts) + 1):
+        there = _look(root.joinpath(*parts[:end]))
+        if there is None:
+            return None
+        if not stat.S_ISDIR(there.st_mode):
+            return os.path.join(*parts[:end])
+    return None
 
 
 def _copy_at(m, copy: str) -> str:
