@@ -9,6 +9,7 @@ from pathlib import Path
 
 from conftest import FakeClassifier
 from test_review_naming import name
+from test_review_server import click
 from test_review_traces import reviewing
 from test_undo_moved_on import BLUE, RED, photos, undo
 
@@ -54,3 +55,24 @@ def test_on_exfat_the_last_undo_leaves_a_folder_the_user_made_where_sorter_had_o
     assert undo(exfat_card) == ([f"Restored 2 files from 1 run in {exfat_card}."], [])
     assert (exfat_card / "cats" / "Luna").is_dir() and (exfat_card / "c0.jpg").is_file()
     assert not (exfat_card / ".sorter").exists()
+
+
+def test_on_exfat_a_photo_filed_by_hand_whose_review_was_undone_is_put_back_by_the_sort_s_undo(
+        exfat_card: Path) -> None:
+    """QA: c1 filed by hand into a cats/Luna/ of the user's, moved to dogs/ on the review page,
+    that review undone (back into cats/Luna/): the sort's undo said it missing, or nothing, and
+    left it there. Told by size and time, the file was taken for the review's photo, another's:
+    the review's move is of that very photo (its whole record, inode too, under its name)."""
+    (exfat_card / "cats" / "Luna").mkdir(parents=True)  # the user's, before the sort
+    photos(exfat_card, BLUE, "c0.jpg", "c1.jpg")
+    sort_folder(exfat_card, classifier=FakeClassifier())
+    (exfat_card / "cats" / "c1.jpg").rename(exfat_card / "cats" / "Luna" / "c1.jpg")
+    click(exfat_card, "c1.jpg", "dog")
+    assert undo(exfat_card) == ([f"Restored 1 file from 1 run in {exfat_card}."], [])
+    assert (exfat_card / "cats" / "Luna" / "c1.jpg").is_file()
+
+    assert undo(exfat_card) == ([f"Restored 2 files from 1 run in {exfat_card}.",
+                                 "found: cats/c1.jpg: moved to cats/Luna/c1.jpg since; put back from there to c1.jpg"],
+                                [])
+    assert (exfat_card / "c0.jpg").is_file() and (exfat_card / "c1.jpg").is_file()
+    assert (exfat_card / "cats" / "Luna").is_dir() and not (exfat_card / ".sorter").exists()

@@ -116,6 +116,12 @@ class Undoer:
         self.since: int | None = None
         #: The chunk's "another file is at ..." lines shown: (index, where it is kept, the place, the file there)
         self._held: list[tuple[int, str, str, os.stat_result]] = []
+        #: Where this undo kept a file, its move not undone (its way back blocked): an older run's move
+        #: of that photo, found there, is kept too, never taken on past the newer one. Undone past it
+        #: (the sort's move of a photo a review moved on, from dogs/ straight to the top), the photo
+        #: was left where the newer move, tried again once the user made room, took it away from
+        #: its first place back into cats/.
+        self._kept: set[str] = set()
 
     def run(self, run) -> None:
         from sorter.files.journal import moves_of
@@ -224,10 +230,16 @@ class Undoer:
                              f"now {other}, not the photo sorter moved; left there")
                     self._missing_now.append((f"{m.dst}: {there} (was {m.src})", m))
                     gone.append(m)
+        first = {m.seq: m for m in group}
+        for m in [m for m in to_move if m.dst in self._kept]:  # taken from where a newer move keeps it
+            to_move.remove(m)
+            conflicts.append((first[m.seq], f"its later move ({m.dst}) is kept", None))
+            self._kept.add(m.dst)
         for m, why, there in conflicts:
             self._keep(m, why, there)
         if conflicts:
             for m in to_move:
+                self._kept.add(m.dst)
                 self.conflicts.add(f"{m.dst}: left in place with {conflicts[0][0].dst}")
             return [], back, gone
         if yours:  # one unit: a member kept in a folder of the user's own keeps its group where it is
@@ -242,6 +254,7 @@ class Undoer:
     def _keep(self, m, why: str, there: os.stat_result | None) -> None:
         """`m` kept where it is, for `why`; `there`: the file at its first place, where another is,
         which may be a photo this undo put back (`_say_holders`)."""
+        self._kept.add(m.dst)
         if there is not None and stat.S_ISREG(there.st_mode) and len(self.conflicts.shown) < REPORT_LINES:
             self._held.append((len(self.conflicts.shown), m.dst, m.src, there))
         self.conflicts.add(f"{m.dst}: {why}; left in place")
@@ -346,10 +359,13 @@ class Undoer:
                 failed = moving[len(returned)]
                 if isinstance(exc, FileExistsError) and (there := _look(self.root / failed.src)) is not None:
                     self._keep(failed, f"another file is at {failed.src} now", there)
-                else:  # e.g. a file now where its subfolder was
+                elif (blocking := _not_a_folder(self.root, failed.src)) is not None:  # a file where its subfolder was
+                    self.conflicts.add(f"{failed.dst}: {blocking} is not a folder now, to put it back into; left in place")
+                else:
                     self.conflicts.add(f"{failed.dst}: cannot move back ({exc.strerror or exc})")
                 for m in reversed(returned):  # the group stays whole: back into the sorted folder
                     move_no_replace(self.root / m.src, self.root / m.dst, self.root)
+                self._kept.update(m.dst for m in moving)
                 kept += [m.seq for m in moving]
                 continue
             undone += [m.seq for m in returned]
@@ -383,6 +399,20 @@ class Undoer:
         self._say_holders()
         if later:  # checked again where the newer move of their photo left it
             self._put_back([groups[i] for i in sorted(later)])
+
+
+def _not_a_folder(root: Path, path: str) -> str | None:
+    """The first of the folders above `path` that is something else now (a file of the user's
+    named cats/Milo, where the photo goes back into cats/Milo/), if any: said so, not "cannot
+    move back (File exists)", which left the user to guess which file. A few `lstat` calls."""
+    parts = Path(path).parent.parts
+    for end in range(1, len(parts) + 1):
+        there = _look(root.joinpath(*parts[:end]))
+        if there is None:
+            return None
+        if not stat.S_ISDIR(there.st_mode):
+            return os.path.join(*parts[:end])
+    return None
 
 
 def _copy_at(m, copy: str) -> str:

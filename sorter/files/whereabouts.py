@@ -339,7 +339,7 @@ class Whereabouts:
         run's, done, undone or not): that one's photo, not this one's (two burst shots of one
         size and time, one deleted). A move of this very photo (`_same_photo`) is not another's."""
         twins = self._twins_of(same)
-        return twins is not None and any(not _same_photo(other, move) for other in twins.at.get(path, ()))
+        return twins is not None and any(not _same_photo(other, move, same) for other in twins.at.get(path, ()))
 
     def _no_rival(self, move, same: SameFile, path: str) -> None:
         """Raises Unsure where another move's photo of `same`'s size and time, still sorted, is
@@ -458,12 +458,14 @@ class _Twins:
     at: dict[str, list]  # each place (where from, where to) -> the moves of it
 
 
-def _same_photo(one, other) -> bool:
-    """The moves `one` and `other` (of one size and time) are of one photo: the same move, one
-    taking it on from where the other put it (a review's correction of a sort), or a sort
-    undone and made again."""
+def _same_photo(one, other, same: SameFile | None = None) -> bool:
+    """The moves `one` (a `_Twins` move) and `other` (of one size and time) are of one photo: the
+    same move, one taking it on from where the other put it (a review's correction of a sort), or a
+    sort undone and made again; or, `same` (`other`'s record as told here) `one`'s in full, inode
+    too, under one name: a correction of the photo where it was filed by hand (cats/Luna/c3.jpg)."""
+    names = {os.path.basename(p) for p in (one.src, one.dst)} & {os.path.basename(p) for p in (other.src, other.dst)}
     return ((one.run, one.seq) == (other.run, other.seq) or one.src == other.dst or one.dst == other.src
-            or (one.src, one.dst) == (other.src, other.dst))
+            or (one.src, one.dst) == (other.src, other.dst) or (same is not None and one.same == same and bool(names)))
 
 
 def _key(same: SameFile, lasting: bool) -> tuple[int, ...]:
