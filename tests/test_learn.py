@@ -602,7 +602,7 @@ def test_a_nas_s_thumbnails_in_cats_are_no_pet_and_a_library_there_no_example(tm
 def test_a_folder_by_date_in_cats_is_no_pet_and_its_photos_are_cats(tmp_path: Path, fake_model) -> None:
     # cats/2019 was learnt as a pet named "2019", and the review page then asked "Might be cats/2019".
     from sorter.config import names_a_pet
-    from sorter.review.session import pet_folder_name
+    from sorter.review.pet_names import pet_folder_name
 
     roll = six_cats_sorted(tmp_path, fake_model)
     (roll / "cats" / "2019-06").mkdir()

@@ -18,7 +18,7 @@ from test_review_server import Client, browser_missing, chromium_page, make_fold
 from sorter.cli import app
 from sorter.files import suggestions
 from sorter.learning import corrections
-from sorter.review.session import pet_folder_name
+from sorter.review.pet_names import pet_folder_name
 
 
 @pytest.fixture

@@ -110,7 +110,7 @@ def test_a_sort_run_while_the_page_is_open_keeps_its_sorter_folder(tmp_path: Pat
 def held_while(root: Path, waiting) -> list:
     """`waiting()` run while a review's click holds the folder's lock (it made `.sorter/`),
     which it lets go once `waiting` waits for it: what `waiting` returned."""
-    click = FolderLock(root, beside_watcher=True, tidy=True)  # as `session._lock` takes it
+    click = FolderLock(root, beside_watcher=True, tidy=True)  # as `locking.folder_lock` takes it
     click.acquire()
     assert sorter_files(root) == ["lock", "turn"]
     done: list = []

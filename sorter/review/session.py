@@ -3,7 +3,7 @@
 A correction moves the photo with its companions through `filing.file_groups`, as a sort
 does: the folder's lock taken for that move alone (a sort of the folder at the same time
 makes it fail with `FolderLocked`, which the page shows as "busy"; another review's click it
-waits for; a watcher's batch it waits out, and goes before the next, `_lock`), intents journaled before the move and marked
+waits for; a watcher's batch it waits out, and goes before the next, `locking`), intents journaled before the move and marked
 after, names never replaced. The session's moves are one journal run (`review-...`), so
 `sorter undo` takes back a session's corrections as it takes back a sort; the page's `u`
 takes back the last one alone, journaled as undo does (`restore.put_back`), so `sorter
@@ -17,33 +17,25 @@ holds only what sorter listed.
 from __future__ import annotations
 
 import os
-import stat
 import threading
 import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
 
-from sorter.config import CLASS_FOLDERS, OTHER, REVIEW_RUN_PREFIX
+from sorter.config import OTHER, REVIEW_RUN_PREFIX
 from sorter.errors import ReviewConflict
 from sorter.review.catalog import Catalog, KnownPets, Photo, load_catalog
+from sorter.review.destinations import Choice, found_names, real_folder, reserve, target_folder
+from sorter.review.locking import BUSY_WAIT, START_WAIT, folder_lock
 from sorter.review.pet_names import pet_folder_name
 
-Choice = Literal["cat", "dog", "neither"]
 #: The label a correction is journaled with (what `sorter learn` will read).
 LABELS = {"cat": "cat", "dog": "dog", "neither": OTHER}
 CHANGED = "another sorter changed the folder since this page was loaded; reload the page"
 #: Thumbnails decoded at once (the others wait their turn).
 DECODES_AT_ONCE = 2
-#: Seconds a correction waits for a watcher's batch to end (a batch of 64 phone photos: ~1.5 s).
-WATCH_BATCH_WAIT = 10.0
-#: Seconds a click waits for the lock held by another review of the folder (a click: ~50 ms;
-#: its listing on a reload: 0.9 s on 10,000 photos) before it says busy: a sort holds it for minutes.
-BUSY_WAIT = 2.0
-#: Seconds `sorter review` waits to list the folder while another review lists it (3.8 s on 100,000 photos).
-START_WAIT = 10.0
 #: Seconds a page (re)load waits for a correction in hand before it shows the folder as last listed.
 REFRESH_WAIT = 1.0
 STILL_LEARNING = "still learning from your corrections: correct more once it is done"
@@ -64,66 +56,8 @@ class Correction:
     made: tuple[Path, ...] = ()
 
 
-def _lock(root: Path, wait: float = BUSY_WAIT):
-    """The folder's lock for one correction. Taken beside a running `sorter watch`, between two
-    of its batches (waiting out the one in hand); held by another review, once its click is
-    done (up to `wait`); a `sort` running refuses it after that wait (busy).
-    A `.sorter/` it made goes with it unless a correction wrote there: a look leaves no trace."""
-    from sorter.files.lock import FolderLock, Watching
-
-    wait = max(wait, WATCH_BATCH_WAIT if Watching.holder(root) else 0.0)
-    return FolderLock(root, wait=wait, beside_watcher=True, tidy=True)
-
-
 def _new_run() -> str:
     return f"{REVIEW_RUN_PREFIX}{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:6]}"
-
-
-def _names_taken(folder: Path):
-    """The names in `folder`, casefolded as `planning.free_names` compares them. Listed for
-    every correction (about 5 ms for 10,000 names) rather than kept: a kept index would go
-    stale as photos leave the folder, and a photo moved out and back would come back as
-    `name (1).jpg`."""
-    from sorter.files.planning import NameIndex
-
-    try:
-        with os.scandir(folder) as listing:
-            return NameIndex(entry.name for entry in listing)
-    except FileNotFoundError:
-        return NameIndex()
-
-
-def _reserve(folder: Path, names: list[str]) -> list[str]:
-    from sorter.files.planning import free_names
-
-    return free_names(names, _names_taken(folder))
-
-
-def _found_names(photo: Photo, members: list[Path]) -> list[str]:
-    """The names `members` (the photo, then its companions) had where sorter found the photo
-    (`origin`), which "Neither" gives back: filed beside another `dup.jpg` as `cats/dup (1).jpg`
-    (its `.xmp` alike), or a 255-byte name cut to fit " (1)", each is the group's stem renamed.
-    Their names now where that is not so (a companion that does not start with the stem)."""
-    now = [m.name for m in members]
-    if not photo.origin:
-        return now
-    found, stem = os.path.basename(photo.origin), os.path.splitext(now[0])[0]
-    was = [found, *(os.path.splitext(found)[0] + name[len(stem):] for name in now[1:])]
-    fits = all(name.startswith(stem) for name in now) and all(len(os.fsencode(name)) <= 255 for name in was)
-    return was if fits else now
-
-
-def _real_folder(root: Path, rel: str) -> bool:
-    """`rel` (relative to `root`) is a folder reached through real folders only."""
-    path = root
-    for part in Path(rel).parts:
-        path = path / part
-        try:
-            if not stat.S_ISDIR(os.lstat(path).st_mode):
-                return False
-        except OSError:
-            return False
-    return True
 
 
 class Session:
@@ -159,7 +93,7 @@ class Session:
         if not self._held.here():
             raise ReviewConflict(f"{self.root} is gone (moved, deleted or unmounted); nothing was changed: "
                                  "run sorter review where it is now")
-        return _lock(self.root, wait)
+        return folder_lock(self.root, wait)
 
     def close(self) -> None:
         if self._journal is not None:
@@ -240,18 +174,6 @@ class Session:
             self._journal = Journal(self.root, run=self._run)
         return self._journal
 
-    def _target(self, photo: Photo, choice: Choice, pet: str | None = None) -> Path | None:
-        """The folder a correction sends the photo to (cats/, or cats/Luna/ with `pet`); None
-        when it is there already. "Cat" takes a photo out of a named pet's folder."""
-        if choice != "neither":
-            folder = CLASS_FOLDERS[choice] + (f"/{pet}" if pet else "")
-            return None if os.path.dirname(photo.path) == folder else self.root / folder
-        if photo.current == "neither":
-            return None
-        # Back where sorter found it, if that folder is still a real one; else the top.
-        origin = os.path.dirname(photo.origin or "")
-        return self.root / origin if origin and _real_folder(self.root, origin) else self.root
-
     def refresh(self) -> None:
         """List the folder again if another sorter changed it since (a sort, a watch, an
         undo wrote the journal or the record of photos left in place): the page is being
@@ -308,7 +230,7 @@ class Session:
                     pet = self.catalog.pet_named(choice, pet_folder_name(pet, self.catalog.pets[choice]))
                 except ValueError as exc:
                     raise ReviewConflict(str(exc)) from None
-            target = self._target(photo, choice, pet)
+            target = target_folder(self.root, photo, choice, pet)
             if target is None and photo.might_be is not None and pet is None:
                 return self._refuse(photo)  # "Not Luna" (the button of where it is already)
             with self._locked():
@@ -316,17 +238,17 @@ class Session:
                 if target is None:  # the button it shows pressed: nothing to move, once it is still there
                     return photo
                 folder = os.path.relpath(target, self.root)
-                if pet is not None and os.path.lexists(target) and not _real_folder(self.root, folder):
+                if pet is not None and os.path.lexists(target) and not real_folder(self.root, folder):
                     raise ReviewConflict(f"{folder} is not a folder")  # a file, or a link to elsewhere
                 source = self.root / photo.path
                 members = [source, *find_companions(source)]
                 made = tuple(f for f in (target, target.parent) if f != self.root and not os.path.lexists(f))
-                names = _reserve(target, _found_names(photo, members) if choice == "neither" else [m.name for m in members])
+                names = reserve(target, found_names(photo, members) if choice == "neither" else [m.name for m in members])
                 journal = self._session_journal()
                 try:
                     [filed] = file_groups(
                         self.root, journal, [[(m, target / n) for m, n in zip(members, names, strict=True)]],
-                        _reserve, [(LABELS[choice], None)],
+                        reserve, [(LABELS[choice], None)],
                     )
                 except OSError:
                     # A full disk cut our own journal write short: not another sorter's change,
