@@ -7,11 +7,11 @@ journaled before intents held it has its photo's "seen" record instead (a sort's
 its companions, and a review's moves then, have nothing to be found by).
 
 Looked for only where something is missing, or where another file is at the place sorter put
-the photo (`replaced`), with one listing per undo, made at the first such file: the files at
-the top of the folder and in the trees of cats/ and dogs/ (not hidden folders nor .sorter/, no
-link followed), by identity; where that does not find it, once, the folder's other trees too
-(cats/ renamed to kitties/; a folder of the user's own), never a folder sorted on its own (with
-a journal of its own). A photo found in a folder of the user's own while the folder sorter put
+the photo (`replaced`), with one listing per undo, made at the first such file (`listing`): the
+files at the top of the folder and in the trees of cats/ and dogs/ (not hidden folders nor
+.sorter/, no link followed), by identity; where that does not find it, once, the folder's other
+trees too (cats/ renamed to kitties/; a folder of the user's own), never a folder sorted on its
+own (with a journal of its own). A photo found in a folder of the user's own while the folder sorter put
 it in is still there (cats/) was taken out of it on purpose: it is said where it is, and stays. The listing follows
 the files undo moves back (`moved`), so `undo --all` finds a photo where a newer run's undo
 put it. A photo taken out of the folder is reported missing as a deleted one is. Another file
@@ -53,16 +53,15 @@ from __future__ import annotations
 import copy
 import os
 import stat
-from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from sorter.config import CLASS_FOLDERS, JOURNAL_NAME, REVIEW_RUN_PREFIX, STATE_DIR, entered, excluded_by_case
+from sorter.config import REVIEW_RUN_PREFIX
 from sorter.files.copied import back_as, copies
 from sorter.files.hashes import Hashes
+from sorter.files.listing import Listing, is_folder_itself
 from sorter.files.verdicts import Identities, SameFile, is_a_file, lstat_of, same_file
 
-_SORTED = frozenset(CLASS_FOLDERS.values())
 #: Files named where several may be the photo (`Unsure`): the rest are counted.
 NAMED = 3
 
@@ -90,17 +89,10 @@ class Whereabouts:
         self.root = root
         self._base = os.path.join(root, "")  # paths joined as strings: a Path costs 5 us, an lstat 1.6
         self._runs = runs
-        #: Per way of telling a file (by its identity: True; by its size and time, where a record
-        #: does not last, `_ids`), a hash of its key (`_key`) -> relative path, or the paths where
-        #: several files have it: a hash, not the key, is half the memory, and `find` checks each
-        #: file it names (a collision finds nothing, 1 in 2**64 a pair). One listing for each way
-        #: needed: keyed by size and time alone, a photo among 2,000 files of one size and time
-        #: (a sidecar exported with the photos) had each look check 2,000 (31 s, not 0.6).
-        self._listed: dict[bool, dict[int, str | list[str]]] = {}
-        self._wide: set[bool] = set()  # the folder's other trees listed too
+        #: The folder's files by identity (True) and, where a record does not last (`_ids`), by size and time.
+        self._listing = Listing(root)
         self._ids = Identities(root, state)  # which identities on record tell a file by its inode here
         self._seen: dict[tuple[str, int], SameFile] | None = None
-        self._unlisted: str | None = None  # why a folder there could not be listed
         self._journaled: Hashes | None = None  # hashes of the keys of every journaled move's photo
         #: Told by size and time: the journal's moves of the sizes and times two or more have (`_twins`)
         self._twins: dict[int, _Twins] | None = None
@@ -119,12 +111,12 @@ class Whereabouts:
         lasting = bool(names) or self._ids.last(same)
         if not names:
             names = self.look(move, same, lasting)
-        if copied := not names and lasting and self._unlisted is None:  # that very file nowhere
+        if copied := not names and lasting and self._listing.unlisted is None:  # that very file nowhere
             names = copies(self.look, move, same)
         if copied_back := copied_back and not names and copied:
             names = back_as(self.look, move, same)
-        if not names and self._unlisted is not None:
-            raise Unsure(self._unlisted)
+        if not names and self._listing.unlisted is not None:
+            raise Unsure(self._listing.unlisted)
         if not names:
             self._settled.add((move.run, move.seq))
             return None
@@ -145,7 +137,8 @@ class Whereabouts:
         top, inside, _ = path.partition("/")
         # Another top-level folder while the one sorter put it in is there: a folder of yours it
         # was taken into (not cats/ renamed, which leaves no cats/), and there it stays.
-        yours = bool(inside) and not self._sorted_tree(top) and _is_folder(self.root / move.dst.partition("/")[0])
+        yours = (bool(inside) and not self._listing.sorted_tree(top)
+                 and is_folder_itself(self.root / move.dst.partition("/")[0]))
         return Found(path, tuple(sorted(n for n in names if n != path)), yours)
 
     def not_it(self, move, there: os.stat_result) -> bool:
@@ -258,33 +251,15 @@ class Whereabouts:
         return renamed
 
     def moved(self, old: str, new: str) -> None:
-        """Undo moved the file at `old` to `new`: the listing follows it, so that an older run's
-        move of the same photo (`undo --all`) finds it there."""
-        if not self._listed:
-            return
-        try:
-            st = os.lstat(self._base + new)
-        except OSError:
-            return
-        for lasting, listed in self._listed.items():
-            key = hash(_key(same_file(st), lasting))
-            paths = listed.get(key)
-            if isinstance(paths, list) and old in paths:
-                paths.remove(old)
-            elif paths == old:
-                del listed[key]
-            _add(listed, key, new)
+        """Undo moved the file at `old` to `new`: the listing follows it (`Listing.moved`)."""
+        self._listing.moved(old, new)
 
     def look(self, move, same: SameFile, lasting: bool, name: str | None = None) -> dict[str, tuple[int, int]]:
         """The files of `same` (of that `name` only, where given) as `_names` gives them: looked
         for in cats/, dogs/ and at the top (listed at the first look), then, where none is
         there, once, in the folder's other trees (cats/ renamed, a new one made since, say)."""
-        if lasting not in self._listed:
-            self._list(lasting, self._sorted_tree, files=True)
         names = self._names(move, same, lasting, name)
-        if not names and lasting not in self._wide:
-            self._wide.add(lasting)
-            self._list(lasting, self._other_tree)
+        if not names and self._listing.widen(lasting):
             names = self._names(move, same, lasting, name)
         return names
 
@@ -293,9 +268,8 @@ class Whereabouts:
         (still that file?) -> its device and inode: several names of one file, or, told by size
         and time, several files (the first `NAMED` and one more: which is it cannot be told),
         none of them another move's photo (`_anothers_photo`) or taken for one by this undo."""
-        paths = self._listed[lasting].get(hash(_key(same, lasting)))
         names = {}
-        for path in [paths] if isinstance(paths, str) else paths or ():
+        for path in self._listing.paths(same, lasting):
             if name is not None and os.path.basename(path) != name:
                 continue
             if not lasting and (self._taken_for_another(move, path) or self._anothers_photo(move, same, path)):
@@ -319,8 +293,6 @@ class Whereabouts:
         record = move.same or self._seen_as(move)
         if record is None or record == same or not self._ids.last(record):
             return {}
-        if True not in self._listed:
-            self._list(True, self._sorted_tree, files=True)
         names = self._names(move, record, True)
         st = lstat_of(self._base + next(iter(names))) if names else None
         return names if st is not None and st.st_nlink > len(names) else {}  # a name of it outside the folder
@@ -387,51 +359,6 @@ class Whereabouts:
                         twins.at.setdefault(place, []).append(twins.moves[-1])
         return self._twins.get(hash(same[2:]))
 
-    def _sorted_tree(self, name: str) -> bool:
-        """The top-level folder `name` is cats/ or dogs/ (`Cats/` where names fold together)."""
-        return name in _SORTED or excluded_by_case(self.root, name, _SORTED)
-
-    def _other_tree(self, name: str) -> bool:
-        """Another top-level folder, entered as a scan enters one."""
-        return not self._sorted_tree(name) and entered(name)
-
-    def _list(self, lasting: bool, trees: Callable[[str], bool], files: bool = False) -> None:
-        """Take into the listing (`lasting`'s) the trees of the folder's top-level folders that
-        `trees` names, and with `files` the folder's own files; not a folder sorted on its own,
-        nor below it."""
-        listed = self._listed.setdefault(lasting, {})
-        try:
-            top = os.listdir(self.root)
-        except OSError as exc:
-            self._unlisted = f"{self.root} cannot be listed ({exc.strerror or exc})"
-            return
-        for folder, subfolders, names in self._walk([name for name in top if trees(name)], top if files else []):
-            if STATE_DIR in subfolders and os.path.lexists(os.path.join(folder, STATE_DIR, JOURNAL_NAME)):
-                subfolders.clear()  # its photos are its own journal's to undo
-                continue
-            subfolders[:] = [d for d in subfolders if entered(d)]
-            for name in names:
-                path = os.path.join(folder, name)
-                try:
-                    st = os.lstat(path)
-                except OSError:
-                    continue
-                if stat.S_ISREG(st.st_mode):
-                    _add(listed, hash(_key(same_file(st), lasting)), path[len(self._base):])
-
-    def _walk(self, trees: list[str], files: list[str]):
-        """The folder's own `files` (names), then the trees of its folders named in `trees`, top
-        down, no link followed (`os.walk` does not go into one; `lstat` tells one from a file)."""
-        yield str(self.root), [], files
-
-        def unlisted(exc: OSError) -> None:
-            where = os.path.relpath(exc.filename, self.root) if exc.filename else "a folder"
-            self._unlisted = self._unlisted or f"{where} cannot be listed ({exc.strerror or exc})"
-
-        for name in trees:
-            if _is_folder(self.root / name):
-                yield from os.walk(self.root / name, onerror=unlisted)
-
     def _same(self, move) -> SameFile | None:
         """What the file `move` moved was: its own record, else its photo's "seen" record; as it
         tells the file here (`Identities.of`: on no device, where journaled before a copy)."""
@@ -466,25 +393,3 @@ def _same_photo(one, other, same: SameFile | None = None) -> bool:
     names = {os.path.basename(p) for p in (one.src, one.dst)} & {os.path.basename(p) for p in (other.src, other.dst)}
     return ((one.run, one.seq) == (other.run, other.seq) or one.src == other.dst or one.dst == other.src
             or (one.src, one.dst) == (other.src, other.dst) or (same is not None and one.same == same and bool(names)))
-
-
-def _key(same: SameFile, lasting: bool) -> tuple[int, ...]:
-    return same if lasting else same[2:]  # (size, mtime) where the record does not last
-
-
-def _add(listed: dict[int, str | list[str]], key: int, path: str) -> None:
-    paths = listed.setdefault(key, path)
-    if paths == path:
-        return
-    if isinstance(paths, str):
-        listed[key] = [paths, path]
-    elif path not in paths:
-        paths.append(path)
-
-
-def _is_folder(path: Path) -> bool:
-    """A folder itself, not a link to one (`os.walk` would list where it leads)."""
-    try:
-        return stat.S_ISDIR(os.lstat(path).st_mode)
-    except OSError:
-        return False
