@@ -76,3 +76,23 @@ def test_a_folder_learnt_again_with_nothing_new_is_not_fitted_nor_looked_at_agai
     assert (again.exit_code, again.stdout) == (0, first.stdout.replace("(12 new)", "(0 new)")), again.output
     assert runs == []
     assert plan(test, fake_model, "--name-pets") == sorted_before
+
+
+def test_a_fit_report_that_does_not_read_back_is_fitted_again_not_a_traceback(tmp_path: Path, fake_model) -> None:
+    # QA: personal.npz's fit report edited by hand, its key kept ("garbage", "{}", a pet's field
+    # too many): every learn ended in a JSONDecodeError, KeyError or TypeError until the key changed.
+    from sorter.model import personal
+
+    roll = sorted_and_corrected(tmp_path / "roll", fake_model)
+    first = invoke("learn", roll, "--model", fake_model)
+    assert first.exit_code == 0, first.output
+    for damaged in ("garbage", "{}", "7"):
+        with np.load(personal.model_file(), allow_pickle=False) as data:
+            arrays = {name: data[name] for name in data.files}
+        arrays["fit_report"] = np.array(damaged)
+        with open(personal.model_file(), "wb") as file:
+            np.savez(file, **arrays)
+
+        again = invoke("learn", roll, "--model", fake_model)
+
+        assert (again.exit_code, again.stdout) == (0, first.stdout.replace("(6 new)", "(0 new)")), again.output

@@ -121,11 +121,14 @@ def reused(key: str) -> Fit | None:
         return None
     if model is None:
         return None
-    report = json.loads(recorded[1])
-    pets = [PetReport(**{k: tuple(v) if isinstance(v, list) else v for k, v in p.items()}) for p in report["pets"]]
-    return Fit(model.head, tuple(report["pull"]), report["unsafe"], model.pets, pets,
-               None if report["reference"] is None else ReferenceReport(**report["reference"]),
-               [KindReport(**k) for k in report["kinds"]])
+    try:  # a report that does not read back (edited by hand) is fitted again, as a damaged model is
+        report = json.loads(recorded[1])
+        pets = [PetReport(**{k: tuple(v) if isinstance(v, list) else v for k, v in p.items()}) for p in report["pets"]]
+        return Fit(model.head, tuple(report["pull"]), report["unsafe"], model.pets, pets,
+                   None if report["reference"] is None else ReferenceReport(**report["reference"]),
+                   [KindReport(**k) for k in report["kinds"]])
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return None
 
 
 def _stat(path: Path | None) -> tuple[int, ...]:
