@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from sorter.files.folder import first_run
-from sorter.model.personal import Examples, placed_name
+from sorter.model.personal import UNKNOWN_MTIME, Examples, placed_name
 
 Progress = Callable[[str, int, int], None]
 
@@ -56,20 +56,26 @@ def gather(root: Path, found, base, progress: Progress, margin: float) -> Gather
         dropped = 0 if stored is None else len(stored)
         stored = Examples.empty(base.fingerprint, base.head[0].shape[0])
     stored = stored.with_pet_margin(margin)
-    now = {f.identity for f in found}
+    now = {f.identity: _mtime(f.path) for f in found}
     ours, run = _ours(root), first_run(root)
     mine = here(stored, root, run) & np.array([ours(path) for path in stored.paths], bool)
     placed = sum(not f.kept for f in found)
     if not (placed or dropped or (mine & ~stored.kept()).any()):  # nor placed here before (put back since, deleted)
         return Gathered(stored, settled=True)
-    stale = mine & np.array([tuple(int(v) for v in identity) not in now for identity in stored.identities], bool)
+    # Not found now, or found edited since (the same identity, another time: `_edited`).
+    keys = [tuple(int(v) for v in identity) for identity in stored.identities]
+    stale = mine & np.array([key not in now or _edited(int(mtime), now[key])
+                             for key, mtime in zip(keys, stored.mtimes, strict=True)], bool)
     forgot = int((stale & ~stored.kept()).sum())  # of the photos the user placed: what learn says it forgot
     stored = stored.subset(~stale) if stale.any() else stored
-    known = ~np.isnan(stored.pet_features).any(axis=1)  # else cut at another margin: computed again
+    # Else cut at another margin, or learnt before times were recorded: computed again.
+    known = ~np.isnan(stored.pet_features).any(axis=1) & (stored.mtimes != UNKNOWN_MTIME)
     index = stored.index()
     rows, need, unreadable, new, renamed = [], {}, {}, 0, {}
     for f in found:
         at = index.get(f.identity)
+        if at is not None and _edited(int(stored.mtimes[at]), now[f.identity]):
+            at = None  # learnt in another folder and edited since: a new photo, as one put in its place is
         described = (f.label, f.pet or "", _was(f), str(f.path))
         same = at is not None and (stored.labels[at], stored.pets[at], stored.was[at]) == described[:3]
         if same and known[at] and (stored.paths[at], stored.began[at]) == (described[3], run):
@@ -83,7 +89,7 @@ def gather(root: Path, found, base, progress: Progress, margin: float) -> Gather
         else:
             new += not f.kept and not same
         if at is not None and known[at]:
-            rows.append((f.identity, stored.features[at], *described, stored.pet_features[at], run))
+            rows.append((f.identity, stored.features[at], *described, stored.pet_features[at], run, stored.mtimes[at]))
         else:
             need[f.path] = (f, described)
     # With the features that name a pet (a second look at it): any photo may be a pet's, or another cat.
@@ -91,7 +97,7 @@ def gather(root: Path, found, base, progress: Progress, margin: float) -> Gather
         progress("features", done, len(need))
         f, described = need[path]
         if isinstance(result, np.ndarray):
-            rows.append((f.identity, result[0], *described, result[1], run))
+            rows.append((f.identity, result[0], *described, result[1], run, now[f.identity]))
         else:
             unreadable[path] = str(result)
     return Gathered(stored.merged(rows), placed, new, unreadable, dropped, forgot, renamed)
@@ -131,6 +137,21 @@ def _ours(root: Path) -> Callable[[str], bool]:
         return True
 
     return ours
+
+
+def _mtime(path: Path) -> int:
+    """The photo's modification time now, as `Examples.mtimes` records it (UNKNOWN_MTIME: it could not be read,
+    and its features will not be either)."""
+    try:
+        return os.stat(path).st_mtime_ns
+    except OSError:
+        return UNKNOWN_MTIME
+
+
+def _edited(learnt: int, now: int) -> bool:
+    """A photo learnt at time `learnt` has been written since (edited in place, or another photo
+    written over it at the same size); a time not recorded is no evidence of either."""
+    return UNKNOWN_MTIME not in (learnt, now) and learnt != now
 
 
 def _was(found) -> str:

@@ -239,7 +239,8 @@ def read_model(path: Path | None = None) -> PersonalModel | None:
 class Examples:
     """The photos the user placed, accumulated over folders and runs, one row each, keyed by
     the file's identity (device, inode, size): finding the same photo again (learn run twice,
-    or the photo moved once more) updates its row instead of adding one."""
+    or the photo moved once more) updates its row instead of adding one; its modification time
+    (`mtimes`) tells whether the photo learnt is the one in that file now."""
 
     base: str
     identities: np.ndarray  # (n, 3) int64
@@ -258,12 +259,19 @@ class Examples:
     #: a folder made since at that path began another, and is not the one it was learnt from. "":
     #: that folder had no journal, or learnt before this was recorded.
     began: np.ndarray | None = None
+    #: (n,) int64: the photo's modification time (st_mtime_ns) when its features were run, which
+    #: the identity does not hold: a photo edited in place at the same size (an orientation
+    #: written into its EXIF) keeps its device, inode and size. UNKNOWN_MTIME: learnt before this
+    #: was recorded (`sorter learn` reads such a photo again where it finds it).
+    mtimes: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         if self.pet_features is None:  # a model without a second look: the photo's own features
             object.__setattr__(self, "pet_features", self.features)
         if self.began is None:
             object.__setattr__(self, "began", np.full(len(self.labels), "", dtype=str))
+        if self.mtimes is None:
+            object.__setattr__(self, "mtimes", np.full(len(self.labels), UNKNOWN_MTIME, np.int64))
 
     @classmethod
     def empty(cls, base: str, n_features: int) -> Examples:
@@ -297,7 +305,7 @@ class Examples:
 
     def merged(self, rows: list[tuple]) -> Examples:
         """These rows, each its `ROW_COLUMNS` in their order (identity, features, label, pet,
-        was, path, pet features, began), added, or replacing the row of the same identity."""
+        was, path, pet features, began, mtime), added, or replacing the row of the same identity."""
         if not rows:
             return self
         index = self.index()
@@ -314,7 +322,9 @@ class Examples:
 
 
 #: The columns of `Examples` with a value per row, in the order `Examples.merged` takes them.
-ROW_COLUMNS = ("identities", "features", "labels", "pets", "was", "paths", "pet_features", "began")
+ROW_COLUMNS = ("identities", "features", "labels", "pets", "was", "paths", "pet_features", "began", "mtimes")
+#: `Examples.mtimes` of a row learnt before modification times were recorded.
+UNKNOWN_MTIME = -1
 
 
 def read_examples(path: Path | None = None) -> Examples | None:
@@ -327,7 +337,9 @@ def read_examples(path: Path | None = None) -> Examples | None:
                                 data["pet_features"].astype(np.float32) if "pet_features" in data else None,
                                 float(data["pet_margin"]) if "pet_margin" in data else FIRST_MARGIN,
                                 # Examples from before the folder's journal was recorded with each: unknown.
-                                data["began"].astype(str) if "began" in data else None)
+                                data["began"].astype(str) if "began" in data else None,
+                                # Examples from before modification times were: each photo read again once.
+                                data["mtimes"].astype(np.int64) if "mtimes" in data else None)
     except (FileNotFoundError, NotADirectoryError):
         return None
     except OSError as exc:
@@ -338,7 +350,7 @@ def read_examples(path: Path | None = None) -> Examples | None:
     if examples.identities.shape != (n, 3) or len(examples.features) != n or examples.pet_features.shape != (
         examples.features.shape
     ) or not (
-        len(examples.pets) == len(examples.was) == len(examples.paths) == len(examples.began) == n
+        len(examples.pets) == len(examples.was) == len(examples.paths) == len(examples.began) == len(examples.mtimes) == n
     ):
         raise damaged(path, "its columns differ in length")
     return examples
@@ -349,7 +361,7 @@ def write_examples(examples: Examples, path: Path | None = None) -> Path:
     write_arrays(path, {"base": np.array(examples.base), "identities": examples.identities, "features": examples.features,
                         "labels": examples.labels, "pets": examples.pets, "was": examples.was, "paths": examples.paths,
                         "pet_features": examples.pet_features, "pet_margin": np.array(examples.pet_margin),
-                        "began": examples.began})
+                        "began": examples.began, "mtimes": examples.mtimes})
     return path
 
 
