@@ -648,7 +648,8 @@ def test_the_summary_shows_no_row_of_nothing_moved(tmp_path: Path, car_and_rex) 
 def test_a_photo_put_back_by_hand_is_not_sorted_again(tmp_path: Path, car_and_rex) -> None:
     """A photo sorter filed, moved back by hand to where it was, is the user's word: the next
     sort skips it and says why, as it does for one put back on the review page. The same
-    file only: edited since, or a new photo of that name, it is judged as any other."""
+    file only (its device, inode and size: touched, it still is): edited since, or a new photo
+    of that name, it is judged as any other."""
     assert runner.invoke(app, ["sort", str(tmp_path)]).exit_code == 0
     os.rename(tmp_path / "dogs" / "rex.png", tmp_path / "rex.png")  # "that is no dog of mine"
     for options in (["--dry-run"], []):
@@ -659,7 +660,12 @@ def test_a_photo_put_back_by_hand_is_not_sorted_again(tmp_path: Path, car_and_re
     assert set(tree(tmp_path)) == {"car.png", "rex.png"}
 
     st = (tmp_path / "rex.png").stat()
-    os.utime(tmp_path / "rex.png", ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))  # edited: a photo to judge
+    os.utime(tmp_path / "rex.png", ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))  # touched: the same file
+    again = runner.invoke(app, ["sort", str(tmp_path), "--verbose"])
+    assert "skipped: rex.png: you put it back from dogs/rex.png; left there" in again.stderr.splitlines()
+
+    write_image(tmp_path / "rex.png", RED, size=(96, 128))  # edited in place (its inode kept): a photo to judge
+    assert (tmp_path / "rex.png").stat().st_ino == st.st_ino
     again = runner.invoke(app, ["sort", str(tmp_path), "--verbose"])
     assert "moved rex.png -> dogs/rex.png (dog, 100%)" in again.stderr.splitlines(), again.output
 

@@ -292,3 +292,32 @@ def test_a_photo_put_back_is_said_once_not_at_every_start(tmp_path: Path) -> Non
                           "before (1 you put back) and unchanged since: not judged again")
     assert said(results) == [("moved", "fido.jpg")]  # no second "skipped: rex.jpg"
     assert (tmp_path / "rex.jpg").is_file()
+
+
+def touch(path: Path) -> None:
+    """`touch path`: the same file, its bytes as they were, a new modification time."""
+    st = path.stat()
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))
+
+
+def test_a_photo_put_back_then_touched_stays_put_back_while_watching_and_after_a_restart(tmp_path: Path) -> None:
+    """QA: a photo the watch sorted, that the user put back ("skipped: you put it back from
+    dogs/bo.jpg"), then touched (a viewer setting its time), was moved into dogs/ again by the
+    running watch, and by one started again. It is the same file (device, inode and size, which
+    last here): the user's word stands, and nothing moves."""
+    write_image(tmp_path / "bo.jpg", RED)
+    with watching(tmp_path) as (results, notices):
+        assert wait_until(lambda: (tmp_path / "dogs" / "bo.jpg").exists(), 20), results
+        (tmp_path / "dogs" / "bo.jpg").rename(tmp_path / "bo.jpg")  # the user disagrees
+        assert wait_until(lambda: len(results) == 2, 20), results
+        touch(tmp_path / "bo.jpg")
+        time.sleep(1.0)  # several rescans
+    assert [(r.status, r.path.name, r.reason) for r in results][1:] == [
+        ("skipped", "bo.jpg", "you put it back from dogs/bo.jpg; left there")], results
+    assert (tmp_path / "bo.jpg").is_file() and not (tmp_path / "dogs" / "bo.jpg").exists()
+
+    touch(tmp_path / "bo.jpg")
+    with watching(tmp_path) as (results, notices):
+        a_new_photo_is_sorted(tmp_path, results)
+    assert ("moved", "bo.jpg") not in said(results), results
+    assert (tmp_path / "bo.jpg").is_file() and not (tmp_path / "dogs" / "bo.jpg").exists()

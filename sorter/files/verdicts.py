@@ -135,6 +135,18 @@ class Identities:
         now = same_file(st)[:len(record)]
         return now == record if self.last(record) else now[2:] == record[2:]
 
+    def back_key(self, record: tuple[int, ...]) -> tuple[int, ...]:
+        """What tells a photo put back (`record`, a `SameFile`) here: its device, inode and size
+        where they last, not its time (a `touch`, a viewer setting it, leaves the user's word
+        standing; a photo rewritten in place at its exact size is far rarer, and left in place is
+        the safe failure), else its size and time (`key`)."""
+        return record[:3] if self.last(record) else record[2:]
+
+    def is_back(self, record: tuple[int, ...], st: os.stat_result) -> bool:
+        """The file `st` is the photo put back that `record` (`SameFile`) was taken of (`back_key`)."""
+        now = same_file(st)
+        return now[:3] == tuple(record[:3]) if self.last(record) else now[2:] == tuple(record[2:])
+
 
 def elsewhere(record: tuple[int, ...]) -> tuple[int, ...]:
     """`record` (device first) taken on no device of the folder's (`COPIED`): told by what a copy keeps."""
@@ -376,7 +388,7 @@ class HandPutBacks:
         for was, same in self._same.items():
             st = lstat_of(self._base + was) if was in self._now else None
             ids.saw(st)
-            if not is_a_file(st) or not ids.match(same, st):
+            if not is_a_file(st) or not ids.is_back(same, st):
                 continue
             if ids.last(same):
                 back[was] = self._now[was]

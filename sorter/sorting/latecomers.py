@@ -12,8 +12,9 @@ remembered (a late companion comes minutes after its photo, not months). A file 
 when its photo is no longer beside it and still is where it was moved to: a photo undone or
 moved on since is not followed. A photo put back where it was (the same file: "Neither" on
 the review page, or by hand) is left there (`put_back`), not sorted again, and so is it renamed
-since: told by what it is (device, inode, size, time), as the watcher's look at it as it hands
-it out has it, of the photos remembered and of those found put back. Of the photos
+since: told by what it is (device, inode and size, a touched one still is it; size and time
+where inodes do not last), as the watcher's look at it as it hands it out has it, of the
+photos remembered and of those found put back. Of the photos
 older than those remembered, only where each was is kept, as an 8-byte hash (a `NameIndex`
 of their paths): a file arriving at such a place is looked up in the journal
 (`older_put_backs`), so a photo sorted months ago and put back by hand is left there too. The
@@ -120,8 +121,10 @@ class Latecomers:
             del self._by_same[told]
 
     def _told(self, same: SameFile) -> tuple[int, ...]:
-        """What tells the file `same` was taken of in the watched folder (`Identities.key`)."""
-        return same if self._ids is None else self._ids.key(same)
+        """What tells the photo put back that `same` was taken of in the watched folder
+        (`Identities.back_key`): its device, inode and size where they last, so a `touch` of it
+        leaves it put back; its size and time on a card whose inode numbers do not."""
+        return same if self._ids is None else self._ids.back_key(same)
 
     def _is(self, same: SameFile | None, now: SameFile | None) -> bool:
         """`now` is of the file `same` was taken of, as the folder tells files (`_told`)."""

@@ -289,6 +289,7 @@ def watch_folder(
     latecomers = Latecomers()
 
     refused: dict[Path, str | None] = {}  # moves the disk refused, retried at each scan: said once
+    said_back: dict[Path, str] = {}  # photos put back, said: touched since (the same file), not said again
 
     #: When the batch being sorted began: its photos moved after it, and a file of a photo's stem
     #: last changed before it was beside the photo when its companions were looked up
@@ -303,6 +304,8 @@ def watch_folder(
             refused[result.path] = result.reason
         else:
             refused.pop(result.path, None)
+        if result.status != "skipped":
+            said_back.pop(result.path, None)
         tally.add(result)  # watch never plans without moving: a destination means moved
         if result.status == "moved" and result.destination is not None:
             latecomers.remember(Filed(result.path, result.destination, result.label, result.confidence,
@@ -363,7 +366,12 @@ def watch_folder(
             moved = _said(sorter.here, moved, on_notice)
             late, batch, back = _latecomers(root, batch, latecomers, watcher, sorter.left_alone)
             for entry, was in back:  # the user's word: left where it is, and not said again at the next start
-                report(FileResult(entry, "skipped", reason=put_back_reason(os.path.relpath(was, root))), watcher)
+                reason = put_back_reason(os.path.relpath(was, root))
+                if said_back.get(entry) == reason:
+                    watcher.settle(entry)  # touched since (a viewer set its time): still the photo put back
+                    continue
+                said_back[entry] = reason
+                report(FileResult(entry, "skipped", reason=reason), watcher)
             note_put_back(sorter.journal(), root, back, watcher.handed)
             unreported = {entry for entry, _, _ in late} | {e.path if isinstance(e, Skipped) else e for e in batch}
             refusals: dict[str, int] = {}  # the batch's moves refused file by file, by reason
