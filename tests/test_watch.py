@@ -24,7 +24,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from conftest import REPO, FakeClassifier, ThreeClassFake, jpeg_with_extra_bytes, write_image
+from conftest import REPO, FakeClassifier, ThreeClassFake, jpeg_with_extra_bytes, wait_until, write_image
 
 from sorter.errors import FolderLocked
 from sorter.files.lock import FolderLock
@@ -41,14 +41,6 @@ def noise_jpeg(seed: int, size: int = 64) -> bytes:
     assert ok
     return data.tobytes()
 
-
-def wait_until(condition: Callable[[], bool], timeout: float, interval: float = 0.01) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(interval)
-    return condition()
 
 
 def sorted_to(root: Path, name: str) -> Path | None:

@@ -18,7 +18,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from conftest import REPO
+from conftest import REPO, wait_until
 
 
 def jpeg(seed: int) -> bytes:
@@ -29,12 +29,6 @@ def jpeg(seed: int) -> bytes:
 def sorted_to(root: Path, name: str) -> Path | None:
     return next((root / folder / name for folder in ("cats", "dogs") if (root / folder / name).is_file()), None)
 
-
-def wait_until(condition, timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and not condition():
-        time.sleep(0.05)
-    return condition()
 
 
 def read_until(fd: int, text: bytes, timeout: float) -> bytes:

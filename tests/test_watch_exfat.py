@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from conftest import FakeClassifier, remount, write_image
+from conftest import FakeClassifier, remount, wait_until, write_image
 
 from sorter.files.journal import seen_of
 from sorter.watching import watch, watcher
@@ -23,12 +23,6 @@ RED, GREY = (0, 0, 255), (128, 128, 128)  # BGR: the fake says red = dog, grey 5
 #: Polled, as `--polling` does, and scanned again often: the photo's new inode is seen at once.
 FAST = watcher.WatchSettings(settle=0.1, poll_interval=0.1, rescan_interval=0.2)
 
-
-def wait_until(condition, timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and not condition():
-        time.sleep(0.02)
-    return condition()
 
 
 @contextmanager

@@ -15,19 +15,13 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import REPO, FakeClassifier, FullDisk, mounted, write_image
+from conftest import REPO, FakeClassifier, FullDisk, mounted, wait_until, write_image
 
 from sorter.watching import watch, watcher
 
 RED, BLUE = (0, 0, 255), (255, 0, 0)  # BGR: the fake says red = dog, blue = cat
 FAST = watcher.WatchSettings(settle=0.1, rescan_interval=0.2, unreadable_wait=0.3)
 
-
-def wait_until(condition, timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and not condition():
-        time.sleep(0.02)
-    return condition()
 
 
 def watching(root: Path, summaries: list | None = None,
