@@ -60,6 +60,23 @@ def wait_until(condition, timeout: float, interval: float = 0.01) -> bool:
     return condition()
 
 
+def without_root_powers(unreadable: Path) -> list[str]:
+    """The prefix that runs a command as a user runs it, unable to read `unreadable` (a file or
+    folder of mode 000): under root, root's power to read anything dropped; none for a user. The
+    test is skipped where that cannot keep root out of it."""
+    if os.geteuid() != 0:
+        return []
+    as_user = ["setpriv", "--bounding-set", "-dac_override,-dac_read_search"]
+    probe = [sys.executable, "-c", "import os, sys; os.open(sys.argv[1], os.O_RDONLY)", str(unreadable)]
+    try:
+        refused = subprocess.run([*as_user, *probe], capture_output=True).returncode != 0
+    except FileNotFoundError:
+        refused = False
+    if not refused:
+        pytest.skip("needs a file or folder root cannot read: setpriv dropping CAP_DAC_OVERRIDE")
+    return as_user
+
+
 def write_image(path: Path, colour=(0, 0, 255), size=(48, 64), **params) -> Path:
     """A real image file; the format follows the extension. `colour` is BGR."""
     image = np.zeros((size[0], size[1], 3), np.uint8)

@@ -4,28 +4,12 @@ PermissionError's traceback, or (a kind in Other/ that could not be read) left o
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-from conftest import REPO, make_dataset, write_image
-
-
-def without_root_powers(unreadable: Path) -> list[str]:
-    """What runs a command as a user runs it, unable to list `unreadable` (mode 000): root lists
-    any folder, so under root the command runs without that power; skipped where that cannot be."""
-    if os.geteuid() != 0:
-        return []
-    as_user = ["setpriv", "--bounding-set", "-dac_override,-dac_read_search"]
-    try:
-        refused = subprocess.run([*as_user, "ls", str(unreadable)], capture_output=True).returncode != 0
-    except FileNotFoundError:
-        refused = False
-    if not refused:
-        pytest.skip("needs a folder root cannot read: setpriv dropping CAP_DAC_OVERRIDE")
-    return as_user
+from conftest import REPO, make_dataset, without_root_powers, write_image
 
 
 def sorter(unreadable: Path, *args: str) -> subprocess.CompletedProcess:

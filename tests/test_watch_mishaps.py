@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import REPO, FakeClassifier, FullDisk, mounted, wait_until, write_image
+from conftest import REPO, FakeClassifier, FullDisk, mounted, wait_until, without_root_powers, write_image
 
 from sorter.watching import watch, watcher
 
@@ -70,15 +70,7 @@ def test_a_photo_made_readable_again_is_sorted_at_the_next_scan(tmp_path: Path) 
     photo = write_image(inbox / "rex.jpg", RED)
     photo.chmod(0)
     command = [sys.executable, "-c", WATCH, str(inbox), str(REPO / "tests")]
-    if os.geteuid() == 0:  # root reads a file of mode 000: the watch runs without that power, as a user's does
-        as_user = ["setpriv", "--bounding-set", "-dac_override,-dac_read_search"]
-        try:
-            refused = subprocess.run([*as_user, "cat", str(photo)], capture_output=True).returncode != 0
-        except FileNotFoundError:
-            refused = False
-        if not refused:
-            pytest.skip("needs a file root cannot read: setpriv dropping CAP_DAC_OVERRIDE")
-        command = [*as_user, *command]
+    command = [*without_root_powers(photo), *command]  # root reads a file of mode 000: as a user's watch
     out = tmp_path / "watch.out"
     with open(out, "w") as stdout:
         process = subprocess.Popen(command, stdout=stdout, stderr=subprocess.STDOUT, cwd=REPO)

@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from conftest import REPO, FakeClassifier, ThreeClassFake, wait_until, write_image
+from conftest import REPO, FakeClassifier, ThreeClassFake, wait_until, without_root_powers, write_image
 
 from sorter.watching import watch, watcher
 
@@ -134,20 +134,6 @@ watch.watch_folder(
 )
 """
 
-
-def without_root_powers(unreadable: Path) -> list[str]:
-    """What runs a command without root's power to read any file, as a user's watch runs (none
-    where the tests run as a user); skipped where that does not keep root from `unreadable`."""
-    if os.geteuid() != 0:
-        return []
-    as_user = ["setpriv", "--bounding-set", "-dac_override,-dac_read_search"]
-    try:
-        refused = subprocess.run([*as_user, "cat", str(unreadable)], capture_output=True).returncode != 0
-    except FileNotFoundError:
-        refused = False
-    if not refused:
-        pytest.skip("needs a file root cannot read: setpriv dropping CAP_DAC_OVERRIDE")
-    return as_user
 
 
 def watched(inbox: Path, as_user: list[str], out: Path, until) -> list[str]:
