@@ -79,6 +79,41 @@ def test_a_signal_at_any_moment_of_start_up_never_prints_a_traceback(tmp_path: P
     assert (sorter.returncode, err) in ((STATUS[sig], "Interrupted.\n"), (2, finished))
 
 
+#: Sends `SIG` to the process itself once its error line is written to stderr, and lets the
+#: handler run (a few instructions) before the write returns: a signal just after the line.
+AFTER_THE_ERROR = """
+import os, sys
+class Stderr:
+    def __init__(self, stream):
+        self.stream = stream
+    def write(self, text):
+        written = self.stream.write(text)
+        if "Error:" in text:
+            self.stream.flush()
+            os.kill(os.getpid(), SIG)
+            for _ in range(1000):
+                pass
+        return written
+    def __getattr__(self, name):
+        return getattr(self.stream, name)
+sys.stderr = Stderr(sys.stderr)
+"""
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+@pytest.mark.parametrize("argv", [["sort", "nowhere"], ["sort", "--bogus", "."], ["undo", "nowhere"]],
+                         ids=["folder-not-found", "unknown-option", "undo-nothing"])
+def test_a_signal_after_the_error_line_changes_neither_the_line_nor_the_status(tmp_path: Path, argv: list[str],
+                                                                                sig: int) -> None:
+    """The error said, the command has ended: a signal then (a CI run's SIGTERM 80 ms after the
+    start) added `Interrupted.` under `Error: folder not found` and ended with 143, not 2."""
+    code = f"SIG = {int(sig)}\n{AFTER_THE_ERROR}\n{CONSOLE_SCRIPT}"
+    sorter = subprocess.run([sys.executable, "-c", code, *argv], cwd=tmp_path, capture_output=True, text=True,
+                            timeout=60, env={**os.environ, "PYTHONPATH": str(REPO)})
+    assert sorter.stderr.startswith("Error: ") and sorter.stderr.count("\n") == 1, sorter.stderr
+    assert "Interrupted" not in sorter.stderr and sorter.returncode in (1, 2)
+
+
 def test_the_console_script_is_the_entry_point_that_sets_the_handlers_first() -> None:
     """`pip install -e .` again after this changes: the installed script names its function."""
     assert '\nsorter = "sorter.__main__:main"\n' in (REPO / "pyproject.toml").read_text(encoding="utf-8")

@@ -100,8 +100,20 @@ def fail(exc: SorterError) -> typer.Exit | typer.BadParameter:
     the help to read (`fail_usage`), as the option errors the CLI finds itself."""
     if isinstance(exc, OptionError):
         return typer.BadParameter(exc.reason, param_hint=list(exc.options))
+    _ended()
     err.print(f"[red]Error:[/red] {shown(str(exc))}", soft_wrap=True)
     return typer.Exit(exc.exit_code)
+
+
+def _ended() -> None:
+    """The command ends with this error: a Ctrl-C noted inside an import is said instead (it
+    came first), and a signal from now on changes nothing. One that came as the line was written
+    or Python unwound after it (a CI run's SIGTERM, 80 ms after the start) added `Interrupted.`
+    under it, the error line written twice, and ended with 143, not 2."""
+    from sorter.signals import command_returned, interrupt_pending
+
+    interrupt_pending()
+    command_returned()
 
 
 def fail_usage(exc: typer.TyperException) -> typer.Exit:
@@ -113,6 +125,7 @@ def fail_usage(exc: typer.TyperException) -> typer.Exit:
     message = exc.format_message().rstrip(".")
     if ctx is not None and ctx.help_option_names:
         message += f" (see '{ctx.command_path} {ctx.help_option_names[0]}')"
+    _ended()
     err.print(f"[red]Error:[/red] {shown(message)}", soft_wrap=True)
     return typer.Exit(getattr(exc, "exit_code", 2))
 
