@@ -554,6 +554,26 @@ def test_in_chromium_a_pets_longest_name_does_not_widen_a_phones_page(served) ->
         assert page.evaluate("document.documentElement.scrollWidth") <= 390
 
 
+@pytest.mark.parametrize("width", [1280, 390], ids=["desktop", "phone"])
+@pytest.mark.skipif(browser_missing() is not None, reason=str(browser_missing()))
+def test_in_chromium_a_long_pet_name_is_whole_on_its_cards_button(served, width) -> None:
+    # The button said "cats/Professor Whiske…" for both pets: only the group's heading told them apart.
+    client, root, _ = served
+    pets = {"cat.jpg": "Professor Whiskerton the Third", "cat-000.jpg": "Professor Whiskerton Junior"}
+    for photo, pet in pets.items():
+        assert name(client, photo, pet)[0] == 200
+    with chromium_page(client.url) as page:
+        page.set_viewport_size({"width": width, "height": 844})
+        for photo, pet in pets.items():
+            card = page.locator("figure", has=page.locator(".name", has_text=photo))
+            button = card.get_by_role("button", name=f"cats/{pet}/")
+            button.wait_for()
+            assert button.evaluate("b => b.scrollWidth <= b.clientWidth && b.scrollHeight <= b.clientHeight")
+            inside = "b => b.getBoundingClientRect().right <= b.closest('figure').getBoundingClientRect().right"
+            assert button.evaluate(inside)
+        assert page.evaluate("document.documentElement.scrollWidth") <= width
+
+
 @pytest.mark.skipif(browser_missing() is not None, reason=str(browser_missing()))
 def test_in_chromium_p_enter_names_one_that_might_be_luna_cat_says_another_is_not_u_takes_that_back(
     tmp_path: Path, fake_model
