@@ -25,6 +25,8 @@ from pathlib import Path
 from urllib.parse import urlsplit
 from urllib.request import url2pathname
 
+import cv2
+import numpy as np
 import pytest
 from conftest import SAMPLES, FullDisk, ThreeClassFake, layout, write_image
 from typer.testing import CliRunner
@@ -305,6 +307,30 @@ def test_a_photo_replaced_by_rename_after_the_listing_is_never_moved_nor_shown(s
     # The page reloaded lists the new file, which a click then moves.
     assert client.thumbnail(client.cards()["cat.jpg"]["id"])[0] == 200
     assert move(client, "cat.jpg", "dog")[0] == 200 and (root / "dogs" / "cat.jpg").is_file()
+
+
+def test_a_photo_replaced_as_its_thumbnail_is_opened_is_not_shown(served, monkeypatch) -> None:
+    """The thumbnail's check and its read were two steps: a photo renamed over between the
+    check and the open was shown as the card's. Now the file opened is the one checked (fstat
+    of its descriptor) and the picture comes from that descriptor. The rename is made by the
+    system call that opens the photo, just before it opens it: the narrowest window there is."""
+    client, root, _, _ = served
+    cat = client.cards()["cat.jpg"]["id"]
+    (root / "x.part").write_bytes(write_image(root / "new.jpg", RED).read_bytes())
+    real_open, swapped = os.open, []
+
+    def open_after_a_sync_client(path, flags, *args, **kwargs):
+        if os.fspath(path) == "cat.jpg" and kwargs.get("dir_fd") is not None and not swapped:
+            swapped.append(path)
+            os.rename(root / "x.part", root / "cats" / "cat.jpg")
+        return real_open(path, flags, *args, **kwargs)
+
+    monkeypatch.setattr(os, "open", open_after_a_sync_client)
+    assert client.thumbnail(cat)[0] == 404 and swapped  # no preview: the red photo was never this card's
+    assert client.move(cat, "dog") == (409, {"error": "cats/cat.jpg is no longer there; reload the page"})
+    monkeypatch.undo()
+    status, _, data = client.thumbnail(client.cards()["cat.jpg"]["id"])  # reloaded: the new photo, red
+    assert status == 200 and cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)[..., 2].mean() > 200
 
 
 def test_the_button_a_card_shows_pressed_on_a_photo_changed_since_asks_for_a_reload(served) -> None:

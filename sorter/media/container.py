@@ -105,12 +105,13 @@ class _Boxes:
         return boxes
 
 
-def open_video(path, dir_fd: int | None = None) -> int:
+def open_video(path, dir_fd: int | None = None, opened: int | None = None) -> int:
     """The video at `path` (relative to the folder `dir_fd` with it), opened without following a
-    link or blocking on a FIFO: a regular file, not empty, or ImageError."""
+    link or blocking on a FIFO: a regular file, not empty, or ImageError. With `opened`, the file
+    the caller opened and checked itself: a duplicate of it, never `path` opened again."""
     flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
     try:
-        fd = os.open(path, flags, dir_fd=dir_fd)
+        fd = os.open(path, flags, dir_fd=dir_fd) if opened is None else os.dup(opened)
     except OSError as exc:
         raise ImageError(f"cannot open: {exc.strerror or exc}") from exc
     info = os.fstat(fd)

@@ -39,13 +39,14 @@ cv2.setNumThreads(1)  # we parallelise across files; per-call threads only fight
 
 
 @contextmanager
-def open_regular(path: Path, dir_fd: int | None = None) -> Iterator[tuple[int, int]]:
+def open_regular(path: Path, opened: int | None = None) -> Iterator[tuple[int, int]]:
     """(fd, size) of a regular file, opened without following a symlink and without ever
-    blocking on a FIFO or device (O_NONBLOCK, then fstat before reading). With `dir_fd`,
-    `path` is a name in that folder."""
+    blocking on a FIFO or device (O_NONBLOCK, then fstat before reading). With `opened`, the
+    file the caller opened and checked itself (the review's thumbnails): a duplicate of that
+    descriptor, never `path` opened again, which may name another file by now."""
     flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
     try:
-        fd = os.open(path, flags, dir_fd=dir_fd)
+        fd = os.open(path, flags) if opened is None else os.dup(opened)
     except OSError as exc:
         raise ImageError(f"cannot open: {exc.strerror or exc}") from exc
     try:
@@ -57,10 +58,10 @@ def open_regular(path: Path, dir_fd: int | None = None) -> Iterator[tuple[int, i
         os.close(fd)
 
 
-def read_image_bytes(path: Path, max_bytes: int = MAX_FILE_BYTES, dir_fd: int | None = None) -> bytes:
-    """Read a whole regular file (`open_regular`)."""
+def read_image_bytes(path: Path, max_bytes: int = MAX_FILE_BYTES, opened: int | None = None) -> bytes:
+    """Read a whole regular file (`open_regular`), from its start whatever `opened`'s offset."""
     try:
-        with open_regular(path, dir_fd) as (fd, size):
+        with open_regular(path, opened) as (fd, size):
             if size == 0:
                 raise ImageError("empty file")
             if size > max_bytes:
@@ -68,7 +69,7 @@ def read_image_bytes(path: Path, max_bytes: int = MAX_FILE_BYTES, dir_fd: int | 
             chunks = []
             remaining = size
             while remaining > 0:
-                chunk = os.read(fd, min(remaining, 1 << 20))
+                chunk = os.pread(fd, min(remaining, 1 << 20), size - remaining)
                 if not chunk:
                     break
                 chunks.append(chunk)
@@ -382,12 +383,12 @@ def load_picture(path: Path, size: int, thumbnail: int | None = None) -> Picture
     return decode_picture(read_image_bytes(path), size, thumbnail)
 
 
-def load_thumbnail(path: Path, size: int, dir_fd: int | None = None) -> np.ndarray:
+def load_thumbnail(path: Path, size: int, opened: int | None = None) -> np.ndarray:
     """A picture for people (the review page): BGR, its longer side at most `size`, the
     aspect ratio kept. Same checks and reduced JPEG decode as `load_image`, so a hostile or
-    huge file raises ImageError instead of being decoded. With `dir_fd`, `path` is a name in
-    that folder."""
-    return shrink(_decode_bgr(read_image_bytes(path, dir_fd=dir_fd), size), size)
+    huge file raises ImageError instead of being decoded. With `opened`, read from that
+    descriptor (`open_regular`)."""
+    return shrink(_decode_bgr(read_image_bytes(path, opened=opened), size), size)
 
 
 def shrink(image: np.ndarray, size: int) -> np.ndarray:

@@ -189,11 +189,11 @@ def _front_to_back(fd: int, size: int, frames: int, deadline: float) -> list[np.
         capture.release()
 
 
-def _pictures(path, size: int, frames: int, dir_fd: int | None = None) -> list[np.ndarray]:
+def _pictures(path, size: int, frames: int, opened: int | None = None) -> list[np.ndarray]:
     """Up to `frames` BGR frames spread over the clip, upright, `size` on their shorter side.
-    `dir_fd`: the folder `path` is relative to (opened beneath the sorted folder)."""
+    `opened`: the file already opened and checked by the caller (`container.open_video`)."""
     deadline = time.monotonic() + SECONDS_PER_VIDEO
-    fd = open_video(path, dir_fd)
+    fd = open_video(path, opened=opened)
     try:
         info = probe(fd, os.path.splitext(os.fspath(path))[1])
         track = info.track
@@ -225,10 +225,10 @@ def load_frames(path, size: int, frames: int = FRAMES) -> np.ndarray:
     ])
 
 
-def middle_frame(path, size: int, dir_fd: int | None = None) -> np.ndarray:
+def middle_frame(path, size: int, opened: int | None = None) -> np.ndarray:
     """A picture for people (the review pages): the keyframe nearest the clip's middle, BGR,
     upright, its longer side at most `size`. Same checks and limits as `load_frames`."""
-    frame = _pictures(path, size, 1, dir_fd)[0]
+    frame = _pictures(path, size, 1, opened)[0]
     height, width = frame.shape[:2]
     scale = size / max(height, width)
     if scale >= 1:

@@ -44,15 +44,15 @@ def around_pet(image: np.ndarray, box: tuple[float, float, float, float] | None,
     return fitted(image[y0:y1, x0:x1], size, MAX_ZOOM)
 
 
-def load_framed(path, box: tuple[float, float, float, float] | None, size: int, dir_fd: int | None = None) -> np.ndarray:
+def load_framed(path, box: tuple[float, float, float, float] | None, size: int, opened: int | None = None) -> np.ndarray:
     """A thumbnail of the file at `path` (`images.load_thumbnail`, its checks), cut around
     `box` where there is one (decoded at FRAME_PX then, so the cut keeps its pixels): what both
     review pages show of a photo they decode themselves."""
     from sorter.media.images import load_thumbnail
 
     if box is None:
-        return load_thumbnail(path, size, dir_fd=dir_fd)
-    return around_pet(load_thumbnail(path, max(size, FRAME_PX), dir_fd=dir_fd), box, size)
+        return load_thumbnail(path, size, opened)
+    return around_pet(load_thumbnail(path, max(size, FRAME_PX), opened), box, size)
 
 
 def square_cut(height: int, width: int, box: tuple[float, float, float, float],

@@ -49,18 +49,18 @@ def is_video(root: Path, rel: str) -> bool:
     return _read_beneath(root, rel, photo_inside) is None
 
 
-def picture(name: Path, box: tuple[float, float, float, float] | None, size: int, dir_fd: int,
+def picture(name: Path, box: tuple[float, float, float, float] | None, size: int, opened: int,
             video: bool) -> np.ndarray:
-    """A card's picture (BGR, its longer side at most `size`) of the file `name` in the folder
-    `dir_fd`: a video's poster, a photo cut around its pet (`framing.load_framed`). Raises
-    ImageError."""
+    """A card's picture (BGR, its longer side at most `size`) of the file `name`, read from
+    `opened`, the descriptor the caller checked (never the name opened again): a video's
+    poster, a photo cut around its pet (`framing.load_framed`). Raises ImageError."""
     if video:
         from sorter.media.videos import middle_frame
 
-        return middle_frame(name, size, dir_fd)
+        return middle_frame(name, size, opened)
     from sorter.review import framing
 
-    return framing.load_framed(name, box, size, dir_fd=dir_fd)
+    return framing.load_framed(name, box, size, opened)
 
 
 def seconds(root: Path, rel: str) -> float | None:

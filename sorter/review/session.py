@@ -16,6 +16,7 @@ holds only what sorter listed.
 
 from __future__ import annotations
 
+import errno
 import os
 import threading
 import time
@@ -383,7 +384,10 @@ class Session:
         """A JPEG of the photo, its longer side `size` (cut around its pet where sorter noted
         one, `framing.around_pet`; a video's poster, `posters.picture`); None when it cannot be
         decoded. Read through folders opened one name at a time without following a link, the
-        file itself with O_NOFOLLOW: a link put in its place since the listing is never followed."""
+        file itself with O_NOFOLLOW (a link put in its place since the listing is never followed)
+        and O_NONBLOCK (nor a FIFO waited on); then the descriptor's own identity (fstat) is the
+        one checked against the listing, and the picture is read from it: a file renamed over the
+        photo between a check by name and an open by name was shown as the photo's."""
         import cv2
 
         from sorter.files.moves import open_folder_beneath
@@ -398,16 +402,25 @@ class Session:
             fd = open_folder_beneath(self.root, self.root / folder)
         except OSError:
             return None
+        flags = os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_CLOEXEC
         try:
-            if not self.catalog.is_listed(photo, os.stat(name, dir_fd=fd, follow_symlinks=False)):
+            opened = os.open(name, flags, dir_fd=fd)
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:  # a link put at its name since: a reload lists it
+                self._others = True
+            return None
+        finally:
+            os.close(fd)
+        try:
+            if not self.catalog.is_listed(photo, os.fstat(opened)):
                 self._others = True  # another file put at its name since: never shown as this card
                 return None
             # A pet small in its photo is shown cut around it, as on the review page.
             with self._decoding:  # what libjpeg prints of a damaged photo stays off the terminal
-                image = quietly(lambda: picture(Path(name), photo.box, size, fd, photo.video))
+                image = quietly(lambda: picture(Path(name), photo.box, size, opened, photo.video))
         except Exception:  # ImageError, and a decoder bug costs one thumbnail (see review._thumbnail)
             return None
         finally:
-            os.close(fd)
+            os.close(opened)
         ok, data = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, quality])
         return data.tobytes() if ok else None
