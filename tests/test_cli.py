@@ -39,8 +39,9 @@ def test_help_wraps_each_paragraph_to_the_terminal(command: str) -> None:
     paragraph of prose is one run of text, wrapped by rich (examples keep their lines)."""
     result = CliRunner(env={"COLUMNS": "1000"}).invoke(app, [command, "--help"])
     assert result.exit_code == 0, result.output
-    description = [line.strip() for line in result.stdout.split("╭")[0].splitlines()]
-    prose = [line for line in description if line and not line.startswith(("Usage:", "sorter ", "--"))]
+    description = result.stdout.split("╭")[0].splitlines()
+    prose = [line.strip() for line in description if line.startswith(" ") and not line.startswith("   ")
+             and not line.strip().startswith("Usage:")]  # examples are indented under their heading
     assert prose and all(line.endswith((".", ":")) for line in prose), prose
 
 
@@ -53,6 +54,17 @@ def test_an_example_over_two_lines_can_be_pasted_whole(command: str) -> None:
     for line, after in itertools.pairwise(lines):
         if line.strip().startswith("sorter ") and after.strip().startswith("--"):
             assert line.endswith(" \\"), (line, after)
+
+
+@pytest.mark.parametrize("columns", [40, 80, 200])
+@pytest.mark.parametrize("command", ["", *COMMANDS])
+def test_no_line_of_help_ends_in_a_space(command: str, columns: int) -> None:
+    """rich padded every line to the terminal's width: copied, an example carried the spaces
+    after it, and `sorter sort --help > notes.txt` kept hundreds."""
+    result = CliRunner(env={"COLUMNS": str(columns)}).invoke(app, [*command.split(), "--help"])
+    assert result.exit_code == 0, result.output
+    assert "Usage:" in result.stdout
+    assert [line for line in result.stdout.splitlines() if line.endswith(" ")] == []
 
 
 @pytest.mark.parametrize("command", COMMANDS)

@@ -24,6 +24,33 @@ def at(columns: int) -> CliRunner:
     return CliRunner(env={"COLUMNS": str(columns)})
 
 
+def examples(command: str, columns: int) -> list[str]:
+    """`sorter COMMAND --help`'s examples as commands to paste, at `columns`: the indented lines
+    under the text, a line ending in ` \\` joined to the next as the shell joins it."""
+    result = at(columns).invoke(app, [*command.split(), "--help"])
+    assert result.exit_code == 0, result.output
+    lines = [line for line in result.stdout.split("╭")[0].splitlines() if line.startswith("   ")]
+    assert all(len(line) <= columns for line in lines), lines
+    commands, going_on = [], False
+    for line in lines:
+        words = " ".join(line.removesuffix(" \\").split())
+        if going_on:
+            commands[-1] += f" {words}"
+        else:
+            commands.append(words)
+        going_on = line.endswith(" \\")
+    return commands
+
+
+@pytest.mark.parametrize("command", ["train", "evaluate", "sort", "undo", "watch", "review", "learn"])
+def test_an_example_wider_than_the_terminal_is_broken_with_a_backslash_and_pastes_as_one_command(
+        command: str) -> None:
+    """At 40 columns rich wrapped `sorter sort ~/Pictures/pets --dry-run --verbose
+    --min-confidence 0.9` anywhere: its second line, pasted, was a command of its own."""
+    wide = examples(command, 400)
+    assert wide and examples(command, 40) == wide
+
+
 @pytest.mark.parametrize("columns", [30, 40, 45, 50, 60, 80])
 def test_the_summary_never_cuts_an_option_name_or_a_count(tmp_path: Path, monkeypatch, columns: int) -> None:
     """At 40 columns the reason read `--min-confi…`: an option that could not be copied. A

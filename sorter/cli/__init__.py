@@ -18,7 +18,8 @@ from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption
 
 from sorter import __version__
 from sorter.cli import learning, review, sorting, training, watching
-from sorter.cli.console import err, escaping_what_cannot_be_written, fail_usage, help_text
+from sorter.cli.console import err, escaping_what_cannot_be_written, fail_usage
+from sorter.cli.help import help_text
 
 
 class _PlainHelp:
@@ -26,7 +27,26 @@ class _PlainHelp:
     typer 0.29 (pyproject allows any 0.x from it) writes `<bool>` after every flag, as if it
     took a value (`--dry-run true` is then a usage error, exit 2): a flag shows none. An
     argument is its name in capitals, as the text names it (DIRECTORY) and as errors say it
-    (`Missing argument 'DIRECTORY'`)."""
+    (`Missing argument 'DIRECTORY'`). Its examples fit the terminal and its lines end without
+    rich's padding (`cli.help`)."""
+
+    def format_help(self, ctx, formatter):
+        from rich.console import Console
+        from typer import rich_utils
+
+        from sorter.cli.help import Captured, examples_fitted, without_trailing_spaces
+
+        # The width rich draws the help at (typer's TERMINAL_WIDTH, else COLUMNS or the
+        # terminal's), less the text's margin of a column on each side.
+        width = Console(width=rich_utils.MAX_WIDTH).width - 2
+        written, shown, stdout = self.help, Captured(sys.stdout), sys.stdout
+        try:
+            self.help = examples_fitted(written, width) if written else written
+            sys.stdout = shown  # where rich's console writes, read as it prints
+            super().format_help(ctx, formatter)
+        finally:
+            sys.stdout, self.help = stdout, written
+        stdout.write(without_trailing_spaces(shown.getvalue()))
 
     def get_params(self, ctx):
         params = super().get_params(ctx)

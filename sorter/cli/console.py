@@ -61,21 +61,6 @@ def escaping_what_cannot_be_written() -> None:
             stream.reconfigure(errors="backslashreplace")
 
 
-def help_text(doc: str) -> str:
-    """A command's docstring as its --help shows it: each paragraph of prose on one line, for
-    rich to wrap to the terminal (typer's rich mode keeps a docstring's line breaks, which at
-    80 columns broke every source line in two); indented paragraphs (examples) as written."""
-    import inspect
-
-    paragraphs = [p if p.startswith((" ", "\b")) else " ".join(line.strip() for line in p.splitlines())
-                  for p in inspect.cleandoc(doc).split("\n\n")]
-    first, rest = paragraphs[0], "\n\n".join(paragraphs[1:])
-    # typer dedents what follows the first paragraph as a docstring, its first line aside: where
-    # that was "Examples:", the examples under it lost their indent (undo, watch, evaluate), where
-    # prose, they kept it (sort, train). A blank line first keeps every example indented.
-    return f"{first}\n\n\n{rest}" if rest else first
-
-
 def escape(text: str) -> str:
     """File names are data, not rich markup (a name like `x[/]` must print as itself)."""
     from rich.markup import escape as rich_escape

@@ -128,8 +128,8 @@ def train(
 
     Example:
 
-      sorter train ../shared/datasets/dogs-vs-cats-200 --out model.keras \\
-        --other ../shared/datasets/caltech101-not-pets
+      sorter train datasets/dogs-vs-cats-200 --out model.keras \\
+        --other datasets/caltech101-not-pets
     """
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
@@ -282,10 +282,10 @@ def evaluate(
 
       sorter evaluate photos/ --json --report report/
 
-      sorter evaluate ../shared/datasets/dogs-vs-cats-200 \\
-        --other ../shared/datasets/caltech101-not-pets
+      sorter evaluate datasets/dogs-vs-cats-200 \\
+        --other datasets/caltech101-not-pets
 
-      sorter evaluate ../shared/datasets/dogs-vs-cats-200 --split validation
+      sorter evaluate datasets/dogs-vs-cats-200 --split validation
     """
     from rich.table import Table
 

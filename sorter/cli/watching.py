@@ -52,7 +52,9 @@ def watch_command(
 
       sorter watch /mnt/camera-share --polling --log-file ~/sorter-watch.log
 
-      sorter watch ~/Pictures/inbox --print-systemd-unit > ~/.config/systemd/user/sorter-watch.service
+      mkdir -p ~/.config/systemd/user
+      cd ~/.config/systemd/user
+      sorter watch ~/Pictures/inbox --print-systemd-unit > sorter-watch.service
     """
     from sorter.files.folder import check_folder
     from sorter.watching import watch
