@@ -294,3 +294,39 @@ def test_a_folder_an_undo_made_to_put_a_photo_back_goes_once_the_next_undo_empti
     assert sorted(os.listdir(tmp_path / "cats")) == ["Luna", "c0.jpg"]  # no empty cats/Milo/
     assert undo(tmp_path) == ([f"Restored 1 file from 1 run in {tmp_path}."], [])
     assert layout(tmp_path) == before | {"Milo": "dir", "cats": "dir", "cats/Luna": "dir"}
+
+
+def test_a_photo_a_watch_filed_twice_after_it_was_put_back_by_hand_goes_back_once_unsaid_missing(
+        tmp_path: Path) -> None:
+    """QA: a watch filed a.jpg into cats/, the user put it back by hand and edited it there, and
+    the same watch filed it again into cats/a.jpg. `sorter undo` put the photo back, and said
+    `missing: cats/a.jpg: no longer there (was a.jpg)` of the first move: the newer move had
+    taken the photo back to a.jpg, where the older one was checked again and found nothing. The
+    photo goes back once, and nothing is said missing of it."""
+    from test_watch import run_in_thread, wait_until
+
+    from sorter.watching.watcher import WatchSettings
+
+    photos(tmp_path, BLUE, "a.jpg", "b.jpg")
+    stop_watch, watching, results = run_in_thread(tmp_path, FakeClassifier(), settings=WatchSettings(0.1, 0.1))
+    try:
+        assert wait_until(lambda: (tmp_path / "cats" / "a.jpg").exists() and (tmp_path / "cats" / "b.jpg").exists(), 10)
+        os.rename(tmp_path / "cats" / "a.jpg", tmp_path / "a.jpg")  # put back by hand: the watch leaves it there
+
+        def filed_twice() -> bool:
+            return sum(r.status == "moved" and r.path.name == "a.jpg" for r in results) == 2
+
+        # (At times the watch files it again at once, put back or not: the same two moves.)
+        assert wait_until(lambda: filed_twice() or any(r.status == "skipped" for r in results), 10), results
+        if not filed_twice():
+            with open(tmp_path / "a.jpg", "ab") as edited:  # and edited: no longer the photo put back
+                edited.write(b"edited")
+        assert wait_until(lambda: filed_twice() and (tmp_path / "cats" / "a.jpg").exists(), 10), results
+    finally:
+        stop_watch.set()
+        watching.join(10)
+    after = (tmp_path / "cats" / "a.jpg").read_bytes()
+
+    assert undo(tmp_path) == ([f"Restored 2 files from 1 run in {tmp_path}."], [])
+    assert outside_sorter(layout(tmp_path)).keys() == {"a.jpg", "b.jpg"}
+    assert (tmp_path / "a.jpg").read_bytes() == after
