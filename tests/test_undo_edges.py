@@ -330,3 +330,50 @@ def test_a_photo_a_watch_filed_twice_after_it_was_put_back_by_hand_goes_back_onc
     assert undo(tmp_path) == ([f"Restored 2 files from 1 run in {tmp_path}."], [])
     assert outside_sorter(layout(tmp_path)).keys() == {"a.jpg", "b.jpg"}
     assert (tmp_path / "a.jpg").read_bytes() == after
+
+
+#: An undo of ROOT in a process that SIGKILLs itself as it makes cats/Milo/ to put a photo back:
+#: the folder made, its `mkdir` intent journaled, its identity not. No handler, no clean-up.
+_KILLED_AT_MKDIR = """
+import os, pathlib, signal, sys
+from sorter.files import undo
+
+made = pathlib.Path.mkdir
+
+def mkdir(self, *args, **kwargs):
+    made(self, *args, **kwargs)
+    if self.name == "Milo":
+        os.kill(os.getpid(), signal.SIGKILL)
+
+pathlib.Path.mkdir = mkdir
+undo.undo(pathlib.Path(sys.argv[1]))
+"""
+
+
+def test_a_folder_an_undo_killed_at_its_mkdir_left_is_never_removed_by_undo(tmp_path: Path) -> None:
+    """QA: a review named c0 Milo, then Belle; the user removed the empty cats/Milo/. An undo,
+    putting c0 back into cats/Milo/, was SIGKILLed as it made the folder, its identity not yet
+    journaled; the user made a cats/Milo/ of their own there. `undo --all` put c0 back into it,
+    took it on to cats/, and removed the user's empty folder: undo had taken the run's photo
+    from it, which is the rule for a folder of the run's made again (`Whereabouts.made_here`).
+    A folder whose identity undo never journaled is not shown to be one sorter made: it stays."""
+    import signal
+    import subprocess
+    import sys
+
+    photos(tmp_path, BLUE, "c0.jpg")
+    before = layout(tmp_path)
+    sort_folder(tmp_path, classifier=FakeClassifier())
+    with reviewing(tmp_path) as client:
+        for pet in ("Milo", "Belle"):
+            assert name(client, "c0.jpg", pet)[0] == 200
+    (tmp_path / "cats" / "Milo").rmdir()
+    killed = subprocess.run([sys.executable, "-c", _KILLED_AT_MKDIR, str(tmp_path)], capture_output=True,
+                            text=True, timeout=120)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    assert (tmp_path / "cats" / "Milo").is_dir() and (tmp_path / "cats" / "Belle" / "c0.jpg").exists()
+    (tmp_path / "cats" / "Milo").rmdir()
+    (tmp_path / "cats" / "Milo").mkdir()  # the user's own
+
+    assert undo(tmp_path, "--all") == ([f"Restored 3 files from 2 runs in {tmp_path}."], [])
+    assert layout(tmp_path) == before | {"cats": "dir", "cats/Milo": "dir"}
