@@ -377,3 +377,21 @@ def test_a_folder_an_undo_killed_at_its_mkdir_left_is_never_removed_by_undo(tmp_
 
     assert undo(tmp_path, "--all") == ([f"Restored 3 files from 2 runs in {tmp_path}."], [])
     assert layout(tmp_path) == before | {"cats": "dir", "cats/Milo": "dir"}
+
+
+def test_undo_all_takes_back_a_put_back_with_the_move_it_answered(tmp_path: Path) -> None:
+    """By design: a photo put back by hand stays put only while sorter's move of it stands (the
+    put-back is told from the journal's move, "you put it back from cats/a.jpg"). `undo --all`
+    takes that move back ("already back where it was") and leaves the folder as it was found,
+    no .sorter/: nothing of the answer is left, and the next sort judges a.jpg as a new photo."""
+    photos(tmp_path, BLUE, "a.jpg", "b.jpg")
+    before = layout(tmp_path)
+    sort_folder(tmp_path, classifier=FakeClassifier())
+    os.rename(tmp_path / "cats" / "a.jpg", tmp_path / "a.jpg")
+    assert sort_folder(tmp_path, classifier=FakeClassifier()).reasons == {
+        ("skipped", "you put it back; left there"): 1}
+
+    assert undo(tmp_path, "--all") == ([f"Restored 1 file from 1 run in {tmp_path} (1 already back where it was)."], [])
+    assert layout(tmp_path) == before
+    sort_folder(tmp_path, classifier=FakeClassifier())
+    assert sorted(outside_sorter(layout(tmp_path))) == ["cats", "cats/a.jpg", "cats/b.jpg"]
