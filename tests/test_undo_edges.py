@@ -294,3 +294,104 @@ def test_a_folder_an_undo_made_to_put_a_photo_back_goes_once_the_next_undo_empti
     assert sorted(os.listdir(tmp_path / "cats")) == ["Luna", "c0.jpg"]  # no empty cats/Milo/
     assert undo(tmp_path) == ([f"Restored 1 file from 1 run in {tmp_path}."], [])
     assert layout(tmp_path) == before | {"Milo": "dir", "cats": "dir", "cats/Luna": "dir"}
+
+
+def test_a_photo_a_watch_filed_twice_after_it_was_put_back_by_hand_goes_back_once_unsaid_missing(
+        tmp_path: Path) -> None:
+    """QA: a watch filed a.jpg into cats/, the user put it back by hand and edited it there, and
+    the same watch filed it again into cats/a.jpg. `sorter undo` put the photo back, and said
+    `missing: cats/a.jpg: no longer there (was a.jpg)` of the first move: the newer move had
+    taken the photo back to a.jpg, where the older one was checked again and found nothing. The
+    photo goes back once, and nothing is said missing of it."""
+    from test_watch import run_in_thread, wait_until
+
+    from sorter.watching.watcher import WatchSettings
+
+    photos(tmp_path, BLUE, "a.jpg", "b.jpg")
+    stop_watch, watching, results = run_in_thread(tmp_path, FakeClassifier(), settings=WatchSettings(0.1, 0.1))
+    try:
+        assert wait_until(lambda: (tmp_path / "cats" / "a.jpg").exists() and (tmp_path / "cats" / "b.jpg").exists(), 10)
+        os.rename(tmp_path / "cats" / "a.jpg", tmp_path / "a.jpg")  # put back by hand: the watch leaves it there
+
+        def filed_twice() -> bool:
+            return sum(r.status == "moved" and r.path.name == "a.jpg" for r in results) == 2
+
+        # (At times the watch files it again at once, put back or not: the same two moves.)
+        assert wait_until(lambda: filed_twice() or any(r.status == "skipped" for r in results), 10), results
+        if not filed_twice():
+            with open(tmp_path / "a.jpg", "ab") as edited:  # and edited: no longer the photo put back
+                edited.write(b"edited")
+        assert wait_until(lambda: filed_twice() and (tmp_path / "cats" / "a.jpg").exists(), 10), results
+    finally:
+        stop_watch.set()
+        watching.join(10)
+    after = (tmp_path / "cats" / "a.jpg").read_bytes()
+
+    assert undo(tmp_path) == ([f"Restored 2 files from 1 run in {tmp_path}."], [])
+    assert outside_sorter(layout(tmp_path)).keys() == {"a.jpg", "b.jpg"}
+    assert (tmp_path / "a.jpg").read_bytes() == after
+
+
+#: An undo of ROOT in a process that SIGKILLs itself as it makes cats/Milo/ to put a photo back:
+#: the folder made, its `mkdir` intent journaled, its identity not. No handler, no clean-up.
+_KILLED_AT_MKDIR = """
+import os, pathlib, signal, sys
+from sorter.files import undo
+
+made = pathlib.Path.mkdir
+
+def mkdir(self, *args, **kwargs):
+    made(self, *args, **kwargs)
+    if self.name == "Milo":
+        os.kill(os.getpid(), signal.SIGKILL)
+
+pathlib.Path.mkdir = mkdir
+undo.undo(pathlib.Path(sys.argv[1]))
+"""
+
+
+def test_a_folder_an_undo_killed_at_its_mkdir_left_is_never_removed_by_undo(tmp_path: Path) -> None:
+    """QA: a review named c0 Milo, then Belle; the user removed the empty cats/Milo/. An undo,
+    putting c0 back into cats/Milo/, was SIGKILLed as it made the folder, its identity not yet
+    journaled; the user made a cats/Milo/ of their own there. `undo --all` put c0 back into it,
+    took it on to cats/, and removed the user's empty folder: undo had taken the run's photo
+    from it, which is the rule for a folder of the run's made again (`Whereabouts.made_here`).
+    A folder whose identity undo never journaled is not shown to be one sorter made: it stays."""
+    import signal
+    import subprocess
+    import sys
+
+    photos(tmp_path, BLUE, "c0.jpg")
+    before = layout(tmp_path)
+    sort_folder(tmp_path, classifier=FakeClassifier())
+    with reviewing(tmp_path) as client:
+        for pet in ("Milo", "Belle"):
+            assert name(client, "c0.jpg", pet)[0] == 200
+    (tmp_path / "cats" / "Milo").rmdir()
+    killed = subprocess.run([sys.executable, "-c", _KILLED_AT_MKDIR, str(tmp_path)], capture_output=True,
+                            text=True, timeout=120)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    assert (tmp_path / "cats" / "Milo").is_dir() and (tmp_path / "cats" / "Belle" / "c0.jpg").exists()
+    (tmp_path / "cats" / "Milo").rmdir()
+    (tmp_path / "cats" / "Milo").mkdir()  # the user's own
+
+    assert undo(tmp_path, "--all") == ([f"Restored 3 files from 2 runs in {tmp_path}."], [])
+    assert layout(tmp_path) == before | {"cats": "dir", "cats/Milo": "dir"}
+
+
+def test_undo_all_takes_back_a_put_back_with_the_move_it_answered(tmp_path: Path) -> None:
+    """By design: a photo put back by hand stays put only while sorter's move of it stands (the
+    put-back is told from the journal's move, "you put it back from cats/a.jpg"). `undo --all`
+    takes that move back ("already back where it was") and leaves the folder as it was found,
+    no .sorter/: nothing of the answer is left, and the next sort judges a.jpg as a new photo."""
+    photos(tmp_path, BLUE, "a.jpg", "b.jpg")
+    before = layout(tmp_path)
+    sort_folder(tmp_path, classifier=FakeClassifier())
+    os.rename(tmp_path / "cats" / "a.jpg", tmp_path / "a.jpg")
+    assert sort_folder(tmp_path, classifier=FakeClassifier()).reasons == {
+        ("skipped", "you put it back; left there"): 1}
+
+    assert undo(tmp_path, "--all") == ([f"Restored 1 file from 1 run in {tmp_path} (1 already back where it was)."], [])
+    assert layout(tmp_path) == before
+    sort_folder(tmp_path, classifier=FakeClassifier())
+    assert sorted(outside_sorter(layout(tmp_path))) == ["cats", "cats/a.jpg", "cats/b.jpg"]

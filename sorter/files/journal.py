@@ -100,6 +100,9 @@ class RunState:
     started: float
     first: int = 0  # byte offset of its first record
     created_dirs: dict[str, set[tuple[int, ...]]] = field(default_factory=dict)  # each -> its `made_folders.identity`
+    #: Of those, the ones an undo set out to make and never journaled the identity of (killed at its
+    #: `mkdir`, or found made by someone else): never shown to be sorter's (`Whereabouts.made_here`).
+    unproven: set[str] = field(default_factory=set)
     flags: bytearray = field(default_factory=bytearray)
     start: int = -1  # byte offset of its first "move" record
     end: int = 0  # byte offset just past its last "move" record
@@ -259,6 +262,10 @@ def _read(state: JournalState, lines: Iterator[tuple[int, int, dict]]) -> None:
         elif op == "mkdir":
             if inside(rec.get("path")):
                 run.created_dirs.setdefault(rec["path"], set()).update([tuple(rec["id"])] if "id" in rec else [])
+                if "id" in rec:
+                    run.unproven.discard(rec["path"])
+                elif rec.get("undo"):
+                    run.unproven.add(rec["path"])
             else:
                 run.refuse(str(rec.get("path")))
         elif op in OUTCOMES:

@@ -16,7 +16,9 @@ inode), or where undo took the run's photos back from it (`Whereabouts.made_here
 and inode do not tell it (FAT and exFAT number inodes anew at each mount), the birth time does
 where the driver gives one; else, and where no identity was journaled (an older sorter's, a
 command killed at its `mkdir`), the folder is kept unless undo took the run's photos from it:
-a folder of the user's own, made where sorter's was, would go with it.
+a folder of the user's own, made where sorter's was, would go with it. Not even then where it was an
+undo's own `mkdir` that was cut short (`RunState.unproven`): the next undo puts the photo back into
+whatever folder is there, and takes it on from it, which proves nothing.
 The sorted folder's own identity is recorded the same way by each journal writer (`of_folder`), to
 tell the folder, moved or renamed, from a copy of it on its disk (`is_folder`: `journal.py`).
 Cost: an `open`, an `ioctl` and a `close` per folder made, per folder undo took photos back from,

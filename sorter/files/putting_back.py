@@ -122,12 +122,22 @@ class Undoer:
         #: was left where the newer move, tried again once the user made room, took it away from
         #: its first place back into cats/.
         self._kept: set[str] = set()
+        #: Each place this undo put a photo back to -> that file's (device, inode): an older move of
+        #: the photo from there, checked again once the newer put it back (`_taken_later`), is undone
+        #: by it (`_settled`). A watch filed a.jpg, the user put it back by hand and edited it, the
+        #: watch filed it again: the older move was said "missing" of the photo restored.
+        #: Only the places of the moves put off so (`_waiting`): a few, not one per file put back.
+        self._put_here: dict[str, tuple[int, int]] = {}
+        self._waiting: set[str] = set()
+        self._settled: set[int] = set()  # the chunk's moves undone so: neither restored nor already back
 
     def run(self, run) -> None:
         from sorter.files.journal import moves_of
 
         self.journal.run = run.run
         self.held.clear()
+        self._put_here.clear()
+        self._waiting.clear()
         for line in run.refused:  # records naming a path outside the folder (see journal.inside)
             self.conflicts.add(line)
         self.conflicts.total += run.refused_total - len(run.refused)
@@ -178,6 +188,9 @@ class Undoer:
                     back.append(m)
                 else:
                     conflicts.append((m, f"another file is at {m.src} now", at_src))
+            elif at_src is not None and at_dst is None and self._put_here.get(m.src) == (at_src.st_dev, at_src.st_ino):
+                self._settled.add(m.seq)  # its newer move, undone by this undo, put the photo back here
+                back.append(m)
             elif at_src is not None and not self.whereabouts.not_it(m, at_src):
                 back.append(m)  # an earlier undo moved it, then crashed; or put back by hand
             else:
@@ -335,10 +348,12 @@ class Undoer:
 
         checked = [self._check(g) for g in groups]
         later = _taken_later(checked)
+        self._waiting.update(m.src for i in later for m in groups[i])
         checked = [c for i, c in enumerate(checked) if i not in later]
         to_move = [m for moving, _, _ in checked for m in moving]
         undone = [m.seq for _, back, _ in checked for m in back]
-        self.already_back += len(undone)
+        self.already_back += len(set(undone) - self._settled)
+        self._settled.clear()
         kept: list[int] = []
         found: list = []  # moved back from where they were found
         leaving = {m.dst for m in to_move}
@@ -372,6 +387,8 @@ class Undoer:
             self.restored += len(returned)
             for m in returned:
                 self.whereabouts.moved(m.dst, m.src)
+                if m.src in self._waiting and (st := _look(self.root / m.src)) is not None:
+                    self._put_here[m.src] = (st.st_dev, st.st_ino)
                 if m.seq in self._moved_on or m.seq in self._backups:
                     found.append(m)
                 if m.seq not in self._moved_on:

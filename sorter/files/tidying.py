@@ -40,7 +40,7 @@ def make_parents(root: Path, folder: str, journal=None) -> list[str]:
     made = []
     for parts in reversed(missing):
         if journal is not None:
-            journal.append("mkdir", path=str(Path(*parts)))
+            journal.append("mkdir", path=str(Path(*parts)), undo=True)  # undo's: `RunState.unproven` until its identity
         try:
             root.joinpath(*parts).mkdir()
         except FileExistsError:

@@ -212,8 +212,14 @@ class Whereabouts:
         `Identities`), its path, as it always did. Never its path alone where no identity was
         journaled (a command killed at its `mkdir`, an older sorter's), nor on a card where none
         tells (exfat-fuse keeps neither numbers nor birth times): a folder the user made there
-        since would go, while a folder of sorter's left empty is the lesser evil."""
+        since would go, while a folder of sorter's left empty is the lesser evil. Nor by `held`
+        where an undo set out to make it and never journaled what it made (`RunState.unproven`:
+        killed at its `mkdir`): the folder there may be one the user made since, which the next
+        undo put the photo back into and took it on from, and removed once empty."""
         from sorter.files import made_folders
+
+        runs = self._state.runs.values() if self._state is not None else ()
+        unproven = set().union(*(run.unproven for run in runs))
 
         def made(record: tuple[int, ...], path: str, st: os.stat_result) -> bool:
             if self._ids.last(record):
@@ -224,7 +230,7 @@ class Whereabouts:
         for folder, records in created.items():
             path, st = self._base + folder, lstat_of(self._base + folder)
             if st is not None and stat.S_ISDIR(st.st_mode) and (
-                    folder in held or any(made(record, path, st) for record in records)):
+                    (folder in held and folder not in unproven) or any(made(record, path, st) for record in records)):
                 here.append(folder)
         return here
 
