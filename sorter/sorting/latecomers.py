@@ -44,7 +44,7 @@ from sorter.files.verdicts import Identities, SameFile, is_a_file, same_file, sa
 from sorter.media.folders import is_image_name, is_video_name
 
 if TYPE_CHECKING:
-    from sorter.files.journal import Seen
+    from sorter.files.journal import Move, Seen
 
 SORTED = frozenset(CLASS_FOLDERS.values())
 #: Photos remembered: about 440 bytes each (36 of them the index by identity), so 7 MB at most. Older ones: 8 bytes each.
@@ -135,13 +135,13 @@ class Latecomers:
         """`now` is of the file `same` was taken of, as the folder tells files (`_told`)."""
         return same is not None and now is not None and self._told(same) == self._told(now)
 
-    def load(self, root: Path, state=None, back=None, seen: Callable[[Seen], None] | None = None) -> None:
+    def load(self, root: Path, state=None, back=None, seen: Callable[[Move | Seen], None] | None = None) -> None:
         """The moves still sorted, from the journal (each group's first member is its photo), and
         the photos put back before it started (`verdicts.put_back`). `state`: the journal as the watcher's
         recovery left it (read again when not given); `back`: its `put_back`, where the caller has it (a sort).
         One pass over the journal feeds the moves, the hand put-backs (`HandPutBacks`) and `seen`:
-        every "seen" and "back" record, in journal order, for a watch's `LeftBefore` (which read the
-        journal a second time before)."""
+        every standing move and "seen" and "back" record, in journal order, for a watch's
+        `LeftBefore` (which read the journal a second time before)."""
         from sorter.files.journal import Move, moves_and_seen, scan
         from sorter.files.verdicts import HandPutBacks, put_back
 
@@ -161,6 +161,8 @@ class Latecomers:
                 continue
             if hand is not None:
                 hand.move(item)
+            if seen is not None:
+                seen(item)
             if item.seq == item.group and not self.joined(root / item.src, root / item.dst, item.time):
                 self.remember(Filed(root / item.src, root / item.dst, item.label, item.confidence, when=item.time))
         for key, filed in self._by_stem.items():  # only those remembered: LIMIT stats at most

@@ -30,6 +30,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from sorter.files.journal import Move
 from sorter.wording import counted
 
 #: What a photo was left in place for and is not judged again unchanged: not "failed" (a move the
@@ -85,11 +86,22 @@ class LeftBefore:
         self.inodes_last = inodes_last
         self._found: dict[str, Left] = {}
         self._shut: set[str] = set()  # left "cannot open": skipped only where it still cannot be opened
+        #: Photos put back, as a watch said it ("back" records): path -> (what it said, device, inode, size).
+        self._said: dict[str, tuple[str, int, int, int]] = {}
 
-    def seen(self, seen) -> None:
+    def take(self, item) -> None:
+        """A "seen" or "back" record (`journal.Seen`), or a standing move (`journal.Move`) of the pass."""
+        if isinstance(item, Move):
+            self._said.pop(item.src, None)  # moved from there since: a put-back after it is another
+            return
+        seen = item
         found = self._found
         self._shut.discard(seen.path)
         back = seen.status == PUT_BACK
+        if back and seen.reason:
+            self._said[seen.path] = (seen.reason, *seen.identity)
+        else:
+            self._said.pop(seen.path, None)  # judged there since
         if not back and (seen.status not in KEPT or seen.judge != self.judge) or seen.mtime_ns is None \
                 or _passing(seen.reason):
             found.pop(seen.path, None)  # moved since, judged by another, an older record, or not for good
@@ -109,6 +121,25 @@ class LeftBefore:
         """path -> what the watcher skips a file by (`Left`); the watcher's first scan drops those no longer there."""
         return {root / path: left for path, left in self._found.items()
                 if path not in self._shut or not _opens(root / path)}
+
+    def said(self, root: Path) -> dict[Path, str]:
+        """The photos put back that a watch said ("skipped: you put it back from dogs/bo.jpg"),
+        still the same file (device, inode and size; a `touch` keeps them): path -> what it said,
+        which a watch started again does not say again. A touched one is no longer skipped as left
+        before (its time changed), and was said again at each start after a touch. Where inode
+        numbers do not last (FAT, exFAT, FUSE) nothing tells it is the same: said again, as before.
+        One `lstat` a photo put back."""
+        if not self.inodes_last:
+            return {}
+        said = {}
+        for path, (reason, dev, ino, size) in self._said.items():
+            try:
+                st = os.lstat(root / path)
+            except OSError:
+                continue
+            if (st.st_dev, st.st_ino, st.st_size) == (dev, ino, size):
+                said[root / path] = reason
+        return said
 
 
 def _passing(reason: str | None) -> bool:

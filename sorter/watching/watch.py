@@ -440,7 +440,8 @@ def watch_folder(
             # One pass over the journal: where the photos sorted before went (for their late
             # companions), and what an earlier sort or watch left in place, by the same judge.
             left = LeftBefore(judge_of(sorter.classifier, min_confidence), inodes_last(root))
-            latecomers.load(root, recovered.state, seen=left.seen)
+            latecomers.load(root, recovered.state, seen=left.take)
+            said_back.update(left.said(root))  # said by an earlier watch: not again, touched since or not
 
             try:
                 with Watcher(
