@@ -446,7 +446,7 @@ def watch_folder(
             try:
                 with Watcher(
                     root, recursive=recursive, polling=polling, settings=settings, on_notice=notify,
-                    joins=lambda path: latecomers.destination(path) is not None,
+                    joins=lambda path: latecomers.destination(path) is not None, alone=latecomers.of_a_photo_moved,
                 ) as watcher:
                     watcher.left_before(left.found(root))
                     try:

@@ -125,6 +125,7 @@ class Watcher:
         on_notice: Notice = lambda message: None,
         clock: Callable[[], float] = time.monotonic,
         joins: Callable[[Path], bool] = lambda path: False,
+        alone: Callable[[Path], bool] = lambda path: False,
     ) -> None:
         from sorter.files.companions import could_be_companion
         from sorter.files.verdicts import inodes_last
@@ -142,6 +143,9 @@ class Watcher:
         #: joins that photo, so it waits for none (`pair_wait`). It had waited 10 s after its
         #: photo had gone, and a watch stopped meanwhile left it to be sorted alone.
         self.joins = joins
+        #: A video beside one photo of its stem, judged on its own all the same: another photo of
+        #: that stem moved (`Latecomers.of_a_photo_moved`, `LeftAlone.hold`). Counted as a video.
+        self.alone = alone
         self.mode = ""
         # Photos and videos to sort, and companions that may come after their photo.
         self._is_wanted = lambda name: is_image_name(name) or is_video_name(name) or could_be_companion(name)
@@ -313,9 +317,13 @@ class Watcher:
                 if path not in self._candidates:
                     self._candidates[path] = _Candidate(now)
                     added.append(path)
-        self.unchanged = sum(map(self._counted, unchanged))
+        # Left in place before, not put back: judged itself ("seen" records are of what was judged), so
+        # a .MOV beside one photo of its stem that was judged on its own counts as the video it is.
+        self.unchanged = sum(self._counted(path) or (path not in back and self._is_video_name(path.name))
+                             for path in unchanged)
         self.unchanged_back = sum(self._counted(path) for path in unchanged if path in back)
-        return sum(map(self._counted, added))  # not under the lock: a .MOV costs a few lstat calls and a read
+        # Not under the lock: a .MOV costs a few lstat calls and a read.
+        return sum(self._counted(path) or (self._is_video_name(path.name) and self.alone(path)) for path in added)
 
     def scan_if_due(self) -> int | None:
         """Scan when the interval has passed (and at the first call); None otherwise."""
