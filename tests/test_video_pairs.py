@@ -234,3 +234,27 @@ def test_a_watchs_first_line_counts_a_mov_judged_alone_beside_one_photo_as_a_vid
     assert notices[0] == f"watching {tmp_path} (inotify); 2 photos and videos already there"
     assert sorted((r.status, r.path.name) for r in results) == [("unsure", "IMG_4.JPG"), ("unsure", "IMG_4.MOV")]
 
+
+@needs_ffmpeg
+def test_a_short_video_there_longer_than_the_live_photo_wait_is_sorted_at_the_start_without_it(tmp_path: Path) -> None:
+    """A short video moved into the folder by hand before the watch started waited the Live
+    Photo wait (`pair_wait`, 10 s) at each start for a photo that had had all that time to come.
+    One that came in longer ago than the wait (its ctime: a `mv` sets it, no copy tool sets it
+    back) is sorted at once; one that came in just now still waits for its photo."""
+    from test_videos import stopped
+    from test_watch import run_in_thread
+
+    from sorter.watching.watcher import WatchSettings
+
+    dog_clip(tmp_path / "old.MOV")  # made aside, then moved in by hand
+    time.sleep(3.5)  # longer than the wait below
+    dog_clip(tmp_path / "new.MOV")  # just now
+    started = time.monotonic()
+    stop, thread, results = run_in_thread(tmp_path, FakeClassifier(), settings=WatchSettings(settle=0.1, pair_wait=3.0))
+    try:
+        assert wait_until(lambda: (tmp_path / "dogs" / "old.MOV").exists(), 20), results
+        assert time.monotonic() - started < 3.0 and (tmp_path / "new.MOV").exists()  # not waited for; the new one waits
+        assert wait_until(lambda: (tmp_path / "dogs" / "new.MOV").exists(), 20), results
+        assert time.monotonic() - started >= 3.0
+    finally:
+        stopped(stop, thread, results)

@@ -418,7 +418,7 @@ class Watcher:
                     elif not _still(path, signature, self.inodes_last):  # its index written as it was read: `st` is before
                         cand.since, cand.closed, cand.written = now, False, True
                         due = now + self.settings.settle
-                if now >= due and self._a_photos_video(path.name) and self._waits_for_photo(path, cand):
+                if now >= due and self._a_photos_video(path.name) and self._waits_for_photo(path, cand, st):
                     due = max(due, cand.since + self.settings.pair_wait)
                 if now < due:
                     next_due = due if next_due is None else min(next_due, due)
@@ -439,14 +439,24 @@ class Watcher:
         self._next_due = next_due
         return ready
 
-    def _waits_for_photo(self, path: Path, cand: _Candidate) -> bool:
+    def _waits_for_photo(self, path: Path, cand: _Candidate, st: os.stat_result) -> bool:
         """A Live Photo's video, for all its index says (`container.may_be_live_photos`: one over
-        5 s is sorted once complete), whose photo has not been sorted before it (`joins`). Looked
-        at once for the file as it is, not at each look while it waits: a photo that comes
-        meanwhile takes it along."""
+        5 s is sorted once complete), whose photo has not been sorted before it (`joins`), and
+        that came into the folder less than `pair_wait` ago (`_there_long`). Looked at once for
+        the file as it is, not at each look while it waits: a photo that comes meanwhile takes it
+        along."""
         if cand.live is None or cand.live[0] != cand.signature:
-            cand.live = (cand.signature, self._may_be_live_photos(path) and not self.joins(path))
+            cand.live = (cand.signature, not self._there_long(st) and self._may_be_live_photos(path)
+                         and not self.joins(path))
         return cand.live[1]
+
+    def _there_long(self, st: os.stat_result) -> bool:
+        """The file's inode last changed (written, or renamed into the folder: `st_ctime`, which no
+        copy tool sets back) more than `pair_wait` ago: a photo of its stem had that long to come,
+        as a running watch gives it, and none is beside it. A short video moved in by hand before
+        a watch started waited 10 s at each start. Where inode numbers do not last (FAT, exFAT,
+        FUSE) the ctime is the mtime or made up: it waits, as before."""
+        return self.inodes_last and st.st_ctime < time.time() - self.settings.pair_wait
 
     def pending(self, also: Iterable[Path] = ()) -> tuple[int, int]:
         """Photos and videos not sorted yet: the candidates, and `also` (the unreadable held, see
