@@ -9,11 +9,12 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import time
 from pathlib import Path
 
 import pytest
 from clips import make_clip, needs_ffmpeg
-from conftest import FakeClassifier, write_image
+from conftest import FakeClassifier, wait_until, write_image
 from typer.testing import CliRunner
 
 from sorter.cli import app
@@ -206,3 +207,54 @@ def test_a_video_a_watch_judged_alone_is_not_taken_along_by_a_photo_of_its_stem_
     assert [(r.path.name, r.status, [c[0].name for c in r.companions]) for r in results] == [
         ("IMG_4.png", "moved", []), ("IMG_4.MOV", "unsure", []), ("IMG_4.JPG", "moved", [])]
     assert files(watched) == ["IMG_4.MOV", "cats/IMG_4.JPG", "cats/IMG_4.png"]
+
+
+@needs_ffmpeg
+def test_a_watchs_first_line_counts_a_mov_judged_alone_beside_one_photo_as_a_video(tmp_path: Path) -> None:
+    """IMG_4.MOV of two photos' stem is judged on its own; the cat IMG_4.png moved, leaving it
+    beside IMG_4.JPG alone, both left in place (unsure at 90 %). A watch's first line counted the
+    .MOV as the JPG's companion: "1 photo or video already there", one too few, whether the two
+    were left before (not judged again) or judged again (another --min-confidence)."""
+    from test_watch_restart import watching
+
+    write_image(tmp_path / "IMG_4.JPG", (128, 128, 128))
+    write_image(tmp_path / "IMG_4.png", BLUE)
+    grey_clip(tmp_path / "IMG_4.MOV")
+    sort(tmp_path, "--min-confidence", "0.9")
+    assert files(tmp_path) == ["IMG_4.JPG", "IMG_4.MOV", "cats/IMG_4.png"]
+
+    with watching(tmp_path, FakeClassifier(), min_confidence=0.9) as (results, notices):
+        time.sleep(1.0)  # several scans
+    assert notices[0] == (f"watching {tmp_path} (inotify); 2 photos and videos already there, all left in place "
+                          "before and unchanged since: not judged again")
+    assert results == []
+
+    with watching(tmp_path, FakeClassifier(), min_confidence=0.8) as (results, notices):
+        assert wait_until(lambda: len(results) == 2, 20), results
+    assert notices[0] == f"watching {tmp_path} (inotify); 2 photos and videos already there"
+    assert sorted((r.status, r.path.name) for r in results) == [("unsure", "IMG_4.JPG"), ("unsure", "IMG_4.MOV")]
+
+
+@needs_ffmpeg
+def test_a_short_video_there_longer_than_the_live_photo_wait_is_sorted_at_the_start_without_it(tmp_path: Path) -> None:
+    """A short video moved into the folder by hand before the watch started waited the Live
+    Photo wait (`pair_wait`, 10 s) at each start for a photo that had had all that time to come.
+    One that came in longer ago than the wait (its ctime: a `mv` sets it, no copy tool sets it
+    back) is sorted at once; one that came in just now still waits for its photo."""
+    from test_videos import stopped
+    from test_watch import run_in_thread
+
+    from sorter.watching.watcher import WatchSettings
+
+    dog_clip(tmp_path / "old.MOV")  # made aside, then moved in by hand
+    time.sleep(3.5)  # longer than the wait below
+    dog_clip(tmp_path / "new.MOV")  # just now
+    started = time.monotonic()
+    stop, thread, results = run_in_thread(tmp_path, FakeClassifier(), settings=WatchSettings(settle=0.1, pair_wait=3.0))
+    try:
+        assert wait_until(lambda: (tmp_path / "dogs" / "old.MOV").exists(), 20), results
+        assert time.monotonic() - started < 3.0 and (tmp_path / "new.MOV").exists()  # not waited for; the new one waits
+        assert wait_until(lambda: (tmp_path / "dogs" / "new.MOV").exists(), 20), results
+        assert time.monotonic() - started >= 3.0
+    finally:
+        stopped(stop, thread, results)

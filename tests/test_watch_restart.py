@@ -302,3 +302,26 @@ def test_a_photo_put_back_then_touched_stays_put_back_while_watching_and_after_a
         a_new_photo_is_sorted(tmp_path, results)
     assert ("moved", "bo.jpg") not in said(results), results
     assert (tmp_path / "bo.jpg").is_file() and not (tmp_path / "dogs" / "bo.jpg").exists()
+
+
+def test_a_photo_put_back_then_touched_is_said_put_back_once_in_its_life_not_at_each_restart(tmp_path: Path) -> None:
+    """A photo put back by hand, then touched (a viewer setting its time: the same file, device,
+    inode and size) was left where it is by a watch started again, but said again ("skipped: you
+    put it back from dogs/bo.jpg") at each start after a touch. The first watch that saw it put
+    back said it; the next ones say nothing of it, touched or not."""
+    write_image(tmp_path / "bo.jpg", RED)
+    with watching(tmp_path) as (results, notices):
+        assert wait_until(lambda: (tmp_path / "dogs" / "bo.jpg").exists(), 20), results
+    (tmp_path / "dogs" / "bo.jpg").rename(tmp_path / "bo.jpg")  # the user disagrees
+    with watching(tmp_path) as (results, notices):
+        assert wait_until(lambda: len(results) == 1, 20), results
+    assert [(r.status, r.path.name, r.reason) for r in results] == [
+        ("skipped", "bo.jpg", "you put it back from dogs/bo.jpg; left there")]
+
+    for _ in range(2):  # touched, then the watch started again: twice
+        touch(tmp_path / "bo.jpg")
+        with watching(tmp_path) as (results, notices):
+            a_new_photo_is_sorted(tmp_path, results)
+        assert said(results) == [("moved", "rex.jpg")]  # no "skipped: bo.jpg"
+        assert (tmp_path / "bo.jpg").is_file() and not (tmp_path / "dogs" / "bo.jpg").exists()
+        (tmp_path / "dogs" / "rex.jpg").unlink()

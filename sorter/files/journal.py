@@ -330,16 +330,18 @@ def sorted_moves(root: Path, state: JournalState) -> Iterator[Move]:
     return (item for item in moves_and_seen(root, state, with_seen=False) if isinstance(item, Move))
 
 
-def moves_and_seen(root: Path, state: JournalState,
-                   with_seen: bool | Callable[[], bool] = True) -> Iterator[Move | Seen]:
+def moves_and_seen(root: Path, state: JournalState, with_seen: bool | Callable[[], bool] = True,
+                   also: tuple[str, ...] = ()) -> Iterator[Move | Seen]:
     """`sorted_moves` and `seen_of` in one pass, in journal order: what the review server
     lists a folder from, so it reads a large journal once. `with_seen`: a callable says,
-    before each record, whether the "seen" records are wanted now (the rest are not parsed)."""
-    both, moves = (op_prefix("move"), op_prefix("seen")), (op_prefix("move"),)
+    before each record, whether the "seen" records are wanted now (the rest are not parsed);
+    `also`: with them, the records of these ops written as one (`seen_of`'s `ops`)."""
+    both = (op_prefix("move"), *map(op_prefix, ("seen", *also)))
+    moves, seen_ops = (op_prefix("move"),), ("seen", *also)
     wants = with_seen if callable(with_seen) else (lambda: with_seen)
     for _, _, rec in records(journal_path(root), ops=lambda: both if wants() else moves):
         op = rec.get("op")
-        if op == "seen":
+        if op in seen_ops:
             seen = _seen(rec)
             if seen is not None:
                 yield seen

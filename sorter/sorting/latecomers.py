@@ -26,8 +26,10 @@ from __future__ import annotations
 import os
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sorter.config import CLASS_FOLDERS, IMAGE_EXTENSIONS, VIDEO_EXTENSIONS
 from sorter.files.companions import (
@@ -40,6 +42,9 @@ from sorter.files.companions import (
 from sorter.files.planning import NameIndex
 from sorter.files.verdicts import Identities, SameFile, is_a_file, same_file, same_file_of
 from sorter.media.folders import is_image_name, is_video_name
+
+if TYPE_CHECKING:
+    from sorter.files.journal import Move, Seen
 
 SORTED = frozenset(CLASS_FOLDERS.values())
 #: Photos remembered: about 440 bytes each (36 of them the index by identity), so 7 MB at most. Older ones: 8 bytes each.
@@ -130,25 +135,41 @@ class Latecomers:
         """`now` is of the file `same` was taken of, as the folder tells files (`_told`)."""
         return same is not None and now is not None and self._told(same) == self._told(now)
 
-    def load(self, root: Path, state=None, back=None) -> None:
+    def load(self, root: Path, state=None, back=None, seen: Callable[[Move | Seen], None] | None = None) -> None:
         """The moves still sorted, from the journal (each group's first member is its photo), and
         the photos put back before it started (`verdicts.put_back`). `state`: the journal as the watcher's
-        recovery left it (read again when not given); `back`: its `put_back`, where the caller has it (a sort)."""
-        from sorter.files.journal import scan, sorted_moves
-        from sorter.files.verdicts import put_back
+        recovery left it (read again when not given); `back`: its `put_back`, where the caller has it (a sort).
+        One pass over the journal feeds the moves, the hand put-backs (`HandPutBacks`) and `seen`:
+        every standing move and "seen" and "back" record, in journal order, for a watch's
+        `LeftBefore` (which read the journal a second time before)."""
+        from sorter.files.journal import Move, moves_and_seen, scan
+        from sorter.files.verdicts import HandPutBacks, put_back
 
         state = scan(root) if state is None else state
         self._root = root
         self._ids = Identities(root)
         self._state = state  # `older_put_backs` reads the journal on from there
-        for move in sorted_moves(root, state):
-            if move.seq == move.group and not self.joined(root / move.src, root / move.dst, move.time):
-                self.remember(Filed(root / move.src, root / move.dst, move.label, move.confidence, when=move.time))
+        hand = HandPutBacks(root, state=state, renamed=True) if back is None else None
+        # The "seen" records parsed only where wanted: by `seen`, or by `hand` while a kept move's is to come.
+        wanted = (lambda: True) if seen is not None else (lambda: hand is not None and hand.waiting)
+        for item in moves_and_seen(root, state, with_seen=wanted, also=("back",) if seen is not None else ()):
+            if not isinstance(item, Move):
+                if hand is not None:
+                    hand.seen(item)  # a "back" record has no `seq`: none of `hand`'s
+                if seen is not None:
+                    seen(item)
+                continue
+            if hand is not None:
+                hand.move(item)
+            if seen is not None:
+                seen(item)
+            if item.seq == item.group and not self.joined(root / item.src, root / item.dst, item.time):
+                self.remember(Filed(root / item.src, root / item.dst, item.label, item.confidence, when=item.time))
         for key, filed in self._by_stem.items():  # only those remembered: LIMIT stats at most
             self._by_stem[key] = filed = replace(filed, same=same_file_of(filed.destination))
             if filed.same is not None and filed.destination.relative_to(root).parts[0] in SORTED:
                 self._by_same[self._told(filed.same)] = key  # not one a review put back: where it was is not where it went
-        back = put_back(root, state) if back is None else back
+        back = put_back(root, state, hand) if back is None else back
         self._note(root, {root / where: root / was for where, was in back.at.items()})
         # Those a remembered photo's identity does not tell already (put back before the watch began).
         told = {hash(filed.same) for key, filed in self._by_stem.items()

@@ -266,13 +266,13 @@ def watch_folder(
     """
     from sorter.config import DEFAULT_BATCH_SIZE
     from sorter.files.recovery import recover
-    from sorter.files.verdicts import put_back_reason, same_file_of
+    from sorter.files.verdicts import inodes_last, put_back_reason, same_file_of
     from sorter.media.folders import Skipped
     from sorter.model import lite
     from sorter.model.personal_classifier import Follower, describe
     from sorter.sorting import suggesting
     from sorter.sorting.latecomers import Filed, Latecomers
-    from sorter.sorting.left_before import already_there, judge_of, left_before, note_put_back
+    from sorter.sorting.left_before import LeftBefore, already_there, judge_of, note_put_back
     from sorter.watching.unreadable import Unreadable
     from sorter.watching.watcher import Watcher, WatchSettings
 
@@ -425,7 +425,6 @@ def watch_folder(
                     f"settled {counted(recovered.completed + recovered.rolled_back, 'move')} "
                     "interrupted by an earlier crash"
                 ))
-            latecomers.load(root, recovered.state)  # where the photos sorted before went, for their late companions
             if classifier is None:
                 classifier = lite.load_classifier(model)
             follower = Follower(classifier, model, personal)
@@ -438,17 +437,18 @@ def watch_folder(
             sorter = Sorter(root, classifier, min_confidence=min_confidence, looks=True)
             if describe(classifier, model) != describe(follower.base, model):
                 on_notice(WatchNotice(f"sorting with {describe(classifier, model)}"))
+            # One pass over the journal: where the photos sorted before went (for their late
+            # companions), and what an earlier sort or watch left in place, by the same judge.
+            left = LeftBefore(judge_of(sorter.classifier, min_confidence), inodes_last(root))
+            latecomers.load(root, recovered.state, seen=left.take)
+            said_back.update(left.said(root))  # said by an earlier watch: not again, touched since or not
 
             try:
                 with Watcher(
                     root, recursive=recursive, polling=polling, settings=settings, on_notice=notify,
-                    joins=lambda path: latecomers.destination(path) is not None,
+                    joins=lambda path: latecomers.destination(path) is not None, alone=latecomers.of_a_photo_moved,
                 ) as watcher:
-                    try:  # one pass over the journal: what an earlier sort or watch left, by the same judge
-                        watcher.left_before(left_before(root, judge_of(sorter.classifier, min_confidence),
-                                                        watcher.inodes_last))
-                    except OSError:
-                        pass  # the journal unreadable now: they are judged again, as new photos
+                    watcher.left_before(left.found(root))
                     try:
                         run(watcher, sorter, follower)
                     except (SorterError, OSError) as exc:

@@ -125,6 +125,7 @@ class Watcher:
         on_notice: Notice = lambda message: None,
         clock: Callable[[], float] = time.monotonic,
         joins: Callable[[Path], bool] = lambda path: False,
+        alone: Callable[[Path], bool] = lambda path: False,
     ) -> None:
         from sorter.files.companions import could_be_companion
         from sorter.files.verdicts import inodes_last
@@ -142,6 +143,9 @@ class Watcher:
         #: joins that photo, so it waits for none (`pair_wait`). It had waited 10 s after its
         #: photo had gone, and a watch stopped meanwhile left it to be sorted alone.
         self.joins = joins
+        #: A video beside one photo of its stem, judged on its own all the same: another photo of
+        #: that stem moved (`Latecomers.of_a_photo_moved`, `LeftAlone.hold`). Counted as a video.
+        self.alone = alone
         self.mode = ""
         # Photos and videos to sort, and companions that may come after their photo.
         self._is_wanted = lambda name: is_image_name(name) or is_video_name(name) or could_be_companion(name)
@@ -313,9 +317,13 @@ class Watcher:
                 if path not in self._candidates:
                     self._candidates[path] = _Candidate(now)
                     added.append(path)
-        self.unchanged = sum(map(self._counted, unchanged))
+        # Left in place before, not put back: judged itself ("seen" records are of what was judged), so
+        # a .MOV beside one photo of its stem that was judged on its own counts as the video it is.
+        self.unchanged = sum(self._counted(path) or (path not in back and self._is_video_name(path.name))
+                             for path in unchanged)
         self.unchanged_back = sum(self._counted(path) for path in unchanged if path in back)
-        return sum(map(self._counted, added))  # not under the lock: a .MOV costs a few lstat calls and a read
+        # Not under the lock: a .MOV costs a few lstat calls and a read.
+        return sum(self._counted(path) or (self._is_video_name(path.name) and self.alone(path)) for path in added)
 
     def scan_if_due(self) -> int | None:
         """Scan when the interval has passed (and at the first call); None otherwise."""
@@ -410,7 +418,7 @@ class Watcher:
                     elif not _still(path, signature, self.inodes_last):  # its index written as it was read: `st` is before
                         cand.since, cand.closed, cand.written = now, False, True
                         due = now + self.settings.settle
-                if now >= due and self._a_photos_video(path.name) and self._waits_for_photo(path, cand):
+                if now >= due and self._a_photos_video(path.name) and self._waits_for_photo(path, cand, st):
                     due = max(due, cand.since + self.settings.pair_wait)
                 if now < due:
                     next_due = due if next_due is None else min(next_due, due)
@@ -431,14 +439,24 @@ class Watcher:
         self._next_due = next_due
         return ready
 
-    def _waits_for_photo(self, path: Path, cand: _Candidate) -> bool:
+    def _waits_for_photo(self, path: Path, cand: _Candidate, st: os.stat_result) -> bool:
         """A Live Photo's video, for all its index says (`container.may_be_live_photos`: one over
-        5 s is sorted once complete), whose photo has not been sorted before it (`joins`). Looked
-        at once for the file as it is, not at each look while it waits: a photo that comes
-        meanwhile takes it along."""
+        5 s is sorted once complete), whose photo has not been sorted before it (`joins`), and
+        that came into the folder less than `pair_wait` ago (`_there_long`). Looked at once for
+        the file as it is, not at each look while it waits: a photo that comes meanwhile takes it
+        along."""
         if cand.live is None or cand.live[0] != cand.signature:
-            cand.live = (cand.signature, self._may_be_live_photos(path) and not self.joins(path))
+            cand.live = (cand.signature, not self._there_long(st) and self._may_be_live_photos(path)
+                         and not self.joins(path))
         return cand.live[1]
+
+    def _there_long(self, st: os.stat_result) -> bool:
+        """The file's inode last changed (written, or renamed into the folder: `st_ctime`, which no
+        copy tool sets back) more than `pair_wait` ago: a photo of its stem had that long to come,
+        as a running watch gives it, and none is beside it. A short video moved in by hand before
+        a watch started waited 10 s at each start. Where inode numbers do not last (FAT, exFAT,
+        FUSE) the ctime is the mtime or made up: it waits, as before."""
+        return self.inodes_last and st.st_ctime < time.time() - self.settings.pair_wait
 
     def pending(self, also: Iterable[Path] = ()) -> tuple[int, int]:
         """Photos and videos not sorted yet: the candidates, and `also` (the unreadable held, see
