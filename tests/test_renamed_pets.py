@@ -108,7 +108,7 @@ def test_a_personal_model_from_before_folders_were_recorded_names_by_name(tmp_pa
     roll = luna_learnt(tmp_path, fake_model)
     assert [h.pet for h in personal.read_model().homes] == ["cats/Luna"]
     with np.load(personal.model_file()) as data:
-        older = {key: data[key] for key in data.files if not key.startswith("home_")}
+        older = {key: data[key] for key in data.files if not key.startswith("home_") and key != personal.DIGEST}
     personal.write_arrays(personal.model_file(), older)
     assert personal.read_model().homes == () and personal.read_model().pets[0].names == ("Luna",)
     (roll / "cats" / "Luna").rename(roll / "cats" / "Lulu")

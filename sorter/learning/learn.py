@@ -95,6 +95,9 @@ class LearnResult:
     #: Nothing placed was left: the personal model there was is deleted.
     forgotten: bool = False
     unchanged: bool = False  # nothing placed here, forgotten or dropped: the personal model there is stays as it is
+    #: The personal model's heads were not those learn wrote (`personal.ChangedModel`): fitted again,
+    #: or, with nothing placed here (`unchanged` False), left for a learn that fits.
+    changed: bool = False
     #: Photos the user placed in this folder, learnt before, that are not in it now: forgotten (`examples.gather`).
     forgot: int = 0
     #: Of `found`, those learnt before in a pet's folder the user renamed since: ("cats/Luna", "cats/Lulu") -> how
@@ -161,8 +164,9 @@ def _learn(root: Path, model: Path | None, model_path: Path, base, bundled: Head
     gathered = gather(root, found, base, progress, margin)
     if gathered.settled:  # the examples as they were: fitted again (a minute), the same; not `not found`, as
         # `found` holds the photos kept as sorted too: a sorted folder where nothing was placed was fitted each time
-        return LearnResult(root, 0, 0, 0, 0, 0, [], [], None, None, None, videos=videos,
-                           unchanged=personal.model_file().exists(),
+        changed = personal.changed_since_learnt()
+        return LearnResult(root, 0, 0, 0, 0, 0, [], [], None, None, None, videos=videos, changed=changed,
+                           unchanged=personal.model_file().exists() and not changed,
                            journaled=journal_path(root).is_file(), passed_over=passed_over(root),
                            seconds=time.monotonic() - started)
     learnt, new, unreadable, dropped, forgot = (_learnable(gathered.examples, names), gathered.new,
@@ -189,6 +193,7 @@ def _learn(root: Path, model: Path | None, model_path: Path, base, bundled: Head
                            seconds=time.monotonic() - started, forgotten=forgotten)
     # The same examples (learnt again with nothing new) fit the same heads: those written last, not fitted again.
     key = fit_key(base, bundled, names, examples, reference, margin, found)
+    changed = personal.changed_since_learnt()  # never reused (`reused` reads it as damaged): said, and fitted again
     fit = reused(key) or _fit(base, bundled, names, examples, anchor, check, found, margin, progress)
     learnt_from = result["corrections"] if any(fit.pull) else 0  # else its head is the bundled one
     now = homes(learnt, fit.pet_heads, renamed)
@@ -202,7 +207,7 @@ def _learn(root: Path, model: Path | None, model_path: Path, base, bundled: Head
     return LearnResult(
         **result, kinds=fit.kinds, pets=fit.pets, reference=fit.reference, pull=fit.pull, model_path=written,
         unsafe=fit.unsafe, description=fitted.describe(personal.base_name(model)),
-        seconds=time.monotonic() - started, staying=stay, removed=removed,
+        seconds=time.monotonic() - started, staying=stay, removed=removed, changed=changed,
     )
 
 

@@ -27,6 +27,9 @@ def report_lines(result: LearnResult) -> list[str]:
                      for (was, now), n in sorted(result.renamed_photos.items())) + unread
     nothing = not result.kinds and not result.pets
     lines = []
+    if result.changed and result.model_path is not None:
+        lines.append("The saved personal model was changed since it was learnt (its heads do not match their "
+                     "sha256); learnt it again.")
     if result.found or result.unread or not nothing:  # else "Nothing to learn" below says why, alone
         lines.append(f"Found {counted(result.found, 'photo')} you placed in {result.folder} "
                      f"({result.new} new{unread}){tail}")
@@ -54,6 +57,9 @@ def report_lines(result: LearnResult) -> list[str]:
                 f"{result.folder} has no sorter journal: sort it and put right what the sort gets wrong")
             same = " Your personal model is unchanged." if result.unchanged else ""
             lines.append(f"Nothing to learn: {what} (or file your own into cats/ or dogs/), then learn again.{same}")
+        if result.changed and not result.forgotten:  # a folder with nothing placed fits nothing to replace it
+            lines.append("The saved personal model was changed since it was learnt: learn again a folder where you "
+                         "placed photos, or delete it with `sorter learn --forget`.")
         if result.forgotten:
             lines.append("Deleted the personal model: nothing you placed is left to learn from (sort, watch and "
                          "evaluate use the model's own decisions again).")

@@ -12,6 +12,13 @@ A personal model belongs to the model whose features it was fitted on (its `base
 that MODEL.tflite). It is applied to that model only: to the bundled model by default, and
 with `--model PATH` only when it was learnt on that same model. A new bundled model (an
 upgrade) therefore runs without it until `sorter learn` is run again.
+
+What sort and watch run is what learn wrote: `personal.npz` keeps a sha256 of its own arrays
+(`DIGEST`: every one but the fit's key and report, which only learn reads and checks itself),
+checked on every read. Heads changed since (edited by hand, half written or rewritten by
+another tool, the key kept) are refused in one line naming the file and `sorter learn`, never
+sorted with, and `learn` fits them again. A file written before the digest has none: it is read
+as before, and the first learn fits it again (its key covers sorter's code: `learning.same_fit`).
 """
 
 from __future__ import annotations
@@ -32,6 +39,11 @@ from sorter.wording import counted
 PERSONAL_NAME = "personal.npz"
 EXAMPLES_NAME = "examples.npz"
 FORMAT = "sorter-personal/1"
+#: The array holding the sha256 of the others (`heads_digest`).
+DIGEST = "heads_sha256"
+#: What the digest does not cover: itself, and the fit's key and report (`learning.same_fit`), a
+#: report edited by hand being fitted again there, as it always was.
+NOT_DIGESTED = (DIGEST, "fit_key", "fit_report")
 #: Named pets `describe` lists by name (sort's summary, evaluate's "judged by"): a line, not a roll call.
 PETS_NAMED = 3
 
@@ -83,6 +95,28 @@ def _why(exc: Exception) -> str:
     return f"{type(exc).__name__}: {text if len(text) <= 120 else text[:120].rsplit(' ', 1)[0] + '…'}"
 
 
+class ChangedModel(SorterError):
+    """A personal model whose arrays are not those `sorter learn` wrote (their sha256 differs)."""
+
+
+def changed(path: Path) -> ChangedModel:
+    return ChangedModel(f"{path}: the personal model was changed since `sorter learn` saved it (its heads do not "
+                        "match their sha256); learn again (`sorter learn DIR`), or delete it with `sorter learn --forget`")
+
+
+def heads_digest(arrays) -> str:
+    """The sha256 of `arrays` (a name -> array mapping: what `write_model` saves, or an open npz),
+    but for NOT_DIGESTED: names, dtypes, shapes and bytes, in the order of their names."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    for name in sorted(n for n in arrays.keys() if n not in NOT_DIGESTED):
+        data = np.ascontiguousarray(arrays[name])
+        digest.update(f"{name}\0{data.dtype.str}{data.shape}\0".encode())
+        digest.update(data.tobytes())
+    return digest.hexdigest()
+
+
 def unreadable(path: Path, exc: OSError) -> SorterError:
     """The personal model's folder cannot be read (its permissions): not a damaged file, and
     `--forget` could not delete it either."""
@@ -123,8 +157,6 @@ def write_model(model: PersonalModel, path: Path | None = None, fit: tuple[str, 
         "photos": np.int64(model.photos), "pet_species": np.array([p.species for p in model.pets], dtype=str),
         **to_arrays(model.homes),
     }
-    if fit is not None:
-        arrays |= {"fit_key": np.array(fit[0]), "fit_report": np.array(fit[1])}
     for pets in model.pets:
         prefix = f"pets_{pets.species}_"
         arrays |= {prefix + "names": np.array(pets.names), prefix + "kernel": pets.head.kernel,
@@ -135,6 +167,9 @@ def write_model(model: PersonalModel, path: Path | None = None, fit: tuple[str, 
         if pets.examples is not None:  # with its owners and cohort (`PetHead`, checked on reading)
             arrays |= {prefix + "examples": pets.examples.astype(np.float16), prefix + "owners": pets.owners,
                        prefix + "cohort": pets.cohort.astype(np.float16)}
+    arrays[DIGEST] = np.array(heads_digest(arrays))
+    if fit is not None:
+        arrays |= {"fit_key": np.array(fit[0]), "fit_report": np.array(fit[1])}
     write_arrays(path, arrays)
     return path
 
@@ -167,12 +202,13 @@ def homes_recorded() -> tuple[Home, ...]:
 
 def read_fit() -> tuple[str, str] | None:
     """The key and report the personal model was written with (`write_model`'s `fit`); None where
-    it has none (written before they were, or by no learn), or cannot be read."""
+    it has none (written before they were, or by no learn), has no digest of the heads the key
+    gave (written before it was: `read_model` could not tell them changed), or cannot be read."""
     import zipfile
 
     try:
         with np.load(model_file(), allow_pickle=False) as data:
-            return (str(data["fit_key"]), str(data["fit_report"])) if "fit_key" in data else None
+            return (str(data["fit_key"]), str(data["fit_report"])) if "fit_key" in data and DIGEST in data else None
     except (OSError, ValueError, KeyError, zipfile.BadZipFile):
         return None
 
@@ -185,6 +221,9 @@ def read_model(path: Path | None = None) -> PersonalModel | None:
         with np.load(path, allow_pickle=False) as data:
             if str(data["format"]) != FORMAT:
                 raise damaged(path, f"format {str(data['format'])[:40]!r}")
+            # Before anything is taken from it; a file written before the digest has none (read as it was).
+            if DIGEST in data and str(data[DIGEST]) != heads_digest(data):
+                raise changed(path)
             names = tuple(str(n) for n in data["class_names"])
             head = Head(data["kernel"].astype(np.float64), data["bias"].astype(np.float64), float(data["temperature"]))
             pets = []
@@ -363,6 +402,18 @@ def write_examples(examples: Examples, path: Path | None = None) -> Path:
                         "pet_features": examples.pet_features, "pet_margin": np.array(examples.pet_margin),
                         "began": examples.began, "mtimes": examples.mtimes})
     return path
+
+
+def changed_since_learnt() -> bool:
+    """Whether the personal model's heads are not those `sorter learn` wrote (`ChangedModel`), for
+    learn to say so; False where there is none, or it is damaged otherwise."""
+    try:
+        read_model()
+    except ChangedModel:
+        return True
+    except SorterError:
+        return False
+    return False
 
 
 def stamp(path: Path) -> tuple[int, int, int] | None:
