@@ -347,3 +347,24 @@ def test_a_photo_put_back_under_another_name_then_touched_stays_put_back_after_a
         ("skipped", "my bo.jpg", "you put it back from dogs/bo.jpg; left there"),
         ("moved", "rex.jpg", None)], results
     assert (tmp_path / "my bo.jpg").is_file() and not (tmp_path / "dogs" / "bo.jpg").exists()
+
+
+def test_a_watchs_first_line_counts_a_photo_put_back_then_touched_among_those_put_back(tmp_path: Path) -> None:
+    """A photo put back by hand, said so by a watch, then touched (a viewer setting its time: the
+    same device, inode and size) was counted "to sort" by the first line of a watch started
+    again, which then left it where it is without a word. Counted where it is: put back."""
+    write_image(tmp_path / "bo.jpg", RED)
+    with watching(tmp_path) as (results, notices):
+        assert wait_until(lambda: (tmp_path / "dogs" / "bo.jpg").exists(), 20), results
+    (tmp_path / "dogs" / "bo.jpg").rename(tmp_path / "bo.jpg")  # the user disagrees
+    with watching(tmp_path) as (results, notices):
+        assert wait_until(lambda: len(results) == 1, 20), results
+    assert said(results) == [("skipped", "bo.jpg")]
+
+    touch(tmp_path / "bo.jpg")
+    with watching(tmp_path) as (results, notices):
+        a_new_photo_is_sorted(tmp_path, results)
+    assert notices[0] == (f"watching {tmp_path} (inotify); 1 photo or video already there, left in place "
+                          "before (1 you put back) and unchanged since: not judged again")
+    assert said(results) == [("moved", "rex.jpg")]
+    assert (tmp_path / "bo.jpg").is_file() and not (tmp_path / "dogs" / "bo.jpg").exists()

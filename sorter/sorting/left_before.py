@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import NamedTuple
 
@@ -140,6 +141,24 @@ class LeftBefore:
             if (st.st_dev, st.st_ino, st.st_size) == (dev, ino, size):
                 said[root / path] = reason
         return said
+
+
+    @staticmethod
+    def touched(said: dict[Path, str], put_back: Callable[[Path, os.stat_result], Path | None]) -> dict[Path, Left]:
+        """Of the photos put back that a watch said (`said`), those still put back (`put_back`:
+        `Latecomers.put_back`, by device, inode and size, whatever their time), as they are now:
+        touched since, they are skipped as left before (`Left`, counted among those put back),
+        where the first line counted them "to sort" and the watch then left them there unsaid.
+        One `lstat` each (`said` holds none where inode numbers do not last)."""
+        found = {}
+        for path in said:
+            try:
+                st = os.lstat(path)
+            except OSError:
+                continue
+            if put_back(path, st) is not None:
+                found[path] = Left((st.st_ino, st.st_size, st.st_mtime_ns), 3, back=True)
+        return found
 
 
 def _passing(reason: str | None) -> bool:
