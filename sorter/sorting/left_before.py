@@ -32,6 +32,7 @@ from typing import NamedTuple
 import numpy as np
 
 from sorter.files.journal import Move
+from sorter.media.folders import is_video_name
 from sorter.wording import counted
 
 #: What a photo was left in place for and is not judged again unchanged: not "failed" (a move the
@@ -89,13 +90,20 @@ class LeftBefore:
         self._shut: set[str] = set()  # left "cannot open": skipped only where it still cannot be opened
         #: Photos put back, as a watch said it ("back" records): path -> (what it said, device, inode, size).
         self._said: dict[str, tuple[str, int, int, int]] = {}
+        #: Videos judged on their own and left in place, by any judge: path -> `moves.Judged` (`videos`).
+        self._videos: dict[str, tuple[int, int, int, int]] = {}
 
     def take(self, item) -> None:
         """A "seen" or "back" record (`journal.Seen`), or a standing move (`journal.Move`) of the pass."""
         if isinstance(item, Move):
             self._said.pop(item.src, None)  # moved from there since: a put-back after it is another
+            self._videos.pop(item.src, None)
             return
         seen = item
+        if seen.status in KEPT and seen.mtime_ns is not None and is_video_name(seen.path):
+            self._videos[seen.path] = (*seen.identity, seen.mtime_ns)
+        else:
+            self._videos.pop(seen.path, None)
         found = self._found
         self._shut.discard(seen.path)
         back = seen.status == PUT_BACK
@@ -117,6 +125,11 @@ class LeftBefore:
         if unreadable and (seen.reason or "").startswith("cannot open"):
             self._shut.add(seen.path)
         found[seen.path] = Left(signature, 6 if unreadable else 3, back)
+
+    def videos(self, root: Path) -> dict[Path, tuple[int, int, int, int]]:
+        """The videos judged on their own and left in place, by whatever judge, as they were then:
+        no photo of their stem come since takes one unchanged along (`alone.LeftAlone.judged_before`)."""
+        return {root / path: judged for path, judged in self._videos.items()}
 
     def found(self, root: Path) -> dict[Path, Left]:
         """path -> what the watcher skips a file by (`Left`); the watcher's first scan drops those no longer there."""

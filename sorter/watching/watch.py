@@ -441,6 +441,7 @@ def watch_folder(
             # companions), and what an earlier sort or watch left in place, by the same judge.
             left = LeftBefore(judge_of(sorter.classifier, min_confidence), inodes_last(root))
             latecomers.load(root, recovered.state, seen=left.take)
+            sorter.left_alone.judged_before(left.videos(root))  # no photo of their stem come since takes them
             said = left.said(root)
             said_back.update(said)  # said by an earlier watch: not again, touched since or not
 
