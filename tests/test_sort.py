@@ -693,6 +693,21 @@ def test_a_photo_put_back_by_hand_under_another_name_is_not_sorted_again(tmp_pat
     assert "moved rex too.png -> dogs/rex too.png (dog, 100%)" in again.stderr.splitlines(), again.output
 
 
+def test_a_photo_put_back_by_hand_under_another_name_then_touched_is_not_sorted_again(tmp_path: Path,
+                                                                                     car_and_rex) -> None:
+    """Taken back out of dogs/ under another name, then touched (a viewer setting its time: the
+    same device, inode, size and bytes), the photo was filed again, where one put back under its
+    own name and touched was not. It is told as that one is: by its device, inode and size."""
+    assert runner.invoke(app, ["sort", str(tmp_path)]).exit_code == 0
+    os.rename(tmp_path / "dogs" / "rex.png", tmp_path / "rex at home.png")
+    st = (tmp_path / "rex at home.png").stat()
+    os.utime(tmp_path / "rex at home.png", ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))
+    again = runner.invoke(app, ["sort", str(tmp_path), "--verbose"])
+    assert again.exit_code == 0, again.output
+    assert "skipped: rex at home.png: you put it back from dogs/rex.png; left there" in again.stderr.splitlines()
+    assert set(tree(tmp_path)) == {"car.png", "rex at home.png"}
+
+
 def test_cli_dry_run_shows_the_plan_in_the_summary_and_every_file_with_verbose(tmp_path: Path, car_and_rex) -> None:
     result = runner.invoke(app, ["sort", str(tmp_path), "--dry-run"])
 

@@ -258,3 +258,64 @@ def test_a_short_video_there_longer_than_the_live_photo_wait_is_sorted_at_the_st
         assert time.monotonic() - started >= 3.0
     finally:
         stopped(stop, thread, results)
+
+
+@needs_ffmpeg
+def test_a_video_judged_alone_and_left_in_place_is_not_taken_along_by_a_photo_of_its_stem_come_later(
+        tmp_path: Path) -> None:
+    """QA: clip.MOV alone in the folder, judged on its own and left in place (unsure), then a cat
+    photo clip.jpg copied in beside it: the photo took it along into cats/ as its Live Photo's
+    video, over its own verdict. A video judged on its own before its photo came is no companion
+    of it: it stays where it is, judged again on its own by a sort, and the photo moves alone,
+    until the video changes (by `sort`, and by a watch, running or started again)."""
+    from test_watch_restart import watching
+
+    sorted_root, watched = tmp_path / "sorted", tmp_path / "watched"
+    for root in (sorted_root, watched):
+        root.mkdir()
+        grey_clip(root / "clip.MOV")
+        assert "unsure: clip.MOV" in sort(root, "--min-confidence", "0.9", "-v").stderr
+
+    write_image(sorted_root / "clip.jpg", BLUE)
+    again = sort(sorted_root, "--min-confidence", "0.9", "-v")
+    assert sorted(again.stderr.splitlines()) == [
+        "moved clip.jpg -> cats/clip.jpg (cat, 100%)",
+        "unsure: clip.MOV (video, 8 frames, cat): confidence 50% below --min-confidence 90%"]
+    assert files(sorted_root) == ["cats/clip.jpg", "clip.MOV"]
+
+    write_image(watched / "clip.jpg", BLUE)  # while no watch ran
+    with watching(watched, FakeClassifier(), min_confidence=0.9) as (results, notices):
+        assert wait_until(lambda: (watched / "cats" / "clip.jpg").exists(), 20), results
+        write_image(watched / "clip.png", BLUE)  # while it runs, when the first one has gone
+        assert wait_until(lambda: (watched / "cats" / "clip.png").exists(), 20), results
+        time.sleep(0.5)  # more scans
+    assert [(r.path.name, r.status, [c[0].name for c in r.companions]) for r in results] == [
+        ("clip.jpg", "moved", []), ("clip.png", "moved", [])], results
+    assert files(watched) == ["cats/clip.jpg", "cats/clip.png", "clip.MOV"]
+
+
+@needs_ffmpeg
+def test_a_video_a_running_watch_judged_alone_is_not_taken_along_by_a_photo_of_its_stem_come_later(
+        tmp_path: Path) -> None:
+    """clip.MOV copied in alone, judged on its own once its photo's wait was over and left in
+    place (unsure), then a cat photo clip.jpg: the running watch's batch took the video along
+    into cats/. It moves alone."""
+    from test_videos import stopped
+    from test_watch import run_in_thread
+
+    from sorter.watching.watcher import WatchSettings
+
+    stop, thread, results = run_in_thread(tmp_path, FakeClassifier(), min_confidence=0.9,
+                                          settings=WatchSettings(settle=0.2, pair_wait=0.1, closed_grace=0.2))
+    try:
+        assert wait_until(lambda: (tmp_path / ".sorter" / "watching").exists(), 20), results
+        grey_clip(tmp_path / "clip.MOV")
+        assert wait_until(lambda: any(r.path.name == "clip.MOV" for r in results), 20), results
+        write_image(tmp_path / "clip.jpg", BLUE)
+        assert wait_until(lambda: any(r.path.name == "clip.jpg" for r in results), 20), results
+        time.sleep(0.5)
+    finally:
+        stopped(stop, thread, results)
+    assert [(r.path.name, r.status, [c[0].name for c in r.companions]) for r in results] == [
+        ("clip.MOV", "unsure", []), ("clip.jpg", "moved", [])]
+    assert files(tmp_path) == ["cats/clip.jpg", "clip.MOV"]

@@ -414,9 +414,10 @@ def test_watch_sorts_a_video_longer_than_a_live_photos_without_waiting_for_a_pho
     assert [(r.path.name, r.status) for r in results] == [("IMG_0041.MOV", "moved")]
 
 
-def test_watch_counts_a_video_left_in_place_once_it_goes_with_its_photo(tmp_path: Path, colours) -> None:
-    """A Live Photo's video judged alone (neither) and left, then taken along by its photo: the
-    summary counts where it ended, with its photo, not left in place."""
+def test_watch_counts_a_video_left_in_place_where_it_stays_once_its_photo_comes(tmp_path: Path, colours) -> None:
+    """A video judged alone (neither) once its photo's wait was over, and left, then a photo of its
+    stem: no Live Photo's video of it, it stays where it is (it was taken along, and counted with
+    its photo), and the photo moves alone. The summary counts each once, where it ended."""
     import threading
 
     from test_watch import wait_until
@@ -433,11 +434,14 @@ def test_watch_counts_a_video_left_in_place_once_it_goes_with_its_photo(tmp_path
         make_clip(tmp_path.parent / "still.MOV", [colours["other"]]).rename(tmp_path / "IMG_0030.MOV")
         assert wait_until(lambda: [r.status for r in results] == ["neither"], 10), results
         write_image(tmp_path / "IMG_0030.JPG", RED)
-        assert wait_until(lambda: (tmp_path / "dogs" / "IMG_0030.MOV").exists(), 10), results
+        assert wait_until(lambda: (tmp_path / "dogs" / "IMG_0030.JPG").exists(), 10), results
+        time.sleep(0.5)  # more scans
     finally:
         stop.set()
         thread.join(10)
-    assert box["summary"].counts == {"moved": 1} and box["summary"].videos == {}, box["summary"]
+    assert (tmp_path / "IMG_0030.MOV").is_file() and not (tmp_path / "dogs" / "IMG_0030.MOV").exists()
+    assert box["summary"].counts == {"moved": 1, "neither": 1}, box["summary"]
+    assert box["summary"].videos == {"neither": 1}, box["summary"]
 
 
 def test_watch_judges_a_late_video_of_two_photos_on_its_own(tmp_path: Path, colours) -> None:

@@ -318,10 +318,53 @@ def test_a_photo_put_back_then_touched_is_said_put_back_once_in_its_life_not_at_
     assert [(r.status, r.path.name, r.reason) for r in results] == [
         ("skipped", "bo.jpg", "you put it back from dogs/bo.jpg; left there")]
 
-    for _ in range(2):  # touched, then the watch started again: twice
+    elsewhere = tmp_path.parent / f"{tmp_path.name}-elsewhere"
+    elsewhere.mkdir()
+    for turn in range(2):  # touched, then the watch started again: twice
         touch(tmp_path / "bo.jpg")
         with watching(tmp_path) as (results, notices):
             a_new_photo_is_sorted(tmp_path, results)
         assert said(results) == [("moved", "rex.jpg")]  # no "skipped: bo.jpg"
         assert (tmp_path / "bo.jpg").is_file() and not (tmp_path / "dogs" / "bo.jpg").exists()
-        (tmp_path / "dogs" / "rex.jpg").unlink()
+        # Out of the folder, not deleted: the next rex.jpg, of its very bytes, given its freed inode
+        # number, could not be told from it taken back out of dogs/ and touched.
+        (tmp_path / "dogs" / "rex.jpg").rename(elsewhere / f"rex{turn}.jpg")
+
+
+def test_a_photo_put_back_under_another_name_then_touched_stays_put_back_after_a_restart(tmp_path: Path) -> None:
+    """A photo the watch sorted, taken back out of dogs/ by hand under another name (bo.jpg to
+    my bo.jpg), then touched (a viewer setting its time: the same file, device, inode and size),
+    was kept put back by the running watch, but filed again by one started again. Told as one
+    put back under its own name is: by its device, inode and size."""
+    write_image(tmp_path / "bo.jpg", RED)
+    with watching(tmp_path) as (results, notices):
+        assert wait_until(lambda: (tmp_path / "dogs" / "bo.jpg").exists(), 20), results
+    (tmp_path / "dogs" / "bo.jpg").rename(tmp_path / "my bo.jpg")  # the user disagrees
+    touch(tmp_path / "my bo.jpg")
+    with watching(tmp_path) as (results, notices):
+        a_new_photo_is_sorted(tmp_path, results)
+    assert [(r.status, r.path.name, r.reason) for r in results] == [
+        ("skipped", "my bo.jpg", "you put it back from dogs/bo.jpg; left there"),
+        ("moved", "rex.jpg", None)], results
+    assert (tmp_path / "my bo.jpg").is_file() and not (tmp_path / "dogs" / "bo.jpg").exists()
+
+
+def test_a_watchs_first_line_counts_a_photo_put_back_then_touched_among_those_put_back(tmp_path: Path) -> None:
+    """A photo put back by hand, said so by a watch, then touched (a viewer setting its time: the
+    same device, inode and size) was counted "to sort" by the first line of a watch started
+    again, which then left it where it is without a word. Counted where it is: put back."""
+    write_image(tmp_path / "bo.jpg", RED)
+    with watching(tmp_path) as (results, notices):
+        assert wait_until(lambda: (tmp_path / "dogs" / "bo.jpg").exists(), 20), results
+    (tmp_path / "dogs" / "bo.jpg").rename(tmp_path / "bo.jpg")  # the user disagrees
+    with watching(tmp_path) as (results, notices):
+        assert wait_until(lambda: len(results) == 1, 20), results
+    assert said(results) == [("skipped", "bo.jpg")]
+
+    touch(tmp_path / "bo.jpg")
+    with watching(tmp_path) as (results, notices):
+        a_new_photo_is_sorted(tmp_path, results)
+    assert notices[0] == (f"watching {tmp_path} (inotify); 1 photo or video already there, left in place "
+                          "before (1 you put back) and unchanged since: not judged again")
+    assert said(results) == [("moved", "rex.jpg")]
+    assert (tmp_path / "bo.jpg").is_file() and not (tmp_path / "dogs" / "bo.jpg").exists()

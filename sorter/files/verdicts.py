@@ -142,6 +142,14 @@ class Identities:
         the safe failure), else its size and time (`key`)."""
         return record[:3] if self.last(record) else record[2:]
 
+    def moved_key(self, record: tuple[int, ...]) -> tuple[int, ...]:
+        """What `PutBacks.moved` keeps a photo sorter moved (`record`, a `SameFile`) by: its
+        device, inode and size where they last (`back_key`: a photo taken back out under another
+        name, then touched, is still put back, as one under its own name is), else all of it,
+        as before (on FAT, exFAT or FUSE, or the folder copied, its size and time would tell it
+        from no burst shot of its size taken the same second)."""
+        return record[:3] if self.last(record) else record
+
     def is_back(self, record: tuple[int, ...], st: os.stat_result) -> bool:
         """The file `st` is the photo put back that `record` (`SameFile`) was taken of (`back_key`)."""
         now = same_file(st)
@@ -246,8 +254,11 @@ class PutBacks:
     folder (`mv c85.jpg c85-renamed.jpg` keeps a file's device, inode, size and time), and the
     `RECENT` photos sorter moved last, one of which found outside cats/ and dogs/ was taken back
     out by hand, whatever its name. Keyed by the hash of the photo's `SameFile` (half the
-    memory; a collision, 1 in 2**64 a pair, leaves a photo where it is, never moves one). The
-    sort's own `lstat` of each photo tells (`was`): no look at a photo beyond those it makes."""
+    memory; a collision, 1 in 2**64 a pair, leaves a photo where it is, never moves one): the
+    review's whole (a `touch` after its **Neither** has the photo judged again), those taken out
+    by hand by `Identities.moved_key` (device, inode and size where they last: touched since, it
+    is still put back, as under its own name). The sort's own `lstat` of each photo tells
+    (`was`): no look at a photo beyond those it makes."""
 
     root: Path
     at: dict[str, str]
@@ -263,7 +274,8 @@ class PutBacks:
         was = self.at.get(rel)
         if was is not None or not self.moved or not is_a_file(st) or rel.split("/", 1)[0] in CLASS_FOLDERS.values():
             return was
-        was = self.moved.get(hash(same_file(st)))
+        now = same_file(st)  # its device, inode and size kept only where they last (`moved_key`)
+        was = self.moved.get(hash(now[:3]), self.moved.get(hash(now)))
         return None if was is None or same_file_of(self.root / was) == same_file(st) else was
 
 
@@ -318,7 +330,7 @@ class HandPutBacks:
 
         self._places = places
         self._sorted = frozenset(CLASS_FOLDERS.values())
-        #: The photos moved last (the hash of `SameFile`, as their moves' records hold it) -> where the journal has each.
+        #: The photos moved last (the hash of `Identities.moved_key` of their moves' records) -> where the journal has each.
         self._recent: dict[int, str] | None = {} if renamed else None
         self._review = REVIEW_RUN_PREFIX
         self._base = os.path.join(root, "")  # joined as strings: a `Path` per move cost more than the lstat
@@ -357,7 +369,7 @@ class HandPutBacks:
     def _follow(self, move) -> None:
         """`_recent` after `move`: a photo sorted last, or taken on by a review (moved back by
         one: `by_review`'s, forgotten here)."""
-        recent, key = self._recent, hash(move.same)
+        recent, key = self._recent, hash(self._ids.moved_key(self._ids.of(move.run, move.same)))
         if not move.run.startswith(self._review):
             recent.pop(key, None)  # in again, as the newest
             recent[key] = move.dst
@@ -370,8 +382,9 @@ class HandPutBacks:
                 del recent[key]
 
     def renamed(self) -> dict[int, str]:
-        """The `RECENT` photos moved last -> where the journal has each (`PutBacks.moved`): one
-        found elsewhere outside cats/ and dogs/ was put back there, whatever its name."""
+        """The `RECENT` photos moved last (`Identities.moved_key`) -> where the journal has each
+        (`PutBacks.moved`): one found elsewhere outside cats/ and dogs/ was put back there,
+        whatever its name, touched since or not where inodes last."""
         recent = self._recent or {}
         return dict(itertools.islice(recent.items(), max(0, len(recent) - RECENT), None))
 

@@ -6,8 +6,8 @@ batch; `named_again`: `--name-pets`, the photos already in cats/ and dogs/ looke
 the user's named pets; `suggesting`: what the named pets came close to, noted for the review
 page; `latecomers`: where the photos sorted before went, for their companions copied in after
 them, which `watch` joins to them too; `late_companions`: those a sort meets, joined; `alone`:
-the videos judged on their own, and those left in place beside a photo of their stem, which no
-later photo takes along).
+the videos judged on their own, and those left in place, beside a photo of their stem or before
+one came, which no later photo takes along).
 
 May import: `sorter.review` (the page a sort writes), `sorter.model`, `sorter.media`,
 `sorter.files`, `sorter.config`, `sorter.errors`.

@@ -7,6 +7,11 @@ A sort plans both photos in one run; a watch plans each batch on its own, so the
 comes last (the JPG still being copied) met the video alone beside it, its companion by the
 rule, and took it along into its folder over its own verdict (unsure, neither).
 
+Nor does a video judged on its own and left in place before a photo of its stem came (`clip.MOV`
+alone, unsure; `clip.jpg` copied in later): it is no Live Photo's video of that photo, which had
+taken it along over its own verdict. A sort or watch of that run holds it as it was judged
+(`LeftAlone.note`); a later one, by its "seen" record (`left_in_place`), unchanged since.
+
 A HEIC photo named `.MOV` (a tool that saved a Live Photo's still under its video's name) is a
 photo, no video: judged on its own, a second photo of its stem (`companion_video`,
 `apart_from_photos`).
@@ -15,6 +20,7 @@ photo, no video: judged on its own, a second photo of its stem (`companion_video
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 from sorter.config import VIDEO_EXTENSIONS
@@ -82,9 +88,18 @@ class LeftAlone:
     #: `photo_inside` answers kept at most (the oldest dropped first).
     INSIDE_KEPT = 16_384
 
-    def __init__(self) -> None:
+    def __init__(self, before: Callable[[], dict[Path, Judged]] | None = None) -> None:
         self._videos: dict[Path, Judged] = {}
         self._inside: dict[Path, tuple[Judged, str | None]] = {}
+        #: The videos an earlier sort or watch left so (`left_in_place`): read at the first a photo's
+        #: video asked about (`holds`), so a sort of a folder with none costs no pass over its journal.
+        self._before = before
+
+    def judged_before(self, videos: dict[Path, Judged]) -> None:
+        """`videos`, judged on their own and left in place by an earlier sort or watch
+        (`left_in_place`), as they were: no photo of their stem come since takes one unchanged."""
+        for video, was in videos.items():
+            self._videos.setdefault(video, was)
 
     def photo_inside(self, path: Path) -> str | None:
         """`container.photo_inside(path)`, read once for the file as it is (one `lstat` after):
@@ -110,7 +125,7 @@ class LeftAlone:
         """`video` was judged as `was`, and `left` in place (or moved)."""
         from sorter.media.folders import is_video_name
 
-        if left and was is not None and is_video_name(video.name) and beside_a_photo(video):
+        if left and was is not None and is_video_name(video.name):  # beside a photo of its stem, or before one
             self._videos[video] = was
         else:
             self._videos.pop(video, None)
@@ -135,6 +150,9 @@ class LeftAlone:
 
     def holds(self, path: Path) -> bool:
         """`path` is a video left where it was judged alone, unchanged since: no photo takes it."""
+        if self._before is not None and a_photos_video(path.name):
+            before, self._before = self._before, None
+            self.judged_before(before())
         was = self._videos.get(path)
         if was is None:
             return False
@@ -145,3 +163,23 @@ class LeftAlone:
             pass
         del self._videos[path]
         return False
+
+
+def left_in_place(root: Path) -> dict[Path, Judged]:
+    """The videos whose latest "seen" record (`journal.seen_of`) left them in place, judged on
+    their own (neither, unsure, unreadable), as they were then (`LeftAlone.judged_before`). One
+    pass over the journal; none where it cannot be read (they are taken along, as before)."""
+    from sorter.files.journal import seen_of
+    from sorter.media.folders import is_video_name
+    from sorter.sorting.left_before import KEPT
+
+    videos: dict[Path, Judged] = {}
+    try:
+        for seen in seen_of(root):
+            if seen.status in KEPT and seen.mtime_ns is not None and is_video_name(seen.path):
+                videos[root / seen.path] = (*seen.identity, seen.mtime_ns)
+            else:
+                videos.pop(root / seen.path, None)
+    except OSError:
+        return {}
+    return videos

@@ -172,7 +172,7 @@ class Latecomers:
         back = put_back(root, state, hand) if back is None else back
         self._note(root, {root / where: root / was for where, was in back.at.items()})
         # Those a remembered photo's identity does not tell already (put back before the watch began).
-        told = {hash(filed.same) for key, filed in self._by_stem.items()
+        told = {hash(self._ids.moved_key(filed.same)) for key, filed in self._by_stem.items()
                 if filed.same is not None and self._by_same.get(self._told(filed.same)) == key}
         self._moved.update((key, root / was) for key, was in back.moved.items() if key not in told)
 
@@ -216,7 +216,8 @@ class Latecomers:
         if not is_a_file(st):
             return None
         now = same_file(st)
-        # The journal's put-backs (`PutBacks.moved`) are by the whole identity, those found since by `_told`.
+        # The journal's put-backs (`PutBacks.moved`) by hand are by `_told` where inodes last, else by the
+        # whole identity (`Identities.moved_key`), as a review's are; those found since by `_told`.
         was = self._moved.get(hash(self._told(now)), self._moved.get(hash(now)))
         if was is None and (filed := self._by_stem.get(self._by_same.get(self._told(now)))) is not None \
                 and self._is(filed.same, now):

@@ -25,12 +25,14 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
 
 from sorter.files.journal import Move
+from sorter.media.folders import is_video_name
 from sorter.wording import counted
 
 #: What a photo was left in place for and is not judged again unchanged: not "failed" (a move the
@@ -88,13 +90,20 @@ class LeftBefore:
         self._shut: set[str] = set()  # left "cannot open": skipped only where it still cannot be opened
         #: Photos put back, as a watch said it ("back" records): path -> (what it said, device, inode, size).
         self._said: dict[str, tuple[str, int, int, int]] = {}
+        #: Videos judged on their own and left in place, by any judge: path -> `moves.Judged` (`videos`).
+        self._videos: dict[str, tuple[int, int, int, int]] = {}
 
     def take(self, item) -> None:
         """A "seen" or "back" record (`journal.Seen`), or a standing move (`journal.Move`) of the pass."""
         if isinstance(item, Move):
             self._said.pop(item.src, None)  # moved from there since: a put-back after it is another
+            self._videos.pop(item.src, None)
             return
         seen = item
+        if seen.status in KEPT and seen.mtime_ns is not None and is_video_name(seen.path):
+            self._videos[seen.path] = (*seen.identity, seen.mtime_ns)
+        else:
+            self._videos.pop(seen.path, None)
         found = self._found
         self._shut.discard(seen.path)
         back = seen.status == PUT_BACK
@@ -116,6 +125,11 @@ class LeftBefore:
         if unreadable and (seen.reason or "").startswith("cannot open"):
             self._shut.add(seen.path)
         found[seen.path] = Left(signature, 6 if unreadable else 3, back)
+
+    def videos(self, root: Path) -> dict[Path, tuple[int, int, int, int]]:
+        """The videos judged on their own and left in place, by whatever judge, as they were then:
+        no photo of their stem come since takes one unchanged along (`alone.LeftAlone.judged_before`)."""
+        return {root / path: judged for path, judged in self._videos.items()}
 
     def found(self, root: Path) -> dict[Path, Left]:
         """path -> what the watcher skips a file by (`Left`); the watcher's first scan drops those no longer there."""
@@ -140,6 +154,24 @@ class LeftBefore:
             if (st.st_dev, st.st_ino, st.st_size) == (dev, ino, size):
                 said[root / path] = reason
         return said
+
+
+    @staticmethod
+    def touched(said: dict[Path, str], put_back: Callable[[Path, os.stat_result], Path | None]) -> dict[Path, Left]:
+        """Of the photos put back that a watch said (`said`), those still put back (`put_back`:
+        `Latecomers.put_back`, by device, inode and size, whatever their time), as they are now:
+        touched since, they are skipped as left before (`Left`, counted among those put back),
+        where the first line counted them "to sort" and the watch then left them there unsaid.
+        One `lstat` each (`said` holds none where inode numbers do not last)."""
+        found = {}
+        for path in said:
+            try:
+                st = os.lstat(path)
+            except OSError:
+                continue
+            if put_back(path, st) is not None:
+                found[path] = Left((st.st_ino, st.st_size, st.st_mtime_ns), 3, back=True)
+        return found
 
 
 def _passing(reason: str | None) -> bool:

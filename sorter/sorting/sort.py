@@ -15,7 +15,7 @@ from pathlib import Path
 from sorter.errors import OptionError, UsageError
 from sorter.files.filing import refused_into
 from sorter.files.folder import check_folder, output_folders, unwritable
-from sorter.sorting.alone import LeftAlone, judged
+from sorter.sorting.alone import LeftAlone, judged, left_in_place
 from sorter.sorting.batches import Sorter
 from sorter.sorting.results import FileResult, SortSummary, Tally
 
@@ -87,7 +87,9 @@ def sort_folder(
             recovered = recovered_info.completed
         state = recovered_info.state if not dry_run else scan(root)
         back = put_back(root, state)
-        alone = LeftAlone()  # a video of two photos' stem the count finds (`LateCompanions`): judged on its own
+        # A video of two photos' stem the count finds (`LateCompanions`), or one left in place on its
+        # own before a photo of its stem came (`left_in_place`): judged on its own, taken by no photo.
+        alone = LeftAlone(before=lambda: left_in_place(root))
         late = LateCompanions(root, state, back, alone)  # of photos sorted before, found as the folder is counted
 
         def photos(also=None, passed: NotEntered | None = None):

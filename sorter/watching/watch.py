@@ -441,14 +441,16 @@ def watch_folder(
             # companions), and what an earlier sort or watch left in place, by the same judge.
             left = LeftBefore(judge_of(sorter.classifier, min_confidence), inodes_last(root))
             latecomers.load(root, recovered.state, seen=left.take)
-            said_back.update(left.said(root))  # said by an earlier watch: not again, touched since or not
+            sorter.left_alone.judged_before(left.videos(root))  # no photo of their stem come since takes them
+            said = left.said(root)
+            said_back.update(said)  # said by an earlier watch: not again, touched since or not
 
             try:
                 with Watcher(
                     root, recursive=recursive, polling=polling, settings=settings, on_notice=notify,
                     joins=lambda path: latecomers.destination(path) is not None, alone=latecomers.of_a_photo_moved,
                 ) as watcher:
-                    watcher.left_before(left.found(root))
+                    watcher.left_before(left.found(root) | left.touched(said, latecomers.put_back))
                     try:
                         run(watcher, sorter, follower)
                     except (SorterError, OSError) as exc:
