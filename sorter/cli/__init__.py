@@ -174,8 +174,10 @@ def main() -> None:
     import shutil
     import tempfile
 
+    from sorter.cli.console import standard_streams
     from sorter.signals import sigterm_as_ctrl_c, terminated
 
+    standard_streams()  # before any file is opened: a closed stdout's number is not the journal's
     sigterm_as_ctrl_c()  # set already by the entry point (`sorter.__main__`); kept for a caller of this one
     code: int | str | None = 0
     try:

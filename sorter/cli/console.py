@@ -51,6 +51,27 @@ def lost(stream: TextIO) -> None:
         os.close(devnull)
 
 
+def standard_streams() -> None:
+    """stdin, stdout and stderr as a command needs them, set once as it starts (`cli.main`).
+    One closed by the shell (`sorter sort DIR >&-`, `2>&-`) was None to Python, and the
+    command ended in a traceback at its first line, or at its end: its descriptor now points at
+    /dev/null, and what is written there is dropped. Left closed, its number would go to the
+    next file opened (the journal, a photo being copied), which C code writing to fd 2 (an
+    image decoder, TensorFlow) would then write into."""
+    for fd, name in ((0, "stdin"), (1, "stdout"), (2, "stderr")):
+        if getattr(sys, name) is not None:
+            continue
+        try:
+            os.fstat(fd)
+        except OSError:  # closed: /dev/null in its place
+            devnull = os.open(os.devnull, os.O_RDONLY if fd == 0 else os.O_WRONLY)
+            if devnull != fd:
+                os.dup2(devnull, fd)
+                os.close(devnull)
+        setattr(sys, name, open(fd, "r" if fd == 0 else "w", encoding="utf-8", errors="backslashreplace",
+                                closefd=False, buffering=1 if fd == 2 else -1))
+
+
 def escaping_what_cannot_be_written() -> None:
     """stdout (and stderr) write a character their encoding has no bytes for as an escape
     (`Zo\\xeb` on an ASCII or Latin-1 terminal, `PYTHONIOENCODING=ascii`), where stdout raised
