@@ -236,17 +236,24 @@ def show_table(console: Console, table) -> None:
 
         cells = [(column.header, list(column.cells)) for column in table.columns]
         for index, row in enumerate(table.rows):
-            line = "; ".join(f"{header}: {column[index]}" for header, column in cells if column[index])
+            # Each header held to its value's first word (`_GLUE`): `files:` never ends a line, its
+            # count alone on the next (at 30 columns, `result: moved to cats/; files:` / `3`).
+            line = "; ".join(f"{header}:{_GLUE}{column[index]}" for header, column in cells if column[index])
             say(console, Text.from_markup(line).plain, style=str(row.style or ""))
+
+
+_GLUE = "\x00"  # a space `say` never breaks a line at (a control character no shown text holds: `printable`)
 
 
 def say(console: Console, text: str, style: str = "") -> None:
     """Plain `text` wrapped at words to the terminal, no line ending in the space it was broken
     at (rich keeps it: `Dry run: nothing was changed. Every ` / `file's plan: --verbose.`), and
-    no word broken: one wider than the terminal (a path) is a line of its own, the terminal's to wrap."""
+    no word broken: one wider than the terminal (a path) is a line of its own, the terminal's to wrap.
+    `_GLUE` is a space that joins the words either side of it into one."""
     import textwrap
 
-    lines = textwrap.wrap(text, console.width, break_long_words=False, break_on_hyphens=False)
+    lines = [line.replace(_GLUE, " ")
+             for line in textwrap.wrap(text, console.width, break_long_words=False, break_on_hyphens=False)]
     console.print("\n".join(lines), markup=False, soft_wrap=True, style=style)
 
 
