@@ -66,7 +66,7 @@ def _interrupted() -> None:
         try:
             stream.write(line)
             stream.flush()
-        except (OSError, ValueError):  # a closed pipe, a closed stream: the status still says it
+        except (OSError, ValueError, AttributeError):  # a closed pipe, a closed stream (None): the status still says it
             pass
     # No interpreter teardown: half-imported modules have nothing to finish.
     os._exit(143 if terminated else 130)

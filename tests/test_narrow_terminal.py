@@ -134,3 +134,20 @@ def test_a_folder_not_there_is_said_before_any_progress_bar_is_drawn(tmp_path: P
 
     assert f"Error:\x1b[0m folder not found: {tmp_path / 'nowhere'}\r\n" in said  # red Error:, on a line of its own
     assert "classifying" not in said
+
+
+@pytest.mark.parametrize("columns", [24, 30])
+def test_a_row_on_lines_of_its_own_keeps_each_header_with_its_value(tmp_path: Path, monkeypatch, columns: int) -> None:
+    """QA: at 30 columns a row read `result: moved to cats/; files:`, its count `3` alone on the
+    next line. Each header stays on the line of its value's first word."""
+    monkeypatch.setattr(lite, "load_classifier", lambda model: FakeClassifier())
+    for i in range(3):
+        write_image(tmp_path / f"tom{i}.png", BLUE)
+    write_image(tmp_path / "grey.png", GREY)
+
+    result = at(columns).invoke(app, ["sort", str(tmp_path), "--min-confidence", "0.9"])
+
+    assert result.exit_code == 0, result.output
+    rows = result.stdout.split("\nReview: ")[0].splitlines()[1:]
+    assert "files: 3" in result.stdout and "files: 1" in result.stdout, result.stdout
+    assert not any(line.endswith(("result:", "reason:", "files:")) or line.isdigit() for line in rows), rows

@@ -9,7 +9,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import FakeClassifier, FullDisk, ThreeClassFake, remount, tree, write_image
+from conftest import SAMPLES, FakeClassifier, FullDisk, ThreeClassFake, remount, tree, write_image
 from typer.testing import CliRunner
 
 from sorter.cli import app
@@ -1092,3 +1092,17 @@ def test_a_photo_it_may_not_open_is_counted_with_why_in_the_summary_and_on_the_r
     assert result.exit_code == 0, result.output
     assert "│ left in place: unreadable │ cannot open: Permission denied │     1 │" in result.stdout
     assert "cannot open: Permission denied" in (tmp_path / ".sorter" / "review.html").read_text()
+
+
+def test_json_never_rounds_a_confidence_up_to_a_threshold_it_is_below(tmp_path: Path) -> None:
+    """QA: `--min-confidence 1` left photo-03.jpg unsure ("confidence 99.9% below
+    --min-confidence 100%") while `--json` said `"confidence": 1.0` for it. JSON keeps 4 places,
+    never more than the confidence is, so a script comparing it with the threshold agrees."""
+    folder = tmp_path / "pets"
+    shutil.copytree(SAMPLES, folder)
+    result = runner.invoke(app, ["sort", str(folder), "--dry-run", "--json", "--min-confidence", "1"])
+    assert result.exit_code == 0, result.output
+    unsure = {Path(f["path"]).name: f["confidence"] for f in json.loads(result.stdout)["files"] if f["status"] == "unsure"}
+    assert unsure and all(confidence < 1.0 for confidence in unsure.values()), unsure
+    assert (results.at_most(0.99996), results.at_most(0.96996), results.at_most(0.6078), results.at_most(1.0)) == (
+        0.9999, 0.9699, 0.6078, 1.0)

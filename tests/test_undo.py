@@ -106,7 +106,7 @@ def test_a_file_now_at_the_old_path_is_kept_and_reported(tmp_path: Path) -> None
 
     assert result.exit_code == 0, result.output
     assert result.stderr == "kept: dogs/rex.jpg: another file is at rex.jpg now; left in place\n"
-    assert result.stdout == f"Restored 1 file from 1 run in {tmp_path}.\n"
+    assert result.stdout == f"Restored 1 file from 1 run in {tmp_path} (1 kept in place).\n"
     assert layout(tmp_path)["rex.jpg"] == newcomer  # never overwritten
     assert layout(tmp_path)["dogs/rex.jpg"] == original["rex.jpg"]
     assert (tmp_path / ".sorter" / "journal.jsonl").exists()  # kept so the undo can be finished
@@ -133,7 +133,7 @@ def test_a_name_held_by_a_photo_this_undo_put_back_says_which_photo_holds_it(tmp
     result = runner.invoke(app, ["undo", str(tmp_path), "--all"])
 
     assert result.exit_code == 0, result.output
-    assert result.stdout == f"Restored 1 file from 1 run in {tmp_path}.\n"  # the older run's photo was kept
+    assert result.stdout == f"Restored 1 file from 1 run in {tmp_path} (1 kept in place).\n"  # the older run's, kept
     assert result.stderr == "kept: cats/a.jpg: a.jpg is the photo this undo put back from cats/a (1).jpg; left in place\n"
     assert layout(tmp_path)["a.jpg"] == second and layout(tmp_path)["cats/a.jpg"] == first
     os.rename(tmp_path / "a.jpg", tmp_path / "a second.jpg")  # room made: the next undo puts it back
@@ -550,4 +550,25 @@ def test_an_undo_that_kept_every_photo_counts_no_run_it_restored_from(tmp_path: 
     result = runner.invoke(app, ["undo", str(tmp_path)])
 
     assert (result.exit_code, result.stdout, result.stderr) == (
-        0, f"Restored 0 files in {tmp_path}.\n", "kept: cats/a.jpg: another file is at a.jpg now; left in place\n")
+        0, f"Restored 0 files in {tmp_path} (1 kept in place).\n",
+        "kept: cats/a.jpg: another file is at a.jpg now; left in place\n")
+
+
+def test_an_undo_that_kept_a_photo_counts_it_in_its_summary_and_exits_0(tmp_path: Path) -> None:
+    """QA: an undo that kept a photo (another file at its old name) said "Restored 0 files in DIR."
+    as if nothing was left for a later undo. Its summary counts what it kept, each said above,
+    and the status is 0, as for a photo found missing: it did all it could, and a later undo
+    puts the kept one back once there is room (README, "Exit status")."""
+    write_image(tmp_path / "a.jpg", BLUE)
+    write_image(tmp_path / "b.jpg", RED, size=(12, 12))
+    write_image(tmp_path / "c.jpg", GREY, size=(14, 14))
+    sort(tmp_path)
+    sorted_to = {name: next(tmp_path.glob(f"*/{name}")).relative_to(tmp_path).as_posix() for name in ("a.jpg", "b.jpg")}
+    write_image(tmp_path / "a.jpg", GREY)  # new files of their names: the photos stay sorted
+    write_image(tmp_path / "b.jpg", BLUE)
+
+    result = runner.invoke(app, ["undo", str(tmp_path)])
+
+    assert (result.exit_code, result.stdout) == (0, f"Restored 1 file from 1 run in {tmp_path} (2 kept in place).\n")
+    assert sorted(result.stderr.splitlines()) == [
+        f"kept: {sorted_to[name]}: another file is at {name} now; left in place" for name in ("a.jpg", "b.jpg")]

@@ -89,7 +89,7 @@ def test_two_copies_of_its_name_size_and_time_are_no_guess_and_a_copy_of_another
     result = runner.invoke(app, ["undo", str(tmp_path)])
 
     assert (result.exit_code, result.stdout, sorted(result.stderr.splitlines())) == (
-        0, f"Restored 1 file from 1 run in {tmp_path}.\n", [
+        0, f"Restored 1 file from 1 run in {tmp_path} (1 kept in place).\n", [
             "kept: dogs/d.jpg: no longer there, and 2 files have its name, size and time (dogs/2019/d.jpg, "
             "dogs/old/d.jpg): which is it cannot be told; left in place",
             "missing: cats/a.jpg: no longer there (was a.jpg)",

@@ -157,7 +157,7 @@ def test_a_photo_two_files_have_the_size_and_time_of_is_kept_for_a_later_undo(tm
     shutil.copy2(cats / "kitty.jpg", folder / "kitty copy.jpg")
 
     result = undo(folder)
-    assert result == ([f"Restored 1 file from 1 run in {folder}."], [
+    assert result == ([f"Restored 1 file from 1 run in {folder} (1 kept in place)."], [
         "kept: cats/a.jpg: no longer there, and 2 files have its size and time (cats/kitty.jpg, kitty copy.jpg): "
         "which is it cannot be told; left in place"])
     assert (folder / ".sorter" / "journal.jsonl").is_file()
@@ -531,7 +531,7 @@ def test_of_two_burst_shots_one_renamed_and_one_deleted_undo_does_not_guess_in_a
         ], ["missing: cats/B2.jpg: no longer there (was B2.jpg)"])
         assert layout(folder) == {"B1.jpg": before["B1.jpg"]}
         return
-    assert undo(folder) == ([f"Restored 0 files in {folder}."], [
+    assert undo(folder) == ([f"Restored 0 files in {folder} (2 kept in place)."], [
         "kept: cats/B1.jpg: no longer there, and cats/best.jpg has its size and time, as had cats/B2.jpg's "
         "photo, gone from there too: it is one of the two, and which cannot be told (move it back to "
         "cats/B1.jpg or cats/B2.jpg, whichever it is, and undo again); left in place",

@@ -319,7 +319,7 @@ def test_a_photo_not_found_while_a_folder_cannot_be_listed_is_kept_for_the_next_
         "kept: cats/a.jpg: no longer there, and cats/private cannot be listed (Permission denied); left in place",
         "kept: cats/b.jpg: not the photo sorter put there, and cats/private cannot be listed (Permission denied); "
         "left in place"]
-    assert result.stdout == f"Restored 1 file from 1 run in {tmp_path}.\n"
+    assert result.stdout == f"Restored 1 file from 1 run in {tmp_path} (2 kept in place).\n"
     monkeypatch.undo()
 
     assert undo(tmp_path) == (["Restored 1 file from 1 run in " + str(tmp_path) + "."],
@@ -343,7 +343,7 @@ def test_on_an_exfat_card_a_photo_moved_on_is_told_by_its_size_and_time_where_on
     remount(exfat_card)
 
     assert undo(exfat_card) == ([
-        "Restored 1 file from 1 run in " + str(exfat_card) + ".",
+        "Restored 1 file from 1 run in " + str(exfat_card) + " (1 kept in place).",
         "found: cats/a.jpg: moved to cats/Luna/a.jpg since; put back from there to a.jpg",
     ], ["kept: cats/b.jpg: no longer there, and 2 files have its size and time (cats/Luna/b.jpg, cats/b copy.jpg): "
         "which is it cannot be told; left in place"])
@@ -419,7 +419,7 @@ def test_a_new_file_at_a_deleted_photo_s_first_place_is_not_it_put_back(tmp_path
 
     result = runner.invoke(app, ["undo", str(tmp_path)])
     assert result.exit_code == 0, result.output
-    assert result.stdout == f"Restored 0 files in {tmp_path}.\n"
+    assert result.stdout == f"Restored 0 files in {tmp_path} (1 kept in place).\n"
     assert sorted(result.stderr.splitlines()) == [
         "kept: cats/Luna/c1.jpg: another file is at c1.jpg now; left in place",
         "missing: cats/c0.jpg: no longer there (was c0.jpg)",

@@ -27,14 +27,14 @@ class _PlainHelp:
     typer 0.29 (pyproject allows any 0.x from it) writes `<bool>` after every flag, as if it
     took a value (`--dry-run true` is then a usage error, exit 2): a flag shows none. An
     argument is its name in capitals, as the text names it (DIRECTORY) and as errors say it
-    (`Missing argument 'DIRECTORY'`). Its examples fit the terminal and its lines end without
-    rich's padding (`cli.help`)."""
+    (`Missing argument 'DIRECTORY'`). Its examples fit the terminal, its lines end without
+    rich's padding, and its first line is the usage, not a blank one (`cli.help`)."""
 
     def format_help(self, ctx, formatter):
         from rich.console import Console
         from typer import rich_utils
 
-        from sorter.cli.help import Captured, examples_fitted, without_trailing_spaces
+        from sorter.cli.help import Captured, examples_fitted, without_leading_blank, without_trailing_spaces
 
         # The width rich draws the help at (typer's TERMINAL_WIDTH, else COLUMNS or the
         # terminal's), less the text's margin of a column on each side.
@@ -46,7 +46,7 @@ class _PlainHelp:
             super().format_help(ctx, formatter)
         finally:
             sys.stdout, self.help = stdout, written
-        stdout.write(without_trailing_spaces(shown.getvalue()))
+        stdout.write(without_leading_blank(without_trailing_spaces(shown.getvalue())))
 
     def get_params(self, ctx):
         params = super().get_params(ctx)
@@ -174,8 +174,10 @@ def main() -> None:
     import shutil
     import tempfile
 
+    from sorter.cli.console import standard_streams
     from sorter.signals import sigterm_as_ctrl_c, terminated
 
+    standard_streams()  # before any file is opened: a closed stdout's number is not the journal's
     sigterm_as_ctrl_c()  # set already by the entry point (`sorter.__main__`); kept for a caller of this one
     code: int | str | None = 0
     try:
@@ -197,8 +199,11 @@ def main() -> None:
     if isinstance(code, str):  # a message passed to sys.exit
         err.print(code, markup=False)
         code = 1
-    sys.stdout.flush()
-    sys.stderr.flush()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except OSError:  # stderr's reader gone as the command ended: its status is said all the same
+            pass
     if tempfile.tempdir and os.path.basename(tempfile.tempdir).startswith("sorter-"):
         shutil.rmtree(tempfile.tempdir, ignore_errors=True)
     # Everything the run wrote is closed and fsync'd by now; skipping interpreter teardown

@@ -16,17 +16,22 @@ from sorter.config import AS_BYTES, CONTROLS_SHOWN
 from sorter.errors import OptionError, SorterError
 
 
-class _Stderr(Console):
-    """rich meets a closed pipe by pointing *stdout* at /dev/null and exiting, whichever stream
-    it was writing to: the BrokenPipeError is the caller's instead. A watch goes on without its
-    console (`results.FileLog`); any other command ends as click ends one (exit status 1)."""
+class _Console(Console):
+    """rich meets a closed pipe by pointing *stdout* at /dev/null and exiting with status 1,
+    whichever stream it was writing to: a sort whose reader left (`sorter sort DIR -v 2>&1 |
+    head -1`) ended there, its summary and its status lost. Here the stream it wrote to goes to
+    /dev/null (`lost`), the rest of what it says is dropped, and the command goes on to its own
+    status; `gone` keeps why, for a log that says so (`results.FileLog`)."""
+
+    gone: OSError | None = None
 
     def on_broken_pipe(self) -> None:
-        raise  # the BrokenPipeError rich is handling
+        self.gone = sys.exc_info()[1]  # the BrokenPipeError rich is handling
+        lost(self.file)
 
 
-out = Console(highlight=False)
-err = _Stderr(stderr=True, highlight=False)
+out = _Console(highlight=False)
+err = _Console(stderr=True, highlight=False)
 
 
 def lost(stream: TextIO) -> None:
@@ -49,6 +54,58 @@ def lost(stream: TextIO) -> None:
                 continue
     finally:
         os.close(devnull)
+
+
+class _Dropping:
+    """stdout, less its broken pipe: where the reader went away (`sorter sort DIR | head -1`,
+    `sorter --help | head -1`), what is written from then on goes to /dev/null (`lost`), and
+    the command finishes what it began (a sort its moves, which the journal already holds)
+    and ends with its own status. Python's `print` (`--json`, `--jsonl`, `--version`) raised
+    BrokenPipeError, which stopped a `--jsonl` sort at the next photo, and click turned it into
+    status 1, without a word. Only EPIPE: a reader that left chose to; a disk that filled up
+    under `--json > report.json` still fails the command. Everything else is the stream's."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        try:
+            return self._stream.write(text)
+        except BrokenPipeError:
+            lost(self._stream)
+            return len(text)
+
+    def flush(self) -> None:
+        try:
+            self._stream.flush()
+        except BrokenPipeError:
+            lost(self._stream)
+
+    def __getattr__(self, name: str):
+        return getattr(self._stream, name)
+
+
+def standard_streams() -> None:
+    """stdin, stdout and stderr as a command needs them, set once as it starts (`cli.main`).
+    One closed by the shell (`sorter sort DIR >&-`, `2>&-`) was None to Python, and the
+    command ended in a traceback at its first line, or at its end: its descriptor now points at
+    /dev/null, and what is written there is dropped. Left closed, its number would go to the
+    next file opened (the journal, a photo being copied), which C code writing to fd 2 (an
+    image decoder, TensorFlow) would then write into. stdout drops a broken pipe (`_Dropping`)."""
+    for fd, name in ((0, "stdin"), (1, "stdout"), (2, "stderr")):
+        if getattr(sys, name) is not None:
+            continue
+        try:
+            os.fstat(fd)
+        except OSError:  # closed: /dev/null in its place
+            devnull = os.open(os.devnull, os.O_RDONLY if fd == 0 else os.O_WRONLY)
+            if devnull != fd:
+                os.dup2(devnull, fd)
+                os.close(devnull)
+        setattr(sys, name, open(fd, "r" if fd == 0 else "w", encoding="utf-8", errors="backslashreplace",
+                                closefd=False, buffering=1 if fd == 2 else -1))
+    if not isinstance(sys.stdout, _Dropping):
+        sys.stdout = _Dropping(sys.stdout)
 
 
 def escaping_what_cannot_be_written() -> None:
@@ -179,17 +236,24 @@ def show_table(console: Console, table) -> None:
 
         cells = [(column.header, list(column.cells)) for column in table.columns]
         for index, row in enumerate(table.rows):
-            line = "; ".join(f"{header}: {column[index]}" for header, column in cells if column[index])
+            # Each header held to its value's first word (`_GLUE`): `files:` never ends a line, its
+            # count alone on the next (at 30 columns, `result: moved to cats/; files:` / `3`).
+            line = "; ".join(f"{header}:{_GLUE}{column[index]}" for header, column in cells if column[index])
             say(console, Text.from_markup(line).plain, style=str(row.style or ""))
+
+
+_GLUE = "\x00"  # a space `say` never breaks a line at (a control character no shown text holds: `printable`)
 
 
 def say(console: Console, text: str, style: str = "") -> None:
     """Plain `text` wrapped at words to the terminal, no line ending in the space it was broken
     at (rich keeps it: `Dry run: nothing was changed. Every ` / `file's plan: --verbose.`), and
-    no word broken: one wider than the terminal (a path) is a line of its own, the terminal's to wrap."""
+    no word broken: one wider than the terminal (a path) is a line of its own, the terminal's to wrap.
+    `_GLUE` is a space that joins the words either side of it into one."""
     import textwrap
 
-    lines = textwrap.wrap(text, console.width, break_long_words=False, break_on_hyphens=False)
+    lines = [line.replace(_GLUE, " ")
+             for line in textwrap.wrap(text, console.width, break_long_words=False, break_on_hyphens=False)]
     console.print("\n".join(lines), markup=False, soft_wrap=True, style=style)
 
 

@@ -15,6 +15,7 @@ from typing import TextIO
 _JOINS_NEXT = (">", ">>", "<", "|", "&&", "||")
 # The spaces at a line's end, with the colour codes between and after them (a terminal's help).
 _TRAILING = re.compile(r"(?:[ ]|\x1b\[[0-9;]*m)+$", re.MULTILINE)
+_CODES = re.compile(r"\x1b\[[0-9;]*m")
 
 
 def help_text(doc: str) -> str:
@@ -88,6 +89,13 @@ def _broken(line: str, width: int, indent: int, continued: bool) -> list[str]:
 def without_trailing_spaces(text: str) -> str:
     """Each line of `text` without the spaces at its end, its colour codes kept."""
     return _TRAILING.sub(lambda found: found.group().replace(" ", ""), text)
+
+
+def without_leading_blank(text: str) -> str:
+    """`text` without the blank line (colour codes alone, on a terminal) rich pads the usage
+    line with above it: `sorter --help | head -1` printed an empty line, not the usage."""
+    first, newline, rest = text.partition("\n")
+    return rest if newline and not _CODES.sub("", first).strip() else text
 
 
 class Captured(io.StringIO):

@@ -100,6 +100,8 @@ class FileLog:
         if self.echo:
             try:
                 self._echo(plain, styled)
+                if err.gone is not None:  # rich's pipe closed, by this line or one before (`console._Console`)
+                    self._console_gone(err.gone)
             except OSError as exc:  # EPIPE: a pipe its reader closed (`| head`); EIO: a terminal hung up
                 self._console_gone(exc)
         self.to_file(plain)

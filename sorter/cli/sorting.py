@@ -280,8 +280,14 @@ def _say_undone(result) -> None:
         if more:
             err.print(f"[yellow]{what}[/]: {counted(more, 'more file', 'more files')}", soft_wrap=True)
     _say_found(result.found, result.more_found)
+    # What it found back already and what it kept (`kept:` lines above), counted apart as an
+    # interrupted undo counts them (`interrupts`): "Restored 0 files" alone read as if nothing was
+    # left for a later undo.
     where = "it was" if result.already_back == 1 else "they were"
-    back = f" ({result.already_back:,} already back where {where})" if result.already_back else ""
+    kept = len(result.conflicts) + result.more_conflicts
+    apart = [f"{result.already_back:,} already back where {where}" if result.already_back else "",
+             f"{kept:,} kept in place" if kept else ""]
+    back = f" ({', '.join(filter(None, apart))})" if any(apart) else ""
     if result.tidied is not None:  # an undo stopped as it finished: what it had yet to remove
         removed = f"; removed the {' and '.join(result.tidied)} it left" if result.tidied else ""
         out.print(f"Nothing left to undo in {printable(str(result.folder))}: an earlier undo put every file back "

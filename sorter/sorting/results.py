@@ -75,7 +75,7 @@ class FileResult:
             "frames": self.frames if self.is_video else None,
             "status": self.status,
             "label": self.label,
-            "confidence": None if self.confidence is None else round(self.confidence, 4),
+            "confidence": None if self.confidence is None else at_most(self.confidence),
             "destination": None if self.destination is None else str(self.destination),
             "reason": self.reason,
             "companions": [
@@ -190,3 +190,11 @@ class Tally:
             for counted in (self.counts, self.videos, self.reasons):
                 for k in [k for k, v in counted.items() if v == 0]:
                     del counted[k]
+
+
+def at_most(confidence: float, digits: int = 4) -> float:
+    """`confidence` to `digits` places, never more than it is: rounded, 0.99996 was 1.0 in
+    `--json` while the terminal said "99.9% below --min-confidence 100%", and 0.96996 reached a
+    threshold of 0.97 it is below. Where rounding went up, the digit below is taken instead."""
+    rounded = round(confidence, digits)
+    return rounded if rounded <= confidence else round(rounded - 10**-digits, digits)
