@@ -172,7 +172,7 @@ def test_a_video_copied_in_with_a_second_photo_of_a_stem_sorted_before_is_judged
 
     result = sort(tmp_path, "--min-confidence", "0.9", "-v")
 
-    assert "moved IMG_9.JPG -> dogs/IMG_9.JPG (dog, 100%)" in result.stderr
+    assert "moved IMG_9.JPG -> dogs/IMG_9.JPG (dog, 99%)" in result.stderr
     assert "unsure: IMG_9.MOV" in result.stderr
     assert files(tmp_path) == ["IMG_9.MOV", "dogs/IMG_9.JPG", "dogs/IMG_9.png"]
 
@@ -257,7 +257,7 @@ def test_a_heic_photo_named_mov_beside_a_jpg_is_judged_on_its_own_by_sort(tmp_pa
 
     result = sort(tmp_path, "-v")
 
-    assert "moved IMG_10.JPG -> dogs/IMG_10.JPG (dog, 100%)" in result.stderr
+    assert "moved IMG_10.JPG -> dogs/IMG_10.JPG (dog, 99%)" in result.stderr
     assert HEIC_NAMED_MOV in result.stderr
     assert files(tmp_path) == ["IMG_10.AAE", "IMG_10.MOV", "dogs/IMG_10.JPG"]
 

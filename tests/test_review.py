@@ -163,7 +163,8 @@ def test_photos_are_shown_least_confident_first_and_a_large_group_says_how_many_
 
     assert "showing the 40 least confident of 5,000" in text
     shown = [float(f["caption"].split()[1].rstrip("%")) / 100 for f in parsed.figures()]
-    assert shown == pytest.approx(sorted(confidences)[:40], abs=0.00051)
+    least = sorted(confidences)[:40]  # each cut at its tenth of a percent, never rounded up
+    assert all(0 <= c - s < 0.001 + 1e-9 for s, c in zip(shown, least, strict=True)), (shown, least)
 
 
 def test_the_page_has_the_review_server_s_styles_from_the_one_file_and_its_own_after_them(tmp_path: Path) -> None:
@@ -321,7 +322,7 @@ def test_verbose_prints_every_file_and_log_file_writes_every_file(tmp_path: Path
     # On stderr a name that is not UTF-8 shows its bytes escaped (caf\xe9.png); the log keeps the bytes.
     assert sorted(file_of(line) for line in printed) == sorted(
         os.fsencode(n).decode("utf-8", "backslashreplace") for n in names)
-    assert "moved rex.jpg -> dogs/rex.jpg (dog, 100%)" in printed
+    assert "moved rex.jpg -> dogs/rex.jpg (dog, 99%)" in printed
     assert "unsure: grey-0003.png (dog): confidence 50% below --min-confidence 90%" in printed
     assert "skipped: pipe.jpg: not a regular file" in printed
 

@@ -373,7 +373,7 @@ def test_photos_of_neither_stay_in_place_whatever_the_confidence(tmp_path: Path,
     found = {r.path.name: (r.status, r.label, round(r.confidence, 2), r.destination, r.reason) for r in results}
     assert found["car.png"] == ("neither", "other", 1.0, None, "not a cat or a dog")
     assert found["maybe a car.png"] == ("neither", "other", 0.55, None, "not a cat or a dog")
-    assert found["dim dog.png"] == ("unsure", "dog", 0.61, None, "confidence 61% below --min-confidence 80%")
+    assert found["dim dog.png"] == ("unsure", "dog", 0.61, None, "confidence 60% below --min-confidence 80%")
 
 
 
@@ -401,7 +401,7 @@ def test_one_record_says_what_sort_decided_about_each_photo(tmp_path: Path, thre
 
     left = read_verdicts(tmp_path)  # what the review server shows of the photos left in place
     assert set(left) == {"car.png", "dim dog.png", "broken.jpg"}
-    assert left["dim dog.png"] == Verdict("unsure", "dog", 0.6078, "confidence 61% below --min-confidence 80%")
+    assert left["dim dog.png"] == Verdict("unsure", "dog", 0.6078, "confidence 60% below --min-confidence 80%")
 
 
 def test_journal_readers_skip_other_records_by_their_start_yet_read_any_key_order(tmp_path: Path, fake_classifier) -> None:
@@ -930,14 +930,14 @@ def test_a_disk_with_no_block_left_leaves_no_sorter_folder_behind(tmp_path: Path
 
 
 def test_an_unsure_photo_is_never_said_to_be_as_sure_as_the_threshold(tmp_path: Path, three_class_fake) -> None:
-    """The dim dog is 60.78 % sure: against 0.61 its 61 % would read "61% below 61%"."""
+    """The dim dog is 60.78 % sure: against 0.61 its bare 60 % would hide how close it came."""
     write_image(tmp_path / "dim dog.png", GREENISH_RED)
     results = []
     sort(tmp_path, three_class_fake, min_confidence=0.61, on_result=results.append)
     assert [r.reason for r in results] == ["confidence 60.7% below --min-confidence 61%"]
     results.clear()
     sort(tmp_path, three_class_fake, min_confidence=0.615, dry_run=True, on_result=results.append)
-    assert [r.reason for r in results] == ["confidence 61% below --min-confidence 61.5%"]
+    assert [r.reason for r in results] == ["confidence 60% below --min-confidence 61.5%"]  # cut, not rounded up
     from sorter.files.planning import below_threshold
 
     assert below_threshold(0.549, 0.55) == "confidence 54.9% below --min-confidence 55%"  # 0.55 * 100 > 55

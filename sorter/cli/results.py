@@ -13,7 +13,7 @@ from sorter.cli.console import as_error, err, escape, fail, lost
 from sorter.config import AS_BYTES, CONTROLS_SHOWN
 from sorter.errors import SorterError, UsageError
 from sorter.sorting.results import JOINS
-from sorter.wording import counted
+from sorter.wording import counted, percent
 
 #: Why a --log-file cannot be opened that is the path as given (exit 2); a disk error is exit 1.
 _NOT_A_LOG_FILE = frozenset({errno.ENOENT, errno.ENOTDIR, errno.EISDIR, errno.EACCES, errno.EPERM, errno.EROFS,
@@ -32,7 +32,7 @@ def _detail(result) -> str:
     if result.status == "unsure":
         return f" ({_video(result)}{result.label})"
     if result.status == "neither":
-        return f" ({_video(result)}{result.confidence:.0%})"
+        return f" ({_video(result)}{percent(result.confidence)})"
     return " (video)" if result.is_video else ""
 
 
@@ -213,7 +213,7 @@ class FileLog:
         elif result.status in ("moved", "planned"):
             verb = "moved" if result.status == "moved" else "would move"
             where = self._rel(result.destination)
-            detail = f"({_video(result)}{result.label}, {result.confidence:.0%})"
+            detail = f"({_video(result)}{result.label}, {percent(result.confidence)})"
             group = name + _with_companions(result)
             line(f"{verb} {group} -> {where} {detail}",
                  f"[{STATUS_STYLE[result.status]}]{verb}[/] {escape(group)} -> {escape(where)} [dim]{detail}[/]")

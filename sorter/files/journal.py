@@ -52,6 +52,7 @@ from sorter.files import made_folders
 from sorter.files.folder import open_own, opened_own
 from sorter.files.journal_records import OUTCOMES, encode, op_prefix, records, records_in
 from sorter.files.state_links import own_file
+from sorter.wording import at_most
 
 # One byte of state per move, indexed by its sequence number within its run.
 INTENT, DONE, UNDONE, ABANDONED, GONE = 1, 2, 4, 8, 16
@@ -198,7 +199,7 @@ def _record(move: Move) -> dict:
     group = {"group": move.group, "size": move.size} if move.size > 1 else {}
     label = {"label": move.label} if move.label is not None else {}
     if move.confidence is not None:
-        label["confidence"] = round(move.confidence, 4)
+        label["confidence"] = at_most(move.confidence)
     same = {"id": list(move.same)} if move.same is not None else {}
     return {"seq": move.seq, "src": move.src, "dst": move.dst, **group, **label, **same}
 

@@ -3,7 +3,6 @@ plan can be printed (dry run), tested and journaled before anything moves."""
 
 from __future__ import annotations
 
-import math
 import os
 import re
 from collections.abc import Callable, Iterable
@@ -14,6 +13,7 @@ from typing import Literal
 from sorter.config import CLASS_FOLDERS, OTHER
 from sorter.files.companions import NAME_SUFFIXES, pairing_stems, renamed, spellings, would_pair
 from sorter.files.verdicts import PUT_BACK_KIND, is_put_back_reason
+from sorter.wording import percent
 
 #: "kept": a photo already in cats/ or dogs/ that `sort --name-pets` looked at again and leaves.
 Status = Literal["move", "neither", "unsure", "unreadable", "skipped", "kept"]
@@ -56,13 +56,13 @@ def reason_kind(reason: str | None) -> str:
 
 
 def below_threshold(confidence: float, threshold: float) -> str:
-    """Why a photo is unsure, never "97% below 97%": where the rounded percentage reaches the
-    threshold (0.9698 against 0.97), it is cut to a tenth instead (96.9%). The threshold is said
-    as given (0.975 is 97.5%)."""
-    shown = f"{confidence * 100:.0f}"
-    if round(confidence * 100) >= round(threshold * 100, 9):  # 0.55 * 100 is 55.00000000000001
-        shown = f"{math.floor(confidence * 1000) / 10:.1f}"
-    return f"confidence {shown}% below --min-confidence {threshold * 100:.6g}%"
+    """Why a photo is unsure, never "97% below 97%": the confidence is cut, never rounded up
+    (`wording.percent`), and to a tenth where the threshold is within a percent of it (0.9698
+    against 0.97 is 96.9%, not a bare 96%). The threshold is said as given (0.975 is 97.5%)."""
+    shown = percent(confidence)
+    if int(shown[:-1]) + 1 >= round(threshold * 100, 9):  # 0.55 * 100 is 55.00000000000001
+        shown = percent(confidence, 1)
+    return f"confidence {shown} below --min-confidence {threshold * 100:.6g}%"
 
 
 @dataclass(frozen=True)

@@ -71,7 +71,6 @@
     }
   }
 
-  const percent = (value) => `${(value * 100).toFixed(1)}%`;
   // "cats/Luna" (or "cats/Luna/") -> ["cat", "Luna"]: the species and name of a named pet's folder.
   const petOf = (folder) => [folder.startsWith("dogs/") ? "dog" : "cat", folder.split("/")[1]];
   // Where a photo is, as a status line says it: "in cats/", or at the top of the folder reviewed.
@@ -88,7 +87,7 @@
       said = el("b", { text: `${mightBe[1]}? ${Math.round(photo.likeness * 100)}%` });
     } else if (photo.confidence !== null) {
       const label = photo.label === "other" ? "neither" : photo.label;
-      said = el("b", { text: `${label} ${percent(photo.confidence)}` });
+      said = el("b", { text: `${label} ${photo.shown}` });
     } else {
       said = el("b", { class: photo.label ? "" : "bad", text: photo.label || "no confidence" });
     }

@@ -21,7 +21,7 @@ from urllib.parse import quote
 from sorter.config import REVIEW_PAGE, STATE_DIR, as_typed
 from sorter.files.planning import LEFT_IN_PLACE, looks_like, reason_kind
 from sorter.review.framing import around_pet, load_framed
-from sorter.wording import counted
+from sorter.wording import counted, percent
 
 #: Photos shown per group: the least confident, which are the ones worth a look.
 PER_GROUP = 100
@@ -221,7 +221,7 @@ class ReviewPage:
             caption = f'<b>{_text(entry.label or "")}? {entry.confidence:.0%}</b>'
         elif entry.confidence is not None:
             label = "neither" if entry.status == "neither" else entry.label
-            caption = f'<b>{_text(label or "")} {entry.confidence:.1%}</b>'
+            caption = f'<b>{_text(label or "")} {percent(entry.confidence, 1)}</b>'
             if looks_like(entry.reason):  # a "neither" that names a cow is one a user can trust
                 caption += f'<span class="looks">looks like {_text(looks_like(entry.reason))}</span>'
         else:

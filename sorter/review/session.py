@@ -31,6 +31,7 @@ from sorter.review.catalog import Catalog, KnownPets, Photo, load_catalog
 from sorter.review.destinations import Choice, found_names, real_folder, reserve, target_folder
 from sorter.review.locking import BUSY_WAIT, START_WAIT, folder_lock
 from sorter.review.pet_names import pet_folder_name
+from sorter.wording import percent
 
 #: The label a correction is journaled with (what `sorter learn` will read).
 LABELS = {"cat": "cat", "dog": "dog", "neither": OTHER}
@@ -375,6 +376,8 @@ class Session:
         return {
             "id": photo.id, "name": os.path.basename(photo.path), "path": photo.path, "group": photo.group,
             "current": photo.current, "label": photo.label, "confidence": photo.confidence,
+            # as every command shows it (cut, never rounded up: 0.99996 is 99.9%), not again in JS
+            "shown": None if photo.confidence is None else percent(photo.confidence, 1),
             "reason": photo.reason, "origin": photo.origin, "choice": photo.choice, "pet": photo.pet,
             "might_be": photo.might_be, "likeness": photo.likeness, "with": [c.name for c in companions],
             "video": photo.video, "seconds": posters.seconds(self.root, photo.path) if photo.video else None,

@@ -18,6 +18,7 @@ from sorter.files.verdicts import PutBacks, put_back_reason
 from sorter.sorting.alone import LeftAlone, apart_from_photos, judged
 from sorter.sorting.pet_homes import at_home, pets_of
 from sorter.sorting.results import FileResult
+from sorter.wording import at_most
 
 
 def _names_in(folder: Path):
@@ -304,7 +305,7 @@ class Sorter:
             reason = result.reason if result is not None else d.reason
             record = {"path": os.path.relpath(where, self.root), "label": d.label, "status": status,
                       "id": [st.st_dev, st.st_ino, st.st_size], "mtime": st.st_mtime_ns,
-                      "confidence": None if d.confidence is None else round(d.confidence, 4), "reason": reason}
+                      "confidence": None if d.confidence is None else at_most(d.confidence), "reason": reason}
             if d.source in first_seq:
                 record["seq"] = first_seq[d.source]
                 if d.source in boxes:

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from sorter.files.planning import reason_kind
+from sorter.wording import at_most
 
 if TYPE_CHECKING:  # numpy is loaded by then; importing this module must not load it
     import numpy as np
@@ -191,10 +192,3 @@ class Tally:
                 for k in [k for k, v in counted.items() if v == 0]:
                     del counted[k]
 
-
-def at_most(confidence: float, digits: int = 4) -> float:
-    """`confidence` to `digits` places, never more than it is: rounded, 0.99996 was 1.0 in
-    `--json` while the terminal said "99.9% below --min-confidence 100%", and 0.96996 reached a
-    threshold of 0.97 it is below. Where rounding went up, the digit below is taken instead."""
-    rounded = round(confidence, digits)
-    return rounded if rounded <= confidence else round(rounded - 10**-digits, digits)
