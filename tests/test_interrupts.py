@@ -224,7 +224,7 @@ def test_an_undo_stopped_part_way_says_where_it_found_the_photos_it_put_back_fro
         f"Interrupted: put back 1 of 3 files; sorter undo {tmp_path} --all puts back the rest.\n"), stopped.output
     again = runner.invoke(app, ["undo", str(tmp_path), "--all"])
     assert (again.exit_code, again.stdout, again.stderr) == (
-        0, f"Restored 1 file from 1 run in {tmp_path}.\n",  # fido is not said again, nor spot's run counted
+        0, f"Restored 1 file from 1 run in {tmp_path} (1 missing).\n",  # fido is not said again, nor spot's run counted
         "missing: dogs/spot.jpg: no longer there (was spot.jpg)\n"), again.output
     assert sorted(os.listdir(tmp_path)) == ["dogs", "fido.jpg", "rex.jpg"]  # dogs/2019/ is the user's
 
@@ -313,7 +313,7 @@ def test_an_undo_stopped_before_its_found_lines_are_journaled_leaves_them_to_the
     assert (again.exit_code, again.stdout.splitlines(), again.stderr) == (0, [
         "found: dogs/max.jpg: moved to best/max.jpg since, into a folder of yours; left there (was max.jpg)",
         "found: dogs/fido.jpg: moved to dogs/2019/fido.jpg since; put back from there to fido.jpg",
-        f"Restored 1 file from 1 run in {tmp_path}."], ""), again.output
+        f"Restored 1 file from 1 run in {tmp_path} (1 left in a folder of yours)."], ""), again.output
 
 
 def test_an_undo_stopped_part_way_does_not_count_what_an_earlier_undo_had_put_back(
@@ -676,7 +676,7 @@ def test_a_ctrl_c_as_a_finished_undo_says_what_it_did_waits_for_every_line(tmp_p
 
     assert (stopped.exit_code, stopped.stdout, stopped.stderr) == (
         130, "found: dogs/fido.jpg: moved to dogs/2019/fido.jpg since; put back from there to fido.jpg\n"
-             f"Restored 2 files from 2 runs in {tmp_path}.\n",
+             f"Restored 2 files from 2 runs in {tmp_path} (1 missing).\n",
         "missing: dogs/spot.jpg: no longer there (was spot.jpg)\n"
         "Interrupted as it finished: every file still there was put back (1 missing, said above) and .sorter/ "
         "removed; nothing is left to undo.\n"  # not "everything was put back": spot.jpg was not

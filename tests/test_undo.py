@@ -190,7 +190,7 @@ def test_a_missing_file_is_reported_once_and_the_next_undo_goes_on_to_the_run_be
     assert first.stdout.splitlines() == [
         "found: dogs/c.jpg: moved to mine/Tom birthday.jpg since, into a folder of yours; left there (was c.jpg)",
         "found: dogs/e.jpg: moved to mine/e-kept.jpg since, into a folder of yours; left there (was e.jpg)",
-        f"Restored 0 files in {tmp_path} (1 already back where it was).",
+        f"Restored 0 files in {tmp_path} (1 already back where it was, 1 missing, 2 left in a folder of yours).",
     ], first.stdout
     assert first.stderr.splitlines() == [
         "missing: dogs/d.jpg: now a folder, not the photo sorter moved; left there (was d.jpg)",

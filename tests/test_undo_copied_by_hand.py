@@ -46,7 +46,7 @@ def test_a_photo_copied_elsewhere_and_deleted_is_found_by_its_name_size_and_time
     result = runner.invoke(app, ["undo", str(tmp_path)])
 
     assert (result.exit_code, sorted(result.stdout.splitlines()), result.stderr) == (0, [
-        f"Restored 1 file from 1 run in {tmp_path}.",
+        f"Restored 1 file from 1 run in {tmp_path} (1 missing, 1 left in a folder of yours).",
         "found: cats/a.jpg: moved to mine/a.jpg since, into a folder of yours; left there (was a.jpg)",
         "found: dogs/d.jpg: moved to dogs/2019/d.jpg since; put back from there to d.jpg",
     ], "missing: cats/b.jpg: no longer there (was b.jpg)\n"), result.output
@@ -89,7 +89,7 @@ def test_two_copies_of_its_name_size_and_time_are_no_guess_and_a_copy_of_another
     result = runner.invoke(app, ["undo", str(tmp_path)])
 
     assert (result.exit_code, result.stdout, sorted(result.stderr.splitlines())) == (
-        0, f"Restored 1 file from 1 run in {tmp_path} (1 kept in place).\n", [
+        0, f"Restored 1 file from 1 run in {tmp_path} (1 missing, 1 kept in place).\n", [
             "kept: dogs/d.jpg: no longer there, and 2 files have its name, size and time (dogs/2019/d.jpg, "
             "dogs/old/d.jpg): which is it cannot be told; left in place",
             "missing: cats/a.jpg: no longer there (was a.jpg)",
@@ -122,7 +122,7 @@ def test_a_copy_put_back_under_another_name_is_said_where_it_is_not_missing(tmp_
     result = runner.invoke(app, ["undo", str(tmp_path)])
 
     assert (result.exit_code, sorted(result.stdout.splitlines()), result.stderr) == (0, [
-        f"Restored 1 file from 1 run in {tmp_path}.",
+        f"Restored 1 file from 1 run in {tmp_path} (1 missing, 1 found as a copy).",
         "found: cats/a.jpg: a file of its size and time is at a-copy.jpg (a copy?); left there (was a.jpg)",
     ], "missing: cats/b.jpg: no longer there (was b.jpg)\n"), result.output
     assert layout(tmp_path) == {"d.jpg": before["d.jpg"], "a-copy.jpg": before["a.jpg"], "b copy.jpg": before["b.jpg"]}
@@ -144,7 +144,7 @@ def test_a_copy_of_another_photo_cut_to_its_size_and_time_is_said_a_file_of_its_
 
     assert (result.exit_code, result.stdout.splitlines(), result.stderr) == (0, [
         "found: cats/a.jpg: a file of its size and time is at other.jpg (a copy?); left there (was a.jpg)",
-        f"Restored 2 files from 1 run in {tmp_path}.",
+        f"Restored 2 files from 1 run in {tmp_path} (1 found as a copy).",
     ], ""), result.output
     assert other.is_file()
 
@@ -167,6 +167,6 @@ def test_undo_all_says_where_a_copy_is_of_both_moves_of_its_photo_not_missing_of
     assert (result.exit_code, result.stdout.splitlines(), result.stderr) == (0, [
         "found: dogs/a.jpg: a file of its size and time is at cats/mine.jpg (a copy?); left there (was cats/a.jpg)",
         "found: cats/a.jpg: a file of its size and time is at cats/mine.jpg (a copy?); left there (was a.jpg)",
-        f"Restored 2 files from 1 run in {tmp_path}.",  # the review's one move: found, left there
+        f"Restored 2 files from 1 run in {tmp_path} (2 found as a copy).",  # the review's one move: found, left there
     ], ""), result.output
     assert (tmp_path / "cats" / "mine.jpg").is_file()

@@ -131,7 +131,7 @@ def test_undo_puts_back_photos_swapped_and_renamed_as_on_the_original_disk(tmp_p
     os.rename(folder / "dogs" / "dog4.jpg", folder / "dog4-renamed.jpg")
 
     assert undo(folder) == ([
-        f"Restored 6 files from 1 run in {folder}.",
+        f"Restored 6 files from 1 run in {folder} (1 missing).",
         "found: cats/c90.jpg: moved to cats/c91.jpg since; put back from there to c90.jpg",
         "found: cats/c91.jpg: moved to cats/c90.jpg since; put back from there to c91.jpg",
         "found: cats/cat0.jpg: moved to cats/cat1.jpg since; put back from there to cat0.jpg",
@@ -494,7 +494,7 @@ def test_of_two_burst_shots_of_one_size_and_time_one_deleted_the_other_goes_back
     folder, before = sorted_burst(tmp_path, where, 2, request)
     (folder / "cats" / "B1.jpg").unlink()
 
-    assert undo(folder) == ([f"Restored 1 file from 1 run in {folder}."],
+    assert undo(folder) == ([f"Restored 1 file from 1 run in {folder} (1 missing)."],
                             ["missing: cats/B1.jpg: no longer there (was B1.jpg)"])
     assert layout(folder) == {"B2.jpg": before["B2.jpg"]}  # its own bytes; sorter's state gone
 
@@ -508,7 +508,7 @@ def test_of_three_burst_shots_one_deleted_undo_puts_two_back_and_says_the_third_
     folder, before = sorted_burst(tmp_path, where, 3, request)
     (folder / "cats" / "B1.jpg").unlink()
 
-    assert undo(folder) == ([f"Restored 2 files from 1 run in {folder}."],
+    assert undo(folder) == ([f"Restored 2 files from 1 run in {folder} (1 missing)."],
                             ["missing: cats/B1.jpg: no longer there (was B1.jpg)"])
     assert layout(folder) == {name: before[name] for name in ("B2.jpg", "B3.jpg")}
 
@@ -526,7 +526,7 @@ def test_of_two_burst_shots_one_renamed_and_one_deleted_undo_does_not_guess_in_a
 
     if where in ("here", "overlayfs"):
         assert undo(folder) == ([
-            f"Restored 1 file from 1 run in {folder}.",
+            f"Restored 1 file from 1 run in {folder} (1 missing).",
             "found: cats/B1.jpg: moved to cats/best.jpg since; put back from there to B1.jpg",
         ], ["missing: cats/B2.jpg: no longer there (was B2.jpg)"])
         assert layout(folder) == {"B1.jpg": before["B1.jpg"]}
@@ -541,7 +541,7 @@ def test_of_two_burst_shots_one_renamed_and_one_deleted_undo_does_not_guess_in_a
     ])
     assert layout(folder)["cats/best.jpg"] == before["B1.jpg"]
     os.rename(folder / "cats" / "best.jpg", folder / "cats" / "B1.jpg")  # as the message bids
-    assert undo(folder) == ([f"Restored 1 file from 1 run in {folder}."],
+    assert undo(folder) == ([f"Restored 1 file from 1 run in {folder} (1 missing)."],
                             ["missing: cats/B2.jpg: no longer there (was B2.jpg)"])
     assert layout(folder) == {"B1.jpg": before["B1.jpg"]}
 

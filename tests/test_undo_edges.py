@@ -239,7 +239,8 @@ def test_a_folder_the_user_made_where_the_sort_made_one_stays(tmp_path: Path, ho
     stdout, stderr = undo(tmp_path)
 
     restored = 1 if how.endswith("put back in it") else 0
-    assert stdout == [f"Restored 1 file from 1 run in {tmp_path}." if restored else f"Restored 0 files in {tmp_path}."]
+    assert stdout == [f"Restored 1 file from 1 run in {tmp_path} (1 missing)." if restored
+                      else f"Restored 0 files in {tmp_path} (2 missing)."]
     assert stderr == [*([] if restored else ["missing: cats/c0.jpg: no longer there (was c0.jpg)"]),
                       "missing: dogs/d0.jpg: no longer there (was d0.jpg)"]
     older = {"dogs": "dir"} if how.endswith("older sorter") else {}  # an empty folder of sorter's: the lesser evil

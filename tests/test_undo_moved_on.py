@@ -50,7 +50,7 @@ def test_a_photo_moved_on_in_cats_or_dogs_or_to_the_top_is_put_back_from_there(t
     (tmp_path / "cats" / "c.jpg").unlink()  # truly gone
 
     assert undo(tmp_path) == ([
-        "Restored 3 files from 1 run in " + str(tmp_path) + ".",
+        "Restored 3 files from 1 run in " + str(tmp_path) + " (1 missing).",
         "found: cats/a.jpg: moved to cats/Lulu/a.jpg since; put back from there to a.jpg",
         "found: cats/b.jpg: moved to cats/2019/b.jpg since; put back from there to b.jpg",
         "found: dogs/d.jpg: moved to d best.jpg since; put back from there to d.jpg",
@@ -88,7 +88,7 @@ def test_a_copy_of_another_time_is_not_taken_for_the_photo_nor_one_taken_out_of_
     (cats / "z.jpg").unlink()
     after = layout(root)
 
-    assert undo(root) == (["Restored 0 files in " + str(root) + "."], [
+    assert undo(root) == (["Restored 0 files in " + str(root) + " (2 missing)."], [
         "missing: cats/y.jpg: no longer there (was y.jpg)",
         "missing: cats/z.jpg: no longer there (was z.jpg)",
     ])
@@ -189,7 +189,7 @@ def test_a_photo_in_a_folder_of_the_users_own_is_said_where_it_is_and_left_there
     (tmp_path / "cats").mkdir()
 
     assert undo(tmp_path) == ([
-        "Restored 0 files in " + str(tmp_path) + ".",
+        "Restored 0 files in " + str(tmp_path) + " (1 missing, 3 left in a folder of yours).",
         "found: cats/a.jpg: moved to kitties/a.jpg since, into a folder of yours; left there (was a.jpg)",
         "found: cats/b.jpg: moved to kitties/b.jpg since, into a folder of yours; left there (was b.jpg)",
         "found: cats/d.jpg: moved to best/d.jpg since, into a folder of yours; left there (was d.jpg)",
@@ -322,7 +322,7 @@ def test_a_photo_not_found_while_a_folder_cannot_be_listed_is_kept_for_the_next_
     assert result.stdout == f"Restored 1 file from 1 run in {tmp_path} (2 kept in place).\n"
     monkeypatch.undo()
 
-    assert undo(tmp_path) == (["Restored 1 file from 1 run in " + str(tmp_path) + "."],
+    assert undo(tmp_path) == (["Restored 1 file from 1 run in " + str(tmp_path) + " (1 missing)."],
                               ["missing: cats/a.jpg: no longer there (was a.jpg)"])
     assert (tmp_path / "b.jpg").read_bytes() == b"edited"
 
@@ -382,7 +382,7 @@ def test_another_sorted_photo_in_the_photo_s_place_is_never_taken_for_it_saved_o
     os.rename(tmp_path / "cats" / "c0.jpg", tmp_path / "cats" / "c1.jpg")
 
     assert undo(tmp_path, "--all") == ([
-        f"Restored 1 file from 1 run in {tmp_path}.",  # of {runs}: c1's, of the newer, is missing
+        f"Restored 1 file from 1 run in {tmp_path} (1 missing).",  # of {runs}: c1's, of the newer, is missing
         "found: cats/c0.jpg: moved to cats/c1.jpg since; put back from there to c0.jpg",
     ], ["missing: cats/c1.jpg: no longer there (was c1.jpg)"])
     assert layout(tmp_path) == {"c0.jpg": photo}
@@ -396,7 +396,7 @@ def test_a_plain_undo_leaves_another_run_s_photo_in_the_photo_s_place_for_that_r
     (tmp_path / "cats" / "c1.jpg").unlink()
     os.rename(tmp_path / "cats" / "c0.jpg", tmp_path / "cats" / "c1.jpg")
 
-    assert undo(tmp_path) == ([f"Restored 0 files in {tmp_path}."],
+    assert undo(tmp_path) == ([f"Restored 0 files in {tmp_path} (1 missing)."],
                               ["missing: cats/c1.jpg: no longer there (was c1.jpg)"])
     assert sorted(os.listdir(tmp_path / "cats")) == ["c1.jpg"]
     assert undo(tmp_path) == ([
@@ -419,7 +419,7 @@ def test_a_new_file_at_a_deleted_photo_s_first_place_is_not_it_put_back(tmp_path
 
     result = runner.invoke(app, ["undo", str(tmp_path)])
     assert result.exit_code == 0, result.output
-    assert result.stdout == f"Restored 0 files in {tmp_path} (1 kept in place).\n"
+    assert result.stdout == f"Restored 0 files in {tmp_path} (1 missing, 1 kept in place).\n"
     assert sorted(result.stderr.splitlines()) == [
         "kept: cats/Luna/c1.jpg: another file is at c1.jpg now; left in place",
         "missing: cats/c0.jpg: no longer there (was c0.jpg)",
@@ -455,7 +455,7 @@ def test_a_group_with_a_member_in_a_folder_of_the_users_own_stays_whole(tmp_path
     after = layout(tmp_path)
 
     assert undo(tmp_path) == ([
-        f"Restored 0 files in {tmp_path}.",
+        f"Restored 0 files in {tmp_path} (3 left in a folder of yours).",
         "found: cats/IMG_1.MOV: moved to dogs/IMG_1.MOV since, left there with album/IMG_1.jpg, in a folder of "
         "yours (was IMG_1.MOV)",
         "found: cats/IMG_1.jpg: moved to album/IMG_1.jpg since, into a folder of yours; left there (was IMG_1.jpg)",
@@ -476,7 +476,7 @@ def test_on_an_exfat_card_a_new_file_at_the_photo_s_first_place_is_told_by_its_s
     os.rename(exfat_card / "cats" / "c1.jpg", exfat_card / "c1.jpg")  # put back by hand
     remount(exfat_card)
 
-    assert undo(exfat_card) == ([f"Restored 0 files in {exfat_card} (1 already back where it was)."],
+    assert undo(exfat_card) == ([f"Restored 0 files in {exfat_card} (1 already back where it was, 1 missing)."],
                                 ["missing: cats/c0.jpg: no longer there (was c0.jpg)"])
 
 

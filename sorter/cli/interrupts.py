@@ -66,20 +66,36 @@ def interrupted(directory: Path, journaled: int, log: FileLog) -> typer.Exit:
     return typer.Exit(130)
 
 
+def set_apart(already_back: int, missing: int, yours: int, copies: int, kept: int = 0) -> str:
+    """What an undo did not put back, each counted apart, in one set of words for a finished undo
+    and one cut short, so the numbers add up: " (1 already back where it was, 1 missing, 1 left in
+    a folder of yours, 1 found as a copy, 1 kept in place)"; "" where there is none."""
+    where = "it was" if already_back == 1 else "they were"
+    apart = [f"{already_back:,} already back where {where}" if already_back else "",
+             f"{missing:,} missing" if missing else "",
+             f"{yours:,} left in a folder of yours" if yours else "",
+             f"{copies:,} found as a copy" if copies else "",
+             f"{kept:,} kept in place" if kept else ""]
+    return f" ({', '.join(filter(None, apart))})" if any(apart) else ""
+
+
 _ALL_BACK = "Interrupted as it finished: everything was put back and .sorter/ removed; nothing is left to undo."
 
 
-def undo_interrupted_done(directory: Path, missing: int = 0) -> typer.Exit:
+def undo_interrupted_done(directory: Path, missing: int = 0, yours: int = 0, copies: int = 0) -> typer.Exit:
     """Ctrl-C came as an undo that had finished said what it did, every line of which it said
-    first: that it had finished (where it removed .sorter/, nothing is left to undo). `missing`:
-    the photos it found gone, said just above: "everything was put back" is not true of them."""
+    first: that it had finished (where it removed .sorter/, nothing is left to undo). `missing`,
+    `yours`, `copies`: the photos it found gone, left in a folder of yours or found as a copy, said
+    just above: "everything was put back" is not true of them, nor "every file still there" of
+    the last two."""
     from sorter.files.journal import state_dir
 
     if state_dir(directory).exists():
         said = "Interrupted as it finished: it had done all it says above."
-    elif missing:
-        said = (f"Interrupted as it finished: every file still there was put back ({missing} missing, said above) "
-                "and .sorter/ removed; nothing is left to undo.")
+    elif missing or yours or copies:
+        which = "still there" if not (yours or copies) else "it could put back"
+        said = (f"Interrupted as it finished: every file {which} was put back"
+                f"{set_apart(0, missing, yours, copies)[:-1]}, said above) and .sorter/ removed; nothing is left to undo.")
     else:
         said = _ALL_BACK
     err.print(said, markup=False, soft_wrap=True)
@@ -110,13 +126,9 @@ def undo_interrupted(directory: Path, journaled: int, plan: UndoPlan | None, all
         say(done.settled)
         again = f"sorter undo {as_typed(directory.absolute())}"
         # The finished undo's words: each file it set out to put back is counted once.
-        apart = [(f"{done.already_back} already back where {'it was' if done.already_back == 1 else 'they were'}"
-                  if done.already_back else ""),
-                 f"{done.missing} missing" if done.missing else "",
-                 f"{done.yours} left in a folder of yours" if done.yours else ""]
-        so_far = f"put back {done.back:,} of {counted(plan.files, 'file')}" + (
-            f" ({', '.join(filter(None, apart))})" if any(apart) else "")
-        if not (done.back or done.already_back or done.missing or done.yours):
+        so_far = (f"put back {done.back:,} of {counted(plan.files, 'file')}"
+                  + set_apart(done.already_back, done.missing, done.yours, done.copies))
+        if not (done.back or done.already_back or done.missing or done.yours or done.copies):
             said = "Interrupted: nothing was put back."
         elif done.left:
             said = f"Interrupted: {so_far}; {again}{' --all' if all_runs else ''} puts back the rest."

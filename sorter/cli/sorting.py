@@ -9,7 +9,14 @@ from typing import Annotated
 import typer
 
 from sorter.cli.console import err, escape, fail, out, printable, progress_bar, say, show_table, shown, stopped_part_way
-from sorter.cli.interrupts import began_since, interrupted, journal_size, undo_interrupted, undo_interrupted_done
+from sorter.cli.interrupts import (
+    began_since,
+    interrupted,
+    journal_size,
+    set_apart,
+    undo_interrupted,
+    undo_interrupted_done,
+)
 from sorter.cli.options import LogFileOption, MinConfidenceOption, ModelOption, NoPersonalOption, folder_argument
 from sorter.cli.results import FileLog, moved_line, not_entered_line, summary_table, videos_line
 from sorter.config import as_typed
@@ -248,7 +255,8 @@ def undo(
             if not said:
                 with signals_held():
                     _say_undone(result)
-            raise undo_interrupted_done(directory, len(result.missing) + result.more_missing) from None
+            raise undo_interrupted_done(directory, len(result.missing) + result.more_missing, result.yours,
+                                        result.copies) from None
 
         def say(settled) -> None:
             # Files found gone, or found elsewhere and put back from there, are journaled so, and no
@@ -280,14 +288,11 @@ def _say_undone(result) -> None:
         if more:
             err.print(f"[yellow]{what}[/]: {counted(more, 'more file', 'more files')}", soft_wrap=True)
     _say_found(result.found, result.more_found)
-    # What it found back already and what it kept (`kept:` lines above), counted apart as an
-    # interrupted undo counts them (`interrupts`): "Restored 0 files" alone read as if nothing was
-    # left for a later undo.
-    where = "it was" if result.already_back == 1 else "they were"
-    kept = len(result.conflicts) + result.more_conflicts
-    apart = [f"{result.already_back:,} already back where {where}" if result.already_back else "",
-             f"{kept:,} kept in place" if kept else ""]
-    back = f" ({', '.join(filter(None, apart))})" if any(apart) else ""
+    # What it found back already, found gone, left in a folder of yours and kept (the lines above),
+    # each counted apart as an interrupted undo counts them (`interrupts`): "Restored 0 files"
+    # alone read as if nothing was left for a later undo, and said nothing of the photos gone.
+    back = set_apart(result.already_back, len(result.missing) + result.more_missing, result.yours, result.copies,
+                     len(result.conflicts) + result.more_conflicts)
     if result.tidied is not None:  # an undo stopped as it finished: what it had yet to remove
         removed = f"; removed the {' and '.join(result.tidied)} it left" if result.tidied else ""
         out.print(f"Nothing left to undo in {printable(str(result.folder))}: an earlier undo put every file back "

@@ -88,6 +88,10 @@ class Undoer:
         self.on_missing = on_missing
         self._missing_now: list[tuple[str, object]] = []  # the chunk's (line, move), until then
         self._yours: set[int] = set()  # the chunk's moves left in a folder of the user's own: "gone", said so
+        #: Those left in a folder of the user's own, and those found as a copy under another name
+        #: (`copied.back_as`), each counted apart from the missing in the summary, as a Ctrl-C's line does
+        self.yours = self.copies = 0
+        self._copies: set[int] = set()  # the chunk's moves found as a copy: "gone", journaled so
         self.found = Lines()
         #: Told each "found" line (line, run, seq) before the journal names where the file was found
         #: (an intent, after which a Ctrl-C's recovery puts it back unsaid) or marks it gone (kept in
@@ -206,12 +210,12 @@ class Undoer:
                     continue
                 if found is not None and found.back_as:  # a copy under another name: said, left there
                     self._copied_back[m.src] = found.path  # where an older move of the photo put it
-                    self._found(_copy_at(m, found.path), m)
+                    self._found(_copy_at(m, found.path), m, copy=True)
                     gone.append(m)
                     continue
                 if at_dst is None and (copy := self._copied_back.get(m.dst)) and os.path.lexists(self.root / copy):
                     # The newer move of this photo (`undo --all`) found its copy there: said so, not "missing".
-                    self._found(_copy_at(m, copy), m)
+                    self._found(_copy_at(m, copy), m, copy=True)
                     gone.append(m)
                     continue
                 mode = 0 if at_dst is None else at_dst.st_mode
@@ -305,9 +309,15 @@ class Undoer:
                                                f"{record['dst']}; left in place")
         self._held.clear()
 
-    def _found(self, line: str, m) -> None:
-        """`m` found taken into a folder of the user's own, and left there: "gone", said so."""
-        self._yours.add(m.seq)
+    def _found(self, line: str, m, copy: bool = False) -> None:
+        """`m` found taken into a folder of the user's own (or, `copy`, as a copy under another
+        name), and left there: "gone", said so."""
+        if copy:
+            self._copies.add(m.seq)
+            self.copies += 1
+        else:
+            self._yours.add(m.seq)
+            self.yours += 1
         self.found.add(line)
         self.on_found(line, m.run, m.seq)
 
@@ -410,9 +420,11 @@ class Undoer:
             self.on_missing(line, m.run, m.seq)
         self._missing_now.clear()
         # Those left in a folder of the user's own marked so: an undo Ctrl-C stops counts them apart.
-        self.journal.append_many("gone", [{"seq": m.seq, **({"yours": True} if m.seq in self._yours else {})}
+        self.journal.append_many("gone", [{"seq": m.seq, **({"yours": True} if m.seq in self._yours else
+                                                             {"copy": True} if m.seq in self._copies else {})}
                                           for _, _, gone in checked for m in gone])
         self._yours.clear()
+        self._copies.clear()
         self._say_holders()
         if later:  # checked again where the newer move of their photo left it
             self._put_back([groups[i] for i in sorted(later)])

@@ -151,6 +151,8 @@ class PutBack:
     #: Found taken into a folder of the user's own and left there, journaled "gone" so and said
     #: ("found: ..."): not put back, and no undo looks for them again.
     yours: int = 0
+    #: Found as a copy under another name and left there, journaled "gone" so and said: as `yours`.
+    copies: int = 0
     #: Per run, each move's records past the undo's start (bits: `put_back_since`).
     outcomes: dict[str, bytearray] = field(default_factory=dict)
 
@@ -173,7 +175,7 @@ def put_back_since(root: Path, offset: int, runs: Collection[str]) -> PutBack:
     from sorter.files.tidying import left_behind
 
     state = _settled(root)
-    bits = {"unmove": 1, "undo": 2, "gone": 4}  # and 8: "gone" into a folder of the user's own
+    bits = {"unmove": 1, "undo": 2, "gone": 4}  # and 8, 16: "gone" into a folder of yours, as a copy
     flags: dict[str, bytearray] = {}
     for _, _, rec in records(journal_path(root), offset, ops=tuple(bits)):
         op, seq = rec.get("op"), rec.get("seq")
@@ -181,14 +183,17 @@ def put_back_since(root: Path, offset: int, runs: Collection[str]) -> PutBack:
             seen = flags.setdefault(rec.get("run", ""), bytearray())
             if seq >= len(seen):
                 seen.extend(bytes(seq + 1 - len(seen)))
-            seen[seq] |= bits[op] | (8 if op == "gone" and rec.get("yours") else 0)
+            if op == "gone":  # 8: into a folder of the user's own; 16: found as a copy
+                seen[seq] |= (8 if rec.get("yours") else 0) | (16 if rec.get("copy") else 0)
+            seen[seq] |= bits[op]
     count = Counter(flag for seen in flags.values() for flag in seen)
     left = sum(run.sorted_files for name, run in state.runs.items() if name in runs)
     # Nothing left to undo: the next undo tidies (`tidying.tidy`), which needs no other run, nor
     # an unread move (kept: the journal is all that says it moved).
     done = not left and not state.undoable_runs() and not state.unread
-    return PutBack(count[3], count[2], sum(n for flag, n in count.items() if flag & 12 == 4), left,
-                   left_behind(root, state) if done else None, sum(n for flag, n in count.items() if flag & 8), flags)
+    return PutBack(count[3], count[2], sum(n for flag, n in count.items() if flag & 28 == 4), left,
+                   left_behind(root, state) if done else None, sum(n for flag, n in count.items() if flag & 8),
+                   sum(n for flag, n in count.items() if flag & 16), flags)
 
 
 class Told:

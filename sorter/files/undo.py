@@ -62,6 +62,10 @@ class UndoResult:
     #: Of `runs`, those a file was moved back for: a run whose every file was kept or missing
     #: is undone, yet nothing was restored from it.
     runs_restored: int = 0
+    #: Found taken into a folder of the user's own and left there, said so ("found: ...; left
+    #: there"): not put back, not missing, and no undo looks for them again.
+    yours: int = 0
+    copies: int = 0  # found as a copy under another name, said so ("(a copy?); left there"): as `yours`
 
 
 def _size(path: Path) -> int:
@@ -175,4 +179,5 @@ def undo(root: Path, *, all_runs: bool = False, lock_wait: float = 0.0,
     return UndoResult(
         root, len(names), undoer.restored, c.shown, m.shown, c.total - len(c.shown), m.total - len(m.shown), answers,
         left, undoer.already_back, unread, f.shown, f.total - len(f.shown), runs_restored=undoer.runs_restored,
+        yours=undoer.yours, copies=undoer.copies,
     )
