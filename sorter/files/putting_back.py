@@ -204,6 +204,10 @@ class Undoer:
                 if found is not None and found.path == m.src:  # its copy, put back by hand (`files.copied`)
                     back.append(m)
                     continue
+                if found is not None and found.put_back:  # the photo itself, renamed and touched: the user's
+                    self._found(f"{m.dst}: you put it back as {found.path}; left there (was {m.src})", m)
+                    gone.append(m)
+                    continue
                 if found is not None and found.back_as:  # a copy under another name: said, left there
                     self._copied_back[m.src] = found.path  # where an older move of the photo put it
                     self._found(_copy_at(m, found.path), m)
