@@ -1,7 +1,8 @@
 """`sorter undo` of a photo put back by hand, as `sort` and `watch` tell one (its device, inode and
 size where they last, `verdicts.Identities.is_back`): touched since at its old place, it is
 already back where it was; renamed and touched where it came from, it is the user's, said so
-and left there. Each was said "missing" of the photo right there."""
+and left there; edited in place and sorted again, `undo --all` takes both moves back, the older
+one by the newer's put-back. Each was said "missing" of the photo right there."""
 
 from __future__ import annotations
 
@@ -44,3 +45,29 @@ def test_a_photo_put_back_by_hand_and_touched_is_back_and_one_renamed_so_is_left
     ], [])
     assert sorted(p.name for p in tmp_path.iterdir()) == ["c.jpg", "rex at home.png"]
 
+
+def test_a_photo_put_back_edited_in_place_and_sorted_again_is_undone_by_both_runs(tmp_path: Path) -> None:
+    write_image(tmp_path / "a.jpg", BLUE, size=(16, 8))
+    sort_folder(tmp_path, classifier=FakeClassifier())
+    os.rename(tmp_path / "cats" / "a.jpg", tmp_path / "a.jpg")
+    with open(tmp_path / "a.jpg", "ab") as photo:  # rewritten in place: its inode kept, not its size
+        photo.write(b"\0" * 100)
+    sort_folder(tmp_path, classifier=FakeClassifier())
+    assert (tmp_path / "cats" / "a.jpg").exists()
+
+    assert undo(tmp_path, "--all") == ([f"Restored 1 file from 2 runs in {tmp_path}."], [])
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.jpg"]
+
+
+def test_two_plain_undos_of_a_photo_put_back_edited_and_sorted_again_find_it_back(tmp_path: Path) -> None:
+    write_image(tmp_path / "a.jpg", BLUE, size=(16, 8))
+    sort_folder(tmp_path, classifier=FakeClassifier())
+    os.rename(tmp_path / "cats" / "a.jpg", tmp_path / "a.jpg")
+    with open(tmp_path / "a.jpg", "ab") as photo:  # rewritten in place: its inode kept, not its size
+        photo.write(b"\0" * 100)
+    sort_folder(tmp_path, classifier=FakeClassifier())
+
+    assert undo(tmp_path) == ([f"Restored 1 file from 1 run in {tmp_path}."], [])
+    # The first sort's move: its photo is the one the first undo put back, not "missing".
+    assert undo(tmp_path) == ([f"Restored 0 files in {tmp_path} (1 already back where it was)."], [])
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.jpg"]

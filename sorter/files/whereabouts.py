@@ -100,6 +100,7 @@ class Whereabouts:
         self._ids = Identities(root, state)  # which identities on record tell a file by its inode here
         self._seen: dict[tuple[str, int], SameFile] | None = None
         self._journaled: Hashes | None = None  # hashes of the keys of every journaled move's photo
+        self._undone: Hashes | None = None  # hashes of the place and `back_key` of every undone move's photo
         #: Told by size and time: the journal's moves of the sizes and times two or more have (`_twins`)
         self._twins: dict[int, _Twins] | None = None
         self._state = state  # the journal as undo began (`journal.scan`), else scanned at the first need
@@ -158,6 +159,13 @@ class Whereabouts:
         # As `sort` tells a photo put back (`Identities.is_back`): its device, inode and size where
         # they last, so one put back by hand and touched since is back, not "missing".
         return same is not None and not self._ids.is_back(same, there)
+
+    def same_inode(self, move, there: os.stat_result) -> bool:
+        """The file `there`, at the photo's first place, is the photo's own inode, or, where the
+        record does not tell it by its inode (`Identities.last`), may be: edited in place since
+        (`cat new > a.jpg` keeps the inode, not its size)."""
+        same = self._same(move)
+        return same is None or not self._ids.last(same) or (there.st_dev, there.st_ino) == tuple(same[:2])
 
     def anothers(self, move, there: os.stat_result) -> bool:
         """The file `there`, at the place `move` put its photo and not that photo, is the photo of
@@ -300,6 +308,26 @@ class Whereabouts:
                 if len(set(names.values())) > NAMED:
                     break
         return names
+
+    def undone_here(self, move, there: os.stat_result) -> bool:
+        """The file `there`, at the photo's first place, is a photo an earlier undo put back there
+        (a newer run's move of it from there, undone, as `Identities.back_key` tells it) and the
+        photo `move` moved, edited in place since (its inode kept): sorted, put back by hand and
+        rewritten, sorted again, then two plain `undo`s, the second of which said it "missing".
+        Only where inodes last. The journal's undone moves read once, at the first such file, 8
+        bytes kept a move (`Hashes`)."""
+        same = self._same(move)
+        if same is None or not self._ids.last(same) or (there.st_dev, there.st_ino) != tuple(same[:2]):
+            return False
+        if self._undone is None:
+            from sorter.files.journal import UNDONE, moves_of, scan
+
+            self._state = self._state or scan(self.root)
+            self._undone = Hashes(hash((m.src, *self._ids.back_key(known)))
+                                  for run in list(self._state.runs.values()) if any(f & UNDONE for f in run.flags)
+                                  for m in moves_of(self.root, run)
+                                  if run.has(m.seq, UNDONE) and (known := self._same(m)) is not None)
+        return hash((move.src, *self._ids.back_key(same_file(there)))) in self._undone
 
     def _touched_back(self, move, same: SameFile) -> dict[str, tuple[int, int]]:
         """The photo `same` (told by its inode) under another name in the folder `move` took it
