@@ -208,6 +208,7 @@ def test_a_personal_model_from_before_her_photos_times_were_recorded_finds_her_f
     roll = luna_learnt(tmp_path, fake_model)
     with np.load(personal.model_file()) as data:
         older = {key: data[key] for key in data.files if key not in ("home_photo_stats", personal.DIGEST)}
+    older["format"] = np.array(personal.FIRST_FORMAT)  # written before the digest, of the first format
     personal.write_arrays(personal.model_file(), older)
     assert {photo[4] for photo in personal.read_model().homes[0].photos} == {-1}
     (roll / "cats" / "Luna").rename(roll / "cats" / "Lulu")

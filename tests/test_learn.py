@@ -898,7 +898,8 @@ def test_a_pet_learnt_with_the_crop_from_before_is_shown_photos_cut_the_same_way
     path = personal.write_model(model, tmp_path / "personal.npz")
     assert personal.read_model(path).pets[0].margin == 0.05 == second_look.MARGIN
     with np.load(path) as data:  # as written before pet heads said their margin (and before their digest)
-        np.savez(path, **{k: data[k] for k in data.files if k not in ("pets_cat_margin", personal.DIGEST)})
+        np.savez(path, **{k: data[k] for k in data.files if k not in ("pets_cat_margin", personal.DIGEST)}
+                 | {"format": np.array(personal.FIRST_FORMAT)})
     assert personal.read_model(path).pets[0].margin == pet_heads.FIRST_MARGIN == 0.15
 
     rows = np.ones((2, 6), np.float32)

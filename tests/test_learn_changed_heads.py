@@ -3,7 +3,8 @@ kept (edited by hand, half rewritten by another tool): the next learn took its h
 its own fit, and sort and watch sorted with them. The file keeps a sha256 of what sort reads
 now: sort refuses it in one line, watch keeps the heads it had, and learn says so and fits
 them again. A file written before the digest is read as it was, and fitted again by the next
-learn. Photos and the fake model as in test_learn."""
+learn; one of the format written since, its digest removed with its heads edited, is changed
+since learnt, not taken for an older file. Photos and the fake model as in test_learn."""
 
 from __future__ import annotations
 
@@ -111,7 +112,8 @@ def test_a_personal_model_written_before_the_digest_is_read_as_before_and_learnt
     roll, first = learnt_with_luna(tmp_path, fake_model)
     later = new_photos(tmp_path / "later")
     sorted_before = plan(later, fake_model, "--name-pets")
-    edit(personal.DIGEST, None)  # as this version's learn wrote it before the digest
+    edit(personal.DIGEST, None)  # as learn wrote it before the digest: the first format, no sha256
+    edit("format", lambda _: np.array(personal.FIRST_FORMAT))
 
     assert plan(later, fake_model, "--name-pets") == sorted_before
     again = invoke("learn", roll, "--model", fake_model)
@@ -120,3 +122,37 @@ def test_a_personal_model_written_before_the_digest_is_read_as_before_and_learnt
     with np.load(personal.model_file(), allow_pickle=False) as data:
         assert str(data[personal.DIGEST]) == personal.heads_digest(data)
     assert plan(later, fake_model, "--name-pets") == sorted_before
+
+
+def test_a_personal_model_of_this_format_with_its_digest_removed_is_changed_not_old(tmp_path: Path,
+                                                                                    fake_model) -> None:
+    roll, first = learnt_with_luna(tmp_path, fake_model)
+    later = new_photos(tmp_path / "later")
+    sorted_before = plan(later, fake_model, "--name-pets")
+    as_it_was = tree(later)
+    edit("kernel", lambda kernel: -kernel)  # cats for dogs, and the sha256 that would tell it removed
+    edit(personal.DIGEST, None)
+
+    sort = invoke("sort", later, "--model", fake_model, "--name-pets")
+
+    assert (sort.exit_code, sort.stdout, sort.stderr) == (1, "", refused(personal.model_file()))
+    assert tree(later) == as_it_was
+    again = invoke("learn", roll, "--model", fake_model)
+    assert (again.exit_code, again.stdout) == (0, CHANGED + nothing_new(first.stdout)), again.output
+    assert plan(later, fake_model, "--name-pets") == sorted_before
+
+
+def test_a_first_format_personal_model_with_a_digest_is_still_checked(tmp_path: Path, fake_model) -> None:
+    learnt_with_luna(tmp_path, fake_model)
+    later = new_photos(tmp_path / "later")
+    with np.load(personal.model_file(), allow_pickle=False) as data:  # as learn wrote it with the first format
+        arrays = {n: data[n] for n in data.files} | {"format": np.array(personal.FIRST_FORMAT)}
+    arrays[personal.DIGEST] = np.array(personal.heads_digest(arrays))
+    with open(personal.model_file(), "wb") as file:
+        np.savez(file, **arrays)
+    assert invoke("sort", later, "--model", fake_model, "--name-pets", "--dry-run").exit_code == 0
+    edit("kernel", lambda kernel: -kernel)
+
+    sort = invoke("sort", later, "--model", fake_model, "--name-pets")
+
+    assert (sort.exit_code, sort.stdout, sort.stderr) == (1, "", refused(personal.model_file()))

@@ -28,6 +28,10 @@ from sorter.config import CLASS_FOLDERS, JOURNAL_NAME, STATE_DIR, entered, exclu
 from sorter.files.verdicts import SameFile, same_file
 
 _SORTED = frozenset(CLASS_FOLDERS.values())
+#: A third way of telling a file (`lasting`'s): its device, inode and size, not its time, as
+#: `sort` tells a photo put back and touched since (`verdicts.Identities.back_key`).
+TOUCHED = "touched"
+Way = bool | str  # True: by identity; False: by size and time; TOUCHED
 
 
 class Listing:
@@ -38,11 +42,11 @@ class Listing:
         self._base = os.path.join(root, "")  # paths joined as strings: a Path costs 5 us, an lstat 1.6
         #: Per way of telling a file, a hash of its key (`_key`) -> relative path, or the paths where
         #: several files have it.
-        self._listed: dict[bool, dict[int, str | list[str]]] = {}
-        self._wide: set[bool] = set()  # the folder's other trees listed too
+        self._listed: dict[Way, dict[int, str | list[str]]] = {}
+        self._wide: set[Way] = set()  # the folder's other trees listed too
         self.unlisted: str | None = None  # why a folder there could not be listed
 
-    def paths(self, same: SameFile, lasting: bool) -> list[str]:
+    def paths(self, same: SameFile, lasting: Way) -> list[str]:
         """The listed paths of the files with `same`'s key (`lasting`'s), unchecked: cats/, dogs/
         and the top of the folder listed at the first call, the other trees once `widen`ed."""
         if lasting not in self._listed:
@@ -50,7 +54,7 @@ class Listing:
         paths = self._listed[lasting].get(hash(_key(same, lasting)))
         return [paths] if isinstance(paths, str) else paths or []  # the listing's own: read, not changed
 
-    def widen(self, lasting: bool) -> bool:
+    def widen(self, lasting: Way) -> bool:
         """Take the folder's other trees into the listing (`lasting`'s), once: False where they
         were already."""
         if lasting in self._wide:
@@ -85,7 +89,7 @@ class Listing:
         """Another top-level folder, entered as a scan enters one."""
         return not self.sorted_tree(name) and entered(name)
 
-    def _list(self, lasting: bool, trees: Callable[[str], bool], files: bool = False) -> None:
+    def _list(self, lasting: Way, trees: Callable[[str], bool], files: bool = False) -> None:
         """Take into the listing (`lasting`'s) the trees of the folder's top-level folders that
         `trees` names, and with `files` the folder's own files; not a folder sorted on its own,
         nor below it."""
@@ -131,7 +135,9 @@ def is_folder_itself(path: Path) -> bool:
         return False
 
 
-def _key(same: SameFile, lasting: bool) -> tuple[int, ...]:
+def _key(same: SameFile, lasting: Way) -> tuple[int, ...]:
+    if lasting == TOUCHED:
+        return tuple(same[:3])
     return same if lasting else same[2:]  # (size, mtime) where the record does not last
 
 

@@ -134,6 +134,13 @@ class Undoer:
         self._put_here: dict[str, tuple[int, int]] = {}
         self._waiting: set[str] = set()
         self._settled: set[int] = set()  # the chunk's moves undone so: neither restored nor already back
+        #: Every file this undo put back, as hash((place, device, inode)) (about 70 bytes a file): an
+        #: older run's move of that photo from there (`undo --all`, or the next plain `undo`'s run
+        #: being undone in this one) is undone by it, the photo edited in place since (its inode
+        #: kept, `Whereabouts.same_inode`): sorted, put back by hand and rewritten, sorted again,
+        #: the older move was said "missing" of the photo restored.
+        self._returned: set[int] = set()
+        self._settled_total = 0  # moves undone so, over this undo: their runs count as restored from
 
     def run(self, run) -> None:
         from sorter.files.journal import moves_of
@@ -148,7 +155,7 @@ class Undoer:
         chunk: list[list] = []
         undoable = (m for m in moves_of(self.root, run) if run.undoable(m.seq))
         groups = (list(members) for _, members in groupby(undoable, key=lambda m: m.group))
-        review, restored = run.run.startswith(REVIEW_RUN_PREFIX), self.restored
+        review, restored, settled = run.run.startswith(REVIEW_RUN_PREFIX), self.restored, self._settled_total
         if review:
             # A review may move one photo twice (cats/ -> dogs/ -> cats/Luna/): newest first and
             # one at a time, so each move is checked where the one after it left the photo. A
@@ -160,7 +167,7 @@ class Undoer:
                 self._put_back(chunk)
                 chunk = []
         self._put_back(chunk)
-        self.runs_restored += self.restored > restored
+        self.runs_restored += self.restored > restored or self._settled_total > settled
 
     def _check(self, group) -> tuple[list, list, list]:
         """(members to move back, members already back, members gone) of one group; conflicts
@@ -192,11 +199,15 @@ class Undoer:
                     back.append(m)
                 else:
                     conflicts.append((m, f"another file is at {m.src} now", at_src))
-            elif at_src is not None and at_dst is None and self._put_here.get(m.src) == (at_src.st_dev, at_src.st_ino):
+            elif at_src is not None and at_dst is None and (
+                    self._put_here.get(m.src) == (at_src.st_dev, at_src.st_ino)
+                    or (hash((m.src, at_src.st_dev, at_src.st_ino)) in self._returned
+                        and self.whereabouts.same_inode(m, at_src))):
                 self._settled.add(m.seq)  # its newer move, undone by this undo, put the photo back here
                 back.append(m)
-            elif at_src is not None and not self.whereabouts.not_it(m, at_src):
-                back.append(m)  # an earlier undo moved it, then crashed; or put back by hand
+            elif at_src is not None and (not self.whereabouts.not_it(m, at_src)
+                                         or (at_dst is None and self.whereabouts.undone_here(m, at_src))):
+                back.append(m)  # an earlier undo moved it (then crashed, or undid a newer move of it); or put back by hand
             else:
                 a_file = at_dst is not None and stat.S_ISREG(at_dst.st_mode)  # the photo, or another file
                 try:
@@ -207,6 +218,10 @@ class Undoer:
                     continue
                 if found is not None and found.path == m.src:  # its copy, put back by hand (`files.copied`)
                     back.append(m)
+                    continue
+                if found is not None and found.put_back:  # the photo itself, renamed and touched: the user's
+                    self._found(f"{m.dst}: you put it back as {found.path}; left there (was {m.src})", m)
+                    gone.append(m)
                     continue
                 if found is not None and found.back_as:  # a copy under another name: said, left there
                     self._copied_back[m.src] = found.path  # where an older move of the photo put it
@@ -363,6 +378,7 @@ class Undoer:
         to_move = [m for moving, _, _ in checked for m in moving]
         undone = [m.seq for _, back, _ in checked for m in back]
         self.already_back += len(set(undone) - self._settled)
+        self._settled_total += len(self._settled)
         self._settled.clear()
         kept: list[int] = []
         found: list = []  # moved back from where they were found
@@ -397,8 +413,10 @@ class Undoer:
             self.restored += len(returned)
             for m in returned:
                 self.whereabouts.moved(m.dst, m.src)
-                if m.src in self._waiting and (st := _look(self.root / m.src)) is not None:
-                    self._put_here[m.src] = (st.st_dev, st.st_ino)
+                if (st := _look(self.root / m.src)) is not None:
+                    self._returned.add(hash((m.src, st.st_dev, st.st_ino)))
+                    if m.src in self._waiting:
+                        self._put_here[m.src] = (st.st_dev, st.st_ino)
                 if m.seq in self._moved_on or m.seq in self._backups:
                     found.append(m)
                 if m.seq not in self._moved_on:

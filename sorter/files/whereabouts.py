@@ -33,6 +33,9 @@ mounted again; or journaled before the folder was copied on its own disk, as the
 `_linked`) it is told by its size and time alone, only where one file there has them (a
 copy kept its time too: `cp -p`); where several have them, which is it cannot be told, and
 undo keeps its move for a later one (`Unsure`), as it does a photo in a folder it cannot list.
+At a photo's first place, or under another name where it came from (the user's, said and left
+there: `_touched_back`, a listing keyed so), a file is the photo put back by hand as `sort` tells
+one (`Identities.is_back`): its device, inode and size where they last, touched since or not.
 Told so, a file at a place of another journaled move of a photo of that size and time (where
 sorter put it or found it: two burst shots of one camera, one deleted) is that one's photo, and
 a file this undo took for one photo is no other's; where one file is left and another such
@@ -59,7 +62,7 @@ from pathlib import Path
 from sorter.config import REVIEW_RUN_PREFIX
 from sorter.files.copied import back_as, copies
 from sorter.files.hashes import Hashes
-from sorter.files.listing import Listing, is_folder_itself
+from sorter.files.listing import TOUCHED, Listing, is_folder_itself
 from sorter.files.verdicts import Identities, SameFile, is_a_file, lstat_of, same_file
 
 #: Files named where several may be the photo (`Unsure`): the rest are counted.
@@ -80,6 +83,9 @@ class Found:
     #: out of cats/ (dogs/) on purpose, so it stays where it is (undo says where it is).
     yours: bool = False
     back_as: bool = False  # a copy under another name where it came from (`copied.back_as`): said, left there
+    #: The photo itself (its device, inode and size), touched since, under another name where it
+    #: came from: put back by the user, as `sort` tells it (`Identities.is_back`); said, left there.
+    put_back: bool = False
 
 
 class Whereabouts:
@@ -94,6 +100,7 @@ class Whereabouts:
         self._ids = Identities(root, state)  # which identities on record tell a file by its inode here
         self._seen: dict[tuple[str, int], SameFile] | None = None
         self._journaled: Hashes | None = None  # hashes of the keys of every journaled move's photo
+        self._undone: Hashes | None = None  # hashes of the place and `back_key` of every undone move's photo
         #: Told by size and time: the journal's moves of the sizes and times two or more have (`_twins`)
         self._twins: dict[int, _Twins] | None = None
         self._state = state  # the journal as undo began (`journal.scan`), else scanned at the first need
@@ -104,7 +111,7 @@ class Whereabouts:
         """Where the file `move` (a `journal.Move` done and not undone) put is now; None where it
         is nowhere to be found; `copied_back`: a copy under another name where it came from too
         (`copied.back_as`). Raises Unsure."""
-        same = self._same(move)
+        same, looked_back = self._same(move), copied_back
         if same is None:
             return None
         names = self._linked(move, same)
@@ -115,6 +122,9 @@ class Whereabouts:
             names = copies(self.look, move, same)
         if copied_back := copied_back and not names and copied:
             names = back_as(self.look, move, same)
+        # The photo itself, renamed and touched where it came from: put back by the user.
+        if touched := looked_back and not names and lasting and self._listing.unlisted is None:
+            names = self._touched_back(move, same)
         if not names and self._listing.unlisted is not None:
             raise Unsure(self._listing.unlisted)
         if not names:
@@ -130,7 +140,7 @@ class Whereabouts:
         self._claimed.update(dict.fromkeys(names, move))
         self._settled.add((move.run, move.seq))
         if copied_back:
-            return Found(next(iter(names)), back_as=True)
+            return Found(next(iter(names)), back_as=not touched, put_back=touched)
         # Two names of the photo itself: either is it; the one in its folder, else the shorter path.
         folder = os.path.dirname(move.dst)
         path = min(names, key=lambda p: (os.path.dirname(p) != folder, len(p), p))
@@ -146,7 +156,16 @@ class Whereabouts:
         is on record, and another): a new file of its name, the photo not back."""
         self._ids.saw(there)  # a file at the move's place: on a device of the folder's files
         same = self._same(move)
-        return same is not None and not self._ids.match(same, there)
+        # As `sort` tells a photo put back (`Identities.is_back`): its device, inode and size where
+        # they last, so one put back by hand and touched since is back, not "missing".
+        return same is not None and not self._ids.is_back(same, there)
+
+    def same_inode(self, move, there: os.stat_result) -> bool:
+        """The file `there`, at the photo's first place, is the photo's own inode, or, where the
+        record does not tell it by its inode (`Identities.last`), may be: edited in place since
+        (`cat new > a.jpg` keeps the inode, not its size)."""
+        same = self._same(move)
+        return same is None or not self._ids.last(same) or (there.st_dev, there.st_ino) == tuple(same[:2])
 
     def anothers(self, move, there: os.stat_result) -> bool:
         """The file `there`, at the place `move` put its photo and not that photo, is the photo of
@@ -288,6 +307,39 @@ class Whereabouts:
                 names[path] = (st.st_dev, st.st_ino)
                 if len(set(names.values())) > NAMED:
                     break
+        return names
+
+    def undone_here(self, move, there: os.stat_result) -> bool:
+        """The file `there`, at the photo's first place, is a photo an earlier undo put back there
+        (a newer run's move of it from there, undone, as `Identities.back_key` tells it) and the
+        photo `move` moved, edited in place since (its inode kept): sorted, put back by hand and
+        rewritten, sorted again, then two plain `undo`s, the second of which said it "missing".
+        Only where inodes last. The journal's undone moves read once, at the first such file, 8
+        bytes kept a move (`Hashes`)."""
+        same = self._same(move)
+        if same is None or not self._ids.last(same) or (there.st_dev, there.st_ino) != tuple(same[:2]):
+            return False
+        if self._undone is None:
+            from sorter.files.journal import UNDONE, moves_of, scan
+
+            self._state = self._state or scan(self.root)
+            self._undone = Hashes(hash((m.src, *self._ids.back_key(known)))
+                                  for run in list(self._state.runs.values()) if any(f & UNDONE for f in run.flags)
+                                  for m in moves_of(self.root, run)
+                                  if run.has(m.seq, UNDONE) and (known := self._same(m)) is not None)
+        return hash((move.src, *self._ids.back_key(same_file(there)))) in self._undone
+
+    def _touched_back(self, move, same: SameFile) -> dict[str, tuple[int, int]]:
+        """The photo `same` (told by its inode) under another name in the folder `move` took it
+        from, touched since (its time another, its device, inode and size its own): put back by
+        the user (`mv dogs/rex.png "rex at home.png"; touch ...`), as `sort` and `watch` tell it
+        (`Identities.back_key`). Looked up in the listing keyed so (`TOUCHED`)."""
+        home = os.path.dirname(move.src)
+        names = {}
+        for path in self._listing.paths(same, TOUCHED):
+            st = lstat_of(self._base + path)
+            if os.path.dirname(path) == home and is_a_file(st) and self._ids.is_back(same, st):
+                names[path] = (st.st_dev, st.st_ino)
         return names
 
     def _linked(self, move, same: SameFile) -> dict[str, tuple[int, int]]:

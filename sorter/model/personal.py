@@ -17,8 +17,10 @@ What sort and watch run is what learn wrote: `personal.npz` keeps a sha256 of it
 (`DIGEST`: every one but the fit's key and report, which only learn reads and checks itself),
 checked on every read. Heads changed since (edited by hand, half written or rewritten by
 another tool, the key kept) are refused in one line naming the file and `sorter learn`, never
-sorted with, and `learn` fits them again. A file written before the digest has none: it is read
-as before, and the first learn fits it again (its key covers sorter's code: `learning.same_fit`).
+sorted with, and `learn` fits them again. A file written before the digest (`FIRST_FORMAT`) has
+none: it is read as before, and the first learn fits it again (its key covers sorter's code:
+`learning.same_fit`). Files written since are of a format (`FORMAT`) that requires it: one without
+it (the digest removed with the heads edited) is changed since learnt, not taken for an old file.
 """
 
 from __future__ import annotations
@@ -38,7 +40,11 @@ from sorter.wording import counted
 
 PERSONAL_NAME = "personal.npz"
 EXAMPLES_NAME = "examples.npz"
-FORMAT = "sorter-personal/1"
+#: Written since the digest is required (`DIGEST`): a file of this format without one was changed
+#: since learnt, never an old file. `FIRST_FORMAT`'s are read as before: checked where they have a
+#: digest, trusted where they have none (written before it was).
+FORMAT = "sorter-personal/2"
+FIRST_FORMAT = "sorter-personal/1"
 #: The array holding the sha256 of the others (`heads_digest`).
 DIGEST = "heads_sha256"
 #: What the digest does not cover: itself, and the fit's key and report (`learning.same_fit`), a
@@ -219,10 +225,13 @@ def read_model(path: Path | None = None) -> PersonalModel | None:
     path = path or model_file()
     try:
         with np.load(path, allow_pickle=False) as data:
-            if str(data["format"]) != FORMAT:
-                raise damaged(path, f"format {str(data['format'])[:40]!r}")
-            # Before anything is taken from it; a file written before the digest has none (read as it was).
-            if DIGEST in data and str(data[DIGEST]) != heads_digest(data):
+            written_as = str(data["format"])
+            if written_as not in (FORMAT, FIRST_FORMAT):
+                raise damaged(path, f"format {written_as[:40]!r}")
+            # Before anything is taken from it; a first-format file written before the digest has
+            # none (read as it was); one of this format without it had it removed (its heads edited).
+            if (DIGEST in data or written_as == FORMAT) and (
+                    DIGEST not in data or str(data[DIGEST]) != heads_digest(data)):
                 raise changed(path)
             names = tuple(str(n) for n in data["class_names"])
             head = Head(data["kernel"].astype(np.float64), data["bias"].astype(np.float64), float(data["temperature"]))
