@@ -220,7 +220,7 @@ class Undoer:
                     back.append(m)
                     continue
                 if found is not None and found.put_back:  # the photo itself, renamed and touched: the user's
-                    self._found(f"{m.dst}: you put it back as {found.path}; left there (was {m.src})", m)
+                    self._found(f"{m.dst}: you put it back as {found.path}; left there (was {m.src})", m, back=True)
                     gone.append(m)
                     continue
                 if found is not None and found.back_as:  # a copy under another name: said, left there
@@ -324,13 +324,14 @@ class Undoer:
                                                f"{record['dst']}; left in place")
         self._held.clear()
 
-    def _found(self, line: str, m, copy: bool = False) -> None:
+    def _found(self, line: str, m, copy: bool = False, back: bool = False) -> None:
         """`m` found taken into a folder of the user's own (or, `copy`, as a copy under another
-        name), and left there: "gone", said so."""
+        name; `back`, put back by the user under another name: said by its line alone, neither back
+        where it was nor in a folder of the user's), and left there: "gone", said so."""
         if copy:
             self._copies.add(m.seq)
             self.copies += 1
-        else:
+        elif not back:
             self._yours.add(m.seq)
             self.yours += 1
         self.found.add(line)
