@@ -15,6 +15,10 @@ taken it along over its own verdict. A sort or watch of that run holds it as it 
 A HEIC photo named `.MOV` (a tool that saved a Live Photo's still under its video's name) is a
 photo, no video: judged on its own, a second photo of its stem (`companion_video`,
 `apart_from_photos`).
+
+Nor does a companion the user put back (`LeftAlone.put_back`: a video sorter moved, taken back out
+of dogs/ by hand): the user's word, left where it is, as a photo put back is, whatever photo of its
+stem comes later.
 """
 
 from __future__ import annotations
@@ -88,12 +92,16 @@ class LeftAlone:
     #: `photo_inside` answers kept at most (the oldest dropped first).
     INSIDE_KEPT = 16_384
 
-    def __init__(self, before: Callable[[], dict[Path, Judged]] | None = None) -> None:
+    def __init__(self, before: Callable[[], dict[Path, Judged]] | None = None,
+                 put_back: Callable[[Path], bool] | None = None) -> None:
         self._videos: dict[Path, Judged] = {}
         self._inside: dict[Path, tuple[Judged, str | None]] = {}
         #: The videos an earlier sort or watch left so (`left_in_place`): read at the first a photo's
         #: video asked about (`holds`), so a sort of a folder with none costs no pass over its journal.
         self._before = before
+        #: Whether a file is one sorter moved that the user put back (a sort's `PutBacks.was`, a
+        #: watch's `Latecomers.put_back`): asked only of a photo's companions, an `lstat` each.
+        self.put_back = put_back
 
     def judged_before(self, videos: dict[Path, Judged]) -> None:
         """`videos`, judged on their own and left in place by an earlier sort or watch
@@ -149,20 +157,20 @@ class LeftAlone:
             self._videos[video] = judged_as(st)
 
     def holds(self, path: Path) -> bool:
-        """`path` is a video left where it was judged alone, unchanged since: no photo takes it."""
+        """`path` is a video left where it was judged alone, unchanged since, or a companion the
+        user put back (`put_back`): no photo takes it."""
         if self._before is not None and a_photos_video(path.name):
             before, self._before = self._before, None
             self.judged_before(before())
         was = self._videos.get(path)
-        if was is None:
-            return False
-        try:
-            if judged_as(os.lstat(path)) == was:
-                return True
-        except OSError:
-            pass
-        del self._videos[path]
-        return False
+        if was is not None:
+            try:
+                if judged_as(os.lstat(path)) == was:
+                    return True
+            except OSError:
+                pass
+            del self._videos[path]
+        return self.put_back is not None and self.put_back(path)
 
 
 def left_in_place(root: Path) -> dict[Path, Judged]:

@@ -266,7 +266,7 @@ def watch_folder(
     """
     from sorter.config import DEFAULT_BATCH_SIZE
     from sorter.files.recovery import recover
-    from sorter.files.verdicts import inodes_last, put_back_reason, same_file_of
+    from sorter.files.verdicts import inodes_last, lstat_of, put_back_reason, same_file_of
     from sorter.media.folders import Skipped
     from sorter.model import lite
     from sorter.model.personal_classifier import Follower, describe
@@ -442,6 +442,8 @@ def watch_folder(
             left = LeftBefore(judge_of(sorter.classifier, min_confidence), inodes_last(root))
             latecomers.load(root, recovered.state, seen=left.take)
             sorter.left_alone.judged_before(left.videos(root))  # no photo of their stem come since takes them
+            # Nor one the user put back (a video taken back out of dogs/): the user's word.
+            sorter.left_alone.put_back = lambda path: latecomers.put_back(path, lstat_of(path)) is not None
             said = left.said(root)
             said_back.update(said)  # said by an earlier watch: not again, touched since or not
 
