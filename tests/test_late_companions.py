@@ -235,3 +235,42 @@ def test_a_late_sidecar_whose_photos_extension_differs_in_case_joins_it_on_a_car
         else:
             assert "joined" not in result.stderr
             assert (root / "IMG_0302.jpg.xmp").is_file() and os.listdir(root / "dogs") == ["IMG_0302.JPG"]
+
+
+@needs_ffmpeg
+def test_companions_taken_back_out_of_their_photos_folder_are_put_back_not_late_companions(tmp_path: Path) -> None:
+    """QA: IMG.jpg sorted into dogs/ with its IMG.MOV and IMG.xmp, then the user moved the two
+    companions back out by hand: the next sort joined them to the photo again "(its photo went
+    there before it came)", which is false: they were there first and went with it. A companion
+    taken back out is put back, as a photo is: the video is said so, the sidecar stays in no line,
+    and both stay where the user put them (by `sort`, and by a watch started again, said once)."""
+    import time
+
+    from conftest import wait_until
+    from test_watch_restart import said, watching
+
+    sorted_root, watched = tmp_path / "sorted", tmp_path / "watched"
+    for root in (sorted_root, watched):
+        root.mkdir()
+        write_image(root / "IMG.jpg", RED)
+        companion(root / "IMG.xmp")
+        dog_video(root / "IMG.MOV", 2.0)
+        assert "moved IMG.jpg (+ IMG.MOV, IMG.xmp) -> dogs/IMG.jpg (dog, 100%)" in sort(root, "-v").stderr
+        for name in ("IMG.MOV", "IMG.xmp"):
+            (root / "dogs" / name).rename(root / name)
+
+    for _ in range(2):
+        again = sort(sorted_root, "-v")
+        assert again.stderr.splitlines() == ["skipped: IMG.MOV (video): you put it back from dogs/IMG.MOV; left there"]
+        assert "joined" not in again.stdout
+        assert sorted(os.listdir(sorted_root)) == [".sorter", "IMG.MOV", "IMG.xmp", "dogs"]
+        assert os.listdir(sorted_root / "dogs") == ["IMG.jpg"]
+
+    for expected in ([("skipped", "IMG.MOV")], []):  # said once: not again at the next start
+        with watching(watched, FakeClassifier()) as (results, notices):
+            assert wait_until(lambda n=len(expected): len(results) == n, 20), results
+            time.sleep(1.0)  # more scans
+        assert said(results) == expected
+        assert all(r.reason == "you put it back from dogs/IMG.MOV; left there" for r in results)
+        assert sorted(os.listdir(watched)) == [".sorter", "IMG.MOV", "IMG.xmp", "dogs"]
+        assert os.listdir(watched / "dogs") == ["IMG.jpg"]

@@ -154,7 +154,10 @@ def _latecomers(root: Path, batch: list, latecomers, watcher, alone) -> tuple[li
     late, rest, back = [], [], []
     for entry in batch:
         if (was := put_back.get(entry)) is not None:
-            back.append((entry, was))
+            if isinstance(entry, Skipped) or is_image_name(entry.name) or is_video_name(entry.name):
+                back.append((entry, was))
+            else:
+                watcher.settle(entry)  # a sidecar taken back out of dogs/: left there, in no line, as `sort` has it
             continue
         if isinstance(entry, Skipped) or is_image_name(entry.name):
             rest.append(entry)
