@@ -274,3 +274,19 @@ def test_companions_taken_back_out_of_their_photos_folder_are_put_back_not_late_
         assert all(r.reason == "you put it back from dogs/IMG.MOV; left there" for r in results)
         assert sorted(os.listdir(watched)) == [".sorter", "IMG.MOV", "IMG.xmp", "dogs"]
         assert os.listdir(watched / "dogs") == ["IMG.jpg"]
+
+
+@needs_ffmpeg
+def test_a_watchs_first_line_counts_a_late_companion_as_one_to_join_not_as_a_photo_or_video(tmp_path: Path) -> None:
+    """QA: c.jpg sorted into cats/, then its Live Photo's c.MOV copied in while no watch ran: the
+    watch's first line said "1 photo or video already there", then "moved 0 files; 1 companion
+    joined its photo" (`sort --json` calls it a companion, "to join"). It counts it so."""
+    from conftest import wait_until
+    from test_watch_restart import watching
+
+    cats_sorted(tmp_path, "c.jpg")
+    dog_video(tmp_path / "c.MOV", 2.0)
+    with watching(tmp_path, FakeClassifier()) as (results, notices):
+        assert wait_until(lambda: (tmp_path / "cats" / "c.MOV").exists(), 20), results
+    assert notices[0] == f"watching {tmp_path} (inotify); 0 photos and videos already there; 1 companion to join its photo"
+    assert [(r.path.name, r.status) for r in results] == [("c.MOV", "joined")]

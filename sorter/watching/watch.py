@@ -344,7 +344,7 @@ def watch_folder(
             found = watcher.scan_if_due()
             if not began and found is not None:
                 began = True
-                there = already_there(found, watcher.unchanged, watcher.unchanged_back)
+                there = already_there(found, watcher.unchanged, watcher.unchanged_back, watcher.joining)
                 on_notice(WatchNotice(f"watching {root} ({watcher.mode}); {there}"))
             for result in unreadable.due():  # unchanged since: damaged, not being written
                 report(result, watcher)
