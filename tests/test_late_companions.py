@@ -290,3 +290,27 @@ def test_a_watchs_first_line_counts_a_late_companion_as_one_to_join_not_as_a_pho
         assert wait_until(lambda: (tmp_path / "cats" / "c.MOV").exists(), 20), results
     assert notices[0] == f"watching {tmp_path} (inotify); 0 photos and videos already there; 1 companion to join its photo"
     assert [(r.path.name, r.status) for r in results] == [("c.MOV", "joined")]
+
+
+@needs_ffmpeg
+def test_a_group_put_back_whole_is_said_in_its_photos_line_alone(tmp_path: Path) -> None:
+    """IMG.jpg, IMG.MOV and IMG.xmp sorted into dogs/ as a group, all three moved back by hand:
+    the photo is said put back, its companions go with it, in no line of their own (by `sort`,
+    and by a watch started again), as before companions taken back out were put-backs."""
+    import time
+
+    from conftest import wait_until
+    from test_watch_restart import said, watching
+
+    write_image(tmp_path / "IMG.jpg", RED)
+    companion(tmp_path / "IMG.xmp")
+    dog_video(tmp_path / "IMG.MOV", 2.0)
+    sort(tmp_path)
+    for name in ("IMG.jpg", "IMG.MOV", "IMG.xmp"):
+        (tmp_path / "dogs" / name).rename(tmp_path / name)
+    assert sort(tmp_path, "-v").stderr.splitlines() == ["skipped: IMG.jpg: you put it back from dogs/IMG.jpg; left there"]
+    with watching(tmp_path, FakeClassifier()) as (results, notices):
+        assert wait_until(lambda: results, 20), results
+        time.sleep(1.0)  # more scans
+    assert said(results) == [("skipped", "IMG.jpg")]
+    assert sorted(os.listdir(tmp_path)) == [".sorter", "IMG.MOV", "IMG.jpg", "IMG.xmp", "dogs"]

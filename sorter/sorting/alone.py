@@ -27,7 +27,7 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
-from sorter.config import VIDEO_EXTENSIONS
+from sorter.config import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS
 from sorter.files.companions import STEM_EXTENSIONS, beside_a_photo, goes_with_a_photo, regular_file, spellings
 from sorter.files.moves import Judged, judged_as
 
@@ -157,20 +157,38 @@ class LeftAlone:
             self._videos[video] = judged_as(st)
 
     def holds(self, path: Path) -> bool:
-        """`path` is a video left where it was judged alone, unchanged since, or a companion the
-        user put back (`put_back`): no photo takes it."""
+        """`path` is judged on its own, beside a photo of its stem: a video left where it was judged
+        alone, unchanged since, or one the user put back (`put_back`) beside a photo that is not
+        (a cat `kitty.jpg` copied in beside it: the video is said put back). One put back with its
+        photo goes with it, said in the photo's line, as before."""
+        if self._left(path):
+            return True
+        if self.put_back is None or not self.put_back(path):
+            return False
+        stem = os.path.splitext(path.name)[0]
+        return not any(self.put_back(photo) for photo in (path.with_name(stem + spelling) for ext in IMAGE_EXTENSIONS
+                                                          for spelling in spellings(ext)) if regular_file(photo))
+
+    def keeps(self, path: Path) -> bool:
+        """No photo takes `path` along: a video left where it was judged alone, unchanged since, or a
+        companion the user put back (whatever photo is beside it)."""
+        return self._left(path) or (self.put_back is not None and self.put_back(path))
+
+    def _left(self, path: Path) -> bool:
+        """`path` is a video left where it was judged alone, unchanged since."""
         if self._before is not None and a_photos_video(path.name):
             before, self._before = self._before, None
             self.judged_before(before())
         was = self._videos.get(path)
-        if was is not None:
-            try:
-                if judged_as(os.lstat(path)) == was:
-                    return True
-            except OSError:
-                pass
-            del self._videos[path]
-        return self.put_back is not None and self.put_back(path)
+        if was is None:
+            return False
+        try:
+            if judged_as(os.lstat(path)) == was:
+                return True
+        except OSError:
+            pass
+        del self._videos[path]
+        return False
 
 
 def left_in_place(root: Path) -> dict[Path, Judged]:
