@@ -235,3 +235,82 @@ def test_a_late_sidecar_whose_photos_extension_differs_in_case_joins_it_on_a_car
         else:
             assert "joined" not in result.stderr
             assert (root / "IMG_0302.jpg.xmp").is_file() and os.listdir(root / "dogs") == ["IMG_0302.JPG"]
+
+
+@needs_ffmpeg
+def test_companions_taken_back_out_of_their_photos_folder_are_put_back_not_late_companions(tmp_path: Path) -> None:
+    """QA: IMG.jpg sorted into dogs/ with its IMG.MOV and IMG.xmp, then the user moved the two
+    companions back out by hand: the next sort joined them to the photo again "(its photo went
+    there before it came)", which is false: they were there first and went with it. A companion
+    taken back out is put back, as a photo is: the video is said so, the sidecar stays in no line,
+    and both stay where the user put them (by `sort`, and by a watch started again, said once)."""
+    import time
+
+    from conftest import wait_until
+    from test_watch_restart import said, watching
+
+    sorted_root, watched = tmp_path / "sorted", tmp_path / "watched"
+    for root in (sorted_root, watched):
+        root.mkdir()
+        write_image(root / "IMG.jpg", RED)
+        companion(root / "IMG.xmp")
+        dog_video(root / "IMG.MOV", 2.0)
+        assert "moved IMG.jpg (+ IMG.MOV, IMG.xmp) -> dogs/IMG.jpg (dog, 100%)" in sort(root, "-v").stderr
+        for name in ("IMG.MOV", "IMG.xmp"):
+            (root / "dogs" / name).rename(root / name)
+
+    for _ in range(2):
+        again = sort(sorted_root, "-v")
+        assert again.stderr.splitlines() == ["skipped: IMG.MOV (video): you put it back from dogs/IMG.MOV; left there"]
+        assert "joined" not in again.stdout
+        assert sorted(os.listdir(sorted_root)) == [".sorter", "IMG.MOV", "IMG.xmp", "dogs"]
+        assert os.listdir(sorted_root / "dogs") == ["IMG.jpg"]
+
+    for expected in ([("skipped", "IMG.MOV")], []):  # said once: not again at the next start
+        with watching(watched, FakeClassifier()) as (results, notices):
+            assert wait_until(lambda n=len(expected): len(results) == n, 20), results
+            time.sleep(1.0)  # more scans
+        assert said(results) == expected
+        assert all(r.reason == "you put it back from dogs/IMG.MOV; left there" for r in results)
+        assert sorted(os.listdir(watched)) == [".sorter", "IMG.MOV", "IMG.xmp", "dogs"]
+        assert os.listdir(watched / "dogs") == ["IMG.jpg"]
+
+
+@needs_ffmpeg
+def test_a_watchs_first_line_counts_a_late_companion_as_one_to_join_not_as_a_photo_or_video(tmp_path: Path) -> None:
+    """QA: c.jpg sorted into cats/, then its Live Photo's c.MOV copied in while no watch ran: the
+    watch's first line said "1 photo or video already there", then "moved 0 files; 1 companion
+    joined its photo" (`sort --json` calls it a companion, "to join"). It counts it so."""
+    from conftest import wait_until
+    from test_watch_restart import watching
+
+    cats_sorted(tmp_path, "c.jpg")
+    dog_video(tmp_path / "c.MOV", 2.0)
+    with watching(tmp_path, FakeClassifier()) as (results, notices):
+        assert wait_until(lambda: (tmp_path / "cats" / "c.MOV").exists(), 20), results
+    assert notices[0] == f"watching {tmp_path} (inotify); 0 photos and videos already there; 1 companion to join its photo"
+    assert [(r.path.name, r.status) for r in results] == [("c.MOV", "joined")]
+
+
+@needs_ffmpeg
+def test_a_group_put_back_whole_is_said_in_its_photos_line_alone(tmp_path: Path) -> None:
+    """IMG.jpg, IMG.MOV and IMG.xmp sorted into dogs/ as a group, all three moved back by hand:
+    the photo is said put back, its companions go with it, in no line of their own (by `sort`,
+    and by a watch started again), as before companions taken back out were put-backs."""
+    import time
+
+    from conftest import wait_until
+    from test_watch_restart import said, watching
+
+    write_image(tmp_path / "IMG.jpg", RED)
+    companion(tmp_path / "IMG.xmp")
+    dog_video(tmp_path / "IMG.MOV", 2.0)
+    sort(tmp_path)
+    for name in ("IMG.jpg", "IMG.MOV", "IMG.xmp"):
+        (tmp_path / "dogs" / name).rename(tmp_path / name)
+    assert sort(tmp_path, "-v").stderr.splitlines() == ["skipped: IMG.jpg: you put it back from dogs/IMG.jpg; left there"]
+    with watching(tmp_path, FakeClassifier()) as (results, notices):
+        assert wait_until(lambda: results, 20), results
+        time.sleep(1.0)  # more scans
+    assert said(results) == [("skipped", "IMG.jpg")]
+    assert sorted(os.listdir(tmp_path)) == [".sorter", "IMG.MOV", "IMG.jpg", "IMG.xmp", "dogs"]

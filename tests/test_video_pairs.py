@@ -319,3 +319,64 @@ def test_a_video_a_running_watch_judged_alone_is_not_taken_along_by_a_photo_of_i
     assert [(r.path.name, r.status, [c[0].name for c in r.companions]) for r in results] == [
         ("clip.MOV", "unsure", []), ("clip.jpg", "moved", [])]
     assert files(tmp_path) == ["cats/clip.jpg", "clip.MOV"]
+
+
+@needs_ffmpeg
+def test_a_video_put_back_by_hand_is_not_taken_along_by_a_photo_of_its_stem_come_later(tmp_path: Path) -> None:
+    """QA: kitty.MOV sorted into dogs/, put back by hand ("you put it back from dogs/kitty.MOV;
+    left there"), then a cat photo kitty.jpg copied in beside it: the photo took the video along
+    into cats/ as its Live Photo's video, over the user's word. A video put back is left where
+    the user put it: the photo moves alone (by `sort`, and by a watch started again)."""
+    from test_watch_restart import said, watching
+
+    sorted_root, watched = tmp_path / "sorted", tmp_path / "watched"
+    for root in (sorted_root, watched):
+        root.mkdir()
+        dog_clip(root / "kitty.MOV")
+        assert "moved kitty.MOV -> dogs/kitty.MOV" in sort(root, "-v").stderr
+        (root / "dogs" / "kitty.MOV").rename(root / "kitty.MOV")
+        assert sort(root, "-v").stderr.splitlines() == [
+            "skipped: kitty.MOV (video): you put it back from dogs/kitty.MOV; left there"]
+
+    write_image(sorted_root / "kitty.jpg", BLUE)
+    again = sort(sorted_root, "-v")
+    assert sorted(again.stderr.splitlines()) == [
+        "moved kitty.jpg -> cats/kitty.jpg (cat, 100%)",
+        "skipped: kitty.MOV (video): you put it back from dogs/kitty.MOV; left there"]
+    assert files(sorted_root) == ["cats/kitty.jpg", "kitty.MOV"]
+
+    with watching(watched, FakeClassifier()) as (results, notices):
+        assert wait_until(lambda: any(r.path.name == "kitty.MOV" for r in results), 20), results
+        write_image(watched / "kitty.jpg", BLUE)
+        assert wait_until(lambda: (watched / "cats" / "kitty.jpg").exists(), 20), results
+        time.sleep(0.5)  # more scans
+    assert said(results) == [("skipped", "kitty.MOV"), ("moved", "kitty.jpg")]
+    assert [c[0].name for c in results[-1].companions] == []
+    assert files(watched) == ["cats/kitty.jpg", "kitty.MOV"]
+
+
+@needs_ffmpeg
+def test_a_video_put_back_just_before_a_watch_starts_is_not_taken_by_a_photo_come_in_its_wait(tmp_path: Path) -> None:
+    """A video put back less than the Live Photo wait before a watch starts waits for a photo of
+    its stem; a cat kitty.jpg copied in meanwhile took it along into cats/. It moves alone, and
+    the video is said put back."""
+    from test_videos import stopped
+    from test_watch import run_in_thread
+
+    from sorter.watching.watcher import WatchSettings
+
+    dog_clip(tmp_path / "kitty.MOV")
+    sort(tmp_path)
+    (tmp_path / "dogs" / "kitty.MOV").rename(tmp_path / "kitty.MOV")  # just now: within the wait
+    stop, thread, results = run_in_thread(tmp_path, FakeClassifier(), settings=WatchSettings(settle=0.1, pair_wait=3.0))
+    try:
+        write_image(tmp_path / "kitty.jpg", BLUE)
+        assert wait_until(lambda: (tmp_path / "cats" / "kitty.jpg").exists(), 20), results
+        assert wait_until(lambda: any(r.path.name == "kitty.MOV" for r in results), 20), results
+        time.sleep(0.5)
+    finally:
+        stopped(stop, thread, results)
+    assert sorted((r.path.name, r.status, r.reason, [c[0].name for c in r.companions]) for r in results) == [
+        ("kitty.MOV", "skipped", "you put it back from dogs/kitty.MOV; left there", []),
+        ("kitty.jpg", "moved", None, [])]
+    assert files(tmp_path) == ["cats/kitty.jpg", "kitty.MOV"]

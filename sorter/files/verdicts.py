@@ -360,6 +360,12 @@ class HandPutBacks:
             self._was[move.dst] = move.src
             self._pending[(move.run, move.seq)] = move.src
             self._same.pop(move.src, None)  # an earlier move from that place: this one's record counts
+        elif (move.seq != move.group and move.same is not None and not move.run.startswith(self._review)
+              and (move.src in self._places if self._places is not None else os.path.lexists(self._base + move.src))):
+            # A companion that went with its photo, taken back out by hand: put back (its move's record, no "seen" one).
+            self._now[move.src] = move.dst
+            self._was[move.dst] = move.src
+            self._same[move.src] = self._ids.of(move.run, move.same)
 
     def seen(self, seen) -> None:
         was = self._pending.pop((seen.run, seen.seq), None) if seen.seq is not None else None

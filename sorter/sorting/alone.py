@@ -15,6 +15,10 @@ taken it along over its own verdict. A sort or watch of that run holds it as it 
 A HEIC photo named `.MOV` (a tool that saved a Live Photo's still under its video's name) is a
 photo, no video: judged on its own, a second photo of its stem (`companion_video`,
 `apart_from_photos`).
+
+Nor does a companion the user put back (`LeftAlone.put_back`: a video sorter moved, taken back out
+of dogs/ by hand): the user's word, left where it is, as a photo put back is, whatever photo of its
+stem comes later.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
-from sorter.config import VIDEO_EXTENSIONS
+from sorter.config import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS
 from sorter.files.companions import STEM_EXTENSIONS, beside_a_photo, goes_with_a_photo, regular_file, spellings
 from sorter.files.moves import Judged, judged_as
 
@@ -88,12 +92,16 @@ class LeftAlone:
     #: `photo_inside` answers kept at most (the oldest dropped first).
     INSIDE_KEPT = 16_384
 
-    def __init__(self, before: Callable[[], dict[Path, Judged]] | None = None) -> None:
+    def __init__(self, before: Callable[[], dict[Path, Judged]] | None = None,
+                 put_back: Callable[[Path], bool] | None = None) -> None:
         self._videos: dict[Path, Judged] = {}
         self._inside: dict[Path, tuple[Judged, str | None]] = {}
         #: The videos an earlier sort or watch left so (`left_in_place`): read at the first a photo's
         #: video asked about (`holds`), so a sort of a folder with none costs no pass over its journal.
         self._before = before
+        #: Whether a file is one sorter moved that the user put back (a sort's `PutBacks.was`, a
+        #: watch's `Latecomers.put_back`): asked only of a photo's companions, an `lstat` each.
+        self.put_back = put_back
 
     def judged_before(self, videos: dict[Path, Judged]) -> None:
         """`videos`, judged on their own and left in place by an earlier sort or watch
@@ -149,7 +157,25 @@ class LeftAlone:
             self._videos[video] = judged_as(st)
 
     def holds(self, path: Path) -> bool:
-        """`path` is a video left where it was judged alone, unchanged since: no photo takes it."""
+        """`path` is judged on its own, beside a photo of its stem: a video left where it was judged
+        alone, unchanged since, or one the user put back (`put_back`) beside a photo that is not
+        (a cat `kitty.jpg` copied in beside it: the video is said put back). One put back with its
+        photo goes with it, said in the photo's line, as before."""
+        if self._left(path):
+            return True
+        if self.put_back is None or not self.put_back(path):
+            return False
+        stem = os.path.splitext(path.name)[0]
+        return not any(self.put_back(photo) for photo in (path.with_name(stem + spelling) for ext in IMAGE_EXTENSIONS
+                                                          for spelling in spellings(ext)) if regular_file(photo))
+
+    def keeps(self, path: Path) -> bool:
+        """No photo takes `path` along: a video left where it was judged alone, unchanged since, or a
+        companion the user put back (whatever photo is beside it)."""
+        return self._left(path) or (self.put_back is not None and self.put_back(path))
+
+    def _left(self, path: Path) -> bool:
+        """`path` is a video left where it was judged alone, unchanged since."""
         if self._before is not None and a_photos_video(path.name):
             before, self._before = self._before, None
             self.judged_before(before())

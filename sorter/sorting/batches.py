@@ -209,10 +209,10 @@ class Sorter:
         def unjudged(photo: Path, companions: tuple[Path, ...]) -> tuple[Path, ...]:
             """Less a video gone to be judged on its own (`identities`), of two photos' stem when
             reached: the second took it along once the first had moved (a dog video into cats/);
-            less one judged so and left in place by an earlier call (`alone.LeftAlone`); and less
+            less one judged so and left in place by an earlier call, or put back (`alone.LeftAlone`); and less
             all by the stem beside a HEIC photo named .MOV (`alone.apart_from_photos`)."""
             companions = apart_from_photos(photo, companions, self.left_alone.photo_inside)
-            return tuple(c for c in companions if c not in identities and not self.left_alone.holds(c))
+            return tuple(c for c in companions if c not in identities and not self.left_alone.keeps(c))
 
         def named_or_kept(p):
             if p.pet and (p.label == within or (refile is not None and refile(p.path))):

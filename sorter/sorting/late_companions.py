@@ -26,6 +26,7 @@ from pathlib import Path
 
 from sorter.files.companions import beside_a_photo, could_be_companion, pairing_stems
 from sorter.files.journal import journal_path
+from sorter.files.verdicts import lstat_of
 from sorter.media.folders import Skipped, is_image_name, is_video_name
 from sorter.sorting.alone import LeftAlone, a_photos_video
 from sorter.sorting.latecomers import STEM_WINDOW, Filed, Latecomers
@@ -66,6 +67,8 @@ class LateCompanions:
         judged on its own, as a watch judges it: never left out of the sort and its counts."""
         if not self._state.runs or not could_be_companion(path.name):
             return True
+        if self._back.was(path, lstat_of(path)) is not None:
+            return True  # taken back out of dogs/ by the user: put back (said so, a video), no late companion
         if _photo_beside(path):
             if a_photos_video(path.name) and self._moved_lately() and self._loaded().of_a_photo_moved(path):
                 self._alone.hold(path)  # of that photo and of this one: judged on its own

@@ -219,15 +219,17 @@ def note_put_back(journal, root: Path, back: list[tuple[Path, Path]], handed: di
         pass
 
 
-def already_there(found: int, unchanged: int, back: int = 0) -> str:
+def already_there(found: int, unchanged: int, back: int = 0, joining: int = 0) -> str:
     """What a watch's first line says of the photos and videos it found: `found` to sort and
     `unchanged` left before, not judged again, `back` of them put back by the user. All of them
     first: "0 photos and videos already there; 7 left in place before" read as if the folder were
-    empty."""
+    empty. `joining`: companions of photos sorted before, which join them (no photo or video of
+    the count's: `sort --json` says "to join")."""
     there = f"{counted(found + unchanged, 'photo or video', 'photos and videos')} already there"
+    joins = f"; {counted(joining, 'companion')} to join {'its photo' if joining == 1 else 'their photos'}" if joining else ""
     if not unchanged:
-        return there
+        return there + joins
     left = f"left in place before{f' ({back:,} you put back)' if back else ''} and unchanged since"
     if not found:
-        return f"{there}, {'all ' if unchanged > 1 else ''}{left}: not judged again"
-    return f"{there}: {found:,} to sort, {unchanged:,} {left}, not judged again"
+        return f"{there}, {'all ' if unchanged > 1 else ''}{left}: not judged again{joins}"
+    return f"{there}: {found:,} to sort, {unchanged:,} {left}, not judged again{joins}"

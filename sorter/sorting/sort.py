@@ -45,7 +45,7 @@ def sort_folder(
     from sorter.files.journal import scan
     from sorter.files.lock import FolderLock
     from sorter.files.recovery import recover
-    from sorter.files.verdicts import put_back
+    from sorter.files.verdicts import lstat_of, put_back
     from sorter.media.folders import NotEntered, scan_folder
     from sorter.model import lite, personal_classifier
     from sorter.review.framing import FRAME_PX
@@ -89,7 +89,9 @@ def sort_folder(
         back = put_back(root, state)
         # A video of two photos' stem the count finds (`LateCompanions`), or one left in place on its
         # own before a photo of its stem came (`left_in_place`): judged on its own, taken by no photo.
-        alone = LeftAlone(before=lambda: left_in_place(root))
+        # And a companion put back by hand (`back`): the user's word, taken by no photo either.
+        alone = LeftAlone(before=lambda: left_in_place(root),
+                          put_back=lambda path: back.was(path, lstat_of(path)) is not None)
         late = LateCompanions(root, state, back, alone)  # of photos sorted before, found as the folder is counted
 
         def photos(also=None, passed: NotEntered | None = None):

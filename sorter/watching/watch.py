@@ -154,7 +154,10 @@ def _latecomers(root: Path, batch: list, latecomers, watcher, alone) -> tuple[li
     late, rest, back = [], [], []
     for entry in batch:
         if (was := put_back.get(entry)) is not None:
-            back.append((entry, was))
+            if isinstance(entry, Skipped) or is_image_name(entry.name) or is_video_name(entry.name):
+                back.append((entry, was))
+            else:
+                watcher.settle(entry)  # a sidecar taken back out of dogs/: left there, in no line, as `sort` has it
             continue
         if isinstance(entry, Skipped) or is_image_name(entry.name):
             rest.append(entry)
@@ -266,7 +269,7 @@ def watch_folder(
     """
     from sorter.config import DEFAULT_BATCH_SIZE
     from sorter.files.recovery import recover
-    from sorter.files.verdicts import inodes_last, put_back_reason, same_file_of
+    from sorter.files.verdicts import inodes_last, lstat_of, put_back_reason, same_file_of
     from sorter.media.folders import Skipped
     from sorter.model import lite
     from sorter.model.personal_classifier import Follower, describe
@@ -341,7 +344,7 @@ def watch_folder(
             found = watcher.scan_if_due()
             if not began and found is not None:
                 began = True
-                there = already_there(found, watcher.unchanged, watcher.unchanged_back)
+                there = already_there(found, watcher.unchanged, watcher.unchanged_back, watcher.joining)
                 on_notice(WatchNotice(f"watching {root} ({watcher.mode}); {there}"))
             for result in unreadable.due():  # unchanged since: damaged, not being written
                 report(result, watcher)
@@ -442,6 +445,8 @@ def watch_folder(
             left = LeftBefore(judge_of(sorter.classifier, min_confidence), inodes_last(root))
             latecomers.load(root, recovered.state, seen=left.take)
             sorter.left_alone.judged_before(left.videos(root))  # no photo of their stem come since takes them
+            # Nor one the user put back (a video taken back out of dogs/): the user's word.
+            sorter.left_alone.put_back = lambda path: latecomers.put_back(path, lstat_of(path)) is not None
             said = left.said(root)
             said_back.update(said)  # said by an earlier watch: not again, touched since or not
 

@@ -155,6 +155,7 @@ class Watcher:
         self._counted = lambda path: ((is_image_name(path.name) or is_video_name(path.name))
                                       and not companion_video(path))
         self._is_video_name = is_video_name
+        self._is_image_name = is_image_name
         self._a_photos_video = a_photos_video  # a Live Photo's (.MOV, .MP4): see `pair_wait`
         self._excluded_by_case = excluded_by_case
         self._kept_apart = kept_apart
@@ -173,6 +174,9 @@ class Watcher:
         #: at the first, those an earlier sort or watch left (`left_before`), not judged again.
         self.unchanged = 0
         self.unchanged_back = 0  # of them, at the first scan, those the user put back
+        #: Of those a scan added, the companions that join a photo sorted before (`joins`): no photo
+        #: or video of the count's, as `sort --json` has them ("to join").
+        self.joining = 0
         #: The latest batch's files as `lstat` saw them when handed out, complete: what they are
         #: judged as (`Sorter.sort_entries`), not looked at again.
         self.handed: dict[Path, os.stat_result] = {}
@@ -323,7 +327,10 @@ class Watcher:
                              for path in unchanged)
         self.unchanged_back = sum(self._counted(path) for path in unchanged if path in back)
         # Not under the lock: a .MOV costs a few lstat calls and a read.
-        return sum(self._counted(path) or (self._is_video_name(path.name) and self.alone(path)) for path in added)
+        counted = [path for path in added if self._counted(path) or (self._is_video_name(path.name) and self.alone(path))]
+        joining = [path for path in counted if not self._is_image_name(path.name) and self.joins(path)]
+        self.joining = len(joining)
+        return len(counted) - len(joining)
 
     def scan_if_due(self) -> int | None:
         """Scan when the interval has passed (and at the first call); None otherwise."""
