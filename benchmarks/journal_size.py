@@ -32,6 +32,8 @@ import time
 import tracemalloc
 from pathlib import Path
 
+from arg_types import positive_int  # this folder is on sys.path
+
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from sorter.files import journal, recovery  # noqa: E402
 from sorter.files.journal_records import encode  # noqa: E402
@@ -134,7 +136,7 @@ def sqlite_catalog(path: Path, moves: int) -> dict[str, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--moves", type=int, default=1_000_000)
+    parser.add_argument("--moves", type=positive_int, default=1_000_000)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(dir=os.environ.get("TMPDIR")) as tmp:
         root = Path(tmp) / "folder"

@@ -41,6 +41,8 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from arg_types import existing_file, new_file, positive_int  # this folder is on sys.path
+
 from sorter.config import cpu_cores
 from sorter.model.network import runtime_path
 
@@ -553,20 +555,22 @@ def benchmark_parser(doc: str, quick: str) -> argparse.ArgumentParser:
     """The options the benchmarks that run `sorter sort` share; `quick` says what --quick does."""
     parser = argparse.ArgumentParser(description=doc.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help=quick)
-    parser.add_argument("--model", type=Path, help="MODEL.keras with MODEL.tflite (default: bundled, else untrained)")
-    parser.add_argument("--repeat", type=int, default=2, help="runs of sorter sort at N and at 2N; the fastest counts")
+    parser.add_argument("--model", type=existing_file,
+                        help="MODEL.keras with MODEL.tflite (default: bundled, else untrained)")
+    parser.add_argument("--repeat", type=positive_int, default=2,
+                        help="runs of sorter sort at N and at 2N; the fastest counts")
     parser.add_argument("--seed", type=int, default=0)
     return parser
 
 
 def main() -> None:
     parser = benchmark_parser(__doc__, "small N for a smoke run")
-    parser.add_argument("--small", type=int, help="N for the small photos (2N are generated; default 5000)")
-    parser.add_argument("--phone", type=int, help="N for the phone photos (2N are generated; default 100)")
-    parser.add_argument("--thumbnailed", type=int,
+    parser.add_argument("--small", type=positive_int, help="N for the small photos (2N are generated; default 5000)")
+    parser.add_argument("--phone", type=positive_int, help="N for the phone photos (2N are generated; default 100)")
+    parser.add_argument("--thumbnailed", type=positive_int,
                         help="N for the phone photos with EXIF thumbnails (default 3 x --phone: they sort faster)")
-    parser.add_argument("--tutorial-files", type=int, help="small photos for the tutorial loop (default 500)")
-    parser.add_argument("--json-out", type=Path, help="write the results here as JSON")
+    parser.add_argument("--tutorial-files", type=positive_int, help="small photos for the tutorial loop (default 500)")
+    parser.add_argument("--json-out", type=new_file, help="write the results here as JSON")
     parser.add_argument("--sorter-command", help="how to run sorter (default: the `sorter` beside this Python)")
     args = parser.parse_args()
     if args.sorter_command:
