@@ -4,8 +4,11 @@ or runs anything: no traceback minutes in, and no silent default in place of wha
 
 from __future__ import annotations
 
+import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -49,3 +52,21 @@ def test_a_bad_option_is_one_usage_line_and_exit_2(script: str, options: list[st
     assert result.stderr.splitlines()[-1] == f"{script}: error: {message}"
     assert result.stdout == ""
 
+
+def test_journal_size_says_where_it_is_and_removes_its_folder_on_sigterm(tmp_path: Path) -> None:
+    """Killed as `timeout` kills it, the journal benchmark leaves no temporary folder behind
+    (at a million moves it holds about 500 MB), and it has said which CPU and step it was on."""
+    env = {**os.environ, "TMPDIR": str(tmp_path)}
+    process = subprocess.Popen([sys.executable, str(BENCHMARKS / "journal_size.py"), "--moves", "2000000"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO, env=env)
+    deadline = time.monotonic() + 60
+    while not any(tmp_path.glob("*/folder/.sorter/*")) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert any(tmp_path.iterdir()), "the benchmark never started its journal"
+    process.send_signal(signal.SIGTERM)
+    out, err = process.communicate(timeout=60)
+    assert process.returncode == 130
+    assert err.splitlines()[-1] == "interrupted: the temporary folder is removed"
+    assert list(tmp_path.iterdir()) == []
+    assert out.startswith("CPU: ")
+    assert "writing the journal of 2,000,000 moves" in out
