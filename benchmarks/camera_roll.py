@@ -31,6 +31,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from arg_types import existing_dir, existing_file  # this folder is on sys.path
 from sort_speed import BUNDLED_MODEL, DATASET, sorter_command  # this folder is on sys.path
 
 HOLDOUT = DATASET.parent / "holdout-not-pets"
@@ -67,10 +68,10 @@ def print_targets(title: str, rows) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", type=Path, default=BUNDLED_MODEL)
-    parser.add_argument("--data", type=Path, default=DATASET)
-    parser.add_argument("--holdout", type=Path, default=HOLDOUT)
-    parser.add_argument("--real-cats", type=Path, default=REAL_CATS)
+    parser.add_argument("--model", type=existing_file, default=BUNDLED_MODEL)
+    parser.add_argument("--data", type=existing_dir, default=DATASET)
+    parser.add_argument("--holdout", type=existing_dir, default=HOLDOUT)
+    parser.add_argument("--real-cats", type=existing_dir, default=REAL_CATS)
     args = parser.parse_args()
 
     from sorter.model.network import read_metadata

@@ -29,6 +29,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from arg_types import existing_dir, positive_int  # this folder is on sys.path
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from sort_speed import DATASET, REPO, cpu_model  # noqa: E402
 
@@ -93,12 +95,12 @@ def run(mode: str, batch: int, args, out: Path, workers: int = 1, **env: str) ->
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data", type=Path, default=DATASET)
-    parser.add_argument("--limit", type=int, default=500, help="photos per class (default 500: 800 train)")
-    parser.add_argument("--image-size", type=int, default=96)
-    parser.add_argument("--epochs", type=int, default=3)
-    parser.add_argument("--batch-size", type=int, default=32, help="per replica (default 32)")
-    parser.add_argument("--replicas", type=int, default=2, help="for mirrored on a CPU (default 2)")
+    parser.add_argument("--data", type=existing_dir, default=DATASET)
+    parser.add_argument("--limit", type=positive_int, default=500, help="photos per class (default 500: 800 train)")
+    parser.add_argument("--image-size", type=positive_int, default=96)
+    parser.add_argument("--epochs", type=positive_int, default=3)
+    parser.add_argument("--batch-size", type=positive_int, default=32, help="per replica (default 32)")
+    parser.add_argument("--replicas", type=positive_int, default=2, help="for mirrored on a CPU (default 2)")
     args = parser.parse_args()
     if not (args.data / "Cat").is_dir():
         raise SystemExit(f"labelled photos not found at {args.data} (set SORTER_DATASET)")

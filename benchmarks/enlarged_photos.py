@@ -21,15 +21,16 @@ import sys
 import tempfile
 from pathlib import Path
 
+from arg_types import existing_dir, existing_file, positive_int, width_by_height  # this folder is on sys.path
 from sort_speed import BUNDLED_MODEL, DATASET, sorter_command  # this folder is on sys.path
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", type=Path, help="MODEL.keras with MODEL.tflite (default: the bundled model)")
-    parser.add_argument("--data", type=Path, default=DATASET)
-    parser.add_argument("--per-class", type=int, default=500)
-    parser.add_argument("--size", default="1600x1200", help="WIDTHxHEIGHT of the enlarged photos")
+    parser.add_argument("--model", type=existing_file, help="MODEL.keras with MODEL.tflite (default: the bundled model)")
+    parser.add_argument("--data", type=existing_dir, default=DATASET)
+    parser.add_argument("--per-class", type=positive_int, default=500)
+    parser.add_argument("--size", type=width_by_height, default="1600x1200", help="WIDTHxHEIGHT of the enlarged photos")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
 

@@ -30,6 +30,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+from arg_types import existing_file, positive_int  # this folder is on sys.path
 
 from sorter.config import OTHER
 from sorter.media.exif_thumbnail import look, with_exif
@@ -117,8 +118,8 @@ def cascade(rule: SureEnough, first: list[Prediction], full: list[Prediction], t
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--model", type=Path, help="MODEL.keras with MODEL.tflite (default: bundled)")
-    parser.add_argument("--every", type=int, default=1, help="take every n-th photo of each table")
+    parser.add_argument("--model", type=existing_file, help="MODEL.keras with MODEL.tflite (default: bundled)")
+    parser.add_argument("--every", type=positive_int, default=1, help="take every n-th photo of each table")
     args = parser.parse_args()
     from sorter.model.lite import load_classifier
 

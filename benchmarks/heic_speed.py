@@ -25,6 +25,7 @@ import time
 from pathlib import Path
 
 import pillow_heif
+from arg_types import positive_int  # this folder is on sys.path
 from PIL import Image
 from sort_speed import (  # this folder is on sys.path
     CPU_FEATURES,
@@ -88,8 +89,8 @@ def one_thread_ms(paths: list[Path], size: int) -> float:
 
 def main() -> None:
     parser = benchmark_parser(__doc__, "fewer files and pictures, for a smoke run")
-    parser.add_argument("--files", type=int, help="files per format for the decode rows (default 40)")
-    parser.add_argument("--phone", type=int, help="N for sorter sort (2N are sorted; default 24)")
+    parser.add_argument("--files", type=positive_int, help="files per format for the decode rows (default 40)")
+    parser.add_argument("--phone", type=positive_int, help="N for sorter sort (2N are sorted; default 24)")
     args = parser.parse_args()
     files = args.files or (12 if args.quick else 40)
     n_sort = args.phone or (8 if args.quick else 24)

@@ -1,8 +1,11 @@
 """Does the journal's JSON-lines format strain at a million moves, and would a SQLite catalog
 do better? (Issue 26: "choose by measurement at 1,000,000 moves".)
 
-    python benchmarks/journal_size.py                 # 1,000,000 moves (about 3 min on 2 cores)
-    python benchmarks/journal_size.py --moves 100000  # a quick look
+    python benchmarks/journal_size.py                 # 1,000,000 moves (about 10 min on 2 shared cores)
+    python benchmarks/journal_size.py --moves 100000  # a quick look (about 1 min)
+
+It says which step it is on as it goes, and its temporary folder (about 500 MB at a million
+moves) is removed however it ends, Ctrl-C and SIGTERM included.
 
 Builds, in a temporary folder, the journal a sort of N photos writes (a "move" intent, a "done"
 mark and a "seen" record per photo, in batches of 64, the format `sorter.files.journal`
@@ -25,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sqlite3
 import sys
 import tempfile
@@ -32,13 +36,31 @@ import time
 import tracemalloc
 from pathlib import Path
 
+from arg_types import positive_int  # this folder is on sys.path
+
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from sort_speed import CPU_FEATURES, cpu_features, cpu_model  # noqa: E402  (this folder is on sys.path)
+
 from sorter.files import journal, recovery  # noqa: E402
 from sorter.files.journal_records import encode  # noqa: E402
 from sorter.files.verdicts import put_back, read_verdicts  # noqa: E402
 from sorter.sorting.latecomers import LIMIT, Latecomers  # noqa: E402
 
 BATCH = 64
+LABEL = 40  # the widest row label, "  a photo arrives where an old one was", and a gap
+
+
+def step(what: str) -> None:
+    print(f"{what} ...", flush=True)
+
+
+def stop_on_sigterm() -> None:
+    """Turn SIGTERM (`kill`, `timeout`) into the exception Ctrl-C raises, so the `with` around
+    the temporary folder removes it: the default action ends Python without cleaning up."""
+    def interrupted(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, interrupted)
 
 
 def build_journal(root: Path, moves: int) -> float:
@@ -134,38 +156,60 @@ def sqlite_catalog(path: Path, moves: int) -> dict[str, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--moves", type=int, default=1_000_000)
+    parser.add_argument("--moves", type=positive_int, default=1_000_000,
+                        help="moves in the journal (default 1,000,000: about 10 min on 2 cores)")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(dir=os.environ.get("TMPDIR")) as tmp:
+    stop_on_sigterm()
+    print(f"CPU: {cpu_model()}; features: {', '.join(cpu_features()) or 'none of ' + '/'.join(CPU_FEATURES)}; "
+          f"{os.cpu_count()} logical CPUs", flush=True)
+    try:
+        run(args.moves)
+    except KeyboardInterrupt:
+        print("interrupted: the temporary folder is removed", file=sys.stderr)
+        sys.exit(130)
+
+
+def run(moves: int) -> None:
+    with tempfile.TemporaryDirectory(prefix="sorter-journal-", dir=os.environ.get("TMPDIR")) as tmp:
         root = Path(tmp) / "folder"
         root.mkdir()
-        mb = build_journal(root, args.moves)
+        step(f"writing the journal of {moves:,} moves in {tmp}")
+        mb = build_journal(root, moves)
+        step("scan, recover, photos left in place")
         scan_s, state, scan_peak = timed(lambda: journal.scan(root))
         recover_s, _, _ = timed(lambda: recovery.recover(root))
         verdicts_s, left, _ = timed(lambda: read_verdicts(root))
-        for n in range(1, args.moves + 1, max(1, args.moves // 100)):  # 100 photos of those names back in place
+        step("photos put back, a watcher's start")
+        for n in range(1, moves + 1, max(1, moves // 100)):  # 100 photos of those names back in place
             (root / f"IMG_{n:07d}.jpg").write_bytes(b"")
         back_s, _, back_peak = timed(lambda: put_back(root, state))
         # A journal shorter than what a watcher remembers has no photo long forgotten: remember half.
-        latecomers = Latecomers(limit=min(LIMIT, args.moves // 2))
+        latecomers = Latecomers(limit=min(LIMIT, moves // 2))
         load_s, _, load_peak = timed(lambda: latecomers.load(root, state))
         arrived = root / "IMG_0000001.jpg"  # the first photo sorted: long forgotten in full
         assert latecomers.might_be_back(arrived)
         older_s, _, _ = timed(lambda: latecomers.older_put_backs(root, [arrived]))
+        step("appending batches")
         per_batch = append_cost(Path(tmp) / "small" if (Path(tmp) / "small").mkdir() is None else root)
-        sq = sqlite_catalog(Path(tmp) / "catalog.db", args.moves)
-    print(f"{args.moves:,} moves (a sort of as many photos), batches of {BATCH}")
-    print(f"{'':34}{'JSON lines (today)':>20}{'SQLite, WAL':>16}")
-    print(f"{'size on disk':34}{mb:>17.0f} MB{sq['mb']:>13.0f} MB")
-    print(f"{'write one batch (durable)':34}{per_batch * 1000:>17.1f} ms{sq['per_batch'] * 1000:>13.1f} ms")
-    print(f"{'start of every command (recover)':34}{recover_s:>18.2f} s{sq['pending']:>14.4f} s")
-    print(f"{'photos left in place (review)':34}{verdicts_s:>18.2f} s{sq['left']:>14.2f} s   ({len(left):,} photos)")
-    print(f"{'photos put back (sort, watch)':34}{back_s:>18.2f} s{'':>14}   (peak Python memory {back_peak:.1f} MB)")
-    print(f"{'a watcher starts (Latecomers.load)':34}{load_s:>18.2f} s{'':>14}   (peak Python memory {load_peak:.1f} MB)")
-    print(f"{'  a photo arrives where an old one was':34}{older_s:>18.2f} s{'':>14}   (the journal read: put back?)")
-    print(f"{'every move of the run (undo)':34}{scan_s:>18.2f} s{sq['all']:>14.2f} s   (JSON: the scan; then its moves)")
-    print(f"{'  peak Python memory':34}{scan_peak:>17.0f} MB{sq['all_peak']:>13.0f} MB")
-
+        step("the same moves in SQLite")
+        sq = sqlite_catalog(Path(tmp) / "catalog.db", moves)
+    print()
+    print(f"{moves:,} moves (a sort of as many photos), batches of {BATCH}")
+    print(f"{'':{LABEL}}{'JSON lines (today)':>20}{'SQLite, WAL':>16}")
+    print(f"{'size on disk':{LABEL}}{mb:>17.0f} MB{sq['mb']:>13.0f} MB")
+    print(f"{'write one batch (durable)':{LABEL}}{per_batch * 1000:>17.1f} ms{sq['per_batch'] * 1000:>13.1f} ms")
+    print(f"{'start of every command (recover)':{LABEL}}{recover_s:>18.2f} s{sq['pending']:>14.4f} s")
+    print(f"{'photos left in place (review)':{LABEL}}{verdicts_s:>18.2f} s{sq['left']:>14.2f} s   "
+          f"({len(left):,} photos)")
+    print(f"{'photos put back (sort, watch)':{LABEL}}{back_s:>18.2f} s{'':>14}   "
+          f"(peak Python memory {back_peak:.1f} MB)")
+    print(f"{'a watcher starts (Latecomers.load)':{LABEL}}{load_s:>18.2f} s{'':>14}   "
+          f"(peak Python memory {load_peak:.1f} MB)")
+    print(f"{'  a photo arrives where an old one was':{LABEL}}{older_s:>18.2f} s{'':>14}   "
+          "(the journal read: put back?)")
+    print(f"{'every move of the run (undo)':{LABEL}}{scan_s:>18.2f} s{sq['all']:>14.2f} s   "
+          "(JSON: the scan; then its moves)")
+    print(f"{'  peak Python memory':{LABEL}}{scan_peak:>17.0f} MB{sq['all_peak']:>13.0f} MB")
 
 if __name__ == "__main__":
     main()

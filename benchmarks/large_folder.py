@@ -26,6 +26,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from arg_types import existing_dir, existing_file, new_file, positive_ints  # this folder is on sys.path
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import cv2  # noqa: E402, I001
 import numpy as np  # noqa: E402
@@ -60,10 +62,11 @@ def left_in_root(folder: Path) -> int:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", default="100000,400000", help="comma-separated folder sizes, smallest first")
-    parser.add_argument("--model", type=Path, help="MODEL.keras (default: the bundled model)")
-    parser.add_argument("--workdir", type=Path, help="where to generate the folders (default: a temp dir)")
-    parser.add_argument("--json", type=Path, help="also write the results here")
+    parser.add_argument("--sizes", type=positive_ints, default="100000,400000",
+                        help="comma-separated folder sizes, smallest first")
+    parser.add_argument("--model", type=existing_file, help="MODEL.keras (default: the bundled model)")
+    parser.add_argument("--workdir", type=existing_dir, help="where to generate the folders (default: a temp dir)")
+    parser.add_argument("--json", type=new_file, help="also write the results here")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
     work = Path(tempfile.mkdtemp(prefix="sorter-large-", dir=args.workdir))

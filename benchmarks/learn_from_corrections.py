@@ -28,6 +28,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from arg_types import existing_dir, existing_file, positive_int  # this folder is on sys.path
+
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 DATASETS = HERE.parent.parent / "shared" / "datasets"
@@ -138,9 +140,10 @@ def correct(root: Path, names: dict[str, str]) -> int:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", type=Path, help="MODEL.keras with pooled features (default: the bundled model)")
-    parser.add_argument("--per-kind", type=int, default=300, help="photos of each of cat, dog, other in each folder")
-    parser.add_argument("--others", type=Path, default=DATASETS / "everyday-not-pets", help="non-pet photos")
+    parser.add_argument("--model", type=existing_file, help="MODEL.keras with pooled features (default: the bundled model)")
+    parser.add_argument("--per-kind", type=positive_int, default=300,
+                        help="photos of each of cat, dog, other in each folder")
+    parser.add_argument("--others", type=existing_dir, default=DATASETS / "everyday-not-pets", help="non-pet photos")
     parser.add_argument("--seed", type=int, default=18)
     parser.add_argument("--recurring", default="okapi,panda",
                         help="Caltech-101 kinds split between A and B: subjects a user has again and again ('' for none)")

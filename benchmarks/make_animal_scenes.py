@@ -20,6 +20,7 @@ import sys
 from pathlib import Path
 
 import cv2
+from arg_types import existing_dir, positive_int  # this folder is on sys.path
 from make_photo_screens import photos_under  # this folder is on sys.path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -46,8 +47,9 @@ def main() -> None:
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("out", type=Path)
-    parser.add_argument("--shared", type=Path, default=Path("../shared/datasets"), help="where the shared datasets are")
-    parser.add_argument("--count", type=int, default=1200, help="pictures in all, shared among the kinds")
+    parser.add_argument("--shared", type=existing_dir, default=Path("../shared/datasets"),
+                        help="where the shared datasets are")
+    parser.add_argument("--count", type=positive_int, default=1200, help="pictures in all, shared among the kinds")
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
     rng = random.Random(args.seed)

@@ -17,6 +17,7 @@ import glob
 import random
 from pathlib import Path
 
+from arg_types import existing_dir, positive_int  # this folder is on sys.path
 from make_text_graphics import colour, font, words
 from PIL import Image, ImageDraw, ImageOps
 
@@ -147,10 +148,11 @@ def call(rng: random.Random, photos: Photos, w: int, h: int) -> Image.Image:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("out", type=Path)
-    parser.add_argument("--shared", type=Path, default=Path("../shared/datasets"), help="where the shared datasets are")
+    parser.add_argument("--shared", type=existing_dir, default=Path("../shared/datasets"),
+                        help="where the shared datasets are")
     parser.add_argument("--photos", action="append", help="globs of non-pet photos (comma-separated) under --shared: "
                         "a pool, drawn from as often as each other; repeatable (default: POOLS)")
-    parser.add_argument("--count", type=int, default=800, help="pictures in all, shared among the kinds")
+    parser.add_argument("--count", type=positive_int, default=800, help="pictures in all, shared among the kinds")
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
     rng = random.Random(args.seed)

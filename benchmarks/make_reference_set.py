@@ -17,15 +17,17 @@ import sys
 import time
 from pathlib import Path
 
+from arg_types import existing_dir, existing_file, positive_int  # this folder is on sys.path
+
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 
 def model_and_data(doc: str) -> argparse.ArgumentParser:
     """MODEL.keras, the labelled folder it was trained on and its non-pet folders (reexport.py shares them)."""
     parser = argparse.ArgumentParser(description=doc.splitlines()[0])
-    parser.add_argument("model", type=Path, help="MODEL.keras (with MODEL.tflite ending at its pooled features)")
-    parser.add_argument("data", type=Path, help="the labelled folder the model was trained on (Cat/, Dog/)")
-    parser.add_argument("--other", type=Path, action="append", default=[], help="non-pet folders (repeatable)")
+    parser.add_argument("model", type=existing_file, help="MODEL.keras (with MODEL.tflite ending at its pooled features)")
+    parser.add_argument("data", type=existing_dir, help="the labelled folder the model was trained on (Cat/, Dog/)")
+    parser.add_argument("--other", type=existing_dir, action="append", default=[], help="non-pet folders (repeatable)")
     return parser
 
 
@@ -41,7 +43,7 @@ def write(model: Path, data: Path, other: tuple[Path, ...], per_class: int = 100
 
 def main() -> None:
     parser = model_and_data(__doc__)
-    parser.add_argument("--per-class", type=int, default=1000)
+    parser.add_argument("--per-class", type=positive_int, default=1000)
     args = parser.parse_args()
     write(args.model, args.data, tuple(args.other), args.per_class)
 

@@ -15,6 +15,7 @@ import argparse
 import random
 from pathlib import Path
 
+from arg_types import positive_int  # this folder is on sys.path
 from PIL import Image, ImageDraw, ImageFont
 
 WORDS = (
@@ -113,7 +114,7 @@ def screen(rng: random.Random, w: int, h: int) -> Image.Image:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("out", type=Path)
-    parser.add_argument("--count", type=int, default=800, help="pictures in all, shared among the kinds")
+    parser.add_argument("--count", type=positive_int, default=800, help="pictures in all, shared among the kinds")
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
     rng = random.Random(args.seed)

@@ -27,6 +27,8 @@ import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from arg_types import existing_file, positive_int  # this folder is on sys.path
+
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 DATASETS = HERE.parent.parent / "shared" / "datasets"
@@ -277,9 +279,10 @@ def report(results: dict[int, list[RotationResult]]) -> list[str]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", type=Path, help="MODEL.keras with pooled features (default: the bundled model)")
-    parser.add_argument("--examples", type=int, action="append", help="photos a named cat (repeatable; default 5, 10, 20)")
-    parser.add_argument("--others", type=int, default=200, help="Kaggle cats and dogs sorted with them")
+    parser.add_argument("--model", type=existing_file, help="MODEL.keras with pooled features (default: the bundled model)")
+    parser.add_argument("--examples", type=positive_int, action="append",
+                        help="photos a named cat (repeatable; default 5, 10, 20)")
+    parser.add_argument("--others", type=positive_int, default=200, help="Kaggle cats and dogs sorted with them")
     parser.add_argument("--left-in-cats", action="store_true",
                         help="two of every three of a named cat's other photos left unnamed in cats/ when learning")
     parser.add_argument("--sorted-first", action="store_true",

@@ -24,6 +24,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+from arg_types import existing_dir, existing_file  # this folder is on sys.path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
@@ -57,8 +58,8 @@ def looks(classifier, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", type=Path, default=None, help="default: the bundled model")
-    parser.add_argument("--photos", type=Path, default=NAMED_CATS)
+    parser.add_argument("--model", type=existing_file, default=None, help="default: the bundled model")
+    parser.add_argument("--photos", type=existing_dir, default=NAMED_CATS)
     args = parser.parse_args()
     if not args.photos.is_dir():
         sys.exit(f"named cats not found at {args.photos}")

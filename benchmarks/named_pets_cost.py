@@ -22,6 +22,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from arg_types import positive_int  # this folder is on sys.path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
@@ -31,8 +32,8 @@ TARGET = 1.3
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--photos", type=int, default=512)
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--photos", type=positive_int, default=512)
+    parser.add_argument("--rounds", type=positive_int, default=3)
     args = parser.parse_args()
     if not (DATASETS / "named-cats").is_dir():
         sys.exit(f"needs {DATASETS / 'named-cats'}")

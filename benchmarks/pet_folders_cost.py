@@ -23,16 +23,18 @@ import tempfile
 import time
 from pathlib import Path
 
+from arg_types import non_negative_int, positive_int  # this folder is on sys.path
+
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--folders", type=int, default=300, help="sub-folders of cats/")
-    parser.add_argument("--photos", type=int, default=5000, help="photos at the top of cats/")
-    parser.add_argument("--pets", type=int, default=3, help="named cats, learnt elsewhere")
-    parser.add_argument("--rounds", type=int, default=30)
+    parser.add_argument("--folders", type=non_negative_int, default=300, help="sub-folders of cats/")
+    parser.add_argument("--photos", type=positive_int, default=5000, help="photos at the top of cats/")
+    parser.add_argument("--pets", type=non_negative_int, default=3, help="named cats, learnt elsewhere")
+    parser.add_argument("--rounds", type=positive_int, default=30)
     args = parser.parse_args()
     from sorter.files.pet_folders import Looked, find
 

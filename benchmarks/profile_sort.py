@@ -35,6 +35,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from arg_types import existing_file, positive_int  # this folder is on sys.path
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import numpy as np  # noqa: E402
 from sort_speed import (  # noqa: E402
@@ -189,9 +191,9 @@ def show(title: str, parts: dict[str, float], whole: dict[str, float]) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--small", type=int, default=1000, help="N small photos (2N are sorted end to end)")
-    parser.add_argument("--phone", type=int, default=60, help="N phone photos (2N are sorted end to end)")
-    parser.add_argument("--model", type=Path, default=BUNDLED_MODEL)
+    parser.add_argument("--small", type=positive_int, default=1000, help="N small photos (2N are sorted end to end)")
+    parser.add_argument("--phone", type=positive_int, default=60, help="N phone photos (2N are sorted end to end)")
+    parser.add_argument("--model", type=existing_file, default=BUNDLED_MODEL)
     args = parser.parse_args()
     classifier = lite.load_classifier(args.model)
     print(f"CPU: {cpu_model()}; features: {', '.join(cpu_features()) or 'unknown'}; {cpu_cores()} cores; "

@@ -32,6 +32,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+from arg_types import existing_file, positive_int  # this folder is on sys.path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -96,9 +97,9 @@ def refitted(classifier, size: int):
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--model", type=Path, help="MODEL.keras with MODEL.tflite (default: bundled)")
-    parser.add_argument("--every", type=int, default=1, help="take every n-th photo of each table")
-    parser.add_argument("--sizes", type=int, nargs="+", default=[96, 112, 128, 160])
+    parser.add_argument("--model", type=existing_file, help="MODEL.keras with MODEL.tflite (default: bundled)")
+    parser.add_argument("--every", type=positive_int, default=1, help="take every n-th photo of each table")
+    parser.add_argument("--sizes", type=positive_int, nargs="+", default=[96, 112, 128, 160])
     parser.add_argument("--refit", action="store_true", help="fit the quick look's head again at each size")
     args = parser.parse_args()
     from sorter.model.lite import load_classifier

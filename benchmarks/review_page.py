@@ -21,6 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from arg_types import positive_int, width_by_height  # this folder is on sys.path
 from sort_speed import DATASET, sorter_command  # this folder is on sys.path
 
 OTHER = DATASET.parent / "caltech101-not-pets"
@@ -28,8 +29,10 @@ OTHER = DATASET.parent / "caltech101-not-pets"
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--photos", type=int, default=400, help="pets (half cats, half dogs); a tenth as many non-pets")
-    parser.add_argument("--size", help="WIDTHxHEIGHT: enlarge each photo to this (a phone's is 4032x3024)")
+    parser.add_argument("--photos", type=positive_int, default=400,
+                        help="pets (half cats, half dogs); a tenth as many non-pets")
+    parser.add_argument("--size", type=width_by_height,
+                        help="WIDTHxHEIGHT: enlarge each photo to this (a phone's is 4032x3024)")
     parser.add_argument("--min-confidence", default="0.9")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()

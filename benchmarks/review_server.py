@@ -35,6 +35,8 @@ import time
 import urllib.request
 from pathlib import Path
 
+from arg_types import existing_dir, new_file, positive_int  # this folder is on sys.path
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import numpy as np  # noqa: E402, I001
 from large_folder import make_folder  # noqa: E402
@@ -71,10 +73,10 @@ def memory_mb(pid: int) -> dict[str, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--photos", type=int, default=10_000)
-    parser.add_argument("--clicks", type=int, default=20)
-    parser.add_argument("--workdir", type=Path, help="where to generate the folder (default: a temp dir)")
-    parser.add_argument("--json", type=Path, help="also write the results here")
+    parser.add_argument("--photos", type=positive_int, default=10_000)
+    parser.add_argument("--clicks", type=positive_int, default=20)
+    parser.add_argument("--workdir", type=existing_dir, help="where to generate the folder (default: a temp dir)")
+    parser.add_argument("--json", type=new_file, help="also write the results here")
     args = parser.parse_args()
 
     from playwright.sync_api import sync_playwright

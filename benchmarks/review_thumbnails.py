@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from arg_types import existing_dir, new_file, positive_int  # this folder is on sys.path
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "datasets"
 FOLDERS = (SHARED / "named-cats", SHARED / "dogs-vs-cats-200")
@@ -27,10 +28,11 @@ FOLDERS = (SHARED / "named-cats", SHARED / "dogs-vs-cats-200")
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("folders", nargs="*", type=Path, default=[f for f in FOLDERS if f.is_dir()])
-    parser.add_argument("--sheet", type=Path, help="write a contact sheet of the cut ones here")
-    parser.add_argument("--repeat", type=int, default=5, help="runs of each timing (the best counts)")
-    parser.add_argument("--photos", type=int, default=300, help="at most this many of each folder (a seeded sample)")
+    parser.add_argument("folders", nargs="*", type=existing_dir, default=[f for f in FOLDERS if f.is_dir()])
+    parser.add_argument("--sheet", type=new_file, help="write a contact sheet of the cut ones here")
+    parser.add_argument("--repeat", type=positive_int, default=5, help="runs of each timing (the best counts)")
+    parser.add_argument("--photos", type=positive_int, default=300,
+                        help="at most this many of each folder (a seeded sample)")
     args = parser.parse_args()
 
     from sorter.media.images import shrink

@@ -16,7 +16,9 @@ machine (the absolute rates do not):
   rate may pass the decode limit (measured on the same files);
 - sorter: `sorter sort` end to end as a subprocess, really moving the files, on a fresh copy
   of N and of 2N files (copy time excluded); steady-state rate = N / (T(2N) - T(N)), so
-  imports and model loading cancel out. Peak RSS comes from wait4() on each run.
+  imports and model loading cancel out. Peak RSS comes from wait4() on each run. Where the
+  start-up the two fit, 2T(N) - T(2N), is more than 1 s from the one measured on an empty
+  folder, the difference was noise: that ratio says "noisy: ..." in place of ok or MISSED.
 
 Inputs are generated in a temporary folder: small photos (200x200) come from
 ../shared/datasets/dogs-vs-cats-200 when it is there (copied to the temp folder only) and are
@@ -40,6 +42,8 @@ import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+
+from arg_types import existing_file, new_file, positive_int  # this folder is on sys.path
 
 from sorter.config import cpu_cores
 from sorter.model.network import runtime_path
@@ -490,6 +494,26 @@ def at_most(value: float | None, target: float) -> bool | None:
     return None if value is None else value <= target
 
 
+#: How far the fitted start-up 2T(N) - T(2N) may stray from the measured one (sort on an empty
+#: folder) before the rate N / (T(2N) - T(N)) is not worth quoting. The two differ only by loading
+#: the model, a few tenths of a second; a QA run on a loaded machine fitted -2.9 s and +2.6 s
+#: against 0.33 s measured, and then showed phone photos at 1.86x the decode limit.
+NOISE_S = 1.0
+
+
+def noise_note(sorter: dict, startup_s: float, option: str) -> str | None:
+    """Why this steady-state rate cannot be trusted, or None when it can."""
+    intercept = sorter["startup_estimate_s"]
+    if sorter["rate"] is not None and abs(intercept - startup_s) <= NOISE_S:
+        return None
+    return (f"noisy: intercept {intercept:.1f} s vs start-up {startup_s:.2f} s; rerun on a quiet machine "
+            f"or with larger {option} N")
+
+
+def verdict(ok: bool | None, noise: str | None = None) -> str:
+    return noise or ("" if ok is None else "ok" if ok else "MISSED")
+
+
 def report(r: dict) -> None:
     s, p, th, light, ratios = r["small"], r["phone"], r["thumbnailed"], r["light"], r["ratios"]
     rss = [*s["sorter"]["peak_rss_mb"].values(), *p["sorter"]["peak_rss_mb"].values(),
@@ -516,57 +540,68 @@ def report(r: dict) -> None:
     print()
     light_s = TARGETS["light_command_s"]
     small = small_target(machine["cpu_features"])
+    startup = light["startup_empty_folder_s"]
+    noise = {kind: noise_note(data["sorter"], startup, option)
+             for kind, data, option in (("small", s, "--small"), ("phone", p, "--phone"),
+                                        ("thumbnailed", th, "--thumbnailed"))}
     rows = [
         ("small: sorter / tutorial", fmt(ratios["small_vs_tutorial"], ".1f", "x"),
-         f">= {small:g}x", at_least(ratios["small_vs_tutorial"], small)),
+         f">= {small:g}x", verdict(at_least(ratios["small_vs_tutorial"], small), noise["small"])),
         ("phone: sorter / decode limit", fmt(ratios["phone_vs_decode_limit"], ".2f", "x"),
          f">= {TARGETS['phone_vs_decode_limit']:g}x",
-         at_least(ratios["phone_vs_decode_limit"], TARGETS["phone_vs_decode_limit"])),
+         verdict(at_least(ratios["phone_vs_decode_limit"], TARGETS["phone_vs_decode_limit"]), noise["phone"])),
         ("phone + EXIF thumbnail: sorter / limit", fmt(ratios["thumbnailed_vs_decode_limit"], ".2f", "x"),
          f">= {TARGETS['thumbnailed_vs_decode_limit']:g}x",
-         at_least(ratios["thumbnailed_vs_decode_limit"], TARGETS["thumbnailed_vs_decode_limit"])),
-        ("  (photos the thumbnail settles)", f"{100 * th['settled_by_thumbnail']:.0f} %", "", None),
-        ("start-up: sort on an empty folder", f"{light['startup_empty_folder_s']:.2f} s", f"<= {TARGETS['startup_s']:g} s",
-         at_most(light["startup_empty_folder_s"], TARGETS["startup_s"])),
-        ("  (intercept 2T(N)-T(2N), small/phone)",
-         f"{s['sorter']['startup_estimate_s']:.1f}/{p['sorter']['startup_estimate_s']:.1f} s", "", None),
-        ("sorter --help", f"{light['help_s']:.2f} s", f"<= {light_s:g} s", at_most(light["help_s"], light_s)),
+         verdict(at_least(ratios["thumbnailed_vs_decode_limit"], TARGETS["thumbnailed_vs_decode_limit"]),
+                 noise["thumbnailed"])),
+        ("  (photos the thumbnail settles)", f"{100 * th['settled_by_thumbnail']:.0f} %", "", ""),
+        ("start-up: sort on an empty folder", f"{startup:.2f} s", f"<= {TARGETS['startup_s']:g} s",
+         verdict(at_most(startup, TARGETS["startup_s"]))),
+        ("  (fitted start-up 2T(N)-T(2N), s/p/t)", " / ".join(
+            f"{d['sorter']['startup_estimate_s']:.1f}" for d in (s, p, th)) + " s", f"start-up±{NOISE_S:g}s",
+         "" if not any(noise.values()) else "noisy"),
+        ("sorter --help", f"{light['help_s']:.2f} s", f"<= {light_s:g} s", verdict(at_most(light["help_s"], light_s))),
         (f"sorter undo ({light['undo_files']} files)", f"{light['undo_s']:.2f} s", f"<= {light_s:g} s",
-         at_most(light["undo_s"], light_s)),
+         verdict(at_most(light["undo_s"], light_s))),
         ("heavy imports in --help / undo",
          f"{','.join(light['heavy_imports']['--help']) or 'none'} / {','.join(light['heavy_imports']['undo']) or 'none'}",
-         "none", not any(light["heavy_imports"].values())),
+         "none", verdict(not any(light["heavy_imports"].values()))),
         ("peak RSS small, phone, thumbnailed N/2N", " / ".join(f"{v:.0f}" for v in rss) + " MB",
-         f"<= {TARGETS['peak_rss_mb']:g} MB", at_most(max(rss), TARGETS["peak_rss_mb"])),
+         f"<= {TARGETS['peak_rss_mb']:g} MB", verdict(at_most(max(rss), TARGETS["peak_rss_mb"]))),
         (".tflite size", f"{r['tflite_mb']:.2f} MB", f"<= {TARGETS['tflite_mb']:g} MB",
-         at_most(r["tflite_mb"], TARGETS["tflite_mb"])),
+         verdict(at_most(r["tflite_mb"], TARGETS["tflite_mb"]))),
     ]
-    for name, value, target, ok in rows:
-        print(f"{name:40s}{value:>24s}  {target:12s}{'' if ok is None else 'ok' if ok else 'MISSED'}")
+    for name, value, target, status in rows:
+        print(f"{name:40s}{value:>24s}  {target:12s}{status}".rstrip())
     if r["quick"]:
         print("quick run: N is too small for steady-state rates to beat start-up noise; smoke test only")
     if None in (s["sorter"]["rate"], p["sorter"]["rate"], th["sorter"]["rate"]):
         print("n/a: T(2N) - T(N) was lost in start-up noise; run with a larger --small/--phone")
+    if any(noise.values()):
+        print(f"noisy: T(2N) - T(N) fits a start-up more than {NOISE_S:g} s from the one measured, so its rate is "
+              "noise as much as speed; its ratio is not an ok or a MISSED")
 
 
 def benchmark_parser(doc: str, quick: str) -> argparse.ArgumentParser:
     """The options the benchmarks that run `sorter sort` share; `quick` says what --quick does."""
     parser = argparse.ArgumentParser(description=doc.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help=quick)
-    parser.add_argument("--model", type=Path, help="MODEL.keras with MODEL.tflite (default: bundled, else untrained)")
-    parser.add_argument("--repeat", type=int, default=2, help="runs of sorter sort at N and at 2N; the fastest counts")
+    parser.add_argument("--model", type=existing_file,
+                        help="MODEL.keras with MODEL.tflite (default: bundled, else untrained)")
+    parser.add_argument("--repeat", type=positive_int, default=2,
+                        help="runs of sorter sort at N and at 2N; the fastest counts")
     parser.add_argument("--seed", type=int, default=0)
     return parser
 
 
 def main() -> None:
     parser = benchmark_parser(__doc__, "small N for a smoke run")
-    parser.add_argument("--small", type=int, help="N for the small photos (2N are generated; default 5000)")
-    parser.add_argument("--phone", type=int, help="N for the phone photos (2N are generated; default 100)")
-    parser.add_argument("--thumbnailed", type=int,
+    parser.add_argument("--small", type=positive_int, help="N for the small photos (2N are generated; default 5000)")
+    parser.add_argument("--phone", type=positive_int, help="N for the phone photos (2N are generated; default 100)")
+    parser.add_argument("--thumbnailed", type=positive_int,
                         help="N for the phone photos with EXIF thumbnails (default 3 x --phone: they sort faster)")
-    parser.add_argument("--tutorial-files", type=int, help="small photos for the tutorial loop (default 500)")
-    parser.add_argument("--json-out", type=Path, help="write the results here as JSON")
+    parser.add_argument("--tutorial-files", type=positive_int, help="small photos for the tutorial loop (default 500)")
+    parser.add_argument("--json-out", type=new_file, help="write the results here as JSON")
     parser.add_argument("--sorter-command", help="how to run sorter (default: the `sorter` beside this Python)")
     args = parser.parse_args()
     if args.sorter_command:

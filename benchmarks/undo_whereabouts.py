@@ -31,6 +31,8 @@ import time
 import tracemalloc
 from pathlib import Path
 
+from arg_types import positive_int  # this folder is on sys.path
+
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from sorter.files.filing import file_groups  # noqa: E402
 from sorter.files.journal import Journal, moves_of, scan  # noqa: E402
@@ -129,9 +131,10 @@ def timed_undo(root: Path) -> tuple[float, int, int, int]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--photos", type=int, default=100_000)
-    parser.add_argument("--own", type=int, default=100_000, help="files in a folder of the user's own")
-    parser.add_argument("--moves", type=int, default=200_000, help="moves in the journal of the look for another's photo")
+    parser.add_argument("--photos", type=positive_int, default=100_000)
+    parser.add_argument("--own", type=positive_int, default=100_000, help="files in a folder of the user's own")
+    parser.add_argument("--moves", type=positive_int, default=200_000,
+                        help="moves in the journal of the look for another's photo")
     args = parser.parse_args()
     base = Path(tempfile.mkdtemp(prefix="whereabouts-"))
     try:

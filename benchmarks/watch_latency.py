@@ -20,13 +20,15 @@ import tempfile
 import time
 from pathlib import Path
 
+from arg_types import existing_file, non_negative_float, positive_int  # this folder is on sys.path
+
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", type=Path, help="MODEL.keras with MODEL.tflite (default: a tiny untrained one)")
-    parser.add_argument("--files", type=int, default=25)
-    parser.add_argument("--pixels", type=int, default=64, help="height of the test photos (noise JPEGs)")
-    parser.add_argument("--gap", type=float, default=0.3, help="seconds between files")
+    parser.add_argument("--model", type=existing_file, help="MODEL.keras with MODEL.tflite (default: a tiny untrained one)")
+    parser.add_argument("--files", type=positive_int, default=25)
+    parser.add_argument("--pixels", type=positive_int, default=64, help="height of the test photos (noise JPEGs)")
+    parser.add_argument("--gap", type=non_negative_float, default=0.3, help="seconds between files")
     parser.add_argument("--polling", action="store_true")
     args = parser.parse_args()
 

@@ -1,0 +1,72 @@
+"""A benchmark given a bad option says so in argparse's one line and exits 2, before it generates
+or runs anything: no traceback minutes in, and no silent default in place of what was typed
+(`sort_speed.py --small 0` once ran 5000, `heic_speed.py --files 0` ran 40)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+BENCHMARKS = REPO / "benchmarks"
+
+
+def run(script: str, *options: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, str(BENCHMARKS / script), *options], capture_output=True, text=True,
+                          timeout=120, cwd=REPO, env=env)
+
+
+@pytest.mark.parametrize(("script", "options", "message"), [
+    ("sort_speed.py", ["--small", "-5"], "argument --small: -5 is not at least 1"),
+    ("sort_speed.py", ["--small", "0"], "argument --small: 0 is not at least 1"),
+    ("sort_speed.py", ["--repeat", "0"], "argument --repeat: 0 is not at least 1"),
+    ("sort_speed.py", ["--model", "/nonexistent.keras"], "argument --model: /nonexistent.keras: no such file"),
+    ("sort_speed.py", ["--json-out", "/nonexistent/r.json"],
+     "argument --json-out: /nonexistent/r.json: no folder /nonexistent to write it in"),
+    ("heic_speed.py", ["--files", "0"], "argument --files: 0 is not at least 1"),
+    ("large_folder.py", ["--sizes", "abc"], "argument --sizes: 'abc' is not a whole number"),
+    ("large_folder.py", ["--sizes", "1000,0"], "argument --sizes: 0 is not at least 1"),
+    ("large_folder.py", ["--workdir", "/nonexistent"], "argument --workdir: /nonexistent: no such folder"),
+    ("journal_size.py", ["--moves", "0"], "argument --moves: 0 is not at least 1"),
+    ("journal_size.py", ["--moves", "-5"], "argument --moves: -5 is not at least 1"),
+    ("network_batch.py", ["--photos", "0"], "argument --photos: 0 is not at least 1"),
+    ("network_batch.py", ["--workers", "-1"], "argument --workers: -1 is not at least 1"),
+    ("network_batch.py", ["--model", "/nonexistent.keras"], "argument --model: /nonexistent.keras: no such file"),
+    ("profile_sort.py", ["--small", "-1"], "argument --small: -1 is not at least 1"),
+    ("profile_sort.py", ["--model", "/nonexistent.keras"], "argument --model: /nonexistent.keras: no such file"),
+    ("enlarged_photos.py", ["--size", "1600"], "argument --size: '1600' is not WIDTHxHEIGHT, e.g. 1600x1200"),
+    ("watch_latency.py", ["--gap", "-1"], "argument --gap: -1 is below 0"),
+    ("reexport.py", ["/nonexistent.keras", "."], "argument model: /nonexistent.keras: no such file"),
+    ("video_speed.py", ["--files", "3"], "unrecognized arguments: --files 3"),  # it has no options
+])
+def test_a_bad_option_is_one_usage_line_and_exit_2(script: str, options: list[str], message: str) -> None:
+    result = run(script, *options)
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr
+    assert result.stderr.splitlines()[-1] == f"{script}: error: {message}"
+    assert result.stdout == ""
+
+
+def test_journal_size_says_where_it_is_and_removes_its_folder_on_sigterm(tmp_path: Path) -> None:
+    """Killed as `timeout` kills it, the journal benchmark leaves no temporary folder behind
+    (at a million moves it holds about 500 MB), and it has said which CPU and step it was on."""
+    env = {**os.environ, "TMPDIR": str(tmp_path)}
+    process = subprocess.Popen([sys.executable, str(BENCHMARKS / "journal_size.py"), "--moves", "2000000"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO, env=env)
+    deadline = time.monotonic() + 60
+    while not any(tmp_path.glob("*/folder/.sorter/*")) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert any(tmp_path.iterdir()), "the benchmark never started its journal"
+    process.send_signal(signal.SIGTERM)
+    out, err = process.communicate(timeout=60)
+    assert process.returncode == 130
+    assert err.splitlines()[-1] == "interrupted: the temporary folder is removed"
+    assert list(tmp_path.iterdir()) == []
+    assert out.startswith("CPU: ")
+    assert "writing the journal of 2,000,000 moves" in out
