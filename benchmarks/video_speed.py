@@ -20,6 +20,7 @@ Target (issue 19): classify <= 1/4 of decode all.
 
 from __future__ import annotations
 
+import argparse
 import platform
 import sys
 import tempfile
@@ -73,6 +74,8 @@ def classify(path: Path, classifier) -> tuple[float, int]:
 
 
 def main() -> None:
+    # No options yet; a parser all the same, so that --help answers rather than starting the run.
+    argparse.ArgumentParser(description=__doc__.splitlines()[0]).parse_args()
     if FFMPEG is None:
         sys.exit("ffmpeg not found (apt-get install ffmpeg): it makes the clips")
     cv2.setNumThreads(1)
