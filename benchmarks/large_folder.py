@@ -1,7 +1,7 @@
 """Does a sort cost the same per file in a folder of 400,000 as in one of 100,000?
 
-    python benchmarks/large_folder.py                          # 100k and 400k (about 15 min on 2 cores)
-    python benchmarks/large_folder.py --sizes 10000,40000      # a quick look (ratios noisier)
+    python benchmarks/large_folder.py                          # 100k and 400k (about an hour on 2 cores)
+    python benchmarks/large_folder.py --sizes 10000,40000      # a quick look (5-10 min; ratios noisier)
 
 For each size, one folder of that many small real pet photos is sorted by `sorter sort --jsonl`
 as a subprocess, with the bundled model (or --model), really moving every file: the repository's
