@@ -111,6 +111,9 @@ def main() -> None:
         jpegs = sorted(inputs["JPEG q94"][0].iterdir())
         print("decode limit ...", flush=True)
         limit = run_decode_limit(jpegs[:files], size, reduced_flag(*PHONE_SIZE, size))
+        print(f"decode limit: {limit['rate']:.1f} files/s", flush=True)
+        # Each row is printed as soon as it is measured, so a run cut short (or one whose sort
+        # rows fail minutes in) still shows what it found; the table at the end gathers them.
         rows = {}
         for name, (folder, note) in inputs.items():
             print(f"decoding: {name} ...", flush=True)
@@ -121,9 +124,13 @@ def main() -> None:
                 "ms": one_thread_ms(paths[: max(4, files // 4)], size),
                 "rate": on_every_core(lambda path: load_image(path, size), paths)["rate"],
             }
+            print(f"  {name}: {rows[name]['ms']:.1f} ms/file on one thread, {rows[name]['rate']:.1f} files/s "
+                  f"({rows[name]['rate'] / limit['rate']:.2f}x the decode limit)", flush=True)
         for name in ("JPEG q94", "HEIC, 320x240 thumbnail", "HEIC, no thumbnail"):
             print(f"sorter sort: {name}, N and 2N ...", flush=True)
-            rows[name]["sort"] = steady_state(inputs[name][0], n_sort, work, model, args.repeat)["rate"]
+            rate = rows[name]["sort"] = steady_state(inputs[name][0], n_sort, work, model, args.repeat)["rate"]
+            print(f"  {name}: " + (f"{rate:.1f} files/s ({rate / limit['rate']:.2f}x the decode limit)" if rate
+                                   else "n/a (noise swamped the difference; raise --phone)"), flush=True)
 
     print()
     print(f"{cpu_cores()} cores, load {load_before:.1f} -> {os.getloadavg()[0]:.1f}; {platform.platform()}; "

@@ -85,7 +85,7 @@ def stages(folder: Path, classifier) -> dict[str, float]:
     out["read the file"] = per_photo(clock(images.read_image_bytes, paths), n)
     headers = []
     out["header checks"] = per_photo(clock(lambda d: (headers.append(images.read_header(d)),
-                                                      images._check(headers[-1], d)), data), n)
+                                                      images.check_header(headers[-1], d, size)), data), n)
     decoded = []
     out["decode (reduced JPEG)"] = per_photo(clock(
         lambda pair: decoded.append(images.cv2.imdecode(np.frombuffer(pair[0], np.uint8),

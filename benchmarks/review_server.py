@@ -23,6 +23,7 @@ RSS <= 300 MB on 100,000.
 from __future__ import annotations
 
 import argparse
+import html
 import json
 import re
 import shutil
@@ -139,6 +140,10 @@ def main() -> None:
             token = url.split("token=")[1]
             port = int(url.split(":")[2].split("/")[0])
             cookie = f"sorter-review-{port}={token}"
+            # A change carries the page's own token (written into it), not the URL's.
+            page_html = urllib.request.urlopen(urllib.request.Request(
+                f"http://127.0.0.1:{port}/", headers={"Cookie": cookie})).read().decode()
+            page_token = html.unescape(re.search(r'<meta name="sorter-token" content="([^"]*)">', page_html)[1])
             groups = json.loads(urllib.request.urlopen(urllib.request.Request(
                 f"http://127.0.0.1:{port}/api/groups", headers={"Cookie": cookie})).read())
             cards = next(g for g in groups["groups"] if g["title"] == "cats/")["photos"][: args.clicks]
@@ -148,7 +153,7 @@ def main() -> None:
                 body = {"id": card["id"], "to": "dog", "generation": generation}
                 request = urllib.request.Request(
                     f"http://127.0.0.1:{port}/api/move", data=json.dumps(body).encode(),
-                    headers={"Cookie": cookie, "X-Sorter-Token": token, "Content-Type": "application/json"},
+                    headers={"Cookie": cookie, "X-Sorter-Token": page_token, "Content-Type": "application/json"},
                 )
                 t0 = time.perf_counter()
                 urllib.request.urlopen(request).read()

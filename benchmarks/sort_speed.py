@@ -374,8 +374,10 @@ def sort_run(source: Path, count: int, work: Path, model: Path) -> dict:
         raise SystemExit(f"sorter sort failed ({result['exit_code']}):\n{result['stderr']}")
     moved = sum(len(os.listdir(folder / name)) for name in ("cats", "dogs") if (folder / name).is_dir())
     # A photo the model judges neither a cat nor a dog is classified and left in place (every
-    # input is a readable JPEG, so that is the only reason one stays).
-    neither = sum(1 for name in os.listdir(folder) if name.endswith(".jpg"))
+    # input is a readable photo, JPEG or HEIC, so that is the only reason one stays). Counted
+    # whatever its extension: only .sorter/, cats/ and dogs/ are folders here.
+    with os.scandir(folder) as listing:
+        neither = sum(1 for entry in listing if entry.is_file(follow_symlinks=False))
     if moved + neither != count:
         raise SystemExit(f"sorter sort moved {moved} and left {neither} of {count} files:\n{result['stderr']}")
     result["files"], result["neither"] = count, neither

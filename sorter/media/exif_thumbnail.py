@@ -237,7 +237,7 @@ def first_look(path: Path, size: int, thumbnail: int | None = None) -> FirstLook
     except (ImageError, OSError):
         return None
     header = jpeg_header(head)
-    # An end-of-image marker after the photo's first scan: the file is whole (as `images._check`
+    # An end-of-image marker after the photo's first scan: the file is whole (as `images.check_header`
     # asks of a full decode; entropy-coded data never holds FF D9, the thumbnail before it does).
     marker = tail.rfind(b"\xff\xd9")
     if header is None or marker < 0 or tail_at + marker < header.scan_offset:

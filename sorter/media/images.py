@@ -206,7 +206,10 @@ def decoded_pixels(header: Header, size: int) -> int:
     return -(-header.width // factor) * -(-header.height // factor)
 
 
-def _check(header: Header | None, data: bytes, size: int) -> None:
+def check_header(header: Header | None, data: bytes, size: int) -> None:
+    """The checks made before any decode, for an input of `size`: raises ImageError for a
+    truncated file or one too large to decode safely. Public so that a benchmark can time
+    them alone (`benchmarks/profile_sort.py`)."""
     if header is None:
         return
     if header.truncated:
@@ -264,7 +267,7 @@ def _decode_bgr(data: bytes, size: int) -> np.ndarray:
     """Checked, EXIF-rotated 8-bit BGR, at a reduced JPEG scale whose shorter side is still
     at least `size`."""
     header = read_header(data)
-    _check(header, data, size)
+    check_header(header, data, size)
     if header is not None and header.format in HEIF_FORMATS:
         return cv2.cvtColor(heif.decode(data, header.format, size), cv2.COLOR_RGB2BGR)
     buffer = np.frombuffer(data, dtype=np.uint8)
