@@ -43,7 +43,8 @@ from sort_speed import CPU_FEATURES, cpu_features, cpu_model  # noqa: E402  (thi
 
 from sorter.files import journal, recovery  # noqa: E402
 from sorter.files.journal_records import encode  # noqa: E402
-from sorter.files.verdicts import put_back, read_verdicts  # noqa: E402
+from sorter.files.put_backs import put_back  # noqa: E402
+from sorter.files.verdicts import read_verdicts
 from sorter.sorting.latecomers import LIMIT, Latecomers  # noqa: E402
 
 BATCH = 64

@@ -171,7 +171,7 @@ def answered(folder: Path) -> None:
     """As a user on the review page: in each named cat's "might be" group, hers named (into her
     folder, as the page moves it) and every other one refused ("Cat": not her)."""
     from sorter.files import suggestions
-    from sorter.files.verdicts import identity_of
+    from sorter.files.identities import identity_of
 
     noted = suggestions.read(folder)
     for path, (pet, _) in noted.standing(folder).items():

@@ -1336,7 +1336,7 @@ def test_a_photo_put_back_on_the_review_page_and_touched_at_once_is_judged_again
 def test_the_page_lists_a_photo_put_back_and_renamed_since_as_put_back_as_sort_does(folder, monkeypatch) -> None:
     """QA: "Neither" on a photo, then `mv` of it to another name, and a photo taken out of cats/
     by hand under another name: sort and watch leave both there, put back, and the page listed
-    them under "not sorted yet". It asks what sort asks (`verdicts.put_back`)."""
+    them under "not sorted yet". It asks what sort asks (`put_backs.put_back`)."""
     root, _, _ = folder
     monkeypatch.setattr(lite, "load_classifier", lambda path: ThreeClassFake())
     click(root, "person.jpg", "neither")

@@ -2,7 +2,7 @@
 disk mounted again under another device number: names, sizes and times are kept, devices and
 inodes are not. The identities sorter keeps (device, inode, size, time) were taken on another
 device than the folder is on now, so there a photo is told by its size and time, as on a FAT card
-(`files.verdicts.Identities`): `undo` puts back what it does on the original disk, and `sort`,
+(`files.identities.Identities`): `undo` puts back what it does on the original disk, and `sort`,
 `watch` and `undo` know a photo put back by hand, and undo never takes one of two burst shots of
 one size and time for the other. A copy on the folder's own disk keeps the device number: the
 journal's "folder" records tell it from the folder, and what was journaled before it was copied
@@ -32,7 +32,7 @@ from test_review_server import make_folder, start
 from test_undo_moved_on import undo
 
 from sorter.files import suggestions
-from sorter.files.verdicts import identity_of
+from sorter.files.identities import identity_of
 from sorter.sorting.sort import sort_folder
 from sorter.watching import watch, watcher
 

@@ -1,5 +1,5 @@
 """`sorter undo` of a photo put back by hand, as `sort` and `watch` tell one (its device, inode and
-size where they last, `verdicts.Identities.is_back`): touched since at its old place, it is
+size where they last, `identities.Identities.is_back`): touched since at its old place, it is
 already back where it was; renamed and touched where it came from, it is the user's, said so
 and left there; edited in place and sorted again, `undo --all` takes both moves back, the older
 one by the newer's put-back. Each was said "missing" of the photo right there."""

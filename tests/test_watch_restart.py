@@ -234,12 +234,12 @@ def test_a_damaged_photo_left_before_is_not_said_again_for_a_hard_link_made_whil
 
 def test_where_inodes_do_not_last_a_photo_left_before_is_told_by_its_size_and_time_alone(
         tmp_path: Path, monkeypatch) -> None:
-    """On FAT, exFAT and FUSE (`verdicts.inodes_last`) a file's inode is made up, its ctime its
+    """On FAT, exFAT and FUSE (`identities.inodes_last`) a file's inode is made up, its ctime its
     mtime or made up too: a photo left there is skipped at the start by its size and time alone,
     whatever its ctime says (a hard link here, to change it where the tests run)."""
-    from sorter.files import verdicts
+    from sorter.files import identities
 
-    monkeypatch.setattr(verdicts, "inodes_last", lambda path: False)
+    monkeypatch.setattr(identities, "inodes_last", lambda path: False)
     left_by_a_first_watch(tmp_path)
     os.link(tmp_path / "beach.jpg", tmp_path / "beach.bin")  # its ctime changed, nothing else
     with watching(tmp_path) as (results, notices):

@@ -29,7 +29,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 
-from sorter.files.verdicts import SameFile, elsewhere
+from sorter.files.identities import SameFile, elsewhere
 
 #: `Whereabouts.look`: (move, file, lasting, name) -> the listed files of it, path -> (device, inode).
 Look = Callable[..., dict[str, tuple[int, int]]]

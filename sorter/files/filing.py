@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sorter.files.folder import REFUSED, cannot_write
-from sorter.files.verdicts import same_file_of  # os and stat only: nothing heavy
+from sorter.files.identities import same_file_of  # os and stat only: nothing heavy
 
 if TYPE_CHECKING:
     from sorter.files.journal import Move

@@ -22,7 +22,7 @@ Each writer's first record is a "folder" record: the identity of the folder it w
 (`made_folders.of_folder`). A copy of the folder on its own disk (`cp -a`, `rsync -a`, a backup
 restored, `cp -al`) keeps the device number, and its journal the identities of the original's
 files; where the folder is no longer the one a writer recorded, what was journaled up to that
-writer is of a copy (`JournalState.copied`), and `verdicts.Identities` tells those files as it
+writer is of a copy (`JournalState.copied`), and `identities.Identities` tells those files as it
 does a copy's on another disk.
 
 It is read as a stream: one byte of state per move and the few intents still pending stay

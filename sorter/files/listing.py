@@ -10,7 +10,7 @@ listing follows the files undo moves back (`moved`), so that `undo --all` finds 
 newer run's undo put it.
 
 One listing per way of telling a file (by its identity, where its record lasts; by its size and
-time, where it does not: `verdicts.Identities`), each keyed by a hash of the key, not the key:
+time, where it does not: `identities.Identities`), each keyed by a hash of the key, not the key:
 half the memory, and `whereabouts` checks each file it names (a collision finds nothing, 1 in
 2**64 a pair). Keyed by size and time alone, a photo among 2,000 files of one size and time (a
 sidecar exported with the photos) had each look check 2,000 (31 s, not 0.6).
@@ -25,11 +25,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 from sorter.config import CLASS_FOLDERS, JOURNAL_NAME, STATE_DIR, entered, excluded_by_case
-from sorter.files.verdicts import SameFile, same_file
+from sorter.files.identities import SameFile, same_file
 
 _SORTED = frozenset(CLASS_FOLDERS.values())
 #: A third way of telling a file (`lasting`'s): its device, inode and size, not its time, as
-#: `sort` tells a photo put back and touched since (`verdicts.Identities.back_key`).
+#: `sort` tells a photo put back and touched since (`identities.Identities.back_key`).
 TOUCHED = "touched"
 Way = bool | str  # True: by identity; False: by size and time; TOUCHED
 

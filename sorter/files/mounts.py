@@ -1,5 +1,5 @@
 """Linux's mount table (`/proc/self/mountinfo`), read where the files wing asks what a path is
-on: which filesystem kind (`verdicts.inodes_last`: are inode numbers kept across mounts?) and
+on: which filesystem kind (`identities.inodes_last`: are inode numbers kept across mounts?) and
 which mount point (`moves.finish_fallback_move`: a bind mount is a mount of its own, though its
 files bear its filesystem's device number)."""
 

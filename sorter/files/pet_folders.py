@@ -42,7 +42,7 @@ photos split. So her folder is the one that holds her photos, whatever it is cal
 
 A folder that is another pet's (cats/Milo, Luna's renamed) is never taken for its name's pet:
 Milo's photos stay in cats/, said once, rather than mix with hers. Where identities do not last
-(FAT, exFAT and every FUSE driver number a folder anew at each mount, `verdicts.inodes_last`),
+(FAT, exFAT and every FUSE driver number a folder anew at each mount, `identities.inodes_last`),
 none is compared: her photos' names, sizes and times are. A pet learnt before her folder was
 recorded is filed by name, and one learnt before her photos' sizes and times were, by identity
 alone. The cost: one `lstat` per named pet (in her folder, or her name's folder elsewhere), and
@@ -70,7 +70,7 @@ from pathlib import Path
 
 from sorter.config import CLASS_FOLDERS, as_typed, entered, names_a_pet
 from sorter.files.folder import first_run
-from sorter.files.verdicts import inodes_last, lstat_of
+from sorter.files.identities import inodes_last, lstat_of
 
 #: A pet's folder as `learn` recorded it: (pet, path, device, inode, her photos in it as
 #: (path in the folder, device, inode, size, modification time in ns; -1: not recorded), the run

@@ -12,7 +12,7 @@ from typing import Literal
 
 from sorter.config import CLASS_FOLDERS, OTHER
 from sorter.files.companions import NAME_SUFFIXES, pairing_stems, renamed, spellings, would_pair
-from sorter.files.verdicts import PUT_BACK_KIND, is_put_back_reason
+from sorter.files.put_backs import PUT_BACK_KIND, is_put_back_reason
 from sorter.wording import percent
 
 #: "kept": a photo already in cats/ or dogs/ that `sort --name-pets` looked at again and leaves.

@@ -361,7 +361,7 @@ class Undoer:
         `cats/c0.jpg~`; `cats/best/c0.jpg` beside `cats/best/c0.jpg~`, taken into a folder first),
         an editor's save of it; None where there is none, or it is the photo itself under another
         name, or another journaled move's photo (`anothers`)."""
-        from sorter.files.verdicts import is_a_file, lstat_of
+        from sorter.files.identities import is_a_file, lstat_of
 
         saved = _saved_as(found.path, m.dst)
         if saved is None or saved in found.others:

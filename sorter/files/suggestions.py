@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING
 from sorter.config import CLASS_FOLDERS, STATE_DIR
 from sorter.files import made_folders
 from sorter.files.folder import open_own
-from sorter.files.verdicts import Identities, Identity, elsewhere, identity_of, lstat_of
+from sorter.files.identities import Identities, Identity, elsewhere, identity_of, lstat_of
 
 if TYPE_CHECKING:
     from sorter.files.pet_folders import PetFolders
@@ -245,7 +245,7 @@ def _refusal(row) -> tuple[Identity, Refusal]:
 def _noted(row, copied: bool) -> Identity:
     """A suggestion's identity as read; `copied`: noted before the folder was copied on its disk
     (the file says in which folder it was written: another), on none of its devices
-    (`verdicts.elsewhere`), so that the photo is told by its size there, as in a copy on another disk."""
+    (`identities.elsewhere`), so that the photo is told by its size there, as in a copy on another disk."""
     identity = _identity(row)
     return elsewhere(identity) if copied else identity  # type: ignore[return-value]
 

@@ -26,7 +26,7 @@ A file is the photo when it is that very file, device, inode, size and time alik
 another inode, the photo edited since has another time). Two names of one inode (a hard link)
 are both the photo: the one in the folder sorter put it in is moved back, else the shorter
 path, and the other stays, said so. Where the record does not tell it by its inode
-(`verdicts.Identities`: a filesystem whose inode numbers are made up at each mount, FAT, exFAT,
+(`identities.Identities`: a filesystem whose inode numbers are made up at each mount, FAT, exFAT,
 FUSE; a record taken on another device, the folder copied to another disk since or its disk
 mounted again; or journaled before the folder was copied on its own disk, as the journal's
 "folder" records tell; but the very file on record, linked from outside the folder, `cp -al`:
@@ -62,8 +62,8 @@ from pathlib import Path
 from sorter.config import REVIEW_RUN_PREFIX
 from sorter.files.copied import back_as, copies
 from sorter.files.hashes import Hashes
+from sorter.files.identities import Identities, SameFile, is_a_file, lstat_of, same_file
 from sorter.files.listing import TOUCHED, Listing, is_folder_itself
-from sorter.files.verdicts import Identities, SameFile, is_a_file, lstat_of, same_file
 
 #: Files named where several may be the photo (`Unsure`): the rest are counted.
 NAMED = 3

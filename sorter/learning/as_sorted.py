@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from sorter.files.verdicts import identity_of
+from sorter.files.identities import identity_of
 from sorter.learning.examples import Progress
 from sorter.model.heads import Head
 from sorter.model.personal import Examples, PersonalModel

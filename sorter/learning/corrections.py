@@ -38,8 +38,9 @@ from typing import Literal
 
 from sorter.config import CLASS_FOLDERS, OTHER, REVIEW_RUN_PREFIX, STATE_DIR, entered, names_a_pet
 from sorter.files.companions import regular_file
+from sorter.files.identities import Identity, identity_of
 from sorter.files.journal import Seen, moves_of, scan
-from sorter.files.verdicts import Identity, identity_of, standing_seen
+from sorter.files.verdicts import standing_seen
 from sorter.media.container import photo_inside
 from sorter.media.folders import excluded_by_case, is_image_name, is_video_name, sorted_on_its_own
 from sorter.model.personal import decision_name, placed_name, said

@@ -30,7 +30,7 @@ import numpy as np
 
 from sorter.config import CLASS_FOLDERS
 from sorter.files.folder import first_run
-from sorter.files.verdicts import lstat_of
+from sorter.files.identities import lstat_of
 from sorter.learning.folder_names import shown
 from sorter.model.heads import Head, fit_softmax, folds, one_hot, principal_basis
 from sorter.model.personal import Examples, homes_recorded

@@ -11,7 +11,7 @@ Where each photo's label and confidence come from:
   (`choice`); a photo put there by hand has no confidence;
 - left in place: the last sort's verdict (the journal's "seen" record: neither, unsure at 61%,
   unreadable ...); a photo put back where sorter found it, on the page or by hand, is "you
-  said neither", renamed since too (`verdicts.put_back`: what sort leaves); a photo with none
+  said neither", renamed since too (`put_backs.put_back`: what sort leaves); a photo with none
   (it arrived after the sort) is "not sorted yet".
 
 Memory: one `Photo` (slots, about 280 bytes with its path and `identity`) per image, plus, while it is
@@ -138,7 +138,7 @@ class Catalog:
         self.videos = 0
         #: Where the named pets' photos go (`files.pet_folders`), as this catalog was listed.
         self.here: PetFolders | None = None
-        #: The folder's filesystem keeps inode numbers (`verdicts.inodes_last`): how `identity` tells a file.
+        #: The folder's filesystem keeps inode numbers (`identities.inodes_last`): how `identity` tells a file.
         self.inodes_last = True
 
     def pet_named(self, label: str, name: str) -> str:
@@ -259,7 +259,7 @@ def identity(st: os.stat_result, inodes_last: bool) -> int:
     """What tells a file listed from another put at its name since (a sync client writes
     `x.part`, then renames it over the name), as one int, not a tuple (100,000 photos: 3 MB, not
     20): its device and inode where its filesystem keeps them, so an edit in place is still the
-    photo, else its size and modification time (FAT, exFAT, FUSE: `verdicts.inodes_last`). A hash
+    photo, else its size and modification time (FAT, exFAT, FUSE: `identities.inodes_last`). A hash
     collision, 1 in 2**64 a pair, is all that could take one for the other."""
     return hash((st.st_dev, st.st_ino) if inodes_last else (st.st_size, st.st_mtime_ns))
 
@@ -370,8 +370,10 @@ def load_catalog(root: Path, state, here: PetFolders | None = None) -> Catalog:
     and ordered; `here`: the named pets' folders as the caller found them (`KnownPets`), else found now."""
     from sorter.files import suggestions
     from sorter.files.folder import output_folders
+    from sorter.files.identities import inodes_last, lstat_of
     from sorter.files.journal import Move, moves_and_seen
-    from sorter.files.verdicts import HandPutBacks, Verdict, inodes_last, lstat_of, note, put_back
+    from sorter.files.put_backs import HandPutBacks, put_back
+    from sorter.files.verdicts import Verdict, note
     from sorter.media.folders import Skipped, is_image_name, is_video_name, scan_folder
     from sorter.review.posters import is_video
     from sorter.review.posters import listed as is_listed

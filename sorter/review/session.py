@@ -156,7 +156,7 @@ class Session:
         it shows pressed, which would otherwise answer "it is in dogs/"): the folder as the page
         shows it (`_check_unchanged`), and the file listed still at its path, not moved away by
         hand, deleted, or another file put at its name. Its `lstat`."""
-        from sorter.files.verdicts import lstat_of
+        from sorter.files.identities import lstat_of
 
         self._check_unchanged(photo.path)
         st = lstat_of(self.root / photo.path)
@@ -213,7 +213,7 @@ class Session:
         no folder's."""
         from sorter.files.companions import find_companions
         from sorter.files.filing import file_groups
-        from sorter.files.verdicts import lstat_of
+        from sorter.files.identities import lstat_of
 
         if self.learning:  # another tab's click, say: it would wait, then land after what learn read
             raise ReviewConflict(STILL_LEARNING)
@@ -277,7 +277,7 @@ class Session:
     def _refuse(self, photo: Photo) -> Photo:
         """"Not Luna" on a photo that might be Luna (its own place's button): it is not her. Noted in the folder's
         suggestions (never suggested for her again) under the folder's lock; nothing moves."""
-        from sorter.files.verdicts import identity_of
+        from sorter.files.identities import identity_of
 
         with self._locked():
             identity = identity_of(self._still_there(photo))
@@ -305,8 +305,8 @@ class Session:
     def take_back(self) -> tuple[Photo, list[str]]:
         """Put the last correction back, journaled as `sorter undo` does: the photo, and where it
         was found moved on since, as undo says it. Raises FolderLocked or ReviewConflict."""
+        from sorter.files.identities import lstat_of
         from sorter.files.putting_back import put_back
-        from sorter.files.verdicts import lstat_of
 
         with self._moving:
             if not self._corrections:

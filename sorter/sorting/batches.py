@@ -14,7 +14,7 @@ from pathlib import Path
 
 from sorter.config import CLASS_FOLDERS
 from sorter.files.moves import Judged, judged_as
-from sorter.files.verdicts import PutBacks, put_back_reason
+from sorter.files.put_backs import PutBacks, put_back_reason
 from sorter.sorting.alone import LeftAlone, apart_from_photos, judged
 from sorter.sorting.pet_homes import at_home, pets_of
 from sorter.sorting.results import FileResult
@@ -143,7 +143,7 @@ class Sorter:
         `refile(path)`: that photo may go to a named pet of the other kind too (`named_again`).
         `looked`: what the caller's `lstat` said of entries as it handed them over (the watcher's,
         complete): each is judged as that file, not looked at again. `back`: photos put back where
-        sorter found them (`verdicts.put_back`), skipped: the user's word is not judged again."""
+        sorter found them (`put_backs.put_back`), skipped: the user's word is not judged again."""
         from collections import deque
 
         from sorter.config import DEFAULT_BATCH_SIZE
@@ -286,7 +286,8 @@ class Sorter:
         photo it moved (its thumbnail is cut around it). A batch costs one more write and
         fsync; a photo that cannot be stat'ed (gone meanwhile) is not recorded. A moved photo's
         result gets that identity too (`FileResult.same`), the write done or not."""
-        from sorter.files.verdicts import LEFT, same_file
+        from sorter.files.identities import same_file
+        from sorter.files.verdicts import LEFT
         from sorter.sorting.left_before import judge_of, mark
 
         records, judge = [], judge_of(self.classifier, self.min_confidence)  # for a watch started again

@@ -25,8 +25,8 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 from sorter.files.companions import beside_a_photo, could_be_companion, pairing_stems
+from sorter.files.identities import lstat_of
 from sorter.files.journal import journal_path
-from sorter.files.verdicts import lstat_of
 from sorter.media.folders import Skipped, is_image_name, is_video_name
 from sorter.sorting.alone import LeftAlone, a_photos_video
 from sorter.sorting.latecomers import STEM_WINDOW, Filed, Latecomers
@@ -37,7 +37,7 @@ class LateCompanions:
 
     def __init__(self, root: Path, state, back, alone: LeftAlone) -> None:
         """`state`: the journal as the sort's recovery left it (`journal.scan`); `back`: its
-        photos put back (`verdicts.put_back`), which `Latecomers` needs and the sort has read;
+        photos put back (`put_backs.put_back`), which `Latecomers` needs and the sort has read;
         `alone`: the sort's videos judged on their own beside a photo, to hold those of two."""
         self.root = root
         self._alone = alone

@@ -39,8 +39,8 @@ from sorter.files.companions import (
     beside_a_photo,
     named_after,
 )
+from sorter.files.identities import Identities, SameFile, is_a_file, same_file, same_file_of
 from sorter.files.planning import NameIndex
-from sorter.files.verdicts import Identities, SameFile, is_a_file, same_file, same_file_of
 from sorter.media.folders import is_image_name, is_video_name
 
 if TYPE_CHECKING:
@@ -94,7 +94,7 @@ class Latecomers:
         self._root: Path | None = None  # the watched folder, once loaded
         #: Photos put back where sorter found them before the watch, by where they are: (where they were, `same_file_of`).
         self._back: dict[str, tuple[Path, SameFile | None]] = {}
-        #: Photos put back, by the hash of what they are (`verdicts.PutBacks.moved`, and those of `_back`): renamed since.
+        #: Photos put back, by the hash of what they are (`put_backs.PutBacks.moved`, and those of `_back`): renamed since.
         self._moved: dict[int, Path] = {}
         self._by_same: dict[tuple[int, ...], tuple[str, str]] = {}  # a remembered photo's `Filed.same` (`_told`) -> its key
         #: What tells a file in the folder (`Identities.key`): on a card whose inode numbers do not
@@ -137,13 +137,13 @@ class Latecomers:
 
     def load(self, root: Path, state=None, back=None, seen: Callable[[Move | Seen], None] | None = None) -> None:
         """The moves still sorted, from the journal (each group's first member is its photo), and
-        the photos put back before it started (`verdicts.put_back`). `state`: the journal as the watcher's
+        the photos put back before it started (`put_backs.put_back`). `state`: the journal as the watcher's
         recovery left it (read again when not given); `back`: its `put_back`, where the caller has it (a sort).
         One pass over the journal feeds the moves, the hand put-backs (`HandPutBacks`) and `seen`:
         every standing move and "seen" and "back" record, in journal order, for a watch's
         `LeftBefore` (which read the journal a second time before)."""
         from sorter.files.journal import Move, moves_and_seen, scan
-        from sorter.files.verdicts import HandPutBacks, put_back
+        from sorter.files.put_backs import HandPutBacks, put_back
 
         state = scan(root) if state is None else state
         self._root = root
@@ -232,10 +232,10 @@ class Latecomers:
     def older_put_backs(self, root: Path, paths: list[Path]) -> dict[Path, Path]:
         """Of `paths` (`might_be_back`), those put back where they were: path -> where they
         were put back from. The journal scanned on from the last look, then one pass over it
-        (`verdicts.by_hand`: under a second for 100,000 moves); remembered, so the next look at
+        (`put_backs.by_hand`: under a second for 100,000 moves); remembered, so the next look at
         one costs nothing."""
         from sorter.files.journal import scan
-        from sorter.files.verdicts import by_hand, by_review
+        from sorter.files.put_backs import by_hand, by_review
 
         places = {os.path.relpath(path, root): path for path in paths}
         self._state = scan(root, since=self._state)  # read on from the last look (or the start)

@@ -198,7 +198,7 @@ def note_put_back(journal, root: Path, back: list[tuple[Path, Path]], handed: di
     out (`handed`) and is still: a watch started again skips them unchanged, as it skips those
     left in place, where it said each again, and counted it "already there" to sort. A journal
     that cannot be written to now: they are said again at the next start, as before."""
-    from sorter.files.verdicts import put_back_reason
+    from sorter.files.put_backs import put_back_reason
 
     records = []
     for path, was in back:

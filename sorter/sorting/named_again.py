@@ -31,7 +31,7 @@ from functools import partial
 from pathlib import Path
 
 from sorter.config import CLASS_FOLDERS, REVIEW_RUN_PREFIX
-from sorter.files.verdicts import Identity, identity_of
+from sorter.files.identities import Identity, identity_of
 
 
 def kept_reason(species: str) -> str:

@@ -42,10 +42,11 @@ def sort_folder(
     file opened). `personal`: with the user's personal model, if any for this model. `name_pets`:
     first the photos already in cats/ and dogs/ are looked at again for the named pets
     (`named_again`), then the folder is sorted as always (so what it files is not looked at twice)."""
+    from sorter.files.identities import lstat_of
     from sorter.files.journal import scan
     from sorter.files.lock import FolderLock
+    from sorter.files.put_backs import put_back
     from sorter.files.recovery import recover
-    from sorter.files.verdicts import lstat_of, put_back
     from sorter.media.folders import NotEntered, scan_folder
     from sorter.model import lite, personal_classifier
     from sorter.review.framing import FRAME_PX

@@ -10,8 +10,8 @@ from pathlib import Path
 
 from sorter.config import CLASS_FOLDERS, as_typed
 from sorter.files import pet_folders, suggestions
+from sorter.files.identities import identity_of
 from sorter.files.pet_folders import PetFolders
-from sorter.files.verdicts import identity_of
 from sorter.sorting.results import FileResult
 from sorter.wording import counted
 

@@ -268,8 +268,9 @@ def watch_folder(
     A personal model written by `sorter learn` meanwhile is used from the next batch on.
     """
     from sorter.config import DEFAULT_BATCH_SIZE
+    from sorter.files.identities import inodes_last, lstat_of, same_file_of
+    from sorter.files.put_backs import put_back_reason
     from sorter.files.recovery import recover
-    from sorter.files.verdicts import inodes_last, lstat_of, put_back_reason, same_file_of
     from sorter.media.folders import Skipped
     from sorter.model import lite
     from sorter.model.personal_classifier import Follower, describe

@@ -55,7 +55,7 @@ def stamp(st: os.stat_result, inodes_last: bool = True) -> tuple[int, int, int, 
     started again does (`sorting.left_before`), where inodes last: a photo rewritten in place, or
     replaced by one given its freed inode, of its size and with its time put back (`touch -r`,
     `cp -p`), changes nothing else. Not the inode (0 in its place) where numbers do not last
-    (`verdicts.inodes_last`): exfat-fuse numbers a file anew once the kernel forgets it, and a
+    (`identities.inodes_last`): exfat-fuse numbers a file anew once the kernel forgets it, and a
     photo left there was judged again."""
     return (st.st_ino if inodes_last else 0, st.st_size, st.st_mtime_ns, st.st_mode, st.st_uid, st.st_gid,
             st.st_ctime_ns)
@@ -128,7 +128,7 @@ class Watcher:
         alone: Callable[[Path], bool] = lambda path: False,
     ) -> None:
         from sorter.files.companions import could_be_companion
-        from sorter.files.verdicts import inodes_last
+        from sorter.files.identities import inodes_last
         from sorter.media.container import incomplete, may_be_live_photos
         from sorter.media.folders import excluded_by_case, is_image_name, is_video_name, kept_apart
         from sorter.sorting.alone import a_photos_video, companion_video
