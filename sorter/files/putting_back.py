@@ -1,36 +1,24 @@
 """Putting a run's moves back, a chunk at a time, for `undo` (and a review's take-back of one
 correction, `put_back`): each file checked where sorter put it, looked for where it went since
 (`whereabouts`), moved back never overwriting, a photo's group (its companions) together, and
-the lines it says of each kept, missing or found. The chunk's moves are journaled as "unmove"
-intents before, "undo" after."""
+what it has to say of each kept, missing or found (the lines themselves: `undo_lines`). The
+chunk's moves are journaled as "unmove" intents before, "undo" after."""
 
 from __future__ import annotations
 
 import os
 import stat
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from itertools import groupby
 from pathlib import Path
 
 from sorter.config import REPORT_LINES, REVIEW_RUN_PREFIX
 from sorter.files.tidying import make_parents
+from sorter.files.undo_lines import Lines, copy_line, found_line, say_holders
 
 #: Moves put back per journal write (two fsyncs per chunk).
 CHUNK = 1024
-
-
-@dataclass
-class Lines:
-    """A report that stays small however many files it is about."""
-
-    shown: list[str] = field(default_factory=list)
-    total: int = 0
-
-    def add(self, line: str) -> None:
-        self.total += 1
-        if len(self.shown) < REPORT_LINES:
-            self.shown.append(line)
 
 
 def _a_backup(path: str, of: str) -> bool:
@@ -116,7 +104,7 @@ class Undoer:
         #: The folders this undo made to put a photo back (one the user removed since): removed once empty
         self.made: list[str] = []
         #: Where this undo's own records begin in the journal (`UndoPlan.offset`), read back to say
-        #: which photo it put back holds a name another is kept for (`_say_holders`); None: not said
+        #: which photo it put back holds a name another is kept for (`undo_lines.say_holders`); None: not said
         self.since: int | None = None
         #: The chunk's "another file is at ..." lines shown: (index, where it is kept, the place, the file there)
         self._held: list[tuple[int, str, str, os.stat_result]] = []
@@ -225,12 +213,12 @@ class Undoer:
                     continue
                 if found is not None and found.back_as:  # a copy under another name: said, left there
                     self._copied_back[m.src] = found.path  # where an older move of the photo put it
-                    self._found(_copy_at(m, found.path), m, copy=True)
+                    self._found(copy_line(m, found.path), m, copy=True)
                     gone.append(m)
                     continue
                 if at_dst is None and (copy := self._copied_back.get(m.dst)) and os.path.lexists(self.root / copy):
                     # The newer move of this photo (`undo --all`) found its copy there: said so, not "missing".
-                    self._found(_copy_at(m, copy), m, copy=True)
+                    self._found(copy_line(m, copy), m, copy=True)
                     gone.append(m)
                     continue
                 mode = 0 if at_dst is None else at_dst.st_mode
@@ -285,44 +273,11 @@ class Undoer:
 
     def _keep(self, m, why: str, there: os.stat_result | None) -> None:
         """`m` kept where it is, for `why`; `there`: the file at its first place, where another is,
-        which may be a photo this undo put back (`_say_holders`)."""
+        which may be a photo this undo put back (`undo_lines.say_holders`)."""
         self._kept.add(m.dst)
         if there is not None and stat.S_ISREG(there.st_mode) and len(self.conflicts.shown) < REPORT_LINES:
             self._held.append((len(self.conflicts.shown), m.dst, m.src, there))
         self.conflicts.add(f"{m.dst}: {why}; left in place")
-
-    def _say_holders(self) -> None:
-        """Of the chunk's photos kept for another file at their first place, those whose place holds
-        a photo this undo put back there, said so, with where it came from: two photos of one name
-        over two runs (`a.jpg` sorted to cats/a.jpg, a new `a.jpg` to cats/a (1).jpg), where `undo
-        --all` put the newer back first and "another file is at a.jpg now" left the user to guess
-        it was the other cat. Undo never puts one under another name: it stays, said why. Told by
-        this undo's own records ("unmove" marked "undo"), read once a chunk, only where a line
-        shown names a file there, and the file there still that photo, by its size and time."""
-        if not self._held or self.since is None:
-            self._held.clear()
-            return
-        from sorter.files.journal import journal_path
-        from sorter.files.journal_records import records
-
-        places = {place for _, _, place, _ in self._held}
-        intents: dict[tuple[str, int], dict] = {}
-        back: dict[str, dict] = {}  # each place -> the last move this undo put back there
-        for _, _, rec in records(journal_path(self.root), self.since, ops=("unmove", "undo")):
-            key = (rec.get("run"), rec.get("seq"))
-            if rec.get("op") == "unmove" and rec.get("src") in places:
-                intents[key] = rec
-            elif rec.get("op") == "undo" and key in intents:
-                record = intents.pop(key)
-                back[record["src"]] = record
-        for index, kept, place, there in self._held:
-            record = back.get(place)
-            same = record.get("id") if record is not None else None
-            if record is not None and record["dst"] != kept and (
-                    not same or tuple(same[2:]) == (there.st_size, there.st_mtime_ns)):
-                self.conflicts.shown[index] = (f"{kept}: {place} is the photo this undo put back from "
-                                               f"{record['dst']}; left in place")
-        self._held.clear()
 
     def _found(self, line: str, m, copy: bool = False, back: bool = False) -> None:
         """`m` found taken into a folder of the user's own (or, `copy`, as a copy under another
@@ -336,24 +291,6 @@ class Undoer:
             self.yours += 1
         self.found.add(line)
         self.on_found(line, m.run, m.seq)
-
-    def _found_line(self, m, leaving: set[str]) -> str:
-        """The "found: ..." line of `m`, put back from where it was found (`_moved_on`,
-        `_backups`), as it reads once its chunk has moved: `leaving`, the places the chunk takes
-        files from, where it is told before (a file found at the place sorter put `m` stays there,
-        said so, unless the chunk takes it from there too: two names swapped)."""
-        if m.seq in self._backups:
-            was, backup = self._backups[m.seq]
-            since = f"moved to {m.dst} and " if m.dst != was else ""
-            return (f"{was}: {since}saved again since (its earlier version is {backup}, left there); "
-                    f"put back as it is now to {m.src}")
-        was, other, others = self._moved_on[m.seq]
-        line = f"{was}: moved to {m.dst} since; put back from there to {m.src}"
-        if others:
-            names = ", ".join(others)
-            line += f"; its other name {names} stays" if len(others) == 1 else f"; its other names {names} stay"
-        stays = was not in leaving and os.path.lexists(self.root / was)
-        return line + (f"; {was} is {other} now, left there" if stays else "")
 
     def _as_now(self, m, found, at_dst: os.stat_result | None) -> str | None:
         """Where the photo `m` moved is as the user has it now, where it was `found` under a backup
@@ -386,7 +323,7 @@ class Undoer:
         leaving = {m.dst for m in to_move}
         for m in to_move:  # said before the intents name where they were found (`on_found`)
             if m.seq in self._moved_on or m.seq in self._backups:
-                self.on_found(self._found_line(m, leaving), m.run, m.seq)
+                self.on_found(found_line(self.root, m, leaving, self._moved_on, self._backups), m.run, m.seq)
         self.journal.returning(to_move)
         for moving, _, _ in checked:
             returned = []
@@ -423,7 +360,7 @@ class Undoer:
                 if m.seq not in self._moved_on:
                     _with_parents(os.path.dirname(m.dst), self.held)
         for m in found:  # once every group has moved: of two names swapped, neither is "left there"
-            self.found.add(self._found_line(m, set()))
+            self.found.add(found_line(self.root, m, set(), self._moved_on, self._backups))
             if m.seq in self._backups:
                 self._saved[self._backups[m.seq][1]] = m.src
             else:
@@ -444,7 +381,7 @@ class Undoer:
                                           for _, _, gone in checked for m in gone])
         self._yours.clear()
         self._copies.clear()
-        self._say_holders()
+        say_holders(self.root, self.since, self._held, self.conflicts)
         if later:  # checked again where the newer move of their photo left it
             self._put_back([groups[i] for i in sorted(later)])
 
@@ -461,13 +398,6 @@ def _not_a_folder(root: Path, path: str) -> str | None:
         if not stat.S_ISDIR(there.st_mode):
             return os.path.join(*parts[:end])
     return None
-
-
-def _copy_at(m, copy: str) -> str:
-    """The line of `m`'s photo, gone, where a file of its size and time is at `copy` under another
-    name: a copy put back by hand, most likely, yet its content is not compared (the journal keeps
-    no hash of it), so said as a question, and left there."""
-    return f"{m.dst}: a file of its size and time is at {copy} (a copy?); left there (was {m.src})"
 
 
 def _taken_later(checked) -> set[int]:
