@@ -19,6 +19,7 @@ from sorter.files.moves import CHANGED_SINCE_JUDGED, NOT_A_FILE
 from sorter.signals import stop_on_signals
 from sorter.sorting.batches import Sorter
 from sorter.sorting.results import FileResult, Tally, moved_anything
+from sorter.watching.folder_hold import FolderHold
 from sorter.wording import counted
 
 if TYPE_CHECKING:  # watchdog is imported only when a watch starts
@@ -173,77 +174,6 @@ def _latecomers(root: Path, batch: list, latecomers, watcher, alone) -> tuple[li
             watcher.settle(entry)
     return late, rest, back
 
-#: Seconds a batch waits for the folder's lock while `sorter review` moves a photo (milliseconds).
-BATCH_LOCK_WAIT = 30.0
-#: Seconds the end of a watch waits for the lock to tidy `.sorter/` (a review's click holds it for
-#: milliseconds): a stop is not held up for lock files left behind.
-TIDY_WAIT = 1.0
-
-
-class _State:
-    """The watcher's hold on the folder. It holds `.sorter/watching` for as long as it runs
-    (a second watcher, `sort` and `undo` are refused), and the folder's lock only while it
-    sorts a batch, so that `sorter review` can put the folder right between two batches.
-    Both stay real while the folder is watched for days: if someone empties it (`rm -rf DIR/*`
-    takes `.sorter/` too), they would live on as deleted files that exclude nobody."""
-
-    def __init__(self, root: Path) -> None:
-        from sorter.files.lock import FolderLock, Watching
-
-        self.root = root
-        self.watching = Watching(root)
-        self.watching.acquire()  # a second watcher fails here, in milliseconds
-        self.lock: FolderLock | None = FolderLock(root, watcher=True)
-        try:
-            self.lock.acquire()  # a `sort` running: refused at once, before the model loads
-        except BaseException:
-            self.watching.release()
-            raise
-
-    def busy(self, sorter: Sorter) -> None:
-        """The lock taken again for a batch (waiting out a review's correction)."""
-        from sorter.files.journal import journal_path
-        from sorter.files.lock import Watching
-
-        self._hold(BATCH_LOCK_WAIT)
-        # A hard-linked copy made of the folder meanwhile: its sorters go on (`Watching.own`).
-        if not self.watching.own():  # `.sorter/` emptied under it (`rm -rf DIR/*`): taken anew
-            fresh = Watching(self.root)
-            fresh.acquire()  # FolderLocked if another watcher got in meanwhile: we stop
-            self.watching.release()
-            self.watching = fresh
-        if not journal_path(self.root).exists():
-            sorter.close()  # the next move opens a new journal (and a new run)
-
-    def _hold(self, wait: float) -> None:
-        """The folder's lock, taken where this watch does not hold it now (waiting `wait` s)."""
-        from sorter.files.lock import FolderLock
-
-        if self.lock is None:
-            lock = FolderLock(self.root, wait=wait, watcher=True)
-            lock.acquire()
-            self.lock = lock
-
-    def idle(self) -> None:
-        """Nothing to sort: the lock is let go until the next batch."""
-        if self.lock is not None:
-            self.lock.release()
-            self.lock = None
-
-    def release(self) -> None:
-        """The end of the watch. Where it wrote nothing in `.sorter/` but its lock files (it
-        judged no photo), it leaves none, as a sort of such a folder does: removed under the
-        lock, while the folder is still this watch's (`Watching.own`)."""
-        try:
-            if self.watching.own():
-                self._hold(TIDY_WAIT)
-                self.lock.tidy = True
-        except (SorterError, OSError):
-            pass  # a review's click holding it, the folder gone: `.sorter/` stays as it is
-        self.idle()
-        self.watching.release()
-
-
 def watch_folder(
     root: Path,
     *,
@@ -263,7 +193,7 @@ def watch_folder(
     SIGINT/SIGTERM, when called from the main thread without `stop`).
 
     `sorter sort`/`undo` on the same folder are refused while it runs; `sorter review` corrects
-    it between two batches (`_State`). Files already there go through the same completeness check as
+    it between two batches (`FolderHold`). Files already there go through the same completeness check as
     new ones: a download in progress when the watcher starts is not moved half-written.
     A personal model written by `sorter learn` meanwhile is used from the next batch on.
     """
@@ -421,7 +351,7 @@ def watch_folder(
     undo_in: Path | None = root  # where its moves are undone: where the folder is now
     with stop_on_signals(stop) if own_stop else nullcontext():
         # The lock before the model: a second watcher on this folder fails in milliseconds.
-        state = _State(root)
+        state = FolderHold(root)
         try:
             recovered = recover(root)
             if recovered.completed or recovered.rolled_back:
