@@ -314,3 +314,58 @@ def test_a_group_put_back_whole_is_said_in_its_photos_line_alone(tmp_path: Path)
         time.sleep(1.0)  # more scans
     assert said(results) == [("skipped", "IMG.jpg")]
     assert sorted(os.listdir(tmp_path)) == [".sorter", "IMG.MOV", "IMG.jpg", "IMG.xmp", "dogs"]
+
+
+@needs_ffmpeg
+def test_companions_taken_back_out_while_a_watch_runs_are_put_back_said_once(tmp_path: Path) -> None:
+    """QA: a watch filed IMG.jpg into dogs/ with its IMG.MOV and IMG.xmp, then, while it still
+    ran, the user moved the two companions back out: it joined them to the photo again "(its
+    photo went there before it came)", as it learnt of put-backs only at its start. A running
+    watch leaves them there, as it leaves a photo put back while it runs: the video said once,
+    the sidecar in no line. So is a lone video it filed, put back (`mv dogs/clip.MOV .`)."""
+    import time
+
+    from conftest import wait_until
+    from test_watch_restart import said, watching
+
+    write_image(tmp_path / "IMG.jpg", RED)
+    companion(tmp_path / "IMG.xmp")
+    dog_video(tmp_path / "IMG.MOV", 2.0)
+    dog_video(tmp_path / "clip.MOV", 2.0)
+    with watching(tmp_path, FakeClassifier()) as (results, notices):
+        assert wait_until(lambda: len(results) == 2, 20), results
+        assert sorted(os.listdir(tmp_path / "dogs")) == ["IMG.MOV", "IMG.jpg", "IMG.xmp", "clip.MOV"]
+        for name in ("IMG.MOV", "IMG.xmp", "clip.MOV"):
+            (tmp_path / "dogs" / name).rename(tmp_path / name)
+        assert wait_until(lambda: len(results) == 4, 20), results
+        time.sleep(1.0)  # more scans: not said again, not joined
+    assert sorted(said(results)[2:]) == [("skipped", "IMG.MOV"), ("skipped", "clip.MOV")]
+    assert {r.path.name: r.reason for r in results[2:]} == {
+        "IMG.MOV": "you put it back from dogs/IMG.MOV; left there",
+        "clip.MOV": "you put it back from dogs/clip.MOV; left there"}
+    assert sorted(os.listdir(tmp_path)) == [".sorter", "IMG.MOV", "IMG.xmp", "clip.MOV", "dogs"]
+    assert os.listdir(tmp_path / "dogs") == ["IMG.jpg"]
+
+
+@needs_ffmpeg
+def test_companions_a_sort_filed_taken_back_out_while_a_watch_runs_are_put_back_too(tmp_path: Path) -> None:
+    """The same, for a group a sort filed before the watch began: the watch learns where its
+    companions went from the journal, as it learns where the photo went."""
+    import time
+
+    from conftest import wait_until
+    from test_watch_restart import said, watching
+
+    write_image(tmp_path / "IMG.jpg", RED)
+    companion(tmp_path / "IMG.xmp")
+    dog_video(tmp_path / "IMG.MOV", 2.0)
+    sort(tmp_path)
+    with watching(tmp_path, FakeClassifier()) as (results, notices):
+        for name in ("IMG.MOV", "IMG.xmp"):
+            (tmp_path / "dogs" / name).rename(tmp_path / name)
+        assert wait_until(lambda: results, 20), results
+        time.sleep(1.0)  # more scans: not said again, not joined
+    assert said(results) == [("skipped", "IMG.MOV")]
+    assert results[0].reason == "you put it back from dogs/IMG.MOV; left there"
+    assert sorted(os.listdir(tmp_path)) == [".sorter", "IMG.MOV", "IMG.xmp", "dogs"]
+    assert os.listdir(tmp_path / "dogs") == ["IMG.jpg"]

@@ -81,6 +81,9 @@ class Filed:
     other: Filed | None = None
     #: When it moved (seconds since the epoch; None: not known, as in journals before times).
     when: float | None = None
+    #: The companions it took along: (where each was, where it went, `same_file_of` there). One
+    #: taken back out by hand, the same file, is put back (`Latecomers.put_back`), no late companion.
+    companions: tuple[tuple[Path, Path, SameFile | None], ...] = ()
 
 
 class Latecomers:
@@ -97,6 +100,7 @@ class Latecomers:
         #: Photos put back, by the hash of what they are (`put_backs.PutBacks.moved`, and those of `_back`): renamed since.
         self._moved: dict[int, Path] = {}
         self._by_same: dict[tuple[int, ...], tuple[str, str]] = {}  # a remembered photo's `Filed.same` (`_told`) -> its key
+        self._companions: dict[str, tuple[str, str]] = {}  # where a remembered photo's companion was -> the photo's key
         #: What tells a file in the folder (`Identities.key`): on a card whose inode numbers do not
         #: last (exfat-fuse numbers a file anew once the kernel forgets it), its size and time, as
         #: `sort` tells it; a photo put back was filed again by a running watch once renumbered.
@@ -115,6 +119,7 @@ class Latecomers:
         self._by_stem.move_to_end(key)
         if filed.same is not None:
             self._by_same[self._told(filed.same)] = key
+        self._companions.update((str(source), key) for source, _, _ in filed.companions)
         while len(self._by_stem) > self.limit:
             gone, forgotten = self._by_stem.popitem(last=False)
             self._older.add(str(forgotten.source))
@@ -124,6 +129,9 @@ class Latecomers:
         """`filed`, remembered under `key` no longer, out of `_by_same` too (where it is there under it)."""
         if filed.same is not None and self._by_same.get(told := self._told(filed.same)) == key:
             del self._by_same[told]
+        for source, _, _ in filed.companions:
+            if self._companions.get(str(source)) == key:
+                del self._companions[str(source)]
 
     def _told(self, same: SameFile) -> tuple[int, ...]:
         """What tells the photo put back that `same` was taken of in the watched folder
@@ -152,6 +160,7 @@ class Latecomers:
         hand = HandPutBacks(root, state=state, renamed=True) if back is None else None
         # The "seen" records parsed only where wanted: by `seen`, or by `hand` while a kept move's is to come.
         wanted = (lambda: True) if seen is not None else (lambda: hand is not None and hand.waiting)
+        head: tuple[str, int, tuple[str, str]] | None = None  # the photo last remembered: its run, group, key
         for item in moves_and_seen(root, state, with_seen=wanted, also=("back",) if seen is not None else ()):
             if not isinstance(item, Move):
                 if hand is not None:
@@ -165,8 +174,15 @@ class Latecomers:
                 seen(item)
             if item.seq == item.group and not self.joined(root / item.src, root / item.dst, item.time):
                 self.remember(Filed(root / item.src, root / item.dst, item.label, item.confidence, when=item.time))
-        for key, filed in self._by_stem.items():  # only those remembered: LIMIT stats at most
-            self._by_stem[key] = filed = replace(filed, same=same_file_of(filed.destination))
+                head = (item.run, item.seq, _key(root / item.src))
+            elif head is not None and head[:2] == (item.run, item.group) and (filed := self._by_stem.get(head[2])):
+                # A companion it took along (a group's members follow its photo): told where it went.
+                taken = (root / item.src, root / item.dst, None)
+                self._by_stem[head[2]] = replace(filed, companions=(*filed.companions, taken))
+        for key, filed in self._by_stem.items():  # only those remembered: LIMIT stats at most, and their companions
+            companions = tuple((source, where, same_file_of(where)) for source, where, _ in filed.companions)
+            self._by_stem[key] = filed = replace(filed, same=same_file_of(filed.destination), companions=companions)
+            self._companions.update((str(source), key) for source, _, _ in companions)
             if filed.same is not None and filed.destination.relative_to(root).parts[0] in SORTED:
                 self._by_same[self._told(filed.same)] = key  # not one a review put back: where it was is not where it went
         back = put_back(root, state, hand) if back is None else back
@@ -210,6 +226,10 @@ class Latecomers:
         was, same = self._back.get(str(path), (None, None))
         if self._is(same, same_file_of(path)):
             return was
+        # A companion a remembered photo took along, taken back out by hand under its own name (as `sort` has it).
+        for source, where, same in getattr(self._by_stem.get(self._companions.get(str(path))), "companions", ()):
+            if source == path and self._is(same, same_file_of(path)):
+                return where
         filed = self._by_stem.get(_key(path))
         if filed is not None and filed.source == path and self._is(filed.same, same_file_of(path)):
             return filed.destination

@@ -243,7 +243,9 @@ def watch_folder(
         tally.add(result)  # watch never plans without moving: a destination means moved
         if result.status == "moved" and result.destination is not None:
             latecomers.remember(Filed(result.path, result.destination, result.label, result.confidence,
-                                      result.same or same_file_of(result.destination), when=batch_began[0]))
+                                      result.same or same_file_of(result.destination), when=batch_began[0],
+                                      companions=tuple((was, now, same_file_of(now)) for was, now in result.companions
+                                                       if now is not None)))  # one taken back out: put back
         if result.status == "failed" and CHANGED_SINCE_JUDGED in (result.reason or ""):
             watcher.note(result.path)  # another file now, or still being written: judged again once complete
         elif result.status in ("neither", "unsure", "unreadable", "skipped"):
