@@ -179,6 +179,10 @@ def sigterm_interrupts() -> Iterator[list[int]]:
 
     def handler(signum, frame) -> None:
         received.append(signum)
+        if _importing(frame):  # raised there, Python printed it ("Exception ignored in ... cb") and dropped it
+            _DEFERRED.append(signum)
+            _raise_later()
+            return
         raise KeyboardInterrupt
 
     previous = {signal.SIGTERM: signal.signal(signal.SIGTERM, handler)}

@@ -109,6 +109,9 @@ def test_photo_screens_are_drawn_from_the_photos_given_the_same_every_time(tmp_p
     assert sorted({p.parent.name for p in drawn[0]}) == ["calls", "collages", "galleries", "posters"]
     assert len(drawn[0]) == 8
 
-    missing = subprocess.run([sys.executable, str(repo / "benchmarks" / "make_photo_screens.py"), str(tmp_path / "none"),
-                              "--shared", str(tmp_path / "nowhere")], capture_output=True, text=True)
-    assert missing.returncode == 2 and "no photo found under" in missing.stderr
+    (tmp_path / "empty").mkdir()
+    for shared, said in (("empty", "no photo found under"), ("nowhere", "nowhere: no such folder")):
+        missing = subprocess.run([sys.executable, str(repo / "benchmarks" / "make_photo_screens.py"),
+                                  str(tmp_path / "none"), "--shared", str(tmp_path / shared)],
+                                 capture_output=True, text=True)
+        assert missing.returncode == 2 and said in missing.stderr.splitlines()[-1], missing.stderr

@@ -682,3 +682,36 @@ def test_a_ctrl_c_as_a_finished_undo_says_what_it_did_waits_for_every_line(tmp_p
         "removed; nothing is left to undo.\n"  # not "everything was put back": spot.jpg was not
     ), stopped.output
     assert sorted(os.listdir(tmp_path)) == ["dogs", "fido.jpg", "rex.jpg"]  # dogs/2019/ is the user's
+
+
+#: A module whose import sends SIGTERM to its own process part-way, then finishes (`LOADED`).
+SIGNALLED_AS_IMPORTED = """
+import os, signal
+os.kill(os.getpid(), signal.SIGTERM)
+total = 0
+for i in range(100000):  # the handler runs here, between two instructions, inside the import
+    total += i
+LOADED = True
+"""
+
+
+def test_a_kill_as_training_imports_a_module_stops_it_once_the_import_is_done(tmp_path: Path) -> None:
+    """`sorter train` stopped with SIGTERM (`sigterm_interrupts`) while Python imported a module (Keras
+    imports as it builds the first batch): raised inside importlib, the KeyboardInterrupt could be
+    printed as "Exception ignored in ... cb" with its traceback and dropped (ci46). It is raised
+    once the import is done, and the run stops there, as at any other kill."""
+    (tmp_path / "imported_slowly.py").write_text(SIGNALLED_AS_IMPORTED, encoding="utf-8")
+    code = f"""
+import sys, time
+sys.path.insert(0, {str(tmp_path)!r})
+from sorter.signals import sigterm_interrupts
+with sigterm_interrupts() as received:
+    try:
+        import imported_slowly
+        time.sleep(2)
+        print("not stopped")
+    except KeyboardInterrupt:
+        print("stopped", "imported" if "imported_slowly" in sys.modules else "import cut short", received)
+"""
+    run = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=60)
+    assert (run.returncode, run.stdout, run.stderr) == (0, f"stopped imported [{int(signal.SIGTERM)}]\n", "")
