@@ -182,7 +182,7 @@
       }
       lastNamed = [species.value, input.value.trim()];
       if (photo.might_be) lastNamedIn.set(photo.group, lastNamed);
-      correct(photo.id, species.value, input.value);
+      correct(photo, species.value, input.value);
     });
     form.addEventListener("keydown", (event) => {
       if (event.key !== "Escape") return;
@@ -315,8 +315,10 @@
   }
 
   // `notPet`: the answer "Not Luna", which moves nothing: the line says it was heard.
-  function correct(id, choice, pet, notPet) {
-    const body = pet === undefined ? { id, to: choice, generation } : { id, to: choice, pet, generation };
+  // `at`: where this page shows the photo, which the server checks: another tab's correction
+  // since moved it, and this card's button would undo it unseen.
+  function correct(shown, choice, pet, notPet) {
+    const body = { id: shown.id, to: choice, generation, at: shown.path, ...(pet === undefined ? {} : { pet }) };
     return change("/api/move", body, (photo, data) => {
       if (notPet) return `${photo.name} is not ${notPet}: noted; it stays ${place(photo.path)}`;
       // Filed as neither, it went back to the top of the folder, where the sort found it.
@@ -335,7 +337,7 @@
   // A button or key: where the photo already is, on a "Might be Luna" card, is Not Luna.
   function file(photo, choice) {
     const not = photo.might_be && !photo.pet && choice === photo.current ? petOf(photo.might_be)[1] : undefined;
-    return correct(photo.id, choice, undefined, not);
+    return correct(photo, choice, undefined, not);
   }
 
   function takeBack() {

@@ -84,7 +84,8 @@ CSP = (
 )
 PHOTO_URL = re.compile(r"/(thumb|view)/(\d{1,9})")
 CHOICES = ("cat", "dog", "neither")
-EXPECTED = 'expected {"id": NUMBER, "to": "cat" | "dog" | "neither", "generation": "...", "pet": "NAME" (optional)}'
+EXPECTED = ('expected {"id": NUMBER, "to": "cat" | "dog" | "neither", "generation": "...", "pet": "NAME" (optional), '
+            '"at": "PATH" (optional: where the page showed it)}')
 POST_PATHS = frozenset({"/api/move", "/api/undo", "/api/learn"})
 GET_PATHS = frozenset({"/", "/api/groups", "/api/photos", *ASSETS})
 #: What the browser is given instead of the URL (Jupyter's redirect file): a page that sends
@@ -240,14 +241,14 @@ class App:
         try:
             request = json.loads(raw)
             photo_id, choice, generation = request["id"], request["to"], request["generation"]
-            pet = request.get("pet")
+            pet, at = request.get("pet"), request.get("at")
         except (ValueError, KeyError, TypeError, AttributeError, RecursionError):  # RecursionError: `[[[[...`, 1 KB deep
             return _error(400, EXPECTED)
         if type(photo_id) is not int or choice not in CHOICES or not isinstance(generation, str) or not (
             pet is None or isinstance(pet, str)
-        ):
+        ) or not (at is None or isinstance(at, str)):
             return _error(400, EXPECTED)
-        return self._answer(lambda: (self.session.correct(photo_id, choice, generation, pet), []))
+        return self._answer(lambda: (self.session.correct(photo_id, choice, generation, pet, at), []))
 
     def _learn(self) -> Reply:
         """`sorter learn`'s report as lines of text (the page shows them as text), with what it

@@ -1,0 +1,75 @@
+"""`sorter review` open in two tabs, stopped, or learning: what a page that no longer shows the
+folder as it is says, against a real server (plain HTTP as two tabs, and Chromium)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from conftest import layout
+from test_review_server import Client, browser_missing, chromium_page, make_folder, start
+
+
+@pytest.fixture
+def served(tmp_path: Path):
+    root, outside = tmp_path / "pets", tmp_path / "outside"
+    root.mkdir()
+    outside.mkdir()
+    make_folder(root, outside)
+    client, stop, thread = start(root)
+    yield client, root
+    stop.set()
+    thread.join(10)
+
+
+def click(tab: Client, card: dict, to: str):
+    """A button on `card` as `tab` shows it: the page sends where it shows the photo."""
+    return tab.json("POST", "/api/move", {"id": card["id"], "to": to, "generation": tab.generation, "at": card["path"]})
+
+
+@pytest.mark.parametrize("button", ["dog", "neither"])
+def test_a_tab_that_still_shows_a_photo_where_another_tab_filed_it_from_moves_nothing(served, button) -> None:
+    """Tab A files the person in cats/; tab B, loaded before, still shows it in dogs/: its Dog
+    (the pressed button) or Neither would undo A's correction unseen. Refused, nothing moved."""
+    client, root = served
+    tab_a, tab_b = client, Client(client.url)
+    shown_a, shown_b = tab_a.cards()["person.jpg"], tab_b.cards()["person.jpg"]
+    assert shown_b["path"] == "dogs/person.jpg"
+    assert click(tab_a, shown_a, "cat")[0] == 200
+    before = layout(root)
+
+    status, answer = click(tab_b, shown_b, button)
+
+    assert (status, answer) == (409, {"error": "dogs/person.jpg is no longer there; reload the page"})
+    assert layout(root) == before and (root / "cats" / "person.jpg").is_file()
+    # Reloaded, tab B shows it in cats/ and its Dog moves it, as asked.
+    assert click(tab_b, tab_b.cards()["person.jpg"], "dog")[0] == 200
+    assert (root / "dogs" / "person.jpg").is_file()
+
+
+def test_a_click_that_names_no_place_as_text_is_refused(served) -> None:
+    client, _ = served
+    card = client.cards()["person.jpg"]
+    status, answer = client.json("POST", "/api/move", {"id": card["id"], "to": "cat", "generation": client.generation,
+                                                       "at": ["dogs"]})
+    assert status == 400 and "at" in answer["error"]
+
+
+@pytest.mark.skipif(browser_missing() is not None, reason=str(browser_missing()))
+def test_in_chromium_a_second_tab_showing_a_photo_filed_from_the_first_asks_for_a_reload(served) -> None:
+    from playwright.sync_api import expect
+
+    client, root = served
+    with chromium_page(client.url) as tab_a:
+        tab_b = tab_a.context.browser.new_page()  # its own cookie, from the URL
+        tab_b.goto(client.url)
+        card_b = tab_b.locator("figure", has_text="person.jpg")
+        expect(card_b.get_by_role("button", name="Dog", exact=True)).to_have_attribute("aria-pressed", "true")
+        tab_a.locator("figure", has_text="person.jpg").get_by_role("button", name="Cat", exact=True).click()
+        expect(tab_a.locator("#status")).to_have_text("person.jpg is in cats/")
+
+        card_b.get_by_role("button", name="Dog", exact=True).click()
+
+        expect(tab_b.locator("#status")).to_have_text("dogs/person.jpg is no longer there; reload the page")
+        assert (root / "cats" / "person.jpg").is_file() and not (root / "dogs" / "person.jpg").exists()
+        tab_b.screenshot(path=str(root.parent / "tab_b.png"))
