@@ -3,20 +3,23 @@ folder as it is says, against a real server (plain HTTP as two tabs, and Chromiu
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import pytest
 from conftest import layout
 from test_review_server import Client, browser_missing, chromium_page, make_folder, start
 
+from sorter.learning import learn as learning
+
 
 @pytest.fixture
-def served(tmp_path: Path):
+def served(tmp_path: Path, fake_model):
     root, outside = tmp_path / "pets", tmp_path / "outside"
     root.mkdir()
     outside.mkdir()
     make_folder(root, outside)
-    client, stop, thread = start(root)
+    client, stop, thread = start(root, fake_model)
     yield client, root
     stop.set()
     thread.join(10)
@@ -73,3 +76,34 @@ def test_in_chromium_a_second_tab_showing_a_photo_filed_from_the_first_asks_for_
         expect(tab_b.locator("#status")).to_have_text("dogs/person.jpg is no longer there; reload the page")
         assert (root / "cats" / "person.jpg").is_file() and not (root / "dogs" / "person.jpg").exists()
         tab_b.screenshot(path=str(root.parent / "tab_b.png"))
+
+
+@pytest.mark.skipif(browser_missing() is not None, reason=str(browser_missing()))
+def test_in_chromium_a_tab_opened_while_learn_runs_says_what_it_learnt_once_done(served, monkeypatch) -> None:
+    """It said "learning…" until reloaded, and refused every click with "still learning"."""
+    from playwright.sync_api import expect
+
+    client, root = served
+    gate, began, real = threading.Event(), threading.Event(), learning.learn
+    monkeypatch.setattr(learning, "learn", lambda *args, **kwargs: (began.set(), gate.wait(20), real(*args, **kwargs))[2])
+    with chromium_page(client.url) as tab_a:
+        tab_a.locator("figure", has_text="person.jpg").get_by_role("button", name="Neither", exact=True).click()
+        expect(tab_a.locator("#status")).to_have_text("person.jpg is back at the top of the folder")
+        tab_a.get_by_role("button", name="Learn from my corrections").click()
+        assert began.wait(10)
+        tab_b = tab_a.context.browser.new_page()
+        tab_b.goto(client.url)
+        expect(tab_b.get_by_role("button", name="learning\u2026")).to_be_disabled()
+        expect(tab_b.locator("#status")).to_have_text(
+            "sorter is learning from your corrections: this page says what it learnt once it is done")
+
+        gate.set()
+
+        said = "nothing learnt: your 1 correction is not learnt yet (see the report)"
+        expect(tab_a.locator("#status")).to_have_text(said)
+        expect(tab_b.locator("#status")).to_have_text(said)
+        expect(tab_b.get_by_role("region", name="what sorter learnt")).to_contain_text("dog -> neither")
+        expect(tab_b.get_by_role("button", name="Learn from my corrections")).to_be_enabled()
+        tab_b.screenshot(path=str(root.parent / "learnt_b.png"))
+        tab_b.locator("figure", has_text="tree.jpg").get_by_role("button", name="Dog", exact=True).click()
+        expect(tab_b.locator("#status")).to_have_text("tree.jpg is in dogs/")

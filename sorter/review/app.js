@@ -365,25 +365,57 @@
   // `sorter learn` on the folder; its report goes in the panel as text, line by line.
   async function learn() {
     if (learning) return;
-    learning = true;
-    learnButton.disabled = true;
-    learnButton.textContent = "learning\u2026";
+    isLearning();
     say("");
     report.hidden = true;
     try {
-      const data = await api("/api/learn", {});
-      const lines = [...data.lines, ...data.unreadable.map((name) => `unreadable: ${name}`)];
-      // A line of the table (its columns aligned with runs of spaces) stays one line: `.row`.
-      report.querySelector("pre").replaceChildren(...lines.map((line) =>
-        el("span", { class: / {2,}\S/.test(line.trim()) ? "row" : "", text: line })));
-      report.hidden = false;
-      say(...learnt(data));
+      showLearnt(await api("/api/learn", {}));
     } catch (error) {
       say(error.message, true);
     } finally {
-      learning = false;
-      learnButton.disabled = false;
-      learnButton.textContent = "Learn from my corrections";
+      doneLearning();
+    }
+  }
+
+  function showLearnt(data) {
+    const lines = [...data.lines, ...data.unreadable.map((name) => `unreadable: ${name}`)];
+    // A line of the table (its columns aligned with runs of spaces) stays one line: `.row`.
+    report.querySelector("pre").replaceChildren(...lines.map((line) =>
+      el("span", { class: / {2,}\S/.test(line.trim()) ? "row" : "", text: line })));
+    report.hidden = false;
+    say(...learnt(data));
+  }
+
+  function isLearning() {
+    learning = true;
+    learnButton.disabled = true;
+    learnButton.textContent = "learning\u2026";
+  }
+
+  function doneLearning() {
+    learning = false;
+    learnButton.disabled = false;
+    learnButton.textContent = "Learn from my corrections";
+  }
+
+  // A page loaded while another tab's learn ran: it asks every second, and once learn is done
+  // says what it learnt (or why it failed), where it was stuck on "learning…" until a reload.
+  async function awaitLearn() {
+    for (;;) {
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      let data;
+      try {
+        data = await api("/api/learning");
+      } catch (error) {
+        say(error.message, true);
+        continue;
+      }
+      if (data.learning) continue;
+      doneLearning();
+      if (data.learnt === null) say("");
+      else if (data.learnt.error) say(data.learnt.error, true);
+      else showLearnt(data.learnt);
+      return;
     }
   }
 
@@ -447,10 +479,9 @@
       for (const group of data.groups) loaded(section(group), group.photos);
       counts(data.groups);
       if (data.learning) { // asked before this page loaded (a reload, another tab): its report goes there
-        learning = true;
-        learnButton.disabled = true;
-        learnButton.textContent = "learning\u2026";
-        say("sorter is learning from your corrections: reload the page once it is done");
+        isLearning();
+        say("sorter is learning from your corrections: this page says what it learnt once it is done");
+        awaitLearn();
       }
       performance.mark("sorter-cards");
     } catch (error) {
