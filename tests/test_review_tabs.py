@@ -3,6 +3,9 @@ folder as it is says, against a real server (plain HTTP as two tabs, and Chromiu
 
 from __future__ import annotations
 
+import signal
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -107,3 +110,36 @@ def test_in_chromium_a_tab_opened_while_learn_runs_says_what_it_learnt_once_done
         tab_b.screenshot(path=str(root.parent / "learnt_b.png"))
         tab_b.locator("figure", has_text="tree.jpg").get_by_role("button", name="Dog", exact=True).click()
         expect(tab_b.locator("#status")).to_have_text("tree.jpg is in dogs/")
+
+
+@pytest.mark.skipif(browser_missing() is not None, reason=str(browser_missing()))
+def test_in_chromium_a_click_once_the_server_stopped_says_how_to_go_on(tmp_path: Path) -> None:
+    """Ctrl-C in the terminal, then a click: the browser's own "Failed to fetch" said nothing
+    of why or what to do. The folder is quoted as a shell reads it back."""
+    from playwright.sync_api import expect
+
+    root, outside = tmp_path / "Ann's pets", tmp_path / "outside"
+    root.mkdir()
+    outside.mkdir()
+    make_folder(root, outside)
+    process = subprocess.Popen([sys.executable, "-m", "sorter", "review", str(root), "--no-browser"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        url = process.stdout.readline().strip()
+        with chromium_page(url) as page:
+            dog = page.locator("figure", has_text="cat.jpg").first.get_by_role("button", name="Dog", exact=True)
+            expect(dog).to_be_visible()
+            process.send_signal(signal.SIGINT)
+            assert process.wait(timeout=20) == 0
+            quoted = "'" + str(root).replace("'", "'\\''") + "'"
+
+            dog.click()
+
+            said = f"the review server has stopped: run `sorter review {quoted}` again to go on"
+            expect(page.locator("#status")).to_have_text(said)
+            page.keyboard.press("u")
+            expect(page.locator("#status")).to_have_text(said)
+            page.screenshot(path=str(tmp_path / "stopped.png"))
+    finally:
+        process.kill()
+    assert (root / "cats" / "cat.jpg").is_file()

@@ -16,6 +16,7 @@
   const sections = new Map(); // group key -> {group, el, grid, count, chip, more, cursor}
   let pageSize = 100;
   let generation = ""; // the server's numbering of the photos this page shows
+  let folder = "DIR"; // the folder reviewed, as the server names it
   let maxName = 64; // the longest pet's name the server takes (its "max_pet_name")
   let learning = false; // the server makes corrections wait while it learns: say so instead
   const petLists = {}; // species -> the <datalist> of its named pets, which a name's field offers
@@ -44,6 +45,12 @@
     return `${counted(total - videos, "photo")}${videos ? ` and ${counted(videos, "video")}` : ""}`;
   }
 
+  // The folder as a shell reads it back, for a command to copy: quoted where it holds a space,
+  // a quote or anything else the shell would take for its own.
+  function shellQuoted(path) {
+    return /^[\w@%+=:,./-]+$/.test(path) ? path : `'${path.replaceAll("'", "'\\''")}'`;
+  }
+
   function say(text, bad = false) {
     status.textContent = text;
     status.className = bad ? "bad" : "";
@@ -55,7 +62,13 @@
       headers: { "Content-Type": "application/json", "X-Sorter-Token": token },
       body: JSON.stringify(body),
     };
-    const response = await fetch(path, { credentials: "same-origin", ...init });
+    let response;
+    try {
+      response = await fetch(path, { credentials: "same-origin", ...init });
+    } catch {  // no answer at all (an HTTP error is one): the server was stopped, Ctrl-C say
+      throw Object.assign(new Error(`the review server has stopped: run \`sorter review ${shellQuoted(folder)}\` again to go on`),
+        { stopped: true });
+    }
     const data = await response.json().catch(() => ({ error: `${response.status} ${response.statusText}` }));
     if (!response.ok) throw new Error(data.error || response.statusText);
     return data;
@@ -408,6 +421,7 @@
         data = await api("/api/learning");
       } catch (error) {
         say(error.message, true);
+        if (error.stopped) return;
         continue;
       }
       if (data.learning) continue;
@@ -471,6 +485,7 @@
       pageSize = data.page;
       generation = data.generation;
       maxName = data.max_pet_name;
+      folder = data.folder;
       showPets(data.pets);
       document.getElementById("title").textContent = `Review ${data.folder}`;
       document.title = `sorter review: ${data.folder}`;
