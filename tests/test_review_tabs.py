@@ -143,3 +143,24 @@ def test_in_chromium_a_click_once_the_server_stopped_says_how_to_go_on(tmp_path:
     finally:
         process.kill()
     assert (root / "cats" / "cat.jpg").is_file()
+
+
+@pytest.mark.skipif(browser_missing() is not None, reason=str(browser_missing()))
+def test_in_chromium_on_a_phone_a_long_pets_name_wraps_in_the_status_line(served) -> None:
+    """At 390 px, the line saying where a cat with a 60-letter name went was cut, and the page
+    541 px wide: it scrolled sideways."""
+    from playwright.sync_api import expect
+
+    client, root = served
+    name = "Bartholomew" * 5 + "Whiskers"[:5]
+    with chromium_page(client.url) as page:
+        page.set_viewport_size({"width": 390, "height": 844})
+        card = page.locator("figure", has_text="cat.jpg").first
+        card.get_by_role("button", name="Name\u2026").click()
+        card.locator("input").fill(name)
+        card.locator("input").press("Enter")
+        expect(page.locator("#status")).to_contain_text(f"cat.jpg is in cats/{name}/")
+        page.screenshot(path=str(root.parent / "phone.png"))
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390
+        box = page.locator("#status").bounding_box()
+        assert box["x"] + box["width"] <= 390
