@@ -164,3 +164,26 @@ def test_in_chromium_on_a_phone_a_long_pets_name_wraps_in_the_status_line(served
         assert page.evaluate("document.documentElement.scrollWidth") <= 390
         box = page.locator("#status").bounding_box()
         assert box["x"] + box["width"] <= 390
+
+
+@pytest.mark.skipif(browser_missing() is not None, reason=str(browser_missing()))
+def test_in_chromium_a_photo_with_no_preview_is_no_link(tmp_path: Path) -> None:
+    """Its "no preview" opened the server's raw `{"error": "no preview"}` in a new tab."""
+    from playwright.sync_api import expect
+
+    root, outside = tmp_path / "pets", tmp_path / "outside"
+    root.mkdir()
+    outside.mkdir()
+    make_folder(root, outside)
+    (root / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 not a photo")
+    client, stop, thread = start(root)
+    try:
+        with chromium_page(client.url) as page:
+            card = page.locator("figure", has_text="broken.jpg")
+            expect(card.locator(".pic")).to_have_text("no preview")
+            expect(card.locator(".pic a")).to_have_count(0)
+            expect(page.locator("figure", has_text="cat.jpg").first.locator(".pic a img")).to_have_count(1)
+            card.screenshot(path=str(tmp_path / "no_preview.png"))
+    finally:
+        stop.set()
+        thread.join(10)

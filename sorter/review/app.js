@@ -92,8 +92,9 @@
   function card(photo) {
     const thumb = `/thumb/${photo.id}?v=${generation}`;
     const img = el("img", { src: thumb, alt: photo.name, loading: "lazy", decoding: "async" });
-    img.addEventListener("error", () => img.replaceWith(el("span", { class: "none", text: "no preview" })));
     const link = el("a", { href: `/view/${photo.id}?v=${generation}`, target: "_blank", rel: "noopener" }, img);
+    // Not a link then: it opened the server's `{"error": "no preview"}`, as raw JSON.
+    img.addEventListener("error", () => link.replaceWith(el("span", { class: "none", text: "no preview" })));
     let said;
     const mightBe = photo.might_be && petOf(photo.might_be); // [species, name]
     if (mightBe) {  // how close her head came, as the sort's own page says it
