@@ -16,6 +16,7 @@
   const sections = new Map(); // group key -> {group, el, grid, count, chip, more, cursor}
   let pageSize = 100;
   let generation = ""; // the server's numbering of the photos this page shows
+  let folder = "DIR"; // the folder reviewed, as the server names it
   let maxName = 64; // the longest pet's name the server takes (its "max_pet_name")
   let learning = false; // the server makes corrections wait while it learns: say so instead
   const petLists = {}; // species -> the <datalist> of its named pets, which a name's field offers
@@ -44,6 +45,12 @@
     return `${counted(total - videos, "photo")}${videos ? ` and ${counted(videos, "video")}` : ""}`;
   }
 
+  // The folder as a shell reads it back, for a command to copy: quoted where it holds a space,
+  // a quote or anything else the shell would take for its own.
+  function shellQuoted(path) {
+    return /^[\w@%+=:,./-]+$/.test(path) ? path : `'${path.replaceAll("'", "'\\''")}'`;
+  }
+
   function say(text, bad = false) {
     status.textContent = text;
     status.className = bad ? "bad" : "";
@@ -55,7 +62,13 @@
       headers: { "Content-Type": "application/json", "X-Sorter-Token": token },
       body: JSON.stringify(body),
     };
-    const response = await fetch(path, { credentials: "same-origin", ...init });
+    let response;
+    try {
+      response = await fetch(path, { credentials: "same-origin", ...init });
+    } catch {  // no answer at all (an HTTP error is one): the server was stopped, Ctrl-C say
+      throw Object.assign(new Error(`the review server has stopped: run \`sorter review ${shellQuoted(folder)}\` again to go on`),
+        { stopped: true });
+    }
     const data = await response.json().catch(() => ({ error: `${response.status} ${response.statusText}` }));
     if (!response.ok) throw new Error(data.error || response.statusText);
     return data;
@@ -79,8 +92,9 @@
   function card(photo) {
     const thumb = `/thumb/${photo.id}?v=${generation}`;
     const img = el("img", { src: thumb, alt: photo.name, loading: "lazy", decoding: "async" });
-    img.addEventListener("error", () => img.replaceWith(el("span", { class: "none", text: "no preview" })));
     const link = el("a", { href: `/view/${photo.id}?v=${generation}`, target: "_blank", rel: "noopener" }, img);
+    // Not a link then: it opened the server's `{"error": "no preview"}`, as raw JSON.
+    img.addEventListener("error", () => link.replaceWith(el("span", { class: "none", text: "no preview" })));
     let said;
     const mightBe = photo.might_be && petOf(photo.might_be); // [species, name]
     if (mightBe) {  // how close her head came, as the sort's own page says it
@@ -182,7 +196,7 @@
       }
       lastNamed = [species.value, input.value.trim()];
       if (photo.might_be) lastNamedIn.set(photo.group, lastNamed);
-      correct(photo.id, species.value, input.value);
+      correct(photo, species.value, input.value);
     });
     form.addEventListener("keydown", (event) => {
       if (event.key !== "Escape") return;
@@ -315,8 +329,10 @@
   }
 
   // `notPet`: the answer "Not Luna", which moves nothing: the line says it was heard.
-  function correct(id, choice, pet, notPet) {
-    const body = pet === undefined ? { id, to: choice, generation } : { id, to: choice, pet, generation };
+  // `at`: where this page shows the photo, which the server checks: another tab's correction
+  // since moved it, and this card's button would undo it unseen.
+  function correct(shown, choice, pet, notPet) {
+    const body = { id: shown.id, to: choice, generation, at: shown.path, ...(pet === undefined ? {} : { pet }) };
     return change("/api/move", body, (photo, data) => {
       if (notPet) return `${photo.name} is not ${notPet}: noted; it stays ${place(photo.path)}`;
       // Filed as neither, it went back to the top of the folder, where the sort found it.
@@ -335,7 +351,7 @@
   // A button or key: where the photo already is, on a "Might be Luna" card, is Not Luna.
   function file(photo, choice) {
     const not = photo.might_be && !photo.pet && choice === photo.current ? petOf(photo.might_be)[1] : undefined;
-    return correct(photo.id, choice, undefined, not);
+    return correct(photo, choice, undefined, not);
   }
 
   function takeBack() {
@@ -363,25 +379,58 @@
   // `sorter learn` on the folder; its report goes in the panel as text, line by line.
   async function learn() {
     if (learning) return;
-    learning = true;
-    learnButton.disabled = true;
-    learnButton.textContent = "learning\u2026";
+    isLearning();
     say("");
     report.hidden = true;
     try {
-      const data = await api("/api/learn", {});
-      const lines = [...data.lines, ...data.unreadable.map((name) => `unreadable: ${name}`)];
-      // A line of the table (its columns aligned with runs of spaces) stays one line: `.row`.
-      report.querySelector("pre").replaceChildren(...lines.map((line) =>
-        el("span", { class: / {2,}\S/.test(line.trim()) ? "row" : "", text: line })));
-      report.hidden = false;
-      say(...learnt(data));
+      showLearnt(await api("/api/learn", {}));
     } catch (error) {
       say(error.message, true);
     } finally {
-      learning = false;
-      learnButton.disabled = false;
-      learnButton.textContent = "Learn from my corrections";
+      doneLearning();
+    }
+  }
+
+  function showLearnt(data) {
+    const lines = [...data.lines, ...data.unreadable.map((name) => `unreadable: ${name}`)];
+    // A line of the table (its columns aligned with runs of spaces) stays one line: `.row`.
+    report.querySelector("pre").replaceChildren(...lines.map((line) =>
+      el("span", { class: / {2,}\S/.test(line.trim()) ? "row" : "", text: line })));
+    report.hidden = false;
+    say(...learnt(data));
+  }
+
+  function isLearning() {
+    learning = true;
+    learnButton.disabled = true;
+    learnButton.textContent = "learning\u2026";
+  }
+
+  function doneLearning() {
+    learning = false;
+    learnButton.disabled = false;
+    learnButton.textContent = "Learn from my corrections";
+  }
+
+  // A page loaded while another tab's learn ran: it asks every second, and once learn is done
+  // says what it learnt (or why it failed), where it was stuck on "learning…" until a reload.
+  async function awaitLearn() {
+    for (;;) {
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      let data;
+      try {
+        data = await api("/api/learning");
+      } catch (error) {
+        say(error.message, true);
+        if (error.stopped) return;
+        continue;
+      }
+      if (data.learning) continue;
+      doneLearning();
+      if (data.learnt === null) say("");
+      else if (data.learnt.error) say(data.learnt.error, true);
+      else showLearnt(data.learnt);
+      return;
     }
   }
 
@@ -437,6 +486,7 @@
       pageSize = data.page;
       generation = data.generation;
       maxName = data.max_pet_name;
+      folder = data.folder;
       showPets(data.pets);
       document.getElementById("title").textContent = `Review ${data.folder}`;
       document.title = `sorter review: ${data.folder}`;
@@ -445,10 +495,9 @@
       for (const group of data.groups) loaded(section(group), group.photos);
       counts(data.groups);
       if (data.learning) { // asked before this page loaded (a reload, another tab): its report goes there
-        learning = true;
-        learnButton.disabled = true;
-        learnButton.textContent = "learning\u2026";
-        say("sorter is learning from your corrections: reload the page once it is done");
+        isLearning();
+        say("sorter is learning from your corrections: this page says what it learnt once it is done");
+        awaitLearn();
       }
       performance.mark("sorter-cards");
     } catch (error) {

@@ -84,9 +84,10 @@ CSP = (
 )
 PHOTO_URL = re.compile(r"/(thumb|view)/(\d{1,9})")
 CHOICES = ("cat", "dog", "neither")
-EXPECTED = 'expected {"id": NUMBER, "to": "cat" | "dog" | "neither", "generation": "...", "pet": "NAME" (optional)}'
+EXPECTED = ('expected {"id": NUMBER, "to": "cat" | "dog" | "neither", "generation": "...", "pet": "NAME" (optional), '
+            '"at": "PATH" (optional: where the page showed it)}')
 POST_PATHS = frozenset({"/api/move", "/api/undo", "/api/learn"})
-GET_PATHS = frozenset({"/", "/api/groups", "/api/photos", *ASSETS})
+GET_PATHS = frozenset({"/", "/api/groups", "/api/photos", "/api/learning", *ASSETS})
 #: What the browser is given instead of the URL (Jupyter's redirect file): a page that sends
 #: it on at once, a link for a browser that runs no script and follows no refresh.
 REDIRECT = """<!DOCTYPE html>
@@ -139,6 +140,7 @@ class App:
         self.hosts = {f"127.0.0.1:{port}", f"localhost:{port}", f"[::1]:{port}"}
         self.origins = {f"http://{host}" for host in self.hosts}
         self._page = resources.files("sorter.review").joinpath("app.html").read_text(encoding="utf-8")
+        self.learnt: bytes = b"null"  # the last learn's answer, for a tab opened while it ran (/api/learning)
 
     @property
     def url(self) -> str:
@@ -169,7 +171,9 @@ class App:
             if url.path == "/api/move":
                 return self._move(body)
             if url.path == "/api/learn":
-                return self._learn()
+                reply = self._learn()
+                self.learnt = reply.body
+                return reply
             return self._answer(self.session.take_back)
         if method == "GET" and url.path not in POST_PATHS:
             return self._get(url.path, query)
@@ -196,6 +200,8 @@ class App:
             return _json(self._groups(first_page=True))
         if path == "/api/photos":
             return self._photos(query)
+        if path == "/api/learning":  # asked by a tab that says "learning…": once done, what it learnt
+            return _json({"learning": self.session.learning, "learnt": json.loads(self.learnt)})
         photo = PHOTO_URL.fullmatch(path)
         if photo is None:
             return _error(404, "not found")
@@ -240,14 +246,14 @@ class App:
         try:
             request = json.loads(raw)
             photo_id, choice, generation = request["id"], request["to"], request["generation"]
-            pet = request.get("pet")
+            pet, at = request.get("pet"), request.get("at")
         except (ValueError, KeyError, TypeError, AttributeError, RecursionError):  # RecursionError: `[[[[...`, 1 KB deep
             return _error(400, EXPECTED)
         if type(photo_id) is not int or choice not in CHOICES or not isinstance(generation, str) or not (
             pet is None or isinstance(pet, str)
-        ):
+        ) or not (at is None or isinstance(at, str)):
             return _error(400, EXPECTED)
-        return self._answer(lambda: (self.session.correct(photo_id, choice, generation, pet), []))
+        return self._answer(lambda: (self.session.correct(photo_id, choice, generation, pet, at), []))
 
     def _learn(self) -> Reply:
         """`sorter learn`'s report as lines of text (the page shows them as text), with what it

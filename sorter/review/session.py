@@ -205,12 +205,14 @@ class Session:
         """`learn` is running (from this page or another tab): corrections wait for it."""
         return self._learning.locked()
 
-    def correct(self, photo_id: int, choice: Choice, generation: str, pet: object = None) -> Photo:
+    def correct(self, photo_id: int, choice: Choice, generation: str, pet: object = None, at: str | None = None) -> Photo:
         """File the photo (with its companions) as `choice`, journaled; the photo as it is now.
         `pet`: a named pet's name as the page sent it (cat or dog only): into that pet's folder,
         made if new (journaled, so undo removes it). `generation`: the catalog the page's
-        numbers are from. Raises FolderLocked (busy) or ReviewConflict, also for a name that is
-        no folder's."""
+        numbers are from. `at`: where the page showed the photo; another tab of this review that
+        filed it since moved it from there, and a click on the old card would undo that tab's
+        correction unseen (or say "it is in dogs/" of a photo now in cats/). Raises FolderLocked
+        (busy) or ReviewConflict, also for a name that is no folder's."""
         from sorter.files.companions import find_companions
         from sorter.files.filing import file_groups
         from sorter.files.identities import lstat_of
@@ -223,6 +225,8 @@ class Session:
             photo = self.photo(photo_id)
             if photo is None:
                 raise ReviewConflict(f"no photo number {photo_id}")
+            if at is not None and at != photo.path:  # filed from another tab since: every button, not only the pressed one
+                raise ReviewConflict(f"{at} is no longer there; reload the page")
             if pet is not None:
                 if choice == "neither":
                     raise ReviewConflict("only a cat or a dog is a named pet")
