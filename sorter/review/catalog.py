@@ -140,6 +140,9 @@ class Catalog:
         self.here: PetFolders | None = None
         #: The folder's filesystem keeps inode numbers (`identities.inodes_last`): how `identity` tells a file.
         self.inodes_last = True
+        #: The folders listed ("." the folder's top, cats/, dogs/ and each folder in them), and those a
+        #: click filed into since: a file moved in or out of one by hand changes its time (`Session`).
+        self.folders: set[str] = {"."}
 
     def pet_named(self, label: str, name: str) -> str:
         """The folder in cats/ (dogs/) a pet's name typed on the page files into: a folder of that
@@ -447,6 +450,7 @@ def load_catalog(root: Path, state, here: PetFolders | None = None) -> Catalog:
     # Photos in other subfolders (a --recursive sort, put back where they came from): only
     # those sorter has a word about, so the folder's whole tree is never walked.
     scanned = {os.path.relpath(where, root) for where, _ in listed}
+    catalog.folders |= scanned
     deeper = {
         rel for rel in [*verdicts, *filed]
         if "/" in rel and (rel.split("/", 1)[0] not in CLASS_FOLDERS.values() or rel.count("/") > 1)
