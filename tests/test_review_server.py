@@ -467,6 +467,37 @@ def test_a_reload_lists_a_companion_taken_back_out_by_hand_as_a_fresh_server_doe
         thread.join(10)
 
 
+def test_another_file_renamed_over_a_sorted_photo_is_shown_as_a_new_photo_not_with_its_label(served) -> None:
+    """A sync client's rename puts a cat photo at dogs/person.jpg (filed a dog at 99%) and at
+    tree.jpg (left in place, neither at 100%). The journal's word is about the files it moved or
+    judged (device, inode, size and time), not these: each is shown as a new photo would be, with
+    no confidence (in dogs/, as one put there by hand; at the top, not sorted yet), and its
+    buttons work. A fresh server says the same."""
+    client, root, tmp, _ = served
+    cards = client.cards()
+    assert cards["person.jpg"]["confidence"] > 0.99 and cards["tree.jpg"]["confidence"] == 1.0
+    names = ("dogs/person.jpg", "tree.jpg")
+    for n, _ in enumerate(names):  # both made first: neither takes the inode of a photo replaced
+        write_image(tmp / f"x{n}.jpg", BLUE)
+    for n, name in enumerate(names):
+        os.rename(tmp / f"x{n}.jpg", root / name)
+    fresh, stop, thread = start(root)
+    try:
+        for reloaded in (client.cards(), fresh.cards()):
+            person, tree = reloaded["person.jpg"], reloaded["tree.jpg"]
+            assert (person["heading"], person["label"], person["confidence"], person["shown"]) == (
+                ("moved", "dogs/"), "dog", None, None)
+            assert person["origin"] is None and person["current"] == "dog"
+            assert (tree["heading"], tree["confidence"], tree["reason"]) == (
+                ("unsorted", "not sorted yet"), None, "not sorted yet")
+    finally:
+        stop.set()
+        thread.join(10)
+    cards = client.cards()
+    assert client.move(cards["person.jpg"]["id"], "cat")[0] == 200 and (root / "cats" / "person.jpg").is_file()
+    assert client.move(cards["tree.jpg"]["id"], "cat")[0] == 200 and (root / "cats" / "tree.jpg").is_file()
+
+
 def test_a_click_stands_beside_another_sorters_finished_moves_of_other_photos_only(served) -> None:
     """What a click may ignore of what another sorter wrote since the page was listed: moves
     of other photos, each finished (a watcher's batch). A word about the clicked photo itself,
