@@ -410,7 +410,9 @@ class Session:
             # as every command shows it (cut, never rounded up: 0.99996 is 99.9%), not again in JS
             "shown": None if photo.confidence is None else percent(photo.confidence, 1),
             "reason": photo.reason, "origin": photo.origin, "choice": photo.choice, "pet": photo.pet,
-            "might_be": photo.might_be, "likeness": photo.likeness, "with": [c.name for c in companions],
+            "might_be": photo.might_be, "likeness": photo.likeness,  # "Luna? 89%" for 0.8995, cut as `shown`
+            "likeness_shown": None if photo.might_be is None else percent(photo.likeness),
+            "with": [c.name for c in companions],
             "video": photo.video, "seconds": posters.seconds(self.root, photo.path) if photo.video else None,
         }
 
