@@ -315,6 +315,35 @@ def test_the_sorts_own_page_shows_what_a_named_pet_might_be_first(tmp_path: Path
     assert "3 files: 3 moved, 0 left in place" in page  # counted once, where they went
 
 
+def test_how_close_a_named_pet_came_is_cut_never_rounded_up_on_both_pages(tmp_path: Path, fake_model) -> None:
+    """Luna's head came within 0.8995 and 0.7985 of two photos: "Luna? 89%" and "Luna? 79%", as
+    every confidence is shown (cut at its last digit), on the review server's cards (the text
+    made in Python, which the page's script draws) and on the sort's own page; never 90% and 80%.
+    Kept in .sorter/suggestions.json, 0.89996 is cut to 0.8999 there too, not rounded to 0.9."""
+    from dataclasses import replace
+
+    from sorter.review.page import ReviewPage
+
+    root = sorted_with_near_misses(tmp_path / "roll", fake_model)
+    noted = suggestions.read(root)
+    chances = {"cats/close.png": 0.89996, "cats/closer.png": 0.7985}
+    noted.pets["cats/Luna"] = [replace(s, chance=chances[s.path]) for s in noted.pets["cats/Luna"]]
+    suggestions.write(root, noted)
+    assert {s.chance for s in suggestions.read(root).pets["cats/Luna"]} == {0.8999, 0.7985}
+    client, stop, thread = start(root)
+    try:
+        cards = client.cards()
+        assert (cards["close.png"]["likeness_shown"], cards["closer.png"]["likeness_shown"]) == ("89%", "79%")
+        assert cards["plain.png"]["likeness_shown"] is None
+    finally:
+        stop.set()
+        thread.join(10)
+    page = ReviewPage(root)
+    page.ask({path: ("cats/Luna", chance) for path, chance in {**chances, "cats/close.png": 0.8995}.items()})
+    written = page.write().read_text()
+    assert "Luna? 89%" in written and "Luna? 79%" in written and "90%" not in written
+
+
 def test_the_photos_a_named_pet_came_close_to_are_asked_about_first(tmp_path: Path, fake_model) -> None:
     """A sort leaves in cats/ two photos Luna's head came close to naming and notes them; the
     review page shows them first, as "might be cats/Luna/" (Name… starts with her name). Named,

@@ -437,14 +437,65 @@ def test_what_each_card_says_comes_from_the_journal_and_the_last_sorts_record(se
     assert (cards["person.jpg"]["heading"], cards["person.jpg"]["label"]) == (("moved", "dogs/"), "dog")
     assert cards["person.jpg"]["confidence"] == person["confidence"] and cards["person.jpg"]["with"] == ["person.MOV"]
     assert cards["tree.jpg"]["heading"] == ("neither", "not a cat or a dog") and cards["tree.jpg"]["confidence"] == 1.0
-    write_image(root / "late.jpg", RED)  # arrived after the sort: no word about it yet
-    assert "late.jpg" not in client.cards()  # the folder is listed when it starts, not on every load
-    (root / ".sorter" / "journal.jsonl").touch()  # another sorter wrote: the reload lists the folder again
+    write_image(root / "late.jpg", RED)  # arrived after the sort: no word about it yet, and its folder changed
     assert client.cards()["late.jpg"]["heading"] == ("unsorted", "not sorted yet")
     os.rename(root / "cats" / "cat.jpg", root / "cat.jpg")  # put back by hand: the user's "neither"
     (root / ".sorter" / "journal.jsonl").touch()
     card = client.cards()["cat.jpg"]
     assert (card["heading"], card["label"]) == (("neither", "you said neither"), "cat") and card["confidence"] > 0.99
+
+
+def test_a_reload_lists_a_companion_taken_back_out_by_hand_as_a_fresh_server_does(served) -> None:
+    """The sort filed person.jpg with its person.MOV into dogs/; the page is open; the user moves
+    the video back out by hand, which writes no journal. A reload lists it where a fresh server
+    does ("you said neither": sort skips it, put back), and the header counts it; the user's own
+    clicks change folders too, and are not taken for such a change (`u` still takes one back)."""
+    client, root, _, _ = served
+    cards = client.cards()
+    assert "person.MOV" not in cards and cards["person.jpg"]["with"] == ["person.MOV"]
+    assert client.move(cards["tree.jpg"]["id"], "cat")[0] == 200  # a click of ours: no relisting for it
+    assert client.cards()["tree.jpg"]["id"] == cards["tree.jpg"]["id"]
+    os.rename(root / "dogs" / "person.MOV", root / "person.MOV")
+    reloaded = client.cards()
+    assert reloaded["person.MOV"]["heading"] == ("neither", "you said neither"), reloaded.get("person.MOV")
+    assert reloaded["person.jpg"]["with"] == []
+    fresh, stop, thread = start(root)
+    try:
+        assert fresh.cards()["person.MOV"]["heading"] == reloaded["person.MOV"]["heading"]
+    finally:
+        stop.set()
+        thread.join(10)
+
+
+def test_another_file_renamed_over_a_sorted_photo_is_shown_as_a_new_photo_not_with_its_label(served) -> None:
+    """A sync client's rename puts a cat photo at dogs/person.jpg (filed a dog at 99%) and at
+    tree.jpg (left in place, neither at 100%). The journal's word is about the files it moved or
+    judged (device, inode, size and time), not these: each is shown as a new photo would be, with
+    no confidence (in dogs/, as one put there by hand; at the top, not sorted yet), and its
+    buttons work. A fresh server says the same."""
+    client, root, tmp, _ = served
+    cards = client.cards()
+    assert cards["person.jpg"]["confidence"] > 0.99 and cards["tree.jpg"]["confidence"] == 1.0
+    names = ("dogs/person.jpg", "tree.jpg")
+    for n, _ in enumerate(names):  # both made first: neither takes the inode of a photo replaced
+        write_image(tmp / f"x{n}.jpg", BLUE)
+    for n, name in enumerate(names):
+        os.rename(tmp / f"x{n}.jpg", root / name)
+    fresh, stop, thread = start(root)
+    try:
+        for reloaded in (client.cards(), fresh.cards()):
+            person, tree = reloaded["person.jpg"], reloaded["tree.jpg"]
+            assert (person["heading"], person["label"], person["confidence"], person["shown"]) == (
+                ("moved", "dogs/"), "dog", None, None)
+            assert person["origin"] is None and person["current"] == "dog"
+            assert (tree["heading"], tree["confidence"], tree["reason"]) == (
+                ("unsorted", "not sorted yet"), None, "not sorted yet")
+    finally:
+        stop.set()
+        thread.join(10)
+    cards = client.cards()
+    assert client.move(cards["person.jpg"]["id"], "cat")[0] == 200 and (root / "cats" / "person.jpg").is_file()
+    assert client.move(cards["tree.jpg"]["id"], "cat")[0] == 200 and (root / "cats" / "tree.jpg").is_file()
 
 
 def test_a_click_stands_beside_another_sorters_finished_moves_of_other_photos_only(served) -> None:

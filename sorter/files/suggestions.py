@@ -29,6 +29,7 @@ from sorter.config import CLASS_FOLDERS, STATE_DIR
 from sorter.files import made_folders
 from sorter.files.folder import open_own
 from sorter.files.identities import Identities, Identity, elsewhere, identity_of, lstat_of
+from sorter.wording import at_most
 
 if TYPE_CHECKING:
     from sorter.files.pet_folders import PetFolders
@@ -259,11 +260,12 @@ def _identity(row) -> Identity:
 
 def write(root: Path, suggestions: Suggestions) -> None:
     """Written whole under a temporary name, then renamed over the old: a reader sees the old
-    file or the new one. The caller holds the folder's lock."""
+    file or the new one. The caller holds the folder's lock. Chances are cut to 4 places, never
+    rounded up (0.89996 is 0.8999, shown 89%, not 0.9, 90%), as the journal keeps a confidence."""
     data = {
-        "pets": {pet: [{"path": s.path, "id": list(s.identity), "chance": round(s.chance, 4)} for s in shown]
+        "pets": {pet: [{"path": s.path, "id": list(s.identity), "chance": at_most(s.chance)} for s in shown]
                  for pet, shown in suggestions.pets.items() if shown},
-        **{part: {pet: [{"id": list(i), "path": r.path, "chance": round(r.chance, 4), "run": r.run, "at": r.at}
+        **{part: {pet: [{"id": list(i), "path": r.path, "chance": at_most(r.chance), "run": r.run, "at": r.at}
                         for i, r in sorted(refusals.items())]
                   for pet, refusals in answers.items() if refusals}
            for part, answers in (("refused", suggestions.refused), ("parked", suggestions.parked))},

@@ -14,7 +14,7 @@ by what it is, `identities.py`'s.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 #: Results that leave a photo where it was and say why.
@@ -27,6 +27,10 @@ class Verdict:
     label: str | None
     confidence: float | None
     reason: str | None
+    #: The run that said it, and the file it said it of (`identities.SameFile`, or an `Identity` in
+    #: older journals): the review page tells a file renamed over the photo since by them.
+    run: str | None = field(default=None, compare=False)
+    same: tuple[int, ...] | None = field(default=None, compare=False)
 
 
 def read_verdicts(root: Path) -> dict[str, Verdict]:
@@ -61,6 +65,7 @@ def stands(seen, state) -> bool:
 def note(verdicts: dict[str, Verdict], seen) -> None:
     """Take one "seen" record (`journal.Seen`, oldest first) into `verdicts`."""
     if seen.status in LEFT:
-        verdicts[seen.path] = Verdict(seen.status, seen.label, seen.confidence, seen.reason)
+        same = seen.identity if seen.mtime_ns is None else (*seen.identity, seen.mtime_ns)
+        verdicts[seen.path] = Verdict(seen.status, seen.label, seen.confidence, seen.reason, seen.run, same)
     else:
         verdicts.pop(seen.path, None)  # moved since: what was said of it in place is history

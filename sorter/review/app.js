@@ -98,7 +98,7 @@
     let said;
     const mightBe = photo.might_be && petOf(photo.might_be); // [species, name]
     if (mightBe) {  // how close her head came, as the sort's own page says it
-      said = el("b", { text: `${mightBe[1]}? ${Math.round(photo.likeness * 100)}%` });
+      said = el("b", { text: `${mightBe[1]}? ${photo.likeness_shown}` });  // cut as in Python, never rounded up
     } else if (photo.confidence !== null) {
       const label = photo.label === "other" ? "neither" : photo.label;
       said = el("b", { text: `${label} ${photo.shown}` });

@@ -119,6 +119,10 @@ class Filed:
     confidence: float | None
     choice: str | None
     box: tuple[float, float, float, float] | None = None  # from its "seen" record
+    #: The run that moved it there, and the file it moved (`identities.SameFile`, as its "seen"
+    #: record tells it after the move where there is one): a file renamed over it since is another.
+    run: str | None = None
+    same: tuple[int, ...] | None = None
 
 
 class Catalog:
@@ -140,6 +144,9 @@ class Catalog:
         self.here: PetFolders | None = None
         #: The folder's filesystem keeps inode numbers (`identities.inodes_last`): how `identity` tells a file.
         self.inodes_last = True
+        #: The folders listed ("." the folder's top, cats/, dogs/ and each folder in them), and those a
+        #: click filed into since: a file moved in or out of one by hand changes its time (`Session`).
+        self.folders: set[str] = {"."}
 
     def pet_named(self, label: str, name: str) -> str:
         """The folder in cats/ (dogs/) a pet's name typed on the page files into: a folder of that
@@ -359,10 +366,25 @@ def follow(filed: dict[str, Filed], move) -> None:
     if move.run.startswith(REVIEW_RUN_PREFIX):  # the same picture, moved by a person: its pet stays where it was
         filed[move.dst] = Filed(
             before.origin if before else move.src, before and before.label, before and before.confidence, move.label,
-            before and before.box,
+            before and before.box, move.run, move.same,
         )
     else:
-        filed[move.dst] = Filed(before.origin if before else move.src, move.label, move.confidence, None)
+        filed[move.dst] = Filed(before.origin if before else move.src, move.label, move.confidence, None,
+                                run=move.run, same=move.same)
+
+
+def is_the_file(ids, run: str | None, record: tuple[int, ...] | None, st: os.stat_result | None) -> bool:
+    """`st` is of the file the journal's `record` (`identities.SameFile` or `Identity`, taken by
+    `run`) tells (`Identities.match`), not another renamed over its name since (a cat photo over a
+    sorted dogs/dog3.jpg): that one is shown as a new photo, not with the photo's label. A record
+    on another device than the file, a photo filed across filesystems by a copy (which keeps its
+    size and time), tells it by its size and time. No record (an older journal): the path tells it."""
+    from sorter.files.identities import elsewhere
+
+    if record is None or run is None or st is None:
+        return True
+    record = ids.of(run, tuple(record))
+    return ids.match(record if record[0] == st.st_dev else elsewhere(record), st)
 
 
 def load_catalog(root: Path, state, here: PetFolders | None = None) -> Catalog:
@@ -370,7 +392,7 @@ def load_catalog(root: Path, state, here: PetFolders | None = None) -> Catalog:
     and ordered; `here`: the named pets' folders as the caller found them (`KnownPets`), else found now."""
     from sorter.files import suggestions
     from sorter.files.folder import output_folders
-    from sorter.files.identities import inodes_last, lstat_of
+    from sorter.files.identities import Identities, inodes_last, lstat_of
     from sorter.files.journal import Move, moves_and_seen
     from sorter.files.put_backs import HandPutBacks, put_back
     from sorter.files.verdicts import Verdict, note
@@ -388,10 +410,12 @@ def load_catalog(root: Path, state, here: PetFolders | None = None) -> Catalog:
         else:
             note(verdicts, item)
             hand.seen(item)
-            if item.box is not None and item.path in filed:  # written right after the batch's moves
-                filed[item.path] = replace(filed[item.path], box=item.box)
+            if (info := filed.get(item.path)) is not None and item.run == info.run:  # right after the batch's moves
+                same = item.identity if item.mtime_ns is None else (*item.identity, item.mtime_ns)
+                filed[item.path] = replace(info, box=item.box if item.box is not None else info.box, same=same)
     catalog = Catalog(root)
     catalog.inodes_last = inodes_last(root)
+    ids = Identities(root, state)
     noted = suggestions.read(root)
     catalog.here = here = here if here is not None else KnownPets(root).now()
     noted.follow(here)  # "might be cats/Lulu/" once her folder is renamed: named there, not in a new cats/Luna/
@@ -404,6 +428,10 @@ def load_catalog(root: Path, state, here: PetFolders | None = None) -> Catalog:
         info = filed.pop(rel, None)
         folder = rel.split("/", 1)[0] if "/" in rel else ""
         verdict = verdicts.get(rel)
+        if info is not None and not is_the_file(ids, info.run, info.same, st):
+            info = None  # another file at the photo's name: a new photo
+        if verdict is not None and not is_the_file(ids, verdict.run, verdict.same, st):
+            verdict = None
         if folder in CLASS_FOLDERS.values():
             label = next(k for k, v in CLASS_FOLDERS.items() if v == folder)
             if info is None:
@@ -447,6 +475,7 @@ def load_catalog(root: Path, state, here: PetFolders | None = None) -> Catalog:
     # Photos in other subfolders (a --recursive sort, put back where they came from): only
     # those sorter has a word about, so the folder's whole tree is never walked.
     scanned = {os.path.relpath(where, root) for where, _ in listed}
+    catalog.folders |= scanned
     deeper = {
         rel for rel in [*verdicts, *filed]
         if "/" in rel and (rel.split("/", 1)[0] not in CLASS_FOLDERS.values() or rel.count("/") > 1)

@@ -218,7 +218,7 @@ class ReviewPage:
             length = "" if seconds is None else f" {int(seconds // 60)}:{round(seconds % 60):02d}"
             with_it += f'<span class="video">&#9654; video{length}</span>'
         if entry.status == MIGHT_BE:
-            caption = f'<b>{_text(entry.label or "")}? {entry.confidence:.0%}</b>'
+            caption = f'<b>{_text(entry.label or "")}? {percent(entry.confidence)}</b>'  # cut: 0.8995 is 89%'
         elif entry.confidence is not None:
             label = "neither" if entry.status == "neither" else entry.label
             caption = f'<b>{_text(label or "")} {percent(entry.confidence, 1)}</b>'
