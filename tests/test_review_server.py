@@ -1436,6 +1436,30 @@ def test_a_photo_put_back_on_the_review_page_is_not_sorted_again(folder, monkeyp
     assert again.exit_code == 0 and "moved person.jpg -> dogs/person.jpg (dog, 99%)" in again.output, again.output
 
 
+def test_a_photo_put_back_on_the_review_page_stays_put_back_in_a_copy_of_the_folder(folder, monkeypatch) -> None:
+    """QA: "Neither" on a photo, and the folder copied more than a minute later (`cp -a`): a sort
+    of the copy filed the photo again. A copy keeps each file's size and time, not its inode's
+    ctime (the copy's own), so the review's put-back is told there by its size and time alone,
+    as README says; a `touch` of it in the copy has it judged again, as in the folder."""
+    root, _, _ = folder
+    monkeypatch.setattr(lite, "load_classifier", lambda path: ThreeClassFake())
+    click(root, "person.jpg", "neither")
+    # The click an hour ago: the copy's ctimes (now) are long after it, as a `cp -a` made later has them.
+    journal = journal_path(root)
+    records = [json.loads(line) for line in journal.read_text().splitlines()]
+    journal.write_text("".join(json.dumps({**r, "time": r["time"] - 3600}) + "\n" for r in records))
+    copy = root.parent / "copy"
+    shutil.copytree(root, copy, symlinks=True, copy_function=shutil.copy2)  # `cp -a`
+    for folder_ in (root, copy):
+        again = runner.invoke(app, ["sort", str(folder_), "--verbose", "--dry-run"])
+        assert again.exit_code == 0, again.output
+        assert "skipped: person.jpg: you put it back from dogs/person.jpg; left there" in again.output, again.output
+    os.utime(copy / "person.jpg")  # `touch`
+    again = runner.invoke(app, ["sort", str(copy), "--verbose", "--dry-run"])
+    assert again.exit_code == 0, again.output
+    assert "would move person.jpg (+ person.MOV) -> dogs/person.jpg (dog, 99%)" in again.output, again.output
+
+
 def test_a_model_not_there_is_refused_before_serving(tmp_path: Path) -> None:
     """`review --model /nonexistent.keras` served the page, its Learn button bound to fail; sort
     and learn refuse such a --model at once. Its own process: served, it would never return."""

@@ -73,11 +73,14 @@ def by_review(root: Path, state) -> tuple[dict[str, str], dict[int, str]]:
     """`put_back` by a review: a file at the place a review moved a photo back to, whose inode
     has not changed since (the photo, not a new one of its name or the photo edited), path ->
     where from; and of those no longer there (renamed since: what it is tells it), the hash of
-    the photo (`SameFile`, as its move's record has it) -> where from."""
+    the photo (`SameFile`, as its move's record has it) -> where from. Where the move's record
+    no longer tells its file by inode (`Identities`: the folder copied, a card), the photo's
+    size and time alone tell it (`_as_put_back`)."""
     from sorter.config import CLASS_FOLDERS, REVIEW_RUN_PREFIX
     from sorter.files.journal import moves_of
 
-    back: dict[str, tuple[str, float, SameFile | None]] = {}
+    ids = Identities(root, state)
+    back: dict[str, tuple[str, float, SameFile | None, tuple[int, ...] | None]] = {}
     where: dict[SameFile, str] = {}  # a photo put back -> its place in `back`: moved again, it is forgotten
     for run in state.runs.values():  # oldest first; each run's moves in journal order, from its own stretch
         if not run.run.startswith(REVIEW_RUN_PREFIX):
@@ -87,11 +90,11 @@ def by_review(root: Path, state) -> tuple[dict[str, str], dict[int, str]]:
             if move.same is not None and where.get(move.same) in back:
                 del back[where.pop(move.same)]
             if run.undoable(move.seq) and move.seq == move.group and move.dst.split("/", 1)[0] not in CLASS_FOLDERS.values():
-                back[move.dst] = (move.src, float(move.time or 0.0), move.same)
+                back[move.dst] = (move.src, float(move.time or 0.0), move.same, ids.of(run.run, move.same))
                 if move.same is not None:
                     where[move.same] = move.dst
-    at = {place: was for place, (was, when, same) in back.items() if _as_put_back(root / place, when, same)}
-    return at, {hash(same): was for place, (was, _, same) in back.items() if same is not None and place not in at}
+    at = {place: was for place, (was, when, _, told) in back.items() if _as_put_back(root / place, when, told, ids)}
+    return at, {hash(same): was for place, (was, _, same, _) in back.items() if same is not None and place not in at}
 
 
 class HandPutBacks:
@@ -240,14 +243,23 @@ def _read(root: Path, state, hand: HandPutBacks) -> HandPutBacks:
     return hand
 
 
-def _as_put_back(path: Path, when: float, same: SameFile | None) -> bool:
+def _as_put_back(path: Path, when: float, same: tuple[int, ...] | None, ids: Identities) -> bool:
     """The file at `path` is the photo a review put back there at `when`: its inode unchanged since
     the move's rename settled it, and, where the move's record has them (`same`), its size and
     time as they were (a `touch` or an edit within the settle window changes those, not the
-    inode's ctime's window). Not its device and inode: a copy of the folder keeps neither."""
+    inode's ctime's window). Not its device and inode: a copy of the folder keeps neither. Nor,
+    where the record (`same`, as `Identities.of` has it) no longer tells its file by inode (the
+    folder copied, on its disk or to another; a card), its ctime: a copy's is the copy's own
+    (`cp -a`, `rsync -a` keep a file's time, not its ctime), so there its size and time alone
+    tell, as they tell a photo put back by hand (a `touch` has it judged again)."""
     st = lstat_of(path)
-    return (is_a_file(st) and st.st_ctime <= when + PUT_BACK_SETTLE
-            and (same is None or (st.st_size, st.st_mtime_ns) == tuple(same[2:])))
+    if not is_a_file(st):
+        return False
+    ids.saw(st)
+    kept = same is None or (st.st_size, st.st_mtime_ns) == tuple(same[2:])
+    if same is not None and not ids.last(same):
+        return kept
+    return kept and st.st_ctime <= when + PUT_BACK_SETTLE
 
 
 _PUT_BACK = ("you put it back from ", "; left there")
