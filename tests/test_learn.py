@@ -615,7 +615,7 @@ def test_a_folder_by_date_in_cats_is_no_pet_and_its_photos_are_cats(tmp_path: Pa
     assert "2019" not in result.stdout and "Nothing to learn" in result.stdout
     assert corrections.place(roll, roll / "cats" / "2019-06" / "cat0.png") == ("cat", None)
     from sorter.files.journal import scan
-    from sorter.review.catalog import load_catalog
+    from sorter.review.loading import load_catalog
 
     catalog = load_catalog(roll, scan(roll))  # the review page lists them as cats/'s, offers no pet "2019-06"
     assert sorted(p.path for p in catalog.photos if p.pet is None and p.folder == "cats") == [

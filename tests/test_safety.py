@@ -319,7 +319,7 @@ def test_a_damaged_journal_line_is_skipped_by_every_command(tmp_path: Path, line
     import json
 
     from sorter.learning import corrections
-    from sorter.review.catalog import load_catalog
+    from sorter.review.loading import load_catalog
 
     write_image(tmp_path / "tom.jpg", BLUE)
     before = layout(tmp_path)
