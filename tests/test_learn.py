@@ -202,15 +202,15 @@ def test_learn_takes_a_move_a_killed_sort_left_unmarked_for_sorters_not_the_user
     # moves for 64 photos the user had placed, and learnt them for good.
     from conftest import FullDisk
 
-    from sorter.files import journal
+    from sorter.files import journal_writer
 
     roll = roll_with_goats(tmp_path / "roll")
     disk = FullDisk()
-    monkeypatch.setattr(journal, "os", disk)
+    monkeypatch.setattr(journal_writer, "os", disk)
     disk.room = 4  # the folders made, their identities, the first moves' intents; the moves are made, not marked done
     sorting = invoke("sort", roll, "--model", fake_model)
     assert sorting.exit_code == 1, sorting.output
-    monkeypatch.setattr(journal, "os", os)
+    monkeypatch.setattr(journal_writer, "os", os)
     assert len([*roll.glob("cats/*"), *roll.glob("dogs/*")]) == 18  # moved, not marked done
 
     result = learning.learn(roll, model=fake_model)

@@ -503,7 +503,7 @@ def test_a_click_stands_beside_another_sorters_finished_moves_of_other_photos_on
     """What a click may ignore of what another sorter wrote since the page was listed: moves
     of other photos, each finished (a watcher's batch). A word about the clicked photo itself,
     or a move left unsettled (a sorter killed mid-move), still asks for a reload."""
-    from sorter.files.journal import Journal
+    from sorter.files.journal_writer import Journal
 
     client, root, _, _ = served
     cards = client.cards()
@@ -686,11 +686,11 @@ def test_a_click_into_a_folder_it_may_not_write_in_names_that_folder(folder) -> 
 def test_a_click_on_a_full_disk_says_so_and_once_there_is_room_a_reload_shows_the_folder_as_it_is(
     served, monkeypatch
 ) -> None:
-    from sorter.files import journal
+    from sorter.files import journal_writer
 
     client, root, _, before = served
     disk = FullDisk()
-    monkeypatch.setattr(journal, "os", disk)
+    monkeypatch.setattr(journal_writer, "os", disk)
     cards = client.cards()
     full = (507, {"error": f"{journal_path(root)}: No space left on device; no photo is lost: make room, then "
                            "reload the page"})

@@ -191,7 +191,7 @@ class Session:
             self._others = True
 
     def _session_journal(self):
-        from sorter.files.journal import Journal
+        from sorter.files.journal_writer import Journal
 
         if self._journal is not None and not self._journal.is_current():
             self._journal.close()  # `sorter undo` removed .sorter/ meanwhile: a new run in a new journal
