@@ -41,7 +41,7 @@ from arg_types import positive_int  # this folder is on sys.path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from sort_speed import CPU_FEATURES, cpu_features, cpu_model  # noqa: E402  (this folder is on sys.path)
 
-from sorter.files import journal, recovery  # noqa: E402
+from sorter.files import journal, journal_writer, recovery  # noqa: E402
 from sorter.files.journal_records import encode  # noqa: E402
 from sorter.files.put_backs import put_back  # noqa: E402
 from sorter.files.verdicts import read_verdicts
@@ -71,7 +71,7 @@ def build_journal(root: Path, moves: int) -> float:
     with open(journal.journal_path(root), "wb") as f:
         for first in range(1, moves + 1, BATCH):
             seqs = range(first, min(first + BATCH, moves + 1))
-            f.write(b"".join(encode({"op": "move", "run": run, "time": now, **journal._record(journal.Move(
+            f.write(b"".join(encode({"op": "move", "run": run, "time": now, **journal_writer._record(journal.Move(
                 run, n, f"IMG_{n:07d}.jpg", f"{'cats' if n % 2 else 'dogs'}/IMG_{n:07d}.jpg", n, 1, "cat", 0.9731,
                 same=(64769, 1000000 + n, 2048123, 1796352000123456789)))})
                 for n in seqs))
@@ -98,7 +98,7 @@ def timed(fn) -> tuple[float, object, float]:
 
 def append_cost(root: Path, batches: int = 100) -> float:
     """Seconds per batch of 64 intents + marks + seen records, each write fsync'd, as a sort does."""
-    with journal.Journal(root) as j:
+    with journal_writer.Journal(root) as j:
         started = time.perf_counter()
         for _ in range(batches):
             seqs = j.intents([[(root / "a.jpg", root / "cats" / "a.jpg")] for _ in range(BATCH)])

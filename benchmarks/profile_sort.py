@@ -52,7 +52,7 @@ from sort_speed import (  # noqa: E402
 from sorter.config import cpu_cores  # noqa: E402
 from sorter.files.companions import find_companions  # noqa: E402
 from sorter.files.filing import file_groups  # noqa: E402
-from sorter.files.journal import Journal  # noqa: E402
+from sorter.files.journal_writer import Journal  # noqa: E402
 from sorter.files.planning import Planner  # noqa: E402
 from sorter.media import images  # noqa: E402
 from sorter.media.exif_thumbnail import first_look  # noqa: E402

@@ -35,7 +35,8 @@ from arg_types import positive_int  # this folder is on sys.path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from sorter.files.filing import file_groups  # noqa: E402
-from sorter.files.journal import Journal, moves_of, scan  # noqa: E402
+from sorter.files.journal import moves_of, scan  # noqa: E402
+from sorter.files.journal_writer import Journal  # noqa: E402
 from sorter.files.undo import undo  # noqa: E402
 from sorter.files.whereabouts import Whereabouts  # noqa: E402
 

@@ -21,7 +21,8 @@ from typer.testing import CliRunner
 
 from sorter.cli import app
 from sorter.files import undo as restore
-from sorter.files.journal import Journal, journal_path, moves_of, scan
+from sorter.files.journal import journal_path, moves_of, scan
+from sorter.files.journal_writer import Journal
 from sorter.files.recovery import recover
 from sorter.model import lite
 from sorter.sorting import sort

@@ -463,7 +463,7 @@ def test_the_review_page_looks_for_her_folder_again_only_once_cats_changed(tmp_p
     copied into another folder and renamed there is looked for by her photos (25 ms with 300
     sub-folders of cats/, 3 pets), and not again while cats/ and dogs/ stay as they were; renamed
     again, she is looked for again."""
-    from sorter.review.catalog import KnownPets
+    from sorter.review.loading import KnownPets
 
     roll = luna_learnt(tmp_path, fake_model)
     later = tmp_path / "later"

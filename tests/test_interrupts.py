@@ -473,7 +473,7 @@ def test_ctrl_c_as_an_undo_lets_go_of_a_linked_copys_file_stops_it_and_holds_not
     from typer.testing import CliRunner
 
     from sorter.cli import app
-    from sorter.files import journal, lock, state_links
+    from sorter.files import journal, journal_writer, lock, state_links
 
     runner = CliRunner()
     a = tmp_path / "A"
@@ -487,7 +487,7 @@ def test_ctrl_c_as_an_undo_lets_go_of_a_linked_copys_file_stops_it_and_holds_not
     open_before = len(os.listdir("/proc/self/fd"))
 
     fake = _CtrlCAsItIsClosed(a / ".sorter" / shared)
-    for module in (state_links, lock, journal):
+    for module in (state_links, lock, journal, journal_writer):
         monkeypatch.setattr(module, "os", fake)
     stopped = runner.invoke(app, ["undo", str(a)])
     monkeypatch.undo()
@@ -638,7 +638,7 @@ def test_a_journal_whose_closing_a_ctrl_c_cut_short_is_closed_once(tmp_path: Pat
     # A watch closes its sorter's journal where `.sorter/` was removed under it (`watch.busy`) and
     # again as it ends. A second Ctrl-C just as the first close returned had it closed again:
     # "Bad file descriptor" in place of the interrupt.
-    from sorter.files import journal
+    from sorter.files import journal_writer
     from sorter.sorting.batches import Sorter
 
     write_image(tmp_path / "tom.png", (255, 0, 0))
@@ -646,7 +646,7 @@ def test_a_journal_whose_closing_a_ctrl_c_cut_short_is_closed_once(tmp_path: Pat
     assert [result.status for result in sorter.sort_entries([tmp_path / "tom.png"])] == ["moved"]
     open_sorting = len(os.listdir("/proc/self/fd"))
 
-    monkeypatch.setattr(journal, "os", _CtrlCAsItIsClosed(tmp_path / ".sorter" / "journal.jsonl"))
+    monkeypatch.setattr(journal_writer, "os", _CtrlCAsItIsClosed(tmp_path / ".sorter" / "journal.jsonl"))
     with pytest.raises(KeyboardInterrupt):
         sorter.close()  # the batch's (`busy`)
     monkeypatch.undo()

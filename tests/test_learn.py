@@ -202,15 +202,15 @@ def test_learn_takes_a_move_a_killed_sort_left_unmarked_for_sorters_not_the_user
     # moves for 64 photos the user had placed, and learnt them for good.
     from conftest import FullDisk
 
-    from sorter.files import journal
+    from sorter.files import journal_writer
 
     roll = roll_with_goats(tmp_path / "roll")
     disk = FullDisk()
-    monkeypatch.setattr(journal, "os", disk)
+    monkeypatch.setattr(journal_writer, "os", disk)
     disk.room = 4  # the folders made, their identities, the first moves' intents; the moves are made, not marked done
     sorting = invoke("sort", roll, "--model", fake_model)
     assert sorting.exit_code == 1, sorting.output
-    monkeypatch.setattr(journal, "os", os)
+    monkeypatch.setattr(journal_writer, "os", os)
     assert len([*roll.glob("cats/*"), *roll.glob("dogs/*")]) == 18  # moved, not marked done
 
     result = learning.learn(roll, model=fake_model)
@@ -615,7 +615,7 @@ def test_a_folder_by_date_in_cats_is_no_pet_and_its_photos_are_cats(tmp_path: Pa
     assert "2019" not in result.stdout and "Nothing to learn" in result.stdout
     assert corrections.place(roll, roll / "cats" / "2019-06" / "cat0.png") == ("cat", None)
     from sorter.files.journal import scan
-    from sorter.review.catalog import load_catalog
+    from sorter.review.loading import load_catalog
 
     catalog = load_catalog(roll, scan(roll))  # the review page lists them as cats/'s, offers no pet "2019-06"
     assert sorted(p.path for p in catalog.photos if p.pet is None and p.folder == "cats") == [

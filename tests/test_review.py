@@ -237,7 +237,7 @@ def test_a_folder_a_recursive_sort_did_not_enter_is_no_photo_on_either_review_pa
     so in its summary; its review page listed each such folder among the skipped files, a photo
     to review that was none. Neither page shows one: not review.html, not `sorter review`'s."""
     from sorter.files.journal import scan
-    from sorter.review.catalog import load_catalog
+    from sorter.review.loading import load_catalog
 
     write_image(tmp_path / "rex.jpg", RED)
     write_image(tmp_path / "web" / "node_modules" / "pkg" / "logo.jpg", BLUE)

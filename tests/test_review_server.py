@@ -36,6 +36,7 @@ from sorter.files.journal import journal_path
 from sorter.files.lock import FolderLock
 from sorter.learning import learn as learning
 from sorter.model import lite, personal
+from sorter.review import app as review_app
 from sorter.review import server as review_server
 from sorter.review.session import CHANGED
 from sorter.sorting import sort
@@ -502,7 +503,7 @@ def test_a_click_stands_beside_another_sorters_finished_moves_of_other_photos_on
     """What a click may ignore of what another sorter wrote since the page was listed: moves
     of other photos, each finished (a watcher's batch). A word about the clicked photo itself,
     or a move left unsettled (a sorter killed mid-move), still asks for a reload."""
-    from sorter.files.journal import Journal
+    from sorter.files.journal_writer import Journal
 
     client, root, _, _ = served
     cards = client.cards()
@@ -685,11 +686,11 @@ def test_a_click_into_a_folder_it_may_not_write_in_names_that_folder(folder) -> 
 def test_a_click_on_a_full_disk_says_so_and_once_there_is_room_a_reload_shows_the_folder_as_it_is(
     served, monkeypatch
 ) -> None:
-    from sorter.files import journal
+    from sorter.files import journal_writer
 
     client, root, _, before = served
     disk = FullDisk()
-    monkeypatch.setattr(journal, "os", disk)
+    monkeypatch.setattr(journal_writer, "os", disk)
     cards = client.cards()
     full = (507, {"error": f"{journal_path(root)}: No space left on device; no photo is lost: make room, then "
                            "reload the page"})
@@ -806,17 +807,17 @@ def test_a_body_nested_too_deep_is_a_400_and_nothing_on_stderr(served, capfd) ->
     capfd.readouterr()
     for body in (b"[" * 1000, b"[" * review_server.MAX_BODY, b'{"id": ' + b"[" * 1000, b'{"a": ' * 150, b"\xff{"):
         status, _, data = client.request("POST", "/api/move", body)
-        assert (status, json.loads(data)) == (400, {"error": review_server.EXPECTED}), body[:20]
+        assert (status, json.loads(data)) == (400, {"error": review_app.EXPECTED}), body[:20]
     # Deeper than a request may carry (it would be a 413): the app below HTTP, which has no size limit.
     from sorter.review.session import Session
 
     session = Session(root)
     try:
-        below = review_server.App(session, client.port)
+        below = review_app.App(session, client.port)
         headers = {"Host": f"127.0.0.1:{client.port}", "Cookie": f"{below.cookie}={below.token}",
                    "X-Sorter-Token": below.page_token}
         reply = below.handle("POST", "/api/move", headers, b"[" * 100_000)
-        assert (reply.status, json.loads(reply.body)) == (400, {"error": review_server.EXPECTED})
+        assert (reply.status, json.loads(reply.body)) == (400, {"error": review_app.EXPECTED})
     finally:
         session.close()
     assert client.request("GET", "/api/groups")[0] == 200  # still serving
@@ -1211,12 +1212,12 @@ def test_the_servers_thumbnail_of_a_small_pet_is_cut_around_it_and_stays_so_afte
     try:
         cards = client.cards()
         height, width = shown(client, cards["launch-pad-cat.jpg"])
-        assert height == width == review_server.THUMB_PX  # a square around the cat
+        assert height == width == review_app.THUMB_PX  # a square around the cat
         height, width = shown(client, cards["whole.jpg"])
-        assert width == review_server.THUMB_PX and height < width  # the whole photo
+        assert width == review_app.THUMB_PX and height < width  # the whole photo
         assert move(client, "launch-pad-cat.jpg", "dog")[0] == 200
         height, width = shown(client, client.cards()["launch-pad-cat.jpg"])
-        assert height == width == review_server.THUMB_PX
+        assert height == width == review_app.THUMB_PX
     finally:
         stop.set()
         thread.join(10)

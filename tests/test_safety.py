@@ -29,7 +29,8 @@ from typer.testing import CliRunner
 from sorter.cli import app
 from sorter.errors import FolderLocked
 from sorter.files import undo as restore
-from sorter.files.journal import Journal, journal_path, moves_of, scan
+from sorter.files.journal import journal_path, moves_of, scan
+from sorter.files.journal_writer import Journal
 from sorter.files.lock import FolderLock
 from sorter.files.moves import move_no_replace
 from sorter.sorting import sort
@@ -279,7 +280,8 @@ def test_a_write_cut_short_by_a_full_disk_does_not_take_the_next_record_with_it(
     script = f"""
 import errno, os, resource, signal
 from pathlib import Path
-from sorter.files.journal import Journal, journal_path
+from sorter.files.journal import journal_path
+from sorter.files.journal_writer import Journal
 signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails instead of killing us
 root = Path({str(tmp_path)!r})
 journal = Journal(root, run="r")
@@ -319,7 +321,7 @@ def test_a_damaged_journal_line_is_skipped_by_every_command(tmp_path: Path, line
     import json
 
     from sorter.learning import corrections
-    from sorter.review.catalog import load_catalog
+    from sorter.review.loading import load_catalog
 
     write_image(tmp_path / "tom.jpg", BLUE)
     before = layout(tmp_path)

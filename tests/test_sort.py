@@ -216,11 +216,11 @@ def test_a_recursive_sort_leaves_a_sub_folder_sorted_on_its_own_alone(tmp_path: 
 def test_moves_made_before_a_full_disk_cut_their_seen_record_are_reported_then_the_error(tmp_path: Path,
                                                                                           monkeypatch) -> None:
     # A watcher dropped the whole batch's results: a photo moved into cats/ was said "not sorted".
-    from sorter.files import journal
+    from sorter.files import journal_writer
     from sorter.sorting.batches import Sorter
 
     disk = FullDisk()
-    monkeypatch.setattr(journal, "os", disk)
+    monkeypatch.setattr(journal_writer, "os", disk)
     write_image(tmp_path / "tom.png", BLUE)
     disk.room = 4  # the folder, its identity once made, the move's intent and its done mark; not the "seen" record
     got = []
@@ -849,10 +849,10 @@ def test_a_locked_folder_is_refused_with_a_clear_message(tmp_path: Path, tiny_mo
 def test_a_disk_full_part_way_says_what_was_done_and_what_to_do(tmp_path: Path, monkeypatch) -> None:
 
     import sorter.config
-    from sorter.files import journal
+    from sorter.files import journal_writer
 
     disk = FullDisk()
-    monkeypatch.setattr(journal, "os", disk)
+    monkeypatch.setattr(journal_writer, "os", disk)
     monkeypatch.setattr(lite, "load_classifier", lambda model: ThreeClassFake())
     monkeypatch.setattr(sorter.config, "DEFAULT_BATCH_SIZE", 1)  # a journal batch a photo
     write_image(tmp_path / "rex.png", RED)

@@ -247,7 +247,7 @@ def test_an_undo_stopped_by_a_full_disk_says_what_was_done_and_the_next_command_
 ) -> None:
     import errno
 
-    from sorter.files.journal import Journal
+    from sorter.files.journal_writer import Journal
 
     write_image(tmp_path / "rex.jpg", RED)
     original = layout(tmp_path)
@@ -302,7 +302,7 @@ def test_a_folder_whose_mkdir_a_kill_cut_short_is_kept_by_undo_all(tmp_path: Pat
     """A run killed at its mkdir of dogs/ journaled the intent and nothing after it: whether it
     made dogs/ or the user did since (`mkdir dogs`, before sorting again) cannot be told, and a
     folder of the user's is never removed. The rerun's dog goes back; dogs/ stays, empty."""
-    from sorter.files.journal import Journal
+    from sorter.files.journal_writer import Journal
 
     write_image(tmp_path / "rex.jpg", RED)
     original = layout(tmp_path)

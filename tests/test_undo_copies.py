@@ -395,7 +395,8 @@ def test_a_sorter_holding_the_journal_before_the_linked_copy_writes_to_its_own_f
     """A watcher's journal stays open across its batches. Made the folder's own by another
     sorter of the folder meanwhile (a review beside the watcher), the file it holds is the
     copy's alone: its next records go to the journal of its folder, never the copy's."""
-    from sorter.files.journal import Journal, journal_path, scan
+    from sorter.files.journal import journal_path, scan
+    from sorter.files.journal_writer import Journal
 
     h = tmp_path / "H"
     h.mkdir()

@@ -330,7 +330,8 @@ def test_watch_takes_a_few_videos_a_batch_so_a_review_click_never_waits_long(tmp
     milliseconds, so a burst of videos goes a few at a time (the photos with them as ever)."""
     import shutil
 
-    from sorter.watching.watcher import VIDEOS_PER_BATCH, Watcher, WatchSettings
+    from sorter.watching.settling import VIDEOS_PER_BATCH
+    from sorter.watching.watcher import Watcher, WatchSettings
 
     clip = make_clip(tmp_path.parent / f"{tmp_path.name}-clip.mp4", [colours["dog"]])
     for n in range(10):

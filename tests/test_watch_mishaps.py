@@ -123,10 +123,10 @@ def test_a_full_disk_is_said_once_with_the_files_it_left_and_once_when_it_is_ove
                                                                                  monkeypatch) -> None:
     # It said "could not sort 0 file(s)" of a batch it had moved (the disk full at the journal's
     # "seen" records, after the moves), and again for every batch and every retry at a scan.
-    from sorter.files import journal
+    from sorter.files import journal_writer
 
     disk = FullDisk()
-    monkeypatch.setattr(journal, "os", disk)
+    monkeypatch.setattr(journal_writer, "os", disk)
     write_image(tmp_path / "tom.jpg", BLUE)
     write_image(tmp_path / "max.jpg", RED)
     stop, thread, results, notices = watching(tmp_path)
@@ -159,11 +159,11 @@ def test_a_full_disk_is_said_once_with_the_files_it_left_and_once_when_it_is_ove
 def test_a_move_the_disk_filled_up_after_is_reported_counted_and_said_once(tmp_path: Path, monkeypatch) -> None:
     # The disk full right after a batch's moves, at their "done" marks: the photo moved into cats/
     # was neither reported nor counted in the watch's summary, and nothing was said of it.
-    from sorter.files import journal
+    from sorter.files import journal_writer
     from sorter.files.recovery import recover
 
     disk = FullDisk()
-    monkeypatch.setattr(journal, "os", disk)
+    monkeypatch.setattr(journal_writer, "os", disk)
     disk.room = 3  # cats/ made (its record and its identity's) and the move's intent; not its "done" mark
     write_image(tmp_path / "kit.jpg", BLUE)
     summaries: list[watch.WatchSummary] = []

@@ -1,16 +1,17 @@
 """files: the only code that changes a user's files, and the record that makes it reversible.
 
-Owns the journal (intents fsync'd before each move) and recovery from it after a crash, the
-moves themselves (no-replace, across filesystems; the mount table: `mounts`), the folder lock
-(and a running watcher's), planning (pure: predictions -> destinations), filing (a photo and its
-companions moved as one journaled group), companions, undo (each chunk of moves put back:
-`putting_back`; the whereabouts of a file moved on since sorter put it, found in the folder's
-files keyed by identity (`listing`), and of a folder it made: `made_folders`; a photo copied by
-hand, the original gone: `copied`; what is left of sorter once every move is undone: `tidying`),
-the verdicts a sort left on the photos it did not move (`verdicts`) and those put back where it
-found them (`put_backs`), a file told by what it is (`identities`), the photos it noted a named
-pet might be (`suggestions`), where a named pet's photos go once her folder is renamed
-(`pet_folders`), and the checks on the folder a command is given.
+Owns the journal (`journal`; written by `journal_writer`, intents fsync'd before each move) and
+recovery from it after a crash, the moves themselves (no-replace, across filesystems; the mount
+table: `mounts`), the folder lock (and a running watcher's), planning (pure: predictions ->
+destinations), filing (a photo and its companions moved as one journaled group), companions,
+undo (each chunk of moves put back: `putting_back`; the whereabouts of a file moved on since
+sorter put it, found in the folder's files keyed by identity (`listing`), and of a folder it
+made: `made_folders`; a photo copied by hand, the original gone: `copied`; what is left of
+sorter once every move is undone: `tidying`), the verdicts a sort left on the photos it did not
+move (`verdicts`) and those put back where it found them (`put_backs`), a file told by what it
+is (`identities`), the photos it noted a named pet might be (`suggestions`), where a named pet's
+photos go once her folder is renamed (`pet_folders`), and the checks on the folder a command is
+given.
 
 May import: `sorter.config`, `sorter.errors` and the standard library. Nothing else of
 sorter: every use-case above builds on it.

@@ -17,7 +17,7 @@ from sorter.files.folder import open_own
 
 #: Records that settle a move or an undo intent.
 OUTCOMES = frozenset({"done", "abandon", "undo", "keep", "gone"})
-#: What every line `journal.Journal` writes starts with, before its op: `records` tells a
+#: What every line `journal_writer.Journal` writes starts with, before its op: `records` tells a
 #: record's op from it without parsing the rest.
 _OP = b'{"op": "'
 
@@ -65,7 +65,7 @@ def records_in(f: BinaryIO, start: int = 0, end: int | None = None,
             # character cut by a crash) must never make the journal unreadable.
             record = json.loads(raw.decode("utf-8", "surrogateescape"))
         except ValueError:
-            record = None  # a torn line, a later append on a line of its own (see Journal._write)
+            record = None  # a torn line, a later append on a line of its own (see `journal_writer.Journal._write`)
         if isinstance(record, dict) and _well_formed(record):
             yield offset, after, record
         offset = after

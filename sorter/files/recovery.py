@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sorter.config import REPORT_LINES
-from sorter.files.journal import DONE, INTENT, UNDONE, Journal, JournalState, Move, scan
+from sorter.files.journal import DONE, INTENT, UNDONE, JournalState, Move, scan
+from sorter.files.journal_writer import Journal
 
 
 @dataclass(frozen=True)

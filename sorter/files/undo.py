@@ -110,7 +110,8 @@ def undo(root: Path, *, all_runs: bool = False, lock_wait: float = 0.0,
     "found" line, before its file is journaled (`found`), for a Ctrl-C to say."""
     from sorter.files import suggestions
     from sorter.files.folder import check_folder, remove_probe_left
-    from sorter.files.journal import Journal, journal_path, state_dir
+    from sorter.files.journal import journal_path, state_dir
+    from sorter.files.journal_writer import Journal
     from sorter.files.lock import FolderLock
     from sorter.files.recovery import recover
 

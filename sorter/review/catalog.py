@@ -1,22 +1,14 @@
-"""The photos the review server shows: every image and video of the folder that sorter lists
-(a Live Photo's video aside: it goes with its photo, `posters.listed`), where it is now,
-grouped as the review page groups them (cats/, dogs/, each named pet's folder such as
+"""The photos the review server shows, as the review page groups them: every image and video of
+the folder that sorter lists (a Live Photo's video aside: it goes with its photo,
+`posters.listed`), where it is now, grouped (cats/, dogs/, each named pet's folder such as
 cats/Luna/, each reason photos were left in place for), least confident first; first of all,
 the photos a sort noted a named pet might be ("might be cats/Luna/", `files.suggestions`),
-the likeliest first. A video is a photo here in all but its picture (`posters`).
-
-Where each photo's label and confidence come from:
-- in `cats/` or `dogs/`: the journal, which records every move with what the photo was filed
-  as; a photo moved again by a review keeps the model's words and gains the person's
-  (`choice`); a photo put there by hand has no confidence;
-- left in place: the last sort's verdict (the journal's "seen" record: neither, unsure at 61%,
-  unreadable ...); a photo put back where sorter found it, on the page or by hand, is "you
-  said neither", renamed since too (`put_backs.put_back`: what sort leaves); a photo with none
-  (it arrived after the sort) is "not sorted yet".
+the likeliest first. A video is a photo here in all but its picture (`posters`). Where each
+photo's label and confidence come from is `loading`'s.
 
 Memory: one `Photo` (slots, about 280 bytes with its path and `identity`) per image, plus, while it is
-built, one entry per journaled move: 100,000 photos cost about 40 MB. Pure bookkeeping after
-`load_catalog`: moving a photo here changes nothing on disk (that is `session.py`).
+built (`loading.load_catalog`), one entry per journaled move: 100,000 photos cost about 40 MB. Pure
+bookkeeping: moving a photo here changes nothing on disk (that is `session.py`).
 """
 
 from __future__ import annotations
@@ -24,13 +16,12 @@ from __future__ import annotations
 import bisect
 import os
 import stat
-import threading
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sorter.config import CLASS_FOLDERS, OTHER, REVIEW_RUN_PREFIX, STATE_DIR, entered, names_a_pet
-from sorter.files.pet_folders import Looked, folded
+from sorter.config import CLASS_FOLDERS, OTHER, names_a_pet
+from sorter.files.pet_folders import folded
 from sorter.files.planning import LEFT_IN_PLACE, reason_kind
 from sorter.review.page import MAX_REASON_GROUPS, MIGHT_BE
 
@@ -108,21 +99,6 @@ class Group:
     def to_json(self) -> dict:
         return {"key": self.key, "status": self.status, "title": self.title, "count": len(self.members),
                 "videos": self.videos, "rank": self.rank}
-
-
-@dataclass(frozen=True)
-class Filed:
-    """What the journal says of a photo sorter moved and that is still where it put it."""
-
-    origin: str
-    label: str | None
-    confidence: float | None
-    choice: str | None
-    box: tuple[float, float, float, float] | None = None  # from its "seen" record
-    #: The run that moved it there, and the file it moved (`identities.SameFile`, as its "seen"
-    #: record tells it after the move where there is one): a file renamed over it since is another.
-    run: str | None = None
-    same: tuple[int, ...] | None = None
 
 
 class Catalog:
@@ -269,221 +245,3 @@ def identity(st: os.stat_result, inodes_last: bool) -> int:
     photo, else its size and modification time (FAT, exFAT, FUSE: `identities.inodes_last`). A hash
     collision, 1 in 2**64 a pair, is all that could take one for the other."""
     return hash((st.st_dev, st.st_ino) if inodes_last else (st.st_size, st.st_mtime_ns))
-
-
-def _is_real_file(root: Path, rel: str) -> bool:
-    """`rel` is a regular file below `root` reached through real folders only (no link on the way)."""
-    path = root
-    parts = rel.split("/")
-    for n, part in enumerate(parts):
-        if part in ("", ".", "..") or (n == 0 and part == STATE_DIR):
-            return False
-        path = path / part
-        try:
-            mode = os.lstat(path).st_mode
-        except OSError:
-            return False
-        if not (stat.S_ISREG(mode) if n == len(parts) - 1 else stat.S_ISDIR(mode)):
-            return False
-    return True
-
-
-def _named(catalog: Catalog, pet: str) -> bool:
-    """`pet` ("cats/Luna") is offered here (`Catalog.offer_known`): her folder is there, or is
-    to be made; a suggestion for a pet whose folder is gone, or a file holds its place, is moot."""
-    folder, _, name = pet.partition("/")
-    return any(name in catalog.pets[label] for label, f in CLASS_FOLDERS.items() if f == folder)
-
-
-class LastRead:
-    """The personal model as `KnownPets` last read it, read again only when its file changed:
-    its `personal.stamp` (mtime in ns, size, inode; `learn` writes it whole and renames it into
-    place), taken before the read, so a model replaced meanwhile is read again the next time
-    rather than kept under the new stamp. A review asks at each reload and each Name…, where
-    numpy read the whole file each time (1.3 MB a species with named pets: 2.3 ms on a 2-core
-    machine, against 2 µs for the `stat`). Thread-safe."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._read: tuple | None = None  # (path, stamp, model)
-
-    def model(self):
-        """The personal model, or None (none, or one that cannot be read)."""
-        from sorter.errors import SorterError
-        from sorter.model.personal import model_file, read_model, stamp
-
-        path = model_file()
-        now = stamp(path)
-        with self._lock:
-            if self._read is None or self._read[:2] != (path, now):
-                try:
-                    model = read_model(path)
-                except SorterError:
-                    model = None
-                self._read = (path, now, model)
-            return self._read[2]
-
-
-class KnownPets:
-    """The named pets ("cats/Luna") the personal model knows now, and where their folders are in
-    `root` (`files.pet_folders`: cats/Luna renamed cats/Lulu since she was learnt there): a group
-    a sort noted for a pet forgotten since (`sorter learn --forget`) is moot; and a page listed
-    before a pet's folder was renamed, swapped or removed (no journal write says so) would make
-    cats/Luna/ again beside the cats/Lulu/ she is now, so each reload and Name… asks. The model is
-    read again only when its file changed (`LastRead`), the folders found again only when it or
-    cats/ and dogs/ did (`pet_folders.Looked`): one `stat` of the model and two of the folders."""
-
-    def __init__(self, root: Path) -> None:
-        self._personal = LastRead()
-        self._looked = Looked(root)
-
-    def now(self) -> PetFolders:
-        from sorter.files.suggestions import pet_folders as named_folders
-        from sorter.model.personal import named_in
-
-        model = self._personal.model()
-        return self._looked.now(named_folders(named_in(model)), model.homes if model is not None else ())
-
-
-def sub_folders(folder: Path) -> list[str]:
-    """The folders in cats/ (or dogs/): real folders, not hidden or another app's (a NAS's @eaDir),
-    as learn reads them. Those `names_a_pet` are named pets' (cats/Luna); the others the user's
-    (cats/2019), whose photos are listed as cats/'s."""
-    try:
-        with os.scandir(folder) as listing:
-            return sorted(e.name for e in listing if entered(e.name) and e.is_dir(follow_symlinks=False))
-    except OSError:
-        return []
-
-
-def follow(filed: dict[str, Filed], move) -> None:
-    """Take one move still in force (`journal.sorted_moves`, in order) into `filed`: where each
-    photo sorter moved is now (relative path) -> what the journal says of it, following a photo
-    through every move (a sort, then a review)."""
-    if move.seq != move.group:
-        return  # a companion: it goes where its photo goes
-    before = filed.pop(move.src, None)
-    if move.run.startswith(REVIEW_RUN_PREFIX):  # the same picture, moved by a person: its pet stays where it was
-        filed[move.dst] = Filed(
-            before.origin if before else move.src, before and before.label, before and before.confidence, move.label,
-            before and before.box, move.run, move.same,
-        )
-    else:
-        filed[move.dst] = Filed(before.origin if before else move.src, move.label, move.confidence, None,
-                                run=move.run, same=move.same)
-
-
-def is_the_file(ids, run: str | None, record: tuple[int, ...] | None, st: os.stat_result | None) -> bool:
-    """`st` is of the file the journal's `record` (`identities.SameFile` or `Identity`, taken by
-    `run`) tells (`Identities.match`), not another renamed over its name since (a cat photo over a
-    sorted dogs/dog3.jpg): that one is shown as a new photo, not with the photo's label. A record
-    on another device than the file, a photo filed across filesystems by a copy (which keeps its
-    size and time), tells it by its size and time. No record (an older journal): the path tells it."""
-    from sorter.files.identities import elsewhere
-
-    if record is None or run is None or st is None:
-        return True
-    record = ids.of(run, tuple(record))
-    return ids.match(record if record[0] == st.st_dev else elsewhere(record), st)
-
-
-def load_catalog(root: Path, state, here: PetFolders | None = None) -> Catalog:
-    """Every image and video sorter lists in the folder (`state`: the journal, settled), grouped
-    and ordered; `here`: the named pets' folders as the caller found them (`KnownPets`), else found now."""
-    from sorter.files import suggestions
-    from sorter.files.folder import output_folders
-    from sorter.files.identities import Identities, inodes_last, lstat_of
-    from sorter.files.journal import Move, moves_and_seen
-    from sorter.files.put_backs import HandPutBacks, put_back
-    from sorter.files.verdicts import Verdict, note
-    from sorter.media.folders import Skipped, is_image_name, is_video_name, scan_folder
-    from sorter.review.posters import is_video
-    from sorter.review.posters import listed as is_listed
-
-    filed: dict[str, Filed] = {}
-    verdicts: dict[str, Verdict] = {}
-    hand = HandPutBacks(root, state=state, renamed=True)  # photos moved back by hand, renamed since too
-    for item in moves_and_seen(root, state):  # one pass over the journal for all three, streamed
-        if isinstance(item, Move):
-            follow(filed, item)
-            hand.move(item)
-        else:
-            note(verdicts, item)
-            hand.seen(item)
-            if (info := filed.get(item.path)) is not None and item.run == info.run:  # right after the batch's moves
-                same = item.identity if item.mtime_ns is None else (*item.identity, item.mtime_ns)
-                filed[item.path] = replace(info, box=item.box if item.box is not None else info.box, same=same)
-    catalog = Catalog(root)
-    catalog.inodes_last = inodes_last(root)
-    ids = Identities(root, state)
-    noted = suggestions.read(root)
-    catalog.here = here = here if here is not None else KnownPets(root).now()
-    noted.follow(here)  # "might be cats/Lulu/" once her folder is renamed: named there, not in a new cats/Luna/
-    noted.keep_only(here.folders())
-    suggested = noted.standing(root)
-    back = put_back(root, state, hand)  # what sort and watch leave, as they tell it
-
-    def add(rel: str) -> None:
-        st = lstat_of(root / rel)
-        info = filed.pop(rel, None)
-        folder = rel.split("/", 1)[0] if "/" in rel else ""
-        verdict = verdicts.get(rel)
-        if info is not None and not is_the_file(ids, info.run, info.same, st):
-            info = None  # another file at the photo's name: a new photo
-        if verdict is not None and not is_the_file(ids, verdict.run, verdict.same, st):
-            verdict = None
-        if folder in CLASS_FOLDERS.values():
-            label = next(k for k, v in CLASS_FOLDERS.items() if v == folder)
-            if info is None:
-                photo = Photo(0, rel, "moved", label)
-            else:
-                photo = Photo(0, rel, "moved", info.label or label, info.confidence, None, info.origin, info.choice,
-                              box=info.box)
-        elif info is not None and info.choice is not None and rel in back.at:
-            # Put back by a review, and still the photo the click put there: touched or edited
-            # since, sort judges it again, and the page says so (not sorted yet).
-            photo = Photo(0, rel, "neither", info.label, info.confidence, PUT_BACK, info.origin, info.choice)
-        elif verdict is not None:
-            photo = Photo(0, rel, verdict.status, verdict.label, verdict.confidence, verdict.reason)
-        elif (was := back.was(root / rel, st if back.moved else None)) is not None:
-            # Moved back by hand, or put back and renamed since (by what it is): the user's "neither".
-            said = filed.get(was)  # what the journal says of the photo where it was put
-            photo = Photo(0, rel, "neither", said and said.label, said and said.confidence, PUT_BACK, rel)
-        else:
-            photo = Photo(0, rel, UNSORTED[0], reason=UNSORTED[1])
-        photo.kept = None if st is None else identity(st, catalog.inodes_last)
-        # A video the sort judged (it has a confidence) was read as one: only the others are looked into.
-        photo.video = is_video_name(rel) and (photo.confidence is not None or is_video(root, rel))
-        pet, likeness = suggested.get(rel, (None, 0.0))
-        if pet is not None and photo.pet is None and _named(catalog, pet):
-            photo.might_be, photo.likeness = pet, likeness
-        catalog.add(photo)
-
-    # The folder, cats/ and dogs/, and each folder in them: a named pet's (cats/Luna/: a few
-    # dozen photos each, every one shown, those the user put there too) or the user's (cats/2019/).
-    listed = [(root / f, frozenset()) for f in CLASS_FOLDERS.values()]
-    for label, folder in CLASS_FOLDERS.items():
-        inside = sub_folders(root / folder)
-        catalog.pets[label].update(name for name in inside if names_a_pet(name))
-        listed += [(root / folder / name, frozenset()) for name in inside]
-    catalog.offer_known()
-    for where, exclude in [*listed, (root, output_folders())]:
-        for entry in scan_folder(where, exclude=exclude, videos=True):
-            # Symbolic links and FIFOs: never served, never moved.
-            if not isinstance(entry, Skipped) and is_listed(entry):
-                add(os.path.relpath(entry, root))
-    # Photos in other subfolders (a --recursive sort, put back where they came from): only
-    # those sorter has a word about, so the folder's whole tree is never walked.
-    scanned = {os.path.relpath(where, root) for where, _ in listed}
-    catalog.folders |= scanned
-    deeper = {
-        rel for rel in [*verdicts, *filed]
-        if "/" in rel and (rel.split("/", 1)[0] not in CLASS_FOLDERS.values() or rel.count("/") > 1)
-        and os.path.dirname(rel) not in scanned
-    }
-    for rel in sorted(deeper):
-        name = os.path.basename(rel)
-        if (is_image_name(name) or is_video_name(name)) and _is_real_file(root, rel) and is_listed(root / rel):
-            add(rel)
-    catalog.order()
-    return catalog

@@ -3,7 +3,9 @@
 The standard library's threaded HTTP server: one local user, a page, a few JSON calls and
 thumbnails, which a framework would not make shorter. Everything the page needs is served
 from the package (app.html, app.js, app.css and app.svg, served as /, /page.js, /page.css and
-/page.svg): it works offline.
+/page.svg): it works offline. What it answers, and the checks each request passes first, is
+`app`'s; this module is HTTP itself: listening, reading a request, the headers of every answer,
+the file the browser is given instead of the URL.
 
 Security, as for any server a browser can reach:
 - it listens on 127.0.0.1 and ::1 only;
@@ -34,13 +36,9 @@ Security, as for any server a browser can reach:
 
 from __future__ import annotations
 
-import errno
-import hmac
 import html
 import json
 import os
-import re
-import secrets
 import shutil
 import socket
 import sys
@@ -50,21 +48,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from importlib import resources
 from pathlib import Path
-from urllib.parse import parse_qs, urlsplit
 
-from sorter.errors import FolderLocked, ReviewConflict, SorterError
-from sorter.review.catalog import PAGE
-from sorter.review.pet_names import MAX_PET_NAME
+from sorter.errors import SorterError
+from sorter.review.app import App, Reply, error_reply
 from sorter.review.session import Session
 
-#: Thumbnails: the review page's size and quality (2.6 KB each, see `review.JPEG_QUALITY`),
-#: at twice the pixels so they are sharp on a high-density screen.
-THUMB_PX = 256
-THUMB_QUALITY = 70
-#: A photo opened on its own: big enough to judge, still a re-encoded copy.
-VIEW_PX = 1280
 #: A correction's body is `{"id": 17, "to": "neither"}`; a request to learn has none.
 MAX_BODY = 1024
 #: Seconds a connection may wait on its client, per read or write. A browser on this machine
@@ -73,21 +62,11 @@ MAX_BODY = 1024
 #: (a millisecond on loopback). It bounds the socket only, not an answer: learning may take
 #: minutes while the page waits on a connection we do not read.
 CLIENT_TIMEOUT = 10.0
-#: The page's script, style and icon (a paw: a page that names no icon has the browser ask for
-#: /favicon.ico, a 404 in its console at every load).
-ASSETS = {"/page.js": ("app.js", "text/javascript"), "/page.css": ("app.css", "text/css"),
-          "/page.svg": ("app.svg", "image/svg+xml")}
 #: No inline script or style, nothing from elsewhere, no framing.
 CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; "
     "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 )
-PHOTO_URL = re.compile(r"/(thumb|view)/(\d{1,9})")
-CHOICES = ("cat", "dog", "neither")
-EXPECTED = ('expected {"id": NUMBER, "to": "cat" | "dog" | "neither", "generation": "...", "pet": "NAME" (optional), '
-            '"at": "PATH" (optional: where the page showed it)}')
-POST_PATHS = frozenset({"/api/move", "/api/undo", "/api/learn"})
-GET_PATHS = frozenset({"/", "/api/groups", "/api/photos", "/api/learning", *ASSETS})
 #: What the browser is given instead of the URL (Jupyter's redirect file): a page that sends
 #: it on at once, a link for a browser that runs no script and follows no refresh.
 REDIRECT = """<!DOCTYPE html>
@@ -98,208 +77,6 @@ REDIRECT = """<!DOCTYPE html>
 <script>location.replace({script})</script></body></html>
 """
 
-
-@dataclass(frozen=True)
-class Reply:
-    status: int
-    body: bytes
-    content_type: str = "application/json"
-    headers: tuple[tuple[str, str], ...] = ()
-
-
-def _cookies(header: str, name: str) -> list[str]:
-    """A cookie's values (a browser may send one name twice), read by hand: `SimpleCookie` drops
-    the whole header for one cookie it finds malformed (`prefs={"a":1}`, a space, an emoji),
-    which any page on 127.0.0.1 may set, and the review was then locked out of that browser."""
-    values = []
-    for part in header.split(";"):
-        key, equals, value = part.strip().partition("=")
-        if equals and key.strip() == name:
-            values.append(value.strip())
-    return values
-
-
-def _json(value, status: int = 200) -> Reply:
-    return Reply(status, json.dumps(value).encode())
-
-
-def _error(status: int, message: str, **more) -> Reply:
-    return _json({"error": message, **more}, status)
-
-
-class App:
-    """What the server answers, apart from HTTP itself: the session, the token, the routes."""
-
-    def __init__(self, session: Session, port: int, model: Path | None = None) -> None:
-        self.session = session
-        self.model = model  # what the Learn button learns on (None: the bundled model)
-        self.port = port
-        self.token = secrets.token_urlsafe(32)  # the URL's and the cookie's
-        self.page_token = secrets.token_urlsafe(32)  # the page's, for the X-Sorter-Token header
-        self.cookie = f"sorter-review-{port}"
-        self.hosts = {f"127.0.0.1:{port}", f"localhost:{port}", f"[::1]:{port}"}
-        self.origins = {f"http://{host}" for host in self.hosts}
-        self._page = resources.files("sorter.review").joinpath("app.html").read_text(encoding="utf-8")
-        self.learnt: bytes = b"null"  # the last learn's answer, for a tab opened while it ran (/api/learning)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/?token={self.token}"
-
-    @staticmethod
-    def _is(value: str | None, secret: str) -> bool:
-        return value is not None and hmac.compare_digest(value.encode(), secret.encode())
-
-    def handle(self, method: str, target: str, headers, body: bytes) -> Reply:
-        if (headers.get("Host") or "").lower() not in self.hosts:
-            return _error(403, "this server answers only to 127.0.0.1, [::1] and localhost")
-        url = urlsplit(target)
-        query = parse_qs(url.query)
-        if method == "GET" and url.path == "/" and "token" in query:
-            if not self._is(query["token"][0], self.token):
-                return _error(403, "wrong token: use the URL `sorter review` printed")
-            cookie = f"{self.cookie}={self.token}; Path=/; HttpOnly; SameSite=Strict"
-            return Reply(303, b"", "text/plain", (("Location", "/"), ("Set-Cookie", cookie)))
-        if not any(self._is(value, self.token) for value in _cookies(headers.get("Cookie") or "", self.cookie)):
-            return _error(403, "no token: open the URL `sorter review` printed")
-        if method == "POST" and url.path in POST_PATHS:
-            origin = headers.get("Origin")
-            if not self._is(headers.get("X-Sorter-Token"), self.page_token) or (
-                origin is not None and origin not in self.origins
-            ):
-                return _error(403, "a change needs the page's token")
-            if url.path == "/api/move":
-                return self._move(body)
-            if url.path == "/api/learn":
-                reply = self._learn()
-                self.learnt = reply.body
-                return reply
-            return self._answer(self.session.take_back)
-        if method == "GET" and url.path not in POST_PATHS:
-            return self._get(url.path, query)
-        if url.path in POST_PATHS:
-            return Reply(405, _error(405, "changes are POST only").body, headers=(("Allow", "POST"),))
-        if url.path in GET_PATHS or PHOTO_URL.fullmatch(url.path):
-            return Reply(405, _error(405, "GET only").body, headers=(("Allow", "GET"),))
-        return _error(404, "not found")
-
-    def _get(self, path: str, query: dict[str, list[str]]) -> Reply:
-        if path == "/":
-            page = self._page.replace("{{token}}", html.escape(self.page_token))
-            return Reply(200, page.encode(), "text/html")
-        if path in ASSETS:
-            name, kind = ASSETS[path]
-            return Reply(200, resources.files("sorter.review").joinpath(name).read_bytes(), kind)
-        if path == "/api/groups":
-            try:
-                self.session.refresh()
-            except FolderLocked:
-                pass  # a sort is running: the page shows the folder as last listed, and a click says busy
-            except ReviewConflict as exc:  # the folder is gone
-                return _error(409, str(exc))
-            return _json(self._groups(first_page=True))
-        if path == "/api/photos":
-            return self._photos(query)
-        if path == "/api/learning":  # asked by a tab that says "learning…": once done, what it learnt
-            return _json({"learning": self.session.learning, "learnt": json.loads(self.learnt)})
-        photo = PHOTO_URL.fullmatch(path)
-        if photo is None:
-            return _error(404, "not found")
-        size = VIEW_PX if photo.group(1) == "view" else THUMB_PX
-        if query.get("v", [""])[0] != self.session.catalog.generation:
-            return _error(404, "no such photo in this listing: reload the page")
-        data = self.session.thumbnail(int(photo.group(2)), size, THUMB_QUALITY)
-        if data is None:
-            return _error(404, "no preview")
-        return Reply(200, data, "image/jpeg", (("Cache-Control", "private, max-age=3600"),))
-
-    def _groups(self, first_page: bool = False) -> dict:
-        from sorter.learning.pets import MIN_PET_PHOTOS
-
-        session = self.session
-        with session.lock:
-            groups = sorted(session.catalog.groups.values(), key=lambda g: g.rank)
-            listed = [(g.to_json(), session.catalog.page(g.key) if first_page else []) for g in groups]
-            pets = {label: sorted(names, key=str.casefold) for label, names in session.catalog.pets.items()}
-        return {
-            "folder": str(session.root), "total": len(session.catalog.photos), "videos": session.catalog.videos,
-            "page": PAGE, "generation": session.catalog.generation,
-            # What learn needs to know a pet, and the longest name the page may send.
-            "pets": pets, "min_pet_photos": MIN_PET_PHOTOS, "max_pet_name": MAX_PET_NAME,
-            "learning": session.learning,  # started before this page loaded: it says so
-            "groups": [{**group, "photos": [session.card(p) for p in photos]} for group, photos in listed],
-        }
-
-    def _photos(self, query: dict[str, list[str]]) -> Reply:
-        session = self.session
-        key, after = query.get("group", [""])[0], query.get("after", [""])[0]
-        with session.lock:
-            if key not in session.catalog.groups or not re.fullmatch(r"\d{1,9}", after or "0"):
-                return _error(400, "unknown group or photo")
-            cursor = int(after) if after else None
-            if cursor is not None and cursor >= len(session.catalog.photos):
-                return _error(400, "unknown photo")
-            photos = session.catalog.page(key, cursor)
-        return _json({"photos": [session.card(p) for p in photos]})
-
-    def _move(self, raw: bytes) -> Reply:
-        try:
-            request = json.loads(raw)
-            photo_id, choice, generation = request["id"], request["to"], request["generation"]
-            pet, at = request.get("pet"), request.get("at")
-        except (ValueError, KeyError, TypeError, AttributeError, RecursionError):  # RecursionError: `[[[[...`, 1 KB deep
-            return _error(400, EXPECTED)
-        if type(photo_id) is not int or choice not in CHOICES or not isinstance(generation, str) or not (
-            pet is None or isinstance(pet, str)
-        ) or not (at is None or isinstance(at, str)):
-            return _error(400, EXPECTED)
-        return self._answer(lambda: (self.session.correct(photo_id, choice, generation, pet, at), []))
-
-    def _learn(self) -> Reply:
-        """`sorter learn`'s report as lines of text (the page shows them as text), with what it
-        learnt, which the line under the button says: the personal model saved or not, the
-        cat/dog/neither corrections learnt or kept for the next learn (learning them would put
-        reference pets in the wrong place, say: the report says why), the named pets learnt. An
-        error as one line alone, whatever it is: this is the edge, and a traceback would only
-        drop the connection."""
-        from sorter.learning.folder_names import shown
-        from sorter.learning.report import report_lines
-
-        try:
-            result = self.session.learn(self.model)
-        except ReviewConflict as exc:
-            return _error(409, str(exc))
-        except SorterError as exc:
-            return _error(409, f"cannot learn: {exc}")
-        except OSError as exc:
-            return _error(500, f"cannot learn: {exc.filename or 'the folder'}: {exc.strerror or exc}")
-        except Exception as exc:  # noqa: BLE001 - the edge: one line on the page, never a dropped connection
-            return _error(500, f"learning failed: {type(exc).__name__}: {exc}")
-        saved = result.model_path is not None
-        return _json({
-            "lines": report_lines(result), "unreadable": result.unreadable, "saved": saved,
-            # Learnt where the head saved was pulled by them (`choose_head`), as the report's "not learnt yet" decides.
-            "corrections": result.corrections,
-            "corrections_learnt": saved and result.corrections > 0 and any(result.pull or ()),
-            "pets": [shown(pet.name).partition("/")[2] for pet in result.pets if saved and pet.learnt],
-        })
-
-    def _answer(self, change: Callable) -> Reply:
-        """`change()`: (the photo it moved, where it found a file moved on since: `u`'s `found:` lines)."""
-        try:
-            photo, found = change()
-        except FolderLocked as exc:
-            return _error(409, f"busy: {exc}", busy=True)
-        except ReviewConflict as exc:
-            return _error(409, str(exc))
-        except OSError as exc:
-            if exc.errno in (errno.ENOSPC, errno.EDQUOT):  # the disk's state, not a bug: say what to do
-                return _error(507, f"{exc.filename or 'the folder'}: {exc.strerror}; no photo is lost: make room, "
-                              "then reload the page")
-            return _error(500, f"{exc.filename or 'the folder'}: {exc.strerror or exc}")
-        groups = self._groups()
-        return _json({"photo": self.session.card(photo), "found": found,
-                      **{k: groups[k] for k in ("groups", "pets", "min_pet_photos")}})
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -323,7 +100,7 @@ class _Handler(BaseHTTPRequestHandler):
         if self.headers.get("Transfer-Encoding") is not None or len(self.headers.get_all("Host") or []) > 1:
             # No browser sends either here; read as http.server reads them, a chunked body would
             # be taken for the next request, and a second Host would go unchecked.
-            reply = _error(400, "a chunked body or a second Host header is not accepted")
+            reply = error_reply(400, "a chunked body or a second Host header is not accepted")
             self.close_connection = True
         elif 0 <= length <= MAX_BODY:
             # Read whether or not it is used: left unread, it would be taken for the next request.
@@ -334,9 +111,9 @@ class _Handler(BaseHTTPRequestHandler):
             try:
                 reply = self.server.app.handle(method, self.path, self.headers, body)
             except Exception as exc:  # noqa: BLE001 - the edge: one line on the page, never a dropped connection
-                reply = _error(500, " ".join(f"{type(exc).__name__}: {exc}".split()))
+                reply = error_reply(500, " ".join(f"{type(exc).__name__}: {exc}".split()))
         else:
-            reply = _error(413, "request too large")
+            reply = error_reply(413, "request too large")
             self.close_connection = True
         self._send(reply, body=method != "HEAD")
 
@@ -348,7 +125,7 @@ class _Handler(BaseHTTPRequestHandler):
             phrase = HTTPStatus(code).phrase
         except ValueError:
             phrase = "error"
-        reply = _error(code, message or phrase)
+        reply = error_reply(code, message or phrase)
         self._send(reply, body=self.command != "HEAD" and code >= 200 and code not in (204, 304))
 
     def _send(self, reply: Reply, body: bool = True) -> None:

@@ -27,8 +27,9 @@ from pathlib import Path
 
 from sorter.config import OTHER, REVIEW_RUN_PREFIX
 from sorter.errors import ReviewConflict
-from sorter.review.catalog import Catalog, KnownPets, Photo, load_catalog
+from sorter.review.catalog import Catalog, Photo
 from sorter.review.destinations import Choice, found_names, real_folder, reserve, target_folder
+from sorter.review.loading import KnownPets, load_catalog
 from sorter.review.locking import BUSY_WAIT, START_WAIT, folder_lock
 from sorter.review.pet_names import pet_folder_name
 from sorter.wording import percent
@@ -190,7 +191,7 @@ class Session:
             self._others = True
 
     def _session_journal(self):
-        from sorter.files.journal import Journal
+        from sorter.files.journal_writer import Journal
 
         if self._journal is not None and not self._journal.is_current():
             self._journal.close()  # `sorter undo` removed .sorter/ meanwhile: a new run in a new journal

@@ -82,7 +82,7 @@ class Sorter:
         return None if self._journal is None else self._journal.run
 
     def journal(self):
-        from sorter.files.journal import Journal
+        from sorter.files.journal_writer import Journal
 
         if self._journal is None:
             self._journal = Journal(self.root)

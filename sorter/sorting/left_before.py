@@ -8,7 +8,7 @@ The journal's "seen" record of such a photo keeps, besides its identity and modi
 what judged it (`judge_of`: the network, the personal head, `--min-confidence`), its mode and
 owner, and its ctime (`mark`): a photo is skipped only where the latest record of
 its path says it was left in place by that same judge, and the file there is as it was then
-(`watching.watcher.stamp`: inode, size, time, mode, owner and ctime; where inode numbers do not
+(`watching.settling.stamp`: inode, size, time, mode, owner and ctime; where inode numbers do not
 last, on FAT, exFAT and FUSE, whose ctime is its mtime or made up, size and time, and for one left
 unreadable its mode and owner too, so a `chmod` brings it back). The ctime, which a running watch
 does not compare, tells a photo rewritten in place, or replaced by one given its freed inode, of its
@@ -57,7 +57,7 @@ def judge_of(classifier, min_confidence: float) -> str:
 
 def mark(record: dict, st: os.stat_result, judge: str, judged: tuple[int, ...] | None) -> None:
     """A "seen" record (`Sorter._note_seen`) of a photo left in place, given what judged it, the
-    mode and owner it had and its ctime (`watcher.stamp`): about 70 bytes. Only
+    mode and owner it had and its ctime (`settling.stamp`): about 70 bytes. Only
     where the file it records (`st`, after the batch) is the one judged (`judged`: `moves.judged_as`
     of it as it went to be judged): one written to meanwhile is judged again by the next watch."""
     if record["status"] in KEPT and judged == (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns):
@@ -69,7 +69,7 @@ def mark(record: dict, st: os.stat_result, judge: str, judged: tuple[int, ...] |
 class Left(NamedTuple):
     """A photo left in place before, as the watcher skips it (`Watcher.left_before`)."""
 
-    signature: tuple[int, ...]  # what its first scan compares (`watcher.stamp`, from the record)
+    signature: tuple[int, ...]  # what its first scan compares (`settling.stamp`, from the record)
     #: How much of it the running watch compares from then on (`Watcher.settle`'s): 3, or 6 for one
     #: left unreadable. Not the ctime: a hard link made meanwhile said a damaged photo again.
     running: int

@@ -1,11 +1,11 @@
 """watching: `sorter watch`: filesystem events -> files that are complete and ready
-(`watcher`), fed by the events handler and the observer's start and stop (`events`), through
-the observers watchdog offers (`observers`), with the kernel asked
-whether a writer still holds a file (`leases`); companions that arrive after their photo,
-joined to it (`sorting.latecomers`, which `sort` uses too); files judged unreadable, said once
-they stop changing (`unreadable`); the watch use-case (`watch`), its hold on the folder's lock
-(`folder_hold`), and the systemd unit `--print-systemd-unit`
-writes (`systemd`).
+(`watcher`), by the waits, batch limits and file stamps of `settling`, fed by the events
+handler and the observer's start and stop (`events`), through the observers watchdog offers
+(`observers`), with the kernel asked whether a writer still holds a file (`leases`);
+companions that arrive after their photo, joined to it (`sorting.latecomers`, which `sort`
+uses too); files judged unreadable, said once they stop changing (`unreadable`); the watch
+use-case (`watch`), its hold on the folder's lock (`folder_hold`), and the systemd unit
+`--print-systemd-unit` writes (`systemd`).
 
 May import: `sorter.sorting` (each batch is sorted as `sorter sort` does), `sorter.model`,
 `sorter.media`, `sorter.files`, `sorter.signals`, `sorter.config`, `sorter.errors`.

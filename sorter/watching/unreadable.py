@@ -5,7 +5,7 @@ each look, one photo made 9 `unreadable: ... truncated` lines in 5 s before it w
 
 So an unreadable result is held, not reported, while its file is unchanged from what was
 judged (its inode, size, modification time, mode, owner and group as the watcher handed it out:
-`watcher.stamp`). A file that changes meanwhile is still being written (or was made readable
+`settling.stamp`). A file that changes meanwhile is still being written (or was made readable
 by a chmod): its result is dropped without a word, and the watcher judges it again once it
 is complete (moved then, or held again). One that stands unchanged for
 `WatchSettings.unreadable_wait` is damaged, not growing: its result is reported then, once.
@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sorter.sorting.results import FileResult
-from sorter.watching.watcher import Signature, stamp
+from sorter.watching.settling import Signature, stamp
 
 
 @dataclass(frozen=True)

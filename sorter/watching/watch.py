@@ -23,7 +23,7 @@ from sorter.watching.folder_hold import FolderHold
 from sorter.wording import counted
 
 if TYPE_CHECKING:  # watchdog is imported only when a watch starts
-    from sorter.watching.watcher import WatchSettings
+    from sorter.watching.settling import WatchSettings
 
 
 @dataclass(frozen=True)
@@ -207,8 +207,9 @@ def watch_folder(
     from sorter.sorting import suggesting
     from sorter.sorting.latecomers import Filed, Latecomers
     from sorter.sorting.left_before import LeftBefore, already_there, judge_of, note_put_back
+    from sorter.watching.settling import WatchSettings
     from sorter.watching.unreadable import Unreadable
-    from sorter.watching.watcher import Watcher, WatchSettings
+    from sorter.watching.watcher import Watcher
 
     started = time.monotonic()
     if not 0.0 <= min_confidence <= 1.0:

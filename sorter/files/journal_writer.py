@@ -1,0 +1,152 @@
+"""Writing the journal (`journal.py` says what its records mean, `journal_records` how one is a
+line): `Journal` appends one run's records, each write fsync'd before it returns, so an intent
+is on disk before the move it announces; on a line of its own after a record a crash or a full
+disk cut short; never into a journal shared with a hard-linked copy of the folder
+(`state_links`); the writer's "folder" record first (`made_folders.of_folder`).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import uuid
+from pathlib import Path
+
+from sorter.config import still_open_there
+from sorter.files import made_folders
+from sorter.files.folder import open_own
+from sorter.files.journal import Move, journal_path, state_dir
+from sorter.files.journal_records import encode
+from sorter.files.state_links import own_file
+from sorter.wording import at_most
+
+
+def _record(move: Move) -> dict:
+    """The fields of a "move" or "unmove" record; a group's only for a group of several, a
+    label only where one was given."""
+    group = {"group": move.group, "size": move.size} if move.size > 1 else {}
+    label = {"label": move.label} if move.label is not None else {}
+    if move.confidence is not None:
+        label["confidence"] = at_most(move.confidence)
+    same = {"id": list(move.same)} if move.same is not None else {}
+    return {"seq": move.seq, "src": move.src, "dst": move.dst, **group, **label, **same}
+
+
+
+class Journal:
+    """Appends records for one run. Every record is flushed and fsync'd before returning,
+    so an intent is on disk before the move it announces."""
+
+    def __init__(self, root: Path, run: str | None = None) -> None:
+        self.root = root
+        self.run = run or f"{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:6]}"
+        self.seq = 0
+        directory = state_dir(root)
+        directory.mkdir(exist_ok=True)
+        created = not journal_path(root).exists()
+        self._fd = open_own(journal_path(root), os.O_RDWR | os.O_APPEND | os.O_CREAT)
+        if created:
+            from sorter.files.moves import sync_dirs
+
+            sync_dirs([directory, root])  # the journal's own name must survive a power cut too
+        self._end: int | None = None  # where our last whole write ended: the file's size then
+        self._placed = False  # our "folder" record written
+        self._closed = False
+        try:
+            self._write(b"")  # after a crash that cut the last record short: see `_write`
+        except BaseException:  # a Ctrl-C too: no one else holds the journal to close it
+            os.close(self._fd)
+            raise
+
+    def close(self) -> None:
+        """Once; a second close does nothing. A watch closes its batch's journal (`watch.busy`)
+        and closes it again as it ends, after a Ctrl-C too: one that landed as the first close
+        returned had the second close it again, "Bad file descriptor" in place of the interrupt."""
+        if not self._closed:
+            self._closed = True
+            os.close(self._fd)
+
+    def is_current(self) -> bool:
+        """False once the file was removed or replaced (a complete undo removes `.sorter/`):
+        records appended then would go nowhere anyone reads."""
+        return still_open_there(journal_path(self.root), self._fd)
+
+    def __enter__(self) -> Journal:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def _write(self, data: bytes) -> None:
+        """Append `data` and fsync it, on a line of its own: after a record a crash or a full disk
+        cut short, this writer's or another's (the review page and a watcher take turns), ours
+        would be glued onto the fragment and lost with it (an intent lost = a move undo cannot
+        see). The last byte is read only when someone else wrote since our last whole write (a
+        FUSE FAT driver returned zeros to a read right after an append, and wrote them). Never
+        into a journal shared with a hard-linked copy of the folder (`state_links`). The first
+        records carry the writer's "folder" record before them (`made_folders.of_folder`)."""
+        placing = bool(data) and not self._placed
+        if placing and (folder := made_folders.of_folder(self.root)) is not None:
+            data = encode({"op": "folder", "run": self.run, "time": round(time.time(), 3), "id": folder}) + data
+        try:
+            fd, st = own_file(journal_path(self.root), self._fd, os.O_RDWR | os.O_APPEND)
+            if fd != self._fd:  # taken before the old one is closed: `close` never closes one twice
+                self._fd, old = fd, self._fd
+                os.close(old)
+            size = st.st_size
+            if size and size != self._end and os.pread(self._fd, 1, size - 1) != b"\n":
+                data = b"\n" + data
+            view = memoryview(data)
+            while view:  # os.write may write less than asked (signals, full disk)
+                view = view[os.write(self._fd, view):]
+            if data:
+                os.fsync(self._fd)
+            self._end = size + len(data)
+            self._placed = self._placed or placing
+        except OSError as exc:
+            self._end = None
+            if exc.filename is None:  # os.write names no file: say which ("the folder: No space" said nothing)
+                exc.filename = str(journal_path(self.root))
+            raise
+
+    def append(self, op: str, **fields) -> None:
+        self._write(encode({"op": op, "run": self.run, "time": round(time.time(), 3), **fields}))
+
+    def append_many(self, op: str, items: list[dict]) -> None:
+        """Several records, one write and one fsync (a batch of moves costs two fsyncs)."""
+        if not items:
+            return
+        now = round(time.time(), 3)
+        self._write(b"".join(encode({"op": op, "run": self.run, "time": now, **fields}) for fields in items))
+
+    def intents(
+        self, groups: list[list[tuple[Path, Path]]], labels: list[tuple[str | None, float | None]] | None = None,
+        sames: list[list[tuple[int, int, int, int] | None]] | None = None,
+    ) -> list[list[Move]]:
+        """Journal intended moves, one group of (source, destination) pairs per photo, before
+        making them; returns them as journaled (`Move`), group by group. `labels`: what each
+        group's photo is filed as, (label, confidence), recorded on its first member; `sames`:
+        each member's identity (`Move.same`)."""
+        journaled: list[list[Move]] = []
+        for i, pairs in enumerate(groups):
+            first = self.seq + 1
+            numbers = list(range(first, first + len(pairs)))
+            self.seq += len(pairs)
+            label, confidence = labels[i] if labels is not None else (None, None)
+            journaled.append([
+                Move(self.run, n, self._rel(src), self._rel(dst), first, len(pairs),
+                     *((label, confidence) if n == first else (None, None)), same=same)
+                for n, (src, dst), same in zip(numbers, pairs, sames[i] if sames else [None] * len(pairs), strict=True)
+            ])
+        self.append_many("move", [_record(move) for group in journaled for move in group])
+        return journaled
+
+    def returning(self, moves: list[Move]) -> None:
+        """Journal that these sorted files are about to be moved back (undo's intents)."""
+        self.append_many("unmove", [_record(m) for m in moves])
+
+    def mark(self, op: str, seqs: list[int]) -> None:
+        self.append_many(op, [{"seq": n} for n in seqs])
+
+    def _rel(self, path: Path) -> str:
+        return os.path.relpath(path, self.root)
