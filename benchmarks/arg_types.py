@@ -13,25 +13,23 @@ import argparse
 from pathlib import Path
 
 
-def positive_int(text: str) -> int:
+def _whole(text: str, least: int) -> int:
     try:
         value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text} is not at least 1")
+    if value < least:
+        raise argparse.ArgumentTypeError(f"{text} is not at least 1" if least == 1 else f"{text} is below {least}")
     return value
+
+
+def positive_int(text: str) -> int:
+    return _whole(text, 1)
 
 
 def non_negative_int(text: str) -> int:
     """0 or more: for counts where none is the baseline (no pets, no sub-folders)."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"{text} is below 0")
-    return value
+    return _whole(text, 0)
 
 
 def non_negative_float(text: str) -> float:

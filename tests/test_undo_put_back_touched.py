@@ -46,13 +46,18 @@ def test_a_photo_put_back_by_hand_and_touched_is_back_and_one_renamed_so_is_left
     assert sorted(p.name for p in tmp_path.iterdir()) == ["c.jpg", "rex at home.png"]
 
 
-def test_a_photo_put_back_edited_in_place_and_sorted_again_is_undone_by_both_runs(tmp_path: Path) -> None:
+def put_back_edited_and_sorted_again(tmp_path: Path) -> None:
+    """a.jpg sorted into cats/, moved back by hand, rewritten in place, and sorted again."""
     write_image(tmp_path / "a.jpg", BLUE, size=(16, 8))
     sort_folder(tmp_path, classifier=FakeClassifier())
     os.rename(tmp_path / "cats" / "a.jpg", tmp_path / "a.jpg")
     with open(tmp_path / "a.jpg", "ab") as photo:  # rewritten in place: its inode kept, not its size
         photo.write(b"\0" * 100)
     sort_folder(tmp_path, classifier=FakeClassifier())
+
+
+def test_a_photo_put_back_edited_in_place_and_sorted_again_is_undone_by_both_runs(tmp_path: Path) -> None:
+    put_back_edited_and_sorted_again(tmp_path)
     assert (tmp_path / "cats" / "a.jpg").exists()
 
     assert undo(tmp_path, "--all") == ([f"Restored 1 file from 2 runs in {tmp_path}."], [])
@@ -60,12 +65,7 @@ def test_a_photo_put_back_edited_in_place_and_sorted_again_is_undone_by_both_run
 
 
 def test_two_plain_undos_of_a_photo_put_back_edited_and_sorted_again_find_it_back(tmp_path: Path) -> None:
-    write_image(tmp_path / "a.jpg", BLUE, size=(16, 8))
-    sort_folder(tmp_path, classifier=FakeClassifier())
-    os.rename(tmp_path / "cats" / "a.jpg", tmp_path / "a.jpg")
-    with open(tmp_path / "a.jpg", "ab") as photo:  # rewritten in place: its inode kept, not its size
-        photo.write(b"\0" * 100)
-    sort_folder(tmp_path, classifier=FakeClassifier())
+    put_back_edited_and_sorted_again(tmp_path)
 
     assert undo(tmp_path) == ([f"Restored 1 file from 1 run in {tmp_path}."], [])
     # The first sort's move: its photo is the one the first undo put back, not "missing".

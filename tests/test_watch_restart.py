@@ -249,19 +249,24 @@ def test_where_inodes_do_not_last_a_photo_left_before_is_told_by_its_size_and_ti
     assert said(results) == [("moved", "rex.jpg")]
 
 
+def sorted_then_put_back_and_said(tmp_path: Path, name: str) -> None:
+    """`name`, a dog, sorted by one watch, put back by hand, and said so by the next."""
+    with watching(tmp_path) as (results, notices):
+        assert wait_until(lambda: (tmp_path / "dogs" / name).exists(), 20), results
+    (tmp_path / "dogs" / name).rename(tmp_path / name)  # the user disagrees
+    with watching(tmp_path) as (results, notices):
+        assert wait_until(lambda: len(results) == 1, 20), results
+    assert [(r.status, r.path.name, r.reason) for r in results] == [
+        ("skipped", name, f"you put it back from dogs/{name}; left there")]
+
+
 def test_a_photo_put_back_is_said_once_not_at_every_start(tmp_path: Path) -> None:
     """A photo a watch sorted that the user put back ("skipped: you put it back from dogs/rex.jpg")
     was said again at every start, and counted among those to sort. Said by the watch that found
     it, then carried over as those left in place are, unchanged, and counted apart."""
     left_by_a_first_watch(tmp_path)
     write_image(tmp_path / "rex.jpg", RED)
-    with watching(tmp_path) as (results, notices):
-        assert wait_until(lambda: (tmp_path / "dogs" / "rex.jpg").exists(), 20), results
-    (tmp_path / "dogs" / "rex.jpg").rename(tmp_path / "rex.jpg")  # the user disagrees
-    with watching(tmp_path) as (results, notices):
-        assert wait_until(lambda: len(results) == 1, 20), results
-    assert [(r.status, r.path.name, r.reason) for r in results] == [
-        ("skipped", "rex.jpg", "you put it back from dogs/rex.jpg; left there")]
+    sorted_then_put_back_and_said(tmp_path, "rex.jpg")
 
     with watching(tmp_path) as (results, notices):
         write_image(tmp_path / "fido.jpg", RED)
@@ -310,13 +315,7 @@ def test_a_photo_put_back_then_touched_is_said_put_back_once_in_its_life_not_at_
     put it back from dogs/bo.jpg") at each start after a touch. The first watch that saw it put
     back said it; the next ones say nothing of it, touched or not."""
     write_image(tmp_path / "bo.jpg", RED)
-    with watching(tmp_path) as (results, notices):
-        assert wait_until(lambda: (tmp_path / "dogs" / "bo.jpg").exists(), 20), results
-    (tmp_path / "dogs" / "bo.jpg").rename(tmp_path / "bo.jpg")  # the user disagrees
-    with watching(tmp_path) as (results, notices):
-        assert wait_until(lambda: len(results) == 1, 20), results
-    assert [(r.status, r.path.name, r.reason) for r in results] == [
-        ("skipped", "bo.jpg", "you put it back from dogs/bo.jpg; left there")]
+    sorted_then_put_back_and_said(tmp_path, "bo.jpg")
 
     elsewhere = tmp_path.parent / f"{tmp_path.name}-elsewhere"
     elsewhere.mkdir()
