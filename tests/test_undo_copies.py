@@ -27,12 +27,15 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from conftest import FakeClassifier, layout, mounted, write_image
+from conftest import FakeClassifier, ThreeClassFake, layout, mounted, write_image
 from test_review_server import make_folder, start
 from test_undo_moved_on import undo
+from typer.testing import CliRunner
 
+from sorter.cli import app
 from sorter.files import suggestions
 from sorter.files.identities import identity_of
+from sorter.model import lite
 from sorter.sorting.sort import sort_folder
 from sorter.watching import watch, watcher
 
@@ -691,3 +694,51 @@ def test_two_burst_shots_swapped_in_a_hard_linked_copy_go_back_as_themselves(tmp
     assert layout(copy) == before
     assert undo(root) == ([f"Restored 3 files from 1 run in {root}."], [])
     assert layout(root) == before
+
+
+@pytest.mark.parametrize("where", ["here", "copied to another disk", "copied on this disk"])
+def test_a_photo_put_back_by_hand_under_another_name_stays_put_back_in_a_copy(
+        tmp_path: Path, where: str, monkeypatch) -> None:
+    """QA: taken back out of dogs/ under another name (`mv dogs/rex.jpg "rex at home.jpg"`), then
+    the folder copied (`cp -a`): a sort of the copy filed it again, where one of the folder left
+    it. A copy keeps its name, size and time, not its device and inode: there it is told by those.
+    A file of its size and time while it is still in dogs/ (`cp -p`) is not it put back, and is sorted."""
+    monkeypatch.setattr(lite, "load_classifier", lambda model: ThreeClassFake())
+    root = tmp_path / "A"
+    photo(root / "rex.jpg", RED, 2)
+    photo(root / "cat.jpg", BLUE, 3)
+    assert CliRunner().invoke(app, ["sort", str(root)]).exit_code == 0
+    os.rename(root / "dogs" / "rex.jpg", root / "rex at home.jpg")
+    folder = moved_elsewhere(root, where, None)
+
+    again = CliRunner().invoke(app, ["sort", str(folder), "--dry-run", "--verbose"])
+    assert again.exit_code == 0, again.output
+    assert "skipped: rex at home.jpg: you put it back from dogs/rex.jpg; left there" in again.stderr.splitlines()
+
+    os.rename(folder / "rex at home.jpg", folder / "dogs" / "rex.jpg")  # filed again, and a copy of it
+    shutil.copy2(folder / "dogs" / "rex.jpg", folder / "rex too.jpg")  # of its size and time: a new photo
+    again = CliRunner().invoke(app, ["sort", str(folder), "--dry-run", "--verbose"])
+    assert again.stderr.splitlines() == ["would move rex too.jpg -> dogs/rex too.jpg (dog, 99%)"], again.output
+
+
+@pytest.mark.parametrize("where", ["here", "copied to another disk", "copied on this disk"])
+def test_a_photo_put_back_with_neither_then_renamed_stays_put_back_in_a_copy(
+        tmp_path: Path, where: str, monkeypatch) -> None:
+    """The same for a photo put back with the review page's Neither, then renamed."""
+    monkeypatch.setattr(lite, "load_classifier", lambda model: ThreeClassFake())
+    root, outside = tmp_path / "pets", tmp_path / "outside"
+    root.mkdir()
+    outside.mkdir()
+    make_folder(root, outside)  # cat.jpg in cats/
+    client, stop, thread = start(root)
+    try:
+        assert client.move(client.cards()["cat.jpg"]["id"], "neither")[0] == 200  # cats/cat.jpg -> cat.jpg
+    finally:
+        stop.set()
+        thread.join(10)
+    os.rename(root / "cat.jpg", root / "kitty.jpg")
+    folder = moved_elsewhere(root, where, None)
+
+    again = CliRunner().invoke(app, ["sort", str(folder), "--dry-run", "--verbose"])
+    assert again.exit_code == 0, again.output
+    assert "skipped: kitty.jpg: you put it back from cats/cat.jpg; left there" in again.stderr.splitlines()

@@ -135,10 +135,15 @@ class Identities:
     def moved_key(self, record: tuple[int, ...]) -> tuple[int, ...]:
         """What `PutBacks.moved` keeps a photo sorter moved (`record`, a `SameFile`) by: its
         device, inode and size where they last (`back_key`: a photo taken back out under another
-        name, then touched, is still put back, as one under its own name is), else all of it,
-        as before (on FAT, exFAT or FUSE, or the folder copied, its size and time would tell it
-        from no burst shot of its size taken the same second)."""
-        return record[:3] if self.last(record) else record
+        name, then touched, is still put back, as one under its own name is), else, on FAT, exFAT
+        or FUSE, all of it, as before, and in a folder copied since (`copied_key`) its size and
+        time, what a copy keeps (as a photo put back under its own name is told there)."""
+        return record[:3] if self.last(record) else self.copied_key(record) or record
+
+    def copied_key(self, record: tuple[int, ...]) -> tuple[int, ...] | None:
+        """`record`'s size and time where it was taken on no device of the folder's (a folder
+        copied since, `of`): a copy gives its file a new device and inode, keeps those. Else None."""
+        return record[2:] if record[0] not in self.devices else None
 
     def is_back(self, record: tuple[int, ...], st: os.stat_result) -> bool:
         """The file `st` is the photo put back that `record` (`SameFile`) was taken of (`back_key`)."""

@@ -53,8 +53,13 @@ class PutBacks:
         if was is not None or not self.moved or not is_a_file(st) or rel.split("/", 1)[0] in CLASS_FOLDERS.values():
             return was
         now = same_file(st)  # its device, inode and size kept only where they last (`moved_key`)
-        was = self.moved.get(hash(now[:3]), self.moved.get(hash(now)))
-        return None if was is None or same_file_of(self.root / was) == same_file(st) else was
+        was, told = self.moved.get(hash(now[:3]), self.moved.get(hash(now))), now
+        if was is None:  # in a folder copied since, its size and time alone (`Identities.copied_key`)
+            was, told = self.moved.get(hash(now[2:])), now[2:]
+            if was is not None and _moved_on(os.path.join(self.root, ""), {rel: now}, {rel: was}):
+                return None  # the photo is still in cats/ or dogs/, moved on: this is one of its name or a copy
+        there = same_file_of(self.root / was) if was is not None else None
+        return None if was is None or (there is not None and there[-len(told):] == told) else was
 
 
 def put_back(root: Path, state, hand: HandPutBacks | None = None) -> PutBacks:
@@ -94,7 +99,8 @@ def by_review(root: Path, state) -> tuple[dict[str, str], dict[int, str]]:
                 if move.same is not None:
                     where[move.same] = move.dst
     at = {place: was for place, (was, when, _, told) in back.items() if _as_put_back(root / place, when, told, ids)}
-    return at, {hash(same): was for place, (was, _, same, _) in back.items() if same is not None and place not in at}
+    return at, {hash(ids.copied_key(told) or same): was
+                for place, (was, _, same, told) in back.items() if same is not None and place not in at}
 
 
 class HandPutBacks:
