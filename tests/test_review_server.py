@@ -113,6 +113,22 @@ class Client:
         return self.request("GET", f"/thumb/{photo}?v={self.generation}")
 
 
+
+def answered(tmp_path: Path, photo: str, to: str) -> Path:
+    """make_folder's folder in tmp_path/pets, `photo` answered `to` on the page of a server started
+    and stopped for it; the folder."""
+    root, outside = tmp_path / "pets", tmp_path / "outside"
+    root.mkdir()
+    outside.mkdir()
+    make_folder(root, outside)
+    client, stop, thread = start(root)
+    try:
+        assert client.move(client.cards()[photo]["id"], to)[0] == 200
+    finally:
+        stop.set()
+        thread.join(10)
+    return root
+
 @pytest.fixture
 def folder(tmp_path: Path):
     root, outside = tmp_path / "pets", tmp_path / "outside"

@@ -28,7 +28,7 @@ from pathlib import Path
 
 import pytest
 from conftest import FakeClassifier, ThreeClassFake, layout, mounted, write_image
-from test_review_server import make_folder, start
+from test_review_server import answered
 from test_undo_moved_on import undo
 from typer.testing import CliRunner
 
@@ -649,16 +649,7 @@ def test_a_photo_a_review_moved_on_into_a_folder_of_yours_is_found_there_for_the
     is no other photo's: both say it is in a folder of yours. (No case of two photos reaches that
     rule: of two photos of one size and time, one is taken only once the other is found, or given
     up, or where sorter put it or found it, and then that one is never looked for.)"""
-    root, outside = tmp_path / "pets", tmp_path / "outside"
-    root.mkdir()
-    outside.mkdir()
-    make_folder(root, outside)  # cat.jpg in cats/
-    client, stop, thread = start(root)
-    try:
-        assert client.move(client.cards()["cat.jpg"]["id"], "dog")[0] == 200  # cats/cat.jpg -> dogs/cat.jpg
-    finally:
-        stop.set()
-        thread.join(10)
+    root = answered(tmp_path, "cat.jpg", "dog")  # cats/cat.jpg -> dogs/cat.jpg
     folder = moved_elsewhere(root, where, None)
     (folder / "album").mkdir()
     os.rename(folder / "dogs" / "cat.jpg", folder / "album" / "kitty.jpg")
@@ -726,16 +717,7 @@ def test_a_photo_put_back_with_neither_then_renamed_stays_put_back_in_a_copy(
         tmp_path: Path, where: str, monkeypatch) -> None:
     """The same for a photo put back with the review page's Neither, then renamed."""
     monkeypatch.setattr(lite, "load_classifier", lambda model: ThreeClassFake())
-    root, outside = tmp_path / "pets", tmp_path / "outside"
-    root.mkdir()
-    outside.mkdir()
-    make_folder(root, outside)  # cat.jpg in cats/
-    client, stop, thread = start(root)
-    try:
-        assert client.move(client.cards()["cat.jpg"]["id"], "neither")[0] == 200  # cats/cat.jpg -> cat.jpg
-    finally:
-        stop.set()
-        thread.join(10)
+    root = answered(tmp_path, "cat.jpg", "neither")  # cats/cat.jpg -> cat.jpg
     os.rename(root / "cat.jpg", root / "kitty.jpg")
     folder = moved_elsewhere(root, where, None)
 
