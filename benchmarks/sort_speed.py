@@ -1,6 +1,6 @@
 """How fast does `sorter sort` go, next to the tutorial it grew from and the decoding limit?
 
-    python benchmarks/sort_speed.py            # full run (about 4 minutes on 2 idle cores)
+    python benchmarks/sort_speed.py            # full run (about 5 minutes on 2 idle cores)
     python benchmarks/sort_speed.py --quick    # smoke run (about 1.5 minutes; rates too noisy to quote)
 
 Everything is measured in one run, on the same files, so the ratios hold even on a busy
