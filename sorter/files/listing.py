@@ -28,10 +28,10 @@ from sorter.config import CLASS_FOLDERS, JOURNAL_NAME, STATE_DIR, entered, exclu
 from sorter.files.identities import SameFile, same_file
 
 _SORTED = frozenset(CLASS_FOLDERS.values())
-#: A third way of telling a file (`lasting`'s): its device, inode and size, not its time, as
-#: `sort` tells a photo put back and touched since (`identities.Identities.back_key`).
-TOUCHED = "touched"
-Way = bool | str  # True: by identity; False: by size and time; TOUCHED
+#: A third way of telling a file (`lasting`'s): its device and inode alone, as a file touched or
+#: edited in place keeps them (`whereabouts.Whereabouts._touched`, which checks each one found).
+INODE = "inode"
+Way = bool | str  # True: by identity; False: by size and time; INODE
 
 
 class Listing:
@@ -136,8 +136,8 @@ def is_folder_itself(path: Path) -> bool:
 
 
 def _key(same: SameFile, lasting: Way) -> tuple[int, ...]:
-    if lasting == TOUCHED:
-        return tuple(same[:3])
+    if lasting == INODE:
+        return tuple(same[:2])
     return same if lasting else same[2:]  # (size, mtime) where the record does not last
 
 

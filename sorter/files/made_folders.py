@@ -98,7 +98,7 @@ def _tell(path: Path | str) -> int:
     generation = _generation(path)
     if generation is not None:
         return generation
-    born = _birth(path)
+    born = birth(path)
     return NONE if born is None else born
 
 
@@ -118,9 +118,9 @@ def _generation(path: Path | str) -> int | None:
 _statx = None
 
 
-def _birth(path: Path | str) -> int | None:
-    """The folder's birth time in nanoseconds, where the C library has `statx` (glibc 2.28) and the
-    filesystem keeps one; else None."""
+def birth(path: Path | str) -> int | None:
+    """The folder's birth time in nanoseconds (a file's too: `whereabouts`), where the C library
+    has `statx` (glibc 2.28) and the filesystem keeps one; else None."""
     global _statx
     if _statx is None:
         try:

@@ -23,9 +23,11 @@ folder's identity as made (`renamed`): undo removes it once empty, as it would a
 and at its first name only where it has that identity too, or held the run's photos (`made_here`).
 
 A file is the photo when it is that very file, device, inode, size and time alike (a copy is
-another inode, the photo edited since has another time). Two names of one inode (a hard link)
-are both the photo: the one in the folder sorter put it in is moved back, else the shorter
-path, and the other stays, said so. Where the record does not tell it by its inode
+another inode, the photo edited since has another time); or, not found so, its device and inode,
+touched or edited in place since (`_touched`: a viewer set its time, a tag rewritten) and born
+before its move, so never a file given a deleted photo's inode number since. Two names of one
+inode (a hard link) are both the photo: the one in the folder sorter put it in is moved back,
+else the shorter path, and the other stays, said so. Where the record does not tell it by its inode
 (`identities.Identities`: a filesystem whose inode numbers are made up at each mount, FAT, exFAT,
 FUSE; a record taken on another device, the folder copied to another disk since or its disk
 mounted again; or journaled before the folder was copied on its own disk, as the journal's
@@ -34,7 +36,7 @@ mounted again; or journaled before the folder was copied on its own disk, as the
 copy kept its time too: `cp -p`); where several have them, which is it cannot be told, and
 undo keeps its move for a later one (`Unsure`), as it does a photo in a folder it cannot list.
 At a photo's first place, or under another name where it came from (the user's, said and left
-there: `_touched_back`, a listing keyed so), a file is the photo put back by hand as `sort` tells
+there: `_touched`), a file is the photo put back by hand as `sort` tells
 one (`Identities.is_back`): its device, inode and size where they last, touched since or not.
 Told so, a file at a place of another journaled move of a photo of that size and time (where
 sorter put it or found it: two burst shots of one camera, one deleted) is that one's photo, and
@@ -63,7 +65,7 @@ from sorter.config import REVIEW_RUN_PREFIX
 from sorter.files.copied import back_as, copies
 from sorter.files.hashes import Hashes
 from sorter.files.identities import Identities, SameFile, is_a_file, lstat_of, same_file
-from sorter.files.listing import TOUCHED, Listing, is_folder_itself
+from sorter.files.listing import INODE, Listing, is_folder_itself
 
 #: Files named where several may be the photo (`Unsure`): the rest are counted.
 NAMED = 3
@@ -118,13 +120,13 @@ class Whereabouts:
         lasting = bool(names) or self._ids.last(same)
         if not names:
             names = self.look(move, same, lasting)
+        touched = False
+        if not names and lasting and self._listing.unlisted is None:  # that very file, touched since?
+            names, touched = self._touched(move, same, looked_back)
         if copied := not names and lasting and self._listing.unlisted is None:  # that very file nowhere
             names = copies(self.look, move, same)
         if copied_back := copied_back and not names and copied:
             names = back_as(self.look, move, same)
-        # The photo itself, renamed and touched where it came from: put back by the user.
-        if touched := looked_back and not names and lasting and self._listing.unlisted is None:
-            names = self._touched_back(move, same)
         if not names and self._listing.unlisted is not None:
             raise Unsure(self._listing.unlisted)
         if not names:
@@ -139,7 +141,7 @@ class Whereabouts:
             self._no_rival(move, same, next(iter(names)))
         self._claimed.update(dict.fromkeys(names, move))
         self._settled.add((move.run, move.seq))
-        if copied_back:
+        if copied_back or touched:  # a copy under another name where it came from, or the photo put back so
             return Found(next(iter(names)), back_as=not touched, put_back=touched)
         # Two names of the photo itself: either is it; the one in its folder, else the shorter path.
         folder = os.path.dirname(move.dst)
@@ -303,7 +305,8 @@ class Whereabouts:
                 st = os.lstat(self.root / path)
             except OSError:
                 continue
-            if stat.S_ISREG(st.st_mode) and self._ids.match(same, st):
+            if stat.S_ISREG(st.st_mode) and ((st.st_dev, st.st_ino) == tuple(same[:2]) if lasting == INODE
+                                             else self._ids.match(same, st)):
                 names[path] = (st.st_dev, st.st_ino)
                 if len(set(names.values())) > NAMED:
                     break
@@ -329,18 +332,29 @@ class Whereabouts:
                                   if run.has(m.seq, UNDONE) and (known := self._same(m)) is not None)
         return hash((move.src, *self._ids.back_key(same_file(there)))) in self._undone
 
-    def _touched_back(self, move, same: SameFile) -> dict[str, tuple[int, int]]:
-        """The photo `same` (told by its inode) under another name in the folder `move` took it
-        from, touched since (its time another, its device, inode and size its own): put back by
-        the user (`mv dogs/rex.png "rex at home.png"; touch ...`), as `sort` and `watch` tell it
-        (`Identities.back_key`). Looked up in the listing keyed so (`TOUCHED`)."""
+    def _touched(self, move, same: SameFile, back: bool) -> tuple[dict[str, tuple[int, int]], bool]:
+        """The photo `same` (told by its inode) touched or edited in place since, its time another
+        (a viewer setting it, `touch`, a tag rewritten): that very inode, with whether it is under
+        another name in the folder `move` took it from, its size its own, as `sort` and `watch`
+        tell a photo put back (`Identities.is_back`): put back there by the user (`mv dogs/rex.png
+        "rex at home.png"; touch ...`), said and left there, only where `back`. Found elsewhere
+        (filed into cats/Luna/ or a folder of yours, then touched), it is found as an untouched one
+        is (it was said "missing" though right there), where it was born before its move: a file
+        saved since and given a deleted photo's inode number (ext4 and tmpfs give it at once) is
+        not it, nor one whose birth time cannot be read. Looked up in the listing keyed by device
+        and inode (`INODE`); a `statx` a file found so."""
+        from sorter.files.made_folders import birth
+
         home = os.path.dirname(move.src)
-        names = {}
-        for path in self._listing.paths(same, TOUCHED):
-            st = lstat_of(self._base + path)
-            if os.path.dirname(path) == home and is_a_file(st) and self._ids.is_back(same, st):
-                names[path] = (st.st_dev, st.st_ino)
-        return names
+        names = self.look(move, same, INODE)
+        away = {path: ids for path, ids in names.items() if os.path.dirname(path) != home
+                and move.time is not None and (born := birth(self._base + path)) is not None
+                and born <= move.time * 1e9}
+        if away or not back:
+            return away, False
+        names = {path: ids for path, ids in names.items() if os.path.dirname(path) == home
+                 and is_a_file(st := lstat_of(self._base + path)) and self._ids.is_back(same, st)}
+        return names, bool(names)
 
     def _linked(self, move, same: SameFile) -> dict[str, tuple[int, int]]:
         """Journaled before the folder was copied on its disk (`same` on no device), the names of
