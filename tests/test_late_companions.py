@@ -369,3 +369,98 @@ def test_companions_a_sort_filed_taken_back_out_while_a_watch_runs_are_put_back_
     assert results[0].reason == "you put it back from dogs/IMG.MOV; left there"
     assert sorted(os.listdir(tmp_path)) == [".sorter", "IMG.MOV", "IMG.xmp", "dogs"]
     assert os.listdir(tmp_path / "dogs") == ["IMG.jpg"]
+
+
+@needs_ffmpeg
+def test_companions_that_joined_late_taken_back_out_while_the_watch_runs_are_put_back_said_once(tmp_path: Path) -> None:
+    """QA: a watch filed IMG.jpg into dogs/, its IMG.xmp and Live Photo's IMG.MOV came later and
+    joined it there, then, while the watch still ran, the user moved the two back out: it joined
+    them to the photo again, as it knew only the companions a photo took along. One that joined
+    late is the photo's companion as well: put back, the video said once, the sidecar in no line
+    (by the running watch, by `sort`, and not again by a watch started again)."""
+    import time
+
+    from conftest import wait_until
+    from test_watch_restart import said, watching
+
+    write_image(tmp_path / "IMG.jpg", RED)
+    with watching(tmp_path, FakeClassifier()) as (results, notices):
+        assert wait_until(lambda: (tmp_path / "dogs" / "IMG.jpg").exists(), 20), results
+        companion(tmp_path / "IMG.xmp")
+        dog_video(tmp_path / "IMG.MOV", 2.0)
+        assert wait_until(lambda: len(results) == 3, 20), results
+        assert sorted(said(results)) == [("joined", "IMG.MOV"), ("joined", "IMG.xmp"), ("moved", "IMG.jpg")]
+        for name in ("IMG.MOV", "IMG.xmp"):
+            (tmp_path / "dogs" / name).rename(tmp_path / name)
+        assert wait_until(lambda: len(results) == 4, 20), results
+        time.sleep(1.0)  # more scans: not said again, not joined
+    assert [(r.status, r.path.name, r.reason) for r in results[3:]] == [
+        ("skipped", "IMG.MOV", "you put it back from dogs/IMG.MOV; left there")]
+    assert sorted(os.listdir(tmp_path)) == [".sorter", "IMG.MOV", "IMG.xmp", "dogs"]
+    assert os.listdir(tmp_path / "dogs") == ["IMG.jpg"]
+
+    assert sort(tmp_path, "-v").stderr.splitlines() == [
+        "skipped: IMG.MOV (video): you put it back from dogs/IMG.MOV; left there"]
+    with watching(tmp_path, FakeClassifier()) as (results, notices):
+        time.sleep(1.0)  # several scans
+    assert said(results) == []
+    assert sorted(os.listdir(tmp_path)) == [".sorter", "IMG.MOV", "IMG.xmp", "dogs"]
+
+
+@needs_ffmpeg
+def test_companions_taken_back_out_under_another_name_are_put_back_not_late_companions(tmp_path: Path) -> None:
+    """QA: IMG.jpg sorted into dogs/ with its IMG.MOV and IMG.xmp, then the two taken back out
+    renamed (`mv dogs/IMG.MOV IMG.mov`, `mv dogs/IMG.xmp IMG.jpg.xmp`): the next sort joined them
+    to the photo as late companions, though a photo taken back out renamed stays put. A companion
+    is told as such a photo is, by its device, inode and size: put back, the video said so, the
+    sidecar in no line (by `sort`, and by a watch started again, said once)."""
+    import time
+
+    from conftest import wait_until
+    from test_watch_restart import said, watching
+
+    write_image(tmp_path / "IMG.jpg", RED)
+    companion(tmp_path / "IMG.xmp")
+    dog_video(tmp_path / "IMG.MOV", 2.0)
+    sort(tmp_path)
+    (tmp_path / "dogs" / "IMG.MOV").rename(tmp_path / "IMG.mov")
+    (tmp_path / "dogs" / "IMG.xmp").rename(tmp_path / "IMG.jpg.xmp")
+    for _ in range(2):
+        again = sort(tmp_path, "-v")
+        assert again.stderr.splitlines() == ["skipped: IMG.mov (video): you put it back from dogs/IMG.MOV; left there"]
+        assert "joined" not in again.stdout
+        assert sorted(os.listdir(tmp_path)) == [".sorter", "IMG.jpg.xmp", "IMG.mov", "dogs"]
+        assert os.listdir(tmp_path / "dogs") == ["IMG.jpg"]
+
+    for expected in ([("skipped", "IMG.mov")], []):  # said once: not again at the next start
+        with watching(tmp_path, FakeClassifier()) as (results, notices):
+            assert wait_until(lambda n=len(expected): len(results) == n, 20), results
+            time.sleep(1.0)  # more scans
+        assert said(results) == expected
+        assert sorted(os.listdir(tmp_path)) == [".sorter", "IMG.jpg.xmp", "IMG.mov", "dogs"]
+
+
+@needs_ffmpeg
+def test_companions_taken_back_out_renamed_while_a_watch_runs_are_put_back_said_once(tmp_path: Path) -> None:
+    """The same while a watch runs, for an IMG.xmp it filed with IMG.jpg and an IMG.MOV that
+    joined the photo late, both taken back out renamed: left where the user put them."""
+    import time
+
+    from conftest import wait_until
+    from test_watch_restart import said, watching
+
+    write_image(tmp_path / "IMG.jpg", RED)
+    companion(tmp_path / "IMG.xmp")
+    with watching(tmp_path, FakeClassifier()) as (results, notices):
+        assert wait_until(lambda: (tmp_path / "dogs" / "IMG.xmp").exists(), 20), results
+        dog_video(tmp_path / "IMG.MOV", 2.0)
+        assert wait_until(lambda: len(results) == 2, 20), results
+        assert said(results) == [("moved", "IMG.jpg"), ("joined", "IMG.MOV")]
+        (tmp_path / "dogs" / "IMG.MOV").rename(tmp_path / "IMG.mov")
+        (tmp_path / "dogs" / "IMG.xmp").rename(tmp_path / "IMG.jpg.xmp")
+        assert wait_until(lambda: len(results) == 3, 20), results
+        time.sleep(1.0)  # more scans: not said again, not joined
+    assert [(r.status, r.path.name, r.reason) for r in results[2:]] == [
+        ("skipped", "IMG.mov", "you put it back from dogs/IMG.MOV; left there")]
+    assert sorted(os.listdir(tmp_path)) == [".sorter", "IMG.jpg.xmp", "IMG.mov", "dogs"]
+    assert os.listdir(tmp_path / "dogs") == ["IMG.jpg"]

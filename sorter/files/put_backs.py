@@ -19,8 +19,9 @@ from sorter.files.identities import Identities, SameFile, is_a_file, lstat_of, s
 PUT_BACK_SETTLE = 60.0
 
 
-#: Photos sorter moved most recently whose identity `put_back` keeps, to know one put back under
-#: another name (as many as a watcher remembers, `latecomers.LIMIT`): about 140 bytes each.
+#: Files sorter moved most recently (photos and their companions) whose identity `put_back`
+#: keeps, to know one put back under another name (as many as a watcher remembers photos,
+#: `latecomers.LIMIT`): about 140 bytes each.
 RECENT = 16_384
 
 
@@ -30,7 +31,7 @@ class PutBacks:
     are, path -> where from (both relative to the folder). `moved`: by what they are, for those
     no place in the journal tells: a photo put back by a review, then renamed or moved within the
     folder (`mv c85.jpg c85-renamed.jpg` keeps a file's device, inode, size and time), and the
-    `RECENT` photos sorter moved last, one of which found outside cats/ and dogs/ was taken back
+    `RECENT` photos (and companions) sorter moved last, one of which found outside cats/ and dogs/ was taken back
     out by hand, whatever its name. Keyed by the hash of the photo's `SameFile` (half the
     memory; a collision, 1 in 2**64 a pair, leaves a photo where it is, never moves one): the
     review's whole (a `touch` after its **Neither** has the photo judged again), those taken out
@@ -110,7 +111,7 @@ class HandPutBacks:
     the moves whose place holds a file again are kept (flat memory at a million). `places`:
     only those (relative paths) are looked at, and nothing is `lstat`ed until the end. `state`:
     the journal, scanned, for the runs journaled before the folder was copied (`Identities`).
-    `renamed`: the `RECENT` photos moved last are kept by identity too (`renamed`)."""
+    `renamed`: the `RECENT` photos and companions moved last are kept by identity too (`renamed`)."""
 
     def __init__(self, root: Path, places: set[str] | None = None, state=None, renamed: bool = False) -> None:
         from sorter.config import CLASS_FOLDERS, REVIEW_RUN_PREFIX
@@ -133,7 +134,7 @@ class HandPutBacks:
         return bool(self._pending)
 
     def move(self, move) -> None:
-        if self._recent is not None and move.same is not None and move.seq == move.group:
+        if self._recent is not None and move.same is not None:  # a photo, or a companion (taken back out renamed)
             self._follow(move)
         was = self._was.pop(move.src, None)
         if was is not None and self._now.get(was) == move.src:  # moved on by sorter (a review's correction): followed
@@ -160,8 +161,8 @@ class HandPutBacks:
             self._same[was] = self._ids.of(seen.run, (*seen.identity, seen.mtime_ns))
 
     def _follow(self, move) -> None:
-        """`_recent` after `move`: a photo sorted last, or taken on by a review (moved back by
-        one: `by_review`'s, forgotten here)."""
+        """`_recent` after `move`: a photo sorted last, or a companion that went with it or joined
+        it late, or one taken on by a review (moved back by one: `by_review`'s, forgotten here)."""
         recent, key = self._recent, hash(self._ids.moved_key(self._ids.of(move.run, move.same)))
         if not move.run.startswith(self._review):
             recent.pop(key, None)  # in again, as the newest
@@ -175,9 +176,11 @@ class HandPutBacks:
                 del recent[key]
 
     def renamed(self) -> dict[int, str]:
-        """The `RECENT` photos moved last (`Identities.moved_key`) -> where the journal has each
-        (`PutBacks.moved`): one found elsewhere outside cats/ and dogs/ was put back there,
-        whatever its name, touched since or not where inodes last."""
+        """The `RECENT` photos and companions moved last (`Identities.moved_key`) -> where the
+        journal has each (`PutBacks.moved`): one found elsewhere outside cats/ and dogs/ was put
+        back there, whatever its name, touched since or not where inodes last (a companion taken
+        back out as `IMG_1-kept.xmp` is no late companion of its photo, nor one a photo of its new
+        stem takes along)."""
         recent = self._recent or {}
         return dict(itertools.islice(recent.items(), max(0, len(recent) - RECENT), None))
 

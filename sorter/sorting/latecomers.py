@@ -81,8 +81,9 @@ class Filed:
     other: Filed | None = None
     #: When it moved (seconds since the epoch; None: not known, as in journals before times).
     when: float | None = None
-    #: The companions it took along: (where each was, where it went, `same_file_of` there). One
-    #: taken back out by hand, the same file, is put back (`Latecomers.put_back`), no late companion.
+    #: The companions it took along, and those that joined it late (`Latecomers.took`): (where each
+    #: was, where it went, `same_file_of` there). One taken back out by hand, the same file under
+    #: its name or another, is put back (`Latecomers.put_back`), no late companion.
     companions: tuple[tuple[Path, Path, SameFile | None], ...] = ()
 
 
@@ -101,6 +102,8 @@ class Latecomers:
         self._moved: dict[int, Path] = {}
         self._by_same: dict[tuple[int, ...], tuple[str, str]] = {}  # a remembered photo's `Filed.same` (`_told`) -> its key
         self._companions: dict[str, tuple[str, str]] = {}  # where a remembered photo's companion was -> the photo's key
+        #: A remembered photo's companion as it went (`_told` of its `SameFile`) -> where it was: taken back out renamed.
+        self._companion_ids: dict[tuple[int, ...], str] = {}
         #: What tells a file in the folder (`Identities.key`): on a card whose inode numbers do not
         #: last (exfat-fuse numbers a file anew once the kernel forgets it), its size and time, as
         #: `sort` tells it; a photo put back was filed again by a running watch once renumbered.
@@ -119,7 +122,7 @@ class Latecomers:
         self._by_stem.move_to_end(key)
         if filed.same is not None:
             self._by_same[self._told(filed.same)] = key
-        self._companions.update((str(source), key) for source, _, _ in filed.companions)
+        self._index(key, filed.companions)
         while len(self._by_stem) > self.limit:
             gone, forgotten = self._by_stem.popitem(last=False)
             self._older.add(str(forgotten.source))
@@ -129,9 +132,30 @@ class Latecomers:
         """`filed`, remembered under `key` no longer, out of `_by_same` too (where it is there under it)."""
         if filed.same is not None and self._by_same.get(told := self._told(filed.same)) == key:
             del self._by_same[told]
-        for source, _, _ in filed.companions:
+        for source, _, same in filed.companions:
             if self._companions.get(str(source)) == key:
                 del self._companions[str(source)]
+            if same is not None and self._companion_ids.get(told := self._told(same)) == str(source):
+                del self._companion_ids[told]
+
+    def _index(self, key, companions) -> None:
+        """`companions` of the photo remembered under `key`, by where each was and by what it is."""
+        for source, _, same in companions:
+            self._companions[str(source)] = key
+            if same is not None:
+                self._companion_ids[self._told(same)] = str(source)
+
+    def took(self, photo: Filed, path: Path, destination: Path) -> None:
+        """`path` joined `photo` late, at `destination` (`Sorter.join`): one of its companions
+        now, as one it took along is, so one taken back out by hand, under its name or another,
+        is put back (`put_back`), not joined again."""
+        key = _key(photo.source)
+        filed = self._by_stem.get(key)
+        if filed is None:
+            return  # forgotten meanwhile: `older_put_backs` and the journal tell
+        taken = (path, destination, same_file_of(destination))
+        self._by_stem[key] = replace(filed, companions=(*filed.companions, taken))
+        self._index(key, (taken,))
 
     def _told(self, same: SameFile) -> tuple[int, ...]:
         """What tells the photo put back that `same` was taken of in the watched folder
@@ -182,7 +206,7 @@ class Latecomers:
         for key, filed in self._by_stem.items():  # only those remembered: LIMIT stats at most, and their companions
             companions = tuple((source, where, same_file_of(where)) for source, where, _ in filed.companions)
             self._by_stem[key] = filed = replace(filed, same=same_file_of(filed.destination), companions=companions)
-            self._companions.update((str(source), key) for source, _, _ in companions)
+            self._index(key, companions)
             if filed.same is not None and filed.destination.relative_to(root).parts[0] in SORTED:
                 self._by_same[self._told(filed.same)] = key  # not one a review put back: where it was is not where it went
         back = put_back(root, state, hand) if back is None else back
@@ -222,7 +246,8 @@ class Latecomers:
         """Where `path` was put back from, or None: a photo sorter moved, back where it was (the
         same file: "Neither" on the review page, or by hand), is the user's word, not a new photo;
         so is it renamed or moved within the folder since, told by `st` (the watcher's `lstat` as
-        it handed the file out), where it is no longer where sorter put it."""
+        it handed the file out), where it is no longer where sorter put it; and so is a companion
+        of a remembered photo (taken along or joined late), under its name or another."""
         was, same = self._back.get(str(path), (None, None))
         if self._is(same, same_file_of(path)):
             return was
@@ -242,6 +267,11 @@ class Latecomers:
         if was is None and (filed := self._by_stem.get(self._by_same.get(self._told(now)))) is not None \
                 and self._is(filed.same, now):
             was = filed.destination
+        if was is None and (source := self._companion_ids.get(self._told(now))) is not None:
+            # A companion of a remembered photo, taken back out under another name (`IMG_1-kept.xmp`).
+            was = next((where for gone, where, same in getattr(self._by_stem.get(self._companions.get(source)),
+                                                               "companions", ())
+                        if str(gone) == source and self._is(same, now)), None)
         return was if was is not None and not self._is(now, same_file_of(was)) else None  # not a second name of it (`ln`)
 
     def might_be_back(self, path: Path) -> bool:

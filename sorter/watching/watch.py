@@ -310,6 +310,7 @@ def watch_folder(
                 said_back[entry] = reason
                 report(FileResult(entry, "skipped", reason=reason), watcher)
             note_put_back(sorter.journal(), root, back, watcher.handed)
+            joins = {entry: photo for entry, photo, _ in late}
             unreported = {entry for entry, _, _ in late} | {e.path if isinstance(e, Skipped) else e for e in batch}
             refusals: dict[str, int] = {}  # the batch's moves refused file by file, by reason
             try:  # each result reported as it comes: those before a failure were moved
@@ -317,6 +318,8 @@ def watch_folder(
                 for result in chain(sorter.join(late), sorter.sort_entries(batch, batch_size=batch_size,
                                                                            looked=watcher.handed)):
                     unreported.discard(result.path)
+                    if result.status == "joined" and result.destination is not None:
+                        latecomers.took(joins[result.path], result.path, result.destination)  # taken back out: put back
                     judged(result, watcher)
                     if _refusal(result):
                         refusals[result.reason] = refusals.get(result.reason, 0) + 1
