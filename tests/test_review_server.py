@@ -488,8 +488,8 @@ def test_another_file_renamed_over_a_sorted_photo_is_shown_as_a_new_photo_not_wi
     """A sync client's rename puts a cat photo at dogs/person.jpg (filed a dog at 99%) and at
     tree.jpg (left in place, neither at 100%). The journal's word is about the files it moved or
     judged (device, inode, size and time), not these: each is shown as a new photo would be, with
-    no confidence (in dogs/, as one put there by hand; at the top, not sorted yet), and its
-    buttons work. A fresh server says the same."""
+    no confidence (in dogs/ and at the top alike, not sorted yet), and its buttons work. A fresh
+    server says the same."""
     client, root, tmp, _ = served
     cards = client.cards()
     assert cards["person.jpg"]["confidence"] > 0.99 and cards["tree.jpg"]["confidence"] == 1.0
@@ -502,8 +502,8 @@ def test_another_file_renamed_over_a_sorted_photo_is_shown_as_a_new_photo_not_wi
     try:
         for reloaded in (client.cards(), fresh.cards()):
             person, tree = reloaded["person.jpg"], reloaded["tree.jpg"]
-            assert (person["heading"], person["label"], person["confidence"], person["shown"]) == (
-                ("moved", "dogs/"), "dog", None, None)
+            assert (person["heading"], person["label"], person["confidence"], person["reason"]) == (
+                ("moved", "dogs/"), None, None, "not sorted yet")
             assert person["origin"] is None and person["current"] == "dog"
             assert (tree["heading"], tree["confidence"], tree["reason"]) == (
                 ("unsorted", "not sorted yet"), None, "not sorted yet")
@@ -513,6 +513,37 @@ def test_another_file_renamed_over_a_sorted_photo_is_shown_as_a_new_photo_not_wi
     cards = client.cards()
     assert client.move(cards["person.jpg"]["id"], "cat")[0] == 200 and (root / "cats" / "person.jpg").is_file()
     assert client.move(cards["tree.jpg"]["id"], "cat")[0] == 200 and (root / "cats" / "tree.jpg").is_file()
+
+
+def copied_over_and_by_hand(root: Path, tmp: Path) -> None:
+    """`cp` of another photo (green, another size) over cats/cat.jpg, which sorter filed there, and
+    of the same photo into cats/ under a new name, by_hand.jpg."""
+    other = write_image(tmp / "other.jpg", GREEN, size=(30, 40))
+    assert other.stat().st_size != (root / "cats" / "cat.jpg").stat().st_size
+    shutil.copyfile(other, root / "cats" / "cat.jpg")  # rewritten in place: its inode stays
+    shutil.copyfile(other, root / "cats" / "by_hand.jpg")
+
+
+def test_a_different_photo_copied_over_a_sorted_one_is_not_sorted_yet_not_one_put_there_by_hand(served) -> None:
+    """The journal's word on cats/cat.jpg is about the photo sorter filed there; the file copied
+    over it since was judged by no one: not by sorter, and not by the user, who put no photo into
+    cats/. Its card says "not sorted yet", in cats/ where it is, with no label; the same photo
+    copied into cats/ under a new name is the user's, cats/'s label (as learn reads it). Its Dog
+    files it, at a reload and on a fresh server alike."""
+    client, root, tmp, _ = served
+    copied_over_and_by_hand(root, tmp)
+    fresh, stop, thread = start(root)
+    try:
+        for reloaded in (client.cards(), fresh.cards()):
+            over, hand = reloaded["cat.jpg"], reloaded["by_hand.jpg"]
+            assert (over["heading"], over["current"], over["label"], over["confidence"], over["reason"]) == (
+                ("moved", "cats/"), "cat", None, None, "not sorted yet")
+            assert (hand["heading"], hand["current"], hand["label"], hand["confidence"], hand["reason"]) == (
+                ("moved", "cats/"), "cat", "cat", None, None)
+    finally:
+        stop.set()
+        thread.join(10)
+    assert move(client, "cat.jpg", "dog")[0] == 200 and (root / "dogs" / "cat.jpg").is_file()
 
 
 def test_a_click_stands_beside_another_sorters_finished_moves_of_other_photos_only(served) -> None:
@@ -1198,6 +1229,20 @@ def test_in_chromium_u_pressed_before_a_clicks_answer_waits_for_it(served) -> No
         expect(page.locator("#status")).to_have_text("took back: cat.jpg is in cats/ again")
         assert (root / "cats" / "cat.jpg").is_file()
         expect(cats.locator("figure", has_text="cat.jpg")).to_have_count(1)
+
+
+@pytest.mark.skipif(browser_missing() is not None, reason=str(browser_missing()))
+def test_in_chromium_a_photo_copied_over_a_sorted_one_says_not_sorted_yet(served) -> None:
+    from playwright.sync_api import expect
+
+    client, root, tmp, _ = served
+    copied_over_and_by_hand(root, tmp)
+    with chromium_page(client.url) as page:
+        cats = page.locator("section", has=page.get_by_role("heading", name=re.compile("Moved to cats")))
+        over, hand = (cats.locator("figure", has_text=name) for name in ("cat.jpg", "by_hand.jpg"))
+        expect(over.locator("figcaption b").first).to_have_text("not sorted yet")
+        expect(hand.locator("figcaption b").first).to_have_text("cat")
+        expect(over.get_by_role("button", name="Cat", exact=True)).to_have_attribute("aria-pressed", "true")
 
 
 def test_the_servers_thumbnail_of_a_small_pet_is_cut_around_it_and_stays_so_after_a_correction(tmp_path: Path) -> None:

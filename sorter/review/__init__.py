@@ -4,7 +4,7 @@ first; `session`: corrections; `destinations`: the folder a correction files a p
 its names there; `locking`: the folder's lock a click takes; `pet_names`: the pet's name a
 click sends; `catalog`: the photos and their groups; `loading`: the catalog read from the
 folder, the journal and the personal model; `posters`: what it shows of a video;
-`app.html`/`app.js`/`app.css`: its page).
+`app.html`/`app.js`/`app_keys.js`/`app.css`: its page).
 
 May import: `sorter.learning` (the page's "Learn from my corrections" button),
 `sorter.model`, `sorter.media`, `sorter.files`, `sorter.signals`, `sorter.config`,

@@ -1,6 +1,6 @@
 // The review page: draws the groups the server sends, moves a card when a photo is filed
-// anew, and pages ("show 100 more"). Every name is put in the page with textContent or as
-// an attribute value, never as markup.
+// anew, and pages ("show 100 more"); its keys are app_keys.js's. Every name is put in the
+// page with textContent or as an attribute value, never as markup.
 "use strict";
 
 (() => {
@@ -11,7 +11,6 @@
   const learnButton = document.getElementById("learn");
   const report = document.getElementById("report");
   const BUTTONS = [["cat", "Cat"], ["dog", "Dog"], ["neither", "Neither"]];
-  const KEYS = { c: "cat", d: "dog", n: "neither" };
   const SPECIES = [["cat", "cats/"], ["dog", "dogs/"]];
   const sections = new Map(); // group key -> {group, el, grid, count, chip, more, cursor}
   let pageSize = 100;
@@ -102,6 +101,8 @@
     } else if (photo.confidence !== null) {
       const label = photo.label === "other" ? "neither" : photo.label;
       said = el("b", { text: `${label} ${photo.shown}` });
+    } else if (photo.reason === "not sorted yet") {  // catalog.UNSORTED: no sort judged this file; nothing is wrong with it
+      said = el("b", { text: photo.reason });
     } else {
       said = el("b", { class: photo.label ? "" : "bad", text: photo.label || "no confidence" });
     }
@@ -435,50 +436,7 @@
   }
 
   learnButton.addEventListener("click", learn);
-
-  // The card below or above: the nearest by horizontal position in the next row.
-  function vertical(figure, down) {
-    const here = figure.getBoundingClientRect();
-    let best = null;
-    let bestScore = Infinity;
-    for (const other of document.querySelectorAll("figure")) {
-      const r = other.getBoundingClientRect();
-      const dy = down ? r.top - here.top : here.top - r.top;
-      if (dy <= 4) continue;
-      const score = dy * 10000 + Math.abs(r.left - here.left);
-      if (score < bestScore) [best, bestScore] = [other, score];
-    }
-    return best;
-  }
-
-  document.addEventListener("keydown", (event) => {
-    if (event.ctrlKey || event.metaKey || event.altKey) return;
-    if (event.target.closest && event.target.closest("input, select")) return; // typing a pet's name
-    const all = [...document.querySelectorAll("figure")];
-    const figure = document.activeElement && document.activeElement.closest("figure");
-    let target = null;
-    if (event.key === "u") {
-      takeBack();
-    } else if (event.key === "p") {
-      if (figure) openNaming(figure);
-      else say("choose a photo first: arrow keys or a click", true);
-    } else if (event.key in KEYS) {
-      if (figure) file(figure.photo, KEYS[event.key]);
-      else say("choose a photo first: arrow keys or a click", true);
-    } else if (event.key === "ArrowRight" || event.key === "ArrowLeft") {
-      const i = all.indexOf(figure);
-      target = figure ? all[i + (event.key === "ArrowRight" ? 1 : -1)] : all[0];
-    } else if (event.key === "ArrowDown" || event.key === "ArrowUp") {
-      target = figure ? vertical(figure, event.key === "ArrowDown") : all[0];
-    } else {
-      return;
-    }
-    event.preventDefault();
-    if (target) {
-      target.focus({ preventScroll: true });
-      target.scrollIntoView({ block: "nearest" });
-    }
-  });
+  window.sorterKeys({ file, openNaming, takeBack, say }); // app_keys.js: the keys do what the buttons do
 
   async function start() {
     try {

@@ -2,7 +2,8 @@
 label and confidence come from:
 - in `cats/` or `dogs/`: the journal, which records every move with what the photo was filed
   as; a photo moved again by a review keeps the model's words and gains the person's
-  (`choice`); a photo put there by hand has no confidence;
+  (`choice`); a photo put there by hand has no confidence, its folder's label; another file
+  put at the name of one sorter moved there is "not sorted yet", not the user's label;
 - left in place: the last sort's verdict (the journal's "seen" record: neither, unsure at 61%,
   unreadable ...); a photo put back where sorter found it, on the page or by hand, is "you
   said neither", renamed since too (`put_backs.put_back`: what sort leaves); a photo with none
@@ -202,13 +203,18 @@ def load_catalog(root: Path, state, here: PetFolders | None = None) -> Catalog:
         info = filed.pop(rel, None)
         folder = rel.split("/", 1)[0] if "/" in rel else ""
         verdict = verdicts.get(rel)
-        if info is not None and not is_the_file(ids, info.run, info.same, st):
+        replaced = info is not None and not is_the_file(ids, info.run, info.same, st)
+        if replaced:
             info = None  # another file at the photo's name: a new photo
         if verdict is not None and not is_the_file(ids, verdict.run, verdict.same, st):
             verdict = None
         if folder in CLASS_FOLDERS.values():
             label = next(k for k, v in CLASS_FOLDERS.items() if v == folder)
-            if info is None:
+            if replaced:
+                # Copied or renamed over the photo sorter put there (a sync client, `cp other.jpg
+                # cats/x.jpg`): no one judged it, neither sorter nor the user, who put no photo there.
+                photo = Photo(0, rel, UNSORTED[0], reason=UNSORTED[1])
+            elif info is None:
                 photo = Photo(0, rel, "moved", label)
             else:
                 photo = Photo(0, rel, "moved", info.label or label, info.confidence, None, info.origin, info.choice,
