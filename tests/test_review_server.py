@@ -546,6 +546,22 @@ def test_a_different_photo_copied_over_a_sorted_one_is_not_sorted_yet_not_one_pu
     assert move(client, "cat.jpg", "dog")[0] == 200 and (root / "dogs" / "cat.jpg").is_file()
 
 
+def test_a_sorted_photo_touched_since_keeps_its_label_and_confidence(served) -> None:
+    """A `touch`, or a photo viewer setting the time, leaves cats/cat.jpg the photo sorter judged:
+    its card keeps the model's label and confidence, not "not sorted yet" as a file copied over it."""
+    client, root, _, _ = served
+    before = client.cards()["cat.jpg"]
+    os.utime(root / "cats" / "cat.jpg", ns=(1_000_000_000, 1_000_000_000))
+    fresh, stop, thread = start(root)  # a touch leaves the folder's time as it was: a new server reads it
+    try:
+        after = fresh.cards()["cat.jpg"]
+    finally:
+        stop.set()
+        thread.join(10)
+    assert (after["label"], after["confidence"], after["reason"]) == (before["label"], before["confidence"], None)
+    assert after["confidence"] is not None
+
+
 def test_a_click_stands_beside_another_sorters_finished_moves_of_other_photos_only(served) -> None:
     """What a click may ignore of what another sorter wrote since the page was listed: moves
     of other photos, each finished (a watcher's batch). A word about the clicked photo itself,

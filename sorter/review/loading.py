@@ -148,7 +148,8 @@ def follow(filed: dict[str, Filed], move) -> None:
                                 run=move.run, same=move.same)
 
 
-def is_the_file(ids, run: str | None, record: tuple[int, ...] | None, st: os.stat_result | None) -> bool:
+def is_the_file(ids, run: str | None, record: tuple[int, ...] | None, st: os.stat_result | None,
+                touched: bool = False) -> bool:
     """`st` is of the file the journal's `record` (`identities.SameFile` or `Identity`, taken by
     `run`) tells (`Identities.match`), not another renamed over its name since (a cat photo over a
     sorted dogs/dog3.jpg): that one is shown as a new photo, not with the photo's label. A record
@@ -159,7 +160,10 @@ def is_the_file(ids, run: str | None, record: tuple[int, ...] | None, st: os.sta
     if record is None or run is None or st is None:
         return True
     record = ids.of(run, tuple(record))
-    return ids.match(record if record[0] == st.st_dev else elsewhere(record), st)
+    record = record if record[0] == st.st_dev else elsewhere(record)
+    # `touched`: a `touch` or a viewer setting the time leaves the file the one on record where
+    # inodes last (`Identities.is_back`), as a photo put back is told.
+    return ids.is_back(record, st) if touched else ids.match(record, st)
 
 
 def load_catalog(root: Path, state, here: PetFolders | None = None) -> Catalog:
@@ -203,7 +207,8 @@ def load_catalog(root: Path, state, here: PetFolders | None = None) -> Catalog:
         info = filed.pop(rel, None)
         folder = rel.split("/", 1)[0] if "/" in rel else ""
         verdict = verdicts.get(rel)
-        replaced = info is not None and not is_the_file(ids, info.run, info.same, st)
+        # A photo sorter filed, touched since, is still the photo it judged: its label stands.
+        replaced = info is not None and not is_the_file(ids, info.run, info.same, st, touched=True)
         if replaced:
             info = None  # another file at the photo's name: a new photo
         if verdict is not None and not is_the_file(ids, verdict.run, verdict.same, st):
