@@ -151,6 +151,23 @@ class Identities:
         return now[:3] == tuple(record[:3]) if self.last(record) else now[2:] == tuple(record[2:])
 
 
+def born_after(path: Path | str, when: float | None) -> bool:
+    """The file at `path` was created after `when` (a journaled move's time, seconds), so it is
+    not the photo (or companion) that move took, whatever its device, inode and size: a new file
+    of its size saved after the photo was deleted, given its freed inode number (ext4 and tmpfs
+    give one again at once). A rename, sorter's or the user's, keeps a file's birth time, and the
+    journal has a move's time before the move is made. False where `when` is not known (a journal
+    from before moves had times) or the file's birth time cannot be read (no `statx`, a
+    filesystem without one): the file is told by its inode as before, left in place if anything.
+    A `statx`; only where a file was told by its inode."""
+    from sorter.files.made_folders import birth
+
+    if when is None:
+        return False
+    born = birth(path)
+    return born is not None and born > when * 1e9
+
+
 def elsewhere(record: tuple[int, ...]) -> tuple[int, ...]:
     """`record` (device first) taken on no device of the folder's (`COPIED`): told by what a copy keeps."""
     return (COPIED, *record[1:])

@@ -9,10 +9,10 @@ from __future__ import annotations
 import itertools
 import os
 import stat
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from sorter.files.identities import Identities, SameFile, is_a_file, lstat_of, same_file, same_file_of
+from sorter.files.identities import Identities, SameFile, born_after, is_a_file, lstat_of, same_file, same_file_of
 
 #: Seconds after a review's move within which the photo it put back has its inode changed (the
 #: rename sets its ctime): a file at that path changed later is a new photo, or one edited since.
@@ -37,11 +37,14 @@ class PutBacks:
     review's whole (a `touch` after its **Neither** has the photo judged again), those taken out
     by hand by `Identities.moved_key` (device, inode and size where they last: touched since, it
     is still put back, as under its own name). The sort's own `lstat` of each photo tells
-    (`was`): no look at a photo beyond those it makes."""
+    (`was`): no look at a photo beyond those it makes. `when`: of those told by device, inode and
+    size, the hash of those -> when sorter moved the file: one born after that is a new file
+    given a deleted photo's inode number (`identities.born_after`), not it put back."""
 
     root: Path
     at: dict[str, str]
     moved: dict[int, str]
+    when: dict[int, float] = field(default_factory=dict)
 
     def was(self, path: Path | str, st: os.stat_result | None) -> str | None:
         """Where the photo at `path` (`st`: its `lstat`, or None) was put back from, or None: by
@@ -55,6 +58,8 @@ class PutBacks:
             return was
         now = same_file(st)  # its device, inode and size kept only where they last (`moved_key`)
         was, told = self.moved.get(hash(now[:3]), self.moved.get(hash(now))), now
+        if was is not None and born_after(path, self.when.get(hash(now[:3]))):
+            was = None  # a new photo of its size given the inode number of one deleted since
         if was is None:  # in a folder copied since, its size and time alone (`Identities.copied_key`)
             was, told = self.moved.get(hash(now[2:])), now[2:]
             if was is not None and _moved_on(os.path.join(self.root, ""), {rel: now}, {rel: was}):
@@ -72,7 +77,7 @@ def put_back(root: Path, state, hand: HandPutBacks | None = None) -> PutBacks:
     the journal (the review's catalog), else read here."""
     hand = hand if hand is not None else _read(root, state, HandPutBacks(root, state=state, renamed=True))
     review, renamed = by_review(root, state)
-    return PutBacks(root, {**hand.found(), **review}, {**hand.renamed(), **renamed})
+    return PutBacks(root, {**hand.found(), **review}, {**hand.renamed(), **renamed}, hand.when())
 
 
 def by_review(root: Path, state) -> tuple[dict[str, str], dict[int, str]]:
@@ -126,6 +131,8 @@ class HandPutBacks:
         self._was: dict[str, str] = {}  # the reverse, to follow a later move of the photo
         self._pending: dict[tuple[str, int], str] = {}  # such moves whose "seen" record is to come -> where it was
         self._same: dict[str, SameFile] = {}  # where it was -> the photo, as its "seen" record says
+        self._when: dict[str, float | None] = {}  # where it was -> when sorter moved it (`born_after`)
+        self._recent_when: dict[int, float] = {}  # as `_recent`, when each moved (`born_after`)
         self._ids = Identities(self._base, state)
 
     @property
@@ -148,12 +155,14 @@ class HandPutBacks:
             self._was[move.dst] = move.src
             self._pending[(move.run, move.seq)] = move.src
             self._same.pop(move.src, None)  # an earlier move from that place: this one's record counts
+            self._when[move.src] = move.time
         elif (move.seq != move.group and move.same is not None and not move.run.startswith(self._review)
               and (move.src in self._places if self._places is not None else os.path.lexists(self._base + move.src))):
             # A companion that went with its photo, taken back out by hand: put back (its move's record, no "seen" one).
             self._now[move.src] = move.dst
             self._was[move.dst] = move.src
             self._same[move.src] = self._ids.of(move.run, move.same)
+            self._when[move.src] = move.time
 
     def seen(self, seen) -> None:
         was = self._pending.pop((seen.run, seen.seq), None) if seen.seq is not None else None
@@ -167,8 +176,11 @@ class HandPutBacks:
         if not move.run.startswith(self._review):
             recent.pop(key, None)  # in again, as the newest
             recent[key] = move.dst
+            if move.time is not None:
+                self._recent_when[key] = move.time
             if len(recent) > 2 * RECENT:  # the oldest half dropped, now and then: not a pop a move
                 self._recent = dict(itertools.islice(recent.items(), len(recent) - RECENT, None))
+                self._recent_when = {key: self._recent_when[key] for key in self._recent if key in self._recent_when}
         elif key in recent:
             if move.dst.split("/", 1)[0] in self._sorted:
                 recent[key] = move.dst
@@ -183,6 +195,16 @@ class HandPutBacks:
         stem takes along)."""
         recent = self._recent or {}
         return dict(itertools.islice(recent.items(), max(0, len(recent) - RECENT), None))
+
+    def when(self) -> dict[int, float]:
+        """Of `renamed` and `found`, those told by device, inode and size (the hash of those) ->
+        when sorter moved each (`PutBacks.when`)."""
+        when = {key: self._recent_when[key] for key in self.renamed() if key in self._recent_when}
+        for was, same in self._same.items():
+            if self._when.get(was) is not None and self._ids.last(same):
+                key = hash(tuple(same[:3]))  # the latest move of that inode: born before it, it may be the photo
+                when[key] = max(when.get(key, 0.0), self._when[was])
+        return when
 
     def found(self) -> dict[str, str]:
         """Where each photo put back by hand is -> where the journal has it (relative paths).
@@ -200,7 +222,8 @@ class HandPutBacks:
             if not is_a_file(st) or not ids.is_back(same, st):
                 continue
             if ids.last(same):
-                back[was] = self._now[was]
+                if not born_after(self._base + was, self._when.get(was)):  # not a new photo given its inode
+                    back[was] = self._now[was]
             elif not is_a_file(lstat_of(self._base + self._now[was])):
                 told[was] = same  # else a copy that kept its time too (`cp -p`), the photo still sorted
         for was in told.keys() - _moved_on(self._base, told, self._now):

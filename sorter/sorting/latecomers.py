@@ -39,7 +39,7 @@ from sorter.files.companions import (
     beside_a_photo,
     named_after,
 )
-from sorter.files.identities import Identities, SameFile, is_a_file, same_file, same_file_of
+from sorter.files.identities import Identities, SameFile, born_after, is_a_file, same_file, same_file_of
 from sorter.files.planning import NameIndex
 from sorter.media.folders import is_image_name, is_video_name
 
@@ -108,6 +108,9 @@ class Latecomers:
         #: last (exfat-fuse numbers a file anew once the kernel forgets it), its size and time, as
         #: `sort` tells it; a photo put back was filed again by a running watch once renumbered.
         self._ids: Identities | None = None
+        #: What tells each file above (`_told`, hashed) -> when it was seen so (its identity read, or
+        #: its move journaled): a file born after that is a new one given its inode number (`put_back`).
+        self._when: dict[int, float] = {}
 
     def remember(self, filed: Filed) -> None:
         key = _key(filed.source)
@@ -122,6 +125,7 @@ class Latecomers:
         self._by_stem.move_to_end(key)
         if filed.same is not None:
             self._by_same[self._told(filed.same)] = key
+            self._stamp(filed.same)
         self._index(key, filed.companions)
         while len(self._by_stem) > self.limit:
             gone, forgotten = self._by_stem.popitem(last=False)
@@ -132,11 +136,13 @@ class Latecomers:
         """`filed`, remembered under `key` no longer, out of `_by_same` too (where it is there under it)."""
         if filed.same is not None and self._by_same.get(told := self._told(filed.same)) == key:
             del self._by_same[told]
+            self._when.pop(hash(told), None)
         for source, _, same in filed.companions:
             if self._companions.get(str(source)) == key:
                 del self._companions[str(source)]
             if same is not None and self._companion_ids.get(told := self._told(same)) == str(source):
                 del self._companion_ids[told]
+                self._when.pop(hash(told), None)
 
     def _index(self, key, companions) -> None:
         """`companions` of the photo remembered under `key`, by where each was and by what it is."""
@@ -144,6 +150,7 @@ class Latecomers:
             self._companions[str(source)] = key
             if same is not None:
                 self._companion_ids[self._told(same)] = str(source)
+                self._stamp(same)
 
     def took(self, photo: Filed, path: Path, destination: Path) -> None:
         """`path` joined `photo` late, at `destination` (`Sorter.join`): one of its companions
@@ -162,6 +169,10 @@ class Latecomers:
         (`Identities.back_key`): its device, inode and size where they last, so a `touch` of it
         leaves it put back; its size and time on a card whose inode numbers do not."""
         return same if self._ids is None else self._ids.back_key(same)
+
+    def _stamp(self, same: SameFile) -> None:
+        """The file `same` was taken of was there just now (`_when`): its identity was just read."""
+        self._when[hash(self._told(same))] = time.time()
 
     def _is(self, same: SameFile | None, now: SameFile | None) -> bool:
         """`now` is of the file `same` was taken of, as the folder tells files (`_told`)."""
@@ -209,12 +220,14 @@ class Latecomers:
             self._index(key, companions)
             if filed.same is not None and filed.destination.relative_to(root).parts[0] in SORTED:
                 self._by_same[self._told(filed.same)] = key  # not one a review put back: where it was is not where it went
+                self._stamp(filed.same)
         back = put_back(root, state, hand) if back is None else back
         self._note(root, {root / where: root / was for where, was in back.at.items()})
         # Those a remembered photo's identity does not tell already (put back before the watch began).
         told = {hash(self._ids.moved_key(filed.same)) for key, filed in self._by_stem.items()
                 if filed.same is not None and self._by_same.get(self._told(filed.same)) == key}
         self._moved.update((key, root / was) for key, was in back.moved.items() if key not in told)
+        self._when.update((key, when) for key, when in back.when.items() if key not in told)
 
     def _note(self, root: Path, back: dict[Path, Path]) -> None:
         """Photos found put back (where each is -> where it was put back from), by place and by identity."""
@@ -223,6 +236,7 @@ class Latecomers:
             self._back[str(where)] = (was, same)
             if same is not None:
                 self._moved[hash(self._told(same))] = was
+                self._stamp(same)
 
     def joined(self, source: Path, destination: Path, when: float | None = None) -> bool:
         """The journal's one-file group `source` -> `destination` (moved at `when`) is a companion
@@ -243,6 +257,16 @@ class Latecomers:
         return destination == _beside(filed, source)
 
     def put_back(self, path: Path, st: os.stat_result | None = None) -> Path | None:
+        """`_put_back`, where the file at `path` is not one born after the file it was told by was
+        seen (`_when`) where files are told by their inode: a new photo of its size saved after
+        that one was deleted, given its inode number (`identities.born_after`), is a new photo."""
+        was = self._put_back(path, st)
+        now = same_file_of(path) if was is not None and self._ids is not None else None
+        if now is not None and self._ids.last(now) and born_after(path, self._when.get(hash(self._told(now)))):
+            return None
+        return was
+
+    def _put_back(self, path: Path, st: os.stat_result | None = None) -> Path | None:
         """Where `path` was put back from, or None: a photo sorter moved, back where it was (the
         same file: "Neither" on the review page, or by hand), is the user's word, not a new photo;
         so is it renamed or moved within the folder since, told by `st` (the watcher's `lstat` as
