@@ -380,3 +380,30 @@ def test_a_video_put_back_just_before_a_watch_starts_is_not_taken_by_a_photo_com
         ("kitty.MOV", "skipped", "you put it back from dogs/kitty.MOV; left there", []),
         ("kitty.jpg", "moved", None, [])]
     assert files(tmp_path) == ["cats/kitty.jpg", "kitty.MOV"]
+
+
+def test_a_sort_finds_every_video_left_in_place_in_its_one_pass_over_the_journal(tmp_path: Path) -> None:
+    """A sort reads the videos an earlier run left in place in the pass it makes over the journal
+    for the photos put back (`LeftInPlace`, fed by `put_back`), which parses a "seen" line only
+    where it may be a video's: every video's record is found, whatever the case of its extension
+    or the rest of its name, and a later record of it (moved) forgets it, as a second pass did."""
+    from sorter.config import VIDEO_EXTENSIONS
+    from sorter.files.journal import journal_path, scan
+    from sorter.files.journal_records import encode
+    from sorter.files.put_backs import put_back
+    from sorter.sorting.alone import LeftInPlace
+
+    names = [f"v{ext}" for ext in VIDEO_EXTENSIONS] + [f"V{ext.upper()}" for ext in VIDEO_EXTENSIONS] + [
+        'Ünï "quoted" \\ clip.Mov', "sub/IMG_1.mOv", b"\xff\xfe.mp4".decode("utf-8", "surrogateescape")]
+    seen = [{"path": name, "label": "other", "status": status, "id": [1, n, 2], "mtime": 3}
+            for n, name in enumerate(names) for status in ("moved", "neither")]  # left in place after a move
+    seen += [{"path": "gone.mov", "label": "cat", "status": status, "id": [1, 99, 2], "mtime": 3}
+             for status in ("unsure", "moved")]  # moved since
+    seen += [{"path": "photo.jpg", "label": "other", "status": "neither", "id": [1, 98, 2], "mtime": 3}]
+    (tmp_path / ".sorter").mkdir()
+    journal_path(tmp_path).write_bytes(b"".join(encode({"op": "seen", "run": "r", "time": 1.0, **record})
+                                                for record in seen))
+
+    left = LeftInPlace()
+    put_back(tmp_path, scan(tmp_path), seen=left.take, seen_if=left.might_be)
+    assert left.videos(tmp_path) == {tmp_path / name: (1, n, 2, 3) for n, name in enumerate(names)}

@@ -32,21 +32,23 @@ def op_prefix(op: str) -> bytes:
     return _OP + op.encode() + b'"'
 
 
-def records(path: Path, start: int = 0, end: int | None = None, ops: Ops = None) -> Iterator[tuple[int, int, dict]]:
+def records(path: Path, start: int = 0, end: int | None = None, ops: Ops = None,
+            also: Callable[[bytes], bool] | None = None) -> Iterator[tuple[int, int, dict]]:
     """`records_in` the journal at `path` (none where there is none)."""
     try:
         f = open(open_own(path), "rb")
     except FileNotFoundError:
         return
     with f:
-        yield from records_in(f, start, end, ops)
+        yield from records_in(f, start, end, ops, also)
 
 
-def records_in(f: BinaryIO, start: int = 0, end: int | None = None,
-               ops: Ops = None) -> Iterator[tuple[int, int, dict]]:
+def records_in(f: BinaryIO, start: int = 0, end: int | None = None, ops: Ops = None,
+               also: Callable[[bytes], bool] | None = None) -> Iterator[tuple[int, int, dict]]:
     """(offset, next offset, record) for each whole record of the open journal `f` from byte
     `start` to `end`; `ops`: only records of these ops are parsed (others may still come:
-    filter by op), or a callable asked before each line for the `op_prefix`es wanted now."""
+    filter by op), or a callable asked before each line for the `op_prefix`es wanted now;
+    `also`: a line of another op is parsed still where this says so of its bytes."""
     fixed = None if ops is None or callable(ops) else tuple(map(op_prefix, ops))
     wanted = ops if callable(ops) else (lambda: fixed)
     f.seek(start)
@@ -57,7 +59,8 @@ def records_in(f: BinaryIO, start: int = 0, end: int | None = None,
         after = offset + len(raw)
         if not raw.endswith(b"\n"):
             break  # torn last line from a crash mid-append: the intent never happened
-        if (now := wanted()) is not None and raw.startswith(_OP) and not raw.startswith(now):
+        if ((now := wanted()) is not None and raw.startswith(_OP) and not raw.startswith(now)
+                and (also is None or not also(raw))):
             offset = after
             continue
         try:

@@ -10,7 +10,7 @@ rule, and took it along into its folder over its own verdict (unsure, neither).
 Nor does a video judged on its own and left in place before a photo of its stem came (`clip.MOV`
 alone, unsure; `clip.jpg` copied in later): it is no Live Photo's video of that photo, which had
 taken it along over its own verdict. A sort or watch of that run holds it as it was judged
-(`LeftAlone.note`); a later one, by its "seen" record (`left_in_place`), unchanged since.
+(`LeftAlone.note`); a later one, by its "seen" record (`LeftInPlace`), unchanged since.
 
 A HEIC photo named `.MOV` (a tool that saved a Live Photo's still under its video's name) is a
 photo, no video: judged on its own, a second photo of its stem (`companion_video`,
@@ -24,6 +24,7 @@ stem comes later.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -92,20 +93,16 @@ class LeftAlone:
     #: `photo_inside` answers kept at most (the oldest dropped first).
     INSIDE_KEPT = 16_384
 
-    def __init__(self, before: Callable[[], dict[Path, Judged]] | None = None,
-                 put_back: Callable[[Path], bool] | None = None) -> None:
+    def __init__(self, put_back: Callable[[Path], bool] | None = None) -> None:
         self._videos: dict[Path, Judged] = {}
         self._inside: dict[Path, tuple[Judged, str | None]] = {}
-        #: The videos an earlier sort or watch left so (`left_in_place`): read at the first a photo's
-        #: video asked about (`holds`), so a sort of a folder with none costs no pass over its journal.
-        self._before = before
         #: Whether a file is one sorter moved that the user put back (a sort's `PutBacks.was`, a
         #: watch's `Latecomers.put_back`): asked only of a photo's companions, an `lstat` each.
         self.put_back = put_back
 
     def judged_before(self, videos: dict[Path, Judged]) -> None:
         """`videos`, judged on their own and left in place by an earlier sort or watch
-        (`left_in_place`), as they were: no photo of their stem come since takes one unchanged."""
+        (`LeftInPlace`), as they were: no photo of their stem come since takes one unchanged."""
         for video, was in videos.items():
             self._videos.setdefault(video, was)
 
@@ -176,9 +173,6 @@ class LeftAlone:
 
     def _left(self, path: Path) -> bool:
         """`path` is a video left where it was judged alone, unchanged since."""
-        if self._before is not None and a_photos_video(path.name):
-            before, self._before = self._before, None
-            self.judged_before(before())
         was = self._videos.get(path)
         if was is None:
             return False
@@ -191,21 +185,37 @@ class LeftAlone:
         return False
 
 
-def left_in_place(root: Path) -> dict[Path, Judged]:
-    """The videos whose latest "seen" record (`journal.seen_of`) left them in place, judged on
-    their own (neither, unsure, unreadable), as they were then (`LeftAlone.judged_before`). One
-    pass over the journal; none where it cannot be read (they are taken along, as before)."""
-    from sorter.files.journal import seen_of
-    from sorter.media.folders import is_video_name
-    from sorter.sorting.left_before import KEPT
+class LeftInPlace:
+    """The videos whose latest "seen" record (`journal.Seen`) left them in place, judged on their
+    own (neither, unsure, unreadable), as they were then (`LeftAlone.judged_before`): fed the
+    "seen" records in journal order by the pass a sort makes anyway for the photos put back
+    (`put_backs.put_back`'s `seen`), which parses only a video's (`might_be`), so a sort reads the
+    journal once. A second pass read them all at the first Live Photo's video the sort met: 1.9-2.3 s
+    CPU at 200,000 moves on top of the put-backs' 2.2-2.8 s (benchmarks/journal_size.py's journal),
+    where the one pass takes 2.5-2.9 s."""
 
-    videos: dict[Path, Judged] = {}
-    try:
-        for seen in seen_of(root):
-            if seen.status in KEPT and seen.mtime_ns is not None and is_video_name(seen.path):
-                videos[root / seen.path] = (*seen.identity, seen.mtime_ns)
-            else:
-                videos.pop(root / seen.path, None)
-    except OSError:
-        return {}
-    return videos
+    #: A video's name closing a string of the line: every video's "seen" record has one (its
+    #: path), and few others do. Its extension is ASCII, never escaped by JSON.
+    _A_VIDEO = re.compile(rb"\.(?:" + b"|".join(re.escape(ext[1:].encode()) for ext in sorted(VIDEO_EXTENSIONS))
+                          + rb')"', re.IGNORECASE)
+
+    def __init__(self) -> None:
+        self._videos: dict[Path, Judged] = {}  # relative paths, as `Path`s: spelt as the folder's files are
+
+    @classmethod
+    def might_be(cls, line: bytes) -> bool:
+        """The journal's `line` may be a video's record: those of no video's are not parsed for it."""
+        return cls._A_VIDEO.search(line) is not None
+
+    def take(self, seen) -> None:
+        """A "seen" record, in journal order; only a video's counts (others hold none to forget)."""
+        from sorter.media.folders import is_video_name
+        from sorter.sorting.left_before import KEPT
+
+        if seen.status in KEPT and seen.mtime_ns is not None and is_video_name(seen.path):
+            self._videos[Path(seen.path)] = (*seen.identity, seen.mtime_ns)
+        else:
+            self._videos.pop(Path(seen.path), None)
+
+    def videos(self, root: Path) -> dict[Path, Judged]:
+        return {root / path: was for path, was in self._videos.items()}

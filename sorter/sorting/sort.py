@@ -15,7 +15,7 @@ from pathlib import Path
 from sorter.errors import OptionError, UsageError
 from sorter.files.filing import refused_into
 from sorter.files.folder import check_folder, output_folders, unwritable
-from sorter.sorting.alone import LeftAlone, judged, left_in_place
+from sorter.sorting.alone import LeftAlone, LeftInPlace, judged
 from sorter.sorting.batches import Sorter
 from sorter.sorting.results import FileResult, SortSummary, Tally
 
@@ -87,12 +87,13 @@ def sort_folder(
             recovered_info = recover(root)
             recovered = recovered_info.completed
         state = recovered_info.state if not dry_run else scan(root)
-        back = put_back(root, state)
+        left = LeftInPlace()  # read in the put-backs' pass: the journal read once
+        back = put_back(root, state, seen=left.take, seen_if=left.might_be)
         # A video of two photos' stem the count finds (`LateCompanions`), or one left in place on its
-        # own before a photo of its stem came (`left_in_place`): judged on its own, taken by no photo.
+        # own before a photo of its stem came (`left`): judged on its own, taken by no photo.
         # And a companion put back by hand (`back`): the user's word, taken by no photo either.
-        alone = LeftAlone(before=lambda: left_in_place(root),
-                          put_back=lambda path: back.was(path, lstat_of(path)) is not None)
+        alone = LeftAlone(put_back=lambda path: back.was(path, lstat_of(path)) is not None)
+        alone.judged_before(left.videos(root))
         late = LateCompanions(root, state, back, alone)  # of photos sorted before, found as the folder is counted
 
         def photos(also=None, passed: NotEntered | None = None):
