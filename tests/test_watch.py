@@ -445,6 +445,18 @@ def test_a_watch_that_judged_no_photo_leaves_no_sorter_folder(tmp_path: Path, mo
     assert os.listdir(tmp_path) == ["notes.txt"]
 
 
+@pytest.mark.parametrize("sidecar", ["IMG_1.AAE", "IMG_1.xmp", "IMG_1.THM", "IMG_1.json"])
+def test_a_watch_of_a_lone_sidecar_leaves_no_sorter_folder(tmp_path: Path, monkeypatch, sidecar: str) -> None:
+    # A sidecar of no photo is looked at and left where it is; the watch opened the journal all the
+    # same, and left .sorter/ (an empty journal.jsonl, lock, watching), where a sort leaves nothing.
+    (tmp_path / sidecar).write_text("{}")
+    result = watched_through_the_cli(tmp_path, monkeypatch, watcher.WatchSettings(settle=0.1, rescan_interval=0.1),
+                                     meanwhile=lambda: time.sleep(0.6))  # past its settling: handed out
+    assert result.exit_code == 0, result.output
+    assert result.stderr.splitlines()[-1] == f"stopped watching {tmp_path}: moved 0 files"
+    assert os.listdir(tmp_path) == [sidecar]
+
+
 # ------------------------------------------------------------------ the pieces, in process
 
 

@@ -309,7 +309,8 @@ def watch_folder(
                     continue
                 said_back[entry] = reason
                 report(FileResult(entry, "skipped", reason=reason), watcher)
-            note_put_back(sorter.journal(), root, back, watcher.handed)
+            if back:  # else the journal is not opened: a lone sidecar's watch made an empty one, kept at the stop
+                note_put_back(sorter.journal(), root, back, watcher.handed)
             joins = {entry: photo for entry, photo, _ in late}
             unreported = {entry for entry, _, _ in late} | {e.path if isinstance(e, Skipped) else e for e in batch}
             refusals: dict[str, int] = {}  # the batch's moves refused file by file, by reason
