@@ -734,6 +734,55 @@ def test_the_stop_line_says_being_written_only_of_the_files_that_are(tmp_path: P
         "sorts them")
 
 
+class HeldClassifier(FakeClassifier):
+    """The fake, but a batch of photos (not the start's warm-up) waits for `go`: the watch is busy
+    while the photos that came meanwhile wait their turn, complete."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.busy, self.go = threading.Event(), threading.Event()
+
+    def predict(self, batch):
+        if np.asarray(batch).any():
+            self.busy.set()
+            assert self.go.wait(20)
+        return super().predict(batch)
+
+
+@pytest.mark.parametrize("polling", [False, True])
+def test_photos_copied_in_whole_and_waiting_their_turn_are_not_said_being_written(tmp_path: Path,
+                                                                                  polling: bool) -> None:
+    # Stopped during a burst with --polling, it said "169 not sorted yet (169 being written)" of
+    # photos whose copy had ended 3 s before: any photo that came during the watch was "being written".
+    classifier, stop_event, box = HeldClassifier(), threading.Event(), {}
+    settings = watcher.WatchSettings(settle=0.1, rescan_interval=0.1, poll_interval=0.1)
+    thread = threading.Thread(target=lambda: box.setdefault("summary", watch.watch_folder(
+        tmp_path, classifier=classifier, stop=stop_event, settings=settings, batch_size=1, polling=polling)),
+        daemon=True)
+    thread.start()
+    try:
+        assert wait_until(lambda: (tmp_path / ".sorter" / "watching").exists(), 10)
+        time.sleep(0.3)  # watching
+        write_image(tmp_path / "a.jpg", RED)
+        assert classifier.busy.wait(10)  # a.jpg being sorted
+        for name in ("b.jpg", "c.jpg", "d.jpg"):
+            write_image(tmp_path / name, RED)
+        data = noise_jpeg(1)
+        with open(tmp_path / "e.jpg", "wb") as writer:  # a download in progress, held open: being written
+            writer.write(data[: len(data) // 2])
+            writer.flush()
+            time.sleep(1.0)  # the others copied whole, settled, waiting their turn
+            stop_event.set()
+            classifier.go.set()
+            thread.join(10)
+    finally:
+        classifier.go.set()
+        thread.join(10)
+    summary = box["summary"]
+    assert (summary.mode.startswith("polling"), summary.moved_to) == (polling, {"dogs": 1})
+    assert (summary.waiting, summary.writing) == (4, 1)
+
+
 def test_the_stop_line_counts_photos_not_their_companions(tmp_path: Path, monkeypatch) -> None:
     # Stopped on a 300-photo folder, it said "301 not sorted yet": an iPhone's edit (.AAE),
     # which goes with its photo, was counted as a file to sort.
