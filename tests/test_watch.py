@@ -1200,6 +1200,62 @@ def test_cli_watch_logs_neither_and_counts_it_when_it_stops(tmp_path: Path, monk
 
 
 @pytest.mark.parametrize("sorted_before", [True, False], ids=["after a sort", "first run"])
+def test_the_undo_hint_after_a_watch_that_was_killed_undoes_that_watch_too(tmp_path: Path, monkeypatch,
+                                                                           sorted_before: bool) -> None:
+    # Started again after a `kill -9`, a watch said "undo with: sorter undo DIR", which took back its
+    # own moves alone: the killed watch, which said no undo line, needed a second undo.
+    from typer.testing import CliRunner
+
+    from sorter.cli import app
+    from sorter.sorting.sort import sort_folder
+
+    if sorted_before:
+        write_image(tmp_path / "old.png", BLUE)
+        sort_folder(tmp_path, classifier=FakeClassifier())  # a run the watches' undo must leave alone
+    killed = subprocess.Popen(
+        [sys.executable, "-c", "import sys; from pathlib import Path; from conftest import FakeClassifier; "
+         "from sorter.watching import watch, watcher; watch.watch_folder(Path(sys.argv[1]), "
+         "classifier=FakeClassifier(), settings=watcher.WatchSettings(settle=0.1))", str(tmp_path)],
+        env={**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), str(REPO / "tests")])})
+    try:
+        assert wait_until(lambda: (tmp_path / ".sorter" / "watching").exists(), 20)
+        write_image(tmp_path / "rex.png", RED)
+        assert wait_until(lambda: (tmp_path / "dogs" / "rex.png").exists(), 20)
+        time.sleep(0.3)  # its move journaled done
+    finally:
+        killed.kill()
+        killed.wait(10)
+    write_image(tmp_path / "fido.png", RED)
+    result = watched_through_the_cli_until(tmp_path, monkeypatch, 1)
+
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "dogs" / "fido.png").exists()
+    hint = result.stderr.splitlines()[-1].partition("; undo with: ")[2]
+    if sorted_before:
+        assert hint == f"sorter undo {tmp_path}, twice (they take back the watch cut short before this one too)"
+        for _ in range(2):
+            assert CliRunner().invoke(app, ["undo", str(tmp_path)]).exit_code == 0
+    else:
+        assert hint == f"sorter undo {tmp_path} --all (it takes back the watch cut short before this one too)"
+        assert CliRunner().invoke(app, ["undo", str(tmp_path), "--all"]).exit_code == 0
+    assert (tmp_path / "rex.png").exists() and (tmp_path / "fido.png").exists()  # as before both watches
+    assert (tmp_path / "cats" / "old.png").exists() == sorted_before  # what was sorted before stays so
+
+
+def test_a_watch_started_again_after_one_that_stopped_says_the_plain_undo(tmp_path: Path, monkeypatch) -> None:
+    # The watch before it stopped and said its own undo line: this one's undoes this one's moves alone.
+    write_image(tmp_path / "rex.png", RED)
+    stop_event, thread, results = run_in_thread(tmp_path, FakeClassifier(), settings=watcher.WatchSettings(settle=0.1))
+    assert wait_until(lambda: (tmp_path / "dogs" / "rex.png").exists(), 10), results
+    stop_event.set()
+    thread.join(10)
+    write_image(tmp_path / "fido.png", RED)
+    result = watched_through_the_cli_until(tmp_path, monkeypatch, 1)
+    assert result.exit_code == 0, result.output
+    assert result.stderr.splitlines()[-1].endswith(f"; undo with: sorter undo {tmp_path}")
+
+
+@pytest.mark.parametrize("sorted_before", [True, False], ids=["after a sort", "first run"])
 def test_the_undo_hint_after_a_review_made_during_the_watch_undoes_the_watch(tmp_path: Path, monkeypatch,
                                                                              sorted_before: bool) -> None:
     """A review while the watch runs journals its corrections as a run of its own, newer than
