@@ -445,6 +445,18 @@ def test_a_watch_that_judged_no_photo_leaves_no_sorter_folder(tmp_path: Path, mo
     assert os.listdir(tmp_path) == ["notes.txt"]
 
 
+@pytest.mark.parametrize("sidecar", ["IMG_1.AAE", "IMG_1.xmp", "IMG_1.THM", "IMG_1.json"])
+def test_a_watch_of_a_lone_sidecar_leaves_no_sorter_folder(tmp_path: Path, monkeypatch, sidecar: str) -> None:
+    # A sidecar of no photo is looked at and left where it is; the watch opened the journal all the
+    # same, and left .sorter/ (an empty journal.jsonl, lock, watching), where a sort leaves nothing.
+    (tmp_path / sidecar).write_text("{}")
+    result = watched_through_the_cli(tmp_path, monkeypatch, watcher.WatchSettings(settle=0.1, rescan_interval=0.1),
+                                     meanwhile=lambda: time.sleep(0.6))  # past its settling: handed out
+    assert result.exit_code == 0, result.output
+    assert result.stderr.splitlines()[-1] == f"stopped watching {tmp_path}: moved 0 files"
+    assert os.listdir(tmp_path) == [sidecar]
+
+
 # ------------------------------------------------------------------ the pieces, in process
 
 
@@ -720,6 +732,55 @@ def test_the_stop_line_says_being_written_only_of_the_files_that_are(tmp_path: P
     assert result.stderr.splitlines()[-1] == (
         f"stopped watching {tmp_path}: moved 0 files; 3 not sorted yet (1 being written): a watch started again "
         "sorts them")
+
+
+class HeldClassifier(FakeClassifier):
+    """The fake, but a batch of photos (not the start's warm-up) waits for `go`: the watch is busy
+    while the photos that came meanwhile wait their turn, complete."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.busy, self.go = threading.Event(), threading.Event()
+
+    def predict(self, batch):
+        if np.asarray(batch).any():
+            self.busy.set()
+            assert self.go.wait(20)
+        return super().predict(batch)
+
+
+@pytest.mark.parametrize("polling", [False, True])
+def test_photos_copied_in_whole_and_waiting_their_turn_are_not_said_being_written(tmp_path: Path,
+                                                                                  polling: bool) -> None:
+    # Stopped during a burst with --polling, it said "169 not sorted yet (169 being written)" of
+    # photos whose copy had ended 3 s before: any photo that came during the watch was "being written".
+    classifier, stop_event, box = HeldClassifier(), threading.Event(), {}
+    settings = watcher.WatchSettings(settle=0.1, rescan_interval=0.1, poll_interval=0.1)
+    thread = threading.Thread(target=lambda: box.setdefault("summary", watch.watch_folder(
+        tmp_path, classifier=classifier, stop=stop_event, settings=settings, batch_size=1, polling=polling)),
+        daemon=True)
+    thread.start()
+    try:
+        assert wait_until(lambda: (tmp_path / ".sorter" / "watching").exists(), 10)
+        time.sleep(0.3)  # watching
+        write_image(tmp_path / "a.jpg", RED)
+        assert classifier.busy.wait(10)  # a.jpg being sorted
+        for name in ("b.jpg", "c.jpg", "d.jpg"):
+            write_image(tmp_path / name, RED)
+        data = noise_jpeg(1)
+        with open(tmp_path / "e.jpg", "wb") as writer:  # a download in progress, held open: being written
+            writer.write(data[: len(data) // 2])
+            writer.flush()
+            time.sleep(1.0)  # the others copied whole, settled, waiting their turn
+            stop_event.set()
+            classifier.go.set()
+            thread.join(10)
+    finally:
+        classifier.go.set()
+        thread.join(10)
+    summary = box["summary"]
+    assert (summary.mode.startswith("polling"), summary.moved_to) == (polling, {"dogs": 1})
+    assert (summary.waiting, summary.writing) == (4, 1)
 
 
 def test_the_stop_line_counts_photos_not_their_companions(tmp_path: Path, monkeypatch) -> None:
@@ -1136,6 +1197,62 @@ def test_cli_watch_logs_neither_and_counts_it_when_it_stops(tmp_path: Path, monk
     )
     assert any(line.endswith(" neither: car.png (100%): not a cat or a dog") for line in log.read_text().splitlines())
     assert (tmp_path / "car.png").exists() and (tmp_path / "dogs" / "rex.png").exists()
+
+
+@pytest.mark.parametrize("sorted_before", [True, False], ids=["after a sort", "first run"])
+def test_the_undo_hint_after_a_watch_that_was_killed_undoes_that_watch_too(tmp_path: Path, monkeypatch,
+                                                                           sorted_before: bool) -> None:
+    # Started again after a `kill -9`, a watch said "undo with: sorter undo DIR", which took back its
+    # own moves alone: the killed watch, which said no undo line, needed a second undo.
+    from typer.testing import CliRunner
+
+    from sorter.cli import app
+    from sorter.sorting.sort import sort_folder
+
+    if sorted_before:
+        write_image(tmp_path / "old.png", BLUE)
+        sort_folder(tmp_path, classifier=FakeClassifier())  # a run the watches' undo must leave alone
+    killed = subprocess.Popen(
+        [sys.executable, "-c", "import sys; from pathlib import Path; from conftest import FakeClassifier; "
+         "from sorter.watching import watch, watcher; watch.watch_folder(Path(sys.argv[1]), "
+         "classifier=FakeClassifier(), settings=watcher.WatchSettings(settle=0.1))", str(tmp_path)],
+        env={**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), str(REPO / "tests")])})
+    try:
+        assert wait_until(lambda: (tmp_path / ".sorter" / "watching").exists(), 20)
+        write_image(tmp_path / "rex.png", RED)
+        assert wait_until(lambda: (tmp_path / "dogs" / "rex.png").exists(), 20)
+        time.sleep(0.3)  # its move journaled done
+    finally:
+        killed.kill()
+        killed.wait(10)
+    write_image(tmp_path / "fido.png", RED)
+    result = watched_through_the_cli_until(tmp_path, monkeypatch, 1)
+
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "dogs" / "fido.png").exists()
+    hint = result.stderr.splitlines()[-1].partition("; undo with: ")[2]
+    if sorted_before:
+        assert hint == f"sorter undo {tmp_path}, twice (they take back the watch cut short before this one too)"
+        for _ in range(2):
+            assert CliRunner().invoke(app, ["undo", str(tmp_path)]).exit_code == 0
+    else:
+        assert hint == f"sorter undo {tmp_path} --all (it takes back the watch cut short before this one too)"
+        assert CliRunner().invoke(app, ["undo", str(tmp_path), "--all"]).exit_code == 0
+    assert (tmp_path / "rex.png").exists() and (tmp_path / "fido.png").exists()  # as before both watches
+    assert (tmp_path / "cats" / "old.png").exists() == sorted_before  # what was sorted before stays so
+
+
+def test_a_watch_started_again_after_one_that_stopped_says_the_plain_undo(tmp_path: Path, monkeypatch) -> None:
+    # The watch before it stopped and said its own undo line: this one's undoes this one's moves alone.
+    write_image(tmp_path / "rex.png", RED)
+    stop_event, thread, results = run_in_thread(tmp_path, FakeClassifier(), settings=watcher.WatchSettings(settle=0.1))
+    assert wait_until(lambda: (tmp_path / "dogs" / "rex.png").exists(), 10), results
+    stop_event.set()
+    thread.join(10)
+    write_image(tmp_path / "fido.png", RED)
+    result = watched_through_the_cli_until(tmp_path, monkeypatch, 1)
+    assert result.exit_code == 0, result.output
+    assert result.stderr.splitlines()[-1].endswith(f"; undo with: sorter undo {tmp_path}")
 
 
 @pytest.mark.parametrize("sorted_before", [True, False], ids=["after a sort", "first run"])

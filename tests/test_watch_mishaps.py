@@ -319,6 +319,37 @@ def test_a_watch_whose_folder_went_away_says_what_it_did_then_why_it_stopped(tmp
         assert sorted(os.listdir(away)) == ["rex.jpg"]
 
 
+@pytest.mark.parametrize("how", ["deleted", "moved"])
+def test_a_watch_whose_folder_goes_stops_at_once_not_at_the_next_scan(tmp_path: Path, how: str) -> None:
+    # `rm -rf` of the watched folder was noticed at the next scan, every 30 s: it exited 1 after 26 s.
+    import shutil
+
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    results: list = []
+    slow_scans = watcher.WatchSettings(settle=0.1, rescan_interval=60)
+
+    def target() -> None:
+        try:
+            watch.watch_folder(inbox, classifier=FakeClassifier(), stop=threading.Event(), settings=slow_scans,
+                               on_result=results.append)
+        except BaseException as exc:  # the test reads it from `results`
+            results.append(exc)
+
+    thread = threading.Thread(target=target, daemon=True)
+    thread.start()
+    write_image(inbox / "rex.jpg", RED)
+    assert wait_until(lambda: (inbox / "dogs" / "rex.jpg").exists(), 10), results
+    time.sleep(1.0)  # its batch over: idle, waiting for files
+    began = time.monotonic()
+    shutil.rmtree(inbox) if how == "deleted" else inbox.rename(tmp_path / "old")
+    thread.join(10)
+    assert not thread.is_alive() and time.monotonic() - began < 5
+    assert isinstance(results[-1], watch.WatchFailed), results
+    assert str(results[-1]) == f"the watched folder {inbox} no longer exists"
+    assert results[-1].summary.moved_to == {"dogs": 1}
+
+
 def test_a_watched_link_pointed_elsewhere_stops_the_watch_with_that_alone(tmp_path: Path) -> None:
     # "the file-event observer stopped; restarting it" came first, of an observer of a folder no longer watched.
     (tmp_path / "a").mkdir()

@@ -125,11 +125,17 @@ def _stopped_line(summary: WatchSummary) -> str:
 def _undo_hint(summary: WatchSummary) -> str:
     """How to undo the watch. `sorter undo` takes back the latest run, and a review made while it
     ran is a newer run than the watch's own (its corrections, its "not her" answers): told plain
-    `sorter undo`, the user took back the review, and not the watch."""
+    `sorter undo`, the user took back the review, and not the watch. A watch killed before this
+    one (mid-burst, a crash) said no line: its moves, a run of their own, are told with these."""
     times, runs = summary.undos or (1, 1)  # the journal unreadable at the stop: the plain command
     if not moved_anything(summary) or times == 0:
         return ""  # nothing of it left to undo
     command = f"sorter undo {as_typed(summary.undo_in or summary.folder)}"
+    if summary.cut_short:  # killed mid-burst, it said no undo line; this one's alone left its moves in place
+        cut = "the watch cut short before this one" + (" and the reviews made since" if times > 2 else "")
+        if times == runs:
+            return f"; undo with: {command} --all (it takes back {cut} too)"
+        return f"; undo with: {command}, {'twice' if times == 2 else f'{times} times'} (they take back {cut} too)"
     if times == 1:
         return f"; undo with: {command}"
     reviews = "the review" if times == 2 else f"the {times - 1} reviews"

@@ -241,6 +241,10 @@ class Watching:
         self.root = root
         self.path = root / STATE_DIR / "watching"
         self._fd: int | None = None
+        #: When the watch before this one began, where it never let go (killed, a crash, a power
+        #: cut): its pid still in the file, which a watch that stops blanks (`release`). Its moves
+        #: are a run of their own, which a plain `sorter undo` of this watch's does not take back.
+        self.cut_short: float | None = None
 
     def acquire(self) -> None:
         deadline = time.monotonic() + 0.08  # `holder` looking, for a moment, is not a watcher
@@ -263,6 +267,8 @@ class Watching:
             if still_open_there(self.path, fd):
                 break
             os.close(fd)  # made the folder's own by the watcher that got it first (`own`): that one is there
+        if os.pread(fd, PID_WIDTH, 0).strip():  # before ours is written (`_claim`), which sets the time anew
+            self.cut_short = os.fstat(fd).st_mtime
         self._fd = fd
         try:
             self._own()  # before our pid is written: never into a linked copy's
@@ -293,7 +299,13 @@ class Watching:
         # Removed by the watcher's own lock (`FolderLock._tidy`): on a FUSE disk, `.sorter/` goes once it is closed.
         removed = self._fd is not None and not os.path.lexists(self.path)
         fd, self._fd = self._fd, None
-        _let_go(fd)
+        try:
+            if fd is not None:  # stopped, not cut short: the next watch finds no pid (`cut_short`)
+                os.pwrite(fd, b" " * PID_WIDTH, 0)
+        except OSError:
+            pass  # a disk turned read-only: the next watch takes this one for cut short
+        finally:  # a Ctrl-C as it writes: let go all the same
+            _let_go(fd)
         if removed:
             try:
                 self.path.parent.rmdir()  # only when empty

@@ -85,17 +85,24 @@ def _timeline(runs, noted) -> dict[str, float]:
     return when
 
 
-def undos_for(root: Path, runs: set[str]) -> tuple[int, int]:
-    """How many plain `sorter undo`s take back `runs` (a watch's), and how many runs undo could
-    take back in all (as many: `--all` does it at once). Each takes back the latest run, so a
-    review session made since theirs began (corrections, "not her" answers) is undone first.
-    (0, n): nothing of `runs` is left to undo. Reads the journal; recovers nothing."""
+def undos_for(root: Path, runs: set[str], since: float | None = None) -> tuple[int, int, bool]:
+    """How many plain `sorter undo`s take back `runs` (a watch's), how many runs undo could take
+    back in all (as many: `--all` does it at once), and whether those undos take back a watch cut
+    short before this one too. Each takes back the latest run, so a review session made since
+    theirs began (corrections, "not her" answers) is undone first. `since`: when a watch before
+    this one began that never stopped (`Watching.cut_short`): its runs, begun before `runs`, are
+    counted in. (0, n, False): nothing of `runs` is left to undo. Reads the journal; recovers nothing."""
     from sorter.files import suggestions
     from sorter.files.journal import scan
 
     when = _timeline(scan(root).undoable_runs(), suggestions.read(root))
     began = [when[run] for run in runs if run in when]
-    return (sum(t >= min(began) for t in when.values()) if began else 0), len(when)
+    if not began:
+        return 0, len(when), False
+    first = min(began)
+    before = since is not None and any(since <= t < first for run, t in when.items() if run not in runs)
+    first = since if before else first
+    return sum(t >= first for t in when.values()), len(when), before
 
 
 def undo(root: Path, *, all_runs: bool = False, lock_wait: float = 0.0,

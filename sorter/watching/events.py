@@ -67,6 +67,36 @@ class Events(FileSystemEventHandler):
         # opened / closed_no_write: readers, us included; nothing new.
 
 
+class Gone(FileSystemEventHandler):
+    """Runs on the observer thread, on the events of the watched folder's parent: the folder
+    itself deleted or renamed away. The watch holds the folder open (`HeldFolder`), so inotify
+    says nothing of it to the folder's own watch (its delete-self comes once the last hold
+    goes); `rm -rf` was noticed at the next scan, up to 30 s on. The scan says why it stops."""
+
+    def __init__(self, watcher: Candidates) -> None:
+        self.watcher = watcher
+
+    def dispatch(self, event: FileSystemEvent) -> None:
+        if event.event_type in ("deleted", "moved") and os.fsdecode(event.src_path) == str(self.watcher.root):
+            self.watcher.rescan_soon()
+
+
+def watch_parent(observer: BaseObserver, watcher: Candidates) -> None:
+    """The native observer told of the watched folder's parent's deletions and renames alone
+    (one inotify watch, the parent's other events never asked for). Where it cannot be (a parent
+    that cannot be read, the inotify limits), the next scan notices, as before."""
+    from watchdog.events import DirDeletedEvent, DirMovedEvent, FileDeletedEvent, FileMovedEvent
+
+    parent = watcher.root.parent
+    if parent == watcher.root:  # the root of the filesystem
+        return
+    try:
+        observer.schedule(Gone(watcher), str(parent), recursive=False,
+                          event_filter=[DirDeletedEvent, DirMovedEvent, FileDeletedEvent, FileMovedEvent])
+    except OSError:
+        pass
+
+
 def start_observer(
     handler: Events, root: Path, *, recursive: bool, polling: bool, poll_interval: float, notify: observers.Notice
 ) -> tuple[BaseObserver, str]:
@@ -82,6 +112,7 @@ def start_observer(
             stop_quietly(observer)
             notify(observers.inotify_limit_message(exc))
         else:
+            watch_parent(observer, handler.watcher)
             return observer, "native events" if "Inotify" not in type(observer).__name__ else "inotify"
     observer = observers.polling_observer(poll_interval, root)
     observer.schedule(handler, str(root), recursive=recursive)

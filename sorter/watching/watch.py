@@ -53,6 +53,9 @@ class WatchSummary:
     #: Where `sorter undo` takes its moves back, when not `folder`: the folder was moved while watched.
     undo_in: Path | None = None
     writing: int = 0
+    #: `undos` take back the moves of a watch before this one that never stopped (killed, a crash:
+    #: `Watching.cut_short`) too: it said no undo line of its own.
+    cut_short: bool = False
 
 
 class WatchFailed(SorterError):
@@ -309,7 +312,8 @@ def watch_folder(
                     continue
                 said_back[entry] = reason
                 report(FileResult(entry, "skipped", reason=reason), watcher)
-            note_put_back(sorter.journal(), root, back, watcher.handed)
+            if back:  # else the journal is not opened: a lone sidecar's watch made an empty one, kept at the stop
+                note_put_back(sorter.journal(), root, back, watcher.handed)
             joins = {entry: photo for entry, photo, _ in late}
             unreported = {entry for entry, _, _ in late} | {e.path if isinstance(e, Skipped) else e for e in batch}
             refusals: dict[str, int] = {}  # the batch's moves refused file by file, by reason
@@ -358,6 +362,7 @@ def watch_folder(
     with stop_on_signals(stop) if own_stop else nullcontext():
         # The lock before the model: a second watcher on this folder fails in milliseconds.
         state = FolderHold(root)
+        cut_short = state.watching.cut_short  # before a `.sorter/` emptied meanwhile makes it anew
         try:
             recovered = recover(root)
             if recovered.completed or recovered.rolled_back:
@@ -413,15 +418,18 @@ def watch_folder(
         finally:
             state.release()
     undos: tuple[int, int] | None = (0, 0)  # nothing to undo, or the folder gone with its moves
+    before = False
     if moved_anything(tally) and undo_in is not None:  # late companions joined count too
         from sorter.files.undo import undos_for
 
         try:  # one read of the journal, at the stop
-            undos = undos_for(undo_in, runs)
+            times, total, before = undos_for(undo_in, runs, cut_short)
+            undos = (times, total)
         except OSError:
             undos = None
     summary = WatchSummary(root, tally.counts, tally.moved_to, mode, time.monotonic() - started, tally.videos,
-                           waiting[0], undos, None if undo_in == root else undo_in, waiting[1])
+                           waiting[0], undos, None if undo_in == root else undo_in, waiting[1],
+                           before)
     if stopped is not None:
         raise WatchFailed(stopped, summary)
     return summary

@@ -27,7 +27,7 @@ import stat
 import threading
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -416,11 +416,30 @@ class Watcher:
 
     def pending(self, also: Iterable[Path] = ()) -> tuple[int, int]:
         """Photos and videos not sorted yet: the candidates, and `also` (the unreadable held, see
-        `unreadable`); and of them those being written (`_Candidate.written`): not those there
-        since the start. Not a companion (one of a 300-photo folder's made it "301 not sorted
-        yet"), nor a candidate no longer there (moved along with its photo, renamed, deleted: its
-        event not come yet, or lost), which `take_ready` drops only once it comes to it."""
+        `unreadable`); and of them those being written (`_being_written`). Not a companion (one
+        of a 300-photo folder's made it "301 not sorted yet"), nor a candidate no longer there
+        (moved along with its photo, renamed, deleted: its event not come yet, or lost), which
+        `take_ready` drops only once it comes to it."""
         with self._lock:
-            written = dict.fromkeys(also, False) | {path: cand.written for path, cand in self._candidates.items()}
-        waiting = [w for path, w in written.items() if self._counted(path) and os.path.lexists(path)]
-        return len(waiting), sum(waiting)
+            candidates = dict.fromkeys(also) | {path: replace(cand) for path, cand in self._candidates.items()}
+        now = self.clock()
+        waiting = [path for path in candidates if self._counted(path) and os.path.lexists(path)]
+        return len(waiting), sum(self._being_written(path, cand, now) for path in waiting
+                                 if (cand := candidates[path]) is not None)
+
+    def _being_written(self, path: Path, cand: _Candidate, now: float) -> bool:
+        """As it stops: a file whose size and time have not stood still for `settle` (a write
+        seen that recently; polling sees one up to `poll_interval` late), or changed since
+        `take_ready` last looked, or that a process holds open for writing. Not every file that
+        came during the watch (`_Candidate.written`): with --polling, where no close is seen, a
+        burst waiting its turn, copied whole seconds before, was "169 being written"."""
+        quiet = self.settings.settle + (self.settings.poll_interval if self.mode.startswith("polling") else 0.0)
+        if cand.written and now - cand.since < quiet:
+            return True
+        try:
+            st = os.lstat(path)
+        except OSError:
+            return False
+        if cand.signature is not None and stamp(st, self.inodes_last)[:3] != cand.signature:
+            return True
+        return open_for_writing(path) is True
