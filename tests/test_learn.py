@@ -381,6 +381,34 @@ def test_a_damaged_personal_model_is_one_line_naming_the_file_and_forget(tmp_pat
     assert invoke("sort", later, "--model", fake_model).exit_code == 0
 
 
+def test_a_truncated_personal_model_is_said_and_learnt_again_a_truncated_examples_file_said_for_what_it_holds(
+        tmp_path: Path, fake_model) -> None:
+    """personal.npz is made from the examples: a learn that finds it truncated fitted it again and
+    said nothing of it. examples.npz holds the photos placed in every folder learnt, which a learn
+    of one folder cannot read again: it said only "delete it with `sorter learn --forget`", as if
+    nothing were lost. Now each says what was damaged, and what learn did or what it holds."""
+    roll = sorted_and_corrected(tmp_path / "roll", fake_model)
+    assert invoke("learn", roll, "--model", fake_model).exit_code == 0
+    model, examples = personal.model_file(), personal.examples_file()
+    model.write_bytes(model.read_bytes()[:3000])
+
+    again = invoke("learn", roll, "--model", fake_model)
+
+    assert again.exit_code == 0 and again.stderr == "", again.output
+    assert again.stdout.splitlines()[0] == (f"The saved personal model {model} was damaged (BadZipFile: File is not a "
+                                            "zip file); learnt it again from your examples.")
+    assert personal.read_model() is not None
+
+    whole = model.read_bytes()
+    examples.write_bytes(examples.read_bytes()[:3000])
+    broken = invoke("learn", roll, "--model", fake_model)
+    assert (broken.exit_code, broken.stdout) == (1, "")
+    assert broken.stderr == (f"Error: {examples}: damaged personal model (BadZipFile: File is not a zip file); it holds "
+                             "the photos you placed in every folder learnt, which `sorter learn DIR` cannot read again "
+                             "from one folder: delete it with `sorter learn --forget`, then learn each folder again\n")
+    assert model.read_bytes() == whole  # sort and watch go on with it
+
+
 def test_a_data_home_that_names_a_file_holds_no_personal_model(tmp_path: Path, fake_model, monkeypatch) -> None:
     """$XDG_DATA_HOME set to a file: no personal model can be there; not a damaged one."""
     (tmp_path / "a-file").write_text("not a folder")
@@ -391,6 +419,31 @@ def test_a_data_home_that_names_a_file_holds_no_personal_model(tmp_path: Path, f
     assert forgot.exit_code == 0 and forgot.stdout == "There was no personal model to forget.\n"
 
 
+def test_a_home_that_is_not_there_is_not_made_for_the_personal_model(tmp_path: Path, fake_model, monkeypatch) -> None:
+    """HOME=/nonexistent/x: learn made /nonexistent/x/.local/share/sorter and saved there, and a
+    `learn /nonexistent` after it then said "Nothing to learn: /nonexistent has no sorter journal"
+    (exit 0) of the folder it had made. Now it is one line, exit 1, nothing made; under a home that
+    is there, .local/share/sorter is made as before."""
+    monkeypatch.delenv("XDG_DATA_HOME")
+    roll = sorted_and_corrected(tmp_path / "roll", fake_model)
+    home = tmp_path / "nonexistent" / "x"
+    monkeypatch.setenv("HOME", str(home))
+
+    result = invoke("learn", roll, "--model", fake_model)
+
+    assert (result.exit_code, result.stdout) == (1, "")
+    assert result.stderr == (f"Error: {home}/.local/share/sorter: No such file or directory (the folder of the personal "
+                             "model: $XDG_DATA_HOME/sorter, or ~/.local/share/sorter; the home folder "
+                             f"{home} is not there, and sorter does not make it)\n")
+    assert not (tmp_path / "nonexistent").exists()
+    missing = invoke("learn", tmp_path / "nonexistent", "--model", fake_model)
+    assert (missing.exit_code, missing.stderr) == (2, f"Error: folder not found: {tmp_path / 'nonexistent'}\n")
+
+    home.mkdir(parents=True)
+    assert invoke("learn", roll, "--model", fake_model).exit_code == 0
+    assert (home / ".local" / "share" / "sorter" / "personal.npz").is_file()
+
+
 def test_a_model_without_a_reference_set_still_learns_and_says_its_pets_were_not_checked(
     tmp_path: Path, fake_model
 ) -> None:
@@ -398,6 +451,33 @@ def test_a_model_without_a_reference_set_still_learns_and_says_its_pets_were_not
     result = invoke("learn", sorted_and_corrected(tmp_path / "roll", fake_model), "--model", fake_model)
     assert result.exit_code == 0, result.output
     assert "no reference set" in result.stdout and "could not be checked" in result.stdout
+
+
+def test_a_named_pet_with_a_model_without_a_reference_set_is_said_not_learnt_and_the_rest_is(
+    tmp_path: Path, fake_model
+) -> None:
+    """README's `sorter learn roll --model mid.keras` with cats/Luna/, the model made by `sorter
+    train` (no MODEL.reference.npz): a traceback (`np.concatenate` of no other cats), exit 1,
+    nothing learnt. With no other cats to tell her from, Luna is said not learnt, in one line;
+    the corrections are learnt, and sort names no cat Luna."""
+    fake_model.with_suffix(".reference.npz").unlink()
+    roll = sorted_and_corrected(tmp_path / "roll", fake_model)
+    for i in range(6):
+        luna(roll / "cats" / "Luna" / f"luna{i}.png", 50 + i)
+
+    result = invoke("learn", roll, "--model", fake_model)
+
+    assert result.exit_code == 0 and result.stderr == "", result.output
+    assert ("cats/Luna: 6 photos; not learnt: this model has no reference set (MODEL.reference.npz; `python "
+            "benchmarks/make_reference_set.py MODEL.keras DATA_DIR` makes one), so there are no other cats to tell it "
+            "from") in result.stdout.splitlines()
+    assert "This model has no reference set (MODEL.reference.npz): its pets could not be checked." in result.stdout
+    assert f"Saved {personal.model_file()}: sort, watch and evaluate now use model {fake_model} + 6 corrections (" \
+        in result.stdout
+    later = tmp_path / "later"
+    luna(later / "luna.png", 70)
+    assert invoke("sort", later, "--model", fake_model).exit_code == 0
+    assert set(tree(later)) == {"cats/luna.png"}
 
 
 def test_corrections_that_would_misplace_reference_pets_are_kept_not_learnt_and_a_named_pet_is_learnt(

@@ -33,12 +33,13 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cache, partial
 from pathlib import Path
 from typing import Literal
 
 from sorter.config import CLASS_FOLDERS, OTHER, REVIEW_RUN_PREFIX, STATE_DIR, entered, names_a_pet
 from sorter.files.companions import regular_file
-from sorter.files.identities import Identity, identity_of
+from sorter.files.identities import Identity, identity_of, inodes_last
 from sorter.files.journal import Seen, moves_of, scan
 from sorter.files.verdicts import standing_seen
 from sorter.media.container import photo_inside
@@ -160,6 +161,9 @@ def find(root: Path) -> list[Found]:
     every = max(1, -(-len(latest) // KEPT_PER_FOLDER))
     refused = _refused(root)
     by_identity, by_name, videos = _listing(root)
+    # Where inode numbers are made up at each mount (a FAT card) the journal's identity is the one
+    # that lasts: a photo found by name keeps it there.
+    lasting = cache(partial(inodes_last, root))
     accounted: set[Path] = set()
     found: list[Found] = []
     for identity, seen in latest.items():
@@ -171,10 +175,15 @@ def find(root: Path) -> list[Found]:
                 found.append(Found(videos[identity], identity, label, pet, was if seen.status == "moved" else seen.status,
                                    was_pet, video=True))
             continue
-        path = by_identity.get(identity)
+        path, found_as = by_identity.get(identity), identity
         if path is None:
             same = [p for p in by_name.get(Path(seen.path).name, []) if _size(p) == identity[2]]
             path = same[0] if len(same) == 1 else None
+            if path is not None and lasting():
+                # Found by name: a copy of the folder (`cp -a`), whose journal names the first folder's
+                # files. Keyed by that identity, its row replaced the first folder's row of the same
+                # photo in the examples: Luna's photos, learnt there, became this copy's cats/ ones.
+                found_as = _identity(path, identity)
         if path is None:
             continue  # deleted, or moved out of the folder
         accounted.add(path)
@@ -191,9 +200,9 @@ def find(root: Path) -> list[Found]:
                 # word as taking it out of her folder (`pets.strangers_of`: another cat).
                 was_pet = refused[label][identity]
             if (label, pet) != (was, was_pet) or _sampled(identity, every):
-                found.append(Found(path, identity, label, pet, was, was_pet))
+                found.append(Found(path, found_as, label, pet, was, was_pet))
         elif label != OTHER or (seen.status == "neither" and _sampled(identity, every)):
-            found.append(Found(path, identity, label, pet, seen.status))
+            found.append(Found(path, found_as, label, pet, seen.status))
     # Photos in cats/ or dogs/ with no "seen" record: the user's own, unless an older sorter
     # (before "seen" records) moved them there. A `sorter review` correction is the user's.
     sorted_before = {
@@ -333,6 +342,14 @@ def _refused(root: Path) -> dict[str, dict[Identity, str]]:
                 (root / folder / name).is_dir() or (SPECIES_OF_FOLDER[folder], name) in elsewhere):
             refused.setdefault(SPECIES_OF_FOLDER[folder], {}).update(dict.fromkeys(identities, name))
     return refused
+
+
+def _identity(path: Path, journaled: Identity) -> Identity:
+    """The identity of the file at `path` now (`journaled`, where it cannot be read)."""
+    try:
+        return identity_of(os.lstat(path))
+    except OSError:
+        return journaled
 
 
 def _size(path: Path) -> int:

@@ -22,6 +22,7 @@ All in numpy on features: no TensorFlow, and seconds for a few hundred examples.
 
 from __future__ import annotations
 
+import errno
 import os
 import time
 from collections.abc import Iterator
@@ -98,6 +99,9 @@ class LearnResult:
     #: The personal model's heads were not those learn wrote (`personal.ChangedModel`): fitted again,
     #: or, with nothing placed here (`unchanged` False), left for a learn that fits.
     changed: bool = False
+    #: Why the personal model there was did not read (`personal.DamagedModel`): fitted again from the examples,
+    #: or, with nothing placed here (`unchanged` False), left for a learn that fits.
+    damaged: str = ""
     #: Photos the user placed in this folder, learnt before, that are not in it now: forgotten (`examples.gather`).
     forgot: int = 0
     #: Of `found`, those learnt before in a pet's folder the user renamed since: ("cats/Luna", "cats/Lulu") -> how
@@ -164,9 +168,9 @@ def _learn(root: Path, model: Path | None, model_path: Path, base, bundled: Head
     gathered = gather(root, found, base, progress, margin)
     if gathered.settled:  # the examples as they were: fitted again (a minute), the same; not `not found`, as
         # `found` holds the photos kept as sorted too: a sorted folder where nothing was placed was fitted each time
-        changed = personal.changed_since_learnt()
+        changed, damaged = personal.changed_since_learnt()
         return LearnResult(root, 0, 0, 0, 0, 0, [], [], None, None, None, videos=videos, changed=changed,
-                           unchanged=personal.model_file().exists() and not changed,
+                           damaged=damaged, unchanged=personal.model_file().exists() and not (changed or damaged),
                            journaled=journal_path(root).is_file(), passed_over=passed_over(root),
                            seconds=time.monotonic() - started)
     learnt, new, unreadable, dropped, forgot = (_learnable(gathered.examples, names), gathered.new,
@@ -193,7 +197,7 @@ def _learn(root: Path, model: Path | None, model_path: Path, base, bundled: Head
                            seconds=time.monotonic() - started, forgotten=forgotten)
     # The same examples (learnt again with nothing new) fit the same heads: those written last, not fitted again.
     key = fit_key(base, bundled, names, examples, reference, margin, found)
-    changed = personal.changed_since_learnt()  # never reused (`reused` reads it as damaged): said, and fitted again
+    changed, damaged = personal.changed_since_learnt()  # never reused (`reused` reads it as damaged): said, and fitted again
     fit = reused(key) or _fit(base, bundled, names, examples, anchor, check, found, margin, progress)
     learnt_from = result["corrections"] if any(fit.pull) else 0  # else its head is the bundled one
     now = homes(learnt, fit.pet_heads, renamed)
@@ -207,7 +211,7 @@ def _learn(root: Path, model: Path | None, model_path: Path, base, bundled: Head
     return LearnResult(
         **result, kinds=fit.kinds, pets=fit.pets, reference=fit.reference, pull=fit.pull, model_path=written,
         unsafe=fit.unsafe, description=fitted.describe(personal.base_name(model)),
-        seconds=time.monotonic() - started, staying=stay, removed=removed, changed=changed,
+        seconds=time.monotonic() - started, staying=stay, removed=removed, changed=changed, damaged=damaged,
     )
 
 
@@ -246,6 +250,12 @@ def learning_lock(progress: Progress = lambda what, done, total: None) -> Iterat
     from sorter.model.personal import LEARNING_LOCK, personal_dir
 
     folder, said = personal_dir(), False
+    where = "the folder of the personal model: $XDG_DATA_HOME/sorter, or ~/.local/share/sorter"
+    if not os.path.isabs(os.environ.get("XDG_DATA_HOME", "")) and not Path.home().is_dir():
+        # A home folder that is not there (HOME mistyped, a service's HOME=/nonexistent) is not made
+        # for the personal model: learn made /nonexistent/x/.local/share/sorter and saved there.
+        raise SorterError(f"{folder}: {os.strerror(errno.ENOENT)} ({where}; the home folder {Path.home()} is not "
+                          "there, and sorter does not make it)")
     for attempt in range(LOCK_TRIES):
         try:
             folder.mkdir(parents=True, exist_ok=True)
@@ -253,8 +263,7 @@ def learning_lock(progress: Progress = lambda what, done, total: None) -> Iterat
         except OSError as exc:
             if isinstance(exc, (FileExistsError, FileNotFoundError)) and attempt < 3:
                 continue  # the folder deleted by the learn that held the lock, as it was made or opened here
-            raise SorterError(f"{folder}: {exc.strerror or exc} (the folder of the personal model: "
-                              "$XDG_DATA_HOME/sorter, or ~/.local/share/sorter)") from None
+            raise SorterError(f"{folder}: {exc.strerror or exc} ({where})") from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:  # said, where a progress bar can say it

@@ -104,6 +104,8 @@ class PetReport:
     copies: int = 0  # photos in her folder that are copies of another there: not counted
     #: The other named pet whose folder holds the most of her photos (the same photos), and how many.
     shared: tuple[str, int] | None = None
+    #: Not learnt though she has photos enough: the model has no reference set (`fit_pets`).
+    no_reference: bool = False
 
     def line(self) -> str:
         """"cats/Luna: 10 photos, would find 9 of 10 held out; 0 of 250 other cats taken for it",
@@ -115,6 +117,10 @@ class PetReport:
         if self.shared:  # a photo filed as Luna's and as Milo's: not two cats that look alike
             copies += (f" ({self.shared[1]} also in {shown(f'{kind}/{self.shared[0]}')}, the same photos: keep each "
                        "in one pet's folder)")
+        if self.no_reference:
+            return (f"{shown(self.name)}: {counted(self.photos, 'photo')}{copies}; not learnt: this model has no "
+                    "reference set (MODEL.reference.npz; `python benchmarks/make_reference_set.py MODEL.keras DATA_DIR` "
+                    f"makes one), so there are no other {kind} to tell it from")
         if not self.learnt:
             return (f"{shown(self.name)}: {counted(self.photos, 'photo')}{copies}; too few to learn "
                     f"({MIN_PET_PHOTOS} or more)")
@@ -159,6 +165,14 @@ def fit_pets(examples: Examples, anchor, check, progress: Progress, margin: floa
             continue
         same = None if anchor is None or species not in anchor.class_names else (
             anchor.labels == anchor.class_names.index(species))
+        if same is None or not same.any():
+            # No other cats of the reference set to tell her from (a model `sorter train` made,
+            # before `benchmarks/make_reference_set.py`): a head fitted on her photos and the user's
+            # few other cats, none of them held out to check it, would take most cats for her.
+            # Said, not learnt; the corrections are learnt all the same.
+            reports += [PetReport(f"{folder}/{name}", len(own_of[name][0]), False, copies=own_of[name][1],
+                                  shared=shared[name], no_reference=True) for name in named]
+            continue
         cohort = None if same is None else cohort_of(anchor.pet_features[same])
         anchor_cats = [] if same is None else [anchor.pet_features[same]]
         elsewhere = [examples.pet_features[~mine]] + ([] if same is None else [anchor.pet_features[~same]])

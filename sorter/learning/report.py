@@ -30,6 +30,9 @@ def report_lines(result: LearnResult) -> list[str]:
     if result.changed and result.model_path is not None:
         lines.append("The saved personal model was changed since it was learnt (its heads do not match their "
                      "sha256); learnt it again.")
+    elif result.damaged and result.model_path is not None:  # truncated, say: the examples make it again
+        lines.append(f"The saved personal model {result.model_path} was damaged ({result.damaged}); learnt it again from "
+                     "your examples.")
     if result.found or result.unread or not nothing:  # else "Nothing to learn" below says why, alone
         lines.append(f"Found {counted(result.found, 'photo')} you placed in {result.folder} "
                      f"({result.new} new{unread}){tail}")
@@ -59,6 +62,9 @@ def report_lines(result: LearnResult) -> list[str]:
             lines.append(f"Nothing to learn: {what} (or file your own into cats/ or dogs/), then learn again.{same}")
         if result.changed and not result.forgotten:  # a folder with nothing placed fits nothing to replace it
             lines.append("The saved personal model was changed since it was learnt: learn again a folder where you "
+                         "placed photos, or delete it with `sorter learn --forget`.")
+        if result.damaged and not result.forgotten:
+            lines.append(f"The saved personal model is damaged ({result.damaged}): learn again a folder where you "
                          "placed photos, or delete it with `sorter learn --forget`.")
         if result.forgotten:
             lines.append("Deleted the personal model: nothing you placed is left to learn from (sort, watch and "

@@ -87,8 +87,23 @@ def examples_file() -> Path:
     return personal_dir() / EXAMPLES_NAME
 
 
-def damaged(path: Path, why: str) -> SorterError:
-    return SorterError(f"{path}: damaged personal model ({why}); delete it with `sorter learn --forget`")
+class DamagedModel(SorterError):
+    """A personal model file that does not read (truncated, not written by `sorter learn`)."""
+
+    def __init__(self, path: Path, why: str) -> None:
+        self.why = why
+        if path.name == EXAMPLES_NAME:
+            # The photos placed in every folder learnt: `learn` reads again only the folder it is given,
+            # so it cannot make them again, and says so rather than rebuild them from one folder.
+            super().__init__(f"{path}: damaged personal model ({why}); it holds the photos you placed in every "
+                             "folder learnt, which `sorter learn DIR` cannot read again from one folder: delete it "
+                             "with `sorter learn --forget`, then learn each folder again")
+        else:
+            super().__init__(f"{path}: damaged personal model ({why}); delete it with `sorter learn --forget`")
+
+
+def damaged(path: Path, why: str) -> DamagedModel:
+    return DamagedModel(path, why)
 
 
 def _why(exc: Exception) -> str:
@@ -413,16 +428,20 @@ def write_examples(examples: Examples, path: Path | None = None) -> Path:
     return path
 
 
-def changed_since_learnt() -> bool:
-    """Whether the personal model's heads are not those `sorter learn` wrote (`ChangedModel`), for
-    learn to say so; False where there is none, or it is damaged otherwise."""
+def changed_since_learnt() -> tuple[bool, str]:
+    """Whether the personal model's heads are not those `sorter learn` wrote (`ChangedModel`), and
+    why it does not read where it is damaged (`DamagedModel`: truncated, not written by learn), for
+    learn, which fits it again from the examples, to say so. (False, "") where it reads, or there
+    is none."""
     try:
         read_model()
     except ChangedModel:
-        return True
+        return True, ""
+    except DamagedModel as exc:
+        return False, exc.why
     except SorterError:
-        return False
-    return False
+        return False, ""
+    return False, ""
 
 
 def stamp(path: Path) -> tuple[int, int, int] | None:

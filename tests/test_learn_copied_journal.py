@@ -1,0 +1,46 @@
+"""A sorted folder copied (`cp -a`) carries its journal, which names the first folder's files by
+their identity. Learning the copy must not take the first folder's photos for its own."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+from test_learn import invoke, luna, photo
+
+
+def test_a_copy_with_her_photos_moved_back_into_cats_leaves_her_learnt_where_she_was(tmp_path: Path,
+                                                                                      fake_model) -> None:
+    """roll learnt with 6 of Luna's photos (sorted as cats) in cats/Luna/ and one added; roll2, a
+    copy, with them back in cats/ and no Luna folder. Learning roll2 said "cats/Luna: 1 photo; too
+    few to learn" (the one added), and roll learnt again then counted 6 of her photos new, with no
+    "Forgot" line: the copy's photos, found by name, were keyed by the
+    journal's identities, roll's files', and took the place of roll's rows of Luna."""
+    roll = tmp_path / "roll"
+    for i in range(6):
+        luna(roll / f"luna{i}.png", 50 + i)
+        photo(roll / f"cat{i}.png", "cat", i)
+    assert invoke("sort", roll, "--model", fake_model).exit_code == 0
+    (roll / "cats" / "Luna").mkdir()
+    for i in range(6):
+        os.rename(roll / "cats" / f"luna{i}.png", roll / "cats" / "Luna" / f"luna{i}.png")
+    photo(roll / "cats" / "Luna" / "luna-added.png", "cat", 70)  # one of hers filed by hand
+    first = invoke("learn", roll, "--model", fake_model)
+    assert first.exit_code == 0 and "cats/Luna: 7 photos, would find" in first.stdout, first.output
+
+    copy = tmp_path / "roll2"
+    shutil.copytree(roll, copy, symlinks=True)  # as `cp -a`: every file another inode
+    for name in os.listdir(copy / "cats" / "Luna"):
+        os.rename(copy / "cats" / "Luna" / name, copy / "cats" / name)
+    (copy / "cats" / "Luna").rmdir()
+
+    second = invoke("learn", copy, "--model", fake_model)
+
+    assert second.exit_code == 0, second.output
+    # The table counts every folder's examples: roll's photos of her, as they were learnt.
+    assert "too few to learn" not in second.stdout, second.stdout
+    assert "cat -> cats/Luna              6" in second.stdout and "cats/Luna: 7 photos, would find" in second.stdout
+    again = invoke("learn", roll, "--model", fake_model)
+    assert again.exit_code == 0, again.output
+    assert again.stdout.startswith(f"Found 7 photos you placed in {roll} (0 new)"), again.stdout
