@@ -56,15 +56,14 @@ def watch_command(
       cd ~/.config/systemd/user
       sorter watch ~/Pictures/inbox --print-systemd-unit > sorter-watch.service
     """
-    from sorter.files.folder import check_folder
+    from sorter.files.folder import check_folder, unwritable
     from sorter.watching import watch
 
     if print_unit:
         try:
-            # A folder not there now is a share not mounted yet, say: the unit waits for it.
+            # A folder not there now is a share not mounted yet, say: the unit waits for it. Its
+            # `..` and `.` go (the unit said w4/../nonexist), a link named stays (`named`).
             folder = check_folder(directory, moving_in=True, filing=True, command="watch", missing_ok=True)
-            # abspath, not resolve(): `..` and `.` go (the unit said w4/../nonexist), a link named stays.
-            folder = Path(os.path.abspath(folder))
             from sorter.model.lite import resolve_model_path
 
             args = ["--model", os.path.abspath(resolve_model_path(model))] if model is not None else []
@@ -82,9 +81,16 @@ def watch_command(
         except SorterError as exc:
             raise fail(exc) from None
         print(unit, end="")  # not rich: no markup, emoji codes or wrapping
+        # Printed with a note, as for a folder missing: a share's mount point is often not the
+        # user's to write in until the share is mounted on it.
+        refused = unwritable(folder) if folder.exists() else None
         if not folder.exists():
             err.print(f"note: {shown(str(folder))} is not there now; the unit waits for it (while it is missing, "
                       "sorter watch exits with status 2 and systemd starts it again 10 s later)", soft_wrap=True)
+        elif refused is not None:
+            err.print(f"note: cannot write in {shown(str(refused[0]))} now ({refused[1]}); the unit waits for it "
+                      "(until it can, sorter watch exits with status 2 and systemd starts it again 10 s later)",
+                      soft_wrap=True)
         return
 
     journaled = journal_size(directory)

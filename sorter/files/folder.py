@@ -69,7 +69,17 @@ def check_folder(root: Path, *, moving_in: bool = False, filing: bool = False, c
         refused = unwritable(root, itself=writing, journal=writing)
         if refused is not None:
             raise UsageError(f"cannot write in {refused[0]}: {refused[1]}")
-    return root.absolute()
+    return named(root)
+
+
+def named(path: Path) -> Path:
+    """`path` absolute, with `.` and `..` taken out, as sorter shows a folder (README: "a link
+    you named kept: not where it points now"): `watch W1/dogs/..` said "watching
+    /tmp/W1/dogs/..". Only where the short path names the same folder, or neither names one: a
+    `..` after a link goes up from where the link points (`link/..`), and is kept there."""
+    full = path.absolute()
+    plain = Path(os.path.normpath(full))
+    return plain if plain == full or identity(plain) == identity(full) else full
 
 
 def _readable(root: Path) -> None:
@@ -164,6 +174,8 @@ def _probe(folder: Path) -> str | None:
                     pass  # another sorter's `_remove_probe` took it
             return None
     except OSError as exc:
+        if exc.errno == errno.ENOENT and folder.is_dir():  # procfs: no new name in it ("No such file")
+            return "its filesystem makes no new files"
         return exc.strerror or str(exc)
     except BaseException:
         _close_left_open(probe)  # a Ctrl-C as its open returned took the descriptor with it
