@@ -423,7 +423,7 @@ def test_resume_of_a_backbone_run_reuses_its_cache(three_way) -> None:
     assert {p: p.stat().st_mtime_ns for p in cache.glob("chunk-*.npz")} == chunks  # not recomputed
     # A fine-tune keeps its last epoch, whatever its validation loss said (transfer.KEEP_LAST).
     assert "Saved" in result.stdout and "(2 epochs, kept epoch 2," in result.stdout
-    assert json.loads(out.with_suffix(".json").read_text())["training"]["best_epoch"] == 2
+    assert json.loads(out.with_suffix(".json").read_text())["training"]["kept_epoch"] == 2
 
 
 def test_the_from_scratch_network_cannot_learn_neither(tmp_path: Path) -> None:

@@ -53,7 +53,7 @@ def test_the_photos_a_balanced_split_tried_are_the_ones_counted(tmp_path: Path) 
     result = runner.invoke(app, small_run(data, tmp_path / "m.keras"))
 
     assert result.exit_code == 2, result.output
-    assert result.stderr == (f"Error: no readable images in {data / 'Cat'} (the 2 files of its 3 tried could not "
+    assert result.stderr == (f"Error: no readable images in {data / 'Cat'} (the 2 files tried, of its 3, could not "
                              "be read): there must be photos of cats and of dogs\n")
 
 

@@ -128,8 +128,8 @@ def train(
 
     Example:
 
-      sorter train datasets/dogs-vs-cats-200 --out model.keras \\
-        --other datasets/caltech101-not-pets
+      sorter train ../shared/datasets/dogs-vs-cats-200 --out model.keras \\
+        --other ../shared/datasets/caltech101-not-pets
     """
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
@@ -224,7 +224,7 @@ def _report(result: TrainResult | WorkerDone) -> None:
     accuracy = f"{result.validation.accuracy:.2%} on {counted(n, 'photo')}" if result.validation else "n/a"
     took = f"{result.seconds:.0f} s" if result.seconds < 90 else f"{result.seconds / 60:.1f} min"
     out.print(f"Saved {shown(str(result.model_path))} ({counted(result.epochs_run, 'epoch')}, "
-              f"kept epoch {result.best_epoch}, {took}); validation accuracy {accuracy}", soft_wrap=True)
+              f"kept epoch {result.kept_epoch}, {took}); validation accuracy {accuracy}", soft_wrap=True)
     if result.validation is None:
         err.print("warning: no photo was held out for validation (too few photos, or --validation-split 0): "
                   "nothing says how well this model does", soft_wrap=True)
@@ -282,10 +282,10 @@ def evaluate(
 
       sorter evaluate photos/ --json --report report/
 
-      sorter evaluate datasets/dogs-vs-cats-200 \\
-        --other datasets/caltech101-not-pets
+      sorter evaluate ../shared/datasets/dogs-vs-cats-200 \\
+        --other ../shared/datasets/caltech101-not-pets
 
-      sorter evaluate datasets/dogs-vs-cats-200 --split validation
+      sorter evaluate ../shared/datasets/dogs-vs-cats-200 --split validation
     """
     from rich.table import Table
 

@@ -79,6 +79,22 @@ def read_image_bytes(path: Path, max_bytes: int = MAX_FILE_BYTES, opened: int | 
         raise ImageError(f"cannot read: {exc.strerror or exc}") from exc
 
 
+#: How each format a photo may be in begins (HEIF, AVIF: an ISO box `ftyp` at byte 4).
+SIGNATURES = (b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n", b"II*\x00", b"MM\x00*", b"BM", b"GIF87a", b"GIF89a")
+
+
+def begins_as_image(path: Path) -> bool:
+    """The first bytes of `path` are a photo's (one of `SIGNATURES`, WebP's RIFF, or an `ftyp`
+    box): one read of 16 bytes, no decode. A text file, an empty one or an HTML page saved as
+    `.jpg` is not; a photo cut short after its header still is, and fails only when decoded."""
+    try:
+        with open_regular(path) as (fd, _):
+            head = os.pread(fd, 16, 0)
+    except (OSError, ImageError):
+        return False
+    return head.startswith(SIGNATURES) or (head[:4] == b"RIFF" and head[8:12] == b"WEBP") or head[4:8] == b"ftyp"
+
+
 @dataclass(frozen=True)
 class Header:
     format: str

@@ -218,7 +218,7 @@ def refuse_unread(
         where = str(folders[name]) if name in CLASS_NAMES else ", ".join(map(str, _roots(folders, other_dirs)))
         n, of = tried[label], (found or {}).get(name, tried[label])
         files = counted(n, "file")
-        return f"{where} ({f'its {files}' if n == of else f'the {files} of its {of} tried'} could not be read)"
+        return f"{where} ({f'its {files}' if n == of else f'the {files} tried, of its {of},'} could not be read)"
 
     why = ("there must be photos of cats and of dogs" if any(ALL_CLASSES[label] in CLASS_NAMES for label in unread)
            else "non-pets that cannot be read teach and measure nothing")
@@ -364,6 +364,27 @@ def _split_kinds(paths: list[Path], root: Path, validation_split: float, seed: i
     )
 
 
+def _drawn(shuffled: list[Path], n: int) -> list[Path]:
+    """The first `n` photos of a class in its shuffled order, a draw that would not begin as a
+    photo (`begins_as_image`: a text file named .jpg) replaced by the next one, until `n` are
+    drawn or the class runs out (then its others fill the count, and fail where they are
+    decoded). Drawn blind, 2 good dogs of 8 were never tried while 2 text files were, and the
+    run was refused: no readable dog. A class all of whose photos are drawn reads none here; a
+    larger one, the first 16 bytes of those it draws. The same files always
+    give the same draw (`evaluate --split validation`, `--resume`)."""
+    if len(shuffled) <= n:
+        return shuffled
+    from sorter.media.images import begins_as_image
+
+    drawn: list[Path] = []
+    passed: list[Path] = []
+    for path in shuffled:
+        if len(drawn) == n:
+            break
+        (drawn if begins_as_image(path) else passed).append(path)
+    return drawn + passed[:n - len(drawn)]
+
+
 def check_validation_split(validation_split: float) -> None:
     """`--validation-split` is in [0, 1) (`OptionError`): by `train`'s option checks, before a
     folder is read, and by `split`."""
@@ -395,7 +416,7 @@ def split(
     for index, label in enumerate(CLASS_NAMES):
         paths = list(files[label])
         rng.shuffle(paths)
-        paths = paths[:per_class]
+        paths = _drawn(paths, per_class)
         n_val = round(per_class * validation_split)
         cut = per_class - n_val
         train += [(p, index) for p in paths[:cut]]

@@ -62,7 +62,7 @@ class EpochDone:
     epochs: int
     metrics: dict[str, float]
     seconds: float
-    best: bool
+    best: bool  # the lowest validation loss so far (`TrainState.best_epoch`), marked `*`
 
 
 @dataclass(frozen=True)
@@ -78,7 +78,7 @@ class TrainState:
 
     config: dict
     epoch: int = 0  # epochs completed
-    best_epoch: int = 0
+    best_epoch: int = 0  # the epoch of `best_val_loss`, the lowest validation loss (marked `*`)
     best_val_loss: float = math.inf
     history: list[dict[str, float]] = field(default_factory=list)
     seconds: float = 0.0
@@ -87,6 +87,13 @@ class TrainState:
     cache_seconds: float = 0.0  # time spent caching the frozen backbone's features (sorter.training.transfer)
     #: What made the run (its split, its network), which a resumed run must share (`sorter.training.resuming`).
     identity: dict = field(default_factory=dict)
+    #: The epoch whose weights the model ends with: `best_epoch`, or the last one with `keep_last`
+    #: (a fine-tune). Early stopping counts from it. 0 in an older sorter's state: `best_epoch`
+    #: was both then.
+    kept_epoch: int = 0
+
+    def __post_init__(self) -> None:
+        self.kept_epoch = self.kept_epoch or self.best_epoch
 
 
 def fast_precision() -> str:
@@ -266,9 +273,11 @@ def continue_from_chief(model, config: TrainConfig, dist: Distribution, state: T
         except Exception as exc:  # Keras raises many types for a bad archive
             raise damaged(checkpoint_dir(config.out), f"last.keras: {_first_line(exc)}") from None
     numbers = dist.from_chief(
-        [*model.weights, *model.optimizer.variables], [state.epoch, state.best_epoch, state.best_val_loss]
+        [*model.weights, *model.optimizer.variables],
+        [state.epoch, state.best_epoch, state.best_val_loss, state.kept_epoch],
     )
     state.epoch, state.best_epoch, state.best_val_loss = int(numbers[0]), int(numbers[1]), numbers[2]
+    state.kept_epoch = int(numbers[3])
     state.config["epochs"] = str(config.epochs)
     return state
 
@@ -334,10 +343,13 @@ def checkpoint_callback(
     stopping after `config.patience` epochs without improvement. Under a strategy the logs
     are the whole cluster's, so every worker takes the same decisions.
 
-    With `keep_last`, every epoch is the one kept (`state.best_epoch`; its weights are
+    With `keep_last`, every epoch is the one kept (`state.kept_epoch`; its weights are
     `last.keras`, so no `best.keras` is written), and so no early stopping: for a fine-tune
     whose schedule ends at a learning rate of zero, judged after its temperature is fitted
-    (`sorter.training.transfer.KEEP_LAST`). `state.best_val_loss` stays the lowest loss.
+    (`sorter.training.transfer.KEEP_LAST`). `state.best_epoch` and `state.best_val_loss` stay
+    the epoch of lowest validation loss and that loss, and only that epoch's line is marked
+    best (`*`): marked for every kept epoch, a loss that grew (0.32 to 0.63) was starred, and
+    state.json paired epoch 3 with epoch 1's loss.
     `first_epoch` runs when this process's first epoch ends, before its checkpoint: every
     photo has been decoded by then, and it may refuse the run."""
     state_file = ckpt / "state.json"
@@ -371,15 +383,15 @@ def checkpoint_callback(
             with writing(f"the checkpoint of epoch {state.epoch}", ckpt):
                 if improved:
                     state.best_val_loss = val_loss
+                    state.best_epoch = state.epoch
                     if not keep_last:
                         save_whole(self.model, kept_checkpoint(ckpt))
-                best = keep_last or improved
-                if best:
-                    state.best_epoch = state.epoch
+                if keep_last or improved:
+                    state.kept_epoch = state.epoch
                 save_whole(self.model, ckpt / "last.keras")
                 _write_whole(state_file, json.dumps(asdict(state), indent=1))
-            on_event(EpochDone(state.epoch, config.epochs, metrics, seconds, best))
-            if state.epoch - state.best_epoch >= config.patience:
+            on_event(EpochDone(state.epoch, config.epochs, metrics, seconds, improved))
+            if state.epoch - state.kept_epoch >= config.patience:
                 self.model.stop_training = True  # early stopping on validation loss
 
     return Checkpoint()
@@ -388,7 +400,7 @@ def checkpoint_callback(
 def fit(model, train_ds, val_ds, config: TrainConfig, state: TrainState, dist: Distribution, callback,
         n_train: int, n_validation: int) -> None:
     """Run the epochs left (none when the run is complete or stopped early), for both trainers."""
-    if state.epoch >= config.epochs or state.epoch - state.best_epoch >= config.patience:
+    if state.epoch >= config.epochs or state.epoch - state.kept_epoch >= config.patience:
         return
     with dist.fitting(), warnings.catch_warnings():
         # "`shuffle=True` was passed, but will be ignored": the pipeline shuffles.

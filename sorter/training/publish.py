@@ -8,8 +8,10 @@ MODEL.evidence.npz, the curves), and `sort` refuses a mixed set (a new .keras be
 half replaced: neither the old one nor the new one could sort. Now a failed save leaves the
 old set as it was, and a new set replaces it whole or says it was cut short (`_publish`); a
 file of the old set that the new one lacks (a three-way model's evidence, retrained as
-two-way; a reference set, which belongs to the old network) is removed, since it would be
-read with the new network.
+two-way; a from-scratch model has no head) is removed, since it would be read with the new
+network. Only files `train` writes are removed: the old model's reference set (made by
+benchmarks/make_reference_set.py, which `learn` needs) and the bundled model are refused
+before training instead (`check_replaceable`), never deleted.
 """
 
 from __future__ import annotations
@@ -28,16 +30,36 @@ from sorter.config import still_open_there
 from sorter.errors import FolderLocked, SorterError, UsageError
 from sorter.signals import signals_held
 
-#: The files of the model MODEL.keras, by what follows its stem.
-ENDINGS = (".keras", ".tflite", ".head.npz", ".evidence.npz", ".reference.npz", "-curves.png", ".json")
+#: The files `sorter train` writes for the model MODEL.keras, by what follows its stem (the
+#: head and the evidence: only for some models).
+ENDINGS = (".keras", ".tflite", ".head.npz", ".evidence.npz", "-curves.png", ".json")
+#: The model's reference set, which `train` does not write (`sorter.training.reference`).
+REFERENCE = ".reference.npz"
 
 
 def model_files(model: Path) -> list[Path]:
     return [model.with_name(model.stem + ending) for ending in ENDINGS]
 
 
+def _is_bundled(out: Path) -> bool:
+    """`out` names the set of the model sorter ships (its folder, whatever path or link leads
+    there; its stem in any case, as a case-insensitive disk reads it)."""
+    from sorter.config import BUNDLED_MODEL
+
+    try:
+        same_folder = os.path.samefile(out.parent, BUNDLED_MODEL.parent)
+    except OSError:  # a folder not made yet: `new/../models` is made, then names the package's
+        same_folder = out.parent.resolve() == BUNDLED_MODEL.parent.resolve()
+    return same_folder and out.stem.casefold() == BUNDLED_MODEL.stem.casefold()
+
+
 def check_out(out: Path) -> None:
-    """Before any training: `out` can be saved (its folder made, if new), not after an hour of it."""
+    """Before any training: `out` can be saved (its folder made, if new), not after an hour of it,
+    and is not the bundled model, which a one-epoch retrain replaced (its reference set deleted)."""
+    if _is_bundled(out):
+        raise UsageError(f"--out {out} is the bundled model, which sort, watch and learn use, and train never "
+                         "replaces it: give another --out (README's is build/v14/default.keras), make its reference "
+                         "set with benchmarks/make_reference_set.py, then copy its files over the bundled ones")
     if out.is_dir():
         raise UsageError(f"--out {out} is a folder; give the model's file name (MODEL.keras)")
     folder = out.parent.absolute()
@@ -65,7 +87,14 @@ def _is_sorter_metadata(path: Path) -> bool:
 def check_replaceable(out: Path) -> None:
     """Before any training: the files the model will be saved as are free, or an earlier sorter
     model's (which a new one replaces, as documented). A user's own file of the same name (a
-    `settings.json` beside `--out settings.keras`), a folder or a link there is never replaced."""
+    `settings.json` beside `--out settings.keras`), a folder or a link there is never replaced.
+    Nor is a model that carries a reference set, which `train` does not make again and which
+    would not fit the new network (the bundled model: `check_out`)."""
+    reference = out.with_name(out.stem + REFERENCE)
+    if os.path.lexists(reference):
+        raise UsageError(f"--out {out} would replace the model that {reference} belongs to, and train does not make "
+                         "a reference set (benchmarks/make_reference_set.py does, for sorter learn): move the model "
+                         "away, or give another --out")
     metadata = out.with_suffix(".json")
     ours = _is_sorter_metadata(metadata)
     foreign = []

@@ -30,7 +30,7 @@ class TrainResult:
     curves_path: Path
     validation: object | None  # evaluation.EvalResult of the int8 model on the validation split
     epochs_run: int
-    best_epoch: int
+    kept_epoch: int  # whose weights were saved (`TrainState.kept_epoch`)
     seconds: float
     broken: list[str]
     n_train: int
@@ -355,8 +355,8 @@ def _train(config, resume: bool, on_event: Callable, on_cache: Callable) -> Trai
             "validation_n": validation.n if validation else 0,
             "validation": validation.to_json() if validation else None,
             # The float Keras model's accuracy at its best epoch, before int8 quantisation.
-            "validation_accuracy_float": state.history[state.best_epoch - 1].get("val_accuracy")
-            if state.best_epoch and parts.validation
+            "validation_accuracy_float": state.history[state.kept_epoch - 1].get("val_accuracy")
+            if state.kept_epoch and parts.validation
             else None,
             "training": {
                 "command": train_command(config),
@@ -374,7 +374,8 @@ def _train(config, resume: bool, on_event: Callable, on_cache: Callable) -> Trai
                 "limit": config.limit,
                 "epochs_requested": config.epochs,
                 "epochs_run": state.epoch,
-                "best_epoch": state.best_epoch,
+                "best_epoch": state.best_epoch,  # of lowest validation loss
+                "kept_epoch": state.kept_epoch,  # saved: the best, or a fine-tune's last
                 "batch_size": config.batch_size,  # per replica
                 "learning_rate": config.learning_rate,  # before scaling with the replicas
                 "distill": config.distill,  # weight of ImageNet's answers kept (sorter.training.distill)
@@ -404,7 +405,7 @@ def _train(config, resume: bool, on_event: Callable, on_cache: Callable) -> Trai
         curves_path=config.out.with_name(curves.name),
         validation=validation,
         epochs_run=state.epoch,
-        best_epoch=state.best_epoch,
+        kept_epoch=state.kept_epoch,
         seconds=state.seconds,
         broken=state.broken,
         n_train=len(parts.train),

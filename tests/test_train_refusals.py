@@ -1,0 +1,169 @@
+"""What a QA round of `sorter train` found: the bundled model replaced by a one-epoch retrain and
+its reference set deleted; a balanced draw refused as unreadable while readable photos were
+never tried; every epoch of a fine-tune starred as best; --help's example pointing nowhere."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import make_dataset, needs_weights, toy_photo, tree
+from test_evaluate import truncated
+from typer.testing import CliRunner
+
+import sorter.config
+from sorter.cli import app
+
+runner = CliRunner()
+
+
+def small_run(data: Path, out: Path, *extra: str) -> list[str]:
+    """One epoch of the small from-scratch network at 32 px: seconds a run."""
+    return ["train", str(data), "--out", str(out), "--backbone", "none", "--image-size", "32", "--batch-size", "8",
+            "--epochs", "1", *extra]
+
+
+@pytest.fixture
+def bundled(tmp_path: Path, monkeypatch) -> Path:
+    """A copy of the package's models folder (its small files; the .keras a stand-in), taken
+    for the bundled one: a run that went wrong must never write into the package itself."""
+    models = tmp_path / "package" / "models"
+    models.mkdir(parents=True)
+    for path in sorter.config.BUNDLED_MODEL.parent.iterdir():
+        if path.suffix in (".json", ".npz", ".png"):
+            shutil.copy(path, models / path.name)
+    (models / "default.keras").write_bytes(b"the shipped network")
+    monkeypatch.setattr(sorter.config, "BUNDLED_MODEL", models / "default.keras")
+    return models / "default.keras"
+
+
+def test_the_bundled_model_is_never_the_out_of_a_training_run(tmp_path: Path, bundled: Path) -> None:
+    """`--out` naming the bundled model replaced it with a one-epoch cats/dogs model (exit 0) and
+    deleted its reference set, which `learn` needs: refused in one line, by whatever path it is
+    named, with what to do instead, and nothing written."""
+    data = make_dataset(tmp_path / "data", per_class=4)
+    (tmp_path / "link").symlink_to(bundled.parent)
+    before = tree(bundled.parent)
+    for out in (bundled, tmp_path / "package" / "x" / ".." / "models" / "default.keras",
+                tmp_path / "link" / "default.keras", bundled.parent / "DEFAULT.keras"):
+        result = runner.invoke(app, small_run(data, out))
+        assert result.exit_code == 2, result.output
+        assert result.stderr == (
+            f"Error: --out {out} is the bundled model, which sort, watch and learn use, and train never replaces it: "
+            "give another --out (README's is build/v14/default.keras), make its reference set with "
+            "benchmarks/make_reference_set.py, then copy its files over the bundled ones\n")
+        assert tree(bundled.parent) == before and sorted(bundled.parent.iterdir()) == sorted(
+            bundled.parent / name for name in before)
+    # Beside it, under another name, a model is trained as anywhere else.
+    result = runner.invoke(app, small_run(data, bundled.parent / "mine.keras"))
+    assert result.exit_code == 0, result.output
+    assert tree(bundled.parent).items() >= before.items()
+
+
+def test_a_models_reference_set_is_never_deleted_by_a_run_that_replaces_it(tmp_path: Path) -> None:
+    """A model trained again at its --out lost MODEL.reference.npz, which train does not write:
+    refused before training instead, the model and its reference set as they were."""
+    data = make_dataset(tmp_path / "data", per_class=4)
+    out = tmp_path / "models" / "m.keras"
+    assert runner.invoke(app, small_run(data, out)).exit_code == 0
+    (tmp_path / "models" / "m.reference.npz").write_bytes(b"features of 3,000 photos")
+    before = tree(tmp_path / "models")
+
+    result = runner.invoke(app, small_run(data, out))
+
+    assert result.exit_code == 2, result.output
+    assert result.stderr == (
+        f"Error: --out {out} would replace the model that {tmp_path / 'models' / 'm.reference.npz'} belongs to, and "
+        "train does not make a reference set (benchmarks/make_reference_set.py does, for sorter learn): move the "
+        "model away, or give another --out\n")
+    assert tree(tmp_path / "models") == before
+
+
+def test_an_unreadable_draw_is_replaced_by_another_photo_of_its_class(tmp_path: Path) -> None:
+    """2 cats, and 8 dogs of which 6 are text files named .jpg: the balanced draw took 2 dogs
+    blind, both text, and the run was refused (`no readable images in b3/Dog`) while 2 readable
+    dogs were never tried. A draw that is no photo is replaced by the next dog."""
+    data = tmp_path / "b3"
+    rng = np.random.default_rng(0)
+    for i in range(2):
+        toy_photo(data / "Cat" / f"c{i}.jpg", "cat", rng)
+        toy_photo(data / "Dog" / f"good{i}.jpg", "dog", rng)
+    for i in range(6):
+        (data / "Dog" / f"note{i}.jpg").write_text("not a photo\n")
+
+    for seed in ("1", "3"):
+        result = runner.invoke(app, small_run(data, tmp_path / f"y{seed}" / "m.keras", "--seed", seed))
+        assert result.exit_code == 0, result.output
+        training = json.loads((tmp_path / f"y{seed}" / "m.json").read_text())["training"]
+        assert training["images_per_class_found"] == {"cat": 2, "dog": 8} and training["broken_files"] == []
+
+
+def test_a_class_whose_drawn_photos_all_fail_to_decode_says_how_many_of_its_photos_were_tried(tmp_path: Path) -> None:
+    """Photos that begin as JPEGs but are cut short are found only when decoded: the line says
+    how many were tried, of how many, so that it does not read as '2 of the 3 that were tried'."""
+    data = make_dataset(tmp_path / "data", per_class=2)
+    for photo in (data / "Cat").iterdir():
+        photo.unlink()
+    for name in ("a.jpg", "b.jpg", "c.jpg"):
+        truncated(data / "Cat" / name)
+
+    result = runner.invoke(app, small_run(data, tmp_path / "m.keras", "--seed", "7"))
+
+    assert result.exit_code == 2, result.output
+    assert result.stderr == (f"Error: no readable images in {data / 'Cat'} (the 2 files tried, of its 3, could not "
+                             "be read): there must be photos of cats and of dogs\n")
+
+
+def starred(output: str) -> list[bool]:
+    """Whether each epoch line ends in `*` (a line may be wrapped at the console's width)."""
+    text = " ".join(output.split())
+    return [star == " *" for star in re.findall(r"epoch +\d+/\d+ .*? \d+s( \*)?(?= epoch| skipped| note|$)", text)]
+
+
+def test_only_an_epoch_of_lowest_validation_loss_is_starred(tmp_path: Path) -> None:
+    """`*` marks the epoch of the lowest validation loss so far, and state.json's best_epoch is
+    the epoch of its best_val_loss; the summary says which epoch's weights were kept."""
+    data = make_dataset(tmp_path / "data", per_class=8)
+    out = tmp_path / "m.keras"
+    result = runner.invoke(app, [*small_run(data, out, "--seed", "7"), "--epochs", "5",
+                                 "--learning-rate", "0.05"])  # a rate that makes the loss jump about
+    assert result.exit_code == 0, result.output
+    state = json.loads((tmp_path / "m.checkpoints" / "state.json").read_text())
+    losses = [epoch["val_loss"] for epoch in state["history"]]
+    lowest = [loss < min(losses[:i], default=np.inf) for i, loss in enumerate(losses)]
+    assert starred(result.stderr) == lowest and not all(lowest)  # measured: 0.48 2.76 0.94 0.55 0.29
+    assert state["best_val_loss"] == min(losses) and state["best_epoch"] == 1 + losses.index(min(losses))
+    assert state["kept_epoch"] == state["best_epoch"]
+    assert f"kept epoch {state['best_epoch']}," in result.stdout
+
+
+@needs_weights
+def test_a_fine_tune_keeps_its_last_epoch_but_stars_only_its_lowest_loss(tmp_path: Path) -> None:
+    """A fine-tune keeps its last epoch: every line was starred, a growing loss too, and after a
+    resume state.json paired best_epoch 3 with epoch 1's loss."""
+    data = make_dataset(tmp_path / "data", per_class=8)
+    out = tmp_path / "m.keras"
+    args = ["train", str(data), "--out", str(out), "--image-size", "64", "--batch-size", "16", "--seed", "7",
+            "--learning-rate", "0.05"]
+    first = runner.invoke(app, [*args, "--epochs", "1"])
+    assert first.exit_code == 0, first.output
+    result = runner.invoke(app, [*args, "--epochs", "3", "--resume"])
+    assert result.exit_code == 0, result.output
+    state = json.loads((tmp_path / "m.checkpoints" / "state.json").read_text())
+    losses = [epoch["val_loss"] for epoch in state["history"]]
+    assert state["best_val_loss"] == min(losses) and state["best_epoch"] == 1 + losses.index(min(losses))
+    assert state["kept_epoch"] == 3 and "kept epoch 3," in result.stdout
+    lowest = [loss < min(losses[:i], default=np.inf) for i, loss in enumerate(losses)]
+    assert starred(first.stderr + result.stderr) == lowest
+
+
+def test_the_help_example_uses_the_datasets_readme_uses() -> None:
+    for command in ("train", "evaluate"):
+        result = runner.invoke(app, [command, "--help"], env={"COLUMNS": "200"})
+        assert result.exit_code == 0
+        assert "../shared/datasets/dogs-vs-cats-200" in result.stdout
+        assert " datasets/" not in result.stdout
