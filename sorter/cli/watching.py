@@ -56,7 +56,7 @@ def watch_command(
       cd ~/.config/systemd/user
       sorter watch ~/Pictures/inbox --print-systemd-unit > sorter-watch.service
     """
-    from sorter.files.folder import check_folder, unwritable
+    from sorter.files.folder import check_folder, named, unwritable
     from sorter.watching import watch
 
     if print_unit:
@@ -93,8 +93,9 @@ def watch_command(
                       soft_wrap=True)
         return
 
-    journaled = journal_size(directory)
-    with FileLog(directory.absolute(), log_file) as log:
+    folder = named(directory)  # as `check_folder` returns it, `summary.folder`: one path in every line
+    journaled = journal_size(folder)
+    with FileLog(folder, log_file) as log:
         try:
             summary = watch.watch_folder(
                 directory, model=model, recursive=recursive, min_confidence=min_confidence, polling=polling,
@@ -102,11 +103,11 @@ def watch_command(
             )
         except watch.WatchFailed as exc:  # its folder gone, say: what it did, then why it stopped
             log.line(_stopped_line(exc.summary))
-            raise log.fail(exc.error, directory) from None
+            raise log.fail(exc.error, folder) from None
         except (SorterError, OSError) as exc:
-            raise log.fail(exc, directory) from None
+            raise log.fail(exc, folder) from None
         except KeyboardInterrupt:  # a second Ctrl-C: the batch in hand abandoned, and no summary
-            raise interrupted(directory, journaled, log) from None
+            raise interrupted(folder, journaled, log) from None
         log.line(_stopped_line(summary))
 
 
