@@ -133,11 +133,14 @@ def _undo_hint(summary: WatchSummary) -> str:
     """How to undo the watch. `sorter undo` takes back the latest run, and a review made while it
     ran is a newer run than the watch's own (its corrections, its "not her" answers): told plain
     `sorter undo`, the user took back the review, and not the watch. A watch killed before this
-    one (mid-burst, a crash) said no line: its moves, a run of their own, are told with these."""
+    one (mid-burst, a crash) said no line: its moves, a run of their own, are told with these, or
+    alone where this one moved nothing."""
     times, runs = summary.undos or (1, 1)  # the journal unreadable at the stop: the plain command
-    if not moved_anything(summary) or times == 0:
-        return ""  # nothing of it left to undo
     command = f"sorter undo {as_typed(summary.undo_in or summary.folder)}"
+    if not moved_anything(summary):
+        return _cut_short_hint(command, times, runs) if summary.cut_short and times else ""
+    if times == 0:
+        return ""  # nothing of it left to undo
     if summary.cut_short:  # killed mid-burst, it said no undo line; this one's alone left its moves in place
         cut = "the watch cut short before this one" + (" and the reviews made since" if times > 2 else "")
         if times == runs:
@@ -150,3 +153,15 @@ def _undo_hint(summary: WatchSummary) -> str:
         return f"; undo with: {command} --all (it takes back {reviews} made meanwhile too)"
     first = "the first takes" if times == 2 else f"the first {times - 1} take"
     return f"; undo with: {command}, {'twice' if times == 2 else f'{times} times'} ({first} back {reviews} made meanwhile)"
+
+
+def _cut_short_hint(command: str, times: int, runs: int) -> str:
+    """How to undo the watch cut short before one that moved nothing: `times` plain undos, the
+    reviews made since it began among them."""
+    cut = "the watch cut short before this one" + (
+        "" if times == 1 else " and the review made since" if times == 2 else f" and the {times - 1} reviews made since")
+    if times == 1:
+        return f"; undo with: {command} (it takes back {cut})"
+    if times == runs:  # nothing older in the journal: at once
+        return f"; undo with: {command} --all (it takes back {cut})"
+    return f"; undo with: {command}, {'twice' if times == 2 else f'{times} times'} (they take back {cut})"
