@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import without_root_powers, write_image
+from conftest import FakeClassifier, ctrl_c_at, tree, without_root_powers, write_image
 from test_watch import watched_through_the_cli_until
 from typer.testing import CliRunner
 
@@ -64,7 +64,8 @@ def test_watching_shows_the_folder_without_dot_dot_but_keeps_a_link_named(tmp_pa
     assert result.exit_code == 0, result.output
     lines = result.stderr.splitlines()
     assert lines[0].startswith(f"watching {tmp_path / 'W1'} (")
-    assert lines[-1].startswith(f"stopped watching {tmp_path / 'W1'}: moved 1 file")
+    assert lines[-1] == (f"stopped watching {tmp_path / 'W1'}: moved 1 file (dogs: 1); "
+                         f"undo with: sorter undo {tmp_path / 'W1'}")
     # `link/..` goes up from where the link points: taken out, it would name another folder.
     (tmp_path / "far" / "W2").mkdir(parents=True)
     (tmp_path / "link").symlink_to(tmp_path / "far" / "W2")
@@ -84,3 +85,57 @@ def test_a_folder_where_no_file_can_be_made_says_so(tmp_path: Path) -> None:
         pytest.skip("needs Linux's /proc")
     result = CliRunner().invoke(app, ["watch", "/proc"])
     assert (result.exit_code, result.stderr) == (2, "Error: cannot write in /proc: its filesystem makes no new files\n")
+
+
+def test_sort_names_the_folder_without_dot_dot_in_every_line_its_undo_hint_too(tmp_path: Path, monkeypatch) -> None:
+    # `sorter sort S1/sub/..` said "Sorted /tmp/S1", then "Undo with: sorter undo /tmp/S1/sub/..",
+    # and its log file's lines named each photo by its whole path, not as in S1.
+    from sorter.files import moves
+    from sorter.model import lite
+
+    for name in ("a.png", "b.png", "c.png"):
+        write_image(tmp_path / "S1" / name, (0, 0, 255))
+    (tmp_path / "S1" / "sub").mkdir()
+    before = tree(tmp_path / "S1")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(lite, "load_classifier", lambda model: FakeClassifier())
+    runner, folder = CliRunner(), tmp_path / "S1"
+    result = runner.invoke(app, ["sort", "S1/sub/..", "--log-file", "sort.log"])
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert (lines[0], lines[-1]) == (f"Sorted {folder}", f"Undo with: sorter undo {folder}")
+    logged = (tmp_path / "sort.log").read_text().splitlines()
+    assert sorted(line.split(" ", 2)[2] for line in logged[:3]) == [f"moved {name} -> dogs/{name} (dog, 100%)"
+                                                              for name in ("a.png", "b.png", "c.png")]
+    assert f" sorted {folder}: moved 3 files (dogs: 3); review: " in logged[-1]
+    assert runner.invoke(app, ["undo", "S1/sub/.."]).exit_code == 0
+    assert tree(folder) == before
+
+    # A Ctrl-C at the second move: "Undo with: sorter undo /tmp/S1/sub/.." too.
+    monkeypatch.setattr(moves, "move_no_replace", ctrl_c_at(moves.move_no_replace, 2))
+    stopped = runner.invoke(app, ["sort", "S1/sub/.."])
+    assert (stopped.exit_code, stopped.stderr.splitlines()[-2:]) == (
+        130, ["Interrupted: moved 1 file before it stopped.", f"Undo with: sorter undo {folder}"]), stopped.output
+
+
+def test_a_watch_stopped_by_a_second_ctrl_c_names_the_folder_without_dot_dot(tmp_path: Path, monkeypatch) -> None:
+    # Its "Undo with: sorter undo /tmp/W1/sub/.." beside "watching /tmp/W1 (inotify)".
+    write_image(tmp_path / "W1" / "cat.png", (255, 0, 0))
+    (tmp_path / "W1" / "sub").mkdir()
+    monkeypatch.chdir(tmp_path)
+    real_watch_folder = watch.watch_folder
+
+    def ctrl_c_after_the_first_photo(directory: Path, *, model, on_result, **options):
+        def second_ctrl_c(result) -> None:
+            on_result(result)
+            raise KeyboardInterrupt  # as the second Ctrl-C lands, the first photo filed
+
+        from test_watch import watcher
+        return real_watch_folder(directory, classifier=FakeClassifier(), on_result=second_ctrl_c,
+                                 settings=watcher.WatchSettings(settle=0.1), **options)
+
+    monkeypatch.setattr(watch, "watch_folder", ctrl_c_after_the_first_photo)
+    result = CliRunner().invoke(app, ["watch", "W1/sub/.."])
+    assert "\nmoved cat.png -> cats/cat.png (cat, 100%)\n" in result.stderr  # not by their whole paths
+    assert (result.exit_code, result.stderr.splitlines()[-2:]) == (
+        130, ["Interrupted: moved 1 file before it stopped.", f"Undo with: sorter undo {tmp_path / 'W1'}"]), result.output

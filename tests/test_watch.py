@@ -1242,6 +1242,42 @@ def test_the_undo_hint_after_a_watch_that_was_killed_undoes_that_watch_too(tmp_p
     assert (tmp_path / "cats" / "old.png").exists() == sorted_before  # what was sorted before stays so
 
 
+@pytest.mark.parametrize("sorted_before", [True, False], ids=["after a sort", "first run"])
+def test_a_watch_that_moves_nothing_after_one_that_was_killed_says_how_to_undo_that_one(
+        tmp_path: Path, monkeypatch, sorted_before: bool) -> None:
+    # Started again after a `kill -9` and moving nothing itself, a watch said no undo line at all:
+    # the killed watch's moves, which it never said how to undo, were still there to undo.
+    from typer.testing import CliRunner
+
+    from sorter.cli import app
+    from sorter.sorting.sort import sort_folder
+
+    if sorted_before:
+        write_image(tmp_path / "old.png", BLUE)
+        sort_folder(tmp_path, classifier=FakeClassifier())  # a run the undo must leave alone
+    killed = subprocess.Popen(
+        [sys.executable, "-c", "import sys; from pathlib import Path; from conftest import FakeClassifier; "
+         "from sorter.watching import watch, watcher; watch.watch_folder(Path(sys.argv[1]), "
+         "classifier=FakeClassifier(), settings=watcher.WatchSettings(settle=0.1))", str(tmp_path)],
+        env={**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), str(REPO / "tests")])})
+    try:
+        assert wait_until(lambda: (tmp_path / ".sorter" / "watching").exists(), 20)
+        write_image(tmp_path / "rex.png", RED)
+        assert wait_until(lambda: (tmp_path / "dogs" / "rex.png").exists(), 20)
+        time.sleep(0.3)  # its move journaled done
+    finally:
+        killed.kill()
+        killed.wait(10)
+    result = watched_through_the_cli(tmp_path, monkeypatch, watcher.WatchSettings(settle=0.1))
+
+    assert result.exit_code == 0, result.output
+    assert result.stderr.splitlines()[-1] == (f"stopped watching {tmp_path}: moved 0 files; undo with: sorter undo "
+                                              f"{tmp_path} (it takes back the watch cut short before this one)")
+    assert CliRunner().invoke(app, ["undo", str(tmp_path)]).exit_code == 0
+    assert (tmp_path / "rex.png").exists() and not (tmp_path / "dogs").exists()  # as before the killed watch
+    assert (tmp_path / "cats" / "old.png").exists() == sorted_before  # what was sorted before stays so
+
+
 def test_a_watch_started_again_after_one_that_stopped_says_the_plain_undo(tmp_path: Path, monkeypatch) -> None:
     # The watch before it stopped and said its own undo line: this one's undoes this one's moves alone.
     write_image(tmp_path / "rex.png", RED)

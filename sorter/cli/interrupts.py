@@ -50,7 +50,8 @@ def began_since(root: Path, offset: int, intent: bytes) -> bool:
 def interrupted(directory: Path, journaled: int, log: FileLog) -> typer.Exit:
     """Ctrl-C ended a sort (or a watch, at its second Ctrl-C) part way, where `journaled` is the
     journal's size before it: what it moved, settled as the next command would settle it, and how
-    to undo that."""
+    to undo that. `directory`: as `check_folder` returns it (`files.folder.named`), as the
+    command's other lines name it."""
     from sorter.files.recovery import moved_since
 
     # A journal no longer than before holds no move of this command: nothing to read (nor a lock
@@ -59,7 +60,7 @@ def interrupted(directory: Path, journaled: int, log: FileLog) -> typer.Exit:
     lines = [f"Interrupted: moved {counted(moved, 'file')} before it stopped." if moved
              else "Interrupted: nothing was moved."]
     if moved:
-        lines.append(f"Undo with: sorter undo {as_typed(directory.absolute())}")
+        lines.append(f"Undo with: sorter undo {as_typed(directory)}")
     for line in lines:
         log.to_file(line)
         err.print(line, markup=False, soft_wrap=True)
@@ -112,7 +113,7 @@ def undo_interrupted(directory: Path, journaled: int, plan: UndoPlan | None, all
     latest (`--all`: the runs left are those it had not finished). With none left and no other
     run to undo, what the next undo removes (`tidying.tidy`). `say` says, before that line, the
     lines the undo told of the moves the journal settles (`recovery.PutBack.settled`): the others
-    are the next undo's to say."""
+    are the next undo's to say. `directory`: as `check_folder` returns it (`files.folder.named`)."""
     from sorter.files.recovery import put_back_since
 
     size = journal_size(directory)
@@ -124,7 +125,7 @@ def undo_interrupted(directory: Path, journaled: int, plan: UndoPlan | None, all
     else:
         done = put_back_since(directory, plan.offset, plan.runs)
         say(done.settled)
-        again = f"sorter undo {as_typed(directory.absolute())}"
+        again = f"sorter undo {as_typed(directory)}"
         # The finished undo's words: each file it set out to put back is counted once.
         so_far = (f"put back {done.back:,} of {counted(plan.files, 'file')}"
                   + set_apart(done.already_back, done.missing, done.yours, done.copies))

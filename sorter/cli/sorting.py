@@ -68,6 +68,7 @@ def sort_command(
 
       sorter sort ~/Pictures/pets --name-pets  # once learnt: cats/Luna/
     """
+    from sorter.files.folder import named
     from sorter.signals import interrupt_dropped
     from sorter.sorting.sort import sort_folder
     from sorter.sorting.suggesting import not_folders
@@ -75,8 +76,11 @@ def sort_command(
     if as_json and as_jsonl:
         raise typer.BadParameter("choose one", param_hint=["--json", "--jsonl"])
     results = []
-    journaled = journal_size(directory)
-    with FileLog(directory.absolute(), log_file, echo=verbose, clock=False) as log:
+    # The folder as `check_folder` returns it, `summary.folder`: each line that names it says the
+    # same path (an undo hint of `S1/sub/..` read "sorter undo /tmp/S1/sub/.." under "Sorted /tmp/S1").
+    folder = named(directory)
+    journaled = journal_size(folder)
+    with FileLog(folder, log_file, echo=verbose, clock=False) as log:
         try:
             with progress_bar(not (as_json or as_jsonl), started=False) as (progress, task):
 
@@ -107,7 +111,7 @@ def sort_command(
 
                 # What moved, read from the journal and the disk: an intent journaled is no move.
                 try:
-                    moved: int | None = stopped_sort(directory, journaled).moved
+                    moved: int | None = stopped_sort(folder, journaled).moved
                 except (SorterError, OSError):  # a journal it cannot read now: what moved is in it all the same
                     moved = None
                 if moved == 0:
@@ -115,13 +119,13 @@ def sort_command(
                 else:
                     done = f"moved {counted(moved, 'file')} before it stopped, journaled" if moved else (
                         "what moved before it is journaled")
-                    then = f"{done}: sort again once {once}, or undo with: sorter undo {as_typed(directory.absolute())}"
-                exc = stopped_part_way(exc, directory, then)
-            raise log.fail(exc, directory) from None
+                    then = f"{done}: sort again once {once}, or undo with: sorter undo {as_typed(folder)}"
+                exc = stopped_part_way(exc, folder, then)
+            raise log.fail(exc, folder) from None
         except KeyboardInterrupt:
             if dry_run:
                 raise
-            raise interrupted(directory, journaled, log) from None
+            raise interrupted(folder, journaled, log) from None
         left = sum(summary.reasons.values())
         verb = "would move" if dry_run else "moved"
         log.to_file(f"{'planned' if dry_run else 'sorted'} {summary.folder}: {moved_line(summary.moved_to, verb)}"
@@ -235,10 +239,12 @@ def undo(
       sorter undo ~/Pictures/pets --all
     """
     from sorter.files import undo as restore
+    from sorter.files.folder import named
     from sorter.files.recovery import Told
     from sorter.signals import signals_held
 
-    journaled = journal_size(directory)
+    folder = named(directory)  # as `check_folder` returns it, `result.folder`: one path in every line
+    journaled = journal_size(folder)
     plan: list[restore.UndoPlan] = []
     gone, found = Told(), Told()
     result, said = None, False
@@ -255,7 +261,7 @@ def undo(
             if not said:
                 with signals_held():
                     _say_undone(result)
-            raise undo_interrupted_done(directory, len(result.missing) + result.more_missing, result.yours,
+            raise undo_interrupted_done(folder, len(result.missing) + result.more_missing, result.yours,
                                         result.copies) from None
 
         def say(settled) -> None:
@@ -268,12 +274,12 @@ def undo(
                 err.print(f"[yellow]missing[/]: {counted(more, 'more file', 'more files')}", soft_wrap=True)
             _say_found(*found.said(settled))
 
-        raise undo_interrupted(directory, journaled, plan[0] if plan else None, all_runs, say) from None
+        raise undo_interrupted(folder, journaled, plan[0] if plan else None, all_runs, say) from None
     except (SorterError, OSError) as exc:
         if result is not None:  # as it said what it did (a closed pipe): it had finished
             raise
-        began = began_since(directory, journaled, b'{"op": "unmove"')
-        raise fail(stopped_part_way(exc, directory, "what it put back before is journaled, and the next sorter "
+        began = began_since(folder, journaled, b'{"op": "unmove"')
+        raise fail(stopped_part_way(exc, folder, "what it put back before is journaled, and the next sorter "
                                     "command settles it once there is room" if began else "nothing was put back")) from None
 
 

@@ -56,7 +56,7 @@ def watch_command(
       cd ~/.config/systemd/user
       sorter watch ~/Pictures/inbox --print-systemd-unit > sorter-watch.service
     """
-    from sorter.files.folder import check_folder, unwritable
+    from sorter.files.folder import check_folder, named, unwritable
     from sorter.watching import watch
 
     if print_unit:
@@ -93,8 +93,9 @@ def watch_command(
                       soft_wrap=True)
         return
 
-    journaled = journal_size(directory)
-    with FileLog(directory.absolute(), log_file) as log:
+    folder = named(directory)  # as `check_folder` returns it, `summary.folder`: one path in every line
+    journaled = journal_size(folder)
+    with FileLog(folder, log_file) as log:
         try:
             summary = watch.watch_folder(
                 directory, model=model, recursive=recursive, min_confidence=min_confidence, polling=polling,
@@ -102,11 +103,11 @@ def watch_command(
             )
         except watch.WatchFailed as exc:  # its folder gone, say: what it did, then why it stopped
             log.line(_stopped_line(exc.summary))
-            raise log.fail(exc.error, directory) from None
+            raise log.fail(exc.error, folder) from None
         except (SorterError, OSError) as exc:
-            raise log.fail(exc, directory) from None
+            raise log.fail(exc, folder) from None
         except KeyboardInterrupt:  # a second Ctrl-C: the batch in hand abandoned, and no summary
-            raise interrupted(directory, journaled, log) from None
+            raise interrupted(folder, journaled, log) from None
         log.line(_stopped_line(summary))
 
 
@@ -132,11 +133,14 @@ def _undo_hint(summary: WatchSummary) -> str:
     """How to undo the watch. `sorter undo` takes back the latest run, and a review made while it
     ran is a newer run than the watch's own (its corrections, its "not her" answers): told plain
     `sorter undo`, the user took back the review, and not the watch. A watch killed before this
-    one (mid-burst, a crash) said no line: its moves, a run of their own, are told with these."""
+    one (mid-burst, a crash) said no line: its moves, a run of their own, are told with these, or
+    alone where this one moved nothing."""
     times, runs = summary.undos or (1, 1)  # the journal unreadable at the stop: the plain command
-    if not moved_anything(summary) or times == 0:
-        return ""  # nothing of it left to undo
     command = f"sorter undo {as_typed(summary.undo_in or summary.folder)}"
+    if not moved_anything(summary):
+        return _cut_short_hint(command, times, runs) if summary.cut_short and times else ""
+    if times == 0:
+        return ""  # nothing of it left to undo
     if summary.cut_short:  # killed mid-burst, it said no undo line; this one's alone left its moves in place
         cut = "the watch cut short before this one" + (" and the reviews made since" if times > 2 else "")
         if times == runs:
@@ -149,3 +153,15 @@ def _undo_hint(summary: WatchSummary) -> str:
         return f"; undo with: {command} --all (it takes back {reviews} made meanwhile too)"
     first = "the first takes" if times == 2 else f"the first {times - 1} take"
     return f"; undo with: {command}, {'twice' if times == 2 else f'{times} times'} ({first} back {reviews} made meanwhile)"
+
+
+def _cut_short_hint(command: str, times: int, runs: int) -> str:
+    """How to undo the watch cut short before one that moved nothing: `times` plain undos, the
+    reviews made since it began among them."""
+    cut = "the watch cut short before this one" + (
+        "" if times == 1 else " and the review made since" if times == 2 else f" and the {times - 1} reviews made since")
+    if times == 1:
+        return f"; undo with: {command} (it takes back {cut})"
+    if times == runs:  # nothing older in the journal: at once
+        return f"; undo with: {command} --all (it takes back {cut})"
+    return f"; undo with: {command}, {'twice' if times == 2 else f'{times} times'} (they take back {cut})"

@@ -48,7 +48,8 @@ class WatchSummary:
     waiting: int = 0
     #: Plain `sorter undo`s that take back its moves, and the runs undo could take back in all
     #: (`undo.undos_for`): a review made meanwhile is a run of its own, newer, so undone first.
-    #: None: not known (the journal unreadable).
+    #: None: not known (the journal unreadable). Where it moved nothing, those that take back
+    #: the moves of the watch cut short before it (`cut_short`), if any.
     undos: tuple[int, int] | None = (1, 1)
     #: Where `sorter undo` takes its moves back, when not `folder`: the folder was moved while watched.
     undo_in: Path | None = None
@@ -365,6 +366,10 @@ def watch_folder(
         cut_short = state.watching.cut_short  # before a `.sorter/` emptied meanwhile makes it anew
         try:
             recovered = recover(root)
+            # The runs of the watch cut short (begun since it took the folder), whose undo this
+            # watch says even where it moves nothing: that watch never said one.
+            cut_runs = set() if cut_short is None else {
+                run.run for run in recovered.state.undoable_runs() if run.started >= cut_short}
             if recovered.completed or recovered.rolled_back:
                 on_notice(WatchNotice(
                     f"settled {counted(recovered.completed + recovered.rolled_back, 'move')} "
@@ -419,11 +424,16 @@ def watch_folder(
             state.release()
     undos: tuple[int, int] | None = (0, 0)  # nothing to undo, or the folder gone with its moves
     before = False
-    if moved_anything(tally) and undo_in is not None:  # late companions joined count too
+    moved = moved_anything(tally)  # late companions joined count too
+    if (moved or cut_runs) and undo_in is not None:
         from sorter.files.undo import undos_for
 
         try:  # one read of the journal, at the stop
-            times, total, before = undos_for(undo_in, runs, cut_short)
+            if moved:
+                times, total, before = undos_for(undo_in, runs, cut_short)
+            else:  # nothing of its own: the undos of the watch cut short, and the reviews made since
+                times, total, _ = undos_for(undo_in, cut_runs)
+                before = times > 0
             undos = (times, total)
         except OSError:
             undos = None
