@@ -304,7 +304,7 @@ class Undoer:
         if saved is None or saved in found.others:
             return None
         there = at_dst if saved == m.dst else lstat_of(os.path.join(self.root, saved))
-        return saved if is_a_file(there) and not self.whereabouts.anothers(m, there) else None
+        return saved if is_a_file(there) and not self.whereabouts.anothers(m, there, saved) else None
 
     def _put_back(self, groups) -> None:
         from sorter.files.moves import interrupt_behind, move_no_replace, sync_dirs

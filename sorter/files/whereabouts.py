@@ -37,7 +37,8 @@ copy kept its time too: `cp -p`); where several have them, which is it cannot be
 undo keeps its move for a later one (`Unsure`), as it does a photo in a folder it cannot list.
 At a photo's first place, or under another name where it came from (the user's, said and left
 there: `_touched`), a file is the photo put back by hand as `sort` tells
-one (`Identities.is_back`): its device, inode and size where they last, touched since or not.
+one (`Identities.is_back`): its device, inode and size where they last, touched since or not,
+and, as at the place sorter put it (`_its_inode`), not born after its move.
 Told so, a file at a place of another journaled move of a photo of that size and time (where
 sorter put it or found it: two burst shots of one camera, one deleted) is that one's photo, and
 a file this undo took for one photo is no other's; where one file is left and another such
@@ -64,7 +65,7 @@ from pathlib import Path
 from sorter.config import REVIEW_RUN_PREFIX
 from sorter.files.copied import back_as, copies
 from sorter.files.hashes import Hashes
-from sorter.files.identities import Identities, SameFile, is_a_file, lstat_of, same_file
+from sorter.files.identities import Identities, SameFile, born_after, is_a_file, lstat_of, same_file
 from sorter.files.listing import INODE, Listing, is_folder_itself
 
 #: Files named where several may be the photo (`Unsure`): the rest are counted.
@@ -159,8 +160,10 @@ class Whereabouts:
         self._ids.saw(there)  # a file at the move's place: on a device of the folder's files
         same = self._same(move)
         # As `sort` tells a photo put back (`Identities.is_back`): its device, inode and size where
-        # they last, so one put back by hand and touched since is back, not "missing".
-        return same is not None and not self._ids.is_back(same, there)
+        # they last, so one put back by hand and touched since is back, not "missing"; born after
+        # its move, a new file given the deleted photo's inode number is not (`_its_inode`).
+        return same is not None and not (self._ids.is_back(same, there) and (
+            not self._ids.last(same) or self._its_inode(move, move.src, there)))
 
     def same_inode(self, move, there: os.stat_result) -> bool:
         """The file `there`, at the photo's first place, is the photo's own inode, or, where the
@@ -169,15 +172,26 @@ class Whereabouts:
         same = self._same(move)
         return same is None or not self._ids.last(same) or (there.st_dev, there.st_ino) == tuple(same[:2])
 
-    def anothers(self, move, there: os.stat_result) -> bool:
-        """The file `there`, at the place `move` put its photo and not that photo, is the photo of
-        another move in the journal (any run's, done and not undone): never this photo saved over
-        by an editor. The journal's identities are read once, at the first such file."""
+    def _its_inode(self, move, path: str, there: os.stat_result) -> bool:
+        """The file `there`, at `path` (a move's place), has the photo's device and inode and was
+        not born after `move` (`identities.born_after`): the photo itself, edited or put back since,
+        not a new file saved after it was deleted and given its freed inode number (ext4 and tmpfs
+        give it at once). Where no birth time can be read, the inode alone tells, as before. A
+        `statx`, only where the inode is the photo's."""
+        same = self._same(move)
+        return (same is not None and (there.st_dev, there.st_ino) == tuple(same[:2])
+                and not born_after(self._base + path, move.time))
+
+    def anothers(self, move, there: os.stat_result, path: str | None = None) -> bool:
+        """The file `there` (at `path`: the place `move` put its photo, where not given) and not
+        that photo, is the photo of another move in the journal (any run's, done and not undone):
+        never this photo saved over by an editor. The journal's identities are read once, at the
+        first such file."""
         self._ids.saw(there)  # a file at the move's place: on a device of the folder's files
         same = self._same(move)
         if same is None:  # nothing on record to tell them apart (an old journal's companion, or review's take-back)
             return False
-        if self._ids.match(same, there) or (self._ids.last(same) and (there.st_dev, there.st_ino) == same[:2]):
+        if self._ids.match(same, there) or (self._ids.last(same) and self._its_inode(move, path or move.dst, there)):
             return False  # the photo itself, were it edited in place since
         if self._journaled is None:  # each as it tells its file here: all of it, or its size and time
             from sorter.files.journal import scan, sorted_moves
@@ -204,7 +218,7 @@ class Whereabouts:
         if same is None:
             return None
         if self._ids.last(same):
-            if (there.st_dev, there.st_ino) == same[:2]:
+            if self._its_inode(move, move.dst, there):
                 return None  # that very inode is the photo, were it edited in place since
         elif not self._ids.kept or (self._ids.match(same, there) and not self._linked(move, same)):
             return None
@@ -353,7 +367,8 @@ class Whereabouts:
         if away or not back:
             return away, False
         names = {path: ids for path, ids in names.items() if os.path.dirname(path) == home
-                 and is_a_file(st := lstat_of(self._base + path)) and self._ids.is_back(same, st)}
+                 and is_a_file(st := lstat_of(self._base + path)) and self._ids.is_back(same, st)
+                 and not born_after(self._base + path, move.time)}
         return names, bool(names)
 
     def _linked(self, move, same: SameFile) -> dict[str, tuple[int, int]]:
