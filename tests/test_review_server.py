@@ -1522,12 +1522,14 @@ def test_a_photo_put_back_on_the_review_page_stays_put_back_in_a_copy_of_the_fol
     root, _, _ = folder
     monkeypatch.setattr(lite, "load_classifier", lambda path: ThreeClassFake())
     click(root, "person.jpg", "neither")
-    # The click an hour ago: the copy's ctimes (now) are long after it, as a `cp -a` made later has them.
-    journal = journal_path(root)
-    records = [json.loads(line) for line in journal.read_text().splitlines()]
-    journal.write_text("".join(json.dumps({**r, "time": r["time"] - 3600}) + "\n" for r in records))
     copy = root.parent / "copy"
     shutil.copytree(root, copy, symlinks=True, copy_function=shutil.copy2)  # `cp -a`
+    # The click an hour before the copy: its files' ctimes and birth times (now) are long after it,
+    # as a `cp -a` made later has them. Not the folder's own journal: there the photo was born
+    # before sorter moved it, as every photo it moved was (a file born since is another photo).
+    journal = journal_path(copy)
+    records = [json.loads(line) for line in journal.read_text().splitlines()]
+    journal.write_text("".join(json.dumps({**r, "time": r["time"] - 3600}) + "\n" for r in records))
     for folder_ in (root, copy):
         again = runner.invoke(app, ["sort", str(folder_), "--verbose", "--dry-run"])
         assert again.exit_code == 0, again.output
