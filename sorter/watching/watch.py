@@ -403,6 +403,7 @@ def watch_folder(
                 with Watcher(
                     root, recursive=recursive, polling=polling, settings=settings, on_notice=notify,
                     joins=lambda path: latecomers.destination(path) is not None, alone=latecomers.of_a_photo_moved,
+                    put_back=lambda path: latecomers.put_back(path, lstat_of(path)) is not None,
                 ) as watcher:
                     watcher.left_before(left.found(root) | left.touched(said, latecomers.put_back))
                     try:
