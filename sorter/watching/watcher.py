@@ -424,7 +424,14 @@ class Watcher:
         `unreadable`); and of them those being written (`_being_written`). Not a companion (one
         of a 300-photo folder's made it "301 not sorted yet"), nor a candidate no longer there
         (moved along with its photo, renamed, deleted: its event not come yet, or lost), which
-        `take_ready` drops only once it comes to it."""
+        `take_ready` drops only once it comes to it. Polling, the folder is listed once more
+        first (`scan`, what each poll costs): the poller reports a file up to `poll_interval`
+        late, and five photos copied in just before the stop were counted nowhere."""
+        if self.mode.startswith("polling"):
+            try:
+                self.scan()
+            except (SorterError, OSError):
+                pass  # the folder gone as it stops: what was found before is counted
         with self._lock:
             candidates = dict.fromkeys(also) | {path: replace(cand) for path, cand in self._candidates.items()}
         now = self.clock()
