@@ -308,7 +308,10 @@ class Watching:
         """The file's time set to when this watch began, or the first of the watches cut short
         before it: that is what the watch after reads if this one never stops (`cut_short`)."""
         if self._began is not None and self._fd is not None:
-            os.utime(self._fd, ns=(self._began, self._began))
+            try:
+                os.utime(self._fd, ns=(self._began, self._began))
+            except OSError:
+                pass  # a disk that keeps no times set: counted from this watch's start, as before
 
     def release(self) -> None:
         # Removed by the watcher's own lock (`FolderLock._tidy`): on a FUSE disk, `.sorter/` goes once it is closed.
