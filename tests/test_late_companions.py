@@ -464,3 +464,41 @@ def test_companions_taken_back_out_renamed_while_a_watch_runs_are_put_back_said_
         ("skipped", "IMG.mov", "you put it back from dogs/IMG.MOV; left there")]
     assert sorted(os.listdir(tmp_path)) == [".sorter", "IMG.jpg.xmp", "IMG.mov", "dogs"]
     assert os.listdir(tmp_path / "dogs") == ["IMG.jpg"]
+
+
+@needs_ffmpeg
+def test_late_companions_taken_back_out_between_two_watches_count_as_photos_and_videos_not_to_join(
+        tmp_path: Path) -> None:
+    """QA: a watch filed IMG_1.jpg and IMG_2.jpg, their IMG_1.MOV, IMG_1.xmp and IMG_2.MOV joined
+    them late, and once it stopped the user took the three back out (IMG_2.MOV renamed IMG_2.mov).
+    The next watch's first line said "0 photos and videos already there; 2 companions to join
+    their photos", then left both videos where they were, put back: none was to join. It counts
+    them as the videos they are, as it counts a photo put back, and as the start after it does."""
+    import time
+
+    from conftest import wait_until
+    from test_watch_restart import said, watching
+
+    for name in ("IMG_1.jpg", "IMG_2.jpg"):
+        write_image(tmp_path / name, RED)
+    with watching(tmp_path, FakeClassifier()) as (results, notices):
+        assert wait_until(lambda: len(results) == 2, 20), results
+        companion(tmp_path / "IMG_1.xmp")
+        dog_video(tmp_path / "IMG_1.MOV", 2.0)
+        dog_video(tmp_path / "IMG_2.MOV", 2.0)
+        assert wait_until(lambda: len(results) == 5, 20), results
+    assert sorted(said(results)[2:]) == [("joined", "IMG_1.MOV"), ("joined", "IMG_1.xmp"), ("joined", "IMG_2.MOV")]
+    for was, now in (("IMG_1.MOV", "IMG_1.MOV"), ("IMG_1.xmp", "IMG_1.xmp"), ("IMG_2.MOV", "IMG_2.mov")):
+        (tmp_path / "dogs" / was).rename(tmp_path / now)
+
+    with watching(tmp_path, FakeClassifier()) as (results, notices):
+        assert wait_until(lambda: len(results) == 2, 20), results
+        time.sleep(1.0)  # more scans
+    assert notices[0] == f"watching {tmp_path} (inotify); 2 photos and videos already there"
+    assert sorted(said(results)) == [("skipped", "IMG_1.MOV"), ("skipped", "IMG_2.mov")]
+    with watching(tmp_path, FakeClassifier()) as (results, notices):
+        time.sleep(1.0)  # several scans
+    assert notices[0] == (f"watching {tmp_path} (inotify); 2 photos and videos already there, all left in place "
+                          "before (2 you put back) and unchanged since: not judged again")
+    assert said(results) == []
+    assert sorted(os.listdir(tmp_path)) == [".sorter", "IMG_1.MOV", "IMG_1.xmp", "IMG_2.mov", "dogs"]

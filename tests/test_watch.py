@@ -27,6 +27,7 @@ import pytest
 from conftest import REPO, FakeClassifier, ThreeClassFake, jpeg_with_extra_bytes, wait_until, write_image
 
 from sorter.errors import FolderLocked
+from sorter.files import lock
 from sorter.files.lock import FolderLock
 from sorter.watching import leases, observers, watch, watcher
 
@@ -783,6 +784,38 @@ def test_photos_copied_in_whole_and_waiting_their_turn_are_not_said_being_writte
     assert (summary.waiting, summary.writing) == (4, 1)
 
 
+def test_photos_the_poller_has_not_reported_yet_are_counted_not_sorted_yet(tmp_path: Path, monkeypatch) -> None:
+    # QA: `sorter watch DIR --polling`, five photos copied in, stopped 0.4 s later: "moved 0 files",
+    # with no "5 not sorted yet", though the next start sorts them: the poller had not reported them.
+    from typer.testing import CliRunner
+
+    from sorter.cli import app
+
+    real_watch_folder = watch.watch_folder
+
+    def watch_then_copy(directory: Path, **options):
+        stop_event, say = threading.Event(), options.pop("on_notice")
+
+        def on_notice(notice) -> None:
+            say(notice)
+            if notice.message.startswith("watching "):  # its first scan made: they come after it
+                for n in range(1, 6):
+                    write_image(tmp_path / f"c{n}.jpg", RED)
+                stop_event.set()
+
+        settings = watcher.WatchSettings(settle=0.1, poll_interval=60, rescan_interval=60)  # no poll nor scan comes
+        return real_watch_folder(directory, classifier=FakeClassifier(), stop=stop_event, settings=settings,
+                                 on_notice=on_notice, **options)
+
+    monkeypatch.setattr(watch, "watch_folder", watch_then_copy)
+    result = CliRunner().invoke(app, ["watch", str(tmp_path), "--polling"])
+
+    assert result.exit_code == 0, result.output
+    assert result.stderr.splitlines()[-1] == (
+        f"stopped watching {tmp_path}: moved 0 files; 5 not sorted yet: a watch started again sorts them")
+    assert sorted(os.listdir(tmp_path)) == [f"c{n}.jpg" for n in range(1, 6)]
+
+
 def test_the_stop_line_counts_photos_not_their_companions(tmp_path: Path, monkeypatch) -> None:
     # Stopped on a 300-photo folder, it said "301 not sorted yet": an iPhone's edit (.AAE),
     # which goes with its photo, was counted as a file to sort.
@@ -1276,6 +1309,55 @@ def test_a_watch_that_moves_nothing_after_one_that_was_killed_says_how_to_undo_t
     assert CliRunner().invoke(app, ["undo", str(tmp_path)]).exit_code == 0
     assert (tmp_path / "rex.png").exists() and not (tmp_path / "dogs").exists()  # as before the killed watch
     assert (tmp_path / "cats" / "old.png").exists() == sorted_before  # what was sorted before stays so
+
+
+def a_watch_killed_after_filing(root: Path, name: str) -> None:
+    """A real watch process that files `name` (a dog) into dogs/, then is SIGKILLed: it says no line."""
+    killed = subprocess.Popen(
+        [sys.executable, "-c", "import sys; from pathlib import Path; from conftest import FakeClassifier; "
+         "from sorter.watching import watch, watcher; watch.watch_folder(Path(sys.argv[1]), "
+         "classifier=FakeClassifier(), settings=watcher.WatchSettings(settle=0.1))", str(root)],
+        env={**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), str(REPO / "tests")])})
+    try:
+        assert wait_until(lambda: lock.Watching.holder(root) == str(killed.pid), 20)
+        write_image(root / name, RED)
+        assert wait_until(lambda: (root / "dogs" / name).exists(), 20)
+        time.sleep(0.3)  # its move journaled done
+    finally:
+        killed.kill()
+        killed.wait(10)
+
+
+@pytest.mark.parametrize("moves", [True, False], ids=["it moves a photo", "it moves nothing"])
+def test_the_undo_hint_after_two_watches_killed_in_a_row_undoes_both(tmp_path: Path, monkeypatch, moves: bool) -> None:
+    # Two watches killed in a row, then a third stopped: its hint counted only the second, and
+    # following it left the first killed watch's photo in dogs/.
+    from typer.testing import CliRunner
+
+    from sorter.cli import app
+    from sorter.sorting.sort import sort_folder
+
+    write_image(tmp_path / "old.png", BLUE)
+    sort_folder(tmp_path, classifier=FakeClassifier())  # a run the watches' undo must leave alone
+    a_watch_killed_after_filing(tmp_path, "k1.png")
+    a_watch_killed_after_filing(tmp_path, "k2.png")
+    if moves:
+        write_image(tmp_path / "late.png", RED)
+        result = watched_through_the_cli_until(tmp_path, monkeypatch, 1)
+    else:
+        result = watched_through_the_cli(tmp_path, monkeypatch, watcher.WatchSettings(settle=0.1))
+
+    assert result.exit_code == 0, result.output
+    hint = result.stderr.splitlines()[-1].partition("; undo with: ")[2]
+    if moves:
+        assert hint == f"sorter undo {tmp_path}, 3 times (they take back the 2 watches cut short before this one too)"
+    else:
+        assert hint == f"sorter undo {tmp_path}, twice (they take back the 2 watches cut short before this one)"
+    for _ in range(3 if moves else 2):
+        assert CliRunner().invoke(app, ["undo", str(tmp_path)]).exit_code == 0
+    assert {"k1.png", "k2.png"} <= set(os.listdir(tmp_path))  # as before the killed watches
+    assert (tmp_path / "late.png").exists() == moves
+    assert os.listdir(tmp_path / "cats") == ["old.png"] and not (tmp_path / "dogs").exists()  # the sort's stays
 
 
 def test_a_watch_started_again_after_one_that_stopped_says_the_plain_undo(tmp_path: Path, monkeypatch) -> None:

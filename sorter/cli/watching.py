@@ -138,11 +138,11 @@ def _undo_hint(summary: WatchSummary) -> str:
     times, runs = summary.undos or (1, 1)  # the journal unreadable at the stop: the plain command
     command = f"sorter undo {as_typed(summary.undo_in or summary.folder)}"
     if not moved_anything(summary):
-        return _cut_short_hint(command, times, runs) if summary.cut_short and times else ""
+        return _cut_short_hint(command, times, runs, summary.cut_short) if summary.cut_short and times else ""
     if times == 0:
         return ""  # nothing of it left to undo
     if summary.cut_short:  # killed mid-burst, it said no undo line; this one's alone left its moves in place
-        cut = "the watch cut short before this one" + (" and the reviews made since" if times > 2 else "")
+        cut = _cut_short(summary.cut_short) + (" and the reviews made since" if times > summary.cut_short + 1 else "")
         if times == runs:
             return f"; undo with: {command} --all (it takes back {cut} too)"
         return f"; undo with: {command}, {'twice' if times == 2 else f'{times} times'} (they take back {cut} too)"
@@ -155,11 +155,16 @@ def _undo_hint(summary: WatchSummary) -> str:
     return f"; undo with: {command}, {'twice' if times == 2 else f'{times} times'} ({first} back {reviews} made meanwhile)"
 
 
-def _cut_short_hint(command: str, times: int, runs: int) -> str:
-    """How to undo the watch cut short before one that moved nothing: `times` plain undos, the
-    reviews made since it began among them."""
-    cut = "the watch cut short before this one" + (
-        "" if times == 1 else " and the review made since" if times == 2 else f" and the {times - 1} reviews made since")
+def _cut_short(watches: int) -> str:
+    return "the watch cut short before this one" if watches == 1 else f"the {watches} watches cut short before this one"
+
+
+def _cut_short_hint(command: str, times: int, runs: int, watches: int) -> str:
+    """How to undo the `watches` cut short before one that moved nothing: `times` plain undos, the
+    reviews made since the first began among them."""
+    reviews = max(times - watches, 0)
+    cut = _cut_short(watches) + (
+        "" if not reviews else " and the review made since" if reviews == 1 else f" and the {reviews} reviews made since")
     if times == 1:
         return f"; undo with: {command} (it takes back {cut})"
     if times == runs:  # nothing older in the journal: at once

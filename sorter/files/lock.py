@@ -244,7 +244,11 @@ class Watching:
         #: When the watch before this one began, where it never let go (killed, a crash, a power
         #: cut): its pid still in the file, which a watch that stops blanks (`release`). Its moves
         #: are a run of their own, which a plain `sorter undo` of this watch's does not take back.
+        #: Where that watch had found one cut short before it too, when the first of them began:
+        #: the file's time says when the watches not stopped since began (`_stamp`), so a third
+        #: after two killed in a row counts both.
         self.cut_short: float | None = None
+        self._began: int | None = None  # the file's time as `_stamp` keeps it, in ns
 
     def acquire(self) -> None:
         deadline = time.monotonic() + 0.08  # `holder` looking, for a moment, is not a watcher
@@ -268,11 +272,15 @@ class Watching:
                 break
             os.close(fd)  # made the folder's own by the watcher that got it first (`own`): that one is there
         if os.pread(fd, PID_WIDTH, 0).strip():  # before ours is written (`_claim`), which sets the time anew
-            self.cut_short = os.fstat(fd).st_mtime
+            st = os.fstat(fd)
+            self.cut_short, self._began = st.st_mtime, st.st_mtime_ns
         self._fd = fd
         try:
             self._own()  # before our pid is written: never into a linked copy's
             _claim(self._fd)
+            if self._began is None:
+                self._began = os.fstat(self._fd).st_mtime_ns
+            self._stamp()
         except BaseException:  # a full disk refused the copy: let go, not held for as long as the watch runs
             self.release()
             raise
@@ -294,6 +302,16 @@ class Watching:
         if mine != self._fd:  # the copy taken before the old is closed: `release` closes each once
             self._fd, old = mine, self._fd
             os.close(old)
+            self._stamp()  # the copy's time is now's
+
+    def _stamp(self) -> None:
+        """The file's time set to when this watch began, or the first of the watches cut short
+        before it: that is what the watch after reads if this one never stops (`cut_short`)."""
+        if self._began is not None and self._fd is not None:
+            try:
+                os.utime(self._fd, ns=(self._began, self._began))
+            except OSError:
+                pass  # a disk that keeps no times set: counted from this watch's start, as before
 
     def release(self) -> None:
         # Removed by the watcher's own lock (`FolderLock._tidy`): on a FUSE disk, `.sorter/` goes once it is closed.

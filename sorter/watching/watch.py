@@ -13,6 +13,7 @@ from itertools import chain
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from sorter.config import REVIEW_RUN_PREFIX
 from sorter.errors import OptionError, SorterError
 from sorter.files.folder import check_folder
 from sorter.files.moves import CHANGED_SINCE_JUDGED, NOT_A_FILE
@@ -54,9 +55,9 @@ class WatchSummary:
     #: Where `sorter undo` takes its moves back, when not `folder`: the folder was moved while watched.
     undo_in: Path | None = None
     writing: int = 0
-    #: `undos` take back the moves of a watch before this one that never stopped (killed, a crash:
-    #: `Watching.cut_short`) too: it said no undo line of its own.
-    cut_short: bool = False
+    #: `undos` take back the moves of this many watches before this one that never stopped (killed,
+    #: a crash: `Watching.cut_short`, one after another) too: they said no undo line of their own.
+    cut_short: int = 0
 
 
 class WatchFailed(SorterError):
@@ -370,6 +371,7 @@ def watch_folder(
             # watch says even where it moves nothing: that watch never said one.
             cut_runs = set() if cut_short is None else {
                 run.run for run in recovered.state.undoable_runs() if run.started >= cut_short}
+            cut_watches = sum(not run.startswith(REVIEW_RUN_PREFIX) for run in cut_runs)  # each a run of its own
             if recovered.completed or recovered.rolled_back:
                 on_notice(WatchNotice(
                     f"settled {counted(recovered.completed + recovered.rolled_back, 'move')} "
@@ -401,6 +403,7 @@ def watch_folder(
                 with Watcher(
                     root, recursive=recursive, polling=polling, settings=settings, on_notice=notify,
                     joins=lambda path: latecomers.destination(path) is not None, alone=latecomers.of_a_photo_moved,
+                    put_back=lambda path: latecomers.put_back(path, lstat_of(path)) is not None,
                 ) as watcher:
                     watcher.left_before(left.found(root) | left.touched(said, latecomers.put_back))
                     try:
@@ -439,7 +442,7 @@ def watch_folder(
             undos = None
     summary = WatchSummary(root, tally.counts, tally.moved_to, mode, time.monotonic() - started, tally.videos,
                            waiting[0], undos, None if undo_in == root else undo_in, waiting[1],
-                           before)
+                           max(cut_watches, 1) if before else 0)
     if stopped is not None:
         raise WatchFailed(stopped, summary)
     return summary

@@ -75,6 +75,7 @@ class Watcher:
         clock: Callable[[], float] = time.monotonic,
         joins: Callable[[Path], bool] = lambda path: False,
         alone: Callable[[Path], bool] = lambda path: False,
+        put_back: Callable[[Path], bool] = lambda path: False,
     ) -> None:
         from sorter.files.companions import could_be_companion
         from sorter.files.identities import inodes_last
@@ -95,6 +96,9 @@ class Watcher:
         #: A video beside one photo of its stem, judged on its own all the same: another photo of
         #: that stem moved (`Latecomers.of_a_photo_moved`, `LeftAlone.hold`). Counted as a video.
         self.alone = alone
+        #: A file sorter moved, back where it was (`Latecomers.put_back`): of a photo sorted before
+        #: or not, left there, so a video of the first line's count, none to join its photo.
+        self.put_back = put_back
         self.mode = ""
         # Photos and videos to sort, and companions that may come after their photo.
         self._is_wanted = lambda name: is_image_name(name) or is_video_name(name) or could_be_companion(name)
@@ -277,7 +281,8 @@ class Watcher:
         self.unchanged_back = sum(self._counted(path) for path in unchanged if path in back)
         # Not under the lock: a .MOV costs a few lstat calls and a read.
         counted = [path for path in added if self._counted(path) or (self._is_video_name(path.name) and self.alone(path))]
-        joining = [path for path in counted if not self._is_image_name(path.name) and self.joins(path)]
+        joining = [path for path in counted if not self._is_image_name(path.name) and self.joins(path)
+                   and not self.put_back(path)]
         self.joining = len(joining)
         return len(counted) - len(joining)
 
@@ -419,7 +424,14 @@ class Watcher:
         `unreadable`); and of them those being written (`_being_written`). Not a companion (one
         of a 300-photo folder's made it "301 not sorted yet"), nor a candidate no longer there
         (moved along with its photo, renamed, deleted: its event not come yet, or lost), which
-        `take_ready` drops only once it comes to it."""
+        `take_ready` drops only once it comes to it. Polling, the folder is listed once more
+        first (`scan`, what each poll costs): the poller reports a file up to `poll_interval`
+        late, and five photos copied in just before the stop were counted nowhere."""
+        if self.mode.startswith("polling"):
+            try:
+                self.scan()
+            except (SorterError, OSError):
+                pass  # the folder gone as it stops: what was found before is counted
         with self._lock:
             candidates = dict.fromkeys(also) | {path: replace(cand) for path, cand in self._candidates.items()}
         now = self.clock()
