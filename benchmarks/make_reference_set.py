@@ -1,6 +1,7 @@
 """Write MODEL.reference.npz, the reference set `sorter learn` checks a personal model on: the
 pooled features of up to 1,000 validation photos per class (cat, dog, other) of the split the
-model's metadata records, never trained on.
+model's metadata records, never trained on. `sorter train` writes it with the model now; this is for
+a model trained before it did.
 
     python benchmarks/make_reference_set.py sorter/models/default.keras ../shared/datasets/dogs-vs-cats-200
     python benchmarks/make_reference_set.py build/v10/default.keras DATA --other ../shared/datasets/caltech101-not-pets

@@ -468,9 +468,10 @@ def test_a_named_pet_with_a_model_without_a_reference_set_is_said_not_learnt_and
     result = invoke("learn", roll, "--model", fake_model)
 
     assert result.exit_code == 0 and result.stderr == "", result.output
-    assert ("cats/Luna: 6 photos; not learnt: this model has no reference set (MODEL.reference.npz; `python "
-            "benchmarks/make_reference_set.py MODEL.keras DATA_DIR` makes one), so there are no other cats to tell it "
-            "from") in result.stdout.splitlines()
+    assert ("cats/Luna: 6 photos; not learnt: this model has no reference set (MODEL.reference.npz, which `sorter "
+            "train` makes of its validation photos: train it again, or run `python benchmarks/make_reference_set.py "
+            "MODEL.keras DATA_DIR` from sorter's source), so there are no other cats to tell it from"
+            ) in result.stdout.splitlines()
     assert "This model has no reference set (MODEL.reference.npz): its pets could not be checked." in result.stdout
     assert f"Saved {personal.model_file()}: sort, watch and evaluate now use model {fake_model} + 6 corrections (" \
         in result.stdout

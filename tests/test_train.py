@@ -292,6 +292,8 @@ def test_one_epoch_of_three_way_training_on_the_backbone(three_way) -> None:
     # The .tflite ends at the pooled features; the softmax runs in float with its temperature.
     assert meta["head"]["file"] == "three.head.npz" and meta["head"]["temperature"] > 0
     assert out.with_suffix(".head.npz").is_file()
+    # Its reference set holds non-pets too, as the validation split does (tests/test_train_reference.py).
+    assert set(meta["reference"]["photos"]) == {"cat", "dog", "other"} and all(meta["reference"]["photos"].values())
     command = meta["training"]["command"]
     assert "--backbone efficientnet-lite0" in command and command.count("--other ") == 2
     assert (out.parent / "three.checkpoints" / "cache-64px" / "train" / "manifest.json").is_file()

@@ -175,9 +175,8 @@ def a_model_folder(folder: Path, files: dict[str, str]) -> Path:
     return folder / "model.keras"
 
 
-#: A three-way model's set; its evidence is what a two-way model replacing it lacks. (A set with
-#: a reference set is refused before training: test_train_refusals.py.)
-OLD = a_set("old", ".keras", ".tflite", ".json", ".evidence.npz", "-curves.png")
+#: A three-way model's set; its evidence and reference set are what a two-way model replacing it lacks.
+OLD = a_set("old", ".keras", ".tflite", ".json", ".evidence.npz", ".reference.npz", "-curves.png")
 NEW = a_set("new", ".keras", ".tflite", ".head.npz", ".json", "-curves.png")
 
 

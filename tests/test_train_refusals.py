@@ -54,33 +54,13 @@ def test_the_bundled_model_is_never_the_out_of_a_training_run(tmp_path: Path, bu
         assert result.exit_code == 2, result.output
         assert result.stderr == (
             f"Error: --out {out} is the bundled model, which sort, watch and learn use, and train never replaces it: "
-            "give another --out (README's is build/v14/default.keras), make its reference set with "
-            "benchmarks/make_reference_set.py, then copy its files over the bundled ones\n")
+            "give another --out (README's is build/v14/default.keras), then copy its files over the bundled ones\n")
         assert tree(bundled.parent) == before and sorted(bundled.parent.iterdir()) == sorted(
             bundled.parent / name for name in before)
     # Beside it, under another name, a model is trained as anywhere else.
     result = runner.invoke(app, small_run(data, bundled.parent / "mine.keras"))
     assert result.exit_code == 0, result.output
     assert tree(bundled.parent).items() >= before.items()
-
-
-def test_a_models_reference_set_is_never_deleted_by_a_run_that_replaces_it(tmp_path: Path) -> None:
-    """A model trained again at its --out lost MODEL.reference.npz, which train does not write:
-    refused before training instead, the model and its reference set as they were."""
-    data = make_dataset(tmp_path / "data", per_class=4)
-    out = tmp_path / "models" / "m.keras"
-    assert runner.invoke(app, small_run(data, out)).exit_code == 0
-    (tmp_path / "models" / "m.reference.npz").write_bytes(b"features of 3,000 photos")
-    before = tree(tmp_path / "models")
-
-    result = runner.invoke(app, small_run(data, out))
-
-    assert result.exit_code == 2, result.output
-    assert result.stderr == (
-        f"Error: --out {out} would replace the model that {tmp_path / 'models' / 'm.reference.npz'} belongs to, and "
-        "train does not make a reference set (benchmarks/make_reference_set.py does, for sorter learn): move the "
-        "model away, or give another --out\n")
-    assert tree(tmp_path / "models") == before
 
 
 def test_an_unreadable_draw_is_replaced_by_another_photo_of_its_class(tmp_path: Path) -> None:

@@ -120,8 +120,9 @@ def train(
     classifier are fine-tuned. Non-pets are validated on whole kinds held out of training.
 
     Saves MODEL.keras, MODEL.tflite (the int8 model that sort runs), MODEL.head.npz (its
-    softmax), MODEL.evidence.npz (with non-pets), MODEL.json (metadata) and MODEL-curves.png,
-    all at once when the model is whole: the model saved before stays until then. The cache
+    softmax), MODEL.evidence.npz (with non-pets), MODEL.reference.npz (validation photos'
+    features, which sorter learn needs for named pets), MODEL.json (metadata) and
+    MODEL-curves.png, all at once when the model is whole: the model saved before stays until then. The cache
     and a checkpoint after every epoch go to MODEL.checkpoints/, so an interrupted run
     continues with --resume (on several machines: every worker again with --resume, and they
     continue from the chief's checkpoint).
@@ -139,7 +140,7 @@ def train(
     from sorter.training.distribute import Joining
     from sorter.training.loop import BatchDone, EpochDone, TrainConfig
     from sorter.training.resuming import resume_hint
-    from sorter.training.train import Saved
+    from sorter.training.train import Referencing, Saved
     from sorter.training.transfer import Recached
 
     if out_path.suffix.lower() != ".keras":  # an option error, said before anything loads
@@ -190,6 +191,9 @@ def train(
                         bar().reset(task, total=None, what=f"epoch {event.epoch + 1}/{event.epochs}"
                                     if event.epoch < event.epochs
                                     else "saving the model, exporting it to int8 and measuring it")
+                    elif isinstance(event, Referencing):
+                        bar().update(task, completed=event.done, total=event.total,
+                                     what="making the reference set for sorter learn")
                     elif isinstance(event, Saved):
                         saved.append(event.model)
 
@@ -242,6 +246,13 @@ def _report(result: TrainResult | WorkerDone) -> None:
                 out.print(f"  {line}", markup=False)
     out.print(f"Int8 model for sorting {shown(str(result.runtime_path))}; metadata {shown(str(result.metadata_path))}; "
               f"curves {shown(str(result.curves_path))}", soft_wrap=True)
+    if result.reference is not None:
+        photos = ", ".join(counted(n, "non-pet" if name == "other" else name) for name, n in result.reference.items())
+        out.print(f"Reference set for sorter learn {shown(str(result.model_path.with_suffix('.reference.npz')))} "
+                  f"({photos} of the validation photos)", soft_wrap=True)
+    elif result.pooled:
+        err.print("note: no reference set made (no validation photos): sorter learn cannot learn named pets with "
+                  "this model, nor check corrections against reference pets", soft_wrap=True)
 
 
 def evaluate(

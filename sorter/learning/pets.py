@@ -119,8 +119,9 @@ class PetReport:
                        "in one pet's folder)")
         if self.no_reference:
             return (f"{shown(self.name)}: {counted(self.photos, 'photo')}{copies}; not learnt: this model has no "
-                    "reference set (MODEL.reference.npz; `python benchmarks/make_reference_set.py MODEL.keras DATA_DIR` "
-                    f"makes one), so there are no other {kind} to tell it from")
+                    "reference set (MODEL.reference.npz, which `sorter train` makes of its validation photos: train it "
+                    "again, or run `python benchmarks/make_reference_set.py MODEL.keras DATA_DIR` from sorter's "
+                    f"source), so there are no other {kind} to tell it from")
         if not self.learnt:
             return (f"{shown(self.name)}: {counted(self.photos, 'photo')}{copies}; too few to learn "
                     f"({MIN_PET_PHOTOS} or more)")
@@ -166,8 +167,8 @@ def fit_pets(examples: Examples, anchor, check, progress: Progress, margin: floa
         same = None if anchor is None or species not in anchor.class_names else (
             anchor.labels == anchor.class_names.index(species))
         if same is None or not same.any():
-            # No other cats of the reference set to tell her from (a model `sorter train` made,
-            # before `benchmarks/make_reference_set.py`): a head fitted on her photos and the user's
+            # No other cats of the reference set to tell her from (a model `sorter train` made
+            # before it wrote one, or without validation photos): a head fitted on her photos and the user's
             # few other cats, none of them held out to check it, would take most cats for her.
             # Said, not learnt; the corrections are learnt all the same.
             reports += [PetReport(f"{folder}/{name}", len(own_of[name][0]), False, copies=own_of[name][1],

@@ -3,15 +3,15 @@ where `--out` says and replace only an earlier sorter model, held by one run at 
 written into a hidden folder beside it, and only then moved into place.
 
 A model is several files (MODEL.keras, its int8 MODEL.tflite, MODEL.json, MODEL.head.npz,
-MODEL.evidence.npz, the curves), and `sort` refuses a mixed set (a new .keras beside an old
+MODEL.evidence.npz, MODEL.reference.npz, the curves), and `sort` refuses a mixed set (a new .keras beside an old
 .tflite). Written in place, a run killed or a disk filled while saving left the old model
 half replaced: neither the old one nor the new one could sort. Now a failed save leaves the
 old set as it was, and a new set replaces it whole or says it was cut short (`_publish`); a
 file of the old set that the new one lacks (a three-way model's evidence, retrained as
 two-way; a from-scratch model has no head) is removed, since it would be read with the new
-network. Only files `train` writes are removed: the old model's reference set (made by
-benchmarks/make_reference_set.py, which `learn` needs) and the bundled model are refused
-before training instead (`check_replaceable`), never deleted.
+network (an old reference set too, when this run has no validation photos to make one of). Only
+files `train` writes are removed; the bundled model is refused before training instead
+(`check_out`), never replaced.
 """
 
 from __future__ import annotations
@@ -31,10 +31,8 @@ from sorter.errors import FolderLocked, SorterError, UsageError
 from sorter.signals import signals_held
 
 #: The files `sorter train` writes for the model MODEL.keras, by what follows its stem (the
-#: head and the evidence: only for some models).
-ENDINGS = (".keras", ".tflite", ".head.npz", ".evidence.npz", "-curves.png", ".json")
-#: The model's reference set, which `train` does not write (`sorter.training.reference`).
-REFERENCE = ".reference.npz"
+#: head, the evidence and the reference set, `sorter.training.reference`: only for some models).
+ENDINGS = (".keras", ".tflite", ".head.npz", ".evidence.npz", ".reference.npz", "-curves.png", ".json")
 
 
 def model_files(model: Path) -> list[Path]:
@@ -58,8 +56,8 @@ def check_out(out: Path) -> None:
     and is not the bundled model, which a one-epoch retrain replaced (its reference set deleted)."""
     if _is_bundled(out):
         raise UsageError(f"--out {out} is the bundled model, which sort, watch and learn use, and train never "
-                         "replaces it: give another --out (README's is build/v14/default.keras), make its reference "
-                         "set with benchmarks/make_reference_set.py, then copy its files over the bundled ones")
+                         "replaces it: give another --out (README's is build/v14/default.keras), then copy its "
+                         "files over the bundled ones")
     if out.is_dir():
         raise UsageError(f"--out {out} is a folder; give the model's file name (MODEL.keras)")
     folder = out.parent.absolute()
@@ -88,13 +86,8 @@ def check_replaceable(out: Path) -> None:
     """Before any training: the files the model will be saved as are free, or an earlier sorter
     model's (which a new one replaces, as documented). A user's own file of the same name (a
     `settings.json` beside `--out settings.keras`), a folder or a link there is never replaced.
-    Nor is a model that carries a reference set, which `train` does not make again and which
-    would not fit the new network (the bundled model: `check_out`)."""
-    reference = out.with_name(out.stem + REFERENCE)
-    if os.path.lexists(reference):
-        raise UsageError(f"--out {out} would replace the model that {reference} belongs to, and train does not make "
-                         "a reference set (benchmarks/make_reference_set.py does, for sorter learn): move the model "
-                         "away, or give another --out")
+    An old model's reference set is replaced by this run's, or removed with the rest of the
+    old set (`_publish`): it would not fit the new network."""
     metadata = out.with_suffix(".json")
     ours = _is_sorter_metadata(metadata)
     foreign = []

@@ -10,12 +10,13 @@ product instead of a minute of decoding. float16 halves the file (1,000 pets per
 1,000 non-pets at 1280 features: 7.7 MB) and moves no decision that matters here: the logits
 change by ~1e-3.
 
-Made from a model and its validation split by `make_reference` (benchmarks/make_reference_set.py).
+Made by `sorter train` from its run's validation split (`reference_of`), saved with the rest of
+the model's set; for a model trained before train made it, by `make_reference` from the split its
+metadata records (benchmarks/make_reference_set.py).
 """
 
 from __future__ import annotations
 
-import os
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -89,39 +90,32 @@ def read_reference(model_path: Path) -> Reference | None:
 
 
 def write_reference(path: Path, reference: Reference) -> None:
-    temporary = path.with_name(path.name + ".tmp.npz")
-    np.savez_compressed(temporary, features=reference.features.astype(np.float16), labels=reference.labels,
-                        class_names=np.array(reference.class_names),
-                        pet_features=reference.pet_features.astype(np.float16),
-                        pet_margin=np.array(reference.pet_margin))
-    os.replace(temporary, path)
+    """Whole or not at all: under a hidden temporary name (`.NAME.tmp.npz`: numpy adds .npz to a
+    name without it) renamed over `path`, and removed on a kill or Ctrl-C (`written_whole`)."""
+    from sorter.training.publish import written_whole
+
+    with written_whole(path, path.with_name(f".{path.name}.tmp.npz")) as temporary:
+        np.savez_compressed(temporary, features=reference.features.astype(np.float16), labels=reference.labels,
+                            class_names=np.array(reference.class_names),
+                            pet_features=reference.pet_features.astype(np.float16),
+                            pet_margin=np.array(reference.pet_margin))
 
 
-def make_reference(
-    model_path: Path, data_dir: Path, other: tuple[Path, ...] = (), *, per_class: int = PER_CLASS,
+def reference_of(
+    classifier, items: list[tuple[Path, int]], *, per_class: int = PER_CLASS,
     progress: Callable[[int, int], None] = lambda done, total: None,
-) -> Path:
-    """Write MODEL.reference.npz from the validation split the model's metadata records
-    (`sorter.training.datasets.split` with its seed, share and limit): up to `per_class` photos of each
-    class, through the model's int8 features, as `sort` sees them. `other`: the non-pet folders
-    (default: those the metadata names)."""
-    from sorter.model import lite
+) -> Reference:
+    """The reference set of `classifier` (a model whose .tflite ends at its pooled features)
+    from its validation photos `items` ((path, index into `datasets.ALL_CLASSES`)): up to
+    `per_class` photos of each class, spread over the class, through the model's int8 features,
+    as `sort` sees them. A photo that cannot be decoded is left out."""
     from sorter.model.inference import features
     from sorter.model.second_look import MARGIN
-    from sorter.training.datasets import ALL_CLASSES, recorded_other_dirs, split
+    from sorter.training.datasets import ALL_CLASSES
 
-    classifier = lite.load_classifier(model_path)
-    if classifier.head is None:
-        raise ModelError(f"{model_path}: its .tflite ends at probabilities, not pooled features: "
-                         "retrain it with `sorter train` to give it a reference set")
-    meta = classifier.metadata.get("training", {})
-    if "seed" not in meta:
-        raise UsageError(f"{model_path}: its metadata does not record its split")
-    other = other or tuple(folder for folder in recorded_other_dirs(meta) if folder.is_dir())
-    parts = split(data_dir, float(meta["validation_split"]), int(meta["seed"]), meta.get("limit"), other)
     chosen: list[tuple[Path, int]] = []
     for index in range(len(ALL_CLASSES)):
-        rows = [item for item in parts.validation if item[1] == index]
+        rows = [item for item in items if item[1] == index]
         step = max(1, len(rows) // per_class)  # spread over the whole class, and every kind of non-pet
         chosen += rows[::step][:per_class]
     labels = dict(chosen)
@@ -134,9 +128,35 @@ def make_reference(
     names = tuple(classifier.class_names)
     kept_names = [ALL_CLASSES[k] for k in kept]
     keep = [i for i, name in enumerate(kept_names) if name in names]  # a cat/dog model: no non-pets
-    both = np.array(rows, np.float32)[keep]
-    reference = Reference(both[:, 0], np.array([names.index(kept_names[i]) for i in keep]), names, both[:, 1],
-                          MARGIN)
+    width = classifier.head[0].shape[0]
+    both = np.array(rows, np.float32).reshape(len(rows), 2, width)[keep]
+    return Reference(both[:, 0], np.array([names.index(kept_names[i]) for i in keep], np.int64), names, both[:, 1],
+                     MARGIN)
+
+
+def make_reference(
+    model_path: Path, data_dir: Path, other: tuple[Path, ...] = (), *, per_class: int = PER_CLASS,
+    progress: Callable[[int, int], None] = lambda done, total: None,
+) -> Path:
+    """Write MODEL.reference.npz from the validation split the model's metadata records
+    (`sorter.training.datasets.split` with its seed, share and limit), as `sorter train` makes
+    it (`reference_of`): for a model trained before train made one. `other`: the non-pet folders
+    (default: those the metadata names)."""
+    from sorter.model import lite
+    from sorter.training.datasets import recorded_other_dirs, split
+
+    classifier = lite.load_classifier(model_path)
+    if classifier.head is None:
+        raise ModelError(f"{model_path}: its .tflite ends at probabilities, not pooled features: "
+                         "retrain it with `sorter train` to give it a reference set")
+    meta = classifier.metadata.get("training", {})
+    if "seed" not in meta:
+        raise UsageError(f"{model_path}: its metadata does not record its split")
+    other = other or tuple(folder for folder in recorded_other_dirs(meta) if folder.is_dir())
+    parts = split(data_dir, float(meta["validation_split"]), int(meta["seed"]), meta.get("limit"), other)
+    if not parts.validation:
+        raise UsageError(f"{model_path}: its split holds no validation photos (--validation-split "
+                         f"{meta['validation_split']}), which a reference set is made of")
     path = reference_path(model_path)
-    write_reference(path, reference)
+    write_reference(path, reference_of(classifier, parts.validation, per_class=per_class, progress=progress))
     return path

@@ -1,6 +1,7 @@
 """The `train` use-case: split the labelled photos, train (on the ImageNet backbone, or the
 small network from scratch), save MODEL.keras with its int8 MODEL.tflite, measure the int8
-model on the validation split the way `sort` runs it, and write the metadata and curves.
+model on the validation split the way `sort` runs it, make its reference set of the validation
+photos (for `sorter learn`), and write the metadata and curves.
 Returns a typed result; never prints."""
 
 from __future__ import annotations
@@ -36,6 +37,11 @@ class TrainResult:
     n_train: int
     n_validation: int
     three_way: bool = True  # with non-pets: it can leave a photo in place
+    #: Its .tflite ends at the pooled features (a head): what `sorter learn` needs.
+    pooled: bool = False
+    #: MODEL.reference.npz's photos per class (`sorter.training.reference`); None: none made
+    #: (no validation photos, or no pooled features).
+    reference: dict[str, int] | None = None
 
 
 @dataclass(frozen=True)
@@ -44,6 +50,14 @@ class Saved:
     only the report, and says so, instead of what it says before (what the run kept to go on)."""
 
     model: Path
+
+
+@dataclass(frozen=True)
+class Referencing:
+    """Making the reference set: `done` of `total` validation photos read."""
+
+    done: int
+    total: int
 
 
 @dataclass(frozen=True)
@@ -333,6 +347,18 @@ def _train(config, resume: bool, on_event: Callable, on_cache: Callable) -> Trai
             metadata["holdout"] = {"folder": str(config.holdout)}
             if validation is not None:
                 validation = with_holdout(validation, config.holdout, held_out, held, scored.joined(scenes))
+        reference = None
+        if parts.validation and "head" in metadata:
+            # What `sorter learn` tells a named pet from and checks corrections on: this run's
+            # validation photos, never trained on, through the int8 features just exported. Saved
+            # with the set, so a run stopped before its end leaves no model without it.
+            from sorter.training.reference import reference_of, reference_path, write_reference
+
+            made = reference_of(classifier, parts.validation, progress=lambda done, total: on_event(
+                Referencing(done, total)))
+            write_reference(reference_path(out), made)
+            reference = {name: int((made.labels == i).sum()) for i, name in enumerate(made.class_names)}
+            metadata["reference"] = {"file": reference_path(out).name, "photos": reference}
         curves = out.with_name(out.stem + "-curves.png")
         # A fine-tune: its parent's epochs first, then a line where it started.
         marker = (len(parent_history) - 1, f"--init-from, {config.image_size} px") if parent_history else None
@@ -411,4 +437,6 @@ def _train(config, resume: bool, on_event: Callable, on_cache: Callable) -> Trai
         n_train=len(parts.train),
         n_validation=len(parts.validation),
         three_way=three_way,
+        pooled="head" in metadata,
+        reference=reference,
     )
