@@ -481,6 +481,55 @@ def test_a_named_pet_with_a_model_without_a_reference_set_is_said_not_learnt_and
     assert set(tree(later)) == {"cats/luna.png"}
 
 
+def test_a_named_pet_alone_with_a_model_without_a_reference_set_learns_nothing_and_saves_nothing(
+    tmp_path: Path, fake_model
+) -> None:
+    """Only Luna placed (no correction), and no reference set to learn her against: learn said
+    "cats/Luna: 6 photos; not learnt: …", then "Saved …/personal.npz: sort, watch and evaluate now
+    use model …" of a model that learnt nothing. Now it says nothing was saved, and writes nothing."""
+    fake_model.with_suffix(".reference.npz").unlink()
+    roll = tmp_path / "roll"
+    for i in range(6):
+        luna(roll / f"luna{i}.png", 50 + i)
+    assert invoke("sort", roll, "--model", fake_model).exit_code == 0
+    (roll / "cats" / "Luna").mkdir()
+    for i in range(6):
+        os.rename(roll / "cats" / f"luna{i}.png", roll / "cats" / "Luna" / f"luna{i}.png")
+
+    result = invoke("learn", roll, "--model", fake_model)
+
+    assert result.exit_code == 0 and result.stderr == "", result.output
+    lines = result.stdout.splitlines()
+    assert any(line.startswith("cats/Luna: 6 photos; not learnt: ") for line in lines), result.stdout
+    assert not any(line.startswith("Saved") for line in lines), result.stdout
+    assert lines[-1] == (f"Nothing learnt, so nothing was saved: sort, watch and evaluate go on with model {fake_model} "
+                         "alone.")
+    assert not personal.personal_dir().exists()
+
+
+def test_a_named_pet_alone_learning_nothing_leaves_a_personal_model_of_another_model_as_it_was(
+    tmp_path: Path, fake_model, monkeypatch
+) -> None:
+    """The same learn, with a personal model learnt on another model there: it was written over by
+    one that learnt nothing (its examples dropped). Now both files are left as they were."""
+    assert invoke("learn", sorted_and_corrected(tmp_path / "first", fake_model), "--model", fake_model).exit_code == 0
+    before = {p.name: p.read_bytes() for p in (personal.model_file(), personal.examples_file())}
+    other = FeatureFake()
+    other.fingerprint = "another-model"
+    monkeypatch.setattr(lite, "load_classifier", lambda path: other)
+    fake_model.with_suffix(".reference.npz").unlink()
+    roll = tmp_path / "roll"
+    for i in range(6):
+        luna(roll / "cats" / "Luna" / f"luna{i}.png", 50 + i)
+
+    result = invoke("learn", roll, "--model", fake_model)
+
+    assert result.exit_code == 0 and result.stderr == "", result.output
+    assert result.stdout.splitlines()[-1] == "Nothing learnt, so nothing was saved: your personal model is unchanged."
+    assert "Dropped" not in result.stdout
+    assert {p.name: p.read_bytes() for p in (personal.model_file(), personal.examples_file())} == before
+
+
 def test_corrections_that_would_misplace_reference_pets_are_kept_not_learnt_and_a_named_pet_is_learnt(
         tmp_path: Path, fake_model) -> None:
     """Every head that learns the corrections puts too many reference pets in the wrong place: the

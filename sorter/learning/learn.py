@@ -37,7 +37,7 @@ from sorter.config import OTHER
 from sorter.errors import ModelError, SorterError
 from sorter.learning.as_sorted import decided, held_out
 from sorter.learning.copies import as_one
-from sorter.learning.examples import Progress
+from sorter.learning.examples import Progress, here
 from sorter.learning.folder_names import shown
 from sorter.learning.pets import PetReport, fit_pets, homes, removed_homes, staying
 from sorter.learning.same_fit import Fit, KindReport, ReferenceReport, fit_key, reused
@@ -77,7 +77,7 @@ class LearnResult:
     found: int  # photos the user placed in this folder
     new: int  # of which not learnt before (or placed elsewhere since)
     examples: int  # photos the user placed that the personal model learns from, every folder together
-    kept: int  # photos sorter filed that the user kept so: held to sorter's decision (anchors)
+    kept: int  # photos sorter filed that the user kept so: held to sorter's decision (anchors), every folder together
     #: Of `examples`, those whose cat, dog or neither the user gave against sorter's (`corrected`):
     #: not a photo sorter filed as a cat that the user put into cats/Fred/, which names a pet only.
     corrections: int
@@ -120,6 +120,7 @@ class LearnResult:
     #: A pet learnt in another folder with the same photos as one here (a copy, renamed): "cats/Luna" -> "cats/Lulu".
     renamed: dict[str, str] = field(default_factory=dict)
     seconds: float = 0.0
+    kept_here: int = 0  # of `kept`, this folder's own (`examples.here`): not a copy's, learnt elsewhere
 
 
 def learn(
@@ -180,8 +181,8 @@ def _learn(root: Path, model: Path | None, model_path: Path, base, bundled: Head
     anchor, check = reference.halves() if reference is not None else (None, None)
     kept = examples.kept()
     result = {"folder": root, "found": int(sum(not f.kept for f in found)), "new": new,
-              "examples": int((~kept).sum()), "kept": int(kept.sum()), "corrections": int(corrected(examples).sum()),
-              "dropped": dropped, "renamed_photos": gathered.renamed,
+              "examples": int((~kept).sum()), "kept": int(kept.sum()), "kept_here": int((kept & here(examples, root)).sum()),
+              "corrections": int(corrected(examples).sum()), "dropped": dropped, "renamed_photos": gathered.renamed,
               "videos": videos, "forgot": forgot, "journaled": journal_path(root).is_file(),
               "unreadable": [f"{path}: {why}" for path, why in unreadable.items()],
               "unread": sum(not f.kept and f.path in unreadable for f in found), "passed_over": passed_over(root),
@@ -199,6 +200,14 @@ def _learn(root: Path, model: Path | None, model_path: Path, base, bundled: Head
     key = fit_key(base, bundled, names, examples, reference, margin, found)
     changed, damaged = personal.changed_since_learnt()  # never reused (`reused` reads it as damaged): said, and fitted again
     fit = reused(key) or _fit(base, bundled, names, examples, anchor, check, found, margin, progress)
+    # Nothing learnt (a named pet alone: no reference set, too few photos), and no personal model of this model
+    # to update (none, or one on another model: its examples dropped): "Saved" was said of one deciding as this
+    # model alone, written over one learnt on another. Nothing is written, nothing dropped or forgotten.
+    if not (any(fit.pull) or fit.pet_heads or result["corrections"] or changed or damaged
+            or (personal.model_file().exists() and not dropped)):
+        return LearnResult(**result | {"dropped": 0, "forgot": 0}, kinds=fit.kinds, pets=fit.pets, pull=fit.pull,
+                           reference=fit.reference, model_path=None, description=personal.base_name(model),
+                           unchanged=personal.model_file().exists(), seconds=time.monotonic() - started)
     learnt_from = result["corrections"] if any(fit.pull) else 0  # else its head is the bundled one
     now = homes(learnt, fit.pet_heads, renamed)
     gone, removed = removed_homes(root, now)

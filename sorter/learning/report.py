@@ -19,7 +19,8 @@ def report_lines(result: LearnResult) -> list[str]:
     if result.examples > result.found:
         tail = f"; with the folders learnt before, {result.examples} placed and {result.kept} kept as sorted"
     else:
-        tail = f"; {result.kept} kept as sorted, held as they are" if result.kept else ""
+        # This folder's own: a copy of it learnt elsewhere adds the photos kept as sorted there.
+        tail = f"; {result.kept_here} kept as sorted, held as they are" if result.kept_here else ""
     # Unread ones said here too: else the table counts fewer than were found, with no word why.
     unread = f", {result.unread} could not be read" if result.unread else ""
     # A pet's folder renamed (`mv cats/Luna cats/Lulu`): her photos, the same, under a new name; not new ones.
@@ -87,7 +88,10 @@ def report_lines(result: LearnResult) -> list[str]:
                      + (f"; {r.into_named} into a named pet's folder" if result.pets else ""))
     else:
         lines.append("This model has no reference set (MODEL.reference.npz): its pets could not be checked.")
-    if result.model_path is not None:
+    if result.model_path is None:  # nothing learnt, and no personal model of this model to bring up to date
+        lines.append("Nothing learnt, so nothing was saved: " + ("your personal model is unchanged." if result.unchanged
+                     else f"sort, watch and evaluate go on with {result.description} alone."))
+    else:
         uses = result.description
         if result.corrections and not any(result.pull or ()):
             # Of the cat/dog/neither corrections only: a named pet is learnt all the same (her line above).

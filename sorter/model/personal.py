@@ -26,10 +26,13 @@ it (the digest removed with the heads edited) is changed since learnt, not taken
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
+from numpy.lib.npyio import NpzFile
 
 from sorter.config import CLASS_FOLDERS, OTHER, names_a_pet
 from sorter.errors import SorterError
@@ -100,10 +103,6 @@ class DamagedModel(SorterError):
                              "with `sorter learn --forget`, then learn each folder again")
         else:
             super().__init__(f"{path}: damaged personal model ({why}); delete it with `sorter learn --forget`")
-
-
-def damaged(path: Path, why: str) -> DamagedModel:
-    return DamagedModel(path, why)
 
 
 def _why(exc: Exception) -> str:
@@ -212,12 +211,10 @@ def homes_recorded() -> tuple[Home, ...]:
     """The named pets' folders the personal model records, its heads not read: for `learn`, which
     replaces them (`learning.pets.removed_homes`). None where there is no model, or it cannot be
     read: that learn writes it anew."""
-    import zipfile
-
     try:
-        with np.load(model_file(), allow_pickle=False) as data:
-            return from_arrays(data)
-    except (OSError, ValueError, KeyError, zipfile.BadZipFile):
+        with opened(model_file()) as data:
+            return from_arrays(data) if data is not None else ()
+    except SorterError:
         return ()
 
 
@@ -225,76 +222,97 @@ def read_fit() -> tuple[str, str] | None:
     """The key and report the personal model was written with (`write_model`'s `fit`); None where
     it has none (written before they were, or by no learn), has no digest of the heads the key
     gave (written before it was: `read_model` could not tell them changed), or cannot be read."""
-    import zipfile
-
     try:
-        with np.load(model_file(), allow_pickle=False) as data:
-            return (str(data["fit_key"]), str(data["fit_report"])) if "fit_key" in data and DIGEST in data else None
-    except (OSError, ValueError, KeyError, zipfile.BadZipFile):
+        with opened(model_file()) as data:
+            fitted = data is not None and "fit_key" in data and DIGEST in data
+            return (str(data["fit_key"]), str(data["fit_report"])) if fitted else None
+    except SorterError:
         return None
+
+
+@contextmanager
+def opened(path: Path) -> Iterator[NpzFile | None]:
+    """The arrays of a file learn wrote, None where there is none: the one place a file that does not read is
+    told apart, its folder unreadable (`unreadable`) from whatever else numpy or the reading raises (`damaged`):
+    empty, EOFError (it escaped `read_fit`: learn "Aborted."); random bytes, ValueError; truncated, BadZipFile."""
+    try:
+        loaded = np.load(path, allow_pickle=False)
+    except (FileNotFoundError, NotADirectoryError):  # none, or $XDG_DATA_HOME names a file: none can be there
+        loaded = None
+    except OSError as exc:
+        raise unreadable(path, exc) from exc
+    except Exception as exc:
+        raise DamagedModel(path, _why(exc)) from exc
+    if not isinstance(loaded, NpzFile):
+        if loaded is not None:
+            raise DamagedModel(path, "not a file `sorter learn` wrote")
+        yield None
+        return
+    try:
+        with loaded:
+            yield loaded
+    except SorterError:
+        raise
+    except OSError as exc:
+        raise unreadable(path, exc) from exc
+    except Exception as exc:
+        raise DamagedModel(path, _why(exc)) from exc
 
 
 def read_model(path: Path | None = None) -> PersonalModel | None:
     """The personal model, or None when there is none. A file that is not one is an error
     naming the file and `sorter learn --forget`, never a traceback."""
     path = path or model_file()
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            written_as = str(data["format"])
-            if written_as not in (FORMAT, FIRST_FORMAT):
-                raise damaged(path, f"format {written_as[:40]!r}")
-            # Before anything is taken from it; a first-format file written before the digest has
-            # none (read as it was); one of this format without it had it removed (its heads edited).
-            if (DIGEST in data or written_as == FORMAT) and (
-                    DIGEST not in data or str(data[DIGEST]) != heads_digest(data)):
-                raise changed(path)
-            names = tuple(str(n) for n in data["class_names"])
-            head = Head(data["kernel"].astype(np.float64), data["bias"].astype(np.float64), float(data["temperature"]))
-            pets = []
-            for species in (str(s) for s in data["pet_species"]):
-                prefix = f"pets_{species}_"
-                pet_head = Head(data[prefix + "kernel"].astype(np.float64), data[prefix + "bias"].astype(np.float64))
-                pet_names = tuple(str(n) for n in data[prefix + "names"])
-                # The classes before the named pets: other cats (and, since, anything but a cat).
-                others = pet_head.kernel.shape[-1] - len(pet_names)
-                # The example photos and cohort, since a pet's likeness counts (none before).
-                likeness_of = () if prefix + "examples" not in data else (
-                    data[prefix + "examples"].astype(np.float32), data[prefix + "owners"].astype(np.int64),
-                    data[prefix + "cohort"].astype(np.float32))
-                # The crop margin of its features, since it moved (before: FIRST_MARGIN).
-                margin = float(data[prefix + "margin"]) if prefix + "margin" in data else FIRST_MARGIN
-                # How strangers score for each pet, since a score is measured against them (none before).
-                strangers = data[prefix + "strangers"].astype(np.float64) if prefix + "strangers" in data else None
-                pets.append(PetHead(species, pet_names, pet_head, float(data[prefix + "threshold"]), others,
-                                    *likeness_of, margin=margin, strangers=strangers))
-            model = PersonalModel(str(data["base"]), names, head, int(data["photos"]), tuple(pets), from_arrays(data))
-    except (FileNotFoundError, NotADirectoryError):  # none, or $XDG_DATA_HOME names a file: none can be there
-        return None
-    except SorterError:
-        raise
-    except OSError as exc:
-        raise unreadable(path, exc) from exc
-    except Exception as exc:  # a truncated or foreign file: zipfile, numpy and KeyError all say so differently
-        raise damaged(path, _why(exc)) from exc
+    with opened(path) as data:
+        if data is None:
+            return None
+        written_as = str(data["format"])
+        if written_as not in (FORMAT, FIRST_FORMAT):
+            raise DamagedModel(path, f"format {written_as[:40]!r}")
+        # Before anything is taken from it; a first-format file written before the digest has
+        # none (read as it was); one of this format without it had it removed (its heads edited).
+        if (DIGEST in data or written_as == FORMAT) and (
+                DIGEST not in data or str(data[DIGEST]) != heads_digest(data)):
+            raise changed(path)
+        names = tuple(str(n) for n in data["class_names"])
+        head = Head(data["kernel"].astype(np.float64), data["bias"].astype(np.float64), float(data["temperature"]))
+        pets = []
+        for species in (str(s) for s in data["pet_species"]):
+            prefix = f"pets_{species}_"
+            pet_head = Head(data[prefix + "kernel"].astype(np.float64), data[prefix + "bias"].astype(np.float64))
+            pet_names = tuple(str(n) for n in data[prefix + "names"])
+            # The classes before the named pets: other cats (and, since, anything but a cat).
+            others = pet_head.kernel.shape[-1] - len(pet_names)
+            # The example photos and cohort, since a pet's likeness counts (none before).
+            likeness_of = () if prefix + "examples" not in data else (
+                data[prefix + "examples"].astype(np.float32), data[prefix + "owners"].astype(np.int64),
+                data[prefix + "cohort"].astype(np.float32))
+            # The crop margin of its features, since it moved (before: FIRST_MARGIN).
+            margin = float(data[prefix + "margin"]) if prefix + "margin" in data else FIRST_MARGIN
+            # How strangers score for each pet, since a score is measured against them (none before).
+            strangers = data[prefix + "strangers"].astype(np.float64) if prefix + "strangers" in data else None
+            pets.append(PetHead(species, pet_names, pet_head, float(data[prefix + "threshold"]), others,
+                                *likeness_of, margin=margin, strangers=strangers))
+        model = PersonalModel(str(data["base"]), names, head, int(data["photos"]), tuple(pets), from_arrays(data))
     if head.kernel.ndim != 2 or head.kernel.shape[1] != len(names) or head.bias.shape != (len(names),):
-        raise damaged(path, f"kernel {list(head.kernel.shape)} for classes {list(names)}")
+        raise DamagedModel(path, f"kernel {list(head.kernel.shape)} for classes {list(names)}")
     if not np.isfinite(head.kernel).all() or not head.temperature > 0:
-        raise damaged(path, "not finite")
+        raise DamagedModel(path, "not finite")
     for pets in model.pets:
         if pets.head.kernel.shape[0] != head.kernel.shape[0] or pets.others not in (1, 2) or (
             pets.head.bias.shape != (pets.others + len(pets.names),)
         ):
-            raise damaged(path, f"the head of the named {pets.species}s has the wrong shape")
+            raise DamagedModel(path, f"the head of the named {pets.species}s has the wrong shape")
         if pets.examples is not None and (
             pets.examples.ndim != 2 or pets.examples.shape[1] != head.kernel.shape[0] or pets.owners.shape
             != (len(pets.examples),) or not np.isin(np.arange(len(pets.names)), pets.owners).all()
             or pets.owners.min() < 0 or pets.owners.max() >= len(pets.names)
             or pets.cohort is None or pets.cohort.ndim != 2 or pets.cohort.shape[1] != head.kernel.shape[0]
         ):
-            raise damaged(path, f"the example photos of the named {pets.species}s do not fit their head")
+            raise DamagedModel(path, f"the example photos of the named {pets.species}s do not fit their head")
         strangers = pets.strangers
         if strangers is not None and (strangers.shape != (2, len(pets.names)) or not np.isfinite(strangers).all()):
-            raise damaged(path, f"the named {pets.species}s' scores of strangers do not fit their head")
+            raise DamagedModel(path, f"the named {pets.species}s' scores of strangers do not fit their head")
     return model
 
 
@@ -392,30 +410,25 @@ UNKNOWN_MTIME = -1
 
 def read_examples(path: Path | None = None) -> Examples | None:
     path = path or examples_file()
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            examples = Examples(str(data["base"]), data["identities"].astype(np.int64), data["features"].astype(np.float32),
-                                *(data[k].astype(str) for k in ("labels", "pets", "was", "paths")),
-                                # Examples from before the second look: a pet named by its photo's features.
-                                data["pet_features"].astype(np.float32) if "pet_features" in data else None,
-                                float(data["pet_margin"]) if "pet_margin" in data else FIRST_MARGIN,
-                                # Examples from before the folder's journal was recorded with each: unknown.
-                                data["began"].astype(str) if "began" in data else None,
-                                # Examples from before modification times were: each photo read again once.
-                                data["mtimes"].astype(np.int64) if "mtimes" in data else None)
-    except (FileNotFoundError, NotADirectoryError):
-        return None
-    except OSError as exc:
-        raise unreadable(path, exc) from exc
-    except Exception as exc:
-        raise damaged(path, _why(exc)) from exc
+    with opened(path) as data:
+        if data is None:
+            return None
+        examples = Examples(str(data["base"]), data["identities"].astype(np.int64), data["features"].astype(np.float32),
+                            *(data[k].astype(str) for k in ("labels", "pets", "was", "paths")),
+                            # Examples from before the second look: a pet named by its photo's features.
+                            data["pet_features"].astype(np.float32) if "pet_features" in data else None,
+                            float(data["pet_margin"]) if "pet_margin" in data else FIRST_MARGIN,
+                            # Examples from before the folder's journal was recorded with each: unknown.
+                            data["began"].astype(str) if "began" in data else None,
+                            # Examples from before modification times were: each photo read again once.
+                            data["mtimes"].astype(np.int64) if "mtimes" in data else None)
     n = len(examples.labels)
     if examples.identities.shape != (n, 3) or len(examples.features) != n or examples.pet_features.shape != (
         examples.features.shape
     ) or not (
         len(examples.pets) == len(examples.was) == len(examples.paths) == len(examples.began) == len(examples.mtimes) == n
     ):
-        raise damaged(path, "its columns differ in length")
+        raise DamagedModel(path, "its columns differ in length")
     return examples
 
 
