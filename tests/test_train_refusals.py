@@ -17,6 +17,8 @@ from typer.testing import CliRunner
 
 import sorter.config
 from sorter.cli import app
+from sorter.media.images import begins_as_image
+from sorter.training.datasets import ALL_CLASSES, Split, split
 
 runner = CliRunner()
 
@@ -96,6 +98,75 @@ def test_a_class_whose_drawn_photos_all_fail_to_decode_says_how_many_of_its_phot
     assert result.exit_code == 2, result.output
     assert result.stderr == (f"Error: no readable images in {data / 'Cat'} (the 2 files tried, of its 3, could not "
                              "be read): there must be photos of cats and of dogs\n")
+
+
+def pets_and_notes(root: Path, cats: int, cat_notes: int, dogs: int) -> Path:
+    """A PetImages folder: `cats` photos and `cat_notes` text files named .jpg in Cat/, `dogs` photos in Dog/."""
+    rng = np.random.default_rng(0)
+    for i in range(cats):
+        toy_photo(root / "Cat" / f"c{i}.jpg", "cat", rng)
+    for i in range(cat_notes):
+        (root / "Cat" / f"note{i}.jpg").write_text("not a photo\n")
+    for i in range(dogs):
+        toy_photo(root / "Dog" / f"d{i}.jpg", "dog", rng)
+    return root
+
+
+def drawn(parts: Split, label: str) -> list[Path]:
+    index = ALL_CLASSES.index(label)
+    return [path for path, of in parts.train + parts.validation if of == index]
+
+
+def test_non_pets_drawn_by_limit_are_replaced_as_pets_are_when_they_are_no_photos(tmp_path: Path) -> None:
+    """`--limit 3` drew 3 non-pets blind from a folder half of text files named .jpg: some seeds
+    trained on fewer non-pets than asked (the others broken files), one with all 3 text was
+    refused ("no readable images in ... non-pets that cannot be read teach and measure
+    nothing"). A draw that is no photo is replaced by the next non-pet, as a pet's is. (The
+    split is train's and evaluate's; the from-scratch network trains no non-pets.)"""
+    data = pets_and_notes(tmp_path / "data", cats=4, cat_notes=0, dogs=4)
+    objects = tmp_path / "objects"
+    rng = np.random.default_rng(1)
+    for i in range(4):
+        toy_photo(objects / "cups" / f"cup{i}.jpg", "other", rng)
+        (objects / "cups" / f"note{i}.jpg").write_text("not a photo\n")
+
+    for seed in range(8):
+        others = drawn(split(data, 0.0, seed, 3, other_dirs=(objects,)), "other")
+        assert len(others) == 3 and all(begins_as_image(path) for path in others), (seed, others)
+
+
+
+def test_pets_are_balanced_on_the_photos_each_class_has_not_on_its_files(tmp_path: Path) -> None:
+    """Cat/ held 2 photos and 2 text files named .jpg, Dog/ 4 photos: the cats were taken whole
+    unread and the dogs cut to their 4, so a model was trained on 2 cats and 4 dogs. The
+    balance now counts files that begin as photos, on both sides: 2 and 2."""
+    data = pets_and_notes(tmp_path / "data", cats=2, cat_notes=2, dogs=4)
+
+    for seed in range(4):
+        parts = split(data, 0.0, seed)
+        cats, dogs = drawn(parts, "cat"), drawn(parts, "dog")
+        assert len(cats) == len(dogs) == 2 and all(map(begins_as_image, cats + dogs)), (seed, cats, dogs)
+
+    result = runner.invoke(app, small_run(data, tmp_path / "m.keras", "--seed", "7"))
+    assert result.exit_code == 0, result.output
+    training = json.loads((tmp_path / "m.json").read_text())["training"]
+    assert training["images_per_class_found"] == {"cat": 4, "dog": 4} and training["broken_files"] == []
+
+
+def test_a_balance_too_small_to_train_on_says_it_counts_the_photos_that_begin_as_images(tmp_path: Path) -> None:
+    """With one cat photo beside two text files, --validation-split 0.6 would hold out the one
+    cat: refused before training, saying that the balance counts the files that begin as images
+    (neither folder has 1 file)."""
+    data = pets_and_notes(tmp_path / "data", cats=1, cat_notes=2, dogs=3)
+
+    result = runner.invoke(app, small_run(data, tmp_path / "m.keras", "--validation-split", "0.6"))
+
+    assert result.exit_code == 2, result.output
+    assert result.stderr == (
+        f"Error: {data / 'Cat'} and {data / 'Dog'} each have 1 photo that begins as an image (the balance counts those): "
+        "with --validation-split 0.6 every one would be a validation photo, and no cat or dog would be left to train "
+        "on; give each at least 2 photos, or a smaller --validation-split\n")
+    assert not (tmp_path / "m.keras").exists()
 
 
 def starred(output: str) -> list[bool]:

@@ -35,6 +35,8 @@ class Split:
     other_kinds: dict[str, dict[str, list[str]]] = field(default_factory=dict)
     #: The kind of each non-pet photo ("people", "airplanes", ...), for per-kind numbers.
     kind_of: dict[Path, str] = field(default_factory=dict)
+    #: Photos drawn of each pet class: the fewest that begin as photos in either (`_balanced`).
+    per_class: int = 0
 
 
 def missing_folder(folder: Path, option: str, what: str) -> str:
@@ -249,11 +251,17 @@ def refuse_untrained(the_split: Split, data_dir: Path, other_dirs: tuple[Path, .
         return counted(n, "photo")
 
     if not {0, 1} <= trained:  # balanced: both pet classes are cut at once, to the smaller's count
-        per_class = min(the_split.counts[label] for label in CLASS_NAMES)
-        if limit is not None and limit < per_class:
+        per_class = the_split.per_class
+        if limit is not None and limit == per_class < min(the_split.counts[label] for label in CLASS_NAMES):
             raise UsageError(f"--limit {limit} with {option} holds out every photo for validation: no cat or dog "
                              f"would be left to train on; give --limit {need} or more, or a smaller --validation-split")
         smaller = " and ".join(str(folders[label]) for label in CLASS_NAMES if the_split.counts[label] == per_class)
+        if not smaller:  # fewer of a class's files begin as photos than it has
+            both = " and ".join(str(folders[label]) for label in CLASS_NAMES)
+            raise UsageError(f"{both} each have {photos(per_class)} that "
+                             f"{'begins as an image' if per_class == 1 else 'begin as images'} (the balance counts those): "
+                             f"with {option} every one would be a validation photo, and no cat or dog would be left "
+                             f"to train on; give each at least {photos(need)}, or a smaller --validation-split")
         raise UsageError(f"{smaller} {'has' if ' and ' not in smaller else 'each have'} {photos(per_class)}: with "
                          f"{option} every one would be a validation photo, and no cat or dog would be left to train "
                          f"on; give {'it' if ' and ' not in smaller else 'each'} at least {photos(need)}, or a smaller "
@@ -329,7 +337,12 @@ def _split_kinds(paths: list[Path], root: Path, validation_split: float, seed: i
     few (fewer than MIN_KINDS_TO_HOLD_OUT), the same share of each kind is held out."""
     rng = random.Random(f"{seed}-other")
     if limit is not None and len(paths) > limit:
-        paths = sorted(rng.sample(paths, limit), key=lambda p: str(p))
+        sampled = rng.sample(paths, limit)
+        # Replacements come after the sample, in an order of their own: where every sampled file
+        # is a photo, the draw, and `rng` for the hold-out below, are what they always were.
+        rest = sorted(set(paths) - set(sampled), key=str)
+        random.Random(f"{seed}-other-rest").shuffle(rest)
+        paths = sorted(_drawn(sampled + rest, limit), key=str)
     kinds: dict[str, list[Path]] = {}
     for path in paths:
         kinds.setdefault(kind_of(path, root), []).append(path)
@@ -364,25 +377,51 @@ def _split_kinds(paths: list[Path], root: Path, validation_split: float, seed: i
     )
 
 
-def _drawn(shuffled: list[Path], n: int) -> list[Path]:
-    """The first `n` photos of a class in its shuffled order, a draw that would not begin as a
-    photo (`begins_as_image`: a text file named .jpg) replaced by the next one, until `n` are
-    drawn or the class runs out (then its others fill the count, and fail where they are
-    decoded). Drawn blind, 2 good dogs of 8 were never tried while 2 text files were, and the
-    run was refused: no readable dog. A class all of whose photos are drawn reads none here; a
-    larger one, the first 16 bytes of those it draws. The same files always
-    give the same draw (`evaluate --split validation`, `--resume`)."""
-    if len(shuffled) <= n:
-        return shuffled
+def _photos_first(shuffled: list[Path], n: int) -> tuple[list[Path], list[Path]]:
+    """Up to `n` files of `shuffled` that begin as photos (`begins_as_image`: 16 bytes read, no
+    decode), in its order, and those passed over before them (a text file named .jpg): the one
+    rule by which pets and non-pets are drawn (`_drawn`) and pets balanced (`_balanced`). Reads
+    no further than the `n`-th photo."""
     from sorter.media.images import begins_as_image
 
-    drawn: list[Path] = []
+    photos: list[Path] = []
     passed: list[Path] = []
     for path in shuffled:
-        if len(drawn) == n:
+        if len(photos) == n:
             break
-        (drawn if begins_as_image(path) else passed).append(path)
-    return drawn + passed[:n - len(drawn)]
+        (photos if begins_as_image(path) else passed).append(path)
+    return photos, passed
+
+
+def _drawn(shuffled: list[Path], n: int) -> list[Path]:
+    """The first `n` photos in a class's shuffled order, a draw that would not begin as a photo
+    replaced by the next one, until `n` are drawn or the class runs out (then the files passed
+    over fill the count, and fail where they are decoded, so that a class with no photo at all is
+    refused by name: `refuse_unread`). Drawn blind, 2 good dogs of 8 were never tried while 2
+    text files were, and the run was refused: no readable dog; 10 non-pets drawn by --limit from
+    a folder half text gave 5. The same files always give the same draw (`evaluate --split
+    validation`, `--resume`)."""
+    photos, passed = _photos_first(shuffled, n)
+    return photos + passed[:n - len(photos)]
+
+
+def _balanced(shuffled: dict[str, list[Path]], limit: int | None) -> int:
+    """How many photos of each pet class are drawn: the fewest that begin as photos in any class
+    (up to `limit`), so that both classes end with as many photos each, where the smaller was
+    taken whole unread and its text files left it short of the larger, cut to its count before
+    anything was read. The smaller class is read whole (16 bytes a file), the larger only up to
+    that count. A class with no photo at all leaves the count as the files found: it is drawn
+    blind, and refused where decoded (`refuse_unread`), naming it."""
+    found = min(len(paths) for paths in shuffled.values())  # at least 1 (`_list_pets`)
+    if limit is not None:
+        found = min(found, limit)
+    per_class = found
+    for paths in sorted(shuffled.values(), key=len):
+        photos, _ = _photos_first(paths, per_class)
+        if not photos:
+            return found
+        per_class = len(photos)
+    return per_class
 
 
 def check_validation_split(validation_split: float) -> None:
@@ -407,16 +446,15 @@ def split(
     folders = class_folders(data_dir, other_dirs)
     files = _list_pets(folders)
     counts = {label: len(paths) for label, paths in files.items()}
-    per_class = min(counts.values())  # at least 1 (`_list_pets`)
-    if limit is not None:
-        per_class = min(per_class, limit)
     rng = random.Random(seed)
+    shuffled = {label: list(files[label]) for label in CLASS_NAMES}
+    for label in CLASS_NAMES:
+        rng.shuffle(shuffled[label])
+    per_class = _balanced(shuffled, limit)
     train: list[tuple[Path, int]] = []
     validation: list[tuple[Path, int]] = []
     for index, label in enumerate(CLASS_NAMES):
-        paths = list(files[label])
-        rng.shuffle(paths)
-        paths = _drawn(paths, per_class)
+        paths = _drawn(shuffled[label], per_class)
         n_val = round(per_class * validation_split)
         cut = per_class - n_val
         train += [(p, index) for p in paths[:cut]]
@@ -433,4 +471,4 @@ def split(
         validation += other_validation
         kind_by_path.update((p, kind_of(p, root)) for p, _ in other_train + other_validation)
     rng.shuffle(train)
-    return Split(train, validation, counts, kinds, kind_by_path)
+    return Split(train, validation, counts, kinds, kind_by_path, per_class)
