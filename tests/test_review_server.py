@@ -562,6 +562,27 @@ def test_a_sorted_photo_touched_since_keeps_its_label_and_confidence(served) -> 
     assert after["confidence"] is not None
 
 
+def test_a_new_photo_given_a_deleted_sorted_photos_inode_is_not_sorted_yet_not_with_its_label(served) -> None:
+    """`rm cats/cat.jpg`, then a new photo of exactly its size saved as cats/cat.jpg, which ext4
+    and tmpfs give the freed inode number: born after sorter filed the photo, it is a new photo,
+    as `sort`, `watch` and `undo` tell it (`identities.born_after`), not the photo touched since.
+    Its card says "not sorted yet", with no label or confidence, as a file copied over it does."""
+    from test_put_back_reused_inode import a_new_photo_of_its_size_given_its_inode
+
+    client, root, tmp, _ = served
+    assert client.cards()["cat.jpg"]["confidence"] is not None
+    a_new_photo_of_its_size_given_its_inode(root / "cats" / "cat.jpg", root / "cats" / "cat.jpg")
+    fresh, stop, thread = start(root)
+    try:
+        for reloaded in (client.cards(), fresh.cards()):
+            new = reloaded["cat.jpg"]
+            assert (new["heading"], new["current"], new["label"], new["confidence"], new["reason"]) == (
+                ("moved", "cats/"), "cat", None, None, "not sorted yet")
+    finally:
+        stop.set()
+        thread.join(10)
+
+
 def test_a_click_stands_beside_another_sorters_finished_moves_of_other_photos_only(served) -> None:
     """What a click may ignore of what another sorter wrote since the page was listed: moves
     of other photos, each finished (a watcher's batch). A word about the clicked photo itself,

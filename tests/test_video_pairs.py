@@ -405,5 +405,5 @@ def test_a_sort_finds_every_video_left_in_place_in_its_one_pass_over_the_journal
                                                 for record in seen))
 
     left = LeftInPlace()
-    put_back(tmp_path, scan(tmp_path), seen=left.take, seen_if=left.might_be)
+    put_back(tmp_path, scan(tmp_path), reader=left)
     assert left.videos(tmp_path) == {tmp_path / name: (1, n, 2, 3) for n, name in enumerate(names)}

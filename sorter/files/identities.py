@@ -146,7 +146,9 @@ class Identities:
         return record[2:] if record[0] not in self.devices else None
 
     def is_back(self, record: tuple[int, ...], st: os.stat_result) -> bool:
-        """The file `st` is the photo put back that `record` (`SameFile`) was taken of (`back_key`)."""
+        """The file `st` is the photo that `record` (`SameFile`) was taken of, touched since or not
+    (`back_key`): one put back where sorter found it, or one still where sorter filed it (the
+    review page's card keeps its label)."""
         now = same_file(st)
         return now[:3] == tuple(record[:3]) if self.last(record) else now[2:] == tuple(record[2:])
 
@@ -166,6 +168,20 @@ def born_after(path: Path | str, when: float | None) -> bool:
         return False
     born = birth(path)
     return born is not None and born > when * 1e9
+
+
+def born_before(path: Path | str, when: float | None) -> bool:
+    """The file at `path` is known to have been created no later than `when` (a journaled move's
+    time, seconds): `born_after`'s other side where a file is to be found, not kept, by its inode
+    (`whereabouts`: a photo touched since, found away from where it was). False where either time
+    is not known: not found so, rather than a new file given a deleted photo's inode number taken
+    for it."""
+    from sorter.files.made_folders import birth
+
+    if when is None:
+        return False
+    born = birth(path)
+    return born is not None and born <= when * 1e9
 
 
 def elsewhere(record: tuple[int, ...]) -> tuple[int, ...]:

@@ -318,17 +318,18 @@ def sorted_moves(root: Path, state: JournalState) -> Iterator[Move]:
 
 def moves_and_seen(root: Path, state: JournalState, with_seen: bool | Callable[[], bool] = True,
                    also: tuple[str, ...] = (), seen_if: Callable[[bytes], bool] | None = None) -> Iterator[Move | Seen]:
-    """`sorted_moves` and `seen_of` in one pass, in journal order: what the review server
-    lists a folder from, so it reads a large journal once. `with_seen`: a callable says,
+    """`sorted_moves` and `seen_of` in one pass, in journal order, so a large journal is read
+    once: what the review server lists a folder from, and the put-back pass of `sort` and
+    `watch` (`put_backs.put_back`, `Latecomers.load`). `with_seen`: a callable says,
     before each record, whether the "seen" records are wanted now (the rest are not parsed);
     `also`: with them, the records of these ops written as one (`seen_of`'s `ops`).
     `seen_if`: a "seen" record not wanted now comes still where this says so of its line's
-    bytes (a video's: `sorting.alone.LeftInPlace.might_be`)."""
+    bytes (a video's: `sorting.alone.LeftInPlace.wants`)."""
     both = (op_prefix("move"), *map(op_prefix, ("seen", *also)))
     moves, seen_ops, seen_line = (op_prefix("move"),), ("seen", *also), op_prefix("seen")
     wants = with_seen if callable(with_seen) else (lambda: with_seen)
     wanted_line = None if seen_if is None else (lambda raw: raw.startswith(seen_line) and seen_if(raw))
-    for _, _, rec in records(journal_path(root), ops=lambda: both if wants() else moves, also=wanted_line):
+    for _, _, rec in records(journal_path(root), ops=lambda: both if wants() else moves, parse_if=wanted_line):
         op = rec.get("op")
         if op in seen_ops:
             seen = _seen(rec)

@@ -33,22 +33,22 @@ def op_prefix(op: str) -> bytes:
 
 
 def records(path: Path, start: int = 0, end: int | None = None, ops: Ops = None,
-            also: Callable[[bytes], bool] | None = None) -> Iterator[tuple[int, int, dict]]:
+            parse_if: Callable[[bytes], bool] | None = None) -> Iterator[tuple[int, int, dict]]:
     """`records_in` the journal at `path` (none where there is none)."""
     try:
         f = open(open_own(path), "rb")
     except FileNotFoundError:
         return
     with f:
-        yield from records_in(f, start, end, ops, also)
+        yield from records_in(f, start, end, ops, parse_if)
 
 
 def records_in(f: BinaryIO, start: int = 0, end: int | None = None, ops: Ops = None,
-               also: Callable[[bytes], bool] | None = None) -> Iterator[tuple[int, int, dict]]:
+               parse_if: Callable[[bytes], bool] | None = None) -> Iterator[tuple[int, int, dict]]:
     """(offset, next offset, record) for each whole record of the open journal `f` from byte
     `start` to `end`; `ops`: only records of these ops are parsed (others may still come:
     filter by op), or a callable asked before each line for the `op_prefix`es wanted now;
-    `also`: a line of another op is parsed still where this says so of its bytes."""
+    `parse_if`: a line of another op is parsed still where this says so of its bytes."""
     fixed = None if ops is None or callable(ops) else tuple(map(op_prefix, ops))
     wanted = ops if callable(ops) else (lambda: fixed)
     f.seek(start)
@@ -60,7 +60,7 @@ def records_in(f: BinaryIO, start: int = 0, end: int | None = None, ops: Ops = N
         if not raw.endswith(b"\n"):
             break  # torn last line from a crash mid-append: the intent never happened
         if ((now := wanted()) is not None and raw.startswith(_OP) and not raw.startswith(now)
-                and (also is None or not also(raw))):
+                and (parse_if is None or not parse_if(raw))):
             offset = after
             continue
         try:

@@ -119,8 +119,9 @@ _statx = None
 
 
 def birth(path: Path | str) -> int | None:
-    """The folder's birth time in nanoseconds (a file's too: `whereabouts`), where the C library
-    has `statx` (glibc 2.28) and the filesystem keeps one; else None."""
+    """The folder's birth time in nanoseconds (a file's too: `identities.born_after` and
+    `born_before`, which sort, watch, undo and the review page ask), where the C library has
+    `statx` (glibc 2.28) and the filesystem keeps one; else None."""
     global _statx
     if _statx is None:
         try:

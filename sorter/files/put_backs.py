@@ -9,24 +9,34 @@ from __future__ import annotations
 import itertools
 import os
 import stat
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from sorter.files.identities import Identities, SameFile, born_after, is_a_file, lstat_of, same_file, same_file_of
 
 if TYPE_CHECKING:
     from sorter.files.journal import Seen
 
+class SeenReader(Protocol):
+    """A reader of the "seen" records that rides on `put_back`'s pass over the journal (a sort's
+    `sorting.alone.LeftInPlace`), so a sort reads the journal once: `take` is fed the "seen"
+    records the pass parses, and those whose line it `wants` (others are not parsed)."""
+
+    def wants(self, line: bytes) -> bool: ...
+
+    def take(self, seen: Seen) -> None: ...
+
+
 #: Seconds after a review's move within which the photo it put back has its inode changed (the
 #: rename sets its ctime): a file at that path changed later is a new photo, or one edited since.
 PUT_BACK_SETTLE = 60.0
 
 
-#: Files sorter moved most recently (photos and their companions) whose identity `put_back`
-#: keeps, to know one put back under another name (as many as a watcher remembers photos,
-#: `latecomers.LIMIT`): about 140 bytes each.
+#: Files sorter moved most recently (photos and their companions, one budget for both) whose
+#: identity `put_back` keeps, to know one put back under another name: as many files as a
+#: watcher remembers photos (`latecomers.LIMIT`), so fewer photos where they have companions (a
+#: Live Photo and its .MOV take two); about 140 bytes each.
 RECENT = 16_384
 
 
@@ -73,17 +83,15 @@ class PutBacks:
         return None if was is None or (there is not None and there[-len(told):] == told) else was
 
 
-def put_back(root: Path, state, hand: HandPutBacks | None = None, seen: Callable[[Seen], None] | None = None,
-             seen_if: Callable[[bytes], bool] | None = None) -> PutBacks:
+def put_back(root: Path, state, hand: HandPutBacks | None = None, reader: SeenReader | None = None) -> PutBacks:
     """Photos sorter moved that are back where it found them, as they were (`PutBacks`). The
     user's word, which `sort` and `watch` leave where it is: put back by a review ("Neither" on
     the review page) or by hand. A later correction of the photo takes it elsewhere, and so
     forgets it; a new photo of the same name, or the photo edited since, is judged again.
     `state`: the journal, scanned. `hand`: one (`renamed`) fed by the caller's own pass over
     the journal (the review's catalog), else read here, and the "seen" records it reads handed
-    to `seen` too, with those whose line `seen_if` asks for (a sort's `alone.LeftInPlace`: the
-    journal read once)."""
-    hand = hand if hand is not None else _read(root, state, HandPutBacks(root, state=state, renamed=True), seen, seen_if)
+    to `reader` too, with those whose line it wants (`SeenReader`: the journal read once)."""
+    hand = hand if hand is not None else _read(root, state, HandPutBacks(root, state=state, renamed=True), reader)
     review, renamed = by_review(root, state)
     return PutBacks(root, {**hand.found(), **review}, {**hand.renamed(), **renamed}, hand.when())
 
@@ -274,19 +282,19 @@ def by_hand(root: Path, state, places: set[str] | None = None) -> dict[str, str]
     return _read(root, state, HandPutBacks(root, places, state)).found()
 
 
-def _read(root: Path, state, hand: HandPutBacks, seen: Callable[[Seen], None] | None = None,
-          seen_if: Callable[[bytes], bool] | None = None) -> HandPutBacks:
-    """`hand` fed the journal's standing moves, and the "seen" records it waits for; `seen` fed
-    those and the ones `seen_if` asks for (`hand` takes only the records it waits for)."""
+def _read(root: Path, state, hand: HandPutBacks, reader: SeenReader | None = None) -> HandPutBacks:
+    """`hand` fed the journal's standing moves, and the "seen" records it waits for; `reader` fed
+    those and the ones it wants (`hand` takes only the records it waits for)."""
     from sorter.files.journal import Move, moves_and_seen
 
-    for item in moves_and_seen(root, state, with_seen=lambda: hand.waiting, seen_if=seen_if):
+    wants = None if reader is None else reader.wants
+    for item in moves_and_seen(root, state, with_seen=lambda: hand.waiting, seen_if=wants):
         if isinstance(item, Move):
             hand.move(item)
         else:
             hand.seen(item)
-            if seen is not None:
-                seen(item)
+            if reader is not None:
+                reader.take(item)
     return hand
 
 

@@ -65,7 +65,7 @@ from pathlib import Path
 from sorter.config import REVIEW_RUN_PREFIX
 from sorter.files.copied import back_as, copies
 from sorter.files.hashes import Hashes
-from sorter.files.identities import Identities, SameFile, born_after, is_a_file, lstat_of, same_file
+from sorter.files.identities import Identities, SameFile, born_after, born_before, is_a_file, lstat_of, same_file
 from sorter.files.listing import INODE, Listing, is_folder_itself
 
 #: Files named where several may be the photo (`Unsure`): the rest are counted.
@@ -357,13 +357,10 @@ class Whereabouts:
         saved since and given a deleted photo's inode number (ext4 and tmpfs give it at once) is
         not it, nor one whose birth time cannot be read. Looked up in the listing keyed by device
         and inode (`INODE`); a `statx` a file found so."""
-        from sorter.files.made_folders import birth
-
         home = os.path.dirname(move.src)
         names = self.look(move, same, INODE)
         away = {path: ids for path, ids in names.items() if os.path.dirname(path) != home
-                and move.time is not None and (born := birth(self._base + path)) is not None
-                and born <= move.time * 1e9}
+                and born_before(self._base + path, move.time)}
         if away or not back:
             return away, False
         names = {path: ids for path, ids in names.items() if os.path.dirname(path) == home

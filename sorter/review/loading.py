@@ -43,6 +43,9 @@ class Filed:
     #: record tells it after the move where there is one): a file renamed over it since is another.
     run: str | None = None
     same: tuple[int, ...] | None = None
+    #: When that move was made (seconds; None: not known): a file at its place born after it is a
+    #: new one given the photo's inode number (`identities.born_after`), not the photo touched since.
+    time: float | None = None
 
 
 
@@ -141,29 +144,45 @@ def follow(filed: dict[str, Filed], move) -> None:
     if move.run.startswith(REVIEW_RUN_PREFIX):  # the same picture, moved by a person: its pet stays where it was
         filed[move.dst] = Filed(
             before.origin if before else move.src, before and before.label, before and before.confidence, move.label,
-            before and before.box, move.run, move.same,
+            before and before.box, move.run, move.same, move.time,
         )
     else:
         filed[move.dst] = Filed(before.origin if before else move.src, move.label, move.confidence, None,
-                                run=move.run, same=move.same)
+                                run=move.run, same=move.same, time=move.time)
 
 
-def is_the_file(ids, run: str | None, record: tuple[int, ...] | None, st: os.stat_result | None,
-                touched: bool = False) -> bool:
-    """`st` is of the file the journal's `record` (`identities.SameFile` or `Identity`, taken by
-    `run`) tells (`Identities.match`), not another renamed over its name since (a cat photo over a
-    sorted dogs/dog3.jpg): that one is shown as a new photo, not with the photo's label. A record
-    on another device than the file, a photo filed across filesystems by a copy (which keeps its
-    size and time), tells it by its size and time. No record (an older journal): the path tells it."""
+def told_here(ids, run: str | None, record: tuple[int, ...] | None,
+              st: os.stat_result | None) -> tuple[int, ...] | None:
+    """The journal's `record` (`identities.SameFile` or `Identity`, taken by `run`) as it tells the
+    file `st` here (`Identities.of`): a record on another device than the file, a photo filed
+    across filesystems by a copy (which keeps its size and time), tells it by its size and time.
+    None where nothing tells (no record: an older journal; no file): the path tells it."""
     from sorter.files.identities import elsewhere
 
     if record is None or run is None or st is None:
-        return True
+        return None
     record = ids.of(run, tuple(record))
-    record = record if record[0] == st.st_dev else elsewhere(record)
-    # `touched`: a `touch` or a viewer setting the time leaves the file the one on record where
-    # inodes last (`Identities.is_back`), as a photo put back is told.
-    return ids.is_back(record, st) if touched else ids.match(record, st)
+    return record if record[0] == st.st_dev else elsewhere(record)
+
+
+def is_the_file(ids, run: str | None, record: tuple[int, ...] | None, st: os.stat_result | None) -> bool:
+    """`st` is of the file the journal's `record` (`told_here`) tells (`Identities.match`), not
+    another renamed over its name since (a cat photo over a sorted dogs/dog3.jpg): that one is
+    shown as a new photo, not with the photo's label."""
+    record = told_here(ids, run, record, st)
+    return record is None or ids.match(record, st)
+
+
+def still_filed(ids, info: Filed, path: Path, st: os.stat_result | None) -> bool:
+    """The file at `path` (`st`) is the photo sorter filed there (`info`), touched since or not,
+    as `sort`, `watch` and `undo` tell it: its device, inode and size where inodes last
+    (`Identities.is_back`: a `touch` or a viewer setting the time leaves it the photo), and not
+    born after the move (`identities.born_after`: a new photo of its size saved after the photo
+    was deleted, given its freed inode number, is a new photo); else its size and time."""
+    from sorter.files.identities import born_after
+
+    record = told_here(ids, info.run, info.same, st)
+    return record is None or (ids.is_back(record, st) and not (ids.last(record) and born_after(path, info.time)))
 
 
 def load_catalog(root: Path, state, here: PetFolders | None = None) -> Catalog:
@@ -191,7 +210,10 @@ def load_catalog(root: Path, state, here: PetFolders | None = None) -> Catalog:
             hand.seen(item)
             if (info := filed.get(item.path)) is not None and item.run == info.run:  # right after the batch's moves
                 same = item.identity if item.mtime_ns is None else (*item.identity, item.mtime_ns)
-                filed[item.path] = replace(info, box=item.box if item.box is not None else info.box, same=same)
+                # A copy across filesystems (another inode than the move's record) was born in the move.
+                moved = info.same is None or tuple(info.same[:2]) == tuple(item.identity[:2])
+                filed[item.path] = replace(info, box=item.box if item.box is not None else info.box, same=same,
+                                           time=info.time if moved else None)
     catalog = Catalog(root)
     catalog.inodes_last = inodes_last(root)
     ids = Identities(root, state)
@@ -208,7 +230,7 @@ def load_catalog(root: Path, state, here: PetFolders | None = None) -> Catalog:
         folder = rel.split("/", 1)[0] if "/" in rel else ""
         verdict = verdicts.get(rel)
         # A photo sorter filed, touched since, is still the photo it judged: its label stands.
-        replaced = info is not None and not is_the_file(ids, info.run, info.same, st, touched=True)
+        replaced = info is not None and not still_filed(ids, info, root / rel, st)
         if replaced:
             info = None  # another file at the photo's name: a new photo
         if verdict is not None and not is_the_file(ids, verdict.run, verdict.same, st):

@@ -31,6 +31,8 @@ from pathlib import Path
 from sorter.config import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS
 from sorter.files.companions import STEM_EXTENSIONS, beside_a_photo, goes_with_a_photo, regular_file, spellings
 from sorter.files.moves import Judged, judged_as
+from sorter.media.folders import Skipped, is_video_name
+from sorter.sorting.left_before import KEPT
 
 #: The videos a photo takes by its stem: a Live Photo's .MOV, .MP4.
 _PAIRED_VIDEOS = tuple(ext for ext in STEM_EXTENSIONS if ext in VIDEO_EXTENSIONS)
@@ -52,8 +54,6 @@ def judged(entries, left_alone: LeftAlone | None = None):
     Checked as each entry is reached, so a photo moved meanwhile is seen gone. A video no
     photo takes (`companion_video`: `IMG_1.m4v`, a `.MOV` of two photos' stem, a HEIC photo
     named .MOV) is judged, and so is one `left_alone` holds beside the one photo left of two."""
-    from sorter.media.folders import Skipped, is_video_name
-
     inside = None if left_alone is None else left_alone.photo_inside
     for entry in entries:
         if isinstance(entry, Skipped) or not is_video_name(entry.name):
@@ -128,8 +128,6 @@ class LeftAlone:
 
     def note(self, video: Path, was: Judged | None, left: bool) -> None:
         """`video` was judged as `was`, and `left` in place (or moved)."""
-        from sorter.media.folders import is_video_name
-
         if left and was is not None and is_video_name(video.name):  # beside a photo of its stem, or before one
             self._videos[video] = was
         else:
@@ -189,8 +187,8 @@ class LeftInPlace:
     """The videos whose latest "seen" record (`journal.Seen`) left them in place, judged on their
     own (neither, unsure, unreadable), as they were then (`LeftAlone.judged_before`): fed the
     "seen" records in journal order by the pass a sort makes anyway for the photos put back
-    (`put_backs.put_back`'s `seen`), which parses only a video's (`might_be`), so a sort reads the
-    journal once. A second pass read them all at the first Live Photo's video the sort met: 1.9-2.3 s
+    (`put_backs.put_back`'s `reader`, a `SeenReader`), which parses only a video's (`wants`), so
+    a sort reads the journal once. A second pass read them all at the first Live Photo's video the sort met: 1.9-2.3 s
     CPU at 200,000 moves on top of the put-backs' 2.2-2.8 s (benchmarks/journal_size.py's journal),
     where the one pass takes 2.5-2.9 s."""
 
@@ -203,15 +201,12 @@ class LeftInPlace:
         self._videos: dict[Path, Judged] = {}  # relative paths, as `Path`s: spelt as the folder's files are
 
     @classmethod
-    def might_be(cls, line: bytes) -> bool:
+    def wants(cls, line: bytes) -> bool:
         """The journal's `line` may be a video's record: those of no video's are not parsed for it."""
         return cls._A_VIDEO.search(line) is not None
 
     def take(self, seen) -> None:
         """A "seen" record, in journal order; only a video's counts (others hold none to forget)."""
-        from sorter.media.folders import is_video_name
-        from sorter.sorting.left_before import KEPT
-
         if seen.status in KEPT and seen.mtime_ns is not None and is_video_name(seen.path):
             self._videos[Path(seen.path)] = (*seen.identity, seen.mtime_ns)
         else:

@@ -261,7 +261,9 @@ class Latecomers:
         seen (`_when`) where files are told by their inode: a new photo of its size saved after
         that one was deleted, given its inode number (`identities.born_after`), is a new photo."""
         was = self._put_back(path, st)
-        now = same_file_of(path) if was is not None and self._ids is not None else None
+        if was is None or self._ids is None:
+            return was
+        now = same_file(st) if is_a_file(st) else same_file_of(path)  # the caller's `lstat`, where it gave one
         if now is not None and self._ids.last(now) and born_after(path, self._when.get(hash(self._told(now)))):
             return None
         return was

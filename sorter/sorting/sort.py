@@ -88,7 +88,7 @@ def sort_folder(
             recovered = recovered_info.completed
         state = recovered_info.state if not dry_run else scan(root)
         left = LeftInPlace()  # read in the put-backs' pass: the journal read once
-        back = put_back(root, state, seen=left.take, seen_if=left.might_be)
+        back = put_back(root, state, reader=left)
         # A video of two photos' stem the count finds (`LateCompanions`), or one left in place on its
         # own before a photo of its stem came (`left`): judged on its own, taken by no photo.
         # And a companion put back by hand (`back`): the user's word, taken by no photo either.
