@@ -77,6 +77,27 @@ def without_root_powers(unreadable: Path) -> list[str]:
     return as_user
 
 
+def saved_with_its_inode(old: Path, new: Path, data: bytes, no_birth: str) -> None:
+    """`old` deleted and `data` saved as `new`, which the filesystem gives `old`'s freed inode
+    number (saved again until it does: ext4 almost always does at once): a new photo that only
+    its birth time tells from the one sorter moved. Skips where no reuse or no birth time
+    (`no_birth`: what the test expects sorter to do there)."""
+    from sorter.files.made_folders import birth
+
+    ino = old.stat().st_ino
+    time.sleep(0.05)  # the user is slower than the kernel's coarse clock, which stamps birth times
+    old.unlink()
+    for _ in range(20):
+        new.write_bytes(data)
+        if new.stat().st_ino == ino:
+            break
+        new.unlink()
+    else:
+        pytest.skip("this filesystem gave the new photo another inode number")
+    if birth(new) is None:
+        pytest.skip(f"this filesystem keeps no birth times: {no_birth}")
+
+
 def write_image(path: Path, colour=(0, 0, 255), size=(48, 64), **params) -> Path:
     """A real image file; the format follows the extension. `colour` is BGR."""
     image = np.zeros((size[0], size[1], 3), np.uint8)

@@ -13,32 +13,19 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import FakeClassifier, wait_until, write_image
+from conftest import FakeClassifier, saved_with_its_inode, wait_until, write_image
 from test_watch_restart import RED, said, watching
 from typer.testing import CliRunner
 
 from sorter.cli import app
-from sorter.files.made_folders import birth
 from sorter.model import lite
 
 runner = CliRunner()
 
 
 def a_new_photo_of_its_size_given_its_inode(old: Path, new: Path) -> None:
-    """`old` deleted and a new photo of its very bytes saved as `new`, which the filesystem gives
-    `old`'s freed inode number (saved again until it does: ext4 almost always does at once)."""
-    ino, data = old.stat().st_ino, old.read_bytes()
-    time.sleep(0.05)  # the user is slower than the kernel's coarse clock, which stamps birth times
-    old.unlink()
-    for _ in range(20):
-        new.write_bytes(data)
-        if new.stat().st_ino == ino:
-            break
-        new.unlink()
-    else:
-        pytest.skip("this filesystem gave the new photo another inode number")
-    if birth(new) is None:
-        pytest.skip("this filesystem keeps no birth times: the new photo is left in place, as before")
+    """`old` deleted and a new photo of its very bytes saved as `new`, given `old`'s inode number."""
+    saved_with_its_inode(old, new, old.read_bytes(), "the new photo is left in place, as before")
 
 
 def sort(root: Path) -> list[str]:

@@ -11,15 +11,13 @@ folder (tests/test_undo_touched_moved.py)."""
 from __future__ import annotations
 
 import shutil
-import time
 from pathlib import Path
 
 import pytest
-from conftest import FakeClassifier, write_image
+from conftest import FakeClassifier, saved_with_its_inode, write_image
 from typer.testing import CliRunner
 
 from sorter.cli import app
-from sorter.files.made_folders import birth
 from sorter.sorting.sort import sort_folder
 
 RED, BLUE = (0, 0, 255), (255, 0, 0)  # BGR: the fake says red = dog, blue = cat
@@ -35,23 +33,12 @@ def sorted_photo(root: Path) -> Path:
 
 def a_new_photo_of_its_size_given_its_inode(old: Path, new: Path) -> bytes:
     """`old` deleted and another photo, padded or cut to `old`'s size, saved as `new` (`cat
-    newcat.jpg > new`), which the filesystem gives `old`'s freed inode number (saved again until
-    it does: ext4 almost always does at once). Its bytes."""
-    ino, size = old.stat().st_ino, old.stat().st_size
+    newcat.jpg > new`), given `old`'s inode number. Its bytes."""
+    size = old.stat().st_size
     other = write_image(old.parent.parent / "newcat.jpg", BLUE, size=(64, 48))
     data = (other.read_bytes() + b"\0" * size)[:size]
     other.unlink()
-    time.sleep(0.05)  # the user is slower than the kernel's coarse clock, which stamps birth times
-    old.unlink()
-    for _ in range(20):
-        new.write_bytes(data)
-        if new.stat().st_ino == ino:
-            break
-        new.unlink()
-    else:
-        pytest.skip("this filesystem gave the new photo another inode number")
-    if birth(new) is None:
-        pytest.skip("this filesystem keeps no birth times: the new file is told by its inode, as before")
+    saved_with_its_inode(old, new, data, "the new file is told by its inode, as before")
     return data
 
 

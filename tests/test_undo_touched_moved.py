@@ -11,24 +11,9 @@ import os
 from pathlib import Path
 
 from conftest import FakeClassifier, write_image
-from typer.testing import CliRunner
+from test_undo_put_back_touched import BLUE, RED, touch, undo
 
-from sorter.cli import app
 from sorter.sorting.sort import sort_folder
-
-RED, BLUE = (0, 0, 255), (255, 0, 0)  # BGR: the fake says red = dog, blue = cat
-runner = CliRunner()
-
-
-def undo(root: Path, *options: str):
-    result = runner.invoke(app, ["undo", str(root), *options])
-    assert result.exit_code == 0, result.output
-    return sorted(result.stdout.splitlines()), sorted(result.stderr.splitlines())
-
-
-def touch(path: Path) -> None:
-    st = path.stat()
-    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 5_000_000_000))
 
 
 def edit_in_place(path: Path) -> None:
