@@ -1311,8 +1311,9 @@ def test_a_watch_that_moves_nothing_after_one_that_was_killed_says_how_to_undo_t
     assert (tmp_path / "cats" / "old.png").exists() == sorted_before  # what was sorted before stays so
 
 
-def a_watch_killed_after_filing(root: Path, name: str) -> None:
-    """A real watch process that files `name` (a dog) into dogs/, then is SIGKILLed: it says no line."""
+def a_watch_killed_after_filing(root: Path, name: str | None) -> None:
+    """A real watch process that files `name` (a dog) into dogs/, then is SIGKILLed: it says no line.
+    `name` None: killed once it holds the folder, having moved nothing."""
     killed = subprocess.Popen(
         [sys.executable, "-c", "import sys; from pathlib import Path; from conftest import FakeClassifier; "
          "from sorter.watching import watch, watcher; watch.watch_folder(Path(sys.argv[1]), "
@@ -1320,9 +1321,10 @@ def a_watch_killed_after_filing(root: Path, name: str) -> None:
         env={**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), str(REPO / "tests")])})
     try:
         assert wait_until(lambda: lock.Watching.holder(root) == str(killed.pid), 20)
-        write_image(root / name, RED)
-        assert wait_until(lambda: (root / "dogs" / name).exists(), 20)
-        time.sleep(0.3)  # its move journaled done
+        if name is not None:
+            write_image(root / name, RED)
+            assert wait_until(lambda: (root / "dogs" / name).exists(), 20)
+            time.sleep(0.3)  # its move journaled done
     finally:
         killed.kill()
         killed.wait(10)
@@ -1358,6 +1360,78 @@ def test_the_undo_hint_after_two_watches_killed_in_a_row_undoes_both(tmp_path: P
     assert {"k1.png", "k2.png"} <= set(os.listdir(tmp_path))  # as before the killed watches
     assert (tmp_path / "late.png").exists() == moves
     assert os.listdir(tmp_path / "cats") == ["old.png"] and not (tmp_path / "dogs").exists()  # the sort's stays
+
+
+@pytest.mark.parametrize("moves", [True, False], ids=["it moves a photo", "it moves nothing"])
+def test_a_sort_after_a_killed_watch_is_no_watch_cut_short_and_its_moves_stay(tmp_path: Path, monkeypatch,
+                                                                             moves: bool) -> None:
+    # A watch killed, then `sorter sort`, then a watch stopped: its hint said "3 times (they take
+    # back the 2 watches cut short before this one too)", the sort counted as a watch, and
+    # following it took the sort's moves back. Plain undos reach the killed watch only through the
+    # sort, which said its own undo line: the hint is this watch's own, and leaves the sort's.
+    from typer.testing import CliRunner
+
+    from sorter.cli import app
+    from sorter.sorting.sort import sort_folder
+
+    a_watch_killed_after_filing(tmp_path, "k1.png")
+    write_image(tmp_path / "tabby.png", BLUE)
+    sort_folder(tmp_path, classifier=FakeClassifier())  # after the kill: the user's own run, told its undo
+    if moves:
+        write_image(tmp_path / "fido.png", RED)
+        result = watched_through_the_cli_until(tmp_path, monkeypatch, 1)
+    else:
+        result = watched_through_the_cli(tmp_path, monkeypatch, watcher.WatchSettings(settle=0.1))
+
+    assert result.exit_code == 0, result.output
+    last = result.stderr.splitlines()[-1]
+    if moves:
+        assert last.endswith(f"; undo with: sorter undo {tmp_path}")
+        assert CliRunner().invoke(app, ["undo", str(tmp_path)]).exit_code == 0
+        assert (tmp_path / "fido.png").exists()  # this watch's move taken back
+    else:
+        assert last == f"stopped watching {tmp_path}: moved 0 files"
+    assert os.listdir(tmp_path / "cats") == ["tabby.png"]  # the sort's stays
+    assert os.listdir(tmp_path / "dogs") == ["k1.png"]  # as the sort left it
+
+
+def test_a_review_after_a_killed_watch_that_moved_nothing_is_no_watch_cut_short(tmp_path: Path, monkeypatch) -> None:
+    # A watch killed before it moved anything, a review made after it, then a watch that moved
+    # nothing: it said "undo with: sorter undo DIR (it takes back the watch cut short before this
+    # one)", which took back the review, there being no moves of a killed watch to take back.
+    from sorter.review.session import Session
+    from sorter.sorting.sort import sort_folder
+
+    write_image(tmp_path / "rex.png", RED)
+    sort_folder(tmp_path, classifier=FakeClassifier())
+    a_watch_killed_after_filing(tmp_path, None)
+    session = Session(tmp_path)  # the review page: "a cat, in fact"
+    try:
+        [photo] = [p for p in session.catalog.photos if p.path == "dogs/rex.png"]
+        session.correct(photo.id, "cat", session.catalog.generation)
+    finally:
+        session.close()
+    result = watched_through_the_cli(tmp_path, monkeypatch, watcher.WatchSettings(settle=0.1))
+
+    assert result.exit_code == 0, result.output
+    assert result.stderr.splitlines()[-1] == f"stopped watching {tmp_path}: moved 0 files"
+
+
+def test_a_watching_file_of_an_older_sorter_holding_a_pid_is_no_watch_cut_short(tmp_path: Path, monkeypatch) -> None:
+    # An older sorter's watch left its pid in .sorter/watching even when it stopped: the first
+    # watch after an upgrade, a sort made between, said "twice (they take back the watch cut
+    # short before this one too)", the sort taken for the killed watch's moves.
+    from sorter.sorting.sort import sort_folder
+
+    (tmp_path / ".sorter").mkdir()
+    (tmp_path / ".sorter" / "watching").write_text(f"{12345:<12}")  # a pid, no runs listed after it
+    write_image(tmp_path / "tabby.png", BLUE)
+    sort_folder(tmp_path, classifier=FakeClassifier())
+    write_image(tmp_path / "fido.png", RED)
+    result = watched_through_the_cli_until(tmp_path, monkeypatch, 1)
+
+    assert result.exit_code == 0, result.output
+    assert result.stderr.splitlines()[-1].endswith(f"; undo with: sorter undo {tmp_path}")
 
 
 def test_a_watch_started_again_after_one_that_stopped_says_the_plain_undo(tmp_path: Path, monkeypatch) -> None:

@@ -18,6 +18,7 @@ from sorter.sorting.results import moved_anything
 from sorter.wording import counted
 
 if TYPE_CHECKING:
+    from sorter.files.undo import UndoCount
     from sorter.watching.watch import WatchSummary
 
 
@@ -132,41 +133,42 @@ def _stopped_line(summary: WatchSummary) -> str:
 def _undo_hint(summary: WatchSummary) -> str:
     """How to undo the watch. `sorter undo` takes back the latest run, and a review made while it
     ran is a newer run than the watch's own (its corrections, its "not her" answers): told plain
-    `sorter undo`, the user took back the review, and not the watch. A watch killed before this
-    one (mid-burst, a crash) said no line: its moves, a run of their own, are told with these, or
+    `sorter undo`, the user took back the review, and not the watch. Watches killed before this
+    one (mid-burst, a crash) said no line: their moves, runs of their own, are told with these, or
     alone where this one moved nothing."""
-    times, runs = summary.undos or (1, 1)  # the journal unreadable at the stop: the plain command
+    from sorter.files.undo import UndoCount
+
+    moved = moved_anything(summary)
+    # The journal unreadable at the stop: the plain command for its own moves, none for others'.
+    count = summary.undos or UndoCount(1 if moved else 0, 1 if moved else 0)
+    if count.times == 0 or not (moved or count.watches):
+        return ""  # nothing of it left to undo, nor of a watch cut short
     command = f"sorter undo {as_typed(summary.undo_in or summary.folder)}"
-    if not moved_anything(summary):
-        return _cut_short_hint(command, times, runs, summary.cut_short) if summary.cut_short and times else ""
-    if times == 0:
-        return ""  # nothing of it left to undo
-    if summary.cut_short:  # killed mid-burst, it said no undo line; this one's alone left its moves in place
-        cut = _cut_short(summary.cut_short) + (" and the reviews made since" if times > summary.cut_short + 1 else "")
-        if times == runs:
-            return f"; undo with: {command} --all (it takes back {cut} too)"
-        return f"; undo with: {command}, {'twice' if times == 2 else f'{times} times'} (they take back {cut} too)"
-    if times == 1:
-        return f"; undo with: {command}"
-    reviews = "the review" if times == 2 else f"the {times - 1} reviews"
-    if times == runs:  # nothing older in the journal: at once
-        return f"; undo with: {command} --all (it takes back {reviews} made meanwhile too)"
-    first = "the first takes" if times == 2 else f"the first {times - 1} take"
-    return f"; undo with: {command}, {'twice' if times == 2 else f'{times} times'} ({first} back {reviews} made meanwhile)"
+    if count.watches:  # killed mid-burst, they said no undo line; this one's alone left their moves in place
+        cut = ("the watch cut short before this one" if count.watches == 1
+               else f"the {count.watches} watches cut short before this one") + _reviews(count.reviews, " and", "since")
+        too = " too" if moved else ""
+        return _undo_line(command, count, cut + too, f"they take back {cut}{too}")
+    # Every run newer than the watch's first is a review made meanwhile (nothing else runs beside a watch).
+    reviews = _reviews(count.times - 1, "", "meanwhile").lstrip()
+    first = "the first takes" if count.times == 2 else f"the first {count.times - 1} take"
+    return _undo_line(command, count, reviews + " too", f"{first} back {reviews}")
 
 
-def _cut_short(watches: int) -> str:
-    return "the watch cut short before this one" if watches == 1 else f"the {watches} watches cut short before this one"
+def _reviews(n: int, before: str, when: str) -> str:
+    return "" if not n else f"{before} the review made {when}" if n == 1 else f"{before} the {n} reviews made {when}"
 
 
-def _cut_short_hint(command: str, times: int, runs: int, watches: int) -> str:
-    """How to undo the `watches` cut short before one that moved nothing: `times` plain undos, the
-    reviews made since the first began among them."""
-    reviews = max(times - watches, 0)
-    cut = _cut_short(watches) + (
-        "" if not reviews else " and the review made since" if reviews == 1 else f" and the {reviews} reviews made since")
-    if times == 1:
-        return f"; undo with: {command} (it takes back {cut})"
-    if times == runs:  # nothing older in the journal: at once
-        return f"; undo with: {command} --all (it takes back {cut})"
-    return f"; undo with: {command}, {'twice' if times == 2 else f'{times} times'} (they take back {cut})"
+def _times(n: int) -> str:
+    return "twice" if n == 2 else f"{n} times"
+
+
+def _undo_line(command: str, count: UndoCount, it_takes_back: str, several: str) -> str:
+    """The one undo line: plain where one undo takes back the watch's alone; `--all` where the
+    undos are every run in the journal (nothing older to keep); else `count.times` undos, `several`
+    saying what they take back."""
+    if count.times == 1:
+        return f"; undo with: {command}" + (f" (it takes back {it_takes_back})" if count.watches else "")
+    if count.times == count.total:
+        return f"; undo with: {command} --all (it takes back {it_takes_back})"
+    return f"; undo with: {command}, {_times(count.times)} ({several})"

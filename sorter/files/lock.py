@@ -44,9 +44,14 @@ def _holder(fd: int) -> str:
     writes its pid (`_claim`): a `.sorter/` a click's lock removed is made anew at the next
     lock, so a sorter refused meanwhile looks again for up to `HOLDER_WAIT`."""
     deadline = time.monotonic() + HOLDER_WAIT
-    while not (pid := os.pread(fd, 64, 0).decode(errors="replace").strip()) and time.monotonic() < deadline:
+    while not (pid := _pid_in(os.pread(fd, 64, 0))) and time.monotonic() < deadline:
         time.sleep(0.002)
     return pid or "unknown"
+
+
+def _pid_in(data: bytes) -> str:
+    """The pid on a lock file's first line: `.sorter/watching` lists runs on the lines after it."""
+    return data.split(b"\n", 1)[0].decode(errors="replace").strip()
 
 
 def _claim(fd: int) -> int:
@@ -232,6 +237,18 @@ class FolderLock:
         self.release()
 
 
+def _cut_short(data: bytes) -> tuple[tuple[str, ...], ...]:
+    """The watches a `.sorter/watching` lists as cut short, each as its runs: none where its pid
+    is blank (the watch stopped: `Watching.release`). A pid with no runs is taken for none too:
+    a killed watch that moved nothing, or the file of a sorter from before runs were listed,
+    whose pid may be there after a clean stop (the first watch after an upgrade would otherwise
+    take the clean watch before it for killed)."""
+    first, _, rest = data.partition(b"\n")
+    if not first.strip():
+        return ()
+    return tuple(tuple(line.split()) for line in rest.decode(errors="replace").splitlines() if line.split())
+
+
 class Watching:
     """Held by `sorter watch` for as long as it runs (an exclusive `flock` on
     `DIR/.sorter/watching`, holding its pid): a second watcher is refused, and so is every
@@ -241,14 +258,14 @@ class Watching:
         self.root = root
         self.path = root / STATE_DIR / "watching"
         self._fd: int | None = None
-        #: When the watch before this one began, where it never let go (killed, a crash, a power
-        #: cut): its pid still in the file, which a watch that stops blanks (`release`). Its moves
-        #: are a run of their own, which a plain `sorter undo` of this watch's does not take back.
-        #: Where that watch had found one cut short before it too, when the first of them began:
-        #: the file's time says when the watches not stopped since began (`_stamp`), so a third
-        #: after two killed in a row counts both.
-        self.cut_short: float | None = None
-        self._began: int | None = None  # the file's time as `_stamp` keeps it, in ns
+        #: The watches before this one that never let go (killed, a crash, a power cut), oldest
+        #: first, each as the runs it journaled: their pid still in the file, which a watch that
+        #: stops blanks (`release`), and their runs on the lines after it (`note`). Their moves are
+        #: runs of their own, which a plain `sorter undo` of this watch's does not take back, and
+        #: they said no undo line. Listed on in this watch's file, so a third watch after two
+        #: killed in a row knows both.
+        self.cut_short: tuple[tuple[str, ...], ...] = ()
+        self._runs: list[str] = []  # this watch's own, as `note` lists them
 
     def acquire(self) -> None:
         deadline = time.monotonic() + 0.08  # `holder` looking, for a moment, is not a watcher
@@ -271,16 +288,11 @@ class Watching:
             if still_open_there(self.path, fd):
                 break
             os.close(fd)  # made the folder's own by the watcher that got it first (`own`): that one is there
-        if os.pread(fd, PID_WIDTH, 0).strip():  # before ours is written (`_claim`), which sets the time anew
-            st = os.fstat(fd)
-            self.cut_short, self._began = st.st_mtime, st.st_mtime_ns
+        self.cut_short = _cut_short(os.pread(fd, 1 << 16, 0))  # before ours is written (`_write`)
         self._fd = fd
         try:
             self._own()  # before our pid is written: never into a linked copy's
-            _claim(self._fd)
-            if self._began is None:
-                self._began = os.fstat(self._fd).st_mtime_ns
-            self._stamp()
+            self._write()
         except BaseException:  # a full disk refused the copy: let go, not held for as long as the watch runs
             self.release()
             raise
@@ -302,24 +314,38 @@ class Watching:
         if mine != self._fd:  # the copy taken before the old is closed: `release` closes each once
             self._fd, old = mine, self._fd
             os.close(old)
-            self._stamp()  # the copy's time is now's
 
-    def _stamp(self) -> None:
-        """The file's time set to when this watch began, or the first of the watches cut short
-        before it: that is what the watch after reads if this one never stops (`cut_short`)."""
-        if self._began is not None and self._fd is not None:
-            try:
-                os.utime(self._fd, ns=(self._began, self._began))
-            except OSError:
-                pass  # a disk that keeps no times set: counted from this watch's start, as before
+    def note(self, run: str) -> None:
+        """`run`, a journal run of this watch's, listed after its pid: were the watch killed, the
+        next would know which moves no undo line was said for (`cut_short`). Listed as its first
+        move is reported, milliseconds after it is made."""
+        if run in self._runs or self._fd is None:
+            return
+        self._runs.append(run)
+        try:
+            self._write()
+        except OSError:
+            pass  # a disk turned read-only: were this watch killed, the next says only its own undo
+
+    def _write(self) -> None:
+        """Our pid, then a line for each watch cut short before us and one for our runs: one
+        write over the last holder's, which held the same lines (a kill meanwhile loses none),
+        the file then cut to it (a longer one of an older sorter's)."""
+        lines = [*self.cut_short, tuple(self._runs)]
+        data = f"{os.getpid():<{PID_WIDTH}}".encode() + b"".join(
+            b"\n" + " ".join(runs).encode() for runs in lines if runs)
+        os.pwrite(self._fd, data, 0)
+        if os.fstat(self._fd).st_size > len(data):
+            os.ftruncate(self._fd, len(data))
 
     def release(self) -> None:
         # Removed by the watcher's own lock (`FolderLock._tidy`): on a FUSE disk, `.sorter/` goes once it is closed.
         removed = self._fd is not None and not os.path.lexists(self.path)
         fd, self._fd = self._fd, None
         try:
-            if fd is not None:  # stopped, not cut short: the next watch finds no pid (`cut_short`)
+            if fd is not None:  # stopped, not cut short: the next watch finds no pid, no runs (`cut_short`)
                 os.pwrite(fd, b" " * PID_WIDTH, 0)
+                os.ftruncate(fd, PID_WIDTH)
         except OSError:
             pass  # a disk turned read-only: the next watch takes this one for cut short
         finally:  # a Ctrl-C as it writes: let go all the same

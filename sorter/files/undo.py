@@ -85,24 +85,41 @@ def _timeline(runs, noted) -> dict[str, float]:
     return when
 
 
-def undos_for(root: Path, runs: set[str], since: float | None = None) -> tuple[int, int, bool]:
-    """How many plain `sorter undo`s take back `runs` (a watch's), how many runs undo could take
-    back in all (as many: `--all` does it at once), and whether those undos take back a watch cut
-    short before this one too. Each takes back the latest run, so a review session made since
-    theirs began (corrections, "not her" answers) is undone first. `since`: when a watch before
-    this one began that never stopped (`Watching.cut_short`): its runs, begun before `runs`, are
-    counted in. (0, n, False): nothing of `runs` is left to undo. Reads the journal; recovers nothing."""
+@dataclass(frozen=True)
+class UndoCount:
+    """How a watch's moves are undone, told at its stop (`undo_count`)."""
+
+    times: int  # plain `sorter undo`s that take them back; 0: nothing of them left to undo
+    total: int  # the runs undo could take back in all: `--all` where as many as `times`
+    watches: int = 0  # of those, watches cut short before this one (killed, a crash): they said no undo line
+    reviews: int = 0  # of those, review sessions made since the first of them began: each a run, newer
+
+
+def undo_count(root: Path, runs: set[str], cut_short: tuple[tuple[str, ...], ...] = ()) -> UndoCount:
+    """How many plain `sorter undo`s take back `runs` (a watch's), and the watches `cut_short`
+    before it (each its runs, as `.sorter/watching` listed them: `Watching.cut_short`), which said
+    no undo line. Each undo takes back the latest run, so a review session made since the first
+    of them began (corrections, "not her" answers) is undone first, and counted in. A watch cut
+    short counts while its runs are in the journal, not undone, and reachable by plain undos
+    through this watch's runs and reviews alone: behind a sort made since, undoing it would take
+    that sort back too, whose own line said how to undo it, so it is left out. Reads the journal;
+    recovers nothing."""
     from sorter.files import suggestions
     from sorter.files.journal import scan
 
     when = _timeline(scan(root).undoable_runs(), suggestions.read(root))
-    began = [when[run] for run in runs if run in when]
-    if not began:
-        return 0, len(when), False
-    first = min(began)
-    before = since is not None and any(since <= t < first for run, t in when.items() if run not in runs)
-    first = since if before else first
-    return sum(t >= first for t in when.values()), len(when), before
+    own = {run for run in runs if run in when}
+    watch_of = {run: n for n, watch in enumerate(cut_short) for run in watch if run in when}
+    first = min((when[run] for run in own), default=float("inf"))
+    for run in sorted((run for run in when if when[run] < first), key=when.__getitem__, reverse=True):
+        if run in watch_of:
+            first = when[run]  # a watch cut short: it and the reviews made since it began are undone first
+        elif not run.startswith(REVIEW_RUN_PREFIX):
+            break  # a sort (or a watch that stopped and said its line): the watches cut short before it stay
+    window = [run for run, began in when.items() if began >= first]
+    cut = {watch_of[run] for run in window if run in watch_of}
+    reviews = sum(run not in own and run not in watch_of for run in window)
+    return UndoCount(len(window), len(when), len(cut), reviews)
 
 
 def undo(root: Path, *, all_runs: bool = False, lock_wait: float = 0.0,

@@ -13,17 +13,17 @@ from itertools import chain
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sorter.config import REVIEW_RUN_PREFIX
 from sorter.errors import OptionError, SorterError
 from sorter.files.folder import check_folder
 from sorter.files.moves import CHANGED_SINCE_JUDGED, NOT_A_FILE
 from sorter.signals import stop_on_signals
 from sorter.sorting.batches import Sorter
-from sorter.sorting.results import FileResult, Tally, moved_anything
+from sorter.sorting.results import FileResult, Tally
 from sorter.watching.folder_hold import FolderHold
 from sorter.wording import counted
 
 if TYPE_CHECKING:  # watchdog is imported only when a watch starts
+    from sorter.files.undo import UndoCount
     from sorter.watching.settling import WatchSettings
 
 
@@ -47,17 +47,13 @@ class WatchSummary:
     #: photo; not companions, which go with theirs: `Watcher.pending`): the next start sorts them;
     #: `writing` of them were being written.
     waiting: int = 0
-    #: Plain `sorter undo`s that take back its moves, and the runs undo could take back in all
-    #: (`undo.undos_for`): a review made meanwhile is a run of its own, newer, so undone first.
-    #: None: not known (the journal unreadable). Where it moved nothing, those that take back
-    #: the moves of the watch cut short before it (`cut_short`), if any.
-    undos: tuple[int, int] | None = (1, 1)
+    #: The plain `sorter undo`s that take back its moves, with those of the watches cut short before
+    #: it (killed, a crash: they said no undo line) and the reviews made meanwhile, each a run of
+    #: its own, newer, so undone first (`undo.undo_count`). None: not known (the journal unreadable).
+    undos: UndoCount | None = None
     #: Where `sorter undo` takes its moves back, when not `folder`: the folder was moved while watched.
     undo_in: Path | None = None
     writing: int = 0
-    #: `undos` take back the moves of this many watches before this one that never stopped (killed,
-    #: a crash: `Watching.cut_short`, one after another) too: they said no undo line of their own.
-    cut_short: int = 0
 
 
 class WatchFailed(SorterError):
@@ -272,6 +268,12 @@ def watch_folder(
     stop = threading.Event() if stop is None else stop
     began = False  # the first scan is made: an error from here on comes after the watch's summary
 
+    def noted(sorter: Sorter) -> None:
+        """The batch's run among the watch's, and listed in `.sorter/watching` (`Watching.note`)."""
+        if sorter.run is not None and sorter.run not in runs:
+            runs.add(sorter.run)
+            state.watching.note(sorter.run)
+
     def run(watcher: Watcher, sorter: Sorter, follower: Follower) -> None:
         """Batch after batch, until `stop`."""
         nonlocal began
@@ -324,6 +326,7 @@ def watch_folder(
                 for result in chain(sorter.join(late), sorter.sort_entries(batch, batch_size=batch_size,
                                                                            looked=watcher.handed)):
                     unreported.discard(result.path)
+                    noted(sorter)  # at its first move: were it killed now, the next watch knows the run
                     if result.status == "joined" and result.destination is not None:
                         latecomers.took(joins[result.path], result.path, result.destination)  # taken back out: put back
                     judged(result, watcher)
@@ -342,8 +345,7 @@ def watch_folder(
                 elif (late or batch) and not any(map(os.path.lexists, refused)):  # those refused before moved too
                     trouble.over()
             moved = _said(sorter.here, moved, on_notice)  # of the pets looked for as their photos came
-            if sorter.run is not None:
-                runs.add(sorter.run)
+            noted(sorter)
             if noting is not None and noting.changed:
                 try:
                     counts = noting.write()
@@ -364,14 +366,11 @@ def watch_folder(
     with stop_on_signals(stop) if own_stop else nullcontext():
         # The lock before the model: a second watcher on this folder fails in milliseconds.
         state = FolderHold(root)
-        cut_short = state.watching.cut_short  # before a `.sorter/` emptied meanwhile makes it anew
+        # The watches killed before this one, whose undo this one says, even where it moves
+        # nothing: they never said one. Read before a `.sorter/` emptied meanwhile makes it anew.
+        cut_short = state.watching.cut_short
         try:
             recovered = recover(root)
-            # The runs of the watch cut short (begun since it took the folder), whose undo this
-            # watch says even where it moves nothing: that watch never said one.
-            cut_runs = set() if cut_short is None else {
-                run.run for run in recovered.state.undoable_runs() if run.started >= cut_short}
-            cut_watches = sum(not run.startswith(REVIEW_RUN_PREFIX) for run in cut_runs)  # each a run of its own
             if recovered.completed or recovered.rolled_back:
                 on_notice(WatchNotice(
                     f"settled {counted(recovered.completed + recovered.rolled_back, 'move')} "
@@ -425,24 +424,16 @@ def watch_folder(
                 sorter.close()
         finally:
             state.release()
-    undos: tuple[int, int] | None = (0, 0)  # nothing to undo, or the folder gone with its moves
-    before = False
-    moved = moved_anything(tally)  # late companions joined count too
-    if (moved or cut_runs) and undo_in is not None:
-        from sorter.files.undo import undos_for
+    from sorter.files.undo import UndoCount, undo_count
 
+    undos: UndoCount | None = UndoCount(0, 0)  # nothing to undo, or the folder gone with its moves
+    if (runs or cut_short) and undo_in is not None:
         try:  # one read of the journal, at the stop
-            if moved:
-                times, total, before = undos_for(undo_in, runs, cut_short)
-            else:  # nothing of its own: the undos of the watch cut short, and the reviews made since
-                times, total, _ = undos_for(undo_in, cut_runs)
-                before = times > 0
-            undos = (times, total)
+            undos = undo_count(undo_in, runs, cut_short)
         except OSError:
             undos = None
     summary = WatchSummary(root, tally.counts, tally.moved_to, mode, time.monotonic() - started, tally.videos,
-                           waiting[0], undos, None if undo_in == root else undo_in, waiting[1],
-                           max(cut_watches, 1) if before else 0)
+                           waiting[0], undos, None if undo_in == root else undo_in, waiting[1])
     if stopped is not None:
         raise WatchFailed(stopped, summary)
     return summary
