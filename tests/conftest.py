@@ -276,6 +276,16 @@ def fake_model(tmp_path: Path, monkeypatch) -> Path:
     return model
 
 
+def npy_bytes() -> bytes:
+    """One array saved as .npy, not the arrays of an .npz: np.load gives an array, whose `with`
+    raised TypeError ("'numpy.ndarray' object does not support the context manager protocol")."""
+    import io
+
+    buffer = io.BytesIO()
+    np.save(buffer, np.zeros(3))
+    return buffer.getvalue()
+
+
 def photo_array(kind: str, rng) -> np.ndarray:
     return np.clip(np.array(RGB[kind], np.int16) + rng.integers(-25, 26, (32, 32, 3)), 0, 255).astype(np.uint8)
 

@@ -472,7 +472,9 @@ def test_a_named_pet_with_a_model_without_a_reference_set_is_said_not_learnt_and
             "train` makes of its validation photos: train it again, or run `python benchmarks/make_reference_set.py "
             "MODEL.keras DATA_DIR` from sorter's source), so there are no other cats to tell it from"
             ) in result.stdout.splitlines()
-    assert "This model has no reference set (MODEL.reference.npz): its pets could not be checked." in result.stdout
+    # Said once, in her line: the corrections' line says only what it means for them.
+    assert result.stdout.count("no reference set") == 1, result.stdout
+    assert "Your 6 corrections could not be checked against reference pets." in result.stdout.splitlines()
     assert f"Saved {personal.model_file()}: sort, watch and evaluate now use model {fake_model} + 6 corrections (" \
         in result.stdout
     later = tmp_path / "later"
@@ -501,6 +503,7 @@ def test_a_named_pet_alone_with_a_model_without_a_reference_set_learns_nothing_a
     assert result.exit_code == 0 and result.stderr == "", result.output
     lines = result.stdout.splitlines()
     assert any(line.startswith("cats/Luna: 6 photos; not learnt: ") for line in lines), result.stdout
+    assert result.stdout.count("no reference set") == 1 and "could not be checked" not in result.stdout, result.stdout
     assert not any(line.startswith("Saved") for line in lines), result.stdout
     assert lines[-1] == (f"Nothing learnt, so nothing was saved: sort, watch and evaluate go on with model {fake_model} "
                          "alone.")

@@ -19,8 +19,10 @@ from test_learn import invoke, luna, new_photos, plan, roll_with_goats, sorted_a
 
 from sorter.model import personal, personal_classifier
 
-CHANGED = ("The saved personal model was changed since it was learnt (its heads do not match their sha256); "
-           "learnt it again.\n")
+
+def changed() -> str:
+    return (f"The saved personal model {personal.model_file()} was changed since it was learnt (its heads do not "
+            "match their sha256); learnt it again from your examples.\n")
 
 
 def refused(path: Path) -> str:
@@ -72,7 +74,7 @@ def test_heads_changed_since_learnt_are_refused_by_sort_and_learnt_again(tmp_pat
 
     again = invoke("learn", roll, "--model", fake_model)
 
-    assert (again.exit_code, again.stdout) == (0, CHANGED + nothing_new(first.stdout)), again.output
+    assert (again.exit_code, again.stdout) == (0, changed() + nothing_new(first.stdout)), again.output
     assert plan(later, fake_model, "--name-pets") == sorted_before
     settled = invoke("learn", roll, "--model", fake_model)  # its own fit now: taken again, said as the first
     assert (settled.exit_code, settled.stdout) == (0, nothing_new(first.stdout)), settled.output
@@ -89,8 +91,8 @@ def test_a_learn_with_nothing_placed_does_not_call_changed_heads_unchanged(tmp_p
     assert (result.exit_code, result.stdout) == (0, (
         "Nothing to learn: move a wrongly sorted photo where it belongs (or file your own into cats/ or dogs/), "
         "then learn again.\n"
-        "The saved personal model was changed since it was learnt: learn again a folder where you placed photos, "
-        "or delete it with `sorter learn --forget`.\n")), result.output
+        "The saved personal model was changed since it was learnt (its heads do not match their sha256): learn "
+        "again a folder where you placed photos, or delete it with `sorter learn --forget`.\n")), result.output
 
 
 def test_watch_keeps_the_heads_it_had_when_they_are_changed_under_it(tmp_path: Path, fake_model) -> None:
@@ -138,7 +140,7 @@ def test_a_personal_model_of_this_format_with_its_digest_removed_is_changed_not_
     assert (sort.exit_code, sort.stdout, sort.stderr) == (1, "", refused(personal.model_file()))
     assert tree(later) == as_it_was
     again = invoke("learn", roll, "--model", fake_model)
-    assert (again.exit_code, again.stdout) == (0, CHANGED + nothing_new(first.stdout)), again.output
+    assert (again.exit_code, again.stdout) == (0, changed() + nothing_new(first.stdout)), again.output
     assert plan(later, fake_model, "--name-pets") == sorted_before
 
 

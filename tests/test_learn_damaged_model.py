@@ -3,27 +3,19 @@ fits it again from the examples and says so, sort says so in one line."""
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
-import numpy as np
 import pytest
+from conftest import npy_bytes
 from test_learn import invoke, new_photos, sorted_and_corrected
 
 from sorter.model import personal
 
 
-def npy() -> bytes:
-    """One array saved as .npy, not the arrays of an .npz: np.load gives an array."""
-    buffer = io.BytesIO()
-    np.save(buffer, np.zeros(3))
-    return buffer.getvalue()
-
-
 @pytest.mark.parametrize("content, why", [
     (b"", "EOFError: No data left in file"),
     (bytes(range(200)), "not a file `sorter learn` wrote"),
-    (npy(), "not a file `sorter learn` wrote"),
+    (npy_bytes(), "not a file `sorter learn` wrote"),
 ], ids=["empty", "random", "npy"])
 def test_a_personal_model_emptied_or_replaced_is_learnt_again_and_refused_by_sort(tmp_path: Path, fake_model,
                                                                                     content: bytes, why: str) -> None:

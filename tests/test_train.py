@@ -9,7 +9,17 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from conftest import DATASET, SAMPLES, make_dataset, needs_dataset, needs_weights, toy_photo, tree, write_image
+from conftest import (
+    DATASET,
+    SAMPLES,
+    make_dataset,
+    needs_dataset,
+    needs_weights,
+    npy_bytes,
+    toy_photo,
+    tree,
+    write_image,
+)
 from typer.testing import CliRunner
 
 from sorter.cli import app
@@ -584,13 +594,16 @@ def test_evaluating_the_split_with_other_non_pets_names_them(trained, tmp_path: 
 
 
 @needs_weights
-def test_a_damaged_cache_chunk_is_cached_again(three_way, tmp_path: Path) -> None:
-    """A chunk cut short (a disk that filled, a copy interrupted) is cached again, not a crash,
-    and said (it was done without a word), once."""
+@pytest.mark.parametrize("damage", [lambda chunk: chunk[:5000], lambda chunk: b"", lambda chunk: bytes(range(200)),
+                                    lambda chunk: npy_bytes()], ids=["cut short", "empty", "random", "npy"])
+def test_a_damaged_cache_chunk_is_cached_again(three_way, tmp_path: Path, damage) -> None:
+    """A chunk cut short (a disk that filled, a copy interrupted), emptied, or any other file
+    under its name is cached again, not a crash, and said (it was done without a word), once.
+    An .npy there crashed the run (TypeError: an array is no context manager)."""
     data, again = copied_checkpoints(three_way, tmp_path)
     cache = again.with_suffix(".checkpoints") / "cache-64px"
     damaged = cache / "train" / "chunk-00000.npz"
-    damaged.write_bytes(damaged.read_bytes()[:5000])
+    damaged.write_bytes(damage(damaged.read_bytes()))
     kept = {path: path.stat().st_mtime_ns for path in cache.rglob("chunk-*.npz") if path != damaged}
     result = runner.invoke(app, backbone_args(data, again, "--epochs", "1", *other_args(data.parent)))
     assert result.exit_code == 0, result.output

@@ -248,7 +248,7 @@ def _report(result: TrainResult | WorkerDone) -> None:
               f"curves {shown(str(result.curves_path))}", soft_wrap=True)
     if result.reference is not None:
         photos = ", ".join(counted(n, "non-pet" if name == "other" else name) for name, n in result.reference.items())
-        out.print(f"Reference set for sorter learn {shown(str(result.model_path.with_suffix('.reference.npz')))} "
+        out.print(f"Reference set for sorter learn {shown(str(result.reference_path))} "
                   f"({photos} of the validation photos)", soft_wrap=True)
     elif result.pooled:
         err.print("note: no reference set made (no validation photos): sorter learn cannot learn named pets with "

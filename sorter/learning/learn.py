@@ -96,12 +96,9 @@ class LearnResult:
     #: Nothing placed was left: the personal model there was is deleted.
     forgotten: bool = False
     unchanged: bool = False  # nothing placed here, forgotten or dropped: the personal model there is stays as it is
-    #: The personal model's heads were not those learn wrote (`personal.ChangedModel`): fitted again,
-    #: or, with nothing placed here (`unchanged` False), left for a learn that fits.
-    changed: bool = False
-    #: Why the personal model there was did not read (`personal.DamagedModel`): fitted again from the examples,
-    #: or, with nothing placed here (`unchanged` False), left for a learn that fits.
-    damaged: str = ""
+    #: What was wrong with the personal model there was (`personal.spoilt`: changed since learnt, damaged):
+    #: fitted again from the examples, or, with nothing placed here (`unchanged` False), left for a learn that fits.
+    spoilt: str | None = None
     #: Photos the user placed in this folder, learnt before, that are not in it now: forgotten (`examples.gather`).
     forgot: int = 0
     #: Of `found`, those learnt before in a pet's folder the user renamed since: ("cats/Luna", "cats/Lulu") -> how
@@ -169,9 +166,9 @@ def _learn(root: Path, model: Path | None, model_path: Path, base, bundled: Head
     gathered = gather(root, found, base, progress, margin)
     if gathered.settled:  # the examples as they were: fitted again (a minute), the same; not `not found`, as
         # `found` holds the photos kept as sorted too: a sorted folder where nothing was placed was fitted each time
-        changed, damaged = personal.changed_since_learnt()
-        return LearnResult(root, 0, 0, 0, 0, 0, [], [], None, None, None, videos=videos, changed=changed,
-                           damaged=damaged, unchanged=personal.model_file().exists() and not (changed or damaged),
+        spoilt = personal.spoilt()
+        return LearnResult(root, 0, 0, 0, 0, 0, [], [], None, None, None, videos=videos, spoilt=spoilt,
+                           unchanged=personal.model_file().exists() and not spoilt,
                            journaled=journal_path(root).is_file(), passed_over=passed_over(root),
                            seconds=time.monotonic() - started)
     learnt, new, unreadable, dropped, forgot = (_learnable(gathered.examples, names), gathered.new,
@@ -198,12 +195,12 @@ def _learn(root: Path, model: Path | None, model_path: Path, base, bundled: Head
                            seconds=time.monotonic() - started, forgotten=forgotten)
     # The same examples (learnt again with nothing new) fit the same heads: those written last, not fitted again.
     key = fit_key(base, bundled, names, examples, reference, margin, found)
-    changed, damaged = personal.changed_since_learnt()  # never reused (`reused` reads it as damaged): said, and fitted again
+    spoilt = personal.spoilt()  # never reused (`reused` reads it as damaged): said, and fitted again
     fit = reused(key) or _fit(base, bundled, names, examples, anchor, check, found, margin, progress)
     # Nothing learnt (a named pet alone: no reference set, too few photos), and no personal model of this model
     # to update (none, or one on another model: its examples dropped): "Saved" was said of one deciding as this
     # model alone, written over one learnt on another. Nothing is written, nothing dropped or forgotten.
-    if not (any(fit.pull) or fit.pet_heads or result["corrections"] or changed or damaged
+    if not (any(fit.pull) or fit.pet_heads or result["corrections"] or spoilt
             or (personal.model_file().exists() and not dropped)):
         return LearnResult(**result | {"dropped": 0, "forgot": 0}, kinds=fit.kinds, pets=fit.pets, pull=fit.pull,
                            reference=fit.reference, model_path=None, description=personal.base_name(model),
@@ -220,7 +217,7 @@ def _learn(root: Path, model: Path | None, model_path: Path, base, bundled: Head
     return LearnResult(
         **result, kinds=fit.kinds, pets=fit.pets, reference=fit.reference, pull=fit.pull, model_path=written,
         unsafe=fit.unsafe, description=fitted.describe(personal.base_name(model)),
-        seconds=time.monotonic() - started, staying=stay, removed=removed, changed=changed, damaged=damaged,
+        seconds=time.monotonic() - started, staying=stay, removed=removed, spoilt=spoilt,
     )
 
 

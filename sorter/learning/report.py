@@ -28,11 +28,8 @@ def report_lines(result: LearnResult) -> list[str]:
                      for (was, now), n in sorted(result.renamed_photos.items())) + unread
     nothing = not result.kinds and not result.pets
     lines = []
-    if result.changed and result.model_path is not None:
-        lines.append("The saved personal model was changed since it was learnt (its heads do not match their "
-                     "sha256); learnt it again.")
-    elif result.damaged and result.model_path is not None:  # truncated, say: the examples make it again
-        lines.append(f"The saved personal model {result.model_path} was damaged ({result.damaged}); learnt it again from "
+    if result.spoilt and result.model_path is not None:  # truncated, say, or edited: the examples make it again
+        lines.append(f"The saved personal model {result.model_path} was {result.spoilt}; learnt it again from "
                      "your examples.")
     if result.found or result.unread or not nothing:  # else "Nothing to learn" below says why, alone
         lines.append(f"Found {counted(result.found, 'photo')} you placed in {result.folder} "
@@ -61,12 +58,9 @@ def report_lines(result: LearnResult) -> list[str]:
                 f"{result.folder} has no sorter journal: sort it and put right what the sort gets wrong")
             same = " Your personal model is unchanged." if result.unchanged else ""
             lines.append(f"Nothing to learn: {what} (or file your own into cats/ or dogs/), then learn again.{same}")
-        if result.changed and not result.forgotten:  # a folder with nothing placed fits nothing to replace it
-            lines.append("The saved personal model was changed since it was learnt: learn again a folder where you "
-                         "placed photos, or delete it with `sorter learn --forget`.")
-        if result.damaged and not result.forgotten:
-            lines.append(f"The saved personal model is damaged ({result.damaged}): learn again a folder where you "
-                         "placed photos, or delete it with `sorter learn --forget`.")
+        if result.spoilt and not result.forgotten:  # a folder with nothing placed fits nothing to replace it
+            lines.append(f"The saved personal model was {result.spoilt}: learn again a folder where you placed "
+                         "photos, or delete it with `sorter learn --forget`.")
         if result.forgotten:
             lines.append("Deleted the personal model: nothing you placed is left to learn from (sort, watch and "
                          "evaluate use the model's own decisions again).")
@@ -86,8 +80,10 @@ def report_lines(result: LearnResult) -> list[str]:
         r = result.reference
         lines.append(f"Reference pets ({r.pets}): {r.wrong_before} in the wrong place before, {r.wrong_after} after"
                      + (f"; {r.into_named} into a named pet's folder" if result.pets else ""))
-    else:
+    elif not any(pet.no_reference for pet in result.pets):
         lines.append("This model has no reference set (MODEL.reference.npz): its pets could not be checked.")
+    elif result.corrections:  # a named pet's line has said it has none: said once
+        lines.append(f"Your {counted(result.corrections, 'correction')} could not be checked against reference pets.")
     if result.model_path is None:  # nothing learnt, and no personal model of this model to bring up to date
         lines.append("Nothing learnt, so nothing was saved: " + ("your personal model is unchanged." if result.unchanged
                      else f"sort, watch and evaluate go on with {result.description} alone."))

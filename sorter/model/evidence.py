@@ -39,13 +39,13 @@ Cost: 1.3 M multiply-adds a photo in float, beside the network's 400 M.
 from __future__ import annotations
 
 import hashlib
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from sorter.errors import ModelError
+from sorter.model.arrays import opened
 
 FORMAT = "sorter-evidence/2"
 #: Format 1 (three masses: dogs, cats, the rest) is still read.
@@ -154,17 +154,19 @@ def write_evidence(path: Path, evidence: Evidence) -> None:
 
 def read_evidence(path: Path) -> Evidence:
     """Arrays only (`allow_pickle=False`): a file that holds anything else is refused."""
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            if str(data["format"]) not in FORMATS:
-                raise ModelError(f"{path}: not a sorter evidence file ({data['format']})")
-            names = tuple(str(n) for n in data["names"]) if "names" in data else ()
-            group_of = data["group_of"] if "group_of" in data else group_of_class(THREE_GROUPS)
-            weights = data["weights"]
-            if group_of.shape != (len(data["bias"]),) or weights.shape[0] != int(group_of.max()) + 1:
-                raise ModelError(f"{path}: not a sorter evidence file (weights {list(weights.shape)} "
-                                 f"for {int(group_of.max()) + 1} masses)")
-            return Evidence(data["kernel"].astype(np.float32), data["bias"].astype(np.float32),
-                            weights, data["offset"], names, group_of.astype(np.int64))
-    except (OSError, KeyError, ValueError, EOFError, zipfile.BadZipFile) as exc:  # a file cut short: BadZipFile
-        raise ModelError(f"{path}: cannot read the model's evidence file ({exc})") from None
+    def damaged(why: str) -> ModelError:
+        return ModelError(f"{path}: cannot read the model's evidence file ({why})")
+
+    with opened(path, damaged) as data:
+        if data is None:
+            raise damaged("no such file")
+        if str(data["format"]) not in FORMATS:
+            raise ModelError(f"{path}: not a sorter evidence file ({data['format']})")
+        names = tuple(str(n) for n in data["names"]) if "names" in data else ()
+        group_of = data["group_of"] if "group_of" in data else group_of_class(THREE_GROUPS)
+        weights = data["weights"]
+        if group_of.shape != (len(data["bias"]),) or weights.shape[0] != int(group_of.max()) + 1:
+            raise ModelError(f"{path}: not a sorter evidence file (weights {list(weights.shape)} "
+                             f"for {int(group_of.max()) + 1} masses)")
+        return Evidence(data["kernel"].astype(np.float32), data["bias"].astype(np.float32),
+                        weights, data["offset"], names, group_of.astype(np.int64))

@@ -16,7 +16,6 @@ from __future__ import annotations
 import hashlib
 import queue
 import warnings
-import zipfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -25,6 +24,7 @@ import numpy as np
 
 from sorter.config import BUNDLED_MODEL, CLASS_NAMES, OTHER, cpu_cores
 from sorter.errors import ModelError
+from sorter.model.arrays import opened
 from sorter.model.evidence import Evidence, read_evidence
 from sorter.model.network import (
     check_model_path,
@@ -104,11 +104,13 @@ def write_head(path: Path, kernel: np.ndarray, bias: np.ndarray, temperature: fl
 
 
 def read_head(path: Path) -> tuple[np.ndarray, np.ndarray, float]:
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            kernel, bias, temperature = data["kernel"], data["bias"], float(data["temperature"])
-    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:  # a file cut short: BadZipFile
-        raise ModelError(f"{path}: unreadable model head ({exc})") from exc
+    def damaged(why: str) -> ModelError:
+        return ModelError(f"{path}: unreadable model head ({why})")
+
+    with opened(path, damaged) as data:
+        if data is None:
+            raise damaged("no such file")
+        kernel, bias, temperature = data["kernel"], data["bias"], float(data["temperature"])
     if kernel.ndim != 2 or bias.shape != (kernel.shape[1],) or not temperature > 0:
         raise ModelError(f"{path}: not a sorter model head (kernel {kernel.shape}, bias {bias.shape})")
     return kernel.astype(np.float64), bias.astype(np.float64), temperature

@@ -26,8 +26,7 @@ it (the digest removed with the heads edited) is changed since learnt, not taken
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -36,6 +35,7 @@ from numpy.lib.npyio import NpzFile
 
 from sorter.config import CLASS_FOLDERS, OTHER, names_a_pet
 from sorter.errors import SorterError
+from sorter.model import arrays
 from sorter.model.heads import Head
 from sorter.model.pet_heads import FIRST_MARGIN, PetHead
 from sorter.model.pet_homes import Home, from_arrays, to_arrays
@@ -103,16 +103,6 @@ class DamagedModel(SorterError):
                              "with `sorter learn --forget`, then learn each folder again")
         else:
             super().__init__(f"{path}: damaged personal model ({why}); delete it with `sorter learn --forget`")
-
-
-def _why(exc: Exception) -> str:
-    """Why a personal model could not be read, in a few words: numpy takes any file that is no
-    archive for a pickle, which it is told never to load ("allow_pickle=False"), and says so at length."""
-    text = " ".join(str(exc).split())
-    if "pickle" in text:
-        return "not a file `sorter learn` wrote"
-    text = text.split(". ")[0]
-    return f"{type(exc).__name__}: {text if len(text) <= 120 else text[:120].rsplit(' ', 1)[0] + '…'}"
 
 
 class ChangedModel(SorterError):
@@ -230,33 +220,11 @@ def read_fit() -> tuple[str, str] | None:
         return None
 
 
-@contextmanager
-def opened(path: Path) -> Iterator[NpzFile | None]:
-    """The arrays of a file learn wrote, None where there is none: the one place a file that does not read is
-    told apart, its folder unreadable (`unreadable`) from whatever else numpy or the reading raises (`damaged`):
-    empty, EOFError (it escaped `read_fit`: learn "Aborted."); random bytes, ValueError; truncated, BadZipFile."""
-    try:
-        loaded = np.load(path, allow_pickle=False)
-    except (FileNotFoundError, NotADirectoryError):  # none, or $XDG_DATA_HOME names a file: none can be there
-        loaded = None
-    except OSError as exc:
-        raise unreadable(path, exc) from exc
-    except Exception as exc:
-        raise DamagedModel(path, _why(exc)) from exc
-    if not isinstance(loaded, NpzFile):
-        if loaded is not None:
-            raise DamagedModel(path, "not a file `sorter learn` wrote")
-        yield None
-        return
-    try:
-        with loaded:
-            yield loaded
-    except SorterError:
-        raise
-    except OSError as exc:
-        raise unreadable(path, exc) from exc
-    except Exception as exc:
-        raise DamagedModel(path, _why(exc)) from exc
+def opened(path: Path) -> AbstractContextManager[NpzFile | None]:
+    """The arrays of a file learn wrote, None where there is none (`arrays.opened`): whatever does not
+    read is a damaged model (`DamagedModel`), but its folder unreadable (`unreadable`)."""
+    return arrays.opened(path, lambda why: DamagedModel(path, why), unreadable=lambda exc: unreadable(path, exc),
+                         foreign="not a file `sorter learn` wrote")
 
 
 def read_model(path: Path | None = None) -> PersonalModel | None:
@@ -441,20 +409,19 @@ def write_examples(examples: Examples, path: Path | None = None) -> Path:
     return path
 
 
-def changed_since_learnt() -> tuple[bool, str]:
-    """Whether the personal model's heads are not those `sorter learn` wrote (`ChangedModel`), and
-    why it does not read where it is damaged (`DamagedModel`: truncated, not written by learn), for
-    learn, which fits it again from the examples, to say so. (False, "") where it reads, or there
-    is none."""
+def spoilt() -> str | None:
+    """What is wrong with the personal model, for learn, which fits it again from the examples, to
+    say so: "changed since it was learnt (…)" (`ChangedModel`), "damaged (EOFError: …)" (`DamagedModel`).
+    None where it reads, or there is none."""
     try:
         read_model()
     except ChangedModel:
-        return True, ""
+        return "changed since it was learnt (its heads do not match their sha256)"
     except DamagedModel as exc:
-        return False, exc.why
+        return f"damaged ({exc.why})"
     except SorterError:
-        return False, ""
-    return False, ""
+        pass
+    return None
 
 
 def stamp(path: Path) -> tuple[int, int, int] | None:

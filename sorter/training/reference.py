@@ -17,7 +17,6 @@ metadata records (benchmarks/make_reference_set.py).
 
 from __future__ import annotations
 
-import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +25,7 @@ import numpy as np
 
 from sorter.config import OTHER
 from sorter.errors import ModelError, UsageError
+from sorter.model.arrays import opened
 from sorter.model.pet_heads import FIRST_MARGIN
 
 #: Validation photos kept per class (cat, dog, other): "a few thousand pets, a few MB".
@@ -72,16 +72,13 @@ class Reference:
 def read_reference(model_path: Path) -> Reference | None:
     """The model's reference set, or None when it has none."""
     path = reference_path(model_path)
-    if not path.is_file():
-        return None
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            features, labels = data["features"].astype(np.float32), data["labels"].astype(np.int64)
-            names = tuple(str(n) for n in data["class_names"])
-            pet_features = data["pet_features"].astype(np.float32) if "pet_features" in data else None
-            margin = float(data["pet_margin"]) if "pet_margin" in data else FIRST_MARGIN
-    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:  # a file cut short: BadZipFile
-        raise ModelError(f"{path}: unreadable reference set ({exc})") from exc
+    with opened(path, lambda why: ModelError(f"{path}: unreadable reference set ({why})")) as data:
+        if data is None:
+            return None
+        features, labels = data["features"].astype(np.float32), data["labels"].astype(np.int64)
+        names = tuple(str(n) for n in data["class_names"])
+        pet_features = data["pet_features"].astype(np.float32) if "pet_features" in data else None
+        margin = float(data["pet_margin"]) if "pet_margin" in data else FIRST_MARGIN
     if features.ndim != 2 or labels.shape != (len(features),) or (len(labels) and labels.max() >= len(names)) or (
         pet_features is not None and pet_features.shape != features.shape
     ):

@@ -42,6 +42,7 @@ class TrainResult:
     #: MODEL.reference.npz's photos per class (`sorter.training.reference`); None: none made
     #: (no validation photos, or no pooled features).
     reference: dict[str, int] | None = None
+    reference_path: Path | None = None  # MODEL.reference.npz, where made
 
 
 @dataclass(frozen=True)
@@ -270,6 +271,7 @@ def _train(config, resume: bool, on_event: Callable, on_cache: Callable) -> Trai
     from sorter.training.evaluate import fit_temperature, measure, scene_parts
     from sorter.training.loop import calibration_images, run_training
     from sorter.training.publish import staged
+    from sorter.training.reference import reference_of, reference_path, write_reference
     from sorter.training.report import write_training_curves
     from sorter.training.resuming import checkpoint_dir
     from sorter.training.scoring import compose_scenes, score_composed, score_items
@@ -352,8 +354,6 @@ def _train(config, resume: bool, on_event: Callable, on_cache: Callable) -> Trai
             # What `sorter learn` tells a named pet from and checks corrections on: this run's
             # validation photos, never trained on, through the int8 features just exported. Saved
             # with the set, so a run stopped before its end leaves no model without it.
-            from sorter.training.reference import reference_of, reference_path, write_reference
-
             made = reference_of(classifier, parts.validation, progress=lambda done, total: on_event(
                 Referencing(done, total)))
             write_reference(reference_path(out), made)
@@ -439,4 +439,5 @@ def _train(config, resume: bool, on_event: Callable, on_cache: Callable) -> Trai
         three_way=three_way,
         pooled="head" in metadata,
         reference=reference,
+        reference_path=None if reference is None else reference_path(config.out),
     )

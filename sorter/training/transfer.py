@@ -31,7 +31,6 @@ import os
 import random
 import shutil
 import time
-import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,6 +41,7 @@ from sorter.config import CLASS_NAMES, cpu_cores
 from sorter.errors import ImageError, SorterError, UsageError
 from sorter.media.decoder_output import captured, quietly
 from sorter.media.images import load_image
+from sorter.model.arrays import opened
 from sorter.model.backbone import Weights, imagenet_backbone, imagenet_classifier
 from sorter.model.network import import_keras
 from sorter.training import distill
@@ -209,9 +209,11 @@ def _read_chunk(file: Path, n: int, views: int) -> tuple[np.ndarray, np.ndarray,
     """(maps, ok, errors) of a cached chunk of `n` photos, or None when the file is damaged:
     not a whole .npz (BadZipFile, a bad CRC, an array cut short) or not one of `n` photos."""
     try:
-        with np.load(file, allow_pickle=False) as data:
+        with opened(file, SorterError) as data:
+            if data is None:
+                return None
             maps, ok, errors = data["maps"], data["ok"], data["errors"]
-    except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile):
+    except SorterError:
         return None
     if ok.dtype != bool or ok.shape != (n,) or errors.shape != (n,) or len(maps) != int(ok.sum()) * views:
         return None
