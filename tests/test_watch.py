@@ -1245,19 +1245,7 @@ def test_the_undo_hint_after_a_watch_that_was_killed_undoes_that_watch_too(tmp_p
     if sorted_before:
         write_image(tmp_path / "old.png", BLUE)
         sort_folder(tmp_path, classifier=FakeClassifier())  # a run the watches' undo must leave alone
-    killed = subprocess.Popen(
-        [sys.executable, "-c", "import sys; from pathlib import Path; from conftest import FakeClassifier; "
-         "from sorter.watching import watch, watcher; watch.watch_folder(Path(sys.argv[1]), "
-         "classifier=FakeClassifier(), settings=watcher.WatchSettings(settle=0.1))", str(tmp_path)],
-        env={**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), str(REPO / "tests")])})
-    try:
-        assert wait_until(lambda: (tmp_path / ".sorter" / "watching").exists(), 20)
-        write_image(tmp_path / "rex.png", RED)
-        assert wait_until(lambda: (tmp_path / "dogs" / "rex.png").exists(), 20)
-        time.sleep(0.3)  # its move journaled done
-    finally:
-        killed.kill()
-        killed.wait(10)
+    a_watch_killed_after_filing(tmp_path, "rex.png")
     write_image(tmp_path / "fido.png", RED)
     result = watched_through_the_cli_until(tmp_path, monkeypatch, 1)
 
@@ -1288,19 +1276,7 @@ def test_a_watch_that_moves_nothing_after_one_that_was_killed_says_how_to_undo_t
     if sorted_before:
         write_image(tmp_path / "old.png", BLUE)
         sort_folder(tmp_path, classifier=FakeClassifier())  # a run the undo must leave alone
-    killed = subprocess.Popen(
-        [sys.executable, "-c", "import sys; from pathlib import Path; from conftest import FakeClassifier; "
-         "from sorter.watching import watch, watcher; watch.watch_folder(Path(sys.argv[1]), "
-         "classifier=FakeClassifier(), settings=watcher.WatchSettings(settle=0.1))", str(tmp_path)],
-        env={**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), str(REPO / "tests")])})
-    try:
-        assert wait_until(lambda: (tmp_path / ".sorter" / "watching").exists(), 20)
-        write_image(tmp_path / "rex.png", RED)
-        assert wait_until(lambda: (tmp_path / "dogs" / "rex.png").exists(), 20)
-        time.sleep(0.3)  # its move journaled done
-    finally:
-        killed.kill()
-        killed.wait(10)
+    a_watch_killed_after_filing(tmp_path, "rex.png")
     result = watched_through_the_cli(tmp_path, monkeypatch, watcher.WatchSettings(settle=0.1))
 
     assert result.exit_code == 0, result.output
