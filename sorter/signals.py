@@ -2,14 +2,17 @@
 on SIGHUP (the terminal it ran in closed: an ssh session ended), which otherwise ended it
 without its summary; `sorter train`, and every other command, on SIGTERM as on Ctrl-C; and a few milliseconds that no
 signal may cut in two (`signals_held`); and SIGTERM's handler taken back from C++ code that
-set one of its own (`handler_kept`)."""
+set one of its own (`handler_kept`); and the interrupt its handlers raise inside a finalizer
+noted, not printed (`_QuietDroppedInterrupts`)."""
 
 from __future__ import annotations
 
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
 
 
 @contextmanager
@@ -37,7 +40,8 @@ def stop_on_signals(stop: threading.Event):
 
     previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
     try:
-        yield
+        with _dropped_interrupts_noted():
+            yield
     finally:
         for sig, old in previous.items():
             signal.signal(sig, old)
@@ -65,6 +69,7 @@ def sigterm_as_ctrl_c(over: tuple[object, ...] = ()) -> None:
         signal.signal(signal.SIGTERM, _terminate)
     if signal.getsignal(signal.SIGINT) is signal.default_int_handler or signal.getsignal(signal.SIGINT) in over:
         signal.signal(signal.SIGINT, _interrupt)
+    _QuietDroppedInterrupts.install()  # for the whole command, as the handlers
 
 
 def command_returned() -> None:
@@ -154,6 +159,64 @@ def interrupt_dropped() -> None:
         raise KeyboardInterrupt
 
 
+#: The handlers above that raise KeyboardInterrupt: one raised inside a finalizer is theirs.
+_HANDLERS = frozenset({"handler", "_interrupt", "_deferred"})
+
+
+@dataclass(frozen=True)
+class _QuietDroppedInterrupts:
+    """`sys.unraisablehook`: the KeyboardInterrupt that one of the handlers here raised inside a
+    finalizer (`__del__`, a weakref callback: Keras's data pipeline closes a multiprocessing pool
+    in one), which Python drops, is noted as pending (`_raise_later`, as one raised inside an
+    import is) instead of printed: Ctrl-C showed "Exception ignored in: <function Pool.__del__>"
+    and a traceback above the one line `Interrupted.`. Raised 20 ms later, or where the command
+    looks first (`interrupt_dropped`, `interrupt_lost`), it stops the command as any other
+    does. Every other unraisable exception, a KeyboardInterrupt from Python's own handler
+    included, goes to the hook that was there before, unchanged."""
+
+    previous: Callable[[Any], object]
+
+    def __call__(self, unraisable: Any) -> None:
+        if not _raised_by_a_handler_here(unraisable) or threading.current_thread() is not threading.main_thread():
+            self.previous(unraisable)
+            return
+        _DEFERRED.append(0)
+        _raise_later()
+
+    @classmethod
+    def install(cls) -> _QuietDroppedInterrupts | None:
+        """Set as `sys.unraisablehook` unless it is already; returns the one it set, if it set one."""
+        if isinstance(sys.unraisablehook, cls):
+            return None
+        hook = cls(sys.unraisablehook)
+        sys.unraisablehook = hook
+        return hook
+
+
+def _raised_by_a_handler_here(unraisable: Any) -> bool:
+    if not (isinstance(unraisable.exc_type, type) and issubclass(unraisable.exc_type, KeyboardInterrupt)):
+        return False
+    tb = unraisable.exc_traceback
+    if tb is None:
+        return False
+    while tb.tb_next is not None:  # the innermost frame: where it was raised
+        tb = tb.tb_next
+    code = tb.tb_frame.f_code
+    return code.co_filename == __file__ and code.co_name in _HANDLERS
+
+
+@contextmanager
+def _dropped_interrupts_noted() -> Iterator[None]:
+    """`_QuietDroppedInterrupts` for a block whose handlers are set for it alone (a test's
+    in-process command keeps the hook it had)."""
+    hook = _QuietDroppedInterrupts.install()
+    try:
+        yield
+    finally:
+        if hook is not None and sys.unraisablehook is hook:
+            sys.unraisablehook = hook.previous
+
+
 def terminated() -> bool:
     """SIGTERM stopped this command (`sigterm_as_ctrl_c`): its status is 143, not 130."""
     return bool(_TERMINATED)
@@ -189,7 +252,8 @@ def sigterm_interrupts() -> Iterator[list[int]]:
     if signal.getsignal(signal.SIGINT) in (signal.default_int_handler, _interrupt):  # an ignored Ctrl-C stays so
         previous[signal.SIGINT] = signal.signal(signal.SIGINT, handler)
     try:
-        yield received
+        with _dropped_interrupts_noted():
+            yield received
     finally:
         for sig, old in previous.items():
             signal.signal(sig, old)
@@ -201,6 +265,7 @@ def interrupt_lost(received: list[int]) -> None:
     data pipeline), it was printed as "Exception ignored" and dropped, and a `kill` of the chief
     of a cluster trained on for 40 epochs. Called where the run is sure to pass (each batch)."""
     if received:
+        _DEFERRED.clear()  # said here: the timer's look (`_deferred`) has nothing left to raise
         raise KeyboardInterrupt
 
 

@@ -627,10 +627,6 @@ def test_an_interrupt_once_the_model_is_saved_says_it_is_saved(
     assert result.exit_code == 0, result.output
 
 
-# The KeyboardInterrupt that the handler raises inside `Pool.__del__` is the one this test drops on
-# purpose: Python hands it to sys.unraisablehook (pytest's turns it into this warning) and goes on;
-# the test asserts that the run stops at the next batch all the same (`interrupt_lost`), exit 143.
-@pytest.mark.filterwarnings("ignore:Exception ignored in.*Pool.__del__:pytest.PytestUnraisableExceptionWarning")
 def test_a_kill_dropped_inside_a_finalizer_still_stops_the_run_at_the_next_batch(tmp_path: Path,
                                                                                 monkeypatch) -> None:
     """Keras's data pipeline closes a multiprocessing pool in a finalizer: a SIGTERM that landed
@@ -659,3 +655,69 @@ def test_a_kill_dropped_inside_a_finalizer_still_stops_the_run_at_the_next_batch
     result = runner.invoke(app, train_args(data, tmp_path / "model.keras"))
     assert result.exit_code == 143 and batches == [1], result.output
     assert result.stderr.startswith("Interrupted.")
+
+
+#: `sorter train` (the arguments after argv[0]) through the console script's entry point, its
+#: training a stand-in whose every batch drops a pool that a finalizer closes, as Keras's data
+#: pipeline does; the first finalizer sends the process SIGTERM and runs on while it lands there.
+KILLED_IN_A_FINALIZER = """
+import os, signal, sys, time
+from sorter.training import train as trainer
+from sorter.training.loop import BatchDone
+
+class Pool:
+    def __del__(self):
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(0.5)  # the handler runs here: its KeyboardInterrupt is raised inside the finalizer
+
+def training(config, resume, on_event, on_cache):
+    for batch in range(1, 4):
+        Pool()
+        print(f"batch {batch}", flush=True)
+        on_event(BatchDone(1, batch, 3))
+    raise AssertionError("trained on")
+
+trainer.train = training
+sys.argv = ["sorter", *sys.argv[1:]]
+from sorter.__main__ import main
+main()
+"""
+
+
+def test_a_kill_inside_a_finalizer_says_one_line_not_a_traceback(tmp_path: Path) -> None:
+    """A SIGTERM (or Ctrl-C) that landed while Python ran a finalizer printed "Exception ignored
+    in: <function Pool.__del__ …>" and a traceback above `Interrupted.`: its KeyboardInterrupt,
+    raised inside the finalizer, is one Python cannot raise, and prints. It is noted instead, and
+    the run stops at the next batch with the one line and status 143 that any kill gives."""
+    data = make_dataset(tmp_path / "data", per_class=2)
+    environ = dict(os.environ, PYTHONPATH=os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]))
+    run = subprocess.run([sys.executable, "-c", KILLED_IN_A_FINALIZER, *train_args(data, tmp_path / "model.keras")],
+                         cwd=REPO, env=environ, capture_output=True, text=True, timeout=TIMEOUT)
+    assert (run.returncode, run.stdout) == (143, "batch 1\n"), run.stderr
+    assert "Exception ignored" not in run.stderr and "Traceback" not in run.stderr, run.stderr
+    assert run.stderr == ("Interrupted. No epoch had finished and nothing was kept: run the same command again "
+                          "(without --resume) to start over.\n")
+
+
+def test_a_finalizers_own_error_is_still_printed_while_a_kill_would_be_noted(monkeypatch) -> None:
+    """Only the KeyboardInterrupt that sorter's own handler raised is kept quiet: a finalizer's own
+    error, or a KeyboardInterrupt it raises itself, goes to the hook that was there before (Python
+    prints it), and that hook is back once the command's handlers are."""
+    from sorter.signals import sigterm_interrupts
+
+    seen: list[type[BaseException]] = []
+    hook = lambda unraisable: seen.append(unraisable.exc_type)  # noqa: E731
+    monkeypatch.setattr(sys, "unraisablehook", hook)
+
+    class Failing:
+        def __init__(self, error: type[BaseException]) -> None:
+            self.error = error
+
+        def __del__(self) -> None:
+            raise self.error
+
+    with sigterm_interrupts():
+        Failing(ValueError)
+        Failing(KeyboardInterrupt)
+    assert seen == [ValueError, KeyboardInterrupt]
+    assert sys.unraisablehook is hook
