@@ -1306,6 +1306,52 @@ def a_watch_killed_after_filing(root: Path, name: str | None) -> None:
         killed.wait(10)
 
 
+#: A real watch on argv[1] whose first move, once made, kills it (SIGKILL): its intent is
+#: journaled, its "done" never is, and the move was never reported.
+KILLED_IN_ITS_FIRST_MOVE = """
+import os, signal, sys
+from pathlib import Path
+from conftest import FakeClassifier
+from sorter.files import moves
+from sorter.watching import watch, watcher
+
+move = moves.move_no_replace
+
+def moved_then_killed(*args, **kwargs):
+    move(*args, **kwargs)
+    os.kill(os.getpid(), signal.SIGKILL)
+
+moves.move_no_replace = moved_then_killed
+watch.watch_folder(Path(sys.argv[1]), classifier=FakeClassifier(), settings=watcher.WatchSettings(settle=0.1))
+"""
+
+
+def test_a_watch_killed_during_its_first_move_is_known_to_the_next(tmp_path: Path, monkeypatch) -> None:
+    # Killed between its first move's intent and its "done", before the move was reported, a
+    # watch had not listed its run in .sorter/watching (it did so as the move was reported): the
+    # next watch said no undo line, and the photo the killed one moved was never mentioned. The
+    # run is listed as it is opened, before the intent.
+    from typer.testing import CliRunner
+
+    from sorter.cli import app
+
+    write_image(tmp_path / "rex.png", RED)
+    killed = subprocess.run([sys.executable, "-c", KILLED_IN_ITS_FIRST_MOVE, str(tmp_path)], timeout=60,
+                            env={**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), str(REPO / "tests")])})
+    assert killed.returncode == -signal.SIGKILL
+    assert (tmp_path / "dogs" / "rex.png").exists()
+    journal = (tmp_path / ".sorter" / "journal.jsonl").read_text()
+    assert '"op": "move"' in journal and '"op": "done"' not in journal  # killed between the intent and its mark
+
+    result = watched_through_the_cli(tmp_path, monkeypatch, watcher.WatchSettings(settle=0.1))
+
+    assert result.exit_code == 0, result.output
+    assert result.stderr.splitlines()[-1] == (f"stopped watching {tmp_path}: moved 0 files; undo with: sorter undo "
+                                              f"{tmp_path} (it takes back the watch cut short before this one)")
+    assert CliRunner().invoke(app, ["undo", str(tmp_path)]).exit_code == 0
+    assert (tmp_path / "rex.png").exists() and not (tmp_path / "dogs").exists()  # as before the killed watch
+
+
 @pytest.mark.parametrize("moves", [True, False], ids=["it moves a photo", "it moves nothing"])
 def test_the_undo_hint_after_two_watches_killed_in_a_row_undoes_both(tmp_path: Path, monkeypatch, moves: bool) -> None:
     # Two watches killed in a row, then a third stopped: its hint counted only the second, and

@@ -317,8 +317,8 @@ class Watching:
 
     def note(self, run: str) -> None:
         """`run`, a journal run of this watch's, listed after its pid: were the watch killed, the
-        next would know which moves no undo line was said for (`cut_short`). Listed as its first
-        move is reported, milliseconds after it is made."""
+        next would know which moves no undo line was said for (`cut_short`). Listed as the run is
+        opened, before its first move's intent is written (`Sorter.on_journal`)."""
         if run in self._runs or self._fd is None:
             return
         self._runs.append(run)

@@ -44,8 +44,12 @@ class Sorter:
     def __init__(
         self, root: Path, classifier, *, min_confidence: float = 0.0, dry_run: bool = False,
         thumbnails: int | None = None, looks: bool = False, left_alone: LeftAlone | None = None,
+        on_journal: Callable[[str], None] | None = None,
     ) -> None:
         self.root = root
+        #: Told each journal run as it is opened, before its first intent is written: a watch lists
+        #: it in `.sorter/watching` then, so one killed during its first move is known to the next.
+        self.on_journal = on_journal
         #: The watcher's: its planner asks the disk for names it does not know (`Planner.looks`).
         self.looks = looks
         self.classifier = classifier
@@ -86,6 +90,8 @@ class Sorter:
 
         if self._journal is None:
             self._journal = Journal(self.root)
+            if self.on_journal is not None:
+                self.on_journal(self._journal.run)
         return self._journal
 
     def _companions(self, predictions) -> list[tuple[Path, ...]]:

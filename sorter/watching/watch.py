@@ -268,11 +268,13 @@ def watch_folder(
     stop = threading.Event() if stop is None else stop
     began = False  # the first scan is made: an error from here on comes after the watch's summary
 
-    def noted(sorter: Sorter) -> None:
-        """The batch's run among the watch's, and listed in `.sorter/watching` (`Watching.note`)."""
-        if sorter.run is not None and sorter.run not in runs:
-            runs.add(sorter.run)
-            state.watching.note(sorter.run)
+    def noted(run: str) -> None:
+        """A journal run of the watch's, as the Sorter opens it (`Sorter.on_journal`), before its
+        first move's intent: listed in `.sorter/watching` (`Watching.note`), so that a watch killed
+        during that move is known to the next, with the move it made."""
+        if run not in runs:
+            runs.add(run)
+            state.watching.note(run)
 
     def run(watcher: Watcher, sorter: Sorter, follower: Follower) -> None:
         """Batch after batch, until `stop`."""
@@ -326,7 +328,6 @@ def watch_folder(
                 for result in chain(sorter.join(late), sorter.sort_entries(batch, batch_size=batch_size,
                                                                            looked=watcher.handed)):
                     unreported.discard(result.path)
-                    noted(sorter)  # at its first move: were it killed now, the next watch knows the run
                     if result.status == "joined" and result.destination is not None:
                         latecomers.took(joins[result.path], result.path, result.destination)  # taken back out: put back
                     judged(result, watcher)
@@ -345,7 +346,6 @@ def watch_folder(
                 elif (late or batch) and not any(map(os.path.lexists, refused)):  # those refused before moved too
                     trouble.over()
             moved = _said(sorter.here, moved, on_notice)  # of the pets looked for as their photos came
-            noted(sorter)
             if noting is not None and noting.changed:
                 try:
                     counts = noting.write()
@@ -385,7 +385,7 @@ def watch_folder(
             # Trace the model's graph now rather than on the first file to arrive (~0.5 s).
             size = classifier.image_size
             classifier.predict(np.zeros((1, size, size, 3), np.uint8))
-            sorter = Sorter(root, classifier, min_confidence=min_confidence, looks=True)
+            sorter = Sorter(root, classifier, min_confidence=min_confidence, looks=True, on_journal=noted)
             if describe(classifier, model) != describe(follower.base, model):
                 on_notice(WatchNotice(f"sorting with {describe(classifier, model)}"))
             # One pass over the journal: where the photos sorted before went (for their late
