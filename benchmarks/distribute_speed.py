@@ -29,10 +29,12 @@ import sys
 import tempfile
 from pathlib import Path
 
-from arg_types import existing_dir, positive_int  # this folder is on sys.path
+from arg_types import at_least, description, existing_dir, positive_int  # this folder is on sys.path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from sort_speed import DATASET, REPO, cpu_model  # noqa: E402
+from sort_speed import DATASET, REPO, cpu_line  # noqa: E402
+
+from sorter.wording import counted  # noqa: E402
 
 #: One training run in a fresh interpreter; prints the seconds of each epoch as JSON.
 RUN = """
@@ -94,11 +96,11 @@ def run(mode: str, batch: int, args, out: Path, workers: int = 1, **env: str) ->
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=description(__doc__))
     parser.add_argument("--data", type=existing_dir, default=DATASET)
     parser.add_argument("--limit", type=positive_int, default=500, help="photos per class (default 500: 800 train)")
     parser.add_argument("--image-size", type=positive_int, default=96)
-    parser.add_argument("--epochs", type=positive_int, default=3)
+    parser.add_argument("--epochs", type=at_least(2), default=3, help="at least 2: the first is not timed (default 3)")
     parser.add_argument("--batch-size", type=positive_int, default=32, help="per replica (default 32)")
     parser.add_argument("--replicas", type=positive_int, default=2, help="for mirrored on a CPU (default 2)")
     args = parser.parse_args()
@@ -111,8 +113,9 @@ def main() -> None:
 
     gpus = len(tf.config.list_physical_devices("GPU"))
     replicas = gpus or args.replicas
-    print(f"{cpu_model()}, {os.cpu_count()} logical CPUs, {gpus} GPU(s); {args.limit} photos per class at "
-          f"{args.image_size} px, {args.epochs} epochs, batch {args.batch_size} per replica")
+    print(cpu_line())
+    print(f"{counted(gpus, 'GPU')}; {counted(args.limit, 'photo')} per class at {args.image_size} px, "
+          f"{args.epochs} epochs (the first not timed), batch {args.batch_size} per replica")
     settings = [
         (f"none, batch {args.batch_size * replicas}", "none", args.batch_size * replicas, 1, {}),
         (f"mirrored, {replicas} {'GPUs' if gpus else 'CPU devices'} x {args.batch_size}", "mirrored",
@@ -123,7 +126,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for name, mode, batch, workers, env in settings:
             report = run(mode, batch, args, Path(tmp) / mode / "m.keras", workers, **env)
-            later = report["epochs"][1:] or report["epochs"]
+            later = report["epochs"][1:]
             per_epoch = sum(later) / len(later)
             print(f"{name:<40} {report['replicas']:>8} {per_epoch:>8.1f} {report['n_train'] / per_epoch:>9.0f}",
                   flush=True)

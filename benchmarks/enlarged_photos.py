@@ -21,13 +21,19 @@ import sys
 import tempfile
 from pathlib import Path
 
-from arg_types import existing_dir, existing_file, positive_int, width_by_height  # this folder is on sys.path
+from arg_types import (  # this folder is on sys.path
+    description,
+    existing_dir,
+    positive_int,
+    sorter_model,
+    width_by_height,
+)
 from sort_speed import BUNDLED_MODEL, DATASET, sorter_command  # this folder is on sys.path
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", type=existing_file, help="MODEL.keras with MODEL.tflite (default: the bundled model)")
+    parser = argparse.ArgumentParser(description=description(__doc__))
+    parser.add_argument("--model", type=sorter_model, help="MODEL.keras with MODEL.tflite (default: the bundled model)")
     parser.add_argument("--data", type=existing_dir, default=DATASET)
     parser.add_argument("--per-class", type=positive_int, default=500)
     parser.add_argument("--size", type=width_by_height, default="1600x1200", help="WIDTHxHEIGHT of the enlarged photos")

@@ -26,7 +26,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from arg_types import existing_file, positive_int  # this folder is on sys.path
+from arg_types import description, positive_int, sorter_model  # this folder is on sys.path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from sort_speed import BUNDLED_MODEL, DATASET, cpu_features, cpu_model  # noqa: E402
@@ -55,8 +55,8 @@ def per_image_ms(classifier, size: int, batch: int = 32, rounds: int = 5, run=No
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--model", type=existing_file, default=BUNDLED_MODEL)
+    parser = argparse.ArgumentParser(description=description(__doc__))
+    parser.add_argument("--model", type=sorter_model, default=BUNDLED_MODEL)
     parser.add_argument("--sizes", type=positive_int, nargs="+", default=[144, 160, 176, 192, 224])
     args = parser.parse_args()
 

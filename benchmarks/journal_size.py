@@ -36,7 +36,7 @@ import time
 import tracemalloc
 from pathlib import Path
 
-from arg_types import positive_int  # this folder is on sys.path
+from arg_types import description, positive_int  # this folder is on sys.path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from sort_speed import CPU_FEATURES, cpu_features, cpu_model  # noqa: E402  (this folder is on sys.path)
@@ -156,7 +156,7 @@ def sqlite_catalog(path: Path, moves: int) -> dict[str, float]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=description(__doc__))
     parser.add_argument("--moves", type=positive_int, default=1_000_000,
                         help="moves in the journal (default 1,000,000: about 10 min on 2 cores)")
     args = parser.parse_args()

@@ -33,7 +33,13 @@ import tempfile
 import time
 from pathlib import Path
 
-from arg_types import existing_dir, existing_file, new_file, positive_ints  # this folder is on sys.path
+from arg_types import (  # this folder is on sys.path
+    description,
+    existing_dir,
+    new_file,
+    positive_ints,
+    sorter_model,
+)
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import cv2  # noqa: E402, I001
@@ -84,10 +90,10 @@ def left_in_root(folder: Path) -> int:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=description(__doc__))
     parser.add_argument("--sizes", type=positive_ints, default="100000,400000",
                         help="comma-separated folder sizes, smallest first")
-    parser.add_argument("--model", type=existing_file, help="MODEL.keras (default: the bundled model)")
+    parser.add_argument("--model", type=sorter_model, help="MODEL.keras (default: the bundled model)")
     parser.add_argument("--workdir", type=existing_dir, help="where to generate the folders (default: a temp dir)")
     parser.add_argument("--json", type=new_file, help="also write the results here")
     args = parser.parse_args()

@@ -21,7 +21,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
-from arg_types import existing_dir, existing_file, positive_int  # this folder is on sys.path
+from arg_types import description, existing_dir, positive_int, sorter_model  # this folder is on sys.path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
@@ -30,8 +30,8 @@ DATA = HERE.parent.parent / "shared" / "datasets" / "dogs-vs-cats-200"
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--model", type=existing_file, help="MODEL.keras with MODEL.tflite (default: bundled)")
+    parser = argparse.ArgumentParser(description=description(__doc__))
+    parser.add_argument("--model", type=sorter_model, help="MODEL.keras with MODEL.tflite (default: bundled)")
     parser.add_argument("--data", type=existing_dir, default=DATA, help="the labelled folder the model was trained on")
     parser.add_argument("--size", type=positive_int, default=448, help="the side of the composed scenes, px")
     args = parser.parse_args()

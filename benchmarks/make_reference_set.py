@@ -18,14 +18,14 @@ import sys
 import time
 from pathlib import Path
 
-from arg_types import existing_dir, existing_file, positive_int  # this folder is on sys.path
+from arg_types import description, existing_dir, existing_file, positive_int  # this folder is on sys.path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 
 def model_and_data(doc: str) -> argparse.ArgumentParser:
     """MODEL.keras, the labelled folder it was trained on and its non-pet folders (reexport.py shares them)."""
-    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser = argparse.ArgumentParser(description=description(doc))
     parser.add_argument("model", type=existing_file, help="MODEL.keras (with MODEL.tflite ending at its pooled features)")
     parser.add_argument("data", type=existing_dir, help="the labelled folder the model was trained on (Cat/, Dog/)")
     parser.add_argument("--other", type=existing_dir, action="append", default=[], help="non-pet folders (repeatable)")

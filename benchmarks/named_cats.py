@@ -27,7 +27,7 @@ import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from arg_types import existing_file, positive_int  # this folder is on sys.path
+from arg_types import description, positive_int, sorter_model  # this folder is on sys.path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
@@ -278,8 +278,8 @@ def report(results: dict[int, list[RotationResult]]) -> list[str]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", type=existing_file, help="MODEL.keras with pooled features (default: the bundled model)")
+    parser = argparse.ArgumentParser(description=description(__doc__))
+    parser.add_argument("--model", type=sorter_model, help="MODEL.keras with pooled features (default: the bundled model)")
     parser.add_argument("--examples", type=positive_int, action="append",
                         help="photos a named cat (repeatable; default 5, 10, 20)")
     parser.add_argument("--others", type=positive_int, default=200, help="Kaggle cats and dogs sorted with them")

@@ -24,7 +24,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
-from arg_types import existing_dir, existing_file  # this folder is on sys.path
+from arg_types import description, existing_dir, sorter_model  # this folder is on sys.path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
@@ -57,8 +57,8 @@ def looks(classifier, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", type=existing_file, default=None, help="default: the bundled model")
+    parser = argparse.ArgumentParser(description=description(__doc__))
+    parser.add_argument("--model", type=sorter_model, default=None, help="default: the bundled model")
     parser.add_argument("--photos", type=existing_dir, default=NAMED_CATS)
     args = parser.parse_args()
     if not args.photos.is_dir():

@@ -23,7 +23,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
-from arg_types import existing_file, positive_int  # this folder is on sys.path
+from arg_types import description, positive_int, sorter_model  # this folder is on sys.path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
@@ -108,8 +108,8 @@ def curve(results, scores: int, threshold: float | None) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", type=existing_file, help="MODEL.keras with pooled features (default: the bundled model)")
+    parser = argparse.ArgumentParser(description=description(__doc__))
+    parser.add_argument("--model", type=sorter_model, help="MODEL.keras with pooled features (default: the bundled model)")
     parser.add_argument("--examples", type=positive_int, default=10, help="photos of each named cat (default 10)")
     args = parser.parse_args()
     if not NAMED_CATS.is_dir() or not KAGGLE.is_dir() or not HOLDOUT.is_dir():

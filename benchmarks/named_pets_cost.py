@@ -22,7 +22,8 @@ import time
 from pathlib import Path
 
 import numpy as np
-from arg_types import positive_int  # this folder is on sys.path
+from arg_types import description, positive_int  # this folder is on sys.path
+from sort_speed import cpu_line
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
@@ -31,12 +32,13 @@ TARGET = 1.3
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=description(__doc__))
     parser.add_argument("--photos", type=positive_int, default=512)
     parser.add_argument("--rounds", type=positive_int, default=3)
     args = parser.parse_args()
     if not (DATASETS / "named-cats").is_dir():
         sys.exit(f"needs {DATASETS / 'named-cats'}")
+    print(cpu_line(), flush=True)
     from sorter.learning import learn as learning
     from sorter.media.images import load_image
     from sorter.model import personal_classifier, pet_heads

@@ -21,7 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
-from arg_types import existing_file, positive_int  # this folder is on sys.path
+from arg_types import description, positive_int, sorter_model  # this folder is on sys.path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from sort_speed import BUNDLED_MODEL, cpu_features, cpu_model  # noqa: E402
@@ -65,8 +65,8 @@ def held(model: Path, workers: int, batch: int) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", type=existing_file, default=BUNDLED_MODEL)
+    parser = argparse.ArgumentParser(description=description(__doc__))
+    parser.add_argument("--model", type=sorter_model, default=BUNDLED_MODEL)
     parser.add_argument("--workers", type=positive_int, default=16, help="interpreters for the memory column (default 16)")
     parser.add_argument("--photos", type=positive_int, default=512, help="photos per thread and batch size (default 512)")
     parser.add_argument("--memory-of", type=positive_int, help=argparse.SUPPRESS)  # one batch size's memory, in a child

@@ -23,14 +23,14 @@ import tempfile
 import time
 from pathlib import Path
 
-from arg_types import non_negative_int, positive_int  # this folder is on sys.path
+from arg_types import description, non_negative_int, positive_int  # this folder is on sys.path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=description(__doc__))
     parser.add_argument("--folders", type=non_negative_int, default=300, help="sub-folders of cats/")
     parser.add_argument("--photos", type=positive_int, default=5000, help="photos at the top of cats/")
     parser.add_argument("--pets", type=non_negative_int, default=3, help="named cats, learnt elsewhere")

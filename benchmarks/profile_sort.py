@@ -35,7 +35,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from arg_types import existing_file, positive_int  # this folder is on sys.path
+from arg_types import description, positive_int, sorter_model  # this folder is on sys.path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import numpy as np  # noqa: E402
@@ -173,7 +173,17 @@ def end_to_end(source: Path, n: int, work: Path, model: Path) -> dict[str, float
             "main_thread_ms": None if main is None else per_photo(main, n)}
 
 
-def show(title: str, parts: dict[str, float], whole: dict[str, float]) -> None:
+def noise_note(total: float, whole: dict[str, float], option: str) -> str | None:
+    """Why this run's split cannot be trusted, or None: sort's steady-state CPU per photo is a
+    difference of two runs, and below the stages summed (a negative remainder: -2.5 ms, -49 % in
+    a QA run at small N) it is noise, not a measurement; sort_speed.py's wording."""
+    if whole["cpu_ms"] > 0 and whole["cpu_ms"] >= total:
+        return None
+    return (f"noisy: sorter sort's CPU per photo ({whole['cpu_ms']:.3f} ms) is below its stages summed "
+            f"({total:.3f} ms); rerun on a quiet machine or with larger {option} N")
+
+
+def show(title: str, parts: dict[str, float], whole: dict[str, float], option: str) -> None:
     print(f"\n{title}")
     total = sum(parts.values())
     for name, ms in parts.items():
@@ -187,13 +197,15 @@ def show(title: str, parts: dict[str, float], whole: dict[str, float]) -> None:
     if whole["main_thread_ms"] is not None:  # its share of the wall time: 100 % means more cores would not help
         print(f"  {'  of which on its main thread':<40} {whole['main_thread_ms']:>8.3f} ms  "
               f"({whole['main_thread_ms'] / whole['wall_ms']:.0%} of the wall time: planning, filing, the rest)")
+    if note := noise_note(total, whole, option):
+        print(f"  {note}")
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=description(__doc__))
     parser.add_argument("--small", type=positive_int, default=1000, help="N small photos (2N are sorted end to end)")
     parser.add_argument("--phone", type=positive_int, default=60, help="N phone photos (2N are sorted end to end)")
-    parser.add_argument("--model", type=existing_file, default=BUNDLED_MODEL)
+    parser.add_argument("--model", type=sorter_model, default=BUNDLED_MODEL)
     args = parser.parse_args()
     classifier = lite.load_classifier(args.model)
     print(f"CPU: {cpu_model()}; features: {', '.join(cpu_features()) or 'unknown'}; {cpu_cores()} cores; "
@@ -213,7 +225,8 @@ def main() -> None:
             parts = stages(first, classifier)
             if kind == "thumbnailed":
                 parts = with_first_look(first, classifier, parts)
-            show(f"{kind} photos, {title} ({origin}), {n}", parts, end_to_end(every, n, work, args.model))
+            show(f"{kind} photos, {title} ({origin}), {n}", parts, end_to_end(every, n, work, args.model),
+                 "--small" if kind == "small" else "--phone")
 
 if __name__ == "__main__":
     main()

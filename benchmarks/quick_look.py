@@ -32,12 +32,13 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from arg_types import existing_file, positive_int  # this folder is on sys.path
+from arg_types import description, positive_int, sorter_model  # this folder is on sys.path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from first_look import DATASET, REPO, cascade, judge, tables  # noqa: E402
 from input_sizes import per_image_ms  # noqa: E402
+from sort_speed import cpu_line  # noqa: E402
 
 from sorter.media.images import square_rgb  # noqa: E402
 from sorter.model.inference import SureEnough  # noqa: E402
@@ -95,9 +96,14 @@ def refitted(classifier, size: int):
     return head.probabilities
 
 
+def speed(ratio: float) -> str:
+    """The cascade against the full look alone: a ratio below 1 is slower, not "0.54x faster"."""
+    return f"{ratio:.2f}x faster" if ratio >= 1 else f"{1 / ratio:.2f}x slower"
+
+
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--model", type=existing_file, help="MODEL.keras with MODEL.tflite (default: bundled)")
+    parser = argparse.ArgumentParser(description=description(__doc__))
+    parser.add_argument("--model", type=sorter_model, help="MODEL.keras with MODEL.tflite (default: bundled)")
     parser.add_argument("--every", type=positive_int, default=1, help="take every n-th photo of each table")
     parser.add_argument("--sizes", type=positive_int, nargs="+", default=[96, 112, 128, 160])
     parser.add_argument("--refit", action="store_true", help="fit the quick look's head again at each size")
@@ -106,6 +112,7 @@ def main() -> None:
 
     classifier = load_classifier(args.model)
     size = classifier.image_size
+    print(cpu_line())
     print(f"model: {args.model or 'bundled'} ({size} px); quick looks at {args.sizes} px"
           f"{', heads refitted' if args.refit else ''}", flush=True)
     judges = {n: refitted(classifier, n) if args.refit else (lambda f: classifier.judge(f)[0]) for n in args.sizes}
@@ -131,7 +138,7 @@ def main() -> None:
                 cells.append(f"{100 * settled / len(truth):5.1f} % {accuracy:6.2f} {accuracy - baseline:+5.2f} {changed:4d}")
             network = quick_cost + (1 - settled_all / total) * full_cost
             print(f"{rule.pet:>7g} / {rule.neither:<6g}  " + "  ".join(f"{c:>30s}" for c in cells)
-                  + f"   {network:5.2f} ({full_cost / network:.2f}x faster)")
+                  + f"   {network:5.2f} ({speed(full_cost / network)})")
     print("\n(each cell: settled by the quick look, the cascade's accuracy, its difference from the full look's, "
           "answers changed)")
 

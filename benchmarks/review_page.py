@@ -21,19 +21,19 @@ import tempfile
 import time
 from pathlib import Path
 
-from arg_types import positive_int, width_by_height  # this folder is on sys.path
-from sort_speed import DATASET, sorter_command  # this folder is on sys.path
+from arg_types import description, fraction, positive_int, width_by_height  # this folder is on sys.path
+from sort_speed import DATASET, cpu_line, sorter_command  # this folder is on sys.path
 
 OTHER = DATASET.parent / "caltech101-not-pets"
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=description(__doc__))
     parser.add_argument("--photos", type=positive_int, default=400,
                         help="pets (half cats, half dogs); a tenth as many non-pets")
     parser.add_argument("--size", type=width_by_height,
                         help="WIDTHxHEIGHT: enlarge each photo to this (a phone's is 4032x3024)")
-    parser.add_argument("--min-confidence", default="0.9")
+    parser.add_argument("--min-confidence", type=fraction, default=0.9, help="as sort's (default 0.9)")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
 
@@ -44,6 +44,7 @@ def main() -> None:
 
     if not (DATASET / "Cat").is_dir():
         sys.exit(f"dataset not found: {DATASET}")
+    print(cpu_line(), flush=True)
     rng = random.Random(args.seed)
     sources = [DATASET / kind / f"{i}.jpg" for kind in ("Cat", "Dog") for i in rng.sample(range(10000), args.photos // 2)]
     if OTHER.is_dir():
@@ -60,7 +61,7 @@ def main() -> None:
             else:
                 shutil.copyfile(path, target)
         started = time.perf_counter()
-        run = subprocess.run([*sorter_command(), "sort", str(work), "--json", "--min-confidence", args.min_confidence],
+        run = subprocess.run([*sorter_command(), "sort", str(work), "--json", "--min-confidence", str(args.min_confidence)],
                              capture_output=True, text=True, check=True)
         sort_seconds = time.perf_counter() - started
         results = json.loads(run.stdout)

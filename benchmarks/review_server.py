@@ -36,7 +36,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from arg_types import existing_dir, new_file, positive_int  # this folder is on sys.path
+from arg_types import description, existing_dir, new_file, positive_int  # this folder is on sys.path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import numpy as np  # noqa: E402, I001
@@ -73,7 +73,7 @@ def memory_mb(pid: int) -> dict[str, float]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=description(__doc__))
     parser.add_argument("--photos", type=positive_int, default=10_000)
     parser.add_argument("--clicks", type=positive_int, default=20)
     parser.add_argument("--workdir", type=existing_dir, help="where to generate the folder (default: a temp dir)")

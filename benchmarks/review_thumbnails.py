@@ -20,15 +20,30 @@ import time
 from pathlib import Path
 
 import numpy as np
-from arg_types import existing_dir, new_file, positive_int  # this folder is on sys.path
+from arg_types import description, existing_dir, new_file, positive_int  # this folder is on sys.path
+from sort_speed import cpu_line
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "datasets"
 FOLDERS = (SHARED / "named-cats", SHARED / "dogs-vs-cats-200")
+SUFFIXES = {".jpg", ".jpeg", ".png"}
+
+
+def photos_in(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.rglob("*") if p.suffix.lower() in SUFFIXES)
+
+
+def photo_folder(text: str) -> Path:
+    """A folder with photos in it: an empty one once ended in numpy's "need at least one array
+    to stack", after the model had loaded."""
+    folder = existing_dir(text)
+    if not any(p.suffix.lower() in SUFFIXES for p in folder.rglob("*")):
+        raise argparse.ArgumentTypeError(f"{text}: no photos ({', '.join(sorted(SUFFIXES))}) in it")
+    return folder
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("folders", nargs="*", type=existing_dir, default=[f for f in FOLDERS if f.is_dir()])
+    parser = argparse.ArgumentParser(description=description(__doc__))
+    parser.add_argument("folders", nargs="*", type=photo_folder, default=[f for f in FOLDERS if f.is_dir()])
     parser.add_argument("--sheet", type=new_file, help="write a contact sheet of the cut ones here")
     parser.add_argument("--repeat", type=positive_int, default=5, help="runs of each timing (the best counts)")
     parser.add_argument("--photos", type=positive_int, default=300,
@@ -41,9 +56,10 @@ def main() -> None:
     from sorter.review.page import THUMB_PX
 
     classifier = lite.load_classifier(None)
+    print(cpu_line(), flush=True)
     tiles = []
     for folder in args.folders:
-        paths = sorted(p for p in folder.rglob("*") if p.suffix.lower() in {".jpg", ".jpeg", ".png"})
+        paths = photos_in(folder)
         paths = sorted(random.Random(0).sample(paths, min(args.photos, len(paths))))
         wholes, shown, boxes, timings = measure(classifier, paths, args.repeat)
         cut = [i for i, (w, b) in enumerate(zip(wholes, boxes, strict=True))

@@ -43,7 +43,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from arg_types import existing_file, new_file, positive_int  # this folder is on sys.path
+from arg_types import description, new_file, positive_int, sorter_model  # this folder is on sys.path
 
 from sorter.config import cpu_cores
 from sorter.model.network import runtime_path
@@ -103,6 +103,12 @@ def cpu_model() -> str:
     except OSError:
         pass
     return platform.processor() or platform.machine()
+
+
+def cpu_line() -> str:
+    """The line a speed benchmark starts with, so that its numbers say which machine made them."""
+    return (f"CPU: {cpu_model()}; features: {', '.join(cpu_features()) or 'none of ' + '/'.join(CPU_FEATURES)}; "
+            f"{os.cpu_count()} logical CPUs")
 
 
 # ----------------------------------------------------------------------------- inputs
@@ -586,9 +592,9 @@ def report(r: dict) -> None:
 
 def benchmark_parser(doc: str, quick: str) -> argparse.ArgumentParser:
     """The options the benchmarks that run `sorter sort` share; `quick` says what --quick does."""
-    parser = argparse.ArgumentParser(description=doc.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=description(doc))
     parser.add_argument("--quick", action="store_true", help=quick)
-    parser.add_argument("--model", type=existing_file,
+    parser.add_argument("--model", type=sorter_model,
                         help="MODEL.keras with MODEL.tflite (default: bundled, else untrained)")
     parser.add_argument("--repeat", type=positive_int, default=2,
                         help="runs of sorter sort at N and at 2N; the fastest counts")

@@ -29,7 +29,8 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from sort_speed import cpu_features, cpu_model  # this folder is on sys.path
+from arg_types import description  # this folder is on sys.path
+from sort_speed import cpu_features, cpu_model
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "tests"))
@@ -75,7 +76,7 @@ def classify(path: Path, classifier) -> tuple[float, int]:
 
 def main() -> None:
     # No options, but --help should say so rather than start a 2-minute run (and a typo fail).
-    argparse.ArgumentParser(description=__doc__.splitlines()[0]).parse_args()
+    argparse.ArgumentParser(description=description(__doc__)).parse_args()
     if FFMPEG is None:
         sys.exit("ffmpeg not found (apt-get install ffmpeg): it makes the clips")
     cv2.setNumThreads(1)

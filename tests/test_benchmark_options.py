@@ -15,6 +15,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 BENCHMARKS = REPO / "benchmarks"
+NOT_A_MODEL = "not a sorter model (expected MODEL.keras from `sorter train`, or its MODEL.tflite)"
 
 
 def run(script: str, *options: str, env: dict | None = None) -> subprocess.CompletedProcess:
@@ -44,6 +45,12 @@ def run(script: str, *options: str, env: dict | None = None) -> subprocess.Compl
     ("watch_latency.py", ["--gap", "-1"], "argument --gap: -1 is below 0"),
     ("reexport.py", ["/nonexistent.keras", "."], "argument model: /nonexistent.keras: no such file"),
     ("video_speed.py", ["--files", "3"], "unrecognized arguments: --files 3"),  # it has no options
+    # A file that is there but no model: each of these once ran (8 s, or minutes) into a traceback.
+    *((script, ["--model", "README.md"], f"argument --model: README.md: {NOT_A_MODEL}")
+      for script in ("first_look.py", "input_sizes.py", "enlarged_photos.py", "sort_speed.py", "profile_sort.py")),
+    ("review_page.py", ["--min-confidence", "2"], "argument --min-confidence: 2 is above 1"),
+    ("review_page.py", ["--min-confidence", "-0.5"], "argument --min-confidence: -0.5 is below 0"),
+    ("distribute_speed.py", ["--epochs", "1"], "argument --epochs: 1 is below 2"),  # the first is not timed
 ])
 def test_a_bad_option_is_one_usage_line_and_exit_2(script: str, options: list[str], message: str) -> None:
     result = run(script, *options)
@@ -51,6 +58,24 @@ def test_a_bad_option_is_one_usage_line_and_exit_2(script: str, options: list[st
     assert "Traceback" not in result.stderr
     assert result.stderr.splitlines()[-1] == f"{script}: error: {message}"
     assert result.stdout == ""
+
+
+def test_a_folder_without_photos_is_one_usage_line_before_the_model_loads(tmp_path: Path) -> None:
+    (tmp_path / "notes.txt").write_text("no photo here")
+    result = run("review_thumbnails.py", str(tmp_path))
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.splitlines()[-1] == (f"review_thumbnails.py: error: argument folders: {tmp_path}: "
+                                              "no photos (.jpeg, .jpg, .png) in it")
+    assert result.stdout == ""
+
+
+@pytest.mark.parametrize("script", ["camera_roll.py", "named_cats_draws.py", "refit_evidence.py"])
+def test_help_says_the_whole_first_paragraph_of_the_docstring(script: str) -> None:
+    """--help once showed the docstring's first line, cut mid-sentence."""
+    result = run(script, "--help")
+    assert result.returncode == 0, result.stderr
+    first_paragraph = " ".join(result.stdout.split("\n\n")[1].split())
+    assert first_paragraph.endswith((".", "?", ")", ":")), first_paragraph
 
 
 def test_journal_size_says_where_it_is_and_removes_its_folder_on_sigterm(tmp_path: Path) -> None:
