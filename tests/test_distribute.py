@@ -229,10 +229,13 @@ def test_two_workers_finish_and_the_chief_saves_a_model_that_sorts(two_workers, 
     assert distribute == {"strategy": "multi-worker", "workers": 2, "replicas": 2, "global_batch_size": 8,
                           "peak_learning_rate": pytest.approx(2 * meta["training"]["learning_rate"])}
     # Only the chief wrote: the worker's scratch folder is gone.
-    # (the backbone's float softmax head is a file of its own; the from-scratch network has none)
-    head = ["model.head.npz"] if meta["backbone"]["name"] != "none" else []
+    # (the backbone's float softmax head is a file of its own, and so is the reference set `sorter
+    # learn` needs, its validation photos' pooled features; the from-scratch network has neither)
+    pretrained = meta["backbone"]["name"] != "none"
+    head = ["model.head.npz"] if pretrained else []
+    reference = ["model.reference.npz"] if pretrained else []
     assert sorted(p.name for p in out.parent.iterdir()) == [
-        "model-curves.png", "model.checkpoints", *head, "model.json", "model.keras", "model.tflite",
+        "model-curves.png", "model.checkpoints", *head, "model.json", "model.keras", *reference, "model.tflite",
     ]
     photos = tmp_path / "photos"
     write_image(photos / "a.jpg", (0, 0, 255))

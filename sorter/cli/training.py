@@ -129,8 +129,7 @@ def train(
 
     Example:
 
-      sorter train ../shared/datasets/dogs-vs-cats-200 --out model.keras \\
-        --other ../shared/datasets/caltech101-not-pets
+      sorter train PetImages/ --out model.keras --other not-pets/
     """
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
@@ -293,10 +292,9 @@ def evaluate(
 
       sorter evaluate photos/ --json --report report/
 
-      sorter evaluate ../shared/datasets/dogs-vs-cats-200 \\
-        --other ../shared/datasets/caltech101-not-pets
+      sorter evaluate PetImages/ --other not-pets/
 
-      sorter evaluate ../shared/datasets/dogs-vs-cats-200 --split validation
+      sorter evaluate PetImages/ --split validation
     """
     from rich.table import Table
 
