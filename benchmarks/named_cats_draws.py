@@ -14,12 +14,21 @@ other campus cats named, and at the shipped threshold, for the head's own word a
 word with the likeness (`model.pet_heads.named_chances`).
 
     python benchmarks/named_cats_draws.py [--examples 10] [--model MODEL.keras]
+
+Progress goes to stderr: the features of 1,518 photos (each photo and its crop), then each of
+the 18 draws with the time so far. Measured on the 2 shared cores at a load of 2.5-4 (nice 10):
+130 s at 10 examples (features 9 s, draws 1-22 s each, the most while the load rose), 62 s
+at 5 (features 22 s, draws 1-2 s each). 5 examples is no slower: it leaves more photos to
+score, but scoring is a product of arrays; what takes the time is fitting each head and the
+heads of its held-out folds, one fold per example up to 10 (`learning.pets.FOLDS`), so half as
+many at 5. Belle and oreo, with fewer than 12 photos, are named only at 5.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -54,12 +63,21 @@ def photos(model: Path | None) -> list[tuple[Path, str]]:
     return chosen + [(p, "hold-out") for p in sorted(HOLDOUT.rglob("*.jpg"))]
 
 
+def say(line: str) -> None:
+    """Progress, on stderr so that stdout stays the result alone."""
+    print(line, file=sys.stderr, flush=True)
+
+
 def pet_features(classifier, paths: list[Path], margin: float) -> np.ndarray:
     """The features that name a pet, as `sorter learn` and sort compute them (cut as the
     reference set's were: `margin`)."""
     from sorter.model.inference import features
 
-    rows = [result for _, result in features(classifier, paths, pets=True, margin=margin)]
+    rows, started = [], time.perf_counter()
+    for _, result in features(classifier, paths, pets=True, margin=margin):
+        rows.append(result)
+        if len(rows) % 250 == 0 or len(rows) == len(paths):
+            say(f"features: {len(rows)} of {len(paths)} photos, {time.perf_counter() - started:.0f} s")
     return np.stack([r[1] if isinstance(r, np.ndarray) else np.full(rows[0].shape[1], np.nan) for r in rows])
 
 
@@ -124,15 +142,20 @@ def main() -> None:
         sys.exit("this model has no reference set (benchmarks/make_reference_set.py)")
     anchor, check = reference.halves()
     chosen = photos(args.model)
+    started = time.perf_counter()
+    say(f"features of {len(chosen)} photos (each photo and its pet crop), then {DRAWS * len(GROUPS)} draws")
     who = np.array([w for _, w in chosen])
     pet = pet_features(classifier, [p for p, _ in chosen], reference.pet_margin)
     keep = ~np.isnan(pet).any(axis=1)
     who, pet = who[keep], pet[keep]
-    results = []
+    results, drawn = [], time.perf_counter()
     for seed in range(DRAWS):
         for group in GROUPS:
             names = tuple(n for n in group if (who == n).sum() >= args.examples + 2)
             results.append(draw(who, pet, names, args.examples, 100 + seed, anchor, check))
+            say(f"draw {len(results)} of {DRAWS * len(GROUPS)} ({', '.join(names)}): "
+                f"{time.perf_counter() - drawn:.0f} s")
+    say(f"done in {time.perf_counter() - started:.0f} s")
     print(f"{args.examples} examples a cat, {DRAWS} draws of {len(GROUPS)} groups; a named cat's photos found at "
           + " / ".join(f"{r:.0%}" for r in RATES) + " of the other campus cats named; then at the threshold "
           "(other campus cats named), Kaggle cats, Kaggle dogs, hold-out named")
