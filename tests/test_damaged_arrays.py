@@ -1,6 +1,7 @@
 """A model's .npz files (its head, its evidence, its reference set) that do not read, however
 they fail to (emptied, random bytes, one array saved as .npy under the name), are one line
-naming the file, never a traceback: each is read through `model.arrays.opened`."""
+naming the file, never a traceback: each is read through `model.arrays.opened`. So are its
+.json and .tflite when emptied or replaced by a folder."""
 
 from __future__ import annotations
 
@@ -60,3 +61,33 @@ def test_learn_with_a_damaged_reference_set_says_one_line(tmp_path: Path, fake_m
     result = invoke("learn", roll, "--model", fake_model)
 
     assert (result.exit_code, result.stderr) == (1, f"Error: {reference}: unreadable reference set ({why})\n")
+
+
+@pytest.mark.parametrize("part, damage, says", [
+    # A folder was taken for no .json (an early cat/dog model's), and the fine .tflite blamed.
+    ("json", "folder", "{damaged}: unreadable model metadata (Is a directory)"),
+    # LiteRT's own word was "`model_path` or `model_content` must be specified."
+    ("tflite", "empty", "{damaged}: cannot load model (an empty file)"),
+    # "default.tflite not found beside …": something is there.
+    ("tflite", "folder", "{damaged}: a folder, not a model file; `sorter train` writes it"),
+])
+def test_sort_and_evaluate_with_a_damaged_json_or_tflite_name_it_in_one_line(
+    tmp_path: Path, part: str, damage: str, says: str
+) -> None:
+    model = bundled_copy(tmp_path / "model")
+    damaged = model.with_suffix(f".{part}")
+    damaged.unlink()
+    if damage == "folder":
+        damaged.mkdir()
+    else:
+        damaged.write_bytes(b"")
+    folder = tmp_path / "pets"
+    shutil.copytree(SAMPLES, folder)
+    before = sorted(p.relative_to(folder) for p in folder.rglob("*"))
+
+    sorting = invoke("sort", folder, "--model", model)
+    evaluating = invoke("evaluate", labelled(tmp_path / "data"), "--model", model)
+
+    for result in (sorting, evaluating):
+        assert (result.exit_code, result.stdout, result.stderr) == (1, "", f"Error: {says.format(damaged=damaged)}\n")
+    assert sorted(p.relative_to(folder) for p in folder.rglob("*")) == before  # nothing moved

@@ -243,6 +243,8 @@ class LiteClassifier:
             data = path.read_bytes()
         except OSError as exc:
             raise ModelError(f"{path}: cannot read model ({exc.strerror})") from exc
+        if not data:  # LiteRT's own word for it: "`model_path` or `model_content` must be specified"
+            raise ModelError(f"{path}: cannot load model (an empty file)")
         metadata = metadata or {}
         head = read_head(companion(path, metadata, "head", head_path)) if metadata.get("head") else None
         evidence = (read_evidence(companion(path, metadata, "evidence", evidence_path))

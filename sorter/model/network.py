@@ -194,6 +194,8 @@ def check_model_path(path: Path) -> Path:
     if not path.is_file():
         raise ModelError(f"model not found: {path}")
     runtime = runtime_path(path)
+    if runtime.is_dir():  # something is there: "not found" would send the user looking for it
+        raise ModelError(f"{runtime}: a folder, not a model file; `sorter train` writes it")
     if not runtime.is_file():
         raise ModelError(f"{runtime.name} not found beside {path}: `sorter train` writes it (the model sort runs)")
     return runtime
@@ -204,11 +206,15 @@ def read_metadata(path: Path) -> dict[str, Any]:
     format this version does not know: a newer sorter's model may mean other things by the
     same files, and would be run wrong without a word."""
     meta_file = metadata_path(path)
-    if not meta_file.is_file():
+    # Only a missing one is an early model's: one that is there but does not read (a folder)
+    # is named, not taken for none, which let the network's shape be blamed instead.
+    if not meta_file.exists():
         return {}
     try:
         metadata = json.loads(meta_file.read_text())
-    except (OSError, ValueError) as exc:
+    except OSError as exc:
+        raise ModelError(f"{meta_file}: unreadable model metadata ({exc.strerror or exc})") from exc
+    except ValueError as exc:
         raise ModelError(f"{meta_file}: unreadable model metadata ({exc})") from exc
     if not isinstance(metadata, dict):
         raise ModelError(f"{meta_file}: not a sorter model's metadata (a JSON object)")
