@@ -801,7 +801,7 @@ def test_a_model_file_cut_short_is_one_line_naming_it(tmp_path: Path, cut: str) 
     write_image(tmp_path / "photos" / "rex.png", RED)
     result = runner.invoke(app, ["sort", str(tmp_path / "photos"), "--model", str(tmp_path / "default.keras")])
     assert result.exit_code == 1 and result.stderr.startswith(f"Error: {tmp_path / f'default.{cut}'}: ")
-    assert "(File is not a zip file)" in result.stderr and result.stderr.count("\n") == 1
+    assert "(BadZipFile: File is not a zip file)" in result.stderr and result.stderr.count("\n") == 1
 
 
 def bundled_copy(folder: Path) -> Path:
