@@ -469,8 +469,9 @@ def test_a_named_pet_with_a_model_without_a_reference_set_is_said_not_learnt_and
 
     assert result.exit_code == 0 and result.stderr == "", result.output
     assert ("cats/Luna: 6 photos; not learnt: this model has no reference set (MODEL.reference.npz, which `sorter "
-            "train` makes of its validation photos: train it again, or run `python benchmarks/make_reference_set.py "
-            "MODEL.keras DATA_DIR` from sorter's source), so there are no other cats to tell it from"
+            "train` makes of its validation photos: train it again with a validation split (not --validation-split 0), "
+            "or, from sorter's source, run `python benchmarks/make_reference_set.py MODEL.keras DATA_DIR`), so there "
+            "are no other cats to tell it from"
             ) in result.stdout.splitlines()
     # Said once, in her line: the corrections' line says only what it means for them.
     assert result.stdout.count("no reference set") == 1, result.stdout

@@ -78,8 +78,10 @@ def test_train_writes_the_reference_set_of_its_validation_photos(with_reference)
 
 @needs_weights
 def test_sorter_learn_learns_a_named_pet_on_a_model_sorter_train_made(with_reference, tmp_path: Path) -> None:
-    """The model a user trains: `learn` with cats/Luna/ learnt her, instead of "not learnt: this
-    model has no reference set"."""
+    """The model a user trains: `learn` with cats/Luna/ reads its reference set, instead of "not
+    learnt: this model has no reference set". Of 24 photos a class it holds 5 cats, too few to
+    tell her from (`pets.MIN_REFERENCE`, tests/test_learn_reference_size.py learns her at 100),
+    which her line says."""
     data, out, trained = with_reference
     assert trained.exit_code == 0, trained.output
     roll = tmp_path / "roll"
@@ -95,7 +97,8 @@ def test_sorter_learn_learns_a_named_pet_on_a_model_sorter_train_made(with_refer
 
     assert result.exit_code == 0, result.output
     [line] = [line for line in result.stdout.splitlines() if line.startswith("cats/Luna")]
-    assert line.startswith("cats/Luna: 6 photos, would find "), line
+    assert line == ("cats/Luna: 6 photos; not learnt: this model's reference set has only 5 cats to tell it from "
+                    "(100 or more: train it with more photos, or a larger --validation-split)"), line
     assert "no reference set" not in result.stdout
 
 

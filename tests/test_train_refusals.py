@@ -81,7 +81,7 @@ def test_an_unreadable_draw_is_replaced_by_another_photo_of_its_class(tmp_path: 
         result = runner.invoke(app, small_run(data, tmp_path / f"y{seed}" / "m.keras", "--seed", seed))
         assert result.exit_code == 0, result.output
         training = json.loads((tmp_path / f"y{seed}" / "m.json").read_text())["training"]
-        assert training["images_per_class_found"] == {"cat": 2, "dog": 8} and training["broken_files"] == []
+        assert training["files_per_class_found"] == {"cat": 2, "dog": 8} and training["broken_files"] == []
 
 
 def test_a_class_whose_drawn_photos_all_fail_to_decode_says_how_many_of_its_photos_were_tried(tmp_path: Path) -> None:
@@ -150,7 +150,7 @@ def test_pets_are_balanced_on_the_photos_each_class_has_not_on_its_files(tmp_pat
     result = runner.invoke(app, small_run(data, tmp_path / "m.keras", "--seed", "7"))
     assert result.exit_code == 0, result.output
     training = json.loads((tmp_path / "m.json").read_text())["training"]
-    assert training["images_per_class_found"] == {"cat": 4, "dog": 4} and training["broken_files"] == []
+    assert training["files_per_class_found"] == {"cat": 4, "dog": 4} and training["broken_files"] == []
 
 
 def test_a_balance_too_small_to_train_on_says_it_counts_the_photos_that_begin_as_images(tmp_path: Path) -> None:
@@ -167,6 +167,43 @@ def test_a_balance_too_small_to_train_on_says_it_counts_the_photos_that_begin_as
         "with --validation-split 0.6 every one would be a validation photo, and no cat or dog would be left to train "
         "on; give each at least 2 photos, or a smaller --validation-split\n")
     assert not (tmp_path / "m.keras").exists()
+
+
+def test_model_json_counts_files_as_files_and_evaluate_still_reads_older_models(tmp_path: Path) -> None:
+    """model.json's `images_per_class_found` counted every file named as a photo, text files
+    too (22 where Cat/ held 16 photos). Recorded now as `files_per_class_found` (and
+    `other_files_found`), what they are; `evaluate --split validation` checks the folder by them,
+    and by the old names for a model trained before."""
+    data = pets_and_notes(tmp_path / "data", cats=5, cat_notes=2, dogs=7)
+    out = tmp_path / "m.keras"
+    assert runner.invoke(app, small_run(data, out, "--seed", "7")).exit_code == 0
+    meta = json.loads(out.with_suffix(".json").read_text())
+    assert meta["training"]["files_per_class_found"] == {"cat": 7, "dog": 7}
+    assert meta["training"]["other_files_found"] == 0
+    assert "images_per_class_found" not in meta["training"] and "other_images_found" not in meta["training"]
+    evaluate = ["evaluate", str(data), "--model", str(out), "--split", "validation"]
+    assert runner.invoke(app, evaluate).exit_code == 0
+
+    training = meta["training"]  # as a model trained before this version recorded them
+    training["images_per_class_found"] = training.pop("files_per_class_found")
+    training["other_images_found"] = training.pop("other_files_found")
+    out.with_suffix(".json").write_text(json.dumps(meta))
+    assert runner.invoke(app, evaluate).exit_code == 0, "an older model's split is checked as before"
+    toy_photo(data / "Dog" / "new.jpg", "dog", np.random.default_rng(3))
+    changed = runner.invoke(app, evaluate)
+    assert changed.exit_code == 2 and "is not the folder this model trained on (here 7 cat, 8 dog; it trained on " \
+        "7 cat, 7 dog)" in changed.stderr, changed.output
+
+
+def test_an_epoch_without_validation_photos_says_so_not_nan(tmp_path: Path) -> None:
+    """`--validation-split 0` printed `val_loss nan  val_acc nan` on every epoch line."""
+    data = make_dataset(tmp_path / "data", per_class=8)
+
+    result = runner.invoke(app, small_run(data, tmp_path / "m.keras", "--validation-split", "0"))
+
+    assert result.exit_code == 0, result.output
+    [line] = [line for line in result.stderr.splitlines() if line.startswith("epoch ")]
+    assert "  no validation photos  " in line and "nan" not in result.output and "val_" not in line, line
 
 
 def starred(output: str) -> list[bool]:

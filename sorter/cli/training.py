@@ -182,10 +182,12 @@ def train(
                     elif isinstance(event, EpochDone):
                         m = event.metrics
                         star = " *" if event.best else ""
+                        # `--validation-split 0`: no validation photos, no val_loss to print (it read "nan").
+                        validation = (f"val_loss {m['val_loss']:.4f}  val_acc {m.get('val_accuracy', 0):.4f}"
+                                      if "val_loss" in m else "no validation photos")
                         progress.console.print(
                             f"epoch {event.epoch:>3}/{event.epochs}  loss {m.get('loss', 0):.4f}  "
-                            f"acc {m.get('accuracy', 0):.4f}  val_loss {m.get('val_loss', float('nan')):.4f}  "
-                            f"val_acc {m.get('val_accuracy', float('nan')):.4f}  {event.seconds:.0f}s{star}"
+                            f"acc {m.get('accuracy', 0):.4f}  {validation}  {event.seconds:.0f}s{star}"
                         )
                         bar().reset(task, total=None, what=f"epoch {event.epoch + 1}/{event.epochs}"
                                     if event.epoch < event.epochs

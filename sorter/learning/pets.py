@@ -34,7 +34,7 @@ from sorter.files.identities import lstat_of
 from sorter.learning.folder_names import shown
 from sorter.model.heads import Head, fit_softmax, folds, one_hot, principal_basis
 from sorter.model.personal import Examples, homes_recorded
-from sorter.model.pet_heads import PetHead, cohort_of, normalised
+from sorter.model.pet_heads import MIN_STRANGERS, PetHead, cohort_of, normalised
 from sorter.model.pet_homes import PROOF_PHOTOS, UNKNOWN, Home
 from sorter.model.second_look import MARGIN
 from sorter.wording import counted
@@ -86,6 +86,14 @@ LOOK_ALIKE_SHARE = 0.25
 #: reads "would find 0 of 10 held out" while a sort finds 3-4 of her next 10.
 FEW_FOUND_SHARE = 0.3
 
+#: A named pet is learnt only where the model's reference set holds this many animals of her
+#: species or more: half of them (the check half, `Reference.halves`) are the strangers her score
+#: is measured against, and `PetHead.against` needs MIN_STRANGERS of those (fewer, and her score
+#: is not measured at all), which is also as few as "1 of 50 other cats taken" can say 2 %, the
+#: share STRANGER_Z was chosen to take. A model trained on 20 photos has 2 cats there: her folder
+#: was checked against 1 stranger ("1 of 1 other cats taken"), that is, not checked.
+MIN_REFERENCE = 2 * MIN_STRANGERS
+
 Progress = Callable[[str, int, int], None]
 
 
@@ -106,6 +114,9 @@ class PetReport:
     shared: tuple[str, int] | None = None
     #: Not learnt though she has photos enough: the model has no reference set (`fit_pets`).
     no_reference: bool = False
+    #: Not learnt though she has photos enough: the reference set's animals of her species, too few to
+    #: tell her from (`MIN_REFERENCE`); None where there were enough.
+    few_others: int | None = None
 
     def line(self) -> str:
         """"cats/Luna: 10 photos, would find 9 of 10 held out; 0 of 250 other cats taken for it",
@@ -120,8 +131,12 @@ class PetReport:
         if self.no_reference:
             return (f"{shown(self.name)}: {counted(self.photos, 'photo')}{copies}; not learnt: this model has no "
                     "reference set (MODEL.reference.npz, which `sorter train` makes of its validation photos: train it "
-                    "again, or run `python benchmarks/make_reference_set.py MODEL.keras DATA_DIR` from sorter's "
-                    f"source), so there are no other {kind} to tell it from")
+                    "again with a validation split (not --validation-split 0), or, from sorter's source, run `python "
+                    f"benchmarks/make_reference_set.py MODEL.keras DATA_DIR`), so there are no other {kind} to tell it from")
+        if self.few_others is not None:
+            return (f"{shown(self.name)}: {counted(self.photos, 'photo')}{copies}; not learnt: this model's reference "
+                    f"set has only {counted(self.few_others, kind[:-1])} to tell it from ({MIN_REFERENCE} or more: train "
+                    "it with more photos, or a larger --validation-split)")
         if not self.learnt:
             return (f"{shown(self.name)}: {counted(self.photos, 'photo')}{copies}; too few to learn "
                     f"({MIN_PET_PHOTOS} or more)")
@@ -174,6 +189,15 @@ def fit_pets(examples: Examples, anchor, check, progress: Progress, margin: floa
             reports += [PetReport(f"{folder}/{name}", len(own_of[name][0]), False, copies=own_of[name][1],
                                   shared=shared[name], no_reference=True) for name in named]
             continue
+        strangers = np.zeros((0, examples.pet_features.shape[1]))
+        if check is not None and species in check.class_names:
+            strangers = check.pet_features[check.labels == check.class_names.index(species)]
+        if len(strangers) < MIN_STRANGERS:
+            # Too few other cats to tell her from, or to say how many her folder would take: said, not learnt.
+            reports += [PetReport(f"{folder}/{name}", len(own_of[name][0]), False, copies=own_of[name][1],
+                                  shared=shared[name], few_others=int(same.sum() + len(strangers)))
+                        for name in named]
+            continue
         cohort = None if same is None else cohort_of(anchor.pet_features[same])
         anchor_cats = [] if same is None else [anchor.pet_features[same]]
         elsewhere = [examples.pet_features[~mine]] + ([] if same is None else [anchor.pet_features[~same]])
@@ -181,9 +205,6 @@ def fit_pets(examples: Examples, anchor, check, progress: Progress, margin: floa
         first = partial(species_head, species, named, anchor_cats, elsewhere, own, cohort, margin)
         unnamed, like = strangers_of(examples, mine, folder, first, len(named))
         pets, groups, basis = species_head(species, named, [unnamed, *anchor_cats], elsewhere, own, cohort, margin)
-        strangers = np.zeros((0, groups[0].shape[1]))
-        if check is not None and species in check.class_names:
-            strangers = check.pet_features[check.labels == check.class_names.index(species)]
         # Each pet's score measured against the check half's cats, which no fit saw (`PetHead.against`);
         # they also say how many other cats her folder would take: its mean and spread are all it learns of them.
         pets = pets.against(strangers)

@@ -29,7 +29,9 @@ MIN_KINDS_TO_HOLD_OUT = 10
 class Split:
     train: list[tuple[Path, int]]  # (photo, index into ALL_CLASSES)
     validation: list[tuple[Path, int]]
-    counts: dict[str, int]  # images found per class, before balancing
+    #: Files found per class, before balancing: every file named as a photo (.jpg, ...), read or not,
+    #: so a text file named .jpg counts (the balance sniffs only those it draws: `_balanced`).
+    counts: dict[str, int]
     #: Kinds of "other" photo (sub-folders) on each side, per folder of non-pets: a folder with
     #: many kinds holds whole kinds out, one with few holds out a share of each (`_split_kinds`).
     other_kinds: dict[str, dict[str, list[str]]] = field(default_factory=dict)
@@ -106,6 +108,15 @@ def recorded_other_dirs(training: dict) -> tuple[Path, ...]:
     from before repeatable --other record one, as "other_dir")."""
     recorded = training.get("other_dirs") or ([training["other_dir"]] if training.get("other_dir") else [])
     return tuple(Path(folder) for folder in recorded)
+
+
+def recorded_counts(training: dict) -> tuple[dict[str, int] | None, int]:
+    """The files per pet class and the non-pet files a model's metadata ("training") says its
+    folders held (`Split.counts`): recorded as "files_per_class_found" and "other_files_found";
+    models from before, as "images_per_class_found" and "other_images_found", the same count
+    under a name that read as photos (a text file named .jpg counted). None: not recorded."""
+    pets = training.get("files_per_class_found", training.get("images_per_class_found"))
+    return pets, training.get("other_files_found", training.get("other_images_found", 0))
 
 
 def recorded_shown(folders: tuple[Path, ...]) -> str:

@@ -389,7 +389,9 @@ def evaluate(
 def check_same_photos(parts, meta: dict, split: str, data_dir: Path, other: tuple[Path, ...]) -> None:
     """Another folder (or this one changed) drawn again would not give the model's split: the
     folder whose count differs is named, the pets' or the non-pets'."""
-    trained = meta.get("images_per_class_found")
+    from sorter.training.datasets import recorded_counts, recorded_other_dirs, recorded_shown
+
+    trained, then = recorded_counts(meta)
     if trained is None:
         return
     found = {k: v for k, v in parts.counts.items() if k != OTHER}
@@ -397,10 +399,8 @@ def check_same_photos(parts, meta: dict, split: str, data_dir: Path, other: tupl
         raise UsageError(f"--split {split}: {data_dir} is not the folder this model trained on (here "
                          f"{', '.join(f'{n} {k}' for k, n in found.items())}; it trained on "
                          f"{', '.join(f'{n} {k}' for k, n in trained.items())}); use --split all")
-    here, then = parts.counts.get(OTHER, 0), meta.get("other_images_found", 0)
+    here = parts.counts.get(OTHER, 0)
     if here != then:
-        from sorter.training.datasets import recorded_other_dirs, recorded_shown
-
         recorded = recorded_other_dirs(meta)
         given = ", ".join(map(str, other)) or f"{data_dir}'s Other/"
         trained_with = recorded_shown(recorded) or ("its data folder's Other/" if then else "none")

@@ -215,11 +215,15 @@ def _parent_model(config, counts: dict[str, int]) -> tuple[dict | None, list[dic
     training = parent.get("training")
     if not training:
         raise UsageError(f"--init-from {path}: no {metadata_path(path).name} beside it to check its training split")
+    from sorter.training.datasets import recorded_counts
+
+    # Its files per class under the name its version recorded them by (`recorded_counts`), said by this one's.
+    record = training | {"files_per_class_found": recorded_counts(training)[0]}
     ours = {"seed": config.seed, "validation_split": config.validation_split, "limit": config.limit,
-            "images_per_class_found": counts}
+            "files_per_class_found": counts}
     for key, value in ours.items():  # a key its record lacks differs too: no split to compare
-        if training.get(key) != value:
-            raise UsageError(f"--init-from {path}: trained on another split ({key} {training.get(key)}, here "
+        if record.get(key) != value:
+            raise UsageError(f"--init-from {path}: trained on another split ({key} {record.get(key)}, here "
                              f"{value}); its training photos would leak into this run's validation")
     return {
         "model": str(path),
@@ -388,8 +392,9 @@ def _train(config, resume: bool, on_event: Callable, on_cache: Callable) -> Trai
                 "command": train_command(config),
                 "data_dir": str(config.data_dir),
                 "other_dirs": [str(folder) for folder in config.other],
-                "images_per_class_found": {k: v for k, v in parts.counts.items() if k != OTHER},
-                "other_images_found": parts.counts.get(OTHER, 0),
+                # Files named as photos, junk too (`Split.counts`): not how many are photos.
+                "files_per_class_found": {k: v for k, v in parts.counts.items() if k != OTHER},
+                "other_files_found": parts.counts.get(OTHER, 0),
                 # Validation holds out whole kinds of non-pet photo: its number is about kinds
                 # of things the model never saw.
                 "other_kinds": parts.other_kinds,
