@@ -30,6 +30,21 @@ def bundled_copy(folder: Path) -> Path:
     return folder / "m.keras"
 
 
+def sort_and_evaluate_say(tmp_path: Path, model: Path, line: str) -> None:
+    """`sorter sort` of a copy of sample_images/ and `sorter evaluate` of a labelled folder, each
+    with `model`, end with the one `line` on stderr, exit 1, nothing on stdout and nothing moved."""
+    folder = tmp_path / "pets"
+    shutil.copytree(SAMPLES, folder)
+    before = sorted(p.relative_to(folder) for p in folder.rglob("*"))
+
+    sorting = invoke("sort", folder, "--model", model)
+    evaluating = invoke("evaluate", labelled(tmp_path / "data"), "--model", model)
+
+    for result in (sorting, evaluating):
+        assert (result.exit_code, result.stdout, result.stderr) == (1, "", line)
+    assert sorted(p.relative_to(folder) for p in folder.rglob("*")) == before  # nothing moved
+
+
 @DAMAGED
 @pytest.mark.parametrize("part, says", [("head", "unreadable model head"),
                                         ("evidence", "cannot read the model's evidence file")])
@@ -39,16 +54,7 @@ def test_sort_and_evaluate_with_a_damaged_head_or_evidence_file_say_one_line(
     model = bundled_copy(tmp_path / "model")
     damaged = model.with_suffix(f".{part}.npz")
     damaged.write_bytes(content)
-    folder = tmp_path / "pets"
-    shutil.copytree(SAMPLES, folder)
-    before = sorted(p.relative_to(folder) for p in folder.rglob("*"))
-
-    sorting = invoke("sort", folder, "--model", model)
-    evaluating = invoke("evaluate", labelled(tmp_path / "data"), "--model", model)
-
-    for result in (sorting, evaluating):
-        assert (result.exit_code, result.stdout, result.stderr) == (1, "", f"Error: {damaged}: {says} ({why})\n")
-    assert sorted(p.relative_to(folder) for p in folder.rglob("*")) == before  # nothing moved
+    sort_and_evaluate_say(tmp_path, model, f"Error: {damaged}: {says} ({why})\n")
 
 
 @DAMAGED
@@ -81,13 +87,4 @@ def test_sort_and_evaluate_with_a_damaged_json_or_tflite_name_it_in_one_line(
         damaged.mkdir()
     else:
         damaged.write_bytes(b"")
-    folder = tmp_path / "pets"
-    shutil.copytree(SAMPLES, folder)
-    before = sorted(p.relative_to(folder) for p in folder.rglob("*"))
-
-    sorting = invoke("sort", folder, "--model", model)
-    evaluating = invoke("evaluate", labelled(tmp_path / "data"), "--model", model)
-
-    for result in (sorting, evaluating):
-        assert (result.exit_code, result.stdout, result.stderr) == (1, "", f"Error: {says.format(damaged=damaged)}\n")
-    assert sorted(p.relative_to(folder) for p in folder.rglob("*")) == before  # nothing moved
+    sort_and_evaluate_say(tmp_path, model, f"Error: {says.format(damaged=damaged)}\n")
