@@ -5,6 +5,7 @@ naming the file, never a traceback: each is read through `model.arrays.opened`. 
 
 from __future__ import annotations
 
+import random
 import shutil
 from pathlib import Path
 
@@ -76,15 +77,23 @@ def test_learn_with_a_damaged_reference_set_says_one_line(tmp_path: Path, fake_m
     ("tflite", "empty", "{damaged}: cannot load model (an empty file)"),
     # "default.tflite not found beside …": something is there.
     ("tflite", "folder", "{damaged}: a folder, not a model file; `sorter train` writes it"),
+    # LiteRT's own words for both were "The model is not a valid Flatbuffer buffer".
+    ("tflite", "random", "{damaged}: cannot load model (not a file sorter wrote)"),
+    ("tflite", "cut short", "{damaged}: cannot load model (cut short or damaged)"),
 ])
 def test_sort_and_evaluate_with_a_damaged_json_or_tflite_name_it_in_one_line(
     tmp_path: Path, part: str, damage: str, says: str
 ) -> None:
     model = bundled_copy(tmp_path / "model")
     damaged = model.with_suffix(f".{part}")
+    whole = damaged.read_bytes()
     damaged.unlink()
     if damage == "folder":
         damaged.mkdir()
+    elif damage == "random":
+        damaged.write_bytes(random.Random(0).randbytes(4096))
+    elif damage == "cut short":
+        damaged.write_bytes(whole[: len(whole) // 2])
     else:
         damaged.write_bytes(b"")
     sort_and_evaluate_say(tmp_path, model, f"Error: {says.format(damaged=damaged)}\n")

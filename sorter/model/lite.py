@@ -161,6 +161,9 @@ def export_int8(model, calibration, path: Path) -> Path:
 #: three-class models a softmax row in this order.
 KNOWN_CLASS_NAMES = (CLASS_NAMES, (*CLASS_NAMES, OTHER))
 
+#: A TFLite flatbuffer's file identifier, bytes 4-8 of every MODEL.tflite `sorter train` writes.
+TFLITE_MARK = b"TFL3"
+
 
 def class_names_of(metadata: dict[str, Any]) -> tuple[str, ...]:
     """The model's classes, from its metadata JSON (models without one are cat/dog)."""
@@ -245,6 +248,8 @@ class LiteClassifier:
             raise ModelError(f"{path}: cannot read model ({exc.strerror})") from exc
         if not data:  # LiteRT's own word for it: "`model_path` or `model_content` must be specified"
             raise ModelError(f"{path}: cannot load model (an empty file)")
+        if data[4:8] != TFLITE_MARK:  # LiteRT's word: "The model is not a valid Flatbuffer buffer"
+            raise ModelError(f"{path}: cannot load model (not a file sorter wrote)")
         metadata = metadata or {}
         head = read_head(companion(path, metadata, "head", head_path)) if metadata.get("head") else None
         evidence = (read_evidence(companion(path, metadata, "evidence", evidence_path))
@@ -254,6 +259,8 @@ class LiteClassifier:
         except ModelError as exc:
             raise type(exc)(f"{path}: {exc}") from exc
         except Exception as exc:  # LiteRT raises ValueError/RuntimeError for a bad file
+            if "not a valid Flatbuffer" in str(exc):  # the marker is there, the rest is not
+                raise ModelError(f"{path}: cannot load model (cut short or damaged)") from exc
             first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise ModelError(f"{path}: cannot load model ({first_line[:200]})") from exc
 
