@@ -570,6 +570,19 @@ def test_corrections_that_would_misplace_reference_pets_are_kept_not_learnt_and_
     assert set(tree(later)) == {"cats/Luna/luna.png", "dogs/dog.png"}
 
 
+def test_the_reference_line_says_nothing_of_a_pet_folder_when_no_pet_was_learnt(tmp_path: Path, fake_model) -> None:
+    """cats/Tom with 2 photos is too few to learn: no named pet, so no "; 0 into a named pet's folder"."""
+    roll = sorted_and_corrected(tmp_path / "roll", fake_model)
+    for i in range(2):
+        photo(roll / "cats" / "Tom" / f"tom{i}.png", "cat", 60 + i)
+
+    result = invoke("learn", roll, "--model", fake_model)
+
+    assert result.exit_code == 0, result.output
+    assert "cats/Tom: 2 photos; too few to learn (5 or more)" in result.stdout
+    assert "Reference pets (100): 0 in the wrong place before, 0 after" in result.stdout.splitlines()
+
+
 def test_watch_picks_up_a_new_personal_model_between_batches(tmp_path: Path, fake_model) -> None:
     follower = personal_classifier.Follower(FeatureFake(), fake_model, True)
     assert follower.check() is None and isinstance(follower.classifier, FeatureFake)

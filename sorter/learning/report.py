@@ -79,7 +79,8 @@ def report_lines(result: LearnResult) -> list[str]:
     if result.reference is not None:
         r = result.reference
         lines.append(f"Reference pets ({r.pets}): {r.wrong_before} in the wrong place before, {r.wrong_after} after"
-                     + (f"; {r.into_named} into a named pet's folder" if result.pets else ""))
+                     # A pet with too few photos is in `pets` but has no head, so nothing could go into her folder.
+                     + (f"; {r.into_named} into a named pet's folder" if any(p.learnt for p in result.pets) else ""))
     elif not any(pet.no_reference for pet in result.pets):
         lines.append("This model has no reference set (MODEL.reference.npz): its pets could not be checked.")
     elif result.corrections:  # a named pet's line has said it has none: said once
