@@ -534,6 +534,28 @@ def test_a_named_pet_alone_learning_nothing_leaves_a_personal_model_of_another_m
     assert {p.name: p.read_bytes() for p in (personal.model_file(), personal.examples_file())} == before
 
 
+def test_sort_verbose_says_a_personal_model_learnt_on_another_model_is_left_aside(
+    tmp_path: Path, fake_model, monkeypatch
+) -> None:
+    """A personal model learnt on one model is not used with another: `sort -v` says so in one
+    line (the plain sort said nothing, and a user's corrections seemed to do nothing)."""
+    assert invoke("learn", sorted_and_corrected(tmp_path / "first", fake_model), "--model", fake_model).exit_code == 0
+    other = FeatureFake()
+    other.fingerprint = "another-model"
+    monkeypatch.setattr(lite, "load_classifier", lambda path: other)
+    note = (f"note: your personal model ({personal.model_file()}) was learnt on another model; sorting with model "
+            f"{fake_model} alone (sorter learn DIR --model {fake_model} learns it again for this one)")
+
+    quiet = invoke("sort", new_photos(tmp_path / "quiet"), "--model", fake_model)
+    verbose = invoke("sort", new_photos(tmp_path / "verbose"), "--model", fake_model, "-v")
+
+    assert (quiet.exit_code, verbose.exit_code) == (0, 0), quiet.output + verbose.output
+    assert "personal model" not in quiet.output
+    assert note in verbose.stderr.splitlines()
+    assert "personal model" not in invoke("sort", new_photos(tmp_path / "none"), "--model", fake_model, "-v",
+                                          "--no-personal").output
+
+
 def test_corrections_that_would_misplace_reference_pets_are_kept_not_learnt_and_a_named_pet_is_learnt(
         tmp_path: Path, fake_model) -> None:
     """Every head that learns the corrections puts too many reference pets in the wrong place: the

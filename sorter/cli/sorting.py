@@ -143,6 +143,10 @@ def sort_command(
             log.to_file(f"Error: {unfinished}")
     if summary.review_error:
         err.print(f"[yellow]{escape(summary.review_error)}[/]", soft_wrap=True)
+    if verbose and summary.personal_set_aside is not None:  # else a user wonders why their corrections do nothing
+        again = "sorter learn DIR" + ("" if model is None else f" --model {as_typed(model)}")
+        err.print(f"note: your personal model ({summary.personal_set_aside}) was learnt on another model; sorting "
+                  f"with {summary.model} alone ({again} learns it again for this one)", markup=False, soft_wrap=True)
     totals = {
         "folder": str(summary.folder), "dry_run": dry_run, "counts": summary.counts,
         "moved_to": summary.moved_to, "companions": summary.companions, "videos": summary.videos,

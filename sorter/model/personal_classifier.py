@@ -105,12 +105,20 @@ def personalise(classifier, model: Path | None = None, use: bool = True):
     """`classifier` with the personal head when there is a personal model fitted on this very
     model (and `use`); else `classifier` itself. A model without pooled features (an older
     bundled model), or a classifier that is not one (a test's fake), is returned as it is."""
+    return personalised(classifier, model, use)[0]
+
+
+def personalised(classifier, model: Path | None = None, use: bool = True) -> tuple[object, Path | None]:
+    """`personalise`, and the personal model's file where one is there but was learnt on another
+    model (its fingerprint or classes differ), so left aside: `sort -v` says so (else None)."""
     if not use or getattr(classifier, "head", None) is None or getattr(classifier, "fingerprint", None) is None:
-        return classifier
+        return classifier, None
     fitted = personal.read_model()
-    if fitted is None or fitted.base != classifier.fingerprint or fitted.class_names != tuple(classifier.class_names):
-        return classifier
-    return PersonalClassifier(classifier, fitted, personal.base_name(model))
+    if fitted is None:
+        return classifier, None
+    if fitted.base != classifier.fingerprint or fitted.class_names != tuple(classifier.class_names):
+        return classifier, personal.model_file()
+    return PersonalClassifier(classifier, fitted, personal.base_name(model)), None
 
 
 def named_pets(classifier) -> dict[str, tuple[str, ...]]:

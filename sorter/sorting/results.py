@@ -115,6 +115,8 @@ class SortSummary:
     #: Sub-folders a recursive sort did not enter, per reason kind ("software, not photos, not
     #: entered": 7): folders, not files, so in none of the counts of files above.
     folders_skipped: dict[str, int] = field(default_factory=dict)
+    #: The personal model's file, where one was there but learnt on another model: not used.
+    personal_set_aside: Path | None = None
 
 
 #: A companion that came after its photo was sorted, joined to it (or, in a dry run, to be).

@@ -76,7 +76,7 @@ def sort_folder(
         on_checked()
         if classifier is None:
             classifier = lite.load_classifier(model)
-        classifier = personal_classifier.personalise(classifier, model, personal)
+        classifier, set_aside = personal_classifier.personalised(classifier, model, personal)
         named = personal_classifier.named_pets(classifier) if name_pets else {}
         if name_pets and not named:
             raise UsageError("--name-pets: no named pets learnt; put 5 or more photos of a pet into cats/NAME/ or "
@@ -146,5 +146,5 @@ def sort_folder(
         model=personal_classifier.describe(classifier, model), videos=tally.videos, might_be=might_be,
         pet_folders=sorter.here, not_entered=not_entered, unwritable=refused,
         refused_into=refused_into(root, tally.moved_to) if dry_run and refused is None else (),
-        folders_skipped=tally.folders,
+        folders_skipped=tally.folders, personal_set_aside=set_aside,
     )
