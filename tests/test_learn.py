@@ -554,6 +554,11 @@ def test_sort_verbose_says_a_personal_model_learnt_on_another_model_is_left_asid
     assert note in verbose.stderr.splitlines()
     assert "personal model" not in invoke("sort", new_photos(tmp_path / "none"), "--model", fake_model, "-v",
                                           "--no-personal").output
+    # A script reads it from --json's summary too, as the path `-v` names (null where none was set aside).
+    as_json = invoke("sort", new_photos(tmp_path / "json"), "--model", fake_model, "--json", "--dry-run")
+    assert json.loads(as_json.stdout)["personal_set_aside"] == str(personal.model_file())
+    plain = invoke("sort", new_photos(tmp_path / "plain"), "--model", fake_model, "--json", "--no-personal")
+    assert json.loads(plain.stdout)["personal_set_aside"] is None
 
 
 def test_corrections_that_would_misplace_reference_pets_are_kept_not_learnt_and_a_named_pet_is_learnt(

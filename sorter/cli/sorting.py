@@ -169,6 +169,8 @@ def sort_command(
         "refused_into": [{"reason": why, "photos": photos} for why, photos in summary.refused_into],
         # Sub-folders a recursive sort did not enter, per reason: folders, in none of `counts` (files).
         "folders_skipped": summary.folders_skipped,
+        # The personal model left aside, learnt on another model (null where none was): `-v`'s note.
+        "personal_set_aside": None if summary.personal_set_aside is None else str(summary.personal_set_aside),
     }
     if as_jsonl or as_json:
         print(json.dumps({"summary": totals} if as_jsonl else {**totals, "files": results}))
