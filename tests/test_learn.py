@@ -56,6 +56,17 @@ def luna(path: Path, seed: int) -> Path:
     return photo(path, "cat", seed, "rows")
 
 
+def luna_filed(roll: Path, model: Path) -> Path:
+    """Six photos of Luna sorted into cats/, then moved into cats/Luna/ by hand."""
+    for i in range(6):
+        luna(roll / f"luna{i}.png", 50 + i)
+    assert invoke("sort", roll, "--model", model).exit_code == 0
+    (roll / "cats" / "Luna").mkdir()
+    for i in range(6):
+        os.rename(roll / "cats" / f"luna{i}.png", roll / "cats" / "Luna" / f"luna{i}.png")
+    return roll
+
+
 def invoke(*args: str | Path):
     return runner.invoke(app(), [str(a) for a in args])
 
@@ -491,13 +502,7 @@ def test_a_named_pet_alone_with_a_model_without_a_reference_set_learns_nothing_a
     "cats/Luna: 6 photos; not learnt: …", then "Saved …/personal.npz: sort, watch and evaluate now
     use model …" of a model that learnt nothing. Now it says nothing was saved, and writes nothing."""
     fake_model.with_suffix(".reference.npz").unlink()
-    roll = tmp_path / "roll"
-    for i in range(6):
-        luna(roll / f"luna{i}.png", 50 + i)
-    assert invoke("sort", roll, "--model", fake_model).exit_code == 0
-    (roll / "cats" / "Luna").mkdir()
-    for i in range(6):
-        os.rename(roll / "cats" / f"luna{i}.png", roll / "cats" / "Luna" / f"luna{i}.png")
+    roll = luna_filed(tmp_path / "roll", fake_model)
 
     result = invoke("learn", roll, "--model", fake_model)
 

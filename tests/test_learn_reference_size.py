@@ -4,12 +4,11 @@ there, one of them the only stranger her folder was checked against."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
 from conftest import FeatureFake, photo_array
-from test_learn import invoke, luna
+from test_learn import invoke, luna_filed
 
 from sorter.learning.pets import MIN_REFERENCE
 from sorter.model import personal
@@ -25,17 +24,6 @@ def small_reference(model: Path, cats: int) -> None:
                                for kind, n in counts.items()])
     write_reference(model.with_suffix(".reference.npz"),
                     Reference(features, np.repeat(np.arange(3), list(counts.values())), ("cat", "dog", "other")))
-
-
-def luna_filed(roll: Path, model: Path) -> Path:
-    """Six photos of Luna sorted into cats/, then moved into cats/Luna/ by hand."""
-    for i in range(6):
-        luna(roll / f"luna{i}.png", 50 + i)
-    assert invoke("sort", roll, "--model", model).exit_code == 0
-    (roll / "cats" / "Luna").mkdir()
-    for i in range(6):
-        os.rename(roll / "cats" / f"luna{i}.png", roll / "cats" / "Luna" / f"luna{i}.png")
-    return roll
 
 
 def test_a_named_pet_is_not_learnt_against_a_reference_set_of_two_cats(tmp_path: Path, fake_model) -> None:

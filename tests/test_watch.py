@@ -1237,9 +1237,7 @@ def test_the_undo_hint_after_a_watch_that_was_killed_undoes_that_watch_too(tmp_p
                                                                            sorted_before: bool) -> None:
     # Started again after a `kill -9`, a watch said "undo with: sorter undo DIR", which took back its
     # own moves alone: the killed watch, which said no undo line, needed a second undo.
-    from typer.testing import CliRunner
 
-    from sorter.cli import app
     from sorter.sorting.sort import sort_folder
 
     if sorted_before:
@@ -1251,14 +1249,9 @@ def test_the_undo_hint_after_a_watch_that_was_killed_undoes_that_watch_too(tmp_p
 
     assert result.exit_code == 0, result.output
     assert (tmp_path / "dogs" / "fido.png").exists()
-    hint = result.stderr.splitlines()[-1].partition("; undo with: ")[2]
-    if sorted_before:
-        assert hint == f"sorter undo {tmp_path}, twice (they take back the watch cut short before this one too)"
-        for _ in range(2):
-            assert CliRunner().invoke(app, ["undo", str(tmp_path)]).exit_code == 0
-    else:
-        assert hint == f"sorter undo {tmp_path} --all (it takes back the watch cut short before this one too)"
-        assert CliRunner().invoke(app, ["undo", str(tmp_path), "--all"]).exit_code == 0
+    undone_as_hinted(result, tmp_path, f"sorter undo {tmp_path}, twice (they take back the watch cut short before "
+                     "this one too)" if sorted_before else
+                     f"sorter undo {tmp_path} --all (it takes back the watch cut short before this one too)")
     assert (tmp_path / "rex.png").exists() and (tmp_path / "fido.png").exists()  # as before both watches
     assert (tmp_path / "cats" / "old.png").exists() == sorted_before  # what was sorted before stays so
 
@@ -1285,6 +1278,21 @@ def test_a_watch_that_moves_nothing_after_one_that_was_killed_says_how_to_undo_t
     assert CliRunner().invoke(app, ["undo", str(tmp_path)]).exit_code == 0
     assert (tmp_path / "rex.png").exists() and not (tmp_path / "dogs").exists()  # as before the killed watch
     assert (tmp_path / "cats" / "old.png").exists() == sorted_before  # what was sorted before stays so
+
+
+def undone_as_hinted(result, root: Path, hint: str) -> None:
+    """The watch's stop line ends `; undo with: {hint}`, and the hint is followed exactly: `sorter
+    undo DIR --all` once, or `sorter undo DIR` as many times as it says (once, twice, N times)."""
+    from typer.testing import CliRunner
+
+    from sorter.cli import app
+
+    assert result.stderr.splitlines()[-1].partition("; undo with: ")[2] == hint
+    command = hint.partition(" (")[0].removeprefix(f"sorter undo {root}")
+    options, times = (["--all"], 1) if command == " --all" else ([], {"": 1, ", twice": 2}.get(command)
+                                                                   or int(command.split()[1]))
+    for _ in range(times):
+        assert CliRunner().invoke(app, ["undo", str(root), *options]).exit_code == 0
 
 
 def a_watch_killed_after_filing(root: Path, name: str | None) -> None:
@@ -1356,9 +1364,7 @@ def test_a_watch_killed_during_its_first_move_is_known_to_the_next(tmp_path: Pat
 def test_the_undo_hint_after_two_watches_killed_in_a_row_undoes_both(tmp_path: Path, monkeypatch, moves: bool) -> None:
     # Two watches killed in a row, then a third stopped: its hint counted only the second, and
     # following it left the first killed watch's photo in dogs/.
-    from typer.testing import CliRunner
 
-    from sorter.cli import app
     from sorter.sorting.sort import sort_folder
 
     write_image(tmp_path / "old.png", BLUE)
@@ -1372,13 +1378,9 @@ def test_the_undo_hint_after_two_watches_killed_in_a_row_undoes_both(tmp_path: P
         result = watched_through_the_cli(tmp_path, monkeypatch, watcher.WatchSettings(settle=0.1))
 
     assert result.exit_code == 0, result.output
-    hint = result.stderr.splitlines()[-1].partition("; undo with: ")[2]
-    if moves:
-        assert hint == f"sorter undo {tmp_path}, 3 times (they take back the 2 watches cut short before this one too)"
-    else:
-        assert hint == f"sorter undo {tmp_path}, twice (they take back the 2 watches cut short before this one)"
-    for _ in range(3 if moves else 2):
-        assert CliRunner().invoke(app, ["undo", str(tmp_path)]).exit_code == 0
+    undone_as_hinted(result, tmp_path, f"sorter undo {tmp_path}, 3 times (they take back the 2 watches cut short "
+                     "before this one too)" if moves else
+                     f"sorter undo {tmp_path}, twice (they take back the 2 watches cut short before this one)")
     assert {"k1.png", "k2.png"} <= set(os.listdir(tmp_path))  # as before the killed watches
     assert (tmp_path / "late.png").exists() == moves
     assert os.listdir(tmp_path / "cats") == ["old.png"] and not (tmp_path / "dogs").exists()  # the sort's stays
@@ -1517,13 +1519,8 @@ def test_the_undo_hint_after_a_review_made_during_the_watch_undoes_the_watch(tmp
 
     assert result.exit_code == 0, result.output
     assert (tmp_path / "cats" / "rex.png").exists() and (tmp_path / "cats" / "tabby.png").exists()
-    hint = result.stderr.splitlines()[-1].partition("; undo with: ")[2]
-    if sorted_before:
-        assert hint == f"sorter undo {tmp_path}, twice (the first takes back the review made meanwhile)"
-        for _ in range(2):
-            assert CliRunner().invoke(app, ["undo", str(tmp_path)]).exit_code == 0
-    else:
-        assert hint == f"sorter undo {tmp_path} --all (it takes back the review made meanwhile too)"
-        assert CliRunner().invoke(app, ["undo", str(tmp_path), "--all"]).exit_code == 0
+    undone_as_hinted(result, tmp_path, f"sorter undo {tmp_path}, twice (the first takes back the review made meanwhile)"
+                     if sorted_before else
+                     f"sorter undo {tmp_path} --all (it takes back the review made meanwhile too)")
     assert (tmp_path / "rex.png").exists() and (tmp_path / "tabby.png").exists()  # as before the watch
     assert (tmp_path / "cats" / "old.png").exists() == sorted_before  # what was sorted before stays so
