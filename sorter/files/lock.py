@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import re
 import time
 from pathlib import Path
 
@@ -30,6 +31,9 @@ TURN_WAIT = 10.0
 PID_WIDTH = 12
 #: Seconds a sorter refused waits for a new lock file's pid (written microseconds after it is locked).
 HOLDER_WAIT = 0.1
+#: A watch's journal run as `.sorter/watching` lists it: named as `Journal` names a run
+#: (`20250301T201402-3fa2c1`), of a fixed length, so one a hand edit glued text to is still read.
+RUN_ID = re.compile(rb"\d{8}T\d{6}-[0-9a-f]{6}")
 
 
 def _open(path: Path) -> int:
@@ -242,11 +246,13 @@ def _cut_short(data: bytes) -> tuple[tuple[str, ...], ...]:
     is blank (the watch stopped: `Watching.release`). A pid with no runs is taken for none too:
     a killed watch that moved nothing, or the file of a sorter from before runs were listed,
     whose pid may be there after a clean stop (the first watch after an upgrade would otherwise
-    take the clean watch before it for killed)."""
+    take the clean watch before it for killed). A line is read for the run ids in it alone: one
+    added by hand is no watch, and text glued to a run id (appended to a file of an older
+    sorter, which wrote no newline at its end: `echo checked >> .sorter/watching`) loses it none."""
     first, _, rest = data.partition(b"\n")
     if not first.strip():
         return ()
-    return tuple(tuple(line.split()) for line in rest.decode(errors="replace").splitlines() if line.split())
+    return tuple(runs for line in rest.splitlines() if (runs := tuple(run.decode() for run in RUN_ID.findall(line))))
 
 
 class Watching:
@@ -318,22 +324,24 @@ class Watching:
     def note(self, run: str) -> None:
         """`run`, a journal run of this watch's, listed after its pid: were the watch killed, the
         next would know which moves no undo line was said for (`cut_short`). Listed as the run is
-        opened, before its first move's intent is written (`Sorter.on_journal`)."""
+        opened, before its first move's intent is written (`Sorter.on_journal`). OSError where the
+        file refuses it (made immutable, a disk turned read-only): the run is kept, written with
+        the next one the file takes, and the moves are journaled all the same; were this watch
+        killed meanwhile, the next would say only its own undo (the caller says so)."""
         if run in self._runs or self._fd is None:
             return
         self._runs.append(run)
-        try:
-            self._write()
-        except OSError:
-            pass  # a disk turned read-only: were this watch killed, the next says only its own undo
+        self._write()
 
     def _write(self) -> None:
         """Our pid, then a line for each watch cut short before us and one for our runs: one
         write over the last holder's, which held the same lines (a kill meanwhile loses none),
-        the file then cut to it (a longer one of an older sorter's)."""
+        the file then cut to it (a longer one of an older sorter's). Each line ends in a newline,
+        so text a person appends (`echo checked >> .sorter/watching`) starts a line of its own,
+        never glued to our last run."""
         lines = [*self.cut_short, tuple(self._runs)]
-        data = f"{os.getpid():<{PID_WIDTH}}".encode() + b"".join(
-            b"\n" + " ".join(runs).encode() for runs in lines if runs)
+        data = f"{os.getpid():<{PID_WIDTH}}\n".encode() + b"".join(
+            " ".join(runs).encode() + b"\n" for runs in lines if runs)
         os.pwrite(self._fd, data, 0)
         if os.fstat(self._fd).st_size > len(data):
             os.ftruncate(self._fd, len(data))
@@ -344,8 +352,8 @@ class Watching:
         fd, self._fd = self._fd, None
         try:
             if fd is not None:  # stopped, not cut short: the next watch finds no pid, no runs (`cut_short`)
-                os.pwrite(fd, b" " * PID_WIDTH, 0)
-                os.ftruncate(fd, PID_WIDTH)
+                os.pwrite(fd, b" " * PID_WIDTH + b"\n", 0)  # a line appended by hand stays off the pid's
+                os.ftruncate(fd, PID_WIDTH + 1)
         except OSError:
             pass  # a disk turned read-only: the next watch takes this one for cut short
         finally:  # a Ctrl-C as it writes: let go all the same

@@ -221,6 +221,7 @@ def watch_folder(
     tally = Tally(root, per_file=True)  # a file judged again (written in pieces) counts once
     mode, waiting = "", (0, 0)
     runs: set[str] = set()  # the runs its moves are journaled under (a new one if the journal was removed)
+    unnoted: list[str] = []  # a run `.sorter/watching` refused: said once, not at each run
 
     latecomers = Latecomers()
 
@@ -274,7 +275,14 @@ def watch_folder(
         during that move is known to the next, with the move it made."""
         if run not in runs:
             runs.add(run)
-            state.watching.note(run)
+            try:
+                state.watching.note(run)
+            except OSError as exc:  # its moves go on, journaled: only a kill would leave them unsaid
+                if not unnoted:
+                    unnoted.append(run)
+                    notify(f"cannot write {state.watching.path}: {exc.strerror or exc}; this watch's moves are "
+                           "journaled and its last line says how to undo them, but were it killed, the next watch "
+                           "could not say how")
 
     def run(watcher: Watcher, sorter: Sorter, follower: Follower) -> None:
         """Batch after batch, until `stop`."""

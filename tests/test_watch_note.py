@@ -1,0 +1,96 @@
+"""`DIR/.sorter/watching`: the running watch's pid, and the journal runs of the watches killed
+before it, from which the next watch says how many `sorter undo DIR` take their moves back. A
+person may append to it by hand, and a disk may refuse it: neither loses a killed watch's moves
+from the hint, nor leaves the user unwarned."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+from conftest import FakeClassifier, wait_until, write_image
+from test_watch import (
+    BLUE,
+    RED,
+    a_watch_killed_after_filing,
+    undone_as_hinted,
+    watched_through_the_cli,
+    watched_through_the_cli_until,
+)
+
+from sorter.watching import watcher
+
+
+def as_an_older_sorter_wrote_it_with_text_glued_on(note: Path) -> None:
+    """No newline at its end, as sorter wrote it before, then `echo checked by ann >>` and a line
+    of a person's own: the text glued to the killed watch's run id."""
+    note.write_bytes(note.read_bytes().rstrip(b"\n") + b"checked by ann\nnot a run id\n")
+
+
+def with_a_line_appended(note: Path) -> None:
+    with open(note, "a") as file:  # `echo checked by ann >> DIR/.sorter/watching`
+        file.write("checked by ann\n")
+
+
+@pytest.mark.parametrize("edit", [with_a_line_appended, as_an_older_sorter_wrote_it_with_text_glued_on],
+                         ids=["a line appended", "text glued to a run id"])
+def test_text_added_to_the_watching_file_by_hand_loses_no_killed_watch(tmp_path: Path, monkeypatch, edit) -> None:
+    # Text appended to .sorter/watching after a killed watch was glued to its run id (sorter wrote
+    # no newline at the file's end): the next watch forgot the killed one and said
+    # "undo with: sorter undo DIR", which left the killed watch's photo in dogs/.
+    from sorter.sorting.sort import sort_folder
+
+    write_image(tmp_path / "old.png", BLUE)
+    sort_folder(tmp_path, classifier=FakeClassifier())  # a run the watches' undo must leave alone
+    a_watch_killed_after_filing(tmp_path, "rex.png")
+    edit(tmp_path / ".sorter" / "watching")
+    write_image(tmp_path / "fido.png", RED)
+    result = watched_through_the_cli_until(tmp_path, monkeypatch, 1)
+
+    assert result.exit_code == 0, result.output
+    undone_as_hinted(result, tmp_path, f"sorter undo {tmp_path}, twice (they take back the watch cut short before "
+                     "this one too)")
+    assert (tmp_path / "rex.png").exists() and (tmp_path / "fido.png").exists()  # as before both watches
+    assert (tmp_path / "cats" / "old.png").exists()  # the sort's stays
+
+
+def chattr(path: Path, flag: str) -> bool:
+    return subprocess.run(["chattr", flag, str(path)], capture_output=True).returncode == 0
+
+
+def test_a_watching_file_that_refuses_the_watchs_run_is_said_once_and_its_moves_still_undo(tmp_path: Path,
+                                                                                          monkeypatch) -> None:
+    # Made immutable while the watch ran (or its disk turned read-only), .sorter/watching refused
+    # the watch's run, and nothing was said: were the watch then killed, the next would say nothing
+    # of its moves. Now one line says so, and what still holds: the moves are journaled and undone.
+    from typer.testing import CliRunner
+
+    from sorter.cli import app
+
+    note = tmp_path / ".sorter" / "watching"
+    probe = tmp_path / "probe"
+    probe.touch()
+    if not chattr(probe, "+i"):  # a file's open descriptor ignores chmod: only the immutable flag refuses it
+        pytest.skip("needs chattr +i (root, ext4 or alike) to make .sorter/watching refuse a running watch")
+    chattr(probe, "-i")
+    probe.unlink()
+
+    def meanwhile() -> None:
+        assert chattr(note, "+i")
+        write_image(tmp_path / "rex.png", RED)
+        assert wait_until(lambda: (tmp_path / "dogs" / "rex.png").exists(), 10)
+
+    try:
+        result = watched_through_the_cli(tmp_path, monkeypatch, watcher.WatchSettings(settle=0.1), meanwhile)
+    finally:
+        chattr(note, "-i")
+
+    assert result.exit_code == 0, result.output
+    lines = result.stderr.splitlines()
+    said = f"cannot write {note}: Operation not permitted; this watch's moves are journaled and its last line says " \
+           "how to undo them, but were it killed, the next watch could not say how"
+    assert lines.count(said) == 1, result.stderr
+    assert lines[-1] == f"stopped watching {tmp_path}: moved 1 file (dogs: 1); undo with: sorter undo {tmp_path}"
+    assert CliRunner().invoke(app, ["undo", str(tmp_path)]).exit_code == 0
+    assert (tmp_path / "rex.png").exists() and not (tmp_path / "dogs").exists()
