@@ -9,9 +9,10 @@ sorter put it, found in the folder's files keyed by identity (`listing`), and of
 made: `made_folders`; a photo copied by hand, the original gone: `copied`; what is left of
 sorter once every move is undone: `tidying`), the verdicts a sort left on the photos it did not
 move (`verdicts`) and those put back where it found them (`put_backs`), a file told by what it
-is (`identities`), the photos it noted a named pet might be (`suggestions`), where a named pet's
-photos go once her folder is renamed (`pet_folders`), and the checks on the folder a command is
-given.
+is (`identities`), whether the file at a photo's place is still the one a sort judged there
+(`judged`: the review page and `learn` ask it alike), the photos it noted a named pet might be
+(`suggestions`), where a named pet's photos go once her folder is renamed (`pet_folders`), and
+the checks on the folder a command is given.
 
 May import: `sorter.config`, `sorter.errors` and the standard library. Nothing else of
 sorter: every use-case above builds on it.

@@ -17,6 +17,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from sorter.files.judged import same_of
+
 #: Results that leave a photo where it was and say why.
 LEFT = frozenset({"neither", "unsure", "unreadable", "failed", "vanished"})
 
@@ -65,7 +67,6 @@ def stands(seen, state) -> bool:
 def note(verdicts: dict[str, Verdict], seen) -> None:
     """Take one "seen" record (`journal.Seen`, oldest first) into `verdicts`."""
     if seen.status in LEFT:
-        same = seen.identity if seen.mtime_ns is None else (*seen.identity, seen.mtime_ns)
-        verdicts[seen.path] = Verdict(seen.status, seen.label, seen.confidence, seen.reason, seen.run, same)
+        verdicts[seen.path] = Verdict(seen.status, seen.label, seen.confidence, seen.reason, seen.run, same_of(seen))
     else:
         verdicts.pop(seen.path, None)  # moved since: what was said of it in place is history

@@ -10,7 +10,10 @@ decided about each photo, and the file's identity) against where each photo is n
 - A photo in cats/ the review page asked about ("might be Luna?", `files.suggestions`) that
   the user said is not her is "cats/Luna -> cat", as if taken out of her folder.
 - A photo that is gone (deleted, or moved out of the folder) says nothing: deleting is not
-  labelling. A move that sorter's own `undo` reversed is no correction either.
+  labelling. A move that sorter's own `undo` reversed is no correction either. Nor is another
+  file at the place of a photo sorter filed or left (renamed over it, or a new one given its
+  freed inode number): no one judged it, and the review page shows it "not sorted yet"
+  (`files.judged`, asked alike here).
 - A video sorter judged that the user placed elsewhere (on the review page, say), or one they
   put into cats/ or dogs/ themselves, is found too, marked `video`: `learn` learns from photos
   alone, and says how many videos it did not. A HEIC, HEIF or AVIF photo under a video's name
@@ -39,8 +42,9 @@ from typing import Literal
 
 from sorter.config import CLASS_FOLDERS, OTHER, REVIEW_RUN_PREFIX, STATE_DIR, entered, names_a_pet
 from sorter.files.companions import regular_file
-from sorter.files.identities import Identity, identity_of, inodes_last
-from sorter.files.journal import Seen, moves_of, scan
+from sorter.files.identities import Identities, Identity, identity_of, inodes_last, lstat_of
+from sorter.files.journal import Move, Seen, moves_of, scan
+from sorter.files.judged import as_seen, is_the_file, same_of, still_filed
 from sorter.files.verdicts import standing_seen
 from sorter.media.container import photo_inside
 from sorter.media.folders import excluded_by_case, is_image_name, is_video_name, sorted_on_its_own
@@ -153,6 +157,17 @@ def find(root: Path) -> list[Found]:
     """Every photo of `root` whose place says something sorter did not decide (see above),
     and a sample of those whose place confirms what it decided (`Found.kept`)."""
     state = scan(root)
+    # Photos in cats/ or dogs/ with no "seen" record: the user's own, unless an older sorter
+    # (before "seen" records) moved them there. A `sorter review` correction is the user's.
+    sorted_before: set[Path] = set()
+    moves: dict[tuple[str, int], Move] = {}  # what tells each photo sorter filed: its "seen" record's move
+    for run in state.undoable_runs():
+        for m in moves_of(root, run):
+            if run.undoable(m.seq):
+                moves[m.run, m.seq] = m
+                if not run.run.startswith(REVIEW_RUN_PREFIX):
+                    sorted_before.add(root / m.dst)
+    ids = Identities(root, state)
     latest: dict[Identity, Seen] = {}
     for seen in standing_seen(root, state):
         if seen.status not in ("moved", "neither", "unsure"):
@@ -199,16 +214,12 @@ def find(root: Path) -> list[Found]:
                 # The review page asked "might be Luna?" and the user said it is not: as sure a
                 # word as taking it out of her folder (`pets.strangers_of`: another cat).
                 was_pet = refused[label][identity]
-            if (label, pet) != (was, was_pet) or _sampled(identity, every):
+            if ((label, pet) != (was, was_pet) or _sampled(identity, every)) and (
+                    path != root / seen.path or _still_filed(ids, seen, moves.get((seen.run, seen.seq)), path)):
                 found.append(Found(path, found_as, label, pet, was, was_pet))
-        elif label != OTHER or (seen.status == "neither" and _sampled(identity, every)):
-            found.append(Found(path, found_as, label, pet, seen.status))
-    # Photos in cats/ or dogs/ with no "seen" record: the user's own, unless an older sorter
-    # (before "seen" records) moved them there. A `sorter review` correction is the user's.
-    sorted_before = {
-        root / m.dst for run in state.undoable_runs() if not run.run.startswith(REVIEW_RUN_PREFIX)
-        for m in moves_of(root, run) if run.undoable(m.seq)
-    }
+        elif (label != OTHER or (seen.status == "neither" and _sampled(identity, every))) and (
+                path != root / seen.path or is_the_file(ids, seen.run, same_of(seen), lstat_of(path))):
+            found.append(Found(path, found_as, label, pet, seen.status))  # not another file at its name since
     # A video put into cats/Luna/ by hand is counted too, as one placed on the review page is.
     for video, listed in ((False, by_identity), (True, videos)):
         for identity, path in listed.items():
@@ -342,6 +353,15 @@ def _refused(root: Path) -> dict[str, dict[Identity, str]]:
                 (root / folder / name).is_dir() or (SPECIES_OF_FOLDER[folder], name) in elsewhere):
             refused.setdefault(SPECIES_OF_FOLDER[folder], {}).update(dict.fromkeys(identities, name))
     return refused
+
+
+def _still_filed(ids: Identities, seen: Seen, move: Move | None, path: Path) -> bool:
+    """The file at `path`, where `seen`'s move filed a photo, is that photo, as the review page
+    tells it (`judged.still_filed`): not another renamed over it at its size (found by name), nor a
+    new one saved there after it was deleted and given its inode number (found by identity). Either
+    is "not sorted yet" there: no one's word, neither kept as sorted nor a correction."""
+    same, when = as_seen(move and move.same, move and move.time, seen)
+    return still_filed(ids, seen.run, same, when, path, lstat_of(path))
 
 
 def _identity(path: Path, journaled: Identity) -> Identity:

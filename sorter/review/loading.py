@@ -3,7 +3,8 @@ label and confidence come from:
 - in `cats/` or `dogs/`: the journal, which records every move with what the photo was filed
   as; a photo moved again by a review keeps the model's words and gains the person's
   (`choice`); a photo put there by hand has no confidence, its folder's label; another file
-  put at the name of one sorter moved there is "not sorted yet", not the user's label;
+  put at the name of one sorter moved there is "not sorted yet", not the user's label
+  (`files.judged`, which `sorter learn` asks too);
 - left in place: the last sort's verdict (the journal's "seen" record: neither, unsure at 61%,
   unreadable ...); a photo put back where sorter found it, on the page or by hand, is "you
   said neither", renamed since too (`put_backs.put_back`: what sort leaves); a photo with none
@@ -151,40 +152,6 @@ def follow(filed: dict[str, Filed], move) -> None:
                                 run=move.run, same=move.same, time=move.time)
 
 
-def told_here(ids, run: str | None, record: tuple[int, ...] | None,
-              st: os.stat_result | None) -> tuple[int, ...] | None:
-    """The journal's `record` (`identities.SameFile` or `Identity`, taken by `run`) as it tells the
-    file `st` here (`Identities.of`): a record on another device than the file, a photo filed
-    across filesystems by a copy (which keeps its size and time), tells it by its size and time.
-    None where nothing tells (no record: an older journal; no file): the path tells it."""
-    from sorter.files.identities import elsewhere
-
-    if record is None or run is None or st is None:
-        return None
-    record = ids.of(run, tuple(record))
-    return record if record[0] == st.st_dev else elsewhere(record)
-
-
-def is_the_file(ids, run: str | None, record: tuple[int, ...] | None, st: os.stat_result | None) -> bool:
-    """`st` is of the file the journal's `record` (`told_here`) tells (`Identities.match`), not
-    another renamed over its name since (a cat photo over a sorted dogs/dog3.jpg): that one is
-    shown as a new photo, not with the photo's label."""
-    record = told_here(ids, run, record, st)
-    return record is None or ids.match(record, st)
-
-
-def still_filed(ids, info: Filed, path: Path, st: os.stat_result | None) -> bool:
-    """The file at `path` (`st`) is the photo sorter filed there (`info`), touched since or not,
-    as `sort`, `watch` and `undo` tell it: its device, inode and size where inodes last
-    (`Identities.is_back`: a `touch` or a viewer setting the time leaves it the photo), and not
-    born after the move (`identities.born_after`: a new photo of its size saved after the photo
-    was deleted, given its freed inode number, is a new photo); else its size and time."""
-    from sorter.files.identities import born_after
-
-    record = told_here(ids, info.run, info.same, st)
-    return record is None or (ids.is_back(record, st) and not (ids.last(record) and born_after(path, info.time)))
-
-
 def load_catalog(root: Path, state, here: PetFolders | None = None) -> Catalog:
     """Every image and video sorter lists in the folder (`state`: the journal, settled), grouped
     and ordered; `here`: the named pets' folders as the caller found them (`KnownPets`), else found now."""
@@ -192,6 +159,7 @@ def load_catalog(root: Path, state, here: PetFolders | None = None) -> Catalog:
     from sorter.files.folder import output_folders
     from sorter.files.identities import Identities, inodes_last, lstat_of
     from sorter.files.journal import Move, moves_and_seen
+    from sorter.files.judged import as_seen, is_the_file, still_filed
     from sorter.files.put_backs import HandPutBacks, put_back
     from sorter.files.verdicts import Verdict, note
     from sorter.media.folders import Skipped, is_image_name, is_video_name, scan_folder
@@ -209,11 +177,9 @@ def load_catalog(root: Path, state, here: PetFolders | None = None) -> Catalog:
             note(verdicts, item)
             hand.seen(item)
             if (info := filed.get(item.path)) is not None and item.run == info.run:  # right after the batch's moves
-                same = item.identity if item.mtime_ns is None else (*item.identity, item.mtime_ns)
-                # A copy across filesystems (another inode than the move's record) was born in the move.
-                moved = info.same is None or tuple(info.same[:2]) == tuple(item.identity[:2])
+                same, when = as_seen(info.same, info.time, item)  # as learn reads it
                 filed[item.path] = replace(info, box=item.box if item.box is not None else info.box, same=same,
-                                           time=info.time if moved else None)
+                                           time=when)
     catalog = Catalog(root)
     catalog.inodes_last = inodes_last(root)
     ids = Identities(root, state)
@@ -230,7 +196,7 @@ def load_catalog(root: Path, state, here: PetFolders | None = None) -> Catalog:
         folder = rel.split("/", 1)[0] if "/" in rel else ""
         verdict = verdicts.get(rel)
         # A photo sorter filed, touched since, is still the photo it judged: its label stands.
-        replaced = info is not None and not still_filed(ids, info, root / rel, st)
+        replaced = info is not None and not still_filed(ids, info.run, info.same, info.time, root / rel, st)
         if replaced:
             info = None  # another file at the photo's name: a new photo
         if verdict is not None and not is_the_file(ids, verdict.run, verdict.same, st):

@@ -1,0 +1,92 @@
+"""`sorter learn` of a folder where another file took the place of a photo a sort judged: a dog's
+photo renamed over cats/cat0.png at exactly its size (a sync client's `x.part` renamed into place;
+over car0.png, left in place as neither, too), or cats/cat0.png deleted and a new photo of its size
+saved under its name, which ext4 and tmpfs give its freed inode number. No one judged that file,
+neither sorter nor the user, who put no photo into cats/: the review page shows it as "not sorted
+yet" (`files.judged`). Learn took it for the photo (found by name and size, or by its identity) and
+held the personal head to "cat" on a dog's picture ("15 kept as sorted"). It now asks what the
+review page asks: a new file, neither kept as sorted nor a correction nor one added by hand.
+Photos and the fake model as in test_learn."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from conftest import saved_with_its_inode, write_image
+from test_learn import invoke, sorted_and_corrected
+from test_learn_edited import padded_png
+
+from sorter.files.journal import scan
+from sorter.model import personal
+from sorter.review.loading import load_catalog
+
+
+def a_dog_the_size_of(photo: Path, tmp: Path) -> bytes:
+    """A plain red photo (a dog to the fake model), padded to `photo`'s size: what only its time,
+    inode or birth tells from the photo sorter filed."""
+    picture = write_image(tmp / "dog.png", (0, 0, 255), (32, 32)).read_bytes()
+    return padded_png(picture, photo.stat().st_size)
+
+
+def review_card(root: Path, rel: str) -> tuple[str, str | None, str | None]:
+    """(status, label, reason) of `rel`'s card on the review page."""
+    photo = next(p for p in load_catalog(root, scan(root)).photos if p.path == rel)
+    return photo.status, photo.label, photo.reason
+
+
+def learnt_paths() -> set[str]:
+    return {str(path) for path in personal.read_examples().paths}
+
+
+def learnt_as_the_review_page_shows_it(roll: Path, fake_model, rel: str = "cats/cat0.png") -> None:
+    """The first line and the examples of a learn of `roll` with `rel` not the photo sort judged."""
+    assert review_card(roll, rel) == ("unsorted", None, "not sorted yet")
+
+    result = invoke("learn", roll, "--model", fake_model)
+
+    assert result.exit_code == 0, result.output
+    # Before: "(6 new); 15 kept as sorted", the dog's picture among them as a cat sorter filed.
+    assert result.stdout.splitlines()[0] == (
+        f"Found 6 photos you placed in {roll} (6 new); 14 kept as sorted, held as they are")
+    assert "added -> cat" not in result.stdout
+    assert str(roll / rel) not in learnt_paths()
+    assert str(roll / "cats" / "cat1.png") in learnt_paths() and str(roll / "car1.png") in learnt_paths()
+
+
+@pytest.mark.parametrize("rel", ["cats/cat0.png", "car0.png"])  # filed a cat; left in place, neither
+def test_a_photo_renamed_over_a_sorted_one_at_its_size_is_not_learnt_as_kept_sorted(tmp_path: Path, fake_model,
+                                                                                     rel: str) -> None:
+    roll = sorted_and_corrected(tmp_path / "roll", fake_model)
+    judged = roll / rel
+    part = judged.with_name(f".{judged.name}.part")  # a sync client's: written beside it, renamed over it
+    part.write_bytes(a_dog_the_size_of(judged, tmp_path))
+    os.rename(part, judged)
+
+    learnt_as_the_review_page_shows_it(roll, fake_model, rel)
+
+
+def test_a_new_photo_given_a_deleted_sorted_photos_inode_is_not_learnt_as_kept_sorted(tmp_path: Path,
+                                                                                       fake_model) -> None:
+    roll = sorted_and_corrected(tmp_path / "roll", fake_model)
+    sorted_cat = roll / "cats" / "cat0.png"
+    saved_with_its_inode(sorted_cat, sorted_cat, a_dog_the_size_of(sorted_cat, tmp_path),
+                         "learn takes it for the photo sorter filed, as the review page does")
+
+    learnt_as_the_review_page_shows_it(roll, fake_model)
+
+
+def test_a_sorted_photo_touched_since_is_still_learnt_as_kept_sorted(tmp_path: Path, fake_model) -> None:
+    """A `touch` (a photo viewer setting the time) leaves it the photo sort judged, on the review
+    page and for learn alike."""
+    roll = sorted_and_corrected(tmp_path / "roll", fake_model)
+    os.utime(roll / "cats" / "cat0.png", ns=(1_000_000_000, 1_000_000_000))
+    assert review_card(roll, "cats/cat0.png")[:2] == ("moved", "cat")
+
+    result = invoke("learn", roll, "--model", fake_model)
+
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines()[0] == (
+        f"Found 6 photos you placed in {roll} (6 new); 15 kept as sorted, held as they are")
+    assert str(roll / "cats" / "cat0.png") in learnt_paths()
