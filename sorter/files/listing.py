@@ -29,7 +29,8 @@ from sorter.files.identities import SameFile, same_file
 
 _SORTED = frozenset(CLASS_FOLDERS.values())
 #: A third way of telling a file (`lasting`'s): its device and inode alone, as a file touched or
-#: edited in place keeps them (`whereabouts.Whereabouts._touched`, which checks each one found).
+#: edited in place keeps them (`whereabouts.Whereabouts._touched_away` and `_put_back_touched`,
+#: which check each one found).
 INODE = "inode"
 Way = bool | str  # True: by identity; False: by size and time; INODE
 

@@ -24,7 +24,7 @@ and at its first name only where it has that identity too, or held the run's pho
 
 A file is the photo when it is that very file, device, inode, size and time alike (a copy is
 another inode, the photo edited since has another time); or, not found so, its device and inode,
-touched or edited in place since (`_touched`: a viewer set its time, a tag rewritten) and born
+touched or edited in place since (`_touched_away`: a viewer set its time, a tag rewritten) and born
 before its move, so never a file given a deleted photo's inode number since. Two names of one
 inode (a hard link) are both the photo: the one in the folder sorter put it in is moved back,
 else the shorter path, and the other stays, said so. Where the record does not tell it by its inode
@@ -36,7 +36,7 @@ mounted again; or journaled before the folder was copied on its own disk, as the
 copy kept its time too: `cp -p`); where several have them, which is it cannot be told, and
 undo keeps its move for a later one (`Unsure`), as it does a photo in a folder it cannot list.
 At a photo's first place, or under another name where it came from (the user's, said and left
-there: `_touched`), a file is the photo put back by hand as `sort` tells
+there: `_put_back_touched`), a file is the photo put back by hand as `sort` tells
 one (`Identities.is_back`): its device, inode and size where they last, touched since or not,
 and, as at the place sorter put it (`_its_inode`), not born after its move.
 Told so, a file at a place of another journaled move of a photo of that size and time (where
@@ -123,7 +123,11 @@ class Whereabouts:
             names = self.look(move, same, lasting)
         touched = False
         if not names and lasting and self._listing.unlisted is None:  # that very file, touched since?
-            names, touched = self._touched(move, same, looked_back)
+            by_inode = self.look(move, same, INODE)
+            names = self._touched_away(move, by_inode)
+            if not names and looked_back:
+                names = self._put_back_touched(move, same, by_inode)
+                touched = bool(names)
         if copied := not names and lasting and self._listing.unlisted is None:  # that very file nowhere
             names = copies(self.look, move, same)
         if copied_back := copied_back and not names and copied:
@@ -346,27 +350,29 @@ class Whereabouts:
                                   if run.has(m.seq, UNDONE) and (known := self._same(m)) is not None)
         return hash((move.src, *self._ids.back_key(same_file(there)))) in self._undone
 
-    def _touched(self, move, same: SameFile, back: bool) -> tuple[dict[str, tuple[int, int]], bool]:
-        """The photo `same` (told by its inode) touched or edited in place since, its time another
-        (a viewer setting it, `touch`, a tag rewritten): that very inode, with whether it is under
-        another name in the folder `move` took it from, its size its own, as `sort` and `watch`
-        tell a photo put back (`Identities.is_back`): put back there by the user (`mv dogs/rex.png
-        "rex at home.png"; touch ...`), said and left there, only where `back`. Found elsewhere
-        (filed into cats/Luna/ or a folder of yours, then touched), it is found as an untouched one
-        is (it was said "missing" though right there), where it was born before its move: a file
-        saved since and given a deleted photo's inode number (ext4 and tmpfs give it at once) is
-        not it, nor one whose birth time cannot be read. Looked up in the listing keyed by device
-        and inode (`INODE`); a `statx` a file found so."""
+    def _touched_away(self, move, by_inode: dict[str, tuple[int, int]]) -> dict[str, tuple[int, int]]:
+        """Of `by_inode` (the names of the photo's inode, looked up in the listing keyed by device
+        and inode: `INODE`), those outside the folder `move` took it from, where the photo was
+        born before its move: the photo touched or edited in place since, its time another (a
+        viewer setting it, `touch`, a tag rewritten), filed into cats/Luna/ or a folder of yours.
+        Found as an untouched one is, since it was said "missing" though right there. Not a file
+        saved since and given a deleted photo's inode number (ext4 and tmpfs give it at once),
+        nor one whose birth time cannot be read: a `statx` a file found so."""
         home = os.path.dirname(move.src)
-        names = self.look(move, same, INODE)
-        away = {path: ids for path, ids in names.items() if os.path.dirname(path) != home
-                and born_before(self._base + path, move.time)}
-        if away or not back:
-            return away, False
-        names = {path: ids for path, ids in names.items() if os.path.dirname(path) == home
-                 and is_a_file(st := lstat_of(self._base + path)) and self._ids.is_back(same, st)
-                 and not born_after(self._base + path, move.time)}
-        return names, bool(names)
+        return {path: ids for path, ids in by_inode.items()
+                if os.path.dirname(path) != home and born_before(self._base + path, move.time)}
+
+    def _put_back_touched(self, move, same: SameFile, by_inode: dict[str, tuple[int, int]]) -> dict[str, tuple[int, int]]:
+        """Of `by_inode` (as `_touched_away` has them), those in the folder `move` took the photo
+        from, under another name, its size its own and not born after its move: the photo put
+        back there by the user and touched since (`mv dogs/rex.png "rex at home.png"; touch ...`),
+        as `sort` and `watch` tell a photo put back (`Identities.is_back`). The user's word:
+        `find` says where it is and leaves it there (`Found.put_back`), so it is only looked for
+        where the caller asks for such a file (`copied_back`)."""
+        home = os.path.dirname(move.src)
+        return {path: ids for path, ids in by_inode.items() if os.path.dirname(path) == home
+                and is_a_file(st := lstat_of(self._base + path)) and self._ids.is_back(same, st)
+                and not born_after(self._base + path, move.time)}
 
     def _linked(self, move, same: SameFile) -> dict[str, tuple[int, int]]:
         """Journaled before the folder was copied on its disk (`same` on no device), the names of
