@@ -1,6 +1,6 @@
 """`sorter undo` of a photo moved on since sorter put it and touched there (its time set by a
 viewer, `touch`) or edited in place (a tag added, its inode kept). Where inode numbers last it is
-that very file, its device and inode its own, born before its move (`whereabouts._touched`):
+that very file, its device and inode its own, born before its move (`whereabouts._touched_away`):
 found as an untouched one is, put back from where it is, or left in a folder of yours. Each was
 said "missing" though right there. Another file of its name and size saved since, even given the
 deleted photo's inode number (as ext4 and tmpfs do at once), is never taken for it."""
