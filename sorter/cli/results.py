@@ -228,13 +228,14 @@ class FileLog:
         self.line(notice.message, f"[yellow]{escape(notice.message)}[/]" if notice.warning else None)
 
 
-def not_entered_line(passed) -> str | None:
+def not_entered_line(passed, then: str = "--recursive sorts them too.") -> str | None:
     """"Not looked into: 2 sub-folders (trip/, 2019/); --recursive sorts them too.", of the
-    sub-folders a sort without --recursive passed by (`folders.NotEntered`); None when none."""
+    sub-folders a sort without --recursive passed by (`folders.NotEntered`); None when none.
+    `then`: what to do about them (review: sort them with --recursive)."""
     if passed is None or not passed.count:
         return None
     names = ", ".join(f"{name}/" for name in sorted(passed.names)) + (", …" if passed.count > len(passed.names) else "")
-    return f"Not looked into: {counted(passed.count, 'sub-folder')} ({names}); --recursive sorts them too."
+    return f"Not looked into: {counted(passed.count, 'sub-folder')} ({names}); {then}"
 
 
 def moved_line(moved_to: dict[str, int], verb: str = "moved") -> str:

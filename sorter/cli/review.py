@@ -9,6 +9,8 @@ import typer
 
 from sorter.cli.console import as_error, err, fail, shown
 from sorter.cli.options import ModelOption, folder_argument, port_number
+from sorter.cli.results import not_entered_line
+from sorter.config import as_typed
 from sorter.errors import SorterError
 from sorter.wording import counted
 
@@ -46,6 +48,11 @@ def review_command(
         err.print(f"Reviewing {shown(str(started.folder))}: {counted(started.photos - started.videos, 'photo')}{videos}. "
                   "Stop with Ctrl-C.",
                   soft_wrap=True)
+        # No `review --recursive`: a sort --recursive judges them, and the page then shows them all.
+        passed = not_entered_line(started.not_entered, f"sorter sort --recursive {as_typed(started.folder)} "
+                                                       "sorts them, then review shows them.")
+        if passed is not None:
+            err.print(passed, markup=False, soft_wrap=True)
 
     try:
         serve(directory, port=port, open_browser=not no_browser, model=model, on_ready=ready)

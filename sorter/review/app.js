@@ -117,8 +117,10 @@
     }
     // A name cut with "…" shows whole over the picture on the chosen card (`.whole`): a phone has
     // no tooltip, and a name unfolding in place would grow the row and move the card clicked next.
+    // The folder it is in (page.folder_shown: "a/b/c/"; none at the top), cut from the left.
+    if (photo.folder) caption.append(el("span", { class: "dir" }, el("bdi", { text: photo.folder })));
     caption.append(el("span", { class: "named" }, el("span", { class: "name", text: photo.name }),
-      el("span", { class: "whole", "aria-hidden": "true", text: photo.name })));
+      el("span", { class: "whole", "aria-hidden": "true", text: photo.folder + photo.name })));
     if (photo.with.length) {
       const kinds = [...new Set(photo.with.map((n) => (n.includes(".") ? n.slice(n.lastIndexOf(".") + 1).toUpperCase() : n)))];
       caption.append(el("span", { class: "with", text: `+ ${kinds.sort().join(" ")}` }));

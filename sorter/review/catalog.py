@@ -27,6 +27,7 @@ from sorter.review.page import MAX_REASON_GROUPS, MIGHT_BE
 
 if TYPE_CHECKING:
     from sorter.files.pet_folders import PetFolders
+    from sorter.media.folders import NotEntered
 
 #: Photos sent per group at a time: the page's "show 100 more".
 PAGE = 100
@@ -123,6 +124,8 @@ class Catalog:
         #: The folders listed ("." the folder's top, cats/, dogs/ and each folder in them), and those a
         #: click filed into since: a file moved in or out of one by hand changes its time (`Session`).
         self.folders: set[str] = {"."}
+        #: The sub-folders at its top it did not look into (`loading.Unshown`): the start line says so.
+        self.not_entered: NotEntered | None = None
 
     def pet_named(self, label: str, name: str) -> str:
         """The folder in cats/ (dogs/) a pet's name typed on the page files into: a folder of that

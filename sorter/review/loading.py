@@ -19,12 +19,13 @@ from __future__ import annotations
 import os
 import stat
 import threading
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sorter.config import CLASS_FOLDERS, REVIEW_RUN_PREFIX, STATE_DIR, entered, names_a_pet
 from sorter.files.pet_folders import Looked
+from sorter.media.folders import NotEntered
 from sorter.review.catalog import PUT_BACK, UNSORTED, Catalog, Photo, identity
 
 if TYPE_CHECKING:
@@ -122,6 +123,19 @@ class KnownPets:
 
         model = self._personal.model()
         return self._looked.now(named_folders(named_in(model)), model.homes if model is not None else ())
+
+
+@dataclass
+class Unshown(NotEntered):
+    """The sub-folders at the folder's top the page does not show a photo of, that a sort
+    --recursive would enter: those of a folder never sorted so, or added since. One whose photos
+    a --recursive sort judged is shown from the journal (`load_catalog`): not counted."""
+
+    shown: set[str] = field(default_factory=set)
+
+    def passed(self, folder: Path, videos: bool) -> None:
+        if folder.name not in self.shown:
+            super().passed(folder, videos)
 
 
 def sub_folders(folder: Path) -> list[str]:
@@ -240,8 +254,12 @@ def load_catalog(root: Path, state, here: PetFolders | None = None) -> Catalog:
         catalog.pets[label].update(name for name in inside if names_a_pet(name))
         listed += [(root / folder / name, frozenset()) for name in inside]
     catalog.offer_known()
+    # The sub-folders at the top it does not look into (`NotEntered`, as `sort` counts them), but
+    # for those whose photos a --recursive sort judged: they are shown, from the journal, below.
+    judged = {rel.split("/", 1)[0] for rel in [*verdicts, *filed] if "/" in rel}
+    catalog.not_entered = not_entered = Unshown(shown=judged)
     for where, exclude in [*listed, (root, output_folders())]:
-        for entry in scan_folder(where, exclude=exclude, videos=True):
+        for entry in scan_folder(where, exclude=exclude, videos=True, not_entered=not_entered if where == root else None):
             # Symbolic links and FIFOs: never served, never moved.
             if not isinstance(entry, Skipped) and is_listed(entry):
                 add(os.path.relpath(entry, root))

@@ -40,6 +40,14 @@ NO_PREVIEW = frozenset({"unreadable", "skipped", "vanished"})
 NO_LINK = frozenset({"skipped", "vanished"})
 
 
+def folder_shown(rel: str, title: str) -> str:
+    """The folder a card names above its file's name ("a/b/c/"; `rel`: relative to the folder):
+    after a --recursive sort, two IMG_0001.jpg left in two sub-folders looked the same. None ("")
+    at the folder's top, nor where the group's heading (`title`) names it already (cats/, cats/Luna/)."""
+    folder = rel[:rel.rfind("/") + 1]
+    return "" if folder == title else folder
+
+
 def page_path(root: Path) -> Path:
     return root / STATE_DIR / REVIEW_PAGE
 
@@ -182,14 +190,14 @@ class ReviewPage:
         note = ""
         if len(shown) < group.count:
             note = f'<p class="note">showing the {len(shown):,} least confident of {group.count:,}</p>\n'
-        cards = "".join(self._card(entry, thumbnails.get(entry.where)) for entry in shown)
+        cards = "".join(self._card(entry, thumbnails.get(entry.where), group.title) for entry in shown)
         return (
             f'<section id="g{n}" class="group {_text(group.status)}" {attributes} data-count="{group.count}">\n'
             f'<h2>{heading} <span class="count">{group.count:,}</span></h2>\n{note}'
             f'<div class="grid">\n{cards}</div>\n</section>\n'
         )
 
-    def _card(self, entry: Entry, thumbnail: tuple[str, int, int] | None) -> str:
+    def _card(self, entry: Entry, thumbnail: tuple[str, int, int] | None, heading: str = "") -> str:
         from sorter.media.container import duration, photo_inside
         from sorter.media.folders import is_video_name
 
@@ -228,9 +236,16 @@ class ReviewPage:
             caption = f'<b class="bad">{_text(entry.status)}</b>'  # the reason heads the group, and is in the title
         return (
             f'<figure title="{_text(title)}"><div class="pic">{picture}</div>'
-            f'<figcaption>{caption}<span class="name">{_text(os.path.basename(name))}</span>{with_it}'
+            f'<figcaption>{caption}{_folder(name, heading)}'
+            f'<span class="name">{_text(os.path.basename(name))}</span>{with_it}'
             '</figcaption></figure>\n'
         )
+
+
+def _folder(rel: str, heading: str) -> str:
+    # <bdi>: a folder's "/" stays after its name in the right-to-left line that cuts it from the left.
+    folder = folder_shown(rel, heading)
+    return f'<span class="dir"><bdi>{_text(folder)}</bdi></span>' if folder else ""
 
 
 def _text(value: str) -> str:

@@ -49,10 +49,14 @@ from dataclasses import dataclass
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sorter.errors import SorterError
 from sorter.review.app import App, Reply, error_reply
 from sorter.review.session import Session
+
+if TYPE_CHECKING:
+    from sorter.media.folders import NotEntered
 
 #: A correction's body is `{"id": 17, "to": "neither"}`; a request to learn has none.
 MAX_BODY = 1024
@@ -209,6 +213,8 @@ class Started:
     folder: Path
     photos: int  # videos too
     videos: int = 0
+    #: The sub-folders it did not look into (`loading.Unshown`), which `sort --recursive` would sort.
+    not_entered: NotEntered | None = None
 
 
 def serve(
@@ -242,7 +248,8 @@ def serve(
     redirect: Path | None = None
     try:
         with stop_on_signals(stop) if own_stop else nullcontext():
-            on_ready(Started(app.url, session.root, len(session.catalog.photos), session.catalog.videos))
+            on_ready(Started(app.url, session.root, len(session.catalog.photos), session.catalog.videos,
+                             session.catalog.not_entered))
             if open_browser:
                 if browser is None:
                     import webbrowser

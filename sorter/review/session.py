@@ -31,6 +31,7 @@ from sorter.review.catalog import Catalog, Photo
 from sorter.review.destinations import Choice, found_names, real_folder, reserve, target_folder
 from sorter.review.loading import KnownPets, load_catalog
 from sorter.review.locking import BUSY_WAIT, START_WAIT, folder_lock
+from sorter.review.page import folder_shown
 from sorter.review.pet_names import pet_folder_name
 from sorter.wording import percent
 
@@ -411,6 +412,7 @@ class Session:
         companions = find_companions(self.root / photo.path) if photo.path else ()
         return {
             "id": photo.id, "name": os.path.basename(photo.path), "path": photo.path, "group": photo.group,
+            "folder": folder_shown(photo.path, self.catalog.groups[photo.group].title),  # "a/b/c/", or ""
             "current": photo.current, "label": photo.label, "confidence": photo.confidence,
             # as every command shows it (cut, never rounded up: 0.99996 is 99.9%), not again in JS
             "shown": None if photo.confidence is None else percent(photo.confidence, 1),
