@@ -197,7 +197,8 @@ def _show(summary, *, recursive: bool, verbose: bool) -> None:
         # those too held no photo: it says which it looked in.
         where = "it" if not recursive else "it or the sub-folders it entered" if summary.folders_skipped else \
             "it or its sub-folders"
-        out.print(f"No photos or videos in {where}: files of other kinds are left alone.", markup=False, soft_wrap=True)
+        others = ": files of other kinds are left alone" if summary.other_files else ""  # of an empty folder, none are
+        out.print(f"No photos or videos in {where}{others}.", markup=False, soft_wrap=True)
     if passed:
         out.print(printable(passed), markup=False, soft_wrap=True)
     if summary.videos:

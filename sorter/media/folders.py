@@ -86,6 +86,20 @@ def kept_apart(folder: Path) -> str | None:
     return None if software is None else f"software, not photos, not entered: {software}"
 
 
+#: A symbolic link to a folder, which a recursive look reports as it reports the folders it does
+#: not enter (a link followed would sort photos that live elsewhere, and a link to `..` loops).
+FOLDER_LINK = "symbolic link to a folder, not followed"
+
+
+@dataclass
+class OtherFiles:
+    """Whether a scan passed by a file of another kind (a note, a PDF, a link that is no photo's;
+    not a hidden one): `sort` of a folder without a photo says they are left alone only where
+    some are, and of a folder with none, just that it holds no photo."""
+
+    seen: bool = False
+
+
 @dataclass(frozen=True)
 class Skipped:
     path: Path
@@ -149,6 +163,7 @@ class NotEntered:
 def scan_folder(
     root: Path, *, recursive: bool = False, exclude: frozenset[str] = frozenset(), videos: bool = False,
     also: Callable[[str], bool] | None = None, not_entered: NotEntered | None = None,
+    others: OtherFiles | None = None,
 ) -> Iterator[Path | Skipped]:
     """Yield image paths (and video paths, with `videos`: sort and watch; other names that `also`
     accepts: watch, for companions that come after their photo) under `root` as the
@@ -161,7 +176,9 @@ def scan_folder(
     listed (that is what sorting does): POSIX still lists every other entry exactly once.
     `not_entered`: without `recursive`, counts the sub-folders it did not look into that hold a
     photo (an `lstat` each, for a journal of its own, and a listing until their first photo:
-    `NotEntered.passed`).
+    `NotEntered.passed`). `others`: notes whether it passed by a file of another kind.
+    With `recursive`, a symbolic link to a folder is `Skipped` as a folder (`FOLDER_LINK`): a
+    `stat` of each link that is not named as a photo, the one look past a link.
     """
     def wanted(name: str) -> bool:
         return (is_image_name(name) or (videos and is_video_name(name))
@@ -178,9 +195,14 @@ def scan_folder(
                 continue
             path = Path(entry.path)
             try:
+                if others is not None and not others.seen and not entry.name.startswith(".") and not (
+                        is_image_name(entry.name) or is_video_name(entry.name)) and not entry.is_dir():
+                    others.seen = True  # is_dir follows a link: a link to a folder is no file
                 if entry.is_symlink():
                     if wanted(entry.name):
                         yield Skipped(path, "symbolic link, not followed")
+                    elif recursive and entered(entry.name) and entry.is_dir():  # follows the link, opens nothing
+                        yield Skipped(path, FOLDER_LINK, folder=True)
                     continue
                 if entry.is_dir(follow_symlinks=False):
                     library = library_of(entry.name) if recursive else None
@@ -190,7 +212,7 @@ def scan_folder(
                         if (apart := kept_apart(path)) is not None:
                             yield Skipped(path, apart, folder=True)
                         else:
-                            yield from scan_folder(path, recursive=True, videos=videos, also=also)
+                            yield from scan_folder(path, recursive=True, videos=videos, also=also, others=others)
                     elif not recursive and not_entered is not None and entered(entry.name) and (
                             kept_apart(path) is None):
                         not_entered.passed(path, videos)

@@ -117,6 +117,8 @@ class SortSummary:
     folders_skipped: dict[str, int] = field(default_factory=dict)
     #: The personal model's file, where one was there but learnt on another model: not used.
     personal_set_aside: Path | None = None
+    #: Files of other kinds (notes, PDFs) were passed by: a sort that found no photo says they are left alone.
+    other_files: bool = False
 
 
 #: A companion that came after its photo was sorted, joined to it (or, in a dry run, to be).

@@ -47,7 +47,7 @@ def sort_folder(
     from sorter.files.lock import FolderLock
     from sorter.files.put_backs import put_back
     from sorter.files.recovery import recover
-    from sorter.media.folders import NotEntered, scan_folder
+    from sorter.media.folders import NotEntered, OtherFiles, scan_folder
     from sorter.model import lite, personal_classifier
     from sorter.review.framing import FRAME_PX
     from sorter.review.page import ReviewPage
@@ -66,6 +66,7 @@ def sort_folder(
         lite.resolve_model_path(model)  # a wrong --model fails before anything else happens
     tally = Tally(root)
     not_entered = None if recursive else NotEntered()  # sub-folders left: counted as the photos are counted
+    others = OtherFiles()  # notes, PDFs: seen as the photos are counted
     lock = FolderLock(root, wait=lock_wait, tidy=True)  # a folder without a photo is left without .sorter/
     recovered = 0
     review = None if dry_run else ReviewPage(root)  # a dry run changes nothing, .sorter/ included
@@ -96,13 +97,13 @@ def sort_folder(
         alone.judged_before(left.videos(root))
         late = LateCompanions(root, state, back, alone)  # of photos sorted before, found as the folder is counted
 
-        def photos(also=None, passed: NotEntered | None = None):
+        def photos(also=None, passed: NotEntered | None = None, seen: OtherFiles | None = None):
             return scan_folder(root, recursive=recursive, exclude=output_folders(), videos=True, also=also,
-                               not_entered=passed)
+                               not_entered=passed, others=seen)
 
         where = named_again.placed(root) if named else None  # one read of the journal for both
         total = sum(1 for look in named_again.passes(root, named, where, count=True) for _ in judged(look.entries, alone))
-        total += sum(1 for _ in judged(late.taking(lambda also: photos(also, not_entered)), alone))
+        total += sum(1 for _ in judged(late.taking(lambda also: photos(also, not_entered, others)), alone))
         on_start(total + len(late.found))
         sorter = Sorter(root, classifier, min_confidence=min_confidence, dry_run=dry_run,
                         thumbnails=None if review is None else FRAME_PX, left_alone=alone)
@@ -146,5 +147,5 @@ def sort_folder(
         model=personal_classifier.describe(classifier, model), videos=tally.videos, might_be=might_be,
         pet_folders=sorter.here, not_entered=not_entered, unwritable=refused,
         refused_into=refused_into(root, tally.moved_to) if dry_run and refused is None else (),
-        folders_skipped=tally.folders, personal_set_aside=set_aside,
+        folders_skipped=tally.folders, personal_set_aside=set_aside, other_files=others.seen,
     )

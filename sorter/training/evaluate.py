@@ -344,6 +344,7 @@ def evaluate(
     if holdout is not None:  # before the model is loaded, and any photo decoded
         check_holdout(holdout, (data_dir, *other), *HOLDOUT_OVERLAP)
     classifier = personal_classifier.personalise(lite.load_classifier(model), model, personal)
+    trained_in = repository_of(model)  # where the bundled model's recorded folders are found from
     scenes = None
     if split == "all":
         files = list_labelled(data_dir, other)  # with "other" when the folder has an Other/
@@ -355,7 +356,7 @@ def evaluate(
         if "seed" not in meta:
             raise UsageError("this model's metadata does not record its split; use --split all")
         if not other:
-            other = recorded_other_dirs(meta)
+            other = tuple(found_from(folder, trained_in) for folder in recorded_other_dirs(meta))
             missing = tuple(folder for folder in other if not folder.is_dir())
             if missing:  # every one named at once: each is needed, and a user would look for all of them
                 raise UsageError(f"this model trained with non-pets from {recorded_shown(missing)}, not found here; "
@@ -374,6 +375,7 @@ def evaluate(
     result = replace(measure(scored, split, scenes), judged_by=personal_classifier.describe(classifier, model))
     if holdout is None and split == "validation":
         recorded = Path((classifier.metadata.get("holdout") or {}).get("folder") or "")
+        recorded = found_from(recorded, trained_in) if recorded != Path("") else recorded
         holdout = recorded if recorded != Path("") and recorded.is_dir() else None
         if holdout is not None:
             check_holdout(holdout, (data_dir, *other), *HOLDOUT_OVERLAP)
@@ -384,6 +386,32 @@ def evaluate(
 
         write_evaluation_report(result, report_dir, classifier.image_size)
     return result
+
+
+def repository_of(model: Path | None) -> Path | None:
+    """The folder the bundled model's metadata records its folders from: it was trained in the
+    repository (`sorter train ../shared/datasets/... --other build/text-graphics`), so from a
+    checkout (a pyproject.toml above the package) `--split validation` finds them wherever it
+    runs. None for another model, whose folders are relative to where it was trained, which the
+    folder evaluate runs in is the best guess of, and for an installed package: no repository."""
+    from sorter.config import BUNDLED_MODEL, PACKAGE_DIR
+
+    if model is not None and model.resolve() != BUNDLED_MODEL.resolve():
+        return None
+    repository = PACKAGE_DIR.parent
+    return repository if (repository / "pyproject.toml").is_file() else None
+
+
+def found_from(folder: Path, base: Path | None) -> Path:
+    """A recorded `folder`, relative to `base` (`repository_of`) where it is relative: a leading
+    `..` taken as `base`'s parent (`base` is a real path), so that a message names /work/shared/...
+    rather than /work/main/../shared/..."""
+    if base is None or folder.is_absolute():
+        return folder
+    parts = folder.parts
+    while parts and parts[0] == ".." and base.parent != base:
+        base, parts = base.parent, parts[1:]
+    return base.joinpath(*parts)
 
 
 def check_same_photos(parts, meta: dict, split: str, data_dir: Path, other: tuple[Path, ...]) -> None:
