@@ -6,6 +6,8 @@ neither sorter nor the user, who put no photo into cats/: the review page shows 
 yet" (`files.judged`). Learn took it for the photo (found by name and size, or by its identity) and
 held the personal head to "cat" on a dog's picture ("15 kept as sorted"). It now asks what the
 review page asks: a new file, neither kept as sorted nor a correction nor one added by hand.
+Elsewhere, too: a new photo saved in dogs/ after cats/cat0.png was deleted, given its inode number,
+is no "cat -> dog" correction but a photo the user saved there, told by its birth after the move.
 Photos and the fake model as in test_learn."""
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from pathlib import Path
 
 import pytest
 from conftest import saved_with_its_inode, write_image
-from test_learn import invoke, sorted_and_corrected
+from test_learn import invoke, roll_with_goats, sorted_and_corrected
 from test_learn_edited import padded_png
 
 from sorter.files.journal import scan
@@ -90,3 +92,64 @@ def test_a_sorted_photo_touched_since_is_still_learnt_as_kept_sorted(tmp_path: P
     assert result.stdout.splitlines()[0] == (
         f"Found 6 photos you placed in {roll} (6 new); 15 kept as sorted, held as they are")
     assert str(roll / "cats" / "cat0.png") in learnt_paths()
+
+
+# ------------------------------------------------- a new file elsewhere, given a moved photo's inode
+
+
+def kinds(stdout: str) -> dict[str, int]:
+    """The table's rows: kind ("cat -> dog") -> how many."""
+    rows = {}
+    for line in stdout.splitlines():
+        words = line.split()
+        if len(words) > 3 and words[1] == "->" and words[3].isdigit():
+            rows[f"{words[0]} -> {words[2]}"] = int(words[3])
+    return rows
+
+
+def test_a_new_photo_saved_elsewhere_with_a_deleted_sorted_photos_inode_is_not_that_photo_moved(
+        tmp_path: Path, fake_model) -> None:
+    """cats/cat0.png deleted, and a dog's picture of its size saved as dogs/saved.png, which ext4
+    gives cat0's freed inode number: its identity (device, inode, size) is the cat's on record, but
+    it was born after sort's move, as undo tells it (`identities.born_after`). Learn took it for
+    cat0 moved by the user, "cat -> dog", and learnt a label for a picture no one judged; it is a
+    photo the user saved into dogs/, "added -> dog", as it would be under any other inode."""
+    roll = sorted_and_corrected(tmp_path / "roll", fake_model)
+    sorted_cat, saved = roll / "cats" / "cat0.png", roll / "dogs" / "saved.png"
+    saved_with_its_inode(sorted_cat, saved, a_dog_the_size_of(sorted_cat, tmp_path),
+                         "learn takes it for the sorted cat, moved by the user")
+
+    result = invoke("learn", roll, "--model", fake_model)
+
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines()[0] == (
+        f"Found 7 photos you placed in {roll} (7 new); 14 kept as sorted, held as they are")
+    assert kinds(result.stdout) == {"dog -> neither": 6, "added -> dog": 1}  # before: "cat -> dog": 1
+    assert str(saved) in learnt_paths()
+
+
+@pytest.mark.parametrize("same_size", [False, True])
+def test_a_sorted_photo_moved_over_another_is_one_correction_and_the_other_nothing(
+        tmp_path: Path, fake_model, same_size: bool) -> None:
+    """`mv cats/cat1.png dogs/dog1.png`: the cat sort filed is now in dogs/ ("cat -> dog", told by
+    its identity, which `mv` keeps), and dogs/dog1.png, the dog sort filed there, is gone (its
+    inode freed by the rename): not a correction, not kept as sorted, and not its name's new file
+    counted twice. At the same size too, where the dog is looked for by its name and size."""
+    roll = roll_with_goats(tmp_path / "roll")
+    if same_size:
+        cat, dog = roll / "cat1.png", roll / "dog1.png"
+        bigger, smaller = (cat, dog) if cat.stat().st_size > dog.stat().st_size else (dog, cat)
+        smaller.write_bytes(padded_png(smaller.read_bytes(), bigger.stat().st_size))
+    assert invoke("sort", roll, "--model", fake_model).exit_code == 0
+    for i in range(6):
+        os.rename(roll / "dogs" / f"goat{i}.png", roll / f"goat{i}.png")
+    assert (roll / "cats" / "cat1.png").stat().st_size != (roll / "dogs" / "dog1.png").stat().st_size or same_size
+    os.rename(roll / "cats" / "cat1.png", roll / "dogs" / "dog1.png")
+
+    result = invoke("learn", roll, "--model", fake_model)
+
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines()[0] == (
+        f"Found 7 photos you placed in {roll} (7 new); 13 kept as sorted, held as they are")
+    assert kinds(result.stdout) == {"dog -> neither": 6, "cat -> dog": 1}
+    assert str(roll / "dogs" / "dog1.png") in learnt_paths()

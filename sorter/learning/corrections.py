@@ -13,7 +13,10 @@ decided about each photo, and the file's identity) against where each photo is n
   labelling. A move that sorter's own `undo` reversed is no correction either. Nor is another
   file at the place of a photo sorter filed or left (renamed over it, or a new one given its
   freed inode number): no one judged it, and the review page shows it "not sorted yet"
-  (`files.judged`, asked alike here).
+  (`files.judged`, asked alike here). Nor is a new file saved elsewhere after a photo sorter
+  moved was deleted, given its inode number at its size (cats/x.png deleted, dogs/y.png saved):
+  born after the move (`identities.born_after`, as undo asks), it is not the photo, and counts as
+  any other file the user saved does.
 - A video sorter judged that the user placed elsewhere (on the review page, say), or one they
   put into cats/ or dogs/ themselves, is found too, marked `video`: `learn` learns from photos
   alone, and says how many videos it did not. A HEIC, HEIF or AVIF photo under a video's name
@@ -42,7 +45,7 @@ from typing import Literal
 
 from sorter.config import CLASS_FOLDERS, OTHER, REVIEW_RUN_PREFIX, STATE_DIR, entered, names_a_pet
 from sorter.files.companions import regular_file
-from sorter.files.identities import Identities, Identity, identity_of, inodes_last, lstat_of
+from sorter.files.identities import Identities, Identity, born_after, identity_of, inodes_last, lstat_of
 from sorter.files.journal import Move, Seen, moves_of, scan
 from sorter.files.judged import as_seen, is_the_file, same_of, still_filed
 from sorter.files.verdicts import standing_seen
@@ -182,7 +185,10 @@ def find(root: Path) -> list[Found]:
     accounted: set[Path] = set()
     found: list[Found] = []
     for identity, seen in latest.items():
+        move = moves.get((seen.run, seen.seq))
         if identity in videos:  # counted, not learnt from: the examples are photos (`examples.gather`)
+            if _born_since(root, seen, move, videos[identity]):
+                continue  # a new video given its inode number: counted as any other (below)
             accounted.add(videos[identity])
             label, pet = place(root, videos[identity])
             was, was_pet = place(root, root / seen.path)
@@ -199,8 +205,10 @@ def find(root: Path) -> list[Found]:
                 # files. Keyed by that identity, its row replaced the first folder's row of the same
                 # photo in the examples: Luna's photos, learnt there, became this copy's cats/ ones.
                 found_as = _identity(path, identity)
-        if path is None:
-            continue  # deleted, or moved out of the folder
+        if path is None or (identity in by_identity and _born_since(root, seen, move, path)):
+            # Deleted, or moved out of the folder; or so, and a new file has its inode number, counted
+            # as any other file the user saved is (below): saved into dogs/, "added -> dog".
+            continue
         accounted.add(path)
         label, pet = place(root, path)
         if seen.status == "moved":
@@ -215,7 +223,7 @@ def find(root: Path) -> list[Found]:
                 # word as taking it out of her folder (`pets.strangers_of`: another cat).
                 was_pet = refused[label][identity]
             if ((label, pet) != (was, was_pet) or _sampled(identity, every)) and (
-                    path != root / seen.path or _still_filed(ids, seen, moves.get((seen.run, seen.seq)), path)):
+                    path != root / seen.path or _still_filed(ids, seen, move, path)):
                 found.append(Found(path, found_as, label, pet, was, was_pet))
         elif (label != OTHER or (seen.status == "neither" and _sampled(identity, every))) and (
                 path != root / seen.path or is_the_file(ids, seen.run, same_of(seen), lstat_of(path))):
@@ -362,6 +370,22 @@ def _still_filed(ids: Identities, seen: Seen, move: Move | None, path: Path) -> 
     is "not sorted yet" there: no one's word, neither kept as sorted nor a correction."""
     same, when = as_seen(move and move.same, move and move.time, seen)
     return still_filed(ids, seen.run, same, when, path, lstat_of(path))
+
+
+def _born_since(root: Path, seen: Seen, move: Move | None, path: Path) -> bool:
+    """The file at `path`, found by `seen`'s identity away from where `move` filed the photo, was
+    born after the move (`identities.born_after`, as undo's `whereabouts` asks): not the photo, whose
+    birth a rename keeps, but a new file saved after it was deleted and given its freed inode number
+    at its size (ext4 and tmpfs give one again at once: cats/x.png deleted, dogs/y.png saved). Taken
+    for the photo, it was a "cat -> dog" row for a picture no one judged. At the photo's own place
+    `judged.still_filed` asks the same (`_still_filed`). Where no birth time can be read (no `statx`,
+    a filesystem without one) or the move's time is not known (an older journal; a photo left in
+    place, never moved; a move across filesystems by a copy, born in the move: `as_seen`), the
+    identity alone tells, as before: most likely the photo, moved. A `statx` of a photo found moved."""
+    if path == root / seen.path:
+        return False
+    _, when = as_seen(move and move.same, move and move.time, seen)
+    return born_after(path, when)
 
 
 def _identity(path: Path, journaled: Identity) -> Identity:
