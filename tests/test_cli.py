@@ -361,8 +361,10 @@ def test_a_sorter_folder_it_cannot_write_in_is_refused_alike_by_every_command(tm
     if args[0] == "learn" and immutable.endswith("journal.jsonl"):
         assert result.exit_code == 0 and "cannot write" not in result.output, result.output
         return
+    # A watch, which a service runs unattended, says what to do too (`watching.refused`).
+    advice = f"; it is immutable: chattr -i {immutable} (as root) lets sorter write it" if args[0] == "watch" else ""
     assert (result.exit_code, result.stderr, result.stdout) == (
-        2, f"Error: cannot write in {immutable}: Operation not permitted\n", ""), result.output
+        2, f"Error: cannot write in {immutable}: Operation not permitted{advice}\n", ""), result.output
     assert layout(tmp_path / "pets") == before  # nothing done
 
 

@@ -1,10 +1,12 @@
 """`DIR/.sorter/watching`: the running watch's pid, and the journal runs of the watches killed
 before it, from which the next watch says how many `sorter undo DIR` take their moves back. A
 person may append to it by hand, and a disk may refuse it: neither loses a killed watch's moves
-from the hint, nor leaves the user unwarned."""
+from the hint, nor leaves the user unwarned; and a sort made after a killed watch, behind which
+the next watch's hint leaves it, says its undo."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 from pathlib import Path
 
@@ -94,3 +96,97 @@ def test_a_watching_file_that_refuses_the_watchs_run_is_said_once_and_its_moves_
     assert lines[-1] == f"stopped watching {tmp_path}: moved 1 file (dogs: 1); undo with: sorter undo {tmp_path}"
     assert CliRunner().invoke(app, ["undo", str(tmp_path)]).exit_code == 0
     assert (tmp_path / "rex.png").exists() and not (tmp_path / "dogs").exists()
+
+
+def chattr_works(tmp_path: Path) -> None:
+    """Skips the test where `chattr +i` is refused (not root, a filesystem without the flag): as
+    root, a mode refuses nothing, so only the immutable flag makes a file refuse a write."""
+    probe = tmp_path / "probe"
+    probe.touch()
+    if not chattr(probe, "+i"):
+        pytest.skip("needs chattr +i (root, ext4 or alike) to make sorter's own files refuse a write")
+    chattr(probe, "-i")
+    probe.unlink()
+
+
+@pytest.mark.parametrize("refusing", [".sorter", ".sorter/watching"])
+def test_a_sorter_file_that_refuses_the_watch_at_its_start_says_what_to_do_with_exit_2(tmp_path: Path, monkeypatch,
+                                                                                       refusing: str) -> None:
+    # An immutable .sorter/watching ended the watch with "Error: …/.sorter/watching: Operation not
+    # permitted", exit 1, an immutable .sorter/ with "cannot write in …/.sorter: …", exit 2: one
+    # problem, two statuses for a service manager, and neither said what to do with a file the
+    # user never made. Now both: exit 2, what refuses it, and the command that lets sorter write it.
+    chattr_works(tmp_path)
+    write_image(tmp_path / "rex.png", RED)
+    (tmp_path / ".sorter").mkdir()
+    (tmp_path / ".sorter" / "watching").touch()
+    path = tmp_path / refusing
+    assert chattr(path, "+i")
+    try:
+        result = watched_through_the_cli_until(tmp_path, monkeypatch, 1)
+    finally:
+        chattr(path, "-i")
+
+    assert (result.exit_code, result.stderr) == (2, f"Error: cannot write in {path}: Operation not permitted; it is "
+                                                    f"immutable: chattr -i {path} (as root) lets sorter write it\n")
+    assert (tmp_path / "rex.png").exists() and not (tmp_path / "dogs").exists()  # nothing done
+
+
+def test_a_watching_file_the_stop_cannot_clear_is_said_with_what_to_do(tmp_path: Path, monkeypatch) -> None:
+    # Made immutable after the watch listed its run, .sorter/watching kept its pid at the stop, and
+    # nothing was said: the next watch took the watch for cut short, and its undo line counted the
+    # moves again that this one's stop line had said how to undo. Now the stop says so, and how to
+    # clear it; cleared, the next watch's undo line is its own.
+    chattr_works(tmp_path)
+    note = tmp_path / ".sorter" / "watching"
+
+    def meanwhile() -> None:
+        write_image(tmp_path / "rex.png", RED)
+        assert wait_until(lambda: (tmp_path / "dogs" / "rex.png").exists(), 10)  # its run listed before the move
+        assert chattr(note, "+i")
+
+    try:
+        result = watched_through_the_cli(tmp_path, monkeypatch, watcher.WatchSettings(settle=0.1), meanwhile)
+    finally:
+        chattr(note, "-i")
+
+    assert result.exit_code == 0, result.output
+    assert result.stderr.splitlines()[-2:] == [
+        f"cannot clear {note}: Operation not permitted; it is immutable: chattr -i {note} (as root) lets sorter write "
+        f"it, then empty it (truncate -s 0 {note}): else the next watch takes this one for cut short, and its undo "
+        "line counts this one's moves again",
+        f"stopped watching {tmp_path}: moved 1 file (dogs: 1); undo with: sorter undo {tmp_path}"]
+    note.write_bytes(b"")  # as it says, once `chattr -i` let it be written
+    write_image(tmp_path / "fido.png", RED)
+    monkeypatch.undo()
+    result = watched_through_the_cli_until(tmp_path, monkeypatch, 1)
+    assert result.exit_code == 0, result.output
+    undone_as_hinted(result, tmp_path, f"sorter undo {tmp_path}")  # its own: the first watch's stays
+    assert (tmp_path / "fido.png").exists() and (tmp_path / "dogs" / "rex.png").exists()
+
+
+@pytest.mark.parametrize("sorts", [True, False], ids=["the sort moves a photo", "the sort moves none"])
+def test_a_sort_after_a_killed_watch_says_the_undo_of_that_watch_too(tmp_path: Path, monkeypatch, sorts: bool) -> None:
+    # A watch killed, then `sorter sort`: the sort said "Undo with: sorter undo DIR", and a watch
+    # started after it says only its own undo (the killed watch's moves stay behind the sort). The
+    # killed watch's moves were never told by anyone. Now the sort's undo line says them too.
+    from typer.testing import CliRunner
+
+    from sorter.cli import app
+    from sorter.model import lite
+
+    monkeypatch.setattr(lite, "load_classifier", lambda path: FakeClassifier())
+    a_watch_killed_after_filing(tmp_path, "k1.png")
+    if sorts:
+        write_image(tmp_path / "tabby.png", BLUE)
+    result = CliRunner().invoke(app, ["sort", str(tmp_path)])
+
+    assert result.exit_code == 0, result.output
+    hint = (f"Undo with: sorter undo {tmp_path} (then once more for the watch cut short before this sort)" if sorts
+            else f"Undo with: sorter undo {tmp_path} (it takes back the watch cut short before this sort)")
+    assert result.stdout.splitlines()[-1] == hint
+    for _ in range(2 if sorts else 1):  # as it says
+        assert CliRunner().invoke(app, ["undo", str(tmp_path)]).exit_code == 0
+    assert sorted(os.listdir(tmp_path)) == (["k1.png", "tabby.png"] if sorts else ["k1.png"])
+    again = CliRunner().invoke(app, ["sort", str(tmp_path)])  # the watch's undo was said: a sort's own alone
+    assert again.stdout.splitlines()[-1] == f"Undo with: sorter undo {tmp_path}"

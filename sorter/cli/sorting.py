@@ -80,6 +80,9 @@ def sort_command(
     # same path (an undo hint of `S1/sub/..` read "sorter undo /tmp/S1/sub/.." under "Sorted /tmp/S1").
     folder = named(directory)
     journaled = journal_size(folder)
+    from sorter.files.lock import Watching
+
+    killed = () if dry_run else Watching.killed(folder)  # their undo is the sort's to say (`sort_undo_line`)
     with FileLog(folder, log_file, echo=verbose, clock=False) as log:
         try:
             with progress_bar(not (as_json or as_jsonl), started=False) as (progress, task):
@@ -175,12 +178,12 @@ def sort_command(
     if as_jsonl or as_json:
         print(json.dumps({"summary": totals} if as_jsonl else {**totals, "files": results}))
     else:
-        _show(summary, recursive=recursive, verbose=verbose)
+        _show(summary, recursive=recursive, verbose=verbose, killed=killed)
     if unfinished is not None:
         raise fail(unfinished)
 
 
-def _show(summary, *, recursive: bool, verbose: bool) -> None:
+def _show(summary, *, recursive: bool, verbose: bool, killed: tuple[tuple[str, ...], ...] = ()) -> None:
     """The summary on a terminal: the table, and what to do next."""
     dry_run = summary.dry_run
     # The folder on its own line: as a table title, rich would wrap a long path to the table's width.
@@ -223,8 +226,12 @@ def _show(summary, *, recursive: bool, verbose: bool) -> None:
 
         for line in asks_about(summary.might_be, summary.folder):
             out.print(line, markup=False, soft_wrap=True)
-    if moved_anything(summary) and not dry_run:  # late companions joined, though no photo moved
-        out.print(f"Undo with: sorter undo {as_typed(summary.folder)}", markup=False, soft_wrap=True)
+    if not dry_run:  # late companions joined, though no photo moved, and the watches killed before it
+        from sorter.cli.watching import sort_undo_line
+
+        undo = sort_undo_line(summary.folder, moved_anything(summary), killed)
+        if undo is not None:
+            out.print(undo, markup=False, soft_wrap=True)
 
 
 # --------------------------------------------------------------------------- undo

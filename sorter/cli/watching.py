@@ -172,3 +172,27 @@ def _undo_line(command: str, count: UndoCount, it_takes_back: str, several: str)
     if count.times == count.total:
         return f"; undo with: {command} --all (it takes back {it_takes_back})"
     return f"; undo with: {command}, {_times(count.times)} ({several})"
+
+
+def sort_undo_line(folder: Path, moved: bool, killed: tuple[tuple[str, ...], ...]) -> str | None:
+    """`sorter sort`'s undo line. The watches killed right before it (`Watching.killed`, read
+    before the sort) said no undo line, and a watch started after the sort says only its own
+    (undoing theirs would take the sort back too): said here, or never. None where nothing of
+    the sort's is to undo, nor of a watch cut short."""
+    from sorter.files.undo import undo_count
+
+    command = f"sorter undo {as_typed(folder)}"
+    try:
+        count = undo_count(folder, None, killed) if killed else None
+    except (SorterError, OSError):  # the journal unreadable now: the sort's own line
+        count = None
+    if count is None or not count.watches:
+        return f"Undo with: {command}" if moved else None
+    cut = ("the watch cut short before this sort" if count.watches == 1
+           else f"the {count.watches} watches cut short before this sort") + _reviews(count.reviews, " and", "since")
+    if moved:
+        more = count.times - 1
+        return f"Undo with: {command} (then {'once' if more == 1 else _times(more)} more for {cut})"
+    if count.times == 1:
+        return f"Undo with: {command} (it takes back {cut})"
+    return f"Undo with: {command}, {_times(count.times)} (they take back {cut})"

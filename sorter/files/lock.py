@@ -272,6 +272,11 @@ class Watching:
         #: killed in a row knows both.
         self.cut_short: tuple[tuple[str, ...], ...] = ()
         self._runs: list[str] = []  # this watch's own, as `note` lists them
+        #: Why the stop could not clear the file ("Operation not permitted": made immutable while
+        #: it ran, a disk turned read-only), where it lists runs: the next watch would take this
+        #: one for cut short and count them again, though this one's stop said their undo. None
+        #: where it was cleared, or lists none (a watch that moved nothing is taken for none).
+        self.uncleared: str | None = None
 
     def acquire(self) -> None:
         deadline = time.monotonic() + 0.08  # `holder` looking, for a moment, is not a watcher
@@ -354,8 +359,12 @@ class Watching:
             if fd is not None:  # stopped, not cut short: the next watch finds no pid, no runs (`cut_short`)
                 os.pwrite(fd, b" " * PID_WIDTH + b"\n", 0)  # a line appended by hand stays off the pid's
                 os.ftruncate(fd, PID_WIDTH + 1)
-        except OSError:
-            pass  # a disk turned read-only: the next watch takes this one for cut short
+        except OSError as exc:  # the caller says so, with what to do: see `uncleared`
+            try:
+                if _cut_short(os.pread(fd, 1 << 16, 0)):
+                    self.uncleared = exc.strerror or str(exc)
+            except OSError:
+                pass
         finally:  # a Ctrl-C as it writes: let go all the same
             _let_go(fd)
         if removed:
@@ -363,6 +372,17 @@ class Watching:
                 self.path.parent.rmdir()  # only when empty
             except OSError:
                 pass
+
+    @staticmethod
+    def killed(root: Path) -> tuple[tuple[str, ...], ...]:
+        """The watches `.sorter/watching` lists as cut short (`_cut_short`), read without its lock:
+        by `sorter sort`, whose undo line says theirs (a running watch refuses the sort anyway)."""
+        from sorter.files.folder import first_bytes
+
+        try:
+            return _cut_short(first_bytes(root / STATE_DIR / "watching", 1 << 16))
+        except OSError:
+            return ()
 
     @staticmethod
     def holder(root: Path) -> str | None:

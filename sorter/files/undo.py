@@ -95,19 +95,24 @@ class UndoCount:
     reviews: int = 0  # of those, review sessions made since the first of them began: each a run, newer
 
 
-def undo_count(root: Path, runs: set[str], cut_short: tuple[tuple[str, ...], ...] = ()) -> UndoCount:
+def undo_count(root: Path, runs: set[str] | None, cut_short: tuple[tuple[str, ...], ...] = ()) -> UndoCount:
     """How many plain `sorter undo`s take back `runs` (a watch's), and the watches `cut_short`
     before it (each its runs, as `.sorter/watching` listed them: `Watching.cut_short`), which said
     no undo line. Each undo takes back the latest run, so a review session made since the first
     of them began (corrections, "not her" answers) is undone first, and counted in. A watch cut
     short counts while its runs are in the journal, not undone, and reachable by plain undos
     through this watch's runs and reviews alone: behind a sort made since, undoing it would take
-    that sort back too, whose own line said how to undo it, so it is left out. Reads the journal;
-    recovers nothing."""
+    that sort back too, whose own line said how to undo it, so it is left out. `runs` None: a
+    sort's, just made, the latest run (where it moved anything, else none): the watches cut short
+    right behind it said no undo line, and the sort's says theirs. Reads the journal; recovers
+    nothing."""
     from sorter.files import suggestions
     from sorter.files.journal import scan
 
     when = _timeline(scan(root).undoable_runs(), suggestions.read(root))
+    if runs is None:
+        latest = max(when, key=when.__getitem__, default=None)
+        runs = {latest} if latest is not None and not any(latest in watch for watch in cut_short) else set()
     own = {run for run in runs if run in when}
     watch_of = {run: n for n, watch in enumerate(cut_short) for run in watch if run in when}
     first = min((when[run] for run in own), default=float("inf"))

@@ -13,13 +13,15 @@ from itertools import chain
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sorter.errors import OptionError, SorterError
-from sorter.files.folder import check_folder
+from sorter.config import as_typed
+from sorter.errors import OptionError, SorterError, UsageError
+from sorter.files.folder import REFUSED, check_folder, unwritable
 from sorter.files.moves import CHANGED_SINCE_JUDGED, NOT_A_FILE
 from sorter.signals import stop_on_signals
 from sorter.sorting.batches import Sorter
 from sorter.sorting.results import FileResult, Tally
 from sorter.watching.folder_hold import FolderHold
+from sorter.watching.refused import advice, refused_start
 from sorter.wording import counted
 
 if TYPE_CHECKING:  # watchdog is imported only when a watch starts
@@ -175,6 +177,20 @@ def _latecomers(root: Path, batch: list, latecomers, watcher, alone) -> tuple[li
             watcher.settle(entry)
     return late, rest, back
 
+
+def _writable(root: Path) -> None:
+    """A `UsageError` where a watch cannot write in `root`, its `.sorter/` or its journal
+    (`unwritable`): the folder itself refused as by every command, sorter's own files with what
+    to do about them (`refused_start`)."""
+    refused = unwritable(root)
+    if refused is None:
+        return
+    where, why = refused
+    if where == root:
+        raise UsageError(f"cannot write in {where}: {why}")
+    raise refused_start(where, why)
+
+
 def watch_folder(
     root: Path,
     *,
@@ -215,7 +231,9 @@ def watch_folder(
     started = time.monotonic()
     if not 0.0 <= min_confidence <= 1.0:
         raise OptionError(f"{min_confidence} is not a number from 0 to 1", "--min-confidence")
-    root = check_folder(root, moving_in=True, filing=True, command="watch", writing=True)
+    checked = check_folder(root, moving_in=True, filing=True, command="watch")
+    _writable(root)
+    root = checked
     batch_size = batch_size or DEFAULT_BATCH_SIZE
     settings = settings or WatchSettings()
     tally = Tally(root, per_file=True)  # a file judged again (written in pieces) counts once
@@ -373,7 +391,12 @@ def watch_folder(
     undo_in: Path | None = root  # where its moves are undone: where the folder is now
     with stop_on_signals(stop) if own_stop else nullcontext():
         # The lock before the model: a second watcher on this folder fails in milliseconds.
-        state = FolderHold(root)
+        try:
+            state = FolderHold(root)
+        except OSError as exc:  # `.sorter/watching` or its lock refused, made immutable: as `.sorter/` is
+            if exc.errno not in REFUSED or exc.filename is None:
+                raise
+            raise refused_start(Path(exc.filename), exc.strerror or str(exc)) from None
         # The watches killed before this one, whose undo this one says, even where it moves
         # nothing: they never said one. Read before a `.sorter/` emptied meanwhile makes it anew.
         cut_short = state.watching.cut_short
@@ -432,6 +455,11 @@ def watch_folder(
                 sorter.close()
         finally:
             state.release()
+            if state.watching.uncleared is not None:  # before the stop line, which says this watch's undo
+                path = state.watching.path
+                notify(f"cannot clear {path}: {state.watching.uncleared}; {advice(path, state.watching.uncleared)}, "
+                       f"then empty it (truncate -s 0 {as_typed(path)}): else the next watch takes this one for cut "
+                       "short, and its undo line counts this one's moves again")
     from sorter.files.undo import UndoCount, undo_count
 
     undos: UndoCount | None = UndoCount(0, 0)  # nothing to undo, or the folder gone with its moves

@@ -1,0 +1,56 @@
+"""A watch refused at its start by sorter's own files: `.sorter/`, or a file in it (`watching`,
+`lock`, the journal) that cannot be written. The user never made these, so the one `Error:` line
+says what refuses them and what to do (`refused_start`). The same problem had two exit codes:
+`.sorter/` refused by `check_folder` (exit 2), `.sorter/watching` refused as the watch opened
+it (an OSError, exit 1); both are now a `UsageError` (exit 2), as every unwritable folder is, so
+a service manager sees the same status whichever refused."""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import os
+import struct
+from pathlib import Path
+
+from sorter.config import as_typed
+from sorter.errors import UsageError
+
+#: `FS_IOC_GETFLAGS` (linux/fs.h) and the flags `chattr` sets: read, not guessed, so the line
+#: says "immutable" only of a file that is (EPERM is also a FUSE or network disk's own refusal).
+GETFLAGS, IMMUTABLE, APPEND_ONLY = 0x80086601, 0x10, 0x20
+
+
+def _flags(path: Path) -> int:
+    """`path`'s inode flags (as `lsattr` shows them), 0 where the filesystem keeps none."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError:
+        return 0
+    try:
+        return struct.unpack("l", fcntl.ioctl(fd, GETFLAGS, struct.pack("l", 0)))[0]
+    except OSError:
+        return 0
+    finally:
+        os.close(fd)
+
+
+def advice(path: Path, why: str) -> str:
+    """What to do about `path` refusing a write for `why` (its strerror), as a clause."""
+    typed = as_typed(path)
+    if why == os.strerror(errno.EROFS):
+        return "its disk is mounted read-only (a card's write-protect switch?): make it writable"
+    if why == os.strerror(errno.EACCES):
+        return f"its permissions refuse this user: chmod u+w {typed} as its owner, or watch as a user who can write it"
+    flags = _flags(path)
+    if flags & IMMUTABLE:
+        return f"it is immutable: chattr -i {typed} (as root) lets sorter write it"
+    if flags & APPEND_ONLY:
+        return f"it is append-only: chattr -a {typed} (as root) lets sorter write it"
+    return f"its disk refuses it (lsattr -d {typed} shows an i for immutable, removed by chattr -i as root)"
+
+
+def refused_start(path: Path, why: str) -> UsageError:
+    """The error a watch stops with where `path`, sorter's own, refuses a write for `why` (its
+    strerror, "Operation not permitted"): why, and what to do."""
+    return UsageError(f"cannot write in {path}: {why}; {advice(path, why)}")
