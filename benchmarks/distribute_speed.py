@@ -32,7 +32,8 @@ from pathlib import Path
 from arg_types import at_least, description, existing_dir, positive_int  # this folder is on sys.path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from sort_speed import DATASET, REPO, cpu_line  # noqa: E402
+from machine import cpu_line  # noqa: E402
+from running import DATASET, REPO  # noqa: E402
 
 from sorter.wording import counted  # noqa: E402
 

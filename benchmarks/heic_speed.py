@@ -26,21 +26,11 @@ from pathlib import Path
 
 import pillow_heif
 from arg_types import positive_int  # this folder is on sys.path
+from decode_limit import on_every_core, reduced_flag, run_decode_limit
+from machine import CPU_FEATURES, cpu_features, cpu_model
+from made_photos import PHONE_SIZE, make_phone_photos
 from PIL import Image
-from sort_speed import (  # this folder is on sys.path
-    CPU_FEATURES,
-    PHONE_SIZE,
-    benchmark_parser,
-    cpu_features,
-    cpu_model,
-    make_phone_photos,
-    model_input_size,
-    on_every_core,
-    real_model,
-    reduced_flag,
-    run_decode_limit,
-    steady_state,
-)
+from running import benchmark_parser, model_input_size, real_model, steady_state
 
 from sorter.config import cpu_cores
 from sorter.media.images import load_image
@@ -61,7 +51,7 @@ def pillow_writer(fmt: str, **options):
     return encode
 
 
-FORMATS = {  # name: (suffix, encode or None for sort_speed's JPEG)
+FORMATS = {  # name: (suffix, encode or None for made_photos' JPEG q94)
     "JPEG q94": (".jpg", None),
     "HEIC, 320x240 thumbnail": (".heic", pillow_writer("HEIF", quality=HEIC_QUALITY, tile_size=512, thumbnails=[320])),
     "HEIC, no thumbnail": (".heic", pillow_writer("HEIF", quality=HEIC_QUALITY, tile_size=512, thumbnails=[])),

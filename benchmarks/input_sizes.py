@@ -29,7 +29,8 @@ import numpy as np
 from arg_types import description, positive_int, sorter_model  # this folder is on sys.path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from sort_speed import BUNDLED_MODEL, DATASET, cpu_features, cpu_model  # noqa: E402
+from machine import cpu_features, cpu_model  # noqa: E402
+from running import BUNDLED_MODEL, DATASET  # noqa: E402
 
 
 def at_size(model, size: int):

@@ -39,7 +39,7 @@ from pathlib import Path
 from arg_types import description, positive_int  # this folder is on sys.path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from sort_speed import CPU_FEATURES, cpu_features, cpu_model  # noqa: E402  (this folder is on sys.path)
+from machine import CPU_FEATURES, cpu_features, cpu_model  # noqa: E402  (this folder is on sys.path)
 
 from sorter.files import journal, journal_writer, recovery  # noqa: E402
 from sorter.files.journal_records import encode  # noqa: E402

@@ -44,7 +44,8 @@ from arg_types import (  # this folder is on sys.path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import cv2  # noqa: E402, I001
 import numpy as np  # noqa: E402
-from sort_speed import cpu_features, cpu_model, real_model, sorter_command, timed  # noqa: E402
+from machine import cpu_features, cpu_model  # noqa: E402
+from running import real_model, sorter_command, timed  # noqa: E402
 
 from sorter.config import cpu_cores  # noqa: E402
 

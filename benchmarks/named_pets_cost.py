@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 from arg_types import description, positive_int  # this folder is on sys.path
-from sort_speed import cpu_line
+from machine import cpu_line
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))

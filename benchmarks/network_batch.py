@@ -24,7 +24,8 @@ import numpy as np
 from arg_types import description, positive_int, sorter_model  # this folder is on sys.path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from sort_speed import BUNDLED_MODEL, cpu_features, cpu_model  # noqa: E402
+from machine import cpu_features, cpu_model  # noqa: E402
+from running import BUNDLED_MODEL  # noqa: E402
 
 from sorter.config import cpu_cores  # noqa: E402
 from sorter.model import lite  # noqa: E402

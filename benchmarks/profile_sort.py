@@ -5,7 +5,7 @@
 
 For small (200x200, copied from ../shared/datasets/dogs-vs-cats-200, else synthetic) and phone
 photos (4032x3024 JPEGs, synthetic) and phone photos with EXIF thumbnails (of real cats and
-dogs: `sort_speed.make_thumbnailed_photos`), in one run:
+dogs: `made_photos.make_thumbnailed_photos`), in one run:
 
 - each stage of a photo's way through sort, timed alone on one thread, in milliseconds of CPU per
   photo: reading the file, the header checks, the (reduced) decode, the resize to the network's
@@ -39,15 +39,9 @@ from arg_types import description, positive_int, sorter_model  # this folder is 
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import numpy as np  # noqa: E402
-from sort_speed import (  # noqa: E402
-    BUNDLED_MODEL,
-    cpu_features,
-    cpu_model,
-    make_phone_photos,
-    make_small_photos,
-    make_thumbnailed_photos,
-    sort_run,
-)
+from machine import cpu_features, cpu_model  # noqa: E402
+from made_photos import make_phone_photos, make_small_photos, make_thumbnailed_photos  # noqa: E402
+from running import BUNDLED_MODEL, sort_run  # noqa: E402
 
 from sorter.config import cpu_cores  # noqa: E402
 from sorter.files.companions import find_companions  # noqa: E402

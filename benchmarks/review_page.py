@@ -22,7 +22,8 @@ import time
 from pathlib import Path
 
 from arg_types import description, fraction, positive_int, width_by_height  # this folder is on sys.path
-from sort_speed import DATASET, cpu_line, sorter_command  # this folder is on sys.path
+from machine import cpu_line
+from running import DATASET, sorter_command  # this folder is on sys.path
 
 OTHER = DATASET.parent / "caltech101-not-pets"
 

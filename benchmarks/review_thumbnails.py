@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 from arg_types import description, existing_dir, new_file, positive_int  # this folder is on sys.path
-from sort_speed import cpu_line
+from machine import cpu_line
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "datasets"
 FOLDERS = (SHARED / "named-cats", SHARED / "dogs-vs-cats-200")

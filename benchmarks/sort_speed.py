@@ -29,35 +29,37 @@ not depend on the weights.
 
 from __future__ import annotations
 
-import argparse
 import importlib.util
 import json
 import os
 import platform
 import shlex
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from arg_types import description, new_file, positive_int, sorter_model  # this folder is on sys.path
+import cv2
+import numpy as np
+from arg_types import new_file, positive_int  # this folder is on sys.path
+from decode_limit import reduced_flag, run_decode_limit
+from machine import CPU_FEATURES, cpu_features, cpu_model, versions
+from made_photos import PHONE_SIZE, make_phone_photos, make_small_photos, make_thumbnailed_photos
+from running import (
+    REPO,
+    SORTER_COMMAND,
+    benchmark_parser,
+    model_input_size,
+    real_model,
+    sorter_command,
+    steady_state,
+    timed,
+)
 
 from sorter.config import cpu_cores
 from sorter.model.network import runtime_path
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-os.environ.setdefault("KERAS_BACKEND", "tensorflow")
-
-import cv2  # noqa: E402
-import numpy as np  # noqa: E402
-
-REPO = Path(__file__).resolve().parent.parent
-DATASET = Path(os.environ.get("SORTER_DATASET", REPO.parent / "shared" / "datasets" / "dogs-vs-cats-200"))
-BUNDLED_MODEL = REPO / "sorter" / "models" / "default.keras"
-PHONE_SIZE = (4032, 3024)  # width, height of a 12 MP phone photo
 HEAVY_MODULES = ("tensorflow", "keras", "numpy", "cv2")
 
 TARGETS = {
@@ -73,131 +75,12 @@ TARGETS = {
     "peak_rss_mb": 1024.0,  # at most
     "tflite_mb": 6.0,  # at most
 }
-#: CPU features that decide how fast int8 and float kernels run (benchmarks differ by CPU).
-CPU_FEATURES = ("avx2", "fma", "avx512f", "avx512_vnni", "avx_vnni", "avx512_bf16", "amx_int8", "amx_bf16",
-                "asimd", "asimddp", "i8mm", "sve")
-
-
-def cpu_features() -> list[str]:
-    """The features above that this CPU has (from /proc/cpuinfo; empty elsewhere)."""
-    try:
-        with open("/proc/cpuinfo") as f:
-            flags = set(f.read().split())
-    except OSError:
-        return []
-    return [name for name in CPU_FEATURES if name in flags]
 
 
 def small_target(features: list[str]) -> float:
     """The small-photo target for this CPU: the int8 network is ~3x faster with VNNI."""
     vnni = {"avx512_vnni", "avx_vnni", "amx_int8", "asimddp"} & set(features)
     return TARGETS["small_vs_tutorial_vnni"] if vnni else TARGETS["small_vs_tutorial"]
-
-
-def cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
-def cpu_line() -> str:
-    """The line a speed benchmark starts with, so that its numbers say which machine made them."""
-    return (f"CPU: {cpu_model()}; features: {', '.join(cpu_features()) or 'none of ' + '/'.join(CPU_FEATURES)}; "
-            f"{os.cpu_count()} logical CPUs")
-
-
-# ----------------------------------------------------------------------------- inputs
-
-
-def make_small_photos(folder: Path, count: int, seed: int) -> str:
-    """`count` 200x200 JPEGs: real photos when the dataset is here (each copied several times
-    when it holds fewer than `count`, as a subset carried to another machine does), else
-    synthetic ones."""
-    folder.mkdir(parents=True)
-    cats = sorted((DATASET / "Cat").glob("*.jpg")) if (DATASET / "Cat").is_dir() else []
-    dogs = sorted((DATASET / "Dog").glob("*.jpg")) if (DATASET / "Dog").is_dir() else []
-    if cats or dogs:
-        pairs = [p for pair in zip(cats, dogs, strict=False) for p in pair] + cats[len(dogs):] + dogs[len(cats):]
-        for i in range(count):
-            shutil.copyfile(pairs[i % len(pairs)], folder / f"{i:06d}.jpg")
-        repeated = f", each {count / len(pairs):.1f} times" if len(pairs) < count else ""
-        return f"{DATASET.name} (copied{repeated})"
-    # Synthetic: random crops of a few smooth noise pictures with colour shifts, JPEG q90
-    # (about the size and entropy of the real 200x200 photos).
-    rng = np.random.default_rng(seed)
-    bases = [
-        cv2.resize(rng.integers(0, 256, (24, 24, 3), dtype=np.uint8), (400, 400), interpolation=cv2.INTER_CUBIC)
-        for _ in range(8)
-    ]
-    for i in range(count):
-        base = bases[i % len(bases)]
-        y, x = rng.integers(0, 200, 2)
-        crop = base[y : y + 200, x : x + 200].astype(np.int16) + rng.integers(-40, 40, 3, dtype=np.int16)
-        crop += rng.integers(-12, 13, crop.shape, dtype=np.int16)
-        ok, data = cv2.imencode(".jpg", np.clip(crop, 0, 255).astype(np.uint8), [cv2.IMWRITE_JPEG_QUALITY, 90])
-        assert ok
-        (folder / f"{i:06d}.jpg").write_bytes(data.tobytes())
-    return "synthetic"
-
-
-def jpeg_q94(image: np.ndarray) -> bytes:
-    ok, data = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 94])
-    assert ok
-    return data.tobytes()
-
-
-def make_phone_photos(
-    folder: Path, count: int, seed: int, distinct: int = 4, encode=jpeg_q94, suffix: str = ".jpg"
-) -> str:
-    """`count` 4032x3024 photos (JPEGs of about 4 MB by default): a few distinct pictures
-    (upscaled with grain, so they compress like real photos), written under many names.
-    `encode` turns a BGR picture into a file's bytes; the same seed gives the same pictures."""
-    folder.mkdir(parents=True)
-    rng = np.random.default_rng(seed)
-    encoded = []
-    for _ in range(distinct):
-        small = rng.integers(0, 256, (60, 80, 3), dtype=np.uint8)
-        encoded.append(encode(grainy_phone_picture(cv2.GaussianBlur(small, (5, 5), 0), rng)))
-    for i in range(count):
-        (folder / f"IMG_{i:04d}{suffix}").write_bytes(encoded[i % distinct])
-    return f"synthetic, {np.mean([len(d) for d in encoded]) / 2**20:.1f} MiB each"
-
-
-def grainy_phone_picture(picture: np.ndarray, rng) -> np.ndarray:
-    """A picture at PHONE_SIZE with grain, so it compresses (and decodes) like a real photo."""
-    width, height = PHONE_SIZE
-    image = cv2.resize(picture, (width, height), interpolation=cv2.INTER_CUBIC)
-    return np.clip(image.astype(np.int16) + rng.integers(-12, 13, image.shape, dtype=np.int16), 0, 255).astype(np.uint8)
-
-
-def make_thumbnailed_photos(folder: Path, count: int, seed: int, distinct: int = 32) -> tuple[str, int]:
-    """`count` phone photos as `make_phone_photos` makes them, but of real cats and dogs (the
-    dataset's last names) when the dataset is here, each with a
-    160x120 EXIF thumbnail of itself (JPEG q85). Returns a description and how many are distinct
-    (the first names hold one of each)."""
-    from sorter.media.exif_thumbnail import with_exif
-
-    folder.mkdir(parents=True)
-    rng = np.random.default_rng(seed)
-    sources = [path for kind in ("Cat", "Dog") if (DATASET / kind).is_dir()
-               for path in sorted((DATASET / kind).glob("*.jpg"))[-distinct // 2:]]
-    pictures = [cv2.imread(str(path)) for path in sources] or [
-        cv2.GaussianBlur(rng.integers(0, 256, (60, 80, 3), dtype=np.uint8), (5, 5), 0) for _ in range(4)]
-    encoded = []
-    for picture in pictures:
-        image = grainy_phone_picture(picture, rng)
-        thumbnail = cv2.imencode(".jpg", cv2.resize(image, (160, 120), interpolation=cv2.INTER_AREA),
-                                 [cv2.IMWRITE_JPEG_QUALITY, 85])[1].tobytes()
-        encoded.append(with_exif(jpeg_q94(image), thumbnail, pixels=(image.shape[1], image.shape[0])))
-    for i in range(count):
-        (folder / f"IMG_{i:04d}.jpg").write_bytes(encoded[i % len(encoded)])
-    kind = f"{len(sources)} cats and dogs of {DATASET.name}" if sources else "synthetic"
-    return f"{kind}, {np.mean([len(d) for d in encoded]) / 2**20:.1f} MiB each, 160x120 EXIF thumbnails", len(encoded)
 
 
 def settled_share(paths: list[Path], model: Path) -> float:
@@ -212,41 +95,6 @@ def settled_share(paths: list[Path], model: Path) -> float:
         return 0.0
     confidence = classifier.predict(np.stack([look.image for look in looks])).max(axis=1)
     return float(np.mean(confidence >= FIRST_LOOK_CONFIDENCE))
-
-
-def fresh_copy(source: Path, count: int, target: Path) -> Path:
-    if target.exists():
-        shutil.rmtree(target)
-    target.mkdir(parents=True)
-    for path in sorted(source.iterdir())[:count]:
-        shutil.copyfile(path, target / path.name)
-    return target
-
-
-# ----------------------------------------------------------------------------- model
-
-
-def real_model(explicit: Path | None, workdir: Path) -> tuple[Path, str]:
-    if explicit is not None:
-        return explicit, str(explicit)
-    if BUNDLED_MODEL.is_file():
-        return BUNDLED_MODEL, "bundled sorter/models/default.keras"
-    import keras
-
-    from sorter.model.backbone import build_backbone
-    from sorter.model.lite import save_model
-
-    backbone = build_backbone(192)
-    network = keras.Model(backbone.input, keras.layers.Dense(3, activation="softmax")(backbone.output))
-    path = workdir / "untrained.keras"
-    save_model(network, path, np.random.default_rng(0).integers(0, 256, (64, 192, 192, 3), dtype=np.uint8))
-    return path, "untrained EfficientNet-Lite0 at 192 px (no bundled model; speed does not depend on weights)"
-
-
-def model_input_size(path: Path) -> int:
-    from sorter.model.lite import load_classifier
-
-    return load_classifier(path).image_size
 
 
 # ----------------------------------------------------------------------------- the tutorial
@@ -293,121 +141,7 @@ def run_tutorial(paths: list[Path], chunk: int = 100) -> dict:
     return {"files": len(paths), "chunk_rates": rates, "rate": max(rates)}
 
 
-# ----------------------------------------------------------------------------- decode limit
-
-
-def reduced_flag(width: int, height: int, size: int) -> int:
-    for factor, flag in ((8, cv2.IMREAD_REDUCED_COLOR_8), (4, cv2.IMREAD_REDUCED_COLOR_4), (2, cv2.IMREAD_REDUCED_COLOR_2)):
-        if min(width, height) // factor >= size:
-            return flag
-    return cv2.IMREAD_COLOR
-
-
-def run_decode_limit(paths: list[Path], size: int, flag: int) -> dict:
-    cv2.setNumThreads(1)  # parallel across files, like sorter
-
-    def decode(path: Path) -> None:
-        image = cv2.imdecode(np.frombuffer(path.read_bytes(), np.uint8), flag)
-        cv2.resize(image, (size, size), interpolation=cv2.INTER_AREA)
-
-    return on_every_core(decode, paths)
-
-
-def on_every_core(work, paths: list[Path]) -> dict:
-    """`work(path)` for every path, on one thread per core (as sorter decodes): files/s."""
-    threads = cpu_cores()
-    with ThreadPoolExecutor(threads) as pool:
-        list(pool.map(work, paths[:threads]))  # warm the pool
-        started = time.perf_counter()
-        list(pool.map(work, paths))
-        seconds = time.perf_counter() - started
-    return {"files": len(paths), "threads": threads, "seconds": seconds, "rate": len(paths) / seconds}
-
-
-# ----------------------------------------------------------------------------- subprocesses
-
-
-SORTER_COMMAND: list[str] = []  # --sorter-command
-
-
-def sorter_command() -> list[str]:
-    if SORTER_COMMAND:
-        return SORTER_COMMAND
-    script = Path(sys.executable).parent / "sorter"
-    return [str(script)] if script.exists() else [sys.executable, "-m", "sorter"]
-
-
-# Started from this (TensorFlow-sized) process, a command's ru_maxrss would count this
-# process's peak too: Linux charges the memory of the forked copy it exec'd from. So a tiny
-# launcher starts it, and measures it: wall time, exit code, CPU time and peak RSS (wait4).
-# It also reads the CPU time of the command's main thread every 10 ms (Linux: /proc/PID/task/PID),
-# the last reading before the end: the part of the work that no other core can take.
-LAUNCHER = """
-import json, os, subprocess, sys, time
-started = time.perf_counter()
-child = subprocess.Popen(sys.argv[1:], stdout=subprocess.DEVNULL)
-main_thread, tick = None, os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
-while True:
-    pid, status, usage = os.wait4(child.pid, os.WNOHANG)
-    if pid:
-        break
-    try:
-        with open(f"/proc/{child.pid}/task/{child.pid}/stat") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-        main_thread = (int(fields[11]) + int(fields[12])) / tick  # utime + stime
-    except (OSError, IndexError, ValueError):
-        pass
-    time.sleep(0.01)
-rss = usage.ru_maxrss / (1024 if sys.platform == "darwin" else 1)
-print(json.dumps({"seconds": time.perf_counter() - started, "exit_code": os.waitstatus_to_exitcode(status),
-                  "peak_rss_mb": rss / 1024, "cpu_s": usage.ru_utime + usage.ru_stime,
-                  "main_thread_cpu_s": main_thread}))
-"""
-
-
-def timed(argv: list[str], keep_stderr: bool = False) -> dict:
-    """Run a command: wall time, exit code, CPU time and peak RSS of that process alone."""
-    proc = subprocess.run([sys.executable, "-c", LAUNCHER, *argv], capture_output=True, text=True, check=True)
-    result = json.loads(proc.stdout)
-    result["stderr"] = proc.stderr if keep_stderr else proc.stderr[-2000:]
-    return result
-
-
-def sort_run(source: Path, count: int, work: Path, model: Path) -> dict:
-    folder = fresh_copy(source, count, work / "run")
-    result = timed([*sorter_command(), "sort", str(folder), "--model", str(model)], keep_stderr=True)
-    if result["exit_code"] != 0:
-        raise SystemExit(f"sorter sort failed ({result['exit_code']}):\n{result['stderr']}")
-    moved = sum(len(os.listdir(folder / name)) for name in ("cats", "dogs") if (folder / name).is_dir())
-    # A photo the model judges neither a cat nor a dog is classified and left in place (every
-    # input is a readable photo, JPEG or HEIC, so that is the only reason one stays). Counted
-    # whatever its extension: only .sorter/, cats/ and dogs/ are folders here.
-    with os.scandir(folder) as listing:
-        neither = sum(1 for entry in listing if entry.is_file(follow_symlinks=False))
-    if moved + neither != count:
-        raise SystemExit(f"sorter sort moved {moved} and left {neither} of {count} files:\n{result['stderr']}")
-    result["files"], result["neither"] = count, neither
-    return result
-
-
-def steady_state(source: Path, n: int, work: Path, model: Path, repeat: int) -> dict:
-    """Fastest of `repeat` runs at N and at 2N (alternating, so drifting load hits both)."""
-    runs: dict[int, list[dict]] = {n: [], 2 * n: []}
-    for _ in range(repeat):
-        for count in runs:
-            runs[count].append(sort_run(source, count, work, model))
-    small, large = (min(runs[count], key=lambda r: r["seconds"]) for count in runs)
-    extra = large["seconds"] - small["seconds"]
-    return {
-        "n": n,
-        "repeat": repeat,
-        "t_n": small["seconds"],
-        "t_2n": large["seconds"],
-        "rate": n / extra if extra > 0 else None,  # None: noise swamped the difference; raise N
-        "startup_estimate_s": 2 * small["seconds"] - large["seconds"],  # T(N) - N / rate
-        "peak_rss_mb": {"n": small["peak_rss_mb"], "2n": large["peak_rss_mb"]},
-        "cpu_s": {"n": small["cpu_s"], "2n": large["cpu_s"]},
-    }
+# ----------------------------------------------------------------------------- light commands
 
 
 def with_importtime(args: list[str]) -> list[str]:
@@ -467,23 +201,6 @@ def light_commands(work: Path, model: Path) -> dict:
 
 
 # ----------------------------------------------------------------------------- report
-
-
-def versions() -> dict[str, str]:
-    from importlib.metadata import PackageNotFoundError, version
-
-    import sorter
-
-    def installed(name: str) -> str:
-        try:
-            return version(name)
-        except PackageNotFoundError:
-            return "not installed"
-
-    tensorflow = installed("tensorflow")  # the CPU-only wheel has another name
-    tensorflow = installed("tensorflow-cpu") if tensorflow == "not installed" else tensorflow
-    return {"sorter": sorter.__version__, "tensorflow": tensorflow, "keras": installed("keras"),
-            "ai-edge-litert": installed("ai-edge-litert"), "opencv": cv2.__version__, "numpy": np.__version__}
 
 
 def ratio(a: float | None, b: float | None) -> float | None:
@@ -588,18 +305,6 @@ def report(r: dict) -> None:
     if any(noise.values()):
         print(f"noisy: T(2N) - T(N) fits a start-up more than {NOISE_S:g} s from the one measured, so its rate is "
               "noise as much as speed; its ratio is not an ok or a MISSED")
-
-
-def benchmark_parser(doc: str, quick: str) -> argparse.ArgumentParser:
-    """The options the benchmarks that run `sorter sort` share; `quick` says what --quick does."""
-    parser = argparse.ArgumentParser(description=description(doc))
-    parser.add_argument("--quick", action="store_true", help=quick)
-    parser.add_argument("--model", type=sorter_model,
-                        help="MODEL.keras with MODEL.tflite (default: bundled, else untrained)")
-    parser.add_argument("--repeat", type=positive_int, default=2,
-                        help="runs of sorter sort at N and at 2N; the fastest counts")
-    parser.add_argument("--seed", type=int, default=0)
-    return parser
 
 
 def main() -> None:

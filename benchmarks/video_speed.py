@@ -30,7 +30,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 from arg_types import description  # this folder is on sys.path
-from sort_speed import cpu_features, cpu_model
+from machine import cpu_features, cpu_model
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "tests"))

@@ -25,7 +25,7 @@ from arg_types import (  # this folder is on sys.path
     positive_int,
     sorter_model,
 )
-from sort_speed import cpu_line
+from machine import cpu_line
 
 
 def main() -> None:

@@ -11,11 +11,14 @@ The whole file takes about 40 s on 2 cores. None of the quick runs needs ../shar
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -95,16 +98,76 @@ def test_profile_sort_times_each_stage_of_real_photos(tmp_path: Path, monkeypatc
     assert sorted(p.name for p in folder.iterdir()) == ["photo-03.jpg", "photo-04.jpg"]  # the stages move copies
 
 
-def test_sort_speed_counts_photos_left_in_place_whatever_their_extension(
+def test_a_timed_sort_counts_photos_left_in_place_whatever_their_extension(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """heic_speed.py's sort rows sort HEICs the model calls neither: they stay, and count as
     classified, as a JPEG left in place does (here: the two sample PNGs of neither)."""
     monkeypatch.syspath_prepend(str(BENCHMARKS))
-    import sort_speed
+    import running
 
     source = tmp_path / "source"
     source.mkdir()
     for name in ("photo-08.png", "photo-09.png", "photo-03.jpg"):
         shutil.copyfile(SAMPLES / name, source / name)
-    result = sort_speed.sort_run(source, 3, tmp_path, sort_speed.BUNDLED_MODEL)
+    result = running.sort_run(source, 3, tmp_path, running.BUNDLED_MODEL)
     assert (result["files"], result["neither"]) == (3, 2)
+
+
+
+def processes_naming(folder: Path) -> dict[int, str]:
+    """The processes still running whose command line names `folder` (Linux's /proc): pid -> it."""
+    found = {}
+    for entry in Path("/proc").glob("[0-9]*"):
+        try:
+            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:  # ended meanwhile
+            continue
+        if str(folder) in command:
+            found[int(entry.name)] = command
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc/self/cmdline").is_file(), reason="finds the watcher by its command line in /proc")
+@pytest.mark.parametrize("ending", ["the watcher fails", "Ctrl-C"])
+def test_watch_latency_leaves_no_folder_and_no_watcher_behind(ending: str, tmp_path: Path) -> None:
+    """However its run ends, watch_latency.py removes its temporary folder (once ~3.4 MB left in
+    /tmp a run) and stops the `sorter watch` it started: here when that watcher cannot load its
+    model, and when the user presses Ctrl-C while it watches."""
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    env = {**os.environ, "TMPDIR": str(temp),
+           "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))}
+    model = REPO / "sorter" / "models" / "default.keras"
+    if ending == "the watcher fails":
+        (tmp_path / "broken.keras").symlink_to(model)
+        shutil.copyfile(model.with_suffix(".json"), tmp_path / "broken.json")
+        (tmp_path / "broken.tflite").write_text("not a model")
+        model = tmp_path / "broken.keras"
+    # Output to a file, not a pipe: a watcher left running would hold a pipe open.
+    with open(tmp_path / "stderr", "w") as stderr:
+        benchmark = subprocess.Popen([sys.executable, str(BENCHMARKS / "watch_latency.py"), "--model", str(model),
+                                      "--files", "1000"], cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=stderr)
+    try:
+        if ending == "Ctrl-C":
+            deadline = time.monotonic() + 60
+            while not any(b"watching " in log.read_bytes() for log in temp.glob("watch-latency-*/stderr")):
+                assert benchmark.poll() is None and time.monotonic() < deadline, "the watcher never started"
+                time.sleep(0.05)
+            assert processes_naming(temp)  # the watcher, watching a folder in there
+            benchmark.send_signal(signal.SIGINT)
+        benchmark.wait(60)
+    finally:
+        if benchmark.poll() is None:
+            benchmark.kill()
+            benchmark.wait()
+        left = processes_naming(temp)
+        for pid in left:  # a watcher left running fails the test below, and stops here
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+    if ending == "Ctrl-C":
+        assert benchmark.returncode == -signal.SIGINT
+    else:
+        assert benchmark.returncode == 1
+        assert "broken.tflite: cannot load model" in (tmp_path / "stderr").read_text()
+    assert list(temp.iterdir()) == []
+    assert left == {}

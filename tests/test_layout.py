@@ -122,3 +122,13 @@ def test_modules_stay_readable(path: Path) -> None:
     """No module over 500 lines, the review page's scripts included: past that, it holds more
     than one concern."""
     assert len(path.read_text(encoding="utf-8").splitlines()) <= 500
+
+
+BENCHMARKS = PACKAGE.parent / "benchmarks"
+
+
+@pytest.mark.parametrize("path", sorted(BENCHMARKS.glob("*.py")), ids=lambda p: f"benchmarks/{p.name}")
+def test_benchmarks_stay_readable(path: Path) -> None:
+    """The benchmarks too: sort_speed.py grew to 694 lines by being the sort-speed benchmark and
+    the library of 16 others (the machine, running sorter, the photos they make) at once."""
+    assert len(path.read_text(encoding="utf-8").splitlines()) <= 500

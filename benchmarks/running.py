@@ -1,0 +1,161 @@
+"""Running sorter as a user does, and timing it: where the repository, the dataset and the
+bundled model are; the model to run (the bundled one, else an untrained network of the same
+architecture: speed does not depend on the weights); the `sorter` command; a launcher that
+measures one command alone (wall time, exit code, CPU time, peak RSS); and `sorter sort` on a
+fresh copy of N and of 2N photos, whose difference gives a steady-state rate in which imports
+and model loading cancel out."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from arg_types import description, positive_int, sorter_model  # this folder is on sys.path
+
+# Set before `real_model` imports Keras, and inherited by every sorter a benchmark starts:
+# TensorFlow's C++ start-up banners would bury a benchmark's output.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+
+REPO = Path(__file__).resolve().parent.parent
+DATASET = Path(os.environ.get("SORTER_DATASET", REPO.parent / "shared" / "datasets" / "dogs-vs-cats-200"))
+BUNDLED_MODEL = REPO / "sorter" / "models" / "default.keras"
+
+
+def benchmark_parser(doc: str, quick: str) -> argparse.ArgumentParser:
+    """The options the benchmarks that run `sorter sort` share; `quick` says what --quick does."""
+    parser = argparse.ArgumentParser(description=description(doc))
+    parser.add_argument("--quick", action="store_true", help=quick)
+    parser.add_argument("--model", type=sorter_model,
+                        help="MODEL.keras with MODEL.tflite (default: bundled, else untrained)")
+    parser.add_argument("--repeat", type=positive_int, default=2,
+                        help="runs of sorter sort at N and at 2N; the fastest counts")
+    parser.add_argument("--seed", type=int, default=0)
+    return parser
+
+
+# ----------------------------------------------------------------------------- the model
+
+
+def real_model(explicit: Path | None, workdir: Path) -> tuple[Path, str]:
+    if explicit is not None:
+        return explicit, str(explicit)
+    if BUNDLED_MODEL.is_file():
+        return BUNDLED_MODEL, "bundled sorter/models/default.keras"
+    import keras
+    import numpy as np
+
+    from sorter.model.backbone import build_backbone
+    from sorter.model.lite import save_model
+
+    backbone = build_backbone(192)
+    network = keras.Model(backbone.input, keras.layers.Dense(3, activation="softmax")(backbone.output))
+    path = workdir / "untrained.keras"
+    save_model(network, path, np.random.default_rng(0).integers(0, 256, (64, 192, 192, 3), dtype=np.uint8))
+    return path, "untrained EfficientNet-Lite0 at 192 px (no bundled model; speed does not depend on weights)"
+
+
+def model_input_size(path: Path) -> int:
+    from sorter.model.lite import load_classifier
+
+    return load_classifier(path).image_size
+
+
+# ----------------------------------------------------------------------------- subprocesses
+
+
+SORTER_COMMAND: list[str] = []  # --sorter-command
+
+
+def sorter_command() -> list[str]:
+    if SORTER_COMMAND:
+        return SORTER_COMMAND
+    script = Path(sys.executable).parent / "sorter"
+    return [str(script)] if script.exists() else [sys.executable, "-m", "sorter"]
+
+
+# Started from this (TensorFlow-sized) process, a command's ru_maxrss would count this
+# process's peak too: Linux charges the memory of the forked copy it exec'd from. So a tiny
+# launcher starts it, and measures it: wall time, exit code, CPU time and peak RSS (wait4).
+# It also reads the CPU time of the command's main thread every 10 ms (Linux: /proc/PID/task/PID),
+# the last reading before the end: the part of the work that no other core can take.
+LAUNCHER = """
+import json, os, subprocess, sys, time
+started = time.perf_counter()
+child = subprocess.Popen(sys.argv[1:], stdout=subprocess.DEVNULL)
+main_thread, tick = None, os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+while True:
+    pid, status, usage = os.wait4(child.pid, os.WNOHANG)
+    if pid:
+        break
+    try:
+        with open(f"/proc/{child.pid}/task/{child.pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        main_thread = (int(fields[11]) + int(fields[12])) / tick  # utime + stime
+    except (OSError, IndexError, ValueError):
+        pass
+    time.sleep(0.01)
+rss = usage.ru_maxrss / (1024 if sys.platform == "darwin" else 1)
+print(json.dumps({"seconds": time.perf_counter() - started, "exit_code": os.waitstatus_to_exitcode(status),
+                  "peak_rss_mb": rss / 1024, "cpu_s": usage.ru_utime + usage.ru_stime,
+                  "main_thread_cpu_s": main_thread}))
+"""
+
+
+def timed(argv: list[str], keep_stderr: bool = False) -> dict:
+    """Run a command: wall time, exit code, CPU time and peak RSS of that process alone."""
+    proc = subprocess.run([sys.executable, "-c", LAUNCHER, *argv], capture_output=True, text=True, check=True)
+    result = json.loads(proc.stdout)
+    result["stderr"] = proc.stderr if keep_stderr else proc.stderr[-2000:]
+    return result
+
+
+def fresh_copy(source: Path, count: int, target: Path) -> Path:
+    if target.exists():
+        shutil.rmtree(target)
+    target.mkdir(parents=True)
+    for path in sorted(source.iterdir())[:count]:
+        shutil.copyfile(path, target / path.name)
+    return target
+
+
+def sort_run(source: Path, count: int, work: Path, model: Path) -> dict:
+    folder = fresh_copy(source, count, work / "run")
+    result = timed([*sorter_command(), "sort", str(folder), "--model", str(model)], keep_stderr=True)
+    if result["exit_code"] != 0:
+        raise SystemExit(f"sorter sort failed ({result['exit_code']}):\n{result['stderr']}")
+    moved = sum(len(os.listdir(folder / name)) for name in ("cats", "dogs") if (folder / name).is_dir())
+    # A photo the model judges neither a cat nor a dog is classified and left in place (every
+    # input is a readable photo, JPEG or HEIC, so that is the only reason one stays). Counted
+    # whatever its extension: only .sorter/, cats/ and dogs/ are folders here.
+    with os.scandir(folder) as listing:
+        neither = sum(1 for entry in listing if entry.is_file(follow_symlinks=False))
+    if moved + neither != count:
+        raise SystemExit(f"sorter sort moved {moved} and left {neither} of {count} files:\n{result['stderr']}")
+    result["files"], result["neither"] = count, neither
+    return result
+
+
+def steady_state(source: Path, n: int, work: Path, model: Path, repeat: int) -> dict:
+    """Fastest of `repeat` runs at N and at 2N (alternating, so drifting load hits both)."""
+    runs: dict[int, list[dict]] = {n: [], 2 * n: []}
+    for _ in range(repeat):
+        for count in runs:
+            runs[count].append(sort_run(source, count, work, model))
+    small, large = (min(runs[count], key=lambda r: r["seconds"]) for count in runs)
+    extra = large["seconds"] - small["seconds"]
+    return {
+        "n": n,
+        "repeat": repeat,
+        "t_n": small["seconds"],
+        "t_2n": large["seconds"],
+        "rate": n / extra if extra > 0 else None,  # None: noise swamped the difference; raise N
+        "startup_estimate_s": 2 * small["seconds"] - large["seconds"],  # T(N) - N / rate
+        "peak_rss_mb": {"n": small["peak_rss_mb"], "2n": large["peak_rss_mb"]},
+        "cpu_s": {"n": small["cpu_s"], "2n": large["cpu_s"]},
+    }
