@@ -120,3 +120,34 @@ def test_the_page_shows_a_card_s_folder_dimmer_above_its_name(tmp_path: Path) ->
     finally:
         stop.set()
         thread.join(10)
+
+
+def test_a_photo_saved_after_sort_recursive_into_a_folder_it_entered_is_not_sorted_yet(tmp_path: Path) -> None:
+    """A sub-folder a `sort --recursive` entered is listed as the folder's top is: a photo saved
+    there since is "not sorted yet", as a new photo at the top is; a sub-folder made since in one
+    is named on the start line, as a new one at the top is."""
+    root = tmp_path / "pets"
+    photos(root, ("top.jpg", "a/b/c/IMG_0001.jpg", "a/notpet.jpg"))
+    photos(root, ("trip/cat.jpg",), BLUE)  # filed in cats/: trip/ is left without a photo
+    sort.sort_folder(root, recursive=True, classifier=ThreeClassFake())
+    late = ("a/b/c/new.jpg", "a/b/between.jpg", "a/late.jpg", "trip/late.jpg")  # a/b/ held no photo
+    photos(root, (*late, "top-new.jpg", "a/b/made-since/p.jpg"))
+    seen: dict = {}
+    reloaded: dict = {}
+
+    def groups(client: Client) -> None:
+        _, listed = client.json("GET", "/api/groups")
+        seen.update({p["path"]: g["title"] for g in listed["groups"] for p in g["photos"]})
+        photos(root, ("a/b/while-open.jpg",))  # saved there while the page is open: shown at a reload
+        _, listed = client.json("GET", "/api/groups")
+        reloaded.update({p["path"]: g["title"] for g in listed["groups"] for p in g["photos"]})
+
+    assert review(root, groups).splitlines() == [
+        f"Reviewing {root}: 9 photos. Stop with Ctrl-C.",
+        f"Not looked into: 1 sub-folder (a/b/made-since/); sorter sort --recursive {root} sorts them, "
+        "then review shows them.",
+    ]
+    assert {path: title for path, title in seen.items() if title == "not sorted yet"} == dict.fromkeys(
+        (*late, "top-new.jpg"), "not sorted yet")
+    assert seen["a/b/c/IMG_0001.jpg"] == seen["a/notpet.jpg"] == "not a cat or a dog"  # as the sort judged them
+    assert reloaded == {**seen, "a/b/while-open.jpg": "not sorted yet"}

@@ -121,10 +121,11 @@ class Catalog:
         self.here: PetFolders | None = None
         #: The folder's filesystem keeps inode numbers (`identities.inodes_last`): how `identity` tells a file.
         self.inodes_last = True
-        #: The folders listed ("." the folder's top, cats/, dogs/ and each folder in them), and those a
-        #: click filed into since: a file moved in or out of one by hand changes its time (`Session`).
+        #: The folders listed ("." the top, cats/, dogs/, each folder in them, those a --recursive sort
+        #: entered), and those a click filed into since: a file moved in or out of one by hand
+        #: changes its time (`Session`).
         self.folders: set[str] = {"."}
-        #: The sub-folders at its top it did not look into (`loading.Unshown`): the start line says so.
+        #: The sub-folders it did not look into (`loading.Unshown`): the start line says so.
         self.not_entered: NotEntered | None = None
 
     def pet_named(self, label: str, name: str) -> str:
