@@ -329,9 +329,10 @@ def test_a_folder_sorter_cannot_write_in_is_refused_in_one_line_naming_it(tmp_pa
             result = runner.invoke(app, [args[0], "pets", *args[1:], *model])
     finally:
         refused.chmod(0o755)
-    where = "pets/.sorter" if args[0] == "learn" else "pets"
-    assert (result.exit_code, result.stderr, result.stdout) == (2, f"Error: cannot write in {where}: Permission denied\n",
-                                                                "")
+    # The folder given is the user's own, named bare; `.sorter/` is sorter's, said with what to do.
+    said = ("pets/.sorter: Permission denied; its permissions refuse this user: chmod u+w pets/.sorter as its owner, "
+            "or run sorter as a user who can write it") if args[0] == "learn" else "pets: Permission denied"
+    assert (result.exit_code, result.stderr, result.stdout) == (2, f"Error: cannot write in {said}\n", "")
     assert tree(tmp_path / "pets") == before  # nothing written
 
 
@@ -361,10 +362,36 @@ def test_a_sorter_folder_it_cannot_write_in_is_refused_alike_by_every_command(tm
     if args[0] == "learn" and immutable.endswith("journal.jsonl"):
         assert result.exit_code == 0 and "cannot write" not in result.output, result.output
         return
-    # A watch, which a service runs unattended, says what to do too (`watching.refused`).
-    advice = f"; it is immutable: chattr -i {immutable} (as root) lets sorter write it" if args[0] == "watch" else ""
+    # Every command says what to do, as a watch did alone (`files.refused`): the user never made it.
     assert (result.exit_code, result.stderr, result.stdout) == (
-        2, f"Error: cannot write in {immutable}: Operation not permitted{advice}\n", ""), result.output
+        2, f"Error: cannot write in {immutable}: Operation not permitted; it is immutable: chattr -i {immutable} "
+           "(as root) lets sorter write it\n", ""), result.output
+    assert layout(tmp_path / "pets") == before  # nothing done
+
+
+@ON_A_FOLDER
+def test_a_sorter_folder_its_permissions_refuse_says_to_chmod_it_by_every_command(tmp_path, monkeypatch, fake_model,
+                                                                                 args) -> None:
+    # `chmod 555 pets/.sorter` (another user's, sorted as them): `sort`, `undo`, `review` and
+    # `learn` said only `Error: cannot write in pets/.sorter: Permission denied`, and a watch
+    # alone what to do. Root writes whatever the mode: its powers are set aside (`as_a_user`).
+    from conftest import as_a_user, layout, write_image
+
+    write_image(tmp_path / "pets" / "a.jpg", (200, 30, 30))
+    monkeypatch.chdir(tmp_path)
+    assert runner.invoke(app, ["sort", "pets", "--model", str(fake_model)]).exit_code == 0
+    write_image(tmp_path / "pets" / "b.jpg", (30, 30, 200))
+    before = layout(tmp_path / "pets")
+    own = tmp_path / "pets" / ".sorter"
+    own.chmod(0o555)
+    try:
+        with as_a_user(own, "write"):
+            result = runner.invoke(app, [args[0], "pets", *args[1:], *(["--model", str(fake_model)] * (args[0] != "undo"))])
+    finally:
+        own.chmod(0o755)
+    assert (result.exit_code, result.stderr, result.stdout) == (
+        2, "Error: cannot write in pets/.sorter: Permission denied; its permissions refuse this user: chmod u+w "
+           "pets/.sorter as its owner, or run sorter as a user who can write it\n", ""), result.output
     assert layout(tmp_path / "pets") == before  # nothing done
 
 

@@ -190,3 +190,93 @@ def test_a_sort_after_a_killed_watch_says_the_undo_of_that_watch_too(tmp_path: P
     assert sorted(os.listdir(tmp_path)) == (["k1.png", "tabby.png"] if sorts else ["k1.png"])
     again = CliRunner().invoke(app, ["sort", str(tmp_path)])  # the watch's undo was said: a sort's own alone
     assert again.stdout.splitlines()[-1] == f"Undo with: sorter undo {tmp_path}"
+
+
+@pytest.mark.parametrize("sorts", [True, False], ids=["the sort moves a photo", "the sort moves none"])
+@pytest.mark.parametrize("option", ["--json", "--jsonl"])
+def test_a_sorts_json_after_a_killed_watch_counts_the_undos_its_line_says(tmp_path: Path, monkeypatch, sorts: bool,
+                                                                          option: str) -> None:
+    # `sort --json` said no undo at all, where the terminal's line says "then once more for the
+    # watch cut short before this sort": a script undid the sort once and left the watch's moves.
+    import json
+
+    from typer.testing import CliRunner
+
+    from sorter.cli import app
+    from sorter.model import lite
+
+    monkeypatch.setattr(lite, "load_classifier", lambda path: FakeClassifier())
+    a_watch_killed_after_filing(tmp_path, "k1.png")
+    if sorts:
+        write_image(tmp_path / "tabby.png", BLUE)
+    result = CliRunner().invoke(app, ["sort", str(tmp_path), option])
+
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout.splitlines()[-1])
+    summary = summary["summary"] if option == "--jsonl" else summary
+    assert (summary["undos"], summary["watches_cut_short"]) == ((2, 1) if sorts else (1, 1))
+    for _ in range(summary["undos"]):  # as it says
+        assert CliRunner().invoke(app, ["undo", str(tmp_path)]).exit_code == 0
+    assert sorted(os.listdir(tmp_path)) == (["k1.png", "tabby.png"] if sorts else ["k1.png"])
+    again = json.loads(CliRunner().invoke(app, ["sort", str(tmp_path), "--json"]).stdout)  # a sort's own alone
+    assert (again["undos"], again["watches_cut_short"]) == (1, 0)
+    dry = json.loads(CliRunner().invoke(app, ["sort", str(tmp_path), "--json", "--dry-run"]).stdout)
+    assert (dry["undos"], dry["watches_cut_short"]) == (0, 0)  # a plan moves nothing
+
+
+def test_a_sort_stopped_part_way_after_a_killed_watch_says_the_undo_of_that_watch_too(tmp_path: Path,
+                                                                                      monkeypatch) -> None:
+    # A disk that filled up part way: the sort said "or undo with: sorter undo DIR", which took
+    # back its one move and left the killed watch's photo in dogs/, said by no one.
+    from conftest import FullDisk
+    from typer.testing import CliRunner
+
+    import sorter.config
+    from sorter.cli import app
+    from sorter.files import journal_writer
+    from sorter.model import lite
+
+    a_watch_killed_after_filing(tmp_path, "k1.png")
+    disk = FullDisk()
+    monkeypatch.setattr(journal_writer, "os", disk)
+    monkeypatch.setattr(lite, "load_classifier", lambda path: FakeClassifier())
+    monkeypatch.setattr(sorter.config, "DEFAULT_BATCH_SIZE", 1)  # a journal batch a photo
+    write_image(tmp_path / "rex.png", RED)
+    write_image(tmp_path / "tom.png", BLUE)
+    disk.room = 4  # the first photo's folder, its identity, intent and mark; then the disk is full
+    result = CliRunner().invoke(app, ["sort", str(tmp_path)])
+
+    assert result.exit_code == 1 and result.stderr == (
+        f"Error: {tmp_path / '.sorter' / 'journal.jsonl'}: No space left on device; moved 1 file before it "
+        f"stopped, journaled: sort again once there is room, or undo with: sorter undo {tmp_path} (then once more "
+        "for the watch cut short before this sort)\n"), result.output
+    monkeypatch.undo()  # room again
+    for _ in range(2):  # as it says
+        assert CliRunner().invoke(app, ["undo", str(tmp_path)]).exit_code == 0
+    assert sorted(os.listdir(tmp_path)) == ["k1.png", "rex.png", "tom.png"]
+
+
+def test_a_sort_stopped_by_ctrl_c_after_a_killed_watch_says_the_undo_of_that_watch_too(tmp_path: Path,
+                                                                                       monkeypatch) -> None:
+    # Ctrl-C part way: "Undo with: sorter undo DIR" took back the sort's one move alone.
+    from conftest import ctrl_c_at
+    from typer.testing import CliRunner
+
+    from sorter.cli import app
+    from sorter.files import moves
+    from sorter.model import lite
+
+    a_watch_killed_after_filing(tmp_path, "k1.png")
+    write_image(tmp_path / "rex.png", RED)
+    write_image(tmp_path / "tom.png", RED)
+    monkeypatch.setattr(lite, "load_classifier", lambda path: FakeClassifier())
+    monkeypatch.setattr(moves, "move_no_replace", ctrl_c_at(moves.move_no_replace, 2))
+    result = CliRunner().invoke(app, ["sort", str(tmp_path)])
+    monkeypatch.undo()
+
+    assert (result.exit_code, result.stderr.splitlines()[-2:]) == (130, [
+        "Interrupted: moved 1 file before it stopped.",
+        f"Undo with: sorter undo {tmp_path} (then once more for the watch cut short before this sort)"]), result.output
+    for _ in range(2):  # as it says
+        assert CliRunner().invoke(app, ["undo", str(tmp_path)]).exit_code == 0
+    assert sorted(os.listdir(tmp_path)) == ["k1.png", "rex.png", "tom.png"]

@@ -47,11 +47,12 @@ def began_since(root: Path, offset: int, intent: bytes) -> bool:
         return False
 
 
-def interrupted(directory: Path, journaled: int, log: FileLog) -> typer.Exit:
+def interrupted(directory: Path, journaled: int, log: FileLog, undo: Callable[[], str] | None = None) -> typer.Exit:
     """Ctrl-C ended a sort (or a watch, at its second Ctrl-C) part way, where `journaled` is the
     journal's size before it: what it moved, settled as the next command would settle it, and how
-    to undo that. `directory`: as `check_folder` returns it (`files.folder.named`), as the
-    command's other lines name it."""
+    to undo that (`undo()`, what follows "Undo with: ", read once the journal is settled: a sort's
+    says the watches killed right before it too, `watching.sort_undo`). `directory`: as `check_folder` returns it
+    (`files.folder.named`), as the command's other lines name it."""
     from sorter.files.recovery import moved_since
 
     # A journal no longer than before holds no move of this command: nothing to read (nor a lock
@@ -60,7 +61,7 @@ def interrupted(directory: Path, journaled: int, log: FileLog) -> typer.Exit:
     lines = [f"Interrupted: moved {counted(moved, 'file')} before it stopped." if moved
              else "Interrupted: nothing was moved."]
     if moved:
-        lines.append(f"Undo with: sorter undo {as_typed(directory)}")
+        lines.append(f"Undo with: {undo() if undo else f'sorter undo {as_typed(directory)}'}")
     for line in lines:
         log.to_file(line)
         err.print(line, markup=False, soft_wrap=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -23,6 +23,9 @@ from sorter.config import as_typed
 from sorter.errors import SorterError
 from sorter.sorting.results import moved_anything
 from sorter.wording import counted
+
+if TYPE_CHECKING:
+    from sorter.files.undo import UndoCount
 
 
 def sort_command(
@@ -122,13 +125,23 @@ def sort_command(
                 else:
                     done = f"moved {counted(moved, 'file')} before it stopped, journaled" if moved else (
                         "what moved before it is journaled")
-                    then = f"{done}: sort again once {once}, or undo with: sorter undo {as_typed(folder)}"
+                    from sorter.cli.watching import sort_undo, sort_undos
+
+                    # The watches killed before it too, as a finished sort's undo line says them.
+                    undo = sort_undo(folder, sort_undos(folder, True, killed), True)
+                    then = f"{done}: sort again once {once}, or undo with: {undo}"
                 exc = stopped_part_way(exc, folder, then)
             raise log.fail(exc, folder) from None
         except KeyboardInterrupt:
             if dry_run:
                 raise
-            raise interrupted(folder, journaled, log) from None
+            from sorter.cli.watching import sort_undo, sort_undos
+
+            # The watches killed before it too, as a finished sort's undo line says them.
+            def undo() -> str:
+                return str(sort_undo(folder, sort_undos(folder, True, killed), True))
+
+            raise interrupted(folder, journaled, log, undo) from None
         left = sum(summary.reasons.values())
         verb = "would move" if dry_run else "moved"
         log.to_file(f"{'planned' if dry_run else 'sorted'} {summary.folder}: {moved_line(summary.moved_to, verb)}"
@@ -175,15 +188,23 @@ def sort_command(
         # The personal model left aside, learnt on another model (null where none was): `-v`'s note.
         "personal_set_aside": None if summary.personal_set_aside is None else str(summary.personal_set_aside),
     }
+    from sorter.cli.watching import sort_undos
+    from sorter.files.undo import UndoCount
+
+    moved = moved_anything(summary)
+    undos = UndoCount(0, 0) if dry_run else sort_undos(summary.folder, moved, killed)
+    # How many `sorter undo DIR` take back this sort and the watches killed right before it,
+    # which said no undo line (0: nothing to undo, a dry run): the terminal's "Undo with:" line.
+    totals["undos"], totals["watches_cut_short"] = undos.times, undos.watches
     if as_jsonl or as_json:
         print(json.dumps({"summary": totals} if as_jsonl else {**totals, "files": results}))
     else:
-        _show(summary, recursive=recursive, verbose=verbose, killed=killed)
+        _show(summary, recursive=recursive, verbose=verbose, undos=undos)
     if unfinished is not None:
         raise fail(unfinished)
 
 
-def _show(summary, *, recursive: bool, verbose: bool, killed: tuple[tuple[str, ...], ...] = ()) -> None:
+def _show(summary, *, recursive: bool, verbose: bool, undos: UndoCount) -> None:
     """The summary on a terminal: the table, and what to do next."""
     dry_run = summary.dry_run
     # The folder on its own line: as a table title, rich would wrap a long path to the table's width.
@@ -229,7 +250,7 @@ def _show(summary, *, recursive: bool, verbose: bool, killed: tuple[tuple[str, .
     if not dry_run:  # late companions joined, though no photo moved, and the watches killed before it
         from sorter.cli.watching import sort_undo_line
 
-        undo = sort_undo_line(summary.folder, moved_anything(summary), killed)
+        undo = sort_undo_line(summary.folder, undos, moved_anything(summary))
         if undo is not None:
             out.print(undo, markup=False, soft_wrap=True)
 

@@ -174,25 +174,40 @@ def _undo_line(command: str, count: UndoCount, it_takes_back: str, several: str)
     return f"; undo with: {command}, {_times(count.times)} ({several})"
 
 
-def sort_undo_line(folder: Path, moved: bool, killed: tuple[tuple[str, ...], ...]) -> str | None:
-    """`sorter sort`'s undo line. The watches killed right before it (`Watching.killed`, read
-    before the sort) said no undo line, and a watch started after the sort says only its own
-    (undoing theirs would take the sort back too): said here, or never. None where nothing of
-    the sort's is to undo, nor of a watch cut short."""
-    from sorter.files.undo import undo_count
+def sort_undos(folder: Path, moved: bool, killed: tuple[tuple[str, ...], ...]) -> UndoCount:
+    """How many plain `sorter undo`s take back a sort just made (where it `moved` anything) and
+    the watches killed right before it (`Watching.killed`, read before the sort), which said no
+    undo line, and a watch started after the sort says only its own (undoing theirs would take
+    the sort back too): said by the sort, or never. Its undo line, the line of a sort stopped
+    part way and `--json`'s `undos` are told from this one count."""
+    from sorter.files.undo import UndoCount, undo_count
 
-    command = f"sorter undo {as_typed(folder)}"
     try:
         count = undo_count(folder, None, killed) if killed else None
-    except (SorterError, OSError):  # the journal unreadable now: the sort's own line
+    except (SorterError, OSError):  # the journal unreadable now: the sort's own undo alone
         count = None
-    if count is None or not count.watches:
-        return f"Undo with: {command}" if moved else None
+    return count if count is not None and count.watches else UndoCount(int(moved), int(moved))
+
+
+def sort_undo(folder: Path, count: UndoCount, moved: bool) -> str | None:
+    """What undoes a sort that `moved` anything, or none, and the watches cut short before it
+    (`sort_undos`), as said after "undo with: ": `sorter undo DIR (then once more for the watch
+    cut short before this sort)`. None where nothing of the sort's is to undo, nor of a watch
+    cut short."""
+    command = f"sorter undo {as_typed(folder)}"
+    if not count.watches:
+        return command if count.times else None
     cut = ("the watch cut short before this sort" if count.watches == 1
            else f"the {count.watches} watches cut short before this sort") + _reviews(count.reviews, " and", "since")
     if moved:
         more = count.times - 1
-        return f"Undo with: {command} (then {'once' if more == 1 else _times(more)} more for {cut})"
+        return f"{command} (then {'once' if more == 1 else _times(more)} more for {cut})"
     if count.times == 1:
-        return f"Undo with: {command} (it takes back {cut})"
-    return f"Undo with: {command}, {_times(count.times)} (they take back {cut})"
+        return f"{command} (it takes back {cut})"
+    return f"{command}, {_times(count.times)} (they take back {cut})"
+
+
+def sort_undo_line(folder: Path, count: UndoCount, moved: bool) -> str | None:
+    """`sorter sort`'s undo line (`sort_undo`)."""
+    undo = sort_undo(folder, count, moved)
+    return None if undo is None else f"Undo with: {undo}"

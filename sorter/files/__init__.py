@@ -12,7 +12,8 @@ move (`verdicts`) and those put back where it found them (`put_backs`), a file t
 is (`identities`), whether the file at a photo's place is still the one a sort judged there
 (`judged`: the review page and `learn` ask it alike), the photos it noted a named pet might be
 (`suggestions`), where a named pet's photos go once her folder is renamed (`pet_folders`), and
-the checks on the folder a command is given.
+the checks on the folder a command is given, with what to do where sorter's own files refuse a
+write (`refused`).
 
 May import: `sorter.config`, `sorter.errors` and the standard library. Nothing else of
 sorter: every use-case above builds on it.

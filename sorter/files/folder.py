@@ -18,6 +18,7 @@ from sorter.config import (
     names_a_pet,
 )
 from sorter.errors import UsageError
+from sorter.files.refused import refused_start
 
 
 def output_folders() -> frozenset[str]:
@@ -37,7 +38,8 @@ def check_folder(root: Path, *, moving_in: bool = False, filing: bool = False, c
     in it, refuse a folder, a `.sorter/` or a journal they cannot write in (`unwritable`) before
     any work. `journaling` (implied by `writing`): learn, which takes its lock in `.sorter/`,
     refuses a `.sorter/` it cannot write in, as the others do: undo restored every photo, then
-    failed on its review page, exit 1."""
+    failed on its review page, exit 1. Sorter's own files are refused with what to do
+    (`refused.refused_start`), in the words every command says."""
     try:
         there = root.exists()
     except OSError as exc:  # a folder above it that cannot be entered: its path cannot be looked up
@@ -68,7 +70,7 @@ def check_folder(root: Path, *, moving_in: bool = False, filing: bool = False, c
     if writing or journaling:
         refused = unwritable(root, itself=writing, journal=writing)
         if refused is not None:
-            raise UsageError(f"cannot write in {refused[0]}: {refused[1]}")
+            raise refused_start(*refused, sorters=refused[0] != root)
     return named(root)
 
 

@@ -14,14 +14,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sorter.config import as_typed
-from sorter.errors import OptionError, SorterError, UsageError
-from sorter.files.folder import REFUSED, check_folder, unwritable
+from sorter.errors import OptionError, SorterError
+from sorter.files.folder import REFUSED, check_folder
 from sorter.files.moves import CHANGED_SINCE_JUDGED, NOT_A_FILE
+from sorter.files.refused import advice, refused_start
 from sorter.signals import stop_on_signals
 from sorter.sorting.batches import Sorter
 from sorter.sorting.results import FileResult, Tally
 from sorter.watching.folder_hold import FolderHold
-from sorter.watching.refused import advice, refused_start
 from sorter.wording import counted
 
 if TYPE_CHECKING:  # watchdog is imported only when a watch starts
@@ -178,19 +178,6 @@ def _latecomers(root: Path, batch: list, latecomers, watcher, alone) -> tuple[li
     return late, rest, back
 
 
-def _writable(root: Path) -> None:
-    """A `UsageError` where a watch cannot write in `root`, its `.sorter/` or its journal
-    (`unwritable`): the folder itself refused as by every command, sorter's own files with what
-    to do about them (`refused_start`)."""
-    refused = unwritable(root)
-    if refused is None:
-        return
-    where, why = refused
-    if where == root:
-        raise UsageError(f"cannot write in {where}: {why}")
-    raise refused_start(where, why)
-
-
 def watch_folder(
     root: Path,
     *,
@@ -231,9 +218,7 @@ def watch_folder(
     started = time.monotonic()
     if not 0.0 <= min_confidence <= 1.0:
         raise OptionError(f"{min_confidence} is not a number from 0 to 1", "--min-confidence")
-    checked = check_folder(root, moving_in=True, filing=True, command="watch")
-    _writable(root)
-    root = checked
+    root = check_folder(root, moving_in=True, filing=True, command="watch", writing=True)
     batch_size = batch_size or DEFAULT_BATCH_SIZE
     settings = settings or WatchSettings()
     tally = Tally(root, per_file=True)  # a file judged again (written in pieces) counts once

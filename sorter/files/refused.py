@@ -1,9 +1,12 @@
-"""A watch refused at its start by sorter's own files: `.sorter/`, or a file in it (`watching`,
-`lock`, the journal) that cannot be written. The user never made these, so the one `Error:` line
-says what refuses them and what to do (`refused_start`). The same problem had two exit codes:
-`.sorter/` refused by `check_folder` (exit 2), `.sorter/watching` refused as the watch opened
-it (an OSError, exit 1); both are now a `UsageError` (exit 2), as every unwritable folder is, so
-a service manager sees the same status whichever refused."""
+"""What to do where sorter's own files refuse a write: `.sorter/`, or a file in it (`watching`,
+`lock`, the journal). The user never made these, so the one `Error:` line every command stops
+with (`refused_start`) says what refuses them and what to do: `sort`, `undo`, `review` and
+`learn` said only `cannot write in DIR/.sorter: Operation not permitted` while `watch` said
+`chattr -i`. The folder a command is given is the user's own, and is named bare.
+
+Each is a `UsageError` (exit 2), as every unwritable folder is: a watch's `.sorter/watching`
+refused as it opened it was an OSError, exit 1, so a service manager saw two statuses for one
+problem."""
 
 from __future__ import annotations
 
@@ -41,7 +44,7 @@ def advice(path: Path, why: str) -> str:
     if why == os.strerror(errno.EROFS):
         return "its disk is mounted read-only (a card's write-protect switch?): make it writable"
     if why == os.strerror(errno.EACCES):
-        return f"its permissions refuse this user: chmod u+w {typed} as its owner, or watch as a user who can write it"
+        return f"its permissions refuse this user: chmod u+w {typed} as its owner, or run sorter as a user who can write it"
     flags = _flags(path)
     if flags & IMMUTABLE:
         return f"it is immutable: chattr -i {typed} (as root) lets sorter write it"
@@ -50,7 +53,8 @@ def advice(path: Path, why: str) -> str:
     return f"its disk refuses it (lsattr -d {typed} shows an i for immutable, removed by chattr -i as root)"
 
 
-def refused_start(path: Path, why: str) -> UsageError:
-    """The error a watch stops with where `path`, sorter's own, refuses a write for `why` (its
-    strerror, "Operation not permitted"): why, and what to do."""
-    return UsageError(f"cannot write in {path}: {why}; {advice(path, why)}")
+def refused_start(path: Path, why: str, *, sorters: bool = True) -> UsageError:
+    """The error a command stops with, before any work, where `path` refuses a write for `why`
+    (its strerror, "Operation not permitted"): why, and what to do where it is sorter's own
+    (`sorters`); the folder the user gave (`sorters=False`) is theirs, and named bare."""
+    return UsageError(f"cannot write in {path}: {why}" + (f"; {advice(path, why)}" if sorters else ""))
