@@ -19,6 +19,7 @@ from sorter.cli.interrupts import (
 )
 from sorter.cli.options import LogFileOption, MinConfidenceOption, ModelOption, NoPersonalOption, folder_argument
 from sorter.cli.results import FileLog, moved_line, not_entered_line, summary_table, videos_line
+from sorter.cli.watching import sort_undo, sort_undo_line, sort_undos
 from sorter.config import as_typed
 from sorter.errors import SorterError
 from sorter.sorting.results import moved_anything
@@ -125,8 +126,6 @@ def sort_command(
                 else:
                     done = f"moved {counted(moved, 'file')} before it stopped, journaled" if moved else (
                         "what moved before it is journaled")
-                    from sorter.cli.watching import sort_undo, sort_undos
-
                     # The watches killed before it too, as a finished sort's undo line says them.
                     undo = sort_undo(folder, sort_undos(folder, True, killed), True)
                     then = f"{done}: sort again once {once}, or undo with: {undo}"
@@ -135,8 +134,6 @@ def sort_command(
         except KeyboardInterrupt:
             if dry_run:
                 raise
-            from sorter.cli.watching import sort_undo, sort_undos
-
             # The watches killed before it too, as a finished sort's undo line says them.
             def undo() -> str:
                 return str(sort_undo(folder, sort_undos(folder, True, killed), True))
@@ -188,7 +185,6 @@ def sort_command(
         # The personal model left aside, learnt on another model (null where none was): `-v`'s note.
         "personal_set_aside": None if summary.personal_set_aside is None else str(summary.personal_set_aside),
     }
-    from sorter.cli.watching import sort_undos
     from sorter.files.undo import UndoCount
 
     moved = moved_anything(summary)
@@ -248,8 +244,6 @@ def _show(summary, *, recursive: bool, verbose: bool, undos: UndoCount) -> None:
         for line in asks_about(summary.might_be, summary.folder):
             out.print(line, markup=False, soft_wrap=True)
     if not dry_run:  # late companions joined, though no photo moved, and the watches killed before it
-        from sorter.cli.watching import sort_undo_line
-
         undo = sort_undo_line(summary.folder, undos, moved_anything(summary))
         if undo is not None:
             out.print(undo, markup=False, soft_wrap=True)
