@@ -8,6 +8,7 @@ held the personal head to "cat" on a dog's picture ("15 kept as sorted"). It now
 review page asks: a new file, neither kept as sorted nor a correction nor one added by hand.
 Elsewhere, too: a new photo saved in dogs/ after cats/cat0.png was deleted, given its inode number,
 is no "cat -> dog" correction but a photo the user saved there, told by its birth after the move.
+A `touch` leaves a photo the one sort judged, filed or left in place: on the page and for learn.
 Photos and the fake model as in test_learn."""
 
 from __future__ import annotations
@@ -19,8 +20,10 @@ import pytest
 from conftest import saved_with_its_inode, write_image
 from test_learn import invoke, roll_with_goats, sorted_and_corrected
 from test_learn_edited import padded_png
+from test_review_server import start
 
 from sorter.files.journal import scan
+from sorter.files.made_folders import birth
 from sorter.model import personal
 from sorter.review.loading import load_catalog
 
@@ -153,3 +156,46 @@ def test_a_sorted_photo_moved_over_another_is_one_correction_and_the_other_nothi
         f"Found 7 photos you placed in {roll} (7 new); 13 kept as sorted, held as they are")
     assert kinds(result.stdout) == {"dog -> neither": 6, "cat -> dog": 1}
     assert str(roll / "dogs" / "dog1.png") in learnt_paths()
+
+
+# ------------------------------------------------------- a photo left in place, touched since
+
+
+def test_a_photo_left_in_place_touched_since_is_still_the_one_sort_judged(tmp_path: Path, fake_model) -> None:
+    """`touch car0.png`, a photo sort left in place as neither: a new time, the same file (its
+    device, inode and size, born no later than the ctime its "seen" record keeps). The review page
+    keeps its verdict, and learn its "neither", as for a photo sort filed in cats/ and touched since.
+    Before, both dropped it: "not sorted yet" on the page, "14 kept as sorted" in learn."""
+    roll = sorted_and_corrected(tmp_path / "roll", fake_model)
+    if birth(roll / "car0.png") is None:
+        pytest.skip("this filesystem keeps no birth times: a touched photo left in place is told as before")
+    os.utime(roll / "car0.png", ns=(1_000_000_000, 1_000_000_000))
+
+    client, stop, thread = start(roll)
+    try:
+        card = client.cards()["car0.png"]
+    finally:
+        stop.set()
+        thread.join(10)
+    assert (card["heading"][0], card["label"]) == ("neither", "other")
+
+    result = invoke("learn", roll, "--model", fake_model)
+
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines()[0] == (
+        f"Found 6 photos you placed in {roll} (6 new); 15 kept as sorted, held as they are")
+    assert str(roll / "car0.png") in learnt_paths()
+
+
+def test_a_new_photo_given_a_deleted_left_in_place_photos_inode_is_not_that_photo(tmp_path: Path,
+                                                                                 fake_model) -> None:
+    """car0.png, left in place as neither, deleted, and a dog's picture of its size saved under its
+    name, given its freed inode number: its device, inode and size are the photo's, its time is not,
+    and it was born after the ctime the photo's "seen" record keeps. Not the photo touched since:
+    "not sorted yet" on the page, and not learnt."""
+    roll = sorted_and_corrected(tmp_path / "roll", fake_model)
+    left = roll / "car0.png"
+    saved_with_its_inode(left, left, a_dog_the_size_of(left, tmp_path),
+                         "the strict identity (with its time) tells it, as before")
+
+    learnt_as_the_review_page_shows_it(roll, fake_model, "car0.png")

@@ -35,8 +35,16 @@ def with_a_line_appended(note: Path) -> None:
         file.write("checked by ann\n")
 
 
-@pytest.mark.parametrize("edit", [with_a_line_appended, as_an_older_sorter_wrote_it_with_text_glued_on],
-                         ids=["a line appended", "text glued to a run id"])
+def with_a_long_line_above_the_runs(note: Path) -> None:
+    """A note of 70 KB pasted under the pid's line: the killed watch's run id past the first 64 KiB,
+    which was all the next watch read of the file."""
+    pid, _, runs = note.read_bytes().partition(b"\n")
+    note.write_bytes(pid + b"\n" + b"checked by ann " * 5000 + b"\n" + runs)
+
+
+@pytest.mark.parametrize("edit", [with_a_line_appended, as_an_older_sorter_wrote_it_with_text_glued_on,
+                                  with_a_long_line_above_the_runs],
+                         ids=["a line appended", "text glued to a run id", "a long line above the runs"])
 def test_text_added_to_the_watching_file_by_hand_loses_no_killed_watch(tmp_path: Path, monkeypatch, edit) -> None:
     # Text appended to .sorter/watching after a killed watch was glued to its run id (sorter wrote
     # no newline at the file's end): the next watch forgot the killed one and said

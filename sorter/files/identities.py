@@ -176,12 +176,21 @@ def born_before(path: Path | str, when: float | None) -> bool:
     (`whereabouts`: a photo touched since, found away from where it was). False where either time
     is not known: not found so, rather than a new file given a deleted photo's inode number taken
     for it."""
+    return when is not None and born_by(path, when * 1e9)
+
+
+def born_by(path: Path | str, ns: float | None) -> bool:
+    """The file at `path` is known to have been created no later than `ns` (nanoseconds): `born_before`
+    to the nanosecond, for a time the journal keeps in nanoseconds (a photo's ctime when it was
+    judged, `judged.is_the_file`), which the float seconds of `born_before` round: a photo is born
+    at its first ctime, and one rounded a few nanoseconds below it was taken for a new file. False
+    where either time is not known."""
     from sorter.files.made_folders import birth
 
-    if when is None:
+    if ns is None:
         return False
     born = birth(path)
-    return born is not None and born <= when * 1e9
+    return born is not None and born <= ns
 
 
 def elsewhere(record: tuple[int, ...]) -> tuple[int, ...]:

@@ -4,8 +4,13 @@ renamed or copied over it since (a sync client's `x.part` renamed into place), o
 saved there after it was deleted and given its freed inode number, was judged by no one: the
 review page shows it as "not sorted yet", and `learn` reads it so too, neither a photo kept as
 sorted nor a correction. One judgement, here, so that the two never disagree about a file.
+A `touch` (a photo viewer setting the time) leaves a photo the one judged, filed or left in place:
+its device, inode and size tell it where inode numbers last, and its birth tells it from a new file
+given its freed inode number (no later than the move that filed it; than its ctime when judged, for
+one left in place).
 
-Costs an `lstat` the caller has already made, and a `statx` where a file is told by its inode.
+Costs an `lstat` of the file (the review page's, made anyway for its card; `learn`'s, only for a
+photo it would count at its own place), and a `statx` where a file is told by its inode.
 """
 
 from __future__ import annotations
@@ -28,11 +33,23 @@ def told_here(ids, run: str | None, record: tuple[int, ...] | None,
     return record if record[0] == st.st_dev else elsewhere(record)
 
 
-def is_the_file(ids, run: str | None, record: tuple[int, ...] | None, st: os.stat_result | None) -> bool:
-    """`st` is of the file the journal's `record` (`told_here`) tells (`Identities.match`), not
-    another renamed over its name since (a cat photo over a sorted dogs/dog3.jpg)."""
+def is_the_file(ids, run: str | None, record: tuple[int, ...] | None, ctime_ns: int | None, path: Path,
+                st: os.stat_result | None) -> bool:
+    """The file at `path` (`st`) is the photo `run` left in place there (`record`, as `told_here`
+    tells it), not another renamed over its name since (a cat photo over car0.jpg, left as
+    neither): the very file (`Identities.match`), or that file touched since, as `still_filed` tells
+    a filed photo (`Identities.is_back`: its device, inode and size, where inodes last), born no
+    later than its ctime when it was judged (`ctime_ns`, the "seen" record's: a file's ctime is
+    never before its birth), so that a new file of its size given its freed inode number, born
+    after that, is not the photo (`identities.born_by`, to the nanosecond: a photo's birth is its
+    first ctime). Where no birth time can be read, or the record keeps no ctime (an older journal,
+    an unreadable photo), its time tells, as it did: a touched photo left in place is "not sorted
+    yet", the safe failure of a new file taken for the photo."""
+    from sorter.files.identities import born_by
+
     record = told_here(ids, run, record, st)
-    return record is None or ids.match(record, st)
+    return record is None or ids.match(record, st) or (
+        ids.last(record) and ids.is_back(record, st) and born_by(path, ctime_ns))
 
 
 def still_filed(ids, run: str | None, same: tuple[int, ...] | None, when: float | None, path: Path,

@@ -241,6 +241,16 @@ class FolderLock:
         self.release()
 
 
+def _whole(fd: int) -> bytes:
+    """The whole file `fd` holds: `.sorter/watching` is a pid and a line of runs a watch, a few
+    hundred bytes, but a line a person added may be any length, and a run id past the first read
+    (64 KiB, as it was read) was lost, the killed watch's moves left out of the next one's undo."""
+    data = b""
+    while chunk := os.pread(fd, 1 << 16, len(data)):
+        data += chunk
+    return data
+
+
 def _cut_short(data: bytes) -> tuple[tuple[str, ...], ...]:
     """The watches a `.sorter/watching` lists as cut short, each as its runs: none where its pid
     is blank (the watch stopped: `Watching.release`). A pid with no runs is taken for none too:
@@ -299,7 +309,7 @@ class Watching:
             if still_open_there(self.path, fd):
                 break
             os.close(fd)  # made the folder's own by the watcher that got it first (`own`): that one is there
-        self.cut_short = _cut_short(os.pread(fd, 1 << 16, 0))  # before ours is written (`_write`)
+        self.cut_short = _cut_short(_whole(fd))  # before ours is written (`_write`)
         self._fd = fd
         try:
             self._own()  # before our pid is written: never into a linked copy's

@@ -33,6 +33,8 @@ class Verdict:
     #: older journals): the review page tells a file renamed over the photo since by them.
     run: str | None = field(default=None, compare=False)
     same: tuple[int, ...] | None = field(default=None, compare=False)
+    #: The file's ctime when it was judged (None: not recorded): a `touch` since leaves it the photo.
+    ctime_ns: int | None = field(default=None, compare=False)
 
 
 def read_verdicts(root: Path) -> dict[str, Verdict]:
@@ -67,6 +69,7 @@ def stands(seen, state) -> bool:
 def note(verdicts: dict[str, Verdict], seen) -> None:
     """Take one "seen" record (`journal.Seen`, oldest first) into `verdicts`."""
     if seen.status in LEFT:
-        verdicts[seen.path] = Verdict(seen.status, seen.label, seen.confidence, seen.reason, seen.run, same_of(seen))
+        verdicts[seen.path] = Verdict(seen.status, seen.label, seen.confidence, seen.reason, seen.run, same_of(seen),
+                                     seen.ctime_ns)
     else:
         verdicts.pop(seen.path, None)  # moved since: what was said of it in place is history

@@ -226,7 +226,8 @@ def find(root: Path) -> list[Found]:
                     path != root / seen.path or _still_filed(ids, seen, move, path)):
                 found.append(Found(path, found_as, label, pet, was, was_pet))
         elif (label != OTHER or (seen.status == "neither" and _sampled(identity, every))) and (
-                path != root / seen.path or is_the_file(ids, seen.run, same_of(seen), lstat_of(path))):
+                path != root / seen.path or is_the_file(ids, seen.run, same_of(seen), seen.ctime_ns, path,
+                                                              lstat_of(path))):
             found.append(Found(path, found_as, label, pet, seen.status))  # not another file at its name since
     # A video put into cats/Luna/ by hand is counted too, as one placed on the review page is.
     for video, listed in ((False, by_identity), (True, videos)):

@@ -245,11 +245,11 @@ def load_catalog(root: Path, state, here: PetFolders | None = None) -> Catalog:
         info = filed.pop(rel, None)
         folder = rel.split("/", 1)[0] if "/" in rel else ""
         verdict = verdicts.get(rel)
-        # A photo sorter filed, touched since, is still the photo it judged: its label stands.
+        # A photo sorter filed or left, touched since, is still the photo it judged: its label stands.
         replaced = info is not None and not still_filed(ids, info.run, info.same, info.time, root / rel, st)
         if replaced:
             info = None  # another file at the photo's name: a new photo
-        if verdict is not None and not is_the_file(ids, verdict.run, verdict.same, st):
+        if verdict is not None and not is_the_file(ids, verdict.run, verdict.same, verdict.ctime_ns, root / rel, st):
             verdict = None
         if folder in CLASS_FOLDERS.values():
             label = next(k for k, v in CLASS_FOLDERS.items() if v == folder)
