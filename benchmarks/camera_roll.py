@@ -32,7 +32,7 @@ import sys
 from pathlib import Path
 
 from arg_types import description, existing_dir, sorter_model  # this folder is on sys.path
-from running import BUNDLED_MODEL, DATASET, sorter_command  # this folder is on sys.path
+from running import BUNDLED_MODEL, DATASET, as_script, sorter_command  # this folder is on sys.path
 
 HOLDOUT = DATASET.parent / "holdout-not-pets"
 REAL_CATS = DATASET.parent / "named-cats"
@@ -181,4 +181,4 @@ def real_cats(model: Path, folder: Path) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    as_script(main)

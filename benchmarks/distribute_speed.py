@@ -33,7 +33,7 @@ from arg_types import at_least, description, existing_dir, positive_int  # this 
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from machine import cpu_line  # noqa: E402
-from running import DATASET, REPO  # noqa: E402
+from running import DATASET, REPO, as_script  # noqa: E402
 
 from sorter.wording import counted  # noqa: E402
 
@@ -134,4 +134,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    as_script(main)

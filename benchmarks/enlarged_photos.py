@@ -28,7 +28,7 @@ from arg_types import (  # this folder is on sys.path
     sorter_model,
     width_by_height,
 )
-from running import BUNDLED_MODEL, DATASET, sorter_command  # this folder is on sys.path
+from running import BUNDLED_MODEL, DATASET, as_script, sorter_command  # this folder is on sys.path
 
 
 def main() -> None:
@@ -82,4 +82,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    as_script(main)

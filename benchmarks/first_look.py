@@ -24,13 +24,13 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 from collections.abc import Iterable
 from pathlib import Path
 
 import cv2
 import numpy as np
 from arg_types import description, positive_int, sorter_model  # this folder is on sys.path
+from running import as_script  # this folder is on sys.path
 
 from sorter.config import OTHER
 from sorter.media.exif_thumbnail import look, with_exif
@@ -161,4 +161,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    as_script(main)

@@ -30,7 +30,7 @@ from decode_limit import on_every_core, reduced_flag, run_decode_limit
 from machine import CPU_FEATURES, cpu_features, cpu_model
 from made_photos import PHONE_SIZE, make_phone_photos
 from PIL import Image
-from running import benchmark_parser, model_input_size, real_model, steady_state
+from running import as_script, benchmark_parser, model_input_size, real_model, steady_state
 
 from sorter.config import cpu_cores
 from sorter.media.images import load_image
@@ -142,4 +142,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    as_script(main)

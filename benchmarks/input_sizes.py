@@ -30,7 +30,7 @@ from arg_types import description, positive_int, sorter_model  # this folder is 
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from machine import cpu_features, cpu_model  # noqa: E402
-from running import BUNDLED_MODEL, DATASET  # noqa: E402
+from running import BUNDLED_MODEL, DATASET, as_script  # noqa: E402
 
 
 def at_size(model, size: int):
@@ -89,4 +89,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    as_script(main)

@@ -40,6 +40,7 @@ from arg_types import description, positive_int  # this folder is on sys.path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from machine import CPU_FEATURES, cpu_features, cpu_model  # noqa: E402  (this folder is on sys.path)
+from running import as_script  # noqa: E402
 
 from sorter.files import journal, journal_writer, recovery  # noqa: E402
 from sorter.files.journal_records import encode  # noqa: E402
@@ -163,11 +164,7 @@ def main() -> None:
     stop_on_sigterm()
     print(f"CPU: {cpu_model()}; features: {', '.join(cpu_features()) or 'none of ' + '/'.join(CPU_FEATURES)}; "
           f"{os.cpu_count()} logical CPUs", flush=True)
-    try:
-        run(args.moves)
-    except KeyboardInterrupt:
-        print("interrupted: the temporary folder is removed", file=sys.stderr)
-        sys.exit(130)
+    run(args.moves)  # Ctrl-C (or SIGTERM, above): `as_script` says so once the folder is removed
 
 
 def run(moves: int) -> None:
@@ -213,4 +210,4 @@ def run(moves: int) -> None:
     print(f"{'  peak Python memory':{LABEL}}{scan_peak:>17.0f} MB{sq['all_peak']:>13.0f} MB")
 
 if __name__ == "__main__":
-    main()
+    as_script(main)

@@ -45,7 +45,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import cv2  # noqa: E402, I001
 import numpy as np  # noqa: E402
 from machine import cpu_features, cpu_model  # noqa: E402
-from running import real_model, sorter_command, timed  # noqa: E402
+from running import as_script, real_model, sorter_command, timed  # noqa: E402
 
 from sorter.config import cpu_cores  # noqa: E402
 
@@ -163,4 +163,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    as_script(main)

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 from arg_types import description, existing_dir, positive_int, sorter_model  # this folder is on sys.path
+from running import as_script  # this folder is on sys.path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
@@ -92,4 +93,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    as_script(main)

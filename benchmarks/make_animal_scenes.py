@@ -22,6 +22,7 @@ from pathlib import Path
 import cv2
 from arg_types import existing_dir, positive_int  # this folder is on sys.path
 from make_photo_screens import photos_under  # this folder is on sys.path
+from running import as_script  # this folder is on sys.path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -70,4 +71,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    as_script(main)

@@ -20,6 +20,7 @@ from pathlib import Path
 from arg_types import existing_dir, positive_int  # this folder is on sys.path
 from make_text_graphics import colour, font, words
 from PIL import Image, ImageDraw, ImageOps
+from running import as_script  # this folder is on sys.path
 
 KINDS = ("galleries", "collages", "posters", "calls")
 #: The Caltech-101 kinds the bundled model trains on (its split, seed 1337, holds the others
@@ -171,4 +172,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    as_script(main)

@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 
 from arg_types import description, existing_dir, existing_file, positive_int  # this folder is on sys.path
+from running import as_script  # this folder is on sys.path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -50,4 +51,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    as_script(main)

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from arg_types import positive_int  # this folder is on sys.path
 from PIL import Image, ImageDraw, ImageFont
+from running import as_script  # this folder is on sys.path
 
 WORDS = (
     "the of and to in is you that it he was for on are as with his they at be this have from or one had by "
@@ -130,4 +131,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    as_script(main)

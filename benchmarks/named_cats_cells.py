@@ -25,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 from arg_types import description, existing_dir, sorter_model  # this folder is on sys.path
+from running import as_script  # this folder is on sys.path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
@@ -104,4 +105,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    as_script(main)

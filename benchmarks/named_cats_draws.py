@@ -33,6 +33,7 @@ from pathlib import Path
 
 import numpy as np
 from arg_types import description, positive_int, sorter_model  # this folder is on sys.path
+from running import as_script  # this folder is on sys.path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
@@ -164,4 +165,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    as_script(main)

@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 from arg_types import description, positive_int  # this folder is on sys.path
 from machine import cpu_line
+from running import as_script  # this folder is on sys.path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
@@ -113,4 +114,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    as_script(main)

@@ -25,7 +25,7 @@ from arg_types import description, positive_int, sorter_model  # this folder is 
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from machine import cpu_features, cpu_model  # noqa: E402
-from running import BUNDLED_MODEL  # noqa: E402
+from running import BUNDLED_MODEL, as_script  # noqa: E402
 
 from sorter.config import cpu_cores  # noqa: E402
 from sorter.model import lite  # noqa: E402
@@ -88,4 +88,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    as_script(main)

@@ -24,6 +24,7 @@ import time
 from pathlib import Path
 
 from arg_types import description, non_negative_int, positive_int  # this folder is on sys.path
+from running import as_script  # this folder is on sys.path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
@@ -83,4 +84,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    as_script(main)

@@ -41,7 +41,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import numpy as np  # noqa: E402
 from machine import cpu_features, cpu_model  # noqa: E402
 from made_photos import make_phone_photos, make_small_photos, make_thumbnailed_photos  # noqa: E402
-from running import BUNDLED_MODEL, sort_run  # noqa: E402
+from running import BUNDLED_MODEL, as_script, sort_run  # noqa: E402
 
 from sorter.config import cpu_cores  # noqa: E402
 from sorter.files.companions import find_companions  # noqa: E402
@@ -223,4 +223,4 @@ def main() -> None:
                  "--small" if kind == "small" else "--phone")
 
 if __name__ == "__main__":
-    main()
+    as_script(main)

@@ -39,6 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from first_look import DATASET, REPO, cascade, judge, tables  # noqa: E402
 from input_sizes import per_image_ms  # noqa: E402
 from machine import cpu_line  # noqa: E402
+from running import as_script  # noqa: E402
 
 from sorter.media.images import square_rgb  # noqa: E402
 from sorter.model.inference import SureEnough  # noqa: E402
@@ -144,4 +145,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    as_script(main)

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from arg_types import description, fraction, positive_int, width_by_height  # this folder is on sys.path
 from machine import cpu_line
-from running import DATASET, sorter_command  # this folder is on sys.path
+from running import DATASET, as_script, sorter_command  # this folder is on sys.path
 
 OTHER = DATASET.parent / "caltech101-not-pets"
 
@@ -88,4 +88,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    as_script(main)

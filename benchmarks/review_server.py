@@ -41,7 +41,7 @@ from arg_types import description, existing_dir, new_file, positive_int  # this 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import numpy as np  # noqa: E402, I001
 from large_folder import make_folder  # noqa: E402
-from running import sorter_command  # noqa: E402
+from running import as_script, sorter_command  # noqa: E402
 
 TARGETS = {"click_ms_max": 200.0, "first_paint_s_max": 2.0, "rss_mb_max": 300.0}
 
@@ -174,4 +174,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    as_script(main)

@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 from arg_types import description, existing_dir, new_file, positive_int  # this folder is on sys.path
 from machine import cpu_line
+from running import as_script  # this folder is on sys.path
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "datasets"
 FOLDERS = (SHARED / "named-cats", SHARED / "dogs-vs-cats-200")
@@ -126,4 +127,4 @@ def _tile(whole: np.ndarray, shown: np.ndarray) -> np.ndarray:
 
 
 if __name__ == "__main__":
-    main()
+    as_script(main)

@@ -1,9 +1,9 @@
 """Running sorter as a user does, and timing it: where the repository, the dataset and the
 bundled model are; the model to run (the bundled one, else an untrained network of the same
 architecture: speed does not depend on the weights); the `sorter` command; a launcher that
-measures one command alone (wall time, exit code, CPU time, peak RSS); and `sorter sort` on a
+measures one command alone (wall time, exit code, CPU time, peak RSS); `sorter sort` on a
 fresh copy of N and of 2N photos, whose difference gives a steady-state rate in which imports
-and model loading cancel out."""
+and model loading cancel out; and a benchmark's `main` run as a script (`as_script`)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from arg_types import description, positive_int, sorter_model  # this folder is on sys.path
@@ -25,6 +26,19 @@ os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 REPO = Path(__file__).resolve().parent.parent
 DATASET = Path(os.environ.get("SORTER_DATASET", REPO.parent / "shared" / "datasets" / "dogs-vs-cats-200"))
 BUNDLED_MODEL = REPO / "sorter" / "models" / "default.keras"
+
+
+def as_script(main: Callable[[], int | None]) -> None:
+    """Run a benchmark's `main` and exit with its status. Ctrl-C says `interrupted` and exits
+    130, as a shell reports a command SIGINT ended, not a traceback: by then the `with` and
+    `finally` blocks the interrupt passed through have removed its folders and stopped its
+    subprocesses."""
+    try:
+        code = main()
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        code = 130
+    sys.exit(code)
 
 
 def benchmark_parser(doc: str, quick: str) -> argparse.ArgumentParser:

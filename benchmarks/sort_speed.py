@@ -49,6 +49,7 @@ from made_photos import PHONE_SIZE, make_phone_photos, make_small_photos, make_t
 from running import (
     REPO,
     SORTER_COMMAND,
+    as_script,
     benchmark_parser,
     model_input_size,
     real_model,
@@ -396,4 +397,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    as_script(main)

@@ -32,6 +32,7 @@ import tracemalloc
 from pathlib import Path
 
 from arg_types import positive_int  # this folder is on sys.path
+from running import as_script  # this folder is on sys.path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from sorter.files.filing import file_groups  # noqa: E402
@@ -168,4 +169,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    as_script(main)

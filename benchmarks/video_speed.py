@@ -31,6 +31,7 @@ import cv2
 import numpy as np
 from arg_types import description  # this folder is on sys.path
 from machine import cpu_features, cpu_model
+from running import as_script  # this folder is on sys.path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "tests"))
@@ -106,4 +107,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    as_script(main)

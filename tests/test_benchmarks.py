@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import importlib.util
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -132,7 +133,8 @@ def processes_naming(folder: Path) -> dict[int, str]:
 def test_watch_latency_leaves_no_folder_and_no_watcher_behind(ending: str, tmp_path: Path) -> None:
     """However its run ends, watch_latency.py removes its temporary folder (once ~3.4 MB left in
     /tmp a run) and stops the `sorter watch` it started: here when that watcher cannot load its
-    model, and when the user presses Ctrl-C while it watches."""
+    model, and when the user presses Ctrl-C while it watches, which it answers with one line,
+    `interrupted`, and status 130 (it once ended in a traceback, status -2)."""
     temp = tmp_path / "tmp"
     temp.mkdir()
     env = {**os.environ, "TMPDIR": str(temp),
@@ -164,10 +166,37 @@ def test_watch_latency_leaves_no_folder_and_no_watcher_behind(ending: str, tmp_p
         for pid in left:  # a watcher left running fails the test below, and stops here
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
-    if ending == "Ctrl-C":
-        assert benchmark.returncode == -signal.SIGINT
+    if ending == "Ctrl-C":  # one line, as a shell reports a command Ctrl-C ended: 128 + SIGINT
+        assert (tmp_path / "stderr").read_text() == "interrupted\n"
+        assert benchmark.returncode == 130
     else:
         assert benchmark.returncode == 1
         assert "broken.tflite: cannot load model" in (tmp_path / "stderr").read_text()
     assert list(temp.iterdir()) == []
     assert left == {}
+
+
+def test_every_benchmark_runs_its_main_through_as_script() -> None:
+    """Ctrl-C in any benchmark says `interrupted` and exits 130 (`running.as_script`), as the
+    test above pins for watch_latency.py: never a KeyboardInterrupt traceback."""
+    scripts = [p for p in BENCHMARKS.glob("*.py") if 'if __name__ == "__main__":' in p.read_text()]
+    assert scripts
+    assert [p.name for p in scripts if not p.read_text().endswith('if __name__ == "__main__":\n    as_script(main)\n')] == []
+
+
+def test_watch_latency_times_the_bundled_model_on_real_pet_photos(tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """With the bundled three-way model, each photo counts once the watch has judged it: moved
+    into cats/ or dogs/, or left in place (neither, unsure) as its log says. The photos are the
+    dataset's pets, scaled down. It once wrote noise alone, which that model rightly leaves in
+    place, and stopped after 30 s: "photo-000.jpg not sorted"."""
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    import running
+
+    if not (running.DATASET / "Cat").is_dir():
+        pytest.skip(f"needs the pet photos of {running.DATASET} (or SORTER_DATASET)")
+    done = run("watch_latency.py", ["--model", str(running.BUNDLED_MODEL), "--files", "4", "--gap", "0.1"])
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert f"4 files (pets of {running.DATASET.name}, 85x64 JPEG, model default.keras): " in done.stdout
+    moved, left = re.search(r": (\d+) moved, (\d+) left in place; median \d+ ms", done.stdout).groups()
+    assert int(moved) + int(left) == 4 and int(moved) >= 2  # pets, scaled to 85x64: most still moved
