@@ -23,14 +23,13 @@ hold-out non-pets. The photos are 200-256 px, so the whole photo here has less d
 from __future__ import annotations
 
 import argparse
-import os
 from collections.abc import Iterable
 from pathlib import Path
 
 import cv2
 import numpy as np
 from arg_types import description, positive_int, sorter_model  # this folder is on sys.path
-from running import as_script  # this folder is on sys.path
+from running import DATASET, REPO, as_script  # this folder is on sys.path
 
 from sorter.config import OTHER
 from sorter.media.exif_thumbnail import look, with_exif
@@ -38,8 +37,6 @@ from sorter.media.images import decode_image, decode_picture, read_image_bytes
 from sorter.model.inference import FIRST_LOOK_CONFIDENCE, FIRST_LOOK_NEITHER, Prediction, SureEnough
 from sorter.wording import counted
 
-REPO = Path(__file__).resolve().parent.parent
-DATASET = Path(os.environ.get("SORTER_DATASET", REPO.parent / "shared" / "datasets" / "dogs-vs-cats-200"))
 HOLDOUT = REPO.parent / "shared" / "datasets" / "holdout-not-pets"
 THUMBNAIL_QUALITY = 85
 NEVER = 1.01  # no confidence reaches it
