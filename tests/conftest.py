@@ -492,6 +492,24 @@ class FullDisk:
         raise OSError(errno.ENOSPC, "No space left on device")
 
 
+def full_after_one_photo(folder: Path, monkeypatch, classifier) -> FullDisk:
+    """`folder` holding rex.png (red, a dog to the fakes) and tom.png (blue, a cat), sorted by
+    `classifier` a journal batch a photo on a disk that fills up once the first photo's move is
+    journaled (its folder, identity, intent and mark): a sort moves one photo and stops."""
+    import sorter.config
+    from sorter.files import journal_writer
+    from sorter.model import lite
+
+    disk = FullDisk()
+    monkeypatch.setattr(journal_writer, "os", disk)
+    monkeypatch.setattr(lite, "load_classifier", lambda model: classifier)
+    monkeypatch.setattr(sorter.config, "DEFAULT_BATCH_SIZE", 1)
+    write_image(folder / "rex.png", (0, 0, 255))
+    write_image(folder / "tom.png", (255, 0, 0))
+    disk.room = 4
+    return disk
+
+
 @contextmanager
 def mounted(command: list[str], where: Path, what: str):
     """`where`, with `command` mounting `what` there (the test skipped when it will not mount),

@@ -9,7 +9,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import SAMPLES, FakeClassifier, FullDisk, ThreeClassFake, remount, tree, write_image
+from conftest import SAMPLES, FakeClassifier, FullDisk, ThreeClassFake, full_after_one_photo, remount, tree, write_image
 from typer.testing import CliRunner
 
 from sorter.cli import app
@@ -848,16 +848,7 @@ def test_a_locked_folder_is_refused_with_a_clear_message(tmp_path: Path, tiny_mo
 
 def test_a_disk_full_part_way_says_what_was_done_and_what_to_do(tmp_path: Path, monkeypatch) -> None:
 
-    import sorter.config
-    from sorter.files import journal_writer
-
-    disk = FullDisk()
-    monkeypatch.setattr(journal_writer, "os", disk)
-    monkeypatch.setattr(lite, "load_classifier", lambda model: ThreeClassFake())
-    monkeypatch.setattr(sorter.config, "DEFAULT_BATCH_SIZE", 1)  # a journal batch a photo
-    write_image(tmp_path / "rex.png", RED)
-    write_image(tmp_path / "tom.png", BLUE)
-    disk.room = 4  # the first photo's folder, its identity, intent and mark; then the disk is full
+    disk = full_after_one_photo(tmp_path, monkeypatch, ThreeClassFake())
     result = runner.invoke(app, ["sort", str(tmp_path)])
     assert result.exit_code == 1 and result.stderr == (
         f"Error: {tmp_path / '.sorter' / 'journal.jsonl'}: No space left on device; moved 1 file before it "

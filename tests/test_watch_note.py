@@ -11,7 +11,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import FakeClassifier, wait_until, write_image
+from conftest import FakeClassifier, full_after_one_photo, wait_until, write_image
 from test_watch import (
     BLUE,
     RED,
@@ -236,22 +236,12 @@ def test_a_sort_stopped_part_way_after_a_killed_watch_says_the_undo_of_that_watc
                                                                                       monkeypatch) -> None:
     # A disk that filled up part way: the sort said "or undo with: sorter undo DIR", which took
     # back its one move and left the killed watch's photo in dogs/, said by no one.
-    from conftest import FullDisk
     from typer.testing import CliRunner
 
-    import sorter.config
     from sorter.cli import app
-    from sorter.files import journal_writer
-    from sorter.model import lite
 
     a_watch_killed_after_filing(tmp_path, "k1.png")
-    disk = FullDisk()
-    monkeypatch.setattr(journal_writer, "os", disk)
-    monkeypatch.setattr(lite, "load_classifier", lambda path: FakeClassifier())
-    monkeypatch.setattr(sorter.config, "DEFAULT_BATCH_SIZE", 1)  # a journal batch a photo
-    write_image(tmp_path / "rex.png", RED)
-    write_image(tmp_path / "tom.png", BLUE)
-    disk.room = 4  # the first photo's folder, its identity, intent and mark; then the disk is full
+    full_after_one_photo(tmp_path, monkeypatch, FakeClassifier())
     result = CliRunner().invoke(app, ["sort", str(tmp_path)])
 
     assert result.exit_code == 1 and result.stderr == (
