@@ -173,8 +173,10 @@ def test_a_watching_file_the_stop_cannot_clear_is_said_with_what_to_do(tmp_path:
     assert (tmp_path / "fido.png").exists() and (tmp_path / "dogs" / "rex.png").exists()
 
 
+@pytest.mark.parametrize("long_note", [False, True], ids=["", "a long line above the runs"])
 @pytest.mark.parametrize("sorts", [True, False], ids=["the sort moves a photo", "the sort moves none"])
-def test_a_sort_after_a_killed_watch_says_the_undo_of_that_watch_too(tmp_path: Path, monkeypatch, sorts: bool) -> None:
+def test_a_sort_after_a_killed_watch_says_the_undo_of_that_watch_too(tmp_path: Path, monkeypatch, sorts: bool,
+                                                                     long_note: bool) -> None:
     # A watch killed, then `sorter sort`: the sort said "Undo with: sorter undo DIR", and a watch
     # started after it says only its own undo (the killed watch's moves stay behind the sort). The
     # killed watch's moves were never told by anyone. Now the sort's undo line says them too.
@@ -185,6 +187,8 @@ def test_a_sort_after_a_killed_watch_says_the_undo_of_that_watch_too(tmp_path: P
 
     monkeypatch.setattr(lite, "load_classifier", lambda path: FakeClassifier())
     a_watch_killed_after_filing(tmp_path, "k1.png")
+    if long_note:  # read whole, as the next watch reads it: the run id past 64 KiB was lost
+        with_a_long_line_above_the_runs(tmp_path / ".sorter" / "watching")
     if sorts:
         write_image(tmp_path / "tabby.png", BLUE)
     result = CliRunner().invoke(app, ["sort", str(tmp_path)])

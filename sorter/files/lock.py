@@ -371,7 +371,7 @@ class Watching:
                 os.ftruncate(fd, PID_WIDTH + 1)
         except OSError as exc:  # the caller says so, with what to do: see `uncleared`
             try:
-                if _cut_short(os.pread(fd, 1 << 16, 0)):
+                if _cut_short(_whole(fd)):
                     self.uncleared = exc.strerror or str(exc)
             except OSError:
                 pass
@@ -387,12 +387,18 @@ class Watching:
     def killed(root: Path) -> tuple[tuple[str, ...], ...]:
         """The watches `.sorter/watching` lists as cut short (`_cut_short`), read without its lock:
         by `sorter sort`, whose undo line says theirs (a running watch refuses the sort anyway)."""
-        from sorter.files.folder import first_bytes
+        from sorter.files.folder import open_own
 
         try:
-            return _cut_short(first_bytes(root / STATE_DIR / "watching", 1 << 16))
+            fd = open_own(root / STATE_DIR / "watching")
         except OSError:
             return ()
+        try:
+            return _cut_short(_whole(fd))  # all of it, as the next watch reads it (`acquire`)
+        except OSError:
+            return ()
+        finally:
+            os.close(fd)
 
     @staticmethod
     def holder(root: Path) -> str | None:
