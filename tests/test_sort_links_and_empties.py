@@ -97,3 +97,26 @@ def test_a_folder_with_nothing_in_it_says_it_holds_no_photo_and_no_more(tmp_path
     assert "No photos or videos in it or its sub-folders: files of other kinds are left alone." in runner.invoke(
         app, ["sort", str(empty), "-r"]).stdout.splitlines()
     assert sorted(p.name for p in empty.iterdir()) == [".DS_Store", "sub"]  # no .sorter/ left behind
+
+
+def test_a_folder_holding_only_a_link_to_a_folder_is_no_sub_folder_entered(tmp_path: Path) -> None:
+    """`sort -r` of a folder holding only a link to a folder said `No photos or videos in it or
+    the sub-folders it entered.`: it entered none (the link is not followed). Beside a real
+    sub-folder, entered and empty, the words stand."""
+    elsewhere = tmp_path / "elsewhere"
+    write_image(elsewhere / "cat.jpg", BLUE)
+    root = tmp_path / "e4"
+    root.mkdir()
+    (root / "linkdir").symlink_to(elsewhere, target_is_directory=True)
+
+    for options in ([], ["--dry-run"]):
+        shown = runner.invoke(app, ["sort", str(root), "-r", *options])
+        assert shown.exit_code == 0, shown.output
+        assert "│ left in place: skipped │ symbolic link to a folder, not followed │ 1 folder │" in shown.stdout
+        assert "No photos or videos in it." in shown.stdout.splitlines(), (options, shown.stdout)
+        assert "entered" not in shown.stdout.replace("not entered", "")
+
+    (root / "trip").mkdir()  # entered, and holds nothing
+    shown = runner.invoke(app, ["sort", str(root), "-r"])
+    assert "No photos or videos in it or the sub-folders it entered." in shown.stdout.splitlines(), shown.stdout
+    assert set(tree(elsewhere)) == {"cat.jpg"}  # never followed

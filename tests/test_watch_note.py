@@ -117,21 +117,26 @@ def chattr_works(tmp_path: Path) -> None:
     probe.unlink()
 
 
+@pytest.mark.parametrize("typed", ["absolute", "relative"])
 @pytest.mark.parametrize("refusing", [".sorter", ".sorter/watching"])
 def test_a_sorter_file_that_refuses_the_watch_at_its_start_says_what_to_do_with_exit_2(tmp_path: Path, monkeypatch,
-                                                                                       refusing: str) -> None:
+                                                                                       refusing: str, typed: str) -> None:
     # An immutable .sorter/watching ended the watch with "Error: …/.sorter/watching: Operation not
     # permitted", exit 1, an immutable .sorter/ with "cannot write in …/.sorter: …", exit 2: one
     # problem, two statuses for a service manager, and neither said what to do with a file the
     # user never made. Now both: exit 2, what refuses it, and the command that lets sorter write it.
+    # Both name it from the folder as typed: `watch q1` said "q1/.sorter" of one and
+    # "/tmp/…/q1/.sorter/watching" of the other.
     chattr_works(tmp_path)
     write_image(tmp_path / "rex.png", RED)
     (tmp_path / ".sorter").mkdir()
     (tmp_path / ".sorter" / "watching").touch()
-    path = tmp_path / refusing
+    folder = tmp_path if typed == "absolute" else Path(tmp_path.name)
+    monkeypatch.chdir(tmp_path.parent)
+    path = folder / refusing
     assert chattr(path, "+i")
     try:
-        result = watched_through_the_cli_until(tmp_path, monkeypatch, 1)
+        result = watched_through_the_cli_until(folder, monkeypatch, 1)
     finally:
         chattr(path, "-i")
 
@@ -234,6 +239,43 @@ def test_a_sorts_json_after_a_killed_watch_counts_the_undos_its_line_says(tmp_pa
     assert (again["undos"], again["watches_cut_short"]) == (1, 0)
     dry = json.loads(CliRunner().invoke(app, ["sort", str(tmp_path), "--json", "--dry-run"]).stdout)
     assert (dry["undos"], dry["watches_cut_short"]) == (0, 0)  # a plan moves nothing
+
+
+def test_a_dry_run_after_killed_watches_says_them_as_the_sort_would(tmp_path: Path, monkeypatch) -> None:
+    # `sort --dry-run` after watches killed said nothing of them, where the sort right after says
+    # "Undo with: sorter undo DIR, twice (they take back the 2 watches cut short before this sort)",
+    # and its --json said `"watches_cut_short": 0`. A dry run is where a user checks what a sort
+    # would do: its last line says them, and its --json counts them (`undos` stays 0: a plan
+    # moves nothing).
+    import json
+
+    from typer.testing import CliRunner
+
+    from sorter.cli import app
+    from sorter.model import lite
+
+    monkeypatch.setattr(lite, "load_classifier", lambda path: FakeClassifier())
+
+    def dry_run(*options: str):
+        result = CliRunner().invoke(app, ["sort", str(tmp_path), "--dry-run", *options])
+        assert result.exit_code == 0, result.output
+        return json.loads(result.stdout) if options else result.stdout.splitlines()
+
+    write_image(tmp_path / "tabby.png", BLUE)
+    assert dry_run()[-1] == "Dry run: nothing was changed. Every file's plan: --verbose."  # none killed: no line
+    a_watch_killed_after_filing(tmp_path, "k1.png")
+    assert dry_run()[-1] == (f"A watch was cut short before this dry run: sorter undo {tmp_path} takes back its "
+                             "moves; a sort's undo line says them too.")
+    a_watch_killed_after_filing(tmp_path, "k2.png")
+    assert dry_run()[-1] == (f"2 watches were cut short before this dry run: sorter undo {tmp_path}, twice takes "
+                             "back their moves; a sort's undo line says them too.")
+    said = dry_run("--json")
+    assert (said["undos"], said["watches_cut_short"]) == (0, 2)
+
+    for _ in range(2):  # as it says
+        assert CliRunner().invoke(app, ["undo", str(tmp_path)]).exit_code == 0
+    assert sorted(os.listdir(tmp_path)) == ["k1.png", "k2.png", "tabby.png"]  # the watches' moves back
+    assert dry_run()[-1] == "Dry run: nothing was changed. Every file's plan: --verbose."  # nothing left of them
 
 
 def test_a_sort_stopped_part_way_after_a_killed_watch_says_the_undo_of_that_watch_too(tmp_path: Path,

@@ -19,7 +19,7 @@ from sorter.cli.interrupts import (
 )
 from sorter.cli.options import LogFileOption, MinConfidenceOption, ModelOption, NoPersonalOption, folder_argument
 from sorter.cli.results import FileLog, moved_line, not_entered_line, summary_table, videos_line
-from sorter.cli.watching import sort_undo, sort_undo_line, sort_undos
+from sorter.cli.watching import dry_run_cut_short_line, sort_undo, sort_undo_line, sort_undos
 from sorter.config import as_typed
 from sorter.errors import SorterError
 from sorter.sorting.results import moved_anything
@@ -86,7 +86,8 @@ def sort_command(
     journaled = journal_size(folder)
     from sorter.files.lock import Watching
 
-    killed = () if dry_run else Watching.killed(folder)  # their undo is the sort's to say (`sort_undo_line`)
+    # Their undo is the sort's to say (`sort_undo_line`), and a dry run's to tell (`dry_run_cut_short_line`).
+    killed = Watching.killed(folder)
     with FileLog(folder, log_file, echo=verbose, clock=False) as log:
         try:
             with progress_bar(not (as_json or as_jsonl), started=False) as (progress, task):
@@ -185,13 +186,12 @@ def sort_command(
         # The personal model left aside, learnt on another model (null where none was): `-v`'s note.
         "personal_set_aside": None if summary.personal_set_aside is None else str(summary.personal_set_aside),
     }
-    from sorter.files.undo import UndoCount
-
-    moved = moved_anything(summary)
-    undos = UndoCount(0, 0) if dry_run else sort_undos(summary.folder, moved, killed)
+    # A dry run moves nothing: it counts the watches cut short alone, those a sort's line would say.
+    undos = sort_undos(summary.folder, moved_anything(summary) and not dry_run, killed)
     # How many `sorter undo DIR` take back this sort and the watches killed right before it,
-    # which said no undo line (0: nothing to undo, a dry run): the terminal's "Undo with:" line.
-    totals["undos"], totals["watches_cut_short"] = undos.times, undos.watches
+    # which said no undo line (0: nothing to undo): the terminal's "Undo with:" line. A dry run's
+    # `undos` is 0, and its `watches_cut_short` the watches its last line says.
+    totals["undos"], totals["watches_cut_short"] = 0 if dry_run else undos.times, undos.watches
     if as_jsonl or as_json:
         print(json.dumps({"summary": totals} if as_jsonl else {**totals, "files": results}))
     else:
@@ -215,8 +215,9 @@ def _show(summary, *, recursive: bool, verbose: bool, undos: UndoCount) -> None:
         # Without --recursive, `passed` names each sub-folder that holds a photo: none, none to say.
         # Beside rows of folders not entered (software, a library), "its sub-folders" read as if
         # those too held no photo: it says which it looked in.
-        where = "it" if not recursive else "it or the sub-folders it entered" if summary.folders_skipped else \
-            "it or its sub-folders"
+        # A link to a folder alone, not followed, is no folder entered: "in it" (`entered_none`).
+        where = "it" if not recursive or summary.entered_none else \
+            "it or the sub-folders it entered" if summary.folders_skipped else "it or its sub-folders"
         others = ": files of other kinds are left alone" if summary.other_files else ""  # of an empty folder, none are
         out.print(f"No photos or videos in {where}{others}.", markup=False, soft_wrap=True)
     if passed:
@@ -243,10 +244,11 @@ def _show(summary, *, recursive: bool, verbose: bool, undos: UndoCount) -> None:
 
         for line in asks_about(summary.might_be, summary.folder):
             out.print(line, markup=False, soft_wrap=True)
-    if not dry_run:  # late companions joined, though no photo moved, and the watches killed before it
-        undo = sort_undo_line(summary.folder, undos, moved_anything(summary))
-        if undo is not None:
-            out.print(undo, markup=False, soft_wrap=True)
+    # Late companions joined, though no photo moved, and the watches killed before it.
+    undo = (dry_run_cut_short_line(summary.folder, undos) if dry_run
+            else sort_undo_line(summary.folder, undos, moved_anything(summary)))
+    if undo is not None:
+        out.print(undo, markup=False, soft_wrap=True)
 
 
 # --------------------------------------------------------------------------- undo

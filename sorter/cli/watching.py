@@ -182,8 +182,8 @@ def sort_undos(folder: Path, moved: bool, killed: tuple[tuple[str, ...], ...]) -
     part way and `--json`'s `undos` are told from this one count."""
     from sorter.files.undo import UndoCount, undo_count
 
-    try:
-        count = undo_count(folder, None, killed) if killed else None
+    try:  # a sort that moved nothing made no run: the latest in the journal is not its own
+        count = undo_count(folder, None if moved else set(), killed) if killed else None
     except (SorterError, OSError):  # the journal unreadable now: the sort's own undo alone
         count = None
     return count if count is not None and count.watches else UndoCount(int(moved), int(moved))
@@ -211,3 +211,16 @@ def sort_undo_line(folder: Path, count: UndoCount, moved: bool) -> str | None:
     """`sorter sort`'s undo line (`sort_undo`)."""
     undo = sort_undo(folder, count, moved)
     return None if undo is None else f"Undo with: {undo}"
+
+
+def dry_run_cut_short_line(folder: Path, count: UndoCount) -> str | None:
+    """A dry run's last line, of the watches cut short before it (`sort_undos` of a sort that
+    moved nothing), or None where none was: the sort it plans says their undo in its own line,
+    and a dry run, where a user checks what a sort would do, said nothing of them."""
+    if not count.watches:
+        return None
+    command = f"sorter undo {as_typed(folder)}" + ("" if count.times == 1 else f", {_times(count.times)}")
+    cut = "A watch was" if count.watches == 1 else f"{count.watches} watches were"
+    moves = ("its" if count.watches == 1 else "their") + " moves" + _reviews(count.reviews, " and", "since")
+    return (f"{cut} cut short before this dry run: {command} takes back {moves}; a sort's undo line says them "
+            "too.")

@@ -115,6 +115,9 @@ class SortSummary:
     #: Sub-folders a recursive sort did not enter, per reason kind ("software, not photos, not
     #: entered": 7): folders, not files, so in none of the counts of files above.
     folders_skipped: dict[str, int] = field(default_factory=dict)
+    #: A recursive sort that found no file and passed folders by (`folders_skipped`) entered none:
+    #: a link to a folder alone was said "no photos in it or the sub-folders it entered".
+    entered_none: bool = False
     #: The personal model's file, where one was there but learnt on another model: not used.
     personal_set_aside: Path | None = None
     #: Files of other kinds (notes, PDFs) were passed by: a sort that found no photo says they are left alone.

@@ -148,4 +148,26 @@ def sort_folder(
         pet_folders=sorter.here, not_entered=not_entered, unwritable=refused,
         refused_into=refused_into(root, tally.moved_to) if dry_run and refused is None else (),
         folders_skipped=tally.folders, personal_set_aside=set_aside, other_files=others.seen,
+        entered_none=recursive and bool(tally.folders) and not tally.counts and not _enters_a_folder(root),
     )
+
+
+def _enters_a_folder(root: Path) -> bool:
+    """Whether a recursive scan of `root` enters a sub-folder of it, by `scan_folder`'s rule (a
+    folder, not a link to one; nor hidden, a library, software or sorted on its own). Asked only
+    of a sort that found no file and passed folders by: one more listing of a folder of no photo."""
+    import os
+
+    from sorter.config import entered, excluded_by_case, library_of
+    from sorter.media.folders import kept_apart
+
+    own = output_folders()
+    try:
+        with os.scandir(root) as listing:
+            return any(
+                entry.is_dir(follow_symlinks=False) and entered(entry.name) and library_of(entry.name) is None
+                and entry.name not in own and not excluded_by_case(root, entry.name, own)
+                and kept_apart(Path(entry.path)) is None
+                for entry in listing)
+    except OSError:  # unlisted now: the words that claim least
+        return True

@@ -218,7 +218,7 @@ def watch_folder(
     started = time.monotonic()
     if not 0.0 <= min_confidence <= 1.0:
         raise OptionError(f"{min_confidence} is not a number from 0 to 1", "--min-confidence")
-    root = check_folder(root, moving_in=True, filing=True, command="watch", writing=True)
+    typed, root = root, check_folder(root, moving_in=True, filing=True, command="watch", writing=True)
     batch_size = batch_size or DEFAULT_BATCH_SIZE
     settings = settings or WatchSettings()
     tally = Tally(root, per_file=True)  # a file judged again (written in pieces) counts once
@@ -381,7 +381,12 @@ def watch_folder(
         except OSError as exc:  # `.sorter/watching` or its lock refused, made immutable: as `.sorter/` is
             if exc.errno not in REFUSED or exc.filename is None:
                 raise
-            raise refused_start(Path(exc.filename), exc.strerror or str(exc)) from None
+            # Named from the folder as typed, as `check_folder` names a refused `.sorter/`: `watch q1`
+            # said "cannot write in q1/.sorter" but "cannot write in /tmp/q1/.sorter/watching".
+            refusing = Path(exc.filename)
+            if refusing.is_relative_to(root):
+                refusing = typed / refusing.relative_to(root)
+            raise refused_start(refusing, exc.strerror or str(exc)) from None
         # The watches killed before this one, whose undo this one says, even where it moves
         # nothing: they never said one. Read before a `.sorter/` emptied meanwhile makes it anew.
         cut_short = state.watching.cut_short
