@@ -92,12 +92,15 @@ FOLDER_LINK = "symbolic link to a folder, not followed"
 
 
 @dataclass
-class OtherFiles:
-    """Whether a scan passed by a file of another kind (a note, a PDF, a link that is no photo's;
-    not a hidden one): `sort` of a folder without a photo says they are left alone only where
-    some are, and of a folder with none, just that it holds no photo."""
+class Passed:
+    """What a scan passed by besides photos, for `sort`'s line of a folder without one: whether a
+    file of another kind (a note, a PDF, a link that is no photo's; not a hidden one), said left
+    alone only where some are; and whether a recursive scan entered a sub-folder (a link to a
+    folder alone, not followed, is none entered: "no photos in it", not "in the sub-folders it
+    entered")."""
 
-    seen: bool = False
+    others: bool = False
+    entered: bool = False
 
 
 @dataclass(frozen=True)
@@ -163,7 +166,7 @@ class NotEntered:
 def scan_folder(
     root: Path, *, recursive: bool = False, exclude: frozenset[str] = frozenset(), videos: bool = False,
     also: Callable[[str], bool] | None = None, not_entered: NotEntered | None = None,
-    others: OtherFiles | None = None,
+    others: Passed | None = None,
 ) -> Iterator[Path | Skipped]:
     """Yield image paths (and video paths, with `videos`: sort and watch; other names that `also`
     accepts: watch, for companions that come after their photo) under `root` as the
@@ -176,7 +179,7 @@ def scan_folder(
     listed (that is what sorting does): POSIX still lists every other entry exactly once.
     `not_entered`: without `recursive`, counts the sub-folders it did not look into that hold a
     photo (an `lstat` each, for a journal of its own, and a listing until their first photo:
-    `NotEntered.passed`). `others`: notes whether it passed by a file of another kind.
+    `NotEntered.passed`). `others`: notes whether it passed by a file of another kind, or entered a sub-folder.
     With `recursive`, a symbolic link to a folder is `Skipped` as a folder (`FOLDER_LINK`): a
     `stat` of each link that is not named as a photo, the one look past a link.
     """
@@ -195,9 +198,9 @@ def scan_folder(
                 continue
             path = Path(entry.path)
             try:
-                if others is not None and not others.seen and not entry.name.startswith(".") and not (
+                if others is not None and not others.others and not entry.name.startswith(".") and not (
                         is_image_name(entry.name) or is_video_name(entry.name)) and not entry.is_dir():
-                    others.seen = True  # is_dir follows a link: a link to a folder is no file
+                    others.others = True  # is_dir follows a link: a link to a folder is no file
                 if entry.is_symlink():
                     if wanted(entry.name):
                         yield Skipped(path, "symbolic link, not followed")
@@ -212,6 +215,8 @@ def scan_folder(
                         if (apart := kept_apart(path)) is not None:
                             yield Skipped(path, apart, folder=True)
                         else:
+                            if others is not None:
+                                others.entered = True
                             yield from scan_folder(path, recursive=True, videos=videos, also=also, others=others)
                     elif not recursive and not_entered is not None and entered(entry.name) and (
                             kept_apart(path) is None):

@@ -47,7 +47,7 @@ def sort_folder(
     from sorter.files.lock import FolderLock
     from sorter.files.put_backs import put_back
     from sorter.files.recovery import recover
-    from sorter.media.folders import NotEntered, OtherFiles, scan_folder
+    from sorter.media.folders import NotEntered, Passed, scan_folder
     from sorter.model import lite, personal_classifier
     from sorter.review.framing import FRAME_PX
     from sorter.review.page import ReviewPage
@@ -66,7 +66,7 @@ def sort_folder(
         lite.resolve_model_path(model)  # a wrong --model fails before anything else happens
     tally = Tally(root)
     not_entered = None if recursive else NotEntered()  # sub-folders left: counted as the photos are counted
-    others = OtherFiles()  # notes, PDFs: seen as the photos are counted
+    others = Passed()  # notes, PDFs, sub-folders entered: seen as the photos are counted
     lock = FolderLock(root, wait=lock_wait, tidy=True)  # a folder without a photo is left without .sorter/
     recovered = 0
     review = None if dry_run else ReviewPage(root)  # a dry run changes nothing, .sorter/ included
@@ -97,7 +97,7 @@ def sort_folder(
         alone.judged_before(left.videos(root))
         late = LateCompanions(root, state, back, alone)  # of photos sorted before, found as the folder is counted
 
-        def photos(also=None, passed: NotEntered | None = None, seen: OtherFiles | None = None):
+        def photos(also=None, passed: NotEntered | None = None, seen: Passed | None = None):
             return scan_folder(root, recursive=recursive, exclude=output_folders(), videos=True, also=also,
                                not_entered=passed, others=seen)
 
@@ -147,27 +147,7 @@ def sort_folder(
         model=personal_classifier.describe(classifier, model), videos=tally.videos, might_be=might_be,
         pet_folders=sorter.here, not_entered=not_entered, unwritable=refused,
         refused_into=refused_into(root, tally.moved_to) if dry_run and refused is None else (),
-        folders_skipped=tally.folders, personal_set_aside=set_aside, other_files=others.seen,
-        entered_none=recursive and bool(tally.folders) and not tally.counts and not _enters_a_folder(root),
+        folders_skipped=tally.folders, personal_set_aside=set_aside, other_files=others.others,
+        entered_none=recursive and bool(tally.folders) and not tally.counts and not others.entered,
     )
 
-
-def _enters_a_folder(root: Path) -> bool:
-    """Whether a recursive scan of `root` enters a sub-folder of it, by `scan_folder`'s rule (a
-    folder, not a link to one; nor hidden, a library, software or sorted on its own). Asked only
-    of a sort that found no file and passed folders by: one more listing of a folder of no photo."""
-    import os
-
-    from sorter.config import entered, excluded_by_case, library_of
-    from sorter.media.folders import kept_apart
-
-    own = output_folders()
-    try:
-        with os.scandir(root) as listing:
-            return any(
-                entry.is_dir(follow_symlinks=False) and entered(entry.name) and library_of(entry.name) is None
-                and entry.name not in own and not excluded_by_case(root, entry.name, own)
-                and kept_apart(Path(entry.path)) is None
-                for entry in listing)
-    except OSError:  # unlisted now: the words that claim least
-        return True
