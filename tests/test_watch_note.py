@@ -324,3 +324,34 @@ def test_a_sort_stopped_by_ctrl_c_after_a_killed_watch_says_the_undo_of_that_wat
     for _ in range(2):  # as it says
         assert CliRunner().invoke(app, ["undo", str(tmp_path)]).exit_code == 0
     assert sorted(os.listdir(tmp_path)) == ["k1.png", "rex.png", "tom.png"]
+
+
+def test_a_sort_moving_nothing_after_a_killed_watch_and_a_review_counts_the_review_once(tmp_path: Path,
+                                                                                      monkeypatch) -> None:
+    # A watch killed after filing rex, a review made since ("a cat, in fact"), then a sort that
+    # moves nothing: its line must take back the review and the watch, and say both. The sort made
+    # no run, so the journal's latest (the review's) is not its own: counted as the sort's, the
+    # line said "(it takes back the watch cut short before this sort)" of two undos' work.
+    from typer.testing import CliRunner
+
+    from sorter.cli import app
+    from sorter.model import lite
+    from sorter.review.session import Session
+
+    monkeypatch.setattr(lite, "load_classifier", lambda path: FakeClassifier())
+    a_watch_killed_after_filing(tmp_path, "k1.png")
+    session = Session(tmp_path)
+    try:
+        [photo] = [p for p in session.catalog.photos if p.path == "dogs/k1.png"]
+        session.correct(photo.id, "cat", session.catalog.generation)
+    finally:
+        session.close()
+    result = CliRunner().invoke(app, ["sort", str(tmp_path)])
+
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines()[-1] == (
+        f"Undo with: sorter undo {tmp_path}, twice (they take back the watch cut short before this sort and the "
+        "review made since)")
+    for _ in range(2):  # as it says
+        assert CliRunner().invoke(app, ["undo", str(tmp_path)]).exit_code == 0
+    assert sorted(os.listdir(tmp_path)) == ["k1.png"]
