@@ -71,7 +71,7 @@ def _claim(fd: int) -> int:
 def _let_go(fd: int | None) -> None:
     """`fd`'s lock let go and `fd` closed, a Ctrl-C in between or not. The caller forgets `fd`
     first (`fd, self._fd = self._fd, None`): forgotten after, a Ctrl-C that landed as the close
-    returned left it to be let go again at the end of a watch (`watching.watch`'s `release`),
+    returned left it to be let go again at the end of a watch (`FolderHold.release`),
     "Bad file descriptor" in place of the interrupt."""
     if fd is not None:
         try:

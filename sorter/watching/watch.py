@@ -106,8 +106,8 @@ def watch_folder(
         try:
             recovered = _recover(root, on_notice)
             sorter, follower = _load_sorter(loop, classifier, model, personal, min_confidence)
-            left, said = _left_before(loop, sorter, recovered, min_confidence)
-            try:
+            try:  # the journal's pass too: a journal that fails it closes the sorter all the same
+                left, said = _left_before(loop, sorter, recovered, min_confidence)
                 ended = _watch(loop, sorter, follower, left, said, recursive=recursive, polling=polling,
                                settings=settings)
             finally:
