@@ -72,7 +72,7 @@ class Fit:
     """What a learn fitted from its examples (`learn._fit`), and what its report says of it."""
 
     head: Head
-    pull: tuple[float, float]  # see `learn.choose_head`
+    pull: tuple[float, float]  # see `head_choice.choose_head`
     unsafe: str | None
     pet_heads: tuple[PetHead, ...]
     pets: list[PetReport]

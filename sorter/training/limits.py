@@ -1,6 +1,6 @@
 """The ranges of train's numeric options, in one place for both callers: the command line
 (`cli.training`, which refuses a value as it parses it) and a Python caller of `train.train`
-(`train.check_options`), each saying `must be a whole number from L to H (got X)`, or for a
+(`checks.check_options`), each saying `must be a whole number from L to H (got X)`, or for a
 fraction `X is not a number from L to H` (nan and inf included).
 
 Every one has an upper limit, said in one line before anything is written: a number past what
