@@ -49,7 +49,8 @@ and time is (`mv` onto another disk mounted inside the folder; `cp -p` then `rm`
 one under another name where it came from is said where it is, and left there.
 In a copy the file at the photo's place is the photo where it has its size and time, and
 another file (two names swapped) where the photo is found elsewhere; on a card it is taken for
-the photo, as it always was (an edit changes the size and time that tell it).
+the photo, as it always was (an edit changes the size and time that tell it), unless it is another
+journaled move's photo, as no edit makes it (names swapped, or shifted: `replaced`).
 Memory: an entry per file listed (about 160 bytes), only while an undo that missed one runs;
 8 bytes a journaled move once another file is in a photo's place (`anothers`, `Hashes`).
 """
@@ -214,9 +215,12 @@ class Whereabouts:
         else None: `there` is the photo, or, found nowhere else, most likely the photo edited or
         saved over by an editor (which writes a new inode). Where the record does not tell the
         photo by its inode (`Identities`), `there` is the photo where it has its size and time
-        (a copy of the folder); on a card whose inode numbers do not last it is taken for the
-        photo, as it always was: an edit changes the size and time that are all that tell it
-        there. Raises Unsure."""
+        (a copy of the folder, a card). On a card whose inode numbers do not last, a file of
+        another size and time is taken for the photo, as it always was (an edit changes the size
+        and time that are all that tell it there), unless it is another journaled move's photo
+        (`anothers`: two names swapped, or one renamed and another given its name), which an edit
+        never makes it: then the photo is looked for by its size and time, as in a copy; it was
+        said "missing" while it sat in cats/ under the other name. Raises Unsure."""
         self._ids.saw(there)  # a file at the move's place: on a device of the folder's files
         same = self._same(move)
         if same is None:
@@ -224,7 +228,9 @@ class Whereabouts:
         if self._ids.last(same):
             if self._its_inode(move, move.dst, there):
                 return None  # that very inode is the photo, were it edited in place since
-        elif not self._ids.kept or (self._ids.match(same, there) and not self._linked(move, same)):
+        elif self._ids.match(same, there) and not self._linked(move, same):
+            return None
+        elif not self._ids.kept and not self.anothers(move, there):
             return None
         found = self.find(move, copied_back=False)  # a file there: edited, where the photo is nowhere else
         return found if found is not None and found.path != move.dst else None
