@@ -262,8 +262,8 @@ def test_an_undo_stopped_by_a_full_disk_says_what_was_done_and_the_next_command_
     monkeypatch.setattr(Journal, "_write", full_after_the_intents)
     stopped = runner.invoke(app, ["undo", str(tmp_path)])
     assert stopped.exit_code == 1 and stopped.stderr == (
-        f"Error: {tmp_path / '.sorter' / 'journal.jsonl'}: No space left on device; what it put back before is "
-        "journaled, and the next sorter command settles it once there is room\n"), stopped.output
+        f"Error: {tmp_path / '.sorter' / 'journal.jsonl'}: No space left on device; put back 1 file before it "
+        "stopped, journaled: the next sorter command settles it once there is room\n"), stopped.output
     monkeypatch.undo()
     settled = runner.invoke(app, ["undo", str(tmp_path)])  # rex went back: it finishes that undo's tidy-up
     assert (settled.exit_code, settled.stdout) == (

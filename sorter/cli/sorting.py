@@ -309,9 +309,19 @@ def undo(
     except (SorterError, OSError) as exc:
         if result is not None:  # as it said what it did (a closed pipe): it had finished
             raise
-        began = began_since(folder, journaled, b'{"op": "unmove"')
-        raise fail(stopped_part_way(exc, folder, "what it put back before is journaled, and the next sorter "
-                                    "command settles it once there is room" if began else "nothing was put back")) from None
+        # What went back, read from the journal and the disk: an intent journaled is no move.
+        try:
+            back: int | None = restore.stopped_undo(folder, journaled)
+        except (SorterError, OSError):  # a journal it cannot read now: what went back is in it all the same
+            back = None if began_since(folder, journaled, b'{"op": "unmove"') else 0
+        if back == 0:
+            then = "nothing was put back"
+        elif back is None:
+            then = "what it put back before is journaled, and the next sorter command settles it once there is room"
+        else:
+            then = (f"put back {counted(back, 'file')} before it stopped, journaled: the next sorter command "
+                    "settles it once there is room")
+        raise fail(stopped_part_way(exc, folder, then)) from None
 
 
 def _say_undone(result) -> None:

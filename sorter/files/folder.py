@@ -27,7 +27,8 @@ def output_folders() -> frozenset[str]:
 
 
 def check_folder(root: Path, *, moving_in: bool = False, filing: bool = False, command: str = "sort",
-                 missing_ok: bool = False, writing: bool = False, journaling: bool = False) -> Path:
+                 missing_ok: bool = False, writing: bool = False, journaling: bool = False,
+                 class_folders: bool = True) -> Path:
     """`root` as a command may use it, or a one-line UsageError. `moving_in`: sort and watch,
     which move photos they have not moved before, refuse a folder inside a photo library.
     `filing`: sort (its dry run too), watch, review and learn, which work on `root`'s cats/ and
@@ -39,7 +40,8 @@ def check_folder(root: Path, *, moving_in: bool = False, filing: bool = False, c
     any work. `journaling` (implied by `writing`): learn, which takes its lock in `.sorter/`,
     refuses a `.sorter/` it cannot write in, as the others do: undo restored every photo, then
     failed on its review page, exit 1. Sorter's own files are refused with what to do
-    (`refused.refused_start`), in the words every command says."""
+    (`refused.refused_start`), in the words every command says. `class_folders`: a cats/ or dogs/
+    that is a link or a file refuses the folder (undo with nothing journaled needs neither)."""
     try:
         there = root.exists()
     except OSError as exc:  # a folder above it that cannot be entered: its path cannot be looked up
@@ -55,12 +57,17 @@ def check_folder(root: Path, *, moving_in: bool = False, filing: bool = False, c
         made = _made_by_a_sort(root.absolute(), command)
         if made is not None:
             raise UsageError(made)
-    for folder in (*CLASS_FOLDERS.values(), STATE_DIR):  # a link here would send sorter's files elsewhere
+    # A link here would send sorter's files elsewhere.
+    for folder in (*(CLASS_FOLDERS.values() if class_folders else ()), STATE_DIR):
         target = root / folder
+        # Undo's own reason: a sort's or a watch's is plain (they would file photos in it).
+        why = f", where undo looks for the photos sorter moved into {folder}/" if (
+            command == "undo" and folder != STATE_DIR) else ""
         if target.is_symlink():  # never followed, even to a folder: sorter's files stay in DIR
-            raise UsageError(f"{target} is a link (sorter never follows one); rename it so sorter can use it")
+            raise UsageError(f"{as_on_disk(target)} is a link (sorter never follows one){why}; rename it so sorter "
+                             "can use it")
         if target.exists() and not target.is_dir():
-            raise UsageError(f"{target} exists and is not a folder; rename it so sorter can use it")
+            raise UsageError(f"{as_on_disk(target)} exists and is not a folder{why}; rename it so sorter can use it")
     if moving_in:
         for part in {*root.absolute().parts, *root.resolve().parts}:
             library = library_of(part)
@@ -72,6 +79,20 @@ def check_folder(root: Path, *, moving_in: bool = False, filing: bool = False, c
         if refused is not None:
             raise refused_start(*refused, sorters=refused[0] != root)
     return named(root)
+
+
+def as_on_disk(path: Path) -> Path:
+    """`path` with its last name as its folder holds it: on a case-insensitive disk (exFAT, NTFS)
+    `cats` finds a file `Cats`, and a refusal of "DIR/cats" named a file the user could not see.
+    A listing of the folder, made only on the way to such a refusal; `path` where none matches."""
+    try:
+        names = os.listdir(path.parent)
+    except OSError:
+        return path
+    if path.name in names:
+        return path
+    folded = path.name.casefold()
+    return next((path.with_name(name) for name in sorted(names) if name.casefold() == folded), path)
 
 
 def named(path: Path) -> Path:

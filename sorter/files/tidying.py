@@ -5,9 +5,15 @@ for the line a Ctrl-C ends such an undo with (`left_behind`)."""
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Iterable
 from pathlib import Path
+
+#: The journal of a folder whose every move is undone, renamed so in `.sorter/` as the undo that
+#: finished removes it (`forget`): left there by a kill before `.sorter/` went, it tells the
+#: next undo that photos were moved and put back.
+UNDONE_JOURNAL = "journal.undone"
 
 
 def remove_if_empty(root: Path, folders: Iterable[str]) -> None:
@@ -60,13 +66,20 @@ def forget(root: Path, state, whereabouts) -> str | None:
     created: `Whereabouts.made_here`) and its state, so the folder is path-for-path as it was
     found. Why its state could not be removed (a read-only `.sorter/`), or None: every move is
     undone all the same, and the journal says so."""
-    from sorter.files.journal import journal_path, state_dir
+    from sorter.files.journal import DONE, journal_path, state_dir
 
     remove_if_empty(root, whereabouts.made_here(whereabouts.made_by(state.runs.values())))
     # The journal goes first: a crash part-way leaves at most an empty-of-meaning .sorter/,
-    # which the next undo removes.
+    # which the next undo removes. Renamed, not removed, where it says a move was made (every
+    # one undone, as `forget` is called): the next undo then says an earlier undo put every file
+    # back (`tidy`), not that no photo was moved (a SIGKILL there, 210 photos back, said so).
     try:
-        journal_path(root).unlink(missing_ok=True)
+        if any(flag & DONE for run in state.runs.values() for flag in run.flags):
+            os.replace(journal_path(root), state_dir(root) / UNDONE_JOURNAL)
+        else:
+            journal_path(root).unlink(missing_ok=True)
+    except FileNotFoundError:
+        pass
     except OSError as exc:
         return f"{state_dir(root)} is left: {exc.strerror or exc}"
     shutil.rmtree(state_dir(root), ignore_errors=True)
@@ -91,11 +104,13 @@ def tidy(root: Path, state) -> tuple[list[str], str | None, bool]:
     it removed (".sorter/", "cats/"), why its state could not be (`forget`), and whether an undo
     put files back before (moves of the journal undone or found gone: one stopped as it
     finished), not a run that moved nothing (a sort killed as its journal was made)."""
-    from sorter.files.journal import GONE, UNDONE
+    from sorter.files.journal import GONE, UNDONE, state_dir
     from sorter.files.whereabouts import Whereabouts
 
     whereabouts = Whereabouts(root, set(), state)
     there = left_behind(root, state, whereabouts)
+    # Or one killed as it removed .sorter/, its journal gone already (`forget`).
+    undone = os.path.lexists(state_dir(root) / UNDONE_JOURNAL) or any(
+        flag & (UNDONE | GONE) for run in state.runs.values() for flag in run.flags)
     left = forget(root, state, whereabouts)
-    undone = any(flag & (UNDONE | GONE) for run in state.runs.values() for flag in run.flags)
     return [name for name in there if not (root / name).is_dir()], left, undone

@@ -68,6 +68,28 @@ class UndoResult:
     copies: int = 0  # found as a copy under another name, said so ("(a copy?); left there"): as `yours`
 
 
+def stopped_undo(root: Path, offset: int) -> int:
+    """After an undo stopped by its disk (full, or turned read-only), where `offset` is the
+    journal's size before it: the files it put back, told without writing a record (there is no
+    room for one): a move whose "unmove" intent it journaled and marked "undo", or whose intent
+    alone it journaled and whose photo is at its first place again. An intent alone is no move:
+    a full disk cuts the journal as it writes a chunk's intents, before any photo of it goes
+    back (it said "what it put back before is journaled" of an undo that put back none). A mark
+    with no intent of this undo's is recovery's, settling an earlier undo's."""
+    from sorter.files.journal import journal_path
+    from sorter.files.journal_records import records
+
+    intents: dict[tuple[str, int], str] = {}  # (run, seq) -> where its photo goes back to
+    marked: set[tuple[str, int]] = set()
+    for _, _, rec in records(journal_path(root), offset, ops=("unmove", "undo")):
+        key = (rec.get("run", ""), rec.get("seq"))
+        if rec.get("op") == "unmove" and isinstance(rec.get("src"), str):
+            intents[key] = rec["src"]
+        elif rec.get("op") == "undo":
+            marked.add(key)
+    return sum(key in marked or os.path.lexists(root / src) for key, src in intents.items())
+
+
 def _size(path: Path) -> int:
     """The size of the file at `path`, 0 where there is none."""
     try:
@@ -144,12 +166,15 @@ def undo(root: Path, *, all_runs: bool = False, lock_wait: float = 0.0,
     from sorter.files.lock import FolderLock
     from sorter.files.recovery import recover
 
-    given, root = root, check_folder(root)
+    # cats/ and dogs/ are looked at once there is a journal, whose moves (and recovery's) go
+    # through them: a file named `Cats` (exFAT) refused an undo that had nothing to undo.
+    given, root = root, check_folder(root, class_folders=False)
     remove_probe_left(root)
     if not state_dir(root).is_dir():
-        check_folder(root, filing=True, command="undo")  # a sort's cats/ or a pet's folder: undo the folder above
+        # A sort's cats/ or a pet's folder: undo the folder above.
+        check_folder(root, filing=True, command="undo", class_folders=False)
         raise UsageError(f"nothing to undo: {root} has no sorter journal")
-    check_folder(given, writing=True)  # its photos go back into it, and its journal is written
+    check_folder(given, writing=True, command="undo")  # its photos go back into it, and its journal is written
     with FolderLock(root, wait=lock_wait):
         state = recover(root).state
         runs = state.undoable_runs()
