@@ -14,6 +14,7 @@ import errno
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -59,17 +60,19 @@ class Unmarked(OSError):
         self.moved = moved
 
 
-def move_group(root: Path, pairs: Pairs, same_as=None) -> list[bool]:
+def move_group(root: Path, pairs: Pairs, same_as=None, claimed: Callable[[int, tuple], None] | None = None) -> list[bool]:
     """Move a photo, then its companions; which members moved. A companion that vanished
     meanwhile is left out (False); any other failure puts back the members already moved
     and is raised, so a group is never left split. `same_as`: the photo as it was judged
-    (`moves.move_no_replace`)."""
+    (`moves.move_no_replace`); `claimed`: told a member's index and the identity of the empty
+    file its move made to hold the name, on a disk without hard links (`moves.move_no_replace`)."""
     from sorter.files.moves import interrupt_behind, move_no_replace
 
     moved: list[bool] = []
     for src, dst in pairs:
         try:
-            move_no_replace(src, dst, root, same_as if not moved else None)
+            move_no_replace(src, dst, root, same_as if not moved else None,
+                            None if claimed is None else partial(claimed, len(moved)))
         except OSError as exc:
             # A Ctrl-C whose clean-up failed: it ends the command, as any Ctrl-C in a move does
             # (the group is settled by the next command's recovery). Raised as the error, it was
@@ -216,7 +219,8 @@ def file_groups(
             touched += [p.parent for pair in pairs for p in pair]
             failure = None
             try:
-                moved = move_group(root, pairs, None if judged is None else judged[i])
+                moved = move_group(root, pairs, None if judged is None else judged[i],
+                                   lambda n, ids, group=group: journal.claim(group[n].seq, ids))
             except FileExistsError:
                 # Someone created one of those names since they were chosen: pick names that
                 # are all free again, for the whole group.
