@@ -77,7 +77,7 @@ class Journal:
     def __exit__(self, *exc) -> None:
         self.close()
 
-    def _write(self, data: bytes) -> None:
+    def _write(self, data: bytes, sync: bool = True) -> None:
         """Append `data` and fsync it, on a line of its own: after a record a crash or a full disk
         cut short, this writer's or another's (the review page and a watcher take turns), ours
         would be glued onto the fragment and lost with it (an intent lost = a move undo cannot
@@ -99,7 +99,7 @@ class Journal:
             view = memoryview(data)
             while view:  # os.write may write less than asked (signals, full disk)
                 view = view[os.write(self._fd, view):]
-            if data:
+            if data and sync:
                 os.fsync(self._fd)
             self._end = size + len(data)
             self._placed = self._placed or placing
@@ -140,6 +140,14 @@ class Journal:
             ])
         self.append_many("move", [_record(move) for group in journaled for move in group])
         return journaled
+
+    def claim(self, seq: int, ids: tuple[int, ...]) -> None:
+        """The empty file move `seq` made at its destination to hold the name, on a disk without
+        hard links (`moves._rename_onto_claim`): its identity, for recovery to remove it by, and
+        nothing else of the name, where a kill left it. Not fsync'd: a kill loses no write the
+        process made, and a power cut that loses this leaves at most an empty file, never a photo."""
+        self._write(encode({"op": "claim", "run": self.run, "time": round(time.time(), 3), "seq": seq,
+                            "id": list(ids)}), sync=False)
 
     def returning(self, moves: list[Move]) -> None:
         """Journal that these sorted files are about to be moved back (undo's intents)."""

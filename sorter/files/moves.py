@@ -1,10 +1,13 @@
 """The only code that moves a user's file. Every move is atomic and never replaces an
 existing file: `renameat2(RENAME_NOREPLACE)` where the kernel has it, else hard-link then
-unlink (the link fails if the name exists), and across filesystems copy (under a hidden
-name beside the destination), fsync, verify, link, then unlink. Never check-then-rename, which
-races. A kill at any instant leaves the file at its old name, its new one, or both (one inode,
-or two equal files on two filesystems), and at most a hidden part-copy of sorter's, by name:
-the move's recovery settles each (`finish_fallback_move`, `remove_copy_left`).
+unlink (the link fails if the name exists), where a disk has neither (exFAT) an empty file
+made at the name (O_EXCL) and the file renamed onto it (`_rename_onto_claim`), and across
+filesystems copy (under a hidden name beside the destination), fsync, verify, link, then
+unlink. Never check-then-rename, which races. A kill at any instant leaves the file at its old
+name, its new one, or both (one inode, or two equal files on two filesystems), and at most a
+hidden part-copy of sorter's, by name, or the empty file that held the name, by its journaled
+identity: the move's recovery settles each (`finish_fallback_move`, `remove_copy_left`,
+`remove_placeholder`).
 
 Inside a sorted folder the folders on both sides are opened one name at a time without
 following symbolic links, and the move is made relative to them: a `cats/` swapped for a
@@ -21,6 +24,7 @@ import hashlib
 import os
 import shutil
 import stat
+from collections.abc import Callable
 from pathlib import Path
 
 _AT_FDCWD = -100
@@ -123,7 +127,8 @@ def _same_bytes(a, b) -> bool:
             return True
 
 
-def _copy_across(src: Path, dst: Path, src_dir: int | None = None, dst_dir: int | None = None) -> None:
+def _copy_across(src: Path, dst: Path, src_dir: int | None = None, dst_dir: int | None = None,
+                 claimed: Claimed | None = None) -> None:
     """`src` copied to the new file `dst`: made under a hidden name beside it (`copy_beside`),
     fsync'd and verified there, linked as `dst` (never replacing a file there), then
     `src` unlinked once `dst`'s folder is fsync'd. On any failure, or a Ctrl-C, the copy is
@@ -158,9 +163,9 @@ def _copy_across(src: Path, dst: Path, src_dir: int | None = None, dst_dir: int 
         try:
             os.link(copy, dst, src_dir_fd=dst_dir, dst_dir_fd=dst_dir, follow_symlinks=False)  # EEXIST: never replaced
         except OSError as exc:
-            if exc.errno not in (errno.EPERM, errno.ENOTSUP, errno.EMLINK) or _lexists(dst, dst_dir):
+            if exc.errno not in NO_LINKS:
                 raise
-            os.rename(copy, dst, src_dir_fd=dst_dir, dst_dir_fd=dst_dir)  # no hard links (FAT): as `_move` does
+            _rename_onto_claim(copy, dst, dst_dir, dst_dir, claimed)  # no hard links (FAT): as `_move` does
     except BaseException:
         try:
             os.unlink(copy, dir_fd=dst_dir)
@@ -226,21 +231,80 @@ def judged_as(info: os.stat_result) -> Judged:
     return (info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns)
 
 
-def move_no_replace(src: Path, dst: Path, root: Path | None = None, same_as: Judged | None = None) -> None:
+#: What `os.link` fails with where a disk keeps no hard links (FAT, exFAT), or no more for a file.
+NO_LINKS = frozenset({errno.EPERM, errno.ENOTSUP, errno.EMLINK})
+#: Told the identity of the empty file a move made to hold its destination's name (`_rename_onto_claim`).
+Claimed = Callable[[Judged], None]
+
+
+def _rename_onto_claim(src: Path, dst: Path, src_dir: int | None, dst_dir: int | None,
+                       claimed: Claimed | None) -> None:
+    """The move on a disk with neither a no-replace rename nor hard links (exFAT with FUSE: EINVAL,
+    then EPERM): `dst` is claimed first, made as an empty file that no one else can take then
+    (O_EXCL: FileExistsError where it is taken, never replaced), then the photo renamed onto it.
+    Checked for a free name and renamed, another program's file made at the name in between was
+    replaced: a QA racer making files at the names the journal announced lost 3 to 8 of 100.
+
+    The claim's identity goes to `claimed` (the journal: a kill before the rename leaves the
+    empty file, and recovery removes it by that identity only, `remove_placeholder`, never a
+    file of someone else's at the name). It is held open to the rename, so its inode number
+    stays (exfat-fuse numbers a file anew once the kernel forgets it), and checked to be still
+    ours, the empty file made, right before: the one window left is between that check and the
+    rename, and only for a program that removes sorter's file and makes its own there, which
+    nothing can close where the rename itself replaces. On any failure the claim is removed."""
+    fd = os.open(dst, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644, dir_fd=dst_dir)
+    mine: Judged | None = None
+    try:
+        mine = judged_as(os.fstat(fd))
+        if claimed is not None:
+            claimed(mine)
+        if not is_placeholder(os.stat(dst, dir_fd=dst_dir, follow_symlinks=False), mine):
+            raise FileExistsError(errno.EEXIST, os.strerror(errno.EEXIST), str(dst))
+        os.rename(src, dst, src_dir_fd=src_dir, dst_dir_fd=dst_dir)
+    except BaseException:
+        if mine is not None:
+            remove_placeholder(dst, mine, dst_dir)  # the photo, where the rename was made, is no placeholder
+        raise
+    finally:
+        os.close(fd)
+
+
+def is_placeholder(info: os.stat_result, claim: Judged) -> bool:
+    """`info` is of the empty file a move made to hold a name (`_rename_onto_claim`), as it was made."""
+    return stat.S_ISREG(info.st_mode) and info.st_size == 0 and judged_as(info) == tuple(claim)
+
+
+def remove_placeholder(dst: Path, claim: Judged, dst_dir: int | None = None) -> bool:
+    """The empty file a move made at `dst` to hold the name (`_rename_onto_claim`) removed, where
+    it is there still, as made: a file of anyone else's there (the claim gone, or a photo renamed
+    onto it) stays. True when removed."""
+    try:
+        if is_placeholder(os.stat(dst, dir_fd=dst_dir, follow_symlinks=False), claim):
+            os.unlink(dst, dir_fd=dst_dir)
+            return True
+    except OSError:
+        pass  # gone already, or one it may not remove: left as it is
+    return False
+
+
+def move_no_replace(src: Path, dst: Path, root: Path | None = None, same_as: Judged | None = None,
+                    claimed: Claimed | None = None) -> None:
     """Move `src` to `dst`. Raises FileExistsError if `dst` exists; never overwrites.
     With `root` (the sorted folder both lie in), no symbolic link below it is followed.
     `same_as`: the file as it was judged; one replaced or rewritten since stays put (a sync
     client that replaces a photo by a rename would have the new one filed by the old one's
-    verdict).
+    verdict). `claimed`: told the identity of the empty file a move on a disk without hard links
+    makes at `dst` to hold the name (`_rename_onto_claim`), for the journal: recovery removes it
+    by that, where a kill left it.
 
     The directories are not fsync'd here: callers batch that with `sync_dirs`."""
     if root is None or not _DIR_FDS:
-        return _move(src, dst, same_as=same_as)
+        return _move(src, dst, same_as=same_as, claimed=claimed)
     src_dir = open_folder_beneath(root, src.parent)
     try:
         dst_dir = src_dir if dst.parent == src.parent else open_folder_beneath(root, dst.parent)
         try:
-            _move(Path(src.name), Path(dst.name), src_dir, dst_dir, same_as)
+            _move(Path(src.name), Path(dst.name), src_dir, dst_dir, same_as, claimed)
         finally:
             if dst_dir != src_dir:
                 os.close(dst_dir)
@@ -249,7 +313,7 @@ def move_no_replace(src: Path, dst: Path, root: Path | None = None, same_as: Jud
 
 
 def _move(src: Path, dst: Path, src_dir: int | None = None, dst_dir: int | None = None,
-          same_as: Judged | None = None) -> None:
+          same_as: Judged | None = None, claimed: Claimed | None = None) -> None:
     """The move itself; with folder descriptors, `src` and `dst` are names inside them. Only a
     file moves: a photo replaced by a folder (or a link) since it was judged stays put, and
     with `same_as` one replaced or rewritten since."""
@@ -265,23 +329,13 @@ def _move(src: Path, dst: Path, src_dir: int | None = None, dst_dir: int | None 
         os.link(src, dst, src_dir_fd=src_dir, dst_dir_fd=dst_dir, follow_symlinks=False)
     except OSError as exc:
         if exc.errno == errno.EXDEV:
-            _copy_across(src, dst, src_dir, dst_dir)  # a mount point inside the sorted folder
+            _copy_across(src, dst, src_dir, dst_dir, claimed)  # a mount point inside the sorted folder
             return
-        if exc.errno in (errno.EPERM, errno.ENOTSUP, errno.EMLINK) and not _lexists(dst, dst_dir):
-            # Filesystems without hard links: fall back to a plain rename, re-checking
-            # the name right before (the only non-atomic path, and only on such filesystems).
-            os.rename(src, dst, src_dir_fd=src_dir, dst_dir_fd=dst_dir)
+        if exc.errno in NO_LINKS:
+            _rename_onto_claim(src, dst, src_dir, dst_dir, claimed)  # FAT, exFAT: no link, no no-replace rename
             return
         raise
     os.unlink(src, dir_fd=src_dir)
-
-
-def _lexists(name: Path, dir_fd: int | None) -> bool:
-    try:
-        os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
-    except FileNotFoundError:
-        return False
-    return True
 
 
 def _mount_of(folder: Path) -> str | None:

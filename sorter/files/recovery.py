@@ -30,16 +30,39 @@ def _groups(moves) -> dict[tuple[str, int], list[Move]]:
     return groups
 
 
-def _where(root: Path, path_a: str, path_b: str) -> str:
+def _claims(root: Path, state: JournalState) -> dict[tuple[str, int], tuple[int, ...]]:
+    """The identity of the empty file each pending move made at its destination to hold the name
+    (a "claim" record: `moves._rename_onto_claim`, on a disk without hard links), by (run, seq).
+    Read from the first pending run's first record, and only after a crash left a move pending."""
+    from sorter.files.journal import journal_path
+    from sorter.files.journal_records import records
+
+    if not state.moving:
+        return {}
+    start = min(state.runs[run].first for run, _ in state.moving)
+    claims = {}
+    for _, _, rec in records(journal_path(root), start, ops=("claim",)):
+        key, ids = (rec.get("run", ""), rec.get("seq")), rec.get("id")
+        if (rec.get("op") == "claim" and key in state.moving and type(ids) is list and len(ids) == 4
+                and all(type(n) is int for n in ids)):
+            claims[key] = tuple(ids)
+    return claims
+
+
+def _where(root: Path, path_a: str, path_b: str, claim: tuple[int, ...] | None = None) -> str:
     """Which of two names a file of an interrupted move is at: "a", "b" or "gone". Both
     names on one inode, or two equal copies on two filesystems (killed inside a fallback
     move: `moves.finish_fallback_move`): finish the move to "b". A copy to another filesystem
     killed before it was whole is removed first (hidden beside "b": `moves.remove_copy_left`):
-    the file is then at "a" alone."""
-    from sorter.files.moves import finish_fallback_move, remove_copy_left
+    the file is then at "a" alone. So is the empty file that held "b" on a disk without hard
+    links (`claim`: its journaled identity; `moves.remove_placeholder`), killed before the photo
+    was renamed onto it: only that file, still empty and the same, never another at the name."""
+    from sorter.files.moves import finish_fallback_move, remove_copy_left, remove_placeholder
 
     a, b = root / path_a, root / path_b
     remove_copy_left(b)
+    if claim is not None:
+        remove_placeholder(b, claim)
     if os.path.lexists(a) and os.path.lexists(b):
         return "b" if finish_fallback_move(a, b) else "a"  # a different file at b: not ours
     if os.path.lexists(b):
@@ -47,15 +70,17 @@ def _where(root: Path, path_a: str, path_b: str) -> str:
     return "a" if os.path.lexists(a) else "gone"
 
 
-def _settle_group(root: Path, members: list[Move], went_before: bool, backwards: bool = False) -> dict[int, str]:
+def _settle_group(root: Path, members: list[Move], went_before: bool, backwards: bool = False,
+                  claims: dict[tuple[str, int], tuple[int, ...]] | None = None) -> dict[int, str]:
     """Where each member of an interrupted group ends: "a" (where it was), "b" (where it
     was going: its destination, or for an undo its source) or "gone". If any member got to
     "b" (now, or `went_before` as the journal says), the rest follow it there, so the group
-    ends whole."""
+    ends whole. `claims`: the empty files moves made to hold their names (`_claims`)."""
     from sorter.files.moves import move_no_replace
 
     ends = {m.seq: (m.dst, m.src) if backwards else (m.src, m.dst) for m in members}
-    where = {seq: _where(root, *pair) for seq, pair in ends.items()}
+    held = claims or {}
+    where = {m.seq: _where(root, *ends[m.seq], held.get((m.run, m.seq))) for m in members}
     if went_before or "b" in where.values():
         for seq, (a, b) in ends.items():
             if where[seq] == "a":
@@ -79,12 +104,13 @@ def recover(root: Path) -> Recovered:
     completed = rolled_back = 0
     missing: list[str] = []
     touched: set[Path] = set()
+    claims = _claims(root, state)
     for (run_id, group), members in _groups(state.moving.values()).items():
         run = state.runs[run_id]
         size = members[0].size
         pending = {m.seq for m in members}
         moved_before = any(run.has(s, DONE) for s in range(group, group + size) if s not in pending)
-        where = _settle_group(root, members, moved_before)
+        where = _settle_group(root, members, moved_before, claims=claims)
         for m in members:
             done = where[m.seq] == "b"
             completed += done
