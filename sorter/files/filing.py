@@ -60,19 +60,21 @@ class Unmarked(OSError):
         self.moved = moved
 
 
-def move_group(root: Path, pairs: Pairs, same_as=None, claimed: Callable[[int, tuple], None] | None = None) -> list[bool]:
+def move_group(root: Path, pairs: Pairs, same_as=None,
+               claimed: Callable[[int, Path, tuple, tuple], None] | None = None) -> list[bool]:
     """Move a photo, then its companions; which members moved. A companion that vanished
     meanwhile is left out (False); any other failure puts back the members already moved
     and is raised, so a group is never left split. `same_as`: the photo as it was judged
-    (`moves.move_no_replace`); `claimed`: told a member's index and the identity of the empty
-    file its move made to hold the name, on a disk without hard links (`moves.move_no_replace`)."""
+    (`moves.move_no_replace`); `claimed`: told a member's index, and the place and identity of the
+    empty file its move (or its move back, where the group is put back) made to hold the name, on
+    a disk without hard links (`moves.move_no_replace`)."""
     from sorter.files.moves import interrupt_behind, move_no_replace
 
     moved: list[bool] = []
     for src, dst in pairs:
         try:
             move_no_replace(src, dst, root, same_as if not moved else None,
-                            None if claimed is None else partial(claimed, len(moved)))
+                            None if claimed is None else partial(claimed, len(moved), dst))
         except OSError as exc:
             # A Ctrl-C whose clean-up failed: it ends the command, as any Ctrl-C in a move does
             # (the group is settled by the next command's recovery). Raised as the error, it was
@@ -82,9 +84,10 @@ def move_group(root: Path, pairs: Pairs, same_as=None, claimed: Callable[[int, t
             if isinstance(exc, FileNotFoundError) and moved:
                 moved.append(False)  # a companion that vanished meanwhile; the photo's own is raised
                 continue
-            for (back_to, now_at), done in zip(pairs, moved, strict=False):
+            for n, ((back_to, now_at), done) in enumerate(zip(pairs, moved, strict=False)):
                 if done:
-                    move_no_replace(now_at, back_to, root)
+                    move_no_replace(now_at, back_to, root, claimed=None if claimed is None else
+                                    partial(claimed, n, back_to))
             raise
         moved.append(True)
     return moved
@@ -224,7 +227,7 @@ def file_groups(
             failure = None
             try:
                 moved = move_group(root, pairs, None if judged is None else judged[i],
-                                   lambda n, ids, group=group: journal.claim(group[n].seq, ids))
+                                   lambda n, at, ids, of, group=group: journal.claim(group[n].seq, ids, at, of))
             except FileExistsError:
                 # Someone created one of those names since they were chosen: pick names that
                 # are all free again, for the whole group.

@@ -141,13 +141,16 @@ class Journal:
         self.append_many("move", [_record(move) for group in journaled for move in group])
         return journaled
 
-    def claim(self, seq: int, ids: tuple[int, ...]) -> None:
-        """The empty file move `seq` made at its destination to hold the name, on a disk without
-        hard links (`moves._rename_onto_claim`): its identity, for recovery to remove it by, and
-        nothing else of the name, where a kill left it. Not fsync'd: a kill loses no write the
-        process made, and a power cut that loses this leaves at most an empty file, never a photo."""
+    def claim(self, seq: int, ids: tuple[int, ...], at: Path, of: tuple[int, ...]) -> None:
+        """The empty file move `seq` made at `at` to hold the name, on a disk without hard links
+        (`moves._rename_onto_claim`): its identity and place, for recovery to remove it by, and
+        nothing else of the name, where a kill left it. `at`: the move's destination, or for an
+        undo (and a group's members put back where the next one would not move) its source; a
+        record without one is at the destination. `of`: the identity of the file moving onto it,
+        as it was then (`recovery._unclaim`). Not fsync'd: a kill loses no write the process
+        made, and a power cut that loses this leaves at most an empty file, never a photo."""
         self._write(encode({"op": "claim", "run": self.run, "time": round(time.time(), 3), "seq": seq,
-                            "id": list(ids)}), sync=False)
+                            "id": list(ids), "path": self._rel(at), "of": list(of)}), sync=False)
 
     def returning(self, moves: list[Move]) -> None:
         """Journal that these sorted files are about to be moved back (undo's intents)."""

@@ -30,14 +30,31 @@ from pathlib import Path
 _AT_FDCWD = -100
 _RENAME_NOREPLACE = 1
 _libc = None
+#: False where libc or the kernel has no renameat2 (ENOSYS): then for every disk.
 _renameat2_works = True
+#: The devices (st_dev) whose filesystem refuses the no-replace flag (EINVAL, ENOTSUP: exfat-fuse,
+#: and FUSE before 4.x), learnt at the first refusal on each. Known process-wide, the first refusal
+#: on a card sent every later move on ext4 in that process (a watch of a folder with a card
+#: mounted inside, `sort --recursive` across a mount) to link-then-unlink.
+_refused_on: set[int] = set()
+
+
+def _device_of(dst: Path, dst_dir: int) -> int | None:
+    """The device of the folder `dst` goes into (a name in `dst_dir`, or a path); None where it
+    cannot be told (the call is then tried, as on a disk not yet known to refuse it)."""
+    try:
+        return os.fstat(dst_dir).st_dev if dst_dir != _AT_FDCWD else os.stat(os.path.dirname(dst) or ".").st_dev
+    except OSError:
+        return None
 
 
 def _renameat2(src: Path, dst: Path, src_dir: int = _AT_FDCWD, dst_dir: int = _AT_FDCWD) -> bool:
     """True when done; False when the kernel/filesystem lacks the call, or `src` and `dst` are
-    on two filesystems (use a fallback: `_move`). With folder descriptors, `src` and `dst` are names inside them."""
+    on two filesystems (use a fallback: `_move`). With folder descriptors, `src` and `dst` are names
+    inside them. A filesystem's refusal is remembered for its device alone (`_refused_on`): one
+    `fstat` a move, and only once some disk has refused."""
     global _libc, _renameat2_works
-    if not _renameat2_works:
+    if not _renameat2_works or (_refused_on and _device_of(dst, dst_dir) in _refused_on):
         return False
     if _libc is None:
         try:
@@ -50,8 +67,12 @@ def _renameat2(src: Path, dst: Path, src_dir: int = _AT_FDCWD, dst_dir: int = _A
     if result == 0:
         return True
     code = ctypes.get_errno()
-    if code in (errno.ENOSYS, errno.EINVAL, errno.ENOTSUP):
+    if code == errno.ENOSYS:
         _renameat2_works = False
+        return False
+    if code in (errno.EINVAL, errno.ENOTSUP):
+        if (device := _device_of(dst, dst_dir)) is not None:
+            _refused_on.add(device)
         return False
     if code == errno.EXDEV:
         # Two filesystems (a `cats/` mounted in the folder, an undo back across it): no rename
@@ -233,8 +254,9 @@ def judged_as(info: os.stat_result) -> Judged:
 
 #: What `os.link` fails with where a disk keeps no hard links (FAT, exFAT), or no more for a file.
 NO_LINKS = frozenset({errno.EPERM, errno.ENOTSUP, errno.EMLINK})
-#: Told the identity of the empty file a move made to hold its destination's name (`_rename_onto_claim`).
-Claimed = Callable[[Judged], None]
+#: Told the identity of the empty file a move made to hold its destination's name
+#: (`_rename_onto_claim`), and of the file it moves there, as it is then.
+Claimed = Callable[[Judged, Judged], None]
 
 
 def _rename_onto_claim(src: Path, dst: Path, src_dir: int | None, dst_dir: int | None,
@@ -247,17 +269,19 @@ def _rename_onto_claim(src: Path, dst: Path, src_dir: int | None, dst_dir: int |
 
     The claim's identity goes to `claimed` (the journal: a kill before the rename leaves the
     empty file, and recovery removes it by that identity only, `remove_placeholder`, never a
-    file of someone else's at the name). It is held open to the rename, so its inode number
-    stays (exfat-fuse numbers a file anew once the kernel forgets it), and checked to be still
-    ours, the empty file made, right before: the one window left is between that check and the
-    rename, and only for a program that removes sorter's file and makes its own there, which
-    nothing can close where the rename itself replaces. On any failure the claim is removed."""
+    file of someone else's at the name), with the photo's as it is then: after a remount, which
+    numbers both anew, that tells recovery the claim's inode number no longer can. It is held
+    open to the rename, so its inode number stays (exfat-fuse numbers a file anew once the
+    kernel forgets it), and checked to be still ours, the empty file made, right before: the one
+    window left is between that check and the rename, and only for a program that removes
+    sorter's file and makes its own there, which nothing can close where the rename itself
+    replaces. On any failure the claim is removed."""
     fd = os.open(dst, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644, dir_fd=dst_dir)
     mine: Judged | None = None
     try:
         mine = judged_as(os.fstat(fd))
         if claimed is not None:
-            claimed(mine)
+            claimed(mine, judged_as(os.stat(src, dir_fd=src_dir, follow_symlinks=False)))
         if not is_placeholder(os.stat(dst, dir_fd=dst_dir, follow_symlinks=False), mine):
             raise FileExistsError(errno.EEXIST, os.strerror(errno.EEXIST), str(dst))
         os.rename(src, dst, src_dir_fd=src_dir, dst_dir_fd=dst_dir)
@@ -269,17 +293,24 @@ def _rename_onto_claim(src: Path, dst: Path, src_dir: int | None, dst_dir: int |
         os.close(fd)
 
 
-def is_placeholder(info: os.stat_result, claim: Judged) -> bool:
-    """`info` is of the empty file a move made to hold a name (`_rename_onto_claim`), as it was made."""
-    return stat.S_ISREG(info.st_mode) and info.st_size == 0 and judged_as(info) == tuple(claim)
+def is_placeholder(info: os.stat_result, claim: Judged, renumbered: bool = False) -> bool:
+    """`info` is of the empty file a move made to hold a name (`_rename_onto_claim`), as it was made.
+    `renumbered`: on a disk that numbers its files anew at each mount (`identities.inodes_last`),
+    after a remount: an empty file with the claim's time to the nanosecond, whatever its device
+    and inode (the caller vouches for the rest: `remove_placeholder`)."""
+    if not (stat.S_ISREG(info.st_mode) and info.st_size == 0):
+        return False
+    return judged_as(info) == tuple(claim) or (renumbered and info.st_mtime_ns == claim[3])
 
 
-def remove_placeholder(dst: Path, claim: Judged, dst_dir: int | None = None) -> bool:
+def remove_placeholder(dst: Path, claim: Judged, dst_dir: int | None = None, renumbered: bool = False) -> bool:
     """The empty file a move made at `dst` to hold the name (`_rename_onto_claim`) removed, where
     it is there still, as made: a file of anyone else's there (the claim gone, or a photo renamed
-    onto it) stays. True when removed."""
+    onto it) stays. `renumbered` (`is_placeholder`): only for recovery, which passes it where the
+    file the move was moving is at its other name still, so none was renamed onto this one. True
+    when removed."""
     try:
-        if is_placeholder(os.stat(dst, dir_fd=dst_dir, follow_symlinks=False), claim):
+        if is_placeholder(os.stat(dst, dir_fd=dst_dir, follow_symlinks=False), claim, renumbered):
             os.unlink(dst, dir_fd=dst_dir)
             return True
     except OSError:

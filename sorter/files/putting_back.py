@@ -330,7 +330,7 @@ class Undoer:
             try:
                 for m in moving:
                     self.made += make_parents(self.root, os.path.dirname(m.src), self.journal)  # a subfolder since removed
-                    move_no_replace(self.root / m.dst, self.root / m.src, self.root)
+                    move_no_replace(self.root / m.dst, self.root / m.src, self.root, claimed=self._claimed(m, m.src))
                     returned.append(m)
             except OSError as exc:
                 if (interrupt := interrupt_behind(exc)) is not None:
@@ -343,7 +343,7 @@ class Undoer:
                 else:
                     self.conflicts.add(f"{failed.dst}: cannot move back ({exc.strerror or exc})")
                 for m in reversed(returned):  # the group stays whole: back into the sorted folder
-                    move_no_replace(self.root / m.src, self.root / m.dst, self.root)
+                    move_no_replace(self.root / m.src, self.root / m.dst, self.root, claimed=self._claimed(m, m.dst))
                 self._kept.update(m.dst for m in moving)
                 kept += [m.seq for m in moving]
                 continue
@@ -384,6 +384,15 @@ class Undoer:
         say_holders(self.root, self.since, self._held, self.conflicts)
         if later:  # checked again where the newer move of their photo left it
             self._put_back([groups[i] for i in sorted(later)])
+
+
+    def _claimed(self, m, at: str) -> Callable[[tuple, tuple], None]:
+        """Journals the empty file the move of `m` to `at` makes to hold the name on a disk without
+        hard links (`moves._rename_onto_claim`): an undo killed before the rename onto it left it,
+        a 0-byte "photo" at the photo's first place that nothing removed, which the next undo
+        took for another file there (`kept: ...: another file is at ... now`). Now recovery
+        removes it (`recovery._claims`)."""
+        return lambda ids, of: self.journal.claim(m.seq, ids, self.root / at, of)
 
 
 def _not_a_folder(root: Path, path: str) -> str | None:

@@ -5,6 +5,7 @@ and its companions end wholly where they were or wholly where they were going.""
 from __future__ import annotations
 
 import os
+import stat
 from collections import Counter
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
@@ -30,39 +31,88 @@ def _groups(moves) -> dict[tuple[str, int], list[Move]]:
     return groups
 
 
-def _claims(root: Path, state: JournalState) -> dict[tuple[str, int], tuple[int, ...]]:
-    """The identity of the empty file each pending move made at its destination to hold the name
-    (a "claim" record: `moves._rename_onto_claim`, on a disk without hard links), by (run, seq).
-    Read from the first pending run's first record, and only after a crash left a move pending."""
-    from sorter.files.journal import journal_path
+#: The empty file a move made to hold a name: (its place, its identity, the moving file's then or None).
+Claim = tuple[str, tuple[int, ...], tuple[int, ...] | None]
+#: The claims of pending moves, by (run, seq).
+Claims = dict[tuple[str, int], list[Claim]]
+#: Told that recovery's own move of a member made an empty file at a place to hold the name.
+ClaimMade = Callable[[Move, str, tuple[int, ...], tuple[int, ...]], None]
+
+
+def _identity(value: object) -> tuple[int, ...] | None:
+    """A journaled (device, inode, size, time), or None where the record holds none."""
+    return tuple(value) if type(value) is list and len(value) == 4 and all(type(n) is int for n in value) else None
+
+
+def _claims(root: Path, state: JournalState) -> Claims:
+    """The identity and place of the empty file each pending move (or undo) made to hold a name
+    (a "claim" record: `moves._rename_onto_claim`, on a disk without hard links), by (run, seq):
+    at its destination, or for an undo, and a group put back when a member would not move, at
+    its source. A move's claims made before its pending "unmove" (the sort's, long since filled
+    by the photo) are not its undo's. Read from the first pending run's first record, and only
+    after a crash left a move pending."""
+    from sorter.files.journal import inside, journal_path
     from sorter.files.journal_records import records
 
-    if not state.moving:
+    pending = {**state.moving, **state.returning}
+    if not pending:
         return {}
-    start = min(state.runs[run].first for run, _ in state.moving)
-    claims = {}
-    for _, _, rec in records(journal_path(root), start, ops=("claim",)):
-        key, ids = (rec.get("run", ""), rec.get("seq")), rec.get("id")
-        if (rec.get("op") == "claim" and key in state.moving and type(ids) is list and len(ids) == 4
-                and all(type(n) is int for n in ids)):
-            claims[key] = tuple(ids)
+    start = min(state.runs[run].first for run, _ in pending)
+    claims: Claims = {}
+    for _, _, rec in records(journal_path(root), start, ops=("claim", "unmove")):
+        key, ids = (rec.get("run", ""), rec.get("seq")), _identity(rec.get("id"))
+        if key not in pending:
+            continue
+        if rec.get("op") == "unmove":
+            claims.pop(key, None)
+        elif rec.get("op") == "claim" and ids is not None:
+            at = rec.get("path", pending[key].dst)  # none before undo's claims were journaled: the destination
+            if inside(at):
+                claims.setdefault(key, []).append((at, ids, _identity(rec.get("of"))))
     return claims
 
 
-def _where(root: Path, path_a: str, path_b: str, claim: tuple[int, ...] | None = None) -> str:
+def _unclaim(root: Path, ends: tuple[str, str], claims: list[Claim]) -> None:
+    """The empty files a move between `ends` made to hold a name and a kill left (`claims`)
+    removed: each only where it is still that file (`moves.remove_placeholder`). On a disk that
+    numbers its files anew at each mount (`identities.inodes_last`: exfat-fuse), a card taken out
+    and put back after the kill gives the claim another inode, and it stayed, the photo filed
+    beside it as `IMG (1).jpg` by the next sort. There, and only where the disk shows it numbered
+    its files anew since the claim (the file the move was moving is at its other end, never
+    renamed onto the claim, with the size and time it had then and another inode), the claim is
+    told by what a remount keeps: an empty file at the very place with the claim's time to the
+    nanosecond. Not renumbered, a file there that is not the claim as made is someone else's
+    (one who removed sorter's and made an empty one of theirs in the same second) and stays."""
+    from sorter.files.identities import inodes_last
+    from sorter.files.moves import judged_as, remove_placeholder
+
+    for at, ids, of in claims:
+        if at not in ends:
+            continue  # not where this move went or came from: nothing of its to remove
+        place, other = root / at, root / ends[1 - ends.index(at)]
+        try:
+            moving = os.lstat(other)
+        except OSError:
+            moving = None
+        now = None if moving is None or not stat.S_ISREG(moving.st_mode) else judged_as(moving)
+        renumbered = (of is not None and now is not None and now[2:] == of[2:] and now[:2] != of[:2]
+                      and not inodes_last(place.parent))
+        remove_placeholder(place, ids, renumbered=renumbered)
+
+
+def _where(root: Path, path_a: str, path_b: str, claims: list[Claim] = ()) -> str:
     """Which of two names a file of an interrupted move is at: "a", "b" or "gone". Both
     names on one inode, or two equal copies on two filesystems (killed inside a fallback
     move: `moves.finish_fallback_move`): finish the move to "b". A copy to another filesystem
     killed before it was whole is removed first (hidden beside "b": `moves.remove_copy_left`):
-    the file is then at "a" alone. So is the empty file that held "b" on a disk without hard
-    links (`claim`: its journaled identity; `moves.remove_placeholder`), killed before the photo
-    was renamed onto it: only that file, still empty and the same, never another at the name."""
-    from sorter.files.moves import finish_fallback_move, remove_copy_left, remove_placeholder
+    the file is then at "a" alone. So is each empty file the move made at either name to hold it
+    on a disk without hard links (`claims`: their journaled places and identities, `_unclaim`),
+    killed before the photo was renamed onto it: only that file, never another at the name."""
+    from sorter.files.moves import finish_fallback_move, remove_copy_left
 
     a, b = root / path_a, root / path_b
     remove_copy_left(b)
-    if claim is not None:
-        remove_placeholder(b, claim)
+    _unclaim(root, (path_a, path_b), claims)
     if os.path.lexists(a) and os.path.lexists(b):
         return "b" if finish_fallback_move(a, b) else "a"  # a different file at b: not ours
     if os.path.lexists(b):
@@ -71,23 +121,29 @@ def _where(root: Path, path_a: str, path_b: str, claim: tuple[int, ...] | None =
 
 
 def _settle_group(root: Path, members: list[Move], went_before: bool, backwards: bool = False,
-                  claims: dict[tuple[str, int], tuple[int, ...]] | None = None) -> dict[int, str]:
+                  claims: Claims | None = None, claim_made: ClaimMade | None = None) -> dict[int, str]:
     """Where each member of an interrupted group ends: "a" (where it was), "b" (where it
     was going: its destination, or for an undo its source) or "gone". If any member got to
     "b" (now, or `went_before` as the journal says), the rest follow it there, so the group
-    ends whole. `claims`: the empty files moves made to hold their names (`_claims`)."""
+    ends whole. `claims`: the empty files moves made to hold their names (`_claims`);
+    `claim_made`: told of the one recovery's own move makes, to journal it, so that recovery
+    killed at that move's rename has the next one remove it as it removes a sort's."""
+    from functools import partial
+
     from sorter.files.moves import move_no_replace
 
     ends = {m.seq: (m.dst, m.src) if backwards else (m.src, m.dst) for m in members}
     held = claims or {}
-    where = {m.seq: _where(root, *ends[m.seq], held.get((m.run, m.seq))) for m in members}
+    where = {m.seq: _where(root, *ends[m.seq], held.get((m.run, m.seq), ())) for m in members}
     if went_before or "b" in where.values():
-        for seq, (a, b) in ends.items():
-            if where[seq] == "a":
+        for m in members:
+            a, b = ends[m.seq]
+            if where[m.seq] == "a":
                 try:
                     (root / b).parent.mkdir(parents=True, exist_ok=True)
-                    move_no_replace(root / a, root / b, root)
-                    where[seq] = "b"
+                    move_no_replace(root / a, root / b, root,
+                                    claimed=None if claim_made is None else partial(claim_made, m, b))
+                    where[m.seq] = "b"
                 except OSError:
                     pass  # "b" is taken by a file that is not ours: it stays
     return where
@@ -105,37 +161,51 @@ def recover(root: Path) -> Recovered:
     missing: list[str] = []
     touched: set[Path] = set()
     claims = _claims(root, state)
-    for (run_id, group), members in _groups(state.moving.values()).items():
-        run = state.runs[run_id]
-        size = members[0].size
-        pending = {m.seq for m in members}
-        moved_before = any(run.has(s, DONE) for s in range(group, group + size) if s not in pending)
-        where = _settle_group(root, members, moved_before, claims=claims)
-        for m in members:
-            done = where[m.seq] == "b"
-            completed += done
-            rolled_back += not done
-            if where[m.seq] == "gone":
-                missing.append(m.src)
-            marks.setdefault((run_id, "done" if done else "abandon"), []).append(m.seq)
-            touched |= {(root / m.src).parent, (root / m.dst).parent}
-    for (run_id, group), members in _groups(state.returning.values()).items():
-        run = state.runs[run_id]
-        pending = {m.seq for m in members}
-        # A torn write of the group's "undo" marks: members marked are back, so the rest follow.
-        returned_before = any(run.has(s, UNDONE) for s in range(group, group + members[0].size) if s not in pending)
-        where = _settle_group(root, members, returned_before, backwards=True)
-        for m in members:
-            marks.setdefault((run_id, "undo" if where[m.seq] == "b" else "keep"), []).append(m.seq)
-            touched |= {(root / m.src).parent, (root / m.dst).parent}
-    if marks:
-        sync_dirs([root, *touched])
-        with Journal(root, run="recovery") as journal:
+    writer: Journal | None = None  # opened at recovery's first record: most recoveries write none
+
+    def journal(run: str) -> Journal:
+        nonlocal writer
+        if writer is None:
+            writer = Journal(root, run="recovery")
+        writer.run = run
+        return writer
+
+    def claim_made(m: Move, at: str, ids: tuple[int, ...], of: tuple[int, ...]) -> None:
+        journal(m.run).claim(m.seq, ids, root / at, of)
+
+    try:
+        for (run_id, group), members in _groups(state.moving.values()).items():
+            run = state.runs[run_id]
+            size = members[0].size
+            pending = {m.seq for m in members}
+            moved_before = any(run.has(s, DONE) for s in range(group, group + size) if s not in pending)
+            where = _settle_group(root, members, moved_before, claims=claims, claim_made=claim_made)
+            for m in members:
+                done = where[m.seq] == "b"
+                completed += done
+                rolled_back += not done
+                if where[m.seq] == "gone":
+                    missing.append(m.src)
+                marks.setdefault((run_id, "done" if done else "abandon"), []).append(m.seq)
+                touched |= {(root / m.src).parent, (root / m.dst).parent}
+        for (run_id, group), members in _groups(state.returning.values()).items():
+            run = state.runs[run_id]
+            pending = {m.seq for m in members}
+            # A torn write of the group's "undo" marks: members marked are back, so the rest follow.
+            returned_before = any(run.has(s, UNDONE) for s in range(group, group + members[0].size) if s not in pending)
+            where = _settle_group(root, members, returned_before, backwards=True, claims=claims, claim_made=claim_made)
+            for m in members:
+                marks.setdefault((run_id, "undo" if where[m.seq] == "b" else "keep"), []).append(m.seq)
+                touched |= {(root / m.src).parent, (root / m.dst).parent}
+        if marks:
+            sync_dirs([root, *touched])
             for (run_id, op), seqs in marks.items():
-                journal.run = run_id
-                journal.mark(op, seqs)
+                journal(run_id).mark(op, seqs)
                 for seq in seqs:
                     state.settle(state.runs[run_id], op, seq)
+    finally:
+        if writer is not None:
+            writer.close()
     return Recovered(completed, rolled_back, missing, state)
 
 
