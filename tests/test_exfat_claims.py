@@ -53,7 +53,8 @@ SORT = "sort.sort_folder(root, classifier=FakeClassifier())"
 UNDO = "undo.undo(root)"
 
 
-def _killed_at_rename(root: Path, call: str) -> None:
+def killed_at_rename(root: Path, call: str) -> None:
+    """CALL (`SORT`, `UNDO`) on `root`, in a process killed as it renames a photo onto its claim."""
     script = _KILLED_AT_RENAME.format(tests=str(Path(__file__).parent), root=str(root), call=call)
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
     assert done.returncode == -signal.SIGKILL, done.stderr
@@ -91,7 +92,7 @@ def test_an_undo_killed_after_it_claimed_a_photos_first_place_on_an_exfat_card_l
         exfat_card: Path, monkeypatch, remounted: bool) -> None:
     photo = _cats_sorted(monkeypatch, exfat_card)
 
-    _killed_at_rename(exfat_card, UNDO)
+    killed_at_rename(exfat_card, UNDO)
     assert tree(exfat_card) == {"IMG.jpg": b"", "cats/IMG.jpg": photo}  # the first place held, the photo not yet on it
     if remounted:
         _taken_out_and_put_back(exfat_card, _claim(exfat_card), "cats/IMG.jpg")
@@ -105,7 +106,7 @@ def test_an_undo_killed_after_it_claimed_a_photos_first_place_on_an_exfat_card_l
 def test_a_sort_killed_after_it_claimed_a_name_then_the_card_put_back_leaves_no_empty_file(
         exfat_card: Path, monkeypatch) -> None:
     photo = write_image(exfat_card / "IMG.jpg", BLUE).read_bytes()
-    _killed_at_rename(exfat_card, SORT)
+    killed_at_rename(exfat_card, SORT)
     assert tree(exfat_card) == {"IMG.jpg": photo, "cats/IMG.jpg": b""}
     _taken_out_and_put_back(exfat_card, _claim(exfat_card), "IMG.jpg")
 
@@ -119,7 +120,7 @@ def test_a_sort_killed_after_it_claimed_a_name_then_the_card_put_back_leaves_no_
 def test_after_a_remount_an_empty_file_of_someone_elses_at_a_claimed_name_with_another_time_stays(
         exfat_card: Path, monkeypatch) -> None:
     photo = write_image(exfat_card / "IMG.jpg", BLUE).read_bytes()
-    _killed_at_rename(exfat_card, SORT)
+    killed_at_rename(exfat_card, SORT)
     claim = _claim(exfat_card)
     held = exfat_card / "cats" / "IMG.jpg"
     os.unlink(held)

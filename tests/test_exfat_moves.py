@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import hashlib
 import os
-import signal
 import subprocess
 import sys
 from collections import Counter
 from pathlib import Path
 
 from conftest import FakeClassifier, tree, write_image
+from test_exfat_claims import SORT, killed_at_rename
 from typer.testing import CliRunner
 
 from sorter.cli import app
@@ -93,34 +93,6 @@ def test_a_file_another_program_makes_at_a_photos_new_name_on_an_exfat_card_is_n
     assert all(name.startswith(("cats/", "dogs/")) for name, digest in files.items() if digest in photos.values())
 
 
-#: A sort of ROOT in a process that SIGKILLs itself as it renames a photo onto the empty file it
-#: made to hold the photo's new name: no handler and no clean-up run.
-_KILLED_AT_RENAME = """
-import os, signal, sys
-from pathlib import Path
-sys.path.insert(0, {tests!r})
-from conftest import FakeClassifier
-from sorter.files import moves
-from sorter.sorting import sort
-
-class Os:
-    def __getattr__(self, name):
-        return getattr(os, name)
-
-    def rename(self, *args, **kwargs):
-        os.kill(os.getpid(), signal.SIGKILL)
-
-moves.os = Os()
-sort.sort_folder(Path({root!r}), classifier=FakeClassifier())
-"""
-
-
-def _killed_at_rename(root: Path) -> None:
-    script = _KILLED_AT_RENAME.format(tests=str(Path(__file__).parent), root=str(root))
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
-    assert done.returncode == -signal.SIGKILL, done.stderr
-
-
 def _recovered(root: Path):
     """What the next command does first, under the folder's lock."""
     with FolderLock(root):
@@ -131,7 +103,7 @@ def test_a_sort_killed_after_it_claimed_a_name_on_an_exfat_card_leaves_no_empty_
         exfat_card: Path, monkeypatch) -> None:
     photo = write_image(exfat_card / "IMG.jpg", BLUE).read_bytes()
 
-    _killed_at_rename(exfat_card)
+    killed_at_rename(exfat_card, SORT)
     assert (exfat_card / "cats" / "IMG.jpg").read_bytes() == b""  # the name held, the photo not yet on it
     settled = _recovered(exfat_card)
 
@@ -147,7 +119,7 @@ def test_an_empty_file_of_someone_elses_at_a_claimed_name_stays_after_a_kill(exf
     # Killed with the name held, then the empty file replaced by another program's, empty too:
     # recovery removes only the file sorter made (by its journaled identity), never one of theirs.
     photo = write_image(exfat_card / "IMG.jpg", BLUE).read_bytes()
-    _killed_at_rename(exfat_card)
+    killed_at_rename(exfat_card, SORT)
     held = exfat_card / "cats" / "IMG.jpg"
     os.unlink(held)
     held.write_bytes(b"")  # theirs: another file, empty

@@ -1073,7 +1073,6 @@ def test_a_late_companion_follows_its_photo_where_a_review_correction_took_it(tm
                                                                             fake_classifier) -> None:
     # The watcher knew only where it had put the photo: its .MOV was judged alone (into cats/)
     # once the review page had put the photo right, into dogs/.
-    from sorter.review.session import Session
     from sorter.sorting.latecomers import Latecomers
     from sorter.sorting.sort import sort_folder
 
@@ -1081,12 +1080,7 @@ def test_a_late_companion_follows_its_photo_where_a_review_correction_took_it(tm
     sort_folder(tmp_path, classifier=fake_classifier)
     latecomers = Latecomers()
     latecomers.load(tmp_path)  # as a watch started now
-    session = Session(tmp_path)
-    try:
-        [photo] = [p for p in session.catalog.photos if p.path == "cats/IMG_30.jpg"]
-        session.correct(photo.id, "dog", session.catalog.generation)
-    finally:
-        session.close()
+    corrected_on_the_page(tmp_path, "cats/IMG_30.jpg", "dog")
 
     assert latecomers.destination(tmp_path / "IMG_30.MOV")[1] == tmp_path / "dogs" / "IMG_30.MOV"
     assert latecomers.destination(tmp_path / "IMG_30.AAE")[1] == tmp_path / "dogs" / "IMG_30.AAE"
@@ -1295,6 +1289,18 @@ def undone_as_hinted(result, root: Path, hint: str) -> None:
         assert CliRunner().invoke(app, ["undo", str(root), *options]).exit_code == 0
 
 
+def corrected_on_the_page(root: Path, path: str, label: str) -> None:
+    """The review page's correction of the photo at `path` to `label` ("a cat, in fact"): a review run."""
+    from sorter.review.session import Session
+
+    session = Session(root)
+    try:
+        [photo] = [p for p in session.catalog.photos if p.path == path]
+        session.correct(photo.id, label, session.catalog.generation)
+    finally:
+        session.close()
+
+
 def a_watch_killed_after_filing(root: Path, name: str | None) -> None:
     """A real watch process that files `name` (a dog) into dogs/, then is SIGKILLed: it says no line.
     `name` None: killed once it holds the folder, having moved nothing."""
@@ -1423,18 +1429,12 @@ def test_a_review_after_a_killed_watch_that_moved_nothing_is_no_watch_cut_short(
     # A watch killed before it moved anything, a review made after it, then a watch that moved
     # nothing: it said "undo with: sorter undo DIR (it takes back the watch cut short before this
     # one)", which took back the review, there being no moves of a killed watch to take back.
-    from sorter.review.session import Session
     from sorter.sorting.sort import sort_folder
 
     write_image(tmp_path / "rex.png", RED)
     sort_folder(tmp_path, classifier=FakeClassifier())
     a_watch_killed_after_filing(tmp_path, None)
-    session = Session(tmp_path)  # the review page: "a cat, in fact"
-    try:
-        [photo] = [p for p in session.catalog.photos if p.path == "dogs/rex.png"]
-        session.correct(photo.id, "cat", session.catalog.generation)
-    finally:
-        session.close()
+    corrected_on_the_page(tmp_path, "dogs/rex.png", "cat")  # the review page: "a cat, in fact"
     result = watched_through_the_cli(tmp_path, monkeypatch, watcher.WatchSettings(settle=0.1))
 
     assert result.exit_code == 0, result.output
@@ -1480,7 +1480,6 @@ def test_the_undo_hint_after_a_review_made_during_the_watch_undoes_the_watch(tmp
     from typer.testing import CliRunner
 
     from sorter.cli import app
-    from sorter.review.session import Session
     from sorter.sorting.sort import sort_folder
 
     if sorted_before:
@@ -1495,12 +1494,7 @@ def test_the_undo_hint_after_a_review_made_during_the_watch_undoes_the_watch(tmp
             try:
                 write_image(tmp_path / "rex.png", RED)
                 assert wait_until(lambda: (tmp_path / "dogs" / "rex.png").exists(), 10)
-                session = Session(tmp_path)  # the review page: "a cat, in fact"
-                try:
-                    [photo] = [p for p in session.catalog.photos if p.path == "dogs/rex.png"]
-                    session.correct(photo.id, "cat", session.catalog.generation)
-                finally:
-                    session.close()
+                corrected_on_the_page(tmp_path, "dogs/rex.png", "cat")  # the review page: "a cat, in fact"
                 write_image(tmp_path / "tabby.png", BLUE)
                 assert wait_until(lambda: (tmp_path / "cats" / "tabby.png").exists(), 10)
             finally:

@@ -16,6 +16,7 @@ from test_watch import (
     BLUE,
     RED,
     a_watch_killed_after_filing,
+    corrected_on_the_page,
     undone_as_hinted,
     watched_through_the_cli,
     watched_through_the_cli_until,
@@ -336,16 +337,10 @@ def test_a_sort_moving_nothing_after_a_killed_watch_and_a_review_counts_the_revi
 
     from sorter.cli import app
     from sorter.model import lite
-    from sorter.review.session import Session
 
     monkeypatch.setattr(lite, "load_classifier", lambda path: FakeClassifier())
     a_watch_killed_after_filing(tmp_path, "k1.png")
-    session = Session(tmp_path)
-    try:
-        [photo] = [p for p in session.catalog.photos if p.path == "dogs/k1.png"]
-        session.correct(photo.id, "cat", session.catalog.generation)
-    finally:
-        session.close()
+    corrected_on_the_page(tmp_path, "dogs/k1.png", "cat")
     result = CliRunner().invoke(app, ["sort", str(tmp_path)])
 
     assert result.exit_code == 0, result.output
