@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from conftest import FakeClassifier, layout, remount
+from test_undo_copies import burst
 from test_undo_moved_on import BLUE, photos, undo
 
 from sorter.sorting.sort import sort_folder
@@ -88,3 +89,107 @@ def test_on_an_exfat_card_a_swapped_photo_two_files_have_the_size_and_time_of_is
         "found: cats/a.jpg: moved to cats/b.jpg since; put back from there to a.jpg",
     ], [])
     assert layout(exfat_card) == before | {"cats": "dir", "cats/keep": "dir"}
+
+
+def swapped(cats: Path, one: str, other: str) -> None:
+    os.rename(cats / one, cats / "t")
+    os.rename(cats / other, cats / one)
+    os.rename(cats / "t", cats / other)
+
+
+def edited(path: Path) -> None:
+    with open(path, "ab") as file:  # a size no photo here has (theirs step by 4 bytes)
+        file.write(b"EDITED BY HAND")
+
+
+def touched(path: Path) -> None:
+    os.utime(path, (1_577_836_800, 1_577_836_800))  # touch -d 2020-01-01
+
+
+@pytest.mark.parametrize("change, at", [(edited, "a.jpg"), (edited, "b.jpg"), (touched, "b.jpg")],
+                         ids=["b's photo edited at cats/a.jpg", "a's photo edited at cats/b.jpg",
+                              "a's photo touched at cats/b.jpg"])
+def test_on_an_exfat_card_a_swapped_photo_edited_since_never_goes_back_under_the_other_s_name(
+        exfat_card: Path, change, at: str) -> None:
+    """QA: names swapped, then one of the two edited or touched (its size or time another): the
+    changed one, in the other's place and no sorted photo, was taken for that photo edited and put
+    back under its name, the other said missing, and `.sorter/` removed. Now the photo that kept
+    its size and time is found at the other's place and goes back to its own name; the changed one
+    cannot be told from a photo edited there, so its move is kept with the journal, and the line
+    says how to settle it. Done as it says, the next undo finishes, each under its own name."""
+    before = sorted_card(exfat_card)
+    cats = exfat_card / "cats"
+    swapped(cats, "a.jpg", "b.jpg")
+    change(cats / at)
+    changed = (cats / at).read_bytes()
+    kept, other = ("b.jpg", "a.jpg") if at == "a.jpg" else ("a.jpg", "b.jpg")  # the changed photo's name; the other
+
+    assert undo(exfat_card) == ([
+        f"Restored 2 files from 1 run in {exfat_card} (1 kept in place).",
+        f"found: cats/{other}: moved to cats/{kept} since; put back from there to {other}; "
+        f"cats/{other} is another file now, left there",
+    ], [f"kept: cats/{kept}: not the photo sorter put there but cats/{other}'s, and cats/{other} holds another "
+        f"file, which may be this one edited since: which cannot be told (move it back to cats/{kept} if it is, "
+        "and undo again); left in place"])
+    assert layout(exfat_card)[other] == before[other]  # the photo that kept its size and time, under its own name
+    assert (cats / other).read_bytes() == changed and (exfat_card / ".sorter" / "journal.jsonl").is_file()
+
+    os.rename(cats / other, cats / kept)  # as the line bids
+    assert undo(exfat_card) == ([f"Restored 1 file from 1 run in {exfat_card}."], [])
+    assert (exfat_card / kept).read_bytes() == changed
+    assert {path: entry for path, entry in layout(exfat_card).items() if path != kept} == {
+        path: entry for path, entry in before.items() if path != kept}
+
+
+def sorted_twins(card: Path) -> dict:
+    """B1.jpg and B2.jpg, two photos of one size and one time (burst shots), and c.jpg, sorted
+    into cats/: the layout before the sort."""
+    burst(card, 2)
+    photos(card, BLUE, "c.jpg")
+    before = layout(card)
+    sort_folder(card, classifier=FakeClassifier())
+    return before
+
+
+def twins_kept(here: str, others: str, of: str, lead: str = "") -> str:
+    return (f"kept: {here}: {lead}2 files have its size and time ({others}), as had {of}'s photo: which is it "
+            f"cannot be told (move it back to {os.path.basename(here)} yourself, and undo again); left in place")
+
+
+def test_on_an_exfat_card_two_photos_of_one_size_and_time_swapped_are_kept_not_guessed(exfat_card: Path) -> None:
+    """QA: two burst shots of one size and time, their names swapped in cats/, went back each
+    under the other's name, with no word. Told by size and time alone, either file may be either
+    photo, and the inode numbers (which a rename keeps while the card stays in) say the file at
+    each place is not the photo sorter put there: both moves are kept with the journal, never
+    guessed, and the lines say how to settle them. Moved back by hand, the next undo finishes.
+    (Left as sorted, each at its place has its own number, and both go back: test_undo.py's card.)"""
+    before = sorted_twins(exfat_card)
+    cats = exfat_card / "cats"
+    swapped(cats, "B1.jpg", "B2.jpg")
+
+    assert undo(exfat_card) == ([f"Restored 1 file from 1 run in {exfat_card} (2 kept in place)."], [
+        twins_kept("cats/B1.jpg", "cats/B1.jpg, cats/B2.jpg", "cats/B2.jpg"),
+        twins_kept("cats/B2.jpg", "cats/B1.jpg, cats/B2.jpg", "cats/B1.jpg"),
+    ])
+    assert (exfat_card / ".sorter" / "journal.jsonl").is_file() and (exfat_card / "c.jpg").is_file()
+
+    os.rename(cats / "B2.jpg", exfat_card / "B1.jpg")  # as the lines bid
+    os.rename(cats / "B1.jpg", exfat_card / "B2.jpg")
+    assert undo(exfat_card) == ([f"Restored 0 files in {exfat_card} (2 already back where they were)."], [])
+    assert layout(exfat_card) == before | {"cats": "dir"}  # emptied by hand: on a card, never told sorter's
+
+
+def test_on_an_exfat_card_two_photos_of_one_size_and_time_shifted_are_kept_not_guessed(exfat_card: Path) -> None:
+    """QA: `mv cats/B1.jpg cats/zz.jpg; mv cats/B2.jpg cats/B1.jpg` with two burst shots of one
+    size and time: B2's photo went back as B1.jpg and B1's as B2.jpg ("found: cats/B2.jpg: moved to
+    cats/zz.jpg since", false), with no word. Either file may be either photo: both are kept."""
+    sorted_twins(exfat_card)
+    cats = exfat_card / "cats"
+    os.rename(cats / "B1.jpg", cats / "zz.jpg")
+    os.rename(cats / "B2.jpg", cats / "B1.jpg")
+
+    assert undo(exfat_card) == ([f"Restored 1 file from 1 run in {exfat_card} (2 kept in place)."], [
+        twins_kept("cats/B1.jpg", "cats/B1.jpg, cats/zz.jpg", "cats/B2.jpg"),
+        twins_kept("cats/B2.jpg", "cats/B1.jpg, cats/zz.jpg", "cats/B1.jpg", lead="no longer there, and "),
+    ])
+    assert sorted(os.listdir(cats)) == ["B1.jpg", "zz.jpg"] and (exfat_card / ".sorter" / "journal.jsonl").is_file()

@@ -26,8 +26,8 @@ runner = CliRunner()
 
 
 def photos(root: Path, colour, *names: str) -> None:
-    for i, name in enumerate(names):  # no two of one size (a JPEG's size goes by 8x8 blocks)
-        write_image(root / name, colour, size=(8 * (i + 2), 8))
+    for i, name in enumerate(names):  # no two of one size (a JPEG's size goes by 16 rows of 8x8 blocks here)
+        write_image(root / name, colour, size=(16 * (i + 1), 8))
 
 
 def undo(root: Path, *options: str):

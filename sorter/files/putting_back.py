@@ -175,6 +175,7 @@ class Undoer:
         from sorter.files.whereabouts import Unsure
 
         to_move, back, conflicts, gone, yours = [], [], [], [], []
+        kept_at: dict[int, str] = {}  # a move kept where its photo may be elsewhere (`Unsure.at`) -> there
         for m in group:
             src, dst = self.root / m.src, self.root / m.dst
             try:
@@ -200,9 +201,12 @@ class Undoer:
                 a_file = at_dst is not None and stat.S_ISREG(at_dst.st_mode)  # the photo, or another file
                 try:
                     found = self.whereabouts.replaced(m, at_dst) if a_file else self.whereabouts.find(m)
-                except Unsure as exc:
-                    conflicts.append((m, f"{'not the photo sorter put there' if a_file else 'no longer there'}, "
-                                         f"and {exc}", None))
+                except Unsure as exc:  # led by what is at its place, where the reason does not say it
+                    conflicts.append((m, str(exc) if exc.whole else
+                                      f"{'not the photo sorter put there' if a_file else 'no longer there'}, and {exc}",
+                                      None))
+                    if exc.at is not None:
+                        kept_at[m.seq] = exc.at
                     continue
                 if found is not None and found.path == m.src:  # its copy, put back by hand (`files.copied`)
                     back.append(m)
@@ -256,7 +260,7 @@ class Undoer:
             conflicts.append((first[m.seq], f"its later move ({m.dst}) is kept", None))
             self._kept.add(m.dst)
         for m, why, there in conflicts:
-            self._keep(m, why, there)
+            self._keep(m, why, there, kept_at.get(m.seq))
         if conflicts:
             for m in to_move:
                 self._kept.add(m.dst)
@@ -271,10 +275,11 @@ class Undoer:
             return [], back, gone + to_move
         return to_move, back, gone
 
-    def _keep(self, m, why: str, there: os.stat_result | None) -> None:
+    def _keep(self, m, why: str, there: os.stat_result | None, at: str | None = None) -> None:
         """`m` kept where it is, for `why`; `there`: the file at its first place, where another is,
-        which may be a photo this undo put back (`undo_lines.say_holders`)."""
-        self._kept.add(m.dst)
+        which may be a photo this undo put back (`undo_lines.say_holders`). `at`: where its photo may
+        be, where it is not the file at its place but another's, which that one's move takes back."""
+        self._kept.add(at or m.dst)
         if there is not None and stat.S_ISREG(there.st_mode) and len(self.conflicts.shown) < REPORT_LINES:
             self._held.append((len(self.conflicts.shown), m.dst, m.src, there))
         self.conflicts.add(f"{m.dst}: {why}; left in place")

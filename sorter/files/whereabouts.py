@@ -43,16 +43,23 @@ Told so, a file at a place of another journaled move of a photo of that size and
 sorter put it or found it: two burst shots of one camera, one deleted) is that one's photo, and
 a file this undo took for one photo is no other's; where one file is left and another such
 photo is not where sorter put it either (one shot renamed, the other deleted), the file is
-either's, and the move is kept too (`_twins_of`: two more reads of the journal's moves, once).
+either's, and the move is kept too (`twins.Twins`: two more reads of the journal's moves, once).
 Where the very file is nowhere (a file told by its inode), a copy of it that kept its name, size
 and time is (`mv` onto another disk mounted inside the folder; `cp -p` then `rm`): `copied`;
 one under another name where it came from is said where it is, and left there.
 In a copy the file at the photo's place is the photo where it has its size and time, and
 another file (two names swapped) where the photo is found elsewhere; on a card it is taken for
 the photo, as it always was (an edit changes the size and time that tell it), unless it is another
-journaled move's photo, as no edit makes it (names swapped, or shifted: `replaced`).
+journaled move's photo, as no edit makes it (names swapped, or shifted), or the photo's size and
+time are at the place sorter put another photo (`_swapped_in`: swapped, then the other edited or
+touched): then the photo is looked for by its size and time (`replaced`). Another photo in its
+place, the photo nowhere, keeps its move where the file at that one's place may be it, edited
+(`_edited_away`); and of two photos of one size and time, a file at one's place or found is either
+photo unless its inode number, which a rename keeps while the card stays in, is the photo's
+(`_no_twin`). Kept, never guessed: a file is never put back under another photo's name.
 Memory: an entry per file listed (about 160 bytes), only while an undo that missed one runs;
-8 bytes a journaled move once another file is in a photo's place (`anothers`, `Hashes`).
+16 bytes a journaled move (its photo, its place) once another file is in a photo's place
+(`anothers`, `Hashes`).
 """
 
 from __future__ import annotations
@@ -60,36 +67,18 @@ from __future__ import annotations
 import copy
 import os
 import stat
-from dataclasses import dataclass, replace
 from pathlib import Path
 
 from sorter.config import REVIEW_RUN_PREFIX
 from sorter.files.copied import back_as, copies
+from sorter.files.found import NAMED, Found, Unsure
 from sorter.files.hashes import Hashes
 from sorter.files.identities import Identities, SameFile, born_after, born_before, is_a_file, lstat_of, same_file
 from sorter.files.listing import INODE, Listing, is_folder_itself
+from sorter.files.twins import Twins, same_photo
 
-#: Files named where several may be the photo (`Unsure`): the rest are counted.
-NAMED = 3
-
-
-class Unsure(Exception):
-    """Where the file is is not certain: it was not found, and a folder it may be in could not be
-    listed; or, told by its size and time, several files may be it. `undo` keeps its move, to
-    look again next time, as it does where it cannot look at the file's own place."""
-
-
-@dataclass(frozen=True)
-class Found:
-    path: str  # where the photo is now, relative to the folder
-    others: tuple[str, ...] = ()  # its other names (hard links), which stay where they are
-    #: In a folder of the user's own, while the folder sorter put it in is still there: taken
-    #: out of cats/ (dogs/) on purpose, so it stays where it is (undo says where it is).
-    yours: bool = False
-    back_as: bool = False  # a copy under another name where it came from (`copied.back_as`): said, left there
-    #: The photo itself (its device, inode and size), touched since, under another name where it
-    #: came from: put back by the user, as `sort` tells it (`Identities.is_back`); said, left there.
-    put_back: bool = False
+#: Tags a place in `Whereabouts._journal`, beside the photos' keys, so neither is taken for the other.
+_PLACE = "place"
 
 
 class Whereabouts:
@@ -105,8 +94,7 @@ class Whereabouts:
         self._seen: dict[tuple[str, int], SameFile] | None = None
         self._journaled: Hashes | None = None  # hashes of the keys of every journaled move's photo
         self._undone: Hashes | None = None  # hashes of the place and `back_key` of every undone move's photo
-        #: Told by size and time: the journal's moves of the sizes and times two or more have (`_twins`)
-        self._twins: dict[int, _Twins] | None = None
+        self._twins: Twins | None = None  # told by size and time: the moves of photos of one size and time
         self._state = state  # the journal as undo began (`journal.scan`), else scanned at the first need
         self._claimed: dict[str, object] = {}  # files this undo took for a photo found elsewhere -> the move
         self._settled: set[tuple[str, int]] = set()  # moves this undo found the photo of, or gave up on
@@ -145,6 +133,7 @@ class Whereabouts:
                          "which is it cannot be told")
         if not lasting:
             self._no_rival(move, same, next(iter(names)))
+            self._no_twin(move, same, next(iter(names)))
         self._claimed.update(dict.fromkeys(names, move))
         self._settled.add((move.run, move.seq))
         if copied_back or touched:  # a copy under another name where it came from, or the photo put back so
@@ -198,16 +187,30 @@ class Whereabouts:
             return False
         if self._ids.match(same, there) or (self._ids.last(same) and self._its_inode(move, path or move.dst, there)):
             return False  # the photo itself, were it edited in place since
-        if self._journaled is None:  # each as it tells its file here: all of it, or its size and time
-            from sorter.files.journal import scan, sorted_moves
-
-            # Undo's scan taken on (a copy: `_no_rival` judges by the journal as undo began), so
-            # what this undo wrote since is all that is read again; then the moves' records once.
-            state = scan(self.root, since=copy.deepcopy(self._state) if self._state is not None else None)
-            self._journaled = Hashes(hash(self._ids.key(self._same(m)))
-                                      for m in sorted_moves(self.root, state) if m.same)
         now = same_file(there)
-        return hash(now) in self._journaled or hash(now[2:]) in self._journaled
+        return hash(now) in self._journal() or hash(now[2:]) in self._journal()
+
+    def _journal(self) -> Hashes:
+        """Every journaled move's photo (done and not undone), each as its record tells its file
+        here (all of it, or its size and time), and its place (`_PLACE`, where sorter put it): read
+        once, at the first file in a photo's place that is not it, 8 bytes each."""
+        if self._journaled is None:
+            def hashes(moves):
+                for m in moves:
+                    if m.same:
+                        yield hash(self._ids.key(self._same(m)))
+                        yield hash((_PLACE, m.dst))
+
+            self._journaled = Hashes(hashes(self._sorted_now()))
+        return self._journaled
+
+    def _sorted_now(self):
+        """The journal's moves done and not undone, now: undo's scan taken on (a copy: `_no_rival`
+        judges by the journal as undo began), so that only what this undo wrote since is read again."""
+        from sorter.files.journal import scan, sorted_moves
+
+        since = copy.deepcopy(self._state) if self._state is not None else None
+        return sorted_moves(self.root, scan(self.root, since=since))
 
     def replaced(self, move, there: os.stat_result) -> Found | None:
         """Where the photo `move` put is now, when the file `there`, at the place it put it, is
@@ -220,20 +223,46 @@ class Whereabouts:
         and time that are all that tell it there), unless it is another journaled move's photo
         (`anothers`: two names swapped, or one renamed and another given its name), which an edit
         never makes it: then the photo is looked for by its size and time, as in a copy; it was
-        said "missing" while it sat in cats/ under the other name. Raises Unsure."""
+        said "missing" while it sat in cats/ under the other name; so it is where its size and time
+        are at another photo's place (`_swapped_in`). Raises Unsure (`_no_twin`, `_edited_away`)."""
         self._ids.saw(there)  # a file at the move's place: on a device of the folder's files
         same = self._same(move)
         if same is None:
             return None
+        swapped = False
         if self._ids.last(same):
             if self._its_inode(move, move.dst, there):
                 return None  # that very inode is the photo, were it edited in place since
         elif self._ids.match(same, there) and not self._linked(move, same):
+            self._no_twin(move, same, move.dst, whole=True)
             return None
-        elif not self._ids.kept and not self.anothers(move, there):
+        elif not self._ids.kept and not (swapped := self.anothers(move, there)) and not self._swapped_in(move, same):
             return None
         found = self.find(move, copied_back=False)  # a file there: edited, where the photo is nowhere else
+        if found is None and swapped:
+            self._edited_away(move, there)
         return found if found is not None and found.path != move.dst else None
+
+    def _swapped_in(self, move, same: SameFile) -> bool:
+        """On a card, the file at `move`'s place no journaled photo: the photo, by its size and time, is
+        at the place sorter put another (`_journal`): names swapped, the other edited or touched since
+        (it went back under this one's name). Elsewhere (`cp -p`, then edited here) the file here is it."""
+        return any(path != move.dst and hash((_PLACE, path)) in self._journal() for path in self.look(move, same, False))
+
+    def _edited_away(self, move, there: os.stat_result) -> None:
+        """On a card, `there`, at `move`'s place, is another journaled photo, and the photo is nowhere
+        by its size and time: raises Unsure where that one's place holds a file no journaled photo,
+        which may be this one, swapped, then edited or touched (taken for that photo edited, it went
+        back under its name). The user, who can look, is told how to settle it. A read of the journal."""
+        key = same_file(there)[2:]
+        for other in self._sorted_now():
+            known = self._same(other) if other.dst != move.dst else None
+            if known is not None and known[2:] == key and is_a_file(st := lstat_of(self._base + other.dst)) \
+                    and not self._ids.match(known, st) and not self.anothers(other, st, other.dst):
+                self._settled.discard((move.run, move.seq))
+                raise Unsure(f"not the photo sorter put there but {other.dst}'s, and {other.dst} holds another file, "
+                             f"which may be this one edited since: which cannot be told (move it back to {move.dst} "
+                             "if it is, and undo again)", whole=True, at=other.dst)
 
     def made_by(self, runs) -> dict[str, set[tuple[int, ...]]]:
         """The folders `runs` (`journal.RunState`) made -> their identities as made, each as it
@@ -318,12 +347,13 @@ class Whereabouts:
         """The listed paths of the file `same` (of that `name` only, where given), each checked
         (still that file?) -> its device and inode: several names of one file, or, told by size
         and time, several files (the first `NAMED` and one more: which is it cannot be told),
-        none of them another move's photo (`_anothers_photo`) or taken for one by this undo."""
+        none of them another move's photo (`Twins.at_anothers_place`) or taken for one by this undo."""
         names = {}
         for path in self._listing.paths(same, lasting):
             if name is not None and os.path.basename(path) != name:
                 continue
-            if not lasting and (self._taken_for_another(move, path) or self._anothers_photo(move, same, path)):
+            if not lasting and (self._taken_for_another(move, path) or self._twins_now().at_anothers_place(
+                    move, same, path)):
                 continue
             try:
                 st = os.lstat(self.root / path)
@@ -396,18 +426,10 @@ class Whereabouts:
     def _taken_for_another(self, move, path: str) -> bool:
         """Told by size and time, the file at `path` is one this undo took for another photo (and
         left there: in a folder of the user's own, or kept with its group). Not for a move of that
-        very photo (`_same_photo`): a sort's, where a review's correction of it was found there,
+        very photo (`same_photo`): a sort's, where a review's correction of it was found there,
         finds it there too, as it does by its inode."""
         taker = self._claimed.get(path)
-        return taker is not None and not _same_photo(taker, move)
-
-    def _anothers_photo(self, move, same: SameFile, path: str) -> bool:
-        """Told by size and time, the file at `path` (of `same`'s) is at the place of another
-        journaled move of a photo of that size and time, where sorter put it or found it (any
-        run's, done, undone or not): that one's photo, not this one's (two burst shots of one
-        size and time, one deleted). A move of this very photo (`_same_photo`) is not another's."""
-        twins = self._twins_of(same)
-        return twins is not None and any(not _same_photo(other, move, same) for other in twins.at.get(path, ()))
+        return taker is not None and not same_photo(taker, move)
 
     def _no_rival(self, move, same: SameFile, path: str) -> None:
         """Raises Unsure where another move's photo of `same`'s size and time, still sorted, is
@@ -415,45 +437,47 @@ class Whereabouts:
         given it up: the file at `path` is either (two burst shots of one size and time, one
         renamed, the other deleted), and which cannot be told. Not settled by a guess: under either
         name it may be another photo's. The user, who can look at it, is told how to settle it."""
-        twins = self._twins_of(same)
-        for other in twins.moves if twins is not None else ():
-            if ((other.run, other.seq) in self._settled or _same_photo(other, move) or self._ids.last(other.same)
-                    or not self._state.runs[other.run].undoable(other.seq)):
-                continue
-            if not any(is_a_file(st := lstat_of(self._base + place)) and self._ids.match(other.same, st)
-                       for place in (other.dst, other.src)):
+        for other in self._twins_now().others(move, same, self._settled, self._ids):
+            if not any(self._holds(place, other.same) for place in (other.dst, other.src)):
                 raise Unsure(f"{path} has its size and time, as had {other.dst}'s photo, gone from there too: it is "
                              f"one of the two, and which cannot be told (move it back to {move.dst} or {other.dst}, "
                              "whichever it is, and undo again)")
 
-    def _twins_of(self, same: SameFile) -> _Twins | None:
-        """The journal's moves (any run's, in any state) of photos of `same`'s size and time, where
-        two or more are: read at the first look for a photo told by size and time, in two passes
-        (sizes and times counted, then the moves of those kept), so that memory holds only those."""
+    def _no_twin(self, move, same: SameFile, path: str, whole: bool = False) -> None:
+        """On a card, the file at `path` has `same`'s size and time: raises Unsure where another
+        photo of them (`Twins.others`), not back where it was, is to be undone too, two files not
+        where they were have them, and the one at `path` has not the photo's inode number (which a
+        rename keeps while the card stays in; given anew once it is put in again, when two photos
+        as sorted are kept too). Two swapped went back under each other's names with no word. The
+        user, who can look, moves each back by hand; the next undo finds them back. `whole`:
+        `path` is the photo's place. The journal's moves read twice more (`Twins`), once."""
+        if self._ids.kept or ((st := lstat_of(self._base + path)) is not None and (st.st_dev, st.st_ino) == same[:2]):
+            return
+        others = [o for o in self._twins_now().others(move, same, self._settled, self._ids)
+                  if not self._holds(o.src, o.same)]
+        if not others:
+            return
+        firsts = {move.src, *(o.src for o in others)}
+        files = sorted({p for p in self._listing.paths(same, False) if p not in firsts and self._holds(p, same)})
+        if len(files) > 1:
+            many = f"{len(files)} files" if len(files) <= NAMED else f"more than {NAMED} files"
+            raise Unsure(f"{many} have its size and time ({', '.join(files[:NAMED])}), as had {others[0].dst}'s "
+                         f"photo: which is it cannot be told (move it back to {move.src} yourself, and undo again)",
+                         whole)
+
+    def _holds(self, path: str, record: tuple[int, ...]) -> bool:
+        """The place `path` holds the file `record` was taken of, as told here (`Identities.match`)."""
+        return is_a_file(st := lstat_of(self._base + path)) and self._ids.match(record, st)
+
+    def _twins_now(self) -> Twins:
+        """The journal's moves of photos of one size and time (`Twins`): read at the first look for
+        a photo told by size and time, or at the first photo at its place on a card (`_no_twin`)."""
         if self._twins is None:
-            from sorter.files.journal import moves_of, scan
+            from sorter.files.journal import scan
 
             self._state = self._state or scan(self.root)
-
-            def keyed():
-                for run in list(self._state.runs.values()):
-                    for other in moves_of(self.root, run):
-                        if (known := self._same(other)) is not None:
-                            yield hash(known[2:]), other, known
-
-            once: set[int] = set()
-            twice: set[int] = set()
-            for key, _, _ in keyed():
-                (twice if key in once else once).add(key)
-            del once
-            self._twins = {}
-            for key, other, known in keyed():
-                if key in twice:
-                    twins = self._twins.setdefault(key, _Twins([], {}))
-                    twins.moves.append(replace(other, same=known))
-                    for place in {other.src, other.dst}:
-                        twins.at.setdefault(place, []).append(twins.moves[-1])
-        return self._twins.get(hash(same[2:]))
+            self._twins = Twins(self.root, self._state, self._same)
+        return self._twins
 
     def _same(self, move) -> SameFile | None:
         """What the file `move` moved was: its own record, else its photo's "seen" record; as it
@@ -472,20 +496,3 @@ class Whereabouts:
                           if s.run in self._runs and s.seq is not None and s.mtime_ns is not None}
         return self._seen.get((move.run, move.seq))
 
-
-@dataclass
-class _Twins:
-    """The journal's moves of photos of one size and time (`Whereabouts._twins_of`)."""
-
-    moves: list
-    at: dict[str, list]  # each place (where from, where to) -> the moves of it
-
-
-def _same_photo(one, other, same: SameFile | None = None) -> bool:
-    """The moves `one` (a `_Twins` move) and `other` (of one size and time) are of one photo: the
-    same move, one taking it on from where the other put it (a review's correction of a sort), or a
-    sort undone and made again; or, `same` (`other`'s record as told here) `one`'s in full, inode
-    too, under one name: a correction of the photo where it was filed by hand (cats/Luna/c3.jpg)."""
-    names = {os.path.basename(p) for p in (one.src, one.dst)} & {os.path.basename(p) for p in (other.src, other.dst)}
-    return ((one.run, one.seq) == (other.run, other.seq) or one.src == other.dst or one.dst == other.src
-            or (one.src, one.dst) == (other.src, other.dst) or (same is not None and one.same == same and bool(names)))

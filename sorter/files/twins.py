@@ -1,0 +1,83 @@
+"""Photos of one size and time (two burst shots of one camera; JPEGs copied off a FAT card, whose
+clock ticks in 2 s), where `undo` tells a photo by those alone (`identities.Identities`: a card, a
+copy of the folder): the journal's moves of such photos, which `whereabouts` asks before it takes
+a file of that size and time for one of them (`Twins`).
+
+Read at the first need, in two passes over the journal's moves (sizes and times counted, then
+the moves of those kept), so that memory holds only the twins' moves, not every move's.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+
+@dataclass
+class Group:
+    """The journal's moves of photos of one size and time."""
+
+    moves: list
+    at: dict[str, list]  # each place (where from, where to) -> the moves of it
+
+
+class Twins:
+    """The journal's moves (any run's, in any state) of photos of one size and time, where two or
+    more are, each with its record as `same_of` tells it here (`Whereabouts._same`)."""
+
+    def __init__(self, root: Path, state, same_of: Callable) -> None:
+        from sorter.files.journal import moves_of
+
+        def keyed():
+            for run in list(state.runs.values()):
+                for other in moves_of(root, run):
+                    if (known := same_of(other)) is not None:
+                        yield hash(known[2:]), other, known
+
+        once: set[int] = set()
+        twice: set[int] = set()
+        for key, _, _ in keyed():
+            (twice if key in once else once).add(key)
+        del once
+        self._groups: dict[int, Group] = {}
+        for key, other, known in keyed():
+            if key in twice:
+                group = self._groups.setdefault(key, Group([], {}))
+                group.moves.append(replace(other, same=known))
+                for place in {other.src, other.dst}:
+                    group.at.setdefault(place, []).append(group.moves[-1])
+        self._state = state
+
+    def of(self, same) -> Group | None:
+        """The moves of photos of `same`'s size and time, where two or more are."""
+        return self._groups.get(hash(same[2:]))
+
+    def at_anothers_place(self, move, same, path: str) -> bool:
+        """The file at `path` (of `same`'s size and time) is at the place of another journaled move
+        of a photo of that size and time, where sorter put it or found it (any run's, done, undone
+        or not): that one's photo, not `move`'s (two burst shots, one deleted). A move of this very
+        photo (`same_photo`) is not another's."""
+        group = self.of(same)
+        return group is not None and any(not same_photo(other, move, same) for other in group.at.get(path, ()))
+
+    def others(self, move, same, settled: set[tuple[str, int]], ids) -> Iterator:
+        """The moves of other photos of `same`'s size and time than `move`'s, still to undo (done
+        and not undone as undo began), told by size and time here (`ids`, `identities.Identities`),
+        which this undo has neither found the photo of nor given up on (`settled`)."""
+        group = self.of(same)
+        for other in group.moves if group is not None else ():
+            if ((other.run, other.seq) not in settled and not same_photo(other, move) and not ids.last(other.same)
+                    and self._state.runs[other.run].undoable(other.seq)):
+                yield other
+
+
+def same_photo(one, other, same=None) -> bool:
+    """The moves `one` (a `Group` move) and `other` (of one size and time) are of one photo: the
+    same move, one taking it on from where the other put it (a review's correction of a sort), or a
+    sort undone and made again; or, `same` (`other`'s record as told here) `one`'s in full, inode
+    too, under one name: a correction of the photo where it was filed by hand (cats/Luna/c3.jpg)."""
+    names = {os.path.basename(p) for p in (one.src, one.dst)} & {os.path.basename(p) for p in (other.src, other.dst)}
+    return ((one.run, one.seq) == (other.run, other.seq) or one.src == other.dst or one.dst == other.src
+            or (one.src, one.dst) == (other.src, other.dst) or (same is not None and one.same == same and bool(names)))
