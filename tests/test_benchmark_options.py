@@ -91,7 +91,7 @@ def test_journal_size_says_where_it_is_and_removes_its_folder_on_sigterm(tmp_pat
     process.send_signal(signal.SIGTERM)
     out, err = process.communicate(timeout=60)
     assert process.returncode == 130
-    assert err.splitlines()[-1] == "interrupted"  # as every benchmark says it (`running.as_script`); the folder is checked below
+    assert err.splitlines()[-1] == "interrupted"  # as every benchmark says it (`running.as_script`)
     assert list(tmp_path.iterdir()) == []
     assert out.startswith("CPU: ")
     assert "writing the journal of 2,000,000 moves" in out
