@@ -11,6 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from conftest import REPO, FakeClassifier, FullDisk, layout, write_image
 from typer.testing import CliRunner
 
@@ -61,40 +62,109 @@ def test_an_undo_a_full_disk_stopped_before_it_put_anything_back_says_nothing_wa
     assert layout(tmp_path) == original
 
 
-#: An undo of ROOT in a process that SIGKILLs itself as it removes `.sorter/`, every photo back
-#: and its journal gone already: no handler, no clean-up.
+#: An undo of ROOT (argv[1]) in a process that SIGKILLs itself as it removes `.sorter/`, every
+#: photo back and its journal renamed `journal.undone` already: at its Nth removal (argv[2]) of a
+#: file or folder from then on, before the removal, as `strace -e inject=unlinkat:signal=KILL:when=N`
+#: does. No handler, no clean-up.
 _KILLED_AS_IT_REMOVES_SORTERS_FOLDER = """
 import os, pathlib, signal, sys
-from sorter.files import tidying, undo
+from sorter.files import undo
 
-def rmtree(*args, **kwargs):
-    os.kill(os.getpid(), signal.SIGKILL)
+at = int(sys.argv[2])
+removals = 0
+renamed = False
+replace, unlink, rmdir = os.replace, os.unlink, os.rmdir
 
-tidying.shutil.rmtree = rmtree
+def replaced(src, dst, *args, **kwargs):
+    global renamed
+    replace(src, dst, *args, **kwargs)
+    renamed = renamed or os.fspath(dst).endswith("journal.undone")
+
+def killed_at(remove):
+    def removing(path, *args, **kwargs):
+        global removals
+        removals += renamed
+        if removals == at:
+            os.kill(os.getpid(), signal.SIGKILL)
+        return remove(path, *args, **kwargs)
+    return removing
+
+os.replace, os.unlink, os.rmdir = replaced, killed_at(unlink), killed_at(rmdir)
 undo.undo(pathlib.Path(sys.argv[1]))
 """
 
 
+def killed_as_it_removes_sorters_folder(root: Path, at: int) -> list[str]:
+    """`sorter undo` of `root` killed at its `at`th removal once every photo is back (its lock, the
+    review page, `journal.undone`, then `.sorter/` itself): what it left in `.sorter/`."""
+    killed = subprocess.run([sys.executable, "-c", _KILLED_AS_IT_REMOVES_SORTERS_FOLDER, str(root), str(at)],
+                            cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    return sorted(os.listdir(root / ".sorter"))
+
+
+@pytest.mark.parametrize("at", [1, 2, 3, 4])
 def test_the_undo_after_one_killed_as_it_removed_sorters_folder_says_every_file_was_put_back(
-        tmp_path: Path) -> None:
+        tmp_path: Path, at: int) -> None:
     # QA: killed at ~500 ms, all 210 photos back; the next undo said "Error: nothing to undo in DIR
-    # (no photo was moved); removed the .sorter/ it left", exit 2. The journal was gone, and
-    # .sorter/ was all there was to tell from: as a sort's that never moved a photo.
+    # (no photo was moved); removed the .sorter/ it left", exit 2. Then, with the journal renamed
+    # journal.undone, the same after a kill as it removed the lock or the review page
+    # (`strace ... when=2`, `when=3`) or the empty .sorter/: journal.undone went first. It goes last
+    # now, and an empty .sorter/ is an undo's (a sort killed before its journal leaves its lock).
     write_image(tmp_path / "rex.jpg", RED)
     write_image(tmp_path / "tom.jpg", BLUE)
     original = layout(tmp_path)
     sort_folder(tmp_path, classifier=FakeClassifier())
-    killed = subprocess.run([sys.executable, "-c", _KILLED_AS_IT_REMOVES_SORTERS_FOLDER, str(tmp_path)], cwd=REPO,
-                            capture_output=True, text=True, timeout=120)
-    assert killed.returncode == -signal.SIGKILL, killed.stderr
-    assert sorted(os.listdir(tmp_path)) == [".sorter", "rex.jpg", "tom.jpg"]
-    assert not (tmp_path / ".sorter" / "journal.jsonl").exists()
+    assert sorted(os.listdir(tmp_path / ".sorter")) == ["journal.jsonl", "lock", "review.html"]
 
+    left = killed_as_it_removes_sorters_folder(tmp_path, at)
     again = runner.invoke(app, ["undo", str(tmp_path)])
 
     assert (again.exit_code, again.stdout, again.stderr) == (
         0, f"Nothing left to undo in {tmp_path}: an earlier undo put every file back and was stopped before it "
            "finished; removed the .sorter/ it left.\n", ""), again.output
+    assert layout(tmp_path) == original
+    # What the kill left: journal.undone while any file is, then an empty .sorter/ (at its rmdir).
+    assert len(left) == 4 - at and (not left or "journal.undone" in left), left
+
+
+def test_on_exfat_the_undo_after_one_killed_as_it_removed_sorters_folder_says_it_removed_it(
+        exfat_card: Path) -> None:
+    # exfat-fuse keeps the lock file this undo removed as a hidden file while it is open: .sorter/
+    # goes once the lock is let go, and the line, decided before, left out "; removed the .sorter/
+    # it left" (and so did "no photo was moved", for a sort's lock alone), .sorter/ gone all the same.
+    folder, never_moved = exfat_card / "g1", exfat_card / "g2"
+    write_image(folder / "tom.jpg", BLUE)
+    original = layout(folder)
+    sort_folder(folder, classifier=FakeClassifier())
+    killed_as_it_removes_sorters_folder(folder, 1)
+    write_image(never_moved / "rex.jpg", RED)
+    (never_moved / ".sorter").mkdir()
+    (never_moved / ".sorter" / "lock").write_text("4242        ")  # a sort killed before its journal
+
+    again = runner.invoke(app, ["undo", str(folder)])
+    nothing = runner.invoke(app, ["undo", str(never_moved)])
+
+    assert (again.exit_code, again.stdout) == (
+        0, f"Nothing left to undo in {folder}: an earlier undo put every file back and was stopped before it "
+           "finished; removed the .sorter/ it left.\n"), again.output
+    assert (nothing.exit_code, nothing.stderr) == (
+        2, f"Error: nothing to undo in {never_moved} (no photo was moved); removed the .sorter/ it left\n"
+    ), nothing.output
+    assert layout(folder) == original and sorted(os.listdir(never_moved)) == ["rex.jpg"]
+
+
+def test_the_undo_after_a_sort_killed_before_its_journal_says_no_photo_was_moved(tmp_path: Path) -> None:
+    # A .sorter/ holding only a lock: a sort killed before its journal was made. True, and kept so.
+    write_image(tmp_path / "rex.jpg", RED)
+    original = layout(tmp_path)
+    (tmp_path / ".sorter").mkdir()
+    (tmp_path / ".sorter" / "lock").write_text("4242        ")
+
+    undo = runner.invoke(app, ["undo", str(tmp_path)])
+
+    assert (undo.exit_code, undo.stderr) == (
+        2, f"Error: nothing to undo in {tmp_path} (no photo was moved); removed the .sorter/ it left\n"), undo.output
     assert layout(tmp_path) == original
 
 
@@ -142,3 +212,21 @@ def test_undo_with_a_journal_refuses_a_file_named_cats_and_says_why(exfat_card: 
         2, f"Error: {folder / 'Cats'} exists and is not a folder, where undo looks for the photos sorter moved "
            "into cats/; rename it so sorter can use it\n"), undo.output
     assert (folder / "kept by hand" / "tom.jpg").is_file() and (folder / ".sorter" / "journal.jsonl").is_file()
+
+
+def test_undo_with_no_journal_names_the_folder_as_typed_as_its_other_refusals_do(tmp_path: Path, monkeypatch) -> None:
+    # It said "Error: nothing to undo: /tmp/.../card/cf has no sorter journal" where the refusals
+    # before it name the folder as typed ("card/cg/.sorter exists ...", "folder not found: card/cx").
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "card" / "cf").mkdir(parents=True)
+    (tmp_path / "card" / "cg").mkdir()
+    (tmp_path / "card" / "cg" / ".sorter").write_text("a file, not sorter's folder")
+
+    nothing = runner.invoke(app, ["undo", "card/cf"])
+    refused = runner.invoke(app, ["undo", "card/cg"])
+    not_found = runner.invoke(app, ["undo", "card/cx"])
+
+    assert (nothing.exit_code, nothing.stderr) == (2, "Error: nothing to undo: card/cf has no sorter journal\n")
+    assert (refused.exit_code, refused.stderr) == (
+        2, "Error: card/cg/.sorter exists and is not a folder; rename it so sorter can use it\n")
+    assert (not_found.exit_code, not_found.stderr) == (2, "Error: folder not found: card/cx\n")

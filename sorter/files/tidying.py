@@ -82,8 +82,35 @@ def forget(root: Path, state, whereabouts) -> str | None:
         pass
     except OSError as exc:
         return f"{state_dir(root)} is left: {exc.strerror or exc}"
-    shutil.rmtree(state_dir(root), ignore_errors=True)
+    _remove_state(state_dir(root))
     return None
+
+
+def _remove_state(state: Path) -> None:
+    """`.sorter/` removed, `journal.undone` last of its files and the folder itself after, so that
+    a kill at any step leaves `journal.undone` or an empty `.sorter/`, each of which the next undo
+    reads as an undo stopped as it finished (`tidy`). `shutil.rmtree` removed `journal.undone`
+    first (it lists in the disk's order), and a kill after that left a lock and the review page,
+    or a lock alone, as a sort killed before its journal leaves it: the next undo said "no photo
+    was moved" of 40 photos moved and put back. Whatever will not go stays (a read-only disk), as
+    `rmtree(ignore_errors=True)` left it: every move is undone all the same."""
+    try:
+        entries = [entry for entry in os.scandir(state) if entry.name != UNDONE_JOURNAL]
+    except OSError:
+        return
+    for entry in entries:
+        try:
+            if entry.is_dir(follow_symlinks=False):
+                shutil.rmtree(entry.path, ignore_errors=True)
+            else:
+                os.unlink(entry.path)  # the lock this undo holds too: a waiting sorter makes its own
+        except OSError:
+            pass
+    try:
+        (state / UNDONE_JOURNAL).unlink(missing_ok=True)
+        state.rmdir()  # on exfat-fuse the lock still open is a hidden file: `FolderLock.release` tries again
+    except OSError:
+        pass
 
 
 def left_behind(root: Path, state, whereabouts=None) -> list[str]:
@@ -99,18 +126,28 @@ def left_behind(root: Path, state, whereabouts=None) -> list[str]:
     return [f"{state_dir(root).name}/", *there] if state_dir(root).is_dir() else there
 
 
-def tidy(root: Path, state) -> tuple[list[str], str | None, bool]:
-    """With no move left to undo: everything sorter did in `root` reversed (`forget`). What
-    it removed (".sorter/", "cats/"), why its state could not be (`forget`), and whether an undo
-    put files back before (moves of the journal undone or found gone: one stopped as it
-    finished), not a run that moved nothing (a sort killed as its journal was made)."""
+def tidy(root: Path, state, emptied: bool = False) -> tuple[list[str], str | None, bool]:
+    """With no move left to undo: everything sorter did in `root` reversed (`forget`). What it
+    set out to remove (".sorter/", "cats/"; `removed` tells which went, once the lock is let go),
+    why its state could not be (`forget`), and whether an undo put files back before (moves of
+    the journal undone or found gone: one stopped as it finished), not a run that moved nothing
+    (a sort killed as its journal was made, which leaves its lock). `emptied`: `.sorter/` was
+    found empty, before this undo took its lock: an undo killed at its last step, the removal of
+    the folder (`_remove_state`)."""
     from sorter.files.journal import GONE, UNDONE, state_dir
     from sorter.files.whereabouts import Whereabouts
 
     whereabouts = Whereabouts(root, set(), state)
     there = left_behind(root, state, whereabouts)
-    # Or one killed as it removed .sorter/, its journal gone already (`forget`).
-    undone = os.path.lexists(state_dir(root) / UNDONE_JOURNAL) or any(
+    # Or one killed as it removed .sorter/, its journal renamed already (`forget`).
+    undone = emptied or os.path.lexists(state_dir(root) / UNDONE_JOURNAL) or any(
         flag & (UNDONE | GONE) for run in state.runs.values() for flag in run.flags)
     left = forget(root, state, whereabouts)
-    return [name for name in there if not (root / name).is_dir()], left, undone
+    return there, left, undone
+
+
+def removed(root: Path, there: list[str]) -> list[str]:
+    """Of what `tidy` set out to remove (`there`), what is gone: asked once the lock is let go, as
+    exfat-fuse keeps a lock file removed while open as a hidden one, and `.sorter/` goes only then
+    (`FolderLock.release`). Asked before, the line said nothing of the .sorter/ it did remove."""
+    return [name for name in there if not (root / name).is_dir()]

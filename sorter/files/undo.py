@@ -15,6 +15,7 @@ from pathlib import Path
 
 from sorter.config import REVIEW_RUN_PREFIX
 from sorter.errors import UsageError
+from sorter.files import tidying
 from sorter.files.putting_back import Undoer
 
 # Named as undo's own: tests stop an undo at them, as a Ctrl-C would.
@@ -98,6 +99,15 @@ def _size(path: Path) -> int:
         return 0
 
 
+def _empty(folder: Path) -> bool:
+    """`folder` holds nothing (False where it cannot be listed)."""
+    try:
+        with os.scandir(folder) as entries:
+            return next(entries, None) is None
+    except OSError:
+        return False
+
+
 def _timeline(runs, noted) -> dict[str, float]:
     """Each run `undo` can take back -> when it began: the latest is undone first. One timeline:
     a review session that only said "not her" moved nothing, yet is a run."""
@@ -171,11 +181,16 @@ def undo(root: Path, *, all_runs: bool = False, lock_wait: float = 0.0,
     given, root = root, check_folder(root, class_folders=False)
     remove_probe_left(root)
     if not state_dir(root).is_dir():
-        # A sort's cats/ or a pet's folder: undo the folder above.
-        check_folder(root, filing=True, command="undo", class_folders=False)
-        raise UsageError(f"nothing to undo: {root} has no sorter journal")
+        # A sort's cats/ or a pet's folder: undo the folder above. Refused before any work, so
+        # named as typed, as the refusals before it are (`DIR/Cats exists ...`, README).
+        check_folder(given, filing=True, command="undo", class_folders=False)
+        raise UsageError(f"nothing to undo: {given} has no sorter journal")
     check_folder(given, writing=True, command="undo")  # its photos go back into it, and its journal is written
-    with FolderLock(root, wait=lock_wait):
+    # Before the lock, which makes its file there: a sort leaves its lock, an empty .sorter/ is
+    # an undo's, killed as it removed the folder (`tidying.tidy`).
+    emptied = _empty(state_dir(root))
+    lock = FolderLock(root, wait=lock_wait)
+    with lock:
         state = recover(root).state
         runs = state.undoable_runs()
         noted = suggestions.read(root)
@@ -187,7 +202,9 @@ def undo(root: Path, *, all_runs: bool = False, lock_wait: float = 0.0,
             # undo stopped (Ctrl-C, a kill) once every file was back, before it removed .sorter/
             # and the folders sorter made (exit 0): what it left is removed now, and said. It
             # was removed unsaid, the user left to wonder where .sorter/ went.
-            removed, left, undone = tidy(root, state)
+            there, left, undone = tidy(root, state, emptied)
+            lock.release()  # exfat-fuse: .sorter/ goes once its lock is closed, and is said gone only then
+            removed = tidying.removed(root, there)
             if not undone:
                 said = f"; removed the {' and '.join(removed)} it left" if removed else ""
                 raise UsageError(f"nothing to undo in {root} (no photo was moved){said}" + (f"; {left}" if left else ""))
