@@ -193,3 +193,39 @@ def test_on_an_exfat_card_two_photos_of_one_size_and_time_shifted_are_kept_not_g
         twins_kept("cats/B2.jpg", "cats/B1.jpg, cats/zz.jpg", "cats/B1.jpg", lead="no longer there, and "),
     ])
     assert sorted(os.listdir(cats)) == ["B1.jpg", "zz.jpg"] and (exfat_card / ".sorter" / "journal.jsonl").is_file()
+
+
+def test_on_an_exfat_card_a_photo_shifted_then_another_edited_in_its_place_is_kept_not_put_under_its_name(
+        exfat_card: Path) -> None:
+    """QA: `mv cats/a.jpg cats/x.jpg; mv cats/b.jpg cats/a.jpg`, then cats/a.jpg edited: b's photo,
+    edited, went back as a.jpg, b was said missing, and a's own photo stayed at cats/x.jpg. Told by
+    size and time alone, the file at a's place may be a edited (a `cp -p` backup of a kept at
+    cats/x.jpg: test_undo_moved_on's card) or b edited, as b's photo is nowhere: both moves are
+    kept with the journal, never guessed, and the lines say how to settle them. Done as they say,
+    the next undo puts each photo back under its own name."""
+    before = sorted_card(exfat_card)
+    cats = exfat_card / "cats"
+    os.rename(cats / "a.jpg", cats / "x.jpg")
+    os.rename(cats / "b.jpg", cats / "a.jpg")
+    edited(cats / "a.jpg")
+    changed = (cats / "a.jpg").read_bytes()
+
+    assert undo(exfat_card) == ([f"Restored 1 file from 1 run in {exfat_card} (2 kept in place)."], [
+        "kept: cats/a.jpg: not the photo sorter put there, its size and time are at cats/x.jpg, and cats/b.jpg's "
+        "photo is nowhere: this file may be that one edited since, which cannot be told (move it to cats/b.jpg "
+        "if it is, and undo again); left in place",
+        "kept: cats/b.jpg: no longer there, and cats/a.jpg holds another file, which may be this one edited since "
+        "(cats/a.jpg's photo may be at cats/x.jpg): which cannot be told (move it back to cats/b.jpg if it is, and "
+        "undo again); left in place",
+    ])
+    assert sorted(os.listdir(cats)) == ["a.jpg", "x.jpg"] and (exfat_card / ".sorter" / "journal.jsonl").is_file()
+    assert not (exfat_card / "a.jpg").exists() and not (exfat_card / "b.jpg").exists()
+
+    os.rename(cats / "a.jpg", cats / "b.jpg")  # as the lines bid
+    assert undo(exfat_card) == ([
+        f"Restored 2 files from 1 run in {exfat_card}.",
+        "found: cats/a.jpg: moved to cats/x.jpg since; put back from there to a.jpg",
+    ], [])
+    assert (exfat_card / "b.jpg").read_bytes() == changed
+    assert {path: entry for path, entry in layout(exfat_card).items() if path != "b.jpg"} == {
+        path: entry for path, entry in before.items() if path != "b.jpg"}

@@ -14,6 +14,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from sorter.files.found import NAMED, Unsure
+
 
 @dataclass
 class Group:
@@ -25,9 +27,12 @@ class Group:
 
 class Twins:
     """The journal's moves (any run's, in any state) of photos of one size and time, where two or
-    more are, each with its record as `same_of` tells it here (`Whereabouts._same`)."""
+    more are, each with its record as `same_of` tells it here (`Whereabouts._same`); `ids`, `settled`,
+    `holds` and `paths` are undo's (`Whereabouts`): how it tells a file, the moves it found the photo
+    of or gave up on, whether a place holds a file, the listed paths of a size and time."""
 
-    def __init__(self, root: Path, state, same_of: Callable) -> None:
+    def __init__(self, root: Path, state, same_of: Callable, ids, settled: set[tuple[str, int]], holds: Callable,
+                 paths: Callable) -> None:
         from sorter.files.journal import moves_of
 
         def keyed():
@@ -49,6 +54,7 @@ class Twins:
                 for place in {other.src, other.dst}:
                     group.at.setdefault(place, []).append(group.moves[-1])
         self._state = state
+        self._ids, self._settled, self._holds, self._paths = ids, settled, holds, paths
 
     def of(self, same) -> Group | None:
         """The moves of photos of `same`'s size and time, where two or more are."""
@@ -71,6 +77,36 @@ class Twins:
             if ((other.run, other.seq) not in settled and not same_photo(other, move) and not ids.last(other.same)
                     and self._state.runs[other.run].undoable(other.seq)):
                 yield other
+
+    def no_rival(self, move, same, path: str) -> None:
+        """Raises Unsure where another move's photo of `same`'s size and time, still sorted, is
+        not where sorter put it either (nor back where it was), and this undo has not found it nor
+        given it up: the file at `path` is either (two burst shots of one size and time, one
+        renamed, the other deleted), and which cannot be told. Not settled by a guess: under either
+        name it may be another photo's. The user, who can look at it, is told how to settle it."""
+        for other in self.others(move, same, self._settled, self._ids):
+            if not any(self._holds(place, other.same) for place in (other.dst, other.src)):
+                raise Unsure(f"{path} has its size and time, as had {other.dst}'s photo, gone from there too: it is "
+                             f"one of the two, and which cannot be told (move it back to {move.dst} or {other.dst}, "
+                             "whichever it is, and undo again)")
+
+    def no_twin(self, move, same, path: str, whole: bool = False) -> None:
+        """On a card, the file at `path` has `same`'s size and time, and not the photo's inode number
+        (which a rename keeps while the card stays in; given anew once it is put in again, when two
+        photos as sorted are kept too): raises Unsure where another photo of them (`others`), not
+        back where it was, is to be undone too, and two files not where they were have them. Two
+        swapped went back under each other's names with no word. The user, who can look, moves each
+        back by hand; the next undo finds them back. `whole`: `path` is the photo's place."""
+        others = [o for o in self.others(move, same, self._settled, self._ids) if not self._holds(o.src, o.same)]
+        if not others:
+            return
+        firsts = {move.src, *(o.src for o in others)}
+        files = sorted({p for p in self._paths(same, False) if p not in firsts and self._holds(p, same)})
+        if len(files) > 1:
+            many = f"{len(files)} files" if len(files) <= NAMED else f"more than {NAMED} files"
+            raise Unsure(f"{many} have its size and time ({', '.join(files[:NAMED])}), as had {others[0].dst}'s "
+                         f"photo: which is it cannot be told (move it back to {move.src} yourself, and undo again)",
+                         whole)
 
 
 def same_photo(one, other, same=None) -> bool:

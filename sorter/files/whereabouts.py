@@ -54,9 +54,10 @@ journaled move's photo, as no edit makes it (names swapped, or shifted), or the 
 time are at the place sorter put another photo (`_swapped_in`: swapped, then the other edited or
 touched): then the photo is looked for by its size and time (`replaced`). Another photo in its
 place, the photo nowhere, keeps its move where the file at that one's place may be it, edited
-(`_edited_away`); and of two photos of one size and time, a file at one's place or found is either
-photo unless its inode number, which a rename keeps while the card stays in, is the photo's
-(`_no_twin`). Kept, never guessed: a file is never put back under another photo's name.
+(`_edited_away`); so do a file not it in its place, its size and time elsewhere too, another photo of
+the undo nowhere, and that one (`_shift`: shifted, then edited). Of two photos of one size and time,
+a file at one's place or found is either unless its inode number (a rename keeps it while the card
+stays in) is the photo's (`_no_twin`). Kept, never guessed: never under another photo's name.
 Memory: an entry per file listed (about 160 bytes), only while an undo that missed one runs;
 16 bytes a journaled move (its photo, its place) once another file is in a photo's place
 (`anothers`, `Hashes`).
@@ -95,6 +96,7 @@ class Whereabouts:
         self._journaled: Hashes | None = None  # hashes of the keys of every journaled move's photo
         self._undone: Hashes | None = None  # hashes of the place and `back_key` of every undone move's photo
         self._twins: Twins | None = None  # told by size and time: the moves of photos of one size and time
+        self._shifts: tuple[list, list] | None = None  # on a card, for `_shift`
         self._state = state  # the journal as undo began (`journal.scan`), else scanned at the first need
         self._claimed: dict[str, object] = {}  # files this undo took for a photo found elsewhere -> the move
         self._settled: set[tuple[str, int]] = set()  # moves this undo found the photo of, or gave up on
@@ -123,6 +125,10 @@ class Whereabouts:
             names = back_as(self.look, move, same)
         if not names and self._listing.unlisted is not None:
             raise Unsure(self._listing.unlisted)
+        if not names and not lasting and (shift := self._shift(move, True)) is not None:
+            raise Unsure(f"{shift[0]} holds another file, which may be this one edited since ({shift[0]}'s photo "
+                         f"may be at {shift[1]}): which cannot be told (move it back to {move.dst} if it is, and "
+                         "undo again)")
         if not names:
             self._settled.add((move.run, move.seq))
             return None
@@ -132,7 +138,7 @@ class Whereabouts:
             raise Unsure(f"{many} have its {'name, ' * copied}size and time ({', '.join(sorted(names)[:NAMED])}): "
                          "which is it cannot be told")
         if not lasting:
-            self._no_rival(move, same, next(iter(names)))
+            self._twins_now().no_rival(move, same, next(iter(names)))
             self._no_twin(move, same, next(iter(names)))
         self._claimed.update(dict.fromkeys(names, move))
         self._settled.add((move.run, move.seq))
@@ -205,7 +211,7 @@ class Whereabouts:
         return self._journaled
 
     def _sorted_now(self):
-        """The journal's moves done and not undone, now: undo's scan taken on (a copy: `_no_rival`
+        """The journal's moves done and not undone, now: undo's scan taken on (a copy: `Twins.no_rival`
         judges by the journal as undo began), so that only what this undo wrote since is read again."""
         from sorter.files.journal import scan, sorted_moves
 
@@ -237,6 +243,10 @@ class Whereabouts:
             self._no_twin(move, same, move.dst, whole=True)
             return None
         elif not self._ids.kept and not (swapped := self.anothers(move, there)) and not self._swapped_in(move, same):
+            if (away := sorted(set(self.look(move, same, False)) - {move.dst})) and (lost := self._shift(move, False)):
+                raise Unsure(f"not the photo sorter put there, its size and time are at {away[0]}, and {lost[0]}'s "
+                             f"photo is nowhere: this file may be that one edited since, which cannot be told (move "
+                             f"it to {lost[0]} if it is, and undo again)", whole=True)
             return None
         found = self.find(move, copied_back=False)  # a file there: edited, where the photo is nowhere else
         if found is None and swapped:
@@ -263,6 +273,25 @@ class Whereabouts:
                 raise Unsure(f"not the photo sorter put there but {other.dst}'s, and {other.dst} holds another file, "
                              f"which may be this one edited since: which cannot be told (move it back to {move.dst} "
                              "if it is, and undo again)", whole=True, at=other.dst)
+
+    def _shift(self, move, lost: bool) -> tuple[str, str | None] | None:
+        """On a card, a file at a photo's place, not it nor any journaled photo, its size and time elsewhere
+        too (moved on, or a `cp -p` backup), another photo of this undo nowhere, may be that one shifted
+        there, then edited (`mv a x; mv b a`, a edited): both are kept. The other's place (and where its size
+        and time are): `lost` (`move`'s photo nowhere), one whose place holds such a file; else one nowhere."""
+        if self._shifts is None:
+            self._shifts = ([], [])  # moves of this undo whose photo is nowhere; whose place holds such a file
+            for m in self._sorted_now():
+                if m.run not in self._runs or (known := self._same(m)) is None or self._ids.last(known):
+                    continue
+                if not (found := self.look(m, known, False)) and not self._holds(m.src, known):
+                    self._shifts[0].append((m, None))
+                elif is_a_file(st := lstat_of(self._base + m.dst)) and not self._ids.match(known, st) \
+                        and not self.anothers(m, st) and (away := sorted(set(found) - {m.dst})) \
+                        and not self._swapped_in(m, known):  # (else it goes back from there: `_edited_away`)
+                    self._shifts[1].append((m, away[0]))
+                del self._shifts[0][2:], self._shifts[1][2:]
+        return next(((m.dst, at) for m, at in self._shifts[lost] if not same_photo(m, move)), None)
 
     def made_by(self, runs) -> dict[str, set[tuple[int, ...]]]:
         """The folders `runs` (`journal.RunState`) made -> their identities as made, each as it
@@ -431,40 +460,6 @@ class Whereabouts:
         taker = self._claimed.get(path)
         return taker is not None and not same_photo(taker, move)
 
-    def _no_rival(self, move, same: SameFile, path: str) -> None:
-        """Raises Unsure where another move's photo of `same`'s size and time, still sorted, is
-        not where sorter put it either (nor back where it was), and this undo has not found it nor
-        given it up: the file at `path` is either (two burst shots of one size and time, one
-        renamed, the other deleted), and which cannot be told. Not settled by a guess: under either
-        name it may be another photo's. The user, who can look at it, is told how to settle it."""
-        for other in self._twins_now().others(move, same, self._settled, self._ids):
-            if not any(self._holds(place, other.same) for place in (other.dst, other.src)):
-                raise Unsure(f"{path} has its size and time, as had {other.dst}'s photo, gone from there too: it is "
-                             f"one of the two, and which cannot be told (move it back to {move.dst} or {other.dst}, "
-                             "whichever it is, and undo again)")
-
-    def _no_twin(self, move, same: SameFile, path: str, whole: bool = False) -> None:
-        """On a card, the file at `path` has `same`'s size and time: raises Unsure where another
-        photo of them (`Twins.others`), not back where it was, is to be undone too, two files not
-        where they were have them, and the one at `path` has not the photo's inode number (which a
-        rename keeps while the card stays in; given anew once it is put in again, when two photos
-        as sorted are kept too). Two swapped went back under each other's names with no word. The
-        user, who can look, moves each back by hand; the next undo finds them back. `whole`:
-        `path` is the photo's place. The journal's moves read twice more (`Twins`), once."""
-        if self._ids.kept or ((st := lstat_of(self._base + path)) is not None and (st.st_dev, st.st_ino) == same[:2]):
-            return
-        others = [o for o in self._twins_now().others(move, same, self._settled, self._ids)
-                  if not self._holds(o.src, o.same)]
-        if not others:
-            return
-        firsts = {move.src, *(o.src for o in others)}
-        files = sorted({p for p in self._listing.paths(same, False) if p not in firsts and self._holds(p, same)})
-        if len(files) > 1:
-            many = f"{len(files)} files" if len(files) <= NAMED else f"more than {NAMED} files"
-            raise Unsure(f"{many} have its size and time ({', '.join(files[:NAMED])}), as had {others[0].dst}'s "
-                         f"photo: which is it cannot be told (move it back to {move.src} yourself, and undo again)",
-                         whole)
-
     def _holds(self, path: str, record: tuple[int, ...]) -> bool:
         """The place `path` holds the file `record` was taken of, as told here (`Identities.match`)."""
         return is_a_file(st := lstat_of(self._base + path)) and self._ids.match(record, st)
@@ -476,8 +471,15 @@ class Whereabouts:
             from sorter.files.journal import scan
 
             self._state = self._state or scan(self.root)
-            self._twins = Twins(self.root, self._state, self._same)
+            self._twins = Twins(self.root, self._state, self._same, self._ids, self._settled, self._holds,
+                                self._listing.paths)
         return self._twins
+
+    def _no_twin(self, move, same: SameFile, path: str, whole: bool = False) -> None:
+        """`Twins.no_twin`, where the file at `path` is not the photo's inode number on a card."""
+        if not self._ids.kept and not ((st := lstat_of(self._base + path)) is not None
+                                       and (st.st_dev, st.st_ino) == same[:2]):
+            self._twins_now().no_twin(move, same, path, whole)
 
     def _same(self, move) -> SameFile | None:
         """What the file `move` moved was: its own record, else its photo's "seen" record; as it
