@@ -14,6 +14,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from sorter.files.identities import lstat_of
+
 
 @dataclass
 class Group:
@@ -81,3 +83,18 @@ def same_photo(one, other, same=None) -> bool:
     names = {os.path.basename(p) for p in (one.src, one.dst)} & {os.path.basename(p) for p in (other.src, other.dst)}
     return ((one.run, one.seq) == (other.run, other.seq) or one.src == other.dst or one.dst == other.src
             or (one.src, one.dst) == (other.src, other.dst) or (same is not None and one.same == same and bool(names)))
+
+
+def as_sorted(move, same, others, holds: Callable, base: str) -> bool:
+    """On a card, the photo `move` sorted (`same`, as told here) and the `others` of its size and
+    time still to undo (`Twins.others`) are each at the place sorter put it, as sorted (`holds`),
+    and the files there (under `base`) have not each one of their inode numbers, as a rename among
+    them leaves them while the card stays in: they go back as sorted. Put in again, the card
+    numbers its files anew, so a cycle of them among their own places cannot be told from none,
+    and none is far likelier (sort, take the card out, put it in again, undo: all were kept)."""
+    family = [(move.dst, same), *((other.dst, other.same) for other in others)]
+    if not all(holds(place, record) for place, record in family):
+        return False
+    numbers = {tuple(record[:2]) for _, record in family}
+    return not all((st := lstat_of(base + place)) is not None and (st.st_dev, st.st_ino) in numbers
+                   for place, _ in family)

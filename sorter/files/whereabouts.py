@@ -55,8 +55,8 @@ time are at the place sorter put another photo (`_swapped_in`: swapped, then the
 touched): then the photo is looked for by its size and time (`replaced`). Another photo in its
 place, the photo nowhere, keeps its move where the file at that one's place may be it, edited
 (`_edited_away`); and of two photos of one size and time, a file at one's place or found is either
-photo unless its inode number, which a rename keeps while the card stays in, is the photo's
-(`_no_twin`). Kept, never guessed: a file is never put back under another photo's name.
+photo unless its inode number, which a rename keeps while the card stays in, is the photo's, or
+all are as sorted (`_no_twin`). Kept, never guessed: a file is never put back under another photo's name.
 Memory: an entry per file listed (about 160 bytes), only while an undo that missed one runs;
 16 bytes a journaled move (its photo, its place) once another file is in a photo's place
 (`anothers`, `Hashes`).
@@ -71,11 +71,11 @@ from pathlib import Path
 
 from sorter.config import REVIEW_RUN_PREFIX
 from sorter.files.copied import back_as, copies
-from sorter.files.found import NAMED, Found, Unsure
+from sorter.files.found import NAMED, Found, Unsure, named
 from sorter.files.hashes import Hashes
 from sorter.files.identities import Identities, SameFile, born_after, born_before, is_a_file, lstat_of, same_file
 from sorter.files.listing import INODE, Listing, is_folder_itself
-from sorter.files.twins import Twins, same_photo
+from sorter.files.twins import Twins, as_sorted, same_photo
 
 #: Tags a place in `Whereabouts._journal`, beside the photos' keys, so neither is taken for the other.
 _PLACE = "place"
@@ -446,24 +446,23 @@ class Whereabouts:
     def _no_twin(self, move, same: SameFile, path: str, whole: bool = False) -> None:
         """On a card, the file at `path` has `same`'s size and time: raises Unsure where another
         photo of them (`Twins.others`), not back where it was, is to be undone too, two files not
-        where they were have them, and the one at `path` has not the photo's inode number (which a
-        rename keeps while the card stays in; given anew once it is put in again, when two photos
-        as sorted are kept too). Two swapped went back under each other's names with no word. The
-        user, who can look, moves each back by hand; the next undo finds them back. `whole`:
+        where they were have them, the one at `path` has not the photo's inode number (which a
+        rename keeps while the card stays in), and they are not each at its place (`as_sorted`:
+        put in again, the card numbers them anew). Two swapped went back under each other's names
+        with no word. The user, who can look, moves each back; the next undo finds them. `whole`:
         `path` is the photo's place. The journal's moves read twice more (`Twins`), once."""
         if self._ids.kept or ((st := lstat_of(self._base + path)) is not None and (st.st_dev, st.st_ino) == same[:2]):
             return
         others = [o for o in self._twins_now().others(move, same, self._settled, self._ids)
                   if not self._holds(o.src, o.same)]
-        if not others:
+        if not others or whole and as_sorted(move, same, others, self._holds, self._base):
             return
         firsts = {move.src, *(o.src for o in others)}
         files = sorted({p for p in self._listing.paths(same, False) if p not in firsts and self._holds(p, same)})
         if len(files) > 1:
-            many = f"{len(files)} files" if len(files) <= NAMED else f"more than {NAMED} files"
-            raise Unsure(f"{many} have its size and time ({', '.join(files[:NAMED])}), as had {others[0].dst}'s "
-                         f"photo: which is it cannot be told (move it back to {move.src} yourself, and undo again)",
-                         whole)
+            raise Unsure(f"{len(files)} files have its size and time ({named(files)}), as had {others[0].dst}'s "
+                         f"photo: which is it cannot be told (open them to see which was {move.src}, move that "
+                         f"one back to {move.src} yourself, and undo again)", whole)
 
     def _holds(self, path: str, record: tuple[int, ...]) -> bool:
         """The place `path` holds the file `record` was taken of, as told here (`Identities.match`)."""
