@@ -9,6 +9,12 @@ from dataclasses import dataclass
 NAMED = 3
 
 
+def named(files: list[str]) -> str:
+    """`files` as an `Unsure` line names them: the first `NAMED`, the rest counted."""
+    rest = len(files) - NAMED
+    return ", ".join(files[:NAMED]) + (f" and {rest} more" if rest > 0 else "")
+
+
 class Unsure(Exception):
     """Where the file is is not certain: it was not found, and a folder it may be in could not be
     listed; or, told by its size and time, several files may be it. `undo` keeps its move, to

@@ -14,7 +14,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from sorter.files.found import NAMED, Unsure
+from sorter.files.found import Unsure, named
+from sorter.files.identities import lstat_of
 
 
 @dataclass
@@ -55,6 +56,7 @@ class Twins:
                     group.at.setdefault(place, []).append(group.moves[-1])
         self._state = state
         self._ids, self._settled, self._holds, self._paths = ids, settled, holds, paths
+        self._base = os.path.join(root, "")
 
     def of(self, same) -> Group | None:
         """The moves of photos of `same`'s size and time, where two or more are."""
@@ -96,17 +98,32 @@ class Twins:
         photos as sorted are kept too): raises Unsure where another photo of them (`others`), not
         back where it was, is to be undone too, and two files not where they were have them. Two
         swapped went back under each other's names with no word. The user, who can look, moves each
-        back by hand; the next undo finds them back. `whole`: `path` is the photo's place."""
+        back by hand; the next undo finds them back. `whole`: `path` is the photo's place, where
+        all of them each at its own place, as sorted, go back so (`as_sorted`)."""
         others = [o for o in self.others(move, same, self._settled, self._ids) if not self._holds(o.src, o.same)]
-        if not others:
+        if not others or whole and as_sorted(move, same, others, self._holds, self._base):
             return
         firsts = {move.src, *(o.src for o in others)}
         files = sorted({p for p in self._paths(same, False) if p not in firsts and self._holds(p, same)})
         if len(files) > 1:
-            many = f"{len(files)} files" if len(files) <= NAMED else f"more than {NAMED} files"
-            raise Unsure(f"{many} have its size and time ({', '.join(files[:NAMED])}), as had {others[0].dst}'s "
-                         f"photo: which is it cannot be told (move it back to {move.src} yourself, and undo again)",
-                         whole)
+            raise Unsure(f"{len(files)} files have its size and time ({named(files)}), as had {others[0].dst}'s "
+                         f"photo: which is it cannot be told (open them to see which was {move.src}, move that "
+                         f"one back to {move.src} yourself, and undo again)", whole)
+
+
+def as_sorted(move, same, others, holds: Callable, base: str) -> bool:
+    """On a card, the photo `move` sorted (`same`, as told here) and the `others` of its size and
+    time still to undo (`Twins.others`) are each at the place sorter put it, as sorted (`holds`),
+    and the files there (under `base`) have not each one of their inode numbers, as a rename among
+    them leaves them while the card stays in: they go back as sorted. Put in again, the card
+    numbers its files anew, so a cycle of them among their own places cannot be told from none,
+    and none is far likelier (sort, take the card out, put it in again, undo: all were kept)."""
+    family = [(move.dst, same), *((other.dst, other.same) for other in others)]
+    if not all(holds(place, record) for place, record in family):
+        return False
+    numbers = {tuple(record[:2]) for _, record in family}
+    return not all((st := lstat_of(base + place)) is not None and (st.st_dev, st.st_ino) in numbers
+                   for place, _ in family)
 
 
 def same_photo(one, other, same=None) -> bool:

@@ -57,7 +57,7 @@ place, the photo nowhere, keeps its move where the file at that one's place may 
 (`_edited_away`); so do a file not it in its place, its size and time elsewhere too, another photo of
 the undo nowhere, and that one (`_shift`: shifted, then edited). Of two photos of one size and time,
 a file at one's place or found is either unless its inode number (a rename keeps it while the card
-stays in) is the photo's (`_no_twin`). Kept, never guessed: never under another photo's name.
+stays in) is the photo's, or all are as sorted (`_no_twin`). Kept, never guessed: never under another's name.
 Memory: an entry per file listed (about 160 bytes), only while an undo that missed one runs;
 16 bytes a journaled move (its photo, its place) once another file is in a photo's place
 (`anothers`, `Hashes`).
