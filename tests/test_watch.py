@@ -1255,9 +1255,7 @@ def test_a_watch_that_moves_nothing_after_one_that_was_killed_says_how_to_undo_t
         tmp_path: Path, monkeypatch, sorted_before: bool) -> None:
     # Started again after a `kill -9` and moving nothing itself, a watch said no undo line at all:
     # the killed watch's moves, which it never said how to undo, were still there to undo.
-    from typer.testing import CliRunner
 
-    from sorter.cli import app
     from sorter.sorting.sort import sort_folder
 
     if sorted_before:
@@ -1266,12 +1264,22 @@ def test_a_watch_that_moves_nothing_after_one_that_was_killed_says_how_to_undo_t
     a_watch_killed_after_filing(tmp_path, "rex.png")
     result = watched_through_the_cli(tmp_path, monkeypatch, watcher.WatchSettings(settle=0.1))
 
-    assert result.exit_code == 0, result.output
-    assert result.stderr.splitlines()[-1] == (f"stopped watching {tmp_path}: moved 0 files; undo with: sorter undo "
-                                              f"{tmp_path} (it takes back the watch cut short before this one)")
-    assert CliRunner().invoke(app, ["undo", str(tmp_path)]).exit_code == 0
-    assert (tmp_path / "rex.png").exists() and not (tmp_path / "dogs").exists()  # as before the killed watch
+    killed_watch_undone_as_hinted(result, tmp_path)
     assert (tmp_path / "cats" / "old.png").exists() == sorted_before  # what was sorted before stays so
+
+
+def killed_watch_undone_as_hinted(result, root: Path) -> None:
+    """A watch that moved nothing after one killed as it filed rex.png: its stop line says the
+    killed watch's undo, and that undo puts rex back where it was, dogs/ gone."""
+    from typer.testing import CliRunner
+
+    from sorter.cli import app
+
+    assert result.exit_code == 0, result.output
+    assert result.stderr.splitlines()[-1] == (f"stopped watching {root}: moved 0 files; undo with: sorter undo "
+                                              f"{root} (it takes back the watch cut short before this one)")
+    assert CliRunner().invoke(app, ["undo", str(root)]).exit_code == 0
+    assert (root / "rex.png").exists() and not (root / "dogs").exists()  # as before the killed watch
 
 
 def undone_as_hinted(result, root: Path, hint: str) -> None:
@@ -1345,9 +1353,7 @@ def test_a_watch_killed_during_its_first_move_is_known_to_the_next(tmp_path: Pat
     # watch had not listed its run in .sorter/watching (it did so as the move was reported): the
     # next watch said no undo line, and the photo the killed one moved was never mentioned. The
     # run is listed as it is opened, before the intent.
-    from typer.testing import CliRunner
 
-    from sorter.cli import app
 
     write_image(tmp_path / "rex.png", RED)
     killed = subprocess.run([sys.executable, "-c", KILLED_IN_ITS_FIRST_MOVE, str(tmp_path)], timeout=60,
@@ -1359,11 +1365,7 @@ def test_a_watch_killed_during_its_first_move_is_known_to_the_next(tmp_path: Pat
 
     result = watched_through_the_cli(tmp_path, monkeypatch, watcher.WatchSettings(settle=0.1))
 
-    assert result.exit_code == 0, result.output
-    assert result.stderr.splitlines()[-1] == (f"stopped watching {tmp_path}: moved 0 files; undo with: sorter undo "
-                                              f"{tmp_path} (it takes back the watch cut short before this one)")
-    assert CliRunner().invoke(app, ["undo", str(tmp_path)]).exit_code == 0
-    assert (tmp_path / "rex.png").exists() and not (tmp_path / "dogs").exists()  # as before the killed watch
+    killed_watch_undone_as_hinted(result, tmp_path)
 
 
 @pytest.mark.parametrize("moves", [True, False], ids=["it moves a photo", "it moves nothing"])

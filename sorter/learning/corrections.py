@@ -46,7 +46,7 @@ from typing import Literal
 from sorter.config import CLASS_FOLDERS, OTHER, REVIEW_RUN_PREFIX, STATE_DIR, entered, names_a_pet
 from sorter.files.companions import regular_file
 from sorter.files.identities import Identities, Identity, born_after, identity_of, inodes_last, lstat_of
-from sorter.files.journal import Move, Seen, moves_of, scan
+from sorter.files.journal import Seen, moves_of, scan
 from sorter.files.judged import as_seen, is_the_file, same_of, still_filed
 from sorter.files.verdicts import standing_seen
 from sorter.media.container import photo_inside
@@ -163,11 +163,13 @@ def find(root: Path) -> list[Found]:
     # Photos in cats/ or dogs/ with no "seen" record: the user's own, unless an older sorter
     # (before "seen" records) moved them there. A `sorter review` correction is the user's.
     sorted_before: set[Path] = set()
-    moves: dict[tuple[str, int], Move] = {}  # what tells each photo sorter filed: its "seen" record's move
+    # What tells each photo sorter filed (its "seen" record's move): the file before the move, and
+    # when it moved; those two alone kept, not the moves, on a journal of a million.
+    filed: dict[tuple[str, int], tuple[tuple[int, ...] | None, float | None]] = {}
     for run in state.undoable_runs():
         for m in moves_of(root, run):
             if run.undoable(m.seq):
-                moves[m.run, m.seq] = m
+                filed[m.run, m.seq] = (m.same, m.time)
                 if not run.run.startswith(REVIEW_RUN_PREFIX):
                     sorted_before.add(root / m.dst)
     ids = Identities(root, state)
@@ -185,9 +187,9 @@ def find(root: Path) -> list[Found]:
     accounted: set[Path] = set()
     found: list[Found] = []
     for identity, seen in latest.items():
-        move = moves.get((seen.run, seen.seq))
+        filed_as, when = as_seen(*filed.get((seen.run, seen.seq), (None, None)), seen)
         if identity in videos:  # counted, not learnt from: the examples are photos (`examples.gather`)
-            if _born_since(root, seen, move, videos[identity]):
+            if _born_since(root, seen, when, videos[identity]):
                 continue  # a new video given its inode number: counted as any other (below)
             accounted.add(videos[identity])
             label, pet = place(root, videos[identity])
@@ -205,7 +207,7 @@ def find(root: Path) -> list[Found]:
                 # files. Keyed by that identity, its row replaced the first folder's row of the same
                 # photo in the examples: Luna's photos, learnt there, became this copy's cats/ ones.
                 found_as = _identity(path, identity)
-        if path is None or (identity in by_identity and _born_since(root, seen, move, path)):
+        if path is None or (identity in by_identity and _born_since(root, seen, when, path)):
             # Deleted, or moved out of the folder; or so, and a new file has its inode number, counted
             # as any other file the user saved is (below): saved into dogs/, "added -> dog".
             continue
@@ -223,7 +225,7 @@ def find(root: Path) -> list[Found]:
                 # word as taking it out of her folder (`pets.strangers_of`: another cat).
                 was_pet = refused[label][identity]
             if ((label, pet) != (was, was_pet) or _sampled(identity, every)) and (
-                    path != root / seen.path or _still_filed(ids, seen, move, path)):
+                    path != root / seen.path or _still_filed(ids, seen, filed_as, when, path)):
                 found.append(Found(path, found_as, label, pet, was, was_pet))
         elif (label != OTHER or (seen.status == "neither" and _sampled(identity, every))) and (
                 path != root / seen.path or is_the_file(ids, seen.run, same_of(seen), seen.ctime_ns, path,
@@ -364,29 +366,27 @@ def _refused(root: Path) -> dict[str, dict[Identity, str]]:
     return refused
 
 
-def _still_filed(ids: Identities, seen: Seen, move: Move | None, path: Path) -> bool:
+def _still_filed(ids: Identities, seen: Seen, same: tuple[int, ...], when: float | None, path: Path) -> bool:
     """The file at `path`, where `seen`'s move filed a photo, is that photo, as the review page
     tells it (`judged.still_filed`): not another renamed over it at its size (found by name), nor a
     new one saved there after it was deleted and given its inode number (found by identity). Either
-    is "not sorted yet" there: no one's word, neither kept as sorted nor a correction."""
-    same, when = as_seen(move and move.same, move and move.time, seen)
+    is "not sorted yet" there: no one's word, neither kept as sorted nor a correction. `same`,
+    `when`: what tells the photo the move filed, and when (`judged.as_seen`)."""
     return still_filed(ids, seen.run, same, when, path, lstat_of(path))
 
 
-def _born_since(root: Path, seen: Seen, move: Move | None, path: Path) -> bool:
-    """The file at `path`, found by `seen`'s identity away from where `move` filed the photo, was
-    born after the move (`identities.born_after`, as undo's `whereabouts` asks): not the photo, whose
-    birth a rename keeps, but a new file saved after it was deleted and given its freed inode number
-    at its size (ext4 and tmpfs give one again at once: cats/x.png deleted, dogs/y.png saved). Taken
-    for the photo, it was a "cat -> dog" row for a picture no one judged. At the photo's own place
-    `judged.still_filed` asks the same (`_still_filed`). Where no birth time can be read (no `statx`,
-    a filesystem without one) or the move's time is not known (an older journal; a photo left in
-    place, never moved; a move across filesystems by a copy, born in the move: `as_seen`), the
-    identity alone tells, as before: most likely the photo, moved. A `statx` of a photo found moved."""
-    if path == root / seen.path:
-        return False
-    _, when = as_seen(move and move.same, move and move.time, seen)
-    return born_after(path, when)
+def _born_since(root: Path, seen: Seen, when: float | None, path: Path) -> bool:
+    """The file at `path`, found by `seen`'s identity away from where its move filed the photo (at
+    `when`, as `judged.as_seen` tells it), was born after the move (`identities.born_after`, as
+    undo's `whereabouts` asks): not the photo, whose birth a rename keeps, but a new file saved
+    after it was deleted and given its freed inode number at its size (ext4 and tmpfs give one
+    again at once: cats/x.png deleted, dogs/y.png saved). Taken for the photo, it was a "cat ->
+    dog" row for a picture no one judged. At the photo's own place `judged.still_filed` asks the
+    same (`_still_filed`). Where no birth time can be read (no `statx`, a filesystem without one)
+    or the move's time is not known (an older journal; a photo left in place, never moved; a move
+    across filesystems by a copy, born in the move: `as_seen`), the identity alone tells, as
+    before: most likely the photo, moved. A `statx` of a photo found moved."""
+    return path != root / seen.path and born_after(path, when)
 
 
 def _identity(path: Path, journaled: Identity) -> Identity:
