@@ -12,7 +12,7 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NoReturn
 
 
 @contextmanager
@@ -35,7 +35,7 @@ def stop_on_signals(stop: threading.Event):
             signal.signal(signal.SIGINT, signal.default_int_handler)
             signal.signal(signal.SIGTERM, signal.SIG_DFL)
             signal.signal(signal.SIGHUP, signal.SIG_DFL)
-            raise KeyboardInterrupt
+            _cut_short()
         stop.set()
 
     previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
@@ -99,7 +99,7 @@ def _interrupt(signum, frame) -> None:
         _DEFERRED.append(signum)
         _raise_later()
         return
-    raise KeyboardInterrupt
+    _cut_short()
 
 
 _DEFERRED: list[int] = []  # interrupts noted inside an import, raised once it is done (`_raise_later`)
@@ -145,7 +145,7 @@ def _deferred(signum, frame) -> None:
         _raise_later()
         return
     _DEFERRED.clear()
-    raise KeyboardInterrupt
+    _cut_short()
 
 
 def interrupt_dropped() -> None:
@@ -159,8 +159,14 @@ def interrupt_dropped() -> None:
         raise KeyboardInterrupt
 
 
-#: The handlers above that raise KeyboardInterrupt: one raised inside a finalizer is theirs.
-_HANDLERS = frozenset({"handler", "_interrupt", "_deferred"})
+_CUT_SHORT: list[int] = []  # a KeyboardInterrupt the handlers here raised, since the hook below was set
+
+
+def _cut_short() -> NoReturn:
+    """Every KeyboardInterrupt that a handler here raises is raised here, and noted: a finalizer
+    that fails after it is of an object it cut in two (`_QuietDroppedInterrupts`)."""
+    _CUT_SHORT.append(1)
+    raise KeyboardInterrupt
 
 
 @dataclass(frozen=True)
@@ -171,23 +177,31 @@ class _QuietDroppedInterrupts:
     import is) instead of printed: Ctrl-C showed "Exception ignored in: <function Pool.__del__>"
     and a traceback above the one line `Interrupted.`. Raised 20 ms later, or where the command
     looks first (`interrupt_dropped`, `interrupt_lost`), it stops the command as any other
-    does. Every other unraisable exception, a KeyboardInterrupt from Python's own handler
-    included, goes to the hook that was there before, unchanged."""
+    does.
+
+    Once such an interrupt was raised, a finalizer's error is not printed either: the interrupt
+    can land inside a constructor, and the half-made object fails as it is freed. A CI run saw
+    Ctrl-C of `sorter train` land in TensorFlow's `_TensorCacheDeleter.__init__`, and
+    "Exception ignored in ... AttributeError: ... no attribute '_context_id'" and a traceback
+    under `Interrupted.`. Before an interrupt, every other unraisable exception, a
+    KeyboardInterrupt from Python's own handler included, goes to the hook that was there
+    before, unchanged."""
 
     previous: Callable[[Any], object]
 
     def __call__(self, unraisable: Any) -> None:
-        if not _raised_by_a_handler_here(unraisable) or threading.current_thread() is not threading.main_thread():
+        if _raised_by_a_handler_here(unraisable) and threading.current_thread() is threading.main_thread():
+            _DEFERRED.append(0)
+            _raise_later()
+        elif not _CUT_SHORT:
             self.previous(unraisable)
-            return
-        _DEFERRED.append(0)
-        _raise_later()
 
     @classmethod
     def install(cls) -> _QuietDroppedInterrupts | None:
         """Set as `sys.unraisablehook` unless it is already; returns the one it set, if it set one."""
         if isinstance(sys.unraisablehook, cls):
             return None
+        _CUT_SHORT.clear()  # an interrupt before (a test's earlier in-process command) is not this one's
         hook = cls(sys.unraisablehook)
         sys.unraisablehook = hook
         return hook
@@ -202,7 +216,7 @@ def _raised_by_a_handler_here(unraisable: Any) -> bool:
     while tb.tb_next is not None:  # the innermost frame: where it was raised
         tb = tb.tb_next
     code = tb.tb_frame.f_code
-    return code.co_filename == __file__ and code.co_name in _HANDLERS
+    return code.co_filename == __file__ and code.co_name == _cut_short.__name__
 
 
 @contextmanager
@@ -246,7 +260,7 @@ def sigterm_interrupts() -> Iterator[list[int]]:
             _DEFERRED.append(signum)
             _raise_later()
             return
-        raise KeyboardInterrupt
+        _cut_short()
 
     previous = {signal.SIGTERM: signal.signal(signal.SIGTERM, handler)}
     if signal.getsignal(signal.SIGINT) in (signal.default_int_handler, _interrupt):  # an ignored Ctrl-C stays so

@@ -699,6 +699,47 @@ def test_a_kill_inside_a_finalizer_says_one_line_not_a_traceback(tmp_path: Path)
                           "(without --resume) to start over.\n")
 
 
+#: As KILLED_IN_A_FINALIZER, but Ctrl-C lands inside a constructor (TensorFlow's
+#: `_TensorCacheDeleter.__init__` in a CI run), and the half-made object fails as it is freed.
+CUT_IN_A_CONSTRUCTOR = """
+import os, signal, sys, time
+from sorter.training import train as trainer
+
+class Deleter:
+    __slots__ = ["context_id"]
+
+    def __init__(self):
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(0.5)  # the handler runs here, before context_id is set
+        self.context_id = 1
+
+    def __del__(self):
+        print(self.context_id)
+
+def training(config, resume, on_event, on_cache):
+    Deleter()
+    raise AssertionError("trained on")
+
+trainer.train = training
+sys.argv = ["sorter", *sys.argv[1:]]
+from sorter.__main__ import main
+main()
+"""
+
+
+def test_ctrl_c_inside_a_constructor_says_one_line_not_the_half_made_objects_error(tmp_path: Path) -> None:
+    """Ctrl-C of `sorter train` printed, under its one line, "Exception ignored in: <function
+    _TensorCacheDeleter.__del__>" and an AttributeError's traceback: the interrupt had landed
+    in that object's `__init__`, and the half-made object failed as it was freed."""
+    data = make_dataset(tmp_path / "data", per_class=2)
+    environ = dict(os.environ, PYTHONPATH=os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]))
+    run = subprocess.run([sys.executable, "-c", CUT_IN_A_CONSTRUCTOR, *train_args(data, tmp_path / "model.keras")],
+                         cwd=REPO, env=environ, capture_output=True, text=True, timeout=TIMEOUT)
+    assert (run.returncode, run.stdout) == (130, ""), run.stderr
+    assert run.stderr == ("Interrupted. No epoch had finished and nothing was kept: run the same command again "
+                          "(without --resume) to start over.\n")
+
+
 def test_a_finalizers_own_error_is_still_printed_while_a_kill_would_be_noted(monkeypatch) -> None:
     """Only the KeyboardInterrupt that sorter's own handler raised is kept quiet: a finalizer's own
     error, or a KeyboardInterrupt it raises itself, goes to the hook that was there before (Python
