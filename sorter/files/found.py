@@ -23,7 +23,7 @@ class Unsure(Exception):
     def __init__(self, why: str, whole: bool = False, at: str | None = None) -> None:
         super().__init__(why)
         self.whole = whole  # `why` says what is at the photo's place too (else undo's line says it first)
-        self.at = at  # where the photo may be, the file at its place another's (`Whereabouts._edited_away`)
+        self.at = at  # where the photo may be, the file at its place another's (`CardMoves.edited_away`)
 
 
 @dataclass(frozen=True)

@@ -50,14 +50,12 @@ one under another name where it came from is said where it is, and left there.
 In a copy the file at the photo's place is the photo where it has its size and time, and
 another file (two names swapped) where the photo is found elsewhere; on a card it is taken for
 the photo, as it always was (an edit changes the size and time that tell it), unless it is another
-journaled move's photo, as no edit makes it (names swapped, or shifted), or the photo's size and
-time are at the place sorter put another photo (`_swapped_in`: swapped, then the other edited or
-touched): then the photo is looked for by its size and time (`replaced`). Another photo in its
-place, the photo nowhere, keeps its move where the file at that one's place may be it, edited
-(`_edited_away`); so do a file not it in its place, its size and time elsewhere too, another photo of
-the undo nowhere, and that one (`_shift`: shifted, then edited). Of two photos of one size and time,
-a file at one's place or found is either unless its inode number (a rename keeps it while the card
-stays in) is the photo's, or all are as sorted (`_no_twin`). Kept, never guessed: never under another's name.
+journaled move's photo, as no edit makes it (names swapped, or shifted), or the rules for names
+swapped or shifted, then one edited, say otherwise (`card_moves.CardMoves`: the photo's size and
+time at the place sorter put another photo, it goes back from there; a file there that may be
+another photo edited, both moves are kept). Of two photos of one size and time, a file at one's
+place or found is either unless its inode number (a rename keeps it while the card stays in) is
+the photo's, or all are as sorted (`_no_twin`). Kept, never guessed: never under another's name.
 Memory: an entry per file listed (about 160 bytes), only while an undo that missed one runs;
 16 bytes a journaled move (its photo, its place) once another file is in a photo's place
 (`anothers`, `Hashes`).
@@ -71,6 +69,7 @@ import stat
 from pathlib import Path
 
 from sorter.config import REVIEW_RUN_PREFIX
+from sorter.files.card_moves import CardMoves
 from sorter.files.copied import back_as, copies
 from sorter.files.found import NAMED, Found, Unsure
 from sorter.files.hashes import Hashes
@@ -96,10 +95,11 @@ class Whereabouts:
         self._journaled: Hashes | None = None  # hashes of the keys of every journaled move's photo
         self._undone: Hashes | None = None  # hashes of the place and `back_key` of every undone move's photo
         self._twins: Twins | None = None  # told by size and time: the moves of photos of one size and time
-        self._shifts: tuple[list, list] | None = None  # on a card, for `_shift`
         self._state = state  # the journal as undo began (`journal.scan`), else scanned at the first need
         self._claimed: dict[str, object] = {}  # files this undo took for a photo found elsewhere -> the move
         self._settled: set[tuple[str, int]] = set()  # moves this undo found the photo of, or gave up on
+        self._card = CardMoves(self._base, runs, self._ids, self._settled, self._same, self.look, self._sorted_now,
+                               self.anothers, self.sorted_at, self._holds)  # swaps and shifts, then an edit
 
     def find(self, move, copied_back: bool = True) -> Found | None:
         """Where the file `move` (a `journal.Move` done and not undone) put is now; None where it
@@ -125,10 +125,8 @@ class Whereabouts:
             names = back_as(self.look, move, same)
         if not names and self._listing.unlisted is not None:
             raise Unsure(self._listing.unlisted)
-        if not names and not lasting and (shift := self._shift(move, True)) is not None:
-            raise Unsure(f"{shift[0]} holds another file, which may be this one edited since ({shift[0]}'s photo "
-                         f"may be at {shift[1]}): which cannot be told (move it back to {move.dst} if it is, and "
-                         "undo again)")
+        if not names and not lasting:
+            self._card.no_shift_from(move)
         if not names:
             self._settled.add((move.run, move.seq))
             return None
@@ -210,6 +208,10 @@ class Whereabouts:
             self._journaled = Hashes(hashes(self._sorted_now()))
         return self._journaled
 
+    def sorted_at(self, path: str) -> bool:
+        """A journaled move (done and not undone) put its photo at `path` (`_journal`)."""
+        return hash((_PLACE, path)) in self._journal()
+
     def _sorted_now(self):
         """The journal's moves done and not undone, now: undo's scan taken on (a copy: `Twins.no_rival`
         judges by the journal as undo began), so that only what this undo wrote since is read again."""
@@ -230,7 +232,7 @@ class Whereabouts:
         (`anothers`: two names swapped, or one renamed and another given its name), which an edit
         never makes it: then the photo is looked for by its size and time, as in a copy; it was
         said "missing" while it sat in cats/ under the other name; so it is where its size and time
-        are at another photo's place (`_swapped_in`). Raises Unsure (`_no_twin`, `_edited_away`)."""
+        are at another photo's place (`CardMoves.swapped_in`). Raises Unsure (`_no_twin`, `CardMoves`)."""
         self._ids.saw(there)  # a file at the move's place: on a device of the folder's files
         same = self._same(move)
         if same is None:
@@ -242,56 +244,13 @@ class Whereabouts:
         elif self._ids.match(same, there) and not self._linked(move, same):
             self._no_twin(move, same, move.dst, whole=True)
             return None
-        elif not self._ids.kept and not (swapped := self.anothers(move, there)) and not self._swapped_in(move, same):
-            if (away := sorted(set(self.look(move, same, False)) - {move.dst})) and (lost := self._shift(move, False)):
-                raise Unsure(f"not the photo sorter put there, its size and time are at {away[0]}, and {lost[0]}'s "
-                             f"photo is nowhere: this file may be that one edited since, which cannot be told (move "
-                             f"it to {lost[0]} if it is, and undo again)", whole=True)
+        elif not self._ids.kept and not (swapped := self.anothers(move, there)) and not self._card.swapped_in(move, same):
+            self._card.no_shift_into(move, same)
             return None
         found = self.find(move, copied_back=False)  # a file there: edited, where the photo is nowhere else
         if found is None and swapped:
-            self._edited_away(move, there)
+            self._card.edited_away(move, there)
         return found if found is not None and found.path != move.dst else None
-
-    def _swapped_in(self, move, same: SameFile) -> bool:
-        """On a card, the file at `move`'s place no journaled photo: the photo, by its size and time, is
-        at the place sorter put another (`_journal`): names swapped, the other edited or touched since
-        (it went back under this one's name). Elsewhere (`cp -p`, then edited here) the file here is it."""
-        return any(path != move.dst and hash((_PLACE, path)) in self._journal() for path in self.look(move, same, False))
-
-    def _edited_away(self, move, there: os.stat_result) -> None:
-        """On a card, `there`, at `move`'s place, is another journaled photo, and the photo is nowhere
-        by its size and time: raises Unsure where that one's place holds a file no journaled photo,
-        which may be this one, swapped, then edited or touched (taken for that photo edited, it went
-        back under its name). The user, who can look, is told how to settle it. A read of the journal."""
-        key = same_file(there)[2:]
-        for other in self._sorted_now():
-            known = self._same(other) if other.dst != move.dst else None
-            if known is not None and known[2:] == key and is_a_file(st := lstat_of(self._base + other.dst)) \
-                    and not self._ids.match(known, st) and not self.anothers(other, st, other.dst):
-                self._settled.discard((move.run, move.seq))
-                raise Unsure(f"not the photo sorter put there but {other.dst}'s, and {other.dst} holds another file, "
-                             f"which may be this one edited since: which cannot be told (move it back to {move.dst} "
-                             "if it is, and undo again)", whole=True, at=other.dst)
-
-    def _shift(self, move, lost: bool) -> tuple[str, str | None] | None:
-        """On a card, a file at a photo's place, not it nor any journaled photo, its size and time elsewhere
-        too (moved on, or a `cp -p` backup), another photo of this undo nowhere, may be that one shifted
-        there, then edited (`mv a x; mv b a`, a edited): both are kept. The other's place (and where its size
-        and time are): `lost` (`move`'s photo nowhere), one whose place holds such a file; else one nowhere."""
-        if self._shifts is None:
-            self._shifts = ([], [])  # moves of this undo whose photo is nowhere; whose place holds such a file
-            for m in self._sorted_now():
-                if m.run not in self._runs or (known := self._same(m)) is None or self._ids.last(known):
-                    continue
-                if not (found := self.look(m, known, False)) and not self._holds(m.src, known):
-                    self._shifts[0].append((m, None))
-                elif is_a_file(st := lstat_of(self._base + m.dst)) and not self._ids.match(known, st) \
-                        and not self.anothers(m, st) and (away := sorted(set(found) - {m.dst})) \
-                        and not self._swapped_in(m, known):  # (else it goes back from there: `_edited_away`)
-                    self._shifts[1].append((m, away[0]))
-                del self._shifts[0][2:], self._shifts[1][2:]
-        return next(((m.dst, at) for m, at in self._shifts[lost] if not same_photo(m, move)), None)
 
     def made_by(self, runs) -> dict[str, set[tuple[int, ...]]]:
         """The folders `runs` (`journal.RunState`) made -> their identities as made, each as it

@@ -1,0 +1,95 @@
+"""Photos whose names the user swapped or shifted on a card (exFAT, FAT, FUSE), then edited or
+touched one of: where `undo` tells a photo by its size and time alone (`identities.Identities`), an
+edit changes the very things that tell it, so the file at a photo's place, of another size and
+time, was taken for the photo edited, and another photo went back under its name. These are the
+rules `whereabouts.Whereabouts` asks before it takes such a file for the photo (`CardMoves`): the
+photo that kept its size and time goes back from where it is (`swapped_in`); a file that may be
+another photo edited keeps both moves, with the journal, never guessed (`Unsure`: `edited_away`,
+`no_shift_into`, `no_shift_from`), and the line says how to settle it.
+
+Asked only on a card, where the file at a photo's place is not it (or the photo is nowhere); each
+reads the journal's moves done and not undone (`sorted_now`), `_shift` once, keeping two moves of
+each kind.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+
+from sorter.files.found import Unsure
+from sorter.files.identities import is_a_file, lstat_of, same_file
+from sorter.files.twins import same_photo
+
+
+class CardMoves:
+    """The card rules of an undo of `runs` in the folder at `base` (a path ending in "/"); the rest
+    are undo's (`Whereabouts`): how it tells a file (`ids`), a move's record as told here (`same_of`),
+    the listed files of a record (`look`), the journal's moves done and not undone (`sorted_now`),
+    whether a file is another journaled move's photo (`anothers`) or sorter put one at a place
+    (`sorted_at`), whether a place holds a file (`holds`), and the moves it settled (`settled`)."""
+
+    def __init__(self, base: str, runs: set[str], ids, settled: set[tuple[str, int]], same_of: Callable,
+                 look: Callable, sorted_now: Callable, anothers: Callable, sorted_at: Callable,
+                 holds: Callable) -> None:
+        self._base, self._runs, self._ids, self._settled = base, runs, ids, settled
+        self._same, self._look, self._sorted_now = same_of, look, sorted_now
+        self._anothers, self._sorted_at, self._holds = anothers, sorted_at, holds
+        self._shifts: tuple[list, list] | None = None  # for `_shift`, read at its first need
+
+    def swapped_in(self, move, same) -> bool:
+        """On a card, the file at `move`'s place no journaled photo: the photo, by its size and time, is
+        at the place sorter put another (`sorted_at`): names swapped, the other edited or touched since
+        (it went back under this one's name). Elsewhere (`cp -p`, then edited here) the file here is it."""
+        return any(path != move.dst and self._sorted_at(path) for path in self._look(move, same, False))
+
+    def edited_away(self, move, there: os.stat_result) -> None:
+        """On a card, `there`, at `move`'s place, is another journaled photo, and the photo is nowhere
+        by its size and time: raises Unsure where that one's place holds a file no journaled photo,
+        which may be this one, swapped, then edited or touched (taken for that photo edited, it went
+        back under its name). The user, who can look, is told how to settle it. A read of the journal."""
+        key = same_file(there)[2:]
+        for other in self._sorted_now():
+            known = self._same(other) if other.dst != move.dst else None
+            if known is not None and known[2:] == key and is_a_file(st := lstat_of(self._base + other.dst)) \
+                    and not self._ids.match(known, st) and not self._anothers(other, st, other.dst):
+                self._settled.discard((move.run, move.seq))
+                raise Unsure(f"not the photo sorter put there but {other.dst}'s, and {other.dst} holds another file, "
+                             f"which may be this one edited since: which cannot be told (move it back to {move.dst} "
+                             "if it is, and undo again)", whole=True, at=other.dst)
+
+    def no_shift_into(self, move, same) -> None:
+        """On a card, the file at `move`'s place is not its photo nor any journaled one: raises Unsure
+        where the photo's size and time are elsewhere too and another photo of this undo is nowhere
+        (`_shift`): the file may be that one, shifted there and edited."""
+        if (away := sorted(set(self._look(move, same, False)) - {move.dst})) and (lost := self._shift(move, False)):
+            raise Unsure(f"not the photo sorter put there, its size and time are at {away[0]}, and {lost[0]}'s "
+                         f"photo is nowhere: this file may be that one edited since, which cannot be told (move "
+                         f"it to {lost[0]} if it is, and undo again)", whole=True)
+
+    def no_shift_from(self, move) -> None:
+        """On a card, `move`'s photo is nowhere: raises Unsure where another photo's place holds a
+        file that may be it, shifted there and edited (`_shift`)."""
+        if (shift := self._shift(move, True)) is not None:
+            raise Unsure(f"{shift[0]} holds another file, which may be this one edited since ({shift[0]}'s photo "
+                         f"may be at {shift[1]}): which cannot be told (move it back to {move.dst} if it is, and "
+                         "undo again)")
+
+    def _shift(self, move, lost: bool) -> tuple[str, str | None] | None:
+        """On a card, a file at a photo's place, not it nor any journaled photo, its size and time elsewhere
+        too (moved on, or a `cp -p` backup), another photo of this undo nowhere, may be that one shifted
+        there, then edited (`mv a x; mv b a`, a edited): both are kept. The other's place (and where its size
+        and time are): `lost` (`move`'s photo nowhere), one whose place holds such a file; else one nowhere."""
+        if self._shifts is None:
+            self._shifts = ([], [])  # moves of this undo whose photo is nowhere; whose place holds such a file
+            for m in self._sorted_now():
+                if m.run not in self._runs or (known := self._same(m)) is None or self._ids.last(known):
+                    continue
+                if not (found := self._look(m, known, False)) and not self._holds(m.src, known):
+                    self._shifts[0].append((m, None))
+                elif is_a_file(st := lstat_of(self._base + m.dst)) and not self._ids.match(known, st) \
+                        and not self._anothers(m, st) and (away := sorted(set(found) - {m.dst})) \
+                        and not self.swapped_in(m, known):  # (else it goes back from there: `edited_away`)
+                    self._shifts[1].append((m, away[0]))
+                del self._shifts[0][2:], self._shifts[1][2:]
+        return next(((m.dst, at) for m, at in self._shifts[lost] if not same_photo(m, move)), None)
