@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from conftest import FakeClassifier, layout, remount
 from test_undo_copies import burst
-from test_undo_moved_on import BLUE, photos, undo
+from test_undo_moved_on import BLUE, app, photos, runner, undo
 
 from sorter.sorting.sort import sort_folder
 
@@ -139,6 +139,51 @@ def test_on_an_exfat_card_a_swapped_photo_edited_since_never_goes_back_under_the
     assert (exfat_card / kept).read_bytes() == changed
     assert {path: entry for path, entry in layout(exfat_card).items() if path != kept} == {
         path: entry for path, entry in before.items() if path != kept}
+
+
+@pytest.mark.parametrize("photo", ["a", "b", "c"], ids=["a's photo edited", "b's photo edited", "c's photo edited"])
+def test_on_an_exfat_card_three_photos_shifted_round_one_edited_keeps_the_edited_one_and_the_journal(
+        exfat_card: Path, photo: str) -> None:
+    """QA: three photos' names shifted round in cats/ (a's file to b's place, b's to c's, c's to
+    a's, through a temporary name, as a user shuffling them does), then one of them edited: the
+    two that kept their size and time went back, the edited one was said "missing" and `.sorter/`
+    removed, so no later undo could put it back. Now the file at the edited photo's place is
+    followed, photo to photo, to the place that holds a file no sorted photo (the edited one), and
+    that move is kept with the journal, with the line of two names swapped then one edited; the
+    other two go back, each under its own name. Done as the line says, the next undo finishes."""
+    before = sorted_card(exfat_card)
+    cats = exfat_card / "cats"
+    os.rename(cats / "c.jpg", cats / "t")
+    os.rename(cats / "b.jpg", cats / "c.jpg")
+    os.rename(cats / "a.jpg", cats / "b.jpg")
+    os.rename(cats / "t", cats / "a.jpg")
+    after = {"a": "b", "b": "c", "c": "a"}  # whose place each photo's file is at now
+    before_it = {now: was for was, now in after.items()}  # whose photo is at each place now
+    at = after[photo]
+    edited(cats / f"{at}.jpg")
+    changed = (cats / f"{at}.jpg").read_bytes()
+
+    result = runner.invoke(app, ["undo", str(exfat_card)])
+    assert result.exit_code == 0, result.output
+    assert (sorted(result.stdout.splitlines()), result.stderr.splitlines()) == (sorted([
+        f"Restored 2 files from 1 run in {exfat_card} (1 kept in place).",
+        f"found: cats/{before_it[photo]}.jpg: moved to cats/{photo}.jpg since; put back from there to "
+        f"{before_it[photo]}.jpg",
+        f"found: cats/{at}.jpg: moved to cats/{after[at]}.jpg since; put back from there to {at}.jpg; "
+        f"cats/{at}.jpg is another file now, left there",
+    ]), [f"kept: cats/{photo}.jpg: not the photo sorter put there but cats/{before_it[photo]}.jpg's, and "
+         f"cats/{at}.jpg holds another file, which may be this one edited since: which cannot be told (move it "
+         f"back to cats/{photo}.jpg if it is, and undo again); left in place"])
+    assert os.listdir(cats) == [f"{at}.jpg"] and (cats / f"{at}.jpg").read_bytes() == changed
+    assert (exfat_card / ".sorter" / "journal.jsonl").is_file()
+    for back in set(after) - {photo}:
+        assert layout(exfat_card)[f"{back}.jpg"] == before[f"{back}.jpg"]  # each under its own name
+
+    os.rename(cats / f"{at}.jpg", cats / f"{photo}.jpg")  # as the line bids
+    assert undo(exfat_card) == ([f"Restored 1 file from 1 run in {exfat_card}."], [])
+    assert (exfat_card / f"{photo}.jpg").read_bytes() == changed
+    assert {path: entry for path, entry in layout(exfat_card).items() if path != f"{photo}.jpg"} == {
+        path: entry for path, entry in before.items() if path != f"{photo}.jpg"}
 
 
 def sorted_twins(card: Path) -> dict:

@@ -47,16 +47,32 @@ class CardMoves:
         """On a card, `there`, at `move`'s place, is another journaled photo, and the photo is nowhere
         by its size and time: raises Unsure where that one's place holds a file no journaled photo,
         which may be this one, swapped, then edited or touched (taken for that photo edited, it went
-        back under its name). The user, who can look, is told how to settle it. A read of the journal."""
-        key = same_file(there)[2:]
+        back under its name). The user, who can look, is told how to settle it. Followed from place to
+        place where that one's place holds a third journaled photo, and so on (names shifted round
+        among three or more, one edited: `mv b c; mv a b; mv c a` with a temporary name): the file
+        at the end of the chain may be this one. A read of the journal's moves, kept by size and
+        time while the rule runs."""
+        by_key: dict[tuple, list] = {}  # size and time -> the moves of such photos, with their records
         for other in self._sorted_now():
-            known = self._same(other) if other.dst != move.dst else None
-            if known is not None and known[2:] == key and is_a_file(st := lstat_of(self._base + other.dst)) \
-                    and not self._ids.match(known, st) and not self._anothers(other, st, other.dst):
-                self._settled.discard((move.run, move.seq))
-                raise Unsure(f"not the photo sorter put there but {other.dst}'s, and {other.dst} holds another file, "
-                             f"which may be this one edited since: which cannot be told (move it back to {move.dst} "
-                             "if it is, and undo again)", whole=True, at=other.dst)
+            if other.dst != move.dst and (known := self._same(other)) is not None:
+                by_key.setdefault(known[2:], []).append((other, known))
+        first, key, seen = None, same_file(there)[2:], {move.dst}
+        while True:  # each step to a place not seen yet: ends within as many steps as moves
+            step = [(other, st) for other, known in by_key.get(key, ()) if other.dst not in seen and is_a_file(
+                st := lstat_of(self._base + other.dst)) and not self._ids.match(known, st)]
+            if not step:  # nothing at that photo's place, or that photo there: `there` is not it moved
+                return
+            end = next((o for o, st in step if not self._anothers(o, st, o.dst)), None)
+            first = first or (end or step[0][0]).dst
+            if end is not None:
+                break  # a file no journaled photo: this one, edited, may be it
+            other, st = step[0]
+            key = same_file(st)[2:]
+            seen.add(other.dst)
+        self._settled.discard((move.run, move.seq))
+        raise Unsure(f"not the photo sorter put there but {first}'s, and {end.dst} holds another file, "
+                     f"which may be this one edited since: which cannot be told (move it back to {move.dst} "
+                     "if it is, and undo again)", whole=True, at=end.dst)
 
     def no_shift_into(self, move, same) -> None:
         """On a card, the file at `move`'s place is not its photo nor any journaled one: raises Unsure
