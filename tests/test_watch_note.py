@@ -149,8 +149,9 @@ def test_a_sorter_file_that_refuses_the_watch_at_its_start_says_what_to_do_with_
 def test_a_watching_file_the_stop_cannot_clear_is_said_with_what_to_do(tmp_path: Path, monkeypatch) -> None:
     # Made immutable after the watch listed its run, .sorter/watching kept its pid at the stop, and
     # nothing was said: the next watch took the watch for cut short, and its undo line counted the
-    # moves again that this one's stop line had said how to undo. Now the stop says so, and how to
-    # clear it; cleared, the next watch's undo line is its own.
+    # moves again that this one's stop line had said how to undo. Now the stop says so, and what
+    # the next watch needs; its runs listed beside the file, the next watch's undo line is its own,
+    # the file made writable but not emptied.
     chattr_works(tmp_path)
     note = tmp_path / ".sorter" / "watching"
 
@@ -167,10 +168,8 @@ def test_a_watching_file_the_stop_cannot_clear_is_said_with_what_to_do(tmp_path:
     assert result.exit_code == 0, result.output
     assert result.stderr.splitlines()[-2:] == [
         f"cannot clear {note}: Operation not permitted; it is immutable: chattr -i {note} (as root) lets sorter write "
-        f"it, then empty it (truncate -s 0 {note}): else the next watch takes this one for cut short, and its undo "
-        "line counts this one's moves again",
+        "it, which the next watch needs",
         f"stopped watching {tmp_path}: moved 1 file (dogs: 1); undo with: sorter undo {tmp_path}"]
-    note.write_bytes(b"")  # as it says, once `chattr -i` let it be written
     write_image(tmp_path / "fido.png", RED)
     monkeypatch.undo()
     result = watched_through_the_cli_until(tmp_path, monkeypatch, 1)
@@ -350,3 +349,57 @@ def test_a_sort_moving_nothing_after_a_killed_watch_and_a_review_counts_the_revi
     for _ in range(2):  # as it says
         assert CliRunner().invoke(app, ["undo", str(tmp_path)]).exit_code == 0
     assert sorted(os.listdir(tmp_path)) == ["k1.png"]
+
+
+
+@pytest.mark.parametrize("killed_before", [False, True], ids=["", "after a killed watch"])
+def test_a_sort_after_a_stop_that_could_not_clear_the_watching_file_counts_that_watch_once(
+        tmp_path: Path, monkeypatch, killed_before: bool) -> None:
+    # The stop said its undo (and that of the watch killed before it), but could not clear
+    # .sorter/watching; the user, told to empty it, did not, and sorted: the sort's line said
+    # "then once more for the watch cut short before this sort", `--json` `"undos": 2,
+    # "watches_cut_short": 1`, of a watch whose own line had said its undo. Now the sort counts its
+    # own, file still immutable or made writable and left as it was, and the watch after it too.
+    import json
+
+    from typer.testing import CliRunner
+
+    from sorter.cli import app
+    from sorter.model import lite
+
+    chattr_works(tmp_path)
+    note = tmp_path / ".sorter" / "watching"
+    if killed_before:
+        a_watch_killed_after_filing(tmp_path, "k1.png")
+
+    def meanwhile() -> None:
+        write_image(tmp_path / "rex.png", RED)
+        assert wait_until(lambda: (tmp_path / "dogs" / "rex.png").exists(), 10)  # its run listed before the move
+        assert chattr(note, "+i")
+
+    def sort(*options: str):
+        write_image(tmp_path / f"tabby{len(os.listdir(tmp_path / 'cats')) if (tmp_path / 'cats').exists() else 0}.png",
+                    BLUE)
+        result = CliRunner().invoke(app, ["sort", str(tmp_path), *options])
+        assert result.exit_code == 0, result.output
+        return json.loads(result.stdout) if options else result.stdout.splitlines()[-1]
+
+    try:
+        result = watched_through_the_cli(tmp_path, monkeypatch, watcher.WatchSettings(settle=0.1), meanwhile)
+        assert result.exit_code == 0, result.output
+        moved = "moved 1 file (dogs: 1); undo with: sorter undo "
+        assert result.stderr.splitlines()[-1] == (
+            f"stopped watching {tmp_path}: {moved}{tmp_path} --all (it takes back the watch cut short before this one too)"
+            if killed_before else f"stopped watching {tmp_path}: {moved}{tmp_path}")
+        monkeypatch.undo()
+        monkeypatch.setattr(lite, "load_classifier", lambda path: FakeClassifier())
+        said = sort("--json")  # the advice ignored: the file still immutable
+    finally:
+        chattr(note, "-i")
+    assert (said["undos"], said["watches_cut_short"]) == (1, 0)
+    assert sort() == f"Undo with: sorter undo {tmp_path}"  # writable, not emptied
+    write_image(tmp_path / "fido.png", RED)
+    result = watched_through_the_cli_until(tmp_path, monkeypatch, 1)
+    assert result.exit_code == 0, result.output
+    undone_as_hinted(result, tmp_path, f"sorter undo {tmp_path}")  # its own
+    assert (tmp_path / "fido.png").exists() and not (tmp_path / ".sorter" / "watching.said").exists()

@@ -34,6 +34,9 @@ HOLDER_WAIT = 0.1
 #: A watch's journal run as `.sorter/watching` lists it: named as `Journal` names a run
 #: (`20250301T201402-3fa2c1`), of a fixed length, so one a hand edit glued text to is still read.
 RUN_ID = re.compile(rb"\d{8}T\d{6}-[0-9a-f]{6}")
+#: Beside `.sorter/watching`: the runs it lists whose undo a stop said, where that stop could not
+#: clear it (`Watching.uncleared`): not taken for cut short (`_cut_short`) by the next sort or watch.
+SAID = "watching.said"
 
 
 def _open(path: Path) -> int:
@@ -251,18 +254,56 @@ def _whole(fd: int) -> bytes:
     return data
 
 
-def _cut_short(data: bytes) -> tuple[tuple[str, ...], ...]:
+def _said(root: Path) -> frozenset[str]:
+    """The runs `SAID` lists (none where it is not there, or cannot be read)."""
+    from sorter.files.folder import open_own
+
+    try:
+        fd = open_own(root / STATE_DIR / SAID)
+    except OSError:
+        return frozenset()
+    try:
+        return frozenset(run.decode() for run in RUN_ID.findall(_whole(fd)))
+    except OSError:
+        return frozenset()
+    finally:
+        os.close(fd)
+
+
+def _cut_short(data: bytes, said: frozenset[str] = frozenset()) -> tuple[tuple[str, ...], ...]:
     """The watches a `.sorter/watching` lists as cut short, each as its runs: none where its pid
     is blank (the watch stopped: `Watching.release`). A pid with no runs is taken for none too:
     a killed watch that moved nothing, or the file of a sorter from before runs were listed,
     whose pid may be there after a clean stop (the first watch after an upgrade would otherwise
     take the clean watch before it for killed). A line is read for the run ids in it alone: one
     added by hand is no watch, and text glued to a run id (appended to a file of an older
-    sorter, which wrote no newline at its end: `echo checked >> .sorter/watching`) loses it none."""
+    sorter, which wrote no newline at its end: `echo checked >> .sorter/watching`) loses it none.
+    A watch whose runs are all `said` (`SAID`) stopped and said its undo: none."""
     first, _, rest = data.partition(b"\n")
     if not first.strip():
         return ()
-    return tuple(runs for line in rest.splitlines() if (runs := tuple(run.decode() for run in RUN_ID.findall(line))))
+    return tuple(runs for line in rest.splitlines()
+                 if (runs := tuple(run.decode() for run in RUN_ID.findall(line))) and not said.issuperset(runs))
+
+
+def _say_beside(path: Path, data: bytes) -> bool:
+    """Every run `data` (an uncleared `.sorter/watching`) lists, written to `path` (`SAID`): the
+    stop said their undo, its own and that of the watches cut short before it. False where that
+    is refused too (a disk turned read-only)."""
+    from sorter.files.folder import open_own
+
+    try:
+        fd = open_own(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
+    except OSError:
+        return False
+    try:
+        os.write(fd, b"".join(run + b"\n" for run in RUN_ID.findall(data)))
+        os.fsync(fd)
+        return True
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
 
 
 class Watching:
@@ -287,6 +328,9 @@ class Watching:
         #: one for cut short and count them again, though this one's stop said their undo. None
         #: where it was cleared, or lists none (a watch that moved nothing is taken for none).
         self.uncleared: str | None = None
+        #: Uncleared, its runs were listed in `SAID` all the same: the next sort or watch does not
+        #: count them again, and only a watch needs the file writable (it is refused till then).
+        self.said_beside = False
 
     def acquire(self) -> None:
         deadline = time.monotonic() + 0.08  # `holder` looking, for a moment, is not a watcher
@@ -309,7 +353,7 @@ class Watching:
             if still_open_there(self.path, fd):
                 break
             os.close(fd)  # made the folder's own by the watcher that got it first (`own`): that one is there
-        self.cut_short = _cut_short(_whole(fd))  # before ours is written (`_write`)
+        self.cut_short = _cut_short(_whole(fd), _said(self.root))  # before ours is written (`_write`)
         self._fd = fd
         try:
             self._own()  # before our pid is written: never into a linked copy's
@@ -317,6 +361,10 @@ class Watching:
         except BaseException:  # a full disk refused the copy: let go, not held for as long as the watch runs
             self.release()
             raise
+        try:  # the watches it listed are left out of ours now (`cut_short`)
+            (self.path.parent / SAID).unlink(missing_ok=True)
+        except OSError:
+            pass  # kept: its runs are those of watches that stopped, never cut short
 
     def own(self) -> bool:
         """Still the file at its path, made this folder's own (`_own`); False once `.sorter/` was
@@ -371,8 +419,10 @@ class Watching:
                 os.ftruncate(fd, PID_WIDTH + 1)
         except OSError as exc:  # the caller says so, with what to do: see `uncleared`
             try:
-                if _cut_short(_whole(fd)):
+                data = _whole(fd)
+                if _cut_short(data):
                     self.uncleared = exc.strerror or str(exc)
+                    self.said_beside = _say_beside(self.path.parent / SAID, data)
             except OSError:
                 pass
         finally:  # a Ctrl-C as it writes: let go all the same
@@ -394,7 +444,7 @@ class Watching:
         except OSError:
             return ()
         try:
-            return _cut_short(_whole(fd))  # all of it, as the next watch reads it (`acquire`)
+            return _cut_short(_whole(fd), _said(root))  # all of it, as the next watch reads it (`acquire`)
         except OSError:
             return ()
         finally:

@@ -4,6 +4,7 @@ page and the verdicts record it."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
@@ -187,6 +188,12 @@ class Tally:
         elif self.per_file:  # one tuple of each kind, shared: a slot of the dict a file (the watcher holds the path)
             counted = (result.status, key, video)
             self._left[result.path] = self._kinds.setdefault(counted, counted)
+
+    def forget(self, gone: Callable[[Path], bool]) -> None:
+        """`per_file`: the files left in place that are `gone` forgotten, their counts kept: a
+        file come back later is a new one, counted again."""
+        for path in [path for path in self._left if gone(path)]:
+            del self._left[path]
 
     def _count(self, status: str, key: tuple[str, str] | None, video: bool, n: int) -> None:
         self.counts[status] = self.counts.get(status, 0) + n

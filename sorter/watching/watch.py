@@ -247,12 +247,19 @@ def _watch(loop: WatchLoop, sorter: Sorter, follower: Follower, left: LeftBefore
 
 
 def _say_uncleared(hold: FolderHold, notify: Callable[[str], None]) -> None:
-    """Where the stop could not empty `.sorter/watching` (`Watching.uncleared`), what to do:
-    else the next watch takes this one for cut short, and its undo line counts these moves again."""
-    if hold.watching.uncleared is None:
+    """Where the stop could not empty `.sorter/watching` (`Watching.uncleared`), what to do. Its
+    runs listed beside it (`Watching.said_beside`), the next watch only needs it writable; else
+    that watch, and a sort before it, would take this one for cut short and count its moves again:
+    it is to be emptied. Told to empty it, a user who did not saw a sort's `--json` count
+    `"undos": 2, "watches_cut_short": 1` of a watch whose stop had said its undo."""
+    watching = hold.watching
+    if watching.uncleared is None:
         return
-    path = hold.watching.path
-    notify(f"cannot clear {path}: {hold.watching.uncleared}; {advice(path, hold.watching.uncleared)}, "
+    path, why = watching.path, watching.uncleared
+    if watching.said_beside:
+        notify(f"cannot clear {path}: {why}; {advice(path, why)}, which the next watch needs")
+        return
+    notify(f"cannot clear {path}: {why}; {advice(path, why)}, "
            f"then empty it (truncate -s 0 {as_typed(path)}): else the next watch takes this one for cut "
            "short, and its undo line counts this one's moves again")
 
