@@ -5,7 +5,10 @@ time, was taken for the photo edited, and another photo went back under its name
 rules `whereabouts.Whereabouts` asks before it takes such a file for the photo (`CardMoves`): the
 photo that kept its size and time goes back from where it is (`swapped_in`); a file that may be
 another photo edited keeps both moves, with the journal, never guessed (`Unsure`: `edited_away`,
-`no_shift_into`, `no_shift_from`), and the line says how to settle it.
+`no_shift_into`, `no_shift_from`), and the line says how to settle it. So is a photo nowhere at the
+open end of a chain of names shifted (`mv a x; mv b a; mv c b`, then one edited): c's, where b's
+place holds a file no sorted photo and b's photo is at a's place; a's, where its place held
+another sorted photo, and a file of its folder no sorted photo may be it renamed and edited.
 
 Asked only on a card, where the file at a photo's place is not it (or the photo is nowhere); each
 reads the journal's moves done and not undone (`sorted_now`), `_shift` once, keeping two moves of
@@ -17,7 +20,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 
-from sorter.files.found import Unsure
+from sorter.files.found import Unsure, named
 from sorter.files.identities import is_a_file, lstat_of, same_file
 from sorter.files.twins import same_photo
 
@@ -27,15 +30,16 @@ class CardMoves:
     are undo's (`Whereabouts`): how it tells a file (`ids`), a move's record as told here (`same_of`),
     the listed files of a record (`look`), the journal's moves done and not undone (`sorted_now`),
     whether a file is another journaled move's photo (`anothers`) or sorter put one at a place
-    (`sorted_at`), whether a place holds a file (`holds`), and the moves it settled (`settled`)."""
+    (`sorted_at`), whether a place holds a file (`holds`), the moves it settled (`settled`), and the move it
+    took a file for, by its path (`claimed`)."""
 
     def __init__(self, base: str, runs: set[str], ids, settled: set[tuple[str, int]], same_of: Callable,
                  look: Callable, sorted_now: Callable, anothers: Callable, sorted_at: Callable,
-                 holds: Callable) -> None:
+                 holds: Callable, claimed: Callable) -> None:
         self._base, self._runs, self._ids, self._settled = base, runs, ids, settled
         self._same, self._look, self._sorted_now = same_of, look, sorted_now
-        self._anothers, self._sorted_at, self._holds = anothers, sorted_at, holds
-        self._shifts: tuple[list, list] | None = None  # for `_shift`, read at its first need
+        self._anothers, self._sorted_at, self._holds, self._claimed = anothers, sorted_at, holds, claimed
+        self._shifts: tuple[list, list, list] | None = None  # for `_shift`, read at its first need
 
     def swapped_in(self, move, same) -> bool:
         """On a card, the file at `move`'s place no journaled photo: the photo, by its size and time, is
@@ -85,27 +89,56 @@ class CardMoves:
 
     def no_shift_from(self, move) -> None:
         """On a card, `move`'s photo is nowhere: raises Unsure where another photo's place holds a
-        file that may be it, shifted there and edited (`_shift`)."""
-        if (shift := self._shift(move, True)) is not None:
+        file that may be it, shifted there and edited (`_shift`); where its own place is empty, one
+        whose photo is at the place sorter put a third too (the open end of a chain of names shifted,
+        `mv a x; mv b a; mv c b`, then cats/b.jpg edited: c's photo, said missing). Else where its
+        place held another sorted photo, this undo's (`claimed`), or holds one, a file of its folder
+        no sorted photo may be it renamed, then edited (`_renamed_away`: the chain's other end)."""
+        here = lstat_of(self._base + move.dst)
+        if (shift := self._shift(move, True, not is_a_file(here))) is not None:
             raise Unsure(f"{shift[0]} holds another file, which may be this one edited since ({shift[0]}'s photo "
                          f"may be at {shift[1]}): which cannot be told (move it back to {move.dst} if it is, and "
                          "undo again)")
+        if self._claimed(move.dst) is not None or (is_a_file(here) and self._anothers(move, here)):
+            self._renamed_away(move)
 
-    def _shift(self, move, lost: bool) -> tuple[str, str | None] | None:
+    def _renamed_away(self, move) -> None:
+        """Raises Unsure where a file of the folder `move` put its photo in, at no place sorter put a
+        photo, is no sorted photo nor one this undo took for one: the photo, nowhere by its size and
+        time, its place given to another photo, may be it, renamed and edited (`mv a x; mv b a`, x
+        edited); the user, who can look, is told how to settle it. None there: deleted, said missing
+        as before. A listing of that one folder, only for such a photo."""
+        folder = os.path.dirname(move.dst)
+        try:
+            with os.scandir(self._base + folder) as entries:
+                names = sorted(entry.name for entry in entries if not entry.name.startswith("."))
+        except OSError:
+            return
+        files = [path for name in names if is_a_file(st := lstat_of(self._base + (path := os.path.join(folder, name))))
+                 and not self._sorted_at(path) and self._claimed(path) is None and not self._anothers(move, st, path)]
+        if files:
+            held = f"{files[0]} holds another file, which" if len(files) == 1 else \
+                f"{named(files)} hold other files, one of which"
+            raise Unsure(f"{held} may be this one renamed and edited since: which cannot be told (move it back "
+                         f"to {move.dst} if it is, and undo again)")
+
+    def _shift(self, move, lost: bool, open_end: bool = False) -> tuple[str, str | None] | None:
         """On a card, a file at a photo's place, not it nor any journaled photo, its size and time elsewhere
         too (moved on, or a `cp -p` backup), another photo of this undo nowhere, may be that one shifted
         there, then edited (`mv a x; mv b a`, a edited): both are kept. The other's place (and where its size
-        and time are): `lost` (`move`'s photo nowhere), one whose place holds such a file; else one nowhere."""
+        and time are): `lost` (`move`'s photo nowhere), one whose place holds such a file; else one nowhere.
+        `open_end` (`move`'s place empty): one whose photo is at another's place too (`swapped_in`)."""
         if self._shifts is None:
-            self._shifts = ([], [])  # moves of this undo whose photo is nowhere; whose place holds such a file
+            self._shifts = ([], [], [])  # moves of this undo whose photo is nowhere; whose place holds such a file;
+            # of those, the ones whose photo is at the place sorter put another's (`edited_away`'s, but at an open end)
             for m in self._sorted_now():
                 if m.run not in self._runs or (known := self._same(m)) is None or self._ids.last(known):
                     continue
                 if not (found := self._look(m, known, False)) and not self._holds(m.src, known):
                     self._shifts[0].append((m, None))
                 elif is_a_file(st := lstat_of(self._base + m.dst)) and not self._ids.match(known, st) \
-                        and not self._anothers(m, st) and (away := sorted(set(found) - {m.dst})) \
-                        and not self.swapped_in(m, known):  # (else it goes back from there: `edited_away`)
-                    self._shifts[1].append((m, away[0]))
-                del self._shifts[0][2:], self._shifts[1][2:]
-        return next(((m.dst, at) for m, at in self._shifts[lost] if not same_photo(m, move)), None)
+                        and not self._anothers(m, st) and (away := sorted(set(found) - {m.dst})):
+                    self._shifts[2 if self.swapped_in(m, known) else 1].append((m, away[0]))
+                del self._shifts[0][2:], self._shifts[1][2:], self._shifts[2][2:]
+        kinds = self._shifts[lost] + (self._shifts[2] if lost and open_end else [])
+        return next(((m.dst, at) for m, at in kinds if not same_photo(m, move)), None)

@@ -99,7 +99,8 @@ class Whereabouts:
         self._claimed: dict[str, object] = {}  # files this undo took for a photo found elsewhere -> the move
         self._settled: set[tuple[str, int]] = set()  # moves this undo found the photo of, or gave up on
         self._card = CardMoves(self._base, runs, self._ids, self._settled, self._same, self.look, self._sorted_now,
-                               self.anothers, self.sorted_at, self._holds)  # swaps and shifts, then an edit
+                               self.anothers, self.sorted_at, self._holds,
+                               self._claimed.get)  # swaps and shifts, then an edit
 
     def find(self, move, copied_back: bool = True) -> Found | None:
         """Where the file `move` (a `journal.Move` done and not undone) put is now; None where it
