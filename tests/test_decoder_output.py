@@ -17,6 +17,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from clips import make_clip, needs_ffmpeg
 from conftest import REPO, FakeClassifier, jpeg_with_extra_bytes, make_dataset, write_image
 
 from sorter.media.decoder_output import attribute, beside, captured
@@ -153,9 +154,34 @@ def test_a_message_that_names_an_address_or_a_time_is_claimed_from_both_runs(cap
     with captured():
         value, printed = attribute(decode_a_truncated_webm)
 
-    assert value == 2 and printed == ("[matroska,webm @ 0x7f000002] File ended prematurely",
+    assert value == 2 and printed == ("[matroska,webm] File ended prematurely",
                                       "VIDEOIO(FFMPEG): raised OpenCV exception")
     assert capfd.readouterr().err == ""
+
+
+@needs_ffmpeg
+def test_a_video_whose_every_frame_is_damaged_says_a_few_lines_not_eighty(tmp_path: Path, tiny_model: Path) -> None:
+    """A clip whose frames are all noise printed 82 warnings under `-v` (and 82 in `--json`), the
+    same three kinds of line again and again, each naming a memory address that changes from run
+    to run (`[h264 @ 0x7fb6f40639c0]`)."""
+    folder = tmp_path / "pets"
+    folder.mkdir()
+    clip = make_clip(folder / "clip.mp4", [write_image(tmp_path / "cat.png", (40, 90, 200))])
+    data = bytearray(clip.read_bytes())
+    at = data.find(b"mdat")  # its frames noise, the box that says where they are (`moov`) whole
+    end = at - 4 + int.from_bytes(data[at - 4:at], "big")
+    data[at + 4:end] = np.random.default_rng(1).integers(0, 256, end - at - 4, dtype=np.uint8).tobytes()
+    clip.write_bytes(bytes(data))
+
+    result = sorter("sort", folder, "--model", tiny_model, "-n", "-v")
+
+    assert result.returncode == 0, result.stderr
+    assert "unreadable: clip.mp4 (video): not a readable video (no frame could be decoded)" in result.stderr
+    warnings = [line for line in result.stderr.splitlines() if line.startswith("warning: clip.mp4: ")]
+    assert len(warnings) == 5 and len(set(warnings)) == 5, result.stderr
+    assert re.fullmatch(r"warning: clip\.mp4: and \d+ more lines like these", warnings[-1]), warnings
+    assert all(line.startswith("warning: clip.mp4: [h264] ") for line in warnings[:-1]), warnings
+    assert "0x" not in result.stderr
 
 
 def test_opencvs_log_is_said_without_its_source_files_thread_and_time(tmp_path: Path, capfd) -> None:

@@ -121,8 +121,7 @@ class _Capture:
                 self._claimed.append((start, start + len(printed)))
                 self._copies.update(_shape(line) for line in printed.splitlines(keepends=True))
                 self._settle_if_idle()
-        lines = printed.decode("utf-8", "replace").splitlines()
-        return _result(value, error, tuple(plain(line) for line in lines if line.strip()))
+        return _result(value, error, said(printed.decode("utf-8", "replace").splitlines()))
 
     def beside(self, fn: Callable[..., T], *args) -> T:
         self._enter()
@@ -195,6 +194,24 @@ def plain(line: str) -> str:
     for noise in _OPENCV_NOISE:
         line = noise.sub("", line)
     return line.strip() or "decoder message"
+
+
+#: FFmpeg's decoder and its address in memory (`[h264 @ 0x7f0f98004100] `): the address differs
+#: from run to run and tells a photo's owner nothing.
+_FFMPEG_ADDRESS = re.compile(r"^\[([^\]@]+?) @ 0x[0-9a-fA-F]+\]")
+#: A file's report keeps this many of its decoder's lines: a video whose frames are all damaged
+#: printed 82 (`-v`'s warnings, `--json`'s), three kinds of line again and again.
+SAID_AT_MOST = 5
+
+
+def said(lines: list[str]) -> tuple[str, ...]:
+    """What a decoder printed as the file's report says it: each line `plain`, FFmpeg's address
+    dropped, a line said once, and at most `SAID_AT_MOST` lines, the last saying how many more."""
+    kept = dict.fromkeys(_FFMPEG_ADDRESS.sub(r"[\1]", plain(line)) for line in lines if line.strip())
+    if len(kept) <= SAID_AT_MOST:
+        return tuple(kept)
+    first = list(kept)[:SAID_AT_MOST - 1]
+    return (*first, f"and {len(kept) - len(first)} more lines like these")
 
 
 def _writes_to_fd2(stream) -> bool:
