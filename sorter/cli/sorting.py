@@ -187,11 +187,12 @@ def sort_command(
         "personal_set_aside": None if summary.personal_set_aside is None else str(summary.personal_set_aside),
     }
     # A dry run moves nothing: it counts the watches cut short alone, those a sort's line would say.
-    undos = sort_undos(summary.folder, moved_anything(summary) and not dry_run, killed)
+    undos = sort_undos(summary.folder, moved_anything(summary) and not dry_run, killed, sorts=not dry_run)
     # How many `sorter undo DIR` take back this sort and the watches killed right before it,
     # which said no undo line (0: nothing to undo): the terminal's "Undo with:" line. A dry run's
     # `undos` is 0, and its `watches_cut_short` the watches its last line says.
     totals["undos"], totals["watches_cut_short"] = 0 if dry_run else undos.times, undos.watches
+    totals["sorts_cut_short"] = undos.sorts  # of those, sorts killed as they moved (a dry run's: 0)
     if as_jsonl or as_json:
         print(json.dumps({"summary": totals} if as_jsonl else {**totals, "files": results}))
     else:
@@ -348,6 +349,13 @@ def _say_undone(result) -> None:
         # Counted: the runs files came back from, not those undone (all kept, say: "from 1 run" of none).
         runs = f" from {counted(result.runs_restored, 'run')}" if result.restored else ""
         out.print(f"Restored {counted(result.restored, 'file')}{runs} in {printable(str(result.folder))}{back}.",
+                  soft_wrap=True, markup=False)
+    if result.cut_short_left:
+        # Their run said no undo line as it was cut short (killed, a crash): the user took their
+        # photos for all back, and left them in cats/ and dogs/.
+        n, by = result.cut_short_left, result.cut_short_by
+        out.print(f"{counted(n, 'file')} moved by the {by} cut short before that run {'is' if n == 1 else 'are'} "
+                  f"still sorted; undo {'it' if n == 1 else 'them'} with: sorter undo {as_typed(result.folder)}",
                   soft_wrap=True, markup=False)
     if result.answers:
         said = ", ".join(f'"not {pet.partition("/")[2]}" on {counted(n, "photo")}'

@@ -174,31 +174,36 @@ def _undo_line(command: str, count: UndoCount, it_takes_back: str, several: str)
     return f"; undo with: {command}, {_times(count.times)} ({several})"
 
 
-def sort_undos(folder: Path, moved: bool, killed: tuple[tuple[str, ...], ...]) -> UndoCount:
+def sort_undos(folder: Path, moved: bool, killed: tuple[tuple[str, ...], ...], sorts: bool = True) -> UndoCount:
     """How many plain `sorter undo`s take back a sort just made (where it `moved` anything) and
     the watches killed right before it (`Watching.killed`, read before the sort), which said no
     undo line, and a watch started after the sort says only its own (undoing theirs would take
     the sort back too): said by the sort, or never. Its undo line, the line of a sort stopped
-    part way and `--json`'s `undos` are told from this one count."""
+    part way and `--json`'s `undos` are told from this one count. So are the sorts cut short as they
+    moved right before it (`sorts`; killed, a crash), whose moves its recovery or an earlier one
+    finished or rolled back: their undo line was never said either, and a user who undid this
+    sort's alone took their photos for all back. A dry run counts the watches alone."""
     from sorter.files.undo import UndoCount, undo_count
 
     try:  # a sort that moved nothing made no run: the latest in the journal is not its own
-        count = undo_count(folder, None if moved else set(), killed) if killed else None
+        count = undo_count(folder, None if moved else set(), killed, sorts) if killed or sorts else None
     except (SorterError, OSError):  # the journal unreadable now: the sort's own undo alone
         count = None
-    return count if count is not None and count.watches else UndoCount(int(moved), int(moved))
+    cut = count is not None and (count.watches or count.sorts)
+    return count if cut else UndoCount(int(moved), int(moved))
 
 
 def sort_undo(folder: Path, count: UndoCount, moved: bool) -> str | None:
     """What undoes a sort that `moved` anything, or none, and the watches cut short before it
     (`sort_undos`), as said after "undo with: ": `sorter undo DIR (then once more for the watch
-    cut short before this sort)`. None where nothing of the sort's is to undo, nor of a watch
-    cut short."""
+    cut short before this sort)`, or a sort cut short. None where nothing of the sort's is to
+    undo, nor of a watch or a sort cut short."""
     command = f"sorter undo {as_typed(folder)}"
-    if not count.watches:
+    if not (count.watches or count.sorts):
         return command if count.times else None
-    cut = ("the watch cut short before this sort" if count.watches == 1
-           else f"the {count.watches} watches cut short before this sort") + _reviews(count.reviews, " and", "since")
+    runs = [f"the {what}" if n == 1 else f"the {n} {what}es" if what == "watch" else f"the {n} {what}s"
+            for n, what in ((count.watches, "watch"), (count.sorts, "sort")) if n]
+    cut = " and ".join(runs) + " cut short before this sort" + _reviews(count.reviews, " and", "since")
     if moved:
         more = count.times - 1
         return f"{command} (then {'once' if more == 1 else _times(more)} more for {cut})"

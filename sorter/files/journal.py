@@ -106,6 +106,9 @@ class RunState:
     #: Its records naming a path outside the folder, never acted on: the first `REFUSED_SHOWN` as lines, and how many.
     refused: list[str] = field(default_factory=list)
     refused_total: int = 0
+    #: Cut short as it moved (a sort or a watch killed, a crash): recovery settled its moves
+    #: ("recovered" marks). Its undo line was never said, and the next run's undo leaves its moves.
+    cut_short: bool = False
 
     def refuse(self, what: str) -> None:
         self.refused_total += 1
@@ -256,6 +259,7 @@ def _read(state: JournalState, lines: Iterator[tuple[int, int, dict]]) -> None:
                 run.refuse(str(rec.get("path")))
         elif op in OUTCOMES:
             state.settle(run, op, seq)
+            run.cut_short |= op in ("done", "abandon") and rec.get("recovered") is True
         elif op == "folder":
             state.placed(tuple(rec["id"]), after)
 

@@ -156,8 +156,8 @@ class Journal:
         """Journal that these sorted files are about to be moved back (undo's intents)."""
         self.append_many("unmove", [_record(m) for m in moves])
 
-    def mark(self, op: str, seqs: list[int]) -> None:
-        self.append_many(op, [{"seq": n} for n in seqs])
+    def mark(self, op: str, seqs: list[int], **fields) -> None:
+        self.append_many(op, [{"seq": n, **fields} for n in seqs])
 
     def _rel(self, path: Path) -> str:
         return os.path.relpath(path, self.root)

@@ -149,10 +149,12 @@ def _settle_group(root: Path, members: list[Move], went_before: bool, backwards:
     return where
 
 
-def recover(root: Path) -> Recovered:
+def recover(root: Path, killed: bool = True) -> Recovered:
     """Settle every move (and every undo) whose outcome the journal does not record, from
     the state on disk, a group at a time. Runs under the folder lock, before any new work;
-    idempotent."""
+    idempotent. `killed`: the moves were left by a sorter that said nothing as it ended (killed,
+    a crash), and their runs are marked cut short (`RunState.cut_short`); False after a Ctrl-C
+    that says their undo itself (`_settled`)."""
     from sorter.files.moves import sync_dirs
 
     state = scan(root)
@@ -200,7 +202,11 @@ def recover(root: Path) -> Recovered:
         if marks:
             sync_dirs([root, *touched])
             for (run_id, op), seqs in marks.items():
-                journal(run_id).mark(op, seqs)
+                # A move's outcome settled here is of a run cut short: said by the next sort's undo
+                # line and the undo before it (`RunState.cut_short`), as it never said its own.
+                cut_short = killed and op in ("done", "abandon")
+                journal(run_id).mark(op, seqs, **({"recovered": True} if cut_short else {}))
+                state.runs[run_id].cut_short |= cut_short  # as `scan` reads the marks
                 for seq in seqs:
                     state.settle(state.runs[run_id], op, seq)
     finally:
@@ -219,7 +225,7 @@ def _settled(root: Path) -> JournalState:
 
     try:
         with FolderLock(root):
-            return recover(root).state
+            return recover(root, killed=False).state
     except SorterError:  # the folder is another sorter's now
         return scan(root)
 

@@ -67,6 +67,11 @@ class UndoResult:
     #: there"): not put back, not missing, and no undo looks for them again.
     yours: int = 0
     copies: int = 0  # found as a copy under another name, said so ("(a copy?); left there"): as `yours`
+    #: The files still sorted by the run the next plain undo takes back, where that run was cut short
+    #: as it moved (`RunState.cut_short`): it said no undo line, and a user who undid the run after
+    #: it took their photos for all back. 0 where the next run is any other, or none is left.
+    cut_short_left: int = 0
+    cut_short_by: str = "sort"  # what that run was: "sort", or "watch" (`Watching.killed` lists it)
 
 
 def stopped_undo(root: Path, offset: int) -> int:
@@ -125,9 +130,11 @@ class UndoCount:
     total: int  # the runs undo could take back in all: `--all` where as many as `times`
     watches: int = 0  # of those, watches cut short before this one (killed, a crash): they said no undo line
     reviews: int = 0  # of those, review sessions made since the first of them began: each a run, newer
+    sorts: int = 0  # of those, sorts cut short as they moved (killed, a crash: `RunState.cut_short`)
 
 
-def undo_count(root: Path, runs: set[str] | None, cut_short: tuple[tuple[str, ...], ...] = ()) -> UndoCount:
+def undo_count(root: Path, runs: set[str] | None, cut_short: tuple[tuple[str, ...], ...] = (),
+               sorts: bool = False) -> UndoCount:
     """How many plain `sorter undo`s take back `runs` (a watch's), and the watches `cut_short`
     before it (each its runs, as `.sorter/watching` listed them: `Watching.cut_short`), which said
     no undo line. Each undo takes back the latest run, so a review session made since the first
@@ -136,12 +143,21 @@ def undo_count(root: Path, runs: set[str] | None, cut_short: tuple[tuple[str, ..
     through this watch's runs and reviews alone: behind a sort made since, undoing it would take
     that sort back too, whose own line said how to undo it, so it is left out. `runs` None: a
     sort's, just made, the latest run (where it moved anything, else none): the watches cut short
-    right behind it said no undo line, and the sort's says theirs. Reads the journal; recovers
-    nothing."""
+    right behind it said no undo line, and the sort's says theirs. `sorts`: the sorts cut short as
+    they moved (`RunState.cut_short`, of no watch in `cut_short`), which said no undo line either,
+    are counted as those watches are. Reads the journal; recovers nothing."""
     from sorter.files import suggestions
     from sorter.files.journal import scan
 
-    when = _timeline(scan(root).undoable_runs(), suggestions.read(root))
+    state = scan(root)
+    when = _timeline(state.undoable_runs(), suggestions.read(root))
+    if sorts:  # each a cut short "watch" of one run, after the watches: told apart by their index
+        listed = {run for watch in cut_short for run in watch}
+        killed = [run.run for run in state.undoable_runs()  # a review's click killed is a review still
+                  if run.cut_short and run.run not in listed and not run.run.startswith(REVIEW_RUN_PREFIX)]
+        watches, cut_short = len(cut_short), (*cut_short, *((run,) for run in killed))
+    else:
+        watches = len(cut_short)
     if runs is None:
         latest = max(when, key=when.__getitem__, default=None)
         runs = {latest} if latest is not None and not any(latest in watch for watch in cut_short) else set()
@@ -156,7 +172,8 @@ def undo_count(root: Path, runs: set[str] | None, cut_short: tuple[tuple[str, ..
     window = [run for run, began in when.items() if began >= first]
     cut = {watch_of[run] for run in window if run in watch_of}
     reviews = sum(run not in own and run not in watch_of for run in window)
-    return UndoCount(len(window), len(when), len(cut), reviews)
+    sorted_ = sum(n >= watches for n in cut)
+    return UndoCount(len(window), len(when), len(cut) - sorted_, reviews, sorted_)
 
 
 def undo(root: Path, *, all_runs: bool = False, lock_wait: float = 0.0,
@@ -173,7 +190,7 @@ def undo(root: Path, *, all_runs: bool = False, lock_wait: float = 0.0,
     from sorter.files.folder import check_folder, remove_probe_left
     from sorter.files.journal import journal_path, state_dir
     from sorter.files.journal_writer import Journal
-    from sorter.files.lock import FolderLock
+    from sorter.files.lock import FolderLock, Watching
     from sorter.files.recovery import recover
 
     # cats/ and dogs/ are looked at once there is a journal, whose moves (and recovery's) go
@@ -247,9 +264,14 @@ def undo(root: Path, *, all_runs: bool = False, lock_wait: float = 0.0,
 
             # It showed a sort that is now undone (a review's corrections undone leave that sort as it was).
             (root / STATE_DIR / REVIEW_PAGE).unlink(missing_ok=True)
+        left_next = max((run for run in when if run not in names), key=when.__getitem__, default=None)
+        behind = state.runs.get(left_next) if left_next is not None else None
+        cut_short = (behind.sorted_files if behind is not None and behind.cut_short
+                     and not behind.run.startswith(REVIEW_RUN_PREFIX) else 0)
+        by = "watch" if cut_short and any(left_next in watch for watch in Watching.killed(root)) else "sort"
     c, m, f = undoer.conflicts, undoer.missing, undoer.found
     return UndoResult(
         root, len(names), undoer.restored, c.shown, m.shown, c.total - len(c.shown), m.total - len(m.shown), answers,
         left, undoer.already_back, unread, f.shown, f.total - len(f.shown), runs_restored=undoer.runs_restored,
-        yours=undoer.yours, copies=undoer.copies,
+        yours=undoer.yours, copies=undoer.copies, cut_short_left=cut_short, cut_short_by=by,
     )

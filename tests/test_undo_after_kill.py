@@ -1,0 +1,160 @@
+"""A sort killed (`kill -9`) part way, as a user lives it: the next sort settles what the kill
+left (finishes the moves made, rolls back the rest), and the moves of the killed sort stay a run
+of their own, which said no undo line. The sort after it says the undo that takes both back, the
+undo that takes back that sort alone says the killed one's photos are still sorted, and the
+undos they ask for bring every photo back. The kill is real: the sort runs in a process that
+SIGKILLs itself at a counted move, no handler and no clean-up run."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import FakeClassifier, layout, write_image
+from typer.testing import CliRunner
+
+from sorter.cli import app
+from sorter.model import lite
+
+RED, BLUE = (0, 0, 255), (255, 0, 0)  # BGR: the fake says red = dog, blue = cat
+runner = CliRunner()
+
+#: A sort of ROOT killed at KILL: "move N" as it starts its N-th move (the moves before it made, and
+#: none of the batch marked done), or "marked" once every move is made, before they are marked done.
+_KILLED_SORT = """
+import os, signal, sys
+from pathlib import Path
+sys.path.insert(0, {tests!r})
+from conftest import FakeClassifier
+from sorter.files import moves
+from sorter.files.journal_writer import Journal
+from sorter.sorting import sort
+
+kill, moving, marking = {kill!r}, moves.move_no_replace, Journal.mark
+made = 0
+
+def move(*args, **kwargs):
+    global made
+    made += 1
+    if kill == f"move {{made}}":
+        os.kill(os.getpid(), signal.SIGKILL)
+    return moving(*args, **kwargs)
+
+def mark(self, op, seqs, **fields):
+    if kill == "marked" and op == "done":
+        os.kill(os.getpid(), signal.SIGKILL)
+    return marking(self, op, seqs, **fields)
+
+moves.move_no_replace, Journal.mark = move, mark
+sort.sort_folder(Path({root!r}), classifier=FakeClassifier())
+"""
+
+
+def _killed_sort(root: Path, kill: str) -> None:
+    script = _KILLED_SORT.format(tests=str(Path(__file__).parent), root=str(root), kill=kill)
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.returncode == -signal.SIGKILL, done.stderr
+
+
+def _pets(root: Path) -> dict[str, object]:
+    """Six photos, three of each kind: the layout to come back to."""
+    for i in range(6):
+        write_image(root / f"IMG_{i}.jpg", BLUE if i % 2 else RED, size=(40 + i, 40))
+    return layout(root)
+
+
+def _photos(root: Path) -> list[str]:
+    return sorted(path for path, entry in layout(root).items() if entry != "dir" and not path.startswith(".sorter"))
+
+
+@pytest.fixture
+def fake_model(monkeypatch) -> None:
+    monkeypatch.setattr(lite, "load_classifier", lambda model: FakeClassifier())
+
+
+def test_after_a_killed_sort_the_next_sort_and_its_undo_say_the_killed_sorts_undo_too(
+        tmp_path: Path, fake_model) -> None:
+    # Before: the sort said "Undo with: sorter undo DIR", the undo "Restored 3 files from 1 run",
+    # and the three photos the killed sort had moved stayed in cats/ and dogs/, unsaid.
+    before = _pets(tmp_path)
+    _killed_sort(tmp_path, "move 4")
+    assert _photos(tmp_path) == ["IMG_1.jpg", "IMG_2.jpg", "IMG_3.jpg", "cats/IMG_5.jpg", "dogs/IMG_0.jpg",
+                                 "dogs/IMG_4.jpg"]  # three moved, none marked done, as the kill left them
+
+    again = runner.invoke(app, ["sort", str(tmp_path)])
+    assert again.exit_code == 0, again.output
+    assert "Finished 3 moves interrupted by an earlier crash.\n" in again.stdout
+    assert again.stdout.endswith(
+        f"Undo with: sorter undo {tmp_path} (then once more for the sort cut short before this sort)\n")
+
+    first = runner.invoke(app, ["undo", str(tmp_path)])
+    assert (first.exit_code, first.stdout, first.stderr) == (0, (
+        f"Restored 3 files from 1 run in {tmp_path}.\n"
+        f"3 files moved by the sort cut short before that run are still sorted; undo them with: "
+        f"sorter undo {tmp_path}\n"), "")
+    assert _photos(tmp_path) == ["IMG_1.jpg", "IMG_2.jpg", "IMG_3.jpg", "cats/IMG_5.jpg", "dogs/IMG_0.jpg",
+                                 "dogs/IMG_4.jpg"]
+
+    second = runner.invoke(app, ["undo", str(tmp_path)])
+    assert (second.exit_code, second.stdout, second.stderr) == (0, f"Restored 3 files from 1 run in {tmp_path}.\n", "")
+    assert layout(tmp_path) == before  # every photo back, .sorter/, cats/ and dogs/ gone
+
+
+def test_a_sort_that_finds_nothing_left_to_move_after_a_kill_says_the_killed_sorts_undo(
+        tmp_path: Path, fake_model) -> None:
+    # Killed once every move was made, before they were marked done: the next sort finishes them
+    # all and has nothing to move. Before, it said no undo line at all.
+    before = _pets(tmp_path)
+    _killed_sort(tmp_path, "marked")
+
+    again = runner.invoke(app, ["sort", str(tmp_path), "--json"])
+    assert again.exit_code == 0, again.output
+    totals = {key: value for key, value in json.loads(again.stdout).items()
+              if key in ("undos", "watches_cut_short", "sorts_cut_short")}
+    assert totals == {"undos": 1, "watches_cut_short": 0, "sorts_cut_short": 1}
+
+    undone = runner.invoke(app, ["undo", str(tmp_path)])
+    assert (undone.exit_code, undone.stdout) == (0, f"Restored 6 files from 1 run in {tmp_path}.\n"), undone.output
+    assert layout(tmp_path) == before
+
+
+def test_a_sort_that_finds_nothing_left_to_move_after_a_kill_says_so_on_its_undo_line(
+        tmp_path: Path, fake_model) -> None:
+    _pets(tmp_path)
+    _killed_sort(tmp_path, "marked")
+
+    again = runner.invoke(app, ["sort", str(tmp_path)])
+    assert again.exit_code == 0, again.output
+    assert again.stdout.endswith(f"Undo with: sorter undo {tmp_path} (it takes back the sort cut short before this sort)\n")
+
+
+def test_an_undo_right_after_a_killed_sort_takes_it_all_back_and_says_nothing_more(
+        tmp_path: Path, fake_model) -> None:
+    # The killed sort is the latest run: the undo's own recovery settles it, and one undo is all.
+    before = _pets(tmp_path)
+    _killed_sort(tmp_path, "move 4")
+
+    undone = runner.invoke(app, ["undo", str(tmp_path)])
+
+    assert (undone.exit_code, undone.stdout, undone.stderr) == (
+        0, f"Restored 3 files from 1 run in {tmp_path}.\n", "")
+    assert layout(tmp_path) == before
+
+
+def test_a_sort_after_a_sort_that_finished_says_its_own_undo_alone(tmp_path: Path, fake_model) -> None:
+    # A run that finished said its own undo line: it is no run cut short, and nothing more is said.
+    _pets(tmp_path)
+    first = runner.invoke(app, ["sort", str(tmp_path)])
+    assert first.exit_code == 0, first.output
+    write_image(tmp_path / "IMG_9.jpg", BLUE)
+
+    again = runner.invoke(app, ["sort", str(tmp_path)])
+    undone = runner.invoke(app, ["undo", str(tmp_path)])
+
+    assert again.exit_code == 0, again.output
+    assert again.stdout.endswith(f"Undo with: sorter undo {tmp_path}\n")
+    assert (undone.exit_code, undone.stdout) == (0, f"Restored 1 file from 1 run in {tmp_path}.\n")
