@@ -25,7 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from sorter.config import OTHER, REVIEW_RUN_PREFIX
+from sorter.config import OTHER, REVIEW_RUN_PREFIX, as_shown
 from sorter.errors import ReviewConflict
 from sorter.review.catalog import Catalog, Photo
 from sorter.review.destinations import Choice, found_names, real_folder, reserve, target_folder
@@ -400,15 +400,18 @@ class Session:
 
         companions = find_companions(self.root / photo.path) if photo.path else ()
         return {
-            "id": photo.id, "name": os.path.basename(photo.path), "path": photo.path, "group": photo.group,
-            "folder": folder_shown(photo.path, self.catalog.groups[photo.group].title),  # "a/b/c/", or ""
+            # Names as sorter shows them (`config.as_shown`: a new line as `\n`, not a space); `path`
+            # as it is, which a click sends back to say where the page showed it.
+            "id": photo.id, "name": as_shown(os.path.basename(photo.path)), "path": photo.path,
+            "where": as_shown(photo.path), "group": photo.group,
+            "folder": as_shown(folder_shown(photo.path, self.catalog.groups[photo.group].title)),  # "a/b/c/", or ""
             "current": photo.current, "label": photo.label, "confidence": photo.confidence,
             # as every command shows it (cut, never rounded up: 0.99996 is 99.9%), not again in JS
             "shown": None if photo.confidence is None else percent(photo.confidence, 1),
             "reason": photo.reason, "origin": photo.origin, "choice": photo.choice, "pet": photo.pet,
             "might_be": photo.might_be, "likeness": photo.likeness,  # "Luna? 89%" for 0.8995, cut as `shown`
             "likeness_shown": None if photo.might_be is None else percent(photo.likeness),
-            "with": [c.name for c in companions],
+            "with": [as_shown(c.name) for c in companions],
             "video": photo.video, "seconds": posters.seconds(self.root, photo.path) if photo.video else None,
         }
 
