@@ -55,6 +55,13 @@ _TYPED = {**CONTROLS_SHOWN, **{c: f"\\u{c:04x}" for c in range(128, 160)}, **AS_
           ord("'"): "\\'"}
 
 
+def as_shown(text: str) -> str:
+    """`text`, naming a file or a folder, as sorter shows it (a terminal's line, the review page):
+    control characters escaped (`Fo\\nx`: not a space, nor a line of its own), bytes that are not
+    UTF-8 as bytes (`caf\\xe9`)."""
+    return text.translate(CONTROLS_SHOWN).translate(AS_BYTES)
+
+
 def as_typed(path: object, encoding: str | None = None) -> str:
     """`path` as a command line sorter prints takes it, to be pasted into a shell: as it is where
     nothing in it is special to the shell, `shlex.quote`d otherwise (`'/tmp/w eird'`), and in

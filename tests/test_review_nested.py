@@ -151,3 +151,34 @@ def test_a_photo_saved_after_sort_recursive_into_a_folder_it_entered_is_not_sort
         (*late, "top-new.jpg"), "not sorted yet")
     assert seen["a/b/c/IMG_0001.jpg"] == seen["a/notpet.jpg"] == "not a cat or a dog"  # as the sort judged them
     assert reloaded == {**seen, "a/b/while-open.jpg": "not sorted yet"}
+
+
+@pytest.mark.skipif(browser_missing() is not None, reason=str(browser_missing()))
+def test_a_folder_named_with_a_new_line_is_shown_escaped_never_as_a_space(tmp_path: Path) -> None:
+    """`Fo\\nx/` and `Fo x/` looked the same on the page (a new line shows as a space); a tab, a
+    carriage return or an escape showed as nothing or a space too. The page names them as sort's
+    output does (`Fo\\nx/`), the command it says to run is one a shell reads back (`$'...'`), and
+    a click still files the photo of the folder the card names."""
+    root = tmp_path / "pe\nts"
+    photos(root, ("Fo\nx/p.jpg", "Fo x/p.jpg", "T\tab/p.jpg", "C\rr/p.jpg", "E\x1bsc/p.jpg"))
+    sort.sort_folder(root, recursive=True, classifier=ThreeClassFake())
+    client, stop, thread = start(root)
+    try:
+        _, groups = client.json("GET", "/api/groups")
+        assert (groups["folder"], groups["typed"]) == (str(root).replace("\n", "\\n"), f"$'{root}'".replace("\n", "\\n"))
+        cards = {p["path"]: (p["folder"], p["where"]) for g in groups["groups"] for p in g["photos"]}
+        assert cards == {"Fo\nx/p.jpg": ("Fo\\nx/", "Fo\\nx/p.jpg"), "Fo x/p.jpg": ("Fo x/", "Fo x/p.jpg"),
+                         "T\tab/p.jpg": ("T\\tab/", "T\\tab/p.jpg"), "C\rr/p.jpg": ("C\\rr/", "C\\rr/p.jpg"),
+                         "E\x1bsc/p.jpg": ("E\\x1bsc/", "E\\x1bsc/p.jpg")}
+        with chromium_page(client.url) as page:
+            page.wait_for_selector("figure .dir")
+            shown = page.eval_on_selector_all("figure .dir", "ds => ds.map(d => d.textContent)")
+            assert sorted(shown) == sorted(["Fo\\nx/", "Fo x/", "T\\tab/", "C\\rr/", "E\\x1bsc/"])
+            page.locator("figure", has_text="Fo\\nx/").get_by_role("button", name="Cat", exact=True).click()
+            page.wait_for_selector("#status:has-text('p.jpg is in cats/')")
+            page.screenshot(path=str(tmp_path / "escaped.png"))
+    finally:
+        stop.set()
+        thread.join(10)
+    assert (root / "cats" / "p.jpg").is_file() and not (root / "Fo\nx" / "p.jpg").exists()
+    assert (root / "Fo x" / "p.jpg").is_file()

@@ -13,6 +13,7 @@ import pytest
 from conftest import layout
 from test_review_server import Client, browser_missing, chromium_page, make_folder, start
 
+from sorter.config import as_typed
 from sorter.learning import learn as learning
 
 
@@ -131,7 +132,7 @@ def test_in_chromium_a_click_once_the_server_stopped_says_how_to_go_on(tmp_path:
             expect(dog).to_be_visible()
             process.send_signal(signal.SIGINT)
             assert process.wait(timeout=20) == 0
-            quoted = "'" + str(root).replace("'", "'\\''") + "'"
+            quoted = as_typed(root, "utf-8")
 
             dog.click()
 

@@ -12,7 +12,7 @@ from typing import TextIO
 import typer
 from rich.console import Console
 
-from sorter.config import AS_BYTES, CONTROLS_SHOWN
+from sorter.config import as_shown
 from sorter.errors import OptionError, SorterError
 
 
@@ -128,7 +128,7 @@ def escape(text: str) -> str:
 def printable(text: str) -> str:
     """`text`, naming a file or a folder, as the terminal shows it: control characters escaped
     (`nl\\ndir`: no name starts a line of its own), bytes that are not UTF-8 as bytes."""
-    return text.translate(CONTROLS_SHOWN).translate(AS_BYTES)
+    return as_shown(text)
 
 
 def shown(line: str) -> str:

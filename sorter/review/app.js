@@ -15,7 +15,7 @@
   const sections = new Map(); // group key -> {group, el, grid, count, chip, more, cursor}
   let pageSize = 100;
   let generation = ""; // the server's numbering of the photos this page shows
-  let folder = "DIR"; // the folder reviewed, as the server names it
+  let folder = "DIR"; // the folder reviewed, as a shell reads it back (the server's `typed`)
   let maxName = 64; // the longest pet's name the server takes (its "max_pet_name")
   let learning = false; // the server makes corrections wait while it learns: say so instead
   const petLists = {}; // species -> the <datalist> of its named pets, which a name's field offers
@@ -44,12 +44,6 @@
     return `${counted(total - videos, "photo")}${videos ? ` and ${counted(videos, "video")}` : ""}`;
   }
 
-  // The folder as a shell reads it back, for a command to copy: quoted where it holds a space,
-  // a quote or anything else the shell would take for its own.
-  function shellQuoted(path) {
-    return /^[\w@%+=:,./-]+$/.test(path) ? path : `'${path.replaceAll("'", "'\\''")}'`;
-  }
-
   function say(text, bad = false) {
     status.textContent = text;
     status.className = bad ? "bad" : "";
@@ -65,7 +59,7 @@
     try {
       response = await fetch(path, { credentials: "same-origin", ...init });
     } catch {  // no answer at all (an HTTP error is one): the server was stopped, Ctrl-C say
-      throw Object.assign(new Error(`the review server has stopped: run \`sorter review ${shellQuoted(folder)}\` again to go on`),
+      throw Object.assign(new Error(`the review server has stopped: run \`sorter review ${folder}\` again to go on`),
         { stopped: true });
     }
     const data = await response.json().catch(() => ({ error: `${response.status} ${response.statusText}` }));
@@ -149,7 +143,7 @@
       text: photo.pet ? `${photo.current === "dog" ? "dogs" : "cats"}/${photo.pet}/` : "Name\u2026",
     });
     naming.append(nameButton);
-    let title = photo.path;
+    let title = photo.where;
     if (photo.origin) title += ` (was ${photo.origin})`;
     if (photo.reason) title += `: ${photo.reason}`;
     if (photo.with.length) title += ` (with ${photo.with.join(", ")})`;
@@ -231,15 +225,15 @@
   }
 
   function heading(group) {
-    if (group.status === "moved") return ["Moved to ", el("span", { class: "where", text: group.title })];
+    if (group.status === "moved") return ["Moved to ", el("span", { class: "where", text: group.shown })];
     if (group.status === "maybe") {
       // Photos a sort left unnamed that her head came close to (sorter.files.suggestions).
       const name = petOf(group.title)[1];
-      return ["Might be ", el("span", { class: "where", text: group.title }),
+      return ["Might be ", el("span", { class: "where", text: group.shown }),
         ` \u2014 p, Enter: it is ${name}; Not ${name}: it is not`];
     }
     if (group.status === "unsorted") return ["Not sorted yet"];
-    return [`Left in place: ${group.status} `, el("span", { class: "why", text: group.title })];
+    return [`Left in place: ${group.status} `, el("span", { class: "why", text: group.shown })];
   }
 
   function section(group) {
@@ -266,8 +260,8 @@
       const s = section(group);
       s.group = group;
       s.count.textContent = group.count.toLocaleString();
-      const title = group.status === "moved" ? group.title
-        : group.status === "maybe" ? `might be ${group.title}` : `${group.status}: ${group.title}`;
+      const title = group.status === "moved" ? group.shown
+        : group.status === "maybe" ? `might be ${group.shown}` : `${group.status}: ${group.shown}`;
       s.chip.replaceChildren(`${title} `, el("b", { text: group.count.toLocaleString() }));
       const hidden = group.count - s.grid.children.length;
       s.more.hidden = hidden <= 0 || s.cursor === "end";
@@ -337,9 +331,9 @@
   function correct(shown, choice, pet, notPet) {
     const body = { id: shown.id, to: choice, generation, at: shown.path, ...(pet === undefined ? {} : { pet }) };
     return change("/api/move", body, (photo, data) => {
-      if (notPet) return `${photo.name} is not ${notPet}: noted; it stays ${place(photo.path)}`;
+      if (notPet) return `${photo.name} is not ${notPet}: noted; it stays ${place(photo.where)}`;
       // Filed as neither, it went back to the top of the folder, where the sort found it.
-      const where = `${photo.name} is ${photo.path.includes("/") ? "" : "back "}${place(photo.path)}`;
+      const where = `${photo.name} is ${photo.where.includes("/") ? "" : "back "}${place(photo.where)}`;
       if (!photo.pet) return where;
       // How many photos her folder holds, against what learn needs to know her: it learns from
       // photos, so her videos are counted apart.
@@ -359,7 +353,7 @@
 
   function takeBack() {
     // Where `u` found the photo, moved on since the click, as `sorter undo` says it.
-    return change("/api/undo", {}, (photo, data) => [`took back: ${photo.name} is ${place(photo.path)} again`,
+    return change("/api/undo", {}, (photo, data) => [`took back: ${photo.name} is ${place(photo.where)} again`,
       ...data.found.map((line) => `found: ${line}`)].join("\n"));
   }
 
@@ -446,7 +440,7 @@
       pageSize = data.page;
       generation = data.generation;
       maxName = data.max_pet_name;
-      folder = data.folder;
+      folder = data.typed;
       showPets(data.pets);
       document.getElementById("title").textContent = `Review ${data.folder}`;
       document.title = `sorter review: ${data.folder}`;

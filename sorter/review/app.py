@@ -19,6 +19,7 @@ from importlib import resources
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
+from sorter.config import as_shown, as_typed
 from sorter.errors import FolderLocked, ReviewConflict, SorterError
 from sorter.review.catalog import PAGE
 from sorter.review.pet_names import MAX_PET_NAME
@@ -165,7 +166,9 @@ class App:
             listed = [(g.to_json(), session.catalog.page(g.key) if first_page else []) for g in groups]
             pets = {label: sorted(names, key=str.casefold) for label, names in session.catalog.pets.items()}
         return {
-            "folder": str(session.root), "total": len(session.catalog.photos), "videos": session.catalog.videos,
+            # As sorter shows it, and as a shell reads it back (the command the page says to run).
+            "folder": as_shown(str(session.root)), "typed": as_typed(session.root, "utf-8"),
+            "total": len(session.catalog.photos), "videos": session.catalog.videos,
             "page": PAGE, "generation": session.catalog.generation,
             # What learn needs to know a pet, and the longest name the page may send.
             "pets": pets, "min_pet_photos": MIN_PET_PHOTOS, "max_pet_name": MAX_PET_NAME,

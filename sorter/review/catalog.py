@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sorter.config import CLASS_FOLDERS, OTHER, names_a_pet
+from sorter.config import CLASS_FOLDERS, OTHER, as_shown, names_a_pet
 from sorter.files.pet_folders import folded
 from sorter.files.planning import LEFT_IN_PLACE, reason_kind
 from sorter.review.page import MAX_REASON_GROUPS, MIGHT_BE
@@ -98,7 +98,8 @@ class Group:
     videos: int = 0
 
     def to_json(self) -> dict:
-        return {"key": self.key, "status": self.status, "title": self.title, "count": len(self.members),
+        return {"key": self.key, "status": self.status, "title": self.title, "shown": as_shown(self.title),
+                "count": len(self.members),
                 "videos": self.videos, "rank": self.rank}
 
 

@@ -25,10 +25,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from sorter.config import OTHER, REVIEW_RUN_PREFIX
+from sorter.config import OTHER, REVIEW_RUN_PREFIX, as_shown
 from sorter.errors import ReviewConflict
 from sorter.review.catalog import Catalog, Photo
 from sorter.review.destinations import Choice, found_names, real_folder, reserve, target_folder
+from sorter.review.folder_times import FolderTimes, folder_of
 from sorter.review.loading import KnownPets, load_catalog
 from sorter.review.locking import BUSY_WAIT, START_WAIT, folder_lock
 from sorter.review.page import folder_shown
@@ -60,22 +61,6 @@ class Correction:
     made: tuple[Path, ...] = ()
 
 
-def folder_times(root: Path, folders: set[str]) -> tuple:
-    """The folders a catalog listed (`Catalog.folders`), by identity and modification time: a file
-    moved in or out of one, or renamed over a photo in it, by hand or by another program, changes
-    its folder's time, which no journal write tells (a companion taken back out of cats/ by hand:
-    a put-back, "you said neither", as a fresh listing shows it). One `stat` a folder."""
-    seen: list[tuple] = []
-    for rel in sorted(folders):
-        try:
-            st = os.stat(root / rel)
-        except OSError:
-            seen.append((rel,))
-            continue
-        seen.append((rel, st.st_dev, st.st_ino, st.st_mtime_ns))
-    return tuple(seen)
-
-
 def _new_run() -> str:
     return f"{REVIEW_RUN_PREFIX}{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:6]}"
 
@@ -96,7 +81,7 @@ class Session:
             state = recover(self.root).state
             self.catalog: Catalog = load_catalog(self.root, state, self._pets.now())
             self._seen = self._journal_stamp()
-        self._times = folder_times(self.root, self.catalog.folders)
+        self._times = FolderTimes(self.root, self.catalog.folders)  # a file moved in or out by hand
         self._others = False  # appended beside us (`_beside`), a photo gone or replaced since: a reload lists them
         self.lock = threading.Lock()  # the catalog
         self._moving = threading.Lock()  # one correction at a time: our own flock would refuse a second
@@ -184,11 +169,11 @@ class Session:
             raise ReviewConflict(f"{photo.path} is no longer there; reload the page")
         return st
 
-    def _hands_off(self) -> None:
-        """Before a click moves a file: a folder listed changed since (`folder_times`), a file moved
-        in or out by hand, and the reload lists the folder again, though the click changes its time
-        too (its own change, taken as the folders' time after it)."""
-        if folder_times(self.root, self.catalog.folders) != self._times:
+    def _hands_off(self, folders: set[str]) -> None:
+        """Before a click moves a file in or out of `folders`: one changed since (`FolderTimes`), a
+        file moved in or out by hand, and the reload lists the folder again, though the click
+        changes their times too (its own change, taken as their time after it)."""
+        if self._times.changed(folders):
             self._others = True
 
     def _session_journal(self):
@@ -216,12 +201,12 @@ class Session:
         try:
             here = self._pets.now()  # once a reload: what the check found, the catalog is listed with
             if (self._journal_stamp() == self._seen and not self._others and here == self.catalog.here
-                    and folder_times(self.root, self.catalog.folders) == self._times):
+                    and self._times.same(self.catalog.folders)):
                 return
             with self._locked():
                 catalog = load_catalog(self.root, recover(self.root).state, here)
                 self._seen, self._others = self._journal_stamp(), False
-                self._times = folder_times(self.root, catalog.folders)
+                self._times = FolderTimes(self.root, catalog.folders)
             with self.lock:
                 self.catalog = catalog
                 self._corrections.clear()
@@ -271,8 +256,10 @@ class Session:
                 self._still_there(photo)
                 if target is None:  # the button it shows pressed: nothing to move, once it is still there
                     return photo
-                self._hands_off()
                 folder = os.path.relpath(target, self.root)
+                # Its folder and the one it files into, and where that is made, the folder above it.
+                touched = {folder_of(photo.path), folder, folder_of(folder)}
+                self._hands_off(touched)
                 if pet is not None and os.path.lexists(target) and not real_folder(self.root, folder):
                     raise ReviewConflict(f"{folder} is not a folder")  # a file, or a link to elsewhere
                 source = self.root / photo.path
@@ -294,7 +281,7 @@ class Session:
                 finally:
                     self._seen = self._journal_stamp()
                     self.catalog.folders.add(folder)
-                    self._times = folder_times(self.root, self.catalog.folders)
+                    self._times.touch(touched, self.catalog.folders)
                 now = lstat_of(self.root / filed.moves[0].dst) if filed.moves else None
             if filed.failure is not None:
                 raise ReviewConflict(f"{photo.path}: {filed.failure[1]}")
@@ -362,7 +349,9 @@ class Session:
                 if journal is None or not journal.is_current() or journal.run != last.run:
                     self._corrections.clear()
                     raise ReviewConflict("this review's journal is gone (sorter undo?); reload the page")
-                self._hands_off()
+                touched = {folder_of(path) for m in last.moves for path in (m.src, m.dst)}
+                touched |= {os.path.relpath(f, self.root) for made in last.made for f in (made, made.parent)}
+                self._hands_off(touched)
                 found, kept = put_back(self.root, journal, [last.moves])
                 now = lstat_of(self.root / last.was)
                 for folder in () if kept else last.made:  # a pet named by mistake ("Lnua") is gone with it
@@ -371,7 +360,7 @@ class Session:
                     except OSError:
                         break  # not empty (or not ours to remove): nor is the one above
                 self._seen = self._journal_stamp()
-                self._times = folder_times(self.root, self.catalog.folders)
+                self._times.touch(touched, self.catalog.folders)
             if kept:
                 self._corrections.pop()  # it stays where it is: the next `u` is about the one before
                 raise ReviewConflict(f"cannot take it back: {kept[0]}")
@@ -411,15 +400,18 @@ class Session:
 
         companions = find_companions(self.root / photo.path) if photo.path else ()
         return {
-            "id": photo.id, "name": os.path.basename(photo.path), "path": photo.path, "group": photo.group,
-            "folder": folder_shown(photo.path, self.catalog.groups[photo.group].title),  # "a/b/c/", or ""
+            # Names as sorter shows them (`config.as_shown`: a new line as `\n`, not a space); `path`
+            # as it is, which a click sends back to say where the page showed it.
+            "id": photo.id, "name": as_shown(os.path.basename(photo.path)), "path": photo.path,
+            "where": as_shown(photo.path), "group": photo.group,
+            "folder": as_shown(folder_shown(photo.path, self.catalog.groups[photo.group].title)),  # "a/b/c/", or ""
             "current": photo.current, "label": photo.label, "confidence": photo.confidence,
             # as every command shows it (cut, never rounded up: 0.99996 is 99.9%), not again in JS
             "shown": None if photo.confidence is None else percent(photo.confidence, 1),
             "reason": photo.reason, "origin": photo.origin, "choice": photo.choice, "pet": photo.pet,
             "might_be": photo.might_be, "likeness": photo.likeness,  # "Luna? 89%" for 0.8995, cut as `shown`
             "likeness_shown": None if photo.might_be is None else percent(photo.likeness),
-            "with": [c.name for c in companions],
+            "with": [as_shown(c.name) for c in companions],
             "video": photo.video, "seconds": posters.seconds(self.root, photo.path) if photo.video else None,
         }
 
