@@ -186,13 +186,16 @@ def _before(pairs: Pairs, judged) -> list:
 def file_groups(
     root: Path, journal, groups: list[Pairs], reserve: Reserve,
     labels: list[tuple[str | None, float | None]] | None = None, judged: list | None = None,
+    taken: Callable[[Pairs], tuple[str, str]] | None = None,
 ) -> list[Filed]:
     """Move each group, journaled; one `Filed` per group, in order. Destination folders
     that do not exist yet (cats/Luna/ and cats/ above it) are created, and journaled so undo
     may remove them (and, with each one's identity once made, where renamed since). `judged`:
     each group's photo as it was judged (`moves.judged_as`, or None), moved only while it is
     still that file. A journal that takes the intents but not the marks after the moves raises
-    `Unmarked`, which says what became of each group."""
+    `Unmarked`, which says what became of each group. `taken`: for groups that go under their
+    names or not at all (a late companion pairs with its photo by its name alone), what became
+    of a group one of whose names was taken before its move ("skipped", why), never renamed."""
     from sorter.files import made_folders
     from sorter.files.moves import sync_dirs
 
@@ -232,6 +235,9 @@ def file_groups(
                 # Someone created one of those names since they were chosen: pick names that
                 # are all free again, for the whole group.
                 abandoned += [m.seq for m in group]
+                if taken is not None:
+                    filed[i] = Filed(tuple((src, None) for src, _ in pairs), failure=taken(pairs))
+                    continue
                 folder = pairs[0][1].parent
                 names = reserve(folder, [src.name for src, _ in pairs])
                 retry.append((i, [(src, folder / n) for (src, _), n in zip(pairs, names, strict=True)]))

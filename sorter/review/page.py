@@ -107,9 +107,10 @@ class ReviewPage:
     def add(self, result) -> None:
         """Take one `sorting.results.FileResult`; a planned (dry-run) result has nothing to show,
         nor a photo `sort --name-pets` left in cats/ as it was ("kept"), nor a companion that
-        came after its photo ("joined": the photo's own page showed it), nor a folder a recursive
-        sort did not enter (software, an app's library): no photo to review, said in the summary."""
-        if result.status in ("planned", "kept", "joined") or result.kind == "folder":
+        came after its photo ("joined": the photo's own page showed it; or left where it is, its
+        name there taken: no photo of its own), nor a folder a recursive sort did not enter
+        (software, an app's library): no photo to review, said in the summary."""
+        if result.status in ("planned", "kept") or result.kind in ("folder", "companion"):
             return
         if result.status == "moved":
             key = ("moved", f"{self._rel(result.destination.parent)}/")

@@ -269,20 +269,39 @@ class Sorter:
         """Move companions that arrived after their photo (`latecomers`) to it: (path, the
         photo's `Filed`, destination) each, journaled as a one-file group of this run. Each
         result as `_apply` yields it, those moved before a journal that would not mark them.
-        A dry run says where each would go ("to join")."""
-        if not late or self.dry_run:
+        A dry run says where each would go ("to join"). One whose name there is taken (a
+        stranger of that name in cats/, a copy that joined before) is left where it is
+        ("skipped", `_cannot_join`): under another name (`IMG_1 (1).MOV`) it would pair with no
+        photo, and the photo with the stranger, which a review's correction then moved along."""
+        free = []
+        for path, photo, destination in late:
+            if os.path.lexists(destination):
+                yield self._cannot_join(path, photo, destination)
+            else:
+                free.append((path, photo, destination))
+        if not free or self.dry_run:
             yield from (FileResult(path, "to join", photo.label, photo.confidence, destination, _joins(photo))
-                        for path, photo, destination in late)
+                        for path, photo, destination in free)
             return
-        filed, unmarked = self._file(self.planner(), [[(path, destination)] for path, _, destination in late],
-                                     [(photo.label, photo.confidence) for _, photo, _ in late])
-        for (path, photo, _), outcome in zip(late, filed, strict=True):
+        photos = {path: photo for path, photo, _ in free}
+        filed, unmarked = self._file(self.planner(), [[(path, destination)] for path, _, destination in free],
+                                     [(photo.label, photo.confidence) for _, photo, _ in free],
+                                     taken=lambda pairs: ("skipped", self._cannot_join(
+                                         pairs[0][0], photos[pairs[0][0]], pairs[0][1]).reason))
+        for (path, photo, _), outcome in zip(free, filed, strict=True):
             if outcome.failure is not None:
-                yield FileResult(path, outcome.failure[0], reason=outcome.failure[1])
+                yield FileResult(path, outcome.failure[0], reason=outcome.failure[1],
+                                 found_kind="companion" if outcome.failure[0] == "skipped" else None)
             else:
                 yield FileResult(path, "joined", photo.label, photo.confidence, outcome.members[0][1], _joins(photo))
         if unmarked is not None:
             raise unmarked
+
+    def _cannot_join(self, path: Path, photo, destination: Path) -> FileResult:
+        """`path` left where it is: another file holds `destination`, the one name that pairs it with `photo`."""
+        return FileResult(path, "skipped", found_kind="companion", reason=(
+            f"cannot join its photo: another file is at {os.path.relpath(destination, self.root)}, the name that "
+            f"pairs it with {os.path.relpath(photo.destination, self.root)}; left where it is"))
 
     def _note_seen(self, decisions, results: dict[Path, FileResult], first_seq: dict[Path, int],
                    boxes: dict[Path, tuple], judged: dict[Path, Judged | None]) -> None:
@@ -322,7 +341,7 @@ class Sorter:
         if records:
             self.journal().append_many("seen", records)
 
-    def _file(self, planner, groups, labels, judged=None):
+    def _file(self, planner, groups, labels, judged=None, taken=None):
         """`file_groups` of `groups` into this folder, names reserved by the folder's path (a named
         pet's is "cats/Luna", not "Luna"): what became of each, and the `Unmarked` raised where a
         full disk took the moves but not their marks after (they stand, and are reported), or None."""
@@ -333,7 +352,7 @@ class Sorter:
             filed = file_groups(
                 self.root, self.journal(), groups,
                 lambda folder, names: planner.reserve(folder.relative_to(self.root).as_posix(), names),
-                labels, judged,
+                labels, judged, taken,
             )
         except Unmarked as exc:
             filed, unmarked = exc.filed, exc

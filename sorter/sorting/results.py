@@ -21,7 +21,8 @@ if TYPE_CHECKING:  # numpy is loaded by then; importing this module must not loa
 # "moved" | "planned" | "neither" | "unsure" | "unreadable" | "skipped" | "vanished" | "failed",
 # and "joined" (a companion that arrived after its photo was sorted, moved to it; "to join" in a dry run)
 FileStatus = str
-#: What a file is, in `--json` and the counts: a companion is one that joined its photo late (`JOINS`);
+#: What a file is, in `--json` and the counts: a companion is one that joined its photo late (`JOINS`),
+#: or was left where it is, the name that pairs it with its photo taken (`Sorter.join`);
 #: a folder, one a recursive sort did not enter (a library, software), counted apart from files.
 Kind = Literal["photo", "video", "companion", "folder"]
 
