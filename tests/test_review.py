@@ -132,7 +132,7 @@ def test_the_page_shows_every_file_where_it_now_is_with_names_escaped(tmp_path: 
     where = {f["title"].split(" (was ")[0].split(": ")[0]: f for f in page.figures()}
     assert set(where) == {
         "dogs/rex.jpg", f"cats/{MARKUP_NAME[:-4]} (1).jpg", "cats/a #1 100% ?.png", "cats/猫 é.png",
-        "dogs/caf\N{REPLACEMENT CHARACTER}.png", "blurry.jpg", "broken.jpg",
+        "dogs/caf\\xe9.png", "blurry.jpg", "broken.jpg",
     }
     assert where["cats/猫 é.png"]["title"] == "cats/猫 é.png (was sub dir/猫 é.png)"
     assert where["blurry.jpg"]["caption"] == "dog 50.0%"  # the fake's 50/50 grey, below 80%
@@ -141,13 +141,27 @@ def test_the_page_shows_every_file_where_it_now_is_with_names_escaped(tmp_path: 
     assert where["broken.jpg"]["title"] == f"broken.jpg: {unreadable}"
     for figure in page.figures():  # every link leads to the file where it now is
         assert linked_file(tmp_path, figure["href"]).is_file(), figure
-    assert linked_file(tmp_path, where["dogs/caf\N{REPLACEMENT CHARACTER}.png"]["href"]).name == os.fsdecode(b"caf\xe9.png")
+    assert linked_file(tmp_path, where["dogs/caf\\xe9.png"]["href"]).name == os.fsdecode(b"caf\xe9.png")
     assert thumbnail_size(where["dogs/rex.jpg"]["img"]) == (128, 85)
     assert thumbnail_size(where["cats/a #1 100% ?.png"]["img"]) == (64, 48)  # small photos are not enlarged
     assert [(g["status"], g.get("folder") or g["reason"], g["count"]) for g in page.groups] == [
         ("moved", "cats", "3"), ("moved", "dogs", "2"),
         ("unsure", "confidence below --min-confidence 80%", "1"), ("unreadable", unreadable, "1"),
     ]
+
+
+def test_a_name_with_a_new_line_is_shown_escaped_as_the_cli_shows_it(tmp_path: Path, fake) -> None:
+    """The page that `sort` writes showed `Fo\nx.png` as "Fo x.png", a name it does not have, where
+    the CLI and the review server say `Fo\\nx.png`; its link still opens the file."""
+    write_image(tmp_path / "Fo\nx.png", BLUE)
+    write_image(tmp_path / "Fo x.png", RED)
+
+    result = runner.invoke(app, ["sort", str(tmp_path)])
+
+    assert result.exit_code == 0, result.output
+    where = {f["title"].split(" (was ")[0]: f for f in page_of(tmp_path)[1].figures()}
+    assert set(where) == {"cats/Fo\\nx.png", "dogs/Fo x.png"}
+    assert linked_file(tmp_path, where["cats/Fo\\nx.png"]["href"]) == tmp_path / "cats" / "Fo\nx.png"
 
 
 def test_photos_are_shown_least_confident_first_and_a_large_group_says_how_many_it_shows(tmp_path: Path) -> None:

@@ -250,8 +250,11 @@ def _folder(rel: str, heading: str) -> str:
 
 
 def _text(value: str) -> str:
-    """Escaped for HTML text and attributes; a name that is not UTF-8 shows U+FFFD."""
-    return html.escape(value.encode("utf-8", "surrogateescape").decode("utf-8", "replace"))
+    """Escaped for HTML text and attributes, a name as the CLI and the review server show it
+    (`config.as_shown`): a new line in it showed as a space, and a byte that is not UTF-8 as U+FFFD."""
+    from sorter.config import as_shown
+
+    return html.escape(as_shown(value))
 
 
 def _href(root: Path, path: Path) -> str:
