@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 from conftest import FakeClassifier, layout, write_image
+from test_watch import undone_as_hinted, watched_through_the_cli, watched_through_the_cli_until
 from typer.testing import CliRunner
 
 from sorter.cli import app
@@ -24,18 +25,28 @@ RED, BLUE = (0, 0, 255), (255, 0, 0)  # BGR: the fake says red = dog, blue = cat
 runner = CliRunner()
 
 #: A sort of ROOT killed at KILL: "move N" as it starts its N-th move (the moves before it made, and
-#: none of the batch marked done), or "marked" once every move is made, before they are marked done.
+#: none of the batch marked done), "marked" once every move is made, before they are marked done, or
+#: "between batches" once its first batch of 3 is moved, marked done and seen, no move pending: as
+#: a real model judges the next batch.
 _KILLED_SORT = """
 import os, signal, sys
 from pathlib import Path
 sys.path.insert(0, {tests!r})
 from conftest import FakeClassifier
+from sorter import config
 from sorter.files import moves
 from sorter.files.journal_writer import Journal
 from sorter.sorting import sort
 
-kill, moving, marking = {kill!r}, moves.move_no_replace, Journal.mark
+kill, moving, marking, appending = {kill!r}, moves.move_no_replace, Journal.mark, Journal.append_many
 made = 0
+if kill == "between batches":
+    config.DEFAULT_BATCH_SIZE = 3
+
+def append_many(self, op, items):
+    appending(self, op, items)
+    if kill == "between batches" and op == "seen":
+        os.kill(os.getpid(), signal.SIGKILL)
 
 def move(*args, **kwargs):
     global made
@@ -49,7 +60,7 @@ def mark(self, op, seqs, **fields):
         os.kill(os.getpid(), signal.SIGKILL)
     return marking(self, op, seqs, **fields)
 
-moves.move_no_replace, Journal.mark = move, mark
+moves.move_no_replace, Journal.mark, Journal.append_many = move, mark, append_many
 sort.sort_folder(Path({root!r}), classifier=FakeClassifier())
 """
 
@@ -158,3 +169,118 @@ def test_a_sort_after_a_sort_that_finished_says_its_own_undo_alone(tmp_path: Pat
     assert again.exit_code == 0, again.output
     assert again.stdout.endswith(f"Undo with: sorter undo {tmp_path}\n")
     assert (undone.exit_code, undone.stdout) == (0, f"Restored 1 file from 1 run in {tmp_path}.\n")
+
+
+def _killed_between_batches(root: Path) -> None:
+    """A sort killed between its two batches: nothing half-done for the next sort to settle."""
+    _killed_sort(root, "between batches")
+    assert _photos(root) == ["IMG_1.jpg", "IMG_2.jpg", "IMG_3.jpg", "cats/IMG_5.jpg", "dogs/IMG_0.jpg",
+                             "dogs/IMG_4.jpg"]  # the first batch filed, the second not begun
+
+
+def test_a_sort_killed_between_batches_is_said_by_the_next_sort_and_its_undo(tmp_path: Path, fake_model) -> None:
+    # Before: with no move pending, recovery had nothing to settle and nothing marked the run: the
+    # sort said "Undo with: sorter undo DIR", its undo "Restored 3 files from 1 run" and no more,
+    # and the killed sort's three photos stayed in cats/ and dogs/, unsaid.
+    before = _pets(tmp_path)
+    _killed_between_batches(tmp_path)
+
+    again = runner.invoke(app, ["sort", str(tmp_path)])
+    assert again.exit_code == 0, again.output
+    assert "interrupted by an earlier crash" not in again.stdout  # nothing was half-done
+    assert again.stdout.endswith(
+        f"Undo with: sorter undo {tmp_path} (then once more for the sort cut short before this sort)\n")
+
+    first = runner.invoke(app, ["undo", str(tmp_path)])
+    assert (first.exit_code, first.stdout, first.stderr) == (0, (
+        f"Restored 3 files from 1 run in {tmp_path}.\n"
+        f"3 files moved by the sort cut short before that run are still sorted; undo them with: "
+        f"sorter undo {tmp_path}\n"), "")
+
+    second = runner.invoke(app, ["undo", str(tmp_path)])
+    assert (second.exit_code, second.stdout, second.stderr) == (0, f"Restored 3 files from 1 run in {tmp_path}.\n", "")
+    assert layout(tmp_path) == before
+
+
+def test_a_sort_with_nothing_left_after_one_killed_between_batches_says_its_undo(tmp_path: Path, fake_model) -> None:
+    # The photos the killed sort had not come to are taken away: the next sort finds nothing to
+    # move. Before, it said no undo line, and --json "undos": 0.
+    _pets(tmp_path)
+    _killed_between_batches(tmp_path)
+    for name in ("IMG_1.jpg", "IMG_2.jpg", "IMG_3.jpg"):
+        (tmp_path / name).unlink()
+
+    again = runner.invoke(app, ["sort", str(tmp_path)])
+    as_json = runner.invoke(app, ["sort", str(tmp_path), "--json"])
+
+    assert again.exit_code == 0, again.output
+    assert again.stdout.endswith(f"Undo with: sorter undo {tmp_path} (it takes back the sort cut short before this sort)\n")
+    totals = {key: value for key, value in json.loads(as_json.stdout).items()
+              if key in ("undos", "watches_cut_short", "sorts_cut_short")}
+    assert (as_json.exit_code, totals) == (0, {"undos": 1, "watches_cut_short": 0, "sorts_cut_short": 1})
+
+
+def test_a_sort_after_one_stopped_by_ctrl_c_between_batches_says_its_own_undo_alone(
+        tmp_path: Path, fake_model, monkeypatch) -> None:
+    # A Ctrl-C'd sort said its own undo line as it stopped: the next sort does not say it again.
+    from sorter import config
+    from sorter.files.journal_writer import Journal
+
+    _pets(tmp_path)
+    monkeypatch.setattr(config, "DEFAULT_BATCH_SIZE", 3)
+    appending = Journal.append_many
+
+    def ctrl_c_after_the_first_batch(self, op, items):
+        appending(self, op, items)
+        if op == "seen":
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(Journal, "append_many", ctrl_c_after_the_first_batch)
+    stopped = runner.invoke(app, ["sort", str(tmp_path)])
+    monkeypatch.setattr(Journal, "append_many", appending)
+
+    assert (stopped.exit_code, stopped.stderr.splitlines()[-2:]) == (
+        130, ["Interrupted: moved 3 files before it stopped.", f"Undo with: sorter undo {tmp_path}"]), stopped.output
+    again = runner.invoke(app, ["sort", str(tmp_path)])
+    assert again.exit_code == 0, again.output
+    assert again.stdout.endswith(f"Undo with: sorter undo {tmp_path}\n")
+    undone = runner.invoke(app, ["undo", str(tmp_path)])
+    assert (undone.exit_code, undone.stdout) == (0, f"Restored 3 files from 1 run in {tmp_path}.\n")
+
+
+def test_a_watch_after_a_sort_killed_between_batches_says_the_undo_of_both(tmp_path: Path, monkeypatch) -> None:
+    # Before: the watch's stop line said "undo with: sorter undo DIR", which took back its own
+    # moves alone, and left the killed sort's photos in cats/ and dogs/.
+    before = _pets(tmp_path)
+    _killed_between_batches(tmp_path)
+
+    result = watched_through_the_cli_until(tmp_path, monkeypatch, 3)  # the three the sort did not come to
+
+    assert result.exit_code == 0, result.output
+    assert result.stderr.splitlines()[-1] == (
+        f"stopped watching {tmp_path}: moved 3 files (cats: 2, dogs: 1); undo with: sorter undo {tmp_path} --all "
+        "(it takes back the sort cut short before this one too)")
+    undone_as_hinted(result, tmp_path, f"sorter undo {tmp_path} --all (it takes back the sort cut short before this "
+                     "one too)")
+    assert layout(tmp_path) == before
+
+
+def test_a_watch_that_moves_nothing_after_a_sort_killed_between_batches_says_its_undo(
+        tmp_path: Path, monkeypatch) -> None:
+    # Before: the stop line said "moved 0 files" and no undo at all.
+    from test_watch import watcher
+
+    _pets(tmp_path)
+    _killed_between_batches(tmp_path)
+    for name in ("IMG_1.jpg", "IMG_2.jpg", "IMG_3.jpg"):
+        (tmp_path / name).unlink()
+
+    result = watched_through_the_cli(tmp_path, monkeypatch, watcher.WatchSettings(settle=0.1))
+
+    assert result.exit_code == 0, result.output
+    assert result.stderr.splitlines()[-1] == (
+        f"stopped watching {tmp_path}: moved 0 files; undo with: sorter undo {tmp_path} (it takes back the sort cut "
+        "short before this one)")
+    undone = runner.invoke(app, ["undo", str(tmp_path)])
+    assert (undone.exit_code, undone.stdout) == (0, f"Restored 3 files from 1 run in {tmp_path}.\n")
+    assert _photos(tmp_path) == ["IMG_0.jpg", "IMG_4.jpg", "IMG_5.jpg"]

@@ -192,7 +192,7 @@ def sort_command(
     # which said no undo line (0: nothing to undo): the terminal's "Undo with:" line. A dry run's
     # `undos` is 0, and its `watches_cut_short` the watches its last line says.
     totals["undos"], totals["watches_cut_short"] = 0 if dry_run else undos.times, undos.watches
-    totals["sorts_cut_short"] = undos.sorts  # of those, sorts killed as they moved (a dry run's: 0)
+    totals["sorts_cut_short"] = undos.sorts  # of those, sorts killed (a dry run's: 0)
     if as_jsonl or as_json:
         print(json.dumps({"summary": totals} if as_jsonl else {**totals, "files": results}))
     else:

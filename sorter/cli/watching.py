@@ -141,18 +141,25 @@ def _undo_hint(summary: WatchSummary) -> str:
     moved = moved_anything(summary)
     # The journal unreadable at the stop: the plain command for its own moves, none for others'.
     count = summary.undos or UndoCount(1 if moved else 0, 1 if moved else 0)
-    if count.times == 0 or not (moved or count.watches):
-        return ""  # nothing of it left to undo, nor of a watch cut short
+    if count.times == 0 or not (moved or count.watches or count.sorts):
+        return ""  # nothing of it left to undo, nor of a watch or a sort cut short
     command = f"sorter undo {as_typed(summary.undo_in or summary.folder)}"
-    if count.watches:  # killed mid-burst, they said no undo line; this one's alone left their moves in place
-        cut = ("the watch cut short before this one" if count.watches == 1
-               else f"the {count.watches} watches cut short before this one") + _reviews(count.reviews, " and", "since")
+    if count.watches or count.sorts:  # killed, they said no undo line; this one's alone left their moves in place
+        cut = _cut_short(count, "one") + _reviews(count.reviews, " and", "since")
         too = " too" if moved else ""
         return _undo_line(command, count, cut + too, f"they take back {cut}{too}")
     # Every run newer than the watch's first is a review made meanwhile (nothing else runs beside a watch).
     reviews = _reviews(count.times - 1, "", "meanwhile").lstrip()
     first = "the first takes" if count.times == 2 else f"the first {count.times - 1} take"
     return _undo_line(command, count, reviews + " too", f"{first} back {reviews}")
+
+
+def _cut_short(count: UndoCount, this: str) -> str:
+    """The watches and sorts cut short before this `this` ("sort", "one": a watch) that
+    `count` counts: "the watch and the 2 sorts cut short before this sort"."""
+    runs = [f"the {what}" if n == 1 else f"the {n} {what}es" if what == "watch" else f"the {n} {what}s"
+            for n, what in ((count.watches, "watch"), (count.sorts, "sort")) if n]
+    return " and ".join(runs) + f" cut short before this {this}"
 
 
 def _reviews(n: int, before: str, when: str) -> str:
@@ -168,7 +175,7 @@ def _undo_line(command: str, count: UndoCount, it_takes_back: str, several: str)
     undos are every run in the journal (nothing older to keep); else `count.times` undos, `several`
     saying what they take back."""
     if count.times == 1:
-        return f"; undo with: {command}" + (f" (it takes back {it_takes_back})" if count.watches else "")
+        return f"; undo with: {command}" + (f" (it takes back {it_takes_back})" if count.watches or count.sorts else "")
     if count.times == count.total:
         return f"; undo with: {command} --all (it takes back {it_takes_back})"
     return f"; undo with: {command}, {_times(count.times)} ({several})"
@@ -179,9 +186,9 @@ def sort_undos(folder: Path, moved: bool, killed: tuple[tuple[str, ...], ...], s
     the watches killed right before it (`Watching.killed`, read before the sort), which said no
     undo line, and a watch started after the sort says only its own (undoing theirs would take
     the sort back too): said by the sort, or never. Its undo line, the line of a sort stopped
-    part way and `--json`'s `undos` are told from this one count. So are the sorts cut short as they
-    moved right before it (`sorts`; killed, a crash), whose moves its recovery or an earlier one
-    finished or rolled back: their undo line was never said either, and a user who undid this
+    part way and `--json`'s `undos` are told from this one count. So are the sorts cut short right
+    before it (`sorts`; killed, a crash: `RunState.cut_short`), mid-move or between batches: their
+    undo line was never said either, and a user who undid this
     sort's alone took their photos for all back. A dry run counts the watches alone."""
     from sorter.files.undo import UndoCount, undo_count
 
@@ -201,9 +208,7 @@ def sort_undo(folder: Path, count: UndoCount, moved: bool) -> str | None:
     command = f"sorter undo {as_typed(folder)}"
     if not (count.watches or count.sorts):
         return command if count.times else None
-    runs = [f"the {what}" if n == 1 else f"the {n} {what}es" if what == "watch" else f"the {n} {what}s"
-            for n, what in ((count.watches, "watch"), (count.sorts, "sort")) if n]
-    cut = " and ".join(runs) + " cut short before this sort" + _reviews(count.reviews, " and", "since")
+    cut = _cut_short(count, "sort") + _reviews(count.reviews, " and", "since")
     if moved:
         more = count.times - 1
         return f"{command} (then {'once' if more == 1 else _times(more)} more for {cut})"

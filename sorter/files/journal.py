@@ -18,6 +18,10 @@ compares the identities with the folder as the user left it, to find the photos 
 right; `sort` finds photos put back by hand; the review server reads the latest record of
 each photo left in place (`verdicts.py`). Moves never read them; undo, for a move older than `Move.same`.
 
+A sort's run has a "begin" record before its first intent and an "end" record as the sort ends
+with its own word (its undo line said): a run begun and never ended is of a sort killed, between
+batches too, where no intent is left for recovery to settle (`RunState.cut_short`).
+
 Each writer's first record is a "folder" record: the identity of the folder it writes in
 (`made_folders.of_folder`). A copy of the folder on its own disk (`cp -a`, `rsync -a`, a backup
 restored, `cp -al`) keeps the device number, and its journal the identities of the original's
@@ -107,8 +111,12 @@ class RunState:
     refused: list[str] = field(default_factory=list)
     refused_total: int = 0
     #: Cut short as it moved (a sort or a watch killed, a crash): recovery settled its moves
-    #: ("recovered" marks). Its undo line was never said, and the next run's undo leaves its moves.
-    cut_short: bool = False
+    #: ("recovered" marks).
+    recovered: bool = False
+    #: A sort's run that said it would write "end" as it ended ("begin": `journal_writer.Journal`'s
+    #: `ends`), and whether it did. Older sorters wrote neither.
+    begun: bool = False
+    ended: bool = False
 
     def refuse(self, what: str) -> None:
         self.refused_total += 1
@@ -125,6 +133,15 @@ class RunState:
 
     def undoable(self, seq: int) -> bool:
         return seq < len(self.flags) and self.flags[seq] & (DONE | UNDONE | GONE) == DONE
+
+    @property
+    def cut_short(self) -> bool:
+        """Killed (a crash) before it said its undo line: recovery settled its moves, or it is a sort's
+        run begun and never ended (killed between batches, no move pending); one ended said its
+        line, whatever recovery found after (a Ctrl-C'd sort's last move). The next run's undo
+        leaves its moves, and says so. Read under the folder lock, or of a sort's own run ended
+        before it let go: a begun run with no end is of a process gone."""
+        return (self.recovered or self.begun) and not self.ended
 
     @property
     def sorted_files(self) -> int:
@@ -259,7 +276,11 @@ def _read(state: JournalState, lines: Iterator[tuple[int, int, dict]]) -> None:
                 run.refuse(str(rec.get("path")))
         elif op in OUTCOMES:
             state.settle(run, op, seq)
-            run.cut_short |= op in ("done", "abandon") and rec.get("recovered") is True
+            run.recovered |= op in ("done", "abandon") and rec.get("recovered") is True
+        elif op == "begin":
+            run.begun = True
+        elif op == "end":
+            run.ended = True
         elif op == "folder":
             state.placed(tuple(rec["id"]), after)
 

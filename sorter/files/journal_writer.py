@@ -37,8 +37,11 @@ class Journal:
     """Appends records for one run. Every record is flushed and fsync'd before returning,
     so an intent is on disk before the move it announces."""
 
-    def __init__(self, root: Path, run: str | None = None) -> None:
+    def __init__(self, root: Path, run: str | None = None, *, ends: bool = False) -> None:
         self.root = root
+        #: A sort's: its first records carry a "begin" record, and it writes "end" (`end`) as it ends
+        #: having said its undo line. A begun run with no end was cut short (`RunState.cut_short`).
+        self._ends = ends
         self.run = run or f"{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:6]}"
         self.seq = 0
         directory = state_dir(root)
@@ -86,6 +89,8 @@ class Journal:
         into a journal shared with a hard-linked copy of the folder (`state_links`). The first
         records carry the writer's "folder" record before them (`made_folders.of_folder`)."""
         placing = bool(data) and not self._placed
+        if placing and self._ends:  # after the "folder" record, which is the writer's first
+            data = encode({"op": "begin", "run": self.run, "time": round(time.time(), 3)}) + data
         if placing and (folder := made_folders.of_folder(self.root)) is not None:
             data = encode({"op": "folder", "run": self.run, "time": round(time.time(), 3), "id": folder}) + data
         try:
@@ -108,6 +113,12 @@ class Journal:
             if exc.filename is None:  # os.write names no file: say which ("the folder: No space" said nothing)
                 exc.filename = str(journal_path(self.root))
             raise
+
+    def end(self) -> None:
+        """The run ended with its process's word (finished, stopped, Ctrl-C): its undo line is said.
+        Only of a run that wrote a record (`begin`): one that wrote none is no run."""
+        if self._ends and self._placed:
+            self.append("end")
 
     def append(self, op: str, **fields) -> None:
         self._write(encode({"op": op, "run": self.run, "time": round(time.time(), 3), **fields}))

@@ -206,7 +206,7 @@ def recover(root: Path, killed: bool = True) -> Recovered:
                 # line and the undo before it (`RunState.cut_short`), as it never said its own.
                 cut_short = killed and op in ("done", "abandon")
                 journal(run_id).mark(op, seqs, **({"recovered": True} if cut_short else {}))
-                state.runs[run_id].cut_short |= cut_short  # as `scan` reads the marks
+                state.runs[run_id].recovered |= cut_short  # as `scan` reads the marks
                 for seq in seqs:
                     state.settle(state.runs[run_id], op, seq)
     finally:

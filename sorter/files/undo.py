@@ -68,7 +68,7 @@ class UndoResult:
     yours: int = 0
     copies: int = 0  # found as a copy under another name, said so ("(a copy?); left there"): as `yours`
     #: The files still sorted by the run the next plain undo takes back, where that run was cut short
-    #: as it moved (`RunState.cut_short`): it said no undo line, and a user who undid the run after
+    #: (`RunState.cut_short`: killed, a crash): it said no undo line, and a user who undid the run after
     #: it took their photos for all back. 0 where the next run is any other, or none is left.
     cut_short_left: int = 0
     cut_short_by: str = "sort"  # what that run was: "sort", or "watch" (`Watching.killed` lists it)
@@ -130,7 +130,7 @@ class UndoCount:
     total: int  # the runs undo could take back in all: `--all` where as many as `times`
     watches: int = 0  # of those, watches cut short before this one (killed, a crash): they said no undo line
     reviews: int = 0  # of those, review sessions made since the first of them began: each a run, newer
-    sorts: int = 0  # of those, sorts cut short as they moved (killed, a crash: `RunState.cut_short`)
+    sorts: int = 0  # of those, sorts cut short (killed, a crash: `RunState.cut_short`)
 
 
 def undo_count(root: Path, runs: set[str] | None, cut_short: tuple[tuple[str, ...], ...] = (),
@@ -143,18 +143,21 @@ def undo_count(root: Path, runs: set[str] | None, cut_short: tuple[tuple[str, ..
     through this watch's runs and reviews alone: behind a sort made since, undoing it would take
     that sort back too, whose own line said how to undo it, so it is left out. `runs` None: a
     sort's, just made, the latest run (where it moved anything, else none): the watches cut short
-    right behind it said no undo line, and the sort's says theirs. `sorts`: the sorts cut short as
-    they moved (`RunState.cut_short`, of no watch in `cut_short`), which said no undo line either,
-    are counted as those watches are. Reads the journal; recovers nothing."""
+    right behind it said no undo line, and the sort's says theirs. `sorts`: the sorts cut short
+    (`RunState.cut_short`: killed mid-move or between batches; of no watch in `cut_short`), which
+    said no undo line either, are counted as those watches are. Reads the journal; recovers nothing."""
     from sorter.files import suggestions
     from sorter.files.journal import scan
 
     state = scan(root)
     when = _timeline(state.undoable_runs(), suggestions.read(root))
+    # A sort's own run, just made: never one cut short (its "end" record lost to a full disk, say).
+    own_latest = max(when, key=when.__getitem__, default=None) if runs is None else None
     if sorts:  # each a cut short "watch" of one run, after the watches: told apart by their index
         listed = {run for watch in cut_short for run in watch}
         killed = [run.run for run in state.undoable_runs()  # a review's click killed is a review still
-                  if run.cut_short and run.run not in listed and not run.run.startswith(REVIEW_RUN_PREFIX)]
+                  if run.cut_short and run.run not in listed and not run.run.startswith(REVIEW_RUN_PREFIX)
+                  and run.run != own_latest]
         watches, cut_short = len(cut_short), (*cut_short, *((run,) for run in killed))
     else:
         watches = len(cut_short)

@@ -44,9 +44,12 @@ class Sorter:
     def __init__(
         self, root: Path, classifier, *, min_confidence: float = 0.0, dry_run: bool = False,
         thumbnails: int | None = None, looks: bool = False, left_alone: LeftAlone | None = None,
-        on_journal: Callable[[str], None] | None = None,
+        on_journal: Callable[[str], None] | None = None, ends: bool = False,
     ) -> None:
         self.root = root
+        #: A sort's: its run ends with an "end" record as it is closed (`Journal.end`), a watch's
+        #: batches are listed in `.sorter/watching` instead.
+        self.ends = ends
         #: Told each journal run as it is opened, before its first intent is written: a watch lists
         #: it in `.sorter/watching` then, so one killed during its first move is known to the next.
         self.on_journal = on_journal
@@ -68,7 +71,13 @@ class Sorter:
 
     def close(self) -> None:
         if self._journal is not None:
-            self._journal.close()
+            try:
+                if self.ends:  # before the undo line is said: a run with no end said none (killed)
+                    self._journal.end()
+            except OSError:  # a full disk: the next sort takes it for cut short, and says its undo again
+                pass
+            finally:
+                self._journal.close()
             self._journal = None
         if self._lookups is not None:
             self._lookups.shutdown()
@@ -89,7 +98,7 @@ class Sorter:
         from sorter.files.journal_writer import Journal
 
         if self._journal is None:
-            self._journal = Journal(self.root)
+            self._journal = Journal(self.root, ends=self.ends)
             if self.on_journal is not None:
                 self.on_journal(self._journal.run)
         return self._journal

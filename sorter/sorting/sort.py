@@ -106,7 +106,7 @@ def sort_folder(
         total += sum(1 for _ in judged(late.taking(lambda also: photos(also, not_entered, others)), alone))
         on_start(total + len(late.found))
         sorter = Sorter(root, classifier, min_confidence=min_confidence, dry_run=dry_run,
-                        thumbnails=None if review is None else FRAME_PX, left_alone=alone)
+                        thumbnails=None if review is None else FRAME_PX, left_alone=alone, ends=True)
         passes = [(look.entries, look.species, look.refile, None) for look in named_again.passes(root, named, where)]
         passes.append((late.without(photos()), None, None, back))
         # What the named pets came close to, for the review server's "might be Luna" groups.

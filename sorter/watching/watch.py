@@ -266,13 +266,14 @@ def _say_uncleared(hold: FolderHold, notify: Callable[[str], None]) -> None:
 
 def _undos(undo_in: Path | None, runs: set[str], cut_short) -> UndoCount | None:
     """The plain `sorter undo`s that take back the watch's moves (its journal `runs`) and those
-    of the watches cut short before it: one read of the journal, at the stop. None where the
-    journal cannot be read."""
+    of the watches and sorts cut short before it: one read of the journal, at the stop, even
+    where it moved nothing (a sort killed before it said no undo line). None where the journal
+    cannot be read."""
     from sorter.files.undo import UndoCount, undo_count
 
-    if not (runs or cut_short) or undo_in is None:
+    if undo_in is None:
         return UndoCount(0, 0)  # nothing to undo, or the folder gone with its moves
     try:
-        return undo_count(undo_in, runs, cut_short)
-    except OSError:
+        return undo_count(undo_in, runs, cut_short, sorts=True)  # a sort killed before it too
+    except (OSError, SorterError):  # a journal it may not read now (a link put in its place, say)
         return None
