@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 from clips import make_clip, needs_ffmpeg
-from conftest import FakeClassifier, ThreeClassFake, inventory, layout, write_image
+from conftest import FakeClassifier, ThreeClassFake, inventory, layout, video_bytes, write_image
 from typer.testing import CliRunner
 
 from sorter.cli import app
@@ -38,7 +38,8 @@ def names(folder: Path) -> set[str]:
 def companion(path: Path, text: str = "") -> Path:
     """A companion file: unique bytes, so the inventory tells every file apart."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(f"{path.name} {text}".encode())
+    path.write_bytes(video_bytes(f"{path.name} {text}") if path.suffix.lower() in (".mov", ".mp4")
+                     else f"{path.name} {text}".encode())
     return path
 
 
