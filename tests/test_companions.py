@@ -118,7 +118,7 @@ def test_a_name_collision_renames_the_whole_group_the_same_way(tmp_path: Path) -
         "IMG_0001.MOV", "IMG_0001 (1).JPG", "IMG_0001 (1).MOV", "IMG_0001 (1).AAE", "IMG_0001 (1).JPG.xmp",
         "IMG_0004.png",
     }
-    assert (tmp_path / "dogs" / "IMG_0001.MOV").read_bytes() == b"IMG_0001.MOV an older video already filed"
+    assert (tmp_path / "dogs" / "IMG_0001.MOV").read_bytes() == video_bytes("IMG_0001.MOV an older video already filed")
 
 
 def test_a_companion_of_a_photo_left_in_place_stays_too(tmp_path: Path) -> None:

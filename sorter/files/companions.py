@@ -64,10 +64,15 @@ def _one_file(folder: str, name: str, info: os.stat_result, other: str, other_in
         return True
     if name.casefold() != other.casefold() or _times(info) != _times(other_info):
         return False
-    third = next(spelt for spelt in (name.lower(), name.upper(), name.swapcase(), other.swapcase())
-                 if spelt not in (name, other))
-    found = regular_file(os.path.join(folder, third))
+    third = _third_spelling(name, other)
+    found = None if third is None else regular_file(os.path.join(folder, third))
     return found is not None and _times(found) == _times(info)
+
+
+def _third_spelling(name: str, other: str) -> str | None:
+    """A spelling of `name` that is neither it nor `other` (one letter's case changed), if any."""
+    flipped = (name[:i] + name[i].swapcase() + name[i + 1:] for i in range(len(name)) if name[i].swapcase() != name[i])
+    return next((spelt for spelt in flipped if spelt != other), None)
 
 
 def _times(info: os.stat_result) -> tuple[int, int, int]:
