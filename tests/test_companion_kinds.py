@@ -53,6 +53,18 @@ def test_a_photo_named_mov_beside_a_photo_is_judged_on_its_own(tmp_path: Path, e
     assert files(tmp_path) == ["IMG_2.AAE", "IMG_2.MOV", "cats/IMG_2.JPG"]
 
 
+def test_a_jpeg_named_mov_beside_a_photo_is_judged_on_its_own_by_a_watch(tmp_path: Path) -> None:
+    from test_live_photo_videos import outcomes, watched_until
+
+    write_image(tmp_path / "dog.jpg", RED).rename(tmp_path / "IMG_2.MOV")
+    write_image(tmp_path / "IMG_2.JPG", BLUE)
+
+    results = watched_until(tmp_path, {"IMG_2.JPG", "IMG_2.MOV"})
+
+    assert outcomes(results) == [("IMG_2.JPG", "moved", []), ("IMG_2.MOV", "unreadable", [])]
+    assert files(tmp_path) == ["IMG_2.MOV", "cats/IMG_2.JPG"]
+
+
 @pytest.mark.parametrize(("data", "reason"), [(b"hello\n", "not a video (unrecognised container)"),
                                               (b"", "empty file")])
 def test_a_mov_of_no_video_beside_a_photo_is_left_with_its_reason(tmp_path: Path, data: bytes, reason: str) -> None:
