@@ -109,6 +109,13 @@ def write_image(path: Path, colour=(0, 0, 255), size=(48, 64), **params) -> Path
     return path
 
 
+def video_bytes(text: str) -> bytes:
+    """A stand-in for a Live Photo's `.MOV` where what it shows does not matter: `text` behind
+    the `ftyp` box a QuickTime file starts with. A file named .MOV without one (a JPEG, "hello",
+    nothing) is no photo's video (`container.inside`)."""
+    return b"\x00\x00\x00\x14ftypqt  \x00\x00\x00\x00qt  " + text.encode()
+
+
 #: A 3 MP photo (2048x1536): large enough for a first look at its EXIF thumbnail (`exif_thumbnail.MIN_PIXELS`).
 PHONE_SHAPE = (1536, 2048)
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 from clips import make_clip, needs_ffmpeg
-from conftest import FakeClassifier, ThreeClassFake, inventory, layout, write_image
+from conftest import FakeClassifier, ThreeClassFake, inventory, layout, video_bytes, write_image
 from typer.testing import CliRunner
 
 from sorter.cli import app
@@ -38,7 +38,8 @@ def names(folder: Path) -> set[str]:
 def companion(path: Path, text: str = "") -> Path:
     """A companion file: unique bytes, so the inventory tells every file apart."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(f"{path.name} {text}".encode())
+    path.write_bytes(video_bytes(f"{path.name} {text}") if path.suffix.lower() in (".mov", ".mp4")
+                     else f"{path.name} {text}".encode())
     return path
 
 
@@ -117,7 +118,7 @@ def test_a_name_collision_renames_the_whole_group_the_same_way(tmp_path: Path) -
         "IMG_0001.MOV", "IMG_0001 (1).JPG", "IMG_0001 (1).MOV", "IMG_0001 (1).AAE", "IMG_0001 (1).JPG.xmp",
         "IMG_0004.png",
     }
-    assert (tmp_path / "dogs" / "IMG_0001.MOV").read_bytes() == b"IMG_0001.MOV an older video already filed"
+    assert (tmp_path / "dogs" / "IMG_0001.MOV").read_bytes() == video_bytes("IMG_0001.MOV an older video already filed")
 
 
 def test_a_companion_of_a_photo_left_in_place_stays_too(tmp_path: Path) -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from clips import make_clip, needs_ffmpeg
-from conftest import FakeClassifier, layout, write_image
+from conftest import FakeClassifier, layout, video_bytes, write_image
 from typer.testing import CliRunner
 
 from sorter.cli import app
@@ -26,7 +26,8 @@ def fake_model(monkeypatch) -> None:
 
 
 def companion(path: Path) -> Path:
-    path.write_bytes(f"{path.name} bytes".encode())
+    path.write_bytes(video_bytes(f"{path.name} bytes") if path.suffix.lower() in (".mov", ".mp4")
+                     else f"{path.name} bytes".encode())
     return path
 
 

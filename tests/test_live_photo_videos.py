@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from clips import needs_ffmpeg
-from conftest import FakeClassifier, write_image
+from conftest import FakeClassifier, video_bytes, write_image
 from test_video_pairs import files, grey_clip
 from typer.testing import CliRunner
 
@@ -295,7 +295,7 @@ def test_a_watchs_first_line_counts_a_live_photos_video_with_its_photo(tmp_path:
     from test_watch import watched_through_the_cli_until
 
     write_image(tmp_path / "IMG_7.png", RED)
-    (tmp_path / "IMG_7.MOV").write_bytes(b"a Live Photo's video")
+    (tmp_path / "IMG_7.MOV").write_bytes(video_bytes("a Live Photo's video"))
     write_image(tmp_path / "a.jpg", BLUE)
     result = watched_through_the_cli_until(tmp_path, monkeypatch, 2)
 

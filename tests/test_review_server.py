@@ -28,7 +28,7 @@ from urllib.request import url2pathname
 import cv2
 import numpy as np
 import pytest
-from conftest import SAMPLES, FullDisk, ThreeClassFake, layout, write_image
+from conftest import SAMPLES, FullDisk, ThreeClassFake, layout, video_bytes, write_image
 from typer.testing import CliRunner
 
 from sorter.cli import app
@@ -51,7 +51,7 @@ def make_folder(root: Path, outside: Path, extra: int = 0) -> dict[str, object]:
     a tree left in place, a name full of markup, and a link to a photo outside. Sorted
     through the real sort path; returns the layout before the sort."""
     write_image(root / "person.jpg", RED)
-    (root / "person.MOV").write_bytes(b"a live photo's video")
+    (root / "person.MOV").write_bytes(video_bytes("a live photo's video"))
     write_image(root / "cat.jpg", BLUE)
     write_image(root / "tree.jpg", GREEN)
     write_image(root / MARKUP_NAME, BLUE)

@@ -14,7 +14,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import FakeClassifier, layout, remount, write_image
+from conftest import FakeClassifier, layout, remount, video_bytes, write_image
 from test_review_server import MARKUP_NAME, click, make_folder, start
 from typer.testing import CliRunner
 
@@ -445,7 +445,7 @@ def test_a_group_with_a_member_in_a_folder_of_the_users_own_stays_whole(tmp_path
     where it is, each member said once; the run counts as undone."""
     photos(tmp_path, BLUE, "IMG_1.jpg")
     for name in ("IMG_1.MOV", "IMG_1.xmp"):
-        (tmp_path / name).write_bytes(name.encode())
+        (tmp_path / name).write_bytes(video_bytes(name) if name.endswith(".MOV") else name.encode())
     sort_folder(tmp_path, classifier=FakeClassifier())
     assert sorted(os.listdir(tmp_path / "cats")) == ["IMG_1.MOV", "IMG_1.jpg", "IMG_1.xmp"]
     (tmp_path / "album").mkdir()

@@ -53,17 +53,30 @@ def regular_file(path: str | os.PathLike) -> os.stat_result | None:
 # building Path objects for them took a quarter of the time (0.29 -> 0.22 ms a photo; the
 # lstat calls are the rest).
 
-def _one_file(name: str, info: os.stat_result, other: str, other_info: os.stat_result) -> bool:
-    """Two spellings of one file's name. On a case-insensitive filesystem `IMG_1.jpg` opens
-    the photo `IMG_1.JPG`: the kernel's exFAT gives both one inode, but exfat-fuse (as every
+def _one_file(folder: str, name: str, info: os.stat_result, other: str, other_info: os.stat_result) -> bool:
+    """Two spellings of one file's name in `folder`. On a case-insensitive filesystem `IMG_1.jpg`
+    opens the photo `IMG_1.JPG`: the kernel's exFAT gives both one inode, but exfat-fuse (as every
     FUSE driver) gives each spelling its own, so names that differ in case only and a file of
-    one size and times are one file there. (On other filesystems two such files are copies
-    made in one nanosecond.)"""
+    one size and times are one file there, if a third spelling opens it too (one more `lstat`).
+    On a case-sensitive disk two such files are two (`IMG_1.xmp` and `IMG_1.XMP` written in one
+    clock tick): taken for one, one of them was left behind and the other's name given to both."""
     if (info.st_dev, info.st_ino) == (other_info.st_dev, other_info.st_ino):
         return True
-    return name.casefold() == other.casefold() and (
-        (info.st_size, info.st_mtime_ns, info.st_ctime_ns) == (other_info.st_size, other_info.st_mtime_ns,
-                                                              other_info.st_ctime_ns))
+    if name.casefold() != other.casefold() or _times(info) != _times(other_info):
+        return False
+    third = _third_spelling(name, other)
+    found = None if third is None else regular_file(os.path.join(folder, third))
+    return found is not None and _times(found) == _times(info)
+
+
+def _third_spelling(name: str, other: str) -> str | None:
+    """A spelling of `name` that is neither it nor `other` (one letter's case changed), if any."""
+    flipped = (name[:i] + name[i].swapcase() + name[i + 1:] for i in range(len(name)) if name[i].swapcase() != name[i])
+    return next((spelt for spelt in flipped if spelt != other), None)
+
+
+def _times(info: os.stat_result) -> tuple[int, int, int]:
+    return info.st_size, info.st_mtime_ns, info.st_ctime_ns
 
 
 def named_after(path: Path, name: str) -> bool:
@@ -77,7 +90,7 @@ def named_after(path: Path, name: str) -> bool:
         return False
     looked_up = name + path.name[len(name):]
     info, found = regular_file(path), regular_file(os.path.join(os.path.dirname(path), looked_up))
-    return info is not None and found is not None and _one_file(path.name, info, looked_up, found)
+    return info is not None and found is not None and _one_file(os.path.dirname(path), path.name, info, looked_up, found)
 
 
 def _shares_stem_with_another(photo: Path, stem: str, extensions) -> bool:
@@ -91,7 +104,7 @@ def _shares_stem_with_another(photo: Path, stem: str, extensions) -> bool:
             if name == photo.name or (found := regular_file(os.path.join(folder, name))) is None:
                 continue
             itself = itself or regular_file(str(photo))
-            if itself is None or not _one_file(photo.name, itself, name, found):
+            if itself is None or not _one_file(folder, photo.name, itself, name, found):
                 return True
     return False
 
@@ -117,7 +130,7 @@ def goes_with_a_photo(video: Path) -> bool:
         for name in dict.fromkeys(stem + spelling for spelling in spellings(ext)):
             found = regular_file(os.path.join(folder, name))
             # On a case-insensitive filesystem each spelling finds the one photo (`_one_file`).
-            if found is not None and not any(_one_file(name, found, other, seen) for other, seen in photos):
+            if found is not None and not any(_one_file(folder, name, found, other, seen) for other, seen in photos):
                 photos.append((name, found))
                 if len(photos) > 1:
                     return False
@@ -146,7 +159,7 @@ def find_companions(photo: Path) -> tuple[Path, ...]:
     folded = False
     for path, info in found:
         name = os.path.basename(path)
-        if any(_one_file(name, info, other, seen) for other, seen in unique):
+        if any(_one_file(folder, name, info, other, seen) for other, seen in unique):
             folded = True
         else:
             unique.append((name, info))
@@ -160,12 +173,13 @@ class _RealNames:
     lookup of `IMG_1.mov` opens `IMG_1.MOV` there, and moving it by the name looked up would
     have renamed it. The folder is listed once and again only for a name it did not hold then
     (a file come since); only names a companion may have are kept (a Mac's folder of 100,000
-    Live Photos: some 30 MB). Asked only where spellings folded together (`find_companions`)."""
+    Live Photos: some 30 MB). Asked only where spellings folded together (`find_companions`): a
+    name the folder holds as it is spelt is kept so (a hard link `IMG_1.mov` of `IMG_1.MOV`)."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()  # lookups run on threads past 2 cores (`Sorter._companions`)
         self._folder: str | None = None
-        self._names: dict[str, str] = {}
+        self._names: dict[str, list[str]] = {}
 
     def of(self, folder: str, name: str) -> str | None:
         with self._lock:
@@ -175,8 +189,12 @@ class _RealNames:
                 except OSError:
                     listed = []
                 self._folder = folder
-                self._names = {held.casefold(): held for held in listed if could_be_companion(held, hidden=True)}
-            return self._names.get(name.casefold())
+                self._names = {}
+                for held in listed:
+                    if could_be_companion(held, hidden=True):
+                        self._names.setdefault(held.casefold(), []).append(held)
+            held = self._names.get(name.casefold())
+            return None if held is None else name if name in held else held[0]
 
 
 def could_be_companion(name: str, hidden: bool = False) -> bool:

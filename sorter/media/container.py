@@ -7,7 +7,8 @@ not a video's, a box that runs past the end of the file or a missing `moov` (a t
 copy, or one still being written: its index is written last), tables that contradict
 themselves, and what the index declares beyond the limits below. A HEIC, HEIF or AVIF photo
 is ISO-BMFF too (`ftyp`, `meta`, `mdat`, no `moov`): one named as a video (a tool that saved a
-Live Photo's still as IMG_1234.MOV) is said to be the photo it is, not a truncated MP4.
+Live Photo's still as IMG_1234.MOV) is said to be the photo it is, not a truncated MP4; so is a
+JPEG, PNG, GIF, WebP, BMP or TIFF photo under a video's name, by its first bytes.
 """
 
 from __future__ import annotations
@@ -105,6 +106,9 @@ class _Boxes:
         return boxes
 
 
+_EMPTY = "empty file"
+
+
 def open_video(path, dir_fd: int | None = None, opened: int | None = None) -> int:
     """The video at `path` (relative to the folder `dir_fd` with it), opened without following a
     link or blocking on a FIFO: a regular file, not empty, or ImageError. With `opened`, the file
@@ -120,7 +124,7 @@ def open_video(path, dir_fd: int | None = None, opened: int | None = None) -> in
         raise ImageError("not a regular file")
     if info.st_size == 0:
         os.close(fd)
-        raise ImageError("empty file")
+        raise ImageError(_EMPTY)
     return fd
 
 
@@ -145,11 +149,29 @@ def _image_format(fd: int, head: bytes) -> tuple[str, bool] | None:
     return None if found is None else (found, brands[0] in IMAGE_BRANDS)
 
 
+#: A photo's first bytes, as the image decoder tells its format (never by the name), and the
+#: extension that makes sorter take it as one. `RIFF` is WebP's only with `WEBP` at byte 8.
+_PHOTO_MAGIC = ((b"\xff\xd8\xff", "jpeg"), (b"\x89PNG\r\n\x1a\n", "png"), (b"GIF87a", "gif"), (b"GIF89a", "gif"),
+                (b"II*\x00", "tiff"), (b"MM\x00*", "tiff"), (b"BM", "bmp"))
+_RENAMED = {"jpeg": "jpg"}
+#: What `inside` says of a file that is neither an MP4/QuickTime container nor a photo: an
+#: empty file, unrecognised data, or another container (Matroska, AVI), no Live Photo's video.
+NOT_MP4 = "not mp4"
+
+
 def _a_photo(image: str, suffix: str) -> ImageError:
-    """What a HEIF image named as a video is: the true reason, and what makes sorter take it as a photo."""
+    """What a photo named as a video is: the true reason, and what makes sorter take it as a photo."""
     article = "an" if image == "avif" else "a"
     named = f" named {suffix}" if suffix else ""
-    return ImageError(f"not a video: {article} {image.upper()} photo{named} (rename it .{image} to sort it)")
+    rename = _RENAMED.get(image, image)
+    return ImageError(f"not a video: {article} {image.upper()} photo{named} (rename it .{rename} to sort it)")
+
+
+def _photo_magic(head: bytes) -> str | None:
+    """The format of a photo that is no ISO-BMFF file (JPEG, PNG, ...), by its first bytes."""
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "webp"
+    return next((image for magic, image in _PHOTO_MAGIC if head.startswith(magic)), None)
 
 
 def _photo_inside(fd: int, head: bytes) -> str | None:
@@ -198,18 +220,28 @@ def _moov(fd: int) -> tuple[int, int] | None:
 
 
 def photo_inside(path, dir_fd: int | None = None) -> str | None:
-    """"heic", "heif" or "avif" for such a photo named as a video (the file `probe` refuses as
-    "not a video: a HEIC photo named .MOV"), None for anything else: a video, or a file that
-    will not open or whose boxes do not add up (`probe` says why when the video is read). A
-    few small reads: the `ftyp` box, and the top-level boxes only where a video's brands name
-    an image's too."""
+    """"heic", "jpeg", "png" ... for a photo named as a video (the file `probe` refuses as "not
+    a video: a HEIC photo named .MOV"), None for anything else (`inside`)."""
+    found = inside(path, dir_fd)
+    return None if found == NOT_MP4 else found
+
+
+def inside(path, dir_fd: int | None = None) -> str | None:
+    """What a file named as a video holds where that is no MP4/QuickTime container, which no Live
+    Photo's video is: a photo's format (`photo_inside`), or `NOT_MP4` (empty, unrecognised data,
+    Matroska or AVI). None for an MP4/QuickTime container, whole or cut short (a copy still being
+    written), or a file that will not open (`probe` says why when the video is read). A few small
+    reads: the first 16 bytes, the `ftyp` box, and the top-level boxes only where a video's brands
+    name an image's too."""
     try:
         fd = open_video(path, dir_fd)
-    except ImageError:
-        return None
+    except ImageError as exc:
+        return NOT_MP4 if str(exc) == _EMPTY else None
     try:
         head = os.pread(fd, 16, 0)
-        return _photo_inside(fd, head) if head[4:8] in _MP4_TOP_BOXES else None
+        if head[4:8] in _MP4_TOP_BOXES:
+            return _photo_inside(fd, head)
+        return _photo_magic(head) or NOT_MP4
     except (ImageError, OSError):
         return None
     finally:
@@ -225,7 +257,8 @@ def probe(fd: int, suffix: str = "") -> VideoInfo:
     if head[:4] == b"RIFF" and head[8:11] == b"AVI":
         return VideoInfo("avi")
     if head[4:8] not in _MP4_TOP_BOXES:
-        raise ImageError("not a video (unrecognised container)")
+        image = _photo_magic(head)
+        raise _a_photo(image, suffix) if image else ImageError("not a video (unrecognised container)")
     image = _photo_inside(fd, head)
     if image is not None:
         raise _a_photo(image, suffix)
@@ -256,12 +289,12 @@ def duration(path, dir_fd: int | None = None) -> float | None:
 
 def may_be_live_photos(path) -> bool:
     """`path`, a video, may be a Live Photo's for all its index says (`LIVE_PHOTO_SECONDS`; one
-    that will not say may be, but not a photo named as a video: `photo_inside`): the one rule by
+    that will not say may be, but not a file that is no MP4/QuickTime: `inside`): the one rule by
     which `watch` waits for its photo and a late one (`sorting.latecomers`) joins a photo sorted
     before it, rather than be judged on its own."""
     seconds = duration(path)
-    if seconds is None:  # no index to say, or no video: a HEIC photo named .MOV is a photo, no one's companion
-        return photo_inside(path) is None
+    if seconds is None:  # no index to say, or no MP4 at all: a photo named .MOV, or junk, is no one's companion
+        return inside(path) is None
     return seconds <= LIVE_PHOTO_SECONDS
 
 

@@ -14,7 +14,9 @@ taken it along over its own verdict. A sort or watch of that run holds it as it 
 
 A HEIC photo named `.MOV` (a tool that saved a Live Photo's still under its video's name) is a
 photo, no video: judged on its own, a second photo of its stem (`companion_video`,
-`apart_from_photos`).
+`apart_from_photos`); so is a JPEG or PNG photo so named. Nor is any other file that is no
+MP4/QuickTime container (empty, unrecognised data) a photo's video: judged on its own, it is
+left in place with its reason, and the photo goes without it.
 
 Nor does a companion the user put back (`LeftAlone.put_back`: a video sorter moved, taken back out
 of dogs/ by hand): the user's word, left where it is, as a photo put back is, whatever photo of its
@@ -40,12 +42,13 @@ _PAIRED_VIDEOS = tuple(ext for ext in STEM_EXTENSIONS if ext in VIDEO_EXTENSIONS
 
 def companion_video(path: Path, inside=None) -> bool:
     """`path` is a photo's video (a Live Photo's .MOV beside its one photo: `goes_with_a_photo`),
-    which goes with the photo, never judged nor counted on its own; not a HEIC photo named .MOV
-    (`container.photo_inside`, or `inside`, its answers kept: `LeftAlone.photo_inside`; one small
-    read, for such a video only), which is a photo itself."""
-    from sorter.media.container import photo_inside
+    which goes with the photo, never judged nor counted on its own; an MP4/QuickTime container,
+    not a photo named .MOV (HEIC, JPEG, ...), which is a photo itself, nor an empty file or other
+    data (`container.inside`, or `inside`, its answers kept: `LeftAlone.inside`; one small read,
+    for such a video only). Such a file had gone along with the photo, unjudged."""
+    from sorter.media import container
 
-    return goes_with_a_photo(path) and (inside or photo_inside)(path) is None
+    return goes_with_a_photo(path) and (inside or container.inside)(path) is None
 
 
 def judged(entries, left_alone: LeftAlone | None = None):
@@ -54,7 +57,7 @@ def judged(entries, left_alone: LeftAlone | None = None):
     Checked as each entry is reached, so a photo moved meanwhile is seen gone. A video no
     photo takes (`companion_video`: `IMG_1.m4v`, a `.MOV` of two photos' stem, a HEIC photo
     named .MOV) is judged, and so is one `left_alone` holds beside the one photo left of two."""
-    inside = None if left_alone is None else left_alone.photo_inside
+    inside = None if left_alone is None else left_alone.inside
     for entry in entries:
         if isinstance(entry, Skipped) or not is_video_name(entry.name):
             yield entry
@@ -69,18 +72,21 @@ def a_photos_video(name: str) -> bool:
 
 
 def apart_from_photos(photo: Path, companions: tuple[Path, ...], inside=None) -> tuple[Path, ...]:
-    """`companions` of `photo` less those by its stem where one of them is a HEIC photo named
-    .MOV (`container.photo_inside`): a second photo of its stem, judged on its own, so the rest
-    (`IMG_1.AAE`) belong to neither for sure (`companions`' rule). Was carried along unjudged as
-    the photo's video. One small read for each .MOV or .MP4 among them (none where `inside`,
-    `LeftAlone.photo_inside`, read it as it is already)."""
-    from sorter.media.container import photo_inside
+    """`companions` of `photo` less those by its stem where one of them is a photo named .MOV
+    (a HEIC, a JPEG: `container.photo_inside`): a second photo of its stem, judged on its own, so
+    the rest (`IMG_1.AAE`) belong to neither for sure (`companions`' rule); and less a .MOV or
+    .MP4 that is no MP4/QuickTime container (empty, other data: `container.inside`), judged on its
+    own too, and no photo. Each was carried along unjudged as the photo's video. One small read
+    for each .MOV or .MP4 among them (none where `inside`, `LeftAlone.inside`, read it as it is
+    already)."""
+    from sorter.media import container
 
-    inside = inside or photo_inside
-    if not any(a_photos_video(c.name) and inside(c) is not None for c in companions):
-        return companions
-    whole = photo.name.casefold() + "."
-    return tuple(c for c in companions if c.name.casefold().startswith(whole))
+    inside = inside or container.inside
+    found = {c: inside(c) for c in companions if a_photos_video(c.name)}
+    if any(kind not in (None, container.NOT_MP4) for kind in found.values()):
+        whole = photo.name.casefold() + "."
+        return tuple(c for c in companions if c.name.casefold().startswith(whole))
+    return tuple(c for c in companions if found.get(c) is None)
 
 
 class LeftAlone:
@@ -88,7 +94,7 @@ class LeftAlone:
     them, each as it was judged (a watch's, for as long as it runs), and those a photo of their
     stem moved without, for another beside them (`passed_over`). Only these: a few files in a
     folder, whatever its size. A video changed or replaced since is no longer one of them.
-    Also keeps what `container.photo_inside` said of the videos it was asked about (`photo_inside`)."""
+    Also keeps what `container.inside` said of the videos it was asked about (`inside`)."""
 
     #: `photo_inside` answers kept at most (the oldest dropped first).
     INSIDE_KEPT = 16_384
@@ -107,19 +113,26 @@ class LeftAlone:
             self._videos.setdefault(video, was)
 
     def photo_inside(self, path: Path) -> str | None:
-        """`container.photo_inside(path)`, read once for the file as it is (one `lstat` after):
-        a Live Photo's .MOV was opened and read by the sort's count, by its sort, and again as
-        its photo's companion."""
-        from sorter.media.container import photo_inside
+        """`container.photo_inside(path)`, as `inside` keeps it."""
+        from sorter.media.container import NOT_MP4
+
+        found = self.inside(path)
+        return None if found == NOT_MP4 else found
+
+    def inside(self, path: Path) -> str | None:
+        """`container.inside(path)`, read once for the file as it is (one `lstat` after): a Live
+        Photo's .MOV was opened and read by the sort's count, by its sort, and again as its
+        photo's companion."""
+        from sorter.media.container import inside
 
         try:
             now = judged_as(os.lstat(path))
         except OSError:
-            return photo_inside(path)
+            return inside(path)
         kept = self._inside.get(path)
         if kept is not None and kept[0] == now:
             return kept[1]
-        found = photo_inside(path)
+        found = inside(path)
         self._inside.pop(path, None)
         if len(self._inside) >= self.INSIDE_KEPT:
             del self._inside[next(iter(self._inside))]

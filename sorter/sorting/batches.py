@@ -225,8 +225,8 @@ class Sorter:
             """Less a video gone to be judged on its own (`identities`), of two photos' stem when
             reached: the second took it along once the first had moved (a dog video into cats/);
             less one judged so and left in place by an earlier call, or put back (`alone.LeftAlone`); and less
-            all by the stem beside a HEIC photo named .MOV (`alone.apart_from_photos`)."""
-            companions = apart_from_photos(photo, companions, self.left_alone.photo_inside)
+            all by the stem beside a photo named .MOV, and a .MOV that is no MP4 (`alone.apart_from_photos`)."""
+            companions = apart_from_photos(photo, companions, self.left_alone.inside)
             return tuple(c for c in companions if c not in identities and not self.left_alone.keeps(c))
 
         def named_or_kept(p):
