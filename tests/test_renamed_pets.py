@@ -521,3 +521,56 @@ def test_a_pet_whose_folders_are_deleted_everywhere_is_not_said_learnt_from_the_
     assert (f"cats/Luna/ is no longer in {other}: Luna is no longer a named pet (no folder learnt has her photos "
             "any more).") in learnt.stdout.splitlines(), learnt.stdout
     assert "alone" not in learnt.stdout, learnt.stdout
+
+
+def luna_and_luna_learnt(tmp_path: Path, model: Path) -> Path:
+    """Two cats learnt whose folders differ only in case: Luna (striped) in cats/Luna/ and luna
+    (Milo's violet) in cats/luna/."""
+    roll = tmp_path / "roll"
+    for i in range(3):
+        photo(roll / f"cat{i}.png", "cat", i)
+    assert invoke("sort", roll, "--model", model).exit_code == 0
+    for i in range(6):
+        luna(roll / "cats" / "Luna" / f"luna{i}.png", 50 + i)
+        milo(roll / "cats" / "luna" / f"violet{i}.png", 80 + i)
+    learnt = invoke("learn", roll, "--model", model)
+    assert learnt.exit_code == 0 and "cats/Luna and cats/luna differ only in case: learnt as 2 pets" in learnt.stdout
+    return roll
+
+
+def test_the_review_page_names_each_of_two_pets_renamed_by_her_old_name_as_spelled(tmp_path: Path,
+                                                                                   fake_model) -> None:
+    """cats/Luna -> cats/Lulu and cats/luna -> cats/Bella: "luna" typed is Bella (it was Lulu,
+    the first in sorted order), "Luna" Lulu, and "LUNA", either of them, is asked again."""
+    from test_review_naming import name, start
+
+    roll = luna_and_luna_learnt(tmp_path, fake_model)
+    (roll / "cats" / "Luna").rename(roll / "cats" / "Lulu")
+    (roll / "cats" / "luna").rename(roll / "cats" / "Bella")
+
+    client, stop, thread = start(roll)
+    try:
+        assert name(client, "cat0.png", "luna")[1]["photo"]["path"] == "cats/Bella/cat0.png"
+        assert name(client, "cat1.png", "Luna")[1]["photo"]["path"] == "cats/Lulu/cat1.png"
+        assert name(client, "cat2.png", "LUNA") == (409, {"error": (
+            "LUNA could be cats/Luna and cats/luna, which differ only in case: type the name as its folder spells it")})
+    finally:
+        stop.set()
+        thread.join(10)
+    assert (roll / "cats" / "cat2.png").is_file() and not (roll / "cats" / "LUNA").exists()
+
+
+def test_a_folder_two_pets_share_but_for_case_is_neithers_and_hers_is_made_beside_it(tmp_path: Path,
+                                                                                    fake_model) -> None:
+    """Luna and luna learnt, and in another folder the user's own cats/LUNA/: it is either's by
+    its name, so neither's; Luna's photo goes into a cats/Luna/ made beside it, as README says."""
+    luna_and_luna_learnt(tmp_path, fake_model)
+    later = tmp_path / "later"
+    (later / "cats" / "LUNA").mkdir(parents=True)
+    luna(later / "striped.png", 90)
+
+    result = invoke("sort", later, "--model", fake_model, "--json")
+
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["moved_to"] == {"cats/Luna": 1}, result.stdout
+    assert set(tree(later / "cats")) == {"Luna/striped.png"} and (later / "cats" / "LUNA").is_dir()

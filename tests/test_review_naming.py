@@ -151,6 +151,22 @@ def test_a_name_that_is_no_plain_folder_name_moves_nothing(served) -> None:
     assert layout(root) == sorted_layout and list((outside / "elsewhere").iterdir()) == []
 
 
+def test_a_name_spelled_as_a_pets_folder_is_that_pet_and_one_two_pets_share_but_for_case_is_refused(served) -> None:
+    """cats/Luna and cats/luna are two cats (learn says so). "luna" went into cats/Luna/, the
+    first in sorted order, and no name reached cats/luna/: a name is the pet spelled so, and one
+    that is either of them only ignoring case is asked again, never guessed."""
+    client, root, _ = served
+    write_image(root / "cats" / "Luna" / "plum.jpg", (200, 60, 200))
+    write_image(root / "cats" / "luna" / "belle.jpg", (60, 200, 200))
+    assert name(client, "cat.jpg", "luna")[0] == 200 and (root / "cats" / "luna" / "cat.jpg").is_file()
+    assert name(client, "cat-000.jpg", "Luna")[0] == 200 and (root / "cats" / "Luna" / "cat-000.jpg").is_file()
+    sorted_layout = layout(root)
+    assert name(client, "cat-001.jpg", " LUNA ") == (409, {"error": (
+        "LUNA could be cats/Luna and cats/luna, which differ only in case: type the name as its folder spells it")})
+    assert layout(root) == sorted_layout and not (root / "cats" / "LUNA").exists()
+    assert pet_folder_name("lUNA", {"Luna", "Rex"}) == "Luna"  # one pet but for case: still hers
+
+
 def test_a_pets_folder_shows_as_a_group_with_the_photos_put_there_by_hand(tmp_path: Path) -> None:
     root, outside = tmp_path / "pets", tmp_path / "outside"
     root.mkdir()

@@ -28,8 +28,10 @@ photos split. So her folder is the one that holds her photos, whatever it is cal
   made as it always was: that is what naming a pet is for. Only then, and only once a photo of
   hers is to be filed or noted here (`PetFolders.looked_for`, once a sort or a watch's batch),
   is her folder looked for: a folder named as she is but for case (cats/luna, compared as the
-  review page compares names) is hers; else, by her photos as above: the folder moved (`mv DIR DIR2`: identities
-  kept, path not), copied to another disk (`cp -a`: every identity new) and renamed there. Never
+  review page compares names) is hers, unless two pets' names are it but for case (cats/Luna and
+  cats/luna learnt, cats/LUNA here: neither's by its name, never a guess); else, by her photos
+  as above: the folder moved (`mv DIR DIR2`: identities kept, path not), copied to another disk
+  (`cp -a`: every identity new) and renamed there. Never
   in a folder named for a named pet (cats/Milo holding copies of her photos stays Milo's), and
   in none where several prove it alike (said why, rather than the last by name). One copy of
   one of her photos in another folder's cats/Best/ is not most of them. A personal model that

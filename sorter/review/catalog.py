@@ -21,9 +21,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sorter.config import CLASS_FOLDERS, OTHER, as_shown, names_a_pet
-from sorter.files.pet_folders import folded
 from sorter.files.planning import LEFT_IN_PLACE, reason_kind
 from sorter.review.page import MAX_REASON_GROUPS, MIGHT_BE
+from sorter.review.pet_names import the_pet
 
 if TYPE_CHECKING:
     from sorter.files.pet_folders import PetFolders
@@ -132,16 +132,18 @@ class Catalog:
     def pet_named(self, label: str, name: str) -> str:
         """The folder in cats/ (dogs/) a pet's name typed on the page files into: a folder of that
         name, else the one of the named pet of that name now (cats/Luna renamed cats/Lulu since
-        she was learnt: "Luna" is Lulu, not a new cats/Luna/ beside hers), else that name."""
+        she was learnt: "Luna" is Lulu, not a new cats/Luna/ beside hers), else that name. Her
+        old name matched as `the_pet` matches: ValueError where it is two pets' but for case."""
         if name in self.pets[label] or self.here is None:
             return name
         folder = CLASS_FOLDERS[label]
-        same = folded(name)
-        for pet, now in sorted(self.here.moved.items()):
+        now = {}
+        for pet, there in self.here.moved.items():
             kind, _, old = pet.partition("/")
-            if kind == folder and now is not None and folded(old) == same:
-                return now.partition("/")[2]
-        return name
+            if kind == folder and there is not None:
+                now[old] = there.partition("/")[2]
+        old = the_pet(name, now, folder)
+        return name if old is None else now[old]
 
     def offer_known(self) -> None:
         """Offer the pets the personal model knows whose folder is not made here yet: a pet learnt

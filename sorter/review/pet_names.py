@@ -4,6 +4,7 @@ folder's name (`pet_folder_name`) or refused with why."""
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Iterable
 
 from sorter.config import names_a_pet
 from sorter.files.pet_folders import folded
@@ -12,16 +13,18 @@ from sorter.files.pet_folders import folded
 MAX_PET_NAME = 64
 
 
-def pet_folder_name(name: object, known: set[str] | frozenset[str] = frozenset()) -> str:
+def pet_folder_name(name: object, known: set[str] | frozenset[str] = frozenset(), kind: str = "cats") -> str:
     """The folder a pet's name typed on the page names: one plain folder name, or ValueError
     saying why not. Spaces around it are dropped and it is NFC-normalised (as macOS and a
-    keyboard may give it either way); a name that differs from a pet in `known` only by case is
-    that pet, so "luna" joins cats/Luna/ rather than making a second folder. Refused: empty, a
-    path (`/`, `\\`), `.` and `..`, a hidden name (learn and a file manager skip those),
-    control characters, over `MAX_PET_NAME` characters."""
+    keyboard may give it either way); a name that differs from a pet in `known` (the names in
+    `kind`/) only by case is that pet, so "luna" joins cats/Luna/ rather than making a second
+    folder (`the_pet`). Refused: empty, a path (`/`, `\\`), `.` and `..`, a hidden name (learn
+    and a file manager skip those), control characters, over `MAX_PET_NAME` characters, and a
+    name that is several pets but for case ("LUNA" of cats/Luna and cats/luna: never guessed)."""
     if not isinstance(name, str):
         raise ValueError("a pet's name is text")
-    name = unicodedata.normalize("NFC", name.strip())
+    typed = name.strip()
+    name = unicodedata.normalize("NFC", typed)
     if not name:
         raise ValueError("type the pet's name")
     if "/" in name or "\\" in name:
@@ -37,6 +40,21 @@ def pet_folder_name(name: object, known: set[str] | frozenset[str] = frozenset()
         raise ValueError(f"a pet's name needs a letter and no year: cats/{name} would be a folder of yours by date")
     if len(name) > MAX_PET_NAME or len(name.encode()) > 255:
         raise ValueError(f"a pet's name is at most {MAX_PET_NAME} characters")
-    # A pet's folder may be spelled decomposed on disk (made on a Mac): "Zoë" is her either way.
+    # As typed first: "Zoe\u0308" beside a "Zoë" (two folders on Linux) is the decomposed one.
+    return the_pet(typed, known, kind) or the_pet(name, known, kind) or name
+
+
+def the_pet(name: str, known: Iterable[str], kind: str) -> str | None:
+    """The one of `known` (names in `kind`/) that `name` is: itself where it is one, else the one
+    that differs from it only by case or by how its accents are encoded (her folder made on a Mac,
+    decomposed); None where none does. Where several do (cats/Luna and cats/luna, learnt as two
+    pets, and "LUNA" typed) it is neither rather than the first in some order: ValueError."""
+    known = set(known)
+    if name in known:
+        return name
     same = folded(name)
-    return next((pet for pet in sorted(known) if folded(pet) == same), name)
+    alike = sorted(pet for pet in known if folded(pet) == same)
+    if len(alike) > 1:
+        folders = ", ".join(f"{kind}/{pet}" for pet in alike[:-1]) + f" and {kind}/{alike[-1]}"
+        raise ValueError(f"{name} could be {folders}, which differ only in case: type the name as its folder spells it")
+    return alike[0] if alike else None

@@ -25,7 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from sorter.config import OTHER, REVIEW_RUN_PREFIX, as_shown
+from sorter.config import CLASS_FOLDERS, OTHER, REVIEW_RUN_PREFIX, as_shown
 from sorter.errors import ReviewConflict
 from sorter.review.catalog import Catalog, Photo
 from sorter.review.destinations import Choice, found_names, real_folder, reserve, target_folder
@@ -246,7 +246,8 @@ class Session:
                 if self._pets.now() != self.catalog.here:  # cats/Luna renamed: the reload offers Lulu
                     raise ReviewConflict(CHANGED)
                 try:
-                    pet = self.catalog.pet_named(choice, pet_folder_name(pet, self.catalog.pets[choice]))
+                    typed = pet_folder_name(pet, self.catalog.pets[choice], CLASS_FOLDERS[choice])
+                    pet = self.catalog.pet_named(choice, typed)
                 except ValueError as exc:
                     raise ReviewConflict(str(exc)) from None
             target = target_folder(self.root, photo, choice, pet)
