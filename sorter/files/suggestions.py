@@ -158,8 +158,21 @@ class Suggestions:
                 self.refused.setdefault(folder, {}).setdefault(identity, refusal)
             for s in shown:
                 self.add(folder, s.path, s.identity, s.chance)
-            if folder != pet and pet in here.pets:  # not learnt here (a copy of the folder): no identity
-                self.of[folder] = (pet, *here.learnt.get(pet, (-1, -1)))
+            if pet in here.pets:
+                self._say_whose(folder, pet, here)
+
+    def noted_in(self, folder: str, here: PetFolders) -> None:
+        """A group a sort noted in `folder` ("cats/Lulu", `here.folder` of the pet her head came
+        close to) says whose it is, where that is not its name's pet (`of`): read back, a group
+        in cats/Lulu was taken for a pet named Lulu, none, and one in cats/luna (Luna's folder
+        renamed so) for the pet named luna, whose folder it is not; `follow` put both aside and
+        the page showed neither group that sort said it asks about."""
+        pet = next((pet for pet in sorted(here.pets) if here.folder(pet) == folder), folder)
+        self._say_whose(folder, pet, here)
+
+    def _say_whose(self, folder: str, pet: str, here: PetFolders) -> None:
+        if folder != pet:
+            self.of[folder] = (pet, *here.learnt.get(pet, (-1, -1)))  # not learnt here (a copy): no identity
 
     def whose(self, here: PetFolders) -> set[str]:
         """The pets of the groups and answers noted (`_pet_of`): whose folders `follow` asks for."""

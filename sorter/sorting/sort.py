@@ -123,7 +123,7 @@ def sort_folder(
                 if review is not None:
                     review.add(result)
                 if noting is not None:
-                    noting.add(result)
+                    noting.add(result, sorter.here)
                 on_result(result)
         finally:
             sorter.close()

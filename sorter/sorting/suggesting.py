@@ -41,7 +41,10 @@ class Noting:
         still says where their photos go, and a watch's batch does not look for them again."""
         return self._stamp is not None and pet_folders.stamp(self.root) == self._stamp
 
-    def add(self, result: FileResult) -> None:
+    def add(self, result: FileResult, here: PetFolders | None = None) -> None:
+        """Note `result`'s photo for the pet her head came close to, in her folder as the sort filed
+        it (`here`: the sorter's pets' folders, those learnt elsewhere looked for as their photos
+        came; else `looked`), saying whose group it is where that is not its name's pet."""
         if result.status == "moved" and result.destination is not None:
             where = result.destination
         elif result.status in ("kept", "neither", "unsure"):  # looked at where it is (kept: by --name-pets)
@@ -60,6 +63,7 @@ class Noting:
             return
         if close:
             self.noted.add(result.nearly.pet, rel, identity, result.nearly.chance)
+            self.noted.noted_in(result.nearly.pet, here or self.looked)
         else:
             self.noted.drop(identity)  # looked at again, and not close this time
         self._paths = self.noted.paths()

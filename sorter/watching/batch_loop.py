@@ -342,7 +342,7 @@ class WatchLoop:
                 if _refusal(result):
                     refusals[result.reason] = refusals.get(result.reason, 0) + 1
                 if self._noting is not None:
-                    self._noting.add(result)
+                    self._noting.add(result, sorter.here)
         except OSError as exc:
             # Disk full, permissions on cats/, ...: not fatal to a service; the files
             # are still in place and the next scan offers them again.
