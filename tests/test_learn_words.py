@@ -150,7 +150,7 @@ def test_photos_found_that_could_not_be_read_and_videos_put_in_by_hand_are_count
 
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
-    assert lines[0] == (f"Found 9 photos you placed in {roll} (9 new, 3 could not be read); 6 kept as sorted, "
+    assert lines[0] == (f"Found 9 photos you placed in {roll} (6 new, 3 could not be read); 6 kept as sorted, "
                         "held as they are")
     assert lines[1].startswith("Not learnt from: 1 video you placed")
     assert [line.split()[:4] for line in lines if line.startswith("added -> cats/Luna")] == [
@@ -248,6 +248,22 @@ def test_one_file_in_a_cats_and_a_dogs_folder_is_said_to_be(tmp_path: Path, fake
     assert "dogs/Rex" not in result.stdout.split("\n", 2)[2]  # no row, no line of its own: none of Rex's learnt
 
 
+def test_a_photo_that_could_not_be_read_is_never_counted_new(tmp_path: Path, fake_model) -> None:
+    """QA: a broken JPEG in cats/Luna/ was "new" at every learn, never learnt: "(6 new, 1 could not
+    be read)" of 5 photos new, then "(1 new, 1 could not be read)" with nothing new at all."""
+    roll = six_cats_sorted(tmp_path, fake_model)
+    for i in range(5):
+        luna(roll / "cats" / "Luna" / f"luna{i}.png", 50 + i)
+    (roll / "cats" / "Luna" / "broken.jpg").write_bytes(b"\xff\xd8junk")
+
+    first, again = (invoke("learn", roll, "--model", fake_model) for _ in range(2))
+
+    found = f"Found 6 photos you placed in {roll} ({{}} new, 1 could not be read); 6 kept as sorted, held as they are"
+    assert (first.exit_code, first.stdout.splitlines()[0]) == (0, found.format(5)), first.output
+    assert (again.exit_code, again.stdout.splitlines()[0]) == (0, found.format(0)), again.output
+    assert again.stderr == (f"unreadable: {roll}/cats/Luna/broken.jpg: not a readable image (corrupt or unsupported "
+                            "format)\n")
+
 @needs_hevc_encoder
 def test_a_heic_photo_named_mov_in_a_pets_folder_is_learnt_as_the_photo_it_is(tmp_path: Path, fake_model) -> None:
     # The review page counts it a photo of Luna ("5 photos of Luna"); learn counted it a video and
@@ -267,7 +283,7 @@ def test_a_heic_photo_named_mov_in_a_pets_folder_is_learnt_as_the_photo_it_is(tm
     assert result.exit_code == 0 and reason.startswith("truncated HEIC"), result.output
     found, videos, *rest = result.stdout.splitlines()
     assert (found, videos.split(" (")[0]) == (
-        f"Found 6 photos you placed in {roll} (6 new, 1 could not be read); 6 kept as sorted, held as they are",
+        f"Found 6 photos you placed in {roll} (5 new, 1 could not be read); 6 kept as sorted, held as they are",
         "Not learnt from: 1 video you placed")  # purring.mp4
     assert next(line for line in rest if line.startswith("cats/Luna:")).startswith("cats/Luna: 5 photos, would find")
     assert result.stderr == f"unreadable: {roll}/cats/Luna/cut.mov: {reason}\n"

@@ -154,7 +154,7 @@ def test_a_photo_saved_with_a_backup_where_it_was_taken_since_goes_back_as_it_is
     then edited there with a `~` backup. Undo put the old version back from the backup (found by
     its identity) and left the edit behind, in cats/ or cats/best/. As at the place sorter put
     it, the file under the photo's name beside the backup goes back, the backup stays; the sort's
-    move takes the edit on from where the review's undo put it, and the count is the moves'."""
+    move takes the edit on from where the review's undo put it, and the count is the photos'."""
     photos(tmp_path, BLUE, "c0.jpg", "c1.jpg")
     sort_folder(tmp_path, classifier=FakeClassifier())
     if taken.startswith("by a review"):
@@ -172,7 +172,7 @@ def test_a_photo_saved_with_a_backup_where_it_was_taken_since_goes_back_as_it_is
     stdout, stderr = undo(tmp_path, "--all")
 
     assert stdout == ([
-        f"Restored 3 files from 2 runs in {tmp_path}.",  # as without the edit: c0 to cats/, then both
+        f"Restored 2 files from 2 runs in {tmp_path}.",  # as without the edit: c0 through both runs, once
         "found: dogs/c0.jpg: saved again since (its earlier version is dogs/c0.jpg~, left there); put back as it "
         "is now to cats/c0.jpg",
     ] if taken.startswith("by a review") else [
@@ -376,7 +376,7 @@ def test_a_folder_an_undo_killed_at_its_mkdir_left_is_never_removed_by_undo(tmp_
     (tmp_path / "cats" / "Milo").rmdir()
     (tmp_path / "cats" / "Milo").mkdir()  # the user's own
 
-    assert undo(tmp_path, "--all") == ([f"Restored 3 files from 2 runs in {tmp_path}."], [])
+    assert undo(tmp_path, "--all") == ([f"Restored 1 file from 2 runs in {tmp_path}."], [])  # c0, moved 3 times
     assert layout(tmp_path) == before | {"cats": "dir", "cats/Milo": "dir"}
 
 

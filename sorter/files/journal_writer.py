@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import time
 import uuid
+from collections.abc import Collection
 from pathlib import Path
 
 from sorter.config import still_open_there
@@ -163,9 +164,11 @@ class Journal:
         self._write(encode({"op": "claim", "run": self.run, "time": round(time.time(), 3), "seq": seq,
                             "id": list(ids), "path": self._rel(at), "of": list(of)}), sync=False)
 
-    def returning(self, moves: list[Move]) -> None:
-        """Journal that these sorted files are about to be moved back (undo's intents)."""
-        self.append_many("unmove", [_record(m) for m in moves])
+    def returning(self, moves: list[Move], again: Collection[int] = ()) -> None:
+        """Journal that these sorted files are about to be moved back (undo's intents); `again`:
+        the moves whose photo this undo put back already from a newer move of it, marked so, that
+        an undo cut short counts each photo once (`recovery.put_back_since`, `undo.stopped_undo`)."""
+        self.append_many("unmove", [{**_record(m), **({"again": True} if m.seq in again else {})} for m in moves])
 
     def mark(self, op: str, seqs: list[int], **fields) -> None:
         self.append_many(op, [{"seq": n, **fields} for n in seqs])

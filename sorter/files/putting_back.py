@@ -129,6 +129,10 @@ class Undoer:
         #: the older move was said "missing" of the photo restored.
         self._returned: set[int] = set()
         self._settled_total = 0  # moves undone so, over this undo: their runs count as restored from
+        #: The chunk's moves whose photo this undo put back already, from a newer move of it (`_returned`:
+        #: named on the review page after a sort, then `undo --all`): moved back again, not counted
+        #: again. The photo was counted twice ("Restored 4 files" of 3 photos); journaled "again".
+        self._again: set[int] = set()
 
     def run(self, run) -> None:
         from sorter.files.journal import moves_of
@@ -176,6 +180,7 @@ class Undoer:
 
         to_move, back, conflicts, gone, yours = [], [], [], [], []
         kept_at: dict[int, str] = {}  # a move kept where its photo may be elsewhere (`Unsure.at`) -> there
+        at_dsts: dict[int, os.stat_result] = {}  # what is where sorter put each, once this undo put any back
         for m in group:
             src, dst = self.root / m.src, self.root / m.dst
             try:
@@ -183,6 +188,8 @@ class Undoer:
             except OSError as exc:  # a folder it may not look into: not "gone", tried again later
                 conflicts.append((m, f"cannot look ({exc.strerror or exc})", None))
                 continue
+            if at_dst is not None and self._returned:
+                at_dsts[m.seq] = at_dst
             if at_src is not None and at_dst is not None:
                 if finish_fallback_move(dst, src):  # crash inside an earlier undo's fallback move
                     back.append(m)
@@ -254,6 +261,10 @@ class Undoer:
                              f"now {other}, not the photo sorter moved; left there")
                     self._missing_now.append((f"{m.dst}: {there} (was {m.src})", m))
                     gone.append(m)
+        for m in to_move:  # where a newer move of its photo, undone by this undo, put it back
+            there = at_dsts.get(m.seq)
+            if there is not None and hash((m.dst, there.st_dev, there.st_ino)) in self._returned:
+                self._again.add(m.seq)
         first = {m.seq: m for m in group}
         for m in [m for m in to_move if m.dst in self._kept]:  # taken from where a newer move keeps it
             to_move.remove(m)
@@ -329,7 +340,8 @@ class Undoer:
         for m in to_move:  # said before the intents name where they were found (`on_found`)
             if m.seq in self._moved_on or m.seq in self._backups:
                 self.on_found(found_line(self.root, m, leaving, self._moved_on, self._backups), m.run, m.seq)
-        self.journal.returning(to_move)
+        again, self._again = self._again, set()
+        self.journal.returning(to_move, again)
         for moving, _, _ in checked:
             returned = []
             try:
@@ -353,7 +365,9 @@ class Undoer:
                 kept += [m.seq for m in moving]
                 continue
             undone += [m.seq for m in returned]
-            self.restored += len(returned)
+            taken_on = sum(m.seq in again for m in returned)  # the photo counted as its newer move went back
+            self.restored += len(returned) - taken_on
+            self._settled_total += taken_on
             for m in returned:
                 self.whereabouts.moved(m.dst, m.src)
                 if (st := _look(self.root / m.src)) is not None:

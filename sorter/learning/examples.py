@@ -72,6 +72,7 @@ def gather(root: Path, found, base, progress: Progress, margin: float) -> Gather
     known = ~np.isnan(stored.pet_features).any(axis=1) & (stored.mtimes != UNKNOWN_MTIME)
     index = stored.index()
     rows, need, unreadable, new, renamed = [], {}, {}, 0, {}
+    fresh: set[Path] = set()  # those counted new: one that cannot be read is not, it is never learnt
     for f in found:
         at = index.get(f.identity)
         if at is not None and _edited(int(stored.mtimes[at]), now[f.identity]):
@@ -86,8 +87,9 @@ def gather(root: Path, found, base, progress: Progress, margin: float) -> Gather
             # Her folder renamed: the same photos under a new name. (Moved into another pet's folder
             # while hers is still there, a photo is a new word on it.)
             renamed[names] = renamed.get(names, 0) + 1
-        else:
-            new += not f.kept and not same
+        elif not f.kept and not same:
+            new += 1
+            fresh.add(f.path)
         if at is not None and known[at]:
             rows.append((f.identity, stored.features[at], *described, stored.pet_features[at], run, stored.mtimes[at]))
         else:
@@ -99,7 +101,9 @@ def gather(root: Path, found, base, progress: Progress, margin: float) -> Gather
         if isinstance(result, np.ndarray):
             rows.append((f.identity, result[0], *described, result[1], run, now[f.identity]))
         else:
+            # Said apart ("1 could not be read"): counted new too, it was "new" at every learn.
             unreadable[path] = str(result)
+            new -= path in fresh
     return Gathered(stored.merged(rows), placed, new, unreadable, dropped, forgot, renamed)
 
 
