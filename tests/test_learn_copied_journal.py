@@ -38,9 +38,10 @@ def test_a_copy_with_her_photos_moved_back_into_cats_leaves_her_learnt_where_she
     second = invoke("learn", copy, "--model", fake_model)
 
     assert second.exit_code == 0, second.output
-    # The table counts every folder's examples: roll's photos of her, as they were learnt.
+    # The table counts every folder's examples: roll's photos of her, as they were learnt, and her line says so.
     assert "too few to learn" not in second.stdout, second.stdout
-    assert "cat -> cats/Luna              6" in second.stdout and "cats/Luna: 7 photos, would find" in second.stdout
+    assert "cat -> cats/Luna              6" in second.stdout
+    assert f"cats/Luna: 7 photos (learnt before from {roll}/cats/Luna), would find" in second.stdout
     again = invoke("learn", roll, "--model", fake_model)
     assert again.exit_code == 0, again.output
     assert again.stdout.startswith(f"Found 7 photos you placed in {roll} (0 new)"), again.stdout

@@ -252,11 +252,13 @@ class PassedOver:
     """Photos in a sub-folder of cats/ or dogs/ that no pet is learnt from there, though the
     user most likely meant one: a hidden folder's (cats/.Luna, never entered), a folder's taken
     for one by date (cats/Agent 2007, `names_a_pet`: its photos count as cats), or files in
-    several pets' folders at once (hard links: one file, learnt as the pet's of `folder` only)."""
+    several pets' folders at once (hard links: one file, learnt as the pet's of `folder` only); and
+    symbolic links below cats/ and dogs/, to a photo or to a folder, never followed, as sort follows
+    none (`folder` is the link's: cats/Luna/x.jpg, or cats/Luna itself)."""
 
     folder: str  # cats/Agent 2007
     photos: int
-    why: Literal["dated", "hidden", "linked"]
+    why: Literal["dated", "hidden", "linked", "link", "folder link"]
     others: tuple[str, ...] = ()  # linked: the other pets' folders (cats/Milo, dogs/Rex)
 
 
@@ -264,8 +266,8 @@ def passed_over(root: Path) -> list[PassedOver]:
     """The sub-folders of `root`'s cats/ and dogs/ whose photos are passed over though the user
     most likely meant them for a pet (`PassedOver`); a folder by date with no word in its name
     but a month's (cats/2019-06, cats/Sept 2019) is none, nor is one sorted on its own (its own
-    learn's: `find` never enters it). Costs a listing of cats/ and dogs/, and an `lstat` of each
-    photo in their sub-folders."""
+    learn's: `find` never enters it); and the symbolic links `find` passed by there (`_links`).
+    Costs a listing of cats/, dogs/ and their sub-folders, and an `lstat` of each photo in those."""
     found = []
     linked: dict[tuple[int, int], dict[Path, str]] = {}  # a file with several names: in the pets' folders
     for folder in CLASS_FOLDERS.values():
@@ -294,7 +296,37 @@ def passed_over(root: Path) -> list[PassedOver]:
         others = tuple(sorted(set(pets.values()) - {learnt}))
         if others:
             shared[learnt, others] = shared.get((learnt, others), 0) + 1
-    return found + [PassedOver(learnt, count, "linked", others) for (learnt, others), count in shared.items()]
+    return (found + [PassedOver(learnt, count, "linked", others) for (learnt, others), count in shared.items()]
+            + [link for folder in CLASS_FOLDERS.values() for link in _links(root, folder)])
+
+
+def _links(root: Path, folder: str) -> list[PassedOver]:
+    """The symbolic links below `root/folder` where `find` looks (no hidden or app's sub-folder, none
+    sorted on its own), to a photo or video (by its name) or to a folder: `find` follows none, and
+    a pet's photos linked into her folder were left out of her count without a word. A listing of
+    each sub-folder, no `stat` but of a link (whether it leads to a folder), as sort's scan pays."""
+    links, todo = [], [root / folder]
+    while todo:
+        directory = todo.pop()
+        try:
+            with os.scandir(directory) as listing:
+                entries = sorted(listing, key=lambda entry: entry.name)
+        except OSError:
+            continue
+        for entry in entries:
+            where = Path(entry.path).relative_to(root).as_posix()
+            try:
+                if entry.is_symlink():
+                    if is_image_name(entry.name) or is_video_name(entry.name):
+                        links.append(PassedOver(where, 1, "link"))
+                    elif entered(entry.name) and entry.is_dir():  # follows the link, opens nothing
+                        links.append(PassedOver(where, 0, "folder link"))
+                elif (entry.is_dir(follow_symlinks=False) and entered(entry.name)
+                      and not sorted_on_its_own(Path(entry.path))):
+                    todo.append(Path(entry.path))
+            except OSError:  # gone while listed
+                continue
+    return links
 
 
 #: Months as folders by date name them (English), beside `calendar`'s names and three-letter

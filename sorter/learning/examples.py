@@ -120,6 +120,38 @@ def here(examples: Examples, root: Path, run: str | None = None) -> np.ndarray:
                      for path, began in zip(examples.paths, examples.began, strict=True)], bool)
 
 
+def learnt_elsewhere(examples: Examples, root: Path) -> dict[str, tuple[tuple[str, int], ...]]:
+    """Per named pet (cats/Luna), the pet's folders of other folders learnt before whose photos she
+    is learnt from too, and how many each adds (its copies of photos here, or of another's there,
+    once: as her count takes them, `pets._distinct`), most first. Two folders of one pet's name are
+    one pet: `learn` says where her other photos came from, as two cats may share a name."""
+    from sorter.config import CLASS_FOLDERS
+
+    ours, placed = here(examples, root), ~examples.kept() & ~np.isnan(examples.pet_features).any(axis=1)
+    elsewhere: dict[str, tuple[tuple[str, int], ...]] = {}
+    for label, pet in sorted({(str(a), str(b)) for a, b in zip(examples.labels[placed], examples.pets[placed],
+                                                                  strict=True) if b and a in CLASS_FOLDERS}):
+        rows = placed & (examples.labels == label) & (examples.pets == pet)
+        seen = {features.tobytes() for features in examples.pet_features[rows & ours]}
+        counts: dict[str, int] = {}
+        for i in np.flatnonzero(rows & ~ours):
+            if (key := examples.pet_features[i].tobytes()) not in seen:
+                seen.add(key)
+                folder = _pet_folder(Path(str(examples.paths[i])), CLASS_FOLDERS[label], pet)
+                counts[folder] = counts.get(folder, 0) + 1
+        if counts:
+            elsewhere[f"{CLASS_FOLDERS[label]}/{pet}"] = tuple(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
+    return elsewhere
+
+
+def _pet_folder(photo: Path, kind: str, pet: str) -> str:
+    """The pet's folder a photo learnt as hers lies in (/home/ann/A/cats/Luna for .../cats/Luna/2019/x.jpg)."""
+    for folder in photo.parents:
+        if folder.name == pet and folder.parent.name == kind:
+            return str(folder)
+    return str(photo.parent)
+
+
 def _ours(root: Path) -> Callable[[str], bool]:
     """Whether a row's photo is one a learn of `root` would find: below it, and not in a
     sub-folder sorted on its own (a learn of the folder above found none of those, and took the

@@ -40,7 +40,7 @@ def passed_over_lines(folders: list[PassedOver]) -> list[str]:
                      f"from {shown(f.folder)}/ only; keep each in one pet's folder")
     groups: dict[tuple[str, str], list[PassedOver]] = {}
     for f in folders:
-        if f.why != "linked":
+        if f.why in ("dated", "hidden"):
             groups.setdefault((f.why, f.folder.split("/")[0]), []).append(f)
     for (why, kind), these in sorted(groups.items()):  # by date first, then hidden
         one = len(these) == 1
@@ -55,6 +55,31 @@ def passed_over_lines(folders: list[PassedOver]) -> list[str]:
             lines.append(f"{named}: taken for {'a folder' if one else 'folders'} by date (a year in the name), {its} "
                          f"count{'s' * (photos == 1)} as {kind}; rename {'it' if one else 'one'} without the year to "
                          "learn a pet there")
+    return lines + _link_lines([f for f in folders if f.why in ("link", "folder link")])
+
+
+def _link_lines(links: list[PassedOver]) -> list[str]:
+    """A line for each symbolic link to a folder, and one for the links to photos of each folder,
+    in sort's words (`symbolic link, not followed`; sort names each it skips): left out of the
+    pet's count, with no word, they were photos learnt from as far as the user could tell."""
+    from sorter.media.folders import FOLDER_LINK
+
+    lines, photos = [], {}
+    for link in links:
+        if link.why == "folder link":
+            lines.append(f"{shown(link.folder)}: {FOLDER_LINK}: its photos are not learnt from (put the folder itself "
+                         "there to learn from them)")
+        else:
+            folder, _, name = link.folder.rpartition("/")
+            photos.setdefault(folder, []).append(name)
+    for folder, names in photos.items():
+        if len(names) == 1:
+            lines.append(f"{shown(folder)}/{shown(names[0])}: symbolic link, not followed: not learnt from (put the "
+                         "photo itself there to learn from it)")
+        else:
+            listed = [shown(n) for n in names[:3]] + ([f"{len(names) - 3} more"] if len(names) > 3 else [])
+            lines.append(f"{shown(folder)}/: {len(names)} symbolic links ({', '.join(listed[:-1])} and {listed[-1]}), "
+                         "not followed: not learnt from (put the photos themselves there to learn from them)")
     return lines
 
 

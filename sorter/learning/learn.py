@@ -37,7 +37,7 @@ import numpy as np
 from sorter.errors import ModelError, SorterError
 from sorter.learning.as_sorted import decided, held_out
 from sorter.learning.copies import as_one
-from sorter.learning.examples import Progress, here
+from sorter.learning.examples import Progress, here, learnt_elsewhere
 from sorter.learning.folder_names import shown
 from sorter.learning.head_choice import Problem, choose_head, wrong
 from sorter.learning.pets import PetReport, fit_pets, homes, removed_homes, staying
@@ -105,6 +105,9 @@ class LearnResult:
     renamed: dict[str, str] = field(default_factory=dict)
     seconds: float = 0.0
     kept_here: int = 0  # of `kept`, this folder's own (`examples.here`): not a copy's, learnt elsewhere
+    #: Pet -> the pet's folders of other folders learnt before that her photos come from too, and how many
+    #: (`examples.learnt_elsewhere`): a cats/Luna in two folders is one pet, which her line says.
+    elsewhere: dict[str, tuple[tuple[str, int], ...]] = field(default_factory=dict)
 
 
 def learn(
@@ -170,7 +173,8 @@ def _learn(root: Path, model: Path | None, model_path: Path, base, bundled: Head
               "videos": videos, "forgot": forgot, "journaled": journal_path(root).is_file(),
               "unreadable": [f"{path}: {why}" for path, why in unreadable.items()],
               "unread": sum(not f.kept and f.path in unreadable for f in found), "passed_over": passed_over(root),
-              "renamed": {placed_name(*was): placed_name(was[0], now) for was, now in renamed.items()}}
+              "renamed": {placed_name(*was): placed_name(was[0], now) for was, now in renamed.items()},
+              "elsewhere": learnt_elsewhere(examples, root)}
     if kept.all():
         # Nothing placed otherwise, here or in any folder learnt before (every correction put back,
         # a pet's folder emptied): the examples say so, and no personal model applies what is gone.

@@ -118,13 +118,15 @@ class PetReport:
     #: tell her from (`MIN_REFERENCE`); None where there were enough.
     few_others: int | None = None
 
-    def line(self) -> str:
+    def line(self, elsewhere: str = "") -> str:
         """"cats/Luna: 10 photos, would find 9 of 10 held out; 0 of 250 other cats taken for it",
         with "(5 looked more like Milo)" after "held out" when they did (else, when few were
         found, what helps), and "; 40 left in cats/ look like it, not learnt as other cats" when
-        some did."""
+        some did. `elsewhere`: where those of her photos learnt in other folders are, said after
+        her count ("13 photos (8 learnt before from /home/ann/A/cats/Luna)")."""
         kind = self.name.split("/")[0]
-        copies = f" ({self.copies} more are copies of these, not counted)" if self.copies else ""
+        copies = f" ({elsewhere})" if elsewhere else ""
+        copies += f" ({self.copies} more are copies of these, not counted)" if self.copies else ""
         if self.shared:  # a photo filed as Luna's and as Milo's: not two cats that look alike
             copies += (f" ({self.shared[1]} also in {shown(f'{kind}/{self.shared[0]}')}, the same photos: keep each "
                        "in one pet's folder)")

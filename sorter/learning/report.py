@@ -72,7 +72,9 @@ def report_lines(result: LearnResult) -> list[str]:
     if any(k.kind.endswith(f" -> {shown(pet.name)}") for pet in result.pets if pet.learnt for k in result.kinds):
         # The columns count the right kind (cats/ or dogs/); a named pet's own folder is her line's.
         lines.append("(a named pet's photos: right as a cat or a dog above; into her own folder below)")
-    lines += [pet.line() for pet in result.pets]
+    lines += [pet.line(_learnt_before(result.elsewhere.get(pet.name, ()), pet.photos)) for pet in result.pets]
+    lines += [_one_pet(result, pet.name) for pet in result.pets
+              if 0 < sum(n for _, n in result.elsewhere.get(pet.name, ())) < pet.photos]
     lines += [f"{shown(was)}, learnt in another folder, holds the same photos as {shown(now)}: learnt as one pet, "
               f"{shown(now)}" for was, now in sorted(result.renamed.items())]
     lines += name_twins([pet.name for pet in result.pets])
@@ -111,3 +113,29 @@ def report_lines(result: LearnResult) -> list[str]:
             lines.append(f"To move your named pets' photos already in cats/ or dogs/ into their folders: "
                          f"sorter sort {as_typed(result.folder)} --name-pets")
     return lines
+
+
+def _learnt_before(folders: tuple[tuple[str, int], ...], photos: int) -> str:
+    """"8 learnt before from /home/ann/A/cats/Luna", "learnt before from …" where all of them
+    were, "11 learnt before: 8 from …, 3 from …" where several folders hold them."""
+    if not folders:
+        return ""
+    total = sum(n for _, n in folders)
+    every = "" if total < photos else "all "  # none of them here: this folder has no photo of hers
+    if len(folders) == 1:
+        return f"{'' if every else f'{total} '}learnt before from {folders[0][0]}"
+    listed = [f"{n} from {folder}" for folder, n in folders[:2]]
+    if len(folders) > 2:
+        listed.append(f"{sum(n for _, n in folders[2:])} from {counted(len(folders) - 2, 'more folder')}")
+    return f"{every or f'{total} '}learnt before: {', '.join(listed)}"
+
+
+def _one_pet(result: LearnResult, pet: str) -> str:
+    """Her photos here and another folder's of her name learnt as one pet: said, with what to do
+    where they are two animals (two cats named Luna became one, and her "Might be" group took
+    photos each folder's sort had named)."""
+    kind, _, name = pet.partition("/")
+    return (f"{shown(pet)} here and {shown(pet)} of the folders learnt before are one pet to sorter, learnt from the "
+            f"photos of both; if they are two different {kind}, rename one of the folders (mv "
+            f"{as_typed(result.folder / pet)} {as_typed(result.folder / kind / (name + '2'))}) and learn its folder "
+            "again")
