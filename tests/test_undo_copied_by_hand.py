@@ -153,7 +153,7 @@ def test_undo_all_says_where_a_copy_is_of_both_moves_of_its_photo_not_missing_of
     """QA: a review moved cats/a.jpg to dogs/, the user copied it back into cats/ as mine.jpg
     (`cp -p`) and deleted dogs/a.jpg; one `undo --all` said "found: dogs/a.jpg: ... cats/mine.jpg"
     of the review's move, then "missing: cats/a.jpg: no longer there" of the sort's, of one photo.
-    The sort's move, whose photo the review's line found, says so too."""
+    The sort's move, whose photo the review's line found, says so too; the photo counts once."""
     from test_review_naming import name
     from test_review_traces import reviewing
 
@@ -167,6 +167,6 @@ def test_undo_all_says_where_a_copy_is_of_both_moves_of_its_photo_not_missing_of
     assert (result.exit_code, result.stdout.splitlines(), result.stderr) == (0, [
         "found: dogs/a.jpg: a file of its size and time is at cats/mine.jpg (a copy?); left there (was cats/a.jpg)",
         "found: cats/a.jpg: a file of its size and time is at cats/mine.jpg (a copy?); left there (was a.jpg)",
-        f"Restored 2 files from 1 run in {tmp_path} (2 found as a copy).",  # the review's one move: found, left there
+        f"Restored 2 files from 1 run in {tmp_path} (1 found as a copy).",  # one photo, a line a move
     ], ""), result.output
     assert (tmp_path / "cats" / "mine.jpg").is_file()

@@ -45,7 +45,8 @@ def test_an_older_run_s_move_of_a_photo_whose_newer_move_is_kept_is_kept_too(tmp
     # Plain undo takes back the latest run, the review, again: never the sort before it.
     assert undo(tmp_path) == (["Restored 0 files in " + str(tmp_path) + " (1 kept in place)."],
                               ["kept: dogs/c1.jpg: another file is at cats/c1.jpg now; left in place"])
-    assert undo(tmp_path, "--all") == (["Restored 2 files from 1 run in " + str(tmp_path) + " (2 kept in place)."], [
+    # One photo kept, a line for each of its moves: both are tried again.
+    assert undo(tmp_path, "--all") == (["Restored 2 files from 1 run in " + str(tmp_path) + " (1 kept in place)."], [
         "kept: cats/c1.jpg: its later move (dogs/c1.jpg) is kept; left in place",
         "kept: dogs/c1.jpg: another file is at cats/c1.jpg now; left in place",
     ])
@@ -75,8 +76,8 @@ def test_a_file_where_a_pet_s_folder_was_keeps_the_photo_and_every_older_move_of
     kept = ["kept: cats/Milo/c1.jpg: its later move (dogs/c1.jpg) is kept; left in place",
             "kept: cats/c1.jpg: its later move (dogs/c1.jpg) is kept; left in place",
             "kept: dogs/c1.jpg: cats/Milo is not a folder now, to put it back into; left in place"]
-    assert undo(tmp_path, "--all") == (["Restored 1 file from 1 run in " + str(tmp_path) + " (3 kept in place)."], kept)
-    assert undo(tmp_path, "--all") == (["Restored 0 files in " + str(tmp_path) + " (3 kept in place)."], kept)
+    assert undo(tmp_path, "--all") == (["Restored 1 file from 1 run in " + str(tmp_path) + " (1 kept in place)."], kept)
+    assert undo(tmp_path, "--all") == (["Restored 0 files in " + str(tmp_path) + " (1 kept in place)."], kept)
     assert (tmp_path / "dogs" / "c1.jpg").is_file()
 
     (tmp_path / "cats" / "Milo").unlink()

@@ -293,7 +293,7 @@ def undo(
             if not said:
                 with signals_held():
                     _say_undone(result)
-            raise undo_interrupted_done(folder, len(result.missing) + result.more_missing, result.yours,
+            raise undo_interrupted_done(folder, result.missing_photos, result.yours,
                                         result.copies) from None
 
         def say(settled) -> None:
@@ -339,8 +339,7 @@ def _say_undone(result) -> None:
     # What it found back already, found gone, left in a folder of yours and kept (the lines above),
     # each counted apart as an interrupted undo counts them (`interrupts`): "Restored 0 files"
     # alone read as if nothing was left for a later undo, and said nothing of the photos gone.
-    back = set_apart(result.already_back, len(result.missing) + result.more_missing, result.yours, result.copies,
-                     len(result.conflicts) + result.more_conflicts)
+    back = set_apart(result.already_back, result.missing_photos, result.yours, result.copies, result.kept)
     if result.tidied is not None:  # an undo stopped as it finished: what it had yet to remove
         removed = f"; removed the {' and '.join(result.tidied)} it left" if result.tidied else ""
         out.print(f"Nothing left to undo in {printable(str(result.folder))}: an earlier undo put every file back "

@@ -133,6 +133,15 @@ class Undoer:
         #: named on the review page after a sort, then `undo --all`): moved back again, not counted
         #: again. The photo was counted twice ("Restored 4 files" of 3 photos); journaled "again".
         self._again: set[int] = set()
+        #: The photos kept and those found gone (missing, left in a folder of yours, found as a copy),
+        #: each counted once (`_once`), where each of their moves has a line: a photo corrected to
+        #: dogs/ on the review page, then deleted, was "(2 missing)". Their moves marked "gone" and
+        #: not counted so are journaled "again" (`_gone_again`), for a Ctrl-C's count.
+        self.kept = self.missing_photos = 0
+        #: hash(place) of where each move of a photo counted so took it from: an older run's move of
+        #: the photo put it there (about 70 bytes a photo kept or gone, none for one put back).
+        self._counted: set[int] = set()
+        self._gone_again: set[int] = set()
 
     def run(self, run) -> None:
         from sorter.files.journal import moves_of
@@ -144,6 +153,7 @@ class Undoer:
         for line in run.refused:  # records naming a path outside the folder (see journal.inside)
             self.conflicts.add(line)
         self.conflicts.total += run.refused_total - len(run.refused)
+        self.kept += run.refused_total
         chunk: list[list] = []
         undoable = (m for m in moves_of(self.root, run) if run.undoable(m.seq))
         groups = (list(members) for _, members in groupby(undoable, key=lambda m: m.group))
@@ -260,6 +270,7 @@ class Undoer:
                     there = ("no longer there" if at_dst is None or a_file else
                              f"now {other}, not the photo sorter moved; left there")
                     self._missing_now.append((f"{m.dst}: {there} (was {m.src})", m))
+                    self.missing_photos += self._gone_once(m.src, m.dst, m.seq)
                     gone.append(m)
         for m in to_move:  # where a newer move of its photo, undone by this undo, put it back
             there = at_dsts.get(m.seq)
@@ -271,10 +282,11 @@ class Undoer:
             conflicts.append((first[m.seq], f"its later move ({m.dst}) is kept", None))
             self._kept.add(m.dst)
         for m, why, there in conflicts:
-            self._keep(m, why, there, kept_at.get(m.seq))
+            self._keep(m, why, there, kept_at.get(m.seq), first[m.seq].dst)
         if conflicts:
             for m in to_move:
                 self._kept.add(m.dst)
+                self.kept += self._once(m.src, first[m.seq].dst)
                 self.conflicts.add(f"{m.dst}: left in place with {conflicts[0][0].dst}")
             return [], back, gone
         if yours:  # one unit: a member kept in a folder of the user's own keeps its group where it is
@@ -282,15 +294,18 @@ class Undoer:
                 was, _ = self._backups.pop(m.seq, (m.dst, None))
                 was, _, _ = self._moved_on.pop(m.seq, (was, None, ()))
                 since = f"moved to {m.dst} since, " if m.dst != was else ""
-                self._found(f"{was}: {since}left there with {yours[0]}, in a folder of yours (was {m.src})", m)
+                self._found(f"{was}: {since}left there with {yours[0]}, in a folder of yours (was {m.src})",
+                            replace(m, dst=was))
             return [], back, gone + to_move
         return to_move, back, gone
 
-    def _keep(self, m, why: str, there: os.stat_result | None, at: str | None = None) -> None:
+    def _keep(self, m, why: str, there: os.stat_result | None, at: str | None = None, put: str = "") -> None:
         """`m` kept where it is, for `why`; `there`: the file at its first place, where another is,
         which may be a photo this undo put back (`undo_lines.say_holders`). `at`: where its photo may
-        be, where it is not the file at its place but another's, which that one's move takes back."""
+        be, where it is not the file at its place but another's, which that one's move takes back;
+        `put`: where the journal says sorter put it, where it was found elsewhere (`m.dst`)."""
         self._kept.add(at or m.dst)
+        self.kept += self._once(m.src, put or m.dst)
         if there is not None and stat.S_ISREG(there.st_mode) and len(self.conflicts.shown) < REPORT_LINES:
             self._held.append((len(self.conflicts.shown), m.dst, m.src, there))
         self.conflicts.add(f"{m.dst}: {why}; left in place")
@@ -299,14 +314,29 @@ class Undoer:
         """`m` found taken into a folder of the user's own (or, `copy`, as a copy under another
         name; `back`, put back by the user under another name: said by its line alone, neither back
         where it was nor in a folder of the user's), and left there: "gone", said so."""
+        once = self._gone_once(m.src, m.dst, m.seq)
         if copy:
             self._copies.add(m.seq)
-            self.copies += 1
+            self.copies += once
         elif not back:
             self._yours.add(m.seq)
-            self.yours += 1
+            self.yours += once
         self.found.add(line)
         self.on_found(line, m.run, m.seq)
+
+    def _once(self, src: str, dst: str) -> bool:
+        """Whether the photo a move took from `src` to `dst` (where sorter put it, as journaled) is
+        counted now: not where this undo already counted it, kept or gone, through a newer move of
+        it, which took it on from `dst` (a review's, after the sort's)."""
+        self._counted.add(hash(src))
+        return hash(dst) not in self._counted
+
+    def _gone_once(self, src: str, dst: str, seq: int) -> bool:
+        """`_once`, of a move journaled "gone": one not counted is journaled "again"."""
+        if self._once(src, dst):
+            return True
+        self._gone_again.add(seq)
+        return False
 
     def _as_now(self, m, found, at_dst: os.stat_result | None) -> str | None:
         """Where the photo `m` moved is as the user has it now, where it was `found` under a backup
@@ -353,11 +383,13 @@ class Undoer:
                 if (interrupt := interrupt_behind(exc)) is not None:
                     raise interrupt from exc
                 failed = moving[len(returned)]
+                put = (self._moved_on.get(failed.seq) or self._backups.get(failed.seq) or (failed.dst,))[0]
                 if isinstance(exc, FileExistsError) and (there := _look(self.root / failed.src)) is not None:
-                    self._keep(failed, f"another file is at {failed.src} now", there)
+                    self._keep(failed, f"another file is at {failed.src} now", there, put=put)
                 elif (blocking := _not_a_folder(self.root, failed.src)) is not None:  # a file where its subfolder was
-                    self.conflicts.add(f"{failed.dst}: {blocking} is not a folder now, to put it back into; left in place")
-                else:
+                    self._keep(failed, f"{blocking} is not a folder now, to put it back into", None, put=put)
+                else:  # said as before, without "left in place": back into the sorted folder it goes
+                    self.kept += self._once(failed.src, put)
                     self.conflicts.add(f"{failed.dst}: cannot move back ({exc.strerror or exc})")
                 for m in reversed(returned):  # the group stays whole: back into the sorted folder
                     move_no_replace(self.root / m.src, self.root / m.dst, self.root, claimed=self._claimed(m, m.dst))
@@ -396,10 +428,12 @@ class Undoer:
         self._missing_now.clear()
         # Those left in a folder of the user's own marked so: an undo Ctrl-C stops counts them apart.
         self.journal.append_many("gone", [{"seq": m.seq, **({"yours": True} if m.seq in self._yours else
-                                                             {"copy": True} if m.seq in self._copies else {})}
+                                                             {"copy": True} if m.seq in self._copies else {}),
+                                           **({"again": True} if m.seq in self._gone_again else {})}
                                           for _, _, gone in checked for m in gone])
         self._yours.clear()
         self._copies.clear()
+        self._gone_again.clear()
         say_holders(self.root, self.since, self._held, self.conflicts)
         if later:  # checked again where the newer move of their photo left it
             self._put_back([groups[i] for i in sorted(later)])

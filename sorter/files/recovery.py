@@ -270,8 +270,8 @@ def put_back_since(root: Path, offset: int, runs: Collection[str]) -> PutBack:
     """After an undo cut short (Ctrl-C), where `offset` is the journal's size before it and `runs`
     the runs it was taking back: its chunk in flight settled (`_settled`), what it did (`PutBack`),
     read from its records past `offset`: a move with an "unmove" intent that ended "undo" is put
-    back (one marked "again", its photo put back already by a newer move of it, is not counted),
-    one marked "undo" with none was back already, one marked "gone" was found gone (or,
+    back (one marked "again", its photo put back already by a newer move of it, is not counted,
+    nor one marked "gone" so), one marked "undo" with none was back already, one marked "gone" was found gone (or,
     marked "yours", in a folder of the user's own). One byte a move of the records past
     `offset`: a million-move `undo --all` costs a megabyte."""
     from sorter.files.journal import journal_path
@@ -289,10 +289,10 @@ def put_back_since(root: Path, offset: int, runs: Collection[str]) -> PutBack:
                 seen.extend(bytes(seq + 1 - len(seen)))
             if op == "gone":  # 8: into a folder of the user's own; 16: found as a copy
                 seen[seq] |= (8 if rec.get("yours") else 0) | (16 if rec.get("copy") else 0)
-            elif op == "unmove" and rec.get("again"):  # 32: its photo was put back by a newer move of it
+            if op in ("unmove", "gone") and rec.get("again"):  # 32: its photo counted through a newer move of it
                 seen[seq] |= 32
             seen[seq] |= bits[op]
-    # A photo moved by two runs (sorted, then named on the review page) is one photo put back, once.
+    # A photo moved by two runs (sorted, then named on the review page) is one photo put back, or gone, once.
     count = Counter(flag for seen in flags.values() for flag in seen if not flag & 32)
     left = sum(run.sorted_files for name, run in state.runs.items() if name in runs)
     # Nothing left to undo: the next undo tidies (`tidying.tidy`), which needs no other run, nor

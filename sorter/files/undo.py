@@ -73,6 +73,10 @@ class UndoResult:
     #: it took their photos for all back. 0 where the next run is any other, or none is left.
     cut_short_left: int = 0
     cut_short_by: str = "sort"  # what that run was: "sort", or "watch" (`Watching.killed` lists it)
+    #: The photos of `conflicts` and of `missing`: a line a move, each photo counted once (a photo
+    #: the sort and a review's correction moved, kept, has a line of each move and counts once).
+    kept: int = 0
+    missing_photos: int = 0
 
 
 def stopped_undo(root: Path, offset: int) -> int:
@@ -305,5 +309,6 @@ def undo(root: Path, *, all_runs: bool = False, lock_wait: float = 0.0,
     return UndoResult(
         root, len(names), undoer.restored, c.shown, m.shown, c.total - len(c.shown), m.total - len(m.shown), answers,
         left, undoer.already_back, unread, f.shown, f.total - len(f.shown), runs_restored=undoer.runs_restored,
-        yours=undoer.yours, copies=undoer.copies, cut_short_left=cut_short, cut_short_by=by,
+        yours=undoer.yours, copies=undoer.copies, cut_short_left=cut_short, cut_short_by=by, kept=undoer.kept,
+        missing_photos=undoer.missing_photos,
     )
