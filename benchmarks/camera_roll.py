@@ -32,10 +32,17 @@ import sys
 from pathlib import Path
 
 from arg_types import description, existing_dir, sorter_model  # this folder is on sys.path
-from running import BUNDLED_MODEL, DATASET, as_script, sorter_command  # this folder is on sys.path
+from running import (  # this folder is on sys.path
+    BUNDLED_MODEL,
+    DATASET,
+    as_script,
+    not_found,
+    shared_dataset,
+    sorter_command,
+)
 
-HOLDOUT = DATASET.parent / "holdout-not-pets"
-REAL_CATS = DATASET.parent / "named-cats"
+HOLDOUT = shared_dataset("holdout-not-pets")
+REAL_CATS = shared_dataset("named-cats")
 
 HERE = Path(__file__).resolve().parent
 #: The everyday kinds each target covers (`everyday-not-pets` and the drawn text graphics).
@@ -73,6 +80,8 @@ def main() -> None:
     parser.add_argument("--holdout", type=existing_dir, default=HOLDOUT)
     parser.add_argument("--real-cats", type=existing_dir, default=REAL_CATS)
     args = parser.parse_args()
+    if not args.data.is_dir():
+        sys.exit(not_found("dogs-vs-cats-200", args.data, "--data"))
 
     from sorter.model.network import read_metadata
 
@@ -148,7 +157,7 @@ def main() -> None:
             print(f"  --min-confidence {t['min_confidence']:.2f}: {t['mistakes_kept']:.0%} of {t['n_mistakes']} "
                   f"mistakes left in place, {t['pets_unsure']:.1%} of {t['n_pets']} pets unsure")
     else:
-        print(f"\nno hold-out folder at {args.holdout}: issue 23's targets not measured")
+        print(f"\n{not_found('holdout-not-pets', args.holdout, '--holdout')}: issue 23's targets not measured")
     real_cats(args.model, args.real_cats)
     print()
     for c in report["coverage"]:
@@ -160,7 +169,7 @@ def main() -> None:
 def real_cats(model: Path, folder: Path) -> None:
     """Real photos of cats from another source, each folder one cat, sorted as `sort` would."""
     if not folder.is_dir():
-        print(f"\nno folder of real cats at {folder}: not measured")
+        print(f"\n{not_found('named-cats', folder, '--real-cats')}: not measured")
         return
     run = subprocess.run([*sorter_command(), "sort", str(folder), "--model", str(model), "--recursive",
                           "--dry-run", "--json", "--no-personal"], capture_output=True, text=True)

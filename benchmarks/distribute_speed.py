@@ -15,7 +15,7 @@ Three settings train the from-scratch network on the same photos with the same g
 
 Reported: the mean time of the epochs after the first (the first traces the step and fills
 the decode cache), and training photos per second. Needs TensorFlow (`pip install
-'sorter[train]'`) and ../shared/datasets (or SORTER_DATASET).
+'sorter[train]'`) and ../shared/datasets (or SORTER_DATASETS).
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from arg_types import at_least, description, existing_dir, positive_int  # this 
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from machine import cpu_line  # noqa: E402
-from running import DATASET, REPO, as_script  # noqa: E402
+from running import DATASET, REPO, as_script, not_found  # noqa: E402
 
 from sorter.wording import counted  # noqa: E402
 
@@ -106,7 +106,7 @@ def main() -> None:
     parser.add_argument("--replicas", type=positive_int, default=2, help="for mirrored on a CPU (default 2)")
     args = parser.parse_args()
     if not (args.data / "Cat").is_dir():
-        raise SystemExit(f"labelled photos not found at {args.data} (set SORTER_DATASET)")
+        raise SystemExit(not_found("dogs-vs-cats-200", args.data, "--data"))
     from sorter.model.network import import_keras
 
     import_keras()  # quietly

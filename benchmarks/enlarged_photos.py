@@ -28,7 +28,7 @@ from arg_types import (  # this folder is on sys.path
     sorter_model,
     width_by_height,
 )
-from running import BUNDLED_MODEL, DATASET, as_script, sorter_command  # this folder is on sys.path
+from running import BUNDLED_MODEL, DATASET, as_script, not_found, sorter_command  # this folder is on sys.path
 
 
 def main() -> None:
@@ -46,7 +46,7 @@ def main() -> None:
     from sorter.training.datasets import split
 
     if not args.data.is_dir():
-        sys.exit(f"dataset not found: {args.data}")
+        sys.exit(not_found("dogs-vs-cats-200", args.data, "--data"))
     model = args.model or BUNDLED_MODEL
     training = read_metadata(model).get("training") or {}
     held_out = split(args.data, training.get("validation_split", 0.2), training.get("seed", 1337)).validation

@@ -29,7 +29,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 from arg_types import description, positive_int, sorter_model  # this folder is on sys.path
-from running import DATASET, REPO, as_script  # this folder is on sys.path
+from running import DATASET, REPO, as_script, need_datasets, shared_dataset  # this folder is on sys.path
 
 from sorter.config import OTHER
 from sorter.media.exif_thumbnail import look, with_exif
@@ -37,7 +37,7 @@ from sorter.media.images import decode_image, decode_picture, read_image_bytes
 from sorter.model.inference import FIRST_LOOK_CONFIDENCE, FIRST_LOOK_NEITHER, Prediction, SureEnough
 from sorter.wording import counted
 
-HOLDOUT = REPO.parent / "shared" / "datasets" / "holdout-not-pets"
+HOLDOUT = shared_dataset("holdout-not-pets")
 THUMBNAIL_QUALITY = 85
 NEVER = 1.01  # no confidence reaches it
 #: The rules compared: one threshold for every answer, then a cat or dog and neither apart.
@@ -120,6 +120,7 @@ def main() -> None:
     parser.add_argument("--model", type=sorter_model, help="MODEL.keras with MODEL.tflite (default: bundled)")
     parser.add_argument("--every", type=positive_int, default=1, help="take every n-th photo of each table")
     args = parser.parse_args()
+    need_datasets("dogs-vs-cats-200", "holdout-not-pets")
     from sorter.model.lite import load_classifier
 
     classifier = load_classifier(args.model)

@@ -13,7 +13,7 @@ evaluate` uses:
 - the int8 network's time per photo on one core (decoding excluded), and the photos per
   second two cores would sort if the network were all there was.
 
-Needs TensorFlow (`pip install 'sorter[train]'`), ../shared/datasets (or SORTER_DATASET) and
+Needs TensorFlow (`pip install 'sorter[train]'`), ../shared/datasets (or SORTER_DATASETS) and
 the non-pet folders the model's metadata records.
 """
 
@@ -30,7 +30,7 @@ from arg_types import description, positive_int, sorter_model  # this folder is 
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from machine import cpu_features, cpu_model  # noqa: E402
-from running import BUNDLED_MODEL, DATASET, as_script  # noqa: E402
+from running import BUNDLED_MODEL, DATASET, as_script, need_datasets  # noqa: E402
 
 
 def at_size(model, size: int):
@@ -60,6 +60,7 @@ def main() -> None:
     parser.add_argument("--model", type=sorter_model, default=BUNDLED_MODEL)
     parser.add_argument("--sizes", type=positive_int, nargs="+", default=[144, 160, 176, 192, 224])
     args = parser.parse_args()
+    need_datasets("dogs-vs-cats-200")
 
     from sorter.model.lite import LiteClassifier, export_int8
     from sorter.model.network import import_keras, read_metadata

@@ -22,12 +22,12 @@ from pathlib import Path
 
 import numpy as np
 from arg_types import description, existing_dir, positive_int, sorter_model  # this folder is on sys.path
-from running import as_script  # this folder is on sys.path
+from running import as_script, not_found, shared_dataset  # this folder is on sys.path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
-DATA = HERE.parent.parent / "shared" / "datasets" / "dogs-vs-cats-200"
+DATA = shared_dataset("dogs-vs-cats-200")
 
 
 def main() -> None:
@@ -45,7 +45,7 @@ def main() -> None:
     from sorter.training.scoring import compose_scenes
 
     if not args.data.is_dir():
-        raise SystemExit(f"needs the labelled photos at {args.data} (--data)")
+        raise SystemExit(not_found("dogs-vs-cats-200", args.data, "--data"))
     classifier = load_classifier(args.model)
     training = classifier.metadata.get("training", {})
     if "seed" not in training:

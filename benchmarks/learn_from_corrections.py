@@ -29,11 +29,10 @@ import time
 from pathlib import Path
 
 from arg_types import description, existing_dir, positive_int, sorter_model  # this folder is on sys.path
-from running import as_script  # this folder is on sys.path
+from running import as_script, need_datasets, not_found, shared_dataset  # this folder is on sys.path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
-DATASETS = HERE.parent.parent / "shared" / "datasets"
 FOLDER_OF = {"cat": "cats", "dog": "dogs", "other": None}
 
 
@@ -47,7 +46,7 @@ def photos(
     from sorter.training.datasets import list_labelled, recorded_other_dirs, split
 
     training = read_metadata(model).get("training") or {}
-    data = DATASETS / "dogs-vs-cats-200"
+    data = shared_dataset("dogs-vs-cats-200")
     used: set[Path] = set()
     if "seed" in training:
         recorded = tuple(p for p in recorded_other_dirs(training) if p.is_dir())
@@ -144,11 +143,14 @@ def main() -> None:
     parser.add_argument("--model", type=sorter_model, help="MODEL.keras with pooled features (default: the bundled model)")
     parser.add_argument("--per-kind", type=positive_int, default=300,
                         help="photos of each of cat, dog, other in each folder")
-    parser.add_argument("--others", type=existing_dir, default=DATASETS / "everyday-not-pets", help="non-pet photos")
+    parser.add_argument("--others", type=existing_dir, default=shared_dataset("everyday-not-pets"), help="non-pet photos")
     parser.add_argument("--seed", type=int, default=18)
     parser.add_argument("--recurring", default="okapi,panda",
                         help="Caltech-101 kinds split between A and B: subjects a user has again and again ('' for none)")
     args = parser.parse_args()
+    need_datasets("dogs-vs-cats-200", *(["caltech101-not-pets"] if args.recurring else []))
+    if not args.others.is_dir():
+        sys.exit(not_found("everyday-not-pets", args.others, "--others"))
 
     from sorter.config import BUNDLED_MODEL
     from sorter.learning import learn as learning
@@ -158,7 +160,7 @@ def main() -> None:
     model = args.model or BUNDLED_MODEL
     with tempfile.TemporaryDirectory(prefix="learn-bench-") as tmp:
         os.environ["XDG_DATA_HOME"] = str(Path(tmp) / "data")
-        recurring = [DATASETS / "caltech101-not-pets" / k for k in args.recurring.split(",") if k]
+        recurring = [shared_dataset("caltech101-not-pets") / k for k in args.recurring.split(",") if k]
         a_files, b_files = photos(model, args.per_kind, args.others, args.seed, recurring)
         a, b = Path(tmp) / "A", Path(tmp) / "B"
         (a_names, _), (b_names, b_origin) = copy_folder(a_files, a), copy_folder(b_files, b)

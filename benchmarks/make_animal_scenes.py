@@ -22,7 +22,7 @@ from pathlib import Path
 import cv2
 from arg_types import existing_dir, positive_int  # this folder is on sys.path
 from make_photo_screens import photos_under  # this folder is on sys.path
-from running import as_script  # this folder is on sys.path
+from running import DATASETS, as_script  # this folder is on sys.path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -48,8 +48,9 @@ def main() -> None:
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("out", type=Path)
-    parser.add_argument("--shared", type=existing_dir, default=Path("../shared/datasets"),
-                        help="where the shared datasets are")
+    parser.add_argument("--shared", type=existing_dir, default=DATASETS,
+                        help="where the shared datasets are (default: ../shared/datasets beside the checkout, "
+                             "or SORTER_DATASETS)")
     parser.add_argument("--count", type=positive_int, default=1200, help="pictures in all, shared among the kinds")
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
@@ -57,7 +58,8 @@ def main() -> None:
     animals = {kind: photos_under(args.shared, patterns) for kind, patterns in ANIMALS.items()}
     scenes = photos_under(args.shared, SCENES)
     if not scenes or not all(animals.values()):
-        parser.error(f"the training photos were not found under {args.shared}")
+        parser.error(f"the training photos were not found under {args.shared} "
+                     "(give --shared DIR, or set SORTER_DATASETS=/path/to/datasets)")
     kinds = list(ANIMALS)
     for i in range(args.count):
         kind = kinds[i % len(kinds)]

@@ -20,7 +20,7 @@ from pathlib import Path
 from arg_types import existing_dir, positive_int  # this folder is on sys.path
 from make_text_graphics import colour, font, words
 from PIL import Image, ImageDraw, ImageOps
-from running import as_script  # this folder is on sys.path
+from running import DATASETS, as_script  # this folder is on sys.path
 
 KINDS = ("galleries", "collages", "posters", "calls")
 #: The Caltech-101 kinds the bundled model trains on (its split, seed 1337, holds the others
@@ -149,8 +149,9 @@ def call(rng: random.Random, photos: Photos, w: int, h: int) -> Image.Image:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("out", type=Path)
-    parser.add_argument("--shared", type=existing_dir, default=Path("../shared/datasets"),
-                        help="where the shared datasets are")
+    parser.add_argument("--shared", type=existing_dir, default=DATASETS,
+                        help="where the shared datasets are (default: ../shared/datasets beside the checkout, "
+                             "or SORTER_DATASETS)")
     parser.add_argument("--photos", action="append", help="globs of non-pet photos (comma-separated) under --shared: "
                         "a pool, drawn from as often as each other; repeatable (default: POOLS)")
     parser.add_argument("--count", type=positive_int, default=800, help="pictures in all, shared among the kinds")
@@ -160,7 +161,7 @@ def main() -> None:
     pools = [photos_under(args.shared, pool.split(",")) for pool in args.photos or POOLS]
     photos = Photos(pools, rng)
     if not len(photos):
-        parser.error(f"no photo found under {args.shared}")
+        parser.error(f"no photo found under {args.shared} (give --shared DIR, or set SORTER_DATASETS=/path/to/datasets)")
     draw = {"galleries": gallery, "collages": collage, "posters": poster, "calls": call}
     for i in range(args.count):
         kind = KINDS[i % len(KINDS)]

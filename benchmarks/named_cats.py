@@ -28,13 +28,12 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from arg_types import description, positive_int, sorter_model  # this folder is on sys.path
-from running import as_script  # this folder is on sys.path
+from running import as_script, need_datasets, shared_dataset  # this folder is on sys.path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
-DATASETS = HERE.parent.parent / "shared" / "datasets"
-NAMED_CATS = DATASETS / "named-cats"
-KAGGLE = DATASETS / "dogs-vs-cats-200"
+NAMED_CATS = shared_dataset("named-cats")
+KAGGLE = shared_dataset("dogs-vs-cats-200")
 #: Which cats are named, in turn: look-alikes together (black, black and white, tabby and white).
 ROTATIONS = (("belle", "toothless", "kit", "oreo"), ("fred", "putu", "lily", "m33y_thai"),
              ("ashy", "lily", "m33y_thai", "plum"), ("fred", "kit"))
@@ -292,8 +291,7 @@ def main() -> None:
                         help="then answer the review page's 'might be' groups (hers named, the rest refused), "
                              "learn and sort --name-pets again")
     args = parser.parse_args()
-    if not NAMED_CATS.is_dir():
-        sys.exit(f"needs the named-cats photos at {NAMED_CATS}")
+    need_datasets("named-cats", *(["dogs-vs-cats-200"] if args.others else []))
     print("\n".join(report(measure(args.model, tuple(args.examples or (5, 10, 20)), n_others=args.others,
                                    left_in_cats=args.left_in_cats, sorted_first=args.sorted_first,
                                    review=args.review))))

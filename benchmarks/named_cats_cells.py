@@ -25,12 +25,12 @@ from pathlib import Path
 
 import numpy as np
 from arg_types import description, existing_dir, sorter_model  # this folder is on sys.path
-from running import as_script  # this folder is on sys.path
+from running import as_script, not_found, shared_dataset  # this folder is on sys.path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
-NAMED_CATS = HERE.parent.parent / "shared" / "datasets" / "named-cats"
+NAMED_CATS = shared_dataset("named-cats")
 GROUPS = (("fred", "kit", "putu", "plum"), ("belle", "toothless", "oreo", "kit"),
           ("ashy", "lily", "m33y_thai", "plum"), ("toothless", "fred", "oreo", "putu"))
 EXAMPLES = 10
@@ -63,7 +63,7 @@ def main() -> None:
     parser.add_argument("--photos", type=existing_dir, default=NAMED_CATS)
     args = parser.parse_args()
     if not args.photos.is_dir():
-        sys.exit(f"named cats not found at {args.photos}")
+        sys.exit(not_found("named-cats", args.photos, "--photos"))
     from sorter.media.images import load_image
     from sorter.model.lite import load_classifier
     from sorter.model.pet_heads import normalised

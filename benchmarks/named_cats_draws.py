@@ -33,14 +33,14 @@ from pathlib import Path
 
 import numpy as np
 from arg_types import description, positive_int, sorter_model  # this folder is on sys.path
-from running import as_script  # this folder is on sys.path
+from running import as_script, need_datasets, shared_dataset  # this folder is on sys.path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE))
-from named_cats import DATASETS, KAGGLE, NAMED_CATS, cat_photos  # noqa: E402  (after the path above)
+from named_cats import KAGGLE, cat_photos  # noqa: E402  (after the path above)
 
-HOLDOUT = DATASETS / "holdout-not-pets"
+HOLDOUT = shared_dataset("holdout-not-pets")
 GROUPS = (("fred", "kit", "putu", "plum"), ("belle", "toothless", "oreo", "kit"),
           ("ashy", "lily", "m33y_thai", "plum"), ("toothless", "fred", "oreo", "putu"), ("fred", "kit"),
           ("lily", "m33y_thai", "ashy"))
@@ -131,8 +131,7 @@ def main() -> None:
     parser.add_argument("--model", type=sorter_model, help="MODEL.keras with pooled features (default: the bundled model)")
     parser.add_argument("--examples", type=positive_int, default=10, help="photos of each named cat (default 10)")
     args = parser.parse_args()
-    if not NAMED_CATS.is_dir() or not KAGGLE.is_dir() or not HOLDOUT.is_dir():
-        sys.exit(f"needs the named-cats, dogs-vs-cats-200 and holdout-not-pets photos under {DATASETS}")
+    need_datasets("named-cats", "dogs-vs-cats-200", "holdout-not-pets")
     from sorter.learning.pets import PET_THRESHOLD
     from sorter.model import lite
     from sorter.training.reference import read_reference

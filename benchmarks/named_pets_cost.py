@@ -28,11 +28,10 @@ from pathlib import Path
 import numpy as np
 from arg_types import description, positive_int  # this folder is on sys.path
 from machine import cpu_line
-from running import as_script  # this folder is on sys.path
+from running import as_script, need_datasets, shared_dataset  # this folder is on sys.path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
-DATASETS = HERE.parent.parent / "shared" / "datasets"
 TARGET = 1.3
 
 
@@ -41,15 +40,15 @@ def main() -> None:
     parser.add_argument("--photos", type=positive_int, default=512)
     parser.add_argument("--rounds", type=positive_int, default=3)
     args = parser.parse_args()
-    if not (DATASETS / "named-cats").is_dir():
-        sys.exit(f"needs {DATASETS / 'named-cats'}")
+    need_datasets("named-cats", "dogs-vs-cats-200")
     print(cpu_line(), flush=True)
     from sorter.learning import learn as learning
     from sorter.media.images import load_image
     from sorter.model import personal_classifier, pet_heads
     from sorter.model.lite import load_classifier
 
-    cats = sorted((d for d in (DATASETS / "named-cats").iterdir() if d.is_dir()), key=lambda d: -len(list(d.glob("*.jpg"))))
+    folders = (d for d in shared_dataset("named-cats").iterdir() if d.is_dir())
+    cats = sorted(folders, key=lambda d: -len(list(d.glob("*.jpg"))))
     base = load_classifier(None)
     base_one = load_classifier(None)
     with tempfile.TemporaryDirectory(prefix="named-cost-") as tmp:
@@ -62,7 +61,7 @@ def main() -> None:
         named = personal_classifier.personalise(base, None)
     if named is base:
         sys.exit("learn wrote no personal model")
-    kaggle = DATASETS / "dogs-vs-cats-200"
+    kaggle = shared_dataset("dogs-vs-cats-200")
     half = args.photos // 2
     paths = sorted((kaggle / "Cat").glob("*.jpg"))[-half:] + sorted((kaggle / "Dog").glob("*.jpg"))[-half:]
     rng = np.random.default_rng(0)

@@ -39,7 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from first_look import DATASET, REPO, cascade, judge, tables  # noqa: E402
 from input_sizes import per_image_ms  # noqa: E402
 from machine import cpu_line  # noqa: E402
-from running import as_script  # noqa: E402
+from running import as_script, need_datasets  # noqa: E402
 
 from sorter.media.images import square_rgb  # noqa: E402
 from sorter.model.inference import SureEnough  # noqa: E402
@@ -109,6 +109,7 @@ def main() -> None:
     parser.add_argument("--sizes", type=positive_int, nargs="+", default=[96, 112, 128, 160])
     parser.add_argument("--refit", action="store_true", help="fit the quick look's head again at each size")
     args = parser.parse_args()
+    need_datasets("dogs-vs-cats-200", "holdout-not-pets")  # first_look's tables
     from sorter.model.lite import load_classifier
 
     classifier = load_classifier(args.model)

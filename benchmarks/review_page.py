@@ -16,16 +16,15 @@ import json
 import random
 import shutil
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 from arg_types import description, fraction, positive_int, width_by_height  # this folder is on sys.path
 from machine import cpu_line
-from running import DATASET, as_script, sorter_command  # this folder is on sys.path
+from running import DATASET, as_script, need_datasets, shared_dataset, sorter_command  # this folder is on sys.path
 
-OTHER = DATASET.parent / "caltech101-not-pets"
+OTHER = shared_dataset("caltech101-not-pets")
 
 
 def main() -> None:
@@ -43,8 +42,7 @@ def main() -> None:
     from sorter.review.page import ReviewPage, page_path
     from sorter.sorting.results import FileResult
 
-    if not (DATASET / "Cat").is_dir():
-        sys.exit(f"dataset not found: {DATASET}")
+    need_datasets("dogs-vs-cats-200")
     print(cpu_line(), flush=True)
     rng = random.Random(args.seed)
     sources = [DATASET / kind / f"{i}.jpg" for kind in ("Cat", "Dog") for i in rng.sample(range(10000), args.photos // 2)]

@@ -22,10 +22,9 @@ from pathlib import Path
 import numpy as np
 from arg_types import description, existing_dir, new_file, positive_int  # this folder is on sys.path
 from machine import cpu_line
-from running import as_script  # this folder is on sys.path
+from running import as_script, need_datasets, shared_dataset  # this folder is on sys.path
 
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "datasets"
-FOLDERS = (SHARED / "named-cats", SHARED / "dogs-vs-cats-200")
+FOLDERS = (shared_dataset("named-cats"), shared_dataset("dogs-vs-cats-200"))
 SUFFIXES = {".jpg", ".jpeg", ".png"}
 
 
@@ -50,6 +49,8 @@ def main() -> None:
     parser.add_argument("--photos", type=positive_int, default=300,
                         help="at most this many of each folder (a seeded sample)")
     args = parser.parse_args()
+    if not args.folders:  # neither shared set here, and none given
+        need_datasets("named-cats")
 
     from sorter.media.images import shrink
     from sorter.model import lite

@@ -1,5 +1,6 @@
-"""Running sorter as a user does, and timing it: where the repository, the dataset and the
-bundled model are; the model to run (the bundled one, else an untrained network of the same
+"""Running sorter as a user does, and timing it: where the repository, the shared datasets
+(`shared_dataset`, with the one line a benchmark exits with when one is missing) and the bundled
+model are; the model to run (the bundled one, else an untrained network of the same
 architecture: speed does not depend on the weights); the `sorter` command; a launcher that
 measures one command alone (wall time, exit code, CPU time, peak RSS); `sorter sort` on a
 fresh copy of N and of 2N photos, whose difference gives a steady-state rate in which imports
@@ -24,7 +25,37 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
 REPO = Path(__file__).resolve().parent.parent
-DATASET = Path(os.environ.get("SORTER_DATASET", REPO.parent / "shared" / "datasets" / "dogs-vs-cats-200"))
+#: The shared photo sets, a folder each: `../shared/datasets` beside the checkout, else the folder
+#: SORTER_DATASETS names (a checkout elsewhere, a git worktree, may have no ../shared). tests/conftest.py reads the
+#: same variables.
+DATASETS = Path(os.environ.get("SORTER_DATASETS") or REPO.parent / "shared" / "datasets")
+#: The older variables README documents, each naming one set, still honoured.
+ONE_SET = {"dogs-vs-cats-200": "SORTER_DATASET", "caltech101-not-pets": "SORTER_OTHER"}
+
+
+def shared_dataset(name: str) -> Path:
+    """Where the shared set `name` is looked for: its own variable, else under DATASETS."""
+    own = os.environ.get(ONE_SET.get(name, ""))
+    return Path(own) if own else DATASETS / name
+
+
+def not_found(name: str, path: Path | None = None, option: str = "") -> str:
+    """The one line a benchmark exits with when a shared set is missing: where it looked, and
+    how to point it elsewhere (`option`, the benchmark's own, first when it has one)."""
+    ways = "set SORTER_DATASETS=/path/to/datasets" + (f" or {ONE_SET[name]}=/path/to/{name}" if name in ONE_SET else "")
+    if option:
+        ways = f"give {option} DIR, or {ways}"
+    return f"the {name} photos are not found at {path or shared_dataset(name)} ({ways})"
+
+
+def need_datasets(*names: str) -> None:
+    """Exit with status 1 and `not_found`'s line for the first of `names` that is not here."""
+    for name in names:
+        if not shared_dataset(name).is_dir():
+            sys.exit(not_found(name))
+
+
+DATASET = shared_dataset("dogs-vs-cats-200")
 BUNDLED_MODEL = REPO / "sorter" / "models" / "default.keras"
 
 

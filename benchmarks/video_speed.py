@@ -3,7 +3,7 @@
     python benchmarks/video_speed.py            # about 2 minutes on 2 cores (most of it encoding)
 
 Phone-like clips made with Debian's ffmpeg from one photo (a real pet photo from
-../shared/datasets/dogs-vs-cats-200 when it is there, else a drawn picture): 1920x1080,
+../shared/datasets/dogs-vs-cats-200, or SORTER_DATASETS, when it is there, else a drawn picture): 1920x1080,
 30 fps, 10 s, a keyframe a second, H.264 in .mp4 at 16 Mbit/s and HEVC in .mov at 8 Mbit/s,
 encoded with B-frames as phones do (x264 "veryfast": CABAC, 3 B-frames; x265 "ultrafast"), with a sensor's grain in
 every frame so that they have a phone's bitrate. For each, in one run, on
@@ -31,7 +31,7 @@ import cv2
 import numpy as np
 from arg_types import description  # this folder is on sys.path
 from machine import cpu_features, cpu_model
-from running import as_script  # this folder is on sys.path
+from running import DATASET, as_script, not_found  # this folder is on sys.path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "tests"))
@@ -40,7 +40,7 @@ from clips import FFMPEG, make_clip  # noqa: E402
 from sorter.media import videos  # noqa: E402
 from sorter.model import lite  # noqa: E402
 
-PET = REPO.parent / "shared" / "datasets" / "dogs-vs-cats-200" / "Dog" / "1.jpg"
+PET = DATASET / "Dog" / "1.jpg"
 TARGET = 0.25
 #: Sensor grain (see clips.make_clip), so that the bitrates below are spent as a phone spends them.
 NOISE = 12
@@ -52,6 +52,7 @@ REPEATS = 3
 def source_photo(folder: Path) -> Path:
     if PET.is_file():
         return PET
+    print(f"{not_found('dogs-vs-cats-200')}: a drawn picture instead", flush=True)
     picture = np.random.default_rng(0).integers(0, 255, (60, 80, 3), np.uint8)
     path = folder / "drawn.png"
     cv2.imwrite(str(path), cv2.resize(picture, (1600, 1200), interpolation=cv2.INTER_CUBIC))

@@ -6,8 +6,8 @@ moment the watch has acted on its judgement: the photo is in cats/ or dogs/, or 
 log says it left it in place (neither, unsure). Prints the median, the 90th percentile and the
 worst, and how many were moved.
 
-The photos are the dataset's cats and dogs (../shared/datasets/dogs-vs-cats-200, or
-SORTER_DATASET) when it is here, scaled to --pixels, else noise, which a three-way model such as
+The photos are the dataset's cats and dogs (../shared/datasets/dogs-vs-cats-200, or under
+SORTER_DATASETS) when it is here, scaled to --pixels, else noise, which a three-way model such as
 the bundled one rightly leaves in place as neither: timed all the same, as its judgement.
 
     python benchmarks/watch_latency.py                      # a tiny untrained 32 px model
@@ -32,7 +32,7 @@ from arg_types import (  # this folder is on sys.path
     sorter_model,
 )
 from machine import cpu_line
-from running import DATASET, as_script
+from running import DATASET, as_script, not_found
 
 #: The watch's log line for a photo it judged and left where it is (`cli.results.FileLog.result`):
 #: `neither: photo-000.jpg (97%): …`, after the time.
@@ -78,6 +78,8 @@ def measure(work: Path, args: argparse.Namespace) -> None:
             time.sleep(0.05)
         delays, moved = [], 0
         pets = pet_photos()
+        if not pets:  # said before the run, not only in its last line: noise is judged as neither
+            print(f"{not_found('dogs-vs-cats-200')}: timing noise instead", flush=True)
         rng = np.random.default_rng(0)
         size = (args.pixels * 4 // 3, args.pixels)  # width, height
         with open(log, "rb") as said:

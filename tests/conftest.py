@@ -28,19 +28,37 @@ if signal.getsignal(signal.SIGHUP) is signal.SIG_IGN:
     signal.signal(signal.SIGHUP, signal.SIG_DFL)
 
 REPO = Path(__file__).resolve().parent.parent
-DATASET = Path(os.environ.get("SORTER_DATASET", REPO.parent / "shared" / "datasets" / "dogs-vs-cats-200"))
 SAMPLES = REPO / "sample_images"
-#: Photos that are neither cats nor dogs, one folder per kind (see its README).
-OTHER = Path(os.environ.get("SORTER_OTHER", DATASET.parent / "caltech101-not-pets"))
+#: The shared photo sets, a folder each: `../shared/datasets` beside the checkout, else the folder
+#: SORTER_DATASETS names (a checkout elsewhere, a git worktree, may have no ../shared). benchmarks/running.py reads
+#: the same variables.
+DATASETS = Path(os.environ.get("SORTER_DATASETS") or REPO.parent / "shared" / "datasets")
+#: The older variables README documents, each naming one set, still honoured.
+ONE_SET = {"dogs-vs-cats-200": "SORTER_DATASET", "caltech101-not-pets": "SORTER_OTHER"}
 
-needs_dataset = pytest.mark.skipif(
-    not (DATASET / "Cat").is_dir(),
-    reason=f"labelled photos not found at {DATASET} (set SORTER_DATASET to run these tests)",
-)
-needs_other = pytest.mark.skipif(
-    not OTHER.is_dir(),
-    reason=f"non-pet photos not found at {OTHER} (set SORTER_OTHER to run these tests)",
-)
+
+def shared_dataset(name: str) -> Path:
+    """Where the shared set `name` is looked for: its own variable, else under DATASETS. The one
+    place a test finds a shared set."""
+    own = os.environ.get(ONE_SET.get(name, ""))
+    return Path(own) if own else DATASETS / name
+
+
+def needs_shared(name: str, inside: str = "") -> pytest.MarkDecorator:
+    """Skip unless the shared set `name` (its folder `inside`, where given) is here, saying where
+    it was looked for and how to point the tests at it."""
+    path = shared_dataset(name)
+    ways = "SORTER_DATASETS=/path/to/datasets" + (f" or {ONE_SET[name]}=/path/to/{name}" if name in ONE_SET else "")
+    return pytest.mark.skipif(not (path / inside).is_dir(),
+                              reason=f"the {name} photos are not found at {path / inside} (set {ways} to run these tests)")
+
+
+#: Labelled photos of cats and dogs (Cat/, Dog/).
+DATASET = shared_dataset("dogs-vs-cats-200")
+#: Photos that are neither cats nor dogs, one folder per kind (see its README).
+OTHER = shared_dataset("caltech101-not-pets")
+needs_dataset = needs_shared("dogs-vs-cats-200", "Cat")
+needs_other = needs_shared("caltech101-not-pets")
 
 #: Tests of the ImageNet backbone need its weights package.
 needs_weights = pytest.mark.skipif(

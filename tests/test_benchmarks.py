@@ -194,9 +194,32 @@ def test_watch_latency_times_the_bundled_model_on_real_pet_photos(tmp_path: Path
     import running
 
     if not (running.DATASET / "Cat").is_dir():
-        pytest.skip(f"needs the pet photos of {running.DATASET} (or SORTER_DATASET)")
+        pytest.skip(running.not_found("dogs-vs-cats-200"))
     done = run("watch_latency.py", ["--model", str(running.BUNDLED_MODEL), "--files", "4", "--gap", "0.1"])
     assert done.returncode == 0, done.stderr[-3000:]
     assert f"4 files (pets of {running.DATASET.name}, 85x64 JPEG, model default.keras): " in done.stdout
     moved, left = re.search(r": (\d+) moved, (\d+) left in place; median \d+ ms", done.stdout).groups()
     assert int(moved) + int(left) == 4 and int(moved) >= 2  # pets, scaled to 85x64: most still moved
+
+
+@pytest.mark.parametrize(("script", "said"), [
+    ("named_pets_cost.py", "the named-cats photos are not found at {d}/named-cats (set SORTER_DATASETS=/path/to/datasets)"),
+    ("review_page.py", "the dogs-vs-cats-200 photos are not found at {d}/dogs-vs-cats-200 "
+                       "(set SORTER_DATASETS=/path/to/datasets or SORTER_DATASET=/path/to/dogs-vs-cats-200)"),
+    ("named_cats_cells.py", "the named-cats photos are not found at {d}/named-cats "
+                            "(give --photos DIR, or set SORTER_DATASETS=/path/to/datasets)"),
+])
+def test_a_benchmark_without_its_shared_photos_says_where_it_looked_and_how_to_point_it_elsewhere(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, script: str, said: str) -> None:
+    """The shared sets are looked for in ../shared/datasets beside the checkout, or where
+    SORTER_DATASETS says: a checkout elsewhere (a git worktree in /tmp) once had each benchmark
+    look beside itself, whatever was set, and say `needs /tmp/shared/datasets/named-cats`, or
+    `dataset not found: ...`, with no word of how to point it at them. Now one line, status 1."""
+    nowhere = tmp_path / "nowhere"
+    monkeypatch.setenv("SORTER_DATASETS", str(nowhere))
+    for own in ("SORTER_DATASET", "SORTER_OTHER"):
+        monkeypatch.delenv(own, raising=False)
+
+    done = run(script, [])
+
+    assert done.returncode == 1 and done.stderr == said.format(d=nowhere) + "\n", done.stderr[-3000:]

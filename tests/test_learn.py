@@ -7,7 +7,7 @@ features (`FeatureFake`, in conftest): its "features" are what a photo's colours
 bundled head calls red photos dogs, blue ones cats and green ones neither, and it knows
 nothing of stripes, so a striped red goat is a dog to it until a user says otherwise. The
 tests with real photos need a real model with features (the bundled one once it is of that
-format, or SORTER_FEATURE_MODEL) and the labelled photos in ../shared."""
+format, or SORTER_FEATURE_MODEL) and the labelled photos (../shared/datasets, or SORTER_DATASETS)."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from conftest import DATASET, RGB, FeatureFake, tree
+from conftest import DATASET, OTHER, RGB, FeatureFake, tree
 from typer.testing import CliRunner
 
 from sorter.errors import SorterError
@@ -1183,7 +1183,7 @@ def feature_model() -> Path | None:
 needs_feature_model = pytest.mark.skipif(
     feature_model() is None or not (DATASET / "Cat").is_dir(),
     reason="needs a model with pooled features and a reference set (the bundled model is of the older format; "
-           "set SORTER_FEATURE_MODEL=MODEL.keras) and the labelled photos in ../shared",
+           f"set SORTER_FEATURE_MODEL=MODEL.keras) and the labelled photos at {DATASET} (or SORTER_DATASETS)",
 )
 
 
@@ -1244,13 +1244,13 @@ def test_real_photos_corrections_on_one_folder_reduce_mistakes_on_another(tmp_pa
     import sys
 
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
-    from learn_from_corrections import DATASETS, copy_folder, correct, decisions, mistakes, pets_right, photos
+    from learn_from_corrections import copy_folder, correct, decisions, mistakes, pets_right, photos
 
     model = feature_model()
-    recurring = [DATASETS / "caltech101-not-pets" / k for k in ("okapi", "panda")]
+    recurring = [OTHER / k for k in ("okapi", "panda")]
     if not all(folder.is_dir() for folder in recurring):
         pytest.skip(f"Caltech-101 kinds not found at {recurring[0].parent}")
-    a_files, b_files = photos(model, 60, DATASETS / "caltech101-not-pets", 18, recurring)
+    a_files, b_files = photos(model, 60, OTHER, 18, recurring)
     (a_names, _), (b_names, b_origin) = copy_folder(a_files, tmp_path / "A"), copy_folder(b_files, tmp_path / "B")
     assert invoke("sort", tmp_path / "A", "--model", model).exit_code == 0
     assert correct(tmp_path / "A", a_names) > 0

@@ -13,15 +13,11 @@ import os
 import shutil
 from pathlib import Path
 
-import pytest
-from conftest import DATASET
+from conftest import needs_shared, shared_dataset
 from test_learn import invoke
 
-NAMED_CATS = Path(os.environ.get("SORTER_NAMED_CATS", DATASET.parent / "named-cats"))
-
-needs_named_cats = pytest.mark.skipif(
-    not NAMED_CATS.is_dir(),
-    reason=f"real photos of individual cats not found at {NAMED_CATS} (set SORTER_NAMED_CATS to run these tests)")
+NAMED_CATS = shared_dataset("named-cats")
+needs_named_cats = needs_shared("named-cats")
 
 
 def cat_photos(cat: str, into: Path, first: int, count: int) -> list[Path]:

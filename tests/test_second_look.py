@@ -9,12 +9,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import needs_shared, shared_dataset
 
 from sorter.model import second_look
 from sorter.model.lite import LiteClassifier, save_model
 
 REPO = Path(__file__).resolve().parent.parent
-NAMED_CATS = REPO.parent / "shared" / "datasets" / "named-cats"
+NAMED_CATS = shared_dataset("named-cats")
 
 
 def test_the_box_holds_the_hot_cells_and_a_margin_and_the_crop_is_the_inputs_size() -> None:
@@ -78,7 +79,7 @@ def test_only_a_cat_that_could_be_a_named_pet_gets_the_second_look_that_names_it
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not NAMED_CATS.is_dir(), reason=f"needs the real photos of individual cats at {NAMED_CATS}")
+@needs_shared("named-cats")
 def test_real_photos_two_named_cats_find_most_of_their_other_photos() -> None:
     """Ten photos each of two campus cats in cats/fred/ and cats/kit/ of a fresh folder, learnt
     with the bundled model; then their other photos and every other cat of the set sorted
@@ -102,7 +103,7 @@ def test_real_photos_two_named_cats_find_most_of_their_other_photos() -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not NAMED_CATS.is_dir(), reason=f"needs the real photos of individual cats at {NAMED_CATS}")
+@needs_shared("named-cats")
 def test_real_photos_a_named_cats_photos_left_in_cats_do_not_teach_that_she_is_another_cat() -> None:
     """The same two cats, with two of every three of their other photos left unnamed in cats/
     when learning (a user names ten and leaves the rest where sort put them), the third sorted.

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from clips import make_clip, needs_ffmpeg
-from conftest import DATASET, ThreeClassFake, needs_dataset, write_image
+from conftest import DATASET, ThreeClassFake, needs_dataset, needs_shared, shared_dataset, write_image
 from typer.testing import CliRunner
 
 from sorter.cli import app
@@ -209,11 +209,11 @@ def test_the_decision_needs_a_quarter_of_the_frames_and_votes_cat_or_dog() -> No
 
 # --------------------------------------------------------------------------- the real model
 
-EVERYDAY = DATASET.parent / "everyday-not-pets"
+EVERYDAY = shared_dataset("everyday-not-pets")
 
 
 @needs_dataset
-@pytest.mark.skipif(not (EVERYDAY / "people").is_dir(), reason=f"photos of people and places not found at {EVERYDAY}")
+@needs_shared("everyday-not-pets", "people")
 def test_real_clips_pets_into_their_folder_people_and_places_left(tmp_path: Path) -> None:
     """20 pet clips (a third of them a place first, the pet only in the second half) and 20
     clips of people and places, H.264 and HEVC: the issue's targets, >= 95 % each.
