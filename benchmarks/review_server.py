@@ -41,7 +41,7 @@ from arg_types import description, existing_dir, new_file, positive_int  # this 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import numpy as np  # noqa: E402, I001
 from large_folder import make_folder  # noqa: E402
-from running import as_script, sorter_command  # noqa: E402
+from running import as_script, p90, sorter_command  # noqa: E402
 
 TARGETS = {"click_ms_max": 200.0, "first_paint_s_max": 2.0, "rss_mb_max": 300.0}
 
@@ -63,7 +63,7 @@ class ColourClassifier:
 def spread(ms: list[float]) -> dict[str, object]:
     """Median, 90th percentile and the first and slowest of a series of timings (ms)."""
     ordered = sorted(ms)
-    return {"median": round(statistics.median(ms), 1), "p90": round(ordered[int(0.9 * (len(ms) - 1))], 1),
+    return {"median": round(statistics.median(ms), 1), "p90": round(p90(ms), 1),
             "first": round(ms[0], 1), "max": round(ordered[-1], 1), "n": len(ms)}
 
 

@@ -59,6 +59,13 @@ DATASET = shared_dataset("dogs-vs-cats-200")
 BUNDLED_MODEL = REPO / "sorter" / "models" / "default.keras"
 
 
+def p90(values: list[float]) -> float:
+    """The 90th percentile by nearest rank: the smallest value at least 90 % of them reach. As
+    `ordered[int(0.9 * (n - 1))]` it was the smallest of two, below their median."""
+    ordered = sorted(values)
+    return ordered[max(0, -(-9 * len(ordered) // 10) - 1)]
+
+
 def as_script(main: Callable[[], int | None]) -> None:
     """Run a benchmark's `main` and exit with its status. Ctrl-C says `interrupted` and exits
     130, as a shell reports a command SIGINT ended, not a traceback: by then the `with` and

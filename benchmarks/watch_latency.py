@@ -32,7 +32,7 @@ from arg_types import (  # this folder is on sys.path
     sorter_model,
 )
 from machine import cpu_line
-from running import DATASET, as_script, not_found
+from running import DATASET, as_script, not_found, p90
 
 #: The watch's log line for a photo it judged and left where it is (`cli.results.FileLog.result`):
 #: `neither: photo-000.jpg (97%): …`, after the time.
@@ -114,7 +114,7 @@ def measure(work: Path, args: argparse.Namespace) -> None:
         f"{len(delays)} files ({'pets of ' + DATASET.name if pets else 'noise'}, {size[0]}x{size[1]} JPEG, "
         f"model {model.name}{', polling' if args.polling else ''}): {moved} moved, {len(delays) - moved} left in "
         f"place; median {statistics.median(delays) * 1000:.0f} ms, "
-        f"p90 {delays[int(0.9 * (len(delays) - 1))] * 1000:.0f} ms, max {delays[-1] * 1000:.0f} ms; "
+        f"p90 {p90(delays) * 1000:.0f} ms, max {delays[-1] * 1000:.0f} ms; "
         f"watcher exit status {code}"
     )
 

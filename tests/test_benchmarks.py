@@ -99,6 +99,18 @@ def test_profile_sort_times_each_stage_of_real_photos(tmp_path: Path, monkeypatc
     assert sorted(p.name for p in folder.iterdir()) == ["photo-03.jpg", "photo-04.jpg"]  # the stages move copies
 
 
+def test_the_90th_percentile_is_never_below_the_median(monkeypatch: pytest.MonkeyPatch) -> None:
+    """watch_latency.py printed "median 169 ms, p90 157 ms" of two files: it took the element at
+    int(0.9 * (n - 1)), the smallest of two."""
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    import running
+
+    assert running.p90([0.181, 0.157]) == 0.181
+    assert running.p90([5.0]) == 5.0
+    assert running.p90([float(i) for i in range(1, 11)]) == 9.0
+    assert running.p90([float(i) for i in range(1, 101)]) == 90.0
+
+
 def test_a_timed_sort_counts_photos_left_in_place_whatever_their_extension(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """heic_speed.py's sort rows sort HEICs the model calls neither: they stay, and count as
