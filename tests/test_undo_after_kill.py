@@ -284,3 +284,163 @@ def test_a_watch_that_moves_nothing_after_a_sort_killed_between_batches_says_its
     undone = runner.invoke(app, ["undo", str(tmp_path)])
     assert (undone.exit_code, undone.stdout) == (0, f"Restored 3 files from 1 run in {tmp_path}.\n")
     assert _photos(tmp_path) == ["IMG_0.jpg", "IMG_4.jpg", "IMG_5.jpg"]
+
+
+# --------------------------------------------------------------------------- killed as it ends
+
+#: `sorter sort ROOT` or `sorter watch ROOT` (stopped once it has moved 6 photos) through the CLI on
+#: the fake model, in a process that SIGKILLs itself at KILL: "review page" once its review page is
+#: written (before its summary), "end" as its run's "end" record is about to be written, "note
+#: cleared" as a watch is about to clear its note in `.sorter/watching`.
+_KILLED_AS_IT_ENDS = """
+import os, signal, sys, threading
+from pathlib import Path
+sys.path.insert(0, {tests!r})
+from conftest import FakeClassifier
+from sorter.cli import app
+from sorter.files.journal_writer import Journal
+from sorter.files.lock import Watching
+from sorter.model import lite
+from sorter.review.page import ReviewPage
+from sorter.watching import settling, watch
+
+kill, writing = {kill!r}, ReviewPage.write
+
+def killed(*args, **kwargs):
+    os.kill(os.getpid(), signal.SIGKILL)
+
+def write(self):
+    page = writing(self)
+    killed()
+    return page
+
+real_watch_folder = watch.watch_folder
+
+def watch_six(directory, *, model, on_result, **options):
+    stop, reported = threading.Event(), []
+    threading.Timer(30, stop.set).start()
+
+    def report(result):
+        on_result(result)
+        reported.append(result)
+        if len(reported) == 6:
+            stop.set()
+
+    return real_watch_folder(directory, classifier=FakeClassifier(), stop=stop, on_result=report,
+                             settings=settling.WatchSettings(settle=0.1), **options)
+
+lite.load_classifier = lambda model: FakeClassifier()
+watch.watch_folder = watch_six
+if kill == "review page":
+    ReviewPage.write = write
+elif kill == "end":
+    Journal.end = killed
+else:
+    Watching.release = killed
+app({args!r})
+"""
+
+
+def _killed_as_it_ends(root: Path, kill: str, command: str = "sort") -> str:
+    """What the command said (stdout, then stderr) before it was killed at `kill`."""
+    script = _KILLED_AS_IT_ENDS.format(tests=str(Path(__file__).parent), kill=kill, args=[command, str(root)])
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.returncode == -signal.SIGKILL, done.stdout + done.stderr
+    return done.stdout + done.stderr
+
+
+def test_a_sort_killed_before_its_summary_is_said_is_undone_by_the_next_sorts_line(
+        tmp_path: Path, fake_model) -> None:
+    # Killed once its review page was written, before its summary: it had written "end" first, so
+    # nothing said its undo, ever: the next sort said no undo line (--json "undos": 0).
+    before = _pets(tmp_path)
+    said = _killed_as_it_ends(tmp_path, "review page")
+    assert "Undo with" not in said
+    assert _photos(tmp_path) == ["cats/IMG_1.jpg", "cats/IMG_3.jpg", "cats/IMG_5.jpg", "dogs/IMG_0.jpg",
+                                 "dogs/IMG_2.jpg", "dogs/IMG_4.jpg"]
+
+    as_json = runner.invoke(app, ["sort", str(tmp_path), "--json"])
+    again = runner.invoke(app, ["sort", str(tmp_path)])
+
+    totals = {key: value for key, value in json.loads(as_json.stdout).items()
+              if key in ("undos", "watches_cut_short", "sorts_cut_short")}
+    assert (as_json.exit_code, totals) == (0, {"undos": 1, "watches_cut_short": 0, "sorts_cut_short": 1})
+    assert again.exit_code == 0, again.output
+    assert again.stdout.endswith(f"Undo with: sorter undo {tmp_path} (it takes back the sort cut short before this sort)\n")
+    undone = runner.invoke(app, ["undo", str(tmp_path)])
+    assert (undone.exit_code, undone.stdout) == (0, f"Restored 6 files from 1 run in {tmp_path}.\n")
+    assert layout(tmp_path) == before
+
+
+def test_a_sort_says_its_undo_line_before_it_writes_its_end(tmp_path: Path, fake_model) -> None:
+    # Killed as it writes "end", the sort has said its summary and its undo line; the next sort,
+    # which cannot tell, says it again (an undo too many finds nothing more to do).
+    before = _pets(tmp_path)
+    said = _killed_as_it_ends(tmp_path, "end")
+    assert said.endswith(f"Undo with: sorter undo {tmp_path}\n")
+
+    again = runner.invoke(app, ["sort", str(tmp_path)])
+    assert again.exit_code == 0, again.output
+    assert again.stdout.endswith(f"Undo with: sorter undo {tmp_path} (it takes back the sort cut short before this sort)\n")
+    undone = runner.invoke(app, ["undo", str(tmp_path)])
+    assert (undone.exit_code, undone.stdout) == (0, f"Restored 6 files from 1 run in {tmp_path}.\n")
+    assert layout(tmp_path) == before
+
+
+def test_a_watch_says_its_stop_line_before_it_clears_its_note(tmp_path: Path, fake_model) -> None:
+    # Ctrl-C, then a kill 10-20 ms later: the watch had cleared .sorter/watching and died before
+    # its stop line, and the next sort said no undo line: no one said how to undo the watch.
+    before = _pets(tmp_path)
+    said = _killed_as_it_ends(tmp_path, "note cleared", "watch")
+    assert said.endswith(f"stopped watching {tmp_path}: moved 6 files (cats: 3, dogs: 3); "
+                         f"undo with: sorter undo {tmp_path}\n")
+
+    again = runner.invoke(app, ["sort", str(tmp_path)])
+    assert again.exit_code == 0, again.output
+    assert again.stdout.endswith(
+        f"Undo with: sorter undo {tmp_path} (it takes back the watch cut short before this sort)\n")
+    undone = runner.invoke(app, ["undo", str(tmp_path)])
+    assert undone.exit_code == 0, undone.output
+    assert layout(tmp_path) == before
+
+
+def test_ctrl_c_as_the_summary_is_said_ends_with_its_undo_line(tmp_path: Path, fake_model, monkeypatch) -> None:
+    # Before: "Sorted DIR", then "Interrupted." (exit 130), and neither the counts nor an undo line.
+    import os
+
+    from sorter.cli import sorting
+
+    before = _pets(tmp_path)
+    drawing = sorting.summary_table
+
+    def ctrl_c_as_the_table_is_drawn(summary):
+        os.kill(os.getpid(), signal.SIGINT)
+        return drawing(summary)
+
+    monkeypatch.setattr(sorting, "summary_table", ctrl_c_as_the_table_is_drawn)
+    stopped = runner.invoke(app, ["sort", str(tmp_path)])
+
+    assert stopped.exit_code == 130, stopped.output
+    assert stopped.stdout.startswith(f"Sorted {tmp_path}\n")
+    assert stopped.stdout.endswith(f"Undo with: sorter undo {tmp_path}\n")
+    assert stopped.stderr.splitlines()[-2:] == [
+        "Interrupted: moved 6 files before it stopped.", f"Undo with: sorter undo {tmp_path}"]
+    undone = runner.invoke(app, ["undo", str(tmp_path)])
+    assert (undone.exit_code, undone.stdout) == (0, f"Restored 6 files from 1 run in {tmp_path}.\n")
+    assert layout(tmp_path) == before
+
+
+def test_a_sort_that_moves_nothing_is_no_sort_cut_short_of_its_own(tmp_path: Path, fake_model) -> None:
+    # It journals what it judged ("seen"), and its line is said before its "end" is written: read
+    # then, its own run was taken for one cut short, and it asked for an undo of nothing.
+    _pets(tmp_path)
+
+    said = runner.invoke(app, ["sort", str(tmp_path), "--min-confidence", "1"])
+    as_json = runner.invoke(app, ["sort", str(tmp_path), "--min-confidence", "1", "--json"])
+
+    assert said.exit_code == 0, said.output
+    assert "ndo" not in said.stdout
+    totals = {key: value for key, value in json.loads(as_json.stdout).items()
+              if key in ("undos", "watches_cut_short", "sorts_cut_short")}
+    assert (as_json.exit_code, totals) == (0, {"undos": 0, "watches_cut_short": 0, "sorts_cut_short": 0})
+    assert _photos(tmp_path) == [f"IMG_{i}.jpg" for i in range(6)]

@@ -261,6 +261,9 @@ class NullProgress:
     def start(self) -> None:
         pass
 
+    def stop(self) -> None:
+        pass
+
     def update(self, *args, **kwargs) -> None:
         pass
 

@@ -73,9 +73,8 @@ def sort_command(
       sorter sort ~/Pictures/pets --name-pets  # once learnt: cats/Luna/
     """
     from sorter.files.folder import named
-    from sorter.signals import interrupt_dropped
+    from sorter.signals import interrupt_dropped, signals_held
     from sorter.sorting.sort import sort_folder
-    from sorter.sorting.suggesting import not_folders
 
     if as_json and as_jsonl:
         raise typer.BadParameter("choose one", param_hint=["--json", "--jsonl"])
@@ -104,10 +103,21 @@ def sort_command(
                         results.append(result.to_json())
                     log.result(result)
 
-                summary = sort_folder(
+                unfinished: list[SorterError | None] = []
+
+                def on_summary(summary) -> None:
+                    progress.stop()  # gone from the terminal before the summary is drawn
+                    # A Ctrl-C as it is said acts once its undo line is out: it cut the summary
+                    # after "Sorted DIR", with no count or undo line. Its line says the undo again.
+                    with signals_held():
+                        unfinished.append(_said(summary, log, killed=killed, results=results, as_json=as_json,
+                                                as_jsonl=as_jsonl, verbose=verbose, recursive=recursive,
+                                                model=model))
+
+                sort_folder(
                     directory, model=model, recursive=recursive, dry_run=dry_run,
                     min_confidence=min_confidence, on_start=on_start, on_result=on_result, personal=not no_personal,
-                    name_pets=name_pets, on_checked=progress.start,
+                    name_pets=name_pets, on_checked=progress.start, on_summary=on_summary,
                 )
         except (SorterError, OSError) as exc:
             if not dry_run:  # stopped part way: what moved before is journaled, and the user should know what to do
@@ -140,21 +150,32 @@ def sort_command(
                 return str(sort_undo(folder, sort_undos(folder, True, killed), True))
 
             raise interrupted(folder, journaled, log, undo) from None
-        left = sum(summary.reasons.values())
-        verb = "would move" if dry_run else "moved"
-        log.to_file(f"{'planned' if dry_run else 'sorted'} {summary.folder}: {moved_line(summary.moved_to, verb)}"
-                    + (f"; left {left} in place" if left else "")
-                    + (f"; review: {summary.review_page}" if summary.review_page else ""))
-        # Photos it meant to move and could not (a cats/ it may not write in): the rest moved,
-        # and the summary says why these did not; the command could not finish (exit 1). "The
-        # others were moved" only where some were: where every one failed it would be untrue.
-        failed = summary.counts.get("failed", 0)
-        then = ("; the others were moved: sort again once these can be" if summary.moved_to
-                else ": sort again once they can be")
-        unfinished = (SorterError(f"{counted(failed, 'photo')} could not be moved, the summary says why{then}")
-                      if failed else None)
-        if unfinished is not None:
-            log.to_file(f"Error: {unfinished}")
+    if unfinished[0] is not None:
+        raise fail(unfinished[0])
+
+
+def _said(summary, log: FileLog, *, killed: tuple[tuple[str, ...], ...], results: list[dict], as_json: bool,
+          as_jsonl: bool, verbose: bool, recursive: bool, model: Path | None) -> SorterError | None:
+    """Say what the sort did, its undo line last (`sort_folder`'s `on_summary`: the folder still
+    held, the run's "end" not yet written); returns the error the command ends with, if any."""
+    from sorter.sorting.suggesting import not_folders
+
+    dry_run = summary.dry_run
+    left = sum(summary.reasons.values())
+    verb = "would move" if dry_run else "moved"
+    log.to_file(f"{'planned' if dry_run else 'sorted'} {summary.folder}: {moved_line(summary.moved_to, verb)}"
+                + (f"; left {left} in place" if left else "")
+                + (f"; review: {summary.review_page}" if summary.review_page else ""))
+    # Photos it meant to move and could not (a cats/ it may not write in): the rest moved,
+    # and the summary says why these did not; the command could not finish (exit 1). "The
+    # others were moved" only where some were: where every one failed it would be untrue.
+    failed = summary.counts.get("failed", 0)
+    then = ("; the others were moved: sort again once these can be" if summary.moved_to
+            else ": sort again once they can be")
+    unfinished = (SorterError(f"{counted(failed, 'photo')} could not be moved, the summary says why{then}")
+                  if failed else None)
+    if unfinished is not None:
+        log.to_file(f"Error: {unfinished}")
     if summary.review_error:
         err.print(f"[yellow]{escape(summary.review_error)}[/]", soft_wrap=True)
     if verbose and summary.personal_set_aside is not None:  # else a user wonders why their corrections do nothing
@@ -187,18 +208,19 @@ def sort_command(
         "personal_set_aside": None if summary.personal_set_aside is None else str(summary.personal_set_aside),
     }
     # A dry run moves nothing: it counts the watches cut short alone, those a sort's line would say.
-    undos = sort_undos(summary.folder, moved_anything(summary) and not dry_run, killed, sorts=not dry_run)
+    undos = sort_undos(summary.folder, moved_anything(summary) and not dry_run, killed, sorts=not dry_run,
+                       own=summary.run)
     # How many `sorter undo DIR` take back this sort and the watches killed right before it,
     # which said no undo line (0: nothing to undo): the terminal's "Undo with:" line. A dry run's
     # `undos` is 0, and its `watches_cut_short` the watches its last line says.
     totals["undos"], totals["watches_cut_short"] = 0 if dry_run else undos.times, undos.watches
     totals["sorts_cut_short"] = undos.sorts  # of those, sorts killed (a dry run's: 0)
     if as_jsonl or as_json:
-        print(json.dumps({"summary": totals} if as_jsonl else {**totals, "files": results}))
+        # Flushed: its "end" is written once it returns, and a kill then must not lose it in a buffer.
+        print(json.dumps({"summary": totals} if as_jsonl else {**totals, "files": results}), flush=True)
     else:
         _show(summary, recursive=recursive, verbose=verbose, undos=undos)
-    if unfinished is not None:
-        raise fail(unfinished)
+    return unfinished
 
 
 def _show(summary, *, recursive: bool, verbose: bool, undos: UndoCount) -> None:

@@ -96,20 +96,24 @@ def watch_command(
 
     folder = named(directory)  # as `check_folder` returns it, `summary.folder`: one path in every line
     journaled = journal_size(folder)
+    from sorter.signals import signals_held
+
+    def on_summary(summary: WatchSummary) -> None:
+        with signals_held():  # a second Ctrl-C as the stop line is said acts once it is out
+            log.line(_stopped_line(summary))
+
     with FileLog(folder, log_file) as log:
         try:
-            summary = watch.watch_folder(
+            watch.watch_folder(
                 directory, model=model, recursive=recursive, min_confidence=min_confidence, polling=polling,
-                on_result=log.result, on_notice=log.notice, personal=not no_personal,
+                on_result=log.result, on_notice=log.notice, personal=not no_personal, on_summary=on_summary,
             )
-        except watch.WatchFailed as exc:  # its folder gone, say: what it did, then why it stopped
-            log.line(_stopped_line(exc.summary))
+        except watch.WatchFailed as exc:  # its folder gone, say: what it did (said), then why it stopped
             raise log.fail(exc.error, folder) from None
         except (SorterError, OSError) as exc:
             raise log.fail(exc, folder) from None
         except KeyboardInterrupt:  # a second Ctrl-C: the batch in hand abandoned, and no summary
             raise interrupted(folder, journaled, log) from None
-        log.line(_stopped_line(summary))
 
 
 def _stopped_line(summary: WatchSummary) -> str:
@@ -181,7 +185,8 @@ def _undo_line(command: str, count: UndoCount, it_takes_back: str, several: str)
     return f"; undo with: {command}, {_times(count.times)} ({several})"
 
 
-def sort_undos(folder: Path, moved: bool, killed: tuple[tuple[str, ...], ...], sorts: bool = True) -> UndoCount:
+def sort_undos(folder: Path, moved: bool, killed: tuple[tuple[str, ...], ...], sorts: bool = True,
+               own: str | None = None) -> UndoCount:
     """How many plain `sorter undo`s take back a sort just made (where it `moved` anything) and
     the watches killed right before it (`Watching.killed`, read before the sort), which said no
     undo line, and a watch started after the sort says only its own (undoing theirs would take
@@ -189,11 +194,12 @@ def sort_undos(folder: Path, moved: bool, killed: tuple[tuple[str, ...], ...], s
     part way and `--json`'s `undos` are told from this one count. So are the sorts cut short right
     before it (`sorts`; killed, a crash: `RunState.cut_short`), mid-move or between batches: their
     undo line was never said either, and a user who undid this
-    sort's alone took their photos for all back. A dry run counts the watches alone."""
+    sort's alone took their photos for all back. A dry run counts the watches alone. `own`: the
+    sort's run, not ended yet as its line is said (`SortSummary.run`), no sort cut short."""
     from sorter.files.undo import UndoCount, undo_count
 
     try:  # a sort that moved nothing made no run: the latest in the journal is not its own
-        count = undo_count(folder, None if moved else set(), killed, sorts) if killed or sorts else None
+        count = undo_count(folder, None if moved else set(), killed, sorts, own) if killed or sorts else None
     except (SorterError, OSError):  # the journal unreadable now: the sort's own undo alone
         count = None
     cut = count is not None and (count.watches or count.sorts)

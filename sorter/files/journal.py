@@ -139,8 +139,9 @@ class RunState:
         """Killed (a crash) before it said its undo line: recovery settled its moves, or it is a sort's
         run begun and never ended (killed between batches, no move pending); one ended said its
         line, whatever recovery found after (a Ctrl-C'd sort's last move). The next run's undo
-        leaves its moves, and says so. Read under the folder lock, or of a sort's own run ended
-        before it let go: a begun run with no end is of a process gone."""
+        leaves its moves, and says so. Read under the folder lock: a begun run with no end is of a
+        process gone, but for the sort that reads it as it says its line, before its "end"
+        (`undo.undo_count`'s `own`)."""
         return (self.recovered or self.begun) and not self.ended
 
     @property

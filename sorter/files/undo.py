@@ -167,7 +167,7 @@ class UndoCount:
 
 
 def undo_count(root: Path, runs: set[str] | None, cut_short: tuple[tuple[str, ...], ...] = (),
-               sorts: bool = False) -> UndoCount:
+               sorts: bool = False, own: str | None = None) -> UndoCount:
     """How many plain `sorter undo`s take back `runs` (a watch's), and the watches `cut_short`
     before it (each its runs, as `.sorter/watching` listed them: `Watching.cut_short`), which said
     no undo line. Each undo takes back the latest run, so a review session made since the first
@@ -178,7 +178,9 @@ def undo_count(root: Path, runs: set[str] | None, cut_short: tuple[tuple[str, ..
     sort's, just made, the latest run (where it moved anything, else none): the watches cut short
     right behind it said no undo line, and the sort's says theirs. `sorts`: the sorts cut short
     (`RunState.cut_short`: killed mid-move or between batches; of no watch in `cut_short`), which
-    said no undo line either, are counted as those watches are. Reads the journal; recovers nothing."""
+    said no undo line either, are counted as those watches are; never `own`, the sort's own run,
+    counted before its "end" is written (`sort_folder`'s `on_summary`), moves or none. Reads the
+    journal; recovers nothing."""
     from sorter.files import suggestions
     from sorter.files.journal import scan
 
@@ -190,7 +192,7 @@ def undo_count(root: Path, runs: set[str] | None, cut_short: tuple[tuple[str, ..
         listed = {run for watch in cut_short for run in watch}
         killed = [run.run for run in state.undoable_runs()  # a review's click killed is a review still
                   if run.cut_short and run.run not in listed and not run.run.startswith(REVIEW_RUN_PREFIX)
-                  and run.run != own_latest]
+                  and run.run not in (own_latest, own)]
         watches, cut_short = len(cut_short), (*cut_short, *((run,) for run in killed))
     else:
         watches = len(cut_short)

@@ -72,7 +72,7 @@ class Sorter:
     def close(self) -> None:
         if self._journal is not None:
             try:
-                if self.ends:  # before the undo line is said: a run with no end said none (killed)
+                if self.ends:  # once its undo line is said (`sort_folder`): a run with no end said none (killed)
                     self._journal.end()
             except OSError:  # a full disk: the next sort takes it for cut short, and says its undo again
                 pass

@@ -124,6 +124,9 @@ class SortSummary:
     personal_set_aside: Path | None = None
     #: Files of other kinds (notes, PDFs) were passed by: a sort that found no photo says they are left alone.
     other_files: bool = False
+    #: Its journal run (None: it journaled nothing, a dry run), whose "end" is written once the
+    #: summary is said (`sort_folder`'s `on_summary`): till then it is no run cut short of its own.
+    run: str | None = None
 
 
 #: A companion that came after its photo was sorted, joined to it (or, in a dry run, to be).

@@ -34,6 +34,7 @@ def sort_folder(
     personal: bool = True,
     name_pets: bool = False,
     on_checked: Callable[[], None] = lambda: None,
+    on_summary: Callable[[SortSummary], None] = lambda summary: None,
 ) -> SortSummary:
     """Sort the images of `root` into `root/cats` and `root/dogs`, streaming: the folder is
     listed, classified and moved a batch at a time, so a million files cost no more memory than
@@ -41,7 +42,10 @@ def sort_folder(
     starts there); `on_start`: the number of entries, from a cheap first pass (names only, no
     file opened). `personal`: with the user's personal model, if any for this model. `name_pets`:
     first the photos already in cats/ and dogs/ are looked at again for the named pets
-    (`named_again`), then the folder is sorted as always (so what it files is not looked at twice)."""
+    (`named_again`), then the folder is sorted as always (so what it files is not looked at twice).
+    `on_summary`: the summary, to be said (its undo line) while the folder is still held and
+    before the run's "end" record is written: a sort killed before it said its undo line is one
+    cut short, whose undo the next sort says (`RunState.cut_short`)."""
     from sorter.files.identities import lstat_of
     from sorter.files.journal import scan
     from sorter.files.lock import FolderLock
@@ -114,40 +118,48 @@ def sort_folder(
         here = sorter.pet_folders()
         noting = None if dry_run or not here.pets else suggesting.Noting(root, here)
         sorter.here = noting.looked if noting is not None else here  # the pets with a "might be" group looked for once
-        try:
-            streams = [sorter.join(late.late())]  # before the passes: a named pet's photo takes its companions on
-            streams += [sorter.sort_entries(entries, within=within, refile=refile, back=put_backs)
-                        for entries, within, refile, put_backs in passes]
-            for result in chain.from_iterable(streams):
-                tally.add(result)
-                if review is not None:
-                    review.add(result)
+        try:  # "end" written however it ends, once the run's word is said (`on_summary`, or the caller's
+            # line for a Ctrl-C or an error): killed before that, the next sort says its undo for it
+            try:
+                streams = [sorter.join(late.late())]  # before the passes: a named pet's photo takes its companions on
+                streams += [sorter.sort_entries(entries, within=within, refile=refile, back=put_backs)
+                            for entries, within, refile, put_backs in passes]
+                for result in chain.from_iterable(streams):
+                    tally.add(result)
+                    if review is not None:
+                        review.add(result)
+                    if noting is not None:
+                        noting.add(result, sorter.here)
+                    on_result(result)
+            finally:
                 if noting is not None:
-                    noting.add(result, sorter.here)
-                on_result(result)
+                    try:
+                        might_be = noting.write()
+                    except OSError as exc:
+                        review_error = suggesting.not_noted(exc)
+            if review is not None and review.count:
+                if noting is not None:
+                    review.ask(noting.standing())
+                try:  # the photos are sorted and journaled by now: a page that cannot be written is no failure
+                    review_page = review.write()
+                except OSError as exc:
+                    review_error = f"could not write the review page: {exc.strerror or exc}"
+            summary = SortSummary(
+                root, dry_run, tally.counts, tally.moved_to, recovered, time.monotonic() - started,
+                companions=tally.companions, reasons=tally.reasons, review_page=review_page,
+                review_error=review_error, model=personal_classifier.describe(classifier, model), videos=tally.videos,
+                might_be=might_be, pet_folders=sorter.here, not_entered=not_entered, unwritable=refused,
+                refused_into=refused_into(root, tally.moved_to) if dry_run and refused is None else (),
+                folders_skipped=tally.folders, personal_set_aside=set_aside, other_files=others.others,
+                entered_none=recursive and bool(tally.folders) and not tally.counts and not others.entered,
+                run=sorter.run,
+            )
+            # Said while the folder is held, before "end": the review page and the summary took
+            # 20-60 ms, and a sort killed in them had written "end" and said no undo line.
+            on_summary(summary)
         finally:
             sorter.close()
-            if noting is not None:
-                try:
-                    might_be = noting.write()
-                except OSError as exc:
-                    review_error = suggesting.not_noted(exc)
-        if review is not None and review.count:
-            if noting is not None:
-                review.ask(noting.standing())
-            try:  # the photos are sorted and journaled by now: a page that cannot be written is no failure
-                review_page = review.write()
-            except OSError as exc:
-                review_error = f"could not write the review page: {exc.strerror or exc}"
     finally:
         lock.release()
-    return SortSummary(
-        root, dry_run, tally.counts, tally.moved_to, recovered, time.monotonic() - started,
-        companions=tally.companions, reasons=tally.reasons, review_page=review_page, review_error=review_error,
-        model=personal_classifier.describe(classifier, model), videos=tally.videos, might_be=might_be,
-        pet_folders=sorter.here, not_entered=not_entered, unwritable=refused,
-        refused_into=refused_into(root, tally.moved_to) if dry_run and refused is None else (),
-        folders_skipped=tally.folders, personal_set_aside=set_aside, other_files=others.others,
-        entered_none=recursive and bool(tally.folders) and not tally.counts and not others.entered,
-    )
+    return summary
 

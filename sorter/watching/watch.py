@@ -75,9 +75,13 @@ def watch_folder(
     settings: WatchSettings | None = None,
     batch_size: int | None = None,
     personal: bool = True,
+    on_summary: Callable[[WatchSummary], None] = lambda summary: None,
 ) -> WatchSummary:
     """Sort the images of `root`, then every image that arrives, until `stop` is set (or
-    SIGINT/SIGTERM, when called from the main thread without `stop`).
+    SIGINT/SIGTERM, when called from the main thread without `stop`). `on_summary`: the summary,
+    its undo said, before `.sorter/watching` is cleared: a watch killed before it said its stop
+    line is one cut short, whose undo the next sort or watch says (`Watching.cut_short`); a
+    watch that stopped on an error too, before `WatchFailed` is raised.
 
     `sorter sort`/`undo` on the same folder are refused while it runs; `sorter review` corrects
     it between two batches (`FolderHold`). Files already there go through the same completeness check as
@@ -112,14 +116,17 @@ def watch_folder(
                                settings=settings)
             finally:
                 sorter.close()
+            undos = _undos(ended.undo_in, loop.runs, cut_short)
+            tally = loop.tally
+            summary = WatchSummary(root, tally.counts, tally.moved_to, ended.mode, time.monotonic() - started,
+                                   videos=tally.videos, waiting=ended.waiting[0], undos=undos,
+                                   undo_in=None if ended.undo_in == root else ended.undo_in, writing=ended.waiting[1])
+            # Said while `.sorter/watching` still lists its runs: cleared first, a watch killed
+            # before its stop line (10-20 ms) was no watch cut short, and its undo went unsaid.
+            on_summary(summary)
         finally:
             hold.release()
-            _say_uncleared(hold, loop.notify)  # before the stop line, which says this watch's undo
-    undos = _undos(ended.undo_in, loop.runs, cut_short)
-    tally = loop.tally
-    summary = WatchSummary(root, tally.counts, tally.moved_to, ended.mode, time.monotonic() - started,
-                           videos=tally.videos, waiting=ended.waiting[0], undos=undos,
-                           undo_in=None if ended.undo_in == root else ended.undo_in, writing=ended.waiting[1])
+            _say_uncleared(hold, loop.notify)  # after the stop line: the note is cleared once it is said
     if ended.stopped is not None:
         raise WatchFailed(ended.stopped, summary)
     return summary
