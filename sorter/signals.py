@@ -284,10 +284,13 @@ def interrupt_lost(received: list[int]) -> None:
 
 
 @contextmanager
-def signals_held() -> Iterator[None]:
+def signals_held(dropped: bool = False) -> Iterator[None]:
     """SIGINT, SIGTERM and SIGHUP that come inside the block act as it ends, as they would
     have acted then: for a few renames (`training.publish`) that, cut in two, leave no model
-    at all. An ignored signal stays ignored.
+    at all. An ignored signal stays ignored. `dropped`: they do not act at all, for the lines
+    that say a command's result once its work is done (a sort's summary, a watch's stop line):
+    there is nothing left to stop, as once they are said (`command_returned`); acted on after
+    them, a Ctrl-C said "Interrupted: moved 6 files before it stopped." under a whole summary.
 
     Python-level handlers, not `pthread_sigmask`: a signal blocked in the main thread is
     delivered to another thread of the process (TensorFlow has dozens), whose C handler then
@@ -314,7 +317,7 @@ def signals_held() -> Iterator[None]:
     finally:
         for sig, old in previous.items():
             signal.signal(sig, old)
-    for sig in dict.fromkeys(received):  # only after a block that ended well
+    for sig in dict.fromkeys([] if dropped else received):  # only after a block that ended well
         handler = previous[sig]
         if callable(handler):
             handler(sig, sys._getframe())

@@ -406,6 +406,7 @@ def test_a_watch_says_its_stop_line_before_it_clears_its_note(tmp_path: Path, fa
 
 def test_ctrl_c_as_the_summary_is_said_ends_with_its_undo_line(tmp_path: Path, fake_model, monkeypatch) -> None:
     # Before: "Sorted DIR", then "Interrupted." (exit 130), and neither the counts nor an undo line.
+    # The sort is done by then: the Ctrl-C stops nothing, and nothing says it was cut short.
     import os
 
     from sorter.cli import sorting
@@ -420,11 +421,10 @@ def test_ctrl_c_as_the_summary_is_said_ends_with_its_undo_line(tmp_path: Path, f
     monkeypatch.setattr(sorting, "summary_table", ctrl_c_as_the_table_is_drawn)
     stopped = runner.invoke(app, ["sort", str(tmp_path)])
 
-    assert stopped.exit_code == 130, stopped.output
+    assert stopped.exit_code == 0, stopped.output
     assert stopped.stdout.startswith(f"Sorted {tmp_path}\n")
     assert stopped.stdout.endswith(f"Undo with: sorter undo {tmp_path}\n")
-    assert stopped.stderr.splitlines()[-2:] == [
-        "Interrupted: moved 6 files before it stopped.", f"Undo with: sorter undo {tmp_path}"]
+    assert "Interrupted" not in stopped.output
     undone = runner.invoke(app, ["undo", str(tmp_path)])
     assert (undone.exit_code, undone.stdout) == (0, f"Restored 6 files from 1 run in {tmp_path}.\n")
     assert layout(tmp_path) == before

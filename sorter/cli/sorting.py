@@ -107,9 +107,9 @@ def sort_command(
 
                 def on_summary(summary) -> None:
                     progress.stop()  # gone from the terminal before the summary is drawn
-                    # A Ctrl-C as it is said acts once its undo line is out: it cut the summary
-                    # after "Sorted DIR", with no count or undo line. Its line says the undo again.
-                    with signals_held():
+                    # The sort is done: a Ctrl-C as it is said stops nothing. It cut the summary
+                    # after "Sorted DIR", with no count or undo line.
+                    with signals_held(dropped=True):
                         unfinished.append(_said(summary, log, killed=killed, results=results, as_json=as_json,
                                                 as_jsonl=as_jsonl, verbose=verbose, recursive=recursive,
                                                 model=model))

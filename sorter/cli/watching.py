@@ -99,7 +99,7 @@ def watch_command(
     from sorter.signals import signals_held
 
     def on_summary(summary: WatchSummary) -> None:
-        with signals_held():  # a second Ctrl-C as the stop line is said acts once it is out
+        with signals_held(dropped=True):  # stopped: a second Ctrl-C as its line is said stops nothing
             log.line(_stopped_line(summary))
 
     with FileLog(folder, log_file) as log:
