@@ -212,6 +212,29 @@ def undo_count(root: Path, runs: set[str] | None, cut_short: tuple[tuple[str, ..
     return UndoCount(len(window), len(when), len(cut) - sorted_, reviews, sorted_)
 
 
+def _cut_short_behind(root: Path, state, when: dict[str, float], names) -> tuple[int, str]:
+    """(`UndoResult.cut_short_left`, `.cut_short_by`) once the runs `names` are undone: the files
+    the run the next plain undo takes back still holds, where that run was cut short, and what it
+    was ("sort", "watch")."""
+    from sorter.files.lock import Watching
+
+    left_next = max((run for run in when if run not in names), key=when.__getitem__, default=None)
+    behind = state.runs.get(left_next) if left_next is not None else None
+    cut_short = (behind.sorted_files if behind is not None and behind.cut_short
+                 and not behind.run.startswith(REVIEW_RUN_PREFIX) else 0)
+    return cut_short, "watch" if cut_short and any(left_next in watch for watch in Watching.killed(root)) else "sort"
+
+
+def cut_short_left(root: Path, names) -> tuple[int, str]:
+    """`_cut_short_behind`, read from the journal as it is: for an undo of `names` a Ctrl-C stopped
+    as it finished, which says the same note as one that finished (`UndoResult.cut_short_left`)."""
+    from sorter.files import suggestions
+    from sorter.files.journal import scan
+
+    state = scan(root)
+    return _cut_short_behind(root, state, _timeline(state.undoable_runs(), suggestions.read(root)), names)
+
+
 def undo(root: Path, *, all_runs: bool = False, lock_wait: float = 0.0,
          on_start: Callable[[UndoPlan], None] = lambda plan: None,
          on_missing: Callable[[str, str, int], None] = lambda line, run, seq: None,
@@ -226,7 +249,7 @@ def undo(root: Path, *, all_runs: bool = False, lock_wait: float = 0.0,
     from sorter.files.folder import check_folder, remove_probe_left
     from sorter.files.journal import journal_path, state_dir
     from sorter.files.journal_writer import Journal
-    from sorter.files.lock import FolderLock, Watching
+    from sorter.files.lock import FolderLock
     from sorter.files.recovery import recover
 
     # cats/ and dogs/ are looked at once there is a journal, whose moves (and recovery's) go
@@ -300,11 +323,7 @@ def undo(root: Path, *, all_runs: bool = False, lock_wait: float = 0.0,
 
             # It showed a sort that is now undone (a review's corrections undone leave that sort as it was).
             (root / STATE_DIR / REVIEW_PAGE).unlink(missing_ok=True)
-        left_next = max((run for run in when if run not in names), key=when.__getitem__, default=None)
-        behind = state.runs.get(left_next) if left_next is not None else None
-        cut_short = (behind.sorted_files if behind is not None and behind.cut_short
-                     and not behind.run.startswith(REVIEW_RUN_PREFIX) else 0)
-        by = "watch" if cut_short and any(left_next in watch for watch in Watching.killed(root)) else "sort"
+        cut_short, by = _cut_short_behind(root, state, when, names)
     c, m, f = undoer.conflicts, undoer.missing, undoer.found
     return UndoResult(
         root, len(names), undoer.restored, c.shown, m.shown, c.total - len(c.shown), m.total - len(m.shown), answers,
