@@ -294,14 +294,17 @@ def _dry_run(root: Path, *options: str):
     return json.loads(result.stdout) if options else result.stdout.splitlines()
 
 
-def test_a_dry_run_after_a_killed_sort_says_it_as_it_says_a_killed_watch(tmp_path: Path, fake_model) -> None:
+@pytest.mark.parametrize("kill", ["between batches", "move 4"])
+def test_a_dry_run_after_a_killed_sort_says_it_as_it_says_a_killed_watch(tmp_path: Path, fake_model,
+                                                                         kill: str) -> None:
     # Before: a dry run after a killed sort said nothing of it, and its --json said
     # `"sorts_cut_short": 0`, where the sort right after says "then once more for the sort cut
-    # short before this sort"; a killed watch it did say. Now both, in one line.
+    # short before this sort"; a killed watch it did say. Now both, in one line. Killed mid-move,
+    # none of its moves marked done: a dry run settles nothing, and counts them as the sort would.
     from test_watch import a_watch_killed_after_filing
 
     before = _pets(tmp_path)
-    _killed_between_batches(tmp_path)
+    _killed_sort(tmp_path, kill)
     assert _dry_run(tmp_path)[-1] == (f"A sort was cut short before this dry run: sorter undo {tmp_path} takes back "
                                       "its moves; a sort's undo line says them too.")
     said = _dry_run(tmp_path, "--json")

@@ -190,7 +190,7 @@ def sort_command(
         "personal_set_aside": None if summary.personal_set_aside is None else str(summary.personal_set_aside),
     }
     # A dry run moves nothing: it counts the watches and sorts cut short, those a sort's line would say.
-    undos = sort_undos(summary.folder, moved_anything(summary) and not dry_run, killed, sorts=working is None)
+    undos = sort_undos(summary.folder, moved_anything(summary) and not dry_run, killed, working is None, dry_run)
     # How many `sorter undo DIR` take back this sort and the watches killed right before it,
     # which said no undo line (0: nothing to undo): the terminal's "Undo with:" line. A dry run's
     # `undos` is 0, and its `watches_cut_short` the watches its last line says.

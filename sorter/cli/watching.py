@@ -181,7 +181,8 @@ def _undo_line(command: str, count: UndoCount, it_takes_back: str, several: str)
     return f"; undo with: {command}, {_times(count.times)} ({several})"
 
 
-def sort_undos(folder: Path, moved: bool, killed: tuple[tuple[str, ...], ...], sorts: bool = True) -> UndoCount:
+def sort_undos(folder: Path, moved: bool, killed: tuple[tuple[str, ...], ...], sorts: bool = True,
+               dry_run: bool = False) -> UndoCount:
     """How many plain `sorter undo`s take back a sort just made (where it `moved` anything) and
     the watches killed right before it (`Watching.killed`, read before the sort), which said no
     undo line, and a watch started after the sort says only its own (undoing theirs would take
@@ -190,11 +191,12 @@ def sort_undos(folder: Path, moved: bool, killed: tuple[tuple[str, ...], ...], s
     before it (`sorts`; killed, a crash: `RunState.cut_short`), mid-move or between batches: their
     undo line was never said either, and a user who undid this
     sort's alone took their photos for all back. A dry run counts them as a sort would (`moved`
-    False): the sort it plans would say them."""
+    False), its moves a kill left pending as the sort's recovery would settle them: the sort it
+    plans would say them."""
     from sorter.files.undo import UndoCount, undo_count
 
     try:  # a sort that moved nothing made no run: the latest in the journal is not its own
-        count = undo_count(folder, None if moved else set(), killed, sorts) if killed or sorts else None
+        count = undo_count(folder, None if moved else set(), killed, sorts, dry_run) if killed or sorts else None
     except (SorterError, OSError):  # the journal unreadable now: the sort's own undo alone
         count = None
     cut = count is not None and (count.watches or count.sorts)

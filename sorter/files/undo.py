@@ -167,7 +167,7 @@ class UndoCount:
 
 
 def undo_count(root: Path, runs: set[str] | None, cut_short: tuple[tuple[str, ...], ...] = (),
-               sorts: bool = False) -> UndoCount:
+               sorts: bool = False, unsettled: bool = False) -> UndoCount:
     """How many plain `sorter undo`s take back `runs` (a watch's), and the watches `cut_short`
     before it (each its runs, as `.sorter/watching` listed them: `Watching.cut_short`), which said
     no undo line. Each undo takes back the latest run, so a review session made since the first
@@ -178,17 +178,24 @@ def undo_count(root: Path, runs: set[str] | None, cut_short: tuple[tuple[str, ..
     sort's, just made, the latest run (where it moved anything, else none): the watches cut short
     right behind it said no undo line, and the sort's says theirs. `sorts`: the sorts cut short
     (`RunState.cut_short`: killed mid-move or between batches; of no watch in `cut_short`), which
-    said no undo line either, are counted as those watches are. Reads the journal; recovers nothing."""
+    said no undo line either, are counted as those watches are. `unsettled`: a dry run's, which
+    recovers nothing: a run killed mid-move, none of its moves marked done yet, counts as the next
+    sort's recovery leaves it, undoable where a pending move's photo is at its destination (the
+    group follows it there, `recovery._settle_group`). Reads the journal; recovers nothing."""
     from sorter.files import suggestions
     from sorter.files.journal import scan
 
     state = scan(root)
-    when = _timeline(state.undoable_runs(), suggestions.read(root))
+    undoable = state.undoable_runs()
+    if unsettled:
+        finished = {move.run for move in state.moving.values() if os.path.lexists(root / move.dst)}
+        undoable += [run for name, run in state.runs.items() if name in finished and not run.sorted_files]
+    when = _timeline(undoable, suggestions.read(root))
     # A sort's own run, just made: never one cut short (its "end" record lost to a full disk, say).
     own_latest = max(when, key=when.__getitem__, default=None) if runs is None else None
     if sorts:  # each a cut short "watch" of one run, after the watches: told apart by their index
         listed = {run for watch in cut_short for run in watch}
-        killed = [run.run for run in state.undoable_runs()  # a review's click killed is a review still
+        killed = [run.run for run in undoable  # a review's click killed is a review still
                   if run.cut_short and run.run not in listed and not run.run.startswith(REVIEW_RUN_PREFIX)
                   and run.run != own_latest]
         watches, cut_short = len(cut_short), (*cut_short, *((run,) for run in killed))
