@@ -8,13 +8,14 @@ SIGKILLs itself at a counted move, no handler and no clean-up run."""
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-from conftest import FakeClassifier, layout, write_image
+from conftest import REPO, FakeClassifier, layout, write_image
 from test_watch import undone_as_hinted, watched_through_the_cli, watched_through_the_cli_until
 from typer.testing import CliRunner
 
@@ -444,3 +445,113 @@ def test_a_sort_that_moves_nothing_is_no_sort_cut_short_of_its_own(tmp_path: Pat
               if key in ("undos", "watches_cut_short", "sorts_cut_short")}
     assert (as_json.exit_code, totals) == (0, {"undos": 0, "watches_cut_short": 0, "sorts_cut_short": 0})
     assert _photos(tmp_path) == [f"IMG_{i}.jpg" for i in range(6)]
+
+
+def _dry_run(root: Path, *options: str):
+    """`sorter sort ROOT --dry-run`: its lines, or its --json."""
+    result = runner.invoke(app, ["sort", str(root), "--dry-run", *options])
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout) if options else result.stdout.splitlines()
+
+
+@pytest.mark.parametrize("kill", ["between batches", "move 4"])
+def test_a_dry_run_after_a_killed_sort_says_it_as_it_says_a_killed_watch(tmp_path: Path, fake_model,
+                                                                         kill: str) -> None:
+    # Before: a dry run after a killed sort said nothing of it, and its --json said
+    # `"sorts_cut_short": 0`, where the sort right after says "then once more for the sort cut
+    # short before this sort"; a killed watch it did say. Now both, in one line. Killed mid-move,
+    # none of its moves marked done: a dry run settles nothing, and counts them as the sort would.
+    from test_watch import a_watch_killed_after_filing
+
+    before = _pets(tmp_path)
+    _killed_sort(tmp_path, kill)
+    assert _dry_run(tmp_path)[-1] == (f"A sort was cut short before this dry run: sorter undo {tmp_path} takes back "
+                                      "its moves; a sort's undo line says them too.")
+    said = _dry_run(tmp_path, "--json")
+    assert (said["undos"], said["watches_cut_short"], said["sorts_cut_short"]) == (0, 0, 1)
+
+    a_watch_killed_after_filing(tmp_path, "k1.jpg")
+    assert _dry_run(tmp_path)[-1] == (f"A watch and a sort were cut short before this dry run: sorter undo {tmp_path}, "
+                                      "twice takes back their moves; a sort's undo line says them too.")
+    said = _dry_run(tmp_path, "--json")
+    assert (said["undos"], said["watches_cut_short"], said["sorts_cut_short"]) == (0, 1, 1)
+
+    for _ in range(2):  # as it says
+        assert runner.invoke(app, ["undo", str(tmp_path)]).exit_code == 0
+    assert _photos(tmp_path) == [*sorted(path for path in before if path.startswith("IMG_")), "k1.jpg"]  # all back
+    assert _dry_run(tmp_path)[-1] == "Dry run: nothing was changed. Every file's plan: --verbose."  # nothing left
+
+
+#: A sort of argv[1] that stops at its 2nd move until argv[2] is made: a sort at work, its run
+#: begun and not ended, the folder's lock held.
+_PAUSED_SORT = """
+import os, sys, time
+from pathlib import Path
+from conftest import FakeClassifier
+from sorter.files import moves
+from sorter.sorting import sort
+
+moving, made = moves.move_no_replace, []
+
+def move(*args, **kwargs):
+    made.append(1)
+    if len(made) == 2:
+        while not os.path.exists(sys.argv[2]):
+            time.sleep(0.01)
+    return moving(*args, **kwargs)
+
+moves.move_no_replace = move
+sort.sort_folder(Path(sys.argv[1]), classifier=FakeClassifier())
+"""
+
+
+def test_a_dry_run_beside_a_sort_at_work_says_that_sort_and_no_sort_cut_short(tmp_path: Path, fake_model) -> None:
+    # A dry run takes no lock: a sort at work has begun its run and not ended it, as a killed one
+    # has. Said as the sort's refusal says it, never "a sort was cut short".
+    from conftest import wait_until
+
+    root, go = tmp_path / "pets", tmp_path / "go"
+    root.mkdir()
+    _pets(root)
+    at_work = subprocess.Popen([sys.executable, "-c", _PAUSED_SORT, str(root), str(go)],
+                               env={**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), str(REPO / "tests")])})
+    try:
+        assert wait_until(lambda: len(_photos(root)) and any("/" in path for path in _photos(root)), 60)
+        lines = _dry_run(root)
+        said = _dry_run(root, "--json")
+    finally:
+        go.touch()
+        assert at_work.wait(60) == 0
+
+    assert lines[-1] == (f"Another sorter (pid {at_work.pid}) is working on {root}: this plan is of the folder as it "
+                         "is now, and a sort would be refused until it finishes.")
+    assert (said["undos"], said["watches_cut_short"], said["sorts_cut_short"], said["another_sorter"]) == (
+        0, 0, 0, str(at_work.pid))
+    assert _dry_run(root)[-1] == "Dry run: nothing was changed. Every file's plan: --verbose."  # it finished
+
+
+def test_an_undo_stopped_as_it_finished_says_the_killed_sorts_photos_are_still_sorted(
+        tmp_path: Path, fake_model, monkeypatch) -> None:
+    # Before: "Interrupted as it finished: put back 3 of 3 files; none is left to put back." alone,
+    # which read as all done, where the killed sort's three photos stay in cats/ and dogs/, and
+    # the undo that finished says so.
+    from conftest import ctrl_c_at
+
+    from sorter.files import undo as restore
+
+    before = _pets(tmp_path)
+    _killed_between_batches(tmp_path)
+    assert runner.invoke(app, ["sort", str(tmp_path)]).exit_code == 0
+
+    removing = restore._remove_if_empty
+    monkeypatch.setattr(restore, "_remove_if_empty", ctrl_c_at(removing, 1))  # once its one run is back
+    stopped = runner.invoke(app, ["undo", str(tmp_path)])
+    monkeypatch.setattr(restore, "_remove_if_empty", removing)
+
+    assert (stopped.exit_code, stopped.stdout, stopped.stderr) == (130, "", (
+        "Interrupted as it finished: put back 3 of 3 files; none is left to put back.\n"
+        f"3 files moved by the sort cut short before that run are still sorted; undo them with: sorter undo {tmp_path}\n"
+    )), stopped.output
+    again = runner.invoke(app, ["undo", str(tmp_path)])  # as it says
+    assert (again.exit_code, again.stdout) == (0, f"Restored 3 files from 1 run in {tmp_path}.\n"), again.output
+    assert layout(tmp_path) == before

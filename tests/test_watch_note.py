@@ -403,3 +403,53 @@ def test_a_sort_after_a_stop_that_could_not_clear_the_watching_file_counts_that_
     assert result.exit_code == 0, result.output
     undone_as_hinted(result, tmp_path, f"sorter undo {tmp_path}")  # its own
     assert (tmp_path / "fido.png").exists() and not (tmp_path / ".sorter" / "watching.said").exists()
+
+
+def test_a_dry_run_beside_a_running_watch_says_that_watch_and_no_watch_cut_short(tmp_path: Path, monkeypatch) -> None:
+    # Before: `sort --dry-run` while a watch ran said "A watch was cut short before this dry run:
+    # sorter undo DIR takes back its moves; ...", and --json `"watches_cut_short": 1`, of the
+    # watch at work (its pid and runs in .sorter/watching, as a killed one leaves them), where the
+    # sort itself is refused: "another sorter (pid N) is working on DIR". Now it says the watch,
+    # and that a sort would be refused; the watch's own stop line says its undo, and that of the
+    # watch killed before it, so the dry run counts neither.
+    import json
+    import signal
+    import sys
+
+    from conftest import REPO
+    from typer.testing import CliRunner
+
+    from sorter.cli import app
+    from sorter.files import lock
+    from sorter.model import lite
+
+    monkeypatch.setattr(lite, "load_classifier", lambda path: FakeClassifier())
+
+    def dry_run(*options: str):
+        result = CliRunner().invoke(app, ["sort", str(tmp_path), "--dry-run", *options])
+        assert result.exit_code == 0, result.output
+        return json.loads(result.stdout) if options else result.stdout.splitlines()
+
+    a_watch_killed_after_filing(tmp_path, "k1.png")
+    running = subprocess.Popen(
+        [sys.executable, "-c", "import sys; from pathlib import Path; from conftest import FakeClassifier; "
+         "from sorter.watching import watch, watcher; watch.watch_folder(Path(sys.argv[1]), "
+         "classifier=FakeClassifier(), settings=watcher.WatchSettings(settle=0.1))", str(tmp_path)],
+        env={**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), str(REPO / "tests")])})
+    try:
+        assert wait_until(lambda: lock.Watching.holder(tmp_path) == str(running.pid), 20)
+        write_image(tmp_path / "rex.png", RED)
+        assert wait_until(lambda: (tmp_path / "dogs" / "rex.png").exists(), 20)  # its run listed
+        lines, said = dry_run(), dry_run("--json")
+        refused = CliRunner().invoke(app, ["sort", str(tmp_path)])
+    finally:
+        running.send_signal(signal.SIGINT)
+        running.wait(20)
+
+    assert lines[-1] == (f"A watch (pid {running.pid}) is working on {tmp_path}: this plan is of the folder as it is "
+                         "now, and a sort would be refused until the watch stops.")
+    assert (said["undos"], said["watches_cut_short"], said["sorts_cut_short"], said["another_sorter"]) == (
+        0, 0, 0, str(running.pid))
+    assert (refused.exit_code, refused.stderr) == (1, f"Error: another sorter (pid {running.pid}) is working on "
+                                                      f"{tmp_path}; wait for it to finish or stop it\n")
+    assert dry_run()[-1] == "Dry run: nothing was changed. Every file's plan: --verbose."  # stopped: its line said all

@@ -118,6 +118,7 @@ def undo_interrupted(directory: Path, journaled: int, plan: UndoPlan | None, all
     from sorter.files.recovery import put_back_since
 
     size = journal_size(directory)
+    others_left = False  # finished, with other runs left: the next of them may be one cut short
     if journaled and not size:  # removed (`tidying.forget`) once every move was undone
         say(lambda run, seq: True)
         said = _ALL_BACK
@@ -139,5 +140,25 @@ def undo_interrupted(directory: Path, journaled: int, plan: UndoPlan | None, all
                     f"{' and '.join(done.behind)} it left.")
         else:
             said = f"Interrupted as it finished: {so_far}; none is left to put back."
+            others_left = True
     err.print(said, markup=False, soft_wrap=True)
+    if others_left and plan is not None:
+        # "none is left to put back" is of the runs it took back: the photos of a run cut short
+        # behind them stay sorted, as the undo that finished says (`still_sorted_line`).
+        from sorter.errors import SorterError
+        from sorter.files.undo import cut_short_left
+
+        try:
+            left, by = cut_short_left(directory, plan.runs)
+        except (SorterError, OSError):  # the journal unreadable now: the next undo says them
+            left, by = 0, "sort"
+        if left:
+            err.print(still_sorted_line(directory, left, by), markup=False, soft_wrap=True)
     return typer.Exit(130)
+
+
+def still_sorted_line(directory: Path, left: int, by: str) -> str:
+    """An undo's note of the run it left next, cut short (`UndoResult.cut_short_left`): that run said
+    no undo line (killed, a crash), and a user who undid the run after it took its photos for all back."""
+    return (f"{counted(left, 'file')} moved by the {by} cut short before that run {'is' if left == 1 else 'are'} "
+            f"still sorted; undo {'it' if left == 1 else 'them'} with: sorter undo {as_typed(directory)}")

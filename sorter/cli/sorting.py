@@ -14,6 +14,7 @@ from sorter.cli.interrupts import (
     interrupted,
     journal_size,
     set_apart,
+    still_sorted_line,
     undo_interrupted,
     undo_interrupted_done,
 )
@@ -83,10 +84,12 @@ def sort_command(
     # same path (an undo hint of `S1/sub/..` read "sorter undo /tmp/S1/sub/.." under "Sorted /tmp/S1").
     folder = named(directory)
     journaled = journal_size(folder)
-    from sorter.files.lock import Watching
+    from sorter.files.lock import Watching, working_on
 
     # Their undo is the sort's to say (`sort_undo_line`), and a dry run's to tell (`dry_run_cut_short_line`).
-    killed = Watching.killed(folder)
+    # A dry run takes no lock: beside a sorter at work, whose runs are not cut short, it says that one.
+    working = working_on(folder) if dry_run else None
+    killed = Watching.killed(folder) if working is None else ()
     with FileLog(folder, log_file, echo=verbose, clock=False) as log:
         try:
             with progress_bar(not (as_json or as_jsonl), started=False) as (progress, task):
@@ -112,7 +115,7 @@ def sort_command(
                     with signals_held(dropped=True):
                         unfinished.append(_said(summary, log, killed=killed, results=results, as_json=as_json,
                                                 as_jsonl=as_jsonl, verbose=verbose, recursive=recursive,
-                                                model=model))
+                                                model=model, working=working))
 
                 sort_folder(
                     directory, model=model, recursive=recursive, dry_run=dry_run,
@@ -155,7 +158,8 @@ def sort_command(
 
 
 def _said(summary, log: FileLog, *, killed: tuple[tuple[str, ...], ...], results: list[dict], as_json: bool,
-          as_jsonl: bool, verbose: bool, recursive: bool, model: Path | None) -> SorterError | None:
+          as_jsonl: bool, verbose: bool, recursive: bool, model: Path | None,
+          working: tuple[str, str] | None = None) -> SorterError | None:
     """Say what the sort did, its undo line last (`sort_folder`'s `on_summary`: the folder still
     held, the run's "end" not yet written); returns the error the command ends with, if any."""
     from sorter.sorting.suggesting import not_folders
@@ -207,23 +211,26 @@ def _said(summary, log: FileLog, *, killed: tuple[tuple[str, ...], ...], results
         # The personal model left aside, learnt on another model (null where none was): `-v`'s note.
         "personal_set_aside": None if summary.personal_set_aside is None else str(summary.personal_set_aside),
     }
-    # A dry run moves nothing: it counts the watches cut short alone, those a sort's line would say.
-    undos = sort_undos(summary.folder, moved_anything(summary) and not dry_run, killed, sorts=not dry_run,
-                       own=summary.run)
+    # A dry run moves nothing: it counts the watches and sorts cut short, those a sort's line would say.
+    undos = sort_undos(summary.folder, moved_anything(summary) and not dry_run, killed, working is None,
+                       own=summary.run, dry_run=dry_run)
     # How many `sorter undo DIR` take back this sort and the watches killed right before it,
     # which said no undo line (0: nothing to undo): the terminal's "Undo with:" line. A dry run's
     # `undos` is 0, and its `watches_cut_short` the watches its last line says.
     totals["undos"], totals["watches_cut_short"] = 0 if dry_run else undos.times, undos.watches
-    totals["sorts_cut_short"] = undos.sorts  # of those, sorts killed (a dry run's: 0)
+    totals["sorts_cut_short"] = undos.sorts  # of those, sorts killed
+    # A dry run's: the pid of the sorter at work on the folder, whose lock a sort would be refused (null: none).
+    totals["another_sorter"] = None if working is None else working[0]
     if as_jsonl or as_json:
         # Flushed: its "end" is written once it returns, and a kill then must not lose it in a buffer.
         print(json.dumps({"summary": totals} if as_jsonl else {**totals, "files": results}), flush=True)
     else:
-        _show(summary, recursive=recursive, verbose=verbose, undos=undos)
+        _show(summary, recursive=recursive, verbose=verbose, undos=undos, working=working)
     return unfinished
 
 
-def _show(summary, *, recursive: bool, verbose: bool, undos: UndoCount) -> None:
+def _show(summary, *, recursive: bool, verbose: bool, undos: UndoCount,
+          working: tuple[str, str] | None = None) -> None:
     """The summary on a terminal: the table, and what to do next."""
     dry_run = summary.dry_run
     # The folder on its own line: as a table title, rich would wrap a long path to the table's width.
@@ -268,7 +275,7 @@ def _show(summary, *, recursive: bool, verbose: bool, undos: UndoCount) -> None:
         for line in asks_about(summary.might_be, summary.folder):
             out.print(line, markup=False, soft_wrap=True)
     # Late companions joined, though no photo moved, and the watches killed before it.
-    undo = (dry_run_cut_short_line(summary.folder, undos) if dry_run
+    undo = (dry_run_cut_short_line(summary.folder, undos, working) if dry_run
             else sort_undo_line(summary.folder, undos, moved_anything(summary)))
     if undo is not None:
         out.print(undo, markup=False, soft_wrap=True)
@@ -374,9 +381,7 @@ def _say_undone(result) -> None:
     if result.cut_short_left:
         # Their run said no undo line as it was cut short (killed, a crash): the user took their
         # photos for all back, and left them in cats/ and dogs/.
-        n, by = result.cut_short_left, result.cut_short_by
-        out.print(f"{counted(n, 'file')} moved by the {by} cut short before that run {'is' if n == 1 else 'are'} "
-                  f"still sorted; undo {'it' if n == 1 else 'them'} with: sorter undo {as_typed(result.folder)}",
+        out.print(still_sorted_line(result.folder, result.cut_short_left, result.cut_short_by),
                   soft_wrap=True, markup=False)
     if result.answers:
         said = ", ".join(f'"not {pet.partition("/")[2]}" on {counted(n, "photo")}'

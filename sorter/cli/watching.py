@@ -186,7 +186,7 @@ def _undo_line(command: str, count: UndoCount, it_takes_back: str, several: str)
 
 
 def sort_undos(folder: Path, moved: bool, killed: tuple[tuple[str, ...], ...], sorts: bool = True,
-               own: str | None = None) -> UndoCount:
+               own: str | None = None, dry_run: bool = False) -> UndoCount:
     """How many plain `sorter undo`s take back a sort just made (where it `moved` anything) and
     the watches killed right before it (`Watching.killed`, read before the sort), which said no
     undo line, and a watch started after the sort says only its own (undoing theirs would take
@@ -194,12 +194,15 @@ def sort_undos(folder: Path, moved: bool, killed: tuple[tuple[str, ...], ...], s
     part way and `--json`'s `undos` are told from this one count. So are the sorts cut short right
     before it (`sorts`; killed, a crash: `RunState.cut_short`), mid-move or between batches: their
     undo line was never said either, and a user who undid this
-    sort's alone took their photos for all back. A dry run counts the watches alone. `own`: the
-    sort's run, not ended yet as its line is said (`SortSummary.run`), no sort cut short."""
+    sort's alone took their photos for all back. A dry run counts them as a sort would (`moved`
+    False), its moves a kill left pending as the sort's recovery would settle them: the sort it
+    plans would say them. `own`: the sort's run, not ended yet as its line is said
+    (`SortSummary.run`), no sort cut short."""
     from sorter.files.undo import UndoCount, undo_count
 
     try:  # a sort that moved nothing made no run: the latest in the journal is not its own
-        count = undo_count(folder, None if moved else set(), killed, sorts, own) if killed or sorts else None
+        count = undo_count(folder, None if moved else set(), killed, sorts, own=own,
+                           unsettled=dry_run) if killed or sorts else None
     except (SorterError, OSError):  # the journal unreadable now: the sort's own undo alone
         count = None
     cut = count is not None and (count.watches or count.sorts)
@@ -229,14 +232,25 @@ def sort_undo_line(folder: Path, count: UndoCount, moved: bool) -> str | None:
     return None if undo is None else f"Undo with: {undo}"
 
 
-def dry_run_cut_short_line(folder: Path, count: UndoCount) -> str | None:
-    """A dry run's last line, of the watches cut short before it (`sort_undos` of a sort that
-    moved nothing), or None where none was: the sort it plans says their undo in its own line,
-    and a dry run, where a user checks what a sort would do, said nothing of them."""
-    if not count.watches:
+def dry_run_cut_short_line(folder: Path, count: UndoCount, working: tuple[str, str] | None = None) -> str | None:
+    """A dry run's last line, of the watches and sorts cut short before it (`sort_undos` of a sort
+    that moved nothing), or None where none was: the sort it plans says their undo in its own line,
+    and a dry run, where a user checks what a sort would do, said nothing of them. `working`: the
+    sorter at work on the folder now (`lock.working_on`), whose runs are not cut short (its own
+    line says them), and whose lock a sort would be refused: said in their place, as the sort's
+    refusal says it."""
+    if working is not None:
+        pid, what = working
+        who, until = ("A watch", "the watch stops") if what == "watch" else ("Another sorter", "it finishes")
+        return (f"{who} (pid {pid}) is working on {as_typed(folder)}: this plan is of the folder as it is now, and "
+                f"a sort would be refused until {until}.")
+    if not (count.watches or count.sorts):
         return None
     command = f"sorter undo {as_typed(folder)}" + ("" if count.times == 1 else f", {_times(count.times)}")
-    cut = "A watch was" if count.watches == 1 else f"{count.watches} watches were"
-    moves = ("its" if count.watches == 1 else "their") + " moves" + _reviews(count.reviews, " and", "since")
-    return (f"{cut} cut short before this dry run: {command} takes back {moves}; a sort's undo line says them "
-            "too.")
+    runs = [f"a {what}" if n == 1 else f"{n} {what}es" if what == "watch" else f"{n} {what}s"
+            for n, what in ((count.watches, "watch"), (count.sorts, "sort")) if n]
+    one = count.watches + count.sorts == 1
+    cut = " and ".join(runs)
+    moves = ("its" if one else "their") + " moves" + _reviews(count.reviews, " and", "since")
+    return (f"{cut[0].upper()}{cut[1:]} {'was' if one else 'were'} cut short before this dry run: {command} takes "
+            f"back {moves}; a sort's undo line says them too.")

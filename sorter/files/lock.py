@@ -112,6 +112,17 @@ def _give_way(state: Path) -> None:
         os.close(fd)
 
 
+def _looked_at(fd: int) -> bool:
+    """Whether the lock `fd` could not take is held shared, by `working_on` looking for a moment,
+    not by a sorter (which holds it exclusively): the lock is taken once it has looked."""
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    fcntl.flock(fd, fcntl.LOCK_UN)
+    return True
+
+
 def _refused(root: Path, holder: str) -> FolderLocked:
     return FolderLocked(f"another sorter (pid {holder}) is working on {root}; wait for it to finish or stop it")
 
@@ -164,6 +175,10 @@ class FolderLock:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
+                if _looked_at(fd):  # a dry run looking (`working_on`), for a moment: no sorter
+                    os.close(fd)
+                    time.sleep(0.001)
+                    continue
                 if time.monotonic() >= deadline:
                     holder = _holder(fd)
                     os.close(fd)
@@ -453,16 +468,33 @@ class Watching:
     @staticmethod
     def holder(root: Path) -> str | None:
         """The pid of the watcher running on `root`, or None when none is."""
-        from sorter.files.folder import open_own
+        return _held_by(root / STATE_DIR / "watching")
 
-        try:
-            fd = open_own(root / STATE_DIR / "watching")
-        except OSError:
-            return None
-        try:
-            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-        except BlockingIOError:
-            return _holder(fd)
-        finally:
-            os.close(fd)  # closing drops a shared lock taken just to look
+
+def _held_by(path: Path) -> str | None:
+    """The pid of the holder of the lock file `path`, or None: looked at shared for a moment."""
+    from sorter.files.folder import open_own
+
+    try:
+        fd = open_own(path)
+    except OSError:
         return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return _holder(fd)
+    finally:
+        os.close(fd)  # closing drops a shared lock taken just to look
+    return None
+
+
+def working_on(root: Path) -> tuple[str, str] | None:
+    """(its pid, "watch" or "sorter"): the sorter at work on `root` (a watch running; a sort, undo or
+    review holding the lock), or None. For a dry run, which takes no lock: a sort's run not ended, a
+    watch's runs listed after its pid, are of a sorter at work, not one cut short. Writes nothing;
+    the lock looked at shared for a moment, which a sorter taking it waits out (`_looked_at`)."""
+    watcher = Watching.holder(root)
+    if watcher is not None:
+        return watcher, "watch"
+    sorter = _held_by(root / STATE_DIR / "lock")
+    return None if sorter is None else (sorter, "sorter")

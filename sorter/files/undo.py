@@ -167,7 +167,7 @@ class UndoCount:
 
 
 def undo_count(root: Path, runs: set[str] | None, cut_short: tuple[tuple[str, ...], ...] = (),
-               sorts: bool = False, own: str | None = None) -> UndoCount:
+               sorts: bool = False, own: str | None = None, unsettled: bool = False) -> UndoCount:
     """How many plain `sorter undo`s take back `runs` (a watch's), and the watches `cut_short`
     before it (each its runs, as `.sorter/watching` listed them: `Watching.cut_short`), which said
     no undo line. Each undo takes back the latest run, so a review session made since the first
@@ -179,18 +179,25 @@ def undo_count(root: Path, runs: set[str] | None, cut_short: tuple[tuple[str, ..
     right behind it said no undo line, and the sort's says theirs. `sorts`: the sorts cut short
     (`RunState.cut_short`: killed mid-move or between batches; of no watch in `cut_short`), which
     said no undo line either, are counted as those watches are; never `own`, the sort's own run,
-    counted before its "end" is written (`sort_folder`'s `on_summary`), moves or none. Reads the
-    journal; recovers nothing."""
+    counted before its "end" is written (`sort_folder`'s `on_summary`), moves or none. `unsettled`:
+    a dry run's, which recovers nothing: a run killed mid-move, none of its moves marked done yet,
+    counts as the next sort's recovery leaves it, undoable where a pending move's photo is at its
+    destination (the group follows it there, `recovery._settle_group`). Reads the journal;
+    recovers nothing."""
     from sorter.files import suggestions
     from sorter.files.journal import scan
 
     state = scan(root)
-    when = _timeline(state.undoable_runs(), suggestions.read(root))
+    undoable = state.undoable_runs()
+    if unsettled:
+        finished = {move.run for move in state.moving.values() if os.path.lexists(root / move.dst)}
+        undoable += [run for name, run in state.runs.items() if name in finished and not run.sorted_files]
+    when = _timeline(undoable, suggestions.read(root))
     # A sort's own run, just made: never one cut short (its "end" record lost to a full disk, say).
     own_latest = max(when, key=when.__getitem__, default=None) if runs is None else None
     if sorts:  # each a cut short "watch" of one run, after the watches: told apart by their index
         listed = {run for watch in cut_short for run in watch}
-        killed = [run.run for run in state.undoable_runs()  # a review's click killed is a review still
+        killed = [run.run for run in undoable  # a review's click killed is a review still
                   if run.cut_short and run.run not in listed and not run.run.startswith(REVIEW_RUN_PREFIX)
                   and run.run not in (own_latest, own)]
         watches, cut_short = len(cut_short), (*cut_short, *((run,) for run in killed))
@@ -199,9 +206,9 @@ def undo_count(root: Path, runs: set[str] | None, cut_short: tuple[tuple[str, ..
     if runs is None:
         latest = max(when, key=when.__getitem__, default=None)
         runs = {latest} if latest is not None and not any(latest in watch for watch in cut_short) else set()
-    own = {run for run in runs if run in when}
+    these = {run for run in runs if run in when}
     watch_of = {run: n for n, watch in enumerate(cut_short) for run in watch if run in when}
-    first = min((when[run] for run in own), default=float("inf"))
+    first = min((when[run] for run in these), default=float("inf"))
     for run in sorted((run for run in when if when[run] < first), key=when.__getitem__, reverse=True):
         if run in watch_of:
             first = when[run]  # a watch cut short: it and the reviews made since it began are undone first
@@ -209,9 +216,32 @@ def undo_count(root: Path, runs: set[str] | None, cut_short: tuple[tuple[str, ..
             break  # a sort (or a watch that stopped and said its line): the watches cut short before it stay
     window = [run for run, began in when.items() if began >= first]
     cut = {watch_of[run] for run in window if run in watch_of}
-    reviews = sum(run not in own and run not in watch_of for run in window)
+    reviews = sum(run not in these and run not in watch_of for run in window)
     sorted_ = sum(n >= watches for n in cut)
     return UndoCount(len(window), len(when), len(cut) - sorted_, reviews, sorted_)
+
+
+def _cut_short_behind(root: Path, state, when: dict[str, float], names) -> tuple[int, str]:
+    """(`UndoResult.cut_short_left`, `.cut_short_by`) once the runs `names` are undone: the files
+    the run the next plain undo takes back still holds, where that run was cut short, and what it
+    was ("sort", "watch")."""
+    from sorter.files.lock import Watching
+
+    left_next = max((run for run in when if run not in names), key=when.__getitem__, default=None)
+    behind = state.runs.get(left_next) if left_next is not None else None
+    cut_short = (behind.sorted_files if behind is not None and behind.cut_short
+                 and not behind.run.startswith(REVIEW_RUN_PREFIX) else 0)
+    return cut_short, "watch" if cut_short and any(left_next in watch for watch in Watching.killed(root)) else "sort"
+
+
+def cut_short_left(root: Path, names) -> tuple[int, str]:
+    """`_cut_short_behind`, read from the journal as it is: for an undo of `names` a Ctrl-C stopped
+    as it finished, which says the same note as one that finished (`UndoResult.cut_short_left`)."""
+    from sorter.files import suggestions
+    from sorter.files.journal import scan
+
+    state = scan(root)
+    return _cut_short_behind(root, state, _timeline(state.undoable_runs(), suggestions.read(root)), names)
 
 
 def undo(root: Path, *, all_runs: bool = False, lock_wait: float = 0.0,
@@ -228,7 +258,7 @@ def undo(root: Path, *, all_runs: bool = False, lock_wait: float = 0.0,
     from sorter.files.folder import check_folder, remove_probe_left
     from sorter.files.journal import journal_path, state_dir
     from sorter.files.journal_writer import Journal
-    from sorter.files.lock import FolderLock, Watching
+    from sorter.files.lock import FolderLock
     from sorter.files.recovery import recover
 
     # cats/ and dogs/ are looked at once there is a journal, whose moves (and recovery's) go
@@ -302,11 +332,7 @@ def undo(root: Path, *, all_runs: bool = False, lock_wait: float = 0.0,
 
             # It showed a sort that is now undone (a review's corrections undone leave that sort as it was).
             (root / STATE_DIR / REVIEW_PAGE).unlink(missing_ok=True)
-        left_next = max((run for run in when if run not in names), key=when.__getitem__, default=None)
-        behind = state.runs.get(left_next) if left_next is not None else None
-        cut_short = (behind.sorted_files if behind is not None and behind.cut_short
-                     and not behind.run.startswith(REVIEW_RUN_PREFIX) else 0)
-        by = "watch" if cut_short and any(left_next in watch for watch in Watching.killed(root)) else "sort"
+        cut_short, by = _cut_short_behind(root, state, when, names)
     c, m, f = undoer.conflicts, undoer.missing, undoer.found
     return UndoResult(
         root, len(names), undoer.restored, c.shown, m.shown, c.total - len(c.shown), m.total - len(m.shown), answers,
