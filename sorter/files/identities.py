@@ -179,12 +179,12 @@ def born_before(path: Path | str, when: float | None) -> bool:
     return when is not None and born_by(path, when * 1e9)
 
 
-def born_by(path: Path | str, ns: float | None) -> bool:
+def born_by(path: Path | str | int, ns: float | None) -> bool:
     """The file at `path` is known to have been created no later than `ns` (nanoseconds): `born_before`
     to the nanosecond, for a time the journal keeps in nanoseconds (a photo's ctime when it was
     judged, `judged.is_the_file`), which the float seconds of `born_before` round: a photo is born
     at its first ctime, and one rounded a few nanoseconds below it was taken for a new file. False
-    where either time is not known."""
+    where either time is not known. `path` may be an open file's descriptor (`made_folders.birth`)."""
     from sorter.files.made_folders import birth
 
     if ns is None:

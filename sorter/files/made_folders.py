@@ -37,8 +37,10 @@ from pathlib import Path
 #: 32-bit userspace's, `FS_IOC32_GETVERSION`, where a `long` is 4 bytes).
 _GETVERSION = 0x80007601 | struct.calcsize("l") << 16
 #: `statx` asked for the birth time, of the link itself (`AT_SYMLINK_NOFOLLOW`), relative to the
-#: working folder (`AT_FDCWD`); `struct statx` is 256 bytes, its `stx_btime` at byte 80.
+#: working folder (`AT_FDCWD`), or of an open file itself (`AT_EMPTY_PATH`); `struct statx` is
+#: 256 bytes, its `stx_btime` at byte 80.
 _AT_FDCWD, _AT_SYMLINK_NOFOLLOW, _STATX_BTIME, _STATX_SIZE, _BTIME_AT = -100, 0x100, 0x800, 256, 80
+_AT_EMPTY_PATH = 0x1000
 #: Recorded where neither a generation nor a birth time can be had: a generation is a 32-bit
 #: number, a birth time nanoseconds since 1970, never negative.
 NONE = -1
@@ -118,10 +120,12 @@ def _generation(path: Path | str) -> int | None:
 _statx = None
 
 
-def birth(path: Path | str) -> int | None:
+def birth(path: Path | str | int) -> int | None:
     """The folder's birth time in nanoseconds (a file's too: `identities.born_after` and
     `born_before`, which sort, watch, undo and the review page ask), where the C library has
-    `statx` (glibc 2.28) and the filesystem keeps one; else None."""
+    `statx` (glibc 2.28) and the filesystem keeps one; else None. `path` may be an open file's
+    descriptor, as `os.stat` takes one: the birth of the very file opened (the review page's
+    thumbnail, `Catalog.is_listed`), not of one renamed over its name since."""
     global _statx
     if _statx is None:
         try:
@@ -131,7 +135,9 @@ def birth(path: Path | str) -> int | None:
     if not _statx:
         return None
     buffer = ctypes.create_string_buffer(_STATX_SIZE)
-    if _statx(_AT_FDCWD, os.fsencode(path), _AT_SYMLINK_NOFOLLOW, _STATX_BTIME, buffer) != 0:
+    at, name, flags = ((path, b"", _AT_EMPTY_PATH) if isinstance(path, int)
+                       else (_AT_FDCWD, os.fsencode(path), _AT_SYMLINK_NOFOLLOW))
+    if _statx(at, name, flags, _STATX_BTIME, buffer) != 0:
         return None
     (mask,) = struct.unpack_from("=I", buffer, 0)
     if not mask & _STATX_BTIME:

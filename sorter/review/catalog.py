@@ -6,7 +6,7 @@ the photos a sort noted a named pet might be ("might be cats/Luna/", `files.sugg
 the likeliest first. A video is a photo here in all but its picture (`posters`). Where each
 photo's label and confidence come from is `loading`'s.
 
-Memory: one `Photo` (slots, about 280 bytes with its path and `identity`) per image, plus, while it is
+Memory: one `Photo` (slots, about 320 bytes with its path, `identity` and ctime) per image, plus, while it is
 built (`loading.load_catalog`), one entry per journaled move: 100,000 photos cost about 40 MB. Pure
 bookkeeping: moving a photo here changes nothing on disk (that is `session.py`).
 """
@@ -61,8 +61,10 @@ class Photo:
     #: A video's card (`posters.is_video`: not a HEIC photo named .MOV), which learn does not learn from.
     video: bool = False
     #: The file as listed (`identity`): a click or a thumbnail reaches this file only, not another
-    #: put at its name since (`Session.listed`); None: nothing could be looked at there.
+    #: put at its name since (`Catalog.is_listed`); None: nothing could be looked at there.
     kept: int | None = None
+    #: Its ctime as listed: a file born after it is a new one given the photo's freed inode number.
+    ctime_ns: int | None = None
 
     @property
     def folder(self) -> str:
@@ -199,7 +201,7 @@ class Catalog:
     def move(self, photo: Photo, path: str, choice: str | None, st: os.stat_result | None = None) -> None:
         """Bookkeeping after the file moved: `photo` is at `path` now (`st`: its `lstat` there, a
         new inode once copied to another filesystem), filed by a person as `choice`."""
-        photo.kept = None if st is None else identity(st, self.inodes_last)
+        self.keep(photo, st)
         self._unplace(photo)
         if photo.origin is None and photo.current == "neither":
             photo.origin = photo.path  # where "Neither" sends it back to later
@@ -207,10 +209,25 @@ class Catalog:
         photo.might_be = None  # a person has filed it: no longer a question
         self._place(photo)
 
-    def is_listed(self, photo: Photo, st: os.stat_result | None) -> bool:
-        """`st` (an `lstat` at the photo's path) is of the file listed (or moved) as `photo`: a
-        file, not a link, and not another file put at its name since."""
-        return st is not None and stat.S_ISREG(st.st_mode) and photo.kept == identity(st, self.inodes_last)
+    def keep(self, photo: Photo, st: os.stat_result | None) -> None:
+        """`photo` is the file `st` (its `lstat` where it is listed, or moved to): what `is_listed` tells it by."""
+        photo.kept = None if st is None else identity(st, self.inodes_last)
+        photo.ctime_ns = None if st is None else st.st_ctime_ns
+
+    def is_listed(self, photo: Photo, st: os.stat_result | None, at: Path | int) -> bool:
+        """`st` (an `lstat` at the photo's path `at`, or an `fstat` of the descriptor `at` it was
+        opened as) is of the file listed (or moved) as `photo`: a file, not a link, and not another
+        file put at its name since, renamed over it (another inode) or saved there after it was
+        deleted and given its freed inode number (ext4 and tmpfs do, at once), born after the photo's
+        ctime as listed (`identities.born_by`, as `judged.is_the_file` tells a photo for `sort` and
+        `learn`). A photo touched since is still the photo; where no birth time can be read, its
+        ctime alone tells, and a photo touched since asks for a reload, the safe failure. A `statx`
+        only where its ctime changed."""
+        from sorter.files.identities import born_by
+
+        if st is None or not stat.S_ISREG(st.st_mode) or photo.kept != identity(st, self.inodes_last):
+            return False
+        return not self.inodes_last or st.st_ctime_ns == photo.ctime_ns or born_by(at, photo.ctime_ns)
 
     def suggest(self, photo: Photo, pet: str | None, likeness: float = 0.0) -> None:
         """`photo` might be `pet` at `likeness`: into her group; None, the user said it is not:

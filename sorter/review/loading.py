@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING
 from sorter.config import CLASS_FOLDERS, REVIEW_RUN_PREFIX, STATE_DIR, entered, names_a_pet
 from sorter.files.pet_folders import Looked
 from sorter.media.folders import NotEntered
-from sorter.review.catalog import PUT_BACK, UNSORTED, Catalog, Photo, identity
+from sorter.review.catalog import PUT_BACK, UNSORTED, Catalog, Photo
 
 if TYPE_CHECKING:
     from sorter.files.pet_folders import PetFolders
@@ -274,7 +274,7 @@ def load_catalog(root: Path, state, here: PetFolders | None = None) -> Catalog:
             photo = Photo(0, rel, "neither", said and said.label, said and said.confidence, PUT_BACK, rel)
         else:
             photo = Photo(0, rel, UNSORTED[0], reason=UNSORTED[1])
-        photo.kept = None if st is None else identity(st, catalog.inodes_last)
+        catalog.keep(photo, st)
         # A video the sort judged (it has a confidence) was read as one: only the others are looked into.
         photo.video = is_video_name(rel) and (photo.confidence is not None or is_video(root, rel))
         pet, likeness = suggested.get(rel, (None, 0.0))

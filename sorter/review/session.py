@@ -164,7 +164,7 @@ class Session:
 
         self._check_unchanged(photo.path)
         st = lstat_of(self.root / photo.path)
-        if not self.catalog.is_listed(photo, st):
+        if not self.catalog.is_listed(photo, st, self.root / photo.path):
             self._others = True
             raise ReviewConflict(f"{photo.path} is no longer there; reload the page")
         return st
@@ -258,14 +258,17 @@ class Session:
                 if target is None:  # the button it shows pressed: nothing to move, once it is still there
                     return photo
                 folder = os.path.relpath(target, self.root)
-                # Its folder and the one it files into, and where that is made, the folder above it.
-                touched = {folder_of(photo.path), folder, folder_of(folder)}
+                made = tuple(f for f in (target, target.parent) if f != self.root and not os.path.lexists(f))
+                # Its folder and the one it files into, the folder above it, and the folder each
+                # folder it makes is made in (naming Rex where there is no dogs/ yet makes dogs/ in
+                # the top): their times change by this click, not by hand.
+                touched = {folder_of(photo.path), folder, folder_of(folder),
+                           *(folder_of(os.path.relpath(f, self.root)) for f in made)}
                 self._hands_off(touched)
                 if pet is not None and os.path.lexists(target) and not real_folder(self.root, folder):
                     raise ReviewConflict(f"{folder} is not a folder")  # a file, or a link to elsewhere
                 source = self.root / photo.path
                 members = [source, *find_companions(source)]
-                made = tuple(f for f in (target, target.parent) if f != self.root and not os.path.lexists(f))
                 names = reserve(target, found_names(photo, members) if choice == "neither" else [m.name for m in members])
                 journal = self._session_journal()
                 try:
@@ -448,7 +451,7 @@ class Session:
         finally:
             os.close(fd)
         try:
-            if not self.catalog.is_listed(photo, os.fstat(opened)):
+            if not self.catalog.is_listed(photo, os.fstat(opened), opened):
                 self._others = True  # another file put at its name since: never shown as this card
                 return None
             # A pet small in its photo is shown cut around it, as on the review page.
