@@ -102,8 +102,10 @@ class Suggestions:
 
     def refuse(self, pet: str, identity: Identity, path: str = "", chance: float = 0.0, run: str = "") -> None:
         """The user said this photo (at `path`, `chance` close) is not `pet`, in review session
-        `run`: never suggested for her again, until taken back."""
-        self.pets[pet] = [s for s in self.pets.get(pet, []) if s.identity != identity]
+        `run`: never suggested for her again, until taken back. Her suggestion of it goes, by its
+        identity or by its `path` (noted before the folder was copied here, told by its size: it
+        stood, and the next page asked about the photo again)."""
+        self.pets[pet] = [s for s in self.pets.get(pet, []) if s.identity != identity and not (path and s.path == path)]
         self.refused.setdefault(pet, {})[identity] = Refusal(path, chance, run, time.time())
 
     def unrefuse(self, pet: str, path: str, identity: Identity, chance: float) -> None:

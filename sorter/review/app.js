@@ -228,7 +228,7 @@
     if (group.status === "moved") return ["Moved to ", el("span", { class: "where", text: group.shown })];
     if (group.status === "maybe") {
       // Photos a sort left unnamed that her head came close to (sorter.files.suggestions).
-      const name = petOf(group.title)[1];
+      const name = petOf(group.shown)[1]; // as shown: a new line in it as `\n`
       return ["Might be ", el("span", { class: "where", text: group.shown }),
         ` \u2014 p, Enter: it is ${name}; Not ${name}: it is not`];
     }

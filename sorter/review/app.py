@@ -164,7 +164,8 @@ class App:
         with session.lock:
             groups = sorted(session.catalog.groups.values(), key=lambda g: g.rank)
             listed = [(g.to_json(), session.catalog.page(g.key) if first_page else []) for g in groups]
-            pets = {label: sorted(names, key=str.casefold) for label, names in session.catalog.pets.items()}
+            # As the page shows them (a new line as `\n`), which a name sent back as is names (`pet_names`).
+            pets = {label: sorted(map(as_shown, names), key=str.casefold) for label, names in session.catalog.pets.items()}
         return {
             # As sorter shows it, and as a shell reads it back (the command the page says to run).
             "folder": as_shown(str(session.root)), "typed": as_typed(session.root, "utf-8"),

@@ -6,7 +6,7 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Iterable
 
-from sorter.config import names_a_pet
+from sorter.config import as_shown, names_a_pet
 from sorter.files.pet_folders import folded
 
 #: A pet's name is a folder's: at most this many characters (and 255 bytes, any filesystem's limit).
@@ -20,10 +20,14 @@ def pet_folder_name(name: object, known: set[str] | frozenset[str] = frozenset()
     `kind`/) only by case is that pet, so "luna" joins cats/Luna/ rather than making a second
     folder (`the_pet`). Refused: empty, a path (`/`, `\\`), `.` and `..`, a hidden name (learn
     and a file manager skip those), control characters, over `MAX_PET_NAME` characters, and a
-    name that is several pets but for case ("LUNA" of cats/Luna and cats/luna: never guessed)."""
+    name that is several pets but for case ("LUNA" of cats/Luna and cats/luna: never guessed).
+    A pet's folder whose name cannot be typed (a new line, a byte that is not UTF-8) is named as
+    the page shows it (`as_shown_pet`: `Fo\\nx` is cats/Fo<new line>x/)."""
     if not isinstance(name, str):
         raise ValueError("a pet's name is text")
     typed = name.strip()
+    if (pet := as_shown_pet(typed, known, kind)) is not None:
+        return pet
     name = unicodedata.normalize("NFC", typed)
     if not name:
         raise ValueError("type the pet's name")
@@ -34,6 +38,8 @@ def pet_folder_name(name: object, known: set[str] | frozenset[str] = frozenset()
     # Format characters too (a right-to-left override makes "gpj.exe" read otherwise), but not
     # the joiners that emoji are made of ("🐈\u200d⬛", a black cat).
     # A lone UTF-16 half (Cs) is no character a folder's name can hold.
+    if any("\udc80" <= c <= "\udcff" for c in name):  # a byte that is not UTF-8, as Python keeps it
+        raise ValueError("a pet's name is text: it cannot hold bytes that are not UTF-8")
     if any(unicodedata.category(c) in ("Cc", "Cf", "Cs", "Zl", "Zp") and c not in "\u200c\u200d" for c in name):
         raise ValueError("a pet's name cannot hold control characters")
     if not names_a_pet(name):
@@ -57,4 +63,18 @@ def the_pet(name: str, known: Iterable[str], kind: str) -> str | None:
     if len(alike) > 1:
         folders = ", ".join(f"{kind}/{pet}" for pet in alike[:-1]) + f" and {kind}/{alike[-1]}"
         raise ValueError(f"{name} could be {folders}, which differ only in case: type the name as its folder spells it")
+    return alike[0] if alike else None
+
+
+def as_shown_pet(typed: str, known: Iterable[str], kind: str) -> str | None:
+    """The one of `known` whose name cannot be typed that `typed` is, as the page shows it
+    (`config.as_shown`: `Fo\\nx`, `\\xe9t\\xe9`): the text field of the card's pet button, and a
+    name offered as one is typed, hold it so. A text field drops a new line: "Fo\\nx" sent as
+    "Fox" made cats/Fox/. None where `typed` is a pet's name as it is, or no such pet's."""
+    known = set(known)
+    if typed in known:
+        return None
+    alike = sorted(pet for pet in known if as_shown(pet) != pet and as_shown(pet) == typed)
+    if len(alike) > 1:
+        raise ValueError(f"{typed} could be any of {len(alike)} folders in {kind}/, which show alike: rename one")
     return alike[0] if alike else None

@@ -25,16 +25,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from sorter.config import CLASS_FOLDERS, OTHER, REVIEW_RUN_PREFIX, as_shown
+from sorter.config import CLASS_FOLDERS, OTHER, REVIEW_RUN_PREFIX
 from sorter.errors import ReviewConflict
 from sorter.review.catalog import Catalog, Photo
 from sorter.review.destinations import Choice, found_names, real_folder, reserve, target_folder
 from sorter.review.folder_times import FolderTimes, folder_of
 from sorter.review.loading import KnownPets, load_catalog
 from sorter.review.locking import BUSY_WAIT, START_WAIT, folder_lock
-from sorter.review.page import folder_shown
+from sorter.review.pet_dirs import PetDirs, pets_changed
 from sorter.review.pet_names import pet_folder_name
-from sorter.wording import percent
 
 #: The label a correction is journaled with (what `sorter learn` will read).
 LABELS = {"cat": "cat", "dog": "dog", "neither": OTHER}
@@ -79,6 +78,7 @@ class Session:
         self._pets = KnownPets(self.root)  # asked at each reload and Name…, found again only when changed
         with self._locked(START_WAIT):  # settle a crashed sort first, as every command does
             state = recover(self.root).state
+            self._dirs = PetDirs(self.root)  # the folders in cats/ and dogs/ as listed: one renamed by hand since
             self.catalog: Catalog = load_catalog(self.root, state, self._pets.now())
             self._seen = self._journal_stamp()
         self._times = FolderTimes(self.root, self.catalog.folders)  # a file moved in or out by hand
@@ -201,9 +201,10 @@ class Session:
         try:
             here = self._pets.now()  # once a reload: what the check found, the catalog is listed with
             if (self._journal_stamp() == self._seen and not self._others and here == self.catalog.here
-                    and self._times.same(self.catalog.folders)):
+                    and self._times.same(self.catalog.folders) and self._dirs.same()):
                 return
             with self._locked():
+                self._dirs = PetDirs(self.root)
                 catalog = load_catalog(self.root, recover(self.root).state, here)
                 self._seen, self._others = self._journal_stamp(), False
                 self._times = FolderTimes(self.root, catalog.folders)
@@ -255,6 +256,9 @@ class Session:
                 return self._refuse(photo)  # "Not Luna" (the button of where it is already)
             with self._locked():
                 self._still_there(photo)
+                if pet is not None and self._dirs.changed(CLASS_FOLDERS[choice]):  # cats/Luna renamed by hand
+                    self._others = True
+                    raise ReviewConflict(pets_changed(CLASS_FOLDERS[choice]))
                 if target is None:  # the button it shows pressed: nothing to move, once it is still there
                     return photo
                 folder = os.path.relpath(target, self.root)
@@ -286,6 +290,8 @@ class Session:
                     self._seen = self._journal_stamp()
                     self.catalog.folders.add(folder)
                     self._times.touch(touched, self.catalog.folders)
+                    if made:
+                        self._dirs.touch()
                 now = lstat_of(self.root / filed.moves[0].dst) if filed.moves else None
             if filed.failure is not None:
                 raise ReviewConflict(f"{photo.path}: {filed.failure[1]}")
@@ -305,6 +311,8 @@ class Session:
         suggestions (never suggested for her again) under the folder's lock; nothing moves."""
         from sorter.files.identities import identity_of
 
+        if self._pets.now() != self.catalog.here:  # cats/Luna renamed since the page: it names her old folder
+            raise ReviewConflict(CHANGED)
         with self._locked():
             identity = identity_of(self._still_there(photo))
             refused = (photo.might_be, identity, photo.likeness)
@@ -363,6 +371,8 @@ class Session:
                         folder.rmdir()
                     except OSError:
                         break  # not empty (or not ours to remove): nor is the one above
+                if last.made:
+                    self._dirs.touch()
                 self._seen = self._journal_stamp()
                 self._times.touch(touched, self.catalog.folders)
             if kept:
@@ -397,27 +407,10 @@ class Session:
     # ---------------------------------------------------------------- for the page
 
     def card(self, photo: Photo) -> dict:
-        """A photo (or a video) as the page draws it. Its companions are looked up now (a few
-        `lstat`s): the page shows what would move with it."""
-        from sorter.files.companions import find_companions
-        from sorter.review import posters
+        """A photo (or a video) as the page draws it (`cards.card`)."""
+        from sorter.review.cards import card
 
-        companions = find_companions(self.root / photo.path) if photo.path else ()
-        return {
-            # Names as sorter shows them (`config.as_shown`: a new line as `\n`, not a space); `path`
-            # as it is, which a click sends back to say where the page showed it.
-            "id": photo.id, "name": as_shown(os.path.basename(photo.path)), "path": photo.path,
-            "where": as_shown(photo.path), "group": photo.group,
-            "folder": as_shown(folder_shown(photo.path, self.catalog.groups[photo.group].title)),  # "a/b/c/", or ""
-            "current": photo.current, "label": photo.label, "confidence": photo.confidence,
-            # as every command shows it (cut, never rounded up: 0.99996 is 99.9%), not again in JS
-            "shown": None if photo.confidence is None else percent(photo.confidence, 1),
-            "reason": photo.reason, "origin": photo.origin, "choice": photo.choice, "pet": photo.pet,
-            "might_be": photo.might_be, "likeness": photo.likeness,  # "Luna? 89%" for 0.8995, cut as `shown`
-            "likeness_shown": None if photo.might_be is None else percent(photo.likeness),
-            "with": [as_shown(c.name) for c in companions],
-            "video": photo.video, "seconds": posters.seconds(self.root, photo.path) if photo.video else None,
-        }
+        return card(self.root, self.catalog, photo)
 
     def thumbnail(self, photo_id: int, size: int, quality: int) -> bytes | None:
         """A JPEG of the photo, its longer side `size` (cut around its pet where sorter noted
