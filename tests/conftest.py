@@ -277,6 +277,26 @@ class FeatureFake:
         return softmax(self.run(batch) @ kernel + bias, temperature).astype(np.float32)
 
 
+@pytest.fixture
+def fake_classifier_loaded(monkeypatch) -> None:
+    """Every model sorter loads is a FakeClassifier (blue = cat, red = dog): for a test file's
+    `pytestmark = pytest.mark.usefixtures("fake_classifier_loaded")`."""
+    from sorter.model import lite
+
+    monkeypatch.setattr(lite, "load_classifier", lambda model: FakeClassifier())
+
+
+def cli_sort(root: Path, *args: str):
+    """`sorter sort ROOT ARGS` through the CLI, which must end well: its result."""
+    from typer.testing import CliRunner
+
+    from sorter.cli import app
+
+    result = CliRunner().invoke(app, ["sort", str(root), *args])
+    assert result.exit_code == 0, result.output
+    return result
+
+
 RGB = {"cat": (30, 30, 200), "dog": (200, 30, 30), "other": (30, 200, 30)}
 
 

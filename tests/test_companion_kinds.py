@@ -11,26 +11,16 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import FakeClassifier, video_bytes, write_image
+from conftest import cli_sort, video_bytes, write_image
 from test_video_pairs import files
 from typer.testing import CliRunner
-
-from sorter.cli import app
-from sorter.model import lite
 
 BLUE, RED = (255, 0, 0), (0, 0, 255)  # BGR: blue = cat, red = dog
 runner = CliRunner()
 
 
-@pytest.fixture(autouse=True)
-def fake_model(monkeypatch) -> None:
-    monkeypatch.setattr(lite, "load_classifier", lambda model: FakeClassifier())
-
-
-def sort(root: Path, *args: str):
-    result = runner.invoke(app, ["sort", str(root), *args])
-    assert result.exit_code == 0, result.output
-    return result
+pytestmark = pytest.mark.usefixtures("fake_classifier_loaded")
+sort = cli_sort
 
 
 # ------------------------------------------------------------------ a .MOV that is no video

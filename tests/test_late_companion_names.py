@@ -13,25 +13,17 @@ from pathlib import Path
 
 import pytest
 from clips import make_clip, needs_ffmpeg
-from conftest import FakeClassifier, layout, write_image
+from conftest import FakeClassifier, cli_sort, layout, write_image
 from typer.testing import CliRunner
 
 from sorter.cli import app
-from sorter.model import lite
 
 BLUE, RED = (255, 0, 0), (0, 0, 255)  # BGR: blue = cat, red = dog
 runner = CliRunner()
 
 
-@pytest.fixture(autouse=True)
-def fake_model(monkeypatch) -> None:
-    monkeypatch.setattr(lite, "load_classifier", lambda model: FakeClassifier())
-
-
-def sort(root: Path, *args: str):
-    result = runner.invoke(app, ["sort", str(root), *args])
-    assert result.exit_code == 0, result.output
-    return result
+pytestmark = pytest.mark.usefixtures("fake_classifier_loaded")
+sort = cli_sort
 
 
 def cat_video(path: Path) -> Path:
