@@ -508,8 +508,8 @@ def test_ctrl_c_as_a_watch_lets_go_of_a_linked_copys_watching_file_leaves_it_fre
     # descriptor" in place of the interrupt, and the copy left open and locked, refusing the next watch.
     from test_undo_copies import linked_copy
 
-    from sorter.files import lock, state_links
-    from sorter.files.lock import Watching
+    from sorter.files import lock, state_links, watching_note
+    from sorter.files.watching_note import Watching
 
     a = tmp_path / "A"
     a.mkdir()
@@ -520,7 +520,7 @@ def test_ctrl_c_as_a_watch_lets_go_of_a_linked_copys_watching_file_leaves_it_fre
     open_before = len(os.listdir("/proc/self/fd"))
 
     fake = _CtrlCAsItIsClosed(a / ".sorter" / "watching")
-    for module in (state_links, lock):
+    for module in (state_links, lock, watching_note):
         monkeypatch.setattr(module, "os", fake)
     with pytest.raises(KeyboardInterrupt):
         Watching(a).acquire()

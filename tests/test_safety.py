@@ -574,7 +574,7 @@ def test_a_photo_replaced_by_a_folder_while_it_is_judged_stays_put_with_its_comp
 def test_a_link_planted_as_the_lock_or_the_watchers_file_is_refused_and_its_target_untouched(tmp_path: Path) -> None:
     """The lock files are truncated and written with a pid: a symbolic link put in their place
     must not get a file elsewhere overwritten (nor the review's turn locked through one)."""
-    from sorter.files.lock import Watching
+    from sorter.files.watching_note import Watching
 
     precious = tmp_path / "precious.txt"
     precious.write_text("keep me")
@@ -593,7 +593,7 @@ def test_a_link_planted_as_the_lock_or_the_watchers_file_is_refused_and_its_targ
 def test_a_lock_on_a_folder_that_is_gone_raises_at_once(tmp_path: Path) -> None:
     """A watch whose folder is deleted between its checks takes its lock on nothing: it must say
     so, not loop (making `.sorter/` again and again spun at 100 % CPU for good)."""
-    from sorter.files.lock import Watching
+    from sorter.files.watching_note import Watching
 
     gone = tmp_path / "gone"
     for lock in (Watching(gone), FolderLock(gone), FolderLock(gone, beside_watcher=True)):

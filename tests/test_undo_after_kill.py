@@ -300,7 +300,7 @@ sys.path.insert(0, {tests!r})
 from conftest import FakeClassifier
 from sorter.cli import app
 from sorter.files.journal_writer import Journal
-from sorter.files.lock import Watching
+from sorter.files.watching_note import Watching
 from sorter.model import lite
 from sorter.review.page import ReviewPage
 from sorter.watching import settling, watch

@@ -419,7 +419,8 @@ def test_a_watch_never_keeps_the_sorters_of_a_hard_linked_copy_out_of_it(tmp_pat
     """The lock files are linked too: a watch in H held the copy's `watching` as well, and every
     sort, undo and review of H2 was refused while it ran ("another sorter is working on H2")."""
     from sorter.errors import FolderLocked
-    from sorter.files.lock import FolderLock, Watching
+    from sorter.files.lock import FolderLock
+    from sorter.files.watching_note import Watching
 
     h = tmp_path / "H"
     h.mkdir()
@@ -603,7 +604,8 @@ def test_a_lock_whose_copy_a_full_disk_refuses_is_not_held(tmp_path: Path, which
     review server kept every sorter of the folder out ("another sorter (pid ...)") until it
     exited. A real full tmpfs: no inode left for the copy."""
     from sorter.errors import FolderLocked
-    from sorter.files.lock import FolderLock, Watching
+    from sorter.files.lock import FolderLock
+    from sorter.files.watching_note import Watching
 
     if os.geteuid() != 0:
         pytest.skip("needs root to mount a small tmpfs")

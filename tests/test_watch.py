@@ -27,7 +27,7 @@ import pytest
 from conftest import REPO, FakeClassifier, ThreeClassFake, jpeg_with_extra_bytes, wait_until, write_image
 
 from sorter.errors import FolderLocked
-from sorter.files import lock
+from sorter.files import watching_note
 from sorter.files.lock import FolderLock
 from sorter.watching import leases, observers, watch, watcher
 
@@ -1330,7 +1330,7 @@ def a_watch_killed_after_filing(root: Path, name: str | None) -> None:
          "classifier=FakeClassifier(), settings=watcher.WatchSettings(settle=0.1))", str(root)],
         env={**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), str(REPO / "tests")])})
     try:
-        assert wait_until(lambda: lock.Watching.holder(root) == str(killed.pid), 20)
+        assert wait_until(lambda: watching_note.Watching.holder(root) == str(killed.pid), 20)
         if name is not None:
             write_image(root / name, RED)
             assert wait_until(lambda: (root / "dogs" / name).exists(), 20)

@@ -420,7 +420,7 @@ def test_a_dry_run_beside_a_running_watch_says_that_watch_and_no_watch_cut_short
     from typer.testing import CliRunner
 
     from sorter.cli import app
-    from sorter.files import lock
+    from sorter.files import watching_note
     from sorter.model import lite
 
     monkeypatch.setattr(lite, "load_classifier", lambda path: FakeClassifier())
@@ -437,7 +437,7 @@ def test_a_dry_run_beside_a_running_watch_says_that_watch_and_no_watch_cut_short
          "classifier=FakeClassifier(), settings=watcher.WatchSettings(settle=0.1))", str(tmp_path)],
         env={**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), str(REPO / "tests")])})
     try:
-        assert wait_until(lambda: lock.Watching.holder(tmp_path) == str(running.pid), 20)
+        assert wait_until(lambda: watching_note.Watching.holder(tmp_path) == str(running.pid), 20)
         write_image(tmp_path / "rex.png", RED)
         assert wait_until(lambda: (tmp_path / "dogs" / "rex.png").exists(), 20)  # its run listed
         lines, said = dry_run(), dry_run("--json")

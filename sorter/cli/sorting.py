@@ -84,7 +84,7 @@ def sort_command(
     # same path (an undo hint of `S1/sub/..` read "sorter undo /tmp/S1/sub/.." under "Sorted /tmp/S1").
     folder = named(directory)
     journaled = journal_size(folder)
-    from sorter.files.lock import Watching, working_on
+    from sorter.files.watching_note import Watching, working_on
 
     # Their undo is the sort's to say (`sort_undo_line`), and a dry run's to tell (`dry_run_cut_short_line`).
     # A dry run takes no lock: beside a sorter at work, whose runs are not cut short, it says that one.

@@ -236,9 +236,9 @@ def dry_run_cut_short_line(folder: Path, count: UndoCount, working: tuple[str, s
     """A dry run's last line, of the watches and sorts cut short before it (`sort_undos` of a sort
     that moved nothing), or None where none was: the sort it plans says their undo in its own line,
     and a dry run, where a user checks what a sort would do, said nothing of them. `working`: the
-    sorter at work on the folder now (`lock.working_on`), whose runs are not cut short (its own
-    line says them), and whose lock a sort would be refused: said in their place, as the sort's
-    refusal says it."""
+    sorter at work on the folder now (`watching_note.working_on`), whose runs are not cut short
+    (its own line says them), and whose lock a sort would be refused: said in their place, as the
+    sort's refusal says it."""
     if working is not None:
         pid, what = working
         who, until = ("A watch", "the watch stops") if what == "watch" else ("Another sorter", "it finishes")

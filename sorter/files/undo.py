@@ -225,7 +225,7 @@ def _cut_short_behind(root: Path, state, when: dict[str, float], names) -> tuple
     """(`UndoResult.cut_short_left`, `.cut_short_by`) once the runs `names` are undone: the files
     the run the next plain undo takes back still holds, where that run was cut short, and what it
     was ("sort", "watch")."""
-    from sorter.files.lock import Watching
+    from sorter.files.watching_note import Watching
 
     left_next = max((run for run in when if run not in names), key=when.__getitem__, default=None)
     behind = state.runs.get(left_next) if left_next is not None else None

@@ -20,7 +20,8 @@ def folder_lock(root: Path, wait: float = BUSY_WAIT):
     of its batches (waiting out the one in hand); held by another review, once its click is
     done (up to `wait`); a `sort` running refuses it after that wait (busy).
     A `.sorter/` it made goes with it unless a correction wrote there: a look leaves no trace."""
-    from sorter.files.lock import FolderLock, Watching
+    from sorter.files.lock import FolderLock
+    from sorter.files.watching_note import Watching
 
     wait = max(wait, WATCH_BATCH_WAIT if Watching.holder(root) else 0.0)
     return FolderLock(root, wait=wait, beside_watcher=True, tidy=True)

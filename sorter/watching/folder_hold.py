@@ -27,7 +27,8 @@ class FolderHold:
     takes `.sorter/` too), they would live on as deleted files that exclude nobody."""
 
     def __init__(self, root: Path) -> None:
-        from sorter.files.lock import FolderLock, Watching
+        from sorter.files.lock import FolderLock
+        from sorter.files.watching_note import Watching
 
         self.root = root
         self.watching = Watching(root)
@@ -42,7 +43,7 @@ class FolderHold:
     def busy(self, sorter: Sorter) -> None:
         """The lock taken again for a batch (waiting out a review's correction)."""
         from sorter.files.journal import journal_path
-        from sorter.files.lock import Watching
+        from sorter.files.watching_note import Watching
 
         self._hold(BATCH_LOCK_WAIT)
         # A hard-linked copy made of the folder meanwhile: its sorters go on (`Watching.own`).
