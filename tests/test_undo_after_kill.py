@@ -292,20 +292,31 @@ def test_a_watch_that_moves_nothing_after_a_sort_killed_between_batches_says_its
 #: `sorter sort ROOT` or `sorter watch ROOT` (stopped once it has moved 6 photos) through the CLI on
 #: the fake model, in a process that SIGKILLs itself at KILL: "review page" once its review page is
 #: written (before its summary), "end" as its run's "end" record is about to be written, "note
-#: cleared" as a watch is about to clear its note in `.sorter/watching`.
+#: cleared" as a watch is about to clear its note in `.sorter/watching`; "Interrupted" as its
+#: "Interrupted: ..." line is about to be printed, after a Ctrl-C (a sort's once it has moved and
+#: marked its first batch of 3, a watch's second as its 6th photo is reported); "Error" as its
+#: error line is about to be printed, on a disk full once its first photo's move is journaled
+#: (batches of 1), with room again as the sort ends (another program freed some). "no kill": the
+#: Ctrl-C alone.
 _KILLED_AS_IT_ENDS = """
 import os, signal, sys, threading
 from pathlib import Path
 sys.path.insert(0, {tests!r})
-from conftest import FakeClassifier
-from sorter.cli import app
+from conftest import FakeClassifier, FullDisk
+from sorter import config
+from sorter.cli import app, console
+from sorter.files import journal_writer
 from sorter.files.journal_writer import Journal
 from sorter.files.watching_note import Watching
 from sorter.model import lite
 from sorter.review.page import ReviewPage
+from sorter.sorting.batches import Sorter
 from sorter.watching import settling, watch
 
-kill, writing = {kill!r}, ReviewPage.write
+kill, writing, printing = {kill!r}, ReviewPage.write, console.err.print
+appending, closing = Journal.append_many, Sorter.close
+ctrl_c = kill in ("Interrupted", "no kill")
+disk = FullDisk()
 
 def killed(*args, **kwargs):
     os.kill(os.getpid(), signal.SIGKILL)
@@ -325,28 +336,49 @@ def watch_six(directory, *, model, on_result, **options):
         on_result(result)
         reported.append(result)
         if len(reported) == 6:
+            if ctrl_c:
+                raise KeyboardInterrupt  # the second Ctrl-C
             stop.set()
 
     return real_watch_folder(directory, classifier=FakeClassifier(), stop=stop, on_result=report,
                              settings=settling.WatchSettings(settle=0.1), **options)
 
+def print_(line, *args, **kwargs):
+    if kill in str(line):
+        killed()
+    return printing(line, *args, **kwargs)
+
+def append_many(self, op, items):
+    appending(self, op, items)
+    if op == "seen":
+        raise KeyboardInterrupt
+
+def close(self, *args, **kwargs):
+    disk.room = None
+    return closing(self, *args, **kwargs)
+
 lite.load_classifier = lambda model: FakeClassifier()
 watch.watch_folder = watch_six
+console.err.print = print_
 if kill == "review page":
     ReviewPage.write = write
 elif kill == "end":
     Journal.end = killed
-else:
+elif kill == "note cleared":
     Watching.release = killed
+elif {args!r}[0] == "sort" and ctrl_c:
+    config.DEFAULT_BATCH_SIZE, Journal.append_many = 3, append_many
+elif kill == "Error":
+    config.DEFAULT_BATCH_SIZE, disk.room, journal_writer.os, Sorter.close = 1, 4, disk, close
 app({args!r})
 """
 
 
-def _killed_as_it_ends(root: Path, kill: str, command: str = "sort") -> str:
+def _killed_as_it_ends(root: Path, kill: str, command: str = "sort", status: int = -signal.SIGKILL) -> str:
     """What the command said (stdout, then stderr) before it was killed at `kill`."""
     script = _KILLED_AS_IT_ENDS.format(tests=str(Path(__file__).parent), kill=kill, args=[command, str(root)])
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
-    assert done.returncode == -signal.SIGKILL, done.stdout + done.stderr
+    assert done.returncode == status, done.stdout + done.stderr
     return done.stdout + done.stderr
 
 
@@ -403,6 +435,82 @@ def test_a_watch_says_its_stop_line_before_it_clears_its_note(tmp_path: Path, fa
     undone = runner.invoke(app, ["undo", str(tmp_path)])
     assert undone.exit_code == 0, undone.output
     assert layout(tmp_path) == before
+
+
+def test_a_sort_stopped_by_ctrl_c_and_killed_before_its_interrupted_line_is_undone_by_the_next_sorts_line(
+        tmp_path: Path, fake_model) -> None:
+    # Ctrl-C, then a kill (kill -9, a second signal's default action) as "Interrupted: moved 3
+    # files" was about to be said: the sort had written "end" as it stopped, so no one ever said
+    # its undo: the next sort said "Undo with: sorter undo DIR", which took back its own 3 alone.
+    before = _pets(tmp_path)
+    said = _killed_as_it_ends(tmp_path, "Interrupted")
+    assert "ndo" not in said
+    assert _photos(tmp_path) == ["IMG_1.jpg", "IMG_2.jpg", "IMG_3.jpg", "cats/IMG_5.jpg", "dogs/IMG_0.jpg",
+                                 "dogs/IMG_4.jpg"]
+
+    again = runner.invoke(app, ["sort", str(tmp_path)])
+    assert again.exit_code == 0, again.output
+    assert again.stdout.endswith(
+        f"Undo with: sorter undo {tmp_path} (then once more for the sort cut short before this sort)\n")
+    for _ in range(2):  # as it says
+        assert runner.invoke(app, ["undo", str(tmp_path)]).exit_code == 0
+    assert layout(tmp_path) == before
+
+
+def test_a_sort_stopped_by_a_full_disk_and_killed_before_its_error_line_is_undone_by_the_next_sorts_line(
+        tmp_path: Path, fake_model) -> None:
+    # The disk full part way, then a kill as "Error: ...; moved 1 file before it stopped, journaled:
+    # ... or undo with: ..." was about to be said: "end" was written as it stopped (room again by
+    # then), so its undo went unsaid, and the next sort said its own alone.
+    before = _pets(tmp_path)
+    said = _killed_as_it_ends(tmp_path, "Error")
+    assert "ndo" not in said
+    assert len([path for path in _photos(tmp_path) if "/" in path]) == 1  # one photo moved
+
+    again = runner.invoke(app, ["sort", str(tmp_path)])
+    assert again.exit_code == 0, again.output
+    assert again.stdout.endswith(
+        f"Undo with: sorter undo {tmp_path} (then once more for the sort cut short before this sort)\n")
+    for _ in range(2):  # as it says
+        assert runner.invoke(app, ["undo", str(tmp_path)]).exit_code == 0
+    assert layout(tmp_path) == before
+
+
+def test_a_watch_stopped_by_a_second_ctrl_c_and_killed_before_its_interrupted_line_is_said_by_the_next_sort(
+        tmp_path: Path, fake_model) -> None:
+    # It cleared its note in .sorter/watching before "Interrupted: moved 6 files": killed in
+    # between, it was no watch cut short, and the next sort said no undo line at all.
+    before = _pets(tmp_path)
+    said = _killed_as_it_ends(tmp_path, "Interrupted", "watch")
+    assert "ndo" not in said
+
+    again = runner.invoke(app, ["sort", str(tmp_path)])
+    assert again.exit_code == 0, again.output
+    assert again.stdout.endswith(
+        f"Undo with: sorter undo {tmp_path} (it takes back the watch cut short before this sort)\n")
+    assert runner.invoke(app, ["undo", str(tmp_path)]).exit_code == 0
+    assert layout(tmp_path) == before
+
+
+def test_a_watch_stopped_by_a_second_ctrl_c_says_the_undo_its_stop_line_says(tmp_path: Path, fake_model) -> None:
+    # Before: "Undo with: sorter undo DIR", which took back the watch's 3 moves and left the 3 of
+    # the sort killed before it in cats/ and dogs/, said by no one: the note that listed the watch
+    # was cleared, and the sort's run ended by no one.
+    _pets(tmp_path)
+    _killed_between_batches(tmp_path)
+    write_image(tmp_path / "IMG_6.jpg", BLUE)
+    write_image(tmp_path / "IMG_7.jpg", RED)
+    write_image(tmp_path / "IMG_8.jpg", BLUE)  # the watch reports 6, and is stopped at the 6th
+
+    said = _killed_as_it_ends(tmp_path, "no kill", "watch", status=130)
+
+    assert said.splitlines()[-2:] == [
+        "Interrupted: moved 6 files before it stopped.",
+        f"Undo with: sorter undo {tmp_path} --all (it takes back the sort cut short before this one too)"]
+    assert runner.invoke(app, ["undo", str(tmp_path), "--all"]).exit_code == 0  # as it says
+    assert _photos(tmp_path) == [f"IMG_{i}.jpg" for i in range(9)]  # every photo back
+    again = runner.invoke(app, ["sort", str(tmp_path), "--json"])
+    assert json.loads(again.stdout)["sorts_cut_short"] == 0  # it said theirs: none is cut short now
 
 
 def test_ctrl_c_as_the_summary_is_said_ends_with_its_undo_line(tmp_path: Path, fake_model, monkeypatch) -> None:

@@ -47,21 +47,27 @@ def began_since(root: Path, offset: int, intent: bytes) -> bool:
         return False
 
 
-def interrupted(directory: Path, journaled: int, log: FileLog, undo: Callable[[], str] | None = None) -> typer.Exit:
+def interrupted(directory: Path, journaled: int, log: FileLog, undo: Callable[[int], str | None] | None = None,
+                moved: int | None = None) -> typer.Exit:
     """Ctrl-C ended a sort (or a watch, at its second Ctrl-C) part way, where `journaled` is the
-    journal's size before it: what it moved, settled as the next command would settle it, and how
-    to undo that (`undo()`, what follows "Undo with: ", read once the journal is settled: a sort's
-    says the watches killed right before it too, `watching.sort_undo`). `directory`: as `check_folder` returns it
-    (`files.folder.named`), as the command's other lines name it."""
+    journal's size before it: what it moved (`moved`, where its caller settled and counted it),
+    settled as the next command would settle it, and how to undo that (`undo(moved)`, what
+    follows "Undo with: ", read once the journal is settled, None: no line; a sort's says the
+    watches killed right before it too, `watching.sort_undo`). Said and flushed when it returns:
+    the caller then marks the run's undo said (`recovery.said`, a watch's note cleared).
+    `directory`: as `check_folder` returns it (`files.folder.named`), as the command's other
+    lines name it."""
     from sorter.files.recovery import moved_since
 
-    # A journal no longer than before holds no move of this command: nothing to read (nor a lock
-    # to take, which would make a `.sorter/` in a folder the command had not written in yet).
-    moved = moved_since(directory, journaled) if journal_size(directory) > journaled else 0
+    if moved is None:
+        # A journal no longer than before holds no move of this command: nothing to read (nor a
+        # lock to take, which would make a `.sorter/` in a folder the command had not written in yet).
+        moved = moved_since(directory, journaled) if journal_size(directory) > journaled else 0
     lines = [f"Interrupted: moved {counted(moved, 'file')} before it stopped." if moved
              else "Interrupted: nothing was moved."]
-    if moved:
-        lines.append(f"Undo with: {undo() if undo else f'sorter undo {as_typed(directory)}'}")
+    said = undo(moved) if undo else f"sorter undo {as_typed(directory)}" if moved else None
+    if said is not None:
+        lines.append(f"Undo with: {said}")
     for line in lines:
         log.to_file(line)
         err.print(line, markup=False, soft_wrap=True)

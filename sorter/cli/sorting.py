@@ -74,6 +74,7 @@ def sort_command(
       sorter sort ~/Pictures/pets --name-pets  # once learnt: cats/Luna/
     """
     from sorter.files.folder import named
+    from sorter.files.recovery import said
     from sorter.signals import interrupt_dropped, signals_held
     from sorter.sorting.sort import sort_folder
 
@@ -90,6 +91,7 @@ def sort_command(
     # A dry run takes no lock: beside a sorter at work, whose runs are not cut short, it says that one.
     working = working_on(folder) if dry_run else None
     killed = Watching.killed(folder) if working is None else ()
+    run: list[str] = []  # its journal run, as it is opened: stopped part way, ended once its line is said
     with FileLog(folder, log_file, echo=verbose, clock=False) as log:
         try:
             with progress_bar(not (as_json or as_jsonl), started=False) as (progress, task):
@@ -120,7 +122,7 @@ def sort_command(
                 sort_folder(
                     directory, model=model, recursive=recursive, dry_run=dry_run,
                     min_confidence=min_confidence, on_start=on_start, on_result=on_result, personal=not no_personal,
-                    name_pets=name_pets, on_checked=progress.start, on_summary=on_summary,
+                    name_pets=name_pets, on_checked=progress.start, on_summary=on_summary, on_run=run.append,
                 )
         except (SorterError, OSError) as exc:
             if not dry_run:  # stopped part way: what moved before is journaled, and the user should know what to do
@@ -144,15 +146,19 @@ def sort_command(
                     undo = sort_undo(folder, sort_undos(folder, True, killed), True)
                     then = f"{done}: sort again once {once}, or undo with: {undo}"
                 exc = stopped_part_way(exc, folder, then)
-            raise log.fail(exc, folder) from None
+            stop = log.fail(exc, folder)
+            said(folder, run[0] if run else None)  # its undo said: its run is no sort cut short
+            raise stop from None
         except KeyboardInterrupt:
             if dry_run:
                 raise
             # The watches killed before it too, as a finished sort's undo line says them.
-            def undo() -> str:
-                return str(sort_undo(folder, sort_undos(folder, True, killed), True))
+            def undo(moved: int) -> str | None:
+                return sort_undo(folder, sort_undos(folder, True, killed), True) if moved else None
 
-            raise interrupted(folder, journaled, log, undo) from None
+            stop = interrupted(folder, journaled, log, undo)
+            said(folder, run[0] if run else None)  # its undo said: its run is no sort cut short
+            raise stop from None
     if unfinished[0] is not None:
         raise fail(unfinished[0])
 

@@ -19,7 +19,7 @@ from sorter.wording import counted
 
 if TYPE_CHECKING:
     from sorter.files.undo import UndoCount
-    from sorter.watching.watch import WatchSummary
+    from sorter.watching.watch import WatchInterrupted, WatchSummary
 
 
 def watch_command(
@@ -102,18 +102,28 @@ def watch_command(
         with signals_held(dropped=True):  # stopped: a second Ctrl-C as its line is said stops nothing
             log.line(_stopped_line(summary))
 
+    said: list[typer.Exit] = []
+
+    def on_interrupted(stopped: WatchInterrupted) -> None:
+        # Said before `.sorter/watching` is cleared, its undo as the stop line's (the watches and
+        # sorts cut short before it): killed before it, the watch is one cut short.
+        with signals_held(dropped=True):
+            said.append(interrupted(folder, journaled, log, lambda moved: watch_undo(
+                stopped.undo_in, bool(moved), stopped.undos), moved=stopped.moved))
+
     with FileLog(folder, log_file) as log:
         try:
             watch.watch_folder(
                 directory, model=model, recursive=recursive, min_confidence=min_confidence, polling=polling,
                 on_result=log.result, on_notice=log.notice, personal=not no_personal, on_summary=on_summary,
+                on_interrupted=on_interrupted,
             )
         except watch.WatchFailed as exc:  # its folder gone, say: what it did (said), then why it stopped
             raise log.fail(exc.error, folder) from None
         except (SorterError, OSError) as exc:
             raise log.fail(exc, folder) from None
         except KeyboardInterrupt:  # a second Ctrl-C: the batch in hand abandoned, and no summary
-            raise interrupted(folder, journaled, log) from None
+            raise (said[0] if said else interrupted(folder, journaled, log)) from None
 
 
 def _stopped_line(summary: WatchSummary) -> str:
@@ -135,19 +145,25 @@ def _stopped_line(summary: WatchSummary) -> str:
 
 
 def _undo_hint(summary: WatchSummary) -> str:
-    """How to undo the watch. `sorter undo` takes back the latest run, and a review made while it
+    """The stop line's "; undo with: ..." (`watch_undo`), or "" where nothing is to undo."""
+    undo = watch_undo(summary.undo_in or summary.folder, moved_anything(summary), summary.undos)
+    return "" if undo is None else f"; undo with: {undo}"
+
+
+def watch_undo(folder: Path, moved: bool, undos: UndoCount | None) -> str | None:
+    """How to undo a watch that `moved` anything or none (`undos`: `WatchSummary.undos`), as said
+    after "undo with: ", or None. `sorter undo` takes back the latest run, and a review made while it
     ran is a newer run than the watch's own (its corrections, its "not her" answers): told plain
     `sorter undo`, the user took back the review, and not the watch. Watches killed before this
     one (mid-burst, a crash) said no line: their moves, runs of their own, are told with these, or
     alone where this one moved nothing."""
     from sorter.files.undo import UndoCount
 
-    moved = moved_anything(summary)
     # The journal unreadable at the stop: the plain command for its own moves, none for others'.
-    count = summary.undos or UndoCount(1 if moved else 0, 1 if moved else 0)
+    count = undos or UndoCount(1 if moved else 0, 1 if moved else 0)
     if count.times == 0 or not (moved or count.watches or count.sorts):
-        return ""  # nothing of it left to undo, nor of a watch or a sort cut short
-    command = f"sorter undo {as_typed(summary.undo_in or summary.folder)}"
+        return None  # nothing of it left to undo, nor of a watch or a sort cut short
+    command = f"sorter undo {as_typed(folder)}"
     if count.watches or count.sorts:  # killed, they said no undo line; this one's alone left their moves in place
         cut = _cut_short(count, "one") + _reviews(count.reviews, " and", "since")
         too = " too" if moved else ""
@@ -179,10 +195,10 @@ def _undo_line(command: str, count: UndoCount, it_takes_back: str, several: str)
     undos are every run in the journal (nothing older to keep); else `count.times` undos, `several`
     saying what they take back."""
     if count.times == 1:
-        return f"; undo with: {command}" + (f" (it takes back {it_takes_back})" if count.watches or count.sorts else "")
+        return command + (f" (it takes back {it_takes_back})" if count.watches or count.sorts else "")
     if count.times == count.total:
-        return f"; undo with: {command} --all (it takes back {it_takes_back})"
-    return f"; undo with: {command}, {_times(count.times)} ({several})"
+        return f"{command} --all (it takes back {it_takes_back})"
+    return f"{command}, {_times(count.times)} ({several})"
 
 
 def sort_undos(folder: Path, moved: bool, killed: tuple[tuple[str, ...], ...], sorts: bool = True,

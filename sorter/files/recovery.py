@@ -238,6 +238,28 @@ def moved_since(root: Path, offset: int) -> int:
     return sum(run.sorted_files for run in state.runs.values() if run.first >= offset)
 
 
+def said(root: Path, run: str | None) -> None:
+    """A sort stopped part way (Ctrl-C, a full disk) said its line and its undo: its `run` (None:
+    it opened none) gets its "end" now, and is no run cut short (`RunState.cut_short`). Written
+    after the line, never before: killed between the two, the next sort says its undo for it.
+    Under the folder lock; where another sorter holds it, or the disk refuses the record, the run
+    stays cut short, and the next sort says its undo once more."""
+    from sorter.errors import SorterError
+    from sorter.files.journal import journal_path
+    from sorter.files.lock import FolderLock
+
+    try:
+        if run is None or not os.path.lexists(journal_path(root)):  # none written, or removed as it stopped
+            return
+        with FolderLock(root):
+            state = scan(root).runs.get(run)
+            if state is not None and state.begun and not state.ended:
+                with Journal(root, run=run) as journal:
+                    journal.append("end")
+    except (SorterError, OSError):
+        pass
+
+
 @dataclass(frozen=True)
 class PutBack:
     """What an undo cut short did to the files it set out to put back (`put_back_since`): each is

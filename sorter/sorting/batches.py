@@ -69,10 +69,12 @@ class Sorter:
         #: Across a watch's batches: no later photo takes such a video along. A sort's, as its count found them.
         self.left_alone = LeftAlone() if left_alone is None else left_alone
 
-    def close(self) -> None:
+    def close(self, said: bool = True) -> None:
+        """`said`: a sort's run ended with its undo line said (`sort_folder`); else its caller says
+        it, then writes its "end" (`recovery.said`)."""
         if self._journal is not None:
             try:
-                if self.ends:  # once its undo line is said (`sort_folder`): a run with no end said none (killed)
+                if self.ends and said:  # a run with no end said no undo line (killed)
                     self._journal.end()
             except OSError:  # a full disk: the next sort takes it for cut short, and says its undo again
                 pass

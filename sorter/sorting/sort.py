@@ -35,6 +35,7 @@ def sort_folder(
     name_pets: bool = False,
     on_checked: Callable[[], None] = lambda: None,
     on_summary: Callable[[SortSummary], None] = lambda summary: None,
+    on_run: Callable[[str], None] = lambda run: None,
 ) -> SortSummary:
     """Sort the images of `root` into `root/cats` and `root/dogs`, streaming: the folder is
     listed, classified and moved a batch at a time, so a million files cost no more memory than
@@ -45,7 +46,9 @@ def sort_folder(
     (`named_again`), then the folder is sorted as always (so what it files is not looked at twice).
     `on_summary`: the summary, to be said (its undo line) while the folder is still held and
     before the run's "end" record is written: a sort killed before it said its undo line is one
-    cut short, whose undo the next sort says (`RunState.cut_short`)."""
+    cut short, whose undo the next sort says (`RunState.cut_short`). Stopped part way (Ctrl-C, an
+    error raised), the run is left without its "end": the caller says what it moved and how to
+    undo it, then writes it (`recovery.said`) for the run `on_run` told it, as it was opened."""
     from sorter.files.identities import lstat_of
     from sorter.files.journal import scan
     from sorter.files.lock import FolderLock
@@ -110,7 +113,8 @@ def sort_folder(
         total += sum(1 for _ in judged(late.taking(lambda also: photos(also, not_entered, others)), alone))
         on_start(total + len(late.found))
         sorter = Sorter(root, classifier, min_confidence=min_confidence, dry_run=dry_run,
-                        thumbnails=None if review is None else FRAME_PX, left_alone=alone, ends=True)
+                        thumbnails=None if review is None else FRAME_PX, left_alone=alone, ends=True,
+                        on_journal=on_run)
         passes = [(look.entries, look.species, look.refile, None) for look in named_again.passes(root, named, where)]
         passes.append((late.without(photos()), None, None, back))
         # What the named pets came close to, for the review server's "might be Luna" groups.
@@ -118,8 +122,10 @@ def sort_folder(
         here = sorter.pet_folders()
         noting = None if dry_run or not here.pets else suggesting.Noting(root, here)
         sorter.here = noting.looked if noting is not None else here  # the pets with a "might be" group looked for once
-        try:  # "end" written however it ends, once the run's word is said (`on_summary`, or the caller's
-            # line for a Ctrl-C or an error): killed before that, the next sort says its undo for it
+        said = False  # "end" written here once `on_summary` said the run's undo line; stopped part way
+        # (Ctrl-C, an error), by the caller once its own line is said (`recovery.said`). Killed
+        # before either, the run is one cut short, whose undo the next sort says for it.
+        try:
             try:
                 streams = [sorter.join(late.late())]  # before the passes: a named pet's photo takes its companions on
                 streams += [sorter.sort_entries(entries, within=within, refile=refile, back=put_backs)
@@ -157,8 +163,9 @@ def sort_folder(
             # Said while the folder is held, before "end": the review page and the summary took
             # 20-60 ms, and a sort killed in them had written "end" and said no undo line.
             on_summary(summary)
+            said = True
         finally:
-            sorter.close()
+            sorter.close(said=said)
     finally:
         lock.release()
     return summary

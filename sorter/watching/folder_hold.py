@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from sorter.errors import SorterError
 
 if TYPE_CHECKING:
+    from sorter.files.journal import JournalState
     from sorter.sorting.batches import Sorter
 
 #: Seconds a batch waits for the folder's lock while `sorter review` moves a photo (milliseconds).
@@ -63,6 +64,15 @@ class FolderHold:
             lock = FolderLock(self.root, wait=wait, watcher=True)
             lock.acquire()
             self.lock = lock
+
+    def settled(self) -> JournalState:
+        """The journal once the moves a second Ctrl-C cut in two are settled, as the next command
+        would settle them (`recover`; not killed: the watch says their undo), under the folder's
+        lock, taken where the batch in hand did not hold it."""
+        from sorter.files.recovery import recover
+
+        self._hold(TIDY_WAIT)
+        return recover(self.root, killed=False).state
 
     def idle(self) -> None:
         """Nothing to sort: the lock is let go until the next batch."""

@@ -51,6 +51,16 @@ class WatchSummary:
     writing: int = 0
 
 
+@dataclass(frozen=True)
+class WatchInterrupted:
+    """A watch a second Ctrl-C stopped, its batch in hand abandoned (`watch_folder`'s `on_interrupted`)."""
+
+    #: Files its runs moved that stand, the moves the Ctrl-C cut in two settled as the next command would.
+    moved: int
+    undos: UndoCount | None  # as `WatchSummary.undos`
+    undo_in: Path  # where `sorter undo` takes them back
+
+
 class WatchFailed(SorterError):
     """A watch that had begun ended on an error, not as asked: its folder moved, deleted or
     replaced, another watcher in, a disk error outside a batch. `summary`: what it did till then."""
@@ -76,12 +86,15 @@ def watch_folder(
     batch_size: int | None = None,
     personal: bool = True,
     on_summary: Callable[[WatchSummary], None] = lambda summary: None,
+    on_interrupted: Callable[[WatchInterrupted], None] = lambda stopped: None,
 ) -> WatchSummary:
     """Sort the images of `root`, then every image that arrives, until `stop` is set (or
     SIGINT/SIGTERM, when called from the main thread without `stop`). `on_summary`: the summary,
     its undo said, before `.sorter/watching` is cleared: a watch killed before it said its stop
     line is one cut short, whose undo the next sort or watch says (`Watching.cut_short`); a
-    watch that stopped on an error too, before `WatchFailed` is raised.
+    watch that stopped on an error too, before `WatchFailed` is raised. `on_interrupted`: what a
+    second Ctrl-C (a KeyboardInterrupt) left, to be said before the note is cleared and the
+    KeyboardInterrupt goes on; not called where the journal cannot be settled then.
 
     `sorter sort`/`undo` on the same folder are refused while it runs; `sorter review` corrects
     it between two batches (`FolderHold`). Files already there go through the same completeness check as
@@ -124,6 +137,11 @@ def watch_folder(
             # Said while `.sorter/watching` still lists its runs: cleared first, a watch killed
             # before its stop line (10-20 ms) was no watch cut short, and its undo went unsaid.
             on_summary(summary)
+        except KeyboardInterrupt:  # a second Ctrl-C: said while `.sorter/watching` lists its runs too
+            stopped = _interrupted(hold, loop.runs, cut_short)
+            if stopped is not None:
+                on_interrupted(stopped)
+            raise
         finally:
             hold.release()
             _say_uncleared(hold, loop.notify)  # after the stop line: the note is cleared once it is said
@@ -269,6 +287,18 @@ def _say_uncleared(hold: FolderHold, notify: Callable[[str], None]) -> None:
     notify(f"cannot clear {path}: {why}; {advice(path, why)}, "
            f"then empty it (truncate -s 0 {as_typed(path)}): else the next watch takes this one for cut "
            "short, and its undo line counts this one's moves again")
+
+
+def _interrupted(hold: FolderHold, runs: set[str], cut_short) -> WatchInterrupted | None:
+    """What a watch a second Ctrl-C stopped leaves: its moves cut in two settled under the folder's
+    lock (`FolderHold.settled`), and counted with those of the watches and sorts cut short before
+    it, as its stop line counts them (`_undos`). None where the journal cannot be settled now."""
+    try:
+        state = hold.settled()
+    except (SorterError, OSError):
+        return None
+    moved = sum(state.runs[run].sorted_files for run in runs if run in state.runs)
+    return WatchInterrupted(moved, _undos(hold.root, runs, cut_short), hold.root)
 
 
 def _undos(undo_in: Path | None, runs: set[str], cut_short) -> UndoCount | None:
