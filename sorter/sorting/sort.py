@@ -120,8 +120,9 @@ def sort_folder(
         sorter.here = noting.looked if noting is not None else here  # the pets with a "might be" group looked for once
         try:  # "end" written however it ends, once the run's word is said (`on_summary`, or the caller's
             # line for a Ctrl-C or an error): killed before that, the next sort says its undo for it
+            streams = []
             try:
-                streams = [sorter.join(late.late())]  # before the passes: a named pet's photo takes its companions on
+                streams.append(sorter.join(late.late()))  # before the passes: a named pet's photo takes its companions on
                 streams += [sorter.sort_entries(entries, within=within, refile=refile, back=put_backs)
                             for entries, within, refile, put_backs in passes]
                 for result in chain.from_iterable(streams):
@@ -132,6 +133,11 @@ def sort_folder(
                         noting.add(result, sorter.here)
                     on_result(result)
             finally:
+                # Stopped part way (Ctrl-C, an error): the decoding's pool and its `captured()`
+                # block end now. Left to the garbage collector (the exception's traceback keeps
+                # this list), fd 2 stayed on the capture until it ran, and the pool decoded on.
+                for stream in streams:
+                    stream.close()
                 if noting is not None:
                     try:
                         might_be = noting.write()
