@@ -223,3 +223,32 @@ def test_training_decodes_quietly(tmp_path: Path, capfd) -> None:
     items = [(jpeg_with_extra_bytes(tmp_path / f"{i}.jpg"), 0) for i in range(4)]
     assert calibration_images(items, 32, seed=0).shape == (4, 32, 32, 3)
     assert capfd.readouterr().err == ""
+
+
+def test_a_sort_its_caller_stops_gives_fd_2_back_as_it_stops(folder: Path, tmp_path: Path, capfd) -> None:
+    """A Ctrl-C (or an error) raised as the first photo is filed, its exception kept by the caller
+    (the CLI's "Interrupted" line is raised from it): the sort's decoding, in its `captured()` block,
+    was left to the garbage collector, and until it ran fd 2 stayed on the capture. What any
+    library printed meanwhile went there, not to the terminal; in the tests, it reached a later
+    test's capfd instead (test_review_server's damaged photo, whose lines its server's decodes
+    printed straight into it). Stopping the sort now ends that block at once."""
+    import gc
+
+    from sorter.sorting.sort import sort_folder
+
+    def stop(result) -> None:
+        raise KeyboardInterrupt
+
+    for i in range(80):  # more than one chunk of moves: the decoding goes on past the first result
+        write_image(folder / f"tom{i}.jpg", BLUE)
+    later = jpeg_with_extra_bytes(tmp_path / "later.jpg")
+    gc.disable()  # it ran when it chose: with it, the test would pass or fail by chance
+    try:
+        try:
+            sort_folder(folder, classifier=FakeClassifier(), on_result=stop)
+        except KeyboardInterrupt as exc:
+            stopped = exc
+        cv2.imread(str(later))  # outside any sort: what libjpeg prints goes where fd 2 goes
+    finally:
+        gc.enable()
+    assert stopped and WARNING.search(capfd.readouterr().err)

@@ -126,8 +126,9 @@ def sort_folder(
         # (Ctrl-C, an error), by the caller once its own line is said (`recovery.said`). Killed
         # before either, the run is one cut short, whose undo the next sort says for it.
         try:
+            streams = []
             try:
-                streams = [sorter.join(late.late())]  # before the passes: a named pet's photo takes its companions on
+                streams.append(sorter.join(late.late()))  # before the passes: a named pet's photo takes its companions on
                 streams += [sorter.sort_entries(entries, within=within, refile=refile, back=put_backs)
                             for entries, within, refile, put_backs in passes]
                 for result in chain.from_iterable(streams):
@@ -138,6 +139,11 @@ def sort_folder(
                         noting.add(result, sorter.here)
                     on_result(result)
             finally:
+                # Stopped part way (Ctrl-C, an error): the decoding's pool and its `captured()`
+                # block end now. Left to the garbage collector (the exception's traceback keeps
+                # this list), fd 2 stayed on the capture until it ran, and the pool decoded on.
+                for stream in streams:
+                    stream.close()
                 if noting is not None:
                     try:
                         might_be = noting.write()
