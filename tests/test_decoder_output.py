@@ -252,3 +252,37 @@ def test_a_sort_its_caller_stops_gives_fd_2_back_as_it_stops(folder: Path, tmp_p
     finally:
         gc.enable()
     assert stopped and WARNING.search(capfd.readouterr().err)
+
+
+def test_a_learn_stopped_in_its_second_look_gives_fd_2_back_as_it_stops(tmp_path: Path, capfd) -> None:
+    """As for a sort: `learn`'s table classifies its unsure photos again as sort would
+    (`as_sorted.decided`), and a Ctrl-C (or an error) raised from its progress kept that decoding,
+    in its `captured()` block, in the exception's traceback until the garbage collector ran. In
+    the review server's process, whose Learn button runs it, that could be long: meanwhile what any
+    library printed went to the capture, not the terminal. Stopping it now ends that block at once."""
+    import gc
+
+    from sorter.files.identities import identity_of
+    from sorter.learning.as_sorted import decided
+    from sorter.model.personal import Examples
+
+    def stop(what: str, done: int, total: int) -> None:
+        raise KeyboardInterrupt
+
+    paths = [write_image(tmp_path / "learnt" / f"tom{i}.jpg", BLUE) for i in range(80)]  # decoding goes on
+    n = len(paths)
+    examples = Examples("fake", np.array([identity_of(os.lstat(p)) for p in paths], np.int64),
+                        np.zeros((n, 1), np.float32), np.full(n, "cat"), np.full(n, ""), np.full(n, "cat"),
+                        np.array([str(p) for p in paths]))
+    unsure = np.full((n, 2), 0.5)  # each photo looked at again, as sort would
+    later = jpeg_with_extra_bytes(tmp_path / "later.jpg")
+    gc.disable()  # it ran when it chose: with it, the test would pass or fail by chance
+    try:
+        try:
+            decided(FakeClassifier(), unsure, examples, [], stop)
+        except KeyboardInterrupt as exc:
+            stopped = exc
+        cv2.imread(str(later))  # outside any learn: what libjpeg prints goes where fd 2 goes
+    finally:
+        gc.enable()
+    assert stopped and WARNING.search(capfd.readouterr().err)

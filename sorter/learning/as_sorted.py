@@ -18,6 +18,7 @@ confidence matched on every table it was measured on.
 from __future__ import annotations
 
 import os
+from contextlib import closing
 from dataclasses import replace
 from pathlib import Path
 
@@ -45,11 +46,15 @@ def decided(classifier, p: np.ndarray, examples: Examples, found, progress: Prog
     if not rows:
         return classes
     # SureEnough(): the EXIF thumbnail's first look as sort takes it at its default --min-confidence.
-    predictions = classify(classifier, [path for _, path in rows], first_look=SureEnough())
-    for done, ((row, _), prediction) in enumerate(zip(rows, predictions, strict=True), 1):
-        progress("second look", done, len(rows))
-        if prediction.label is not None:
-            classes[row] = classifier.class_names.index(prediction.label)
+    # Stopped part way (Ctrl-C, an error from `progress`): the decoding's pool and its `captured()`
+    # block end now. Left to the garbage collector (the exception's traceback keeps this frame),
+    # fd 2 stayed on the capture until it ran, and the pool decoded on: in the review server's
+    # process, whose Learn button runs this, maybe long after.
+    with closing(classify(classifier, [path for _, path in rows], first_look=SureEnough())) as predictions:
+        for done, ((row, _), prediction) in enumerate(zip(rows, predictions, strict=True), 1):
+            progress("second look", done, len(rows))
+            if prediction.label is not None:
+                classes[row] = classifier.class_names.index(prediction.label)
     return classes
 
 
