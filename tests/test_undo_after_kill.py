@@ -437,6 +437,17 @@ def test_a_watch_says_its_stop_line_before_it_clears_its_note(tmp_path: Path, fa
     assert layout(tmp_path) == before
 
 
+def _sorted_again_said_once_more_and_undone_so(root: Path, before) -> None:
+    """The next sort says the sort cut short before it, and the two undos it asks for put every photo back."""
+    again = runner.invoke(app, ["sort", str(root)])
+    assert again.exit_code == 0, again.output
+    assert again.stdout.endswith(
+        f"Undo with: sorter undo {root} (then once more for the sort cut short before this sort)\n")
+    for _ in range(2):  # as it says
+        assert runner.invoke(app, ["undo", str(root)]).exit_code == 0
+    assert layout(root) == before
+
+
 def test_a_sort_stopped_by_ctrl_c_and_killed_before_its_interrupted_line_is_undone_by_the_next_sorts_line(
         tmp_path: Path, fake_model) -> None:
     # Ctrl-C, then a kill (kill -9, a second signal's default action) as "Interrupted: moved 3
@@ -448,13 +459,7 @@ def test_a_sort_stopped_by_ctrl_c_and_killed_before_its_interrupted_line_is_undo
     assert _photos(tmp_path) == ["IMG_1.jpg", "IMG_2.jpg", "IMG_3.jpg", "cats/IMG_5.jpg", "dogs/IMG_0.jpg",
                                  "dogs/IMG_4.jpg"]
 
-    again = runner.invoke(app, ["sort", str(tmp_path)])
-    assert again.exit_code == 0, again.output
-    assert again.stdout.endswith(
-        f"Undo with: sorter undo {tmp_path} (then once more for the sort cut short before this sort)\n")
-    for _ in range(2):  # as it says
-        assert runner.invoke(app, ["undo", str(tmp_path)]).exit_code == 0
-    assert layout(tmp_path) == before
+    _sorted_again_said_once_more_and_undone_so(tmp_path, before)
 
 
 def test_a_sort_stopped_by_a_full_disk_and_killed_before_its_error_line_is_undone_by_the_next_sorts_line(
@@ -467,13 +472,7 @@ def test_a_sort_stopped_by_a_full_disk_and_killed_before_its_error_line_is_undon
     assert "ndo" not in said
     assert len([path for path in _photos(tmp_path) if "/" in path]) == 1  # one photo moved
 
-    again = runner.invoke(app, ["sort", str(tmp_path)])
-    assert again.exit_code == 0, again.output
-    assert again.stdout.endswith(
-        f"Undo with: sorter undo {tmp_path} (then once more for the sort cut short before this sort)\n")
-    for _ in range(2):  # as it says
-        assert runner.invoke(app, ["undo", str(tmp_path)]).exit_code == 0
-    assert layout(tmp_path) == before
+    _sorted_again_said_once_more_and_undone_so(tmp_path, before)
 
 
 def test_a_watch_stopped_by_a_second_ctrl_c_and_killed_before_its_interrupted_line_is_said_by_the_next_sort(
