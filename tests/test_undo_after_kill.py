@@ -662,3 +662,70 @@ def test_an_undo_stopped_as_it_finished_says_the_killed_sorts_photos_are_still_s
     again = runner.invoke(app, ["undo", str(tmp_path)])  # as it says
     assert (again.exit_code, again.stdout) == (0, f"Restored 3 files from 1 run in {tmp_path}.\n"), again.output
     assert layout(tmp_path) == before
+
+
+# --------------------------------------------------------------------- a signal once it is said
+
+#: `sorter sort ROOT` or `sorter watch ROOT` (stopped once it has moved 6 photos) through the console
+#: script's entry point, on the fake model; as the sort writes its "end" (its summary said), or the
+#: watch clears its note (its stop line said), it sends itself SIGNAL and waits for its handler.
+_SIGNALLED_ONCE_SAID = """
+import os, signal, sys, threading, time
+sys.path.insert(0, {tests!r})
+from conftest import FakeClassifier
+from sorter.files.journal_writer import Journal
+from sorter.files.watching_note import Watching
+from sorter.model import lite
+from sorter.watching import settling, watch
+
+sig, ending, releasing = getattr(signal, {signal!r}), Journal.end, Watching.release
+
+def signalled(real):
+    def then(*args, **kwargs):
+        os.kill(os.getpid(), sig)
+        time.sleep(0.3)  # its handler runs here
+        return real(*args, **kwargs)
+    return then
+
+real_watch_folder = watch.watch_folder
+
+def watch_six(directory, *, model, on_result, **options):
+    stop, reported = threading.Event(), []
+
+    def report(result):
+        on_result(result)
+        reported.append(result)
+        if len(reported) == 6:
+            stop.set()
+
+    return real_watch_folder(directory, classifier=FakeClassifier(), stop=stop, on_result=report,
+                             settings=settling.WatchSettings(settle=0.1), **options)
+
+lite.load_classifier = lambda model: FakeClassifier()
+watch.watch_folder = watch_six
+Journal.end, Watching.release = signalled(ending), signalled(releasing)
+sys.argv = ["sorter", *{args!r}]
+from sorter.__main__ import main
+main()
+"""
+
+
+@pytest.mark.parametrize("sent", ["SIGTERM", "SIGINT", "SIGHUP"])
+@pytest.mark.parametrize("command", ["sort", "watch"])
+def test_a_signal_once_the_result_is_said_stops_nothing(tmp_path: Path, fake_model, command: str, sent: str) -> None:
+    # QA 42: a SIGTERM 0-10 ms after a finished sort's "Undo with:" line said "Interrupted: moved 16
+    # files before it stopped." and the undo line again, status 143 (a SIGHUP: 129); a watch's second
+    # Ctrl-C after its stop line said an undo line of its own, without the stop line's counts.
+    before = _pets(tmp_path)
+    script = _SIGNALLED_ONCE_SAID.format(tests=str(Path(__file__).parent), signal=sent, args=[command, str(tmp_path)])
+    environ = dict(os.environ, PYTHONPATH=os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]))
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, env=environ)
+
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "Interrupted" not in done.stdout + done.stderr
+    said = (done.stdout + done.stderr).lower().count("undo with")
+    assert said == 1, done.stdout + done.stderr
+    again = runner.invoke(app, ["sort", str(tmp_path), "--json"])
+    assert json.loads(again.stdout)["sorts_cut_short"] == json.loads(again.stdout)["watches_cut_short"] == 0
+    assert runner.invoke(app, ["undo", str(tmp_path)]).exit_code == 0
+    assert layout(tmp_path) == before

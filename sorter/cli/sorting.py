@@ -75,7 +75,7 @@ def sort_command(
     """
     from sorter.files.folder import named
     from sorter.files.recovery import said
-    from sorter.signals import interrupt_dropped, signals_held
+    from sorter.signals import interrupt_dropped, result_said, signals_held
     from sorter.sorting.sort import sort_folder
 
     if as_json and as_jsonl:
@@ -92,7 +92,7 @@ def sort_command(
     working = working_on(folder) if dry_run else None
     killed = Watching.killed(folder) if working is None else ()
     run: list[str] = []  # its journal run, as it is opened: stopped part way, ended once its line is said
-    with FileLog(folder, log_file, echo=verbose, clock=False) as log:
+    with FileLog(folder, log_file, echo=verbose, clock=False) as log, result_said() as done:
         try:
             with progress_bar(not (as_json or as_jsonl), started=False) as (progress, task):
 
@@ -118,6 +118,7 @@ def sort_command(
                         unfinished.append(_said(summary, log, killed=killed, results=results, as_json=as_json,
                                                 as_jsonl=as_jsonl, verbose=verbose, recursive=recursive,
                                                 model=model, working=working))
+                    done()  # what is left (its "end", the lock let go) stops for no signal
 
                 sort_folder(
                     directory, model=model, recursive=recursive, dry_run=dry_run,

@@ -96,11 +96,12 @@ def watch_command(
 
     folder = named(directory)  # as `check_folder` returns it, `summary.folder`: one path in every line
     journaled = journal_size(folder)
-    from sorter.signals import signals_held
+    from sorter.signals import result_said, signals_held
 
     def on_summary(summary: WatchSummary) -> None:
         with signals_held(dropped=True):  # stopped: a second Ctrl-C as its line is said stops nothing
             log.line(_stopped_line(summary))
+        done()  # nor one as its note is cleared and it returns
 
     said: list[typer.Exit] = []
 
@@ -110,8 +111,9 @@ def watch_command(
         with signals_held(dropped=True):
             said.append(interrupted(folder, journaled, log, lambda moved: watch_undo(
                 stopped.undo_in, bool(moved), stopped.undos), moved=stopped.moved))
+        done()
 
-    with FileLog(folder, log_file) as log:
+    with FileLog(folder, log_file) as log, result_said() as done:
         try:
             watch.watch_folder(
                 directory, model=model, recursive=recursive, min_confidence=min_confidence, polling=polling,
