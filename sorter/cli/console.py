@@ -3,6 +3,7 @@ a `SorterError` becomes a one-line `Error: ...` and its exit code."""
 
 from __future__ import annotations
 
+import io
 import os
 import sys
 from contextlib import contextmanager
@@ -85,13 +86,57 @@ class _Dropping:
         return getattr(self._stream, name)
 
 
+class _WholeWrites(io.RawIOBase):
+    """stdout's file descriptor, each write written whole: Python 3.11's buffered stdout lost the
+    rest of a write that a signal cut short. A write into a pipe whose reader is slower than the
+    writer blocks once the pipe is full, and a signal then ends it after the bytes that fit (write(2)
+    returns how many); the handler run and nothing raised (a finished sort's summary holds its
+    signals, `signals_held`), the buffer went on without the rest: a `--json` sort into a 4 KiB pipe
+    sent a Ctrl-C as it was read wrote 4,097 bytes of its 6,970, and exited 0 (QA 42). Here the rest
+    is written after; a handler that raises (a sort cut short) stops it there, as it stops the sort."""
+
+    def __init__(self, fd: int) -> None:
+        super().__init__()
+        self._fd = fd
+
+    def writable(self) -> bool:
+        return True
+
+    def fileno(self) -> int:
+        return self._fd
+
+    def isatty(self) -> bool:
+        return os.isatty(self._fd)
+
+    def write(self, data) -> int:
+        whole = memoryview(data).cast("B")
+        written = 0
+        while written < len(whole):
+            written += os.write(self._fd, whole[written:])
+        return written
+
+
+def _written_whole(stream: TextIO) -> TextIO:
+    """`stream` (stdout) as a text stream with no buffer of its own over `_WholeWrites`, each
+    write said at once, as print's `flush=True` asked; one without a file descriptor (a test's
+    capture) as it is."""
+    try:
+        fd = stream.fileno()
+        stream.flush()
+    except (OSError, ValueError, AttributeError):
+        return stream
+    return io.TextIOWrapper(_WholeWrites(fd), encoding=stream.encoding, errors=stream.errors,  # type: ignore[arg-type]
+                            line_buffering=getattr(stream, "line_buffering", False), write_through=True)
+
+
 def standard_streams() -> None:
     """stdin, stdout and stderr as a command needs them, set once as it starts (`cli.main`).
     One closed by the shell (`sorter sort DIR >&-`, `2>&-`) was None to Python, and the
     command ended in a traceback at its first line, or at its end: its descriptor now points at
     /dev/null, and what is written there is dropped. Left closed, its number would go to the
     next file opened (the journal, a photo being copied), which C code writing to fd 2 (an
-    image decoder, TensorFlow) would then write into. stdout drops a broken pipe (`_Dropping`)."""
+    image decoder, TensorFlow) would then write into. stdout drops a broken pipe (`_Dropping`), and
+    writes what a signal cut short whole (`_WholeWrites`)."""
     for fd, name in ((0, "stdin"), (1, "stdout"), (2, "stderr")):
         if getattr(sys, name) is not None:
             continue
@@ -105,7 +150,7 @@ def standard_streams() -> None:
         setattr(sys, name, open(fd, "r" if fd == 0 else "w", encoding="utf-8", errors="backslashreplace",
                                 closefd=False, buffering=1 if fd == 2 else -1))
     if not isinstance(sys.stdout, _Dropping):
-        sys.stdout = _Dropping(sys.stdout)
+        sys.stdout = _Dropping(_written_whole(sys.stdout))
 
 
 def escaping_what_cannot_be_written() -> None:
