@@ -225,6 +225,27 @@ def test_training_decodes_quietly(tmp_path: Path, capfd) -> None:
     assert capfd.readouterr().err == ""
 
 
+def printed_after_it_stops(run, tmp_path: Path, capfd) -> bool:
+    """`run()`, stopped by the KeyboardInterrupt it raises, the exception kept as the CLI keeps it
+    (its "Interrupted" line is raised from it), the garbage collector off (it ran when it chose:
+    with it, a test would pass or fail by chance): whether libjpeg's warning of a damaged photo
+    decoded after it, outside it, still reaches fd 2."""
+    import gc
+
+    later = jpeg_with_extra_bytes(tmp_path / "later.jpg")
+    stopped = None
+    gc.disable()
+    try:
+        try:
+            run()
+        except KeyboardInterrupt as exc:
+            stopped = exc
+        cv2.imread(str(later))  # outside it: what libjpeg prints goes where fd 2 goes
+    finally:
+        gc.enable()
+    return stopped is not None and bool(WARNING.search(capfd.readouterr().err))
+
+
 def test_a_sort_its_caller_stops_gives_fd_2_back_as_it_stops(folder: Path, tmp_path: Path, capfd) -> None:
     """A Ctrl-C (or an error) raised as the first photo is filed, its exception kept by the caller
     (the CLI's "Interrupted" line is raised from it): the sort's decoding, in its `captured()` block,
@@ -232,7 +253,6 @@ def test_a_sort_its_caller_stops_gives_fd_2_back_as_it_stops(folder: Path, tmp_p
     library printed meanwhile went there, not to the terminal; in the tests, it reached a later
     test's capfd instead (test_review_server's damaged photo, whose lines its server's decodes
     printed straight into it). Stopping the sort now ends that block at once."""
-    import gc
 
     from sorter.sorting.sort import sort_folder
 
@@ -241,17 +261,8 @@ def test_a_sort_its_caller_stops_gives_fd_2_back_as_it_stops(folder: Path, tmp_p
 
     for i in range(80):  # more than one chunk of moves: the decoding goes on past the first result
         write_image(folder / f"tom{i}.jpg", BLUE)
-    later = jpeg_with_extra_bytes(tmp_path / "later.jpg")
-    gc.disable()  # it ran when it chose: with it, the test would pass or fail by chance
-    try:
-        try:
-            sort_folder(folder, classifier=FakeClassifier(), on_result=stop)
-        except KeyboardInterrupt as exc:
-            stopped = exc
-        cv2.imread(str(later))  # outside any sort: what libjpeg prints goes where fd 2 goes
-    finally:
-        gc.enable()
-    assert stopped and WARNING.search(capfd.readouterr().err)
+    assert printed_after_it_stops(lambda: sort_folder(folder, classifier=FakeClassifier(), on_result=stop),
+                                  tmp_path, capfd)
 
 
 def test_a_learn_stopped_in_its_second_look_gives_fd_2_back_as_it_stops(tmp_path: Path, capfd) -> None:
@@ -260,7 +271,6 @@ def test_a_learn_stopped_in_its_second_look_gives_fd_2_back_as_it_stops(tmp_path
     in its `captured()` block, in the exception's traceback until the garbage collector ran. In
     the review server's process, whose Learn button runs it, that could be long: meanwhile what any
     library printed went to the capture, not the terminal. Stopping it now ends that block at once."""
-    import gc
 
     from sorter.files.identities import identity_of
     from sorter.learning.as_sorted import decided
@@ -275,14 +285,4 @@ def test_a_learn_stopped_in_its_second_look_gives_fd_2_back_as_it_stops(tmp_path
                         np.zeros((n, 1), np.float32), np.full(n, "cat"), np.full(n, ""), np.full(n, "cat"),
                         np.array([str(p) for p in paths]))
     unsure = np.full((n, 2), 0.5)  # each photo looked at again, as sort would
-    later = jpeg_with_extra_bytes(tmp_path / "later.jpg")
-    gc.disable()  # it ran when it chose: with it, the test would pass or fail by chance
-    try:
-        try:
-            decided(FakeClassifier(), unsure, examples, [], stop)
-        except KeyboardInterrupt as exc:
-            stopped = exc
-        cv2.imread(str(later))  # outside any learn: what libjpeg prints goes where fd 2 goes
-    finally:
-        gc.enable()
-    assert stopped and WARNING.search(capfd.readouterr().err)
+    assert printed_after_it_stops(lambda: decided(FakeClassifier(), unsure, examples, [], stop), tmp_path, capfd)

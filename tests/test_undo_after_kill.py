@@ -382,6 +382,17 @@ def _killed_as_it_ends(root: Path, kill: str, command: str = "sort", status: int
     return done.stdout + done.stderr
 
 
+def _sorted_again_said_and_undone_so(root: Path, before) -> None:
+    """The next sort, which moves nothing, says the sort cut short before it, and the one undo it
+    asks for puts its 6 photos back."""
+    again = runner.invoke(app, ["sort", str(root)])
+    assert again.exit_code == 0, again.output
+    assert again.stdout.endswith(f"Undo with: sorter undo {root} (it takes back the sort cut short before this sort)\n")
+    undone = runner.invoke(app, ["undo", str(root)])
+    assert (undone.exit_code, undone.stdout) == (0, f"Restored 6 files from 1 run in {root}.\n")
+    assert layout(root) == before
+
+
 def test_a_sort_killed_before_its_summary_is_said_is_undone_by_the_next_sorts_line(
         tmp_path: Path, fake_model) -> None:
     # Killed once its review page was written, before its summary: it had written "end" first, so
@@ -393,16 +404,10 @@ def test_a_sort_killed_before_its_summary_is_said_is_undone_by_the_next_sorts_li
                                  "dogs/IMG_2.jpg", "dogs/IMG_4.jpg"]
 
     as_json = runner.invoke(app, ["sort", str(tmp_path), "--json"])
-    again = runner.invoke(app, ["sort", str(tmp_path)])
-
     totals = {key: value for key, value in json.loads(as_json.stdout).items()
               if key in ("undos", "watches_cut_short", "sorts_cut_short")}
     assert (as_json.exit_code, totals) == (0, {"undos": 1, "watches_cut_short": 0, "sorts_cut_short": 1})
-    assert again.exit_code == 0, again.output
-    assert again.stdout.endswith(f"Undo with: sorter undo {tmp_path} (it takes back the sort cut short before this sort)\n")
-    undone = runner.invoke(app, ["undo", str(tmp_path)])
-    assert (undone.exit_code, undone.stdout) == (0, f"Restored 6 files from 1 run in {tmp_path}.\n")
-    assert layout(tmp_path) == before
+    _sorted_again_said_and_undone_so(tmp_path, before)
 
 
 def test_a_sort_says_its_undo_line_before_it_writes_its_end(tmp_path: Path, fake_model) -> None:
@@ -412,12 +417,7 @@ def test_a_sort_says_its_undo_line_before_it_writes_its_end(tmp_path: Path, fake
     said = _killed_as_it_ends(tmp_path, "end")
     assert said.endswith(f"Undo with: sorter undo {tmp_path}\n")
 
-    again = runner.invoke(app, ["sort", str(tmp_path)])
-    assert again.exit_code == 0, again.output
-    assert again.stdout.endswith(f"Undo with: sorter undo {tmp_path} (it takes back the sort cut short before this sort)\n")
-    undone = runner.invoke(app, ["undo", str(tmp_path)])
-    assert (undone.exit_code, undone.stdout) == (0, f"Restored 6 files from 1 run in {tmp_path}.\n")
-    assert layout(tmp_path) == before
+    _sorted_again_said_and_undone_so(tmp_path, before)
 
 
 def test_a_watch_says_its_stop_line_before_it_clears_its_note(tmp_path: Path, fake_model) -> None:
