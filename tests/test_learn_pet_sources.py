@@ -14,7 +14,7 @@ import shutil
 from pathlib import Path
 
 from conftest import needs_shared, shared_dataset
-from test_learn import invoke
+from test_learn import invoke, luna, luna_filed, photo
 
 NAMED_CATS = shared_dataset("named-cats")
 needs_named_cats = needs_shared("named-cats")
@@ -79,3 +79,22 @@ def test_links_in_a_pets_folder_are_not_followed_and_learn_says_so_as_sort_does(
             "the photos themselves there to learn from them)") in lines
     assert "cats/M: 5 photos, would find " in result.stdout
     assert not any(line.startswith("cats/L:") and "photo" in line.split(":")[1] for line in lines)  # no pet L learnt
+
+
+def test_a_folder_made_at_the_path_of_one_learnt_says_her_photos_came_from_the_one_before(
+        tmp_path: Path, fake_model) -> None:
+    """A learnt folder moved away (`mv A A-2019`) and a new one made at its path: the new A's Luna
+    was said to hold "6 learnt before from A/cats/Luna", its own path, as if this folder had them."""
+    first = luna_filed(tmp_path / "A", fake_model)  # sorted: a journal tells this folder apart
+    assert invoke("learn", first, "--model", fake_model).exit_code == 0
+    os.rename(first, tmp_path / "A-2019")
+    for i in range(5):  # the new A's Luna, another cat of her name, filed by hand
+        luna(first / "cats" / "Luna" / f"new{i}.png", 80 + i)
+    photo(first / "dog.png", "dog", 1)
+    assert invoke("sort", first, "--model", fake_model).exit_code == 0  # its own journal
+
+    result = invoke("learn", first, "--model", fake_model)
+
+    assert result.exit_code == 0, result.output
+    assert (f"cats/Luna: 11 photos (6 learnt before from {first}/cats/Luna, a folder at this path before this one), "
+            "would find ") in result.stdout

@@ -128,6 +128,9 @@ def learnt_elsewhere(examples: Examples, root: Path) -> dict[str, tuple[tuple[st
     from sorter.config import CLASS_FOLDERS
 
     ours, placed = here(examples, root), ~examples.kept() & ~np.isnan(examples.pet_features).any(axis=1)
+    # A folder moved away (`mv A A-2019; mkdir A`) leaves its rows at this folder's path: said so,
+    # else "learnt before from A/cats/Luna" read as this folder's own photos.
+    prefix = str(root) + os.sep
     elsewhere: dict[str, tuple[tuple[str, int], ...]] = {}
     for label, pet in sorted({(str(a), str(b)) for a, b in zip(examples.labels[placed], examples.pets[placed],
                                                                   strict=True) if b and a in CLASS_FOLDERS}):
@@ -138,6 +141,8 @@ def learnt_elsewhere(examples: Examples, root: Path) -> dict[str, tuple[tuple[st
             if (key := examples.pet_features[i].tobytes()) not in seen:
                 seen.add(key)
                 folder = _pet_folder(Path(str(examples.paths[i])), CLASS_FOLDERS[label], pet)
+                if folder.startswith(prefix):  # below root, not ours: learnt in the folder here before this one
+                    folder += ", a folder at this path before this one"
                 counts[folder] = counts.get(folder, 0) + 1
         if counts:
             elsewhere[f"{CLASS_FOLDERS[label]}/{pet}"] = tuple(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))

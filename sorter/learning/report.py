@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from sorter.config import as_typed
+from sorter.config import as_shown, as_typed
 from sorter.learning.folder_names import name_twins, passed_over_lines, shown
 from sorter.wording import counted
 
@@ -120,6 +120,7 @@ def _learnt_before(folders: tuple[tuple[str, int], ...], photos: int) -> str:
     were, "11 learnt before: 8 from …, 3 from …" where several folders hold them."""
     if not folders:
         return ""
+    folders = tuple((as_shown(folder), n) for folder, n in folders)  # a new line in a name breaks no line
     total = sum(n for _, n in folders)
     every = "" if total < photos else "all "  # none of them here: this folder has no photo of hers
     if len(folders) == 1:
