@@ -729,3 +729,34 @@ def test_a_signal_once_the_result_is_said_stops_nothing(tmp_path: Path, fake_mod
     assert json.loads(again.stdout)["sorts_cut_short"] == json.loads(again.stdout)["watches_cut_short"] == 0
     assert runner.invoke(app, ["undo", str(tmp_path)]).exit_code == 0
     assert layout(tmp_path) == before
+
+
+def test_a_sort_that_begins_as_a_dry_run_plans_is_said_as_at_work_not_cut_short(tmp_path: Path,
+                                                                                   monkeypatch) -> None:
+    # The dry run looked for a sorter at work once, as it began: one that began as it judged the
+    # photos, its run begun and not ended, was said as "A sort was cut short before this dry run".
+    from conftest import wait_until
+
+    root, go = tmp_path / "pets", tmp_path / "go"
+    root.mkdir()
+    _pets(root)
+    started: list[subprocess.Popen] = []
+
+    class BeginsBeside(FakeClassifier):
+        def predict(self, batch):
+            if not started:  # the sort beside begins as the dry run judges its first photos
+                started.append(subprocess.Popen(
+                    [sys.executable, "-c", _PAUSED_SORT, str(root), str(go)],
+                    env={**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), str(REPO / "tests")])}))
+                assert wait_until(lambda: any("/" in path for path in _photos(root)), 60)
+            return super().predict(batch)
+
+    monkeypatch.setattr(lite, "load_classifier", lambda model: BeginsBeside())
+    try:
+        lines = _dry_run(root)
+    finally:
+        go.touch()
+        assert started and started[0].wait(60) == 0
+
+    assert lines[-1] == (f"Another sorter (pid {started[0].pid}) is working on {root}: this plan is of the folder "
+                         "as it is now, and a sort would be refused until it finishes.")

@@ -111,7 +111,10 @@ def sort_command(
                 unfinished: list[SorterError | None] = []
 
                 def on_summary(summary) -> None:
+                    nonlocal working
                     progress.stop()  # gone from the terminal before the summary is drawn
+                    if dry_run and working is None:  # one begun as this judged: its run is at work, not cut short
+                        working = working_on(folder)
                     # The sort is done: a Ctrl-C as it is said stops nothing. It cut the summary
                     # after "Sorted DIR", with no count or undo line.
                     with signals_held(dropped=True):
