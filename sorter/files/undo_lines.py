@@ -15,15 +15,28 @@ from sorter.config import REPORT_LINES
 
 @dataclass
 class Lines:
-    """A report that stays small however many files it is about."""
+    """A report that stays small however many files it is about. A line a move, counted in photos
+    too: a photo two runs moved (sorted, then corrected on the review page), kept or gone, has a
+    line of each move and is one photo, as the summary counts it. Its first line comes first (the
+    newest move is undone first), so the lines shown hold the first line of every photo they say."""
 
     shown: list[str] = field(default_factory=list)
     total: int = 0
+    photos: int = 0  # the lines of a photo not said by an earlier line
+    photos_shown: int = 0
 
-    def add(self, line: str) -> None:
+    def add(self, line: str, photo: bool = True) -> None:
         self.total += 1
+        self.photos += photo
         if len(self.shown) < REPORT_LINES:
             self.shown.append(line)
+            self.photos_shown += photo
+
+    @property
+    def more(self) -> int:
+        """The photos no line shown says: an undo's "kept: N more files" counts photos, as its
+        summary does. It counted moves: one photo two runs moved was "2 more files"."""
+        return self.photos - self.photos_shown
 
 
 def say_holders(root: Path, since: int | None, held: list[tuple[int, str, str, os.stat_result]],
