@@ -135,3 +135,45 @@ def test_a_photo_put_back_as_another_name_is_said_by_its_found_line_alone(tmp_pa
         assert (result.exit_code, result.stdout, result.stderr) == (
             0, f"{FOUND}Restored 1 file from 1 run in {tmp_path}.\n", ""), result.output
     assert (tmp_path / "c home.jpg").is_file() and (tmp_path / "d.jpg").is_file()
+
+
+def corrected_then_a_new_photo_where_it_came_from(root: Path, by_hand: bool) -> None:
+    """c1 corrected to dogs/ on the review page (and, `by_hand`, moved back into cats/ by hand),
+    then a new photo of the user's saved as c1.jpg, where the sort took c1 from."""
+    three_cats_sorted(root)
+    click(root, "c1.jpg", "dog")
+    if by_hand:
+        os.rename(root / "dogs" / "c1.jpg", root / "cats" / "c1.jpg")
+    write_image(root / "c1.jpg", BLUE, size=(48, 8))
+
+
+@pytest.mark.parametrize(("by_hand", "runs"), [(False, "2 runs"), (True, "1 run")], ids=["review-undone", "by-hand"])
+def test_a_photo_its_review_move_puts_back_and_its_sort_move_keeps_is_one_photo_kept(tmp_path: Path, by_hand: bool,
+                                                                                     runs: str) -> None:
+    """The review's move takes c1 back into cats/ (or finds it there), the sort's keeps it there:
+    it said "Restored 3 files ... (1 kept in place)" of three photos (by hand: "(1 already back
+    where it was, 1 kept in place)")."""
+    corrected_then_a_new_photo_where_it_came_from(tmp_path, by_hand)
+
+    result = runner.invoke(app, ["undo", str(tmp_path), "--all"])
+
+    assert (result.exit_code, result.stdout, result.stderr) == (
+        0, f"Restored 2 files from {runs} in {tmp_path} (1 kept in place).\n",
+        "kept: cats/c1.jpg: another file is at c1.jpg now; left in place\n"), result.output
+    assert (tmp_path / "cats" / "c1.jpg").is_file()
+
+
+@pytest.mark.parametrize("by_hand", [False, True], ids=["review-undone", "by-hand"])
+def test_an_undo_ctrl_c_stopped_counts_a_photo_put_back_then_kept_as_left(tmp_path: Path, monkeypatch,
+                                                                          by_hand: bool) -> None:
+    """Stopped once both runs were undone: it said "put back 3 of 3 files" (by hand: "put back 2
+    of 3 files (1 already back where it was)") of c1, still in cats/, the rest to put back."""
+    from sorter.files import undo as restore
+
+    corrected_then_a_new_photo_where_it_came_from(tmp_path, by_hand)
+    monkeypatch.setattr(restore, "_remove_if_empty", ctrl_c_at(restore._remove_if_empty, 2))
+
+    stopped = runner.invoke(app, ["undo", str(tmp_path), "--all"])
+
+    assert (stopped.exit_code, stopped.stderr) == (130, (
+        f"Interrupted: put back 2 of 3 files; sorter undo {tmp_path} --all puts back the rest.\n")), stopped.output

@@ -15,30 +15,10 @@ from pathlib import Path
 
 from sorter.config import REPORT_LINES, REVIEW_RUN_PREFIX
 from sorter.files.tidying import make_parents, not_a_folder
-from sorter.files.undo_lines import Lines, copy_line, found_line, say_holders
+from sorter.files.undo_lines import Lines, copy_line, found_line, saved_as, say_holders
 
 #: Moves put back per journal write (two fsyncs per chunk).
 CHUNK = 1024
-
-
-def _a_backup(path: str, of: str) -> bool:
-    """`path` is where an editor keeps the file `of` when it saves a new one under its name: in
-    its folder, under its name and more (`c0.jpg~`, `c0.jpg.bak`, `c0.jpg.orig`, `c0.jpg.~1~`).
-    Not its stem and a backup's extension (`c0.bak`, `c0.old`): a person renames a photo so to
-    put another file under its name, and that file is no version of the photo (a dog copied in as
-    `c2.jpg` went back as the cat, the cat left as `c2.old`); the photo itself goes back, as any
-    photo found under another name does."""
-    folder, name = os.path.split(of)
-    there, backup = os.path.split(path)
-    return there == folder and backup.startswith(name) and backup != name
-
-
-def _saved_as(backup: str, name: str) -> str | None:
-    """Where the photo `name` (its place in the journal) is as an editor saved it again, where it
-    was found as `backup` (`_a_backup`): under its name in the folder the backup is in; or None,
-    `backup` being no backup of that name."""
-    saved = os.path.join(os.path.dirname(backup), os.path.basename(name))
-    return saved if _a_backup(backup, saved) else None
 
 
 def _with_parents(folder: str, into: set[str]) -> None:
@@ -89,7 +69,7 @@ class Undoer:
         self.whereabouts = Whereabouts(root, runs, state)  # `runs`: those being undone; `state`: the journal scanned
         #: seq -> (where sorter put it, what is there if anything, its other names), of a file found elsewhere
         self._moved_on: dict[int, tuple[str, str, tuple[str, ...]]] = {}
-        #: seq -> (where sorter put it, the editor's backup it was found as: `_a_backup`), of one put
+        #: seq -> (where sorter put it, the editor's backup it was found as: `undo_lines.saved_as`), of one put
         #: back as it is now
         self._backups: dict[int, tuple[str, str]] = {}
         #: Each such backup -> where this undo put the photo as it is now: an older run's move of the
@@ -129,6 +109,10 @@ class Undoer:
         #: kept, `Whereabouts.same_inode`): sorted, put back by hand and rewritten, sorted again,
         #: the older move was said "missing" of the photo restored.
         self._returned: set[int] = set()
+        self._found_back: set[int] = set()  # of those, the files found back, not moved: "already back"
+        #: The chunk's kept moves whose photo a newer move put (or found) back where this one put it:
+        #: counted kept, the newer move's count withdrawn ("Restored 3 files (1 kept)" of 3), journaled so
+        self._uncounted: list[dict] = []
         self._settled_total = 0  # moves undone so, over this undo: their runs count as restored from
         #: The chunk's moves whose photo this undo put back already, from a newer move of it (`_returned`:
         #: named on the review page after a sort, then `undo --all`): moved back again, not counted
@@ -284,6 +268,14 @@ class Undoer:
             to_move.remove(m)
             conflicts.append((first[m.seq], f"its later move ({m.dst}) is kept", None))
             self._kept.add(m.dst)
+        for m, _, _ in conflicts:
+            put = first[m.seq].dst
+            if ((st := at_dsts.get(m.seq)) is not None and hash(put) not in self._counted
+                    and (key := hash((put, st.st_dev, st.st_ino))) in self._returned):
+                what = "back" if key in self._found_back else "undo"
+                self.already_back -= what == "back"
+                self.restored -= what == "undo"
+                self._uncounted.append({"seq": m.seq, "uncount": what})
         for m, why, there in conflicts:
             self._keep(m, why, there, kept_at.get(m.seq), first[m.seq].dst)
         if conflicts:
@@ -342,13 +334,13 @@ class Undoer:
 
     def _as_now(self, m, found, at_dst: os.stat_result | None) -> str | None:
         """Where the photo `m` moved is as the user has it now, where it was `found` under a backup
-        of its name (`_a_backup`): the file under its name beside the backup (`cats/c0.jpg` beside
+        of its name (`undo_lines.saved_as`): the file under its name beside the backup (`cats/c0.jpg` beside
         `cats/c0.jpg~`; `cats/best/c0.jpg` beside `cats/best/c0.jpg~`, taken into a folder first),
         an editor's save of it; None where there is none, or it is the photo itself under another
         name, or another journaled move's photo (`anothers`)."""
         from sorter.files.identities import is_a_file, lstat_of
 
-        saved = _saved_as(found.path, m.dst)
+        saved = saved_as(found.path, m.dst)
         if saved is None or saved in found.others:
             return None
         there = at_dst if saved == m.dst else lstat_of(os.path.join(self.root, saved))
@@ -369,6 +361,7 @@ class Undoer:
             # corrected on the page and put back in cats/ by hand) is "again", not restored too.
             if (st := _look(self.root / m.src)) is not None:
                 self._returned.add(hash((m.src, st.st_dev, st.st_ino)))
+                self._found_back.add(hash((m.src, st.st_dev, st.st_ino)))
         self._settled_total += len(self._settled)
         self._settled.clear()
         kept: list[int] = []
@@ -430,6 +423,8 @@ class Undoer:
         sync_dirs([self.root, *{(self.root / p).parent for m in to_move for p in (m.src, m.dst)}])
         self.journal.mark("undo", undone)
         self.journal.mark("keep", kept)
+        self.journal.append_many("keep", self._uncounted)  # for a Ctrl-C's count (`recovery.put_back_since`)
+        self._uncounted = []
         # Told before the mark, which a Ctrl-C may stop: `Told` says only those it marked.
         for line, m, once in self._missing_now:
             self.missing.add(line, once)

@@ -303,8 +303,11 @@ def put_back_since(root: Path, offset: int, runs: Collection[str]) -> PutBack:
     state = _settled(root)
     bits = {"unmove": 1, "undo": 2, "gone": 4}  # and 8, 16, 64: "gone" into a folder of yours, as a copy, put back
     flags: dict[str, bytearray] = {}
-    for _, _, rec in records(journal_path(root), offset, ops=tuple(bits)):
+    uncounted: Counter[str] = Counter()  # kept moves whose photo a newer move counted back: kept, not back
+    for _, _, rec in records(journal_path(root), offset, ops=(*bits, "keep")):
         op, seq = rec.get("op"), rec.get("seq")
+        if op == "keep" and rec.get("uncount") in ("undo", "back"):
+            uncounted[rec["uncount"]] += 1
         if op in bits:
             seen = flags.setdefault(rec.get("run", ""), bytearray())
             if seq >= len(seen):
@@ -322,7 +325,8 @@ def put_back_since(root: Path, offset: int, runs: Collection[str]) -> PutBack:
     done = not left and not state.undoable_runs() and not state.unread
     # One the user put back under another name is said by its "found" line alone, as the finished
     # undo says it: neither missing nor in a folder of theirs (a Ctrl-C counted it "1 missing").
-    return PutBack(count[3], count[2], sum(n for flag, n in count.items() if flag & 92 == 4), left,
+    missing = sum(n for flag, n in count.items() if flag & 92 == 4)
+    return PutBack(count[3] - uncounted["undo"], count[2] - uncounted["back"], missing, left,
                    left_behind(root, state) if done else None, sum(n for flag, n in count.items() if flag & 8),
                    sum(n for flag, n in count.items() if flag & 16), flags)
 

@@ -1,8 +1,8 @@
 """What an undo says of the files it puts back, keeps or finds (`putting_back.Undoer`): the
 report that stays small however many files it is about (`Lines`), the line of a photo put back
-from where it was found moved on or saved again (`found_line`), of one found as a copy under
-another name (`copy_line`), and, of a photo kept for another file at its first place, which
-photo this undo put back there (`say_holders`)."""
+from where it was found moved on or saved again (`found_line`; an editor's save beside its
+backup: `saved_as`), of one found as a copy under another name (`copy_line`), and, of a photo
+kept for another file at its first place, which photo this undo put back there (`say_holders`)."""
 
 from __future__ import annotations
 
@@ -102,3 +102,23 @@ def copy_line(m, copy: str) -> str:
     name: a copy put back by hand, most likely, yet its content is not compared (the journal keeps
     no hash of it), so said as a question, and left there."""
     return f"{m.dst}: a file of its size and time is at {copy} (a copy?); left there (was {m.src})"
+
+
+def _a_backup(path: str, of: str) -> bool:
+    """`path` is where an editor keeps the file `of` when it saves a new one under its name: in
+    its folder, under its name and more (`c0.jpg~`, `c0.jpg.bak`, `c0.jpg.orig`, `c0.jpg.~1~`).
+    Not its stem and a backup's extension (`c0.bak`, `c0.old`): a person renames a photo so to
+    put another file under its name, and that file is no version of the photo (a dog copied in as
+    `c2.jpg` went back as the cat, the cat left as `c2.old`); the photo itself goes back, as any
+    photo found under another name does."""
+    folder, name = os.path.split(of)
+    there, backup = os.path.split(path)
+    return there == folder and backup.startswith(name) and backup != name
+
+
+def saved_as(backup: str, name: str) -> str | None:
+    """Where the photo `name` (its place in the journal) is as an editor saved it again, where it
+    was found as `backup` (`_a_backup`): under its name in the folder the backup is in; or None,
+    `backup` being no backup of that name."""
+    saved = os.path.join(os.path.dirname(backup), os.path.basename(name))
+    return saved if _a_backup(backup, saved) else None
