@@ -14,31 +14,11 @@ from itertools import groupby
 from pathlib import Path
 
 from sorter.config import REPORT_LINES, REVIEW_RUN_PREFIX
-from sorter.files.tidying import make_parents
-from sorter.files.undo_lines import Lines, copy_line, found_line, say_holders
+from sorter.files.tidying import make_parents, not_a_folder
+from sorter.files.undo_lines import Lines, copy_line, found_line, saved_as, say_holders
 
 #: Moves put back per journal write (two fsyncs per chunk).
 CHUNK = 1024
-
-
-def _a_backup(path: str, of: str) -> bool:
-    """`path` is where an editor keeps the file `of` when it saves a new one under its name: in
-    its folder, under its name and more (`c0.jpg~`, `c0.jpg.bak`, `c0.jpg.orig`, `c0.jpg.~1~`).
-    Not its stem and a backup's extension (`c0.bak`, `c0.old`): a person renames a photo so to
-    put another file under its name, and that file is no version of the photo (a dog copied in as
-    `c2.jpg` went back as the cat, the cat left as `c2.old`); the photo itself goes back, as any
-    photo found under another name does."""
-    folder, name = os.path.split(of)
-    there, backup = os.path.split(path)
-    return there == folder and backup.startswith(name) and backup != name
-
-
-def _saved_as(backup: str, name: str) -> str | None:
-    """Where the photo `name` (its place in the journal) is as an editor saved it again, where it
-    was found as `backup` (`_a_backup`): under its name in the folder the backup is in; or None,
-    `backup` being no backup of that name."""
-    saved = os.path.join(os.path.dirname(backup), os.path.basename(name))
-    return saved if _a_backup(backup, saved) else None
 
 
 def _with_parents(folder: str, into: set[str]) -> None:
@@ -60,8 +40,8 @@ class Undoer:
     """One undo's putting back, run after run (`run`), and what it has to say of them."""
 
     def __init__(self, root: Path, journal, runs: set[str] = frozenset(), state=None,
-                 on_missing: Callable[[str, str, int], None] = lambda line, run, seq: None,
-                 on_found: Callable[[str, str, int], None] = lambda line, run, seq: None) -> None:
+                 on_missing: Callable[[str, str, int, bool], None] = lambda line, run, seq, photo: None,
+                 on_found: Callable[[str, str, int, bool], None] = lambda line, run, seq, photo: None) -> None:
         from sorter.files.whereabouts import Whereabouts
 
         self.root = root
@@ -71,24 +51,25 @@ class Undoer:
         self.already_back = 0  # found where they came from already (put back by hand)
         self.conflicts = Lines()
         self.missing = Lines()
-        #: Told each file found gone (line, run, seq) as its chunk's "gone" mark is journaled, after
+        #: Told each file found gone (line, run, seq, a photo not told yet) as its chunk's "gone" mark is journaled, after
         #: which no undo looks for it again: an undo Ctrl-C stops says those marked (`Told`).
         self.on_missing = on_missing
-        self._missing_now: list[tuple[str, object]] = []  # the chunk's (line, move), until then
-        self._yours: set[int] = set()  # the chunk's moves left in a folder of the user's own: "gone", said so
+        self._missing_now: list[tuple[str, object, bool]] = []  # the chunk's (line, move, a photo not counted yet)
+        #: The chunk's moves "gone", said so, and how: "yours" (left in a folder of the user's own), "copy"
+        #: (found as a copy), "back" (put back by the user under another name): journaled so (`_put_back`)
+        self._gone_as: dict[int, str] = {}
         #: Those left in a folder of the user's own, and those found as a copy under another name
         #: (`copied.back_as`), each counted apart from the missing in the summary, as a Ctrl-C's line does
         self.yours = self.copies = 0
-        self._copies: set[int] = set()  # the chunk's moves found as a copy: "gone", journaled so
         self.found = Lines()
-        #: Told each "found" line (line, run, seq) before the journal names where the file was found
+        #: Told each "found" line (line, run, seq, a photo not told yet) before the journal names where the file was found
         #: (an intent, after which a Ctrl-C's recovery puts it back unsaid) or marks it gone (kept in
         #: a folder of the user's own): an undo Ctrl-C stops says those the journal settles (`Told`).
         self.on_found = on_found
         self.whereabouts = Whereabouts(root, runs, state)  # `runs`: those being undone; `state`: the journal scanned
         #: seq -> (where sorter put it, what is there if anything, its other names), of a file found elsewhere
         self._moved_on: dict[int, tuple[str, str, tuple[str, ...]]] = {}
-        #: seq -> (where sorter put it, the editor's backup it was found as: `_a_backup`), of one put
+        #: seq -> (where sorter put it, the editor's backup it was found as: `undo_lines.saved_as`), of one put
         #: back as it is now
         self._backups: dict[int, tuple[str, str]] = {}
         #: Each such backup -> where this undo put the photo as it is now: an older run's move of the
@@ -128,6 +109,10 @@ class Undoer:
         #: kept, `Whereabouts.same_inode`): sorted, put back by hand and rewritten, sorted again,
         #: the older move was said "missing" of the photo restored.
         self._returned: set[int] = set()
+        self._found_back: set[int] = set()  # of those, the files found back, not moved: "already back"
+        #: The chunk's kept moves whose photo a newer move put (or found) back where this one put it:
+        #: counted kept, the newer move's count withdrawn ("Restored 3 files (1 kept)" of 3), journaled so
+        self._uncounted: list[dict] = []
         self._settled_total = 0  # moves undone so, over this undo: their runs count as restored from
         #: The chunk's moves whose photo this undo put back already, from a newer move of it (`_returned`:
         #: named on the review page after a sort, then `undo --all`): moved back again, not counted
@@ -153,6 +138,7 @@ class Undoer:
         for line in run.refused:  # records naming a path outside the folder (see journal.inside)
             self.conflicts.add(line)
         self.conflicts.total += run.refused_total - len(run.refused)
+        self.conflicts.photos += run.refused_total - len(run.refused)
         self.kept += run.refused_total
         chunk: list[list] = []
         undoable = (m for m in moves_of(self.root, run) if run.undoable(m.seq))
@@ -269,8 +255,9 @@ class Undoer:
                 else:
                     there = ("no longer there" if at_dst is None or a_file else
                              f"now {other}, not the photo sorter moved; left there")
-                    self._missing_now.append((f"{m.dst}: {there} (was {m.src})", m))
-                    self.missing_photos += self._gone_once(m.src, m.dst, m.seq)
+                    once = self._gone_once(m.src, m.dst, m.seq)
+                    self._missing_now.append((f"{m.dst}: {there} (was {m.src})", m, once))
+                    self.missing_photos += once
                     gone.append(m)
         for m in to_move:  # where a newer move of its photo, undone by this undo, put it back
             there = at_dsts.get(m.seq)
@@ -281,13 +268,21 @@ class Undoer:
             to_move.remove(m)
             conflicts.append((first[m.seq], f"its later move ({m.dst}) is kept", None))
             self._kept.add(m.dst)
+        for m, _, _ in conflicts:
+            put = first[m.seq].dst
+            if ((st := at_dsts.get(m.seq)) is not None and hash(put) not in self._counted
+                    and (key := hash((put, st.st_dev, st.st_ino))) in self._returned):
+                what = "back" if key in self._found_back else "undo"
+                self.already_back -= what == "back"
+                self.restored -= what == "undo"
+                self._uncounted.append({"seq": m.seq, "uncount": what})
         for m, why, there in conflicts:
             self._keep(m, why, there, kept_at.get(m.seq), first[m.seq].dst)
         if conflicts:
             for m in to_move:
                 self._kept.add(m.dst)
-                self.kept += self._once(m.src, first[m.seq].dst)
-                self.conflicts.add(f"{m.dst}: left in place with {conflicts[0][0].dst}")
+                self.kept += (once := self._once(m.src, first[m.seq].dst))
+                self.conflicts.add(f"{m.dst}: left in place with {conflicts[0][0].dst}", once)
             return [], back, gone
         if yours:  # one unit: a member kept in a folder of the user's own keeps its group where it is
             for m in to_move:
@@ -305,24 +300,23 @@ class Undoer:
         be, where it is not the file at its place but another's, which that one's move takes back;
         `put`: where the journal says sorter put it, where it was found elsewhere (`m.dst`)."""
         self._kept.add(at or m.dst)
-        self.kept += self._once(m.src, put or m.dst)
+        self.kept += (once := self._once(m.src, put or m.dst))
         if there is not None and stat.S_ISREG(there.st_mode) and len(self.conflicts.shown) < REPORT_LINES:
             self._held.append((len(self.conflicts.shown), m.dst, m.src, there))
-        self.conflicts.add(f"{m.dst}: {why}; left in place")
+        self.conflicts.add(f"{m.dst}: {why}; left in place", once)
 
     def _found(self, line: str, m, copy: bool = False, back: bool = False) -> None:
         """`m` found taken into a folder of the user's own (or, `copy`, as a copy under another
         name; `back`, put back by the user under another name: said by its line alone, neither back
         where it was nor in a folder of the user's), and left there: "gone", said so."""
         once = self._gone_once(m.src, m.dst, m.seq)
+        self._gone_as[m.seq] = "copy" if copy else "back" if back else "yours"
         if copy:
-            self._copies.add(m.seq)
             self.copies += once
         elif not back:
-            self._yours.add(m.seq)
             self.yours += once
-        self.found.add(line)
-        self.on_found(line, m.run, m.seq)
+        self.found.add(line, once)
+        self.on_found(line, m.run, m.seq, once)
 
     def _once(self, src: str, dst: str) -> bool:
         """Whether the photo a move took from `src` to `dst` (where sorter put it, as journaled) is
@@ -340,13 +334,13 @@ class Undoer:
 
     def _as_now(self, m, found, at_dst: os.stat_result | None) -> str | None:
         """Where the photo `m` moved is as the user has it now, where it was `found` under a backup
-        of its name (`_a_backup`): the file under its name beside the backup (`cats/c0.jpg` beside
+        of its name (`undo_lines.saved_as`): the file under its name beside the backup (`cats/c0.jpg` beside
         `cats/c0.jpg~`; `cats/best/c0.jpg` beside `cats/best/c0.jpg~`, taken into a folder first),
         an editor's save of it; None where there is none, or it is the photo itself under another
         name, or another journaled move's photo (`anothers`)."""
         from sorter.files.identities import is_a_file, lstat_of
 
-        saved = _saved_as(found.path, m.dst)
+        saved = saved_as(found.path, m.dst)
         if saved is None or saved in found.others:
             return None
         there = at_dst if saved == m.dst else lstat_of(os.path.join(self.root, saved))
@@ -362,6 +356,12 @@ class Undoer:
         to_move = [m for moving, _, _ in checked for m in moving]
         undone = [m.seq for _, back, _ in checked for m in back]
         self.already_back += len(set(undone) - self._settled)
+        for m in (m for _, back, _ in checked for m in back if m.seq not in self._settled):
+            # Counted back already: an older move of the photo from here (the sort's, of a photo
+            # corrected on the page and put back in cats/ by hand) is "again", not restored too.
+            if (st := _look(self.root / m.src)) is not None:
+                self._returned.add(hash((m.src, st.st_dev, st.st_ino)))
+                self._found_back.add(hash((m.src, st.st_dev, st.st_ino)))
         self._settled_total += len(self._settled)
         self._settled.clear()
         kept: list[int] = []
@@ -369,7 +369,8 @@ class Undoer:
         leaving = {m.dst for m in to_move}
         for m in to_move:  # said before the intents name where they were found (`on_found`)
             if m.seq in self._moved_on or m.seq in self._backups:
-                self.on_found(found_line(self.root, m, leaving, self._moved_on, self._backups), m.run, m.seq)
+                self.on_found(found_line(self.root, m, leaving, self._moved_on, self._backups), m.run, m.seq,
+                              m.seq not in self._again)
         again, self._again = self._again, set()
         self.journal.returning(to_move, again)
         for moving, _, _ in checked:
@@ -386,11 +387,12 @@ class Undoer:
                 put = (self._moved_on.get(failed.seq) or self._backups.get(failed.seq) or (failed.dst,))[0]
                 if isinstance(exc, FileExistsError) and (there := _look(self.root / failed.src)) is not None:
                     self._keep(failed, f"another file is at {failed.src} now", there, put=put)
-                elif (blocking := _not_a_folder(self.root, failed.src)) is not None:  # a file where its subfolder was
+                elif (blocking := not_a_folder(self.root, failed.src)) is not None:  # a file where its subfolder was
                     self._keep(failed, f"{blocking} is not a folder now, to put it back into", None, put=put)
                 else:  # said as before, without "left in place": back into the sorted folder it goes
-                    self.kept += self._once(failed.src, put)
-                    self.conflicts.add(f"{failed.dst}: cannot move back ({exc.strerror or exc})")
+                    once = self._once(failed.src, put)
+                    self.kept += once
+                    self.conflicts.add(f"{failed.dst}: cannot move back ({exc.strerror or exc})", once)
                 for m in reversed(returned):  # the group stays whole: back into the sorted folder
                     move_no_replace(self.root / m.src, self.root / m.dst, self.root, claimed=self._claimed(m, m.dst))
                 self._kept.update(m.dst for m in moving)
@@ -411,7 +413,7 @@ class Undoer:
                 if m.seq not in self._moved_on:
                     _with_parents(os.path.dirname(m.dst), self.held)
         for m in found:  # once every group has moved: of two names swapped, neither is "left there"
-            self.found.add(found_line(self.root, m, set(), self._moved_on, self._backups))
+            self.found.add(found_line(self.root, m, set(), self._moved_on, self._backups), m.seq not in again)
             if m.seq in self._backups:
                 self._saved[self._backups[m.seq][1]] = m.src
             else:
@@ -421,18 +423,18 @@ class Undoer:
         sync_dirs([self.root, *{(self.root / p).parent for m in to_move for p in (m.src, m.dst)}])
         self.journal.mark("undo", undone)
         self.journal.mark("keep", kept)
+        self.journal.append_many("keep", self._uncounted)  # for a Ctrl-C's count (`recovery.put_back_since`)
+        self._uncounted = []
         # Told before the mark, which a Ctrl-C may stop: `Told` says only those it marked.
-        for line, m in self._missing_now:
-            self.missing.add(line)
-            self.on_missing(line, m.run, m.seq)
+        for line, m, once in self._missing_now:
+            self.missing.add(line, once)
+            self.on_missing(line, m.run, m.seq, once)
         self._missing_now.clear()
         # Those left in a folder of the user's own marked so: an undo Ctrl-C stops counts them apart.
-        self.journal.append_many("gone", [{"seq": m.seq, **({"yours": True} if m.seq in self._yours else
-                                                             {"copy": True} if m.seq in self._copies else {}),
+        self.journal.append_many("gone", [{"seq": m.seq, **({self._gone_as[m.seq]: True} if m.seq in self._gone_as else {}),
                                            **({"again": True} if m.seq in self._gone_again else {})}
                                           for _, _, gone in checked for m in gone])
-        self._yours.clear()
-        self._copies.clear()
+        self._gone_as.clear()
         self._gone_again.clear()
         say_holders(self.root, self.since, self._held, self.conflicts)
         if later:  # checked again where the newer move of their photo left it
@@ -446,20 +448,6 @@ class Undoer:
         took for another file there (`kept: ...: another file is at ... now`). Now recovery
         removes it (`recovery._claims`)."""
         return lambda ids, of: self.journal.claim(m.seq, ids, self.root / at, of)
-
-
-def _not_a_folder(root: Path, path: str) -> str | None:
-    """The first of the folders above `path` that is something else now (a file of the user's
-    named cats/Milo, where the photo goes back into cats/Milo/), if any: said so, not "cannot
-    move back (File exists)", which left the user to guess which file. A few `lstat` calls."""
-    parts = Path(path).parent.parts
-    for end in range(1, len(parts) + 1):
-        there = _look(root.joinpath(*parts[:end]))
-        if there is None:
-            return None
-        if not stat.S_ISDIR(there.st_mode):
-            return os.path.join(*parts[:end])
-    return None
 
 
 def _taken_later(checked) -> set[int]:

@@ -301,16 +301,19 @@ def put_back_since(root: Path, offset: int, runs: Collection[str]) -> PutBack:
     from sorter.files.tidying import left_behind
 
     state = _settled(root)
-    bits = {"unmove": 1, "undo": 2, "gone": 4}  # and 8, 16: "gone" into a folder of yours, as a copy
+    bits = {"unmove": 1, "undo": 2, "gone": 4}  # and 8, 16, 64: "gone" into a folder of yours, as a copy, put back
     flags: dict[str, bytearray] = {}
-    for _, _, rec in records(journal_path(root), offset, ops=tuple(bits)):
+    uncounted: Counter[str] = Counter()  # kept moves whose photo a newer move counted back: kept, not back
+    for _, _, rec in records(journal_path(root), offset, ops=(*bits, "keep")):
         op, seq = rec.get("op"), rec.get("seq")
+        if op == "keep" and rec.get("uncount") in ("undo", "back"):
+            uncounted[rec["uncount"]] += 1
         if op in bits:
             seen = flags.setdefault(rec.get("run", ""), bytearray())
             if seq >= len(seen):
                 seen.extend(bytes(seq + 1 - len(seen)))
-            if op == "gone":  # 8: into a folder of the user's own; 16: found as a copy
-                seen[seq] |= (8 if rec.get("yours") else 0) | (16 if rec.get("copy") else 0)
+            if op == "gone":  # 8: into a folder of the user's own; 16: found as a copy; 64: put back as another name
+                seen[seq] |= (8 if rec.get("yours") else 0) | (16 if rec.get("copy") else 0) | (64 if rec.get("back") else 0)
             if op in ("unmove", "gone") and rec.get("again"):  # 32: its photo counted through a newer move of it
                 seen[seq] |= 32
             seen[seq] |= bits[op]
@@ -320,7 +323,10 @@ def put_back_since(root: Path, offset: int, runs: Collection[str]) -> PutBack:
     # Nothing left to undo: the next undo tidies (`tidying.tidy`), which needs no other run, nor
     # an unread move (kept: the journal is all that says it moved).
     done = not left and not state.undoable_runs() and not state.unread
-    return PutBack(count[3], count[2], sum(n for flag, n in count.items() if flag & 28 == 4), left,
+    # One the user put back under another name is said by its "found" line alone, as the finished
+    # undo says it: neither missing nor in a folder of theirs (a Ctrl-C counted it "1 missing").
+    missing = sum(n for flag, n in count.items() if flag & 92 == 4)
+    return PutBack(count[3] - uncounted["undo"], count[2] - uncounted["back"], missing, left,
                    left_behind(root, state) if done else None, sum(n for flag, n in count.items() if flag & 8),
                    sum(n for flag, n in count.items() if flag & 16), flags)
 
@@ -335,17 +341,18 @@ class Told:
         self.lines: list[tuple[str, str, int]] = []
         self.rest: dict[str, bytearray] = {}
 
-    def __call__(self, line: str, run: str, seq: int) -> None:
+    def __call__(self, line: str, run: str, seq: int, photo: bool = True) -> None:
         if len(self.lines) < REPORT_LINES:
             self.lines.append((line, run, seq))
             return
         told = self.rest.setdefault(run, bytearray())
         told.extend(bytes(max(0, seq + 1 - len(told))))
-        told[seq] = 1
+        told[seq] = 1 if photo else 2  # 2: a photo an earlier line said (its newer move's)
 
     def said(self, settled: Callable[[str, int], bool]) -> tuple[list[str], int]:
-        """(the lines of the moves `settled`, how many more of them were told)."""
-        more = sum(settled(run, seq) for run, told in self.rest.items() for seq, bit in enumerate(told) if bit)
+        """(the lines of the moves `settled`, how many more photos they told of: a photo two runs
+        moved, with a line of each move, is one, as the finished undo's "N more files" counts it)."""
+        more = sum(settled(run, seq) for run, told in self.rest.items() for seq, bit in enumerate(told) if bit == 1)
         return [line for line, run, seq in self.lines if settled(run, seq)], more
 
 

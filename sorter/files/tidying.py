@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import stat
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -151,3 +152,18 @@ def removed(root: Path, there: list[str]) -> list[str]:
     exfat-fuse keeps a lock file removed while open as a hidden one, and `.sorter/` goes only then
     (`FolderLock.release`). Asked before, the line said nothing of the .sorter/ it did remove."""
     return [name for name in there if not (root / name).is_dir()]
+
+
+def not_a_folder(root: Path, path: str) -> str | None:
+    """The first of the folders above `path` that is something else now (a file of the user's
+    named cats/Milo, where the photo goes back into cats/Milo/), if any: said so, not "cannot
+    move back (File exists)", which left the user to guess which file. A few `lstat` calls."""
+    parts = Path(path).parent.parts
+    for end in range(1, len(parts) + 1):
+        try:
+            there = os.lstat(root.joinpath(*parts[:end]))
+        except (FileNotFoundError, NotADirectoryError):
+            return None
+        if not stat.S_ISDIR(there.st_mode):
+            return os.path.join(*parts[:end])
+    return None

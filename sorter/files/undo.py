@@ -47,7 +47,8 @@ class UndoResult:
     restored: int  # files moved back
     conflicts: list[str]  # kept where they are: something else occupies the old path
     missing: list[str]  # no longer where sorter put them
-    more_conflicts: int = 0  # beyond the lines listed
+    #: The photos beyond those the lines listed say (a line a move, a photo moved by two runs two lines)
+    more_conflicts: int = 0
     more_missing: int = 0
     #: Per named pet ("cats/Luna"), the review's "not her" answers taken back (`files.suggestions`).
     answers: dict[str, int] = field(default_factory=dict)
@@ -246,14 +247,15 @@ def cut_short_left(root: Path, names) -> tuple[int, str]:
 
 def undo(root: Path, *, all_runs: bool = False, lock_wait: float = 0.0,
          on_start: Callable[[UndoPlan], None] = lambda plan: None,
-         on_missing: Callable[[str, str, int], None] = lambda line, run, seq: None,
-         on_found: Callable[[str, str, int], None] = lambda line, run, seq: None) -> UndoResult:
+         on_missing: Callable[[str, str, int, bool], None] = lambda line, run, seq, photo: None,
+         on_found: Callable[[str, str, int, bool], None] = lambda line, run, seq, photo: None) -> UndoResult:
     """Move files back where the journal says they came from, newest run first, never
     overwriting. Plain undo reverses the latest run; `all_runs` every run in the journal. A
     review session's "not her" answers are taken back with its moves (a session that only
     answered is a run of its own). `on_start`: told what it will put back, before it does;
     `on_missing`: each file found gone (`missing`), as it is journaled so, and `on_found` each
-    "found" line, before its file is journaled (`found`), for a Ctrl-C to say."""
+    "found" line, before its file is journaled (`found`), for a Ctrl-C to say; `photo`: the line's
+    photo is said by no line before it (a photo two runs moved has a line of each move)."""
     from sorter.files import suggestions
     from sorter.files.folder import check_folder, remove_probe_left
     from sorter.files.journal import journal_path, state_dir
@@ -335,8 +337,8 @@ def undo(root: Path, *, all_runs: bool = False, lock_wait: float = 0.0,
         cut_short, by = _cut_short_behind(root, state, when, names)
     c, m, f = undoer.conflicts, undoer.missing, undoer.found
     return UndoResult(
-        root, len(names), undoer.restored, c.shown, m.shown, c.total - len(c.shown), m.total - len(m.shown), answers,
-        left, undoer.already_back, unread, f.shown, f.total - len(f.shown), runs_restored=undoer.runs_restored,
+        root, len(names), undoer.restored, c.shown, m.shown, c.more, m.more, answers,
+        left, undoer.already_back, unread, f.shown, f.more, runs_restored=undoer.runs_restored,
         yours=undoer.yours, copies=undoer.copies, cut_short_left=cut_short, cut_short_by=by, kept=undoer.kept,
         missing_photos=undoer.missing_photos,
     )

@@ -1,8 +1,8 @@
 """What an undo says of the files it puts back, keeps or finds (`putting_back.Undoer`): the
 report that stays small however many files it is about (`Lines`), the line of a photo put back
-from where it was found moved on or saved again (`found_line`), of one found as a copy under
-another name (`copy_line`), and, of a photo kept for another file at its first place, which
-photo this undo put back there (`say_holders`)."""
+from where it was found moved on or saved again (`found_line`; an editor's save beside its
+backup: `saved_as`), of one found as a copy under another name (`copy_line`), and, of a photo
+kept for another file at its first place, which photo this undo put back there (`say_holders`)."""
 
 from __future__ import annotations
 
@@ -15,15 +15,28 @@ from sorter.config import REPORT_LINES
 
 @dataclass
 class Lines:
-    """A report that stays small however many files it is about."""
+    """A report that stays small however many files it is about. A line a move, counted in photos
+    too: a photo two runs moved (sorted, then corrected on the review page), kept or gone, has a
+    line of each move and is one photo, as the summary counts it. Its first line comes first (the
+    newest move is undone first), so the lines shown hold the first line of every photo they say."""
 
     shown: list[str] = field(default_factory=list)
     total: int = 0
+    photos: int = 0  # the lines of a photo not said by an earlier line
+    photos_shown: int = 0
 
-    def add(self, line: str) -> None:
+    def add(self, line: str, photo: bool = True) -> None:
         self.total += 1
+        self.photos += photo
         if len(self.shown) < REPORT_LINES:
             self.shown.append(line)
+            self.photos_shown += photo
+
+    @property
+    def more(self) -> int:
+        """The photos no line shown says: an undo's "kept: N more files" counts photos, as its
+        summary does. It counted moves: one photo two runs moved was "2 more files"."""
+        return self.photos - self.photos_shown
 
 
 def say_holders(root: Path, since: int | None, held: list[tuple[int, str, str, os.stat_result]],
@@ -89,3 +102,23 @@ def copy_line(m, copy: str) -> str:
     name: a copy put back by hand, most likely, yet its content is not compared (the journal keeps
     no hash of it), so said as a question, and left there."""
     return f"{m.dst}: a file of its size and time is at {copy} (a copy?); left there (was {m.src})"
+
+
+def _a_backup(path: str, of: str) -> bool:
+    """`path` is where an editor keeps the file `of` when it saves a new one under its name: in
+    its folder, under its name and more (`c0.jpg~`, `c0.jpg.bak`, `c0.jpg.orig`, `c0.jpg.~1~`).
+    Not its stem and a backup's extension (`c0.bak`, `c0.old`): a person renames a photo so to
+    put another file under its name, and that file is no version of the photo (a dog copied in as
+    `c2.jpg` went back as the cat, the cat left as `c2.old`); the photo itself goes back, as any
+    photo found under another name does."""
+    folder, name = os.path.split(of)
+    there, backup = os.path.split(path)
+    return there == folder and backup.startswith(name) and backup != name
+
+
+def saved_as(backup: str, name: str) -> str | None:
+    """Where the photo `name` (its place in the journal) is as an editor saved it again, where it
+    was found as `backup` (`_a_backup`): under its name in the folder the backup is in; or None,
+    `backup` being no backup of that name."""
+    saved = os.path.join(os.path.dirname(backup), os.path.basename(name))
+    return saved if _a_backup(backup, saved) else None
