@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sorter.config import CLASS_FOLDERS, OTHER, as_shown, names_a_pet
+from sorter.config import CLASS_FOLDERS, OTHER, as_shown, name_shown, names_a_pet
 from sorter.files.planning import LEFT_IN_PLACE, reason_kind
 from sorter.review.page import MAX_REASON_GROUPS, MIGHT_BE
 from sorter.review.pet_names import the_pet
@@ -99,8 +99,13 @@ class Group:
     #: Of the members, how many are videos: "4 photos and 1 video of Luna", who is learnt from her photos.
     videos: int = 0
 
+    def shown(self) -> str:
+        """Its title as the page shows it: a folder's as a name is (`cats/Fo\\\\nx/`, a backslash
+        in its name; `cats/Fo\\nx/`, a new line), a reason as a line is."""
+        return name_shown(self.title) if self.status in ("moved", MIGHT_BE) else as_shown(self.title)
+
     def to_json(self) -> dict:
-        return {"key": self.key, "status": self.status, "title": self.title, "shown": as_shown(self.title),
+        return {"key": self.key, "status": self.status, "title": self.title, "shown": self.shown(),
                 "count": len(self.members),
                 "videos": self.videos, "rank": self.rank}
 
