@@ -8,7 +8,7 @@ import os
 from pathlib import Path
 
 import pytest
-from conftest import ThreeClassFake, write_image
+from conftest import ThreeClassFake, video_bytes, write_image
 from test_review import page_of
 from test_review_server import Client, make_folder, start
 
@@ -86,3 +86,30 @@ def test_a_refusal_names_a_file_as_its_card_does(served) -> None:
     gone = "is gone (moved, deleted or unmounted); nothing was changed: run sorter review where it is now"
     assert client.move(cards["cat.jpg"]["id"], "dog") == (409, {"error": f"{root.parent}/pe\\nts {gone}"})
     assert client.json("GET", "/api/groups") == (409, {"error": f"{root.parent}/pe\\nts {gone}"})
+
+
+def test_a_video_put_beside_a_sorted_photo_by_hand_is_no_companion_of_it(tmp_path: Path) -> None:
+    """IMG_1.jpg sorted into cats/ alone; the user's own IMG_1.MOV put in cats/ by hand, no Live
+    Photo's video of it (the journal moved none with it). The page showed the photo "+ MOV" and
+    no card for the video, and Dog on the photo took the video along into dogs/. Now only what
+    the journal moved with a photo goes with it: the video is a card of its own and stays; a Live
+    Photo sorted with its video still shows and moves with it."""
+    root, outside = tmp_path / "pets", tmp_path / "outside"
+    root.mkdir()
+    outside.mkdir()
+    write_image(root / "IMG_1.jpg", BLUE)
+    make_folder(root, outside)  # person.jpg with person.MOV, sorted together into dogs/
+    (root / "cats" / "IMG_1.MOV").write_bytes(video_bytes("the user's own clip"))
+    client, stop, thread = start(root)
+    try:
+        cards = client.cards()
+        assert cards["IMG_1.jpg"]["with"] == [] and cards["person.jpg"]["with"] == ["person.MOV"]
+        assert cards["IMG_1.MOV"]["path"] == "cats/IMG_1.MOV"
+        assert client.move(cards["IMG_1.jpg"]["id"], "dog")[0] == 200
+        assert client.move(cards["person.jpg"]["id"], "cat")[0] == 200
+    finally:
+        stop.set()
+        thread.join(10)
+    assert (root / "dogs" / "IMG_1.jpg").is_file() and (root / "cats" / "IMG_1.MOV").is_file()
+    assert not (root / "dogs" / "IMG_1.MOV").exists()
+    assert (root / "cats" / "person.jpg").is_file() and (root / "cats" / "person.MOV").is_file()

@@ -19,10 +19,9 @@ def shown(text: str | None) -> str | None:
 def card(root: Path, catalog: Catalog, photo: Photo) -> dict:
     """A photo (or a video) as the page draws it. Its companions are looked up now (a few
     `lstat`s): the page shows what would move with it."""
-    from sorter.files.companions import find_companions
     from sorter.review import posters
 
-    companions = find_companions(root / photo.path) if photo.path else ()
+    companions = posters.companions(root, photo) if photo.path else ()
     return {
         # Names as sorter shows them (`config.name_shown`: a new line as `\n`, not a space, and a
         # backslash as `\\`, so the two differ); `path`

@@ -65,6 +65,9 @@ class Photo:
     kept: int | None = None
     #: Its ctime as listed: a file born after it is a new one given the photo's freed inode number.
     ctime_ns: int | None = None
+    #: The companions the journal moved with it (paths, where they went), of a photo sorter moved;
+    #: None for one it did not (`posters.companions`: a video of its stem put beside it is not its).
+    moved_with: frozenset[str] | None = None
 
     @property
     def folder(self) -> str:

@@ -229,9 +229,9 @@ class Session:
         filed it since moved it from there, and a click on the old card would undo that tab's
         correction unseen (or say "it is in dogs/" of a photo now in cats/). Raises FolderLocked
         (busy) or ReviewConflict, also for a name that is no folder's."""
-        from sorter.files.companions import find_companions
         from sorter.files.filing import file_groups
         from sorter.files.identities import lstat_of
+        from sorter.review.posters import companions
 
         if self.learning:  # another tab's click, say: it would wait, then land after what learn read
             raise ReviewConflict(STILL_LEARNING)
@@ -274,7 +274,7 @@ class Session:
                 if pet is not None and os.path.lexists(target) and not real_folder(self.root, folder):
                     raise ReviewConflict(f"{name_shown(folder)} is not a folder")  # a file, or a link to elsewhere
                 source = self.root / photo.path
-                members = [source, *find_companions(source)]
+                members = [source, *companions(self.root, photo)]
                 names = reserve(target, found_names(photo, members) if choice == "neither" else [m.name for m in members])
                 journal = self._session_journal()
                 try:
@@ -304,6 +304,7 @@ class Session:
                 self._corrections.append(Correction(photo.id, journal.run, moves, photo.path, photo.choice, might_be=asked,
                                                     made=made))
                 self.catalog.move(photo, moves[0].dst, LABELS[choice], now)
+                photo.moved_with = frozenset(m.dst for m in moves[1:])
                 if pet is not None:
                     self.catalog.pets[choice].add(pet)
             return photo
@@ -384,6 +385,7 @@ class Session:
                 self._corrections.pop()
                 photo = self.catalog.photos[last.photo]
                 self.catalog.move(photo, last.was, last.choice, now)
+                photo.moved_with = frozenset(m.src for m in last.moves[1:])  # back with it, to where they were
                 self.catalog.unmade(last.made)
                 if last.might_be is not None:  # named from "Might be Luna", taken back: asked about again
                     self.catalog.suggest(photo, *last.might_be)
