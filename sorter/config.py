@@ -62,6 +62,15 @@ def as_shown(text: str) -> str:
     return text.translate(CONTROLS_SHOWN).translate(AS_BYTES)
 
 
+def name_shown(name: str) -> str:
+    """`name`, one file's or folder's name (or a path) alone, as the review page shows it and reads
+    it back (`review.pet_names`): `as_shown` with a backslash as `\\\\`, so that a folder named
+    `Fo\\nx` as typed (five characters) shows `Fo\\\\nx`, not as cats/Fo<new line>x/ does. Not
+    for a whole line: one holds a command to paste (`$'/tmp/nl\\ndir'`), whose backslashes are
+    the shell's."""
+    return as_shown(name.replace("\\", "\\\\"))
+
+
 def as_typed(path: object, encoding: str | None = None) -> str:
     """`path` as a command line sorter prints takes it, to be pasted into a shell: as it is where
     nothing in it is special to the shell, `shlex.quote`d otherwise (`'/tmp/w eird'`), and in

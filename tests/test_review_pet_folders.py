@@ -146,13 +146,15 @@ def test_not_luna_stands_in_a_copied_folder_and_once_her_folder_is_renamed(tmp_p
 
 def test_not_luna_on_a_page_from_before_her_folder_was_renamed_asks_for_a_reload(tmp_path: Path,
                                                                                  fake_model) -> None:
+    """cats/Luna renamed cats/Lulu by hand with the page open: "Not Luna" was refused as "another
+    sorter changed the folder", which no sorter had. Now it says what changed, true whoever did it."""
     root = left_in_place_might_be_luna(tmp_path / "roll", fake_model)
     client, stop, thread = start(root)
     try:
         card = client.cards()["garden.jpg"]
         (root / "cats" / "Luna").rename(root / "cats" / "Lulu")
         assert client.move(card["id"], "neither") == (
-            409, {"error": "another sorter changed the folder since this page was loaded; reload the page"})
+            409, {"error": "the named pets' folders changed since this page was loaded; reload the page"})
         assert suggestions.read(root).refused == {}
         card = client.cards()["garden.jpg"]
         assert card["heading"] == ("maybe", "cats/Lulu/") and client.move(card["id"], "neither")[0] == 200

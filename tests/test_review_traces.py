@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from conftest import ThreeClassFake, layout, write_image
+from conftest import ThreeClassFake, layout, video_bytes, write_image
 from test_review_server import Client, start
 from typer.testing import CliRunner
 
@@ -33,7 +33,7 @@ def never_sorted(root: Path) -> dict[str, object]:
     """A folder of photos sorter has never seen: its layout."""
     write_image(root / "rex.jpg", RED)
     write_image(root / "tom.jpg", BLUE)
-    (root / "rex.MOV").write_bytes(b"a live photo's video")
+    (root / "rex.MOV").write_bytes(video_bytes("a live photo's video"))  # a QuickTime file: its video
     return layout(root)
 
 

@@ -11,6 +11,7 @@ import errno
 import hmac
 import html
 import json
+import os
 import re
 import secrets
 from collections.abc import Callable
@@ -19,7 +20,7 @@ from importlib import resources
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
-from sorter.config import as_shown, as_typed
+from sorter.config import as_shown, as_typed, name_shown
 from sorter.errors import FolderLocked, ReviewConflict, SorterError
 from sorter.review.catalog import PAGE
 from sorter.review.pet_names import MAX_PET_NAME
@@ -68,7 +69,14 @@ def _json(value, status: int = 200) -> Reply:
 
 
 def error_reply(status: int, message: str, **more) -> Reply:
-    return _json({"error": message, **more}, status)
+    """`message` as the page shows it, one line: a name in it as sorter shows one (`as_shown`: a
+    new line as `\\n`), whether it came from our refusal, learn's or the system's."""
+    return _json({"error": as_shown(message), **more}, status)
+
+
+def _file(exc: OSError) -> str:
+    """The file an OS error names, as the page shows a name (`name_shown`)."""
+    return "the folder" if not exc.filename else name_shown(os.fsdecode(exc.filename))
 
 
 class App:
@@ -165,10 +173,10 @@ class App:
             groups = sorted(session.catalog.groups.values(), key=lambda g: g.rank)
             listed = [(g.to_json(), session.catalog.page(g.key) if first_page else []) for g in groups]
             # As the page shows them (a new line as `\n`), which a name sent back as is names (`pet_names`).
-            pets = {label: sorted(map(as_shown, names), key=str.casefold) for label, names in session.catalog.pets.items()}
+            pets = {label: sorted(map(name_shown, names), key=str.casefold) for label, names in session.catalog.pets.items()}
         return {
             # As sorter shows it, and as a shell reads it back (the command the page says to run).
-            "folder": as_shown(str(session.root)), "typed": as_typed(session.root, "utf-8"),
+            "folder": name_shown(str(session.root)), "typed": as_typed(session.root, "utf-8"),
             "total": len(session.catalog.photos), "videos": session.catalog.videos,
             "page": PAGE, "generation": session.catalog.generation,
             # What learn needs to know a pet, and the longest name the page may send.
@@ -219,7 +227,7 @@ class App:
         except SorterError as exc:
             return error_reply(409, f"cannot learn: {exc}")
         except OSError as exc:
-            return error_reply(500, f"cannot learn: {exc.filename or 'the folder'}: {exc.strerror or exc}")
+            return error_reply(500, f"cannot learn: {_file(exc)}: {exc.strerror or exc}")
         except Exception as exc:  # noqa: BLE001 - the edge: one line on the page, never a dropped connection
             return error_reply(500, f"learning failed: {type(exc).__name__}: {exc}")
         saved = result.model_path is not None
@@ -241,9 +249,9 @@ class App:
             return error_reply(409, str(exc))
         except OSError as exc:
             if exc.errno in (errno.ENOSPC, errno.EDQUOT):  # the disk's state, not a bug: say what to do
-                return error_reply(507, f"{exc.filename or 'the folder'}: {exc.strerror}; no photo is lost: make room, "
+                return error_reply(507, f"{_file(exc)}: {exc.strerror}; no photo is lost: make room, "
                               "then reload the page")
-            return error_reply(500, f"{exc.filename or 'the folder'}: {exc.strerror or exc}")
+            return error_reply(500, f"{_file(exc)}: {exc.strerror or exc}")
         groups = self._groups()
         return _json({"photo": self.session.card(photo), "found": found,
                       **{k: groups[k] for k in ("groups", "pets", "min_pet_photos")}})

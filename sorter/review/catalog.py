@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sorter.config import CLASS_FOLDERS, OTHER, as_shown, names_a_pet
+from sorter.config import CLASS_FOLDERS, OTHER, as_shown, name_shown, names_a_pet
 from sorter.files.planning import LEFT_IN_PLACE, reason_kind
 from sorter.review.page import MAX_REASON_GROUPS, MIGHT_BE
 from sorter.review.pet_names import the_pet
@@ -65,6 +65,9 @@ class Photo:
     kept: int | None = None
     #: Its ctime as listed: a file born after it is a new one given the photo's freed inode number.
     ctime_ns: int | None = None
+    #: The companions the journal moved with it (paths, where they went), of a photo sorter moved;
+    #: None for one it did not (`posters.companions`: a video of its stem put beside it is not its).
+    moved_with: frozenset[str] | None = None
 
     @property
     def folder(self) -> str:
@@ -99,8 +102,13 @@ class Group:
     #: Of the members, how many are videos: "4 photos and 1 video of Luna", who is learnt from her photos.
     videos: int = 0
 
+    def shown(self) -> str:
+        """Its title as the page shows it: a folder's as a name is (`cats/Fo\\\\nx/`, a backslash
+        in its name; `cats/Fo\\nx/`, a new line), a reason as a line is."""
+        return name_shown(self.title) if self.status in ("moved", MIGHT_BE) else as_shown(self.title)
+
     def to_json(self) -> dict:
-        return {"key": self.key, "status": self.status, "title": self.title, "shown": as_shown(self.title),
+        return {"key": self.key, "status": self.status, "title": self.title, "shown": self.shown(),
                 "count": len(self.members),
                 "videos": self.videos, "rank": self.rank}
 

@@ -185,10 +185,20 @@ def sub_folders(folder: Path) -> list[str]:
         return []
 
 
-def follow(filed: dict[str, Filed], move) -> None:
+def follow(filed: dict[str, Filed], move, went_with: dict | None = None) -> None:
     """Take one move still in force (`journal.sorted_moves`, in order) into `filed`: where each
     photo sorter moved is now (relative path) -> what the journal says of it, following a photo
-    through every move (a sort, then a review)."""
+    through every move (a sort, then a review); and into `went_with`, where it is -> the
+    companions moved with it by its last move (where they went)."""
+    if went_with is not None:
+        group = went_with.setdefault("", {})  # (run, group) -> where its photo went
+        if move.seq != move.group:
+            if (photo := group.get((move.run, move.group))) is not None:
+                went_with.setdefault(photo, set()).add(move.dst)
+        else:
+            went_with.pop(move.src, None)
+            went_with[move.dst] = set()
+            group[(move.run, move.group)] = move.dst
     if move.seq != move.group:
         return  # a companion: it goes where its photo goes
     before = filed.pop(move.src, None)
@@ -213,15 +223,16 @@ def load_catalog(root: Path, state, here: PetFolders | None = None) -> Catalog:
     from sorter.files.put_backs import HandPutBacks, put_back
     from sorter.files.verdicts import Verdict, note
     from sorter.media.folders import Skipped, is_image_name, is_video_name, scan_folder
-    from sorter.review.posters import is_video
+    from sorter.review.posters import Journaled, is_video
     from sorter.review.posters import listed as is_listed
 
     filed: dict[str, Filed] = {}
+    went_with: dict = {}  # where a photo sorter moved is -> the companions moved with it (`follow`)
     verdicts: dict[str, Verdict] = {}
     hand = HandPutBacks(root, state=state, renamed=True)  # photos moved back by hand, renamed since too
     for item in moves_and_seen(root, state):  # one pass over the journal for all three, streamed
         if isinstance(item, Move):
-            follow(filed, item)
+            follow(filed, item, went_with)
             hand.move(item)
         else:
             note(verdicts, item)
@@ -239,6 +250,8 @@ def load_catalog(root: Path, state, here: PetFolders | None = None) -> Catalog:
     noted.keep_only(here.folders())
     suggested = noted.standing(root)
     back = put_back(root, state, hand)  # what sort and watch leave, as they tell it
+    went_with.pop("", None)
+    journaled = Journaled(root, frozenset(filed), frozenset(c for moved in went_with.values() for c in moved))
 
     def add(rel: str) -> None:
         st = lstat_of(root / rel)
@@ -274,6 +287,8 @@ def load_catalog(root: Path, state, here: PetFolders | None = None) -> Catalog:
             photo = Photo(0, rel, "neither", said and said.label, said and said.confidence, PUT_BACK, rel)
         else:
             photo = Photo(0, rel, UNSORTED[0], reason=UNSORTED[1])
+        if info is not None:  # sorter moved it: what went with it is what the journal moved with it
+            photo.moved_with = frozenset(went_with.get(rel, ()))
         catalog.keep(photo, st)
         # A video the sort judged (it has a confidence) was read as one: only the others are looked into.
         photo.video = is_video_name(rel) and (photo.confidence is not None or is_video(root, rel))
@@ -299,7 +314,7 @@ def load_catalog(root: Path, state, here: PetFolders | None = None) -> Catalog:
         counts = where == root or os.path.relpath(where, root) in gone_into
         for entry in scan_folder(where, exclude=exclude, videos=True, not_entered=not_entered if counts else None):
             # Symbolic links and FIFOs: never served, never moved.
-            if not isinstance(entry, Skipped) and is_listed(entry):
+            if not isinstance(entry, Skipped) and is_listed(entry, journaled):
                 add(os.path.relpath(entry, root))
     # Photos the journal names in other folders (in cats/2019/trip/, or in a folder a sort
     # would no longer enter): only those sorter has a word about, the whole tree never walked.
@@ -312,7 +327,7 @@ def load_catalog(root: Path, state, here: PetFolders | None = None) -> Catalog:
     }
     for rel in sorted(deeper):
         name = os.path.basename(rel)
-        if (is_image_name(name) or is_video_name(name)) and _is_real_file(root, rel) and is_listed(root / rel):
+        if (is_image_name(name) or is_video_name(name)) and _is_real_file(root, rel) and is_listed(root / rel, journaled):
             add(rel)
     catalog.order()
     return catalog

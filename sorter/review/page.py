@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote
 
-from sorter.config import REVIEW_PAGE, STATE_DIR, as_typed
+from sorter.config import REVIEW_PAGE, STATE_DIR, as_typed, name_shown
 from sorter.files.planning import LEFT_IN_PLACE, looks_like, reason_kind
 from sorter.review.framing import around_pet, load_framed
 from sorter.wording import counted, percent
@@ -179,10 +179,10 @@ class ReviewPage:
     def _section(self, n: int, group: Group, thumbnails: dict[Path, tuple[str, int, int]]) -> str:
         shown = group.shown()
         if group.status == "moved":
-            heading = f'Moved to <span class="where">{_text(group.title)}</span>'
+            heading = f'Moved to <span class="where">{_name(group.title)}</span>'
             attributes = f'data-status="moved" data-folder="{_text(group.title.rstrip("/"))}"'
         elif group.status == MIGHT_BE:
-            heading = (f'Might be <span class="where">{_text(group.title)}</span> <span class="why">'
+            heading = (f'Might be <span class="where">{_name(group.title)}</span> <span class="why">'
                        f'say which are in <code>sorter review {_text(as_typed(self.root))}</code></span>')
             attributes = f'data-status="{MIGHT_BE}" data-folder="{_text(group.title.rstrip("/"))}"'
         else:
@@ -203,18 +203,19 @@ class ReviewPage:
         from sorter.media.folders import is_video_name
 
         name = self._rel(entry.where)
-        title = name if entry.came_from is None else f"{name} (was {entry.came_from})"
+        shown = name_shown(name)
+        title = shown if entry.came_from is None else f"{shown} (was {name_shown(entry.came_from)})"
         if entry.reason:
             title += f": {entry.reason}"
         with_it = ""
         if entry.companions:
-            title += f" (with {', '.join(entry.companions)})"
+            title += f" (with {', '.join(map(name_shown, entry.companions))})"
             extensions = sorted({os.path.splitext(n)[1].lstrip(".").upper() or n for n in entry.companions})
-            with_it = f'<span class="with">+ {_text(" ".join(extensions))}</span>'
+            with_it = f'<span class="with">+ {_name(" ".join(extensions))}</span>'
 
         if thumbnail is not None:
             uri, width, height = thumbnail
-            picture = f'<img src="{uri}" width="{width}" height="{height}" alt="{_text(name)}">'
+            picture = f'<img src="{uri}" width="{width}" height="{height}" alt="{_name(name)}">'
         else:
             picture = f'<span class="none">{"no preview" if entry.status != "vanished" else "gone"}</span>'
         if entry.status not in NO_LINK:
@@ -238,7 +239,7 @@ class ReviewPage:
         return (
             f'<figure title="{_text(title)}"><div class="pic">{picture}</div>'
             f'<figcaption>{caption}{_folder(name, heading)}'
-            f'<span class="name">{_text(os.path.basename(name))}</span>{with_it}'
+            f'<span class="name">{_name(os.path.basename(name))}</span>{with_it}'
             '</figcaption></figure>\n'
         )
 
@@ -246,7 +247,7 @@ class ReviewPage:
 def _folder(rel: str, heading: str) -> str:
     # <bdi>: a folder's "/" stays after its name in the right-to-left line that cuts it from the left.
     folder = folder_shown(rel, heading)
-    return f'<span class="dir"><bdi>{_text(folder)}</bdi></span>' if folder else ""
+    return f'<span class="dir"><bdi>{_name(folder)}</bdi></span>' if folder else ""
 
 
 def _text(value: str) -> str:
@@ -255,6 +256,12 @@ def _text(value: str) -> str:
     from sorter.config import as_shown
 
     return html.escape(as_shown(value))
+
+
+def _name(value: str) -> str:
+    """`_text` of a name alone (`config.name_shown`): a backslash in it as `\\\\`, so that a
+    file named `o\\nne.jpg` with a backslash does not show as one whose name holds a new line."""
+    return html.escape(name_shown(value))
 
 
 def _href(root: Path, path: Path) -> str:
@@ -342,13 +349,13 @@ def _head(root: Path, total: int, groups: list[Group], model: str = "") -> str:
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>sorter: {_text(root.name)}</title>
+<title>sorter: {_name(root.name)}</title>
 <style>
 {_styles()}{OWN_STYLES}</style>
 </head>
 <body>
 <header>
-<h1>Sorted {_text(str(root))}</h1>
+<h1>Sorted {_name(str(root))}</h1>
 <p class="sub">{datetime.now():%Y-%m-%d %H:%M} &middot; {files}: {moved:,} moved, {total - moved:,} left in place
 &middot; least confident first &middot; click a photo to open it &middot; <code>sorter undo</code> reverses the run
 {f"&middot; sorted with {_text(model)}" if model and model != "bundled model" else ""}</p>

@@ -6,7 +6,7 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Iterable
 
-from sorter.config import as_shown, names_a_pet
+from sorter.config import name_shown, names_a_pet
 from sorter.files.pet_folders import folded
 
 #: A pet's name is a folder's: at most this many characters (and 255 bytes, any filesystem's limit).
@@ -68,13 +68,12 @@ def the_pet(name: str, known: Iterable[str], kind: str) -> str | None:
 
 def as_shown_pet(typed: str, known: Iterable[str], kind: str) -> str | None:
     """The one of `known` whose name cannot be typed that `typed` is, as the page shows it
-    (`config.as_shown`: `Fo\\nx`, `\\xe9t\\xe9`): the text field of the card's pet button, and a
-    name offered as one is typed, hold it so. A text field drops a new line: "Fo\\nx" sent as
-    "Fox" made cats/Fox/. None where `typed` is a pet's name as it is, or no such pet's."""
-    known = set(known)
-    if typed in known:
-        return None
-    alike = sorted(pet for pet in known if as_shown(pet) != pet and as_shown(pet) == typed)
+    (`config.name_shown`: `Fo\\nx`, `\\xe9t\\xe9`, and `Fo\\\\nx` for a folder named with a
+    backslash): the text field of the card's pet button, and a name offered as one is typed, hold
+    it so. A text field drops a new line: "Fo\\nx" sent as "Fox" made cats/Fox/. The shown form
+    first: `Fo\\nx` is cats/Fo<new line>x/ even beside a cats/Fo\\nx/ typed with a backslash,
+    as the page shows that one otherwise. None where `typed` shows no such pet."""
+    alike = sorted(pet for pet in set(known) if name_shown(pet) != pet and name_shown(pet) == typed)
     if len(alike) > 1:
         raise ValueError(f"{typed} could be any of {len(alike)} folders in {kind}/, which show alike: rename one")
     return alike[0] if alike else None

@@ -51,6 +51,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from sorter.config import as_shown
 from sorter.errors import SorterError
 from sorter.review.app import App, Reply, error_reply
 from sorter.review.session import Session
@@ -170,7 +171,7 @@ class _Server(ThreadingHTTPServer):
         answering, which is one line on stderr. Never socketserver's traceback."""
         exc = sys.exc_info()[1]
         if not isinstance(exc, OSError):
-            print(f"sorter review: {type(exc).__name__}: {exc}", file=sys.stderr)
+            print(as_shown(f"sorter review: {type(exc).__name__}: {exc}"), file=sys.stderr)
 
 
 class _Server6(_Server):

@@ -25,7 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from sorter.config import CLASS_FOLDERS, OTHER, REVIEW_RUN_PREFIX
+from sorter.config import CLASS_FOLDERS, OTHER, REVIEW_RUN_PREFIX, name_shown
 from sorter.errors import ReviewConflict
 from sorter.review.catalog import Catalog, Photo
 from sorter.review.destinations import Choice, found_names, real_folder, reserve, target_folder
@@ -38,6 +38,8 @@ from sorter.review.pet_names import pet_folder_name
 #: The label a correction is journaled with (what `sorter learn` will read).
 LABELS = {"cat": "cat", "dog": "dog", "neither": OTHER}
 CHANGED = "another sorter changed the folder since this page was loaded; reload the page"
+#: A learnt pet's folder renamed (`loading.KnownPets`): by hand as likely as by a sorter, so neither is named.
+PETS_MOVED = "the named pets' folders changed since this page was loaded; reload the page"
 #: Thumbnails decoded at once (the others wait their turn).
 DECODES_AT_ONCE = 2
 #: Seconds a page (re)load waits for a correction in hand before it shows the folder as last listed.
@@ -97,7 +99,7 @@ class Session:
         """The folder's lock, once it is known to be the folder this review began on: one moved,
         deleted or unmounted (an empty mount point in its place) is never written to."""
         if not self._held.here():
-            raise ReviewConflict(f"{self.root} is gone (moved, deleted or unmounted); nothing was changed: "
+            raise ReviewConflict(f"{name_shown(str(self.root))} is gone (moved, deleted or unmounted); nothing was changed: "
                                  "run sorter review where it is now")
         return folder_lock(self.root, wait)
 
@@ -166,7 +168,7 @@ class Session:
         st = lstat_of(self.root / photo.path)
         if not self.catalog.is_listed(photo, st, self.root / photo.path):
             self._others = True
-            raise ReviewConflict(f"{photo.path} is no longer there; reload the page")
+            raise ReviewConflict(f"{name_shown(photo.path)} is no longer there; reload the page")
         return st
 
     def _hands_off(self, folders: set[str]) -> None:
@@ -227,9 +229,9 @@ class Session:
         filed it since moved it from there, and a click on the old card would undo that tab's
         correction unseen (or say "it is in dogs/" of a photo now in cats/). Raises FolderLocked
         (busy) or ReviewConflict, also for a name that is no folder's."""
-        from sorter.files.companions import find_companions
         from sorter.files.filing import file_groups
         from sorter.files.identities import lstat_of
+        from sorter.review.posters import companions
 
         if self.learning:  # another tab's click, say: it would wait, then land after what learn read
             raise ReviewConflict(STILL_LEARNING)
@@ -240,12 +242,12 @@ class Session:
             if photo is None:
                 raise ReviewConflict(f"no photo number {photo_id}")
             if at is not None and at != photo.path:  # filed from another tab since: every button, not only the pressed one
-                raise ReviewConflict(f"{at} is no longer there; reload the page")
+                raise ReviewConflict(f"{name_shown(at)} is no longer there; reload the page")
             if pet is not None:
                 if choice == "neither":
                     raise ReviewConflict("only a cat or a dog is a named pet")
                 if self._pets.now() != self.catalog.here:  # cats/Luna renamed: the reload offers Lulu
-                    raise ReviewConflict(CHANGED)
+                    raise ReviewConflict(PETS_MOVED)
                 try:
                     typed = pet_folder_name(pet, self.catalog.pets[choice], CLASS_FOLDERS[choice])
                     pet = self.catalog.pet_named(choice, typed)
@@ -270,9 +272,9 @@ class Session:
                            *(folder_of(os.path.relpath(f, self.root)) for f in made)}
                 self._hands_off(touched)
                 if pet is not None and os.path.lexists(target) and not real_folder(self.root, folder):
-                    raise ReviewConflict(f"{folder} is not a folder")  # a file, or a link to elsewhere
+                    raise ReviewConflict(f"{name_shown(folder)} is not a folder")  # a file, or a link to elsewhere
                 source = self.root / photo.path
-                members = [source, *find_companions(source)]
+                members = [source, *companions(self.root, photo)]
                 names = reserve(target, found_names(photo, members) if choice == "neither" else [m.name for m in members])
                 journal = self._session_journal()
                 try:
@@ -294,7 +296,7 @@ class Session:
                         self._dirs.touch()
                 now = lstat_of(self.root / filed.moves[0].dst) if filed.moves else None
             if filed.failure is not None:
-                raise ReviewConflict(f"{photo.path}: {filed.failure[1]}")
+                raise ReviewConflict(f"{name_shown(photo.path)}: {filed.failure[1]}")
             # As journaled, with what each file was before (as a sort's): `u` follows one moved on since by it.
             moves = list(filed.moves)
             with self.lock:
@@ -302,6 +304,7 @@ class Session:
                 self._corrections.append(Correction(photo.id, journal.run, moves, photo.path, photo.choice, might_be=asked,
                                                     made=made))
                 self.catalog.move(photo, moves[0].dst, LABELS[choice], now)
+                photo.moved_with = frozenset(m.dst for m in moves[1:])
                 if pet is not None:
                     self.catalog.pets[choice].add(pet)
             return photo
@@ -312,7 +315,7 @@ class Session:
         from sorter.files.identities import identity_of
 
         if self._pets.now() != self.catalog.here:  # cats/Luna renamed since the page: it names her old folder
-            raise ReviewConflict(CHANGED)
+            raise ReviewConflict(PETS_MOVED)
         with self._locked():
             identity = identity_of(self._still_there(photo))
             refused = (photo.might_be, identity, photo.likeness)
@@ -382,6 +385,7 @@ class Session:
                 self._corrections.pop()
                 photo = self.catalog.photos[last.photo]
                 self.catalog.move(photo, last.was, last.choice, now)
+                photo.moved_with = frozenset(m.src for m in last.moves[1:])  # back with it, to where they were
                 self.catalog.unmade(last.made)
                 if last.might_be is not None:  # named from "Might be Luna", taken back: asked about again
                     self.catalog.suggest(photo, *last.might_be)
