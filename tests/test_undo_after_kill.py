@@ -806,3 +806,59 @@ def test_a_sigterm_as_a_sort_stopped_by_ctrl_c_says_so_stops_nothing(tmp_path: P
     if stop == "moved":
         assert runner.invoke(app, ["undo", str(tmp_path), "--all"]).exit_code == 0
         assert layout(tmp_path) == before
+
+
+# ------------------------------------------------------------------------ a disk that stays full
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path):
+    """A real filesystem of 8 MiB (a tmpfs, as root; skipped where it will not mount)."""
+    from conftest import mounted
+
+    if os.geteuid() != 0:
+        pytest.skip("needs root to mount a tmpfs")
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    with mounted(["mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", str(disk)], disk, "a small tmpfs"):
+        yield disk
+
+
+def test_a_sort_stopped_by_a_disk_that_stays_full_is_said_once(small_disk: Path, fake_model, monkeypatch) -> None:
+    # Its Error line says its undo, and its "end" record finds no room. Before, every command after
+    # it took it for a sort cut short and said its undo once more: a dry run on the full disk "A
+    # sort was cut short before this dry run", the sort once there was room "(then once more for
+    # the sort cut short before this sort)", its undo "30 files moved by the sort cut short before
+    # that run are still sorted", as a killed sort's, whose undo no one had said.
+    import re
+
+    from sorter import config
+
+    root = small_disk / "pets"
+    before = _pets(root)
+    for i in range(6, 60):
+        write_image(root / f"IMG_{i}.jpg", BLUE if i % 2 else RED, size=(40 + i, 40))
+    monkeypatch.setattr(config, "DEFAULT_BATCH_SIZE", 3)
+    stat = os.statvfs(small_disk)
+    filler = small_disk / "filler"
+    filler.write_bytes(bytes(stat.f_bavail * stat.f_frsize - 16384))  # 16 KiB left: a few batches' records
+
+    stopped = runner.invoke(app, ["sort", str(root)])
+    said = re.fullmatch(r"Error: .*No space left on device; moved (\d+) files before it stopped, journaled: sort "
+                        rf"again once there is room, or undo with: sorter undo {root}\n", stopped.stderr)
+    assert stopped.exit_code == 1 and said is not None, stopped.output
+    moved = int(said[1])
+    dry_run = runner.invoke(app, ["sort", str(root), "--dry-run"])
+    assert (dry_run.exit_code, dry_run.stdout.splitlines()[-1]) == (
+        0, "Dry run: nothing was changed. Every file's plan: --verbose."), dry_run.output
+
+    filler.unlink()  # room again
+    again = runner.invoke(app, ["sort", str(root)])
+    assert again.exit_code == 0, again.output
+    assert again.stdout.endswith(f"Undo with: sorter undo {root}\n")  # its own: the first said its own
+    undone = runner.invoke(app, ["undo", str(root)])
+    assert (undone.exit_code, undone.stdout) == (0, f"Restored {60 - moved} files from 1 run in {root}.\n")
+    undone = runner.invoke(app, ["undo", str(root)])  # as the first sort's line said
+    assert (undone.exit_code, undone.stdout) == (0, f"Restored {moved} files from 1 run in {root}.\n")
+    assert {path: entry for path, entry in layout(root).items() if path in before} == before
+    assert len(_photos(root)) == 60 and not (root / ".sorter").exists()
