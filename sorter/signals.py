@@ -78,16 +78,32 @@ def command_returned() -> None:
     """The command has returned (`cli._Command.invoke`), its result said: SIGINT and SIGTERM are
     ignored for the rest of the process, where one that came while Python unwound typer and
     removed the temporary folder printed `Interrupted.` and ended with 130 (143), a finished sort
-    seeming cut short, or with typer's silent 130. The process ends with the command's own
-    status. Only the whole-command handlers (`sigterm_as_ctrl_c`) are swapped, so a command
-    run in-process (a test's CliRunner, a Python caller) keeps its own Ctrl-C."""
+    seeming cut short, or with typer's silent 130; SIGHUP too where the process ends with the
+    command (`_whole_command`), whose default action ended it with 129. The process ends with
+    the command's own status. Only the whole-command handlers (`sigterm_as_ctrl_c`) are swapped,
+    so a command run in-process (a test's CliRunner, a Python caller) keeps its own Ctrl-C."""
     import signal
 
     if threading.current_thread() is not threading.main_thread():
         return
+    whole = _whole_command()
     for sig, ours in ((signal.SIGINT, _interrupt), (signal.SIGTERM, _terminate)):
         if signal.getsignal(sig) is ours:
             signal.signal(sig, signal.SIG_IGN)
+    # SIGHUP too, where the process ends with this command: its default action ended it with
+    # 129 as it removed its temporary folder, after its result (`result_said`'s `_dropped`).
+    if whole and signal.getsignal(signal.SIGHUP) in (signal.SIG_DFL, _dropped):
+        signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    _SAID.clear()  # after the handlers above are ignored: no signal between the two stops anything
+
+
+def _whole_command() -> bool:
+    """Whether the handlers the whole command sets (`sigterm_as_ctrl_c`) are in place: the
+    process ends once the command returns (`cli.main`), where a command run in-process (a test's
+    CliRunner) has its caller's."""
+    import signal
+
+    return signal.getsignal(signal.SIGINT) is _interrupt or signal.getsignal(signal.SIGTERM) is _terminate
 
 
 _SAID: list[int] = []  # the command said its result (`result_said`): its handlers stop nothing
@@ -96,14 +112,21 @@ _SAID: list[int] = []  # the command said its result (`result_said`): its handle
 @contextmanager
 def result_said() -> Iterator[Callable[[], None]]:
     """For a command that says its result inside the block (a finished sort's summary and undo
-    line, a watch's stop line): yields `said`, to call once it is. From then to the end of the
-    block, SIGINT, SIGTERM and SIGHUP stop nothing: the work is done and said, its journal's last
-    record and the folder's lock are all that is left. A SIGTERM 0-10 ms after a finished sort's
-    `Undo with:` line (QA 42: 5 of 10) said "Interrupted: moved 16 files before it stopped." and
-    the undo line again, status 143; a watch's second Ctrl-C after its stop line said an undo line
-    without the `--all` the stop line had given; a SIGHUP then ended the sort with status 129.
-    The handlers here drop them; a SIGHUP with its default action is dropped too. After the
-    block the command returns, and `command_returned` ignores them for the rest of the process."""
+    line, a watch's stop line, a sort's `Interrupted: ...` or `Error: ...` lines): yields `said`,
+    to call as it begins to say it. From then on, SIGINT, SIGTERM and SIGHUP stop nothing: the
+    work is done or stopped, its lines, its journal's last record and the folder's lock are all
+    that is left. A SIGTERM 0-10 ms after a finished sort's `Undo with:` line (QA 42: 5 of 10)
+    said "Interrupted: moved 16 files before it stopped." and the undo line again, status 143; a
+    watch's second Ctrl-C after its stop line said an undo line without the `--all` the stop
+    line had given; a SIGHUP then ended the sort with status 129; a SIGTERM after a Ctrl-C, as
+    the sort said "Interrupted: moved 3 files before it stopped.", added `Interrupted.` in place
+    of its undo line, status 143. The handlers here drop them; a SIGHUP with its default action
+    is dropped too.
+
+    Where the process ends with the command (`_whole_command`), they stay dropped after the
+    block, until `command_returned` ignores them for the rest of the process: between the two
+    (the log file closed, Python unwinding), a SIGHUP ended a stopped watch with 129. A command
+    run in-process gets its handlers back as the block ends."""
     import signal
 
     hangup = None
@@ -117,9 +140,11 @@ def result_said() -> Iterator[Callable[[], None]]:
     try:
         yield said
     finally:
-        _SAID.clear()
-        if hangup is not None:
-            signal.signal(signal.SIGHUP, hangup)
+        if not (_SAID and threading.current_thread() is threading.main_thread() and _whole_command()):
+            _SAID.clear()
+            # Not where an error line inside the block has ignored it since (`command_returned`).
+            if hangup is not None and signal.getsignal(signal.SIGHUP) is _dropped:
+                signal.signal(signal.SIGHUP, hangup)
 
 
 def _dropped(signum, frame) -> None:

@@ -62,7 +62,8 @@ def test_a_ctrl_c_a_finalizer_dropped_still_stops_the_sort(tmp_path: Path, monke
     before = tree(tmp_path)
     monkeypatch.setattr(lite, "load_classifier", lambda model: FakeClassifier())
     monkeypatch.setattr(signals, "_INTERRUPTED", [])
-    previous = signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)
+    # SIGHUP too: with the whole command's handlers, the command ignores it once it returns.
+    previous = signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGHUP)
     signals.sigterm_as_ctrl_c()
     try:
         try:  # as in a finalizer: the handler ran, and its KeyboardInterrupt went nowhere
@@ -74,6 +75,7 @@ def test_a_ctrl_c_a_finalizer_dropped_still_stops_the_sort(tmp_path: Path, monke
     finally:
         signal.signal(signal.SIGINT, previous[0])
         signal.signal(signal.SIGTERM, previous[1])
+        signal.signal(signal.SIGHUP, previous[2])
     assert result.exit_code == 130, result.output
     moved = sum(len(os.listdir(tmp_path / kind)) for kind in ("cats", "dogs") if (tmp_path / kind).is_dir())
     assert moved < 200, "sorted on to its end"  # stopped with the first batch's moves

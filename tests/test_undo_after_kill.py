@@ -667,12 +667,14 @@ def test_an_undo_stopped_as_it_finished_says_the_killed_sorts_photos_are_still_s
 # --------------------------------------------------------------------- a signal once it is said
 
 #: `sorter sort ROOT` or `sorter watch ROOT` (stopped once it has moved 6 photos) through the console
-#: script's entry point, on the fake model; as the sort writes its "end" (its summary said), or the
-#: watch clears its note (its stop line said), it sends itself SIGNAL and waits for its handler.
+#: script's entry point, on the fake model; it sends itself SIGNAL and waits for its handler AT:
+#: "end" as the sort writes its "end" (its summary said), or the watch clears its note (its stop
+#: line said); "log closed" as the command returns, its log closed (after `result_said`'s block).
 _SIGNALLED_ONCE_SAID = """
 import os, signal, sys, threading, time
 sys.path.insert(0, {tests!r})
 from conftest import FakeClassifier
+from sorter.cli.results import FileLog
 from sorter.files.journal_writer import Journal
 from sorter.files.watching_note import Watching
 from sorter.model import lite
@@ -703,21 +705,28 @@ def watch_six(directory, *, model, on_result, **options):
 
 lite.load_classifier = lambda model: FakeClassifier()
 watch.watch_folder = watch_six
-Journal.end, Watching.release = signalled(ending), signalled(releasing)
+if {at!r} == "end":
+    Journal.end, Watching.release = signalled(ending), signalled(releasing)
+else:
+    FileLog.__exit__ = signalled(FileLog.__exit__)
 sys.argv = ["sorter", *{args!r}]
 from sorter.__main__ import main
 main()
 """
 
 
+@pytest.mark.parametrize("at", ["end", "log closed"])
 @pytest.mark.parametrize("sent", ["SIGTERM", "SIGINT", "SIGHUP"])
 @pytest.mark.parametrize("command", ["sort", "watch"])
-def test_a_signal_once_the_result_is_said_stops_nothing(tmp_path: Path, fake_model, command: str, sent: str) -> None:
+def test_a_signal_once_the_result_is_said_stops_nothing(tmp_path: Path, fake_model, command: str, sent: str,
+                                                        at: str) -> None:
     # QA 42: a SIGTERM 0-10 ms after a finished sort's "Undo with:" line said "Interrupted: moved 16
     # files before it stopped." and the undo line again, status 143 (a SIGHUP: 129); a watch's second
-    # Ctrl-C after its stop line said an undo line of its own, without the stop line's counts.
+    # Ctrl-C after its stop line said an undo line of its own, without the stop line's counts. As
+    # the command returned, its log closed, each still did: "Interrupted." and 130 or 143, or 129.
     before = _pets(tmp_path)
-    script = _SIGNALLED_ONCE_SAID.format(tests=str(Path(__file__).parent), signal=sent, args=[command, str(tmp_path)])
+    script = _SIGNALLED_ONCE_SAID.format(tests=str(Path(__file__).parent), signal=sent, args=[command, str(tmp_path)],
+                                         at=at)
     environ = dict(os.environ, PYTHONPATH=os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]))
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, env=environ)
 
@@ -760,3 +769,127 @@ def test_a_sort_that_begins_as_a_dry_run_plans_is_said_as_at_work_not_cut_short(
 
     assert lines[-1] == (f"Another sorter (pid {started[0].pid}) is working on {root}: this plan is of the folder "
                          "as it is now, and a sort would be refused until it finishes.")
+
+
+#: `sorter sort ROOT` through the console script's entry point, on the fake model, stopped by a
+#: Ctrl-C at STOP ("plan": as it has counted the photos, before any move; "moved": once its first
+#: batch of 3 is moved), then sent a SIGTERM once its first "Interrupted: ..." line is said.
+_TERMINATED_AS_IT_STOPS = """
+import os, signal, sys, time
+sys.path.insert(0, {tests!r})
+from conftest import FakeClassifier
+from sorter import config
+from sorter.cli import console
+from sorter.files.journal_writer import Journal
+from sorter.model import lite
+from sorter.sorting import sort
+
+stop, printing, sorting, appending = {stop!r}, console.err.print, sort.sort_folder, Journal.append_many
+sent = []
+
+def ctrl_c():
+    os.kill(os.getpid(), signal.SIGINT)
+    time.sleep(0.3)  # its handler runs here
+
+def print_(line, *args, **kwargs):
+    printing(line, *args, **kwargs)
+    if str(line).startswith("Interrupted") and not sent:
+        sent.append(1)
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(0.3)
+
+def sort_folder(*args, on_start, **kwargs):
+    def start(total):
+        on_start(total)
+        if stop == "plan":
+            ctrl_c()
+    return sorting(*args, on_start=start, **kwargs)
+
+def append_many(self, op, items):
+    appending(self, op, items)
+    if op == "seen":
+        ctrl_c()
+
+lite.load_classifier = lambda model: FakeClassifier()
+console.err.print, sort.sort_folder = print_, sort_folder
+if stop == "moved":
+    config.DEFAULT_BATCH_SIZE, Journal.append_many = 3, append_many
+sys.argv = ["sorter", "sort", {root!r}]
+from sorter.__main__ import main
+main()
+"""
+
+
+@pytest.mark.parametrize("stop", ["plan", "moved"])
+def test_a_sigterm_as_a_sort_stopped_by_ctrl_c_says_so_stops_nothing(tmp_path: Path, fake_model, stop: str) -> None:
+    # Before: "Interrupted: moved 3 files before it stopped." then "Interrupted." where its undo
+    # line should be, status 143 (at the plan: "Interrupted: nothing was moved." and "Interrupted.").
+    before = _pets(tmp_path)
+    script = _TERMINATED_AS_IT_STOPS.format(tests=str(Path(__file__).parent), stop=stop, root=str(tmp_path))
+    environ = dict(os.environ, PYTHONPATH=os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]))
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, env=environ)
+
+    said = {"plan": ["Interrupted: nothing was moved."],
+            "moved": ["Interrupted: moved 3 files before it stopped.", f"Undo with: sorter undo {tmp_path}"]}[stop]
+    assert (done.returncode, done.stdout, done.stderr.splitlines()) == (130, "", said), done.stderr
+    again = runner.invoke(app, ["sort", str(tmp_path), "--json"])
+    assert json.loads(again.stdout)["sorts_cut_short"] == 0  # it said its undo: no one need say it again
+    if stop == "moved":
+        assert runner.invoke(app, ["undo", str(tmp_path), "--all"]).exit_code == 0
+        assert layout(tmp_path) == before
+
+
+# ------------------------------------------------------------------------ a disk that stays full
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path):
+    """A real filesystem of 8 MiB (a tmpfs, as root; skipped where it will not mount)."""
+    from conftest import mounted
+
+    if os.geteuid() != 0:
+        pytest.skip("needs root to mount a tmpfs")
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    with mounted(["mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", str(disk)], disk, "a small tmpfs"):
+        yield disk
+
+
+def test_a_sort_stopped_by_a_disk_that_stays_full_is_said_once(small_disk: Path, fake_model, monkeypatch) -> None:
+    # Its Error line says its undo, and its "end" record finds no room. Before, every command after
+    # it took it for a sort cut short and said its undo once more: a dry run on the full disk "A
+    # sort was cut short before this dry run", the sort once there was room "(then once more for
+    # the sort cut short before this sort)", its undo "30 files moved by the sort cut short before
+    # that run are still sorted", as a killed sort's, whose undo no one had said.
+    import re
+
+    from sorter import config
+
+    root = small_disk / "pets"
+    before = _pets(root)
+    for i in range(6, 60):
+        write_image(root / f"IMG_{i}.jpg", BLUE if i % 2 else RED, size=(40 + i, 40))
+    monkeypatch.setattr(config, "DEFAULT_BATCH_SIZE", 3)
+    stat = os.statvfs(small_disk)
+    filler = small_disk / "filler"
+    filler.write_bytes(bytes(stat.f_bavail * stat.f_frsize - 16384))  # 16 KiB left: a few batches' records
+
+    stopped = runner.invoke(app, ["sort", str(root)])
+    said = re.fullmatch(r"Error: .*No space left on device; moved (\d+) files before it stopped, journaled: sort "
+                        rf"again once there is room, or undo with: sorter undo {root}\n", stopped.stderr)
+    assert stopped.exit_code == 1 and said is not None, stopped.output
+    moved = int(said[1])
+    dry_run = runner.invoke(app, ["sort", str(root), "--dry-run"])
+    assert (dry_run.exit_code, dry_run.stdout.splitlines()[-1]) == (
+        0, "Dry run: nothing was changed. Every file's plan: --verbose."), dry_run.output
+
+    filler.unlink()  # room again
+    again = runner.invoke(app, ["sort", str(root)])
+    assert again.exit_code == 0, again.output
+    assert again.stdout.endswith(f"Undo with: sorter undo {root}\n")  # its own: the first said its own
+    undone = runner.invoke(app, ["undo", str(root)])
+    assert (undone.exit_code, undone.stdout) == (0, f"Restored {60 - moved} files from 1 run in {root}.\n")
+    undone = runner.invoke(app, ["undo", str(root)])  # as the first sort's line said
+    assert (undone.exit_code, undone.stdout) == (0, f"Restored {moved} files from 1 run in {root}.\n")
+    assert {path: entry for path, entry in layout(root).items() if path in before} == before
+    assert len(_photos(root)) == 60 and not (root / ".sorter").exists()

@@ -115,13 +115,15 @@ def sort_command(
                     progress.stop()  # gone from the terminal before the summary is drawn
                     if dry_run and working is None:  # one begun as this judged: its run is at work, not cut short
                         working = working_on(folder)
-                    # The sort is done: a Ctrl-C as it is said stops nothing. It cut the summary
-                    # after "Sorted DIR", with no count or undo line.
-                    with signals_held(dropped=True):
+                    # The sort is done: a Ctrl-C as it is said stops nothing (it cut the summary
+                    # after "Sorted DIR", with no count or undo line), nor one after it, as its
+                    # "end" is written and the lock let go. Set before the summary, so that no
+                    # signal falls between the two.
+                    done()
+                    with signals_held(dropped=True):  # a caller's own handlers (a test's in-process Ctrl-C)
                         unfinished.append(_said(summary, log, killed=killed, results=results, as_json=as_json,
                                                 as_jsonl=as_jsonl, verbose=verbose, recursive=recursive,
                                                 model=model, working=working))
-                    done()  # what is left (its "end", the lock let go) stops for no signal
 
                 sort_folder(
                     directory, model=model, recursive=recursive, dry_run=dry_run,
@@ -129,6 +131,7 @@ def sort_command(
                     name_pets=name_pets, on_checked=progress.start, on_summary=on_summary, on_run=run.append,
                 )
         except (SorterError, OSError) as exc:
+            done()  # stopped: a signal as it says so stops nothing (it added `Interrupted.` under it)
             if not dry_run:  # stopped part way: what moved before is journaled, and the user should know what to do
                 import errno
 
@@ -144,11 +147,11 @@ def sort_command(
                 if moved == 0:
                     then = f"nothing was moved: sort again once {once}"
                 else:
-                    done = f"moved {counted(moved, 'file')} before it stopped, journaled" if moved else (
+                    so_far = f"moved {counted(moved, 'file')} before it stopped, journaled" if moved else (
                         "what moved before it is journaled")
                     # The watches killed before it too, as a finished sort's undo line says them.
                     undo = sort_undo(folder, sort_undos(folder, True, killed), True)
-                    then = f"{done}: sort again once {once}, or undo with: {undo}"
+                    then = f"{so_far}: sort again once {once}, or undo with: {undo}"
                 exc = stopped_part_way(exc, folder, then)
             stop = log.fail(exc, folder)
             said(folder, run[0] if run else None)  # its undo said: its run is no sort cut short
@@ -156,6 +159,9 @@ def sort_command(
         except KeyboardInterrupt:
             if dry_run:
                 raise
+            # Stopped: a second signal as it settles and says what it moved stops nothing. A
+            # SIGTERM after a Ctrl-C said `Interrupted.` in place of its undo line, status 143.
+            done()
             # The watches killed before it too, as a finished sort's undo line says them.
             def undo(moved: int) -> str | None:
                 return sort_undo(folder, sort_undos(folder, True, killed), True) if moved else None

@@ -99,19 +99,21 @@ def watch_command(
     from sorter.signals import result_said, signals_held
 
     def on_summary(summary: WatchSummary) -> None:
-        with signals_held(dropped=True):  # stopped: a second Ctrl-C as its line is said stops nothing
+        # Stopped: a second Ctrl-C as its line is said stops nothing, nor one as its note is
+        # cleared and it returns. Set before the line, so that no signal falls between the two.
+        done()
+        with signals_held(dropped=True):  # a caller's own handlers (a test's in-process Ctrl-C)
             log.line(_stopped_line(summary))
-        done()  # nor one as its note is cleared and it returns
 
     said: list[typer.Exit] = []
 
     def on_interrupted(stopped: WatchInterrupted) -> None:
         # Said before `.sorter/watching` is cleared, its undo as the stop line's (the watches and
         # sorts cut short before it): killed before it, the watch is one cut short.
+        done()
         with signals_held(dropped=True):
             said.append(interrupted(folder, journaled, log, lambda moved: watch_undo(
                 stopped.undo_in, bool(moved), stopped.undos), moved=stopped.moved))
-        done()
 
     with FileLog(folder, log_file) as log, result_said() as done:
         try:
@@ -125,6 +127,7 @@ def watch_command(
         except (SorterError, OSError) as exc:
             raise log.fail(exc, folder) from None
         except KeyboardInterrupt:  # a second Ctrl-C: the batch in hand abandoned, and no summary
+            done()  # a third, as its lines are said, stops nothing: it added `Interrupted.` under them
             raise (said[0] if said else interrupted(folder, journaled, log)) from None
 
 

@@ -117,6 +117,10 @@ class RunState:
     #: `ends`), and whether it did. Older sorters wrote neither.
     begun: bool = False
     ended: bool = False
+    #: Its "begin" says it made a note of its undo line not said yet (`unsaid_path`), and the note
+    #: is gone: the line was said, its "end" refused by a full disk (a removal takes no room).
+    noted: bool = False
+    said: bool = False
 
     def refuse(self, what: str) -> None:
         self.refused_total += 1
@@ -142,7 +146,7 @@ class RunState:
         leaves its moves, and says so. Read under the folder lock: a begun run with no end is of a
         process gone, but for the sort that reads it as it says its line, before its "end"
         (`undo.undo_count`'s `own`)."""
-        return (self.recovered or self.begun) and not self.ended
+        return (self.recovered or self.begun) and not (self.ended or self.said)
 
     @property
     def sorted_files(self) -> int:
@@ -242,7 +246,21 @@ def scan(root: Path, since: JournalState | None = None) -> JournalState:
         _read(state, records_in(f, state.read_to))
     for run_id in [r for r, run in state.runs.items() if not run.flags and not run.created_dirs]:
         del state.runs[run_id]  # only marks (the recovery's own run, say), or refused records alone
+    for run_id, run in state.runs.items():  # an `lstat` a run begun and not ended, of those that made a note
+        if run.noted and not run.ended:
+            run.said = "/" not in run_id and not os.path.lexists(unsaid_path(root, run_id))
     return state
+
+
+def unsaid_path(root: Path, run: str) -> Path:
+    """A sort's note that its run's undo line is not said yet: made before its "begin" record
+    (which says so, `"unsaid": true`), removed as the line is said, with its "end" record. On a
+    disk that stays full the "end" cannot be written, and every sort after it took the run for
+    one cut short and said its undo once more ("then once more for the sort cut short before
+    this sort"), its undos the note that its photos were still sorted, its dry runs that a sort
+    was cut short; removing a file takes no room. Killed before its line, the note stays, and
+    the run is one cut short (`RunState.cut_short`)."""
+    return state_dir(root) / f"unsaid-{run}"
 
 
 def _read(state: JournalState, lines: Iterator[tuple[int, int, dict]]) -> None:
@@ -280,6 +298,7 @@ def _read(state: JournalState, lines: Iterator[tuple[int, int, dict]]) -> None:
             run.recovered |= op in ("done", "abandon") and rec.get("recovered") is True
         elif op == "begin":
             run.begun = True
+            run.noted = rec.get("unsaid") is True
         elif op == "end":
             run.ended = True
         elif op == "folder":

@@ -16,7 +16,7 @@ from pathlib import Path
 from sorter.config import still_open_there
 from sorter.files import made_folders
 from sorter.files.folder import open_own
-from sorter.files.journal import Move, journal_path, state_dir
+from sorter.files.journal import Move, journal_path, state_dir, unsaid_path
 from sorter.files.journal_records import encode
 from sorter.files.state_links import own_file
 from sorter.wording import at_most
@@ -55,6 +55,7 @@ class Journal:
             sync_dirs([directory, root])  # the journal's own name must survive a power cut too
         self._end: int | None = None  # where our last whole write ended: the file's size then
         self._placed = False  # our "folder" record written
+        self._noted: bool | None = None  # `_unsaid_noted`, once tried
         self._closed = False
         try:
             self._write(b"")  # after a crash that cut the last record short: see `_write`
@@ -91,7 +92,8 @@ class Journal:
         records carry the writer's "folder" record before them (`made_folders.of_folder`)."""
         placing = bool(data) and not self._placed
         if placing and self._ends:  # after the "folder" record, which is the writer's first
-            data = encode({"op": "begin", "run": self.run, "time": round(time.time(), 3)}) + data
+            noted = {"unsaid": True} if self._unsaid_noted() else {}
+            data = encode({"op": "begin", "run": self.run, "time": round(time.time(), 3), **noted}) + data
         if placing and (folder := made_folders.of_folder(self.root)) is not None:
             data = encode({"op": "folder", "run": self.run, "time": round(time.time(), 3), "id": folder}) + data
         try:
@@ -117,9 +119,28 @@ class Journal:
 
     def end(self) -> None:
         """The run ended with its process's word (finished, stopped, Ctrl-C): its undo line is said.
-        Only of a run that wrote a record (`begin`): one that wrote none is no run."""
-        if self._ends and self._placed:
-            self.append("end")
+        Only of a run that wrote a record (`begin`): one that wrote none is no run. Its note
+        (`unsaid_path`) is removed where the disk refuses the record too."""
+        try:
+            if self._ends and self._placed:
+                self.append("end")
+        finally:
+            unsaid_removed(self.root, self.run)
+
+    def _unsaid_noted(self) -> bool:
+        """Its note (`unsaid_path`) made and on disk, before the "begin" that says so; False where
+        the disk refuses it: the run is then read as before, cut short until its "end"."""
+        if self._noted is None:
+            try:
+                os.close(os.open(unsaid_path(self.root, self.run), os.O_WRONLY | os.O_CREAT | os.O_EXCL
+                                 | getattr(os, "O_NOFOLLOW", 0), 0o600))
+                from sorter.files.moves import sync_dirs
+
+                sync_dirs([state_dir(self.root)])
+                self._noted = True
+            except OSError:
+                self._noted = False
+        return self._noted
 
     def append(self, op: str, **fields) -> None:
         self._write(encode({"op": op, "run": self.run, "time": round(time.time(), 3), **fields}))
@@ -175,3 +196,11 @@ class Journal:
 
     def _rel(self, path: Path) -> str:
         return os.path.relpath(path, self.root)
+
+
+def unsaid_removed(root: Path, run: str) -> None:
+    """The run's undo line is said: its note (`unsaid_path`) removed, if it has one."""
+    try:
+        os.unlink(unsaid_path(root, run))
+    except OSError:  # none made, or a disk turned read-only: the run stays cut short, and is said again
+        pass

@@ -242,8 +242,9 @@ def said(root: Path, run: str | None) -> None:
     """A sort stopped part way (Ctrl-C, a full disk) said its line and its undo: its `run` (None:
     it opened none) gets its "end" now, and is no run cut short (`RunState.cut_short`). Written
     after the line, never before: killed between the two, the next sort says its undo for it.
-    Under the folder lock; where another sorter holds it, or the disk refuses the record, the run
-    stays cut short, and the next sort says its undo once more."""
+    Under the folder lock; where another sorter holds it, or the disk refuses the record, its
+    note (`journal.unsaid_path`) removed says it all the same, as a removal takes no room; only
+    a disk turned read-only keeps it cut short, and the next sort says its undo once more."""
     from sorter.errors import SorterError
     from sorter.files.journal import journal_path
     from sorter.files.lock import FolderLock
@@ -258,6 +259,11 @@ def said(root: Path, run: str | None) -> None:
                     journal.append("end")
     except (SorterError, OSError):
         pass
+    finally:
+        if run is not None:  # the record refused (a disk full still): its note gone says it all the same
+            from sorter.files.journal_writer import unsaid_removed
+
+            unsaid_removed(root, run)
 
 
 @dataclass(frozen=True)

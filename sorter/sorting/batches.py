@@ -76,7 +76,7 @@ class Sorter:
             try:
                 if self.ends and said:  # a run with no end said no undo line (killed)
                     self._journal.end()
-            except OSError:  # a full disk: the next sort takes it for cut short, and says its undo again
+            except OSError:  # a full disk: its note removed says it (`journal.unsaid_path`)
                 pass
             finally:
                 self._journal.close()
