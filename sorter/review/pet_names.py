@@ -26,7 +26,7 @@ def pet_folder_name(name: object, known: set[str] | frozenset[str] = frozenset()
     if not isinstance(name, str):
         raise ValueError("a pet's name is text")
     typed = name.strip()
-    if (pet := as_shown_pet(typed, known, kind)) is not None:
+    if (pet := as_shown_pet(typed, known)) is not None:
         return pet
     name = unicodedata.normalize("NFC", typed)
     if not name:
@@ -66,14 +66,12 @@ def the_pet(name: str, known: Iterable[str], kind: str) -> str | None:
     return alike[0] if alike else None
 
 
-def as_shown_pet(typed: str, known: Iterable[str], kind: str) -> str | None:
+def as_shown_pet(typed: str, known: Iterable[str]) -> str | None:
     """The one of `known` whose name cannot be typed that `typed` is, as the page shows it
     (`config.name_shown`: `Fo\\nx`, `\\xe9t\\xe9`, and `Fo\\\\nx` for a folder named with a
     backslash): the text field of the card's pet button, and a name offered as one is typed, hold
     it so. A text field drops a new line: "Fo\\nx" sent as "Fox" made cats/Fox/. The shown form
     first: `Fo\\nx` is cats/Fo<new line>x/ even beside a cats/Fo\\nx/ typed with a backslash,
-    as the page shows that one otherwise. None where `typed` shows no such pet."""
-    alike = sorted(pet for pet in set(known) if name_shown(pet) != pet and name_shown(pet) == typed)
-    if len(alike) > 1:
-        raise ValueError(f"{typed} could be any of {len(alike)} folders in {kind}/, which show alike: rename one")
-    return alike[0] if alike else None
+    as the page shows that one otherwise. None where `typed` shows no such pet. Two folders never
+    show alike: a backslash of the name is doubled, so each escape reads back one way."""
+    return next((pet for pet in known if name_shown(pet) != pet and name_shown(pet) == typed), None)
