@@ -230,3 +230,23 @@ def test_undo_with_no_journal_names_the_folder_as_typed_as_its_other_refusals_do
     assert (refused.exit_code, refused.stderr) == (
         2, "Error: card/cg/.sorter exists and is not a folder; rename it so sorter can use it\n")
     assert (not_found.exit_code, not_found.stderr) == (2, "Error: folder not found: card/cx\n")
+
+
+def test_a_folder_removed_or_renamed_since_the_sort_is_made_again_and_said(tmp_path: Path) -> None:
+    # Undo puts a photo back where the sort found it, making its folder again where it is gone: it
+    # did so without a word, and a user who had renamed 2018/05 to 2018/May found an empty May/
+    # beside a new 05/ holding the photos.
+    for n in range(3):
+        write_image(tmp_path / "2018" / "05" / f"c{n}.jpg", (255, 0, 0), size=(10 + n, 10))
+    write_image(tmp_path / "2019" / "c.jpg", (255, 0, 0))
+    sort_folder(tmp_path, classifier=FakeClassifier(), recursive=True)
+    os.rename(tmp_path / "2018" / "05", tmp_path / "2018" / "May")
+
+    result = runner.invoke(app, ["undo", str(tmp_path)])
+
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines() == [
+        f"Restored 4 files from 1 run in {tmp_path}.",
+        "made again: 2018/05/ (gone since sorter moved its photos out; they are back in it)"]
+    assert sorted(os.listdir(tmp_path / "2018" / "05")) == ["c0.jpg", "c1.jpg", "c2.jpg"]
+    assert os.listdir(tmp_path / "2018" / "May") == []

@@ -394,6 +394,9 @@ def _say_undone(result) -> None:
         runs = f" from {counted(result.runs_restored, 'run')}" if result.restored else ""
         out.print(f"Restored {counted(result.restored, 'file')}{runs} in {printable(str(result.folder))}{back}.",
                   soft_wrap=True, markup=False)
+    for folder in result.remade:  # a user who renamed 2018/05 to May finds the photos in 05/ again: told where
+        out.print(f"made again: {printable(folder)}/ (gone since sorter moved its photos out; they are back in it)",
+                  soft_wrap=True, markup=False)
     if result.cut_short_left:
         # Their run said no undo line as it was cut short (killed, a crash): the user took their
         # photos for all back, and left them in cats/ and dogs/.

@@ -78,6 +78,9 @@ class UndoResult:
     #: the sort and a review's correction moved, kept, has a line of each move and counts once).
     kept: int = 0
     missing_photos: int = 0
+    #: Folders a photo was put back into that were gone (removed or renamed since the sort), made
+    #: again and holding it now: the top one of each made ("2018/05" where 2018/ was there).
+    remade: list[str] = field(default_factory=list)
 
 
 def stopped_undo(root: Path, offset: int) -> int:
@@ -306,6 +309,7 @@ def undo(root: Path, *, all_runs: bool = False, lock_wait: float = 0.0,
             suggestions.write(root, noted)
         undoer = Undoer(root, None, names, state, on_missing, on_found)
         undoer.since = plan.offset
+        remade: list[str] = []
         if chosen:
             # The folders of the runs undone before, left then (a photo of an older run in them, or
             # made by that undo to put one back: `make_parents`): the undo that empties one goes
@@ -323,6 +327,9 @@ def undo(root: Path, *, all_runs: bool = False, lock_wait: float = 0.0,
                     for folder, records in made.items():
                         before.setdefault(folder, set()).update(records)
             _remove_if_empty(root, undoer.made)  # those its runs took the photos on from
+            made = set(undoer.made)
+            remade = [folder for folder in undoer.made if os.path.dirname(folder) not in made
+                      and os.path.isdir(root / folder)]
         # What stays sorted: the runs not chosen, and the files kept where they are. A missing
         # file is reported and forgotten: nothing of it is left to undo.
         left = None
@@ -340,5 +347,5 @@ def undo(root: Path, *, all_runs: bool = False, lock_wait: float = 0.0,
         root, len(names), undoer.restored, c.shown, m.shown, c.more, m.more, answers,
         left, undoer.already_back, unread, f.shown, f.more, runs_restored=undoer.runs_restored,
         yours=undoer.yours, copies=undoer.copies, cut_short_left=cut_short, cut_short_by=by, kept=undoer.kept,
-        missing_photos=undoer.missing_photos,
+        missing_photos=undoer.missing_photos, remade=remade,
     )
