@@ -37,6 +37,12 @@ class ImageError(Exception):
     """One image could not be read; reported per file, never fatal to a run."""
 
 
+#: Why a file sorter found is left "vanished", not "unreadable": it was gone (deleted, moved
+#: away) when it was to be read or moved. An `ImageError` of these words is raised by a decode
+#: that found no file (ENOENT), which sort plans as vanished.
+VANISHED = "file disappeared before it could be moved"
+
+
 class ReviewConflict(SorterError):
     """A correction the review server cannot make as asked: the photo is no longer where the
     page shows it, or there is nothing to take back. The page says so; the server goes on."""

@@ -18,6 +18,7 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from sorter.errors import VANISHED
 from sorter.files.folder import REFUSED, cannot_write
 from sorter.files.identities import same_file_of  # os and stat only: nothing heavy
 
@@ -243,7 +244,7 @@ def file_groups(
                 retry.append((i, [(src, folder / n) for (src, _), n in zip(pairs, names, strict=True)]))
                 continue
             except FileNotFoundError:
-                failure = ("vanished", "file disappeared before it could be moved")
+                failure = ("vanished", VANISHED)
             except OSError as exc:
                 failure = _failed(exc, root, pairs)
             if failure is not None:

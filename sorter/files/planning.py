@@ -11,12 +11,13 @@ from pathlib import Path
 from typing import Literal
 
 from sorter.config import CLASS_FOLDERS, OTHER
+from sorter.errors import VANISHED
 from sorter.files.companions import NAME_SUFFIXES, pairing_stems, renamed, spellings, would_pair
 from sorter.files.put_backs import PUT_BACK_KIND, is_put_back_reason
 from sorter.wording import percent
 
 #: "kept": a photo already in cats/ or dogs/ that `sort --name-pets` looked at again and leaves.
-Status = Literal["move", "neither", "unsure", "unreadable", "skipped", "kept"]
+Status = Literal["move", "neither", "unsure", "unreadable", "skipped", "kept", "vanished"]
 #: Why a photo a three-class model calls "other" stays where it is.
 NEITHER_REASON = "not a cat or a dog"
 #: Statuses of files left in place (those of results the sort could not move included), in
@@ -274,6 +275,8 @@ class Planner:
         """`pet`: a named pet the personal model recognised (a sub-folder name: cats/Luna/);
         `looks_like`: what ImageNet sees in a photo left as neither ("ox"), said in its reason."""
         stay = tuple((c, None) for c in companions)
+        if error == VANISHED:  # gone before it was read (deleted while the sort ran): as one gone before its move
+            return Decision(source, "vanished", reason=error, companions=stay)
         if label is None or confidence is None:
             return Decision(source, "unreadable", reason=error or "cannot decode", companions=stay)
         if label == OTHER:  # whatever its confidence: --min-confidence is about filing pets

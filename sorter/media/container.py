@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sorter.errors import ImageError
+from sorter.errors import VANISHED, ImageError
 from sorter.media.heif import IMAGE_BRANDS, ftyp_brands, image_format
 
 #: 8K (DCI 8192x4320): above what any phone or camera records; beyond it, refused unread.
@@ -116,6 +116,8 @@ def open_video(path, dir_fd: int | None = None, opened: int | None = None) -> in
     flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
     try:
         fd = os.open(path, flags, dir_fd=dir_fd) if opened is None else os.dup(opened)
+    except FileNotFoundError as exc:  # deleted or moved away since it was listed: vanished, not unreadable
+        raise ImageError(VANISHED) from exc
     except OSError as exc:
         raise ImageError(f"cannot open: {exc.strerror or exc}") from exc
     info = os.fstat(fd)

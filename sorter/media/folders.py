@@ -5,6 +5,7 @@ only: nothing here opens a file."""
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 from collections.abc import Callable, Iterator
@@ -117,7 +118,9 @@ class NotEntered:
     many, and the first NAMED names. Filled as the scan's one listing goes by (`scan_folder(...,
     not_entered=)`), so that `sort` can say what it did not look into without listing the folder
     again. An empty sub-folder, or one of notes, hidden files and empty folders only, was named
-    too ("--recursive sorts them too"), where --recursive sorts nothing."""
+    too ("--recursive sorts them too"), where --recursive sorts nothing; so was one it cannot
+    list or enter (mode 000, no search permission), which --recursive says it cannot list, or
+    whose photos it cannot open."""
 
     NAMED = 3
     #: Entries listed, in all, to tell whether the sub-folders passed by hold a photo: each is
@@ -139,7 +142,7 @@ class NotEntered:
 
     def passed(self, folder: Path, videos: bool) -> None:
         """`folder` passed by: counted if it holds a photo (a video, with `videos`) that a recursive
-        scan would find, or cannot be told cheaply (unreadable, or `looks` spent)."""
+        scan would find and could open, or cannot be told cheaply (`looks` spent)."""
         if self._holds_a_photo(folder, videos):
             self.add(folder.name)
 
@@ -157,10 +160,45 @@ class NotEntered:
                                 folders.append(Path(entry.path))
                         elif (is_image_name(entry.name) or (videos and is_video_name(entry.name))) and (
                                 entry.is_file(follow_symlinks=False)):
+                            # Listed is not entered: of a folder without search (x) permission
+                            # the names come, the files do not open. An `lstat`, the first photo's only.
+                            entry.stat(follow_symlinks=False)
                             return True
-            except OSError:  # unreadable: a recursive sort would say so; named, as it was
-                return True
+            except OSError:  # a folder that cannot be listed or entered: --recursive cannot sort it either
+                continue
         return False
+
+
+#: Folders entered by a recursive scan, by (st_dev, st_ino): the path each was first entered by.
+Visited = dict[tuple[int, int], Path]
+
+
+#: The longest path the system takes (Linux: 4096 bytes, the final NUL counted).
+PATH_MAX = os.pathconf("/", "PC_PATH_MAX") if hasattr(os, "pathconf") else 4096
+
+
+def cannot_list(exc: OSError) -> str:
+    """Why a folder could not be listed, in words: a path too long is said as one, not as the
+    system's "File name too long" (no name in it is)."""
+    if exc.errno == errno.ENAMETOOLONG:
+        return f"cannot list folder: its path is longer than the system allows ({PATH_MAX} bytes)"
+    return f"cannot list folder: {exc.strerror or exc}"
+
+
+def same_folder(path: Path, root: Path, visited: Visited) -> str | None:
+    """Why the sub-folder `path` is not entered: it is a folder entered already, the root or an
+    ancestor included, seen again by another path (a bind mount of the tree inside itself, a
+    second mount of one disk), whose photos would be seen twice, and moved across mount points
+    by the second path (a copy, which undo puts back by that path). Else None, and it is noted
+    as visited. An `lstat` a sub-folder (a mount point's is the mounted folder's)."""
+    try:
+        info = os.lstat(path)
+    except OSError:
+        return None  # gone, or not to be looked at: its listing says which
+    if info.st_ino == 0:  # a filesystem that numbers no folder: nothing to tell them apart by
+        return None
+    first = visited.setdefault((info.st_dev, info.st_ino), path)
+    return None if first == path else f"the same folder as {os.path.relpath(first, root)} (a bind mount)"
 
 
 def scan_folder(
@@ -181,20 +219,38 @@ def scan_folder(
     photo (an `lstat` each, for a journal of its own, and a listing until their first photo:
     `NotEntered.passed`). `others`: notes whether it passed by a file of another kind, or entered a sub-folder.
     With `recursive`, a symbolic link to a folder is `Skipped` as a folder (`FOLDER_LINK`): a
-    `stat` of each link that is not named as a photo, the one look past a link.
+    `stat` of each link that is not named as a photo, the one look past a link; so is a folder
+    that cannot be listed, and one entered already by another path (`same_folder`): each
+    folder is entered once.
     """
+    visited: Visited = {}
+    if recursive:
+        try:
+            info = os.stat(root)
+            visited[(info.st_dev, info.st_ino)] = root
+        except OSError:
+            pass  # its listing says why
+    yield from _scan(root, root, recursive=recursive, exclude=exclude, videos=videos, also=also,
+                     not_entered=not_entered, others=others, visited=visited)
+
+
+def _scan(
+    folder: Path, root: Path, *, recursive: bool, exclude: frozenset[str], videos: bool,
+    also: Callable[[str], bool] | None, not_entered: NotEntered | None, others: Passed | None, visited: Visited,
+) -> Iterator[Path | Skipped]:
+    """`scan_folder` of `folder`, a folder under `root` (or `root` itself), noting in `visited` the folders it enters."""
     def wanted(name: str) -> bool:
         return (is_image_name(name) or (videos and is_video_name(name))
                 or (also is not None and also(name)))
 
     try:
-        listing = os.scandir(root)
+        listing = os.scandir(folder)
     except OSError as exc:
-        yield Skipped(root, f"cannot list folder: {exc.strerror or exc}")
+        yield Skipped(folder, cannot_list(exc), folder=True)
         return
     with listing:
         for entry in listing:
-            if entry.name in exclude or excluded_by_case(root, entry.name, exclude):
+            if entry.name in exclude or excluded_by_case(folder, entry.name, exclude):
                 continue
             path = Path(entry.path)
             try:
@@ -212,12 +268,13 @@ def scan_folder(
                     if library is not None:  # its photos are that app's to move: said once, not entered
                         yield Skipped(path, f"another app's library, not entered: {library}", folder=True)
                     elif recursive and entered(entry.name):
-                        if (apart := kept_apart(path)) is not None:
+                        if (apart := kept_apart(path) or same_folder(path, root, visited)) is not None:
                             yield Skipped(path, apart, folder=True)
                         else:
                             if others is not None:
                                 others.entered = True
-                            yield from scan_folder(path, recursive=True, videos=videos, also=also, others=others)
+                            yield from _scan(path, root, recursive=True, exclude=frozenset(), videos=videos,
+                                             also=also, not_entered=None, others=others, visited=visited)
                     elif not recursive and not_entered is not None and entered(entry.name) and (
                             kept_apart(path) is None):
                         not_entered.passed(path, videos)
@@ -231,6 +288,3 @@ def scan_folder(
                 yield Skipped(path, f"cannot inspect: {exc.strerror or exc}")
                 continue
             yield path
-
-
-    return False

@@ -25,7 +25,7 @@ from sorter.config import (
     MAX_IMAGE_PIXELS,
     MAX_JPEG_SCANS,
 )
-from sorter.errors import ImageError
+from sorter.errors import VANISHED, ImageError
 from sorter.media import heif
 
 # OpenCV reads this once, when cv2 is first imported: it refuses to allocate decoders for
@@ -47,6 +47,8 @@ def open_regular(path: Path, opened: int | None = None) -> Iterator[tuple[int, i
     flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
     try:
         fd = os.open(path, flags) if opened is None else os.dup(opened)
+    except FileNotFoundError as exc:  # deleted or moved away since it was listed: vanished, not unreadable
+        raise ImageError(VANISHED) from exc
     except OSError as exc:
         raise ImageError(f"cannot open: {exc.strerror or exc}") from exc
     try:
