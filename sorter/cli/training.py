@@ -152,6 +152,7 @@ def train(
         distill=distill,
     )
     saved: list[Path] = []  # the model, once it is in place whole (`Saved`)
+    finished: list[int] = []  # this run's epochs checkpointed (`EpochDone`): before one, the checkpoint is another run's
     with sigterm_interrupts() as terminated:
         try:
             with Progress(
@@ -180,6 +181,7 @@ def train(
                         if isinstance(event, Joining):  # Ctrl-C may end the wait at once: the bar gone, the cursor shown
                             progress.stop()
                     elif isinstance(event, EpochDone):
+                        finished.append(event.epoch)
                         m = event.metrics
                         star = " *" if event.best else ""
                         # `--validation-split 0`: no validation photos, no val_loss to print (it read "nan").
@@ -208,7 +210,7 @@ def train(
                 said = (f"Interrupted after the model was saved: {saved[0]} is whole (its validation numbers "
                         f"are in {metadata_path(saved[0])}).")
             else:
-                said = f"Interrupted. {resume_hint(out_path)}"
+                said = f"Interrupted. {resume_hint(out_path, ours=resume or bool(finished))}"
             err.print(shown(said), soft_wrap=True)
             raise typer.Exit(143 if signal.SIGTERM in terminated else 130) from None
 

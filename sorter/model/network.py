@@ -168,7 +168,8 @@ def checkpoint_dir(model_path: Path) -> Path:
 def has_checkpoint(model_path: Path) -> bool:
     """A checkpoint of the run that saves `model_path` is there: `--resume` goes on from it."""
     ckpt = checkpoint_dir(model_path)
-    return (ckpt / "state.json").is_file() and (ckpt / "last.keras").is_file()
+    # os.path's: an --out whose name is too long has no checkpoint, and says so without a traceback
+    return os.path.isfile(ckpt / "state.json") and os.path.isfile(ckpt / "last.keras")
 
 
 def saved_again(model_path: Path) -> str:

@@ -8,6 +8,7 @@ import json
 import math
 import time
 import warnings
+import zipfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
@@ -21,7 +22,7 @@ from sorter.media.images import load_image
 from sorter.model.network import augmenter, build_model, has_checkpoint, import_keras
 from sorter.training.distribute import Distribution
 from sorter.training.publish import writing, written_whole
-from sorter.training.resuming import check_same_run, checkpoint_dir, damaged, identity, read_checkpoint
+from sorter.training.resuming import check_same_run, checkpoint_dir, damaged, identity, outputs_of, read_checkpoint
 from sorter.wording import counted
 
 #: One process on one device: no strategy.
@@ -265,11 +266,16 @@ def continue_from_chief(model, config: TrainConfig, dist: Distribution, state: T
         model.optimizer.build(model.trainable_variables)
     if resume and dist.is_chief:
         # Our own checkpoint: a weights archive, no code, read as such.
+        last = checkpoint_dir(config.out) / "last.keras"
         try:
-            model.load_weights(checkpoint_dir(config.out) / "last.keras")
+            with warnings.catch_warnings():  # Keras warns of each optimizer variable it skips: 44 lines, then fails
+                warnings.simplefilter("ignore")
+                model.load_weights(last)
         except ValueError:  # another network: cats and dogs only, say, where this data has non-pets
+            why = ("other classes: non-pets, or none" if outputs_of(last) != model.outputs[0].shape[-1]
+                   else "its layers differ")
             raise UsageError(f"--resume: the checkpoint in {checkpoint_dir(config.out)} is of another network than "
-                             "this run's (other classes: non-pets, or none); run it without --resume") from None
+                             f"this run's ({why}); run it without --resume") from None
         except Exception as exc:  # Keras raises many types for a bad archive
             raise damaged(checkpoint_dir(config.out), f"last.keras: {_first_line(exc)}") from None
     numbers = dist.from_chief(
@@ -309,9 +315,15 @@ def _write_whole(path: Path, text: str) -> None:
 def _start_from(keras, model, path: Path) -> None:
     """Fine-tuning: copy a trained model's weights. The network is convolutional up to its
     global pooling, so weights trained at one input size load at any other."""
+    if not zipfile.is_zipfile(path):  # Keras said "File not found ... an accessible .keras zip file" of it
+        raise UsageError(f"--init-from {path}: not a .keras model (not a zip file)")
     try:
         source = keras.saving.load_model(path, safe_mode=True, compile=False)
     except Exception as exc:  # Keras raises many types for a bad archive
+        if "safe_mode" in str(exc):  # its paragraph on trusting the source, cut at 200 characters, said no reason
+            code = "a Lambda layer" if "Lambda" in str(exc) else "a Python lambda"
+            raise UsageError(f"--init-from {path}: not a loadable .keras model: it holds Python code ({code}), "
+                             "which sorter does not load") from None
         raise UsageError(f"--init-from {path}: not a loadable .keras model ({_first_line(exc)})") from None
     try:
         model.set_weights(source.get_weights())

@@ -28,6 +28,7 @@ from pathlib import Path
 
 from sorter.config import still_open_there
 from sorter.errors import FolderLocked, SorterError, UsageError
+from sorter.model.network import checkpoint_dir
 from sorter.signals import signals_held
 
 #: The files `sorter train` writes for the model MODEL.keras, by what follows its stem (the
@@ -58,15 +59,34 @@ def check_out(out: Path) -> None:
         raise UsageError(f"--out {out} is the bundled model, which sort, watch and learn use, and train never "
                          "replaces it: give another --out (README's is build/v14/default.keras), then copy its "
                          "files over the bundled ones")
-    if out.is_dir():
+    if os.path.isdir(out):  # os.path's, not Path's: a name too long is no folder, not a traceback
         raise UsageError(f"--out {out} is a folder; give the model's file name (MODEL.keras)")
     folder = out.parent.absolute()
-    while not folder.exists() and folder != folder.parent:  # made when the model is saved, not now
+    while not os.path.exists(folder) and folder != folder.parent:  # made when the model is saved, not now
         folder = folder.parent
     if not folder.is_dir():
         raise UsageError(f"--out {out}: {folder} is not a folder")
     if not os.access(folder, os.W_OK | os.X_OK):
         raise UsageError(f"--out {out}: cannot write in {folder}")
+    _check_names_fit(out, folder)
+
+
+def _check_names_fit(out: Path, folder: Path) -> None:
+    """Every name the run makes beside `out` fits its filesystem (255 bytes on most), or a name
+    that fits could not be saved after the whole training: its checkpoint folder, the hidden
+    folder the set is saved in, and each file's temporary name, the longest of which
+    (`.MODEL.reference.npz.tmp.npz`, `reference.write_reference`) is 23 bytes longer than MODEL."""
+    try:
+        most = os.pathconf(folder, "PC_NAME_MAX")
+    except (OSError, ValueError):  # a system that does not say: the mkdir or the save says it then
+        return
+    made = [(checkpoint_dir(out), checkpoint_dir(out).name), (out, f".{out.name}.saving"),
+            *((path, f".{path.name}.tmp.npz") for path in model_files(out))]
+    longest = max(len(os.fsencode(name)) for _, name in made) - len(os.fsencode(out.stem))
+    for path, name in made:
+        if len(os.fsencode(name)) > most:
+            raise UsageError(f"--out {out}: cannot make {path} ({os.strerror(errno.ENAMETOOLONG)}); its name before "
+                             f".keras may have {most - longest} bytes at most, to leave room for what is made beside it")
 
 
 def _is_sorter_metadata(path: Path) -> bool:
@@ -96,6 +116,8 @@ def check_replaceable(out: Path) -> None:
             mode = os.lstat(path).st_mode
         except FileNotFoundError:
             continue
+        except OSError as exc:  # a name too long, a folder that cannot be searched: nothing to replace
+            raise UsageError(f"--out {out}: cannot look at {path} ({exc.strerror or exc})") from None
         if not (ours and stat.S_ISREG(mode)):
             foreign.append(str(path))
     if not foreign:
@@ -119,7 +141,7 @@ def claimed(folder: Path, out: Path) -> Iterator[None]:
     empty (it stopped before its first checkpoint) is removed again."""
     made = []
     missing = folder
-    while not missing.exists() and missing != missing.parent:
+    while not os.path.exists(missing) and missing != missing.parent:  # os.path's: no OSError raised
         made.append(missing)
         missing = missing.parent
     try:
@@ -128,6 +150,9 @@ def claimed(folder: Path, out: Path) -> Iterator[None]:
                 folder.mkdir(parents=True, exist_ok=True)
             except (FileExistsError, NotADirectoryError):
                 raise UsageError(f"--out {out}: {folder} (where its checkpoints go) is not a folder") from None
+            except OSError as exc:  # /proc (no such file), /sys (not permitted), a name too long, a read-only disk
+                _remove_empty(made)
+                raise UsageError(f"--out {out}: cannot make {folder} ({exc.strerror or exc})") from None
             fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

@@ -110,9 +110,30 @@ def read_checkpoint(ckpt: Path) -> dict:
     return state
 
 
-def resume_hint(out: Path) -> str:
-    """What an interrupted run left in its checkpoint folder, and so what goes on from it."""
+def outputs_of(archive: Path) -> int | None:
+    """How many numbers the network saved in a .keras `archive` gives for a photo (its classes,
+    or 1: cat or dog), read from its config: None where it does not say."""
+    try:
+        with zipfile.ZipFile(archive) as opened:
+            config = json.loads(opened.read("config.json"))["config"]
+        names = config["output_layers"]
+        name = names[0] if isinstance(names[0], str) else names[0][0]
+        layer = next(layer for layer in config["layers"] if layer["config"].get("name") == name)
+        return int(layer["config"]["units"])
+    except Exception:  # noqa: BLE001 - any archive or config that says otherwise: not known
+        return None
+
+
+def resume_hint(out: Path, ours: bool = True) -> str:
+    """What an interrupted run left in its checkpoint folder, and so what goes on from it.
+    `ours`: the checkpoint there, if any, is this run's (an epoch of it finished, or it is the
+    run --resume continues). Otherwise it is an earlier run's that this one had not cleared yet
+    (interrupted while starting): promised to this command's --resume, it was refused as another
+    run's (another --seed), or went on from that run instead of this one."""
     ckpt = checkpoint_dir(out)
+    if has_checkpoint(out) and not ours:
+        return (f"No epoch of this run had finished; the checkpoint in {ckpt}/ is an earlier run's, not this one's: "
+                "run the same command again (without --resume) to start over.")
     if has_checkpoint(out):
         return f"The epochs finished are kept in {ckpt}/: the same command with --resume goes on from there."
     if any(ckpt.glob("cache-*px/*/chunk-*.npz")):
