@@ -1,9 +1,10 @@
 """files: the only code that changes a user's files, and the record that makes it reversible.
 
 Owns the journal (`journal`; written by `journal_writer`, intents fsync'd before each move) and
-recovery from it after a crash, the moves themselves (no-replace, across filesystems; the mount
-table: `mounts`), the folder lock (`lock`) and a running watcher's, which lists the runs of the
-watches killed before it (`watching_note`), planning (pure: predictions ->
+recovery from it after a crash, the moves themselves (no-replace, across filesystems, a photo's
+folder asked first whether it may leave: `leaving`; the mount table: `mounts`), the folder lock
+(`lock`) and a running watcher's, which lists the runs of the watches killed before it
+(`watching_note`), planning (pure: predictions ->
 destinations), filing (a photo and its companions moved as one journaled group), companions,
 undo (each chunk of moves put back: `putting_back`; the whereabouts of a file moved on since
 sorter put it, found in the folder's files keyed by identity (`listing`), or said uncertain

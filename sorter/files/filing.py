@@ -62,20 +62,23 @@ class Unmarked(OSError):
 
 
 def move_group(root: Path, pairs: Pairs, same_as=None,
-               claimed: Callable[[int, Path, tuple, tuple], None] | None = None) -> list[bool]:
+               claimed: Callable[[int, Path, tuple, tuple], None] | None = None,
+               uncopied: Callable[[int, Path, tuple], None] | None = None) -> list[bool]:
     """Move a photo, then its companions; which members moved. A companion that vanished
     meanwhile is left out (False); any other failure puts back the members already moved
     and is raised, so a group is never left split. `same_as`: the photo as it was judged
     (`moves.move_no_replace`); `claimed`: told a member's index, and the place and identity of the
     empty file its move (or its move back, where the group is put back) made to hold the name, on
-    a disk without hard links (`moves.move_no_replace`)."""
+    a disk without hard links (`moves.move_no_replace`); `uncopied`: told a member's index, and the
+    place and identity of the copy across filesystems its move takes back, its source refusing to go."""
     from sorter.files.moves import interrupt_behind, move_no_replace
 
     moved: list[bool] = []
     for src, dst in pairs:
         try:
             move_no_replace(src, dst, root, same_as if not moved else None,
-                            None if claimed is None else partial(claimed, len(moved), dst))
+                            None if claimed is None else partial(claimed, len(moved), dst),
+                            None if uncopied is None else partial(uncopied, len(moved), dst))
         except OSError as exc:
             # A Ctrl-C whose clean-up failed: it ends the command, as any Ctrl-C in a move does
             # (the group is settled by the next command's recovery). Raised as the error, it was
@@ -173,6 +176,22 @@ def refused_into(root: Path, planned: dict[str, int]) -> tuple[tuple[str, int], 
     return tuple(refused.items())
 
 
+def refused_out_of(root: Path, planned: dict[Path, int]) -> tuple[tuple[str, int], ...]:
+    """What a sort would be refused of a dry run's plan in the folders its photos would leave
+    (`planned`: a folder below `root` -> the photos it would move out of it), as `refused_into`
+    says it of those they go into: ("cannot move out of card/: Read-only file system", 2), the
+    line a sort gives each such photo (`_failed`). A dry run said "would move" of the photos of a
+    card mounted read-only, which the sort then left in place. The same try as for a folder moved
+    into (`folder.cannot_write`), a file opened unnamed in each folder once; `root` itself is the
+    caller's (`folder.unwritable`)."""
+    refused: dict[str, int] = {}
+    for folder, photos in sorted(planned.items()):
+        if folder != root and (error := cannot_write(folder)) is not None:
+            why = f"cannot move out of {_shown(root, folder)}: {error}"
+            refused[why] = refused.get(why, 0) + photos
+    return tuple(refused.items())
+
+
 def _shown(root: Path, folder: Path) -> str:
     return f"{folder.relative_to(root).as_posix()}/" if folder != root else str(root)
 
@@ -231,7 +250,8 @@ def file_groups(
             failure = None
             try:
                 moved = move_group(root, pairs, None if judged is None else judged[i],
-                                   lambda n, at, ids, of, group=group: journal.claim(group[n].seq, ids, at, of))
+                                   lambda n, at, ids, of, group=group: journal.claim(group[n].seq, ids, at, of),
+                                   lambda n, at, ids, group=group: journal.uncopy(group[n].seq, ids, at))
             except FileExistsError:
                 # Someone created one of those names since they were chosen: pick names that
                 # are all free again, for the whole group.

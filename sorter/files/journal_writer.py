@@ -185,6 +185,15 @@ class Journal:
         self._write(encode({"op": "claim", "run": self.run, "time": round(time.time(), 3), "seq": seq,
                             "id": list(ids), "path": self._rel(at), "of": list(of)}), sync=False)
 
+    def uncopy(self, seq: int, ids: tuple[int, ...], at: Path) -> None:
+        """Move `seq`'s copy across filesystems, linked in at `at` (its destination) with identity
+        `ids`, is about to be removed: its source would not go (`moves._copy_across`). A kill before
+        the removal has recovery remove it by that, where the photo is still at its source
+        (`recovery._unclaim`). Not fsync'd, as `claim`: a power cut that loses it leaves two equal
+        files, which recovery settles to one the same way (`moves.finish_fallback_move`)."""
+        self._write(encode({"op": "uncopy", "run": self.run, "time": round(time.time(), 3), "seq": seq,
+                            "id": list(ids), "path": self._rel(at)}), sync=False)
+
     def returning(self, moves: list[Move], again: Collection[int] = ()) -> None:
         """Journal that these sorted files are about to be moved back (undo's intents); `again`:
         the moves whose photo this undo put back already from a newer move of it, marked so, that

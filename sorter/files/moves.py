@@ -27,6 +27,8 @@ import stat
 from collections.abc import Callable
 from pathlib import Path
 
+from sorter.files.leaving import may_leave, remove_copy_made
+
 _AT_FDCWD = -100
 _RENAME_NOREPLACE = 1
 _libc = None
@@ -149,7 +151,7 @@ def _same_bytes(a, b) -> bool:
 
 
 def _copy_across(src: Path, dst: Path, src_dir: int | None = None, dst_dir: int | None = None,
-                 claimed: Claimed | None = None) -> None:
+                 claimed: Claimed | None = None, uncopied: Uncopied | None = None) -> None:
     """`src` copied to the new file `dst`: made under a hidden name beside it (`copy_beside`),
     fsync'd and verified there, linked as `dst` (never replacing a file there), then
     `src` unlinked once `dst`'s folder is fsync'd. On any failure, or a Ctrl-C, the copy is
@@ -164,6 +166,7 @@ def _copy_across(src: Path, dst: Path, src_dir: int | None = None, dst_dir: int 
     the move's recovery removes (`remove_copy_left`); killed after the link, the photo is at
     both names, two equal files, which recovery settles to one."""
     copy = copy_beside(dst)
+    may_leave(src, src_dir)  # before anything is made: else the copy stays beside the photo that could not go
     remove_copy_left(dst, dst_dir)  # one a failed clean-up left behind, where no recovery came
     try:
         fd = os.open(copy, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644, dir_fd=dst_dir)
@@ -179,6 +182,7 @@ def _copy_across(src: Path, dst: Path, src_dir: int | None = None, dst_dir: int 
                 writer.flush()
                 shutil.copystat(reader.fileno(), writer.fileno())  # its times, mode and attributes
                 os.fsync(writer.fileno())
+                made = judged_as(os.fstat(writer.fileno()))  # the copy's, which the link and a rename keep
                 if not _same_bytes(reader, writer):
                     raise OSError(errno.EIO, "copy verification failed", str(dst))
         try:
@@ -204,7 +208,31 @@ def _copy_across(src: Path, dst: Path, src_dir: int | None = None, dst_dir: int 
             os.fsync(dst_dir)
         except OSError:
             pass
-    os.unlink(src, dir_fd=src_dir)
+    try:
+        os.unlink(src, dir_fd=src_dir)
+    except OSError as exc:
+        # Its folder let it go when asked (`may_leave`), and now will not (a card turned read-only
+        # since, a filesystem that refuses what it allowed): the copy, sorter's and verified equal,
+        # is taken back, journaled first (`uncopied`) so a kill before its removal has recovery remove
+        # it, never the photo. Kept, it was a second photo in cats/, and each sort again made another.
+        # Only while the photo is at its source still: gone meanwhile, the copy is the photo now.
+        try:
+            os.stat(src, dir_fd=src_dir, follow_symlinks=False)
+        except OSError:
+            raise exc from None
+        if uncopied is not None:
+            try:
+                uncopied(made)
+            except OSError:
+                pass  # a journal that takes no record: a kill now leaves two equal files, which
+                # recovery settles as for a kill before the record (`finish_fallback_move`)
+        remove_copy_made(dst, made, dst_dir)
+        if dst_dir is not None:
+            try:
+                os.fsync(dst_dir)
+            except OSError:
+                pass
+        raise
 
 
 #: Folder descriptors need POSIX `openat` semantics (not on Windows).
@@ -257,6 +285,9 @@ NO_LINKS = frozenset({errno.EPERM, errno.ENOTSUP, errno.EMLINK})
 #: Told the identity of the empty file a move made to hold its destination's name
 #: (`_rename_onto_claim`), and of the file it moves there, as it is then.
 Claimed = Callable[[Judged, Judged], None]
+#: Told the identity of the copy a move across filesystems linked in at its destination and is
+#: about to take back, the source refusing to go (`_copy_across`).
+Uncopied = Callable[[Judged], None]
 
 
 def _rename_onto_claim(src: Path, dst: Path, src_dir: int | None, dst_dir: int | None,
@@ -319,23 +350,24 @@ def remove_placeholder(dst: Path, claim: Judged, dst_dir: int | None = None, ren
 
 
 def move_no_replace(src: Path, dst: Path, root: Path | None = None, same_as: Judged | None = None,
-                    claimed: Claimed | None = None) -> None:
+                    claimed: Claimed | None = None, uncopied: Uncopied | None = None) -> None:
     """Move `src` to `dst`. Raises FileExistsError if `dst` exists; never overwrites.
     With `root` (the sorted folder both lie in), no symbolic link below it is followed.
     `same_as`: the file as it was judged; one replaced or rewritten since stays put (a sync
     client that replaces a photo by a rename would have the new one filed by the old one's
     verdict). `claimed`: told the identity of the empty file a move on a disk without hard links
     makes at `dst` to hold the name (`_rename_onto_claim`), for the journal: recovery removes it
-    by that, where a kill left it.
+    by that, where a kill left it. `uncopied`: told the identity of the copy a move across
+    filesystems takes back where its source will not go (`_copy_across`), for the journal too.
 
     The directories are not fsync'd here: callers batch that with `sync_dirs`."""
     if root is None or not _DIR_FDS:
-        return _move(src, dst, same_as=same_as, claimed=claimed)
+        return _move(src, dst, same_as=same_as, claimed=claimed, uncopied=uncopied)
     src_dir = open_folder_beneath(root, src.parent)
     try:
         dst_dir = src_dir if dst.parent == src.parent else open_folder_beneath(root, dst.parent)
         try:
-            _move(Path(src.name), Path(dst.name), src_dir, dst_dir, same_as, claimed)
+            _move(Path(src.name), Path(dst.name), src_dir, dst_dir, same_as, claimed, uncopied)
         finally:
             if dst_dir != src_dir:
                 os.close(dst_dir)
@@ -344,7 +376,7 @@ def move_no_replace(src: Path, dst: Path, root: Path | None = None, same_as: Jud
 
 
 def _move(src: Path, dst: Path, src_dir: int | None = None, dst_dir: int | None = None,
-          same_as: Judged | None = None, claimed: Claimed | None = None) -> None:
+          same_as: Judged | None = None, claimed: Claimed | None = None, uncopied: Uncopied | None = None) -> None:
     """The move itself; with folder descriptors, `src` and `dst` are names inside them. Only a
     file moves: a photo replaced by a folder (or a link) since it was judged stays put, and
     with `same_as` one replaced or rewritten since."""
@@ -360,7 +392,7 @@ def _move(src: Path, dst: Path, src_dir: int | None = None, dst_dir: int | None 
         os.link(src, dst, src_dir_fd=src_dir, dst_dir_fd=dst_dir, follow_symlinks=False)
     except OSError as exc:
         if exc.errno == errno.EXDEV:
-            _copy_across(src, dst, src_dir, dst_dir, claimed)  # a mount point inside the sorted folder
+            _copy_across(src, dst, src_dir, dst_dir, claimed, uncopied)  # a mount point inside the sorted folder
             return
         if exc.errno in NO_LINKS:
             _rename_onto_claim(src, dst, src_dir, dst_dir, claimed)  # FAT, exFAT: no link, no no-replace rename
@@ -384,12 +416,15 @@ def _mount_of(folder: Path) -> str | None:
     return max(under, key=len, default=None)
 
 
-def finish_fallback_move(src: Path, dst: Path) -> bool:
+def finish_fallback_move(src: Path, dst: Path, or_back: bool = False) -> bool:
     """After a crash inside a fallback move, the file may be at both names: one inode (killed
     between the link and the unlink) or two equal files (killed between the link of a copy to
     another filesystem or across a bind mount, verified and synced, and the unlink of its source).
     Drop the source, so the photo is there once. True when that was the case; a different file at `dst` is not ours
-    (a copy cut short is never at `dst`, but under its hidden name: `remove_copy_left`)."""
+    (a copy cut short is never at `dst`, but under its hidden name: `remove_copy_left`).
+    `or_back` (recovery): where the source will not go (its card read-only now, the folder's
+    mode), `dst`, the second name or the equal copy, goes instead, and False: the move taken back,
+    as the move itself takes it back (`_copy_across`). Raised, it ended the command."""
     try:
         a, b = os.stat(src, follow_symlinks=False), os.stat(dst, follow_symlinks=False)
     except OSError:
@@ -402,7 +437,16 @@ def finish_fallback_move(src: Path, dst: Path) -> bool:
               and (a.st_dev != b.st_dev or _mount_of(src.parent) != _mount_of(dst.parent))
               and filecmp.cmp(src, dst, shallow=False))
     if same_inode or copied:
-        os.unlink(src)
+        try:
+            os.unlink(src)
+        except OSError:
+            if not or_back:
+                raise
+            try:
+                os.unlink(dst)
+            except OSError:
+                pass  # neither will go: both stay, the photo's own name first
+            return False
         return True
     return False
 

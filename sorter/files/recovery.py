@@ -31,8 +31,10 @@ def _groups(moves) -> dict[tuple[str, int], list[Move]]:
     return groups
 
 
-#: The empty file a move made to hold a name: (its place, its identity, the moving file's then or None).
-Claim = tuple[str, tuple[int, ...], tuple[int, ...] | None]
+#: The empty file a move made to hold a name: (its place, its identity, the moving file's then or
+#: None, False); or the copy across filesystems a move was taking back ("uncopy"): (its place, its
+#: identity, None, True).
+Claim = tuple[str, tuple[int, ...], tuple[int, ...] | None, bool]
 #: The claims of pending moves, by (run, seq).
 Claims = dict[tuple[str, int], list[Claim]]
 #: Told that recovery's own move of a member made an empty file at a place to hold the name.
@@ -48,9 +50,10 @@ def _claims(root: Path, state: JournalState) -> Claims:
     """The identity and place of the empty file each pending move (or undo) made to hold a name
     (a "claim" record: `moves._rename_onto_claim`, on a disk without hard links), by (run, seq):
     at its destination, or for an undo, and a group put back when a member would not move, at
-    its source. A move's claims made before its pending "unmove" (the sort's, long since filled
-    by the photo) are not its undo's. Read from the first pending run's first record, and only
-    after a crash left a move pending."""
+    its source. And the copy across filesystems each was taking back, its source refusing to go
+    (an "uncopy" record: `moves._copy_across`). A move's claims made before its pending "unmove"
+    (the sort's, long since filled by the photo) are not its undo's. Read from the first pending
+    run's first record, and only after a crash left a move pending."""
     from sorter.files.journal import inside, journal_path
     from sorter.files.journal_records import records
 
@@ -59,16 +62,17 @@ def _claims(root: Path, state: JournalState) -> Claims:
         return {}
     start = min(state.runs[run].first for run, _ in pending)
     claims: Claims = {}
-    for _, _, rec in records(journal_path(root), start, ops=("claim", "unmove")):
+    for _, _, rec in records(journal_path(root), start, ops=("claim", "unmove", "uncopy")):
         key, ids = (rec.get("run", ""), rec.get("seq")), _identity(rec.get("id"))
         if key not in pending:
             continue
         if rec.get("op") == "unmove":
             claims.pop(key, None)
-        elif rec.get("op") == "claim" and ids is not None:
+        elif rec.get("op") in ("claim", "uncopy") and ids is not None:
             at = rec.get("path", pending[key].dst)  # none before undo's claims were journaled: the destination
             if inside(at):
-                claims.setdefault(key, []).append((at, ids, _identity(rec.get("of"))))
+                copy = rec.get("op") == "uncopy"
+                claims.setdefault(key, []).append((at, ids, None if copy else _identity(rec.get("of")), copy))
     return claims
 
 
@@ -82,14 +86,21 @@ def _unclaim(root: Path, ends: tuple[str, str], claims: list[Claim]) -> None:
     renamed onto the claim, with the size and time it had then and another inode), the claim is
     told by what a remount keeps: an empty file at the very place with the claim's time to the
     nanosecond. Not renumbered, a file there that is not the claim as made is someone else's
-    (one who removed sorter's and made an empty one of theirs in the same second) and stays."""
+    (one who removed sorter's and made an empty one of theirs in the same second) and stays.
+    A copy across filesystems the move was taking back, its source refusing to go, killed before
+    it was removed: removed by its identity, and only while the photo is at the move's other end,
+    byte for byte (`leaving.remove_copy_made`), so never the photo's one copy."""
     from sorter.files.identities import inodes_last
+    from sorter.files.leaving import remove_copy_made
     from sorter.files.moves import judged_as, remove_placeholder
 
-    for at, ids, of in claims:
+    for at, ids, of, copy in claims:
         if at not in ends:
             continue  # not where this move went or came from: nothing of its to remove
         place, other = root / at, root / ends[1 - ends.index(at)]
+        if copy:
+            remove_copy_made(place, ids, original=other)
+            continue
         try:
             moving = os.lstat(other)
         except OSError:
@@ -114,7 +125,8 @@ def _where(root: Path, path_a: str, path_b: str, claims: list[Claim] = ()) -> st
     remove_copy_left(b)
     _unclaim(root, (path_a, path_b), claims)
     if os.path.lexists(a) and os.path.lexists(b):
-        return "b" if finish_fallback_move(a, b) else "a"  # a different file at b: not ours
+        # A different file at b: not ours. The source refusing to go: the copy goes, the photo stays at a.
+        return "b" if finish_fallback_move(a, b, or_back=True) else "a"
     if os.path.lexists(b):
         return "b"
     return "a" if os.path.lexists(a) else "gone"

@@ -13,7 +13,7 @@ from itertools import chain
 from pathlib import Path
 
 from sorter.errors import OptionError, UsageError
-from sorter.files.filing import refused_into
+from sorter.files.filing import refused_into, refused_out_of
 from sorter.files.folder import check_folder, output_folders, unwritable
 from sorter.sorting.alone import LeftAlone, LeftInPlace, judged
 from sorter.sorting.batches import Sorter
@@ -122,6 +122,7 @@ def sort_folder(
         here = sorter.pet_folders()
         noting = None if dry_run or not here.pets else suggesting.Noting(root, here)
         sorter.here = noting.looked if noting is not None else here  # the pets with a "might be" group looked for once
+        leaving: dict[Path, int] = {}  # a dry run's: the folders its photos would leave -> how many
         said = False  # "end" written here once `on_summary` said the run's undo line; stopped part way
         # (Ctrl-C, an error), by the caller once its own line is said (`recovery.said`). Killed
         # before either, the run is one cut short, whose undo the next sort says for it.
@@ -133,6 +134,8 @@ def sort_folder(
                             for entries, within, refile, put_backs in passes]
                 for result in chain.from_iterable(streams):
                     tally.add(result)
+                    if dry_run and result.status == "planned":
+                        leaving[result.path.parent] = leaving.get(result.path.parent, 0) + 1
                     if review is not None:
                         review.add(result)
                     if noting is not None:
@@ -161,7 +164,8 @@ def sort_folder(
                 companions=tally.companions, reasons=tally.reasons, review_page=review_page,
                 review_error=review_error, model=personal_classifier.describe(classifier, model), videos=tally.videos,
                 might_be=might_be, pet_folders=sorter.here, not_entered=not_entered, unwritable=refused,
-                refused_into=refused_into(root, tally.moved_to) if dry_run and refused is None else (),
+                refused_into=refused_into(root, tally.moved_to) + refused_out_of(root, leaving)
+                if dry_run and refused is None else (),
                 folders_skipped=tally.folders, personal_set_aside=set_aside, other_files=others.others,
                 entered_none=recursive and bool(tally.folders) and not tally.counts and not others.entered,
                 run=sorter.run,

@@ -1,0 +1,76 @@
+"""Whether a photo may leave its folder, asked before a move across filesystems copies it
+(`may_leave`), and the copy taken back where it still would not go (`remove_copy_made`): a move
+across filesystems is a copy, then the source's removal, and only that last step met a card
+turned read-only or a folder the user may not write in, with the copy made by then. Left there,
+it was a second photo in cats/ ("never duplicates a photo"), and each sort again made another.
+The same refusal a rename within one disk meets before it moves anything is met here before
+anything is copied, and said the same way (`cannot move out of card/: Read-only file system`)."""
+
+from __future__ import annotations
+
+import errno
+import filecmp
+import os
+import stat
+from pathlib import Path
+
+
+def _identity(info: os.stat_result) -> tuple[int, int, int, int]:
+    return (info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns)  # as `moves.judged_as`
+
+
+def _can_override(capability: int) -> bool:
+    """The process holds `capability` (3: CAP_FOWNER) in its effective set, from /proc/self/status;
+    False where that cannot be read."""
+    try:
+        with open("/proc/self/status", encoding="ascii", errors="replace") as status:
+            line = next((line for line in status if line.startswith("CapEff:")), "CapEff:\t0")
+        return bool(int(line.split()[1], 16) >> capability & 1)
+    except (OSError, ValueError):
+        return False
+
+
+def may_leave(src: Path, src_dir: int | None = None) -> None:
+    """Raises the error that removing `src` from its folder would meet, as a rename within one disk
+    meets it before it moves anything: a read-only mount (a card's write-protect switch, EROFS), a
+    folder the user may not write in (EACCES: its mode, root without CAP_DAC_OVERRIDE), a sticky
+    folder (/tmp) where the file and the folder are someone else's (EPERM). Asked before a copy
+    across filesystems, which only its last step, the removal, would find refused, with the copy
+    made by then. Tried rather than asked, as `folder.cannot_write` does: a file with no name opened
+    in the folder (`O_TMPFILE`, which nothing sees and no kill leaves), the mode bits asked only on
+    a filesystem without such files. With `src_dir`, `src` is a name in that folder. A file made
+    immutable (`chattr +i`) is not told here: its removal fails after the copy, which is then
+    taken back (`_copy_across`)."""
+    folder = "." if src_dir is not None else (os.path.dirname(src) or ".")
+    try:
+        os.close(os.open(folder, os.O_TMPFILE | os.O_WRONLY | os.O_CLOEXEC, 0o600, dir_fd=src_dir))
+    except OSError as exc:
+        if exc.errno not in (errno.EOPNOTSUPP, errno.EISDIR, errno.EINVAL):  # EISDIR: a kernel without it
+            raise OSError(exc.errno, exc.strerror, str(src)) from None
+        if os.statvfs(folder if src_dir is None else src_dir).f_flag & os.ST_RDONLY:
+            raise OSError(errno.EROFS, os.strerror(errno.EROFS), str(src)) from None
+        if not os.access(folder, os.W_OK | os.X_OK, dir_fd=src_dir, effective_ids=os.access in os.supports_effective_ids):
+            raise OSError(errno.EACCES, os.strerror(errno.EACCES), str(src)) from None
+    where = os.stat(folder, dir_fd=src_dir)
+    if where.st_mode & stat.S_ISVTX:
+        me = os.geteuid()
+        if me not in (where.st_uid, os.stat(src, dir_fd=src_dir, follow_symlinks=False).st_uid) and not _can_override(3):
+            raise OSError(errno.EPERM, os.strerror(errno.EPERM), str(src))
+
+
+def remove_copy_made(dst: Path, made: tuple[int, ...], dst_dir: int | None = None, original: Path | None = None) -> bool:
+    """The copy a move across filesystems linked in at `dst` and then took back, its source refusing
+    to go (`_copy_across`), removed where it is still that file (`made`: its device, inode, size
+    and time, as journaled) and, with `original` (recovery, after a kill), where the photo is
+    there still, byte for byte: so only ever a second copy, never the photo's one. True when
+    removed. With `dst_dir`, `dst` is a name in that folder."""
+    try:
+        if _identity(os.stat(dst, dir_fd=dst_dir, follow_symlinks=False)) != tuple(made):
+            return False
+        if original is not None and not (stat.S_ISREG(os.lstat(original).st_mode)
+                                         and filecmp.cmp(original, dst, shallow=False)):
+            return False
+        os.unlink(dst, dir_fd=dst_dir)
+        return True
+    except OSError:
+        return False  # gone, or one it may not remove: left, as a copy that could not be taken back
