@@ -156,6 +156,9 @@ def test_unknown_option_is_a_usage_error() -> None:
     (["sort", ".", "--json", "--jsonl"], "Error: Invalid value for '--json' / '--jsonl': choose one (see 'sorter sort -h')"),
     (["train", ".", "--out", "mdir"],
      "Error: Invalid value for '--out': must end in .keras (got mdir) (see 'sorter train -h')"),
+    # The path as given: `(got noext)` of `outs/noext` did not say which.
+    (["train", ".", "--out", "outs/noext"],
+     "Error: Invalid value for '--out': must end in .keras (got outs/noext) (see 'sorter train -h')"),
     # Found below the CLI (`errors.OptionError`), and before the folder is looked at: "nowhere" is not there.
     (["train", "nowhere", "--backbone", "resnet"],
      "Error: Invalid value for '--backbone': must be one of: efficientnet-lite0, none (got resnet) "
@@ -220,7 +223,8 @@ def test_unknown_option_is_a_usage_error() -> None:
     (["train", "nowhere", "--seed", "-1"],
      "Error: Invalid value for '--seed': must be a whole number from 0 to 4294967295 (got -1) (see 'sorter train -h')"),
     (["evaluate", "nowhere", "--split", "half"],
-     "Error: Invalid value for '--split': must be one of: all, validation, training (see 'sorter evaluate -h')"),
+     "Error: Invalid value for '--split': must be one of: all, validation, training (got half) "
+     "(see 'sorter evaluate -h')"),
     (["sort", "nowhere", "--name-pets", "--no-personal"],
      "Error: Invalid value for '--name-pets' / '--no-personal': your named pets are in the personal model; "
      "choose one (see 'sorter sort -h')"),

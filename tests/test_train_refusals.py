@@ -196,7 +196,9 @@ def test_model_json_counts_files_as_files_and_evaluate_still_reads_older_models(
 
 
 def test_an_epoch_without_validation_photos_says_so_not_nan(tmp_path: Path) -> None:
-    """`--validation-split 0` printed `val_loss nan  val_acc nan` on every epoch line."""
+    """`--validation-split 0` printed `val_loss nan  val_acc nan` on every epoch line, and ended
+    it with `*` (the lowest validation loss) though there is none; `evaluate --split validation`
+    of that model said `no images to evaluate in D (split: validation)`, as of an empty folder."""
     data = make_dataset(tmp_path / "data", per_class=8)
 
     result = runner.invoke(app, small_run(data, tmp_path / "m.keras", "--validation-split", "0"))
@@ -204,6 +206,25 @@ def test_an_epoch_without_validation_photos_says_so_not_nan(tmp_path: Path) -> N
     assert result.exit_code == 0, result.output
     [line] = [line for line in result.stderr.splitlines() if line.startswith("epoch ")]
     assert "  no validation photos  " in line and "nan" not in result.output and "val_" not in line, line
+    assert not line.rstrip().endswith("*"), line
+    evaluated = runner.invoke(app, ["evaluate", str(data), "--model", str(tmp_path / "m.keras"),
+                                    "--split", "validation"])
+    assert (evaluated.exit_code, evaluated.stderr) == (
+        2, "Error: --split validation: this model kept no validation photos (it was trained with "
+        "--validation-split 0); use --split all or --split training\n"), evaluated.output
+
+
+def test_photos_training_does_not_read_are_said_in_one_line(tmp_path: Path) -> None:
+    """Photos in Cat/2019/ were left out of training without a word."""
+    data = make_dataset(tmp_path / "data", per_class=8)
+    for i in range(2):
+        toy_photo(data / "Cat" / "2019" / f"{i}.jpg", "cat", np.random.default_rng(i))
+
+    result = runner.invoke(app, small_run(data, tmp_path / "m.keras"))
+
+    assert result.exit_code == 0, result.output
+    assert (f"note: {data / 'Cat'} has 2 photos in sub-folders (2019/), which are not read (only the photos at the "
+            "top of Cat/ and Dog/ are read)") in " ".join(result.stderr.split()), result.stderr
 
 
 def starred(output: str) -> list[bool]:

@@ -143,7 +143,7 @@ def train(
     from sorter.training.transfer import Recached
 
     if out_path.suffix.lower() != ".keras":  # an option error, said before anything loads
-        raise typer.BadParameter(f"must end in .keras (got {out_path.name})", param_hint="'--out'")
+        raise typer.BadParameter(f"must end in .keras (got {out_path})", param_hint="'--out'")
     config = TrainConfig(
         data_dir=data_dir, out=out_path, epochs=epochs, image_size=image_size,
         validation_split=validation_split, seed=seed, batch_size=batch_size,
@@ -223,6 +223,10 @@ def _report(result: TrainResult | WorkerDone) -> None:
         out.print(f"Worker {result.index} of {result.workers} done ({counted(result.epochs_run, 'epoch')}, "
                   f"{result.seconds / 60:.1f} min); the chief saves the model")
         return
+    if result.not_read:
+        from sorter.training.not_read import not_read_line
+
+        err.print(f"note: {shown(not_read_line(result.not_read))}", soft_wrap=True)
     if result.broken:
         err.print(f"skipped {counted(len(result.broken), 'unreadable file')}:")
         for line in result.broken[:20]:
@@ -305,7 +309,7 @@ def evaluate(
     from sorter.training import evaluate as evaluation
 
     if split not in ("all", "validation", "training"):
-        raise typer.BadParameter("must be one of: all, validation, training", param_hint="'--split'")
+        raise typer.BadParameter(f"must be one of: all, validation, training (got {split})", param_hint="'--split'")
     try:
         with progress_bar(not as_json) as (progress, task):
             result = evaluation.evaluate(
@@ -317,6 +321,10 @@ def evaluate(
         raise fail(exc) from None
     for line in result.unreadable:
         err.print(f"unreadable: {shown(line)}", soft_wrap=True)
+    if result.not_read:
+        from sorter.training.not_read import not_read_line
+
+        err.print(f"note: {shown(not_read_line(result.not_read))}", soft_wrap=True)
     if as_json:
         from sorter.model.lite import resolve_model_path
 

@@ -49,7 +49,7 @@ def check_options(config) -> None:
     from sorter.training.limits import NUMBERS, WHOLE_NUMBERS, not_a_number, number_within, wanted, whole_number_from
 
     if config.out.suffix.lower() != ".keras":
-        raise OptionError(f"must end in .keras (got {config.out.name})", "--out")
+        raise OptionError(f"must end in .keras (got {config.out})", "--out")
     for name, (option, low, high) in WHOLE_NUMBERS.items():  # as the command line checks them
         value = getattr(config, name)
         if (value is not None or name == "epochs") and not whole_number_from(value, low, high):

@@ -39,6 +39,8 @@ class Split:
     kind_of: dict[Path, str] = field(default_factory=dict)
     #: Photos drawn of each pet class: the fewest that begin as photos in either (`_balanced`).
     per_class: int = 0
+    #: What Cat/ and Dog/ hold that is not read (`sorter.training.not_read`).
+    not_read: list = field(default_factory=list)
 
 
 def missing_folder(folder: Path, option: str, what: str) -> str:
@@ -202,8 +204,12 @@ def _list_pets(folders: dict[str, Path]) -> dict[str, list[Path]]:
     }
     empty = [folders[label] for label in CLASS_NAMES if not files[label]]
     if empty:
+        from sorter.training.not_read import not_read
+
+        why = "; ".join(found.said() for found in not_read(empty))  # Cat/2019/*.jpg alone said "no images"
         raise UsageError(f"no images in {' nor in '.join(str(folder) for folder in empty)}: "
-                         "there must be photos of cats and of dogs")
+                         + (f"there must be photos of cats and of dogs at the top of each ({why})" if why else
+                            "there must be photos of cats and of dogs"))
     return files
 
 
@@ -482,4 +488,7 @@ def split(
         validation += other_validation
         kind_by_path.update((p, kind_of(p, root)) for p, _ in other_train + other_validation)
     rng.shuffle(train)
-    return Split(train, validation, counts, kinds, kind_by_path, per_class)
+    from sorter.training.not_read import not_read
+
+    return Split(train, validation, counts, kinds, kind_by_path, per_class,
+                 not_read([folders[label] for label in CLASS_NAMES]))

@@ -110,6 +110,8 @@ class EvalResult:
     thresholds: list[Threshold] = field(default_factory=list)
     #: What judged them: "bundled model", or with a personal model "bundled model + 9 corrections".
     judged_by: str = ""
+    #: What Cat/ and Dog/ hold that was not read: photos in sub-folders, links, hidden (`not_read.NotRead`).
+    not_read: list = field(default_factory=list)
 
     def to_json(self) -> dict:
         data = asdict(self)
@@ -247,7 +249,8 @@ def measure(scored: Scored, split: str = "all", extra: Scored | None = None) -> 
         non_pets_left_out=confusion[OTHER][OTHER] / others if others else None,
         pets_lost_to_neither=sum(confusion[c].get(OTHER, 0) for c in CLASS_NAMES) / pets if pets else 0.0,
         ece=expected_calibration_error(scored) if n else None,
-        coverage=coverage_table(scored) if n and OTHER in names else [],
+        # A two-way model leaves a photo below --min-confidence in place too: the table holds for it.
+        coverage=coverage_table(scored) if n else [],
         by_kind=_by_kind(scored) + (_by_kind(extra) if extra is not None else []),
     )
 
@@ -322,6 +325,7 @@ def evaluate(
     from sorter.model import lite, personal_classifier
     from sorter.training.datasets import (
         ALL_CLASSES,
+        class_folders,
         kind_of,
         list_labelled,
         other_roots,
@@ -331,6 +335,9 @@ def evaluate(
     )
 
     if report_dir is not None:  # before the scoring, not after it
+        from sorter.training.report_folder import check_report_folder
+
+        check_report_folder(report_dir, data_dir, other, holdout)
         if report_dir.exists() and not report_dir.is_dir():  # mkdir's "File exists" said it was, as a folder
             raise UsageError(f"--report {report_dir}: not a folder")
         try:
@@ -351,6 +358,10 @@ def evaluate(
         items = [(p, ALL_CLASSES.index(label)) for label, paths in files.items() for p in paths]
         kinds = {p: kind_of(p, root) for root in other_roots(data_dir, other) for p in files.get(OTHER, [])
                  if p.is_relative_to(root)}
+        from sorter.training.not_read import not_read
+
+        passed_over = not_read([folder for label, folder in class_folders(data_dir, other).items()
+                                if label in CLASS_NAMES])
     else:
         meta = classifier.metadata.get("training", {})
         if "seed" not in meta:
@@ -361,10 +372,16 @@ def evaluate(
             if missing:  # every one named at once: each is needed, and a user would look for all of them
                 raise UsageError(f"this model trained with non-pets from {recorded_shown(missing)}, not found here; "
                                  "give their folders with --other (its split needs every one), or use --split all")
+            if report_dir is not None:  # the folders it trained with are read too
+                check_report_folder(report_dir, data_dir, other, holdout)
+        if split == "validation" and not float(meta["validation_split"]):
+            raise UsageError("--split validation: this model kept no validation photos (it was trained with "
+                             "--validation-split 0); use --split all or --split training")
         parts = make_split(data_dir, float(meta["validation_split"]), int(meta["seed"]), meta.get("limit"), other)
         check_same_photos(parts, meta, split, data_dir, other)
         items = parts.validation if split == "validation" else parts.train
         kinds = parts.kind_of
+        passed_over = parts.not_read
     if not items:
         raise UsageError(f"no images to evaluate in {data_dir} (split: {split})")
     if split == "validation":
@@ -372,7 +389,8 @@ def evaluate(
     scored = score_items(classifier, items, progress, kinds)
     refuse_unread(data_dir, other, items, np.bincount(scored.true).tolist(),
                   None if split == "all" else parts.counts)
-    result = replace(measure(scored, split, scenes), judged_by=personal_classifier.describe(classifier, model))
+    result = replace(measure(scored, split, scenes), judged_by=personal_classifier.describe(classifier, model),
+                     not_read=passed_over)
     if holdout is None and split == "validation":
         recorded = Path((classifier.metadata.get("holdout") or {}).get("folder") or "")
         recorded = found_from(recorded, trained_in) if recorded != Path("") else recorded

@@ -402,7 +402,8 @@ def checkpoint_callback(
                     state.kept_epoch = state.epoch
                 save_whole(self.model, ckpt / "last.keras")
                 _write_whole(state_file, json.dumps(asdict(state), indent=1))
-            on_event(EpochDone(state.epoch, config.epochs, metrics, seconds, improved))
+            # No validation photos (`--validation-split 0`): `improved` compares training losses, no `*`.
+            on_event(EpochDone(state.epoch, config.epochs, metrics, seconds, improved and "val_loss" in metrics))
             if state.epoch - state.kept_epoch >= config.patience:
                 self.model.stop_training = True  # early stopping on validation loss
 

@@ -12,6 +12,7 @@ import numpy as np
 
 from sorter.config import AS_BYTES, CONTROLS_SHOWN, OTHER
 from sorter.training.publish import written_whole
+from sorter.training.report_folder import marked_png
 
 WHITE = (255, 255, 255)
 GREY = (200, 200, 200)
@@ -20,17 +21,18 @@ COLOURS = {"loss": (200, 90, 30), "val_loss": (60, 60, 220), "accuracy": (40, 16
 FONT = cv2.FONT_HERSHEY_SIMPLEX
 
 
-def write_png(path: Path, img: np.ndarray) -> Path:
+def write_png(path: Path, img: np.ndarray, marked: bool = False) -> Path:
     """`img` (BGR) as a PNG at `path`, encoded in memory and written by Python: OpenCV's
     `imwrite` takes a C string, and a path that is not UTF-8 (`q/\\xff/m.keras`, kept by Python
     as a surrogate escape) crashed the process (a segmentation fault, no message, the half-saved
-    model left behind). Written under a temporary name and renamed: a full disk leaves no half a PNG."""
+    model left behind). Written under a temporary name and renamed: a full disk leaves no half a PNG.
+    `marked`: as evaluate's report (`report_folder.marked_png`), which the next --report replaces."""
     ok, encoded = cv2.imencode(".png", img)
     if not ok:
         raise ValueError(f"could not encode {path.name} as PNG")
     path.parent.mkdir(parents=True, exist_ok=True)
     with written_whole(path) as temporary:
-        temporary.write_bytes(encoded.tobytes())
+        temporary.write_bytes(marked_png(encoded.tobytes()) if marked else encoded.tobytes())
     return path
 
 
@@ -89,7 +91,8 @@ def write_training_curves(
     return write_png(path, cv2.cvtColor(img, cv2.COLOR_RGB2BGR))
 
 
-def write_confusion_matrix(confusion: dict[str, dict[str, int]], path: Path, notes: list[str] = ()) -> Path:
+def write_confusion_matrix(confusion: dict[str, dict[str, int]], path: Path, notes: list[str] = (),
+                           marked: bool = False) -> Path:
     """confusion[true][predicted] as shaded cells (rows: true classes, columns: predicted),
     and `notes` (one line each) below it."""
     cell, margin, line = 150, 120, 26
@@ -114,7 +117,7 @@ def write_confusion_matrix(confusion: dict[str, dict[str, int]], path: Path, not
     _text(img, "true", (20, margin - 15), 0.55)
     for k, note in enumerate(notes):
         _text(img, note, (20, margin + cell * len(rows) + 30 + line * k), 0.55)
-    return write_png(path, img)
+    return write_png(path, img, marked)
 
 
 #: Each kind of mistake (evaluation.Mistake.kind) gets its own block on the contact sheet.
@@ -126,7 +129,8 @@ MISTAKE_TITLES = {
 
 
 def write_contact_sheet(
-    mistakes, path: Path, kinds=("swapped",), thumb: int = 160, columns: int = 6, limit: int = 36
+    mistakes, path: Path, kinds=("swapped",), thumb: int = 160, columns: int = 6, limit: int = 36,
+    marked: bool = False,
 ) -> Path:
     """Thumbnails of the most confident mistakes, captioned true -> predicted (confidence),
     one block per kind of mistake, so that many confident mistakes of one kind never hide
@@ -158,18 +162,18 @@ def write_contact_sheet(
             _text(img, f"{mistake.true_label} -> {mistake.predicted}", (x + 4, y + thumb + 14), 0.42)
             _text(img, f"{mistake.confidence:.1%}  {Path(mistake.path).name[:12]}", (x + 4, y + thumb + 29), 0.38)
         top += height
-    return write_png(path, img)
+    return write_png(path, img, marked)
 
 
 def write_evaluation_report(result, report_dir: Path, image_size: int) -> list[Path]:
     """confusion.png (with pet accuracy, non-pets left out and pets lost to neither under it)
-    and mistakes.png; a three-way evaluation (an "other" column) shows all three kinds of
-    mistake, even those it has none of."""
+    and mistakes.png, marked as evaluate's (`report_folder`); a three-way evaluation (an "other"
+    column) shows all three kinds of mistake, even those it has none of."""
     report_dir.mkdir(parents=True, exist_ok=True)
     three_way = any(OTHER in row for row in result.confusion.values())
     kinds = tuple(MISTAKE_TITLES) if three_way else ("swapped",)
     return [
         write_confusion_matrix(result.confusion, report_dir / "confusion.png",
-                               result.rate_lines() + result.calibration_lines() + result.kind_lines()),
-        write_contact_sheet(result.mistakes, report_dir / "mistakes.png", kinds),
+                               result.rate_lines() + result.calibration_lines() + result.kind_lines(), marked=True),
+        write_contact_sheet(result.mistakes, report_dir / "mistakes.png", kinds, marked=True),
     ]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import platform
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -51,6 +51,8 @@ class TrainResult:
     #: (no validation photos, or no pooled features).
     reference: dict[str, int] | None = None
     reference_path: Path | None = None  # MODEL.reference.npz, where made
+    #: What Cat/ and Dog/ hold that was not read (`not_read.NotRead`): said, as the run went on without them.
+    not_read: list = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -223,6 +225,7 @@ def _train(config, resume: bool, on_event: Callable, on_cache: Callable) -> Trai
         pooled="head" in metadata,
         reference=reference,
         reference_path=None if reference is None else reference_path(config.out),
+        not_read=parts.not_read,
     )
 
 
