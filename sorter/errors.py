@@ -46,3 +46,9 @@ VANISHED = "file disappeared before it could be moved"
 class ReviewConflict(SorterError):
     """A correction the review server cannot make as asked: the photo is no longer where the
     page shows it, or there is nothing to take back. The page says so; the server goes on."""
+
+
+class TakenBackNoMore(ReviewConflict):
+    """`u` on a page's correction that can no longer be taken back from that page (another tab
+    corrected the photo since, or it was kept where it is): the page forgets it, so its next `u`
+    is about the correction it made before."""

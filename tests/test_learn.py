@@ -977,7 +977,7 @@ def test_name_pets_takes_her_photos_sorter_filed_as_dogs_into_her_folder(tmp_pat
     [reviewed] = [p for p in session.catalog.photos if p.path == "cats/reviewed.png"]
     session.correct(reviewed.id, "dog", session.catalog.generation)
     [back] = [p for p in session.catalog.photos if p.path == "dogs/back.png"]
-    back = session.correct(back.id, "cat", session.catalog.generation)
+    back = session.correct(back.id, "cat", session.catalog.generation).photo
     session.correct(back.id, "dog", session.catalog.generation)
     session.close()
     for i in range(6):

@@ -92,7 +92,7 @@ def test_a_pet_named_where_its_species_folder_was_not_made_yet_is_taken_back_aft
                                                            "generation": client.generation})
         assert status == 200 and answer["photo"]["path"] == "dogs/Rex/cat.jpg"
         assert client.cards()["cat.jpg"]["path"] == "dogs/Rex/cat.jpg"  # the page reloaded
-        status, answer = client.json("POST", "/api/undo", {})
+        status, answer = client.take_back()
         assert status == 200 and answer["photo"]["path"] == "cats/cat.jpg", answer
         assert (tmp_path / "cats" / "cat.jpg").is_file() and not (tmp_path / "dogs").exists()
     finally:

@@ -119,12 +119,12 @@ def test_u_takes_back_a_name_typed_wrong_and_the_folder_it_made(served) -> None:
     sorted_layout = layout(root)
     assert name(client, "cat.jpg", "Lnua")[0] == 200 and (root / "cats" / "Lnua" / "cat.jpg").is_file()
 
-    status, answer = client.json("POST", "/api/undo", {})
+    status, answer = client.take_back()
 
     assert status == 200 and answer["pets"] == {"cat": [], "dog": []}  # no longer offered
     assert without_journal(layout(root)) == without_journal(sorted_layout)  # cats/Lnua/ gone with it
     (root / "cats" / "Luna").mkdir()  # one the user made: named into, taken back, kept
-    assert name(client, "cat.jpg", "Luna")[0] == 200 and client.json("POST", "/api/undo", {})[0] == 200
+    assert name(client, "cat.jpg", "Luna")[0] == 200 and client.take_back()[0] == 200
     assert (root / "cats" / "Luna").is_dir() and client.cards()["cat.jpg"]["path"] == "cats/cat.jpg"
 
 
@@ -310,7 +310,7 @@ def test_a_folder_without_her_folder_yet_is_asked_might_be_her_and_naming_one_ma
         assert (root / "cats" / "Luna" / "close.png").is_file()
         assert {g["title"]: g["count"] for g in answer["groups"]}["cats/Luna/"] == 1
 
-        status, answer = client.json("POST", "/api/undo", {})
+        status, answer = client.take_back()
         assert status == 200 and answer["pets"] == {"cat": ["Luna"], "dog": []}, answer
         assert not (root / "cats" / "Luna").exists()  # the folder the naming made, taken back with it
         assert client.cards()["close.png"]["heading"] == ("maybe", "cats/Luna/")
@@ -709,7 +709,7 @@ def test_a_might_be_photo_named_then_taken_back_is_asked_about_again(tmp_path: P
         assert asked == "cats/Luna"
         status, answer = name(client, "closer.png", "Luna")
         assert status == 200 and answer["photo"]["might_be"] is None, answer
-        assert client.json("POST", "/api/undo", {})[0] == 200
+        assert client.take_back()[0] == 200
         card = client.cards()["closer.png"]
         assert card["might_be"] == asked and card["path"] == "cats/closer.png", card  # back in her group
     finally:

@@ -76,6 +76,10 @@ class Client:
         status, _, page = self.request("GET", "/")
         found = re.search(rb'<meta name="sorter-token" content="([^"]*)">', page) if status == 200 else None
         self.header = found.group(1).decode() if found else ""
+        #: Its own corrections, as the page keeps them for `u` (numbered by the move's answer), and
+        #: where it shows each photo it was told of.
+        self.mine: list[tuple[int, int]] = []
+        self.shown: dict[int, str] = {}
 
     def request(self, method: str, path: str, body: bytes | None = None, *, host: str | None = None,
                 cookie: bool = True, token: bool = True, headers: dict | None = None):
@@ -97,13 +101,30 @@ class Client:
 
     def json(self, method: str, path: str, value=None, **kwargs):
         status, _, data = self.request(method, path, None if value is None else json.dumps(value).encode(), **kwargs)
-        return status, json.loads(data) if data.startswith(b"{") else data
+        answer = json.loads(data) if data.startswith(b"{") else data
+        if status == 200 and path in ("/api/move", "/api/undo"):  # as the page keeps them
+            self.shown[answer["photo"]["id"]] = answer["photo"]["path"]
+            if answer.get("correction") is not None:
+                self.mine.append((answer["correction"], answer["photo"]["id"]))
+        return status, answer
+
+    def take_back(self):
+        """`u`, as the page sends it: its last correction, and where it shows that photo now."""
+        if not self.mine:
+            return self.json("POST", "/api/undo", {})
+        number, photo = self.mine[-1]
+        status, answer = self.json("POST", "/api/undo", {"correction": number, "at": self.shown[photo],
+                                                         "generation": self.generation})
+        if status == 200 or answer.get("dropped"):
+            self.mine.pop()
+        return status, answer
 
     def cards(self) -> dict[str, dict]:
         """The page's first load: every card by name (and the catalog's generation, which a move names)."""
         status, groups = self.json("GET", "/api/groups")
         assert status == 200
         self.generation = groups["generation"]
+        self.shown.update({p["id"]: p["path"] for g in groups["groups"] for p in g["photos"]})
         return {p["name"]: {**p, "heading": (g["status"], g["title"])} for g in groups["groups"] for p in g["photos"]}
 
     def move(self, photo: int, to: str, **kwargs):
@@ -672,9 +693,9 @@ def photos(folder: Path | dict) -> dict[str, object]:
 def test_u_takes_back_the_last_correction_and_undo_then_reverses_the_sort(served) -> None:
     client, root, _, before = served
     assert move(client, "cat.jpg", "dog")[0] == 200 and (root / "dogs" / "cat.jpg").is_file()
-    status, answer = client.json("POST", "/api/undo", {})
+    status, answer = client.take_back()
     assert status == 200 and answer["photo"]["path"] == "cats/cat.jpg" and (root / "cats" / "cat.jpg").is_file()
-    assert client.json("POST", "/api/undo", {}) == (409, {"error": "nothing to take back"})
+    assert client.take_back() == (409, {"error": "nothing to take back on this page"})
     result = runner.invoke(app, ["undo", str(root)])  # the review took nothing back for good: the sort is next
     assert result.exit_code == 0 and layout(root) == before
 
@@ -877,7 +898,7 @@ def test_the_browser_is_handed_a_private_file_never_the_token(folder) -> None:
         assert client.request("POST", "/api/move", body, token=False, headers={"X-Sorter-Token": client.token})[0] == 403
         assert client.json("POST", "/api/undo", {}, token=False, headers={"X-Sorter-Token": client.token})[0] == 403
         assert layout(root) == sorted_layout
-        assert client.json("POST", "/api/undo", {}) == (409, {"error": "nothing to take back"})  # the page's secret
+        assert client.take_back() == (409, {"error": "nothing to take back on this page"})  # the page's secret
     finally:
         stop.set()
         thread.join(10)
@@ -1356,7 +1377,7 @@ def test_the_review_page_corrects_a_folder_while_sorter_watch_runs(tmp_path: Pat
             # The watcher's batch beside the page is not "another sorter changed the folder":
             # the next click (and `u`) works without a reload, and a reload lists the new photo.
             assert client.move(cards["tabby.jpg"]["id"], "cat")[0] == 200
-            assert client.json("POST", "/api/undo", {})[0] == 200
+            assert client.take_back()[0] == 200
             assert client.cards()["rex.jpg"]["heading"] == ("moved", "dogs/")
         finally:
             stop.set()

@@ -115,7 +115,7 @@ def test_a_video_corrected_moves_with_its_companions_journaled_and_sorter_undo_p
 def test_u_takes_back_a_videos_correction_and_neither_puts_it_where_sort_found_it(served) -> None:
     client, root, _ = served
     assert move(client, "garden.mp4", "dog")[0] == 200 and (root / "dogs" / "garden.mp4").is_file()
-    status, answer = client.json("POST", "/api/undo", {})
+    status, answer = client.take_back()
     assert status == 200 and answer["photo"]["path"] == "garden.mp4" and (root / "garden.mp4").is_file()
     status, answer = move(client, "DJI_0001.MP4", "neither")
     assert status == 200 and answer["photo"]["path"] == "DJI_0001.MP4"

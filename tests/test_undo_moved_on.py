@@ -263,7 +263,7 @@ def test_u_on_the_review_page_takes_back_a_correction_moved_on_since_from_where_
         assert client.move(cards["cat.jpg"]["id"], "dog")[0] == 200
         (root / "dogs" / "2019").mkdir()
         os.rename(root / "dogs" / "cat.jpg", root / "dogs" / "2019" / "cat.jpg")
-        status, answer = client.json("POST", "/api/undo", {})
+        status, answer = client.take_back()
     finally:
         stop.set()
         thread.join(10)
@@ -507,7 +507,7 @@ def test_one_undo_takes_back_a_watch_that_filed_one_photo_twice(tmp_path: Path, 
             assert client.move(client.cards()["c61.jpg"]["id"], "dog")[0] == 200
             os.rename(root / "dogs" / "c61.jpg", root / "c61 at home.jpg")
             assert wait_until(lambda: (root / "cats" / "c61 at home.jpg").exists(), 10), results
-            status, answer = client.json("POST", "/api/undo", {})
+            status, answer = client.take_back()
         finally:
             stop.set()
             thread.join(10)

@@ -23,6 +23,18 @@
   // group key -> [species, name] last given in a "Might be" group: its next photo is likely hers
   // too, so her group's field starts with that, not the pet the sort guessed the user denied.
   const lastNamedIn = new Map();
+  // This page's own corrections, the last last ({correction, id, path, generation}): `u` takes
+  // back the last of them, never the server's last, which may be another tab's this page never
+  // showed, or a closed browser's. Kept in the tab's sessionStorage, so a reload keeps them and a
+  // new tab starts with none; those of another listing (its photos numbered otherwise) are dropped.
+  const MINE = "sorter-review-mine";
+  let mine = [];
+  function remember(list) {
+    mine = list;
+    try {
+      sessionStorage.setItem(MINE, JSON.stringify(mine));
+    } catch { /* storage refused (a private window): kept until a reload */ }
+  }
 
   function el(tag, props = {}, ...children) {
     const node = document.createElement(tag);
@@ -63,7 +75,8 @@
         { stopped: true });
     }
     const data = await response.json().catch(() => ({ error: `${response.status} ${response.statusText}` }));
-    if (!response.ok) throw new Error(data.error || response.statusText);
+    // `dropped`: a correction `u` can no longer take back from this page, which forgets it.
+    if (!response.ok) throw Object.assign(new Error(data.error || response.statusText), { dropped: !!data.dropped });
     return data;
   }
 
@@ -296,17 +309,19 @@
 
   // One change at a time, each sent once the one before is answered: a quick c then u must
   // not take the move back before its answer comes and files the card where it no longer is.
+  // `body` may be a function (u's): read once the change before it is answered, which may add to `mine`.
   let changing = Promise.resolve();
-  function change(path, body, done) {
-    changing = changing.catch(() => undefined).then(() => send(path, body, done));
+  function change(path, body, done, failed = () => undefined) {
+    changing = changing.catch(() => undefined).then(() => send(path, body, done, failed));
     return changing;
   }
 
-  async function send(path, body, done) {
+  async function send(path, asked, done, failed) {
     if (learning) {
       say("still learning from your corrections: correct more once it is done", true);
       return;
     }
+    const body = typeof asked === "function" ? asked() : asked;
     const focused = document.activeElement && document.activeElement.closest("figure");
     const wasFocused = body && focused && Number(focused.dataset.id) === body.id ? focusAfter(focused) : null;
     const started = performance.now();
@@ -322,6 +337,7 @@
       if (!wasFocused) figure.scrollIntoView({ block: "nearest" });
     } catch (error) {
       say(error.message, true);
+      failed(error);
     }
   }
 
@@ -331,6 +347,7 @@
   function correct(shown, choice, pet, notPet) {
     const body = { id: shown.id, to: choice, generation, at: shown.path, ...(pet === undefined ? {} : { pet }) };
     return change("/api/move", body, (photo, data) => {
+      if (data.correction !== null) remember([...mine, { correction: data.correction, id: photo.id, path: photo.path, generation }]);
       if (notPet) return `${photo.name} is not ${notPet}: noted; it stays ${place(photo.where)}`;
       // Filed as neither, it went back to the top of the folder, where the sort found it.
       const where = `${photo.name} is ${photo.where.includes("/") ? "" : "back "}${place(photo.where)}`;
@@ -351,10 +368,25 @@
     return correct(photo, choice, undefined, not);
   }
 
+  // This page's last correction, where the page shows its photo now (its card; a reload may
+  // not show it yet: where the correction put it); a page that made none sends none, and the
+  // server says so. Answered or dropped, the page forgets it: the next u is about the one before.
   function takeBack() {
-    // Where `u` found the photo, moved on since the click, as `sorter undo` says it.
-    return change("/api/undo", {}, (photo, data) => [`took back: ${photo.name} is ${place(photo.where)} again`,
-      ...data.found.map((line) => `found: ${line}`)].join("\n"));
+    let last;
+    const forget = () => remember(mine.filter((c) => c !== last));
+    return change("/api/undo", () => {
+      last = mine.at(-1);
+      if (!last) return {};
+      const shown = document.querySelector(`figure[data-id="${last.id}"]`);
+      return { correction: last.correction, at: shown ? shown.photo.path : last.path, generation };
+    }, (photo, data) => {
+      forget();
+      // Where `u` found the photo, moved on since the click, as `sorter undo` says it.
+      return [`took back: ${photo.name} is ${place(photo.where)} again`,
+        ...data.found.map((line) => `found: ${line}`)].join("\n");
+    }, (error) => {
+      if (error.dropped) forget();
+    });
   }
 
   // What learn learnt, in one line (the report says why): corrections it found unsafe to learn
@@ -439,6 +471,9 @@
       const data = await api("/api/groups");
       pageSize = data.page;
       generation = data.generation;
+      try {
+        remember(JSON.parse(sessionStorage.getItem(MINE) || "[]").filter((c) => c.generation === generation));
+      } catch { /* none kept, or storage refused */ }
       maxName = data.max_pet_name;
       folder = data.typed;
       showPets(data.pets);

@@ -21,10 +21,10 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 from sorter.config import as_shown, as_typed, name_shown
-from sorter.errors import FolderLocked, ReviewConflict, SorterError
+from sorter.errors import FolderLocked, ReviewConflict, SorterError, TakenBackNoMore
 from sorter.review.catalog import PAGE
 from sorter.review.pet_names import MAX_PET_NAME
-from sorter.review.session import Session
+from sorter.review.session import Filed, Session
 
 #: Thumbnails: the review page's size and quality (2.6 KB each, see `review.JPEG_QUALITY`),
 #: at twice the pixels so they are sharp on a high-density screen.
@@ -40,6 +40,8 @@ PHOTO_URL = re.compile(r"/(thumb|view)/(\d{1,9})")
 CHOICES = ("cat", "dog", "neither")
 EXPECTED = ('expected {"id": NUMBER, "to": "cat" | "dog" | "neither", "generation": "...", "pet": "NAME" (optional), '
             '"at": "PATH" (optional: where the page showed it)}')
+EXPECTED_UNDO = ('expected {"correction": NUMBER (the page\'s last, as its move\'s answer numbered it), '
+                 '"at": "PATH" (where the page shows the photo), "generation": "..."}, or {} on a page that made none')
 POST_PATHS = frozenset({"/api/move", "/api/undo", "/api/learn"})
 GET_PATHS = frozenset({"/", "/api/groups", "/api/photos", "/api/learning", *ASSETS})
 
@@ -126,7 +128,7 @@ class App:
                 reply = self._learn()
                 self.learnt = reply.body
                 return reply
-            return self._answer(self.session.take_back)
+            return self._take_back(body)
         if method == "GET" and url.path not in POST_PATHS:
             return self._get(url.path, query)
         if url.path in POST_PATHS:
@@ -208,7 +210,19 @@ class App:
             pet is None or isinstance(pet, str)
         ) or not (at is None or isinstance(at, str)):
             return error_reply(400, EXPECTED)
-        return self._answer(lambda: (self.session.correct(photo_id, choice, generation, pet, at), []))
+        return self._answer(lambda: self.session.correct(photo_id, choice, generation, pet, at))
+
+    def _take_back(self, raw: bytes) -> Reply:
+        """`u`: the page names its own last correction, by the number its move's answer gave it,
+        and where it shows the photo now (`Session.take_back`)."""
+        try:
+            request = json.loads(raw) if raw.strip() else {}
+            number, at, generation = request.get("correction"), request.get("at"), request.get("generation")
+        except (ValueError, TypeError, AttributeError, RecursionError):
+            return error_reply(400, EXPECTED_UNDO)
+        if not (number is None or type(number) is int) or not all(v is None or isinstance(v, str) for v in (at, generation)):
+            return error_reply(400, EXPECTED_UNDO)
+        return self._answer(lambda: self.session.take_back(number, at, generation))
 
     def _learn(self) -> Reply:
         """`sorter learn`'s report as lines of text (the page shows them as text), with what it
@@ -240,18 +254,20 @@ class App:
         })
 
     def _answer(self, change: Callable) -> Reply:
-        """`change()`: (the photo it moved, where it found a file moved on since: `u`'s `found:` lines)."""
+        """`change()`: a click's `Filed`, or `u`'s (the photo it moved back, where it found a file moved
+        on since: its `found:` lines). A click's answer numbers its correction, which the page keeps for `u`."""
         try:
-            photo, found = change()
+            done = change()
         except FolderLocked as exc:
             return error_reply(409, f"busy: {exc}", busy=True)
-        except ReviewConflict as exc:
-            return error_reply(409, str(exc))
+        except ReviewConflict as exc:  # one `u` cannot take back any more: the page forgets it (`dropped`)
+            return error_reply(409, str(exc), **({"dropped": True} if isinstance(exc, TakenBackNoMore) else {}))
         except OSError as exc:
             if exc.errno in (errno.ENOSPC, errno.EDQUOT):  # the disk's state, not a bug: say what to do
                 return error_reply(507, f"{_file(exc)}: {exc.strerror}; no photo is lost: make room, "
                               "then reload the page")
             return error_reply(500, f"{_file(exc)}: {exc.strerror or exc}")
+        photo, found, correction = (done.photo, [], done.correction) if isinstance(done, Filed) else (*done, None)
         groups = self._groups()
-        return _json({"photo": self.session.card(photo), "found": found,
+        return _json({"photo": self.session.card(photo), "found": found, "correction": correction,
                       **{k: groups[k] for k in ("groups", "pets", "min_pet_photos")}})

@@ -1,5 +1,5 @@
 // The review page's keys: the arrows choose a card, c / d / n file it, p names it, u takes back
-// the last correction. What each does is the page's own, handed over by app.js (loaded after
+// this page's last correction. What each does is the page's own, handed over by app.js (loaded after
 // this script): this one reads the key and finds the card.
 "use strict";
 

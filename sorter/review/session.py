@@ -6,8 +6,8 @@ makes it fail with `FolderLocked`, which the page shows as "busy"; another revie
 waits for; a watcher's batch it waits out, and goes before the next, `locking`), intents journaled before the move and marked
 after, names never replaced. The session's moves are one journal run (`review-...`), so
 `sorter undo` takes back a session's corrections as it takes back a sort; the page's `u`
-takes back the last one alone, journaled as undo does (`restore.put_back`), so `sorter
-undo` afterwards does not try it again.
+takes back the last one that page made, alone, journaled as undo does (`restore.put_back`), so
+`sorter undo` afterwards does not try it again (the session's last may be another tab's, unseen).
 
 Nothing is trusted from the page but a photo's number, a button's name and a pet's name,
 which must be one plain folder name (`pet_folder_name`): paths come from the catalog, which
@@ -17,6 +17,7 @@ holds only what sorter listed.
 from __future__ import annotations
 
 import errno
+import itertools
 import os
 import threading
 import time
@@ -26,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sorter.config import CLASS_FOLDERS, OTHER, REVIEW_RUN_PREFIX, name_shown
-from sorter.errors import ReviewConflict
+from sorter.errors import ReviewConflict, TakenBackNoMore
 from sorter.review.catalog import Catalog, Photo
 from sorter.review.destinations import Choice, found_names, real_folder, reserve, target_folder
 from sorter.review.folder_times import FolderTimes, folder_of
@@ -45,6 +46,7 @@ DECODES_AT_ONCE = 2
 #: Seconds a page (re)load waits for a correction in hand before it shows the folder as last listed.
 REFRESH_WAIT = 1.0
 STILL_LEARNING = "still learning from your corrections: correct more once it is done"
+NOTHING = "nothing to take back on this page"
 
 
 @dataclass(frozen=True)
@@ -60,6 +62,16 @@ class Correction:
     might_be: tuple | None = None
     #: The folders the move made (cats/Luna/, cats/), deepest first: removed, once empty, when it is taken back.
     made: tuple[Path, ...] = ()
+    number: int = 0  # the page that made it sends it back to take it back (`Session.take_back`)
+
+
+@dataclass(frozen=True)
+class Filed:
+    """A click's answer: the photo as it is now, and the number of the correction it made, which
+    the page keeps for its `u`; None where the click corrected nothing (the button shown pressed)."""
+
+    photo: Photo
+    correction: int | None
 
 
 def _new_run() -> str:
@@ -94,6 +106,7 @@ class Session:
         self._journal = None
         self._run = _new_run()  # its moves' journal run, and what its "not her" answers say they came from
         self._corrections: list[Correction] = []
+        self._numbers = itertools.count(1)  # never reused, as a page keeps its numbers across reloads
 
     def _locked(self, wait: float = BUSY_WAIT):
         """The folder's lock, once it is known to be the folder this review began on: one moved,
@@ -221,8 +234,9 @@ class Session:
         """`learn` is running (from this page or another tab): corrections wait for it."""
         return self._learning.locked()
 
-    def correct(self, photo_id: int, choice: Choice, generation: str, pet: object = None, at: str | None = None) -> Photo:
-        """File the photo (with its companions) as `choice`, journaled; the photo as it is now.
+    def correct(self, photo_id: int, choice: Choice, generation: str, pet: object = None, at: str | None = None) -> Filed:
+        """File the photo (with its companions) as `choice`, journaled: the photo as it is now, and
+        the correction's number.
         `pet`: a named pet's name as the page sent it (cat or dog only): into that pet's folder,
         made if new (journaled, so undo removes it). `generation`: the catalog the page's
         numbers are from. `at`: where the page showed the photo; another tab of this review that
@@ -262,7 +276,7 @@ class Session:
                     self._others = True
                     raise ReviewConflict(pets_changed(CLASS_FOLDERS[choice]))
                 if target is None:  # the button it shows pressed: nothing to move, once it is still there
-                    return photo
+                    return Filed(photo, None)
                 folder = os.path.relpath(target, self.root)
                 made = tuple(f for f in (target, target.parent) if f != self.root and not os.path.lexists(f))
                 # Its folder and the one it files into, the folder above it, and the folder each
@@ -301,15 +315,16 @@ class Session:
             moves = list(filed.moves)
             with self.lock:
                 asked = None if photo.might_be is None else (photo.might_be, photo.likeness)
+                number = next(self._numbers)
                 self._corrections.append(Correction(photo.id, journal.run, moves, photo.path, photo.choice, might_be=asked,
-                                                    made=made))
+                                                    made=made, number=number))
                 self.catalog.move(photo, moves[0].dst, LABELS[choice], now)
                 photo.moved_with = frozenset(m.dst for m in moves[1:])
                 if pet is not None:
                     self.catalog.pets[choice].add(pet)
-            return photo
+            return Filed(photo, number)
 
-    def _refuse(self, photo: Photo) -> Photo:
+    def _refuse(self, photo: Photo) -> Filed:
         """"Not Luna" on a photo that might be Luna (its own place's button): it is not her. Noted in the folder's
         suggestions (never suggested for her again) under the folder's lock; nothing moves."""
         from sorter.files.identities import identity_of
@@ -321,9 +336,10 @@ class Session:
             refused = (photo.might_be, identity, photo.likeness)
             self._note(lambda noted: noted.refuse(photo.might_be, identity, photo.path, photo.likeness, self._run))
         with self.lock:
-            self._corrections.append(Correction(photo.id, "", [], photo.path, photo.choice, refused))
+            number = next(self._numbers)
+            self._corrections.append(Correction(photo.id, "", [], photo.path, photo.choice, refused, number=number))
             self.catalog.suggest(photo, None)
-        return photo
+        return Filed(photo, number)
 
     def _note(self, change: Callable) -> None:
         """The folder's suggestions (`files.suggestions`) read, changed and written; the caller
@@ -339,22 +355,42 @@ class Session:
         except OSError as exc:
             raise ReviewConflict(f"could not note it: {exc.strerror or exc}") from None
 
-    def take_back(self) -> tuple[Photo, list[str]]:
-        """Put the last correction back, journaled as `sorter undo` does: the photo, and where it
-        was found moved on since, as undo says it. Raises FolderLocked or ReviewConflict."""
+    def _mine(self, number: int | None, at: str | None, generation: str | None) -> Correction:
+        """The correction `number`, which the page asking made, as long as the photo is where the
+        page shows it (`at`) and that correction put it, and no tab corrected it since: else `u`
+        would take back another tab's correction unseen, or put the photo back from where that
+        tab filed it. Under `_moving`."""
+        if number is None:  # a page that made none: another tab's or an earlier browser's is not its to take back
+            raise ReviewConflict(NOTHING)
+        if generation != self.catalog.generation:
+            raise ReviewConflict(CHANGED)
+        at_index = next((i for i, c in enumerate(self._corrections) if c.number == number), None)
+        if at_index is None:  # taken back, or kept where it is, already
+            raise TakenBackNoMore(NOTHING)
+        mine = self._corrections[at_index]
+        photo = self.catalog.photos[mine.photo]
+        put = mine.moves[0].dst if mine.moves else mine.was
+        if at != photo.path or photo.path != put or any(c.photo == mine.photo for c in self._corrections[at_index + 1:]):
+            raise TakenBackNoMore(f"cannot take back {name_shown(os.path.basename(photo.path))}: another page "
+                                  "corrected it since; reload the page")
+        return mine
+
+    def take_back(self, number: int | None, at: str | None = None, generation: str | None = None) -> tuple[Photo, list[str]]:
+        """Put back the correction `number`, the last one the asking page made (`_mine`), journaled
+        as `sorter undo` does: the photo, and where it was found moved on since, as undo says it.
+        `at`: where the page shows the photo; `generation`: the catalog its numbers are from.
+        Raises FolderLocked or ReviewConflict."""
         from sorter.files.identities import lstat_of
         from sorter.files.putting_back import put_back
 
         with self._moving:
-            if not self._corrections:
-                raise ReviewConflict("nothing to take back")
-            last = self._corrections[-1]
+            last = self._mine(number, at, generation)
             if last.refused is not None:  # a "not her": she is asked about again
                 pet, identity, likeness = last.refused
                 with self._locked():
                     self._note(lambda noted: noted.unrefuse(pet, last.was, identity, likeness))
                 with self.lock:
-                    self._corrections.pop()
+                    self._corrections.remove(last)
                     photo = self.catalog.photos[last.photo]
                     self.catalog.suggest(photo, pet, likeness)
                 return photo, []
@@ -379,10 +415,10 @@ class Session:
                 self._seen = self._journal_stamp()
                 self._times.touch(touched, self.catalog.folders)
             if kept:
-                self._corrections.pop()  # it stays where it is: the next `u` is about the one before
-                raise ReviewConflict(f"cannot take it back: {kept[0]}")
+                self._corrections.remove(last)  # it stays where it is: the page's next `u` is about the one before
+                raise TakenBackNoMore(f"cannot take it back: {kept[0]}")
             with self.lock:
-                self._corrections.pop()
+                self._corrections.remove(last)
                 photo = self.catalog.photos[last.photo]
                 self.catalog.move(photo, last.was, last.choice, now)
                 photo.moved_with = frozenset(m.src for m in last.moves[1:])  # back with it, to where they were
