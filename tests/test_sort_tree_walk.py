@@ -190,3 +190,33 @@ def test_a_sub_folder_left_unreadable_as_a_user_runs_it_is_not_named(tmp_path: P
         (tmp_path / "noperm").chmod(0o755)
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["not_looked_into"] == {"sub_folders": 1, "named": ["a"]}
+
+
+def test_a_sub_folder_it_can_list_but_not_enter_is_a_folder_skipped(tmp_path: Path) -> None:
+    """`chmod 600 noexec`: listed, not entered (no search permission). `-r` found its photos'
+    names and said each `unreadable | cannot open: Permission denied`, one by one. It is a folder
+    not entered, as one it cannot list is, and nothing in it is moved."""
+    write_image(tmp_path / "top.jpg", BLUE)
+    noexec = tmp_path / "noexec"
+    for name in ("tom.jpg", "rex.jpg", "kit.jpg"):
+        write_image(noexec / name, BLUE)
+    noexec.chmod(0o600)
+    try:
+        with as_a_user(noexec):
+            shown = runner.invoke(app, ["sort", str(tmp_path), "-r", "-n", "-v"])
+            data = json.loads(runner.invoke(app, ["sort", str(tmp_path), "-r", "-n", "--json"]).stdout)
+            sorted_ = runner.invoke(app, ["sort", str(tmp_path), "-r"])
+    finally:
+        noexec.chmod(0o755)
+
+    assert shown.exit_code == 0, shown.output
+    assert "unreadable" not in shown.stdout, shown.stdout
+    assert rows(shown.stdout, "cannot enter") == [
+        "│ left in place: skipped │ cannot enter folder │ 1 folder │"], shown.stdout
+    assert "skipped: noexec: cannot enter folder: Permission denied" in shown.stderr.splitlines()
+    assert data["counts"] == {"planned": 1}
+    assert data["folders_skipped"] == {"cannot enter folder": 1}
+    assert [(f["kind"], f["status"], f["reason"]) for f in data["files"] if "noexec" in f["path"]] == [
+        ("folder", "skipped", "cannot enter folder: Permission denied")]
+    assert sorted_.exit_code == 0, sorted_.output
+    assert sorted(p.name for p in noexec.iterdir()) == ["kit.jpg", "rex.jpg", "tom.jpg"]

@@ -11,7 +11,14 @@ Between two batches of a burst the watcher lets go of the lock for microseconds:
 polling for it would seldom see it free. So a person's lock holds a shared `flock` on
 `DIR/.sorter/turn` while it waits and while it is held, and the watcher, before it takes the
 lock for its next batch, waits while anyone holds that (up to `TURN_WAIT`): the review's click
-goes next. The kernel drops it with its holder, as it does the lock."""
+goes next. The kernel drops it with its holder, as it does the lock.
+
+A holder working on the sub-folders too (`sort --recursive`, a `watch --recursive` batch, `undo`,
+which puts photos back wherever they came from) says so on the line after its pid (`RECURSIVE`),
+and every lock on a folder below it is refused meanwhile (`above_at_work`): a sort of
+`t13/2018` started while `sort t13 -r` ran judged the photos that one was moving (`vanished`)
+and journaled moves of the same photos. The other way round, the parent's walk passes by a
+sub-folder with a journal of its own (`folders.SORTED_ON_ITS_OWN`)."""
 
 from __future__ import annotations
 
@@ -29,6 +36,9 @@ from sorter.files.state_links import unshared
 TURN_WAIT = 10.0
 #: A pid as the lock file holds it, padded with spaces (Linux's largest is 7 digits).
 PID_WIDTH = 12
+#: The line after the pid of a holder that works on the sub-folders too; blank (spaces) of the same
+#: width otherwise, so that one write over the last holder's never leaves its word a moment.
+RECURSIVE = b"recursive"
 #: Seconds a sorter refused waits for a new lock file's pid (written microseconds after it is locked).
 HOLDER_WAIT = 0.1
 
@@ -55,13 +65,20 @@ def _pid_in(data: bytes) -> str:
     return data.split(b"\n", 1)[0].decode(errors="replace").strip()
 
 
-def _claim(fd: int) -> int:
-    """The lock taken on `fd`: it holds our pid, for the message another sorter gets. Written
-    over the last holder's in one write of a fixed width, never truncated first: a sorter
-    refused meanwhile read an empty file ("pid unknown")."""
-    os.pwrite(fd, f"{os.getpid():<{PID_WIDTH}}".encode(), 0)
-    if os.fstat(fd).st_size > PID_WIDTH:  # a lock file of an older sorter, which wrote no padding
-        os.ftruncate(fd, PID_WIDTH)
+def _works_below(data: bytes) -> bool:
+    """Whether a lock file's holder works on the sub-folders too (`RECURSIVE` after its pid)."""
+    lines = data.split(b"\n", 2)
+    return len(lines) > 1 and lines[1].strip() == RECURSIVE
+
+
+def _claim(fd: int, recursive: bool = False) -> int:
+    """The lock taken on `fd`: it holds our pid, for the message another sorter gets, and whether
+    we work on the sub-folders too. Written over the last holder's in one write of a fixed width,
+    never truncated first: a sorter refused meanwhile read an empty file ("pid unknown")."""
+    data = f"{os.getpid():<{PID_WIDTH}}\n".encode() + (RECURSIVE if recursive else b" " * len(RECURSIVE))
+    os.pwrite(fd, data, 0)
+    if os.fstat(fd).st_size > len(data):  # a lock file of an older sorter, which wrote only its pid
+        os.ftruncate(fd, len(data))
     return fd
 
 
@@ -121,15 +138,23 @@ def refusal(root: Path, holder: str) -> FolderLocked:
     return FolderLocked(f"another sorter (pid {holder}) is working on {root}; wait for it to finish or stop it")
 
 
+def below_refusal(root: Path, above: tuple[str, Path]) -> FolderLocked:
+    holder, folder = above
+    return FolderLocked(f"another sorter (pid {holder}) is working on {folder}, which holds {root}; "
+                        "wait for it to finish or stop it")
+
+
 class FolderLock:
     """`beside_watcher`: a person's lock (the review server's corrections), taken also while
     `sorter watch` runs on the folder, with a turn before the watcher's next batch; `watcher`:
     the watcher's own, for a batch, after any person waiting. Without either, a running watcher
-    refuses the lock."""
+    refuses the lock. `recursive`: the holder works on the sub-folders too (`RECURSIVE`). Any
+    lock is refused while a holder of a folder above works on it so (`above_at_work`)."""
 
     def __init__(self, root: Path, wait: float = 0.0, beside_watcher: bool = False, watcher: bool = False,
-                 tidy: bool = False) -> None:
+                 tidy: bool = False, recursive: bool = False) -> None:
         self.path = root / STATE_DIR / "lock"
+        self.recursive = recursive
         self.wait = wait
         self.beside_watcher = beside_watcher or watcher
         self.watcher = watcher
@@ -182,7 +207,19 @@ class FolderLock:
                 time.sleep(0.02 if self.beside_watcher else 0.1)
                 continue
             if still_open_there(self.path, fd):
-                break
+                # A sorter of a folder above, at work on this one too: refused as one of this
+                # folder is, once `wait` is out (a watch's batch there ends in moments).
+                above = above_at_work(self.path.parent.parent)
+                if above is None:
+                    break
+                if time.monotonic() >= deadline:
+                    if self._made:  # a sub-folder never sorted is left without a .sorter/
+                        self._tidy()
+                    os.close(fd)
+                    raise below_refusal(self.path.parent.parent, above)
+                os.close(fd)
+                time.sleep(0.02 if self.beside_watcher else 0.1)
+                continue
             # The previous holder removed .sorter/ (a complete undo does) while we waited: a
             # lock on an unlinked file excludes nobody, so lock the file that is there now.
             os.close(fd)
@@ -196,7 +233,7 @@ class FolderLock:
             if mine != fd:  # the copy, locked already, taken before the old is closed (`unshared`)
                 fd, old = mine, fd
                 os.close(old)
-            self._fd = _claim(fd)
+            self._fd = _claim(fd, self.recursive)
         except BaseException:  # a full disk refused the copy: the lock held on `fd` goes with it
             if self._made:  # or its pid (no block left): the .sorter/ it made goes too, as never made
                 self._tidy()
@@ -256,6 +293,13 @@ class FolderLock:
 
 def held_by(path: Path) -> str | None:
     """The pid of the holder of the lock file `path`, or None: looked at shared for a moment."""
+    found = _held(path)
+    return None if found is None else found[0]
+
+
+def _held(path: Path) -> tuple[str, bool] | None:
+    """The holder of the lock file `path` (its pid, and whether it works on the sub-folders too),
+    or None: looked at shared for a moment."""
     from sorter.files.folder import open_own
 
     try:
@@ -265,7 +309,33 @@ def held_by(path: Path) -> str | None:
     try:
         fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
     except BlockingIOError:
-        return holder_pid(fd)
+        pid = holder_pid(fd)  # the pid and the line after it come in one write (`_claim`)
+        return pid, _works_below(os.pread(fd, 64, 0))
     finally:
         os.close(fd)  # closing drops a shared lock taken just to look
+    return None
+
+
+def above_at_work(root: Path) -> tuple[str, Path] | None:
+    """(its pid, the folder): a sorter holding the lock of a folder above `root` and working on
+    its sub-folders too (`RECURSIVE`), or None. The folders above are walked up to the
+    filesystem's root or a mount point (a recursive sort of a folder above one starts on the
+    disk it is on): a `stat` and an `lstat` of its `.sorter` each, the lock file looked at only
+    where there is one. The path resolved first: a folder reached by a link is below the folder
+    it really is in."""
+    folder = Path(os.path.realpath(root))
+    try:
+        device = os.stat(folder).st_dev
+    except OSError:
+        return None  # its own checks say why
+    for above in folder.parents:
+        try:
+            if os.stat(above).st_dev != device:
+                return None
+            os.lstat(above / STATE_DIR)
+        except OSError:
+            continue  # no .sorter/ there (or not to be looked at): on up
+        found = _held(above / STATE_DIR / "lock")
+        if found is not None and found[1]:
+            return found[0], above
     return None

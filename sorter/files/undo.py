@@ -279,7 +279,7 @@ def undo(root: Path, *, all_runs: bool = False, lock_wait: float = 0.0,
     # Before the lock, which makes its file there: a sort leaves its lock, an empty .sorter/ is
     # an undo's, killed as it removed the folder (`tidying.tidy`).
     emptied = _empty(state_dir(root))
-    lock = FolderLock(root, wait=lock_wait)
+    lock = FolderLock(root, wait=lock_wait, recursive=True)  # it puts photos back into the sub-folders they left
     with lock:
         state = recover(root).state
         runs = state.undoable_runs()

@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 from sorter.config import STATE_DIR, still_open_there
-from sorter.files.lock import PID_WIDTH, held_by, holder_pid, let_go, open_lock_file, refusal
+from sorter.files.lock import PID_WIDTH, above_at_work, held_by, holder_pid, let_go, open_lock_file, refusal
 from sorter.files.state_links import unshared
 
 #: A watch's journal run as `.sorter/watching` lists it: named as `Journal` names a run
@@ -238,11 +238,14 @@ class Watching:
 
 def working_on(root: Path) -> tuple[str, str] | None:
     """(its pid, "watch" or "sorter"): the sorter at work on `root` (a watch running; a sort, undo or
-    review holding the lock), or None. For a dry run, which takes no lock: a sort's run not ended, a
+    review holding the lock; one holding the lock of a folder above, working on its sub-folders
+    too: `lock.above_at_work`), or None. For a dry run, which takes no lock: a sort's run not ended, a
     watch's runs listed after its pid, are of a sorter at work, not one cut short. Writes nothing;
     the lock looked at shared for a moment, which a sorter taking it waits out (`lock._looked_at`)."""
     watcher = Watching.holder(root)
     if watcher is not None:
         return watcher, "watch"
     sorter = held_by(root / STATE_DIR / "lock")
+    if sorter is None and (above := above_at_work(root)) is not None:
+        sorter = above[0]
     return None if sorter is None else (sorter, "sorter")

@@ -185,6 +185,17 @@ def cannot_list(exc: OSError) -> str:
     return f"cannot list folder: {exc.strerror or exc}"
 
 
+def cannot_enter(folder: Path) -> str | None:
+    """Why the folder `folder`, listed, cannot be entered (read, no search permission: `chmod
+    644`), or None: its names are listed, but none of its files opens, and each of its photos
+    was said `unreadable | cannot open: Permission denied`. One `stat` of `folder/.` a sub-folder."""
+    try:
+        os.stat(os.path.join(folder, "."))  # pathlib would drop the "."
+    except OSError as exc:
+        return f"cannot enter folder: {exc.strerror or exc}"
+    return None
+
+
 def same_folder(path: Path, root: Path, visited: Visited) -> str | None:
     """Why the sub-folder `path` is not entered: it is a folder entered already, the root or an
     ancestor included, seen again by another path (a bind mount of the tree inside itself, a
@@ -220,7 +231,7 @@ def scan_folder(
     `NotEntered.passed`). `others`: notes whether it passed by a file of another kind, or entered a sub-folder.
     With `recursive`, a symbolic link to a folder is `Skipped` as a folder (`FOLDER_LINK`): a
     `stat` of each link that is not named as a photo, the one look past a link; so is a folder
-    that cannot be listed, and one entered already by another path (`same_folder`): each
+    that cannot be listed or entered (`cannot_enter`), and one entered already by another path (`same_folder`): each
     folder is entered once.
     """
     visited: Visited = {}
@@ -247,6 +258,10 @@ def _scan(
         listing = os.scandir(folder)
     except OSError as exc:
         yield Skipped(folder, cannot_list(exc), folder=True)
+        return
+    if folder != root and (refused := cannot_enter(folder)) is not None:
+        listing.close()
+        yield Skipped(folder, refused, folder=True)
         return
     with listing:
         for entry in listing:

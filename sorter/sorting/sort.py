@@ -74,7 +74,8 @@ def sort_folder(
     tally = Tally(root)
     not_entered = None if recursive else NotEntered()  # sub-folders left: counted as the photos are counted
     others = Passed()  # notes, PDFs, sub-folders entered: seen as the photos are counted
-    lock = FolderLock(root, wait=lock_wait, tidy=True)  # a folder without a photo is left without .sorter/
+    # A folder without a photo is left without .sorter/; recursive, a sort of a sub-folder is refused meanwhile.
+    lock = FolderLock(root, wait=lock_wait, tidy=True, recursive=recursive)
     recovered = 0
     review = None if dry_run else ReviewPage(root)  # a dry run changes nothing, .sorter/ included
     review_page = review_error = None

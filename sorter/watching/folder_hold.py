@@ -27,14 +27,15 @@ class FolderHold:
     Both stay real while the folder is watched for days: if someone empties it (`rm -rf DIR/*`
     takes `.sorter/` too), they would live on as deleted files that exclude nobody."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, recursive: bool = False) -> None:
         from sorter.files.lock import FolderLock
         from sorter.files.watching_note import Watching
 
         self.root = root
+        self.recursive = recursive  # its batches hold the lock so: a sort of a sub-folder waits them out
         self.watching = Watching(root)
         self.watching.acquire()  # a second watcher fails here, in milliseconds
-        self.lock: FolderLock | None = FolderLock(root, watcher=True)
+        self.lock: FolderLock | None = FolderLock(root, watcher=True, recursive=recursive)
         try:
             self.lock.acquire()  # a `sort` running: refused at once, before the model loads
         except BaseException:
@@ -61,7 +62,7 @@ class FolderHold:
         from sorter.files.lock import FolderLock
 
         if self.lock is None:
-            lock = FolderLock(self.root, wait=wait, watcher=True)
+            lock = FolderLock(self.root, wait=wait, watcher=True, recursive=self.recursive)
             lock.acquire()
             self.lock = lock
 

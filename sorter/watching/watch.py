@@ -114,7 +114,7 @@ def watch_folder(
     own_stop = stop is None
     stop = threading.Event() if stop is None else stop
     with stop_on_signals(stop) if own_stop else nullcontext():
-        hold = _hold_folder(root, typed)
+        hold = _hold_folder(root, typed, recursive)
         # The watches killed before this one, whose undo this one says, even where it moves
         # nothing: they never said one. Read before a `.sorter/` emptied meanwhile makes it anew.
         cut_short = hold.watching.cut_short
@@ -150,13 +150,13 @@ def watch_folder(
     return summary
 
 
-def _hold_folder(root: Path, typed: Path) -> FolderHold:
+def _hold_folder(root: Path, typed: Path, recursive: bool = False) -> FolderHold:
     """The folder held for the watch (`FolderHold`), taken before the model loads: a second
     watcher on this folder fails in milliseconds. Where sorter's own files refuse it
     (`.sorter/watching` or its lock made immutable, as `.sorter/` can be), it stops with what to
     do (`refused_start`), naming them from the folder as typed (`typed`)."""
     try:
-        return FolderHold(root)
+        return FolderHold(root, recursive=recursive)
     except OSError as exc:
         if exc.errno not in REFUSED or exc.filename is None:
             raise
