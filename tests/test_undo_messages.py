@@ -279,3 +279,25 @@ def test_an_undo_that_cannot_remove_a_file_in_sorter_s_folder_warns_and_the_next
         0, f"Nothing left to undo in {tmp_path}: an earlier undo put every file back and was stopped before it "
            "finished; removed the .sorter/ it left.\n"), last.output
     assert layout(tmp_path).keys() == {"rex.jpg"}
+
+
+def test_a_move_whose_journal_names_a_path_outside_the_folder_is_said_kept_once(tmp_path: Path) -> None:
+    # A journal doctored to move `../rex.jpg`: undo said it "kept: ...; never acted on", counted it
+    # "(1 kept in place)", and also warned "1 move of what was undone could not be read back from
+    # the damaged journal": one move reported twice, as two.
+    write_image(tmp_path / "rex.jpg", RED)
+    write_image(tmp_path / "tom.jpg", BLUE)
+    sort_folder(tmp_path, classifier=FakeClassifier())
+    journal = tmp_path / ".sorter" / "journal.jsonl"
+    journal.write_text(journal.read_text().replace('"src": "rex.jpg"', '"src": "../rex.jpg"'))
+
+    undone = runner.invoke(app, ["undo", str(tmp_path)])
+
+    assert (undone.exit_code, undone.stdout, undone.stderr) == (
+        0, f"Restored 1 file from 1 run in {tmp_path} (1 kept in place).\n",
+        "kept: ../rex.jpg -> dogs/rex.jpg: a path outside the folder in the journal; never acted on\n"), undone.output
+    assert sorted(os.listdir(tmp_path)) == [".sorter", "dogs", "tom.jpg"]
+    assert os.listdir(tmp_path / "dogs") == ["rex.jpg"]
+    again = runner.invoke(app, ["undo", str(tmp_path)])  # the journal is all that says it moved: kept
+    assert (again.exit_code, again.stderr) == (2, f"Error: nothing to undo in {tmp_path}\n"), again.output
+    assert journal.exists()
