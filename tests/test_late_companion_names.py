@@ -146,3 +146,23 @@ def test_a_name_taken_just_before_the_move_leaves_a_group_that_goes_under_its_na
     assert [f.failure for f in filed] == [("skipped", "IMG_1.AAE is taken")]
     assert sorted(os.listdir(tmp_path / "cats")) == ["IMG_1.AAE"]
     assert (tmp_path / "IMG_1.AAE").read_bytes() == b"mine"
+
+
+def test_a_watchs_first_line_counts_a_late_aae_and_xmp_as_companions_to_join(tmp_path: Path) -> None:
+    # IMG_1.jpg and IMG_2.jpg sorted, then IMG_1.AAE and IMG_2.jpg.xmp copied in while no watch ran:
+    # the first line said "0 photos and videos already there" alone (a .MOV alone was counted),
+    # and the stop then said "2 companions joined their photos".
+    from conftest import FakeClassifier, wait_until
+    from test_watch_restart import watching
+
+    write_image(tmp_path / "IMG_1.jpg", BLUE)
+    write_image(tmp_path / "IMG_2.jpg", BLUE)
+    sort(tmp_path)
+    (tmp_path / "IMG_1.AAE").write_text("edits")
+    (tmp_path / "IMG_2.jpg.xmp").write_text("<x:xmpmeta/>")
+    with watching(tmp_path, FakeClassifier()) as (results, notices):
+        assert wait_until(lambda: (tmp_path / "cats" / "IMG_2.jpg.xmp").exists()
+                          and (tmp_path / "cats" / "IMG_1.AAE").exists(), 20), results
+    assert notices[0] == (f"watching {tmp_path} (inotify); 0 photos and videos already there; "
+                          "2 companions to join their photos")
+    assert sorted((r.path.name, r.status) for r in results) == [("IMG_1.AAE", "joined"), ("IMG_2.jpg.xmp", "joined")]

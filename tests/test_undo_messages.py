@@ -250,3 +250,54 @@ def test_a_folder_removed_or_renamed_since_the_sort_is_made_again_and_said(tmp_p
         "made again: 2018/05/ (gone since sorter moved its photos out; they are back in it)"]
     assert sorted(os.listdir(tmp_path / "2018" / "05")) == ["c0.jpg", "c1.jpg", "c2.jpg"]
     assert os.listdir(tmp_path / "2018" / "May") == []
+
+
+def test_an_undo_that_cannot_remove_a_file_in_sorter_s_folder_warns_and_the_next_says_it_put_every_file_back(
+        tmp_path: Path) -> None:
+    # `chattr +i .sorter/review.html`: the undo said "Restored 1 file" alone, exit 0, no word of
+    # the .sorter/ it left; the next said `Error: nothing to undo in DIR (no photo was moved)`, exit 2.
+    write_image(tmp_path / "rex.jpg", RED)
+    sort_folder(tmp_path, classifier=FakeClassifier())
+    page = tmp_path / ".sorter" / "review.html"
+    page.touch()
+    if subprocess.run(["chattr", "+i", page], capture_output=True).returncode != 0:
+        pytest.skip("no immutable files here (chattr +i needs root and ext4, xfs or btrfs)")
+    try:
+        undone = runner.invoke(app, ["undo", str(tmp_path)])
+        again = runner.invoke(app, ["undo", str(tmp_path)])
+        assert layout(tmp_path).keys() == {"rex.jpg", ".sorter", ".sorter/review.html", ".sorter/journal.undone"}
+    finally:
+        subprocess.run(["chattr", "-i", page], check=True)
+    warning = (f"warning: {tmp_path / '.sorter'} is left: Operation not permitted (every move is undone; "
+               "remove it by hand)\n")
+    assert (undone.exit_code, undone.stdout, undone.stderr) == (
+        0, f"Restored 1 file from 1 run in {tmp_path}.\n", warning), undone.output
+    assert (again.exit_code, again.stdout, again.stderr) == (
+        0, f"Nothing left to undo in {tmp_path}: an earlier undo put every file back.\n", warning), again.output
+    last = runner.invoke(app, ["undo", str(tmp_path)])  # once it can go, it goes
+    assert (last.exit_code, last.stdout) == (
+        0, f"Nothing left to undo in {tmp_path}: an earlier undo put every file back and was stopped before it "
+           "finished; removed the .sorter/ it left.\n"), last.output
+    assert layout(tmp_path).keys() == {"rex.jpg"}
+
+
+def test_a_move_whose_journal_names_a_path_outside_the_folder_is_said_kept_once(tmp_path: Path) -> None:
+    # A journal doctored to move `../rex.jpg`: undo said it "kept: ...; never acted on", counted it
+    # "(1 kept in place)", and also warned "1 move of what was undone could not be read back from
+    # the damaged journal": one move reported twice, as two.
+    write_image(tmp_path / "rex.jpg", RED)
+    write_image(tmp_path / "tom.jpg", BLUE)
+    sort_folder(tmp_path, classifier=FakeClassifier())
+    journal = tmp_path / ".sorter" / "journal.jsonl"
+    journal.write_text(journal.read_text().replace('"src": "rex.jpg"', '"src": "../rex.jpg"'))
+
+    undone = runner.invoke(app, ["undo", str(tmp_path)])
+
+    assert (undone.exit_code, undone.stdout, undone.stderr) == (
+        0, f"Restored 1 file from 1 run in {tmp_path} (1 kept in place).\n",
+        "kept: ../rex.jpg -> dogs/rex.jpg: a path outside the folder in the journal; never acted on\n"), undone.output
+    assert sorted(os.listdir(tmp_path)) == [".sorter", "dogs", "tom.jpg"]
+    assert os.listdir(tmp_path / "dogs") == ["rex.jpg"]
+    again = runner.invoke(app, ["undo", str(tmp_path)])  # the journal is all that says it moved: kept
+    assert (again.exit_code, again.stderr) == (2, f"Error: nothing to undo in {tmp_path}\n"), again.output
+    assert journal.exists()

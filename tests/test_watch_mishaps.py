@@ -368,3 +368,39 @@ def test_a_watched_link_pointed_elsewhere_stops_the_watch_with_that_alone(tmp_pa
         thread.join(10)
     assert notices[1:] == [], notices
     assert isinstance(results[-1], watch.WatchFailed) and "was replaced" in str(results[-1])
+
+
+def test_a_watched_folder_made_again_before_the_watch_says_why_it_stopped_is_said_replaced(tmp_path: Path,
+                                                                                         monkeypatch) -> None:
+    # `mv inbox inbox.old; mkdir inbox`: the move's event stopped the watch before the mkdir, and it
+    # said `Error: the watched folder inbox no longer exists` of a folder that was there again.
+    from typer.testing import CliRunner
+
+    from sorter.cli import app
+
+    inbox, away = tmp_path / "inbox", tmp_path / "inbox.old"
+    inbox.mkdir()
+    real_watch_folder = watch.watch_folder
+
+    def watch_until_it_is_moved(directory, *, model, on_summary, **options):
+        def meanwhile() -> None:
+            write_image(inbox / "rex.jpg", RED)
+            if wait_until(lambda: (inbox / "dogs" / "rex.jpg").exists(), 10):
+                inbox.rename(away)
+
+        def made_again_then_said(summary) -> None:  # the stop noticed the folder gone; `mkdir` now
+            inbox.mkdir()
+            on_summary(summary)
+
+        threading.Thread(target=meanwhile, daemon=True).start()
+        return real_watch_folder(directory, classifier=FakeClassifier(), settings=FAST,
+                                 on_summary=made_again_then_said, **options)
+
+    monkeypatch.setattr(watch, "watch_folder", watch_until_it_is_moved)
+    result = CliRunner().invoke(app, ["watch", str(inbox)])
+
+    assert (result.exit_code, result.stderr.splitlines()[-2:]) == (1, [
+        f"stopped watching {inbox}: moved 1 file (dogs: 1); undo with: sorter undo {away}",
+        f"Error: the watched folder {inbox} was replaced (moved, or a disk mounted or unmounted there); start sorter "
+        "watch again to watch what is there now"]), result.output
+    assert os.listdir(inbox) == []  # nothing written in the new one

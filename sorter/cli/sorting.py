@@ -387,8 +387,10 @@ def _say_undone(result) -> None:
     back = set_apart(result.already_back, result.missing_photos, result.yours, result.copies, result.kept)
     if result.tidied is not None:  # an undo stopped as it finished: what it had yet to remove
         removed = f"; removed the {' and '.join(result.tidied)} it left" if result.tidied else ""
-        out.print(f"Nothing left to undo in {printable(str(result.folder))}: an earlier undo put every file back "
-                  f"and was stopped before it finished{removed}.", soft_wrap=True, markup=False)
+        # Or one that could not remove .sorter/ (an immutable file in it): the warning below says why.
+        stopped = "" if result.left else " and was stopped before it finished"
+        out.print(f"Nothing left to undo in {printable(str(result.folder))}: an earlier undo put every file back"
+                  f"{stopped}{removed}.", soft_wrap=True, markup=False)
     else:
         # Counted: the runs files came back from, not those undone (all kept, say: "from 1 run" of none).
         runs = f" from {counted(result.runs_restored, 'run')}" if result.restored else ""

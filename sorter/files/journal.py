@@ -56,6 +56,9 @@ from sorter.files.journal_records import OUTCOMES, op_prefix, records, records_i
 
 # One byte of state per move, indexed by its sequence number within its run.
 INTENT, DONE, UNDONE, ABANDONED, GONE = 1, 2, 4, 8, 16
+#: A "move" refused as naming a path outside the folder (`RunState.refuse`): its "done" is of a
+#: move said "kept" already, not one unread from a damaged journal (it was said twice, as both).
+REFUSED = 32
 #: Records refused per run whose lines are kept for undo's report; the rest are counted. A
 #: doctored journal could hold millions: the cost stays a few lines.
 REFUSED_SHOWN = 100
@@ -166,6 +169,9 @@ class JournalState:
     file: tuple[int, int, bytes] | None = None
     #: Moves marked done whose intent is unreadable (damaged): undo keeps the journal, and says so.
     unread: list[tuple[str, int]] = field(default_factory=list)
+    #: Moves marked done whose intent names a path outside the folder: said "kept" by undo
+    #: (`RunState.refused`), never acted on; the journal is kept for them as for `unread`.
+    outside: list[tuple[str, int]] = field(default_factory=list)
     #: The folders its writers wrote in ("folder" records), each where its writers' last record
     #: of it ends; one entry per change of folder (a copy), so a handful.
     folders: list[tuple[tuple[int, ...], int]] = field(default_factory=list)
@@ -195,7 +201,8 @@ class JournalState:
                 run.set(seq, DONE if op == "done" else ABANDONED)
                 self.moving.pop((run.run, seq), None)
             elif op == "done":
-                self.unread.append((run.run, seq))
+                refused = isinstance(seq, int) and run.has(seq, REFUSED)
+                (self.outside if refused else self.unread).append((run.run, seq))
             return
         if op == "gone":  # undo found neither the file nor its first place: not ours to undo any more
             if run.has(seq, INTENT):
@@ -276,6 +283,8 @@ def _read(state: JournalState, lines: Iterator[tuple[int, int, dict]]) -> None:
             if move is None:
                 if op == "move":  # an "unmove" repeats a move, refused already
                     run.refuse(f"{rec.get('src')} -> {rec.get('dst')}")
+                    if isinstance(seq, int) and 0 <= seq < 1 << 24:  # a flag a move: a doctored seq costs no memory
+                        run.set(seq, REFUSED)
             elif op == "move":
                 run.set(seq, INTENT)
                 state.moving[(run_id, seq)] = move

@@ -340,7 +340,7 @@ def put_back_since(root: Path, offset: int, runs: Collection[str]) -> PutBack:
     left = sum(run.sorted_files for name, run in state.runs.items() if name in runs)
     # Nothing left to undo: the next undo tidies (`tidying.tidy`), which needs no other run, nor
     # an unread move (kept: the journal is all that says it moved).
-    done = not left and not state.undoable_runs() and not state.unread
+    done = not left and not state.undoable_runs() and not state.unread and not state.outside
     # One the user put back under another name is said by its "found" line alone, as the finished
     # undo says it: neither missing nor in a folder of theirs (a Ctrl-C counted it "1 missing").
     missing = sum(n for flag, n in count.items() if flag & 92 == 4)

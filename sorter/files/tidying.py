@@ -83,35 +83,50 @@ def forget(root: Path, state, whereabouts) -> str | None:
         pass
     except OSError as exc:
         return f"{state_dir(root)} is left: {exc.strerror or exc}"
-    _remove_state(state_dir(root))
-    return None
+    refused = _remove_state(state_dir(root))
+    return f"{state_dir(root)} is left: {refused}" if refused else None
 
 
-def _remove_state(state: Path) -> None:
+def _remove_state(state: Path) -> str | None:
     """`.sorter/` removed, `journal.undone` last of its files and the folder itself after, so that
     a kill at any step leaves `journal.undone` or an empty `.sorter/`, each of which the next undo
     reads as an undo stopped as it finished (`tidy`). `shutil.rmtree` removed `journal.undone`
     first (it lists in the disk's order), and a kill after that left a lock and the review page,
     or a lock alone, as a sort killed before its journal leaves it: the next undo said "no photo
-    was moved" of 40 photos moved and put back. Whatever will not go stays (a read-only disk), as
-    `rmtree(ignore_errors=True)` left it: every move is undone all the same."""
+    was moved" of 40 photos moved and put back. Whatever will not go stays (an immutable review
+    page): every move is undone all the same, and why it stays is returned (else None) for the
+    warning that says `.sorter/` is left; `journal.undone` stays with it, so the next undo says an
+    earlier one put every file back, not "no photo was moved" (it did, unwarned, of both)."""
     try:
         entries = [entry for entry in os.scandir(state) if entry.name != UNDONE_JOURNAL]
-    except OSError:
-        return
+    except OSError as exc:
+        return exc.strerror or str(exc)
+    refused: list[str] = []
+
+    def keep(_function, _path, exc_info) -> None:
+        refused.append(exc_info[1].strerror or str(exc_info[1]))
+
     for entry in entries:
         try:
             if entry.is_dir(follow_symlinks=False):
-                shutil.rmtree(entry.path, ignore_errors=True)
+                shutil.rmtree(entry.path, onerror=keep)
             else:
                 os.unlink(entry.path)  # the lock this undo holds too: a waiting sorter makes its own
-        except OSError:
+        except FileNotFoundError:
             pass
+        except OSError as exc:
+            refused.append(exc.strerror or str(exc))
+    if refused:
+        return refused[0]
     try:
         (state / UNDONE_JOURNAL).unlink(missing_ok=True)
+    except OSError as exc:
+        return exc.strerror or str(exc)
+    try:
         state.rmdir()  # on exfat-fuse the lock still open is a hidden file: `FolderLock.release` tries again
     except OSError:
         pass
+    return None
 
 
 def left_behind(root: Path, state, whereabouts=None) -> list[str]:

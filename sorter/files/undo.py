@@ -286,7 +286,7 @@ def undo(root: Path, *, all_runs: bool = False, lock_wait: float = 0.0,
         noted = suggestions.read(root)
         when = _timeline(runs, noted)
         if not when:
-            if state.unread:  # the journal is all that says a photo moved: kept
+            if state.unread or state.outside:  # the journal is all that says a photo moved: kept
                 raise UsageError(f"nothing to undo in {root}")
             # A run that moved nothing (an error: there never was anything to undo, exit 2), or an
             # undo stopped (Ctrl-C, a kill) once every file was back, before it removed .sorter/

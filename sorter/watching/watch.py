@@ -145,8 +145,8 @@ def watch_folder(
         finally:
             hold.release()
             _say_uncleared(hold, loop.notify)  # after the stop line: the note is cleared once it is said
-    if ended.stopped is not None:
-        raise WatchFailed(ended.stopped, summary)
+    if (error := ended.error()) is not None:  # after the stop line: the folder may be back by now
+        raise WatchFailed(error, summary)
     return summary
 
 
@@ -234,6 +234,13 @@ class _Ended:
     waiting: tuple[int, int]  # files left to sort, and of them being written (`Watcher.pending`)
     stopped: SorterError | OSError | None  # what ended the watch, when not `stop`
     undo_in: Path | None  # where its moves are undone: where the folder is now (None: gone)
+    #: Why the folder is gone, asked again as the error is said (`Watcher.gone`): `mv wd wd.old;
+    #: mkdir wd` stopped it on the move, before the mkdir, and it said "no longer exists" of a
+    #: folder that was there again, replaced. None where the folder did not go.
+    gone: Callable[[], SorterError | None] | None = None
+
+    def error(self) -> SorterError | OSError | None:
+        return (self.gone() if self.gone is not None else None) or self.stopped
 
 
 def _watch(loop: WatchLoop, sorter: Sorter, follower: Follower, left: LeftBefore, said: dict[Path, str], *,
@@ -248,6 +255,7 @@ def _watch(loop: WatchLoop, sorter: Sorter, follower: Follower, left: LeftBefore
     root, latecomers = loop.root, loop.latecomers
     stopped: SorterError | OSError | None = None
     undo_in: Path | None = root
+    again: Callable[[], SorterError | None] | None = None
     waiting = (0, 0)
     with Watcher(
         root, recursive=recursive, polling=polling, settings=settings, on_notice=loop.notify,
@@ -265,10 +273,11 @@ def _watch(loop: WatchLoop, sorter: Sorter, follower: Follower, left: LeftBefore
             stopped = gone or exc
             if gone is not None:
                 undo_in = watcher.moved_to()
+                again = watcher.gone
         mode = watcher.mode  # after the loop: the observer may have fallen back to polling
         if stopped is None:
             waiting = loop.finish(watcher)
-    return _Ended(mode, waiting, stopped, undo_in)
+    return _Ended(mode, waiting, stopped, undo_in, again)
 
 
 def _say_uncleared(hold: FolderHold, notify: Callable[[str], None]) -> None:

@@ -281,10 +281,12 @@ class Watcher:
         self.unchanged_back = sum(self._counted(path) for path in unchanged if path in back)
         # Not under the lock: a .MOV costs a few lstat calls and a read.
         counted = [path for path in added if self._counted(path) or (self._is_video_name(path.name) and self.alone(path))]
-        joining = [path for path in counted if not self._is_image_name(path.name) and self.joins(path)
-                   and not self.put_back(path)]
+        # Every kind of companion, not a .MOV alone: a late IMG_1.AAE or IMG_2.jpg.xmp joined its
+        # photo, and the first line had said nothing of it ("1 photo or video already there").
+        joining = {path for path in added if not self._is_image_name(path.name) and self.joins(path)
+                   and not self.put_back(path)}
         self.joining = len(joining)
-        return len(counted) - len(joining)
+        return len(counted) - sum(path in joining for path in counted)
 
     def scan_if_due(self) -> int | None:
         """Scan when the interval has passed (and at the first call); None otherwise."""
