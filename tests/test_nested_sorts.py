@@ -4,6 +4,7 @@ sorter of the same folder gets; a sort of the folder's top alone leaves its sub-
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -146,3 +147,68 @@ def test_a_watch_batch_over_the_sub_folders_refuses_them_one_of_the_top_alone_do
     else:
         assert sorted_.exit_code == 0, sorted_.output
         assert _photos(sub) == ["cats/ya.jpg", "cats/yc.jpg", "dogs/yb.jpg"]
+
+
+#: A sort of argv[1] whose model judges nothing until argv[2] exists: at work (its lock held),
+#: no journal written yet, as a sort loading its model or judging its first batch.
+_JUDGING_SORT = """
+import os, sys, time
+from pathlib import Path
+from conftest import FakeClassifier
+from sorter.sorting import sort
+
+class Waiting(FakeClassifier):
+    def predict(self, batch):
+        while not os.path.exists(sys.argv[2]):
+            time.sleep(0.01)
+        return super().predict(batch)
+
+print(dict(sort.sort_folder(Path(sys.argv[1]), classifier=Waiting()).counts))
+"""
+
+
+def test_a_recursive_sort_passes_by_a_sub_folder_another_sort_is_at_work_on(tmp_path: Path) -> None:
+    """`sorter sort t13/2018 &`, then `sorter sort t13 -r` while the first still judged its photos:
+    2018 had no journal yet, so the sort of t13 entered it, and both judged the same photos (the
+    first said `vanished 3`). Now the sort of t13 passes 2018 by, as it passes by a folder sorted
+    on its own, and says so; the sort of 2018 sorts all of its photos."""
+    t13, sub = _library(tmp_path)
+    go = tmp_path / "go"
+    at_work = subprocess.Popen([sys.executable, "-c", _JUDGING_SORT, str(sub), str(go)], stdout=subprocess.PIPE, text=True,
+                               env={**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), str(REPO / "tests")])})
+    try:
+        assert wait_until(lambda: (sub / ".sorter" / "lock").exists(), 60)  # its lock held, its model judging
+        assert not (sub / ".sorter" / "journal.jsonl").exists()
+        verbose = runner.invoke(app, ["sort", str(t13), "-r", "-n", "-v"])
+        sorted_ = runner.invoke(app, ["sort", str(t13), "-r", "--json"])
+    finally:
+        go.touch()
+        out, _ = at_work.communicate(timeout=60)
+
+    assert verbose.exit_code == 0, verbose.output
+    assert f"skipped: 2018: another sorter (pid {at_work.pid}) is at work on it" in verbose.stderr
+    assert sorted_.exit_code == 0, sorted_.output
+    summary = json.loads(sorted_.stdout)
+    assert (summary["counts"], summary["folders_skipped"]) == ({"moved": 3}, {"another sorter is at work on it": 1})
+    assert at_work.returncode == 0 and out.strip() == "{'moved': 3}"  # none vanished
+    assert _photos(t13) == ["2018/cats/ya.jpg", "2018/cats/yc.jpg", "2018/dogs/yb.jpg",
+                            "cats/a.jpg", "cats/c.jpg", "dogs/b.jpg"]
+
+
+def test_a_recursive_sort_passes_by_a_sub_folder_a_watch_runs_on(tmp_path: Path) -> None:
+    """`sorter watch t13/2018` running (between two batches: its `.sorter/watching` held, no journal
+    if it has moved nothing yet), then `sorter sort t13 -r`: the sort of t13 sorted the photos
+    that came into 2018, which the watch judged too. Now it passes 2018 by and says so."""
+    from sorter.files.watching_note import Watching
+
+    t13, sub = _library(tmp_path)
+    watch = Watching(sub)
+    watch.acquire()
+    try:
+        sorted_ = runner.invoke(app, ["sort", str(t13), "-r", "-v"])
+    finally:
+        watch.release()
+
+    assert sorted_.exit_code == 0, sorted_.output
+    assert f"skipped: 2018: another sorter (pid {os.getpid()}) is at work on it" in sorted_.stderr
+    assert _photos(t13) == ["2018/ya.jpg", "2018/yb.jpg", "2018/yc.jpg", "cats/a.jpg", "cats/c.jpg", "dogs/b.jpg"]

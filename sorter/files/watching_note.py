@@ -242,10 +242,24 @@ def working_on(root: Path) -> tuple[str, str] | None:
     too: `lock.above_at_work`), or None. For a dry run, which takes no lock: a sort's run not ended, a
     watch's runs listed after its pid, are of a sorter at work, not one cut short. Writes nothing;
     the lock looked at shared for a moment, which a sorter taking it waits out (`lock._looked_at`)."""
-    watcher = Watching.holder(root)
+    found = at_work_on(root)
+    if found is None and (above := above_at_work(root)) is not None:
+        found = above[0], "sorter"
+    return found
+
+
+def at_work_on(folder: Path) -> tuple[str, str] | None:
+    """(its pid, "watch" or "sorter"): a sorter at work on `folder` itself (a watch running, or the
+    lock held), or None; those above it left out. For a recursive sort's walk, whose own lock is
+    the one above (`sort_folder`): a sub-folder a sort or watch of its own is at work on is passed
+    by, journal or none yet (a sort loading its model, a watch that has moved nothing). An `lstat`
+    of its `.sorter/`, the two files looked at only where there is one."""
+    try:
+        os.lstat(folder / STATE_DIR)
+    except OSError:
+        return None  # never sorted, watched nor reviewed: no sorter's lock there
+    watcher = Watching.holder(folder)
     if watcher is not None:
         return watcher, "watch"
-    sorter = held_by(root / STATE_DIR / "lock")
-    if sorter is None and (above := above_at_work(root)) is not None:
-        sorter = above[0]
+    sorter = held_by(folder / STATE_DIR / "lock")
     return None if sorter is None else (sorter, "sorter")

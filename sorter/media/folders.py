@@ -215,7 +215,7 @@ def same_folder(path: Path, root: Path, visited: Visited) -> str | None:
 def scan_folder(
     root: Path, *, recursive: bool = False, exclude: frozenset[str] = frozenset(), videos: bool = False,
     also: Callable[[str], bool] | None = None, not_entered: NotEntered | None = None,
-    others: Passed | None = None,
+    others: Passed | None = None, at_work: Callable[[Path], str | None] | None = None,
 ) -> Iterator[Path | Skipped]:
     """Yield image paths (and video paths, with `videos`: sort and watch; other names that `also`
     accepts: watch, for companions that come after their photo) under `root` as the
@@ -232,7 +232,10 @@ def scan_folder(
     With `recursive`, a symbolic link to a folder is `Skipped` as a folder (`FOLDER_LINK`): a
     `stat` of each link that is not named as a photo, the one look past a link; so is a folder
     that cannot be listed or entered (`cannot_enter`), and one entered already by another path (`same_folder`): each
-    folder is entered once.
+    folder is entered once. `at_work`: why a sub-folder is not entered because another sorter is at
+    work on it, or None (passed in by the sorting wing, whose files wing knows the locks: this wing
+    may not import it); a sort of the sub-folder loading its model has no journal yet, and the two
+    judged the same photos (`vanished`).
     """
     visited: Visited = {}
     if recursive:
@@ -242,12 +245,13 @@ def scan_folder(
         except OSError:
             pass  # its listing says why
     yield from _scan(root, root, recursive=recursive, exclude=exclude, videos=videos, also=also,
-                     not_entered=not_entered, others=others, visited=visited)
+                     not_entered=not_entered, others=others, visited=visited, at_work=at_work)
 
 
 def _scan(
     folder: Path, root: Path, *, recursive: bool, exclude: frozenset[str], videos: bool,
     also: Callable[[str], bool] | None, not_entered: NotEntered | None, others: Passed | None, visited: Visited,
+    at_work: Callable[[Path], str | None] | None = None,
 ) -> Iterator[Path | Skipped]:
     """`scan_folder` of `folder`, a folder under `root` (or `root` itself), noting in `visited` the folders it enters."""
     def wanted(name: str) -> bool:
@@ -283,13 +287,15 @@ def _scan(
                     if library is not None:  # its photos are that app's to move: said once, not entered
                         yield Skipped(path, f"another app's library, not entered: {library}", folder=True)
                     elif recursive and entered(entry.name):
-                        if (apart := kept_apart(path) or same_folder(path, root, visited)) is not None:
+                        if (apart := kept_apart(path) or (at_work is not None and at_work(path))
+                                or same_folder(path, root, visited)) is not None:
                             yield Skipped(path, apart, folder=True)
                         else:
                             if others is not None:
                                 others.entered = True
                             yield from _scan(path, root, recursive=True, exclude=frozenset(), videos=videos,
-                                             also=also, not_entered=None, others=others, visited=visited)
+                                             also=also, not_entered=None, others=others, visited=visited,
+                                             at_work=at_work)
                     elif not recursive and not_entered is not None and entered(entry.name) and (
                             kept_apart(path) is None):
                         not_entered.passed(path, videos)

@@ -107,7 +107,7 @@ def sort_folder(
 
         def photos(also=None, passed: NotEntered | None = None, seen: Passed | None = None):
             return scan_folder(root, recursive=recursive, exclude=output_folders(), videos=True, also=also,
-                               not_entered=passed, others=seen)
+                               not_entered=passed, others=seen, at_work=sorter_at_work)
 
         where = named_again.placed(root) if named else None  # one read of the journal for both
         total = sum(1 for look in named_again.passes(root, named, where, count=True) for _ in judged(look.entries, alone))
@@ -181,3 +181,13 @@ def sort_folder(
         lock.release()
     return summary
 
+
+def sorter_at_work(folder: Path) -> str | None:
+    """Why a recursive sort's walk passes by the sub-folder `folder`: a sort or watch of its own at
+    work on it (`watching_note.at_work_on`), or None. Our lock, marked recursive, is held before the
+    walk, and theirs before they look above (`lock.above_at_work`): a sort of the sub-folder started
+    meanwhile is refused, one at work already is passed by, so the two never judge the same photos."""
+    from sorter.files.watching_note import at_work_on
+
+    found = at_work_on(folder)
+    return None if found is None else f"another sorter (pid {found[0]}) is at work on it"
