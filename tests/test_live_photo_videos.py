@@ -283,6 +283,8 @@ def test_a_heic_photo_named_mov_copied_after_a_photo_of_its_stem_moved_joins_no_
 def test_a_watchs_first_line_counts_a_live_photos_video_with_its_photo(tmp_path: Path, monkeypatch) -> None:
     # It said "3 photo(s) and video(s) already there" of IMG_7.png, its IMG_7.MOV and a.jpg, then
     # "moved 2 file(s)": the stop line counted photos and videos, the first line companions too.
+    # The stop line then left the video out, though its undo said `Restored 3 files`: it says it
+    # apart now, as `sort`'s table does ("moved with their photos").
     from test_watch import watched_through_the_cli_until
 
     write_image(tmp_path / "IMG_7.png", RED)
@@ -293,5 +295,10 @@ def test_a_watchs_first_line_counts_a_live_photos_video_with_its_photo(tmp_path:
     assert result.exit_code == 0, result.output
     lines = result.stderr.splitlines()
     assert lines[0].startswith(f"watching {tmp_path} (") and lines[0].endswith("; 2 photos and videos already there")
-    assert lines[-1].startswith(f"stopped watching {tmp_path}: moved 2 files")
+    assert lines[-1] == (f"stopped watching {tmp_path}: moved 2 files (cats: 1, dogs: 1) and 1 companion with its photo; "
+                         f"undo with: sorter undo {tmp_path}")
     assert files(tmp_path) == ["cats/a.jpg", "dogs/IMG_7.MOV", "dogs/IMG_7.png"]
+    from sorter.cli import app
+
+    undone = runner.invoke(app, ["undo", str(tmp_path)])
+    assert undone.exit_code == 0 and "Restored 3 files" in undone.output, undone.output

@@ -14,7 +14,7 @@ from sorter.cli.options import MinConfidenceOption, ModelOption, NoPersonalOptio
 from sorter.cli.results import FileLog, moved_line, videos_line
 from sorter.config import as_typed
 from sorter.errors import SorterError
-from sorter.sorting.results import moved_anything
+from sorter.sorting.results import JOINS, moved_anything
 from sorter.wording import counted
 
 if TYPE_CHECKING:
@@ -138,7 +138,11 @@ def _stopped_line(summary: WatchSummary) -> str:
     # The rest left in place, by why (each file's line says more): unsure, skipped (put back), ...
     others = {status: summary.counts[status] for status in ("unsure", "unreadable", "skipped", "failed")
               if summary.counts.get(status)}
+    # Those that moved with their photos, as `sort`'s table says them: the undo restores them too.
+    with_photos = summary.companions - sum(summary.counts.get(status, 0) for status in JOINS)
     return (f"stopped watching {summary.folder}: {moved_line(summary.moved_to)}"
+            + (f" and {counted(with_photos, 'companion')} with {'its photo' if with_photos == 1 else 'their photos'}"
+               if with_photos > 0 else "")
             + (f"; left {neither} in place: {NEITHER_REASON}" if neither else "")
             + (f"; {sum(others.values())} {'more ' if neither else ''}left in place ("
                + ", ".join(f"{status}: {n}" for status, n in others.items()) + ")" if others else "")

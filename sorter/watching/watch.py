@@ -49,6 +49,9 @@ class WatchSummary:
     #: Where `sorter undo` takes its moves back, when not `folder`: the folder was moved while watched.
     undo_in: Path | None = None
     writing: int = 0
+    #: Companions (a Live Photo's video, an edit's `.AAE`) that moved with their photos, not counted
+    #: in `moved_to`, and those that joined their photos later (`counts["joined"]`): as `Tally.companions`.
+    companions: int = 0
 
 
 @dataclass(frozen=True)
@@ -133,7 +136,8 @@ def watch_folder(
             tally = loop.tally
             summary = WatchSummary(root, tally.counts, tally.moved_to, ended.mode, time.monotonic() - started,
                                    videos=tally.videos, waiting=ended.waiting[0], undos=undos,
-                                   undo_in=None if ended.undo_in == root else ended.undo_in, writing=ended.waiting[1])
+                                   undo_in=None if ended.undo_in == root else ended.undo_in, writing=ended.waiting[1],
+                                   companions=tally.companions)
             # Said while `.sorter/watching` still lists its runs: cleared first, a watch killed
             # before its stop line (10-20 ms) was no watch cut short, and its undo went unsaid.
             on_summary(summary)
