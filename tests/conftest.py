@@ -656,3 +656,28 @@ def as_a_user(folder: Path, refused: str = "read"):
     finally:
         caps[0] = effective
         libc.capset(header, caps)
+
+
+#: A sort of argv[1] (recursive where argv[3] is "-r") that stops at its second move until argv[2]
+#: exists: a sorter at work, its run begun and not ended, the folder's lock held. Run as
+#: `python -c PAUSED_SORT ROOT GO [-r]` with the repository and tests/ on PYTHONPATH; prints its counts.
+PAUSED_SORT = """
+import os, sys, time
+from pathlib import Path
+from conftest import FakeClassifier
+from sorter.files import moves
+from sorter.sorting import sort
+
+moving, made = moves.move_no_replace, []
+
+def move(*args, **kwargs):
+    made.append(1)
+    if len(made) == 2:
+        while not os.path.exists(sys.argv[2]):
+            time.sleep(0.01)
+    return moving(*args, **kwargs)
+
+moves.move_no_replace = move
+summary = sort.sort_folder(Path(sys.argv[1]), classifier=FakeClassifier(), recursive=sys.argv[3:] == ["-r"])
+print(dict(summary.counts))
+"""

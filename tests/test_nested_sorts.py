@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import REPO, FakeClassifier, layout, wait_until, write_image
+from conftest import PAUSED_SORT, REPO, FakeClassifier, layout, wait_until, write_image
 from typer.testing import CliRunner
 
 from sorter.cli import app
@@ -21,28 +21,6 @@ from sorter.model import lite
 
 RED, BLUE = (0, 0, 255), (255, 0, 0)  # BGR: the fake says red = dog, blue = cat
 runner = CliRunner()
-
-#: A sort of argv[1] (recursive where argv[3] is "-r") that stops at its second move until argv[2] exists.
-_PAUSED_SORT = """
-import os, sys, time
-from pathlib import Path
-from conftest import FakeClassifier
-from sorter.files import moves
-from sorter.sorting import sort
-
-moving, made = moves.move_no_replace, []
-
-def move(*args, **kwargs):
-    made.append(1)
-    if len(made) == 2:
-        while not os.path.exists(sys.argv[2]):
-            time.sleep(0.01)
-    return moving(*args, **kwargs)
-
-moves.move_no_replace = move
-summary = sort.sort_folder(Path(sys.argv[1]), classifier=FakeClassifier(), recursive=sys.argv[3] == "-r")
-print(dict(summary.counts))
-"""
 
 
 @pytest.fixture(autouse=True)
@@ -65,7 +43,7 @@ def _library(tmp_path: Path) -> tuple[Path, Path]:
 
 def _paused(root: Path, go: Path, recursive: bool) -> subprocess.Popen:
     """A sort of `root` at work, paused at its second move until `go` exists."""
-    at_work = subprocess.Popen([sys.executable, "-c", _PAUSED_SORT, str(root), str(go), "-r" if recursive else ""],
+    at_work = subprocess.Popen([sys.executable, "-c", PAUSED_SORT, str(root), str(go), "-r" if recursive else ""],
                                stdout=subprocess.PIPE, text=True,
                                env={**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), str(REPO / "tests")])})
     assert wait_until(lambda: any(path.startswith(("cats/", "dogs/")) for path in _photos(root)), 60)  # one moved

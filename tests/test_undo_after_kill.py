@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import REPO, FakeClassifier, layout, write_image
+from conftest import PAUSED_SORT, REPO, FakeClassifier, layout, write_image
 from test_watch import undone_as_hinted, watched_through_the_cli, watched_through_the_cli_until
 from typer.testing import CliRunner
 
@@ -589,29 +589,6 @@ def test_a_dry_run_after_a_killed_sort_says_it_as_it_says_a_killed_watch(tmp_pat
     assert _dry_run(tmp_path)[-1] == "Dry run: nothing was changed. Every file's plan: --verbose."  # nothing left
 
 
-#: A sort of argv[1] that stops at its 2nd move until argv[2] is made: a sort at work, its run
-#: begun and not ended, the folder's lock held.
-_PAUSED_SORT = """
-import os, sys, time
-from pathlib import Path
-from conftest import FakeClassifier
-from sorter.files import moves
-from sorter.sorting import sort
-
-moving, made = moves.move_no_replace, []
-
-def move(*args, **kwargs):
-    made.append(1)
-    if len(made) == 2:
-        while not os.path.exists(sys.argv[2]):
-            time.sleep(0.01)
-    return moving(*args, **kwargs)
-
-moves.move_no_replace = move
-sort.sort_folder(Path(sys.argv[1]), classifier=FakeClassifier())
-"""
-
-
 def test_a_dry_run_beside_a_sort_at_work_says_that_sort_and_no_sort_cut_short(tmp_path: Path, fake_model) -> None:
     # A dry run takes no lock: a sort at work has begun its run and not ended it, as a killed one
     # has. Said as the sort's refusal says it, never "a sort was cut short".
@@ -620,7 +597,7 @@ def test_a_dry_run_beside_a_sort_at_work_says_that_sort_and_no_sort_cut_short(tm
     root, go = tmp_path / "pets", tmp_path / "go"
     root.mkdir()
     _pets(root)
-    at_work = subprocess.Popen([sys.executable, "-c", _PAUSED_SORT, str(root), str(go)],
+    at_work = subprocess.Popen([sys.executable, "-c", PAUSED_SORT, str(root), str(go)],
                                env={**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), str(REPO / "tests")])})
     try:
         assert wait_until(lambda: len(_photos(root)) and any("/" in path for path in _photos(root)), 60)
@@ -755,7 +732,7 @@ def test_a_sort_that_begins_as_a_dry_run_plans_is_said_as_at_work_not_cut_short(
         def predict(self, batch):
             if not started:  # the sort beside begins as the dry run judges its first photos
                 started.append(subprocess.Popen(
-                    [sys.executable, "-c", _PAUSED_SORT, str(root), str(go)],
+                    [sys.executable, "-c", PAUSED_SORT, str(root), str(go)],
                     env={**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), str(REPO / "tests")])}))
                 assert wait_until(lambda: any("/" in path for path in _photos(root)), 60)
             return super().predict(batch)
