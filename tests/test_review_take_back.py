@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import layout
+from conftest import layout, write_image
 from test_review_server import Client, browser_missing, chromium_page, make_folder, start
 from typer.testing import CliRunner
 
@@ -69,6 +69,32 @@ def test_u_after_another_tab_named_the_same_pet_takes_back_this_pages_naming(ser
 
     assert status == 200 and answer["photo"]["path"] == "cats/cat-000.jpg", answer
     assert (root / "cats" / "cat-000.jpg").is_file() and (root / "cats" / "Tom" / "cat-001.jpg").is_file()
+
+
+def test_undo_after_a_review_whose_only_correction_was_taken_back_says_so_not_an_earlier_undo(
+        tmp_path: Path) -> None:
+    """`sorter review` of a folder never sorted, one photo to dogs/, `u`, the review stopped: the
+    next `sorter undo` said `an earlier undo put every file back and was stopped before it
+    finished` of an undo that never ran. Now it says the page took the correction back (exit 0),
+    and removes the .sorter/ the review left."""
+    root = tmp_path / "pets"
+    write_image(root / "a.jpg", (255, 0, 0))
+    write_image(root / "b.jpg", (0, 0, 255), size=(64, 48))
+    before = layout(root)
+    tab, stop, thread = start(root)
+    try:
+        click(tab, "a.jpg", "dog")
+        assert tab.take_back()[0] == 200
+    finally:
+        stop.set()
+        thread.join(10)
+    assert (root / ".sorter").is_dir()
+
+    result = runner.invoke(app, ["undo", str(root)])
+
+    assert (result.exit_code, result.stdout) == (0, f"Nothing left to undo in {root}: the review's corrections were "
+                                                    "taken back on its page; removed the .sorter/ it left.\n")
+    assert layout(root) == before
 
 
 def test_a_page_that_made_no_correction_has_nothing_to_take_back(served) -> None:

@@ -389,8 +389,10 @@ def _say_undone(result) -> None:
         removed = f"; removed the {' and '.join(result.tidied)} it left" if result.tidied else ""
         # Or one that could not remove .sorter/ (an immutable file in it): the warning below says why.
         stopped = "" if result.left else " and was stopped before it finished"
-        out.print(f"Nothing left to undo in {printable(str(result.folder))}: an earlier undo put every file back"
-                  f"{stopped}{removed}.", soft_wrap=True, markup=False)
+        how = ("the review's corrections were taken back on its page" if result.by_page
+               else f"an earlier undo put every file back{stopped}")
+        out.print(f"Nothing left to undo in {printable(str(result.folder))}: {how}{removed}.",
+                  soft_wrap=True, markup=False)
     else:
         # Counted: the runs files came back from, not those undone (all kept, say: "from 1 run" of none).
         runs = f" from {counted(result.runs_restored, 'run')}" if result.restored else ""

@@ -42,6 +42,7 @@ class Undoer:
     def __init__(self, root: Path, journal, runs: set[str] = frozenset(), state=None,
                  on_missing: Callable[[str, str, int, bool], None] = lambda line, run, seq, photo: None,
                  on_found: Callable[[str, str, int, bool], None] = lambda line, run, seq, photo: None) -> None:
+        from sorter.files.sorted_below import SortedBelow
         from sorter.files.whereabouts import Whereabouts
 
         self.root = root
@@ -67,6 +68,11 @@ class Undoer:
         #: a folder of the user's own): an undo Ctrl-C stops says those the journal settles (`Told`).
         self.on_found = on_found
         self.whereabouts = Whereabouts(root, runs, state)  # `runs`: those being undone; `state`: the journal scanned
+        #: Sub-folders sorted on their own, asked of a photo found nowhere (`sorted_below`); the places
+        #: of the moves kept so -> where the photo is: an older move of it, to there, is kept too
+        self.below, self._below, self._whole = SortedBelow(root), {}, set()  # `_whole`: their (run, seq)
+        #: Said by its "undo" and "gone" marks besides: a review page's take-back's `{"page": True}` (`tidying.tidy`)
+        self.marked: dict[str, bool] = {}
         #: seq -> (where sorter put it, what is there if anything, its other names), of a file found elsewhere
         self._moved_on: dict[int, tuple[str, str, tuple[str, ...]]] = {}
         #: seq -> (where sorter put it, the editor's backup it was found as: `undo_lines.saved_as`), of one put
@@ -252,6 +258,13 @@ class Undoer:
                     to_move.append(replace(m, dst=found.path))  # journaled so: recovery looks for it there
                 elif a_file and not self.whereabouts.anothers(m, at_dst):  # found nowhere else: saved over
                     to_move.append(m)
+                elif at_dst is None and m.dst in self._below:  # taken on from where a newer move keeps it
+                    conflicts.append((m, f"its later move ({self._below[m.dst]}) is kept", None))
+                elif at_dst is None and (below := self.below.find(
+                        m.dst, lambda record, m=m: self.whereabouts.same_as(m, record))) is not None:
+                    self._below[m.src] = below.at
+                    self._whole.add((m.run, m.seq))  # its line says where the photo is, not "left in place"
+                    conflicts.append((m, below.why(self.root), None))
                 else:
                     there = ("no longer there" if at_dst is None or a_file else
                              f"now {other}, not the photo sorter moved; left there")
@@ -303,7 +316,7 @@ class Undoer:
         self.kept += (once := self._once(m.src, put or m.dst))
         if there is not None and stat.S_ISREG(there.st_mode) and len(self.conflicts.shown) < REPORT_LINES:
             self._held.append((len(self.conflicts.shown), m.dst, m.src, there))
-        self.conflicts.add(f"{m.dst}: {why}; left in place", once)
+        self.conflicts.add(f"{m.dst}: {why}" + ("" if (m.run, m.seq) in self._whole else "; left in place"), once)
 
     def _found(self, line: str, m, copy: bool = False, back: bool = False) -> None:
         """`m` found taken into a folder of the user's own (or, `copy`, as a copy under another
@@ -421,7 +434,7 @@ class Undoer:
         self._moved_on.clear()
         self._backups.clear()
         sync_dirs([self.root, *{(self.root / p).parent for m in to_move for p in (m.src, m.dst)}])
-        self.journal.mark("undo", undone)
+        self.journal.mark("undo", undone, **self.marked)
         self.journal.mark("keep", kept)
         self.journal.append_many("keep", self._uncounted)  # for a Ctrl-C's count (`recovery.put_back_since`)
         self._uncounted = []
@@ -431,7 +444,8 @@ class Undoer:
             self.on_missing(line, m.run, m.seq, once)
         self._missing_now.clear()
         # Those left in a folder of the user's own marked so: an undo Ctrl-C stops counts them apart.
-        self.journal.append_many("gone", [{"seq": m.seq, **({self._gone_as[m.seq]: True} if m.seq in self._gone_as else {}),
+        self.journal.append_many("gone", [{"seq": m.seq, **self.marked,
+                                           **({self._gone_as[m.seq]: True} if m.seq in self._gone_as else {}),
                                            **({"again": True} if m.seq in self._gone_again else {})}
                                           for _, _, gone in checked for m in gone])
         self._gone_as.clear()
@@ -476,5 +490,6 @@ def put_back(root: Path, journal, groups) -> tuple[list[str], list[str]]:
     lock. The review server's take-back of one correction. (where files were found moved on
     since, as undo says it: `found: ...`; what was kept and why)"""
     undoer = Undoer(root, journal)
+    undoer.marked = {"page": True}  # no undo ran: `sorter undo` says so of a journal left with only these
     undoer._put_back(groups)
     return undoer.found.shown, undoer.conflicts.shown + undoer.missing.shown

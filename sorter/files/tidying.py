@@ -142,15 +142,19 @@ def left_behind(root: Path, state, whereabouts=None) -> list[str]:
     return [f"{state_dir(root).name}/", *there] if state_dir(root).is_dir() else there
 
 
-def tidy(root: Path, state, emptied: bool = False) -> tuple[list[str], str | None, bool]:
+def tidy(root: Path, state, emptied: bool = False) -> tuple[list[str], str | None, str | None]:
     """With no move left to undo: everything sorter did in `root` reversed (`forget`). What it
     set out to remove (".sorter/", "cats/"; `removed` tells which went, once the lock is let go),
     why its state could not be (`forget`), and whether an undo put files back before (moves of
     the journal undone or found gone: one stopped as it finished), not a run that moved nothing
     (a sort killed as its journal was made, which leaves its lock). `emptied`: `.sorter/` was
     found empty, before this undo took its lock: an undo killed at its last step, the removal of
-    the folder (`_remove_state`)."""
-    from sorter.files.journal import GONE, UNDONE, state_dir
+    the folder (`_remove_state`). Which put them back: "undo", or "page" where every mark is a
+    review page's take-back (`u`): a review of a folder never sorted, its one correction taken
+    back and the review stopped, left a journal whose next undo said an earlier undo had put every
+    file back and was stopped, of an undo that never ran."""
+    from sorter.files.journal import GONE, UNDONE, journal_path, state_dir
+    from sorter.files.journal_records import records
     from sorter.files.whereabouts import Whereabouts
 
     whereabouts = Whereabouts(root, set(), state)
@@ -158,8 +162,13 @@ def tidy(root: Path, state, emptied: bool = False) -> tuple[list[str], str | Non
     # Or one killed as it removed .sorter/, its journal renamed already (`forget`).
     undone = emptied or os.path.lexists(state_dir(root) / UNDONE_JOURNAL) or any(
         flag & (UNDONE | GONE) for run in state.runs.values() for flag in run.flags)
+    # Read only here, with nothing left to undo: a journal whose every move is put back.
+    if undone and not emptied and not os.path.lexists(state_dir(root) / UNDONE_JOURNAL):
+        pages = {rec.get("page") is True for _, _, rec in records(journal_path(root), ops=("undo", "gone"))
+                 if rec.get("op") in ("undo", "gone")}
+        undone = "page" if pages == {True} else undone
     left = forget(root, state, whereabouts)
-    return there, left, undone
+    return there, left, "undo" if undone is True else undone or None
 
 
 def removed(root: Path, there: list[str]) -> list[str]:

@@ -62,6 +62,9 @@ class UndoResult:
     #: Nothing was left to undo, but an earlier undo stopped as it finished had left sorter's own
     #: folders: those removed now (".sorter/", "cats/"); None for any other undo.
     tidied: list[str] | None = None
+    #: Of those: every file was put back by a review page's take-back (`u`), no undo; the review
+    #: stopped after, leaving its .sorter/.
+    by_page: bool = False
     #: Of `runs`, those a file was moved back for: a run whose every file was kept or missing
     #: is undone, yet nothing was restored from it.
     runs_restored: int = 0
@@ -298,7 +301,7 @@ def undo(root: Path, *, all_runs: bool = False, lock_wait: float = 0.0,
             if not undone:
                 said = f"; removed the {' and '.join(removed)} it left" if removed else ""
                 raise UsageError(f"nothing to undo in {root} (no photo was moved){said}" + (f"; {left}" if left else ""))
-            return UndoResult(root, 0, 0, [], [], left=left, tidied=removed)
+            return UndoResult(root, 0, 0, [], [], left=left, tidied=removed, by_page=undone == "page")
         names = set(when) if all_runs else {max(when, key=when.__getitem__)}
         chosen = [run for run in runs if run.run in names]
         plan = UndoPlan(frozenset(names), _photos(root, chosen),

@@ -11,7 +11,8 @@ the photo (`replaced`), with one listing per undo, made at the first such file (
 files at the top of the folder and in the trees of cats/ and dogs/ (not hidden folders nor
 .sorter/, no link followed), by identity; where that does not find it, once, the folder's other
 trees too (cats/ renamed to kitties/; a folder of the user's own), never a folder sorted on its
-own (with a journal of its own). A photo found in a folder of the user's own while the folder sorter put
+own (with a journal of its own: undo asks that journal of a photo found nowhere, `sorted_below`).
+A photo found in a folder of the user's own while the folder sorter put
 it in is still there (cats/) was taken out of it on purpose: it is said where it is, and stays. The listing follows
 the files undo moves back (`moved`), so `undo --all` finds a photo where a newer run's undo
 put it. A photo taken out of the folder is reported missing as a deleted one is. Another file
@@ -163,6 +164,12 @@ class Whereabouts:
         # its move, a new file given the deleted photo's inode number is not (`_its_inode`).
         return same is not None and not (self._ids.is_back(same, there) and (
             not self._ids.last(same) or self._its_inode(move, move.src, there)))
+
+    def same_as(self, move, record: tuple[int, ...]) -> bool:
+        """The file `move` moved is the one `record` (another journal's: a sub-folder's) was taken
+        of, as told here (`Identities.key`)."""
+        same = self._same(move)
+        return same is not None and len(record) == len(same) and self._ids.key(same) == self._ids.key(record)
 
     def same_inode(self, move, there: os.stat_result) -> bool:
         """The file `there`, at the photo's first place, is the photo's own inode, or, where the
