@@ -94,8 +94,10 @@ def test_photos_in_sub_folders_links_and_hidden_are_said_not_read(tmp_path: Path
     report = json.loads(result.stdout)
     assert report["n"] == 2
     assert report["not_read"] == [
-        {"folder": str(data / "Cat"), "in_sub_folders": 3, "sub_folders": ["2019"], "links": 0, "hidden": 0},
-        {"folder": str(data / "Dog"), "in_sub_folders": 0, "sub_folders": [], "links": 1, "hidden": 1},
+        {"folder": str(data / "Cat"), "in_sub_folders": 3, "sub_folders": ["2019"], "links": 0, "hidden": 0,
+         "non_pets": False},
+        {"folder": str(data / "Dog"), "in_sub_folders": 0, "sub_folders": [], "links": 1, "hidden": 1,
+         "non_pets": False},
     ]
 
 
@@ -115,3 +117,44 @@ def test_a_two_way_model_gets_the_min_confidence_table_too(tmp_path: Path, monke
     first = lines.index("--min-confidence 0.50: 100.0% moved, 10.00% of them to the wrong folder")
     # The two unsure ones left in place: 8 moved, the swapped cat among them.
     assert lines[first + 1] == "--min-confidence 0.80: 80.0% moved, 12.50% of them to the wrong folder"
+
+
+@pytest.mark.parametrize("where", ["Other", "--other"])
+def test_photos_of_non_pets_that_are_not_read_are_said_in_the_same_words(tmp_path: Path, monkeypatch, where) -> None:
+    """Other/ and an --other folder are read with their sub-folders (a kind each), but a photo
+    behind a link, a hidden one, or one in a hidden sub-folder was passed over without a word:
+    the note covered Cat/ and Dog/ only."""
+    use(monkeypatch, ThreeClassFake())
+    data = labelled(tmp_path / "data", other="Other" if where == "Other" else None)
+    non_pets = data / "Other" if where == "Other" else labelled(tmp_path / "x", other="notpets") / "notpets"
+    write_image(non_pets / "cars" / ".hidden.png", (0, 255, 0))
+    write_image(non_pets / ".thumbs" / "car.png", (0, 255, 0))
+    os.symlink(non_pets / "cars" / "cars0.png", non_pets / "food" / "link.png")
+
+    result = runner.invoke(app, ["evaluate", str(data), "--json", *(["--other", str(non_pets)] if where != "Other"
+                                                                     else [])])
+
+    assert result.exit_code == 0, result.output
+    assert result.stderr == (
+        f"note: {non_pets} has 1 photo in sub-folders (.thumbs/), 1 symbolic link named as photos (never followed) "
+        "and 1 hidden photo (.name), which are not read (only the photos at the top of Cat/ and Dog/ are read, and "
+        "of the non-pets those in sub-folders too, but never a hidden one nor one behind a link)\n")
+    assert json.loads(result.stdout)["not_read"] == [
+        {"folder": str(non_pets), "in_sub_folders": 1, "sub_folders": [".thumbs"], "links": 1, "hidden": 1,
+         "non_pets": True}]
+
+
+def test_photos_of_a_holdout_that_are_not_read_are_said(tmp_path: Path, monkeypatch) -> None:
+    """`--holdout` is read with its sub-folders; a linked photo in it was passed over unsaid."""
+    use(monkeypatch, ThreeClassFake())
+    data = labelled(tmp_path / "data")
+    held = write_image(tmp_path / "held" / "cows" / "cow.png", (0, 255, 0)).parent.parent
+    os.symlink(held / "cows" / "cow.png", held / "cows" / "link.png")
+
+    result = runner.invoke(app, ["evaluate", str(data), "--holdout", str(held)])
+
+    assert result.exit_code == 0, result.output
+    assert result.stderr == (
+        f"note: {held} has 1 symbolic link named as photos (never followed), which is not read (only the photos at "
+        "the top of Cat/ and Dog/ are read, and of the non-pets those in sub-folders too, but never a hidden one "
+        "nor one behind a link)\n")

@@ -133,3 +133,18 @@ def test_resume_from_a_checkpoint_of_other_layers_says_so_without_keras_warnings
     assert result.stderr == (f"Error: --resume: the checkpoint in {again.with_suffix('.checkpoints')} is of another "
                              "network than this run's (its layers differ); run it without --resume\n")
     assert not [w for w in warned if "Skipping variable loading" in str(w.message)]
+
+
+def test_an_init_from_not_named_keras_is_shown_as_given(tmp_path: Path, monkeypatch) -> None:
+    """`--init-from models/old/m.h5` said `(got m.h5)`, the folder dropped: which m.h5? It is
+    shown as given, as `--out`'s errors show theirs."""
+    make_dataset(tmp_path / "data", per_class=2)
+    monkeypatch.chdir(tmp_path)
+
+    result = runner.invoke(app, ["train", "data", "--out", "m.keras", "--backbone", "none",
+                                 "--init-from", "models/old/m.h5"])
+
+    assert result.exit_code == 2, result.output
+    assert " ".join(result.stderr.split()).startswith(
+        "Error: Invalid value for '--init-from': expected a MODEL.keras written by `sorter train` "
+        "(got models/old/m.h5) (see "), result.stderr

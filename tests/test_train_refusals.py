@@ -214,6 +214,41 @@ def test_an_epoch_without_validation_photos_says_so_not_nan(tmp_path: Path) -> N
         "--validation-split 0); use --split all or --split training\n"), evaluated.output
 
 
+def test_an_empty_validation_split_of_a_few_photos_says_why(tmp_path: Path) -> None:
+    """3 photos a class at --validation-split 0.1 hold out round(0.3) = none: `evaluate --split
+    validation` said `no images to evaluate in D (split: validation)`, as of an empty folder."""
+    data = make_dataset(tmp_path / "data", per_class=3)
+    (data / "Cat" / "broken.jpg").unlink()
+    out = tmp_path / "m.keras"
+    trained = runner.invoke(app, small_run(data, out, "--validation-split", "0.1"))
+    assert trained.exit_code == 0, trained.output
+
+    result = runner.invoke(app, ["evaluate", str(data), "--model", str(out), "--split", "validation"])
+
+    assert (result.exit_code, result.stderr) == (
+        2, f"Error: --split validation: the model's validation split of {data} holds no photos: it had 6 photos, "
+        "and --validation-split 0.1 kept none; use --split all\n"), result.output
+
+
+def test_photos_in_the_non_pet_and_hold_out_folders_that_are_not_read_are_said(tmp_path: Path) -> None:
+    """A link, a hidden photo, a photo in a hidden sub-folder of --holdout were passed over
+    without a word: the note covered Cat/ and Dog/ only."""
+    data = make_dataset(tmp_path / "data", per_class=8)
+    held = tmp_path / "held"
+    rng = np.random.default_rng(1)
+    for name in ("cars/0.jpg", "cars/.1.jpg", ".cache/2.jpg", "food/3.jpg"):
+        toy_photo(held / name, "cat", rng)
+    (held / "cars" / "link.jpg").symlink_to(held / "cars" / "0.jpg")
+
+    result = runner.invoke(app, small_run(data, tmp_path / "m.keras", "--holdout", str(held)))
+
+    assert result.exit_code == 0, result.output
+    assert (f"note: {held} has 1 photo in sub-folders (.cache/), 1 symbolic link named as photos (never followed) "
+            "and 1 hidden photo (.name), which are not read (only the photos at the top of Cat/ and Dog/ are read, "
+            "and of the non-pets those in sub-folders too, but never a hidden one nor one behind a link)"
+            ) in " ".join(result.stderr.split()), result.stderr
+
+
 def test_photos_training_does_not_read_are_said_in_one_line(tmp_path: Path) -> None:
     """Photos in Cat/2019/ were left out of training without a word."""
     data = make_dataset(tmp_path / "data", per_class=8)

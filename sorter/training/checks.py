@@ -70,7 +70,7 @@ def check_options(config) -> None:
         raise OptionError("fine-tunes the from-scratch network: use it with --backbone none", "--init-from",
                           "--backbone")
     if path.suffix.lower() != ".keras":
-        raise OptionError(f"expected a MODEL.keras written by `sorter train` (got {path.name})", "--init-from")
+        raise OptionError(f"expected a MODEL.keras written by `sorter train` (got {path})", "--init-from")
     if path.resolve() == config.out.resolve():
         raise OptionError(f"{path} is also --out: the run would overwrite the model it starts from",
                           "--init-from", "--out")

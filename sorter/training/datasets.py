@@ -39,7 +39,7 @@ class Split:
     kind_of: dict[Path, str] = field(default_factory=dict)
     #: Photos drawn of each pet class: the fewest that begin as photos in either (`_balanced`).
     per_class: int = 0
-    #: What Cat/ and Dog/ hold that is not read (`sorter.training.not_read`).
+    #: What Cat/, Dog/ and the folders of non-pets hold that is not read (`sorter.training.not_read`).
     not_read: list = field(default_factory=list)
 
 
@@ -491,4 +491,4 @@ def split(
     from sorter.training.not_read import not_read
 
     return Split(train, validation, counts, kinds, kind_by_path, per_class,
-                 not_read([folders[label] for label in CLASS_NAMES]))
+                 not_read([folders[label] for label in CLASS_NAMES], _roots(folders, other_dirs)))

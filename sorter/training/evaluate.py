@@ -110,7 +110,7 @@ class EvalResult:
     thresholds: list[Threshold] = field(default_factory=list)
     #: What judged them: "bundled model", or with a personal model "bundled model + 9 corrections".
     judged_by: str = ""
-    #: What Cat/ and Dog/ hold that was not read: photos in sub-folders, links, hidden (`not_read.NotRead`).
+    #: What the folders read hold that was not read: in sub-folders, links, hidden (`not_read.NotRead`).
     not_read: list = field(default_factory=list)
 
     def to_json(self) -> dict:
@@ -361,7 +361,7 @@ def evaluate(
         from sorter.training.not_read import not_read
 
         passed_over = not_read([folder for label, folder in class_folders(data_dir, other).items()
-                                if label in CLASS_NAMES])
+                                if label in CLASS_NAMES], other_roots(data_dir, other))
     else:
         meta = classifier.metadata.get("training", {})
         if "seed" not in meta:
@@ -382,6 +382,12 @@ def evaluate(
         items = parts.validation if split == "validation" else parts.train
         kinds = parts.kind_of
         passed_over = parts.not_read
+    if not items and split != "all":  # the folder has photos (`_list_pets`): the split kept none of them
+        drawn = len(parts.train) + len(parts.validation)
+        kept = "kept none" if split == "validation" else "held them all out for validation"
+        raise UsageError(f"--split {split}: the model's {split} split of {data_dir} holds no photos: it had "
+                         f"{counted(drawn, 'photo')}, and --validation-split {meta['validation_split']} {kept}; "
+                         "use --split all")
     if not items:
         raise UsageError(f"no images to evaluate in {data_dir} (split: {split})")
     if split == "validation":
@@ -399,6 +405,9 @@ def evaluate(
             check_holdout(holdout, (data_dir, *other), *HOLDOUT_OVERLAP)
     if holdout is not None:
         result = with_holdout(result, holdout, *score_holdout(classifier, holdout), scored.joined(scenes))
+        from sorter.training.not_read import not_read
+
+        result = replace(result, not_read=result.not_read + not_read([], (holdout,)))
     if report_dir is not None:
         from sorter.training.report import write_evaluation_report
 

@@ -1,9 +1,13 @@
-"""Photos in Cat/ and Dog/ that `train` and `evaluate` do not read, said instead of passed over
-without a word: those in sub-folders (`Cat/2019/`), those behind a symbolic link, and hidden
-ones (`.x.jpg`). Only the photos at the top of a pet folder are read: the split that
-`evaluate --split validation` draws again is made from that listing, so reading more now would
-move every model's split. Counting them costs a walk of the sub-folders (no link followed, so
-no loop), made only where a pet folder has one."""
+"""Photos in the folders `train` and `evaluate` read that they do not read, said instead of
+passed over without a word. In Cat/ and Dog/: those in sub-folders (`Cat/2019/`), those behind a
+symbolic link, and hidden ones (`.x.jpg`). In a folder of non-pets (Other/, `--other`,
+`--holdout`), whose sub-folders are read (one a kind): those behind a link, hidden ones, and
+those in a hidden or system sub-folder (`.cache/`, `@eaDir/`), which the walk never enters.
+Only the photos at the top of a pet folder are read: the split that `evaluate --split
+validation` draws again is made from that listing, so reading more now would move every model's
+split. Counting them costs a walk of the sub-folders (no link followed, so no loop): of a pet
+folder, made only where it has one; of a folder of non-pets, a listing of each folder the
+training walk lists too."""
 
 from __future__ import annotations
 
@@ -28,6 +32,8 @@ class NotRead:
     sub_folders: tuple[str, ...]  # the sub-folders that hold them, by name
     links: int  # symbolic links named as photos, never followed
     hidden: int  # photos whose name begins with a dot
+    #: A folder of non-pets, whose sub-folders are read: `sub_folders` are those never entered.
+    non_pets: bool = False
 
     def said(self) -> str:
         """`D/Cat has 30 photos in sub-folders (2019/), which are not read`."""
@@ -48,43 +54,60 @@ class NotRead:
         return self.in_sub_folders + self.links + self.hidden
 
 
-def _photos_below(folder: Path) -> int:
-    """Photos in `folder` and below it, no link followed; a folder that cannot be read counts none
-    (this is a note, not the listing that trains)."""
+def _photos_below(folder: Path, every: bool = False) -> int:
+    """Photos in `folder` and below it, no link followed (`every`: in hidden sub-folders too, as
+    in a hidden folder all are unread); a folder that cannot be read counts none (this is a note,
+    not the listing that trains)."""
     n = 0
     for directory, subdirs, names in os.walk(folder):
-        subdirs[:] = [d for d in subdirs if entered(d)]
+        subdirs[:] = [d for d in subdirs if every or entered(d)]
         n += sum(1 for name in names if is_image_name(name) and not os.path.islink(os.path.join(directory, name)))
     return n
 
 
-def not_read_in(folder: Path) -> NotRead | None:
-    """What `folder` (a Cat/ or Dog/) holds that is not read, or None."""
+def _is_hidden_photo(name: str) -> bool:
+    """`.x.jpg`; not `._x.jpg`, macOS's resource fork of x.jpg, no photo."""
+    return name.startswith(".") and not name.startswith("._") and is_image_name(name.lstrip("."))
+
+
+def not_read_in(folder: Path, non_pets: bool = False) -> NotRead | None:
+    """What `folder` (a Cat/ or Dog/, or `non_pets` a folder of non-pets) holds that is not read,
+    or None. In a folder of non-pets the sub-folders the walk enters are looked into as it does."""
     in_sub_folders, sub_folders, links, hidden = 0, [], 0, 0
-    try:
-        entries = sorted(os.scandir(folder), key=lambda e: e.name)
-    except OSError:
-        return None
-    for entry in entries:
-        if entry.is_symlink():
-            links += is_image_name(entry.name)
-        elif entry.is_dir():
-            if entered(entry.name):  # not a hidden one, nor a NAS's thumbnails (@eaDir)
-                n = _photos_below(Path(entry.path))
-                if n:
-                    in_sub_folders += n
-                    sub_folders.append(entry.name)
-        elif entry.name.startswith(".") and not entry.name.startswith("._") and is_image_name(entry.name.lstrip(".")):
-            hidden += 1  # `._x.jpg` is macOS's resource fork of x.jpg, no photo
-    found = NotRead(str(folder), in_sub_folders, tuple(sub_folders), links, hidden)
+    below = [folder]
+    while below:
+        directory = below.pop(0)
+        try:
+            entries = sorted(os.scandir(directory), key=lambda e: e.name)
+        except OSError:
+            continue
+        for entry in entries:
+            if entry.is_symlink():
+                links += is_image_name(entry.name)
+            elif entry.is_dir():
+                if non_pets and entered(entry.name):  # read: looked into as the walk reads it
+                    below.append(Path(entry.path))
+                elif entered(entry.name) != non_pets:  # Cat/2019/; of non-pets, Other/.cache/ and @eaDir/
+                    n = _photos_below(Path(entry.path), every=non_pets)
+                    if n:
+                        in_sub_folders += n
+                        sub_folders.append(os.path.relpath(entry.path, folder))
+            elif _is_hidden_photo(entry.name):
+                hidden += 1
+    found = NotRead(str(folder), in_sub_folders, tuple(sub_folders), links, hidden, non_pets)
     return found if found.total else None
 
 
-def not_read(folders: list[Path]) -> list[NotRead]:
-    """What each of `folders` holds that is not read, for those that hold any."""
-    return [found for folder in folders if (found := not_read_in(folder)) is not None]
+def not_read(folders: list[Path], non_pets: tuple[Path, ...] = ()) -> list[NotRead]:
+    """What each of `folders` (Cat/ and Dog/) and `non_pets` (Other/, --other, --holdout) holds
+    that is not read, for those that hold any."""
+    return [found for folder, is_other in [*((f, False) for f in folders), *((f, True) for f in non_pets)]
+            if (found := not_read_in(folder, is_other)) is not None]
 
 
 def not_read_line(found: list[NotRead]) -> str:
     """One line for all of them: what a run that goes on says."""
-    return "; ".join(f.said() for f in found) + " (only the photos at the top of Cat/ and Dog/ are read)"
+    rule = ("only the photos at the top of Cat/ and Dog/ are read" if not any(f.non_pets for f in found) else
+            "only the photos at the top of Cat/ and Dog/ are read, and of the non-pets those in sub-folders too, "
+            "but never a hidden one nor one behind a link")
+    return "; ".join(f.said() for f in found) + f" ({rule})"

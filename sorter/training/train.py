@@ -51,7 +51,7 @@ class TrainResult:
     #: (no validation photos, or no pooled features).
     reference: dict[str, int] | None = None
     reference_path: Path | None = None  # MODEL.reference.npz, where made
-    #: What Cat/ and Dog/ hold that was not read (`not_read.NotRead`): said, as the run went on without them.
+    #: What the folders read hold that was not read (`not_read.NotRead`): said, as the run went on without them.
     not_read: list = field(default_factory=list)
 
 
@@ -225,8 +225,15 @@ def _train(config, resume: bool, on_event: Callable, on_cache: Callable) -> Trai
         pooled="head" in metadata,
         reference=reference,
         reference_path=None if reference is None else reference_path(config.out),
-        not_read=parts.not_read,
+        not_read=parts.not_read + _holdout_not_read(config.holdout),
     )
+
+
+def _holdout_not_read(holdout: Path | None) -> list:
+    """What --holdout holds that its scoring did not read, said with the rest."""
+    from sorter.training.not_read import not_read
+
+    return [] if holdout is None else not_read([], (holdout,))
 
 
 def _photos(config) -> _Photos:
