@@ -681,3 +681,22 @@ moves.move_no_replace = move
 summary = sort.sort_folder(Path(sys.argv[1]), classifier=FakeClassifier(), recursive=sys.argv[3:] == ["-r"])
 print(dict(summary.counts))
 """
+
+
+#: A sort of argv[1] whose model judges nothing until argv[2] exists: at work (its lock held), no
+#: journal written yet, as a sort loading its model or judging its first batch. Run as
+#: `python -c JUDGING_SORT ROOT GO` with the repository and tests/ on PYTHONPATH; prints its counts.
+JUDGING_SORT = """
+import os, sys, time
+from pathlib import Path
+from conftest import FakeClassifier
+from sorter.sorting import sort
+
+class Waiting(FakeClassifier):
+    def predict(self, batch):
+        while not os.path.exists(sys.argv[2]):
+            time.sleep(0.01)
+        return super().predict(batch)
+
+print(dict(sort.sort_folder(Path(sys.argv[1]), classifier=Waiting()).counts))
+"""

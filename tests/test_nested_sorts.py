@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import PAUSED_SORT, REPO, FakeClassifier, layout, wait_until, write_image
+from conftest import JUDGING_SORT, PAUSED_SORT, REPO, FakeClassifier, layout, wait_until, write_image
 from typer.testing import CliRunner
 
 from sorter.cli import app
@@ -127,24 +127,6 @@ def test_a_watch_batch_over_the_sub_folders_refuses_them_one_of_the_top_alone_do
         assert _photos(sub) == ["cats/ya.jpg", "cats/yc.jpg", "dogs/yb.jpg"]
 
 
-#: A sort of argv[1] whose model judges nothing until argv[2] exists: at work (its lock held),
-#: no journal written yet, as a sort loading its model or judging its first batch.
-_JUDGING_SORT = """
-import os, sys, time
-from pathlib import Path
-from conftest import FakeClassifier
-from sorter.sorting import sort
-
-class Waiting(FakeClassifier):
-    def predict(self, batch):
-        while not os.path.exists(sys.argv[2]):
-            time.sleep(0.01)
-        return super().predict(batch)
-
-print(dict(sort.sort_folder(Path(sys.argv[1]), classifier=Waiting()).counts))
-"""
-
-
 def test_a_recursive_sort_passes_by_a_sub_folder_another_sort_is_at_work_on(tmp_path: Path) -> None:
     """`sorter sort t13/2018 &`, then `sorter sort t13 -r` while the first still judged its photos:
     2018 had no journal yet, so the sort of t13 entered it, and both judged the same photos (the
@@ -152,7 +134,7 @@ def test_a_recursive_sort_passes_by_a_sub_folder_another_sort_is_at_work_on(tmp_
     on its own, and says so; the sort of 2018 sorts all of its photos."""
     t13, sub = _library(tmp_path)
     go = tmp_path / "go"
-    at_work = subprocess.Popen([sys.executable, "-c", _JUDGING_SORT, str(sub), str(go)], stdout=subprocess.PIPE, text=True,
+    at_work = subprocess.Popen([sys.executable, "-c", JUDGING_SORT, str(sub), str(go)], stdout=subprocess.PIPE, text=True,
                                env={**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), str(REPO / "tests")])})
     try:
         assert wait_until(lambda: (sub / ".sorter" / "lock").exists(), 60)  # its lock held, its model judging

@@ -284,6 +284,9 @@ class WatchLoop:
         folders as they are now; its put-backs left where they are, its late companions joined to
         their photos, the rest sorted."""
         self.hold.busy(sorter)
+        batch = watcher.passed_by(batch)  # under the lock: a sort of a sub-folder begun since found them
+        if not batch:
+            return
         changed = follower.check()  # one stat: a new personal model from `sorter learn`?
         if changed is not None:
             sorter.classifier = follower.classifier

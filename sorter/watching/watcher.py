@@ -82,6 +82,7 @@ class Watcher:
         from sorter.media.container import incomplete, may_be_live_photos
         from sorter.media.folders import excluded_by_case, is_image_name, is_video_name, kept_apart
         from sorter.sorting.alone import a_photos_video, companion_video
+        from sorter.sorting.sort import sorter_at_work
 
         self.root = root
         self.recursive = recursive
@@ -112,6 +113,9 @@ class Watcher:
         self._a_photos_video = a_photos_video  # a Live Photo's (.MOV, .MP4): see `pair_wait`
         self._excluded_by_case = excluded_by_case
         self._kept_apart = kept_apart
+        #: A sub-folder a sort or watch of its own is at work on, passed by as `sort -r` passes it
+        #: (journal or none yet): both would judge, and move, the same photos.
+        self._at_work = sorter_at_work
         self._incomplete = incomplete
         self._may_be_live_photos = may_be_live_photos
         self._excluded = frozenset({*CLASS_FOLDERS.values(), STATE_DIR})
@@ -133,7 +137,9 @@ class Watcher:
         #: The latest batch's files as `lstat` saw them when handed out, complete: what they are
         #: judged as (`Sorter.sort_entries`), not looked at again.
         self.handed: dict[Path, os.stat_result] = {}
-        self._libraries: set[Path] = set()  # another app's library or a sorted folder, said once: never entered
+        #: Sub-folders not entered (a library, sorted on its own, another sorter at work there), as said:
+        #: once, again only for another reason or once entered since.
+        self._passed: dict[Path, str] = {}
         self._next_scan = 0.0
         self._next_due: float | None = None
         self._observer: BaseObserver | None = None
@@ -181,8 +187,11 @@ class Watcher:
             return False
         if len(parts) > 1 and (not self.recursive or not all(entered(p) for p in parts[:-1])):
             return False  # the same folders `folders.scan_folder` does not enter
-        if any(self._kept_apart(self.root.joinpath(*parts[:depth])) for depth in range(1, len(parts))):
-            return False  # sorted (or watched) on its own (its cats/ and dogs/ are its journal's), or software
+        if any(self._kept_apart(folder := self.root.joinpath(*parts[:depth])) or self._at_work(folder)
+               for depth in range(1, len(parts))):
+            # Sorted (or watched) on its own (its cats/ and dogs/ are its journal's), software, or another
+            # sorter at work there: a scan once it is free finds the file, unless it has a journal by then.
+            return False
         return self._is_wanted(parts[-1])
 
     def note(self, path: str | Path, *, closed: bool = False) -> None:
@@ -240,19 +249,20 @@ class Watcher:
         if (gone := self.gone()) is not None:
             raise gone
         found: dict[Path, None] = {}  # a set that keeps the scan's name order
+        passed: dict[Path, str] = {}
         for entry in scan_folder(self.root, recursive=self.recursive, exclude=self._excluded, videos=True,
-                                 also=could_be_companion):
+                                 also=could_be_companion, at_work=self._at_work):
             if isinstance(entry, Skipped) and entry.path == self.root:  # the folder itself is unlistable
                 if not self.root.is_dir():
                     raise self.gone() or SorterError(f"the watched folder {self.root} no longer exists")
                 self.notify(f"cannot list {self.root}: {entry.reason}; will retry")
                 return 0
             if isinstance(entry, Skipped) and entry.folder:  # a library, sorted on its own, software: not entered
-                if entry.path not in self._libraries:  # a scan every minute: said once
-                    self._libraries.add(entry.path)
-                    self.notify(f"skipped: {entry.path.relative_to(self.root)}: {entry.reason}")
+                passed[entry.path] = entry.reason
+                self._say_passed(entry.path, entry.reason)  # a scan every 30 s: said once
                 continue
             found[entry.path if isinstance(entry, Skipped) else entry] = None
+        self._passed = {path: why for path, why in self._passed.items() if path in passed}
         with self._lock:
             self._settled = {p: s for p, s in self._settled.items() if p in found}
             settled = dict(self._settled)
@@ -287,6 +297,35 @@ class Watcher:
                    and not self.put_back(path)}
         self.joining = len(joining)
         return len(counted) - sum(path in joining for path in counted)
+
+    def _say_passed(self, folder: Path, why: str) -> None:
+        """`skipped: 2020: WHY` of a sub-folder not entered, where not said already for that reason."""
+        if self._passed.get(folder) != why:
+            self._passed[folder] = why
+            self.notify(f"skipped: {folder.relative_to(self.root)}: {why}")
+
+    def passed_by(self, batch: list[Path | Skipped]) -> list[Path | Skipped]:
+        """`batch` less its files in a sub-folder a sort or watch of its own took up since the scan or
+        event that found them (`sorter sort ROOT/2020` between two batches), said once. Asked under the
+        folder's lock, marked recursive, which a sorter of the sub-folder starting now is refused by
+        (`lock.above_at_work`): one of the two sees the other. The scan once it is free finds them
+        again; one with a journal by then is sorted on its own. An `lstat` of the `.sorter/` of each
+        sub-folder on their paths, once a batch."""
+        from sorter.media.folders import Skipped
+
+        at_work: dict[Path, str | None] = {}
+        kept: list[Path | Skipped] = []
+        for entry in batch:
+            parts = (entry.path if isinstance(entry, Skipped) else entry).relative_to(self.root).parts[:-1]
+            for folder in (self.root.joinpath(*parts[:depth]) for depth in range(1, len(parts) + 1)):
+                if folder not in at_work:
+                    at_work[folder] = self._at_work(folder)
+                if (why := at_work[folder]) is not None:
+                    self._say_passed(folder, why)
+                    break
+            else:
+                kept.append(entry)
+        return kept
 
     def scan_if_due(self) -> int | None:
         """Scan when the interval has passed (and at the first call); None otherwise."""
