@@ -43,7 +43,7 @@ from sorter.learning.head_choice import Problem, choose_head, wrong
 from sorter.learning.pets import PetReport, fit_pets, homes, removed_homes, staying
 from sorter.learning.same_fit import Fit, KindReport, ReferenceReport, fit_key, reused
 from sorter.model.heads import Head
-from sorter.model.personal import Examples, PersonalModel, placed_name, said
+from sorter.model.personal import Examples, PersonalModel, homes_recorded, placed_name, said
 from sorter.model.pet_heads import PetHead
 from sorter.model.second_look import MARGIN
 
@@ -96,6 +96,9 @@ class LearnResult:
     #: Pet -> still named from another folder, for each pet whose folder this learn found gone from
     #: this one, where she was learnt (`pets.removed_homes`): not named here any more.
     removed: dict[str, bool] = field(default_factory=dict)
+    #: A named pet's folder renamed here ("cats/Fred" -> "cats/Lulu") whose old name is no named pet any more,
+    #: though another folder learnt holds photos of that name (`pets` says how many): not named from them.
+    unnamed: dict[str, str] = field(default_factory=dict)
     #: Videos sorter judged that the user placed elsewhere: not learnt from (photos are).
     videos: int = 0
     journaled: bool = True  # the folder has a sort's journal; else only what was filed by hand is a correction
@@ -199,12 +202,17 @@ def _learn(root: Path, model: Path | None, model_path: Path, base, bundled: Head
     stay = staying(root, fitted.homes, fit.pets)
     moved_on = {was for was, _ in gathered.renamed} | {placed_name(*was) for was in renamed}  # renamed, not removed
     removed = {pet: any(home.pet == pet for home in now) for pet in removed - moved_on}
+    # Her folder renamed here while another folder learnt still holds a few photos of her old name: learnt
+    # as two, of which the old one has too few to be named, she left the named pets without a word.
+    named_before = {home.pet for home in homes_recorded()}
+    named_now = {home.pet for home in now}
+    unnamed = {was: is_now for was, is_now in gathered.renamed if was in named_before - named_now}
     personal.write_examples(learnt)  # the corrections not learnt too: the next learn fits them again, with more
     written = personal.write_model(fitted, fit=(key, fit.report()))
     return LearnResult(
         **result, kinds=fit.kinds, pets=fit.pets, reference=fit.reference, pull=fit.pull, model_path=written,
         unsafe=fit.unsafe, description=fitted.describe(personal.base_name(model)),
-        seconds=time.monotonic() - started, staying=stay, removed=removed, spoilt=spoilt,
+        seconds=time.monotonic() - started, staying=stay, removed=removed, spoilt=spoilt, unnamed=unnamed,
     )
 
 

@@ -3,14 +3,17 @@ shows too (`report_lines`), from the `LearnResult` that `learning.learn` returns
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sorter.config import as_shown, as_typed
 from sorter.learning.folder_names import name_twins, passed_over_lines, shown
+from sorter.learning.pets import MIN_PET_PHOTOS
 from sorter.wording import counted
 
 if TYPE_CHECKING:
     from sorter.learning.learn import LearnResult
+    from sorter.learning.pets import PetReport
 
 
 def report_lines(result: LearnResult) -> list[str]:
@@ -43,7 +46,9 @@ def report_lines(result: LearnResult) -> list[str]:
             f"{name} is not named here any more, and her photos stay in {kind}/ (she is still named from another "
             f"folder; mkdir {as_typed(result.folder / pet)} for them to go there)." if elsewhere else
             # Not "learnt from it alone": her folder in another folder, deleted and learnt first, was hers too.
-            f"{name} is no longer a named pet (no folder learnt has her photos any more)."))
+            f"{name} is no longer a named pet ({_left(result, pet)})."))
+    lines += [_renamed_away(result, was, now, report) for was, now in sorted(result.unnamed.items())
+              if (report := _pet(result, was)) is not None]
     if result.dropped:
         lines.append(f"Dropped {counted(result.dropped, 'example')} learnt on another model.")
     if result.videos:  # else a correction made on a video seems lost: "Found 0 photos", "Nothing to learn"
@@ -140,3 +145,45 @@ def _one_pet(result: LearnResult, pet: str) -> str:
             f"photos of both; if they are two different {kind}, rename one of the folders (mv "
             f"{as_typed(result.folder / pet)} {as_typed(result.folder / kind / (name + '2'))}) and learn its folder "
             "again")
+
+
+def _pet(result: LearnResult, pet: str) -> PetReport | None:
+    """Her line's report: where a learnt folder still holds photos of hers."""
+    return next((report for report in result.pets if report.name == pet and report.photos), None)
+
+
+def _left(result: LearnResult, pet: str) -> str:
+    """Why a pet whose folder is gone here is no named pet: her photos left in the other folders
+    learnt are too few (a named pet's folder deleted here said "no folder learnt has her photos
+    any more" while another held one), or none are left."""
+    report = _pet(result, pet)
+    if report is None:
+        return "no folder learnt has her photos any more"
+    where = ", ".join(as_shown(folder) for folder, _ in result.elsewhere.get(pet, ()))
+    where = f", in {where}" if where else ""
+    if report.photos < MIN_PET_PHOTOS:
+        return (f"{counted(report.photos, 'photo')} of hers {'is' if report.photos == 1 else 'are'} left{where}: "
+                f"{MIN_PET_PHOTOS} or more are needed")
+    return f"the {counted(report.photos, 'photo')} of hers left{where} are not learnt: her line below says why"
+
+
+def _renamed_away(result: LearnResult, was: str, now: str, report: PetReport) -> str:
+    """Her folder renamed here (cats/Fred -> cats/Lulu) while another folder learnt still holds a few
+    photos of her old name: she is learnt as Lulu, and Fred, too few, went from the named pets without a
+    word, where the next `sort --name-pets` of that folder made a cats/Lulu beside its cats/Fred."""
+    name = was.partition("/")[2]
+    folders = [folder for folder, _ in result.elsewhere.get(was, ())]
+    held = f"{', '.join(as_shown(f) for f in folders) or 'another folder learnt'} still "
+    held += "holds" if len(folders) < 2 else "hold"
+    why = (f"too few to learn as {name} ({MIN_PET_PHOTOS} or more)" if report.photos < MIN_PET_PHOTOS
+           else "not learnt as her: her line below says why")
+    new_name = now.partition("/")[2]
+    if len(folders) == 1:
+        there = Path(folders[0])
+        rename = (f"rename it as well (mv {as_typed(there)} {as_typed(there.parent / new_name)}) and learn it again "
+                  f"(sorter learn {as_typed(there.parent.parent)})")
+    else:
+        each = "each" if folders else "it"
+        rename = f"rename {each} to {shown(now)} as well and learn {each} again"
+    return (f"{shown(was)}/ is now {shown(now)}/ here, so {name} is no longer a named pet: {held} "
+            f"{counted(report.photos, 'photo')} of {name}, {why}; to keep them one pet, {rename}")
