@@ -75,3 +75,24 @@ def test_a_renamed_pet_whose_photos_were_all_here_is_no_line_of_its_own(tmp_path
 
     assert result.exit_code == 0, result.output
     assert "no longer a named pet" not in result.stdout and "cats/Lulu: 10 photos" in result.stdout
+
+
+
+def test_a_renamed_pets_other_photos_in_a_folder_gone_from_this_path_get_no_mv_to_type() -> None:
+    """Her few other photos learnt in a folder since moved away from this path (`mv roll roll-2019;
+    mkdir roll`), named as `learnt_elsewhere` names it: the line gave `mv 'ROLL/cats/Fred, a folder at
+    this path before this one' ...`, a path that is none. Her line as `learn` builds it, from its
+    result's folders learnt before."""
+    from types import SimpleNamespace
+
+    from sorter.learning.examples import BEFORE_THIS_ONE
+    from sorter.learning.pets import PetReport
+    from sorter.learning.report import _renamed_away
+
+    result = SimpleNamespace(elsewhere={"cats/Fred": ((f"/home/ann/roll/cats/Fred{BEFORE_THIS_ONE}", 3),)})
+
+    line = _renamed_away(result, "cats/Fred", "cats/Lulu", PetReport("cats/Fred", 3, False))
+
+    assert line == ("cats/Fred/ is now cats/Lulu/ here, so Fred is no longer a named pet: /home/ann/roll/cats/Fred, a "
+                    "folder at this path before this one still holds 3 photos of Fred, too few to learn as Fred (5 or "
+                    "more); to keep them one pet, rename it to cats/Lulu as well and learn it again")

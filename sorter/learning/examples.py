@@ -120,6 +120,11 @@ def here(examples: Examples, root: Path, run: str | None = None) -> np.ndarray:
                      for path, began in zip(examples.paths, examples.began, strict=True)], bool)
 
 
+#: Said after a pet's folder that a folder at this one's path held before it (`learnt_elsewhere`):
+#: not a path to act on.
+BEFORE_THIS_ONE = ", a folder at this path before this one"
+
+
 def learnt_elsewhere(examples: Examples, root: Path) -> dict[str, tuple[tuple[str, int], ...]]:
     """Per named pet (cats/Luna), the pet's folders of other folders learnt before whose photos she
     is learnt from too, and how many each adds (its copies of photos here, or of another's there,
@@ -142,7 +147,7 @@ def learnt_elsewhere(examples: Examples, root: Path) -> dict[str, tuple[tuple[st
                 seen.add(key)
                 folder = _pet_folder(Path(str(examples.paths[i])), CLASS_FOLDERS[label], pet)
                 if folder.startswith(prefix):  # below root, not ours: learnt in the folder here before this one
-                    folder += ", a folder at this path before this one"
+                    folder += BEFORE_THIS_ONE
                 counts[folder] = counts.get(folder, 0) + 1
         if counts:
             elsewhere[f"{CLASS_FOLDERS[label]}/{pet}"] = tuple(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))

@@ -171,6 +171,8 @@ def _renamed_away(result: LearnResult, was: str, now: str, report: PetReport) ->
     """Her folder renamed here (cats/Fred -> cats/Lulu) while another folder learnt still holds a few
     photos of her old name: she is learnt as Lulu, and Fred, too few, went from the named pets without a
     word, where the next `sort --name-pets` of that folder made a cats/Lulu beside its cats/Fred."""
+    from sorter.learning.examples import BEFORE_THIS_ONE
+
     name = was.partition("/")[2]
     folders = [folder for folder, _ in result.elsewhere.get(was, ())]
     held = f"{', '.join(as_shown(f) for f in folders) or 'another folder learnt'} still "
@@ -178,12 +180,12 @@ def _renamed_away(result: LearnResult, was: str, now: str, report: PetReport) ->
     why = (f"too few to learn as {name} ({MIN_PET_PHOTOS} or more)" if report.photos < MIN_PET_PHOTOS
            else "not learnt as her: her line below says why")
     new_name = now.partition("/")[2]
-    if len(folders) == 1:
+    if len(folders) == 1 and not folders[0].endswith(BEFORE_THIS_ONE):  # else no path to type: gone from there
         there = Path(folders[0])
         rename = (f"rename it as well (mv {as_typed(there)} {as_typed(there.parent / new_name)}) and learn it again "
                   f"(sorter learn {as_typed(there.parent.parent)})")
     else:
-        each = "each" if folders else "it"
+        each = "each" if len(folders) > 1 else "it"
         rename = f"rename {each} to {shown(now)} as well and learn {each} again"
     return (f"{shown(was)}/ is now {shown(now)}/ here, so {name} is no longer a named pet: {held} "
             f"{counted(report.photos, 'photo')} of {name}, {why}; to keep them one pet, {rename}")
