@@ -111,7 +111,9 @@ def test_undo_removes_a_folder_it_made_to_put_a_photo_back_once_that_ends_empty(
 
 
 def without_journal(entries: dict) -> dict:
-    return {path: what for path, what in entries.items() if path != ".sorter/journal.jsonl"}
+    """The layout less the journal and the lock file, whose line after the pid says whether its
+    last holder worked on sub-folders too (an undo does; `lock.RECURSIVE`)."""
+    return {path: what for path, what in entries.items() if path not in (".sorter/journal.jsonl", ".sorter/lock")}
 
 
 def test_u_takes_back_a_name_typed_wrong_and_the_folder_it_made(served) -> None:
