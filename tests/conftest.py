@@ -568,15 +568,22 @@ def mounted(command: list[str], where: Path, what: str):
         subprocess.run(["umount", str(where)], capture_output=True)
 
 
+@contextmanager
+def tmpfs_at(where: Path, what: str, size: str = "8m"):
+    """`where`, made and a tmpfs of `size` of its own (a real filesystem), as root; the test
+    skipped where it will not mount (`what` says which, in the reason), unmounted after."""
+    if os.geteuid() != 0:
+        pytest.skip(f"needs root to mount {what}")
+    where.mkdir()
+    with mounted(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(where)], where, what):
+        yield where
+
+
 @pytest.fixture
 def cats_on_another_disk(tmp_path: Path):
     """`tmp_path` with its `cats/` a filesystem of its own, as where a user mounts a second disk (or
     bind-mounts a folder) there: a tmpfs, as root; skipped where it will not mount."""
-    if os.geteuid() != 0:
-        pytest.skip("needs root to mount a tmpfs as cats/")
-    cats = tmp_path / "cats"
-    cats.mkdir()
-    with mounted(["mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", str(cats)], cats, "a tmpfs as cats/"):
+    with tmpfs_at(tmp_path / "cats", "a tmpfs as cats/"):
         yield tmp_path
 
 

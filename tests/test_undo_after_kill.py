@@ -822,13 +822,9 @@ def test_a_sigterm_as_a_sort_stopped_by_ctrl_c_says_so_stops_nothing(tmp_path: P
 @pytest.fixture
 def small_disk(tmp_path: Path):
     """A real filesystem of 8 MiB (a tmpfs, as root; skipped where it will not mount)."""
-    from conftest import mounted
+    from conftest import tmpfs_at
 
-    if os.geteuid() != 0:
-        pytest.skip("needs root to mount a tmpfs")
-    disk = tmp_path / "disk"
-    disk.mkdir()
-    with mounted(["mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", str(disk)], disk, "a small tmpfs"):
+    with tmpfs_at(tmp_path / "disk", "a small tmpfs") as disk:
         yield disk
 
 
