@@ -52,21 +52,29 @@ def _sorted(root: Path) -> dict[str, list[str]]:
             if (root / folder).is_dir()}
 
 
+def _foreseen_then_failed(root: Path, foreseen: str, *failed: str) -> None:
+    """`sort -r --dry-run` of `root` says `foreseen` (exit 0), and the sort after it each of the
+    `failed` lines (exit 1, `--verbose`)."""
+    planned = runner.invoke(app, ["sort", str(root), "-r", "--dry-run"])
+
+    assert planned.exit_code == 0, planned.output
+    assert foreseen in planned.output
+
+    sorted_once = runner.invoke(app, ["sort", str(root), "-r", "--verbose"])
+
+    assert sorted_once.exit_code == 1, sorted_once.output
+    for line in failed:
+        assert line in sorted_once.stderr, sorted_once.output
+
+
 def test_photos_on_a_card_mounted_read_only_stay_on_it_and_are_never_copied(card: Path) -> None:
     root = card
     subprocess.run(["mount", "-o", "remount,ro", str(root / "card")], check=True)
     before = layout(root)
 
-    planned = runner.invoke(app, ["sort", str(root), "-r", "--dry-run"])
-
-    assert planned.exit_code == 0, planned.output
-    assert "cannot move out of card/: Read-only file system; 2 photos would not move" in planned.output
-
-    sorted_once = runner.invoke(app, ["sort", str(root), "-r", "--verbose"])
-
-    assert sorted_once.exit_code == 1, sorted_once.output
-    assert "failed: card/952.jpg: cannot move out of card/: Read-only file system" in sorted_once.stderr
-    assert "failed: card/dog_1087.jpg: cannot move out of card/: Read-only file system" in sorted_once.stderr
+    _foreseen_then_failed(root, "cannot move out of card/: Read-only file system; 2 photos would not move",
+                          "failed: card/952.jpg: cannot move out of card/: Read-only file system",
+                          "failed: card/dog_1087.jpg: cannot move out of card/: Read-only file system")
     # The photo at the top moved; those on the card stayed there, with no copy in cats/ or dogs/:
     # none was made (none taken back after, `uncopy`), the card asked before.
     assert _sorted(root) == {"card": ["952.jpg", "dog_1087.jpg"], "cats": ["1130.jpg"], "dogs": []}
@@ -132,16 +140,48 @@ def _journal(root: Path) -> list[dict]:
     return [json.loads(line) for line in (root / ".sorter" / "journal.jsonl").read_text().splitlines()]
 
 
-def test_a_photo_that_will_not_go_after_its_copy_is_made_has_its_copy_taken_back(card: Path) -> None:
-    # Its folder lets it go, but the photo itself will not (`chattr +i`), which only the removal
-    # meets, the copy made and linked in by then: the copy goes, journaled first.
+def test_a_photo_marked_immutable_on_a_card_is_said_so_and_never_copied(card: Path) -> None:
+    # Its folder lets it go, the photo itself will not (`chattr +i`): asked with the folder
+    # (`leaving.pinned`), the dry run foresees it and the sort copies nothing.
     root = card
+    photo = (root / "card" / "952.jpg").read_bytes()
     _immutable(root / "card" / "952.jpg")
+    try:
+        _foreseen_then_failed(root, "cannot move: it is marked immutable (chattr -i to free it); 1 photo would not move",
+                              "failed: card/952.jpg: cannot move: it is marked immutable (chattr -i to free it)")
+        assert _sorted(root) == {"card": ["952.jpg"], "cats": ["1130.jpg"], "dogs": ["dog_1087.jpg"]}
+        assert [r for r in _journal(root) if r["op"] == "uncopy"] == []  # nothing copied, nothing taken back
+    finally:
+        subprocess.run(["chattr", "-i", str(root / "card" / "952.jpg")], check=True)
+    assert (root / "card" / "952.jpg").read_bytes() == photo
+
+
+def _immutable_once_asked(monkeypatch) -> None:
+    """The photo made immutable right after its folder and flags were asked (`may_leave`), before
+    the copy: only the removal after it meets the flag, with the copy made and linked in by then."""
+    asked = moves.may_leave
+
+    def then_immutable(src, src_dir=None):
+        asked(src, src_dir)
+        if os.path.basename(src) == "952.jpg":
+            where = src if src_dir is None else f"/proc/{os.getpid()}/fd/{src_dir}/{os.path.basename(src)}"
+            subprocess.run(["chattr", "+i", where], check=True)
+
+    monkeypatch.setattr(moves, "may_leave", then_immutable)
+
+
+def test_a_photo_that_will_not_go_after_its_copy_is_made_has_its_copy_taken_back(card: Path, monkeypatch) -> None:
+    # Its folder lets it go, and the photo too when asked; made immutable meanwhile, it will not
+    # go after all, which only the removal meets: the copy goes, journaled first.
+    root = card
+    _immutable(root / "card" / "dog_1087.jpg")  # chattr works on this disk, or skipped
+    subprocess.run(["chattr", "-i", str(root / "card" / "dog_1087.jpg")], check=True)
+    _immutable_once_asked(monkeypatch)
     try:
         result = runner.invoke(app, ["sort", str(root), "-r", "--verbose"])
 
         assert result.exit_code == 1, result.output
-        assert "failed: card/952.jpg: cannot move: Operation not permitted" in result.stderr, result.output
+        assert "failed: card/952.jpg: cannot move: it is marked immutable (chattr -i to free it)" in result.stderr
         assert _sorted(root) == {"card": ["952.jpg"], "cats": ["1130.jpg"], "dogs": ["dog_1087.jpg"]}
         assert [r["path"] for r in _journal(root) if r["op"] == "uncopy"] == ["cats/952.jpg"]
     finally:
@@ -151,7 +191,7 @@ def test_a_photo_that_will_not_go_after_its_copy_is_made_has_its_copy_taken_back
 #: A sort of ROOT that SIGKILLs itself as it takes back the copy of a photo that would not go:
 #: "before-the-record" right as it journals it, "after-the-record" right before the removal.
 _KILLED_SORT = """
-import os, signal, sys
+import os, signal, subprocess, sys
 from pathlib import Path
 sys.path.insert(0, {tests!r})
 from conftest import FakeClassifier
@@ -160,6 +200,16 @@ from sorter.sorting import sort
 
 def killed(*args, **kwargs):
     os.kill(os.getpid(), signal.SIGKILL)
+
+asked = moves.may_leave
+
+def then_immutable(src, src_dir=None):  # made immutable once asked: only the removal meets it
+    asked(src, src_dir)
+    if os.path.basename(src) == "952.jpg":
+        where = src if src_dir is None else f"/proc/{{os.getpid()}}/fd/{{src_dir}}/{{os.path.basename(src)}}"
+        subprocess.run(["chattr", "+i", where], check=True)
+
+moves.may_leave = then_immutable
 
 if {kill!r} == "before-the-record":
     journal_writer.Journal.uncopy = killed
@@ -173,7 +223,8 @@ sort.sort_folder(Path({root!r}), recursive=True, classifier=FakeClassifier())
 def test_a_sort_killed_as_it_takes_a_copy_back_leaves_the_photo_once_where_it_was(card: Path, kill: str) -> None:
     root = card
     photo = (root / "card" / "952.jpg").read_bytes()
-    _immutable(root / "card" / "952.jpg")
+    _immutable(root / "card" / "952.jpg")  # chattr works on this disk, or skipped
+    subprocess.run(["chattr", "-i", str(root / "card" / "952.jpg")], check=True)
     try:
         script = _KILLED_SORT.format(tests=str(Path(__file__).parent), kill=kill, root=str(root))
         done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)

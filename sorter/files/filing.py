@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 from sorter.errors import VANISHED
 from sorter.files.folder import REFUSED, cannot_write
 from sorter.files.identities import same_file_of  # os and stat only: nothing heavy
+from sorter.files.leaving import pinned
 
 if TYPE_CHECKING:
     from sorter.files.journal import Move
@@ -113,7 +114,9 @@ def _failed(exc: OSError, root: Path | None = None, pairs: Pairs = ()) -> tuple[
     (`folder.cannot_write`), the destination first; only after a failure, never before a move.
     A move the destination has no room for names it too (`cannot move into cats/: No space left
     on device`), where it said `cannot move: No space left on device` beside a read-only cats/'s
-    `cannot move into cats/: Read-only file system`."""
+    `cannot move into cats/: Read-only file system`. A photo (or companion) whose own flags refuse
+    it says so (`cannot move: it is marked immutable (chattr -i to free it)`: `leaving.pinned`),
+    where a rename within one disk said `Operation not permitted`."""
     why = exc.strerror or exc
     if root is not None and pairs and exc.errno in NO_ROOM:  # only the folder moved into takes room
         return ("failed", f"cannot move into {_shown(root, pairs[0][1].parent)}: {why}")
@@ -122,6 +125,8 @@ def _failed(exc: OSError, root: Path | None = None, pairs: Pairs = ()) -> tuple[
         for where, folder in tried:
             if cannot_write(folder) is not None:
                 return ("failed", f"cannot move {where} {_shown(root, folder)}: {why}")
+    if exc.errno == errno.EPERM and (flagged := next(filter(None, (pinned(src) for src, _ in pairs)), None)):
+        return ("failed", f"cannot move: {flagged}")
     return ("failed", f"cannot move: {why}")
 
 
@@ -176,19 +181,24 @@ def refused_into(root: Path, planned: dict[str, int]) -> tuple[tuple[str, int], 
     return tuple(refused.items())
 
 
-def refused_out_of(root: Path, planned: dict[Path, int]) -> tuple[tuple[str, int], ...]:
+def refused_out_of(root: Path, planned: dict[Path, list[Path]]) -> tuple[tuple[str, int], ...]:
     """What a sort would be refused of a dry run's plan in the folders its photos would leave
     (`planned`: a folder below `root` -> the photos it would move out of it), as `refused_into`
     says it of those they go into: ("cannot move out of card/: Read-only file system", 2), the
     line a sort gives each such photo (`_failed`). A dry run said "would move" of the photos of a
     card mounted read-only, which the sort then left in place. The same try as for a folder moved
     into (`folder.cannot_write`), a file opened unnamed in each folder once; `root` itself is the
-    caller's (`folder.unwritable`)."""
+    caller's (`folder.unwritable`). In a folder that lets them go, each photo's own flags
+    (`leaving.pinned`): ("cannot move: it is marked immutable (chattr -i to free it)", 1)."""
     refused: dict[str, int] = {}
     for folder, photos in sorted(planned.items()):
         if folder != root and (error := cannot_write(folder)) is not None:
             why = f"cannot move out of {_shown(root, folder)}: {error}"
-            refused[why] = refused.get(why, 0) + photos
+            refused[why] = refused.get(why, 0) + len(photos)
+            continue
+        for photo in photos:
+            if (flagged := pinned(photo)) is not None:
+                refused[f"cannot move: {flagged}"] = refused.get(f"cannot move: {flagged}", 0) + 1
     return tuple(refused.items())
 
 

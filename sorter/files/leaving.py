@@ -14,6 +14,8 @@ import os
 import stat
 from pathlib import Path
 
+from sorter.files.refused import APPEND_ONLY, IMMUTABLE, flags_of
+
 
 def _identity(info: os.stat_result) -> tuple[int, int, int, int]:
     return (info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns)  # as `moves.judged_as`
@@ -38,9 +40,10 @@ def may_leave(src: Path, src_dir: int | None = None) -> None:
     across filesystems, which only its last step, the removal, would find refused, with the copy
     made by then. Tried rather than asked, as `folder.cannot_write` does: a file with no name opened
     in the folder (`O_TMPFILE`, which nothing sees and no kill leaves), the mode bits asked only on
-    a filesystem without such files. With `src_dir`, `src` is a name in that folder. A file made
-    immutable (`chattr +i`) is not told here: its removal fails after the copy, which is then
-    taken back (`_copy_across`)."""
+    a filesystem without such files. With `src_dir`, `src` is a name in that folder. Then the photo
+    itself: one marked immutable or append-only (`chattr +i`, `+a`) is refused as its folder would
+    be, its strerror saying why (`pinned`). A removal that fails after the copy all the same (a
+    flag set meanwhile) has the copy taken back (`_copy_across`)."""
     folder = "." if src_dir is not None else (os.path.dirname(src) or ".")
     try:
         os.close(os.open(folder, os.O_TMPFILE | os.O_WRONLY | os.O_CLOEXEC, 0o600, dir_fd=src_dir))
@@ -56,6 +59,22 @@ def may_leave(src: Path, src_dir: int | None = None) -> None:
         me = os.geteuid()
         if me not in (where.st_uid, os.stat(src, dir_fd=src_dir, follow_symlinks=False).st_uid) and not _can_override(3):
             raise OSError(errno.EPERM, os.strerror(errno.EPERM), str(src))
+    if (why := pinned(src, src_dir)) is not None:
+        raise OSError(errno.EPERM, why, str(src))
+
+
+def pinned(src: Path, src_dir: int | None = None) -> str | None:
+    """Why `src` may not leave its folder whatever the folder allows: its own flags (`lsattr`),
+    immutable or append-only, which refuse its rename and its removal alike, even to root (EPERM).
+    Said as what to do ("it is marked immutable (chattr -i to free it)"), where a move said only
+    "Operation not permitted" and a dry run "would move". None where it has neither flag, or its
+    filesystem keeps none. With `src_dir`, `src` is a name in that folder."""
+    flags = flags_of(src, src_dir)
+    if flags & IMMUTABLE:
+        return "it is marked immutable (chattr -i to free it)"
+    if flags & APPEND_ONLY:
+        return "it is marked append-only (chattr -a to free it)"
+    return None
 
 
 def remove_copy_made(dst: Path, made: tuple[int, ...], dst_dir: int | None = None, original: Path | None = None) -> bool:

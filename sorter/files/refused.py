@@ -24,10 +24,11 @@ from sorter.errors import UsageError
 GETFLAGS, IMMUTABLE, APPEND_ONLY = 0x80086601, 0x10, 0x20
 
 
-def _flags(path: Path) -> int:
-    """`path`'s inode flags (as `lsattr` shows them), 0 where the filesystem keeps none."""
+def flags_of(path: Path, dir_fd: int | None = None) -> int:
+    """`path`'s inode flags (as `lsattr` shows them), 0 where the filesystem keeps none. With
+    `dir_fd`, `path` is a name in that folder."""
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, dir_fd=dir_fd)
     except OSError:
         return 0
     try:
@@ -45,7 +46,7 @@ def advice(path: Path, why: str) -> str:
         return "its disk is mounted read-only (a card's write-protect switch?): make it writable"
     if why == os.strerror(errno.EACCES):
         return f"its permissions refuse this user: chmod u+w {typed} as its owner, or run sorter as a user who can write it"
-    flags = _flags(path)
+    flags = flags_of(path)
     if flags & IMMUTABLE:
         return f"it is immutable: chattr -i {typed} (as root) lets sorter write it"
     if flags & APPEND_ONLY:

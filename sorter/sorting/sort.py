@@ -123,7 +123,7 @@ def sort_folder(
         here = sorter.pet_folders()
         noting = None if dry_run or not here.pets else suggesting.Noting(root, here)
         sorter.here = noting.looked if noting is not None else here  # the pets with a "might be" group looked for once
-        leaving: dict[Path, int] = {}  # a dry run's: the folders its photos would leave -> how many
+        leaving: dict[Path, list[Path]] = {}  # a dry run's: the folders its photos would leave -> those photos
         said = False  # "end" written here once `on_summary` said the run's undo line; stopped part way
         # (Ctrl-C, an error), by the caller once its own line is said (`recovery.said`). Killed
         # before either, the run is one cut short, whose undo the next sort says for it.
@@ -136,7 +136,7 @@ def sort_folder(
                 for result in chain.from_iterable(streams):
                     tally.add(result)
                     if dry_run and result.status == "planned":
-                        leaving[result.path.parent] = leaving.get(result.path.parent, 0) + 1
+                        leaving.setdefault(result.path.parent, []).append(result.path)
                     if review is not None:
                         review.add(result)
                     if noting is not None:

@@ -1,0 +1,116 @@
+"""Photos whose own flags keep them where they are: marked immutable (`chattr +i`) or append-only
+(`chattr +a`), which refuse a rename and a removal alike, even to root. A sort said only `cannot
+move: Operation not permitted`, which told no one why or what to do, and a dry run said "would
+move" of them. Now both say it (`cannot move: it is marked immutable (chattr -i to free it)`),
+read from the photo's flags (`leaving.pinned`), and so do `--json` and undo; the photo stays,
+byte for byte. Root only, on a filesystem that keeps such flags (skipped otherwise)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+from conftest import FakeClassifier, layout, write_image
+from typer.testing import CliRunner
+
+from sorter.cli import app
+from sorter.model import lite
+
+BLUE, RED = (255, 0, 0), (0, 0, 255)  # BGR: the fake says blue = cat, red = dog
+runner = CliRunner()
+
+
+@pytest.fixture
+def folder(tmp_path: Path, monkeypatch) -> Path:
+    """Two cats and a dog, with the fake classifier behind `sort`."""
+    if os.geteuid() != 0:
+        pytest.skip("needs root to set a file's immutable and append-only flags (chattr)")
+    monkeypatch.setattr(lite, "load_classifier", lambda model: FakeClassifier())
+    write_image(tmp_path / "1130.jpg", BLUE, size=(256, 256))
+    write_image(tmp_path / "IMG.jpg", BLUE, size=(256, 256))
+    write_image(tmp_path / "dog_1087.jpg", RED, size=(256, 256))
+    return tmp_path
+
+
+@pytest.fixture
+def flagged():
+    """`flagged(path, "+i")` sets a flag on `path` (skipped where its filesystem keeps none),
+    taken off again at the end, whatever the test did."""
+    done: list[tuple[Path, str]] = []
+
+    def flag(path: Path, which: str) -> None:
+        result = subprocess.run(["chattr", which, str(path)], capture_output=True, text=True)
+        if result.returncode != 0:
+            pytest.skip(f"cannot set {which} on a file here: {result.stderr.strip()}")
+        done.append((path, which.replace("+", "-")))
+
+    yield flag
+    for path, which in done:
+        subprocess.run(["chattr", which, str(path)], capture_output=True)
+
+
+@pytest.mark.parametrize(("flag", "said"), [
+    ("+i", "it is marked immutable (chattr -i to free it)"),
+    ("+a", "it is marked append-only (chattr -a to free it)"),
+])
+def test_a_photo_marked_by_chattr_is_said_so_by_the_dry_run_and_the_sort_and_stays(
+    folder: Path, flagged, flag: str, said: str
+) -> None:
+    photo = (folder / "IMG.jpg").read_bytes()
+    flagged(folder / "IMG.jpg", flag)
+
+    planned = runner.invoke(app, ["sort", str(folder), "--dry-run"])
+
+    assert planned.exit_code == 0, planned.output
+    assert f"cannot move: {said}; 1 photo would not move" in planned.output
+
+    planned_json = runner.invoke(app, ["sort", str(folder), "--dry-run", "--json"])
+
+    assert json.loads(planned_json.stdout)["refused_into"] == [{"reason": f"cannot move: {said}", "photos": 1}]
+
+    sorted_once = runner.invoke(app, ["sort", str(folder), "--verbose"])
+
+    assert sorted_once.exit_code == 1, sorted_once.output
+    assert f"failed: IMG.jpg: cannot move: {said}" in sorted_once.stderr
+    assert "Operation not permitted" not in sorted_once.output
+    assert sorted(os.listdir(folder / "cats")) == ["1130.jpg"]
+    assert os.listdir(folder / "dogs") == ["dog_1087.jpg"]
+    assert (folder / "IMG.jpg").read_bytes() == photo
+
+    again = runner.invoke(app, ["sort", str(folder), "--json"])
+
+    assert again.exit_code == 1, again.output
+    [left] = json.loads(again.stdout)["files"]
+    assert (left["path"], left["status"], left["reason"]) == (str(folder / "IMG.jpg"), "failed", f"cannot move: {said}")
+
+
+def test_once_freed_the_photo_is_sorted_and_undone_with_the_others(folder: Path, flagged) -> None:
+    before = layout(folder)
+    flagged(folder / "IMG.jpg", "+i")
+    assert runner.invoke(app, ["sort", str(folder)]).exit_code == 1
+
+    subprocess.run(["chattr", "-i", str(folder / "IMG.jpg")], check=True)  # as the line says
+    freed = runner.invoke(app, ["sort", str(folder)])
+
+    assert freed.exit_code == 0, freed.output
+    assert sorted(os.listdir(folder / "cats")) == ["1130.jpg", "IMG.jpg"]
+
+    undone = runner.invoke(app, ["undo", str(folder), "--all"])
+
+    assert undone.exit_code == 0, undone.output
+    assert layout(folder) == before
+
+
+def test_undo_says_a_sorted_photo_marked_since_is_kept_and_why(folder: Path, flagged) -> None:
+    assert runner.invoke(app, ["sort", str(folder)]).exit_code == 0
+    flagged(folder / "cats" / "IMG.jpg", "+i")
+
+    undone = runner.invoke(app, ["undo", str(folder)])
+
+    assert undone.exit_code == 0, undone.output
+    assert "kept: cats/IMG.jpg: cannot move back: it is marked immutable (chattr -i to free it)" in undone.stderr
+    assert sorted(os.listdir(folder)) == [".sorter", "1130.jpg", "cats", "dog_1087.jpg"]
+    assert os.listdir(folder / "cats") == ["IMG.jpg"]
