@@ -203,6 +203,31 @@ def test_a_sort_killed_between_batches_is_said_by_the_next_sort_and_its_undo(tmp
     assert layout(tmp_path) == before
 
 
+def _notes(root: Path) -> list[str]:
+    """The killed sorts' notes that their undo line is not said yet (`journal.unsaid_path`)."""
+    return sorted(name for name in os.listdir(root / ".sorter") if name.startswith("unsaid-"))
+
+
+def test_an_undo_that_takes_back_a_killed_sort_removes_its_note(tmp_path: Path, fake_model) -> None:
+    # Before: the killed sort's `.sorter/unsaid-RUN` stayed once the undo right after the kill had
+    # taken it back, while a sort before it kept .sorter/: a note of an undo line no command says
+    # (nothing of that run is left to undo), removed only by an undo of everything.
+    write_image(tmp_path / "first.jpg", BLUE, size=(60, 40))
+    assert runner.invoke(app, ["sort", str(tmp_path)]).exit_code == 0
+    _pets(tmp_path)
+    _killed_sort(tmp_path, "between batches")
+    assert len(_notes(tmp_path)) == 1
+
+    undone = runner.invoke(app, ["undo", str(tmp_path)])
+
+    assert (undone.exit_code, undone.stdout, undone.stderr) == (
+        0, f"Restored 3 files from 1 run in {tmp_path}.\n", ""), undone.output
+    assert _notes(tmp_path) == [] and _photos(tmp_path) == ["IMG_0.jpg", "IMG_1.jpg", "IMG_2.jpg", "IMG_3.jpg",
+                                                            "IMG_4.jpg", "IMG_5.jpg", "cats/first.jpg"]
+    again = runner.invoke(app, ["undo", str(tmp_path)])
+    assert (again.exit_code, again.stdout) == (0, f"Restored 1 file from 1 run in {tmp_path}.\n"), again.output
+
+
 def test_a_sort_with_nothing_left_after_one_killed_between_batches_says_its_undo(tmp_path: Path, fake_model) -> None:
     # The photos the killed sort had not come to are taken away: the next sort finds nothing to
     # move. Before, it said no undo line, and --json "undos": 0.

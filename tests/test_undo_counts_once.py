@@ -177,3 +177,42 @@ def test_an_undo_ctrl_c_stopped_counts_a_photo_put_back_then_kept_as_left(tmp_pa
 
     assert (stopped.exit_code, stopped.stderr) == (130, (
         f"Interrupted: put back 2 of 3 files; sorter undo {tmp_path} --all puts back the rest.\n")), stopped.output
+
+
+def put_back_by_hand_and_another_photo_in_its_place(root: Path, sorted_in: str) -> None:
+    """c1.jpg moved back by hand from `sorted_in` (where the last run put it) to where it was
+    before that run, and another photo of the user's saved under its sorted name."""
+    was = "c1.jpg" if sorted_in == "cats" else "cats/c1.jpg"
+    os.rename(root / sorted_in / "c1.jpg", root / was)
+    write_image(root / sorted_in / "c1.jpg", (0, 0, 255), size=(30, 30))  # a dog: not the photo sorter moved
+
+
+def test_a_photo_put_back_by_hand_with_another_file_in_its_sorted_place_is_already_back(tmp_path: Path) -> None:
+    """It said "kept: cats/c1.jpg: another file is at c1.jpg now; left in place" of c1.jpg, the
+    photo itself, and every undo after said it again: .sorter/ was never removed."""
+    three_cats_sorted(tmp_path)
+    put_back_by_hand_and_another_photo_in_its_place(tmp_path, "cats")
+    photo, other = (tmp_path / "c1.jpg").read_bytes(), (tmp_path / "cats" / "c1.jpg").read_bytes()
+
+    result = runner.invoke(app, ["undo", str(tmp_path)])
+
+    assert (result.exit_code, result.stdout, result.stderr) == (
+        0, f"Restored 2 files from 1 run in {tmp_path} (1 already back where it was).\n", ""), result.output
+    assert (tmp_path / "c1.jpg").read_bytes() == photo and (tmp_path / "cats" / "c1.jpg").read_bytes() == other
+    assert sorted(os.listdir(tmp_path)) == ["c0.jpg", "c1.jpg", "c2.jpg", "cats"]  # .sorter/ gone: all undone
+
+
+def test_a_corrected_photo_put_back_by_hand_with_another_file_in_its_place_is_counted_once(tmp_path: Path) -> None:
+    """c1 corrected to dogs/ on the review page, moved back into cats/ by hand, another photo
+    saved as dogs/c1.jpg: `undo --all` said "Restored 3 files from 1 run (1 kept in place)" of
+    three photos, c1 both kept (its review move) and restored (its sort's move)."""
+    three_cats_sorted(tmp_path)
+    click(tmp_path, "c1.jpg", "dog")
+    put_back_by_hand_and_another_photo_in_its_place(tmp_path, "dogs")
+    photo, other = (tmp_path / "cats" / "c1.jpg").read_bytes(), (tmp_path / "dogs" / "c1.jpg").read_bytes()
+
+    result = runner.invoke(app, ["undo", str(tmp_path), "--all"])
+
+    assert (result.exit_code, result.stdout, result.stderr) == (
+        0, f"Restored 2 files from 1 run in {tmp_path} (1 already back where it was).\n", ""), result.output
+    assert (tmp_path / "c1.jpg").read_bytes() == photo and (tmp_path / "dogs" / "c1.jpg").read_bytes() == other

@@ -213,3 +213,25 @@ def unsaid_removed(root: Path, run: str) -> None:
         os.unlink(unsaid_path(root, run))
     except OSError:  # none made, or a disk turned read-only: the run stays cut short, and is said again
         pass
+
+
+def unsaid_settled(root: Path) -> None:
+    """After an undo that leaves a journal, under the folder lock: the notes (`unsaid_path`) of
+    runs with nothing left to undo removed. A sort killed before its undo line, then taken back
+    (by the undo right after the kill, say), kept its `.sorter/unsaid-RUN` until an undo removed
+    `.sorter/` whole: a note of a line no command will say, as the run has nothing to undo. A
+    run with photos still sorted (some kept) keeps its note. One listing of `.sorter/`; the
+    journal read only where a note is there (a sort killed)."""
+    from sorter.files.journal import scan
+
+    prefix = unsaid_path(root, "").name
+    try:
+        with os.scandir(state_dir(root)) as entries:
+            noted = [entry.name[len(prefix):] for entry in entries if entry.name.startswith(prefix)]
+    except OSError:
+        return
+    if noted:
+        runs = scan(root).runs
+        for run in noted:
+            if run not in runs or not runs[run].sorted_files:
+                unsaid_removed(root, run)

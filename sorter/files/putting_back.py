@@ -196,6 +196,8 @@ class Undoer:
             if at_src is not None and at_dst is not None:
                 if finish_fallback_move(dst, src):  # crash inside an earlier undo's fallback move
                     back.append(m)
+                elif self.whereabouts.back_by_hand(m, at_src):  # the file where sorter put it is another: left there
+                    back.append(m)
                 else:
                     conflicts.append((m, f"another file is at {m.src} now", at_src))
             elif at_src is not None and at_dst is None and (

@@ -339,11 +339,15 @@ def undo(root: Path, *, all_runs: bool = False, lock_wait: float = 0.0,
         unread = sum(run in names for run, _ in state.unread)
         if len(names) == len(when) and not undoer.conflicts.total and not unread:
             left = _forget(root, state, undoer.whereabouts)
-        elif not all(run.run.startswith(REVIEW_RUN_PREFIX) for run in chosen):
-            from sorter.config import REVIEW_PAGE, STATE_DIR
+        else:
+            from sorter.files.journal_writer import unsaid_settled
 
-            # It showed a sort that is now undone (a review's corrections undone leave that sort as it was).
-            (root / STATE_DIR / REVIEW_PAGE).unlink(missing_ok=True)
+            unsaid_settled(root)
+            if not all(run.run.startswith(REVIEW_RUN_PREFIX) for run in chosen):
+                from sorter.config import REVIEW_PAGE, STATE_DIR
+
+                # It showed a sort that is now undone (a review's corrections undone leave that sort as it was).
+                (root / STATE_DIR / REVIEW_PAGE).unlink(missing_ok=True)
         cut_short, by = _cut_short_behind(root, state, when, names)
     c, m, f = undoer.conflicts, undoer.missing, undoer.found
     return UndoResult(

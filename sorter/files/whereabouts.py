@@ -165,6 +165,16 @@ class Whereabouts:
         return same is not None and not (self._ids.is_back(same, there) and (
             not self._ids.last(same) or self._its_inode(move, move.src, there)))
 
+    def back_by_hand(self, move, there: os.stat_result) -> bool:
+        """The file `there`, at the photo's first place while another file is at the place sorter
+        put it, is the photo itself, told by its inode (`_its_inode`): put back by hand, and
+        another file put where it was sorted since. It was kept, "another file is at c1.jpg now"
+        of the photo itself, by every undo after, and `undo --all` counted it kept and restored
+        (its review move kept so, its sort's move put it back). Where the record does not tell
+        it by its inode (a card, a copy of the folder) a copy of it is not told from it: False."""
+        same = self._same(move)
+        return same is not None and self._ids.last(same) and self._its_inode(move, move.src, there)
+
     def same_as(self, move, record: tuple[int, ...]) -> bool:
         """The file `move` moved is the one `record` (another journal's: a sub-folder's) was taken
         of, as told here (`Identities.key`)."""
