@@ -2,7 +2,8 @@
 another folder learnt before still holds a few of her photos (found by a QA pass). Before, a
 deleted folder's pet was said to be dropped as "no folder learnt has her photos any more" while
 one did, and a renamed folder's old name left the named pets without a word, so that the next
-`sort --name-pets` of the other folder made cats/Lulu/ beside its cats/Fred/.
+`sort --name-pets` of the other folder made cats/Lulu/ beside its cats/Fred/. Where the other folder held
+5 or more, her old name stayed a named pet beside the new one, one cat as two pets, said nowhere.
 
 Run with the fake model of tests/test_learn.py: Luna's striped blue photos stand for the pet."""
 
@@ -12,6 +13,7 @@ import os
 import shutil
 from pathlib import Path
 
+import pytest
 from test_learn import invoke, luna
 
 
@@ -45,16 +47,22 @@ def test_a_pet_whose_folder_is_deleted_is_said_dropped_for_too_few_photos_where_
 
 
 
-def test_a_pet_whose_folder_is_renamed_while_another_folder_holds_a_few_of_her_old_name_is_said_unnamed(
-        tmp_path: Path, fake_model) -> None:
-    roll, new = learnt_in_two_folders(tmp_path, fake_model, "Fred", 10, 3)
+@pytest.mark.parametrize(("theirs", "said"), [
+    (3, "so Fred is no longer a named pet: {new}/cats/Fred still holds 3 photos of Fred, too few to learn as Fred "
+        "(5 or more)"),
+    # 5 or more: Fred stayed named from them beside Lulu, one cat as two pets, and learn said not a word of it.
+    (6, "so one pet is two named pets now, Lulu and Fred: {new}/cats/Fred still holds 6 photos of Fred, learnt as "
+        "Fred"),
+], ids=["a few: unnamed", "enough: two pets"])
+def test_a_pet_whose_folder_is_renamed_while_another_folder_holds_photos_of_her_old_name_is_said_so(
+        tmp_path: Path, fake_model, theirs: int, said: str) -> None:
+    roll, new = learnt_in_two_folders(tmp_path, fake_model, "Fred", 10, theirs)
     os.rename(roll / "cats" / "Fred", roll / "cats" / "Lulu")
 
     result = invoke("learn", roll, "--model", fake_model)
 
     assert result.exit_code == 0, result.output
-    assert (f"cats/Fred/ is now cats/Lulu/ here, so Fred is no longer a named pet: {new}/cats/Fred still holds 3 "
-            "photos of Fred, too few to learn as Fred (5 or more); to keep them one pet, rename it as well (mv "
+    assert (f"cats/Fred/ is now cats/Lulu/ here, {said.format(new=new)}; to keep them one pet, rename it as well (mv "
             f"{new}/cats/Fred {new}/cats/Lulu) and learn it again (sorter learn {new})") in result.stdout.splitlines(), \
         result.stdout
     assert "cats/Lulu: 10 photos, would find" in result.stdout
@@ -63,7 +71,8 @@ def test_a_pet_whose_folder_is_renamed_while_another_folder_holds_a_few_of_her_o
     os.rename(new / "cats" / "Fred", new / "cats" / "Lulu")
     again = invoke("learn", new, "--model", fake_model)
     assert again.exit_code == 0, again.output
-    assert f"cats/Lulu: 13 photos (10 learnt before from {roll}/cats/Lulu), would find" in again.stdout, again.stdout
+    assert f"cats/Lulu: {10 + theirs} photos (10 learnt before from {roll}/cats/Lulu), would find" in again.stdout, \
+        again.stdout
     assert "Fred" not in again.stdout.replace("cats/Fred → cats/Lulu", "")
 
 

@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from sorter.errors import ModelError, SorterError
-from sorter.learning.as_sorted import decided, held_out
+from sorter.learning.as_sorted import decided, held_out, where_now
 from sorter.learning.copies import as_one
 from sorter.learning.examples import Progress, here, learnt_elsewhere
 from sorter.learning.folder_names import shown
@@ -96,9 +96,10 @@ class LearnResult:
     #: Pet -> still named from another folder, for each pet whose folder this learn found gone from
     #: this one, where she was learnt (`pets.removed_homes`): not named here any more.
     removed: dict[str, bool] = field(default_factory=dict)
-    #: A named pet's folder renamed here ("cats/Fred" -> "cats/Lulu") whose old name is no named pet any more,
-    #: though another folder learnt holds photos of that name (`pets` says how many): not named from them.
-    unnamed: dict[str, str] = field(default_factory=dict)
+    #: A named pet's folder renamed here ("cats/Fred" -> "cats/Lulu"): where another folder learnt still holds
+    #: photos of her old name (`pets` says how many), too few leave that name no named pet, and 5 or more keep
+    #: it one beside the new name.
+    renamed_away: dict[str, str] = field(default_factory=dict)
     #: Videos sorter judged that the user placed elsewhere: not learnt from (photos are).
     videos: int = 0
     journaled: bool = True  # the folder has a sort's journal; else only what was filed by hand is a correction
@@ -108,6 +109,9 @@ class LearnResult:
     renamed: dict[str, str] = field(default_factory=dict)
     seconds: float = 0.0
     kept_here: int = 0  # of `kept`, this folder's own (`examples.here`): not a copy's, learnt elsewhere
+    #: Of `examples` and `kept`, other folders' photos not where they were learnt now (`as_sorted.where_now`):
+    #: put back by an undo, or moved since.
+    moved_away: int = 0
     #: Pet -> the pet's folders of other folders learnt before that her photos come from too, and how many
     #: (`examples.learnt_elsewhere`): a cats/Luna in two folders is one pet, which her line says.
     elsewhere: dict[str, tuple[tuple[str, int], ...]] = field(default_factory=dict)
@@ -169,9 +173,12 @@ def _learn(root: Path, model: Path | None, model_path: Path, base, bundled: Head
     # One photo and one pet once, where the folder was copied and learnt in both places (`copies`).
     examples, renamed = as_one(learnt, root)
     anchor, check = reference.halves() if reference is not None else (None, None)
-    kept = examples.kept()
-    result = {"folder": root, "found": int(sum(not f.kept for f in found)), "new": new,
-              "examples": int((~kept).sum()), "kept": int(kept.sum()), "kept_here": int((kept & here(examples, root)).sum()),
+    kept, ours = examples.kept(), here(examples, root)
+    # Other folders' photos, placed or kept as sorted, not where they were learnt now (`sorter undo --all`
+    # there put them back): still learnt as they were, which "N kept as sorted" alone said they still are.
+    moved = sum(path is None for path in where_now(examples.subset(~ours), found))
+    result = {"folder": root, "found": int(sum(not f.kept for f in found)), "new": new, "moved_away": moved,
+              "examples": int((~kept).sum()), "kept": int(kept.sum()), "kept_here": int((kept & ours).sum()),
               "corrections": int(corrected(examples).sum()), "dropped": dropped, "renamed_photos": gathered.renamed,
               "videos": videos, "forgot": forgot, "journaled": journal_path(root).is_file(),
               "unreadable": [f"{path}: {why}" for path, why in unreadable.items()],
@@ -202,17 +209,16 @@ def _learn(root: Path, model: Path | None, model_path: Path, base, bundled: Head
     stay = staying(root, fitted.homes, fit.pets)
     moved_on = {was for was, _ in gathered.renamed} | {placed_name(*was) for was in renamed}  # renamed, not removed
     removed = {pet: any(home.pet == pet for home in now) for pet in removed - moved_on}
-    # Her folder renamed here while another folder learnt still holds a few photos of her old name: learnt
-    # as two, of which the old one has too few to be named, she left the named pets without a word.
+    # Her folder renamed here while another folder learnt still holds photos of her old name: learnt as
+    # two, the old one named from those (5 or more) or left with too few, and neither said a word.
     named_before = {home.pet for home in homes_recorded()}
-    named_now = {home.pet for home in now}
-    unnamed = {was: is_now for was, is_now in gathered.renamed if was in named_before - named_now}
+    renamed_away = {was: is_now for was, is_now in gathered.renamed if was in named_before}
     personal.write_examples(learnt)  # the corrections not learnt too: the next learn fits them again, with more
     written = personal.write_model(fitted, fit=(key, fit.report()))
     return LearnResult(
         **result, kinds=fit.kinds, pets=fit.pets, reference=fit.reference, pull=fit.pull, model_path=written,
         unsafe=fit.unsafe, description=fitted.describe(personal.base_name(model)),
-        seconds=time.monotonic() - started, staying=stay, removed=removed, spoilt=spoilt, unnamed=unnamed,
+        seconds=time.monotonic() - started, staying=stay, removed=removed, spoilt=spoilt, renamed_away=renamed_away,
     )
 
 

@@ -21,6 +21,9 @@ def report_lines(result: LearnResult) -> list[str]:
     # The personal model learns from every folder learnt so far: say so when that is more than this one.
     if result.examples > result.found:
         tail = f"; with the folders learnt before, {result.examples} placed and {result.kept} kept as sorted"
+        if result.moved_away:  # `sorter undo --all` of a folder learnt: its photos sorted and placed are not now
+            tail += (f" when learnt, {result.moved_away} of them no longer where they were learnt (undone or moved "
+                     "since), still learnt as they were")
     else:
         # This folder's own: a copy of it learnt elsewhere adds the photos kept as sorted there.
         tail = f"; {result.kept_here} kept as sorted, held as they are" if result.kept_here else ""
@@ -47,7 +50,7 @@ def report_lines(result: LearnResult) -> list[str]:
             f"folder; mkdir {as_typed(result.folder / pet)} for them to go there)." if elsewhere else
             # Not "learnt from it alone": her folder in another folder, deleted and learnt first, was hers too.
             f"{name} is no longer a named pet ({_left(result, pet)})."))
-    lines += [_renamed_away(result, was, now, report) for was, now in sorted(result.unnamed.items())
+    lines += [_renamed_away(result, was, now, report) for was, now in sorted(result.renamed_away.items())
               if (report := _pet(result, was)) is not None]
     if result.dropped:
         lines.append(f"Dropped {counted(result.dropped, 'example')} learnt on another model.")
@@ -168,18 +171,16 @@ def _left(result: LearnResult, pet: str) -> str:
 
 
 def _renamed_away(result: LearnResult, was: str, now: str, report: PetReport) -> str:
-    """Her folder renamed here (cats/Fred -> cats/Lulu) while another folder learnt still holds a few
-    photos of her old name: she is learnt as Lulu, and Fred, too few, went from the named pets without a
-    word, where the next `sort --name-pets` of that folder made a cats/Lulu beside its cats/Fred."""
+    """Her folder renamed here (cats/Fred -> cats/Lulu) while another folder learnt still holds photos
+    of her old name. A few: she is learnt as Lulu, and Fred, too few, went from the named pets without a
+    word, where the next `sort --name-pets` of that folder made a cats/Lulu beside its cats/Fred. Enough
+    (5 or more): Fred stayed named from them beside Lulu, two pets for one cat, with no word why."""
     from sorter.learning.examples import BEFORE_THIS_ONE
 
-    name = was.partition("/")[2]
+    name, new_name = was.partition("/")[2], now.partition("/")[2]
     folders = [folder for folder, _ in result.elsewhere.get(was, ())]
     held = f"{', '.join(as_shown(f) for f in folders) or 'another folder learnt'} still "
     held += "holds" if len(folders) < 2 else "hold"
-    why = (f"too few to learn as {name} ({MIN_PET_PHOTOS} or more)" if report.photos < MIN_PET_PHOTOS
-           else "not learnt as her: her line below says why")
-    new_name = now.partition("/")[2]
     if len(folders) == 1 and not folders[0].endswith(BEFORE_THIS_ONE):  # else no path to type: gone from there
         there = Path(folders[0])
         rename = (f"rename it as well (mv {as_typed(there)} {as_typed(there.parent / new_name)}) and learn it again "
@@ -187,5 +188,11 @@ def _renamed_away(result: LearnResult, was: str, now: str, report: PetReport) ->
     else:
         each = "each" if len(folders) > 1 else "it"
         rename = f"rename {each} to {shown(now)} as well and learn {each} again"
-    return (f"{shown(was)}/ is now {shown(now)}/ here, so {name} is no longer a named pet: {held} "
-            f"{counted(report.photos, 'photo')} of {name}, {why}; to keep them one pet, {rename}")
+    photos = f"{counted(report.photos, 'photo')} of {name}"
+    if report.learnt:
+        return (f"{shown(was)}/ is now {shown(now)}/ here, so one pet is two named pets now, {new_name} and {name}: "
+                f"{held} {photos}, learnt as {name}; to keep them one pet, {rename}")
+    why = (f"too few to learn as {name} ({MIN_PET_PHOTOS} or more)" if report.photos < MIN_PET_PHOTOS
+           else "not learnt as her: her line below says why")
+    return (f"{shown(was)}/ is now {shown(now)}/ here, so {name} is no longer a named pet: {held} {photos}, {why}; "
+            f"to keep them one pet, {rename}")
