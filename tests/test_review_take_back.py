@@ -194,3 +194,49 @@ def test_in_chromium_u_in_each_tab_takes_back_that_tabs_correction(served) -> No
         expect(tab_2.locator("#status")).to_have_text("took back: cat-001.jpg is in cats/ again")
         assert (root / "cats" / "cat-001.jpg").is_file()
         tab_2.screenshot(path=str(root.parent / "tab_2.png"))
+
+
+@pytest.mark.skipif(browser_missing() is not None, reason=str(browser_missing()))
+def test_in_chromium_undo_last_correction_is_a_button_that_does_what_u_does(served) -> None:
+    """`u` was the only way to take a correction back: a user who never read the key help, or on a
+    touch screen, had none. "Undo last correction" beside Learn does what `u` does, with its
+    messages; it is disabled, its title saying why, while this page has nothing to take back; Enter
+    on it works as a click; the key help names it; a reload keeps what it can take back."""
+    from playwright.sync_api import expect
+
+    client, root, _ = served
+    with chromium_page(client.url) as page:
+        button = page.get_by_role("button", name="Undo last correction")
+        expect(page.locator("figure", has_text="cat-000.jpg")).to_have_count(1)
+        expect(button).to_be_disabled()
+        expect(button).to_have_attribute("title", "nothing to take back on this page: no correction made here yet")
+        expect(page.locator("p.keys")).to_contain_text("u (Undo last correction) takes back this page's last correction")
+
+        page.locator("figure", has_text="cat-000.jpg").get_by_role("button", name="Dog", exact=True).click()
+        expect(page.locator("#status")).to_have_text("cat-000.jpg is in dogs/")
+        expect(button).to_be_enabled()
+        expect(button).to_have_attribute("title", "take back this page's last correction, dogs/cat-000.jpg (key u)")
+        page.screenshot(path=str(root.parent / "take-back.png"))
+        button.click()
+
+        expect(page.locator("#status")).to_have_text("took back: cat-000.jpg is in cats/ again")
+        assert (root / "cats" / "cat-000.jpg").is_file() and not (root / "dogs" / "cat-000.jpg").exists()
+        expect(button).to_be_disabled()
+
+        # Two corrections, a reload (the page keeps its own), then Enter on the button: the last.
+        for name in ("cat-000.jpg", "cat-001.jpg"):
+            page.locator("figure", has_text=name).get_by_role("button", name="Dog", exact=True).click()
+            expect(page.locator("#status")).to_have_text(f"{name} is in dogs/")
+        page.reload()
+        expect(button).to_be_enabled()
+        button.focus()
+        page.keyboard.press("Enter")
+        expect(page.locator("#status")).to_have_text("took back: cat-001.jpg is in cats/ again")
+        assert (root / "cats" / "cat-001.jpg").is_file() and (root / "dogs" / "cat-000.jpg").is_file()
+        expect(button).to_have_attribute("title", "take back this page's last correction, dogs/cat-000.jpg (key u)")
+        button.click()
+        expect(page.locator("#status")).to_have_text("took back: cat-000.jpg is in cats/ again")
+        expect(button).to_be_disabled()
+        assert (root / "cats" / "cat-000.jpg").is_file()
+        page.set_viewport_size({"width": 390, "height": 700})  # a phone: the button where a thumb finds it
+        page.screenshot(path=str(root.parent / "taken-back-phone.png"))

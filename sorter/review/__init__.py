@@ -6,7 +6,7 @@ moved by hand; `destinations`: the folder a correction files a photo in, and its
 click sends; `pet_dirs`: the pets' folders as listed, which tell one renamed by hand; `cards`:
 a photo as the page draws it; `catalog`: the photos and their groups; `loading`: the catalog read from the
 folder, the journal and the personal model; `posters`: what it shows of a video;
-`app.html`/`app.js`/`app_keys.js`/`app.css`: its page).
+`app.html`/`app.js`/`app_keys.js`/`app_take_back.js`/`app.css`: its page).
 
 May import: `sorter.learning` (the page's "Learn from my corrections" button),
 `sorter.model`, `sorter.media`, `sorter.files`, `sorter.signals`, `sorter.config`,

@@ -1,6 +1,7 @@
 // The review page: draws the groups the server sends, moves a card when a photo is filed
-// anew, and pages ("show 100 more"); its keys are app_keys.js's. Every name is put in the
-// page with textContent or as an attribute value, never as markup.
+// anew, and pages ("show 100 more"); its keys are app_keys.js's, and taking back its corrections
+// app_take_back.js's. Every name is put in the page with textContent or as an attribute value,
+// never as markup.
 "use strict";
 
 (() => {
@@ -23,19 +24,6 @@
   // group key -> [species, name] last given in a "Might be" group: its next photo is likely hers
   // too, so her group's field starts with that, not the pet the sort guessed the user denied.
   const lastNamedIn = new Map();
-  // This page's own corrections, the last last ({correction, id, path, generation}): `u` takes
-  // back the last of them, never the server's last, which may be another tab's this page never
-  // showed, or a closed browser's. Kept in the tab's sessionStorage, so a reload keeps them and a
-  // new tab starts with none; those of another listing (its photos numbered otherwise) are dropped.
-  const MINE = "sorter-review-mine";
-  let mine = [];
-  function remember(list) {
-    mine = list;
-    try {
-      sessionStorage.setItem(MINE, JSON.stringify(mine));
-    } catch { /* storage refused (a private window): kept until a reload */ }
-  }
-
   function el(tag, props = {}, ...children) {
     const node = document.createElement(tag);
     for (const [name, value] of Object.entries(props)) {
@@ -309,7 +297,8 @@
 
   // One change at a time, each sent once the one before is answered: a quick c then u must
   // not take the move back before its answer comes and files the card where it no longer is.
-  // `body` may be a function (u's): read once the change before it is answered, which may add to `mine`.
+  // `body` may be a function (u's): read once the change before it is answered, which may add
+  // to this page's corrections.
   let changing = Promise.resolve();
   function change(path, body, done, failed = () => undefined) {
     changing = changing.catch(() => undefined).then(() => send(path, body, done, failed));
@@ -347,7 +336,7 @@
   function correct(shown, choice, pet, notPet) {
     const body = { id: shown.id, to: choice, generation, at: shown.path, ...(pet === undefined ? {} : { pet }) };
     return change("/api/move", body, (photo, data) => {
-      if (data.correction !== null) remember([...mine, { correction: data.correction, id: photo.id, path: photo.path, generation }]);
+      takeBacks.corrected(data.correction, photo);
       if (notPet) return `${photo.name} is not ${notPet}: noted; it stays ${place(photo.where)}`;
       // Filed as neither, it went back to the top of the folder, where the sort found it.
       const where = `${photo.name} is ${photo.where.includes("/") ? "" : "back "}${place(photo.where)}`;
@@ -366,27 +355,6 @@
   function file(photo, choice) {
     const not = photo.might_be && !photo.pet && choice === photo.current ? petOf(photo.might_be)[1] : undefined;
     return correct(photo, choice, undefined, not);
-  }
-
-  // This page's last correction, where the page shows its photo now (its card; a reload may
-  // not show it yet: where the correction put it); a page that made none sends none, and the
-  // server says so. Answered or dropped, the page forgets it: the next u is about the one before.
-  function takeBack() {
-    let last;
-    const forget = () => remember(mine.filter((c) => c !== last));
-    return change("/api/undo", () => {
-      last = mine.at(-1);
-      if (!last) return {};
-      const shown = document.querySelector(`figure[data-id="${last.id}"]`);
-      return { correction: last.correction, at: shown ? shown.photo.path : last.path, generation };
-    }, (photo, data) => {
-      forget();
-      // Where `u` found the photo, moved on since the click, as `sorter undo` says it.
-      return [`took back: ${photo.name} is ${place(photo.where)} again`,
-        ...data.found.map((line) => `found: ${line}`)].join("\n");
-    }, (error) => {
-      if (error.dropped) forget();
-    });
   }
 
   // What learn learnt, in one line (the report says why): corrections it found unsafe to learn
@@ -431,12 +399,14 @@
 
   function isLearning() {
     learning = true;
+    takeBacks.whileLearning(true);
     learnButton.disabled = true;
     learnButton.textContent = "learning\u2026";
   }
 
   function doneLearning() {
     learning = false;
+    takeBacks.whileLearning(false);
     learnButton.disabled = false;
     learnButton.textContent = "Learn from my corrections";
   }
@@ -464,16 +434,16 @@
   }
 
   learnButton.addEventListener("click", learn);
-  window.sorterKeys({ file, openNaming, takeBack, say }); // app_keys.js: the keys do what the buttons do
+  // app_take_back.js: this page's corrections, and the button and `u` that take back the last.
+  const takeBacks = window.sorterTakeBack({ change, place });
+  window.sorterKeys({ file, openNaming, takeBack: takeBacks.takeBack, say }); // app_keys.js: the keys do what the buttons do
 
   async function start() {
     try {
       const data = await api("/api/groups");
       pageSize = data.page;
       generation = data.generation;
-      try {
-        remember(JSON.parse(sessionStorage.getItem(MINE) || "[]").filter((c) => c.generation === generation));
-      } catch { /* none kept, or storage refused */ }
+      takeBacks.load(generation);
       maxName = data.max_pet_name;
       folder = data.typed;
       showPets(data.pets);

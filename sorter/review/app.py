@@ -32,9 +32,11 @@ THUMB_PX = 256
 THUMB_QUALITY = 70
 #: A photo opened on its own: big enough to judge, still a re-encoded copy.
 VIEW_PX = 1280
-#: The page's script (its keys in a script of their own), style and icon (a paw: a page that
-#: names no icon has the browser ask for /favicon.ico, a 404 in its console at every load).
+#: The page's script (its keys, and taking back its corrections, in scripts of their own), style
+#: and icon (a paw: a page that names no icon has the browser ask for /favicon.ico, a 404 in its
+#: console at every load).
 ASSETS = {"/page.js": ("app.js", "text/javascript"), "/keys.js": ("app_keys.js", "text/javascript"),
+          "/take-back.js": ("app_take_back.js", "text/javascript"),
           "/page.css": ("app.css", "text/css"), "/page.svg": ("app.svg", "image/svg+xml")}
 PHOTO_URL = re.compile(r"/(thumb|view)/(\d{1,9})")
 CHOICES = ("cat", "dog", "neither")

@@ -2,10 +2,11 @@
 
 The standard library's threaded HTTP server: one local user, a page, a few JSON calls and
 thumbnails, which a framework would not make shorter. Everything the page needs is served
-from the package (app.html, app.js, app_keys.js, app.css and app.svg, served as /, /page.js,
-/keys.js, /page.css and /page.svg): it works offline. What it answers, and the checks each request passes first, is
-`app`'s; this module is HTTP itself: listening, reading a request, the headers of every answer,
-the file the browser is given instead of the URL.
+from the package (app.html, app.js, app_keys.js, app_take_back.js, app.css and app.svg, served
+as /, /page.js, /keys.js, /take-back.js, /page.css and /page.svg): it works offline. What it
+answers, and the checks each request passes first, is `app`'s; this module is HTTP itself:
+listening, reading a request, the headers of every answer, the file the browser is given
+instead of the URL.
 
 Security, as for any server a browser can reach:
 - it listens on 127.0.0.1 and ::1 only;
