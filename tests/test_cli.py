@@ -444,7 +444,9 @@ def test_a_dry_run_says_which_photos_a_sort_could_not_move_into_a_cats_folder_it
     finally:
         subprocess.run(["chattr", "-i", pets / "cats"], check=True)
     assert dogs_only.exit_code == 0 and dogs_only.stdout.endswith("Every file's plan: --verbose.\n"), dogs_only.output
-    assert dry.exit_code == 0 and "would move to cats/ │        │     2" in dry.stdout, dry.output
+    # The two cats are no longer counted as if they would move (`would move to cats/ │ │ 2`): left in place.
+    assert dry.exit_code == 0 and "would move to cats/" not in dry.stdout, dry.output
+    assert "would move to dogs/  │" in dry.stdout and "left in place:" in dry.stdout, dry.output
     assert dry.stdout.endswith("cats/ cannot be written: Operation not permitted; 2 photos would not move\n"), dry.output
     assert (sort.exit_code, sort.stderr) == (1, "Error: 2 photos could not be moved, the summary says why; the others "
                                                  "were moved: sort again once these can be\n"), sort.output

@@ -53,12 +53,25 @@ def _sorted(root: Path) -> dict[str, list[str]]:
 
 
 def _foreseen_then_failed(root: Path, foreseen: str, *failed: str) -> None:
-    """`sort -r --dry-run` of `root` says `foreseen` (exit 0), and the sort after it each of the
-    `failed` lines (exit 1, `--verbose`)."""
-    planned = runner.invoke(app, ["sort", str(root), "-r", "--dry-run"])
+    """`sort -r --dry-run` of `root` says `foreseen` (exit 0), and of each photo the sort after it
+    fails what the sort says (exit 1, `--verbose`: each of the `failed` lines): its `--verbose` line
+    `would not move: card/952.jpg: ...`, where it said `would move card/952.jpg -> cats/952.jpg`,
+    and `--json` "failed" with that reason, where it said "planned", counted in "would move to"."""
+    planned = runner.invoke(app, ["sort", str(root), "-r", "--dry-run", "--verbose"])
 
     assert planned.exit_code == 0, planned.output
     assert foreseen in planned.output
+    refused = dict(line.removeprefix("failed: ").split(": ", 1) for line in failed)
+    for name, why in refused.items():
+        assert f"would not move: {name}: {why}" in planned.stderr.splitlines(), planned.stderr
+        assert f"would move {name} " not in planned.stderr, planned.stderr
+    told = runner.invoke(app, ["sort", str(root), "-r", "--dry-run", "--json"])
+
+    assert told.exit_code == 0, told.output
+    plan = json.loads(told.stdout)
+    assert {entry["path"]: entry["reason"] for entry in plan["files"] if entry["status"] == "failed"} == {
+        str(root / name): why for name, why in refused.items()}
+    assert sum(plan["moved_to"].values()) == plan["counts"]["planned"]  # those alone "would move to"
 
     sorted_once = runner.invoke(app, ["sort", str(root), "-r", "--verbose"])
 
@@ -89,6 +102,50 @@ def test_photos_on_a_card_mounted_read_only_stay_on_it_and_are_never_copied(card
 
     assert (undone.exit_code, undone.stdout) == (0, f"Restored 1 file from 1 run in {root}.\n"), undone.output
     assert layout(root) == before
+
+
+def test_a_dry_run_says_of_each_photo_a_folder_refuses_that_it_would_not_move(tmp_path: Path, monkeypatch) -> None:
+    # No card, no root: a cats/ and a trip/ of mode 555, as a user (root's override of file modes
+    # set aside). The summary said "1 photo would not move" of each, and --verbose and --json that
+    # both would move, counted in "would move to cats/" and "would move to dogs/".
+    from conftest import as_a_user
+
+    monkeypatch.setattr(lite, "load_classifier", lambda model: FakeClassifier())
+    write_image(tmp_path / "1130.jpg", BLUE, size=(256, 256))
+    write_image(tmp_path / "trip" / "dog_1087.jpg", RED, size=(256, 256))
+    (tmp_path / "cats").mkdir()
+    before = layout(tmp_path)
+    refused = {"1130.jpg": "cannot move into cats/: Permission denied",
+               "trip/dog_1087.jpg": "cannot move out of trip/: Permission denied"}
+    for folder in ("cats", "trip"):
+        (tmp_path / folder).chmod(0o555)
+    try:
+        with as_a_user(tmp_path / "cats", "write"):
+            planned = runner.invoke(app, ["sort", str(tmp_path), "-r", "--dry-run", "--verbose"])
+            told = runner.invoke(app, ["sort", str(tmp_path), "-r", "--dry-run", "--jsonl"])
+            assert layout(tmp_path) == before  # a plan writes nothing
+            sorted_once = runner.invoke(app, ["sort", str(tmp_path), "-r", "--verbose"])
+    finally:
+        for folder in ("cats", "trip"):
+            (tmp_path / folder).chmod(0o755)
+
+    assert planned.exit_code == 0, planned.output
+    assert sorted(planned.stderr.splitlines()) == [f"would not move: {name}: {why}" for name, why in refused.items()]
+    assert "would move to" not in planned.stdout, planned.stdout
+    assert planned.stdout.endswith("cats/ cannot be written: Permission denied; 1 photo would not move\n"
+                                   "cannot move out of trip/: Permission denied; 1 photo would not move\n"), planned.stdout
+    assert told.exit_code == 0, told.output
+    *files, summary = (json.loads(line) for line in told.stdout.splitlines())
+    assert {(entry["path"], entry["status"], entry["reason"], entry["destination"]) for entry in files} == {
+        (str(tmp_path / name), "failed", why, None) for name, why in refused.items()}
+    assert (summary["summary"]["moved_to"], summary["summary"]["counts"]) == ({}, {"failed": 2})
+    # What the sort then says of each, word for word, the photos where they were.
+    assert sorted_once.exit_code == 1, sorted_once.output
+    assert sorted(sorted_once.stderr.splitlines()) == [
+        "Error: 2 photos could not be moved, the summary says why: sort again once they can be",
+        *(f"failed: {name}: {why}" for name, why in refused.items())]
+    after = layout(tmp_path)
+    assert {name: after.get(name) for name in refused} == {name: before[name] for name in refused}
 
 
 _DROPPED = "-dac_override,-dac_read_search,-fowner"

@@ -87,6 +87,45 @@ def test_a_photo_marked_by_chattr_is_said_so_by_the_dry_run_and_the_sort_and_sta
     assert (left["path"], left["status"], left["reason"]) == (str(folder / "IMG.jpg"), "failed", f"cannot move: {said}")
 
 
+def test_a_dry_run_says_of_the_marked_photo_itself_that_it_would_not_move(folder: Path, flagged) -> None:
+    # Its summary said "1 photo would not move", while `--verbose` said `would move IMG.jpg ->
+    # cats/IMG.jpg`, `--json` "planned", and "would move to cats/" counted it with 1130.jpg.
+    from test_sort import rows
+
+    said = "cannot move: it is marked immutable (chattr -i to free it)"
+    flagged(folder / "IMG.jpg", "+i")
+
+    planned = runner.invoke(app, ["sort", str(folder), "--dry-run", "--verbose"], env={"COLUMNS": "160"})
+
+    assert planned.exit_code == 0, planned.output  # a plan, as ever
+    assert sorted(planned.stderr.splitlines()) == [
+        "would move 1130.jpg -> cats/1130.jpg (cat, 99%)",
+        "would move dog_1087.jpg -> dogs/dog_1087.jpg (dog, 99%)",
+        f"would not move: IMG.jpg: {said}",
+    ], planned.stderr
+    assert {"would move to cats/ │ │ 1", f"left in place: failed │ {said} │ 1"} <= set(rows(planned)), planned.stdout
+    assert planned.stdout.endswith(f"{said}; 1 photo would not move\n"), planned.stdout
+
+    for script in ("--json", "--jsonl"):
+        told = runner.invoke(app, ["sort", str(folder), "--dry-run", script])
+
+        assert told.exit_code == 0, told.output
+        lines = [json.loads(line) for line in told.stdout.splitlines()]
+        summary = lines[0] if script == "--json" else lines[-1]["summary"]
+        files = lines[0]["files"] if script == "--json" else lines[:-1]
+        [left] = [entry for entry in files if entry["path"] == str(folder / "IMG.jpg")]
+        # What the sort itself says of it (`failed`, the same reason), where it stays.
+        assert (left["status"], left["reason"], left["destination"]) == ("failed", said, None)
+        assert (summary["moved_to"], summary["counts"]) == ({"cats": 1, "dogs": 1}, {"planned": 2, "failed": 1})
+        assert summary["refused_into"] == [{"reason": said, "photos": 1}]
+
+    sorted_once = runner.invoke(app, ["sort", str(folder), "--json"])
+
+    assert sorted_once.exit_code == 1, sorted_once.output
+    [failed] = [entry for entry in json.loads(sorted_once.stdout)["files"] if entry["status"] == "failed"]
+    assert (failed["path"], failed["reason"], failed["destination"]) == (left["path"], left["reason"], None)
+
+
 def test_once_freed_the_photo_is_sorted_and_undone_with_the_others(folder: Path, flagged) -> None:
     before = layout(folder)
     flagged(folder / "IMG.jpg", "+i")

@@ -61,10 +61,13 @@ def videos_line(videos: dict[str, int], dry_run: bool) -> str:
 class FileLog:
     """One line per file: rich on a terminal, plain on a pipe (journald adds its own
     timestamps), and plain timestamped lines appended to --log-file. `echo=False` writes the
-    file alone (sort without --verbose); `clock` puts the time before terminal lines (watch)."""
+    file alone (sort without --verbose); `clock` puts the time before terminal lines (watch);
+    `dry_run`: a photo a sort would fail is one that "would not move" (`sorting.foreseen`)."""
 
-    def __init__(self, root: Path, log_file: Path | None, *, echo: bool = True, clock: bool = True) -> None:
+    def __init__(self, root: Path, log_file: Path | None, *, echo: bool = True, clock: bool = True,
+                 dry_run: bool = False) -> None:
         self.root = root
+        self.dry_run = dry_run
         self.log_path = log_file
         self.file = None
         self.torn = True  # the file may end in a line cut short: the next starts a line of its own
@@ -218,8 +221,9 @@ class FileLog:
             line(f"{verb} {group} -> {where} {detail}",
                  f"[{STATUS_STYLE[result.status]}]{verb}[/] {escape(group)} -> {escape(where)} [dim]{detail}[/]")
         else:
-            plain = f"{result.status}: {name}{_detail(result)}: {result.reason}"
-            line(plain, f"[{STATUS_STYLE.get(result.status, '')}]{result.status}[/]: {escape(plain.split(': ', 1)[1])}")
+            said = "would not move" if self.dry_run and result.status == "failed" else result.status
+            plain = f"{said}: {name}{_detail(result)}: {result.reason}"
+            line(plain, f"[{STATUS_STYLE.get(result.status, '')}]{said}[/]: {escape(plain.split(': ', 1)[1])}")
         # What the decoder printed about the file ("Corrupt JPEG data: ..."), under its line.
         for warning in result.warnings:
             line(f"warning: {name}: {warning}", f"[yellow]warning[/]: {escape(name)}: {escape(warning)}")

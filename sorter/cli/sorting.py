@@ -92,7 +92,7 @@ def sort_command(
     working = working_on(folder) if dry_run else None
     killed = Watching.killed(folder) if working is None else ()
     run: list[str] = []  # its journal run, as it is opened: stopped part way, ended once its line is said
-    with FileLog(folder, log_file, echo=verbose, clock=False) as log, result_said() as done:
+    with FileLog(folder, log_file, echo=verbose, clock=False, dry_run=dry_run) as log, result_said() as done:
         try:
             with progress_bar(not (as_json or as_jsonl), started=False) as (progress, task):
 
@@ -188,8 +188,9 @@ def _said(summary, log: FileLog, *, killed: tuple[tuple[str, ...], ...], results
                 + (f"; review: {summary.review_page}" if summary.review_page else ""))
     # Photos it meant to move and could not (a cats/ it may not write in): the rest moved,
     # and the summary says why these did not; the command could not finish (exit 1). "The
-    # others were moved" only where some were: where every one failed it would be untrue.
-    failed = summary.counts.get("failed", 0)
+    # others were moved" only where some were: where every one failed it would be untrue. A dry
+    # run's "failed" are those a sort would fail (`foreseen`): planned, as ever (exit 0).
+    failed = 0 if dry_run else summary.counts.get("failed", 0)
     then = ("; the others were moved: sort again once these can be" if summary.moved_to
             else ": sort again once they can be")
     unfinished = (SorterError(f"{counted(failed, 'photo')} could not be moved, the summary says why{then}")

@@ -156,50 +156,41 @@ def not_a_folder(root: Path, folder: Path) -> str | None:
     return f"{folder.relative_to(root).as_posix()} is a {'link' if folder.is_symlink() else 'file'}, not a folder"
 
 
-def refused_into(root: Path, planned: dict[str, int]) -> tuple[tuple[str, int], ...]:
-    """What a sort would be refused of a dry run's plan (`planned`: "cats", "cats/Luna" -> the
-    photos it would move there), with how many photos each refusal keeps in place: ("cats/ cannot
-    be written: Operation not permitted", 3) for a cats/ it may not write in (`chattr +i`, its
-    mode), its photos for a cats/Luna/ yet to be made in it too; ("cats/Fred is a file, not a
-    folder", 1). The dry run planned those without a word, and the sort then failed them, exit 1.
-    Asked as the sort's moves meet them (`_not_made`, `_failed`), of the folders the plan moves
-    photos into only: a file opened unnamed in each (`folder.cannot_write`), never a listing.
-    `root` itself is the caller's (`folder.unwritable`: a sort would move nothing)."""
-    refused: dict[str, int] = {}
-    for rel, photos in sorted(planned.items()):
-        why, folder = None, root
-        for part in Path(rel).parts:
-            if not os.path.lexists(folder / part):  # the sort makes it, in the folder above
-                break
-            folder = folder / part
-            if (why := not_a_folder(root, folder)) is not None:
-                break
-        if why is None and folder != root and (error := cannot_write(folder)) is not None:
-            why = f"{_shown(root, folder)} cannot be written: {error}"
-        if why is not None:
-            refused[why] = refused.get(why, 0) + photos
-    return tuple(refused.items())
+def refusing_into(root: Path, folder: Path) -> tuple[str, str] | None:
+    """Why a sort would be refused a move into `folder` (below `root`: cats/, cats/Luna/), asked by
+    a dry run of each folder its plan moves photos into, or None where it would not be. A pair:
+    what the sort says of each such photo (`cannot move into cats/: Operation not permitted`, as
+    `_not_made` and `_failed` say it, of a cats/ it may not write in (`chattr +i`, its mode), a
+    cats/Luna/ yet to be made in it too; `cats/Fred is a file, not a folder`), and what the dry
+    run's summary says of the folder (`cats/ cannot be written: Operation not permitted`). Asked
+    as the sort's moves meet them: a file opened unnamed in the folder (`folder.cannot_write`),
+    never a listing. `root` itself is the caller's (`folder.unwritable`: a sort would move nothing)."""
+    at = root
+    for part in folder.relative_to(root).parts:
+        if not os.path.lexists(at / part):  # the sort makes it, in the folder above
+            break
+        at = at / part
+        if (why := not_a_folder(root, at)) is not None:
+            return why, why
+    if at != root and (error := cannot_write(at)) is not None:
+        return f"cannot move into {_shown(root, at)}: {error}", f"{_shown(root, at)} cannot be written: {error}"
+    return None
 
 
-def refused_out_of(root: Path, planned: dict[Path, list[Path]]) -> tuple[tuple[str, int], ...]:
-    """What a sort would be refused of a dry run's plan in the folders its photos would leave
-    (`planned`: a folder below `root` -> the photos it would move out of it), as `refused_into`
-    says it of those they go into: ("cannot move out of card/: Read-only file system", 2), the
-    line a sort gives each such photo (`_failed`). A dry run said "would move" of the photos of a
-    card mounted read-only, which the sort then left in place. The same try as for a folder moved
-    into (`folder.cannot_write`), a file opened unnamed in each folder once; `root` itself is the
-    caller's (`folder.unwritable`). In a folder that lets them go, each photo's own flags
-    (`leaving.pinned`): ("cannot move: it is marked immutable (chattr -i to free it)", 1)."""
-    refused: dict[str, int] = {}
-    for folder, photos in sorted(planned.items()):
-        if folder != root and (error := cannot_write(folder)) is not None:
-            why = f"cannot move out of {_shown(root, folder)}: {error}"
-            refused[why] = refused.get(why, 0) + len(photos)
-            continue
-        for photo in photos:
-            if (flagged := pinned(photo)) is not None:
-                refused[f"cannot move: {flagged}"] = refused.get(f"cannot move: {flagged}", 0) + 1
-    return tuple(refused.items())
+def refusing_out_of(root: Path, folder: Path) -> str | None:
+    """Why a sort would be refused a move out of `folder` (below `root`), as it says it of each
+    photo there (`cannot move out of card/: Read-only file system`: `_failed`): a card mounted
+    read-only, a folder of mode 555. None where it would not be, or `folder` is `root` (the caller's)."""
+    if folder != root and (error := cannot_write(folder)) is not None:
+        return f"cannot move out of {_shown(root, folder)}: {error}"
+    return None
+
+
+def refusing_photo(photo: Path) -> str | None:
+    """Why a sort would be refused a move of `photo` whose folder lets it go: its own flags, as
+    the sort says it (`cannot move: it is marked immutable (chattr -i to free it)`: `_failed`)."""
+    flagged = pinned(photo)
+    return None if flagged is None else f"cannot move: {flagged}"
 
 
 def _shown(root: Path, folder: Path) -> str:

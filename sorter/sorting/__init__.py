@@ -7,7 +7,8 @@ the user's named pets; `suggesting`: what the named pets came close to, noted fo
 page; `latecomers`: where the photos sorted before went, for their companions copied in after
 them, which `watch` joins to them too; `late_companions`: those a sort meets, joined; `alone`:
 the videos judged on their own, and those left in place, beside a photo of their stem or before
-one came, which no later photo takes along).
+one came, which no later photo takes along; `foreseen`: a dry run's photos a sort would be refused,
+said "failed" as the sort would say them).
 
 May import: `sorter.review` (the page a sort writes), `sorter.model`, `sorter.media`,
 `sorter.files`, `sorter.config`, `sorter.errors`.

@@ -112,8 +112,9 @@ class SortSummary:
     #: ("Permission denied"); `folder.unwritable`.
     unwritable: tuple[Path, str] | None = None
     #: A dry run's: what a sort would be refused of its plan, and the photos it would keep in place
-    #: (("cats/ cannot be written: Operation not permitted", 3),); `filing.refused_into`, and of the
-    #: folders they would leave (("cannot move out of card/: Read-only file system", 2),): `filing.refused_out_of`.
+    #: (("cats/ cannot be written: Operation not permitted", 3),), and of the folders they would
+    #: leave (("cannot move out of card/: Read-only file system", 2),): `foreseen.Foreseen`, which
+    #: makes each such photo's result "failed", as the sort would.
     refused_into: tuple[tuple[str, int], ...] = ()
     #: Sub-folders a recursive sort did not enter, per reason kind ("software, not photos, not
     #: entered": 7): folders, not files, so in none of the counts of files above.

@@ -13,10 +13,10 @@ from itertools import chain
 from pathlib import Path
 
 from sorter.errors import OptionError, UsageError
-from sorter.files.filing import refused_into, refused_out_of
 from sorter.files.folder import check_folder, output_folders, unwritable
 from sorter.sorting.alone import LeftAlone, LeftInPlace, judged
 from sorter.sorting.batches import Sorter
+from sorter.sorting.foreseen import Foreseen
 from sorter.sorting.results import FileResult, SortSummary, Tally
 
 
@@ -123,7 +123,8 @@ def sort_folder(
         here = sorter.pet_folders()
         noting = None if dry_run or not here.pets else suggesting.Noting(root, here)
         sorter.here = noting.looked if noting is not None else here  # the pets with a "might be" group looked for once
-        leaving: dict[Path, list[Path]] = {}  # a dry run's: the folders its photos would leave -> those photos
+        # A dry run's: each photo a sort would be refused said as the sort would end it ("failed"), not "planned".
+        foreseen = Foreseen(root) if dry_run and refused is None else None
         said = False  # "end" written here once `on_summary` said the run's undo line; stopped part way
         # (Ctrl-C, an error), by the caller once its own line is said (`recovery.said`). Killed
         # before either, the run is one cut short, whose undo the next sort says for it.
@@ -134,9 +135,9 @@ def sort_folder(
                 streams += [sorter.sort_entries(entries, within=within, refile=refile, back=put_backs)
                             for entries, within, refile, put_backs in passes]
                 for result in chain.from_iterable(streams):
+                    if foreseen is not None:
+                        result = foreseen.of(result)
                     tally.add(result)
-                    if dry_run and result.status == "planned":
-                        leaving.setdefault(result.path.parent, []).append(result.path)
                     if review is not None:
                         review.add(result)
                     if noting is not None:
@@ -165,8 +166,7 @@ def sort_folder(
                 companions=tally.companions, reasons=tally.reasons, review_page=review_page,
                 review_error=review_error, model=personal_classifier.describe(classifier, model), videos=tally.videos,
                 might_be=might_be, pet_folders=sorter.here, not_entered=not_entered, unwritable=refused,
-                refused_into=refused_into(root, tally.moved_to) + refused_out_of(root, leaving)
-                if dry_run and refused is None else (),
+                refused_into=foreseen.lines() if foreseen is not None else (),
                 folders_skipped=tally.folders, personal_set_aside=set_aside, other_files=others.others,
                 entered_none=recursive and bool(tally.folders) and not tally.counts and not others.entered,
                 run=sorter.run,

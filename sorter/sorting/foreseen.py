@@ -1,0 +1,57 @@
+"""What a dry run says of each photo a sort would be refused: a folder its plan moves photos into
+that may not be written in (or that a file's name takes), one below the sorted folder that they may
+not leave (a card mounted read-only), a photo whose own flags keep it (`chattr +i`). The summary
+said so (`cannot move out of card/: Read-only file system; 2 photos would not move`) while each
+photo's `--verbose` line said `would move IMG.jpg -> cats/`, its `--json` entry "planned", and it
+was counted in "would move to cats/". Now each such photo is what the sort would make of it,
+"failed" with the sort's own reason, counted as the summary's line counts it."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+from sorter.files.filing import refusing_into, refusing_out_of, refusing_photo
+from sorter.sorting.results import FileResult
+
+
+class Foreseen:
+    """A dry run's refusals of `root`'s plan, each folder asked once (a file opened unnamed in
+    it: `folder.cannot_write`), in the order a sort meets them: the folder moved into, the folder
+    left, the photo's own flags. `root` itself is the caller's (`folder.unwritable`)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._into: dict[Path, tuple[str, str] | None] = {}
+        self._out_of: dict[Path, str | None] = {}
+        #: The summary's lines: why -> (where it sorts among them, the photos it keeps in place).
+        self._lines: dict[str, tuple[tuple[int, Path], int]] = {}
+
+    def of(self, result: FileResult) -> FileResult:
+        """`result` as the sort would end it: a planned photo it would be refused is "failed",
+        with the sort's reason (`cannot move into cats/: Operation not permitted`), no destination
+        and its companions staying with it; any other result as it is."""
+        if result.status != "planned" or result.destination is None:
+            return result
+        into = result.destination.parent
+        if into not in self._into:
+            self._into[into] = refusing_into(self.root, into)
+        refused, where = self._into[into], (0, into)
+        if refused is None:
+            leaving = result.path.parent
+            if leaving not in self._out_of:
+                self._out_of[leaving] = refusing_out_of(self.root, leaving)
+            why = self._out_of[leaving] or refusing_photo(result.path)
+            refused, where = (None if why is None else (why, why)), (1, leaving)
+        if refused is None:
+            return result
+        said, line = refused
+        first, photos = self._lines.get(line, (where, 0))
+        self._lines[line] = (min(first, where), photos + 1)
+        return replace(result, status="failed", destination=None, reason=said,
+                       companions=tuple((path, None) for path, _ in result.companions))
+
+    def lines(self) -> tuple[tuple[str, int], ...]:
+        """The summary's (why, photos it keeps in place): ("cats/ cannot be written: Operation not
+        permitted", 3), the folders moved into first, then those left, each by its path."""
+        return tuple((why, photos) for why, (_, photos) in sorted(self._lines.items(), key=lambda item: item[1][0]))
