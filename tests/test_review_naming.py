@@ -468,7 +468,7 @@ def test_undo_takes_back_a_reviews_not_her_answers_and_forget_ends_her_group(tmp
     assert undone.exit_code == 0, undone.output
     assert undone.stdout.splitlines() == [
         f"Restored 0 files in {root}.",
-        'Took back "not Luna" on 1 photo: sorter review asks about them again.',
+        'Took back "not Luna" on 1 photo: sorter review asks about it again.',
     ]
     assert (root / "cats" / "tabby.png").is_file() and suggestions.read(root).refused == {}
     client, stop, thread = start(root)
@@ -508,7 +508,7 @@ def test_watch_notes_what_a_named_pet_came_close_to_as_sort_does(tmp_path: Path,
         assert wait_until(lambda: (root / "cats" / "close.png").exists() and (root / "cats" / "plain.png").exists(), 20)
         noted = lambda: [s.path for s in suggestions.read(root).pets.get("cats/Luna", [])]  # noqa: E731
         assert wait_until(lambda: noted() == ["cats/close.png"], 5), noted()
-        said = f"might be cats/Luna (1 photo): sorter review {root} asks about them"  # in the log once
+        said = f"might be cats/Luna (1 photo): sorter review {root} asks about it"  # in the log once
         assert wait_until(lambda: [n.message for n in notices].count(said) == 1, 5), notices
     finally:
         stop.set()

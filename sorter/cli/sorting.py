@@ -410,7 +410,8 @@ def _say_undone(result) -> None:
     if result.answers:
         said = ", ".join(f'"not {pet.partition("/")[2]}" on {counted(n, "photo")}'
                          for pet, n in sorted(result.answers.items()))
-        out.print(f"Took back {said}: sorter review asks about them again.", soft_wrap=True, markup=False)
+        them = "it" if sum(result.answers.values()) == 1 else "them"
+        out.print(f"Took back {said}: sorter review asks about {them} again.", soft_wrap=True, markup=False)
     if result.left:
         err.print(f"[yellow]warning[/]: {shown(result.left)} (every move is undone; remove it by hand)", soft_wrap=True)
     if result.unread:

@@ -54,7 +54,7 @@ def train(
     ] = None,
     backbone: Annotated[
         str,
-        typer.Option(metavar="<efficientnet-lite0|none>",
+        typer.Option(metavar="NAME",  # the two names, each said in the help: a metavar of both wrapped as "no ne"
                      help="efficientnet-lite0: start from ImageNet weights (needs sorter\\[train]); "
                      "none: the small network, from random weights (cats and dogs only)."),
     ] = "efficientnet-lite0",

@@ -117,7 +117,7 @@ class App:
             cookie = f"{self.cookie}={self.token}; Path=/; HttpOnly; SameSite=Strict"
             return Reply(303, b"", "text/plain", (("Location", "/"), ("Set-Cookie", cookie)))
         if not any(self._is(value, self.token) for value in _cookies(headers.get("Cookie") or "", self.cookie)):
-            return error_reply(403, "no token: open the URL `sorter review` printed")
+            return error_reply(403, "not signed in (no cookie from the URL's token): open the URL `sorter review` printed")
         if method == "POST" and url.path in POST_PATHS:
             origin = headers.get("Origin")
             if not self._is(headers.get("X-Sorter-Token"), self.page_token) or (

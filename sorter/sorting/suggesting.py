@@ -91,11 +91,14 @@ def asks_about(counts: dict[str, int], folder: Path) -> list[str]:
     def group(pet: str) -> str:
         return f"{pet} ({counted(counts[pet], 'photo')})"
 
+    def about(pets: list[str]) -> str:  # "asks about it" of one photo, as "(1 photo)" says
+        return "it" if sum(counts[pet] for pet in pets) == 1 else "them"
+
     review = f"sorter review {as_typed(folder)}"
     wrong = not_folders(counts, folder)
-    asked = [group(pet) for pet in counts if pet not in wrong]
-    lines = [f"Might be {', '.join(asked)}: {review} asks about them"] if asked else []
-    return lines + [f"Might be {group(pet)}, but {why}: rename it, then {review} asks about them"
+    asked = [pet for pet in counts if pet not in wrong]
+    lines = [f"Might be {', '.join(map(group, asked))}: {review} asks about {about(asked)}"] if asked else []
+    return lines + [f"Might be {group(pet)}, but {why}: rename it, then {review} asks about {about([pet])}"
                     for pet, why in wrong.items()]
 
 
