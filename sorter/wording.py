@@ -4,6 +4,8 @@ that every wing may import it: the CLI, watch's notices and training's errors al
 
 from __future__ import annotations
 
+import math
+
 
 def counted(n: int, noun: str, plural: str | None = None) -> str:
     """`n` and the noun its number takes: "1 photo", "0 photos", "2,000 photos" (thousands
@@ -26,3 +28,11 @@ def percent(confidence: float, decimals: int = 0) -> str:
     never rounded up, at its last digit ("99%" for 0.9999, "99.9%" with one decimal), so 100%
     means exactly 1.0 and a photo shown at 97% is never below a --min-confidence of 97%."""
     return f"{at_most(confidence, decimals + 2):.{decimals}%}"
+
+
+def clock(seconds: float) -> str:
+    """A video's length as both review pages show it: "0:08", "10:00". Rounded to whole seconds
+    first, half up, then split: minutes and seconds rounded apart made 59.6 s "0:60", and
+    Python's half-to-even `round` made 0.5 s "0:00" on the sort's page and "0:01" on the server's."""
+    whole = math.floor(seconds + 0.5)
+    return f"{whole // 60}:{whole % 60:02d}"

@@ -98,9 +98,15 @@
       said = el("b", { text: `${label} ${photo.shown}` });
     } else if (photo.reason === "not sorted yet") {  // catalog.UNSORTED: no sort judged this file; nothing is wrong with it
       said = el("b", { text: photo.reason });
-    } else {
+    } else if (photo.label || photo.status === "neither") {  // put there (or back at the top) by hand: its folder's label
       said = el("b", { class: photo.label ? "" : "bad", text: photo.label || "no confidence" });
+    } else {  // never judged: "unreadable" and why ("empty file"), as the sort's page and the terminal say it
+      said = el("b", { class: "bad", text: photo.status });
+      if (photo.reason) said.append(el("span", { class: "reason", text: photo.reason }));
     }
+    // A button pressed says where it is; for one in place, that sorter (or you) said neither: not
+    // of a file no one judged (unreadable, not sorted yet), which Cat or Dog still files by hand.
+    const judged = photo.confidence !== null || photo.label || photo.choice || photo.status === "neither";
     const caption = el("figcaption", {}, said);
     if (photo.choice) {
       const you = photo.pet || (photo.choice === "other" ? "neither" : photo.choice);
@@ -121,13 +127,11 @@
       caption.append(el("span", { class: "with", text: `+ ${kinds.sort().join(" ")}` }));
     }
     if (photo.video) {  // its picture is its middle frame: say it is a video, and how long, as the sort's page does
-      const whole = photo.seconds === null ? null : Math.round(photo.seconds);
-      const length = whole === null ? "" : ` ${Math.floor(whole / 60)}:${String(whole % 60).padStart(2, "0")}`;
-      caption.append(el("span", { class: "video", text: `\u25b6 video${length}` }));
+      caption.append(el("span", { class: "video", text: `\u25b6 video${photo.length ? ` ${photo.length}` : ""}` }));  // wording.clock
     }
     const choices = el("div", { class: "choices", role: "group", "aria-label": `file ${photo.name} as` });
     for (const [choice, name] of BUTTONS) {
-      const pressed = photo.current === choice && !photo.pet; // in cats/Luna/: "Cat" takes it out
+      const pressed = photo.current === choice && !photo.pet && (choice !== "neither" || !!judged); // in cats/Luna/: "Cat" takes it out
       const button = el("button", { type: "button", "aria-pressed": String(pressed), text: name });
       button.addEventListener("click", () => file(photo, choice));
       choices.append(button);
@@ -338,6 +342,7 @@
     return change("/api/move", body, (photo, data) => {
       takeBacks.corrected(data.correction, photo);
       if (notPet) return `${photo.name} is not ${notPet}: noted; it stays ${place(photo.where)}`;
+      if (data.correction === null) return `${photo.name} stays ${place(photo.where)}`;  // its place's button: nothing moved
       // Filed as neither, it went back to the top of the folder, where the sort found it.
       const where = `${photo.name} is ${photo.where.includes("/") ? "" : "back "}${place(photo.where)}`;
       if (!photo.pet) return where;

@@ -8,7 +8,7 @@ from pathlib import Path
 from sorter.config import name_shown
 from sorter.review.catalog import Catalog, Photo
 from sorter.review.page import folder_shown
-from sorter.wording import percent
+from sorter.wording import clock, percent
 
 
 def shown(text: str | None) -> str | None:
@@ -22,6 +22,7 @@ def card(root: Path, catalog: Catalog, photo: Photo) -> dict:
     from sorter.review import posters
 
     companions = posters.companions(root, photo) if photo.path else ()
+    seconds = posters.seconds(root, photo.path) if photo.video else None
     return {
         # Names as sorter shows them (`config.name_shown`: a new line as `\n`, not a space, and a
         # backslash as `\\`, so the two differ); `path`
@@ -37,5 +38,7 @@ def card(root: Path, catalog: Catalog, photo: Photo) -> dict:
         "might_be": shown(photo.might_be), "likeness": photo.likeness,  # "Luna? 89%" for 0.8995, cut as `shown`
         "likeness_shown": None if photo.might_be is None else percent(photo.likeness),
         "with": [name_shown(c.name) for c in companions],
-        "video": photo.video, "seconds": posters.seconds(root, photo.path) if photo.video else None,
+        "video": photo.video, "seconds": seconds, "length": None if seconds is None else clock(seconds),
+        # Why sorter left it in place ("unreadable", "skipped"...): shown, where no confidence is, as the sort's page does.
+        "status": photo.status,
     }

@@ -21,7 +21,7 @@ from urllib.parse import quote
 from sorter.config import REVIEW_PAGE, STATE_DIR, as_typed, name_shown
 from sorter.files.planning import LEFT_IN_PLACE, looks_like, reason_kind
 from sorter.review.framing import around_pet, load_framed
-from sorter.wording import counted, percent
+from sorter.wording import clock, counted, percent
 
 #: Photos shown per group: the least confident, which are the ones worth a look.
 PER_GROUP = 100
@@ -225,7 +225,7 @@ class ReviewPage:
         if is_video_name(name) and (entry.status in NO_LINK or entry.confidence is not None
                                     or photo_inside(entry.where) is None):
             seconds = duration(entry.where) if entry.status not in NO_LINK else None
-            length = "" if seconds is None else f" {int(seconds // 60)}:{round(seconds % 60):02d}"
+            length = "" if seconds is None else f" {clock(seconds)}"
             with_it += f'<span class="video">&#9654; video{length}</span>'
         if entry.status == MIGHT_BE:
             caption = f'<b>{_text(entry.label or "")}? {percent(entry.confidence)}</b>'  # cut: 0.8995 is 89%'
