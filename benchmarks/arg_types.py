@@ -75,6 +75,13 @@ def positive_ints(text: str) -> str:
     return text
 
 
+def datasets_dir(text: str) -> Path:
+    """The shared datasets folder, or the folder holding it as `datasets/` (`--shared
+    /work/shared` once found no photo, wanting /work/shared/datasets)."""
+    path = existing_dir(text)
+    return path / "datasets" if (path / "datasets").is_dir() else path
+
+
 def existing_file(text: str) -> Path:
     path = Path(text)
     if not path.is_file():

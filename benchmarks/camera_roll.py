@@ -35,8 +35,10 @@ from arg_types import description, existing_dir, sorter_model  # this folder is 
 from running import (  # this folder is on sys.path
     BUNDLED_MODEL,
     DATASET,
+    DRAWN,  # folders drawn for training, drawn again here when missing, byte for byte
     as_script,
     not_found,
+    recorded_folder,
     shared_dataset,
     sorter_command,
 )
@@ -53,10 +55,6 @@ ANIMALS = {"animals"}
 PHOTO_SCREENS = {"galleries", "collages", "posters", "calls"}
 #: Animals that are not pets pasted into scenes (benchmarks/make_animal_scenes.py).
 ANIMAL_SCENES = {"horse-scenes", "mammal-scenes", "bird-scenes"}
-#: Folders drawn for training, drawn again when missing, byte for byte as the metadata's
-#: command drew them: folder name -> script in benchmarks/ and its options.
-DRAWN = {"text-graphics": ["make_text_graphics.py"], "photo-screens": ["make_photo_screens.py", "--count", "1200"],
-         "animal-scenes": ["make_animal_scenes.py", "--count", "1200"]}
 
 
 def share(kinds: list[dict], names) -> tuple[float, int]:
@@ -86,11 +84,12 @@ def main() -> None:
     from sorter.model.network import read_metadata
 
     training = read_metadata(args.model).get("training") or {}
-    for folder in training.get("other_dirs", []):
-        if not Path(folder).is_dir() and Path(folder).name in DRAWN:
-            script, *options = DRAWN[Path(folder).name]
+    for recorded in training.get("other_dirs", []):
+        folder = recorded_folder(Path(recorded))  # where `sorter evaluate` looks for it: the repository's build/
+        if not folder.is_dir() and folder.name in DRAWN:
+            script, *options = DRAWN[folder.name]
             print(f"drawing {folder} again")
-            subprocess.run([sys.executable, str(HERE / script), folder, *options], check=True)
+            subprocess.run([sys.executable, str(HERE / script), str(folder), *options], check=True)
     run = subprocess.run([*sorter_command(), "evaluate", str(args.data), "--model", str(args.model),
                           "--split", "validation", "--json",
                           *(["--holdout", str(args.holdout)] if args.holdout.is_dir() else [])],

@@ -23,13 +23,14 @@ hold-out non-pets. The photos are 200-256 px, so the whole photo here has less d
 from __future__ import annotations
 
 import argparse
+import sys
 from collections.abc import Iterable
 from pathlib import Path
 
 import cv2
 import numpy as np
 from arg_types import description, positive_int, sorter_model  # this folder is on sys.path
-from running import DATASET, REPO, as_script, need_datasets, shared_dataset  # this folder is on sys.path
+from running import DATASET, as_script, need_datasets, recorded_others, shared_dataset  # this folder is on sys.path
 
 from sorter.config import OTHER
 from sorter.media.exif_thumbnail import look, with_exif
@@ -63,15 +64,15 @@ def phone_like(image: np.ndarray) -> bytes:
 
 
 def tables(size: int, metadata: dict, every: int) -> dict[str, list[tuple[np.ndarray, str]]]:
-    """(BGR photo, true label) of each table."""
-    from sorter.training.datasets import ALL_CLASSES, recorded_other_dirs, split
+    """(BGR photo, true label) of each table that has any: one without (its folders not here,
+    `running.recorded_others` names them) is left out with a line saying so, not judged empty."""
+    from sorter.training.datasets import ALL_CLASSES, split
     from sorter.training.evaluate import scene_parts
     from sorter.training.scoring import compose_scenes
 
     training = metadata["training"]
-    others = tuple(folder for folder in (REPO / d if not d.is_absolute() else d for d in recorded_other_dirs(training))
-                   if folder.is_dir())  # each folder is split on its own: a missing one changes no other's split
-    parts = split(DATASET, float(training["validation_split"]), int(training["seed"]), training.get("limit"), others)
+    parts = split(DATASET, float(training["validation_split"]), int(training["seed"]), training.get("limit"),
+                  recorded_others(training))
 
     def read(paths: Iterable[tuple[Path, str]]) -> list[tuple[np.ndarray, str]]:
         out = []
@@ -87,12 +88,16 @@ def tables(size: int, metadata: dict, every: int) -> dict[str, list[tuple[np.nda
     scene_pets, backdrops = scene_parts(parts)
     scenes = [(cv2.cvtColor(image, cv2.COLOR_RGB2BGR), ALL_CLASSES[y])
               for image, y in compose_scenes(size, scene_pets, backdrops, int(training["seed"]))]
-    return {
+    found = {
         "validation pets": read(pets[::every]),
         "validation non-pets": read(non_pets[::every]),
         "pets in scenes": scenes[::every],
         "hold-out non-pets": read([(p, OTHER) for p in holdout[::every]]),
     }
+    for name in [name for name, photos in found.items() if not photos]:
+        print(f"{name}: no photos here; this table is left out", file=sys.stderr, flush=True)
+        del found[name]
+    return found
 
 
 def judge(classifier, images, run=None, closer=None) -> list[Prediction]:

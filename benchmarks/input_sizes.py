@@ -30,7 +30,7 @@ from arg_types import description, positive_int, sorter_model  # this folder is 
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from machine import cpu_features, cpu_model  # noqa: E402
-from running import BUNDLED_MODEL, DATASET, as_script, need_datasets  # noqa: E402
+from running import BUNDLED_MODEL, DATASET, as_script, need_datasets, recorded_others  # noqa: E402
 
 
 def at_size(model, size: int):
@@ -64,7 +64,7 @@ def main() -> None:
 
     from sorter.model.lite import LiteClassifier, export_int8
     from sorter.model.network import import_keras, read_metadata
-    from sorter.training.datasets import recorded_other_dirs, split
+    from sorter.training.datasets import split
     from sorter.training.evaluate import evaluate_items
     from sorter.training.loop import calibration_images
 
@@ -72,7 +72,7 @@ def main() -> None:
     meta = read_metadata(args.model)
     training = meta["training"]
     parts = split(DATASET, training["validation_split"], training["seed"], training["limit"],
-                  recorded_other_dirs(training))
+                  recorded_others(training))
     model = keras.saving.load_model(args.model, safe_mode=True, compile=False)
     print(f"CPU: {cpu_model()}; features: {', '.join(cpu_features())}")
     print(f"model {args.model} (trained at {meta['input']['size']} px); validation: {len(parts.validation)} photos")

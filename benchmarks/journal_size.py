@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import signal
 import sqlite3
 import sys
 import tempfile
@@ -54,15 +53,6 @@ LABEL = 40  # the widest row label, "  a photo arrives where an old one was", an
 
 def step(what: str) -> None:
     print(f"{what} ...", flush=True)
-
-
-def stop_on_sigterm() -> None:
-    """Turn SIGTERM (`kill`, `timeout`) into the exception Ctrl-C raises, so the `with` around
-    the temporary folder removes it: the default action ends Python without cleaning up."""
-    def interrupted(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, interrupted)
 
 
 def build_journal(root: Path, moves: int) -> float:
@@ -161,10 +151,9 @@ def main() -> None:
     parser.add_argument("--moves", type=positive_int, default=1_000_000,
                         help="moves in the journal (default 1,000,000: about 10 min on 2 cores)")
     args = parser.parse_args()
-    stop_on_sigterm()
     print(f"CPU: {cpu_model()}; features: {', '.join(cpu_features()) or 'none of ' + '/'.join(CPU_FEATURES)}; "
           f"{os.cpu_count()} logical CPUs", flush=True)
-    run(args.moves)  # Ctrl-C (or SIGTERM, above): `as_script` says so once the folder is removed
+    run(args.moves)  # Ctrl-C or SIGTERM: `as_script` says so once the folder is removed
 
 
 def run(moves: int) -> None:

@@ -1,7 +1,7 @@
 """Does a sort cost the same per file in a folder of 400,000 as in one of 100,000?
 
     python benchmarks/large_folder.py                          # 100k and 400k (about an hour on 2 cores)
-    python benchmarks/large_folder.py --sizes 10000,40000      # a quick look (5-10 min; ratios noisier)
+    python benchmarks/large_folder.py --sizes 5000,20000       # a quick look (a few minutes; ratios noisier)
 
 For each size, one folder of that many small real pet photos is sorted by `sorter sort --jsonl`
 as a subprocess, with the bundled model (or --model), really moving every file: the repository's
@@ -18,7 +18,9 @@ A target is "met" only where the check it rests on held as well: every file move
 sort's ratios, every file back for the undo.
 
 Targets (issue 13): peak RSS at the largest size at most 1.2x that at the smallest; files/s
-at least 0.9x; undo of the 400k run at most 2 minutes on 2 cores.
+at least 0.9x; undo of the 400k run at most 2 minutes on 2 cores, so 0.3 ms a file. That one is
+judged only from UNDO_TARGET_FROM files: below, the command's start-up (about half a second)
+is most of the time, and a small run said MISSED where all was well.
 """
 
 from __future__ import annotations
@@ -50,6 +52,8 @@ from running import as_script, real_model, sorter_command, timed  # noqa: E402
 from sorter.config import cpu_cores  # noqa: E402
 
 TARGETS = {"rss_ratio_max": 1.2, "rate_ratio_min": 0.9, "undo_400k_s_max": 120.0}
+#: The smallest folder whose undo is held to the target: its 30 s allowed dwarf the start-up.
+UNDO_TARGET_FROM = 100_000
 
 
 REPO = Path(__file__).resolve().parent.parent
@@ -93,12 +97,16 @@ def left_in_root(folder: Path) -> int:
 def main() -> None:
     parser = argparse.ArgumentParser(description=description(__doc__))
     parser.add_argument("--sizes", type=positive_ints, default="100000,400000",
-                        help="comma-separated folder sizes, smallest first")
+                        help="comma-separated folder sizes, two or more, smallest first: the largest is "
+                             "compared with the smallest")
     parser.add_argument("--model", type=sorter_model, help="MODEL.keras (default: the bundled model)")
     parser.add_argument("--workdir", type=existing_dir, help="where to generate the folders (default: a temp dir)")
     parser.add_argument("--json", type=new_file, help="also write the results here")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
+    if len(sizes) < 2 or sizes != sorted(set(sizes)):  # one size compared with itself says 1.000x "met"
+        parser.error(f"argument --sizes: {args.sizes} is not two sizes or more, smallest first, "
+                     "e.g. 5000,20000 (the ratios compare the largest with the smallest)")
     work = Path(tempfile.mkdtemp(prefix="sorter-large-", dir=args.workdir))
     print(f"CPU: {cpu_model()} ({cpu_cores()} cores for this process); features: {' '.join(cpu_features()) or '?'}")
     try:
@@ -139,18 +147,23 @@ def main() -> None:
             "rate_ratio": round(largest["files_per_s"] / small["files_per_s"], 3),
         }
         every_moved = all(run["sorted"] == run["files"] for run, _ in runs)  # checked above; kept beside the ratios
+        judged = largest["files"] >= UNDO_TARGET_FROM
         verdict = {
             "rss_ratio": every_moved and ratios["rss_ratio"] <= TARGETS["rss_ratio_max"],
             "rate_ratio": every_moved and ratios["rate_ratio"] >= TARGETS["rate_ratio_min"],
             "undo_s": undo_result["all_back"]
-            and undo_result["seconds"] <= TARGETS["undo_400k_s_max"] * largest["files"] / 400_000,
+            and undo_result["seconds"] <= TARGETS["undo_400k_s_max"] * largest["files"] / 400_000 if judged else None,
         }
         print(f"peak RSS {largest['files']:,} / {small['files']:,}: {ratios['rss_ratio']:.3f}x "
               f"(target <= {TARGETS['rss_ratio_max']}x) {'met' if verdict['rss_ratio'] else 'MISSED'}")
         print(f"files/s  {largest['files']:,} / {small['files']:,}: {ratios['rate_ratio']:.3f}x "
               f"(target >= {TARGETS['rate_ratio_min']}x) {'met' if verdict['rate_ratio'] else 'MISSED'}")
-        print(f"undo --all: {undo_result['seconds']:.1f} s (target <= {TARGETS['undo_400k_s_max']:.0f} s per 400k"
-              f", every file back) {'met' if verdict['undo_s'] else 'MISSED'}")
+        if judged:
+            print(f"undo --all: {undo_result['seconds']:.1f} s (target <= {TARGETS['undo_400k_s_max']:.0f} s per 400k"
+                  f", every file back) {'met' if verdict['undo_s'] else 'MISSED'}")
+        else:
+            print(f"undo --all: {undo_result['seconds']:.1f} s (the target, {TARGETS['undo_400k_s_max']:.0f} s per 400k"
+                  f", applies from {UNDO_TARGET_FROM:,} files: below, start-up is most of the time)")
         report = {"cpu": cpu_model(), "features": cpu_features(), "cores": cpu_cores(), "model": model_note,
                   "runs": [r for r, _ in runs], "undo": undo_result, "ratios": ratios, "targets": TARGETS,
                   "met": verdict}

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 from arg_types import description, existing_dir, positive_int, sorter_model  # this folder is on sys.path
-from running import as_script, not_found, shared_dataset  # this folder is on sys.path
+from running import as_script, not_found, recorded_others, shared_dataset  # this folder is on sys.path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
@@ -40,7 +40,7 @@ def main() -> None:
 
     from sorter.media.images import Picture
     from sorter.model.lite import load_classifier
-    from sorter.training.datasets import recorded_other_dirs, split
+    from sorter.training.datasets import split
     from sorter.training.evaluate import scene_parts
     from sorter.training.scoring import compose_scenes
 
@@ -50,7 +50,7 @@ def main() -> None:
     training = classifier.metadata.get("training", {})
     if "seed" not in training:
         raise SystemExit("this model's metadata does not record its split")
-    other = tuple(recorded_other_dirs(training))
+    other = recorded_others(training)
     parts = split(args.data, float(training["validation_split"]), int(training["seed"]), training.get("limit"), other)
     composed = compose_scenes(args.size, *scene_parts(parts), int(training["seed"]))
     if not composed:

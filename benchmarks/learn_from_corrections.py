@@ -29,7 +29,7 @@ import time
 from pathlib import Path
 
 from arg_types import description, existing_dir, positive_int, sorter_model  # this folder is on sys.path
-from running import as_script, need_datasets, not_found, shared_dataset  # this folder is on sys.path
+from running import as_script, need_datasets, not_found, recorded_others, shared_dataset  # this folder is on sys.path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
@@ -43,13 +43,13 @@ def photos(
     never trained on; each `recurring` folder (non-pets
     the model gets wrong again and again: the neighbour's goats) split between the two."""
     from sorter.model.network import read_metadata
-    from sorter.training.datasets import list_labelled, recorded_other_dirs, split
+    from sorter.training.datasets import list_labelled, split
 
     training = read_metadata(model).get("training") or {}
     data = shared_dataset("dogs-vs-cats-200")
     used: set[Path] = set()
     if "seed" in training:
-        recorded = tuple(p for p in recorded_other_dirs(training) if p.is_dir())
+        recorded = recorded_others(training)
         parts = split(data, float(training["validation_split"]), int(training["seed"]), training.get("limit"), recorded)
         # Validation photos were never trained on, and the bundled model's split uses every
         # pet and every everyday photo of ../shared: the folders come from its validation side.

@@ -20,7 +20,7 @@ import sys
 from pathlib import Path
 
 import cv2
-from arg_types import existing_dir, positive_int  # this folder is on sys.path
+from arg_types import datasets_dir, positive_int  # this folder is on sys.path
 from make_photo_screens import photos_under  # this folder is on sys.path
 from running import DATASETS, as_script  # this folder is on sys.path
 
@@ -48,9 +48,9 @@ def main() -> None:
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("out", type=Path)
-    parser.add_argument("--shared", type=existing_dir, default=DATASETS,
-                        help="where the shared datasets are (default: ../shared/datasets beside the checkout, "
-                             "or SORTER_DATASETS)")
+    parser.add_argument("--shared", type=datasets_dir, default=DATASETS,
+                        help="the shared datasets folder, or the folder holding it (default: ../shared/datasets "
+                             "beside the checkout, or SORTER_DATASETS)")
     parser.add_argument("--count", type=positive_int, default=1200, help="pictures in all, shared among the kinds")
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()

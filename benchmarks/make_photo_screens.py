@@ -17,7 +17,7 @@ import glob
 import random
 from pathlib import Path
 
-from arg_types import existing_dir, positive_int  # this folder is on sys.path
+from arg_types import datasets_dir, positive_int  # this folder is on sys.path
 from make_text_graphics import colour, font, words
 from PIL import Image, ImageDraw, ImageOps
 from running import DATASETS, as_script  # this folder is on sys.path
@@ -149,9 +149,9 @@ def call(rng: random.Random, photos: Photos, w: int, h: int) -> Image.Image:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("out", type=Path)
-    parser.add_argument("--shared", type=existing_dir, default=DATASETS,
-                        help="where the shared datasets are (default: ../shared/datasets beside the checkout, "
-                             "or SORTER_DATASETS)")
+    parser.add_argument("--shared", type=datasets_dir, default=DATASETS,
+                        help="the shared datasets folder, or the folder holding it (default: ../shared/datasets "
+                             "beside the checkout, or SORTER_DATASETS)")
     parser.add_argument("--photos", action="append", help="globs of non-pet photos (comma-separated) under --shared: "
                         "a pool, drawn from as often as each other; repeatable (default: POOLS)")
     parser.add_argument("--count", type=positive_int, default=800, help="pictures in all, shared among the kinds")

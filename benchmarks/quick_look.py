@@ -36,10 +36,10 @@ from arg_types import description, positive_int, sorter_model  # this folder is 
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from first_look import DATASET, REPO, cascade, judge, tables  # noqa: E402
+from first_look import DATASET, cascade, judge, tables  # noqa: E402
 from input_sizes import per_image_ms  # noqa: E402
 from machine import cpu_line  # noqa: E402
-from running import as_script, need_datasets  # noqa: E402
+from running import as_script, need_datasets, recorded_others  # noqa: E402
 
 from sorter.media.images import square_rgb  # noqa: E402
 from sorter.model.inference import SureEnough  # noqa: E402
@@ -67,13 +67,13 @@ def refitted(classifier, size: int):
     from sorter.config import OTHER
     from sorter.model.heads import Head, fit_softmax, one_hot
     from sorter.model.inference import features
-    from sorter.training.datasets import ALL_CLASSES, recorded_other_dirs, split
+    from sorter.training.datasets import ALL_CLASSES, split
     from sorter.training.evaluate import SCENE_KINDS
     from sorter.training.scoring import compose_scenes
 
     training = classifier.metadata["training"]
-    others = tuple(f for f in (REPO / d if not d.is_absolute() else d for d in recorded_other_dirs(training)) if f.is_dir())
-    parts = split(DATASET, float(training["validation_split"]), int(training["seed"]), training.get("limit"), others)
+    parts = split(DATASET, float(training["validation_split"]), int(training["seed"]), training.get("limit"),
+                  recorded_others(training))
 
     class AtSize:  # decodes as the model does, runs the network at `size`
         image_size = classifier.image_size

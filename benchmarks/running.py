@@ -1,10 +1,12 @@
 """Running sorter as a user does, and timing it: where the repository, the shared datasets
-(`shared_dataset`, with the one line a benchmark exits with when one is missing) and the bundled
-model are; the model to run (the bundled one, else an untrained network of the same
-architecture: speed does not depend on the weights); the `sorter` command; a launcher that
+(`shared_dataset`, with the one line a benchmark exits with when one is missing), the non-pet
+folders a model records (`recorded_others`) and the bundled model are; the model to run (the
+bundled one, else an untrained network of the same architecture: speed does not depend on the
+weights); the `sorter` command; a launcher that
 measures one command alone (wall time, exit code, CPU time, peak RSS); `sorter sort` on a
 fresh copy of N and of 2N photos, whose difference gives a steady-state rate in which imports
-and model loading cancel out; and a benchmark's `main` run as a script (`as_script`)."""
+and model loading cancel out; and a benchmark's `main` run as a script (`as_script`: Ctrl-C and
+SIGTERM end it with its folders removed)."""
 
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ import argparse
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 from collections.abc import Callable
@@ -57,6 +60,41 @@ def need_datasets(*names: str) -> None:
 
 DATASET = shared_dataset("dogs-vs-cats-200")
 BUNDLED_MODEL = REPO / "sorter" / "models" / "default.keras"
+#: The non-pet sets drawn rather than shared (under build/, as README's Training says), with the
+#: script in this folder that draws each again, byte for byte, from its seed.
+DRAWN = {"text-graphics": ["make_text_graphics.py"], "photo-screens": ["make_photo_screens.py", "--count", "1200"],
+         "animal-scenes": ["make_animal_scenes.py", "--count", "1200"]}
+
+
+def recorded_folder(folder: Path) -> Path:
+    """A non-pet folder a model's metadata records, where it is here. `sorter train` records
+    them as typed in the repository: one under `../shared/datasets/` is that shared set
+    (`shared_dataset`, so SORTER_DATASETS counts, as for the tests), another relative one is
+    relative to the repository (build/, where the drawn sets go)."""
+    if folder.is_absolute():
+        return folder
+    if folder.parts[:3] == ("..", "shared", "datasets") and len(folder.parts) > 3:
+        return shared_dataset(folder.parts[3]).joinpath(*folder.parts[4:])
+    return REPO / folder
+
+
+def recorded_others(training: dict) -> tuple[Path, ...]:
+    """The non-pet folders a model's metadata ("training") records that are here. Each one that
+    is not is named, with how to draw it where it is drawn, in one line on stderr: the benchmark
+    goes on without it (each folder is split on its own, so the others' split is the model's),
+    its tables of non-pets the smaller for it. Never a folder dropped without a word."""
+    from sorter.training.datasets import recorded_other_dirs
+
+    folders = [recorded_folder(folder) for folder in recorded_other_dirs(training)]
+    missing = [folder for folder in folders if not folder.is_dir()]
+    if missing:
+        ways = [" ".join(["python", f"benchmarks/{DRAWN[f.name][0]}", str(f), *DRAWN[f.name][1:]])
+                for f in missing if f.name in DRAWN]
+        if any(f.name not in DRAWN for f in missing):
+            ways.append("set SORTER_DATASETS=/path/to/datasets")
+        print(f"the model's non-pets from {', '.join(map(str, missing))} are not found here, and are left out "
+              f"({'; '.join(ways)})", file=sys.stderr, flush=True)
+    return tuple(folder for folder in folders if folder.is_dir())
 
 
 def p90(values: list[float]) -> float:
@@ -66,16 +104,28 @@ def p90(values: list[float]) -> float:
     return ordered[max(0, -(-9 * len(ordered) // 10) - 1)]
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (`kill`, `timeout`), raised where the benchmark is, as Ctrl-C raises its
+    KeyboardInterrupt: Python's default for SIGTERM ends it at once, its temporary folders left
+    behind (232 MB from `timeout 60 python benchmarks/undo_whereabouts.py`)."""
+
+
+def _terminated(signum: int, frame: object) -> None:
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second one, while the folders go, waits for them
+    raise Terminated
+
+
 def as_script(main: Callable[[], int | None]) -> None:
     """Run a benchmark's `main` and exit with its status. Ctrl-C says `interrupted` and exits
-    130, as a shell reports a command SIGINT ended, not a traceback: by then the `with` and
-    `finally` blocks the interrupt passed through have removed its folders and stopped its
-    subprocesses."""
+    130, SIGTERM the same with 143, as a shell reports a command either signal ended, not a
+    traceback: by then the `with` and `finally` blocks the interrupt passed through have removed
+    its folders and stopped its subprocesses."""
+    signal.signal(signal.SIGTERM, _terminated)
     try:
         code = main()
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as stop:
         print("interrupted", file=sys.stderr)
-        code = 130
+        code = 143 if isinstance(stop, Terminated) else 130
     sys.exit(code)
 
 

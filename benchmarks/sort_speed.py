@@ -1,7 +1,7 @@
 """How fast does `sorter sort` go, next to the tutorial it grew from and the decoding limit?
 
     python benchmarks/sort_speed.py            # full run (about 5 minutes on 2 idle cores)
-    python benchmarks/sort_speed.py --quick    # smoke run (about 1.5 minutes; rates too noisy to quote)
+    python benchmarks/sort_speed.py --quick    # smoke run (1.5 min on 2 idle cores, 3.5 at load 3-5; rates too noisy)
 
 Everything is measured in one run, on the same files, so the ratios hold even on a busy
 machine (the absolute rates do not):

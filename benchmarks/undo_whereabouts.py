@@ -5,7 +5,8 @@
 
 Builds, in a temporary folder, N small files filed into cats/ and dogs/ as a sort files them
 (journaled by `filing.file_groups`, each move with its file's identity), and beside them
---own files in a folder of the user's own (archive/, which a sort never touched). Then times:
+--own files (as many as --photos unless given) in a folder of the user's own (archive/, which a
+sort never touched). Then times:
 
 - the listing undo makes at the first photo it misses, one deleted: cats/, dogs/ and the top of
   the folder, then, the photo not found there, the rest of the folder (archive/ too), and its
@@ -13,9 +14,10 @@ Builds, in a temporary folder, N small files filed into cats/ and dogs/ as a sor
   after it (`Whereabouts.moved`, so that `undo --all` finds a photo where a newer run's undo put it);
 - `undo` of the whole run: with nothing missing (no listing: the floor), with one photo
   deleted, and with cats/ renamed to kitties/ (every cat found there and put back);
-- in a journal of --moves moves (written as a sort writes them; no file on disk but one), the
-  first look whether another file at a photo's place, an editor's save, is another move's photo
-  (`Whereabouts.anothers`, given undo's scanned journal as `undo` gives it), and its peak memory.
+- in a journal of --moves moves (twice --photos unless given; written as a sort writes them; no
+  file on disk but one), the first look whether another file at a photo's place, an editor's
+  save, is another move's photo (`Whereabouts.anothers`, given undo's scanned journal as `undo`
+  gives it), and its peak memory.
 
 Each case on a folder of its own, built afresh; one run, so the differences hold on a busy machine.
 """
@@ -133,11 +135,15 @@ def timed_undo(root: Path) -> tuple[float, int, int, int]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--photos", type=positive_int, default=100_000)
-    parser.add_argument("--own", type=positive_int, default=100_000, help="files in a folder of the user's own")
-    parser.add_argument("--moves", type=positive_int, default=200_000,
-                        help="moves in the journal of the look for another's photo")
+    parser.add_argument("--photos", type=positive_int, default=100_000, help="photos sorted (default 100,000)")
+    # Each scales with --photos: at fixed defaults, `--photos 2000` still built 300,000 files of
+    # the user's own and a 200,000-move journal, and ran past 3 minutes.
+    parser.add_argument("--own", type=positive_int, help="files in a folder of the user's own (default: --photos)")
+    parser.add_argument("--moves", type=positive_int,
+                        help="moves in the journal of the look for another's photo (default: twice --photos)")
     args = parser.parse_args()
+    args.own = args.own or args.photos
+    args.moves = args.moves or 2 * args.photos
     base = Path(tempfile.mkdtemp(prefix="whereabouts-"))
     try:
         root = base / "journal"

@@ -5,6 +5,7 @@ or runs anything: no traceback minutes in, and no silent default in place of wha
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -34,6 +35,9 @@ def run(script: str, *options: str, env: dict | None = None) -> subprocess.Compl
     ("large_folder.py", ["--sizes", "abc"], "argument --sizes: 'abc' is not a whole number"),
     ("large_folder.py", ["--sizes", "1000,0"], "argument --sizes: 0 is not at least 1"),
     ("large_folder.py", ["--workdir", "/nonexistent"], "argument --workdir: /nonexistent: no such folder"),
+    # One size was compared with itself: "peak RSS 200 / 200: 1.000x (target <= 1.2x) met".
+    *(("large_folder.py", ["--sizes", sizes], f"argument --sizes: {sizes} is not two sizes or more, smallest "
+       "first, e.g. 5000,20000 (the ratios compare the largest with the smallest)") for sizes in ("200", "400,200")),
     ("journal_size.py", ["--moves", "0"], "argument --moves: 0 is not at least 1"),
     ("journal_size.py", ["--moves", "-5"], "argument --moves: -5 is not at least 1"),
     ("network_batch.py", ["--photos", "0"], "argument --photos: 0 is not at least 1"),
@@ -90,8 +94,29 @@ def test_journal_size_says_where_it_is_and_removes_its_folder_on_sigterm(tmp_pat
     assert any(tmp_path.iterdir()), "the benchmark never started its journal"
     process.send_signal(signal.SIGTERM)
     out, err = process.communicate(timeout=60)
-    assert process.returncode == 130
+    assert process.returncode == 143  # as a shell reports a command SIGTERM ended: 128 + 15
     assert err.splitlines()[-1] == "interrupted"  # as every benchmark says it (`running.as_script`)
     assert list(tmp_path.iterdir()) == []
     assert out.startswith("CPU: ")
     assert "writing the journal of 2,000,000 moves" in out
+
+
+def test_make_photo_screens_takes_the_folder_that_holds_the_shared_datasets(tmp_path: Path) -> None:
+    """README's `make_photo_screens.py build/photo-screens --count 1200 --shared /work/shared`
+    once said `no photo found under /work/shared`: it wanted /work/shared/datasets itself. Either
+    is taken now."""
+    import cv2
+    import numpy as np
+
+    people = tmp_path / "shared" / "datasets" / "everyday-not-pets" / "people"
+    people.mkdir(parents=True)
+    photo = np.random.default_rng(0).integers(0, 256, (96, 64, 3), dtype=np.uint8)
+    assert cv2.imwrite(str(people / "ccp_0001.jpg"), photo)
+
+    for shared in (tmp_path / "shared", tmp_path / "shared" / "datasets"):
+        out = tmp_path / "screens"
+        result = run("make_photo_screens.py", str(out), "--count", "4", "--shared", str(shared))
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.startswith("4 pictures from ") and result.stdout.endswith(f" in {out}\n")
+        assert len(list(out.glob("*/*.jpg"))) == 4
+        shutil.rmtree(out)

@@ -94,7 +94,7 @@ def test_evaluate_reproduces_the_bundled_models_recorded_accuracy(monkeypatch) -
     others = [Path(folder) for folder in meta["training"]["other_dirs"]]
     monkeypatch.chdir(REPO)  # the folders are recorded relative to the repository
     sys.path.insert(0, str(REPO / "benchmarks"))
-    from camera_roll import DRAWN  # pictures drawn for training: drawn again from their seed, byte for byte
+    from running import DRAWN  # pictures drawn for training: drawn again from their seed, byte for byte
 
     for folder in others:
         if folder.name in DRAWN and not folder.is_dir():
