@@ -42,6 +42,15 @@ def _with_companions(result) -> str:
     return f" (+ {', '.join(names)})" if names else ""
 
 
+def _staying(result) -> str:
+    """"; IMG_1.MOV stays with it" for a photo left in place with its companions (an unreadable
+    photo's Live Photo video): every file a sort looked at is said."""
+    names = [path.name for path, dst in result.companions if dst is None]
+    if not names:
+        return ""
+    return f"; {', '.join(names)} {'stays' if len(names) == 1 else 'stay'} with it"
+
+
 def _video(result) -> str:
     """"video, 8 frames, " before a video's label and confidence."""
     if not result.is_video or not result.frames:
@@ -222,7 +231,7 @@ class FileLog:
                  f"[{STATUS_STYLE[result.status]}]{verb}[/] {escape(group)} -> {escape(where)} [dim]{detail}[/]")
         else:
             said = "would not move" if self.dry_run and result.status == "failed" else result.status
-            plain = f"{said}: {name}{_detail(result)}: {result.reason}"
+            plain = f"{said}: {name}{_detail(result)}: {result.reason}{_staying(result)}"
             line(plain, f"[{STATUS_STYLE.get(result.status, '')}]{said}[/]: {escape(plain.split(': ', 1)[1])}")
         # What the decoder printed about the file ("Corrupt JPEG data: ..."), under its line.
         for warning in result.warnings:
@@ -287,6 +296,8 @@ def summary_table(summary):
     for status, reason, files in _reason_rows(summary.reasons):
         table.add_row(f"left in place: {status}" if status else "left in place", escape(reason), str(files),
                       style=STATUS_STYLE.get(status, ""))
+    if summary.companions_left:  # an unreadable photo's video: in no row above
+        table.add_row("left with their photos", "companions", str(summary.companions_left))
     # Folders not entered are no files: their count says so ("7 folders"), in the files column,
     # where a bare 7 read as seven photos left. Few reasons (a library, software, sorted on its own).
     for reason, folders in sorted(summary.folders_skipped.items()):

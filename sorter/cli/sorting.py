@@ -185,6 +185,7 @@ def _said(summary, log: FileLog, *, killed: tuple[tuple[str, ...], ...], results
     verb = "would move" if dry_run else "moved"
     log.to_file(f"{'planned' if dry_run else 'sorted'} {summary.folder}: {moved_line(summary.moved_to, verb)}"
                 + (f"; left {left} in place" if left else "")
+                + (f" with {counted(summary.companions_left, 'companion')}" if left and summary.companions_left else "")
                 + (f"; review: {summary.review_page}" if summary.review_page else ""))
     # Photos it meant to move and could not (a cats/ it may not write in): the rest moved,
     # and the summary says why these did not; the command could not finish (exit 1). "The
@@ -206,6 +207,8 @@ def _said(summary, log: FileLog, *, killed: tuple[tuple[str, ...], ...], results
     totals = {
         "folder": str(summary.folder), "dry_run": dry_run, "counts": summary.counts,
         "moved_to": summary.moved_to, "companions": summary.companions, "videos": summary.videos,
+        # Companions left in place with their photos (neither, unsure, unreadable), in no other count.
+        "companions_left": summary.companions_left,
         "review_page": None if summary.review_page is None else str(summary.review_page), "model": summary.model,
         "might_be": summary.might_be,
         # Of those, the pets whose folder's name a file or a link has taken, which a review's

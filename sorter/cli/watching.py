@@ -146,6 +146,8 @@ def _stopped_line(summary: WatchSummary) -> str:
             + (f"; left {neither} in place: {NEITHER_REASON}" if neither else "")
             + (f"; {sum(others.values())} {'more ' if neither else ''}left in place ("
                + ", ".join(f"{status}: {n}" for status, n in others.items()) + ")" if others else "")
+            + (f"; {counted(summary.companions_left, 'companion')} left in place with "
+               f"{'its photo' if summary.companions_left == 1 else 'their photos'}" if summary.companions_left else "")
             + (f"; {counted(joined, 'companion')} joined {'its photo' if joined == 1 else 'their photos'}" if joined else "")
             + (f"; {videos_line(summary.videos, False).lower()}" if summary.videos else "")
             + (f"; {summary.waiting} not sorted yet" + (f" ({summary.writing} being written)" if summary.writing else "")

@@ -169,6 +169,28 @@ def _a_photo(image: str, suffix: str) -> ImageError:
     return ImageError(f"not a video: {article} {image.upper()} photo{named} (rename it .{rename} to sort it)")
 
 
+def video_format(head: bytes) -> str | None:
+    """The extension a video goes by ("mp4", "mov", "mkv", "avi"), from its first bytes (with its
+    `ftyp` box, for its brands): a video named as a photo (`a_video`); None for anything else, an
+    HEIF or AVIF photo's `ftyp` included."""
+    if head[:4] == b"\x1a\x45\xdf\xa3":
+        return "mkv"
+    if head[:4] == b"RIFF" and head[8:11] == b"AVI":
+        return "avi"
+    if head[4:8] == b"ftyp" and len(head) >= 12:
+        (size,) = struct.unpack(">I", head[:4])
+        brands = ftyp_brands(head, 8, size)
+        return None if image_format(brands) is not None else "mov" if brands[0] == b"qt  " else "mp4"
+    return "mov" if head[4:8] in (b"moov", b"mdat", b"wide") else None  # an old QuickTime file, no `ftyp`
+
+
+def a_video(video: str, suffix: str) -> ImageError:
+    """What a video named as a photo is (`video_format`), and what makes sorter take it as a video:
+    the reverse of a photo named as a video (`_a_photo`)."""
+    named = f" named {suffix}" if suffix else ""
+    return ImageError(f"not a photo: a video{named} (rename it .{video} to sort it)")
+
+
 def _photo_magic(head: bytes) -> str | None:
     """The format of a photo that is no ISO-BMFF file (JPEG, PNG, ...), by its first bytes."""
     if head[:4] == b"RIFF" and head[8:12] == b"WEBP":

@@ -27,6 +27,7 @@ from sorter.config import (
 )
 from sorter.errors import VANISHED, ImageError
 from sorter.media import heif
+from sorter.media.container import a_video, video_format
 
 # OpenCV reads this once, when cv2 is first imported: it refuses to allocate decoders for
 # larger images. We also check the header ourselves (below) in case cv2 was imported first.
@@ -36,6 +37,9 @@ import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 
 cv2.setNumThreads(1)  # we parallelise across files; per-call threads only fight for 2 cores
+
+#: A file's first bytes that tell a video named as a photo (`container.video_format`): its `ftyp` box, brands and all.
+_HEAD_BYTES = 256
 
 
 @contextmanager
@@ -67,7 +71,8 @@ def read_image_bytes(path: Path, max_bytes: int = MAX_FILE_BYTES, opened: int | 
             if size == 0:
                 raise ImageError("empty file")
             if size > max_bytes:
-                raise ImageError(f"file too large ({size // 2**20} MiB)")
+                video = video_format(os.pread(fd, _HEAD_BYTES, 0))  # a video named .jpg: said so, not "too large"
+                raise a_video(video, path.suffix) if video else ImageError(f"file too large ({size // 2**20} MiB)")
             chunks = []
             remaining = size
             while remaining > 0:
@@ -281,10 +286,13 @@ def _reduced_flag(header: Header | None, size: int) -> int:
         _reduction(header, size), cv2.IMREAD_COLOR)
 
 
-def _decode_bgr(data: bytes, size: int) -> np.ndarray:
+def _decode_bgr(data: bytes, size: int, suffix: str = "") -> np.ndarray:
     """Checked, EXIF-rotated 8-bit BGR, at a reduced JPEG scale whose shorter side is still
-    at least `size`."""
+    at least `size`. `suffix`: the file's extension (".heic"), for the reason a video named as a
+    photo gets (`container.a_video`)."""
     header = read_header(data)
+    if header is None and (video := video_format(data[:_HEAD_BYTES])) is not None:
+        raise a_video(video, suffix)
     check_header(header, data, size)
     if header is not None and header.format in HEIF_FORMATS:
         return cv2.cvtColor(heif.decode(data, header.format, size), cv2.COLOR_RGB2BGR)
@@ -303,9 +311,9 @@ def _decode_bgr(data: bytes, size: int) -> np.ndarray:
     return image
 
 
-def decode_image(data: bytes, size: int) -> np.ndarray:
+def decode_image(data: bytes, size: int, suffix: str = "") -> np.ndarray:
     """Decode encoded bytes into the model's input: (size, size, 3) uint8 RGB."""
-    return square_rgb(_decode_bgr(data, size), size)
+    return square_rgb(_decode_bgr(data, size, suffix), size)
 
 
 def square_rgb(image: np.ndarray, size: int) -> np.ndarray:
@@ -321,7 +329,7 @@ def _square(image: np.ndarray, size: int) -> np.ndarray:
 
 def load_image(path: Path, size: int) -> np.ndarray:
     """The preprocessing used everywhere: file -> (size, size, 3) uint8 RGB."""
-    return decode_image(read_image_bytes(path), size)
+    return decode_image(read_image_bytes(path), size, path.suffix)
 
 
 #: Files from this size on get their thumbnail from the decode that feeds the network. A phone
@@ -389,10 +397,10 @@ def _kept(image: np.ndarray, size: int) -> np.ndarray:
     return _scaled_down(image, KEPT_SCALE * size / min(image.shape[:2]))
 
 
-def decode_picture(data: bytes, size: int, thumbnail: int | None = None) -> Picture:
+def decode_picture(data: bytes, size: int, thumbnail: int | None = None, suffix: str = "") -> Picture:
     """`decode_image`, with the decode it came from, and for data of THUMBNAIL_FROM_BYTES or
     more a `thumbnail` no larger than `size` (`load_thumbnail`) from the same reduced decode."""
-    image = _decode_bgr(data, size)
+    image = _decode_bgr(data, size, suffix)
     small = None
     if thumbnail is not None and thumbnail <= size and len(data) >= THUMBNAIL_FROM_BYTES:
         small = shrink(image, thumbnail)
@@ -401,7 +409,7 @@ def decode_picture(data: bytes, size: int, thumbnail: int | None = None) -> Pict
 
 def load_picture(path: Path, size: int, thumbnail: int | None = None) -> Picture:
     """`decode_picture` of the file at `path`."""
-    return decode_picture(read_image_bytes(path), size, thumbnail)
+    return decode_picture(read_image_bytes(path), size, thumbnail, path.suffix)
 
 
 def load_thumbnail(path: Path, size: int, opened: int | None = None) -> np.ndarray:
@@ -409,7 +417,7 @@ def load_thumbnail(path: Path, size: int, opened: int | None = None) -> np.ndarr
     aspect ratio kept. Same checks and reduced JPEG decode as `load_image`, so a hostile or
     huge file raises ImageError instead of being decoded. With `opened`, read from that
     descriptor (`open_regular`)."""
-    return shrink(_decode_bgr(read_image_bytes(path, opened=opened), size), size)
+    return shrink(_decode_bgr(read_image_bytes(path, opened=opened), size, path.suffix), size)
 
 
 def shrink(image: np.ndarray, size: int) -> np.ndarray:

@@ -115,10 +115,12 @@ class Sorter:
         from concurrent.futures import ThreadPoolExecutor
 
         from sorter.config import cpu_cores
+        from sorter.errors import VANISHED
         from sorter.files.companions import find_companions
 
         def lookup(prediction) -> tuple[Path, ...]:
-            return find_companions(prediction.path) if prediction.label is not None else ()
+            # An unreadable photo's too: they stay with it, said so, as a photo left as neither's do.
+            return find_companions(prediction.path) if prediction.error != VANISHED else ()
 
         if self._lookups is None and cpu_cores() > 2:
             self._lookups = ThreadPoolExecutor(max_workers=cpu_cores(), thread_name_prefix="companions")

@@ -97,6 +97,8 @@ class SortSummary:
     recovered: int = 0
     seconds: float = 0.0
     companions: int = 0  # companion files moved (or planned) with their photos
+    #: Companion files left in place with their photos (neither, unsure, unreadable): in no other count.
+    companions_left: int = 0
     reasons: dict[tuple[str, str], int] = field(default_factory=dict)  # (status, reason kind) -> files
     review_page: Path | None = None  # DIR/.sorter/review.html, when the run wrote one
     review_error: str | None = None  # why it could not
@@ -157,13 +159,16 @@ class Tally:
     counts: dict[str, int] = field(default_factory=dict)
     moved_to: dict[str, int] = field(default_factory=dict)
     companions: int = 0
+    #: Companions left in place with their photos (an unreadable photo's video): `SortSummary.companions_left`.
+    companions_left: int = 0
     reasons: dict[tuple[str, str], int] = field(default_factory=dict)
     videos: dict[str, int] = field(default_factory=dict)
     per_file: bool = False
     #: Sub-folders not entered, per reason kind: apart from the files' counts (`SortSummary.folders_skipped`).
     folders: dict[str, int] = field(default_factory=dict)
-    #: `per_file`: each file left in place -> what it was counted under (status, reason key, video).
-    _left: dict[Path, tuple[str, tuple[str, str] | None, bool]] = field(default_factory=dict, repr=False)
+    #: `per_file`: each file left in place -> what it was counted under (status, reason key, video,
+    #: its companions left with it).
+    _left: dict[Path, tuple[str, tuple[str, str] | None, bool, int]] = field(default_factory=dict, repr=False)
     _kinds: dict[tuple, tuple] = field(default_factory=dict, repr=False)
 
     def add(self, result: FileResult) -> None:
@@ -175,14 +180,16 @@ class Tally:
             for path in (result.path, *(path for path, dst in result.companions if dst is not None)):
                 earlier = self._left.pop(path, None)
                 if earlier is not None:
-                    self._count(*earlier, -1)
+                    status, key, video, left_with = earlier
+                    self._count(status, key, video, -1, left_with)
         joins = result.status in JOINS
         key, video = None, result.is_video and not joins  # a companion is counted apart
         if result.reason is not None and not joins:
             key = (result.status, reason_kind(result.reason))
             if key not in self.reasons and len(self.reasons) >= MAX_REASONS:
                 key = (result.status, "other reasons")  # bounded, should a new reason not follow the convention
-        self._count(result.status, key, video, 1)
+        left_with = 0 if result.destination is not None else sum(dst is None for _, dst in result.companions)
+        self._count(result.status, key, video, 1, left_with)
         if joins:  # a companion that came after its photo: counted as one
             self.companions += 1
             return
@@ -192,7 +199,7 @@ class Tally:
             self.moved_to[folder] = self.moved_to.get(folder, 0) + 1
             self.companions += sum(dst is not None for _, dst in result.companions)
         elif self.per_file:  # one tuple of each kind, shared: a slot of the dict a file (the watcher holds the path)
-            counted = (result.status, key, video)
+            counted = (result.status, key, video, left_with)
             self._left[result.path] = self._kinds.setdefault(counted, counted)
 
     def forget(self, gone: Callable[[Path], bool]) -> None:
@@ -201,8 +208,9 @@ class Tally:
         for path in [path for path in self._left if gone(path)]:
             del self._left[path]
 
-    def _count(self, status: str, key: tuple[str, str] | None, video: bool, n: int) -> None:
+    def _count(self, status: str, key: tuple[str, str] | None, video: bool, n: int, left_with: int = 0) -> None:
         self.counts[status] = self.counts.get(status, 0) + n
+        self.companions_left += n * left_with
         if video:
             self.videos[status] = self.videos.get(status, 0) + n
         if key is not None:

@@ -163,7 +163,8 @@ def sort_folder(
                     review_error = f"could not write the review page: {exc.strerror or exc}"
             summary = SortSummary(
                 root, dry_run, tally.counts, tally.moved_to, recovered, time.monotonic() - started,
-                companions=tally.companions, reasons=tally.reasons, review_page=review_page,
+                companions=tally.companions, companions_left=tally.companions_left, reasons=tally.reasons,
+                review_page=review_page,
                 review_error=review_error, model=personal_classifier.describe(classifier, model), videos=tally.videos,
                 might_be=might_be, pet_folders=sorter.here, not_entered=not_entered, unwritable=refused,
                 refused_into=foreseen.lines() if foreseen is not None else (),

@@ -52,6 +52,8 @@ class WatchSummary:
     #: Companions (a Live Photo's video, an edit's `.AAE`) that moved with their photos, not counted
     #: in `moved_to`, and those that joined their photos later (`counts["joined"]`): as `Tally.companions`.
     companions: int = 0
+    #: Companions left in place with their photos (neither, unsure, unreadable): `Tally.companions_left`.
+    companions_left: int = 0
 
 
 @dataclass(frozen=True)
@@ -137,7 +139,7 @@ def watch_folder(
             summary = WatchSummary(root, tally.counts, tally.moved_to, ended.mode, time.monotonic() - started,
                                    videos=tally.videos, waiting=ended.waiting[0], undos=undos,
                                    undo_in=None if ended.undo_in == root else ended.undo_in, writing=ended.waiting[1],
-                                   companions=tally.companions)
+                                   companions=tally.companions, companions_left=tally.companions_left)
             # Said while `.sorter/watching` still lists its runs: cleared first, a watch killed
             # before its stop line (10-20 ms) was no watch cut short, and its undo went unsaid.
             on_summary(summary)
