@@ -120,6 +120,34 @@ def here(examples: Examples, root: Path, run: str | None = None) -> np.ndarray:
                      for path, began in zip(examples.paths, examples.began, strict=True)], bool)
 
 
+def undone(examples: Examples, root: Path) -> np.ndarray:
+    """Mask of the rows learnt from `root` while it had a journal that `sorter undo --all` took away
+    since (`root` has none now): below it, learnt in a run (`began`), and their photo still in it
+    (its identity: undo puts it back where it was before the sort, as it does the photos kept as
+    sorted). A learn of `root` replaces them with nothing. A folder moved away (`mv DIR DIR3; mkdir
+    DIR`) took its photos along: what was learnt there is kept for a learn of DIR3."""
+    from sorter.config import STATE_DIR
+    from sorter.files.identities import identity_of
+
+    if first_run(root) or not len(examples):  # a journal: its sort is not undone
+        return np.zeros(len(examples), bool)
+    prefix, ours = str(root) + os.sep, _ours(root)
+    candidates = np.array([path.startswith(prefix) and began != "" and ours(path)
+                           for path, began in zip(examples.paths, examples.began, strict=True)], bool)
+    if not candidates.any():
+        return candidates
+    present: set[tuple[int, int, int]] = set()
+    for folder, dirs, files in os.walk(root):
+        dirs[:] = [name for name in dirs if not (folder == str(root) and name == STATE_DIR)]
+        for name in files:
+            try:
+                present.add(identity_of(os.lstat(os.path.join(folder, name))))
+            except OSError:
+                pass
+    return candidates & np.array([tuple(int(v) for v in identity) in present for identity in examples.identities],
+                                 bool)
+
+
 #: Said after a pet's folder that a folder at this one's path held before it (`learnt_elsewhere`):
 #: not a path to act on.
 BEFORE_THIS_ONE = ", a folder at this path before this one"

@@ -28,7 +28,7 @@ import os
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -37,7 +37,7 @@ import numpy as np
 from sorter.errors import ModelError, SorterError
 from sorter.learning.as_sorted import decided, held_out, where_now
 from sorter.learning.copies import as_one
-from sorter.learning.examples import Progress, here, learnt_elsewhere
+from sorter.learning.examples import Progress, here, learnt_elsewhere, undone
 from sorter.learning.folder_names import shown
 from sorter.learning.head_choice import Problem, choose_head, wrong
 from sorter.learning.pets import PetReport, fit_pets, homes, removed_homes, staying
@@ -56,6 +56,14 @@ FOLDER_WAIT = 10.0
 #: Times `learning_lock` locks its file before it gives up: each try after the first is a lock file
 #: deleted by the learn that held it, once a learn ends, so a handful is already many.
 LOCK_TRIES = 100
+
+
+@dataclass(frozen=True)
+class Undone:
+    """What a learn of a folder whose sort was undone since forgot of what was learnt there (`examples.undone`)."""
+    pets: dict[str, int]  # named pet -> her photos learnt there
+    corrections: int  # of the photos placed there, those whose cat, dog or neither the user gave (`corrected`)
+    kept: int  # photos sorter filed there that the user kept so
 
 
 @dataclass(frozen=True)
@@ -115,6 +123,8 @@ class LearnResult:
     #: Pet -> the pet's folders of other folders learnt before that her photos come from too, and how many
     #: (`examples.learnt_elsewhere`): a cats/Luna in two folders is one pet, which her line says.
     elsewhere: dict[str, tuple[tuple[str, int], ...]] = field(default_factory=dict)
+    #: What was learnt from this folder while it was sorted, forgotten now that its sort is undone (no journal).
+    undone: Undone | None = None
 
 
 def learn(
@@ -161,6 +171,13 @@ def _learn(root: Path, model: Path | None, model_path: Path, base, bundled: Head
     # tells her from those, and is shown them at sort time cut the same way (`PetHead.margin`).
     margin = reference.pet_margin if reference is not None else MARGIN
     gathered = gather(root, found, base, progress, margin)
+    # Nothing placed here now, but learnt here before the sort was undone: replaced with nothing, as
+    # any learn of a folder replaces what it learnt there (it said "Nothing to learn", the model unchanged).
+    gone = undone(gathered.examples, root) if gathered.settled else np.zeros(0, bool)
+    forgotten_here = None
+    if gone.any():
+        forgotten_here = _undone(gathered.examples.subset(gone))
+        gathered = replace(gathered, examples=gathered.examples.subset(~gone), settled=False)
     if gathered.settled:  # the examples as they were: fitted again (a minute), the same; not `not found`, as
         # `found` holds the photos kept as sorted too: a sorted folder where nothing was placed was fitted each time
         spoilt = personal.spoilt()
@@ -184,7 +201,7 @@ def _learn(root: Path, model: Path | None, model_path: Path, base, bundled: Head
               "unreadable": [f"{path}: {why}" for path, why in unreadable.items()],
               "unread": sum(not f.kept and f.path in unreadable for f in found), "passed_over": passed_over(root),
               "renamed": {placed_name(*was): placed_name(was[0], now) for was, now in renamed.items()},
-              "elsewhere": learnt_elsewhere(examples, root)}
+              "elsewhere": learnt_elsewhere(examples, root), "undone": forgotten_here}
     if kept.all():
         # Nothing placed otherwise, here or in any folder learnt before (every correction put back,
         # a pet's folder emptied): the examples say so, and no personal model applies what is gone.
@@ -220,6 +237,15 @@ def _learn(root: Path, model: Path | None, model_path: Path, base, bundled: Head
         unsafe=fit.unsafe, description=fitted.describe(personal.base_name(model)),
         seconds=time.monotonic() - started, staying=stay, removed=removed, spoilt=spoilt, renamed_away=renamed_away,
     )
+
+
+def _undone(gone: Examples) -> Undone:
+    placed = ~gone.kept()
+    pets: dict[str, int] = {}
+    for pet in gone.pets[placed]:
+        if pet:
+            pets[str(pet)] = pets.get(str(pet), 0) + 1
+    return Undone(pets, int(corrected(gone).sum()), int((~placed).sum()))
 
 
 def _nothing_to_write(fit: Fit, corrections: int, spoilt: str | None, dropped: int) -> bool:

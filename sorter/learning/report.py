@@ -43,6 +43,8 @@ def report_lines(result: LearnResult) -> list[str]:
     if result.forgot:  # what learn forgets is this folder's own, and it says so
         lines.append(f"Forgot {counted(result.forgot, 'photo')} you placed in {result.folder}, learnt before: not in it now "
                      "(deleted, edited or moved out since).")
+    if result.undone is not None:
+        lines.append(_undone(result))
     for pet, elsewhere in sorted(result.removed.items()):  # her folder deleted here since she was learnt
         kind, _, name = pet.partition("/")
         lines.append(f"{pet}/ is no longer in {result.folder}: " + (
@@ -61,7 +63,7 @@ def report_lines(result: LearnResult) -> list[str]:
     if nothing:
         # Where it forgot or dropped examples, the lines above say what was done, and "nothing to
         # learn: sort it, then learn again" would say that nothing was.
-        if not (result.forgot or result.dropped or result.forgotten):
+        if not (result.forgot or result.dropped or result.forgotten or result.undone):
             what = "move a wrongly sorted photo where it belongs" if result.journaled else (  # not sorted, or undone
                 f"{result.folder} has no sorter journal: sort it and put right what the sort gets wrong")
             same = " Your personal model is unchanged." if result.unchanged else ""
@@ -121,6 +123,16 @@ def report_lines(result: LearnResult) -> list[str]:
             lines.append(f"To move your named pets' photos already in cats/ or dogs/ into their folders: "
                          f"sorter sort {as_typed(result.folder)} --name-pets")
     return lines
+
+
+def _undone(result: LearnResult) -> str:
+    """"Forgot what was learnt from DIR (its sort was undone): 1 named pet (Fred: 6 photos), 0 corrections, 3
+    kept as sorted." The lines below say what the personal model is now."""
+    gone = result.undone
+    pets = ", ".join(f"{shown(name)}: {counted(n, 'photo')}" for name, n in sorted(gone.pets.items()))
+    named = f"{counted(len(gone.pets), 'named pet')} ({pets}), " if gone.pets else ""
+    return (f"Forgot what was learnt from {result.folder} (its sort was undone): {named}"
+            f"{counted(gone.corrections, 'correction')}, {gone.kept} kept as sorted.")
 
 
 def _learnt_before(folders: tuple[tuple[str, int], ...], photos: int) -> str:
