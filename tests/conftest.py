@@ -7,6 +7,7 @@ import errno
 import json
 import os
 import signal
+import struct
 import subprocess
 import sys
 import tempfile
@@ -128,10 +129,12 @@ def write_image(path: Path, colour=(0, 0, 255), size=(48, 64), **params) -> Path
 
 
 def video_bytes(text: str) -> bytes:
-    """A stand-in for a Live Photo's `.MOV` where what it shows does not matter: `text` behind
-    the `ftyp` box a QuickTime file starts with. A file named .MOV without one (a JPEG, "hello",
-    nothing) is no photo's video (`container.inside`)."""
-    return b"\x00\x00\x00\x14ftypqt  \x00\x00\x00\x00qt  " + text.encode()
+    """A stand-in for a Live Photo's `.MOV` where what it shows does not matter: `text` in the
+    `moov` index behind the `ftyp` box a QuickTime file starts with, whole (a container cut short
+    is no photo's companion: `container.incomplete`). A file named .MOV without one (a JPEG,
+    "hello", nothing) is no photo's video (`container.inside`)."""
+    free = struct.pack(">I", 8 + len(text.encode())) + b"free" + text.encode()
+    return b"\x00\x00\x00\x14ftypqt  \x00\x00\x00\x00qt  " + struct.pack(">I", 8 + len(free)) + b"moov" + free
 
 
 #: A 3 MP photo (2048x1536): large enough for a first look at its EXIF thumbnail (`exif_thumbnail.MIN_PIXELS`).

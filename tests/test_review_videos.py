@@ -240,3 +240,28 @@ def test_in_chromium_naming_a_video_luna_says_her_photos_and_videos_apart(served
             expect(page.get_by_role("status")).to_contain_text(f"{photo} is in cats/Luna/")
         expect(page.get_by_role("status")).to_have_text(
             "cat.jpg is in cats/Luna/: 1 photo and 1 video of Luna, name 5 or more photos to learn Luna")
+
+
+def test_a_live_photos_video_cut_short_is_its_own_card_left_in_place_not_the_photos_companion(
+    tmp_path: Path, stills, fake_model
+) -> None:
+    """The sort leaves a Live Photo's `.MOV` whose container is not whole (cut short, or still
+    being written) in place on its own, said truncated, and moves no piece of it with its photo.
+    The page listed it as the photo's companion all the same, to be moved with it, and gave it no
+    card of its own."""
+    root = tmp_path / "roll"
+    root.mkdir()
+    clip = make_clip(tmp_path / "IMG_0007.MOV", [stills["dog"]]).read_bytes()
+    write_image(root / "IMG_0007.JPG", GREEN)  # neither: left in place
+    (root / "IMG_0007.MOV").write_bytes(clip[: len(clip) // 2])
+    sort.sort_folder(root, classifier=ThreeClassFake())
+    assert sorted(p.name for p in root.iterdir() if p.is_file()) == ["IMG_0007.JPG", "IMG_0007.MOV"]
+    client, stop, thread = start(root, fake_model)
+    try:
+        cards = client.cards()
+        assert cards["IMG_0007.JPG"]["with"] == []
+        assert cards["IMG_0007.MOV"]["current"] == "neither"
+        assert cards["IMG_0007.MOV"]["reason"].startswith("truncated MP4"), cards["IMG_0007.MOV"]
+    finally:
+        stop.set()
+        thread.join(10)

@@ -88,10 +88,11 @@ def _stem_video(name: str) -> bool:
 
 
 def _a_video(path: Path) -> bool:
-    """An MP4/QuickTime container, as sort pairs a video with a photo (`sorting.alone.companion_video`)."""
-    from sorter.media.container import inside
+    """An MP4/QuickTime container, whole, as sort pairs a video with a photo (`sorting.alone.companion_video`):
+    one cut short or still being written is left in place on its own, not moved with the photo."""
+    from sorter.media.container import incomplete, inside
 
-    return inside(path) is None
+    return inside(path) is None and not incomplete(path)
 
 
 def _photo_of(rel: str) -> set[str]:

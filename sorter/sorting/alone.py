@@ -15,8 +15,9 @@ taken it along over its own verdict. A sort or watch of that run holds it as it 
 A HEIC photo named `.MOV` (a tool that saved a Live Photo's still under its video's name) is a
 photo, no video: judged on its own, a second photo of its stem (`companion_video`,
 `apart_from_photos`); so is a JPEG or PNG photo so named. Nor is any other file that is no
-MP4/QuickTime container (empty, unrecognised data) a photo's video: judged on its own, it is
-left in place with its reason, and the photo goes without it.
+MP4/QuickTime container (empty, unrecognised data), nor one whose container is not whole (still
+being written, or cut short), a photo's video: judged on its own, it is left in place with its
+reason, and the photo goes without it; once whole it joins the photo (`latecomers`).
 
 Nor does a companion the user put back (`LeftAlone.put_back`: a video sorter moved, taken back out
 of dogs/ by hand): the user's word, left where it is, as a photo put back is, whatever photo of its
@@ -45,10 +46,11 @@ def companion_video(path: Path, inside=None) -> bool:
     which goes with the photo, never judged nor counted on its own; an MP4/QuickTime container,
     not a photo named .MOV (HEIC, JPEG, ...), which is a photo itself, nor an empty file or other
     data (`container.inside`, or `inside`, its answers kept: `LeftAlone.inside`; one small read,
-    for such a video only). Such a file had gone along with the photo, unjudged."""
+    for such a video only), nor one whose container is not whole (`container.incomplete`: cut short,
+    or still being written). Such a file had gone along with the photo, unjudged."""
     from sorter.media import container
 
-    return goes_with_a_photo(path) and (inside or container.inside)(path) is None
+    return goes_with_a_photo(path) and (inside or container.inside)(path) is None and not container.incomplete(path)
 
 
 def judged(entries, left_alone: LeftAlone | None = None):
@@ -76,7 +78,10 @@ def apart_from_photos(photo: Path, companions: tuple[Path, ...], inside=None) ->
     (a HEIC, a JPEG: `container.photo_inside`): a second photo of its stem, judged on its own, so
     the rest (`IMG_1.AAE`) belong to neither for sure (`companions`' rule); and less a .MOV or
     .MP4 that is no MP4/QuickTime container (empty, other data: `container.inside`), judged on its
-    own too, and no photo. Each was carried along unjudged as the photo's video. One small read
+    own too, and no photo; and less one whose container is not whole (`container.incomplete`), still
+    being written or cut short: judged on its own, said truncated, left in place (taken along, a
+    writer that reopens it for each piece made a new file of the rest in its place: two broken
+    halves). Each was carried along unjudged as the photo's video. One small read
     for each .MOV or .MP4 among them (none where `inside`, `LeftAlone.inside`, read it as it is
     already)."""
     from sorter.media import container
@@ -86,7 +91,7 @@ def apart_from_photos(photo: Path, companions: tuple[Path, ...], inside=None) ->
     if any(kind not in (None, container.NOT_MP4) for kind in found.values()):
         whole = photo.name.casefold() + "."
         return tuple(c for c in companions if c.name.casefold().startswith(whole))
-    return tuple(c for c in companions if found.get(c) is None)
+    return tuple(c for c in companions if found.get(c) is None and not (c in found and container.incomplete(c)))
 
 
 class LeftAlone:

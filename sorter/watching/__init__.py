@@ -1,6 +1,7 @@
 """watching: `sorter watch`: filesystem events -> files that are complete and ready
-(`watcher`), by the waits, batch limits and file stamps of `settling`, fed by the events
-handler and the observer's start and stop (`events`), through the observers watchdog offers
+(`watcher`), by the waits (a photo's for the companions it takes along too), batch limits and
+file stamps of `settling`, fed by the events handler and the observer's start and stop
+(`events`), through the observers watchdog offers
 (`observers`), with the kernel asked whether a writer still holds a file (`leases`);
 companions that arrive after their photo, joined to it (`sorting.latecomers`, which `sort`
 uses too); files judged unreadable, said once they stop changing (`unreadable`); the watch

@@ -8,8 +8,11 @@ place is compared by too. The `Watcher` applies them; `unreadable` compares by `
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
+
+from sorter.watching.leases import open_for_writing
 
 Signature = tuple[int, ...]  # the start of a `stamp`: (inode, size, mtime_ns), with the mode and owner, or all of it
 
@@ -74,3 +77,60 @@ def still(path: Path, signature: tuple, inodes_last: bool) -> bool:
         return stamp(os.lstat(path), inodes_last)[:len(signature)] == signature
     except OSError:
         return False
+
+
+@dataclass
+class Candidate:
+    """A file the watcher waits on (`Watcher.take_ready`)."""
+
+    since: float  # last sign of activity: an event, or a change we saw ourselves
+    closed: bool = False  # a close-after-write is the latest event
+    signature: Signature | None = None  # what lstat said at the last check since `since`
+    live: tuple[Signature | None, bool] | None = None  # `Watcher._waits_for_photo`, for the file as it was then
+    written: bool = False  # being written: an event or a change seen since the watch began, no close since
+
+
+def complete_at(path: Path, cand: Candidate, st: os.stat_result, now: float, settings: WatchSettings,
+                inodes_last: bool, incomplete: Callable[[Path], str | None], is_video: bool) -> float:
+    """When the candidate `path` (`st`, as `lstat` says it now) counts as complete, its wait for
+    a Live Photo's photo aside (`pair_wait`): once unchanged for `closed_grace` after a close,
+    else for `settle`; no writer holding it open (`leases`); a video's container whole (its
+    index written, which comes last), for at most `video_index_wait` unchanged without one. A
+    change seen since the last look (polling, network shares) starts its wait again."""
+    signature = stamp(st, inodes_last)[:3]
+    if cand.signature is not None and cand.signature != signature:
+        cand.since, cand.closed, cand.written = now, False, True  # changed with no event: still being written
+    cand.signature = signature
+    due = cand.since + (settings.closed_grace if cand.closed else settings.settle)
+    if now >= due and open_for_writing(path):
+        cand.since, cand.closed, cand.written = now, False, True  # a writer is idle but not done
+        due = now + settings.settle
+    if now >= due and is_video and now < cand.since + settings.video_index_wait:
+        # A camera or a copy writes an MP4's index last: without it, not done yet.
+        # Unchanged that long without one, it goes to be reported as truncated.
+        if incomplete(path):
+            due = min(now + settings.settle, cand.since + settings.video_index_wait)
+        elif not still(path, signature, inodes_last):  # its index written as it was read: `st` is before
+            cand.since, cand.closed, cand.written = now, False, True
+            due = now + settings.settle
+    return due
+
+
+def by_stem(paths: Iterable[Path], companion: Callable[[str], bool]) -> dict[tuple[Path, str], list[Path]]:
+    """The `companion` names among `paths` (candidates), by their folder and each stem they pair
+    by (`companions.pairing_stems`, casefolded): IMG_1.MOV under IMG_1, IMG_1.jpg.xmp under IMG_1.jpg."""
+    from sorter.files.companions import pairing_stems
+
+    found: dict[tuple[Path, str], list[Path]] = {}
+    for path in paths:
+        if companion(path.name):
+            for stem in dict.fromkeys(s.casefold() for s in pairing_stems(path.name)):
+                found.setdefault((path.parent, stem), []).append(path)
+    return found
+
+
+def members(photo: Path, stems: dict[tuple[Path, str], list[Path]]) -> list[Path]:
+    """The candidates of `stems` (`by_stem`) a photo takes along once they are complete: by its
+    stem (a Live Photo's `IMG_1.MOV`, `IMG_1.AAE`) or its whole name (`IMG_1.HEIC.xmp`)."""
+    keys = dict.fromkeys((photo.parent, name.casefold()) for name in (os.path.splitext(photo.name)[0], photo.name))
+    return [member for key in keys for member in stems.get(key, ()) if member != photo]

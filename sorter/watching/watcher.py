@@ -3,15 +3,11 @@ complete and ready to sort. Knows nothing of
 models: `watching.watch.watch_folder` feeds what comes out of here to `sorting.batches.Sorter`.
 
 Events are only hints. A path becomes a *candidate* when an event (or the periodic
-reconciliation scan) mentions it, and is handed out only once it looks complete:
-
-- a close-after-write (inotify IN_CLOSE_WRITE) and no change for `closed_grace`, or
-- size and mtime unchanged for `settle` seconds, for writers that never close where we can
-  see it (copies over network shares, the polling observer), and in both cases
-- no process holds it open for writing, where the kernel can tell us (`leases`), and
-- a video's container is whole (an MP4 has its `moov` index, which is written last), and a
-  video that may be a Live Photo's has waited `pair_wait` for its photo (unless that photo
-  was sorted before it came, which it joins).
+reconciliation scan) mentions it, and is handed out only once it looks complete
+(`settling.complete_at`: closed or unchanged, no writer holding it, a video's container
+whole), a video that may be a Live Photo's once it has waited `pair_wait` for its photo
+(unless that photo was sorted before it came, which it joins), and a photo once the
+companions it takes along are complete too (`_members_complete_at`).
 
 Temporary download names (`.part`, `.crdownload`, dot-files, ...) never become candidates;
 their rename to the final name arrives as a move whose destination is new. Our own output
@@ -27,16 +23,17 @@ import stat
 import threading
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sorter.config import CLASS_FOLDERS, STATE_DIR, entered
 from sorter.errors import SorterError
+from sorter.files.companions import could_be_companion, regular_file
 from sorter.files.folder import HeldFolder
-from sorter.watching import events, observers
+from sorter.watching import events, observers, settling
 from sorter.watching.leases import open_for_writing
-from sorter.watching.settling import BYTES_PER_BATCH, VIDEOS_PER_BATCH, Signature, WatchSettings, stamp, still
+from sorter.watching.settling import BYTES_PER_BATCH, VIDEOS_PER_BATCH, Candidate, Signature, WatchSettings, stamp, still
 
 if TYPE_CHECKING:
     from watchdog.observers.api import BaseObserver
@@ -45,15 +42,6 @@ if TYPE_CHECKING:
     from sorter.sorting.left_before import Left
 
 Notice = observers.Notice
-
-
-@dataclass
-class _Candidate:
-    since: float  # last sign of activity: an event, or a change we saw ourselves
-    closed: bool = False  # a close-after-write is the latest event
-    signature: Signature | None = None  # what lstat said at the last check since `since`
-    live: tuple[Signature | None, bool] | None = None  # `_waits_for_photo`, for the file as it was then
-    written: bool = False  # being written: an event or a change seen since the watch began, no close since
 
 
 class Watcher:
@@ -77,7 +65,6 @@ class Watcher:
         alone: Callable[[Path], bool] = lambda path: False,
         put_back: Callable[[Path], bool] = lambda path: False,
     ) -> None:
-        from sorter.files.companions import could_be_companion
         from sorter.files.identities import inodes_last
         from sorter.media.container import incomplete, may_be_live_photos
         from sorter.media.folders import excluded_by_case, is_image_name, is_video_name, kept_apart
@@ -122,7 +109,7 @@ class Watcher:
         self.inodes_last = inodes_last(root)  # else a file is its size and time, as `sort` tells it
         self._lock = threading.Lock()
         self._wake = threading.Event()
-        self._candidates: dict[Path, _Candidate] = {}
+        self._candidates: dict[Path, Candidate] = {}
         # Files we looked at and left in place (unsure, unreadable, ...): not again until they change.
         self._settled: dict[Path, Signature] = {}
         self._running: dict[Path, int] = {}  # those left before, till the first scan: `left_before`
@@ -201,7 +188,7 @@ class Watcher:
             return
         with self._lock:
             # A fresh event supersedes what we saw before: compare signatures from here on.
-            self._candidates[path] = _Candidate(self.clock(), closed, written=not closed)
+            self._candidates[path] = Candidate(self.clock(), closed, written=not closed)
         self._wake.set()
 
     def forget(self, path: str | Path) -> None:
@@ -243,7 +230,6 @@ class Watcher:
         """Reconciliation: make a candidate of every image the folder holds that is not one
         already. Returns how many photos and videos were added (companions come along, not
         counted). Raises SorterError if the folder is gone (`gone`)."""
-        from sorter.files.companions import could_be_companion
         from sorter.media.folders import Skipped, scan_folder
 
         if (gone := self.gone()) is not None:
@@ -282,7 +268,7 @@ class Watcher:
         with self._lock:
             for path in found:
                 if path not in self._candidates:
-                    self._candidates[path] = _Candidate(now)
+                    self._candidates[path] = Candidate(now)
                     added.append(path)
         # Left in place before, not put back: judged itself ("seen" records are of what was judged), so
         # a .MOV beside one photo of its stem that was judged on its own counts as the video it is.
@@ -379,6 +365,7 @@ class Watcher:
         with self._lock:
             self.handed = {}
             now = self.clock()
+            stems = settling.by_stem(self._candidates, could_be_companion)
             for path, cand in list(self._candidates.items()):
                 if len(ready) >= limit:
                     next_due = now
@@ -399,27 +386,13 @@ class Watcher:
                         ready.append(Skipped(path, reason))
                     continue
                 full = stamp(st, self.inodes_last)
-                signature = full[:3]
                 settled = self._settled.get(path)
                 if settled is not None and full[: len(settled)] == settled:
                     del self._candidates[path]  # already decided, unchanged since
                     continue
-                if cand.signature is not None and cand.signature != signature:
-                    # Changed with no event (polling, network shares): still being written.
-                    cand.since, cand.closed, cand.written = now, False, True
-                cand.signature = signature
-                due = cand.since + (self.settings.closed_grace if cand.closed else self.settings.settle)
-                if now >= due and open_for_writing(path):
-                    cand.since, cand.closed, cand.written = now, False, True  # a writer is idle but not done
-                    due = now + self.settings.settle
-                if now >= due and self._is_video_name(path.name) and now < cand.since + self.settings.video_index_wait:
-                    # A camera or a copy writes an MP4's index last: without it, not done yet.
-                    # Unchanged that long without one, it goes to be reported as truncated.
-                    if self._incomplete(path):
-                        due = min(now + self.settings.settle, cand.since + self.settings.video_index_wait)
-                    elif not still(path, signature, self.inodes_last):  # its index written as it was read: `st` is before
-                        cand.since, cand.closed, cand.written = now, False, True
-                        due = now + self.settings.settle
+                due = self._complete_at(path, cand, st, now)
+                if now >= due and self._is_image_name(path.name):
+                    due = max(due, self._members_complete_at(path, stems, now))
                 if now >= due and self._a_photos_video(path.name) and self._waits_for_photo(path, cand, st):
                     due = max(due, cand.since + self.settings.pair_wait)
                 if now < due:
@@ -441,7 +414,25 @@ class Watcher:
         self._next_due = next_due
         return ready
 
-    def _waits_for_photo(self, path: Path, cand: _Candidate, st: os.stat_result) -> bool:
+    def _complete_at(self, path: Path, cand: Candidate, st: os.stat_result, now: float) -> float:
+        return settling.complete_at(path, cand, st, now, self.settings, self.inodes_last, self._incomplete,
+                                    self._is_video_name(path.name))
+
+    def _members_complete_at(self, photo: Path, stems: dict, now: float) -> float:
+        """When the candidates `photo` takes along (`members`) are complete, as each is on its own: a
+        Live Photo's .MOV written after it, reopened for each piece, went with its first piece, and
+        the rest made a new file in its place. One never whole holds it `video_index_wait` at most:
+        the photo goes alone, the video is said truncated (`alone.apart_from_photos`)."""
+        due = now
+        for member in settling.members(photo, stems):
+            if (cand := self._candidates.get(member)) is None or (st := regular_file(member)) is None:
+                continue
+            settled = self._settled.get(member)
+            if settled is None or stamp(st, self.inodes_last)[:len(settled)] != settled:
+                due = max(due, self._complete_at(member, cand, st, now))
+        return due
+
+    def _waits_for_photo(self, path: Path, cand: Candidate, st: os.stat_result) -> bool:
         """A Live Photo's video, for all its index says (`container.may_be_live_photos`: one over
         5 s is sorted once complete), whose photo has not been sorted before it (`joins`), and
         that came into the folder less than `pair_wait` ago (`_there_long`). Looked at once for
@@ -480,11 +471,11 @@ class Watcher:
         return len(waiting), sum(self._being_written(path, cand, now) for path in waiting
                                  if (cand := candidates[path]) is not None)
 
-    def _being_written(self, path: Path, cand: _Candidate, now: float) -> bool:
+    def _being_written(self, path: Path, cand: Candidate, now: float) -> bool:
         """As it stops: a file whose size and time have not stood still for `settle` (a write
         seen that recently; polling sees one up to `poll_interval` late), or changed since
         `take_ready` last looked, or that a process holds open for writing. Not every file that
-        came during the watch (`_Candidate.written`): with --polling, where no close is seen, a
+        came during the watch (`Candidate.written`): with --polling, where no close is seen, a
         burst waiting its turn, copied whole seconds before, was "169 being written"."""
         quiet = self.settings.settle + (self.settings.poll_interval if self.mode.startswith("polling") else 0.0)
         if cand.written and now - cand.since < quiet:
