@@ -67,15 +67,16 @@ DRAWN = {"text-graphics": ["make_text_graphics.py"], "photo-screens": ["make_pho
 
 
 def recorded_folder(folder: Path) -> Path:
-    """A non-pet folder a model's metadata records, where it is here. `sorter train` records
-    them as typed in the repository: one under `../shared/datasets/` is that shared set
-    (`shared_dataset`, so SORTER_DATASETS counts, as for the tests), another relative one is
-    relative to the repository (build/, where the drawn sets go)."""
-    if folder.is_absolute():
-        return folder
-    if folder.parts[:3] == ("..", "shared", "datasets") and len(folder.parts) > 3:
-        return shared_dataset(folder.parts[3]).joinpath(*folder.parts[4:])
-    return REPO / folder
+    """A non-pet folder a model's metadata records, where it is here: as `sorter evaluate` finds
+    it (`evaluate.found_from`: one under `../shared/datasets/` is in SORTER_DATASETS where set,
+    another relative one relative to the repository, build/ where the drawn sets go), and a shared
+    set that its own variable names (SORTER_OTHER) there."""
+    from sorter.training.evaluate import found_from
+
+    if not folder.is_absolute() and folder.parts[:3] == ("..", "shared", "datasets") and len(folder.parts) > 3:
+        if os.environ.get(ONE_SET.get(folder.parts[3], "")):
+            return shared_dataset(folder.parts[3]).joinpath(*folder.parts[4:])
+    return found_from(folder, REPO)
 
 
 def recorded_others(training: dict) -> tuple[Path, ...]:

@@ -278,7 +278,8 @@ def test_the_models_recorded_non_pet_folders_are_found_where_the_shared_sets_are
 
     datasets = tmp_path / "datasets"
     (datasets / "everyday-not-pets").mkdir(parents=True)
-    monkeypatch.setattr(running, "DATASETS", datasets)  # as SORTER_DATASETS=tmp_path/datasets sets it
+    monkeypatch.setenv("SORTER_DATASETS", str(datasets))  # read by sorter's own `evaluate.found_from`
+    monkeypatch.delenv("SORTER_OTHER", raising=False)
     training = {"other_dirs": ["../shared/datasets/everyday-not-pets", "../shared/datasets/caltech101-not-pets",
                                "build/text-graphics"]}
 

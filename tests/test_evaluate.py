@@ -9,7 +9,7 @@ from pathlib import Path
 
 import cv2
 import pytest
-from conftest import REPO, FakeClassifier, ThreeClassFake, write_image
+from conftest import DATASETS, REPO, FakeClassifier, ThreeClassFake, write_image
 from typer.testing import CliRunner
 
 from sorter.cli import app
@@ -367,7 +367,7 @@ def test_kind_names_are_escaped_in_the_tables_and_kept_in_json_and_the_report(tm
 #: repository, and where they are from a checkout: found from any folder evaluate runs in.
 RECORDED = ("../shared/datasets/caltech101-not-pets", "../shared/datasets/everyday-not-pets",
             "build/text-graphics", "build/photo-screens")
-IN_REPOSITORY = [REPO.parent / folder.removeprefix("../") if folder.startswith("../") else REPO / folder
+IN_REPOSITORY = [DATASETS / folder.removeprefix("../shared/datasets/") if folder.startswith("../") else REPO / folder
                  for folder in RECORDED]
 
 
@@ -389,6 +389,37 @@ def test_a_split_finds_the_bundled_models_folders_from_the_repository_wherever_i
     assert result.exit_code == 2 and result.stderr == (
         f"Error: --split validation: {data} is not the folder this model trained on (here 4 cat, 5 dog; it trained "
         "on 10000 cat, 10000 dog); use --split all\n"), result.output
+
+
+def test_a_split_finds_the_bundled_models_shared_sets_where_sorter_datasets_says(tmp_path: Path,
+                                                                                 monkeypatch) -> None:
+    """README: the bundled model's `../shared/datasets/...` non-pets are in the folder
+    SORTER_DATASETS names, where set, as the tests and benchmarks find them. They were looked for
+    beside the repository alone: a worktree without ../shared stopped with "not found here"
+    though SORTER_DATASETS named where they were. Each missing one is named where it was looked for."""
+    datasets = tmp_path / "datasets"
+    monkeypatch.setenv("SORTER_DATASETS", str(datasets))
+    monkeypatch.chdir(tmp_path)
+    data = labelled(tmp_path / "data", other=None)
+    drawn = [REPO / "build" / "text-graphics", REPO / "build" / "photo-screens"]
+    shared = [datasets / "caltech101-not-pets", datasets / "everyday-not-pets"]
+
+    not_there = runner.invoke(app, ["evaluate", str(data), "--split", "validation"])
+    missing = ", ".join(str(folder) for folder in shared + drawn if not folder.is_dir())
+    for folder in shared:
+        folder.mkdir(parents=True)
+    there = runner.invoke(app, ["evaluate", str(data), "--split", "validation"])
+
+    assert not_there.exit_code == 2 and not_there.stderr == (
+        f"Error: this model trained with non-pets from {missing}, not found here; give their folders with "
+        "--other (its split needs every one), or use --split all\n"), not_there.output
+    if all(folder.is_dir() for folder in drawn):  # a fresh checkout draws them (test_bundled_model)
+        assert there.exit_code == 2 and "is not the folder this model trained on" in there.stderr, there.output
+    else:
+        assert there.exit_code == 2 and there.stderr == (
+            f"Error: this model trained with non-pets from {', '.join(str(f) for f in drawn if not f.is_dir())}, "
+            "not found here; give their folders with --other (its split needs every one), or use --split all\n"
+        ), there.output
 
 
 def test_the_non_pet_folders_a_split_needs_are_named_all_where_they_are_looked_for(tmp_path: Path,

@@ -104,7 +104,7 @@ def test_a_video_named_as_a_photo_says_what_it_is(tmp_path: Path, name: str, sai
 
     result = cli_sort(root, "--verbose")
 
-    assert f"unreadable: {name}: {said}" in result.stderr.splitlines()
+    assert f"unreadable: {name} (video): {said}" in result.stderr.splitlines()
     assert (root / name).exists()
     renamed = root / "clip.mp4"
     (root / name).rename(renamed)
@@ -125,3 +125,33 @@ def test_a_watch_counts_a_companion_left_once_its_photo_moves_with_it_after_all(
     tally.add(FileResult(photo, "moved", "cat", 0.99, tmp_path / "cats" / photo.name,
                          companions=((video, tmp_path / "cats" / video.name),)))
     assert (tally.counts, tally.moved_to, tally.companions_left, tally.companions) == ({"moved": 1}, {"cats": 1}, 0, 1)
+
+
+def test_a_video_named_as_a_photo_is_counted_among_the_videos_by_sort_dry_run_and_watch(
+        tmp_path: Path, monkeypatch) -> None:
+    # Its reason said "not a photo: a video named .heic", but --json and --jsonl said "kind":
+    # "photo" and no Videos line counted it. A HEIC photo named .MOV is a photo there; this is a video.
+    from test_watch import watched_through_the_cli_until
+
+    root, watched_root = tmp_path / "roll", tmp_path / "watched"
+    for folder in (root, watched_root):
+        folder.mkdir()
+        cat_clip(folder / "clip.heic")
+
+    dry = cli_sort(root, "--dry-run")
+    done = cli_sort(root)
+    report = json.loads(cli_sort(root, "--json").stdout)
+    lines = [json.loads(line) for line in cli_sort(root, "--jsonl").stdout.splitlines()]
+    watched = watched_through_the_cli_until(watched_root, monkeypatch, 1)
+
+    assert "Videos: 0 would move, 1 left in place (unreadable: 1)" in dry.stdout
+    assert "Videos: 0 moved, 1 left in place (unreadable: 1)" in done.stdout
+    (entry,) = report["files"]
+    assert (entry["kind"], entry["status"]) == ("video", "unreadable")
+    assert report["videos"] == {"unreadable": 1}
+    assert lines[0]["kind"] == "video" and lines[-1]["summary"]["videos"] == {"unreadable": 1}
+    assert watched.exit_code == 0, watched.output
+    assert watched.stderr.splitlines()[-1] == (
+        f"stopped watching {watched_root}: moved 0 files; 1 left in place (unreadable: 1); "
+        "videos: 0 moved, 1 left in place (unreadable: 1)")
+    assert [p.name for p in root.iterdir() if p.is_file()] == ["clip.heic"]

@@ -265,3 +265,39 @@ def test_a_live_photos_video_cut_short_is_its_own_card_left_in_place_not_the_pho
     finally:
         stop.set()
         thread.join(10)
+
+
+def test_both_pages_show_a_file_as_what_the_sort_said_it_is(tmp_path: Path, stills, fake_model) -> None:
+    """A video named .heic ("not a photo: a video named .heic") had no "▶ video" mark and no
+    picture, and was counted among the photos; an MP4 of sound alone ("not a video (no video
+    track)") was a "▶ video" card on both pages, against its own reason. Each is now what its
+    reason says: the clip a video card with its poster and length, the sound a card left in place
+    for its reason, counted among the photos, with no video mark."""
+    import subprocess
+
+    from clips import FFMPEG
+
+    root = tmp_path / "roll"
+    root.mkdir()
+    make_clip(tmp_path / "clip.mp4", [stills["cat"]]).rename(root / "clip.heic")
+    subprocess.run([FFMPEG, "-loglevel", "error", "-f", "lavfi", "-i", "sine=d=1", "-c:a", "aac",
+                    str(root / "sound.mp4")], check=True)
+    write_image(root / "cat.jpg", BLUE)
+    sort.sort_folder(root, classifier=ThreeClassFake())
+    assert sorted(p.name for p in root.iterdir() if p.is_file()) == ["clip.heic", "sound.mp4"]
+    page = (root / ".sorter" / "review.html").read_text(encoding="utf-8")
+    assert page.count("&#9654; video") == page.count("&#9654; video 0:02") == 1  # the clip's, with its length
+    client, stop, thread = start(root, fake_model)
+    try:
+        cards = client.cards()
+        groups = client.json("GET", "/api/groups")[1]
+        assert (groups["total"], groups["videos"]) == (3, 1)  # the header: "2 photos and 1 video"
+        clip, sound = cards["clip.heic"], cards["sound.mp4"]
+        assert clip["reason"] == "not a photo: a video named .heic (rename it .mp4 to sort it)"
+        assert clip["video"] is True and clip["seconds"] == pytest.approx(2.0)
+        assert client.thumbnail(clip["id"])[0] == 200
+        assert sound["heading"] == ("unreadable", "not a video (no video track)")
+        assert (sound["video"], sound["seconds"]) == (False, None)
+    finally:
+        stop.set()
+        thread.join(10)

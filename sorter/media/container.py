@@ -184,11 +184,24 @@ def video_format(head: bytes) -> str | None:
     return "mov" if head[4:8] in (b"moov", b"mdat", b"wide") else None  # an old QuickTime file, no `ftyp`
 
 
+#: How a video named as a photo's reason begins (`a_video`), and a file's named as a video that
+#: holds none: a photo (`_a_photo`), an MP4 of sound alone ("no video track"), a broken container.
+A_VIDEO, NO_VIDEO = "not a photo: a video", "not a video"
+
+
 def a_video(video: str, suffix: str) -> ImageError:
     """What a video named as a photo is (`video_format`), and what makes sorter take it as a video:
     the reverse of a photo named as a video (`_a_photo`)."""
     named = f" named {suffix}" if suffix else ""
-    return ImageError(f"not a photo: a video{named} (rename it .{video} to sort it)")
+    return ImageError(f"{A_VIDEO}{named} (rename it .{video} to sort it)")
+
+
+def said_a_video(reason: str | None) -> bool | None:
+    """What a file's reason says it is: True for a video named as a photo (`A_VIDEO`), False for a
+    file named as a video that holds none (`NO_VIDEO`), None where the reason does not say."""
+    if reason is None:
+        return None
+    return True if reason.startswith(A_VIDEO) else False if reason.startswith(NO_VIDEO) else None
 
 
 def _photo_magic(head: bytes) -> str | None:

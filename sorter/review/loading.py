@@ -222,6 +222,7 @@ def load_catalog(root: Path, state, here: PetFolders | None = None) -> Catalog:
     from sorter.files.judged import as_seen, is_the_file, still_filed
     from sorter.files.put_backs import HandPutBacks, put_back
     from sorter.files.verdicts import Verdict, note
+    from sorter.media.container import said_a_video
     from sorter.media.folders import Skipped, is_image_name, is_video_name, scan_folder
     from sorter.review.posters import Journaled, is_video
     from sorter.review.posters import listed as is_listed
@@ -291,7 +292,10 @@ def load_catalog(root: Path, state, here: PetFolders | None = None) -> Catalog:
             photo.moved_with = frozenset(went_with.get(rel, ()))
         catalog.keep(photo, st)
         # A video the sort judged (it has a confidence) was read as one: only the others are looked into.
-        photo.video = is_video_name(rel) and (photo.confidence is not None or is_video(root, rel))
+        # What the sort said of it settles it: a video named .heic is one, an MP4 of sound alone is not.
+        said = said_a_video(photo.reason)
+        photo.video = said if said is not None else (
+            is_video_name(rel) and (photo.confidence is not None or is_video(root, rel)))
         pet, likeness = suggested.get(rel, (None, 0.0))
         if pet is not None and photo.pet is None and _named(catalog, pet):
             photo.might_be, photo.likeness = pet, likeness

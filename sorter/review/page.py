@@ -199,7 +199,7 @@ class ReviewPage:
         )
 
     def _card(self, entry: Entry, thumbnail: tuple[str, int, int] | None, heading: str = "") -> str:
-        from sorter.media.container import duration, photo_inside
+        from sorter.media.container import duration, photo_inside, said_a_video
         from sorter.media.folders import is_video_name
 
         name = self._rel(entry.where)
@@ -221,9 +221,11 @@ class ReviewPage:
         if entry.status not in NO_LINK:
             picture = f'<a href="{_href(self.root, entry.where)}">{picture}</a>'
         # Its thumbnail is its middle frame: say it is a video, and how long. Not of a HEIC photo
-        # named .MOV: "not a video", as its group says (one judged, with a confidence, was read as a video).
-        if is_video_name(name) and (entry.status in NO_LINK or entry.confidence is not None
-                                    or photo_inside(entry.where) is None):
+        # named .MOV, nor an MP4 of sound alone: "not a video", as its group says (one judged, with a
+        # confidence, was read as a video); of a video named .heic, "not a photo: a video", it is.
+        said = said_a_video(entry.reason)
+        if said or said is None and is_video_name(name) and (entry.status in NO_LINK or entry.confidence is not None
+                                                             or photo_inside(entry.where) is None):
             seconds = duration(entry.where) if entry.status not in NO_LINK else None
             length = "" if seconds is None else f" {clock(seconds)}"
             with_it += f'<span class="video">&#9654; video{length}</span>'

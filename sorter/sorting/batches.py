@@ -168,6 +168,7 @@ class Sorter:
         from sorter.config import DEFAULT_BATCH_SIZE
         from sorter.files.companions import find_companions
         from sorter.files.planning import Decision
+        from sorter.media.container import said_a_video
         from sorter.media.folders import Skipped, is_video_name
         from sorter.model.inference import FIRST_LOOK_CONFIDENCE, SureEnough, classify
         from sorter.sorting.named_again import kept_reason
@@ -261,6 +262,8 @@ class Sorter:
                 # A HEIC photo named .MOV, which the decode refused as one: a photo in the counts
                 # and --json, as the review page has it. A few small reads, for unreadable videos only.
                 extra["found_kind"] = "photo"
+            elif prediction.error is not None and said_a_video(prediction.error):
+                extra["found_kind"] = "video"  # a video named .heic: counted among the videos, as it is one
             if prediction.thumbnail is not None:
                 extra["thumbnail"] = prediction.thumbnail
             if prediction.pet_box is not None:

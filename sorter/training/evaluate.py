@@ -432,7 +432,11 @@ def repository_of(model: Path | None) -> Path | None:
 def found_from(folder: Path, base: Path | None) -> Path:
     """A recorded `folder`, relative to `base` (`repository_of`) where it is relative: a leading
     `..` taken as `base`'s parent (`base` is a real path), so that a message names /work/shared/...
-    rather than /work/main/../shared/..."""
+    rather than /work/main/../shared/...; one in `../shared/datasets/` in SORTER_DATASETS, where set
+    (where the tests and benchmarks find the shared sets too: a git worktree has no ../shared)."""
+    shared = os.environ.get("SORTER_DATASETS")
+    if shared and folder.parts[:3] == ("..", "shared", "datasets") and len(folder.parts) > 3:
+        return Path(shared).joinpath(*folder.parts[3:])
     if base is None or folder.is_absolute():
         return folder
     parts = folder.parts
