@@ -625,18 +625,16 @@ def exfat_card(tmp_path: Path):
         subprocess.run(["losetup", "-d", device], capture_output=True)
 
 
-#: The powers by which root reads and enters any folder, whatever its mode (linux/capability.h).
-CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH = 1, 2
+#: The powers by which root reads and enters any folder, whatever its mode, and moves any file out
+#: of a sticky folder, whoever owns it (linux/capability.h).
+CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH, CAP_FOWNER = 1, 2, 3
 
 
 @contextmanager
-def as_a_user(folder: Path, refused: str = "read"):
-    """Root's powers over file modes (`CAP_DAC_OVERRIDE`, `CAP_DAC_READ_SEARCH`) set aside in this
-    thread's effective set for the block, and given back after: root is refused `folder` (made
-    unreadable, or with `refused="write"` unwritable, by the caller: `chmod 555`) as a user is,
-    in process, so a `CliRunner` test runs as root and as a user alike. Threads started inside
-    the block inherit the set (and keep it). Skipped where the kernel still lets this thread
-    read (write in) `folder` (the test would prove nothing)."""
+def without_powers(*capabilities: int):
+    """These of root's powers (`CAP_FOWNER`, ...) set aside in this thread's effective set for the
+    block, and given back after: root is bound as a user is, in process, so a `CliRunner` test runs
+    as root and as a user alike. Threads started inside the block inherit the set (and keep it)."""
     import ctypes
 
     libc = ctypes.CDLL(None, use_errno=True)
@@ -645,10 +643,24 @@ def as_a_user(folder: Path, refused: str = "read"):
     if libc.capget(header, caps) != 0:
         pytest.skip(f"capget: {os.strerror(ctypes.get_errno())}")
     effective = caps[0]
-    caps[0] &= ~(1 << CAP_DAC_OVERRIDE | 1 << CAP_DAC_READ_SEARCH)
+    for capability in capabilities:
+        caps[0] &= ~(1 << capability)
     if libc.capset(header, caps) != 0:
         pytest.skip(f"capset: {os.strerror(ctypes.get_errno())}")
     try:
+        yield
+    finally:
+        caps[0] = effective
+        libc.capset(header, caps)
+
+
+@contextmanager
+def as_a_user(folder: Path, refused: str = "read"):
+    """Root's powers over file modes (`CAP_DAC_OVERRIDE`, `CAP_DAC_READ_SEARCH`) set aside for the
+    block (`without_powers`): root is refused `folder` (made unreadable, or with `refused="write"`
+    unwritable, by the caller: `chmod 555`) as a user is. Skipped where the kernel still lets this
+    thread read (write in) `folder` (the test would prove nothing)."""
+    with without_powers(CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH):
         try:
             if refused == "write":
                 os.rmdir(tempfile.mkdtemp(dir=folder))
@@ -663,9 +675,19 @@ def as_a_user(folder: Path, refused: str = "read"):
             still = "writable" if refused == "write" else "readable"
             pytest.skip(f"{folder} (mode {folder.stat().st_mode & 0o777:o}) is still {still} here")
         yield folder
+
+
+@contextmanager
+def refused_to_a_user(folder: Path, mode: int = 0o555):
+    """`folder` made `mode` for the block, and written in as a user would (`as_a_user`): refused,
+    as another user's `dogs/` of mode 750 is. Its mode is given back after, whatever the block did."""
+    before = folder.stat().st_mode & 0o7777
+    folder.chmod(mode)
+    try:
+        with as_a_user(folder, "write"):
+            yield folder
     finally:
-        caps[0] = effective
-        libc.capset(header, caps)
+        folder.chmod(before)
 
 
 #: A sort of argv[1] (recursive where argv[3] is "-r") that stops at its second move until argv[2]

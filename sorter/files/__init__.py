@@ -6,10 +6,10 @@ folder asked first whether it may leave: `leaving`; the mount table: `mounts`), 
 (`lock`) and a running watcher's, which lists the runs of the watches killed before it
 (`watching_note`), planning (pure: predictions ->
 destinations), filing (a photo and its companions moved as one journaled group), companions,
-undo (each chunk of moves put back: `putting_back`; the whereabouts of a file moved on since
-sorter put it, found in the folder's files keyed by identity (`listing`), or said uncertain
-(`found`), photos of one size and time among them (`twins`), photos whose names were swapped or
-shifted on a card, then one edited (`card_moves`), and of a folder it made:
+undo (each chunk of moves put back: `putting_back`; why one could not be: `kept_back`; the
+whereabouts of a file moved on since sorter put it, found in the folder's files keyed by identity
+(`listing`), or said uncertain (`found`), photos of one size and time among them (`twins`),
+photos whose names were swapped or shifted on a card, then one edited (`card_moves`), and of a folder it made:
 `made_folders`; a photo copied by hand, the original gone: `copied`; what is left of
 sorter once every move is undone: `tidying`), the verdicts a sort left on the photos it did not
 move (`verdicts`) and those put back where it found them (`put_backs`), a file told by what it

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 from sorter.errors import VANISHED
 from sorter.files.folder import REFUSED, cannot_write
 from sorter.files.identities import same_file_of  # os and stat only: nothing heavy
-from sorter.files.leaving import pinned
+from sorter.files.leaving import kept_in
 
 if TYPE_CHECKING:
     from sorter.files.journal import Move
@@ -115,8 +115,10 @@ def _failed(exc: OSError, root: Path | None = None, pairs: Pairs = ()) -> tuple[
     A move the destination has no room for names it too (`cannot move into cats/: No space left
     on device`), where it said `cannot move: No space left on device` beside a read-only cats/'s
     `cannot move into cats/: Read-only file system`. A photo (or companion) whose own flags refuse
-    it says so (`cannot move: it is marked immutable (chattr -i to free it)`: `leaving.pinned`),
-    where a rename within one disk said `Operation not permitted`."""
+    it says so (`cannot move: it is marked immutable (chattr -i to free it)`: `leaving.pinned`), and
+    so does one another user's in a sticky folder (`cannot move: it belongs to bob, in a sticky
+    folder (only bob or the folder's owner, root, may move it out)`: `leaving.kept_in`), where a
+    rename within one disk said `Operation not permitted`."""
     why = exc.strerror or exc
     if root is not None and pairs and exc.errno in NO_ROOM:  # only the folder moved into takes room
         return ("failed", f"cannot move into {_shown(root, pairs[0][1].parent)}: {why}")
@@ -125,8 +127,8 @@ def _failed(exc: OSError, root: Path | None = None, pairs: Pairs = ()) -> tuple[
         for where, folder in tried:
             if cannot_write(folder) is not None:
                 return ("failed", f"cannot move {where} {_shown(root, folder)}: {why}")
-    if exc.errno == errno.EPERM and (flagged := next(filter(None, (pinned(src) for src, _ in pairs)), None)):
-        return ("failed", f"cannot move: {flagged}")
+    if exc.errno == errno.EPERM and (kept := next(filter(None, (_kept(src) for src, _ in pairs)), None)):
+        return ("failed", f"cannot move: {kept}")
     return ("failed", f"cannot move: {why}")
 
 
@@ -186,11 +188,22 @@ def refusing_out_of(root: Path, folder: Path) -> str | None:
     return None
 
 
-def refusing_photo(photo: Path) -> str | None:
-    """Why a sort would be refused a move of `photo` whose folder lets it go: its own flags, as
-    the sort says it (`cannot move: it is marked immutable (chattr -i to free it)`: `_failed`)."""
-    flagged = pinned(photo)
-    return None if flagged is None else f"cannot move: {flagged}"
+def _kept(src: Path, folder: os.stat_result | None = None) -> str | None:
+    """Why `src` may not leave its folder (`folder`: its stat, asked here where not given) whatever
+    the folder's mode allows (`leaving.kept_in`); None where it may, or it is gone."""
+    try:
+        return kept_in(src, os.stat(src.parent) if folder is None else folder)
+    except OSError:
+        return None
+
+
+def refusing_photo(photo: Path, folder: os.stat_result | None = None) -> str | None:
+    """Why a sort would be refused a move of `photo` whose folder lets it go, as the sort says it
+    (`_failed`): a sticky folder's rule where it is another user's (`cannot move: it belongs to
+    bob, in a sticky folder (...)`), its own flags (`cannot move: it is marked immutable
+    (chattr -i to free it)`). `folder`: its folder's stat, asked once a folder by a dry run."""
+    kept = _kept(photo, folder)
+    return None if kept is None else f"cannot move: {kept}"
 
 
 def _shown(root: Path, folder: Path) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import errno
 import filecmp
 import os
+import pwd
 import stat
 from pathlib import Path
 
@@ -22,10 +23,11 @@ def _identity(info: os.stat_result) -> tuple[int, int, int, int]:
 
 
 def _can_override(capability: int) -> bool:
-    """The process holds `capability` (3: CAP_FOWNER) in its effective set, from /proc/self/status;
+    """This thread holds `capability` (3: CAP_FOWNER) in its effective set, from its
+    /proc/thread-self/status (a review server's thread may hold fewer than the process's first);
     False where that cannot be read."""
     try:
-        with open("/proc/self/status", encoding="ascii", errors="replace") as status:
+        with open("/proc/thread-self/status", encoding="ascii", errors="replace") as status:
             line = next((line for line in status if line.startswith("CapEff:")), "CapEff:\t0")
         return bool(int(line.split()[1], 16) >> capability & 1)
     except (OSError, ValueError):
@@ -54,13 +56,38 @@ def may_leave(src: Path, src_dir: int | None = None) -> None:
             raise OSError(errno.EROFS, os.strerror(errno.EROFS), str(src)) from None
         if not os.access(folder, os.W_OK | os.X_OK, dir_fd=src_dir, effective_ids=os.access in os.supports_effective_ids):
             raise OSError(errno.EACCES, os.strerror(errno.EACCES), str(src)) from None
-    where = os.stat(folder, dir_fd=src_dir)
-    if where.st_mode & stat.S_ISVTX:
-        me = os.geteuid()
-        if me not in (where.st_uid, os.stat(src, dir_fd=src_dir, follow_symlinks=False).st_uid) and not _can_override(3):
-            raise OSError(errno.EPERM, os.strerror(errno.EPERM), str(src))
-    if (why := pinned(src, src_dir)) is not None:
+    if (why := kept_in(src, os.stat(folder, dir_fd=src_dir), src_dir)) is not None:
         raise OSError(errno.EPERM, why, str(src))
+
+
+def sticky_for_me(folder: os.stat_result) -> bool:
+    """Whether the folder `folder` describes keeps its files to their owners (its sticky bit,
+    `chmod +t`: /tmp, a family's shared folder) for this user: one who owns neither the folder nor
+    overrides it (root's CAP_FOWNER). Then only the photos this user owns may leave it."""
+    return bool(folder.st_mode & stat.S_ISVTX) and os.geteuid() != folder.st_uid and not _can_override(3)
+
+
+def _name(uid: int) -> str:
+    try:
+        return pwd.getpwuid(uid).pw_name
+    except (KeyError, OverflowError):
+        return f"user {uid}"
+
+
+def kept_in(src: Path, folder: os.stat_result, src_dir: int | None = None) -> str | None:
+    """Why `src` may not leave its folder (`folder`: its stat) whatever the folder's mode allows:
+    a sticky folder's rule (`sticky_for_me`) where `src` is another user's, said with who may move
+    it ("it belongs to bob, in a sticky folder (only bob or the folder's owner, root, may move it
+    out)": no second colon, so the summary counts it whole), where a rename said only "Operation
+    not permitted" and a dry run "would move"; else its own flags (`pinned`). One stat of `src`,
+    only in such a folder. None where it may go.
+    With `src_dir`, `src` is a name in that folder."""
+    if sticky_for_me(folder):
+        owner = os.stat(src, dir_fd=src_dir, follow_symlinks=False).st_uid
+        if owner != os.geteuid():
+            return (f"it belongs to {_name(owner)}, in a sticky folder (only {_name(owner)} or the"
+                    f" folder's owner, {_name(folder.st_uid)}, may move it out)")
+    return pinned(src, src_dir)
 
 
 def pinned(src: Path, src_dir: int | None = None) -> str | None:

@@ -14,7 +14,7 @@ from itertools import groupby
 from pathlib import Path
 
 from sorter.config import REPORT_LINES, REVIEW_RUN_PREFIX
-from sorter.files.leaving import pinned
+from sorter.files.kept_back import kept_back
 from sorter.files.tidying import make_parents, not_a_folder
 from sorter.files.undo_lines import Lines, copy_line, found_line, saved_as, say_holders
 
@@ -408,8 +408,7 @@ class Undoer:
                 else:  # said as before, without "left in place": back into the sorted folder it goes
                     once = self._once(failed.src, put)
                     self.kept += once
-                    why = pinned(self.root / failed.dst)  # its own flags (`chattr +i`): said as what to do
-                    said = f"cannot move back: {why}" if why else f"cannot move back ({exc.strerror or exc})"
+                    said = kept_back(self.root, failed.dst, failed.src, exc)  # the folder refusing it, named
                     self.conflicts.add(f"{failed.dst}: {said}", once)
                 for m in reversed(returned):  # the group stays whole: back into the sorted folder
                     move_no_replace(self.root / m.src, self.root / m.dst, self.root, claimed=self._claimed(m, m.dst))

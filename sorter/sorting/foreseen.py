@@ -1,6 +1,7 @@
 """What a dry run says of each photo a sort would be refused: a folder its plan moves photos into
 that may not be written in (or that a file's name takes), one below the sorted folder that they may
-not leave (a card mounted read-only), a photo whose own flags keep it (`chattr +i`). The summary
+not leave (a card mounted read-only), a photo whose own flags keep it (`chattr +i`), one of
+another user's in a sticky folder (`chmod +t`: only its owner may move it out). The summary
 said so (`cannot move out of card/: Read-only file system; 2 photos would not move`) while each
 photo's `--verbose` line said `would move IMG.jpg -> cats/`, its `--json` entry "planned", and it
 was counted in "would move to cats/". Now each such photo is what the sort would make of it,
@@ -8,6 +9,7 @@ was counted in "would move to cats/". Now each such photo is what the sort would
 
 from __future__ import annotations
 
+import os
 from dataclasses import replace
 from pathlib import Path
 
@@ -18,12 +20,15 @@ from sorter.sorting.results import FileResult
 class Foreseen:
     """A dry run's refusals of `root`'s plan, each folder asked once (a file opened unnamed in
     it: `folder.cannot_write`), in the order a sort meets them: the folder moved into, the folder
-    left, the photo's own flags. `root` itself is the caller's (`folder.unwritable`)."""
+    left, the photo's own flags or a sticky folder's rule (another user's photo). `root` itself is
+    the caller's (`folder.unwritable`)."""
 
     def __init__(self, root: Path) -> None:
         self.root = root
         self._into: dict[Path, tuple[str, str] | None] = {}
         self._out_of: dict[Path, str | None] = {}
+        #: Each folder left's stat, asked once: a sticky one keeps another user's photos (`refusing_photo`).
+        self._folders: dict[Path, os.stat_result | None] = {}
         #: The summary's lines: why -> (where it sorts among them, the photos it keeps in place).
         self._lines: dict[str, tuple[tuple[int, Path], int]] = {}
 
@@ -41,7 +46,8 @@ class Foreseen:
             leaving = result.path.parent
             if leaving not in self._out_of:
                 self._out_of[leaving] = refusing_out_of(self.root, leaving)
-            why = self._out_of[leaving] or refusing_photo(result.path)
+                self._folders[leaving] = _stat(leaving)
+            why = self._out_of[leaving] or refusing_photo(result.path, self._folders[leaving])
             refused, where = (None if why is None else (why, why)), (1, leaving)
         if refused is None:
             return result
@@ -55,3 +61,10 @@ class Foreseen:
         """The summary's (why, photos it keeps in place): ("cats/ cannot be written: Operation not
         permitted", 3), the folders moved into first, then those left, each by its path."""
         return tuple((why, photos) for why, (_, photos) in sorted(self._lines.items(), key=lambda item: item[1][0]))
+
+
+def _stat(folder: Path) -> os.stat_result | None:
+    try:
+        return os.stat(folder)
+    except OSError:
+        return None  # gone: the photo's own flags alone are asked

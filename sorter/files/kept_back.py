@@ -1,0 +1,33 @@
+"""Why undo could not move a file back where sorter found it, as a sort says why it could not move
+one (`filing._failed`): the folder that refuses it, named (`cannot move back out of dogs/:
+Permission denied`, of a `dogs/` another user made, mode 750; `cannot move back into trip/: ...`),
+or the file itself (`cannot move back: it is marked immutable (chattr -i to free it)`, another
+user's in a sticky folder: `leaving.kept_in`). Undo said `cannot move back (Permission denied)` of
+each, naming no folder, so the user could not tell whose permission was wanting."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from sorter.files.folder import REFUSED, cannot_write
+from sorter.files.leaving import kept_in
+
+
+def kept_back(root: Path, at: str, back_to: str, exc: OSError) -> str:
+    """What undo says of the file at `at` it could not move back to `back_to` (both below `root`)
+    for `exc`: the folder moved out of, then the one moved back into, tried only after the failure
+    (`folder.cannot_write`), where the error is a refusal; then the file's own rule; else the error."""
+    if exc.errno in REFUSED:
+        for where, folder in (("out of", os.path.dirname(at)), ("into", os.path.dirname(back_to))):
+            if (error := cannot_write(root / folder)) is not None:
+                return f"cannot move back {where} {_shown(root, folder)}: {error}"
+    try:
+        why = kept_in(root / at, os.stat((root / at).parent))
+    except OSError:
+        why = None
+    return f"cannot move back: {why}" if why else f"cannot move back ({exc.strerror or exc})"
+
+
+def _shown(root: Path, folder: str) -> str:
+    return f"{Path(folder).as_posix()}/" if folder else str(root)
