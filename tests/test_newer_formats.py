@@ -49,6 +49,22 @@ def test_a_personal_model_of_a_newer_format_is_not_damaged_and_learn_does_not_wr
     assert model.read_bytes() == newer
 
 
+@pytest.mark.parametrize("written_as", ["sorter-personal/2b", "other-tool/99", "sorter-personal/0"])
+def test_a_format_no_sorter_writes_is_still_a_damaged_model_learn_fits_again(tmp_path: Path, fake_model,
+                                                                            written_as: str) -> None:
+    roll = sorted_and_corrected(tmp_path / "roll", fake_model)
+    assert invoke("learn", roll, "--model", fake_model).exit_code == 0
+    model = personal.model_file()
+    rewritten(model, format=written_as)
+
+    refused = invoke("sort", new_photos(tmp_path / "later"), "--model", fake_model, "--dry-run")
+    assert (refused.exit_code, refused.stderr) == (
+        1, f"Error: {model}: damaged personal model (format {written_as!r}); delete it with `sorter learn --forget`\n")
+    again = invoke("learn", roll, "--model", fake_model)
+    assert again.exit_code == 0 and again.stdout.splitlines()[0] == (
+        f"The saved personal model {model} was damaged (format {written_as!r}); learnt it again from your examples.")
+
+
 def test_examples_say_their_format_and_a_newer_one_is_not_written_over(tmp_path: Path, fake_model) -> None:
     roll = sorted_and_corrected(tmp_path / "roll", fake_model)
     assert invoke("learn", roll, "--model", fake_model).exit_code == 0
