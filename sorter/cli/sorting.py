@@ -372,6 +372,8 @@ def undo(
             then = (f"put back {counted(back, 'file')} before it stopped, journaled: the next sorter command "
                     "settles it once there is room")
         raise fail(stopped_part_way(exc, folder, then)) from None
+    if result.unread:  # a photo still sorted that the undo meant to put back: not done
+        raise typer.Exit(1)
 
 
 def _say_undone(result) -> None:

@@ -35,6 +35,11 @@ are stored as the filesystem gave them (not UTF-8: round-trips through `surrogat
 How a record is a line, and which lines are read back, is `journal_records`'s; appending a
 run's records, `journal_writer`'s. This module reads the journal and says what its records mean.
 
+The journal says its format (`FORMAT`) on each writer's "folder" record: a journal that does not
+(every sorter before it said) is of the first. One a newer sorter wrote to, of a higher number, is
+refused whole by `scan`, so by every command that reads it (`NewerJournal`): its records may mean
+what this sorter cannot know, and an undo that read half of them would put half back.
+
 Every path in the journal is relative to the folder and stays inside it (`inside`): a record
 naming `../x.jpg` or `/x.jpg` (`root / "/x.jpg"` is `/x.jpg`) was not written by sorter but by
 a damaged or doctored journal, and is never acted on. That is decided here, where records are
@@ -51,8 +56,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sorter.config import JOURNAL_NAME, STATE_DIR
+from sorter.errors import SorterError
 from sorter.files.folder import opened_own
 from sorter.files.journal_records import OUTCOMES, op_prefix, records, records_in
+
+#: The format this sorter writes and reads (`"format"` on each "folder" record); a journal without
+#: it is of this one, a higher number of a newer sorter's (`NewerJournal`).
+FORMAT = 1
 
 # One byte of state per move, indexed by its sequence number within its run.
 INTENT, DONE, UNDONE, ABANDONED, GONE = 1, 2, 4, 8, 16
@@ -62,6 +72,16 @@ REFUSED = 32
 #: Records refused per run whose lines are kept for undo's report; the rest are counted. A
 #: doctored journal could hold millions: the cost stays a few lines.
 REFUSED_SHOWN = 100
+
+
+class NewerJournal(SorterError):
+    """A journal a newer sorter wrote to (a format above `FORMAT`): not damaged, and not this
+    sorter's to settle, undo or list (exit 2)."""
+
+    exit_code = 2
+
+    def __init__(self, path: Path, written_as: int) -> None:
+        super().__init__(f"{path} was written by a newer sorter (format {written_as}); upgrade sorter to undo it")
 
 
 def inside(path: object) -> bool:
@@ -172,6 +192,8 @@ class JournalState:
     #: Moves marked done whose intent names a path outside the folder: said "kept" by undo
     #: (`RunState.refused`), never acted on; the journal is kept for them as for `unread`.
     outside: list[tuple[str, int]] = field(default_factory=list)
+    #: The highest format its records say they are of (`FORMAT`, where none says).
+    format: int = FORMAT
     #: The folders its writers wrote in ("folder" records), each where its writers' last record
     #: of it ends; one entry per change of folder (a copy), so a handful.
     folders: list[tuple[tuple[int, ...], int]] = field(default_factory=list)
@@ -251,6 +273,8 @@ def scan(root: Path, since: JournalState | None = None) -> JournalState:
         else:
             state = JournalState(file=file)
         _read(state, records_in(f, state.read_to))
+    if state.format > FORMAT:
+        raise NewerJournal(journal_path(root), state.format)
     for run_id in [r for r, run in state.runs.items() if not run.flags and not run.created_dirs]:
         del state.runs[run_id]  # only marks (the recovery's own run, say), or refused records alone
     for run_id, run in state.runs.items():  # an `lstat` a run begun and not ended, of those that made a note
@@ -312,6 +336,14 @@ def _read(state: JournalState, lines: Iterator[tuple[int, int, dict]]) -> None:
             run.ended = True
         elif op == "folder":
             state.placed(tuple(rec["id"]), after)
+            state.format = max(state.format, _format(rec))
+        elif op != "seen":  # a record of an op a newer sorter added, say, where its format may be too
+            state.format = max(state.format, _format(rec))
+
+
+def _format(rec: dict) -> int:
+    written_as = rec.get("format", FORMAT)
+    return written_as if type(written_as) is int else FORMAT
 
 
 @dataclass(frozen=True)

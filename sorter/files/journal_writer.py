@@ -16,7 +16,7 @@ from pathlib import Path
 from sorter.config import still_open_there
 from sorter.files import made_folders
 from sorter.files.folder import open_own
-from sorter.files.journal import Move, journal_path, state_dir, unsaid_path
+from sorter.files.journal import FORMAT, Move, journal_path, state_dir, unsaid_path
 from sorter.files.journal_records import encode
 from sorter.files.state_links import own_file
 from sorter.wording import at_most
@@ -95,7 +95,8 @@ class Journal:
             noted = {"unsaid": True} if self._unsaid_noted() else {}
             data = encode({"op": "begin", "run": self.run, "time": round(time.time(), 3), **noted}) + data
         if placing and (folder := made_folders.of_folder(self.root)) is not None:
-            data = encode({"op": "folder", "run": self.run, "time": round(time.time(), 3), "id": folder}) + data
+            data = encode({"op": "folder", "run": self.run, "time": round(time.time(), 3), "id": folder,
+                           "format": FORMAT}) + data
         try:
             fd, st = own_file(journal_path(self.root), self._fd, os.O_RDWR | os.O_APPEND)
             if fd != self._fd:  # taken before the old one is closed: `close` never closes one twice

@@ -147,6 +147,9 @@ def learn(
     # Locked before the model loads (seconds): a `--forget` meanwhile waits for this learn, and
     # deletes what it saves, where it deleted first and this learn saved after it.
     with learning_lock(progress):
+        from sorter.model.personal import refuse_newer
+
+        refuse_newer()  # before a minute of work: a newer sorter's model is never fitted over
         base = classifier if classifier is not None else lite.load_classifier(model)
         if getattr(base, "head", None) is None:
             raise ModelError(f"{model_path}: this model's .tflite ends at its probabilities, so there are no features "

@@ -36,6 +36,7 @@ from numpy.lib.npyio import NpzFile
 from sorter.config import CLASS_FOLDERS, OTHER, names_a_pet
 from sorter.errors import SorterError
 from sorter.model import arrays
+from sorter.model.formats import UPGRADE_TO_LEARN, UPGRADE_TO_SORT, NewerModel, newer
 from sorter.model.heads import Head
 from sorter.model.pet_heads import FIRST_MARGIN, PetHead
 from sorter.model.pet_homes import Home, from_arrays, to_arrays
@@ -48,6 +49,8 @@ EXAMPLES_NAME = "examples.npz"
 #: digest, trusted where they have none (written before it was).
 FORMAT = "sorter-personal/2"
 FIRST_FORMAT = "sorter-personal/1"
+#: What `examples.npz` says it is since it says (`write_examples`); one that does not is of this format too.
+EXAMPLES_FORMAT = "sorter-examples/1"
 #: The array holding the sha256 of the others (`heads_digest`).
 DIGEST = "heads_sha256"
 #: What the digest does not cover: itself, and the fit's key and report (`learning.same_fit`), a
@@ -103,6 +106,19 @@ class DamagedModel(SorterError):
                              "with `sorter learn --forget`, then learn each folder again")
         else:
             super().__init__(f"{path}: damaged personal model ({why}); delete it with `sorter learn --forget`")
+
+
+def refuse_newer() -> None:
+    """Learn's check before it reads or writes either file: one a newer sorter wrote is refused
+    (`NewerModel`); a damaged one is learn's to fit again or report, as it was."""
+    for path, known in ((model_file(), FORMAT), (examples_file(), EXAMPLES_FORMAT)):
+        try:
+            with opened(path) as data:
+                written_as = str(data["format"]) if data is not None and "format" in data else ""
+        except SorterError:
+            continue
+        if newer(written_as, known):
+            raise NewerModel(path, written_as, known, UPGRADE_TO_LEARN)
 
 
 class ChangedModel(SorterError):
@@ -235,6 +251,8 @@ def read_model(path: Path | None = None) -> PersonalModel | None:
         if data is None:
             return None
         written_as = str(data["format"])
+        if newer(written_as, FORMAT):  # not damaged: sorter --forget would delete what a newer sorter learnt
+            raise NewerModel(path, written_as, FORMAT, UPGRADE_TO_SORT)
         if written_as not in (FORMAT, FIRST_FORMAT):
             raise DamagedModel(path, f"format {written_as[:40]!r}")
         # Before anything is taken from it; a first-format file written before the digest has
@@ -381,6 +399,11 @@ def read_examples(path: Path | None = None) -> Examples | None:
     with opened(path) as data:
         if data is None:
             return None
+        written_as = str(data["format"]) if "format" in data else EXAMPLES_FORMAT  # written before it said
+        if newer(written_as, EXAMPLES_FORMAT):
+            raise NewerModel(path, written_as, EXAMPLES_FORMAT, UPGRADE_TO_LEARN)
+        if written_as != EXAMPLES_FORMAT:
+            raise DamagedModel(path, f"format {written_as[:40]!r}")
         examples = Examples(str(data["base"]), data["identities"].astype(np.int64), data["features"].astype(np.float32),
                             *(data[k].astype(str) for k in ("labels", "pets", "was", "paths")),
                             # Examples from before the second look: a pet named by its photo's features.
@@ -402,7 +425,8 @@ def read_examples(path: Path | None = None) -> Examples | None:
 
 def write_examples(examples: Examples, path: Path | None = None) -> Path:
     path = path or examples_file()
-    write_arrays(path, {"base": np.array(examples.base), "identities": examples.identities, "features": examples.features,
+    write_arrays(path, {"format": np.array(EXAMPLES_FORMAT), "base": np.array(examples.base),
+                        "identities": examples.identities, "features": examples.features,
                         "labels": examples.labels, "pets": examples.pets, "was": examples.was, "paths": examples.paths,
                         "pet_features": examples.pet_features, "pet_margin": np.array(examples.pet_margin),
                         "began": examples.began, "mtimes": examples.mtimes})
