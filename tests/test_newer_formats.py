@@ -106,8 +106,8 @@ def test_a_journal_a_newer_sorter_wrote_to_is_refused_whole(tmp_path: Path, fake
     refused = invoke(*command, root, *(["--model", fake_model] if command[0] == "sort" else []))
 
     assert (refused.exit_code, refused.stdout, refused.stderr) == (
-        2, "", f"Error: {journal_path(root)} was written by a newer sorter (format 2); upgrade sorter to undo "
-               "it\n"), refused.output
+        2, "", f"Error: {journal_path(root)} was written by a newer sorter (format 2); upgrade sorter to sort, "
+               "undo or review this folder\n"), refused.output
     assert photos(root) == before and journal_path(root).read_bytes() == journal
 
 
@@ -122,7 +122,8 @@ def test_review_refuses_a_journal_a_newer_sorter_wrote_to(tmp_path: Path) -> Non
     refused = invoke("review", tmp_path, "--no-browser")
 
     assert (refused.exit_code, refused.stderr) == (
-        2, f"Error: {journal_path(tmp_path)} was written by a newer sorter (format 2); upgrade sorter to undo it\n")
+        2, f"Error: {journal_path(tmp_path)} was written by a newer sorter (format 2); upgrade sorter to sort, undo "
+           "or review this folder\n")
 
 
 def test_an_undo_that_left_a_photo_sorted_it_could_not_read_the_move_of_exits_1(tmp_path: Path) -> None:

@@ -81,7 +81,8 @@ class NewerJournal(SorterError):
     exit_code = 2
 
     def __init__(self, path: Path, written_as: int) -> None:
-        super().__init__(f"{path} was written by a newer sorter (format {written_as}); upgrade sorter to undo it")
+        super().__init__(f"{path} was written by a newer sorter (format {written_as}); "
+                         "upgrade sorter to sort, undo or review this folder")
 
 
 def inside(path: object) -> bool:
