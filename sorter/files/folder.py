@@ -18,7 +18,7 @@ from sorter.config import (
     names_a_pet,
 )
 from sorter.errors import UsageError
-from sorter.files.refused import refused_start
+from sorter.files.refused import refused_reading, refused_start
 
 
 def output_folders() -> frozenset[str]:
@@ -235,17 +235,31 @@ def unwritable(root: Path, *, itself: bool = True, journal: bool = True) -> tupl
     for folder in ([root] if itself else []) + [root / STATE_DIR]:
         if folder.is_dir() and (why := cannot_write(folder)) is not None:
             return folder, why
-    if not journal:
-        return None
-    path = root / STATE_DIR / JOURNAL_NAME
-    try:  # opened as it is appended to, and closed unwritten; never made
-        os.close(os.open(path, os.O_WRONLY | os.O_APPEND | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC))
-    except OSError as exc:
-        # Only a refusal to write: a link, a FIFO or a folder in its place is the journal's own
-        # open's to name, and none there is a journal not begun yet.
-        if exc.errno in REFUSED:
-            return path, exc.strerror or str(exc)
+    # Each opened as it is used, and closed unwritten; never made. The lock is written (its
+    # holder's pid), the turn only held (`lock._take_turn`), so read: another user's, left by a
+    # refused command or a stale one, refused a learn or a review with a bare "Permission denied".
+    state = root / STATE_DIR
+    for path, flags in ((state / JOURNAL_NAME, os.O_WRONLY | os.O_APPEND),) * journal + (
+            (state / "lock", os.O_RDWR), (state / "turn", os.O_RDONLY)):
+        try:
+            os.close(os.open(path, flags | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC))
+        except OSError as exc:
+            # Only a refusal: a link, a FIFO or a folder in its place is the file's own open's
+            # to name, and none there is one not made yet.
+            if exc.errno in REFUSED:
+                return path, exc.strerror or str(exc)
     return None
+
+
+def journal_readable(root: Path, needed_by: str) -> None:
+    """`root`'s journal, where there is one, can be read, or a one-line UsageError
+    (`refused.refused_reading`): `needed_by` plans with it."""
+    path = root / STATE_DIR / JOURNAL_NAME
+    try:
+        os.close(os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC))
+    except OSError as exc:
+        if exc.errno in REFUSED:  # a link or a FIFO there is the journal's own open's to name
+            raise refused_reading(path, exc.strerror or str(exc), needed_by) from None
 
 
 def _made_by_a_sort(root: Path, command: str) -> str | None:
@@ -332,8 +346,10 @@ def open_own(path: Path, flags: int = os.O_RDONLY) -> int:
 
 def opened_own(path: Path, flags: int = os.O_RDONLY) -> tuple[int, os.stat_result]:
     """`open_own`, and the `fstat` it checks the file with: for a caller that needs the file's
-    identity or size too (`journal.scan`, a journal write), without asking twice."""
-    fd = os.open(path, flags | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, 0o644)
+    identity or size too (`journal.scan`, a journal write), without asking twice. Made (`O_CREAT`)
+    0666 less the umask, as every Unix tool makes a file: made 0644, a family's folder (umask 002,
+    a setgid group folder) was sorted by one and its `journal.jsonl` and `lock` refused the other."""
+    fd = os.open(path, flags | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, 0o666)
     st = os.fstat(fd)
     if not stat.S_ISREG(st.st_mode):
         os.close(fd)

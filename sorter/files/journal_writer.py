@@ -132,9 +132,9 @@ class Journal:
         """Its note (`unsaid_path`) made and on disk, before the "begin" that says so; False where
         the disk refuses it: the run is then read as before, cut short until its "end"."""
         if self._noted is None:
-            try:
+            try:  # empty, nothing secret: 0666 less the umask, as sorter's other files in `.sorter/`
                 os.close(os.open(unsaid_path(self.root, self.run), os.O_WRONLY | os.O_CREAT | os.O_EXCL
-                                 | getattr(os, "O_NOFOLLOW", 0), 0o600))
+                                 | getattr(os, "O_NOFOLLOW", 0), 0o666))
                 from sorter.files.moves import sync_dirs
 
                 sync_dirs([state_dir(self.root)])

@@ -96,7 +96,12 @@ def let_go(fd: int | None) -> None:
 
 def _take_turn(state: Path) -> int:
     """A shared hold on `.sorter/turn`, kept while a person's lock is waited for and held."""
-    fd = open_lock_file(state / "turn")
+    try:
+        fd = open_lock_file(state / "turn")
+    except PermissionError:  # another user's, made 0644 by an older sorter or a umask of 022: held, not written
+        from sorter.files.folder import open_own
+
+        fd = open_own(state / "turn")
     fcntl.flock(fd, fcntl.LOCK_SH)  # a watcher holds it exclusively only for a look (`_give_way`)
     return fd
 
@@ -107,6 +112,10 @@ def _give_way(state: Path) -> None:
 
     try:
         fd = open_own(state / "turn")
+    except PermissionError as exc:  # another user's, unreadable: a review asking would go unseen
+        from sorter.files.refused import refused_start
+
+        raise refused_start(state / "turn", exc.strerror or str(exc)) from None
     except OSError:
         return  # no review has asked yet (or a planted file: the lock itself refuses those)
     try:

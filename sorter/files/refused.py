@@ -13,6 +13,7 @@ from __future__ import annotations
 import errno
 import fcntl
 import os
+import stat
 import struct
 from pathlib import Path
 
@@ -45,13 +46,72 @@ def advice(path: Path, why: str) -> str:
     if why == os.strerror(errno.EROFS):
         return "its disk is mounted read-only (a card's write-protect switch?): make it writable"
     if why == os.strerror(errno.EACCES):
-        return f"its permissions refuse this user: chmod u+w {typed} as its owner, or run sorter as a user who can write it"
+        return _not_this_users(path, typed)
     flags = flags_of(path)
     if flags & IMMUTABLE:
         return f"it is immutable: chattr -i {typed} (as root) lets sorter write it"
     if flags & APPEND_ONLY:
         return f"it is append-only: chattr -a {typed} (as root) lets sorter write it"
     return f"its disk refuses it (lsattr -d {typed} shows an i for immutable, removed by chattr -i as root)"
+
+
+def _not_this_users(path: Path, typed: Path) -> str:
+    """What helps where `path`'s permissions refuse this user. "chmod u+w as its owner" was the
+    advice to everyone, false where the owner may write it and the one refused is another user
+    (a family's shared folder, another member's `.sorter/lock`): the owner is named, and the
+    bits its group lacks where this user is in that group."""
+    subject = "it"
+    try:
+        st = os.lstat(path)
+    except PermissionError:  # in a folder this user may not enter (`.sorter/`, made under umask 077)
+        subject, path = "its folder", path.parent
+        typed = as_typed(path)
+        try:
+            st = os.lstat(path)
+        except OSError:
+            st = None
+    except OSError:
+        st = None
+    if st is None or st.st_uid == os.geteuid():
+        return f"its permissions refuse this user: chmod u+w {typed} as its owner, or run sorter as a user who can write it"
+    owner = owner_name(st.st_uid)
+    if st.st_gid == os.getegid() or st.st_gid in os.getgroups():
+        needed = "rwx" if stat.S_ISDIR(st.st_mode) else "rw"
+        bits = {"r": stat.S_IRGRP, "w": stat.S_IWGRP, "x": stat.S_IXGRP}
+        lacking = "".join(bit for bit in needed if not st.st_mode & bits[bit])
+        if lacking:
+            group = group_name(st.st_gid)
+            return (f"{subject} belongs to {owner}, and its group {group} (this user's too) lacks {lacking}: "
+                    f"chmod g+{lacking} {typed} (by {owner} or root) lets sorter use it")
+    return (f"{subject} belongs to {owner}, and this user may not use it: run sorter as {owner}, or ask {owner} "
+            "(or root) to let this user in")
+
+
+def owner_name(uid: int) -> str:
+    """The user `uid` is, by name (its number where the system knows no such user)."""
+    import pwd
+
+    try:
+        return pwd.getpwuid(uid).pw_name
+    except (KeyError, OverflowError):
+        return str(uid)
+
+
+def group_name(gid: int) -> str:
+    """The group `gid` is, by name (its number where the system knows no such group)."""
+    import grp
+
+    try:
+        return grp.getgrgid(gid).gr_name
+    except (KeyError, OverflowError):
+        return str(gid)
+
+
+def refused_reading(path: Path, why: str, needed_by: str) -> UsageError:
+    """The error a command stops with where sorter's own `path` cannot be read (`why`), which
+    `needed_by` (the command) needs: a dry run of a folder whose journal another user keeps to
+    themselves (umask 077) ended on a bare `Error: DIR/.sorter/journal.jsonl: Permission denied`."""
+    return UsageError(f"cannot read {path}: {why}; {advice(path, why)}; {needed_by} needs it")
 
 
 def refused_start(path: Path, why: str, *, sorters: bool = True) -> UsageError:

@@ -292,7 +292,7 @@ def write(root: Path, suggestions: Suggestions) -> None:
     temporary = path.with_name(f".{FILE}.tmp")
     temporary.unlink(missing_ok=True)
     # A new file, never one that is there already (a link put there would be written through).
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o666)  # the umask decides
     with open(fd, "w", encoding="utf-8") as f:
         f.write(json.dumps(data))
     os.replace(temporary, path)

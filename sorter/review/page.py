@@ -166,8 +166,9 @@ class ReviewPage:
         path = page_path(self.root)
         temporary = path.with_name(path.name + ".tmp")
         temporary.unlink(missing_ok=True)
-        # A new file, never one that is there already (a link put there would be written through).
-        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
+        # A new file, never one that is there already (a link put there would be written through);
+        # 0666 less the umask, as the folder's other users may share it.
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o666)
         with open(fd, "w", encoding="utf-8") as f:
             f.write(_head(self.root, self.count, groups, self.model))
             for n, group in enumerate(groups):

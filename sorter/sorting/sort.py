@@ -13,7 +13,7 @@ from itertools import chain
 from pathlib import Path
 
 from sorter.errors import OptionError, UsageError
-from sorter.files.folder import check_folder, output_folders, unwritable
+from sorter.files.folder import check_folder, journal_readable, output_folders, unwritable
 from sorter.sorting.alone import LeftAlone, LeftInPlace, judged
 from sorter.sorting.batches import Sorter
 from sorter.sorting.foreseen import Foreseen
@@ -69,6 +69,8 @@ def sort_folder(
         raise OptionError("your named pets are in the personal model; choose one", "--name-pets", "--no-personal")
     root = check_folder(root, moving_in=not dry_run, filing=True, writing=not dry_run)
     refused = unwritable(root) if dry_run else None
+    if dry_run:  # planned as a sort would plan it, with the journal (its put-backs), or not at all
+        journal_readable(root, "a dry run")
     if classifier is None:
         lite.resolve_model_path(model)  # a wrong --model fails before anything else happens
     tally = Tally(root)
