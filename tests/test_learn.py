@@ -1311,7 +1311,10 @@ def test_corrections_made_in_sorter_review_are_learnt_like_those_made_with_mv(tm
     assert found == ["cat -> dog", *["dog -> neither"] * 3]
 
 
-def test_a_review_correction_of_a_photo_sorted_before_seen_records_is_the_users_label(tmp_path: Path, fake_model) -> None:
+def test_a_review_correction_of_a_photo_sorted_before_seen_records_corrects_what_that_sort_filed(
+        tmp_path: Path, fake_model) -> None:
+    """The older sort's move record says what it filed the goat as (`files.before_seen`): the click
+    that put it into cats/ is "dog -> cat", as with "seen" records (it was "added -> cat")."""
     roll = roll_with_goats(tmp_path / "roll")
     assert invoke("sort", roll, "--model", fake_model).exit_code == 0
     journal = roll / ".sorter" / "journal.jsonl"
@@ -1319,7 +1322,7 @@ def test_a_review_correction_of_a_photo_sorted_before_seen_records_is_the_users_
     journal.write_text("".join(f"{line}\n" for line in older))  # as an older sorter left it
     review(roll, {"dogs/goat0.png": "cat"})
 
-    assert [f.kind for f in corrections.find(roll.absolute()) if not f.kept] == ["added -> cat"]
+    assert [f.kind for f in corrections.find(roll.absolute()) if not f.kept] == ["dog -> cat"]
 
 
 def test_a_named_pets_photos_are_listed_in_sorter_review(tmp_path: Path, fake_model) -> None:

@@ -192,6 +192,16 @@ def move(client: Client, name: str, to: str, **kwargs):
     return client.move(client.cards()[name]["id"], to, **kwargs)
 
 
+def cards_of(root: Path) -> dict[str, dict]:
+    """Every card of `root`'s review page (`Client.cards`), its server started for it and stopped after."""
+    client, stop, thread = start(root)
+    try:
+        return client.cards()
+    finally:
+        stop.set()
+        thread.join(10)
+
+
 def click(root: Path, name: str, to: str) -> None:
     """One correction on `root`'s review page, its server started for it and stopped after."""
     client, stop, thread = start(root)
@@ -1516,12 +1526,7 @@ def test_the_page_lists_a_photo_put_back_and_renamed_since_as_put_back_as_sort_d
     again = runner.invoke(app, ["sort", str(root), "--verbose", "--dry-run"])
     assert "skipped: person at the beach.jpg: you put it back from dogs/person.jpg; left there" in again.output
     assert "skipped: our cat.jpg: you put it back from cats/cat.jpg; left there" in again.output, again.output
-    client, stop, thread = start(root)
-    try:
-        cards = client.cards()
-    finally:
-        stop.set()
-        thread.join(10)
+    cards = cards_of(root)
     assert cards["person at the beach.jpg"]["heading"] == ("neither", "you said neither")
     assert (cards["our cat.jpg"]["heading"], cards["our cat.jpg"]["label"]) == (("neither", "you said neither"), "cat")
 

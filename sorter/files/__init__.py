@@ -12,9 +12,10 @@ whereabouts of a file moved on since sorter put it, found in the folder's files 
 photos whose names were swapped or shifted on a card, then one edited (`card_moves`), and of a folder it made:
 `made_folders`; a photo copied by hand, the original gone: `copied`; what is left of
 sorter once every move is undone: `tidying`), the verdicts a sort left on the photos it did not
-move (`verdicts`) and those put back where it found them (`put_backs`), a file told by what it
-is (`identities`), whether the file at a photo's place is still the one a sort judged there
-(`judged`: the review page and `learn` ask it alike), the photos it noted a named pet might be
+move (`verdicts`; an older sorter's, before "seen" records: `before_seen`) and those put back
+where it found them (`put_backs`), a file told by what it is (`identities`), whether the file at
+a photo's place is still the one a sort judged there (`judged`: the review page and `learn` ask it
+alike), the photos it noted a named pet might be
 (`suggestions`), where a named pet's photos go once her folder is renamed (`pet_folders`), and
 the checks on the folder a command is given, with what to do where sorter's own files refuse a
 write (`refused`).

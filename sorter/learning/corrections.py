@@ -1,5 +1,7 @@
 """Finding what a user put right in a sorted folder: the journal's "seen" records (what sorter
-decided about each photo, and the file's identity) against where each photo is now.
+decided about each photo, and the file's identity) against where each photo is now; in a folder
+an older sorter sorted (no "seen" records), its move records and `.sorter/left.jsonl`
+(`files.before_seen`), of the file now at the path they name, else of the only photo of that name.
 
 - A photo sorter moved into cats/ that now sits in dogs/ is a correction "cat -> dog"; one
   that now sits outside cats/ and dogs/ is "cat -> neither"; one now in cats/Luna/ is a
@@ -44,6 +46,7 @@ from pathlib import Path
 from typing import Literal
 
 from sorter.config import CLASS_FOLDERS, OTHER, REVIEW_RUN_PREFIX, STATE_DIR, entered, names_a_pet
+from sorter.files.before_seen import said_before_seen
 from sorter.files.companions import regular_file
 from sorter.files.identities import Identities, Identity, born_after, identity_of, inodes_last, lstat_of
 from sorter.files.journal import Seen, moves_of, scan
@@ -144,6 +147,9 @@ def _learnt(names: Iterable[Path]) -> Path:
     return min(names)
 
 
+#: What sorter decided of a photo that a user may have put right: filed it, or left it in place.
+DECIDED = ("moved", "neither", "unsure")
+
 #: Photos per folder that sorter filed (or left as neither) and the user kept there, returned
 #: too (`Found.kept`): the personal head is held to sorter's decisions on them, the user's own
 #: kind of photo, so that fitting the mistakes does not move the rest. A sample beyond this
@@ -174,13 +180,19 @@ def find(root: Path) -> list[Found]:
                     sorted_before.add(root / m.dst)
     ids = Identities(root, state)
     latest: dict[Identity, Seen] = {}
+    said_runs: set[str] = set()
+    said_of: set[Identity] = set()  # the photos a "seen" record speaks of
     for seen in standing_seen(root, state):
-        if seen.status not in ("moved", "neither", "unsure"):
-            continue  # unreadable, or a move that failed: the model decided nothing a user could correct
-        latest[seen.identity] = seen
+        said_runs.add(seen.run)
+        said_of.add(seen.identity)
+        if seen.status in DECIDED:  # not unreadable, nor a move that failed: nothing a user could correct
+            latest[seen.identity] = seen
+    by_identity, by_name, videos = _listing(root)
+    for seen in _before_seen(root, state, said_runs, by_name):
+        if seen.status in DECIDED and seen.identity not in said_of:  # else a later sort's record speaks
+            latest[seen.identity] = seen
     every = max(1, -(-len(latest) // KEPT_PER_FOLDER))
     refused = _refused(root)
-    by_identity, by_name, videos = _listing(root)
     # Where inode numbers are made up at each mount (a FAT card) the journal's identity is the one
     # that lasts: a photo found by name keeps it there.
     lasting = cache(partial(inodes_last, root))
@@ -396,6 +408,20 @@ def _refused(root: Path) -> dict[str, dict[Identity, str]]:
                 (root / folder / name).is_dir() or (SPECIES_OF_FOLDER[folder], name) in elsewhere):
             refused.setdefault(SPECIES_OF_FOLDER[folder], {}).update(dict.fromkeys(identities, name))
     return refused
+
+
+def _before_seen(root: Path, state, said_runs: set[str], by_name: dict[str, list[Path]]) -> Iterable[Seen]:
+    """What a sorter from before "seen" records said of the photos it filed and left
+    (`files.before_seen`), as "seen" records of the files it said it of: the file at its path (as
+    the review page tells it, where the journal keeps no identity), else the only photo of that name
+    in the folder (moved by a plain `mv` or a review since). A photo found nowhere says nothing."""
+    for old in said_before_seen(root, state, said_runs):
+        st = regular_file(root / old.path)
+        if st is None:
+            named = by_name.get(Path(old.path).name, [])
+            st = regular_file(named[0]) if len(named) == 1 else None
+        if st is not None:
+            yield Seen(old.run, old.path, old.label, old.status, identity_of(st), old.seq, old.confidence, old.reason)
 
 
 def _still_filed(ids: Identities, seen: Seen, same: tuple[int, ...], when: float | None, path: Path) -> bool:

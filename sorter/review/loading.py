@@ -6,9 +6,10 @@ label and confidence come from:
   put at the name of one sorter moved there is "not sorted yet", not the user's label
   (`files.judged`, which `sorter learn` asks too);
 - left in place: the last sort's verdict (the journal's "seen" record: neither, unsure at 61%,
-  unreadable ...); a photo put back where sorter found it, on the page or by hand, is "you
-  said neither", renamed since too (`put_backs.put_back`: what sort leaves); a photo with none
-  (it arrived after the sort) is "not sorted yet";
+  unreadable ...; a sorter's from before those records: its `.sorter/left.jsonl`, `files.before_seen`);
+  a photo put back where sorter found it, on the page or by hand, is "you said neither", renamed
+  since too (`put_backs.put_back`: what sort leaves); a photo with none (it arrived after the sort)
+  is "not sorted yet";
 - the named pets the personal model knows now, and where their folders are (`KnownPets`).
 
 Listed: the folder's top, cats/, dogs/ and the folders in them, and the sub-folders a --recursive
@@ -216,6 +217,7 @@ def load_catalog(root: Path, state, here: PetFolders | None = None) -> Catalog:
     """Every image and video sorter lists in the folder (`state`: the journal, settled), grouped
     and ordered; `here`: the named pets' folders as the caller found them (`KnownPets`), else found now."""
     from sorter.files import suggestions
+    from sorter.files.before_seen import left_in_place
     from sorter.files.folder import output_folders
     from sorter.files.identities import Identities, inodes_last, lstat_of
     from sorter.files.journal import Move, moves_and_seen
@@ -229,7 +231,10 @@ def load_catalog(root: Path, state, here: PetFolders | None = None) -> Catalog:
 
     filed: dict[str, Filed] = {}
     went_with: dict = {}  # where a photo sorter moved is -> the companions moved with it (`follow`)
-    verdicts: dict[str, Verdict] = {}
+    # What a sorter from before "seen" records said of the photos it left (neither, unsure at 61%):
+    # the journal's "seen" records, all later, speak after it.
+    verdicts: dict[str, Verdict] = {path: Verdict(said.status, said.label, said.confidence, said.reason)
+                                    for path, said in left_in_place(root).items()}
     hand = HandPutBacks(root, state=state, renamed=True)  # photos moved back by hand, renamed since too
     for item in moves_and_seen(root, state):  # one pass over the journal for all three, streamed
         if isinstance(item, Move):
