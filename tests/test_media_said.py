@@ -155,3 +155,32 @@ def test_a_video_named_as_a_photo_is_counted_among_the_videos_by_sort_dry_run_an
         f"stopped watching {watched_root}: moved 0 files; 1 left in place (unreadable: 1); "
         "videos: 0 moved, 1 left in place (unreadable: 1)")
     assert [p.name for p in root.iterdir() if p.is_file()] == ["clip.heic"]
+
+
+def test_a_sorts_table_says_what_a_video_named_as_a_photo_is_and_counts_a_sound_among_the_videos(
+        tmp_path: Path) -> None:
+    # The table's row said "not a photo" alone, cut at its colon, where the file's own line said
+    # what it is and what to do; an MP4 of sound alone is counted among the videos, as the review
+    # page's header counts it too (test_review_videos).
+    import re
+    import subprocess
+
+    from clips import FFMPEG
+    from typer.testing import CliRunner
+
+    from sorter.cli import app
+
+    root = tmp_path / "roll"
+    root.mkdir()
+    cat_clip(root / "clip.heic")
+    subprocess.run([FFMPEG, "-loglevel", "error", "-f", "lavfi", "-i", "sine=d=1", "-c:a", "aac",
+                    str(root / "sound.mp4")], check=True)
+
+    wide = CliRunner(env={"COLUMNS": "200"}).invoke(app, ["sort", str(root)])
+
+    assert wide.exit_code == 0, wide.output
+    reason = "not a photo: a video named .heic (rename it .mp4 to sort it)"
+    assert re.search(rf"│ left in place: unreadable +│ {re.escape(reason)} +│ +1 │", wide.stdout), wide.stdout
+    assert re.search(r"│ left in place: unreadable +│ not a video \(no video track\) +│ +1 │", wide.stdout)
+    assert "Videos: 0 moved, 2 left in place (unreadable: 2)" in wide.stdout
+    assert sorted(p.name for p in root.iterdir() if p.is_file()) == ["clip.heic", "sound.mp4"]

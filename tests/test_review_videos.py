@@ -272,7 +272,10 @@ def test_both_pages_show_a_file_as_what_the_sort_said_it_is(tmp_path: Path, stil
     picture, and was counted among the photos; an MP4 of sound alone ("not a video (no video
     track)") was a "▶ video" card on both pages, against its own reason. Each is now what its
     reason says: the clip a video card with its poster and length, the sound a card left in place
-    for its reason, counted among the photos, with no video mark."""
+    for its reason, with no video mark. Both are counted among the videos, as the sort's summary and
+    --json count them (the header said "2 photos and 1 video" where the sort said "Videos: 0 moved,
+    2 left in place"), and the clip's group is headed by what it is and what to do (it said "not a
+    photo" alone, on both pages)."""
     import subprocess
 
     from clips import FFMPEG
@@ -287,13 +290,16 @@ def test_both_pages_show_a_file_as_what_the_sort_said_it_is(tmp_path: Path, stil
     assert sorted(p.name for p in root.iterdir() if p.is_file()) == ["clip.heic", "sound.mp4"]
     page = (root / ".sorter" / "review.html").read_text(encoding="utf-8")
     assert page.count("&#9654; video") == page.count("&#9654; video 0:02") == 1  # the clip's, with its length
+    assert ('<span class="why">not a photo: a video named .heic (rename it .mp4 to sort it)</span>'
+            in page), page
     client, stop, thread = start(root, fake_model)
     try:
         cards = client.cards()
         groups = client.json("GET", "/api/groups")[1]
-        assert (groups["total"], groups["videos"]) == (3, 1)  # the header: "2 photos and 1 video"
+        assert (groups["total"], groups["videos"]) == (3, 2)  # the header: "1 photo and 2 videos"
         clip, sound = cards["clip.heic"], cards["sound.mp4"]
         assert clip["reason"] == "not a photo: a video named .heic (rename it .mp4 to sort it)"
+        assert clip["heading"] == ("unreadable", clip["reason"])
         assert clip["video"] is True and clip["seconds"] == pytest.approx(2.0)
         assert client.thumbnail(clip["id"])[0] == 200
         assert sound["heading"] == ("unreadable", "not a video (no video track)")

@@ -944,6 +944,9 @@ def test_the_summary_counts_reasons_by_kind_and_a_failed_move_by_why() -> None:
     assert reason_kind("cannot move into cats/: Permission denied") == "cannot move into cats/: Permission denied"
     # cats/ a read-only disk: the summary's row says why 101 photos stayed, not only that they did
     assert reason_kind("cannot move: Read-only file system") == "cannot move: Read-only file system"
+    # a video named as a photo: what it is and what to do, not "not a photo" alone
+    reason = "not a photo: a video named .heic (rename it .mp4 to sort it)"
+    assert reason_kind(reason) == reason
 
 
 def test_a_neither_says_what_it_looks_like_in_every_output(tmp_path: Path) -> None:

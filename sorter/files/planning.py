@@ -41,8 +41,10 @@ def reason_kind(reason: str | None) -> str:
     convention, so new ones group too. A file that could not be opened or moved keeps its error,
     which says what to do and of which there are few ("cannot open: Permission denied",
     "cannot move into cats/: Permission denied", "cannot move: Invalid cross-device link"), and
-    so does a photo named as a video, the same words for each of its format and suffix ("not a
-    video: a HEIC photo named .MOV (rename it .heic to sort it)")."""
+    so does a photo named as a video, or a video named as a photo, the same words for each of its
+    format and suffix ("not a video: a HEIC photo named .MOV (rename it .heic to sort it)", "not a
+    photo: a video named .heic (rename it .mp4 to sort it)"): a bare "not a photo" says neither
+    what it is nor what to do."""
     if not reason:
         return "no reason given"
     if is_put_back_reason(reason):  # "what from where; ...": the one reason whose detail comes first
@@ -50,7 +52,7 @@ def reason_kind(reason: str | None) -> str:
     kind, _, detail = reason.partition(": ")
     if (kind.startswith("cannot move") or kind == "cannot open") and detail:
         kind = f"{kind}: {detail.split(': ', 1)[0]}"
-    elif kind == "not a video" and detail:  # a photo named as a video: what it is and what to do, alike for each
+    elif kind in ("not a video", "not a photo") and detail:  # what it is and what to do, alike for each
         return reason
     kind = re.sub(r" \([^()]*\d[^()]*\)", "", kind)  # per-file numbers: (300 MiB), (20000x20000 pixels)
     return re.sub(r"^confidence [\d.]+% below", "confidence below", kind)

@@ -60,6 +60,10 @@ class Photo:
     likeness: float = 0.0
     #: A video's card (`posters.is_video`: not a HEIC photo named .MOV), which learn does not learn from.
     video: bool = False
+    #: Counted among the videos, as `sort` counts it (`FileResult.kind`): a video's card, and a file
+    #: named as a video with no photo inside that is no readable video either (an MP4 of sound
+    #: alone, "not a video (no video track)"), shown without the video mark.
+    counted_video: bool = False
     #: The file as listed (`identity`): a click or a thumbnail reaches this file only, not another
     #: put at its name since (`Catalog.is_listed`); None: nothing could be looked at there.
     kept: int | None = None
@@ -126,7 +130,7 @@ class Catalog:
         self._by_title: dict[tuple[str, str], str] = {}
         #: The named pets' folders by species ({"cat": {"Luna"}}): what the page offers to name a photo.
         self.pets: dict[str, set[str]] = {label: set() for label in CLASS_FOLDERS}
-        #: Of the photos, how many are videos: the page's header says "12 photos and 3 videos".
+        #: Of the photos, how many are videos (`Photo.counted_video`): the header says "12 photos and 3 videos".
         self.videos = 0
         #: Where the named pets' photos go (`files.pet_folders`), as this catalog was listed.
         self.here: PetFolders | None = None
@@ -176,7 +180,7 @@ class Catalog:
     def add(self, photo: Photo) -> None:
         photo.id = len(self.photos)
         self.photos.append(photo)
-        self.videos += photo.video
+        self.videos += photo.counted_video
         self._place(photo)
 
     def _group_of(self, photo: Photo) -> tuple[str, str]:
@@ -204,7 +208,7 @@ class Catalog:
             self._by_title[(status, title)] = key
         photo.group = key
         bisect.insort(self.groups[key].members, photo.sort_key())
-        self.groups[key].videos += photo.video
+        self.groups[key].videos += photo.counted_video
 
     def move(self, photo: Photo, path: str, choice: str | None, st: os.stat_result | None = None) -> None:
         """Bookkeeping after the file moved: `photo` is at `path` now (`st`: its `lstat` there, a
@@ -247,7 +251,7 @@ class Catalog:
     def _unplace(self, photo: Photo) -> None:
         group = self.groups[photo.group]
         del group.members[bisect.bisect_left(group.members, photo.sort_key())]
-        group.videos -= photo.video
+        group.videos -= photo.counted_video
 
     def order(self) -> None:
         """Rank the groups as the review page does: cats/ and dogs/, then what stayed by

@@ -301,6 +301,8 @@ def load_catalog(root: Path, state, here: PetFolders | None = None) -> Catalog:
         said = said_a_video(photo.reason)
         photo.video = said if said is not None else (
             is_video_name(rel) and (photo.confidence is not None or is_video(root, rel)))
+        # Counted where the sort counts it: an MP4 of sound alone among the videos, a HEIC photo named .MOV not.
+        photo.counted_video = photo.video or said is False and is_video(root, rel)
         pet, likeness = suggested.get(rel, (None, 0.0))
         if pet is not None and photo.pet is None and _named(catalog, pet):
             photo.might_be, photo.likeness = pet, likeness
