@@ -732,3 +732,21 @@ class Waiting(FakeClassifier):
 
 print(dict(sort.sort_folder(Path(sys.argv[1]), classifier=Waiting()).counts))
 """
+
+
+@pytest.fixture
+def flagged():
+    """`flagged(path, "+i")` sets a flag on `path` (skipped where its filesystem keeps none),
+    taken off again at the end (the last set first), whatever the test did: `chattr +i`, `+a`
+    on a photo, a companion or a folder (root only, on ext4, xfs, btrfs, tmpfs alike)."""
+    done: list[tuple[Path, str]] = []
+
+    def flag(path: Path, which: str) -> None:
+        result = subprocess.run(["chattr", which, str(path)], capture_output=True, text=True)
+        if result.returncode != 0:
+            pytest.skip(f"cannot set {which} on {path.name} here: {result.stderr.strip()}")
+        done.append((path, which.replace("+", "-")))
+
+    yield flag
+    for path, which in reversed(done):
+        subprocess.run(["chattr", which, str(path)], capture_output=True)

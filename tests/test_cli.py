@@ -424,7 +424,8 @@ def test_a_dry_run_of_a_folder_whose_journal_cannot_be_written_says_a_sort_would
 def test_a_dry_run_says_which_photos_a_sort_could_not_move_into_a_cats_folder_it_cannot_write_in(
         tmp_path, fake_model) -> None:
     # `chattr +i cats`: the dry run planned the cats without a word, and the sort then failed them,
-    # `cannot move into cats/: Operation not permitted`, exit 1. A folder the plan moves nothing
+    # `cannot move into cats/: Operation not permitted`, exit 1 (now `it is marked immutable (chattr -i
+    # cats to free it)`, as the dry run says it). A folder the plan moves nothing
     # into is not named, whatever it is.
     from conftest import layout, write_image
 
@@ -438,7 +439,8 @@ def test_a_dry_run_says_which_photos_a_sort_could_not_move_into_a_cats_folder_it
         for name in ("tom.jpg", "kitty.jpg"):
             write_image(pets / name, (200, 30, 30))  # blue: a cat
         before = layout(pets)
-        dry = runner.invoke(app, ["sort", str(pets), "--dry-run", "--model", str(fake_model)])
+        dry = runner.invoke(app, ["sort", str(pets), "--dry-run", "--model", str(fake_model)],
+                            env={"COLUMNS": "160"})  # the reason on one line
         assert layout(pets) == before  # nothing written, .sorter/ included
         sort = runner.invoke(app, ["sort", str(pets), "--model", str(fake_model)])
     finally:
@@ -446,8 +448,9 @@ def test_a_dry_run_says_which_photos_a_sort_could_not_move_into_a_cats_folder_it
     assert dogs_only.exit_code == 0 and dogs_only.stdout.endswith("Every file's plan: --verbose.\n"), dogs_only.output
     # The two cats are no longer counted as if they would move (`would move to cats/ │ │ 2`): left in place.
     assert dry.exit_code == 0 and "would move to cats/" not in dry.stdout, dry.output
-    assert "would move to dogs/  │" in dry.stdout and "left in place:" in dry.stdout, dry.output
-    assert dry.stdout.endswith("cats/ cannot be written: Operation not permitted; 2 photos would not move\n"), dry.output
+    assert "│ would move to dogs/ " in dry.stdout and "left in place:" in dry.stdout, dry.output
+    assert dry.stdout.endswith("cats/ cannot be written: it is marked immutable (chattr -i cats to free it); 2 photos "
+                              "would not move\n"), dry.output
     assert (sort.exit_code, sort.stderr) == (1, "Error: 2 photos could not be moved, the summary says why; the others "
                                                  "were moved: sort again once these can be\n"), sort.output
     assert os.listdir(pets / "dogs") == ["rex.jpg"]
@@ -522,8 +525,8 @@ def test_a_dry_runs_json_says_what_a_sort_would_be_refused(tmp_path, fake_model)
         assert {key: whole[key] for key in lines} == lines  # --jsonl's summary line says it too
         if immutable == "cats":
             assert whole["unwritable"] is None
-            assert whole["refused_into"] == [{"reason": "cats/ cannot be written: Operation not permitted",
-                                              "photos": 2}]
+            said = "cats/ cannot be written: it is marked immutable (chattr -i cats to free it)"
+            assert whole["refused_into"] == [{"reason": said, "photos": 2}]
         else:  # refused up front: no folder of the plan is asked about
             assert whole["unwritable"] == {"path": str(pets / ".sorter"), "reason": "Operation not permitted"}
             assert whole["refused_into"] == []

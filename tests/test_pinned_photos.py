@@ -35,23 +35,6 @@ def folder(tmp_path: Path, monkeypatch) -> Path:
     return tmp_path
 
 
-@pytest.fixture
-def flagged():
-    """`flagged(path, "+i")` sets a flag on `path` (skipped where its filesystem keeps none),
-    taken off again at the end, whatever the test did."""
-    done: list[tuple[Path, str]] = []
-
-    def flag(path: Path, which: str) -> None:
-        result = subprocess.run(["chattr", which, str(path)], capture_output=True, text=True)
-        if result.returncode != 0:
-            pytest.skip(f"cannot set {which} on a file here: {result.stderr.strip()}")
-        done.append((path, which.replace("+", "-")))
-
-    yield flag
-    for path, which in done:
-        subprocess.run(["chattr", which, str(path)], capture_output=True)
-
-
 @pytest.mark.parametrize(("flag", "said"), [
     ("+i", "it is marked immutable (chattr -i to free it)"),
     ("+a", "it is marked append-only (chattr -a to free it)"),

@@ -461,15 +461,18 @@ def test_her_folder_that_cannot_be_made_fails_her_photos_alone_and_watch_retries
     try:
         dry = invoke("sort", later, "--model", fake_model, "--dry-run")  # her folder is made in cats/
         assert dry.exit_code == 0 and dry.stdout.endswith(
-            "cats/ cannot be written: Operation not permitted; 1 photo would not move\n"), dry.output
+            "cats/ cannot be written: it is marked immutable (chattr -i cats to free it); 1 photo would not "
+            "move\n"), dry.output
         result = invoke("sort", later, "--model", fake_model, "-v")
         assert result.exit_code == 1, result.output
-        assert "failed: luna.png: cannot move into cats/: Operation not permitted" in result.stderr, result.output
+        said = "failed: luna.png: cannot move into cats/: it is marked immutable (chattr -i cats to free it)"
+        assert said in result.stderr, result.output
         notices: list = []
         stop, thread, results = run_in_thread(later, None, model=fake_model, on_notice=notices.append,
                                                settings=FAST)
         try:
-            said = "could not sort 1 file: cannot move into cats/: Operation not permitted; retrying at each scan"
+            said = ("could not sort 1 file: cannot move into cats/: it is marked immutable (chattr -i cats to free it);"
+                    " retrying at each scan")
             assert wait_until(lambda: said in [n.message for n in notices], 20), notices
             subprocess.run(["chattr", "-i", str(later / "cats")], check=True)
             assert wait_until(lambda: (later / "cats" / "Luna" / "luna.png").exists(), 20), notices

@@ -60,4 +60,4 @@ def test_a_photo_its_folder_refuses_is_not_journaled_again_at_each_scan(tmp_path
         stop_event.set()
         thread.join(10)
     assert [(r.path.name, r.status) for r in results] == [("rex.png", "failed"), ("rex.png", "moved")]
-    assert results[0].reason == "cannot move into dogs/: Operation not permitted"
+    assert results[0].reason == "cannot move into dogs/: it is marked immutable (chattr -i dogs to free it)"

@@ -19,9 +19,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sorter.errors import VANISHED
-from sorter.files.folder import REFUSED, cannot_write
+from sorter.files.folder import REFUSED
 from sorter.files.identities import same_file_of  # os and stat only: nothing heavy
-from sorter.files.leaving import kept_in
+from sorter.files.leaving import folder_marked, folder_refuses, kept_in
 
 if TYPE_CHECKING:
     from sorter.files.journal import Move
@@ -115,7 +115,8 @@ def _failed(exc: OSError, root: Path | None = None, pairs: Pairs = ()) -> tuple[
     A move the destination has no room for names it too (`cannot move into cats/: No space left
     on device`), where it said `cannot move: No space left on device` beside a read-only cats/'s
     `cannot move into cats/: Read-only file system`. A photo (or companion) whose own flags refuse
-    it says so (`cannot move: it is marked immutable (chattr -i to free it)`: `leaving.pinned`), and
+    it says so (`cannot move: it is marked immutable (chattr -i to free it)`: `leaving.pinned`; a
+    companion by its name, `IMG_0001.MOV is marked immutable (chattr -i IMG_0001.MOV ...)`), and
     so does one another user's in a sticky folder (`cannot move: it belongs to bob, in a sticky
     folder (only bob or the folder's owner, root, may move it out)`: `leaving.kept_in`), where a
     rename within one disk said `Operation not permitted`."""
@@ -125,10 +126,11 @@ def _failed(exc: OSError, root: Path | None = None, pairs: Pairs = ()) -> tuple[
     if root is not None and pairs and exc.errno in REFUSED:
         tried = [("into", pairs[0][1].parent), *(("out of", folder) for folder in dict.fromkeys(s.parent for s, _ in pairs))]
         for where, folder in tried:
-            if cannot_write(folder) is not None:
-                return ("failed", f"cannot move {where} {_shown(root, folder)}: {why}")
-    if exc.errno == errno.EPERM and (kept := next(filter(None, (_kept(src) for src, _ in pairs)), None)):
-        return ("failed", f"cannot move: {kept}")
+            if (error := folder_refuses(folder, _typed(root, folder), where == "out of")) is not None:
+                return ("failed", f"cannot move {where} {_shown(root, folder)}: {error}")
+        if exc.errno == errno.EPERM and (kept := next(filter(None, (
+                _kept(src, named=_typed(root, src) if n else None) for n, (src, _) in enumerate(pairs))), None)):
+            return ("failed", f"cannot move: {kept}")
     return ("failed", f"cannot move: {why}")
 
 
@@ -146,7 +148,8 @@ def _not_made(root: Path, folder: Path, journal) -> str | None:
             pass  # made meanwhile: by another sorter a folder, by anyone else maybe not
         except OSError as exc:
             refusing = folder.parent if exc.errno in REFUSED else folder  # cats/, where cats/Fred/ is refused
-            return f"cannot move into {_shown(root, refusing)}: {exc.strerror or exc}"
+            marked = folder_marked(refusing, _typed(root, refusing), leaving=False) if exc.errno in REFUSED else None
+            return f"cannot move into {_shown(root, refusing)}: {marked or exc.strerror or exc}"
     return not_a_folder(root, folder)
 
 
@@ -174,7 +177,7 @@ def refusing_into(root: Path, folder: Path) -> tuple[str, str] | None:
         at = at / part
         if (why := not_a_folder(root, at)) is not None:
             return why, why
-    if at != root and (error := cannot_write(at)) is not None:
+    if at != root and (error := folder_refuses(at, _typed(root, at), leaving=False)) is not None:
         return f"cannot move into {_shown(root, at)}: {error}", f"{_shown(root, at)} cannot be written: {error}"
     return None
 
@@ -182,28 +185,38 @@ def refusing_into(root: Path, folder: Path) -> tuple[str, str] | None:
 def refusing_out_of(root: Path, folder: Path) -> str | None:
     """Why a sort would be refused a move out of `folder` (below `root`), as it says it of each
     photo there (`cannot move out of card/: Read-only file system`: `_failed`): a card mounted
-    read-only, a folder of mode 555. None where it would not be, or `folder` is `root` (the caller's)."""
-    if folder != root and (error := cannot_write(folder)) is not None:
-        return f"cannot move out of {_shown(root, folder)}: {error}"
-    return None
+    read-only, a folder of mode 555, one marked append-only or immutable (`chattr +a trip`: `cannot
+    move out of trip/: it is marked append-only (chattr -a trip to free it)`). None where it would
+    not be; of `root`, whose being written in is the caller's (`folder.unwritable`), its flags alone."""
+    typed = _typed(root, folder)
+    error = folder_marked(root, typed, leaving=True) if folder == root else folder_refuses(folder, typed, leaving=True)
+    return None if error is None else f"cannot move out of {_shown(root, folder)}: {error}"
 
 
-def _kept(src: Path, folder: os.stat_result | None = None) -> str | None:
+def _kept(src: Path, folder: os.stat_result | None = None, named: str | None = None) -> str | None:
     """Why `src` may not leave its folder (`folder`: its stat, asked here where not given) whatever
-    the folder's mode allows (`leaving.kept_in`); None where it may, or it is gone."""
+    the folder's mode allows (`leaving.kept_in`; `named`: a companion's name, said in place of
+    "it"); None where it may, or it is gone."""
     try:
-        return kept_in(src, os.stat(src.parent) if folder is None else folder)
+        return kept_in(src, os.stat(src.parent) if folder is None else folder, named=named)
     except OSError:
         return None
 
 
-def refusing_photo(photo: Path, folder: os.stat_result | None = None) -> str | None:
+def refusing_photo(photo: Path, folder: os.stat_result | None = None, named: str | None = None) -> str | None:
     """Why a sort would be refused a move of `photo` whose folder lets it go, as the sort says it
     (`_failed`): a sticky folder's rule where it is another user's (`cannot move: it belongs to
     bob, in a sticky folder (...)`), its own flags (`cannot move: it is marked immutable
-    (chattr -i to free it)`). `folder`: its folder's stat, asked once a folder by a dry run."""
-    kept = _kept(photo, folder)
+    (chattr -i to free it)`). `folder`: its folder's stat, asked once a folder by a dry run.
+    `named`: of a companion, its name as `_failed` says it (`cannot move: IMG_0001.MOV is marked
+    immutable (chattr -i IMG_0001.MOV to free it)`)."""
+    kept = _kept(photo, folder, named)
     return None if kept is None else f"cannot move: {kept}"
+
+
+def _typed(root: Path, path: Path) -> str:
+    """`path` as the user would type it in `root`: `trip`, `IMG_0001.MOV` (`root` itself whole)."""
+    return path.relative_to(root).as_posix() if path != root else str(root)
 
 
 def _shown(root: Path, folder: Path) -> str:

@@ -10,17 +10,21 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from sorter.files.folder import REFUSED, cannot_write
-from sorter.files.leaving import kept_in
+from sorter.files.folder import REFUSED
+from sorter.files.leaving import folder_refuses, kept_in
 
 
 def kept_back(root: Path, at: str, back_to: str, exc: OSError) -> str:
     """What undo says of the file at `at` it could not move back to `back_to` (both below `root`)
     for `exc`: the folder moved out of, then the one moved back into, tried only after the failure
-    (`folder.cannot_write`), where the error is a refusal; then the file's own rule; else the error."""
+    (`leaving.folder_refuses`: its flags, then a file tried in it), where the error is a refusal
+    (an append-only cats/, `chattr +a`, lets a sort in and no undo out: `cannot move back out of
+    cats/: it is marked append-only (chattr -a cats to free it)`); then the file's own rule; else
+    the error."""
     if exc.errno in REFUSED:
         for where, folder in (("out of", os.path.dirname(at)), ("into", os.path.dirname(back_to))):
-            if (error := cannot_write(root / folder)) is not None:
+            typed = Path(folder).as_posix() if folder else str(root)
+            if (error := folder_refuses(root / folder, typed, where == "out of")) is not None:
                 return f"cannot move back {where} {_shown(root, folder)}: {error}"
     try:
         why = kept_in(root / at, os.stat((root / at).parent))

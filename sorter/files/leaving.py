@@ -15,6 +15,7 @@ import pwd
 import stat
 from pathlib import Path
 
+from sorter.files.folder import cannot_write
 from sorter.files.refused import APPEND_ONLY, IMMUTABLE, flags_of
 
 
@@ -74,33 +75,56 @@ def _name(uid: int) -> str:
         return f"user {uid}"
 
 
-def kept_in(src: Path, folder: os.stat_result, src_dir: int | None = None) -> str | None:
+def kept_in(src: Path, folder: os.stat_result, src_dir: int | None = None, named: str | None = None) -> str | None:
     """Why `src` may not leave its folder (`folder`: its stat) whatever the folder's mode allows:
     a sticky folder's rule (`sticky_for_me`) where `src` is another user's, said with who may move
     it ("it belongs to bob, in a sticky folder (only bob or the folder's owner, root, may move it
     out)": no second colon, so the summary counts it whole), where a rename said only "Operation
     not permitted" and a dry run "would move"; else its own flags (`pinned`). One stat of `src`,
     only in such a folder. None where it may go.
-    With `src_dir`, `src` is a name in that folder."""
+    With `src_dir`, `src` is a name in that folder. `named`: a companion's name as the user sees it,
+    said in place of "it" (`IMG_0001.MOV belongs to bob, ...`), its photo being the one blamed."""
     if sticky_for_me(folder):
         owner = os.stat(src, dir_fd=src_dir, follow_symlinks=False).st_uid
         if owner != os.geteuid():
-            return (f"it belongs to {_name(owner)}, in a sticky folder (only {_name(owner)} or the"
+            return (f"{named or 'it'} belongs to {_name(owner)}, in a sticky folder (only {_name(owner)} or the"
                     f" folder's owner, {_name(folder.st_uid)}, may move it out)")
-    return pinned(src, src_dir)
+    return pinned(src, src_dir, named)
 
 
-def pinned(src: Path, src_dir: int | None = None) -> str | None:
+def pinned(src: Path, src_dir: int | None = None, named: str | None = None) -> str | None:
     """Why `src` may not leave its folder whatever the folder allows: its own flags (`lsattr`),
     immutable or append-only, which refuse its rename and its removal alike, even to root (EPERM).
     Said as what to do ("it is marked immutable (chattr -i to free it)"), where a move said only
     "Operation not permitted" and a dry run "would move". None where it has neither flag, or its
-    filesystem keeps none. With `src_dir`, `src` is a name in that folder."""
-    flags = flags_of(src, src_dir)
+    filesystem keeps none. With `src_dir`, `src` is a name in that folder. `named`: a companion's
+    name (`IMG_0001.MOV is marked immutable (chattr -i IMG_0001.MOV to free it)`): the line is its
+    photo's, which said "it is marked immutable" of a photo that had no flag."""
+    return _marked(flags_of(src, src_dir), named or "it", f" {named}" if named else "")
+
+
+def folder_marked(folder: Path, typed: str, leaving: bool) -> str | None:
+    """Why `folder`'s own flags refuse a move out of it (`leaving`: immutable or append-only, which
+    let files in but none out) or into it (immutable): "it is marked append-only (chattr -a trip to
+    free it)", `typed`: the folder as the user would type it. A move said "Operation not permitted"
+    (an append-only folder lets a file be made in it, so trying it found nothing), and a dry run
+    "would move". None where it has neither flag, or its filesystem keeps none. One ioctl."""
+    flags = flags_of(folder)
+    return _marked(flags if leaving else flags & IMMUTABLE, "it", f" {typed}")
+
+
+def folder_refuses(folder: Path, typed: str, leaving: bool) -> str | None:
+    """Why a move out of `folder` (`leaving`) or into it would be refused: its own flags
+    (`folder_marked`), then a file tried in it (`folder.cannot_write`: "Read-only file system",
+    "Permission denied"), the folder's own error, never the move's. None where it would not be."""
+    return folder_marked(folder, typed, leaving) or cannot_write(folder)
+
+
+def _marked(flags: int, subject: str, typed: str) -> str | None:
     if flags & IMMUTABLE:
-        return "it is marked immutable (chattr -i to free it)"
+        return f"{subject} is marked immutable (chattr -i{typed} to free it)"
     if flags & APPEND_ONLY:
-        return "it is marked append-only (chattr -a to free it)"
+        return f"{subject} is marked append-only (chattr -a{typed} to free it)"
     return None
 
 

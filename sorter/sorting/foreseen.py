@@ -5,7 +5,10 @@ another user's in a sticky folder (`chmod +t`: only its owner may move it out). 
 said so (`cannot move out of card/: Read-only file system; 2 photos would not move`) while each
 photo's `--verbose` line said `would move IMG.jpg -> cats/`, its `--json` entry "planned", and it
 was counted in "would move to cats/". Now each such photo is what the sort would make of it,
-"failed" with the sort's own reason, counted as the summary's line counts it."""
+"failed" with the sort's own reason, counted as the summary's line counts it. So is one whose
+companion is flagged (`cannot move: IMG_0001.MOV is marked immutable (chattr -i IMG_0001.MOV to
+free it)`), or whose folder is (`cannot move out of trip/: it is marked append-only (chattr -a
+trip to free it)`), of which the dry run said "would move" and the sort blamed the photo."""
 
 from __future__ import annotations
 
@@ -42,13 +45,21 @@ class Foreseen:
         if into not in self._into:
             self._into[into] = refusing_into(self.root, into)
         refused, where = self._into[into], (0, into)
-        if refused is None:
-            leaving = result.path.parent
-            if leaving not in self._out_of:
-                self._out_of[leaving] = refusing_out_of(self.root, leaving)
-                self._folders[leaving] = _stat(leaving)
-            why = self._out_of[leaving] or refusing_photo(result.path, self._folders[leaving])
-            refused, where = (None if why is None else (why, why)), (1, leaving)
+        if refused is None:  # as the sort tries them (`filing._failed`): each folder left, then each file
+            members = (result.path, *(path for path, _ in result.companions))
+            why, where = None, (1, result.path.parent)
+            for leaving in dict.fromkeys(path.parent for path in members):
+                if leaving not in self._out_of:
+                    self._out_of[leaving] = refusing_out_of(self.root, leaving)
+                    self._folders[leaving] = _stat(leaving)
+                if (why := self._out_of[leaving]) is not None:
+                    where = (1, leaving)
+                    break
+            for n, path in enumerate(members if why is None else ()):
+                named = path.relative_to(self.root).as_posix() if n else None
+                if (why := refusing_photo(path, self._folders[path.parent], named)) is not None:
+                    break
+            refused = None if why is None else (why, why)
         if refused is None:
             return result
         said, line = refused

@@ -91,7 +91,7 @@ class _Trouble:
 
 
 #: A move a folder refused (`filing._failed`): the folder, as the root's relative path, and why.
-_REFUSED_INTO = re.compile(r"cannot move (?:into|out of) (?P<folder>.+)/: (?P<why>.+)")
+_REFUSED_INTO = re.compile(r"cannot move (?P<where>into|out of) (?P<folder>.+)/: (?P<why>.+)")
 
 
 def _refusal(result: FileResult) -> bool:
@@ -364,14 +364,15 @@ class WatchLoop:
         one photo in an immutable dogs/ grew the journal by 1.6 MB a day (three lines every
         `rescan_interval`), a day of them without end. Asked as `sort --dry-run` asks
         (`cannot_write`: a file with no name opened in it), so a folder made writable again is
-        tried at the next scan. A refusal that names no folder (no room: an empty file is made
-        all the same) is tried as before."""
-        from sorter.files.folder import cannot_write
+        tried at the next scan; its flags first (`chattr +i dogs`: `it is marked immutable (...)`),
+        as the sort says it (`leaving.folder_refuses`). A refusal that names no folder (no room: an
+        empty file is made all the same) is tried as before."""
+        from sorter.files.leaving import folder_refuses
 
         reason = self._refused.get(path)
         if reason is None or not (match := _REFUSED_INTO.fullmatch(reason)):
             return False
-        return cannot_write(self.root / match["folder"]) == match["why"]
+        return folder_refuses(self.root / match["folder"], match["folder"], match["where"] == "out of") == match["why"]
 
     def _write_suggestions(self) -> None:
         """What the named pets' photos came close to, written for the review page where it grew;
