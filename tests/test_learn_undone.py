@@ -46,7 +46,7 @@ def test_photos_of_a_folder_whose_sort_was_undone_are_not_said_kept_as_sorted_al
     assert result.exit_code == 0, result.output
     assert result.stdout.splitlines()[0] == (
         f"Found 1 photo you placed in {other} (1 new); with the folders learnt before, 4 placed and 10 kept as sorted "
-        "when learnt, 8 of them no longer where they were learnt (undone or moved since), still learnt as they were")
+        "when learnt, 8 of these 14 no longer where they were learnt (undone or moved since), still learnt as they were")
 
     # Sorted again, roll's photos are where the learn found them: said as before.
     assert invoke("sort", roll, "--model", fake_model).exit_code == 0

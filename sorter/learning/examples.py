@@ -122,17 +122,18 @@ def here(examples: Examples, root: Path, run: str | None = None) -> np.ndarray:
 
 def undone(examples: Examples, root: Path) -> np.ndarray:
     """Mask of the rows learnt from `root` while it had a journal that `sorter undo --all` took away
-    since (`root` has none now): below it, learnt in a run (`began`), and their photo still in it
-    (its identity: undo puts it back where it was before the sort, as it does the photos kept as
-    sorted). A learn of `root` replaces them with nothing. A folder moved away (`mv DIR DIR3; mkdir
-    DIR`) took its photos along: what was learnt there is kept for a learn of DIR3."""
+    since: below it, learnt in a run (`began`) that is not the one `root`'s journal begins with now
+    (none: undone; another: sorted again since), and their photo still in it (its identity: undo puts
+    it back where it was before the sort, as it does the photos kept as sorted, and a sort since
+    moves it on). A learn of `root` replaces them with nothing. A folder moved away (`mv DIR DIR3;
+    mkdir DIR`) took its photos along: what was learnt there is kept for a learn of DIR3."""
     from sorter.config import STATE_DIR
     from sorter.files.identities import identity_of
 
-    if first_run(root) or not len(examples):  # a journal: its sort is not undone
-        return np.zeros(len(examples), bool)
-    prefix, ours = str(root) + os.sep, _ours(root)
-    candidates = np.array([path.startswith(prefix) and began != "" and ours(path)
+    if not len(examples):
+        return np.zeros(0, bool)
+    prefix, ours, run = str(root) + os.sep, _ours(root), first_run(root)
+    candidates = np.array([path.startswith(prefix) and began not in ("", run) and ours(path)
                            for path, began in zip(examples.paths, examples.began, strict=True)], bool)
     if not candidates.any():
         return candidates
@@ -151,6 +152,8 @@ def undone(examples: Examples, root: Path) -> np.ndarray:
 #: Said after a pet's folder that a folder at this one's path held before it (`learnt_elsewhere`):
 #: not a path to act on.
 BEFORE_THIS_ONE = ", a folder at this path before this one"
+#: Said after a pet's folder learnt in another folder that is not there now (moved, renamed or deleted since).
+NOT_THERE_NOW = ", no longer there"
 
 
 def learnt_elsewhere(examples: Examples, root: Path) -> dict[str, tuple[tuple[str, int], ...]]:
@@ -162,8 +165,9 @@ def learnt_elsewhere(examples: Examples, root: Path) -> dict[str, tuple[tuple[st
 
     ours, placed = here(examples, root), ~examples.kept() & ~np.isnan(examples.pet_features).any(axis=1)
     # A folder moved away (`mv A A-2019; mkdir A`) leaves its rows at this folder's path: said so,
-    # else "learnt before from A/cats/Luna" read as this folder's own photos.
-    prefix = str(root) + os.sep
+    # else "learnt before from A/cats/Luna" read as this folder's own photos. A sub-folder sorted on its
+    # own (A/sub, its own journal) is another folder learnt, said by its path as any other's (`_ours`).
+    prefix, below = str(root) + os.sep, _ours(root)
     elsewhere: dict[str, tuple[tuple[str, int], ...]] = {}
     for label, pet in sorted({(str(a), str(b)) for a, b in zip(examples.labels[placed], examples.pets[placed],
                                                                   strict=True) if b and a in CLASS_FOLDERS}):
@@ -174,8 +178,10 @@ def learnt_elsewhere(examples: Examples, root: Path) -> dict[str, tuple[tuple[st
             if (key := examples.pet_features[i].tobytes()) not in seen:
                 seen.add(key)
                 folder = _pet_folder(Path(str(examples.paths[i])), CLASS_FOLDERS[label], pet)
-                if folder.startswith(prefix):  # below root, not ours: learnt in the folder here before this one
+                if folder.startswith(prefix) and below(str(examples.paths[i])):  # learnt in the folder here before
                     folder += BEFORE_THIS_ONE
+                elif not os.path.isdir(folder):  # `mv A A2` since: learnt there, and no longer there
+                    folder += NOT_THERE_NOW
                 counts[folder] = counts.get(folder, 0) + 1
         if counts:
             elsewhere[f"{CLASS_FOLDERS[label]}/{pet}"] = tuple(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))

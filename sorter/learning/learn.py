@@ -174,9 +174,10 @@ def _learn(root: Path, model: Path | None, model_path: Path, base, bundled: Head
     # tells her from those, and is shown them at sort time cut the same way (`PetHead.margin`).
     margin = reference.pet_margin if reference is not None else MARGIN
     gathered = gather(root, found, base, progress, margin)
-    # Nothing placed here now, but learnt here before the sort was undone: replaced with nothing, as
-    # any learn of a folder replaces what it learnt there (it said "Nothing to learn", the model unchanged).
-    gone = undone(gathered.examples, root) if gathered.settled else np.zeros(0, bool)
+    # Learnt here in a sort undone since (no journal now, or another one begun by a sort since): replaced with
+    # nothing, as any learn of a folder replaces what it learnt there, whatever is placed here now (it said
+    # "Nothing to learn", the model unchanged). The photos found here now are this journal's rows already.
+    gone = undone(gathered.examples, root)
     forgotten_here = None
     if gone.any():
         forgotten_here = _undone(gathered.examples.subset(gone))

@@ -22,8 +22,9 @@ def report_lines(result: LearnResult) -> list[str]:
     if result.examples > result.found:
         tail = f"; with the folders learnt before, {result.examples} placed and {result.kept} kept as sorted"
         if result.moved_away:  # `sorter undo --all` of a folder learnt: its photos sorted and placed are not now
-            tail += (f" when learnt, {result.moved_away} of them no longer where they were learnt (undone or moved "
-                     "since), still learnt as they were")
+            # Of both (placed ones too): "14 kept as sorted when learnt, 18 of them" counted more than it said.
+            tail += (f" when learnt, {result.moved_away} of these {result.examples + result.kept} no longer where "
+                     "they were learnt (undone or moved since), still learnt as they were")
     else:
         # This folder's own: a copy of it learnt elsewhere adds the photos kept as sorted there.
         tail = f"; {result.kept_here} kept as sorted, held as they are" if result.kept_here else ""
@@ -187,13 +188,13 @@ def _renamed_away(result: LearnResult, was: str, now: str, report: PetReport) ->
     of her old name. A few: she is learnt as Lulu, and Fred, too few, went from the named pets without a
     word, where the next `sort --name-pets` of that folder made a cats/Lulu beside its cats/Fred. Enough
     (5 or more): Fred stayed named from them beside Lulu, two pets for one cat, with no word why."""
-    from sorter.learning.examples import BEFORE_THIS_ONE
+    from sorter.learning.examples import BEFORE_THIS_ONE, NOT_THERE_NOW
 
     name, new_name = was.partition("/")[2], now.partition("/")[2]
     folders = [folder for folder, _ in result.elsewhere.get(was, ())]
     held = f"{', '.join(as_shown(f) for f in folders) or 'another folder learnt'} still "
     held += "holds" if len(folders) < 2 else "hold"
-    if len(folders) == 1 and not folders[0].endswith(BEFORE_THIS_ONE):  # else no path to type: gone from there
+    if len(folders) == 1 and not folders[0].endswith((BEFORE_THIS_ONE, NOT_THERE_NOW)):  # else no path to type
         there = Path(folders[0])
         rename = (f"rename it as well (mv {as_typed(there)} {as_typed(there.parent / new_name)}) and learn it again "
                   f"(sorter learn {as_typed(there.parent.parent)})")
