@@ -8,6 +8,8 @@ is. Real clips, encoded by ffmpeg in the test."""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import cv2
@@ -32,6 +34,17 @@ runner = CliRunner()
 
 RED, GREEN, BLUE = (0, 0, 255), (0, 255, 0), (255, 0, 0)  # BGR: a dog, neither, a cat to ThreeClassFake
 DRONE = ("DJI_0001.LRV", "DJI_0001.MP4.json", "DJI_0001.SRT", "DJI_0001.THM", "DJI_0001.xmp")
+
+
+@contextmanager
+def serving(root: Path, model) -> Iterator[tuple]:
+    """`root`'s review server started with `model`: its client, cards and groups; stopped after."""
+    client, stop, thread = start(root, model)
+    try:
+        yield client, client.cards(), client.json("GET", "/api/groups")[1]
+    finally:
+        stop.set()
+        thread.join(10)
 
 
 @pytest.fixture(scope="module")
@@ -174,10 +187,7 @@ def test_a_heic_photo_named_mov_is_a_photo_left_in_place_on_the_page_never_a_vid
     sort.sort_folder(root, classifier=ThreeClassFake())
     assert sorted(p.name for p in root.iterdir() if p.is_file()) == ["IMG_0005.MOV", "broken.jpg", "clip.mp4"]
     assert page_has_video_marks(root) == 1  # the clip's
-    client, stop, thread = start(root, fake_model)
-    try:
-        cards = client.cards()
-        groups = client.json("GET", "/api/groups")[1]
+    with serving(root, fake_model) as (client, cards, groups):
         assert (groups["total"], groups["videos"]) == (4, 1)  # the header: "3 photos and 1 video"
         heic, broken = cards["IMG_0005.MOV"], cards["broken.jpg"]
         assert heic["heading"] == ("unreadable", "not a video: a HEIC photo named .MOV (rename it .heic to sort it)")
@@ -192,9 +202,6 @@ def test_a_heic_photo_named_mov_is_a_photo_left_in_place_on_the_page_never_a_vid
         shown = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
         assert shown[..., 2].mean() > 200 and shown[..., 0].mean() < 60  # red (BGR)
         assert client.thumbnail(broken["id"])[0] == 404
-    finally:
-        stop.set()
-        thread.join(10)
 
 
 def page_has_video_marks(root: Path) -> int:
@@ -292,10 +299,7 @@ def test_both_pages_show_a_file_as_what_the_sort_said_it_is(tmp_path: Path, stil
     assert page.count("&#9654; video") == page.count("&#9654; video 0:02") == 1  # the clip's, with its length
     assert ('<span class="why">not a photo: a video named .heic (rename it .mp4 to sort it)</span>'
             in page), page
-    client, stop, thread = start(root, fake_model)
-    try:
-        cards = client.cards()
-        groups = client.json("GET", "/api/groups")[1]
+    with serving(root, fake_model) as (client, cards, groups):
         assert (groups["total"], groups["videos"]) == (3, 2)  # the header: "1 photo and 2 videos"
         clip, sound = cards["clip.heic"], cards["sound.mp4"]
         assert clip["reason"] == "not a photo: a video named .heic (rename it .mp4 to sort it)"
@@ -304,6 +308,3 @@ def test_both_pages_show_a_file_as_what_the_sort_said_it_is(tmp_path: Path, stil
         assert client.thumbnail(clip["id"])[0] == 200
         assert sound["heading"] == ("unreadable", "not a video (no video track)")
         assert (sound["video"], sound["seconds"]) == (False, None)
-    finally:
-        stop.set()
-        thread.join(10)
