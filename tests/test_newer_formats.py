@@ -81,8 +81,8 @@ def test_examples_say_their_format_and_a_newer_one_is_not_written_over(tmp_path:
     assert examples.read_bytes() == newer
 
 
-def newer_journal(root: Path) -> bytes:
-    """`root` sorted, then written to by a newer sorter: its "folder" record says format 2."""
+def newer_journal(root: Path, written_as: object = 2) -> bytes:
+    """`root` sorted, then written to by a newer sorter: its "folder" record says format 2 (`written_as`)."""
     root.mkdir(exist_ok=True)
     write_image(root / "tom.jpg", BLUE)
     write_image(root / "rex.jpg", RED)
@@ -90,7 +90,7 @@ def newer_journal(root: Path) -> bytes:
     lines = journal_path(root).read_text().splitlines()
     folder = json.loads(next(line for line in lines if line.startswith('{"op": "folder"')))
     assert folder["format"] == 1  # what this sorter writes
-    newer = json.dumps(folder | {"run": "20991231T000000-ffffff", "format": 2})
+    newer = json.dumps(folder | {"run": "20991231T000000-ffffff", "format": written_as})
     journal_path(root).write_text("\n".join([*lines, newer, '{"op": "relocate", "run": "20991231T000000-ffffff", '
                                              '"seq": 1, "src": "cats/tom.jpg", "dst": "cats/2099/tom.jpg"}']) + "\n")
     return journal_path(root).read_bytes()
@@ -108,6 +108,22 @@ def test_a_journal_a_newer_sorter_wrote_to_is_refused_whole(tmp_path: Path, fake
     assert (refused.exit_code, refused.stdout, refused.stderr) == (
         2, "", f"Error: {journal_path(root)} was written by a newer sorter (format 2); upgrade sorter to sort, "
                "undo or review this folder\n"), refused.output
+    assert photos(root) == before and journal_path(root).read_bytes() == journal
+
+
+@pytest.mark.parametrize("written_as", ["2", 1.5, -1, 0, None, True, "x"])
+def test_a_format_that_is_no_whole_number_from_1_is_refused_not_read_as_1(tmp_path: Path, written_as: object) -> None:
+    """Before: "2", 1.5, -1, null, true or "x" was taken for format 1, and undo put back what it read
+    (QA 54: `Restored 6 files from 1 run`, exit 0)."""
+    root = tmp_path / "roll"
+    journal = newer_journal(root, written_as)
+    before = photos(root)
+
+    refused = invoke("undo", root)
+
+    assert (refused.exit_code, refused.stdout, refused.stderr) == (
+        2, "", f"Error: {journal_path(root)} says it is of format {json.dumps(written_as)}, which this sorter does "
+               "not know (it reads 1); upgrade sorter to sort, undo or review this folder\n"), refused.output
     assert photos(root) == before and journal_path(root).read_bytes() == journal
 
 

@@ -50,6 +50,7 @@ counts it in its run's `refused` for undo to report.
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -80,9 +81,11 @@ class NewerJournal(SorterError):
 
     exit_code = 2
 
-    def __init__(self, path: Path, written_as: int) -> None:
-        super().__init__(f"{path} was written by a newer sorter (format {written_as}); "
-                         "upgrade sorter to sort, undo or review this folder")
+    def __init__(self, path: Path, written_as: object) -> None:
+        # A format no sorter writes ("2", 1.5, -1: not a whole number from 1) is not taken for 1 and acted on.
+        said = (f"was written by a newer sorter (format {written_as})" if type(written_as) is int and written_as > FORMAT
+                else f"says it is of format {json.dumps(written_as)}, which this sorter does not know (it reads {FORMAT})")
+        super().__init__(f"{path} {said}; upgrade sorter to sort, undo or review this folder")
 
 
 def inside(path: object) -> bool:
@@ -195,6 +198,9 @@ class JournalState:
     outside: list[tuple[str, int]] = field(default_factory=list)
     #: The highest format its records say they are of (`FORMAT`, where none says).
     format: int = FORMAT
+    #: The first value a record gave as its format that is none (not a whole number from 1), refused as
+    #: a newer format is; a one-item tuple, as the value may be null.
+    odd_format: tuple[object] | None = None
     #: The folders its writers wrote in ("folder" records), each where its writers' last record
     #: of it ends; one entry per change of folder (a copy), so a handful.
     folders: list[tuple[tuple[int, ...], int]] = field(default_factory=list)
@@ -274,8 +280,8 @@ def scan(root: Path, since: JournalState | None = None) -> JournalState:
         else:
             state = JournalState(file=file)
         _read(state, records_in(f, state.read_to))
-    if state.format > FORMAT:
-        raise NewerJournal(journal_path(root), state.format)
+    if state.odd_format is not None or state.format > FORMAT:
+        raise NewerJournal(journal_path(root), state.format if state.odd_format is None else state.odd_format[0])
     for run_id in [r for r, run in state.runs.items() if not run.flags and not run.created_dirs]:
         del state.runs[run_id]  # only marks (the recovery's own run, say), or refused records alone
     for run_id, run in state.runs.items():  # an `lstat` a run begun and not ended, of those that made a note
@@ -337,14 +343,18 @@ def _read(state: JournalState, lines: Iterator[tuple[int, int, dict]]) -> None:
             run.ended = True
         elif op == "folder":
             state.placed(tuple(rec["id"]), after)
-            state.format = max(state.format, _format(rec))
+            _format(state, rec)
         elif op != "seen":  # a record of an op a newer sorter added, say, where its format may be too
-            state.format = max(state.format, _format(rec))
+            _format(state, rec)
 
 
-def _format(rec: dict) -> int:
+def _format(state: JournalState, rec: dict) -> None:
+    """`rec`'s format taken into the journal's: the higher whole number, or the first value that is none."""
     written_as = rec.get("format", FORMAT)
-    return written_as if type(written_as) is int else FORMAT
+    if type(written_as) is int and written_as >= 1:
+        state.format = max(state.format, written_as)
+    elif state.odd_format is None:
+        state.odd_format = (written_as,)
 
 
 @dataclass(frozen=True)
