@@ -452,7 +452,7 @@ def test_a_dry_run_says_which_photos_a_sort_could_not_move_into_a_cats_folder_it
     assert dry.stdout.endswith("cats/ cannot be written: it is marked immutable (chattr -i cats to free it); 2 photos "
                               "would not move\n"), dry.output
     assert (sort.exit_code, sort.stderr) == (1, "Error: 2 photos could not be moved, the summary says why; the others "
-                                                 "were moved: sort again once these can be\n"), sort.output
+                                                 "were moved: put that right, then sort again\n"), sort.output
     assert os.listdir(pets / "dogs") == ["rex.jpg"]
 
 

@@ -142,7 +142,7 @@ def test_a_dry_run_says_of_each_photo_a_folder_refuses_that_it_would_not_move(tm
     # What the sort then says of each, word for word, the photos where they were.
     assert sorted_once.exit_code == 1, sorted_once.output
     assert sorted(sorted_once.stderr.splitlines()) == [
-        "Error: 2 photos could not be moved, the summary says why: sort again once they can be",
+        "Error: 2 photos could not be moved, the summary says why: put that right, then sort again",
         *(f"failed: {name}: {why}" for name, why in refused.items())]
     after = layout(tmp_path)
     assert {name: after.get(name) for name in refused} == {name: before[name] for name in refused}

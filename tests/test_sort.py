@@ -1038,7 +1038,7 @@ def test_a_cats_folder_it_may_not_write_in_is_named_and_the_sort_exits_1_after_m
         (tmp_path / "cats").chmod(0o755)
     assert result.exit_code == 1, result.output
     assert result.stderr.splitlines()[-1] == (
-        "Error: 2 photos could not be moved, the summary says why; the others were moved: sort again once these can be")
+        "Error: 2 photos could not be moved, the summary says why; the others were moved: put that right, then sort again")
     assert "failed: tom.jpg: cannot move into cats/: Permission denied" in result.stderr
     assert "│ left in place: failed │ cannot move into cats/: Permission denied │     2 │" in result.stdout
     assert set(tree(tmp_path)) == {"tom.jpg", "kit.jpg", "dogs/rex.jpg"}
@@ -1064,7 +1064,7 @@ def test_a_sort_where_every_photo_failed_does_not_say_the_others_were_moved(tmp_
         (tmp_path / "cats").chmod(0o755)
     assert result.exit_code == 1, result.output
     assert result.stderr.splitlines()[-1] == (
-        "Error: 2 photos could not be moved, the summary says why: sort again once they can be")
+        "Error: 2 photos could not be moved, the summary says why: put that right, then sort again")
     assert set(tree(tmp_path)) == {"tom.jpg", "kit.jpg"}
 
 

@@ -78,7 +78,7 @@ def test_another_users_photos_in_a_sticky_folder_are_said_so_by_the_dry_run_and_
     # The sort: the same reason, word for word; root's own dog moved, nobody's cats where they were.
     assert sorted_once.exit_code == 1, sorted_once.output
     assert sorted(sorted_once.stderr.splitlines()) == [
-        "Error: 2 photos could not be moved, the summary says why; the others were moved: sort again once these can be",
+        "Error: 2 photos could not be moved, the summary says why; the others were moved: put that right, then sort again",
         f"failed: photo-01.jpg: {KEPT}", f"failed: photo-03.jpg: {KEPT}",
         "moved dog_1087.jpg -> dogs/dog_1087.jpg (dog, 99%)"]
     after = layout(family)

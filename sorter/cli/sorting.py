@@ -192,8 +192,8 @@ def _said(summary, log: FileLog, *, killed: tuple[tuple[str, ...], ...], results
     # others were moved" only where some were: where every one failed it would be untrue. A dry
     # run's "failed" are those a sort would fail (`foreseen`): planned, as ever (exit 0).
     failed = 0 if dry_run else summary.counts.get("failed", 0)
-    then = ("; the others were moved: sort again once these can be" if summary.moved_to
-            else ": sort again once they can be")
+    then = ("; the others were moved: put that right, then sort again" if summary.moved_to
+            else ": put that right, then sort again")
     unfinished = (SorterError(f"{counted(failed, 'photo')} could not be moved, the summary says why{then}")
                   if failed else None)
     if unfinished is not None:
