@@ -3,12 +3,16 @@ owner or root may move a photo out of it. Alice sorting Bob's photos there was t
 photo-01.jpg: cannot move: Operation not permitted`, which said neither why nor who could, after
 a dry run that said `would move`. Now the sort says it (`cannot move: it belongs to bob, in a
 sticky folder (only bob or the folder's owner, root, may move it out)`: `leaving.kept_in`) and the
-dry run foresees it of each such photo, as it does a photo marked immutable.
+dry run foresees it of each such photo, as it does a photo marked immutable; a companion of
+another user's is named (`cannot move: photo-01.xmp belongs to bob, ...`), where the sort said "it
+belongs to bob" of Alice's own photo and the dry run `would move`.
 
 And an undo a folder refuses (Alice's `dogs/`, mode 750, undone by Bob) said `kept:
 dogs/photo-01.jpg: cannot move back (Permission denied)`, naming no folder: now it names the one
 that refuses, as a sort does (`cannot move back out of dogs/: Permission denied`), exit 0 as
-README's "Exit status" says of an undo that did all it could.
+README's "Exit status" says of an undo that did all it could; so does one it may not even look
+into (mode 2700: `cannot look in dogs/: Permission denied`, where it said `cannot look (Permission
+denied)`).
 
 Root only: the folder and the photos are given to other users (`daemon`, `nobody`), and root's
 power over them (`CAP_FOWNER`, `CAP_DAC_OVERRIDE`) is set aside for the command, as for a user."""
@@ -88,20 +92,56 @@ def test_another_users_photos_in_a_sticky_folder_are_said_so_by_the_dry_run_and_
 
 
 @pytest.mark.usefixtures("fake_classifier_loaded")
-def test_an_undo_a_sorted_folder_refuses_names_that_folder(tmp_path: Path) -> None:
+@pytest.mark.parametrize(("mode", "owner", "said"), [
     # A dogs/ of mode 550, as another user's dogs/ of mode 750 is to Bob: undo may not take the
     # dog out of it. It said `cannot move back (Permission denied)`, naming no folder.
+    (0o550, None, "cannot move back out of dogs/: Permission denied"),
+    # Alice's dogs/ of mode 2700, undone by Bob: undo may not even look for the dog in it. It said
+    # `cannot look (Permission denied); left in place`, naming no folder.
+    (0o2700, "nobody", "cannot look in dogs/: Permission denied; left in place"),
+], ids=["not written", "not entered"])
+def test_an_undo_a_sorted_folder_refuses_names_that_folder(tmp_path: Path, mode: int, owner: str | None, said: str) -> None:
     if os.geteuid() != 0:
-        pytest.skip("needs root to set its power over file modes aside")
+        pytest.skip("needs root to give dogs/ to another user and set its power over file modes aside")
     write_image(tmp_path / "1130.jpg", BLUE, size=(256, 256))
     write_image(tmp_path / "dog_1087.jpg", RED, size=(256, 256))
     cli_sort(tmp_path)
     sorted_layout = layout(tmp_path)
+    if owner is not None:
+        os.chown(tmp_path / "dogs", _user(owner).pw_uid, -1)
 
-    with refused_to_a_user(tmp_path / "dogs", 0o550):
+    with refused_to_a_user(tmp_path / "dogs", mode):
         undone = runner.invoke(app, ["undo", str(tmp_path)])
 
     assert undone.exit_code == 0, undone.output  # README: an undo that did all it could
-    assert undone.stderr == "kept: dogs/dog_1087.jpg: cannot move back out of dogs/: Permission denied\n"
+    assert undone.stderr == f"kept: dogs/dog_1087.jpg: {said}\n"
     assert undone.stdout == f"Restored 1 file from 1 run in {tmp_path} (1 kept in place).\n"
     assert layout(tmp_path)["dogs/dog_1087.jpg"] == sorted_layout["dogs/dog_1087.jpg"]
+
+
+def test_a_companion_of_another_users_in_a_sticky_folder_is_named_not_its_photo(family: Path) -> None:
+    # Root's own dog with nobody's sidecar; nobody's cat with root's own sidecar. The sort said of
+    # root's dog "it belongs to nobody", of a photo root owns, and the dry run "would move" it.
+    (family / "dog_1087.xmp").write_text("<x/>")
+    os.chown(family / "dog_1087.xmp", _user("nobody").pw_uid, -1)
+    (family / "photo-03.jpg.json").write_text("{}")
+    before = layout(family)
+    sidecar = KEPT.replace("it belongs", "dog_1087.xmp belongs", 1)
+
+    with without_powers(CAP_FOWNER):
+        planned = runner.invoke(app, ["sort", str(family), "--dry-run", "--verbose"])
+        sorted_once = runner.invoke(app, ["sort", str(family), "--verbose"])
+
+    assert planned.exit_code == 0, planned.output
+    assert sorted(planned.stderr.splitlines()) == [
+        f"would not move: dog_1087.jpg: {sidecar}; dog_1087.xmp stays with it",
+        f"would not move: photo-01.jpg: {KEPT}", f"would not move: photo-03.jpg: {KEPT}; photo-03.jpg.json stays with it"]
+    assert f"{sidecar}; 1 photo would not move\n" in planned.stdout, planned.stdout
+    assert "would move to" not in planned.stdout
+    assert sorted_once.exit_code == 1, sorted_once.output
+    assert sorted(sorted_once.stderr.splitlines()) == [
+        "Error: 3 photos could not be moved, the summary says why: sort again once they can be",
+        f"failed: dog_1087.jpg: {sidecar}; dog_1087.xmp stays with it",
+        f"failed: photo-01.jpg: {KEPT}", f"failed: photo-03.jpg: {KEPT}; photo-03.jpg.json stays with it"]
+    after = layout(family)
+    assert {name: after.get(name) for name in before} == before  # all where they were, byte for byte

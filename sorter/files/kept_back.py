@@ -33,5 +33,22 @@ def kept_back(root: Path, at: str, back_to: str, exc: OSError) -> str:
     return f"cannot move back: {why}" if why else f"cannot move back ({exc.strerror or exc})"
 
 
+def not_looked(root: Path, exc: OSError) -> str:
+    """What undo says of a file it could not look for (`exc`: the error asking what is at a path
+    below `root`): the folder that refuses it, named, the first below `root` it may not enter
+    (`cannot look in dogs/: Permission denied`, of another user's `dogs/` of mode 700), as a move's
+    refusal names its folder (`kept_back`). Undo said `cannot look (Permission denied)`, naming
+    none. The error alone where no folder on the way refuses now (one stat each)."""
+    if exc.filename is not None and (path := Path(exc.filename)).is_relative_to(root):
+        for folder in reversed(path.relative_to(root).parents):
+            try:
+                os.stat(os.path.join(root / folder, "."))  # entered, as the look needs it
+            except PermissionError as refused:
+                return f"cannot look in {_shown(root, folder.as_posix() if folder.parts else '')}: {refused.strerror}"
+            except OSError:
+                break
+    return f"cannot look ({exc.strerror or exc})"
+
+
 def _shown(root: Path, folder: str) -> str:
     return f"{Path(folder).as_posix()}/" if folder else str(root)

@@ -14,7 +14,7 @@ from itertools import groupby
 from pathlib import Path
 
 from sorter.config import REPORT_LINES, REVIEW_RUN_PREFIX
-from sorter.files.kept_back import kept_back
+from sorter.files.kept_back import kept_back, not_looked
 from sorter.files.tidying import make_parents, not_a_folder
 from sorter.files.undo_lines import Lines, copy_line, found_line, saved_as, say_holders
 
@@ -189,7 +189,7 @@ class Undoer:
             try:
                 at_src, at_dst = _look(src), _look(dst)
             except OSError as exc:  # a folder it may not look into: not "gone", tried again later
-                conflicts.append((m, f"cannot look ({exc.strerror or exc})", None))
+                conflicts.append((m, not_looked(self.root, exc), None))
                 continue
             if at_dst is not None and self._returned:
                 at_dsts[m.seq] = at_dst
