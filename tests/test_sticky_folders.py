@@ -140,7 +140,7 @@ def test_a_companion_of_another_users_in_a_sticky_folder_is_named_not_its_photo(
     assert "would move to" not in planned.stdout
     assert sorted_once.exit_code == 1, sorted_once.output
     assert sorted(sorted_once.stderr.splitlines()) == [
-        "Error: 3 photos could not be moved, the summary says why: sort again once they can be",
+        "Error: 3 photos could not be moved, the summary says why: put that right, then sort again",
         f"failed: dog_1087.jpg: {sidecar}; dog_1087.xmp stays with it",
         f"failed: photo-01.jpg: {KEPT}", f"failed: photo-03.jpg: {KEPT}; photo-03.jpg.json stays with it"]
     after = layout(family)
