@@ -7,7 +7,8 @@ dry run foresees it of each such photo, as it does a photo marked immutable.
 
 And an undo a folder refuses (Alice's `dogs/`, mode 750, undone by Bob) said `kept:
 dogs/photo-01.jpg: cannot move back (Permission denied)`, naming no folder: now it names the one
-that refuses, as a sort does (`cannot move back out of dogs/: Permission denied`), exit 0 as
+that refuses, as a sort does (`cannot move back out of dogs/: Permission denied`, then whose it is and what chmod
+helps: `refused.advice`), exit 0 as
 README's "Exit status" says of an undo that did all it could.
 
 Root only: the folder and the photos are given to other users (`daemon`, `nobody`), and root's
@@ -102,6 +103,8 @@ def test_an_undo_a_sorted_folder_refuses_names_that_folder(tmp_path: Path) -> No
         undone = runner.invoke(app, ["undo", str(tmp_path)])
 
     assert undone.exit_code == 0, undone.output  # README: an undo that did all it could
-    assert undone.stderr == "kept: dogs/dog_1087.jpg: cannot move back out of dogs/: Permission denied\n"
+    assert undone.stderr == (f"kept: dogs/dog_1087.jpg: cannot move back out of dogs/: Permission denied; its "
+                             f"permissions refuse this user: chmod u+w {tmp_path / 'dogs'} as its owner, or run sorter "
+                             "as a user who can write it\n")
     assert undone.stdout == f"Restored 1 file from 1 run in {tmp_path} (1 kept in place).\n"
     assert layout(tmp_path)["dogs/dog_1087.jpg"] == sorted_layout["dogs/dog_1087.jpg"]
