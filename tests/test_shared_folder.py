@@ -188,13 +188,15 @@ def test_an_undo_by_the_other_user_that_cats_and_dogs_refuse_names_their_owner_a
     # Alice sorts under umask 022 (most systems' default): .sorter/, cats/ and dogs/ 2755.
     sorted_once = sorter(ALICE, "022", "sort", str(family))
     assert sorted_once.returncode == 0, sorted_once.stdout + sorted_once.stderr
-    state = family / ".sorter"
+    state, cats, dogs = family / ".sorter", family / "cats", family / "dogs"
     refused = sorter(BOB, "002", "undo", str(family))
-    assert (refused.returncode, refused.stderr) == (2, f"Error: cannot write in {state}: Permission denied; it belongs "
-                                                       f"to {ALICE}, and its group {FAMILY} (this user's too) lacks w: "
-                                                       f"chmod g+w {state} (by {ALICE} or root) lets sorter use it\n")
-    # README: `chmod -R g+w .sorter` lets the undo start; cats/ and dogs/ still keep each photo,
-    # which said a bare `Permission denied`, and the undo removed alice's review page.
+    # It named .sorter/ alone, whose chmod let the undo start only to keep every photo where it was.
+    assert (refused.returncode, refused.stderr) == (
+        2, f"Error: cannot write in {state}: Permission denied; it belongs to {ALICE}, as {cats} and {dogs} do, and "
+           f"their group {FAMILY} (this user's too) lacks w: chmod -R g+w {state} {cats} {dogs} (by {ALICE} or root) "
+           "lets sorter use them\n")
+    # `chmod -R g+w .sorter` alone (as README said) lets the undo start; cats/ and dogs/ keep each
+    # photo, which said a bare `Permission denied`, and the undo removed alice's review page.
     subprocess.run([*_as(ALICE), "chmod", "-R", "g+w", str(state)], check=True)
 
     kept = sorter(BOB, "002", "undo", str(family))
@@ -205,12 +207,25 @@ def test_an_undo_by_the_other_user_that_cats_and_dogs_refuse_names_their_owner_a
         f"group {FAMILY} (this user's too) lacks w: chmod g+w {family / folder} (by {ALICE} or root) lets sorter use "
         "it\n" for folder, photo in (("cats", "cat.jpg"), ("dogs", "dog.jpg")))
     assert (state / "review.html").is_file()  # it shows the sort, still as it was
-    # What README says: cats/ and dogs/ too.
-    subprocess.run([*_as(ALICE), "chmod", "-R", "g+w", str(state), str(family / "cats"), str(family / "dogs")],
-                   check=True)
+    subprocess.run([*_as(ALICE), "chmod", "-R", "g+w", str(cats), str(dogs)], check=True)
 
     undone = sorter(BOB, "002", "undo", str(family))
 
     assert undone.returncode == 0, undone.stdout + undone.stderr
     assert f"Restored 2 files from 1 run in {family}." in undone.stdout
     assert sorted(p.name for p in family.iterdir() if p.is_file()) == ["cat.jpg", "dog.jpg"]
+
+
+def test_a_sort_by_the_other_user_is_refused_naming_every_folder_of_the_owner_it_would_write(family: Path) -> None:
+    sorted_once = sorter(ALICE, "022", "sort", str(family))
+    assert sorted_once.returncode == 0, sorted_once.stdout + sorted_once.stderr
+    write_image(family / "new.jpg", (255, 0, 0))
+
+    refused = sorter(BOB, "002", "sort", str(family))
+
+    state, cats, dogs = family / ".sorter", family / "cats", family / "dogs"
+    assert (refused.returncode, refused.stderr) == (
+        2, f"Error: cannot write in {state}: Permission denied; it belongs to {ALICE}, as {cats} and {dogs} do, and "
+           f"their group {FAMILY} (this user's too) lacks w: chmod -R g+w {state} {cats} {dogs} (by {ALICE} or root) "
+           "lets sorter use them\n")
+    assert (family / "new.jpg").is_file()
