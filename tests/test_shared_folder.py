@@ -181,3 +181,51 @@ def test_a_turn_another_user_keeps_private_refuses_the_owner_in_one_line_naming_
     assert (refused.returncode, refused.stderr) == (2, f"Error: cannot write in {turn}: Permission denied; it belongs "
                                                        f"to {BOB}, and its group {FAMILY} (this user's too) lacks rw: "
                                                        f"chmod g+rw {turn} (by {BOB} or root) lets sorter use it\n")
+
+
+def test_an_undo_by_the_other_user_that_cats_and_dogs_refuse_names_their_owner_and_keeps_the_review_page(
+        family: Path) -> None:
+    # Alice sorts under umask 022 (most systems' default): .sorter/, cats/ and dogs/ 2755.
+    sorted_once = sorter(ALICE, "022", "sort", str(family))
+    assert sorted_once.returncode == 0, sorted_once.stdout + sorted_once.stderr
+    state, cats, dogs = family / ".sorter", family / "cats", family / "dogs"
+    refused = sorter(BOB, "002", "undo", str(family))
+    # It named .sorter/ alone, whose chmod let the undo start only to keep every photo where it was.
+    assert (refused.returncode, refused.stderr) == (
+        2, f"Error: cannot write in {state}: Permission denied; it belongs to {ALICE}, as {cats} and {dogs} do, and "
+           f"their group {FAMILY} (this user's too) lacks w: chmod -R g+w {state} {cats} {dogs} (by {ALICE} or root) "
+           "lets sorter use them\n")
+    # `chmod -R g+w .sorter` alone (as README said) lets the undo start; cats/ and dogs/ keep each
+    # photo, which said a bare `Permission denied`, and the undo removed alice's review page.
+    subprocess.run([*_as(ALICE), "chmod", "-R", "g+w", str(state)], check=True)
+
+    kept = sorter(BOB, "002", "undo", str(family))
+
+    assert (kept.returncode, kept.stdout) == (0, f"Restored 0 files in {family} (2 kept in place).\n")
+    assert kept.stderr == "".join(
+        f"kept: {folder}/{photo}: cannot move back out of {folder}/: Permission denied; it belongs to {ALICE}, and its "
+        f"group {FAMILY} (this user's too) lacks w: chmod g+w {family / folder} (by {ALICE} or root) lets sorter use "
+        "it\n" for folder, photo in (("cats", "cat.jpg"), ("dogs", "dog.jpg")))
+    assert (state / "review.html").is_file()  # it shows the sort, still as it was
+    subprocess.run([*_as(ALICE), "chmod", "-R", "g+w", str(cats), str(dogs)], check=True)
+
+    undone = sorter(BOB, "002", "undo", str(family))
+
+    assert undone.returncode == 0, undone.stdout + undone.stderr
+    assert f"Restored 2 files from 1 run in {family}." in undone.stdout
+    assert sorted(p.name for p in family.iterdir() if p.is_file()) == ["cat.jpg", "dog.jpg"]
+
+
+def test_a_sort_by_the_other_user_is_refused_naming_every_folder_of_the_owner_it_would_write(family: Path) -> None:
+    sorted_once = sorter(ALICE, "022", "sort", str(family))
+    assert sorted_once.returncode == 0, sorted_once.stdout + sorted_once.stderr
+    write_image(family / "new.jpg", (255, 0, 0))
+
+    refused = sorter(BOB, "002", "sort", str(family))
+
+    state, cats, dogs = family / ".sorter", family / "cats", family / "dogs"
+    assert (refused.returncode, refused.stderr) == (
+        2, f"Error: cannot write in {state}: Permission denied; it belongs to {ALICE}, as {cats} and {dogs} do, and "
+           f"their group {FAMILY} (this user's too) lacks w: chmod -R g+w {state} {cats} {dogs} (by {ALICE} or root) "
+           "lets sorter use them\n")
+    assert (family / "new.jpg").is_file()

@@ -9,9 +9,9 @@ belongs to bob" of Alice's own photo and the dry run `would move`.
 
 And an undo a folder refuses (Alice's `dogs/`, mode 750, undone by Bob) said `kept:
 dogs/photo-01.jpg: cannot move back (Permission denied)`, naming no folder: now it names the one
-that refuses, as a sort does (`cannot move back out of dogs/: Permission denied`), exit 0 as
-README's "Exit status" says of an undo that did all it could; so does one it may not even look
-into (mode 2700: `cannot look in dogs/: Permission denied`, where it said `cannot look (Permission
+that refuses, as a sort does (`cannot move back out of dogs/: Permission denied`, then whose it is and what chmod
+helps: `refused.advice`), exit 0 as README's "Exit status" says of an undo that did all it could; so does one it may
+not even look into (mode 2700: `cannot look in dogs/: Permission denied`, where it said `cannot look (Permission
 denied)`).
 
 Root only: the folder and the photos are given to other users (`daemon`, `nobody`), and root's
@@ -95,7 +95,8 @@ def test_another_users_photos_in_a_sticky_folder_are_said_so_by_the_dry_run_and_
 @pytest.mark.parametrize(("mode", "owner", "said"), [
     # A dogs/ of mode 550, as another user's dogs/ of mode 750 is to Bob: undo may not take the
     # dog out of it. It said `cannot move back (Permission denied)`, naming no folder.
-    (0o550, None, "cannot move back out of dogs/: Permission denied"),
+    (0o550, None, "cannot move back out of dogs/: Permission denied; its permissions refuse this user: chmod u+w "
+                  "{dogs} as its owner, or run sorter as a user who can write it"),
     # Alice's dogs/ of mode 2700, undone by Bob: undo may not even look for the dog in it. It said
     # `cannot look (Permission denied); left in place`, naming no folder.
     (0o2700, "nobody", "cannot look in dogs/: Permission denied; left in place"),
@@ -114,7 +115,7 @@ def test_an_undo_a_sorted_folder_refuses_names_that_folder(tmp_path: Path, mode:
         undone = runner.invoke(app, ["undo", str(tmp_path)])
 
     assert undone.exit_code == 0, undone.output  # README: an undo that did all it could
-    assert undone.stderr == f"kept: dogs/dog_1087.jpg: {said}\n"
+    assert undone.stderr == f"kept: dogs/dog_1087.jpg: {said.format(dogs=tmp_path / 'dogs')}\n"
     assert undone.stdout == f"Restored 1 file from 1 run in {tmp_path} (1 kept in place).\n"
     assert layout(tmp_path)["dogs/dog_1087.jpg"] == sorted_layout["dogs/dog_1087.jpg"]
 

@@ -77,8 +77,30 @@ def check_folder(root: Path, *, moving_in: bool = False, filing: bool = False, c
     if writing or journaling:
         refused = unwritable(root, itself=writing, journal=writing)
         if refused is not None:
-            raise refused_start(*refused, sorters=refused[0] != root)
+            also = _refused_below(root) if class_folders and refused[0] != root else ()
+            raise refused_start(*refused, sorters=refused[0] != root, also=also)
     return named(root)
+
+
+def _refused_below(root: Path) -> tuple[Path, ...]:
+    """`root`'s cats/ and dogs/, or where one may be written, its pets' folders, that refuse
+    this user (`Permission denied`): the folders a sort files photos in and an undo takes them
+    out of, named with `.sorter/` in one refusal (`refused.advice`)."""
+    denied = os.strerror(errno.EACCES)
+    found: list[Path] = []
+    for name in CLASS_FOLDERS.values():
+        folder = root / name
+        if folder.is_symlink() or not folder.is_dir():
+            continue
+        if cannot_write(folder) == denied:
+            found.append(folder)
+            continue
+        try:
+            pets = sorted(p for p in folder.iterdir() if names_a_pet(p.name) and not p.is_symlink() and p.is_dir())
+        except OSError:
+            continue
+        found += [pet for pet in pets if cannot_write(pet) == denied]
+    return tuple(found)
 
 
 def as_on_disk(path: Path) -> Path:

@@ -7,11 +7,13 @@ each, naming no folder, so the user could not tell whose permission was wanting.
 
 from __future__ import annotations
 
+import errno
 import os
 from pathlib import Path
 
 from sorter.files.folder import REFUSED
 from sorter.files.leaving import folder_refuses, kept_in
+from sorter.files.refused import advice
 
 
 def kept_back(root: Path, at: str, back_to: str, exc: OSError) -> str:
@@ -25,7 +27,7 @@ def kept_back(root: Path, at: str, back_to: str, exc: OSError) -> str:
         for where, folder in (("out of", os.path.dirname(at)), ("into", os.path.dirname(back_to))):
             typed = Path(folder).as_posix() if folder else str(root)
             if (error := folder_refuses(root / folder, typed, where == "out of")) is not None:
-                return f"cannot move back {where} {_shown(root, folder)}: {error}"
+                return f"cannot move back {where} {_shown(root, folder)}: {error}" + _owners(root / folder, error)
     try:
         why = kept_in(root / at, os.stat((root / at).parent))
     except OSError:
@@ -48,6 +50,13 @@ def not_looked(root: Path, exc: OSError) -> str:
             except OSError:
                 break
     return f"cannot look ({exc.strerror or exc})"
+
+
+def _owners(folder: Path, error: str) -> str:
+    """Whose `folder` is and what chmod lets this user in, where its mode refused them: another
+    user's dogs/ in a family's folder (2755, made under umask 022) said a bare `Permission denied`
+    of each photo, after README's `chmod -R g+w .sorter` had let the undo start."""
+    return f"; {advice(folder, error)}" if error == os.strerror(errno.EACCES) else ""
 
 
 def _shown(root: Path, folder: str) -> str:

@@ -40,13 +40,15 @@ def flags_of(path: Path, dir_fd: int | None = None) -> int:
         os.close(fd)
 
 
-def advice(path: Path, why: str) -> str:
-    """What to do about `path` refusing a write for `why` (its strerror), as a clause."""
+def advice(path: Path, why: str, also: tuple[Path, ...] = ()) -> str:
+    """What to do about `path` refusing a write for `why` (its strerror), as a clause. `also`:
+    folders the command goes on to write that refuse this user too (`Permission denied`), named
+    in the same chmod where they are the same owner's, in this user's group."""
     typed = as_typed(path)
     if why == os.strerror(errno.EROFS):
         return "its disk is mounted read-only (a card's write-protect switch?): make it writable"
     if why == os.strerror(errno.EACCES):
-        return _not_this_users(path, typed)
+        return _not_this_users(path, typed, also)
     flags = flags_of(path)
     if flags & IMMUTABLE:
         return f"it is immutable: chattr -i {typed} (as root) lets sorter write it"
@@ -55,7 +57,7 @@ def advice(path: Path, why: str) -> str:
     return f"its disk refuses it (lsattr -d {typed} shows an i for immutable, removed by chattr -i as root)"
 
 
-def _not_this_users(path: Path, typed: Path) -> str:
+def _not_this_users(path: Path, typed: Path, also: tuple[Path, ...] = ()) -> str:
     """What helps where `path`'s permissions refuse this user. "chmod u+w as its owner" was the
     advice to everyone, false where the owner may write it and the one refused is another user
     (a family's shared folder, another member's `.sorter/lock`): the owner is named, and the
@@ -75,16 +77,42 @@ def _not_this_users(path: Path, typed: Path) -> str:
     if st is None or st.st_uid == os.geteuid():
         return f"its permissions refuse this user: chmod u+w {typed} as its owner, or run sorter as a user who can write it"
     owner = owner_name(st.st_uid)
-    if st.st_gid == os.getegid() or st.st_gid in os.getgroups():
-        needed = "rwx" if stat.S_ISDIR(st.st_mode) else "rw"
-        bits = {"r": stat.S_IRGRP, "w": stat.S_IWGRP, "x": stat.S_IXGRP}
-        lacking = "".join(bit for bit in needed if not st.st_mode & bits[bit])
+    if _in_groups(st.st_gid):
+        lacking = _lacking(st)
         if lacking:
             group = group_name(st.st_gid)
+            # A family folder sorted under umask 022: `.sorter/`, cats/ and dogs/ all 2755. Only
+            # `.sorter/` named, the next try was refused on cats/, one folder at a time.
+            others = [(other, info) for other in also if (info := _lstat(other)) is not None
+                      and info.st_uid == st.st_uid and _in_groups(info.st_gid) and _lacking(info)]
+            if others:
+                lacking = "".join(bit for bit in "rwx" if bit in lacking + "".join(_lacking(i) for _, i in others))
+                names = " and ".join(", ".join(str(as_typed(other)) for other, _ in others).rsplit(", ", 1))
+                return (f"{subject} belongs to {owner}, as {names} do, and their group {group} (this user's too) "
+                        f"lacks {lacking}: chmod -R g+{lacking} {typed} {' '.join(str(as_typed(o)) for o, _ in others)}"
+                        f" (by {owner} or root) lets sorter use them")
             return (f"{subject} belongs to {owner}, and its group {group} (this user's too) lacks {lacking}: "
                     f"chmod g+{lacking} {typed} (by {owner} or root) lets sorter use it")
     return (f"{subject} belongs to {owner}, and this user may not use it: run sorter as {owner}, or ask {owner} "
             "(or root) to let this user in")
+
+
+def _in_groups(gid: int) -> bool:
+    return gid == os.getegid() or gid in os.getgroups()
+
+
+def _lacking(st: os.stat_result) -> str:
+    """The group bits a file (rw) or a folder (rwx) lacks for this user to use it."""
+    needed = "rwx" if stat.S_ISDIR(st.st_mode) else "rw"
+    bits = {"r": stat.S_IRGRP, "w": stat.S_IWGRP, "x": stat.S_IXGRP}
+    return "".join(bit for bit in needed if not st.st_mode & bits[bit])
+
+
+def _lstat(path: Path) -> os.stat_result | None:
+    try:
+        return os.lstat(path)
+    except OSError:
+        return None
 
 
 def owner_name(uid: int) -> str:
@@ -114,8 +142,9 @@ def refused_reading(path: Path, why: str, needed_by: str) -> UsageError:
     return UsageError(f"cannot read {path}: {why}; {advice(path, why)}; {needed_by} needs it")
 
 
-def refused_start(path: Path, why: str, *, sorters: bool = True) -> UsageError:
+def refused_start(path: Path, why: str, *, sorters: bool = True, also: tuple[Path, ...] = ()) -> UsageError:
     """The error a command stops with, before any work, where `path` refuses a write for `why`
     (its strerror, "Operation not permitted"): why, and what to do where it is sorter's own
-    (`sorters`); the folder the user gave (`sorters=False`) is theirs, and named bare."""
-    return UsageError(f"cannot write in {path}: {why}" + (f"; {advice(path, why)}" if sorters else ""))
+    (`sorters`), `also` the folders it would go on to be refused in (`advice`); the folder the
+    user gave (`sorters=False`) is theirs, and named bare."""
+    return UsageError(f"cannot write in {path}: {why}" + (f"; {advice(path, why, also)}" if sorters else ""))

@@ -343,7 +343,9 @@ def undo(root: Path, *, all_runs: bool = False, lock_wait: float = 0.0,
             from sorter.files.journal_writer import unsaid_settled
 
             unsaid_settled(root)
-            if not all(run.run.startswith(REVIEW_RUN_PREFIX) for run in chosen):
+            # Only where a photo went back: an undo every photo of which was kept (another user's
+            # cats/ refusing it) left the sort as it was, and removed the page that showed it.
+            if (undoer.restored or not undoer.kept) and not all(run.run.startswith(REVIEW_RUN_PREFIX) for run in chosen):
                 from sorter.config import REVIEW_PAGE, STATE_DIR
 
                 # It showed a sort that is now undone (a review's corrections undone leave that sort as it was).
