@@ -406,8 +406,9 @@ def test_a_split_finds_the_bundled_models_shared_sets_where_sorter_datasets_says
 
     not_there = runner.invoke(app, ["evaluate", str(data), "--split", "validation"])
     missing = ", ".join(str(folder) for folder in shared + drawn if not folder.is_dir())
-    for folder in shared:
+    for folder in shared:  # a photo each: an empty one is refused first ("no images in it"), as CI's run found
         folder.mkdir(parents=True)
+        write_image(folder / "thing.png", (10, 200, 10))
     there = runner.invoke(app, ["evaluate", str(data), "--split", "validation"])
 
     assert not_there.exit_code == 2 and not_there.stderr == (

@@ -51,7 +51,9 @@ def sorted_by_ea32108(root: Path) -> Path:
         photo(root / "dogs" / f"dog_{i}.jpg", "dog", 10 + i)
         photo(root / f"other_{i}.jpg", "other", 20 + i)
     (root / ".sorter").mkdir()
-    (root / ".sorter" / "journal.jsonl").write_text(re.sub(r'"time": [0-9.]+', f'"time": {time.time():.3f}',
+    # A second after the photos: the time rounded to the millisecond could fall before the last one's
+    # mtime, which then read as edited since the sort (CI: "6 kept as sorted" for 7).
+    (root / ".sorter" / "journal.jsonl").write_text(re.sub(r'"time": [0-9.]+', f'"time": {time.time() + 1:.3f}',
                                                            OLD_JOURNAL))
     (root / ".sorter" / "left.jsonl").write_text(OLD_LEFT)
     return root

@@ -518,7 +518,8 @@ def test_cli_verbose_summary_and_review_page_show_videos(tmp_path: Path, colours
     assert "unreadable: notes.MOV (video): not a video (unrecognised container)" in result.stderr
     assert "Videos: " in result.stdout and "unreadable: 1" in result.stdout
     page = (tmp_path / ".sorter" / "review.html").read_text()
-    assert page.count("&#9654; video") == 2 and "&#9654; video 0:03" in page  # its duration, from the index
+    # The clip's mark, with its duration from the index; notes.MOV is "not a video": no mark (`page._card`).
+    assert page.count("&#9654; video") == 1 and "&#9654; video 0:03" in page
     assert page.count("data:image/jpeg") == 1  # the middle frame of the clip; the text file has none
 
 
