@@ -38,12 +38,12 @@ def test_a_folder_that_cannot_be_read_is_named_in_one_line(tmp_path: Path, data:
     write_image(data / "Other" / "cars" / "car.png", (0, 255, 0))
     write_image(data / "Other" / "food" / "cake.png", (0, 255, 0))
     folder = tmp_path / unreadable
-    folder.chmod(0)
     if command == "evaluate":
         args = ["evaluate", str(data), "--no-personal"]
     else:
         (data / "Other").rename(tmp_path / "Other")  # the small network trains cats and dogs only
         args = [*command, str(data), "--out", str(tmp_path / "m.keras")]
+    folder.chmod(0)  # after the rename, which a user (not root) may not make out of a folder of mode 0
 
     result = sorter(folder, *args)
 
