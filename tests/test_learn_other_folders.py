@@ -42,7 +42,7 @@ def test_a_folder_sorted_again_after_its_sort_was_undone_forgets_what_that_sort_
     # examples still held roll/cats/dog0.png as a cat.
     assert result.exit_code == 0, result.output
     assert result.stdout.splitlines() == [
-        f"Forgot what was learnt from {roll} (its sort was undone): 1 correction, 5 kept as sorted.",
+        f"Forgot what was learnt from {roll} (its sort undone, or its journal gone): 1 correction, 5 kept as sorted.",
         "Deleted the personal model: nothing you placed is left to learn from (sort, watch and evaluate use the "
         "model's own decisions again).",
     ]

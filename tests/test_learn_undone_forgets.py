@@ -54,8 +54,8 @@ def test_learn_of_a_folder_whose_sort_was_undone_forgets_what_was_learnt_there(t
 
     assert result.exit_code == 0, result.output
     assert result.stdout.splitlines() == [
-        f"Forgot what was learnt from {roll} (its sort was undone): 1 named pet (Fred: 6 photos), 0 corrections, "
-        "0 kept as sorted.",
+        f"Forgot what was learnt from {roll} (its sort undone, or its journal gone): 1 named pet (Fred: 6 photos), "
+        "0 corrections, 0 kept as sorted.",
         "Deleted the personal model: nothing you placed is left to learn from (sort, watch and evaluate use the "
         "model's own decisions again).",
     ]
@@ -94,6 +94,6 @@ def test_a_folder_never_learnt_forgets_nothing_and_a_pet_named_elsewhere_keeps_t
 
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
-    assert (f"Forgot what was learnt from {roll} (its sort was undone): 1 named pet (Fred: 6 photos), 0 corrections, "
-            "0 kept as sorted.") in lines
+    assert (f"Forgot what was learnt from {roll} (its sort undone, or its journal gone): 1 named pet (Fred: 6 photos), "
+            "0 corrections, 0 kept as sorted.") in lines
     assert "now use bundled model + 1 named pet (Fred: 5 photos)" in result.stdout  # other's photos of him, kept

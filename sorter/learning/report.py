@@ -127,12 +127,12 @@ def report_lines(result: LearnResult) -> list[str]:
 
 
 def _undone(result: LearnResult) -> str:
-    """"Forgot what was learnt from DIR (its sort was undone): 1 named pet (Fred: 6 photos), 0 corrections, 3
-    kept as sorted." The lines below say what the personal model is now."""
+    """"Forgot what was learnt from DIR (its sort undone, or its journal gone): 1 named pet (Fred: 6 photos),
+    0 corrections, 3 kept as sorted." The lines below say what the personal model is now."""
     gone = result.undone
     pets = ", ".join(f"{shown(name)}: {counted(n, 'photo')}" for name, n in sorted(gone.pets.items()))
     named = f"{counted(len(gone.pets), 'named pet')} ({pets}), " if gone.pets else ""
-    return (f"Forgot what was learnt from {result.folder} (its sort was undone): {named}"
+    return (f"Forgot what was learnt from {result.folder} (its sort undone, or its journal gone): {named}"
             f"{counted(gone.corrections, 'correction')}, {gone.kept} kept as sorted.")
 
 
