@@ -11,12 +11,11 @@ from __future__ import annotations
 import errno
 import filecmp
 import os
-import pwd
 import stat
 from pathlib import Path
 
 from sorter.files.folder import cannot_write
-from sorter.files.refused import APPEND_ONLY, IMMUTABLE, flags_of
+from sorter.files.refused import APPEND_ONLY, IMMUTABLE, flags_of, owner_name
 
 
 def _identity(info: os.stat_result) -> tuple[int, int, int, int]:
@@ -69,10 +68,7 @@ def sticky_for_me(folder: os.stat_result) -> bool:
 
 
 def _name(uid: int) -> str:
-    try:
-        return pwd.getpwuid(uid).pw_name
-    except (KeyError, OverflowError):
-        return f"user {uid}"
+    return owner_name(uid, "user {}")  # "user 4242" in a sentence, where refusals' advice says the number
 
 
 def kept_in(src: Path, folder: os.stat_result, src_dir: int | None = None, named: str | None = None) -> str | None:

@@ -115,14 +115,14 @@ def _lstat(path: Path) -> os.stat_result | None:
         return None
 
 
-def owner_name(uid: int) -> str:
-    """The user `uid` is, by name (its number where the system knows no such user)."""
+def owner_name(uid: int, unknown: str = "{}") -> str:
+    """The user `uid` is, by name (`unknown` with its number where the system knows no such user)."""
     import pwd
 
     try:
         return pwd.getpwuid(uid).pw_name
     except (KeyError, OverflowError):
-        return str(uid)
+        return unknown.format(uid)
 
 
 def group_name(gid: int) -> str:
